@@ -1,0 +1,19 @@
+// Package kernels detects the CPU's SIMD features once and binds every
+// primitive of convkit to the fastest implementation this host can run:
+// generated assembly from package asm, or the pure-Go reference that lives
+// here and serves as the test oracle for every assembly kernel.
+//
+// The bound kernels are plain func values in the tables Vec (vector
+// primitives) and Peak (FMA throughput probe); higher packages (gemm, fft,
+// conv) call them without knowing which ISA is behind them.
+//
+// The choice can be forced: set CONVKIT_ISA=generic|avx2|avx512|neon in the
+// environment before the program starts, or call Use at run time. Asking
+// for a path the CPU cannot run is an error (Use) or a panic at start-up
+// naming the variable (CONVKIT_ISA), never a SIGILL.
+//
+// Table entries are raw kernels: they trust their preconditions (documented
+// on each field) so that hot loops pay nothing for checks. The exported
+// functions of the same names (Axpy, Dot, ...) check their arguments and
+// panic with a message naming the parameter, as gonum's BLAS does.
+package kernels

@@ -1,0 +1,110 @@
+package kernels
+
+import "math"
+
+// The pure-Go references. Each is the specification its assembly twins
+// implement; their loops are written so that the compiler drops the bounds
+// checks (one re-slice before the loop).
+
+// AxpyGeneric is the reference for VecKernels.Axpy.
+func AxpyGeneric(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += alpha * v
+	}
+}
+
+// DotGeneric is the reference for VecKernels.Dot.
+func DotGeneric(x, y []float32) float32 {
+	y = y[:len(x)]
+	var s float32
+	for i, v := range x {
+		s += v * y[i]
+	}
+	return s
+}
+
+// ScaleGeneric is the reference for VecKernels.Scale.
+func ScaleGeneric(alpha float32, x []float32) {
+	for i := range x {
+		x[i] *= alpha
+	}
+}
+
+// AddGeneric is the reference for VecKernels.Add.
+func AddGeneric(dst, x, y []float32) {
+	x = x[:len(dst)]
+	y = y[:len(dst)]
+	for i := range dst {
+		dst[i] = x[i] + y[i]
+	}
+}
+
+// ReluGeneric is the reference for VecKernels.Relu.
+func ReluGeneric(dst, x []float32) {
+	x = x[:len(dst)]
+	for i, v := range x {
+		if v <= 0 { // false for NaN, which passes through
+			v = 0
+		}
+		dst[i] = v
+	}
+}
+
+// ReluBackwardGeneric is the reference for VecKernels.ReluBackward.
+func ReluBackwardGeneric(dx, x, dy []float32) {
+	x = x[:len(dx)]
+	dy = dy[:len(dx)]
+	for i := range dx {
+		if x[i] > 0 {
+			dx[i] = dy[i]
+		} else {
+			dx[i] = 0
+		}
+	}
+}
+
+// MaxGeneric is the reference for VecKernels.Max.
+func MaxGeneric(x []float32) float32 {
+	m := float32(math.Inf(-1))
+	for _, v := range x {
+		if v != v {
+			return v
+		}
+		if v > m {
+			m = v
+		}
+	}
+	return m
+}
+
+// SumGeneric is the reference for VecKernels.Sum.
+func SumGeneric(x []float32) float32 {
+	var s float32
+	for _, v := range x {
+		s += v
+	}
+	return s
+}
+
+// PeakGeneric is the reference PeakKernel: eight independent multiply-add
+// chains in scalar Go, so it measures what plain Go code reaches.
+func PeakGeneric(iters int) int {
+	a0, a1, a2, a3 := float32(1), float32(1.1), float32(1.2), float32(1.3)
+	a4, a5, a6, a7 := float32(1.4), float32(1.5), float32(1.6), float32(1.7)
+	const m, c = float32(0.999999), float32(1e-7)
+	for i := 0; i < iters; i++ {
+		a0 = a0*m + c
+		a1 = a1*m + c
+		a2 = a2*m + c
+		a3 = a3*m + c
+		a4 = a4*m + c
+		a5 = a5*m + c
+		a6 = a6*m + c
+		a7 = a7*m + c
+	}
+	peakSink = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7
+	return iters * 8 * 2
+}
+
+var peakSink float32
