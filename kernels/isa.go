@@ -79,7 +79,7 @@ var current ISA
 // Current returns the path the package-level tables are bound to.
 func Current() ISA { return current }
 
-// Use binds every package-level table (Vec, Peak) to the given path. It
+// Use binds every package-level table (Vec, Gemm, Peak) to the given path. It
 // fails, changing nothing, if the host cannot run it. Use is not safe to
 // call while kernels are running on other goroutines: call it at start-up.
 func Use(i ISA) error {
@@ -132,6 +132,7 @@ func init() {
 func bind(t *Table) {
 	current = t.ISA
 	Vec = t.Vec
+	Gemm = t.Gemm
 	Peak = t.Peak
 	for _, f := range onBind {
 		f(t.ISA)

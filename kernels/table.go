@@ -5,6 +5,7 @@ package kernels
 type Table struct {
 	ISA  ISA
 	Vec  VecKernels
+	Gemm GemmKernels
 	Peak PeakKernel
 }
 
@@ -34,6 +35,21 @@ type VecKernels struct {
 	Sum func(x []float32) float32
 }
 
+// GemmKernels are the SGEMM micro-kernels of one path (see package gemm).
+type GemmKernels struct {
+	// MR x NR is the register tile of Micro.
+	MR, NR int
+	// Micro computes one MR x NR tile of C from packed panels:
+	//
+	//	for i < MR, j < NR:
+	//	  ab := sum over p < k of a[p*MR+i] * b[p*NR+j]
+	//	  c[i*ldc+j] = alpha*ab + beta*c[i*ldc+j]   (beta == 0: c is not read)
+	//
+	// Preconditions: k >= 0, len(a) >= k*MR, len(b) >= k*NR,
+	// ldc >= NR, len(c) >= (MR-1)*ldc+NR.
+	Micro func(k int, a, b, c []float32, ldc int, alpha, beta float32)
+}
+
 // PeakKernel runs a register-only loop of independent FMAs (enough
 // accumulators to cover the FMA latency on every port) iters times and
 // returns the number of floating-point operations it performed (an FMA is
@@ -43,6 +59,7 @@ type PeakKernel func(iters int) (flops int)
 // The bound kernels. Use, or CONVKIT_ISA at start-up, rebinds them.
 var (
 	Vec  VecKernels
+	Gemm GemmKernels
 	Peak PeakKernel
 )
 
@@ -59,5 +76,6 @@ var generic = Table{
 		Max:          MaxGeneric,
 		Sum:          SumGeneric,
 	},
+	Gemm: GemmKernels{MR: 4, NR: 4, Micro: MicroGeneric4x4},
 	Peak: PeakGeneric,
 }
