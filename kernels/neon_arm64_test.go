@@ -1,0 +1,87 @@
+//go:build arm64 && !purego
+
+package kernels_test
+
+import (
+	"os"
+	"reflect"
+	"testing"
+
+	"github.com/convkit/convkit/asm"
+	"github.com/convkit/convkit/kernels"
+)
+
+// TestNEONIsBound proves that an arm64 run (native or under qemu in CI)
+// really executes the generated NEON kernels: a binding that silently fell
+// back to pure Go would pass every ISA-agnostic test, so this one fails it.
+func TestNEONIsBound(t *testing.T) {
+	if !kernels.Supported(kernels.NEON) {
+		t.Fatal("arm64 host (or emulator) without Advanced SIMD: NEON path not available")
+	}
+	if v := os.Getenv(kernels.EnvISA); v != "" && v != "neon" {
+		t.Skipf("%s=%s pins another path; the default binding is not under test", kernels.EnvISA, v)
+	}
+	if got := kernels.Current(); got != kernels.NEON {
+		t.Fatalf("Current() = %v, want neon", got)
+	}
+	if got := kernels.Best(); got != kernels.NEON {
+		t.Errorf("Best() = %v, want neon", got)
+	}
+	tab, err := kernels.TableFor(kernels.NEON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(name string, got, want any) {
+		t.Helper()
+		if reflect.ValueOf(got).Pointer() != reflect.ValueOf(want).Pointer() {
+			t.Errorf("%s is not the NEON kernel", name)
+		}
+	}
+	// The package-level binding.
+	same("Vec.Axpy", kernels.Vec.Axpy, asm.AxpyNEON)
+	same("Vec.Dot", kernels.Vec.Dot, asm.DotNEON)
+	same("Vec.Scale", kernels.Vec.Scale, asm.ScaleNEON)
+	same("Vec.Add", kernels.Vec.Add, asm.AddNEON)
+	same("Vec.Relu", kernels.Vec.Relu, asm.ReluNEON)
+	same("Vec.ReluBackward", kernels.Vec.ReluBackward, asm.ReluBackwardNEON)
+	same("Vec.Max", kernels.Vec.Max, asm.MaxNEON)
+	same("Vec.Sum", kernels.Vec.Sum, asm.SumNEON)
+	same("Peak", kernels.Peak, asm.FmaPeakNEON)
+	// The table the ISA-agnostic tests iterate over.
+	same("TableFor(NEON).Vec.Axpy", tab.Vec.Axpy, asm.AxpyNEON)
+	same("TableFor(NEON).Vec.Max", tab.Vec.Max, asm.MaxNEON)
+	same("TableFor(NEON).Peak", tab.Peak, asm.FmaPeakNEON)
+	if tab.ISA != kernels.NEON {
+		t.Errorf("TableFor(NEON).ISA = %v", tab.ISA)
+	}
+}
+
+// TestNEONRunsNEON calls the kernels directly on a case whose answer only
+// the vector path of each can produce, so a stub that returned early or a
+// mis-bound symbol cannot pass.
+func TestNEONRunsNEON(t *testing.T) {
+	x := make([]float32, 37) // 2 unrolled blocks, 1 vector, 1 scalar
+	y := make([]float32, 37)
+	for i := range x {
+		x[i] = float32(i + 1)
+		y[i] = 1
+	}
+	asm.AxpyNEON(2, x, y)
+	for i, v := range y {
+		if want := 1 + 2*float32(i+1); v != want {
+			t.Fatalf("AxpyNEON: y[%d] = %v, want %v", i, v, want)
+		}
+	}
+	if got, want := asm.SumNEON(x), float32(37*38/2); got != want {
+		t.Errorf("SumNEON = %v, want %v", got, want)
+	}
+	if got := asm.MaxNEON(x); got != 37 {
+		t.Errorf("MaxNEON = %v, want 37", got)
+	}
+	if got, want := asm.FmaPeakNEON(10), kernels.Peak(10); got != want || got <= 0 {
+		t.Errorf("FmaPeakNEON(10) = %d (bound Peak gives %d)", got, want)
+	}
+	if got := asm.FmaPeakNEON(0); got != 0 {
+		t.Errorf("FmaPeakNEON(0) = %d, want 0", got)
+	}
+}
