@@ -47,10 +47,15 @@ func TestNEONIsBound(t *testing.T) {
 	same("Vec.Max", kernels.Vec.Max, asm.MaxNEON)
 	same("Vec.Sum", kernels.Vec.Sum, asm.SumNEON)
 	same("Peak", kernels.Peak, asm.FmaPeakNEON)
+	same("Gemm.Micro", kernels.Gemm.Micro, asm.SgemmMicro8x12NEON)
+	if kernels.Gemm.MR != 8 || kernels.Gemm.NR != 12 {
+		t.Errorf("Gemm tile %dx%d, want 8x12 (the shape SgemmMicro8x12NEON computes)", kernels.Gemm.MR, kernels.Gemm.NR)
+	}
 	// The table the ISA-agnostic tests iterate over.
 	same("TableFor(NEON).Vec.Axpy", tab.Vec.Axpy, asm.AxpyNEON)
 	same("TableFor(NEON).Vec.Max", tab.Vec.Max, asm.MaxNEON)
 	same("TableFor(NEON).Peak", tab.Peak, asm.FmaPeakNEON)
+	same("TableFor(NEON).Gemm.Micro", tab.Gemm.Micro, asm.SgemmMicro8x12NEON)
 	if tab.ISA != kernels.NEON {
 		t.Errorf("TableFor(NEON).ISA = %v", tab.ISA)
 	}
