@@ -3,6 +3,7 @@ package gemm
 import (
 	"fmt"
 	"runtime"
+	"sync"
 )
 
 // Context runs SGEMMs with a fixed thread count and a workspace that is
@@ -10,6 +11,10 @@ import (
 // nothing. A Context must not be used by two goroutines at once.
 type Context struct {
 	threads int
+	ws      []*workspace // one per thread
+	pool    *pool        // the threads-1 helper goroutines, started on first need
+	jobs    []job
+	prob    problem // the call in progress (held here so it does not escape per call)
 }
 
 // NewContext returns a Context that runs on threads goroutines
@@ -18,26 +23,104 @@ func NewContext(threads int) *Context {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	return &Context{threads: threads}
+	ctx := &Context{threads: threads, ws: make([]*workspace, threads), jobs: make([]job, threads)}
+	for i := range ctx.ws {
+		ctx.ws[i] = new(workspace)
+	}
+	return ctx
 }
 
 // Threads returns the Context's thread count.
 func (ctx *Context) Threads() int { return ctx.threads }
+
+// defaultContexts serve the package-level Sgemm: a pooled Context keeps its
+// workspace between calls, so repeated calls do not page-fault fresh
+// buffers in every time.
+var defaultContexts = sync.Pool{New: func() any { return NewContext(0) }}
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major float32
 // matrices, where op(X) is X or its transpose, op(A) is m x k, op(B) is
 // k x n and C is m x n. As in BLAS, beta == 0 means C is not read (NaN in C
 // is overwritten) and alpha == 0 means A and B are not read.
 // Invalid arguments panic with a message naming the parameter.
+// It runs on runtime.GOMAXPROCS(0) threads; use a Context to choose.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	NewContext(0).Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	ctx := defaultContexts.Get().(*Context)
+	if ctx.threads != runtime.GOMAXPROCS(0) {
+		ctx = NewContext(0)
+	}
+	ctx.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	defaultContexts.Put(ctx)
 }
 
 // Sgemm is the package-level Sgemm on this Context's threads and workspace.
 func (ctx *Context) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	reference(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if alpha == 0 || k == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	ctx.prob = problem{
+		transA: transA, transB: transB, k: k,
+		alpha: alpha, beta: beta,
+		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+	}
+	defer func() { ctx.prob = problem{} }() // drop the caller's slices
+	p := &ctx.prob
+	sel := current.Load()
+	p.fast, p.micro, p.bl = sel.fast, sel.micro, sel.bl
+	mr, nr := p.micro.MR, p.micro.NR
+	if p.fast != nil {
+		mr, nr = p.fast.mr, p.fast.nr
+	}
+
+	// Split C into independent blocks, one per thread, along its longer
+	// side (in whole tiles). Each thread packs its own panels: the shared
+	// operand is packed once per thread, which costs about threads/n (or
+	// threads/m) of the work and needs no barrier.
+	t := ctx.threads
+	if m*n*k < parallelMinWork {
+		t = 1
+	}
+	splitN := n >= m
+	if splitN {
+		t = min(t, ceilDiv(n, nr))
+	} else {
+		t = min(t, ceilDiv(m, mr))
+	}
+	if t <= 1 {
+		ctx.jobs[0] = job{p: p, i0: 0, m: m, j0: 0, n: n, ws: ctx.ws[0]}
+		ctx.jobs[0].run()
+		ctx.jobs[0] = job{}
+		return
+	}
+	var chunk int
+	if splitN {
+		chunk = roundUp(ceilDiv(n, t), nr)
+		t = ceilDiv(n, chunk)
+	} else {
+		chunk = roundUp(ceilDiv(m, t), mr)
+		t = ceilDiv(m, chunk)
+	}
+	for i := 0; i < t; i++ {
+		j := job{p: p, i0: 0, m: m, j0: 0, n: n, ws: ctx.ws[i]}
+		if splitN {
+			j.j0, j.n = i*chunk, min(chunk, n-i*chunk)
+		} else {
+			j.i0, j.m = i*chunk, min(chunk, m-i*chunk)
+		}
+		ctx.jobs[i] = j
+	}
+	ctx.runParallel(t)
+	clear(ctx.jobs)
 }
+
+// parallelMin is the smallest m*n*k worth waking a second thread for: the
+// hand-off costs a few microseconds, about what 64^3 takes on one core.
+const parallelMinWork = 96 * 96 * 96
 
 // checkArgs panics, naming the parameter and its value, on any argument
 // that would make the kernels read or write outside a slice.
@@ -73,33 +156,5 @@ func checkMatrix(name string, rows, cols int, x []float32, ld int) {
 	}
 	if need := (rows-1)*ld + cols; len(x) < need {
 		panic(fmt.Sprintf("gemm: len(%s) = %d, need %d for %d x %d with ld%s = %d", name, len(x), need, rows, cols, name, ld))
-	}
-}
-
-// reference is the straightforward triple loop, accumulating in float32;
-// it is correct for every argument checkArgs accepts.
-func reference(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	for i := 0; i < m; i++ {
-		for j := 0; j < n; j++ {
-			var s float32
-			if alpha != 0 {
-				for p := 0; p < k; p++ {
-					av := a[i*lda+p]
-					if transA {
-						av = a[p*lda+i]
-					}
-					bv := b[p*ldb+j]
-					if transB {
-						bv = b[j*ldb+p]
-					}
-					s += av * bv
-				}
-			}
-			if beta == 0 {
-				c[i*ldc+j] = alpha * s
-			} else {
-				c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
-			}
-		}
 	}
 }

@@ -1,0 +1,265 @@
+package gemm
+
+import (
+	"unsafe"
+
+	"github.com/convkit/convkit/kernels"
+)
+
+// kernelFunc is one member of a generated kernel family: a rows x nr tile
+// (nr <= NR) of C = alpha*A*B + beta*C, with A(i, p) = a[i+p*sa] (P
+// kernels) or a[i*sa+p] (R kernels), B(p, j) = b[p*sb+j] and
+// C(i, j) = c[i*ldc+j]; beta == 0 means C is not read.
+type kernelFunc func(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha, beta float32)
+
+// maxMR bounds the rows of every tile family.
+const maxMR = 16
+
+// tileKernels is one generated family: p[r-1] and r[r-1] compute r rows.
+type tileKernels struct {
+	name   string
+	mr, nr int
+	p, r   [maxMR]kernelFunc
+}
+
+// Direct (unpacked) operands: below these sizes the packing traffic costs
+// more than it saves. B read in place is re-read once per MR rows of C, so
+// it pays to pack it only when m is large; A read in place is re-read once
+// per NR columns of C. Variables, not constants, so the tuning benchmark
+// can move them.
+var (
+	directMaxM = 128 // m <= directMaxM: B is read in place (when not transposed)
+	directMaxN = 128 // n <= directMaxN: A is read in place
+)
+
+// job is one thread's share of a product: the rows [i0, i0+m) and columns
+// [j0, j0+n) of C.
+type job struct {
+	p            *problem
+	i0, m, j0, n int
+	ws           *workspace
+}
+
+// problem is one validated call, with the kernels chosen for it.
+type problem struct {
+	transA, transB bool
+	k              int
+	alpha, beta    float32
+	a              []float32
+	lda            int
+	b              []float32
+	ldb            int
+	c              []float32
+	ldc            int
+
+	fast  *tileKernels        // nil: the portable path
+	micro kernels.GemmKernels // the portable path's micro-kernel
+	bl    blocking
+}
+
+func (j *job) run() {
+	if j.m == 0 || j.n == 0 {
+		return
+	}
+	if j.p.fast != nil {
+		j.ws.runFast(j.p, j.i0, j.m, j.j0, j.n)
+	} else {
+		j.ws.runMicro(j.p, j.i0, j.m, j.j0, j.n)
+	}
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+func roundUp(a, b int) int { return ceilDiv(a, b) * b }
+
+// balance splits total into the fewest pieces of at most step (step a
+// multiple of unit) and returns a piece size that makes them about equal,
+// rounded up to unit: k = 257 with KC = 256 gives two blocks of 132, not
+// 256 + 1.
+func balance(total, step, unit int) int {
+	if total <= step {
+		return roundUp(total, unit)
+	}
+	return min(step, roundUp(ceilDiv(total, ceilDiv(total, step)), unit))
+}
+
+// runFast computes a sub-block of C with a generated kernel family.
+func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
+	tk := p.fast
+	MR, NR := tk.mr, tk.nr
+	k := p.k
+	packA := n > directMaxN
+	packB := p.transB || m > directMaxM
+	kcMax := balance(k, p.bl.kc, 4)
+	mcMax := balance(m, p.bl.mc, MR)
+	ncMax := balance(n, p.bl.nc, NR)
+	if packA {
+		w.ensureA(roundUp(mcMax, MR) * kcMax)
+	}
+	if packB {
+		w.ensureB(roundUp(ncMax, NR) * kcMax)
+	}
+	for jc := 0; jc < n; jc += ncMax {
+		nc := min(ncMax, n-jc)
+		for pc := 0; pc < k; pc += kcMax {
+			kc := min(kcMax, k-pc)
+			beta := p.beta
+			if pc > 0 {
+				beta = 1
+			}
+			if packB {
+				if p.transB {
+					packStrided(w.b, p.b, p.ldb, j0+jc, nc, pc, kc, NR, false)
+				} else {
+					packContig(w.b, p.b, p.ldb, j0+jc, nc, pc, kc, NR, false)
+				}
+			}
+			for ic := 0; ic < m; ic += mcMax {
+				mc := min(mcMax, m-ic)
+				if packA {
+					if p.transA {
+						packContig(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR, false)
+					} else {
+						packStrided(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR, false)
+					}
+				}
+				for jr := 0; jr < nc; jr += NR {
+					nr := min(NR, nc-jr)
+					col := j0 + jc + jr
+					var bp *float32
+					sb := NR
+					if packB {
+						bp = &w.b[jr*kc]
+					} else {
+						bp = &p.b[pc*p.ldb+col]
+						sb = p.ldb
+					}
+					for ir := 0; ir < mc; ir += MR {
+						mr := min(MR, mc-ir)
+						row := i0 + ic + ir
+						cp := &p.c[row*p.ldc+col]
+						switch {
+						case packA:
+							tk.p[mr-1](kc, &w.a[ir*kc], MR, bp, sb, cp, p.ldc, nr, p.alpha, beta)
+						case p.transA:
+							tk.p[mr-1](kc, &p.a[pc*p.lda+row], p.lda, bp, sb, cp, p.ldc, nr, p.alpha, beta)
+						default:
+							tk.r[mr-1](kc, &p.a[row*p.lda+pc], p.lda, bp, sb, cp, p.ldc, nr, p.alpha, beta)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// runMicro computes a sub-block of C with kernels.Gemm.Micro on packed,
+// zero-padded panels; edge tiles go through a scratch tile.
+func (w *workspace) runMicro(p *problem, i0, m, j0, n int) {
+	g := p.micro
+	MR, NR := g.MR, g.NR
+	k := p.k
+	kcMax := balance(k, p.bl.kc, 1)
+	mcMax := balance(m, p.bl.mc, MR)
+	ncMax := balance(n, p.bl.nc, NR)
+	w.ensureA(roundUp(mcMax, MR) * kcMax)
+	w.ensureB(roundUp(ncMax, NR) * kcMax)
+	if len(w.tile) < MR*NR {
+		w.tile = make([]float32, MR*NR)
+	}
+	tile := w.tile[:MR*NR]
+	for jc := 0; jc < n; jc += ncMax {
+		nc := min(ncMax, n-jc)
+		for pc := 0; pc < k; pc += kcMax {
+			kc := min(kcMax, k-pc)
+			beta := p.beta
+			if pc > 0 {
+				beta = 1
+			}
+			if p.transB {
+				packStrided(w.b, p.b, p.ldb, j0+jc, nc, pc, kc, NR, true)
+			} else {
+				packContig(w.b, p.b, p.ldb, j0+jc, nc, pc, kc, NR, true)
+			}
+			for ic := 0; ic < m; ic += mcMax {
+				mc := min(mcMax, m-ic)
+				if p.transA {
+					packContig(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR, true)
+				} else {
+					packStrided(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR, true)
+				}
+				for jr := 0; jr < nc; jr += NR {
+					nr := min(NR, nc-jr)
+					bp := w.b[jr*kc : jr*kc+kc*NR]
+					for ir := 0; ir < mc; ir += MR {
+						mr := min(MR, mc-ir)
+						ap := w.a[ir*kc : ir*kc+kc*MR]
+						off := (i0+ic+ir)*p.ldc + j0 + jc + jr
+						if mr == MR && nr == NR {
+							g.Micro(kc, ap, bp, p.c[off:], p.ldc, p.alpha, beta)
+							continue
+						}
+						g.Micro(kc, ap, bp, tile, NR, p.alpha, 0)
+						for i := 0; i < mr; i++ {
+							dst := p.c[off+i*p.ldc : off+i*p.ldc+nr]
+							src := tile[i*NR : i*NR+nr]
+							if beta == 0 {
+								copy(dst, src)
+								continue
+							}
+							for j, v := range src {
+								dst[j] = v + beta*dst[j]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// scaleC computes C = beta*C over m x n (beta == 0 writes zeros without
+// reading C): the whole product when alpha == 0 or k == 0.
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		if beta != 1 {
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+}
+
+// workspace holds one thread's packing buffers, 64-byte aligned, grown to
+// the largest block seen and then reused: steady state allocates nothing
+// (first-touch page faults are very expensive on the VMs this runs on).
+type workspace struct {
+	a, b []float32
+	tile []float32
+}
+
+func (w *workspace) ensureA(n int) {
+	if len(w.a) < n {
+		w.a = alignedFloats(n)
+	}
+}
+
+func (w *workspace) ensureB(n int) {
+	if len(w.b) < n {
+		w.b = alignedFloats(n)
+	}
+}
+
+// alignedFloats returns n float32 whose first element is 64-byte aligned.
+func alignedFloats(n int) []float32 {
+	s := make([]float32, n+16)
+	off := int(uintptr(unsafe.Pointer(&s[0])) & 63 / 4)
+	if off != 0 {
+		off = 16 - off
+	}
+	return s[off : off+n : off+n]
+}

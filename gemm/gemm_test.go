@@ -1,0 +1,392 @@
+package gemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/convkit/convkit/kernels"
+)
+
+// refGemm is the float64 oracle: it returns alpha*op(A)*op(B) + beta*C and,
+// per element, the magnitude |alpha|*sum|a||b| + |beta*c| that bounds the
+// float32 rounding error.
+func refGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) (want, mag []float64) {
+	want = make([]float64, m*n)
+	mag = make([]float64, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s, sa float64
+			if alpha != 0 {
+				for p := 0; p < k; p++ {
+					var av, bv float32
+					if transA {
+						av = a[p*lda+i]
+					} else {
+						av = a[i*lda+p]
+					}
+					if transB {
+						bv = b[j*ldb+p]
+					} else {
+						bv = b[p*ldb+j]
+					}
+					s += float64(av) * float64(bv)
+					sa += math.Abs(float64(av) * float64(bv))
+				}
+			}
+			w := float64(alpha) * s
+			g := math.Abs(float64(alpha)) * sa
+			if beta != 0 {
+				w += float64(beta) * float64(c[i*ldc+j])
+				g += math.Abs(float64(beta) * float64(c[i*ldc+j]))
+			}
+			want[i*n+j], mag[i*n+j] = w, g
+		}
+	}
+	return want, mag
+}
+
+// gemmCase is one product to check.
+type gemmCase struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	pad            int // extra leading-dimension elements
+}
+
+func (tc gemmCase) String() string {
+	t := func(b bool) string {
+		if b {
+			return "T"
+		}
+		return "N"
+	}
+	return fmt.Sprintf("%s%s/%dx%dx%d/a%g/b%g/pad%d", t(tc.transA), t(tc.transB), tc.m, tc.n, tc.k, tc.alpha, tc.beta, tc.pad)
+}
+
+// dims returns the stored shapes of A, B, C and their leading dimensions.
+func (tc gemmCase) dims() (ra, ca, rb, cb, lda, ldb, ldc int) {
+	ra, ca = tc.m, tc.k
+	if tc.transA {
+		ra, ca = tc.k, tc.m
+	}
+	rb, cb = tc.k, tc.n
+	if tc.transB {
+		rb, cb = tc.n, tc.k
+	}
+	return ra, ca, rb, cb, max(1, ca+tc.pad), max(1, cb+tc.pad), max(1, tc.n+tc.pad)
+}
+
+// matLen is the exact length BLAS needs: (rows-1)*ld + cols.
+func matLen(rows, cols, ld int) int {
+	if rows == 0 || cols == 0 {
+		return 0
+	}
+	return (rows-1)*ld + cols
+}
+
+func fillRand(r *rand.Rand, x []float32) {
+	for i := range x {
+		v := r.Float32()*2 - 1
+		if v == 0 {
+			v = 0.25
+		}
+		x[i] = v
+	}
+}
+
+// check runs tc through run (which must compute it into c) on random data
+// in slices from alloc, and compares with the oracle.
+func check(t *testing.T, tc gemmCase, alloc func(n int) ([]float32, func()), run func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int)) {
+	t.Helper()
+	ra, ca, rb, cb, lda, ldb, ldc := tc.dims()
+	a, fa := alloc(matLen(ra, ca, lda))
+	defer fa()
+	b, fb := alloc(matLen(rb, cb, ldb))
+	defer fb()
+	c, fc := alloc(matLen(tc.m, tc.n, ldc))
+	defer fc()
+	r := rand.New(rand.NewPCG(uint64(tc.m*7919+tc.n*104729+tc.k), 1))
+	fillRand(r, a)
+	fillRand(r, b)
+	fillRand(r, c)
+	if tc.beta == 0 {
+		// beta == 0 must not read C: NaN there must not leak out.
+		for i := range c {
+			c[i] = float32(math.NaN())
+		}
+	}
+	// Poison the padding of C: it must come back untouched.
+	c0 := append([]float32(nil), c...)
+	want, mag := refGemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+	run(a, lda, b, ldb, c, ldc)
+	tol := 2e-7 * float64(tc.k+4)
+	bad := 0
+	for i := 0; i < tc.m; i++ {
+		for j := 0; j < tc.n; j++ {
+			got := float64(c[i*ldc+j])
+			w, g := want[i*tc.n+j], mag[i*tc.n+j]
+			if !(math.Abs(got-w) <= tol*g+1e-30) {
+				if bad < 5 {
+					t.Errorf("%v: C[%d,%d] = %v, want %v", tc, i, j, got, w)
+				}
+				bad++
+			}
+		}
+		for j := tc.n; j < ldc && i*ldc+j < len(c); j++ {
+			if math.Float32bits(c[i*ldc+j]) != math.Float32bits(c0[i*ldc+j]) {
+				t.Fatalf("%v: padding C[%d,%d] was written", tc, i, j)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%v: %d wrong elements", tc, bad)
+	}
+}
+
+func heapAlloc(n int) ([]float32, func()) { return make([]float32, n), func() {} }
+
+// paths runs f once per kernel path this host has: every ISA in
+// kernels.Available() with each generated tile family, plus the portable
+// driver over each ISA's Micro, restoring the binding afterwards.
+func paths(t *testing.T, f func(t *testing.T)) {
+	orig := kernels.Current()
+	defer func() {
+		if err := kernels.Use(orig); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	for _, isa := range kernels.Available() {
+		if err := kernels.Use(isa); err != nil {
+			t.Fatal(err)
+		}
+		for i, tk := range tileCandidates(isa) {
+			current.Store(selectFor(isa, kernels.Gemm, i))
+			t.Run(isa.String()+"/"+tk.name, f)
+		}
+		for _, g := range microKernels(isa) {
+			s := selectFor(isa, g, 1<<30)
+			current.Store(s)
+			t.Run(fmt.Sprintf("%s/micro%dx%d", isa, g.MR, g.NR), f)
+		}
+		kernels.Use(isa) // rebinds current
+	}
+}
+
+// withBlocking runs f with tiny cache blocks so that every block loop (and
+// its edges) runs on small matrices.
+func withBlocking(bl blocking, f func()) {
+	s := *current.Load()
+	old := current.Load()
+	s.bl = bl
+	if s.fast != nil {
+		s.bl.mc = roundUp(bl.mc, s.fast.mr)
+		s.bl.nc = roundUp(bl.nc, s.fast.nr)
+	} else {
+		s.bl.mc = roundUp(bl.mc, s.micro.MR)
+		s.bl.nc = roundUp(bl.nc, s.micro.NR)
+	}
+	current.Store(&s)
+	defer current.Store(old)
+	f()
+}
+
+var smallSizes = []int{0, 1, 2, 3, 5, 6, 7, 13, 15, 16, 17, 24, 25, 31, 33}
+
+func TestSgemmSmall(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		ctx := NewContext(1)
+		ks := []int{1, 2, 3, 4, 5, 7, 9, 17, 0}
+		i := 0
+		for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			for _, m := range smallSizes {
+				for _, n := range smallSizes {
+					i++
+					tc := gemmCase{transA: tr[0], transB: tr[1], m: m, n: n, k: ks[i%len(ks)], alpha: 1, beta: 0, pad: i % 3}
+					switch i % 4 {
+					case 1:
+						tc.alpha, tc.beta = 0.75, -1.25
+					case 2:
+						tc.alpha, tc.beta = -2, 1
+					}
+					check(t, tc, heapAlloc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+						ctx.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+					})
+				}
+			}
+		}
+	})
+}
+
+// TestSgemmBlocks forces tiny blocks so the kc, mc and nc loops, their
+// balancing and the packed and unpacked operand paths all run, with sizes
+// just around the block and tile sizes.
+func TestSgemmBlocks(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		ctx := NewContext(1)
+		for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			for _, sz := range [][3]int{{37, 45, 19}, {29, 70, 33}, {90, 20, 8}, {1, 200, 3}, {200, 1, 3}, {129, 131, 9}, {140, 140, 17}} {
+				for _, bl := range []blocking{{mc: 8, kc: 8, nc: 8}, {mc: 20, kc: 16, nc: 40}} {
+					tc := gemmCase{transA: tr[0], transB: tr[1], m: sz[0], n: sz[1], k: sz[2], alpha: 1.5, beta: 0.5, pad: 1}
+					withBlocking(bl, func() {
+						check(t, tc, heapAlloc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+							ctx.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+						})
+					})
+				}
+			}
+		}
+	})
+}
+
+// TestSgemmKernelEdges runs sizes around each path's tile and default block
+// sizes (MR±1, NR±1, KC±1, MC±1).
+func TestSgemmKernelEdges(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		s := current.Load()
+		mr, nr := s.micro.MR, s.micro.NR
+		if s.fast != nil {
+			mr, nr = s.fast.mr, s.fast.nr
+		}
+		ctx := NewContext(1)
+		var cases []gemmCase
+		for _, d := range []int{-1, 0, 1} {
+			cases = append(cases,
+				gemmCase{m: mr + d, n: 2*nr + d, k: 11, alpha: 1, beta: 2},
+				gemmCase{m: 3*mr + d, n: nr + d, k: 5, alpha: -1, beta: 0, transA: true},
+				gemmCase{m: 7, n: 9, k: s.bl.kc + d, alpha: 1, beta: 0, transB: true},
+				gemmCase{m: 9, n: 7, k: s.bl.kc + d, alpha: 0.5, beta: 1},
+			)
+			if !testing.Short() {
+				cases = append(cases, gemmCase{m: s.bl.mc + d, n: 2*nr + 1, k: 3, alpha: 1, beta: 0.5, pad: 2})
+			}
+		}
+		for _, tc := range cases {
+			check(t, tc, heapAlloc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+				ctx.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+			})
+		}
+	})
+}
+
+func TestSgemmThreads(t *testing.T) {
+	sizes := [][3]int{{300, 200, 70}, {64, 500, 130}, {517, 33, 129}, {2, 3000, 40}}
+	if testing.Short() {
+		sizes = sizes[:2]
+	}
+	paths(t, func(t *testing.T) {
+		for _, threads := range []int{1, 2, 3} {
+			ctx := NewContext(threads)
+			for _, sz := range sizes {
+				for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+					tc := gemmCase{transA: tr[0], transB: tr[1], m: sz[0], n: sz[1], k: sz[2], alpha: 1, beta: 0.25, pad: 3}
+					check(t, tc, heapAlloc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+						ctx.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+					})
+				}
+			}
+		}
+	})
+}
+
+// TestSgemmAlphaZero: alpha == 0 must not read A or B (NaN there must not
+// show) and must still scale C by beta.
+func TestSgemmAlphaZero(t *testing.T) {
+	m, n, k := 5, 7, 3
+	a := make([]float32, m*k)
+	b := make([]float32, k*n)
+	for i := range a {
+		a[i] = float32(math.NaN())
+	}
+	for i := range b {
+		b[i] = float32(math.Inf(1))
+	}
+	c := make([]float32, m*n)
+	for i := range c {
+		c[i] = float32(i)
+	}
+	Sgemm(false, false, m, n, k, 0, a, k, b, n, 2, c, n)
+	for i, v := range c {
+		if v != float32(2*i) {
+			t.Fatalf("alpha=0, beta=2: C[%d] = %v, want %v", i, v, 2*i)
+		}
+	}
+	for i := range c {
+		c[i] = float32(math.NaN())
+	}
+	Sgemm(false, false, m, n, k, 0, a, k, b, n, 0, c, n)
+	for i, v := range c {
+		if v != 0 {
+			t.Fatalf("alpha=0, beta=0: C[%d] = %v, want 0", i, v)
+		}
+	}
+	// k == 0: C = beta*C.
+	for i := range c {
+		c[i] = 1
+	}
+	Sgemm(false, false, m, n, 0, 1, nil, 1, nil, n, 3, c, n)
+	for i, v := range c {
+		if v != 3 {
+			t.Fatalf("k=0, beta=3: C[%d] = %v, want 3", i, v)
+		}
+	}
+}
+
+func TestSgemmPanics(t *testing.T) {
+	a := make([]float32, 12)
+	for _, tc := range []struct {
+		name string
+		f    func()
+	}{
+		{"m<0", func() { Sgemm(false, false, -1, 2, 2, 1, a, 2, a, 2, 0, a, 2) }},
+		{"lda", func() { Sgemm(false, false, 2, 2, 3, 1, a, 2, a, 2, 0, a, 2) }},
+		{"len(a)", func() { Sgemm(false, false, 4, 2, 4, 1, a, 4, a, 2, 0, a, 2) }},
+		{"len(c)", func() { Sgemm(false, false, 2, 7, 1, 1, a, 1, a, 7, 0, a[:5], 7) }},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", tc.name)
+				}
+			}()
+			tc.f()
+		}()
+	}
+}
+
+func TestSgemmAllocs(t *testing.T) {
+	for _, threads := range []int{1, 2} {
+		ctx := NewContext(threads)
+		m, n, k := 150, 170, 90
+		a := make([]float32, m*k)
+		b := make([]float32, k*n)
+		c := make([]float32, m*n)
+		fillRand(rand.New(rand.NewPCG(1, 2)), a)
+		fillRand(rand.New(rand.NewPCG(3, 4)), b)
+		for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			lda, ldb := k, n
+			if tr[0] {
+				lda = m
+			}
+			if tr[1] {
+				ldb = k
+			}
+			f := func() { ctx.Sgemm(tr[0], tr[1], m, n, k, 1, a, lda, b, ldb, 0.5, c, n) }
+			f()
+			if got := testing.AllocsPerRun(20, f); got != 0 {
+				t.Errorf("threads=%d trans=%v: %v allocations per call, want 0", threads, tr, got)
+			}
+		}
+	}
+}
+
+func TestBalance(t *testing.T) {
+	for _, tc := range []struct{ total, step, unit, want int }{
+		{257, 256, 4, 132}, {256, 256, 4, 256}, {100, 256, 4, 100}, {513, 256, 1, 171}, {1000, 252, 6, 252},
+	} {
+		if got := balance(tc.total, tc.step, tc.unit); got != tc.want {
+			t.Errorf("balance(%d, %d, %d) = %d, want %d", tc.total, tc.step, tc.unit, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,80 @@
+package gemm
+
+import (
+	"sync/atomic"
+
+	"github.com/convkit/convkit/kernels"
+	"github.com/klauspost/cpuid/v2"
+)
+
+// selection is what Sgemm runs on the currently bound kernel path.
+type selection struct {
+	isa   kernels.ISA
+	fast  *tileKernels        // nil: no generated family for this path
+	micro kernels.GemmKernels // the portable path
+	bl    blocking
+}
+
+var current atomic.Pointer[selection]
+
+func init() {
+	kernels.OnUse(func(i kernels.ISA) { current.Store(selectFor(i, kernels.Gemm, 0)) })
+}
+
+// selectFor builds the selection of path i; tile picks one of
+// tileCandidates(i) (0 is the default).
+func selectFor(i kernels.ISA, g kernels.GemmKernels, tile int) *selection {
+	s := &selection{isa: i, micro: g}
+	if c := tileCandidates(i); tile < len(c) {
+		s.fast = c[tile]
+		s.bl = blockingFor(s.fast.mr, s.fast.nr)
+	} else {
+		s.bl = blockingFor(g.MR, g.NR)
+	}
+	return s
+}
+
+// blocking is the cache blocking of one tile shape: a kc x NR panel of B
+// stays in L1 while the kernels sweep an mc x kc block of A held in L2, and
+// a kc x nc block of B sits in L3.
+type blocking struct{ mc, kc, nc int }
+
+// Cache sizes (bytes) when cpuid cannot tell, as on VMs that report -1.
+const (
+	fallbackL1 = 32 << 10
+	fallbackL2 = 512 << 10
+	fallbackL3 = 8 << 20
+)
+
+func cacheSizes() (l1, l2, l3 int) {
+	l1, l2, l3 = cpuid.CPU.Cache.L1D, cpuid.CPU.Cache.L2, cpuid.CPU.Cache.L3
+	if l1 <= 0 {
+		l1 = fallbackL1
+	}
+	if l2 <= 0 {
+		l2 = fallbackL2
+	}
+	if l3 <= 0 {
+		l3 = fallbackL3
+	}
+	return l1, l2, l3
+}
+
+func blockingFor(mr, nr int) blocking {
+	l1, l2, l3 := cacheSizes()
+	return blockingFrom(mr, nr, l1, l2, l3)
+}
+
+// blockingFrom derives the blocking from cache sizes: the B micro-panel
+// (kc x NR) takes about half of L1, leaving room for the A micro-panel and
+// C lines; the A block (mc x kc) half of L2; the B block (kc x nc) a
+// quarter of L3 (shared with the other cores' blocks).
+func blockingFrom(mr, nr, l1, l2, l3 int) blocking {
+	kc := (l1 / 2) / (4 * nr)
+	kc = max(64, min(512, kc&^7))
+	mc := (l2 / 2) / (4 * kc)
+	mc = max(mr, min(1024, mc/mr*mr))
+	nc := (l3 / 4) / (4 * kc)
+	nc = max(nr, min(4096, nc/nr*nr))
+	return blocking{mc: mc, kc: kc, nc: nc}
+}

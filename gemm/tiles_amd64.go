@@ -1,0 +1,56 @@
+//go:build amd64 && !purego
+
+package gemm
+
+import (
+	"github.com/convkit/convkit/asm"
+	"github.com/convkit/convkit/kernels"
+)
+
+// The generated amd64 kernel families (gen/sgemm). Each has a P kernel
+// (A(i, p) = a[i+p*sa]: packed panels and transposed A) and an R kernel
+// (A(i, p) = a[i*sa+p]: row-major A read in place) for every row count, so
+// the driver can skip packing either operand and never reads past an edge.
+//
+// Measured on the AVX2 machine of this session (AMD EPYC, Zen 3; see the
+// package report in the commit log): 6x16 beat 4x24 on every shape of
+// bench/shapes/gemm_shapes.tsv. The AVX-512 candidates could not be timed
+// here (no AVX-512 on that host); 14x32 is the default because it keeps the
+// most accumulators (28) with two zmm loads of B per k step.
+var (
+	tile6x16AVX2 = &tileKernels{
+		name: "6x16avx2", mr: 6, nr: 16,
+		p: [maxMR]kernelFunc{asm.Sgemm6x16AVX2P1, asm.Sgemm6x16AVX2P2, asm.Sgemm6x16AVX2P3, asm.Sgemm6x16AVX2P4, asm.Sgemm6x16AVX2P5, asm.Sgemm6x16AVX2P6},
+		r: [maxMR]kernelFunc{asm.Sgemm6x16AVX2R1, asm.Sgemm6x16AVX2R2, asm.Sgemm6x16AVX2R3, asm.Sgemm6x16AVX2R4, asm.Sgemm6x16AVX2R5, asm.Sgemm6x16AVX2R6},
+	}
+	tile4x24AVX2 = &tileKernels{
+		name: "4x24avx2", mr: 4, nr: 24,
+		p: [maxMR]kernelFunc{asm.Sgemm4x24AVX2P1, asm.Sgemm4x24AVX2P2, asm.Sgemm4x24AVX2P3, asm.Sgemm4x24AVX2P4},
+		r: [maxMR]kernelFunc{asm.Sgemm4x24AVX2R1, asm.Sgemm4x24AVX2R2, asm.Sgemm4x24AVX2R3, asm.Sgemm4x24AVX2R4},
+	}
+	tile14x32AVX512 = &tileKernels{
+		name: "14x32avx512", mr: 14, nr: 32,
+		p: [maxMR]kernelFunc{asm.Sgemm14x32AVX512P1, asm.Sgemm14x32AVX512P2, asm.Sgemm14x32AVX512P3, asm.Sgemm14x32AVX512P4, asm.Sgemm14x32AVX512P5, asm.Sgemm14x32AVX512P6, asm.Sgemm14x32AVX512P7,
+			asm.Sgemm14x32AVX512P8, asm.Sgemm14x32AVX512P9, asm.Sgemm14x32AVX512P10, asm.Sgemm14x32AVX512P11, asm.Sgemm14x32AVX512P12, asm.Sgemm14x32AVX512P13, asm.Sgemm14x32AVX512P14},
+		r: [maxMR]kernelFunc{asm.Sgemm14x32AVX512R1, asm.Sgemm14x32AVX512R2, asm.Sgemm14x32AVX512R3, asm.Sgemm14x32AVX512R4, asm.Sgemm14x32AVX512R5, asm.Sgemm14x32AVX512R6, asm.Sgemm14x32AVX512R7,
+			asm.Sgemm14x32AVX512R8, asm.Sgemm14x32AVX512R9, asm.Sgemm14x32AVX512R10, asm.Sgemm14x32AVX512R11, asm.Sgemm14x32AVX512R12, asm.Sgemm14x32AVX512R13, asm.Sgemm14x32AVX512R14},
+	}
+	tile12x32AVX512 = &tileKernels{
+		name: "12x32avx512", mr: 12, nr: 32,
+		p: [maxMR]kernelFunc{asm.Sgemm12x32AVX512P1, asm.Sgemm12x32AVX512P2, asm.Sgemm12x32AVX512P3, asm.Sgemm12x32AVX512P4, asm.Sgemm12x32AVX512P5, asm.Sgemm12x32AVX512P6,
+			asm.Sgemm12x32AVX512P7, asm.Sgemm12x32AVX512P8, asm.Sgemm12x32AVX512P9, asm.Sgemm12x32AVX512P10, asm.Sgemm12x32AVX512P11, asm.Sgemm12x32AVX512P12},
+		r: [maxMR]kernelFunc{asm.Sgemm12x32AVX512R1, asm.Sgemm12x32AVX512R2, asm.Sgemm12x32AVX512R3, asm.Sgemm12x32AVX512R4, asm.Sgemm12x32AVX512R5, asm.Sgemm12x32AVX512R6,
+			asm.Sgemm12x32AVX512R7, asm.Sgemm12x32AVX512R8, asm.Sgemm12x32AVX512R9, asm.Sgemm12x32AVX512R10, asm.Sgemm12x32AVX512R11, asm.Sgemm12x32AVX512R12},
+	}
+)
+
+// tileCandidates lists every generated family per path, default first.
+func tileCandidates(i kernels.ISA) []*tileKernels {
+	switch i {
+	case kernels.AVX2:
+		return []*tileKernels{tile6x16AVX2, tile4x24AVX2}
+	case kernels.AVX512:
+		return []*tileKernels{tile14x32AVX512, tile12x32AVX512}
+	}
+	return nil
+}

@@ -1,0 +1,582 @@
+// Command sgemm generates convkit's amd64 SGEMM micro-kernels (AVX2+FMA and
+// AVX-512) with Avo. It is run from asm/doc.go:
+//
+//	go run -C ../gen ./sgemm -out ../asm/sgemm_amd64.s -stubs ../asm/sgemm_amd64.go -pkg asm
+//
+// Every kernel computes one register tile of C = alpha*A*B + beta*C from
+// strided operands, so that one kernel family serves packed panels and
+// unpacked matrices alike:
+//
+//	for i < rows, j < nr:
+//	  ab := sum over p < k of A(i, p) * b[p*sb+j]
+//	  c[i*ldc+j] = alpha*ab + beta*c[i*ldc+j]     (beta == 0: c is not read)
+//
+// where A(i, p) = a[i+p*sa] for the "P" kernels (a packed MR-row panel has
+// sa = MR; a transposed matrix has sa = lda) and A(i, p) = a[i*sa+p] for the
+// "R" kernels (a row-major matrix, sa = lda). A kernel exists for every row
+// count 1..MR so that the m edge never reads a row past the matrix; the n edge
+// (nr < NR) runs a loop over only the live vectors with masked loads and
+// stores, so it never reads or writes a column past nr either.
+//
+// The outputs are written to temporary files and renamed, so a failed run
+// never leaves a truncated .s behind; the output is deterministic.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mmcloughlin/avo/attr"
+	"github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/pass"
+	"github.com/mmcloughlin/avo/printer"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// isa describes one vector instruction set.
+type isa struct {
+	name   string // suffix of the kernel names
+	lanes  int    // float32 lanes per vector
+	avx512 bool
+}
+
+var (
+	avx2   = isa{name: "AVX2", lanes: 8}
+	avx512 = isa{name: "AVX512", lanes: 16, avx512: true}
+)
+
+// tile is one register-tile shape of an ISA.
+type tile struct {
+	isa    isa
+	mr, nr int
+}
+
+func (t tile) nv() int { return t.nr / t.isa.lanes }
+
+// tiles lists every shape that is generated. The first of each ISA is the
+// one that package gemm uses by default (see gemm/kernels_amd64.go for the
+// measurements that chose it); the others are kept for the candidates
+// benchmark.
+var tiles = []tile{
+	{avx2, 6, 16},
+	{avx2, 4, 24},
+	{avx512, 14, 32},
+	{avx512, 12, 32},
+}
+
+// ctx is the one build context of this program.
+var ctx = build.NewContext()
+
+// text starts a NOSPLIT function.
+func text(name, sig string) {
+	ctx.Function(name)
+	ctx.Attributes(attr.NOSPLIT)
+	ctx.SignatureExpr(sig)
+}
+
+func main() {
+	// A flag set of our own: Avo's build package registers its own -out and
+	// -stubs on flag.CommandLine, which write in place (no temp + rename).
+	fs := flag.NewFlagSet("sgemm", flag.ExitOnError)
+	out := fs.String("out", "", "assembly output `file`")
+	stubs := fs.String("stubs", "", "Go stub output `file`")
+	pkg := fs.String("pkg", "asm", "Go package `name` of the outputs")
+	fs.Parse(os.Args[1:])
+	if *out == "" || *stubs == "" || fs.NArg() != 0 {
+		fmt.Fprintln(os.Stderr, "usage: go run -C ../gen ./sgemm -out X.s -stubs X.go [-pkg asm]")
+		os.Exit(2)
+	}
+	if err := run(*out, *stubs, *pkg); err != nil {
+		fmt.Fprintln(os.Stderr, "sgemm:", err)
+		os.Exit(1)
+	}
+}
+
+func run(out, stubs, pkg string) error {
+	ctx.ConstraintExpr("amd64,!purego")
+	genMaskTable()
+	for _, t := range tiles {
+		for rows := 1; rows <= t.mr; rows++ {
+			genKernel(t, 'P', rows)
+		}
+		for rows := 1; rows <= t.mr; rows++ {
+			genKernel(t, 'R', rows)
+		}
+		genMicro(t)
+	}
+
+	f, err := ctx.Result()
+	if err != nil {
+		return err
+	}
+	if err := pass.Compile.Execute(f); err != nil {
+		return err
+	}
+	// The header names the exact command of asm/doc.go rather than Avo's
+	// guess ("go run main.go ..."), so a reader can rebuild the files.
+	cfg := printer.Config{
+		Argv: append([]string{"go", "run", "-C", "../gen", "./sgemm"}, os.Args[1:]...),
+		Pkg:  pkg,
+	}
+	for _, o := range []struct {
+		path string
+		p    printer.Printer
+	}{
+		{out, printer.NewGoAsm(cfg)},
+		{stubs, printer.NewStubs(cfg)},
+	} {
+		b, err := o.p.Print(f)
+		if err != nil {
+			return err
+		}
+		if err := writeAtomic(o.path, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeAtomic replaces path with b through a temporary file in the same
+// directory (its name starts with a dot, so the go tool ignores it even if
+// a crash leaves it behind).
+func writeAtomic(path string, b []byte) error {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+strings.TrimSuffix(base, filepath.Ext(base))+".*.tmp")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	_, werr := tmp.Write(b)
+	cerr := tmp.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Chmod(name, 0o644)
+	}
+	if werr == nil {
+		werr = os.Rename(name, path)
+	}
+	if werr != nil {
+		os.Remove(name)
+	}
+	return werr
+}
+
+// maskTab holds 8 all-ones int32 followed by 8 zeros: the AVX2 lane mask
+// for r live lanes (1..8) is the 8 int32 starting at byte 32-4r.
+var maskTab Mem
+
+func genMaskTable() {
+	maskTab = ctx.StaticGlobal("sgemmMaskTab")
+	ctx.DataAttributes(attr.RODATA | attr.NOPTR)
+	for i := 0; i < 16; i++ {
+		v := uint32(0)
+		if i < 8 {
+			v = 0xffffffff
+		}
+		ctx.AddDatum(4*i, U32(v))
+	}
+}
+
+// kernelName is the exported name of a kernel, e.g. Sgemm6x16AVX2P3.
+func kernelName(t tile, mode byte, rows int) string {
+	return fmt.Sprintf("Sgemm%dx%d%s%c%d", t.mr, t.nr, t.isa.name, mode, rows)
+}
+
+// operands is what the kernel body needs, already in registers.
+type operands struct {
+	k      GPVirtual // k >= 0, consumed
+	a      GPVirtual // A base (P) or row 0 (R)
+	sa     GPVirtual // A stride in bytes
+	b      GPVirtual
+	sb     GPVirtual // B row stride in bytes
+	nr     GPVirtual // live columns (nil: always NR)
+	loadC  func() (c, ldc GPVirtual)
+	alpha  Mem
+	beta   Mem
+	mode   byte
+	rows   int
+	t      tile
+	prefix string // label prefix
+}
+
+func genKernel(t tile, mode byte, rows int) {
+	name := kernelName(t, mode, rows)
+	text(name, "func(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)")
+	aIdx := "a[i+p*sa]"
+	if mode == 'R' {
+		aIdx = "a[i*sa+p]"
+	}
+	ctx.Doc(
+		fmt.Sprintf("%s computes a %d x nr tile (1 <= nr <= %d) of C = alpha*A*B + beta*C", name, rows, t.nr),
+		fmt.Sprintf("with A(i, p) = %s, B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:", aIdx),
+		"",
+		fmt.Sprintf("\tfor i < %d, j < nr:", rows),
+		"\t  ab := sum over p < k of A(i, p) * B(p, j)",
+		"\t  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)",
+		"",
+		"It reads no element of a, b or c outside those index sets. The reference",
+		"is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).",
+	)
+	ctx.Pragma("noescape")
+	o := operands{mode: mode, rows: rows, t: t, prefix: "", alpha: paramAddr("alpha"), beta: paramAddr("beta")}
+	o.k = ctx.Load(ctx.Param("k"), ctx.GP64()).(GPVirtual)
+	o.a = ctx.Load(ctx.Param("a"), ctx.GP64()).(GPVirtual)
+	o.sa = ctx.Load(ctx.Param("sa"), ctx.GP64()).(GPVirtual)
+	ctx.SHLQ(Imm(2), o.sa)
+	o.b = ctx.Load(ctx.Param("b"), ctx.GP64()).(GPVirtual)
+	o.sb = ctx.Load(ctx.Param("sb"), ctx.GP64()).(GPVirtual)
+	ctx.SHLQ(Imm(2), o.sb)
+	o.nr = ctx.Load(ctx.Param("nr"), ctx.GP64()).(GPVirtual)
+	o.loadC = func() (GPVirtual, GPVirtual) {
+		c := ctx.Load(ctx.Param("c"), ctx.GP64()).(GPVirtual)
+		ldc := ctx.Load(ctx.Param("ldc"), ctx.GP64()).(GPVirtual)
+		ctx.SHLQ(Imm(2), ldc)
+		return c, ldc
+	}
+	body(o)
+}
+
+// genMicro emits the kernels.GemmKernels.Micro entry point of a tile: packed
+// panels, a full MR x NR tile.
+func genMicro(t tile) {
+	name := fmt.Sprintf("SgemmMicro%dx%d%s", t.mr, t.nr, t.isa.name)
+	text(name, "func(k int, a, b, c []float32, ldc int, alpha, beta float32)")
+	ctx.Doc(
+		fmt.Sprintf("%s is the kernels.GemmKernels.Micro contract for MR = %d, NR = %d:", name, t.mr, t.nr),
+		"",
+		fmt.Sprintf("\tfor i < %d, j < %d:", t.mr, t.nr),
+		fmt.Sprintf("\t  ab := sum over p < k of a[p*%d+i] * b[p*%d+j]", t.mr, t.nr),
+		"\t  c[i*ldc+j] = alpha*ab + beta*c[i*ldc+j]   (beta == 0: c is not read)",
+		"",
+		"The slices' lengths are trusted (see the contract); the reference is",
+		"kernels.MicroGeneric.",
+	)
+	ctx.Pragma("noescape")
+	o := operands{mode: 'P', rows: t.mr, t: t, alpha: paramAddr("alpha"), beta: paramAddr("beta")}
+	o.k = ctx.Load(ctx.Param("k"), ctx.GP64()).(GPVirtual)
+	o.a = ctx.Load(ctx.Param("a").Base(), ctx.GP64()).(GPVirtual)
+	o.sa = ctx.GP64().(GPVirtual)
+	ctx.MOVQ(U32(t.mr*4), o.sa)
+	o.b = ctx.Load(ctx.Param("b").Base(), ctx.GP64()).(GPVirtual)
+	o.sb = ctx.GP64().(GPVirtual)
+	ctx.MOVQ(U32(t.nr*4), o.sb)
+	o.loadC = func() (GPVirtual, GPVirtual) {
+		c := ctx.Load(ctx.Param("c").Base(), ctx.GP64()).(GPVirtual)
+		ldc := ctx.Load(ctx.Param("ldc"), ctx.GP64()).(GPVirtual)
+		ctx.SHLQ(Imm(2), ldc)
+		return c, ldc
+	}
+	body(o)
+}
+
+// paramAddr is the frame address of a scalar parameter.
+func paramAddr(name string) Mem {
+	b, err := ctx.Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}
+
+// vec allocates a vector register of the ISA.
+func vec(s isa) VecVirtual {
+	if s.avx512 {
+		return ctx.ZMM()
+	}
+	return ctx.YMM()
+}
+
+// body emits everything after the arguments are loaded.
+func body(o operands) {
+	t := o.t
+	nv := t.nv()
+	vbytes := 4 * t.isa.lanes
+
+	// Prefetch the C tile now so that its lines are in L1 by the time the
+	// k loop is done (the stores would otherwise miss at the very end).
+	{
+		c, ldc := o.loadC()
+		for i := 0; i < o.rows; i++ {
+			for off := 0; off < t.nr*4; off += 64 {
+				ctx.PREFETCHT0(Mem{Base: c, Disp: off})
+			}
+			ctx.PREFETCHT0(Mem{Base: c, Disp: t.nr*4 - 4})
+			if i+1 < o.rows {
+				ctx.ADDQ(ldc, c)
+			}
+		}
+	}
+
+	acc := make([][]VecVirtual, o.rows)
+	for i := range acc {
+		acc[i] = make([]VecVirtual, nv)
+		for v := range acc[i] {
+			acc[i][v] = vec(t.isa)
+			if t.isa.avx512 {
+				ctx.VPXORD(acc[i][v], acc[i][v], acc[i][v])
+			} else {
+				ctx.VXORPS(acc[i][v], acc[i][v], acc[i][v])
+			}
+		}
+	}
+
+	if o.nr != nil {
+		ctx.CMPQ(o.nr, U32(t.nr))
+		ctx.JNE(LabelRef("edge"))
+	}
+	kloop(o, acc, nv, nil, 4, "full")
+	epilogue(o, acc, nv, nil, "full")
+	ctx.RET()
+	if o.nr == nil {
+		return
+	}
+
+	// n edge: L = ceil(nr/lanes) live vectors, the last with r = nr-(L-1)*lanes
+	// live lanes (1..lanes).
+	ctx.Label("edge")
+	for l := 1; l < nv; l++ {
+		ctx.CMPQ(o.nr, U32(l*t.isa.lanes))
+		ctx.JLE(LabelRef(fmt.Sprintf("edge%d", l)))
+	}
+	ctx.JMP(LabelRef(fmt.Sprintf("edge%d", nv)))
+	for l := 1; l <= nv; l++ {
+		lbl := fmt.Sprintf("edge%d", l)
+		ctx.Label(lbl)
+		r := ctx.GP64()
+		ctx.MOVQ(o.nr, r)
+		if l > 1 {
+			ctx.SUBQ(U32((l-1)*t.isa.lanes), r)
+		}
+		var m mask
+		if t.isa.avx512 {
+			ones := ctx.GP32()
+			ctx.MOVL(U32(0xffffffff), ones)
+			kr := ctx.GP32()
+			ctx.BZHIL(r.As32(), ones, kr)
+			m.k = ctx.K()
+			ctx.KMOVW(kr, m.k)
+		} else {
+			// mp = maskTab + 32 - 4r
+			m.p = ctx.GP64()
+			ctx.LEAQ(maskTab.Offset(32), m.p)
+			ctx.SHLQ(Imm(2), r)
+			ctx.SUBQ(r, m.p)
+		}
+		_ = vbytes
+		kloop(o, acc, l, &m, 2, lbl)
+		epilogue(o, acc, l, &m, lbl)
+		ctx.RET()
+	}
+}
+
+// mask is the lane mask of the last live vector on the n edge.
+type mask struct {
+	k OpmaskVirtual // AVX-512
+	p GPVirtual     // AVX2: address of the 8 int32 lane mask
+}
+
+// kloop emits the k loop over l live vectors per row, unrolled u times
+// (u is 4 or 2), with masked loads of the last vector when m != nil.
+func kloop(o operands, acc [][]VecVirtual, l int, m *mask, u int, lbl string) {
+	t := o.t
+	vbytes := 4 * t.isa.lanes
+	bv := make([]VecVirtual, l)
+	for v := range bv {
+		bv[v] = vec(t.isa)
+	}
+	// Two broadcast registers let consecutive rows overlap; AVX2 has room
+	// for one only (12 accumulators + 2 B + 1).
+	nb := 1
+	if t.isa.avx512 {
+		nb = 2
+	}
+	bc := make([]VecVirtual, nb)
+	for i := range bc {
+		bc[i] = vec(t.isa)
+	}
+
+	// Strides for steps 0..3 of an unrolled iteration: base, +s, +2s, +3s.
+	sa3 := ctx.GP64()
+	ctx.LEAQ(Mem{Base: o.sa, Index: o.sa, Scale: 2}, sa3)
+	sb3 := ctx.GP64()
+	ctx.LEAQ(Mem{Base: o.sb, Index: o.sb, Scale: 2}, sb3)
+	stepMem := func(base, s, s3 Register, step, disp int) Mem {
+		switch step {
+		case 0:
+			return Mem{Base: base, Disp: disp}
+		case 1:
+			return Mem{Base: base, Index: s, Scale: 1, Disp: disp}
+		case 2:
+			return Mem{Base: base, Index: s, Scale: 2, Disp: disp}
+		default:
+			return Mem{Base: base, Index: s3, Scale: 1, Disp: disp}
+		}
+	}
+
+	// Row bases of an R kernel: rows 3g, 3g+1, 3g+2 are base[g] + 0, sa, 2sa.
+	var bases []GPVirtual
+	if o.mode == 'R' {
+		bases = append(bases, o.a)
+		for g := 1; g*3 < o.rows; g++ {
+			r := ctx.GP64().(GPVirtual)
+			ctx.LEAQ(Mem{Base: bases[g-1], Index: sa3, Scale: 1}, r)
+			bases = append(bases, r)
+		}
+	}
+	aMem := func(i, step int) Mem {
+		if o.mode == 'P' {
+			return stepMem(o.a, o.sa, sa3, step, 4*i)
+		}
+		base := bases[i/3]
+		switch i % 3 {
+		case 0:
+			return Mem{Base: base, Disp: 4 * step}
+		case 1:
+			return Mem{Base: base, Index: o.sa, Scale: 1, Disp: 4 * step}
+		default:
+			return Mem{Base: base, Index: o.sa, Scale: 2, Disp: 4 * step}
+		}
+	}
+
+	emitStep := func(step int) {
+		for v := 0; v < l; v++ {
+			src := stepMem(o.b, o.sb, sb3, step, v*vbytes)
+			switch {
+			case m != nil && v == l-1 && t.isa.avx512:
+				ctx.VMOVUPS_Z(src, m.k, bv[v])
+			case m != nil && v == l-1:
+				// The mask rides in the destination register itself, so
+				// the edge loop needs no extra vector register.
+				ctx.VMOVDQU(Mem{Base: m.p}, bv[v])
+				ctx.VMASKMOVPS(src, bv[v], bv[v])
+			default:
+				ctx.VMOVUPS(src, bv[v])
+			}
+		}
+		for i := 0; i < o.rows; i++ {
+			am := aMem(i, step)
+			if t.isa.avx512 && l == 1 {
+				ctx.VFMADD231PS_BCST(am, bv[0], acc[i][0])
+				continue
+			}
+			x := bc[i%nb]
+			ctx.VBROADCASTSS(am, x)
+			for v := 0; v < l; v++ {
+				ctx.VFMADD231PS(bv[v], x, acc[i][v])
+			}
+		}
+	}
+	advance := func(steps int) {
+		if o.mode == 'P' {
+			ctx.LEAQ(Mem{Base: o.a, Index: o.sa, Scale: uint8(steps)}, o.a)
+		} else {
+			for _, base := range bases {
+				ctx.ADDQ(U32(4*steps), base)
+			}
+		}
+		ctx.LEAQ(Mem{Base: o.b, Index: o.sb, Scale: uint8(steps)}, o.b)
+	}
+
+	n := ctx.GP64()
+	ctx.MOVQ(o.k, n)
+	shift := 2
+	if u == 2 {
+		shift = 1
+	}
+	ctx.SHRQ(U8(shift), n)
+	ctx.JZ(LabelRef(lbl + "tail"))
+	ctx.Label(lbl + "loop")
+	if o.mode == 'P' {
+		// Packed A streams through at rows*4 bytes per step: fetch the
+		// lines 8 steps ahead (prefetches never fault).
+		ahead := Mem{Base: o.a, Index: o.sa, Scale: 8}
+		for off := 0; off < o.rows*4*u; off += 64 {
+			ctx.PREFETCHT0(ahead.Offset(off))
+		}
+	}
+	for s := 0; s < u; s++ {
+		emitStep(s)
+	}
+	advance(u)
+	ctx.DECQ(n)
+	ctx.JNZ(LabelRef(lbl + "loop"))
+	ctx.Label(lbl + "tail")
+	ctx.ANDQ(U8(u-1), o.k)
+	ctx.JZ(LabelRef(lbl + "done"))
+	ctx.Label(lbl + "tailloop")
+	emitStep(0)
+	advance(1)
+	ctx.DECQ(o.k)
+	ctx.JNZ(LabelRef(lbl + "tailloop"))
+	ctx.Label(lbl + "done")
+}
+
+// epilogue scales the accumulators by alpha, adds beta*C unless beta == 0,
+// and stores the rows x l-vector tile (the last vector masked when m != nil).
+func epilogue(o operands, acc [][]VecVirtual, l int, m *mask, lbl string) {
+	t := o.t
+	vbytes := 4 * t.isa.lanes
+	alpha := vec(t.isa)
+	ctx.VBROADCASTSS(o.alpha, alpha)
+	var am VecVirtual // AVX2 mask register
+	if m != nil && !t.isa.avx512 {
+		am = vec(t.isa)
+		ctx.VMOVDQU(Mem{Base: m.p}, am)
+	}
+	bits := ctx.GP32()
+	ctx.MOVL(o.beta, bits)
+	// beta == +0 or -0: C must not be read (it may hold NaN).
+	ctx.ANDL(U32(0x7fffffff), bits)
+	ctx.JZ(LabelRef(lbl + "beta0"))
+
+	store := func(withBeta bool, beta VecVirtual) {
+		c, ldc := o.loadC()
+		tmp := vec(t.isa)
+		for i := 0; i < o.rows; i++ {
+			for v := 0; v < l; v++ {
+				dst := Mem{Base: c, Disp: v * vbytes}
+				masked := m != nil && v == l-1
+				ctx.VMULPS(alpha, acc[i][v], acc[i][v])
+				if withBeta {
+					switch {
+					case masked && t.isa.avx512:
+						ctx.VMOVUPS_Z(dst, m.k, tmp)
+					case masked:
+						ctx.VMASKMOVPS(dst, am, tmp)
+					default:
+						ctx.VMOVUPS(dst, tmp)
+					}
+					ctx.VFMADD231PS(tmp, beta, acc[i][v])
+				}
+				switch {
+				case masked && t.isa.avx512:
+					ctx.VMOVUPS(acc[i][v], m.k, dst)
+				case masked:
+					ctx.VMASKMOVPS(acc[i][v], am, dst)
+				default:
+					ctx.VMOVUPS(acc[i][v], dst)
+				}
+			}
+			if i+1 < o.rows {
+				ctx.ADDQ(ldc, c)
+			}
+		}
+	}
+	beta := vec(t.isa)
+	ctx.VBROADCASTSS(o.beta, beta)
+	store(true, beta)
+	ctx.VZEROUPPER()
+	ctx.RET()
+	ctx.Label(lbl + "beta0")
+	store(false, nil)
+	ctx.VZEROUPPER()
+}
