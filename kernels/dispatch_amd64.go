@@ -2,5 +2,68 @@
 
 package kernels
 
-// TEMPORARY until the generated kernels land.
-func tableFor(i ISA) *Table { return &generic }
+import "github.com/convkit/convkit/asm"
+
+// tableFor returns the table of path i; init and Use call it only for paths
+// the host supports (TableFor checks).
+func tableFor(i ISA) *Table {
+	switch i {
+	case AVX2:
+		return &avx2Table
+	case AVX512:
+		return &avx512Table
+	}
+	return &generic
+}
+
+var (
+	avx2Table   = amd64Table(AVX2)
+	avx512Table = amd64Table(AVX512)
+)
+
+// amd64Table assembles the kernels of one amd64 path: the generated vector
+// primitives and peak probe of package asm, and gemmKernels(i).
+func amd64Table(i ISA) Table {
+	t := Table{ISA: i, Gemm: gemmKernels(i)}
+	switch i {
+	case AVX2:
+		t.Vec = VecKernels{
+			Axpy:         asm.AxpyAVX2,
+			Dot:          asm.DotAVX2,
+			Scale:        asm.ScaleAVX2,
+			Add:          asm.AddAVX2,
+			Relu:         asm.ReluAVX2,
+			ReluBackward: asm.ReluBackwardAVX2,
+			Max:          asm.MaxAVX2,
+			Sum:          asm.SumAVX2,
+		}
+		t.Peak = asm.FmaPeakAVX2
+	case AVX512:
+		t.Vec = VecKernels{
+			Axpy:         asm.AxpyAVX512,
+			Dot:          asm.DotAVX512,
+			Scale:        asm.ScaleAVX512,
+			Add:          asm.AddAVX512,
+			Relu:         asm.ReluAVX512,
+			ReluBackward: asm.ReluBackwardAVX512,
+			Max:          asm.MaxAVX512,
+			Sum:          asm.SumAVX512,
+		}
+		t.Peak = asm.FmaPeakAVX512
+	default:
+		panic("kernels: amd64Table(" + i.String() + ")")
+	}
+	return t
+}
+
+// gemmKernels is the one place where the SGEMM micro-kernels of each amd64
+// path are bound: add a case per ISA returning its MR, NR and generated
+// micro-kernel. Until those land, every path uses the pure-Go one.
+func gemmKernels(i ISA) GemmKernels {
+	switch i {
+	case AVX2, AVX512:
+		// The generated micro-kernel goes here, for example
+		// return GemmKernels{MR: 6, NR: 16, Micro: asm.Sgemm6x16AVX2}
+	}
+	return generic.Gemm
+}
