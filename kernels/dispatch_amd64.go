@@ -56,14 +56,14 @@ func amd64Table(i ISA) Table {
 	return t
 }
 
-// gemmKernels is the one place where the SGEMM micro-kernels of each amd64
-// path are bound: add a case per ISA returning its MR, NR and generated
-// micro-kernel. Until those land, every path uses the pure-Go one.
+// gemmKernels binds the SGEMM micro-kernel of each amd64 path (defined in
+// gemm_amd64.go).
 func gemmKernels(i ISA) GemmKernels {
 	switch i {
-	case AVX2, AVX512:
-		// The generated micro-kernel goes here, for example
-		// return GemmKernels{MR: 6, NR: 16, Micro: asm.Sgemm6x16AVX2}
+	case AVX2:
+		return gemmAVX2
+	case AVX512:
+		return gemmAVX512
 	}
 	return generic.Gemm
 }
