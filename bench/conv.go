@@ -1,0 +1,288 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/convkit/convkit/kernels"
+)
+
+// Pass is one of the three convolution passes of training.
+type Pass string
+
+// The passes, as named on the command line and in reports.
+const (
+	Fwd       Pass = "fwd"        // y = conv(x, w)
+	BwdData   Pass = "bwd-data"   // dx from dy and w
+	BwdFilter Pass = "bwd-filter" // dw from dy and x
+)
+
+// Passes lists every pass in report order.
+var Passes = []Pass{Fwd, BwdData, BwdFilter}
+
+// Algorithm names accepted by -algo; "auto" lets the engine choose.
+var Algos = []string{"auto", "direct", "im2col", "winograd", "fft"}
+
+// ParsePasses parses a comma-separated list of pass names ("all" = every
+// pass).
+func ParsePasses(list string) ([]Pass, error) {
+	if strings.TrimSpace(list) == "all" {
+		return Passes, nil
+	}
+	var out []Pass
+	for _, p := range strings.Split(list, ",") {
+		p = strings.TrimSpace(p)
+		ok := false
+		for _, q := range Passes {
+			if Pass(p) == q {
+				ok = true
+			}
+		}
+		if !ok {
+			return nil, fmt.Errorf("unknown pass %q (known: fwd, bwd-data, bwd-filter, all)", p)
+		}
+		out = append(out, Pass(p))
+	}
+	return out, nil
+}
+
+// ParseAlgos parses a comma-separated list of algorithm names ("all" =
+// every explicit algorithm, without auto).
+func ParseAlgos(list string) ([]string, error) {
+	if strings.TrimSpace(list) == "all" {
+		return Algos[1:], nil
+	}
+	var out []string
+	for _, a := range strings.Split(list, ",") {
+		a = strings.TrimSpace(a)
+		ok := false
+		for _, b := range Algos {
+			if a == b {
+				ok = true
+			}
+		}
+		if !ok {
+			return nil, fmt.Errorf("unknown algorithm %q (known: %s, all)", a, strings.Join(Algos, ", "))
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// ErrNotImplemented is wrapped by engine errors for a pass, algorithm or
+// shape the engine cannot run yet; such rows report
+// "not implemented: <what>" instead of numbers.
+var ErrNotImplemented = errors.New("not implemented")
+
+// ConvEngine is how a convolution implementation plugs into the benchmark.
+// Prepare is called once per shape: it allocates the tensors of the shape
+// (random non-zero data) and returns a workload, or an error wrapping
+// ErrNotImplemented if it cannot run the shape at all.
+type ConvEngine interface {
+	Prepare(s ConvShape) (ConvWorkload, error)
+}
+
+// ConvWorkload is one shape's tensors, prepared by a ConvEngine.
+type ConvWorkload interface {
+	// Runner returns a runner of one pass with one algorithm ("auto" lets
+	// the engine choose) on threads goroutines, using the kernels bound
+	// when it is called, or an error wrapping ErrNotImplemented.
+	Runner(pass Pass, algo string, threads int) (ConvRunner, error)
+	// Release frees the tensors; the workload is not used afterwards.
+	Release()
+}
+
+// ConvRunner runs one prepared pass. Run is what is timed; it must not
+// allocate in steady state.
+type ConvRunner interface {
+	// Run computes the pass once.
+	Run() error
+	// Algo names the algorithm actually used (what "auto" chose).
+	Algo() string
+	// MaxRelErr compares the result of the last Run with a float64
+	// reference: ||y-ref||/||ref|| (used with -verify).
+	MaxRelErr() (float64, error)
+}
+
+// notImplementedEngine is the engine until the conv package lands: every
+// shape prepares, every runner is not implemented.
+type notImplementedEngine struct{}
+
+func (notImplementedEngine) Prepare(ConvShape) (ConvWorkload, error) {
+	return notImplementedWorkload{}, nil
+}
+
+type notImplementedWorkload struct{}
+
+func (notImplementedWorkload) Runner(_ Pass, algo string, _ int) (ConvRunner, error) {
+	return nil, fmt.Errorf("%w: conv engine (algo %s)", ErrNotImplemented, algo)
+}
+
+func (notImplementedWorkload) Release() {}
+
+// DefaultConvEngine is the engine RunConv uses when ConvOptions.Engine is
+// nil. The conv engine sets it from an init function of this package
+// (a file bench/conv_engine.go, which may import package conv).
+var DefaultConvEngine ConvEngine = notImplementedEngine{}
+
+// ConvOptions configures RunConv; zero fields take the defaults listed.
+type ConvOptions struct {
+	Algos   []string      // empty: auto
+	Passes  []Pass        // empty: all passes
+	ISAs    []kernels.ISA // empty: kernels.Current()
+	Threads []int         // empty: DefaultThreads()
+	// Verify fills max_rel_err from ConvRunner.MaxRelErr.
+	Verify bool
+	Timing Timing     // zero: DefaultTiming
+	Peaks  *PeakMeter // nil: a new PeakMeter
+	Engine ConvEngine // nil: DefaultConvEngine
+	// Progress, if set, is called with each row as soon as it is done.
+	Progress func(Result)
+}
+
+// ConvTolerance is the default bound on max_rel_err for a verified row:
+// 1e-6*sqrt(length of the reduction) as for GEMM (DESIGN.md).
+func ConvTolerance(s ConvShape) float64 {
+	red := s.C / s.Groups * prod(s.Filter)
+	if s.Transposed {
+		red = s.K / s.Groups * prod(s.Filter)
+	}
+	return 1e-6 * math.Sqrt(float64(red))
+}
+
+// ConvToleranceOf is implemented by a ConvRunner whose algorithm has a
+// documented error bound of its own (FFT, Winograd); it replaces
+// ConvTolerance for that runner's rows.
+type ConvToleranceOf interface {
+	Tolerance() float64
+}
+
+// RunConv benchmarks every shape for each pass, algorithm, thread count and
+// ISA, one row each, in that nesting order under the shape. Rows the engine
+// cannot run say so in their status.
+func RunConv(shapes []ConvShape, opt ConvOptions) []Result {
+	if len(opt.Algos) == 0 {
+		opt.Algos = []string{"auto"}
+	}
+	if len(opt.Passes) == 0 {
+		opt.Passes = Passes
+	}
+	if len(opt.ISAs) == 0 {
+		opt.ISAs = []kernels.ISA{kernels.Current()}
+	}
+	if len(opt.Threads) == 0 {
+		opt.Threads = DefaultThreads()
+	}
+	if opt.Timing == (Timing{}) {
+		opt.Timing = DefaultTiming
+	}
+	if opt.Peaks == nil {
+		opt.Peaks = NewPeakMeter(0)
+	}
+	eng := opt.Engine
+	if eng == nil {
+		eng = DefaultConvEngine
+	}
+	prev := kernels.Current()
+	defer kernels.Use(prev)
+
+	var out []Result
+	emit := func(r Result) {
+		out = append(out, r)
+		if opt.Progress != nil {
+			opt.Progress(r)
+		}
+	}
+	for _, s := range shapes {
+		var work ConvWorkload
+		var prepErr error
+		if err := catch(func() { work, prepErr = eng.Prepare(s) }); err != nil {
+			prepErr = err
+		}
+		for _, pass := range opt.Passes {
+			for _, algo := range opt.Algos {
+				for _, t := range opt.Threads {
+					for _, isa := range opt.ISAs {
+						r := newResult("conv", s.Name)
+						r.Pass, r.Algo, r.ISA, r.Threads, r.FLOPs = string(pass), algo, isa.String(), t, s.FLOPs()
+						if prepErr != nil {
+							r.Status = statusOf(prepErr)
+						} else {
+							runConvRow(&r, s, work, opt, isa)
+						}
+						emit(r)
+					}
+				}
+			}
+		}
+		if work != nil {
+			work.Release()
+		}
+	}
+	return out
+}
+
+func runConvRow(r *Result, s ConvShape, work ConvWorkload, opt ConvOptions, isa kernels.ISA) {
+	if err := kernels.Use(isa); err != nil {
+		r.Status = "error: " + err.Error()
+		return
+	}
+	var run ConvRunner
+	var err error
+	if perr := catch(func() { run, err = work.Runner(Pass(r.Pass), r.Algo, r.Threads) }); perr != nil {
+		err = perr
+	}
+	if err != nil {
+		r.Status = statusOf(err)
+		return
+	}
+	if a := run.Algo(); a != "" && a != r.Algo {
+		r.Algo += ":" + a
+	}
+	var med time.Duration
+	if perr := catch(func() { med, r.Runs, err = opt.Timing.Measure(run.Run) }); perr != nil {
+		err = perr
+	}
+	if err != nil {
+		r.Status = statusOf(err)
+		return
+	}
+	r.MedianMs = float64(med) / float64(time.Millisecond)
+	r.GFLOPS = s.FLOPs() / med.Seconds() / 1e9
+	if p, err := opt.Peaks.Peak(isa, r.Threads); err == nil && p > 0 {
+		r.PctPeak = 100 * r.GFLOPS / p
+	}
+	r.Status = StatusOK
+	if opt.Verify {
+		var e float64
+		if perr := catch(func() { e, err = run.MaxRelErr() }); perr != nil {
+			err = perr
+		}
+		if err != nil {
+			r.Status = statusOf(err)
+			return
+		}
+		r.MaxRelErr = e
+		tol := ConvTolerance(s)
+		if t, ok := run.(ConvToleranceOf); ok {
+			tol = t.Tolerance()
+		}
+		if !(e <= tol) {
+			r.Status = fmt.Sprintf("error: max_rel_err %.3g exceeds the tolerance %.3g", e, tol)
+		}
+	}
+}
+
+// statusOf maps an error to a row status.
+func statusOf(err error) string {
+	if errors.Is(err, ErrNotImplemented) {
+		if msg := err.Error(); strings.HasPrefix(msg, "not implemented") {
+			return msg
+		}
+		return "not implemented: " + err.Error()
+	}
+	return "error: " + err.Error()
+}

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/convkit/convkit/kernels"
+)
+
+// convkit runs the command in-process and returns its exit status and
+// outputs.
+func convkit(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	st := run(args, &out, &errb)
+	return st, out.String(), errb.String()
+}
+
+// Short timings for every bench test: they check the contract, not speed.
+var quick = []string{"-min-time", "1ms", "-max-time", "20ms", "-peak-time", "2ms", "-quiet"}
+
+func TestGolden(t *testing.T) {
+	st, out, errs := convkit(t, "golden", "-dir", "../../testdata/golden")
+	if st != 1 {
+		t.Errorf("exit %d, want 1 (cases fail); stderr %s", st, errs)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 6 {
+		t.Fatalf("%d lines, want 5 cases + summary:\n%s", len(lines), out)
+	}
+	want := map[string]string{
+		"relu_4d":              "PASS relu_4d relu max_rel_err=0",
+		"relu_2d":              "PASS relu_2d relu max_rel_err=0",
+		"conv2d_k3_basic":      "FAIL conv2d_k3_basic conv2d max_rel_err=NaN reason=not implemented: op conv2d",
+		"cross_entropy_n8_c10": "FAIL cross_entropy_n8_c10 cross_entropy max_rel_err=NaN reason=not implemented: op cross_entropy",
+		"max_pool1d_k2_s2":     "FAIL max_pool1d_k2_s2 max_pool1d max_rel_err=NaN reason=not implemented: op max_pool1d",
+	}
+	for _, l := range lines[:5] {
+		name := strings.Fields(l)[1]
+		if want[name] != l {
+			t.Errorf("line %q, want %q", l, want[name])
+		}
+		delete(want, name)
+	}
+	if len(want) != 0 {
+		t.Errorf("cases missing: %v", want)
+	}
+	if lines[5] != "2 passed, 3 failed" {
+		t.Errorf("last line %q, want %q", lines[5], "2 passed, 3 failed")
+	}
+
+	st, out, _ = convkit(t, "golden", "-dir", "../../testdata/golden", "-run", "^relu")
+	if st != 0 || !strings.HasSuffix(out, "\n2 passed, 0 failed\n") {
+		t.Errorf("-run ^relu: exit %d\n%s", st, out)
+	}
+	if st, _, errs := convkit(t, "golden", "-dir", t.TempDir()); st != 1 || !strings.Contains(errs, "manifest.json") {
+		t.Errorf("empty dir: exit %d, stderr %q", st, errs)
+	}
+	if st, _, errs := convkit(t, "golden"); st != 2 || !strings.Contains(errs, "-dir is required") {
+		t.Errorf("no -dir: exit %d, stderr %q", st, errs)
+	}
+}
+
+func TestBenchGemmTSV(t *testing.T) {
+	args := append([]string{"bench", "gemm", "-shapes", "testdata/tiny_gemm.tsv", "-format", "tsv", "-threads", "1"}, quick...)
+	st, out, errs := convkit(t, args...)
+	if st != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", st, out, errs)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	header := strings.Split(lines[0], "\t")
+	for _, c := range []string{"name", "isa", "threads", "median_ms", "gflops", "pct_peak", "max_rel_err", "status"} {
+		if !slices.Contains(header, c) {
+			t.Errorf("header %q lacks %s", lines[0], c)
+		}
+	}
+	// 4 shapes x (bound ISA + gonum peer).
+	if len(lines) != 1+4*2 {
+		t.Fatalf("%d lines, want 9:\n%s", len(lines), out)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[h] = i
+	}
+	peers := 0
+	for _, l := range lines[1:] {
+		f := strings.Split(l, "\t")
+		if len(f) != len(header) {
+			t.Errorf("row %q: %d fields, header %d", l, len(f), len(header))
+			continue
+		}
+		if f[col["status"]] != "ok" || f[col["threads"]] != "1" || f[col["gflops"]] == "" || f[col["max_rel_err"]] == "" {
+			t.Errorf("row %q", l)
+		}
+		if f[col["isa"]] == "gonum" {
+			peers++
+		}
+	}
+	if peers != 4 {
+		t.Errorf("%d gonum rows, want 4", peers)
+	}
+
+	args = append([]string{"bench", "gemm", "-shapes", "testdata/tiny_gemm.tsv", "-format", "json", "-threads", "1,2", "-isa", "all", "-peers=false"}, quick...)
+	st, out, _ = convkit(t, args...)
+	var rep struct {
+		Gemm  []map[string]any
+		Peaks []map[string]any
+	}
+	if err := json.Unmarshal([]byte(out), &rep); st != 0 || err != nil {
+		t.Fatalf("json: exit %d, %v\n%s", st, err, out)
+	}
+	if len(rep.Gemm) != 4*2*countAvailable() || len(rep.Peaks) != 2*countAvailable() {
+		t.Errorf("json: %d rows, %d peaks", len(rep.Gemm), len(rep.Peaks))
+	}
+}
+
+func TestBenchConv(t *testing.T) {
+	args := append([]string{"bench", "conv", "-shapes", "testdata/tiny_conv.tsv", "-format", "tsv", "-threads", "1", "-algo", "auto,direct", "-verify"}, quick...)
+	st, out, errs := convkit(t, args...)
+	if st != 0 {
+		t.Fatalf("exit %d\n%s\n%s", st, out, errs)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if lines[0] != "name\tpass\talgo\tisa\tthreads\truns\tmedian_ms\tgflops\tpct_peak\tmax_rel_err\tstatus" {
+		t.Errorf("header %q", lines[0])
+	}
+	if len(lines) != 1+3*3*2 {
+		t.Fatalf("%d lines, want 19:\n%s", len(lines), out)
+	}
+	for _, l := range lines[1:] {
+		f := strings.Split(l, "\t")
+		if want := "not implemented: conv engine (algo " + f[2] + ")"; f[len(f)-1] != want {
+			t.Errorf("row %q: status %q, want %q", l, f[len(f)-1], want)
+		}
+	}
+	args = append([]string{"bench", "conv", "-shapes", "testdata/tiny_conv.tsv", "-pass", "fwd", "-threads", "1"}, quick...)
+	st, out, _ = convkit(t, args...)
+	if st != 0 || strings.Count(out, "not implemented") != 3 || !strings.Contains(out, "Convolution") {
+		t.Errorf("table: exit %d\n%s", st, out)
+	}
+}
+
+func TestBenchErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		st   int
+		msg  string
+	}{
+		{[]string{"bench", "fft"}, 2, `unknown subcommand "fft"`},
+		{[]string{"bench", "gemm", "-bogus"}, 2, "flag provided but not defined: -bogus"},
+		{[]string{"bench", "gemm", "-format", "xml"}, 2, `-format "xml"`},
+		{[]string{"bench", "gemm", "-threads", "0"}, 2, "-threads"},
+		{[]string{"bench", "gemm", "-isa", "sse9"}, 2, "unknown ISA"},
+		{[]string{"bench", "conv", "-algo", "magic"}, 2, `unknown algorithm "magic"`},
+		{[]string{"bench", "conv", "-pass", "sideways"}, 2, `unknown pass "sideways"`},
+		{[]string{"bench", "conv", "extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"bench", "gemm", "-shapes", "testdata/nope.tsv"}, 1, "nope.tsv"},
+		{[]string{"bench", "gemm", "-shapes", "testdata/tiny_conv.tsv"}, 1, "testdata/tiny_conv.tsv:2: header: missing column"},
+		{[]string{"bench", "-shapes", "x"}, 2, "flag provided but not defined: -shapes"},
+	}
+	for _, c := range cases {
+		st, _, errs := convkit(t, c.args...)
+		if st != c.st || !strings.Contains(errs, c.msg) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, st, errs, c.st, c.msg)
+		}
+	}
+}
+
+func TestInfo(t *testing.T) {
+	st, out, errs := convkit(t, "info", "-peak-time", "2ms")
+	if st != 0 {
+		t.Fatalf("exit %d: %s", st, errs)
+	}
+	for _, s := range []string{"CPU", "Features", "AVX2=", "NEON=", "Caches", "Logical CPUs", "ISA paths", "Bound path",
+		"Vec.Axpy", "Vec.Relu", "Gemm.Micro (", "Peak", "FMA peak", "generic"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("info lacks %q:\n%s", s, out)
+		}
+	}
+	st, out, _ = convkit(t, "info", "-format", "json", "-peak=false")
+	var in Info
+	if err := json.Unmarshal([]byte(out), &in); st != 0 || err != nil {
+		t.Fatalf("json: exit %d %v\n%s", st, err, out)
+	}
+	if in.LogicalCPUs < 1 || len(in.Available) == 0 || in.Bound == "" || len(in.Kernels) < 10 || len(in.Peaks) != 0 {
+		t.Errorf("json info: %+v", in)
+	}
+	for _, k := range in.Kernels {
+		if k.Func == "" || k.Func == "(nil)" {
+			t.Errorf("kernel %s bound to %q", k.Primitive, k.Func)
+		}
+	}
+	if st, _, _ := convkit(t, "info", "-format", "tsv"); st != 2 {
+		t.Errorf("info -format tsv: exit %d, want 2", st)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	st, out, _ := convkit(t, "help")
+	if st != 0 {
+		t.Errorf("help: exit %d", st)
+	}
+	for _, s := range []string{"convkit info", "convkit bench ", "convkit bench gemm", "convkit bench conv", "convkit golden",
+		"-shapes", "-threads", "-isa", "-format", "-algo", "-pass", "-verify", "-peers", "-dir"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("usage lacks %q", s)
+		}
+	}
+	if st, out2, _ := convkit(t, "-h"); st != 0 || out2 != out {
+		t.Errorf("-h: exit %d, differs from help", st)
+	}
+	if st, out, _ := convkit(t, "bench", "gemm", "-h"); st != 0 || !strings.Contains(out, "convkit bench gemm") || !strings.Contains(out, "-peers") {
+		t.Errorf("bench gemm -h: exit %d\n%s", st, out)
+	}
+	if st, out, _ := convkit(t, "help", "golden"); st != 0 || !strings.Contains(out, "-dir") {
+		t.Errorf("help golden: exit %d\n%s", st, out)
+	}
+	for _, args := range [][]string{{}, {"frobnicate"}, {"help", "frobnicate"}, {"info", "-x"}} {
+		if st, _, errs := convkit(t, args...); st != 2 || !strings.Contains(errs, "Usage") {
+			t.Errorf("%v: exit %d, stderr %q", args, st, errs)
+		}
+	}
+}
+
+func countAvailable() int { return len(kernels.Available()) }
