@@ -987,3 +987,30 @@ func Sgemm12x32AVX512R12(k int, a *float32, sa int, b *float32, sb int, c *float
 //
 //go:noescape
 func SgemmMicro12x32AVX512(k int, a []float32, b []float32, c []float32, ldc int, alpha float32, beta float32)
+
+// SgemmPackT8AVX2 transposes eight rows of 8*n8 floats into a panel of width w >= 1:
+//
+//	for p < 8*n8, r < 8:
+//	  dst[p*w+r] = rows[r][p]
+//
+// It writes the 8 lanes of every panel row, so for w < 8 (or a last group of
+// lanes that is narrower than 8) it spills into the next row's first lanes,
+// and past the last row by up to 8 floats: callers pack groups from last to
+// first and leave that much slack after the buffer. AVX2 only, so it serves
+// the AVX-512 path too.
+//
+//go:noescape
+func SgemmPackT8AVX2(dst *float32, w int, rows *[8]*float32, n8 int)
+
+// SgemmPackNAVX2 copies rows >= 0 rows of n floats (1 <= n <= 32):
+//
+//	for p < rows, j < n:
+//	  dst[p*dw+j] = src[p*ld+j]
+//
+// It reads nothing outside those elements (the last vector of a row is a
+// masked load) but writes whole 8-float vectors, so it spills up to 7 floats
+// past n into the next panel row (rewritten next) and past the last row:
+// callers leave that much slack after the buffer.
+//
+//go:noescape
+func SgemmPackNAVX2(dst *float32, dw int, src *float32, ld int, n int, rows int)

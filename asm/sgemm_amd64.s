@@ -45281,3 +45281,179 @@ fullbeta0:
 	VMOVUPS Z23, 64(AX)
 	VZEROUPPER
 	RET
+
+// func SgemmPackT8AVX2(dst *float32, w int, rows *[8]*float32, n8 int)
+// Requires: AVX
+TEXT ·SgemmPackT8AVX2(SB), NOSPLIT, $0-32
+	MOVQ  dst+0(FP), AX
+	MOVQ  w+8(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  rows+16(FP), DX
+	MOVQ  n8+24(FP), BX
+	MOVQ  (DX), SI
+	MOVQ  8(DX), DI
+	MOVQ  16(DX), R8
+	MOVQ  24(DX), R9
+	MOVQ  32(DX), R10
+	MOVQ  40(DX), R11
+	MOVQ  48(DX), R12
+	MOVQ  56(DX), DX
+	XORQ  R13, R13
+	TESTQ BX, BX
+	JZ    done
+
+loop:
+	VMOVUPS    (SI)(R13*1), Y0
+	VMOVUPS    (DI)(R13*1), Y1
+	VMOVUPS    (R8)(R13*1), Y2
+	VMOVUPS    (R9)(R13*1), Y3
+	VMOVUPS    (R10)(R13*1), Y4
+	VMOVUPS    (R11)(R13*1), Y5
+	VMOVUPS    (R12)(R13*1), Y6
+	VMOVUPS    (DX)(R13*1), Y7
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y9
+	VUNPCKLPS  Y3, Y2, Y10
+	VUNPCKHPS  Y3, Y2, Y11
+	VUNPCKLPS  Y5, Y4, Y12
+	VUNPCKHPS  Y5, Y4, Y13
+	VUNPCKLPS  Y7, Y6, Y5
+	VUNPCKHPS  Y7, Y6, Y7
+	VSHUFPS    $0x44, Y10, Y8, Y0
+	VSHUFPS    $0xee, Y10, Y8, Y1
+	VSHUFPS    $0x44, Y11, Y9, Y2
+	VSHUFPS    $0xee, Y11, Y9, Y3
+	VSHUFPS    $0x44, Y5, Y12, Y4
+	VSHUFPS    $0xee, Y5, Y12, Y5
+	VSHUFPS    $0x44, Y7, Y13, Y6
+	VSHUFPS    $0xee, Y7, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y5
+	VPERM2F128 $0x31, Y7, Y3, Y7
+	VMOVUPS    Y8, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Y9, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Y10, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Y11, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Y12, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Y13, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Y5, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Y7, (AX)
+	ADDQ       CX, AX
+	ADDQ       $0x20, R13
+	DECQ       BX
+	JNZ        loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func SgemmPackNAVX2(dst *float32, dw int, src *float32, ld int, n int, rows int)
+// Requires: AVX
+TEXT ·SgemmPackNAVX2(SB), NOSPLIT, $0-48
+	MOVQ  dst+0(FP), AX
+	MOVQ  dw+8(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  src+16(FP), DX
+	MOVQ  ld+24(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  n+32(FP), SI
+	MOVQ  rows+40(FP), DI
+	TESTQ DI, DI
+	JZ    done
+	CMPQ  SI, $0x00000008
+	JLE   nv1
+	CMPQ  SI, $0x00000010
+	JLE   nv2
+	CMPQ  SI, $0x00000018
+	JLE   nv3
+	JMP   nv4
+
+nv1:
+	LEAQ    sgemmMaskTab<>+32(SB), R8
+	SHLQ    $0x02, SI
+	SUBQ    SI, R8
+	VMOVDQU (R8), Y0
+
+loop1:
+	VMASKMOVPS (DX), Y0, Y1
+	VMOVUPS    Y1, (AX)
+	ADDQ       BX, DX
+	ADDQ       CX, AX
+	DECQ       DI
+	JNZ        loop1
+	JMP        done
+
+nv2:
+	SUBQ    $0x00000008, SI
+	LEAQ    sgemmMaskTab<>+32(SB), R8
+	SHLQ    $0x02, SI
+	SUBQ    SI, R8
+	VMOVDQU (R8), Y0
+
+loop2:
+	VMOVUPS    (DX), Y1
+	VMASKMOVPS 32(DX), Y0, Y2
+	VMOVUPS    Y1, (AX)
+	VMOVUPS    Y2, 32(AX)
+	ADDQ       BX, DX
+	ADDQ       CX, AX
+	DECQ       DI
+	JNZ        loop2
+	JMP        done
+
+nv3:
+	SUBQ    $0x00000010, SI
+	LEAQ    sgemmMaskTab<>+32(SB), R8
+	SHLQ    $0x02, SI
+	SUBQ    SI, R8
+	VMOVDQU (R8), Y0
+
+loop3:
+	VMOVUPS    (DX), Y1
+	VMOVUPS    32(DX), Y2
+	VMASKMOVPS 64(DX), Y0, Y3
+	VMOVUPS    Y1, (AX)
+	VMOVUPS    Y2, 32(AX)
+	VMOVUPS    Y3, 64(AX)
+	ADDQ       BX, DX
+	ADDQ       CX, AX
+	DECQ       DI
+	JNZ        loop3
+	JMP        done
+
+nv4:
+	SUBQ    $0x00000018, SI
+	LEAQ    sgemmMaskTab<>+32(SB), R8
+	SHLQ    $0x02, SI
+	SUBQ    SI, R8
+	VMOVDQU (R8), Y0
+
+loop4:
+	VMOVUPS    (DX), Y1
+	VMOVUPS    32(DX), Y2
+	VMOVUPS    64(DX), Y3
+	VMASKMOVPS 96(DX), Y0, Y4
+	VMOVUPS    Y1, (AX)
+	VMOVUPS    Y2, 32(AX)
+	VMOVUPS    Y3, 64(AX)
+	VMOVUPS    Y4, 96(AX)
+	ADDQ       BX, DX
+	ADDQ       CX, AX
+	DECQ       DI
+	JNZ        loop4
+
+done:
+	VZEROUPPER
+	RET

@@ -95,6 +95,9 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 	if packA {
 		w.ensureA(roundUp(mcMax, MR) * kcMax)
 	}
+	if len(w.zero) < kcMax {
+		w.zero = make([]float32, kcMax)
+	}
 	if packB {
 		w.ensureB(roundUp(ncMax, NR) * kcMax)
 	}
@@ -108,18 +111,18 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 			}
 			if packB {
 				if p.transB {
-					packStrided(w.b, p.b, p.ldb, j0+jc, nc, pc, kc, NR, false)
+					packStridedFast(w.b, p.b, p.ldb, j0+jc, nc, pc, kc, NR, w.zero)
 				} else {
-					packContig(w.b, p.b, p.ldb, j0+jc, nc, pc, kc, NR, false)
+					packContigFast(w.b, p.b, p.ldb, j0+jc, nc, pc, kc, NR)
 				}
 			}
 			for ic := 0; ic < m; ic += mcMax {
 				mc := min(mcMax, m-ic)
 				if packA {
 					if p.transA {
-						packContig(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR, false)
+						packContigFast(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR)
 					} else {
-						packStrided(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR, false)
+						packStridedFast(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR, w.zero)
 					}
 				}
 				for jr := 0; jr < nc; jr += NR {
@@ -238,19 +241,24 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 // the largest block seen and then reused: steady state allocates nothing
 // (first-touch page faults are very expensive on the VMs this runs on).
 type workspace struct {
-	a, b []float32
-	tile []float32
+	a, b []float32 // packed panels, with packSlack floats to spare
+	tile []float32 // the portable path's edge tile
+	zero []float32 // kc zeros: stand-in source rows for the transposing pack
 }
 
+// packSlack is how far past its last panel a pack may write (see
+// packStridedFast).
+const packSlack = 16
+
 func (w *workspace) ensureA(n int) {
-	if len(w.a) < n {
-		w.a = alignedFloats(n)
+	if len(w.a) < n+packSlack {
+		w.a = alignedFloats(n + packSlack)
 	}
 }
 
 func (w *workspace) ensureB(n int) {
-	if len(w.b) < n {
-		w.b = alignedFloats(n)
+	if len(w.b) < n+packSlack {
+		w.b = alignedFloats(n + packSlack)
 	}
 }
 

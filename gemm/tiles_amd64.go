@@ -54,3 +54,52 @@ func tileCandidates(i kernels.ISA) []*tileKernels {
 	}
 	return nil
 }
+
+// packStridedFast is packStrided (without padding) for the generated
+// paths: eight source rows at a time go through an AVX2 8x8 transpose
+// (SgemmPackT8AVX2), the p tail in Go. dst needs packSlack floats after the
+// last panel; zero must hold at least kc zeros (it stands in for the rows
+// past cnt).
+func packStridedFast(dst, src []float32, ld, x0, cnt, p0, kc, W int, zero []float32) {
+	n8 := kc / 8
+	for q := 0; q*W < cnt; q++ {
+		w := min(W, cnt-q*W)
+		d := dst[q*kc*W : (q+1)*kc*W+packSlack]
+		if n8 > 0 {
+			// Groups from last to first: a group narrower than 8 lanes
+			// spills into the next panel row, which the group before it
+			// rewrites.
+			for g := ceilDiv(w, 8) - 1; g >= 0; g-- {
+				var rows [8]*float32
+				for r := range rows {
+					if x := g*8 + r; x < w {
+						row := src[(x0+q*W+x)*ld+p0:][:8*n8]
+						rows[r] = &row[0]
+					} else {
+						rows[r] = &zero[:8*n8][0]
+					}
+				}
+				asm.SgemmPackT8AVX2(&d[g*8], W, &rows, n8)
+			}
+		}
+		for x := 0; x < w; x++ {
+			row := src[(x0+q*W+x)*ld+p0:][:kc]
+			for p := 8 * n8; p < kc; p++ {
+				d[p*W+x] = row[p]
+			}
+		}
+	}
+}
+
+// packContigFast is packContig (without padding) for the generated paths:
+// one SgemmPackNAVX2 call per panel. dst needs packSlack floats after the
+// last panel.
+func packContigFast(dst, src []float32, ld, x0, cnt, p0, kc, W int) {
+	for q := 0; q*W < cnt; q++ {
+		w := min(W, cnt-q*W)
+		base := p0*ld + x0 + q*W
+		s := src[base : base+(kc-1)*ld+w]
+		d := dst[q*kc*W : (q+1)*kc*W+packSlack]
+		asm.SgemmPackNAVX2(&d[0], W, &s[0], ld, w, kc)
+	}
+}

@@ -108,6 +108,8 @@ func run(out, stubs, pkg string) error {
 		}
 		genMicro(t)
 	}
+	genPackT8()
+	genPackN()
 
 	f, err := ctx.Result()
 	if err != nil {
@@ -193,19 +195,22 @@ func kernelName(t tile, mode byte, rows int) string {
 
 // operands is what the kernel body needs, already in registers.
 type operands struct {
-	k      GPVirtual // k >= 0, consumed
-	a      GPVirtual // A base (P) or row 0 (R)
-	sa     GPVirtual // A stride in bytes
-	b      GPVirtual
-	sb     GPVirtual // B row stride in bytes
-	nr     GPVirtual // live columns (nil: always NR)
-	loadC  func() (c, ldc GPVirtual)
-	alpha  Mem
-	beta   Mem
-	mode   byte
-	rows   int
-	t      tile
-	prefix string // label prefix
+	k     GPVirtual // k >= 0, consumed
+	a     GPVirtual // A base (P) or row 0 (R)
+	sa    GPVirtual // A stride in bytes
+	b     GPVirtual
+	sb    GPVirtual // B row stride in bytes
+	nr    GPVirtual // live columns (nil: always NR)
+	loadC func() (c, ldc GPVirtual)
+	alpha Mem
+	beta  Mem
+	mode  byte
+	rows  int
+	// constSA, constSB > 0: the strides are these byte counts, known at
+	// generation time (packed panels), so every address is base+disp.
+	constSA, constSB int
+	t                tile
+	prefix           string // label prefix
 }
 
 func genKernel(t tile, mode byte, rows int) {
@@ -228,6 +233,33 @@ func genKernel(t tile, mode byte, rows int) {
 	)
 	ctx.Pragma("noescape")
 	o := operands{mode: mode, rows: rows, t: t, prefix: "", alpha: paramAddr("alpha"), beta: paramAddr("beta")}
+	o.k = ctx.Load(ctx.Param("k"), ctx.GP64()).(GPVirtual)
+	o.a = ctx.Load(ctx.Param("a"), ctx.GP64()).(GPVirtual)
+	o.sa = ctx.Load(ctx.Param("sa"), ctx.GP64()).(GPVirtual)
+	ctx.SHLQ(Imm(2), o.sa)
+	o.b = ctx.Load(ctx.Param("b"), ctx.GP64()).(GPVirtual)
+	o.sb = ctx.Load(ctx.Param("sb"), ctx.GP64()).(GPVirtual)
+	ctx.SHLQ(Imm(2), o.sb)
+	o.nr = ctx.Load(ctx.Param("nr"), ctx.GP64()).(GPVirtual)
+	o.loadC = func() (GPVirtual, GPVirtual) {
+		c := ctx.Load(ctx.Param("c"), ctx.GP64()).(GPVirtual)
+		ldc := ctx.Load(ctx.Param("ldc"), ctx.GP64()).(GPVirtual)
+		ctx.SHLQ(Imm(2), ldc)
+		return c, ldc
+	}
+	body(o)
+}
+
+// genPacked emits the full-tile kernel for packed A and packed B panels
+// (sa = MR, sb = NR fixed), whose addresses are all base+displacement.
+func genPacked(t tile) {
+	name := fmt.Sprintf("Sgemm%dx%d%sK", t.mr, t.nr, t.isa.name)
+	text(name, "func(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)")
+	ctx.Doc(
+		fmt.Sprintf("%s is %s for packed panels: sa must be %d and sb %d.", name, kernelName(t, 'P', t.mr), t.mr, t.nr),
+	)
+	ctx.Pragma("noescape")
+	o := operands{mode: 'P', rows: t.mr, t: t, alpha: paramAddr("alpha"), beta: paramAddr("beta"), constSA: 4 * t.mr, constSB: 4 * t.nr}
 	o.k = ctx.Load(ctx.Param("k"), ctx.GP64()).(GPVirtual)
 	o.a = ctx.Load(ctx.Param("a"), ctx.GP64()).(GPVirtual)
 	o.sa = ctx.Load(ctx.Param("sa"), ctx.GP64()).(GPVirtual)
@@ -410,6 +442,12 @@ func kloop(o operands, acc [][]VecVirtual, l int, m *mask, u int, lbl string) {
 	sb3 := ctx.GP64()
 	ctx.LEAQ(Mem{Base: o.sb, Index: o.sb, Scale: 2}, sb3)
 	stepMem := func(base, s, s3 Register, step, disp int) Mem {
+		if base == o.a && o.constSA > 0 {
+			return Mem{Base: base, Disp: step*o.constSA + disp}
+		}
+		if base == o.b && o.constSB > 0 {
+			return Mem{Base: base, Disp: step*o.constSB + disp}
+		}
 		switch step {
 		case 0:
 			return Mem{Base: base, Disp: disp}
@@ -476,14 +514,21 @@ func kloop(o operands, acc [][]VecVirtual, l int, m *mask, u int, lbl string) {
 		}
 	}
 	advance := func(steps int) {
-		if o.mode == 'P' {
+		switch {
+		case o.constSA > 0:
+			ctx.ADDQ(U32(steps*o.constSA), o.a)
+		case o.mode == 'P':
 			ctx.LEAQ(Mem{Base: o.a, Index: o.sa, Scale: uint8(steps)}, o.a)
-		} else {
+		default:
 			for _, base := range bases {
 				ctx.ADDQ(U32(4*steps), base)
 			}
 		}
-		ctx.LEAQ(Mem{Base: o.b, Index: o.sb, Scale: uint8(steps)}, o.b)
+		if o.constSB > 0 {
+			ctx.ADDQ(U32(steps*o.constSB), o.b)
+		} else {
+			ctx.LEAQ(Mem{Base: o.b, Index: o.sb, Scale: uint8(steps)}, o.b)
+		}
 	}
 
 	n := ctx.GP64()
@@ -499,6 +544,9 @@ func kloop(o operands, acc [][]VecVirtual, l int, m *mask, u int, lbl string) {
 		// Packed A streams through at rows*4 bytes per step: fetch the
 		// lines 8 steps ahead (prefetches never fault).
 		ahead := Mem{Base: o.a, Index: o.sa, Scale: 8}
+		if o.constSA > 0 {
+			ahead = Mem{Base: o.a, Disp: 8 * o.constSA}
+		}
 		for off := 0; off < o.rows*4*u; off += 64 {
 			ctx.PREFETCHT0(ahead.Offset(off))
 		}
@@ -579,4 +627,156 @@ func epilogue(o operands, acc [][]VecVirtual, l int, m *mask, lbl string) {
 	ctx.Label(lbl + "beta0")
 	store(false, nil)
 	ctx.VZEROUPPER()
+}
+
+// genPackT8 emits the transposing pack: eight source rows, contiguous
+// along p, become eight consecutive lanes of a panel row of width w.
+func genPackT8() {
+	text("SgemmPackT8AVX2", "func(dst *float32, w int, rows *[8]*float32, n8 int)")
+	ctx.Doc(
+		"SgemmPackT8AVX2 transposes eight rows of 8*n8 floats into a panel of width w >= 1:",
+		"",
+		"\tfor p < 8*n8, r < 8:",
+		"\t  dst[p*w+r] = rows[r][p]",
+		"",
+		"It writes the 8 lanes of every panel row, so for w < 8 (or a last group of",
+		"lanes that is narrower than 8) it spills into the next row's first lanes,",
+		"and past the last row by up to 8 floats: callers pack groups from last to",
+		"first and leave that much slack after the buffer. AVX2 only, so it serves",
+		"the AVX-512 path too.",
+	)
+	ctx.Pragma("noescape")
+	dst := ctx.Load(ctx.Param("dst"), ctx.GP64())
+	w := ctx.Load(ctx.Param("w"), ctx.GP64())
+	ctx.SHLQ(Imm(2), w)
+	rp := ctx.Load(ctx.Param("rows"), ctx.GP64())
+	n := ctx.Load(ctx.Param("n8"), ctx.GP64())
+	var row [8]GPVirtual
+	for r := range row {
+		row[r] = ctx.GP64().(GPVirtual)
+		ctx.MOVQ(Mem{Base: rp, Disp: 8 * r}, row[r])
+	}
+	off := ctx.GP64()
+	ctx.XORQ(off, off)
+	ctx.TESTQ(n, n)
+	ctx.JZ(LabelRef("done"))
+	ctx.Label("loop")
+	var x [8]VecVirtual
+	for r := range x {
+		x[r] = ctx.YMM()
+		ctx.VMOVUPS(Mem{Base: row[r], Index: off, Scale: 1}, x[r])
+	}
+	// Standard 8x8 transpose: interleave pairs, then quads, then halves.
+	var t [8]VecVirtual
+	for i := range t {
+		t[i] = ctx.YMM()
+	}
+	for i := 0; i < 4; i++ {
+		ctx.VUNPCKLPS(x[2*i+1], x[2*i], t[2*i])
+		ctx.VUNPCKHPS(x[2*i+1], x[2*i], t[2*i+1])
+	}
+	// t0 = r0/r1 low pairs, t1 = r0/r1 high, t2 = r2/r3 low, ...
+	ctx.VSHUFPS(U8(0x44), t[2], t[0], x[0])
+	ctx.VSHUFPS(U8(0xEE), t[2], t[0], x[1])
+	ctx.VSHUFPS(U8(0x44), t[3], t[1], x[2])
+	ctx.VSHUFPS(U8(0xEE), t[3], t[1], x[3])
+	ctx.VSHUFPS(U8(0x44), t[6], t[4], x[4])
+	ctx.VSHUFPS(U8(0xEE), t[6], t[4], x[5])
+	ctx.VSHUFPS(U8(0x44), t[7], t[5], x[6])
+	ctx.VSHUFPS(U8(0xEE), t[7], t[5], x[7])
+	// x0..x3 hold columns {0,1,2,3} of rows 0-3 in each 128-bit half,
+	// x4..x7 the same of rows 4-7; combine halves.
+	out := [8]struct {
+		lo, hi VecVirtual
+		imm    uint8
+	}{
+		{x[0], x[4], 0x20}, {x[1], x[5], 0x20}, {x[2], x[6], 0x20}, {x[3], x[7], 0x20},
+		{x[0], x[4], 0x31}, {x[1], x[5], 0x31}, {x[2], x[6], 0x31}, {x[3], x[7], 0x31},
+	}
+	for p, o := range out {
+		ctx.VPERM2F128(U8(o.imm), o.hi, o.lo, t[p])
+	}
+	for p := range t {
+		ctx.VMOVUPS(t[p], Mem{Base: dst})
+		ctx.ADDQ(w, dst)
+		_ = p
+	}
+	ctx.ADDQ(U8(32), off)
+	ctx.DECQ(n)
+	ctx.JNZ(LabelRef("loop"))
+	ctx.Label("done")
+	ctx.VZEROUPPER()
+	ctx.RET()
+}
+
+// genPackN emits the copying pack: rows of n floats (1 <= n <= 32) at
+// stride ld become panel rows at stride dw.
+func genPackN() {
+	text("SgemmPackNAVX2", "func(dst *float32, dw int, src *float32, ld int, n int, rows int)")
+	ctx.Doc(
+		"SgemmPackNAVX2 copies rows >= 0 rows of n floats (1 <= n <= 32):",
+		"",
+		"\tfor p < rows, j < n:",
+		"\t  dst[p*dw+j] = src[p*ld+j]",
+		"",
+		"It reads nothing outside those elements (the last vector of a row is a",
+		"masked load) but writes whole 8-float vectors, so it spills up to 7 floats",
+		"past n into the next panel row (rewritten next) and past the last row:",
+		"callers leave that much slack after the buffer.",
+	)
+	ctx.Pragma("noescape")
+	dst := ctx.Load(ctx.Param("dst"), ctx.GP64())
+	dw := ctx.Load(ctx.Param("dw"), ctx.GP64())
+	ctx.SHLQ(Imm(2), dw)
+	src := ctx.Load(ctx.Param("src"), ctx.GP64())
+	ld := ctx.Load(ctx.Param("ld"), ctx.GP64())
+	ctx.SHLQ(Imm(2), ld)
+	n := ctx.Load(ctx.Param("n"), ctx.GP64())
+	rows := ctx.Load(ctx.Param("rows"), ctx.GP64())
+	ctx.TESTQ(rows, rows)
+	ctx.JZ(LabelRef("done"))
+	// nv = ceil(n/8) vectors per row, the last with r = n-8(nv-1) lanes.
+	for v := 1; v < 4; v++ {
+		ctx.CMPQ(n, U32(8*v))
+		ctx.JLE(LabelRef(fmt.Sprintf("nv%d", v)))
+	}
+	ctx.JMP(LabelRef("nv4"))
+	for nv := 1; nv <= 4; nv++ {
+		ctx.Label(fmt.Sprintf("nv%d", nv))
+		r := ctx.GP64()
+		ctx.MOVQ(n, r)
+		if nv > 1 {
+			ctx.SUBQ(U32(8*(nv-1)), r)
+		}
+		mp := ctx.GP64()
+		ctx.LEAQ(maskTab.Offset(32), mp)
+		ctx.SHLQ(Imm(2), r)
+		ctx.SUBQ(r, mp)
+		m := ctx.YMM()
+		ctx.VMOVDQU(Mem{Base: mp}, m)
+		x := make([]VecVirtual, nv)
+		for v := range x {
+			x[v] = ctx.YMM()
+		}
+		lbl := fmt.Sprintf("loop%d", nv)
+		ctx.Label(lbl)
+		for v := 0; v < nv; v++ {
+			if v == nv-1 {
+				ctx.VMASKMOVPS(Mem{Base: src, Disp: 32 * v}, m, x[v])
+			} else {
+				ctx.VMOVUPS(Mem{Base: src, Disp: 32 * v}, x[v])
+			}
+		}
+		for v := 0; v < nv; v++ {
+			ctx.VMOVUPS(x[v], Mem{Base: dst, Disp: 32 * v})
+		}
+		ctx.ADDQ(ld, src)
+		ctx.ADDQ(dw, dst)
+		ctx.DECQ(rows)
+		ctx.JNZ(LabelRef(lbl))
+		ctx.JMP(LabelRef("done"))
+	}
+	ctx.Label("done")
+	ctx.VZEROUPPER()
+	ctx.RET()
 }

@@ -1,0 +1,97 @@
+package gemm
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/convkit/convkit/kernels"
+)
+
+// benchShapes mirrors bench/shapes/gemm_shapes.tsv (the public workloads).
+var benchShapes = []struct {
+	name           string
+	m, n, k        int
+	transA, transB bool
+}{
+	{"square_64", 64, 64, 64, false, false},
+	{"square_128", 128, 128, 128, false, false},
+	{"square_256", 256, 256, 256, false, false},
+	{"square_512", 512, 512, 512, false, false},
+	{"square_1024", 1024, 1024, 1024, false, false},
+	{"square_2048", 2048, 2048, 2048, false, false},
+	{"tall_skinny", 4096, 64, 4096, false, false},
+	{"conv_resnet_c64", 64, 3136, 576, false, false},
+	{"conv_resnet_c256", 256, 196, 2304, false, false},
+	{"fc_batch64", 64, 1000, 4096, false, true},
+	{"transA_512", 512, 512, 512, true, false},
+	{"odd_333x517x129", 333, 517, 129, false, false},
+}
+
+// benchOperands returns random A, B, C for a shape with tight leading
+// dimensions.
+func benchOperands(m, n, k int, transA, transB bool) (a []float32, lda int, b []float32, ldb int, c []float32) {
+	r := rand.New(rand.NewPCG(1, 2))
+	a, b, c = make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+	fillRand(r, a)
+	fillRand(r, b)
+	fillRand(r, c)
+	lda, ldb = k, n
+	if transA {
+		lda = m
+	}
+	if transB {
+		ldb = k
+	}
+	return a, lda, b, ldb, c
+}
+
+func benchGemm(b *testing.B, ctx *Context, m, n, k int, transA, transB bool) {
+	a, lda, bm, ldb, c := benchOperands(m, n, k, transA, transB)
+	ctx.Sgemm(transA, transB, m, n, k, 1, a, lda, bm, ldb, 0, c, n) // size the workspace
+	b.ResetTimer()
+	for b.Loop() {
+		ctx.Sgemm(transA, transB, m, n, k, 1, a, lda, bm, ldb, 0, c, n)
+	}
+	b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+}
+
+// BenchmarkSgemm reports GFLOPS per shape, kernel path and thread count:
+// BenchmarkSgemm/<shape>/<isa>/t<threads>.
+func BenchmarkSgemm(b *testing.B) {
+	orig := kernels.Current()
+	defer kernels.Use(orig)
+	for _, s := range benchShapes {
+		for _, isa := range kernels.Available() {
+			if isa == kernels.Generic && s.m*s.n*s.k > 256*256*256 {
+				continue // minutes per op, and not what this measures
+			}
+			for _, threads := range []int{1, 2} {
+				b.Run(fmt.Sprintf("%s/%s/t%d", s.name, isa, threads), func(b *testing.B) {
+					kernels.Use(isa)
+					benchGemm(b, NewContext(threads), s.m, s.n, s.k, s.transA, s.transB)
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkSgemmTiles compares the generated tile families of each path on
+// one thread: BenchmarkSgemmTiles/<shape>/<tile>.
+func BenchmarkSgemmTiles(b *testing.B) {
+	orig := kernels.Current()
+	defer kernels.Use(orig)
+	for _, s := range benchShapes {
+		for _, isa := range kernels.Available() {
+			for i, tk := range tileCandidates(isa) {
+				b.Run(fmt.Sprintf("%s/%s", s.name, tk.name), func(b *testing.B) {
+					kernels.Use(isa)
+					current.Store(selectFor(isa, kernels.Gemm, i))
+					benchGemm(b, NewContext(1), s.m, s.n, s.k, s.transA, s.transB)
+				})
+			}
+		}
+	}
+}
+
+func benchISAs() []kernels.ISA { return kernels.Available() }
