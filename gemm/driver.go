@@ -32,6 +32,18 @@ var (
 	directMaxN = 128 // n <= directMaxN: A is read in place
 )
 
+// forcePacking overrides the direct/packed choice of the generated paths,
+// for tests (so every kernel family member runs in every operand form).
+var forcePacking packing
+
+type packing int
+
+const (
+	packAuto packing = iota
+	packAll          // pack A and B
+	packNone         // read A and B in place (B is still packed when transposed)
+)
+
 // job is one thread's share of a product: the rows [i0, i0+m) and columns
 // [j0, j0+n) of C.
 type job struct {
@@ -89,6 +101,12 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 	k := p.k
 	packA := n > directMaxN
 	packB := p.transB || m > directMaxM
+	switch forcePacking {
+	case packAll:
+		packA, packB = true, true
+	case packNone:
+		packA, packB = false, p.transB
+	}
 	kcMax := balance(k, p.bl.kc, 4)
 	mcMax := balance(m, p.bl.mc, MR)
 	ncMax := balance(n, p.bl.nc, NR)

@@ -163,9 +163,21 @@ func paths(t *testing.T, f func(t *testing.T)) {
 		}
 		for i, tk := range tileCandidates(isa) {
 			current.Store(selectFor(isa, kernels.Gemm, i))
-			t.Run(isa.String()+"/"+tk.name, f)
+			for _, pm := range []struct {
+				name string
+				p    packing
+			}{{"auto", packAuto}, {"packed", packAll}, {"direct", packNone}} {
+				forcePacking = pm.p
+				t.Run(isa.String()+"/"+tk.name+"/"+pm.name, f)
+			}
+			forcePacking = packAuto
 		}
+		seen := map[[2]int]bool{}
 		for _, g := range microKernels(isa) {
+			if seen[[2]int{g.MR, g.NR}] {
+				continue // the bound kernel is also in the list
+			}
+			seen[[2]int{g.MR, g.NR}] = true
 			s := selectFor(isa, g, 1<<30)
 			current.Store(s)
 			t.Run(fmt.Sprintf("%s/micro%dx%d", isa, g.MR, g.NR), f)

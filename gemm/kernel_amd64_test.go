@@ -1,0 +1,234 @@
+//go:build amd64 && !purego
+
+package gemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"unsafe"
+
+	"github.com/convkit/convkit/asm"
+	"github.com/convkit/convkit/internal/guardpage"
+	"github.com/convkit/convkit/kernels"
+)
+
+// guarded returns n float32 against a PROT_NONE page: after the slice when
+// end, before it otherwise.
+func guarded(t *testing.T, n int, end bool) []float32 {
+	var s []float32
+	var buf *guardpage.Buffer
+	if end {
+		s, buf = guardpage.End(n)
+	} else {
+		s, buf = guardpage.Start(n)
+	}
+	t.Cleanup(buf.Free)
+	return s
+}
+
+func closeEnough(got, want, mag float64, k int) bool {
+	return math.Abs(got-want) <= 2e-7*float64(k+4)*mag+1e-30
+}
+
+// TestMicroContract checks every generated Micro entry point the host can
+// run against kernels.MicroGeneric, on guard-paged exact-size panels.
+func TestMicroContract(t *testing.T) {
+	micros := []struct {
+		isa    kernels.ISA
+		mr, nr int
+		f      func(k int, a, b, c []float32, ldc int, alpha, beta float32)
+	}{
+		{kernels.AVX2, 6, 16, asm.SgemmMicro6x16AVX2},
+		{kernels.AVX2, 4, 24, asm.SgemmMicro4x24AVX2},
+		{kernels.AVX512, 14, 32, asm.SgemmMicro14x32AVX512},
+		{kernels.AVX512, 12, 32, asm.SgemmMicro12x32AVX512},
+	}
+	ran := 0
+	for _, mk := range micros {
+		if !kernels.Supported(mk.isa) {
+			continue
+		}
+		ran++
+		for _, k := range []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 17, 64, 257} {
+			for _, end := range []bool{true, false} {
+				for _, ab := range [][2]float32{{1, 0}, {-0.5, 1}, {2, -1.5}} {
+					name := fmt.Sprintf("%dx%d%s/k%d/end%v/a%g/b%g", mk.mr, mk.nr, mk.isa, k, end, ab[0], ab[1])
+					ldc := mk.nr + k%3
+					a := guarded(t, k*mk.mr, end)
+					b := guarded(t, k*mk.nr, !end)
+					c := guarded(t, (mk.mr-1)*ldc+mk.nr, end)
+					guardpage.Fill(a, uint32(k+1))
+					guardpage.Fill(b, uint32(k+2))
+					guardpage.Fill(c, uint32(k+3))
+					if ab[1] == 0 {
+						for i := range c {
+							c[i] = float32(math.NaN())
+						}
+					}
+					want := append([]float32(nil), c...)
+					kernels.MicroGeneric(mk.mr, mk.nr, k, a, b, want, ldc, ab[0], ab[1])
+					c0 := append([]float32(nil), c...)
+					mk.f(k, a, b, c, ldc, ab[0], ab[1])
+					for i := 0; i < mk.mr; i++ {
+						for j := 0; j < ldc && i*ldc+j < len(c); j++ {
+							g, w := c[i*ldc+j], want[i*ldc+j]
+							if j >= mk.nr {
+								if math.Float32bits(g) != math.Float32bits(c0[i*ldc+j]) {
+									t.Fatalf("%s: wrote C[%d,%d] outside the tile", name, i, j)
+								}
+								continue
+							}
+							var mag float64
+							for p := 0; p < k; p++ {
+								mag += math.Abs(float64(a[p*mk.mr+i]) * float64(b[p*mk.nr+j]))
+							}
+							mag = mag*math.Abs(float64(ab[0])) + math.Abs(float64(ab[1]))*2
+							if !closeEnough(float64(g), float64(w), mag, k) {
+								t.Fatalf("%s: C[%d,%d] = %v, want %v", name, i, j, g, w)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if ran == 0 {
+		t.Log("no generated micro-kernel runs on this host")
+	}
+}
+
+// TestKernelFamilies checks every member of every host-runnable tile family
+// (P and R forms, every row count, n edges) on strided, exact-size operands
+// that sit against guard pages, against a float64 loop.
+func TestKernelFamilies(t *testing.T) {
+	for _, isa := range kernels.Available() {
+		for _, tk := range tileCandidates(isa) {
+			lanes := isa.VectorBytes() / 4
+			nrs := []int{1, lanes - 1, lanes, lanes + 1, tk.nr - 1, tk.nr}
+			for rows := 1; rows <= tk.mr; rows++ {
+				for _, mode := range []byte{'P', 'R'} {
+					fn := tk.p[rows-1]
+					if mode == 'R' {
+						fn = tk.r[rows-1]
+					}
+					for _, nr := range nrs {
+						if nr < 1 || nr > tk.nr {
+							continue
+						}
+						for _, k := range []int{0, 1, 2, 3, 5, 8, 13} {
+							for _, beta := range []float32{0, 0.5} {
+								name := fmt.Sprintf("%s/%c%d/nr%d/k%d/beta%g", tk.name, mode, rows, nr, k, beta)
+								checkFamilyMember(t, name, fn, mode, rows, nr, k, 1.25, beta, k%2 == 0)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func checkFamilyMember(t *testing.T, name string, fn kernelFunc, mode byte, rows, nr, k int, alpha, beta float32, end bool) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(uint64(rows*131+nr*7+k), 9))
+	// Strides a little wider than needed, lengths exact.
+	sa, la := rows+1, 0
+	if mode == 'R' {
+		sa = k + 2
+		la = matLen(rows, k, sa)
+	} else {
+		la = matLen(k, rows, sa)
+	}
+	sb, ldc := nr+3, nr+2
+	a := guarded(t, la, end)
+	b := guarded(t, matLen(k, nr, sb), !end)
+	c := guarded(t, matLen(rows, nr, ldc), end)
+	fillRand(r, a)
+	fillRand(r, b)
+	fillRand(r, c)
+	if beta == 0 {
+		for i := range c {
+			c[i] = float32(math.NaN())
+		}
+	}
+	c0 := append([]float32(nil), c...)
+	fn(k, unsafe.SliceData(a), sa, unsafe.SliceData(b), sb, unsafe.SliceData(c), ldc, nr, alpha, beta)
+	for i := 0; i < rows; i++ {
+		for j := 0; j < ldc && i*ldc+j < len(c); j++ {
+			if j >= nr {
+				if math.Float32bits(c[i*ldc+j]) != math.Float32bits(c0[i*ldc+j]) {
+					t.Fatalf("%s: wrote C[%d,%d] outside the tile", name, i, j)
+				}
+				continue
+			}
+			var s, mag float64
+			for p := 0; p < k; p++ {
+				var av float32
+				if mode == 'R' {
+					av = a[i*sa+p]
+				} else {
+					av = a[i+p*sa]
+				}
+				s += float64(av) * float64(b[p*sb+j])
+				mag += math.Abs(float64(av) * float64(b[p*sb+j]))
+			}
+			want := float64(alpha) * s
+			mag *= float64(alpha)
+			if beta != 0 {
+				want += float64(beta) * float64(c0[i*ldc+j])
+				mag += math.Abs(float64(beta) * float64(c0[i*ldc+j]))
+			}
+			if !closeEnough(float64(c[i*ldc+j]), want, mag, k) {
+				t.Fatalf("%s: C[%d,%d] = %v, want %v", name, i, j, c[i*ldc+j], want)
+			}
+		}
+	}
+}
+
+// TestPackKernels checks the asm packs (and their spill contract) against
+// packStrided / packContig.
+func TestPackKernels(t *testing.T) {
+	for _, W := range []int{4, 6, 12, 14, 16, 24, 32} {
+		for _, cnt := range []int{1, W - 1, W, W + 1, 2*W + 3} {
+			if cnt < 1 {
+				continue
+			}
+			for _, kc := range []int{1, 7, 8, 9, 16, 23} {
+				ld := kc + 3
+				src := guarded(t, matLen(cnt, kc, ld), cnt%2 == 0)
+				fillRand(rand.New(rand.NewPCG(uint64(W), uint64(kc))), src)
+				panels := ceilDiv(cnt, W) * kc * W
+				want := make([]float32, panels)
+				got := make([]float32, panels+packSlack)
+				packStrided(want, src, ld, 0, cnt, 0, kc, W, false)
+				packStridedFast(got, src, ld, 0, cnt, 0, kc, W, make([]float32, kc))
+				comparePanels(t, fmt.Sprintf("strided W%d cnt%d kc%d", W, cnt, kc), got, want, cnt, kc, W)
+
+				ld = cnt + 2
+				src = guarded(t, matLen(kc, cnt, ld), cnt%2 == 1)
+				fillRand(rand.New(rand.NewPCG(uint64(W), uint64(kc))), src)
+				clear(got)
+				packContig(want, src, ld, 0, cnt, 0, kc, W, false)
+				packContigFast(got, src, ld, 0, cnt, 0, kc, W)
+				comparePanels(t, fmt.Sprintf("contig W%d cnt%d kc%d", W, cnt, kc), got, want, cnt, kc, W)
+			}
+		}
+	}
+}
+
+// comparePanels compares the live lanes (x < cnt) of packed panels.
+func comparePanels(t *testing.T, name string, got, want []float32, cnt, kc, W int) {
+	t.Helper()
+	for q := 0; q*W < cnt; q++ {
+		w := min(W, cnt-q*W)
+		for p := 0; p < kc; p++ {
+			for x := 0; x < w; x++ {
+				if i := q*kc*W + p*W + x; got[i] != want[i] {
+					t.Fatalf("%s: panel %d [%d][%d] = %v, want %v", name, q, p, x, got[i], want[i])
+				}
+			}
+		}
+	}
+}
