@@ -63,16 +63,30 @@ func TestPanicsMatchGonum(t *testing.T) {
 	cases := []func(impl blas.Float32Level3){
 		func(impl blas.Float32Level3) { impl.Sgemm('X', blas.NoTrans, 2, 2, 2, 1, x, 2, x, 2, 0, x, 2) },
 		func(impl blas.Float32Level3) { impl.Sgemm(blas.NoTrans, 'X', 2, 2, 2, 1, x, 2, x, 2, 0, x, 2) },
-		func(impl blas.Float32Level3) { impl.Sgemm(blas.NoTrans, blas.NoTrans, -1, 2, 2, 1, x, 2, x, 2, 0, x, 2) },
-		func(impl blas.Float32Level3) { impl.Sgemm(blas.NoTrans, blas.NoTrans, 2, -1, 2, 1, x, 2, x, 2, 0, x, 2) },
-		func(impl blas.Float32Level3) { impl.Sgemm(blas.NoTrans, blas.NoTrans, 2, 2, -1, 1, x, 2, x, 2, 0, x, 2) },
+		func(impl blas.Float32Level3) {
+			impl.Sgemm(blas.NoTrans, blas.NoTrans, -1, 2, 2, 1, x, 2, x, 2, 0, x, 2)
+		},
+		func(impl blas.Float32Level3) {
+			impl.Sgemm(blas.NoTrans, blas.NoTrans, 2, -1, 2, 1, x, 2, x, 2, 0, x, 2)
+		},
+		func(impl blas.Float32Level3) {
+			impl.Sgemm(blas.NoTrans, blas.NoTrans, 2, 2, -1, 1, x, 2, x, 2, 0, x, 2)
+		},
 		func(impl blas.Float32Level3) { impl.Sgemm(blas.NoTrans, blas.NoTrans, 2, 2, 3, 1, x, 2, x, 2, 0, x, 2) },
 		func(impl blas.Float32Level3) { impl.Sgemm(blas.Trans, blas.Trans, 3, 2, 2, 1, x, 3, x, 1, 0, x, 2) },
 		func(impl blas.Float32Level3) { impl.Sgemm(blas.NoTrans, blas.NoTrans, 2, 3, 2, 1, x, 2, x, 3, 0, x, 2) },
-		func(impl blas.Float32Level3) { impl.Sgemm(blas.NoTrans, blas.NoTrans, 4, 4, 4, 1, x[:15], 4, x, 4, 0, x, 4) },
-		func(impl blas.Float32Level3) { impl.Sgemm(blas.NoTrans, blas.NoTrans, 4, 4, 4, 1, x, 4, x[:15], 4, 0, x, 4) },
-		func(impl blas.Float32Level3) { impl.Sgemm(blas.NoTrans, blas.NoTrans, 4, 4, 4, 1, x, 4, x, 4, 0, x[:15], 4) },
-		func(impl blas.Float32Level3) { impl.Sgemm(blas.NoTrans, blas.NoTrans, 0, 4, 4, 1, nil, 4, nil, 4, 0, nil, 4) }, // no panic
+		func(impl blas.Float32Level3) {
+			impl.Sgemm(blas.NoTrans, blas.NoTrans, 4, 4, 4, 1, x[:15], 4, x, 4, 0, x, 4)
+		},
+		func(impl blas.Float32Level3) {
+			impl.Sgemm(blas.NoTrans, blas.NoTrans, 4, 4, 4, 1, x, 4, x[:15], 4, 0, x, 4)
+		},
+		func(impl blas.Float32Level3) {
+			impl.Sgemm(blas.NoTrans, blas.NoTrans, 4, 4, 4, 1, x, 4, x, 4, 0, x[:15], 4)
+		},
+		func(impl blas.Float32Level3) {
+			impl.Sgemm(blas.NoTrans, blas.NoTrans, 0, 4, 4, 1, nil, 4, nil, 4, 0, nil, 4)
+		}, // no panic
 	}
 	for i, f := range cases {
 		got, want := recovered(func() { f(Implementation{}) }), recovered(func() { f(gonum.Implementation{}) })
