@@ -77,32 +77,38 @@ func (ctx *Context) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []f
 		mr, nr = p.fast.mr, p.fast.nr
 	}
 
-	// Split C into independent blocks, one per thread, along its longer
-	// side (in whole tiles). Each thread packs its own panels: the shared
-	// operand is packed once per thread, which costs about threads/n (or
-	// threads/m) of the work and needs no barrier.
+	// Split C into independent blocks, one per thread (in whole tiles).
+	// Each thread packs its own panels: the shared operand is packed once
+	// per thread, which costs about threads/n (or threads/m) of the work
+	// and needs no barrier.
 	t := ctx.threads
 	if m*n*k < parallelMinWork {
 		t = 1
 	}
+	// Split the longer side, so the operand that every thread reads whole
+	// (A when splitting n, B when splitting m) is the smaller one, unless
+	// whole-tile chunks of it balance clearly worse than the other side's.
+	chunkN := roundUp(ceilDiv(n, t), nr)
+	chunkM := roundUp(ceilDiv(m, t), mr)
+	overN := float64(chunkN*t) / float64(n) // largest share / fair share
+	overM := float64(chunkM*t) / float64(m)
 	splitN := n >= m
-	if splitN {
-		t = min(t, ceilDiv(n, nr))
-	} else {
-		t = min(t, ceilDiv(m, mr))
+	if splitN && overN > 1.03*overM {
+		splitN = false
+	} else if !splitN && overM > 1.03*overN {
+		splitN = true
 	}
-	if t <= 1 {
+	if t <= 1 || (splitN && chunkN >= n) || (!splitN && chunkM >= m) {
 		ctx.jobs[0] = job{p: p, i0: 0, m: m, j0: 0, n: n, ws: ctx.ws[0]}
 		ctx.jobs[0].run()
 		ctx.jobs[0] = job{}
 		return
 	}
-	var chunk int
+	chunk := chunkM
 	if splitN {
-		chunk = roundUp(ceilDiv(n, t), nr)
+		chunk = chunkN
 		t = ceilDiv(n, chunk)
 	} else {
-		chunk = roundUp(ceilDiv(m, t), mr)
 		t = ceilDiv(m, chunk)
 	}
 	for i := 0; i < t; i++ {

@@ -1,6 +1,9 @@
 package gemm
 
-import "runtime"
+import (
+	"runtime"
+	"time"
+)
 
 // pool is a Context's helper goroutines. They hold no reference to the
 // Context, so an unreachable Context is collected and its cleanup stops
@@ -10,8 +13,44 @@ type pool struct {
 	done chan struct{}
 }
 
+// spinFor is how long a helper (and the caller, waiting for the helpers)
+// polls before blocking on a channel. Waking a parked goroutine costs tens
+// of microseconds on a VM (futex wake and reschedule), as much as a whole
+// 128^3 product; back-to-back calls, the common case in a network, find
+// the helpers still polling.
+const spinFor = 50 * time.Microsecond
+
+// recv takes one value from c, polling for up to spinFor before blocking.
+func recv[T any](c chan T) (T, bool) {
+	select {
+	case v, ok := <-c:
+		return v, ok
+	default:
+	}
+	start := time.Now()
+	for i := 0; ; i++ {
+		select {
+		case v, ok := <-c:
+			return v, ok
+		default:
+		}
+		if i&63 == 63 {
+			if time.Since(start) > spinFor {
+				break
+			}
+			runtime.Gosched()
+		}
+	}
+	v, ok := <-c
+	return v, ok
+}
+
 func (p *pool) worker() {
-	for j := range p.jobs {
+	for {
+		j, ok := recv(p.jobs)
+		if !ok {
+			return
+		}
 		j.run()
 		p.done <- struct{}{}
 	}
@@ -34,6 +73,6 @@ func (ctx *Context) runParallel(t int) {
 	}
 	ctx.jobs[0].run()
 	for i := 1; i < t; i++ {
-		<-ctx.pool.done
+		recv(ctx.pool.done)
 	}
 }
