@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/convkit/convkit/kernels"
 )
@@ -49,11 +50,18 @@ func benchOperands(m, n, k int, transA, transB bool) (a []float32, lda int, b []
 func benchGemm(b *testing.B, ctx *Context, m, n, k int, transA, transB bool) {
 	a, lda, bm, ldb, c := benchOperands(m, n, k, transA, transB)
 	ctx.Sgemm(transA, transB, m, n, k, 1, a, lda, bm, ldb, 0, c, n) // size the workspace
+	best := time.Duration(1 << 62)
 	b.ResetTimer()
 	for b.Loop() {
+		t0 := time.Now()
 		ctx.Sgemm(transA, transB, m, n, k, 1, a, lda, bm, ldb, 0, c, n)
+		best = min(best, time.Since(t0))
 	}
-	b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+	flop := 2 * float64(m) * float64(n) * float64(k)
+	b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+	// The fastest call: on a shared machine the mean mixes in time slices
+	// lost to other processes.
+	b.ReportMetric(flop/best.Seconds()/1e9, "best_GFLOPS")
 }
 
 // BenchmarkSgemm reports GFLOPS per shape, kernel path and thread count:
