@@ -2,4 +2,32 @@
 // BLIS-style cache blocking, packing of A and B into panels, generated
 // MR x NR micro-kernels for every ISA, and goroutine parallelism. Every
 // algorithm of package conv that lowers to a matrix product stands on it.
+//
+// How a call runs:
+//
+//   - The loops are BLIS's: nc columns of B, then kc-deep slices, then mc
+//     rows of A, then the NR-wide and MR-tall register tiles. kc, mc and nc
+//     come from the cache sizes (cpuid; fallbacks where a VM reports none):
+//     a kc x NR panel of B fills about half of L1, an mc x kc block of A
+//     half of L2, a kc x nc block of B a quarter of L3. Block counts are
+//     balanced (k = 257 runs as 2 x 129, not 256 + 1).
+//   - On amd64 the register tiles are generated kernel families (gen/sgemm;
+//     AVX2 6x16, AVX-512 14x32) that take strided operands, so a small or
+//     thin operand is read in place instead of packed: B when m is small
+//     (each B element is used only m times), A when n is small. Packing,
+//     where it pays, is AVX2 assembly too (an 8x8 transpose, a masked row
+//     copy). Edge tiles run kernels for exactly the live rows and masked
+//     loads and stores for the live columns: no kernel reads or writes
+//     outside A, B or C.
+//   - Elsewhere (generic, NEON, -tags purego) the driver packs both
+//     operands into zero-padded panels and runs kernels.Gemm.Micro, with a
+//     scratch tile on the edges.
+//   - A Context splits C between its threads in whole tiles (along the
+//     longer side unless the other balances clearly better); every thread
+//     packs its own panels, so there is no barrier, and persistent helper
+//     goroutines take the work through channels. Workspaces are sized on
+//     first use and reused: steady-state calls allocate nothing.
+//
+// The kernel path follows kernels.Current (kernels.Use, CONVKIT_ISA).
+// Package gemm/gonumblas plugs Sgemm into gonum's blas32.
 package gemm
