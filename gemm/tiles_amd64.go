@@ -12,11 +12,14 @@ import (
 // (A(i, p) = a[i*sa+p]: row-major A read in place) for every row count, so
 // the driver can skip packing either operand and never reads past an edge.
 //
-// Measured on the AVX2 machine of this session (AMD EPYC, Zen 3; see the
-// package report in the commit log): 6x16 beat 4x24 on every shape of
-// bench/shapes/gemm_shapes.tsv. The AVX-512 candidates could not be timed
-// here (no AVX-512 on that host); 14x32 is the default because it keeps the
-// most accumulators (28) with two zmm loads of B per k step.
+// The first family of each path is the default. On the session's AVX2
+// host (AMD EPYC, Zen 3, no AVX-512; BenchmarkSgemmTiles, best call of
+// each) 6x16 was faster than 4x24 on square_64 to 512, tall_skinny,
+// conv_resnet_c64 and transA_512 and within noise on the rest, so it is
+// the AVX2 default. The AVX-512 families could not be timed there; 14x32
+// is the default because it keeps the most accumulators (28) with two zmm
+// loads of B per k step; run BenchmarkSgemmTiles on an AVX-512 host to
+// compare it with 12x32.
 var (
 	tile6x16AVX2 = &tileKernels{
 		name: "6x16avx2", mr: 6, nr: 16,
