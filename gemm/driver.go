@@ -107,9 +107,18 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 	case packNone:
 		packA, packB = false, p.transB
 	}
-	kcMax := balance(k, p.bl.kc, 4)
-	mcMax := balance(m, p.bl.mc, MR)
 	ncMax := balance(n, p.bl.nc, NR)
+	kcStep := p.bl.kc
+	if !packA {
+		// A read in place (n is small): nothing of A needs to stay in L1
+		// between kernels, so let the kc x nc block of B fill half of L2
+		// instead. Longer runs along each row of A let the hardware
+		// prefetchers stream it from memory (tall-skinny products are
+		// bound by that stream).
+		kcStep = max(kcStep, min(1024, p.bl.l2/2/(4*roundUp(ncMax, NR)))&^7)
+	}
+	kcMax := balance(k, kcStep, 4)
+	mcMax := balance(m, p.bl.mc, MR)
 	if packA {
 		w.ensureA(roundUp(mcMax, MR) * kcMax)
 	}
@@ -143,7 +152,8 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 						packStridedFast(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR, w.zero)
 					}
 				}
-				for jr := 0; jr < nc; jr += NR {
+				// One register tile: rows ir.. of the block, columns jr..
+				tile := func(ir, jr int) {
 					nr := min(NR, nc-jr)
 					col := j0 + jc + jr
 					var bp *float32
@@ -154,17 +164,34 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 						bp = &p.b[pc*p.ldb+col]
 						sb = p.ldb
 					}
+					mr := min(MR, mc-ir)
+					row := i0 + ic + ir
+					cp := &p.c[row*p.ldc+col]
+					switch {
+					case packA:
+						tk.p[mr-1](kc, &w.a[ir*kc], MR, bp, sb, cp, p.ldc, nr, p.alpha, beta)
+					case p.transA:
+						tk.p[mr-1](kc, &p.a[pc*p.lda+row], p.lda, bp, sb, cp, p.ldc, nr, p.alpha, beta)
+					default:
+						tk.r[mr-1](kc, &p.a[row*p.lda+pc], p.lda, bp, sb, cp, p.ldc, nr, p.alpha, beta)
+					}
+				}
+				if packA {
+					// BLIS order: a kc x NR panel of B stays in L1 while
+					// the packed A block streams from L2.
+					for jr := 0; jr < nc; jr += NR {
+						for ir := 0; ir < mc; ir += MR {
+							tile(ir, jr)
+						}
+					}
+				} else {
+					// A read in place: use each A micro-panel for every
+					// column panel while it is in L1, so A (possibly
+					// coming from memory) is fetched once and evenly
+					// between the kernels rather than in one burst.
 					for ir := 0; ir < mc; ir += MR {
-						mr := min(MR, mc-ir)
-						row := i0 + ic + ir
-						cp := &p.c[row*p.ldc+col]
-						switch {
-						case packA:
-							tk.p[mr-1](kc, &w.a[ir*kc], MR, bp, sb, cp, p.ldc, nr, p.alpha, beta)
-						case p.transA:
-							tk.p[mr-1](kc, &p.a[pc*p.lda+row], p.lda, bp, sb, cp, p.ldc, nr, p.alpha, beta)
-						default:
-							tk.r[mr-1](kc, &p.a[row*p.lda+pc], p.lda, bp, sb, cp, p.ldc, nr, p.alpha, beta)
+						for jr := 0; jr < nc; jr += NR {
+							tile(ir, jr)
 						}
 					}
 				}

@@ -37,7 +37,10 @@ func selectFor(i kernels.ISA, g kernels.GemmKernels, tile int) *selection {
 // blocking is the cache blocking of one tile shape: a kc x NR panel of B
 // stays in L1 while the kernels sweep an mc x kc block of A held in L2, and
 // a kc x nc block of B sits in L3.
-type blocking struct{ mc, kc, nc int }
+type blocking struct {
+	mc, kc, nc int
+	l2         int // bytes, for the driver's own adjustments
+}
 
 // Cache sizes (bytes) when cpuid cannot tell, as on VMs that report -1.
 const (
@@ -76,5 +79,5 @@ func blockingFrom(mr, nr, l1, l2, l3 int) blocking {
 	mc = max(mr, min(1024, mc/mr*mr))
 	nc := (l3 / 4) / (4 * kc)
 	nc = max(nr, min(4096, nc/nr*nr))
-	return blocking{mc: mc, kc: kc, nc: nc}
+	return blocking{mc: mc, kc: kc, nc: nc, l2: l2}
 }
