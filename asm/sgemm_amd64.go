@@ -11,11 +11,13 @@ package asm
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm6x16AVX2P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm6x16AVX2P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm6x16AVX2P2 computes a 2 x nr tile (1 <= nr <= 16) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -24,11 +26,13 @@ func Sgemm6x16AVX2P1(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm6x16AVX2P2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm6x16AVX2P2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm6x16AVX2P3 computes a 3 x nr tile (1 <= nr <= 16) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -37,11 +41,13 @@ func Sgemm6x16AVX2P2(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm6x16AVX2P3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm6x16AVX2P3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm6x16AVX2P4 computes a 4 x nr tile (1 <= nr <= 16) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -50,11 +56,13 @@ func Sgemm6x16AVX2P3(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm6x16AVX2P4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm6x16AVX2P4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm6x16AVX2P5 computes a 5 x nr tile (1 <= nr <= 16) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -63,11 +71,13 @@ func Sgemm6x16AVX2P4(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm6x16AVX2P5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm6x16AVX2P5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm6x16AVX2P6 computes a 6 x nr tile (1 <= nr <= 16) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -76,11 +86,13 @@ func Sgemm6x16AVX2P5(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm6x16AVX2P6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm6x16AVX2P6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm6x16AVX2R1 computes a 1 x nr tile (1 <= nr <= 16) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -89,11 +101,13 @@ func Sgemm6x16AVX2P6(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm6x16AVX2R1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm6x16AVX2R1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm6x16AVX2R2 computes a 2 x nr tile (1 <= nr <= 16) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -102,11 +116,13 @@ func Sgemm6x16AVX2R1(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm6x16AVX2R2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm6x16AVX2R2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm6x16AVX2R3 computes a 3 x nr tile (1 <= nr <= 16) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -115,11 +131,13 @@ func Sgemm6x16AVX2R2(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm6x16AVX2R3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm6x16AVX2R3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm6x16AVX2R4 computes a 4 x nr tile (1 <= nr <= 16) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -128,11 +146,13 @@ func Sgemm6x16AVX2R3(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm6x16AVX2R4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm6x16AVX2R4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm6x16AVX2R5 computes a 5 x nr tile (1 <= nr <= 16) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -141,11 +161,13 @@ func Sgemm6x16AVX2R4(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm6x16AVX2R5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm6x16AVX2R5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm6x16AVX2R6 computes a 6 x nr tile (1 <= nr <= 16) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -154,11 +176,13 @@ func Sgemm6x16AVX2R5(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm6x16AVX2R6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm6x16AVX2R6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // SgemmMicro6x16AVX2 is the kernels.GemmKernels.Micro contract for MR = 6, NR = 16:
 //
@@ -179,11 +203,13 @@ func SgemmMicro6x16AVX2(k int, a []float32, b []float32, c []float32, ldc int, a
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm4x24AVX2P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm4x24AVX2P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm4x24AVX2P2 computes a 2 x nr tile (1 <= nr <= 24) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -192,11 +218,13 @@ func Sgemm4x24AVX2P1(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm4x24AVX2P2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm4x24AVX2P2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm4x24AVX2P3 computes a 3 x nr tile (1 <= nr <= 24) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -205,11 +233,13 @@ func Sgemm4x24AVX2P2(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm4x24AVX2P3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm4x24AVX2P3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm4x24AVX2P4 computes a 4 x nr tile (1 <= nr <= 24) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -218,11 +248,13 @@ func Sgemm4x24AVX2P3(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm4x24AVX2P4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm4x24AVX2P4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm4x24AVX2R1 computes a 1 x nr tile (1 <= nr <= 24) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -231,11 +263,13 @@ func Sgemm4x24AVX2P4(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm4x24AVX2R1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm4x24AVX2R1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm4x24AVX2R2 computes a 2 x nr tile (1 <= nr <= 24) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -244,11 +278,13 @@ func Sgemm4x24AVX2R1(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm4x24AVX2R2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm4x24AVX2R2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm4x24AVX2R3 computes a 3 x nr tile (1 <= nr <= 24) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -257,11 +293,13 @@ func Sgemm4x24AVX2R2(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm4x24AVX2R3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm4x24AVX2R3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm4x24AVX2R4 computes a 4 x nr tile (1 <= nr <= 24) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -270,11 +308,13 @@ func Sgemm4x24AVX2R3(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm4x24AVX2R4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm4x24AVX2R4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // SgemmMicro4x24AVX2 is the kernels.GemmKernels.Micro contract for MR = 4, NR = 24:
 //
@@ -295,11 +335,13 @@ func SgemmMicro4x24AVX2(k int, a []float32, b []float32, c []float32, ldc int, a
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512P2 computes a 2 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -308,11 +350,13 @@ func Sgemm14x32AVX512P1(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512P2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512P2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512P3 computes a 3 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -321,11 +365,13 @@ func Sgemm14x32AVX512P2(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512P3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512P3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512P4 computes a 4 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -334,11 +380,13 @@ func Sgemm14x32AVX512P3(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512P4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512P4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512P5 computes a 5 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -347,11 +395,13 @@ func Sgemm14x32AVX512P4(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512P5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512P5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512P6 computes a 6 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -360,11 +410,13 @@ func Sgemm14x32AVX512P5(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512P6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512P6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512P7 computes a 7 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -373,11 +425,13 @@ func Sgemm14x32AVX512P6(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512P7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512P7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512P8 computes a 8 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -386,11 +440,13 @@ func Sgemm14x32AVX512P7(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512P8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512P8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512P9 computes a 9 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -399,11 +455,13 @@ func Sgemm14x32AVX512P8(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512P9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512P9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512P10 computes a 10 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -412,11 +470,13 @@ func Sgemm14x32AVX512P9(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512P10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512P10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512P11 computes a 11 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -425,11 +485,13 @@ func Sgemm14x32AVX512P10(k int, a *float32, sa int, b *float32, sb int, c *float
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512P11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512P11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512P12 computes a 12 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -438,11 +500,13 @@ func Sgemm14x32AVX512P11(k int, a *float32, sa int, b *float32, sb int, c *float
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512P12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512P12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512P13 computes a 13 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -451,11 +515,13 @@ func Sgemm14x32AVX512P12(k int, a *float32, sa int, b *float32, sb int, c *float
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512P13(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512P13(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512P14 computes a 14 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -464,11 +530,13 @@ func Sgemm14x32AVX512P13(k int, a *float32, sa int, b *float32, sb int, c *float
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512P14(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512P14(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512R1 computes a 1 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -477,11 +545,13 @@ func Sgemm14x32AVX512P14(k int, a *float32, sa int, b *float32, sb int, c *float
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512R1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512R1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512R2 computes a 2 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -490,11 +560,13 @@ func Sgemm14x32AVX512R1(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512R2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512R2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512R3 computes a 3 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -503,11 +575,13 @@ func Sgemm14x32AVX512R2(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512R3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512R3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512R4 computes a 4 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -516,11 +590,13 @@ func Sgemm14x32AVX512R3(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512R4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512R4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512R5 computes a 5 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -529,11 +605,13 @@ func Sgemm14x32AVX512R4(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512R5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512R5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512R6 computes a 6 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -542,11 +620,13 @@ func Sgemm14x32AVX512R5(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512R6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512R6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512R7 computes a 7 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -555,11 +635,13 @@ func Sgemm14x32AVX512R6(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512R7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512R7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512R8 computes a 8 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -568,11 +650,13 @@ func Sgemm14x32AVX512R7(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512R8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512R8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512R9 computes a 9 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -581,11 +665,13 @@ func Sgemm14x32AVX512R8(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512R9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512R9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512R10 computes a 10 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -594,11 +680,13 @@ func Sgemm14x32AVX512R9(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512R10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512R10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512R11 computes a 11 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -607,11 +695,13 @@ func Sgemm14x32AVX512R10(k int, a *float32, sa int, b *float32, sb int, c *float
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512R11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512R11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512R12 computes a 12 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -620,11 +710,13 @@ func Sgemm14x32AVX512R11(k int, a *float32, sa int, b *float32, sb int, c *float
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512R12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512R12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512R13 computes a 13 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -633,11 +725,13 @@ func Sgemm14x32AVX512R12(k int, a *float32, sa int, b *float32, sb int, c *float
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512R13(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512R13(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm14x32AVX512R14 computes a 14 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -646,11 +740,13 @@ func Sgemm14x32AVX512R13(k int, a *float32, sa int, b *float32, sb int, c *float
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm14x32AVX512R14(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm14x32AVX512R14(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // SgemmMicro14x32AVX512 is the kernels.GemmKernels.Micro contract for MR = 14, NR = 32:
 //
@@ -671,11 +767,13 @@ func SgemmMicro14x32AVX512(k int, a []float32, b []float32, c []float32, ldc int
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512P2 computes a 2 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -684,11 +782,13 @@ func Sgemm12x32AVX512P1(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512P2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512P2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512P3 computes a 3 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -697,11 +797,13 @@ func Sgemm12x32AVX512P2(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512P3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512P3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512P4 computes a 4 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -710,11 +812,13 @@ func Sgemm12x32AVX512P3(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512P4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512P4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512P5 computes a 5 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -723,11 +827,13 @@ func Sgemm12x32AVX512P4(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512P5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512P5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512P6 computes a 6 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -736,11 +842,13 @@ func Sgemm12x32AVX512P5(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512P6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512P6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512P7 computes a 7 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -749,11 +857,13 @@ func Sgemm12x32AVX512P6(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512P7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512P7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512P8 computes a 8 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -762,11 +872,13 @@ func Sgemm12x32AVX512P7(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512P8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512P8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512P9 computes a 9 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -775,11 +887,13 @@ func Sgemm12x32AVX512P8(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512P9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512P9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512P10 computes a 10 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -788,11 +902,13 @@ func Sgemm12x32AVX512P9(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512P10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512P10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512P11 computes a 11 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -801,11 +917,13 @@ func Sgemm12x32AVX512P10(k int, a *float32, sa int, b *float32, sb int, c *float
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512P11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512P11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512P12 computes a 12 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -814,11 +932,13 @@ func Sgemm12x32AVX512P11(k int, a *float32, sa int, b *float32, sb int, c *float
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512P12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512P12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512R1 computes a 1 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -827,11 +947,13 @@ func Sgemm12x32AVX512P12(k int, a *float32, sa int, b *float32, sb int, c *float
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512R1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512R1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512R2 computes a 2 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -840,11 +962,13 @@ func Sgemm12x32AVX512R1(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512R2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512R2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512R3 computes a 3 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -853,11 +977,13 @@ func Sgemm12x32AVX512R2(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512R3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512R3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512R4 computes a 4 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -866,11 +992,13 @@ func Sgemm12x32AVX512R3(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512R4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512R4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512R5 computes a 5 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -879,11 +1007,13 @@ func Sgemm12x32AVX512R4(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512R5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512R5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512R6 computes a 6 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -892,11 +1022,13 @@ func Sgemm12x32AVX512R5(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512R6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512R6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512R7 computes a 7 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -905,11 +1037,13 @@ func Sgemm12x32AVX512R6(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512R7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512R7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512R8 computes a 8 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -918,11 +1052,13 @@ func Sgemm12x32AVX512R7(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512R8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512R8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512R9 computes a 9 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -931,11 +1067,13 @@ func Sgemm12x32AVX512R8(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512R9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512R9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512R10 computes a 10 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -944,11 +1082,13 @@ func Sgemm12x32AVX512R9(k int, a *float32, sa int, b *float32, sb int, c *float3
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512R10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512R10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512R11 computes a 11 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -957,11 +1097,13 @@ func Sgemm12x32AVX512R10(k int, a *float32, sa int, b *float32, sb int, c *float
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512R11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512R11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // Sgemm12x32AVX512R12 computes a 12 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
@@ -970,11 +1112,13 @@ func Sgemm12x32AVX512R11(k int, a *float32, sa int, b *float32, sb int, c *float
 //	  ab := sum over p < k of A(i, p) * B(p, j)
 //	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
 //
-// It reads no element of a, b or c outside those index sets. The reference
-// is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
 //
 //go:noescape
-func Sgemm12x32AVX512R12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func Sgemm12x32AVX512R12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
 // SgemmMicro12x32AVX512 is the kernels.GemmKernels.Micro contract for MR = 12, NR = 32:
 //

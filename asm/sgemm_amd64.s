@@ -22,9 +22,10 @@ DATA sgemmMaskTab<>+56(SB)/4, $0x00000000
 DATA sgemmMaskTab<>+60(SB)/4, $0x00000000
 GLOBL sgemmMaskTab<>(SB), RODATA|NOPTR, $64
 
-// func Sgemm6x16AVX2P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm6x16AVX2P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·Sgemm6x16AVX2P1(SB), NOSPLIT, $0-72
+TEXT ·Sgemm6x16AVX2P1(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -107,8 +108,7 @@ fulldone:
 	VMOVUPS      32(AX), Y4
 	VFMADD231PS  Y4, Y3, Y1
 	VMOVUPS      Y1, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -118,8 +118,7 @@ fullbeta0:
 	VMOVUPS Y0, (AX)
 	VMULPS  Y2, Y1, Y1
 	VMOVUPS Y1, 32(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000008
@@ -179,8 +178,7 @@ edge1done:
 	VMASKMOVPS   (AX), Y2, Y1
 	VFMADD231PS  Y1, Y3, Y0
 	VMASKMOVPS   Y0, Y2, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ       c+40(FP), AX
@@ -188,8 +186,7 @@ edge1beta0:
 	SHLQ       $0x02, CX
 	VMULPS     Y1, Y0, Y0
 	VMASKMOVPS Y0, Y2, (AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge2:
 	SUBQ $0x00000008, DI
@@ -255,8 +252,7 @@ edge2done:
 	VMASKMOVPS   32(AX), Y3, Y5
 	VFMADD231PS  Y5, Y4, Y1
 	VMASKMOVPS   Y1, Y3, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ       c+40(FP), AX
@@ -266,12 +262,34 @@ edge2beta0:
 	VMOVUPS    Y0, (AX)
 	VMULPS     Y2, Y1, Y1
 	VMASKMOVPS Y1, Y3, 32(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm6x16AVX2P2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm6x16AVX2P2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·Sgemm6x16AVX2P2(SB), NOSPLIT, $0-72
+TEXT ·Sgemm6x16AVX2P2(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -383,8 +401,7 @@ fulldone:
 	VMOVUPS      32(AX), Y6
 	VFMADD231PS  Y6, Y5, Y3
 	VMOVUPS      Y3, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -399,8 +416,7 @@ fullbeta0:
 	VMOVUPS Y2, (AX)
 	VMULPS  Y4, Y3, Y3
 	VMOVUPS Y3, 32(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000008
@@ -471,8 +487,7 @@ edge1done:
 	VMASKMOVPS   (AX), Y3, Y5
 	VFMADD231PS  Y5, Y4, Y2
 	VMASKMOVPS   Y2, Y3, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ       c+40(FP), AX
@@ -483,8 +498,7 @@ edge1beta0:
 	ADDQ       CX, AX
 	VMULPS     Y1, Y2, Y2
 	VMASKMOVPS Y2, Y3, (AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge2:
 	SUBQ $0x00000008, DI
@@ -568,8 +582,7 @@ edge2done:
 	VMASKMOVPS   32(AX), Y5, Y7
 	VFMADD231PS  Y7, Y6, Y3
 	VMASKMOVPS   Y3, Y5, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ       c+40(FP), AX
@@ -584,12 +597,34 @@ edge2beta0:
 	VMOVUPS    Y2, (AX)
 	VMULPS     Y4, Y3, Y3
 	VMASKMOVPS Y3, Y5, 32(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm6x16AVX2P3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm6x16AVX2P3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·Sgemm6x16AVX2P3(SB), NOSPLIT, $0-72
+TEXT ·Sgemm6x16AVX2P3(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -730,8 +765,7 @@ fulldone:
 	VMOVUPS      32(AX), Y8
 	VFMADD231PS  Y8, Y7, Y5
 	VMOVUPS      Y5, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -751,8 +785,7 @@ fullbeta0:
 	VMOVUPS Y4, (AX)
 	VMULPS  Y6, Y5, Y5
 	VMOVUPS Y5, 32(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000008
@@ -834,8 +867,7 @@ edge1done:
 	VMASKMOVPS   (AX), Y3, Y6
 	VFMADD231PS  Y6, Y5, Y4
 	VMASKMOVPS   Y4, Y3, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ       c+40(FP), AX
@@ -849,8 +881,7 @@ edge1beta0:
 	ADDQ       CX, AX
 	VMULPS     Y1, Y4, Y4
 	VMASKMOVPS Y4, Y3, (AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge2:
 	SUBQ $0x00000008, DI
@@ -952,8 +983,7 @@ edge2done:
 	VMASKMOVPS   32(AX), Y7, Y9
 	VFMADD231PS  Y9, Y8, Y5
 	VMASKMOVPS   Y5, Y7, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ       c+40(FP), AX
@@ -973,12 +1003,34 @@ edge2beta0:
 	VMOVUPS    Y4, (AX)
 	VMULPS     Y6, Y5, Y5
 	VMASKMOVPS Y5, Y7, 32(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm6x16AVX2P4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm6x16AVX2P4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·Sgemm6x16AVX2P4(SB), NOSPLIT, $0-72
+TEXT ·Sgemm6x16AVX2P4(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -1148,8 +1200,7 @@ fulldone:
 	VMOVUPS      32(AX), Y10
 	VFMADD231PS  Y10, Y9, Y7
 	VMOVUPS      Y7, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -1174,8 +1225,7 @@ fullbeta0:
 	VMOVUPS Y6, (AX)
 	VMULPS  Y8, Y7, Y7
 	VMOVUPS Y7, 32(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000008
@@ -1268,8 +1318,7 @@ edge1done:
 	VMASKMOVPS   (AX), Y3, Y7
 	VFMADD231PS  Y7, Y5, Y6
 	VMASKMOVPS   Y6, Y3, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ       c+40(FP), AX
@@ -1286,8 +1335,7 @@ edge1beta0:
 	ADDQ       CX, AX
 	VMULPS     Y1, Y6, Y6
 	VMASKMOVPS Y6, Y3, (AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge2:
 	SUBQ $0x00000008, DI
@@ -1407,8 +1455,7 @@ edge2done:
 	VMASKMOVPS   32(AX), Y9, Y11
 	VFMADD231PS  Y11, Y10, Y7
 	VMASKMOVPS   Y7, Y9, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ       c+40(FP), AX
@@ -1433,12 +1480,34 @@ edge2beta0:
 	VMOVUPS    Y6, (AX)
 	VMULPS     Y8, Y7, Y7
 	VMASKMOVPS Y7, Y9, 32(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm6x16AVX2P5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm6x16AVX2P5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·Sgemm6x16AVX2P5(SB), NOSPLIT, $0-72
+TEXT ·Sgemm6x16AVX2P5(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -1638,8 +1707,7 @@ fulldone:
 	VMOVUPS      32(AX), Y12
 	VFMADD231PS  Y12, Y11, Y9
 	VMOVUPS      Y9, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -1669,8 +1737,7 @@ fullbeta0:
 	VMOVUPS Y8, (AX)
 	VMULPS  Y10, Y9, Y9
 	VMOVUPS Y9, 32(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000008
@@ -1774,8 +1841,7 @@ edge1done:
 	VMASKMOVPS   (AX), Y3, Y7
 	VFMADD231PS  Y7, Y5, Y8
 	VMASKMOVPS   Y8, Y3, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ       c+40(FP), AX
@@ -1795,8 +1861,7 @@ edge1beta0:
 	ADDQ       CX, AX
 	VMULPS     Y1, Y8, Y8
 	VMASKMOVPS Y8, Y3, (AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge2:
 	SUBQ $0x00000008, DI
@@ -1934,8 +1999,7 @@ edge2done:
 	VMASKMOVPS   32(AX), Y11, Y13
 	VFMADD231PS  Y13, Y12, Y9
 	VMASKMOVPS   Y9, Y11, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ       c+40(FP), AX
@@ -1965,12 +2029,34 @@ edge2beta0:
 	VMOVUPS    Y8, (AX)
 	VMULPS     Y10, Y9, Y9
 	VMASKMOVPS Y9, Y11, 32(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm6x16AVX2P6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm6x16AVX2P6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·Sgemm6x16AVX2P6(SB), NOSPLIT, $0-72
+TEXT ·Sgemm6x16AVX2P6(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -2199,8 +2285,7 @@ fulldone:
 	VMOVUPS      32(AX), Y14
 	VFMADD231PS  Y14, Y13, Y11
 	VMOVUPS      Y11, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -2235,8 +2320,7 @@ fullbeta0:
 	VMOVUPS Y10, (AX)
 	VMULPS  Y12, Y11, Y11
 	VMOVUPS Y11, 32(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000008
@@ -2351,8 +2435,7 @@ edge1done:
 	VMASKMOVPS   (AX), Y3, Y7
 	VFMADD231PS  Y7, Y5, Y10
 	VMASKMOVPS   Y10, Y3, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ       c+40(FP), AX
@@ -2375,8 +2458,7 @@ edge1beta0:
 	ADDQ       CX, AX
 	VMULPS     Y1, Y10, Y10
 	VMASKMOVPS Y10, Y3, (AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge2:
 	SUBQ $0x00000008, DI
@@ -2532,8 +2614,7 @@ edge2done:
 	VMASKMOVPS   32(AX), Y13, Y15
 	VFMADD231PS  Y15, Y14, Y11
 	VMASKMOVPS   Y11, Y13, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ       c+40(FP), AX
@@ -2568,12 +2649,34 @@ edge2beta0:
 	VMOVUPS    Y10, (AX)
 	VMULPS     Y12, Y11, Y11
 	VMASKMOVPS Y11, Y13, 32(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm6x16AVX2R1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm6x16AVX2R1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·Sgemm6x16AVX2R1(SB), NOSPLIT, $0-72
+TEXT ·Sgemm6x16AVX2R1(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -2655,8 +2758,7 @@ fulldone:
 	VMOVUPS      32(AX), Y4
 	VFMADD231PS  Y4, Y3, Y1
 	VMOVUPS      Y1, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -2666,8 +2768,7 @@ fullbeta0:
 	VMOVUPS Y0, (AX)
 	VMULPS  Y2, Y1, Y1
 	VMOVUPS Y1, 32(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000008
@@ -2726,8 +2827,7 @@ edge1done:
 	VMASKMOVPS   (AX), Y2, Y1
 	VFMADD231PS  Y1, Y3, Y0
 	VMASKMOVPS   Y0, Y2, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ       c+40(FP), AX
@@ -2735,8 +2835,7 @@ edge1beta0:
 	SHLQ       $0x02, CX
 	VMULPS     Y1, Y0, Y0
 	VMASKMOVPS Y0, Y2, (AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge2:
 	SUBQ $0x00000008, DI
@@ -2801,8 +2900,7 @@ edge2done:
 	VMASKMOVPS   32(AX), Y3, Y5
 	VFMADD231PS  Y5, Y4, Y1
 	VMASKMOVPS   Y1, Y3, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ       c+40(FP), AX
@@ -2812,12 +2910,34 @@ edge2beta0:
 	VMOVUPS    Y0, (AX)
 	VMULPS     Y2, Y1, Y1
 	VMASKMOVPS Y1, Y3, 32(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm6x16AVX2R2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm6x16AVX2R2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·Sgemm6x16AVX2R2(SB), NOSPLIT, $0-72
+TEXT ·Sgemm6x16AVX2R2(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -2928,8 +3048,7 @@ fulldone:
 	VMOVUPS      32(AX), Y6
 	VFMADD231PS  Y6, Y5, Y3
 	VMOVUPS      Y3, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -2944,8 +3063,7 @@ fullbeta0:
 	VMOVUPS Y2, (AX)
 	VMULPS  Y4, Y3, Y3
 	VMOVUPS Y3, 32(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000008
@@ -3015,8 +3133,7 @@ edge1done:
 	VMASKMOVPS   (AX), Y3, Y5
 	VFMADD231PS  Y5, Y4, Y2
 	VMASKMOVPS   Y2, Y3, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ       c+40(FP), AX
@@ -3027,8 +3144,7 @@ edge1beta0:
 	ADDQ       CX, AX
 	VMULPS     Y1, Y2, Y2
 	VMASKMOVPS Y2, Y3, (AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge2:
 	SUBQ $0x00000008, DI
@@ -3111,8 +3227,7 @@ edge2done:
 	VMASKMOVPS   32(AX), Y5, Y7
 	VFMADD231PS  Y7, Y6, Y3
 	VMASKMOVPS   Y3, Y5, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ       c+40(FP), AX
@@ -3127,12 +3242,34 @@ edge2beta0:
 	VMOVUPS    Y2, (AX)
 	VMULPS     Y4, Y3, Y3
 	VMASKMOVPS Y3, Y5, 32(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm6x16AVX2R3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm6x16AVX2R3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·Sgemm6x16AVX2R3(SB), NOSPLIT, $0-72
+TEXT ·Sgemm6x16AVX2R3(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -3272,8 +3409,7 @@ fulldone:
 	VMOVUPS      32(AX), Y8
 	VFMADD231PS  Y8, Y7, Y5
 	VMOVUPS      Y5, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -3293,8 +3429,7 @@ fullbeta0:
 	VMOVUPS Y4, (AX)
 	VMULPS  Y6, Y5, Y5
 	VMOVUPS Y5, 32(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000008
@@ -3375,8 +3510,7 @@ edge1done:
 	VMASKMOVPS   (AX), Y3, Y6
 	VFMADD231PS  Y6, Y5, Y4
 	VMASKMOVPS   Y4, Y3, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ       c+40(FP), AX
@@ -3390,8 +3524,7 @@ edge1beta0:
 	ADDQ       CX, AX
 	VMULPS     Y1, Y4, Y4
 	VMASKMOVPS Y4, Y3, (AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge2:
 	SUBQ $0x00000008, DI
@@ -3492,8 +3625,7 @@ edge2done:
 	VMASKMOVPS   32(AX), Y7, Y9
 	VFMADD231PS  Y9, Y8, Y5
 	VMASKMOVPS   Y5, Y7, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ       c+40(FP), AX
@@ -3513,12 +3645,34 @@ edge2beta0:
 	VMOVUPS    Y4, (AX)
 	VMULPS     Y6, Y5, Y5
 	VMASKMOVPS Y5, Y7, 32(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm6x16AVX2R4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm6x16AVX2R4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·Sgemm6x16AVX2R4(SB), NOSPLIT, $0-72
+TEXT ·Sgemm6x16AVX2R4(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -3690,8 +3844,7 @@ fulldone:
 	VMOVUPS      32(AX), Y10
 	VFMADD231PS  Y10, Y9, Y7
 	VMOVUPS      Y7, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -3716,8 +3869,7 @@ fullbeta0:
 	VMOVUPS Y6, (AX)
 	VMULPS  Y8, Y7, Y7
 	VMOVUPS Y7, 32(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000008
@@ -3812,8 +3964,7 @@ edge1done:
 	VMASKMOVPS   (AX), Y3, Y7
 	VFMADD231PS  Y7, Y5, Y6
 	VMASKMOVPS   Y6, Y3, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ       c+40(FP), AX
@@ -3830,8 +3981,7 @@ edge1beta0:
 	ADDQ       CX, AX
 	VMULPS     Y1, Y6, Y6
 	VMASKMOVPS Y6, Y3, (AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge2:
 	SUBQ $0x00000008, DI
@@ -3953,8 +4103,7 @@ edge2done:
 	VMASKMOVPS   32(AX), Y9, Y11
 	VFMADD231PS  Y11, Y10, Y7
 	VMASKMOVPS   Y7, Y9, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ       c+40(FP), AX
@@ -3979,12 +4128,34 @@ edge2beta0:
 	VMOVUPS    Y6, (AX)
 	VMULPS     Y8, Y7, Y7
 	VMASKMOVPS Y7, Y9, 32(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm6x16AVX2R5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm6x16AVX2R5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·Sgemm6x16AVX2R5(SB), NOSPLIT, $0-72
+TEXT ·Sgemm6x16AVX2R5(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -4185,8 +4356,7 @@ fulldone:
 	VMOVUPS      32(AX), Y12
 	VFMADD231PS  Y12, Y11, Y9
 	VMOVUPS      Y9, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -4216,8 +4386,7 @@ fullbeta0:
 	VMOVUPS Y8, (AX)
 	VMULPS  Y10, Y9, Y9
 	VMOVUPS Y9, 32(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000008
@@ -4323,8 +4492,7 @@ edge1done:
 	VMASKMOVPS   (AX), Y3, Y7
 	VFMADD231PS  Y7, Y5, Y8
 	VMASKMOVPS   Y8, Y3, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ       c+40(FP), AX
@@ -4344,8 +4512,7 @@ edge1beta0:
 	ADDQ       CX, AX
 	VMULPS     Y1, Y8, Y8
 	VMASKMOVPS Y8, Y3, (AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge2:
 	SUBQ $0x00000008, DI
@@ -4485,8 +4652,7 @@ edge2done:
 	VMASKMOVPS   32(AX), Y11, Y13
 	VFMADD231PS  Y13, Y12, Y9
 	VMASKMOVPS   Y9, Y11, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ       c+40(FP), AX
@@ -4516,12 +4682,34 @@ edge2beta0:
 	VMOVUPS    Y8, (AX)
 	VMULPS     Y10, Y9, Y9
 	VMASKMOVPS Y9, Y11, 32(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm6x16AVX2R6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm6x16AVX2R6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·Sgemm6x16AVX2R6(SB), NOSPLIT, $0-72
+TEXT ·Sgemm6x16AVX2R6(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -4751,8 +4939,7 @@ fulldone:
 	VMOVUPS      32(AX), Y14
 	VFMADD231PS  Y14, Y13, Y11
 	VMOVUPS      Y11, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -4787,8 +4974,7 @@ fullbeta0:
 	VMOVUPS Y10, (AX)
 	VMULPS  Y12, Y11, Y11
 	VMOVUPS Y11, 32(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000008
@@ -4905,8 +5091,7 @@ edge1done:
 	VMASKMOVPS   (AX), Y3, Y7
 	VFMADD231PS  Y7, Y5, Y10
 	VMASKMOVPS   Y10, Y3, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ       c+40(FP), AX
@@ -4929,8 +5114,7 @@ edge1beta0:
 	ADDQ       CX, AX
 	VMULPS     Y1, Y10, Y10
 	VMASKMOVPS Y10, Y3, (AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge2:
 	SUBQ $0x00000008, DI
@@ -5088,8 +5272,7 @@ edge2done:
 	VMASKMOVPS   32(AX), Y13, Y15
 	VFMADD231PS  Y15, Y14, Y11
 	VMASKMOVPS   Y11, Y13, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ       c+40(FP), AX
@@ -5124,6 +5307,27 @@ edge2beta0:
 	VMOVUPS    Y10, (AX)
 	VMULPS     Y12, Y11, Y11
 	VMASKMOVPS Y11, Y13, 32(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
@@ -5392,9 +5596,10 @@ fullbeta0:
 	VZEROUPPER
 	RET
 
-// func Sgemm4x24AVX2P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm4x24AVX2P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·Sgemm4x24AVX2P1(SB), NOSPLIT, $0-72
+TEXT ·Sgemm4x24AVX2P1(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -5493,8 +5698,7 @@ fulldone:
 	VMOVUPS      64(AX), Y5
 	VFMADD231PS  Y5, Y4, Y2
 	VMOVUPS      Y2, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -5506,8 +5710,7 @@ fullbeta0:
 	VMOVUPS Y1, 32(AX)
 	VMULPS  Y3, Y2, Y2
 	VMOVUPS Y2, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000008
@@ -5569,8 +5772,7 @@ edge1done:
 	VMASKMOVPS   (AX), Y2, Y1
 	VFMADD231PS  Y1, Y3, Y0
 	VMASKMOVPS   Y0, Y2, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ       c+40(FP), AX
@@ -5578,8 +5780,7 @@ edge1beta0:
 	SHLQ       $0x02, CX
 	VMULPS     Y1, Y0, Y0
 	VMASKMOVPS Y0, Y2, (AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge2:
 	SUBQ $0x00000008, DI
@@ -5645,8 +5846,7 @@ edge2done:
 	VMASKMOVPS   32(AX), Y3, Y5
 	VFMADD231PS  Y5, Y4, Y1
 	VMASKMOVPS   Y1, Y3, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ       c+40(FP), AX
@@ -5656,8 +5856,7 @@ edge2beta0:
 	VMOVUPS    Y0, (AX)
 	VMULPS     Y2, Y1, Y1
 	VMASKMOVPS Y1, Y3, 32(AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge3:
 	SUBQ $0x00000010, DI
@@ -5733,8 +5932,7 @@ edge3done:
 	VMASKMOVPS   64(AX), Y4, Y6
 	VFMADD231PS  Y6, Y5, Y2
 	VMASKMOVPS   Y2, Y4, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge3beta0:
 	MOVQ       c+40(FP), AX
@@ -5746,12 +5944,34 @@ edge3beta0:
 	VMOVUPS    Y1, 32(AX)
 	VMULPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y4, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm4x24AVX2P2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm4x24AVX2P2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·Sgemm4x24AVX2P2(SB), NOSPLIT, $0-72
+TEXT ·Sgemm4x24AVX2P2(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -5890,8 +6110,7 @@ fulldone:
 	VMOVUPS      64(AX), Y8
 	VFMADD231PS  Y8, Y7, Y5
 	VMOVUPS      Y5, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -5910,8 +6129,7 @@ fullbeta0:
 	VMOVUPS Y4, 32(AX)
 	VMULPS  Y6, Y5, Y5
 	VMOVUPS Y5, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000008
@@ -5984,8 +6202,7 @@ edge1done:
 	VMASKMOVPS   (AX), Y2, Y5
 	VFMADD231PS  Y5, Y4, Y3
 	VMASKMOVPS   Y3, Y2, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ       c+40(FP), AX
@@ -5996,8 +6213,7 @@ edge1beta0:
 	ADDQ       CX, AX
 	VMULPS     Y1, Y3, Y3
 	VMASKMOVPS Y3, Y2, (AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge2:
 	SUBQ $0x00000008, DI
@@ -6081,8 +6297,7 @@ edge2done:
 	VMASKMOVPS   32(AX), Y5, Y7
 	VFMADD231PS  Y7, Y6, Y4
 	VMASKMOVPS   Y4, Y5, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ       c+40(FP), AX
@@ -6097,8 +6312,7 @@ edge2beta0:
 	VMOVUPS    Y3, (AX)
 	VMULPS     Y2, Y4, Y4
 	VMASKMOVPS Y4, Y5, 32(AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge3:
 	SUBQ $0x00000010, DI
@@ -6199,8 +6413,7 @@ edge3done:
 	VMASKMOVPS   64(AX), Y7, Y9
 	VFMADD231PS  Y9, Y8, Y5
 	VMASKMOVPS   Y5, Y7, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge3beta0:
 	MOVQ       c+40(FP), AX
@@ -6219,12 +6432,34 @@ edge3beta0:
 	VMOVUPS    Y4, 32(AX)
 	VMULPS     Y6, Y5, Y5
 	VMASKMOVPS Y5, Y7, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm4x24AVX2P3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm4x24AVX2P3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·Sgemm4x24AVX2P3(SB), NOSPLIT, $0-72
+TEXT ·Sgemm4x24AVX2P3(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -6403,8 +6638,7 @@ fulldone:
 	VMOVUPS      64(AX), Y11
 	VFMADD231PS  Y11, Y10, Y8
 	VMOVUPS      Y8, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -6430,8 +6664,7 @@ fullbeta0:
 	VMOVUPS Y7, 32(AX)
 	VMULPS  Y9, Y8, Y8
 	VMOVUPS Y8, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000008
@@ -6515,8 +6748,7 @@ edge1done:
 	VMASKMOVPS   (AX), Y2, Y5
 	VFMADD231PS  Y5, Y4, Y6
 	VMASKMOVPS   Y6, Y2, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ       c+40(FP), AX
@@ -6530,8 +6762,7 @@ edge1beta0:
 	ADDQ       CX, AX
 	VMULPS     Y1, Y6, Y6
 	VMASKMOVPS Y6, Y2, (AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge2:
 	SUBQ $0x00000008, DI
@@ -6633,8 +6864,7 @@ edge2done:
 	VMASKMOVPS   32(AX), Y5, Y9
 	VFMADD231PS  Y9, Y8, Y7
 	VMASKMOVPS   Y7, Y5, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ       c+40(FP), AX
@@ -6654,8 +6884,7 @@ edge2beta0:
 	VMOVUPS    Y6, (AX)
 	VMULPS     Y2, Y7, Y7
 	VMASKMOVPS Y7, Y5, 32(AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge3:
 	SUBQ $0x00000010, DI
@@ -6781,8 +7010,7 @@ edge3done:
 	VMASKMOVPS   64(AX), Y10, Y12
 	VFMADD231PS  Y12, Y11, Y8
 	VMASKMOVPS   Y8, Y10, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge3beta0:
 	MOVQ       c+40(FP), AX
@@ -6808,12 +7036,34 @@ edge3beta0:
 	VMOVUPS    Y7, 32(AX)
 	VMULPS     Y9, Y8, Y8
 	VMASKMOVPS Y8, Y10, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm4x24AVX2P4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm4x24AVX2P4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·Sgemm4x24AVX2P4(SB), NOSPLIT, $0-72
+TEXT ·Sgemm4x24AVX2P4(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -7032,8 +7282,7 @@ fulldone:
 	VMOVUPS      64(AX), Y14
 	VFMADD231PS  Y14, Y13, Y11
 	VMOVUPS      Y11, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -7066,8 +7315,7 @@ fullbeta0:
 	VMOVUPS Y10, 32(AX)
 	VMULPS  Y12, Y11, Y11
 	VMOVUPS Y11, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000008
@@ -7162,8 +7410,7 @@ edge1done:
 	VMASKMOVPS   (AX), Y2, Y5
 	VFMADD231PS  Y5, Y4, Y9
 	VMASKMOVPS   Y9, Y2, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ       c+40(FP), AX
@@ -7180,8 +7427,7 @@ edge1beta0:
 	ADDQ       CX, AX
 	VMULPS     Y1, Y9, Y9
 	VMASKMOVPS Y9, Y2, (AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge2:
 	SUBQ $0x00000008, DI
@@ -7301,8 +7547,7 @@ edge2done:
 	VMASKMOVPS   32(AX), Y5, Y11
 	VFMADD231PS  Y11, Y8, Y10
 	VMASKMOVPS   Y10, Y5, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ       c+40(FP), AX
@@ -7327,8 +7572,7 @@ edge2beta0:
 	VMOVUPS    Y9, (AX)
 	VMULPS     Y2, Y10, Y10
 	VMASKMOVPS Y10, Y5, 32(AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge3:
 	SUBQ $0x00000010, DI
@@ -7479,8 +7723,7 @@ edge3done:
 	VMASKMOVPS   64(AX), Y13, Y15
 	VFMADD231PS  Y15, Y14, Y11
 	VMASKMOVPS   Y11, Y13, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge3beta0:
 	MOVQ       c+40(FP), AX
@@ -7513,12 +7756,34 @@ edge3beta0:
 	VMOVUPS    Y10, 32(AX)
 	VMULPS     Y12, Y11, Y11
 	VMASKMOVPS Y11, Y13, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm4x24AVX2R1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm4x24AVX2R1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·Sgemm4x24AVX2R1(SB), NOSPLIT, $0-72
+TEXT ·Sgemm4x24AVX2R1(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -7616,8 +7881,7 @@ fulldone:
 	VMOVUPS      64(AX), Y5
 	VFMADD231PS  Y5, Y4, Y2
 	VMOVUPS      Y2, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -7629,8 +7893,7 @@ fullbeta0:
 	VMOVUPS Y1, 32(AX)
 	VMULPS  Y3, Y2, Y2
 	VMOVUPS Y2, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000008
@@ -7691,8 +7954,7 @@ edge1done:
 	VMASKMOVPS   (AX), Y2, Y1
 	VFMADD231PS  Y1, Y3, Y0
 	VMASKMOVPS   Y0, Y2, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ       c+40(FP), AX
@@ -7700,8 +7962,7 @@ edge1beta0:
 	SHLQ       $0x02, CX
 	VMULPS     Y1, Y0, Y0
 	VMASKMOVPS Y0, Y2, (AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge2:
 	SUBQ $0x00000008, DI
@@ -7766,8 +8027,7 @@ edge2done:
 	VMASKMOVPS   32(AX), Y3, Y5
 	VFMADD231PS  Y5, Y4, Y1
 	VMASKMOVPS   Y1, Y3, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ       c+40(FP), AX
@@ -7777,8 +8037,7 @@ edge2beta0:
 	VMOVUPS    Y0, (AX)
 	VMULPS     Y2, Y1, Y1
 	VMASKMOVPS Y1, Y3, 32(AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge3:
 	SUBQ $0x00000010, DI
@@ -7853,8 +8112,7 @@ edge3done:
 	VMASKMOVPS   64(AX), Y4, Y6
 	VFMADD231PS  Y6, Y5, Y2
 	VMASKMOVPS   Y2, Y4, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge3beta0:
 	MOVQ       c+40(FP), AX
@@ -7866,12 +8124,34 @@ edge3beta0:
 	VMOVUPS    Y1, 32(AX)
 	VMULPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y4, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm4x24AVX2R2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm4x24AVX2R2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·Sgemm4x24AVX2R2(SB), NOSPLIT, $0-72
+TEXT ·Sgemm4x24AVX2R2(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -8009,8 +8289,7 @@ fulldone:
 	VMOVUPS      64(AX), Y8
 	VFMADD231PS  Y8, Y7, Y5
 	VMOVUPS      Y5, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -8029,8 +8308,7 @@ fullbeta0:
 	VMOVUPS Y4, 32(AX)
 	VMULPS  Y6, Y5, Y5
 	VMOVUPS Y5, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000008
@@ -8102,8 +8380,7 @@ edge1done:
 	VMASKMOVPS   (AX), Y2, Y5
 	VFMADD231PS  Y5, Y4, Y3
 	VMASKMOVPS   Y3, Y2, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ       c+40(FP), AX
@@ -8114,8 +8391,7 @@ edge1beta0:
 	ADDQ       CX, AX
 	VMULPS     Y1, Y3, Y3
 	VMASKMOVPS Y3, Y2, (AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge2:
 	SUBQ $0x00000008, DI
@@ -8198,8 +8474,7 @@ edge2done:
 	VMASKMOVPS   32(AX), Y5, Y7
 	VFMADD231PS  Y7, Y6, Y4
 	VMASKMOVPS   Y4, Y5, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ       c+40(FP), AX
@@ -8214,8 +8489,7 @@ edge2beta0:
 	VMOVUPS    Y3, (AX)
 	VMULPS     Y2, Y4, Y4
 	VMASKMOVPS Y4, Y5, 32(AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge3:
 	SUBQ $0x00000010, DI
@@ -8315,8 +8589,7 @@ edge3done:
 	VMASKMOVPS   64(AX), Y7, Y9
 	VFMADD231PS  Y9, Y8, Y5
 	VMASKMOVPS   Y5, Y7, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge3beta0:
 	MOVQ       c+40(FP), AX
@@ -8335,12 +8608,34 @@ edge3beta0:
 	VMOVUPS    Y4, 32(AX)
 	VMULPS     Y6, Y5, Y5
 	VMASKMOVPS Y5, Y7, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm4x24AVX2R3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm4x24AVX2R3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·Sgemm4x24AVX2R3(SB), NOSPLIT, $0-72
+TEXT ·Sgemm4x24AVX2R3(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -8518,8 +8813,7 @@ fulldone:
 	VMOVUPS      64(AX), Y11
 	VFMADD231PS  Y11, Y10, Y8
 	VMOVUPS      Y8, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -8545,8 +8839,7 @@ fullbeta0:
 	VMOVUPS Y7, 32(AX)
 	VMULPS  Y9, Y8, Y8
 	VMOVUPS Y8, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000008
@@ -8629,8 +8922,7 @@ edge1done:
 	VMASKMOVPS   (AX), Y2, Y5
 	VFMADD231PS  Y5, Y4, Y6
 	VMASKMOVPS   Y6, Y2, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ       c+40(FP), AX
@@ -8644,8 +8936,7 @@ edge1beta0:
 	ADDQ       CX, AX
 	VMULPS     Y1, Y6, Y6
 	VMASKMOVPS Y6, Y2, (AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge2:
 	SUBQ $0x00000008, DI
@@ -8746,8 +9037,7 @@ edge2done:
 	VMASKMOVPS   32(AX), Y5, Y9
 	VFMADD231PS  Y9, Y8, Y7
 	VMASKMOVPS   Y7, Y5, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ       c+40(FP), AX
@@ -8767,8 +9057,7 @@ edge2beta0:
 	VMOVUPS    Y6, (AX)
 	VMULPS     Y2, Y7, Y7
 	VMASKMOVPS Y7, Y5, 32(AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge3:
 	SUBQ $0x00000010, DI
@@ -8893,8 +9182,7 @@ edge3done:
 	VMASKMOVPS   64(AX), Y10, Y12
 	VFMADD231PS  Y12, Y11, Y8
 	VMASKMOVPS   Y8, Y10, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge3beta0:
 	MOVQ       c+40(FP), AX
@@ -8920,12 +9208,34 @@ edge3beta0:
 	VMOVUPS    Y7, 32(AX)
 	VMULPS     Y9, Y8, Y8
 	VMASKMOVPS Y8, Y10, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm4x24AVX2R4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm4x24AVX2R4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·Sgemm4x24AVX2R4(SB), NOSPLIT, $0-72
+TEXT ·Sgemm4x24AVX2R4(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -9146,8 +9456,7 @@ fulldone:
 	VMOVUPS      64(AX), Y14
 	VFMADD231PS  Y14, Y13, Y11
 	VMOVUPS      Y11, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -9180,8 +9489,7 @@ fullbeta0:
 	VMOVUPS Y10, 32(AX)
 	VMULPS  Y12, Y11, Y11
 	VMOVUPS Y11, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000008
@@ -9278,8 +9586,7 @@ edge1done:
 	VMASKMOVPS   (AX), Y2, Y5
 	VFMADD231PS  Y5, Y4, Y9
 	VMASKMOVPS   Y9, Y2, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ       c+40(FP), AX
@@ -9296,8 +9603,7 @@ edge1beta0:
 	ADDQ       CX, AX
 	VMULPS     Y1, Y9, Y9
 	VMASKMOVPS Y9, Y2, (AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge2:
 	SUBQ $0x00000008, DI
@@ -9419,8 +9725,7 @@ edge2done:
 	VMASKMOVPS   32(AX), Y5, Y11
 	VFMADD231PS  Y11, Y8, Y10
 	VMASKMOVPS   Y10, Y5, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ       c+40(FP), AX
@@ -9445,8 +9750,7 @@ edge2beta0:
 	VMOVUPS    Y9, (AX)
 	VMULPS     Y2, Y10, Y10
 	VMASKMOVPS Y10, Y5, 32(AX)
-	VZEROUPPER
-	RET
+	JMP        next
 
 edge3:
 	SUBQ $0x00000010, DI
@@ -9599,8 +9903,7 @@ edge3done:
 	VMASKMOVPS   64(AX), Y13, Y15
 	VFMADD231PS  Y15, Y14, Y11
 	VMASKMOVPS   Y11, Y13, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge3beta0:
 	MOVQ       c+40(FP), AX
@@ -9633,6 +9936,27 @@ edge3beta0:
 	VMOVUPS    Y10, 32(AX)
 	VMULPS     Y12, Y11, Y11
 	VMASKMOVPS Y11, Y13, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
@@ -9889,9 +10213,10 @@ fullbeta0:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512P1(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512P1(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -9975,8 +10300,7 @@ fulldone:
 	VMOVUPS      64(AX), Z4
 	VFMADD231PS  Z4, Z3, Z1
 	VMOVUPS      Z1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -9986,8 +10310,7 @@ fullbeta0:
 	VMOVUPS Z0, (AX)
 	VMULPS  Z2, Z1, Z1
 	VMOVUPS Z1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -10006,10 +10329,10 @@ edge1:
 
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
+	VMOVUPS.Z        (BX), K1, Z2
+	VFMADD231PS.BCST (CX), Z2, Z0
+	VMOVUPS.Z        (BX)(SI*1), K1, Z2
+	VFMADD231PS.BCST (CX)(DX*1), Z2, Z0
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -10020,37 +10343,35 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
+	VMOVUPS.Z        (BX), K1, Z2
+	VFMADD231PS.BCST (CX), Z2, Z0
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z2
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z2
+	VBROADCASTSS beta+68(FP), Z3
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z1
-	VFMADD231PS  Z1, Z2, Z0
+	VMULPS       Z2, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z2
+	VFMADD231PS  Z2, Z3, Z0
 	VMOVUPS      Z0, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z2, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -10112,8 +10433,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z4
 	VFMADD231PS  Z4, Z3, Z1
 	VMOVUPS      Z1, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -10123,12 +10443,34 @@ edge2beta0:
 	VMOVUPS Z0, (AX)
 	VMULPS  Z2, Z1, Z1
 	VMOVUPS Z1, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512P2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512P2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512P2(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512P2(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -10242,8 +10584,7 @@ fulldone:
 	VMOVUPS      64(AX), Z6
 	VFMADD231PS  Z6, Z5, Z3
 	VMOVUPS      Z3, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -10258,8 +10599,7 @@ fullbeta0:
 	VMOVUPS Z2, (AX)
 	VMULPS  Z4, Z3, Z3
 	VMOVUPS Z3, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -10278,12 +10618,12 @@ edge1:
 
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
+	VMOVUPS.Z        (BX), K1, Z4
+	VFMADD231PS.BCST (CX), Z4, Z0
+	VFMADD231PS.BCST 4(CX), Z4, Z2
+	VMOVUPS.Z        (BX)(SI*1), K1, Z4
+	VFMADD231PS.BCST (CX)(DX*1), Z4, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z4, Z2
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -10294,46 +10634,44 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
+	VMOVUPS.Z        (BX), K1, Z4
+	VFMADD231PS.BCST (CX), Z4, Z0
+	VFMADD231PS.BCST 4(CX), Z4, Z2
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z4
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z5
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z4
-	VFMADD231PS  Z4, Z3, Z0
+	VMULPS       Z4, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z6
+	VFMADD231PS  Z6, Z5, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z4
-	VFMADD231PS  Z4, Z3, Z2
+	VMULPS       Z4, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z6
+	VFMADD231PS  Z6, Z5, Z2
 	VMOVUPS      Z2, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z4, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z4, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -10413,8 +10751,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z6
 	VFMADD231PS  Z6, Z5, Z3
 	VMOVUPS      Z3, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -10429,12 +10766,34 @@ edge2beta0:
 	VMOVUPS Z2, (AX)
 	VMULPS  Z4, Z3, Z3
 	VMOVUPS Z3, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512P3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512P3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512P3(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512P3(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -10578,8 +10937,7 @@ fulldone:
 	VMOVUPS      64(AX), Z8
 	VFMADD231PS  Z8, Z7, Z5
 	VMOVUPS      Z5, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -10599,8 +10957,7 @@ fullbeta0:
 	VMOVUPS Z4, (AX)
 	VMULPS  Z6, Z5, Z5
 	VMOVUPS Z5, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -10619,14 +10976,14 @@ edge1:
 
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
+	VMOVUPS.Z        (BX), K1, Z6
+	VFMADD231PS.BCST (CX), Z6, Z0
+	VFMADD231PS.BCST 4(CX), Z6, Z2
+	VFMADD231PS.BCST 8(CX), Z6, Z4
+	VMOVUPS.Z        (BX)(SI*1), K1, Z6
+	VFMADD231PS.BCST (CX)(DX*1), Z6, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z6, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z6, Z4
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -10637,55 +10994,53 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
+	VMOVUPS.Z        (BX), K1, Z6
+	VFMADD231PS.BCST (CX), Z6, Z0
+	VFMADD231PS.BCST 4(CX), Z6, Z2
+	VFMADD231PS.BCST 8(CX), Z6, Z4
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z6
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z7
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z6, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z6, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z6, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z4
 	VMOVUPS      Z4, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z6, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z6, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z6, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -10783,8 +11138,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z8
 	VFMADD231PS  Z8, Z7, Z5
 	VMOVUPS      Z5, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -10804,12 +11158,34 @@ edge2beta0:
 	VMOVUPS Z4, (AX)
 	VMULPS  Z6, Z5, Z5
 	VMOVUPS Z5, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512P4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512P4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512P4(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512P4(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -10983,8 +11359,7 @@ fulldone:
 	VMOVUPS      64(AX), Z10
 	VFMADD231PS  Z10, Z9, Z7
 	VMOVUPS      Z7, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -11009,8 +11384,7 @@ fullbeta0:
 	VMOVUPS Z6, (AX)
 	VMULPS  Z8, Z7, Z7
 	VMOVUPS Z7, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -11029,16 +11403,16 @@ edge1:
 
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
-	VFMADD231PS.BCST 12(CX)(DX*1), Z1, Z6
+	VMOVUPS.Z        (BX), K1, Z8
+	VFMADD231PS.BCST (CX), Z8, Z0
+	VFMADD231PS.BCST 4(CX), Z8, Z2
+	VFMADD231PS.BCST 8(CX), Z8, Z4
+	VFMADD231PS.BCST 12(CX), Z8, Z6
+	VMOVUPS.Z        (BX)(SI*1), K1, Z8
+	VFMADD231PS.BCST (CX)(DX*1), Z8, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z8, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z8, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z8, Z6
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -11049,64 +11423,62 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
+	VMOVUPS.Z        (BX), K1, Z8
+	VFMADD231PS.BCST (CX), Z8, Z0
+	VFMADD231PS.BCST 4(CX), Z8, Z2
+	VFMADD231PS.BCST 8(CX), Z8, Z4
+	VFMADD231PS.BCST 12(CX), Z8, Z6
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z8
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z9
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z8, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z8, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z8, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z8, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z6
 	VMOVUPS      Z6, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z8, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z8, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z8, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z8, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -11222,8 +11594,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z10
 	VFMADD231PS  Z10, Z9, Z7
 	VMOVUPS      Z7, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -11248,12 +11619,34 @@ edge2beta0:
 	VMOVUPS Z6, (AX)
 	VMULPS  Z8, Z7, Z7
 	VMOVUPS Z7, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512P5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512P5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512P5(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512P5(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -11458,8 +11851,7 @@ fulldone:
 	VMOVUPS      64(AX), Z12
 	VFMADD231PS  Z12, Z11, Z9
 	VMOVUPS      Z9, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -11489,8 +11881,7 @@ fullbeta0:
 	VMOVUPS Z8, (AX)
 	VMULPS  Z10, Z9, Z9
 	VMOVUPS Z9, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -11509,18 +11900,18 @@ edge1:
 
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
-	VFMADD231PS.BCST 12(CX)(DX*1), Z1, Z6
-	VFMADD231PS.BCST 16(CX)(DX*1), Z1, Z8
+	VMOVUPS.Z        (BX), K1, Z10
+	VFMADD231PS.BCST (CX), Z10, Z0
+	VFMADD231PS.BCST 4(CX), Z10, Z2
+	VFMADD231PS.BCST 8(CX), Z10, Z4
+	VFMADD231PS.BCST 12(CX), Z10, Z6
+	VFMADD231PS.BCST 16(CX), Z10, Z8
+	VMOVUPS.Z        (BX)(SI*1), K1, Z10
+	VFMADD231PS.BCST (CX)(DX*1), Z10, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z10, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z10, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z10, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z10, Z8
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -11531,73 +11922,71 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
+	VMOVUPS.Z        (BX), K1, Z10
+	VFMADD231PS.BCST (CX), Z10, Z0
+	VFMADD231PS.BCST 4(CX), Z10, Z2
+	VFMADD231PS.BCST 8(CX), Z10, Z4
+	VFMADD231PS.BCST 12(CX), Z10, Z6
+	VFMADD231PS.BCST 16(CX), Z10, Z8
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z10
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z11
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z10, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z10, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z10, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z10, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z10, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z8
 	VMOVUPS      Z8, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z10, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z10, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z10, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z10, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z10, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -11731,8 +12120,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z12
 	VFMADD231PS  Z12, Z11, Z9
 	VMOVUPS      Z9, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -11762,12 +12150,34 @@ edge2beta0:
 	VMOVUPS Z8, (AX)
 	VMULPS  Z10, Z9, Z9
 	VMOVUPS Z9, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512P6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512P6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512P6(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512P6(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -12002,8 +12412,7 @@ fulldone:
 	VMOVUPS      64(AX), Z14
 	VFMADD231PS  Z14, Z13, Z11
 	VMOVUPS      Z11, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -12038,8 +12447,7 @@ fullbeta0:
 	VMOVUPS Z10, (AX)
 	VMULPS  Z12, Z11, Z11
 	VMOVUPS Z11, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -12058,20 +12466,20 @@ edge1:
 
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
-	VFMADD231PS.BCST 12(CX)(DX*1), Z1, Z6
-	VFMADD231PS.BCST 16(CX)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 20(CX)(DX*1), Z1, Z10
+	VMOVUPS.Z        (BX), K1, Z12
+	VFMADD231PS.BCST (CX), Z12, Z0
+	VFMADD231PS.BCST 4(CX), Z12, Z2
+	VFMADD231PS.BCST 8(CX), Z12, Z4
+	VFMADD231PS.BCST 12(CX), Z12, Z6
+	VFMADD231PS.BCST 16(CX), Z12, Z8
+	VFMADD231PS.BCST 20(CX), Z12, Z10
+	VMOVUPS.Z        (BX)(SI*1), K1, Z12
+	VFMADD231PS.BCST (CX)(DX*1), Z12, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z12, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z12, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z12, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z12, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z12, Z10
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -12082,82 +12490,80 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
+	VMOVUPS.Z        (BX), K1, Z12
+	VFMADD231PS.BCST (CX), Z12, Z0
+	VFMADD231PS.BCST 4(CX), Z12, Z2
+	VFMADD231PS.BCST 8(CX), Z12, Z4
+	VFMADD231PS.BCST 12(CX), Z12, Z6
+	VFMADD231PS.BCST 16(CX), Z12, Z8
+	VFMADD231PS.BCST 20(CX), Z12, Z10
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z12
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z13
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z12, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z12, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z12, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z12, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z12, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z12, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z10
 	VMOVUPS      Z10, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z12, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z12, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z12, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z12, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z12, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z12, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -12309,8 +12715,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z14
 	VFMADD231PS  Z14, Z13, Z11
 	VMOVUPS      Z11, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -12345,12 +12750,34 @@ edge2beta0:
 	VMOVUPS Z10, (AX)
 	VMULPS  Z12, Z11, Z11
 	VMOVUPS Z11, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512P7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512P7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512P7(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512P7(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -12615,8 +13042,7 @@ fulldone:
 	VMOVUPS      64(AX), Z16
 	VFMADD231PS  Z16, Z15, Z13
 	VMOVUPS      Z13, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -12656,8 +13082,7 @@ fullbeta0:
 	VMOVUPS Z12, (AX)
 	VMULPS  Z14, Z13, Z13
 	VMOVUPS Z13, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -12676,22 +13101,22 @@ edge1:
 
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
-	VFMADD231PS.BCST 12(CX)(DX*1), Z1, Z6
-	VFMADD231PS.BCST 16(CX)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 20(CX)(DX*1), Z1, Z10
-	VFMADD231PS.BCST 24(CX)(DX*1), Z1, Z12
+	VMOVUPS.Z        (BX), K1, Z14
+	VFMADD231PS.BCST (CX), Z14, Z0
+	VFMADD231PS.BCST 4(CX), Z14, Z2
+	VFMADD231PS.BCST 8(CX), Z14, Z4
+	VFMADD231PS.BCST 12(CX), Z14, Z6
+	VFMADD231PS.BCST 16(CX), Z14, Z8
+	VFMADD231PS.BCST 20(CX), Z14, Z10
+	VFMADD231PS.BCST 24(CX), Z14, Z12
+	VMOVUPS.Z        (BX)(SI*1), K1, Z14
+	VFMADD231PS.BCST (CX)(DX*1), Z14, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z14, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z14, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z14, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z14, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z14, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z14, Z12
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -12702,91 +13127,89 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
+	VMOVUPS.Z        (BX), K1, Z14
+	VFMADD231PS.BCST (CX), Z14, Z0
+	VFMADD231PS.BCST 4(CX), Z14, Z2
+	VFMADD231PS.BCST 8(CX), Z14, Z4
+	VFMADD231PS.BCST 12(CX), Z14, Z6
+	VFMADD231PS.BCST 16(CX), Z14, Z8
+	VFMADD231PS.BCST 20(CX), Z14, Z10
+	VFMADD231PS.BCST 24(CX), Z14, Z12
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z14
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z15
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z14, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z14, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z14, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z14, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z14, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z14, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z14, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z12
 	VMOVUPS      Z12, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z14, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z14, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z14, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z14, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z14, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z14, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z14, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -12956,8 +13379,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z16
 	VFMADD231PS  Z16, Z15, Z13
 	VMOVUPS      Z13, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -12997,12 +13419,34 @@ edge2beta0:
 	VMOVUPS Z12, (AX)
 	VMULPS  Z14, Z13, Z13
 	VMOVUPS Z13, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512P8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512P8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512P8(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512P8(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -13297,8 +13741,7 @@ fulldone:
 	VMOVUPS      64(AX), Z18
 	VFMADD231PS  Z18, Z17, Z15
 	VMOVUPS      Z15, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -13343,8 +13786,7 @@ fullbeta0:
 	VMOVUPS Z14, (AX)
 	VMULPS  Z16, Z15, Z15
 	VMOVUPS Z15, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -13363,24 +13805,24 @@ edge1:
 
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
-	VFMADD231PS.BCST 12(CX)(DX*1), Z1, Z6
-	VFMADD231PS.BCST 16(CX)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 20(CX)(DX*1), Z1, Z10
-	VFMADD231PS.BCST 24(CX)(DX*1), Z1, Z12
-	VFMADD231PS.BCST 28(CX)(DX*1), Z1, Z14
+	VMOVUPS.Z        (BX), K1, Z16
+	VFMADD231PS.BCST (CX), Z16, Z0
+	VFMADD231PS.BCST 4(CX), Z16, Z2
+	VFMADD231PS.BCST 8(CX), Z16, Z4
+	VFMADD231PS.BCST 12(CX), Z16, Z6
+	VFMADD231PS.BCST 16(CX), Z16, Z8
+	VFMADD231PS.BCST 20(CX), Z16, Z10
+	VFMADD231PS.BCST 24(CX), Z16, Z12
+	VFMADD231PS.BCST 28(CX), Z16, Z14
+	VMOVUPS.Z        (BX)(SI*1), K1, Z16
+	VFMADD231PS.BCST (CX)(DX*1), Z16, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z16, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z16, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z16, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z16, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z16, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z16, Z12
+	VFMADD231PS.BCST 28(CX)(DX*1), Z16, Z14
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -13391,100 +13833,98 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
+	VMOVUPS.Z        (BX), K1, Z16
+	VFMADD231PS.BCST (CX), Z16, Z0
+	VFMADD231PS.BCST 4(CX), Z16, Z2
+	VFMADD231PS.BCST 8(CX), Z16, Z4
+	VFMADD231PS.BCST 12(CX), Z16, Z6
+	VFMADD231PS.BCST 16(CX), Z16, Z8
+	VFMADD231PS.BCST 20(CX), Z16, Z10
+	VFMADD231PS.BCST 24(CX), Z16, Z12
+	VFMADD231PS.BCST 28(CX), Z16, Z14
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z16
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z17
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z16, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z16, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z16, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z16, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z16, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z16, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z16, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z16, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z14
 	VMOVUPS      Z14, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z16, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z16, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z16, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z16, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z16, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z16, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z16, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z16, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -13672,8 +14112,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z18
 	VFMADD231PS  Z18, Z17, Z15
 	VMOVUPS      Z15, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -13718,12 +14157,34 @@ edge2beta0:
 	VMOVUPS Z14, (AX)
 	VMULPS  Z16, Z15, Z15
 	VMOVUPS Z15, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512P9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512P9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512P9(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512P9(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -14049,8 +14510,7 @@ fulldone:
 	VMOVUPS      64(AX), Z20
 	VFMADD231PS  Z20, Z19, Z17
 	VMOVUPS      Z17, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -14100,8 +14560,7 @@ fullbeta0:
 	VMOVUPS Z16, (AX)
 	VMULPS  Z18, Z17, Z17
 	VMOVUPS Z17, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -14121,26 +14580,26 @@ edge1:
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
 	PREFETCHT0       64(CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VFMADD231PS.BCST 32(CX), Z1, Z16
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
-	VFMADD231PS.BCST 12(CX)(DX*1), Z1, Z6
-	VFMADD231PS.BCST 16(CX)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 20(CX)(DX*1), Z1, Z10
-	VFMADD231PS.BCST 24(CX)(DX*1), Z1, Z12
-	VFMADD231PS.BCST 28(CX)(DX*1), Z1, Z14
-	VFMADD231PS.BCST 32(CX)(DX*1), Z1, Z16
+	VMOVUPS.Z        (BX), K1, Z18
+	VFMADD231PS.BCST (CX), Z18, Z0
+	VFMADD231PS.BCST 4(CX), Z18, Z2
+	VFMADD231PS.BCST 8(CX), Z18, Z4
+	VFMADD231PS.BCST 12(CX), Z18, Z6
+	VFMADD231PS.BCST 16(CX), Z18, Z8
+	VFMADD231PS.BCST 20(CX), Z18, Z10
+	VFMADD231PS.BCST 24(CX), Z18, Z12
+	VFMADD231PS.BCST 28(CX), Z18, Z14
+	VFMADD231PS.BCST 32(CX), Z18, Z16
+	VMOVUPS.Z        (BX)(SI*1), K1, Z18
+	VFMADD231PS.BCST (CX)(DX*1), Z18, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z18, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z18, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z18, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z18, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z18, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z18, Z12
+	VFMADD231PS.BCST 28(CX)(DX*1), Z18, Z14
+	VFMADD231PS.BCST 32(CX)(DX*1), Z18, Z16
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -14151,109 +14610,107 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VFMADD231PS.BCST 32(CX), Z1, Z16
+	VMOVUPS.Z        (BX), K1, Z18
+	VFMADD231PS.BCST (CX), Z18, Z0
+	VFMADD231PS.BCST 4(CX), Z18, Z2
+	VFMADD231PS.BCST 8(CX), Z18, Z4
+	VFMADD231PS.BCST 12(CX), Z18, Z6
+	VFMADD231PS.BCST 16(CX), Z18, Z8
+	VFMADD231PS.BCST 20(CX), Z18, Z10
+	VFMADD231PS.BCST 24(CX), Z18, Z12
+	VFMADD231PS.BCST 28(CX), Z18, Z14
+	VFMADD231PS.BCST 32(CX), Z18, Z16
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z18
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z19
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z18, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z18, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z18, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z18, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z18, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z18, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z18, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z18, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z14
 	VMOVUPS      Z14, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z16, Z16
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z16
+	VMULPS       Z18, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z16
 	VMOVUPS      Z16, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z18, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z18, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z18, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z18, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z18, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z18, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z18, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z18, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z16, Z16
+	VMULPS  Z18, Z16, Z16
 	VMOVUPS Z16, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -14460,8 +14917,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z20
 	VFMADD231PS  Z20, Z19, Z17
 	VMOVUPS      Z17, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -14511,12 +14967,34 @@ edge2beta0:
 	VMOVUPS Z16, (AX)
 	VMULPS  Z18, Z17, Z17
 	VMOVUPS Z17, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512P10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512P10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512P10(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512P10(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -14872,8 +15350,7 @@ fulldone:
 	VMOVUPS      64(AX), Z22
 	VFMADD231PS  Z22, Z21, Z19
 	VMOVUPS      Z19, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -14928,8 +15405,7 @@ fullbeta0:
 	VMOVUPS Z18, (AX)
 	VMULPS  Z20, Z19, Z19
 	VMOVUPS Z19, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -14949,28 +15425,28 @@ edge1:
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
 	PREFETCHT0       64(CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VFMADD231PS.BCST 32(CX), Z1, Z16
-	VFMADD231PS.BCST 36(CX), Z1, Z18
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
-	VFMADD231PS.BCST 12(CX)(DX*1), Z1, Z6
-	VFMADD231PS.BCST 16(CX)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 20(CX)(DX*1), Z1, Z10
-	VFMADD231PS.BCST 24(CX)(DX*1), Z1, Z12
-	VFMADD231PS.BCST 28(CX)(DX*1), Z1, Z14
-	VFMADD231PS.BCST 32(CX)(DX*1), Z1, Z16
-	VFMADD231PS.BCST 36(CX)(DX*1), Z1, Z18
+	VMOVUPS.Z        (BX), K1, Z20
+	VFMADD231PS.BCST (CX), Z20, Z0
+	VFMADD231PS.BCST 4(CX), Z20, Z2
+	VFMADD231PS.BCST 8(CX), Z20, Z4
+	VFMADD231PS.BCST 12(CX), Z20, Z6
+	VFMADD231PS.BCST 16(CX), Z20, Z8
+	VFMADD231PS.BCST 20(CX), Z20, Z10
+	VFMADD231PS.BCST 24(CX), Z20, Z12
+	VFMADD231PS.BCST 28(CX), Z20, Z14
+	VFMADD231PS.BCST 32(CX), Z20, Z16
+	VFMADD231PS.BCST 36(CX), Z20, Z18
+	VMOVUPS.Z        (BX)(SI*1), K1, Z20
+	VFMADD231PS.BCST (CX)(DX*1), Z20, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z20, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z20, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z20, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z20, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z20, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z20, Z12
+	VFMADD231PS.BCST 28(CX)(DX*1), Z20, Z14
+	VFMADD231PS.BCST 32(CX)(DX*1), Z20, Z16
+	VFMADD231PS.BCST 36(CX)(DX*1), Z20, Z18
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -14981,118 +15457,116 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VFMADD231PS.BCST 32(CX), Z1, Z16
-	VFMADD231PS.BCST 36(CX), Z1, Z18
+	VMOVUPS.Z        (BX), K1, Z20
+	VFMADD231PS.BCST (CX), Z20, Z0
+	VFMADD231PS.BCST 4(CX), Z20, Z2
+	VFMADD231PS.BCST 8(CX), Z20, Z4
+	VFMADD231PS.BCST 12(CX), Z20, Z6
+	VFMADD231PS.BCST 16(CX), Z20, Z8
+	VFMADD231PS.BCST 20(CX), Z20, Z10
+	VFMADD231PS.BCST 24(CX), Z20, Z12
+	VFMADD231PS.BCST 28(CX), Z20, Z14
+	VFMADD231PS.BCST 32(CX), Z20, Z16
+	VFMADD231PS.BCST 36(CX), Z20, Z18
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z20
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z21
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z20, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z20, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z20, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z20, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z20, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z20, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z20, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z20, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z14
 	VMOVUPS      Z14, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z16, Z16
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z16
+	VMULPS       Z20, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z16
 	VMOVUPS      Z16, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z18, Z18
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z18
+	VMULPS       Z20, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z18
 	VMOVUPS      Z18, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z20, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z20, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z20, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z20, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z20, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z20, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z20, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z20, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z16, Z16
+	VMULPS  Z20, Z16, Z16
 	VMOVUPS Z16, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z18, Z18
+	VMULPS  Z20, Z18, Z18
 	VMOVUPS Z18, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -15317,8 +15791,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z22
 	VFMADD231PS  Z22, Z21, Z19
 	VMOVUPS      Z19, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -15373,12 +15846,34 @@ edge2beta0:
 	VMOVUPS Z18, (AX)
 	VMULPS  Z20, Z19, Z19
 	VMOVUPS Z19, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512P11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512P11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512P11(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512P11(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -15764,8 +16259,7 @@ fulldone:
 	VMOVUPS      64(AX), Z24
 	VFMADD231PS  Z24, Z23, Z21
 	VMOVUPS      Z21, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -15825,8 +16319,7 @@ fullbeta0:
 	VMOVUPS Z20, (AX)
 	VMULPS  Z22, Z21, Z21
 	VMOVUPS Z21, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -15846,30 +16339,30 @@ edge1:
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
 	PREFETCHT0       64(CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VFMADD231PS.BCST 32(CX), Z1, Z16
-	VFMADD231PS.BCST 36(CX), Z1, Z18
-	VFMADD231PS.BCST 40(CX), Z1, Z20
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
-	VFMADD231PS.BCST 12(CX)(DX*1), Z1, Z6
-	VFMADD231PS.BCST 16(CX)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 20(CX)(DX*1), Z1, Z10
-	VFMADD231PS.BCST 24(CX)(DX*1), Z1, Z12
-	VFMADD231PS.BCST 28(CX)(DX*1), Z1, Z14
-	VFMADD231PS.BCST 32(CX)(DX*1), Z1, Z16
-	VFMADD231PS.BCST 36(CX)(DX*1), Z1, Z18
-	VFMADD231PS.BCST 40(CX)(DX*1), Z1, Z20
+	VMOVUPS.Z        (BX), K1, Z22
+	VFMADD231PS.BCST (CX), Z22, Z0
+	VFMADD231PS.BCST 4(CX), Z22, Z2
+	VFMADD231PS.BCST 8(CX), Z22, Z4
+	VFMADD231PS.BCST 12(CX), Z22, Z6
+	VFMADD231PS.BCST 16(CX), Z22, Z8
+	VFMADD231PS.BCST 20(CX), Z22, Z10
+	VFMADD231PS.BCST 24(CX), Z22, Z12
+	VFMADD231PS.BCST 28(CX), Z22, Z14
+	VFMADD231PS.BCST 32(CX), Z22, Z16
+	VFMADD231PS.BCST 36(CX), Z22, Z18
+	VFMADD231PS.BCST 40(CX), Z22, Z20
+	VMOVUPS.Z        (BX)(SI*1), K1, Z22
+	VFMADD231PS.BCST (CX)(DX*1), Z22, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z22, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z22, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z22, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z22, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z22, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z22, Z12
+	VFMADD231PS.BCST 28(CX)(DX*1), Z22, Z14
+	VFMADD231PS.BCST 32(CX)(DX*1), Z22, Z16
+	VFMADD231PS.BCST 36(CX)(DX*1), Z22, Z18
+	VFMADD231PS.BCST 40(CX)(DX*1), Z22, Z20
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -15880,127 +16373,125 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VFMADD231PS.BCST 32(CX), Z1, Z16
-	VFMADD231PS.BCST 36(CX), Z1, Z18
-	VFMADD231PS.BCST 40(CX), Z1, Z20
+	VMOVUPS.Z        (BX), K1, Z22
+	VFMADD231PS.BCST (CX), Z22, Z0
+	VFMADD231PS.BCST 4(CX), Z22, Z2
+	VFMADD231PS.BCST 8(CX), Z22, Z4
+	VFMADD231PS.BCST 12(CX), Z22, Z6
+	VFMADD231PS.BCST 16(CX), Z22, Z8
+	VFMADD231PS.BCST 20(CX), Z22, Z10
+	VFMADD231PS.BCST 24(CX), Z22, Z12
+	VFMADD231PS.BCST 28(CX), Z22, Z14
+	VFMADD231PS.BCST 32(CX), Z22, Z16
+	VFMADD231PS.BCST 36(CX), Z22, Z18
+	VFMADD231PS.BCST 40(CX), Z22, Z20
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z22
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z23
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z22, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z22, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z22, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z22, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z22, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z22, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z22, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z22, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z14
 	VMOVUPS      Z14, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z16, Z16
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z16
+	VMULPS       Z22, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z16
 	VMOVUPS      Z16, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z18, Z18
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z18
+	VMULPS       Z22, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z18
 	VMOVUPS      Z18, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z20, Z20
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z20
+	VMULPS       Z22, Z20, Z20
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z20
 	VMOVUPS      Z20, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z22, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z22, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z22, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z22, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z22, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z22, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z22, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z22, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z16, Z16
+	VMULPS  Z22, Z16, Z16
 	VMOVUPS Z16, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z18, Z18
+	VMULPS  Z22, Z18, Z18
 	VMOVUPS Z18, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z20, Z20
+	VMULPS  Z22, Z20, Z20
 	VMOVUPS Z20, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -16243,8 +16734,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z24
 	VFMADD231PS  Z24, Z23, Z21
 	VMOVUPS      Z21, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -16304,12 +16794,34 @@ edge2beta0:
 	VMOVUPS Z20, (AX)
 	VMULPS  Z22, Z21, Z21
 	VMOVUPS Z21, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512P12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512P12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512P12(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512P12(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -16725,8 +17237,7 @@ fulldone:
 	VMOVUPS      64(AX), Z26
 	VFMADD231PS  Z26, Z25, Z23
 	VMOVUPS      Z23, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -16791,8 +17302,7 @@ fullbeta0:
 	VMOVUPS Z22, (AX)
 	VMULPS  Z24, Z23, Z23
 	VMOVUPS Z23, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -16812,32 +17322,32 @@ edge1:
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
 	PREFETCHT0       64(CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VFMADD231PS.BCST 32(CX), Z1, Z16
-	VFMADD231PS.BCST 36(CX), Z1, Z18
-	VFMADD231PS.BCST 40(CX), Z1, Z20
-	VFMADD231PS.BCST 44(CX), Z1, Z22
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
-	VFMADD231PS.BCST 12(CX)(DX*1), Z1, Z6
-	VFMADD231PS.BCST 16(CX)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 20(CX)(DX*1), Z1, Z10
-	VFMADD231PS.BCST 24(CX)(DX*1), Z1, Z12
-	VFMADD231PS.BCST 28(CX)(DX*1), Z1, Z14
-	VFMADD231PS.BCST 32(CX)(DX*1), Z1, Z16
-	VFMADD231PS.BCST 36(CX)(DX*1), Z1, Z18
-	VFMADD231PS.BCST 40(CX)(DX*1), Z1, Z20
-	VFMADD231PS.BCST 44(CX)(DX*1), Z1, Z22
+	VMOVUPS.Z        (BX), K1, Z24
+	VFMADD231PS.BCST (CX), Z24, Z0
+	VFMADD231PS.BCST 4(CX), Z24, Z2
+	VFMADD231PS.BCST 8(CX), Z24, Z4
+	VFMADD231PS.BCST 12(CX), Z24, Z6
+	VFMADD231PS.BCST 16(CX), Z24, Z8
+	VFMADD231PS.BCST 20(CX), Z24, Z10
+	VFMADD231PS.BCST 24(CX), Z24, Z12
+	VFMADD231PS.BCST 28(CX), Z24, Z14
+	VFMADD231PS.BCST 32(CX), Z24, Z16
+	VFMADD231PS.BCST 36(CX), Z24, Z18
+	VFMADD231PS.BCST 40(CX), Z24, Z20
+	VFMADD231PS.BCST 44(CX), Z24, Z22
+	VMOVUPS.Z        (BX)(SI*1), K1, Z24
+	VFMADD231PS.BCST (CX)(DX*1), Z24, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z24, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z24, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z24, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z24, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z24, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z24, Z12
+	VFMADD231PS.BCST 28(CX)(DX*1), Z24, Z14
+	VFMADD231PS.BCST 32(CX)(DX*1), Z24, Z16
+	VFMADD231PS.BCST 36(CX)(DX*1), Z24, Z18
+	VFMADD231PS.BCST 40(CX)(DX*1), Z24, Z20
+	VFMADD231PS.BCST 44(CX)(DX*1), Z24, Z22
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -16848,136 +17358,134 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VFMADD231PS.BCST 32(CX), Z1, Z16
-	VFMADD231PS.BCST 36(CX), Z1, Z18
-	VFMADD231PS.BCST 40(CX), Z1, Z20
-	VFMADD231PS.BCST 44(CX), Z1, Z22
+	VMOVUPS.Z        (BX), K1, Z24
+	VFMADD231PS.BCST (CX), Z24, Z0
+	VFMADD231PS.BCST 4(CX), Z24, Z2
+	VFMADD231PS.BCST 8(CX), Z24, Z4
+	VFMADD231PS.BCST 12(CX), Z24, Z6
+	VFMADD231PS.BCST 16(CX), Z24, Z8
+	VFMADD231PS.BCST 20(CX), Z24, Z10
+	VFMADD231PS.BCST 24(CX), Z24, Z12
+	VFMADD231PS.BCST 28(CX), Z24, Z14
+	VFMADD231PS.BCST 32(CX), Z24, Z16
+	VFMADD231PS.BCST 36(CX), Z24, Z18
+	VFMADD231PS.BCST 40(CX), Z24, Z20
+	VFMADD231PS.BCST 44(CX), Z24, Z22
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z24
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z25
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z24, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z24, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z24, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z24, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z24, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z24, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z24, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z24, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z14
 	VMOVUPS      Z14, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z16, Z16
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z16
+	VMULPS       Z24, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z16
 	VMOVUPS      Z16, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z18, Z18
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z18
+	VMULPS       Z24, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z18
 	VMOVUPS      Z18, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z20, Z20
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z20
+	VMULPS       Z24, Z20, Z20
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z20
 	VMOVUPS      Z20, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z22, Z22
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z22
+	VMULPS       Z24, Z22, Z22
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z22
 	VMOVUPS      Z22, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z24, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z24, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z24, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z24, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z24, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z24, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z24, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z24, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z16, Z16
+	VMULPS  Z24, Z16, Z16
 	VMOVUPS Z16, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z18, Z18
+	VMULPS  Z24, Z18, Z18
 	VMOVUPS Z18, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z20, Z20
+	VMULPS  Z24, Z20, Z20
 	VMOVUPS Z20, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z22, Z22
+	VMULPS  Z24, Z22, Z22
 	VMOVUPS Z22, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -17238,8 +17746,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z26
 	VFMADD231PS  Z26, Z25, Z23
 	VMOVUPS      Z23, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -17304,12 +17811,34 @@ edge2beta0:
 	VMOVUPS Z22, (AX)
 	VMULPS  Z24, Z23, Z23
 	VMOVUPS Z23, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512P13(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512P13(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512P13(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512P13(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -17756,8 +18285,7 @@ fulldone:
 	VMOVUPS      64(AX), Z28
 	VFMADD231PS  Z28, Z27, Z25
 	VMOVUPS      Z25, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -17827,8 +18355,7 @@ fullbeta0:
 	VMOVUPS Z24, (AX)
 	VMULPS  Z26, Z25, Z25
 	VMOVUPS Z25, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -17848,34 +18375,34 @@ edge1:
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
 	PREFETCHT0       64(CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VFMADD231PS.BCST 32(CX), Z1, Z16
-	VFMADD231PS.BCST 36(CX), Z1, Z18
-	VFMADD231PS.BCST 40(CX), Z1, Z20
-	VFMADD231PS.BCST 44(CX), Z1, Z22
-	VFMADD231PS.BCST 48(CX), Z1, Z24
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
-	VFMADD231PS.BCST 12(CX)(DX*1), Z1, Z6
-	VFMADD231PS.BCST 16(CX)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 20(CX)(DX*1), Z1, Z10
-	VFMADD231PS.BCST 24(CX)(DX*1), Z1, Z12
-	VFMADD231PS.BCST 28(CX)(DX*1), Z1, Z14
-	VFMADD231PS.BCST 32(CX)(DX*1), Z1, Z16
-	VFMADD231PS.BCST 36(CX)(DX*1), Z1, Z18
-	VFMADD231PS.BCST 40(CX)(DX*1), Z1, Z20
-	VFMADD231PS.BCST 44(CX)(DX*1), Z1, Z22
-	VFMADD231PS.BCST 48(CX)(DX*1), Z1, Z24
+	VMOVUPS.Z        (BX), K1, Z26
+	VFMADD231PS.BCST (CX), Z26, Z0
+	VFMADD231PS.BCST 4(CX), Z26, Z2
+	VFMADD231PS.BCST 8(CX), Z26, Z4
+	VFMADD231PS.BCST 12(CX), Z26, Z6
+	VFMADD231PS.BCST 16(CX), Z26, Z8
+	VFMADD231PS.BCST 20(CX), Z26, Z10
+	VFMADD231PS.BCST 24(CX), Z26, Z12
+	VFMADD231PS.BCST 28(CX), Z26, Z14
+	VFMADD231PS.BCST 32(CX), Z26, Z16
+	VFMADD231PS.BCST 36(CX), Z26, Z18
+	VFMADD231PS.BCST 40(CX), Z26, Z20
+	VFMADD231PS.BCST 44(CX), Z26, Z22
+	VFMADD231PS.BCST 48(CX), Z26, Z24
+	VMOVUPS.Z        (BX)(SI*1), K1, Z26
+	VFMADD231PS.BCST (CX)(DX*1), Z26, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z26, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z26, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z26, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z26, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z26, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z26, Z12
+	VFMADD231PS.BCST 28(CX)(DX*1), Z26, Z14
+	VFMADD231PS.BCST 32(CX)(DX*1), Z26, Z16
+	VFMADD231PS.BCST 36(CX)(DX*1), Z26, Z18
+	VFMADD231PS.BCST 40(CX)(DX*1), Z26, Z20
+	VFMADD231PS.BCST 44(CX)(DX*1), Z26, Z22
+	VFMADD231PS.BCST 48(CX)(DX*1), Z26, Z24
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -17886,145 +18413,143 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VFMADD231PS.BCST 32(CX), Z1, Z16
-	VFMADD231PS.BCST 36(CX), Z1, Z18
-	VFMADD231PS.BCST 40(CX), Z1, Z20
-	VFMADD231PS.BCST 44(CX), Z1, Z22
-	VFMADD231PS.BCST 48(CX), Z1, Z24
+	VMOVUPS.Z        (BX), K1, Z26
+	VFMADD231PS.BCST (CX), Z26, Z0
+	VFMADD231PS.BCST 4(CX), Z26, Z2
+	VFMADD231PS.BCST 8(CX), Z26, Z4
+	VFMADD231PS.BCST 12(CX), Z26, Z6
+	VFMADD231PS.BCST 16(CX), Z26, Z8
+	VFMADD231PS.BCST 20(CX), Z26, Z10
+	VFMADD231PS.BCST 24(CX), Z26, Z12
+	VFMADD231PS.BCST 28(CX), Z26, Z14
+	VFMADD231PS.BCST 32(CX), Z26, Z16
+	VFMADD231PS.BCST 36(CX), Z26, Z18
+	VFMADD231PS.BCST 40(CX), Z26, Z20
+	VFMADD231PS.BCST 44(CX), Z26, Z22
+	VFMADD231PS.BCST 48(CX), Z26, Z24
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z26
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z27
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z26, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z26, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z26, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z26, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z26, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z26, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z26, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z26, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z14
 	VMOVUPS      Z14, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z16, Z16
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z16
+	VMULPS       Z26, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z16
 	VMOVUPS      Z16, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z18, Z18
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z18
+	VMULPS       Z26, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z18
 	VMOVUPS      Z18, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z20, Z20
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z20
+	VMULPS       Z26, Z20, Z20
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z20
 	VMOVUPS      Z20, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z22, Z22
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z22
+	VMULPS       Z26, Z22, Z22
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z22
 	VMOVUPS      Z22, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z24, Z24
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z24
+	VMULPS       Z26, Z24, Z24
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z24
 	VMOVUPS      Z24, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z26, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z26, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z26, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z26, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z26, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z26, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z26, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z26, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z16, Z16
+	VMULPS  Z26, Z16, Z16
 	VMOVUPS Z16, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z18, Z18
+	VMULPS  Z26, Z18, Z18
 	VMOVUPS Z18, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z20, Z20
+	VMULPS  Z26, Z20, Z20
 	VMOVUPS Z20, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z22, Z22
+	VMULPS  Z26, Z22, Z22
 	VMOVUPS Z22, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z24, Z24
+	VMULPS  Z26, Z24, Z24
 	VMOVUPS Z24, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -18303,8 +18828,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z28
 	VFMADD231PS  Z28, Z27, Z25
 	VMOVUPS      Z25, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -18374,12 +18898,34 @@ edge2beta0:
 	VMOVUPS Z24, (AX)
 	VMULPS  Z26, Z25, Z25
 	VMOVUPS Z25, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512P14(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512P14(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512P14(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512P14(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -18856,8 +19402,7 @@ fulldone:
 	VMOVUPS      64(AX), Z30
 	VFMADD231PS  Z30, Z29, Z27
 	VMOVUPS      Z27, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -18932,8 +19477,7 @@ fullbeta0:
 	VMOVUPS Z26, (AX)
 	VMULPS  Z28, Z27, Z27
 	VMOVUPS Z27, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -18953,36 +19497,36 @@ edge1:
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
 	PREFETCHT0       64(CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VFMADD231PS.BCST 32(CX), Z1, Z16
-	VFMADD231PS.BCST 36(CX), Z1, Z18
-	VFMADD231PS.BCST 40(CX), Z1, Z20
-	VFMADD231PS.BCST 44(CX), Z1, Z22
-	VFMADD231PS.BCST 48(CX), Z1, Z24
-	VFMADD231PS.BCST 52(CX), Z1, Z26
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
-	VFMADD231PS.BCST 12(CX)(DX*1), Z1, Z6
-	VFMADD231PS.BCST 16(CX)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 20(CX)(DX*1), Z1, Z10
-	VFMADD231PS.BCST 24(CX)(DX*1), Z1, Z12
-	VFMADD231PS.BCST 28(CX)(DX*1), Z1, Z14
-	VFMADD231PS.BCST 32(CX)(DX*1), Z1, Z16
-	VFMADD231PS.BCST 36(CX)(DX*1), Z1, Z18
-	VFMADD231PS.BCST 40(CX)(DX*1), Z1, Z20
-	VFMADD231PS.BCST 44(CX)(DX*1), Z1, Z22
-	VFMADD231PS.BCST 48(CX)(DX*1), Z1, Z24
-	VFMADD231PS.BCST 52(CX)(DX*1), Z1, Z26
+	VMOVUPS.Z        (BX), K1, Z28
+	VFMADD231PS.BCST (CX), Z28, Z0
+	VFMADD231PS.BCST 4(CX), Z28, Z2
+	VFMADD231PS.BCST 8(CX), Z28, Z4
+	VFMADD231PS.BCST 12(CX), Z28, Z6
+	VFMADD231PS.BCST 16(CX), Z28, Z8
+	VFMADD231PS.BCST 20(CX), Z28, Z10
+	VFMADD231PS.BCST 24(CX), Z28, Z12
+	VFMADD231PS.BCST 28(CX), Z28, Z14
+	VFMADD231PS.BCST 32(CX), Z28, Z16
+	VFMADD231PS.BCST 36(CX), Z28, Z18
+	VFMADD231PS.BCST 40(CX), Z28, Z20
+	VFMADD231PS.BCST 44(CX), Z28, Z22
+	VFMADD231PS.BCST 48(CX), Z28, Z24
+	VFMADD231PS.BCST 52(CX), Z28, Z26
+	VMOVUPS.Z        (BX)(SI*1), K1, Z28
+	VFMADD231PS.BCST (CX)(DX*1), Z28, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z28, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z28, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z28, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z28, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z28, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z28, Z12
+	VFMADD231PS.BCST 28(CX)(DX*1), Z28, Z14
+	VFMADD231PS.BCST 32(CX)(DX*1), Z28, Z16
+	VFMADD231PS.BCST 36(CX)(DX*1), Z28, Z18
+	VFMADD231PS.BCST 40(CX)(DX*1), Z28, Z20
+	VFMADD231PS.BCST 44(CX)(DX*1), Z28, Z22
+	VFMADD231PS.BCST 48(CX)(DX*1), Z28, Z24
+	VFMADD231PS.BCST 52(CX)(DX*1), Z28, Z26
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -18993,154 +19537,152 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VFMADD231PS.BCST 32(CX), Z1, Z16
-	VFMADD231PS.BCST 36(CX), Z1, Z18
-	VFMADD231PS.BCST 40(CX), Z1, Z20
-	VFMADD231PS.BCST 44(CX), Z1, Z22
-	VFMADD231PS.BCST 48(CX), Z1, Z24
-	VFMADD231PS.BCST 52(CX), Z1, Z26
+	VMOVUPS.Z        (BX), K1, Z28
+	VFMADD231PS.BCST (CX), Z28, Z0
+	VFMADD231PS.BCST 4(CX), Z28, Z2
+	VFMADD231PS.BCST 8(CX), Z28, Z4
+	VFMADD231PS.BCST 12(CX), Z28, Z6
+	VFMADD231PS.BCST 16(CX), Z28, Z8
+	VFMADD231PS.BCST 20(CX), Z28, Z10
+	VFMADD231PS.BCST 24(CX), Z28, Z12
+	VFMADD231PS.BCST 28(CX), Z28, Z14
+	VFMADD231PS.BCST 32(CX), Z28, Z16
+	VFMADD231PS.BCST 36(CX), Z28, Z18
+	VFMADD231PS.BCST 40(CX), Z28, Z20
+	VFMADD231PS.BCST 44(CX), Z28, Z22
+	VFMADD231PS.BCST 48(CX), Z28, Z24
+	VFMADD231PS.BCST 52(CX), Z28, Z26
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z28
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z29
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z28, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z28, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z28, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z28, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z28, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z28, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z28, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z28, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z14
 	VMOVUPS      Z14, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z16, Z16
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z16
+	VMULPS       Z28, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z16
 	VMOVUPS      Z16, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z18, Z18
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z18
+	VMULPS       Z28, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z18
 	VMOVUPS      Z18, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z20, Z20
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z20
+	VMULPS       Z28, Z20, Z20
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z20
 	VMOVUPS      Z20, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z22, Z22
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z22
+	VMULPS       Z28, Z22, Z22
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z22
 	VMOVUPS      Z22, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z24, Z24
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z24
+	VMULPS       Z28, Z24, Z24
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z24
 	VMOVUPS      Z24, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z26, Z26
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z26
+	VMULPS       Z28, Z26, Z26
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z26
 	VMOVUPS      Z26, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z28, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z28, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z28, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z28, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z28, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z28, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z28, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z16, Z16
+	VMULPS  Z28, Z16, Z16
 	VMOVUPS Z16, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z18, Z18
+	VMULPS  Z28, Z18, Z18
 	VMOVUPS Z18, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z20, Z20
+	VMULPS  Z28, Z20, Z20
 	VMOVUPS Z20, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z22, Z22
+	VMULPS  Z28, Z22, Z22
 	VMOVUPS Z22, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z24, Z24
+	VMULPS  Z28, Z24, Z24
 	VMOVUPS Z24, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z26, Z26
+	VMULPS  Z28, Z26, Z26
 	VMOVUPS Z26, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -19437,8 +19979,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z30
 	VFMADD231PS  Z30, Z29, Z27
 	VMOVUPS      Z27, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -19513,12 +20054,34 @@ edge2beta0:
 	VMOVUPS Z26, (AX)
 	VMULPS  Z28, Z27, Z27
 	VMOVUPS Z27, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512R1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512R1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512R1(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512R1(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -19601,8 +20164,7 @@ fulldone:
 	VMOVUPS      64(AX), Z4
 	VFMADD231PS  Z4, Z3, Z1
 	VMOVUPS      Z1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -19612,8 +20174,7 @@ fullbeta0:
 	VMOVUPS Z0, (AX)
 	VMULPS  Z2, Z1, Z1
 	VMOVUPS Z1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -19631,10 +20192,10 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
+	VMOVUPS.Z        (BX), K1, Z2
+	VFMADD231PS.BCST (CX), Z2, Z0
+	VMOVUPS.Z        (BX)(SI*1), K1, Z2
+	VFMADD231PS.BCST 4(CX), Z2, Z0
 	ADDQ             $0x00000008, CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DX
@@ -19645,37 +20206,35 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
+	VMOVUPS.Z        (BX), K1, Z2
+	VFMADD231PS.BCST (CX), Z2, Z0
 	ADDQ             $0x00000004, CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z2
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z2
+	VBROADCASTSS beta+68(FP), Z3
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z1
-	VFMADD231PS  Z1, Z2, Z0
+	VMULPS       Z2, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z2
+	VFMADD231PS  Z2, Z3, Z0
 	VMOVUPS      Z0, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z2, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -19736,8 +20295,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z4
 	VFMADD231PS  Z4, Z3, Z1
 	VMOVUPS      Z1, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -19747,12 +20305,34 @@ edge2beta0:
 	VMOVUPS Z0, (AX)
 	VMULPS  Z2, Z1, Z1
 	VMOVUPS Z1, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512R2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512R2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512R2(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512R2(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -19865,8 +20445,7 @@ fulldone:
 	VMOVUPS      64(AX), Z6
 	VFMADD231PS  Z6, Z5, Z3
 	VMOVUPS      Z3, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -19881,8 +20460,7 @@ fullbeta0:
 	VMOVUPS Z2, (AX)
 	VMULPS  Z4, Z3, Z3
 	VMOVUPS Z3, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -19900,12 +20478,12 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
+	VMOVUPS.Z        (BX), K1, Z4
+	VFMADD231PS.BCST (CX), Z4, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z4, Z2
+	VMOVUPS.Z        (BX)(SI*1), K1, Z4
+	VFMADD231PS.BCST 4(CX), Z4, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z4, Z2
 	ADDQ             $0x00000008, CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -19916,46 +20494,44 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
+	VMOVUPS.Z        (BX), K1, Z4
+	VFMADD231PS.BCST (CX), Z4, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z4, Z2
 	ADDQ             $0x00000004, CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z4
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z5
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z4
-	VFMADD231PS  Z4, Z3, Z0
+	VMULPS       Z4, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z6
+	VFMADD231PS  Z6, Z5, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z4
-	VFMADD231PS  Z4, Z3, Z2
+	VMULPS       Z4, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z6
+	VFMADD231PS  Z6, Z5, Z2
 	VMOVUPS      Z2, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z4, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z4, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -20034,8 +20610,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z6
 	VFMADD231PS  Z6, Z5, Z3
 	VMOVUPS      Z3, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -20050,12 +20625,34 @@ edge2beta0:
 	VMOVUPS Z2, (AX)
 	VMULPS  Z4, Z3, Z3
 	VMOVUPS Z3, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512R3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512R3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512R3(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512R3(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -20198,8 +20795,7 @@ fulldone:
 	VMOVUPS      64(AX), Z8
 	VFMADD231PS  Z8, Z7, Z5
 	VMOVUPS      Z5, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -20219,8 +20815,7 @@ fullbeta0:
 	VMOVUPS Z4, (AX)
 	VMULPS  Z6, Z5, Z5
 	VMOVUPS Z5, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -20238,14 +20833,14 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
+	VMOVUPS.Z        (BX), K1, Z6
+	VFMADD231PS.BCST (CX), Z6, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z6, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z6, Z4
+	VMOVUPS.Z        (BX)(SI*1), K1, Z6
+	VFMADD231PS.BCST 4(CX), Z6, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z6, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z6, Z4
 	ADDQ             $0x00000008, CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -20256,55 +20851,53 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
+	VMOVUPS.Z        (BX), K1, Z6
+	VFMADD231PS.BCST (CX), Z6, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z6, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z6, Z4
 	ADDQ             $0x00000004, CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z6
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z7
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z6, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z6, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z6, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z4
 	VMOVUPS      Z4, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z6, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z6, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z6, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -20401,8 +20994,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z8
 	VFMADD231PS  Z8, Z7, Z5
 	VMOVUPS      Z5, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -20422,12 +21014,34 @@ edge2beta0:
 	VMOVUPS Z4, (AX)
 	VMULPS  Z6, Z5, Z5
 	VMOVUPS Z5, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512R4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512R4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512R4(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512R4(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -20603,8 +21217,7 @@ fulldone:
 	VMOVUPS      64(AX), Z10
 	VFMADD231PS  Z10, Z9, Z7
 	VMOVUPS      Z7, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -20629,8 +21242,7 @@ fullbeta0:
 	VMOVUPS Z6, (AX)
 	VMULPS  Z8, Z7, Z7
 	VMOVUPS Z7, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -20649,16 +21261,16 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (DI), Z1, Z6
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST 4(DI), Z1, Z6
+	VMOVUPS.Z        (BX), K1, Z8
+	VFMADD231PS.BCST (CX), Z8, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z8, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z8, Z4
+	VFMADD231PS.BCST (DI), Z8, Z6
+	VMOVUPS.Z        (BX)(SI*1), K1, Z8
+	VFMADD231PS.BCST 4(CX), Z8, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z8, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z8, Z4
+	VFMADD231PS.BCST 4(DI), Z8, Z6
 	ADDQ             $0x00000008, CX
 	ADDQ             $0x00000008, DI
 	LEAQ             (BX)(SI*2), BX
@@ -20670,11 +21282,11 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (DI), Z1, Z6
+	VMOVUPS.Z        (BX), K1, Z8
+	VFMADD231PS.BCST (CX), Z8, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z8, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z8, Z4
+	VFMADD231PS.BCST (DI), Z8, Z6
 	ADDQ             $0x00000004, CX
 	ADDQ             $0x00000004, DI
 	LEAQ             (BX)(SI*1), BX
@@ -20682,53 +21294,51 @@ edge1tailloop:
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z8
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z9
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z8, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z8, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z8, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z8, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z6
 	VMOVUPS      Z6, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z8, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z8, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z8, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z8, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -20846,8 +21456,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z10
 	VFMADD231PS  Z10, Z9, Z7
 	VMOVUPS      Z7, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -20872,12 +21481,34 @@ edge2beta0:
 	VMOVUPS Z6, (AX)
 	VMULPS  Z8, Z7, Z7
 	VMOVUPS Z7, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512R5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512R5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512R5(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512R5(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -21083,8 +21714,7 @@ fulldone:
 	VMOVUPS      64(AX), Z12
 	VFMADD231PS  Z12, Z11, Z9
 	VMOVUPS      Z9, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -21114,8 +21744,7 @@ fullbeta0:
 	VMOVUPS Z8, (AX)
 	VMULPS  Z10, Z9, Z9
 	VMOVUPS Z9, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -21134,18 +21763,18 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (DI), Z1, Z6
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z8
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST 4(DI), Z1, Z6
-	VFMADD231PS.BCST 4(DI)(DX*1), Z1, Z8
+	VMOVUPS.Z        (BX), K1, Z10
+	VFMADD231PS.BCST (CX), Z10, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z10, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z10, Z4
+	VFMADD231PS.BCST (DI), Z10, Z6
+	VFMADD231PS.BCST (DI)(DX*1), Z10, Z8
+	VMOVUPS.Z        (BX)(SI*1), K1, Z10
+	VFMADD231PS.BCST 4(CX), Z10, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z10, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z10, Z4
+	VFMADD231PS.BCST 4(DI), Z10, Z6
+	VFMADD231PS.BCST 4(DI)(DX*1), Z10, Z8
 	ADDQ             $0x00000008, CX
 	ADDQ             $0x00000008, DI
 	LEAQ             (BX)(SI*2), BX
@@ -21157,12 +21786,12 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (DI), Z1, Z6
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z8
+	VMOVUPS.Z        (BX), K1, Z10
+	VFMADD231PS.BCST (CX), Z10, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z10, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z10, Z4
+	VFMADD231PS.BCST (DI), Z10, Z6
+	VFMADD231PS.BCST (DI)(DX*1), Z10, Z8
 	ADDQ             $0x00000004, CX
 	ADDQ             $0x00000004, DI
 	LEAQ             (BX)(SI*1), BX
@@ -21170,61 +21799,59 @@ edge1tailloop:
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z10
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z11
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z10, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z10, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z10, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z10, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z10, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z8
 	VMOVUPS      Z8, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z10, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z10, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z10, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z10, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z10, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -21360,8 +21987,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z12
 	VFMADD231PS  Z12, Z11, Z9
 	VMOVUPS      Z9, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -21391,12 +22017,34 @@ edge2beta0:
 	VMOVUPS Z8, (AX)
 	VMULPS  Z10, Z9, Z9
 	VMOVUPS Z9, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512R6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512R6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512R6(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512R6(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -21632,8 +22280,7 @@ fulldone:
 	VMOVUPS      64(AX), Z14
 	VFMADD231PS  Z14, Z13, Z11
 	VMOVUPS      Z11, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -21668,8 +22315,7 @@ fullbeta0:
 	VMOVUPS Z10, (AX)
 	VMULPS  Z12, Z11, Z11
 	VMOVUPS Z11, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -21688,20 +22334,20 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (DI), Z1, Z6
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (DI)(DX*2), Z1, Z10
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST 4(DI), Z1, Z6
-	VFMADD231PS.BCST 4(DI)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 4(DI)(DX*2), Z1, Z10
+	VMOVUPS.Z        (BX), K1, Z12
+	VFMADD231PS.BCST (CX), Z12, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z12, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z12, Z4
+	VFMADD231PS.BCST (DI), Z12, Z6
+	VFMADD231PS.BCST (DI)(DX*1), Z12, Z8
+	VFMADD231PS.BCST (DI)(DX*2), Z12, Z10
+	VMOVUPS.Z        (BX)(SI*1), K1, Z12
+	VFMADD231PS.BCST 4(CX), Z12, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z12, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z12, Z4
+	VFMADD231PS.BCST 4(DI), Z12, Z6
+	VFMADD231PS.BCST 4(DI)(DX*1), Z12, Z8
+	VFMADD231PS.BCST 4(DI)(DX*2), Z12, Z10
 	ADDQ             $0x00000008, CX
 	ADDQ             $0x00000008, DI
 	LEAQ             (BX)(SI*2), BX
@@ -21713,13 +22359,13 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (DI), Z1, Z6
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (DI)(DX*2), Z1, Z10
+	VMOVUPS.Z        (BX), K1, Z12
+	VFMADD231PS.BCST (CX), Z12, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z12, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z12, Z4
+	VFMADD231PS.BCST (DI), Z12, Z6
+	VFMADD231PS.BCST (DI)(DX*1), Z12, Z8
+	VFMADD231PS.BCST (DI)(DX*2), Z12, Z10
 	ADDQ             $0x00000004, CX
 	ADDQ             $0x00000004, DI
 	LEAQ             (BX)(SI*1), BX
@@ -21727,69 +22373,67 @@ edge1tailloop:
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z12
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z13
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z12, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z12, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z12, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z12, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z12, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z12, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z10
 	VMOVUPS      Z10, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z12, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z12, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z12, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z12, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z12, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z12, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -21943,8 +22587,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z14
 	VFMADD231PS  Z14, Z13, Z11
 	VMOVUPS      Z11, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -21979,12 +22622,34 @@ edge2beta0:
 	VMOVUPS Z10, (AX)
 	VMULPS  Z12, Z11, Z11
 	VMOVUPS Z11, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512R7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512R7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512R7(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512R7(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -22253,8 +22918,7 @@ fulldone:
 	VMOVUPS      64(AX), Z16
 	VFMADD231PS  Z16, Z15, Z13
 	VMOVUPS      Z13, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -22294,8 +22958,7 @@ fullbeta0:
 	VMOVUPS Z12, (AX)
 	VMULPS  Z14, Z13, Z13
 	VMOVUPS Z13, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -22315,22 +22978,22 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (DI), Z1, Z12
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST 4(R8), Z1, Z6
-	VFMADD231PS.BCST 4(R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 4(R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST 4(DI), Z1, Z12
+	VMOVUPS.Z        (BX), K1, Z14
+	VFMADD231PS.BCST (CX), Z14, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z14, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z14, Z4
+	VFMADD231PS.BCST (R8), Z14, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z14, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z14, Z10
+	VFMADD231PS.BCST (DI), Z14, Z12
+	VMOVUPS.Z        (BX)(SI*1), K1, Z14
+	VFMADD231PS.BCST 4(CX), Z14, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z14, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z14, Z4
+	VFMADD231PS.BCST 4(R8), Z14, Z6
+	VFMADD231PS.BCST 4(R8)(DX*1), Z14, Z8
+	VFMADD231PS.BCST 4(R8)(DX*2), Z14, Z10
+	VFMADD231PS.BCST 4(DI), Z14, Z12
 	ADDQ             $0x00000008, CX
 	ADDQ             $0x00000008, R8
 	ADDQ             $0x00000008, DI
@@ -22343,14 +23006,14 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (DI), Z1, Z12
+	VMOVUPS.Z        (BX), K1, Z14
+	VFMADD231PS.BCST (CX), Z14, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z14, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z14, Z4
+	VFMADD231PS.BCST (R8), Z14, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z14, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z14, Z10
+	VFMADD231PS.BCST (DI), Z14, Z12
 	ADDQ             $0x00000004, CX
 	ADDQ             $0x00000004, R8
 	ADDQ             $0x00000004, DI
@@ -22359,77 +23022,75 @@ edge1tailloop:
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z14
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z15
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z14, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z14, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z14, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z14, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z14, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z14, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z14, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z12
 	VMOVUPS      Z12, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z14, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z14, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z14, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z14, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z14, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z14, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z14, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -22604,8 +23265,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z16
 	VFMADD231PS  Z16, Z15, Z13
 	VMOVUPS      Z13, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -22645,12 +23305,34 @@ edge2beta0:
 	VMOVUPS Z12, (AX)
 	VMULPS  Z14, Z13, Z13
 	VMOVUPS Z13, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512R8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512R8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512R8(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512R8(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -22949,8 +23631,7 @@ fulldone:
 	VMOVUPS      64(AX), Z18
 	VFMADD231PS  Z18, Z17, Z15
 	VMOVUPS      Z15, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -22995,8 +23676,7 @@ fullbeta0:
 	VMOVUPS Z14, (AX)
 	VMULPS  Z16, Z15, Z15
 	VMOVUPS Z15, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -23016,24 +23696,24 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (DI), Z1, Z12
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z14
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST 4(R8), Z1, Z6
-	VFMADD231PS.BCST 4(R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 4(R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST 4(DI), Z1, Z12
-	VFMADD231PS.BCST 4(DI)(DX*1), Z1, Z14
+	VMOVUPS.Z        (BX), K1, Z16
+	VFMADD231PS.BCST (CX), Z16, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z16, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z16, Z4
+	VFMADD231PS.BCST (R8), Z16, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z16, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z16, Z10
+	VFMADD231PS.BCST (DI), Z16, Z12
+	VFMADD231PS.BCST (DI)(DX*1), Z16, Z14
+	VMOVUPS.Z        (BX)(SI*1), K1, Z16
+	VFMADD231PS.BCST 4(CX), Z16, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z16, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z16, Z4
+	VFMADD231PS.BCST 4(R8), Z16, Z6
+	VFMADD231PS.BCST 4(R8)(DX*1), Z16, Z8
+	VFMADD231PS.BCST 4(R8)(DX*2), Z16, Z10
+	VFMADD231PS.BCST 4(DI), Z16, Z12
+	VFMADD231PS.BCST 4(DI)(DX*1), Z16, Z14
 	ADDQ             $0x00000008, CX
 	ADDQ             $0x00000008, R8
 	ADDQ             $0x00000008, DI
@@ -23046,15 +23726,15 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (DI), Z1, Z12
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z14
+	VMOVUPS.Z        (BX), K1, Z16
+	VFMADD231PS.BCST (CX), Z16, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z16, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z16, Z4
+	VFMADD231PS.BCST (R8), Z16, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z16, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z16, Z10
+	VFMADD231PS.BCST (DI), Z16, Z12
+	VFMADD231PS.BCST (DI)(DX*1), Z16, Z14
 	ADDQ             $0x00000004, CX
 	ADDQ             $0x00000004, R8
 	ADDQ             $0x00000004, DI
@@ -23063,85 +23743,83 @@ edge1tailloop:
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z16
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z17
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z16, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z16, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z16, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z16, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z16, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z16, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z16, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z16, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z14
 	VMOVUPS      Z14, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z16, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z16, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z16, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z16, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z16, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z16, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z16, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z16, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -23334,8 +24012,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z18
 	VFMADD231PS  Z18, Z17, Z15
 	VMOVUPS      Z15, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -23380,12 +24057,34 @@ edge2beta0:
 	VMOVUPS Z14, (AX)
 	VMULPS  Z16, Z15, Z15
 	VMOVUPS Z15, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512R9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512R9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512R9(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512R9(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -23714,8 +24413,7 @@ fulldone:
 	VMOVUPS      64(AX), Z20
 	VFMADD231PS  Z20, Z19, Z17
 	VMOVUPS      Z17, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -23765,8 +24463,7 @@ fullbeta0:
 	VMOVUPS Z16, (AX)
 	VMULPS  Z18, Z17, Z17
 	VMOVUPS Z17, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -23786,26 +24483,26 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (DI), Z1, Z12
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z14
-	VFMADD231PS.BCST (DI)(DX*2), Z1, Z16
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST 4(R8), Z1, Z6
-	VFMADD231PS.BCST 4(R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 4(R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST 4(DI), Z1, Z12
-	VFMADD231PS.BCST 4(DI)(DX*1), Z1, Z14
-	VFMADD231PS.BCST 4(DI)(DX*2), Z1, Z16
+	VMOVUPS.Z        (BX), K1, Z18
+	VFMADD231PS.BCST (CX), Z18, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z18, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z18, Z4
+	VFMADD231PS.BCST (R8), Z18, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z18, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z18, Z10
+	VFMADD231PS.BCST (DI), Z18, Z12
+	VFMADD231PS.BCST (DI)(DX*1), Z18, Z14
+	VFMADD231PS.BCST (DI)(DX*2), Z18, Z16
+	VMOVUPS.Z        (BX)(SI*1), K1, Z18
+	VFMADD231PS.BCST 4(CX), Z18, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z18, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z18, Z4
+	VFMADD231PS.BCST 4(R8), Z18, Z6
+	VFMADD231PS.BCST 4(R8)(DX*1), Z18, Z8
+	VFMADD231PS.BCST 4(R8)(DX*2), Z18, Z10
+	VFMADD231PS.BCST 4(DI), Z18, Z12
+	VFMADD231PS.BCST 4(DI)(DX*1), Z18, Z14
+	VFMADD231PS.BCST 4(DI)(DX*2), Z18, Z16
 	ADDQ             $0x00000008, CX
 	ADDQ             $0x00000008, R8
 	ADDQ             $0x00000008, DI
@@ -23818,16 +24515,16 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (DI), Z1, Z12
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z14
-	VFMADD231PS.BCST (DI)(DX*2), Z1, Z16
+	VMOVUPS.Z        (BX), K1, Z18
+	VFMADD231PS.BCST (CX), Z18, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z18, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z18, Z4
+	VFMADD231PS.BCST (R8), Z18, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z18, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z18, Z10
+	VFMADD231PS.BCST (DI), Z18, Z12
+	VFMADD231PS.BCST (DI)(DX*1), Z18, Z14
+	VFMADD231PS.BCST (DI)(DX*2), Z18, Z16
 	ADDQ             $0x00000004, CX
 	ADDQ             $0x00000004, R8
 	ADDQ             $0x00000004, DI
@@ -23836,93 +24533,91 @@ edge1tailloop:
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z18
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z19
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z18, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z18, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z18, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z18, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z18, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z18, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z18, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z18, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z14
 	VMOVUPS      Z14, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z16, Z16
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z16
+	VMULPS       Z18, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z16
 	VMOVUPS      Z16, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z18, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z18, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z18, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z18, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z18, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z18, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z18, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z18, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z16, Z16
+	VMULPS  Z18, Z16, Z16
 	VMOVUPS Z16, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -24133,8 +24828,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z20
 	VFMADD231PS  Z20, Z19, Z17
 	VMOVUPS      Z17, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -24184,12 +24878,34 @@ edge2beta0:
 	VMOVUPS Z16, (AX)
 	VMULPS  Z18, Z17, Z17
 	VMOVUPS Z17, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512R10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512R10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512R10(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512R10(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -24551,8 +25267,7 @@ fulldone:
 	VMOVUPS      64(AX), Z22
 	VFMADD231PS  Z22, Z21, Z19
 	VMOVUPS      Z19, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -24607,8 +25322,7 @@ fullbeta0:
 	VMOVUPS Z18, (AX)
 	VMULPS  Z20, Z19, Z19
 	VMOVUPS Z19, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -24629,28 +25343,28 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (R9), Z1, Z12
-	VFMADD231PS.BCST (R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST (R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST (DI), Z1, Z18
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST 4(R8), Z1, Z6
-	VFMADD231PS.BCST 4(R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 4(R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST 4(R9), Z1, Z12
-	VFMADD231PS.BCST 4(R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST 4(R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST 4(DI), Z1, Z18
+	VMOVUPS.Z        (BX), K1, Z20
+	VFMADD231PS.BCST (CX), Z20, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z20, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z20, Z4
+	VFMADD231PS.BCST (R8), Z20, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z20, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z20, Z10
+	VFMADD231PS.BCST (R9), Z20, Z12
+	VFMADD231PS.BCST (R9)(DX*1), Z20, Z14
+	VFMADD231PS.BCST (R9)(DX*2), Z20, Z16
+	VFMADD231PS.BCST (DI), Z20, Z18
+	VMOVUPS.Z        (BX)(SI*1), K1, Z20
+	VFMADD231PS.BCST 4(CX), Z20, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z20, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z20, Z4
+	VFMADD231PS.BCST 4(R8), Z20, Z6
+	VFMADD231PS.BCST 4(R8)(DX*1), Z20, Z8
+	VFMADD231PS.BCST 4(R8)(DX*2), Z20, Z10
+	VFMADD231PS.BCST 4(R9), Z20, Z12
+	VFMADD231PS.BCST 4(R9)(DX*1), Z20, Z14
+	VFMADD231PS.BCST 4(R9)(DX*2), Z20, Z16
+	VFMADD231PS.BCST 4(DI), Z20, Z18
 	ADDQ             $0x00000008, CX
 	ADDQ             $0x00000008, R8
 	ADDQ             $0x00000008, R9
@@ -24664,17 +25378,17 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (R9), Z1, Z12
-	VFMADD231PS.BCST (R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST (R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST (DI), Z1, Z18
+	VMOVUPS.Z        (BX), K1, Z20
+	VFMADD231PS.BCST (CX), Z20, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z20, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z20, Z4
+	VFMADD231PS.BCST (R8), Z20, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z20, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z20, Z10
+	VFMADD231PS.BCST (R9), Z20, Z12
+	VFMADD231PS.BCST (R9)(DX*1), Z20, Z14
+	VFMADD231PS.BCST (R9)(DX*2), Z20, Z16
+	VFMADD231PS.BCST (DI), Z20, Z18
 	ADDQ             $0x00000004, CX
 	ADDQ             $0x00000004, R8
 	ADDQ             $0x00000004, R9
@@ -24684,101 +25398,99 @@ edge1tailloop:
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z20
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z21
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z20, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z20, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z20, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z20, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z20, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z20, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z20, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z20, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z14
 	VMOVUPS      Z14, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z16, Z16
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z16
+	VMULPS       Z20, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z16
 	VMOVUPS      Z16, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z18, Z18
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z18
+	VMULPS       Z20, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z18
 	VMOVUPS      Z18, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z20, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z20, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z20, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z20, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z20, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z20, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z20, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z20, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z16, Z16
+	VMULPS  Z20, Z16, Z16
 	VMOVUPS Z16, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z18, Z18
+	VMULPS  Z20, Z18, Z18
 	VMOVUPS Z18, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -25010,8 +25722,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z22
 	VFMADD231PS  Z22, Z21, Z19
 	VMOVUPS      Z19, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -25066,12 +25777,34 @@ edge2beta0:
 	VMOVUPS Z18, (AX)
 	VMULPS  Z20, Z19, Z19
 	VMOVUPS Z19, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512R11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512R11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512R11(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512R11(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -25463,8 +26196,7 @@ fulldone:
 	VMOVUPS      64(AX), Z24
 	VFMADD231PS  Z24, Z23, Z21
 	VMOVUPS      Z21, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -25524,8 +26256,7 @@ fullbeta0:
 	VMOVUPS Z20, (AX)
 	VMULPS  Z22, Z21, Z21
 	VMOVUPS Z21, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -25546,30 +26277,30 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (R9), Z1, Z12
-	VFMADD231PS.BCST (R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST (R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST (DI), Z1, Z18
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z20
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST 4(R8), Z1, Z6
-	VFMADD231PS.BCST 4(R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 4(R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST 4(R9), Z1, Z12
-	VFMADD231PS.BCST 4(R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST 4(R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST 4(DI), Z1, Z18
-	VFMADD231PS.BCST 4(DI)(DX*1), Z1, Z20
+	VMOVUPS.Z        (BX), K1, Z22
+	VFMADD231PS.BCST (CX), Z22, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z22, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z22, Z4
+	VFMADD231PS.BCST (R8), Z22, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z22, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z22, Z10
+	VFMADD231PS.BCST (R9), Z22, Z12
+	VFMADD231PS.BCST (R9)(DX*1), Z22, Z14
+	VFMADD231PS.BCST (R9)(DX*2), Z22, Z16
+	VFMADD231PS.BCST (DI), Z22, Z18
+	VFMADD231PS.BCST (DI)(DX*1), Z22, Z20
+	VMOVUPS.Z        (BX)(SI*1), K1, Z22
+	VFMADD231PS.BCST 4(CX), Z22, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z22, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z22, Z4
+	VFMADD231PS.BCST 4(R8), Z22, Z6
+	VFMADD231PS.BCST 4(R8)(DX*1), Z22, Z8
+	VFMADD231PS.BCST 4(R8)(DX*2), Z22, Z10
+	VFMADD231PS.BCST 4(R9), Z22, Z12
+	VFMADD231PS.BCST 4(R9)(DX*1), Z22, Z14
+	VFMADD231PS.BCST 4(R9)(DX*2), Z22, Z16
+	VFMADD231PS.BCST 4(DI), Z22, Z18
+	VFMADD231PS.BCST 4(DI)(DX*1), Z22, Z20
 	ADDQ             $0x00000008, CX
 	ADDQ             $0x00000008, R8
 	ADDQ             $0x00000008, R9
@@ -25583,18 +26314,18 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (R9), Z1, Z12
-	VFMADD231PS.BCST (R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST (R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST (DI), Z1, Z18
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z20
+	VMOVUPS.Z        (BX), K1, Z22
+	VFMADD231PS.BCST (CX), Z22, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z22, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z22, Z4
+	VFMADD231PS.BCST (R8), Z22, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z22, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z22, Z10
+	VFMADD231PS.BCST (R9), Z22, Z12
+	VFMADD231PS.BCST (R9)(DX*1), Z22, Z14
+	VFMADD231PS.BCST (R9)(DX*2), Z22, Z16
+	VFMADD231PS.BCST (DI), Z22, Z18
+	VFMADD231PS.BCST (DI)(DX*1), Z22, Z20
 	ADDQ             $0x00000004, CX
 	ADDQ             $0x00000004, R8
 	ADDQ             $0x00000004, R9
@@ -25604,109 +26335,107 @@ edge1tailloop:
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z22
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z23
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z22, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z22, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z22, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z22, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z22, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z22, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z22, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z22, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z14
 	VMOVUPS      Z14, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z16, Z16
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z16
+	VMULPS       Z22, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z16
 	VMOVUPS      Z16, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z18, Z18
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z18
+	VMULPS       Z22, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z18
 	VMOVUPS      Z18, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z20, Z20
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z20
+	VMULPS       Z22, Z20, Z20
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z20
 	VMOVUPS      Z20, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z22, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z22, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z22, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z22, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z22, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z22, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z22, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z22, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z16, Z16
+	VMULPS  Z22, Z16, Z16
 	VMOVUPS Z16, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z18, Z18
+	VMULPS  Z22, Z18, Z18
 	VMOVUPS Z18, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z20, Z20
+	VMULPS  Z22, Z20, Z20
 	VMOVUPS Z20, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -25956,8 +26685,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z24
 	VFMADD231PS  Z24, Z23, Z21
 	VMOVUPS      Z21, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -26017,12 +26745,34 @@ edge2beta0:
 	VMOVUPS Z20, (AX)
 	VMULPS  Z22, Z21, Z21
 	VMOVUPS Z21, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512R12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512R12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512R12(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512R12(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -26444,8 +27194,7 @@ fulldone:
 	VMOVUPS      64(AX), Z26
 	VFMADD231PS  Z26, Z25, Z23
 	VMOVUPS      Z23, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -26510,8 +27259,7 @@ fullbeta0:
 	VMOVUPS Z22, (AX)
 	VMULPS  Z24, Z23, Z23
 	VMOVUPS Z23, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -26532,32 +27280,32 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (R9), Z1, Z12
-	VFMADD231PS.BCST (R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST (R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST (DI), Z1, Z18
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z20
-	VFMADD231PS.BCST (DI)(DX*2), Z1, Z22
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST 4(R8), Z1, Z6
-	VFMADD231PS.BCST 4(R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 4(R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST 4(R9), Z1, Z12
-	VFMADD231PS.BCST 4(R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST 4(R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST 4(DI), Z1, Z18
-	VFMADD231PS.BCST 4(DI)(DX*1), Z1, Z20
-	VFMADD231PS.BCST 4(DI)(DX*2), Z1, Z22
+	VMOVUPS.Z        (BX), K1, Z24
+	VFMADD231PS.BCST (CX), Z24, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z24, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z24, Z4
+	VFMADD231PS.BCST (R8), Z24, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z24, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z24, Z10
+	VFMADD231PS.BCST (R9), Z24, Z12
+	VFMADD231PS.BCST (R9)(DX*1), Z24, Z14
+	VFMADD231PS.BCST (R9)(DX*2), Z24, Z16
+	VFMADD231PS.BCST (DI), Z24, Z18
+	VFMADD231PS.BCST (DI)(DX*1), Z24, Z20
+	VFMADD231PS.BCST (DI)(DX*2), Z24, Z22
+	VMOVUPS.Z        (BX)(SI*1), K1, Z24
+	VFMADD231PS.BCST 4(CX), Z24, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z24, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z24, Z4
+	VFMADD231PS.BCST 4(R8), Z24, Z6
+	VFMADD231PS.BCST 4(R8)(DX*1), Z24, Z8
+	VFMADD231PS.BCST 4(R8)(DX*2), Z24, Z10
+	VFMADD231PS.BCST 4(R9), Z24, Z12
+	VFMADD231PS.BCST 4(R9)(DX*1), Z24, Z14
+	VFMADD231PS.BCST 4(R9)(DX*2), Z24, Z16
+	VFMADD231PS.BCST 4(DI), Z24, Z18
+	VFMADD231PS.BCST 4(DI)(DX*1), Z24, Z20
+	VFMADD231PS.BCST 4(DI)(DX*2), Z24, Z22
 	ADDQ             $0x00000008, CX
 	ADDQ             $0x00000008, R8
 	ADDQ             $0x00000008, R9
@@ -26571,19 +27319,19 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (R9), Z1, Z12
-	VFMADD231PS.BCST (R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST (R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST (DI), Z1, Z18
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z20
-	VFMADD231PS.BCST (DI)(DX*2), Z1, Z22
+	VMOVUPS.Z        (BX), K1, Z24
+	VFMADD231PS.BCST (CX), Z24, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z24, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z24, Z4
+	VFMADD231PS.BCST (R8), Z24, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z24, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z24, Z10
+	VFMADD231PS.BCST (R9), Z24, Z12
+	VFMADD231PS.BCST (R9)(DX*1), Z24, Z14
+	VFMADD231PS.BCST (R9)(DX*2), Z24, Z16
+	VFMADD231PS.BCST (DI), Z24, Z18
+	VFMADD231PS.BCST (DI)(DX*1), Z24, Z20
+	VFMADD231PS.BCST (DI)(DX*2), Z24, Z22
 	ADDQ             $0x00000004, CX
 	ADDQ             $0x00000004, R8
 	ADDQ             $0x00000004, R9
@@ -26593,117 +27341,115 @@ edge1tailloop:
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z24
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z25
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z24, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z24, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z24, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z24, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z24, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z24, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z24, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z24, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z14
 	VMOVUPS      Z14, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z16, Z16
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z16
+	VMULPS       Z24, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z16
 	VMOVUPS      Z16, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z18, Z18
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z18
+	VMULPS       Z24, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z18
 	VMOVUPS      Z18, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z20, Z20
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z20
+	VMULPS       Z24, Z20, Z20
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z20
 	VMOVUPS      Z20, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z22, Z22
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z22
+	VMULPS       Z24, Z22, Z22
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z22
 	VMOVUPS      Z22, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z24, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z24, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z24, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z24, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z24, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z24, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z24, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z24, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z16, Z16
+	VMULPS  Z24, Z16, Z16
 	VMOVUPS Z16, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z18, Z18
+	VMULPS  Z24, Z18, Z18
 	VMOVUPS Z18, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z20, Z20
+	VMULPS  Z24, Z20, Z20
 	VMOVUPS Z20, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z22, Z22
+	VMULPS  Z24, Z22, Z22
 	VMOVUPS Z22, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -26971,8 +27717,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z26
 	VFMADD231PS  Z26, Z25, Z23
 	VMOVUPS      Z23, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -27037,12 +27782,34 @@ edge2beta0:
 	VMOVUPS Z22, (AX)
 	VMULPS  Z24, Z23, Z23
 	VMOVUPS Z23, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512R13(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512R13(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512R13(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512R13(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -27497,8 +28264,7 @@ fulldone:
 	VMOVUPS      64(AX), Z28
 	VFMADD231PS  Z28, Z27, Z25
 	VMOVUPS      Z25, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -27568,8 +28334,7 @@ fullbeta0:
 	VMOVUPS Z24, (AX)
 	VMULPS  Z26, Z25, Z25
 	VMOVUPS Z25, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -27591,34 +28356,34 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (R9), Z1, Z12
-	VFMADD231PS.BCST (R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST (R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST (R10), Z1, Z18
-	VFMADD231PS.BCST (R10)(DX*1), Z1, Z20
-	VFMADD231PS.BCST (R10)(DX*2), Z1, Z22
-	VFMADD231PS.BCST (DI), Z1, Z24
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST 4(R8), Z1, Z6
-	VFMADD231PS.BCST 4(R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 4(R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST 4(R9), Z1, Z12
-	VFMADD231PS.BCST 4(R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST 4(R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST 4(R10), Z1, Z18
-	VFMADD231PS.BCST 4(R10)(DX*1), Z1, Z20
-	VFMADD231PS.BCST 4(R10)(DX*2), Z1, Z22
-	VFMADD231PS.BCST 4(DI), Z1, Z24
+	VMOVUPS.Z        (BX), K1, Z26
+	VFMADD231PS.BCST (CX), Z26, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z26, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z26, Z4
+	VFMADD231PS.BCST (R8), Z26, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z26, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z26, Z10
+	VFMADD231PS.BCST (R9), Z26, Z12
+	VFMADD231PS.BCST (R9)(DX*1), Z26, Z14
+	VFMADD231PS.BCST (R9)(DX*2), Z26, Z16
+	VFMADD231PS.BCST (R10), Z26, Z18
+	VFMADD231PS.BCST (R10)(DX*1), Z26, Z20
+	VFMADD231PS.BCST (R10)(DX*2), Z26, Z22
+	VFMADD231PS.BCST (DI), Z26, Z24
+	VMOVUPS.Z        (BX)(SI*1), K1, Z26
+	VFMADD231PS.BCST 4(CX), Z26, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z26, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z26, Z4
+	VFMADD231PS.BCST 4(R8), Z26, Z6
+	VFMADD231PS.BCST 4(R8)(DX*1), Z26, Z8
+	VFMADD231PS.BCST 4(R8)(DX*2), Z26, Z10
+	VFMADD231PS.BCST 4(R9), Z26, Z12
+	VFMADD231PS.BCST 4(R9)(DX*1), Z26, Z14
+	VFMADD231PS.BCST 4(R9)(DX*2), Z26, Z16
+	VFMADD231PS.BCST 4(R10), Z26, Z18
+	VFMADD231PS.BCST 4(R10)(DX*1), Z26, Z20
+	VFMADD231PS.BCST 4(R10)(DX*2), Z26, Z22
+	VFMADD231PS.BCST 4(DI), Z26, Z24
 	ADDQ             $0x00000008, CX
 	ADDQ             $0x00000008, R8
 	ADDQ             $0x00000008, R9
@@ -27633,20 +28398,20 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (R9), Z1, Z12
-	VFMADD231PS.BCST (R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST (R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST (R10), Z1, Z18
-	VFMADD231PS.BCST (R10)(DX*1), Z1, Z20
-	VFMADD231PS.BCST (R10)(DX*2), Z1, Z22
-	VFMADD231PS.BCST (DI), Z1, Z24
+	VMOVUPS.Z        (BX), K1, Z26
+	VFMADD231PS.BCST (CX), Z26, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z26, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z26, Z4
+	VFMADD231PS.BCST (R8), Z26, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z26, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z26, Z10
+	VFMADD231PS.BCST (R9), Z26, Z12
+	VFMADD231PS.BCST (R9)(DX*1), Z26, Z14
+	VFMADD231PS.BCST (R9)(DX*2), Z26, Z16
+	VFMADD231PS.BCST (R10), Z26, Z18
+	VFMADD231PS.BCST (R10)(DX*1), Z26, Z20
+	VFMADD231PS.BCST (R10)(DX*2), Z26, Z22
+	VFMADD231PS.BCST (DI), Z26, Z24
 	ADDQ             $0x00000004, CX
 	ADDQ             $0x00000004, R8
 	ADDQ             $0x00000004, R9
@@ -27657,125 +28422,123 @@ edge1tailloop:
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z26
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z27
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z26, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z26, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z26, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z26, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z26, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z26, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z26, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z26, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z14
 	VMOVUPS      Z14, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z16, Z16
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z16
+	VMULPS       Z26, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z16
 	VMOVUPS      Z16, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z18, Z18
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z18
+	VMULPS       Z26, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z18
 	VMOVUPS      Z18, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z20, Z20
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z20
+	VMULPS       Z26, Z20, Z20
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z20
 	VMOVUPS      Z20, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z22, Z22
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z22
+	VMULPS       Z26, Z22, Z22
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z22
 	VMOVUPS      Z22, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z24, Z24
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z24
+	VMULPS       Z26, Z24, Z24
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z24
 	VMOVUPS      Z24, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z26, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z26, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z26, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z26, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z26, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z26, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z26, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z26, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z16, Z16
+	VMULPS  Z26, Z16, Z16
 	VMOVUPS Z16, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z18, Z18
+	VMULPS  Z26, Z18, Z18
 	VMOVUPS Z18, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z20, Z20
+	VMULPS  Z26, Z20, Z20
 	VMOVUPS Z20, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z22, Z22
+	VMULPS  Z26, Z22, Z22
 	VMOVUPS Z22, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z24, Z24
+	VMULPS  Z26, Z24, Z24
 	VMOVUPS Z24, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -28064,8 +28827,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z28
 	VFMADD231PS  Z28, Z27, Z25
 	VMOVUPS      Z25, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -28135,12 +28897,34 @@ edge2beta0:
 	VMOVUPS Z24, (AX)
 	VMULPS  Z26, Z25, Z25
 	VMOVUPS Z25, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm14x32AVX512R14(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm14x32AVX512R14(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm14x32AVX512R14(SB), NOSPLIT, $0-72
+TEXT ·Sgemm14x32AVX512R14(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -28625,8 +29409,7 @@ fulldone:
 	VMOVUPS      64(AX), Z30
 	VFMADD231PS  Z30, Z29, Z27
 	VMOVUPS      Z27, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -28701,8 +29484,7 @@ fullbeta0:
 	VMOVUPS Z26, (AX)
 	VMULPS  Z28, Z27, Z27
 	VMOVUPS Z27, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -28724,36 +29506,36 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (R9), Z1, Z12
-	VFMADD231PS.BCST (R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST (R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST (R10), Z1, Z18
-	VFMADD231PS.BCST (R10)(DX*1), Z1, Z20
-	VFMADD231PS.BCST (R10)(DX*2), Z1, Z22
-	VFMADD231PS.BCST (DI), Z1, Z24
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z26
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST 4(R8), Z1, Z6
-	VFMADD231PS.BCST 4(R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 4(R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST 4(R9), Z1, Z12
-	VFMADD231PS.BCST 4(R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST 4(R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST 4(R10), Z1, Z18
-	VFMADD231PS.BCST 4(R10)(DX*1), Z1, Z20
-	VFMADD231PS.BCST 4(R10)(DX*2), Z1, Z22
-	VFMADD231PS.BCST 4(DI), Z1, Z24
-	VFMADD231PS.BCST 4(DI)(DX*1), Z1, Z26
+	VMOVUPS.Z        (BX), K1, Z28
+	VFMADD231PS.BCST (CX), Z28, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z28, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z28, Z4
+	VFMADD231PS.BCST (R8), Z28, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z28, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z28, Z10
+	VFMADD231PS.BCST (R9), Z28, Z12
+	VFMADD231PS.BCST (R9)(DX*1), Z28, Z14
+	VFMADD231PS.BCST (R9)(DX*2), Z28, Z16
+	VFMADD231PS.BCST (R10), Z28, Z18
+	VFMADD231PS.BCST (R10)(DX*1), Z28, Z20
+	VFMADD231PS.BCST (R10)(DX*2), Z28, Z22
+	VFMADD231PS.BCST (DI), Z28, Z24
+	VFMADD231PS.BCST (DI)(DX*1), Z28, Z26
+	VMOVUPS.Z        (BX)(SI*1), K1, Z28
+	VFMADD231PS.BCST 4(CX), Z28, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z28, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z28, Z4
+	VFMADD231PS.BCST 4(R8), Z28, Z6
+	VFMADD231PS.BCST 4(R8)(DX*1), Z28, Z8
+	VFMADD231PS.BCST 4(R8)(DX*2), Z28, Z10
+	VFMADD231PS.BCST 4(R9), Z28, Z12
+	VFMADD231PS.BCST 4(R9)(DX*1), Z28, Z14
+	VFMADD231PS.BCST 4(R9)(DX*2), Z28, Z16
+	VFMADD231PS.BCST 4(R10), Z28, Z18
+	VFMADD231PS.BCST 4(R10)(DX*1), Z28, Z20
+	VFMADD231PS.BCST 4(R10)(DX*2), Z28, Z22
+	VFMADD231PS.BCST 4(DI), Z28, Z24
+	VFMADD231PS.BCST 4(DI)(DX*1), Z28, Z26
 	ADDQ             $0x00000008, CX
 	ADDQ             $0x00000008, R8
 	ADDQ             $0x00000008, R9
@@ -28768,21 +29550,21 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (R9), Z1, Z12
-	VFMADD231PS.BCST (R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST (R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST (R10), Z1, Z18
-	VFMADD231PS.BCST (R10)(DX*1), Z1, Z20
-	VFMADD231PS.BCST (R10)(DX*2), Z1, Z22
-	VFMADD231PS.BCST (DI), Z1, Z24
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z26
+	VMOVUPS.Z        (BX), K1, Z28
+	VFMADD231PS.BCST (CX), Z28, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z28, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z28, Z4
+	VFMADD231PS.BCST (R8), Z28, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z28, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z28, Z10
+	VFMADD231PS.BCST (R9), Z28, Z12
+	VFMADD231PS.BCST (R9)(DX*1), Z28, Z14
+	VFMADD231PS.BCST (R9)(DX*2), Z28, Z16
+	VFMADD231PS.BCST (R10), Z28, Z18
+	VFMADD231PS.BCST (R10)(DX*1), Z28, Z20
+	VFMADD231PS.BCST (R10)(DX*2), Z28, Z22
+	VFMADD231PS.BCST (DI), Z28, Z24
+	VFMADD231PS.BCST (DI)(DX*1), Z28, Z26
 	ADDQ             $0x00000004, CX
 	ADDQ             $0x00000004, R8
 	ADDQ             $0x00000004, R9
@@ -28793,133 +29575,131 @@ edge1tailloop:
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z28
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z29
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z28, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z28, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z28, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z28, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z28, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z28, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z28, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z28, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z14
 	VMOVUPS      Z14, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z16, Z16
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z16
+	VMULPS       Z28, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z16
 	VMOVUPS      Z16, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z18, Z18
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z18
+	VMULPS       Z28, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z18
 	VMOVUPS      Z18, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z20, Z20
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z20
+	VMULPS       Z28, Z20, Z20
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z20
 	VMOVUPS      Z20, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z22, Z22
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z22
+	VMULPS       Z28, Z22, Z22
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z22
 	VMOVUPS      Z22, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z24, Z24
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z24
+	VMULPS       Z28, Z24, Z24
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z24
 	VMOVUPS      Z24, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z26, Z26
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z26
+	VMULPS       Z28, Z26, Z26
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z26
 	VMOVUPS      Z26, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z28, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z28, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z28, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z28, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z28, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z28, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z28, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z28, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z16, Z16
+	VMULPS  Z28, Z16, Z16
 	VMOVUPS Z16, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z18, Z18
+	VMULPS  Z28, Z18, Z18
 	VMOVUPS Z18, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z20, Z20
+	VMULPS  Z28, Z20, Z20
 	VMOVUPS Z20, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z22, Z22
+	VMULPS  Z28, Z22, Z22
 	VMOVUPS Z22, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z24, Z24
+	VMULPS  Z28, Z24, Z24
 	VMOVUPS Z24, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z26, Z26
+	VMULPS  Z28, Z26, Z26
 	VMOVUPS Z26, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -29226,8 +30006,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z30
 	VFMADD231PS  Z30, Z29, Z27
 	VMOVUPS      Z27, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -29302,6 +30081,27 @@ edge2beta0:
 	VMOVUPS Z26, (AX)
 	VMULPS  Z28, Z27, Z27
 	VMOVUPS Z27, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
@@ -29858,9 +30658,10 @@ fullbeta0:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512P1(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512P1(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -29944,8 +30745,7 @@ fulldone:
 	VMOVUPS      64(AX), Z4
 	VFMADD231PS  Z4, Z3, Z1
 	VMOVUPS      Z1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -29955,8 +30755,7 @@ fullbeta0:
 	VMOVUPS Z0, (AX)
 	VMULPS  Z2, Z1, Z1
 	VMOVUPS Z1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -29975,10 +30774,10 @@ edge1:
 
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
+	VMOVUPS.Z        (BX), K1, Z2
+	VFMADD231PS.BCST (CX), Z2, Z0
+	VMOVUPS.Z        (BX)(SI*1), K1, Z2
+	VFMADD231PS.BCST (CX)(DX*1), Z2, Z0
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -29989,37 +30788,35 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
+	VMOVUPS.Z        (BX), K1, Z2
+	VFMADD231PS.BCST (CX), Z2, Z0
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z2
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z2
+	VBROADCASTSS beta+68(FP), Z3
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z1
-	VFMADD231PS  Z1, Z2, Z0
+	VMULPS       Z2, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z2
+	VFMADD231PS  Z2, Z3, Z0
 	VMOVUPS      Z0, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z2, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -30081,8 +30878,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z4
 	VFMADD231PS  Z4, Z3, Z1
 	VMOVUPS      Z1, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -30092,12 +30888,34 @@ edge2beta0:
 	VMOVUPS Z0, (AX)
 	VMULPS  Z2, Z1, Z1
 	VMOVUPS Z1, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512P2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512P2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512P2(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512P2(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -30211,8 +31029,7 @@ fulldone:
 	VMOVUPS      64(AX), Z6
 	VFMADD231PS  Z6, Z5, Z3
 	VMOVUPS      Z3, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -30227,8 +31044,7 @@ fullbeta0:
 	VMOVUPS Z2, (AX)
 	VMULPS  Z4, Z3, Z3
 	VMOVUPS Z3, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -30247,12 +31063,12 @@ edge1:
 
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
+	VMOVUPS.Z        (BX), K1, Z4
+	VFMADD231PS.BCST (CX), Z4, Z0
+	VFMADD231PS.BCST 4(CX), Z4, Z2
+	VMOVUPS.Z        (BX)(SI*1), K1, Z4
+	VFMADD231PS.BCST (CX)(DX*1), Z4, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z4, Z2
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -30263,46 +31079,44 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
+	VMOVUPS.Z        (BX), K1, Z4
+	VFMADD231PS.BCST (CX), Z4, Z0
+	VFMADD231PS.BCST 4(CX), Z4, Z2
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z4
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z5
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z4
-	VFMADD231PS  Z4, Z3, Z0
+	VMULPS       Z4, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z6
+	VFMADD231PS  Z6, Z5, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z4
-	VFMADD231PS  Z4, Z3, Z2
+	VMULPS       Z4, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z6
+	VFMADD231PS  Z6, Z5, Z2
 	VMOVUPS      Z2, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z4, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z4, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -30382,8 +31196,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z6
 	VFMADD231PS  Z6, Z5, Z3
 	VMOVUPS      Z3, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -30398,12 +31211,34 @@ edge2beta0:
 	VMOVUPS Z2, (AX)
 	VMULPS  Z4, Z3, Z3
 	VMOVUPS Z3, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512P3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512P3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512P3(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512P3(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -30547,8 +31382,7 @@ fulldone:
 	VMOVUPS      64(AX), Z8
 	VFMADD231PS  Z8, Z7, Z5
 	VMOVUPS      Z5, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -30568,8 +31402,7 @@ fullbeta0:
 	VMOVUPS Z4, (AX)
 	VMULPS  Z6, Z5, Z5
 	VMOVUPS Z5, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -30588,14 +31421,14 @@ edge1:
 
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
+	VMOVUPS.Z        (BX), K1, Z6
+	VFMADD231PS.BCST (CX), Z6, Z0
+	VFMADD231PS.BCST 4(CX), Z6, Z2
+	VFMADD231PS.BCST 8(CX), Z6, Z4
+	VMOVUPS.Z        (BX)(SI*1), K1, Z6
+	VFMADD231PS.BCST (CX)(DX*1), Z6, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z6, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z6, Z4
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -30606,55 +31439,53 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
+	VMOVUPS.Z        (BX), K1, Z6
+	VFMADD231PS.BCST (CX), Z6, Z0
+	VFMADD231PS.BCST 4(CX), Z6, Z2
+	VFMADD231PS.BCST 8(CX), Z6, Z4
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z6
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z7
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z6, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z6, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z6, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z4
 	VMOVUPS      Z4, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z6, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z6, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z6, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -30752,8 +31583,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z8
 	VFMADD231PS  Z8, Z7, Z5
 	VMOVUPS      Z5, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -30773,12 +31603,34 @@ edge2beta0:
 	VMOVUPS Z4, (AX)
 	VMULPS  Z6, Z5, Z5
 	VMOVUPS Z5, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512P4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512P4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512P4(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512P4(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -30952,8 +31804,7 @@ fulldone:
 	VMOVUPS      64(AX), Z10
 	VFMADD231PS  Z10, Z9, Z7
 	VMOVUPS      Z7, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -30978,8 +31829,7 @@ fullbeta0:
 	VMOVUPS Z6, (AX)
 	VMULPS  Z8, Z7, Z7
 	VMOVUPS Z7, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -30998,16 +31848,16 @@ edge1:
 
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
-	VFMADD231PS.BCST 12(CX)(DX*1), Z1, Z6
+	VMOVUPS.Z        (BX), K1, Z8
+	VFMADD231PS.BCST (CX), Z8, Z0
+	VFMADD231PS.BCST 4(CX), Z8, Z2
+	VFMADD231PS.BCST 8(CX), Z8, Z4
+	VFMADD231PS.BCST 12(CX), Z8, Z6
+	VMOVUPS.Z        (BX)(SI*1), K1, Z8
+	VFMADD231PS.BCST (CX)(DX*1), Z8, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z8, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z8, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z8, Z6
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -31018,64 +31868,62 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
+	VMOVUPS.Z        (BX), K1, Z8
+	VFMADD231PS.BCST (CX), Z8, Z0
+	VFMADD231PS.BCST 4(CX), Z8, Z2
+	VFMADD231PS.BCST 8(CX), Z8, Z4
+	VFMADD231PS.BCST 12(CX), Z8, Z6
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z8
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z9
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z8, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z8, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z8, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z8, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z6
 	VMOVUPS      Z6, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z8, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z8, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z8, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z8, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -31191,8 +32039,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z10
 	VFMADD231PS  Z10, Z9, Z7
 	VMOVUPS      Z7, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -31217,12 +32064,34 @@ edge2beta0:
 	VMOVUPS Z6, (AX)
 	VMULPS  Z8, Z7, Z7
 	VMOVUPS Z7, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512P5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512P5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512P5(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512P5(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -31427,8 +32296,7 @@ fulldone:
 	VMOVUPS      64(AX), Z12
 	VFMADD231PS  Z12, Z11, Z9
 	VMOVUPS      Z9, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -31458,8 +32326,7 @@ fullbeta0:
 	VMOVUPS Z8, (AX)
 	VMULPS  Z10, Z9, Z9
 	VMOVUPS Z9, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -31478,18 +32345,18 @@ edge1:
 
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
-	VFMADD231PS.BCST 12(CX)(DX*1), Z1, Z6
-	VFMADD231PS.BCST 16(CX)(DX*1), Z1, Z8
+	VMOVUPS.Z        (BX), K1, Z10
+	VFMADD231PS.BCST (CX), Z10, Z0
+	VFMADD231PS.BCST 4(CX), Z10, Z2
+	VFMADD231PS.BCST 8(CX), Z10, Z4
+	VFMADD231PS.BCST 12(CX), Z10, Z6
+	VFMADD231PS.BCST 16(CX), Z10, Z8
+	VMOVUPS.Z        (BX)(SI*1), K1, Z10
+	VFMADD231PS.BCST (CX)(DX*1), Z10, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z10, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z10, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z10, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z10, Z8
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -31500,73 +32367,71 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
+	VMOVUPS.Z        (BX), K1, Z10
+	VFMADD231PS.BCST (CX), Z10, Z0
+	VFMADD231PS.BCST 4(CX), Z10, Z2
+	VFMADD231PS.BCST 8(CX), Z10, Z4
+	VFMADD231PS.BCST 12(CX), Z10, Z6
+	VFMADD231PS.BCST 16(CX), Z10, Z8
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z10
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z11
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z10, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z10, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z10, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z10, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z10, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z8
 	VMOVUPS      Z8, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z10, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z10, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z10, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z10, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z10, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -31700,8 +32565,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z12
 	VFMADD231PS  Z12, Z11, Z9
 	VMOVUPS      Z9, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -31731,12 +32595,34 @@ edge2beta0:
 	VMOVUPS Z8, (AX)
 	VMULPS  Z10, Z9, Z9
 	VMOVUPS Z9, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512P6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512P6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512P6(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512P6(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -31971,8 +32857,7 @@ fulldone:
 	VMOVUPS      64(AX), Z14
 	VFMADD231PS  Z14, Z13, Z11
 	VMOVUPS      Z11, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -32007,8 +32892,7 @@ fullbeta0:
 	VMOVUPS Z10, (AX)
 	VMULPS  Z12, Z11, Z11
 	VMOVUPS Z11, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -32027,20 +32911,20 @@ edge1:
 
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
-	VFMADD231PS.BCST 12(CX)(DX*1), Z1, Z6
-	VFMADD231PS.BCST 16(CX)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 20(CX)(DX*1), Z1, Z10
+	VMOVUPS.Z        (BX), K1, Z12
+	VFMADD231PS.BCST (CX), Z12, Z0
+	VFMADD231PS.BCST 4(CX), Z12, Z2
+	VFMADD231PS.BCST 8(CX), Z12, Z4
+	VFMADD231PS.BCST 12(CX), Z12, Z6
+	VFMADD231PS.BCST 16(CX), Z12, Z8
+	VFMADD231PS.BCST 20(CX), Z12, Z10
+	VMOVUPS.Z        (BX)(SI*1), K1, Z12
+	VFMADD231PS.BCST (CX)(DX*1), Z12, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z12, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z12, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z12, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z12, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z12, Z10
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -32051,82 +32935,80 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
+	VMOVUPS.Z        (BX), K1, Z12
+	VFMADD231PS.BCST (CX), Z12, Z0
+	VFMADD231PS.BCST 4(CX), Z12, Z2
+	VFMADD231PS.BCST 8(CX), Z12, Z4
+	VFMADD231PS.BCST 12(CX), Z12, Z6
+	VFMADD231PS.BCST 16(CX), Z12, Z8
+	VFMADD231PS.BCST 20(CX), Z12, Z10
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z12
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z13
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z12, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z12, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z12, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z12, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z12, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z12, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z10
 	VMOVUPS      Z10, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z12, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z12, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z12, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z12, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z12, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z12, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -32278,8 +33160,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z14
 	VFMADD231PS  Z14, Z13, Z11
 	VMOVUPS      Z11, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -32314,12 +33195,34 @@ edge2beta0:
 	VMOVUPS Z10, (AX)
 	VMULPS  Z12, Z11, Z11
 	VMOVUPS Z11, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512P7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512P7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512P7(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512P7(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -32584,8 +33487,7 @@ fulldone:
 	VMOVUPS      64(AX), Z16
 	VFMADD231PS  Z16, Z15, Z13
 	VMOVUPS      Z13, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -32625,8 +33527,7 @@ fullbeta0:
 	VMOVUPS Z12, (AX)
 	VMULPS  Z14, Z13, Z13
 	VMOVUPS Z13, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -32645,22 +33546,22 @@ edge1:
 
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
-	VFMADD231PS.BCST 12(CX)(DX*1), Z1, Z6
-	VFMADD231PS.BCST 16(CX)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 20(CX)(DX*1), Z1, Z10
-	VFMADD231PS.BCST 24(CX)(DX*1), Z1, Z12
+	VMOVUPS.Z        (BX), K1, Z14
+	VFMADD231PS.BCST (CX), Z14, Z0
+	VFMADD231PS.BCST 4(CX), Z14, Z2
+	VFMADD231PS.BCST 8(CX), Z14, Z4
+	VFMADD231PS.BCST 12(CX), Z14, Z6
+	VFMADD231PS.BCST 16(CX), Z14, Z8
+	VFMADD231PS.BCST 20(CX), Z14, Z10
+	VFMADD231PS.BCST 24(CX), Z14, Z12
+	VMOVUPS.Z        (BX)(SI*1), K1, Z14
+	VFMADD231PS.BCST (CX)(DX*1), Z14, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z14, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z14, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z14, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z14, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z14, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z14, Z12
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -32671,91 +33572,89 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
+	VMOVUPS.Z        (BX), K1, Z14
+	VFMADD231PS.BCST (CX), Z14, Z0
+	VFMADD231PS.BCST 4(CX), Z14, Z2
+	VFMADD231PS.BCST 8(CX), Z14, Z4
+	VFMADD231PS.BCST 12(CX), Z14, Z6
+	VFMADD231PS.BCST 16(CX), Z14, Z8
+	VFMADD231PS.BCST 20(CX), Z14, Z10
+	VFMADD231PS.BCST 24(CX), Z14, Z12
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z14
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z15
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z14, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z14, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z14, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z14, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z14, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z14, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z14, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z12
 	VMOVUPS      Z12, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z14, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z14, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z14, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z14, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z14, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z14, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z14, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -32925,8 +33824,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z16
 	VFMADD231PS  Z16, Z15, Z13
 	VMOVUPS      Z13, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -32966,12 +33864,34 @@ edge2beta0:
 	VMOVUPS Z12, (AX)
 	VMULPS  Z14, Z13, Z13
 	VMOVUPS Z13, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512P8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512P8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512P8(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512P8(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -33266,8 +34186,7 @@ fulldone:
 	VMOVUPS      64(AX), Z18
 	VFMADD231PS  Z18, Z17, Z15
 	VMOVUPS      Z15, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -33312,8 +34231,7 @@ fullbeta0:
 	VMOVUPS Z14, (AX)
 	VMULPS  Z16, Z15, Z15
 	VMOVUPS Z15, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -33332,24 +34250,24 @@ edge1:
 
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
-	VFMADD231PS.BCST 12(CX)(DX*1), Z1, Z6
-	VFMADD231PS.BCST 16(CX)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 20(CX)(DX*1), Z1, Z10
-	VFMADD231PS.BCST 24(CX)(DX*1), Z1, Z12
-	VFMADD231PS.BCST 28(CX)(DX*1), Z1, Z14
+	VMOVUPS.Z        (BX), K1, Z16
+	VFMADD231PS.BCST (CX), Z16, Z0
+	VFMADD231PS.BCST 4(CX), Z16, Z2
+	VFMADD231PS.BCST 8(CX), Z16, Z4
+	VFMADD231PS.BCST 12(CX), Z16, Z6
+	VFMADD231PS.BCST 16(CX), Z16, Z8
+	VFMADD231PS.BCST 20(CX), Z16, Z10
+	VFMADD231PS.BCST 24(CX), Z16, Z12
+	VFMADD231PS.BCST 28(CX), Z16, Z14
+	VMOVUPS.Z        (BX)(SI*1), K1, Z16
+	VFMADD231PS.BCST (CX)(DX*1), Z16, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z16, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z16, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z16, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z16, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z16, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z16, Z12
+	VFMADD231PS.BCST 28(CX)(DX*1), Z16, Z14
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -33360,100 +34278,98 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
+	VMOVUPS.Z        (BX), K1, Z16
+	VFMADD231PS.BCST (CX), Z16, Z0
+	VFMADD231PS.BCST 4(CX), Z16, Z2
+	VFMADD231PS.BCST 8(CX), Z16, Z4
+	VFMADD231PS.BCST 12(CX), Z16, Z6
+	VFMADD231PS.BCST 16(CX), Z16, Z8
+	VFMADD231PS.BCST 20(CX), Z16, Z10
+	VFMADD231PS.BCST 24(CX), Z16, Z12
+	VFMADD231PS.BCST 28(CX), Z16, Z14
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z16
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z17
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z16, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z16, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z16, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z16, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z16, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z16, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z16, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z16, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z14
 	VMOVUPS      Z14, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z16, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z16, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z16, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z16, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z16, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z16, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z16, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z16, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -33641,8 +34557,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z18
 	VFMADD231PS  Z18, Z17, Z15
 	VMOVUPS      Z15, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -33687,12 +34602,34 @@ edge2beta0:
 	VMOVUPS Z14, (AX)
 	VMULPS  Z16, Z15, Z15
 	VMOVUPS Z15, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512P9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512P9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512P9(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512P9(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -34018,8 +34955,7 @@ fulldone:
 	VMOVUPS      64(AX), Z20
 	VFMADD231PS  Z20, Z19, Z17
 	VMOVUPS      Z17, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -34069,8 +35005,7 @@ fullbeta0:
 	VMOVUPS Z16, (AX)
 	VMULPS  Z18, Z17, Z17
 	VMOVUPS Z17, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -34090,26 +35025,26 @@ edge1:
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
 	PREFETCHT0       64(CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VFMADD231PS.BCST 32(CX), Z1, Z16
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
-	VFMADD231PS.BCST 12(CX)(DX*1), Z1, Z6
-	VFMADD231PS.BCST 16(CX)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 20(CX)(DX*1), Z1, Z10
-	VFMADD231PS.BCST 24(CX)(DX*1), Z1, Z12
-	VFMADD231PS.BCST 28(CX)(DX*1), Z1, Z14
-	VFMADD231PS.BCST 32(CX)(DX*1), Z1, Z16
+	VMOVUPS.Z        (BX), K1, Z18
+	VFMADD231PS.BCST (CX), Z18, Z0
+	VFMADD231PS.BCST 4(CX), Z18, Z2
+	VFMADD231PS.BCST 8(CX), Z18, Z4
+	VFMADD231PS.BCST 12(CX), Z18, Z6
+	VFMADD231PS.BCST 16(CX), Z18, Z8
+	VFMADD231PS.BCST 20(CX), Z18, Z10
+	VFMADD231PS.BCST 24(CX), Z18, Z12
+	VFMADD231PS.BCST 28(CX), Z18, Z14
+	VFMADD231PS.BCST 32(CX), Z18, Z16
+	VMOVUPS.Z        (BX)(SI*1), K1, Z18
+	VFMADD231PS.BCST (CX)(DX*1), Z18, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z18, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z18, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z18, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z18, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z18, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z18, Z12
+	VFMADD231PS.BCST 28(CX)(DX*1), Z18, Z14
+	VFMADD231PS.BCST 32(CX)(DX*1), Z18, Z16
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -34120,109 +35055,107 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VFMADD231PS.BCST 32(CX), Z1, Z16
+	VMOVUPS.Z        (BX), K1, Z18
+	VFMADD231PS.BCST (CX), Z18, Z0
+	VFMADD231PS.BCST 4(CX), Z18, Z2
+	VFMADD231PS.BCST 8(CX), Z18, Z4
+	VFMADD231PS.BCST 12(CX), Z18, Z6
+	VFMADD231PS.BCST 16(CX), Z18, Z8
+	VFMADD231PS.BCST 20(CX), Z18, Z10
+	VFMADD231PS.BCST 24(CX), Z18, Z12
+	VFMADD231PS.BCST 28(CX), Z18, Z14
+	VFMADD231PS.BCST 32(CX), Z18, Z16
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z18
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z19
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z18, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z18, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z18, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z18, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z18, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z18, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z18, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z18, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z14
 	VMOVUPS      Z14, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z16, Z16
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z16
+	VMULPS       Z18, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z16
 	VMOVUPS      Z16, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z18, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z18, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z18, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z18, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z18, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z18, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z18, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z18, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z16, Z16
+	VMULPS  Z18, Z16, Z16
 	VMOVUPS Z16, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -34429,8 +35362,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z20
 	VFMADD231PS  Z20, Z19, Z17
 	VMOVUPS      Z17, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -34480,12 +35412,34 @@ edge2beta0:
 	VMOVUPS Z16, (AX)
 	VMULPS  Z18, Z17, Z17
 	VMOVUPS Z17, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512P10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512P10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512P10(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512P10(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -34841,8 +35795,7 @@ fulldone:
 	VMOVUPS      64(AX), Z22
 	VFMADD231PS  Z22, Z21, Z19
 	VMOVUPS      Z19, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -34897,8 +35850,7 @@ fullbeta0:
 	VMOVUPS Z18, (AX)
 	VMULPS  Z20, Z19, Z19
 	VMOVUPS Z19, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -34918,28 +35870,28 @@ edge1:
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
 	PREFETCHT0       64(CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VFMADD231PS.BCST 32(CX), Z1, Z16
-	VFMADD231PS.BCST 36(CX), Z1, Z18
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
-	VFMADD231PS.BCST 12(CX)(DX*1), Z1, Z6
-	VFMADD231PS.BCST 16(CX)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 20(CX)(DX*1), Z1, Z10
-	VFMADD231PS.BCST 24(CX)(DX*1), Z1, Z12
-	VFMADD231PS.BCST 28(CX)(DX*1), Z1, Z14
-	VFMADD231PS.BCST 32(CX)(DX*1), Z1, Z16
-	VFMADD231PS.BCST 36(CX)(DX*1), Z1, Z18
+	VMOVUPS.Z        (BX), K1, Z20
+	VFMADD231PS.BCST (CX), Z20, Z0
+	VFMADD231PS.BCST 4(CX), Z20, Z2
+	VFMADD231PS.BCST 8(CX), Z20, Z4
+	VFMADD231PS.BCST 12(CX), Z20, Z6
+	VFMADD231PS.BCST 16(CX), Z20, Z8
+	VFMADD231PS.BCST 20(CX), Z20, Z10
+	VFMADD231PS.BCST 24(CX), Z20, Z12
+	VFMADD231PS.BCST 28(CX), Z20, Z14
+	VFMADD231PS.BCST 32(CX), Z20, Z16
+	VFMADD231PS.BCST 36(CX), Z20, Z18
+	VMOVUPS.Z        (BX)(SI*1), K1, Z20
+	VFMADD231PS.BCST (CX)(DX*1), Z20, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z20, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z20, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z20, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z20, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z20, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z20, Z12
+	VFMADD231PS.BCST 28(CX)(DX*1), Z20, Z14
+	VFMADD231PS.BCST 32(CX)(DX*1), Z20, Z16
+	VFMADD231PS.BCST 36(CX)(DX*1), Z20, Z18
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -34950,118 +35902,116 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VFMADD231PS.BCST 32(CX), Z1, Z16
-	VFMADD231PS.BCST 36(CX), Z1, Z18
+	VMOVUPS.Z        (BX), K1, Z20
+	VFMADD231PS.BCST (CX), Z20, Z0
+	VFMADD231PS.BCST 4(CX), Z20, Z2
+	VFMADD231PS.BCST 8(CX), Z20, Z4
+	VFMADD231PS.BCST 12(CX), Z20, Z6
+	VFMADD231PS.BCST 16(CX), Z20, Z8
+	VFMADD231PS.BCST 20(CX), Z20, Z10
+	VFMADD231PS.BCST 24(CX), Z20, Z12
+	VFMADD231PS.BCST 28(CX), Z20, Z14
+	VFMADD231PS.BCST 32(CX), Z20, Z16
+	VFMADD231PS.BCST 36(CX), Z20, Z18
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z20
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z21
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z20, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z20, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z20, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z20, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z20, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z20, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z20, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z20, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z14
 	VMOVUPS      Z14, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z16, Z16
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z16
+	VMULPS       Z20, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z16
 	VMOVUPS      Z16, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z18, Z18
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z18
+	VMULPS       Z20, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z18
 	VMOVUPS      Z18, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z20, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z20, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z20, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z20, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z20, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z20, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z20, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z20, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z16, Z16
+	VMULPS  Z20, Z16, Z16
 	VMOVUPS Z16, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z18, Z18
+	VMULPS  Z20, Z18, Z18
 	VMOVUPS Z18, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -35286,8 +36236,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z22
 	VFMADD231PS  Z22, Z21, Z19
 	VMOVUPS      Z19, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -35342,12 +36291,34 @@ edge2beta0:
 	VMOVUPS Z18, (AX)
 	VMULPS  Z20, Z19, Z19
 	VMOVUPS Z19, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512P11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512P11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512P11(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512P11(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -35733,8 +36704,7 @@ fulldone:
 	VMOVUPS      64(AX), Z24
 	VFMADD231PS  Z24, Z23, Z21
 	VMOVUPS      Z21, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -35794,8 +36764,7 @@ fullbeta0:
 	VMOVUPS Z20, (AX)
 	VMULPS  Z22, Z21, Z21
 	VMOVUPS Z21, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -35815,30 +36784,30 @@ edge1:
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
 	PREFETCHT0       64(CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VFMADD231PS.BCST 32(CX), Z1, Z16
-	VFMADD231PS.BCST 36(CX), Z1, Z18
-	VFMADD231PS.BCST 40(CX), Z1, Z20
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
-	VFMADD231PS.BCST 12(CX)(DX*1), Z1, Z6
-	VFMADD231PS.BCST 16(CX)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 20(CX)(DX*1), Z1, Z10
-	VFMADD231PS.BCST 24(CX)(DX*1), Z1, Z12
-	VFMADD231PS.BCST 28(CX)(DX*1), Z1, Z14
-	VFMADD231PS.BCST 32(CX)(DX*1), Z1, Z16
-	VFMADD231PS.BCST 36(CX)(DX*1), Z1, Z18
-	VFMADD231PS.BCST 40(CX)(DX*1), Z1, Z20
+	VMOVUPS.Z        (BX), K1, Z22
+	VFMADD231PS.BCST (CX), Z22, Z0
+	VFMADD231PS.BCST 4(CX), Z22, Z2
+	VFMADD231PS.BCST 8(CX), Z22, Z4
+	VFMADD231PS.BCST 12(CX), Z22, Z6
+	VFMADD231PS.BCST 16(CX), Z22, Z8
+	VFMADD231PS.BCST 20(CX), Z22, Z10
+	VFMADD231PS.BCST 24(CX), Z22, Z12
+	VFMADD231PS.BCST 28(CX), Z22, Z14
+	VFMADD231PS.BCST 32(CX), Z22, Z16
+	VFMADD231PS.BCST 36(CX), Z22, Z18
+	VFMADD231PS.BCST 40(CX), Z22, Z20
+	VMOVUPS.Z        (BX)(SI*1), K1, Z22
+	VFMADD231PS.BCST (CX)(DX*1), Z22, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z22, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z22, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z22, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z22, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z22, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z22, Z12
+	VFMADD231PS.BCST 28(CX)(DX*1), Z22, Z14
+	VFMADD231PS.BCST 32(CX)(DX*1), Z22, Z16
+	VFMADD231PS.BCST 36(CX)(DX*1), Z22, Z18
+	VFMADD231PS.BCST 40(CX)(DX*1), Z22, Z20
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -35849,127 +36818,125 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VFMADD231PS.BCST 32(CX), Z1, Z16
-	VFMADD231PS.BCST 36(CX), Z1, Z18
-	VFMADD231PS.BCST 40(CX), Z1, Z20
+	VMOVUPS.Z        (BX), K1, Z22
+	VFMADD231PS.BCST (CX), Z22, Z0
+	VFMADD231PS.BCST 4(CX), Z22, Z2
+	VFMADD231PS.BCST 8(CX), Z22, Z4
+	VFMADD231PS.BCST 12(CX), Z22, Z6
+	VFMADD231PS.BCST 16(CX), Z22, Z8
+	VFMADD231PS.BCST 20(CX), Z22, Z10
+	VFMADD231PS.BCST 24(CX), Z22, Z12
+	VFMADD231PS.BCST 28(CX), Z22, Z14
+	VFMADD231PS.BCST 32(CX), Z22, Z16
+	VFMADD231PS.BCST 36(CX), Z22, Z18
+	VFMADD231PS.BCST 40(CX), Z22, Z20
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z22
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z23
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z22, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z22, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z22, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z22, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z22, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z22, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z22, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z22, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z14
 	VMOVUPS      Z14, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z16, Z16
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z16
+	VMULPS       Z22, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z16
 	VMOVUPS      Z16, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z18, Z18
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z18
+	VMULPS       Z22, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z18
 	VMOVUPS      Z18, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z20, Z20
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z20
+	VMULPS       Z22, Z20, Z20
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z20
 	VMOVUPS      Z20, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z22, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z22, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z22, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z22, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z22, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z22, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z22, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z22, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z16, Z16
+	VMULPS  Z22, Z16, Z16
 	VMOVUPS Z16, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z18, Z18
+	VMULPS  Z22, Z18, Z18
 	VMOVUPS Z18, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z20, Z20
+	VMULPS  Z22, Z20, Z20
 	VMOVUPS Z20, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -36212,8 +37179,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z24
 	VFMADD231PS  Z24, Z23, Z21
 	VMOVUPS      Z21, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -36273,12 +37239,34 @@ edge2beta0:
 	VMOVUPS Z20, (AX)
 	VMULPS  Z22, Z21, Z21
 	VMOVUPS Z21, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512P12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512P12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512P12(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512P12(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -36694,8 +37682,7 @@ fulldone:
 	VMOVUPS      64(AX), Z26
 	VFMADD231PS  Z26, Z25, Z23
 	VMOVUPS      Z23, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -36760,8 +37747,7 @@ fullbeta0:
 	VMOVUPS Z22, (AX)
 	VMULPS  Z24, Z23, Z23
 	VMOVUPS Z23, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -36781,32 +37767,32 @@ edge1:
 edge1loop:
 	PREFETCHT0       (CX)(DX*8)
 	PREFETCHT0       64(CX)(DX*8)
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VFMADD231PS.BCST 32(CX), Z1, Z16
-	VFMADD231PS.BCST 36(CX), Z1, Z18
-	VFMADD231PS.BCST 40(CX), Z1, Z20
-	VFMADD231PS.BCST 44(CX), Z1, Z22
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 8(CX)(DX*1), Z1, Z4
-	VFMADD231PS.BCST 12(CX)(DX*1), Z1, Z6
-	VFMADD231PS.BCST 16(CX)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 20(CX)(DX*1), Z1, Z10
-	VFMADD231PS.BCST 24(CX)(DX*1), Z1, Z12
-	VFMADD231PS.BCST 28(CX)(DX*1), Z1, Z14
-	VFMADD231PS.BCST 32(CX)(DX*1), Z1, Z16
-	VFMADD231PS.BCST 36(CX)(DX*1), Z1, Z18
-	VFMADD231PS.BCST 40(CX)(DX*1), Z1, Z20
-	VFMADD231PS.BCST 44(CX)(DX*1), Z1, Z22
+	VMOVUPS.Z        (BX), K1, Z24
+	VFMADD231PS.BCST (CX), Z24, Z0
+	VFMADD231PS.BCST 4(CX), Z24, Z2
+	VFMADD231PS.BCST 8(CX), Z24, Z4
+	VFMADD231PS.BCST 12(CX), Z24, Z6
+	VFMADD231PS.BCST 16(CX), Z24, Z8
+	VFMADD231PS.BCST 20(CX), Z24, Z10
+	VFMADD231PS.BCST 24(CX), Z24, Z12
+	VFMADD231PS.BCST 28(CX), Z24, Z14
+	VFMADD231PS.BCST 32(CX), Z24, Z16
+	VFMADD231PS.BCST 36(CX), Z24, Z18
+	VFMADD231PS.BCST 40(CX), Z24, Z20
+	VFMADD231PS.BCST 44(CX), Z24, Z22
+	VMOVUPS.Z        (BX)(SI*1), K1, Z24
+	VFMADD231PS.BCST (CX)(DX*1), Z24, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z24, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z24, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z24, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z24, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z24, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z24, Z12
+	VFMADD231PS.BCST 28(CX)(DX*1), Z24, Z14
+	VFMADD231PS.BCST 32(CX)(DX*1), Z24, Z16
+	VFMADD231PS.BCST 36(CX)(DX*1), Z24, Z18
+	VFMADD231PS.BCST 40(CX)(DX*1), Z24, Z20
+	VFMADD231PS.BCST 44(CX)(DX*1), Z24, Z22
 	LEAQ             (CX)(DX*2), CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -36817,136 +37803,134 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX), Z1, Z2
-	VFMADD231PS.BCST 8(CX), Z1, Z4
-	VFMADD231PS.BCST 12(CX), Z1, Z6
-	VFMADD231PS.BCST 16(CX), Z1, Z8
-	VFMADD231PS.BCST 20(CX), Z1, Z10
-	VFMADD231PS.BCST 24(CX), Z1, Z12
-	VFMADD231PS.BCST 28(CX), Z1, Z14
-	VFMADD231PS.BCST 32(CX), Z1, Z16
-	VFMADD231PS.BCST 36(CX), Z1, Z18
-	VFMADD231PS.BCST 40(CX), Z1, Z20
-	VFMADD231PS.BCST 44(CX), Z1, Z22
+	VMOVUPS.Z        (BX), K1, Z24
+	VFMADD231PS.BCST (CX), Z24, Z0
+	VFMADD231PS.BCST 4(CX), Z24, Z2
+	VFMADD231PS.BCST 8(CX), Z24, Z4
+	VFMADD231PS.BCST 12(CX), Z24, Z6
+	VFMADD231PS.BCST 16(CX), Z24, Z8
+	VFMADD231PS.BCST 20(CX), Z24, Z10
+	VFMADD231PS.BCST 24(CX), Z24, Z12
+	VFMADD231PS.BCST 28(CX), Z24, Z14
+	VFMADD231PS.BCST 32(CX), Z24, Z16
+	VFMADD231PS.BCST 36(CX), Z24, Z18
+	VFMADD231PS.BCST 40(CX), Z24, Z20
+	VFMADD231PS.BCST 44(CX), Z24, Z22
 	LEAQ             (CX)(DX*1), CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z24
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z25
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z24, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z24, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z24, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z24, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z24, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z24, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z24, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z24, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z14
 	VMOVUPS      Z14, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z16, Z16
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z16
+	VMULPS       Z24, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z16
 	VMOVUPS      Z16, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z18, Z18
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z18
+	VMULPS       Z24, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z18
 	VMOVUPS      Z18, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z20, Z20
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z20
+	VMULPS       Z24, Z20, Z20
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z20
 	VMOVUPS      Z20, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z22, Z22
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z22
+	VMULPS       Z24, Z22, Z22
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z22
 	VMOVUPS      Z22, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z24, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z24, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z24, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z24, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z24, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z24, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z24, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z24, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z16, Z16
+	VMULPS  Z24, Z16, Z16
 	VMOVUPS Z16, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z18, Z18
+	VMULPS  Z24, Z18, Z18
 	VMOVUPS Z18, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z20, Z20
+	VMULPS  Z24, Z20, Z20
 	VMOVUPS Z20, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z22, Z22
+	VMULPS  Z24, Z22, Z22
 	VMOVUPS Z22, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -37207,8 +38191,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z26
 	VFMADD231PS  Z26, Z25, Z23
 	VMOVUPS      Z23, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -37273,12 +38256,34 @@ edge2beta0:
 	VMOVUPS Z22, (AX)
 	VMULPS  Z24, Z23, Z23
 	VMOVUPS Z23, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512R1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512R1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512R1(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512R1(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -37361,8 +38366,7 @@ fulldone:
 	VMOVUPS      64(AX), Z4
 	VFMADD231PS  Z4, Z3, Z1
 	VMOVUPS      Z1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -37372,8 +38376,7 @@ fullbeta0:
 	VMOVUPS Z0, (AX)
 	VMULPS  Z2, Z1, Z1
 	VMOVUPS Z1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -37391,10 +38394,10 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
+	VMOVUPS.Z        (BX), K1, Z2
+	VFMADD231PS.BCST (CX), Z2, Z0
+	VMOVUPS.Z        (BX)(SI*1), K1, Z2
+	VFMADD231PS.BCST 4(CX), Z2, Z0
 	ADDQ             $0x00000008, CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DX
@@ -37405,37 +38408,35 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
+	VMOVUPS.Z        (BX), K1, Z2
+	VFMADD231PS.BCST (CX), Z2, Z0
 	ADDQ             $0x00000004, CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z2
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z2
+	VBROADCASTSS beta+68(FP), Z3
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z1
-	VFMADD231PS  Z1, Z2, Z0
+	VMULPS       Z2, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z2
+	VFMADD231PS  Z2, Z3, Z0
 	VMOVUPS      Z0, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z2, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -37496,8 +38497,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z4
 	VFMADD231PS  Z4, Z3, Z1
 	VMOVUPS      Z1, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -37507,12 +38507,34 @@ edge2beta0:
 	VMOVUPS Z0, (AX)
 	VMULPS  Z2, Z1, Z1
 	VMOVUPS Z1, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512R2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512R2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512R2(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512R2(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -37625,8 +38647,7 @@ fulldone:
 	VMOVUPS      64(AX), Z6
 	VFMADD231PS  Z6, Z5, Z3
 	VMOVUPS      Z3, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -37641,8 +38662,7 @@ fullbeta0:
 	VMOVUPS Z2, (AX)
 	VMULPS  Z4, Z3, Z3
 	VMOVUPS Z3, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -37660,12 +38680,12 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
+	VMOVUPS.Z        (BX), K1, Z4
+	VFMADD231PS.BCST (CX), Z4, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z4, Z2
+	VMOVUPS.Z        (BX)(SI*1), K1, Z4
+	VFMADD231PS.BCST 4(CX), Z4, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z4, Z2
 	ADDQ             $0x00000008, CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -37676,46 +38696,44 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
+	VMOVUPS.Z        (BX), K1, Z4
+	VFMADD231PS.BCST (CX), Z4, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z4, Z2
 	ADDQ             $0x00000004, CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z4
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z5
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z4
-	VFMADD231PS  Z4, Z3, Z0
+	VMULPS       Z4, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z6
+	VFMADD231PS  Z6, Z5, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z4
-	VFMADD231PS  Z4, Z3, Z2
+	VMULPS       Z4, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z6
+	VFMADD231PS  Z6, Z5, Z2
 	VMOVUPS      Z2, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z4, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z4, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -37794,8 +38812,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z6
 	VFMADD231PS  Z6, Z5, Z3
 	VMOVUPS      Z3, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -37810,12 +38827,34 @@ edge2beta0:
 	VMOVUPS Z2, (AX)
 	VMULPS  Z4, Z3, Z3
 	VMOVUPS Z3, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512R3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512R3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512R3(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512R3(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -37958,8 +38997,7 @@ fulldone:
 	VMOVUPS      64(AX), Z8
 	VFMADD231PS  Z8, Z7, Z5
 	VMOVUPS      Z5, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -37979,8 +39017,7 @@ fullbeta0:
 	VMOVUPS Z4, (AX)
 	VMULPS  Z6, Z5, Z5
 	VMOVUPS Z5, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -37998,14 +39035,14 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
+	VMOVUPS.Z        (BX), K1, Z6
+	VFMADD231PS.BCST (CX), Z6, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z6, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z6, Z4
+	VMOVUPS.Z        (BX)(SI*1), K1, Z6
+	VFMADD231PS.BCST 4(CX), Z6, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z6, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z6, Z4
 	ADDQ             $0x00000008, CX
 	LEAQ             (BX)(SI*2), BX
 	DECQ             DI
@@ -38016,55 +39053,53 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
+	VMOVUPS.Z        (BX), K1, Z6
+	VFMADD231PS.BCST (CX), Z6, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z6, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z6, Z4
 	ADDQ             $0x00000004, CX
 	LEAQ             (BX)(SI*1), BX
 	DECQ             AX
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z6
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z7
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z6, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z6, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z6, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z4
 	VMOVUPS      Z4, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z6, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z6, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z6, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -38161,8 +39196,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z8
 	VFMADD231PS  Z8, Z7, Z5
 	VMOVUPS      Z5, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -38182,12 +39216,34 @@ edge2beta0:
 	VMOVUPS Z4, (AX)
 	VMULPS  Z6, Z5, Z5
 	VMOVUPS Z5, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512R4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512R4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512R4(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512R4(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -38363,8 +39419,7 @@ fulldone:
 	VMOVUPS      64(AX), Z10
 	VFMADD231PS  Z10, Z9, Z7
 	VMOVUPS      Z7, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -38389,8 +39444,7 @@ fullbeta0:
 	VMOVUPS Z6, (AX)
 	VMULPS  Z8, Z7, Z7
 	VMOVUPS Z7, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -38409,16 +39463,16 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (DI), Z1, Z6
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST 4(DI), Z1, Z6
+	VMOVUPS.Z        (BX), K1, Z8
+	VFMADD231PS.BCST (CX), Z8, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z8, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z8, Z4
+	VFMADD231PS.BCST (DI), Z8, Z6
+	VMOVUPS.Z        (BX)(SI*1), K1, Z8
+	VFMADD231PS.BCST 4(CX), Z8, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z8, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z8, Z4
+	VFMADD231PS.BCST 4(DI), Z8, Z6
 	ADDQ             $0x00000008, CX
 	ADDQ             $0x00000008, DI
 	LEAQ             (BX)(SI*2), BX
@@ -38430,11 +39484,11 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (DI), Z1, Z6
+	VMOVUPS.Z        (BX), K1, Z8
+	VFMADD231PS.BCST (CX), Z8, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z8, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z8, Z4
+	VFMADD231PS.BCST (DI), Z8, Z6
 	ADDQ             $0x00000004, CX
 	ADDQ             $0x00000004, DI
 	LEAQ             (BX)(SI*1), BX
@@ -38442,53 +39496,51 @@ edge1tailloop:
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z8
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z9
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z8, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z8, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z8, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z8, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z6
 	VMOVUPS      Z6, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z8, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z8, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z8, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z8, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -38606,8 +39658,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z10
 	VFMADD231PS  Z10, Z9, Z7
 	VMOVUPS      Z7, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -38632,12 +39683,34 @@ edge2beta0:
 	VMOVUPS Z6, (AX)
 	VMULPS  Z8, Z7, Z7
 	VMOVUPS Z7, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512R5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512R5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512R5(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512R5(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -38843,8 +39916,7 @@ fulldone:
 	VMOVUPS      64(AX), Z12
 	VFMADD231PS  Z12, Z11, Z9
 	VMOVUPS      Z9, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -38874,8 +39946,7 @@ fullbeta0:
 	VMOVUPS Z8, (AX)
 	VMULPS  Z10, Z9, Z9
 	VMOVUPS Z9, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -38894,18 +39965,18 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (DI), Z1, Z6
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z8
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST 4(DI), Z1, Z6
-	VFMADD231PS.BCST 4(DI)(DX*1), Z1, Z8
+	VMOVUPS.Z        (BX), K1, Z10
+	VFMADD231PS.BCST (CX), Z10, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z10, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z10, Z4
+	VFMADD231PS.BCST (DI), Z10, Z6
+	VFMADD231PS.BCST (DI)(DX*1), Z10, Z8
+	VMOVUPS.Z        (BX)(SI*1), K1, Z10
+	VFMADD231PS.BCST 4(CX), Z10, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z10, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z10, Z4
+	VFMADD231PS.BCST 4(DI), Z10, Z6
+	VFMADD231PS.BCST 4(DI)(DX*1), Z10, Z8
 	ADDQ             $0x00000008, CX
 	ADDQ             $0x00000008, DI
 	LEAQ             (BX)(SI*2), BX
@@ -38917,12 +39988,12 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (DI), Z1, Z6
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z8
+	VMOVUPS.Z        (BX), K1, Z10
+	VFMADD231PS.BCST (CX), Z10, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z10, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z10, Z4
+	VFMADD231PS.BCST (DI), Z10, Z6
+	VFMADD231PS.BCST (DI)(DX*1), Z10, Z8
 	ADDQ             $0x00000004, CX
 	ADDQ             $0x00000004, DI
 	LEAQ             (BX)(SI*1), BX
@@ -38930,61 +40001,59 @@ edge1tailloop:
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z10
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z11
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z10, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z10, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z10, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z10, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z10, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z8
 	VMOVUPS      Z8, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z10, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z10, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z10, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z10, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z10, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -39120,8 +40189,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z12
 	VFMADD231PS  Z12, Z11, Z9
 	VMOVUPS      Z9, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -39151,12 +40219,34 @@ edge2beta0:
 	VMOVUPS Z8, (AX)
 	VMULPS  Z10, Z9, Z9
 	VMOVUPS Z9, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512R6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512R6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512R6(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512R6(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -39392,8 +40482,7 @@ fulldone:
 	VMOVUPS      64(AX), Z14
 	VFMADD231PS  Z14, Z13, Z11
 	VMOVUPS      Z11, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -39428,8 +40517,7 @@ fullbeta0:
 	VMOVUPS Z10, (AX)
 	VMULPS  Z12, Z11, Z11
 	VMOVUPS Z11, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -39448,20 +40536,20 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (DI), Z1, Z6
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (DI)(DX*2), Z1, Z10
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST 4(DI), Z1, Z6
-	VFMADD231PS.BCST 4(DI)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 4(DI)(DX*2), Z1, Z10
+	VMOVUPS.Z        (BX), K1, Z12
+	VFMADD231PS.BCST (CX), Z12, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z12, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z12, Z4
+	VFMADD231PS.BCST (DI), Z12, Z6
+	VFMADD231PS.BCST (DI)(DX*1), Z12, Z8
+	VFMADD231PS.BCST (DI)(DX*2), Z12, Z10
+	VMOVUPS.Z        (BX)(SI*1), K1, Z12
+	VFMADD231PS.BCST 4(CX), Z12, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z12, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z12, Z4
+	VFMADD231PS.BCST 4(DI), Z12, Z6
+	VFMADD231PS.BCST 4(DI)(DX*1), Z12, Z8
+	VFMADD231PS.BCST 4(DI)(DX*2), Z12, Z10
 	ADDQ             $0x00000008, CX
 	ADDQ             $0x00000008, DI
 	LEAQ             (BX)(SI*2), BX
@@ -39473,13 +40561,13 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (DI), Z1, Z6
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (DI)(DX*2), Z1, Z10
+	VMOVUPS.Z        (BX), K1, Z12
+	VFMADD231PS.BCST (CX), Z12, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z12, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z12, Z4
+	VFMADD231PS.BCST (DI), Z12, Z6
+	VFMADD231PS.BCST (DI)(DX*1), Z12, Z8
+	VFMADD231PS.BCST (DI)(DX*2), Z12, Z10
 	ADDQ             $0x00000004, CX
 	ADDQ             $0x00000004, DI
 	LEAQ             (BX)(SI*1), BX
@@ -39487,69 +40575,67 @@ edge1tailloop:
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z12
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z13
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z12, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z12, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z12, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z12, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z12, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z12, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z10
 	VMOVUPS      Z10, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z12, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z12, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z12, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z12, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z12, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z12, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -39703,8 +40789,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z14
 	VFMADD231PS  Z14, Z13, Z11
 	VMOVUPS      Z11, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -39739,12 +40824,34 @@ edge2beta0:
 	VMOVUPS Z10, (AX)
 	VMULPS  Z12, Z11, Z11
 	VMOVUPS Z11, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512R7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512R7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512R7(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512R7(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -40013,8 +41120,7 @@ fulldone:
 	VMOVUPS      64(AX), Z16
 	VFMADD231PS  Z16, Z15, Z13
 	VMOVUPS      Z13, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -40054,8 +41160,7 @@ fullbeta0:
 	VMOVUPS Z12, (AX)
 	VMULPS  Z14, Z13, Z13
 	VMOVUPS Z13, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -40075,22 +41180,22 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (DI), Z1, Z12
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST 4(R8), Z1, Z6
-	VFMADD231PS.BCST 4(R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 4(R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST 4(DI), Z1, Z12
+	VMOVUPS.Z        (BX), K1, Z14
+	VFMADD231PS.BCST (CX), Z14, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z14, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z14, Z4
+	VFMADD231PS.BCST (R8), Z14, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z14, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z14, Z10
+	VFMADD231PS.BCST (DI), Z14, Z12
+	VMOVUPS.Z        (BX)(SI*1), K1, Z14
+	VFMADD231PS.BCST 4(CX), Z14, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z14, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z14, Z4
+	VFMADD231PS.BCST 4(R8), Z14, Z6
+	VFMADD231PS.BCST 4(R8)(DX*1), Z14, Z8
+	VFMADD231PS.BCST 4(R8)(DX*2), Z14, Z10
+	VFMADD231PS.BCST 4(DI), Z14, Z12
 	ADDQ             $0x00000008, CX
 	ADDQ             $0x00000008, R8
 	ADDQ             $0x00000008, DI
@@ -40103,14 +41208,14 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (DI), Z1, Z12
+	VMOVUPS.Z        (BX), K1, Z14
+	VFMADD231PS.BCST (CX), Z14, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z14, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z14, Z4
+	VFMADD231PS.BCST (R8), Z14, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z14, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z14, Z10
+	VFMADD231PS.BCST (DI), Z14, Z12
 	ADDQ             $0x00000004, CX
 	ADDQ             $0x00000004, R8
 	ADDQ             $0x00000004, DI
@@ -40119,77 +41224,75 @@ edge1tailloop:
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z14
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z15
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z14, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z14, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z14, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z14, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z14, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z14, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z14, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z12
 	VMOVUPS      Z12, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z14, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z14, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z14, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z14, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z14, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z14, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z14, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -40364,8 +41467,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z16
 	VFMADD231PS  Z16, Z15, Z13
 	VMOVUPS      Z13, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -40405,12 +41507,34 @@ edge2beta0:
 	VMOVUPS Z12, (AX)
 	VMULPS  Z14, Z13, Z13
 	VMOVUPS Z13, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512R8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512R8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512R8(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512R8(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -40709,8 +41833,7 @@ fulldone:
 	VMOVUPS      64(AX), Z18
 	VFMADD231PS  Z18, Z17, Z15
 	VMOVUPS      Z15, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -40755,8 +41878,7 @@ fullbeta0:
 	VMOVUPS Z14, (AX)
 	VMULPS  Z16, Z15, Z15
 	VMOVUPS Z15, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -40776,24 +41898,24 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (DI), Z1, Z12
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z14
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST 4(R8), Z1, Z6
-	VFMADD231PS.BCST 4(R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 4(R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST 4(DI), Z1, Z12
-	VFMADD231PS.BCST 4(DI)(DX*1), Z1, Z14
+	VMOVUPS.Z        (BX), K1, Z16
+	VFMADD231PS.BCST (CX), Z16, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z16, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z16, Z4
+	VFMADD231PS.BCST (R8), Z16, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z16, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z16, Z10
+	VFMADD231PS.BCST (DI), Z16, Z12
+	VFMADD231PS.BCST (DI)(DX*1), Z16, Z14
+	VMOVUPS.Z        (BX)(SI*1), K1, Z16
+	VFMADD231PS.BCST 4(CX), Z16, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z16, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z16, Z4
+	VFMADD231PS.BCST 4(R8), Z16, Z6
+	VFMADD231PS.BCST 4(R8)(DX*1), Z16, Z8
+	VFMADD231PS.BCST 4(R8)(DX*2), Z16, Z10
+	VFMADD231PS.BCST 4(DI), Z16, Z12
+	VFMADD231PS.BCST 4(DI)(DX*1), Z16, Z14
 	ADDQ             $0x00000008, CX
 	ADDQ             $0x00000008, R8
 	ADDQ             $0x00000008, DI
@@ -40806,15 +41928,15 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (DI), Z1, Z12
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z14
+	VMOVUPS.Z        (BX), K1, Z16
+	VFMADD231PS.BCST (CX), Z16, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z16, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z16, Z4
+	VFMADD231PS.BCST (R8), Z16, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z16, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z16, Z10
+	VFMADD231PS.BCST (DI), Z16, Z12
+	VFMADD231PS.BCST (DI)(DX*1), Z16, Z14
 	ADDQ             $0x00000004, CX
 	ADDQ             $0x00000004, R8
 	ADDQ             $0x00000004, DI
@@ -40823,85 +41945,83 @@ edge1tailloop:
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z16
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z17
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z16, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z16, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z16, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z16, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z16, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z16, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z16, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z16, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z14
 	VMOVUPS      Z14, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z16, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z16, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z16, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z16, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z16, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z16, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z16, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z16, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -41094,8 +42214,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z18
 	VFMADD231PS  Z18, Z17, Z15
 	VMOVUPS      Z15, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -41140,12 +42259,34 @@ edge2beta0:
 	VMOVUPS Z14, (AX)
 	VMULPS  Z16, Z15, Z15
 	VMOVUPS Z15, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512R9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512R9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512R9(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512R9(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -41474,8 +42615,7 @@ fulldone:
 	VMOVUPS      64(AX), Z20
 	VFMADD231PS  Z20, Z19, Z17
 	VMOVUPS      Z17, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -41525,8 +42665,7 @@ fullbeta0:
 	VMOVUPS Z16, (AX)
 	VMULPS  Z18, Z17, Z17
 	VMOVUPS Z17, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -41546,26 +42685,26 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (DI), Z1, Z12
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z14
-	VFMADD231PS.BCST (DI)(DX*2), Z1, Z16
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST 4(R8), Z1, Z6
-	VFMADD231PS.BCST 4(R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 4(R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST 4(DI), Z1, Z12
-	VFMADD231PS.BCST 4(DI)(DX*1), Z1, Z14
-	VFMADD231PS.BCST 4(DI)(DX*2), Z1, Z16
+	VMOVUPS.Z        (BX), K1, Z18
+	VFMADD231PS.BCST (CX), Z18, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z18, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z18, Z4
+	VFMADD231PS.BCST (R8), Z18, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z18, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z18, Z10
+	VFMADD231PS.BCST (DI), Z18, Z12
+	VFMADD231PS.BCST (DI)(DX*1), Z18, Z14
+	VFMADD231PS.BCST (DI)(DX*2), Z18, Z16
+	VMOVUPS.Z        (BX)(SI*1), K1, Z18
+	VFMADD231PS.BCST 4(CX), Z18, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z18, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z18, Z4
+	VFMADD231PS.BCST 4(R8), Z18, Z6
+	VFMADD231PS.BCST 4(R8)(DX*1), Z18, Z8
+	VFMADD231PS.BCST 4(R8)(DX*2), Z18, Z10
+	VFMADD231PS.BCST 4(DI), Z18, Z12
+	VFMADD231PS.BCST 4(DI)(DX*1), Z18, Z14
+	VFMADD231PS.BCST 4(DI)(DX*2), Z18, Z16
 	ADDQ             $0x00000008, CX
 	ADDQ             $0x00000008, R8
 	ADDQ             $0x00000008, DI
@@ -41578,16 +42717,16 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (DI), Z1, Z12
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z14
-	VFMADD231PS.BCST (DI)(DX*2), Z1, Z16
+	VMOVUPS.Z        (BX), K1, Z18
+	VFMADD231PS.BCST (CX), Z18, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z18, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z18, Z4
+	VFMADD231PS.BCST (R8), Z18, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z18, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z18, Z10
+	VFMADD231PS.BCST (DI), Z18, Z12
+	VFMADD231PS.BCST (DI)(DX*1), Z18, Z14
+	VFMADD231PS.BCST (DI)(DX*2), Z18, Z16
 	ADDQ             $0x00000004, CX
 	ADDQ             $0x00000004, R8
 	ADDQ             $0x00000004, DI
@@ -41596,93 +42735,91 @@ edge1tailloop:
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z18
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z19
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z18, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z18, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z18, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z18, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z18, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z18, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z18, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z18, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z14
 	VMOVUPS      Z14, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z16, Z16
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z16
+	VMULPS       Z18, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z16
 	VMOVUPS      Z16, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z18, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z18, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z18, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z18, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z18, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z18, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z18, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z18, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z16, Z16
+	VMULPS  Z18, Z16, Z16
 	VMOVUPS Z16, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -41893,8 +43030,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z20
 	VFMADD231PS  Z20, Z19, Z17
 	VMOVUPS      Z17, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -41944,12 +43080,34 @@ edge2beta0:
 	VMOVUPS Z16, (AX)
 	VMULPS  Z18, Z17, Z17
 	VMOVUPS Z17, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512R10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512R10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512R10(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512R10(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -42311,8 +43469,7 @@ fulldone:
 	VMOVUPS      64(AX), Z22
 	VFMADD231PS  Z22, Z21, Z19
 	VMOVUPS      Z19, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -42367,8 +43524,7 @@ fullbeta0:
 	VMOVUPS Z18, (AX)
 	VMULPS  Z20, Z19, Z19
 	VMOVUPS Z19, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -42389,28 +43545,28 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (R9), Z1, Z12
-	VFMADD231PS.BCST (R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST (R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST (DI), Z1, Z18
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST 4(R8), Z1, Z6
-	VFMADD231PS.BCST 4(R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 4(R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST 4(R9), Z1, Z12
-	VFMADD231PS.BCST 4(R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST 4(R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST 4(DI), Z1, Z18
+	VMOVUPS.Z        (BX), K1, Z20
+	VFMADD231PS.BCST (CX), Z20, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z20, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z20, Z4
+	VFMADD231PS.BCST (R8), Z20, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z20, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z20, Z10
+	VFMADD231PS.BCST (R9), Z20, Z12
+	VFMADD231PS.BCST (R9)(DX*1), Z20, Z14
+	VFMADD231PS.BCST (R9)(DX*2), Z20, Z16
+	VFMADD231PS.BCST (DI), Z20, Z18
+	VMOVUPS.Z        (BX)(SI*1), K1, Z20
+	VFMADD231PS.BCST 4(CX), Z20, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z20, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z20, Z4
+	VFMADD231PS.BCST 4(R8), Z20, Z6
+	VFMADD231PS.BCST 4(R8)(DX*1), Z20, Z8
+	VFMADD231PS.BCST 4(R8)(DX*2), Z20, Z10
+	VFMADD231PS.BCST 4(R9), Z20, Z12
+	VFMADD231PS.BCST 4(R9)(DX*1), Z20, Z14
+	VFMADD231PS.BCST 4(R9)(DX*2), Z20, Z16
+	VFMADD231PS.BCST 4(DI), Z20, Z18
 	ADDQ             $0x00000008, CX
 	ADDQ             $0x00000008, R8
 	ADDQ             $0x00000008, R9
@@ -42424,17 +43580,17 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (R9), Z1, Z12
-	VFMADD231PS.BCST (R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST (R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST (DI), Z1, Z18
+	VMOVUPS.Z        (BX), K1, Z20
+	VFMADD231PS.BCST (CX), Z20, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z20, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z20, Z4
+	VFMADD231PS.BCST (R8), Z20, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z20, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z20, Z10
+	VFMADD231PS.BCST (R9), Z20, Z12
+	VFMADD231PS.BCST (R9)(DX*1), Z20, Z14
+	VFMADD231PS.BCST (R9)(DX*2), Z20, Z16
+	VFMADD231PS.BCST (DI), Z20, Z18
 	ADDQ             $0x00000004, CX
 	ADDQ             $0x00000004, R8
 	ADDQ             $0x00000004, R9
@@ -42444,101 +43600,99 @@ edge1tailloop:
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z20
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z21
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z20, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z20, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z20, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z20, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z20, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z20, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z20, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z20, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z14
 	VMOVUPS      Z14, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z16, Z16
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z16
+	VMULPS       Z20, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z16
 	VMOVUPS      Z16, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z18, Z18
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z18
+	VMULPS       Z20, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z18
 	VMOVUPS      Z18, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z20, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z20, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z20, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z20, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z20, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z20, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z20, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z20, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z16, Z16
+	VMULPS  Z20, Z16, Z16
 	VMOVUPS Z16, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z18, Z18
+	VMULPS  Z20, Z18, Z18
 	VMOVUPS Z18, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -42770,8 +43924,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z22
 	VFMADD231PS  Z22, Z21, Z19
 	VMOVUPS      Z19, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -42826,12 +43979,34 @@ edge2beta0:
 	VMOVUPS Z18, (AX)
 	VMULPS  Z20, Z19, Z19
 	VMOVUPS Z19, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512R11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512R11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512R11(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512R11(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -43223,8 +44398,7 @@ fulldone:
 	VMOVUPS      64(AX), Z24
 	VFMADD231PS  Z24, Z23, Z21
 	VMOVUPS      Z21, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -43284,8 +44458,7 @@ fullbeta0:
 	VMOVUPS Z20, (AX)
 	VMULPS  Z22, Z21, Z21
 	VMOVUPS Z21, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -43306,30 +44479,30 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (R9), Z1, Z12
-	VFMADD231PS.BCST (R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST (R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST (DI), Z1, Z18
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z20
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST 4(R8), Z1, Z6
-	VFMADD231PS.BCST 4(R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 4(R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST 4(R9), Z1, Z12
-	VFMADD231PS.BCST 4(R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST 4(R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST 4(DI), Z1, Z18
-	VFMADD231PS.BCST 4(DI)(DX*1), Z1, Z20
+	VMOVUPS.Z        (BX), K1, Z22
+	VFMADD231PS.BCST (CX), Z22, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z22, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z22, Z4
+	VFMADD231PS.BCST (R8), Z22, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z22, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z22, Z10
+	VFMADD231PS.BCST (R9), Z22, Z12
+	VFMADD231PS.BCST (R9)(DX*1), Z22, Z14
+	VFMADD231PS.BCST (R9)(DX*2), Z22, Z16
+	VFMADD231PS.BCST (DI), Z22, Z18
+	VFMADD231PS.BCST (DI)(DX*1), Z22, Z20
+	VMOVUPS.Z        (BX)(SI*1), K1, Z22
+	VFMADD231PS.BCST 4(CX), Z22, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z22, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z22, Z4
+	VFMADD231PS.BCST 4(R8), Z22, Z6
+	VFMADD231PS.BCST 4(R8)(DX*1), Z22, Z8
+	VFMADD231PS.BCST 4(R8)(DX*2), Z22, Z10
+	VFMADD231PS.BCST 4(R9), Z22, Z12
+	VFMADD231PS.BCST 4(R9)(DX*1), Z22, Z14
+	VFMADD231PS.BCST 4(R9)(DX*2), Z22, Z16
+	VFMADD231PS.BCST 4(DI), Z22, Z18
+	VFMADD231PS.BCST 4(DI)(DX*1), Z22, Z20
 	ADDQ             $0x00000008, CX
 	ADDQ             $0x00000008, R8
 	ADDQ             $0x00000008, R9
@@ -43343,18 +44516,18 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (R9), Z1, Z12
-	VFMADD231PS.BCST (R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST (R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST (DI), Z1, Z18
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z20
+	VMOVUPS.Z        (BX), K1, Z22
+	VFMADD231PS.BCST (CX), Z22, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z22, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z22, Z4
+	VFMADD231PS.BCST (R8), Z22, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z22, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z22, Z10
+	VFMADD231PS.BCST (R9), Z22, Z12
+	VFMADD231PS.BCST (R9)(DX*1), Z22, Z14
+	VFMADD231PS.BCST (R9)(DX*2), Z22, Z16
+	VFMADD231PS.BCST (DI), Z22, Z18
+	VFMADD231PS.BCST (DI)(DX*1), Z22, Z20
 	ADDQ             $0x00000004, CX
 	ADDQ             $0x00000004, R8
 	ADDQ             $0x00000004, R9
@@ -43364,109 +44537,107 @@ edge1tailloop:
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z22
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z23
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z22, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z22, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z22, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z22, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z22, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z22, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z22, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z22, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z14
 	VMOVUPS      Z14, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z16, Z16
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z16
+	VMULPS       Z22, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z16
 	VMOVUPS      Z16, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z18, Z18
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z18
+	VMULPS       Z22, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z18
 	VMOVUPS      Z18, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z20, Z20
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z20
+	VMULPS       Z22, Z20, Z20
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z20
 	VMOVUPS      Z20, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z22, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z22, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z22, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z22, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z22, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z22, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z22, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z22, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z16, Z16
+	VMULPS  Z22, Z16, Z16
 	VMOVUPS Z16, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z18, Z18
+	VMULPS  Z22, Z18, Z18
 	VMOVUPS Z18, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z20, Z20
+	VMULPS  Z22, Z20, Z20
 	VMOVUPS Z20, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -43716,8 +44887,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z24
 	VFMADD231PS  Z24, Z23, Z21
 	VMOVUPS      Z21, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -43777,12 +44947,34 @@ edge2beta0:
 	VMOVUPS Z20, (AX)
 	VMULPS  Z22, Z21, Z21
 	VMOVUPS Z21, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 
-// func Sgemm12x32AVX512R12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func Sgemm12x32AVX512R12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
-TEXT ·Sgemm12x32AVX512R12(SB), NOSPLIT, $0-72
+TEXT ·Sgemm12x32AVX512R12(SB), NOSPLIT, $0-104
+top:
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       sa+16(FP), DX
@@ -44204,8 +45396,7 @@ fulldone:
 	VMOVUPS      64(AX), Z26
 	VFMADD231PS  Z26, Z25, Z23
 	VMOVUPS      Z23, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 fullbeta0:
 	MOVQ    c+40(FP), AX
@@ -44270,8 +45461,7 @@ fullbeta0:
 	VMOVUPS Z22, (AX)
 	VMULPS  Z24, Z23, Z23
 	VMOVUPS Z23, 64(AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge:
 	CMPQ DI, $0x00000010
@@ -44292,32 +45482,32 @@ edge1:
 	JZ    edge1tail
 
 edge1loop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (R9), Z1, Z12
-	VFMADD231PS.BCST (R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST (R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST (DI), Z1, Z18
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z20
-	VFMADD231PS.BCST (DI)(DX*2), Z1, Z22
-	VMOVUPS.Z        (BX)(SI*1), K1, Z1
-	VFMADD231PS.BCST 4(CX), Z1, Z0
-	VFMADD231PS.BCST 4(CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST 4(CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST 4(R8), Z1, Z6
-	VFMADD231PS.BCST 4(R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST 4(R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST 4(R9), Z1, Z12
-	VFMADD231PS.BCST 4(R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST 4(R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST 4(DI), Z1, Z18
-	VFMADD231PS.BCST 4(DI)(DX*1), Z1, Z20
-	VFMADD231PS.BCST 4(DI)(DX*2), Z1, Z22
+	VMOVUPS.Z        (BX), K1, Z24
+	VFMADD231PS.BCST (CX), Z24, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z24, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z24, Z4
+	VFMADD231PS.BCST (R8), Z24, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z24, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z24, Z10
+	VFMADD231PS.BCST (R9), Z24, Z12
+	VFMADD231PS.BCST (R9)(DX*1), Z24, Z14
+	VFMADD231PS.BCST (R9)(DX*2), Z24, Z16
+	VFMADD231PS.BCST (DI), Z24, Z18
+	VFMADD231PS.BCST (DI)(DX*1), Z24, Z20
+	VFMADD231PS.BCST (DI)(DX*2), Z24, Z22
+	VMOVUPS.Z        (BX)(SI*1), K1, Z24
+	VFMADD231PS.BCST 4(CX), Z24, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z24, Z2
+	VFMADD231PS.BCST 4(CX)(DX*2), Z24, Z4
+	VFMADD231PS.BCST 4(R8), Z24, Z6
+	VFMADD231PS.BCST 4(R8)(DX*1), Z24, Z8
+	VFMADD231PS.BCST 4(R8)(DX*2), Z24, Z10
+	VFMADD231PS.BCST 4(R9), Z24, Z12
+	VFMADD231PS.BCST 4(R9)(DX*1), Z24, Z14
+	VFMADD231PS.BCST 4(R9)(DX*2), Z24, Z16
+	VFMADD231PS.BCST 4(DI), Z24, Z18
+	VFMADD231PS.BCST 4(DI)(DX*1), Z24, Z20
+	VFMADD231PS.BCST 4(DI)(DX*2), Z24, Z22
 	ADDQ             $0x00000008, CX
 	ADDQ             $0x00000008, R8
 	ADDQ             $0x00000008, R9
@@ -44331,19 +45521,19 @@ edge1tail:
 	JZ   edge1done
 
 edge1tailloop:
-	VMOVUPS.Z        (BX), K1, Z1
-	VFMADD231PS.BCST (CX), Z1, Z0
-	VFMADD231PS.BCST (CX)(DX*1), Z1, Z2
-	VFMADD231PS.BCST (CX)(DX*2), Z1, Z4
-	VFMADD231PS.BCST (R8), Z1, Z6
-	VFMADD231PS.BCST (R8)(DX*1), Z1, Z8
-	VFMADD231PS.BCST (R8)(DX*2), Z1, Z10
-	VFMADD231PS.BCST (R9), Z1, Z12
-	VFMADD231PS.BCST (R9)(DX*1), Z1, Z14
-	VFMADD231PS.BCST (R9)(DX*2), Z1, Z16
-	VFMADD231PS.BCST (DI), Z1, Z18
-	VFMADD231PS.BCST (DI)(DX*1), Z1, Z20
-	VFMADD231PS.BCST (DI)(DX*2), Z1, Z22
+	VMOVUPS.Z        (BX), K1, Z24
+	VFMADD231PS.BCST (CX), Z24, Z0
+	VFMADD231PS.BCST (CX)(DX*1), Z24, Z2
+	VFMADD231PS.BCST (CX)(DX*2), Z24, Z4
+	VFMADD231PS.BCST (R8), Z24, Z6
+	VFMADD231PS.BCST (R8)(DX*1), Z24, Z8
+	VFMADD231PS.BCST (R8)(DX*2), Z24, Z10
+	VFMADD231PS.BCST (R9), Z24, Z12
+	VFMADD231PS.BCST (R9)(DX*1), Z24, Z14
+	VFMADD231PS.BCST (R9)(DX*2), Z24, Z16
+	VFMADD231PS.BCST (DI), Z24, Z18
+	VFMADD231PS.BCST (DI)(DX*1), Z24, Z20
+	VFMADD231PS.BCST (DI)(DX*2), Z24, Z22
 	ADDQ             $0x00000004, CX
 	ADDQ             $0x00000004, R8
 	ADDQ             $0x00000004, R9
@@ -44353,117 +45543,115 @@ edge1tailloop:
 	JNZ              edge1tailloop
 
 edge1done:
-	VBROADCASTSS alpha+64(FP), Z1
+	VBROADCASTSS alpha+64(FP), Z24
 	MOVL         beta+68(FP), AX
 	ANDL         $0x7fffffff, AX
 	JZ           edge1beta0
-	VBROADCASTSS beta+68(FP), Z3
+	VBROADCASTSS beta+68(FP), Z25
 	MOVQ         c+40(FP), AX
 	MOVQ         ldc+48(FP), CX
 	SHLQ         $0x02, CX
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z0
+	VMULPS       Z24, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z0
 	VMOVUPS      Z0, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z2, Z2
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z2
+	VMULPS       Z24, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z2
 	VMOVUPS      Z2, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z4, Z4
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z4
+	VMULPS       Z24, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z4
 	VMOVUPS      Z4, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z6, Z6
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z6
+	VMULPS       Z24, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z6
 	VMOVUPS      Z6, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z8, Z8
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z8
+	VMULPS       Z24, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z8
 	VMOVUPS      Z8, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z10, Z10
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z10
+	VMULPS       Z24, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z10
 	VMOVUPS      Z10, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z12, Z12
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z12
+	VMULPS       Z24, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z12
 	VMOVUPS      Z12, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z14, Z14
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z14
+	VMULPS       Z24, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z14
 	VMOVUPS      Z14, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z16, Z16
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z16
+	VMULPS       Z24, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z16
 	VMOVUPS      Z16, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z18, Z18
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z18
+	VMULPS       Z24, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z18
 	VMOVUPS      Z18, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z20, Z20
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z20
+	VMULPS       Z24, Z20, Z20
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z20
 	VMOVUPS      Z20, K1, (AX)
 	ADDQ         CX, AX
-	VMULPS       Z1, Z22, Z22
-	VMOVUPS.Z    (AX), K1, Z5
-	VFMADD231PS  Z5, Z3, Z22
+	VMULPS       Z24, Z22, Z22
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z22
 	VMOVUPS      Z22, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge1beta0:
 	MOVQ    c+40(FP), AX
 	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	VMULPS  Z1, Z0, Z0
+	VMULPS  Z24, Z0, Z0
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z2, Z2
+	VMULPS  Z24, Z2, Z2
 	VMOVUPS Z2, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z4, Z4
+	VMULPS  Z24, Z4, Z4
 	VMOVUPS Z4, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z6, Z6
+	VMULPS  Z24, Z6, Z6
 	VMOVUPS Z6, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z8, Z8
+	VMULPS  Z24, Z8, Z8
 	VMOVUPS Z8, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z10, Z10
+	VMULPS  Z24, Z10, Z10
 	VMOVUPS Z10, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z12, Z12
+	VMULPS  Z24, Z12, Z12
 	VMOVUPS Z12, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z14, Z14
+	VMULPS  Z24, Z14, Z14
 	VMOVUPS Z14, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z16, Z16
+	VMULPS  Z24, Z16, Z16
 	VMOVUPS Z16, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z18, Z18
+	VMULPS  Z24, Z18, Z18
 	VMOVUPS Z18, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z20, Z20
+	VMULPS  Z24, Z20, Z20
 	VMOVUPS Z20, K1, (AX)
 	ADDQ    CX, AX
-	VMULPS  Z1, Z22, Z22
+	VMULPS  Z24, Z22, Z22
 	VMOVUPS Z22, K1, (AX)
-	VZEROUPPER
-	RET
+	JMP     next
 
 edge2:
 	SUBQ  $0x00000010, DI
@@ -44731,8 +45919,7 @@ edge2done:
 	VMOVUPS.Z    64(AX), K1, Z26
 	VFMADD231PS  Z26, Z25, Z23
 	VMOVUPS      Z23, K1, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          next
 
 edge2beta0:
 	MOVQ    c+40(FP), AX
@@ -44797,6 +45984,27 @@ edge2beta0:
 	VMOVUPS Z22, (AX)
 	VMULPS  Z24, Z23, Z23
 	VMOVUPS Z23, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
 	VZEROUPPER
 	RET
 

@@ -9,8 +9,10 @@ import (
 // kernelFunc is one member of a generated kernel family: a rows x nr tile
 // (nr <= NR) of C = alpha*A*B + beta*C, with A(i, p) = a[i+p*sa] (P
 // kernels) or a[i*sa+p] (R kernels), B(p, j) = b[p*sb+j] and
-// C(i, j) = c[i*ldc+j]; beta == 0 means C is not read.
-type kernelFunc func(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha, beta float32)
+// C(i, j) = c[i*ldc+j]; beta == 0 means C is not read. It repeats for
+// tiles >= 1 tiles, advancing a, b and c by an, bn and cn elements between
+// them, so one call covers a row or a column of tiles.
+type kernelFunc func(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha, beta float32, tiles, an, bn, cn int)
 
 // maxMR bounds the rows of every tile family.
 const maxMR = 16
@@ -152,46 +154,65 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 						packStridedFast(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR, w.zero)
 					}
 				}
-				// One register tile: rows ir.. of the block, columns jr..
-				tile := func(ir, jr int) {
-					nr := min(NR, nc-jr)
-					col := j0 + jc + jr
-					var bp *float32
-					sb := NR
-					if packB {
-						bp = &w.b[jr*kc]
-					} else {
-						bp = &p.b[pc*p.ldb+col]
-						sb = p.ldb
-					}
-					mr := min(MR, mc-ir)
+				// aAt returns the A operand of the tile rows starting at ir:
+				// its address, stride, and the kernel family to use.
+				aAt := func(ir int) (*float32, int, *[maxMR]kernelFunc) {
 					row := i0 + ic + ir
-					cp := &p.c[row*p.ldc+col]
 					switch {
 					case packA:
-						tk.p[mr-1](kc, &w.a[ir*kc], MR, bp, sb, cp, p.ldc, nr, p.alpha, beta)
+						return &w.a[ir*kc], MR, &tk.p
 					case p.transA:
-						tk.p[mr-1](kc, &p.a[pc*p.lda+row], p.lda, bp, sb, cp, p.ldc, nr, p.alpha, beta)
+						return &p.a[pc*p.lda+row], p.lda, &tk.p
 					default:
-						tk.r[mr-1](kc, &p.a[row*p.lda+pc], p.lda, bp, sb, cp, p.ldc, nr, p.alpha, beta)
+						return &p.a[row*p.lda+pc], p.lda, &tk.r
 					}
 				}
+				bAt := func(jr int) (*float32, int) {
+					if packB {
+						return &w.b[jr*kc], NR
+					}
+					return &p.b[pc*p.ldb+j0+jc+jr], p.ldb
+				}
+				cAt := func(ir, jr int) *float32 { return &p.c[(i0+ic+ir)*p.ldc+j0+jc+jr] }
+				full, remM := mc/MR, mc%MR
 				if packA {
 					// BLIS order: a kc x NR panel of B stays in L1 while
-					// the packed A block streams from L2.
+					// the packed A block streams from L2; one kernel call
+					// runs down the whole column of full tiles.
+					an := kc * MR
 					for jr := 0; jr < nc; jr += NR {
-						for ir := 0; ir < mc; ir += MR {
-							tile(ir, jr)
+						nr := min(NR, nc-jr)
+						bp, sb := bAt(jr)
+						if full > 0 {
+							ap, sa, fam := aAt(0)
+							fam[MR-1](kc, ap, sa, bp, sb, cAt(0, jr), p.ldc, nr, p.alpha, beta, full, an, 0, MR*p.ldc)
+						}
+						if remM > 0 {
+							ap, sa, fam := aAt(full * MR)
+							fam[remM-1](kc, ap, sa, bp, sb, cAt(full*MR, jr), p.ldc, nr, p.alpha, beta, 1, 0, 0, 0)
 						}
 					}
 				} else {
 					// A read in place: use each A micro-panel for every
 					// column panel while it is in L1, so A (possibly
 					// coming from memory) is fetched once and evenly
-					// between the kernels rather than in one burst.
+					// between the kernels rather than in one burst; one
+					// kernel call runs along the row of full tiles.
+					fullN, remN := nc/NR, nc%NR
+					bn := NR
+					if packB {
+						bn = NR * kc
+					}
 					for ir := 0; ir < mc; ir += MR {
-						for jr := 0; jr < nc; jr += NR {
-							tile(ir, jr)
+						mr := min(MR, mc-ir)
+						ap, sa, fam := aAt(ir)
+						if fullN > 0 {
+							bp, sb := bAt(0)
+							fam[mr-1](kc, ap, sa, bp, sb, cAt(ir, 0), p.ldc, NR, p.alpha, beta, fullN, 0, bn, NR)
+						}
+						if remN > 0 {
+							bp, sb := bAt(fullN * NR)
+							fam[mr-1](kc, ap, sa, bp, sb, cAt(ir, fullN*NR), p.ldc, remN, p.alpha, beta, 1, 0, 0, 0)
 						}
 					}
 				}

@@ -30,7 +30,7 @@ func BenchmarkKernel(b *testing.B) {
 					for b.Loop() {
 						t0 := time.Now()
 						for range batch {
-							fn(kc, &a[0], tk.mr, &bb[0], tk.nr, &c[0], tk.nr, tk.nr, 1, 1)
+							fn(kc, &a[0], tk.mr, &bb[0], tk.nr, &c[0], tk.nr, tk.nr, 1, 1, 1, 0, 0, 0)
 						}
 						best = min(best, time.Since(t0))
 					}

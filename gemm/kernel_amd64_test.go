@@ -154,7 +154,7 @@ func checkFamilyMember(t *testing.T, name string, fn kernelFunc, mode byte, rows
 		}
 	}
 	c0 := append([]float32(nil), c...)
-	fn(k, unsafe.SliceData(a), sa, unsafe.SliceData(b), sb, unsafe.SliceData(c), ldc, nr, alpha, beta)
+	fn(k, unsafe.SliceData(a), sa, unsafe.SliceData(b), sb, unsafe.SliceData(c), ldc, nr, alpha, beta, 1, 0, 0, 0)
 	for i := 0; i < rows; i++ {
 		for j := 0; j < ldc && i*ldc+j < len(c); j++ {
 			if j >= nr {

@@ -209,13 +209,16 @@ type operands struct {
 	// constSA, constSB > 0: the strides are these byte counts, known at
 	// generation time (packed panels), so every address is base+disp.
 	constSA, constSB int
-	t                tile
-	prefix           string // label prefix
+	// loop: the kernel runs tiles tiles, advancing a, b and c between them
+	// (the kernel families); otherwise it returns after one (Micro).
+	loop   bool
+	t      tile
+	prefix string // label prefix
 }
 
 func genKernel(t tile, mode byte, rows int) {
 	name := kernelName(t, mode, rows)
-	text(name, "func(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)")
+	text(name, "func(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)")
 	aIdx := "a[i+p*sa]"
 	if mode == 'R' {
 		aIdx = "a[i*sa+p]"
@@ -228,11 +231,14 @@ func genKernel(t tile, mode byte, rows int) {
 		"\t  ab := sum over p < k of A(i, p) * B(p, j)",
 		"\t  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)",
 		"",
-		"It reads no element of a, b or c outside those index sets. The reference",
-		"is kernels.MicroGeneric (see gemm/kernels_amd64.go for how gemm calls it).",
+		"It reads no element of a, b or c outside those index sets. It repeats",
+		"for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements",
+		"before each next one (a row or column of tiles in one call). The",
+		"reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).",
 	)
 	ctx.Pragma("noescape")
-	o := operands{mode: mode, rows: rows, t: t, prefix: "", alpha: paramAddr("alpha"), beta: paramAddr("beta")}
+	ctx.Label("top")
+	o := operands{mode: mode, rows: rows, t: t, loop: true, alpha: paramAddr("alpha"), beta: paramAddr("beta")}
 	o.k = ctx.Load(ctx.Param("k"), ctx.GP64()).(GPVirtual)
 	o.a = ctx.Load(ctx.Param("a"), ctx.GP64()).(GPVirtual)
 	o.sa = ctx.Load(ctx.Param("sa"), ctx.GP64()).(GPVirtual)
@@ -310,6 +316,16 @@ func genMicro(t tile) {
 	body(o)
 }
 
+// exit ends a tile: on to the next one (families) or return (Micro).
+func (o operands) exit() {
+	if o.loop {
+		ctx.JMP(LabelRef("next"))
+		return
+	}
+	ctx.VZEROUPPER()
+	ctx.RET()
+}
+
 // paramAddr is the frame address of a scalar parameter.
 func paramAddr(name string) Mem {
 	b, err := ctx.Param(name).Resolve()
@@ -367,7 +383,6 @@ func body(o operands) {
 	}
 	kloop(o, acc, nv, nil, 4, "full")
 	epilogue(o, acc, nv, nil, "full")
-	ctx.RET()
 	if o.nr == nil {
 		return
 	}
@@ -406,6 +421,26 @@ func body(o operands) {
 		_ = vbytes
 		kloop(o, acc, l, &m, 2, lbl)
 		epilogue(o, acc, l, &m, lbl)
+	}
+	if o.loop {
+		// Next tile: advance a, b and c by an, bn and cn floats in the
+		// argument slots and start over, until tiles is used up.
+		ctx.Label("next")
+		tiles := ctx.Load(ctx.Param("tiles"), ctx.GP64())
+		ctx.DECQ(tiles)
+		ctx.JZ(LabelRef("last"))
+		ctx.Store(tiles, ctx.Param("tiles"))
+		// Only when another tile follows: the pointers then stay inside
+		// their arrays (the stack slots are scanned by the GC).
+		for _, pn := range [][2]string{{"a", "an"}, {"b", "bn"}, {"c", "cn"}} {
+			ptr := ctx.Load(ctx.Param(pn[0]), ctx.GP64())
+			step := ctx.Load(ctx.Param(pn[1]), ctx.GP64())
+			ctx.LEAQ(Mem{Base: ptr, Index: step, Scale: 4}, ptr)
+			ctx.Store(ptr, ctx.Param(pn[0]))
+		}
+		ctx.JMP(LabelRef("top"))
+		ctx.Label("last")
+		ctx.VZEROUPPER()
 		ctx.RET()
 	}
 }
@@ -622,11 +657,10 @@ func epilogue(o operands, acc [][]VecVirtual, l int, m *mask, lbl string) {
 	beta := vec(t.isa)
 	ctx.VBROADCASTSS(o.beta, beta)
 	store(true, beta)
-	ctx.VZEROUPPER()
-	ctx.RET()
+	o.exit()
 	ctx.Label(lbl + "beta0")
 	store(false, nil)
-	ctx.VZEROUPPER()
+	o.exit()
 }
 
 // genPackT8 emits the transposing pack: eight source rows, contiguous
