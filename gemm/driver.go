@@ -124,95 +124,107 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 	if packA {
 		w.ensureA(roundUp(mcMax, MR) * kcMax)
 	}
-	if len(w.zero) < kcMax {
-		w.zero = make([]float32, kcMax)
+	// slab is the depth of one packing pass over B. A transposed B is
+	// packed from its rows, one short run of kc floats per row and pass:
+	// too short for the hardware prefetchers when B comes from memory.
+	// Packing several kc slices in one pass (kept in L3) makes the runs
+	// longer; the kernels still take kc at a time.
+	slab := kcMax
+	if packB && p.transB {
+		slab = kcMax * max(1, min(4, p.bl.l3/4/(4*roundUp(ncMax, NR)*kcMax)))
+	}
+	if len(w.zero) < slab {
+		w.zero = make([]float32, slab)
 	}
 	if packB {
-		w.ensureB(roundUp(ncMax, NR) * kcMax)
+		w.ensureB(roundUp(ncMax, NR) * slab)
 	}
 	for jc := 0; jc < n; jc += ncMax {
 		nc := min(ncMax, n-jc)
-		for pc := 0; pc < k; pc += kcMax {
-			kc := min(kcMax, k-pc)
-			beta := p.beta
-			if pc > 0 {
-				beta = 1
-			}
+		for ps := 0; ps < k; ps += slab {
+			kcs := min(slab, k-ps)
 			if packB {
 				if p.transB {
-					packStridedFast(w.b, p.b, p.ldb, j0+jc, nc, pc, kc, NR, w.zero)
+					packStridedFast(w.b, p.b, p.ldb, j0+jc, nc, ps, kcs, NR, w.zero)
 				} else {
-					packContigFast(w.b, p.b, p.ldb, j0+jc, nc, pc, kc, NR)
+					packContigFast(w.b, p.b, p.ldb, j0+jc, nc, ps, kcs, NR)
 				}
 			}
-			for ic := 0; ic < m; ic += mcMax {
-				mc := min(mcMax, m-ic)
-				if packA {
-					if p.transA {
-						packContigFast(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR)
+			for pc := ps; pc < ps+kcs; pc += kcMax {
+				kc := min(kcMax, ps+kcs-pc)
+				beta := p.beta
+				if pc > 0 {
+					beta = 1
+				}
+				for ic := 0; ic < m; ic += mcMax {
+					mc := min(mcMax, m-ic)
+					if packA {
+						if p.transA {
+							packContigFast(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR)
+						} else {
+							packStridedFast(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR, w.zero)
+						}
+					}
+					// aAt returns the A operand of the tile rows starting at ir:
+					// its address, stride, and the kernel family to use.
+					aAt := func(ir int) (*float32, int, *[maxMR]kernelFunc) {
+						row := i0 + ic + ir
+						switch {
+						case packA:
+							return &w.a[ir*kc], MR, &tk.p
+						case p.transA:
+							return &p.a[pc*p.lda+row], p.lda, &tk.p
+						default:
+							return &p.a[row*p.lda+pc], p.lda, &tk.r
+						}
+					}
+					bAt := func(jr int) (*float32, int) {
+						if packB {
+							return &w.b[jr*kcs+(pc-ps)*NR], NR
+						}
+						return &p.b[pc*p.ldb+j0+jc+jr], p.ldb
+					}
+					cAt := func(ir, jr int) *float32 { return &p.c[(i0+ic+ir)*p.ldc+j0+jc+jr] }
+					full, remM := mc/MR, mc%MR
+					if packA {
+						// BLIS order: a kc x NR panel of B stays in L1 while
+						// the packed A block streams from L2; one kernel call
+						// runs down the whole column of full tiles.
+						an := kc * MR
+						for jr := 0; jr < nc; jr += NR {
+							nr := min(NR, nc-jr)
+							bp, sb := bAt(jr)
+							if full > 0 {
+								ap, sa, fam := aAt(0)
+								fam[MR-1](kc, ap, sa, bp, sb, cAt(0, jr), p.ldc, nr, p.alpha, beta, full, an, 0, MR*p.ldc)
+							}
+							if remM > 0 {
+								ap, sa, fam := aAt(full * MR)
+								fam[remM-1](kc, ap, sa, bp, sb, cAt(full*MR, jr), p.ldc, nr, p.alpha, beta, 1, 0, 0, 0)
+							}
+						}
 					} else {
-						packStridedFast(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR, w.zero)
-					}
-				}
-				// aAt returns the A operand of the tile rows starting at ir:
-				// its address, stride, and the kernel family to use.
-				aAt := func(ir int) (*float32, int, *[maxMR]kernelFunc) {
-					row := i0 + ic + ir
-					switch {
-					case packA:
-						return &w.a[ir*kc], MR, &tk.p
-					case p.transA:
-						return &p.a[pc*p.lda+row], p.lda, &tk.p
-					default:
-						return &p.a[row*p.lda+pc], p.lda, &tk.r
-					}
-				}
-				bAt := func(jr int) (*float32, int) {
-					if packB {
-						return &w.b[jr*kc], NR
-					}
-					return &p.b[pc*p.ldb+j0+jc+jr], p.ldb
-				}
-				cAt := func(ir, jr int) *float32 { return &p.c[(i0+ic+ir)*p.ldc+j0+jc+jr] }
-				full, remM := mc/MR, mc%MR
-				if packA {
-					// BLIS order: a kc x NR panel of B stays in L1 while
-					// the packed A block streams from L2; one kernel call
-					// runs down the whole column of full tiles.
-					an := kc * MR
-					for jr := 0; jr < nc; jr += NR {
-						nr := min(NR, nc-jr)
-						bp, sb := bAt(jr)
-						if full > 0 {
-							ap, sa, fam := aAt(0)
-							fam[MR-1](kc, ap, sa, bp, sb, cAt(0, jr), p.ldc, nr, p.alpha, beta, full, an, 0, MR*p.ldc)
+						// A read in place: use each A micro-panel for every
+						// column panel while it is in L1, so A (possibly
+						// coming from memory) is fetched once and evenly
+						// between the kernels rather than in one burst; one
+						// kernel call runs along the row of full tiles.
+						fullN, remN := nc/NR, nc%NR
+						bn := NR
+						if packB {
+							bn = NR * kcs
 						}
-						if remM > 0 {
-							ap, sa, fam := aAt(full * MR)
-							fam[remM-1](kc, ap, sa, bp, sb, cAt(full*MR, jr), p.ldc, nr, p.alpha, beta, 1, 0, 0, 0)
-						}
-					}
-				} else {
-					// A read in place: use each A micro-panel for every
-					// column panel while it is in L1, so A (possibly
-					// coming from memory) is fetched once and evenly
-					// between the kernels rather than in one burst; one
-					// kernel call runs along the row of full tiles.
-					fullN, remN := nc/NR, nc%NR
-					bn := NR
-					if packB {
-						bn = NR * kc
-					}
-					for ir := 0; ir < mc; ir += MR {
-						mr := min(MR, mc-ir)
-						ap, sa, fam := aAt(ir)
-						if fullN > 0 {
-							bp, sb := bAt(0)
-							fam[mr-1](kc, ap, sa, bp, sb, cAt(ir, 0), p.ldc, NR, p.alpha, beta, fullN, 0, bn, NR)
-						}
-						if remN > 0 {
-							bp, sb := bAt(fullN * NR)
-							fam[mr-1](kc, ap, sa, bp, sb, cAt(ir, fullN*NR), p.ldc, remN, p.alpha, beta, 1, 0, 0, 0)
+						for ir := 0; ir < mc; ir += MR {
+							mr := min(MR, mc-ir)
+							ap, sa, fam := aAt(ir)
+							if fullN > 0 {
+								bp, sb := bAt(0)
+								fam[mr-1](kc, ap, sa, bp, sb, cAt(ir, 0), p.ldc, NR, p.alpha, beta, fullN, 0, bn, NR)
+							}
+							if remN > 0 {
+								bp, sb := bAt(fullN * NR)
+								fam[mr-1](kc, ap, sa, bp, sb, cAt(ir, fullN*NR), p.ldc, remN, p.alpha, beta, 1, 0, 0, 0)
+							}
 						}
 					}
 				}

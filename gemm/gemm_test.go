@@ -192,6 +192,7 @@ func withBlocking(bl blocking, f func()) {
 	s := *current.Load()
 	old := current.Load()
 	s.bl = bl
+	s.bl.l3 = 1 << 30 // transposed B packs 4 kc slices per pass
 	if s.fast != nil {
 		s.bl.mc = roundUp(bl.mc, s.fast.mr)
 		s.bl.nc = roundUp(bl.nc, s.fast.nr)
