@@ -82,7 +82,7 @@ func (ctx *Context) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []f
 	// per thread, which costs about threads/n (or threads/m) of the work
 	// and needs no barrier.
 	t := ctx.threads
-	if m*n*k < parallelMinWork {
+	if float64(m)*float64(n)*float64(k) < parallelMinWork { // in float64: no overflow
 		t = 1
 	}
 	// Split the longer side, so the operand that every thread reads whole
