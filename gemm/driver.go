@@ -119,6 +119,13 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 		// bound by that stream).
 		kcStep = max(kcStep, min(1024, p.bl.l2/2/(4*roundUp(ncMax, NR)))&^7)
 	}
+	if !packB {
+		// B read in place (m is small): its kc x NR panel is reused only
+		// down one short column of tiles, so let it take all of L1: fewer
+		// passes over C and fewer kernel calls (conv-shaped products,
+		// 64 x 3136 x 576: +2.5% on the AVX2 host).
+		kcStep = max(kcStep, p.bl.l1/(4*NR)&^7)
+	}
 	kcMax := balance(k, kcStep, 4)
 	mcMax := balance(m, p.bl.mc, MR)
 	if packA {

@@ -39,7 +39,7 @@ func selectFor(i kernels.ISA, g kernels.GemmKernels, tile int) *selection {
 // a kc x nc block of B sits in L3.
 type blocking struct {
 	mc, kc, nc int
-	l2, l3     int // bytes, for the driver's own adjustments
+	l1, l2, l3 int // bytes, for the driver's own adjustments
 }
 
 // Cache sizes (bytes) when cpuid cannot tell, as on VMs that report -1.
@@ -79,5 +79,5 @@ func blockingFrom(mr, nr, l1, l2, l3 int) blocking {
 	mc = max(mr, min(1024, mc/mr*mr))
 	nc := (l3 / 4) / (4 * kc)
 	nc = max(nr, min(4096, nc/nr*nr))
-	return blocking{mc: mc, kc: kc, nc: nc, l2: l2, l3: l3}
+	return blocking{mc: mc, kc: kc, nc: nc, l1: l1, l2: l2, l3: l3}
 }
