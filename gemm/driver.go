@@ -26,12 +26,17 @@ type tileKernels struct {
 
 // Direct (unpacked) operands: below these sizes the packing traffic costs
 // more than it saves. B read in place is re-read once per MR rows of C, so
-// it pays to pack it only when m is large; A read in place is re-read once
-// per NR columns of C. Variables, not constants, so the tuning benchmark
-// can move them.
+// it pays to pack it only when m is large. A read in place is re-read once
+// per NR columns of C; a row-major A streams well through the R kernels
+// (each k step reads MR rows in order), a transposed one, read MR floats
+// at a time at stride lda, does not. Measured on the AVX2 host, one thread,
+// A/B in one process: reading a row-major A in place was 3-10% faster at
+// n = 196..517 and even at n = 2048, 1-2% slower at n = 1024; reading a
+// transposed A in place was 20-25% slower at n = 512.
 var (
-	directMaxM = 128 // m <= directMaxM: B is read in place (when not transposed)
-	directMaxN = 128 // n <= directMaxN: A is read in place
+	directMaxM  = 128 // m <= directMaxM: B is read in place (when not transposed)
+	directMaxN  = 768 // n <= directMaxN: a row-major A is read in place
+	directMaxNT = 128 // n <= directMaxNT: a transposed A is read in place
 )
 
 // forcePacking overrides the direct/packed choice of the generated paths,
@@ -102,6 +107,9 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 	MR, NR := tk.mr, tk.nr
 	k := p.k
 	packA := n > directMaxN
+	if p.transA {
+		packA = n > directMaxNT
+	}
 	packB := p.transB || m > directMaxM
 	switch forcePacking {
 	case packAll:
