@@ -47,6 +47,12 @@ func refGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda i
 	return want, mag
 }
 
+// closeEnough bounds float32 rounding in a k-term dot product of
+// magnitude mag.
+func closeEnough(got, want, mag float64, k int) bool {
+	return math.Abs(got-want) <= 2e-7*float64(k+4)*mag+1e-30
+}
+
 // gemmCase is one product to check.
 type gemmCase struct {
 	transA, transB bool
