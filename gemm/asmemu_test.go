@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/convkit/convkit/kernels"
 )
@@ -142,9 +143,16 @@ type emuMachine struct {
 	names map[int64]string
 	frame int64 // segment of the argument frame
 	syms  map[string]int64
+	real  [][]float32 // real-memory operands (addresses below realLimit)
 }
 
-const segShift = 32
+// Segment ids start high enough that their addresses (id << segShift) are
+// above any real user-space pointer (realLimit).
+const (
+	segShift  = 32
+	segBase   = 1 << 20
+	realLimit = segBase << segShift
+)
 
 func (m *emuMachine) addSeg(id int64, name string, words []uint32) int64 {
 	m.segs[id] = words
@@ -168,6 +176,15 @@ func (m *emuMachine) addr(o emuOperand) int64 {
 
 // word is the 32-bit word at byte address a; it fails outside a segment.
 func (m *emuMachine) word(t *testing.T, a int64) *uint32 {
+	if a < realLimit {
+		for _, s := range m.real {
+			base := int64(uintptr(unsafe.Pointer(unsafe.SliceData(s))))
+			if a >= base && a+4 <= base+4*int64(len(s)) && (a-base)%4 == 0 {
+				return (*uint32)(unsafe.Pointer(&s[(a-base)/4]))
+			}
+		}
+		t.Fatalf("access at %#x: outside every operand", a)
+	}
 	seg, off := a>>segShift, a&(1<<segShift-1)
 	s, ok := m.segs[seg]
 	if !ok || off%4 != 0 || off/4 >= int64(len(s)) {
@@ -378,7 +395,7 @@ func (m *emuMachine) move(t *testing.T, in emuInst) {
 
 func newEmu(data map[string][]uint32) *emuMachine {
 	m := &emuMachine{gp: map[string]int64{}, segs: map[int64][]uint32{}, names: map[int64]string{}, syms: map[string]int64{}}
-	id := int64(100)
+	id := int64(segBase + 100)
 	for name, words := range data {
 		m.syms[name] = m.addSeg(id, name, words)
 		id++
@@ -402,13 +419,13 @@ func emuFamilyCall(t *testing.T, funcs map[string]*emuFunc, data map[string][]ui
 		t.Fatalf("no %s in the generated assembly", name)
 	}
 	m := newEmu(data)
-	pa := m.addSeg(1, "a", floatsToWords(a))
-	pb := m.addSeg(2, "b", floatsToWords(b))
+	pa := m.addSeg(segBase+1, "a", floatsToWords(a))
+	pb := m.addSeg(segBase+2, "b", floatsToWords(b))
 	cw := floatsToWords(c)
-	pc := m.addSeg(3, "c", cw)
-	m.frame = 4
+	pc := m.addSeg(segBase+3, "c", cw)
+	m.frame = segBase + 4
 	frame := make([]uint32, 26)
-	m.addSeg(4, "frame", frame)
+	m.addSeg(m.frame, "frame", frame)
 	put := func(off int, v int64) { frame[off/4], frame[off/4+1] = uint32(v), uint32(v>>32) }
 	put(0, int64(k))
 	put(8, pa)
@@ -562,15 +579,15 @@ func TestEmulatedMicro(t *testing.T) {
 				put := func(off int, v int64) { frame[off/4], frame[off/4+1] = uint32(v), uint32(v>>32) }
 				put(0, int64(k))
 				for i, s := range [][]uint32{floatsToWords(a), floatsToWords(b), cw} {
-					p := m.addSeg(int64(i+1), "abc"[i:i+1], s)
+					p := m.addSeg(segBase+int64(i+1), "abc"[i:i+1], s)
 					put(8+24*i, p)
 					put(16+24*i, int64(len(s)))
 					put(24+24*i, int64(len(s)))
 				}
 				put(80, int64(ldc))
 				frame[88/4], frame[92/4] = u32(2), u32(beta)
-				m.frame = 9
-				m.addSeg(9, "frame", frame)
+				m.frame = segBase + 9
+				m.addSeg(m.frame, "frame", frame)
 				m.run(t, funcs[name])
 				for i, w := range cw {
 					if g := f32(w); !closeEnough(float64(g), float64(want[i]), 64*float64(k+1), k) {
@@ -579,5 +596,85 @@ func TestEmulatedMicro(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// emuFamily is a tile family whose members run in the interpreter on real
+// memory, each access checked against mem() (the caller's exact-size
+// operands and the Context's workspace).
+func emuFamily(t *testing.T, funcs map[string]*emuFunc, data map[string][]uint32, fam string, mr, nr int, mem func() [][]float32) *tileKernels {
+	tk := &tileKernels{name: "emu" + fam, mr: mr, nr: nr}
+	member := func(name string) kernelFunc {
+		fn := funcs[name]
+		if fn == nil {
+			t.Fatalf("no %s", name)
+		}
+		return func(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha, beta float32, tiles, an, bn, cn int) {
+			m := newEmu(data)
+			m.real = mem()
+			frame := make([]uint32, 26)
+			put := func(off int, v int64) { frame[off/4], frame[off/4+1] = uint32(v), uint32(v>>32) }
+			ptr := func(p *float32) int64 { return int64(uintptr(unsafe.Pointer(p))) }
+			for _, v := range [][2]int64{{0, int64(k)}, {8, ptr(a)}, {16, int64(sa)}, {24, ptr(b)}, {32, int64(sb)}, {40, ptr(c)},
+				{48, int64(ldc)}, {56, int64(nr)}, {72, int64(tiles)}, {80, int64(an)}, {88, int64(bn)}, {96, int64(cn)}} {
+				put(int(v[0]), v[1])
+			}
+			frame[64/4], frame[68/4] = u32(alpha), u32(beta)
+			m.frame = segBase + 4
+			m.addSeg(m.frame, "frame", frame)
+			m.run(t, fn)
+		}
+	}
+	for r := 1; r <= mr; r++ {
+		tk.p[r-1] = member(fmt.Sprintf("Sgemm%s%c%d", fam, 'P', r))
+		tk.r[r-1] = member(fmt.Sprintf("Sgemm%s%c%d", fam, 'R', r))
+	}
+	return tk
+}
+
+// TestEmulatedDriver runs whole products through the driver with the
+// AVX-512 families interpreted (packing runs natively where it can), in
+// every operand form, with tiny cache blocks: the driver's use of the
+// 14x32 and 12x32 shapes is tested on any host.
+func TestEmulatedDriver(t *testing.T) {
+	funcs, data := parseAsm(t, "../asm/sgemm_amd64.s")
+	var ops [][]float32
+	ctx := NewContext(1)
+	mem := func() [][]float32 {
+		w := ctx.ws[0]
+		return append(ops[:3:3], w.a, w.b)
+	}
+	alloc := func(n int) ([]float32, func()) {
+		s := make([]float32, n)
+		ops = append(ops, s)
+		return s, func() {}
+	}
+	orig := current.Load()
+	defer current.Store(orig)
+	shapes := [][3]int{{15, 33, 5}, {29, 70, 19}, {3, 31, 2}}
+	if testing.Short() {
+		shapes = shapes[:1]
+	}
+	for _, f := range []struct {
+		fam    string
+		mr, nr int
+	}{{"14x32AVX512", 14, 32}, {"12x32AVX512", 12, 32}} {
+		s := *orig
+		s.fast = emuFamily(t, funcs, data, f.fam, f.mr, f.nr, mem)
+		s.bl = blocking{mc: 2 * f.mr, kc: 8, nc: 2 * f.nr, l3: 1 << 30}
+		current.Store(&s)
+		for _, pm := range []packing{packAuto, packAll, packNone} {
+			forcePacking = pm
+			for _, sz := range shapes {
+				for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+					ops = ops[:0]
+					tc := gemmCase{transA: tr[0], transB: tr[1], m: sz[0], n: sz[1], k: sz[2], alpha: 1.5, beta: float32(sz[2] % 2), pad: 1}
+					check(t, tc, alloc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+						ctx.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+					})
+				}
+			}
+		}
+		forcePacking = packAuto
 	}
 }
