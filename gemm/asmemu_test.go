@@ -642,7 +642,7 @@ func TestEmulatedDriver(t *testing.T) {
 	ctx := NewContext(1)
 	mem := func() [][]float32 {
 		w := ctx.ws[0]
-		return append(ops[:3:3], w.a, w.b)
+		return append(ops[:3:3], w.a, w.b, w.scr)
 	}
 	alloc := func(n int) ([]float32, func()) {
 		s := make([]float32, n)
@@ -663,7 +663,7 @@ func TestEmulatedDriver(t *testing.T) {
 		s.fast = emuFamily(t, funcs, data, f.fam, f.mr, f.nr, mem)
 		s.bl = blocking{mc: 2 * f.mr, kc: 8, nc: 2 * f.nr, l3: 1 << 30}
 		current.Store(&s)
-		for _, pm := range []packing{packAuto, packAll, packNone} {
+		for _, pm := range []packing{packAuto, packAll, packNone, packSwap} {
 			forcePacking = pm
 			for _, sz := range shapes {
 				for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {

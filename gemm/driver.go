@@ -49,6 +49,7 @@ const (
 	packAuto packing = iota
 	packAll          // pack A and B
 	packNone         // read A and B in place (B is still packed when transposed)
+	packSwap         // compute every transposed-B product as C^T (runSwapped)
 )
 
 // job is one thread's share of a product: the rows [i0, i0+m) and columns
@@ -74,15 +75,19 @@ type problem struct {
 	fast  *tileKernels        // nil: the portable path
 	micro kernels.GemmKernels // the portable path's micro-kernel
 	bl    blocking
+	swap  bool // compute C^T = op(B)^T op(A)^T (see runSwapped)
 }
 
 func (j *job) run() {
 	if j.m == 0 || j.n == 0 {
 		return
 	}
-	if j.p.fast != nil {
+	switch {
+	case j.p.fast != nil && j.p.swap:
+		j.ws.runSwapped(j.p, j.i0, j.m, j.j0, j.n)
+	case j.p.fast != nil:
 		j.ws.runFast(j.p, j.i0, j.m, j.j0, j.n)
-	} else {
+	default:
 		j.ws.runMicro(j.p, j.i0, j.m, j.j0, j.n)
 	}
 }
@@ -248,6 +253,90 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 	}
 }
 
+// swapFor reports whether runSwapped should compute the product: B
+// transposed and m small. B then needs a transposing pack in runFast, and
+// each of its elements is used only m times, so that pack (bound by the
+// short runs it reads from memory) costs a fifth of the time; as C^T, the
+// stored B is a row-major left operand that the R kernels stream in place,
+// and only the small A is packed.
+func swapFor(transB bool, m, n int) bool {
+	if forcePacking == packSwap {
+		return transB
+	}
+	return forcePacking == packAuto && transB && m <= directMaxM && n > m
+}
+
+// runSwapped computes the same sub-block of C as runFast, as its transpose:
+// C^T = op(B)^T op(A)^T, with op(B)^T = the stored B (n x k, row-major; B
+// is transposed) read in place by the R kernels, and op(A)^T packed (or
+// read in place when A is stored transposed and small). The kernels write
+// a row of C^T tiles to a scratch block, which is added into C transposed.
+func (w *workspace) runSwapped(p *problem, i0, m, j0, n int) {
+	tk := p.fast
+	MR, NR := tk.mr, tk.nr
+	k := p.k
+	mT, nT := n, m // C^T block: row r is column j0+r of C, column s row i0+s
+	packBT := !p.transA || mT > directMaxM
+	ncMax := balance(nT, p.bl.nc, NR)
+	kcStep := max(p.bl.kc, min(1024, p.bl.l2/2/(4*roundUp(ncMax, NR)))&^7)
+	kcMax := balance(k, kcStep, 4)
+	ld := roundUp(ncMax, NR)
+	if len(w.scr) < MR*ld {
+		w.scr = make([]float32, MR*ld)
+	}
+	if len(w.zero) < kcMax {
+		w.zero = make([]float32, kcMax)
+	}
+	if packBT {
+		w.ensureB(ld * kcMax)
+	}
+	for jc := 0; jc < nT; jc += ncMax {
+		nc := min(ncMax, nT-jc)
+		fullN, remN := nc/NR, nc%NR
+		for pc := 0; pc < k; pc += kcMax {
+			kc := min(kcMax, k-pc)
+			beta := p.beta
+			if pc > 0 {
+				beta = 1
+			}
+			bp, sb, bn := (*float32)(nil), NR, NR*kc
+			if packBT {
+				if p.transA {
+					packContigFast(w.b, p.a, p.lda, i0+jc, nc, pc, kc, NR)
+				} else {
+					packStridedFast(w.b, p.a, p.lda, i0+jc, nc, pc, kc, NR, w.zero)
+				}
+				bp = &w.b[0]
+			} else {
+				bp, sb, bn = &p.a[pc*p.lda+i0+jc], p.lda, NR
+			}
+			bAt := func(jr int) *float32 { return (*float32)(unsafe.Add(unsafe.Pointer(bp), 4*(jr/NR)*bn)) }
+			for ir := 0; ir < mT; ir += MR {
+				mr := min(MR, mT-ir)
+				ap := &p.b[(j0+ir)*p.ldb+pc]
+				if fullN > 0 {
+					tk.r[mr-1](kc, ap, p.ldb, bAt(0), sb, &w.scr[0], ld, NR, 1, 0, fullN, 0, bn, NR)
+				}
+				if remN > 0 {
+					tk.r[mr-1](kc, ap, p.ldb, bAt(fullN*NR), sb, &w.scr[fullN*NR], ld, remN, 1, 0, 1, 0, 0, 0)
+				}
+				// C(i0+jc+s, j0+ir+r) = alpha*scr[r][s] + beta*C.
+				for s := 0; s < nc; s++ {
+					off := (i0+jc+s)*p.ldc + j0 + ir
+					row := p.c[off : off+mr]
+					for r := range row {
+						v := p.alpha * w.scr[r*ld+s]
+						if beta != 0 {
+							v += beta * row[r]
+						}
+						row[r] = v
+					}
+				}
+			}
+		}
+	}
+}
+
 // runMicro computes a sub-block of C with kernels.Gemm.Micro on packed,
 // zero-padded panels; edge tiles go through a scratch tile.
 func (w *workspace) runMicro(p *problem, i0, m, j0, n int) {
@@ -334,6 +423,7 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 // the largest block seen and then reused: steady state allocates nothing
 // (first-touch page faults are very expensive on the VMs this runs on).
 type workspace struct {
+	scr  []float32 // runSwapped's row of C^T tiles
 	a, b []float32 // packed panels, with packSlack floats to spare
 	tile []float32 // the portable path's edge tile
 	zero []float32 // kc zeros: stand-in source rows for the transposing pack

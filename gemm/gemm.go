@@ -72,6 +72,7 @@ func (ctx *Context) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []f
 	p := &ctx.prob
 	sel := current.Load()
 	p.fast, p.micro, p.bl = sel.fast, sel.micro, sel.bl
+	p.swap = p.fast != nil && swapFor(transB, m, n)
 	mr, nr := p.micro.MR, p.micro.NR
 	if p.fast != nil {
 		mr, nr = p.fast.mr, p.fast.nr

@@ -172,7 +172,7 @@ func paths(t *testing.T, f func(t *testing.T)) {
 			for _, pm := range []struct {
 				name string
 				p    packing
-			}{{"auto", packAuto}, {"packed", packAll}, {"direct", packNone}} {
+			}{{"auto", packAuto}, {"packed", packAll}, {"direct", packNone}, {"swapped", packSwap}} {
 				forcePacking = pm.p
 				t.Run(isa.String()+"/"+tk.name+"/"+pm.name, f)
 			}
@@ -377,24 +377,27 @@ func TestSgemmPanics(t *testing.T) {
 func TestSgemmAllocs(t *testing.T) {
 	for _, threads := range []int{1, 2} {
 		ctx := NewContext(threads)
-		m, n, k := 150, 170, 90
-		a := make([]float32, m*k)
-		b := make([]float32, k*n)
-		c := make([]float32, m*n)
-		fillRand(rand.New(rand.NewPCG(1, 2)), a)
-		fillRand(rand.New(rand.NewPCG(3, 4)), b)
-		for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
-			lda, ldb := k, n
-			if tr[0] {
-				lda = m
-			}
-			if tr[1] {
-				ldb = k
-			}
-			f := func() { ctx.Sgemm(tr[0], tr[1], m, n, k, 1, a, lda, b, ldb, 0.5, c, n) }
-			f()
-			if got := testing.AllocsPerRun(20, f); got != 0 {
-				t.Errorf("threads=%d trans=%v: %v allocations per call, want 0", threads, tr, got)
+		// The second shape (small m) takes the direct and swapped paths.
+		for _, sz := range [][3]int{{150, 170, 90}, {40, 170, 90}} {
+			m, n, k := sz[0], sz[1], sz[2]
+			a := make([]float32, m*k)
+			b := make([]float32, k*n)
+			c := make([]float32, m*n)
+			fillRand(rand.New(rand.NewPCG(1, 2)), a)
+			fillRand(rand.New(rand.NewPCG(3, 4)), b)
+			for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+				lda, ldb := k, n
+				if tr[0] {
+					lda = m
+				}
+				if tr[1] {
+					ldb = k
+				}
+				f := func() { ctx.Sgemm(tr[0], tr[1], m, n, k, 1, a, lda, b, ldb, 0.5, c, n) }
+				f()
+				if got := testing.AllocsPerRun(20, f); got != 0 {
+					t.Errorf("threads=%d %v trans=%v: %v allocations per call, want 0", threads, sz, tr, got)
+				}
 			}
 		}
 	}
