@@ -12,13 +12,18 @@
 //     half of L2, a kc x nc block of B a quarter of L3. Block counts are
 //     balanced (k = 257 runs as 2 x 129, not 256 + 1).
 //   - On amd64 the register tiles are generated kernel families (gen/sgemm;
-//     AVX2 6x16, AVX-512 14x32) that take strided operands, so a small or
-//     thin operand is read in place instead of packed: B when m is small
-//     (each B element is used only m times), A when n is small. Packing,
-//     where it pays, is AVX2 assembly too (an 8x8 transpose, a masked row
-//     copy). Edge tiles run kernels for exactly the live rows and masked
-//     loads and stores for the live columns: no kernel reads or writes
-//     outside A, B or C.
+//     AVX2 6x16, AVX-512 14x32) that take strided operands, so an operand
+//     is read in place instead of packed where packing costs more than it
+//     saves: B when m is small (each B element is used only m times), a
+//     row-major A up to mid-sized n. A product with B transposed and m small
+//     is computed as C^T, so that the stored B streams through the kernels
+//     in place and only A is packed. Packing, where it pays, is AVX2
+//     assembly too (an 8x8 transpose, a masked row copy). One kernel call
+//     runs a whole row or column of tiles. Edge tiles run kernels for
+//     exactly the live rows and masked loads and stores for the live
+//     columns: no kernel reads or writes outside A, B or C.
+//   - The tests interpret the generated assembly (asmemu_test.go), so the
+//     AVX-512 kernels are checked on hosts without AVX-512 too.
 //   - Elsewhere (generic, NEON, -tags purego) the driver packs both
 //     operands into zero-padded panels and runs kernels.Gemm.Micro, with a
 //     scratch tile on the edges.
