@@ -14,12 +14,12 @@ import (
 //
 // The first family of each path is the default. On the session's AVX2
 // host (AMD EPYC, Zen 3, no AVX-512; BenchmarkSgemmTiles, best call of
-// each) 6x16 was faster than 4x24 on square_64 to 512, tall_skinny,
-// conv_resnet_c64 and transA_512 and within noise on the rest, so it is
-// the AVX2 default. The AVX-512 families could not be timed there; 14x32
-// is the default because it keeps the most accumulators (28) with two zmm
-// loads of B per k step; run BenchmarkSgemmTiles on an AVX-512 host to
-// compare it with 12x32.
+// each) 6x16 was faster than 4x24 on 10 of the 12 public shapes (by 2-40%;
+// 4x24 won odd_333x517x129 by 7% and tied square_2048), so it is the AVX2
+// default. The AVX-512 families could not be timed there (they are tested
+// through the interpreter in asmemu_test.go); 14x32 is the default because
+// it keeps the most accumulators (28) with two zmm loads of B per k step.
+// Run BenchmarkSgemmTiles on an AVX-512 host to compare it with 12x32.
 var (
 	tile6x16AVX2 = &tileKernels{
 		name: "6x16avx2", mr: 6, nr: 16,
