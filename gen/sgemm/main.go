@@ -206,14 +206,10 @@ type operands struct {
 	beta  Mem
 	mode  byte
 	rows  int
-	// constSA, constSB > 0: the strides are these byte counts, known at
-	// generation time (packed panels), so every address is base+disp.
-	constSA, constSB int
 	// loop: the kernel runs tiles tiles, advancing a, b and c between them
 	// (the kernel families); otherwise it returns after one (Micro).
-	loop   bool
-	t      tile
-	prefix string // label prefix
+	loop bool
+	t    tile
 }
 
 func genKernel(t tile, mode byte, rows int) {
@@ -239,33 +235,6 @@ func genKernel(t tile, mode byte, rows int) {
 	ctx.Pragma("noescape")
 	ctx.Label("top")
 	o := operands{mode: mode, rows: rows, t: t, loop: true, alpha: paramAddr("alpha"), beta: paramAddr("beta")}
-	o.k = ctx.Load(ctx.Param("k"), ctx.GP64()).(GPVirtual)
-	o.a = ctx.Load(ctx.Param("a"), ctx.GP64()).(GPVirtual)
-	o.sa = ctx.Load(ctx.Param("sa"), ctx.GP64()).(GPVirtual)
-	ctx.SHLQ(Imm(2), o.sa)
-	o.b = ctx.Load(ctx.Param("b"), ctx.GP64()).(GPVirtual)
-	o.sb = ctx.Load(ctx.Param("sb"), ctx.GP64()).(GPVirtual)
-	ctx.SHLQ(Imm(2), o.sb)
-	o.nr = ctx.Load(ctx.Param("nr"), ctx.GP64()).(GPVirtual)
-	o.loadC = func() (GPVirtual, GPVirtual) {
-		c := ctx.Load(ctx.Param("c"), ctx.GP64()).(GPVirtual)
-		ldc := ctx.Load(ctx.Param("ldc"), ctx.GP64()).(GPVirtual)
-		ctx.SHLQ(Imm(2), ldc)
-		return c, ldc
-	}
-	body(o)
-}
-
-// genPacked emits the full-tile kernel for packed A and packed B panels
-// (sa = MR, sb = NR fixed), whose addresses are all base+displacement.
-func genPacked(t tile) {
-	name := fmt.Sprintf("Sgemm%dx%d%sK", t.mr, t.nr, t.isa.name)
-	text(name, "func(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32)")
-	ctx.Doc(
-		fmt.Sprintf("%s is %s for packed panels: sa must be %d and sb %d.", name, kernelName(t, 'P', t.mr), t.mr, t.nr),
-	)
-	ctx.Pragma("noescape")
-	o := operands{mode: 'P', rows: t.mr, t: t, alpha: paramAddr("alpha"), beta: paramAddr("beta"), constSA: 4 * t.mr, constSB: 4 * t.nr}
 	o.k = ctx.Load(ctx.Param("k"), ctx.GP64()).(GPVirtual)
 	o.a = ctx.Load(ctx.Param("a"), ctx.GP64()).(GPVirtual)
 	o.sa = ctx.Load(ctx.Param("sa"), ctx.GP64()).(GPVirtual)
@@ -347,7 +316,6 @@ func vec(s isa) VecVirtual {
 func body(o operands) {
 	t := o.t
 	nv := t.nv()
-	vbytes := 4 * t.isa.lanes
 
 	// Prefetch the C tile now so that its lines are in L1 by the time the
 	// k loop is done (the stores would otherwise miss at the very end).
@@ -418,7 +386,6 @@ func body(o operands) {
 			ctx.SHLQ(Imm(2), r)
 			ctx.SUBQ(r, m.p)
 		}
-		_ = vbytes
 		kloop(o, acc, l, &m, 2, lbl)
 		epilogue(o, acc, l, &m, lbl)
 	}
@@ -477,12 +444,6 @@ func kloop(o operands, acc [][]VecVirtual, l int, m *mask, u int, lbl string) {
 	sb3 := ctx.GP64()
 	ctx.LEAQ(Mem{Base: o.sb, Index: o.sb, Scale: 2}, sb3)
 	stepMem := func(base, s, s3 Register, step, disp int) Mem {
-		if base == o.a && o.constSA > 0 {
-			return Mem{Base: base, Disp: step*o.constSA + disp}
-		}
-		if base == o.b && o.constSB > 0 {
-			return Mem{Base: base, Disp: step*o.constSB + disp}
-		}
 		switch step {
 		case 0:
 			return Mem{Base: base, Disp: disp}
@@ -549,21 +510,14 @@ func kloop(o operands, acc [][]VecVirtual, l int, m *mask, u int, lbl string) {
 		}
 	}
 	advance := func(steps int) {
-		switch {
-		case o.constSA > 0:
-			ctx.ADDQ(U32(steps*o.constSA), o.a)
-		case o.mode == 'P':
+		if o.mode == 'P' {
 			ctx.LEAQ(Mem{Base: o.a, Index: o.sa, Scale: uint8(steps)}, o.a)
-		default:
+		} else {
 			for _, base := range bases {
 				ctx.ADDQ(U32(4*steps), base)
 			}
 		}
-		if o.constSB > 0 {
-			ctx.ADDQ(U32(steps*o.constSB), o.b)
-		} else {
-			ctx.LEAQ(Mem{Base: o.b, Index: o.sb, Scale: uint8(steps)}, o.b)
-		}
+		ctx.LEAQ(Mem{Base: o.b, Index: o.sb, Scale: uint8(steps)}, o.b)
 	}
 
 	n := ctx.GP64()
@@ -579,9 +533,6 @@ func kloop(o operands, acc [][]VecVirtual, l int, m *mask, u int, lbl string) {
 		// Packed A streams through at rows*4 bytes per step: fetch the
 		// lines 8 steps ahead (prefetches never fault).
 		ahead := Mem{Base: o.a, Index: o.sa, Scale: 8}
-		if o.constSA > 0 {
-			ahead = Mem{Base: o.a, Disp: 8 * o.constSA}
-		}
 		for off := 0; off < o.rows*4*u; off += 64 {
 			ctx.PREFETCHT0(ahead.Offset(off))
 		}
