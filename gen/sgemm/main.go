@@ -16,7 +16,14 @@
 // "R" kernels (a row-major matrix, sa = lda). A kernel exists for every row
 // count 1..MR so that the m edge never reads a row past the matrix; the n edge
 // (nr < NR) runs a loop over only the live vectors with masked loads and
-// stores, so it never reads or writes a column past nr either.
+// stores, so it never reads or writes a column past nr either. A call
+// repeats for tiles tiles, stepping a, b and c by an, bn and cn elements, so
+// the driver makes one call per row or column of tiles. It also emits the
+// Micro entry points of the kernels.GemmKernels contract and the AVX2 packing
+// routines (an 8x8 transpose and a masked row copy).
+//
+// Package gemm's tests interpret the output (gemm/asmemu_test.go), so
+// kernels for an ISA the host lacks are still checked.
 //
 // The outputs are written to temporary files and renamed, so a failed run
 // never leaves a truncated .s behind; the output is deterministic.
