@@ -103,3 +103,32 @@ func BenchmarkSgemmTiles(b *testing.B) {
 }
 
 func benchISAs() []kernels.ISA { return kernels.Available() }
+
+// BenchmarkSgemmBlocking sweeps the cache blocking (kc, and mc as a share
+// of L2) of every generated tile family on large squares, one thread:
+// BenchmarkSgemmBlocking/<n>/<tile>/kc<kc>/mc<mc>. It is how the rule in
+// blockingFrom is checked on a new CPU.
+func BenchmarkSgemmBlocking(b *testing.B) {
+	orig := kernels.Current()
+	defer kernels.Use(orig)
+	defer current.Store(current.Load())
+	for _, n := range []int{1024, 2048} {
+		for _, isa := range kernels.Available() {
+			for i, tk := range tileCandidates(isa) {
+				for _, kc := range []int{128, 192, 256, 320, 384, 512} {
+					_, l2, _ := cacheSizes()
+					for _, share := range []int{4, 2} { // mc x kc takes l2/share
+						mc := max(tk.mr, l2/share/(4*kc)/tk.mr*tk.mr)
+						b.Run(fmt.Sprintf("%d/%s/kc%d/mc%d", n, tk.name, kc, mc), func(b *testing.B) {
+							kernels.Use(isa)
+							s := selectFor(isa, kernels.Gemm, i)
+							s.bl.kc, s.bl.mc = kc, mc
+							current.Store(s)
+							benchGemm(b, NewContext(1), n, n, n, false, false)
+						})
+					}
+				}
+			}
+		}
+	}
+}
