@@ -18,9 +18,9 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
-	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/convkit/convkit/gen/internal/atomicfile"
 )
 
 // Type is a Go parameter type the emitter can lay out in an ABI0 frame.
@@ -362,39 +362,10 @@ func (s Signature) goString() string {
 // so a failed run never leaves an empty or partial file behind that would
 // break the next build (and with it the next go generate).
 func (f *File) Write(asmPath, stubPath string) error {
-	if err := WriteFileAtomic(asmPath, f.Asm()); err != nil {
+	if err := atomicfile.Write(asmPath, f.Asm()); err != nil {
 		return err
 	}
-	return WriteFileAtomic(stubPath, f.Stubs())
-}
-
-// WriteFileAtomic writes data to path via a temporary file and a rename.
-func WriteFileAtomic(path string, data []byte) error {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".*.tmp")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	_, werr := tmp.Write(data)
-	cerr := tmp.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(name, 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(name, path)
-	}
-	if werr != nil {
-		os.Remove(name)
-		return fmt.Errorf("writing %s: %w", path, werr)
-	}
-	return nil
+	return atomicfile.Write(stubPath, f.Stubs())
 }
 
 // P is a Param, for short signature literals.

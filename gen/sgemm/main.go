@@ -30,17 +30,12 @@
 package main
 
 import (
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 
+	"github.com/convkit/convkit/gen/internal/avomain"
 	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
-	"github.com/mmcloughlin/avo/pass"
-	"github.com/mmcloughlin/avo/printer"
 	. "github.com/mmcloughlin/avo/reg"
 )
 
@@ -86,97 +81,20 @@ func text(name, sig string) {
 }
 
 func main() {
-	// A flag set of our own: Avo's build package registers its own -out and
-	// -stubs on flag.CommandLine, which write in place (no temp + rename).
-	fs := flag.NewFlagSet("sgemm", flag.ExitOnError)
-	out := fs.String("out", "", "assembly output `file`")
-	stubs := fs.String("stubs", "", "Go stub output `file`")
-	pkg := fs.String("pkg", "asm", "Go package `name` of the outputs")
-	fs.Parse(os.Args[1:])
-	if *out == "" || *stubs == "" || fs.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "usage: go run -C ../gen ./sgemm -out X.s -stubs X.go [-pkg asm]")
-		os.Exit(2)
-	}
-	if err := run(*out, *stubs, *pkg); err != nil {
-		fmt.Fprintln(os.Stderr, "sgemm:", err)
-		os.Exit(1)
-	}
-}
-
-func run(out, stubs, pkg string) error {
-	ctx.ConstraintExpr("amd64,!purego")
-	genMaskTable()
-	for _, t := range tiles {
-		for rows := 1; rows <= t.mr; rows++ {
-			genKernel(t, 'P', rows)
+	avomain.Main("sgemm", ctx, func() {
+		genMaskTable()
+		for _, t := range tiles {
+			for rows := 1; rows <= t.mr; rows++ {
+				genKernel(t, 'P', rows)
+			}
+			for rows := 1; rows <= t.mr; rows++ {
+				genKernel(t, 'R', rows)
+			}
+			genMicro(t)
 		}
-		for rows := 1; rows <= t.mr; rows++ {
-			genKernel(t, 'R', rows)
-		}
-		genMicro(t)
-	}
-	genPackT8()
-	genPackN()
-
-	f, err := ctx.Result()
-	if err != nil {
-		return err
-	}
-	if err := pass.Compile.Execute(f); err != nil {
-		return err
-	}
-	// The header names the exact command of asm/doc.go rather than Avo's
-	// guess ("go run main.go ..."), so a reader can rebuild the files.
-	cfg := printer.Config{
-		Argv: append([]string{"go", "run", "-C", "../gen", "./sgemm"}, os.Args[1:]...),
-		Pkg:  pkg,
-	}
-	for _, o := range []struct {
-		path string
-		p    printer.Printer
-	}{
-		{out, printer.NewGoAsm(cfg)},
-		{stubs, printer.NewStubs(cfg)},
-	} {
-		b, err := o.p.Print(f)
-		if err != nil {
-			return err
-		}
-		if err := writeAtomic(o.path, b); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// writeAtomic replaces path with b through a temporary file in the same
-// directory (its name starts with a dot, so the go tool ignores it even if
-// a crash leaves it behind).
-func writeAtomic(path string, b []byte) error {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+strings.TrimSuffix(base, filepath.Ext(base))+".*.tmp")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	_, werr := tmp.Write(b)
-	cerr := tmp.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(name, 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(name, path)
-	}
-	if werr != nil {
-		os.Remove(name)
-	}
-	return werr
+		genPackT8()
+		genPackN()
+	})
 }
 
 // maskTab holds 8 all-ones int32 followed by 8 zeros: the AVX2 lane mask
