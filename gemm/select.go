@@ -69,16 +69,16 @@ func blockingFor(mr, nr int) blocking {
 }
 
 // blockingFrom derives the blocking from cache sizes: the B micro-panel
-// (kc x NR) is as large as L1 (the A micro-panel and C lines it displaces
-// are streamed, and prefetched, from L2); the A block (mc x kc) half of L2;
-// the B block (kc x nc) a quarter of L3 (shared with the other cores'
-// blocks). Measured with BenchmarkSgemmBlocking on a 48 KiB-L1 AVX-512 Xeon,
-// 14x32, n = 1024: kc = 192 (half of L1) ran at 146-153 GFLOPS, kc = 256-512
-// at 154-172, the best calls 5-10% faster; at n = 2048 all kc from 128 to
-// 512 were within the noise (150-160). On the 32 KiB-L1 Zen 3 (AVX2 6x16)
-// kc = 512 measured no slower than 256.
+// (kc x NR) takes three quarters of L1 (the rest holds the A micro-panel
+// and C lines, streamed and prefetched from L2); the A block (mc x kc) half
+// of L2; the B block (kc x nc) a quarter of L3 (shared with the other
+// cores' blocks). Measured with BenchmarkSgemmBlocking, n = 1024 and 2048,
+// one thread: on a 48 KiB-L1 AVX-512 Xeon (14x32) kc = 128-192 ran 5-10%
+// slower at n = 1024 than kc = 256-512, which were within the noise of each
+// other; on the 32 KiB-L1 Zen 3 (AVX2 6x16) kc = 384 beat 256 (best calls
+// 94 vs 83-91 GFLOPS) while 512, the whole L1, was slower again at 1024.
 func blockingFrom(mr, nr, l1, l2, l3 int) blocking {
-	kc := l1 / (4 * nr)
+	kc := (3 * l1 / 4) / (4 * nr)
 	kc = max(64, min(512, kc&^7))
 	mc := (l2 / 2) / (4 * kc)
 	mc = max(mr, min(1024, mc/mr*mr))
