@@ -513,35 +513,7 @@ func emuCheck(t *testing.T, funcs map[string]*emuFunc, data map[string][]uint32,
 		}
 	}
 	got := emuFamilyCall(t, funcs, data, name, k, a, sa, b, sb, c, ldc, nr, 1.5, beta, tiles, an, 0, rows*ldc)
-	for i := 0; i < aRows; i++ {
-		for j := 0; j < ldc && i*ldc+j < len(c); j++ {
-			g := got[i*ldc+j]
-			if j >= nr {
-				if math.Float32bits(g) != math.Float32bits(c[i*ldc+j]) {
-					t.Fatalf("%s nr=%d k=%d tiles=%d: wrote C[%d,%d] outside the tile", name, nr, k, tiles, i, j)
-				}
-				continue
-			}
-			var s, mag float64
-			for p := 0; p < k; p++ {
-				var av float32
-				if mode == 'R' {
-					av = a[i*sa+p]
-				} else {
-					av = a[i+p*sa]
-				}
-				s += float64(av) * float64(b[p*sb+j])
-				mag += math.Abs(float64(av) * float64(b[p*sb+j]))
-			}
-			want := 1.5 * s
-			if beta != 0 {
-				want += float64(beta) * float64(c[i*ldc+j])
-			}
-			if !closeEnough(float64(g), want, 1.5*mag+2, k) {
-				t.Fatalf("%s nr=%d k=%d tiles=%d: C[%d,%d] = %v, want %v", name, nr, k, tiles, i, j, g, want)
-			}
-		}
-	}
+	checkTile(t, fmt.Sprintf("%s nr=%d k=%d tiles=%d", name, nr, k, tiles), mode, aRows, nr, k, a, sa, b, sb, c, got, ldc, 1.5, beta)
 }
 
 // TestEmulatedMicro interprets every generated Micro entry point

@@ -151,36 +151,7 @@ func checkFamilyMember(t *testing.T, name string, fn kernelFunc, mode byte, rows
 	}
 	c0 := append([]float32(nil), c...)
 	fn(k, unsafe.SliceData(a), sa, unsafe.SliceData(b), sb, unsafe.SliceData(c), ldc, nr, alpha, beta, 1, 0, 0, 0)
-	for i := 0; i < rows; i++ {
-		for j := 0; j < ldc && i*ldc+j < len(c); j++ {
-			if j >= nr {
-				if math.Float32bits(c[i*ldc+j]) != math.Float32bits(c0[i*ldc+j]) {
-					t.Fatalf("%s: wrote C[%d,%d] outside the tile", name, i, j)
-				}
-				continue
-			}
-			var s, mag float64
-			for p := 0; p < k; p++ {
-				var av float32
-				if mode == 'R' {
-					av = a[i*sa+p]
-				} else {
-					av = a[i+p*sa]
-				}
-				s += float64(av) * float64(b[p*sb+j])
-				mag += math.Abs(float64(av) * float64(b[p*sb+j]))
-			}
-			want := float64(alpha) * s
-			mag *= float64(alpha)
-			if beta != 0 {
-				want += float64(beta) * float64(c0[i*ldc+j])
-				mag += math.Abs(float64(beta) * float64(c0[i*ldc+j]))
-			}
-			if !closeEnough(float64(c[i*ldc+j]), want, mag, k) {
-				t.Fatalf("%s: C[%d,%d] = %v, want %v", name, i, j, c[i*ldc+j], want)
-			}
-		}
-	}
+	checkTile(t, name, mode, rows, nr, k, a, sa, b, sb, c0, c, ldc, alpha, beta)
 }
 
 // TestPackKernels checks the asm packs (and their spill contract) against
