@@ -101,17 +101,7 @@ func main() {
 // for r live lanes (1..8) is the 8 int32 starting at byte 32-4r.
 var maskTab Mem
 
-func genMaskTable() {
-	maskTab = ctx.StaticGlobal("sgemmMaskTab")
-	ctx.DataAttributes(attr.RODATA | attr.NOPTR)
-	for i := 0; i < 16; i++ {
-		v := uint32(0)
-		if i < 8 {
-			v = 0xffffffff
-		}
-		ctx.AddDatum(4*i, U32(v))
-	}
-}
+func genMaskTable() { maskTab = avomain.LaneMaskTable(ctx, "sgemmMaskTab") }
 
 // kernelName is the exported name of a kernel, e.g. Sgemm6x16AVX2P3.
 func kernelName(t tile, mode byte, rows int) string {

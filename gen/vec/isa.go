@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/convkit/convkit/gen/internal/avomain"
 	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -37,15 +38,7 @@ type isa struct {
 func newAVX2(ctx *build.Context) *isa {
 	a := &isa{Context: ctx, name: "AVX2", what: "AVX2+FMA (8 lanes)", lanes: 8,
 		vec: ctx.YMM, unroll: 4, accs: 8, peakAccs: 12}
-	a.tailTable = ctx.StaticGlobal("tailmask")
-	ctx.DataAttributes(attr.RODATA | attr.NOPTR)
-	for i := 0; i < 16; i++ {
-		v := uint32(0)
-		if i < 8 {
-			v = 0xffffffff
-		}
-		ctx.AddDatum(4*i, U32(v))
-	}
+	a.tailTable = avomain.LaneMaskTable(ctx, "tailmask")
 	return a
 }
 

@@ -10,7 +10,9 @@ import (
 	"os"
 
 	"github.com/convkit/convkit/gen/internal/atomicfile"
+	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/pass"
 	"github.com/mmcloughlin/avo/printer"
 )
@@ -69,4 +71,20 @@ func write(prog string, ctx *build.Context, out, stubs, pkg string) error {
 		}
 	}
 	return nil
+}
+
+// LaneMaskTable emits a read-only table of 8 all-ones int32 followed by 8
+// zeros under the given name: the AVX2 VMASKMOVPS mask for r live lanes
+// (0..8) is the 8 int32 starting at byte 32-4r.
+func LaneMaskTable(ctx *build.Context, name string) operand.Mem {
+	m := ctx.StaticGlobal(name)
+	ctx.DataAttributes(attr.RODATA | attr.NOPTR)
+	for i := 0; i < 16; i++ {
+		v := uint32(0)
+		if i < 8 {
+			v = 0xffffffff
+		}
+		ctx.AddDatum(4*i, operand.U32(v))
+	}
+	return m
 }
