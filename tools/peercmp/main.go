@@ -1,0 +1,228 @@
+//go:build peercmp
+
+// Command peercmp times convkit's Sgemm against OpenBLAS and oneDNN's
+// dnnl_sgemm in one process, alternating the libraries call by call, so
+// that the noise of a shared machine (steal time, a neighbour's bursts)
+// falls on all of them alike. Separate processes run minutes apart, as
+// the anchor programs do, can disagree by 30% on this VM; interleaved
+// calls agree within a few percent from run to run.
+//
+// It needs cgo and the Debian packages libopenblas-dev and libdnnl-dev
+// (../shared/anchors/install.sh), so it sits behind a build tag:
+//
+//	go run -tags peercmp ./tools/peercmp -isa avx2 -threads 1 -t 2
+//	go run -tags peercmp ./tools/peercmp -isa avx2 -threads 2 -t 2 -turn 20ms
+//
+// With more than one thread, alternating single calls measures how fast
+// each library wakes its sleeping threads rather than how fast it
+// multiplies (the others' calls outlast every spin-wait), so -turn gives
+// each library a run of back-to-back calls and drops the first of each.
+// For each shape of the public GEMM workloads it prints the median and
+// the 10th-percentile (fast end) GFLOPS of each library, and convkit's
+// ratio to each peer at both. OpenBLAS runs with the kernels its own
+// OPENBLAS_CORETYPE selection picks; set that variable to force others.
+package main
+
+/*
+#cgo LDFLAGS: -lopenblas -ldnnl -fopenmp -ldl
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <omp.h>
+
+enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
+void cblas_sgemm(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
+void openblas_set_num_threads(int);
+int dnnl_sgemm(char, char, int64_t, int64_t, int64_t, float, const float *, int64_t, const float *, int64_t, float, float *, int64_t);
+
+static void openblasSgemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc) {
+	cblas_sgemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+}
+static int ompThreads = 1;
+static int onednnSgemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc) {
+	omp_set_num_threads(ompThreads); // per OS thread in libgomp, and cgo calls may move
+	return dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+}
+
+// BLIS exports the same cblas_sgemm symbol as OpenBLAS, so it is loaded
+// privately (RTLD_LOCAL, and DEEPBIND so its own calls stay inside it).
+typedef void (*cblasSgemmFn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
+static cblasSgemmFn blisGemm;
+static void (*blisThreads)(int64_t);
+static int loadBLIS(void) {
+	void *h = dlopen("libblis.so.4", RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+	if (!h) return 0;
+	blisGemm = (cblasSgemmFn)dlsym(h, "cblas_sgemm");
+	blisThreads = (void (*)(int64_t))dlsym(h, "bli_thread_set_num_threads");
+	return blisGemm != 0 && blisThreads != 0;
+}
+static void blisSgemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc) {
+	omp_set_num_threads(ompThreads);
+	blisGemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+}
+static void setThreads(int t) {
+	openblas_set_num_threads(t);
+	ompThreads = t;
+	if (blisThreads) blisThreads(t);
+}
+*/
+import "C"
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/convkit/convkit/bench"
+	"github.com/convkit/convkit/gemm"
+	"github.com/convkit/convkit/kernels"
+)
+
+func cbool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// library is one SGEMM implementation under test: row-major, alpha 1, beta 0.
+type library struct {
+	name string
+	call func(s bench.GemmShape, a []float32, lda int, b []float32, ldb int, c []float32)
+}
+
+// cblas adapts a C wrapper with openblasSgemm's signature.
+func cblas(f func(ta, tb, m, n, k C.int, a *C.float, lda C.int, b *C.float, ldb C.int, c *C.float, ldc C.int)) func(bench.GemmShape, []float32, int, []float32, int, []float32) {
+	return func(s bench.GemmShape, a []float32, lda int, b []float32, ldb int, c []float32) {
+		f(cbool(s.TransA), cbool(s.TransB), C.int(s.M), C.int(s.N), C.int(s.K),
+			(*C.float)(&a[0]), C.int(lda), (*C.float)(&b[0]), C.int(ldb), (*C.float)(&c[0]), C.int(s.N))
+	}
+}
+
+func main() {
+	only := flag.String("only", "", "comma-separated substrings: run only the shapes whose name contains one")
+	secs := flag.Float64("t", 1, "seconds of interleaved calls per shape")
+	threads := flag.Int("threads", 1, "threads for every library")
+	turn := flag.Duration("turn", 0, "run each library this long before switching (0: one call); "+
+		"with threads > 1 use ~20ms, so each library's threads are awake as in back-to-back use")
+	isa := flag.String("isa", "", "convkit kernel path (default: the best this CPU has)")
+	flag.Parse()
+	if *isa != "" {
+		i, err := kernels.ParseISA(*isa)
+		if err == nil {
+			err = kernels.Use(i)
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	ctx := gemm.NewContext(*threads)
+	libs := []library{
+		{"convkit", func(s bench.GemmShape, a []float32, lda int, b []float32, ldb int, c []float32) {
+			ctx.Sgemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, b, ldb, 0, c, s.N)
+		}},
+		{"openblas", cblas(func(ta, tb, m, n, k C.int, a *C.float, lda C.int, b *C.float, ldb C.int, c *C.float, ldc C.int) {
+			C.openblasSgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc)
+		})},
+		{"onednn", cblas(func(ta, tb, m, n, k C.int, a *C.float, lda C.int, b *C.float, ldb C.int, c *C.float, ldc C.int) {
+			if C.onednnSgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc) != 0 {
+				log.Fatal("dnnl_sgemm failed")
+			}
+		})},
+	}
+	if C.loadBLIS() != 0 {
+		libs = append(libs, library{"blis", cblas(func(ta, tb, m, n, k C.int, a *C.float, lda C.int, b *C.float, ldb C.int, c *C.float, ldc C.int) {
+			C.blisSgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc)
+		})})
+	} else {
+		fmt.Println("# BLIS not loaded (libblis.so.4: apt install libblis4-openmp)")
+	}
+	C.setThreads(C.int(*threads))
+
+	fmt.Printf("# convkit %s, %d thread(s); GFLOPS as median / p10 (fast end) of interleaved calls; ratio = convkit / peer\n", kernels.Current(), *threads)
+	fmt.Printf("%-18s", "shape")
+	for _, l := range libs {
+		fmt.Printf(" %15s", l.name)
+	}
+	for _, l := range libs[1:] {
+		fmt.Printf(" %13s", "vs "+l.name)
+	}
+	fmt.Println()
+	for _, s := range bench.DefaultGemmShapes() {
+		if *only != "" && !slices.ContainsFunc(strings.Split(*only, ","), func(o string) bool { return strings.Contains(s.Name, o) }) {
+			continue
+		}
+		r := rand.New(rand.NewPCG(1, 2))
+		a, b := make([]float32, s.M*s.K), make([]float32, s.K*s.N)
+		for i := range a {
+			a[i] = r.Float32()*2 - 1
+		}
+		for i := range b {
+			b[i] = r.Float32()*2 - 1
+		}
+		lda, ldb := s.K, s.N
+		if s.TransA {
+			lda = s.M
+		}
+		if s.TransB {
+			ldb = s.K
+		}
+		cs := make([][]float32, len(libs))
+		for i, l := range libs {
+			cs[i] = make([]float32, s.M*s.N)
+			l.call(s, a, lda, b, ldb, cs[i]) // warm up: workspaces, thread pools, JIT
+			if d := maxRelDiff(cs[i], cs[0]); d > 1e-4 {
+				log.Fatalf("%s: %s differs from convkit by %.2g", s.Name, l.name, d)
+			}
+		}
+		times := make([][]float64, len(libs))
+		end := time.Now().Add(time.Duration(*secs * float64(time.Second)))
+		for n := 0; n < 5 || time.Now().Before(end); n++ {
+			for i, l := range libs {
+				turnEnd := time.Now().Add(*turn)
+				for c := 0; ; c++ {
+					t0 := time.Now()
+					l.call(s, a, lda, b, ldb, cs[i])
+					t1 := time.Now()
+					keep := c > 0 || *turn == 0 // the first call of a turn wakes the library's threads
+					if keep {
+						times[i] = append(times[i], t1.Sub(t0).Seconds())
+					}
+					if keep && !t1.Before(turnEnd) {
+						break
+					}
+				}
+			}
+		}
+		med, p10 := make([]float64, len(libs)), make([]float64, len(libs))
+		for i := range times {
+			slices.Sort(times[i])
+			med[i] = s.FLOPs() / 1e9 / times[i][len(times[i])/2]
+			p10[i] = s.FLOPs() / 1e9 / times[i][len(times[i])/10]
+		}
+		fmt.Printf("%-18s", s.Name)
+		for i := range libs {
+			fmt.Printf(" %15s", fmt.Sprintf("%6.1f / %6.1f", med[i], p10[i]))
+		}
+		for i := range libs[1:] {
+			fmt.Printf(" %13s", fmt.Sprintf("%.2f / %.2f", med[0]/med[i+1], p10[0]/p10[i+1]))
+		}
+		fmt.Println()
+	}
+}
+
+// maxRelDiff is max|x-y| / max|y|: the libraries sum in different orders.
+func maxRelDiff(x, y []float32) float64 {
+	var d, m float64
+	for i := range x {
+		d = math.Max(d, math.Abs(float64(x[i]-y[i])))
+		m = math.Max(m, math.Abs(float64(y[i])))
+	}
+	return d / m
+}
