@@ -3,6 +3,7 @@ package gemm
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -129,6 +130,62 @@ func BenchmarkSgemmBlocking(b *testing.B) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// BenchmarkSgemmTilesAB compares the tile families of each path call by
+// call in one loop (family 0, 1, ..., 0, 1, ...), so that a shared
+// machine's slow phases fall on all of them alike; separate benchmarks a
+// second apart can differ by 20% on a VM with steal time. It reports each
+// family's median GFLOPS and its median time relative to the default's:
+// BenchmarkSgemmTilesAB/<shape>/<isa> with metrics <tile>_GFLOPS and
+// <tile>_x (> 1: faster than the default).
+func BenchmarkSgemmTilesAB(b *testing.B) {
+	orig := kernels.Current()
+	defer kernels.Use(orig)
+	defer current.Store(current.Load())
+	for _, s := range benchShapes {
+		for _, isa := range kernels.Available() {
+			cands := tileCandidates(isa)
+			if len(cands) < 2 {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/%s", s.name, isa), func(b *testing.B) {
+				kernels.Use(isa)
+				sels := make([]*selection, len(cands))
+				for i := range cands {
+					sels[i] = selectFor(isa, kernels.Gemm, i)
+				}
+				a, lda, bm, ldb, c := benchOperands(s.m, s.n, s.k, s.transA, s.transB)
+				ctx := NewContext(1)
+				call := func(i int) time.Duration {
+					current.Store(sels[i])
+					t0 := time.Now()
+					ctx.Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+					return time.Since(t0)
+				}
+				for i := range sels {
+					call(i) // size the workspace
+				}
+				times := make([][]time.Duration, len(sels))
+				b.ResetTimer()
+				for b.Loop() {
+					for i := range sels {
+						times[i] = append(times[i], call(i))
+					}
+				}
+				flop := 2 * float64(s.m) * float64(s.n) * float64(s.k)
+				med := make([]float64, len(sels))
+				for i, t := range times {
+					slices.Sort(t)
+					med[i] = t[len(t)/2].Seconds()
+					b.ReportMetric(flop/med[i]/1e9, cands[i].name+"_GFLOPS")
+				}
+				for i := 1; i < len(sels); i++ {
+					b.ReportMetric(med[0]/med[i], cands[i].name+"_x")
+				}
+			})
 		}
 	}
 }
