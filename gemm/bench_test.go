@@ -3,6 +3,7 @@ package gemm
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -187,5 +188,21 @@ func BenchmarkSgemmTilesAB(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkSgemmLockedCaller runs a two-thread product from a goroutine
+// that is, and one that is not, locked to its OS thread (as a cgo callback
+// or a GUI loop would be): waiting for the helper must not hand the
+// caller's thread to the scheduler (see recv).
+func BenchmarkSgemmLockedCaller(b *testing.B) {
+	for _, locked := range []bool{false, true} {
+		b.Run(fmt.Sprintf("locked=%v", locked), func(b *testing.B) {
+			if locked {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+			}
+			benchGemm(b, NewContext(2), 256, 256, 256, false, false)
+		})
 	}
 }
