@@ -123,21 +123,24 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 		packA, packB = false, p.transB
 	}
 	ncMax := balance(n, p.bl.nc, NR)
-	kcStep := p.bl.kc
-	if !packA {
-		// A read in place (n is small): nothing of A needs to stay in L1
-		// between kernels, so let the kc x nc block of B fill half of L2
-		// instead. Longer runs along each row of A let the hardware
-		// prefetchers stream it from memory (tall-skinny products are
-		// bound by that stream).
-		kcStep = max(kcStep, min(1024, p.bl.l2/2/(4*roundUp(ncMax, NR)))&^7)
-	}
-	if !packB {
-		// B read in place (m is small): its kc x NR panel is reused only
-		// down one short column of tiles, so let it take all of L1: fewer
-		// passes over C and fewer kernel calls (conv-shaped products,
-		// 64 x 3136 x 576: +2.5% on the AVX2 host).
-		kcStep = max(kcStep, p.bl.l1/(4*NR)&^7)
+	kcStep := w.kcStep(p, NR, ncMax, packA, packB)
+	if forcePacking == packAuto {
+		// A panel read in place, one or two cache lines per k row, must
+		// stay in cache while the tiles beside it re-read it.
+		rows := min(k, kcStep)
+		if !packB && !p.bl.panelFits(p.ldb, rows) {
+			packB = true
+		}
+		// A transposed A read in place uses MR floats of each 64-byte line
+		// it fetches; once its panel outgrows half of L1 every tile along
+		// the row fetches those lines again from L2. Measured on the AVX2
+		// host (one thread, interleaved, transA, m = n): in place 10% faster
+		// at k = 96..256, packed 12-26% faster at k = 512..2048 (64..128
+		// wide); at n = 32 (two column panels) in place stays 7% ahead.
+		if !packA && p.transA && n > 2*NR && (rows*64 > p.bl.l1/2 || !p.bl.panelFits(p.lda, rows)) {
+			packA = true
+		}
+		kcStep = w.kcStep(p, NR, ncMax, packA, packB)
 	}
 	kcMax := balance(k, kcStep, 4)
 	mcMax := balance(m, p.bl.mc, MR)
@@ -253,6 +256,27 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 	}
 }
 
+// kcStep is the k blocking of runFast for the chosen operand forms.
+func (w *workspace) kcStep(p *problem, NR, ncMax int, packA, packB bool) int {
+	kcStep := p.bl.kc
+	if !packA {
+		// A read in place (n is small): nothing of A needs to stay in L1
+		// between kernels, so let the kc x nc block of B fill half of L2
+		// instead. Longer runs along each row of A let the hardware
+		// prefetchers stream it from memory (tall-skinny products are
+		// bound by that stream).
+		kcStep = max(kcStep, min(1024, p.bl.l2/2/(4*roundUp(ncMax, NR)))&^7)
+	}
+	if !packB {
+		// B read in place (m is small): its kc x NR panel is reused only
+		// down one short column of tiles, so let it take all of L1: fewer
+		// passes over C and fewer kernel calls (conv-shaped products,
+		// 64 x 3136 x 576: +2.5% on the AVX2 host).
+		kcStep = max(kcStep, p.bl.l1/(4*NR)&^7)
+	}
+	return kcStep
+}
+
 // swapFor reports whether runSwapped should compute the product: B
 // transposed and m small. B then needs a transposing pack in runFast, and
 // each of its elements is used only m times, so that pack (bound by the
@@ -276,7 +300,7 @@ func (w *workspace) runSwapped(p *problem, i0, m, j0, n int) {
 	MR, NR := tk.mr, tk.nr
 	k := p.k
 	mT, nT := n, m // C^T block: row r is column j0+r of C, column s row i0+s
-	packBT := !p.transA || mT > directMaxM
+	packBT := !p.transA || mT > directMaxM || !p.bl.panelFits(p.lda, min(k, p.bl.kc))
 	ncMax := balance(nT, p.bl.nc, NR)
 	kcStep := max(p.bl.kc, min(1024, p.bl.l2/2/(4*roundUp(ncMax, NR)))&^7)
 	kcMax := balance(k, kcStep, 4)

@@ -59,6 +59,7 @@ type gemmCase struct {
 	m, n, k        int
 	alpha, beta    float32
 	pad            int // extra leading-dimension elements
+	ldA, ldB       int // when > 0: lda and ldb (instead of width + pad)
 }
 
 func (tc gemmCase) String() string {
@@ -68,7 +69,11 @@ func (tc gemmCase) String() string {
 		}
 		return "N"
 	}
-	return fmt.Sprintf("%s%s/%dx%dx%d/a%g/b%g/pad%d", t(tc.transA), t(tc.transB), tc.m, tc.n, tc.k, tc.alpha, tc.beta, tc.pad)
+	s := fmt.Sprintf("%s%s/%dx%dx%d/a%g/b%g/pad%d", t(tc.transA), t(tc.transB), tc.m, tc.n, tc.k, tc.alpha, tc.beta, tc.pad)
+	if tc.ldA > 0 || tc.ldB > 0 {
+		s += fmt.Sprintf("/lda%d/ldb%d", tc.ldA, tc.ldB)
+	}
+	return s
 }
 
 // dims returns the stored shapes of A, B, C and their leading dimensions.
@@ -81,7 +86,14 @@ func (tc gemmCase) dims() (ra, ca, rb, cb, lda, ldb, ldc int) {
 	if tc.transB {
 		rb, cb = tc.n, tc.k
 	}
-	return ra, ca, rb, cb, max(1, ca+tc.pad), max(1, cb+tc.pad), max(1, tc.n+tc.pad)
+	lda, ldb = max(1, ca+tc.pad), max(1, cb+tc.pad)
+	if tc.ldA > 0 {
+		lda = tc.ldA
+	}
+	if tc.ldB > 0 {
+		ldb = tc.ldB
+	}
+	return ra, ca, rb, cb, lda, ldb, max(1, tc.n+tc.pad)
 }
 
 // matLen is the exact length BLAS needs: (rows-1)*ld + cols.
@@ -411,4 +423,43 @@ func TestBalance(t *testing.T) {
 			t.Errorf("balance(%d, %d, %d) = %d, want %d", tc.total, tc.step, tc.unit, got, tc.want)
 		}
 	}
+}
+
+func TestPanelFits(t *testing.T) {
+	bl := blocking{l2: 512 << 10}
+	for _, tc := range []struct {
+		ld, rows int
+		want     bool
+	}{
+		{1024, 512, false}, // 4 KiB apart: 16 of 1024 sets
+		{4096, 64, false},
+		{3072, 288, false}, // 192 lines apart: 16 sets
+		{3136, 576, true},  // 196 lines apart: 256 sets
+		{1000, 512, true},  // rows start at shifting offsets
+		{256, 256, true},   // 64 sets x 8 ways = 512 lines, 2 x 256 rows
+		{256, 257, false},
+		{16, 4096, true}, // consecutive lines
+	} {
+		if got := bl.panelFits(tc.ld, tc.rows); got != tc.want {
+			t.Errorf("panelFits(ld %d, rows %d) = %v, want %v", tc.ld, tc.rows, got, tc.want)
+		}
+	}
+}
+
+// TestSgemmAliasingStrides runs the small-m and small-n products whose
+// operands the driver would read in place, with leading dimensions that
+// map their rows into few cache sets (8 KiB apart), so the packing
+// fallback runs.
+func TestSgemmAliasingStrides(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		ctx := NewContext(1)
+		for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			for _, sz := range [][3]int{{20, 40, 100}, {7, 33, 67}, {40, 70, 150}} {
+				tc := gemmCase{transA: tr[0], transB: tr[1], m: sz[0], n: sz[1], k: sz[2], alpha: 1, beta: 0.5, pad: 1, ldA: 2048, ldB: 2048}
+				check(t, tc, heapAlloc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+					ctx.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+				})
+			}
+		}
+	})
 }
