@@ -111,6 +111,7 @@ func main() {
 	threads := flag.Int("threads", 1, "threads for every library")
 	turn := flag.Duration("turn", 0, "run each library this long before switching (0: one call); "+
 		"with threads > 1 use ~20ms, so each library's threads are awake as in back-to-back use")
+	shapesFile := flag.String("shapes", "", "GEMM shapes file in the bench format (default: the built-in public workloads)")
 	isa := flag.String("isa", "", "convkit kernel path (default: the best this CPU has)")
 	flag.Parse()
 	if *isa != "" {
@@ -154,7 +155,14 @@ func main() {
 		fmt.Printf(" %13s", "vs "+l.name)
 	}
 	fmt.Println()
-	for _, s := range bench.DefaultGemmShapes() {
+	list := bench.DefaultGemmShapes()
+	if *shapesFile != "" {
+		var err error
+		if list, err = bench.LoadGemmShapes(*shapesFile); err != nil {
+			log.Fatal(err)
+		}
+	}
+	for _, s := range list {
 		if *only != "" && !slices.ContainsFunc(strings.Split(*only, ","), func(o string) bool { return strings.Contains(s.Name, o) }) {
 			continue
 		}
