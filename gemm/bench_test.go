@@ -206,3 +206,36 @@ func BenchmarkSgemmLockedCaller(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSgemmScaling times large squares on one thread and on
+// GOMAXPROCS threads, alternating call by call, and reports the speedup
+// (metric tN/t1): the noise of a shared machine falls on both alike.
+func BenchmarkSgemmScaling(b *testing.B) {
+	threads := runtime.GOMAXPROCS(0)
+	if threads < 2 {
+		b.Skip("GOMAXPROCS < 2")
+	}
+	for _, n := range []int{1024, 2048} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			a, lda, bm, ldb, c := benchOperands(n, n, n, false, false)
+			ctxs := []*Context{NewContext(1), NewContext(threads)}
+			times := make([][]time.Duration, len(ctxs))
+			for b.Loop() {
+				for i, ctx := range ctxs {
+					t0 := time.Now()
+					ctx.Sgemm(false, false, n, n, n, 1, a, lda, bm, ldb, 0, c, n)
+					times[i] = append(times[i], time.Since(t0))
+				}
+			}
+			flop := 2 * float64(n) * float64(n) * float64(n)
+			var gflops [2]float64
+			for i, t := range times {
+				slices.Sort(t)
+				gflops[i] = flop / t[len(t)/2].Seconds() / 1e9
+			}
+			b.ReportMetric(gflops[0], "t1_GFLOPS")
+			b.ReportMetric(gflops[1], fmt.Sprintf("t%d_GFLOPS", threads))
+			b.ReportMetric(gflops[1]/gflops[0], "tN/t1")
+		})
+	}
+}
