@@ -4,10 +4,12 @@
 # runs on are sometimes AVX2-only). Two halves:
 #
 #   tools/avx512check.sh build     # here: cross-build static binaries into out/avx512/
-#   tools/avx512check.sh run OUT   # there (no Go needed): tests + side-by-side numbers into OUT
+#   tools/avx512check.sh run OUT   # there (no Go needed): OUT/report.txt, one file
 #
-# "build" also needs gcc and Debian's libopenblas-dev (static libopenblas.a)
-# to build ../shared/anchors/peak.c and sgemm_bench.c beside convkit.
+# "build" also needs gcc and Debian's libopenblas-dev and libblis-openmp-dev
+# (static libopenblas.a, libblis.a) to build ../shared/anchors/peak.c and
+# tools/peercmp (convkit, OpenBLAS and BLIS interleaved call by call in one
+# process; Debian has no static oneDNN) beside convkit.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 dir=out/avx512
@@ -15,13 +17,15 @@ dir=out/avx512
 case "${1:-}" in
 build)
 	mkdir -p "$dir"
-	go test -c -o "$dir/kernels.test" ./kernels &&
-		go test -c -o "$dir/gemm.test" ./gemm &&
-		go build -o "$dir/convkit" ./cmd/convkit || exit 1
+	# Stripped: the device machine takes 64 MiB of carried files in all.
+	go test -c -ldflags '-s -w' -o "$dir/kernels.test" ./kernels &&
+		go test -c -ldflags '-s -w' -o "$dir/gemm.test" ./gemm &&
+		go build -ldflags '-s -w' -o "$dir/convkit" ./cmd/convkit || exit 1
 	anchors=../shared/anchors
 	gcc -O3 -mavx2 -mfma -mavx512f -static -pthread "$anchors/peak.c" -o "$dir/peak" -lm || exit 1
-	gcc -O3 -mavx2 -mfma -static -pthread -DUSE_OPENBLAS "$anchors/sgemm_bench.c" -o "$dir/sgemm_openblas" \
-		/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.a -lm 2>/dev/null || exit 1
+	go build -tags 'peercmp nodnnl' -ldflags '-s -w -extldflags "-static"' -o "$dir/peercmp" ./tools/peercmp 2>&1 |
+		grep -v -e 'warning: Using' -e 'in function' -e '^#' || true
+	[ -x "$dir/peercmp" ] || exit 1
 	cp bench/shapes/gemm_shapes.tsv "$dir/"
 	du -sh "$dir"
 	;;
@@ -29,21 +33,34 @@ run)
 	out=${2:?usage: $0 run OUTDIR}
 	mkdir -p "$out"
 	cd "$dir" || exit 1
-	{ grep -m1 'model name' /proc/cpuinfo; nproc; grep -m1 -o 'avx512[a-z]*' /proc/cpuinfo | sort -u | tr '\n' ' '; echo; } >"$out/cpu.txt"
+	r=$out/report.txt
+	section() { printf '\n== %s\n' "$*" >>"$r"; }
+	{ grep -m1 'model name' /proc/cpuinfo; nproc; grep -o 'avx512[a-z]*' /proc/cpuinfo | sort -u | tr '\n' ' '; echo; } >"$r"
 	for isa in avx512 avx2; do
-		CONVKIT_ISA=$isa ./kernels.test -test.count=1 >"$out/kernels_$isa.txt" 2>&1
-		echo "kernels $isa: $?" >>"$out/summary.txt"
-		CONVKIT_ISA=$isa timeout 120 ./gemm.test -test.count=1 -test.short >"$out/gemm_$isa.txt" 2>&1
-		echo "gemm $isa: $?" >>"$out/summary.txt"
+		for t in kernels gemm; do
+			CONVKIT_ISA=$isa timeout 300 ./$t.test -test.count=1 -test.short >"$out/log" 2>&1
+			rc=$?
+			section "$t tests, $isa: exit $rc"
+			[ $rc = 0 ] || tail -40 "$out/log" >>"$r"
+		done
 	done
-	./peak >"$out/peak.txt" 2>&1
-	./convkit info >"$out/info.txt" 2>&1
-	# Side by side, alternating, on the same machine in one run.
-	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ./sgemm_openblas gemm_shapes.tsv 1,2 0.3 >"$out/openblas.tsv" 2>&1
-	./convkit bench gemm -shapes gemm_shapes.tsv -isa avx512,avx2 -threads 1,2 -format tsv -quiet -peers=false >"$out/convkit.tsv" 2>&1
-	OPENBLAS_CORETYPE=Haswell ./sgemm_openblas gemm_shapes.tsv 1 0.3 >"$out/openblas_haswell.tsv" 2>&1
-	./peak >"$out/peak2.txt" 2>&1
-	cat "$out/summary.txt"
+	rm -f "$out/log"
+	section peak.c
+	./peak >>"$r" 2>&1
+	section convkit info
+	./convkit info >>"$r" 2>&1
+	# Side by side: interleaved call by call (1 thread), in 20 ms turns (2).
+	section "peercmp avx512, 1 thread"
+	./peercmp -isa avx512 -threads 1 -t 1 >>"$r" 2>&1
+	section "peercmp avx512, 2 threads"
+	OPENBLAS_THREAD_TIMEOUT=4 ./peercmp -isa avx512 -threads 2 -t 1 -turn 20ms >>"$r" 2>&1
+	section "peercmp avx2 vs OpenBLAS Haswell, 1 thread"
+	OPENBLAS_CORETYPE=Haswell ./peercmp -isa avx2 -threads 1 -t 0.5 >>"$r" 2>&1
+	section "convkit bench gemm"
+	./convkit bench gemm -shapes gemm_shapes.tsv -isa avx512 -threads 1,2 -format tsv -quiet -peers=false >>"$r" 2>&1
+	section "peak.c again (clock drift check)"
+	./peak >>"$r" 2>&1
+	grep '^== .*tests' "$r"
 	;;
 *)
 	sed -n '2,10p' "$0"

@@ -21,53 +21,12 @@
 // the 10th-percentile (fast end) GFLOPS of each library, and convkit's
 // ratio to each peer at both. OpenBLAS runs with the kernels its own
 // OPENBLAS_CORETYPE selection picks; set that variable to force others.
+//
+// Each peer is one file: openblas.go, onednn.go (leave it out with the
+// tag nodnnl, e.g. for a static binary: Debian ships no static oneDNN)
+// and blis.go (tag noblis). tools/avx512check.sh builds a static binary
+// (-tags 'peercmp nodnnl') to run on a machine without Go or the libraries.
 package main
-
-/*
-#cgo LDFLAGS: -lopenblas -ldnnl -fopenmp -ldl
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <omp.h>
-
-enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
-void cblas_sgemm(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
-void openblas_set_num_threads(int);
-int dnnl_sgemm(char, char, int64_t, int64_t, int64_t, float, const float *, int64_t, const float *, int64_t, float, float *, int64_t);
-
-static void openblasSgemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc) {
-	cblas_sgemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
-}
-static int ompThreads = 1;
-static int onednnSgemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc) {
-	omp_set_num_threads(ompThreads); // per OS thread in libgomp, and cgo calls may move
-	return dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
-}
-
-// BLIS exports the same cblas_sgemm symbol as OpenBLAS, so it is loaded
-// privately (RTLD_LOCAL, and DEEPBIND so its own calls stay inside it).
-typedef void (*cblasSgemmFn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
-static cblasSgemmFn blisGemm;
-static void (*blisThreads)(int64_t);
-static int loadBLIS(void) {
-	void *h = dlopen("libblis.so.4", RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
-	if (!h) return 0;
-	blisGemm = (cblasSgemmFn)dlsym(h, "cblas_sgemm");
-	blisThreads = (void (*)(int64_t))dlsym(h, "bli_thread_set_num_threads");
-	return blisGemm != 0 && blisThreads != 0;
-}
-static void blisSgemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc) {
-	omp_set_num_threads(ompThreads);
-	blisGemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
-}
-static void setThreads(int t) {
-	openblas_set_num_threads(t);
-	ompThreads = t;
-	if (blisThreads) blisThreads(t);
-}
-*/
-import "C"
 
 import (
 	"flag"
@@ -84,26 +43,17 @@ import (
 	"github.com/convkit/convkit/kernels"
 )
 
-func cbool(b bool) C.int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// library is one SGEMM implementation under test: row-major, alpha 1, beta 0.
+// library is one SGEMM implementation under test: row-major, alpha 1,
+// beta 0, C with leading dimension s.N.
 type library struct {
 	name string
 	call func(s bench.GemmShape, a []float32, lda int, b []float32, ldb int, c []float32)
+	// threads sets the library's thread count (nil: fixed at creation).
+	threads func(n int)
 }
 
-// cblas adapts a C wrapper with openblasSgemm's signature.
-func cblas(f func(ta, tb, m, n, k C.int, a *C.float, lda C.int, b *C.float, ldb C.int, c *C.float, ldc C.int)) func(bench.GemmShape, []float32, int, []float32, int, []float32) {
-	return func(s bench.GemmShape, a []float32, lda int, b []float32, ldb int, c []float32) {
-		f(cbool(s.TransA), cbool(s.TransB), C.int(s.M), C.int(s.N), C.int(s.K),
-			(*C.float)(&a[0]), C.int(lda), (*C.float)(&b[0]), C.int(ldb), (*C.float)(&c[0]), C.int(s.N))
-	}
-}
+// peers are the C libraries linked in, registered by their files' init.
+var peers []library
 
 func main() {
 	only := flag.String("only", "", "comma-separated substrings: run only the shapes whose name contains one")
@@ -124,27 +74,14 @@ func main() {
 		}
 	}
 	ctx := gemm.NewContext(*threads)
-	libs := []library{
-		{"convkit", func(s bench.GemmShape, a []float32, lda int, b []float32, ldb int, c []float32) {
-			ctx.Sgemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, b, ldb, 0, c, s.N)
-		}},
-		{"openblas", cblas(func(ta, tb, m, n, k C.int, a *C.float, lda C.int, b *C.float, ldb C.int, c *C.float, ldc C.int) {
-			C.openblasSgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc)
-		})},
-		{"onednn", cblas(func(ta, tb, m, n, k C.int, a *C.float, lda C.int, b *C.float, ldb C.int, c *C.float, ldc C.int) {
-			if C.onednnSgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc) != 0 {
-				log.Fatal("dnnl_sgemm failed")
-			}
-		})},
+	libs := append([]library{{name: "convkit", call: func(s bench.GemmShape, a []float32, lda int, b []float32, ldb int, c []float32) {
+		ctx.Sgemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, b, ldb, 0, c, s.N)
+	}}}, peers...)
+	rank := map[string]int{"openblas": 0, "onednn": 1, "blis": 2} // the anchors' order
+	slices.SortFunc(libs[1:], func(x, y library) int { return rank[x.name] - rank[y.name] })
+	for _, l := range libs[1:] {
+		l.threads(*threads)
 	}
-	if C.loadBLIS() != 0 {
-		libs = append(libs, library{"blis", cblas(func(ta, tb, m, n, k C.int, a *C.float, lda C.int, b *C.float, ldb C.int, c *C.float, ldc C.int) {
-			C.blisSgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc)
-		})})
-	} else {
-		fmt.Println("# BLIS not loaded (libblis.so.4: apt install libblis4-openmp)")
-	}
-	C.setThreads(C.int(*threads))
 
 	fmt.Printf("# convkit %s, %d thread(s); GFLOPS as median / p10 (fast end) of interleaved calls; ratio = convkit / peer\n", kernels.Current(), *threads)
 	fmt.Printf("%-18s", "shape")
