@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Context runs SGEMMs with a fixed thread count and a workspace that is
@@ -44,17 +45,35 @@ var defaultContexts = sync.Pool{New: func() any { return NewContext(0) }}
 // is overwritten) and alpha == 0 means A and B are not read.
 // Invalid arguments panic with a message naming the parameter.
 // It runs on runtime.GOMAXPROCS(0) threads; use a Context to choose.
+//
+// Concurrent calls share the GOMAXPROCS threads rather than each taking
+// all of them: a call uses the threads that the calls already running
+// leave free (at least one), so goroutines calling Sgemm side by side do
+// not oversubscribe the CPU with spinning helpers.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	procs := runtime.GOMAXPROCS(0)
 	ctx := defaultContexts.Get().(*Context)
-	if ctx.threads != runtime.GOMAXPROCS(0) {
-		ctx = NewContext(0)
+	if ctx.threads != procs {
+		ctx = NewContext(procs)
 	}
-	ctx.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	t := max(1, min(procs, procs-int(threadsInUse.Load())))
+	threadsInUse.Add(int32(t))
+	defer threadsInUse.Add(-int32(t)) // also when the arguments panic
+	ctx.sgemm(t, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	defaultContexts.Put(ctx)
 }
 
+// threadsInUse counts the threads held by package-level Sgemm calls in
+// flight.
+var threadsInUse atomic.Int32
+
 // Sgemm is the package-level Sgemm on this Context's threads and workspace.
 func (ctx *Context) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	ctx.sgemm(ctx.threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemm runs on at most maxThreads of the Context's threads.
+func (ctx *Context) sgemm(maxThreads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
 		return
@@ -82,7 +101,7 @@ func (ctx *Context) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []f
 	// Each thread packs its own panels: the shared operand is packed once
 	// per thread, which costs about threads/n (or threads/m) of the work
 	// and needs no barrier.
-	t := ctx.threads
+	t := min(ctx.threads, maxThreads)
 	if float64(m)*float64(n)*float64(k) < parallelMinWork { // in float64: no overflow
 		t = 1
 	}

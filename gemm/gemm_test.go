@@ -463,3 +463,26 @@ func TestSgemmAliasingStrides(t *testing.T) {
 		}
 	})
 }
+
+// TestSgemmConcurrentCallers runs the package-level Sgemm from several
+// goroutines at once (parallel subtests): each result must be right, and
+// the threads the calls borrowed must all be given back.
+func TestSgemmConcurrentCallers(t *testing.T) {
+	const n = 70
+	t.Run("group", func(t *testing.T) {
+		for i := range 4 {
+			t.Run(fmt.Sprint(i), func(t *testing.T) {
+				t.Parallel()
+				tc := gemmCase{m: n + i, n: n, k: n - i, alpha: 1, beta: 0}
+				for range 5 {
+					check(t, tc, heapAlloc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+						Sgemm(false, false, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+					})
+				}
+			})
+		}
+	})
+	if got := threadsInUse.Load(); got != 0 {
+		t.Errorf("threadsInUse = %d after all calls returned", got)
+	}
+}
