@@ -6,10 +6,10 @@
 #   tools/avx512check.sh build     # here: cross-build static binaries into out/avx512/
 #   tools/avx512check.sh run OUT   # there (no Go needed): OUT/report.txt, one file
 #
-# "build" also needs gcc and Debian's libopenblas-dev and libblis-openmp-dev
-# (static libopenblas.a, libblis.a) to build ../shared/anchors/peak.c and
-# tools/peercmp (convkit, OpenBLAS and BLIS interleaved call by call in one
-# process; Debian has no static oneDNN) beside convkit.
+# "build" also needs gcc and Debian's libopenblas-dev (static libopenblas.a)
+# to build ../shared/anchors/peak.c and a static tools/peercmp (convkit and
+# OpenBLAS interleaved call by call in one process; oneDNN has no static
+# library in Debian, and BLIS is loaded at run time) beside convkit.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 dir=out/avx512
@@ -23,7 +23,7 @@ build)
 		go build -ldflags '-s -w' -o "$dir/convkit" ./cmd/convkit || exit 1
 	anchors=../shared/anchors
 	gcc -O3 -mavx2 -mfma -mavx512f -static -pthread "$anchors/peak.c" -o "$dir/peak" -lm || exit 1
-	go build -tags 'peercmp nodnnl' -ldflags '-s -w -extldflags "-static"' -o "$dir/peercmp" ./tools/peercmp 2>&1 |
+	go build -tags 'peercmp nodnnl noblis' -ldflags '-s -w -extldflags "-static"' -o "$dir/peercmp" ./tools/peercmp 2>&1 |
 		grep -v -e 'warning: Using' -e 'in function' -e '^#' || true
 	[ -x "$dir/peercmp" ] || exit 1
 	cp bench/shapes/gemm_shapes.tsv "$dir/"

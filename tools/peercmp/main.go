@@ -22,10 +22,12 @@
 // ratio to each peer at both. OpenBLAS runs with the kernels its own
 // OPENBLAS_CORETYPE selection picks; set that variable to force others.
 //
-// Each peer is one file: openblas.go, onednn.go (leave it out with the
-// tag nodnnl, e.g. for a static binary: Debian ships no static oneDNN)
-// and blis.go (tag noblis). tools/avx512check.sh builds a static binary
-// (-tags 'peercmp nodnnl') to run on a machine without Go or the libraries.
+// Each peer is one file: openblas.go (linked), onednn.go (linked; leave
+// it out with the tag nodnnl) and blis.go (loaded with dlopen, since it
+// exports the same BLAS symbols as OpenBLAS; tag noblis). The header lines
+// name each library's version and, for OpenBLAS, the kernels it chose.
+// tools/avx512check.sh builds a static binary (-tags 'peercmp nodnnl
+// noblis') to run on a machine without Go or the libraries.
 package main
 
 import (

@@ -4,10 +4,12 @@ package main
 
 /*
 #cgo LDFLAGS: -ldnnl -fopenmp
-#include <stdint.h>
+#include <dnnl.h>
 #include <omp.h>
 
-int dnnl_sgemm(char, char, int64_t, int64_t, int64_t, float, const float *, int64_t, const float *, int64_t, float, float *, int64_t);
+static int dnnlMajor(void) { return dnnl_version()->major; }
+static int dnnlMinor(void) { return dnnl_version()->minor; }
+static int dnnlPatch(void) { return dnnl_version()->patch; }
 
 static int ompThreads = 1;
 static int onednnSgemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc) {
@@ -19,12 +21,14 @@ static void onednnThreads(int n) { ompThreads = n; }
 import "C"
 
 import (
+	"fmt"
 	"log"
 
 	"github.com/convkit/convkit/bench"
 )
 
 func init() {
+	fmt.Printf("# onednn %d.%d.%d (dnnl_sgemm)\n", C.dnnlMajor(), C.dnnlMinor(), C.dnnlPatch())
 	peers = append(peers, library{
 		name: "onednn",
 		call: func(s bench.GemmShape, a []float32, lda int, b []float32, ldb int, c []float32) {
