@@ -36,9 +36,13 @@ import (
 	"log"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
+
+	"gonum.org/v1/gonum/blas"
+	gonumblas "gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/convkit/convkit/bench"
 	"github.com/convkit/convkit/gemm"
@@ -65,6 +69,7 @@ func main() {
 		"with threads > 1 use ~20ms, so each library's threads are awake as in back-to-back use")
 	shapesFile := flag.String("shapes", "", "GEMM shapes file in the bench format (default: the built-in public workloads)")
 	isa := flag.String("isa", "", "convkit kernel path (default: the best this CPU has)")
+	withGonum := flag.Bool("gonum", false, "add gonum's pure-Go Sgemm (GOMAXPROCS is set to -threads; slow: 10x the others' time per call)")
 	flag.Parse()
 	if *isa != "" {
 		i, err := kernels.ParseISA(*isa)
@@ -79,8 +84,23 @@ func main() {
 	libs := append([]library{{name: "convkit", call: func(s bench.GemmShape, a []float32, lda int, b []float32, ldb int, c []float32) {
 		ctx.Sgemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, b, ldb, 0, c, s.N)
 	}}}, peers...)
-	rank := map[string]int{"openblas": 0, "onednn": 1, "blis": 2} // the anchors' order
+	rank := map[string]int{"openblas": 0, "onednn": 1, "blis": 2, "gonum": 3} // the anchors' order
 	slices.SortFunc(libs[1:], func(x, y library) int { return rank[x.name] - rank[y.name] })
+	if *withGonum {
+		// gonum's Sgemm runs on GOMAXPROCS goroutines; convkit's Context
+		// and the C libraries' threads do not depend on it.
+		runtime.GOMAXPROCS(max(*threads, 1))
+		libs = append(libs, library{name: "gonum", call: func(s bench.GemmShape, a []float32, lda int, b []float32, ldb int, c []float32) {
+			tA, tB := blas.NoTrans, blas.NoTrans
+			if s.TransA {
+				tA = blas.Trans
+			}
+			if s.TransB {
+				tB = blas.Trans
+			}
+			gonumblas.Implementation{}.Sgemm(tA, tB, s.M, s.N, s.K, 1, a, lda, b, ldb, 0, c, s.N)
+		}, threads: func(int) {}})
+	}
 	for _, l := range libs[1:] {
 		l.threads(*threads)
 	}
