@@ -128,7 +128,7 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 		// A panel read in place, one or two cache lines per k row, must
 		// stay in cache while the tiles beside it re-read it.
 		rows := min(k, kcStep)
-		if !packB && !p.bl.panelFits(p.ldb, rows) {
+		if !packB && (!p.bl.panelFits(p.ldb, rows) || !linesAligned(p.b, j0, p.ldb)) {
 			packB = true
 		}
 		// A transposed A read in place uses MR floats of each 64-byte line
@@ -300,7 +300,7 @@ func (w *workspace) runSwapped(p *problem, i0, m, j0, n int) {
 	MR, NR := tk.mr, tk.nr
 	k := p.k
 	mT, nT := n, m // C^T block: row r is column j0+r of C, column s row i0+s
-	packBT := !p.transA || mT > directMaxM || !p.bl.panelFits(p.lda, min(k, p.bl.kc))
+	packBT := !p.transA || mT > directMaxM || !p.bl.panelFits(p.lda, min(k, p.bl.kc)) || !linesAligned(p.a, i0, p.lda)
 	ncMax := balance(nT, p.bl.nc, NR)
 	kcStep := max(p.bl.kc, min(1024, p.bl.l2/2/(4*roundUp(ncMax, NR)))&^7)
 	kcMax := balance(k, kcStep, 4)

@@ -2,6 +2,7 @@ package gemm
 
 import (
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/convkit/convkit/kernels"
 	"github.com/klauspost/cpuid/v2"
@@ -116,4 +117,15 @@ func gcd(a, b int) int {
 		a, b = b%a, a
 	}
 	return b
+}
+
+// linesAligned reports whether a right-hand panel read in place from x,
+// rows ld floats apart starting at x[off], has every row (and so every
+// NR-wide strip of it) start on a 64-byte line. Otherwise most strip rows
+// straddle two lines and every vector load of B splits: measured on the
+// AVX2 host (one thread, interleaved, B in place vs packed), ld = 196,
+// 200, 300 or 3137 made packing 1-12% faster (128 x 196 x 1152: +12%),
+// while aligned rows (ld = 192, 208, 3136, 64) keep in place 3-5% ahead.
+func linesAligned(x []float32, off, ld int) bool {
+	return ld%16 == 0 && uintptr(unsafe.Pointer(&x[off]))%64 == 0
 }
