@@ -125,8 +125,9 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 	ncMax := balance(n, p.bl.nc, NR)
 	kcStep := w.kcStep(p, NR, ncMax, packA, packB)
 	if forcePacking == packAuto {
-		// A panel read in place, one or two cache lines per k row, must
-		// stay in cache while the tiles beside it re-read it.
+		// A panel of B read in place must stay in cache while the tiles
+		// below it re-read it (panelFits), and its rows must start on
+		// cache lines, or every vector load splits (linesAligned).
 		rows := min(k, kcStep)
 		if !packB && (!p.bl.panelFits(p.ldb, rows) || !linesAligned(p.b, j0, p.ldb)) {
 			packB = true
