@@ -56,7 +56,10 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if ctx.threads != procs {
 		ctx = NewContext(procs)
 	}
-	t := max(1, min(procs, procs-int(threadsInUse.Load())))
+	t := 1 // what a small product runs on anyway (parallelMinWork)
+	if float64(m)*float64(n)*float64(k) >= parallelMinWork {
+		t = max(1, procs-int(threadsInUse.Load()))
+	}
 	threadsInUse.Add(int32(t))
 	defer threadsInUse.Add(-int32(t)) // also when the arguments panic
 	ctx.sgemm(t, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
