@@ -123,7 +123,7 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 		packA, packB = false, p.transB
 	}
 	ncMax := balance(n, p.bl.nc, NR)
-	kcStep := w.kcStep(p, NR, ncMax, packA, packB)
+	kcStep := kcStepFor(p, NR, ncMax, packA, packB)
 	if forcePacking == packAuto {
 		// A panel of B read in place must stay in cache while the tiles
 		// below it re-read it (panelFits), and its rows must start on
@@ -131,6 +131,7 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 		rows := min(k, kcStep)
 		if !packB && (!p.bl.panelFits(p.ldb, rows) || !linesAligned(p.b, j0, p.ldb)) {
 			packB = true
+			rows = min(k, kcStepFor(p, NR, ncMax, packA, packB))
 		}
 		// A transposed A read in place uses MR floats of each 64-byte line
 		// it fetches; once its panel outgrows half of L1 every tile along
@@ -141,7 +142,7 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 		if !packA && p.transA && n > 2*NR && (rows*64 > p.bl.l1/2 || !p.bl.panelFits(p.lda, rows)) {
 			packA = true
 		}
-		kcStep = w.kcStep(p, NR, ncMax, packA, packB)
+		kcStep = kcStepFor(p, NR, ncMax, packA, packB)
 	}
 	kcMax := balance(k, kcStep, 4)
 	mcMax := balance(m, p.bl.mc, MR)
@@ -257,8 +258,8 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 	}
 }
 
-// kcStep is the k blocking of runFast for the chosen operand forms.
-func (w *workspace) kcStep(p *problem, NR, ncMax int, packA, packB bool) int {
+// kcStepFor is the k blocking of runFast for the chosen operand forms.
+func kcStepFor(p *problem, NR, ncMax int, packA, packB bool) int {
 	kcStep := p.bl.kc
 	if !packA {
 		// A read in place (n is small): nothing of A needs to stay in L1
