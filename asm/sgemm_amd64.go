@@ -184,6 +184,114 @@ func Sgemm6x16AVX2R5(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //go:noescape
 func Sgemm6x16AVX2R6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
+// Sgemm6x16AVX2Q1 computes a 1 x nr tile (1 <= nr <= 16) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 1, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+// It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read
+// in place (prefetches never fault, and read nothing a program can see).
+//
+//go:noescape
+func Sgemm6x16AVX2Q1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm6x16AVX2Q2 computes a 2 x nr tile (1 <= nr <= 16) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 2, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+// It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read
+// in place (prefetches never fault, and read nothing a program can see).
+//
+//go:noescape
+func Sgemm6x16AVX2Q2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm6x16AVX2Q3 computes a 3 x nr tile (1 <= nr <= 16) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 3, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+// It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read
+// in place (prefetches never fault, and read nothing a program can see).
+//
+//go:noescape
+func Sgemm6x16AVX2Q3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm6x16AVX2Q4 computes a 4 x nr tile (1 <= nr <= 16) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 4, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+// It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read
+// in place (prefetches never fault, and read nothing a program can see).
+//
+//go:noescape
+func Sgemm6x16AVX2Q4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm6x16AVX2Q5 computes a 5 x nr tile (1 <= nr <= 16) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 5, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+// It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read
+// in place (prefetches never fault, and read nothing a program can see).
+//
+//go:noescape
+func Sgemm6x16AVX2Q5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm6x16AVX2Q6 computes a 6 x nr tile (1 <= nr <= 16) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 6, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+// It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read
+// in place (prefetches never fault, and read nothing a program can see).
+//
+//go:noescape
+func Sgemm6x16AVX2Q6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
 // SgemmMicro6x16AVX2 is the kernels.GemmKernels.Micro contract for MR = 6, NR = 16:
 //
 //	for i < 6, j < 16:

@@ -5331,6 +5331,2723 @@ last:
 	VZEROUPPER
 	RET
 
+// func Sgemm6x16AVX2Q1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm6x16AVX2Q1(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	CMPQ       DI, $0x00000010
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R10
+	PREFETCHT0   (R10)
+	PREFETCHT0   (R10)(SI*1)
+	PREFETCHT0   (R10)(SI*2)
+	PREFETCHT0   (R10)(R8*1)
+	VMOVUPS      (BX), Y2
+	VMOVUPS      32(BX), Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+	VMOVUPS      (BX)(SI*1), Y2
+	VMOVUPS      32(BX)(SI*1), Y3
+	VBROADCASTSS (CX)(DX*1), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+	VMOVUPS      (BX)(SI*2), Y2
+	VMOVUPS      32(BX)(SI*2), Y3
+	VBROADCASTSS (CX)(DX*2), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+	VMOVUPS      (BX)(R8*1), Y2
+	VMOVUPS      32(BX)(R8*1), Y3
+	VBROADCASTSS (CX)(DI*1), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y2
+	VMOVUPS      32(BX), Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y2
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y3
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y2, Y0, Y0
+	VMOVUPS      (AX), Y4
+	VFMADD231PS  Y4, Y3, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y2, Y1, Y1
+	VMOVUPS      32(AX), Y4
+	VFMADD231PS  Y4, Y3, Y1
+	VMOVUPS      Y1, 32(AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y2, Y0, Y0
+	VMOVUPS Y0, (AX)
+	VMULPS  Y2, Y1, Y1
+	VMOVUPS Y1, 32(AX)
+	JMP     next
+
+edge:
+	CMPQ DI, $0x00000008
+	JLE  edge1
+	JMP  edge2
+
+edge1:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge1tail
+
+edge1loop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R9
+	PREFETCHT0   (R9)
+	PREFETCHT0   (R9)(SI*1)
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX), Y1, Y1
+	VBROADCASTSS (CX), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX)(SI*1), Y1, Y1
+	VBROADCASTSS (CX)(DX*1), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX), Y1, Y1
+	VBROADCASTSS (CX), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y1
+	VMOVDQU      (R8), Y2
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y3
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y1, Y0, Y0
+	VMASKMOVPS   (AX), Y2, Y1
+	VFMADD231PS  Y1, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y1, Y0, Y0
+	VMASKMOVPS Y0, Y2, (AX)
+	JMP        next
+
+edge2:
+	SUBQ $0x00000008, DI
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge2tail
+
+edge2loop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R9
+	PREFETCHT0   (R9)
+	PREFETCHT0   (R9)(SI*1)
+	VMOVUPS      (BX), Y2
+	VMOVDQU      (R8), Y3
+	VMASKMOVPS   32(BX), Y3, Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+	VMOVUPS      (BX)(SI*1), Y2
+	VMOVDQU      (R8), Y3
+	VMASKMOVPS   32(BX)(SI*1), Y3, Y3
+	VBROADCASTSS (CX)(DX*1), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge2loop
+
+edge2tail:
+	ANDQ $0x01, AX
+	JZ   edge2done
+
+edge2tailloop:
+	VMOVUPS      (BX), Y2
+	VMOVDQU      (R8), Y3
+	VMASKMOVPS   32(BX), Y3, Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge2tailloop
+
+edge2done:
+	VBROADCASTSS alpha+64(FP), Y2
+	VMOVDQU      (R8), Y3
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge2beta0
+	VBROADCASTSS beta+68(FP), Y4
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y2, Y0, Y0
+	VMOVUPS      (AX), Y5
+	VFMADD231PS  Y5, Y4, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y2, Y1, Y1
+	VMASKMOVPS   32(AX), Y3, Y5
+	VFMADD231PS  Y5, Y4, Y1
+	VMASKMOVPS   Y1, Y3, 32(AX)
+	JMP          next
+
+edge2beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y2, Y0, Y0
+	VMOVUPS    Y0, (AX)
+	VMULPS     Y2, Y1, Y1
+	VMASKMOVPS Y1, Y3, 32(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm6x16AVX2Q2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm6x16AVX2Q2(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	CMPQ       DI, $0x00000010
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R10
+	PREFETCHT0   (R10)
+	PREFETCHT0   (R10)(SI*1)
+	PREFETCHT0   (R10)(SI*2)
+	PREFETCHT0   (R10)(R8*1)
+	VMOVUPS      (BX), Y4
+	VMOVUPS      32(BX), Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(CX), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+	VMOVUPS      (BX)(SI*1), Y4
+	VMOVUPS      32(BX)(SI*1), Y5
+	VBROADCASTSS (CX)(DX*1), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+	VMOVUPS      (BX)(SI*2), Y4
+	VMOVUPS      32(BX)(SI*2), Y5
+	VBROADCASTSS (CX)(DX*2), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+	VMOVUPS      (BX)(R8*1), Y4
+	VMOVUPS      32(BX)(R8*1), Y5
+	VBROADCASTSS (CX)(DI*1), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(CX)(DI*1), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y4
+	VMOVUPS      32(BX), Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(CX), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y4
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y5
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y4, Y0, Y0
+	VMOVUPS      (AX), Y6
+	VFMADD231PS  Y6, Y5, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y4, Y1, Y1
+	VMOVUPS      32(AX), Y6
+	VFMADD231PS  Y6, Y5, Y1
+	VMOVUPS      Y1, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y4, Y2, Y2
+	VMOVUPS      (AX), Y6
+	VFMADD231PS  Y6, Y5, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y4, Y3, Y3
+	VMOVUPS      32(AX), Y6
+	VFMADD231PS  Y6, Y5, Y3
+	VMOVUPS      Y3, 32(AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y4, Y0, Y0
+	VMOVUPS Y0, (AX)
+	VMULPS  Y4, Y1, Y1
+	VMOVUPS Y1, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y4, Y2, Y2
+	VMOVUPS Y2, (AX)
+	VMULPS  Y4, Y3, Y3
+	VMOVUPS Y3, 32(AX)
+	JMP     next
+
+edge:
+	CMPQ DI, $0x00000008
+	JLE  edge1
+	JMP  edge2
+
+edge1:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge1tail
+
+edge1loop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R9
+	PREFETCHT0   (R9)
+	PREFETCHT0   (R9)(SI*1)
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX), Y1, Y1
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y1, Y3, Y0
+	VBROADCASTSS 4(CX), Y3
+	VFMADD231PS  Y1, Y3, Y2
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX)(SI*1), Y1, Y1
+	VBROADCASTSS (CX)(DX*1), Y3
+	VFMADD231PS  Y1, Y3, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y3
+	VFMADD231PS  Y1, Y3, Y2
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX), Y1, Y1
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y1, Y3, Y0
+	VBROADCASTSS 4(CX), Y3
+	VFMADD231PS  Y1, Y3, Y2
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y1
+	VMOVDQU      (R8), Y3
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y4
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y1, Y0, Y0
+	VMASKMOVPS   (AX), Y3, Y5
+	VFMADD231PS  Y5, Y4, Y0
+	VMASKMOVPS   Y0, Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y1, Y2, Y2
+	VMASKMOVPS   (AX), Y3, Y5
+	VFMADD231PS  Y5, Y4, Y2
+	VMASKMOVPS   Y2, Y3, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y1, Y0, Y0
+	VMASKMOVPS Y0, Y3, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y1, Y2, Y2
+	VMASKMOVPS Y2, Y3, (AX)
+	JMP        next
+
+edge2:
+	SUBQ $0x00000008, DI
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge2tail
+
+edge2loop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R9
+	PREFETCHT0   (R9)
+	PREFETCHT0   (R9)(SI*1)
+	VMOVUPS      (BX), Y4
+	VMOVDQU      (R8), Y5
+	VMASKMOVPS   32(BX), Y5, Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(CX), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+	VMOVUPS      (BX)(SI*1), Y4
+	VMOVDQU      (R8), Y5
+	VMASKMOVPS   32(BX)(SI*1), Y5, Y5
+	VBROADCASTSS (CX)(DX*1), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge2loop
+
+edge2tail:
+	ANDQ $0x01, AX
+	JZ   edge2done
+
+edge2tailloop:
+	VMOVUPS      (BX), Y4
+	VMOVDQU      (R8), Y5
+	VMASKMOVPS   32(BX), Y5, Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(CX), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge2tailloop
+
+edge2done:
+	VBROADCASTSS alpha+64(FP), Y4
+	VMOVDQU      (R8), Y5
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge2beta0
+	VBROADCASTSS beta+68(FP), Y6
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y4, Y0, Y0
+	VMOVUPS      (AX), Y7
+	VFMADD231PS  Y7, Y6, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y4, Y1, Y1
+	VMASKMOVPS   32(AX), Y5, Y7
+	VFMADD231PS  Y7, Y6, Y1
+	VMASKMOVPS   Y1, Y5, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y4, Y2, Y2
+	VMOVUPS      (AX), Y7
+	VFMADD231PS  Y7, Y6, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y4, Y3, Y3
+	VMASKMOVPS   32(AX), Y5, Y7
+	VFMADD231PS  Y7, Y6, Y3
+	VMASKMOVPS   Y3, Y5, 32(AX)
+	JMP          next
+
+edge2beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y4, Y0, Y0
+	VMOVUPS    Y0, (AX)
+	VMULPS     Y4, Y1, Y1
+	VMASKMOVPS Y1, Y5, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y4, Y2, Y2
+	VMOVUPS    Y2, (AX)
+	VMULPS     Y4, Y3, Y3
+	VMASKMOVPS Y3, Y5, 32(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm6x16AVX2Q3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm6x16AVX2Q3(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	CMPQ       DI, $0x00000010
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R10
+	PREFETCHT0   (R10)
+	PREFETCHT0   (R10)(SI*1)
+	PREFETCHT0   (R10)(SI*2)
+	PREFETCHT0   (R10)(R8*1)
+	VMOVUPS      (BX), Y6
+	VMOVUPS      32(BX), Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(CX), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 8(CX), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+	VMOVUPS      (BX)(SI*1), Y6
+	VMOVUPS      32(BX)(SI*1), Y7
+	VBROADCASTSS (CX)(DX*1), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 8(CX)(DX*1), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+	VMOVUPS      (BX)(SI*2), Y6
+	VMOVUPS      32(BX)(SI*2), Y7
+	VBROADCASTSS (CX)(DX*2), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 8(CX)(DX*2), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+	VMOVUPS      (BX)(R8*1), Y6
+	VMOVUPS      32(BX)(R8*1), Y7
+	VBROADCASTSS (CX)(DI*1), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(CX)(DI*1), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 8(CX)(DI*1), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y6
+	VMOVUPS      32(BX), Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(CX), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 8(CX), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y6
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y7
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y6, Y0, Y0
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  Y8, Y7, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y6, Y1, Y1
+	VMOVUPS      32(AX), Y8
+	VFMADD231PS  Y8, Y7, Y1
+	VMOVUPS      Y1, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y2, Y2
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  Y8, Y7, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y6, Y3, Y3
+	VMOVUPS      32(AX), Y8
+	VFMADD231PS  Y8, Y7, Y3
+	VMOVUPS      Y3, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y4, Y4
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  Y8, Y7, Y4
+	VMOVUPS      Y4, (AX)
+	VMULPS       Y6, Y5, Y5
+	VMOVUPS      32(AX), Y8
+	VFMADD231PS  Y8, Y7, Y5
+	VMOVUPS      Y5, 32(AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y6, Y0, Y0
+	VMOVUPS Y0, (AX)
+	VMULPS  Y6, Y1, Y1
+	VMOVUPS Y1, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y6, Y2, Y2
+	VMOVUPS Y2, (AX)
+	VMULPS  Y6, Y3, Y3
+	VMOVUPS Y3, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y6, Y4, Y4
+	VMOVUPS Y4, (AX)
+	VMULPS  Y6, Y5, Y5
+	VMOVUPS Y5, 32(AX)
+	JMP     next
+
+edge:
+	CMPQ DI, $0x00000008
+	JLE  edge1
+	JMP  edge2
+
+edge1:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge1tail
+
+edge1loop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R9
+	PREFETCHT0   (R9)
+	PREFETCHT0   (R9)(SI*1)
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX), Y1, Y1
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y1, Y3, Y0
+	VBROADCASTSS 4(CX), Y3
+	VFMADD231PS  Y1, Y3, Y2
+	VBROADCASTSS 8(CX), Y3
+	VFMADD231PS  Y1, Y3, Y4
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX)(SI*1), Y1, Y1
+	VBROADCASTSS (CX)(DX*1), Y3
+	VFMADD231PS  Y1, Y3, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y3
+	VFMADD231PS  Y1, Y3, Y2
+	VBROADCASTSS 8(CX)(DX*1), Y3
+	VFMADD231PS  Y1, Y3, Y4
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX), Y1, Y1
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y1, Y3, Y0
+	VBROADCASTSS 4(CX), Y3
+	VFMADD231PS  Y1, Y3, Y2
+	VBROADCASTSS 8(CX), Y3
+	VFMADD231PS  Y1, Y3, Y4
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y1
+	VMOVDQU      (R8), Y3
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y5
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y1, Y0, Y0
+	VMASKMOVPS   (AX), Y3, Y6
+	VFMADD231PS  Y6, Y5, Y0
+	VMASKMOVPS   Y0, Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y1, Y2, Y2
+	VMASKMOVPS   (AX), Y3, Y6
+	VFMADD231PS  Y6, Y5, Y2
+	VMASKMOVPS   Y2, Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y1, Y4, Y4
+	VMASKMOVPS   (AX), Y3, Y6
+	VFMADD231PS  Y6, Y5, Y4
+	VMASKMOVPS   Y4, Y3, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y1, Y0, Y0
+	VMASKMOVPS Y0, Y3, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y1, Y2, Y2
+	VMASKMOVPS Y2, Y3, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y1, Y4, Y4
+	VMASKMOVPS Y4, Y3, (AX)
+	JMP        next
+
+edge2:
+	SUBQ $0x00000008, DI
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge2tail
+
+edge2loop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R9
+	PREFETCHT0   (R9)
+	PREFETCHT0   (R9)(SI*1)
+	VMOVUPS      (BX), Y6
+	VMOVDQU      (R8), Y7
+	VMASKMOVPS   32(BX), Y7, Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(CX), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 8(CX), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+	VMOVUPS      (BX)(SI*1), Y6
+	VMOVDQU      (R8), Y7
+	VMASKMOVPS   32(BX)(SI*1), Y7, Y7
+	VBROADCASTSS (CX)(DX*1), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 8(CX)(DX*1), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge2loop
+
+edge2tail:
+	ANDQ $0x01, AX
+	JZ   edge2done
+
+edge2tailloop:
+	VMOVUPS      (BX), Y6
+	VMOVDQU      (R8), Y7
+	VMASKMOVPS   32(BX), Y7, Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(CX), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 8(CX), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge2tailloop
+
+edge2done:
+	VBROADCASTSS alpha+64(FP), Y6
+	VMOVDQU      (R8), Y7
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge2beta0
+	VBROADCASTSS beta+68(FP), Y8
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y6, Y0, Y0
+	VMOVUPS      (AX), Y9
+	VFMADD231PS  Y9, Y8, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y6, Y1, Y1
+	VMASKMOVPS   32(AX), Y7, Y9
+	VFMADD231PS  Y9, Y8, Y1
+	VMASKMOVPS   Y1, Y7, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y2, Y2
+	VMOVUPS      (AX), Y9
+	VFMADD231PS  Y9, Y8, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y6, Y3, Y3
+	VMASKMOVPS   32(AX), Y7, Y9
+	VFMADD231PS  Y9, Y8, Y3
+	VMASKMOVPS   Y3, Y7, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y4, Y4
+	VMOVUPS      (AX), Y9
+	VFMADD231PS  Y9, Y8, Y4
+	VMOVUPS      Y4, (AX)
+	VMULPS       Y6, Y5, Y5
+	VMASKMOVPS   32(AX), Y7, Y9
+	VFMADD231PS  Y9, Y8, Y5
+	VMASKMOVPS   Y5, Y7, 32(AX)
+	JMP          next
+
+edge2beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y6, Y0, Y0
+	VMOVUPS    Y0, (AX)
+	VMULPS     Y6, Y1, Y1
+	VMASKMOVPS Y1, Y7, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y6, Y2, Y2
+	VMOVUPS    Y2, (AX)
+	VMULPS     Y6, Y3, Y3
+	VMASKMOVPS Y3, Y7, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y6, Y4, Y4
+	VMOVUPS    Y4, (AX)
+	VMULPS     Y6, Y5, Y5
+	VMASKMOVPS Y5, Y7, 32(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm6x16AVX2Q4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm6x16AVX2Q4(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	CMPQ       DI, $0x00000010
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R10
+	PREFETCHT0   (R10)
+	PREFETCHT0   (R10)(SI*1)
+	PREFETCHT0   (R10)(SI*2)
+	PREFETCHT0   (R10)(R8*1)
+	VMOVUPS      (BX), Y8
+	VMOVUPS      32(BX), Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(CX), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 8(CX), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 12(CX), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	VMOVUPS      (BX)(SI*1), Y8
+	VMOVUPS      32(BX)(SI*1), Y9
+	VBROADCASTSS (CX)(DX*1), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 8(CX)(DX*1), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 12(CX)(DX*1), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	VMOVUPS      (BX)(SI*2), Y8
+	VMOVUPS      32(BX)(SI*2), Y9
+	VBROADCASTSS (CX)(DX*2), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 8(CX)(DX*2), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 12(CX)(DX*2), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	VMOVUPS      (BX)(R8*1), Y8
+	VMOVUPS      32(BX)(R8*1), Y9
+	VBROADCASTSS (CX)(DI*1), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(CX)(DI*1), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 8(CX)(DI*1), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 12(CX)(DI*1), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y8
+	VMOVUPS      32(BX), Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(CX), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 8(CX), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 12(CX), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y8
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y9
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y8, Y0, Y0
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y10, Y9, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y8, Y1, Y1
+	VMOVUPS      32(AX), Y10
+	VFMADD231PS  Y10, Y9, Y1
+	VMOVUPS      Y1, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y2, Y2
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y10, Y9, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y8, Y3, Y3
+	VMOVUPS      32(AX), Y10
+	VFMADD231PS  Y10, Y9, Y3
+	VMOVUPS      Y3, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y4, Y4
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y10, Y9, Y4
+	VMOVUPS      Y4, (AX)
+	VMULPS       Y8, Y5, Y5
+	VMOVUPS      32(AX), Y10
+	VFMADD231PS  Y10, Y9, Y5
+	VMOVUPS      Y5, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y6, Y6
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y10, Y9, Y6
+	VMOVUPS      Y6, (AX)
+	VMULPS       Y8, Y7, Y7
+	VMOVUPS      32(AX), Y10
+	VFMADD231PS  Y10, Y9, Y7
+	VMOVUPS      Y7, 32(AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y8, Y0, Y0
+	VMOVUPS Y0, (AX)
+	VMULPS  Y8, Y1, Y1
+	VMOVUPS Y1, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y8, Y2, Y2
+	VMOVUPS Y2, (AX)
+	VMULPS  Y8, Y3, Y3
+	VMOVUPS Y3, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y8, Y4, Y4
+	VMOVUPS Y4, (AX)
+	VMULPS  Y8, Y5, Y5
+	VMOVUPS Y5, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y8, Y6, Y6
+	VMOVUPS Y6, (AX)
+	VMULPS  Y8, Y7, Y7
+	VMOVUPS Y7, 32(AX)
+	JMP     next
+
+edge:
+	CMPQ DI, $0x00000008
+	JLE  edge1
+	JMP  edge2
+
+edge1:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge1tail
+
+edge1loop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R9
+	PREFETCHT0   (R9)
+	PREFETCHT0   (R9)(SI*1)
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX), Y1, Y1
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y1, Y3, Y0
+	VBROADCASTSS 4(CX), Y3
+	VFMADD231PS  Y1, Y3, Y2
+	VBROADCASTSS 8(CX), Y3
+	VFMADD231PS  Y1, Y3, Y4
+	VBROADCASTSS 12(CX), Y3
+	VFMADD231PS  Y1, Y3, Y6
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX)(SI*1), Y1, Y1
+	VBROADCASTSS (CX)(DX*1), Y3
+	VFMADD231PS  Y1, Y3, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y3
+	VFMADD231PS  Y1, Y3, Y2
+	VBROADCASTSS 8(CX)(DX*1), Y3
+	VFMADD231PS  Y1, Y3, Y4
+	VBROADCASTSS 12(CX)(DX*1), Y3
+	VFMADD231PS  Y1, Y3, Y6
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX), Y1, Y1
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y1, Y3, Y0
+	VBROADCASTSS 4(CX), Y3
+	VFMADD231PS  Y1, Y3, Y2
+	VBROADCASTSS 8(CX), Y3
+	VFMADD231PS  Y1, Y3, Y4
+	VBROADCASTSS 12(CX), Y3
+	VFMADD231PS  Y1, Y3, Y6
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y1
+	VMOVDQU      (R8), Y3
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y5
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y1, Y0, Y0
+	VMASKMOVPS   (AX), Y3, Y7
+	VFMADD231PS  Y7, Y5, Y0
+	VMASKMOVPS   Y0, Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y1, Y2, Y2
+	VMASKMOVPS   (AX), Y3, Y7
+	VFMADD231PS  Y7, Y5, Y2
+	VMASKMOVPS   Y2, Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y1, Y4, Y4
+	VMASKMOVPS   (AX), Y3, Y7
+	VFMADD231PS  Y7, Y5, Y4
+	VMASKMOVPS   Y4, Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y1, Y6, Y6
+	VMASKMOVPS   (AX), Y3, Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VMASKMOVPS   Y6, Y3, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y1, Y0, Y0
+	VMASKMOVPS Y0, Y3, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y1, Y2, Y2
+	VMASKMOVPS Y2, Y3, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y1, Y4, Y4
+	VMASKMOVPS Y4, Y3, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y1, Y6, Y6
+	VMASKMOVPS Y6, Y3, (AX)
+	JMP        next
+
+edge2:
+	SUBQ $0x00000008, DI
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge2tail
+
+edge2loop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R9
+	PREFETCHT0   (R9)
+	PREFETCHT0   (R9)(SI*1)
+	VMOVUPS      (BX), Y8
+	VMOVDQU      (R8), Y9
+	VMASKMOVPS   32(BX), Y9, Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(CX), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 8(CX), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 12(CX), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	VMOVUPS      (BX)(SI*1), Y8
+	VMOVDQU      (R8), Y9
+	VMASKMOVPS   32(BX)(SI*1), Y9, Y9
+	VBROADCASTSS (CX)(DX*1), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 8(CX)(DX*1), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 12(CX)(DX*1), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge2loop
+
+edge2tail:
+	ANDQ $0x01, AX
+	JZ   edge2done
+
+edge2tailloop:
+	VMOVUPS      (BX), Y8
+	VMOVDQU      (R8), Y9
+	VMASKMOVPS   32(BX), Y9, Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(CX), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 8(CX), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 12(CX), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge2tailloop
+
+edge2done:
+	VBROADCASTSS alpha+64(FP), Y8
+	VMOVDQU      (R8), Y9
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge2beta0
+	VBROADCASTSS beta+68(FP), Y10
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y8, Y0, Y0
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y8, Y1, Y1
+	VMASKMOVPS   32(AX), Y9, Y11
+	VFMADD231PS  Y11, Y10, Y1
+	VMASKMOVPS   Y1, Y9, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y2, Y2
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y8, Y3, Y3
+	VMASKMOVPS   32(AX), Y9, Y11
+	VFMADD231PS  Y11, Y10, Y3
+	VMASKMOVPS   Y3, Y9, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y4, Y4
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y4
+	VMOVUPS      Y4, (AX)
+	VMULPS       Y8, Y5, Y5
+	VMASKMOVPS   32(AX), Y9, Y11
+	VFMADD231PS  Y11, Y10, Y5
+	VMASKMOVPS   Y5, Y9, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y6, Y6
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y6
+	VMOVUPS      Y6, (AX)
+	VMULPS       Y8, Y7, Y7
+	VMASKMOVPS   32(AX), Y9, Y11
+	VFMADD231PS  Y11, Y10, Y7
+	VMASKMOVPS   Y7, Y9, 32(AX)
+	JMP          next
+
+edge2beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y8, Y0, Y0
+	VMOVUPS    Y0, (AX)
+	VMULPS     Y8, Y1, Y1
+	VMASKMOVPS Y1, Y9, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y8, Y2, Y2
+	VMOVUPS    Y2, (AX)
+	VMULPS     Y8, Y3, Y3
+	VMASKMOVPS Y3, Y9, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y8, Y4, Y4
+	VMOVUPS    Y4, (AX)
+	VMULPS     Y8, Y5, Y5
+	VMASKMOVPS Y5, Y9, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y8, Y6, Y6
+	VMOVUPS    Y6, (AX)
+	VMULPS     Y8, Y7, Y7
+	VMASKMOVPS Y7, Y9, 32(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm6x16AVX2Q5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm6x16AVX2Q5(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	CMPQ       DI, $0x00000010
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	LEAQ         (BX)(SI*8), R10
+	PREFETCHT0   (R10)
+	PREFETCHT0   (R10)(SI*1)
+	PREFETCHT0   (R10)(SI*2)
+	PREFETCHT0   (R10)(R8*1)
+	VMOVUPS      (BX), Y10
+	VMOVUPS      32(BX), Y11
+	VBROADCASTSS (CX), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 4(CX), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 8(CX), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 12(CX), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 16(CX), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+	VMOVUPS      (BX)(SI*1), Y10
+	VMOVUPS      32(BX)(SI*1), Y11
+	VBROADCASTSS (CX)(DX*1), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 8(CX)(DX*1), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 12(CX)(DX*1), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 16(CX)(DX*1), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+	VMOVUPS      (BX)(SI*2), Y10
+	VMOVUPS      32(BX)(SI*2), Y11
+	VBROADCASTSS (CX)(DX*2), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 8(CX)(DX*2), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 12(CX)(DX*2), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 16(CX)(DX*2), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+	VMOVUPS      (BX)(R8*1), Y10
+	VMOVUPS      32(BX)(R8*1), Y11
+	VBROADCASTSS (CX)(DI*1), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 4(CX)(DI*1), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 8(CX)(DI*1), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 12(CX)(DI*1), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 16(CX)(DI*1), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y10
+	VMOVUPS      32(BX), Y11
+	VBROADCASTSS (CX), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 4(CX), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 8(CX), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 12(CX), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 16(CX), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y10
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y11
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y10, Y0, Y0
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y10, Y1, Y1
+	VMOVUPS      32(AX), Y12
+	VFMADD231PS  Y12, Y11, Y1
+	VMOVUPS      Y1, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y2, Y2
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y10, Y3, Y3
+	VMOVUPS      32(AX), Y12
+	VFMADD231PS  Y12, Y11, Y3
+	VMOVUPS      Y3, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y4, Y4
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y4
+	VMOVUPS      Y4, (AX)
+	VMULPS       Y10, Y5, Y5
+	VMOVUPS      32(AX), Y12
+	VFMADD231PS  Y12, Y11, Y5
+	VMOVUPS      Y5, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y6, Y6
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y6
+	VMOVUPS      Y6, (AX)
+	VMULPS       Y10, Y7, Y7
+	VMOVUPS      32(AX), Y12
+	VFMADD231PS  Y12, Y11, Y7
+	VMOVUPS      Y7, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y8, Y8
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y8
+	VMOVUPS      Y8, (AX)
+	VMULPS       Y10, Y9, Y9
+	VMOVUPS      32(AX), Y12
+	VFMADD231PS  Y12, Y11, Y9
+	VMOVUPS      Y9, 32(AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y10, Y0, Y0
+	VMOVUPS Y0, (AX)
+	VMULPS  Y10, Y1, Y1
+	VMOVUPS Y1, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y2, Y2
+	VMOVUPS Y2, (AX)
+	VMULPS  Y10, Y3, Y3
+	VMOVUPS Y3, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y4, Y4
+	VMOVUPS Y4, (AX)
+	VMULPS  Y10, Y5, Y5
+	VMOVUPS Y5, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y6, Y6
+	VMOVUPS Y6, (AX)
+	VMULPS  Y10, Y7, Y7
+	VMOVUPS Y7, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y8, Y8
+	VMOVUPS Y8, (AX)
+	VMULPS  Y10, Y9, Y9
+	VMOVUPS Y9, 32(AX)
+	JMP     next
+
+edge:
+	CMPQ DI, $0x00000008
+	JLE  edge1
+	JMP  edge2
+
+edge1:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge1tail
+
+edge1loop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R9
+	PREFETCHT0   (R9)
+	PREFETCHT0   (R9)(SI*1)
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX), Y1, Y1
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y1, Y3, Y0
+	VBROADCASTSS 4(CX), Y3
+	VFMADD231PS  Y1, Y3, Y2
+	VBROADCASTSS 8(CX), Y3
+	VFMADD231PS  Y1, Y3, Y4
+	VBROADCASTSS 12(CX), Y3
+	VFMADD231PS  Y1, Y3, Y6
+	VBROADCASTSS 16(CX), Y3
+	VFMADD231PS  Y1, Y3, Y8
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX)(SI*1), Y1, Y1
+	VBROADCASTSS (CX)(DX*1), Y3
+	VFMADD231PS  Y1, Y3, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y3
+	VFMADD231PS  Y1, Y3, Y2
+	VBROADCASTSS 8(CX)(DX*1), Y3
+	VFMADD231PS  Y1, Y3, Y4
+	VBROADCASTSS 12(CX)(DX*1), Y3
+	VFMADD231PS  Y1, Y3, Y6
+	VBROADCASTSS 16(CX)(DX*1), Y3
+	VFMADD231PS  Y1, Y3, Y8
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX), Y1, Y1
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y1, Y3, Y0
+	VBROADCASTSS 4(CX), Y3
+	VFMADD231PS  Y1, Y3, Y2
+	VBROADCASTSS 8(CX), Y3
+	VFMADD231PS  Y1, Y3, Y4
+	VBROADCASTSS 12(CX), Y3
+	VFMADD231PS  Y1, Y3, Y6
+	VBROADCASTSS 16(CX), Y3
+	VFMADD231PS  Y1, Y3, Y8
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y1
+	VMOVDQU      (R8), Y3
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y5
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y1, Y0, Y0
+	VMASKMOVPS   (AX), Y3, Y7
+	VFMADD231PS  Y7, Y5, Y0
+	VMASKMOVPS   Y0, Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y1, Y2, Y2
+	VMASKMOVPS   (AX), Y3, Y7
+	VFMADD231PS  Y7, Y5, Y2
+	VMASKMOVPS   Y2, Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y1, Y4, Y4
+	VMASKMOVPS   (AX), Y3, Y7
+	VFMADD231PS  Y7, Y5, Y4
+	VMASKMOVPS   Y4, Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y1, Y6, Y6
+	VMASKMOVPS   (AX), Y3, Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VMASKMOVPS   Y6, Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y1, Y8, Y8
+	VMASKMOVPS   (AX), Y3, Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VMASKMOVPS   Y8, Y3, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y1, Y0, Y0
+	VMASKMOVPS Y0, Y3, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y1, Y2, Y2
+	VMASKMOVPS Y2, Y3, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y1, Y4, Y4
+	VMASKMOVPS Y4, Y3, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y1, Y6, Y6
+	VMASKMOVPS Y6, Y3, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y1, Y8, Y8
+	VMASKMOVPS Y8, Y3, (AX)
+	JMP        next
+
+edge2:
+	SUBQ $0x00000008, DI
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge2tail
+
+edge2loop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R9
+	PREFETCHT0   (R9)
+	PREFETCHT0   (R9)(SI*1)
+	VMOVUPS      (BX), Y10
+	VMOVDQU      (R8), Y11
+	VMASKMOVPS   32(BX), Y11, Y11
+	VBROADCASTSS (CX), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 4(CX), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 8(CX), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 12(CX), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 16(CX), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+	VMOVUPS      (BX)(SI*1), Y10
+	VMOVDQU      (R8), Y11
+	VMASKMOVPS   32(BX)(SI*1), Y11, Y11
+	VBROADCASTSS (CX)(DX*1), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 8(CX)(DX*1), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 12(CX)(DX*1), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 16(CX)(DX*1), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge2loop
+
+edge2tail:
+	ANDQ $0x01, AX
+	JZ   edge2done
+
+edge2tailloop:
+	VMOVUPS      (BX), Y10
+	VMOVDQU      (R8), Y11
+	VMASKMOVPS   32(BX), Y11, Y11
+	VBROADCASTSS (CX), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 4(CX), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 8(CX), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 12(CX), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 16(CX), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge2tailloop
+
+edge2done:
+	VBROADCASTSS alpha+64(FP), Y10
+	VMOVDQU      (R8), Y11
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge2beta0
+	VBROADCASTSS beta+68(FP), Y12
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y10, Y0, Y0
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y10, Y1, Y1
+	VMASKMOVPS   32(AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y1
+	VMASKMOVPS   Y1, Y11, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y2, Y2
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y10, Y3, Y3
+	VMASKMOVPS   32(AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y3
+	VMASKMOVPS   Y3, Y11, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y4, Y4
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y4
+	VMOVUPS      Y4, (AX)
+	VMULPS       Y10, Y5, Y5
+	VMASKMOVPS   32(AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y5
+	VMASKMOVPS   Y5, Y11, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y6, Y6
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y6
+	VMOVUPS      Y6, (AX)
+	VMULPS       Y10, Y7, Y7
+	VMASKMOVPS   32(AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y7
+	VMASKMOVPS   Y7, Y11, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y8, Y8
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y8
+	VMOVUPS      Y8, (AX)
+	VMULPS       Y10, Y9, Y9
+	VMASKMOVPS   32(AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y9
+	VMASKMOVPS   Y9, Y11, 32(AX)
+	JMP          next
+
+edge2beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y10, Y0, Y0
+	VMOVUPS    Y0, (AX)
+	VMULPS     Y10, Y1, Y1
+	VMASKMOVPS Y1, Y11, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y2, Y2
+	VMOVUPS    Y2, (AX)
+	VMULPS     Y10, Y3, Y3
+	VMASKMOVPS Y3, Y11, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y4, Y4
+	VMOVUPS    Y4, (AX)
+	VMULPS     Y10, Y5, Y5
+	VMASKMOVPS Y5, Y11, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y6, Y6
+	VMOVUPS    Y6, (AX)
+	VMULPS     Y10, Y7, Y7
+	VMASKMOVPS Y7, Y11, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y8, Y8
+	VMOVUPS    Y8, (AX)
+	VMULPS     Y10, Y9, Y9
+	VMASKMOVPS Y9, Y11, 32(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm6x16AVX2Q6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm6x16AVX2Q6(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 60(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	VXORPS     Y11, Y11, Y11
+	CMPQ       DI, $0x00000010
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	LEAQ         (BX)(SI*8), R10
+	PREFETCHT0   (R10)
+	PREFETCHT0   (R10)(SI*1)
+	PREFETCHT0   (R10)(SI*2)
+	PREFETCHT0   (R10)(R8*1)
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(CX), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(CX), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 16(CX), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 20(CX), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	VMOVUPS      (BX)(SI*1), Y12
+	VMOVUPS      32(BX)(SI*1), Y13
+	VBROADCASTSS (CX)(DX*1), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(CX)(DX*1), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(CX)(DX*1), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 16(CX)(DX*1), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 20(CX)(DX*1), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	VMOVUPS      (BX)(SI*2), Y12
+	VMOVUPS      32(BX)(SI*2), Y13
+	VBROADCASTSS (CX)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(CX)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(CX)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 16(CX)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 20(CX)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	VMOVUPS      (BX)(R8*1), Y12
+	VMOVUPS      32(BX)(R8*1), Y13
+	VBROADCASTSS (CX)(DI*1), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX)(DI*1), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(CX)(DI*1), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(CX)(DI*1), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 16(CX)(DI*1), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 20(CX)(DI*1), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(CX), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(CX), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 16(CX), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 20(CX), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y13
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y12, Y0, Y0
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y12, Y1, Y1
+	VMOVUPS      32(AX), Y14
+	VFMADD231PS  Y14, Y13, Y1
+	VMOVUPS      Y1, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y12, Y3, Y3
+	VMOVUPS      32(AX), Y14
+	VFMADD231PS  Y14, Y13, Y3
+	VMOVUPS      Y3, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y4, Y4
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y4
+	VMOVUPS      Y4, (AX)
+	VMULPS       Y12, Y5, Y5
+	VMOVUPS      32(AX), Y14
+	VFMADD231PS  Y14, Y13, Y5
+	VMOVUPS      Y5, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y6, Y6
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y6
+	VMOVUPS      Y6, (AX)
+	VMULPS       Y12, Y7, Y7
+	VMOVUPS      32(AX), Y14
+	VFMADD231PS  Y14, Y13, Y7
+	VMOVUPS      Y7, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y8, Y8
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y8
+	VMOVUPS      Y8, (AX)
+	VMULPS       Y12, Y9, Y9
+	VMOVUPS      32(AX), Y14
+	VFMADD231PS  Y14, Y13, Y9
+	VMOVUPS      Y9, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y10, Y10
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y10
+	VMOVUPS      Y10, (AX)
+	VMULPS       Y12, Y11, Y11
+	VMOVUPS      32(AX), Y14
+	VFMADD231PS  Y14, Y13, Y11
+	VMOVUPS      Y11, 32(AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y12, Y0, Y0
+	VMOVUPS Y0, (AX)
+	VMULPS  Y12, Y1, Y1
+	VMOVUPS Y1, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y2, Y2
+	VMOVUPS Y2, (AX)
+	VMULPS  Y12, Y3, Y3
+	VMOVUPS Y3, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y4, Y4
+	VMOVUPS Y4, (AX)
+	VMULPS  Y12, Y5, Y5
+	VMOVUPS Y5, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y6, Y6
+	VMOVUPS Y6, (AX)
+	VMULPS  Y12, Y7, Y7
+	VMOVUPS Y7, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y8, Y8
+	VMOVUPS Y8, (AX)
+	VMULPS  Y12, Y9, Y9
+	VMOVUPS Y9, 32(AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y10, Y10
+	VMOVUPS Y10, (AX)
+	VMULPS  Y12, Y11, Y11
+	VMOVUPS Y11, 32(AX)
+	JMP     next
+
+edge:
+	CMPQ DI, $0x00000008
+	JLE  edge1
+	JMP  edge2
+
+edge1:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge1tail
+
+edge1loop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R9
+	PREFETCHT0   (R9)
+	PREFETCHT0   (R9)(SI*1)
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX), Y1, Y1
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y1, Y3, Y0
+	VBROADCASTSS 4(CX), Y3
+	VFMADD231PS  Y1, Y3, Y2
+	VBROADCASTSS 8(CX), Y3
+	VFMADD231PS  Y1, Y3, Y4
+	VBROADCASTSS 12(CX), Y3
+	VFMADD231PS  Y1, Y3, Y6
+	VBROADCASTSS 16(CX), Y3
+	VFMADD231PS  Y1, Y3, Y8
+	VBROADCASTSS 20(CX), Y3
+	VFMADD231PS  Y1, Y3, Y10
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX)(SI*1), Y1, Y1
+	VBROADCASTSS (CX)(DX*1), Y3
+	VFMADD231PS  Y1, Y3, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y3
+	VFMADD231PS  Y1, Y3, Y2
+	VBROADCASTSS 8(CX)(DX*1), Y3
+	VFMADD231PS  Y1, Y3, Y4
+	VBROADCASTSS 12(CX)(DX*1), Y3
+	VFMADD231PS  Y1, Y3, Y6
+	VBROADCASTSS 16(CX)(DX*1), Y3
+	VFMADD231PS  Y1, Y3, Y8
+	VBROADCASTSS 20(CX)(DX*1), Y3
+	VFMADD231PS  Y1, Y3, Y10
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX), Y1, Y1
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y1, Y3, Y0
+	VBROADCASTSS 4(CX), Y3
+	VFMADD231PS  Y1, Y3, Y2
+	VBROADCASTSS 8(CX), Y3
+	VFMADD231PS  Y1, Y3, Y4
+	VBROADCASTSS 12(CX), Y3
+	VFMADD231PS  Y1, Y3, Y6
+	VBROADCASTSS 16(CX), Y3
+	VFMADD231PS  Y1, Y3, Y8
+	VBROADCASTSS 20(CX), Y3
+	VFMADD231PS  Y1, Y3, Y10
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y1
+	VMOVDQU      (R8), Y3
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y5
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y1, Y0, Y0
+	VMASKMOVPS   (AX), Y3, Y7
+	VFMADD231PS  Y7, Y5, Y0
+	VMASKMOVPS   Y0, Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y1, Y2, Y2
+	VMASKMOVPS   (AX), Y3, Y7
+	VFMADD231PS  Y7, Y5, Y2
+	VMASKMOVPS   Y2, Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y1, Y4, Y4
+	VMASKMOVPS   (AX), Y3, Y7
+	VFMADD231PS  Y7, Y5, Y4
+	VMASKMOVPS   Y4, Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y1, Y6, Y6
+	VMASKMOVPS   (AX), Y3, Y7
+	VFMADD231PS  Y7, Y5, Y6
+	VMASKMOVPS   Y6, Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y1, Y8, Y8
+	VMASKMOVPS   (AX), Y3, Y7
+	VFMADD231PS  Y7, Y5, Y8
+	VMASKMOVPS   Y8, Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y1, Y10, Y10
+	VMASKMOVPS   (AX), Y3, Y7
+	VFMADD231PS  Y7, Y5, Y10
+	VMASKMOVPS   Y10, Y3, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y1, Y0, Y0
+	VMASKMOVPS Y0, Y3, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y1, Y2, Y2
+	VMASKMOVPS Y2, Y3, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y1, Y4, Y4
+	VMASKMOVPS Y4, Y3, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y1, Y6, Y6
+	VMASKMOVPS Y6, Y3, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y1, Y8, Y8
+	VMASKMOVPS Y8, Y3, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y1, Y10, Y10
+	VMASKMOVPS Y10, Y3, (AX)
+	JMP        next
+
+edge2:
+	SUBQ $0x00000008, DI
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge2tail
+
+edge2loop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R9
+	PREFETCHT0   (R9)
+	PREFETCHT0   (R9)(SI*1)
+	VMOVUPS      (BX), Y12
+	VMOVDQU      (R8), Y13
+	VMASKMOVPS   32(BX), Y13, Y13
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(CX), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(CX), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 16(CX), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 20(CX), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	VMOVUPS      (BX)(SI*1), Y12
+	VMOVDQU      (R8), Y13
+	VMASKMOVPS   32(BX)(SI*1), Y13, Y13
+	VBROADCASTSS (CX)(DX*1), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(CX)(DX*1), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(CX)(DX*1), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 16(CX)(DX*1), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 20(CX)(DX*1), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge2loop
+
+edge2tail:
+	ANDQ $0x01, AX
+	JZ   edge2done
+
+edge2tailloop:
+	VMOVUPS      (BX), Y12
+	VMOVDQU      (R8), Y13
+	VMASKMOVPS   32(BX), Y13, Y13
+	VBROADCASTSS (CX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(CX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(CX), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(CX), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 16(CX), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 20(CX), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge2tailloop
+
+edge2done:
+	VBROADCASTSS alpha+64(FP), Y12
+	VMOVDQU      (R8), Y13
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge2beta0
+	VBROADCASTSS beta+68(FP), Y14
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y12, Y0, Y0
+	VMOVUPS      (AX), Y15
+	VFMADD231PS  Y15, Y14, Y0
+	VMOVUPS      Y0, (AX)
+	VMULPS       Y12, Y1, Y1
+	VMASKMOVPS   32(AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y1
+	VMASKMOVPS   Y1, Y13, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VMOVUPS      (AX), Y15
+	VFMADD231PS  Y15, Y14, Y2
+	VMOVUPS      Y2, (AX)
+	VMULPS       Y12, Y3, Y3
+	VMASKMOVPS   32(AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y3
+	VMASKMOVPS   Y3, Y13, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y4, Y4
+	VMOVUPS      (AX), Y15
+	VFMADD231PS  Y15, Y14, Y4
+	VMOVUPS      Y4, (AX)
+	VMULPS       Y12, Y5, Y5
+	VMASKMOVPS   32(AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y5
+	VMASKMOVPS   Y5, Y13, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y6, Y6
+	VMOVUPS      (AX), Y15
+	VFMADD231PS  Y15, Y14, Y6
+	VMOVUPS      Y6, (AX)
+	VMULPS       Y12, Y7, Y7
+	VMASKMOVPS   32(AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y7
+	VMASKMOVPS   Y7, Y13, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y8, Y8
+	VMOVUPS      (AX), Y15
+	VFMADD231PS  Y15, Y14, Y8
+	VMOVUPS      Y8, (AX)
+	VMULPS       Y12, Y9, Y9
+	VMASKMOVPS   32(AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y9
+	VMASKMOVPS   Y9, Y13, 32(AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y10, Y10
+	VMOVUPS      (AX), Y15
+	VFMADD231PS  Y15, Y14, Y10
+	VMOVUPS      Y10, (AX)
+	VMULPS       Y12, Y11, Y11
+	VMASKMOVPS   32(AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y11
+	VMASKMOVPS   Y11, Y13, 32(AX)
+	JMP          next
+
+edge2beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y12, Y0, Y0
+	VMOVUPS    Y0, (AX)
+	VMULPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y13, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y2, Y2
+	VMOVUPS    Y2, (AX)
+	VMULPS     Y12, Y3, Y3
+	VMASKMOVPS Y3, Y13, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y4, Y4
+	VMOVUPS    Y4, (AX)
+	VMULPS     Y12, Y5, Y5
+	VMASKMOVPS Y5, Y13, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y6, Y6
+	VMOVUPS    Y6, (AX)
+	VMULPS     Y12, Y7, Y7
+	VMASKMOVPS Y7, Y13, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y8, Y8
+	VMOVUPS    Y8, (AX)
+	VMULPS     Y12, Y9, Y9
+	VMASKMOVPS Y9, Y13, 32(AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y10, Y10
+	VMOVUPS    Y10, (AX)
+	VMULPS     Y12, Y11, Y11
+	VMASKMOVPS Y11, Y13, 32(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
 // func SgemmMicro6x16AVX2(k int, a []float32, b []float32, c []float32, ldc int, alpha float32, beta float32)
 // Requires: AVX, FMA3, MMX+
 TEXT ·SgemmMicro6x16AVX2(SB), NOSPLIT, $0-96

@@ -17,11 +17,13 @@ type kernelFunc func(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 // maxMR bounds the rows of every tile family.
 const maxMR = 16
 
-// tileKernels is one generated family: p[r-1] and r[r-1] compute r rows.
+// tileKernels is one generated family: p[r-1] and r[r-1] compute r rows;
+// q[r-1], where the family has it, is p[r-1] prefetching B's rows ahead,
+// for a B read in place down a column of tiles.
 type tileKernels struct {
-	name   string
-	mr, nr int
-	p, r   [maxMR]kernelFunc
+	name    string
+	mr, nr  int
+	p, r, q [maxMR]kernelFunc
 }
 
 // Direct (unpacked) operands: below these sizes the packing traffic costs
@@ -216,16 +218,20 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 						// the packed A block streams from L2; one kernel call
 						// runs down the whole column of full tiles.
 						an := kc * MR
+						fam := &tk.p
+						if !packB && tk.q[0] != nil && !p.bl.stripInL1(p.ldb, kc) {
+							// B in place, its strip evicted from L1 between
+							// the tiles by set conflicts: prefetch its rows.
+							fam = &tk.q
+						}
 						for jr := 0; jr < nc; jr += NR {
 							nr := min(NR, nc-jr)
 							bp, sb := bAt(jr)
 							if full > 0 {
-								ap, sa, fam := aAt(0)
-								fam[MR-1](kc, ap, sa, bp, sb, cAt(0, jr), p.ldc, nr, p.alpha, beta, full, an, 0, MR*p.ldc)
+								fam[MR-1](kc, &w.a[0], MR, bp, sb, cAt(0, jr), p.ldc, nr, p.alpha, beta, full, an, 0, MR*p.ldc)
 							}
 							if remM > 0 {
-								ap, sa, fam := aAt(full * MR)
-								fam[remM-1](kc, ap, sa, bp, sb, cAt(full*MR, jr), p.ldc, nr, p.alpha, beta, 1, 0, 0, 0)
+								fam[remM-1](kc, &w.a[full*MR*kc], MR, bp, sb, cAt(full*MR, jr), p.ldc, nr, p.alpha, beta, 1, 0, 0, 0)
 							}
 						}
 					} else {

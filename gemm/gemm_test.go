@@ -444,6 +444,20 @@ func TestPanelFits(t *testing.T) {
 			t.Errorf("panelFits(ld %d, rows %d) = %v, want %v", tc.ld, tc.rows, got, tc.want)
 		}
 	}
+	l1 := blocking{l1: 32 << 10}
+	for _, tc := range []struct {
+		ld, rows int
+		want     bool
+	}{
+		{3136, 288, false}, // 196 lines apart: 16 of 64 sets, 128 lines
+		{3136, 128, true},
+		{784, 288, true}, // 49 lines apart: every set
+		{1000, 512, true},
+	} {
+		if got := l1.stripInL1(tc.ld, tc.rows); got != tc.want {
+			t.Errorf("stripInL1(ld %d, rows %d) = %v, want %v", tc.ld, tc.rows, got, tc.want)
+		}
+	}
 }
 
 // TestSgemmAliasingStrides runs the small-m and small-n products whose

@@ -104,11 +104,8 @@ func TestKernelFamilies(t *testing.T) {
 			lanes := isa.VectorBytes() / 4
 			nrs := []int{1, lanes - 1, lanes, lanes + 1, tk.nr - 1, tk.nr}
 			for rows := 1; rows <= tk.mr; rows++ {
-				for _, mode := range []byte{'P', 'R'} {
-					fn := tk.p[rows-1]
-					if mode == 'R' {
-						fn = tk.r[rows-1]
-					}
+				for _, mode := range tk.modes() {
+					fn := tk.member(mode, rows)
 					for _, nr := range nrs {
 						if nr < 1 || nr > tk.nr {
 							continue
@@ -229,10 +226,7 @@ func TestEmulatorMatchesHardware(t *testing.T) {
 					fillRand(r, c)
 					name := fmt.Sprintf("Sgemm%dx%dAVX2%c%d", tk.mr, tk.nr, mode, rows)
 					emu := emuFamilyCall(t, funcs, data, name, k, a, sa, b, sb, c, ldc, nr, 0.75, 1.25, tiles, an, 0, rows*ldc)
-					fn := tk.p[rows-1]
-					if mode == 'R' {
-						fn = tk.r[rows-1]
-					}
+					fn := tk.member(mode, rows)
 					fn(k, &a[0], sa, &b[0], sb, &c[0], ldc, nr, 0.75, 1.25, tiles, an, 0, rows*ldc)
 					for i := range c {
 						if math.Float32bits(c[i]) != math.Float32bits(emu[i]) {
@@ -243,4 +237,24 @@ func TestEmulatorMatchesHardware(t *testing.T) {
 			}
 		}
 	}
+}
+
+// modes lists the operand forms a family has: P and R, and Q where
+// generated.
+func (tk *tileKernels) modes() []byte {
+	if tk.q[0] != nil {
+		return []byte{'P', 'R', 'Q'}
+	}
+	return []byte{'P', 'R'}
+}
+
+// member is the kernel of a family for an operand form and row count.
+func (tk *tileKernels) member(mode byte, rows int) kernelFunc {
+	switch mode {
+	case 'R':
+		return tk.r[rows-1]
+	case 'Q':
+		return tk.q[rows-1]
+	}
+	return tk.p[rows-1]
 }

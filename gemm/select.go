@@ -97,18 +97,28 @@ func blockingFrom(mr, nr, l1, l2, l3 int) blocking {
 // measured on the AVX2 host (one thread, packed vs in place, interleaved):
 // 128x1024x1024 +48%, 64x3072x576 +18%, 64x1024x576 +28%, 128x4096x64
 // +64%, while 64x3136x576 (ld*4 = 196 lines: 256 sets) loses 10% packed.
+func (bl blocking) panelFits(ld, rows int) bool { return setsHold(bl.l2, ld, 2*rows) }
+
+// stripInL1 reports whether an NR-wide strip of B read in place, rows rows
+// ld floats apart, stays in L1 between the tiles down its column; when it
+// does not, the Q kernels prefetch its rows (ld = 3136: 16 of 64 sets, 128
+// lines for a 288-row strip).
+func (bl blocking) stripInL1(ld, rows int) bool { return setsHold(bl.l1, ld, rows) }
+
+// setsHold reports whether lines cache lines, one per row ld floats
+// apart, fit in the sets of a cache of size bytes that those rows map to.
 // The associativity is not reported portably; 8 ways is the common
 // minimum (more ways only make the rule conservative).
-func (bl blocking) panelFits(ld, rows int) bool {
+func setsHold(size, ld, lines int) bool {
 	const line, ways = 64, 8
 	stride := 4 * ld
 	if stride%line != 0 {
 		return true // rows start at shifting offsets: spread over the sets
 	}
-	sets := max(1, bl.l2/(line*ways))
+	sets := max(1, size/(line*ways))
 	step := (stride / line) % sets
 	touched := sets / gcd(step, sets)
-	return touched*ways >= 2*rows
+	return touched*ways >= lines
 }
 
 // gcd is the greatest common divisor of a >= 0 and b > 0 (gcd(0, b) = b).

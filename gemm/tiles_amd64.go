@@ -25,6 +25,7 @@ var (
 		name: "6x16avx2", mr: 6, nr: 16,
 		p: [maxMR]kernelFunc{asm.Sgemm6x16AVX2P1, asm.Sgemm6x16AVX2P2, asm.Sgemm6x16AVX2P3, asm.Sgemm6x16AVX2P4, asm.Sgemm6x16AVX2P5, asm.Sgemm6x16AVX2P6},
 		r: [maxMR]kernelFunc{asm.Sgemm6x16AVX2R1, asm.Sgemm6x16AVX2R2, asm.Sgemm6x16AVX2R3, asm.Sgemm6x16AVX2R4, asm.Sgemm6x16AVX2R5, asm.Sgemm6x16AVX2R6},
+		q: [maxMR]kernelFunc{asm.Sgemm6x16AVX2Q1, asm.Sgemm6x16AVX2Q2, asm.Sgemm6x16AVX2Q3, asm.Sgemm6x16AVX2Q4, asm.Sgemm6x16AVX2Q5, asm.Sgemm6x16AVX2Q6},
 	}
 	tile4x24AVX2 = &tileKernels{
 		name: "4x24avx2", mr: 4, nr: 24,
