@@ -77,7 +77,9 @@ type problem struct {
 	fast  *tileKernels        // nil: the portable path
 	micro kernels.GemmKernels // the portable path's micro-kernel
 	bl    blocking
-	swap  bool // compute C^T = op(B)^T op(A)^T (see runSwapped)
+	swap  bool                // compute C^T = op(B)^T op(A)^T (see runSwapped)
+	gemv  gemvForm            // gemvNone: a tile path
+	vec   *kernels.VecKernels // runGemv's kernels
 }
 
 func (j *job) run() {
@@ -85,6 +87,8 @@ func (j *job) run() {
 		return
 	}
 	switch {
+	case j.p.gemv != gemvNone:
+		j.ws.runGemv(j.p, j.p.vec, j.i0, j.m, j.j0, j.n)
 	case j.p.fast != nil && j.p.swap:
 		j.ws.runSwapped(j.p, j.i0, j.m, j.j0, j.n)
 	case j.p.fast != nil:
@@ -459,6 +463,8 @@ type workspace struct {
 	a, b []float32 // packed panels, with packSlack floats to spare
 	tile []float32 // the portable path's edge tile
 	zero []float32 // kc zeros: stand-in source rows for the transposing pack
+
+	gx, gy, gacc []float32 // runGemv's gathered vectors and accumulator
 }
 
 // packSlack is how far past its last panel a pack may write (see

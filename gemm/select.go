@@ -13,6 +13,7 @@ type selection struct {
 	isa   kernels.ISA
 	fast  *tileKernels        // nil: no generated family for this path
 	micro kernels.GemmKernels // the portable path
+	vec   *kernels.VecKernels // the vector kernels of the path (matrix-vector products)
 	bl    blocking
 }
 
@@ -25,7 +26,10 @@ func init() {
 // selectFor builds the selection of path i; tile picks one of
 // tileCandidates(i) (0 is the default).
 func selectFor(i kernels.ISA, g kernels.GemmKernels, tile int) *selection {
-	s := &selection{isa: i, micro: g}
+	s := &selection{isa: i, micro: g, vec: &kernels.Vec}
+	if t, err := kernels.TableFor(i); err == nil {
+		s.vec = &t.Vec
+	}
 	if c := tileCandidates(i); tile < len(c) {
 		s.fast = c[tile]
 		s.bl = blockingFor(s.fast.mr, s.fast.nr)
