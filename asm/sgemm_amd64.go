@@ -1266,3 +1266,26 @@ func SgemmPackT8AVX2(dst *float32, w int, rows *[8]*float32, n8 int)
 //
 //go:noescape
 func SgemmPackNAVX2(dst *float32, dw int, src *float32, ld int, n int, rows int)
+
+// SgemmDotRows4AVX2 computes four dot products of length k >= 0 with x:
+//
+//	for r < 4:
+//	  out[r] = sum over p < k of rows[r][p] * x[p]
+//
+// It reads nothing outside x[:k] and rows[r][:k] (the last partial vector
+// is a masked load).
+//
+//go:noescape
+func SgemmDotRows4AVX2(x *float32, rows *[4]*float32, k int, out *[4]float32)
+
+// SgemmAxpyRows4AVX2 adds four scaled rows of length n >= 0 to acc:
+//
+//	for j < n:
+//	  acc[j] += x[0]*rows[0][j] + x[1]*rows[1][j] + x[2]*rows[2][j] + x[3]*rows[3][j]
+//
+// with one fused multiply-add per term, in that order. It reads and writes
+// nothing outside acc[:n] and rows[r][:n] (the last partial vector is
+// masked).
+//
+//go:noescape
+func SgemmAxpyRows4AVX2(acc *float32, n int, rows *[4]*float32, x *[4]float32)

@@ -49382,3 +49382,175 @@ loop4:
 done:
 	VZEROUPPER
 	RET
+
+// func SgemmDotRows4AVX2(x *float32, rows *[4]*float32, k int, out *[4]float32)
+// Requires: AVX, FMA3
+TEXT ·SgemmDotRows4AVX2(SB), NOSPLIT, $0-32
+	MOVQ   x+0(FP), AX
+	MOVQ   rows+8(FP), CX
+	MOVQ   k+16(FP), DX
+	MOVQ   (CX), BX
+	MOVQ   8(CX), SI
+	MOVQ   16(CX), DI
+	MOVQ   24(CX), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   R8, R8
+	MOVQ   DX, R9
+	SHRQ   $0x04, R9
+	JZ     tail8
+
+loop:
+	VMOVUPS     (AX)(R8*1), Y8
+	VMOVUPS     32(AX)(R8*1), Y9
+	VFMADD231PS (BX)(R8*1), Y8, Y0
+	VFMADD231PS 32(BX)(R8*1), Y9, Y1
+	VFMADD231PS (SI)(R8*1), Y8, Y2
+	VFMADD231PS 32(SI)(R8*1), Y9, Y3
+	VFMADD231PS (DI)(R8*1), Y8, Y4
+	VFMADD231PS 32(DI)(R8*1), Y9, Y5
+	VFMADD231PS (CX)(R8*1), Y8, Y6
+	VFMADD231PS 32(CX)(R8*1), Y9, Y7
+	ADDQ        $0x40, R8
+	DECQ        R9
+	JNZ         loop
+
+tail8:
+	TESTQ       $0x00000008, DX
+	JZ          tail1
+	VMOVUPS     (AX)(R8*1), Y8
+	VFMADD231PS (BX)(R8*1), Y8, Y0
+	VFMADD231PS (SI)(R8*1), Y8, Y2
+	VFMADD231PS (DI)(R8*1), Y8, Y4
+	VFMADD231PS (CX)(R8*1), Y8, Y6
+	ADDQ        $0x20, R8
+
+tail1:
+	ANDQ        $0x07, DX
+	JZ          reduce
+	LEAQ        sgemmMaskTab<>+32(SB), R9
+	SHLQ        $0x02, DX
+	SUBQ        DX, R9
+	VMOVDQU     (R9), Y8
+	VMASKMOVPS  (AX)(R8*1), Y8, Y9
+	VMASKMOVPS  (BX)(R8*1), Y8, Y10
+	VFMADD231PS Y10, Y9, Y1
+	VMASKMOVPS  (SI)(R8*1), Y8, Y10
+	VFMADD231PS Y10, Y9, Y3
+	VMASKMOVPS  (DI)(R8*1), Y8, Y10
+	VFMADD231PS Y10, Y9, Y5
+	VMASKMOVPS  (CX)(R8*1), Y8, Y8
+	VFMADD231PS Y8, Y9, Y7
+
+reduce:
+	MOVQ         out+24(FP), AX
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)
+	VADDPS       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X2, X0
+	VADDPS       X0, X2, X2
+	VMOVSHDUP    X2, X0
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, 4(AX)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X0, X4, X4
+	VMOVHLPS     X4, X4, X0
+	VADDPS       X0, X4, X4
+	VMOVSHDUP    X4, X0
+	VADDSS       X0, X4, X4
+	VMOVSS       X4, 8(AX)
+	VADDPS       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X0
+	VADDPS       X0, X6, X6
+	VMOVHLPS     X6, X6, X0
+	VADDPS       X0, X6, X6
+	VMOVSHDUP    X6, X0
+	VADDSS       X0, X6, X6
+	VMOVSS       X6, 12(AX)
+	VZEROUPPER
+	RET
+
+// func SgemmAxpyRows4AVX2(acc *float32, n int, rows *[4]*float32, x *[4]float32)
+// Requires: AVX, FMA3
+TEXT ·SgemmAxpyRows4AVX2(SB), NOSPLIT, $0-32
+	MOVQ         acc+0(FP), AX
+	MOVQ         n+8(FP), CX
+	MOVQ         rows+16(FP), DX
+	MOVQ         x+24(FP), BX
+	MOVQ         (DX), SI
+	VBROADCASTSS (BX), Y0
+	MOVQ         8(DX), DI
+	VBROADCASTSS 4(BX), Y1
+	MOVQ         16(DX), R8
+	VBROADCASTSS 8(BX), Y2
+	MOVQ         24(DX), DX
+	VBROADCASTSS 12(BX), Y3
+	XORQ         BX, BX
+	MOVQ         CX, R9
+	SHRQ         $0x04, R9
+	JZ           tail8
+
+loop:
+	VMOVUPS     (AX)(BX*1), Y4
+	VMOVUPS     32(AX)(BX*1), Y5
+	VFMADD231PS (SI)(BX*1), Y0, Y4
+	VFMADD231PS 32(SI)(BX*1), Y0, Y5
+	VFMADD231PS (DI)(BX*1), Y1, Y4
+	VFMADD231PS 32(DI)(BX*1), Y1, Y5
+	VFMADD231PS (R8)(BX*1), Y2, Y4
+	VFMADD231PS 32(R8)(BX*1), Y2, Y5
+	VFMADD231PS (DX)(BX*1), Y3, Y4
+	VFMADD231PS 32(DX)(BX*1), Y3, Y5
+	VMOVUPS     Y4, (AX)(BX*1)
+	VMOVUPS     Y5, 32(AX)(BX*1)
+	ADDQ        $0x40, BX
+	DECQ        R9
+	JNZ         loop
+
+tail8:
+	TESTQ       $0x00000008, CX
+	JZ          tail1
+	VMOVUPS     (AX)(BX*1), Y4
+	VFMADD231PS (SI)(BX*1), Y0, Y4
+	VFMADD231PS (DI)(BX*1), Y1, Y4
+	VFMADD231PS (R8)(BX*1), Y2, Y4
+	VFMADD231PS (DX)(BX*1), Y3, Y4
+	VMOVUPS     Y4, (AX)(BX*1)
+	ADDQ        $0x20, BX
+
+tail1:
+	ANDQ        $0x07, CX
+	JZ          done
+	LEAQ        sgemmMaskTab<>+32(SB), R9
+	SHLQ        $0x02, CX
+	SUBQ        CX, R9
+	VMOVDQU     (R9), Y4
+	VMASKMOVPS  (AX)(BX*1), Y4, Y5
+	VMASKMOVPS  (SI)(BX*1), Y4, Y6
+	VFMADD231PS Y6, Y0, Y5
+	VMASKMOVPS  (DI)(BX*1), Y4, Y0
+	VFMADD231PS Y0, Y1, Y5
+	VMASKMOVPS  (R8)(BX*1), Y4, Y0
+	VFMADD231PS Y0, Y2, Y5
+	VMASKMOVPS  (DX)(BX*1), Y4, Y0
+	VFMADD231PS Y0, Y3, Y5
+	VMASKMOVPS  Y5, Y4, (AX)(BX*1)
+
+done:
+	VZEROUPPER
+	RET

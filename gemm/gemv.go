@@ -57,26 +57,50 @@ func (w *workspace) runGemv(p *problem, vec *kernels.VecKernels, i0, m, j0, n in
 		p.store(&p.c[0], vec.Dot(x, y))
 	case gemvDotB:
 		x := w.vector(&w.gx, p.a, p.lda, p.transA, k)
-		for j := j0; j < j0+n; j++ {
-			p.store(&p.c[j], vec.Dot(x, p.b[j*p.ldb:j*p.ldb+k]))
-		}
+		p.dotRows(vec, x, p.b, p.ldb, j0, n, p.c[j0:], 1)
 	case gemvDotA:
 		y := w.vector(&w.gy, p.b, p.ldb, !p.transB, k)
-		for i := i0; i < i0+m; i++ {
-			p.store(&p.c[i*p.ldc], vec.Dot(p.a[i*p.lda:i*p.lda+k], y))
-		}
+		p.dotRows(vec, y, p.a, p.lda, i0, m, p.c[i0*p.ldc:], p.ldc)
 	case gemvAxpyB:
 		x := w.vector(&w.gx, p.a, p.lda, p.transA, k)
-		acc := w.accumulate(vec, x, p.b, p.ldb, j0, n)
+		acc := w.accumulate(p, vec, x, p.b, p.ldb, j0, n)
 		for j, v := range acc {
 			p.store(&p.c[j0+j], v)
 		}
 	case gemvAxpyA:
 		y := w.vector(&w.gy, p.b, p.ldb, !p.transB, k)
-		acc := w.accumulate(vec, y, p.a, p.lda, i0, m)
+		acc := w.accumulate(p, vec, y, p.a, p.lda, i0, m)
 		for i, v := range acc {
 			p.store(&p.c[(i0+i)*p.ldc], v)
 		}
+	}
+}
+
+// dotRows stores out[i*ldo] = alpha*(row r0+i of mat) . x + beta*out[i*ldo]
+// for i < cnt, the rows len(x) long and ld floats apart: four rows at a
+// time through dotRows4 where the path has it (four streams from memory
+// at once), the rest one Dot each.
+func (p *problem) dotRows(vec *kernels.VecKernels, x, mat []float32, ld, r0, cnt int, out []float32, ldo int) {
+	k := len(x)
+	i := 0
+	if p.fast != nil { // the generated (amd64) paths
+
+		var rows [4]*float32
+		var d [4]float32
+		for ; i+4 <= cnt; i += 4 {
+			for r := range rows {
+				o := (r0 + i + r) * ld
+				rows[r] = &mat[o : o+k][0]
+			}
+			dotRows4(&x[0], &rows, k, &d)
+			for r, v := range d {
+				p.store(&out[(i+r)*ldo], v)
+			}
+		}
+	}
+	for ; i < cnt; i++ {
+		o := (r0 + i) * ld
+		p.store(&out[i*ldo], vec.Dot(x, mat[o:o+k]))
 	}
 }
 
@@ -97,16 +121,31 @@ func (w *workspace) vector(buf *[]float32, v []float32, ld int, strided bool, k 
 }
 
 // accumulate returns sum over p of v[p] * mat[p*ld+x0 : p*ld+x0+cnt] in
-// the workspace: one Axpy per matrix row, the accumulator staying in
-// cache while the rows stream past.
-func (w *workspace) accumulate(vec *kernels.VecKernels, v, mat []float32, ld, x0, cnt int) []float32 {
+// the workspace, the accumulator staying in cache while the matrix rows
+// stream past: four rows per pass through axpyRows4 on the generated
+// paths (four streams at once, one load and store of the accumulator),
+// one Axpy per row otherwise.
+func (w *workspace) accumulate(p *problem, vec *kernels.VecKernels, v, mat []float32, ld, x0, cnt int) []float32 {
 	if len(w.gacc) < cnt {
 		w.gacc = make([]float32, cnt)
 	}
 	acc := w.gacc[:cnt]
 	clear(acc)
-	for p, s := range v {
-		vec.Axpy(s, mat[p*ld+x0:p*ld+x0+cnt], acc)
+	q := 0
+	if p.fast != nil { // the generated (amd64) paths
+		var rows [4]*float32
+		var x [4]float32
+		for ; q+4 <= len(v); q += 4 {
+			for r := range rows {
+				o := (q+r)*ld + x0
+				rows[r] = &mat[o : o+cnt][0]
+			}
+			copy(x[:], v[q:q+4])
+			axpyRows4(&acc[0], cnt, &rows, &x)
+		}
+	}
+	for ; q < len(v); q++ {
+		vec.Axpy(v[q], mat[q*ld+x0:q*ld+x0+cnt], acc)
 	}
 	return acc
 }

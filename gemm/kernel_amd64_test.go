@@ -258,3 +258,75 @@ func (tk *tileKernels) member(mode byte, rows int) kernelFunc {
 	}
 	return tk.p[rows-1]
 }
+
+// TestDotRows4 checks the four-row dot kernel against a float64 loop on
+// exact-size rows and x that sit against guard pages, for lengths around
+// every vector and loop boundary.
+func TestDotRows4(t *testing.T) {
+	if !kernels.Supported(kernels.AVX2) {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	ks := []int{0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 63, 64, 65, 127, 1000, 1021}
+	for _, k := range ks {
+		for _, end := range []bool{true, false} {
+			x := guarded(t, k, end)
+			var rows [4][]float32
+			var ptrs [4]*float32
+			fillRand(r, x)
+			for i := range rows {
+				rows[i] = guarded(t, k, !end)
+				fillRand(r, rows[i])
+				ptrs[i] = unsafe.SliceData(rows[i])
+			}
+			var out [4]float32
+			asm.SgemmDotRows4AVX2(unsafe.SliceData(x), &ptrs, k, &out)
+			for i := range rows {
+				var want, mag float64
+				for p := range k {
+					want += float64(rows[i][p]) * float64(x[p])
+					mag += math.Abs(float64(rows[i][p]) * float64(x[p]))
+				}
+				if d := math.Abs(float64(out[i]) - want); d > 1e-6*math.Sqrt(float64(k)+1)*mag+1e-30 {
+					t.Errorf("k=%d end=%v row %d: %v, want %v (|diff| %.3g, sum|terms| %.3g)", k, end, i, out[i], want, d, mag)
+				}
+			}
+		}
+	}
+}
+
+// TestAxpyRows4 checks the four-row accumulation against the same fused
+// steps done one at a time (bit for bit) on exact-size guard-paged
+// operands, and that nothing past n is written.
+func TestAxpyRows4(t *testing.T) {
+	if !kernels.Supported(kernels.AVX2) {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, n := range []int{0, 1, 2, 7, 8, 9, 15, 16, 17, 24, 31, 33, 64, 65, 1000, 1021} {
+		for _, end := range []bool{true, false} {
+			acc := guarded(t, n, end)
+			fillRand(r, acc)
+			want := append([]float32(nil), acc...)
+			var rows [4][]float32
+			var ptrs [4]*float32
+			x := [4]float32{0.5, -1.25, 2, 0.75}
+			for i := range rows {
+				rows[i] = guarded(t, n, !end)
+				fillRand(r, rows[i])
+				ptrs[i] = unsafe.SliceData(rows[i])
+			}
+			for j := range want {
+				for i := range rows {
+					want[j] = float32(math.FMA(float64(x[i]), float64(rows[i][j]), float64(want[j])))
+				}
+			}
+			asm.SgemmAxpyRows4AVX2(unsafe.SliceData(acc), n, &ptrs, &x)
+			for j := range acc {
+				if math.Float32bits(acc[j]) != math.Float32bits(want[j]) {
+					t.Fatalf("n=%d end=%v: acc[%d] = %v, want %v", n, end, j, acc[j], want[j])
+				}
+			}
+		}
+	}
+}

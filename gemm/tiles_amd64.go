@@ -48,6 +48,19 @@ var (
 	}
 )
 
+// dotRows4 is the four-row dot kernel of the matrix-vector products
+// (gemv.go), used on the generated paths. A plain function, not a func
+// value, so that its pointer arguments do not escape.
+func dotRows4(x *float32, rows *[4]*float32, k int, out *[4]float32) {
+	asm.SgemmDotRows4AVX2(x, rows, k, out)
+}
+
+// axpyRows4 is the four-row accumulation of the matrix-vector products
+// (gemv.go), used on the generated paths.
+func axpyRows4(acc *float32, n int, rows *[4]*float32, x *[4]float32) {
+	asm.SgemmAxpyRows4AVX2(acc, n, rows, x)
+}
+
 // tileCandidates lists every generated family per path, default first.
 func tileCandidates(i kernels.ISA) []*tileKernels {
 	switch i {

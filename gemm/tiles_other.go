@@ -17,3 +17,13 @@ func packStridedFast(dst, src []float32, ld, x0, cnt, p0, kc, W int, zero []floa
 func packContigFast(dst, src []float32, ld, x0, cnt, p0, kc, W int) {
 	packContig(dst, src, ld, x0, cnt, p0, kc, W, false)
 }
+
+// dotRows4 is only used by the generated paths (gemv.go).
+func dotRows4(x *float32, rows *[4]*float32, k int, out *[4]float32) {
+	panic("gemm: dotRows4 without the generated paths")
+}
+
+// axpyRows4 is only used by the generated paths (gemv.go).
+func axpyRows4(acc *float32, n int, rows *[4]*float32, x *[4]float32) {
+	panic("gemm: axpyRows4 without the generated paths")
+}

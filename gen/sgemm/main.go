@@ -100,6 +100,8 @@ func main() {
 		}
 		genPackT8()
 		genPackN()
+		genDotRows4()
+		genAxpyRows4()
 	})
 }
 
@@ -707,6 +709,195 @@ func genPackN() {
 		ctx.JNZ(LabelRef(lbl))
 		ctx.JMP(LabelRef("done"))
 	}
+	ctx.Label("done")
+	ctx.VZEROUPPER()
+	ctx.RET()
+}
+
+// genDotRows4 emits four dot products sharing one vector, for the
+// matrix-vector products (gemm/gemv.go): four matrix rows stream side by
+// side, four times the memory-level parallelism of one Dot per row, and
+// x is loaded once for all four. AVX2 only: these products are bound by
+// memory, not by vector width, so it serves the AVX-512 path too.
+func genDotRows4() {
+	text("SgemmDotRows4AVX2", "func(x *float32, rows *[4]*float32, k int, out *[4]float32)")
+	ctx.Doc(
+		"SgemmDotRows4AVX2 computes four dot products of length k >= 0 with x:",
+		"",
+		"\tfor r < 4:",
+		"\t  out[r] = sum over p < k of rows[r][p] * x[p]",
+		"",
+		"It reads nothing outside x[:k] and rows[r][:k] (the last partial vector",
+		"is a masked load).",
+	)
+	ctx.Pragma("noescape")
+	xp := ctx.Load(ctx.Param("x"), ctx.GP64())
+	rp := ctx.Load(ctx.Param("rows"), ctx.GP64())
+	k := ctx.Load(ctx.Param("k"), ctx.GP64())
+	var row [4]GPVirtual
+	for r := range row {
+		row[r] = ctx.GP64().(GPVirtual)
+		ctx.MOVQ(Mem{Base: rp, Disp: 8 * r}, row[r])
+	}
+	var acc [4][2]VecVirtual
+	for r := range acc {
+		for v := range acc[r] {
+			acc[r][v] = ctx.YMM()
+			ctx.VXORPS(acc[r][v], acc[r][v], acc[r][v])
+		}
+	}
+	off := ctx.GP64()
+	ctx.XORQ(off, off)
+	n := ctx.GP64()
+	ctx.MOVQ(k, n)
+	ctx.SHRQ(U8(4), n)
+	ctx.JZ(LabelRef("tail8"))
+	ctx.Label("loop")
+	var xv [2]VecVirtual
+	for v := range xv {
+		xv[v] = ctx.YMM()
+		ctx.VMOVUPS(Mem{Base: xp, Index: off, Scale: 1, Disp: 32 * v}, xv[v])
+	}
+	for r := range row {
+		for v := range xv {
+			ctx.VFMADD231PS(Mem{Base: row[r], Index: off, Scale: 1, Disp: 32 * v}, xv[v], acc[r][v])
+		}
+	}
+	ctx.ADDQ(U8(64), off)
+	ctx.DECQ(n)
+	ctx.JNZ(LabelRef("loop"))
+
+	// One more whole vector if k mod 16 >= 8, then a masked one for k mod 8.
+	ctx.Label("tail8")
+	ctx.TESTQ(U32(8), k)
+	ctx.JZ(LabelRef("tail1"))
+	x0 := ctx.YMM()
+	ctx.VMOVUPS(Mem{Base: xp, Index: off, Scale: 1}, x0)
+	for r := range row {
+		ctx.VFMADD231PS(Mem{Base: row[r], Index: off, Scale: 1}, x0, acc[r][0])
+	}
+	ctx.ADDQ(U8(32), off)
+	ctx.Label("tail1")
+	rem := ctx.GP64()
+	ctx.MOVQ(k, rem)
+	ctx.ANDQ(U8(7), rem)
+	ctx.JZ(LabelRef("reduce"))
+	mp := ctx.GP64()
+	ctx.LEAQ(maskTab.Offset(32), mp)
+	ctx.SHLQ(Imm(2), rem)
+	ctx.SUBQ(rem, mp)
+	m := ctx.YMM()
+	ctx.VMOVDQU(Mem{Base: mp}, m)
+	x1 := ctx.YMM()
+	ctx.VMASKMOVPS(Mem{Base: xp, Index: off, Scale: 1}, m, x1) // masked lanes read as 0
+	for r := range row {
+		y := ctx.YMM()
+		ctx.VMASKMOVPS(Mem{Base: row[r], Index: off, Scale: 1}, m, y)
+		ctx.VFMADD231PS(y, x1, acc[r][1])
+	}
+
+	ctx.Label("reduce")
+	outp := ctx.Load(ctx.Param("out"), ctx.GP64())
+	for r := range acc {
+		s := acc[r][0]
+		ctx.VADDPS(acc[r][1], s, s)
+		hi := ctx.XMM()
+		ctx.VEXTRACTF128(U8(1), s, hi)
+		lo := s.AsX()
+		ctx.VADDPS(hi, lo, lo)
+		ctx.VMOVHLPS(lo, lo, hi)
+		ctx.VADDPS(hi, lo, lo)
+		ctx.VMOVSHDUP(lo, hi)
+		ctx.VADDSS(hi, lo, lo)
+		ctx.VMOVSS(lo, Mem{Base: outp, Disp: 4 * r})
+	}
+	ctx.VZEROUPPER()
+	ctx.RET()
+}
+
+// genAxpyRows4 emits the accumulation of four scaled rows into one vector,
+// for the matrix-vector products whose matrix rows run along the output
+// (gemm/gemv.go): four row streams side by side, and the accumulator loaded
+// and stored once per four rows instead of once per row. AVX2 only, like
+// genDotRows4.
+func genAxpyRows4() {
+	text("SgemmAxpyRows4AVX2", "func(acc *float32, n int, rows *[4]*float32, x *[4]float32)")
+	ctx.Doc(
+		"SgemmAxpyRows4AVX2 adds four scaled rows of length n >= 0 to acc:",
+		"",
+		"\tfor j < n:",
+		"\t  acc[j] += x[0]*rows[0][j] + x[1]*rows[1][j] + x[2]*rows[2][j] + x[3]*rows[3][j]",
+		"",
+		"with one fused multiply-add per term, in that order. It reads and writes",
+		"nothing outside acc[:n] and rows[r][:n] (the last partial vector is",
+		"masked).",
+	)
+	ctx.Pragma("noescape")
+	ap := ctx.Load(ctx.Param("acc"), ctx.GP64())
+	n := ctx.Load(ctx.Param("n"), ctx.GP64())
+	rp := ctx.Load(ctx.Param("rows"), ctx.GP64())
+	xp := ctx.Load(ctx.Param("x"), ctx.GP64())
+	var row [4]GPVirtual
+	var xs [4]VecVirtual
+	for r := range row {
+		row[r] = ctx.GP64().(GPVirtual)
+		ctx.MOVQ(Mem{Base: rp, Disp: 8 * r}, row[r])
+		xs[r] = ctx.YMM()
+		ctx.VBROADCASTSS(Mem{Base: xp, Disp: 4 * r}, xs[r])
+	}
+	off := ctx.GP64()
+	ctx.XORQ(off, off)
+	cnt := ctx.GP64()
+	ctx.MOVQ(n, cnt)
+	ctx.SHRQ(U8(4), cnt)
+	ctx.JZ(LabelRef("tail8"))
+	ctx.Label("loop")
+	var a [2]VecVirtual
+	for v := range a {
+		a[v] = ctx.YMM()
+		ctx.VMOVUPS(Mem{Base: ap, Index: off, Scale: 1, Disp: 32 * v}, a[v])
+	}
+	for r := range row {
+		for v := range a {
+			ctx.VFMADD231PS(Mem{Base: row[r], Index: off, Scale: 1, Disp: 32 * v}, xs[r], a[v])
+		}
+	}
+	for v := range a {
+		ctx.VMOVUPS(a[v], Mem{Base: ap, Index: off, Scale: 1, Disp: 32 * v})
+	}
+	ctx.ADDQ(U8(64), off)
+	ctx.DECQ(cnt)
+	ctx.JNZ(LabelRef("loop"))
+
+	ctx.Label("tail8")
+	ctx.TESTQ(U32(8), n)
+	ctx.JZ(LabelRef("tail1"))
+	a0 := ctx.YMM()
+	ctx.VMOVUPS(Mem{Base: ap, Index: off, Scale: 1}, a0)
+	for r := range row {
+		ctx.VFMADD231PS(Mem{Base: row[r], Index: off, Scale: 1}, xs[r], a0)
+	}
+	ctx.VMOVUPS(a0, Mem{Base: ap, Index: off, Scale: 1})
+	ctx.ADDQ(U8(32), off)
+	ctx.Label("tail1")
+	rem := ctx.GP64()
+	ctx.MOVQ(n, rem)
+	ctx.ANDQ(U8(7), rem)
+	ctx.JZ(LabelRef("done"))
+	mp := ctx.GP64()
+	ctx.LEAQ(maskTab.Offset(32), mp)
+	ctx.SHLQ(Imm(2), rem)
+	ctx.SUBQ(rem, mp)
+	m := ctx.YMM()
+	ctx.VMOVDQU(Mem{Base: mp}, m)
+	a1 := ctx.YMM()
+	ctx.VMASKMOVPS(Mem{Base: ap, Index: off, Scale: 1}, m, a1)
+	for r := range row {
+		y := ctx.YMM()
+		ctx.VMASKMOVPS(Mem{Base: row[r], Index: off, Scale: 1}, m, y)
+		ctx.VFMADD231PS(y, xs[r], a1)
+	}
+	ctx.VMASKMOVPS(a1, m, Mem{Base: ap, Index: off, Scale: 1})
 	ctx.Label("done")
 	ctx.VZEROUPPER()
 	ctx.RET()
