@@ -391,7 +391,7 @@ func TestSgemmAllocs(t *testing.T) {
 		ctx := NewContext(threads)
 		// The second shape (small m) takes the direct and swapped paths,
 		// the last two the matrix-vector forms.
-		for _, sz := range [][3]int{{150, 170, 90}, {40, 170, 90}, {1, 170, 90}, {150, 1, 90}} {
+		for _, sz := range [][3]int{{150, 170, 90}, {40, 170, 90}, {1, 170, 90}, {150, 1, 90}, {3, 170, 90}} {
 			m, n, k := sz[0], sz[1], sz[2]
 			a := make([]float32, m*k)
 			b := make([]float32, k*n)
@@ -502,18 +502,19 @@ func TestSgemmConcurrentCallers(t *testing.T) {
 	}
 }
 
-// TestSgemmMatrixVector runs the matrix-vector forms (m == 1 or n == 1) on
-// every path: contiguous and strided vectors, every transpose, alpha and
-// beta cases, one and two threads.
+// TestSgemmMatrixVector runs the matrix-vector forms (m == 1 or n == 1,
+// and m <= 4 against a transposed B) on every path: contiguous and strided
+// vectors, every transpose, alpha and beta cases, one and two threads.
 func TestSgemmMatrixVector(t *testing.T) {
 	paths(t, func(t *testing.T) {
 		for _, threads := range []int{1, 2} {
 			ctx := NewContext(threads)
 			for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
-				for _, sz := range [][3]int{{1, 16, 16}, {1, 1000, 257}, {1, 33, 17}, {16, 1, 16}, {1000, 1, 257}, {33, 1, 17}, {1, 1, 1}, {1, 1, 300}, {1, 15, 40}, {15, 1, 40}} {
+				for _, sz := range [][3]int{{1, 16, 16}, {1, 1000, 257}, {1, 33, 17}, {16, 1, 16}, {1000, 1, 257}, {33, 1, 17}, {1, 1, 1}, {1, 1, 300}, {1, 15, 40}, {15, 1, 40},
+					{2, 33, 17}, {3, 100, 40}, {4, 16, 16}, {4, 70, 257}} {
 					for i, ab := range [][2]float32{{1, 0}, {-0.5, 1.5}, {2, 1}} {
 						tc := gemmCase{transA: tr[0], transB: tr[1], m: sz[0], n: sz[1], k: sz[2], alpha: ab[0], beta: ab[1], pad: 3 * i}
-						if gemvFormFor(tc.transA, tc.transB, tc.m, tc.n, tc.k) == gemvNone && tc.m*tc.n > 40 {
+						if gemvFormFor(tc.transA, tc.transB, tc.m, tc.n, tc.k) == gemvNone && (tc.m == 1 || tc.n == 1) && tc.m*tc.n > 40 {
 							t.Fatalf("%v: not a matrix-vector form", tc)
 						}
 						check(t, tc, heapAlloc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {

@@ -18,6 +18,7 @@ const (
 	gemvDotA           // n == 1, A as stored: C[i] = (row i of A) . y
 	gemvAxpyB          // m == 1, B as stored: C row = sum over p of x[p] * (row p of B)
 	gemvAxpyA          // n == 1, A stored transposed: C column = sum over p of y[p] * (row p of the stored A)
+	gemvDotsB          // 1 < m <= 4, B stored transposed: column j of C = the rows of A . (row j of the stored B)
 )
 
 // Below these lengths the per-call cost of the vector kernels outweighs
@@ -42,6 +43,11 @@ func gemvFormFor(transA, transB bool, m, n, k int) gemvForm {
 		return gemvAxpyB
 	case n == 1 && transA && m >= gemvMinAxpy:
 		return gemvAxpyA
+	case m <= 4 && !transA && transB && k >= gemvMinDot:
+		// A few rows of A against the rows of a transposed B (a small-batch
+		// linear layer): each B row streams once and meets all of A's rows,
+		// where a register tile would keep m of its MR rows live.
+		return gemvDotsB
 	}
 	return gemvNone
 }
@@ -61,6 +67,31 @@ func (w *workspace) runGemv(p *problem, vec *kernels.VecKernels, i0, m, j0, n in
 	case gemvDotA:
 		y := w.vector(&w.gy, p.b, p.ldb, !p.transB, k)
 		p.dotRows(vec, y, p.a, p.lda, i0, m, p.c[i0*p.ldc:], p.ldc)
+	case gemvDotsB:
+		// Four rows of B at a time (four streams from memory), each met by
+		// every row of A while the four are in L1 and L2.
+		j := j0
+		if p.fast != nil { // the generated (amd64) paths
+			var rows [4]*float32
+			var d [4]float32
+			for ; j+4 <= j0+n; j += 4 {
+				for r := range rows {
+					o := (j + r) * p.ldb
+					rows[r] = &p.b[o : o+k][0]
+				}
+				for i := i0; i < i0+m; i++ {
+					dotRows4(&p.a[i*p.lda : i*p.lda+k][0], &rows, k, &d)
+					for r, v := range d {
+						p.store(&p.c[i*p.ldc+j+r], v)
+					}
+				}
+			}
+		}
+		for ; j < j0+n; j++ {
+			for i := i0; i < i0+m; i++ {
+				p.store(&p.c[i*p.ldc+j], vec.Dot(p.a[i*p.lda:i*p.lda+k], p.b[j*p.ldb:j*p.ldb+k]))
+			}
+		}
 	case gemvAxpyB:
 		x := w.vector(&w.gx, p.a, p.lda, p.transA, k)
 		acc := w.accumulate(p, vec, x, p.b, p.ldb, j0, n)
