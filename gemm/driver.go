@@ -60,6 +60,7 @@ type job struct {
 	p            *problem
 	i0, m, j0, n int
 	ws           *workspace
+	k0, k1       int // k1 > 0: a matrix-vector partial sum over k in [k0, k1) (gemvSplitK)
 }
 
 // problem is one validated call, with the kernels chosen for it.
@@ -87,6 +88,8 @@ func (j *job) run() {
 		return
 	}
 	switch {
+	case j.k1 > 0:
+		j.ws.gemvPartial(j.p, j.k0, j.k1, max(j.m, j.n))
 	case j.p.gemv != gemvNone:
 		j.ws.runGemv(j.p, j.p.vec, j.i0, j.m, j.j0, j.n)
 	case j.p.fast != nil && j.p.swap:

@@ -111,13 +111,16 @@ func (ctx *Context) sgemm(maxThreads int, transA, transB bool, m, n, k int, alph
 	if float64(m)*float64(n)*float64(k) < parallelMinWork { // in float64: no overflow
 		t = 1
 	}
-	if p.gemv == gemvAxpyA || p.gemv == gemvAxpyB {
+	if (p.gemv == gemvAxpyA || p.gemv == gemvAxpyB) && t > 1 {
 		// Split along the output, each thread streams a piece of every
 		// matrix row; pieces under about 4 KiB defeat the prefetchers.
 		// Measured on the AVX2 host, 2 threads vs 1, interleaved:
 		// 1 x 1000 x 4096 0.93x, 1 x 4096 x 4096 1.45x, 4096 x 1 x 4096
-		// (A transposed) 1.32x.
-		t = min(t, max(1, max(m, n)/gemvAxpyMinPiece))
+		// (A transposed) 1.32x. A short output splits k instead.
+		if max(m, n)/gemvAxpyMinPiece < t {
+			ctx.gemvSplitK(p, t, m, n)
+			return
+		}
 	}
 	// Split the longer side, so the operand that every thread reads whole
 	// (A when splitting n, B when splitting m) is the smaller one, unless

@@ -526,3 +526,19 @@ func TestSgemmMatrixVector(t *testing.T) {
 		}
 	})
 }
+
+// TestSgemmMatrixVectorSplitK runs the axpy forms whose output is too short
+// to split, on two threads: each sums half of k (gemvSplitK).
+func TestSgemmMatrixVectorSplitK(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		ctx := NewContext(2)
+		for _, tr := range [2][2]bool{{false, false}, {true, false}} {
+			for _, sz := range [][3]int{{1, 100, 9000}, {100, 1, 9001}} {
+				tc := gemmCase{transA: tr[0], transB: tr[1], m: sz[0], n: sz[1], k: sz[2], alpha: 0.5, beta: 1.5, pad: 2}
+				check(t, tc, heapAlloc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+					ctx.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+				})
+			}
+		}
+	})
+}

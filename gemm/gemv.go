@@ -107,6 +107,43 @@ func (w *workspace) runGemv(p *problem, vec *kernels.VecKernels, i0, m, j0, n in
 	}
 }
 
+// gemvSplitK runs an axpy form whose output is too short to split on t
+// threads: each thread sums a range of k into its own accumulator, and the
+// accumulators are added once all are done.
+func (ctx *Context) gemvSplitK(p *problem, t, m, n int) {
+	chunk := ceilDiv(p.k, t)
+	t = ceilDiv(p.k, chunk)
+	for i := range t {
+		ctx.jobs[i] = job{p: p, i0: 0, m: m, j0: 0, n: n, ws: ctx.ws[i], k0: i * chunk, k1: min(p.k, (i+1)*chunk)}
+	}
+	ctx.runParallel(t)
+	clear(ctx.jobs[:t])
+	out := max(m, n)
+	acc := ctx.ws[0].gacc[:out]
+	for _, w := range ctx.ws[1:t] {
+		p.vec.Add(acc, acc, w.gacc[:out])
+	}
+	ldo := 1 // gemvAxpyB: C is one row
+	if p.gemv == gemvAxpyA {
+		ldo = p.ldc // C is one column
+	}
+	for i, v := range acc {
+		p.store(&p.c[i*ldo], v)
+	}
+}
+
+// gemvPartial is one thread's share of gemvSplitK: the sum over k in
+// [k0, k1) of an axpy form, left in w.gacc[:out].
+func (w *workspace) gemvPartial(p *problem, k0, k1, out int) {
+	if p.gemv == gemvAxpyB {
+		x := w.vector(&w.gx, p.a, p.lda, p.transA, p.k)
+		w.accumulate(p, p.vec, x[k0:k1], p.b[k0*p.ldb:], p.ldb, 0, out)
+		return
+	}
+	y := w.vector(&w.gy, p.b, p.ldb, !p.transB, p.k)
+	w.accumulate(p, p.vec, y[k0:k1], p.a[k0*p.lda:], p.lda, 0, out)
+}
+
 // dotRows stores out[i*ldo] = alpha*(row r0+i of mat) . x + beta*out[i*ldo]
 // for i < cnt, the rows len(x) long and ld floats apart: four rows at a
 // time through dotRows4 where the path has it (four streams from memory
