@@ -66,7 +66,7 @@ type job struct {
 // problem is one validated call, with the kernels chosen for it.
 type problem struct {
 	transA, transB bool
-	k              int
+	m, n, k        int
 	alpha, beta    float32
 	a              []float32
 	lda            int
@@ -89,7 +89,7 @@ func (j *job) run() {
 	}
 	switch {
 	case j.k1 > 0:
-		j.ws.gemvPartial(j.p, j.k0, j.k1, max(j.m, j.n))
+		j.ws.gemvPartial(j.p, j.k0, j.k1)
 	case j.p.gemv != gemvNone:
 		j.ws.runGemv(j.p, j.p.vec, j.i0, j.m, j.j0, j.n)
 	case j.p.fast != nil && j.p.swap:

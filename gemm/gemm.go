@@ -86,7 +86,7 @@ func (ctx *Context) sgemm(maxThreads int, transA, transB bool, m, n, k int, alph
 		return
 	}
 	ctx.prob = problem{
-		transA: transA, transB: transB, k: k,
+		transA: transA, transB: transB, m: m, n: n, k: k,
 		alpha: alpha, beta: beta,
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
 	}
@@ -96,7 +96,7 @@ func (ctx *Context) sgemm(maxThreads int, transA, transB bool, m, n, k int, alph
 	p.fast, p.micro, p.bl = sel.fast, sel.micro, sel.bl
 	p.swap = p.fast != nil && swapFor(transB, m, n)
 	if forcePacking == packAuto {
-		p.gemv, p.vec = gemvFormFor(transA, transB, m, n, k), sel.vec
+		p.gemv, p.vec = gemvFormFor(transA, transB, m, n, k, sel.bl.l1), sel.vec
 	}
 	mr, nr := p.micro.MR, p.micro.NR
 	if p.fast != nil {

@@ -502,8 +502,8 @@ func TestSgemmConcurrentCallers(t *testing.T) {
 	}
 }
 
-// TestSgemmMatrixVector runs the matrix-vector forms (m == 1 or n == 1,
-// and m <= 4 against a transposed B) on every path: contiguous and strided
+// TestSgemmMatrixVector runs the matrix-vector forms (m or n up to 4, as
+// gemvFormFor picks them) on every path: contiguous and strided
 // vectors, every transpose, alpha and beta cases, one and two threads.
 func TestSgemmMatrixVector(t *testing.T) {
 	paths(t, func(t *testing.T) {
@@ -511,10 +511,10 @@ func TestSgemmMatrixVector(t *testing.T) {
 			ctx := NewContext(threads)
 			for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 				for _, sz := range [][3]int{{1, 16, 16}, {1, 1000, 257}, {1, 33, 17}, {16, 1, 16}, {1000, 1, 257}, {33, 1, 17}, {1, 1, 1}, {1, 1, 300}, {1, 15, 40}, {15, 1, 40},
-					{2, 33, 17}, {3, 100, 40}, {4, 16, 16}, {4, 70, 257}} {
+					{2, 33, 17}, {3, 100, 40}, {4, 16, 16}, {4, 70, 257}, {70, 3, 33}, {40, 4, 100}, {16, 2, 5}} {
 					for i, ab := range [][2]float32{{1, 0}, {-0.5, 1.5}, {2, 1}} {
 						tc := gemmCase{transA: tr[0], transB: tr[1], m: sz[0], n: sz[1], k: sz[2], alpha: ab[0], beta: ab[1], pad: 3 * i}
-						if gemvFormFor(tc.transA, tc.transB, tc.m, tc.n, tc.k) == gemvNone && (tc.m == 1 || tc.n == 1) && tc.m*tc.n > 40 {
+						if gemvFormFor(tc.transA, tc.transB, tc.m, tc.n, tc.k, 32<<10) == gemvNone && (tc.m == 1 || tc.n == 1) && tc.m*tc.n > 40 {
 							t.Fatalf("%v: not a matrix-vector form", tc)
 						}
 						check(t, tc, heapAlloc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
@@ -533,7 +533,7 @@ func TestSgemmMatrixVectorSplitK(t *testing.T) {
 	paths(t, func(t *testing.T) {
 		ctx := NewContext(2)
 		for _, tr := range [2][2]bool{{false, false}, {true, false}} {
-			for _, sz := range [][3]int{{1, 100, 9000}, {100, 1, 9001}} {
+			for _, sz := range [][3]int{{1, 100, 9000}, {100, 1, 9001}, {3, 100, 3001}, {100, 3, 3000}} {
 				tc := gemmCase{transA: tr[0], transB: tr[1], m: sz[0], n: sz[1], k: sz[2], alpha: 0.5, beta: 1.5, pad: 2}
 				check(t, tc, heapAlloc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 					ctx.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
