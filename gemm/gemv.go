@@ -19,6 +19,7 @@ const (
 	gemvAxpyB          // m <= 4, B as stored: row i of C = sum over p of op(A)[i, p] * (row p of B)
 	gemvAxpyA          // n <= 4, A stored transposed: column c of C = sum over p of op(B)[p, c] * (row p of the stored A)
 	gemvDotsB          // 1 < m <= 4, B stored transposed: column j of C = the rows of A . (row j of the stored B)
+	gemvDotsA          // 1 < n <= 4, A as stored: row i of C = (row i of A) . the columns of op(B)
 )
 
 // Below these lengths the per-call cost of the vector kernels outweighs
@@ -54,6 +55,10 @@ func gemvFormFor(transA, transB bool, m, n, k, l1 int) gemvForm {
 		// linear layer): each B row streams once and meets all of A's rows,
 		// where a register tile would keep m of its MR rows live.
 		return gemvDotsB
+	case n <= 4 && !transA && k >= gemvMinDot:
+		// The same with the roles of A and B exchanged: four rows of A at
+		// a time meet the few columns of op(B), gathered when strided.
+		return gemvDotsA
 	}
 	return gemvNone
 }
@@ -98,8 +103,32 @@ func (w *workspace) runGemv(p *problem, vec *kernels.VecKernels, i0, m, j0, n in
 				p.store(&p.c[i*p.ldc+j], vec.Dot(p.a[i*p.lda:i*p.lda+k], p.b[j*p.ldb:j*p.ldb+k]))
 			}
 		}
+	case gemvDotsA: // the job's rows [i0, i0+m), every column
+		ys, q := w.formVectors(p)
+		i := i0
+		if p.fast != nil { // the generated (amd64) paths
+			var rows [4]*float32
+			var d [4]float32
+			for ; i+4 <= i0+m; i += 4 {
+				for r := range rows {
+					o := (i + r) * p.lda
+					rows[r] = &p.a[o : o+k][0]
+				}
+				for c := range q {
+					dotRows4(&ys[c][0], &rows, k, &d)
+					for r, v := range d {
+						p.store(&p.c[(i+r)*p.ldc+c], v)
+					}
+				}
+			}
+		}
+		for ; i < i0+m; i++ {
+			for c := range q {
+				p.store(&p.c[i*p.ldc+c], vec.Dot(p.a[i*p.lda:i*p.lda+k], ys[c]))
+			}
+		}
 	case gemvAxpyB: // rows of C, the job's columns [j0, j0+n)
-		vs, q := w.axpyVectors(p)
+		vs, q := w.formVectors(p)
 		acc := w.accumulate(p, vec, &vs, q, 0, k, p.b, p.ldb, j0, n)
 		for i := range q {
 			for j, v := range acc[i*n : (i+1)*n] {
@@ -107,7 +136,7 @@ func (w *workspace) runGemv(p *problem, vec *kernels.VecKernels, i0, m, j0, n in
 			}
 		}
 	case gemvAxpyA: // columns of C, the job's rows [i0, i0+m)
-		vs, q := w.axpyVectors(p)
+		vs, q := w.formVectors(p)
 		acc := w.accumulate(p, vec, &vs, q, 0, k, p.a, p.lda, i0, m)
 		for c := range q {
 			for i, v := range acc[c*m : (c+1)*m] {
@@ -146,7 +175,7 @@ func (ctx *Context) gemvSplitK(p *problem, t, m, n int) {
 // gemvPartial is one thread's share of gemvSplitK: the sums over k in
 // [k0, k1) of an axpy form, left in w.gacc.
 func (w *workspace) gemvPartial(p *problem, k0, k1 int) {
-	vs, q := w.axpyVectors(p)
+	vs, q := w.formVectors(p)
 	if p.gemv == gemvAxpyB {
 		w.accumulate(p, p.vec, &vs, q, k0, k1, p.b, p.ldb, 0, p.n)
 		return
@@ -198,10 +227,10 @@ func (w *workspace) vector(buf *[]float32, v []float32, ld int, strided bool, k 
 	return g
 }
 
-// axpyVectors returns the q <= 4 vectors of an axpy form, k long each:
-// the rows of op(A) (gemvAxpyB) or the columns of op(B) (gemvAxpyA),
+// formVectors returns the q <= 4 vectors of a form, k long each: the rows
+// of op(A) (gemvAxpyB) or the columns of op(B) (gemvAxpyA, gemvDotsA),
 // gathered into the workspace where they are strided.
-func (w *workspace) axpyVectors(p *problem) (vs [4][]float32, q int) {
+func (w *workspace) formVectors(p *problem) (vs [4][]float32, q int) {
 	k := p.k
 	if len(w.gx) < 4*k {
 		w.gx = make([]float32, 4*k)
