@@ -22,6 +22,15 @@
 //     runs a whole row or column of tiles. Edge tiles run kernels for
 //     exactly the live rows and masked loads and stores for the live
 //     columns: no kernel reads or writes outside A, B or C.
+//     An operand read in place must start its rows on cache lines and map
+//     them to enough cache sets (power-of-two strides do not); otherwise it
+//     is packed.
+//   - Products with m or n of at most 4 are matrix-vector products or
+//     nearly: each element of the large operand is used at most four
+//     times, so they are bound by its trip from memory, and a register
+//     tile would run mostly empty. They stream that operand's rows, four
+//     at a time, through dot and axpy kernels (gemv.go), and split over
+//     threads by rows, by output columns, or by k with private sums.
 //   - The tests interpret the generated assembly (asmemu_test.go), so the
 //     AVX-512 kernels are checked on hosts without AVX-512 too.
 //   - Elsewhere (generic, NEON, -tags purego) the driver packs both
@@ -31,7 +40,8 @@
 //     longer side unless the other balances clearly better); every thread
 //     packs its own panels, so there is no barrier, and persistent helper
 //     goroutines take the work through channels. Workspaces are sized on
-//     first use and reused: steady-state calls allocate nothing.
+//     first use and reused: steady-state calls allocate nothing. The
+//     package-level Sgemm shares GOMAXPROCS threads among concurrent calls.
 //
 // The kernel path follows kernels.Current (kernels.Use, CONVKIT_ISA).
 // Package gemm/gonumblas plugs Sgemm into gonum's blas32.
