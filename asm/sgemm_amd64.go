@@ -1267,6 +1267,21 @@ func SgemmPackT8AVX2(dst *float32, w int, rows *[8]*float32, n8 int)
 //go:noescape
 func SgemmPackNAVX2(dst *float32, dw int, src *float32, ld int, n int, rows int)
 
+// SgemmPackRowsAVX2 packs panels >= 1 whole panels of w floats (1 <= w <= 32)
+// from rows >= 1 rows, a row at a time:
+//
+//	for p < rows, q < panels, j < w:
+//	  dst[q*ps+p*w+j] = src[p*ld+q*w+j]
+//
+// It reads nothing outside those elements (the last vector of a panel row
+// is a masked load). It writes whole 8-float vectors into every row but
+// the last, spilling up to 7 floats into the next row of the same panel
+// (written next); the last row's partial vector is a masked store, so
+// nothing is written past a panel's rows*w floats.
+//
+//go:noescape
+func SgemmPackRowsAVX2(dst *float32, w int, ps int, src *float32, ld int, panels int, rows int)
+
 // SgemmDotRows4AVX2 computes four dot products of length k >= 0 with x:
 //
 //	for r < 4:

@@ -49383,6 +49383,220 @@ done:
 	VZEROUPPER
 	RET
 
+// func SgemmPackRowsAVX2(dst *float32, w int, ps int, src *float32, ld int, panels int, rows int)
+// Requires: AVX
+TEXT ·SgemmPackRowsAVX2(SB), NOSPLIT, $0-56
+	MOVQ  dst+0(FP), AX
+	MOVQ  w+8(FP), CX
+	MOVQ  ps+16(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  src+24(FP), BX
+	MOVQ  ld+32(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  panels+40(FP), DI
+	MOVQ  rows+48(FP), R8
+	TESTQ R8, R8
+	JZ    done
+	TESTQ DI, DI
+	JZ    done
+	CMPQ  CX, $0x00000008
+	JLE   nv1
+	CMPQ  CX, $0x00000010
+	JLE   nv2
+	CMPQ  CX, $0x00000018
+	JLE   nv3
+	JMP   nv4
+
+nv1:
+	MOVQ    CX, R9
+	LEAQ    sgemmMaskTab<>+32(SB), R10
+	SHLQ    $0x02, R9
+	SUBQ    R9, R10
+	VMOVDQU (R10), Y0
+	SHLQ    $0x02, CX
+	DECQ    R8
+	JZ      last1
+
+row1:
+	MOVQ BX, R9
+	MOVQ AX, R10
+	MOVQ DI, R11
+
+panel1:
+	VMASKMOVPS (R9), Y0, Y1
+	VMOVUPS    Y1, (R10)
+	ADDQ       CX, R9
+	ADDQ       DX, R10
+	DECQ       R11
+	JNZ        panel1
+	ADDQ       SI, BX
+	ADDQ       CX, AX
+	DECQ       R8
+	JNZ        row1
+
+last1:
+	MOVQ AX, AX
+	MOVQ DI, SI
+
+lastpanel1:
+	VMASKMOVPS (BX), Y0, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+	ADDQ       CX, BX
+	ADDQ       DX, AX
+	DECQ       SI
+	JNZ        lastpanel1
+	JMP        done
+
+nv2:
+	MOVQ    CX, R9
+	SUBQ    $0x00000008, R9
+	LEAQ    sgemmMaskTab<>+32(SB), R10
+	SHLQ    $0x02, R9
+	SUBQ    R9, R10
+	VMOVDQU (R10), Y0
+	SHLQ    $0x02, CX
+	DECQ    R8
+	JZ      last2
+
+row2:
+	MOVQ BX, R9
+	MOVQ AX, R10
+	MOVQ DI, R11
+
+panel2:
+	VMOVUPS    (R9), Y1
+	VMASKMOVPS 32(R9), Y0, Y2
+	VMOVUPS    Y1, (R10)
+	VMOVUPS    Y2, 32(R10)
+	ADDQ       CX, R9
+	ADDQ       DX, R10
+	DECQ       R11
+	JNZ        panel2
+	ADDQ       SI, BX
+	ADDQ       CX, AX
+	DECQ       R8
+	JNZ        row2
+
+last2:
+	MOVQ AX, AX
+	MOVQ DI, SI
+
+lastpanel2:
+	VMOVUPS    (BX), Y1
+	VMASKMOVPS 32(BX), Y0, Y2
+	VMOVUPS    Y1, (AX)
+	VMASKMOVPS Y2, Y0, 32(AX)
+	ADDQ       CX, BX
+	ADDQ       DX, AX
+	DECQ       SI
+	JNZ        lastpanel2
+	JMP        done
+
+nv3:
+	MOVQ    CX, R9
+	SUBQ    $0x00000010, R9
+	LEAQ    sgemmMaskTab<>+32(SB), R10
+	SHLQ    $0x02, R9
+	SUBQ    R9, R10
+	VMOVDQU (R10), Y0
+	SHLQ    $0x02, CX
+	DECQ    R8
+	JZ      last3
+
+row3:
+	MOVQ BX, R9
+	MOVQ AX, R10
+	MOVQ DI, R11
+
+panel3:
+	VMOVUPS    (R9), Y1
+	VMOVUPS    32(R9), Y2
+	VMASKMOVPS 64(R9), Y0, Y3
+	VMOVUPS    Y1, (R10)
+	VMOVUPS    Y2, 32(R10)
+	VMOVUPS    Y3, 64(R10)
+	ADDQ       CX, R9
+	ADDQ       DX, R10
+	DECQ       R11
+	JNZ        panel3
+	ADDQ       SI, BX
+	ADDQ       CX, AX
+	DECQ       R8
+	JNZ        row3
+
+last3:
+	MOVQ AX, AX
+	MOVQ DI, SI
+
+lastpanel3:
+	VMOVUPS    (BX), Y1
+	VMOVUPS    32(BX), Y2
+	VMASKMOVPS 64(BX), Y0, Y3
+	VMOVUPS    Y1, (AX)
+	VMOVUPS    Y2, 32(AX)
+	VMASKMOVPS Y3, Y0, 64(AX)
+	ADDQ       CX, BX
+	ADDQ       DX, AX
+	DECQ       SI
+	JNZ        lastpanel3
+	JMP        done
+
+nv4:
+	MOVQ    CX, R9
+	SUBQ    $0x00000018, R9
+	LEAQ    sgemmMaskTab<>+32(SB), R10
+	SHLQ    $0x02, R9
+	SUBQ    R9, R10
+	VMOVDQU (R10), Y0
+	SHLQ    $0x02, CX
+	DECQ    R8
+	JZ      last4
+
+row4:
+	MOVQ BX, R9
+	MOVQ AX, R10
+	MOVQ DI, R11
+
+panel4:
+	VMOVUPS    (R9), Y1
+	VMOVUPS    32(R9), Y2
+	VMOVUPS    64(R9), Y3
+	VMASKMOVPS 96(R9), Y0, Y4
+	VMOVUPS    Y1, (R10)
+	VMOVUPS    Y2, 32(R10)
+	VMOVUPS    Y3, 64(R10)
+	VMOVUPS    Y4, 96(R10)
+	ADDQ       CX, R9
+	ADDQ       DX, R10
+	DECQ       R11
+	JNZ        panel4
+	ADDQ       SI, BX
+	ADDQ       CX, AX
+	DECQ       R8
+	JNZ        row4
+
+last4:
+	MOVQ AX, AX
+	MOVQ DI, SI
+
+lastpanel4:
+	VMOVUPS    (BX), Y1
+	VMOVUPS    32(BX), Y2
+	VMOVUPS    64(BX), Y3
+	VMASKMOVPS 96(BX), Y0, Y4
+	VMOVUPS    Y1, (AX)
+	VMOVUPS    Y2, 32(AX)
+	VMOVUPS    Y3, 64(AX)
+	VMASKMOVPS Y4, Y0, 96(AX)
+	ADDQ       CX, BX
+	ADDQ       DX, AX
+	DECQ       SI
+	JNZ        lastpanel4
+
+done:
+	VZEROUPPER
+	RET
+
 // func SgemmDotRows4AVX2(x *float32, rows *[4]*float32, k int, out *[4]float32)
 // Requires: AVX, FMA3
 TEXT ·SgemmDotRows4AVX2(SB), NOSPLIT, $0-32

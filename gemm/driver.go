@@ -171,17 +171,25 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 		w.zero = make([]float32, slab)
 	}
 	if packB {
-		w.ensureB(roundUp(ncMax, NR) * slab)
+		w.ensureB(ceilDiv(ncMax, NR)*(slab*NR+16) + packSlack)
 	}
 	for jc := 0; jc < n; jc += ncMax {
 		nc := min(ncMax, n-jc)
 		for ps := 0; ps < k; ps += slab {
 			kcs := min(slab, k-ps)
+			// bps is the stride of B's packed panels. Row-order packing
+			// writes one row of every panel in turn; panels a multiple of
+			// 4 KiB apart would put all those stores in one L1 set, so such
+			// a stride gets one cache line more.
+			bps := kcs * NR
+			if !p.transB && bps%1024 == 0 {
+				bps += 16
+			}
 			if packB {
 				if p.transB {
 					packStridedFast(w.b, p.b, p.ldb, j0+jc, nc, ps, kcs, NR, w.zero)
 				} else {
-					packContigFast(w.b, p.b, p.ldb, j0+jc, nc, ps, kcs, NR)
+					packRowsFast(w.b, p.b, p.ldb, j0+jc, nc, ps, kcs, NR, bps)
 				}
 			}
 			for pc := ps; pc < ps+kcs; pc += kcMax {
@@ -214,7 +222,7 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 					}
 					bAt := func(jr int) (*float32, int) {
 						if packB {
-							return &w.b[jr*kcs+(pc-ps)*NR], NR
+							return &w.b[jr/NR*bps+(pc-ps)*NR], NR
 						}
 						return &p.b[pc*p.ldb+j0+jc+jr], p.ldb
 					}
@@ -250,7 +258,7 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 						fullN, remN := nc/NR, nc%NR
 						bn := NR
 						if packB {
-							bn = NR * kcs
+							bn = bps
 						}
 						for ir := 0; ir < mc; ir += MR {
 							mr := min(MR, mc-ir)

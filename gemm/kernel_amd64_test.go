@@ -177,6 +177,26 @@ func TestPackKernels(t *testing.T) {
 				packContig(want, src, ld, 0, cnt, 0, kc, W, false)
 				packContigFast(got, src, ld, 0, cnt, 0, kc, W)
 				comparePanels(t, fmt.Sprintf("contig W%d cnt%d kc%d", W, cnt, kc), got, want, cnt, kc, W)
+
+				// Row order, panels ps apart (a padded stride): the same
+				// panels, moved, and nothing written outside them.
+				ps := kc*W + 16
+				rows := make([]float32, ceilDiv(cnt, W)*ps+packSlack)
+				for i := range rows {
+					rows[i] = -7
+				}
+				packRowsFast(rows, src, ld, 0, cnt, 0, kc, W, ps)
+				for q := 0; q*W < cnt; q++ {
+					copy(got[q*kc*W:(q+1)*kc*W], rows[q*ps:q*ps+kc*W])
+					if q*W+W <= cnt { // a whole panel: its padding is untouched
+						for i := q*ps + kc*W; i < (q+1)*ps && i < len(rows); i++ {
+							if rows[i] != -7 {
+								t.Fatalf("rows W%d cnt%d kc%d: padding [%d] written", W, cnt, kc, i)
+							}
+						}
+					}
+				}
+				comparePanels(t, fmt.Sprintf("rows W%d cnt%d kc%d", W, cnt, kc), got, want, cnt, kc, W)
 			}
 		}
 	}

@@ -48,6 +48,28 @@ var (
 	}
 )
 
+// packRowsFast packs B (not transposed) like packContigFast, but with
+// panel q at dst[q*ps:] and the whole panels in row order
+// (SgemmPackRowsAVX2): each source row is read once, start to end, so a
+// wide B streams from memory instead of being walked down one panel at a
+// time, a new page per row. The last, partial panel goes through
+// SgemmPackNAVX2 (dst needs packSlack floats after it).
+func packRowsFast(dst, src []float32, ld, x0, cnt, p0, kc, W, ps int) {
+	full := cnt / W
+	if full > 0 && kc > 0 {
+		base := p0*ld + x0
+		s := src[base : base+(kc-1)*ld+full*W]
+		d := dst[:(full-1)*ps+kc*W]
+		asm.SgemmPackRowsAVX2(&d[0], W, ps, &s[0], ld, full, kc)
+	}
+	if w := cnt - full*W; w > 0 && kc > 0 {
+		base := p0*ld + x0 + full*W
+		s := src[base : base+(kc-1)*ld+w]
+		d := dst[full*ps : full*ps+kc*W+packSlack]
+		asm.SgemmPackNAVX2(&d[0], W, &s[0], ld, w, kc)
+	}
+}
+
 // dotRows4 is the four-row dot kernel of the matrix-vector products
 // (gemv.go), used on the generated paths. A plain function, not a func
 // value, so that its pointer arguments do not escape.

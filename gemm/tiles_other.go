@@ -27,3 +27,8 @@ func dotRows4(x *float32, rows *[4]*float32, k int, out *[4]float32) {
 func axpyRows4(acc *float32, n int, rows *[4]*float32, x *[4]float32) {
 	panic("gemm: axpyRows4 without the generated paths")
 }
+
+// packRowsFast is only used by the generated paths.
+func packRowsFast(dst, src []float32, ld, x0, cnt, p0, kc, W, ps int) {
+	panic("gemm: packRowsFast without the generated paths")
+}

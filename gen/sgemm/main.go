@@ -100,6 +100,7 @@ func main() {
 		}
 		genPackT8()
 		genPackN()
+		genPackRows()
 		genDotRows4()
 		genAxpyRows4()
 	})
@@ -898,6 +899,107 @@ func genAxpyRows4() {
 		ctx.VFMADD231PS(y, xs[r], a1)
 	}
 	ctx.VMASKMOVPS(a1, m, Mem{Base: ap, Index: off, Scale: 1})
+	ctx.Label("done")
+	ctx.VZEROUPPER()
+	ctx.RET()
+}
+
+// genPackRows emits the row-order pack of whole B panels: where genPackN
+// walks one panel down all its rows (one line per row, a new page per row
+// for a wide B, where the hardware prefetchers stop), this reads each
+// source row once, start to end, and deals it out to the panels.
+func genPackRows() {
+	text("SgemmPackRowsAVX2", "func(dst *float32, w int, ps int, src *float32, ld int, panels int, rows int)")
+	ctx.Doc(
+		"SgemmPackRowsAVX2 packs panels >= 1 whole panels of w floats (1 <= w <= 32)",
+		"from rows >= 1 rows, a row at a time:",
+		"",
+		"\tfor p < rows, q < panels, j < w:",
+		"\t  dst[q*ps+p*w+j] = src[p*ld+q*w+j]",
+		"",
+		"It reads nothing outside those elements (the last vector of a panel row",
+		"is a masked load). It writes whole 8-float vectors into every row but",
+		"the last, spilling up to 7 floats into the next row of the same panel",
+		"(written next); the last row's partial vector is a masked store, so",
+		"nothing is written past a panel's rows*w floats.",
+	)
+	ctx.Pragma("noescape")
+	dst := ctx.Load(ctx.Param("dst"), ctx.GP64())
+	w := ctx.Load(ctx.Param("w"), ctx.GP64())
+	ps := ctx.Load(ctx.Param("ps"), ctx.GP64())
+	ctx.SHLQ(Imm(2), ps)
+	src := ctx.Load(ctx.Param("src"), ctx.GP64())
+	ld := ctx.Load(ctx.Param("ld"), ctx.GP64())
+	ctx.SHLQ(Imm(2), ld)
+	panels := ctx.Load(ctx.Param("panels"), ctx.GP64())
+	rows := ctx.Load(ctx.Param("rows"), ctx.GP64())
+	ctx.TESTQ(rows, rows)
+	ctx.JZ(LabelRef("done"))
+	ctx.TESTQ(panels, panels)
+	ctx.JZ(LabelRef("done"))
+	// nv = ceil(w/8) vectors per panel row, the last with r = w-8(nv-1) lanes.
+	for v := 1; v < 4; v++ {
+		ctx.CMPQ(w, U32(8*v))
+		ctx.JLE(LabelRef(fmt.Sprintf("nv%d", v)))
+	}
+	ctx.JMP(LabelRef("nv4"))
+	for nv := 1; nv <= 4; nv++ {
+		ctx.Label(fmt.Sprintf("nv%d", nv))
+		r := ctx.GP64()
+		ctx.MOVQ(w, r)
+		if nv > 1 {
+			ctx.SUBQ(U32(8*(nv-1)), r)
+		}
+		mp := ctx.GP64()
+		ctx.LEAQ(maskTab.Offset(32), mp)
+		ctx.SHLQ(Imm(2), r)
+		ctx.SUBQ(r, mp)
+		m := ctx.YMM()
+		ctx.VMOVDQU(Mem{Base: mp}, m)
+		wb := ctx.GP64() // w in bytes: the source step between panels, the panel row step
+		ctx.MOVQ(w, wb)
+		ctx.SHLQ(Imm(2), wb)
+		x := make([]VecVirtual, nv)
+		for v := range x {
+			x[v] = ctx.YMM()
+		}
+		copyRow := func(lbl string, last bool) {
+			s, d, q := ctx.GP64(), ctx.GP64(), ctx.GP64()
+			ctx.MOVQ(src, s)
+			ctx.MOVQ(dst, d)
+			ctx.MOVQ(panels, q)
+			ctx.Label(lbl)
+			for v := 0; v < nv; v++ {
+				if v == nv-1 {
+					ctx.VMASKMOVPS(Mem{Base: s, Disp: 32 * v}, m, x[v])
+				} else {
+					ctx.VMOVUPS(Mem{Base: s, Disp: 32 * v}, x[v])
+				}
+			}
+			for v := 0; v < nv; v++ {
+				if last && v == nv-1 {
+					ctx.VMASKMOVPS(x[v], m, Mem{Base: d, Disp: 32 * v})
+				} else {
+					ctx.VMOVUPS(x[v], Mem{Base: d, Disp: 32 * v})
+				}
+			}
+			ctx.ADDQ(wb, s)
+			ctx.ADDQ(ps, d)
+			ctx.DECQ(q)
+			ctx.JNZ(LabelRef(lbl))
+		}
+		ctx.DECQ(rows) // rows-1 rows with whole stores, then the last
+		ctx.JZ(LabelRef(fmt.Sprintf("last%d", nv)))
+		ctx.Label(fmt.Sprintf("row%d", nv))
+		copyRow(fmt.Sprintf("panel%d", nv), false)
+		ctx.ADDQ(ld, src)
+		ctx.ADDQ(wb, dst)
+		ctx.DECQ(rows)
+		ctx.JNZ(LabelRef(fmt.Sprintf("row%d", nv)))
+		ctx.Label(fmt.Sprintf("last%d", nv))
+		copyRow(fmt.Sprintf("lastpanel%d", nv), true)
+		ctx.JMP(LabelRef("done"))
+	}
 	ctx.Label("done")
 	ctx.VZEROUPPER()
 	ctx.RET()
