@@ -156,7 +156,7 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 	kcMax := balance(k, kcStep, 4)
 	mcMax := balance(m, p.bl.mc, MR)
 	if packA {
-		w.ensureA(roundUp(mcMax, MR) * kcMax)
+		w.ensureA(ceilDiv(mcMax, MR)*(kcMax*MR+16) + packSlack)
 	}
 	// slab is the depth of one packing pass over B. A transposed B is
 	// packed from its rows, one short run of kc floats per row and pass:
@@ -200,9 +200,15 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 				}
 				for ic := 0; ic < m; ic += mcMax {
 					mc := min(mcMax, m-ic)
+					// aps is the stride of A's packed panels: padded like
+					// B's (bps) when they are packed in row order.
+					aps := kc * MR
+					if p.transA && aps%1024 == 0 {
+						aps += 16
+					}
 					if packA {
 						if p.transA {
-							packContigFast(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR)
+							packRowsFast(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR, aps)
 						} else {
 							packStridedFast(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR, w.zero)
 						}
@@ -213,7 +219,7 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 						row := i0 + ic + ir
 						switch {
 						case packA:
-							return &w.a[ir*kc], MR, &tk.p
+							return &w.a[ir/MR*aps], MR, &tk.p
 						case p.transA:
 							return &p.a[pc*p.lda+row], p.lda, &tk.p
 						default:
@@ -232,7 +238,7 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 						// BLIS order: a kc x NR panel of B stays in L1 while
 						// the packed A block streams from L2; one kernel call
 						// runs down the whole column of full tiles.
-						an := kc * MR
+						an := aps
 						fam := &tk.p
 						if !packB && tk.q[0] != nil && !p.bl.stripInL1(p.ldb, kc) {
 							// B in place, its strip evicted from L1 between
@@ -246,7 +252,7 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 								fam[MR-1](kc, &w.a[0], MR, bp, sb, cAt(0, jr), p.ldc, nr, p.alpha, beta, full, an, 0, MR*p.ldc)
 							}
 							if remM > 0 {
-								fam[remM-1](kc, &w.a[full*MR*kc], MR, bp, sb, cAt(full*MR, jr), p.ldc, nr, p.alpha, beta, 1, 0, 0, 0)
+								fam[remM-1](kc, &w.a[full*aps], MR, bp, sb, cAt(full*MR, jr), p.ldc, nr, p.alpha, beta, 1, 0, 0, 0)
 							}
 						}
 					} else {
