@@ -48,11 +48,12 @@ var (
 	}
 )
 
-// packRowsFast packs B (not transposed) like packContigFast, but with
-// panel q at dst[q*ps:] and the whole panels in row order
-// (SgemmPackRowsAVX2): each source row is read once, start to end, so a
-// wide B streams from memory instead of being walked down one panel at a
-// time, a new page per row. The last, partial panel goes through
+// packRowsFast packs a source whose x index is contiguous (B as stored, A
+// transposed) like packContigFast, but with panel q at dst[q*ps:] and the
+// whole panels in row order (SgemmPackRowsAVX2): each source row is read
+// once, start to end, so a wide operand streams from memory instead of
+// being walked down one panel at a time, a new page per row (8 x 2048 x
+// 2048: +55-67% on the AVX2 host). The last, partial panel goes through
 // SgemmPackNAVX2 (dst needs packSlack floats after it).
 func packRowsFast(dst, src []float32, ld, x0, cnt, p0, kc, W, ps int) {
 	full := cnt / W
