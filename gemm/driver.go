@@ -148,7 +148,7 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 		// host (one thread, interleaved, transA, m = n): in place 10% faster
 		// at k = 96..256, packed 12-26% faster at k = 512..2048 (64..128
 		// wide); at n = 32 (two column panels) in place stays 7% ahead.
-		if !packA && p.transA && n > 2*NR && (rows*64 > p.bl.l1/2 || !p.bl.panelFits(p.lda, rows)) {
+		if !packA && p.transA && (n > 2*NR && rows*64 > p.bl.l1/2 || !p.bl.panelFits(p.lda, rows)) {
 			packA = true
 		}
 		kcStep = kcStepFor(p, NR, ncMax, packA, packB)
