@@ -2,7 +2,11 @@
 
 package gemm
 
-import "github.com/convkit/convkit/kernels"
+import (
+	"unsafe"
+
+	"github.com/convkit/convkit/kernels"
+)
 
 // tileCandidates: no strided kernel families outside amd64 asm builds; the
 // driver runs kernels.Gemm.Micro on packed panels instead.
@@ -18,17 +22,40 @@ func packContigFast(dst, src []float32, ld, x0, cnt, p0, kc, W int) {
 	packContig(dst, src, ld, x0, cnt, p0, kc, W, false)
 }
 
-// dotRows4 is only used by the generated paths (gemv.go).
+// The kernels below are only reached through the generated paths, which
+// these builds have only in the tests (asmemu_test.go interprets the amd64
+// kernels anywhere); they are plain Go twins of the amd64 assembly.
+
+// dotRows4 is asm.SgemmDotRows4AVX2.
 func dotRows4(x *float32, rows *[4]*float32, k int, out *[4]float32) {
-	panic("gemm: dotRows4 without the generated paths")
+	xs := unsafe.Slice(x, k)
+	for r, rp := range rows {
+		row := unsafe.Slice(rp, k)
+		var s float32
+		for p, v := range xs {
+			s += row[p] * v
+		}
+		out[r] = s
+	}
 }
 
-// axpyRows4 is only used by the generated paths (gemv.go).
+// axpyRows4 is asm.SgemmAxpyRows4AVX2.
 func axpyRows4(acc *float32, n int, rows *[4]*float32, x *[4]float32) {
-	panic("gemm: axpyRows4 without the generated paths")
+	a := unsafe.Slice(acc, n)
+	for r, rp := range rows {
+		row := unsafe.Slice(rp, n)
+		for j := range a {
+			a[j] += x[r] * row[j]
+		}
+	}
 }
 
-// packRowsFast is only used by the generated paths.
+// packRowsFast is the amd64 packRowsFast: packContig with panels ps apart.
 func packRowsFast(dst, src []float32, ld, x0, cnt, p0, kc, W, ps int) {
-	panic("gemm: packRowsFast without the generated paths")
+	for q := 0; q*W < cnt; q++ {
+		w := min(W, cnt-q*W)
+		for p := 0; p < kc; p++ {
+			copy(dst[q*ps+p*W:q*ps+p*W+w], src[(p0+p)*ld+x0+q*W:][:w])
+		}
+	}
 }
