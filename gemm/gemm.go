@@ -96,7 +96,10 @@ func (ctx *Context) sgemm(maxThreads int, transA, transB bool, m, n, k int, alph
 	p.fast, p.micro, p.bl = sel.fast, sel.micro, sel.bl
 	p.swap = p.fast != nil && swapFor(transB, m, n)
 	if forcePacking == packAuto {
-		p.gemv, p.vec = gemvFormFor(transA, transB, m, n, k, sel.bl.l1), sel.vec
+		rows := min(k, sel.bl.kc)
+		packA := !sel.bl.panelFits(lda, rows)
+		packB := !sel.bl.panelFits(ldb, rows) || !linesAligned(b, 0, ldb)
+		p.gemv, p.vec = gemvFormFor(transA, transB, m, n, k, sel.bl.l1, packA, packB), sel.vec
 	}
 	mr, nr := p.micro.MR, p.micro.NR
 	if p.fast != nil {

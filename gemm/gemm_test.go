@@ -514,7 +514,7 @@ func TestSgemmMatrixVector(t *testing.T) {
 					{2, 33, 17}, {3, 100, 40}, {4, 16, 16}, {4, 70, 257}, {70, 3, 33}, {40, 4, 100}, {16, 2, 5}, {33, 2, 40}, {9, 4, 17}} {
 					for i, ab := range [][2]float32{{1, 0}, {-0.5, 1.5}, {2, 1}} {
 						tc := gemmCase{transA: tr[0], transB: tr[1], m: sz[0], n: sz[1], k: sz[2], alpha: ab[0], beta: ab[1], pad: 3 * i}
-						if gemvFormFor(tc.transA, tc.transB, tc.m, tc.n, tc.k, 32<<10) == gemvNone && (tc.m == 1 || tc.n == 1) && tc.m*tc.n > 40 {
+						if gemvFormFor(tc.transA, tc.transB, tc.m, tc.n, tc.k, 32<<10, false, false) == gemvNone && (tc.m == 1 || tc.n == 1) && tc.m*tc.n > 40 {
 							t.Fatalf("%v: not a matrix-vector form", tc)
 						}
 						check(t, tc, heapAlloc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {

@@ -33,11 +33,14 @@ const (
 
 // gemvFormFor picks the matrix-vector form of a product, or gemvNone. An
 // axpy form with q > 1 output vectors passes over each group of four
-// matrix rows q times; it runs only where those four rows fit in half of
-// an l1-byte L1 (output length 1024 at 32 KiB). Measured on the AVX2 host:
-// 2 x 1000 x 4096 tiles 8.5, axpy 15.5 GFLOPS; 3 x 3136 x 576 tiles 42.6,
-// axpy 26.8.
-func gemvFormFor(transA, transB bool, m, n, k, l1 int) gemvForm {
+// matrix rows q times; it runs where those four rows fit in half of an
+// l1-byte L1 (output length 1024 at 32 KiB), or where the tiles would have
+// to pack the whole matrix for q uses of each element (packB, packA: its
+// rows alias into few cache sets or split cache lines). Measured on the
+// AVX2 host: 2 x 1000 x 4096 tiles 8.5, axpy 15.5 GFLOPS; 3 x 3136 x 576
+// (B read in place by the tiles) tiles 42.6, axpy 26.8; 4 x 2048 x 2048
+// (B packed by the tiles) tiles 18.8, axpy 24.7.
+func gemvFormFor(transA, transB bool, m, n, k, l1 int, packA, packB bool) gemvForm {
 	maxOut := l1 / 2 / (4 * 4)
 	switch {
 	case m == 1 && n == 1:
@@ -46,9 +49,9 @@ func gemvFormFor(transA, transB bool, m, n, k, l1 int) gemvForm {
 		return gemvDotB
 	case n == 1 && !transA && k >= gemvMinDot:
 		return gemvDotA
-	case m <= 4 && !transB && n >= gemvMinAxpy && (m == 1 || n <= maxOut):
+	case m <= 4 && !transB && n >= gemvMinAxpy && (m == 1 || n <= maxOut || packB):
 		return gemvAxpyB
-	case n <= 4 && transA && m >= gemvMinAxpy && (n == 1 || m <= maxOut):
+	case n <= 4 && transA && m >= gemvMinAxpy && (n == 1 || m <= maxOut || packA):
 		return gemvAxpyA
 	case m <= 4 && !transA && transB && k >= gemvMinDot:
 		// A few rows of A against the rows of a transposed B (a small-batch
