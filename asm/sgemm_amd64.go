@@ -436,6 +436,378 @@ func Sgemm4x24AVX2R4(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //go:noescape
 func SgemmMicro4x24AVX2(k int, a []float32, b []float32, c []float32, ldc int, alpha float32, beta float32)
 
+// Sgemm12x8AVX2P1 computes a 1 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 1, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2P2 computes a 2 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 2, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2P2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2P3 computes a 3 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 3, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2P3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2P4 computes a 4 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 4, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2P4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2P5 computes a 5 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 5, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2P5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2P6 computes a 6 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 6, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2P6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2P7 computes a 7 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 7, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2P7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2P8 computes a 8 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 8, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2P8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2P9 computes a 9 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 9, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2P9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2P10 computes a 10 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 10, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2P10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2P11 computes a 11 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 11, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2P11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2P12 computes a 12 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 12, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2P12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2R1 computes a 1 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 1, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2R1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2R2 computes a 2 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 2, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2R2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2R3 computes a 3 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 3, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2R3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2R4 computes a 4 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 4, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2R4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2R5 computes a 5 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 5, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2R5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2R6 computes a 6 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 6, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2R6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2R7 computes a 7 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 7, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2R7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2R8 computes a 8 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 8, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2R8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2R9 computes a 9 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 9, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2R9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2R10 computes a 10 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 10, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2R10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2R11 computes a 11 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 11, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2R11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm12x8AVX2R12 computes a 12 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i*sa+p], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 12, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+//go:noescape
+func Sgemm12x8AVX2R12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// SgemmMicro12x8AVX2 is the kernels.GemmKernels.Micro contract for MR = 12, NR = 8:
+//
+//	for i < 12, j < 8:
+//	  ab := sum over p < k of a[p*12+i] * b[p*8+j]
+//	  c[i*ldc+j] = alpha*ab + beta*c[i*ldc+j]   (beta == 0: c is not read)
+//
+// The slices' lengths are trusted (see the contract); the reference is
+// kernels.MicroGeneric.
+//
+//go:noescape
+func SgemmMicro12x8AVX2(k int, a []float32, b []float32, c []float32, ldc int, alpha float32, beta float32)
+
 // Sgemm14x32AVX512P1 computes a 1 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
 //

@@ -12930,6 +12930,9163 @@ fullbeta0:
 	VZEROUPPER
 	RET
 
+// func Sgemm12x8AVX2P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2P1(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	VMOVUPS      (BX), Y1
+	VBROADCASTSS (CX), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	VMOVUPS      (BX)(SI*1), Y1
+	VBROADCASTSS (CX)(DX*1), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	VMOVUPS      (BX)(SI*2), Y1
+	VBROADCASTSS (CX)(DX*2), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	VMOVUPS      (BX)(R8*1), Y1
+	VBROADCASTSS (CX)(DI*1), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y1
+	VBROADCASTSS (CX), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y1
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y2
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y1, Y0, Y0
+	VMOVUPS      (AX), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	VMOVUPS      Y0, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge1tail
+
+edge1loop:
+	PREFETCHT0   (CX)(DX*8)
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX), Y1, Y1
+	VBROADCASTSS (CX), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX)(SI*1), Y1, Y1
+	VBROADCASTSS (CX)(DX*1), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX), Y1, Y1
+	VBROADCASTSS (CX), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y1
+	VMOVDQU      (R8), Y2
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y3
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y1, Y0, Y0
+	VMASKMOVPS   (AX), Y2, Y1
+	VFMADD231PS  Y1, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y1, Y0, Y0
+	VMASKMOVPS Y0, Y2, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2P2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2P2(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	VMOVUPS      (BX), Y2
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y2, Y3, Y0
+	VBROADCASTSS 4(CX), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMOVUPS      (BX)(SI*1), Y2
+	VBROADCASTSS (CX)(DX*1), Y3
+	VFMADD231PS  Y2, Y3, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMOVUPS      (BX)(SI*2), Y2
+	VBROADCASTSS (CX)(DX*2), Y3
+	VFMADD231PS  Y2, Y3, Y0
+	VBROADCASTSS 4(CX)(DX*2), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMOVUPS      (BX)(R8*1), Y2
+	VBROADCASTSS (CX)(DI*1), Y3
+	VFMADD231PS  Y2, Y3, Y0
+	VBROADCASTSS 4(CX)(DI*1), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y2
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y2, Y3, Y0
+	VBROADCASTSS 4(CX), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y2
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y3
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y2, Y0, Y0
+	VMOVUPS      (AX), Y4
+	VFMADD231PS  Y4, Y3, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y2, Y1, Y1
+	VMOVUPS      (AX), Y4
+	VFMADD231PS  Y4, Y3, Y1
+	VMOVUPS      Y1, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y2, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge1tail
+
+edge1loop:
+	PREFETCHT0   (CX)(DX*8)
+	VMOVDQU      (R8), Y2
+	VMASKMOVPS   (BX), Y2, Y2
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y2, Y3, Y0
+	VBROADCASTSS 4(CX), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMOVDQU      (R8), Y2
+	VMASKMOVPS   (BX)(SI*1), Y2, Y2
+	VBROADCASTSS (CX)(DX*1), Y3
+	VFMADD231PS  Y2, Y3, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y2
+	VMASKMOVPS   (BX), Y2, Y2
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y2, Y3, Y0
+	VBROADCASTSS 4(CX), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y2
+	VMOVDQU      (R8), Y3
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y4
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y2, Y0, Y0
+	VMASKMOVPS   (AX), Y3, Y5
+	VFMADD231PS  Y5, Y4, Y0
+	VMASKMOVPS   Y0, Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y2, Y1, Y1
+	VMASKMOVPS   (AX), Y3, Y5
+	VFMADD231PS  Y5, Y4, Y1
+	VMASKMOVPS   Y1, Y3, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y2, Y0, Y0
+	VMASKMOVPS Y0, Y3, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y2, Y1, Y1
+	VMASKMOVPS Y1, Y3, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2P3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2P3(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	VMOVUPS      (BX), Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y3, Y4, Y0
+	VBROADCASTSS 4(CX), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 8(CX), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMOVUPS      (BX)(SI*1), Y3
+	VBROADCASTSS (CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMOVUPS      (BX)(SI*2), Y3
+	VBROADCASTSS (CX)(DX*2), Y4
+	VFMADD231PS  Y3, Y4, Y0
+	VBROADCASTSS 4(CX)(DX*2), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMOVUPS      (BX)(R8*1), Y3
+	VBROADCASTSS (CX)(DI*1), Y4
+	VFMADD231PS  Y3, Y4, Y0
+	VBROADCASTSS 4(CX)(DI*1), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 8(CX)(DI*1), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y3, Y4, Y0
+	VBROADCASTSS 4(CX), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 8(CX), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y3
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y4
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y3, Y0, Y0
+	VMOVUPS      (AX), Y5
+	VFMADD231PS  Y5, Y4, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y3, Y1, Y1
+	VMOVUPS      (AX), Y5
+	VFMADD231PS  Y5, Y4, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y3, Y2, Y2
+	VMOVUPS      (AX), Y5
+	VFMADD231PS  Y5, Y4, Y2
+	VMOVUPS      Y2, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y3, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y3, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y3, Y2, Y2
+	VMOVUPS Y2, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge1tail
+
+edge1loop:
+	PREFETCHT0   (CX)(DX*8)
+	VMOVDQU      (R8), Y3
+	VMASKMOVPS   (BX), Y3, Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y3, Y4, Y0
+	VBROADCASTSS 4(CX), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 8(CX), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMOVDQU      (R8), Y3
+	VMASKMOVPS   (BX)(SI*1), Y3, Y3
+	VBROADCASTSS (CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y3
+	VMASKMOVPS   (BX), Y3, Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y3, Y4, Y0
+	VBROADCASTSS 4(CX), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 8(CX), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y3
+	VMOVDQU      (R8), Y4
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y5
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y3, Y0, Y0
+	VMASKMOVPS   (AX), Y4, Y6
+	VFMADD231PS  Y6, Y5, Y0
+	VMASKMOVPS   Y0, Y4, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y3, Y1, Y1
+	VMASKMOVPS   (AX), Y4, Y6
+	VFMADD231PS  Y6, Y5, Y1
+	VMASKMOVPS   Y1, Y4, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y3, Y2, Y2
+	VMASKMOVPS   (AX), Y4, Y6
+	VFMADD231PS  Y6, Y5, Y2
+	VMASKMOVPS   Y2, Y4, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y3, Y0, Y0
+	VMASKMOVPS Y0, Y4, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y3, Y1, Y1
+	VMASKMOVPS Y1, Y4, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y3, Y2, Y2
+	VMASKMOVPS Y2, Y4, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2P4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2P4(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	VMOVUPS      (BX), Y4
+	VBROADCASTSS (CX), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS 4(CX), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 8(CX), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 12(CX), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMOVUPS      (BX)(SI*1), Y4
+	VBROADCASTSS (CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMOVUPS      (BX)(SI*2), Y4
+	VBROADCASTSS (CX)(DX*2), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS 4(CX)(DX*2), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 12(CX)(DX*2), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMOVUPS      (BX)(R8*1), Y4
+	VBROADCASTSS (CX)(DI*1), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS 4(CX)(DI*1), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 8(CX)(DI*1), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 12(CX)(DI*1), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y4
+	VBROADCASTSS (CX), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS 4(CX), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 8(CX), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 12(CX), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y4
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y5
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y4, Y0, Y0
+	VMOVUPS      (AX), Y6
+	VFMADD231PS  Y6, Y5, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y4, Y1, Y1
+	VMOVUPS      (AX), Y6
+	VFMADD231PS  Y6, Y5, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y4, Y2, Y2
+	VMOVUPS      (AX), Y6
+	VFMADD231PS  Y6, Y5, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y4, Y3, Y3
+	VMOVUPS      (AX), Y6
+	VFMADD231PS  Y6, Y5, Y3
+	VMOVUPS      Y3, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y4, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y4, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y4, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y4, Y3, Y3
+	VMOVUPS Y3, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge1tail
+
+edge1loop:
+	PREFETCHT0   (CX)(DX*8)
+	VMOVDQU      (R8), Y4
+	VMASKMOVPS   (BX), Y4, Y4
+	VBROADCASTSS (CX), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS 4(CX), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 8(CX), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 12(CX), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMOVDQU      (R8), Y4
+	VMASKMOVPS   (BX)(SI*1), Y4, Y4
+	VBROADCASTSS (CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y4
+	VMASKMOVPS   (BX), Y4, Y4
+	VBROADCASTSS (CX), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS 4(CX), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 8(CX), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 12(CX), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y4
+	VMOVDQU      (R8), Y5
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y6
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y4, Y0, Y0
+	VMASKMOVPS   (AX), Y5, Y7
+	VFMADD231PS  Y7, Y6, Y0
+	VMASKMOVPS   Y0, Y5, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y4, Y1, Y1
+	VMASKMOVPS   (AX), Y5, Y7
+	VFMADD231PS  Y7, Y6, Y1
+	VMASKMOVPS   Y1, Y5, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y4, Y2, Y2
+	VMASKMOVPS   (AX), Y5, Y7
+	VFMADD231PS  Y7, Y6, Y2
+	VMASKMOVPS   Y2, Y5, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y4, Y3, Y3
+	VMASKMOVPS   (AX), Y5, Y7
+	VFMADD231PS  Y7, Y6, Y3
+	VMASKMOVPS   Y3, Y5, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y4, Y0, Y0
+	VMASKMOVPS Y0, Y5, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y4, Y1, Y1
+	VMASKMOVPS Y1, Y5, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y4, Y2, Y2
+	VMASKMOVPS Y2, Y5, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y4, Y3, Y3
+	VMASKMOVPS Y3, Y5, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2P5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2P5(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	VMOVUPS      (BX), Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VBROADCASTSS 4(CX), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 8(CX), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 12(CX), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 16(CX), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	VMOVUPS      (BX)(SI*1), Y5
+	VBROADCASTSS (CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 16(CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	VMOVUPS      (BX)(SI*2), Y5
+	VBROADCASTSS (CX)(DX*2), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VBROADCASTSS 4(CX)(DX*2), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 12(CX)(DX*2), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 16(CX)(DX*2), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	VMOVUPS      (BX)(R8*1), Y5
+	VBROADCASTSS (CX)(DI*1), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VBROADCASTSS 4(CX)(DI*1), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 8(CX)(DI*1), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 12(CX)(DI*1), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 16(CX)(DI*1), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VBROADCASTSS 4(CX), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 8(CX), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 12(CX), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 16(CX), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y5
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y6
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y5, Y0, Y0
+	VMOVUPS      (AX), Y7
+	VFMADD231PS  Y7, Y6, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y5, Y1, Y1
+	VMOVUPS      (AX), Y7
+	VFMADD231PS  Y7, Y6, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y5, Y2, Y2
+	VMOVUPS      (AX), Y7
+	VFMADD231PS  Y7, Y6, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y5, Y3, Y3
+	VMOVUPS      (AX), Y7
+	VFMADD231PS  Y7, Y6, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y5, Y4, Y4
+	VMOVUPS      (AX), Y7
+	VFMADD231PS  Y7, Y6, Y4
+	VMOVUPS      Y4, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y5, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y5, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y5, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y5, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y5, Y4, Y4
+	VMOVUPS Y4, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge1tail
+
+edge1loop:
+	PREFETCHT0   (CX)(DX*8)
+	VMOVDQU      (R8), Y5
+	VMASKMOVPS   (BX), Y5, Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VBROADCASTSS 4(CX), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 8(CX), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 12(CX), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 16(CX), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	VMOVDQU      (R8), Y5
+	VMASKMOVPS   (BX)(SI*1), Y5, Y5
+	VBROADCASTSS (CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 16(CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y5
+	VMASKMOVPS   (BX), Y5, Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VBROADCASTSS 4(CX), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 8(CX), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 12(CX), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 16(CX), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y5
+	VMOVDQU      (R8), Y6
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y7
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y5, Y0, Y0
+	VMASKMOVPS   (AX), Y6, Y8
+	VFMADD231PS  Y8, Y7, Y0
+	VMASKMOVPS   Y0, Y6, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y5, Y1, Y1
+	VMASKMOVPS   (AX), Y6, Y8
+	VFMADD231PS  Y8, Y7, Y1
+	VMASKMOVPS   Y1, Y6, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y5, Y2, Y2
+	VMASKMOVPS   (AX), Y6, Y8
+	VFMADD231PS  Y8, Y7, Y2
+	VMASKMOVPS   Y2, Y6, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y5, Y3, Y3
+	VMASKMOVPS   (AX), Y6, Y8
+	VFMADD231PS  Y8, Y7, Y3
+	VMASKMOVPS   Y3, Y6, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y5, Y4, Y4
+	VMASKMOVPS   (AX), Y6, Y8
+	VFMADD231PS  Y8, Y7, Y4
+	VMASKMOVPS   Y4, Y6, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y5, Y0, Y0
+	VMASKMOVPS Y0, Y6, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y5, Y1, Y1
+	VMASKMOVPS Y1, Y6, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y5, Y2, Y2
+	VMASKMOVPS Y2, Y6, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y5, Y3, Y3
+	VMASKMOVPS Y3, Y6, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y5, Y4, Y4
+	VMASKMOVPS Y4, Y6, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2P6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2P6(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	VMOVUPS      (BX), Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS 4(CX), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 8(CX), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 12(CX), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 16(CX), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 20(CX), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMOVUPS      (BX)(SI*1), Y6
+	VBROADCASTSS (CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 16(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 20(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMOVUPS      (BX)(SI*2), Y6
+	VBROADCASTSS (CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS 4(CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 12(CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 16(CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 20(CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMOVUPS      (BX)(R8*1), Y6
+	VBROADCASTSS (CX)(DI*1), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS 4(CX)(DI*1), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 8(CX)(DI*1), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 12(CX)(DI*1), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 16(CX)(DI*1), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 20(CX)(DI*1), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS 4(CX), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 8(CX), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 12(CX), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 16(CX), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 20(CX), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y6
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y7
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y6, Y0, Y0
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  Y8, Y7, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y1, Y1
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  Y8, Y7, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y2, Y2
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  Y8, Y7, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y3, Y3
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  Y8, Y7, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y4, Y4
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  Y8, Y7, Y4
+	VMOVUPS      Y4, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y5, Y5
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  Y8, Y7, Y5
+	VMOVUPS      Y5, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y6, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y6, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y6, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y6, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y6, Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y6, Y5, Y5
+	VMOVUPS Y5, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge1tail
+
+edge1loop:
+	PREFETCHT0   (CX)(DX*8)
+	VMOVDQU      (R8), Y6
+	VMASKMOVPS   (BX), Y6, Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS 4(CX), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 8(CX), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 12(CX), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 16(CX), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 20(CX), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMOVDQU      (R8), Y6
+	VMASKMOVPS   (BX)(SI*1), Y6, Y6
+	VBROADCASTSS (CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 16(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 20(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y6
+	VMASKMOVPS   (BX), Y6, Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS 4(CX), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 8(CX), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 12(CX), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 16(CX), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 20(CX), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y6
+	VMOVDQU      (R8), Y7
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y8
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y6, Y0, Y0
+	VMASKMOVPS   (AX), Y7, Y9
+	VFMADD231PS  Y9, Y8, Y0
+	VMASKMOVPS   Y0, Y7, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y1, Y1
+	VMASKMOVPS   (AX), Y7, Y9
+	VFMADD231PS  Y9, Y8, Y1
+	VMASKMOVPS   Y1, Y7, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y2, Y2
+	VMASKMOVPS   (AX), Y7, Y9
+	VFMADD231PS  Y9, Y8, Y2
+	VMASKMOVPS   Y2, Y7, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y3, Y3
+	VMASKMOVPS   (AX), Y7, Y9
+	VFMADD231PS  Y9, Y8, Y3
+	VMASKMOVPS   Y3, Y7, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y4, Y4
+	VMASKMOVPS   (AX), Y7, Y9
+	VFMADD231PS  Y9, Y8, Y4
+	VMASKMOVPS   Y4, Y7, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y5, Y5
+	VMASKMOVPS   (AX), Y7, Y9
+	VFMADD231PS  Y9, Y8, Y5
+	VMASKMOVPS   Y5, Y7, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y6, Y0, Y0
+	VMASKMOVPS Y0, Y7, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y6, Y1, Y1
+	VMASKMOVPS Y1, Y7, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y6, Y2, Y2
+	VMASKMOVPS Y2, Y7, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y6, Y3, Y3
+	VMASKMOVPS Y3, Y7, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y6, Y4, Y4
+	VMASKMOVPS Y4, Y7, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y6, Y5, Y5
+	VMASKMOVPS Y5, Y7, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2P7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2P7(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	VMOVUPS      (BX), Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y7, Y8, Y0
+	VBROADCASTSS 4(CX), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 8(CX), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 12(CX), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 16(CX), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 20(CX), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 24(CX), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMOVUPS      (BX)(SI*1), Y7
+	VBROADCASTSS (CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 16(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 20(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 24(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMOVUPS      (BX)(SI*2), Y7
+	VBROADCASTSS (CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y0
+	VBROADCASTSS 4(CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 12(CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 16(CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 20(CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 24(CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMOVUPS      (BX)(R8*1), Y7
+	VBROADCASTSS (CX)(DI*1), Y8
+	VFMADD231PS  Y7, Y8, Y0
+	VBROADCASTSS 4(CX)(DI*1), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 8(CX)(DI*1), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 12(CX)(DI*1), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 16(CX)(DI*1), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 20(CX)(DI*1), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 24(CX)(DI*1), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y7, Y8, Y0
+	VBROADCASTSS 4(CX), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 8(CX), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 12(CX), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 16(CX), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 20(CX), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 24(CX), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y7
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y8
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y7, Y0, Y0
+	VMOVUPS      (AX), Y9
+	VFMADD231PS  Y9, Y8, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y1, Y1
+	VMOVUPS      (AX), Y9
+	VFMADD231PS  Y9, Y8, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y2, Y2
+	VMOVUPS      (AX), Y9
+	VFMADD231PS  Y9, Y8, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y3, Y3
+	VMOVUPS      (AX), Y9
+	VFMADD231PS  Y9, Y8, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y4, Y4
+	VMOVUPS      (AX), Y9
+	VFMADD231PS  Y9, Y8, Y4
+	VMOVUPS      Y4, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y5, Y5
+	VMOVUPS      (AX), Y9
+	VFMADD231PS  Y9, Y8, Y5
+	VMOVUPS      Y5, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y6, Y6
+	VMOVUPS      (AX), Y9
+	VFMADD231PS  Y9, Y8, Y6
+	VMOVUPS      Y6, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y7, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y7, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y7, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y7, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y7, Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y7, Y5, Y5
+	VMOVUPS Y5, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y7, Y6, Y6
+	VMOVUPS Y6, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge1tail
+
+edge1loop:
+	PREFETCHT0   (CX)(DX*8)
+	VMOVDQU      (R8), Y7
+	VMASKMOVPS   (BX), Y7, Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y7, Y8, Y0
+	VBROADCASTSS 4(CX), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 8(CX), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 12(CX), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 16(CX), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 20(CX), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 24(CX), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMOVDQU      (R8), Y7
+	VMASKMOVPS   (BX)(SI*1), Y7, Y7
+	VBROADCASTSS (CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 16(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 20(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 24(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y7
+	VMASKMOVPS   (BX), Y7, Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y7, Y8, Y0
+	VBROADCASTSS 4(CX), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 8(CX), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 12(CX), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 16(CX), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 20(CX), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 24(CX), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y7
+	VMOVDQU      (R8), Y8
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y9
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y7, Y0, Y0
+	VMASKMOVPS   (AX), Y8, Y10
+	VFMADD231PS  Y10, Y9, Y0
+	VMASKMOVPS   Y0, Y8, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y1, Y1
+	VMASKMOVPS   (AX), Y8, Y10
+	VFMADD231PS  Y10, Y9, Y1
+	VMASKMOVPS   Y1, Y8, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y2, Y2
+	VMASKMOVPS   (AX), Y8, Y10
+	VFMADD231PS  Y10, Y9, Y2
+	VMASKMOVPS   Y2, Y8, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y3, Y3
+	VMASKMOVPS   (AX), Y8, Y10
+	VFMADD231PS  Y10, Y9, Y3
+	VMASKMOVPS   Y3, Y8, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y4, Y4
+	VMASKMOVPS   (AX), Y8, Y10
+	VFMADD231PS  Y10, Y9, Y4
+	VMASKMOVPS   Y4, Y8, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y5, Y5
+	VMASKMOVPS   (AX), Y8, Y10
+	VFMADD231PS  Y10, Y9, Y5
+	VMASKMOVPS   Y5, Y8, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y6, Y6
+	VMASKMOVPS   (AX), Y8, Y10
+	VFMADD231PS  Y10, Y9, Y6
+	VMASKMOVPS   Y6, Y8, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y7, Y0, Y0
+	VMASKMOVPS Y0, Y8, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y7, Y1, Y1
+	VMASKMOVPS Y1, Y8, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y7, Y2, Y2
+	VMASKMOVPS Y2, Y8, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y7, Y3, Y3
+	VMASKMOVPS Y3, Y8, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y7, Y4, Y4
+	VMASKMOVPS Y4, Y8, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y7, Y5, Y5
+	VMASKMOVPS Y5, Y8, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y7, Y6, Y6
+	VMASKMOVPS Y6, Y8, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2P8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2P8(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	VMOVUPS      (BX), Y8
+	VBROADCASTSS (CX), Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VBROADCASTSS 4(CX), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS 8(CX), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 12(CX), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS 16(CX), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 20(CX), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS 24(CX), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS 28(CX), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	VMOVUPS      (BX)(SI*1), Y8
+	VBROADCASTSS (CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS 16(CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 20(CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS 24(CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS 28(CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	VMOVUPS      (BX)(SI*2), Y8
+	VBROADCASTSS (CX)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VBROADCASTSS 4(CX)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 12(CX)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS 16(CX)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 20(CX)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS 24(CX)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS 28(CX)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	VMOVUPS      (BX)(R8*1), Y8
+	VBROADCASTSS (CX)(DI*1), Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VBROADCASTSS 4(CX)(DI*1), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS 8(CX)(DI*1), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 12(CX)(DI*1), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS 16(CX)(DI*1), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 20(CX)(DI*1), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS 24(CX)(DI*1), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS 28(CX)(DI*1), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y8
+	VBROADCASTSS (CX), Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VBROADCASTSS 4(CX), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS 8(CX), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 12(CX), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS 16(CX), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 20(CX), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS 24(CX), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS 28(CX), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y8
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y9
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y8, Y0, Y0
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y10, Y9, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y1, Y1
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y10, Y9, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y2, Y2
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y10, Y9, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y3, Y3
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y10, Y9, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y4, Y4
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y10, Y9, Y4
+	VMOVUPS      Y4, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y5, Y5
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y10, Y9, Y5
+	VMOVUPS      Y5, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y6, Y6
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y10, Y9, Y6
+	VMOVUPS      Y6, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y7, Y7
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y10, Y9, Y7
+	VMOVUPS      Y7, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y8, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y8, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y8, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y8, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y8, Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y8, Y5, Y5
+	VMOVUPS Y5, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y8, Y6, Y6
+	VMOVUPS Y6, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y8, Y7, Y7
+	VMOVUPS Y7, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge1tail
+
+edge1loop:
+	PREFETCHT0   (CX)(DX*8)
+	VMOVDQU      (R8), Y8
+	VMASKMOVPS   (BX), Y8, Y8
+	VBROADCASTSS (CX), Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VBROADCASTSS 4(CX), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS 8(CX), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 12(CX), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS 16(CX), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 20(CX), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS 24(CX), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS 28(CX), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	VMOVDQU      (R8), Y8
+	VMASKMOVPS   (BX)(SI*1), Y8, Y8
+	VBROADCASTSS (CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS 16(CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 20(CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS 24(CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS 28(CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y8
+	VMASKMOVPS   (BX), Y8, Y8
+	VBROADCASTSS (CX), Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VBROADCASTSS 4(CX), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS 8(CX), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 12(CX), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS 16(CX), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 20(CX), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS 24(CX), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS 28(CX), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y8
+	VMOVDQU      (R8), Y9
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y10
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y8, Y0, Y0
+	VMASKMOVPS   (AX), Y9, Y11
+	VFMADD231PS  Y11, Y10, Y0
+	VMASKMOVPS   Y0, Y9, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y1, Y1
+	VMASKMOVPS   (AX), Y9, Y11
+	VFMADD231PS  Y11, Y10, Y1
+	VMASKMOVPS   Y1, Y9, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y2, Y2
+	VMASKMOVPS   (AX), Y9, Y11
+	VFMADD231PS  Y11, Y10, Y2
+	VMASKMOVPS   Y2, Y9, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y3, Y3
+	VMASKMOVPS   (AX), Y9, Y11
+	VFMADD231PS  Y11, Y10, Y3
+	VMASKMOVPS   Y3, Y9, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y4, Y4
+	VMASKMOVPS   (AX), Y9, Y11
+	VFMADD231PS  Y11, Y10, Y4
+	VMASKMOVPS   Y4, Y9, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y5, Y5
+	VMASKMOVPS   (AX), Y9, Y11
+	VFMADD231PS  Y11, Y10, Y5
+	VMASKMOVPS   Y5, Y9, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y6, Y6
+	VMASKMOVPS   (AX), Y9, Y11
+	VFMADD231PS  Y11, Y10, Y6
+	VMASKMOVPS   Y6, Y9, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y7, Y7
+	VMASKMOVPS   (AX), Y9, Y11
+	VFMADD231PS  Y11, Y10, Y7
+	VMASKMOVPS   Y7, Y9, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y8, Y0, Y0
+	VMASKMOVPS Y0, Y9, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y8, Y1, Y1
+	VMASKMOVPS Y1, Y9, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y8, Y2, Y2
+	VMASKMOVPS Y2, Y9, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y8, Y3, Y3
+	VMASKMOVPS Y3, Y9, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y8, Y4, Y4
+	VMASKMOVPS Y4, Y9, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y8, Y5, Y5
+	VMASKMOVPS Y5, Y9, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y8, Y6, Y6
+	VMASKMOVPS Y6, Y9, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y8, Y7, Y7
+	VMASKMOVPS Y7, Y9, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2P9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2P9(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	PREFETCHT0   128(CX)(DX*8)
+	VMOVUPS      (BX), Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y9, Y10, Y0
+	VBROADCASTSS 4(CX), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 8(CX), Y10
+	VFMADD231PS  Y9, Y10, Y2
+	VBROADCASTSS 12(CX), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 16(CX), Y10
+	VFMADD231PS  Y9, Y10, Y4
+	VBROADCASTSS 20(CX), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 24(CX), Y10
+	VFMADD231PS  Y9, Y10, Y6
+	VBROADCASTSS 28(CX), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VBROADCASTSS 32(CX), Y10
+	VFMADD231PS  Y9, Y10, Y8
+	VMOVUPS      (BX)(SI*1), Y9
+	VBROADCASTSS (CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 16(CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y4
+	VBROADCASTSS 20(CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 24(CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y6
+	VBROADCASTSS 28(CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VBROADCASTSS 32(CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y8
+	VMOVUPS      (BX)(SI*2), Y9
+	VBROADCASTSS (CX)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y0
+	VBROADCASTSS 4(CX)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y2
+	VBROADCASTSS 12(CX)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 16(CX)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y4
+	VBROADCASTSS 20(CX)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 24(CX)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y6
+	VBROADCASTSS 28(CX)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VBROADCASTSS 32(CX)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y8
+	VMOVUPS      (BX)(R8*1), Y9
+	VBROADCASTSS (CX)(DI*1), Y10
+	VFMADD231PS  Y9, Y10, Y0
+	VBROADCASTSS 4(CX)(DI*1), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 8(CX)(DI*1), Y10
+	VFMADD231PS  Y9, Y10, Y2
+	VBROADCASTSS 12(CX)(DI*1), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 16(CX)(DI*1), Y10
+	VFMADD231PS  Y9, Y10, Y4
+	VBROADCASTSS 20(CX)(DI*1), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 24(CX)(DI*1), Y10
+	VFMADD231PS  Y9, Y10, Y6
+	VBROADCASTSS 28(CX)(DI*1), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VBROADCASTSS 32(CX)(DI*1), Y10
+	VFMADD231PS  Y9, Y10, Y8
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y9, Y10, Y0
+	VBROADCASTSS 4(CX), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 8(CX), Y10
+	VFMADD231PS  Y9, Y10, Y2
+	VBROADCASTSS 12(CX), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 16(CX), Y10
+	VFMADD231PS  Y9, Y10, Y4
+	VBROADCASTSS 20(CX), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 24(CX), Y10
+	VFMADD231PS  Y9, Y10, Y6
+	VBROADCASTSS 28(CX), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VBROADCASTSS 32(CX), Y10
+	VFMADD231PS  Y9, Y10, Y8
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y9
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y10
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y9, Y0, Y0
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y1, Y1
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y2, Y2
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y3, Y3
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y4, Y4
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y4
+	VMOVUPS      Y4, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y5, Y5
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y5
+	VMOVUPS      Y5, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y6, Y6
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y6
+	VMOVUPS      Y6, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y7, Y7
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y7
+	VMOVUPS      Y7, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y8, Y8
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y8
+	VMOVUPS      Y8, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y9, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y9, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y9, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y9, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y9, Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y9, Y5, Y5
+	VMOVUPS Y5, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y9, Y6, Y6
+	VMOVUPS Y6, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y9, Y7, Y7
+	VMOVUPS Y7, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y9, Y8, Y8
+	VMOVUPS Y8, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge1tail
+
+edge1loop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	VMOVDQU      (R8), Y9
+	VMASKMOVPS   (BX), Y9, Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y9, Y10, Y0
+	VBROADCASTSS 4(CX), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 8(CX), Y10
+	VFMADD231PS  Y9, Y10, Y2
+	VBROADCASTSS 12(CX), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 16(CX), Y10
+	VFMADD231PS  Y9, Y10, Y4
+	VBROADCASTSS 20(CX), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 24(CX), Y10
+	VFMADD231PS  Y9, Y10, Y6
+	VBROADCASTSS 28(CX), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VBROADCASTSS 32(CX), Y10
+	VFMADD231PS  Y9, Y10, Y8
+	VMOVDQU      (R8), Y9
+	VMASKMOVPS   (BX)(SI*1), Y9, Y9
+	VBROADCASTSS (CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 16(CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y4
+	VBROADCASTSS 20(CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 24(CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y6
+	VBROADCASTSS 28(CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VBROADCASTSS 32(CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y8
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y9
+	VMASKMOVPS   (BX), Y9, Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y9, Y10, Y0
+	VBROADCASTSS 4(CX), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 8(CX), Y10
+	VFMADD231PS  Y9, Y10, Y2
+	VBROADCASTSS 12(CX), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 16(CX), Y10
+	VFMADD231PS  Y9, Y10, Y4
+	VBROADCASTSS 20(CX), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 24(CX), Y10
+	VFMADD231PS  Y9, Y10, Y6
+	VBROADCASTSS 28(CX), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VBROADCASTSS 32(CX), Y10
+	VFMADD231PS  Y9, Y10, Y8
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y9
+	VMOVDQU      (R8), Y10
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y11
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y9, Y0, Y0
+	VMASKMOVPS   (AX), Y10, Y12
+	VFMADD231PS  Y12, Y11, Y0
+	VMASKMOVPS   Y0, Y10, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y1, Y1
+	VMASKMOVPS   (AX), Y10, Y12
+	VFMADD231PS  Y12, Y11, Y1
+	VMASKMOVPS   Y1, Y10, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y2, Y2
+	VMASKMOVPS   (AX), Y10, Y12
+	VFMADD231PS  Y12, Y11, Y2
+	VMASKMOVPS   Y2, Y10, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y3, Y3
+	VMASKMOVPS   (AX), Y10, Y12
+	VFMADD231PS  Y12, Y11, Y3
+	VMASKMOVPS   Y3, Y10, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y4, Y4
+	VMASKMOVPS   (AX), Y10, Y12
+	VFMADD231PS  Y12, Y11, Y4
+	VMASKMOVPS   Y4, Y10, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y5, Y5
+	VMASKMOVPS   (AX), Y10, Y12
+	VFMADD231PS  Y12, Y11, Y5
+	VMASKMOVPS   Y5, Y10, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y6, Y6
+	VMASKMOVPS   (AX), Y10, Y12
+	VFMADD231PS  Y12, Y11, Y6
+	VMASKMOVPS   Y6, Y10, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y7, Y7
+	VMASKMOVPS   (AX), Y10, Y12
+	VFMADD231PS  Y12, Y11, Y7
+	VMASKMOVPS   Y7, Y10, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y8, Y8
+	VMASKMOVPS   (AX), Y10, Y12
+	VFMADD231PS  Y12, Y11, Y8
+	VMASKMOVPS   Y8, Y10, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y9, Y0, Y0
+	VMASKMOVPS Y0, Y10, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y9, Y1, Y1
+	VMASKMOVPS Y1, Y10, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y9, Y2, Y2
+	VMASKMOVPS Y2, Y10, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y9, Y3, Y3
+	VMASKMOVPS Y3, Y10, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y9, Y4, Y4
+	VMASKMOVPS Y4, Y10, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y9, Y5, Y5
+	VMASKMOVPS Y5, Y10, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y9, Y6, Y6
+	VMASKMOVPS Y6, Y10, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y9, Y7, Y7
+	VMASKMOVPS Y7, Y10, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y9, Y8, Y8
+	VMASKMOVPS Y8, Y10, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2P10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2P10(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	PREFETCHT0   128(CX)(DX*8)
+	VMOVUPS      (BX), Y10
+	VBROADCASTSS (CX), Y11
+	VFMADD231PS  Y10, Y11, Y0
+	VBROADCASTSS 4(CX), Y11
+	VFMADD231PS  Y10, Y11, Y1
+	VBROADCASTSS 8(CX), Y11
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 12(CX), Y11
+	VFMADD231PS  Y10, Y11, Y3
+	VBROADCASTSS 16(CX), Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 20(CX), Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VBROADCASTSS 24(CX), Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 28(CX), Y11
+	VFMADD231PS  Y10, Y11, Y7
+	VBROADCASTSS 32(CX), Y11
+	VFMADD231PS  Y10, Y11, Y8
+	VBROADCASTSS 36(CX), Y11
+	VFMADD231PS  Y10, Y11, Y9
+	VMOVUPS      (BX)(SI*1), Y10
+	VBROADCASTSS (CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y3
+	VBROADCASTSS 16(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 20(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VBROADCASTSS 24(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 28(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y7
+	VBROADCASTSS 32(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y8
+	VBROADCASTSS 36(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y9
+	VMOVUPS      (BX)(SI*2), Y10
+	VBROADCASTSS (CX)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y0
+	VBROADCASTSS 4(CX)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 12(CX)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y3
+	VBROADCASTSS 16(CX)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 20(CX)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VBROADCASTSS 24(CX)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 28(CX)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y7
+	VBROADCASTSS 32(CX)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y8
+	VBROADCASTSS 36(CX)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y9
+	VMOVUPS      (BX)(R8*1), Y10
+	VBROADCASTSS (CX)(DI*1), Y11
+	VFMADD231PS  Y10, Y11, Y0
+	VBROADCASTSS 4(CX)(DI*1), Y11
+	VFMADD231PS  Y10, Y11, Y1
+	VBROADCASTSS 8(CX)(DI*1), Y11
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 12(CX)(DI*1), Y11
+	VFMADD231PS  Y10, Y11, Y3
+	VBROADCASTSS 16(CX)(DI*1), Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 20(CX)(DI*1), Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VBROADCASTSS 24(CX)(DI*1), Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 28(CX)(DI*1), Y11
+	VFMADD231PS  Y10, Y11, Y7
+	VBROADCASTSS 32(CX)(DI*1), Y11
+	VFMADD231PS  Y10, Y11, Y8
+	VBROADCASTSS 36(CX)(DI*1), Y11
+	VFMADD231PS  Y10, Y11, Y9
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y10
+	VBROADCASTSS (CX), Y11
+	VFMADD231PS  Y10, Y11, Y0
+	VBROADCASTSS 4(CX), Y11
+	VFMADD231PS  Y10, Y11, Y1
+	VBROADCASTSS 8(CX), Y11
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 12(CX), Y11
+	VFMADD231PS  Y10, Y11, Y3
+	VBROADCASTSS 16(CX), Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 20(CX), Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VBROADCASTSS 24(CX), Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 28(CX), Y11
+	VFMADD231PS  Y10, Y11, Y7
+	VBROADCASTSS 32(CX), Y11
+	VFMADD231PS  Y10, Y11, Y8
+	VBROADCASTSS 36(CX), Y11
+	VFMADD231PS  Y10, Y11, Y9
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y10
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y11
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y10, Y0, Y0
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y1, Y1
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y2, Y2
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y3, Y3
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y4, Y4
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y4
+	VMOVUPS      Y4, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y5, Y5
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y5
+	VMOVUPS      Y5, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y6, Y6
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y6
+	VMOVUPS      Y6, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y7, Y7
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y7
+	VMOVUPS      Y7, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y8, Y8
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y8
+	VMOVUPS      Y8, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y9, Y9
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y9
+	VMOVUPS      Y9, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y10, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y5, Y5
+	VMOVUPS Y5, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y6, Y6
+	VMOVUPS Y6, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y7, Y7
+	VMOVUPS Y7, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y8, Y8
+	VMOVUPS Y8, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y9, Y9
+	VMOVUPS Y9, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge1tail
+
+edge1loop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	VMOVDQU      (R8), Y10
+	VMASKMOVPS   (BX), Y10, Y10
+	VBROADCASTSS (CX), Y11
+	VFMADD231PS  Y10, Y11, Y0
+	VBROADCASTSS 4(CX), Y11
+	VFMADD231PS  Y10, Y11, Y1
+	VBROADCASTSS 8(CX), Y11
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 12(CX), Y11
+	VFMADD231PS  Y10, Y11, Y3
+	VBROADCASTSS 16(CX), Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 20(CX), Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VBROADCASTSS 24(CX), Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 28(CX), Y11
+	VFMADD231PS  Y10, Y11, Y7
+	VBROADCASTSS 32(CX), Y11
+	VFMADD231PS  Y10, Y11, Y8
+	VBROADCASTSS 36(CX), Y11
+	VFMADD231PS  Y10, Y11, Y9
+	VMOVDQU      (R8), Y10
+	VMASKMOVPS   (BX)(SI*1), Y10, Y10
+	VBROADCASTSS (CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y3
+	VBROADCASTSS 16(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 20(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VBROADCASTSS 24(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 28(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y7
+	VBROADCASTSS 32(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y8
+	VBROADCASTSS 36(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y9
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y10
+	VMASKMOVPS   (BX), Y10, Y10
+	VBROADCASTSS (CX), Y11
+	VFMADD231PS  Y10, Y11, Y0
+	VBROADCASTSS 4(CX), Y11
+	VFMADD231PS  Y10, Y11, Y1
+	VBROADCASTSS 8(CX), Y11
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 12(CX), Y11
+	VFMADD231PS  Y10, Y11, Y3
+	VBROADCASTSS 16(CX), Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 20(CX), Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VBROADCASTSS 24(CX), Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 28(CX), Y11
+	VFMADD231PS  Y10, Y11, Y7
+	VBROADCASTSS 32(CX), Y11
+	VFMADD231PS  Y10, Y11, Y8
+	VBROADCASTSS 36(CX), Y11
+	VFMADD231PS  Y10, Y11, Y9
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y10
+	VMOVDQU      (R8), Y11
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y12
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y10, Y0, Y0
+	VMASKMOVPS   (AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y0
+	VMASKMOVPS   Y0, Y11, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y1, Y1
+	VMASKMOVPS   (AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y1
+	VMASKMOVPS   Y1, Y11, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y2, Y2
+	VMASKMOVPS   (AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y2
+	VMASKMOVPS   Y2, Y11, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y3, Y3
+	VMASKMOVPS   (AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y3
+	VMASKMOVPS   Y3, Y11, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y4, Y4
+	VMASKMOVPS   (AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y4
+	VMASKMOVPS   Y4, Y11, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y5, Y5
+	VMASKMOVPS   (AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y5
+	VMASKMOVPS   Y5, Y11, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y6, Y6
+	VMASKMOVPS   (AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y6
+	VMASKMOVPS   Y6, Y11, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y7, Y7
+	VMASKMOVPS   (AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y7
+	VMASKMOVPS   Y7, Y11, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y8, Y8
+	VMASKMOVPS   (AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y8
+	VMASKMOVPS   Y8, Y11, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y9, Y9
+	VMASKMOVPS   (AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y9
+	VMASKMOVPS   Y9, Y11, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y10, Y0, Y0
+	VMASKMOVPS Y0, Y11, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y1, Y1
+	VMASKMOVPS Y1, Y11, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y2, Y2
+	VMASKMOVPS Y2, Y11, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y3, Y3
+	VMASKMOVPS Y3, Y11, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y4, Y4
+	VMASKMOVPS Y4, Y11, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y5, Y5
+	VMASKMOVPS Y5, Y11, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y6, Y6
+	VMASKMOVPS Y6, Y11, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y7, Y7
+	VMASKMOVPS Y7, Y11, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y8, Y8
+	VMASKMOVPS Y8, Y11, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y9, Y9
+	VMASKMOVPS Y9, Y11, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2P11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2P11(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	PREFETCHT0   128(CX)(DX*8)
+	VMOVUPS      (BX), Y11
+	VBROADCASTSS (CX), Y12
+	VFMADD231PS  Y11, Y12, Y0
+	VBROADCASTSS 4(CX), Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 8(CX), Y12
+	VFMADD231PS  Y11, Y12, Y2
+	VBROADCASTSS 12(CX), Y12
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 16(CX), Y12
+	VFMADD231PS  Y11, Y12, Y4
+	VBROADCASTSS 20(CX), Y12
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 24(CX), Y12
+	VFMADD231PS  Y11, Y12, Y6
+	VBROADCASTSS 28(CX), Y12
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 32(CX), Y12
+	VFMADD231PS  Y11, Y12, Y8
+	VBROADCASTSS 36(CX), Y12
+	VFMADD231PS  Y11, Y12, Y9
+	VBROADCASTSS 40(CX), Y12
+	VFMADD231PS  Y11, Y12, Y10
+	VMOVUPS      (BX)(SI*1), Y11
+	VBROADCASTSS (CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 16(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y4
+	VBROADCASTSS 20(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 24(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y6
+	VBROADCASTSS 28(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 32(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y8
+	VBROADCASTSS 36(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y9
+	VBROADCASTSS 40(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y10
+	VMOVUPS      (BX)(SI*2), Y11
+	VBROADCASTSS (CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y0
+	VBROADCASTSS 4(CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y2
+	VBROADCASTSS 12(CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 16(CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y4
+	VBROADCASTSS 20(CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 24(CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y6
+	VBROADCASTSS 28(CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 32(CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y8
+	VBROADCASTSS 36(CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y9
+	VBROADCASTSS 40(CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y10
+	VMOVUPS      (BX)(R8*1), Y11
+	VBROADCASTSS (CX)(DI*1), Y12
+	VFMADD231PS  Y11, Y12, Y0
+	VBROADCASTSS 4(CX)(DI*1), Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 8(CX)(DI*1), Y12
+	VFMADD231PS  Y11, Y12, Y2
+	VBROADCASTSS 12(CX)(DI*1), Y12
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 16(CX)(DI*1), Y12
+	VFMADD231PS  Y11, Y12, Y4
+	VBROADCASTSS 20(CX)(DI*1), Y12
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 24(CX)(DI*1), Y12
+	VFMADD231PS  Y11, Y12, Y6
+	VBROADCASTSS 28(CX)(DI*1), Y12
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 32(CX)(DI*1), Y12
+	VFMADD231PS  Y11, Y12, Y8
+	VBROADCASTSS 36(CX)(DI*1), Y12
+	VFMADD231PS  Y11, Y12, Y9
+	VBROADCASTSS 40(CX)(DI*1), Y12
+	VFMADD231PS  Y11, Y12, Y10
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y11
+	VBROADCASTSS (CX), Y12
+	VFMADD231PS  Y11, Y12, Y0
+	VBROADCASTSS 4(CX), Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 8(CX), Y12
+	VFMADD231PS  Y11, Y12, Y2
+	VBROADCASTSS 12(CX), Y12
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 16(CX), Y12
+	VFMADD231PS  Y11, Y12, Y4
+	VBROADCASTSS 20(CX), Y12
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 24(CX), Y12
+	VFMADD231PS  Y11, Y12, Y6
+	VBROADCASTSS 28(CX), Y12
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 32(CX), Y12
+	VFMADD231PS  Y11, Y12, Y8
+	VBROADCASTSS 36(CX), Y12
+	VFMADD231PS  Y11, Y12, Y9
+	VBROADCASTSS 40(CX), Y12
+	VFMADD231PS  Y11, Y12, Y10
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y11
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y12
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y11, Y0, Y0
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y1, Y1
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y2, Y2
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y3, Y3
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y4, Y4
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y4
+	VMOVUPS      Y4, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y5, Y5
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y5
+	VMOVUPS      Y5, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y6, Y6
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y6
+	VMOVUPS      Y6, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y7, Y7
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y7
+	VMOVUPS      Y7, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y8, Y8
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y8
+	VMOVUPS      Y8, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y9, Y9
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y9
+	VMOVUPS      Y9, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y10, Y10
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y10
+	VMOVUPS      Y10, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y11, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y11, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y11, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y11, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y11, Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y11, Y5, Y5
+	VMOVUPS Y5, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y11, Y6, Y6
+	VMOVUPS Y6, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y11, Y7, Y7
+	VMOVUPS Y7, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y11, Y8, Y8
+	VMOVUPS Y8, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y11, Y9, Y9
+	VMOVUPS Y9, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y11, Y10, Y10
+	VMOVUPS Y10, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge1tail
+
+edge1loop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	VMOVDQU      (R8), Y11
+	VMASKMOVPS   (BX), Y11, Y11
+	VBROADCASTSS (CX), Y12
+	VFMADD231PS  Y11, Y12, Y0
+	VBROADCASTSS 4(CX), Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 8(CX), Y12
+	VFMADD231PS  Y11, Y12, Y2
+	VBROADCASTSS 12(CX), Y12
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 16(CX), Y12
+	VFMADD231PS  Y11, Y12, Y4
+	VBROADCASTSS 20(CX), Y12
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 24(CX), Y12
+	VFMADD231PS  Y11, Y12, Y6
+	VBROADCASTSS 28(CX), Y12
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 32(CX), Y12
+	VFMADD231PS  Y11, Y12, Y8
+	VBROADCASTSS 36(CX), Y12
+	VFMADD231PS  Y11, Y12, Y9
+	VBROADCASTSS 40(CX), Y12
+	VFMADD231PS  Y11, Y12, Y10
+	VMOVDQU      (R8), Y11
+	VMASKMOVPS   (BX)(SI*1), Y11, Y11
+	VBROADCASTSS (CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 16(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y4
+	VBROADCASTSS 20(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 24(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y6
+	VBROADCASTSS 28(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 32(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y8
+	VBROADCASTSS 36(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y9
+	VBROADCASTSS 40(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y10
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y11
+	VMASKMOVPS   (BX), Y11, Y11
+	VBROADCASTSS (CX), Y12
+	VFMADD231PS  Y11, Y12, Y0
+	VBROADCASTSS 4(CX), Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 8(CX), Y12
+	VFMADD231PS  Y11, Y12, Y2
+	VBROADCASTSS 12(CX), Y12
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 16(CX), Y12
+	VFMADD231PS  Y11, Y12, Y4
+	VBROADCASTSS 20(CX), Y12
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 24(CX), Y12
+	VFMADD231PS  Y11, Y12, Y6
+	VBROADCASTSS 28(CX), Y12
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 32(CX), Y12
+	VFMADD231PS  Y11, Y12, Y8
+	VBROADCASTSS 36(CX), Y12
+	VFMADD231PS  Y11, Y12, Y9
+	VBROADCASTSS 40(CX), Y12
+	VFMADD231PS  Y11, Y12, Y10
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y11
+	VMOVDQU      (R8), Y12
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y13
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y11, Y0, Y0
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y0
+	VMASKMOVPS   Y0, Y12, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y1, Y1
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y1
+	VMASKMOVPS   Y1, Y12, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y2, Y2
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y2
+	VMASKMOVPS   Y2, Y12, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y3, Y3
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y3
+	VMASKMOVPS   Y3, Y12, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y4, Y4
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y4
+	VMASKMOVPS   Y4, Y12, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y5, Y5
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y5
+	VMASKMOVPS   Y5, Y12, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y6, Y6
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y6
+	VMASKMOVPS   Y6, Y12, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y7, Y7
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y7
+	VMASKMOVPS   Y7, Y12, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y8, Y8
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y8
+	VMASKMOVPS   Y8, Y12, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y9, Y9
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y9
+	VMASKMOVPS   Y9, Y12, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y10, Y10
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y10
+	VMASKMOVPS   Y10, Y12, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y11, Y0, Y0
+	VMASKMOVPS Y0, Y12, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y11, Y1, Y1
+	VMASKMOVPS Y1, Y12, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y11, Y2, Y2
+	VMASKMOVPS Y2, Y12, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y11, Y3, Y3
+	VMASKMOVPS Y3, Y12, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y11, Y4, Y4
+	VMASKMOVPS Y4, Y12, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y11, Y5, Y5
+	VMASKMOVPS Y5, Y12, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y11, Y6, Y6
+	VMASKMOVPS Y6, Y12, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y11, Y7, Y7
+	VMASKMOVPS Y7, Y12, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y11, Y8, Y8
+	VMASKMOVPS Y8, Y12, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y11, Y9, Y9
+	VMASKMOVPS Y9, Y12, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y11, Y10, Y10
+	VMASKMOVPS Y10, Y12, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2P12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2P12(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	VXORPS     Y11, Y11, Y11
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	PREFETCHT0   128(CX)(DX*8)
+	VMOVUPS      (BX), Y12
+	VBROADCASTSS (CX), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS 4(CX), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS 8(CX), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 12(CX), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS 16(CX), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 20(CX), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS 24(CX), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 28(CX), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS 32(CX), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 36(CX), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS 40(CX), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS 44(CX), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	VMOVUPS      (BX)(SI*1), Y12
+	VBROADCASTSS (CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS 16(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 20(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS 24(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 28(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS 32(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 36(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS 40(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS 44(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	VMOVUPS      (BX)(SI*2), Y12
+	VBROADCASTSS (CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS 4(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 12(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS 16(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 20(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS 24(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 28(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS 32(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 36(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS 40(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS 44(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	VMOVUPS      (BX)(R8*1), Y12
+	VBROADCASTSS (CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS 4(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS 8(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 12(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS 16(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 20(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS 24(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 28(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS 32(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 36(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS 40(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS 44(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y12
+	VBROADCASTSS (CX), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS 4(CX), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS 8(CX), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 12(CX), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS 16(CX), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 20(CX), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS 24(CX), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 28(CX), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS 32(CX), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 36(CX), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS 40(CX), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS 44(CX), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y13
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y12, Y0, Y0
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y1, Y1
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y3, Y3
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y4, Y4
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y4
+	VMOVUPS      Y4, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y5, Y5
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y5
+	VMOVUPS      Y5, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y6, Y6
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y6
+	VMOVUPS      Y6, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y7, Y7
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y7
+	VMOVUPS      Y7, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y8, Y8
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y8
+	VMOVUPS      Y8, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y9, Y9
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y9
+	VMOVUPS      Y9, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y10, Y10
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y10
+	VMOVUPS      Y10, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y11, Y11
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y11
+	VMOVUPS      Y11, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y12, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y5, Y5
+	VMOVUPS Y5, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y6, Y6
+	VMOVUPS Y6, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y7, Y7
+	VMOVUPS Y7, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y8, Y8
+	VMOVUPS Y8, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y9, Y9
+	VMOVUPS Y9, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y10, Y10
+	VMOVUPS Y10, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y11, Y11
+	VMOVUPS Y11, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge1tail
+
+edge1loop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	VMOVDQU      (R8), Y12
+	VMASKMOVPS   (BX), Y12, Y12
+	VBROADCASTSS (CX), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS 4(CX), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS 8(CX), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 12(CX), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS 16(CX), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 20(CX), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS 24(CX), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 28(CX), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS 32(CX), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 36(CX), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS 40(CX), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS 44(CX), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	VMOVDQU      (R8), Y12
+	VMASKMOVPS   (BX)(SI*1), Y12, Y12
+	VBROADCASTSS (CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS 16(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 20(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS 24(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 28(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS 32(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 36(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS 40(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS 44(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y12
+	VMASKMOVPS   (BX), Y12, Y12
+	VBROADCASTSS (CX), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS 4(CX), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS 8(CX), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 12(CX), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS 16(CX), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 20(CX), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS 24(CX), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 28(CX), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS 32(CX), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 36(CX), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS 40(CX), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS 44(CX), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y12
+	VMOVDQU      (R8), Y13
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y14
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y12, Y0, Y0
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y0
+	VMASKMOVPS   Y0, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y1, Y1
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y1
+	VMASKMOVPS   Y1, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y2
+	VMASKMOVPS   Y2, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y3, Y3
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y3
+	VMASKMOVPS   Y3, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y4, Y4
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y4
+	VMASKMOVPS   Y4, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y5, Y5
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y5
+	VMASKMOVPS   Y5, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y6, Y6
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y6
+	VMASKMOVPS   Y6, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y7, Y7
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y7
+	VMASKMOVPS   Y7, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y8, Y8
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y8
+	VMASKMOVPS   Y8, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y9, Y9
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y9
+	VMASKMOVPS   Y9, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y10, Y10
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y10
+	VMASKMOVPS   Y10, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y11, Y11
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y11
+	VMASKMOVPS   Y11, Y13, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y12, Y0, Y0
+	VMASKMOVPS Y0, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y2, Y2
+	VMASKMOVPS Y2, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y3, Y3
+	VMASKMOVPS Y3, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y4, Y4
+	VMASKMOVPS Y4, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y5, Y5
+	VMASKMOVPS Y5, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y6, Y6
+	VMASKMOVPS Y6, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y7, Y7
+	VMASKMOVPS Y7, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y8, Y8
+	VMASKMOVPS Y8, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y9, Y9
+	VMASKMOVPS Y9, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y10, Y10
+	VMASKMOVPS Y10, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y11, Y11
+	VMASKMOVPS Y11, Y13, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2R1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2R1(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DX
+	LEAQ       (SI)(SI*2), DX
+	MOVQ       AX, DI
+	SHRQ       $0x02, DI
+	JZ         fulltail
+
+fullloop:
+	VMOVUPS      (BX), Y1
+	VBROADCASTSS (CX), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	VMOVUPS      (BX)(SI*1), Y1
+	VBROADCASTSS 4(CX), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	VMOVUPS      (BX)(SI*2), Y1
+	VBROADCASTSS 8(CX), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	VMOVUPS      (BX)(DX*1), Y1
+	VBROADCASTSS 12(CX), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000010, CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         DI
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y1
+	VBROADCASTSS (CX), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000004, CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y1
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y2
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y1, Y0, Y0
+	VMOVUPS      (AX), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	VMOVUPS      Y0, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DX
+	LEAQ (SI)(SI*2), DX
+	MOVQ AX, DX
+	SHRQ $0x01, DX
+	JZ   edge1tail
+
+edge1loop:
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX), Y1, Y1
+	VBROADCASTSS (CX), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX)(SI*1), Y1, Y1
+	VBROADCASTSS 4(CX), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000008, CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DX
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y1
+	VMASKMOVPS   (BX), Y1, Y1
+	VBROADCASTSS (CX), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000004, CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y1
+	VMOVDQU      (R8), Y2
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y3
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y1, Y0, Y0
+	VMASKMOVPS   (AX), Y2, Y1
+	VFMADD231PS  Y1, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y1, Y0, Y0
+	VMASKMOVPS Y0, Y2, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2R2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2R2(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), DI
+	MOVQ       AX, R8
+	SHRQ       $0x02, R8
+	JZ         fulltail
+
+fullloop:
+	VMOVUPS      (BX), Y2
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y2, Y3, Y0
+	VBROADCASTSS (CX)(DX*1), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMOVUPS      (BX)(SI*1), Y2
+	VBROADCASTSS 4(CX), Y3
+	VFMADD231PS  Y2, Y3, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMOVUPS      (BX)(SI*2), Y2
+	VBROADCASTSS 8(CX), Y3
+	VFMADD231PS  Y2, Y3, Y0
+	VBROADCASTSS 8(CX)(DX*1), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMOVUPS      (BX)(DI*1), Y2
+	VBROADCASTSS 12(CX), Y3
+	VFMADD231PS  Y2, Y3, Y0
+	VBROADCASTSS 12(CX)(DX*1), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	ADDQ         $0x00000010, CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R8
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y2
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y2, Y3, Y0
+	VBROADCASTSS (CX)(DX*1), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	ADDQ         $0x00000004, CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y2
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y3
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y2, Y0, Y0
+	VMOVUPS      (AX), Y4
+	VFMADD231PS  Y4, Y3, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y2, Y1, Y1
+	VMOVUPS      (AX), Y4
+	VFMADD231PS  Y4, Y3, Y1
+	VMOVUPS      Y1, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y2, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge1tail
+
+edge1loop:
+	VMOVDQU      (R8), Y2
+	VMASKMOVPS   (BX), Y2, Y2
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y2, Y3, Y0
+	VBROADCASTSS (CX)(DX*1), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMOVDQU      (R8), Y2
+	VMASKMOVPS   (BX)(SI*1), Y2, Y2
+	VBROADCASTSS 4(CX), Y3
+	VFMADD231PS  Y2, Y3, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	ADDQ         $0x00000008, CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y2
+	VMASKMOVPS   (BX), Y2, Y2
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y2, Y3, Y0
+	VBROADCASTSS (CX)(DX*1), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	ADDQ         $0x00000004, CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y2
+	VMOVDQU      (R8), Y3
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y4
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y2, Y0, Y0
+	VMASKMOVPS   (AX), Y3, Y5
+	VFMADD231PS  Y5, Y4, Y0
+	VMASKMOVPS   Y0, Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y2, Y1, Y1
+	VMASKMOVPS   (AX), Y3, Y5
+	VFMADD231PS  Y5, Y4, Y1
+	VMASKMOVPS   Y1, Y3, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y2, Y0, Y0
+	VMASKMOVPS Y0, Y3, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y2, Y1, Y1
+	VMASKMOVPS Y1, Y3, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2R3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2R3(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), DI
+	MOVQ       AX, R8
+	SHRQ       $0x02, R8
+	JZ         fulltail
+
+fullloop:
+	VMOVUPS      (BX), Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y3, Y4, Y0
+	VBROADCASTSS (CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS (CX)(DX*2), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMOVUPS      (BX)(SI*1), Y3
+	VBROADCASTSS 4(CX), Y4
+	VFMADD231PS  Y3, Y4, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMOVUPS      (BX)(SI*2), Y3
+	VBROADCASTSS 8(CX), Y4
+	VFMADD231PS  Y3, Y4, Y0
+	VBROADCASTSS 8(CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMOVUPS      (BX)(DI*1), Y3
+	VBROADCASTSS 12(CX), Y4
+	VFMADD231PS  Y3, Y4, Y0
+	VBROADCASTSS 12(CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 12(CX)(DX*2), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	ADDQ         $0x00000010, CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R8
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y3, Y4, Y0
+	VBROADCASTSS (CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS (CX)(DX*2), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	ADDQ         $0x00000004, CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y3
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y4
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y3, Y0, Y0
+	VMOVUPS      (AX), Y5
+	VFMADD231PS  Y5, Y4, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y3, Y1, Y1
+	VMOVUPS      (AX), Y5
+	VFMADD231PS  Y5, Y4, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y3, Y2, Y2
+	VMOVUPS      (AX), Y5
+	VFMADD231PS  Y5, Y4, Y2
+	VMOVUPS      Y2, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y3, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y3, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y3, Y2, Y2
+	VMOVUPS Y2, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), DI
+	MOVQ AX, DI
+	SHRQ $0x01, DI
+	JZ   edge1tail
+
+edge1loop:
+	VMOVDQU      (R8), Y3
+	VMASKMOVPS   (BX), Y3, Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y3, Y4, Y0
+	VBROADCASTSS (CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS (CX)(DX*2), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMOVDQU      (R8), Y3
+	VMASKMOVPS   (BX)(SI*1), Y3, Y3
+	VBROADCASTSS 4(CX), Y4
+	VFMADD231PS  Y3, Y4, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	ADDQ         $0x00000008, CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y3
+	VMASKMOVPS   (BX), Y3, Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y3, Y4, Y0
+	VBROADCASTSS (CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS (CX)(DX*2), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	ADDQ         $0x00000004, CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y3
+	VMOVDQU      (R8), Y4
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y5
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y3, Y0, Y0
+	VMASKMOVPS   (AX), Y4, Y6
+	VFMADD231PS  Y6, Y5, Y0
+	VMASKMOVPS   Y0, Y4, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y3, Y1, Y1
+	VMASKMOVPS   (AX), Y4, Y6
+	VFMADD231PS  Y6, Y5, Y1
+	VMASKMOVPS   Y1, Y4, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y3, Y2, Y2
+	VMASKMOVPS   (AX), Y4, Y6
+	VFMADD231PS  Y6, Y5, Y2
+	VMASKMOVPS   Y2, Y4, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y3, Y0, Y0
+	VMASKMOVPS Y0, Y4, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y3, Y1, Y1
+	VMASKMOVPS Y1, Y4, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y3, Y2, Y2
+	VMASKMOVPS Y2, Y4, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2R4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2R4(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	LEAQ       (CX)(DI*1), DI
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	VMOVUPS      (BX), Y4
+	VBROADCASTSS (CX), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS (CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS (CX)(DX*2), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS (DI), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMOVUPS      (BX)(SI*1), Y4
+	VBROADCASTSS 4(CX), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 4(DI), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMOVUPS      (BX)(SI*2), Y4
+	VBROADCASTSS 8(CX), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS 8(CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 8(DI), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMOVUPS      (BX)(R8*1), Y4
+	VBROADCASTSS 12(CX), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS 12(CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 12(CX)(DX*2), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 12(DI), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000010, DI
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y4
+	VBROADCASTSS (CX), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS (CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS (CX)(DX*2), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS (DI), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, DI
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y4
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y5
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y4, Y0, Y0
+	VMOVUPS      (AX), Y6
+	VFMADD231PS  Y6, Y5, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y4, Y1, Y1
+	VMOVUPS      (AX), Y6
+	VFMADD231PS  Y6, Y5, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y4, Y2, Y2
+	VMOVUPS      (AX), Y6
+	VFMADD231PS  Y6, Y5, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y4, Y3, Y3
+	VMOVUPS      (AX), Y6
+	VFMADD231PS  Y6, Y5, Y3
+	VMOVUPS      Y3, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y4, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y4, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y4, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y4, Y3, Y3
+	VMOVUPS Y3, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), R9
+	LEAQ (CX)(DI*1), DI
+	MOVQ AX, R9
+	SHRQ $0x01, R9
+	JZ   edge1tail
+
+edge1loop:
+	VMOVDQU      (R8), Y4
+	VMASKMOVPS   (BX), Y4, Y4
+	VBROADCASTSS (CX), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS (CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS (CX)(DX*2), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS (DI), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMOVDQU      (R8), Y4
+	VMASKMOVPS   (BX)(SI*1), Y4, Y4
+	VBROADCASTSS 4(CX), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 4(DI), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	ADDQ         $0x00000008, CX
+	ADDQ         $0x00000008, DI
+	LEAQ         (BX)(SI*2), BX
+	DECQ         R9
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y4
+	VMASKMOVPS   (BX), Y4, Y4
+	VBROADCASTSS (CX), Y5
+	VFMADD231PS  Y4, Y5, Y0
+	VBROADCASTSS (CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS (CX)(DX*2), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS (DI), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, DI
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y4
+	VMOVDQU      (R8), Y5
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y6
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y4, Y0, Y0
+	VMASKMOVPS   (AX), Y5, Y7
+	VFMADD231PS  Y7, Y6, Y0
+	VMASKMOVPS   Y0, Y5, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y4, Y1, Y1
+	VMASKMOVPS   (AX), Y5, Y7
+	VFMADD231PS  Y7, Y6, Y1
+	VMASKMOVPS   Y1, Y5, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y4, Y2, Y2
+	VMASKMOVPS   (AX), Y5, Y7
+	VFMADD231PS  Y7, Y6, Y2
+	VMASKMOVPS   Y2, Y5, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y4, Y3, Y3
+	VMASKMOVPS   (AX), Y5, Y7
+	VFMADD231PS  Y7, Y6, Y3
+	VMASKMOVPS   Y3, Y5, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y4, Y0, Y0
+	VMASKMOVPS Y0, Y5, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y4, Y1, Y1
+	VMASKMOVPS Y1, Y5, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y4, Y2, Y2
+	VMASKMOVPS Y2, Y5, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y4, Y3, Y3
+	VMASKMOVPS Y3, Y5, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2R5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2R5(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	LEAQ       (CX)(DI*1), DI
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	VMOVUPS      (BX), Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VBROADCASTSS (CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS (CX)(DX*2), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS (DI), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS (DI)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	VMOVUPS      (BX)(SI*1), Y5
+	VBROADCASTSS 4(CX), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 4(DI), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 4(DI)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	VMOVUPS      (BX)(SI*2), Y5
+	VBROADCASTSS 8(CX), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VBROADCASTSS 8(CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 8(DI), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 8(DI)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	VMOVUPS      (BX)(R8*1), Y5
+	VBROADCASTSS 12(CX), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VBROADCASTSS 12(CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 12(CX)(DX*2), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 12(DI), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 12(DI)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000010, DI
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VBROADCASTSS (CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS (CX)(DX*2), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS (DI), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS (DI)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, DI
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y5
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y6
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y5, Y0, Y0
+	VMOVUPS      (AX), Y7
+	VFMADD231PS  Y7, Y6, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y5, Y1, Y1
+	VMOVUPS      (AX), Y7
+	VFMADD231PS  Y7, Y6, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y5, Y2, Y2
+	VMOVUPS      (AX), Y7
+	VFMADD231PS  Y7, Y6, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y5, Y3, Y3
+	VMOVUPS      (AX), Y7
+	VFMADD231PS  Y7, Y6, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y5, Y4, Y4
+	VMOVUPS      (AX), Y7
+	VFMADD231PS  Y7, Y6, Y4
+	VMOVUPS      Y4, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y5, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y5, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y5, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y5, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y5, Y4, Y4
+	VMOVUPS Y4, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), R9
+	LEAQ (CX)(DI*1), DI
+	MOVQ AX, R9
+	SHRQ $0x01, R9
+	JZ   edge1tail
+
+edge1loop:
+	VMOVDQU      (R8), Y5
+	VMASKMOVPS   (BX), Y5, Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VBROADCASTSS (CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS (CX)(DX*2), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS (DI), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS (DI)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	VMOVDQU      (R8), Y5
+	VMASKMOVPS   (BX)(SI*1), Y5, Y5
+	VBROADCASTSS 4(CX), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 4(DI), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 4(DI)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	ADDQ         $0x00000008, CX
+	ADDQ         $0x00000008, DI
+	LEAQ         (BX)(SI*2), BX
+	DECQ         R9
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y5
+	VMASKMOVPS   (BX), Y5, Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y5, Y6, Y0
+	VBROADCASTSS (CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS (CX)(DX*2), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS (DI), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS (DI)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, DI
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y5
+	VMOVDQU      (R8), Y6
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y7
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y5, Y0, Y0
+	VMASKMOVPS   (AX), Y6, Y8
+	VFMADD231PS  Y8, Y7, Y0
+	VMASKMOVPS   Y0, Y6, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y5, Y1, Y1
+	VMASKMOVPS   (AX), Y6, Y8
+	VFMADD231PS  Y8, Y7, Y1
+	VMASKMOVPS   Y1, Y6, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y5, Y2, Y2
+	VMASKMOVPS   (AX), Y6, Y8
+	VFMADD231PS  Y8, Y7, Y2
+	VMASKMOVPS   Y2, Y6, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y5, Y3, Y3
+	VMASKMOVPS   (AX), Y6, Y8
+	VFMADD231PS  Y8, Y7, Y3
+	VMASKMOVPS   Y3, Y6, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y5, Y4, Y4
+	VMASKMOVPS   (AX), Y6, Y8
+	VFMADD231PS  Y8, Y7, Y4
+	VMASKMOVPS   Y4, Y6, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y5, Y0, Y0
+	VMASKMOVPS Y0, Y6, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y5, Y1, Y1
+	VMASKMOVPS Y1, Y6, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y5, Y2, Y2
+	VMASKMOVPS Y2, Y6, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y5, Y3, Y3
+	VMASKMOVPS Y3, Y6, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y5, Y4, Y4
+	VMASKMOVPS Y4, Y6, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2R6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2R6(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	LEAQ       (CX)(DI*1), DI
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	VMOVUPS      (BX), Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS (CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS (CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS (DI), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS (DI)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS (DI)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMOVUPS      (BX)(SI*1), Y6
+	VBROADCASTSS 4(CX), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 4(DI), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 4(DI)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 4(DI)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMOVUPS      (BX)(SI*2), Y6
+	VBROADCASTSS 8(CX), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS 8(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 8(DI), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 8(DI)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 8(DI)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMOVUPS      (BX)(R8*1), Y6
+	VBROADCASTSS 12(CX), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS 12(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 12(CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 12(DI), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 12(DI)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 12(DI)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000010, DI
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS (CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS (CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS (DI), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS (DI)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS (DI)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, DI
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y6
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y7
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y6, Y0, Y0
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  Y8, Y7, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y1, Y1
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  Y8, Y7, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y2, Y2
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  Y8, Y7, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y3, Y3
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  Y8, Y7, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y4, Y4
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  Y8, Y7, Y4
+	VMOVUPS      Y4, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y5, Y5
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  Y8, Y7, Y5
+	VMOVUPS      Y5, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y6, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y6, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y6, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y6, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y6, Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y6, Y5, Y5
+	VMOVUPS Y5, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), R9
+	LEAQ (CX)(DI*1), DI
+	MOVQ AX, R9
+	SHRQ $0x01, R9
+	JZ   edge1tail
+
+edge1loop:
+	VMOVDQU      (R8), Y6
+	VMASKMOVPS   (BX), Y6, Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS (CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS (CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS (DI), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS (DI)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS (DI)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMOVDQU      (R8), Y6
+	VMASKMOVPS   (BX)(SI*1), Y6, Y6
+	VBROADCASTSS 4(CX), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 4(DI), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 4(DI)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 4(DI)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	ADDQ         $0x00000008, CX
+	ADDQ         $0x00000008, DI
+	LEAQ         (BX)(SI*2), BX
+	DECQ         R9
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y6
+	VMASKMOVPS   (BX), Y6, Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS (CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS (CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS (DI), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS (DI)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS (DI)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, DI
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y6
+	VMOVDQU      (R8), Y7
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y8
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y6, Y0, Y0
+	VMASKMOVPS   (AX), Y7, Y9
+	VFMADD231PS  Y9, Y8, Y0
+	VMASKMOVPS   Y0, Y7, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y1, Y1
+	VMASKMOVPS   (AX), Y7, Y9
+	VFMADD231PS  Y9, Y8, Y1
+	VMASKMOVPS   Y1, Y7, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y2, Y2
+	VMASKMOVPS   (AX), Y7, Y9
+	VFMADD231PS  Y9, Y8, Y2
+	VMASKMOVPS   Y2, Y7, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y3, Y3
+	VMASKMOVPS   (AX), Y7, Y9
+	VFMADD231PS  Y9, Y8, Y3
+	VMASKMOVPS   Y3, Y7, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y4, Y4
+	VMASKMOVPS   (AX), Y7, Y9
+	VFMADD231PS  Y9, Y8, Y4
+	VMASKMOVPS   Y4, Y7, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y6, Y5, Y5
+	VMASKMOVPS   (AX), Y7, Y9
+	VFMADD231PS  Y9, Y8, Y5
+	VMASKMOVPS   Y5, Y7, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y6, Y0, Y0
+	VMASKMOVPS Y0, Y7, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y6, Y1, Y1
+	VMASKMOVPS Y1, Y7, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y6, Y2, Y2
+	VMASKMOVPS Y2, Y7, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y6, Y3, Y3
+	VMASKMOVPS Y3, Y7, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y6, Y4, Y4
+	VMASKMOVPS Y4, Y7, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y6, Y5, Y5
+	VMASKMOVPS Y5, Y7, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2R7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2R7(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	LEAQ       (CX)(DI*1), R9
+	LEAQ       (R9)(DI*1), DI
+	MOVQ       AX, R10
+	SHRQ       $0x02, R10
+	JZ         fulltail
+
+fullloop:
+	VMOVUPS      (BX), Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y7, Y8, Y0
+	VBROADCASTSS (CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS (CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS (R9), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS (R9)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS (R9)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS (DI), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMOVUPS      (BX)(SI*1), Y7
+	VBROADCASTSS 4(CX), Y8
+	VFMADD231PS  Y7, Y8, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 4(R9), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 4(R9)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 4(R9)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 4(DI), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMOVUPS      (BX)(SI*2), Y7
+	VBROADCASTSS 8(CX), Y8
+	VFMADD231PS  Y7, Y8, Y0
+	VBROADCASTSS 8(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 8(R9), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 8(R9)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 8(R9)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 8(DI), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMOVUPS      (BX)(R8*1), Y7
+	VBROADCASTSS 12(CX), Y8
+	VFMADD231PS  Y7, Y8, Y0
+	VBROADCASTSS 12(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 12(CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 12(R9), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 12(R9)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 12(R9)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 12(DI), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000010, R9
+	ADDQ         $0x00000010, DI
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R10
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y7, Y8, Y0
+	VBROADCASTSS (CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS (CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS (R9), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS (R9)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS (R9)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS (DI), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000004, DI
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y7
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y8
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y7, Y0, Y0
+	VMOVUPS      (AX), Y9
+	VFMADD231PS  Y9, Y8, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y1, Y1
+	VMOVUPS      (AX), Y9
+	VFMADD231PS  Y9, Y8, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y2, Y2
+	VMOVUPS      (AX), Y9
+	VFMADD231PS  Y9, Y8, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y3, Y3
+	VMOVUPS      (AX), Y9
+	VFMADD231PS  Y9, Y8, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y4, Y4
+	VMOVUPS      (AX), Y9
+	VFMADD231PS  Y9, Y8, Y4
+	VMOVUPS      Y4, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y5, Y5
+	VMOVUPS      (AX), Y9
+	VFMADD231PS  Y9, Y8, Y5
+	VMOVUPS      Y5, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y6, Y6
+	VMOVUPS      (AX), Y9
+	VFMADD231PS  Y9, Y8, Y6
+	VMOVUPS      Y6, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y7, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y7, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y7, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y7, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y7, Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y7, Y5, Y5
+	VMOVUPS Y5, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y7, Y6, Y6
+	VMOVUPS Y6, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), R9
+	LEAQ (CX)(DI*1), R9
+	LEAQ (R9)(DI*1), DI
+	MOVQ AX, R10
+	SHRQ $0x01, R10
+	JZ   edge1tail
+
+edge1loop:
+	VMOVDQU      (R8), Y7
+	VMASKMOVPS   (BX), Y7, Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y7, Y8, Y0
+	VBROADCASTSS (CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS (CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS (R9), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS (R9)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS (R9)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS (DI), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMOVDQU      (R8), Y7
+	VMASKMOVPS   (BX)(SI*1), Y7, Y7
+	VBROADCASTSS 4(CX), Y8
+	VFMADD231PS  Y7, Y8, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 4(R9), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 4(R9)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 4(R9)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 4(DI), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	ADDQ         $0x00000008, CX
+	ADDQ         $0x00000008, R9
+	ADDQ         $0x00000008, DI
+	LEAQ         (BX)(SI*2), BX
+	DECQ         R10
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y7
+	VMASKMOVPS   (BX), Y7, Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y7, Y8, Y0
+	VBROADCASTSS (CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS (CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS (R9), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS (R9)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS (R9)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS (DI), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000004, DI
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y7
+	VMOVDQU      (R8), Y8
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y9
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y7, Y0, Y0
+	VMASKMOVPS   (AX), Y8, Y10
+	VFMADD231PS  Y10, Y9, Y0
+	VMASKMOVPS   Y0, Y8, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y1, Y1
+	VMASKMOVPS   (AX), Y8, Y10
+	VFMADD231PS  Y10, Y9, Y1
+	VMASKMOVPS   Y1, Y8, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y2, Y2
+	VMASKMOVPS   (AX), Y8, Y10
+	VFMADD231PS  Y10, Y9, Y2
+	VMASKMOVPS   Y2, Y8, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y3, Y3
+	VMASKMOVPS   (AX), Y8, Y10
+	VFMADD231PS  Y10, Y9, Y3
+	VMASKMOVPS   Y3, Y8, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y4, Y4
+	VMASKMOVPS   (AX), Y8, Y10
+	VFMADD231PS  Y10, Y9, Y4
+	VMASKMOVPS   Y4, Y8, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y5, Y5
+	VMASKMOVPS   (AX), Y8, Y10
+	VFMADD231PS  Y10, Y9, Y5
+	VMASKMOVPS   Y5, Y8, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y7, Y6, Y6
+	VMASKMOVPS   (AX), Y8, Y10
+	VFMADD231PS  Y10, Y9, Y6
+	VMASKMOVPS   Y6, Y8, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y7, Y0, Y0
+	VMASKMOVPS Y0, Y8, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y7, Y1, Y1
+	VMASKMOVPS Y1, Y8, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y7, Y2, Y2
+	VMASKMOVPS Y2, Y8, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y7, Y3, Y3
+	VMASKMOVPS Y3, Y8, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y7, Y4, Y4
+	VMASKMOVPS Y4, Y8, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y7, Y5, Y5
+	VMASKMOVPS Y5, Y8, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y7, Y6, Y6
+	VMASKMOVPS Y6, Y8, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2R8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2R8(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	LEAQ       (CX)(DI*1), R9
+	LEAQ       (R9)(DI*1), DI
+	MOVQ       AX, R10
+	SHRQ       $0x02, R10
+	JZ         fulltail
+
+fullloop:
+	VMOVUPS      (BX), Y8
+	VBROADCASTSS (CX), Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VBROADCASTSS (CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS (CX)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS (R9), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS (R9)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS (R9)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS (DI), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS (DI)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	VMOVUPS      (BX)(SI*1), Y8
+	VBROADCASTSS 4(CX), Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 4(R9), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS 4(R9)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 4(R9)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS 4(DI), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS 4(DI)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	VMOVUPS      (BX)(SI*2), Y8
+	VBROADCASTSS 8(CX), Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VBROADCASTSS 8(CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 8(R9), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS 8(R9)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 8(R9)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS 8(DI), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS 8(DI)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	VMOVUPS      (BX)(R8*1), Y8
+	VBROADCASTSS 12(CX), Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VBROADCASTSS 12(CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS 12(CX)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 12(R9), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS 12(R9)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 12(R9)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS 12(DI), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS 12(DI)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000010, R9
+	ADDQ         $0x00000010, DI
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R10
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y8
+	VBROADCASTSS (CX), Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VBROADCASTSS (CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS (CX)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS (R9), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS (R9)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS (R9)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS (DI), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS (DI)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000004, DI
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y8
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y9
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y8, Y0, Y0
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y10, Y9, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y1, Y1
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y10, Y9, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y2, Y2
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y10, Y9, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y3, Y3
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y10, Y9, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y4, Y4
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y10, Y9, Y4
+	VMOVUPS      Y4, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y5, Y5
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y10, Y9, Y5
+	VMOVUPS      Y5, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y6, Y6
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y10, Y9, Y6
+	VMOVUPS      Y6, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y7, Y7
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y10, Y9, Y7
+	VMOVUPS      Y7, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y8, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y8, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y8, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y8, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y8, Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y8, Y5, Y5
+	VMOVUPS Y5, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y8, Y6, Y6
+	VMOVUPS Y6, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y8, Y7, Y7
+	VMOVUPS Y7, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), R9
+	LEAQ (CX)(DI*1), R9
+	LEAQ (R9)(DI*1), DI
+	MOVQ AX, R10
+	SHRQ $0x01, R10
+	JZ   edge1tail
+
+edge1loop:
+	VMOVDQU      (R8), Y8
+	VMASKMOVPS   (BX), Y8, Y8
+	VBROADCASTSS (CX), Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VBROADCASTSS (CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS (CX)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS (R9), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS (R9)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS (R9)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS (DI), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS (DI)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	VMOVDQU      (R8), Y8
+	VMASKMOVPS   (BX)(SI*1), Y8, Y8
+	VBROADCASTSS 4(CX), Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 4(R9), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS 4(R9)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 4(R9)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS 4(DI), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS 4(DI)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	ADDQ         $0x00000008, CX
+	ADDQ         $0x00000008, R9
+	ADDQ         $0x00000008, DI
+	LEAQ         (BX)(SI*2), BX
+	DECQ         R10
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y8
+	VMASKMOVPS   (BX), Y8, Y8
+	VBROADCASTSS (CX), Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VBROADCASTSS (CX)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS (CX)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS (R9), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS (R9)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS (R9)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS (DI), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS (DI)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000004, DI
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y8
+	VMOVDQU      (R8), Y9
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y10
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y8, Y0, Y0
+	VMASKMOVPS   (AX), Y9, Y11
+	VFMADD231PS  Y11, Y10, Y0
+	VMASKMOVPS   Y0, Y9, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y1, Y1
+	VMASKMOVPS   (AX), Y9, Y11
+	VFMADD231PS  Y11, Y10, Y1
+	VMASKMOVPS   Y1, Y9, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y2, Y2
+	VMASKMOVPS   (AX), Y9, Y11
+	VFMADD231PS  Y11, Y10, Y2
+	VMASKMOVPS   Y2, Y9, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y3, Y3
+	VMASKMOVPS   (AX), Y9, Y11
+	VFMADD231PS  Y11, Y10, Y3
+	VMASKMOVPS   Y3, Y9, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y4, Y4
+	VMASKMOVPS   (AX), Y9, Y11
+	VFMADD231PS  Y11, Y10, Y4
+	VMASKMOVPS   Y4, Y9, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y5, Y5
+	VMASKMOVPS   (AX), Y9, Y11
+	VFMADD231PS  Y11, Y10, Y5
+	VMASKMOVPS   Y5, Y9, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y6, Y6
+	VMASKMOVPS   (AX), Y9, Y11
+	VFMADD231PS  Y11, Y10, Y6
+	VMASKMOVPS   Y6, Y9, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y8, Y7, Y7
+	VMASKMOVPS   (AX), Y9, Y11
+	VFMADD231PS  Y11, Y10, Y7
+	VMASKMOVPS   Y7, Y9, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y8, Y0, Y0
+	VMASKMOVPS Y0, Y9, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y8, Y1, Y1
+	VMASKMOVPS Y1, Y9, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y8, Y2, Y2
+	VMASKMOVPS Y2, Y9, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y8, Y3, Y3
+	VMASKMOVPS Y3, Y9, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y8, Y4, Y4
+	VMASKMOVPS Y4, Y9, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y8, Y5, Y5
+	VMASKMOVPS Y5, Y9, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y8, Y6, Y6
+	VMASKMOVPS Y6, Y9, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y8, Y7, Y7
+	VMASKMOVPS Y7, Y9, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2R9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2R9(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	LEAQ       (CX)(DI*1), R9
+	LEAQ       (R9)(DI*1), DI
+	MOVQ       AX, R10
+	SHRQ       $0x02, R10
+	JZ         fulltail
+
+fullloop:
+	VMOVUPS      (BX), Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y9, Y10, Y0
+	VBROADCASTSS (CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (CX)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y2
+	VBROADCASTSS (R9), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS (R9)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y4
+	VBROADCASTSS (R9)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS (DI), Y10
+	VFMADD231PS  Y9, Y10, Y6
+	VBROADCASTSS (DI)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VBROADCASTSS (DI)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y8
+	VMOVUPS      (BX)(SI*1), Y9
+	VBROADCASTSS 4(CX), Y10
+	VFMADD231PS  Y9, Y10, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y2
+	VBROADCASTSS 4(R9), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 4(R9)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y4
+	VBROADCASTSS 4(R9)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 4(DI), Y10
+	VFMADD231PS  Y9, Y10, Y6
+	VBROADCASTSS 4(DI)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VBROADCASTSS 4(DI)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y8
+	VMOVUPS      (BX)(SI*2), Y9
+	VBROADCASTSS 8(CX), Y10
+	VFMADD231PS  Y9, Y10, Y0
+	VBROADCASTSS 8(CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y2
+	VBROADCASTSS 8(R9), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 8(R9)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y4
+	VBROADCASTSS 8(R9)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 8(DI), Y10
+	VFMADD231PS  Y9, Y10, Y6
+	VBROADCASTSS 8(DI)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VBROADCASTSS 8(DI)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y8
+	VMOVUPS      (BX)(R8*1), Y9
+	VBROADCASTSS 12(CX), Y10
+	VFMADD231PS  Y9, Y10, Y0
+	VBROADCASTSS 12(CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 12(CX)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y2
+	VBROADCASTSS 12(R9), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 12(R9)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y4
+	VBROADCASTSS 12(R9)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 12(DI), Y10
+	VFMADD231PS  Y9, Y10, Y6
+	VBROADCASTSS 12(DI)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VBROADCASTSS 12(DI)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y8
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000010, R9
+	ADDQ         $0x00000010, DI
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R10
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y9, Y10, Y0
+	VBROADCASTSS (CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (CX)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y2
+	VBROADCASTSS (R9), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS (R9)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y4
+	VBROADCASTSS (R9)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS (DI), Y10
+	VFMADD231PS  Y9, Y10, Y6
+	VBROADCASTSS (DI)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VBROADCASTSS (DI)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y8
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000004, DI
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y9
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y10
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y9, Y0, Y0
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y1, Y1
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y2, Y2
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y3, Y3
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y4, Y4
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y4
+	VMOVUPS      Y4, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y5, Y5
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y5
+	VMOVUPS      Y5, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y6, Y6
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y6
+	VMOVUPS      Y6, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y7, Y7
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y7
+	VMOVUPS      Y7, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y8, Y8
+	VMOVUPS      (AX), Y11
+	VFMADD231PS  Y11, Y10, Y8
+	VMOVUPS      Y8, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y9, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y9, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y9, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y9, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y9, Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y9, Y5, Y5
+	VMOVUPS Y5, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y9, Y6, Y6
+	VMOVUPS Y6, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y9, Y7, Y7
+	VMOVUPS Y7, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y9, Y8, Y8
+	VMOVUPS Y8, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), R9
+	LEAQ (CX)(DI*1), R9
+	LEAQ (R9)(DI*1), DI
+	MOVQ AX, R10
+	SHRQ $0x01, R10
+	JZ   edge1tail
+
+edge1loop:
+	VMOVDQU      (R8), Y9
+	VMASKMOVPS   (BX), Y9, Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y9, Y10, Y0
+	VBROADCASTSS (CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (CX)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y2
+	VBROADCASTSS (R9), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS (R9)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y4
+	VBROADCASTSS (R9)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS (DI), Y10
+	VFMADD231PS  Y9, Y10, Y6
+	VBROADCASTSS (DI)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VBROADCASTSS (DI)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y8
+	VMOVDQU      (R8), Y9
+	VMASKMOVPS   (BX)(SI*1), Y9, Y9
+	VBROADCASTSS 4(CX), Y10
+	VFMADD231PS  Y9, Y10, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y2
+	VBROADCASTSS 4(R9), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 4(R9)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y4
+	VBROADCASTSS 4(R9)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 4(DI), Y10
+	VFMADD231PS  Y9, Y10, Y6
+	VBROADCASTSS 4(DI)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VBROADCASTSS 4(DI)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y8
+	ADDQ         $0x00000008, CX
+	ADDQ         $0x00000008, R9
+	ADDQ         $0x00000008, DI
+	LEAQ         (BX)(SI*2), BX
+	DECQ         R10
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y9
+	VMASKMOVPS   (BX), Y9, Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y9, Y10, Y0
+	VBROADCASTSS (CX)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (CX)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y2
+	VBROADCASTSS (R9), Y10
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS (R9)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y4
+	VBROADCASTSS (R9)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS (DI), Y10
+	VFMADD231PS  Y9, Y10, Y6
+	VBROADCASTSS (DI)(DX*1), Y10
+	VFMADD231PS  Y9, Y10, Y7
+	VBROADCASTSS (DI)(DX*2), Y10
+	VFMADD231PS  Y9, Y10, Y8
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000004, DI
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y9
+	VMOVDQU      (R8), Y10
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y11
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y9, Y0, Y0
+	VMASKMOVPS   (AX), Y10, Y12
+	VFMADD231PS  Y12, Y11, Y0
+	VMASKMOVPS   Y0, Y10, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y1, Y1
+	VMASKMOVPS   (AX), Y10, Y12
+	VFMADD231PS  Y12, Y11, Y1
+	VMASKMOVPS   Y1, Y10, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y2, Y2
+	VMASKMOVPS   (AX), Y10, Y12
+	VFMADD231PS  Y12, Y11, Y2
+	VMASKMOVPS   Y2, Y10, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y3, Y3
+	VMASKMOVPS   (AX), Y10, Y12
+	VFMADD231PS  Y12, Y11, Y3
+	VMASKMOVPS   Y3, Y10, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y4, Y4
+	VMASKMOVPS   (AX), Y10, Y12
+	VFMADD231PS  Y12, Y11, Y4
+	VMASKMOVPS   Y4, Y10, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y5, Y5
+	VMASKMOVPS   (AX), Y10, Y12
+	VFMADD231PS  Y12, Y11, Y5
+	VMASKMOVPS   Y5, Y10, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y6, Y6
+	VMASKMOVPS   (AX), Y10, Y12
+	VFMADD231PS  Y12, Y11, Y6
+	VMASKMOVPS   Y6, Y10, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y7, Y7
+	VMASKMOVPS   (AX), Y10, Y12
+	VFMADD231PS  Y12, Y11, Y7
+	VMASKMOVPS   Y7, Y10, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y9, Y8, Y8
+	VMASKMOVPS   (AX), Y10, Y12
+	VFMADD231PS  Y12, Y11, Y8
+	VMASKMOVPS   Y8, Y10, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y9, Y0, Y0
+	VMASKMOVPS Y0, Y10, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y9, Y1, Y1
+	VMASKMOVPS Y1, Y10, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y9, Y2, Y2
+	VMASKMOVPS Y2, Y10, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y9, Y3, Y3
+	VMASKMOVPS Y3, Y10, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y9, Y4, Y4
+	VMASKMOVPS Y4, Y10, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y9, Y5, Y5
+	VMASKMOVPS Y5, Y10, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y9, Y6, Y6
+	VMASKMOVPS Y6, Y10, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y9, Y7, Y7
+	VMASKMOVPS Y7, Y10, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y9, Y8, Y8
+	VMASKMOVPS Y8, Y10, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2R10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2R10(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	LEAQ       (CX)(DI*1), R9
+	LEAQ       (R9)(DI*1), R10
+	LEAQ       (R10)(DI*1), DI
+	MOVQ       AX, R11
+	SHRQ       $0x02, R11
+	JZ         fulltail
+
+fullloop:
+	VMOVUPS      (BX), Y10
+	VBROADCASTSS (CX), Y11
+	VFMADD231PS  Y10, Y11, Y0
+	VBROADCASTSS (CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y1
+	VBROADCASTSS (CX)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS (R9), Y11
+	VFMADD231PS  Y10, Y11, Y3
+	VBROADCASTSS (R9)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS (R9)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VBROADCASTSS (R10), Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS (R10)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y7
+	VBROADCASTSS (R10)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y8
+	VBROADCASTSS (DI), Y11
+	VFMADD231PS  Y10, Y11, Y9
+	VMOVUPS      (BX)(SI*1), Y10
+	VBROADCASTSS 4(CX), Y11
+	VFMADD231PS  Y10, Y11, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 4(R9), Y11
+	VFMADD231PS  Y10, Y11, Y3
+	VBROADCASTSS 4(R9)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 4(R9)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VBROADCASTSS 4(R10), Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 4(R10)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y7
+	VBROADCASTSS 4(R10)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y8
+	VBROADCASTSS 4(DI), Y11
+	VFMADD231PS  Y10, Y11, Y9
+	VMOVUPS      (BX)(SI*2), Y10
+	VBROADCASTSS 8(CX), Y11
+	VFMADD231PS  Y10, Y11, Y0
+	VBROADCASTSS 8(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 8(R9), Y11
+	VFMADD231PS  Y10, Y11, Y3
+	VBROADCASTSS 8(R9)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 8(R9)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VBROADCASTSS 8(R10), Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 8(R10)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y7
+	VBROADCASTSS 8(R10)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y8
+	VBROADCASTSS 8(DI), Y11
+	VFMADD231PS  Y10, Y11, Y9
+	VMOVUPS      (BX)(R8*1), Y10
+	VBROADCASTSS 12(CX), Y11
+	VFMADD231PS  Y10, Y11, Y0
+	VBROADCASTSS 12(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y1
+	VBROADCASTSS 12(CX)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 12(R9), Y11
+	VFMADD231PS  Y10, Y11, Y3
+	VBROADCASTSS 12(R9)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 12(R9)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VBROADCASTSS 12(R10), Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 12(R10)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y7
+	VBROADCASTSS 12(R10)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y8
+	VBROADCASTSS 12(DI), Y11
+	VFMADD231PS  Y10, Y11, Y9
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000010, R9
+	ADDQ         $0x00000010, R10
+	ADDQ         $0x00000010, DI
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R11
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y10
+	VBROADCASTSS (CX), Y11
+	VFMADD231PS  Y10, Y11, Y0
+	VBROADCASTSS (CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y1
+	VBROADCASTSS (CX)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS (R9), Y11
+	VFMADD231PS  Y10, Y11, Y3
+	VBROADCASTSS (R9)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS (R9)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VBROADCASTSS (R10), Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS (R10)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y7
+	VBROADCASTSS (R10)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y8
+	VBROADCASTSS (DI), Y11
+	VFMADD231PS  Y10, Y11, Y9
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000004, DI
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y10
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y11
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y10, Y0, Y0
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y1, Y1
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y2, Y2
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y3, Y3
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y4, Y4
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y4
+	VMOVUPS      Y4, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y5, Y5
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y5
+	VMOVUPS      Y5, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y6, Y6
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y6
+	VMOVUPS      Y6, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y7, Y7
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y7
+	VMOVUPS      Y7, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y8, Y8
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y8
+	VMOVUPS      Y8, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y9, Y9
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  Y12, Y11, Y9
+	VMOVUPS      Y9, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y10, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y5, Y5
+	VMOVUPS Y5, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y6, Y6
+	VMOVUPS Y6, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y7, Y7
+	VMOVUPS Y7, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y8, Y8
+	VMOVUPS Y8, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y10, Y9, Y9
+	VMOVUPS Y9, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), R9
+	LEAQ (CX)(DI*1), R9
+	LEAQ (R9)(DI*1), R10
+	LEAQ (R10)(DI*1), DI
+	MOVQ AX, R11
+	SHRQ $0x01, R11
+	JZ   edge1tail
+
+edge1loop:
+	VMOVDQU      (R8), Y10
+	VMASKMOVPS   (BX), Y10, Y10
+	VBROADCASTSS (CX), Y11
+	VFMADD231PS  Y10, Y11, Y0
+	VBROADCASTSS (CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y1
+	VBROADCASTSS (CX)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS (R9), Y11
+	VFMADD231PS  Y10, Y11, Y3
+	VBROADCASTSS (R9)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS (R9)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VBROADCASTSS (R10), Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS (R10)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y7
+	VBROADCASTSS (R10)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y8
+	VBROADCASTSS (DI), Y11
+	VFMADD231PS  Y10, Y11, Y9
+	VMOVDQU      (R8), Y10
+	VMASKMOVPS   (BX)(SI*1), Y10, Y10
+	VBROADCASTSS 4(CX), Y11
+	VFMADD231PS  Y10, Y11, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 4(R9), Y11
+	VFMADD231PS  Y10, Y11, Y3
+	VBROADCASTSS 4(R9)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 4(R9)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VBROADCASTSS 4(R10), Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 4(R10)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y7
+	VBROADCASTSS 4(R10)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y8
+	VBROADCASTSS 4(DI), Y11
+	VFMADD231PS  Y10, Y11, Y9
+	ADDQ         $0x00000008, CX
+	ADDQ         $0x00000008, R9
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000008, DI
+	LEAQ         (BX)(SI*2), BX
+	DECQ         R11
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y10
+	VMASKMOVPS   (BX), Y10, Y10
+	VBROADCASTSS (CX), Y11
+	VFMADD231PS  Y10, Y11, Y0
+	VBROADCASTSS (CX)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y1
+	VBROADCASTSS (CX)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS (R9), Y11
+	VFMADD231PS  Y10, Y11, Y3
+	VBROADCASTSS (R9)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS (R9)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y5
+	VBROADCASTSS (R10), Y11
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS (R10)(DX*1), Y11
+	VFMADD231PS  Y10, Y11, Y7
+	VBROADCASTSS (R10)(DX*2), Y11
+	VFMADD231PS  Y10, Y11, Y8
+	VBROADCASTSS (DI), Y11
+	VFMADD231PS  Y10, Y11, Y9
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000004, DI
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y10
+	VMOVDQU      (R8), Y11
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y12
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y10, Y0, Y0
+	VMASKMOVPS   (AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y0
+	VMASKMOVPS   Y0, Y11, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y1, Y1
+	VMASKMOVPS   (AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y1
+	VMASKMOVPS   Y1, Y11, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y2, Y2
+	VMASKMOVPS   (AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y2
+	VMASKMOVPS   Y2, Y11, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y3, Y3
+	VMASKMOVPS   (AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y3
+	VMASKMOVPS   Y3, Y11, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y4, Y4
+	VMASKMOVPS   (AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y4
+	VMASKMOVPS   Y4, Y11, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y5, Y5
+	VMASKMOVPS   (AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y5
+	VMASKMOVPS   Y5, Y11, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y6, Y6
+	VMASKMOVPS   (AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y6
+	VMASKMOVPS   Y6, Y11, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y7, Y7
+	VMASKMOVPS   (AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y7
+	VMASKMOVPS   Y7, Y11, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y8, Y8
+	VMASKMOVPS   (AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y8
+	VMASKMOVPS   Y8, Y11, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y10, Y9, Y9
+	VMASKMOVPS   (AX), Y11, Y13
+	VFMADD231PS  Y13, Y12, Y9
+	VMASKMOVPS   Y9, Y11, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y10, Y0, Y0
+	VMASKMOVPS Y0, Y11, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y1, Y1
+	VMASKMOVPS Y1, Y11, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y2, Y2
+	VMASKMOVPS Y2, Y11, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y3, Y3
+	VMASKMOVPS Y3, Y11, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y4, Y4
+	VMASKMOVPS Y4, Y11, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y5, Y5
+	VMASKMOVPS Y5, Y11, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y6, Y6
+	VMASKMOVPS Y6, Y11, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y7, Y7
+	VMASKMOVPS Y7, Y11, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y8, Y8
+	VMASKMOVPS Y8, Y11, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y10, Y9, Y9
+	VMASKMOVPS Y9, Y11, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2R11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2R11(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	LEAQ       (CX)(DI*1), R9
+	LEAQ       (R9)(DI*1), R10
+	LEAQ       (R10)(DI*1), DI
+	MOVQ       AX, R11
+	SHRQ       $0x02, R11
+	JZ         fulltail
+
+fullloop:
+	VMOVUPS      (BX), Y11
+	VBROADCASTSS (CX), Y12
+	VFMADD231PS  Y11, Y12, Y0
+	VBROADCASTSS (CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS (CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y2
+	VBROADCASTSS (R9), Y12
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS (R9)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y4
+	VBROADCASTSS (R9)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS (R10), Y12
+	VFMADD231PS  Y11, Y12, Y6
+	VBROADCASTSS (R10)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS (R10)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y8
+	VBROADCASTSS (DI), Y12
+	VFMADD231PS  Y11, Y12, Y9
+	VBROADCASTSS (DI)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y10
+	VMOVUPS      (BX)(SI*1), Y11
+	VBROADCASTSS 4(CX), Y12
+	VFMADD231PS  Y11, Y12, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y2
+	VBROADCASTSS 4(R9), Y12
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 4(R9)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y4
+	VBROADCASTSS 4(R9)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 4(R10), Y12
+	VFMADD231PS  Y11, Y12, Y6
+	VBROADCASTSS 4(R10)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 4(R10)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y8
+	VBROADCASTSS 4(DI), Y12
+	VFMADD231PS  Y11, Y12, Y9
+	VBROADCASTSS 4(DI)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y10
+	VMOVUPS      (BX)(SI*2), Y11
+	VBROADCASTSS 8(CX), Y12
+	VFMADD231PS  Y11, Y12, Y0
+	VBROADCASTSS 8(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y2
+	VBROADCASTSS 8(R9), Y12
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 8(R9)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y4
+	VBROADCASTSS 8(R9)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 8(R10), Y12
+	VFMADD231PS  Y11, Y12, Y6
+	VBROADCASTSS 8(R10)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 8(R10)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y8
+	VBROADCASTSS 8(DI), Y12
+	VFMADD231PS  Y11, Y12, Y9
+	VBROADCASTSS 8(DI)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y10
+	VMOVUPS      (BX)(R8*1), Y11
+	VBROADCASTSS 12(CX), Y12
+	VFMADD231PS  Y11, Y12, Y0
+	VBROADCASTSS 12(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 12(CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y2
+	VBROADCASTSS 12(R9), Y12
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 12(R9)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y4
+	VBROADCASTSS 12(R9)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 12(R10), Y12
+	VFMADD231PS  Y11, Y12, Y6
+	VBROADCASTSS 12(R10)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 12(R10)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y8
+	VBROADCASTSS 12(DI), Y12
+	VFMADD231PS  Y11, Y12, Y9
+	VBROADCASTSS 12(DI)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y10
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000010, R9
+	ADDQ         $0x00000010, R10
+	ADDQ         $0x00000010, DI
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R11
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y11
+	VBROADCASTSS (CX), Y12
+	VFMADD231PS  Y11, Y12, Y0
+	VBROADCASTSS (CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS (CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y2
+	VBROADCASTSS (R9), Y12
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS (R9)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y4
+	VBROADCASTSS (R9)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS (R10), Y12
+	VFMADD231PS  Y11, Y12, Y6
+	VBROADCASTSS (R10)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS (R10)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y8
+	VBROADCASTSS (DI), Y12
+	VFMADD231PS  Y11, Y12, Y9
+	VBROADCASTSS (DI)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y10
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000004, DI
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y11
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y12
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y11, Y0, Y0
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y1, Y1
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y2, Y2
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y3, Y3
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y4, Y4
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y4
+	VMOVUPS      Y4, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y5, Y5
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y5
+	VMOVUPS      Y5, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y6, Y6
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y6
+	VMOVUPS      Y6, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y7, Y7
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y7
+	VMOVUPS      Y7, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y8, Y8
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y8
+	VMOVUPS      Y8, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y9, Y9
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y9
+	VMOVUPS      Y9, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y10, Y10
+	VMOVUPS      (AX), Y13
+	VFMADD231PS  Y13, Y12, Y10
+	VMOVUPS      Y10, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y11, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y11, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y11, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y11, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y11, Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y11, Y5, Y5
+	VMOVUPS Y5, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y11, Y6, Y6
+	VMOVUPS Y6, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y11, Y7, Y7
+	VMOVUPS Y7, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y11, Y8, Y8
+	VMOVUPS Y8, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y11, Y9, Y9
+	VMOVUPS Y9, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y11, Y10, Y10
+	VMOVUPS Y10, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), R9
+	LEAQ (CX)(DI*1), R9
+	LEAQ (R9)(DI*1), R10
+	LEAQ (R10)(DI*1), DI
+	MOVQ AX, R11
+	SHRQ $0x01, R11
+	JZ   edge1tail
+
+edge1loop:
+	VMOVDQU      (R8), Y11
+	VMASKMOVPS   (BX), Y11, Y11
+	VBROADCASTSS (CX), Y12
+	VFMADD231PS  Y11, Y12, Y0
+	VBROADCASTSS (CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS (CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y2
+	VBROADCASTSS (R9), Y12
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS (R9)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y4
+	VBROADCASTSS (R9)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS (R10), Y12
+	VFMADD231PS  Y11, Y12, Y6
+	VBROADCASTSS (R10)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS (R10)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y8
+	VBROADCASTSS (DI), Y12
+	VFMADD231PS  Y11, Y12, Y9
+	VBROADCASTSS (DI)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y10
+	VMOVDQU      (R8), Y11
+	VMASKMOVPS   (BX)(SI*1), Y11, Y11
+	VBROADCASTSS 4(CX), Y12
+	VFMADD231PS  Y11, Y12, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y2
+	VBROADCASTSS 4(R9), Y12
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 4(R9)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y4
+	VBROADCASTSS 4(R9)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 4(R10), Y12
+	VFMADD231PS  Y11, Y12, Y6
+	VBROADCASTSS 4(R10)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 4(R10)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y8
+	VBROADCASTSS 4(DI), Y12
+	VFMADD231PS  Y11, Y12, Y9
+	VBROADCASTSS 4(DI)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y10
+	ADDQ         $0x00000008, CX
+	ADDQ         $0x00000008, R9
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000008, DI
+	LEAQ         (BX)(SI*2), BX
+	DECQ         R11
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y11
+	VMASKMOVPS   (BX), Y11, Y11
+	VBROADCASTSS (CX), Y12
+	VFMADD231PS  Y11, Y12, Y0
+	VBROADCASTSS (CX)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS (CX)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y2
+	VBROADCASTSS (R9), Y12
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS (R9)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y4
+	VBROADCASTSS (R9)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS (R10), Y12
+	VFMADD231PS  Y11, Y12, Y6
+	VBROADCASTSS (R10)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS (R10)(DX*2), Y12
+	VFMADD231PS  Y11, Y12, Y8
+	VBROADCASTSS (DI), Y12
+	VFMADD231PS  Y11, Y12, Y9
+	VBROADCASTSS (DI)(DX*1), Y12
+	VFMADD231PS  Y11, Y12, Y10
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000004, DI
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y11
+	VMOVDQU      (R8), Y12
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y13
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y11, Y0, Y0
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y0
+	VMASKMOVPS   Y0, Y12, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y1, Y1
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y1
+	VMASKMOVPS   Y1, Y12, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y2, Y2
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y2
+	VMASKMOVPS   Y2, Y12, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y3, Y3
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y3
+	VMASKMOVPS   Y3, Y12, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y4, Y4
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y4
+	VMASKMOVPS   Y4, Y12, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y5, Y5
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y5
+	VMASKMOVPS   Y5, Y12, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y6, Y6
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y6
+	VMASKMOVPS   Y6, Y12, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y7, Y7
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y7
+	VMASKMOVPS   Y7, Y12, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y8, Y8
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y8
+	VMASKMOVPS   Y8, Y12, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y9, Y9
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y9
+	VMASKMOVPS   Y9, Y12, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y11, Y10, Y10
+	VMASKMOVPS   (AX), Y12, Y14
+	VFMADD231PS  Y14, Y13, Y10
+	VMASKMOVPS   Y10, Y12, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y11, Y0, Y0
+	VMASKMOVPS Y0, Y12, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y11, Y1, Y1
+	VMASKMOVPS Y1, Y12, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y11, Y2, Y2
+	VMASKMOVPS Y2, Y12, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y11, Y3, Y3
+	VMASKMOVPS Y3, Y12, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y11, Y4, Y4
+	VMASKMOVPS Y4, Y12, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y11, Y5, Y5
+	VMASKMOVPS Y5, Y12, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y11, Y6, Y6
+	VMASKMOVPS Y6, Y12, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y11, Y7, Y7
+	VMASKMOVPS Y7, Y12, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y11, Y8, Y8
+	VMASKMOVPS Y8, Y12, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y11, Y9, Y9
+	VMASKMOVPS Y9, Y12, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y11, Y10, Y10
+	VMASKMOVPS Y10, Y12, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm12x8AVX2R12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·Sgemm12x8AVX2R12(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 28(R8)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	VXORPS     Y11, Y11, Y11
+	CMPQ       DI, $0x00000008
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	LEAQ       (CX)(DI*1), R9
+	LEAQ       (R9)(DI*1), R10
+	LEAQ       (R10)(DI*1), DI
+	MOVQ       AX, R11
+	SHRQ       $0x02, R11
+	JZ         fulltail
+
+fullloop:
+	VMOVUPS      (BX), Y12
+	VBROADCASTSS (CX), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS (CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS (CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS (R9), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS (R9)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS (R9)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS (R10), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS (R10)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS (R10)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS (DI), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS (DI)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS (DI)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	VMOVUPS      (BX)(SI*1), Y12
+	VBROADCASTSS 4(CX), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 4(R9), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS 4(R9)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 4(R9)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS 4(R10), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 4(R10)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS 4(R10)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 4(DI), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS 4(DI)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS 4(DI)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	VMOVUPS      (BX)(SI*2), Y12
+	VBROADCASTSS 8(CX), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS 8(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 8(R9), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS 8(R9)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 8(R9)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS 8(R10), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 8(R10)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS 8(R10)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 8(DI), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS 8(DI)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS 8(DI)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	VMOVUPS      (BX)(R8*1), Y12
+	VBROADCASTSS 12(CX), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS 12(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS 12(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 12(R9), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS 12(R9)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 12(R9)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS 12(R10), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 12(R10)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS 12(R10)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 12(DI), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS 12(DI)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS 12(DI)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	ADDQ         $0x00000010, CX
+	ADDQ         $0x00000010, R9
+	ADDQ         $0x00000010, R10
+	ADDQ         $0x00000010, DI
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R11
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y12
+	VBROADCASTSS (CX), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS (CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS (CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS (R9), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS (R9)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS (R9)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS (R10), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS (R10)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS (R10)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS (DI), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS (DI)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS (DI)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000004, DI
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Y12
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Y13
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y12, Y0, Y0
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y1, Y1
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y3, Y3
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y4, Y4
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y4
+	VMOVUPS      Y4, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y5, Y5
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y5
+	VMOVUPS      Y5, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y6, Y6
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y6
+	VMOVUPS      Y6, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y7, Y7
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y7
+	VMOVUPS      Y7, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y8, Y8
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y8
+	VMOVUPS      Y8, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y9, Y9
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y9
+	VMOVUPS      Y9, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y10, Y10
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y10
+	VMOVUPS      Y10, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y11, Y11
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y11
+	VMOVUPS      Y11, (AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y12, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y5, Y5
+	VMOVUPS Y5, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y6, Y6
+	VMOVUPS Y6, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y7, Y7
+	VMOVUPS Y7, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y8, Y8
+	VMOVUPS Y8, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y9, Y9
+	VMOVUPS Y9, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y10, Y10
+	VMOVUPS Y10, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y11, Y11
+	VMOVUPS Y11, (AX)
+	JMP     next
+
+edge:
+	LEAQ sgemmMaskTab<>+32(SB), R8
+	SHLQ $0x02, DI
+	SUBQ DI, R8
+	LEAQ (DX)(DX*2), DI
+	LEAQ (SI)(SI*2), R9
+	LEAQ (CX)(DI*1), R9
+	LEAQ (R9)(DI*1), R10
+	LEAQ (R10)(DI*1), DI
+	MOVQ AX, R11
+	SHRQ $0x01, R11
+	JZ   edge1tail
+
+edge1loop:
+	VMOVDQU      (R8), Y12
+	VMASKMOVPS   (BX), Y12, Y12
+	VBROADCASTSS (CX), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS (CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS (CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS (R9), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS (R9)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS (R9)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS (R10), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS (R10)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS (R10)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS (DI), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS (DI)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS (DI)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	VMOVDQU      (R8), Y12
+	VMASKMOVPS   (BX)(SI*1), Y12, Y12
+	VBROADCASTSS 4(CX), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS 4(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 4(R9), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS 4(R9)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 4(R9)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS 4(R10), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 4(R10)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS 4(R10)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 4(DI), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS 4(DI)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS 4(DI)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	ADDQ         $0x00000008, CX
+	ADDQ         $0x00000008, R9
+	ADDQ         $0x00000008, R10
+	ADDQ         $0x00000008, DI
+	LEAQ         (BX)(SI*2), BX
+	DECQ         R11
+	JNZ          edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVDQU      (R8), Y12
+	VMASKMOVPS   (BX), Y12, Y12
+	VBROADCASTSS (CX), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS (CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS (CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS (R9), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS (R9)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS (R9)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS (R10), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS (R10)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS (R10)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS (DI), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS (DI)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS (DI)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000004, R9
+	ADDQ         $0x00000004, R10
+	ADDQ         $0x00000004, DI
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Y12
+	VMOVDQU      (R8), Y13
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Y14
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y12, Y0, Y0
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y0
+	VMASKMOVPS   Y0, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y1, Y1
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y1
+	VMASKMOVPS   Y1, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y2
+	VMASKMOVPS   Y2, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y3, Y3
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y3
+	VMASKMOVPS   Y3, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y4, Y4
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y4
+	VMASKMOVPS   Y4, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y5, Y5
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y5
+	VMASKMOVPS   Y5, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y6, Y6
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y6
+	VMASKMOVPS   Y6, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y7, Y7
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y7
+	VMASKMOVPS   Y7, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y8, Y8
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y8
+	VMASKMOVPS   Y8, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y9, Y9
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y9
+	VMASKMOVPS   Y9, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y10, Y10
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y10
+	VMASKMOVPS   Y10, Y13, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y11, Y11
+	VMASKMOVPS   (AX), Y13, Y15
+	VFMADD231PS  Y15, Y14, Y11
+	VMASKMOVPS   Y11, Y13, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ       c+40(FP), AX
+	MOVQ       ldc+48(FP), CX
+	SHLQ       $0x02, CX
+	VMULPS     Y12, Y0, Y0
+	VMASKMOVPS Y0, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y2, Y2
+	VMASKMOVPS Y2, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y3, Y3
+	VMASKMOVPS Y3, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y4, Y4
+	VMASKMOVPS Y4, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y5, Y5
+	VMASKMOVPS Y5, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y6, Y6
+	VMASKMOVPS Y6, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y7, Y7
+	VMASKMOVPS Y7, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y8, Y8
+	VMASKMOVPS Y8, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y9, Y9
+	VMASKMOVPS Y9, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y10, Y10
+	VMASKMOVPS Y10, Y13, (AX)
+	ADDQ       CX, AX
+	VMULPS     Y12, Y11, Y11
+	VMASKMOVPS Y11, Y13, (AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func SgemmMicro12x8AVX2(k int, a []float32, b []float32, c []float32, ldc int, alpha float32, beta float32)
+// Requires: AVX, FMA3, MMX+
+TEXT ·SgemmMicro12x8AVX2(SB), NOSPLIT, $0-96
+	MOVQ       k+0(FP), AX
+	MOVQ       a_base+8(FP), CX
+	MOVQ       $0x00000030, DX
+	MOVQ       b_base+32(FP), BX
+	MOVQ       $0x00000020, SI
+	MOVQ       c_base+56(FP), DI
+	MOVQ       ldc+80(FP), R8
+	SHLQ       $0x02, R8
+	PREFETCHT0 (DI)
+	PREFETCHT0 28(DI)
+	ADDQ       R8, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 28(DI)
+	ADDQ       R8, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 28(DI)
+	ADDQ       R8, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 28(DI)
+	ADDQ       R8, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 28(DI)
+	ADDQ       R8, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 28(DI)
+	ADDQ       R8, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 28(DI)
+	ADDQ       R8, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 28(DI)
+	ADDQ       R8, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 28(DI)
+	ADDQ       R8, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 28(DI)
+	ADDQ       R8, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 28(DI)
+	ADDQ       R8, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 28(DI)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	VXORPS     Y11, Y11, Y11
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	PREFETCHT0   128(CX)(DX*8)
+	VMOVUPS      (BX), Y12
+	VBROADCASTSS (CX), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS 4(CX), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS 8(CX), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 12(CX), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS 16(CX), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 20(CX), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS 24(CX), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 28(CX), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS 32(CX), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 36(CX), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS 40(CX), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS 44(CX), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	VMOVUPS      (BX)(SI*1), Y12
+	VBROADCASTSS (CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS 4(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS 16(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 20(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS 24(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 28(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS 32(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 36(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS 40(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS 44(CX)(DX*1), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	VMOVUPS      (BX)(SI*2), Y12
+	VBROADCASTSS (CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS 4(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS 8(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 12(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS 16(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 20(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS 24(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 28(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS 32(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 36(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS 40(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS 44(CX)(DX*2), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	VMOVUPS      (BX)(R8*1), Y12
+	VBROADCASTSS (CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS 4(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS 8(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 12(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS 16(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 20(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS 24(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 28(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS 32(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 36(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS 40(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS 44(CX)(DI*1), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Y12
+	VBROADCASTSS (CX), Y13
+	VFMADD231PS  Y12, Y13, Y0
+	VBROADCASTSS 4(CX), Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VBROADCASTSS 8(CX), Y13
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 12(CX), Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VBROADCASTSS 16(CX), Y13
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 20(CX), Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VBROADCASTSS 24(CX), Y13
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 28(CX), Y13
+	VFMADD231PS  Y12, Y13, Y7
+	VBROADCASTSS 32(CX), Y13
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 36(CX), Y13
+	VFMADD231PS  Y12, Y13, Y9
+	VBROADCASTSS 40(CX), Y13
+	VFMADD231PS  Y12, Y13, Y10
+	VBROADCASTSS 44(CX), Y13
+	VFMADD231PS  Y12, Y13, Y11
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+88(FP), Y12
+	MOVL         beta+92(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+92(FP), Y13
+	MOVQ         c_base+56(FP), AX
+	MOVQ         ldc+80(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Y12, Y0, Y0
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y1, Y1
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y2, Y2
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y3, Y3
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y4, Y4
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y4
+	VMOVUPS      Y4, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y5, Y5
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y5
+	VMOVUPS      Y5, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y6, Y6
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y6
+	VMOVUPS      Y6, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y7, Y7
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y7
+	VMOVUPS      Y7, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y8, Y8
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y8
+	VMOVUPS      Y8, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y9, Y9
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y9
+	VMOVUPS      Y9, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y10, Y10
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y10
+	VMOVUPS      Y10, (AX)
+	ADDQ         CX, AX
+	VMULPS       Y12, Y11, Y11
+	VMOVUPS      (AX), Y14
+	VFMADD231PS  Y14, Y13, Y11
+	VMOVUPS      Y11, (AX)
+	VZEROUPPER
+	RET
+
+fullbeta0:
+	MOVQ    c_base+56(FP), AX
+	MOVQ    ldc+80(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Y12, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y5, Y5
+	VMOVUPS Y5, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y6, Y6
+	VMOVUPS Y6, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y7, Y7
+	VMOVUPS Y7, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y8, Y8
+	VMOVUPS Y8, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y9, Y9
+	VMOVUPS Y9, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y10, Y10
+	VMOVUPS Y10, (AX)
+	ADDQ    CX, AX
+	VMULPS  Y12, Y11, Y11
+	VMOVUPS Y11, (AX)
+	VZEROUPPER
+	RET
+
 // func Sgemm14x32AVX512P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·Sgemm14x32AVX512P1(SB), NOSPLIT, $0-104

@@ -229,8 +229,11 @@ func TestEmulatorMatchesHardware(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, tk := range tileCandidates(kernels.AVX2) {
 		for rows := 1; rows <= tk.mr; rows++ {
-			for _, mode := range []byte{'P', 'R'} {
+			for _, mode := range tk.modes() {
 				for _, nr := range []int{3, 8, 13, tk.nr} {
+					if nr > tk.nr {
+						continue
+					}
 					k, tiles := 7+rows, 2
 					sa, an := 2*rows+1, rows
 					la := matLen(k, 2*rows, sa)

@@ -15,6 +15,10 @@ type selection struct {
 	micro kernels.GemmKernels // the portable path
 	vec   *kernels.VecKernels // the vector kernels of the path (matrix-vector products)
 	bl    blocking
+	// narrow, when not nil, replaces fast for n <= narrow.nr, with its
+	// own blocking.
+	narrow *tileKernels
+	nbl    blocking
 }
 
 var current atomic.Pointer[selection]
@@ -33,6 +37,9 @@ func selectFor(i kernels.ISA, g kernels.GemmKernels, tile int) *selection {
 	if c := tileCandidates(i); tile < len(c) {
 		s.fast = c[tile]
 		s.bl = blockingFor(s.fast.mr, s.fast.nr)
+		if nf := narrowFamily(i); nf != nil && tile == 0 {
+			s.narrow, s.nbl = nf, blockingFor(nf.mr, nf.nr)
+		}
 	} else {
 		s.bl = blockingFor(g.MR, g.NR)
 	}

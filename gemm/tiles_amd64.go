@@ -32,6 +32,13 @@ var (
 		p: [maxMR]kernelFunc{asm.Sgemm4x24AVX2P1, asm.Sgemm4x24AVX2P2, asm.Sgemm4x24AVX2P3, asm.Sgemm4x24AVX2P4},
 		r: [maxMR]kernelFunc{asm.Sgemm4x24AVX2R1, asm.Sgemm4x24AVX2R2, asm.Sgemm4x24AVX2R3, asm.Sgemm4x24AVX2R4},
 	}
+	tile12x8AVX2 = &tileKernels{
+		name: "12x8avx2", mr: 12, nr: 8,
+		p: [maxMR]kernelFunc{asm.Sgemm12x8AVX2P1, asm.Sgemm12x8AVX2P2, asm.Sgemm12x8AVX2P3, asm.Sgemm12x8AVX2P4, asm.Sgemm12x8AVX2P5, asm.Sgemm12x8AVX2P6,
+			asm.Sgemm12x8AVX2P7, asm.Sgemm12x8AVX2P8, asm.Sgemm12x8AVX2P9, asm.Sgemm12x8AVX2P10, asm.Sgemm12x8AVX2P11, asm.Sgemm12x8AVX2P12},
+		r: [maxMR]kernelFunc{asm.Sgemm12x8AVX2R1, asm.Sgemm12x8AVX2R2, asm.Sgemm12x8AVX2R3, asm.Sgemm12x8AVX2R4, asm.Sgemm12x8AVX2R5, asm.Sgemm12x8AVX2R6,
+			asm.Sgemm12x8AVX2R7, asm.Sgemm12x8AVX2R8, asm.Sgemm12x8AVX2R9, asm.Sgemm12x8AVX2R10, asm.Sgemm12x8AVX2R11, asm.Sgemm12x8AVX2R12},
+	}
 	tile14x32AVX512 = &tileKernels{
 		name: "14x32avx512", mr: 14, nr: 32,
 		p: [maxMR]kernelFunc{asm.Sgemm14x32AVX512P1, asm.Sgemm14x32AVX512P2, asm.Sgemm14x32AVX512P3, asm.Sgemm14x32AVX512P4, asm.Sgemm14x32AVX512P5, asm.Sgemm14x32AVX512P6, asm.Sgemm14x32AVX512P7,
@@ -71,6 +78,17 @@ func packRowsFast(dst, src []float32, ld, x0, cnt, p0, kc, W, ps int) {
 	}
 }
 
+// narrowFamily is the tile family for products with n <= its NR, where
+// the default family's tile would run with most of its columns empty:
+// AVX2 12x8 (12 accumulators of one vector: a B load and 12 broadcasts
+// per 12 FMAs, against 6 FMAs for the 6x16 tile at n = 8). nil: none.
+func narrowFamily(i kernels.ISA) *tileKernels {
+	if i == kernels.AVX2 {
+		return tile12x8AVX2
+	}
+	return nil
+}
+
 // dotRows4 is the four-row dot kernel of the matrix-vector products
 // (gemv.go), used on the generated paths. A plain function, not a func
 // value, so that its pointer arguments do not escape.
@@ -88,7 +106,7 @@ func axpyRows4(acc *float32, n int, rows *[4]*float32, x *[4]float32) {
 func tileCandidates(i kernels.ISA) []*tileKernels {
 	switch i {
 	case kernels.AVX2:
-		return []*tileKernels{tile6x16AVX2, tile4x24AVX2}
+		return []*tileKernels{tile6x16AVX2, tile4x24AVX2, tile12x8AVX2}
 	case kernels.AVX512:
 		return []*tileKernels{tile14x32AVX512, tile12x32AVX512}
 	}

@@ -12,6 +12,9 @@ import (
 // driver runs kernels.Gemm.Micro on packed panels instead.
 func tileCandidates(i kernels.ISA) []*tileKernels { return nil }
 
+// narrowFamily: none outside amd64 asm builds.
+func narrowFamily(i kernels.ISA) *tileKernels { return nil }
+
 // packStridedFast is only used by the generated paths.
 func packStridedFast(dst, src []float32, ld, x0, cnt, p0, kc, W int, zero []float32) {
 	packStrided(dst, src, ld, x0, cnt, p0, kc, W, false)

@@ -69,6 +69,7 @@ func (t tile) nv() int { return t.nr / t.isa.lanes }
 var tiles = []tile{
 	{avx2, 6, 16, true},
 	{avx2, 4, 24, false},
+	{avx2, 12, 8, false},
 	{avx512, 14, 32, false},
 	{avx512, 12, 32, false},
 }
