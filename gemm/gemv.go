@@ -2,13 +2,14 @@ package gemm
 
 import "github.com/convkit/convkit/kernels"
 
-// Matrix-vector products. When m == 1 or n == 1 every element of the
-// matrix operand is used once: the product is bound by that operand's trip
-// from memory, while a register tile would run with one live row or lane
-// (a batch-1 linear layer, 1 x 1000 x 4096 with B transposed, ran at 0.34x
-// oneDNN on the tile kernels on the AVX2 host). These forms run on the
-// vector kernels instead and stream the matrix once, a contiguous row at a
-// time. A vector operand with a stride is gathered into the workspace.
+// Matrix-vector and small-batch products. When m or n is at most 4, each
+// element of the large operand is used at most four times: the product is
+// bound by that operand's trip from memory, while a register tile would
+// run with most of its rows or lanes empty (a batch-1 linear layer,
+// 1 x 1000 x 4096 with B transposed, ran at 0.34x oneDNN on the tile
+// kernels on the AVX2 host). These forms stream the large operand once,
+// contiguous rows four at a time, through dot and axpy kernels. A vector
+// operand with a stride is gathered into the workspace.
 type gemvForm int
 
 const (
@@ -66,8 +67,8 @@ func gemvFormFor(transA, transB bool, m, n, k, l1 int, packA, packB bool) gemvFo
 	return gemvNone
 }
 
-// runGemv computes rows [i0, i0+m) and columns [j0, j0+n) of a
-// matrix-vector product (the product's m or n is 1).
+// runGemv computes rows [i0, i0+m) and columns [j0, j0+n) of a product
+// that gemvFormFor gave a form.
 func (w *workspace) runGemv(p *problem, vec *kernels.VecKernels, i0, m, j0, n int) {
 	k := p.k
 	switch p.gemv {
