@@ -670,47 +670,22 @@ func genPackN() {
 	rows := ctx.Load(ctx.Param("rows"), ctx.GP64())
 	ctx.TESTQ(rows, rows)
 	ctx.JZ(LabelRef("done"))
-	// nv = ceil(n/8) vectors per row, the last with r = n-8(nv-1) lanes.
-	for v := 1; v < 4; v++ {
-		ctx.CMPQ(n, U32(8*v))
-		ctx.JLE(LabelRef(fmt.Sprintf("nv%d", v)))
-	}
-	ctx.JMP(LabelRef("nv4"))
-	for nv := 1; nv <= 4; nv++ {
-		ctx.Label(fmt.Sprintf("nv%d", nv))
-		r := ctx.GP64()
-		ctx.MOVQ(n, r)
-		if nv > 1 {
-			ctx.SUBQ(U32(8*(nv-1)), r)
-		}
-		mp := ctx.GP64()
-		ctx.LEAQ(maskTab.Offset(32), mp)
-		ctx.SHLQ(Imm(2), r)
-		ctx.SUBQ(r, mp)
-		m := ctx.YMM()
-		ctx.VMOVDQU(Mem{Base: mp}, m)
+	// nv = ceil(n/8) vectors per row, the last masked.
+	byVectorCount(n, func(nv int, m VecVirtual) {
 		x := make([]VecVirtual, nv)
 		for v := range x {
 			x[v] = ctx.YMM()
 		}
 		lbl := fmt.Sprintf("loop%d", nv)
 		ctx.Label(lbl)
-		for v := 0; v < nv; v++ {
-			if v == nv-1 {
-				ctx.VMASKMOVPS(Mem{Base: src, Disp: 32 * v}, m, x[v])
-			} else {
-				ctx.VMOVUPS(Mem{Base: src, Disp: 32 * v}, x[v])
-			}
-		}
-		for v := 0; v < nv; v++ {
-			ctx.VMOVUPS(x[v], Mem{Base: dst, Disp: 32 * v})
-		}
+		loadRow(src, x, m)
+		storeRow(x, dst, m, false)
 		ctx.ADDQ(ld, src)
 		ctx.ADDQ(dw, dst)
 		ctx.DECQ(rows)
 		ctx.JNZ(LabelRef(lbl))
 		ctx.JMP(LabelRef("done"))
-	}
+	})
 	ctx.Label("done")
 	ctx.VZEROUPPER()
 	ctx.RET()
@@ -784,12 +759,7 @@ func genDotRows4() {
 	ctx.MOVQ(k, rem)
 	ctx.ANDQ(U8(7), rem)
 	ctx.JZ(LabelRef("reduce"))
-	mp := ctx.GP64()
-	ctx.LEAQ(maskTab.Offset(32), mp)
-	ctx.SHLQ(Imm(2), rem)
-	ctx.SUBQ(rem, mp)
-	m := ctx.YMM()
-	ctx.VMOVDQU(Mem{Base: mp}, m)
+	m := laneMaskFor(rem.(GPVirtual))
 	x1 := ctx.YMM()
 	ctx.VMASKMOVPS(Mem{Base: xp, Index: off, Scale: 1}, m, x1) // masked lanes read as 0
 	for r := range row {
@@ -886,12 +856,7 @@ func genAxpyRows4() {
 	ctx.MOVQ(n, rem)
 	ctx.ANDQ(U8(7), rem)
 	ctx.JZ(LabelRef("done"))
-	mp := ctx.GP64()
-	ctx.LEAQ(maskTab.Offset(32), mp)
-	ctx.SHLQ(Imm(2), rem)
-	ctx.SUBQ(rem, mp)
-	m := ctx.YMM()
-	ctx.VMOVDQU(Mem{Base: mp}, m)
+	m := laneMaskFor(rem.(GPVirtual))
 	a1 := ctx.YMM()
 	ctx.VMASKMOVPS(Mem{Base: ap, Index: off, Scale: 1}, m, a1)
 	for r := range row {
@@ -938,25 +903,8 @@ func genPackRows() {
 	ctx.JZ(LabelRef("done"))
 	ctx.TESTQ(panels, panels)
 	ctx.JZ(LabelRef("done"))
-	// nv = ceil(w/8) vectors per panel row, the last with r = w-8(nv-1) lanes.
-	for v := 1; v < 4; v++ {
-		ctx.CMPQ(w, U32(8*v))
-		ctx.JLE(LabelRef(fmt.Sprintf("nv%d", v)))
-	}
-	ctx.JMP(LabelRef("nv4"))
-	for nv := 1; nv <= 4; nv++ {
-		ctx.Label(fmt.Sprintf("nv%d", nv))
-		r := ctx.GP64()
-		ctx.MOVQ(w, r)
-		if nv > 1 {
-			ctx.SUBQ(U32(8*(nv-1)), r)
-		}
-		mp := ctx.GP64()
-		ctx.LEAQ(maskTab.Offset(32), mp)
-		ctx.SHLQ(Imm(2), r)
-		ctx.SUBQ(r, mp)
-		m := ctx.YMM()
-		ctx.VMOVDQU(Mem{Base: mp}, m)
+	// nv = ceil(w/8) vectors per panel row, the last masked.
+	byVectorCount(w, func(nv int, m VecVirtual) {
 		wb := ctx.GP64() // w in bytes: the source step between panels, the panel row step
 		ctx.MOVQ(w, wb)
 		ctx.SHLQ(Imm(2), wb)
@@ -970,20 +918,8 @@ func genPackRows() {
 			ctx.MOVQ(dst, d)
 			ctx.MOVQ(panels, q)
 			ctx.Label(lbl)
-			for v := 0; v < nv; v++ {
-				if v == nv-1 {
-					ctx.VMASKMOVPS(Mem{Base: s, Disp: 32 * v}, m, x[v])
-				} else {
-					ctx.VMOVUPS(Mem{Base: s, Disp: 32 * v}, x[v])
-				}
-			}
-			for v := 0; v < nv; v++ {
-				if last && v == nv-1 {
-					ctx.VMASKMOVPS(x[v], m, Mem{Base: d, Disp: 32 * v})
-				} else {
-					ctx.VMOVUPS(x[v], Mem{Base: d, Disp: 32 * v})
-				}
-			}
+			loadRow(s, x, m)
+			storeRow(x, d, m, last)
 			ctx.ADDQ(wb, s)
 			ctx.ADDQ(ps, d)
 			ctx.DECQ(q)
@@ -1000,8 +936,64 @@ func genPackRows() {
 		ctx.Label(fmt.Sprintf("last%d", nv))
 		copyRow(fmt.Sprintf("lastpanel%d", nv), true)
 		ctx.JMP(LabelRef("done"))
-	}
+	})
 	ctx.Label("done")
 	ctx.VZEROUPPER()
 	ctx.RET()
+}
+
+// laneMaskFor loads the AVX2 lane mask of r live lanes (1..8), r in a
+// register it consumes (it is scaled in place), from maskTab.
+func laneMaskFor(r GPVirtual) VecVirtual {
+	mp := ctx.GP64()
+	ctx.LEAQ(maskTab.Offset(32), mp)
+	ctx.SHLQ(Imm(2), r)
+	ctx.SUBQ(r, mp)
+	m := ctx.YMM()
+	ctx.VMOVDQU(Mem{Base: mp}, m)
+	return m
+}
+
+// byVectorCount emits a branch on n (1..32 floats) to one copy of body per
+// vector count nv = ceil(n/8) = 1..4, passing the lane mask of the last
+// vector (n-8(nv-1) live lanes). Each body must end by jumping away.
+func byVectorCount(n Register, body func(nv int, m VecVirtual)) {
+	for v := 1; v < 4; v++ {
+		ctx.CMPQ(n, U32(8*v))
+		ctx.JLE(LabelRef(fmt.Sprintf("nv%d", v)))
+	}
+	ctx.JMP(LabelRef("nv4"))
+	for nv := 1; nv <= 4; nv++ {
+		ctx.Label(fmt.Sprintf("nv%d", nv))
+		r := ctx.GP64()
+		ctx.MOVQ(n, r)
+		if nv > 1 {
+			ctx.SUBQ(U32(8*(nv-1)), r)
+		}
+		body(nv, laneMaskFor(r.(GPVirtual)))
+	}
+}
+
+// loadRow loads the nv vectors of a row at base into x, the last one
+// masked by m (masked lanes read as 0 and touch no memory).
+func loadRow(base Register, x []VecVirtual, m VecVirtual) {
+	for v := range x {
+		if v == len(x)-1 {
+			ctx.VMASKMOVPS(Mem{Base: base, Disp: 32 * v}, m, x[v])
+		} else {
+			ctx.VMOVUPS(Mem{Base: base, Disp: 32 * v}, x[v])
+		}
+	}
+}
+
+// storeRow stores the nv vectors x at base, the last one masked by m when
+// masked (else whole, spilling past the row).
+func storeRow(x []VecVirtual, base Register, m VecVirtual, masked bool) {
+	for v := range x {
+		if masked && v == len(x)-1 {
+			ctx.VMASKMOVPS(x[v], m, Mem{Base: base, Disp: 32 * v})
+		} else {
+			ctx.VMOVUPS(x[v], Mem{Base: base, Disp: 32 * v})
+		}
+	}
 }
