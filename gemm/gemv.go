@@ -77,60 +77,20 @@ func (w *workspace) runGemv(p *problem, vec *kernels.VecKernels, i0, m, j0, n in
 		y := w.vector(&w.gy, p.b, p.ldb, !p.transB, k)
 		p.store(&p.c[0], vec.Dot(x, y))
 	case gemvDotB:
-		x := w.vector(&w.gx, p.a, p.lda, p.transA, k)
-		p.dotRows(vec, x, p.b, p.ldb, j0, n, p.c[j0:], 1)
+		x := [4][]float32{w.vector(&w.gx, p.a, p.lda, p.transA, k)}
+		p.dotBlock(vec, &x, 1, p.b, p.ldb, j0, n, p.c[j0:], 0, 1)
 	case gemvDotA:
-		y := w.vector(&w.gy, p.b, p.ldb, !p.transB, k)
-		p.dotRows(vec, y, p.a, p.lda, i0, m, p.c[i0*p.ldc:], p.ldc)
-	case gemvDotsB:
-		// Four rows of B at a time (four streams from memory), each met by
-		// every row of A while the four are in L1 and L2.
-		j := j0
-		if p.fast != nil { // the generated (amd64) paths
-			var rows [4]*float32
-			var d [4]float32
-			for ; j+4 <= j0+n; j += 4 {
-				for r := range rows {
-					o := (j + r) * p.ldb
-					rows[r] = &p.b[o : o+k][0]
-				}
-				for i := i0; i < i0+m; i++ {
-					dotRows4(&p.a[i*p.lda : i*p.lda+k][0], &rows, k, &d)
-					for r, v := range d {
-						p.store(&p.c[i*p.ldc+j+r], v)
-					}
-				}
-			}
+		y := [4][]float32{w.vector(&w.gy, p.b, p.ldb, !p.transB, k)}
+		p.dotBlock(vec, &y, 1, p.a, p.lda, i0, m, p.c[i0*p.ldc:], 0, p.ldc)
+	case gemvDotsB: // the job's columns [j0, j0+n), every row of A against B's rows
+		var rowsA [4][]float32
+		for i := range m {
+			rowsA[i] = p.a[(i0+i)*p.lda : (i0+i)*p.lda+k]
 		}
-		for ; j < j0+n; j++ {
-			for i := i0; i < i0+m; i++ {
-				p.store(&p.c[i*p.ldc+j], vec.Dot(p.a[i*p.lda:i*p.lda+k], p.b[j*p.ldb:j*p.ldb+k]))
-			}
-		}
-	case gemvDotsA: // the job's rows [i0, i0+m), every column
+		p.dotBlock(vec, &rowsA, m, p.b, p.ldb, j0, n, p.c[i0*p.ldc+j0:], p.ldc, 1)
+	case gemvDotsA: // the job's rows [i0, i0+m), A's rows against every column of op(B)
 		ys, q := w.formVectors(p)
-		i := i0
-		if p.fast != nil { // the generated (amd64) paths
-			var rows [4]*float32
-			var d [4]float32
-			for ; i+4 <= i0+m; i += 4 {
-				for r := range rows {
-					o := (i + r) * p.lda
-					rows[r] = &p.a[o : o+k][0]
-				}
-				for c := range q {
-					dotRows4(&ys[c][0], &rows, k, &d)
-					for r, v := range d {
-						p.store(&p.c[(i+r)*p.ldc+c], v)
-					}
-				}
-			}
-		}
-		for ; i < i0+m; i++ {
-			for c := range q {
-				p.store(&p.c[i*p.ldc+c], vec.Dot(p.a[i*p.lda:i*p.lda+k], ys[c]))
-			}
-		}
+		p.dotBlock(vec, &ys, q, p.a, p.lda, i0, m, p.c[i0*p.ldc:], 1, p.ldc)
 	case gemvAxpyB: // rows of C, the job's columns [j0, j0+n)
 		vs, q := w.formVectors(p)
 		acc := w.accumulate(p, vec, &vs, q, 0, k, p.b, p.ldb, j0, n)
@@ -187,15 +147,16 @@ func (w *workspace) gemvPartial(p *problem, k0, k1 int) {
 	w.accumulate(p, p.vec, &vs, q, k0, k1, p.a, p.lda, 0, p.m)
 }
 
-// dotRows stores out[i*ldo] = alpha*(row r0+i of mat) . x + beta*out[i*ldo]
-// for i < cnt, the rows len(x) long and ld floats apart: four rows at a
-// time through dotRows4 where the path has it (four streams from memory
-// at once), the rest one Dot each.
-func (p *problem) dotRows(vec *kernels.VecKernels, x, mat []float32, ld, r0, cnt int, out []float32, ldo int) {
-	k := len(x)
+// dotBlock stores out[f*fs+i*rs] = alpha*(fixed[f] . row r0+i of mat) +
+// beta*out[f*fs+i*rs] for f < q and i < cnt, the matrix rows
+// len(fixed[0]) long and ld floats apart. On the generated paths the rows
+// go four at a time through dotRows4 (four streams from memory at once),
+// each group met by all q fixed vectors while it is in cache; otherwise,
+// and for the last cnt mod 4 rows, one Dot per output.
+func (p *problem) dotBlock(vec *kernels.VecKernels, fixed *[4][]float32, q int, mat []float32, ld, r0, cnt int, out []float32, fs, rs int) {
+	k := len(fixed[0])
 	i := 0
 	if p.fast != nil { // the generated (amd64) paths
-
 		var rows [4]*float32
 		var d [4]float32
 		for ; i+4 <= cnt; i += 4 {
@@ -203,15 +164,19 @@ func (p *problem) dotRows(vec *kernels.VecKernels, x, mat []float32, ld, r0, cnt
 				o := (r0 + i + r) * ld
 				rows[r] = &mat[o : o+k][0]
 			}
-			dotRows4(&x[0], &rows, k, &d)
-			for r, v := range d {
-				p.store(&out[(i+r)*ldo], v)
+			for f := range q {
+				dotRows4(&fixed[f][0], &rows, k, &d)
+				for r, v := range d {
+					p.store(&out[f*fs+(i+r)*rs], v)
+				}
 			}
 		}
 	}
 	for ; i < cnt; i++ {
 		o := (r0 + i) * ld
-		p.store(&out[i*ldo], vec.Dot(x, mat[o:o+k]))
+		for f := range q {
+			p.store(&out[f*fs+i*rs], vec.Dot(fixed[f], mat[o:o+k]))
+		}
 	}
 }
 
