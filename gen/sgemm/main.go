@@ -168,16 +168,13 @@ func genKernel(t tile, mode byte, rows int) {
 	o := operands{mode: mode, rows: rows, t: t, loop: true, alpha: paramAddr("alpha"), beta: paramAddr("beta")}
 	o.k = ctx.Load(ctx.Param("k"), ctx.GP64()).(GPVirtual)
 	o.a = ctx.Load(ctx.Param("a"), ctx.GP64()).(GPVirtual)
-	o.sa = ctx.Load(ctx.Param("sa"), ctx.GP64()).(GPVirtual)
-	ctx.SHLQ(Imm(2), o.sa)
+	o.sa = byteStride("sa")
 	o.b = ctx.Load(ctx.Param("b"), ctx.GP64()).(GPVirtual)
-	o.sb = ctx.Load(ctx.Param("sb"), ctx.GP64()).(GPVirtual)
-	ctx.SHLQ(Imm(2), o.sb)
+	o.sb = byteStride("sb")
 	o.nr = ctx.Load(ctx.Param("nr"), ctx.GP64()).(GPVirtual)
 	o.loadC = func() (GPVirtual, GPVirtual) {
 		c := ctx.Load(ctx.Param("c"), ctx.GP64()).(GPVirtual)
-		ldc := ctx.Load(ctx.Param("ldc"), ctx.GP64()).(GPVirtual)
-		ctx.SHLQ(Imm(2), ldc)
+		ldc := byteStride("ldc")
 		return c, ldc
 	}
 	body(o)
@@ -209,8 +206,7 @@ func genMicro(t tile) {
 	ctx.MOVQ(U32(t.nr*4), o.sb)
 	o.loadC = func() (GPVirtual, GPVirtual) {
 		c := ctx.Load(ctx.Param("c").Base(), ctx.GP64()).(GPVirtual)
-		ldc := ctx.Load(ctx.Param("ldc"), ctx.GP64()).(GPVirtual)
-		ctx.SHLQ(Imm(2), ldc)
+		ldc := byteStride("ldc")
 		return c, ldc
 	}
 	body(o)
@@ -582,8 +578,7 @@ func genPackT8() {
 	)
 	ctx.Pragma("noescape")
 	dst := ctx.Load(ctx.Param("dst"), ctx.GP64())
-	w := ctx.Load(ctx.Param("w"), ctx.GP64())
-	ctx.SHLQ(Imm(2), w)
+	w := byteStride("w")
 	rp := ctx.Load(ctx.Param("rows"), ctx.GP64())
 	n := ctx.Load(ctx.Param("n8"), ctx.GP64())
 	var row [8]GPVirtual
@@ -661,11 +656,9 @@ func genPackN() {
 	)
 	ctx.Pragma("noescape")
 	dst := ctx.Load(ctx.Param("dst"), ctx.GP64())
-	dw := ctx.Load(ctx.Param("dw"), ctx.GP64())
-	ctx.SHLQ(Imm(2), dw)
+	dw := byteStride("dw")
 	src := ctx.Load(ctx.Param("src"), ctx.GP64())
-	ld := ctx.Load(ctx.Param("ld"), ctx.GP64())
-	ctx.SHLQ(Imm(2), ld)
+	ld := byteStride("ld")
 	n := ctx.Load(ctx.Param("n"), ctx.GP64())
 	rows := ctx.Load(ctx.Param("rows"), ctx.GP64())
 	ctx.TESTQ(rows, rows)
@@ -892,11 +885,9 @@ func genPackRows() {
 	ctx.Pragma("noescape")
 	dst := ctx.Load(ctx.Param("dst"), ctx.GP64())
 	w := ctx.Load(ctx.Param("w"), ctx.GP64())
-	ps := ctx.Load(ctx.Param("ps"), ctx.GP64())
-	ctx.SHLQ(Imm(2), ps)
+	ps := byteStride("ps")
 	src := ctx.Load(ctx.Param("src"), ctx.GP64())
-	ld := ctx.Load(ctx.Param("ld"), ctx.GP64())
-	ctx.SHLQ(Imm(2), ld)
+	ld := byteStride("ld")
 	panels := ctx.Load(ctx.Param("panels"), ctx.GP64())
 	rows := ctx.Load(ctx.Param("rows"), ctx.GP64())
 	ctx.TESTQ(rows, rows)
@@ -996,4 +987,12 @@ func storeRow(x []VecVirtual, base Register, m VecVirtual, masked bool) {
 			ctx.VMOVUPS(x[v], Mem{Base: base, Disp: 32 * v})
 		}
 	}
+}
+
+// byteStride loads the int parameter name, a count of floats (a leading
+// dimension or panel stride), as bytes.
+func byteStride(name string) GPVirtual {
+	r := ctx.Load(ctx.Param(name), ctx.GP64()).(GPVirtual)
+	ctx.SHLQ(Imm(2), r)
+	return r
 }
