@@ -716,50 +716,30 @@ func genDotRows4() {
 			ctx.VXORPS(acc[r][v], acc[r][v], acc[r][v])
 		}
 	}
-	off := ctx.GP64()
-	ctx.XORQ(off, off)
-	n := ctx.GP64()
-	ctx.MOVQ(k, n)
-	ctx.SHRQ(U8(4), n)
-	ctx.JZ(LabelRef("tail8"))
-	ctx.Label("loop")
-	var xv [2]VecVirtual
-	for v := range xv {
-		xv[v] = ctx.YMM()
-		ctx.VMOVUPS(Mem{Base: xp, Index: off, Scale: 1, Disp: 32 * v}, xv[v])
-	}
-	for r := range row {
-		for v := range xv {
-			ctx.VFMADD231PS(Mem{Base: row[r], Index: off, Scale: 1, Disp: 32 * v}, xv[v], acc[r][v])
+	floatLoop(k, "reduce", func(off GPVirtual, nv int, m VecVirtual) {
+		if m != nil {
+			// k mod 8 floats: masked lanes read as 0, into the second
+			// accumulators (free in this step).
+			x1 := ctx.YMM()
+			ctx.VMASKMOVPS(Mem{Base: xp, Index: off, Scale: 1}, m, x1)
+			for r := range row {
+				y := ctx.YMM()
+				ctx.VMASKMOVPS(Mem{Base: row[r], Index: off, Scale: 1}, m, y)
+				ctx.VFMADD231PS(y, x1, acc[r][1])
+			}
+			return
 		}
-	}
-	ctx.ADDQ(U8(64), off)
-	ctx.DECQ(n)
-	ctx.JNZ(LabelRef("loop"))
-
-	// One more whole vector if k mod 16 >= 8, then a masked one for k mod 8.
-	ctx.Label("tail8")
-	ctx.TESTQ(U32(8), k)
-	ctx.JZ(LabelRef("tail1"))
-	x0 := ctx.YMM()
-	ctx.VMOVUPS(Mem{Base: xp, Index: off, Scale: 1}, x0)
-	for r := range row {
-		ctx.VFMADD231PS(Mem{Base: row[r], Index: off, Scale: 1}, x0, acc[r][0])
-	}
-	ctx.ADDQ(U8(32), off)
-	ctx.Label("tail1")
-	rem := ctx.GP64()
-	ctx.MOVQ(k, rem)
-	ctx.ANDQ(U8(7), rem)
-	ctx.JZ(LabelRef("reduce"))
-	m := laneMaskFor(rem.(GPVirtual))
-	x1 := ctx.YMM()
-	ctx.VMASKMOVPS(Mem{Base: xp, Index: off, Scale: 1}, m, x1) // masked lanes read as 0
-	for r := range row {
-		y := ctx.YMM()
-		ctx.VMASKMOVPS(Mem{Base: row[r], Index: off, Scale: 1}, m, y)
-		ctx.VFMADD231PS(y, x1, acc[r][1])
-	}
+		xv := make([]VecVirtual, nv)
+		for v := range xv {
+			xv[v] = ctx.YMM()
+			ctx.VMOVUPS(Mem{Base: xp, Index: off, Scale: 1, Disp: 32 * v}, xv[v])
+		}
+		for r := range row {
+			for v := range xv {
+				ctx.VFMADD231PS(Mem{Base: row[r], Index: off, Scale: 1, Disp: 32 * v}, xv[v], acc[r][v])
+			}
+		}
+	})
 
 	ctx.Label("reduce")
 	outp := ctx.Load(ctx.Param("out"), ctx.GP64())
@@ -810,54 +790,35 @@ func genAxpyRows4() {
 		xs[r] = ctx.YMM()
 		ctx.VBROADCASTSS(Mem{Base: xp, Disp: 4 * r}, xs[r])
 	}
-	off := ctx.GP64()
-	ctx.XORQ(off, off)
-	cnt := ctx.GP64()
-	ctx.MOVQ(n, cnt)
-	ctx.SHRQ(U8(4), cnt)
-	ctx.JZ(LabelRef("tail8"))
-	ctx.Label("loop")
-	var a [2]VecVirtual
-	for v := range a {
-		a[v] = ctx.YMM()
-		ctx.VMOVUPS(Mem{Base: ap, Index: off, Scale: 1, Disp: 32 * v}, a[v])
-	}
-	for r := range row {
+	floatLoop(n, "done", func(off GPVirtual, nv int, m VecVirtual) {
+		a := make([]VecVirtual, nv)
 		for v := range a {
-			ctx.VFMADD231PS(Mem{Base: row[r], Index: off, Scale: 1, Disp: 32 * v}, xs[r], a[v])
+			a[v] = ctx.YMM()
+			if m != nil {
+				ctx.VMASKMOVPS(Mem{Base: ap, Index: off, Scale: 1}, m, a[v])
+			} else {
+				ctx.VMOVUPS(Mem{Base: ap, Index: off, Scale: 1, Disp: 32 * v}, a[v])
+			}
 		}
-	}
-	for v := range a {
-		ctx.VMOVUPS(a[v], Mem{Base: ap, Index: off, Scale: 1, Disp: 32 * v})
-	}
-	ctx.ADDQ(U8(64), off)
-	ctx.DECQ(cnt)
-	ctx.JNZ(LabelRef("loop"))
-
-	ctx.Label("tail8")
-	ctx.TESTQ(U32(8), n)
-	ctx.JZ(LabelRef("tail1"))
-	a0 := ctx.YMM()
-	ctx.VMOVUPS(Mem{Base: ap, Index: off, Scale: 1}, a0)
-	for r := range row {
-		ctx.VFMADD231PS(Mem{Base: row[r], Index: off, Scale: 1}, xs[r], a0)
-	}
-	ctx.VMOVUPS(a0, Mem{Base: ap, Index: off, Scale: 1})
-	ctx.ADDQ(U8(32), off)
-	ctx.Label("tail1")
-	rem := ctx.GP64()
-	ctx.MOVQ(n, rem)
-	ctx.ANDQ(U8(7), rem)
-	ctx.JZ(LabelRef("done"))
-	m := laneMaskFor(rem.(GPVirtual))
-	a1 := ctx.YMM()
-	ctx.VMASKMOVPS(Mem{Base: ap, Index: off, Scale: 1}, m, a1)
-	for r := range row {
-		y := ctx.YMM()
-		ctx.VMASKMOVPS(Mem{Base: row[r], Index: off, Scale: 1}, m, y)
-		ctx.VFMADD231PS(y, xs[r], a1)
-	}
-	ctx.VMASKMOVPS(a1, m, Mem{Base: ap, Index: off, Scale: 1})
+		for r := range row {
+			for v := range a {
+				if m != nil {
+					y := ctx.YMM()
+					ctx.VMASKMOVPS(Mem{Base: row[r], Index: off, Scale: 1}, m, y)
+					ctx.VFMADD231PS(y, xs[r], a[v])
+				} else {
+					ctx.VFMADD231PS(Mem{Base: row[r], Index: off, Scale: 1, Disp: 32 * v}, xs[r], a[v])
+				}
+			}
+		}
+		for v := range a {
+			if m != nil {
+				ctx.VMASKMOVPS(a[v], m, Mem{Base: ap, Index: off, Scale: 1})
+			} else {
+				ctx.VMOVUPS(a[v], Mem{Base: ap, Index: off, Scale: 1, Disp: 32 * v})
+			}
+		}
+	})
 	ctx.Label("done")
 	ctx.VZEROUPPER()
 	ctx.RET()
@@ -995,4 +956,33 @@ func byteStride(name string) GPVirtual {
 	r := ctx.Load(ctx.Param(name), ctx.GP64()).(GPVirtual)
 	ctx.SHLQ(Imm(2), r)
 	return r
+}
+
+// floatLoop emits a loop over n >= 0 floats (n in a register it leaves
+// intact), with off the byte offset of the current floats: body(off, 2,
+// nil) per 16 floats, body(off, 1, nil) for a remaining 8, then body(off,
+// 1, m) with the lane mask of the last n mod 8, and on to label exit.
+func floatLoop(n Register, exit string, body func(off GPVirtual, nv int, m VecVirtual)) {
+	off := ctx.GP64().(GPVirtual)
+	ctx.XORQ(off, off)
+	cnt := ctx.GP64()
+	ctx.MOVQ(n, cnt)
+	ctx.SHRQ(U8(4), cnt)
+	ctx.JZ(LabelRef("tail8"))
+	ctx.Label("loop")
+	body(off, 2, nil)
+	ctx.ADDQ(U8(64), off)
+	ctx.DECQ(cnt)
+	ctx.JNZ(LabelRef("loop"))
+	ctx.Label("tail8")
+	ctx.TESTQ(U32(8), n)
+	ctx.JZ(LabelRef("tail1"))
+	body(off, 1, nil)
+	ctx.ADDQ(U8(32), off)
+	ctx.Label("tail1")
+	rem := ctx.GP64()
+	ctx.MOVQ(n, rem)
+	ctx.ANDQ(U8(7), rem)
+	ctx.JZ(LabelRef(exit))
+	body(off, 1, laneMaskFor(rem.(GPVirtual)))
 }
