@@ -134,11 +134,8 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 	ncMax := balance(n, p.bl.nc, NR)
 	kcStep := kcStepFor(p, NR, ncMax, packA, packB)
 	if forcePacking == packAuto {
-		// A panel of B read in place must stay in cache while the tiles
-		// below it re-read it (panelFits), and its rows must start on
-		// cache lines, or every vector load splits (linesAligned).
 		rows := min(k, kcStep)
-		if !packB && (!p.bl.panelFits(p.ldb, rows) || !linesAligned(p.b, j0, p.ldb)) {
+		if !packB && !p.bl.readsBInPlace(p.b, j0, p.ldb, rows) {
 			packB = true
 			rows = min(k, kcStepFor(p, NR, ncMax, packA, packB))
 		}

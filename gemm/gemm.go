@@ -106,7 +106,7 @@ func (ctx *Context) sgemm(maxThreads int, transA, transB bool, m, n, k int, alph
 	if forcePacking == packAuto {
 		rows := min(k, sel.bl.kc)
 		packA := !sel.bl.panelFits(lda, rows)
-		packB := !sel.bl.panelFits(ldb, rows) || !linesAligned(b, 0, ldb)
+		packB := !sel.bl.readsBInPlace(b, 0, ldb, rows)
 		p.gemv, p.vec = gemvFormFor(transA, transB, m, n, k, sel.bl.l1, packA, packB), sel.vec
 	}
 	mr, nr := p.micro.MR, p.micro.NR

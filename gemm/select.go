@@ -140,6 +140,15 @@ func gcd(a, b int) int {
 	return b
 }
 
+// readsBInPlace reports whether the tile path may read a B panel in place
+// (not transposed, rows rows deep, from b[off:] with leading dimension
+// ldb): it must stay in cache while the tiles below it re-read it
+// (panelFits), and its rows must start on cache lines, or every vector
+// load splits (linesAligned).
+func (bl blocking) readsBInPlace(b []float32, off, ldb, rows int) bool {
+	return bl.panelFits(ldb, rows) && linesAligned(b, off, ldb)
+}
+
 // linesAligned reports whether a right-hand panel read in place from x,
 // rows ld floats apart starting at x[off], has every row (and so every
 // NR-wide strip of it) start on a 64-byte line. Otherwise most strip rows
