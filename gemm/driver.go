@@ -326,7 +326,7 @@ func (w *workspace) runSwapped(p *problem, i0, m, j0, n int) {
 	MR, NR := tk.mr, tk.nr
 	k := p.k
 	mT, nT := n, m // C^T block: row r is column j0+r of C, column s row i0+s
-	packBT := !p.transA || mT > directMaxM || !p.bl.panelFits(p.lda, min(k, p.bl.kc)) || !linesAligned(p.a, i0, p.lda)
+	packBT := !p.transA || mT > directMaxM || !p.bl.readsBInPlace(p.a, i0, p.lda, min(k, p.bl.kc))
 	ncMax := balance(nT, p.bl.nc, NR)
 	kcStep := max(p.bl.kc, min(1024, p.bl.l2/2/(4*roundUp(ncMax, NR)))&^7)
 	kcMax := balance(k, kcStep, 4)
