@@ -280,9 +280,9 @@ done:
 // func ReluAVX2(dst []float32, x []float32)
 // Requires: AVX
 TEXT ·ReluAVX2(SB), NOSPLIT, $0-48
-	// A compare and a mask rather than VMAXPS: VMAXPS returns its second source
-	// both for NaN and for a pair of zeros, so it cannot both pass NaN through and
-	// turn -0 into the reference's +0.
+	// A compare and a mask rather than a max: x86's VMAXPS returns its second source
+	// both for NaN and for a pair of zeros, and NEON's FMAX quiets signalling NaNs, so
+	// neither can both pass NaN through bit for bit and turn -0 into the reference's +0.
 	MOVQ   dst_base+0(FP), AX
 	MOVQ   x_base+24(FP), CX
 	MOVQ   dst_len+8(FP), DX
@@ -413,8 +413,9 @@ done:
 // func MaxAVX2(x []float32) float32
 // Requires: AVX, AVX2, SSE
 TEXT ·MaxAVX2(SB), NOSPLIT, $0-28
-	// VMAXPS drops a NaN in one of its operands, so the unordered lanes are
-	// tracked apart (VCMPPS UNORD of two vectors covers both) and checked at the end.
+	// A max may drop a NaN in one of its operands (x86's VMAXPS does), so the
+	// unordered lanes are tracked apart (an UNORD compare of two vectors covers both)
+	// and checked at the end.
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	MOVL         $0xff800000, DX
@@ -885,9 +886,9 @@ done:
 // func ReluAVX512(dst []float32, x []float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·ReluAVX512(SB), NOSPLIT, $0-48
-	// A compare and a mask rather than VMAXPS: VMAXPS returns its second source
-	// both for NaN and for a pair of zeros, so it cannot both pass NaN through and
-	// turn -0 into the reference's +0.
+	// A compare and a mask rather than a max: x86's VMAXPS returns its second source
+	// both for NaN and for a pair of zeros, and NEON's FMAX quiets signalling NaNs, so
+	// neither can both pass NaN through bit for bit and turn -0 into the reference's +0.
 	MOVQ   dst_base+0(FP), AX
 	MOVQ   x_base+24(FP), CX
 	MOVQ   dst_len+8(FP), DX
@@ -1016,8 +1017,9 @@ done:
 // func MaxAVX512(x []float32) float32
 // Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·MaxAVX512(SB), NOSPLIT, $0-28
-	// VMAXPS drops a NaN in one of its operands, so the unordered lanes are
-	// tracked apart (VCMPPS UNORD of two vectors covers both) and checked at the end.
+	// A max may drop a NaN in one of its operands (x86's VMAXPS does), so the
+	// unordered lanes are tracked apart (an UNORD compare of two vectors covers both)
+	// and checked at the end.
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	MOVL         $0xff800000, DX

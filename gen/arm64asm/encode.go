@@ -69,6 +69,10 @@ func FMAXP(a Arr, d, n, m VReg) Word { return threeSame("fmaxp", 1, 0, 0b11110, 
 // NaN).
 func FCMGT(a Arr, d, n, m VReg) Word { return threeSame("fcmgt", 1, 1, 0b11100, a, d, n, m) }
 
+// FCMGE sets each lane of d to all ones where n >= m, else zero (false for
+// NaN).
+func FCMGE(a Arr, d, n, m VReg) Word { return threeSame("fcmge", 1, 0, 0b11100, a, d, n, m) }
+
 // FCMEQ sets each lane of d to all ones where n == m, else zero.
 func FCMEQ(a Arr, d, n, m VReg) Word { return threeSame("fcmeq", 0, 0, 0b11100, a, d, n, m) }
 
@@ -174,3 +178,12 @@ func FADDPScalar(a Arr, d, n VReg) Word { return scalarPairwise("faddp", 0, 0b01
 
 // FMAXPScalar is scalar d = max(n[0], n[1]), NaN-propagating.
 func FMAXPScalar(a Arr, d, n VReg) Word { return scalarPairwise("fmaxp", 0, 0b01111, a, d, n) }
+
+// NOT is d = ^n, all 128 bits (the vector MVN; Go's assembler has no VNOT):
+// 0 1 1 01110 00 10000 00101 10 Rn Rd.
+func NOT(d, n VReg) Word {
+	d.check()
+	n.check()
+	bits := uint32(0x6e205800) | uint32(n)<<5 | uint32(d)
+	return Word{bits, fmt.Sprintf("not %s, %s", vname(d, B16), vname(n, B16))}
+}

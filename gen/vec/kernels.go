@@ -3,33 +3,22 @@ package main
 import (
 	"fmt"
 
-	"github.com/mmcloughlin/avo/attr"
-	"github.com/mmcloughlin/avo/build"
-	. "github.com/mmcloughlin/avo/operand"
-	. "github.com/mmcloughlin/avo/reg"
+	"github.com/convkit/convkit/gen/kw"
 )
 
-// emit writes every kernel for every ISA, in a fixed order so that the
-// output is byte-for-byte reproducible.
-func emit(ctx *build.Context) {
-	for _, a := range []*isa{newAVX2(ctx), newAVX512(ctx)} {
-		axpy(a)
-		dot(a)
-		scale(a)
-		add(a)
-		relu(a)
-		reluBackward(a)
-		maxKernel(a)
-		sum(a)
-		fmaPeak(a)
-	}
+// emit writes every kernel for one ISA, in a fixed order so that the output
+// is byte-for-byte reproducible.
+func emit(f *kw.Func) {
+	axpy(f)
+	dot(f)
+	scale(f)
+	add(f)
+	relu(f)
+	reluBackward(f)
+	maxKernel(f)
+	sum(f)
+	fmaPeak(f)
 }
-
-// ptr loads the data pointer of the slice parameter name.
-func (a *isa) ptr(name string) Register { return a.Load(a.Param(name).Base(), a.GP64()) }
-
-// length loads the length of the slice parameter name.
-func (a *isa) length(name string) Register { return a.Load(a.Param(name).Len(), a.GP64()) }
 
 // Float32 bit patterns the kernels build in registers.
 const (
@@ -38,135 +27,134 @@ const (
 	one    = 0x3f800000
 )
 
-func axpy(a *isa) {
-	a.kernel("Axpy", "func(alpha float32, x, y []float32)",
+func axpy(f *kw.Func) {
+	f.Kernel("Axpy", "func(alpha float32, x, y []float32)",
 		"for i := range x {",
 		"	y[i] += alpha * x[i] // fused: one rounding",
 		"}")
-	alpha := a.splatParam("alpha")
-	x, y := a.ptr("x"), a.ptr("y")
-	n := a.length("x")
-	a.loop(n, []Register{x, y}, a.unroll, func(s step) {
-		for j := 0; j < s.count; j++ {
-			v := a.vec()
-			a.load(s, s.at(x, j), v)
-			a.VFMADD213PS(a.src(s, s.at(y, j)), alpha, v) // v = alpha*v + y
-			a.store(s, v, s.at(y, j))
+	alpha := f.SplatParam("alpha")
+	x, y := f.Ptr("x"), f.Ptr("y")
+	n := f.Len("x")
+	f.Loop(n, []kw.G{x, y}, f.ISA.Unroll, func(s kw.Step) {
+		for j := 0; j < s.Count; j++ {
+			v := f.Vec()
+			f.Load(s, s.At(x, j), v)
+			f.MulAdd(v, alpha, f.Src(s, s.At(y, j))) // v = alpha*v + y
+			f.Store(s, v, s.At(y, j))
 		}
 	})
-	a.ret()
+	f.Ret()
 }
 
-func dot(a *isa) {
-	a.kernel("Dot", "func(x, y []float32) float32",
+func dot(f *kw.Func) {
+	f.Kernel("Dot", "func(x, y []float32) float32",
 		"for i := range x {",
-		fmt.Sprintf("	s += x[i] * y[i] // fused, in %d interleaved partial sums", a.accs*a.lanes),
+		fmt.Sprintf("	s += x[i] * y[i] // fused, in %d interleaved partial sums", f.ISA.Accs*f.ISA.Lanes),
 		"}",
 		"return s")
-	x, y := a.ptr("x"), a.ptr("y")
-	n := a.length("x")
-	acc := a.zeros(a.accs)
-	a.loop(n, []Register{x, y}, a.accs, func(s step) {
-		for j := 0; j < s.count; j++ {
-			v := a.vec()
-			a.load(s, s.at(x, j), v)
-			a.VFMADD231PS(a.src(s, s.at(y, j)), v, acc[j])
+	x, y := f.Ptr("x"), f.Ptr("y")
+	n := f.Len("x")
+	acc := f.Zeros(f.ISA.Accs)
+	f.Loop(n, []kw.G{x, y}, f.ISA.Accs, func(s kw.Step) {
+		for j := 0; j < s.Count; j++ {
+			v := f.Vec()
+			f.Load(s, s.At(x, j), v)
+			f.FMA(acc[j], v, f.Src(s, s.At(y, j)))
 		}
 	})
-	r := a.hreduce(a.VADDPS, a.fold(a.VADDPS, acc))
-	a.Store(r, a.ReturnIndex(0))
-	a.ret()
+	f.ReturnFloat(f.Reduce(kw.Add, f.Fold(kw.Add, acc)))
+	f.Ret()
 }
 
-func scale(a *isa) {
-	a.kernel("Scale", "func(alpha float32, x []float32)",
+func scale(f *kw.Func) {
+	f.Kernel("Scale", "func(alpha float32, x []float32)",
 		"for i := range x {",
 		"	x[i] *= alpha",
 		"}")
-	alpha := a.splatParam("alpha")
-	x := a.ptr("x")
-	n := a.length("x")
-	a.loop(n, []Register{x}, a.unroll, func(s step) {
-		for j := 0; j < s.count; j++ {
-			v := a.vec()
-			a.load(s, s.at(x, j), v)
-			a.VMULPS(alpha, v, v)
-			a.store(s, v, s.at(x, j))
+	alpha := f.SplatParam("alpha")
+	x := f.Ptr("x")
+	n := f.Len("x")
+	f.Loop(n, []kw.G{x}, f.ISA.Unroll, func(s kw.Step) {
+		for j := 0; j < s.Count; j++ {
+			v := f.Vec()
+			f.Load(s, s.At(x, j), v)
+			f.Mul(v, v, alpha)
+			f.Store(s, v, s.At(x, j))
 		}
 	})
-	a.ret()
+	f.Ret()
 }
 
-func add(a *isa) {
-	a.kernel("Add", "func(dst, x, y []float32)",
+func add(f *kw.Func) {
+	f.Kernel("Add", "func(dst, x, y []float32)",
 		"for i := range dst {",
 		"	dst[i] = x[i] + y[i]",
 		"}")
-	dst, x, y := a.ptr("dst"), a.ptr("x"), a.ptr("y")
-	n := a.length("dst")
-	a.loop(n, []Register{dst, x, y}, a.unroll, func(s step) {
-		for j := 0; j < s.count; j++ {
-			v := a.vec()
-			a.load(s, s.at(x, j), v)
-			a.VADDPS(a.src(s, s.at(y, j)), v, v)
-			a.store(s, v, s.at(dst, j))
+	dst, x, y := f.Ptr("dst"), f.Ptr("x"), f.Ptr("y")
+	n := f.Len("dst")
+	f.Loop(n, []kw.G{dst, x, y}, f.ISA.Unroll, func(s kw.Step) {
+		for j := 0; j < s.Count; j++ {
+			v := f.Vec()
+			f.Load(s, s.At(x, j), v)
+			f.Binary(kw.Add, v, v, f.Src(s, s.At(y, j)))
+			f.Store(s, v, s.At(dst, j))
 		}
 	})
-	a.ret()
+	f.Ret()
 }
 
-func relu(a *isa) {
-	a.kernel("Relu", "func(dst, x []float32)",
+func relu(f *kw.Func) {
+	f.Kernel("Relu", "func(dst, x []float32)",
 		"for i := range dst { // dst may be x",
 		"	dst[i] = x[i]",
 		"	if x[i] <= 0 { // false for NaN, which passes through",
 		"		dst[i] = 0",
 		"	}",
 		"}")
-	a.Comment("A compare and a mask rather than VMAXPS: VMAXPS returns its second source",
-		"both for NaN and for a pair of zeros, so it cannot both pass NaN through and",
-		"turn -0 into the reference's +0.")
-	dst, x := a.ptr("dst"), a.ptr("x")
-	n := a.length("dst")
-	zero := a.zero()
-	a.loop(n, []Register{dst, x}, a.unroll, func(s step) {
-		for j := 0; j < s.count; j++ {
-			v := a.vec()
-			a.load(s, s.at(x, j), v)
-			keep := a.cmp(cmpNGE, zero, v) // !(0 >= x): x > 0 or NaN
-			a.zeroUnless(keep, v, v)
-			a.store(s, v, s.at(dst, j))
+	f.Comment("A compare and a mask rather than a max: x86's VMAXPS returns its second source",
+		"both for NaN and for a pair of zeros, and NEON's FMAX quiets signalling NaNs, so",
+		"neither can both pass NaN through bit for bit and turn -0 into the reference's +0.")
+	dst, x := f.Ptr("dst"), f.Ptr("x")
+	n := f.Len("dst")
+	zero := f.Zero()
+	f.Loop(n, []kw.G{dst, x}, f.ISA.Unroll, func(s kw.Step) {
+		for j := 0; j < s.Count; j++ {
+			v := f.Vec()
+			f.Load(s, s.At(x, j), v)
+			keep := f.Cmp(kw.NGE, zero, v) // !(0 >= x): x > 0 or NaN
+			f.ZeroUnless(keep, v, v)
+			f.Store(s, v, s.At(dst, j))
 		}
 	})
-	a.ret()
+	f.Ret()
 }
 
-func reluBackward(a *isa) {
-	a.kernel("ReluBackward", "func(dx, x, dy []float32)",
+func reluBackward(f *kw.Func) {
+	f.Kernel("ReluBackward", "func(dx, x, dy []float32)",
 		"for i := range dx {",
 		"	dx[i] = 0",
 		"	if x[i] > 0 { // false for NaN",
 		"		dx[i] = dy[i]",
 		"	}",
 		"}")
-	dx, x, dy := a.ptr("dx"), a.ptr("x"), a.ptr("dy")
-	n := a.length("dx")
-	zero := a.zero()
-	a.loop(n, []Register{dx, x, dy}, a.unroll, func(s step) {
-		for j := 0; j < s.count; j++ {
-			v := a.vec()
-			a.load(s, s.at(x, j), v)
-			pos := a.cmp(cmpLT, zero, v) // 0 < x, false for NaN
-			g := a.vec()
-			a.zeroUnless(pos, a.src(s, s.at(dy, j)), g)
-			a.store(s, g, s.at(dx, j))
+	dx, x, dy := f.Ptr("dx"), f.Ptr("x"), f.Ptr("dy")
+	n := f.Len("dx")
+	zero := f.Zero()
+	f.Loop(n, []kw.G{dx, x, dy}, f.ISA.Unroll, func(s kw.Step) {
+		for j := 0; j < s.Count; j++ {
+			v := f.Vec()
+			f.Load(s, s.At(x, j), v)
+			pos := f.Cmp(kw.LT, zero, v) // 0 < x, false for NaN
+			g := f.Vec()
+			f.ZeroUnless(pos, f.Src(s, s.At(dy, j)), g)
+			f.Store(s, g, s.At(dx, j))
 		}
 	})
-	a.ret()
+	f.Ret()
 }
 
-func maxKernel(a *isa) {
-	a.kernel("Max", "func(x []float32) float32",
+func maxKernel(f *kw.Func) {
+	f.Kernel("Max", "func(x []float32) float32",
 		"m := -Inf",
 		"for _, v := range x {",
 		"	if v != v {",
@@ -175,103 +163,83 @@ func maxKernel(a *isa) {
 		"	m = max(m, v)",
 		"}",
 		"return m")
-	a.Comment("VMAXPS drops a NaN in one of its operands, so the unordered lanes are",
-		"tracked apart (VCMPPS UNORD of two vectors covers both) and checked at the end.")
-	x := a.ptr("x")
-	n := a.length("x")
-	fill := a.splat(negInf)
-	acc := make([]VecVirtual, a.accs)
+	f.Comment("A max may drop a NaN in one of its operands (x86's VMAXPS does), so the",
+		"unordered lanes are tracked apart (an UNORD compare of two vectors covers both)",
+		"and checked at the end.")
+	x := f.Ptr("x")
+	n := f.Len("x")
+	fill := f.Splat(negInf)
+	acc := make([]kw.V, f.ISA.Accs)
 	for j := range acc {
-		acc[j] = a.vec()
-		a.VMOVUPS(fill, acc[j])
+		acc[j] = f.Vec()
+		f.Move(fill, acc[j])
 	}
-	nan := a.emptyMask()
-	a.loop(n, []Register{x}, a.accs, func(s step) {
+	nan := f.EmptyMask()
+	f.Loop(n, []kw.G{x}, f.ISA.Accs, func(s kw.Step) {
 		// Two vectors at a time, so that few loaded vectors are live at once
 		// (AVX2 has 16 registers for 8 accumulators and the temporaries).
-		for j := 0; j < s.count; j += 2 {
-			v0 := a.vec()
-			a.loadFill(s, s.at(x, j), fill, v0)
-			a.VMAXPS(v0, acc[j], acc[j])
+		for j := 0; j < s.Count; j += 2 {
+			v0 := f.Vec()
+			f.LoadFill(s, s.At(x, j), fill, v0)
+			f.Binary(kw.Max, acc[j], acc[j], v0)
 			v1 := v0
-			if j+1 < s.count {
-				v1 = a.vec()
-				a.loadFill(s, s.at(x, j+1), fill, v1)
-				a.VMAXPS(v1, acc[j+1], acc[j+1])
+			if j+1 < s.Count {
+				v1 = f.Vec()
+				f.LoadFill(s, s.At(x, j+1), fill, v1)
+				f.Binary(kw.Max, acc[j+1], acc[j+1], v1)
 			}
-			a.orMask(a.cmp(cmpUnord, v0, v1), nan)
+			f.OrMask(f.Cmp(kw.Unord, v0, v1), nan)
 		}
 	})
-	a.jumpIfAny(nan, "nan")
-	r := a.hreduce(a.VMAXPS, a.fold(a.VMAXPS, acc))
-	a.Store(r, a.ReturnIndex(0))
-	a.ret()
+	f.JumpIfAny(nan, "nan")
+	f.ReturnFloat(f.Reduce(kw.Max, f.Fold(kw.Max, acc)))
+	f.Ret()
 
-	a.Label("nan")
-	bits, q := a.GP32(), a.XMM()
-	a.MOVL(U32(qNaN), bits)
-	a.VMOVD(bits, q)
-	a.Store(q, a.ReturnIndex(0))
-	a.ret()
+	f.Label("nan")
+	f.ReturnFloatBits(qNaN)
+	f.Ret()
 }
 
-func sum(a *isa) {
-	a.kernel("Sum", "func(x []float32) float32",
+func sum(f *kw.Func) {
+	f.Kernel("Sum", "func(x []float32) float32",
 		"for _, v := range x {",
-		fmt.Sprintf("	s += v // in %d interleaved partial sums", a.accs*a.lanes),
+		fmt.Sprintf("	s += v // in %d interleaved partial sums", f.ISA.Accs*f.ISA.Lanes),
 		"}",
 		"return s")
-	x := a.ptr("x")
-	n := a.length("x")
-	acc := a.zeros(a.accs)
-	a.loop(n, []Register{x}, a.accs, func(s step) {
-		for j := 0; j < s.count; j++ {
-			a.VADDPS(a.src(s, s.at(x, j)), acc[j], acc[j])
+	x := f.Ptr("x")
+	n := f.Len("x")
+	acc := f.Zeros(f.ISA.Accs)
+	f.Loop(n, []kw.G{x}, f.ISA.Accs, func(s kw.Step) {
+		for j := 0; j < s.Count; j++ {
+			f.Binary(kw.Add, acc[j], acc[j], f.Src(s, s.At(x, j)))
 		}
 	})
-	r := a.hreduce(a.VADDPS, a.fold(a.VADDPS, acc))
-	a.Store(r, a.ReturnIndex(0))
-	a.ret()
+	f.ReturnFloat(f.Reduce(kw.Add, f.Fold(kw.Add, acc)))
+	f.Ret()
 }
 
-// fmaPeak is the FMA throughput probe: peakAccs independent chains (more
-// than FMA latency x FMA pipes, 4 x 2 on Zen 5), registers only.
-func fmaPeak(a *isa) {
-	name := "FmaPeak" + a.name
-	a.Function(name)
-	a.Attributes(attr.NOSPLIT)
-	a.SignatureExpr("func(iters int) int")
-	a.Doc(
-		name+" implements kernels.PeakKernel for "+a.what+": iters",
+// fmaPeak is the FMA throughput probe: PeakAccs independent chains (more
+// than FMA latency x FMA pipes), registers only.
+func fmaPeak(f *kw.Func) {
+	name := "FmaPeak" + f.ISA.Name
+	f.Function(name, "func(iters int) int",
+		name+" implements kernels.PeakKernel for "+f.ISA.What+": iters",
 		"iterations of independent register-only FMAs; returns the flops done.",
 	)
-	iters := a.Load(a.Param("iters"), a.GP64())
-	flops := a.GP64()
-	a.XORQ(flops, flops)
-	a.TESTQ(iters, iters)
-	a.JLE(LabelRef("done"))
+	iters := f.Int("iters")
+	flops := f.ZeroGP()
+	f.JumpIfNotPositive(iters, "done")
 
-	k := a.splat(one)
-	acc := a.zeros(a.peakAccs)
-	cnt := a.GP64()
-	a.MOVQ(iters, cnt)
-	a.Label("loop")
+	k := f.Splat(one)
+	acc := f.Zeros(f.ISA.PeakAccs)
+	cnt := f.MoveGP(iters)
+	f.Label("loop")
 	for _, r := range acc {
-		a.VFMADD231PS(k, k, r) // r += 1: exact, never denormal or NaN
+		f.FMA(r, k, k) // r += 1: exact, never denormal or NaN
 	}
-	a.DECQ(cnt)
-	a.JNZ(LabelRef("loop"))
-	a.IMUL3Q(U32(a.peakAccs*a.lanes*2), iters, flops)
-	a.Label("done")
-	a.Store(flops, a.ReturnIndex(0))
-	a.ret()
-}
-
-// zeros returns k vectors of +0.
-func (a *isa) zeros(k int) []VecVirtual {
-	vs := make([]VecVirtual, k)
-	for i := range vs {
-		vs[i] = a.zero()
-	}
-	return vs
+	f.DecJumpNonZero(cnt, "loop")
+	f.MulImm(flops, iters, f.ISA.PeakAccs*f.ISA.Lanes*2)
+	f.Label("done")
+	f.ReturnInt(flops)
+	f.Ret()
 }

@@ -1,0 +1,314 @@
+package kw
+
+import (
+	"fmt"
+
+	"github.com/convkit/convkit/gen/internal/avomain"
+
+	"github.com/mmcloughlin/avo/attr"
+	"github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// The x86 parameter sets. Unroll and Accs were measured on the project's
+// AVX2 and AVX-512 hosts (gen/vec's history); PeakAccs exceeds FMA latency
+// x FMA pipes (4 x 2) on every core we target.
+var (
+	AVX2 = ISA{Name: "AVX2", What: "AVX2+FMA (8 lanes)", Lanes: 8, Regs: 16,
+		Tail: TailMaskVector, Unroll: 4, Accs: 8, PeakAccs: 12}
+	AVX512 = ISA{Name: "AVX512", What: "AVX-512F (16 lanes, opmask tails)", Lanes: 16, Regs: 32,
+		Tail: TailOpmask, Unroll: 4, Accs: 8, PeakAccs: 16}
+)
+
+// avx is the Avo backend, for AVX2 (ymm, VMASKMOVPS tails) and AVX-512
+// (zmm, opmask tails). The instructions whose mnemonic is the same for ymm
+// and zmm (VFMADD231PS, VADDPS, ...) are shared: Avo picks the encoding
+// from the register kind. Avo allocates the registers.
+type avx struct {
+	*build.Context
+	isa    ISA
+	opmask bool
+	vec    func() reg.VecVirtual
+	// tailTable is AVX2's sliding window of 8 all-ones then 8 zero int32
+	// lanes: the 32 bytes at offset 4*(8-r) select the first r lanes.
+	tailTable operand.Mem
+}
+
+// NewAVX2 returns the AVX2+FMA backend writing into ctx; tableName names
+// its lane-mask table (one per output file).
+func NewAVX2(ctx *build.Context, tableName string) Backend {
+	return &avx{Context: ctx, isa: AVX2, vec: ctx.YMM, tailTable: avomain.LaneMaskTable(ctx, tableName)}
+}
+
+// NewAVX512 returns the AVX-512F backend writing into ctx.
+func NewAVX512(ctx *build.Context) Backend {
+	return &avx{Context: ctx, isa: AVX512, opmask: true, vec: ctx.ZMM}
+}
+
+func (a *avx) ISA() ISA { return a.isa }
+
+func xv(v V) reg.VecVirtual  { return v.r.(reg.VecVirtual) }
+func xg(g G) reg.Register    { return g.r.(reg.Register) }
+func xk(k Mask) reg.Register { return k.r.(reg.Register) }
+func xm(m Mem) operand.Mem   { return operand.Mem{Base: xg(m.Base), Disp: m.Disp} }
+
+// xo is an Operand in Avo's terms.
+func xo(o Operand) operand.Op {
+	switch o := o.(type) {
+	case V:
+		return xv(o)
+	case Mem:
+		return xm(o)
+	}
+	panic(fmt.Sprintf("kw: operand %T", o))
+}
+
+func (a *avx) Begin(name string, sig Signature, doc []string) {
+	a.Function(name)
+	a.Attributes(attr.NOSPLIT)
+	a.SignatureExpr(sig.Expr)
+	a.Doc(doc...)
+	if sig.hasPointers() {
+		a.Pragma("noescape")
+	}
+}
+
+// Ret ends a path. VZEROUPPER clears the upper ymm/zmm halves so that SSE
+// code running after the kernel pays no state-transition penalty.
+func (a *avx) Ret() {
+	a.VZEROUPPER()
+	a.RET()
+}
+
+func (a *avx) Comment(lines ...string) { a.Context.Comment(lines...) }
+func (a *avx) Label(name string)       { a.Context.Label(name) }
+func (a *avx) Jump(label string)       { a.JMP(operand.LabelRef(label)) }
+
+func (a *avx) Ptr(slice string) G { return G{a.Load(a.Param(slice).Base(), a.GP64())} }
+func (a *avx) Len(slice string) G { return G{a.Load(a.Param(slice).Len(), a.GP64())} }
+func (a *avx) Int(name string) G  { return G{a.Load(a.Param(name), a.GP64())} }
+
+func (a *avx) SplatParam(name string) V {
+	x := a.Load(a.Param(name), a.XMM())
+	v := a.vec()
+	a.VBROADCASTSS(x, v)
+	return V{v}
+}
+
+func (a *avx) ReturnFloat(v V) { a.Store(xv(v), a.ReturnIndex(0)) }
+func (a *avx) ReturnInt(g G)   { a.Store(xg(g), a.ReturnIndex(0)) }
+
+func (a *avx) ReturnFloatBits(bits uint32) {
+	r, q := a.GP32(), a.XMM()
+	a.MOVL(operand.U32(bits), r)
+	a.VMOVD(r, q)
+	a.Store(q, a.ReturnIndex(0))
+}
+
+func (a *avx) GP() G { return G{a.GP64()} }
+
+func (a *avx) ZeroGP() G {
+	g := a.GP64()
+	a.XORQ(g, g)
+	return G{g}
+}
+
+func (a *avx) MoveGP(src G) G {
+	g := a.GP64()
+	a.MOVQ(xg(src), g)
+	return G{g}
+}
+
+func (a *avx) AddImm(g G, imm int)          { a.ADDQ(operand.U32(imm), xg(g)) }
+func (a *avx) SubImm(g G, imm int)          { a.SUBQ(operand.U32(imm), xg(g)) }
+func (a *avx) MulImm(dst, src G, imm int)   { a.IMUL3Q(operand.U32(imm), xg(src), xg(dst)) }
+func (a *avx) JumpIfZero(g G, label string) { a.TESTQ(xg(g), xg(g)); a.JZ(operand.LabelRef(label)) }
+
+func (a *avx) JumpIfLess(g G, imm int, label string) {
+	a.CMPQ(xg(g), operand.U32(imm))
+	a.JL(operand.LabelRef(label))
+}
+
+func (a *avx) JumpIfNotPositive(g G, label string) {
+	a.TESTQ(xg(g), xg(g))
+	a.JLE(operand.LabelRef(label))
+}
+
+func (a *avx) DecJumpNonZero(g G, label string) {
+	a.DECQ(xg(g))
+	a.JNZ(operand.LabelRef(label))
+}
+
+func (a *avx) Vec() V { return V{a.vec()} }
+
+func (a *avx) Zero() V {
+	v := a.vec()
+	a.VXORPS(v, v, v)
+	return V{v}
+}
+
+// Splat builds the constant in registers: the kernels need no constant
+// pool.
+func (a *avx) Splat(bits uint32) V {
+	r, x, v := a.GP32(), a.XMM(), a.vec()
+	a.MOVL(operand.U32(bits), r)
+	a.VMOVD(r, x)
+	a.VBROADCASTSS(x, v)
+	return V{v}
+}
+
+func (a *avx) Move(src, dst V)        { a.VMOVUPS(xv(src), xv(dst)) }
+func (a *avx) LoadVec(m Mem, dst V)   { a.VMOVUPS(xm(m), xv(dst)) }
+func (a *avx) StoreVec(v V, m Mem)    { a.VMOVUPS(xv(v), xm(m)) }
+func (a *avx) StoreScalar(v V, m Mem) { a.VMOVSS(xv(v).AsX(), xm(m)) }
+
+func (a *avx) LoadScalar(m Mem, dst V) { a.VMOVSS(xm(m), xv(dst).AsX()) }
+
+func (a *avx) LoadLane0(m Mem, dst V) {
+	x := xv(dst).AsX()
+	a.VINSERTPS(operand.U8(0), xm(m), x, x)
+}
+
+// TailMask returns a mask of the first n lanes, 0 < n < Lanes.
+func (a *avx) TailMask(n G) Mask {
+	if a.opmask {
+		ones, bits := a.GP32(), a.GP32()
+		a.MOVL(operand.U32(0xffff), ones)
+		a.BZHIL(xg(n).(reg.GPVirtual).As32(), ones, bits)
+		k := a.K()
+		a.KMOVW(bits, k)
+		return Mask{k}
+	}
+	base, off := a.GP64(), a.GP64()
+	a.LEAQ(a.tailTable, base)
+	a.MOVQ(xg(n), off)
+	a.SHLQ(operand.U8(2), off)
+	a.NEGQ(off)
+	m := a.vec()
+	a.VMOVDQU(operand.Mem{Base: base, Index: off, Scale: 1, Disp: 4 * a.isa.Lanes}, m)
+	return Mask{m}
+}
+
+// LoadMasked: masked loads suppress faults on masked-off lanes.
+func (a *avx) LoadMasked(m Mem, k Mask, dst V) {
+	if a.opmask {
+		a.VMOVUPS_Z(xm(m), xk(k), xv(dst))
+	} else {
+		a.VMASKMOVPS(xm(m), xk(k), xv(dst))
+	}
+}
+
+func (a *avx) LoadMaskedFill(m Mem, k Mask, fill, dst V) {
+	if a.opmask {
+		a.VMOVUPS(xv(fill), xv(dst))
+		a.VMOVUPS(xm(m), xk(k), xv(dst)) // merge-masking keeps fill in the other lanes
+		return
+	}
+	t := a.vec()
+	a.VMASKMOVPS(xm(m), xk(k), t)
+	a.VBLENDVPS(xk(k), t, xv(fill), xv(dst))
+}
+
+func (a *avx) StoreMasked(v V, k Mask, m Mem) {
+	if a.opmask {
+		a.VMOVUPS(xv(v), xk(k), xm(m))
+	} else {
+		a.VMASKMOVPS(xv(v), xk(k), xm(m))
+	}
+}
+
+// binop is the Avo emitter of a reduction op (Plan 9 order: src2, src1, dst).
+func (a *avx) binop(op Op) func(...operand.Op) {
+	switch op {
+	case Add:
+		return a.VADDPS
+	case Max:
+		return a.VMAXPS
+	}
+	panic(fmt.Sprintf("kw: op %d", op))
+}
+
+func (a *avx) Binary(op Op, dst, x V, y Operand) { a.binop(op)(xo(y), xv(x), xv(dst)) }
+func (a *avx) Mul(dst, x V, y Operand)           { a.VMULPS(xo(y), xv(x), xv(dst)) }
+func (a *avx) FMA(acc, x V, y Operand)           { a.VFMADD231PS(xo(y), xv(x), xv(acc)) }
+func (a *avx) MulAdd(dst, m V, y Operand)        { a.VFMADD213PS(xo(y), xv(m), xv(dst)) }
+
+// predicates are the VCMPPS immediates of Pred.
+var predicates = [...]uint8{
+	Unord: 0x03, // UNORD_Q
+	LT:    0x11, // LT_OQ
+	NGE:   0x19, // NGE_UQ
+	GT:    0x1e, // GT_OQ
+}
+
+// Cmp returns a k register on AVX-512, a lane-mask vector on AVX2.
+func (a *avx) Cmp(p Pred, x V, y Operand) Mask {
+	var m reg.Register
+	if a.opmask {
+		m = a.K()
+	} else {
+		m = a.vec()
+	}
+	a.VCMPPS(operand.U8(predicates[p]), xo(y), xv(x), m) // Plan 9 order: y before x
+	return Mask{m}
+}
+
+// ZeroUnless: src may be memory only outside the tail (the masked lanes of
+// k are not a bound on what AVX2's VANDPS reads).
+func (a *avx) ZeroUnless(k Mask, src Operand, dst V) {
+	if a.opmask {
+		a.VMOVUPS_Z(xo(src), xk(k), xv(dst))
+	} else {
+		a.VANDPS(xo(src), xk(k), xv(dst))
+	}
+}
+
+func (a *avx) EmptyMask() Mask {
+	if a.opmask {
+		k := a.K()
+		a.KXORW(k, k, k)
+		return Mask{k}
+	}
+	return Mask{xv(a.Zero())}
+}
+
+func (a *avx) OrMask(k, acc Mask) {
+	if a.opmask {
+		a.KORW(xk(k), xk(acc), xk(acc))
+	} else {
+		a.VORPS(xk(k), xk(acc), xk(acc))
+	}
+}
+
+func (a *avx) JumpIfAny(k Mask, label string) {
+	if a.opmask {
+		a.KORTESTW(xk(k), xk(k))
+	} else {
+		a.VPTEST(xk(k), xk(k))
+	}
+	a.JNZ(operand.LabelRef(label))
+}
+
+// Reduce halves the width until one lane is left: zmm -> ymm -> xmm ->
+// two lanes -> one.
+func (a *avx) Reduce(op Op, v V) V {
+	f := a.binop(op)
+	var y reg.VecVirtual
+	if a.isa.Lanes == 16 {
+		y = a.YMM()
+		a.VEXTRACTF64X4(operand.U8(1), xv(v), y)
+		f(xv(v).AsY(), y, y)
+	} else {
+		y = xv(v)
+	}
+	x := a.XMM()
+	a.VEXTRACTF128(operand.U8(1), y, x)
+	f(y.AsX(), x, x)
+	t := a.XMM()
+	a.VMOVHLPS(x, x, t)
+	f(t, x, x)
+	a.VMOVSHDUP(x, t)
+	f(t, x, x)
+	return V{x}
+}

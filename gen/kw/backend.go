@@ -1,0 +1,71 @@
+package kw
+
+// Backend is what an ISA implements for the kernel-writing layer: about
+// forty emitters, each one instruction or a short fixed sequence. Operands
+// are in Intel-manual order: destination first.
+type Backend interface {
+	// ISA is the backend's parameter set.
+	ISA() ISA
+
+	// Begin starts a leaf function (no frame, NOSPLIT) with the given
+	// signature and doc comment; Ret ends a path out of it.
+	Begin(name string, sig Signature, doc []string)
+	Ret()
+	Comment(lines ...string)
+	Label(name string)
+	Jump(label string)
+
+	// Arguments and results (by parameter name).
+	Ptr(slice string) G          // the data pointer of a slice argument
+	Len(slice string) G          // the length of a slice argument
+	Int(name string) G           // an int argument
+	SplatParam(name string) V    // a float32 argument in every lane
+	ReturnFloat(v V)             // lane 0 of v is the float32 result
+	ReturnFloatBits(bits uint32) // the float32 result, by its bits
+	ReturnInt(g G)               // g is the int result
+
+	// General registers and control flow.
+	GP() G
+	ZeroGP() G
+	MoveGP(src G) G
+	AddImm(g G, imm int)
+	SubImm(g G, imm int)
+	MulImm(dst, src G, imm int)            // dst = src * imm
+	JumpIfLess(g G, imm int, label string) // signed g < imm
+	JumpIfZero(g G, label string)
+	JumpIfNotPositive(g G, label string) // g <= 0
+	DecJumpNonZero(g G, label string)    // g--; if g != 0 goto label
+
+	// Vector registers and memory.
+	Vec() V
+	Zero() V
+	Splat(bits uint32) V // every lane the float32 with these bits
+	Move(src, dst V)
+	LoadVec(m Mem, dst V)
+	StoreVec(v V, m Mem)
+	LoadScalar(m Mem, dst V) // lane 0 from m, the other lanes 0
+	LoadLane0(m Mem, dst V)  // lane 0 from m, the other lanes kept
+	StoreScalar(v V, m Mem)  // lane 0 to m
+
+	// Tails (backends with a masked tail strategy; TailScalar ones panic).
+	TailMask(n G) Mask // the first n lanes, 0 < n < Lanes
+	LoadMasked(m Mem, k Mask, dst V)
+	LoadMaskedFill(m Mem, k Mask, fill, dst V)
+	StoreMasked(v V, k Mask, m Mem)
+
+	// Arithmetic, lane by lane.
+	Binary(op Op, dst, x V, y Operand) // dst = x op y
+	Mul(dst, x V, y Operand)           // dst = x * y
+	FMA(acc, x V, y Operand)           // acc += x*y, one rounding
+	MulAdd(dst, m V, y Operand)        // dst = dst*m + y, one rounding
+
+	// Predicates.
+	Cmp(p Pred, x V, y Operand) Mask
+	ZeroUnless(k Mask, src Operand, dst V) // dst = k ? src : +0
+	EmptyMask() Mask
+	OrMask(k, acc Mask) // acc |= k
+	JumpIfAny(k Mask, label string)
+
+	// Reduce folds the lanes of v with op; lane 0 of the result holds it.
+	Reduce(op Op, v V) V
+}

@@ -1,0 +1,262 @@
+// Package kw is convkit's kernel-writing layer: every kernel family is
+// written once against it, and its backends emit Plan 9 assembly for each
+// ISA: AVX2+FMA and AVX-512 through Avo, NEON through gen/arm64asm. A new
+// ISA is a new Backend plus an ISA value (lanes, registers, tail strategy,
+// unroll factors), never a second copy of a kernel.
+//
+// A kernel works on virtual registers: V (one vector of ISA.Lanes float32),
+// G (a 64-bit general register) and Mask (a lane predicate: an opmask on
+// AVX-512, an all-ones/all-zeros vector elsewhere). The Avo backend hands
+// them to Avo's register allocator; the NEON backend allocates them itself
+// (regalloc.go). Memory operands are a base register plus a displacement
+// in bytes.
+//
+// Loops over float32 streams go through Func.Loop, which runs a body in
+// three kinds of Step: unrolled full vectors, single full vectors, and the
+// tail (the last elements, fewer than one vector). How the tail is done is
+// the backend's tail strategy: masked loads and stores (AVX-512 opmasks,
+// AVX2 VMASKMOVPS) or a scalar loop (NEON). Either way no kernel reads or
+// writes one element past the lengths it was given.
+package kw
+
+import "fmt"
+
+// V is a virtual vector register of the kernel's ISA.
+type V struct{ r any }
+
+// G is a virtual 64-bit general-purpose register.
+type G struct{ r any }
+
+// Mask is a lane predicate: the result of a comparison or a tail mask.
+type Mask struct{ r any }
+
+// Mem is the memory operand Base+Disp (Disp in bytes).
+type Mem struct {
+	Base G
+	Disp int
+}
+
+// Offset returns m moved by d bytes.
+func (m Mem) Offset(d int) Mem { m.Disp += d; return m }
+
+// Operand is a V or a Mem: the second source of an arithmetic operation.
+// An ISA that can fold a memory operand into arithmetic (x86) does;
+// another (NEON) loads it into a scratch register first.
+type Operand interface{ isOperand() }
+
+func (V) isOperand()   {}
+func (Mem) isOperand() {}
+
+// Pred is a lane comparison x pred y.
+type Pred uint8
+
+// The comparisons. Each states its NaN rule, which every backend keeps.
+const (
+	Unord Pred = iota // x or y is NaN
+	LT                // x < y; false if either is NaN
+	NGE               // !(x >= y); true if either is NaN
+	GT                // x > y; false if either is NaN
+)
+
+// Op is a lane-wise binary operation usable in reductions.
+type Op uint8
+
+// The reduction operations.
+const (
+	Add Op = iota
+	Max    // the x86 rule: a NaN operand may be dropped; track NaN apart
+)
+
+// Tail is a backend's strategy for the last elements of a stream.
+type Tail uint8
+
+// The tail strategies.
+const (
+	// TailOpmask: one masked vector, AVX-512 opmask registers.
+	TailOpmask Tail = iota
+	// TailMaskVector: one masked vector, a lane-mask vector register
+	// (AVX2 VMASKMOVPS, whose masked-off lanes never fault).
+	TailMaskVector
+	// TailScalar: a loop of one element at a time in lane 0 (NEON, which
+	// has no masked loads).
+	TailScalar
+)
+
+// ISA is the parameter set of one target: what kernels may ask of it.
+type ISA struct {
+	Name     string // suffix of every kernel name: "AVX2", "AVX512", "NEON"
+	What     string // what doc comments call the path
+	Lanes    int    // float32 lanes per vector
+	Regs     int    // vector registers
+	Tail     Tail   // how streams end
+	Unroll   int    // vectors per main-loop iteration, elementwise kernels
+	Accs     int    // independent partial results, reductions
+	PeakAccs int    // independent FMA chains of the FMA-peak probe
+}
+
+// VBytes is the size of one vector in bytes.
+func (i ISA) VBytes() int { return 4 * i.Lanes }
+
+// Step is one trip through a loop body: Count vectors at the current
+// pointers. In the tail, Tail is set and the vector is partial: masked
+// (Scalar false) or a single element in lane 0 (Scalar true).
+type Step struct {
+	Count  int
+	Tail   bool
+	Scalar bool
+	mask   Mask
+	stride int // bytes between the step's vectors
+}
+
+// At is the j-th vector of this step behind pointer p.
+func (s Step) At(p G, j int) Mem { return Mem{Base: p, Disp: j * s.stride} }
+
+// Func is the kernel under construction: the frontend kernels call. The
+// ISA-independent parts (loops, folds, operand handling) live here; every
+// instruction goes through the Backend.
+type Func struct {
+	Backend
+	ISA ISA
+}
+
+// New returns a frontend over backend b.
+func New(b Backend) *Func { return &Func{Backend: b, ISA: b.ISA()} }
+
+// Kernel starts the function base+ISA.Name with the Go signature sig
+// (e.g. "func(alpha float32, x, y []float32)"). Its doc comment names the
+// kernels.VecKernels field it fills and the pure-Go twin that specifies it,
+// then the contract as code (spec, one line each).
+func (f *Func) Kernel(base, sig string, spec ...string) {
+	name := base + f.ISA.Name
+	doc := []string{
+		fmt.Sprintf("%s is VecKernels.%s for %s.", name, base, f.ISA.What),
+		fmt.Sprintf("Its reference and test oracle is kernels.%sGeneric:", base),
+		"",
+	}
+	for _, l := range spec {
+		doc = append(doc, "\t"+l)
+	}
+	f.Begin(name, parseSig(name, sig), doc)
+}
+
+// Loop runs body over the n float32 elements behind ptrs: unroll vectors at
+// a time, then single vectors, then the tail, so that a kernel never
+// touches an element at or past n. body must not change ptrs or n; n is
+// consumed.
+func (f *Func) Loop(n G, ptrs []G, unroll int, body func(s Step)) {
+	lanes, vb := f.ISA.Lanes, f.ISA.VBytes()
+	f.Comment(fmt.Sprintf("Main loop: %d vectors (%d elements) per iteration.", unroll, unroll*lanes))
+	f.Label("unrolled")
+	f.JumpIfLess(n, unroll*lanes, "single")
+	body(Step{Count: unroll, stride: vb})
+	f.advance(n, ptrs, unroll*lanes, unroll*vb)
+	f.Jump("unrolled")
+
+	f.Label("single")
+	f.Comment("One vector at a time.")
+	f.JumpIfLess(n, lanes, "tail")
+	body(Step{Count: 1, stride: vb})
+	f.advance(n, ptrs, lanes, vb)
+	f.Jump("single")
+
+	f.Label("tail")
+	if f.ISA.Tail == TailScalar {
+		f.Comment(fmt.Sprintf("The last 0..%d elements, one at a time in lane 0.", lanes-1))
+		f.JumpIfLess(n, 1, "done")
+		body(Step{Count: 1, Tail: true, Scalar: true, stride: 4})
+		f.advance(n, ptrs, 1, 4)
+		f.Jump("tail")
+	} else {
+		f.Comment(fmt.Sprintf("The last 0..%d elements, masked: nothing outside the slices is touched.", lanes-1))
+		f.JumpIfZero(n, "done")
+		body(Step{Count: 1, Tail: true, mask: f.TailMask(n)})
+	}
+	f.Label("done")
+}
+
+// advance moves every pointer on by bytes and counts elems off n.
+func (f *Func) advance(n G, ptrs []G, elems, bytes int) {
+	for _, p := range ptrs {
+		f.AddImm(p, bytes)
+	}
+	f.SubImm(n, elems)
+}
+
+// Load sets dst to the vector at m; in a masked tail the lanes past the
+// end are 0 and are not read, in a scalar one lane 0 is loaded and the
+// others are 0.
+func (f *Func) Load(s Step, m Mem, dst V) {
+	switch {
+	case !s.Tail:
+		f.LoadVec(m, dst)
+	case s.Scalar:
+		f.LoadScalar(m, dst)
+	default:
+		f.LoadMasked(m, s.mask, dst)
+	}
+}
+
+// LoadFill is Load with the lanes past the end set to fill's.
+func (f *Func) LoadFill(s Step, m Mem, fill, dst V) {
+	switch {
+	case !s.Tail:
+		f.LoadVec(m, dst)
+	case s.Scalar:
+		f.Move(fill, dst)
+		f.LoadLane0(m, dst)
+	default:
+		f.LoadMaskedFill(m, s.mask, fill, dst)
+	}
+}
+
+// Src is an operand for the vector at m: m itself in full steps (so that
+// ISAs with memory operands fold the load into the arithmetic), a loaded
+// register in the tail.
+func (f *Func) Src(s Step, m Mem) Operand {
+	if !s.Tail {
+		return m
+	}
+	v := f.Vec()
+	f.Load(s, m, v)
+	return v
+}
+
+// Store writes v to m: only the valid lanes in the tail.
+func (f *Func) Store(s Step, v V, m Mem) {
+	switch {
+	case !s.Tail:
+		f.StoreVec(v, m)
+	case s.Scalar:
+		f.StoreScalar(v, m)
+	default:
+		f.StoreMasked(v, s.mask, m)
+	}
+}
+
+// Zeros returns k vectors of +0.
+func (f *Func) Zeros(k int) []V {
+	vs := make([]V, k)
+	for i := range vs {
+		vs[i] = f.Zero()
+	}
+	return vs
+}
+
+// Fold combines vs pairwise with op into one vector (a tree, so the chain
+// is log2(len) deep) and returns it.
+func (f *Func) Fold(op Op, vs []V) V {
+	for len(vs) > 1 {
+		h := (len(vs) + 1) / 2
+		for i := 0; i+h < len(vs); i++ {
+			f.Binary(op, vs[i], vs[i], vs[i+h])
+		}
+		vs = vs[:h]
+	}
+	return vs[0]
+}
+
+// Function starts the function name with the Go signature sig and the
+// given doc comment lines (Kernel is the form for VecKernels entries).
+func (f *Func) Function(name, sig string, doc ...string) {
+	f.Begin(name, parseSig(name, sig), doc)
+}

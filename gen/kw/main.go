@@ -1,0 +1,69 @@
+package kw
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/convkit/convkit/gen/arm64asm"
+	"github.com/convkit/convkit/gen/internal/avomain"
+	"github.com/mmcloughlin/avo/build"
+)
+
+// Main is the whole main function of a kernel family's generator: the
+// family is one function, run once per ISA of the target architecture.
+//
+//	go run -C ../gen ./<prog> [-arch amd64] -out X_amd64.s -stubs X_amd64.go -pkg asm
+//	go run -C ../gen ./<prog> -arch arm64 -out X_arm64.s -stubs X_arm64.go -pkg asm
+//
+// amd64 (the default) emits every kernel for AVX2 and then AVX-512 into one
+// file through Avo; arm64 emits them for NEON. maskTable names the AVX2
+// lane-mask table of the output (one per file). Errors exit the process.
+func Main(prog, maskTable string, family func(f *Func)) {
+	arch, args := "amd64", os.Args[1:]
+	if len(args) >= 2 && args[0] == "-arch" {
+		arch, args = args[1], args[2:]
+	}
+	switch arch {
+	case "amd64":
+		// avomain parses the remaining flags; leaving -arch out keeps the
+		// header's command line the one asm/doc.go runs.
+		os.Args = append(os.Args[:1], args...)
+		ctx := build.NewContext()
+		avomain.Main(prog, ctx, func() {
+			for _, b := range []Backend{NewAVX2(ctx, maskTable), NewAVX512(ctx)} {
+				family(New(b))
+			}
+		})
+	case "arm64":
+		mainARM64(prog, args, family)
+	default:
+		fmt.Fprintf(os.Stderr, "%s: -arch %s: want amd64 or arm64\n", prog, arch)
+		os.Exit(2)
+	}
+}
+
+func mainARM64(prog string, args []string, family func(f *Func)) {
+	fs := flag.NewFlagSet(prog, flag.ExitOnError)
+	out := fs.String("out", "", "assembly output `file`")
+	stubs := fs.String("stubs", "", "Go stub output `file`")
+	pkg := fs.String("pkg", "asm", "Go package `name` of the outputs")
+	fs.Parse(args)
+	if *out == "" || *stubs == "" || fs.NArg() != 0 {
+		fmt.Fprintf(os.Stderr, "usage: go run -C ../gen ./%s -arch arm64 -out X_arm64.s -stubs X_arm64.go [-pkg asm]\n", prog)
+		os.Exit(2)
+	}
+	// The header names the command as asm/doc.go runs it, whatever the
+	// working directory, so regenerating from anywhere gives the same bytes.
+	cmd := fmt.Sprintf("go run -C ../gen ./%s -arch arm64 -out ../asm/%s -stubs ../asm/%s -pkg %s",
+		prog, filepath.Base(*out), filepath.Base(*stubs), *pkg)
+	file := arm64asm.NewFile(*pkg, cmd, "arm64 && !purego")
+	b := NewNEON(file)
+	family(New(b))
+	Finish(b)
+	if err := file.Write(*out, *stubs); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,394 @@
+package kw
+
+import (
+	"fmt"
+
+	a "github.com/convkit/convkit/gen/arm64asm"
+)
+
+// NEON is AArch64 Advanced SIMD: 32 registers of four float32, no masked
+// loads (tails run one element at a time). Four registers (one cache
+// line) per main-loop step.
+var NEON = ISA{Name: "NEON", What: "NEON (4 lanes)", Lanes: 4, Regs: 32,
+	Tail: TailScalar, Unroll: 4, Accs: 4, PeakAccs: 24}
+
+// neon is the arm64 backend over gen/arm64asm. It records each function's
+// instructions with virtual registers, allocates them (regalloc.go) when
+// the next function starts or Finish is called, then emits the text.
+// Instructions Go's assembler lacks (vector FADD, FMAX, compares, ...) go
+// out as WORDs encoded by arm64asm.
+type neon struct {
+	isa  ISA
+	file *a.File
+	fn   *a.Func
+	code []inst
+}
+
+// NewNEON returns the NEON backend writing into file. Call Finish after
+// the last kernel.
+func NewNEON(file *a.File) Backend { return &neon{isa: NEON, file: file} }
+
+// Finish emits the function under construction, if any. The frontend's
+// owner calls it once after the last kernel (arm64 only).
+func Finish(b Backend) {
+	if n, ok := b.(*neon); ok {
+		n.flush()
+	}
+}
+
+func (n *neon) ISA() ISA { return n.isa }
+
+func (n *neon) flush() {
+	if n.fn == nil {
+		return
+	}
+	vecs := make([]int, n.isa.Regs)
+	for i := range vecs {
+		vecs[i] = i
+	}
+	var gps []int
+	for _, r := range a.Scratch {
+		gps = append(gps, int(r))
+	}
+	allocate(n.fn.Name, n.code, vecs, gps)
+	for _, in := range n.code {
+		in.emit()
+	}
+	n.fn, n.code = nil, nil
+}
+
+func (n *neon) Begin(name string, sig Signature, doc []string) {
+	n.flush()
+	var ps []a.Param
+	for _, p := range sig.Params {
+		ps = append(ps, a.P(p.Name, armType(name, p.Type)))
+	}
+	s := a.Signature{Params: ps}
+	if sig.Result != nil {
+		s.Result = a.Returns(armType(name, *sig.Result))
+	}
+	n.fn = n.file.Func(name, doc, s)
+}
+
+func armType(fn string, t Type) a.Type {
+	switch t {
+	case Float32:
+		return a.Float32
+	case Int:
+		return a.Int
+	case Float32Slice:
+		return a.Float32Slice
+	}
+	panic(fmt.Sprintf("kw: %s: the arm64 emitter has no %s parameters", fn, t.GoName()))
+}
+
+// op records one instruction over regs; text builds its operands once the
+// registers are assigned.
+func (n *neon) op(regs []*vreg, emit func()) { n.code = append(n.code, inst{regs: regs, emit: emit}) }
+
+func (n *neon) newV() *vreg { return &vreg{vector: true, phys: -1} }
+func (n *neon) newG() *vreg { return &vreg{phys: -1} }
+
+func nv(v V) *vreg    { return v.r.(*vreg) }
+func ng(g G) *vreg    { return g.r.(*vreg) }
+func nk(k Mask) *vreg { return k.r.(*vreg) }
+
+func (r *vreg) v() a.VReg  { return a.VReg(r.phys) }
+func (r *vreg) g() a.GPR   { return a.GPR(r.phys) }
+func (r *vreg) gs() string { return r.g().String() }
+
+// mem is the Go spelling of m, e.g. "16(R3)".
+func mem(m Mem) string { return a.Mem(ng(m.Base).g(), m.Disp) }
+
+func (n *neon) Ret() { n.op(nil, func() { n.fn.Op("RET") }) }
+
+func (n *neon) Comment(lines ...string) {
+	n.op(nil, func() {
+		for _, l := range lines {
+			n.fn.Comment("%s", l)
+		}
+	})
+}
+
+func (n *neon) Label(name string) {
+	n.code = append(n.code, inst{label: name, emit: func() { n.fn.Label(name) }})
+}
+
+// branch records a jump to label with the given instruction text.
+func (n *neon) branch(label string, regs []*vreg, emit func()) {
+	n.code = append(n.code, inst{regs: regs, target: label, emit: emit})
+}
+
+func (n *neon) Jump(label string) { n.branch(label, nil, func() { n.fn.Op("B", label) }) }
+
+func (n *neon) gpLoad(operand func() string) G {
+	r := n.newG()
+	n.op([]*vreg{r}, func() { n.fn.Op("MOVD", operand(), r.gs()) })
+	return G{r}
+}
+
+func (n *neon) Ptr(slice string) G { return n.gpLoad(func() string { return n.fn.Base(slice) }) }
+func (n *neon) Len(slice string) G { return n.gpLoad(func() string { return n.fn.Len(slice) }) }
+func (n *neon) Int(name string) G  { return n.gpLoad(func() string { return n.fn.Arg(name) }) }
+
+func (n *neon) SplatParam(name string) V {
+	v := n.newV()
+	n.op([]*vreg{v}, func() {
+		n.fn.Op("FMOVS", n.fn.Arg(name), v.v().F())
+		n.fn.VDUPLane(a.S4, v.v(), v.v(), 0)
+	})
+	return V{v}
+}
+
+func (n *neon) ReturnFloat(v V) {
+	r := nv(v)
+	n.op([]*vreg{r}, func() { n.fn.Op("FMOVS", r.v().F(), n.fn.Ret()) })
+}
+
+func (n *neon) ReturnFloatBits(bits uint32) {
+	t := n.newG()
+	n.op([]*vreg{t}, func() {
+		n.fn.Op("MOVW", fmt.Sprintf("$0x%08x", bits), t.gs())
+		n.fn.Op("MOVW", t.gs(), n.fn.Ret())
+	})
+}
+
+func (n *neon) ReturnInt(g G) {
+	r := ng(g)
+	n.op([]*vreg{r}, func() { n.fn.Op("MOVD", r.gs(), n.fn.Ret()) })
+}
+
+func (n *neon) GP() G { return G{n.newG()} }
+
+func (n *neon) ZeroGP() G {
+	r := n.newG()
+	n.op([]*vreg{r}, func() { n.fn.Op("MOVD", "ZR", r.gs()) })
+	return G{r}
+}
+
+func (n *neon) MoveGP(src G) G {
+	s, r := ng(src), n.newG()
+	n.op([]*vreg{s, r}, func() { n.fn.Op("MOVD", s.gs(), r.gs()) })
+	return G{r}
+}
+
+func (n *neon) AddImm(g G, imm int) {
+	r := ng(g)
+	n.op([]*vreg{r}, func() { n.fn.Op("ADD", a.Imm(int64(imm)), r.gs(), r.gs()) })
+}
+
+func (n *neon) SubImm(g G, imm int) {
+	r := ng(g)
+	n.op([]*vreg{r}, func() { n.fn.Op("SUB", a.Imm(int64(imm)), r.gs(), r.gs()) })
+}
+
+func (n *neon) MulImm(dst, src G, imm int) {
+	d, s, t := ng(dst), ng(src), n.newG()
+	n.op([]*vreg{d, s, t}, func() {
+		n.fn.Op("MOVD", a.Imm(int64(imm)), t.gs())
+		n.fn.Op("MUL", t.gs(), s.gs(), d.gs())
+	})
+}
+
+func (n *neon) JumpIfLess(g G, imm int, label string) {
+	r := ng(g)
+	n.branch(label, []*vreg{r}, func() {
+		n.fn.Op("CMP", a.Imm(int64(imm)), r.gs())
+		n.fn.Op("BLT", label)
+	})
+}
+
+func (n *neon) JumpIfZero(g G, label string) {
+	r := ng(g)
+	n.branch(label, []*vreg{r}, func() { n.fn.Op("CBZ", r.gs(), label) })
+}
+
+func (n *neon) JumpIfNotPositive(g G, label string) {
+	r := ng(g)
+	n.branch(label, []*vreg{r}, func() {
+		n.fn.Op("CMP", "$0", r.gs())
+		n.fn.Op("BLE", label)
+	})
+}
+
+func (n *neon) DecJumpNonZero(g G, label string) {
+	r := ng(g)
+	n.branch(label, []*vreg{r}, func() {
+		n.fn.Op("SUBS", "$1", r.gs(), r.gs())
+		n.fn.Op("BNE", label)
+	})
+}
+
+func (n *neon) Vec() V { return V{n.newV()} }
+
+func (n *neon) Zero() V {
+	v := n.newV()
+	n.op([]*vreg{v}, func() { n.fn.VEOR(v.v(), v.v(), v.v()) })
+	return V{v}
+}
+
+func (n *neon) Splat(bits uint32) V {
+	v, t := n.newV(), n.newG()
+	n.op([]*vreg{t, v}, func() {
+		n.fn.Op("MOVW", fmt.Sprintf("$0x%08x", bits), t.gs())
+		n.fn.VDUPGPR(a.S4, v.v(), t.g())
+	})
+	return V{v}
+}
+
+func (n *neon) Move(src, dst V) {
+	s, d := nv(src), nv(dst)
+	n.op([]*vreg{s, d}, func() { n.fn.Op("VORR", s.v().A(a.B16), s.v().A(a.B16), d.v().A(a.B16)) })
+}
+
+func (n *neon) LoadVec(m Mem, dst V) {
+	d := nv(dst)
+	n.op([]*vreg{ng(m.Base), d}, func() { n.fn.Op("FMOVQ", mem(m), d.v().F()) })
+}
+
+func (n *neon) StoreVec(v V, m Mem) {
+	s := nv(v)
+	n.op([]*vreg{ng(m.Base), s}, func() { n.fn.Op("FMOVQ", s.v().F(), mem(m)) })
+}
+
+func (n *neon) LoadScalar(m Mem, dst V) {
+	d := nv(dst)
+	n.op([]*vreg{ng(m.Base), d}, func() { n.fn.Op("FMOVS", mem(m), d.v().F()) })
+}
+
+func (n *neon) LoadLane0(m Mem, dst V) {
+	d, t := nv(dst), n.newV()
+	n.op([]*vreg{ng(m.Base), d, t}, func() {
+		n.fn.Op("FMOVS", mem(m), t.v().F())
+		n.fn.Op("VMOV", t.v().Lane(a.S4, 0), d.v().Lane(a.S4, 0))
+	})
+}
+
+func (n *neon) StoreScalar(v V, m Mem) {
+	s := nv(v)
+	n.op([]*vreg{ng(m.Base), s}, func() { n.fn.Op("FMOVS", s.v().F(), mem(m)) })
+}
+
+func (n *neon) noMasks() { panic("kw: NEON has a scalar tail, no masked loads or stores") }
+
+func (n *neon) TailMask(G) Mask                { n.noMasks(); return Mask{} }
+func (n *neon) LoadMasked(Mem, Mask, V)        { n.noMasks() }
+func (n *neon) LoadMaskedFill(Mem, Mask, V, V) { n.noMasks() }
+func (n *neon) StoreMasked(V, Mask, Mem)       { n.noMasks() }
+
+// reg returns o in a register: a Mem operand is loaded into a scratch one.
+func (n *neon) reg(o Operand) *vreg {
+	switch o := o.(type) {
+	case V:
+		return nv(o)
+	case Mem:
+		t := n.Vec()
+		n.LoadVec(o, t)
+		return nv(t)
+	}
+	panic(fmt.Sprintf("kw: operand %T", o))
+}
+
+// word records one encoded instruction d = f(d, x, y).
+func (n *neon) word(enc func(a.Arr, a.VReg, a.VReg, a.VReg) a.Word, d, x, y *vreg) {
+	n.op([]*vreg{d, x, y}, func() { n.fn.Word(enc(a.S4, d.v(), x.v(), y.v())) })
+}
+
+func (n *neon) binop(op Op) func(a.Arr, a.VReg, a.VReg, a.VReg) a.Word {
+	switch op {
+	case Add:
+		return a.FADD
+	case Max:
+		return a.FMAX // NaN-propagating: stronger than the x86 rule
+	}
+	panic(fmt.Sprintf("kw: op %d", op))
+}
+
+func (n *neon) Binary(op Op, dst, x V, y Operand) {
+	n.word(n.binop(op), nv(dst), nv(x), n.reg(y))
+}
+
+func (n *neon) Mul(dst, x V, y Operand) { n.word(a.FMUL, nv(dst), nv(x), n.reg(y)) }
+
+func (n *neon) FMA(acc, x V, y Operand) {
+	d, s, t := nv(acc), nv(x), n.reg(y)
+	n.op([]*vreg{d, s, t}, func() { n.fn.VFMLA(a.S4, d.v(), s.v(), t.v()) })
+}
+
+// MulAdd has no destructive-multiplicand form on NEON: the sum goes to a
+// scratch register (y's) and moves back.
+func (n *neon) MulAdd(dst, m V, y Operand) {
+	var t V
+	if mm, ok := y.(Mem); ok {
+		t = n.Vec()
+		n.LoadVec(mm, t)
+	} else {
+		t = n.Vec()
+		n.Move(y.(V), t)
+	}
+	n.FMA(t, dst, m)
+	n.Move(t, dst)
+}
+
+func (n *neon) not(d *vreg) {
+	n.op([]*vreg{d}, func() { n.fn.Word(a.NOT(d.v(), d.v())) })
+}
+
+func (n *neon) Cmp(p Pred, x V, y Operand) Mask {
+	xs, ys, d := nv(x), n.reg(y), n.newV()
+	switch p {
+	case Unord:
+		// !(x == x && y == y): FCMEQ is false only for NaN.
+		t := n.newV()
+		n.word(a.FCMEQ, d, xs, xs)
+		n.word(a.FCMEQ, t, ys, ys)
+		n.op([]*vreg{d, t}, func() { n.fn.VAND(d.v(), d.v(), t.v()) })
+		n.not(d)
+	case LT:
+		n.word(a.FCMGT, d, ys, xs)
+	case GT:
+		n.word(a.FCMGT, d, xs, ys)
+	case NGE:
+		n.word(a.FCMGE, d, xs, ys)
+		n.not(d)
+	default:
+		panic(fmt.Sprintf("kw: predicate %d", p))
+	}
+	return Mask{d}
+}
+
+func (n *neon) ZeroUnless(k Mask, src Operand, dst V) {
+	m, s, d := nk(k), n.reg(src), nv(dst)
+	n.op([]*vreg{m, s, d}, func() { n.fn.VAND(d.v(), s.v(), m.v()) })
+}
+
+func (n *neon) EmptyMask() Mask { return Mask{nv(n.Zero())} }
+
+func (n *neon) OrMask(k, acc Mask) {
+	m, d := nk(k), nk(acc)
+	n.op([]*vreg{m, d}, func() { n.fn.Op("VORR", m.v().A(a.B16), d.v().A(a.B16), d.v().A(a.B16)) })
+}
+
+func (n *neon) JumpIfAny(k Mask, label string) {
+	m, lo, hi := nk(k), n.newG(), n.newG()
+	n.branch(label, []*vreg{m, lo, hi}, func() {
+		n.fn.Op("VMOV", m.v().Lane(a.D2, 0), lo.gs())
+		n.fn.Op("VMOV", m.v().Lane(a.D2, 1), hi.gs())
+		n.fn.Op("ORR", hi.gs(), lo.gs(), lo.gs())
+		n.fn.Op("CBNZ", lo.gs(), label)
+	})
+}
+
+// Reduce adds (or maxes) adjacent pairs twice: four lanes, then two.
+func (n *neon) Reduce(op Op, v V) V {
+	s, d := nv(v), n.newV()
+	vec, scalar := a.FADDP, a.FADDPScalar
+	if op == Max {
+		vec, scalar = a.FMAXP, a.FMAXPScalar
+	}
+	n.op([]*vreg{s, d}, func() {
+		n.fn.Word(vec(a.S4, d.v(), s.v(), s.v()))
+		n.fn.Word(scalar(a.S2, d.v(), d.v()))
+	})
+	return V{d}
+}
