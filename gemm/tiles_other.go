@@ -2,18 +2,7 @@
 
 package gemm
 
-import (
-	"unsafe"
-
-	"github.com/convkit/convkit/kernels"
-)
-
-// tileCandidates: no strided kernel families outside amd64 asm builds; the
-// driver runs kernels.Gemm.Micro on packed panels instead.
-func tileCandidates(i kernels.ISA) []*tileKernels { return nil }
-
-// narrowFamily: none outside amd64 asm builds.
-func narrowFamily(i kernels.ISA) *tileKernels { return nil }
+import "unsafe"
 
 // packStridedFast is only used by the generated paths.
 func packStridedFast(dst, src []float32, ld, x0, cnt, p0, kc, W int, zero []float32) {
@@ -25,9 +14,9 @@ func packContigFast(dst, src []float32, ld, x0, cnt, p0, kc, W int) {
 	packContig(dst, src, ld, x0, cnt, p0, kc, W, false)
 }
 
-// The kernels below are only reached through the generated paths, which
-// these builds have only in the tests (asmemu_test.go interprets the amd64
-// kernels anywhere); they are plain Go twins of the amd64 assembly.
+// The kernels below are only reached through the generated paths (the
+// tile families of amd64 and arm64; the amd64 ones are interpreted by the
+// tests anywhere); they are plain Go twins of the amd64 assembly.
 
 // dotRows4 is asm.SgemmDotRows4AVX2.
 func dotRows4(x *float32, rows *[4]*float32, k int, out *[4]float32) {

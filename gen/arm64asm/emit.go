@@ -31,6 +31,7 @@ const (
 	Float32      Type = iota // float32: 4 bytes
 	Int                      // int: 8 bytes
 	Float32Slice             // []float32: base, len, cap (24 bytes)
+	Float32Ptr               // *float32: 8 bytes
 )
 
 func (t Type) size() int {
@@ -41,6 +42,8 @@ func (t Type) size() int {
 		return 8
 	case Float32Slice:
 		return 24
+	case Float32Ptr:
+		return 8
 	}
 	panic(fmt.Sprintf("arm64asm: unknown type %d", t))
 }
@@ -58,6 +61,8 @@ func (t Type) goName() string {
 		return "float32"
 	case Int:
 		return "int"
+	case Float32Ptr:
+		return "*float32"
 	}
 	return "[]float32"
 }
@@ -153,7 +158,7 @@ func (fn *Func) param(name string, want ...Type) (Param, int) {
 
 // Arg is the frame operand of a scalar argument, e.g. "alpha+0(FP)".
 func (fn *Func) Arg(name string) string {
-	_, off := fn.param(name, Float32, Int)
+	_, off := fn.param(name, Float32, Int, Float32Ptr)
 	return fmt.Sprintf("%s+%d(FP)", name, off)
 }
 

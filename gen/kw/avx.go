@@ -18,7 +18,7 @@ var (
 	AVX2 = ISA{Name: "AVX2", What: "AVX2+FMA (8 lanes)", Lanes: 8, Regs: 16,
 		Tail: TailMaskVector, Unroll: 4, Accs: 8, PeakAccs: 12}
 	AVX512 = ISA{Name: "AVX512", What: "AVX-512F (16 lanes, opmask tails)", Lanes: 16, Regs: 32,
-		Tail: TailOpmask, Unroll: 4, Accs: 8, PeakAccs: 16}
+		Tail: TailOpmask, Unroll: 4, Accs: 8, PeakAccs: 16, EmbeddedBroadcast: true}
 )
 
 // avx is the Avo backend, for AVX2 (ymm, VMASKMOVPS tails) and AVX-512
@@ -51,7 +51,13 @@ func (a *avx) ISA() ISA { return a.isa }
 func xv(v V) reg.VecVirtual  { return v.r.(reg.VecVirtual) }
 func xg(g G) reg.Register    { return g.r.(reg.Register) }
 func xk(k Mask) reg.Register { return k.r.(reg.Register) }
-func xm(m Mem) operand.Mem   { return operand.Mem{Base: xg(m.Base), Disp: m.Disp} }
+func xm(m Mem) operand.Mem {
+	o := operand.Mem{Base: xg(m.Base), Disp: m.Disp}
+	if m.indexed() {
+		o.Index, o.Scale = xg(m.Index), uint8(m.Scale)
+	}
+	return o
+}
 
 // xo is an Operand in Avo's terms.
 func xo(o Operand) operand.Op {
@@ -311,4 +317,135 @@ func (a *avx) Reduce(op Op, v V) V {
 	a.VMOVSHDUP(x, t)
 	f(t, x, x)
 	return V{x}
+}
+
+// MaskTable is the AVX2 backend's lane-mask table (for generator code
+// not yet on the layer).
+func MaskTable(b Backend) operand.Mem { return b.(*avx).tailTable }
+
+// Context is the Avo build context of an x86 backend (for generator code
+// not yet on the layer).
+func Context(b Backend) *build.Context { return b.(*avx).Context }
+
+func (a *avx) Imm(imm int) G {
+	g := a.GP64()
+	a.MOVQ(operand.U32(imm), g)
+	return G{g}
+}
+
+func (a *avx) StoreParam(g G, name string) { a.Store(xg(g), a.Param(name)) }
+func (a *avx) Lea(m Mem, dst G)            { a.LEAQ(xm(m), xg(dst)) }
+func (a *avx) AddGP(dst, src G)            { a.ADDQ(xg(src), xg(dst)) }
+func (a *avx) ShlImm(g G, s int)           { a.SHLQ(operand.Imm(uint64(s)), xg(g)) }
+
+func (a *avx) ShrImmJumpZero(g G, s int, label string) {
+	a.SHRQ(operand.U8(s), xg(g))
+	a.JZ(operand.LabelRef(label))
+}
+
+func (a *avx) AndImmJumpZero(g G, imm int, label string) {
+	a.ANDQ(operand.U8(imm), xg(g))
+	a.JZ(operand.LabelRef(label))
+}
+
+func (a *avx) DecJumpZero(g G, label string) {
+	a.DECQ(xg(g))
+	a.JZ(operand.LabelRef(label))
+}
+
+func (a *avx) JumpIfLessEq(g G, imm int, label string) {
+	a.CMPQ(xg(g), operand.U32(imm))
+	a.JLE(operand.LabelRef(label))
+}
+
+func (a *avx) JumpIfNotEqual(g G, imm int, label string) {
+	a.CMPQ(xg(g), operand.U32(imm))
+	a.JNE(operand.LabelRef(label))
+}
+
+// JumpIfFloatParamZero tests the bits without the sign: +0 and -0 alike.
+func (a *avx) JumpIfFloatParamZero(name, label string) {
+	bits := a.GP32()
+	a.MOVL(a.paramAddr(name), bits)
+	a.ANDL(operand.U32(0x7fffffff), bits)
+	a.JZ(operand.LabelRef(label))
+}
+
+// paramAddr is the frame address of a scalar parameter.
+func (a *avx) paramAddr(name string) operand.Mem {
+	b, err := a.Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}
+
+func (a *avx) BroadcastParam(name string) V {
+	v := a.vec()
+	a.VBROADCASTSS(a.paramAddr(name), v)
+	return V{v}
+}
+
+func (a *avx) Broadcast(m Mem, dst V) { a.VBROADCASTSS(xm(m), xv(dst)) }
+func (a *avx) Prefetch(m Mem)         { a.PREFETCHT0(xm(m)) }
+
+func (a *avx) FMABcast(acc, x V, m Mem) {
+	if !a.isa.EmbeddedBroadcast {
+		panic("kw: " + a.isa.Name + " has no embedded broadcast")
+	}
+	a.VFMADD231PS_BCST(xm(m), xv(x), xv(acc))
+}
+
+// PartialFor: an opmask from BZHI on AVX-512; on AVX2 the address of the
+// r-lane window of the mask table (the mask is loaded where it is used:
+// into the destination of a masked load, which needs no extra register).
+func (a *avx) PartialFor(r G) Partial {
+	if a.opmask {
+		ones, kr := a.GP32(), a.GP32()
+		a.MOVL(operand.U32(0xffffffff), ones)
+		a.BZHIL(xg(r).(reg.GPVirtual).As32(), ones, kr)
+		k := a.K()
+		a.KMOVW(kr, k)
+		return Partial{r: k}
+	}
+	mp := a.GP64()
+	a.LEAQ(a.tailTable.Offset(32), mp)
+	a.SHLQ(operand.Imm(2), xg(r))
+	a.SUBQ(xg(r), mp)
+	return Partial{r: mp}
+}
+
+// ForStores loads the AVX2 mask into a register once (a masked store needs
+// it there).
+func (a *avx) ForStores(p Partial) Partial {
+	if !a.opmask {
+		m := a.vec()
+		a.VMOVDQU(operand.Mem{Base: p.r.(reg.Register)}, m)
+		p.reg = m
+	}
+	return p
+}
+
+func (a *avx) LoadPartial(m Mem, p Partial, dst V) {
+	switch {
+	case a.opmask:
+		a.VMOVUPS_Z(xm(m), p.r.(reg.Register), xv(dst))
+	case p.reg != nil:
+		a.VMASKMOVPS(xm(m), p.reg.(reg.VecVirtual), xv(dst))
+	default:
+		// The mask rides in the destination register itself.
+		a.VMOVDQU(operand.Mem{Base: p.r.(reg.Register)}, xv(dst))
+		a.VMASKMOVPS(xm(m), xv(dst), xv(dst))
+	}
+}
+
+func (a *avx) StorePartial(v V, p Partial, m Mem) {
+	if a.opmask {
+		a.VMOVUPS(xv(v), p.r.(reg.Register), xm(m))
+		return
+	}
+	if p.reg == nil {
+		panic("kw: an AVX2 partial store needs ForStores first")
+	}
+	a.VMASKMOVPS(xv(v), p.reg.(reg.VecVirtual), xm(m))
 }

@@ -68,4 +68,39 @@ type Backend interface {
 
 	// Reduce folds the lanes of v with op; lane 0 of the result holds it.
 	Reduce(op Op, v V) V
+
+	// More general-register work, for kernels with strides and tile loops.
+	Imm(imm int) G                             // a fresh register holding imm
+	StoreParam(g G, name string)               // write an int or pointer argument slot
+	Lea(m Mem, dst G)                          // dst = the address of m
+	AddGP(dst, src G)                          // dst += src
+	ShlImm(g G, s int)                         // g <<= s
+	ShrImmJumpZero(g G, s int, label string)   // g >>= s (unsigned); if g == 0 goto label
+	AndImmJumpZero(g G, imm int, label string) // g &= imm; if g == 0 goto label
+	DecJumpZero(g G, label string)             // g--; if g == 0 goto label
+	JumpIfLessEq(g G, imm int, label string)   // signed g <= imm
+	JumpIfNotEqual(g G, imm int, label string) // g != imm
+	JumpIfFloatParamZero(name, label string)   // the float32 argument is +0 or -0
+
+	// More vector work.
+	BroadcastParam(name string) V // a float32 argument in every lane
+	Broadcast(m Mem, dst V)       // the float32 at m in every lane
+	FMABcast(acc, x V, m Mem)     // acc += x * (the float32 at m); ISA.EmbeddedBroadcast only
+	Prefetch(m Mem)               // into L1; never faults
+
+	// Partial vectors whose live lane count is known at run time only (the
+	// n edge of a tile). Edge dispatches on it (see Func.Edges).
+	PartialFor(r G) Partial              // r live lanes, 1 <= r <= Lanes; r is consumed
+	ForStores(p Partial) Partial         // p, ready for several masked accesses
+	LoadPartial(m Mem, p Partial, dst V) // the live lanes from m, the others 0
+	StorePartial(v V, p Partial, m Mem)  // only the live lanes to m
+}
+
+// Partial is the live-lane set of a partial vector: a backend's mask (an
+// opmask, or the address of an AVX2 lane mask) or, for a scalar-tail ISA,
+// a lane count fixed when the code was generated.
+type Partial struct {
+	r     any
+	lanes int // static live lanes (TailScalar backends); 0: dynamic
+	reg   any // AVX2: the mask loaded into a register by ForStores
 }

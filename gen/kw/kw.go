@@ -30,11 +30,18 @@ type G struct{ r any }
 // Mask is a lane predicate: the result of a comparison or a tail mask.
 type Mask struct{ r any }
 
-// Mem is the memory operand Base+Disp (Disp in bytes).
+// Mem is the memory operand Base + Index*Scale + Disp (bytes; Index is
+// optional, Scale 1, 2, 4 or 8). x86 encodes it in the instruction; NEON,
+// whose vector loads take base+offset only, adds the index in a scratch
+// register first.
 type Mem struct {
-	Base G
-	Disp int
+	Base  G
+	Index G
+	Scale int
+	Disp  int
 }
+
+func (m Mem) indexed() bool { return m.Index.r != nil }
 
 // Offset returns m moved by d bytes.
 func (m Mem) Offset(d int) Mem { m.Disp += d; return m }
@@ -92,6 +99,9 @@ type ISA struct {
 	Unroll   int    // vectors per main-loop iteration, elementwise kernels
 	Accs     int    // independent partial results, reductions
 	PeakAccs int    // independent FMA chains of the FMA-peak probe
+	// EmbeddedBroadcast: an FMA can broadcast its memory operand
+	// (AVX-512's {1to16}), saving the broadcast register and instruction.
+	EmbeddedBroadcast bool
 }
 
 // VBytes is the size of one vector in bytes.
@@ -259,4 +269,43 @@ func (f *Func) Fold(op Op, vs []V) V {
 // given doc comment lines (Kernel is the form for VecKernels entries).
 func (f *Func) Function(name, sig string, doc ...string) {
 	f.Begin(name, parseSig(name, sig), doc)
+}
+
+// Edges emits a dispatch on the live column count nr (1 <= nr < nv*Lanes,
+// in a register it does not change) to one copy of body per case, each
+// under its own label: body(l, p, label) runs with l live vectors, the last
+// one partial with live lanes p (all lanes live when nr is a multiple of
+// Lanes). A masking ISA gets one case per l (p computed at run time); a
+// scalar-tail ISA one case per column count (p fixed). Each body must end
+// by jumping away.
+func (f *Func) Edges(nr G, nv int, prefix string, body func(l int, p Partial, label string)) {
+	lanes := f.ISA.Lanes
+	if f.ISA.Tail != TailScalar {
+		for l := 1; l < nv; l++ {
+			f.JumpIfLessEq(nr, l*lanes, fmt.Sprintf("%s%d", prefix, l))
+		}
+		f.Jump(fmt.Sprintf("%s%d", prefix, nv))
+		for l := 1; l <= nv; l++ {
+			lbl := fmt.Sprintf("%s%d", prefix, l)
+			f.Label(lbl)
+			r := f.MoveGP(nr)
+			if l > 1 {
+				f.SubImm(r, (l-1)*lanes)
+			}
+			body(l, f.PartialFor(r), lbl)
+		}
+		return
+	}
+	// One case per column count: nr = (l-1)*lanes + r.
+	last := nv*lanes - 1
+	for c := 1; c < last; c++ {
+		f.JumpIfLessEq(nr, c, fmt.Sprintf("%s%d", prefix, c))
+	}
+	f.Jump(fmt.Sprintf("%s%d", prefix, last))
+	for c := 1; c <= last; c++ {
+		lbl := fmt.Sprintf("%s%d", prefix, c)
+		f.Label(lbl)
+		l := (c + lanes - 1) / lanes
+		body(l, Partial{lanes: c - (l-1)*lanes}, lbl)
+	}
 }

@@ -20,7 +20,12 @@ import (
 // amd64 (the default) emits every kernel for AVX2 and then AVX-512 into one
 // file through Avo; arm64 emits them for NEON. maskTable names the AVX2
 // lane-mask table of the output (one per file). Errors exit the process.
-func Main(prog, maskTable string, family func(f *Func)) {
+func Main(prog, maskTable string, family func(f *Func)) { MainWith(prog, maskTable, family, nil) }
+
+// MainWith is Main with extra amd64 output: after the family, extra (if
+// not nil) gets the AVX2 backend, whose Avo context and mask table (see
+// Context, MaskTable) serve generator code that is not on the layer yet.
+func MainWith(prog, maskTable string, family func(f *Func), extra func(avx2 Backend)) {
 	arch, args := "amd64", os.Args[1:]
 	if len(args) >= 2 && args[0] == "-arch" {
 		arch, args = args[1], args[2:]
@@ -32,8 +37,12 @@ func Main(prog, maskTable string, family func(f *Func)) {
 		os.Args = append(os.Args[:1], args...)
 		ctx := build.NewContext()
 		avomain.Main(prog, ctx, func() {
-			for _, b := range []Backend{NewAVX2(ctx, maskTable), NewAVX512(ctx)} {
+			avx2 := NewAVX2(ctx, maskTable)
+			for _, b := range []Backend{avx2, NewAVX512(ctx)} {
 				family(New(b))
+			}
+			if extra != nil {
+				extra(avx2)
 			}
 		})
 	case "arm64":

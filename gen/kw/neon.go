@@ -78,6 +78,8 @@ func armType(fn string, t Type) a.Type {
 		return a.Int
 	case Float32Slice:
 		return a.Float32Slice
+	case Float32Ptr:
+		return a.Float32Ptr
 	}
 	panic(fmt.Sprintf("kw: %s: the arm64 emitter has no %s parameters", fn, t.GoName()))
 }
@@ -97,8 +99,41 @@ func (r *vreg) v() a.VReg  { return a.VReg(r.phys) }
 func (r *vreg) g() a.GPR   { return a.GPR(r.phys) }
 func (r *vreg) gs() string { return r.g().String() }
 
-// mem is the Go spelling of m, e.g. "16(R3)".
-func mem(m Mem) string { return a.Mem(ng(m.Base).g(), m.Disp) }
+// address returns m as base register plus displacement: an indexed m gets
+// its base + index<<log2(scale) computed into a scratch register first
+// (NEON's vector loads have no index form).
+func (n *neon) address(m Mem) (*vreg, int) {
+	b := ng(m.Base)
+	if !m.indexed() {
+		return b, m.Disp
+	}
+	i, t := ng(m.Index), n.newG()
+	sh := map[int]int{1: 0, 2: 1, 4: 2, 8: 3}[m.Scale]
+	if m.Scale != 1<<sh {
+		panic(fmt.Sprintf("kw: scale %d", m.Scale))
+	}
+	n.op([]*vreg{b, i, t}, func() { n.fn.Op("ADD", fmt.Sprintf("%s<<%d", i.gs(), sh), b.gs(), t.gs()) })
+	return t, m.Disp
+}
+
+// memOp records an instruction with one memory operand; text gets the
+// operand's Go spelling, e.g. "16(R3)".
+func (n *neon) memOp(m Mem, regs []*vreg, text func(mem string)) {
+	b, d := n.address(m)
+	n.op(append(regs, b), func() { text(a.Mem(b.g(), d)) })
+}
+
+// bare returns a register holding m's address exactly (for the forms
+// with no offset: VLD1R).
+func (n *neon) bare(m Mem) *vreg {
+	b, d := n.address(m)
+	if d == 0 {
+		return b
+	}
+	t := n.newG()
+	n.op([]*vreg{b, t}, func() { n.fn.Op("ADD", a.Imm(int64(d)), b.gs(), t.gs()) })
+	return t
+}
 
 func (n *neon) Ret() { n.op(nil, func() { n.fn.Op("RET") }) }
 
@@ -190,13 +225,7 @@ func (n *neon) MulImm(dst, src G, imm int) {
 	})
 }
 
-func (n *neon) JumpIfLess(g G, imm int, label string) {
-	r := ng(g)
-	n.branch(label, []*vreg{r}, func() {
-		n.fn.Op("CMP", a.Imm(int64(imm)), r.gs())
-		n.fn.Op("BLT", label)
-	})
-}
+func (n *neon) JumpIfLess(g G, imm int, label string) { n.cmpJump(g, imm, "BLT", label) }
 
 func (n *neon) JumpIfZero(g G, label string) {
 	r := ng(g)
@@ -241,32 +270,28 @@ func (n *neon) Move(src, dst V) {
 	n.op([]*vreg{s, d}, func() { n.fn.Op("VORR", s.v().A(a.B16), s.v().A(a.B16), d.v().A(a.B16)) })
 }
 
-func (n *neon) LoadVec(m Mem, dst V) {
-	d := nv(dst)
-	n.op([]*vreg{ng(m.Base), d}, func() { n.fn.Op("FMOVQ", mem(m), d.v().F()) })
+// load and store are FMOVQ/FMOVD/FMOVS by width: writing the F register
+// view zeroes the lanes above it.
+func (n *neon) load(mnem string, m Mem, d *vreg) {
+	n.memOp(m, []*vreg{d}, func(s string) { n.fn.Op(mnem, s, d.v().F()) })
 }
 
-func (n *neon) StoreVec(v V, m Mem) {
-	s := nv(v)
-	n.op([]*vreg{ng(m.Base), s}, func() { n.fn.Op("FMOVQ", s.v().F(), mem(m)) })
+func (n *neon) store(mnem string, v *vreg, m Mem) {
+	n.memOp(m, []*vreg{v}, func(s string) { n.fn.Op(mnem, v.v().F(), s) })
 }
 
-func (n *neon) LoadScalar(m Mem, dst V) {
-	d := nv(dst)
-	n.op([]*vreg{ng(m.Base), d}, func() { n.fn.Op("FMOVS", mem(m), d.v().F()) })
-}
+func (n *neon) LoadVec(m Mem, dst V)    { n.load("FMOVQ", m, nv(dst)) }
+func (n *neon) StoreVec(v V, m Mem)     { n.store("FMOVQ", nv(v), m) }
+func (n *neon) LoadScalar(m Mem, dst V) { n.load("FMOVS", m, nv(dst)) }
+func (n *neon) StoreScalar(v V, m Mem)  { n.store("FMOVS", nv(v), m) }
 
-func (n *neon) LoadLane0(m Mem, dst V) {
-	d, t := nv(dst), n.newV()
-	n.op([]*vreg{ng(m.Base), d, t}, func() {
-		n.fn.Op("FMOVS", mem(m), t.v().F())
-		n.fn.Op("VMOV", t.v().Lane(a.S4, 0), d.v().Lane(a.S4, 0))
-	})
-}
+func (n *neon) LoadLane0(m Mem, dst V) { n.loadLane(m, nv(dst), 0) }
 
-func (n *neon) StoreScalar(v V, m Mem) {
-	s := nv(v)
-	n.op([]*vreg{ng(m.Base), s}, func() { n.fn.Op("FMOVS", s.v().F(), mem(m)) })
+// loadLane sets lane i of d from m, keeping the other lanes.
+func (n *neon) loadLane(m Mem, d *vreg, i int) {
+	t := n.newV()
+	n.load("FMOVS", m, t)
+	n.op([]*vreg{d, t}, func() { n.fn.Op("VMOV", t.v().Lane(a.S4, 0), d.v().Lane(a.S4, i)) })
 }
 
 func (n *neon) noMasks() { panic("kw: NEON has a scalar tail, no masked loads or stores") }
@@ -275,6 +300,131 @@ func (n *neon) TailMask(G) Mask                { n.noMasks(); return Mask{} }
 func (n *neon) LoadMasked(Mem, Mask, V)        { n.noMasks() }
 func (n *neon) LoadMaskedFill(Mem, Mask, V, V) { n.noMasks() }
 func (n *neon) StoreMasked(V, Mask, Mem)       { n.noMasks() }
+func (n *neon) PartialFor(G) Partial           { n.noMasks(); return Partial{} }
+func (n *neon) ForStores(p Partial) Partial    { return p }
+
+// LoadPartial loads the first p.lanes lanes (fixed at generation): one
+// float, a pair, or a pair and one more.
+func (n *neon) LoadPartial(m Mem, p Partial, dst V) {
+	d := nv(dst)
+	switch p.lanes {
+	case 1:
+		n.load("FMOVS", m, d)
+	case 2:
+		n.load("FMOVD", m, d)
+	case 3:
+		n.load("FMOVD", m, d)
+		n.loadLane(m.Offset(8), d, 2)
+	case n.isa.Lanes:
+		n.load("FMOVQ", m, d)
+	default:
+		panic(fmt.Sprintf("kw: partial of %d lanes", p.lanes))
+	}
+}
+
+func (n *neon) StorePartial(v V, p Partial, m Mem) {
+	s := nv(v)
+	switch p.lanes {
+	case 1:
+		n.store("FMOVS", s, m)
+	case 2:
+		n.store("FMOVD", s, m)
+	case 3:
+		n.store("FMOVD", s, m)
+		t := n.newG()
+		n.op([]*vreg{s, t}, func() { n.fn.Op("VMOV", s.v().Lane(a.S4, 2), t.gs()) })
+		n.memOp(m.Offset(8), []*vreg{t}, func(mem string) { n.fn.Op("MOVW", t.gs(), mem) })
+	case n.isa.Lanes:
+		n.store("FMOVQ", s, m)
+	default:
+		panic(fmt.Sprintf("kw: partial of %d lanes", p.lanes))
+	}
+}
+
+func (n *neon) Imm(imm int) G {
+	r := n.newG()
+	n.op([]*vreg{r}, func() { n.fn.Op("MOVD", a.Imm(int64(imm)), r.gs()) })
+	return G{r}
+}
+
+func (n *neon) StoreParam(g G, name string) {
+	r := ng(g)
+	n.op([]*vreg{r}, func() { n.fn.Op("MOVD", r.gs(), n.fn.Arg(name)) })
+}
+
+func (n *neon) Lea(m Mem, dst G) {
+	b, d := n.address(m)
+	r := ng(dst)
+	n.op([]*vreg{b, r}, func() { n.fn.Op("ADD", a.Imm(int64(d)), b.gs(), r.gs()) })
+}
+
+func (n *neon) AddGP(dst, src G) {
+	d, s := ng(dst), ng(src)
+	n.op([]*vreg{d, s}, func() { n.fn.Op("ADD", s.gs(), d.gs(), d.gs()) })
+}
+
+func (n *neon) ShlImm(g G, sh int) {
+	r := ng(g)
+	n.op([]*vreg{r}, func() { n.fn.Op("LSL", a.Imm(int64(sh)), r.gs(), r.gs()) })
+}
+
+func (n *neon) ShrImmJumpZero(g G, sh int, label string) {
+	r := ng(g)
+	n.branch(label, []*vreg{r}, func() {
+		n.fn.Op("LSR", a.Imm(int64(sh)), r.gs(), r.gs())
+		n.fn.Op("CBZ", r.gs(), label)
+	})
+}
+
+func (n *neon) AndImmJumpZero(g G, imm int, label string) {
+	r := ng(g)
+	n.branch(label, []*vreg{r}, func() {
+		n.fn.Op("AND", a.Imm(int64(imm)), r.gs(), r.gs())
+		n.fn.Op("CBZ", r.gs(), label)
+	})
+}
+
+func (n *neon) DecJumpZero(g G, label string) {
+	r := ng(g)
+	n.branch(label, []*vreg{r}, func() {
+		n.fn.Op("SUBS", "$1", r.gs(), r.gs())
+		n.fn.Op("BEQ", label)
+	})
+}
+
+func (n *neon) cmpJump(g G, imm int, cond, label string) {
+	r := ng(g)
+	n.branch(label, []*vreg{r}, func() {
+		n.fn.Op("CMP", a.Imm(int64(imm)), r.gs())
+		n.fn.Op(cond, label)
+	})
+}
+
+func (n *neon) JumpIfLessEq(g G, imm int, label string)   { n.cmpJump(g, imm, "BLE", label) }
+func (n *neon) JumpIfNotEqual(g G, imm int, label string) { n.cmpJump(g, imm, "BNE", label) }
+
+// JumpIfFloatParamZero tests the bits without the sign: +0 and -0 alike.
+func (n *neon) JumpIfFloatParamZero(name, label string) {
+	t := n.newG()
+	n.branch(label, []*vreg{t}, func() {
+		n.fn.Op("MOVWU", n.fn.Arg(name), t.gs())
+		n.fn.Op("ANDW", "$0x7fffffff", t.gs(), t.gs())
+		n.fn.Op("CBZW", t.gs(), label)
+	})
+}
+
+func (n *neon) BroadcastParam(name string) V { return n.SplatParam(name) }
+
+func (n *neon) Broadcast(m Mem, dst V) {
+	b, d := n.bare(m), nv(dst)
+	n.op([]*vreg{b, d}, func() { n.fn.Op("VLD1R", a.Mem(b.g(), 0), "["+d.v().A(a.S4)+"]") })
+}
+
+func (n *neon) FMABcast(V, V, Mem) { panic("kw: NEON has no embedded broadcast") }
+
+func (n *neon) Prefetch(m Mem) {
+	n.memOp(m, nil, func(s string) { n.fn.Op("PRFM", s, "PLDL1KEEP") })
+}
 
 // reg returns o in a register: a Mem operand is loaded into a scratch one.
 func (n *neon) reg(o Operand) *vreg {

@@ -32,50 +32,15 @@ package main
 import (
 	"fmt"
 
-	"github.com/convkit/convkit/gen/internal/avomain"
+	"github.com/convkit/convkit/gen/kw"
 	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// isa describes one vector instruction set.
-type isa struct {
-	name   string // suffix of the kernel names
-	lanes  int    // float32 lanes per vector
-	avx512 bool
-}
-
-var (
-	avx2   = isa{name: "AVX2", lanes: 8}
-	avx512 = isa{name: "AVX512", lanes: 16, avx512: true}
-)
-
-// tile is one register-tile shape of an ISA.
-type tile struct {
-	isa    isa
-	mr, nr int
-	// q: also emit the Q kernels, P kernels that prefetch B's rows ahead,
-	// for a B read in place (see kloop). Only where measured to pay.
-	q bool
-}
-
-func (t tile) nv() int { return t.nr / t.isa.lanes }
-
-// tiles lists every shape that is generated. The first of each ISA is the
-// one that package gemm uses by default (see gemm/kernels_amd64.go for the
-// measurements that chose it); the others are kept for the candidates
-// benchmark.
-var tiles = []tile{
-	{avx2, 6, 16, true},
-	{avx2, 4, 24, false},
-	{avx2, 12, 8, false},
-	{avx512, 14, 32, false},
-	{avx512, 12, 32, false},
-}
-
-// ctx is the one build context of this program.
-var ctx = build.NewContext()
+// ctx is the Avo context of the AVX2 kernels not yet on the layer.
+var ctx *build.Context
 
 // text starts a NOSPLIT function.
 func text(name, sig string) {
@@ -85,20 +50,8 @@ func text(name, sig string) {
 }
 
 func main() {
-	avomain.Main("sgemm", ctx, func() {
-		genMaskTable()
-		for _, t := range tiles {
-			for rows := 1; rows <= t.mr; rows++ {
-				genKernel(t, 'P', rows)
-			}
-			for rows := 1; rows <= t.mr; rows++ {
-				genKernel(t, 'R', rows)
-			}
-			for rows := 1; t.q && rows <= t.mr; rows++ {
-				genKernel(t, 'Q', rows)
-			}
-			genMicro(t)
-		}
+	kw.MainWith("sgemm", "sgemmMaskTab", tileFamily, func(avx2 kw.Backend) {
+		ctx, maskTab = kw.Context(avx2), kw.MaskTable(avx2)
 		genPackT8()
 		genPackN()
 		genPackRows()
@@ -110,455 +63,6 @@ func main() {
 // maskTab holds 8 all-ones int32 followed by 8 zeros: the AVX2 lane mask
 // for r live lanes (1..8) is the 8 int32 starting at byte 32-4r.
 var maskTab Mem
-
-func genMaskTable() { maskTab = avomain.LaneMaskTable(ctx, "sgemmMaskTab") }
-
-// kernelName is the exported name of a kernel, e.g. Sgemm6x16AVX2P3.
-func kernelName(t tile, mode byte, rows int) string {
-	return fmt.Sprintf("Sgemm%dx%d%s%c%d", t.mr, t.nr, t.isa.name, mode, rows)
-}
-
-// operands is what the kernel body needs, already in registers.
-type operands struct {
-	k     GPVirtual // k >= 0, consumed
-	a     GPVirtual // A base (P) or row 0 (R)
-	sa    GPVirtual // A stride in bytes
-	b     GPVirtual
-	sb    GPVirtual // B row stride in bytes
-	nr    GPVirtual // live columns (nil: always NR)
-	loadC func() (c, ldc GPVirtual)
-	alpha Mem
-	beta  Mem
-	mode  byte
-	rows  int
-	// loop: the kernel runs tiles tiles, advancing a, b and c between them
-	// (the kernel families); otherwise it returns after one (Micro).
-	loop bool
-	t    tile
-}
-
-func genKernel(t tile, mode byte, rows int) {
-	name := kernelName(t, mode, rows)
-	text(name, "func(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)")
-	aIdx := "a[i+p*sa]"
-	if mode == 'R' {
-		aIdx = "a[i*sa+p]"
-	}
-	doc := []string{
-		fmt.Sprintf("%s computes a %d x nr tile (1 <= nr <= %d) of C = alpha*A*B + beta*C", name, rows, t.nr),
-		fmt.Sprintf("with A(i, p) = %s, B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:", aIdx),
-		"",
-		fmt.Sprintf("\tfor i < %d, j < nr:", rows),
-		"\t  ab := sum over p < k of A(i, p) * B(p, j)",
-		"\t  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)",
-		"",
-		"It reads no element of a, b or c outside those index sets. It repeats",
-		"for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements",
-		"before each next one (a row or column of tiles in one call). The",
-		"reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).",
-	}
-	if mode == 'Q' {
-		doc = append(doc, "",
-			"It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read",
-			"in place (prefetches never fault, and read nothing a program can see).")
-	}
-	ctx.Doc(doc...)
-	ctx.Pragma("noescape")
-	ctx.Label("top")
-	o := operands{mode: mode, rows: rows, t: t, loop: true, alpha: paramAddr("alpha"), beta: paramAddr("beta")}
-	o.k = ctx.Load(ctx.Param("k"), ctx.GP64()).(GPVirtual)
-	o.a = ctx.Load(ctx.Param("a"), ctx.GP64()).(GPVirtual)
-	o.sa = byteStride("sa")
-	o.b = ctx.Load(ctx.Param("b"), ctx.GP64()).(GPVirtual)
-	o.sb = byteStride("sb")
-	o.nr = ctx.Load(ctx.Param("nr"), ctx.GP64()).(GPVirtual)
-	o.loadC = func() (GPVirtual, GPVirtual) {
-		c := ctx.Load(ctx.Param("c"), ctx.GP64()).(GPVirtual)
-		ldc := byteStride("ldc")
-		return c, ldc
-	}
-	body(o)
-}
-
-// genMicro emits the kernels.GemmKernels.Micro entry point of a tile: packed
-// panels, a full MR x NR tile.
-func genMicro(t tile) {
-	name := fmt.Sprintf("SgemmMicro%dx%d%s", t.mr, t.nr, t.isa.name)
-	text(name, "func(k int, a, b, c []float32, ldc int, alpha, beta float32)")
-	ctx.Doc(
-		fmt.Sprintf("%s is the kernels.GemmKernels.Micro contract for MR = %d, NR = %d:", name, t.mr, t.nr),
-		"",
-		fmt.Sprintf("\tfor i < %d, j < %d:", t.mr, t.nr),
-		fmt.Sprintf("\t  ab := sum over p < k of a[p*%d+i] * b[p*%d+j]", t.mr, t.nr),
-		"\t  c[i*ldc+j] = alpha*ab + beta*c[i*ldc+j]   (beta == 0: c is not read)",
-		"",
-		"The slices' lengths are trusted (see the contract); the reference is",
-		"kernels.MicroGeneric.",
-	)
-	ctx.Pragma("noescape")
-	o := operands{mode: 'P', rows: t.mr, t: t, alpha: paramAddr("alpha"), beta: paramAddr("beta")}
-	o.k = ctx.Load(ctx.Param("k"), ctx.GP64()).(GPVirtual)
-	o.a = ctx.Load(ctx.Param("a").Base(), ctx.GP64()).(GPVirtual)
-	o.sa = ctx.GP64().(GPVirtual)
-	ctx.MOVQ(U32(t.mr*4), o.sa)
-	o.b = ctx.Load(ctx.Param("b").Base(), ctx.GP64()).(GPVirtual)
-	o.sb = ctx.GP64().(GPVirtual)
-	ctx.MOVQ(U32(t.nr*4), o.sb)
-	o.loadC = func() (GPVirtual, GPVirtual) {
-		c := ctx.Load(ctx.Param("c").Base(), ctx.GP64()).(GPVirtual)
-		ldc := byteStride("ldc")
-		return c, ldc
-	}
-	body(o)
-}
-
-// exit ends a tile: on to the next one (families) or return (Micro).
-func (o operands) exit() {
-	if o.loop {
-		ctx.JMP(LabelRef("next"))
-		return
-	}
-	ctx.VZEROUPPER()
-	ctx.RET()
-}
-
-// paramAddr is the frame address of a scalar parameter.
-func paramAddr(name string) Mem {
-	b, err := ctx.Param(name).Resolve()
-	if err != nil {
-		panic(err)
-	}
-	return b.Addr
-}
-
-// vec allocates a vector register of the ISA.
-func vec(s isa) VecVirtual {
-	if s.avx512 {
-		return ctx.ZMM()
-	}
-	return ctx.YMM()
-}
-
-// body emits everything after the arguments are loaded.
-func body(o operands) {
-	t := o.t
-	nv := t.nv()
-
-	// Prefetch the C tile now so that its lines are in L1 by the time the
-	// k loop is done (the stores would otherwise miss at the very end).
-	{
-		c, ldc := o.loadC()
-		for i := 0; i < o.rows; i++ {
-			for off := 0; off < t.nr*4; off += 64 {
-				ctx.PREFETCHT0(Mem{Base: c, Disp: off})
-			}
-			ctx.PREFETCHT0(Mem{Base: c, Disp: t.nr*4 - 4})
-			if i+1 < o.rows {
-				ctx.ADDQ(ldc, c)
-			}
-		}
-	}
-
-	acc := make([][]VecVirtual, o.rows)
-	for i := range acc {
-		acc[i] = make([]VecVirtual, nv)
-		for v := range acc[i] {
-			acc[i][v] = vec(t.isa)
-			if t.isa.avx512 {
-				ctx.VPXORD(acc[i][v], acc[i][v], acc[i][v])
-			} else {
-				ctx.VXORPS(acc[i][v], acc[i][v], acc[i][v])
-			}
-		}
-	}
-
-	if o.nr != nil {
-		ctx.CMPQ(o.nr, U32(t.nr))
-		ctx.JNE(LabelRef("edge"))
-	}
-	kloop(o, acc, nv, nil, 4, "full")
-	epilogue(o, acc, nv, nil, "full")
-	if o.nr == nil {
-		return
-	}
-
-	// n edge: L = ceil(nr/lanes) live vectors, the last with r = nr-(L-1)*lanes
-	// live lanes (1..lanes).
-	ctx.Label("edge")
-	for l := 1; l < nv; l++ {
-		ctx.CMPQ(o.nr, U32(l*t.isa.lanes))
-		ctx.JLE(LabelRef(fmt.Sprintf("edge%d", l)))
-	}
-	ctx.JMP(LabelRef(fmt.Sprintf("edge%d", nv)))
-	for l := 1; l <= nv; l++ {
-		lbl := fmt.Sprintf("edge%d", l)
-		ctx.Label(lbl)
-		r := ctx.GP64()
-		ctx.MOVQ(o.nr, r)
-		if l > 1 {
-			ctx.SUBQ(U32((l-1)*t.isa.lanes), r)
-		}
-		var m mask
-		if t.isa.avx512 {
-			ones := ctx.GP32()
-			ctx.MOVL(U32(0xffffffff), ones)
-			kr := ctx.GP32()
-			ctx.BZHIL(r.As32(), ones, kr)
-			m.k = ctx.K()
-			ctx.KMOVW(kr, m.k)
-		} else {
-			// mp = maskTab + 32 - 4r
-			m.p = ctx.GP64()
-			ctx.LEAQ(maskTab.Offset(32), m.p)
-			ctx.SHLQ(Imm(2), r)
-			ctx.SUBQ(r, m.p)
-		}
-		kloop(o, acc, l, &m, 2, lbl)
-		epilogue(o, acc, l, &m, lbl)
-	}
-	if o.loop {
-		// Next tile: advance a, b and c by an, bn and cn floats in the
-		// argument slots and start over, until tiles is used up.
-		ctx.Label("next")
-		tiles := ctx.Load(ctx.Param("tiles"), ctx.GP64())
-		ctx.DECQ(tiles)
-		ctx.JZ(LabelRef("last"))
-		ctx.Store(tiles, ctx.Param("tiles"))
-		// Only when another tile follows: the pointers then stay inside
-		// their arrays (the stack slots are scanned by the GC).
-		for _, pn := range [][2]string{{"a", "an"}, {"b", "bn"}, {"c", "cn"}} {
-			ptr := ctx.Load(ctx.Param(pn[0]), ctx.GP64())
-			step := ctx.Load(ctx.Param(pn[1]), ctx.GP64())
-			ctx.LEAQ(Mem{Base: ptr, Index: step, Scale: 4}, ptr)
-			ctx.Store(ptr, ctx.Param(pn[0]))
-		}
-		ctx.JMP(LabelRef("top"))
-		ctx.Label("last")
-		ctx.VZEROUPPER()
-		ctx.RET()
-	}
-}
-
-// mask is the lane mask of the last live vector on the n edge.
-type mask struct {
-	k OpmaskVirtual // AVX-512
-	p GPVirtual     // AVX2: address of the 8 int32 lane mask
-}
-
-// kloop emits the k loop over l live vectors per row, unrolled u times
-// (u is 4 or 2), with masked loads of the last vector when m != nil.
-func kloop(o operands, acc [][]VecVirtual, l int, m *mask, u int, lbl string) {
-	t := o.t
-	vbytes := 4 * t.isa.lanes
-	bv := make([]VecVirtual, l)
-	for v := range bv {
-		bv[v] = vec(t.isa)
-	}
-	// Two broadcast registers let consecutive rows overlap; AVX2 has room
-	// for one only (12 accumulators + 2 B + 1).
-	nb := 1
-	if t.isa.avx512 {
-		nb = 2
-	}
-	bc := make([]VecVirtual, nb)
-	for i := range bc {
-		bc[i] = vec(t.isa)
-	}
-
-	// Strides for steps 0..3 of an unrolled iteration: base, +s, +2s, +3s.
-	sa3 := ctx.GP64()
-	ctx.LEAQ(Mem{Base: o.sa, Index: o.sa, Scale: 2}, sa3)
-	sb3 := ctx.GP64()
-	ctx.LEAQ(Mem{Base: o.sb, Index: o.sb, Scale: 2}, sb3)
-	stepMem := func(base, s, s3 Register, step, disp int) Mem {
-		switch step {
-		case 0:
-			return Mem{Base: base, Disp: disp}
-		case 1:
-			return Mem{Base: base, Index: s, Scale: 1, Disp: disp}
-		case 2:
-			return Mem{Base: base, Index: s, Scale: 2, Disp: disp}
-		default:
-			return Mem{Base: base, Index: s3, Scale: 1, Disp: disp}
-		}
-	}
-
-	// Row bases of an R kernel: rows 3g, 3g+1, 3g+2 are base[g] + 0, sa, 2sa.
-	var bases []GPVirtual
-	if o.mode == 'R' {
-		bases = append(bases, o.a)
-		for g := 1; g*3 < o.rows; g++ {
-			r := ctx.GP64().(GPVirtual)
-			ctx.LEAQ(Mem{Base: bases[g-1], Index: sa3, Scale: 1}, r)
-			bases = append(bases, r)
-		}
-	}
-	aMem := func(i, step int) Mem {
-		if o.mode != 'R' {
-			return stepMem(o.a, o.sa, sa3, step, 4*i)
-		}
-		base := bases[i/3]
-		switch i % 3 {
-		case 0:
-			return Mem{Base: base, Disp: 4 * step}
-		case 1:
-			return Mem{Base: base, Index: o.sa, Scale: 1, Disp: 4 * step}
-		default:
-			return Mem{Base: base, Index: o.sa, Scale: 2, Disp: 4 * step}
-		}
-	}
-
-	emitStep := func(step int) {
-		for v := 0; v < l; v++ {
-			src := stepMem(o.b, o.sb, sb3, step, v*vbytes)
-			switch {
-			case m != nil && v == l-1 && t.isa.avx512:
-				ctx.VMOVUPS_Z(src, m.k, bv[v])
-			case m != nil && v == l-1:
-				// The mask rides in the destination register itself, so
-				// the edge loop needs no extra vector register.
-				ctx.VMOVDQU(Mem{Base: m.p}, bv[v])
-				ctx.VMASKMOVPS(src, bv[v], bv[v])
-			default:
-				ctx.VMOVUPS(src, bv[v])
-			}
-		}
-		for i := 0; i < o.rows; i++ {
-			am := aMem(i, step)
-			if t.isa.avx512 && l == 1 {
-				ctx.VFMADD231PS_BCST(am, bv[0], acc[i][0])
-				continue
-			}
-			x := bc[i%nb]
-			ctx.VBROADCASTSS(am, x)
-			for v := 0; v < l; v++ {
-				ctx.VFMADD231PS(bv[v], x, acc[i][v])
-			}
-		}
-	}
-	advance := func(steps int) {
-		if o.mode != 'R' {
-			ctx.LEAQ(Mem{Base: o.a, Index: o.sa, Scale: uint8(steps)}, o.a)
-		} else {
-			for _, base := range bases {
-				ctx.ADDQ(U32(4*steps), base)
-			}
-		}
-		ctx.LEAQ(Mem{Base: o.b, Index: o.sb, Scale: uint8(steps)}, o.b)
-	}
-
-	n := ctx.GP64()
-	ctx.MOVQ(o.k, n)
-	shift := 2
-	if u == 2 {
-		shift = 1
-	}
-	ctx.SHRQ(U8(shift), n)
-	ctx.JZ(LabelRef(lbl + "tail"))
-	var pf GPVirtual
-	if o.mode == 'Q' {
-		pf = ctx.GP64().(GPVirtual)
-	}
-	ctx.Label(lbl + "loop")
-	if o.mode != 'R' {
-		// Packed A streams through at rows*4 bytes per step: fetch the
-		// lines 8 steps ahead (prefetches never fault).
-		ahead := Mem{Base: o.a, Index: o.sa, Scale: 8}
-		for off := 0; off < o.rows*4*u; off += 64 {
-			ctx.PREFETCHT0(ahead.Offset(off))
-		}
-	}
-	if o.mode == 'Q' {
-		// B read in place with small m: a column of rows sb apart, on a
-		// new page per row for conv-shaped products (where the hardware
-		// prefetchers stop), re-read by every tile down the column and
-		// evicted from L1 in between by set conflicts. Fetch each step's
-		// row 8 steps ahead. Measured on the AVX2 host, interleaved:
-		// conv-shaped products (m = 32..128, n = 3136) +2.5-5%; in the P
-		// kernels (packed B, already in L1) the same prefetches cost 2.6%
-		// at 1024^3, hence a family of their own, which the driver uses
-		// only where B's strip cannot stay in L1 (gemm's stripInL1).
-		ctx.LEAQ(Mem{Base: o.b, Index: o.sb, Scale: 8}, pf)
-		for s := 0; s < u; s++ {
-			ctx.PREFETCHT0(stepMem(pf, o.sb, sb3, s, 0))
-		}
-	}
-	for s := 0; s < u; s++ {
-		emitStep(s)
-	}
-	advance(u)
-	ctx.DECQ(n)
-	ctx.JNZ(LabelRef(lbl + "loop"))
-	ctx.Label(lbl + "tail")
-	ctx.ANDQ(U8(u-1), o.k)
-	ctx.JZ(LabelRef(lbl + "done"))
-	ctx.Label(lbl + "tailloop")
-	emitStep(0)
-	advance(1)
-	ctx.DECQ(o.k)
-	ctx.JNZ(LabelRef(lbl + "tailloop"))
-	ctx.Label(lbl + "done")
-}
-
-// epilogue scales the accumulators by alpha, adds beta*C unless beta == 0,
-// and stores the rows x l-vector tile (the last vector masked when m != nil).
-func epilogue(o operands, acc [][]VecVirtual, l int, m *mask, lbl string) {
-	t := o.t
-	vbytes := 4 * t.isa.lanes
-	alpha := vec(t.isa)
-	ctx.VBROADCASTSS(o.alpha, alpha)
-	var am VecVirtual // AVX2 mask register
-	if m != nil && !t.isa.avx512 {
-		am = vec(t.isa)
-		ctx.VMOVDQU(Mem{Base: m.p}, am)
-	}
-	bits := ctx.GP32()
-	ctx.MOVL(o.beta, bits)
-	// beta == +0 or -0: C must not be read (it may hold NaN).
-	ctx.ANDL(U32(0x7fffffff), bits)
-	ctx.JZ(LabelRef(lbl + "beta0"))
-
-	store := func(withBeta bool, beta VecVirtual) {
-		c, ldc := o.loadC()
-		tmp := vec(t.isa)
-		for i := 0; i < o.rows; i++ {
-			for v := 0; v < l; v++ {
-				dst := Mem{Base: c, Disp: v * vbytes}
-				masked := m != nil && v == l-1
-				ctx.VMULPS(alpha, acc[i][v], acc[i][v])
-				if withBeta {
-					switch {
-					case masked && t.isa.avx512:
-						ctx.VMOVUPS_Z(dst, m.k, tmp)
-					case masked:
-						ctx.VMASKMOVPS(dst, am, tmp)
-					default:
-						ctx.VMOVUPS(dst, tmp)
-					}
-					ctx.VFMADD231PS(tmp, beta, acc[i][v])
-				}
-				switch {
-				case masked && t.isa.avx512:
-					ctx.VMOVUPS(acc[i][v], m.k, dst)
-				case masked:
-					ctx.VMASKMOVPS(acc[i][v], am, dst)
-				default:
-					ctx.VMOVUPS(acc[i][v], dst)
-				}
-			}
-			if i+1 < o.rows {
-				ctx.ADDQ(ldc, c)
-			}
-		}
-	}
-	beta := vec(t.isa)
-	ctx.VBROADCASTSS(o.beta, beta)
-	store(true, beta)
-	o.exit()
-	ctx.Label(lbl + "beta0")
-	store(false, nil)
-	o.exit()
-}
 
 // genPackT8 emits the transposing pack: eight source rows, contiguous
 // along p, become eight consecutive lanes of a panel row of width w.
@@ -578,7 +82,7 @@ func genPackT8() {
 	)
 	ctx.Pragma("noescape")
 	dst := ctx.Load(ctx.Param("dst"), ctx.GP64())
-	w := byteStride("w")
+	w := byteStrideAVX2("w")
 	rp := ctx.Load(ctx.Param("rows"), ctx.GP64())
 	n := ctx.Load(ctx.Param("n8"), ctx.GP64())
 	var row [8]GPVirtual
@@ -656,9 +160,9 @@ func genPackN() {
 	)
 	ctx.Pragma("noescape")
 	dst := ctx.Load(ctx.Param("dst"), ctx.GP64())
-	dw := byteStride("dw")
+	dw := byteStrideAVX2("dw")
 	src := ctx.Load(ctx.Param("src"), ctx.GP64())
-	ld := byteStride("ld")
+	ld := byteStrideAVX2("ld")
 	n := ctx.Load(ctx.Param("n"), ctx.GP64())
 	rows := ctx.Load(ctx.Param("rows"), ctx.GP64())
 	ctx.TESTQ(rows, rows)
@@ -846,9 +350,9 @@ func genPackRows() {
 	ctx.Pragma("noescape")
 	dst := ctx.Load(ctx.Param("dst"), ctx.GP64())
 	w := ctx.Load(ctx.Param("w"), ctx.GP64())
-	ps := byteStride("ps")
+	ps := byteStrideAVX2("ps")
 	src := ctx.Load(ctx.Param("src"), ctx.GP64())
-	ld := byteStride("ld")
+	ld := byteStrideAVX2("ld")
 	panels := ctx.Load(ctx.Param("panels"), ctx.GP64())
 	rows := ctx.Load(ctx.Param("rows"), ctx.GP64())
 	ctx.TESTQ(rows, rows)
@@ -952,7 +456,7 @@ func storeRow(x []VecVirtual, base Register, m VecVirtual, masked bool) {
 
 // byteStride loads the int parameter name, a count of floats (a leading
 // dimension or panel stride), as bytes.
-func byteStride(name string) GPVirtual {
+func byteStrideAVX2(name string) GPVirtual {
 	r := ctx.Load(ctx.Param(name), ctx.GP64()).(GPVirtual)
 	ctx.SHLQ(Imm(2), r)
 	return r
