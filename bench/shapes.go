@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/convkit/convkit/internal/shape"
 )
 
 // The built-in workloads: the public shape files, embedded so that the
@@ -192,6 +194,14 @@ func ParseGemmShapes(file string, r io.Reader) ([]GemmShape, error) {
 		if s.TransB, err = row.flag("transB"); err != nil {
 			return err
 		}
+		for _, m := range []struct {
+			name string
+			dims []int
+		}{{"A", []int{s.M, s.K}}, {"B", []int{s.K, s.N}}, {"C", []int{s.M, s.N}}} {
+			if err := row.floatsFit(m.name, m.dims...); err != nil {
+				return err
+			}
+		}
 		out = append(out, s)
 		return nil
 	})
@@ -245,16 +255,77 @@ func ParseConvShapes(file string, r io.Reader) ([]ConvShape, error) {
 		if s.C%s.Groups != 0 || s.K%s.Groups != 0 {
 			return row.errf("groups %d does not divide C %d and K %d", s.Groups, s.C, s.K)
 		}
+		if err := row.convFits(s); err != nil {
+			return err
+		}
 		for i, o := range s.OutSpatial() {
 			if o < 1 {
 				return row.errf("output size %d < 1 in spatial dimension %d (input %d, filter %d, stride %d, pad %d, dilation %d)",
 					o, i, s.Spatial[i], s.Filter[i], s.Stride, s.Pad, s.Dilation)
 			}
 		}
+		outSpatial := s.OutSpatial()
+		for _, t := range []struct {
+			name string
+			dims []int
+		}{
+			{"x", append([]int{s.N, s.C}, s.Spatial...)},
+			{"w", append([]int{s.K, s.C / s.Groups}, s.Filter...)},
+			{"y", append([]int{s.N, s.K}, outSpatial...)},
+		} {
+			if err := row.floatsFit(t.name, t.dims...); err != nil {
+				return err
+			}
+		}
 		out = append(out, s)
 		return nil
 	})
 	return out, err
+}
+
+// floatsFit checks that the float32 tensor name of sizes dims has at most
+// math.MaxInt bytes, so that sizing it cannot overflow.
+func (r tsvRow) floatsFit(name string, dims ...int) error {
+	n, ok := shape.Product(dims...)
+	if ok {
+		_, ok = shape.Mul(n, 4)
+	}
+	if !ok {
+		return r.errf("%s is %s float32s: more than math.MaxInt bytes", name, joinX(dims))
+	}
+	return nil
+}
+
+// convFits checks that OutSpatial's arithmetic cannot overflow in any
+// spatial dimension.
+func (r tsvRow) convFits(s ConvShape) error {
+	for i, l := range s.Spatial {
+		if !outSizeFits(l, s.Filter[i], s.Stride, s.Pad, s.Dilation, s.Transposed) {
+			return r.errf("spatial dimension %d: input %d, filter %d, stride %d, pad %d, dilation %d: the output size overflows int",
+				i, l, s.Filter[i], s.Stride, s.Pad, s.Dilation)
+		}
+	}
+	return nil
+}
+
+// outSizeFits reports whether the terms of OutSpatial fit in an int: the
+// dilated filter d*(k-1) + 1 and 2p, then the padded input l + 2p, or for
+// a transposed convolution (l-1)*s + d*(k-1) + 1 (from which 2p is then
+// subtracted, which cannot overflow).
+func outSizeFits(l, k, stride, pad, dilation int, transposed bool) bool {
+	pad2, okP := shape.Mul(2, pad)
+	dk, okD := shape.Mul(dilation, k-1)
+	span, okS := shape.Add(dk, 1)
+	if !okP || !okD || !okS {
+		return false
+	}
+	if transposed {
+		step, ok := shape.Mul(l-1, stride)
+		_, okSum := shape.Add(step, span)
+		return ok && okSum
+	}
+	_, ok := shape.Add(l, pad2)
+	return ok
 }
 
 // tsvRow is one data row with its column map, for field accessors that

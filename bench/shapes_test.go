@@ -137,6 +137,15 @@ func TestParseErrors(t *testing.T) {
 		{true, ch + "a\t1\t3\t8x8\t4\t3x3\t1\t0\t1\t2\t0\n", "x.tsv:2: groups 2 does not divide C 3 and K 4"},
 		{true, ch + "a\t1\t3\t2x8\t4\t3x3\t1\t0\t1\t1\t0\n", "x.tsv:2: output size 0 < 1 in spatial dimension 0"},
 		{true, ch + "a\t1\t3\t8x8\t4\t3x3\t0\t0\t1\t1\t0\n", "x.tsv:2: column stride: 0 < 1"},
+		// Sizes whose products overflow int.
+		{false, gh + "a\t4294967296\t4294967296\t1\t0\t0\n", "x.tsv:2: C is 4294967296x4294967296 float32s: more than math.MaxInt bytes"},
+		{false, gh + "a\t2305843009213693952\t1\t1\t1\t0\n", "x.tsv:2: A is 2305843009213693952x1 float32s: more than math.MaxInt bytes"},
+		{true, ch + "a\t1\t3\t8x8\t4\t3x3\t1\t4611686018427387904\t1\t1\t0\n",
+			"x.tsv:2: spatial dimension 0: input 8, filter 3, stride 1, pad 4611686018427387904, dilation 1: the output size overflows int"},
+		{true, ch + "a\t1\t3\t8x8\t4\t1x3\t1\t0\t9223372036854775807\t1\t0\n", "x.tsv:2: spatial dimension 1: input 8, filter 3"},
+		{true, ch + "a\t1\t3\t8x4611686018427387904\t4\t3x3\t4\t0\t1\t1\t1\n", "x.tsv:2: spatial dimension 1: input 4611686018427387904, filter 3, stride 4"},
+		{true, ch + "a\t1099511627776\t1073741824\t1x1\t4\t1x1\t1\t0\t1\t1\t0\n", "x.tsv:2: x is 1099511627776x1073741824x1x1 float32s: more than math.MaxInt bytes"},
+		{true, ch + "a\t1\t2147483648\t1\t2147483648\t1\t1\t0\t1\t1\t0\n", "x.tsv:2: w is 2147483648x2147483648x1 float32s"},
 	}
 	for _, c := range cases {
 		var err error

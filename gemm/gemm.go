@@ -1,10 +1,11 @@
 package gemm
 
 import (
-	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/convkit/convkit/internal/shape"
 )
 
 // Context runs SGEMMs with a fixed thread count and a workspace that is
@@ -179,39 +180,32 @@ const narrowMaxK = 1024
 // hand-off costs a few microseconds, about what 64^3 takes on one core.
 const parallelMinWork = 96 * 96 * 96
 
-// checkArgs panics, naming the parameter and its value, on any argument
-// that would make the kernels read or write outside a slice.
+// checkArgs panics in the caller's goroutine, naming the parameter and its
+// values, on any argument that would make the kernels read or write
+// outside a slice. The checks cannot overflow: with huge sizes or strides
+// a wrapped length requirement would pass and the kernels would index out
+// of range on a helper goroutine, or read at wrapped offsets.
 func checkArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	if m < 0 {
-		panic(fmt.Sprintf("gemm: m = %d < 0", m))
-	}
-	if n < 0 {
-		panic(fmt.Sprintf("gemm: n = %d < 0", n))
-	}
-	if k < 0 {
-		panic(fmt.Sprintf("gemm: k = %d < 0", k))
-	}
-	rowsA, colsA := m, k
+	const op = shape.Op("gemm")
+	panicIf(op.NonNegative("m", m))
+	panicIf(op.NonNegative("n", n))
+	panicIf(op.NonNegative("k", k))
+	rowsA, colsA, dimsA := m, k, "m x k"
 	if transA {
-		rowsA, colsA = k, m
+		rowsA, colsA, dimsA = k, m, "k x m"
 	}
-	rowsB, colsB := k, n
+	rowsB, colsB, dimsB := k, n, "k x n"
 	if transB {
-		rowsB, colsB = n, k
+		rowsB, colsB, dimsB = n, k, "n x k"
 	}
-	checkMatrix("a", rowsA, colsA, a, lda)
-	checkMatrix("b", rowsB, colsB, b, ldb)
-	checkMatrix("c", m, n, c, ldc)
+	panicIf(op.Matrix("a", dimsA, rowsA, colsA, lda, len(a)))
+	panicIf(op.Matrix("b", dimsB, rowsB, colsB, ldb, len(b)))
+	panicIf(op.Matrix("c", "m x n", m, n, ldc, len(c)))
 }
 
-func checkMatrix(name string, rows, cols int, x []float32, ld int) {
-	if ld < max(1, cols) {
-		panic(fmt.Sprintf("gemm: ld%s = %d < max(1, %d columns)", name, ld, cols))
-	}
-	if rows == 0 || cols == 0 {
-		return
-	}
-	if need := (rows-1)*ld + cols; len(x) < need {
-		panic(fmt.Sprintf("gemm: len(%s) = %d, need %d for %d x %d with ld%s = %d", name, len(x), need, rows, cols, name, ld))
+// panicIf panics with a failed argument check.
+func panicIf(err error) {
+	if err != nil {
+		panic(err)
 	}
 }

@@ -24,6 +24,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/convkit/convkit/internal/shape"
 )
 
 // Manifest is a golden directory's manifest.json.
@@ -66,7 +68,27 @@ const (
 	RoleOutput = "output"
 )
 
-// Len is the number of elements (1 for a scalar).
+// checkShape rejects a shape with a negative dimension, or whose element
+// or byte count overflows int: a wrapped count could match a short file
+// (1<<32 x 1<<32 wraps to 0 elements) and Len would size the data by it.
+func (t *Tensor) checkShape() error {
+	for _, d := range t.Shape {
+		if d < 0 {
+			return fmt.Errorf("negative dimension in shape %v", t.Shape)
+		}
+	}
+	n, ok := shape.Product(t.Shape...)
+	if ok {
+		_, ok = shape.Mul(n, dtypeSize[t.DType])
+	}
+	if !ok {
+		return fmt.Errorf("shape %v has more than math.MaxInt bytes of %s", t.Shape, t.DType)
+	}
+	return nil
+}
+
+// Len is the number of elements (1 for a scalar). Open has checked that
+// it fits in an int.
 func (t *Tensor) Len() int {
 	n := 1
 	for _, d := range t.Shape {
@@ -124,10 +146,8 @@ func Open(dir string) (*Manifest, error) {
 			if t.File == "" || filepath.Base(t.File) != t.File {
 				return nil, fmt.Errorf("golden: %s: case %s: tensor %s: bad file name %q", path, c.Name, name, t.File)
 			}
-			for _, s := range t.Shape {
-				if s < 0 {
-					return nil, fmt.Errorf("golden: %s: case %s: tensor %s: negative dimension in shape %v", path, c.Name, name, t.Shape)
-				}
+			if err := t.checkShape(); err != nil {
+				return nil, fmt.Errorf("golden: %s: case %s: tensor %s: %v", path, c.Name, name, err)
 			}
 		}
 	}

@@ -177,6 +177,10 @@ func TestOpenErrors(t *testing.T) {
 		{func(m map[string]any) { tensor(m, "x")["dtype"] = "f16" }, `unknown dtype "f16"`},
 		{func(m map[string]any) { tensor(m, "x")["role"] = "both" }, `unknown role "both"`},
 		{func(m map[string]any) { tensor(m, "x")["file"] = "../x.bin" }, `bad file name`},
+		{func(m map[string]any) { tensor(m, "x")["shape"] = []int{2, -1} }, `negative dimension in shape [2 -1]`},
+		// 1<<32 x 1<<32 elements wrap to 0, which an empty file would match.
+		{func(m map[string]any) { tensor(m, "x")["shape"] = []int{1 << 32, 1 << 32} }, `shape [4294967296 4294967296] has more than math.MaxInt bytes`},
+		{func(m map[string]any) { tensor(m, "x")["shape"] = []int{1 << 31, 1 << 30} }, `shape [2147483648 1073741824] has more than math.MaxInt bytes of f32`},
 	}
 	for _, c := range mutate {
 		dir, m := copyCase(t, "relu_2d")

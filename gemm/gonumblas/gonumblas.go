@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/convkit/convkit/gemm"
+	"github.com/convkit/convkit/internal/shape"
 )
 
 // Implementation is gonum's BLAS with convkit's Sgemm.
@@ -85,17 +86,34 @@ func (Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a
 		rowsB = n
 	}
 	switch {
-	case len(a) < (rowsA-1)*lda+colsA:
+	case short(a, rowsA, colsA, lda):
 		panic(shortA)
-	case len(b) < (rowsB-1)*ldb+colsB:
+	case short(b, rowsB, colsB, ldb):
 		panic(shortB)
-	case len(c) < (m-1)*ldc+n:
+	case short(c, m, n, ldc):
 		panic(shortC)
 	}
 	if (alpha == 0 || k == 0) && beta == 1 {
 		return
 	}
 	gemm.Sgemm(aTrans, bTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// short reports whether x is shorter than gonum asks for a rows x cols
+// matrix with leading dimension ld: (rows-1)*ld + cols elements when
+// rows >= 1, even when cols is 0 (BLAS asks for none then, gonum for the
+// rows' starts). Unlike gonum's own check it cannot overflow: a need
+// beyond math.MaxInt is short, where gonum's wraps and may pass.
+func short(x []float32, rows, cols, ld int) bool {
+	if rows == 0 {
+		return false
+	}
+	last, ok := shape.Mul(rows-1, ld)
+	if !ok {
+		return true
+	}
+	need, ok := shape.Add(last, cols)
+	return !ok || len(x) < need
 }
 
 func trans(t blas.Transpose) (transposed, ok bool) {

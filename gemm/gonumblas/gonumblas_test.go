@@ -87,11 +87,43 @@ func TestPanicsMatchGonum(t *testing.T) {
 		func(impl blas.Float32Level3) {
 			impl.Sgemm(blas.NoTrans, blas.NoTrans, 0, 4, 4, 1, nil, 4, nil, 4, 0, nil, 4)
 		}, // no panic
+		func(impl blas.Float32Level3) {
+			impl.Sgemm(blas.NoTrans, blas.NoTrans, 2, 2, 0, 1, nil, 1, x, 2, 0, x, 2)
+		}, // k = 0: gonum still asks for the starts of A's rows
+		func(impl blas.Float32Level3) {
+			impl.Sgemm(blas.Trans, blas.NoTrans, 2, 2, 0, 1, nil, 2, nil, 2, 0, x, 2)
+		}, // k = 0 rows of A^T and of B: no panic
 	}
 	for i, f := range cases {
 		got, want := recovered(func() { f(Implementation{}) }), recovered(func() { f(gonum.Implementation{}) })
 		if got != want {
 			t.Errorf("case %d: panic %q, gonum panics %q", i, got, want)
+		}
+	}
+}
+
+// TestHugeSizesPanic: sizes and leading dimensions whose length
+// requirement overflows int panic with gonum's "insufficient length"
+// value, where gonum's own check wraps and passes (so it is not the
+// reference here); a one-row matrix may have any leading dimension.
+func TestHugeSizesPanic(t *testing.T) {
+	x := make([]float32, 16)
+	const half, p62 = math.MaxInt / 2, 1 << 62
+	for _, tc := range []struct {
+		f    func()
+		want string
+	}{
+		{func() { Implementation{}.Sgemm(blas.NoTrans, blas.NoTrans, half, 4, 4, 1, x, 4, x, 4, 0, x, 4) }, shortA},
+		{func() { Implementation{}.Sgemm(blas.NoTrans, blas.NoTrans, 4, 4, 4, 1, x, half, x, 4, 0, x, 4) }, shortA},
+		{func() { Implementation{}.Sgemm(blas.NoTrans, blas.NoTrans, 4, 4, 4, 1, x, p62, x, 4, 0, x, 4) }, shortA},
+		{func() { Implementation{}.Sgemm(blas.NoTrans, blas.Trans, 4, 4, 4, 1, x, 4, x, math.MaxInt, 0, x, 4) }, shortB},
+		{func() { Implementation{}.Sgemm(blas.NoTrans, blas.NoTrans, 4, 4, 4, 1, x, 4, x, 4, 0, x, p62+1) }, shortC},
+		{func() {
+			Implementation{}.Sgemm(blas.NoTrans, blas.NoTrans, 1, 4, 4, 1, x, math.MaxInt, x, 4, 0, x, p62)
+		}, ""},
+	} {
+		if got := recovered(tc.f); got != tc.want {
+			t.Errorf("panic %q, want %q", got, tc.want)
 		}
 	}
 }
