@@ -29,7 +29,7 @@ func guarded(t *testing.T, n int, end bool) []float32 {
 }
 
 // TestMicroContract checks every generated Micro entry point the host can
-// run against kernels.MicroGeneric, on guard-paged exact-size panels.
+// run against a float64 loop (checkTile), on guard-paged exact-size panels.
 func TestMicroContract(t *testing.T) {
 	ran := 0
 	for _, f := range asm.SgemmFamilies {
