@@ -689,19 +689,19 @@ done:
 	RET
 
 // func DotAVX512(x []float32, y []float32) float32
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·DotAVX512(SB), NOSPLIT, $0-52
 	MOVQ   x_base+0(FP), AX
 	MOVQ   y_base+24(FP), CX
 	MOVQ   x_len+8(FP), DX
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-	VXORPS Z4, Z4, Z4
-	VXORPS Z5, Z5, Z5
-	VXORPS Z6, Z6, Z6
-	VXORPS Z7, Z7, Z7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
 
 	// Main loop: 8 vectors (128 elements) per iteration.
 unrolled:
@@ -884,7 +884,7 @@ done:
 	RET
 
 // func ReluAVX512(dst []float32, x []float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2
+// Requires: AVX, AVX512F, BMI2
 TEXT ·ReluAVX512(SB), NOSPLIT, $0-48
 	// A compare and a mask rather than a max: x86's VMAXPS returns its second source
 	// both for NaN and for a pair of zeros, and NEON's FMAX quiets signalling NaNs, so
@@ -892,7 +892,7 @@ TEXT ·ReluAVX512(SB), NOSPLIT, $0-48
 	MOVQ   dst_base+0(FP), AX
 	MOVQ   x_base+24(FP), CX
 	MOVQ   dst_len+8(FP), DX
-	VXORPS Z0, Z0, Z0
+	VPXORD Z0, Z0, Z0
 
 	// Main loop: 4 vectors (64 elements) per iteration.
 unrolled:
@@ -949,13 +949,13 @@ done:
 	RET
 
 // func ReluBackwardAVX512(dx []float32, x []float32, dy []float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2
+// Requires: AVX, AVX512F, BMI2
 TEXT ·ReluBackwardAVX512(SB), NOSPLIT, $0-72
 	MOVQ   dx_base+0(FP), AX
 	MOVQ   x_base+24(FP), CX
 	MOVQ   dy_base+48(FP), DX
 	MOVQ   dx_len+8(FP), BX
-	VXORPS Z0, Z0, Z0
+	VPXORD Z0, Z0, Z0
 
 	// Main loop: 4 vectors (64 elements) per iteration.
 unrolled:
@@ -1122,18 +1122,18 @@ nan:
 	RET
 
 // func SumAVX512(x []float32) float32
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·SumAVX512(SB), NOSPLIT, $0-28
 	MOVQ   x_base+0(FP), AX
 	MOVQ   x_len+8(FP), CX
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-	VXORPS Z4, Z4, Z4
-	VXORPS Z5, Z5, Z5
-	VXORPS Z6, Z6, Z6
-	VXORPS Z7, Z7, Z7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
 
 	// Main loop: 8 vectors (128 elements) per iteration.
 unrolled:
@@ -1191,7 +1191,7 @@ done:
 	RET
 
 // func FmaPeakAVX512(iters int) int
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512F
 TEXT ·FmaPeakAVX512(SB), NOSPLIT, $0-16
 	MOVQ         iters+0(FP), AX
 	XORQ         CX, CX
@@ -1200,22 +1200,22 @@ TEXT ·FmaPeakAVX512(SB), NOSPLIT, $0-16
 	MOVL         $0x3f800000, CX
 	VMOVD        CX, X0
 	VBROADCASTSS X0, Z0
-	VXORPS       Z1, Z1, Z1
-	VXORPS       Z2, Z2, Z2
-	VXORPS       Z3, Z3, Z3
-	VXORPS       Z4, Z4, Z4
-	VXORPS       Z5, Z5, Z5
-	VXORPS       Z6, Z6, Z6
-	VXORPS       Z7, Z7, Z7
-	VXORPS       Z8, Z8, Z8
-	VXORPS       Z9, Z9, Z9
-	VXORPS       Z10, Z10, Z10
-	VXORPS       Z11, Z11, Z11
-	VXORPS       Z12, Z12, Z12
-	VXORPS       Z13, Z13, Z13
-	VXORPS       Z14, Z14, Z14
-	VXORPS       Z15, Z15, Z15
-	VXORPS       Z16, Z16, Z16
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z9, Z9, Z9
+	VPXORD       Z10, Z10, Z10
+	VPXORD       Z11, Z11, Z11
+	VPXORD       Z12, Z12, Z12
+	VPXORD       Z13, Z13, Z13
+	VPXORD       Z14, Z14, Z14
+	VPXORD       Z15, Z15, Z15
+	VPXORD       Z16, Z16, Z16
 	MOVQ         AX, CX
 
 loop:

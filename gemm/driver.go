@@ -3,6 +3,7 @@ package gemm
 import (
 	"unsafe"
 
+	"github.com/convkit/convkit/asm"
 	"github.com/convkit/convkit/kernels"
 )
 
@@ -24,6 +25,8 @@ type tileKernels struct {
 	name    string
 	mr, nr  int
 	p, r, q [maxMR]kernelFunc
+	role    asm.Role       // what the generated table lists it for
+	rows    *asm.SgemmRows // the ISA's row kernels; nil: their Go twins
 }
 
 // Direct (unpacked) operands: below these sizes the packing traffic costs
@@ -184,9 +187,9 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 			}
 			if packB {
 				if p.transB {
-					packStridedFast(w.b, p.b, p.ldb, j0+jc, nc, ps, kcs, NR, w.zero)
+					tk.packStridedFast(w.b, p.b, p.ldb, j0+jc, nc, ps, kcs, NR, w.zero)
 				} else {
-					packRowsFast(w.b, p.b, p.ldb, j0+jc, nc, ps, kcs, NR, bps)
+					tk.packRowsFast(w.b, p.b, p.ldb, j0+jc, nc, ps, kcs, NR, bps)
 				}
 			}
 			for pc := ps; pc < ps+kcs; pc += kcMax {
@@ -205,9 +208,9 @@ func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
 					}
 					if packA {
 						if p.transA {
-							packRowsFast(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR, aps)
+							tk.packRowsFast(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR, aps)
 						} else {
-							packStridedFast(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR, w.zero)
+							tk.packStridedFast(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR, w.zero)
 						}
 					}
 					// aAt returns the A operand of the tile rows starting at ir:
@@ -352,9 +355,9 @@ func (w *workspace) runSwapped(p *problem, i0, m, j0, n int) {
 			bp, sb, bn := (*float32)(nil), NR, NR*kc
 			if packBT {
 				if p.transA {
-					packContigFast(w.b, p.a, p.lda, i0+jc, nc, pc, kc, NR)
+					tk.packContigFast(w.b, p.a, p.lda, i0+jc, nc, pc, kc, NR)
 				} else {
-					packStridedFast(w.b, p.a, p.lda, i0+jc, nc, pc, kc, NR, w.zero)
+					tk.packStridedFast(w.b, p.a, p.lda, i0+jc, nc, pc, kc, NR, w.zero)
 				}
 				bp = &w.b[0]
 			} else {

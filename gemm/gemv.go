@@ -165,7 +165,7 @@ func (p *problem) dotBlock(vec *kernels.VecKernels, fixed *[4][]float32, q int, 
 				rows[r] = &mat[o : o+k][0]
 			}
 			for f := range q {
-				dotRows4(&fixed[f][0], &rows, k, &d)
+				p.fast.dotRows4(&fixed[f][0], &rows, k, &d)
 				for r, v := range d {
 					p.store(&out[f*fs+(i+r)*rs], v)
 				}
@@ -258,7 +258,7 @@ func (w *workspace) accumulate(p *problem, vec *kernels.VecKernels, vs *[4][]flo
 			}
 			for i := range q {
 				copy(x[:], vs[i][pp:pp+4])
-				axpyRows4(&acc[i*cnt : (i+1)*cnt][0], cnt, &rows, &x)
+				p.fast.axpyRows4(&acc[i*cnt : (i+1)*cnt][0], cnt, &rows, &x)
 			}
 		}
 	}

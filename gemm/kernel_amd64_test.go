@@ -29,32 +29,24 @@ func guarded(t *testing.T, n int, end bool) []float32 {
 }
 
 // TestMicroContract checks every generated Micro entry point the host can
-// run against kernels.MicroGeneric, on guard-paged exact-size panels.
+// run against a float64 loop (checkTile), on guard-paged exact-size panels.
 func TestMicroContract(t *testing.T) {
-	micros := []struct {
-		isa    kernels.ISA
-		mr, nr int
-		f      func(k int, a, b, c []float32, ldc int, alpha, beta float32)
-	}{
-		{kernels.AVX2, 6, 16, asm.SgemmMicro6x16AVX2},
-		{kernels.AVX2, 4, 24, asm.SgemmMicro4x24AVX2},
-		{kernels.AVX512, 14, 32, asm.SgemmMicro14x32AVX512},
-		{kernels.AVX512, 12, 32, asm.SgemmMicro12x32AVX512},
-	}
 	ran := 0
-	for _, mk := range micros {
-		if !kernels.Supported(mk.isa) {
+	for _, f := range asm.SgemmFamilies {
+		isa := isaOf(f.ISA)
+		if f.Micro.Func == nil || !kernels.Supported(isa) {
 			continue
 		}
 		ran++
+		mr, nr := f.MR, f.NR
 		for _, k := range []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 17, 64, 257} {
 			for _, end := range []bool{true, false} {
 				for _, ab := range [][2]float32{{1, 0}, {-0.5, 1}, {2, -1.5}} {
-					name := fmt.Sprintf("%dx%d%s/k%d/end%v/a%g/b%g", mk.mr, mk.nr, mk.isa, k, end, ab[0], ab[1])
-					ldc := mk.nr + k%3
-					a := guarded(t, k*mk.mr, end)
-					b := guarded(t, k*mk.nr, !end)
-					c := guarded(t, (mk.mr-1)*ldc+mk.nr, end)
+					name := fmt.Sprintf("%s/k%d/end%v/a%g/b%g", f.Micro.Name, k, end, ab[0], ab[1])
+					ldc := nr + k%3
+					a := guarded(t, k*mr, end)
+					b := guarded(t, k*nr, !end)
+					c := guarded(t, (mr-1)*ldc+nr, end)
 					guardpage.Fill(a, uint32(k+1))
 					guardpage.Fill(b, uint32(k+2))
 					guardpage.Fill(c, uint32(k+3))
@@ -63,29 +55,12 @@ func TestMicroContract(t *testing.T) {
 							c[i] = float32(math.NaN())
 						}
 					}
-					want := append([]float32(nil), c...)
-					kernels.MicroGeneric(mk.mr, mk.nr, k, a, b, want, ldc, ab[0], ab[1])
 					c0 := append([]float32(nil), c...)
-					mk.f(k, a, b, c, ldc, ab[0], ab[1])
-					for i := 0; i < mk.mr; i++ {
-						for j := 0; j < ldc && i*ldc+j < len(c); j++ {
-							g, w := c[i*ldc+j], want[i*ldc+j]
-							if j >= mk.nr {
-								if math.Float32bits(g) != math.Float32bits(c0[i*ldc+j]) {
-									t.Fatalf("%s: wrote C[%d,%d] outside the tile", name, i, j)
-								}
-								continue
-							}
-							var mag float64
-							for p := 0; p < k; p++ {
-								mag += math.Abs(float64(a[p*mk.mr+i]) * float64(b[p*mk.nr+j]))
-							}
-							mag = mag*math.Abs(float64(ab[0])) + math.Abs(float64(ab[1]))*2
-							if !closeEnough(float64(g), float64(w), mag, k) {
-								t.Fatalf("%s: C[%d,%d] = %v, want %v", name, i, j, g, w)
-							}
-						}
-					}
+					f.Micro.Func(k, a, b, c, ldc, ab[0], ab[1])
+					// The Micro contract is the P form on panels: A(i, p) =
+					// a[p*MR+i], B(p, j) = b[p*NR+j]; checkTile bounds the
+					// error by k and the magnitudes of the terms.
+					checkTile(t, name, 'P', mr, nr, k, a, mr, b, nr, c0, c, ldc, ab[0], ab[1])
 				}
 			}
 		}
@@ -151,55 +126,134 @@ func checkFamilyMember(t *testing.T, name string, fn kernelFunc, mode byte, rows
 	checkTile(t, name, mode, rows, nr, k, a, sa, b, sb, c0, c, ldc, alpha, beta)
 }
 
-// TestPackKernels checks the asm packs (and their spill contract) against
-// packStrided / packContig.
-func TestPackKernels(t *testing.T) {
-	for _, W := range []int{4, 6, 12, 14, 16, 24, 32} {
-		for _, cnt := range []int{1, W - 1, W, W + 1, 2*W + 3} {
-			if cnt < 1 {
-				continue
-			}
-			for _, kc := range []int{1, 7, 8, 9, 16, 23} {
-				ld := kc + 3
-				src := guarded(t, matLen(cnt, kc, ld), cnt%2 == 0)
-				fillRand(rand.New(rand.NewPCG(uint64(W), uint64(kc))), src)
-				panels := ceilDiv(cnt, W) * kc * W
-				want := make([]float32, panels)
-				got := make([]float32, panels+packSlack)
-				packStrided(want, src, ld, 0, cnt, 0, kc, W, false)
-				packStridedFast(got, src, ld, 0, cnt, 0, kc, W, make([]float32, kc))
-				comparePanels(t, fmt.Sprintf("strided W%d cnt%d kc%d", W, cnt, kc), got, want, cnt, kc, W)
-
-				ld = cnt + 2
-				src = guarded(t, matLen(kc, cnt, ld), cnt%2 == 1)
-				fillRand(rand.New(rand.NewPCG(uint64(W), uint64(kc))), src)
-				clear(got)
-				packContig(want, src, ld, 0, cnt, 0, kc, W, false)
-				packContigFast(got, src, ld, 0, cnt, 0, kc, W)
-				comparePanels(t, fmt.Sprintf("contig W%d cnt%d kc%d", W, cnt, kc), got, want, cnt, kc, W)
-
-				// Row order, panels ps apart (a padded stride): the same
-				// panels, moved, and nothing written outside them.
-				ps := kc*W + 16
-				rows := make([]float32, ceilDiv(cnt, W)*ps+packSlack)
-				for i := range rows {
-					rows[i] = -7
-				}
-				packRowsFast(rows, src, ld, 0, cnt, 0, kc, W, ps)
-				for q := 0; q*W < cnt; q++ {
-					copy(got[q*kc*W:(q+1)*kc*W], rows[q*ps:q*ps+kc*W])
-					if q*W+W <= cnt { // a whole panel: its padding is untouched
-						for i := q*ps + kc*W; i < (q+1)*ps && i < len(rows); i++ {
-							if rows[i] != -7 {
-								t.Fatalf("rows W%d cnt%d kc%d: padding [%d] written", W, cnt, kc, i)
-							}
-						}
-					}
-				}
-				comparePanels(t, fmt.Sprintf("rows W%d cnt%d kc%d", W, cnt, kc), got, want, cnt, kc, W)
+// rowFamilies returns, for every ISA of the generated table that has row
+// kernels and that the host runs, a tile family bound to them (the packs
+// are methods of a family), so that each ISA's row kernels are tested
+// natively. It fails the test unless every path of the host that has
+// tile families is among them, each family bound to its own ISA's rows.
+func rowFamilies(t *testing.T) []*tileKernels {
+	var out []*tileKernels
+	ran := map[kernels.ISA]bool{}
+	for i := range asm.SgemmRowSets {
+		rs := &asm.SgemmRowSets[i]
+		if isa := isaOf(rs.ISA); kernels.Supported(isa) {
+			out = append(out, &tileKernels{name: rs.ISA, rows: rs})
+			ran[isa] = true
+		}
+	}
+	for _, isa := range kernels.Available() {
+		for _, tk := range tileCandidates(isa) {
+			if !ran[isa] || isaOf(tk.rows.ISA) != isa {
+				t.Fatalf("%s family %s: its row kernels are not %s's generated ones", isa, tk.name, isa)
 			}
 		}
 	}
+	return out
+}
+
+// TestGeneratedTable checks the table that package gemm is built from:
+// every family lists MR kernels of each form, named as the interpreter
+// of the .s file looks them up, the default first in its ISA, and every
+// tile side at least half a vector (the PackRows contract).
+func TestGeneratedTable(t *testing.T) {
+	seen := map[string]bool{}
+	for _, f := range asm.SgemmFamilies {
+		if first := !seen[f.ISA]; first != (f.Role == asm.RoleDefault) {
+			t.Errorf("%s: role %d, but the default must come first in its ISA and only there", f.Name(), f.Role)
+		}
+		seen[f.ISA] = true
+		if min(f.MR, f.NR) < f.Lanes/2 {
+			t.Errorf("%s: a tile side below half a vector of %d lanes", f.Name(), f.Lanes)
+		}
+		if f.Form(asm.FormP) == nil || f.Form(asm.FormR) == nil {
+			t.Errorf("%s: no P or R form", f.Name())
+		}
+		for _, fk := range f.Forms {
+			if len(fk.Rows) != f.MR {
+				t.Errorf("%s form %c: %d kernels, want MR = %d", f.Name(), fk.Form, len(fk.Rows), f.MR)
+			}
+			for r, k := range fk.Rows {
+				if want := fmt.Sprintf("Sgemm%s%c%d", f.Name(), fk.Form, r+1); k.Name != want || k.Func == nil {
+					t.Errorf("%s form %c rows %d: %q (func %v), want %q", f.Name(), fk.Form, r+1, k.Name, k.Func != nil, want)
+				}
+			}
+		}
+		if (f.Micro.Name == "") != (f.Micro.Func == nil) || (f.Role == asm.RoleNarrow) != (f.Micro.Func == nil) {
+			t.Errorf("%s: Micro %q, role %d: only narrow families have none", f.Name(), f.Micro.Name, f.Role)
+		}
+	}
+	if nf := narrowFamily(kernels.AVX2); nf == nil || nf.nr != 8 {
+		t.Errorf("AVX2 narrow family %v, want the 12x8 one", nf)
+	}
+}
+
+// TestPackKernels checks the asm packs of every ISA (and their spill
+// contract) bit for bit against their twins packStrided, packContig and
+// packRowsGo, on sources that end or start at a guard page.
+func TestPackKernels(t *testing.T) {
+	for _, tk := range rowFamilies(t) {
+		for _, W := range []int{4, 6, 12, 14, 16, 24, 32} {
+			for _, cnt := range []int{1, W - 1, W, W + 1, 2*W + 3} {
+				if cnt < 1 {
+					continue
+				}
+				for _, kc := range []int{1, 7, 8, 9, 15, 16, 17, 23, 31, 32, 33, 47} {
+					checkPacks(t, tk, W, cnt, kc)
+				}
+			}
+		}
+	}
+}
+
+func checkPacks(t *testing.T, tk *tileKernels, W, cnt, kc int) {
+	t.Helper()
+	label := fmt.Sprintf("%s W%d cnt%d kc%d", tk.name, W, cnt, kc)
+	ld := kc + 3
+	src := guarded(t, matLen(cnt, kc, ld), cnt%2 == 0)
+	fillRand(rand.New(rand.NewPCG(uint64(W), uint64(kc))), src)
+	panels := ceilDiv(cnt, W) * kc * W
+	want := make([]float32, panels)
+	got := make([]float32, panels+packSlack)
+	packStrided(want, src, ld, 0, cnt, 0, kc, W, false)
+	tk.packStridedFast(got, src, ld, 0, cnt, 0, kc, W, make([]float32, kc))
+	comparePanels(t, "strided "+label, got, want, cnt, kc, W)
+
+	ld = cnt + 2
+	src = guarded(t, matLen(kc, cnt, ld), cnt%2 == 1)
+	fillRand(rand.New(rand.NewPCG(uint64(W), uint64(kc))), src)
+	clear(got)
+	packContig(want, src, ld, 0, cnt, 0, kc, W, false)
+	tk.packContigFast(got, src, ld, 0, cnt, 0, kc, W)
+	comparePanels(t, "contig "+label, got, want, cnt, kc, W)
+
+	if W < tk.rows.Lanes/2 {
+		return // below the PackRows contract (no family is that narrow)
+	}
+	// Row order, panels ps apart (a padded stride): the same panels,
+	// moved, and nothing written outside them.
+	ps := kc*W + 16
+	rows := make([]float32, ceilDiv(cnt, W)*ps+packSlack)
+	twin := make([]float32, len(rows))
+	for i := range rows {
+		rows[i], twin[i] = -7, -7
+	}
+	tk.packRowsFast(rows, src, ld, 0, cnt, 0, kc, W, ps)
+	packRowsGo(twin, src, ld, 0, cnt, 0, kc, W, ps)
+	for q := 0; q*W < cnt; q++ {
+		copy(got[q*kc*W:(q+1)*kc*W], rows[q*ps:q*ps+kc*W])
+		if q*W+W <= cnt { // a whole panel: its padding is untouched
+			for i := q*ps + kc*W; i < (q+1)*ps && i < len(rows); i++ {
+				if rows[i] != -7 {
+					t.Fatalf("rows %s: padding [%d] written", label, i)
+				}
+			}
+		}
+	}
+	comparePanels(t, "rows "+label, got, want, cnt, kc, W)
+	for q := 0; q*W < cnt; q++ { // and packRowsGo is that same twin
+		copy(got[q*kc*W:(q+1)*kc*W], twin[q*ps:q*ps+kc*W])
+	}
+	comparePanels(t, "rows twin "+label, got, want, cnt, kc, W)
 }
 
 // comparePanels compares the live lanes (x < cnt) of packed panels.
@@ -209,7 +263,7 @@ func comparePanels(t *testing.T, name string, got, want []float32, cnt, kc, W in
 		w := min(W, cnt-q*W)
 		for p := 0; p < kc; p++ {
 			for x := 0; x < w; x++ {
-				if i := q*kc*W + p*W + x; got[i] != want[i] {
+				if i := q*kc*W + p*W + x; math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 					t.Fatalf("%s: panel %d [%d][%d] = %v, want %v", name, q, p, x, got[i], want[i])
 				}
 			}
@@ -227,11 +281,16 @@ func TestEmulatorMatchesHardware(t *testing.T) {
 	}
 	funcs, data := parseAsm(t, "../asm/sgemm_amd64.s")
 	r := rand.New(rand.NewPCG(5, 6))
-	for _, tk := range tileCandidates(kernels.AVX2) {
-		for rows := 1; rows <= tk.mr; rows++ {
-			for _, mode := range tk.modes() {
-				for _, nr := range []int{3, 8, 13, tk.nr} {
-					if nr > tk.nr {
+	for _, f := range asm.SgemmFamilies {
+		if isaOf(f.ISA) != kernels.AVX2 {
+			continue
+		}
+		for _, fk := range f.Forms {
+			mode := byte(fk.Form)
+			for ri, kern := range fk.Rows {
+				rows := ri + 1
+				for _, nr := range []int{3, 8, 13, f.NR} {
+					if nr > f.NR {
 						continue
 					}
 					k, tiles := 7+rows, 2
@@ -247,10 +306,9 @@ func TestEmulatorMatchesHardware(t *testing.T) {
 					fillRand(r, a)
 					fillRand(r, b)
 					fillRand(r, c)
-					name := fmt.Sprintf("Sgemm%dx%dAVX2%c%d", tk.mr, tk.nr, mode, rows)
+					name := kern.Name
 					emu := emuFamilyCall(t, funcs, data, name, k, a, sa, b, sb, c, ldc, nr, 0.75, 1.25, tiles, an, 0, rows*ldc)
-					fn := tk.member(mode, rows)
-					fn(k, &a[0], sa, &b[0], sb, &c[0], ldc, nr, 0.75, 1.25, tiles, an, 0, rows*ldc)
+					kern.Func(k, &a[0], sa, &b[0], sb, &c[0], ldc, nr, 0.75, 1.25, tiles, an, 0, rows*ldc)
 					for i := range c {
 						if math.Float32bits(c[i]) != math.Float32bits(emu[i]) {
 							t.Fatalf("%s nr=%d: C[%d] hardware %v, emulator %v", name, nr, i, c[i], emu[i])
@@ -272,84 +330,79 @@ func (tk *tileKernels) modes() []byte {
 }
 
 // member is the kernel of a family for an operand form and row count.
-func (tk *tileKernels) member(mode byte, rows int) kernelFunc {
-	switch mode {
-	case 'R':
-		return tk.r[rows-1]
-	case 'Q':
-		return tk.q[rows-1]
-	}
-	return tk.p[rows-1]
-}
+func (tk *tileKernels) member(mode byte, rows int) kernelFunc { return tk.form(mode)[rows-1] }
 
-// TestDotRows4 checks the four-row dot kernel against a float64 loop on
-// exact-size rows and x that sit against guard pages, for lengths around
-// every vector and loop boundary.
-func TestDotRows4(t *testing.T) {
-	if !kernels.Supported(kernels.AVX2) {
-		t.Skip("no AVX2")
-	}
-	r := rand.New(rand.NewPCG(9, 10))
-	ks := []int{0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 63, 64, 65, 127, 1000, 1021}
-	for _, k := range ks {
-		for _, end := range []bool{true, false} {
-			x := guarded(t, k, end)
-			var rows [4][]float32
-			var ptrs [4]*float32
-			fillRand(r, x)
-			for i := range rows {
-				rows[i] = guarded(t, k, !end)
-				fillRand(r, rows[i])
-				ptrs[i] = unsafe.SliceData(rows[i])
-			}
-			var out [4]float32
-			asm.SgemmDotRows4AVX2(unsafe.SliceData(x), &ptrs, k, &out)
-			for i := range rows {
-				var want, mag float64
-				for p := range k {
-					want += float64(rows[i][p]) * float64(x[p])
-					mag += math.Abs(float64(rows[i][p]) * float64(x[p]))
-				}
-				if d := math.Abs(float64(out[i]) - want); d > 1e-6*math.Sqrt(float64(k)+1)*mag+1e-30 {
-					t.Errorf("k=%d end=%v row %d: %v, want %v (|diff| %.3g, sum|terms| %.3g)", k, end, i, out[i], want, d, mag)
-				}
+// rowKernelSizes are the lengths the row kernels are tested on: 0, 1,
+// primes, and the neighbours of every vector and loop boundary of both
+// ISAs (8, 16, 32 and 64 floats).
+var rowKernelSizes = []int{0, 1, 2, 3, 5, 7, 8, 9, 13, 15, 16, 17, 23, 24, 25, 31, 32, 33, 47, 48, 49, 63, 64, 65, 97, 127, 1000, 1021}
+
+// TestRowKernelTwins runs the DotRows4 and AxpyRows4 kernels of every ISA
+// the host runs, named by the generated table, and their Go twins on the
+// same guard-paged exact-size operands: the results must be bit for bit
+// the same, and the dot products within a bound derived from k and the
+// terms of a float64 sum.
+func TestRowKernelTwins(t *testing.T) {
+	for _, tk := range rowFamilies(t) {
+		rs := tk.rows
+		for _, n := range rowKernelSizes {
+			for _, end := range []bool{true, false} {
+				label := fmt.Sprintf("%s n=%d end=%v", rs.ISA, n, end)
+				checkDotRows4(t, label, rs, n, end)
+				checkAxpyRows4(t, label, rs, n, end)
 			}
 		}
 	}
 }
 
-// TestAxpyRows4 checks the four-row accumulation against the same fused
-// steps done one at a time (bit for bit) on exact-size guard-paged
-// operands, and that nothing past n is written.
-func TestAxpyRows4(t *testing.T) {
-	if !kernels.Supported(kernels.AVX2) {
-		t.Skip("no AVX2")
+// rowOperands returns four guard-paged rows of n random floats and their
+// pointers.
+func rowOperands(t *testing.T, r *rand.Rand, n int, end bool) (rows [4][]float32, ptrs [4]*float32) {
+	for i := range rows {
+		rows[i] = guarded(t, n, end)
+		fillRand(r, rows[i])
+		ptrs[i] = unsafe.SliceData(rows[i])
 	}
-	r := rand.New(rand.NewPCG(11, 12))
-	for _, n := range []int{0, 1, 2, 7, 8, 9, 15, 16, 17, 24, 31, 33, 64, 65, 1000, 1021} {
-		for _, end := range []bool{true, false} {
-			acc := guarded(t, n, end)
-			fillRand(r, acc)
-			want := append([]float32(nil), acc...)
-			var rows [4][]float32
-			var ptrs [4]*float32
-			x := [4]float32{0.5, -1.25, 2, 0.75}
-			for i := range rows {
-				rows[i] = guarded(t, n, !end)
-				fillRand(r, rows[i])
-				ptrs[i] = unsafe.SliceData(rows[i])
-			}
-			for j := range want {
-				for i := range rows {
-					want[j] = float32(math.FMA(float64(x[i]), float64(rows[i][j]), float64(want[j])))
-				}
-			}
-			asm.SgemmAxpyRows4AVX2(unsafe.SliceData(acc), n, &ptrs, &x)
-			for j := range acc {
-				if math.Float32bits(acc[j]) != math.Float32bits(want[j]) {
-					t.Fatalf("n=%d end=%v: acc[%d] = %v, want %v", n, end, j, acc[j], want[j])
-				}
-			}
+	return rows, ptrs
+}
+
+func checkDotRows4(t *testing.T, label string, rs *asm.SgemmRows, k int, end bool) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(9, uint64(k)))
+	x := guarded(t, k, end)
+	fillRand(r, x)
+	rows, ptrs := rowOperands(t, r, k, !end)
+	var got, twin [4]float32
+	rs.Kernels.DotRows4.Func(unsafe.SliceData(x), &ptrs, k, &got)
+	dotRows4Go(rs.Lanes, unsafe.SliceData(x), &ptrs, k, &twin)
+	for i := range rows {
+		if math.Float32bits(got[i]) != math.Float32bits(twin[i]) {
+			t.Fatalf("%s %s row %d: %v, twin %v", rs.Kernels.DotRows4.Name, label, i, got[i], twin[i])
+		}
+		var want, mag float64
+		for p := range k {
+			want += float64(rows[i][p]) * float64(x[p])
+			mag += math.Abs(float64(rows[i][p]) * float64(x[p]))
+		}
+		if !closeEnough(float64(got[i]), want, mag, k) {
+			t.Errorf("%s %s row %d: %v, want %v (sum|terms| %.3g)", rs.Kernels.DotRows4.Name, label, i, got[i], want, mag)
+		}
+	}
+}
+
+func checkAxpyRows4(t *testing.T, label string, rs *asm.SgemmRows, n int, end bool) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(11, uint64(n)))
+	acc := guarded(t, n, end)
+	fillRand(r, acc)
+	twin := append([]float32(nil), acc...)
+	_, ptrs := rowOperands(t, r, n, !end)
+	x := [4]float32{0.5, -1.25, 2, 0.75}
+	rs.Kernels.AxpyRows4.Func(unsafe.SliceData(acc), n, &ptrs, &x)
+	axpyRows4Go(unsafe.SliceData(twin), n, &ptrs, &x)
+	for j := range acc {
+		if math.Float32bits(acc[j]) != math.Float32bits(twin[j]) {
+			t.Fatalf("%s %s: acc[%d] = %v, twin %v", rs.Kernels.AxpyRows4.Name, label, j, acc[j], twin[j])
 		}
 	}
 }

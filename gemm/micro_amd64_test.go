@@ -7,15 +7,15 @@ import (
 	"github.com/convkit/convkit/kernels"
 )
 
-// microKernels lists the Micro-contract entry points of path i, so the
-// portable driver runs over every generated tile too.
+// microKernels lists the Micro-contract entry points of path i, the bound
+// one first, then every one of the generated table, so the portable
+// driver runs over every generated tile too.
 func microKernels(i kernels.ISA) []kernels.GemmKernels {
 	g := []kernels.GemmKernels{kernels.Gemm}
-	switch i {
-	case kernels.AVX2:
-		g = append(g, kernels.GemmKernels{MR: 6, NR: 16, Micro: asm.SgemmMicro6x16AVX2}, kernels.GemmKernels{MR: 4, NR: 24, Micro: asm.SgemmMicro4x24AVX2})
-	case kernels.AVX512:
-		g = append(g, kernels.GemmKernels{MR: 14, NR: 32, Micro: asm.SgemmMicro14x32AVX512}, kernels.GemmKernels{MR: 12, NR: 32, Micro: asm.SgemmMicro12x32AVX512})
+	for _, f := range asm.SgemmFamilies {
+		if f.Micro.Func != nil && isaOf(f.ISA) == i {
+			g = append(g, kernels.GemmKernels{MR: f.MR, NR: f.NR, Micro: f.Micro.Func})
+		}
 	}
 	return g
 }

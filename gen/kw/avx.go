@@ -148,9 +148,15 @@ func (a *avx) DecJumpNonZero(g G, label string) {
 
 func (a *avx) Vec() V { return V{a.vec()} }
 
+// Zero clears with VXORPS on ymm and VPXORD on zmm (VXORPS on zmm is
+// AVX512DQ; VPXORD is AVX512F, of the same cost).
 func (a *avx) Zero() V {
 	v := a.vec()
-	a.VXORPS(v, v, v)
+	if a.opmask {
+		a.VPXORD(v, v, v)
+	} else {
+		a.VXORPS(v, v, v)
+	}
 	return V{v}
 }
 

@@ -20,12 +20,24 @@ import (
 // amd64 (the default) emits every kernel for AVX2 and then AVX-512 into one
 // file through Avo; arm64 emits them for NEON. maskTable names the AVX2
 // lane-mask table of the output (one per file). Errors exit the process.
-func Main(prog, maskTable string, family func(f *Func)) { MainWith(prog, maskTable, family, nil) }
+func Main(prog, maskTable string, family func(f *Func)) { MainWith(prog, maskTable, family, Options{}) }
 
-// MainWith is Main with extra amd64 output: after the family, extra (if
-// not nil) gets the AVX2 backend, whose Avo context and mask table (see
-// Context, MaskTable) serve generator code that is not on the layer yet.
-func MainWith(prog, maskTable string, family func(f *Func), extra func(avx2 Backend)) {
+// Options are the extra outputs of a generator whose family is not all on
+// the layer yet (gen/sgemm's row kernels are still Avo code of their own).
+type Options struct {
+	// Ctx is the Avo context to emit into (nil: a new one); the other
+	// code must emit into the same one.
+	Ctx *build.Context
+	// Extra, if not nil, runs after the family on amd64 with the AVX2
+	// backend, whose mask table (MaskTable) the other code shares.
+	Extra func(avx2 Backend)
+	// Table, if not nil, returns the body of the Go table the amd64 run
+	// writes to its -table file (see avomain.MainTable).
+	Table func() string
+}
+
+// MainWith is Main with Options.
+func MainWith(prog, maskTable string, family func(f *Func), opt Options) {
 	arch, args := "amd64", os.Args[1:]
 	if len(args) >= 2 && args[0] == "-arch" {
 		arch, args = args[1], args[2:]
@@ -35,16 +47,24 @@ func MainWith(prog, maskTable string, family func(f *Func), extra func(avx2 Back
 		// avomain parses the remaining flags; leaving -arch out keeps the
 		// header's command line the one asm/doc.go runs.
 		os.Args = append(os.Args[:1], args...)
-		ctx := build.NewContext()
-		avomain.Main(prog, ctx, func() {
+		ctx := opt.Ctx
+		if ctx == nil {
+			ctx = build.NewContext()
+		}
+		emit := func() {
 			avx2 := NewAVX2(ctx, maskTable)
 			for _, b := range []Backend{avx2, NewAVX512(ctx)} {
 				family(New(b))
 			}
-			if extra != nil {
-				extra(avx2)
+			if opt.Extra != nil {
+				opt.Extra(avx2)
 			}
-		})
+		}
+		if opt.Table != nil {
+			avomain.MainTable(prog, ctx, emit, opt.Table)
+		} else {
+			avomain.Main(prog, ctx, emit)
+		}
 	case "arm64":
 		mainARM64(prog, args, family)
 	default:

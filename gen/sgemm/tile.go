@@ -6,50 +6,34 @@ import (
 	"github.com/convkit/convkit/gen/kw"
 )
 
-// tile is one register-tile shape of an ISA.
-type tile struct {
-	mr, nr int
-	// q: also emit the Q kernels, P kernels that prefetch B's rows ahead,
-	// for a B read in place (see kloop). Only where measured to pay.
-	q bool
-}
-
-// tilesFor lists every shape generated for an ISA: its parameter set. The
-// first of each is the one package gemm uses by default (see
-// gemm/tiles_amd64.go for the measurements that chose it); the others are
-// kept for the candidates benchmark. NEON: 8x12 keeps 24 accumulators, 3 B
-// vectors and 2 broadcasts in its 32 registers, and every C row is three
-// whole vectors.
-var tilesFor = map[string][]tile{
-	"AVX2":   {{6, 16, true}, {4, 24, false}, {12, 8, false}},
-	"AVX512": {{14, 32, false}, {12, 32, false}},
-	"NEON":   {{8, 12, false}},
-}
-
 // tileFamily emits every kernel of every tile of f's ISA: the P, R (and Q)
 // kernels for each row count and the Micro entry point.
 func tileFamily(f *kw.Func) {
-	for _, t := range tilesFor[f.ISA.Name] {
+	for _, t := range tiles {
+		if t.isa != f.ISA.Name {
+			continue
+		}
 		if t.nr%f.ISA.Lanes != 0 {
 			panic(fmt.Sprintf("sgemm: %s tile %dx%d: NR is not a multiple of %d lanes", f.ISA.Name, t.mr, t.nr, f.ISA.Lanes))
 		}
-		for rows := 1; rows <= t.mr; rows++ {
-			genKernel(f, t, 'P', rows)
+		for _, mode := range t.forms() {
+			for rows := 1; rows <= t.mr; rows++ {
+				genKernel(f, t, mode, rows)
+			}
 		}
-		for rows := 1; rows <= t.mr; rows++ {
-			genKernel(f, t, 'R', rows)
+		if t.role.micro() {
+			genMicro(f, t)
 		}
-		for rows := 1; t.q && rows <= t.mr; rows++ {
-			genKernel(f, t, 'Q', rows)
-		}
-		genMicro(f, t)
 	}
 }
 
 // kernelName is the exported name of a kernel, e.g. Sgemm6x16AVX2P3.
-func kernelName(f *kw.Func, t tile, mode byte, rows int) string {
-	return fmt.Sprintf("Sgemm%dx%d%s%c%d", t.mr, t.nr, f.ISA.Name, mode, rows)
+func kernelName(t tile, mode byte, rows int) string {
+	return fmt.Sprintf("Sgemm%dx%d%s%c%d", t.mr, t.nr, t.isa, mode, rows)
 }
+
+// microName is the exported name of a family's Micro entry point.
+func microName(t tile) string { return fmt.Sprintf("SgemmMicro%dx%d%s", t.mr, t.nr, t.isa) }
 
 // operands is what the kernel body needs, already in registers.
 type operands struct {
@@ -70,7 +54,7 @@ type operands struct {
 }
 
 func genKernel(f *kw.Func, t tile, mode byte, rows int) {
-	name := kernelName(f, t, mode, rows)
+	name := kernelName(t, mode, rows)
 	aIdx := "a[i+p*sa]"
 	if mode == 'R' {
 		aIdx = "a[i*sa+p]"
@@ -98,14 +82,14 @@ func genKernel(f *kw.Func, t tile, mode byte, rows int) {
 	o := operands{mode: mode, rows: rows, t: t, nv: t.nr / f.ISA.Lanes, loop: true}
 	o.k = f.Int("k")
 	o.a = f.Int("a")
-	o.sa = byteStride(f, "sa")
+	o.sa = strideBytes(f, "sa")
 	o.b = f.Int("b")
-	o.sb = byteStride(f, "sb")
+	o.sb = strideBytes(f, "sb")
 	nr := f.Int("nr")
 	o.nr = &nr
 	o.loadC = func() (kw.G, kw.G) {
 		c := f.Int("c")
-		return c, byteStride(f, "ldc")
+		return c, strideBytes(f, "ldc")
 	}
 	body(f, o)
 }
@@ -113,7 +97,7 @@ func genKernel(f *kw.Func, t tile, mode byte, rows int) {
 // genMicro emits the kernels.GemmKernels.Micro entry point of a tile: packed
 // panels, a full MR x NR tile.
 func genMicro(f *kw.Func, t tile) {
-	name := fmt.Sprintf("SgemmMicro%dx%d%s", t.mr, t.nr, f.ISA.Name)
+	name := microName(t)
 	f.Function(name, "func(k int, a, b, c []float32, ldc int, alpha, beta float32)",
 		fmt.Sprintf("%s is the kernels.GemmKernels.Micro contract for MR = %d, NR = %d:", name, t.mr, t.nr),
 		"",
@@ -132,14 +116,14 @@ func genMicro(f *kw.Func, t tile) {
 	o.sb = f.Imm(t.nr * 4)
 	o.loadC = func() (kw.G, kw.G) {
 		c := f.Ptr("c")
-		return c, byteStride(f, "ldc")
+		return c, strideBytes(f, "ldc")
 	}
 	body(f, o)
 }
 
-// byteStride loads the int parameter name, a count of floats (a leading
+// strideBytes loads the int parameter name, a count of floats (a leading
 // dimension or panel stride), as bytes.
-func byteStride(f *kw.Func, name string) kw.G {
+func strideBytes(f *kw.Func, name string) kw.G {
 	r := f.Int(name)
 	f.ShlImm(r, 2)
 	return r

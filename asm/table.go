@@ -1,0 +1,129 @@
+package asm
+
+import "fmt"
+
+// The types of the generated kernel tables. A generator lists everything
+// it emitted in a table (sgemm_tiles_amd64.go for gen/sgemm): each kernel's
+// assembly symbol next to its Go value, grouped by family with the ISA,
+// tile shape and operand form. Dispatch and tests iterate the tables
+// instead of naming symbols, and an interpreter of the .s files finds a
+// kernel by its Name. The types are generic in the kernel signature so
+// that every kernel family (SGEMM tiles today, convolution and transform
+// kernels next) is listed in the same shape.
+
+// Kernel is one generated kernel.
+type Kernel[F any] struct {
+	Name string // its TEXT symbol, e.g. "Sgemm6x16AVX2P3"
+	Func F      // its code
+}
+
+// Form is the operand form of a tile kernel: the letter before the row
+// count in its name.
+type Form byte
+
+// The operand forms of the SGEMM tile kernels.
+const (
+	// FormP reads A(i, p) = a[i+p*sa]: a packed MR-row panel (sa = MR)
+	// or a transposed A in place (sa = lda).
+	FormP Form = 'P'
+	// FormR reads A(i, p) = a[i*sa+p]: a row-major A in place (sa = lda).
+	FormR Form = 'R'
+	// FormQ is FormP prefetching B's rows ahead, for a B read in place
+	// whose strip does not stay in L1.
+	FormQ Form = 'Q'
+)
+
+// Role is what a tile family is generated for; a family no code uses is
+// not generated.
+type Role uint8
+
+// The roles of a tile family.
+const (
+	// RoleDefault is the ISA's default family (the first of the ISA in its
+	// table).
+	RoleDefault Role = iota
+	// RoleNarrow is the family for products no wider than its NR.
+	RoleNarrow
+	// RoleCandidate is a family kept for the benchmarks that compare the
+	// candidates with the default on a new CPU.
+	RoleCandidate
+)
+
+// FormKernels are the kernels of one operand form of a tile family:
+// Rows[r-1] computes a tile of r rows.
+type FormKernels[F any] struct {
+	Form Form
+	Rows []Kernel[F]
+}
+
+// TileFamily is one generated register-tile family of one ISA: for each of
+// its operand forms, a kernel for every row count 1..MR of an MR x NR tile,
+// so that a matrix edge never needs rows past it.
+type TileFamily[F any] struct {
+	ISA    string // the suffix of the kernel names: "AVX2", "AVX512"
+	Lanes  int    // float32 lanes per vector
+	MR, NR int
+	Role   Role
+	Forms  []FormKernels[F] // in the order of the symbols
+}
+
+// Name is the family's part of its kernels' names, e.g. "6x16AVX2".
+func (f *TileFamily[F]) Name() string { return fmt.Sprintf("%dx%d%s", f.MR, f.NR, f.ISA) }
+
+// Form returns the kernels of operand form x (Rows[r-1] for r rows), nil
+// when the family has no such form.
+func (f *TileFamily[F]) Form(x Form) []Kernel[F] {
+	for _, fk := range f.Forms {
+		if fk.Form == x {
+			return fk.Rows
+		}
+	}
+	return nil
+}
+
+// SgemmTileFunc is the signature of every SGEMM tile kernel: see
+// Sgemm6x16AVX2P1 for the contract.
+type SgemmTileFunc = func(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// SgemmMicroFunc is the kernels.GemmKernels.Micro contract.
+type SgemmMicroFunc = func(k int, a, b, c []float32, ldc int, alpha, beta float32)
+
+// SgemmFamily is one SGEMM tile family and its Micro entry point.
+type SgemmFamily struct {
+	TileFamily[SgemmTileFunc]
+	// Micro is the packed, full-tile GemmKernels.Micro entry point:
+	// package kernels binds the RoleDefault family's; the RoleCandidate
+	// families have one for the tests, RoleNarrow families none (Name "").
+	Micro Kernel[SgemmMicroFunc]
+}
+
+// SgemmRowKernels are the row kernels of one ISA, the packing routines and
+// the matrix-vector kernels of package gemm (see each symbol's contract).
+type SgemmRowKernels struct {
+	PackT     Kernel[SgemmPackTFunc]
+	PackN     Kernel[SgemmPackNFunc]
+	PackRows  Kernel[SgemmPackRowsFunc]
+	DotRows4  Kernel[SgemmDotRows4Func]
+	AxpyRows4 Kernel[SgemmAxpyRows4Func]
+}
+
+// The signatures of the row kernels (SgemmPackT8AVX2, SgemmPackNAVX2, ...
+// state the contracts). PackT transposes Lanes x Lanes blocks; its rows
+// points at Lanes row pointers.
+type (
+	SgemmPackTFunc     = func(dst *float32, w int, rows **float32, blocks int)
+	SgemmPackNFunc     = func(dst *float32, dw int, src *float32, ld int, n int, rows int)
+	SgemmPackRowsFunc  = func(dst *float32, w int, ps int, src *float32, ld int, panels int, rows int)
+	SgemmDotRows4Func  = func(x *float32, rows *[4]*float32, k int, out *[4]float32)
+	SgemmAxpyRows4Func = func(acc *float32, n int, rows *[4]*float32, x *[4]float32)
+)
+
+// SgemmRows is the row kernels of one ISA. Its methods (generated beside
+// the table) call them directly, not through the Func values: a call
+// through a func value makes pointers to the caller's stack escape, so the
+// hot paths would allocate.
+type SgemmRows struct {
+	ISA     string
+	Lanes   int
+	Kernels SgemmRowKernels
+}
