@@ -11,7 +11,7 @@ import (
 	gonumblas "gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/convkit/convkit/gemm"
-	"github.com/convkit/convkit/internal/guardpage"
+	"github.com/convkit/convkit/internal/prng"
 	"github.com/convkit/convkit/kernels"
 )
 
@@ -91,8 +91,8 @@ func RunGemm(shapes []GemmShape, opt GemmOptions) []Result {
 		a := make([]float32, ra*ca)
 		b := make([]float32, rb*cb)
 		c := make([]float32, s.M*s.N)
-		guardpage.Fill(a, uint32(2*si+1))
-		guardpage.Fill(b, uint32(2*si+2))
+		prng.Fill(a, uint32(2*si+1))
+		prng.Fill(b, uint32(2*si+2))
 		lda, ldb, ldc := ca, cb, s.N
 		ver := newGemmVerifier(s, a, lda, b, ldb)
 		first := len(out)
