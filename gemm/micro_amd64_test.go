@@ -10,7 +10,7 @@ import (
 // microKernels lists the Micro-contract entry points of path i, so the
 // portable driver runs over every generated tile too.
 func microKernels(i kernels.ISA) []kernels.GemmKernels {
-	g := []kernels.GemmKernels{kernels.Gemm}
+	g := []kernels.GemmKernels{kernels.Bound().Gemm}
 	switch i {
 	case kernels.AVX2:
 		g = append(g, kernels.GemmKernels{MR: 6, NR: 16, Micro: asm.SgemmMicro6x16AVX2}, kernels.GemmKernels{MR: 4, NR: 24, Micro: asm.SgemmMicro4x24AVX2})
