@@ -28,7 +28,7 @@ func infoFlags() (*flag.FlagSet, *infoOpts) {
 	o := &infoOpts{}
 	fs.StringVar(&o.format, "format", "table", "output format: table or json")
 	fs.BoolVar(&o.peak, "peak", true, "measure the FMA peak of every ISA path (about 1 s per path)")
-	fs.DurationVar(&o.peakTime, "peak-time", bench.DefaultPeakDuration, "duration of each FMA peak measurement (best of 3)")
+	fs.DurationVar(&o.peakTime, "peak-time", bench.DefaultPeakDuration, fmt.Sprintf("duration of each repeat of the FMA peak measurement (best of %d)", bench.DefaultPeakRepeats))
 	return fs, o
 }
 
@@ -134,7 +134,7 @@ func gatherInfo(o *infoOpts) *Info {
 		m := bench.NewPeakMeter(o.peakTime)
 		for _, i := range kernels.Available() {
 			for _, t := range bench.DefaultThreads() {
-				m.Peak(i, t)
+				m.Probe(i, t)
 			}
 		}
 		in.Peaks = m.Results()
