@@ -145,7 +145,7 @@ type ConvOptions struct {
 }
 
 // ConvTolerance is the default bound on max_rel_err for a verified row:
-// 1e-6*sqrt(length of the reduction) as for GEMM (DESIGN.md).
+// 1e-6*sqrt(length of the reduction), for the reason GemmTolerance gives.
 func ConvTolerance(s ConvShape) float64 {
 	red := s.C / s.Groups * prod(s.Filter)
 	if s.Transposed {

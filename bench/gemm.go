@@ -193,8 +193,10 @@ func measureGemm(r *Result, s GemmShape, run func() error, c []float32, ver *gem
 	}
 }
 
-// GemmTolerance is the bound on ||C-ref||/||ref|| that a GEMM row must meet
-// (DESIGN.md: float32 accumulation, ~1e-6*sqrt(K)).
+// GemmTolerance is the bound on ||C-ref||/||ref|| that a GEMM row must meet:
+// the rounding errors of a K-term float32 sum of terms of random sign grow
+// like sqrt(K), and 1e-6 is about 17 roundings of float32 (2^-24 ≈ 6e-8),
+// whatever order or fusion of the products the kernels choose.
 func GemmTolerance(k int) float64 { return 1e-6 * math.Sqrt(float64(max(k, 1))) }
 
 // catch turns a panic of f into an error, so that one failing row does not
