@@ -54,17 +54,25 @@ func TestMeasurePeak(t *testing.T) {
 	m := fastPeaks()
 	for _, isa := range kernels.Available() {
 		for _, th := range []int{1, 2} {
-			g, err := m.Peak(isa, th)
-			if err != nil || !(g > 0) {
-				t.Errorf("Peak(%s, %d) = %v, %v", isa, th, g, err)
+			for range 2 {
+				g, err := m.Probe(isa, th)
+				if err != nil || !(g > 0) {
+					t.Errorf("Probe(%s, %d) = %v, %v", isa, th, g, err)
+				}
 			}
 		}
 	}
-	if got := len(m.Results()); got != 2*len(kernels.Available()) {
-		t.Errorf("Results: %d entries, want %d", got, 2*len(kernels.Available()))
+	res := m.Results()
+	if len(res) != 2*len(kernels.Available()) {
+		t.Errorf("Results: %d entries, want %d", len(res), 2*len(kernels.Available()))
 	}
-	if _, err := m.Peak(kernels.Generic, 0); err == nil {
-		t.Error("Peak with 0 threads: no error")
+	for _, r := range res {
+		if r.Probes != 2 || !(r.MinGFLOPS > 0 && r.MinGFLOPS <= r.GFLOPS) || r.Error != "" {
+			t.Errorf("Results: %+v, want 2 probes with 0 < min <= max", r)
+		}
+	}
+	if _, err := m.Probe(kernels.Generic, 0); err == nil {
+		t.Error("Probe with 0 threads: no error")
 	}
 }
 
@@ -140,12 +148,19 @@ func TestGemmVerifier(t *testing.T) {
 
 func TestRunConvNotImplemented(t *testing.T) {
 	shapes := DefaultConvShapes()[:2]
-	rows := RunConv(shapes, ConvOptions{Algos: []string{"auto", "fft"}, Threads: []int{1}, Timing: fast, Peaks: fastPeaks()})
+	peaks := fastPeaks()
+	rows := RunConv(shapes, ConvOptions{Algos: []string{"auto", "fft"}, Threads: []int{1}, Timing: fast, Peaks: peaks})
 	if len(rows) != 2*3*2 {
 		t.Fatalf("%d rows, want 12", len(rows))
 	}
+	if res := peaks.Results(); len(res) != 0 {
+		t.Errorf("peaks probed for rows that time nothing: %+v", res)
+	}
 	for _, r := range rows {
 		want := "not implemented: conv engine (algo " + r.Algo + ")"
+		if !math.IsNaN(r.PctPeak) {
+			t.Errorf("%+v: pct_peak of a row that did not run", r)
+		}
 		if r.Status != want || !math.IsNaN(r.GFLOPS) || !math.IsNaN(r.MedianMs) {
 			t.Errorf("%+v: want status %q and no numbers", r, want)
 		}
@@ -234,7 +249,7 @@ func sampleReport() *Report {
 	c := newResult("conv", "cv")
 	c.Pass, c.Algo, c.ISA, c.Threads, c.Status = "fwd", "auto", "avx2", 2, "not implemented: conv engine (algo auto)"
 	return &Report{
-		Peaks:   []PeakResult{{ISA: "avx2", Threads: 1, GFLOPS: 200}},
+		Peaks:   []PeakResult{{ISA: "avx2", Threads: 1, GFLOPS: 200, MinGFLOPS: 190.5, Probes: 3}},
 		Gemm:    []Result{ok},
 		Conv:    []Result{c},
 		RanGemm: true, RanConv: true,
@@ -290,7 +305,7 @@ func TestWriteJSONAndTable(t *testing.T) {
 	if err := sampleReport().Write(&b, "table"); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"SGEMM", "Convolution", "Measured FMA peak", "vs_gonum", "100.25", "not implemented: conv engine (algo auto)"} {
+	for _, s := range []string{"SGEMM", "Convolution", "Measured FMA peak", "vs_gonum", "100.25", "not implemented: conv engine (algo auto)", "min_gflops", "200.0   190.5       3"} {
 		if !strings.Contains(b.String(), s) {
 			t.Errorf("table lacks %q:\n%s", s, b.String())
 		}

@@ -137,14 +137,15 @@ type ConvOptions struct {
 	// Verify fills max_rel_err from ConvRunner.MaxRelErr.
 	Verify bool
 	Timing Timing     // zero: DefaultTiming
-	Peaks  *PeakMeter // nil: a new PeakMeter
+	Peaks  *PeakMeter // probes the peak beside each shape's rows; nil: a new PeakMeter
 	Engine ConvEngine // nil: DefaultConvEngine
-	// Progress, if set, is called with each row as soon as it is done.
+	// Progress, if set, is called with each row once its numbers are
+	// final: after the peak probe that closes its shape.
 	Progress func(Result)
 }
 
 // ConvTolerance is the default bound on max_rel_err for a verified row:
-// 1e-6*sqrt(length of the reduction) as for GEMM (DESIGN.md).
+// 1e-6*sqrt(length of the reduction), for the reason GemmTolerance gives.
 func ConvTolerance(s ConvShape) float64 {
 	red := s.C / s.Groups * prod(s.Filter)
 	if s.Transposed {
@@ -162,7 +163,8 @@ type ConvToleranceOf interface {
 
 // RunConv benchmarks every shape for each pass, algorithm, thread count and
 // ISA, one row each, in that nesting order under the shape. Rows the engine
-// cannot run say so in their status.
+// cannot run say so in their status. Each shape's rows are one block of
+// peakBlocks: pct_peak divides by the peak probed around them.
 func RunConv(shapes []ConvShape, opt ConvOptions) []Result {
 	if len(opt.Algos) == 0 {
 		opt.Algos = []string{"auto"}
@@ -189,14 +191,12 @@ func RunConv(shapes []ConvShape, opt ConvOptions) []Result {
 	prev := kernels.Current()
 	defer kernels.Use(prev)
 
+	blocks := newPeakBlocks(opt.Peaks)
 	var out []Result
-	emit := func(r Result) {
-		out = append(out, r)
-		if opt.Progress != nil {
-			opt.Progress(r)
-		}
-	}
+	var keys []peakKey // the peak of each row of the current shape
 	for _, s := range shapes {
+		first := len(out)
+		keys = keys[:0]
 		var work ConvWorkload
 		var prepErr error
 		if err := catch(func() { work, prepErr = eng.Prepare(s) }); err != nil {
@@ -211,9 +211,9 @@ func RunConv(shapes []ConvShape, opt ConvOptions) []Result {
 						if prepErr != nil {
 							r.Status = statusOf(prepErr)
 						} else {
-							runConvRow(&r, s, work, opt, isa)
+							runConvRow(&r, s, work, opt, isa, blocks)
 						}
-						emit(r)
+						out, keys = append(out, r), append(keys, peakKey{isa, t})
 					}
 				}
 			}
@@ -221,11 +221,21 @@ func RunConv(shapes []ConvShape, opt ConvOptions) []Result {
 		if work != nil {
 			work.Release()
 		}
+		peaks := blocks.end()
+		for i, k := range keys {
+			r := &out[first+i]
+			r.PctPeak = pctPeak(r.GFLOPS, peaks[k])
+			if opt.Progress != nil {
+				opt.Progress(*r)
+			}
+		}
 	}
 	return out
 }
 
-func runConvRow(r *Result, s ConvShape, work ConvWorkload, opt ConvOptions, isa kernels.ISA) {
+// runConvRow runs one row; blocks takes the opening peak probe of the
+// row's (ISA, threads) just before the timing.
+func runConvRow(r *Result, s ConvShape, work ConvWorkload, opt ConvOptions, isa kernels.ISA, blocks *peakBlocks) {
 	if err := kernels.Use(isa); err != nil {
 		r.Status = "error: " + err.Error()
 		return
@@ -242,6 +252,7 @@ func runConvRow(r *Result, s ConvShape, work ConvWorkload, opt ConvOptions, isa 
 	if a := run.Algo(); a != "" && a != r.Algo {
 		r.Algo += ":" + a
 	}
+	blocks.before(peakKey{isa, r.Threads})
 	var med time.Duration
 	if perr := catch(func() { med, r.Runs, err = opt.Timing.Measure(run.Run) }); perr != nil {
 		err = perr
@@ -252,9 +263,6 @@ func runConvRow(r *Result, s ConvShape, work ConvWorkload, opt ConvOptions, isa 
 	}
 	r.MedianMs = float64(med) / float64(time.Millisecond)
 	r.GFLOPS = s.FLOPs() / med.Seconds() / 1e9
-	if p, err := opt.Peaks.Peak(isa, r.Threads); err == nil && p > 0 {
-		r.PctPeak = 100 * r.GFLOPS / p
-	}
 	r.Status = StatusOK
 	if opt.Verify {
 		var e float64

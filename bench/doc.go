@@ -8,7 +8,8 @@
 // file:line. RunGemm and RunConv produce one Result per shape, ISA path (or
 // peer) and thread count (and for convolutions per pass and algorithm),
 // timed as the median of repeated calls (Timing), with GFLOPS and the
-// percentage of the FMA peak measured in the same run (PeakMeter). A
+// percentage of the FMA peak probed just before and after each shape's
+// rows, so that a drifting clock cannot push it past 100 (PeakMeter). A
 // Report prints them as a table, TSV or JSON.
 //
 // The convolution engine plugs in through ConvEngine (set

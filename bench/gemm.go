@@ -11,7 +11,7 @@ import (
 	gonumblas "gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/convkit/convkit/gemm"
-	"github.com/convkit/convkit/internal/guardpage"
+	"github.com/convkit/convkit/internal/prng"
 	"github.com/convkit/convkit/kernels"
 )
 
@@ -31,9 +31,11 @@ type GemmOptions struct {
 	Peers bool
 	// Timing of each row. Zero: DefaultTiming.
 	Timing Timing
-	// Peaks gives pct_peak. Nil: a new PeakMeter with default settings.
+	// Peaks probes the peak beside each shape's rows, for pct_peak. Nil:
+	// a new PeakMeter with default settings.
 	Peaks *PeakMeter
-	// Progress, if set, is called with each row as soon as it is done.
+	// Progress, if set, is called with each row once its numbers are
+	// final: after the peak probe that closes its shape.
 	Progress func(Result)
 }
 
@@ -73,12 +75,15 @@ func (o *GemmOptions) fill() {
 // (all of C for small shapes, a fixed sample of entries otherwise). The
 // matrices are allocated once per shape and filled with random non-zero
 // values; C is set to NaN before each row so that an entry a kernel fails
-// to write cannot pass on a previous row's value.
+// to write cannot pass on a previous row's value. Each shape's rows are one
+// block of peakBlocks: pct_peak divides by the peak probed around them.
 func RunGemm(shapes []GemmShape, opt GemmOptions) []Result {
 	opt.fill()
 	prev := kernels.Current()
 	defer kernels.Use(prev)
+	blocks := newPeakBlocks(opt.Peaks)
 	var out []Result
+	var keys []peakKey // the peak of each row of the current shape
 	for si, s := range shapes {
 		ra, ca := s.M, s.K
 		if s.TransA {
@@ -91,15 +96,17 @@ func RunGemm(shapes []GemmShape, opt GemmOptions) []Result {
 		a := make([]float32, ra*ca)
 		b := make([]float32, rb*cb)
 		c := make([]float32, s.M*s.N)
-		guardpage.Fill(a, uint32(2*si+1))
-		guardpage.Fill(b, uint32(2*si+2))
+		prng.Fill(a, uint32(2*si+1))
+		prng.Fill(b, uint32(2*si+2))
 		lda, ldb, ldc := ca, cb, s.N
 		ver := newGemmVerifier(s, a, lda, b, ldb)
 		first := len(out)
+		keys = keys[:0]
 		for _, t := range opt.Threads {
 			for _, isa := range opt.ISAs {
 				r := newResult("gemm", s.Name)
 				r.ISA, r.Threads, r.FLOPs = isa.String(), t, s.FLOPs()
+				key := peakKey{isa, t}
 				if err := kernels.Use(isa); err != nil {
 					r.Status = "error: " + err.Error()
 				} else {
@@ -109,16 +116,15 @@ func RunGemm(shapes []GemmShape, opt GemmOptions) []Result {
 							ctx.Sgemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, b, ldb, 0, c, ldc)
 						})
 					}
-					measureGemm(&r, s, run, c, ver, opt, isa)
+					blocks.before(key)
+					measureGemm(&r, s, run, c, ver, opt.Timing)
 				}
-				out = append(out, r)
-				if opt.Progress != nil {
-					opt.Progress(r)
-				}
+				out, keys = append(out, r), append(keys, key)
 			}
 			if opt.Peers {
 				r := newResult("gemm", s.Name)
 				r.ISA, r.Threads, r.FLOPs = PeerGonum, t, s.FLOPs()
+				key := peakKey{kernels.Best(), t} // the peer is held to the best path's peak
 				if est := time.Duration(s.FLOPs() / (gonumGFLOPSPerThread * 1e9 * float64(t)) * float64(time.Second)); est > peerMaxEstimate {
 					r.Status = fmt.Sprintf("skipped: gonum estimated at %.0fs per call (> %v)", est.Seconds(), peerMaxEstimate)
 				} else {
@@ -135,14 +141,16 @@ func RunGemm(shapes []GemmShape, opt GemmOptions) []Result {
 						})
 					}
 					procs := runtime.GOMAXPROCS(t)
-					measureGemm(&r, s, run, c, ver, opt, kernels.Best())
+					blocks.before(key)
+					measureGemm(&r, s, run, c, ver, opt.Timing)
 					runtime.GOMAXPROCS(procs)
 				}
-				out = append(out, r)
-				if opt.Progress != nil {
-					opt.Progress(r)
-				}
+				out, keys = append(out, r), append(keys, key)
 			}
+		}
+		peaks := blocks.end()
+		for i, k := range keys {
+			out[first+i].PctPeak = pctPeak(out[first+i].GFLOPS, peaks[k])
 		}
 		// Ratios to the peer on the same shape and thread count.
 		for i := first; i < len(out); i++ {
@@ -155,17 +163,22 @@ func RunGemm(shapes []GemmShape, opt GemmOptions) []Result {
 				}
 			}
 		}
+		if opt.Progress != nil {
+			for _, r := range out[first:] {
+				opt.Progress(r)
+			}
+		}
 	}
 	return out
 }
 
-// measureGemm times run into r, verifies c and fills the derived columns;
-// peakISA is the ISA whose measured peak pct_peak is relative to.
-func measureGemm(r *Result, s GemmShape, run func() error, c []float32, ver *gemmVerifier, opt GemmOptions, peakISA kernels.ISA) {
+// measureGemm times run into r, verifies c and fills the columns of r but
+// pct_peak (and vs_gonum), which need the other rows of the shape.
+func measureGemm(r *Result, s GemmShape, run func() error, c []float32, ver *gemmVerifier, timing Timing) {
 	for i := range c {
 		c[i] = float32(math.NaN())
 	}
-	med, runs, err := opt.Timing.Measure(run)
+	med, runs, err := timing.Measure(run)
 	if err != nil {
 		r.Status = "error: " + err.Error()
 		return
@@ -173,9 +186,6 @@ func measureGemm(r *Result, s GemmShape, run func() error, c []float32, ver *gem
 	r.Runs = runs
 	r.MedianMs = float64(med) / float64(time.Millisecond)
 	r.GFLOPS = s.FLOPs() / med.Seconds() / 1e9
-	if p, err := opt.Peaks.Peak(peakISA, r.Threads); err == nil && p > 0 {
-		r.PctPeak = 100 * r.GFLOPS / p
-	}
 	r.MaxRelErr = ver.relErr(c, s.N)
 	r.Status = StatusOK
 	if tol := GemmTolerance(s.K); !(r.MaxRelErr <= tol) {
@@ -183,8 +193,10 @@ func measureGemm(r *Result, s GemmShape, run func() error, c []float32, ver *gem
 	}
 }
 
-// GemmTolerance is the bound on ||C-ref||/||ref|| that a GEMM row must meet
-// (DESIGN.md: float32 accumulation, ~1e-6*sqrt(K)).
+// GemmTolerance is the bound on ||C-ref||/||ref|| that a GEMM row must meet:
+// the rounding errors of a K-term float32 sum of terms of random sign grow
+// like sqrt(K), and 1e-6 is about 17 roundings of float32 (2^-24 ≈ 6e-8),
+// whatever order or fusion of the products the kernels choose.
 func GemmTolerance(k int) float64 { return 1e-6 * math.Sqrt(float64(max(k, 1))) }
 
 // catch turns a panic of f into an error, so that one failing row does not

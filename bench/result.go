@@ -26,8 +26,9 @@ type Result struct {
 	MedianMs float64
 	// GFLOPS is FLOPs / median time.
 	GFLOPS float64
-	// PctPeak is 100*GFLOPS / the FMA peak measured in the same run for
-	// this ISA and thread count (peers: the best ISA's peak).
+	// PctPeak is 100*GFLOPS / the FMA peak of this ISA and thread count
+	// (peers: the best ISA's), the higher of the probes taken just before
+	// and just after the rows of its shape (see PeakMeter).
 	PctPeak float64
 	// MaxRelErr is ||y-ref||/||ref|| against a float64 reference.
 	MaxRelErr float64
@@ -219,16 +220,16 @@ func (rep *Report) writeTable(w io.Writer) error {
 		fmt.Fprintln(tw)
 	}
 	if rep.RanGemm {
-		section("SGEMM (C = op(A)*op(B), float32, row-major; GFLOPS = 2MNK/t; pct_peak of the measured FMA peak)", GemmColumns(), rep.Gemm)
+		section("SGEMM (C = op(A)*op(B), float32, row-major; GFLOPS = 2MNK/t; pct_peak of the FMA peak probed around each shape)", GemmColumns(), rep.Gemm)
 	}
 	if rep.RanConv {
 		section("Convolution (float32, PyTorch semantics; GFLOPS = 2*N*K*(C/groups)*prod(out)*prod(filter)/t)", ConvColumns(rep.ConvVerify), rep.Conv)
 	}
 	if len(rep.Peaks) > 0 {
-		fmt.Fprintln(tw, "Measured FMA peak (this run)")
-		fmt.Fprintln(tw, "isa\tthreads\tgflops")
+		fmt.Fprintln(tw, "Measured FMA peak (this run: highest and lowest of the probes beside the rows)")
+		fmt.Fprintln(tw, "isa\tthreads\tgflops\tmin_gflops\tprobes")
 		for _, p := range rep.Peaks {
-			g := strconv.FormatFloat(p.GFLOPS, 'f', 1, 64)
+			g := strconv.FormatFloat(p.GFLOPS, 'f', 1, 64) + "\t" + strconv.FormatFloat(p.MinGFLOPS, 'f', 1, 64) + "\t" + strconv.Itoa(p.Probes)
 			if p.Error != "" {
 				g = "error: " + p.Error
 			}

@@ -79,8 +79,10 @@ func (s ConvShape) OutSpatial() []int {
 }
 
 // FLOPs is the work of one pass (forward, backward-data and backward-filter
-// all count the same): 2*N*K*(C/groups)*prod(out)*prod(filter), as in
-// DESIGN.md. A transposed convolution is counted as the convolution it is
+// all count the same): 2*N*K*(C/groups)*prod(out)*prod(filter), one
+// multiply-add (two flops) per filter tap, input channel of the group and
+// output element, whatever the algorithm (the count the report's header
+// states). A transposed convolution is counted as the convolution it is
 // the adjoint of, whose output is the transposed one's input:
 // 2*N*C*(K/groups)*prod(in)*prod(filter).
 func (s ConvShape) FLOPs() float64 {

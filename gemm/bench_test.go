@@ -96,7 +96,7 @@ func BenchmarkSgemmTiles(b *testing.B) {
 			for i, tk := range tileCandidates(isa) {
 				b.Run(fmt.Sprintf("%s/%s", s.name, tk.name), func(b *testing.B) {
 					kernels.Use(isa)
-					current.Store(selectFor(isa, kernels.Gemm, i))
+					current.Store(selectFor(isa, kernels.Bound().Gemm, i))
 					benchGemm(b, NewContext(1), s.m, s.n, s.k, s.transA, s.transB)
 				})
 			}
@@ -123,7 +123,7 @@ func BenchmarkSgemmBlocking(b *testing.B) {
 						mc := max(tk.mr, l2/share/(4*kc)/tk.mr*tk.mr)
 						b.Run(fmt.Sprintf("%d/%s/kc%d/mc%d", n, tk.name, kc, mc), func(b *testing.B) {
 							kernels.Use(isa)
-							s := selectFor(isa, kernels.Gemm, i)
+							s := selectFor(isa, kernels.Bound().Gemm, i)
 							s.bl.kc, s.bl.mc = kc, mc
 							current.Store(s)
 							benchGemm(b, NewContext(1), n, n, n, false, false)
@@ -156,7 +156,7 @@ func BenchmarkSgemmTilesAB(b *testing.B) {
 				kernels.Use(isa)
 				sels := make([]*selection, len(cands))
 				for i := range cands {
-					sels[i] = selectFor(isa, kernels.Gemm, i)
+					sels[i] = selectFor(isa, kernels.Bound().Gemm, i)
 				}
 				a, lda, bm, ldb, c := benchOperands(s.m, s.n, s.k, s.transA, s.transB)
 				ctx := NewContext(1)

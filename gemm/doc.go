@@ -34,7 +34,7 @@
 //   - The tests interpret the generated assembly (asmemu_test.go), so the
 //     AVX-512 kernels are checked on hosts without AVX-512 too.
 //   - Elsewhere (generic, NEON, -tags purego) the driver packs both
-//     operands into zero-padded panels and runs kernels.Gemm.Micro, with a
+//     operands into zero-padded panels and runs the bound Gemm.Micro, with a
 //     scratch tile on the edges.
 //   - A Context splits C between its threads in whole tiles (along the
 //     longer side unless the other balances clearly better); every thread

@@ -390,7 +390,7 @@ func (w *workspace) runSwapped(p *problem, i0, m, j0, n int) {
 	}
 }
 
-// runMicro computes a sub-block of C with kernels.Gemm.Micro on packed,
+// runMicro computes a sub-block of C with kernels.Bound().Gemm.Micro on packed,
 // zero-padded panels; edge tiles go through a scratch tile.
 func (w *workspace) runMicro(p *problem, i0, m, j0, n int) {
 	g := p.micro

@@ -5,7 +5,7 @@ package gemm
 import "github.com/convkit/convkit/kernels"
 
 // tileCandidates: no strided kernel families without generated assembly;
-// the driver runs kernels.Gemm.Micro on packed panels instead.
+// the driver runs kernels.Bound().Gemm.Micro on packed panels instead.
 func tileCandidates(i kernels.ISA) []*tileKernels { return nil }
 
 // narrowFamily: none without generated assembly.

@@ -180,7 +180,7 @@ func paths(t *testing.T, f func(t *testing.T)) {
 			t.Fatal(err)
 		}
 		for i, tk := range tileCandidates(isa) {
-			current.Store(selectFor(isa, kernels.Gemm, i))
+			current.Store(selectFor(isa, kernels.Bound().Gemm, i))
 			for _, pm := range []struct {
 				name string
 				p    packing

@@ -11,6 +11,7 @@ import (
 
 	"github.com/convkit/convkit/asm"
 	"github.com/convkit/convkit/internal/guardpage"
+	"github.com/convkit/convkit/internal/prng"
 	"github.com/convkit/convkit/kernels"
 )
 
@@ -47,9 +48,9 @@ func TestMicroContract(t *testing.T) {
 					a := guarded(t, k*mr, end)
 					b := guarded(t, k*nr, !end)
 					c := guarded(t, (mr-1)*ldc+nr, end)
-					guardpage.Fill(a, uint32(k+1))
-					guardpage.Fill(b, uint32(k+2))
-					guardpage.Fill(c, uint32(k+3))
+					prng.Fill(a, uint32(k+1))
+					prng.Fill(b, uint32(k+2))
+					prng.Fill(c, uint32(k+3))
 					if ab[1] == 0 {
 						for i := range c {
 							c[i] = float32(math.NaN())

@@ -11,7 +11,7 @@ import (
 // one first, then every one of the generated table, so the portable
 // driver runs over every generated tile too.
 func microKernels(i kernels.ISA) []kernels.GemmKernels {
-	g := []kernels.GemmKernels{kernels.Gemm}
+	g := []kernels.GemmKernels{kernels.Bound().Gemm}
 	for _, f := range asm.SgemmFamilies {
 		if f.Micro.Func != nil && isaOf(f.ISA) == i {
 			g = append(g, kernels.GemmKernels{MR: f.MR, NR: f.NR, Micro: f.Micro.Func})

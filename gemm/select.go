@@ -24,13 +24,13 @@ type selection struct {
 var current atomic.Pointer[selection]
 
 func init() {
-	kernels.OnUse(func(i kernels.ISA) { current.Store(selectFor(i, kernels.Gemm, 0)) })
+	kernels.OnUse(func(i kernels.ISA) { current.Store(selectFor(i, kernels.Bound().Gemm, 0)) })
 }
 
 // selectFor builds the selection of path i; tile picks one of
 // tileCandidates(i) (0 is the default).
 func selectFor(i kernels.ISA, g kernels.GemmKernels, tile int) *selection {
-	s := &selection{isa: i, micro: g, vec: &kernels.Vec}
+	s := &selection{isa: i, micro: g, vec: &kernels.Bound().Vec}
 	if t, err := kernels.TableFor(i); err == nil {
 		s.vec = &t.Vec
 	}

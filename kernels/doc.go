@@ -3,12 +3,15 @@
 // generated assembly from package asm, or the pure-Go reference that lives
 // here and serves as the test oracle for every assembly kernel.
 //
-// The bound kernels are plain func values in the tables Vec (vector
-// primitives) and Peak (FMA throughput probe); higher packages (gemm, fft,
-// conv) call them without knowing which ISA is behind them.
+// The bound kernels are plain func values in an immutable Table (Vec: the
+// vector primitives, Gemm: the SGEMM micro-kernel, Peak: the FMA
+// throughput probe), published through an atomic pointer that Bound
+// loads; higher packages (gemm, fft, conv) call them without knowing which
+// ISA is behind them.
 //
 // The choice can be forced: set CONVKIT_ISA=generic|avx2|avx512|neon in the
-// environment before the program starts, or call Use at run time. Asking
+// environment before the program starts, or call Use (at start-up or in
+// tests: it rebinds the whole process, safely but globally). Asking
 // for a path the CPU cannot run is an error (Use) or a panic at start-up
 // naming the variable (CONVKIT_ISA), never a SIGILL.
 //

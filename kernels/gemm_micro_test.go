@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/convkit/convkit/internal/guardpage"
+	"github.com/convkit/convkit/internal/prng"
 	"github.com/convkit/convkit/kernels"
 )
 
@@ -83,9 +84,9 @@ func checkMicro(t *testing.T, g kernels.GemmKernels, k, ldc int, alpha, beta flo
 	defer bb.Free()
 	c, bc := alloc((mr-1)*ldc + nr)
 	defer bc.Free()
-	guardpage.Fill(a, seed)
-	guardpage.Fill(b, seed+1)
-	guardpage.Fill(c, seed+2)
+	prng.Fill(a, seed)
+	prng.Fill(b, seed+1)
+	prng.Fill(c, seed+2)
 	if nanC {
 		for i := range c {
 			c[i] = float32(math.NaN())
@@ -145,8 +146,8 @@ func BenchmarkGemmMicro(b *testing.B) {
 			ap := make([]float32, k*g.MR)
 			bp := make([]float32, k*g.NR)
 			c := make([]float32, g.MR*g.NR)
-			guardpage.Fill(ap, 1)
-			guardpage.Fill(bp, 2)
+			prng.Fill(ap, 1)
+			prng.Fill(bp, 2)
 			for b.Loop() {
 				g.Micro(k, ap, bp, c, g.NR, 1, 1)
 			}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/convkit/convkit/internal/guardpage"
+	"github.com/convkit/convkit/internal/prng"
 )
 
 // guardKernels calls each vector kernel with args of the lengths its
@@ -75,7 +76,7 @@ func guardCase(t *testing.T, v *VecKernels, call func(*VecKernels, [][]float32),
 		} else {
 			args[i] = make([]float32, n)
 		}
-		guardpage.Fill(args[i], uint32(17*n+i+1))
+		prng.Fill(args[i], uint32(17*n+i+1))
 		ref[i] = clone(args[i])
 	}
 	guardSink = 0

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 )
 
 // ISA names an instruction-set path through the kernels.
@@ -74,14 +75,17 @@ func Best() ISA {
 	return a[len(a)-1]
 }
 
-var current ISA
+// Current returns the path the bound table (Bound) belongs to.
+func Current() ISA { return Bound().ISA }
 
-// Current returns the path the package-level tables are bound to.
-func Current() ISA { return current }
-
-// Use binds every package-level table (Vec, Gemm, Peak) to the given path. It
-// fails, changing nothing, if the host cannot run it. Use is not safe to
-// call while kernels are running on other goroutines: call it at start-up.
+// Use binds the package to the given path: Bound, the checked functions
+// (Axpy, Dot, ...) and every package that registered with OnUse switch to
+// its table. It fails, changing nothing, if the host cannot run the path.
+//
+// Use is for start-up and for tests. It is safe to call while kernels run
+// on other goroutines (a call already under way finishes on the table it
+// started with), but it changes the path for the whole process; to pin a
+// path for one caller, run the kernels of TableFor.
 func Use(i ISA) error {
 	t, err := TableFor(i)
 	if err != nil {
@@ -92,7 +96,8 @@ func Use(i ISA) error {
 }
 
 // TableFor returns the kernels of one path, for tests and for callers that
-// want to pin a path without touching the package-level binding.
+// want to pin a path without touching the binding. The table is shared: do
+// not modify it.
 func TableFor(i ISA) (*Table, error) {
 	if i < 0 || i >= numISA {
 		return nil, fmt.Errorf("kernels: unknown ISA %d", int(i))
@@ -129,22 +134,30 @@ func init() {
 	bind(tableFor(want))
 }
 
+// bindMu orders the binds and the OnUse registrations, so that every
+// package hooked by OnUse sees the binds in the order Bound does and none
+// is missed by a registration racing with a bind.
+var (
+	bindMu sync.Mutex
+	onBind []func(ISA)
+)
+
 func bind(t *Table) {
-	current = t.ISA
-	Vec = t.Vec
-	Gemm = t.Gemm
-	Peak = t.Peak
+	bindMu.Lock()
+	defer bindMu.Unlock()
+	bound.Store(t)
 	for _, f := range onBind {
 		f(t.ISA)
 	}
 }
 
-var onBind []func(ISA)
-
 // OnUse registers f to run (now and) every time Use rebinds the tables, so
 // that packages above kernels (gemm, fft) can rebind their own dispatch in
-// step. It is meant for init functions.
+// step; by the time f runs, Bound returns the new table. It is meant for
+// init functions. f must not call Use or OnUse.
 func OnUse(f func(ISA)) {
+	bindMu.Lock()
+	defer bindMu.Unlock()
 	onBind = append(onBind, f)
-	f(current)
+	f(Current())
 }

@@ -1,7 +1,10 @@
 package kernels
 
-// Table holds every kernel of one ISA path. The package-level variables Vec
-// and Peak are copies of the bound table's fields.
+import "sync/atomic"
+
+// Table holds every kernel of one ISA path. The tables are built once and
+// never modified: Bound and TableFor hand out pointers to them, which
+// callers must treat as read-only.
 type Table struct {
 	ISA  ISA
 	Vec  VecKernels
@@ -56,12 +59,17 @@ type GemmKernels struct {
 // two). Timing it gives the core's FMA peak for that ISA.
 type PeakKernel func(iters int) (flops int)
 
-// The bound kernels. Use, or CONVKIT_ISA at start-up, rebinds them.
-var (
-	Vec  VecKernels
-	Gemm GemmKernels
-	Peak PeakKernel
-)
+// bound is the table of the bound path: CONVKIT_ISA or the best path at
+// start-up, then whatever Use last chose. Use replaces the pointer and
+// never writes through it, so a reader that loaded it runs one coherent
+// table to the end of its call.
+var bound atomic.Pointer[Table]
+
+// Bound returns the table of the bound path, for callers that dispatch
+// through it (Bound().Vec.Axpy, Bound().Gemm.Micro, Bound().Peak). It costs
+// one atomic load; a loop may keep the pointer, which stays valid after a
+// later Use. The table is shared: do not modify it.
+func Bound() *Table { return bound.Load() }
 
 // generic is the pure-Go table: the fallback and the oracle.
 var generic = Table{

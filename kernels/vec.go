@@ -2,9 +2,10 @@ package kernels
 
 import "fmt"
 
-// The checked entry points: they verify lengths, then call the bound
-// kernel. Mismatched lengths are programmer errors and panic with a message
-// that names the parameter and both values.
+// The checked entry points: they verify lengths, then call the kernel of
+// the bound table (one atomic load of Bound per call). Mismatched lengths
+// are programmer errors and panic with a message that names the parameter
+// and both values.
 
 func needLen(fn, name string, have, want int) {
 	if have < want {
@@ -15,41 +16,41 @@ func needLen(fn, name string, have, want int) {
 // Axpy computes y[i] += alpha*x[i] for every i < len(x).
 func Axpy(alpha float32, x, y []float32) {
 	needLen("Axpy", "y", len(y), len(x))
-	Vec.Axpy(alpha, x, y)
+	Bound().Vec.Axpy(alpha, x, y)
 }
 
 // Dot returns the inner product of x and y[:len(x)].
 func Dot(x, y []float32) float32 {
 	needLen("Dot", "y", len(y), len(x))
-	return Vec.Dot(x, y)
+	return Bound().Vec.Dot(x, y)
 }
 
 // Scale multiplies every element of x by alpha in place.
-func Scale(alpha float32, x []float32) { Vec.Scale(alpha, x) }
+func Scale(alpha float32, x []float32) { Bound().Vec.Scale(alpha, x) }
 
 // Add computes dst[i] = x[i] + y[i] for every i < len(dst).
 func Add(dst, x, y []float32) {
 	needLen("Add", "x", len(x), len(dst))
 	needLen("Add", "y", len(y), len(dst))
-	Vec.Add(dst, x, y)
+	Bound().Vec.Add(dst, x, y)
 }
 
 // Relu computes dst[i] = max(x[i], 0) for every i < len(dst); NaN passes
 // through as in PyTorch. dst and x may alias.
 func Relu(dst, x []float32) {
 	needLen("Relu", "x", len(x), len(dst))
-	Vec.Relu(dst, x)
+	Bound().Vec.Relu(dst, x)
 }
 
 // ReluBackward computes dx[i] = dy[i] where x[i] > 0 and 0 elsewhere.
 func ReluBackward(dx, x, dy []float32) {
 	needLen("ReluBackward", "x", len(x), len(dx))
 	needLen("ReluBackward", "dy", len(dy), len(dx))
-	Vec.ReluBackward(dx, x, dy)
+	Bound().Vec.ReluBackward(dx, x, dy)
 }
 
 // Max returns the largest element of x: NaN if any is NaN, -Inf if x is empty.
-func Max(x []float32) float32 { return Vec.Max(x) }
+func Max(x []float32) float32 { return Bound().Vec.Max(x) }
 
 // Sum returns the sum of the elements of x.
-func Sum(x []float32) float32 { return Vec.Sum(x) }
+func Sum(x []float32) float32 { return Bound().Vec.Sum(x) }

@@ -51,7 +51,7 @@ func benchFlags(name string, gemm, conv bool) (*flag.FlagSet, *benchOpts) {
 	}
 	fs.DurationVar(&o.minTime, "min-time", bench.DefaultTiming.MinTime, "time each row at least this long (and at least 5 calls), after a warm-up call")
 	fs.DurationVar(&o.maxTime, "max-time", bench.DefaultTiming.MaxTime, "stop timing a row after this long (one call if the warm-up alone takes longer)")
-	fs.DurationVar(&o.peakTime, "peak-time", bench.DefaultPeakDuration, "duration of each FMA peak measurement (best of 3)")
+	fs.DurationVar(&o.peakTime, "peak-time", bench.DefaultPeakDuration, fmt.Sprintf("duration of each repeat of the FMA peak probes beside every shape's rows (best of %d)", bench.DefaultPeakRepeats))
 	fs.BoolVar(&o.quiet, "quiet", false, "do not print progress to stderr")
 	return fs, o
 }

@@ -28,7 +28,7 @@ func infoFlags() (*flag.FlagSet, *infoOpts) {
 	o := &infoOpts{}
 	fs.StringVar(&o.format, "format", "table", "output format: table or json")
 	fs.BoolVar(&o.peak, "peak", true, "measure the FMA peak of every ISA path (about 1 s per path)")
-	fs.DurationVar(&o.peakTime, "peak-time", bench.DefaultPeakDuration, "duration of each FMA peak measurement (best of 3)")
+	fs.DurationVar(&o.peakTime, "peak-time", bench.DefaultPeakDuration, fmt.Sprintf("duration of each repeat of the FMA peak measurement (best of %d)", bench.DefaultPeakRepeats))
 	return fs, o
 }
 
@@ -134,7 +134,7 @@ func gatherInfo(o *infoOpts) *Info {
 		m := bench.NewPeakMeter(o.peakTime)
 		for _, i := range kernels.Available() {
 			for _, t := range bench.DefaultThreads() {
-				m.Peak(i, t)
+				m.Probe(i, t)
 			}
 		}
 		in.Peaks = m.Results()
@@ -143,19 +143,20 @@ func gatherInfo(o *infoOpts) *Info {
 }
 
 // boundKernels names the function behind every primitive of the bound
-// tables: each field of kernels.Vec, kernels.Gemm.Micro (with its tile)
-// and kernels.Peak.
+// table: each field of its Vec, its Gemm.Micro (with the tile) and its
+// Peak.
 func boundKernels() []KernelInfo {
 	var out []KernelInfo
-	v := reflect.ValueOf(kernels.Vec)
+	t := kernels.Bound()
+	v := reflect.ValueOf(t.Vec)
 	for i := 0; i < v.NumField(); i++ {
 		out = append(out, KernelInfo{"Vec." + v.Type().Field(i).Name, funcName(v.Field(i))})
 	}
 	out = append(out, KernelInfo{
-		fmt.Sprintf("Gemm.Micro (%dx%d)", kernels.Gemm.MR, kernels.Gemm.NR),
-		funcName(reflect.ValueOf(kernels.Gemm.Micro)),
+		fmt.Sprintf("Gemm.Micro (%dx%d)", t.Gemm.MR, t.Gemm.NR),
+		funcName(reflect.ValueOf(t.Gemm.Micro)),
 	})
-	out = append(out, KernelInfo{"Peak", funcName(reflect.ValueOf(kernels.Peak))})
+	out = append(out, KernelInfo{"Peak", funcName(reflect.ValueOf(t.Peak))})
 	return out
 }
 
