@@ -272,55 +272,6 @@ func comparePanels(t *testing.T, name string, got, want []float32, cnt, kc, W in
 	}
 }
 
-// TestEmulatorMatchesHardware runs AVX2 family members natively and in the
-// interpreter of asmemu_test.go on the same operands: the results must be
-// bit for bit the same, which is what lets the interpreter vouch for the
-// AVX-512 kernels on hosts that cannot run them.
-func TestEmulatorMatchesHardware(t *testing.T) {
-	if !kernels.Supported(kernels.AVX2) {
-		t.Skip("no AVX2")
-	}
-	funcs, data := parseAsm(t, "../asm/sgemm_amd64.s")
-	r := rand.New(rand.NewPCG(5, 6))
-	for _, f := range asm.SgemmFamilies {
-		if isaOf(f.ISA) != kernels.AVX2 {
-			continue
-		}
-		for _, fk := range f.Forms {
-			mode := byte(fk.Form)
-			for ri, kern := range fk.Rows {
-				rows := ri + 1
-				for _, nr := range []int{3, 8, 13, f.NR} {
-					if nr > f.NR {
-						continue
-					}
-					k, tiles := 7+rows, 2
-					sa, an := 2*rows+1, rows
-					la := matLen(k, 2*rows, sa)
-					if mode == 'R' {
-						sa, an = k+1, rows*(k+1)
-						la = matLen(2*rows, k, sa)
-					}
-					sb, ldc := nr+1, nr+2
-					a, b := make([]float32, la), make([]float32, matLen(k, nr, sb))
-					c := make([]float32, matLen(2*rows, nr, ldc))
-					fillRand(r, a)
-					fillRand(r, b)
-					fillRand(r, c)
-					name := kern.Name
-					emu := emuFamilyCall(t, funcs, data, name, k, a, sa, b, sb, c, ldc, nr, 0.75, 1.25, tiles, an, 0, rows*ldc)
-					kern.Func(k, &a[0], sa, &b[0], sb, &c[0], ldc, nr, 0.75, 1.25, tiles, an, 0, rows*ldc)
-					for i := range c {
-						if math.Float32bits(c[i]) != math.Float32bits(emu[i]) {
-							t.Fatalf("%s nr=%d: C[%d] hardware %v, emulator %v", name, nr, i, c[i], emu[i])
-						}
-					}
-				}
-			}
-		}
-	}
-}
-
 // modes lists the operand forms a family has: P and R, and Q where
 // generated.
 func (tk *tileKernels) modes() []byte {

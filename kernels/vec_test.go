@@ -15,7 +15,8 @@ var vecSizes = []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 13, 15, 16, 17, 31, 32, 33, 61, 
 	100, 127, 128, 129, 257, 1000, 1021, 4099}
 
 // eachISA runs f once for every path this host can run, as a subtest named
-// after the path.
+// after the path, and once for each generated amd64 path in the assembly
+// interpreter (eachEmulated).
 func eachISA(t *testing.T, f func(t *testing.T, tab *Table)) {
 	for _, isa := range Available() {
 		tab, err := TableFor(isa)
@@ -24,6 +25,7 @@ func eachISA(t *testing.T, f func(t *testing.T, tab *Table)) {
 		}
 		t.Run(isa.String(), func(t *testing.T) { f(t, tab) })
 	}
+	eachEmulated(t, f)
 }
 
 // randVec returns n random non-zero float32 in [-1, 1) scaled by powers of
