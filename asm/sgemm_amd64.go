@@ -796,6 +796,72 @@ func Sgemm12x8AVX2R11(k int, a *float32, sa int, b *float32, sb int, c *float32,
 //go:noescape
 func Sgemm12x8AVX2R12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
+// SgemmPackT8AVX2 transposes 8 rows of 8*blocks floats, whose pointers are at rows,
+// into a panel of width w >= 1:
+//
+//	for p < 8*blocks, r < 8:
+//	  dst[p*w+r] = row(r)[p]    (row(r): the r-th pointer at rows)
+//
+// It writes the 8 lanes of every panel row, so for w < 8 (or a last group of
+// lanes that is narrower than 8) it spills into the next row's first lanes,
+// and past the last row by up to 8 floats: callers pack groups from last to
+// first and leave that much slack after the buffer.
+//
+//go:noescape
+func SgemmPackT8AVX2(dst *float32, w int, rows **float32, blocks int)
+
+// SgemmPackNAVX2 copies rows >= 0 rows of n floats (1 <= n <= 32):
+//
+//	for p < rows, j < n:
+//	  dst[p*dw+j] = src[p*ld+j]
+//
+// It reads nothing outside those elements (the last vector of a row is a
+// partial load) but writes whole 8-float vectors, so it spills up to 7 floats
+// past n into the next panel row (rewritten next) and past the last row:
+// callers leave that much slack after the buffer.
+//
+//go:noescape
+func SgemmPackNAVX2(dst *float32, dw int, src *float32, ld int, n int, rows int)
+
+// SgemmPackRowsAVX2 packs panels >= 1 whole panels of w floats (4 <= w <= 32)
+// from rows >= 1 rows, a row at a time:
+//
+//	for p < rows, q < panels, j < w:
+//	  dst[q*ps+p*w+j] = src[p*ld+q*w+j]
+//
+// It reads nothing outside those elements (the last vector of a panel row
+// is a partial load). It writes whole 8-float vectors into every row but
+// the last, spilling up to 4 floats into the next row of the same panel
+// (written next: w >= 4 keeps the spill inside it); the last row's partial
+// vector is a partial store, so nothing is written past a panel's rows*w
+// floats.
+//
+//go:noescape
+func SgemmPackRowsAVX2(dst *float32, w int, ps int, src *float32, ld int, panels int, rows int)
+
+// SgemmDotRows4AVX2 computes four dot products of length k >= 0 with x:
+//
+//	for r < 4:
+//	  out[r] = sum over p < k of rows[r][p] * x[p]
+//
+// It reads nothing outside x[:k] and rows[r][:k] (the last partial vector
+// is a partial load).
+//
+//go:noescape
+func SgemmDotRows4AVX2(x *float32, rows *[4]*float32, k int, out *[4]float32)
+
+// SgemmAxpyRows4AVX2 adds four scaled rows of length n >= 0 to acc:
+//
+//	for j < n:
+//	  acc[j] += x[0]*rows[0][j] + x[1]*rows[1][j] + x[2]*rows[2][j] + x[3]*rows[3][j]
+//
+// with one fused multiply-add per term, in that order. It reads and writes
+// nothing outside acc[:n] and rows[r][:n] (the last partial vector is
+// a partial load and store).
+//
+//go:noescape
+func SgemmAxpyRows4AVX2(acc *float32, n int, rows *[4]*float32, x *[4]float32)
+
 // Sgemm14x32AVX512P1 computes a 1 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
 //
@@ -1600,76 +1666,10 @@ func Sgemm12x32AVX512R12(k int, a *float32, sa int, b *float32, sb int, c *float
 //go:noescape
 func SgemmMicro12x32AVX512(k int, a []float32, b []float32, c []float32, ldc int, alpha float32, beta float32)
 
-// SgemmPackT8AVX2 transposes 8 rows of 8*n8 floats, whose pointers are at rows, into
-// a panel of width w >= 1:
+// SgemmPackT16AVX512 transposes 16 rows of 16*blocks floats, whose pointers are at rows,
+// into a panel of width w >= 1:
 //
-//	for p < 8*n8, r < 8:
-//	  dst[p*w+r] = row(r)[p]    (row(r): the r-th pointer at rows)
-//
-// It writes the 8 lanes of every panel row, so for w < 8 (or a last group of
-// lanes that is narrower than 8) it spills into the next row's first lanes,
-// and past the last row by up to 8 floats: callers pack groups from last to
-// first and leave that much slack after the buffer.
-//
-//go:noescape
-func SgemmPackT8AVX2(dst *float32, w int, rows **float32, n8 int)
-
-// SgemmPackNAVX2 copies rows >= 0 rows of n floats (1 <= n <= 32):
-//
-//	for p < rows, j < n:
-//	  dst[p*dw+j] = src[p*ld+j]
-//
-// It reads nothing outside those elements (the last vector of a row is a
-// masked load) but writes whole 8-float vectors, so it spills up to 7 floats
-// past n into the next panel row (rewritten next) and past the last row:
-// callers leave that much slack after the buffer.
-//
-//go:noescape
-func SgemmPackNAVX2(dst *float32, dw int, src *float32, ld int, n int, rows int)
-
-// SgemmPackRowsAVX2 packs panels >= 1 whole panels of w floats (4 <= w <= 32)
-// from rows >= 1 rows, a row at a time:
-//
-//	for p < rows, q < panels, j < w:
-//	  dst[q*ps+p*w+j] = src[p*ld+q*w+j]
-//
-// It reads nothing outside those elements (the last vector of a panel row
-// is a masked load). It writes whole 8-float vectors into every row but
-// the last, spilling up to 4 floats into the next row of the same panel
-// (written next: w >= 4 keeps the spill inside it); the last row's partial
-// vector is a masked store, so nothing is written past a panel's rows*w
-// floats.
-//
-//go:noescape
-func SgemmPackRowsAVX2(dst *float32, w int, ps int, src *float32, ld int, panels int, rows int)
-
-// SgemmDotRows4AVX2 computes four dot products of length k >= 0 with x:
-//
-//	for r < 4:
-//	  out[r] = sum over p < k of rows[r][p] * x[p]
-//
-// It reads nothing outside x[:k] and rows[r][:k] (the last partial vector
-// is a masked load).
-//
-//go:noescape
-func SgemmDotRows4AVX2(x *float32, rows *[4]*float32, k int, out *[4]float32)
-
-// SgemmAxpyRows4AVX2 adds four scaled rows of length n >= 0 to acc:
-//
-//	for j < n:
-//	  acc[j] += x[0]*rows[0][j] + x[1]*rows[1][j] + x[2]*rows[2][j] + x[3]*rows[3][j]
-//
-// with one fused multiply-add per term, in that order. It reads and writes
-// nothing outside acc[:n] and rows[r][:n] (the last partial vector is
-// masked).
-//
-//go:noescape
-func SgemmAxpyRows4AVX2(acc *float32, n int, rows *[4]*float32, x *[4]float32)
-
-// SgemmPackT16AVX512 transposes 16 rows of 16*n16 floats, whose pointers are at rows, into
-// a panel of width w >= 1:
-//
-//	for p < 16*n16, r < 16:
+//	for p < 16*blocks, r < 16:
 //	  dst[p*w+r] = row(r)[p]    (row(r): the r-th pointer at rows)
 //
 // It writes the 16 lanes of every panel row, so for w < 16 (or a last group of
@@ -1678,7 +1678,7 @@ func SgemmAxpyRows4AVX2(acc *float32, n int, rows *[4]*float32, x *[4]float32)
 // first and leave that much slack after the buffer.
 //
 //go:noescape
-func SgemmPackT16AVX512(dst *float32, w int, rows **float32, n16 int)
+func SgemmPackT16AVX512(dst *float32, w int, rows **float32, blocks int)
 
 // SgemmPackNAVX512 copies rows >= 0 rows of n floats (1 <= n <= 32):
 //
@@ -1686,7 +1686,7 @@ func SgemmPackT16AVX512(dst *float32, w int, rows **float32, n16 int)
 //	  dst[p*dw+j] = src[p*ld+j]
 //
 // It reads nothing outside those elements (the last vector of a row is a
-// masked load) but writes whole 16-float vectors, so it spills up to 15 floats
+// partial load) but writes whole 16-float vectors, so it spills up to 15 floats
 // past n into the next panel row (rewritten next) and past the last row:
 // callers leave that much slack after the buffer.
 //
@@ -1700,10 +1700,10 @@ func SgemmPackNAVX512(dst *float32, dw int, src *float32, ld int, n int, rows in
 //	  dst[q*ps+p*w+j] = src[p*ld+q*w+j]
 //
 // It reads nothing outside those elements (the last vector of a panel row
-// is a masked load). It writes whole 16-float vectors into every row but
+// is a partial load). It writes whole 16-float vectors into every row but
 // the last, spilling up to 8 floats into the next row of the same panel
 // (written next: w >= 8 keeps the spill inside it); the last row's partial
-// vector is a masked store, so nothing is written past a panel's rows*w
+// vector is a partial store, so nothing is written past a panel's rows*w
 // floats.
 //
 //go:noescape
@@ -1715,7 +1715,7 @@ func SgemmPackRowsAVX512(dst *float32, w int, ps int, src *float32, ld int, pane
 //	  out[r] = sum over p < k of rows[r][p] * x[p]
 //
 // It reads nothing outside x[:k] and rows[r][:k] (the last partial vector
-// is a masked load).
+// is a partial load).
 //
 //go:noescape
 func SgemmDotRows4AVX512(x *float32, rows *[4]*float32, k int, out *[4]float32)
@@ -1727,7 +1727,7 @@ func SgemmDotRows4AVX512(x *float32, rows *[4]*float32, k int, out *[4]float32)
 //
 // with one fused multiply-add per term, in that order. It reads and writes
 // nothing outside acc[:n] and rows[r][:n] (the last partial vector is
-// masked).
+// a partial load and store).
 //
 //go:noescape
 func SgemmAxpyRows4AVX512(acc *float32, n int, rows *[4]*float32, x *[4]float32)

@@ -21766,6 +21766,568 @@ last:
 	VZEROUPPER
 	RET
 
+// func SgemmPackT8AVX2(dst *float32, w int, rows **float32, blocks int)
+// Requires: AVX
+TEXT ·SgemmPackT8AVX2(SB), NOSPLIT, $0-32
+	MOVQ  dst+0(FP), AX
+	MOVQ  w+8(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  rows+16(FP), DX
+	MOVQ  blocks+24(FP), BX
+	MOVQ  (DX), SI
+	MOVQ  8(DX), DI
+	MOVQ  16(DX), R8
+	MOVQ  24(DX), R9
+	MOVQ  32(DX), R10
+	MOVQ  40(DX), R11
+	MOVQ  48(DX), R12
+	MOVQ  56(DX), DX
+	XORQ  R13, R13
+	TESTQ BX, BX
+	JZ    done
+
+loop:
+	VMOVUPS    (SI)(R13*1), Y0
+	VMOVUPS    (DI)(R13*1), Y1
+	VMOVUPS    (R8)(R13*1), Y2
+	VMOVUPS    (R9)(R13*1), Y3
+	VMOVUPS    (R10)(R13*1), Y4
+	VMOVUPS    (R11)(R13*1), Y5
+	VMOVUPS    (R12)(R13*1), Y6
+	VMOVUPS    (DX)(R13*1), Y7
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y9
+	VUNPCKLPS  Y3, Y2, Y10
+	VUNPCKHPS  Y3, Y2, Y11
+	VUNPCKLPS  Y5, Y4, Y12
+	VUNPCKHPS  Y5, Y4, Y13
+	VUNPCKLPS  Y7, Y6, Y5
+	VUNPCKHPS  Y7, Y6, Y7
+	VSHUFPS    $0x44, Y10, Y8, Y0
+	VSHUFPS    $0xee, Y10, Y8, Y1
+	VSHUFPS    $0x44, Y11, Y9, Y2
+	VSHUFPS    $0xee, Y11, Y9, Y3
+	VSHUFPS    $0x44, Y5, Y12, Y4
+	VSHUFPS    $0xee, Y5, Y12, Y5
+	VSHUFPS    $0x44, Y7, Y13, Y6
+	VSHUFPS    $0xee, Y7, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y5
+	VPERM2F128 $0x31, Y7, Y3, Y7
+	VMOVUPS    Y8, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Y9, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Y10, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Y11, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Y12, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Y13, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Y5, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Y7, (AX)
+	ADDQ       CX, AX
+	ADDQ       $0x00000020, R13
+	DECQ       BX
+	JNZ        loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func SgemmPackNAVX2(dst *float32, dw int, src *float32, ld int, n int, rows int)
+// Requires: AVX
+TEXT ·SgemmPackNAVX2(SB), NOSPLIT, $0-48
+	MOVQ  dst+0(FP), AX
+	MOVQ  dw+8(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  src+16(FP), DX
+	MOVQ  ld+24(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  n+32(FP), SI
+	MOVQ  rows+40(FP), DI
+	TESTQ DI, DI
+	JZ    done
+	CMPQ  SI, $0x00000008
+	JLE   nv1
+	CMPQ  SI, $0x00000010
+	JLE   nv2
+	CMPQ  SI, $0x00000018
+	JLE   nv3
+	JMP   nv4
+
+nv1:
+	LEAQ    sgemmMaskTab<>+32(SB), R8
+	SHLQ    $0x02, SI
+	SUBQ    SI, R8
+	VMOVDQU (R8), Y0
+
+loop1:
+	VMASKMOVPS (DX), Y0, Y1
+	VMOVUPS    Y1, (AX)
+	ADDQ       BX, DX
+	ADDQ       CX, AX
+	DECQ       DI
+	JNZ        loop1
+	JMP        done
+
+nv2:
+	SUBQ    $0x00000008, SI
+	LEAQ    sgemmMaskTab<>+32(SB), R8
+	SHLQ    $0x02, SI
+	SUBQ    SI, R8
+	VMOVDQU (R8), Y0
+
+loop2:
+	VMOVUPS    (DX), Y1
+	VMASKMOVPS 32(DX), Y0, Y2
+	VMOVUPS    Y1, (AX)
+	VMOVUPS    Y2, 32(AX)
+	ADDQ       BX, DX
+	ADDQ       CX, AX
+	DECQ       DI
+	JNZ        loop2
+	JMP        done
+
+nv3:
+	SUBQ    $0x00000010, SI
+	LEAQ    sgemmMaskTab<>+32(SB), R8
+	SHLQ    $0x02, SI
+	SUBQ    SI, R8
+	VMOVDQU (R8), Y0
+
+loop3:
+	VMOVUPS    (DX), Y1
+	VMOVUPS    32(DX), Y2
+	VMASKMOVPS 64(DX), Y0, Y3
+	VMOVUPS    Y1, (AX)
+	VMOVUPS    Y2, 32(AX)
+	VMOVUPS    Y3, 64(AX)
+	ADDQ       BX, DX
+	ADDQ       CX, AX
+	DECQ       DI
+	JNZ        loop3
+	JMP        done
+
+nv4:
+	SUBQ    $0x00000018, SI
+	LEAQ    sgemmMaskTab<>+32(SB), R8
+	SHLQ    $0x02, SI
+	SUBQ    SI, R8
+	VMOVDQU (R8), Y0
+
+loop4:
+	VMOVUPS    (DX), Y1
+	VMOVUPS    32(DX), Y2
+	VMOVUPS    64(DX), Y3
+	VMASKMOVPS 96(DX), Y0, Y4
+	VMOVUPS    Y1, (AX)
+	VMOVUPS    Y2, 32(AX)
+	VMOVUPS    Y3, 64(AX)
+	VMOVUPS    Y4, 96(AX)
+	ADDQ       BX, DX
+	ADDQ       CX, AX
+	DECQ       DI
+	JNZ        loop4
+
+done:
+	VZEROUPPER
+	RET
+
+// func SgemmPackRowsAVX2(dst *float32, w int, ps int, src *float32, ld int, panels int, rows int)
+// Requires: AVX
+TEXT ·SgemmPackRowsAVX2(SB), NOSPLIT, $0-56
+	MOVQ  dst+0(FP), AX
+	MOVQ  w+8(FP), CX
+	MOVQ  ps+16(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  src+24(FP), BX
+	MOVQ  ld+32(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  panels+40(FP), DI
+	MOVQ  rows+48(FP), R8
+	TESTQ R8, R8
+	JZ    done
+	TESTQ DI, DI
+	JZ    done
+	CMPQ  CX, $0x00000008
+	JLE   nv1
+	CMPQ  CX, $0x00000010
+	JLE   nv2
+	CMPQ  CX, $0x00000018
+	JLE   nv3
+	JMP   nv4
+
+nv1:
+	MOVQ    CX, R9
+	LEAQ    sgemmMaskTab<>+32(SB), R10
+	SHLQ    $0x02, R9
+	SUBQ    R9, R10
+	VMOVDQU (R10), Y0
+	SHLQ    $0x02, CX
+	DECQ    R8
+	JZ      last1
+
+row1:
+	MOVQ BX, R9
+	MOVQ AX, R10
+	MOVQ DI, R11
+
+panel1:
+	VMASKMOVPS (R9), Y0, Y1
+	VMOVUPS    Y1, (R10)
+	ADDQ       CX, R9
+	ADDQ       DX, R10
+	DECQ       R11
+	JNZ        panel1
+	ADDQ       SI, BX
+	ADDQ       CX, AX
+	DECQ       R8
+	JNZ        row1
+
+last1:
+	MOVQ AX, AX
+	MOVQ DI, SI
+
+lastpanel1:
+	VMASKMOVPS (BX), Y0, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+	ADDQ       CX, BX
+	ADDQ       DX, AX
+	DECQ       SI
+	JNZ        lastpanel1
+	JMP        done
+
+nv2:
+	MOVQ    CX, R9
+	SUBQ    $0x00000008, R9
+	LEAQ    sgemmMaskTab<>+32(SB), R10
+	SHLQ    $0x02, R9
+	SUBQ    R9, R10
+	VMOVDQU (R10), Y0
+	SHLQ    $0x02, CX
+	DECQ    R8
+	JZ      last2
+
+row2:
+	MOVQ BX, R9
+	MOVQ AX, R10
+	MOVQ DI, R11
+
+panel2:
+	VMOVUPS    (R9), Y1
+	VMASKMOVPS 32(R9), Y0, Y2
+	VMOVUPS    Y1, (R10)
+	VMOVUPS    Y2, 32(R10)
+	ADDQ       CX, R9
+	ADDQ       DX, R10
+	DECQ       R11
+	JNZ        panel2
+	ADDQ       SI, BX
+	ADDQ       CX, AX
+	DECQ       R8
+	JNZ        row2
+
+last2:
+	MOVQ AX, AX
+	MOVQ DI, SI
+
+lastpanel2:
+	VMOVUPS    (BX), Y1
+	VMASKMOVPS 32(BX), Y0, Y2
+	VMOVUPS    Y1, (AX)
+	VMASKMOVPS Y2, Y0, 32(AX)
+	ADDQ       CX, BX
+	ADDQ       DX, AX
+	DECQ       SI
+	JNZ        lastpanel2
+	JMP        done
+
+nv3:
+	MOVQ    CX, R9
+	SUBQ    $0x00000010, R9
+	LEAQ    sgemmMaskTab<>+32(SB), R10
+	SHLQ    $0x02, R9
+	SUBQ    R9, R10
+	VMOVDQU (R10), Y0
+	SHLQ    $0x02, CX
+	DECQ    R8
+	JZ      last3
+
+row3:
+	MOVQ BX, R9
+	MOVQ AX, R10
+	MOVQ DI, R11
+
+panel3:
+	VMOVUPS    (R9), Y1
+	VMOVUPS    32(R9), Y2
+	VMASKMOVPS 64(R9), Y0, Y3
+	VMOVUPS    Y1, (R10)
+	VMOVUPS    Y2, 32(R10)
+	VMOVUPS    Y3, 64(R10)
+	ADDQ       CX, R9
+	ADDQ       DX, R10
+	DECQ       R11
+	JNZ        panel3
+	ADDQ       SI, BX
+	ADDQ       CX, AX
+	DECQ       R8
+	JNZ        row3
+
+last3:
+	MOVQ AX, AX
+	MOVQ DI, SI
+
+lastpanel3:
+	VMOVUPS    (BX), Y1
+	VMOVUPS    32(BX), Y2
+	VMASKMOVPS 64(BX), Y0, Y3
+	VMOVUPS    Y1, (AX)
+	VMOVUPS    Y2, 32(AX)
+	VMASKMOVPS Y3, Y0, 64(AX)
+	ADDQ       CX, BX
+	ADDQ       DX, AX
+	DECQ       SI
+	JNZ        lastpanel3
+	JMP        done
+
+nv4:
+	MOVQ    CX, R9
+	SUBQ    $0x00000018, R9
+	LEAQ    sgemmMaskTab<>+32(SB), R10
+	SHLQ    $0x02, R9
+	SUBQ    R9, R10
+	VMOVDQU (R10), Y0
+	SHLQ    $0x02, CX
+	DECQ    R8
+	JZ      last4
+
+row4:
+	MOVQ BX, R9
+	MOVQ AX, R10
+	MOVQ DI, R11
+
+panel4:
+	VMOVUPS    (R9), Y1
+	VMOVUPS    32(R9), Y2
+	VMOVUPS    64(R9), Y3
+	VMASKMOVPS 96(R9), Y0, Y4
+	VMOVUPS    Y1, (R10)
+	VMOVUPS    Y2, 32(R10)
+	VMOVUPS    Y3, 64(R10)
+	VMOVUPS    Y4, 96(R10)
+	ADDQ       CX, R9
+	ADDQ       DX, R10
+	DECQ       R11
+	JNZ        panel4
+	ADDQ       SI, BX
+	ADDQ       CX, AX
+	DECQ       R8
+	JNZ        row4
+
+last4:
+	MOVQ AX, AX
+	MOVQ DI, SI
+
+lastpanel4:
+	VMOVUPS    (BX), Y1
+	VMOVUPS    32(BX), Y2
+	VMOVUPS    64(BX), Y3
+	VMASKMOVPS 96(BX), Y0, Y4
+	VMOVUPS    Y1, (AX)
+	VMOVUPS    Y2, 32(AX)
+	VMOVUPS    Y3, 64(AX)
+	VMASKMOVPS Y4, Y0, 96(AX)
+	ADDQ       CX, BX
+	ADDQ       DX, AX
+	DECQ       SI
+	JNZ        lastpanel4
+
+done:
+	VZEROUPPER
+	RET
+
+// func SgemmDotRows4AVX2(x *float32, rows *[4]*float32, k int, out *[4]float32)
+// Requires: AVX, FMA3
+TEXT ·SgemmDotRows4AVX2(SB), NOSPLIT, $0-32
+	MOVQ   x+0(FP), AX
+	MOVQ   rows+8(FP), CX
+	MOVQ   k+16(FP), DX
+	MOVQ   (CX), BX
+	MOVQ   8(CX), SI
+	MOVQ   16(CX), DI
+	MOVQ   24(CX), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   R8, R8
+	MOVQ   DX, R9
+	SHRQ   $0x04, R9
+	JZ     tail8
+
+loop:
+	VMOVUPS     (AX)(R8*1), Y8
+	VMOVUPS     32(AX)(R8*1), Y9
+	VFMADD231PS (BX)(R8*1), Y8, Y0
+	VFMADD231PS 32(BX)(R8*1), Y9, Y1
+	VFMADD231PS (SI)(R8*1), Y8, Y2
+	VFMADD231PS 32(SI)(R8*1), Y9, Y3
+	VFMADD231PS (DI)(R8*1), Y8, Y4
+	VFMADD231PS 32(DI)(R8*1), Y9, Y5
+	VFMADD231PS (CX)(R8*1), Y8, Y6
+	VFMADD231PS 32(CX)(R8*1), Y9, Y7
+	ADDQ        $0x00000040, R8
+	DECQ        R9
+	JNZ         loop
+
+tail8:
+	TESTQ       $0x00000008, DX
+	JZ          tail1
+	VMOVUPS     (AX)(R8*1), Y8
+	VFMADD231PS (BX)(R8*1), Y8, Y0
+	VFMADD231PS (SI)(R8*1), Y8, Y2
+	VFMADD231PS (DI)(R8*1), Y8, Y4
+	VFMADD231PS (CX)(R8*1), Y8, Y6
+	ADDQ        $0x00000020, R8
+
+tail1:
+	ANDQ        $0x07, DX
+	JZ          reduce
+	LEAQ        sgemmMaskTab<>+32(SB), R9
+	SHLQ        $0x02, DX
+	SUBQ        DX, R9
+	VMOVDQU     (R9), Y8
+	VMASKMOVPS  (AX)(R8*1), Y8, Y9
+	VMASKMOVPS  (BX)(R8*1), Y8, Y10
+	VFMADD231PS Y10, Y9, Y1
+	VMASKMOVPS  (SI)(R8*1), Y8, Y10
+	VFMADD231PS Y10, Y9, Y3
+	VMASKMOVPS  (DI)(R8*1), Y8, Y10
+	VFMADD231PS Y10, Y9, Y5
+	VMASKMOVPS  (CX)(R8*1), Y8, Y8
+	VFMADD231PS Y8, Y9, Y7
+
+reduce:
+	MOVQ         out+24(FP), AX
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSS       X1, (AX)
+	VADDPS       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X4, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VADDPS       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X0
+	VADDPS       X6, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 12(AX)
+	VZEROUPPER
+	RET
+
+// func SgemmAxpyRows4AVX2(acc *float32, n int, rows *[4]*float32, x *[4]float32)
+// Requires: AVX, FMA3
+TEXT ·SgemmAxpyRows4AVX2(SB), NOSPLIT, $0-32
+	MOVQ         acc+0(FP), AX
+	MOVQ         n+8(FP), CX
+	MOVQ         rows+16(FP), DX
+	MOVQ         x+24(FP), BX
+	MOVQ         (DX), SI
+	VBROADCASTSS (BX), Y0
+	MOVQ         8(DX), DI
+	VBROADCASTSS 4(BX), Y1
+	MOVQ         16(DX), R8
+	VBROADCASTSS 8(BX), Y2
+	MOVQ         24(DX), DX
+	VBROADCASTSS 12(BX), Y3
+	XORQ         BX, BX
+	MOVQ         CX, R9
+	SHRQ         $0x04, R9
+	JZ           tail8
+
+loop:
+	VMOVUPS     (AX)(BX*1), Y4
+	VMOVUPS     32(AX)(BX*1), Y5
+	VFMADD231PS (SI)(BX*1), Y0, Y4
+	VFMADD231PS 32(SI)(BX*1), Y0, Y5
+	VFMADD231PS (DI)(BX*1), Y1, Y4
+	VFMADD231PS 32(DI)(BX*1), Y1, Y5
+	VFMADD231PS (R8)(BX*1), Y2, Y4
+	VFMADD231PS 32(R8)(BX*1), Y2, Y5
+	VFMADD231PS (DX)(BX*1), Y3, Y4
+	VFMADD231PS 32(DX)(BX*1), Y3, Y5
+	VMOVUPS     Y4, (AX)(BX*1)
+	VMOVUPS     Y5, 32(AX)(BX*1)
+	ADDQ        $0x00000040, BX
+	DECQ        R9
+	JNZ         loop
+
+tail8:
+	TESTQ       $0x00000008, CX
+	JZ          tail1
+	VMOVUPS     (AX)(BX*1), Y4
+	VFMADD231PS (SI)(BX*1), Y0, Y4
+	VFMADD231PS (DI)(BX*1), Y1, Y4
+	VFMADD231PS (R8)(BX*1), Y2, Y4
+	VFMADD231PS (DX)(BX*1), Y3, Y4
+	VMOVUPS     Y4, (AX)(BX*1)
+	ADDQ        $0x00000020, BX
+
+tail1:
+	ANDQ        $0x07, CX
+	JZ          done
+	LEAQ        sgemmMaskTab<>+32(SB), R9
+	SHLQ        $0x02, CX
+	SUBQ        CX, R9
+	VMOVDQU     (R9), Y4
+	VMASKMOVPS  (AX)(BX*1), Y4, Y5
+	VMASKMOVPS  (SI)(BX*1), Y4, Y6
+	VFMADD231PS Y6, Y0, Y5
+	VMASKMOVPS  (DI)(BX*1), Y4, Y0
+	VFMADD231PS Y0, Y1, Y5
+	VMASKMOVPS  (R8)(BX*1), Y4, Y0
+	VFMADD231PS Y0, Y2, Y5
+	VMASKMOVPS  (DX)(BX*1), Y4, Y0
+	VFMADD231PS Y0, Y3, Y5
+	VMASKMOVPS  Y5, Y4, (AX)(BX*1)
+
+done:
+	VZEROUPPER
+	RET
+
 // func Sgemm14x32AVX512P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·Sgemm14x32AVX512P1(SB), NOSPLIT, $0-104
@@ -58043,576 +58605,14 @@ fullbeta0:
 	VZEROUPPER
 	RET
 
-// func SgemmPackT8AVX2(dst *float32, w int, rows **float32, n8 int)
-// Requires: AVX
-TEXT ·SgemmPackT8AVX2(SB), NOSPLIT, $0-32
-	MOVQ  dst+0(FP), AX
-	MOVQ  w+8(FP), CX
-	SHLQ  $0x02, CX
-	MOVQ  rows+16(FP), DX
-	MOVQ  n8+24(FP), BX
-	MOVQ  (DX), SI
-	MOVQ  8(DX), DI
-	MOVQ  16(DX), R8
-	MOVQ  24(DX), R9
-	MOVQ  32(DX), R10
-	MOVQ  40(DX), R11
-	MOVQ  48(DX), R12
-	MOVQ  56(DX), DX
-	XORQ  R13, R13
-	TESTQ BX, BX
-	JZ    done
-
-loop:
-	VMOVUPS    (SI)(R13*1), Y0
-	VMOVUPS    (DI)(R13*1), Y1
-	VMOVUPS    (R8)(R13*1), Y2
-	VMOVUPS    (R9)(R13*1), Y3
-	VMOVUPS    (R10)(R13*1), Y4
-	VMOVUPS    (R11)(R13*1), Y5
-	VMOVUPS    (R12)(R13*1), Y6
-	VMOVUPS    (DX)(R13*1), Y7
-	VUNPCKLPS  Y1, Y0, Y8
-	VUNPCKHPS  Y1, Y0, Y9
-	VUNPCKLPS  Y3, Y2, Y10
-	VUNPCKHPS  Y3, Y2, Y11
-	VUNPCKLPS  Y5, Y4, Y12
-	VUNPCKHPS  Y5, Y4, Y13
-	VUNPCKLPS  Y7, Y6, Y5
-	VUNPCKHPS  Y7, Y6, Y7
-	VSHUFPS    $0x44, Y10, Y8, Y0
-	VSHUFPS    $0xee, Y10, Y8, Y1
-	VSHUFPS    $0x44, Y11, Y9, Y2
-	VSHUFPS    $0xee, Y11, Y9, Y3
-	VSHUFPS    $0x44, Y5, Y12, Y4
-	VSHUFPS    $0xee, Y5, Y12, Y5
-	VSHUFPS    $0x44, Y7, Y13, Y6
-	VSHUFPS    $0xee, Y7, Y13, Y7
-	VPERM2F128 $0x20, Y4, Y0, Y8
-	VPERM2F128 $0x20, Y5, Y1, Y9
-	VPERM2F128 $0x20, Y6, Y2, Y10
-	VPERM2F128 $0x20, Y7, Y3, Y11
-	VPERM2F128 $0x31, Y4, Y0, Y12
-	VPERM2F128 $0x31, Y5, Y1, Y13
-	VPERM2F128 $0x31, Y6, Y2, Y5
-	VPERM2F128 $0x31, Y7, Y3, Y7
-	VMOVUPS    Y8, (AX)
-	ADDQ       CX, AX
-	VMOVUPS    Y9, (AX)
-	ADDQ       CX, AX
-	VMOVUPS    Y10, (AX)
-	ADDQ       CX, AX
-	VMOVUPS    Y11, (AX)
-	ADDQ       CX, AX
-	VMOVUPS    Y12, (AX)
-	ADDQ       CX, AX
-	VMOVUPS    Y13, (AX)
-	ADDQ       CX, AX
-	VMOVUPS    Y5, (AX)
-	ADDQ       CX, AX
-	VMOVUPS    Y7, (AX)
-	ADDQ       CX, AX
-	ADDQ       $0x20, R13
-	DECQ       BX
-	JNZ        loop
-
-done:
-	VZEROUPPER
-	RET
-
-// func SgemmPackNAVX2(dst *float32, dw int, src *float32, ld int, n int, rows int)
-// Requires: AVX
-TEXT ·SgemmPackNAVX2(SB), NOSPLIT, $0-48
-	MOVQ  dst+0(FP), AX
-	MOVQ  dw+8(FP), CX
-	SHLQ  $0x02, CX
-	MOVQ  src+16(FP), DX
-	MOVQ  ld+24(FP), BX
-	SHLQ  $0x02, BX
-	MOVQ  n+32(FP), SI
-	MOVQ  rows+40(FP), DI
-	TESTQ DI, DI
-	JZ    done
-	CMPQ  SI, $0x00000008
-	JLE   nv1
-	CMPQ  SI, $0x00000010
-	JLE   nv2
-	CMPQ  SI, $0x00000018
-	JLE   nv3
-	JMP   nv4
-
-nv1:
-	LEAQ    sgemmMaskTab<>+32(SB), R8
-	SHLQ    $0x02, SI
-	SUBQ    SI, R8
-	VMOVDQU (R8), Y0
-
-loop1:
-	VMASKMOVPS (DX), Y0, Y1
-	VMOVUPS    Y1, (AX)
-	ADDQ       BX, DX
-	ADDQ       CX, AX
-	DECQ       DI
-	JNZ        loop1
-	JMP        done
-
-nv2:
-	SUBQ    $0x00000008, SI
-	LEAQ    sgemmMaskTab<>+32(SB), R8
-	SHLQ    $0x02, SI
-	SUBQ    SI, R8
-	VMOVDQU (R8), Y0
-
-loop2:
-	VMOVUPS    (DX), Y1
-	VMASKMOVPS 32(DX), Y0, Y2
-	VMOVUPS    Y1, (AX)
-	VMOVUPS    Y2, 32(AX)
-	ADDQ       BX, DX
-	ADDQ       CX, AX
-	DECQ       DI
-	JNZ        loop2
-	JMP        done
-
-nv3:
-	SUBQ    $0x00000010, SI
-	LEAQ    sgemmMaskTab<>+32(SB), R8
-	SHLQ    $0x02, SI
-	SUBQ    SI, R8
-	VMOVDQU (R8), Y0
-
-loop3:
-	VMOVUPS    (DX), Y1
-	VMOVUPS    32(DX), Y2
-	VMASKMOVPS 64(DX), Y0, Y3
-	VMOVUPS    Y1, (AX)
-	VMOVUPS    Y2, 32(AX)
-	VMOVUPS    Y3, 64(AX)
-	ADDQ       BX, DX
-	ADDQ       CX, AX
-	DECQ       DI
-	JNZ        loop3
-	JMP        done
-
-nv4:
-	SUBQ    $0x00000018, SI
-	LEAQ    sgemmMaskTab<>+32(SB), R8
-	SHLQ    $0x02, SI
-	SUBQ    SI, R8
-	VMOVDQU (R8), Y0
-
-loop4:
-	VMOVUPS    (DX), Y1
-	VMOVUPS    32(DX), Y2
-	VMOVUPS    64(DX), Y3
-	VMASKMOVPS 96(DX), Y0, Y4
-	VMOVUPS    Y1, (AX)
-	VMOVUPS    Y2, 32(AX)
-	VMOVUPS    Y3, 64(AX)
-	VMOVUPS    Y4, 96(AX)
-	ADDQ       BX, DX
-	ADDQ       CX, AX
-	DECQ       DI
-	JNZ        loop4
-
-done:
-	VZEROUPPER
-	RET
-
-// func SgemmPackRowsAVX2(dst *float32, w int, ps int, src *float32, ld int, panels int, rows int)
-// Requires: AVX
-TEXT ·SgemmPackRowsAVX2(SB), NOSPLIT, $0-56
-	MOVQ  dst+0(FP), AX
-	MOVQ  w+8(FP), CX
-	MOVQ  ps+16(FP), DX
-	SHLQ  $0x02, DX
-	MOVQ  src+24(FP), BX
-	MOVQ  ld+32(FP), SI
-	SHLQ  $0x02, SI
-	MOVQ  panels+40(FP), DI
-	MOVQ  rows+48(FP), R8
-	TESTQ R8, R8
-	JZ    done
-	TESTQ DI, DI
-	JZ    done
-	CMPQ  CX, $0x00000008
-	JLE   nv1
-	CMPQ  CX, $0x00000010
-	JLE   nv2
-	CMPQ  CX, $0x00000018
-	JLE   nv3
-	JMP   nv4
-
-nv1:
-	MOVQ    CX, R9
-	LEAQ    sgemmMaskTab<>+32(SB), R10
-	SHLQ    $0x02, R9
-	SUBQ    R9, R10
-	VMOVDQU (R10), Y0
-	SHLQ    $0x02, CX
-	DECQ    R8
-	JZ      last1
-
-row1:
-	MOVQ BX, R9
-	MOVQ AX, R10
-	MOVQ DI, R11
-
-panel1:
-	VMASKMOVPS (R9), Y0, Y1
-	VMOVUPS    Y1, (R10)
-	ADDQ       CX, R9
-	ADDQ       DX, R10
-	DECQ       R11
-	JNZ        panel1
-	ADDQ       SI, BX
-	ADDQ       CX, AX
-	DECQ       R8
-	JNZ        row1
-
-last1:
-	MOVQ AX, AX
-	MOVQ DI, SI
-
-lastpanel1:
-	VMASKMOVPS (BX), Y0, Y1
-	VMASKMOVPS Y1, Y0, (AX)
-	ADDQ       CX, BX
-	ADDQ       DX, AX
-	DECQ       SI
-	JNZ        lastpanel1
-	JMP        done
-
-nv2:
-	MOVQ    CX, R9
-	SUBQ    $0x00000008, R9
-	LEAQ    sgemmMaskTab<>+32(SB), R10
-	SHLQ    $0x02, R9
-	SUBQ    R9, R10
-	VMOVDQU (R10), Y0
-	SHLQ    $0x02, CX
-	DECQ    R8
-	JZ      last2
-
-row2:
-	MOVQ BX, R9
-	MOVQ AX, R10
-	MOVQ DI, R11
-
-panel2:
-	VMOVUPS    (R9), Y1
-	VMASKMOVPS 32(R9), Y0, Y2
-	VMOVUPS    Y1, (R10)
-	VMOVUPS    Y2, 32(R10)
-	ADDQ       CX, R9
-	ADDQ       DX, R10
-	DECQ       R11
-	JNZ        panel2
-	ADDQ       SI, BX
-	ADDQ       CX, AX
-	DECQ       R8
-	JNZ        row2
-
-last2:
-	MOVQ AX, AX
-	MOVQ DI, SI
-
-lastpanel2:
-	VMOVUPS    (BX), Y1
-	VMASKMOVPS 32(BX), Y0, Y2
-	VMOVUPS    Y1, (AX)
-	VMASKMOVPS Y2, Y0, 32(AX)
-	ADDQ       CX, BX
-	ADDQ       DX, AX
-	DECQ       SI
-	JNZ        lastpanel2
-	JMP        done
-
-nv3:
-	MOVQ    CX, R9
-	SUBQ    $0x00000010, R9
-	LEAQ    sgemmMaskTab<>+32(SB), R10
-	SHLQ    $0x02, R9
-	SUBQ    R9, R10
-	VMOVDQU (R10), Y0
-	SHLQ    $0x02, CX
-	DECQ    R8
-	JZ      last3
-
-row3:
-	MOVQ BX, R9
-	MOVQ AX, R10
-	MOVQ DI, R11
-
-panel3:
-	VMOVUPS    (R9), Y1
-	VMOVUPS    32(R9), Y2
-	VMASKMOVPS 64(R9), Y0, Y3
-	VMOVUPS    Y1, (R10)
-	VMOVUPS    Y2, 32(R10)
-	VMOVUPS    Y3, 64(R10)
-	ADDQ       CX, R9
-	ADDQ       DX, R10
-	DECQ       R11
-	JNZ        panel3
-	ADDQ       SI, BX
-	ADDQ       CX, AX
-	DECQ       R8
-	JNZ        row3
-
-last3:
-	MOVQ AX, AX
-	MOVQ DI, SI
-
-lastpanel3:
-	VMOVUPS    (BX), Y1
-	VMOVUPS    32(BX), Y2
-	VMASKMOVPS 64(BX), Y0, Y3
-	VMOVUPS    Y1, (AX)
-	VMOVUPS    Y2, 32(AX)
-	VMASKMOVPS Y3, Y0, 64(AX)
-	ADDQ       CX, BX
-	ADDQ       DX, AX
-	DECQ       SI
-	JNZ        lastpanel3
-	JMP        done
-
-nv4:
-	MOVQ    CX, R9
-	SUBQ    $0x00000018, R9
-	LEAQ    sgemmMaskTab<>+32(SB), R10
-	SHLQ    $0x02, R9
-	SUBQ    R9, R10
-	VMOVDQU (R10), Y0
-	SHLQ    $0x02, CX
-	DECQ    R8
-	JZ      last4
-
-row4:
-	MOVQ BX, R9
-	MOVQ AX, R10
-	MOVQ DI, R11
-
-panel4:
-	VMOVUPS    (R9), Y1
-	VMOVUPS    32(R9), Y2
-	VMOVUPS    64(R9), Y3
-	VMASKMOVPS 96(R9), Y0, Y4
-	VMOVUPS    Y1, (R10)
-	VMOVUPS    Y2, 32(R10)
-	VMOVUPS    Y3, 64(R10)
-	VMOVUPS    Y4, 96(R10)
-	ADDQ       CX, R9
-	ADDQ       DX, R10
-	DECQ       R11
-	JNZ        panel4
-	ADDQ       SI, BX
-	ADDQ       CX, AX
-	DECQ       R8
-	JNZ        row4
-
-last4:
-	MOVQ AX, AX
-	MOVQ DI, SI
-
-lastpanel4:
-	VMOVUPS    (BX), Y1
-	VMOVUPS    32(BX), Y2
-	VMOVUPS    64(BX), Y3
-	VMASKMOVPS 96(BX), Y0, Y4
-	VMOVUPS    Y1, (AX)
-	VMOVUPS    Y2, 32(AX)
-	VMOVUPS    Y3, 64(AX)
-	VMASKMOVPS Y4, Y0, 96(AX)
-	ADDQ       CX, BX
-	ADDQ       DX, AX
-	DECQ       SI
-	JNZ        lastpanel4
-
-done:
-	VZEROUPPER
-	RET
-
-// func SgemmDotRows4AVX2(x *float32, rows *[4]*float32, k int, out *[4]float32)
-// Requires: AVX, FMA3
-TEXT ·SgemmDotRows4AVX2(SB), NOSPLIT, $0-32
-	MOVQ   x+0(FP), AX
-	MOVQ   rows+8(FP), CX
-	MOVQ   k+16(FP), DX
-	MOVQ   (CX), BX
-	MOVQ   8(CX), SI
-	MOVQ   16(CX), DI
-	MOVQ   24(CX), CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	XORQ   R8, R8
-	MOVQ   DX, R9
-	SHRQ   $0x04, R9
-	JZ     tail8
-
-loop:
-	VMOVUPS     (AX)(R8*1), Y8
-	VMOVUPS     32(AX)(R8*1), Y9
-	VFMADD231PS (BX)(R8*1), Y8, Y0
-	VFMADD231PS 32(BX)(R8*1), Y9, Y1
-	VFMADD231PS (SI)(R8*1), Y8, Y2
-	VFMADD231PS 32(SI)(R8*1), Y9, Y3
-	VFMADD231PS (DI)(R8*1), Y8, Y4
-	VFMADD231PS 32(DI)(R8*1), Y9, Y5
-	VFMADD231PS (CX)(R8*1), Y8, Y6
-	VFMADD231PS 32(CX)(R8*1), Y9, Y7
-	ADDQ        $0x40, R8
-	DECQ        R9
-	JNZ         loop
-
-tail8:
-	TESTQ       $0x00000008, DX
-	JZ          tail1
-	VMOVUPS     (AX)(R8*1), Y8
-	VFMADD231PS (BX)(R8*1), Y8, Y0
-	VFMADD231PS (SI)(R8*1), Y8, Y2
-	VFMADD231PS (DI)(R8*1), Y8, Y4
-	VFMADD231PS (CX)(R8*1), Y8, Y6
-	ADDQ        $0x20, R8
-
-tail1:
-	ANDQ        $0x07, DX
-	JZ          reduce
-	LEAQ        sgemmMaskTab<>+32(SB), R9
-	SHLQ        $0x02, DX
-	SUBQ        DX, R9
-	VMOVDQU     (R9), Y8
-	VMASKMOVPS  (AX)(R8*1), Y8, Y9
-	VMASKMOVPS  (BX)(R8*1), Y8, Y10
-	VFMADD231PS Y10, Y9, Y1
-	VMASKMOVPS  (SI)(R8*1), Y8, Y10
-	VFMADD231PS Y10, Y9, Y3
-	VMASKMOVPS  (DI)(R8*1), Y8, Y10
-	VFMADD231PS Y10, Y9, Y5
-	VMASKMOVPS  (CX)(R8*1), Y8, Y8
-	VFMADD231PS Y8, Y9, Y7
-
-reduce:
-	MOVQ         out+24(FP), AX
-	VADDPS       Y1, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X1
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, (AX)
-	VADDPS       Y3, Y2, Y2
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X0, X2, X2
-	VMOVHLPS     X2, X2, X0
-	VADDPS       X0, X2, X2
-	VMOVSHDUP    X2, X0
-	VADDSS       X0, X2, X2
-	VMOVSS       X2, 4(AX)
-	VADDPS       Y5, Y4, Y4
-	VEXTRACTF128 $0x01, Y4, X0
-	VADDPS       X0, X4, X4
-	VMOVHLPS     X4, X4, X0
-	VADDPS       X0, X4, X4
-	VMOVSHDUP    X4, X0
-	VADDSS       X0, X4, X4
-	VMOVSS       X4, 8(AX)
-	VADDPS       Y7, Y6, Y6
-	VEXTRACTF128 $0x01, Y6, X0
-	VADDPS       X0, X6, X6
-	VMOVHLPS     X6, X6, X0
-	VADDPS       X0, X6, X6
-	VMOVSHDUP    X6, X0
-	VADDSS       X0, X6, X6
-	VMOVSS       X6, 12(AX)
-	VZEROUPPER
-	RET
-
-// func SgemmAxpyRows4AVX2(acc *float32, n int, rows *[4]*float32, x *[4]float32)
-// Requires: AVX, FMA3
-TEXT ·SgemmAxpyRows4AVX2(SB), NOSPLIT, $0-32
-	MOVQ         acc+0(FP), AX
-	MOVQ         n+8(FP), CX
-	MOVQ         rows+16(FP), DX
-	MOVQ         x+24(FP), BX
-	MOVQ         (DX), SI
-	VBROADCASTSS (BX), Y0
-	MOVQ         8(DX), DI
-	VBROADCASTSS 4(BX), Y1
-	MOVQ         16(DX), R8
-	VBROADCASTSS 8(BX), Y2
-	MOVQ         24(DX), DX
-	VBROADCASTSS 12(BX), Y3
-	XORQ         BX, BX
-	MOVQ         CX, R9
-	SHRQ         $0x04, R9
-	JZ           tail8
-
-loop:
-	VMOVUPS     (AX)(BX*1), Y4
-	VMOVUPS     32(AX)(BX*1), Y5
-	VFMADD231PS (SI)(BX*1), Y0, Y4
-	VFMADD231PS 32(SI)(BX*1), Y0, Y5
-	VFMADD231PS (DI)(BX*1), Y1, Y4
-	VFMADD231PS 32(DI)(BX*1), Y1, Y5
-	VFMADD231PS (R8)(BX*1), Y2, Y4
-	VFMADD231PS 32(R8)(BX*1), Y2, Y5
-	VFMADD231PS (DX)(BX*1), Y3, Y4
-	VFMADD231PS 32(DX)(BX*1), Y3, Y5
-	VMOVUPS     Y4, (AX)(BX*1)
-	VMOVUPS     Y5, 32(AX)(BX*1)
-	ADDQ        $0x40, BX
-	DECQ        R9
-	JNZ         loop
-
-tail8:
-	TESTQ       $0x00000008, CX
-	JZ          tail1
-	VMOVUPS     (AX)(BX*1), Y4
-	VFMADD231PS (SI)(BX*1), Y0, Y4
-	VFMADD231PS (DI)(BX*1), Y1, Y4
-	VFMADD231PS (R8)(BX*1), Y2, Y4
-	VFMADD231PS (DX)(BX*1), Y3, Y4
-	VMOVUPS     Y4, (AX)(BX*1)
-	ADDQ        $0x20, BX
-
-tail1:
-	ANDQ        $0x07, CX
-	JZ          done
-	LEAQ        sgemmMaskTab<>+32(SB), R9
-	SHLQ        $0x02, CX
-	SUBQ        CX, R9
-	VMOVDQU     (R9), Y4
-	VMASKMOVPS  (AX)(BX*1), Y4, Y5
-	VMASKMOVPS  (SI)(BX*1), Y4, Y6
-	VFMADD231PS Y6, Y0, Y5
-	VMASKMOVPS  (DI)(BX*1), Y4, Y0
-	VFMADD231PS Y0, Y1, Y5
-	VMASKMOVPS  (R8)(BX*1), Y4, Y0
-	VFMADD231PS Y0, Y2, Y5
-	VMASKMOVPS  (DX)(BX*1), Y4, Y0
-	VFMADD231PS Y0, Y3, Y5
-	VMASKMOVPS  Y5, Y4, (AX)(BX*1)
-
-done:
-	VZEROUPPER
-	RET
-
-// func SgemmPackT16AVX512(dst *float32, w int, rows **float32, n16 int)
+// func SgemmPackT16AVX512(dst *float32, w int, rows **float32, blocks int)
 // Requires: AVX, AVX512F
 TEXT ·SgemmPackT16AVX512(SB), NOSPLIT, $0-32
 	MOVQ  dst+0(FP), AX
 	MOVQ  w+8(FP), CX
 	SHLQ  $0x02, CX
 	MOVQ  rows+16(FP), DX
-	MOVQ  n16+24(FP), BX
+	MOVQ  blocks+24(FP), BX
 	XORQ  SI, SI
 	TESTQ BX, BX
 	JZ    done
@@ -58746,7 +58746,7 @@ loop:
 	ADDQ       CX, AX
 	VMOVUPS    Z15, (AX)
 	ADDQ       CX, AX
-	ADDQ       $0x40, SI
+	ADDQ       $0x00000040, SI
 	DECQ       BX
 	JNZ        loop
 
@@ -58945,7 +58945,7 @@ loop:
 	VFMADD231PS 64(DI)(R8*1), Z9, Z5
 	VFMADD231PS (CX)(R8*1), Z8, Z6
 	VFMADD231PS 64(CX)(R8*1), Z9, Z7
-	ADDQ        $0x80, R8
+	ADDQ        $0x00000080, R8
 	DECQ        R9
 	JNZ         loop
 
@@ -58957,7 +58957,7 @@ tail16:
 	VFMADD231PS (SI)(R8*1), Z8, Z2
 	VFMADD231PS (DI)(R8*1), Z8, Z4
 	VFMADD231PS (CX)(R8*1), Z8, Z6
-	ADDQ        $0x40, R8
+	ADDQ        $0x00000040, R8
 
 tail1:
 	ANDQ        $0x0f, DX
@@ -58979,44 +58979,44 @@ reduce:
 	MOVQ          out+24(FP), AX
 	VADDPS        Z1, Z0, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y1
-	VADDPS        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        Y0, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X0
 	VADDPS        X1, X0, X0
 	VMOVHLPS      X0, X0, X1
 	VADDPS        X1, X0, X0
 	VMOVSHDUP     X0, X1
-	VADDSS        X1, X0, X0
+	VADDPS        X1, X0, X0
 	VMOVSS        X0, (AX)
 	VADDPS        Z3, Z2, Z2
 	VEXTRACTF64X4 $0x01, Z2, Y0
-	VADDPS        Y0, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X0
-	VADDPS        X0, X2, X2
-	VMOVHLPS      X2, X2, X0
-	VADDPS        X0, X2, X2
-	VMOVSHDUP     X2, X0
-	VADDSS        X0, X2, X2
-	VMOVSS        X2, 4(AX)
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
 	VADDPS        Z5, Z4, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y0
-	VADDPS        Y0, Y4, Y4
-	VEXTRACTF128  $0x01, Y4, X0
-	VADDPS        X0, X4, X4
-	VMOVHLPS      X4, X4, X0
-	VADDPS        X0, X4, X4
-	VMOVSHDUP     X4, X0
-	VADDSS        X0, X4, X4
-	VMOVSS        X4, 8(AX)
+	VADDPS        Y4, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 8(AX)
 	VADDPS        Z7, Z6, Z6
 	VEXTRACTF64X4 $0x01, Z6, Y0
-	VADDPS        Y0, Y6, Y6
-	VEXTRACTF128  $0x01, Y6, X0
-	VADDPS        X0, X6, X6
-	VMOVHLPS      X6, X6, X0
-	VADDPS        X0, X6, X6
-	VMOVSHDUP     X6, X0
-	VADDSS        X0, X6, X6
-	VMOVSS        X6, 12(AX)
+	VADDPS        Y6, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 12(AX)
 	VZEROUPPER
 	RET
 
@@ -59053,7 +59053,7 @@ loop:
 	VFMADD231PS 64(DX)(BX*1), Z3, Z5
 	VMOVUPS     Z4, (AX)(BX*1)
 	VMOVUPS     Z5, 64(AX)(BX*1)
-	ADDQ        $0x80, BX
+	ADDQ        $0x00000080, BX
 	DECQ        R9
 	JNZ         loop
 
@@ -59066,7 +59066,7 @@ tail16:
 	VFMADD231PS (R8)(BX*1), Z2, Z4
 	VFMADD231PS (DX)(BX*1), Z3, Z4
 	VMOVUPS     Z4, (AX)(BX*1)
-	ADDQ        $0x40, BX
+	ADDQ        $0x00000040, BX
 
 tail1:
 	ANDQ        $0x0f, CX

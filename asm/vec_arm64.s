@@ -124,9 +124,10 @@ done:
 	WORD $0x4e22d400 // fadd v0.4s, v0.4s, v2.4s
 	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
 	WORD $0x4e21d400 // fadd v0.4s, v0.4s, v1.4s
-	WORD $0x6e20d401 // faddp v1.4s, v0.4s, v0.4s
-	WORD $0x7e30d821 // faddp s1, v1.2s
-	FMOVS F1, ret+48(FP)
+	VEXT $8, V0.B16, V0.B16, V1.B16
+	WORD $0x4e21d401 // fadd v1.4s, v0.4s, v1.4s
+	WORD $0x7e30d820 // faddp s0, v1.2s
+	FMOVS F0, ret+48(FP)
 	RET
 
 // func ScaleNEON(alpha float32, x []float32)
@@ -447,9 +448,10 @@ done:
 	WORD $0x4e23f421 // fmax v1.4s, v1.4s, v3.4s
 	WORD $0x4e24f442 // fmax v2.4s, v2.4s, v4.4s
 	WORD $0x4e22f421 // fmax v1.4s, v1.4s, v2.4s
-	WORD $0x6e21f420 // fmaxp v0.4s, v1.4s, v1.4s
-	WORD $0x7e30f800 // fmaxp s0, v0.2s
-	FMOVS F0, ret+24(FP)
+	VEXT $8, V1.B16, V1.B16, V0.B16
+	WORD $0x4e20f420 // fmax v0.4s, v1.4s, v0.4s
+	WORD $0x7e30f801 // fmaxp s1, v0.2s
+	FMOVS F1, ret+24(FP)
 	RET
 nan:
 	MOVW $0x7fc00000, R0
@@ -501,9 +503,10 @@ done:
 	WORD $0x4e22d400 // fadd v0.4s, v0.4s, v2.4s
 	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
 	WORD $0x4e21d400 // fadd v0.4s, v0.4s, v1.4s
-	WORD $0x6e20d401 // faddp v1.4s, v0.4s, v0.4s
-	WORD $0x7e30d821 // faddp s1, v1.2s
-	FMOVS F1, ret+24(FP)
+	VEXT $8, V0.B16, V0.B16, V1.B16
+	WORD $0x4e21d401 // fadd v1.4s, v0.4s, v1.4s
+	WORD $0x7e30d820 // faddp s0, v1.2s
+	FMOVS F0, ret+24(FP)
 	RET
 
 // func FmaPeakNEON(iters int) int

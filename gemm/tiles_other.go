@@ -1,10 +1,19 @@
-//go:build !amd64 || purego
+//go:build !(amd64 || arm64) || purego
 
 package gemm
 
-// The row kernels of a tile family where no generated row kernels exist
-// (arm64 has tile families but no row kernels yet; the amd64 families are
-// interpreted by the tests anywhere): the Go twins (rowtwins.go).
+import "github.com/convkit/convkit/kernels"
+
+// tileCandidates: no strided kernel families without generated assembly;
+// the driver runs kernels.Bound().Gemm.Micro on packed panels instead.
+func tileCandidates(i kernels.ISA) []*tileKernels { return nil }
+
+// narrowFamily: none without generated assembly.
+func narrowFamily(i kernels.ISA) *tileKernels { return nil }
+
+// The row kernels of a tile family where no generated kernels exist (the
+// amd64 families are interpreted by the tests anywhere): the Go twins
+// (rowtwins.go).
 
 func (tk *tileKernels) dotRows4(x *float32, rows *[4]*float32, k int, out *[4]float32) {
 	dotRows4Go(twinLanes, x, rows, k, out)

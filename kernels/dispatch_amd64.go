@@ -56,14 +56,12 @@ func amd64Table(i ISA) Table {
 	return t
 }
 
-// gemmKernels binds the SGEMM micro-kernel of each amd64 path (defined in
-// gemm_amd64.go).
+// gemmKernels binds the SGEMM micro-kernel of each amd64 path: the
+// default family's Micro in the generated table (gemm_asm.go).
 func gemmKernels(i ISA) GemmKernels {
 	switch i {
-	case AVX2:
-		return gemmAVX2
-	case AVX512:
-		return gemmAVX512
+	case AVX2, AVX512:
+		return defaultMicro(i.String())
 	}
 	return generic.Gemm
 }

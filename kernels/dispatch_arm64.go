@@ -5,7 +5,7 @@ package kernels
 import "github.com/convkit/convkit/asm"
 
 // neon is the NEON path: the generated kernels of asm/vec_arm64.s and
-// asm/sgemm_arm64.s (gen/neonvec, gen/neonsgemm). Every arm64 Linux host has
+// asm/sgemm_arm64.s (gen/vec and gen/sgemm with -arch arm64). Every arm64 Linux host has
 // Advanced SIMD, so on arm64 this is what init binds unless CONVKIT_ISA
 // says otherwise.
 var neon = Table{
@@ -20,9 +20,9 @@ var neon = Table{
 		Max:          asm.MaxNEON,
 		Sum:          asm.SumNEON,
 	},
-	// 8x12: 24 q-register accumulators, FMLA by element of A against
-	// three B vectors (why 8x12 rather than 12x8: gen/neonsgemm).
-	Gemm: GemmKernels{MR: 8, NR: 12, Micro: asm.SgemmMicro8x12NEON},
+	// The default family's Micro in the generated table (gemm_asm.go):
+	// 8x12, 24 accumulators, three B vectors.
+	Gemm: defaultMicro("NEON"),
 	Peak: asm.FmaPeakNEON,
 }
 

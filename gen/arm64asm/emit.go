@@ -67,10 +67,13 @@ func (t Type) goName() string {
 	return "[]float32"
 }
 
-// Param is one named argument.
+// Param is one named argument. GoType, if set, is its Go spelling where
+// Type is only its frame layout (a *[4]*float32 is laid out as a
+// Float32Ptr).
 type Param struct {
-	Name string
-	Type Type
+	Name   string
+	Type   Type
+	GoType string
 }
 
 // Signature is a Go function type: arguments and at most one unnamed
@@ -353,7 +356,11 @@ func (f *File) header(b *bytes.Buffer) {
 func (s Signature) goString() string {
 	parts := make([]string, len(s.Params))
 	for i, p := range s.Params {
-		parts[i] = p.Name + " " + p.Type.goName()
+		t := p.Type.goName()
+		if p.GoType != "" {
+			t = p.GoType
+		}
+		parts[i] = p.Name + " " + t
 	}
 	out := "(" + strings.Join(parts, ", ") + ")"
 	if s.Result != nil {

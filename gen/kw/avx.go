@@ -455,3 +455,72 @@ func (a *avx) StorePartial(v V, p Partial, m Mem) {
 	}
 	a.VMASKMOVPS(xv(v), p.reg.(reg.VecVirtual), xm(m))
 }
+
+func (a *avx) JumpIfBitsClear(g G, imm int, label string) {
+	a.TESTQ(operand.U32(imm), xg(g))
+	a.JZ(operand.LabelRef(label))
+}
+
+func (a *avx) LoadGP(m Mem) G {
+	g := a.GP64()
+	a.MOVQ(xm(m), g)
+	return G{g}
+}
+
+// Transpose: interleave pairs, then quads, inside every 128-bit block,
+// then move the blocks (VPERM2F128 for two blocks, VSHUFF32X4 for four).
+func (a *avx) Transpose(rows []V) []V {
+	n := a.isa.Lanes
+	if len(rows) != n {
+		panic(fmt.Sprintf("kw: Transpose of %d rows on %d lanes", len(rows), n))
+	}
+	x := make([]reg.VecVirtual, n)
+	t := make([]reg.VecVirtual, n)
+	for i := range x {
+		x[i] = xv(rows[i])
+		t[i] = a.vec()
+	}
+	for i := 0; i < n/2; i++ {
+		a.VUNPCKLPS(x[2*i+1], x[2*i], t[2*i])
+		a.VUNPCKHPS(x[2*i+1], x[2*i], t[2*i+1])
+	}
+	// t[2i], t[2i+1]: the low and high pairs of rows 2i, 2i+1 in each block.
+	for g := 0; g < n; g += 4 {
+		a.VSHUFPS(operand.U8(0x44), t[g+2], t[g], x[g])
+		a.VSHUFPS(operand.U8(0xEE), t[g+2], t[g], x[g+1])
+		a.VSHUFPS(operand.U8(0x44), t[g+3], t[g+1], x[g+2])
+		a.VSHUFPS(operand.U8(0xEE), t[g+3], t[g+1], x[g+3])
+	}
+	// x[g+c] (g a multiple of 4) holds in its 128-bit block b column 4b+c
+	// of rows g..g+3: row 4b+c of the transpose is block b of x[c], x[4+c],
+	// ... in order.
+	out := make([]V, n)
+	if n == 8 {
+		for b, imm := range []uint8{0x20, 0x31} {
+			for c := 0; c < 4; c++ {
+				a.VPERM2F128(operand.U8(imm), x[4+c], x[c], t[4*b+c])
+				out[4*b+c] = V{t[4*b+c]}
+			}
+		}
+		return out
+	}
+	// Four blocks: gather pairs of blocks, then the blocks themselves
+	// (VSHUFF32X4 takes two blocks from each source).
+	for c := 0; c < 4; c++ {
+		a.VSHUFF32X4(operand.U8(0x44), x[4+c], x[c], t[c]) // x[c].0 x[c].1 x[4+c].0 x[4+c].1
+		a.VSHUFF32X4(operand.U8(0xEE), x[4+c], x[c], t[4+c])
+		a.VSHUFF32X4(operand.U8(0x44), x[12+c], x[8+c], t[8+c])
+		a.VSHUFF32X4(operand.U8(0xEE), x[12+c], x[8+c], t[12+c])
+	}
+	for c := 0; c < 4; c++ {
+		for b, src := range [4][2]reg.VecVirtual{{t[c], t[8+c]}, {t[c], t[8+c]}, {t[4+c], t[12+c]}, {t[4+c], t[12+c]}} {
+			imm := uint8(0x88) // blocks 0 and 2 of each source; 0xDD: blocks 1 and 3
+			if b%2 == 1 {
+				imm = 0xDD
+			}
+			a.VSHUFF32X4(operand.U8(imm), src[1], src[0], x[4*b+c])
+			out[4*b+c] = V{x[4*b+c]}
+		}
+	}
+	return out
+}

@@ -70,23 +70,30 @@ type Backend interface {
 	Reduce(op Op, v V) V
 
 	// More general-register work, for kernels with strides and tile loops.
-	Imm(imm int) G                             // a fresh register holding imm
-	StoreParam(g G, name string)               // write an int or pointer argument slot
-	Lea(m Mem, dst G)                          // dst = the address of m
-	AddGP(dst, src G)                          // dst += src
-	ShlImm(g G, s int)                         // g <<= s
-	ShrImmJumpZero(g G, s int, label string)   // g >>= s (unsigned); if g == 0 goto label
-	AndImmJumpZero(g G, imm int, label string) // g &= imm; if g == 0 goto label
-	DecJumpZero(g G, label string)             // g--; if g == 0 goto label
-	JumpIfLessEq(g G, imm int, label string)   // signed g <= imm
-	JumpIfNotEqual(g G, imm int, label string) // g != imm
-	JumpIfFloatParamZero(name, label string)   // the float32 argument is +0 or -0
+	Imm(imm int) G                              // a fresh register holding imm
+	StoreParam(g G, name string)                // write an int or pointer argument slot
+	Lea(m Mem, dst G)                           // dst = the address of m
+	AddGP(dst, src G)                           // dst += src
+	ShlImm(g G, s int)                          // g <<= s
+	ShrImmJumpZero(g G, s int, label string)    // g >>= s (unsigned); if g == 0 goto label
+	AndImmJumpZero(g G, imm int, label string)  // g &= imm; if g == 0 goto label
+	DecJumpZero(g G, label string)              // g--; if g == 0 goto label
+	JumpIfLessEq(g G, imm int, label string)    // signed g <= imm
+	JumpIfNotEqual(g G, imm int, label string)  // g != imm
+	JumpIfFloatParamZero(name, label string)    // the float32 argument is +0 or -0
+	JumpIfBitsClear(g G, imm int, label string) // g & imm == 0
+	LoadGP(m Mem) G                             // a fresh register holding the 64 bits at m
 
 	// More vector work.
 	BroadcastParam(name string) V // a float32 argument in every lane
 	Broadcast(m Mem, dst V)       // the float32 at m in every lane
 	FMABcast(acc, x V, m Mem)     // acc += x * (the float32 at m); ISA.EmbeddedBroadcast only
 	Prefetch(m Mem)               // into L1; never faults
+
+	// Transpose transposes the Lanes x Lanes block whose rows are the
+	// Lanes vectors x and returns the rows of the transpose (x is
+	// clobbered), for packing and Winograd.
+	Transpose(x []V) []V
 
 	// Partial vectors whose live lane count is known at run time only (the
 	// n edge of a tile). Edge dispatches on it (see Func.Edges).

@@ -271,24 +271,32 @@ func (f *Func) Function(name, sig string, doc ...string) {
 	f.Begin(name, parseSig(name, sig), doc)
 }
 
-// Edges emits a dispatch on the live column count nr (1 <= nr < nv*Lanes,
-// in a register it does not change) to one copy of body per case, each
-// under its own label: body(l, p, label) runs with l live vectors, the last
-// one partial with live lanes p (all lanes live when nr is a multiple of
-// Lanes). A masking ISA gets one case per l (p computed at run time); a
-// scalar-tail ISA one case per column count (p fixed). Each body must end
-// by jumping away.
+// Edges is ByCount over the n edge of a tile of nv vectors: the live
+// column count nr, 1 <= nr < nv*Lanes.
 func (f *Func) Edges(nr G, nv int, prefix string, body func(l int, p Partial, label string)) {
+	f.ByCount(nr, nv*f.ISA.Lanes-1, prefix, body)
+}
+
+// ByCount emits a dispatch on the count n (1 <= n <= max, in a register
+// it does not change) to one copy of body per case, each under its own
+// label: body(l, p, label) runs with l vectors, the last one partial with
+// live lanes p. A masking ISA gets one case per l (p computed at run time,
+// all lanes live when n is a multiple of Lanes); a scalar-tail ISA one
+// case per count (p fixed). Each body must end by jumping away.
+func (f *Func) ByCount(n G, max int, prefix string, body func(l int, p Partial, label string)) {
 	lanes := f.ISA.Lanes
 	if f.ISA.Tail != TailScalar {
-		for l := 1; l < nv; l++ {
-			f.JumpIfLessEq(nr, l*lanes, fmt.Sprintf("%s%d", prefix, l))
+		groups := (max + lanes - 1) / lanes
+		for l := 1; l < groups; l++ {
+			f.JumpIfLessEq(n, l*lanes, fmt.Sprintf("%s%d", prefix, l))
 		}
-		f.Jump(fmt.Sprintf("%s%d", prefix, nv))
-		for l := 1; l <= nv; l++ {
+		if groups > 1 {
+			f.Jump(fmt.Sprintf("%s%d", prefix, groups))
+		}
+		for l := 1; l <= groups; l++ {
 			lbl := fmt.Sprintf("%s%d", prefix, l)
 			f.Label(lbl)
-			r := f.MoveGP(nr)
+			r := f.MoveGP(n)
 			if l > 1 {
 				f.SubImm(r, (l-1)*lanes)
 			}
@@ -296,13 +304,13 @@ func (f *Func) Edges(nr G, nv int, prefix string, body func(l int, p Partial, la
 		}
 		return
 	}
-	// One case per column count: nr = (l-1)*lanes + r.
-	last := nv*lanes - 1
-	for c := 1; c < last; c++ {
-		f.JumpIfLessEq(nr, c, fmt.Sprintf("%s%d", prefix, c))
+	for c := 1; c < max; c++ {
+		f.JumpIfLessEq(n, c, fmt.Sprintf("%s%d", prefix, c))
 	}
-	f.Jump(fmt.Sprintf("%s%d", prefix, last))
-	for c := 1; c <= last; c++ {
+	if max > 1 {
+		f.Jump(fmt.Sprintf("%s%d", prefix, max))
+	}
+	for c := 1; c <= max; c++ {
 		lbl := fmt.Sprintf("%s%d", prefix, c)
 		f.Label(lbl)
 		l := (c + lanes - 1) / lanes

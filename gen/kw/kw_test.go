@@ -7,7 +7,7 @@ import (
 
 func TestParseSig(t *testing.T) {
 	s := parseSig("F", "func(alpha float32, x, y []float32, n int, p *float32) float32")
-	want := []Param{{"alpha", Float32}, {"x", Float32Slice}, {"y", Float32Slice}, {"n", Int}, {"p", Float32Ptr}}
+	want := []Param{{"alpha", Float32, "float32"}, {"x", Float32Slice, "[]float32"}, {"y", Float32Slice, "[]float32"}, {"n", Int, "int"}, {"p", Float32Ptr, "*float32"}}
 	if len(s.Params) != len(want) {
 		t.Fatalf("params %v, want %v", s.Params, want)
 	}

@@ -31,9 +31,9 @@ type Options struct {
 	// Extra, if not nil, runs after the family on amd64 with the AVX2
 	// backend, whose mask table (MaskTable) the other code shares.
 	Extra func(avx2 Backend)
-	// Table, if not nil, returns the body of the Go table the amd64 run
-	// writes to its -table file (see avomain.MainTable).
-	Table func() string
+	// Table, if not nil, returns the body of the Go table of an
+	// architecture's kernels, written to the -table file (then required).
+	Table func(arch string) string
 }
 
 // MainWith is Main with Options.
@@ -61,37 +61,45 @@ func MainWith(prog, maskTable string, family func(f *Func), opt Options) {
 			}
 		}
 		if opt.Table != nil {
-			avomain.MainTable(prog, ctx, emit, opt.Table)
+			avomain.MainTable(prog, ctx, emit, func() string { return opt.Table("amd64") })
 		} else {
 			avomain.Main(prog, ctx, emit)
 		}
 	case "arm64":
-		mainARM64(prog, args, family)
+		mainARM64(prog, args, family, opt.Table)
 	default:
 		fmt.Fprintf(os.Stderr, "%s: -arch %s: want amd64 or arm64\n", prog, arch)
 		os.Exit(2)
 	}
 }
 
-func mainARM64(prog string, args []string, family func(f *Func)) {
+func mainARM64(prog string, args []string, family func(f *Func), table func(arch string) string) {
 	fs := flag.NewFlagSet(prog, flag.ExitOnError)
 	out := fs.String("out", "", "assembly output `file`")
 	stubs := fs.String("stubs", "", "Go stub output `file`")
+	tab := fs.String("table", "", "Go table output `file`")
 	pkg := fs.String("pkg", "asm", "Go package `name` of the outputs")
 	fs.Parse(args)
-	if *out == "" || *stubs == "" || fs.NArg() != 0 {
-		fmt.Fprintf(os.Stderr, "usage: go run -C ../gen ./%s -arch arm64 -out X_arm64.s -stubs X_arm64.go [-pkg asm]\n", prog)
+	if *out == "" || *stubs == "" || fs.NArg() != 0 || (table != nil) != (*tab != "") {
+		fmt.Fprintf(os.Stderr, "usage: go run -C ../gen ./%s -arch arm64 -out X_arm64.s -stubs X_arm64.go [-table X_arm64.go] [-pkg asm]\n", prog)
 		os.Exit(2)
 	}
 	// The header names the command as asm/doc.go runs it, whatever the
 	// working directory, so regenerating from anywhere gives the same bytes.
-	cmd := fmt.Sprintf("go run -C ../gen ./%s -arch arm64 -out ../asm/%s -stubs ../asm/%s -pkg %s",
-		prog, filepath.Base(*out), filepath.Base(*stubs), *pkg)
+	cmd := fmt.Sprintf("go run -C ../gen ./%s -arch arm64 -out ../asm/%s -stubs ../asm/%s", prog, filepath.Base(*out), filepath.Base(*stubs))
+	if table != nil {
+		cmd += " -table ../asm/" + filepath.Base(*tab)
+	}
+	cmd += " -pkg " + *pkg
 	file := arm64asm.NewFile(*pkg, cmd, "arm64 && !purego")
 	b := NewNEON(file)
 	family(New(b))
 	Finish(b)
-	if err := file.Write(*out, *stubs); err != nil {
+	err := file.Write(*out, *stubs)
+	if err == nil && table != nil {
+		err = avomain.WriteGo(*tab, cmd, "arm64 && !purego", *pkg, table("arm64"))
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
 		os.Exit(1)
 	}

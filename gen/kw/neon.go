@@ -61,7 +61,7 @@ func (n *neon) Begin(name string, sig Signature, doc []string) {
 	n.flush()
 	var ps []a.Param
 	for _, p := range sig.Params {
-		ps = append(ps, a.P(p.Name, armType(name, p.Type)))
+		ps = append(ps, a.Param{Name: p.Name, Type: armType(name, p.Type), GoType: p.GoType})
 	}
 	s := a.Signature{Params: ps}
 	if sig.Result != nil {
@@ -529,16 +529,56 @@ func (n *neon) JumpIfAny(k Mask, label string) {
 	})
 }
 
-// Reduce adds (or maxes) adjacent pairs twice: four lanes, then two.
+// Reduce halves the width like the x86 backend, so that the order of the
+// additions is the same on every ISA (the Go twins follow it): the upper
+// two lanes onto the lower two (EXT by 8 bytes), then the two remaining.
 func (n *neon) Reduce(op Op, v V) V {
-	s, d := nv(v), n.newV()
-	vec, scalar := a.FADDP, a.FADDPScalar
+	s, t, d := nv(v), n.newV(), n.newV()
+	vec, pair := a.FADD, a.FADDPScalar
 	if op == Max {
-		vec, scalar = a.FMAXP, a.FMAXPScalar
+		vec, pair = a.FMAX, a.FMAXPScalar
 	}
-	n.op([]*vreg{s, d}, func() {
-		n.fn.Word(vec(a.S4, d.v(), s.v(), s.v()))
-		n.fn.Word(scalar(a.S2, d.v(), d.v()))
-	})
+	n.op([]*vreg{s, t}, func() { n.fn.Op("VEXT", "$8", s.v().A(a.B16), s.v().A(a.B16), t.v().A(a.B16)) })
+	n.word(vec, t, s, t)
+	n.op([]*vreg{t, d}, func() { n.fn.Word(pair(a.S2, d.v(), t.v())) })
 	return V{d}
+}
+
+func (n *neon) JumpIfBitsClear(g G, imm int, label string) {
+	r := ng(g)
+	n.branch(label, []*vreg{r}, func() {
+		n.fn.Op("TST", a.Imm(int64(imm)), r.gs())
+		n.fn.Op("BEQ", label)
+	})
+}
+
+func (n *neon) LoadGP(m Mem) G {
+	r := n.newG()
+	n.memOp(m, []*vreg{r}, func(s string) { n.fn.Op("MOVD", s, r.gs()) })
+	return G{r}
+}
+
+// Transpose of 4x4: TRN1/TRN2 of pairs of rows on single lanes, then on
+// double lanes.
+func (n *neon) Transpose(rows []V) []V {
+	if len(rows) != 4 {
+		panic(fmt.Sprintf("kw: Transpose of %d rows on 4 lanes", len(rows)))
+	}
+	x := make([]*vreg, 4)
+	for i := range x {
+		x[i] = nv(rows[i])
+	}
+	t := []*vreg{n.newV(), n.newV(), n.newV(), n.newV()}
+	trn := func(op string, arr a.Arr, d, p, q *vreg) {
+		n.op([]*vreg{d, p, q}, func() { n.fn.Op(op, q.v().A(arr), p.v().A(arr), d.v().A(arr)) })
+	}
+	trn("VTRN1", a.S4, t[0], x[0], x[1]) // x0[0] x1[0] x0[2] x1[2]
+	trn("VTRN2", a.S4, t[1], x[0], x[1]) // x0[1] x1[1] x0[3] x1[3]
+	trn("VTRN1", a.S4, t[2], x[2], x[3])
+	trn("VTRN2", a.S4, t[3], x[2], x[3])
+	trn("VTRN1", a.D2, x[0], t[0], t[2]) // column 0
+	trn("VTRN1", a.D2, x[1], t[1], t[3]) // column 1
+	trn("VTRN2", a.D2, x[2], t[0], t[2]) // column 2
+	trn("VTRN2", a.D2, x[3], t[1], t[3]) // column 3
+	return []V{{x[0]}, {x[1]}, {x[2]}, {x[3]}}
 }

@@ -28,10 +28,12 @@ func (t Type) GoName() string {
 	panic(fmt.Sprintf("kw: unknown type %d", t))
 }
 
-// Param is one named argument.
+// Param is one named argument. Every pointer type is laid out as a
+// Float32Ptr; GoType keeps its spelling ("*[4]*float32").
 type Param struct {
-	Name string
-	Type Type
+	Name   string
+	Type   Type
+	GoType string
 }
 
 // Signature is a kernel's Go function type: its source text (which Avo
@@ -66,11 +68,14 @@ func parseSig(fn, expr string) Signature {
 			pending = append(pending, f[0])
 		case 2:
 			t, ok := typeNames[f[1]]
+			if !ok && strings.HasPrefix(f[1], "*") {
+				t, ok = Float32Ptr, true // any pointer: one word
+			}
 			if !ok {
 				bad("type " + f[1] + " is not a kernel type")
 			}
 			for _, n := range append(pending, f[0]) {
-				sig.Params = append(sig.Params, Param{n, t})
+				sig.Params = append(sig.Params, Param{n, t, f[1]})
 			}
 			pending = nil
 		default:

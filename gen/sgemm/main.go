@@ -37,13 +37,7 @@
 // never leaves a truncated .s behind; the output is deterministic.
 package main
 
-import (
-	"github.com/convkit/convkit/gen/kw"
-	"github.com/mmcloughlin/avo/attr"
-	"github.com/mmcloughlin/avo/build"
-	. "github.com/mmcloughlin/avo/operand"
-	. "github.com/mmcloughlin/avo/reg"
-)
+import "github.com/convkit/convkit/gen/kw"
 
 // role is what a tile family is generated for: nothing is generated that
 // no code uses.
@@ -102,45 +96,12 @@ var tiles = []tile{
 	{"NEON", 8, 12, false, roleDefault},
 }
 
-// rowISAs are the ISAs that get the row kernels (packing, dot, axpy).
-var rowISAs = []isa{avx2, avx512}
-
-// ctx is the one build context of this program.
-var ctx = build.NewContext()
-
-// text starts a NOSPLIT function.
-func text(name, sig string) {
-	ctx.Function(name)
-	ctx.Attributes(attr.NOSPLIT)
-	ctx.SignatureExpr(sig)
-}
+// archISAs are the ISAs of each architecture's output, in emission order.
+var archISAs = map[string][]kw.ISA{"amd64": {kw.AVX2, kw.AVX512}, "arm64": {kw.NEON}}
 
 func main() {
-	kw.MainWith("sgemm", "sgemmMaskTab", tileFamily, kw.Options{
-		Ctx: ctx,
-		// The row kernels are not on the layer yet: Avo code of their own
-		// (rows.go, isa.go), for amd64 only.
-		Extra: func(avx2 kw.Backend) {
-			maskTab = kw.MaskTable(avx2)
-			for _, s := range rowISAs {
-				for _, m := range rowMethods {
-					m.gen(s)
-				}
-			}
-		},
-		Table: goTable,
-	})
-}
-
-// maskTab holds 8 all-ones int32 followed by 8 zeros: the AVX2 lane mask
-// for r live lanes (1..8) is the 8 int32 starting at byte 32-4r (see
-// isa.tailMask).
-var maskTab Mem
-
-// byteStride loads the int parameter name, a count of floats (a leading
-// dimension or panel stride), as bytes.
-func byteStride(name string) GPVirtual {
-	r := ctx.Load(ctx.Param(name), ctx.GP64()).(GPVirtual)
-	ctx.SHLQ(Imm(2), r)
-	return r
+	kw.MainWith("sgemm", "sgemmMaskTab", func(f *kw.Func) {
+		tileFamily(f)
+		rowFamily(f)
+	}, kw.Options{Table: goTable})
 }

@@ -3,21 +3,28 @@ package main
 import (
 	"fmt"
 
-	. "github.com/mmcloughlin/avo/operand"
-	. "github.com/mmcloughlin/avo/reg"
+	"github.com/convkit/convkit/gen/kw"
 )
 
 // The row kernels of one ISA: the packing routines of package gemm's
 // driver and the four-row kernels of its matrix-vector products
-// (gemm/gemv.go). Each is written once against the isa description;
-// partial vectors are masked (opmasks or VMASKMOVPS lane masks).
+// (gemm/gemv.go). Each is written once against the kw layer; partial
+// vectors are masked (opmasks, VMASKMOVPS lane masks) or, on a scalar-tail
+// ISA, loaded lane by lane in a copy of the code per live-lane count.
 
 // rowKernelName is the exported name of a row kernel, e.g. SgemmPackNAVX2.
-func rowKernelName(base string, s isa) string { return "Sgemm" + base + s.name }
+func rowKernelName(base string, i kw.ISA) string { return "Sgemm" + base + i.Name }
 
 // packTBase is the base name of the transposing pack of an ISA: it
-// transposes lanes x lanes blocks (PackT8, PackT16).
-func packTBase(s isa) string { return fmt.Sprintf("PackT%d", s.lanes) }
+// transposes lanes x lanes blocks (PackT4, PackT8, PackT16).
+func packTBase(i kw.ISA) string { return fmt.Sprintf("PackT%d", i.Lanes) }
+
+// rowFamily emits every row kernel of f's ISA, in rowMethods' order.
+func rowFamily(f *kw.Func) {
+	for _, m := range rowMethods {
+		m.gen(f)
+	}
+}
 
 // maxRowPointers is how many source row pointers the transposing pack
 // keeps in general registers across its loop (with dst, w, n and the
@@ -26,16 +33,14 @@ const maxRowPointers = 8
 
 // genPackT emits the transposing pack: lanes source rows, contiguous
 // along p, become lanes consecutive lanes of a panel row of width w.
-func genPackT(s isa) {
-	L := s.lanes
-	name := rowKernelName(packTBase(s), s)
-	count := fmt.Sprintf("n%d", L)
-	text(name, fmt.Sprintf("func(dst *float32, w int, rows **float32, %s int)", count))
-	ctx.Doc(
-		fmt.Sprintf("%s transposes %d rows of %d*%s floats, whose pointers are at rows, into", name, L, L, count),
-		"a panel of width w >= 1:",
+func genPackT(f *kw.Func) {
+	L := f.ISA.Lanes
+	name := rowKernelName(packTBase(f.ISA), f.ISA)
+	f.Function(name, "func(dst *float32, w int, rows **float32, blocks int)",
+		fmt.Sprintf("%s transposes %d rows of %d*blocks floats, whose pointers are at rows,", name, L, L),
+		"into a panel of width w >= 1:",
 		"",
-		fmt.Sprintf("\tfor p < %d*%s, r < %d:", L, count, L),
+		fmt.Sprintf("\tfor p < %d*blocks, r < %d:", L, L),
 		"\t  dst[p*w+r] = row(r)[p]    (row(r): the r-th pointer at rows)",
 		"",
 		fmt.Sprintf("It writes the %d lanes of every panel row, so for w < %d (or a last group of", L, L),
@@ -43,247 +48,216 @@ func genPackT(s isa) {
 		fmt.Sprintf("and past the last row by up to %d floats: callers pack groups from last to", L),
 		"first and leave that much slack after the buffer.",
 	)
-	ctx.Pragma("noescape")
-	dst := ctx.Load(ctx.Param("dst"), ctx.GP64())
-	w := byteStride("w")
-	rp := ctx.Load(ctx.Param("rows"), ctx.GP64())
-	n := ctx.Load(ctx.Param(count), ctx.GP64())
-	var row []GPVirtual // nil: reloaded from rp in the loop
+	dst := f.Int("dst")
+	w := strideBytes(f, "w")
+	rp := f.Int("rows")
+	n := f.Int("blocks")
+	var row []kw.G // nil: reloaded from rp in the loop
 	if L <= maxRowPointers {
-		row = make([]GPVirtual, L)
+		row = make([]kw.G, L)
 		for r := range row {
-			row[r] = ctx.GP64().(GPVirtual)
-			ctx.MOVQ(Mem{Base: rp, Disp: 8 * r}, row[r])
+			row[r] = f.LoadGP(kw.Mem{Base: rp, Disp: 8 * r})
 		}
 	}
-	off := ctx.GP64()
-	ctx.XORQ(off, off)
-	ctx.TESTQ(n, n)
-	ctx.JZ(LabelRef("done"))
-	ctx.Label("loop")
-	x := make([]VecVirtual, L)
+	off := f.ZeroGP()
+	f.JumpIfZero(n, "done")
+	f.Label("loop")
+	x := make([]kw.V, L)
 	for r := range x {
-		x[r] = s.vec()
-		base := Register(nil)
+		x[r] = f.Vec()
+		base := kw.G{}
 		if row != nil {
 			base = row[r]
 		} else {
-			base = ctx.GP64()
-			ctx.MOVQ(Mem{Base: rp, Disp: 8 * r}, base)
+			base = f.LoadGP(kw.Mem{Base: rp, Disp: 8 * r})
 		}
-		ctx.VMOVUPS(Mem{Base: base, Index: off, Scale: 1}, x[r])
+		f.LoadVec(kw.Mem{Base: base, Index: off, Scale: 1}, x[r])
 	}
-	t := make([]VecVirtual, L)
-	for i := range t {
-		t[i] = s.vec()
+	for _, v := range f.Transpose(x) {
+		f.StoreVec(v, kw.Mem{Base: dst})
+		f.AddGP(dst, w)
 	}
-	for _, v := range s.transpose(x, t) {
-		ctx.VMOVUPS(v, Mem{Base: dst})
-		ctx.ADDQ(w, dst)
-	}
-	ctx.ADDQ(U8(s.vbytes()), off)
-	ctx.DECQ(n)
-	ctx.JNZ(LabelRef("loop"))
-	ctx.Label("done")
-	ctx.VZEROUPPER()
-	ctx.RET()
+	f.AddImm(off, f.ISA.VBytes())
+	f.DecJumpNonZero(n, "loop")
+	f.Label("done")
+	f.Ret()
 }
 
 // genPackN emits the copying pack: rows of n floats (1 <= n <= 32) at
 // stride ld become panel rows at stride dw.
-func genPackN(s isa) {
-	name := rowKernelName("PackN", s)
-	text(name, "func(dst *float32, dw int, src *float32, ld int, n int, rows int)")
-	ctx.Doc(
+func genPackN(f *kw.Func) {
+	L := f.ISA.Lanes
+	name := rowKernelName("PackN", f.ISA)
+	f.Function(name, "func(dst *float32, dw int, src *float32, ld int, n int, rows int)",
 		name+" copies rows >= 0 rows of n floats (1 <= n <= 32):",
 		"",
 		"\tfor p < rows, j < n:",
 		"\t  dst[p*dw+j] = src[p*ld+j]",
 		"",
 		"It reads nothing outside those elements (the last vector of a row is a",
-		fmt.Sprintf("masked load) but writes whole %d-float vectors, so it spills up to %d floats", s.lanes, s.lanes-1),
+		fmt.Sprintf("partial load) but writes whole %d-float vectors, so it spills up to %d floats", L, L-1),
 		"past n into the next panel row (rewritten next) and past the last row:",
 		"callers leave that much slack after the buffer.",
 	)
-	ctx.Pragma("noescape")
-	dst := ctx.Load(ctx.Param("dst"), ctx.GP64())
-	dw := byteStride("dw")
-	src := ctx.Load(ctx.Param("src"), ctx.GP64())
-	ld := byteStride("ld")
-	n := ctx.Load(ctx.Param("n"), ctx.GP64())
-	rows := ctx.Load(ctx.Param("rows"), ctx.GP64())
-	ctx.TESTQ(rows, rows)
-	ctx.JZ(LabelRef("done"))
-	// nv = ceil(n/lanes) vectors per row, the last masked.
-	byVectorCount(s, n, func(nv int, m mask) {
-		x := make([]VecVirtual, nv)
+	dst := f.Int("dst")
+	dw := strideBytes(f, "dw")
+	src := f.Int("src")
+	ld := strideBytes(f, "ld")
+	n := f.Int("n")
+	rows := f.Int("rows")
+	f.JumpIfZero(rows, "done")
+	// nv = ceil(n/lanes) vectors per row, the last partial.
+	f.ByCount(n, 32, "nv", func(nv int, p kw.Partial, lbl string) {
+		p = f.ForStores(p)
+		x := make([]kw.V, nv)
 		for v := range x {
-			x[v] = s.vec()
+			x[v] = f.Vec()
 		}
-		lbl := fmt.Sprintf("loop%d", nv)
-		ctx.Label(lbl)
-		loadRow(s, src, x, m)
-		storeRow(s, x, dst, m, false)
-		ctx.ADDQ(ld, src)
-		ctx.ADDQ(dw, dst)
-		ctx.DECQ(rows)
-		ctx.JNZ(LabelRef(lbl))
-		ctx.JMP(LabelRef("done"))
+		loop := "loop" + lbl[len("nv"):]
+		f.Label(loop)
+		loadRow(f, src, x, p)
+		storeRow(f, x, dst, p, false)
+		f.AddGP(src, ld)
+		f.AddGP(dst, dw)
+		f.DecJumpNonZero(rows, loop)
+		f.Jump("done")
 	})
-	ctx.Label("done")
-	ctx.VZEROUPPER()
-	ctx.RET()
+	f.Label("done")
+	f.Ret()
 }
 
 // genPackRows emits the row-order pack of whole B panels: where genPackN
 // walks one panel down all its rows (one line per row, a new page per row
 // for a wide B, where the hardware prefetchers stop), this reads each
 // source row once, start to end, and deals it out to the panels.
-func genPackRows(s isa) {
-	name := rowKernelName("PackRows", s)
-	text(name, "func(dst *float32, w int, ps int, src *float32, ld int, panels int, rows int)")
-	ctx.Doc(
-		fmt.Sprintf("%s packs panels >= 1 whole panels of w floats (%d <= w <= 32)", name, s.lanes/2),
+func genPackRows(f *kw.Func) {
+	L := f.ISA.Lanes
+	name := rowKernelName("PackRows", f.ISA)
+	f.Function(name, "func(dst *float32, w int, ps int, src *float32, ld int, panels int, rows int)",
+		fmt.Sprintf("%s packs panels >= 1 whole panels of w floats (%d <= w <= 32)", name, L/2),
 		"from rows >= 1 rows, a row at a time:",
 		"",
 		"\tfor p < rows, q < panels, j < w:",
 		"\t  dst[q*ps+p*w+j] = src[p*ld+q*w+j]",
 		"",
 		"It reads nothing outside those elements (the last vector of a panel row",
-		fmt.Sprintf("is a masked load). It writes whole %d-float vectors into every row but", s.lanes),
-		fmt.Sprintf("the last, spilling up to %d floats into the next row of the same panel", s.lanes/2),
-		fmt.Sprintf("(written next: w >= %d keeps the spill inside it); the last row's partial", s.lanes/2),
-		"vector is a masked store, so nothing is written past a panel's rows*w",
+		fmt.Sprintf("is a partial load). It writes whole %d-float vectors into every row but", L),
+		fmt.Sprintf("the last, spilling up to %d floats into the next row of the same panel", L/2),
+		fmt.Sprintf("(written next: w >= %d keeps the spill inside it); the last row's partial", L/2),
+		"vector is a partial store, so nothing is written past a panel's rows*w",
 		"floats.",
 	)
-	ctx.Pragma("noescape")
-	dst := ctx.Load(ctx.Param("dst"), ctx.GP64())
-	w := ctx.Load(ctx.Param("w"), ctx.GP64())
-	ps := byteStride("ps")
-	src := ctx.Load(ctx.Param("src"), ctx.GP64())
-	ld := byteStride("ld")
-	panels := ctx.Load(ctx.Param("panels"), ctx.GP64())
-	rows := ctx.Load(ctx.Param("rows"), ctx.GP64())
-	ctx.TESTQ(rows, rows)
-	ctx.JZ(LabelRef("done"))
-	ctx.TESTQ(panels, panels)
-	ctx.JZ(LabelRef("done"))
-	// nv = ceil(w/lanes) vectors per panel row, the last masked.
-	byVectorCount(s, w, func(nv int, m mask) {
-		wb := ctx.GP64() // w in bytes: the source step between panels, the panel row step
-		ctx.MOVQ(w, wb)
-		ctx.SHLQ(Imm(2), wb)
-		x := make([]VecVirtual, nv)
+	dst := f.Int("dst")
+	w := f.Int("w")
+	ps := strideBytes(f, "ps")
+	src := f.Int("src")
+	ld := strideBytes(f, "ld")
+	panels := f.Int("panels")
+	rows := f.Int("rows")
+	f.JumpIfZero(rows, "done")
+	f.JumpIfZero(panels, "done")
+	// nv = ceil(w/lanes) vectors per panel row, the last partial.
+	f.ByCount(w, 32, "nv", func(nv int, p kw.Partial, lbl string) {
+		p = f.ForStores(p)
+		id := lbl[len("nv"):]
+		wb := f.MoveGP(w) // w in bytes: the source step between panels, the panel row step
+		f.ShlImm(wb, 2)
+		x := make([]kw.V, nv)
 		for v := range x {
-			x[v] = s.vec()
+			x[v] = f.Vec()
 		}
-		copyRow := func(lbl string, last bool) {
-			sp, d, q := ctx.GP64(), ctx.GP64(), ctx.GP64()
-			ctx.MOVQ(src, sp)
-			ctx.MOVQ(dst, d)
-			ctx.MOVQ(panels, q)
-			ctx.Label(lbl)
-			loadRow(s, sp, x, m)
-			storeRow(s, x, d, m, last)
-			ctx.ADDQ(wb, sp)
-			ctx.ADDQ(ps, d)
-			ctx.DECQ(q)
-			ctx.JNZ(LabelRef(lbl))
+		copyRow := func(loop string, last bool) {
+			sp, d, q := f.MoveGP(src), f.MoveGP(dst), f.MoveGP(panels)
+			f.Label(loop)
+			loadRow(f, sp, x, p)
+			storeRow(f, x, d, p, last)
+			f.AddGP(sp, wb)
+			f.AddGP(d, ps)
+			f.DecJumpNonZero(q, loop)
 		}
-		ctx.DECQ(rows) // rows-1 rows with whole stores, then the last
-		ctx.JZ(LabelRef(fmt.Sprintf("last%d", nv)))
-		ctx.Label(fmt.Sprintf("row%d", nv))
-		copyRow(fmt.Sprintf("panel%d", nv), false)
-		ctx.ADDQ(ld, src)
-		ctx.ADDQ(wb, dst)
-		ctx.DECQ(rows)
-		ctx.JNZ(LabelRef(fmt.Sprintf("row%d", nv)))
-		ctx.Label(fmt.Sprintf("last%d", nv))
-		copyRow(fmt.Sprintf("lastpanel%d", nv), true)
-		ctx.JMP(LabelRef("done"))
+		f.DecJumpZero(rows, "last"+id) // rows-1 rows with whole stores, then the last
+		f.Label("row" + id)
+		copyRow("panel"+id, false)
+		f.AddGP(src, ld)
+		f.AddGP(dst, wb)
+		f.DecJumpNonZero(rows, "row"+id)
+		f.Label("last" + id)
+		copyRow("lastpanel"+id, true)
+		f.Jump("done")
 	})
-	ctx.Label("done")
-	ctx.VZEROUPPER()
-	ctx.RET()
+	f.Label("done")
+	f.Ret()
 }
 
 // genDotRows4 emits four dot products sharing one vector, for the
 // matrix-vector products (gemm/gemv.go): four matrix rows stream side by
 // side, four times the memory-level parallelism of one Dot per row, and
 // x is loaded once for all four.
-func genDotRows4(s isa) {
-	name := rowKernelName("DotRows4", s)
-	text(name, "func(x *float32, rows *[4]*float32, k int, out *[4]float32)")
-	ctx.Doc(
+func genDotRows4(f *kw.Func) {
+	name := rowKernelName("DotRows4", f.ISA)
+	f.Function(name, "func(x *float32, rows *[4]*float32, k int, out *[4]float32)",
 		name+" computes four dot products of length k >= 0 with x:",
 		"",
 		"\tfor r < 4:",
 		"\t  out[r] = sum over p < k of rows[r][p] * x[p]",
 		"",
 		"It reads nothing outside x[:k] and rows[r][:k] (the last partial vector",
-		"is a masked load).",
+		"is a partial load).",
 	)
-	ctx.Pragma("noescape")
-	xp := ctx.Load(ctx.Param("x"), ctx.GP64())
-	rp := ctx.Load(ctx.Param("rows"), ctx.GP64())
-	k := ctx.Load(ctx.Param("k"), ctx.GP64())
-	var row [4]GPVirtual
+	xp := f.Int("x")
+	rp := f.Int("rows")
+	k := f.Int("k")
+	var row [4]kw.G
 	for r := range row {
-		row[r] = ctx.GP64().(GPVirtual)
-		ctx.MOVQ(Mem{Base: rp, Disp: 8 * r}, row[r])
+		row[r] = f.LoadGP(kw.Mem{Base: rp, Disp: 8 * r})
 	}
-	var acc [4][2]VecVirtual
+	var acc [4][]kw.V
 	for r := range acc {
-		for v := range acc[r] {
-			acc[r][v] = s.vec()
-			s.zero(acc[r][v])
-		}
+		acc[r] = f.Zeros(2)
 	}
-	vb := s.vbytes()
-	floatLoop(s, k, "reduce", func(off GPVirtual, nv int, m *mask) {
-		if m != nil {
-			// k mod lanes floats: masked lanes read as 0, into the
+	vb := f.ISA.VBytes()
+	floatLoop(f, k, "reduce", func(off kw.G, nv int, p *kw.Partial) {
+		if p != nil {
+			// k mod lanes floats: the lanes past k read as 0, into the
 			// second accumulators (free in this step).
-			x1 := s.vec()
-			s.loadMasked(Mem{Base: xp, Index: off, Scale: 1}, *m, x1)
+			x1 := f.Vec()
+			f.LoadPartial(kw.Mem{Base: xp, Index: off, Scale: 1}, *p, x1)
 			for r := range row {
-				y := s.vec()
-				s.loadMasked(Mem{Base: row[r], Index: off, Scale: 1}, *m, y)
-				ctx.VFMADD231PS(y, x1, acc[r][1])
+				y := f.Vec()
+				f.LoadPartial(kw.Mem{Base: row[r], Index: off, Scale: 1}, *p, y)
+				f.FMA(acc[r][1], x1, y)
 			}
 			return
 		}
-		xv := make([]VecVirtual, nv)
+		xv := make([]kw.V, nv)
 		for v := range xv {
-			xv[v] = s.vec()
-			ctx.VMOVUPS(Mem{Base: xp, Index: off, Scale: 1, Disp: vb * v}, xv[v])
+			xv[v] = f.Vec()
+			f.LoadVec(kw.Mem{Base: xp, Index: off, Scale: 1, Disp: vb * v}, xv[v])
 		}
 		for r := range row {
 			for v := range xv {
-				ctx.VFMADD231PS(Mem{Base: row[r], Index: off, Scale: 1, Disp: vb * v}, xv[v], acc[r][v])
+				f.FMA(acc[r][v], xv[v], kw.Mem{Base: row[r], Index: off, Scale: 1, Disp: vb * v})
 			}
 		}
 	})
 
-	ctx.Label("reduce")
-	outp := ctx.Load(ctx.Param("out"), ctx.GP64())
+	f.Label("reduce")
+	outp := f.Int("out")
 	for r := range acc {
 		sum := acc[r][0]
-		ctx.VADDPS(acc[r][1], sum, sum)
-		ctx.VMOVSS(s.hsum(sum), Mem{Base: outp, Disp: 4 * r})
+		f.Binary(kw.Add, sum, sum, acc[r][1])
+		f.StoreScalar(f.Reduce(kw.Add, sum), kw.Mem{Base: outp, Disp: 4 * r})
 	}
-	ctx.VZEROUPPER()
-	ctx.RET()
+	f.Ret()
 }
 
 // genAxpyRows4 emits the accumulation of four scaled rows into one vector,
 // for the matrix-vector products whose matrix rows run along the output
 // (gemm/gemv.go): four row streams side by side, and the accumulator loaded
 // and stored once per four rows instead of once per row.
-func genAxpyRows4(s isa) {
-	name := rowKernelName("AxpyRows4", s)
-	text(name, "func(acc *float32, n int, rows *[4]*float32, x *[4]float32)")
-	ctx.Doc(
+func genAxpyRows4(f *kw.Func) {
+	name := rowKernelName("AxpyRows4", f.ISA)
+	f.Function(name, "func(acc *float32, n int, rows *[4]*float32, x *[4]float32)",
 		name+" adds four scaled rows of length n >= 0 to acc:",
 		"",
 		"\tfor j < n:",
@@ -291,92 +265,86 @@ func genAxpyRows4(s isa) {
 		"",
 		"with one fused multiply-add per term, in that order. It reads and writes",
 		"nothing outside acc[:n] and rows[r][:n] (the last partial vector is",
-		"masked).",
+		"a partial load and store).",
 	)
-	ctx.Pragma("noescape")
-	ap := ctx.Load(ctx.Param("acc"), ctx.GP64())
-	n := ctx.Load(ctx.Param("n"), ctx.GP64())
-	rp := ctx.Load(ctx.Param("rows"), ctx.GP64())
-	xp := ctx.Load(ctx.Param("x"), ctx.GP64())
-	var row [4]GPVirtual
-	var xs [4]VecVirtual
+	ap := f.Int("acc")
+	n := f.Int("n")
+	rp := f.Int("rows")
+	xp := f.Int("x")
+	var row [4]kw.G
+	var xs [4]kw.V
 	for r := range row {
-		row[r] = ctx.GP64().(GPVirtual)
-		ctx.MOVQ(Mem{Base: rp, Disp: 8 * r}, row[r])
-		xs[r] = s.vec()
-		ctx.VBROADCASTSS(Mem{Base: xp, Disp: 4 * r}, xs[r])
+		row[r] = f.LoadGP(kw.Mem{Base: rp, Disp: 8 * r})
+		xs[r] = f.Vec()
+		f.Broadcast(kw.Mem{Base: xp, Disp: 4 * r}, xs[r])
 	}
-	vb := s.vbytes()
-	floatLoop(s, n, "done", func(off GPVirtual, nv int, m *mask) {
-		a := make([]VecVirtual, nv)
+	vb := f.ISA.VBytes()
+	floatLoop(f, n, "done", func(off kw.G, nv int, p *kw.Partial) {
+		a := make([]kw.V, nv)
 		for v := range a {
-			a[v] = s.vec()
-			s.load(Mem{Base: ap, Index: off, Scale: 1, Disp: vb * v}, m, a[v])
+			a[v] = f.Vec()
+			load(f, kw.Mem{Base: ap, Index: off, Scale: 1, Disp: vb * v}, p, a[v])
 		}
 		for r := range row {
 			for v := range a {
-				src := Mem{Base: row[r], Index: off, Scale: 1, Disp: vb * v}
-				if m != nil {
-					y := s.vec()
-					s.loadMasked(src, *m, y)
-					ctx.VFMADD231PS(y, xs[r], a[v])
+				src := kw.Mem{Base: row[r], Index: off, Scale: 1, Disp: vb * v}
+				if p != nil {
+					y := f.Vec()
+					f.LoadPartial(src, *p, y)
+					f.FMA(a[v], xs[r], y)
 				} else {
-					ctx.VFMADD231PS(src, xs[r], a[v])
+					f.FMA(a[v], xs[r], src)
 				}
 			}
 		}
 		for v := range a {
-			s.store(a[v], m, Mem{Base: ap, Index: off, Scale: 1, Disp: vb * v})
+			store(f, a[v], p, kw.Mem{Base: ap, Index: off, Scale: 1, Disp: vb * v})
 		}
 	})
-	ctx.Label("done")
-	ctx.VZEROUPPER()
-	ctx.RET()
+	f.Label("done")
+	f.Ret()
 }
 
-// byVectorCount emits a branch on n (1..32 floats) to one copy of body per
-// vector count nv = ceil(n/lanes), passing the loaded lane mask of the last
-// vector (n-lanes*(nv-1) live lanes). Each body must end by jumping away.
-func byVectorCount(s isa, n Register, body func(nv int, m mask)) {
-	maxNV := 32 / s.lanes
-	for v := 1; v < maxNV; v++ {
-		ctx.CMPQ(n, U32(s.lanes*v))
-		ctx.JLE(LabelRef(fmt.Sprintf("nv%d", v)))
+// load is a whole vector load, or a partial one when p is not nil.
+func load(f *kw.Func, m kw.Mem, p *kw.Partial, dst kw.V) {
+	if p != nil {
+		f.LoadPartial(m, *p, dst)
+	} else {
+		f.LoadVec(m, dst)
 	}
-	ctx.JMP(LabelRef(fmt.Sprintf("nv%d", maxNV)))
-	for nv := 1; nv <= maxNV; nv++ {
-		ctx.Label(fmt.Sprintf("nv%d", nv))
-		r := ctx.GP64()
-		ctx.MOVQ(n, r)
-		if nv > 1 {
-			ctx.SUBQ(U32(s.lanes*(nv-1)), r)
-		}
-		body(nv, s.loaded(s.tailMask(r.(GPVirtual))))
+}
+
+// store is a whole vector store, or a partial one when p is not nil.
+func store(f *kw.Func, v kw.V, p *kw.Partial, m kw.Mem) {
+	if p != nil {
+		f.StorePartial(v, *p, m)
+	} else {
+		f.StoreVec(v, m)
 	}
 }
 
 // loadRow loads the nv vectors of a row at base into x, the last one
-// masked by m (masked lanes read as 0 and touch no memory).
-func loadRow(s isa, base Register, x []VecVirtual, m mask) {
+// partial (its dead lanes read as 0 and touch no memory).
+func loadRow(f *kw.Func, base kw.G, x []kw.V, p kw.Partial) {
 	for v := range x {
-		src := Mem{Base: base, Disp: s.vbytes() * v}
+		src := kw.Mem{Base: base, Disp: f.ISA.VBytes() * v}
 		if v == len(x)-1 {
-			s.loadMasked(src, m, x[v])
+			f.LoadPartial(src, p, x[v])
 		} else {
-			ctx.VMOVUPS(src, x[v])
+			f.LoadVec(src, x[v])
 		}
 	}
 }
 
-// storeRow stores the nv vectors x at base, the last one masked by m when
-// masked (else whole, spilling past the row).
-func storeRow(s isa, x []VecVirtual, base Register, m mask, masked bool) {
+// storeRow stores the nv vectors x at base, the last one partial when
+// partial (else whole, spilling past the row).
+func storeRow(f *kw.Func, x []kw.V, base kw.G, p kw.Partial, partial bool) {
 	for v := range x {
-		dst := Mem{Base: base, Disp: s.vbytes() * v}
-		if masked && v == len(x)-1 {
-			s.storeMasked(x[v], m, dst)
+		dst := kw.Mem{Base: base, Disp: f.ISA.VBytes() * v}
+		if partial && v == len(x)-1 {
+			f.StorePartial(x[v], p, dst)
 		} else {
-			ctx.VMOVUPS(x[v], dst)
+			f.StoreVec(x[v], dst)
 		}
 	}
 }
@@ -384,35 +352,31 @@ func storeRow(s isa, x []VecVirtual, base Register, m mask, masked bool) {
 // floatLoop emits a loop over n >= 0 floats (n in a register it leaves
 // intact), with off the byte offset of the current floats: body(off, 2,
 // nil) per two vectors, body(off, 1, nil) for a remaining one, then
-// body(off, 1, m) with the lane mask of the last n mod lanes floats, and
-// on to label exit.
-func floatLoop(s isa, n Register, exit string, body func(off GPVirtual, nv int, m *mask)) {
-	off := ctx.GP64().(GPVirtual)
-	ctx.XORQ(off, off)
-	cnt := ctx.GP64()
-	ctx.MOVQ(n, cnt)
+// body(off, 1, p) for the last n mod lanes floats, and on to label exit.
+func floatLoop(f *kw.Func, n kw.G, exit string, body func(off kw.G, nv int, p *kw.Partial)) {
+	L := f.ISA.Lanes
+	off := f.ZeroGP()
+	cnt := f.MoveGP(n)
 	shift := 1 // log2 of the floats of two vectors
-	for 1<<shift < 2*s.lanes {
+	for 1<<shift < 2*L {
 		shift++
 	}
-	ctx.SHRQ(U8(shift), cnt)
-	single := fmt.Sprintf("tail%d", s.lanes)
-	ctx.JZ(LabelRef(single))
-	ctx.Label("loop")
+	single := fmt.Sprintf("tail%d", L)
+	f.ShrImmJumpZero(cnt, shift, single)
+	f.Label("loop")
 	body(off, 2, nil)
-	ctx.ADDQ(U8(2*s.vbytes()), off)
-	ctx.DECQ(cnt)
-	ctx.JNZ(LabelRef("loop"))
-	ctx.Label(single)
-	ctx.TESTQ(U32(s.lanes), n)
-	ctx.JZ(LabelRef("tail1"))
+	f.AddImm(off, 2*f.ISA.VBytes())
+	f.DecJumpNonZero(cnt, "loop")
+	f.Label(single)
+	f.JumpIfBitsClear(n, L, "tail1")
 	body(off, 1, nil)
-	ctx.ADDQ(U8(s.vbytes()), off)
-	ctx.Label("tail1")
-	rem := ctx.GP64()
-	ctx.MOVQ(n, rem)
-	ctx.ANDQ(U8(s.lanes-1), rem)
-	ctx.JZ(LabelRef(exit))
-	m := s.loaded(s.tailMask(rem.(GPVirtual)))
-	body(off, 1, &m)
+	f.AddImm(off, f.ISA.VBytes())
+	f.Label("tail1")
+	rem := f.MoveGP(n)
+	f.AndImmJumpZero(rem, L-1, exit)
+	f.ByCount(rem, L-1, "rem", func(_ int, p kw.Partial, _ string) {
+		p = f.ForStores(p)
+		body(off, 1, &p)
+		f.Jump(exit)
+	})
 }

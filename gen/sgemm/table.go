@@ -10,13 +10,14 @@ import (
 // goTable returns the declarations of asm/sgemm_tiles_amd64.go: the list
 // of everything main emits, built from the same tiles and rowISAs lists
 // (the types are in asm/table.go).
-func goTable() string {
+func goTable(arch string) string {
+	isas := archISAs[arch]
 	var b strings.Builder
 	b.WriteString("// SgemmFamilies lists every generated SGEMM tile family, the RoleDefault\n")
 	b.WriteString("// family of each ISA first.\n")
 	b.WriteString("var SgemmFamilies = []SgemmFamily{\n")
 	for _, t := range tiles {
-		i, ok := amd64ISAs[t.isa]
+		i, ok := isaNamed(isas, t.isa)
 		if !ok {
 			continue
 		}
@@ -39,8 +40,8 @@ func goTable() string {
 
 	b.WriteString("// SgemmRowSets lists the row kernels of every ISA that has them.\n")
 	b.WriteString("var SgemmRowSets = []SgemmRows{\n")
-	for _, s := range rowISAs {
-		fmt.Fprintf(&b, "{ISA: %q, Lanes: %d, Kernels: SgemmRowKernels{\n", s.name, s.lanes)
+	for _, s := range isas {
+		fmt.Fprintf(&b, "{ISA: %q, Lanes: %d, Kernels: SgemmRowKernels{\n", s.Name, s.Lanes)
 		for _, m := range rowMethods {
 			fmt.Fprintf(&b, "%s: Kernel[Sgemm%sFunc]%s", m.field, m.field, kernelLit(rowKernelName(m.base(s), s)))
 		}
@@ -51,16 +52,23 @@ func goTable() string {
 	for _, m := range rowMethods {
 		fmt.Fprintf(&b, "\n// %s calls Kernels.%s.Func of r's ISA directly (see SgemmRows).\n", m.field, m.field)
 		fmt.Fprintf(&b, "func (r *SgemmRows) %s(%s) {\n\tswitch r.Lanes {\n", m.field, m.params)
-		for _, s := range rowISAs {
-			fmt.Fprintf(&b, "\tcase %d:\n\t\t%s(%s)\n", s.lanes, rowKernelName(m.base(s), s), m.args)
+		for _, s := range isas {
+			fmt.Fprintf(&b, "\tcase %d:\n\t\t%s(%s)\n", s.Lanes, rowKernelName(m.base(s), s), m.args)
 		}
 		b.WriteString("\tdefault:\n\t\tpanic(\"asm: SgemmRows of an unknown ISA\")\n\t}\n}\n")
 	}
 	return b.String()
 }
 
-// amd64ISAs are the ISAs of the amd64 table.
-var amd64ISAs = map[string]kw.ISA{"AVX2": kw.AVX2, "AVX512": kw.AVX512}
+// isaNamed finds the ISA called name among isas.
+func isaNamed(isas []kw.ISA, name string) (kw.ISA, bool) {
+	for _, i := range isas {
+		if i.Name == name {
+			return i, true
+		}
+	}
+	return kw.ISA{}, false
+}
 
 var roleName = map[role]string{roleDefault: "RoleDefault", roleNarrow: "RoleNarrow", roleCandidate: "RoleCandidate"}
 
@@ -71,12 +79,12 @@ func kernelLit(name string) string { return fmt.Sprintf("{Name: %q, Func: %s},\n
 // symbol name, its Go parameters and arguments, and its emitter.
 type rowMethod struct {
 	field        string
-	base         func(s isa) string
+	base         func(i kw.ISA) string
 	params, args string
-	gen          func(s isa)
+	gen          func(f *kw.Func)
 }
 
-func fixed(base string) func(isa) string { return func(isa) string { return base } }
+func fixed(base string) func(kw.ISA) string { return func(kw.ISA) string { return base } }
 
 // rowMethods are the row kernels of every ISA, in emission order.
 var rowMethods = []rowMethod{

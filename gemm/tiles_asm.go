@@ -1,4 +1,4 @@
-//go:build amd64 && !purego
+//go:build (amd64 || arm64) && !purego
 
 package gemm
 
@@ -7,8 +7,9 @@ import (
 	"github.com/convkit/convkit/kernels"
 )
 
-// The generated amd64 kernel families (gen/sgemm), built from the table it
-// emits (asm.SgemmFamilies, asm.SgemmRowSets). Each family has a P kernel
+// The generated kernel families (gen/sgemm: AVX2 and AVX-512 on amd64,
+// NEON on arm64), built from the table it emits (asm.SgemmFamilies,
+// asm.SgemmRowSets). Each family has a P kernel
 // (A(i, p) = a[i+p*sa]: packed panels and transposed A) and an R kernel
 // (A(i, p) = a[i*sa+p]: row-major A read in place) for every row count, so
 // the driver can skip packing either operand and never reads past an edge.
