@@ -5,6 +5,8 @@ package asmemu
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
+	"sort"
 	"testing"
 
 	"github.com/convkit/convkit/asm"
@@ -63,6 +65,53 @@ var natives = func() map[string]any {
 	}
 	return n
 }()
+
+// TestTileFamiliesTable checks that TileFamilies, which reads the
+// families off the program's symbols on any GOARCH, finds exactly the
+// generator's table (which only amd64 builds compile), and that each row
+// set's lanes are its ISA's: the interpreted tests of every host run the
+// kernels the table lists.
+func TestTileFamiliesTable(t *testing.T) {
+	fams, err := generatedProgram(t).TileFamilies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []TileFamily
+	for _, f := range asm.SgemmFamilies {
+		tf := TileFamily{ISA: f.ISA, MR: f.MR, NR: f.NR, Lanes: f.Lanes, Micro: f.Micro.Name != ""}
+		for _, form := range []asm.Form{asm.FormP, asm.FormQ, asm.FormR} {
+			rows := f.Form(form)
+			if rows == nil {
+				continue
+			}
+			tf.Forms += string(form)
+			for r, k := range rows {
+				if k.Name != tf.Kernel(byte(form), r+1) {
+					t.Errorf("family %s: the %c kernel of %d rows is %s", f.Name(), form, r+1, k.Name)
+				}
+			}
+		}
+		if tf.Micro && f.Micro.Name != tf.MicroKernel() {
+			t.Errorf("family %s: Micro is %s", f.Name(), f.Micro.Name)
+		}
+		want = append(want, tf)
+	}
+	sort.Slice(want, func(i, j int) bool {
+		a, b := want[i], want[j]
+		if a.ISA != b.ISA {
+			return a.ISA < b.ISA
+		}
+		return a.MR*1000+a.NR < b.MR*1000+b.NR
+	})
+	if !reflect.DeepEqual(fams, want) {
+		t.Errorf("TileFamilies:\n%+v\nthe table:\n%+v", fams, want)
+	}
+	for _, rs := range asm.SgemmRowSets {
+		if rs.Lanes != isaLanes[rs.ISA] {
+			t.Errorf("row set %s: %d lanes, its vectors have %d", rs.ISA, rs.Lanes, isaLanes[rs.ISA])
+		}
+	}
+}
 
 // hostRuns reports whether the host can run the kernels of isa (AVX2 or
 // AVX512).
