@@ -36,7 +36,9 @@ func floatBytes(s []float32) []byte {
 //   - a pointer parameter takes a pointer of its type or nil; a pointer to
 //     an array makes the array accessible. A *float32 parameter also takes
 //     a []float32: its first element (nil if empty) is passed, its len
-//     elements become accessible.
+//     elements become accessible; a **float32 parameter likewise takes a
+//     []*float32 (an array of row pointers, whose rows the caller gives
+//     as regions).
 //
 // It returns the results as Go values (int, float32, ...) in order. An
 // access outside the accessible memory, or a write to read-only DATA,
@@ -133,6 +135,14 @@ func (m *machine) bindOne(prm param, slot []byte, arg any) error {
 		default:
 			return fmt.Errorf("got []float32")
 		}
+		m.addRegion(prm.name, b, false)
+		return nil
+	case []*float32:
+		if prm.typ != "**float32" {
+			return fmt.Errorf("got []*float32")
+		}
+		b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), len(v)*int(unsafe.Sizeof(v[0])))
+		le.PutUint64(slot, addrOf(b))
 		m.addRegion(prm.name, b, false)
 		return nil
 	case nil:

@@ -5,6 +5,8 @@ package asmemu
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
+	"sort"
 	"testing"
 
 	"github.com/convkit/convkit/asm"
@@ -12,140 +14,103 @@ import (
 )
 
 // natives maps every generated amd64 function to its Go stub, so the tests
-// can run each natively beside the interpreter. It is the one list of
-// kernel names the tests keep (TestNativesComplete checks it against the
-// files), until the generator emits a table of its kernels.
-var natives = map[string]any{
-	"Sgemm6x16AVX2P1":       asm.Sgemm6x16AVX2P1,
-	"Sgemm6x16AVX2P2":       asm.Sgemm6x16AVX2P2,
-	"Sgemm6x16AVX2P3":       asm.Sgemm6x16AVX2P3,
-	"Sgemm6x16AVX2P4":       asm.Sgemm6x16AVX2P4,
-	"Sgemm6x16AVX2P5":       asm.Sgemm6x16AVX2P5,
-	"Sgemm6x16AVX2P6":       asm.Sgemm6x16AVX2P6,
-	"Sgemm6x16AVX2R1":       asm.Sgemm6x16AVX2R1,
-	"Sgemm6x16AVX2R2":       asm.Sgemm6x16AVX2R2,
-	"Sgemm6x16AVX2R3":       asm.Sgemm6x16AVX2R3,
-	"Sgemm6x16AVX2R4":       asm.Sgemm6x16AVX2R4,
-	"Sgemm6x16AVX2R5":       asm.Sgemm6x16AVX2R5,
-	"Sgemm6x16AVX2R6":       asm.Sgemm6x16AVX2R6,
-	"Sgemm6x16AVX2Q1":       asm.Sgemm6x16AVX2Q1,
-	"Sgemm6x16AVX2Q2":       asm.Sgemm6x16AVX2Q2,
-	"Sgemm6x16AVX2Q3":       asm.Sgemm6x16AVX2Q3,
-	"Sgemm6x16AVX2Q4":       asm.Sgemm6x16AVX2Q4,
-	"Sgemm6x16AVX2Q5":       asm.Sgemm6x16AVX2Q5,
-	"Sgemm6x16AVX2Q6":       asm.Sgemm6x16AVX2Q6,
-	"SgemmMicro6x16AVX2":    asm.SgemmMicro6x16AVX2,
-	"Sgemm4x24AVX2P1":       asm.Sgemm4x24AVX2P1,
-	"Sgemm4x24AVX2P2":       asm.Sgemm4x24AVX2P2,
-	"Sgemm4x24AVX2P3":       asm.Sgemm4x24AVX2P3,
-	"Sgemm4x24AVX2P4":       asm.Sgemm4x24AVX2P4,
-	"Sgemm4x24AVX2R1":       asm.Sgemm4x24AVX2R1,
-	"Sgemm4x24AVX2R2":       asm.Sgemm4x24AVX2R2,
-	"Sgemm4x24AVX2R3":       asm.Sgemm4x24AVX2R3,
-	"Sgemm4x24AVX2R4":       asm.Sgemm4x24AVX2R4,
-	"SgemmMicro4x24AVX2":    asm.SgemmMicro4x24AVX2,
-	"Sgemm12x8AVX2P1":       asm.Sgemm12x8AVX2P1,
-	"Sgemm12x8AVX2P2":       asm.Sgemm12x8AVX2P2,
-	"Sgemm12x8AVX2P3":       asm.Sgemm12x8AVX2P3,
-	"Sgemm12x8AVX2P4":       asm.Sgemm12x8AVX2P4,
-	"Sgemm12x8AVX2P5":       asm.Sgemm12x8AVX2P5,
-	"Sgemm12x8AVX2P6":       asm.Sgemm12x8AVX2P6,
-	"Sgemm12x8AVX2P7":       asm.Sgemm12x8AVX2P7,
-	"Sgemm12x8AVX2P8":       asm.Sgemm12x8AVX2P8,
-	"Sgemm12x8AVX2P9":       asm.Sgemm12x8AVX2P9,
-	"Sgemm12x8AVX2P10":      asm.Sgemm12x8AVX2P10,
-	"Sgemm12x8AVX2P11":      asm.Sgemm12x8AVX2P11,
-	"Sgemm12x8AVX2P12":      asm.Sgemm12x8AVX2P12,
-	"Sgemm12x8AVX2R1":       asm.Sgemm12x8AVX2R1,
-	"Sgemm12x8AVX2R2":       asm.Sgemm12x8AVX2R2,
-	"Sgemm12x8AVX2R3":       asm.Sgemm12x8AVX2R3,
-	"Sgemm12x8AVX2R4":       asm.Sgemm12x8AVX2R4,
-	"Sgemm12x8AVX2R5":       asm.Sgemm12x8AVX2R5,
-	"Sgemm12x8AVX2R6":       asm.Sgemm12x8AVX2R6,
-	"Sgemm12x8AVX2R7":       asm.Sgemm12x8AVX2R7,
-	"Sgemm12x8AVX2R8":       asm.Sgemm12x8AVX2R8,
-	"Sgemm12x8AVX2R9":       asm.Sgemm12x8AVX2R9,
-	"Sgemm12x8AVX2R10":      asm.Sgemm12x8AVX2R10,
-	"Sgemm12x8AVX2R11":      asm.Sgemm12x8AVX2R11,
-	"Sgemm12x8AVX2R12":      asm.Sgemm12x8AVX2R12,
-	"SgemmMicro12x8AVX2":    asm.SgemmMicro12x8AVX2,
-	"Sgemm14x32AVX512P1":    asm.Sgemm14x32AVX512P1,
-	"Sgemm14x32AVX512P2":    asm.Sgemm14x32AVX512P2,
-	"Sgemm14x32AVX512P3":    asm.Sgemm14x32AVX512P3,
-	"Sgemm14x32AVX512P4":    asm.Sgemm14x32AVX512P4,
-	"Sgemm14x32AVX512P5":    asm.Sgemm14x32AVX512P5,
-	"Sgemm14x32AVX512P6":    asm.Sgemm14x32AVX512P6,
-	"Sgemm14x32AVX512P7":    asm.Sgemm14x32AVX512P7,
-	"Sgemm14x32AVX512P8":    asm.Sgemm14x32AVX512P8,
-	"Sgemm14x32AVX512P9":    asm.Sgemm14x32AVX512P9,
-	"Sgemm14x32AVX512P10":   asm.Sgemm14x32AVX512P10,
-	"Sgemm14x32AVX512P11":   asm.Sgemm14x32AVX512P11,
-	"Sgemm14x32AVX512P12":   asm.Sgemm14x32AVX512P12,
-	"Sgemm14x32AVX512P13":   asm.Sgemm14x32AVX512P13,
-	"Sgemm14x32AVX512P14":   asm.Sgemm14x32AVX512P14,
-	"Sgemm14x32AVX512R1":    asm.Sgemm14x32AVX512R1,
-	"Sgemm14x32AVX512R2":    asm.Sgemm14x32AVX512R2,
-	"Sgemm14x32AVX512R3":    asm.Sgemm14x32AVX512R3,
-	"Sgemm14x32AVX512R4":    asm.Sgemm14x32AVX512R4,
-	"Sgemm14x32AVX512R5":    asm.Sgemm14x32AVX512R5,
-	"Sgemm14x32AVX512R6":    asm.Sgemm14x32AVX512R6,
-	"Sgemm14x32AVX512R7":    asm.Sgemm14x32AVX512R7,
-	"Sgemm14x32AVX512R8":    asm.Sgemm14x32AVX512R8,
-	"Sgemm14x32AVX512R9":    asm.Sgemm14x32AVX512R9,
-	"Sgemm14x32AVX512R10":   asm.Sgemm14x32AVX512R10,
-	"Sgemm14x32AVX512R11":   asm.Sgemm14x32AVX512R11,
-	"Sgemm14x32AVX512R12":   asm.Sgemm14x32AVX512R12,
-	"Sgemm14x32AVX512R13":   asm.Sgemm14x32AVX512R13,
-	"Sgemm14x32AVX512R14":   asm.Sgemm14x32AVX512R14,
-	"SgemmMicro14x32AVX512": asm.SgemmMicro14x32AVX512,
-	"Sgemm12x32AVX512P1":    asm.Sgemm12x32AVX512P1,
-	"Sgemm12x32AVX512P2":    asm.Sgemm12x32AVX512P2,
-	"Sgemm12x32AVX512P3":    asm.Sgemm12x32AVX512P3,
-	"Sgemm12x32AVX512P4":    asm.Sgemm12x32AVX512P4,
-	"Sgemm12x32AVX512P5":    asm.Sgemm12x32AVX512P5,
-	"Sgemm12x32AVX512P6":    asm.Sgemm12x32AVX512P6,
-	"Sgemm12x32AVX512P7":    asm.Sgemm12x32AVX512P7,
-	"Sgemm12x32AVX512P8":    asm.Sgemm12x32AVX512P8,
-	"Sgemm12x32AVX512P9":    asm.Sgemm12x32AVX512P9,
-	"Sgemm12x32AVX512P10":   asm.Sgemm12x32AVX512P10,
-	"Sgemm12x32AVX512P11":   asm.Sgemm12x32AVX512P11,
-	"Sgemm12x32AVX512P12":   asm.Sgemm12x32AVX512P12,
-	"Sgemm12x32AVX512R1":    asm.Sgemm12x32AVX512R1,
-	"Sgemm12x32AVX512R2":    asm.Sgemm12x32AVX512R2,
-	"Sgemm12x32AVX512R3":    asm.Sgemm12x32AVX512R3,
-	"Sgemm12x32AVX512R4":    asm.Sgemm12x32AVX512R4,
-	"Sgemm12x32AVX512R5":    asm.Sgemm12x32AVX512R5,
-	"Sgemm12x32AVX512R6":    asm.Sgemm12x32AVX512R6,
-	"Sgemm12x32AVX512R7":    asm.Sgemm12x32AVX512R7,
-	"Sgemm12x32AVX512R8":    asm.Sgemm12x32AVX512R8,
-	"Sgemm12x32AVX512R9":    asm.Sgemm12x32AVX512R9,
-	"Sgemm12x32AVX512R10":   asm.Sgemm12x32AVX512R10,
-	"Sgemm12x32AVX512R11":   asm.Sgemm12x32AVX512R11,
-	"Sgemm12x32AVX512R12":   asm.Sgemm12x32AVX512R12,
-	"SgemmMicro12x32AVX512": asm.SgemmMicro12x32AVX512,
-	"SgemmPackT8AVX2":       asm.SgemmPackT8AVX2,
-	"SgemmPackNAVX2":        asm.SgemmPackNAVX2,
-	"SgemmPackRowsAVX2":     asm.SgemmPackRowsAVX2,
-	"SgemmDotRows4AVX2":     asm.SgemmDotRows4AVX2,
-	"SgemmAxpyRows4AVX2":    asm.SgemmAxpyRows4AVX2,
-	"AxpyAVX2":              asm.AxpyAVX2,
-	"DotAVX2":               asm.DotAVX2,
-	"ScaleAVX2":             asm.ScaleAVX2,
-	"AddAVX2":               asm.AddAVX2,
-	"ReluAVX2":              asm.ReluAVX2,
-	"ReluBackwardAVX2":      asm.ReluBackwardAVX2,
-	"MaxAVX2":               asm.MaxAVX2,
-	"SumAVX2":               asm.SumAVX2,
-	"FmaPeakAVX2":           asm.FmaPeakAVX2,
-	"AxpyAVX512":            asm.AxpyAVX512,
-	"DotAVX512":             asm.DotAVX512,
-	"ScaleAVX512":           asm.ScaleAVX512,
-	"AddAVX512":             asm.AddAVX512,
-	"ReluAVX512":            asm.ReluAVX512,
-	"ReluBackwardAVX512":    asm.ReluBackwardAVX512,
-	"MaxAVX512":             asm.MaxAVX512,
-	"SumAVX512":             asm.SumAVX512,
-	"FmaPeakAVX512":         asm.FmaPeakAVX512,
+// can run each natively beside the interpreter. The SGEMM kernels come
+// from the tables the generator emits (asm.SgemmFamilies, asm.SgemmRowSets);
+// the vector primitives have no table and are listed here.
+// TestNativesComplete checks the whole against the files' TEXT symbols.
+var natives = func() map[string]any {
+	n := map[string]any{
+		"AxpyAVX2":           asm.AxpyAVX2,
+		"DotAVX2":            asm.DotAVX2,
+		"ScaleAVX2":          asm.ScaleAVX2,
+		"AddAVX2":            asm.AddAVX2,
+		"ReluAVX2":           asm.ReluAVX2,
+		"ReluBackwardAVX2":   asm.ReluBackwardAVX2,
+		"MaxAVX2":            asm.MaxAVX2,
+		"SumAVX2":            asm.SumAVX2,
+		"FmaPeakAVX2":        asm.FmaPeakAVX2,
+		"AxpyAVX512":         asm.AxpyAVX512,
+		"DotAVX512":          asm.DotAVX512,
+		"ScaleAVX512":        asm.ScaleAVX512,
+		"AddAVX512":          asm.AddAVX512,
+		"ReluAVX512":         asm.ReluAVX512,
+		"ReluBackwardAVX512": asm.ReluBackwardAVX512,
+		"MaxAVX512":          asm.MaxAVX512,
+		"SumAVX512":          asm.SumAVX512,
+		"FmaPeakAVX512":      asm.FmaPeakAVX512,
+	}
+	add := func(name string, fn any) {
+		if _, dup := n[name]; dup {
+			panic("asmemu: " + name + " is in the generated tables twice")
+		}
+		n[name] = fn
+	}
+	for _, f := range asm.SgemmFamilies {
+		for _, fk := range f.Forms {
+			for _, k := range fk.Rows {
+				add(k.Name, k.Func)
+			}
+		}
+		if f.Micro.Name != "" {
+			add(f.Micro.Name, f.Micro.Func)
+		}
+	}
+	for _, rs := range asm.SgemmRowSets {
+		k := rs.Kernels
+		add(k.PackT.Name, k.PackT.Func)
+		add(k.PackN.Name, k.PackN.Func)
+		add(k.PackRows.Name, k.PackRows.Func)
+		add(k.DotRows4.Name, k.DotRows4.Func)
+		add(k.AxpyRows4.Name, k.AxpyRows4.Func)
+	}
+	return n
+}()
+
+// TestTileFamiliesTable checks that TileFamilies, which reads the
+// families off the program's symbols on any GOARCH, finds exactly the
+// generator's table (which only amd64 builds compile), and that each row
+// set's lanes are its ISA's: the interpreted tests of every host run the
+// kernels the table lists.
+func TestTileFamiliesTable(t *testing.T) {
+	fams, err := generatedProgram(t).TileFamilies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []TileFamily
+	for _, f := range asm.SgemmFamilies {
+		tf := TileFamily{ISA: f.ISA, MR: f.MR, NR: f.NR, Lanes: f.Lanes, Micro: f.Micro.Name != ""}
+		for _, form := range []asm.Form{asm.FormP, asm.FormQ, asm.FormR} {
+			rows := f.Form(form)
+			if rows == nil {
+				continue
+			}
+			tf.Forms += string(form)
+			for r, k := range rows {
+				if k.Name != tf.Kernel(byte(form), r+1) {
+					t.Errorf("family %s: the %c kernel of %d rows is %s", f.Name(), form, r+1, k.Name)
+				}
+			}
+		}
+		if tf.Micro && f.Micro.Name != tf.MicroKernel() {
+			t.Errorf("family %s: Micro is %s", f.Name(), f.Micro.Name)
+		}
+		want = append(want, tf)
+	}
+	sort.Slice(want, func(i, j int) bool {
+		a, b := want[i], want[j]
+		if a.ISA != b.ISA {
+			return a.ISA < b.ISA
+		}
+		return a.MR*1000+a.NR < b.MR*1000+b.NR
+	})
+	if !reflect.DeepEqual(fams, want) {
+		t.Errorf("TileFamilies:\n%+v\nthe table:\n%+v", fams, want)
+	}
+	for _, rs := range asm.SgemmRowSets {
+		if rs.Lanes != isaLanes[rs.ISA] {
+			t.Errorf("row set %s: %d lanes, its vectors have %d", rs.ISA, rs.Lanes, isaLanes[rs.ISA])
+		}
+	}
 }
 
 // hostRuns reports whether the host can run the kernels of isa (AVX2 or

@@ -102,6 +102,8 @@ func TestRejects(t *testing.T) {
 		{"VADDPS.RN_SAE Z0, Z1, Z2", "not interpreted"},
 		{"VMASKMOVPS (AX), Z1, Z2", "AVX-512 encoding"},
 		{"VADDPS Y0, Z1, Z2", "different widths"},
+		{"VSHUFF32X4 $0x44, Y0, Y1, Y2", "16-lane registers"},
+		{"VSHUFF32X4 $0x44, Z0, Z1, K1, Z2", "too many operands"},
 		{"VMOVUPS.Z Z0, Z1", ".Z without an opmask"},
 		{"VMOVUPS.Z Z0, K1, (AX)", "cannot zero-mask"},
 		{"MOVQ (AX), (BX)", "operand form mm"},

@@ -37,6 +37,7 @@ func init() {
 		"VUNPCKHPS":     {exec: vunpck(2), forms: bin, masks: true, check: noMaskedMemPermute},
 		"VSHUFPS":       {exec: vshufps, forms: []string{"ivvv", "imvv"}, masks: true, check: noMaskedMemPermute},
 		"VPERM2F128":    {exec: vperm2f128, forms: []string{"ivvv", "imvv"}, check: widths(8, 8)},
+		"VSHUFF32X4":    {exec: vshuff32x4, forms: []string{"ivvv", "imvv"}, evex: true, check: widths(16, 16)},
 		"MOVSS":         {exec: movss, forms: []string{"mv", "vm", "vv"}, check: widths(4, 4)},
 		"VMOVSS":        {exec: vmovss, forms: []string{"mv", "vm", "vvv"}, check: widths(4, 4)},
 		"VADDSS":        {exec: vaddss, forms: bin, check: widths(4, 4)},
@@ -421,6 +422,28 @@ func vperm2f128(m *machine, in *inst) {
 		copy(r[4*h:4*h+4], src[4*(sel&1):])
 	}
 	m.setLow(in.a[3].reg, r[:8])
+}
+
+// vshuff32x4 is VSHUFF32X4 $imm, src2, src1, dst on Z registers: the
+// 128-bit blocks 0 and 1 of dst are the blocks of src1, 2 and 3 those of
+// src2, each chosen by its 2-bit field of imm. Only the unmasked 512-bit
+// form is interpreted: it is the one the transposes emit, so the one
+// TestKernels checks against the hardware (the 256-bit form has 1-bit
+// fields).
+func vshuff32x4(m *machine, in *inst) {
+	imm := int(in.a[0].disp)
+	var s2, r [16]uint32
+	m.vsrc(in, &in.a[1], 0xffff, &s2)
+	s1 := &m.v[in.a[2].reg]
+	for blk := range 4 {
+		src := s1[:]
+		if blk >= 2 {
+			src = s2[:]
+		}
+		sel := imm >> (2 * blk) & 3
+		copy(r[4*blk:4*blk+4], src[4*sel:])
+	}
+	m.setLow(in.a[3].reg, r[:])
 }
 
 // movss is the legacy SSE MOVSS, which leaves bits 128 and up alone: a load

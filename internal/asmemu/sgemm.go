@@ -7,10 +7,12 @@ import (
 	"strconv"
 )
 
-// The names of the generated SGEMM kernels, read off the program, so that
-// no test retypes a list of them (and none can leave a family out). This
-// is the one place the tests learn them; it is to give way to the table the
-// generator emits.
+// The generated SGEMM tile families, read off the program's symbols. The
+// generator's table (asm.SgemmFamilies) is the list, but it compiles only
+// into amd64 builds, and the interpreter is there for the hosts that lack
+// the ISA, arm64 among them: TileFamilies gives the interpreted tests of
+// every GOARCH the same families, and on amd64 TestTileFamiliesTable
+// requires it to equal the table, so the two cannot drift apart.
 
 // TileFamily is one generated SGEMM tile family: for each operand form
 // (P, R, Q: see gen/sgemm) and each row count 1..MR a kernel

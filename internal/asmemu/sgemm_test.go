@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/convkit/convkit/kernels"
@@ -138,32 +140,55 @@ func testMicro(t *testing.T, p *Program, name string, f TileFamily) {
 	}
 }
 
-// rowKernels are the checks of the packing and row kernels, by name.
-var rowKernels = map[string]func(t *testing.T, p *Program, name string){
-	"SgemmPackT8AVX2":    testPackT8,
-	"SgemmPackNAVX2":     testPackN,
-	"SgemmPackRowsAVX2":  testPackRows,
-	"SgemmDotRows4AVX2":  testDotRows4,
-	"SgemmAxpyRows4AVX2": testAxpyRows4,
+// rowKernel matches the names of the packing and row kernels of an ISA:
+// SgemmPackT<lanes><ISA>, SgemmPackN<ISA>, ...
+var rowKernel = regexp.MustCompile(`^Sgemm(PackT\d+|PackN|PackRows|DotRows4|AxpyRows4)(AVX2|AVX512)$`)
+
+// rowChecks are the checks of the row kernels, by the kernel's part of the
+// name (the lanes of a PackT are its ISA's).
+var rowChecks = map[string]func(t *testing.T, p *Program, name string, lanes int){
+	"PackT":     testPackT,
+	"PackN":     testPackN,
+	"PackRows":  testPackRows,
+	"DotRows4":  testDotRows4,
+	"AxpyRows4": testAxpyRows4,
 }
 
-// testPackT8: dst[p*w+r] = rows[r][p] for p < 8*n8, r < 8 (an 8x8
-// transpose per group), nothing else written.
-func testPackT8(t *testing.T, p *Program, name string) {
-	for _, w := range []int{8, 12, 16, 24} {
-		for _, n8 := range []int{0, 1, 2, 3} {
-			dn := max(0, (8*n8-1)*w+8)
-			inputs := func() ([]float32, [8][]float32) {
-				r := rand.New(rand.NewPCG(uint64(w), uint64(n8)))
-				var rows [8][]float32
+// testRowKernel runs the check of row kernel name.
+func testRowKernel(t *testing.T, p *Program, name string) {
+	s := rowKernel.FindStringSubmatch(name)
+	op, lanes := s[1], isaLanes[s[2]]
+	if strings.HasPrefix(op, "PackT") {
+		if op != fmt.Sprintf("PackT%d", lanes) {
+			t.Fatalf("%s: a %s transpose is %d x %d", name, s[2], lanes, lanes)
+		}
+		op = "PackT"
+	}
+	rowChecks[op](t, p, name, lanes)
+}
+
+// isaLanes are the float32 lanes of each amd64 ISA's vectors.
+var isaLanes = map[string]int{"AVX2": 8, "AVX512": 16}
+
+// testPackT: dst[p*w+r] = rows[r][p] for p < L*blocks, r < L (a transpose
+// of L x L blocks, L = lanes), each panel row written L lanes wide, so
+// that for w < L a row's spill into the next is overwritten by it, and the
+// last one's stays: the exact extent is (L*blocks-1)*w + L.
+func testPackT(t *testing.T, p *Program, name string, lanes int) {
+	for _, w := range []int{5, lanes, lanes + 4, 2 * lanes} {
+		for _, blocks := range []int{0, 1, 2, 3} {
+			dn := max(0, (lanes*blocks-1)*w+lanes)
+			inputs := func() ([]float32, [][]float32) {
+				r := rand.New(rand.NewPCG(uint64(w), uint64(blocks)))
+				rows := make([][]float32, lanes)
 				for i := range rows {
-					rows[i] = floats(r, 8*n8, plain)
+					rows[i] = floats(r, lanes*blocks, plain)
 				}
 				return floats(r, dn, plain), rows
 			}
 			args, _ := call(t, p, name, func() ([]any, []Region) {
 				dst, rows := inputs()
-				var ptrs [8]*float32
+				ptrs := make([]*float32, lanes)
 				var mem []Region
 				for i, row := range rows {
 					if len(row) > 0 {
@@ -171,25 +196,25 @@ func testPackT8(t *testing.T, p *Program, name string) {
 					}
 					mem = append(mem, Floats(fmt.Sprintf("row%d", i), row))
 				}
-				return []any{dst, w, &ptrs, n8}, mem
+				return []any{dst, w, ptrs, blocks}, mem
 			})
 			want, rows := inputs()
-			for q := range 8 * n8 {
-				for r := range 8 {
+			for q := range lanes * blocks {
+				for r := range lanes {
 					want[q*w+r] = rows[r][q]
 				}
 			}
-			elementwise(t, fmt.Sprintf("%s w=%d n8=%d", name, w, n8), args[0].([]float32), want, nil)
+			elementwise(t, fmt.Sprintf("%s w=%d blocks=%d", name, w, blocks), args[0].([]float32), want, nil)
 		}
 	}
 }
 
 // testPackN: rows rows of n floats, ld apart in src, to dw apart in dst,
 // each padded with zeros to a whole number of vectors.
-func testPackN(t *testing.T, p *Program, name string) {
-	for _, n := range []int{1, 5, 8, 9, 16, 17, 24, 29, 32} {
+func testPackN(t *testing.T, p *Program, name string, lanes int) {
+	for _, n := range []int{1, 5, 8, 9, 15, 16, 17, 24, 29, 32} {
 		for _, rows := range []int{0, 1, 3} {
-			dw, ld, padded := 40, n+3, (n+7)/8*8
+			dw, ld, padded := 40, n+3, (n+lanes-1)/lanes*lanes
 			inputs := func() (dst, src []float32) {
 				r := rand.New(rand.NewPCG(uint64(n), uint64(rows)))
 				return floats(r, max(0, (rows-1)*dw+padded), plain), floats(r, matLen(rows, n, ld), plain)
@@ -213,9 +238,13 @@ func testPackN(t *testing.T, p *Program, name string) {
 }
 
 // testPackRows: panels panels of w columns from each of rows rows of src
-// (ld apart), panel q at dst[q*ps:], row r of it at r*w.
-func testPackRows(t *testing.T, p *Program, name string) {
+// (ld apart), panel q at dst[q*ps:], row r of it at r*w; w is at least
+// half a vector, which keeps a row's spill inside the next.
+func testPackRows(t *testing.T, p *Program, name string, lanes int) {
 	for _, w := range []int{5, 8, 12, 16, 24, 32} {
+		if w < lanes/2 {
+			continue
+		}
 		for _, panels := range []int{0, 1, 3} {
 			for _, rows := range []int{0, 1, 2, 5} {
 				ps, ld := rows*w+8, panels*w+3
@@ -262,7 +291,7 @@ func rows4(r *rand.Rand, n int) ([4][]float32, *[4]*float32, []Region) {
 var rowSizes = []int{0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 100}
 
 // testDotRows4: out[r] = sum over p < k of rows[r][p]*x[p].
-func testDotRows4(t *testing.T, p *Program, name string) {
+func testDotRows4(t *testing.T, p *Program, name string, _ int) {
 	for _, k := range rowSizes {
 		inputs := func() ([]float32, [4][]float32, *[4]*float32, []Region) {
 			r := rand.New(rand.NewPCG(uint64(k), 3))
@@ -290,7 +319,7 @@ func testDotRows4(t *testing.T, p *Program, name string) {
 }
 
 // testAxpyRows4: acc[j] += sum over r < 4 of x[r]*rows[r][j].
-func testAxpyRows4(t *testing.T, p *Program, name string) {
+func testAxpyRows4(t *testing.T, p *Program, name string, _ int) {
 	for _, n := range rowSizes {
 		inputs := func() ([]float32, [4][]float32, *[4]*float32, []Region, *[4]float32) {
 			r := rand.New(rand.NewPCG(uint64(n), 4))
