@@ -622,7 +622,6 @@ func TestEmulatedDriver(t *testing.T) {
 		return s, func() {}
 	}
 	orig := current.Load()
-	defer current.Store(orig)
 	shapes := [][3]int{{15, 33, 5}, {29, 70, 19}, {3, 31, 2}}
 	if testing.Short() {
 		shapes = shapes[:1]
@@ -634,9 +633,9 @@ func TestEmulatedDriver(t *testing.T) {
 		s := *orig
 		s.fast = emuFamily(t, funcs, data, f.fam, f.mr, f.nr, mem)
 		s.bl = blocking{mc: 2 * f.mr, kc: 8, nc: 2 * f.nr, l3: 1 << 30}
-		current.Store(&s)
+		ctx.force.sel = &s
 		for _, pm := range []packing{packAuto, packAll, packNone, packSwap} {
-			forcePacking = pm
+			ctx.force.pack = pm
 			for _, sz := range shapes {
 				for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 					ops = ops[:0]
@@ -647,6 +646,5 @@ func TestEmulatedDriver(t *testing.T) {
 				}
 			}
 		}
-		forcePacking = packAuto
 	}
 }

@@ -22,15 +22,13 @@ func TestSgemmGuardPages(t *testing.T) {
 			s, b := guardpage.Start(n)
 			return s, b.Free
 		}
-		paths(t, func(t *testing.T) {
+		paths(t, func(t *testing.T, tp testPath) {
 			for _, threads := range []int{1, 2} {
-				ctx := NewContext(threads)
+				ctx := tp.context(threads)
 				for _, sz := range shapes {
 					for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 						tc := gemmCase{transA: tr[0], transB: tr[1], m: sz[0], n: sz[1], k: sz[2], alpha: 1, beta: float32(sz[0] % 2)}
-						check(t, tc, alloc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-							ctx.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
-						})
+						check(t, tc, alloc, tp.sgemm(t, ctx, tc))
 					}
 				}
 			}
