@@ -354,6 +354,7 @@ func withBlocking(ctx *Context, bl blocking) {
 var smallSizes = []int{0, 1, 2, 3, 5, 6, 7, 13, 15, 16, 17, 24, 25, 31, 33}
 
 func TestSgemmSmall(t *testing.T) {
+	t.Parallel()
 	paths(t, func(t *testing.T, tp testPath) {
 		ctx := tp.context(1)
 		ks := []int{1, 2, 3, 4, 5, 7, 9, 17, 0}
@@ -380,6 +381,7 @@ func TestSgemmSmall(t *testing.T) {
 // balancing and the packed and unpacked operand paths all run, with sizes
 // just around the block and tile sizes.
 func TestSgemmBlocks(t *testing.T) {
+	t.Parallel()
 	paths(t, func(t *testing.T, tp testPath) {
 		for _, bl := range []blocking{{mc: 8, kc: 8, nc: 8}, {mc: 20, kc: 16, nc: 40}} {
 			ctx := tp.context(1)
@@ -397,6 +399,7 @@ func TestSgemmBlocks(t *testing.T) {
 // TestSgemmKernelEdges runs sizes around each path's tile and default block
 // sizes (MR±1, NR±1, KC±1, MC±1).
 func TestSgemmKernelEdges(t *testing.T) {
+	t.Parallel()
 	paths(t, func(t *testing.T, tp testPath) {
 		s := tp.force.sel
 		mr, nr := s.micro.MR, s.micro.NR
@@ -423,6 +426,7 @@ func TestSgemmKernelEdges(t *testing.T) {
 }
 
 func TestSgemmThreads(t *testing.T) {
+	t.Parallel()
 	sizes := [][3]int{{300, 200, 70}, {64, 500, 130}, {517, 33, 129}, {2, 3000, 40}}
 	if testing.Short() {
 		sizes = sizes[:2]
@@ -443,6 +447,7 @@ func TestSgemmThreads(t *testing.T) {
 // TestSgemmAlphaZero: alpha == 0 must not read A or B (NaN there must not
 // show) and must still scale C by beta.
 func TestSgemmAlphaZero(t *testing.T) {
+	t.Parallel()
 	m, n, k := 5, 7, 3
 	a := make([]float32, m*k)
 	b := make([]float32, k*n)
@@ -484,6 +489,7 @@ func TestSgemmAlphaZero(t *testing.T) {
 }
 
 func TestSgemmPanics(t *testing.T) {
+	t.Parallel()
 	a := make([]float32, 12)
 	for _, tc := range []struct {
 		name string
@@ -505,6 +511,9 @@ func TestSgemmPanics(t *testing.T) {
 	}
 }
 
+// TestSgemmAllocs checks that steady-state calls allocate nothing on every
+// path the bound kernels take. It is not parallel: AllocsPerRun counts the
+// allocations of every goroutine.
 func TestSgemmAllocs(t *testing.T) {
 	for _, threads := range []int{1, 2} {
 		ctx := NewContext(threads)
@@ -539,6 +548,7 @@ func TestSgemmAllocs(t *testing.T) {
 }
 
 func TestBalance(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ total, step, unit, want int }{
 		{257, 256, 4, 132}, {256, 256, 4, 256}, {100, 256, 4, 100}, {513, 256, 1, 171}, {1000, 252, 6, 252},
 	} {
@@ -549,6 +559,7 @@ func TestBalance(t *testing.T) {
 }
 
 func TestPanelFits(t *testing.T) {
+	t.Parallel()
 	bl := blocking{l2: 512 << 10}
 	for _, tc := range []struct {
 		ld, rows int
@@ -588,6 +599,7 @@ func TestPanelFits(t *testing.T) {
 // map their rows into few cache sets (8 KiB apart), so the packing
 // fallback runs.
 func TestSgemmAliasingStrides(t *testing.T) {
+	t.Parallel()
 	paths(t, func(t *testing.T, tp testPath) {
 		ctx := tp.context(1)
 		for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
@@ -601,7 +613,8 @@ func TestSgemmAliasingStrides(t *testing.T) {
 
 // TestSgemmConcurrentCallers runs the package-level Sgemm from several
 // goroutines at once (parallel subtests): each result must be right, and
-// the threads the calls borrowed must all be given back.
+// the threads the calls borrowed must all be given back. It is not
+// parallel with other tests: threadsInUse counts every package-level call.
 func TestSgemmConcurrentCallers(t *testing.T) {
 	const n = 70
 	t.Run("group", func(t *testing.T) {

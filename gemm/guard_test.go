@@ -12,6 +12,7 @@ import (
 // (then start) at a PROT_NONE page, on every path and operand form: any
 // read or write outside A, B or C faults.
 func TestSgemmGuardPages(t *testing.T) {
+	t.Parallel()
 	shapes := [][3]int{{1, 1, 1}, {7, 17, 5}, {13, 33, 9}, {61, 29, 31}, {5, 70, 130}, {130, 9, 3}, {1, 40, 33}, {40, 1, 33}, {1, 1, 20}}
 	for _, end := range []bool{true, false} {
 		alloc := func(n int) ([]float32, func()) {
