@@ -642,6 +642,12 @@ func TestSgemmConcurrentCallers(t *testing.T) {
 func TestSgemmMatrixVector(t *testing.T) {
 	t.Parallel()
 	gemvPaths(t, autoAnd(gemvDot1, gemvDotB, gemvDotA, gemvAxpyB, gemvAxpyA, gemvDotsB, gemvDotsA), func(t *testing.T, tp testPath) {
+		ran := 0 // products that ran the forced form
+		defer func() {
+			if tp.force.gemv != gemvNone && ran == 0 {
+				t.Errorf("no shape ran form %d", tp.force.gemv)
+			}
+		}()
 		for _, threads := range []int{1, 2} {
 			ctx := tp.context(threads)
 			for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
@@ -650,6 +656,9 @@ func TestSgemmMatrixVector(t *testing.T) {
 					for i, ab := range [][2]float32{{1, 0}, {-0.5, 1.5}, {2, 1}} {
 						tc := gemmCase{transA: tr[0], transB: tr[1], m: sz[0], n: sz[1], k: sz[2], alpha: ab[0], beta: ab[1], pad: 3 * i}
 						check(t, tc, heapAlloc, tp.sgemm(t, ctx, tc))
+						if ctx.last.path == pathGemv && ctx.last.gemv == tp.force.gemv {
+							ran++
+						}
 						// With one vector the planner's form depends on
 						// the shape alone.
 						want := gemvFormFor(tc.transA, tc.transB, tc.m, tc.n, tc.k, 32<<10, false, false)

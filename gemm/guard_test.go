@@ -9,8 +9,8 @@ import (
 )
 
 // TestSgemmGuardPages runs whole products on exact-size matrices that end
-// (then start) at a PROT_NONE page, on every path and operand form: any
-// read or write outside A, B or C faults.
+// (then start) at a PROT_NONE page, on every path and operand form and
+// every matrix-vector form: any read or write outside A, B or C faults.
 func TestSgemmGuardPages(t *testing.T) {
 	t.Parallel()
 	shapes := [][3]int{{1, 1, 1}, {7, 17, 5}, {13, 33, 9}, {61, 29, 31}, {5, 70, 130}, {130, 9, 3}, {1, 40, 33}, {40, 1, 33}, {1, 1, 20}}
@@ -23,7 +23,7 @@ func TestSgemmGuardPages(t *testing.T) {
 			s, b := guardpage.Start(n)
 			return s, b.Free
 		}
-		paths(t, func(t *testing.T, tp testPath) {
+		run := func(t *testing.T, tp testPath) {
 			for _, threads := range []int{1, 2} {
 				ctx := tp.context(threads)
 				for _, sz := range shapes {
@@ -33,6 +33,8 @@ func TestSgemmGuardPages(t *testing.T) {
 					}
 				}
 			}
-		})
+		}
+		paths(t, run)
+		gemvPaths(t, gemvModes, run)
 	}
 }
