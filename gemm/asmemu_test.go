@@ -189,8 +189,6 @@ func TestEmulatedDriver(t *testing.T) {
 		return s, func() {}
 	}
 	orig := current.Load()
-	defer current.Store(orig)
-	defer func() { forcePacking = packAuto }()
 	shapes := [][3]int{{15, 33, 5}, {29, 70, 19}, {3, 31, 2}}
 	if testing.Short() {
 		shapes = shapes[:1]
@@ -200,9 +198,9 @@ func TestEmulatedDriver(t *testing.T) {
 		s := *orig
 		s.fast, s.narrow = emuFamily(t, p, f, mem), nil
 		s.bl = blocking{mc: 2 * f.MR, kc: 8, nc: 2 * f.NR, l3: 1 << 30}
-		current.Store(&s)
+		ctx.force.sel = &s
 		for _, pm := range []packing{packAuto, packAll, packNone, packSwap} {
-			forcePacking = pm
+			ctx.force.pack = pm
 			for _, sz := range shapes {
 				for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 					ops = ops[:0]

@@ -89,15 +89,11 @@ func BenchmarkSgemm(b *testing.B) {
 // BenchmarkSgemmTiles compares the generated tile families of each path on
 // one thread: BenchmarkSgemmTiles/<shape>/<tile>.
 func BenchmarkSgemmTiles(b *testing.B) {
-	orig := kernels.Current()
-	defer kernels.Use(orig)
 	for _, s := range benchShapes {
 		for _, isa := range kernels.Available() {
 			for i, tk := range tileCandidates(isa) {
 				b.Run(fmt.Sprintf("%s/%s", s.name, tk.name), func(b *testing.B) {
-					kernels.Use(isa)
-					current.Store(selectFor(isa, kernels.Bound().Gemm, i))
-					benchGemm(b, NewContext(1), s.m, s.n, s.k, s.transA, s.transB)
+					benchGemm(b, benchContext(isa, i, nil), s.m, s.n, s.k, s.transA, s.transB)
 				})
 			}
 		}
@@ -106,14 +102,26 @@ func BenchmarkSgemmTiles(b *testing.B) {
 
 func benchISAs() []kernels.ISA { return kernels.Available() }
 
+// benchContext returns a one-thread Context that runs tile family tile of
+// path isa, its blocking changed by edit (when not nil).
+func benchContext(isa kernels.ISA, tile int, edit func(bl *blocking)) *Context {
+	tbl, err := kernels.TableFor(isa)
+	if err != nil {
+		panic(err)
+	}
+	ctx := NewContext(1)
+	ctx.force.sel = selectFor(isa, tbl.Gemm, tile)
+	if edit != nil {
+		edit(&ctx.force.sel.bl)
+	}
+	return ctx
+}
+
 // BenchmarkSgemmBlocking sweeps the cache blocking (kc, and mc as a share
 // of L2) of every generated tile family on large squares, one thread:
 // BenchmarkSgemmBlocking/<n>/<tile>/kc<kc>/mc<mc>. It is how the rule in
 // blockingFrom is checked on a new CPU.
 func BenchmarkSgemmBlocking(b *testing.B) {
-	orig := kernels.Current()
-	defer kernels.Use(orig)
-	defer current.Store(current.Load())
 	for _, n := range []int{1024, 2048} {
 		for _, isa := range kernels.Available() {
 			for i, tk := range tileCandidates(isa) {
@@ -122,11 +130,7 @@ func BenchmarkSgemmBlocking(b *testing.B) {
 					for _, share := range []int{4, 2} { // mc x kc takes l2/share
 						mc := max(tk.mr, l2/share/(4*kc)/tk.mr*tk.mr)
 						b.Run(fmt.Sprintf("%d/%s/kc%d/mc%d", n, tk.name, kc, mc), func(b *testing.B) {
-							kernels.Use(isa)
-							s := selectFor(isa, kernels.Bound().Gemm, i)
-							s.bl.kc, s.bl.mc = kc, mc
-							current.Store(s)
-							benchGemm(b, NewContext(1), n, n, n, false, false)
+							benchGemm(b, benchContext(isa, i, func(bl *blocking) { bl.kc, bl.mc = kc, mc }), n, n, n, false, false)
 						})
 					}
 				}
@@ -143,9 +147,6 @@ func BenchmarkSgemmBlocking(b *testing.B) {
 // BenchmarkSgemmTilesAB/<shape>/<isa> with metrics <tile>_GFLOPS and
 // <tile>_x (> 1: faster than the default).
 func BenchmarkSgemmTilesAB(b *testing.B) {
-	orig := kernels.Current()
-	defer kernels.Use(orig)
-	defer current.Store(current.Load())
 	for _, s := range benchShapes {
 		for _, isa := range kernels.Available() {
 			cands := tileCandidates(isa)
@@ -153,37 +154,34 @@ func BenchmarkSgemmTilesAB(b *testing.B) {
 				continue
 			}
 			b.Run(fmt.Sprintf("%s/%s", s.name, isa), func(b *testing.B) {
-				kernels.Use(isa)
-				sels := make([]*selection, len(cands))
+				ctxs := make([]*Context, len(cands))
 				for i := range cands {
-					sels[i] = selectFor(isa, kernels.Bound().Gemm, i)
+					ctxs[i] = benchContext(isa, i, nil)
 				}
 				a, lda, bm, ldb, c := benchOperands(s.m, s.n, s.k, s.transA, s.transB)
-				ctx := NewContext(1)
 				call := func(i int) time.Duration {
-					current.Store(sels[i])
 					t0 := time.Now()
-					ctx.Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+					ctxs[i].Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
 					return time.Since(t0)
 				}
-				for i := range sels {
+				for i := range ctxs {
 					call(i) // size the workspace
 				}
-				times := make([][]time.Duration, len(sels))
+				times := make([][]time.Duration, len(ctxs))
 				b.ResetTimer()
 				for b.Loop() {
-					for i := range sels {
+					for i := range ctxs {
 						times[i] = append(times[i], call(i))
 					}
 				}
 				flop := 2 * float64(s.m) * float64(s.n) * float64(s.k)
-				med := make([]float64, len(sels))
+				med := make([]float64, len(ctxs))
 				for i, t := range times {
 					slices.Sort(t)
 					med[i] = t[len(t)/2].Seconds()
 					b.ReportMetric(flop/med[i]/1e9, cands[i].name+"_GFLOPS")
 				}
-				for i := 1; i < len(sels); i++ {
+				for i := 1; i < len(ctxs); i++ {
 					b.ReportMetric(med[0]/med[i], cands[i].name+"_x")
 				}
 			})

@@ -5,6 +5,10 @@
 //
 // How a call runs:
 //
+//   - A planner decides everything first (plan.go): the path, the tile
+//     family and its blocking, which operands are packed, the
+//     matrix-vector form and the thread split; the loops only carry the
+//     plan out.
 //   - The loops are BLIS's: nc columns of B, then kc-deep slices, then mc
 //     rows of A, then the NR-wide and MR-tall register tiles. kc, mc and nc
 //     come from the cache sizes (cpuid; fallbacks where a VM reports none):
@@ -42,6 +46,10 @@
 //     goroutines take the work through channels. Workspaces are sized on
 //     first use and reused: steady-state calls allocate nothing. The
 //     package-level Sgemm shares GOMAXPROCS threads among concurrent calls.
+//   - C is bitwise the same whatever the thread count: the k blocking and
+//     the k chunks of the matrix-vector forms (added in a fixed order,
+//     also on one thread) come from the problem, and the threads only
+//     share out whole tiles, rows or chunks.
 //
 // The kernel path follows kernels.Current (kernels.Use, CONVKIT_ISA).
 // Package gemm/gonumblas plugs Sgemm into gonum's blas32.

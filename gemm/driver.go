@@ -4,7 +4,6 @@ import (
 	"unsafe"
 
 	"github.com/convkit/convkit/asm"
-	"github.com/convkit/convkit/kernels"
 )
 
 // kernelFunc is one member of a generated kernel family: a rows x nr tile
@@ -29,44 +28,17 @@ type tileKernels struct {
 	rows    *asm.SgemmRows // the ISA's row kernels; nil: their Go twins
 }
 
-// Direct (unpacked) operands: below these sizes the packing traffic costs
-// more than it saves. B read in place is re-read once per MR rows of C, so
-// it pays to pack it only when m is large. A read in place is re-read once
-// per NR columns of C; a row-major A streams well through the R kernels
-// (each k step reads MR rows in order), a transposed one, read MR floats
-// at a time at stride lda, does not. Measured on the AVX2 host, one thread,
-// A/B in one process: reading a row-major A in place was 3-10% faster at
-// n = 196..517 and even at n = 2048, 1-2% slower at n = 1024; reading a
-// transposed A in place was 20-25% slower at n = 512.
-var (
-	directMaxM  = 128 // m <= directMaxM: B is read in place (when not transposed)
-	directMaxN  = 768 // n <= directMaxN: a row-major A is read in place
-	directMaxNT = 128 // n <= directMaxNT: a transposed A is read in place
-)
-
-// forcePacking overrides the direct/packed choice of the generated paths,
-// for tests (so every kernel family member runs in every operand form).
-var forcePacking packing
-
-type packing int
-
-const (
-	packAuto packing = iota
-	packAll          // pack A and B
-	packNone         // read A and B in place (B is still packed when transposed)
-	packSwap         // compute every transposed-B product as C^T (runSwapped)
-)
-
 // job is one thread's share of a product: the rows [i0, i0+m) and columns
-// [j0, j0+n) of C.
+// [j0, j0+n) of C, or (part != nil) the k chunks [c0, c1) of an axpy form.
 type job struct {
 	p            *problem
 	i0, m, j0, n int
 	ws           *workspace
-	k0, k1       int // k1 > 0: a matrix-vector partial sum over k in [k0, k1) (gemvSplitK)
+	c0, c1       int       // gemvSplitK: the k chunks (of p.kChunk) to sum
+	part         []float32 // gemvSplitK: their sums, one q x out slot per chunk
 }
 
-// problem is one validated call, with the kernels chosen for it.
+// problem is one validated call and its plan.
 type problem struct {
 	transA, transB bool
 	m, n, k        int
@@ -78,12 +50,7 @@ type problem struct {
 	c              []float32
 	ldc            int
 
-	fast  *tileKernels        // nil: the portable path
-	micro kernels.GemmKernels // the portable path's micro-kernel
-	bl    blocking
-	swap  bool                // compute C^T = op(B)^T op(A)^T (see runSwapped)
-	gemv  gemvForm            // gemvNone: a tile path
-	vec   *kernels.VecKernels // runGemv's kernels
+	plan
 }
 
 func (j *job) run() {
@@ -91,13 +58,13 @@ func (j *job) run() {
 		return
 	}
 	switch {
-	case j.k1 > 0:
-		j.ws.gemvPartial(j.p, j.k0, j.k1)
-	case j.p.gemv != gemvNone:
-		j.ws.runGemv(j.p, j.p.vec, j.i0, j.m, j.j0, j.n)
-	case j.p.fast != nil && j.p.swap:
+	case j.part != nil:
+		j.ws.gemvPartial(j.p, j.c0, j.c1, j.part)
+	case j.p.path == pathGemv:
+		j.ws.runGemv(j.p, j.i0, j.m, j.j0, j.n)
+	case j.p.path == pathSwapped:
 		j.ws.runSwapped(j.p, j.i0, j.m, j.j0, j.n)
-	case j.p.fast != nil:
+	case j.p.path == pathTiles:
 		j.ws.runFast(j.p, j.i0, j.m, j.j0, j.n)
 	default:
 		j.ws.runMicro(j.p, j.i0, j.m, j.j0, j.n)
@@ -118,205 +85,183 @@ func balance(total, step, unit int) int {
 	return min(step, roundUp(ceilDiv(total, ceilDiv(total, step)), unit))
 }
 
-// runFast computes a sub-block of C with a generated kernel family.
+// runFast computes the block of C at rows [i0, i0+m) and columns
+// [j0, j0+n) with the plan's tile family, in BLIS's loops: nc columns of
+// B, then slabs of k (one packing pass over B each), then kc-deep slices,
+// then mc rows of A, each block going to a macro-kernel.
 func (w *workspace) runFast(p *problem, i0, m, j0, n int) {
-	tk := p.fast
-	MR, NR := tk.mr, tk.nr
-	k := p.k
-	packA := n > directMaxN
-	if p.transA {
-		packA = n > directMaxNT
-	}
-	packB := p.transB || m > directMaxM
-	switch forcePacking {
-	case packAll:
-		packA, packB = true, true
-	case packNone:
-		packA, packB = false, p.transB
-	}
-	ncMax := balance(n, p.bl.nc, NR)
-	kcStep := kcStepFor(p, NR, ncMax, packA, packB)
-	if forcePacking == packAuto {
-		rows := min(k, kcStep)
-		if !packB && !p.bl.readsBInPlace(p.b, j0, p.ldb, rows) {
-			packB = true
-			rows = min(k, kcStepFor(p, NR, ncMax, packA, packB))
+	ncMax := balance(n, p.bl.nc, p.fast.nr)
+	mcMax := balance(m, p.bl.mc, p.fast.mr)
+	slab := w.sizeTiles(p, mcMax, ncMax)
+	kcMax := p.tiles.kc
+	for jc := 0; jc < n; jc += ncMax {
+		nc := min(ncMax, n-jc)
+		for ps := 0; ps < p.k; ps += slab {
+			kcs := min(slab, p.k-ps)
+			bps := w.packBSlab(p, j0+jc, nc, ps, kcs)
+			for pc := ps; pc < ps+kcs; pc += kcMax {
+				blk := macroBlock{j0: j0 + jc, n: nc, pc: pc, kc: min(kcMax, ps+kcs-pc), bk: pc - ps, bps: bps, beta: p.beta}
+				if pc > 0 {
+					blk.beta = 1
+				}
+				for ic := 0; ic < m; ic += mcMax {
+					blk.i0, blk.m = i0+ic, min(mcMax, m-ic)
+					if p.tiles.packA {
+						blk.aps = w.packABlock(p, blk.i0, blk.m, pc, blk.kc)
+						w.macroPackedA(p, &blk)
+					} else {
+						w.macroInPlaceA(p, &blk)
+					}
+				}
+			}
 		}
-		// A transposed A read in place uses MR floats of each 64-byte line
-		// it fetches; once its panel outgrows half of L1 every tile along
-		// the row fetches those lines again from L2. Measured on the AVX2
-		// host (one thread, interleaved, transA, m = n): in place 10% faster
-		// at k = 96..256, packed 12-26% faster at k = 512..2048 (64..128
-		// wide); at n = 32 (two column panels) in place stays 7% ahead.
-		if !packA && p.transA && (n > 2*NR && rows*64 > p.bl.l1/2 || !p.bl.panelFits(p.lda, rows)) {
-			packA = true
-		}
-		kcStep = kcStepFor(p, NR, ncMax, packA, packB)
 	}
-	kcMax := balance(k, kcStep, 4)
-	mcMax := balance(m, p.bl.mc, MR)
-	if packA {
+}
+
+// macroBlock is one block of runFast: rows [i0, i0+m) and columns
+// [j0, j0+n) of C over the k slice [pc, pc+kc), which starts bk rows into
+// B's packed slab; the packed panels of B and A are bps and aps floats
+// apart.
+type macroBlock struct {
+	i0, m, j0, n int
+	pc, kc, bk   int
+	aps, bps     int
+	beta         float32
+}
+
+// sizeTiles grows the workspace for runFast's blocks and returns slab,
+// the depth of one packing pass over B.
+func (w *workspace) sizeTiles(p *problem, mcMax, ncMax int) int {
+	MR, NR, kcMax := p.fast.mr, p.fast.nr, p.tiles.kc
+	if p.tiles.packA {
 		w.ensureA(ceilDiv(mcMax, MR)*(kcMax*MR+16) + packSlack)
 	}
-	// slab is the depth of one packing pass over B. A transposed B is
-	// packed from its rows, one short run of kc floats per row and pass:
-	// too short for the hardware prefetchers when B comes from memory.
-	// Packing several kc slices in one pass (kept in L3) makes the runs
-	// longer; the kernels still take kc at a time.
+	// A transposed B is packed from its rows, one short run of kc floats
+	// per row and pass: too short for the hardware prefetchers when B
+	// comes from memory. Packing several kc slices in one pass (kept in L3)
+	// makes the runs longer; the kernels still take kc at a time.
 	slab := kcMax
-	if packB && p.transB {
+	if p.tiles.packB && p.transB {
 		slab = kcMax * max(1, min(4, p.bl.l3/4/(4*roundUp(ncMax, NR)*kcMax)))
 	}
 	if len(w.zero) < slab {
 		w.zero = make([]float32, slab)
 	}
-	if packB {
+	if p.tiles.packB {
 		w.ensureB(ceilDiv(ncMax, NR)*(slab*NR+16) + packSlack)
 	}
-	for jc := 0; jc < n; jc += ncMax {
-		nc := min(ncMax, n-jc)
-		for ps := 0; ps < k; ps += slab {
-			kcs := min(slab, k-ps)
-			// bps is the stride of B's packed panels. Row-order packing
-			// writes one row of every panel in turn; panels a multiple of
-			// 4 KiB apart would put all those stores in one L1 set, so such
-			// a stride gets one cache line more.
-			bps := kcs * NR
-			if !p.transB && bps%1024 == 0 {
-				bps += 16
-			}
-			if packB {
-				if p.transB {
-					tk.packStridedFast(w.b, p.b, p.ldb, j0+jc, nc, ps, kcs, NR, w.zero)
-				} else {
-					tk.packRowsFast(w.b, p.b, p.ldb, j0+jc, nc, ps, kcs, NR, bps)
-				}
-			}
-			for pc := ps; pc < ps+kcs; pc += kcMax {
-				kc := min(kcMax, ps+kcs-pc)
-				beta := p.beta
-				if pc > 0 {
-					beta = 1
-				}
-				for ic := 0; ic < m; ic += mcMax {
-					mc := min(mcMax, m-ic)
-					// aps is the stride of A's packed panels: padded like
-					// B's (bps) when they are packed in row order.
-					aps := kc * MR
-					if p.transA && aps%1024 == 0 {
-						aps += 16
-					}
-					if packA {
-						if p.transA {
-							tk.packRowsFast(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR, aps)
-						} else {
-							tk.packStridedFast(w.a, p.a, p.lda, i0+ic, mc, pc, kc, MR, w.zero)
-						}
-					}
-					// aAt returns the A operand of the tile rows starting at ir:
-					// its address, stride, and the kernel family to use.
-					aAt := func(ir int) (*float32, int, *[maxMR]kernelFunc) {
-						row := i0 + ic + ir
-						switch {
-						case packA:
-							return &w.a[ir/MR*aps], MR, &tk.p
-						case p.transA:
-							return &p.a[pc*p.lda+row], p.lda, &tk.p
-						default:
-							return &p.a[row*p.lda+pc], p.lda, &tk.r
-						}
-					}
-					bAt := func(jr int) (*float32, int) {
-						if packB {
-							return &w.b[jr/NR*bps+(pc-ps)*NR], NR
-						}
-						return &p.b[pc*p.ldb+j0+jc+jr], p.ldb
-					}
-					cAt := func(ir, jr int) *float32 { return &p.c[(i0+ic+ir)*p.ldc+j0+jc+jr] }
-					full, remM := mc/MR, mc%MR
-					if packA {
-						// BLIS order: a kc x NR panel of B stays in L1 while
-						// the packed A block streams from L2; one kernel call
-						// runs down the whole column of full tiles.
-						an := aps
-						fam := &tk.p
-						if !packB && tk.q[0] != nil && !p.bl.stripInL1(p.ldb, kc) {
-							// B in place, its strip evicted from L1 between
-							// the tiles by set conflicts: prefetch its rows.
-							fam = &tk.q
-						}
-						for jr := 0; jr < nc; jr += NR {
-							nr := min(NR, nc-jr)
-							bp, sb := bAt(jr)
-							if full > 0 {
-								fam[MR-1](kc, &w.a[0], MR, bp, sb, cAt(0, jr), p.ldc, nr, p.alpha, beta, full, an, 0, MR*p.ldc)
-							}
-							if remM > 0 {
-								fam[remM-1](kc, &w.a[full*aps], MR, bp, sb, cAt(full*MR, jr), p.ldc, nr, p.alpha, beta, 1, 0, 0, 0)
-							}
-						}
-					} else {
-						// A read in place: use each A micro-panel for every
-						// column panel while it is in L1, so A (possibly
-						// coming from memory) is fetched once and evenly
-						// between the kernels rather than in one burst; one
-						// kernel call runs along the row of full tiles.
-						fullN, remN := nc/NR, nc%NR
-						bn := NR
-						if packB {
-							bn = bps
-						}
-						for ir := 0; ir < mc; ir += MR {
-							mr := min(MR, mc-ir)
-							ap, sa, fam := aAt(ir)
-							if fullN > 0 {
-								bp, sb := bAt(0)
-								fam[mr-1](kc, ap, sa, bp, sb, cAt(ir, 0), p.ldc, NR, p.alpha, beta, fullN, 0, bn, NR)
-							}
-							if remN > 0 {
-								bp, sb := bAt(fullN * NR)
-								fam[mr-1](kc, ap, sa, bp, sb, cAt(ir, fullN*NR), p.ldc, remN, p.alpha, beta, 1, 0, 0, 0)
-							}
-						}
-					}
-				}
-			}
+	return slab
+}
+
+// packBSlab packs the rows [ps, ps+kcs) of B's columns [j, j+nc) into
+// w.b when the plan packs B, and returns the stride of its panels.
+func (w *workspace) packBSlab(p *problem, j, nc, ps, kcs int) int {
+	NR := p.fast.nr
+	// Row-order packing writes one row of every panel in turn; panels a
+	// multiple of 4 KiB apart would put all those stores in one L1 set,
+	// so such a stride gets one cache line more.
+	bps := kcs * NR
+	if !p.transB && bps%1024 == 0 {
+		bps += 16
+	}
+	switch {
+	case !p.tiles.packB:
+	case p.transB:
+		p.fast.packStridedFast(w.b, p.b, p.ldb, j, nc, ps, kcs, NR, w.zero)
+	default:
+		p.fast.packRowsFast(w.b, p.b, p.ldb, j, nc, ps, kcs, NR, bps)
+	}
+	return bps
+}
+
+// packABlock packs the rows [i, i+mc) of op(A) over the k slice
+// [pc, pc+kc) into w.a and returns the stride of its panels (padded like
+// B's when they are packed in row order).
+func (w *workspace) packABlock(p *problem, i, mc, pc, kc int) int {
+	MR := p.fast.mr
+	aps := kc * MR
+	if p.transA && aps%1024 == 0 {
+		aps += 16
+	}
+	if p.transA {
+		p.fast.packRowsFast(w.a, p.a, p.lda, i, mc, pc, kc, MR, aps)
+	} else {
+		p.fast.packStridedFast(w.a, p.a, p.lda, i, mc, pc, kc, MR, w.zero)
+	}
+	return aps
+}
+
+// bAt returns the tiles' right operand from column jr of the block: its
+// address and row stride.
+func (w *workspace) bAt(p *problem, blk *macroBlock, jr int) (*float32, int) {
+	NR := p.fast.nr
+	if p.tiles.packB {
+		return &w.b[jr/NR*blk.bps+blk.bk*NR], NR
+	}
+	return &p.b[blk.pc*p.ldb+blk.j0+jr], p.ldb
+}
+
+// macroPackedA is the macro-kernel with A packed, in BLIS order: a
+// kc x NR panel of B stays in L1 while the packed A block streams from
+// L2; one kernel call runs down the whole column of full tiles.
+func (w *workspace) macroPackedA(p *problem, blk *macroBlock) {
+	tk := p.fast
+	MR, NR := tk.mr, tk.nr
+	full, remM := blk.m/MR, blk.m%MR
+	fam := &tk.p
+	if p.tiles.prefetchB && !p.bl.stripInL1(p.ldb, blk.kc) {
+		// B in place, its strip evicted from L1 between the tiles by set
+		// conflicts: prefetch its rows.
+		fam = &tk.q
+	}
+	c := p.c[blk.i0*p.ldc+blk.j0:]
+	for jr := 0; jr < blk.n; jr += NR {
+		nr := min(NR, blk.n-jr)
+		bp, sb := w.bAt(p, blk, jr)
+		if full > 0 {
+			fam[MR-1](blk.kc, &w.a[0], MR, bp, sb, &c[jr], p.ldc, nr, p.alpha, blk.beta, full, blk.aps, 0, MR*p.ldc)
+		}
+		if remM > 0 {
+			fam[remM-1](blk.kc, &w.a[full*blk.aps], MR, bp, sb, &c[full*MR*p.ldc+jr], p.ldc, nr, p.alpha, blk.beta, 1, 0, 0, 0)
 		}
 	}
 }
 
-// kcStepFor is the k blocking of runFast for the chosen operand forms.
-func kcStepFor(p *problem, NR, ncMax int, packA, packB bool) int {
-	kcStep := p.bl.kc
-	if !packA {
-		// A read in place (n is small): nothing of A needs to stay in L1
-		// between kernels, so let the kc x nc block of B fill half of L2
-		// instead. Longer runs along each row of A let the hardware
-		// prefetchers stream it from memory (tall-skinny products are
-		// bound by that stream).
-		kcStep = max(kcStep, min(1024, p.bl.l2/2/(4*roundUp(ncMax, NR)))&^7)
+// macroInPlaceA is the macro-kernel with A read in place: each A
+// micro-panel serves every column panel while it is in L1, so A (possibly
+// coming from memory) is fetched once and evenly between the kernels
+// rather than in one burst; one kernel call runs along the row of full
+// tiles. A row-major A goes through the R kernels, a transposed one
+// through the P kernels.
+func (w *workspace) macroInPlaceA(p *problem, blk *macroBlock) {
+	tk := p.fast
+	MR, NR := tk.mr, tk.nr
+	fullN, remN := blk.n/NR, blk.n%NR
+	bn := NR
+	if p.tiles.packB {
+		bn = blk.bps
 	}
-	if !packB {
-		// B read in place (m is small): its kc x NR panel is reused only
-		// down one short column of tiles, so let it take all of L1: fewer
-		// passes over C and fewer kernel calls (conv-shaped products,
-		// 64 x 3136 x 576: +2.5% on the AVX2 host).
-		kcStep = max(kcStep, p.bl.l1/(4*NR)&^7)
+	bp, sb := w.bAt(p, blk, 0)
+	bpRem := bp
+	if remN > 0 {
+		bpRem, _ = w.bAt(p, blk, fullN*NR)
 	}
-	return kcStep
-}
-
-// swapFor reports whether runSwapped should compute the product: B
-// transposed and m small. B then needs a transposing pack in runFast, and
-// each of its elements is used only m times, so that pack (bound by the
-// short runs it reads from memory) costs a fifth of the time; as C^T, the
-// stored B is a row-major left operand that the R kernels stream in place,
-// and only the small A is packed.
-func swapFor(transB bool, m, n int) bool {
-	if forcePacking == packSwap {
-		return transB
+	fam, rowStep, a0 := &tk.r, p.lda, blk.i0*p.lda+blk.pc // A(i, p) = a[i*lda+p]
+	if p.transA {
+		fam, rowStep, a0 = &tk.p, 1, blk.pc*p.lda+blk.i0 // A(i, p) = a[p*lda+i]
 	}
-	return forcePacking == packAuto && transB && m <= directMaxM && n > m
+	a := p.a[a0:]
+	c := p.c[blk.i0*p.ldc+blk.j0:]
+	for ir := 0; ir < blk.m; ir += MR {
+		mr := min(MR, blk.m-ir)
+		ap, cp := &a[ir*rowStep], c[ir*p.ldc:]
+		if fullN > 0 {
+			fam[mr-1](blk.kc, ap, p.lda, bp, sb, &cp[0], p.ldc, NR, p.alpha, blk.beta, fullN, 0, bn, NR)
+		}
+		if remN > 0 {
+			fam[mr-1](blk.kc, ap, p.lda, bpRem, sb, &cp[fullN*NR], p.ldc, remN, p.alpha, blk.beta, 1, 0, 0, 0)
+		}
+	}
 }
 
 // runSwapped computes the same sub-block of C as runFast, as its transpose:
@@ -329,10 +274,8 @@ func (w *workspace) runSwapped(p *problem, i0, m, j0, n int) {
 	MR, NR := tk.mr, tk.nr
 	k := p.k
 	mT, nT := n, m // C^T block: row r is column j0+r of C, column s row i0+s
-	packBT := !p.transA || mT > directMaxM || !p.bl.readsBInPlace(p.a, i0, p.lda, min(k, p.bl.kc))
+	packBT, kcMax := p.tiles.packB, p.tiles.kc
 	ncMax := balance(nT, p.bl.nc, NR)
-	kcStep := max(p.bl.kc, min(1024, p.bl.l2/2/(4*roundUp(ncMax, NR)))&^7)
-	kcMax := balance(k, kcStep, 4)
 	ld := roundUp(ncMax, NR)
 	if len(w.scr) < MR*ld {
 		w.scr = make([]float32, MR*ld)
@@ -396,7 +339,7 @@ func (w *workspace) runMicro(p *problem, i0, m, j0, n int) {
 	g := p.micro
 	MR, NR := g.MR, g.NR
 	k := p.k
-	kcMax := balance(k, p.bl.kc, 1)
+	kcMax := p.tiles.kc
 	mcMax := balance(m, p.bl.mc, MR)
 	ncMax := balance(n, p.bl.nc, NR)
 	w.ensureA(roundUp(mcMax, MR) * kcMax)
@@ -482,6 +425,7 @@ type workspace struct {
 	zero []float32 // kc zeros: stand-in source rows for the transposing pack
 
 	gx, gy, gacc []float32 // runGemv's gathered vectors and accumulator
+	gpart        []float32 // sumK's sums of one k chunk
 }
 
 // packSlack is how far past its last panel a pack may write (see

@@ -17,6 +17,10 @@ type Context struct {
 	pool    *pool        // the threads-1 helper goroutines, started on first need
 	jobs    []job
 	prob    problem // the call in progress (held here so it does not escape per call)
+	last    plan    // the plan of the last call, for the tests
+
+	force    forcing   // the tests' override of the planner
+	partials []float32 // gemvSplitK's sums, one slot per k chunk
 }
 
 // NewContext returns a Context that runs on threads goroutines
@@ -79,6 +83,7 @@ func (ctx *Context) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []f
 // sgemm runs on at most maxThreads of the Context's threads.
 func (ctx *Context) sgemm(maxThreads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	ctx.last = plan{}
 	if m == 0 || n == 0 {
 		return
 	}
@@ -91,94 +96,37 @@ func (ctx *Context) sgemm(maxThreads int, transA, transB bool, m, n, k int, alph
 		alpha: alpha, beta: beta,
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
 	}
-	defer func() { ctx.prob = problem{} }() // drop the caller's slices
+	defer func() { ctx.last, ctx.prob = ctx.prob.plan, problem{} }() // drop the caller's slices
 	p := &ctx.prob
-	sel := current.Load()
-	p.fast, p.micro, p.bl = sel.fast, sel.micro, sel.bl
-	if sel.narrow != nil && n <= sel.narrow.nr && (transA || k <= narrowMaxK) {
-		// A row-major A is read in place at small n, MR rows at a time:
-		// twelve long row streams at once lose to six (2048 x 8 x 2048:
-		// 0.64x, 1000 x 5 x 4096: 0.66x), short ones win (3136 x 8 x 576:
-		// 1.31x, 256 x 8 x 256: 1.40x), as does a packed, transposed A
-		// (2048 x 8 x 2048: 1.49x); AVX2 host, interleaved.
-		p.fast, p.bl = sel.narrow, sel.nbl
-	}
-	p.swap = p.fast != nil && swapFor(transB, m, n)
-	if forcePacking == packAuto {
-		rows := min(k, sel.bl.kc)
-		packA := !sel.bl.panelFits(lda, rows)
-		packB := !sel.bl.readsBInPlace(b, 0, ldb, rows)
-		p.gemv, p.vec = gemvFormFor(transA, transB, m, n, k, sel.bl.l1, packA, packB), sel.vec
-	}
-	mr, nr := p.micro.MR, p.micro.NR
-	if p.fast != nil {
-		mr, nr = p.fast.mr, p.fast.nr
-	}
+	ctx.planFor(p, maxThreads)
+	ctx.run(p)
+}
 
-	// Split C into independent blocks, one per thread (in whole tiles).
-	// Each thread packs its own panels: the shared operand is packed once
-	// per thread, which costs about threads/n (or threads/m) of the work
-	// and needs no barrier.
-	t := min(ctx.threads, maxThreads)
-	if float64(m)*float64(n)*float64(k) < parallelMinWork { // in float64: no overflow
-		t = 1
-	}
-	if (p.gemv == gemvAxpyA || p.gemv == gemvAxpyB) && t > 1 {
-		// Split along the output, each thread streams a piece of every
-		// matrix row; pieces under about 4 KiB defeat the prefetchers.
-		// Measured on the AVX2 host, 2 threads vs 1, interleaved:
-		// 1 x 1000 x 4096 0.93x, 1 x 4096 x 4096 1.45x, 4096 x 1 x 4096
-		// (A transposed) 1.32x. A short output splits k instead.
-		if max(m, n)/gemvAxpyMinPiece < t {
-			ctx.gemvSplitK(p, t, m, n)
-			return
-		}
-	}
-	// Split the longer side, so the operand that every thread reads whole
-	// (A when splitting n, B when splitting m) is the smaller one, unless
-	// whole-tile chunks of it balance clearly worse than the other side's.
-	chunkN := roundUp(ceilDiv(n, t), nr)
-	chunkM := roundUp(ceilDiv(m, t), mr)
-	overN := float64(chunkN*t) / float64(n) // largest share / fair share
-	overM := float64(chunkM*t) / float64(m)
-	splitN := n >= m
-	if splitN && overN > 1.03*overM {
-		splitN = false
-	} else if !splitN && overM > 1.03*overN {
-		splitN = true
-	}
-	if t <= 1 || (splitN && chunkN >= n) || (!splitN && chunkM >= m) {
-		ctx.jobs[0] = job{p: p, i0: 0, m: m, j0: 0, n: n, ws: ctx.ws[0]}
+// run carries out the plan of p on the Context's threads.
+func (ctx *Context) run(p *problem) {
+	s := p.split
+	switch {
+	case s.byK:
+		ctx.gemvSplitK(p)
+		return
+	case s.jobs <= 1:
+		ctx.jobs[0] = job{p: p, m: p.m, n: p.n, ws: ctx.ws[0]}
 		ctx.jobs[0].run()
 		ctx.jobs[0] = job{}
 		return
 	}
-	chunk := chunkM
-	if splitN {
-		chunk = chunkN
-		t = ceilDiv(n, chunk)
-	} else {
-		t = ceilDiv(m, chunk)
-	}
-	for i := 0; i < t; i++ {
-		j := job{p: p, i0: 0, m: m, j0: 0, n: n, ws: ctx.ws[i]}
-		if splitN {
-			j.j0, j.n = i*chunk, min(chunk, n-i*chunk)
+	for i := range s.jobs {
+		j := job{p: p, m: p.m, n: p.n, ws: ctx.ws[i]}
+		if s.byN {
+			j.j0, j.n = i*s.chunk, min(s.chunk, p.n-i*s.chunk)
 		} else {
-			j.i0, j.m = i*chunk, min(chunk, m-i*chunk)
+			j.i0, j.m = i*s.chunk, min(s.chunk, p.m-i*s.chunk)
 		}
 		ctx.jobs[i] = j
 	}
-	ctx.runParallel(t)
-	clear(ctx.jobs)
+	ctx.runParallel(s.jobs)
+	clear(ctx.jobs[:s.jobs])
 }
-
-// narrowMaxK bounds k for the narrow tile family with a row-major A.
-const narrowMaxK = 1024
-
-// parallelMin is the smallest m*n*k worth waking a second thread for: the
-// hand-off costs a few microseconds, about what 64^3 takes on one core.
-const parallelMinWork = 96 * 96 * 96
 
 // checkArgs panics in the caller's goroutine, naming the parameter and its
 // values, on any argument that would make the kernels read or write

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/convkit/convkit/kernels"
@@ -165,50 +166,179 @@ func check(t *testing.T, tc gemmCase, alloc func(n int) ([]float32, func()), run
 
 func heapAlloc(n int) ([]float32, func()) { return make([]float32, n), func() {} }
 
-// paths runs f once per kernel path this host has: every ISA in
-// kernels.Available() with each generated tile family, plus the portable
-// driver over each ISA's Micro, restoring the binding afterwards.
-func paths(t *testing.T, f func(t *testing.T)) {
-	orig := kernels.Current()
-	defer func() {
-		if err := kernels.Use(orig); err != nil {
-			t.Fatal(err)
-		}
-	}()
-	for _, isa := range kernels.Available() {
-		if err := kernels.Use(isa); err != nil {
-			t.Fatal(err)
-		}
-		for i, tk := range tileCandidates(isa) {
-			current.Store(selectFor(isa, kernels.Bound().Gemm, i))
-			for _, pm := range []struct {
-				name string
-				p    packing
-			}{{"auto", packAuto}, {"packed", packAll}, {"direct", packNone}, {"swapped", packSwap}} {
-				forcePacking = pm.p
-				t.Run(isa.String()+"/"+tk.name+"/"+pm.name, f)
-			}
-			forcePacking = packAuto
-		}
-		seen := map[[2]int]bool{}
-		for _, g := range microKernels(isa) {
-			if seen[[2]int{g.MR, g.NR}] {
-				continue // the bound kernel is also in the list
-			}
-			seen[[2]int{g.MR, g.NR}] = true
-			s := selectFor(isa, g, 1<<30)
-			current.Store(s)
-			t.Run(fmt.Sprintf("%s/micro%dx%d", isa, g.MR, g.NR), f)
-		}
-		kernels.Use(isa) // rebinds current
+// testPath is one kernel path of this host with a forced plan: a
+// selection (an ISA's tile family, or its portable micro-kernel) and an
+// override of the planner, set on the Contexts it makes, so that tests on
+// different paths run in parallel.
+type testPath struct {
+	isa   kernels.ISA
+	force forcing
+}
+
+// context returns a Context on threads threads that runs the path.
+func (tp testPath) context(threads int) *Context {
+	ctx := NewContext(threads)
+	ctx.force = tp.force
+	return ctx
+}
+
+// sgemm returns a check callback that computes tc on ctx and asserts that
+// the call ran the path tp claims.
+func (tp testPath) sgemm(t *testing.T, ctx *Context, tc gemmCase) func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	return func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+		t.Helper()
+		ctx.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+		tp.assertRan(t, ctx, tc)
 	}
 }
 
-// withBlocking runs f with tiny cache blocks so that every block loop (and
-// its edges) runs on small matrices.
-func withBlocking(bl blocking, f func()) {
-	s := *current.Load()
-	old := current.Load()
+// assertRan checks that the last call on ctx ran what tp claims: its
+// selection's kernels and, where tp forces them, the operand forms, the
+// swapped product or the matrix-vector form.
+func (tp testPath) assertRan(t *testing.T, ctx *Context, tc gemmCase) {
+	t.Helper()
+	pl, f := &ctx.last, tp.force
+	if tc.m == 0 || tc.n == 0 || tc.k == 0 || tc.alpha == 0 {
+		if pl.path != pathNone {
+			t.Fatalf("%v: ran %v, want no product", tc, pl.path)
+		}
+		return
+	}
+	if pl.vec != f.sel.vec || pl.micro.MR != f.sel.micro.MR || pl.micro.NR != f.sel.micro.NR ||
+		pl.fast != f.sel.fast && (pl.fast == nil || pl.fast != f.sel.narrow) {
+		t.Fatalf("%v: ran the kernels of another selection (family %v)", tc, pl.fast)
+	}
+	want := pl.path // the planner's choice where tp claims none
+	switch {
+	case f.gemv != gemvNone && gemvAdmits(f.gemv, tc.transA, tc.transB, tc.m, tc.n):
+		want = pathGemv
+		if pl.gemv != f.gemv {
+			t.Fatalf("%v: ran form %d, want form %d", tc, pl.gemv, f.gemv)
+		}
+	case f.gemv != gemvNone && pl.path == pathGemv:
+		t.Fatalf("%v: ran form %d, which the shape does not admit", tc, pl.gemv)
+	case f.sel.fast == nil:
+		if f.pack == packAuto && pl.path != pathGemv {
+			want = pathPortable
+		}
+	case f.pack == packAll || f.pack == packNone:
+		want = pathTiles
+		if wantA, wantB := f.pack == packAll, f.pack == packAll || tc.transB; pl.tiles.packA != wantA || pl.tiles.packB != wantB {
+			t.Fatalf("%v: packed A %v, B %v; want %v, %v", tc, pl.tiles.packA, pl.tiles.packB, wantA, wantB)
+		}
+	case f.pack == packSwap:
+		want = pathTiles
+		if tc.transB {
+			want = pathSwapped
+		}
+	}
+	if pl.path != want {
+		t.Fatalf("%v: ran %v, want %v", tc, pl.path, want)
+	}
+}
+
+// pathMode is one forced plan that paths runs each selection under.
+type pathMode struct {
+	name  string
+	force forcing
+}
+
+// tileModes force each operand form of the tile families.
+var tileModes = []pathMode{{"auto", forcing{}}, {"packed", forcing{pack: packAll}}, {"direct", forcing{pack: packNone}}, {"swapped", forcing{pack: packSwap}}}
+
+// gemvModes force each matrix-vector form (where the shape admits it).
+var gemvModes = []pathMode{
+	{"dot1", forcing{gemv: gemvDot1}}, {"dotB", forcing{gemv: gemvDotB}}, {"dotA", forcing{gemv: gemvDotA}},
+	{"axpyB", forcing{gemv: gemvAxpyB}}, {"axpyA", forcing{gemv: gemvAxpyA}}, {"dotsB", forcing{gemv: gemvDotsB}}, {"dotsA", forcing{gemv: gemvDotsA}},
+}
+
+// paths runs f, as parallel subtests, on every kernel path this host has:
+// each ISA in kernels.Available() with each generated tile family under
+// each of tileModes, plus the portable driver over each ISA's Micro
+// kernels (the planner's choice).
+func paths(t *testing.T, f func(t *testing.T, tp testPath)) {
+	forPaths(t, tileModes, []pathMode{{"auto", forcing{}}}, f)
+}
+
+// gemvPaths runs f, as parallel subtests, under each of modes on each
+// ISA's default tile family (which takes the four-row kernels) and on its
+// portable paths (the vector kernels only).
+func gemvPaths(t *testing.T, modes []pathMode, f func(t *testing.T, tp testPath)) {
+	forSelections(t, func(isa kernels.ISA, name string, sel *selection, tile int) {
+		if tile > 0 {
+			return // the other families run the same vector kernels
+		}
+		for _, pm := range modes {
+			runPath(t, isa, name+"/"+pm.name, sel, pm.force, f)
+		}
+	})
+}
+
+// autoAnd returns the planner's choice followed by the gemvModes that
+// force one of forms.
+func autoAnd(forms ...gemvForm) []pathMode {
+	modes := []pathMode{{"auto", forcing{}}}
+	for _, pm := range gemvModes {
+		if slices.Contains(forms, pm.force.gemv) {
+			modes = append(modes, pm)
+		}
+	}
+	return modes
+}
+
+// forPaths runs f under tile on the generated selections and under
+// portable on the portable ones.
+func forPaths(t *testing.T, tile, portable []pathMode, f func(t *testing.T, tp testPath)) {
+	forSelections(t, func(isa kernels.ISA, name string, sel *selection, _ int) {
+		modes := tile
+		if sel.fast == nil {
+			modes = portable
+		}
+		for _, pm := range modes {
+			runPath(t, isa, name+"/"+pm.name, sel, pm.force, f)
+		}
+	})
+}
+
+// forSelections calls f with every selection of this host: each ISA's
+// tile families (tile = their index) and its portable micro-kernels
+// (tile = -1), built from kernels.TableFor, not the package binding.
+func forSelections(t *testing.T, f func(isa kernels.ISA, name string, sel *selection, tile int)) {
+	t.Helper()
+	for _, isa := range kernels.Available() {
+		tbl, err := kernels.TableFor(isa)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, tk := range tileCandidates(isa) {
+			f(isa, isa.String()+"/"+tk.name, selectFor(isa, tbl.Gemm, i), i)
+		}
+		// microKernels(isa)[0] is the bound kernels.Gemm; this ISA's own
+		// is tbl.Gemm.
+		seen := map[[2]int]bool{}
+		for _, g := range append([]kernels.GemmKernels{tbl.Gemm}, microKernels(isa)[1:]...) {
+			if seen[[2]int{g.MR, g.NR}] {
+				continue
+			}
+			seen[[2]int{g.MR, g.NR}] = true
+			f(isa, fmt.Sprintf("%s/micro%dx%d", isa, g.MR, g.NR), selectFor(isa, g, 1<<30), -1)
+		}
+	}
+}
+
+// runPath runs f on one path as a parallel subtest.
+func runPath(t *testing.T, isa kernels.ISA, name string, sel *selection, force forcing, f func(t *testing.T, tp testPath)) {
+	force.sel = sel
+	t.Run(name, func(t *testing.T) {
+		t.Parallel()
+		f(t, testPath{isa: isa, force: force})
+	})
+}
+
+// withBlocking makes ctx plan with tiny cache blocks, so that every block
+// loop (and its edges) runs on small matrices.
+func withBlocking(ctx *Context, bl blocking) {
+	s := *ctx.force.sel
 	s.bl = bl
 	s.bl.l3 = 1 << 30 // transposed B packs 4 kc slices per pass
 	if s.fast != nil {
@@ -218,16 +348,15 @@ func withBlocking(bl blocking, f func()) {
 		s.bl.mc = roundUp(bl.mc, s.micro.MR)
 		s.bl.nc = roundUp(bl.nc, s.micro.NR)
 	}
-	current.Store(&s)
-	defer current.Store(old)
-	f()
+	ctx.force.sel = &s
 }
 
 var smallSizes = []int{0, 1, 2, 3, 5, 6, 7, 13, 15, 16, 17, 24, 25, 31, 33}
 
 func TestSgemmSmall(t *testing.T) {
-	paths(t, func(t *testing.T) {
-		ctx := NewContext(1)
+	t.Parallel()
+	paths(t, func(t *testing.T, tp testPath) {
+		ctx := tp.context(1)
 		ks := []int{1, 2, 3, 4, 5, 7, 9, 17, 0}
 		i := 0
 		for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
@@ -241,9 +370,7 @@ func TestSgemmSmall(t *testing.T) {
 					case 2:
 						tc.alpha, tc.beta = -2, 1
 					}
-					check(t, tc, heapAlloc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-						ctx.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
-					})
+					check(t, tc, heapAlloc, tp.sgemm(t, ctx, tc))
 				}
 			}
 		}
@@ -254,17 +381,15 @@ func TestSgemmSmall(t *testing.T) {
 // balancing and the packed and unpacked operand paths all run, with sizes
 // just around the block and tile sizes.
 func TestSgemmBlocks(t *testing.T) {
-	paths(t, func(t *testing.T) {
-		ctx := NewContext(1)
-		for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
-			for _, sz := range [][3]int{{37, 45, 19}, {29, 70, 33}, {90, 20, 8}, {1, 200, 3}, {200, 1, 3}, {129, 131, 9}, {140, 140, 17}} {
-				for _, bl := range []blocking{{mc: 8, kc: 8, nc: 8}, {mc: 20, kc: 16, nc: 40}} {
+	t.Parallel()
+	paths(t, func(t *testing.T, tp testPath) {
+		for _, bl := range []blocking{{mc: 8, kc: 8, nc: 8}, {mc: 20, kc: 16, nc: 40}} {
+			ctx := tp.context(1)
+			withBlocking(ctx, bl)
+			for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+				for _, sz := range [][3]int{{37, 45, 19}, {29, 70, 33}, {90, 20, 8}, {1, 200, 3}, {200, 1, 3}, {129, 131, 9}, {140, 140, 17}} {
 					tc := gemmCase{transA: tr[0], transB: tr[1], m: sz[0], n: sz[1], k: sz[2], alpha: 1.5, beta: 0.5, pad: 1}
-					withBlocking(bl, func() {
-						check(t, tc, heapAlloc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-							ctx.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
-						})
-					})
+					check(t, tc, heapAlloc, tp.sgemm(t, ctx, tc))
 				}
 			}
 		}
@@ -274,13 +399,14 @@ func TestSgemmBlocks(t *testing.T) {
 // TestSgemmKernelEdges runs sizes around each path's tile and default block
 // sizes (MR±1, NR±1, KC±1, MC±1).
 func TestSgemmKernelEdges(t *testing.T) {
-	paths(t, func(t *testing.T) {
-		s := current.Load()
+	t.Parallel()
+	paths(t, func(t *testing.T, tp testPath) {
+		s := tp.force.sel
 		mr, nr := s.micro.MR, s.micro.NR
 		if s.fast != nil {
 			mr, nr = s.fast.mr, s.fast.nr
 		}
-		ctx := NewContext(1)
+		ctx := tp.context(1)
 		var cases []gemmCase
 		for _, d := range []int{-1, 0, 1} {
 			cases = append(cases,
@@ -294,27 +420,24 @@ func TestSgemmKernelEdges(t *testing.T) {
 			}
 		}
 		for _, tc := range cases {
-			check(t, tc, heapAlloc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-				ctx.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
-			})
+			check(t, tc, heapAlloc, tp.sgemm(t, ctx, tc))
 		}
 	})
 }
 
 func TestSgemmThreads(t *testing.T) {
+	t.Parallel()
 	sizes := [][3]int{{300, 200, 70}, {64, 500, 130}, {517, 33, 129}, {2, 3000, 40}}
 	if testing.Short() {
 		sizes = sizes[:2]
 	}
-	paths(t, func(t *testing.T) {
+	paths(t, func(t *testing.T, tp testPath) {
 		for _, threads := range []int{1, 2, 3} {
-			ctx := NewContext(threads)
+			ctx := tp.context(threads)
 			for _, sz := range sizes {
 				for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 					tc := gemmCase{transA: tr[0], transB: tr[1], m: sz[0], n: sz[1], k: sz[2], alpha: 1, beta: 0.25, pad: 3}
-					check(t, tc, heapAlloc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-						ctx.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
-					})
+					check(t, tc, heapAlloc, tp.sgemm(t, ctx, tc))
 				}
 			}
 		}
@@ -324,6 +447,7 @@ func TestSgemmThreads(t *testing.T) {
 // TestSgemmAlphaZero: alpha == 0 must not read A or B (NaN there must not
 // show) and must still scale C by beta.
 func TestSgemmAlphaZero(t *testing.T) {
+	t.Parallel()
 	m, n, k := 5, 7, 3
 	a := make([]float32, m*k)
 	b := make([]float32, k*n)
@@ -365,6 +489,7 @@ func TestSgemmAlphaZero(t *testing.T) {
 }
 
 func TestSgemmPanics(t *testing.T) {
+	t.Parallel()
 	a := make([]float32, 12)
 	for _, tc := range []struct {
 		name string
@@ -386,12 +511,18 @@ func TestSgemmPanics(t *testing.T) {
 	}
 }
 
+// TestSgemmAllocs checks that steady-state calls allocate nothing on every
+// path the bound kernels take. It is not parallel: AllocsPerRun counts the
+// allocations of every goroutine.
 func TestSgemmAllocs(t *testing.T) {
 	for _, threads := range []int{1, 2} {
 		ctx := NewContext(threads)
 		// The second shape (small m) takes the direct and swapped paths,
-		// the last two the matrix-vector forms.
-		for _, sz := range [][3]int{{150, 170, 90}, {40, 170, 90}, {1, 170, 90}, {150, 1, 90}, {3, 170, 90}} {
+		// the next three the matrix-vector forms, the last two (with A
+		// transposed or B as stored) the axpy forms in k chunks: split
+		// over k on two threads, and summed chunk by chunk on one piece
+		// of the output per thread.
+		for _, sz := range [][3]int{{150, 170, 90}, {40, 170, 90}, {1, 170, 90}, {150, 1, 90}, {3, 170, 90}, {1, 100, 9000}, {2, 2100, 600}} {
 			m, n, k := sz[0], sz[1], sz[2]
 			a := make([]float32, m*k)
 			b := make([]float32, k*n)
@@ -417,6 +548,7 @@ func TestSgemmAllocs(t *testing.T) {
 }
 
 func TestBalance(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ total, step, unit, want int }{
 		{257, 256, 4, 132}, {256, 256, 4, 256}, {100, 256, 4, 100}, {513, 256, 1, 171}, {1000, 252, 6, 252},
 	} {
@@ -427,6 +559,7 @@ func TestBalance(t *testing.T) {
 }
 
 func TestPanelFits(t *testing.T) {
+	t.Parallel()
 	bl := blocking{l2: 512 << 10}
 	for _, tc := range []struct {
 		ld, rows int
@@ -466,14 +599,13 @@ func TestPanelFits(t *testing.T) {
 // map their rows into few cache sets (8 KiB apart), so the packing
 // fallback runs.
 func TestSgemmAliasingStrides(t *testing.T) {
-	paths(t, func(t *testing.T) {
-		ctx := NewContext(1)
+	t.Parallel()
+	paths(t, func(t *testing.T, tp testPath) {
+		ctx := tp.context(1)
 		for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 			for _, sz := range [][3]int{{20, 40, 100}, {7, 33, 67}, {40, 70, 150}} {
 				tc := gemmCase{transA: tr[0], transB: tr[1], m: sz[0], n: sz[1], k: sz[2], alpha: 1, beta: 0.5, pad: 1, ldA: 2048, ldB: 2048}
-				check(t, tc, heapAlloc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-					ctx.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
-				})
+				check(t, tc, heapAlloc, tp.sgemm(t, ctx, tc))
 			}
 		}
 	})
@@ -481,7 +613,8 @@ func TestSgemmAliasingStrides(t *testing.T) {
 
 // TestSgemmConcurrentCallers runs the package-level Sgemm from several
 // goroutines at once (parallel subtests): each result must be right, and
-// the threads the calls borrowed must all be given back.
+// the threads the calls borrowed must all be given back. It is not
+// parallel with other tests: threadsInUse counts every package-level call.
 func TestSgemmConcurrentCallers(t *testing.T) {
 	const n = 70
 	t.Run("group", func(t *testing.T) {
@@ -502,24 +635,39 @@ func TestSgemmConcurrentCallers(t *testing.T) {
 	}
 }
 
-// TestSgemmMatrixVector runs the matrix-vector forms (m or n up to 4, as
-// gemvFormFor picks them) on every path: contiguous and strided
-// vectors, every transpose, alpha and beta cases, one and two threads.
+// TestSgemmMatrixVector runs the matrix-vector forms (m or n up to 4) on
+// every path, as gemvFormFor picks them and forced one by one wherever the
+// shape admits them: contiguous and strided vectors, every transpose,
+// alpha and beta cases, one and two threads.
 func TestSgemmMatrixVector(t *testing.T) {
-	paths(t, func(t *testing.T) {
+	t.Parallel()
+	gemvPaths(t, autoAnd(gemvDot1, gemvDotB, gemvDotA, gemvAxpyB, gemvAxpyA, gemvDotsB, gemvDotsA), func(t *testing.T, tp testPath) {
+		ran := 0 // products that ran the forced form
+		defer func() {
+			if tp.force.gemv != gemvNone && ran == 0 {
+				t.Errorf("no shape ran form %d", tp.force.gemv)
+			}
+		}()
 		for _, threads := range []int{1, 2} {
-			ctx := NewContext(threads)
+			ctx := tp.context(threads)
 			for _, tr := range [4][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 				for _, sz := range [][3]int{{1, 16, 16}, {1, 1000, 257}, {1, 33, 17}, {16, 1, 16}, {1000, 1, 257}, {33, 1, 17}, {1, 1, 1}, {1, 1, 300}, {1, 15, 40}, {15, 1, 40},
 					{2, 33, 17}, {3, 100, 40}, {4, 16, 16}, {4, 70, 257}, {70, 3, 33}, {40, 4, 100}, {16, 2, 5}, {33, 2, 40}, {9, 4, 17}} {
 					for i, ab := range [][2]float32{{1, 0}, {-0.5, 1.5}, {2, 1}} {
 						tc := gemmCase{transA: tr[0], transB: tr[1], m: sz[0], n: sz[1], k: sz[2], alpha: ab[0], beta: ab[1], pad: 3 * i}
-						if gemvFormFor(tc.transA, tc.transB, tc.m, tc.n, tc.k, 32<<10, false, false) == gemvNone && (tc.m == 1 || tc.n == 1) && tc.m*tc.n > 40 {
+						check(t, tc, heapAlloc, tp.sgemm(t, ctx, tc))
+						if ctx.last.path == pathGemv && ctx.last.gemv == tp.force.gemv {
+							ran++
+						}
+						// With one vector the planner's form depends on
+						// the shape alone.
+						want := gemvFormFor(tc.transA, tc.transB, tc.m, tc.n, tc.k, 32<<10, false, false)
+						if tp.force.gemv == gemvNone && (tc.m == 1 || tc.n == 1) && ctx.last.gemv != want {
+							t.Fatalf("%v: planned form %d, want %d", tc, ctx.last.gemv, want)
+						}
+						if (tc.m == 1 || tc.n == 1) && tc.m*tc.n > 40 && want == gemvNone {
 							t.Fatalf("%v: not a matrix-vector form", tc)
 						}
-						check(t, tc, heapAlloc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-							ctx.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
-						})
 					}
 				}
 			}
@@ -528,16 +676,27 @@ func TestSgemmMatrixVector(t *testing.T) {
 }
 
 // TestSgemmMatrixVectorSplitK runs the axpy forms whose output is too short
-// to split, on two threads: each sums half of k (gemvSplitK).
+// to split, on two threads: each sums half of the k chunks (gemvSplitK).
 func TestSgemmMatrixVectorSplitK(t *testing.T) {
-	paths(t, func(t *testing.T) {
-		ctx := NewContext(2)
-		for _, tr := range [2][2]bool{{false, false}, {true, false}} {
-			for _, sz := range [][3]int{{1, 100, 9000}, {100, 1, 9001}, {3, 100, 3001}, {100, 3, 3000}} {
+	t.Parallel()
+	gemvPaths(t, autoAnd(gemvAxpyA, gemvAxpyB), func(t *testing.T, tp testPath) {
+		ctx := tp.context(2)
+		for _, sz := range [][3]int{{1, 100, 9000}, {100, 1, 9001}, {3, 100, 3001}, {100, 3, 3000}} {
+			// gemvAxpyB takes m <= 4 with B as stored, gemvAxpyA n <= 4
+			// with A transposed.
+			form, trs := gemvAxpyB, [2][2]bool{{false, false}, {true, false}}
+			if sz[1] <= 4 {
+				form, trs = gemvAxpyA, [2][2]bool{{true, false}, {true, true}}
+			}
+			if tp.force.gemv != gemvNone && tp.force.gemv != form {
+				continue // the other form's subtest runs these
+			}
+			for _, tr := range trs {
 				tc := gemmCase{transA: tr[0], transB: tr[1], m: sz[0], n: sz[1], k: sz[2], alpha: 0.5, beta: 1.5, pad: 2}
-				check(t, tc, heapAlloc, func(a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-					ctx.Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
-				})
+				check(t, tc, heapAlloc, tp.sgemm(t, ctx, tc))
+				if s := ctx.last.split; ctx.last.gemv != form || !s.byK || s.jobs != 2 {
+					t.Fatalf("%v: ran %v (form %d) split %+v, want an axpy form split over k on 2 threads", tc, ctx.last.path, ctx.last.gemv, s)
+				}
 			}
 		}
 	})

@@ -30,7 +30,55 @@ const (
 	gemvMinAxpy = 16 // the output length, for the axpy forms
 
 	gemvAxpyMinPiece = 1024 // output elements per thread in the axpy forms
+
+	// gemvSplitUnit is what the thread split of C rounds the forms' rows
+	// and columns to: whole groups of four matrix rows for dotRows4 (so
+	// that the same rows meet the same kernel on any split) and whole
+	// cache lines of output for the axpy forms.
+	gemvSplitUnit = 16
+
+	// gemvMinChunk is the fewest k rows an axpy form sums per chunk: the
+	// chunk's sums are cleared and added once more, about 3/gemvMinChunk
+	// of the traffic, on accumulators that stay in cache.
+	gemvMinChunk = 256
 )
+
+// gemvAdmits reports whether form f can compute a product of this shape,
+// whether or not gemvFormFor would pick it.
+func gemvAdmits(f gemvForm, transA, transB bool, m, n int) bool {
+	switch f {
+	case gemvDot1:
+		return m == 1 && n == 1
+	case gemvDotB:
+		return m == 1 && transB
+	case gemvDotA:
+		return n == 1 && !transA
+	case gemvAxpyB:
+		return m <= 4 && !transB
+	case gemvAxpyA:
+		return n <= 4 && transA
+	case gemvDotsB:
+		return m <= 4 && !transA && transB
+	case gemvDotsA:
+		return n <= 4 && !transA
+	}
+	return false
+}
+
+// gemvKChunk is the k chunk of the axpy forms at depth k, fixed by the
+// problem so that each output sums the same chunks in the same order on
+// any number of threads: k splits into the most of 24, 12, 6, 4 or 2
+// chunks (counts that two, three and four threads share evenly) of at
+// least gemvMinChunk rows, rounded up to whole groups of four rows
+// (axpyRows4); a shorter k is one chunk.
+func gemvKChunk(k int) int {
+	for _, c := range [...]int{24, 12, 6, 4, 2} {
+		if k >= c*gemvMinChunk {
+			return roundUp(ceilDiv(k, c), 4)
+		}
+	}
+	return k
+}
 
 // gemvFormFor picks the matrix-vector form of a product, or gemvNone. An
 // axpy form with q > 1 output vectors passes over each group of four
@@ -68,9 +116,9 @@ func gemvFormFor(transA, transB bool, m, n, k, l1 int, packA, packB bool) gemvFo
 }
 
 // runGemv computes rows [i0, i0+m) and columns [j0, j0+n) of a product
-// that gemvFormFor gave a form.
-func (w *workspace) runGemv(p *problem, vec *kernels.VecKernels, i0, m, j0, n int) {
-	k := p.k
+// planned as a matrix-vector form.
+func (w *workspace) runGemv(p *problem, i0, m, j0, n int) {
+	k, vec := p.k, p.vec
 	switch p.gemv {
 	case gemvDot1:
 		x := w.vector(&w.gx, p.a, p.lda, p.transA, k)
@@ -93,58 +141,101 @@ func (w *workspace) runGemv(p *problem, vec *kernels.VecKernels, i0, m, j0, n in
 		p.dotBlock(vec, &ys, q, p.a, p.lda, i0, m, p.c[i0*p.ldc:], 1, p.ldc)
 	case gemvAxpyB: // rows of C, the job's columns [j0, j0+n)
 		vs, q := w.formVectors(p)
-		acc := w.accumulate(p, vec, &vs, q, 0, k, p.b, p.ldb, j0, n)
-		for i := range q {
-			for j, v := range acc[i*n : (i+1)*n] {
-				p.store(&p.c[i*p.ldc+j0+j], v)
-			}
-		}
+		p.storeAxpy(w.sumK(p, &vs, q, j0, n), q, j0, n)
 	case gemvAxpyA: // columns of C, the job's rows [i0, i0+m)
 		vs, q := w.formVectors(p)
-		acc := w.accumulate(p, vec, &vs, q, 0, k, p.a, p.lda, i0, m)
-		for c := range q {
-			for i, v := range acc[c*m : (c+1)*m] {
-				p.store(&p.c[(i0+i)*p.ldc+c], v)
-			}
+		p.storeAxpy(w.sumK(p, &vs, q, i0, m), q, i0, m)
+	}
+}
+
+// axpyMatrix is the matrix an axpy form streams (its rows run along the
+// output), the number of vectors and the output length: B, m and n for
+// gemvAxpyB, the stored A, n and m for gemvAxpyA.
+func (p *problem) axpyMatrix() (mat []float32, ld, q, out int) {
+	if p.gemv == gemvAxpyA {
+		return p.a, p.lda, p.n, p.m
+	}
+	return p.b, p.ldb, p.m, p.n
+}
+
+// storeAxpy stores the q x cnt sums acc of an axpy form into the outputs
+// [x0, x0+cnt) of C: vector r is row r of C (gemvAxpyB) or column r
+// (gemvAxpyA).
+func (p *problem) storeAxpy(acc []float32, q, x0, cnt int) {
+	step, ldo := p.ldc, 1
+	if p.gemv == gemvAxpyA {
+		step, ldo = 1, p.ldc
+	}
+	for r := range q {
+		for x, v := range acc[r*cnt : (r+1)*cnt] {
+			p.store(&p.c[r*step+(x0+x)*ldo], v)
 		}
 	}
 }
 
-// gemvSplitK runs an axpy form whose output is too short to split on t
-// threads: each thread sums a range of k into its own accumulators, and
-// the accumulators are added once all are done.
-func (ctx *Context) gemvSplitK(p *problem, t, m, n int) {
-	chunk := ceilDiv(p.k, t)
-	t = ceilDiv(p.k, chunk)
+// sumK returns, in the workspace, an axpy form's sums over all of k for
+// the outputs [x0, x0+cnt): chunk by chunk (p.kChunk), each chunk summed
+// from zero and added in chunk order, which gives the same bits as
+// gemvSplitK on any number of threads.
+func (w *workspace) sumK(p *problem, vs *[4][]float32, q, x0, cnt int) []float32 {
+	mat, ld, _, _ := p.axpyMatrix()
+	acc := growFloats(&w.gacc, q*cnt)
+	w.accumulate(p, vs, q, 0, min(p.k, p.kChunk), mat, ld, x0, cnt, acc)
+	if p.kChunk < p.k {
+		part := growFloats(&w.gpart, q*cnt)
+		for k0 := p.kChunk; k0 < p.k; k0 += p.kChunk {
+			w.accumulate(p, vs, q, k0, min(p.k, k0+p.kChunk), mat, ld, x0, cnt, part)
+			p.vec.Add(acc, acc, part)
+		}
+	}
+	return acc
+}
+
+// gemvSplitFor is the split of an axpy form whose output is too short to
+// split on t threads: along the output each thread would stream a piece
+// of every matrix row, and pieces under about 4 KiB defeat the
+// prefetchers. Measured on the AVX2 host, 2 threads vs 1, interleaved:
+// 1 x 1000 x 4096 0.93x, 1 x 4096 x 4096 1.45x, 4096 x 1 x 4096
+// (A transposed) 1.32x. Such an output splits its k chunks instead.
+func gemvSplitFor(p *problem, t int) (split, bool) {
+	chunks := ceilDiv(p.k, p.kChunk)
+	if p.gemv != gemvAxpyA && p.gemv != gemvAxpyB || max(p.m, p.n)/gemvAxpyMinPiece >= t || chunks < 2 {
+		return split{}, false
+	}
+	return split{jobs: min(t, chunks), byK: true}, true
+}
+
+// gemvSplitK runs an axpy form split over k: job i sums its share of the
+// k chunks, each into its own slot of ctx.partials, and once all are done
+// the slots are added in chunk order, as sumK adds them on one thread.
+func (ctx *Context) gemvSplitK(p *problem) {
+	_, _, q, out := p.axpyMatrix()
+	chunks, t, sz := ceilDiv(p.k, p.kChunk), p.split.jobs, q*out
+	part := growFloats(&ctx.partials, chunks*sz)
 	for i := range t {
-		ctx.jobs[i] = job{p: p, i0: 0, m: m, j0: 0, n: n, ws: ctx.ws[i], k0: i * chunk, k1: min(p.k, (i+1)*chunk)}
+		c0, c1 := i*chunks/t, (i+1)*chunks/t
+		ctx.jobs[i] = job{p: p, m: p.m, n: p.n, ws: ctx.ws[i], c0: c0, c1: c1, part: part[c0*sz : c1*sz]}
 	}
 	ctx.runParallel(t)
 	clear(ctx.jobs[:t])
-	q, out, ldo, step := m, n, 1, p.ldc // gemvAxpyB: q rows of C
-	if p.gemv == gemvAxpyA {
-		q, out, ldo, step = n, m, p.ldc, 1 // q columns of C
+	acc := part[:sz]
+	for c := 1; c < chunks; c++ {
+		p.vec.Add(acc, acc, part[c*sz:(c+1)*sz])
 	}
-	acc := ctx.ws[0].gacc[:q*out]
-	for _, w := range ctx.ws[1:t] {
-		p.vec.Add(acc, acc, w.gacc[:q*out])
-	}
-	for r := range q {
-		for x, v := range acc[r*out : (r+1)*out] {
-			p.store(&p.c[r*step+x*ldo], v)
-		}
-	}
+	p.storeAxpy(acc, q, 0, out)
 }
 
-// gemvPartial is one thread's share of gemvSplitK: the sums over k in
-// [k0, k1) of an axpy form, left in w.gacc.
-func (w *workspace) gemvPartial(p *problem, k0, k1 int) {
+// gemvPartial is one job of gemvSplitK: the sums of the k chunks
+// [c0, c1) of an axpy form over its whole output, chunk c0+i in the i-th
+// q x out slot of part.
+func (w *workspace) gemvPartial(p *problem, c0, c1 int, part []float32) {
 	vs, q := w.formVectors(p)
-	if p.gemv == gemvAxpyB {
-		w.accumulate(p, p.vec, &vs, q, k0, k1, p.b, p.ldb, 0, p.n)
-		return
+	mat, ld, _, out := p.axpyMatrix()
+	sz := q * out
+	for c := c0; c < c1; c++ {
+		slot := part[(c-c0)*sz : (c-c0+1)*sz]
+		w.accumulate(p, &vs, q, c*p.kChunk, min(p.k, (c+1)*p.kChunk), mat, ld, 0, out, slot)
 	}
-	w.accumulate(p, p.vec, &vs, q, k0, k1, p.a, p.lda, 0, p.m)
 }
 
 // dotBlock stores out[f*fs+i*rs] = alpha*(fixed[f] . row r0+i of mat) +
@@ -235,17 +326,13 @@ func gather(dst, v []float32, ld int) []float32 {
 }
 
 // accumulate sets acc[r*cnt : (r+1)*cnt] = sum over p in [k0, k1) of
-// vs[r][p] * mat[p*ld+x0 : p*ld+x0+cnt] for r < q, in the workspace. The
+// vs[r][p] * mat[p*ld+x0 : p*ld+x0+cnt] for r < q (len(acc) = q*cnt). The
 // matrix streams past once, whole rows in order: four rows per step
 // through axpyRows4 on the generated paths (four streams at once, each
 // accumulator loaded and stored once per four rows), one Axpy per row and
 // vector otherwise. (Going in column chunks that stay in L1 cost 20-47% on
 // the memory-bound shapes; gemvFormFor keeps q > 1 to short rows instead.)
-func (w *workspace) accumulate(p *problem, vec *kernels.VecKernels, vs *[4][]float32, q, k0, k1 int, mat []float32, ld, x0, cnt int) []float32 {
-	if len(w.gacc) < q*cnt {
-		w.gacc = make([]float32, q*cnt)
-	}
-	acc := w.gacc[:q*cnt]
+func (w *workspace) accumulate(p *problem, vs *[4][]float32, q, k0, k1 int, mat []float32, ld, x0, cnt int, acc []float32) {
 	clear(acc)
 	pp := k0
 	if p.fast != nil { // the generated (amd64) paths
@@ -265,10 +352,17 @@ func (w *workspace) accumulate(p *problem, vec *kernels.VecKernels, vs *[4][]flo
 	for ; pp < k1; pp++ {
 		row := mat[pp*ld+x0 : pp*ld+x0+cnt]
 		for i := range q {
-			vec.Axpy(vs[i][pp], row, acc[i*cnt:(i+1)*cnt])
+			p.vec.Axpy(vs[i][pp], row, acc[i*cnt:(i+1)*cnt])
 		}
 	}
-	return acc
+}
+
+// growFloats returns (*buf)[:n], growing *buf first if it is shorter.
+func growFloats(buf *[]float32, n int) []float32 {
+	if len(*buf) < n {
+		*buf = make([]float32, n)
+	}
+	return (*buf)[:n]
 }
 
 // store sets *c = alpha*ab + beta*(*c), not reading *c when beta == 0.
