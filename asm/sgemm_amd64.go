@@ -424,18 +424,6 @@ func Sgemm4x24AVX2R3(k int, a *float32, sa int, b *float32, sb int, c *float32, 
 //go:noescape
 func Sgemm4x24AVX2R4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
-// SgemmMicro4x24AVX2 is the kernels.GemmKernels.Micro contract for MR = 4, NR = 24:
-//
-//	for i < 4, j < 24:
-//	  ab := sum over p < k of a[p*4+i] * b[p*24+j]
-//	  c[i*ldc+j] = alpha*ab + beta*c[i*ldc+j]   (beta == 0: c is not read)
-//
-// The slices' lengths are trusted (see the contract); the reference is
-// kernels.MicroGeneric.
-//
-//go:noescape
-func SgemmMicro4x24AVX2(k int, a []float32, b []float32, c []float32, ldc int, alpha float32, beta float32)
-
 // Sgemm12x8AVX2P1 computes a 1 x nr tile (1 <= nr <= 8) of C = alpha*A*B + beta*C
 // with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
 //
@@ -1653,18 +1641,6 @@ func Sgemm12x32AVX512R11(k int, a *float32, sa int, b *float32, sb int, c *float
 //
 //go:noescape
 func Sgemm12x32AVX512R12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
-
-// SgemmMicro12x32AVX512 is the kernels.GemmKernels.Micro contract for MR = 12, NR = 32:
-//
-//	for i < 12, j < 32:
-//	  ab := sum over p < k of a[p*12+i] * b[p*32+j]
-//	  c[i*ldc+j] = alpha*ab + beta*c[i*ldc+j]   (beta == 0: c is not read)
-//
-// The slices' lengths are trusted (see the contract); the reference is
-// kernels.MicroGeneric.
-//
-//go:noescape
-func SgemmMicro12x32AVX512(k int, a []float32, b []float32, c []float32, ldc int, alpha float32, beta float32)
 
 // SgemmPackT16AVX512 transposes 16 rows of 16*blocks floats, whose pointers are at rows,
 // into a panel of width w >= 1:

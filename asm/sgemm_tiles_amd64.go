@@ -49,7 +49,6 @@ var SgemmFamilies = []SgemmFamily{
 			{Name: "Sgemm4x24AVX2R4", Func: Sgemm4x24AVX2R4},
 		}},
 	}},
-		Micro: Kernel[SgemmMicroFunc]{Name: "SgemmMicro4x24AVX2", Func: SgemmMicro4x24AVX2},
 	},
 	{TileFamily: TileFamily[SgemmTileFunc]{ISA: "AVX2", Lanes: 8, MR: 12, NR: 8, Role: RoleNarrow, Forms: []FormKernels[SgemmTileFunc]{
 		{Form: FormP, Rows: []Kernel[SgemmTileFunc]{
@@ -148,7 +147,6 @@ var SgemmFamilies = []SgemmFamily{
 			{Name: "Sgemm12x32AVX512R12", Func: Sgemm12x32AVX512R12},
 		}},
 	}},
-		Micro: Kernel[SgemmMicroFunc]{Name: "SgemmMicro12x32AVX512", Func: SgemmMicro12x32AVX512},
 	},
 }
 

@@ -179,8 +179,8 @@ func TestGeneratedTable(t *testing.T) {
 				}
 			}
 		}
-		if (f.Micro.Name == "") != (f.Micro.Func == nil) || (f.Role == asm.RoleNarrow) != (f.Micro.Func == nil) {
-			t.Errorf("%s: Micro %q, role %d: only narrow families have none", f.Name(), f.Micro.Name, f.Role)
+		if (f.Micro.Name == "") != (f.Micro.Func == nil) || (f.Role == asm.RoleDefault) != (f.Micro.Func != nil) {
+			t.Errorf("%s: Micro %q, role %d: only the default family has one", f.Name(), f.Micro.Name, f.Role)
 		}
 	}
 	if nf := narrowFamily(kernels.AVX2); seen["AVX2"] && (nf == nil || nf.nr != 8) {

@@ -56,10 +56,11 @@ const (
 )
 
 // micro reports whether a family of the role gets a Micro entry point:
-// the default, and the candidates for its place, whose Micro the tests
-// run through the portable driver (gemm's microKernels, and the
-// interpreter's TestEmulatedMicro).
-func (r role) micro() bool { return r != roleNarrow }
+// only the default, which package kernels binds as GemmKernels.Micro
+// (nothing else calls a Micro, and a kernel nothing uses is not
+// generated; the candidates' tiles are tested through their P kernels,
+// which the Micro entry point shares its body with).
+func (r role) micro() bool { return r == roleDefault }
 
 // tile is one register-tile shape of an ISA (named as in kw: "AVX2",
 // "AVX512", "NEON").
