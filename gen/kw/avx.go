@@ -237,6 +237,10 @@ func (a *avx) binop(op Op) func(...operand.Op) {
 		return a.VADDPS
 	case Max:
 		return a.VMAXPS
+	case Sub:
+		return a.VSUBPS
+	case Min:
+		return a.VMINPS
 	}
 	panic(fmt.Sprintf("kw: op %d", op))
 }
@@ -523,4 +527,48 @@ func (a *avx) Transpose(rows []V) []V {
 		}
 	}
 	return out
+}
+
+func (a *avx) Select(k Mask, x, y, dst V) {
+	if a.opmask {
+		a.VBLENDMPS(xv(x), xv(y), xk(k), xv(dst))
+	} else {
+		a.VBLENDVPS(xk(k), xv(x), xv(y), xv(dst))
+	}
+}
+
+// Zip interleaves inside every 128-bit block (VUNPCKLPS/HPS), then puts
+// the blocks in order: VPERM2F128 on ymm, two VSHUFF32X4 on zmm.
+func (a *avx) Zip(lo, hi, x, y V) {
+	t0, t1 := a.vec(), a.vec()
+	a.VUNPCKLPS(xv(y), xv(x), t0) // per block b: x[4b] y[4b] x[4b+1] y[4b+1]
+	a.VUNPCKHPS(xv(y), xv(x), t1) // x[4b+2] y[4b+2] x[4b+3] y[4b+3]
+	if !a.opmask {
+		a.VPERM2F128(operand.U8(0x20), t1, t0, xv(lo))
+		a.VPERM2F128(operand.U8(0x31), t1, t0, xv(hi))
+		return
+	}
+	u, v := a.vec(), a.vec()
+	a.VSHUFF32X4(operand.U8(0x44), t1, t0, u) // t0.0 t0.1 t1.0 t1.1
+	a.VSHUFF32X4(operand.U8(0xEE), t1, t0, v) // t0.2 t0.3 t1.2 t1.3
+	a.VSHUFF32X4(operand.U8(0xD8), u, u, xv(lo))
+	a.VSHUFF32X4(operand.U8(0xD8), v, v, xv(hi))
+}
+
+// Unzip picks the even (odd) lanes of each block of x and y (VSHUFPS),
+// then orders the 64-bit pairs (VPERMPD) and, on zmm, the blocks. Both
+// shuffles read x and y before anything is written (even or odd may be x
+// or y).
+func (a *avx) Unzip(even, odd, x, y V) {
+	te, to := a.vec(), a.vec()
+	a.VSHUFPS(operand.U8(0x88), xv(y), xv(x), te) // per block: x0 x2 y0 y2
+	a.VSHUFPS(operand.U8(0xDD), xv(y), xv(x), to) // x1 x3 y1 y3
+	for _, o := range []struct{ t, dst reg.VecVirtual }{{te, xv(even)}, {to, xv(odd)}} {
+		if !a.opmask {
+			a.VPERMPD(operand.U8(0xD8), o.t, o.dst)
+			continue
+		}
+		a.VPERMPD(operand.U8(0xD8), o.t, o.t)
+		a.VSHUFF32X4(operand.U8(0xD8), o.t, o.t, o.dst)
+	}
 }

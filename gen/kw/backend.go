@@ -62,6 +62,7 @@ type Backend interface {
 	// Predicates.
 	Cmp(p Pred, x V, y Operand) Mask
 	ZeroUnless(k Mask, src Operand, dst V) // dst = k ? src : +0
+	Select(k Mask, x, y, dst V)            // dst = k ? x : y, lane by lane
 	EmptyMask() Mask
 	OrMask(k, acc Mask) // acc |= k
 	JumpIfAny(k Mask, label string)
@@ -94,6 +95,12 @@ type Backend interface {
 	// Lanes vectors x and returns the rows of the transpose (x is
 	// clobbered), for packing and Winograd.
 	Transpose(x []V) []V
+	// Zip interleaves the lanes of x and y in pairs: lo = x0 y0 x1 y1 ...
+	// (the lower halves), hi = the same of the upper halves (complex
+	// numbers from real and imaginary parts). Unzip is its inverse over
+	// the pairs of x then y: even = the even lanes, odd = the odd ones.
+	Zip(lo, hi, x, y V)
+	Unzip(even, odd, x, y V)
 
 	// Partial vectors whose live lane count is known at run time only (the
 	// n edge of a tile). Edge dispatches on it (see Func.Edges).

@@ -65,13 +65,15 @@ const (
 	GT                // x > y; false if either is NaN
 )
 
-// Op is a lane-wise binary operation usable in reductions.
+// Op is a lane-wise binary operation (Add and Max also reduce).
 type Op uint8
 
-// The reduction operations.
+// The binary operations.
 const (
 	Add Op = iota
 	Max    // the x86 rule: a NaN operand may be dropped; track NaN apart
+	Sub
+	Min // like Max: a NaN operand may be dropped
 )
 
 // Tail is a backend's strategy for the last elements of a stream.

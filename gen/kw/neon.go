@@ -450,6 +450,10 @@ func (n *neon) binop(op Op) func(a.Arr, a.VReg, a.VReg, a.VReg) a.Word {
 		return a.FADD
 	case Max:
 		return a.FMAX // NaN-propagating: stronger than the x86 rule
+	case Sub:
+		return a.FSUB
+	case Min:
+		return a.FMIN
 	}
 	panic(fmt.Sprintf("kw: op %d", op))
 }
@@ -581,4 +585,35 @@ func (n *neon) Transpose(rows []V) []V {
 	trn("VTRN2", a.D2, x[2], t[0], t[2]) // column 2
 	trn("VTRN2", a.D2, x[3], t[1], t[3]) // column 3
 	return []V{{x[0]}, {x[1]}, {x[2]}, {x[3]}}
+}
+
+// Select: BSL takes its mask in the destination, so the mask goes to a
+// scratch register first (dst may be x or y).
+func (n *neon) Select(k Mask, x, y, dst V) {
+	m, xs, ys, d, t := nk(k), nv(x), nv(y), nv(dst), n.newV()
+	n.op([]*vreg{m, xs, ys, d, t}, func() {
+		n.fn.Op("VORR", m.v().A(a.B16), m.v().A(a.B16), t.v().A(a.B16))
+		n.fn.Op("VBSL", ys.v().A(a.B16), xs.v().A(a.B16), t.v().A(a.B16))
+		n.fn.Op("VORR", t.v().A(a.B16), t.v().A(a.B16), d.v().A(a.B16))
+	})
+}
+
+// perm records d = op(p, q) for the two-register permutes (Go operand
+// order: q, p, d).
+func (n *neon) perm(op string, d, p, q *vreg) {
+	n.op([]*vreg{d, p, q}, func() { n.fn.Op(op, q.v().A(a.S4), p.v().A(a.S4), d.v().A(a.S4)) })
+}
+
+func (n *neon) Zip(lo, hi, x, y V) {
+	l, h, xs, ys, t := nv(lo), nv(hi), nv(x), nv(y), n.newV()
+	n.perm("VZIP1", t, xs, ys) // lo may be x or y: through a scratch register
+	n.perm("VZIP2", h, xs, ys)
+	n.Move(V{t}, V{l})
+}
+
+func (n *neon) Unzip(even, odd, x, y V) {
+	e, o, xs, ys, t := nv(even), nv(odd), nv(x), nv(y), n.newV()
+	n.perm("VUZP1", t, xs, ys)
+	n.perm("VUZP2", o, xs, ys)
+	n.Move(V{t}, V{e})
 }

@@ -87,35 +87,35 @@ func WriteGo(path, command, constraint, pkg, body string) error {
 }
 
 func write(prog string, ctx *build.Context, out, stubs, pkg string) error {
-	f, err := ctx.Result()
+	// The header names the exact command of asm/doc.go rather than Avo's
+	// guess ("go run main.go ..."), so a reader can rebuild the files.
+	argv := append([]string{"go", "run", "-C", "../gen", "./" + prog}, os.Args[1:]...)
+	asmSrc, stubSrc, err := Render(ctx, pkg, argv)
 	if err != nil {
 		return err
 	}
-	if err := pass.Compile.Execute(f); err != nil {
+	if err := atomicfile.Write(out, asmSrc); err != nil {
 		return err
 	}
-	// The header names the exact command of asm/doc.go rather than Avo's
-	// guess ("go run main.go ..."), so a reader can rebuild the files.
-	cfg := printer.Config{
-		Argv: append([]string{"go", "run", "-C", "../gen", "./" + prog}, os.Args[1:]...),
-		Pkg:  pkg,
+	return atomicfile.Write(stubs, stubSrc)
+}
+
+// Render runs Avo's compile passes over ctx and returns the assembly and
+// the Go stubs of package pkg, with argv named as the generating command.
+func Render(ctx *build.Context, pkg string, argv []string) (asmSrc, stubs []byte, err error) {
+	f, err := ctx.Result()
+	if err != nil {
+		return nil, nil, err
 	}
-	for _, o := range []struct {
-		path string
-		p    printer.Printer
-	}{
-		{out, printer.NewGoAsm(cfg)},
-		{stubs, printer.NewStubs(cfg)},
-	} {
-		b, err := o.p.Print(f)
-		if err != nil {
-			return err
-		}
-		if err := atomicfile.Write(o.path, b); err != nil {
-			return err
-		}
+	if err := pass.Compile.Execute(f); err != nil {
+		return nil, nil, err
 	}
-	return nil
+	cfg := printer.Config{Argv: argv, Pkg: pkg}
+	if asmSrc, err = printer.NewGoAsm(cfg).Print(f); err != nil {
+		return nil, nil, err
+	}
+	stubs, err = printer.NewStubs(cfg).Print(f)
+	return asmSrc, stubs, err
 }
 
 // LaneMaskTable emits a read-only table of 8 all-ones int32 followed by 8
