@@ -26,60 +26,50 @@ top:
 	CMP $12, R5
 	BNE edge
 	ADD R2<<1, R2, R6
-	ADD $0, R6, R7
-	ADD R4<<1, R4, R6
-	ADD $0, R6, R8
-	MOVD R0, R6
-	LSR $2, R6, R6
-	CBZ R6, fulltail
+	ADD R4<<1, R4, R7
+	MOVD R0, R8
+	LSR $2, R8, R8
+	CBZ R8, fulltail
 fullloop:
 	ADD R2<<3, R1, R9
 	PRFM (R9), PLDL1KEEP
 	FMOVQ (R3), F3
 	FMOVQ 16(R3), F4
 	FMOVQ 32(R3), F5
-	VLD1R (R1), [V6.S4]
-	VFMLA V3.S4, V6.S4, V0.S4
-	VFMLA V4.S4, V6.S4, V1.S4
-	VFMLA V5.S4, V6.S4, V2.S4
+	FMOVS (R1), F6
+	WORD $0x4f861060 // fmla v0.4s, v3.4s, v6.s[0]
+	WORD $0x4f861081 // fmla v1.4s, v4.4s, v6.s[0]
+	WORD $0x4f8610a2 // fmla v2.4s, v5.4s, v6.s[0]
 	ADD R4<<0, R3, R9
 	FMOVQ (R9), F3
-	ADD R4<<0, R3, R9
 	FMOVQ 16(R9), F4
-	ADD R4<<0, R3, R9
 	FMOVQ 32(R9), F5
 	ADD R2<<0, R1, R9
-	VLD1R (R9), [V6.S4]
-	VFMLA V3.S4, V6.S4, V0.S4
-	VFMLA V4.S4, V6.S4, V1.S4
-	VFMLA V5.S4, V6.S4, V2.S4
+	FMOVS (R9), F6
+	WORD $0x4f861060 // fmla v0.4s, v3.4s, v6.s[0]
+	WORD $0x4f861081 // fmla v1.4s, v4.4s, v6.s[0]
+	WORD $0x4f8610a2 // fmla v2.4s, v5.4s, v6.s[0]
 	ADD R4<<1, R3, R9
 	FMOVQ (R9), F3
-	ADD R4<<1, R3, R9
 	FMOVQ 16(R9), F4
-	ADD R4<<1, R3, R9
 	FMOVQ 32(R9), F5
 	ADD R2<<1, R1, R9
-	VLD1R (R9), [V6.S4]
-	VFMLA V3.S4, V6.S4, V0.S4
-	VFMLA V4.S4, V6.S4, V1.S4
-	VFMLA V5.S4, V6.S4, V2.S4
-	ADD R8<<0, R3, R9
+	FMOVS (R9), F6
+	WORD $0x4f861060 // fmla v0.4s, v3.4s, v6.s[0]
+	WORD $0x4f861081 // fmla v1.4s, v4.4s, v6.s[0]
+	WORD $0x4f8610a2 // fmla v2.4s, v5.4s, v6.s[0]
+	ADD R7<<0, R3, R9
 	FMOVQ (R9), F3
-	ADD R8<<0, R3, R9
 	FMOVQ 16(R9), F4
-	ADD R8<<0, R3, R9
 	FMOVQ 32(R9), F5
-	ADD R7<<0, R1, R9
-	VLD1R (R9), [V6.S4]
-	VFMLA V3.S4, V6.S4, V0.S4
-	VFMLA V4.S4, V6.S4, V1.S4
-	VFMLA V5.S4, V6.S4, V2.S4
-	ADD R2<<2, R1, R9
-	ADD $0, R9, R1
-	ADD R4<<2, R3, R9
-	ADD $0, R9, R3
-	SUBS $1, R6, R6
+	ADD R6<<0, R1, R9
+	FMOVS (R9), F6
+	WORD $0x4f861060 // fmla v0.4s, v3.4s, v6.s[0]
+	WORD $0x4f861081 // fmla v1.4s, v4.4s, v6.s[0]
+	WORD $0x4f8610a2 // fmla v2.4s, v5.4s, v6.s[0]
+	ADD R2<<2, R1, R1
+	ADD R4<<2, R3, R3
+	SUBS $1, R8, R8
 	BNE fullloop
 fulltail:
 	AND $3, R0, R0
@@ -88,14 +78,12 @@ fulltailloop:
 	FMOVQ (R3), F3
 	FMOVQ 16(R3), F4
 	FMOVQ 32(R3), F5
-	VLD1R (R1), [V6.S4]
-	VFMLA V3.S4, V6.S4, V0.S4
-	VFMLA V4.S4, V6.S4, V1.S4
-	VFMLA V5.S4, V6.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<0, R3, R6
-	ADD $0, R6, R3
+	FMOVS (R1), F6
+	WORD $0x4f861060 // fmla v0.4s, v3.4s, v6.s[0]
+	WORD $0x4f861081 // fmla v1.4s, v4.4s, v6.s[0]
+	WORD $0x4f8610a2 // fmla v2.4s, v5.4s, v6.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE fulltailloop
 fulldone:
@@ -157,9 +145,7 @@ edge:
 	B edge11
 edge1:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge1tail
@@ -167,17 +153,15 @@ edge1loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVS (R3), F3
-	VLD1R (R1), [V4.S4]
-	VFMLA V3.S4, V4.S4, V0.S4
+	FMOVS (R1), F4
+	WORD $0x4f841060 // fmla v0.4s, v3.4s, v4.s[0]
 	ADD R4<<0, R3, R6
 	FMOVS (R6), F3
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V4.S4]
-	VFMLA V3.S4, V4.S4, V0.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVS (R6), F4
+	WORD $0x4f841060 // fmla v0.4s, v3.4s, v4.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge1loop
 edge1tail:
@@ -185,12 +169,10 @@ edge1tail:
 	CBZ R0, edge1done
 edge1tailloop:
 	FMOVS (R3), F3
-	VLD1R (R1), [V4.S4]
-	VFMLA V3.S4, V4.S4, V0.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVS (R1), F4
+	WORD $0x4f841060 // fmla v0.4s, v3.4s, v4.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge1tailloop
 edge1done:
@@ -218,9 +200,7 @@ edge1beta0:
 	B next
 edge2:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge2tail
@@ -228,17 +208,15 @@ edge2loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVD (R3), F3
-	VLD1R (R1), [V4.S4]
-	VFMLA V3.S4, V4.S4, V0.S4
+	FMOVS (R1), F4
+	WORD $0x4f841060 // fmla v0.4s, v3.4s, v4.s[0]
 	ADD R4<<0, R3, R6
 	FMOVD (R6), F3
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V4.S4]
-	VFMLA V3.S4, V4.S4, V0.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVS (R6), F4
+	WORD $0x4f841060 // fmla v0.4s, v3.4s, v4.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge2loop
 edge2tail:
@@ -246,12 +224,10 @@ edge2tail:
 	CBZ R0, edge2done
 edge2tailloop:
 	FMOVD (R3), F3
-	VLD1R (R1), [V4.S4]
-	VFMLA V3.S4, V4.S4, V0.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVS (R1), F4
+	WORD $0x4f841060 // fmla v0.4s, v3.4s, v4.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge2tailloop
 edge2done:
@@ -279,9 +255,7 @@ edge2beta0:
 	B next
 edge3:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge3tail
@@ -291,20 +265,17 @@ edge3loop:
 	FMOVD (R3), F3
 	FMOVS 8(R3), F4
 	VMOV V4.S[0], V3.S[2]
-	VLD1R (R1), [V4.S4]
-	VFMLA V3.S4, V4.S4, V0.S4
+	FMOVS (R1), F4
+	WORD $0x4f841060 // fmla v0.4s, v3.4s, v4.s[0]
 	ADD R4<<0, R3, R6
 	FMOVD (R6), F3
-	ADD R4<<0, R3, R6
 	FMOVS 8(R6), F5
 	VMOV V5.S[0], V3.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V4.S4]
-	VFMLA V3.S4, V4.S4, V0.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVS (R6), F4
+	WORD $0x4f841060 // fmla v0.4s, v3.4s, v4.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge3loop
 edge3tail:
@@ -314,12 +285,10 @@ edge3tailloop:
 	FMOVD (R3), F3
 	FMOVS 8(R3), F5
 	VMOV V5.S[0], V3.S[2]
-	VLD1R (R1), [V4.S4]
-	VFMLA V3.S4, V4.S4, V0.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVS (R1), F4
+	WORD $0x4f841060 // fmla v0.4s, v3.4s, v4.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge3tailloop
 edge3done:
@@ -353,9 +322,7 @@ edge3beta0:
 	B next
 edge4:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge4tail
@@ -363,17 +330,15 @@ edge4loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F3
-	VLD1R (R1), [V4.S4]
-	VFMLA V3.S4, V4.S4, V0.S4
+	FMOVS (R1), F4
+	WORD $0x4f841060 // fmla v0.4s, v3.4s, v4.s[0]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F3
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V4.S4]
-	VFMLA V3.S4, V4.S4, V0.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVS (R6), F4
+	WORD $0x4f841060 // fmla v0.4s, v3.4s, v4.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge4loop
 edge4tail:
@@ -381,12 +346,10 @@ edge4tail:
 	CBZ R0, edge4done
 edge4tailloop:
 	FMOVQ (R3), F3
-	VLD1R (R1), [V4.S4]
-	VFMLA V3.S4, V4.S4, V0.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVS (R1), F4
+	WORD $0x4f841060 // fmla v0.4s, v3.4s, v4.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge4tailloop
 edge4done:
@@ -414,9 +377,7 @@ edge4beta0:
 	B next
 edge5:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge5tail
@@ -425,21 +386,18 @@ edge5loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F3
 	FMOVS 16(R3), F4
-	VLD1R (R1), [V5.S4]
-	VFMLA V3.S4, V5.S4, V0.S4
-	VFMLA V4.S4, V5.S4, V1.S4
+	FMOVS (R1), F5
+	WORD $0x4f851060 // fmla v0.4s, v3.4s, v5.s[0]
+	WORD $0x4f851081 // fmla v1.4s, v4.4s, v5.s[0]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F3
-	ADD R4<<0, R3, R6
 	FMOVS 16(R6), F4
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V5.S4]
-	VFMLA V3.S4, V5.S4, V0.S4
-	VFMLA V4.S4, V5.S4, V1.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVS (R6), F5
+	WORD $0x4f851060 // fmla v0.4s, v3.4s, v5.s[0]
+	WORD $0x4f851081 // fmla v1.4s, v4.4s, v5.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge5loop
 edge5tail:
@@ -448,13 +406,11 @@ edge5tail:
 edge5tailloop:
 	FMOVQ (R3), F3
 	FMOVS 16(R3), F4
-	VLD1R (R1), [V5.S4]
-	VFMLA V3.S4, V5.S4, V0.S4
-	VFMLA V4.S4, V5.S4, V1.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVS (R1), F5
+	WORD $0x4f851060 // fmla v0.4s, v3.4s, v5.s[0]
+	WORD $0x4f851081 // fmla v1.4s, v4.4s, v5.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge5tailloop
 edge5done:
@@ -488,9 +444,7 @@ edge5beta0:
 	B next
 edge6:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge6tail
@@ -499,21 +453,18 @@ edge6loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F3
 	FMOVD 16(R3), F4
-	VLD1R (R1), [V5.S4]
-	VFMLA V3.S4, V5.S4, V0.S4
-	VFMLA V4.S4, V5.S4, V1.S4
+	FMOVS (R1), F5
+	WORD $0x4f851060 // fmla v0.4s, v3.4s, v5.s[0]
+	WORD $0x4f851081 // fmla v1.4s, v4.4s, v5.s[0]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F3
-	ADD R4<<0, R3, R6
 	FMOVD 16(R6), F4
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V5.S4]
-	VFMLA V3.S4, V5.S4, V0.S4
-	VFMLA V4.S4, V5.S4, V1.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVS (R6), F5
+	WORD $0x4f851060 // fmla v0.4s, v3.4s, v5.s[0]
+	WORD $0x4f851081 // fmla v1.4s, v4.4s, v5.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge6loop
 edge6tail:
@@ -522,13 +473,11 @@ edge6tail:
 edge6tailloop:
 	FMOVQ (R3), F3
 	FMOVD 16(R3), F4
-	VLD1R (R1), [V5.S4]
-	VFMLA V3.S4, V5.S4, V0.S4
-	VFMLA V4.S4, V5.S4, V1.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVS (R1), F5
+	WORD $0x4f851060 // fmla v0.4s, v3.4s, v5.s[0]
+	WORD $0x4f851081 // fmla v1.4s, v4.4s, v5.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge6tailloop
 edge6done:
@@ -562,9 +511,7 @@ edge6beta0:
 	B next
 edge7:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge7tail
@@ -575,24 +522,20 @@ edge7loop:
 	FMOVD 16(R3), F4
 	FMOVS 24(R3), F5
 	VMOV V5.S[0], V4.S[2]
-	VLD1R (R1), [V5.S4]
-	VFMLA V3.S4, V5.S4, V0.S4
-	VFMLA V4.S4, V5.S4, V1.S4
+	FMOVS (R1), F5
+	WORD $0x4f851060 // fmla v0.4s, v3.4s, v5.s[0]
+	WORD $0x4f851081 // fmla v1.4s, v4.4s, v5.s[0]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F3
-	ADD R4<<0, R3, R6
 	FMOVD 16(R6), F4
-	ADD R4<<0, R3, R6
 	FMOVS 24(R6), F6
 	VMOV V6.S[0], V4.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V5.S4]
-	VFMLA V3.S4, V5.S4, V0.S4
-	VFMLA V4.S4, V5.S4, V1.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVS (R6), F5
+	WORD $0x4f851060 // fmla v0.4s, v3.4s, v5.s[0]
+	WORD $0x4f851081 // fmla v1.4s, v4.4s, v5.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge7loop
 edge7tail:
@@ -603,13 +546,11 @@ edge7tailloop:
 	FMOVD 16(R3), F4
 	FMOVS 24(R3), F6
 	VMOV V6.S[0], V4.S[2]
-	VLD1R (R1), [V5.S4]
-	VFMLA V3.S4, V5.S4, V0.S4
-	VFMLA V4.S4, V5.S4, V1.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVS (R1), F5
+	WORD $0x4f851060 // fmla v0.4s, v3.4s, v5.s[0]
+	WORD $0x4f851081 // fmla v1.4s, v4.4s, v5.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge7tailloop
 edge7done:
@@ -649,9 +590,7 @@ edge7beta0:
 	B next
 edge8:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge8tail
@@ -660,21 +599,18 @@ edge8loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F3
 	FMOVQ 16(R3), F4
-	VLD1R (R1), [V5.S4]
-	VFMLA V3.S4, V5.S4, V0.S4
-	VFMLA V4.S4, V5.S4, V1.S4
+	FMOVS (R1), F5
+	WORD $0x4f851060 // fmla v0.4s, v3.4s, v5.s[0]
+	WORD $0x4f851081 // fmla v1.4s, v4.4s, v5.s[0]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F3
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F4
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V5.S4]
-	VFMLA V3.S4, V5.S4, V0.S4
-	VFMLA V4.S4, V5.S4, V1.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVS (R6), F5
+	WORD $0x4f851060 // fmla v0.4s, v3.4s, v5.s[0]
+	WORD $0x4f851081 // fmla v1.4s, v4.4s, v5.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge8loop
 edge8tail:
@@ -683,13 +619,11 @@ edge8tail:
 edge8tailloop:
 	FMOVQ (R3), F3
 	FMOVQ 16(R3), F4
-	VLD1R (R1), [V5.S4]
-	VFMLA V3.S4, V5.S4, V0.S4
-	VFMLA V4.S4, V5.S4, V1.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVS (R1), F5
+	WORD $0x4f851060 // fmla v0.4s, v3.4s, v5.s[0]
+	WORD $0x4f851081 // fmla v1.4s, v4.4s, v5.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge8tailloop
 edge8done:
@@ -723,9 +657,7 @@ edge8beta0:
 	B next
 edge9:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge9tail
@@ -735,25 +667,21 @@ edge9loop:
 	FMOVQ (R3), F3
 	FMOVQ 16(R3), F4
 	FMOVS 32(R3), F5
-	VLD1R (R1), [V6.S4]
-	VFMLA V3.S4, V6.S4, V0.S4
-	VFMLA V4.S4, V6.S4, V1.S4
-	VFMLA V5.S4, V6.S4, V2.S4
+	FMOVS (R1), F6
+	WORD $0x4f861060 // fmla v0.4s, v3.4s, v6.s[0]
+	WORD $0x4f861081 // fmla v1.4s, v4.4s, v6.s[0]
+	WORD $0x4f8610a2 // fmla v2.4s, v5.4s, v6.s[0]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F3
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F4
-	ADD R4<<0, R3, R6
 	FMOVS 32(R6), F5
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V6.S4]
-	VFMLA V3.S4, V6.S4, V0.S4
-	VFMLA V4.S4, V6.S4, V1.S4
-	VFMLA V5.S4, V6.S4, V2.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVS (R6), F6
+	WORD $0x4f861060 // fmla v0.4s, v3.4s, v6.s[0]
+	WORD $0x4f861081 // fmla v1.4s, v4.4s, v6.s[0]
+	WORD $0x4f8610a2 // fmla v2.4s, v5.4s, v6.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge9loop
 edge9tail:
@@ -763,14 +691,12 @@ edge9tailloop:
 	FMOVQ (R3), F3
 	FMOVQ 16(R3), F4
 	FMOVS 32(R3), F5
-	VLD1R (R1), [V6.S4]
-	VFMLA V3.S4, V6.S4, V0.S4
-	VFMLA V4.S4, V6.S4, V1.S4
-	VFMLA V5.S4, V6.S4, V2.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVS (R1), F6
+	WORD $0x4f861060 // fmla v0.4s, v3.4s, v6.s[0]
+	WORD $0x4f861081 // fmla v1.4s, v4.4s, v6.s[0]
+	WORD $0x4f8610a2 // fmla v2.4s, v5.4s, v6.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge9tailloop
 edge9done:
@@ -810,9 +736,7 @@ edge9beta0:
 	B next
 edge10:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge10tail
@@ -822,25 +746,21 @@ edge10loop:
 	FMOVQ (R3), F3
 	FMOVQ 16(R3), F4
 	FMOVD 32(R3), F5
-	VLD1R (R1), [V6.S4]
-	VFMLA V3.S4, V6.S4, V0.S4
-	VFMLA V4.S4, V6.S4, V1.S4
-	VFMLA V5.S4, V6.S4, V2.S4
+	FMOVS (R1), F6
+	WORD $0x4f861060 // fmla v0.4s, v3.4s, v6.s[0]
+	WORD $0x4f861081 // fmla v1.4s, v4.4s, v6.s[0]
+	WORD $0x4f8610a2 // fmla v2.4s, v5.4s, v6.s[0]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F3
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F4
-	ADD R4<<0, R3, R6
 	FMOVD 32(R6), F5
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V6.S4]
-	VFMLA V3.S4, V6.S4, V0.S4
-	VFMLA V4.S4, V6.S4, V1.S4
-	VFMLA V5.S4, V6.S4, V2.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVS (R6), F6
+	WORD $0x4f861060 // fmla v0.4s, v3.4s, v6.s[0]
+	WORD $0x4f861081 // fmla v1.4s, v4.4s, v6.s[0]
+	WORD $0x4f8610a2 // fmla v2.4s, v5.4s, v6.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge10loop
 edge10tail:
@@ -850,14 +770,12 @@ edge10tailloop:
 	FMOVQ (R3), F3
 	FMOVQ 16(R3), F4
 	FMOVD 32(R3), F5
-	VLD1R (R1), [V6.S4]
-	VFMLA V3.S4, V6.S4, V0.S4
-	VFMLA V4.S4, V6.S4, V1.S4
-	VFMLA V5.S4, V6.S4, V2.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVS (R1), F6
+	WORD $0x4f861060 // fmla v0.4s, v3.4s, v6.s[0]
+	WORD $0x4f861081 // fmla v1.4s, v4.4s, v6.s[0]
+	WORD $0x4f8610a2 // fmla v2.4s, v5.4s, v6.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge10tailloop
 edge10done:
@@ -897,9 +815,7 @@ edge10beta0:
 	B next
 edge11:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge11tail
@@ -911,28 +827,23 @@ edge11loop:
 	FMOVD 32(R3), F5
 	FMOVS 40(R3), F6
 	VMOV V6.S[0], V5.S[2]
-	VLD1R (R1), [V6.S4]
-	VFMLA V3.S4, V6.S4, V0.S4
-	VFMLA V4.S4, V6.S4, V1.S4
-	VFMLA V5.S4, V6.S4, V2.S4
+	FMOVS (R1), F6
+	WORD $0x4f861060 // fmla v0.4s, v3.4s, v6.s[0]
+	WORD $0x4f861081 // fmla v1.4s, v4.4s, v6.s[0]
+	WORD $0x4f8610a2 // fmla v2.4s, v5.4s, v6.s[0]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F3
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F4
-	ADD R4<<0, R3, R6
 	FMOVD 32(R6), F5
-	ADD R4<<0, R3, R6
 	FMOVS 40(R6), F7
 	VMOV V7.S[0], V5.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V6.S4]
-	VFMLA V3.S4, V6.S4, V0.S4
-	VFMLA V4.S4, V6.S4, V1.S4
-	VFMLA V5.S4, V6.S4, V2.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVS (R6), F6
+	WORD $0x4f861060 // fmla v0.4s, v3.4s, v6.s[0]
+	WORD $0x4f861081 // fmla v1.4s, v4.4s, v6.s[0]
+	WORD $0x4f8610a2 // fmla v2.4s, v5.4s, v6.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge11loop
 edge11tail:
@@ -944,14 +855,12 @@ edge11tailloop:
 	FMOVD 32(R3), F5
 	FMOVS 40(R3), F7
 	VMOV V7.S[0], V5.S[2]
-	VLD1R (R1), [V6.S4]
-	VFMLA V3.S4, V6.S4, V0.S4
-	VFMLA V4.S4, V6.S4, V1.S4
-	VFMLA V5.S4, V6.S4, V2.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVS (R1), F6
+	WORD $0x4f861060 // fmla v0.4s, v3.4s, v6.s[0]
+	WORD $0x4f861081 // fmla v1.4s, v4.4s, v6.s[0]
+	WORD $0x4f8610a2 // fmla v2.4s, v5.4s, v6.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge11tailloop
 edge11done:
@@ -1002,18 +911,15 @@ next:
 	MOVD R0, tiles+72(FP)
 	MOVD a+8(FP), R0
 	MOVD an+80(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, a+8(FP)
 	MOVD b+24(FP), R0
 	MOVD bn+88(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, b+24(FP)
 	MOVD c+40(FP), R0
 	MOVD cn+96(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, c+40(FP)
 	B top
 last:
@@ -1047,83 +953,62 @@ top:
 	CMP $12, R5
 	BNE edge
 	ADD R2<<1, R2, R6
-	ADD $0, R6, R7
-	ADD R4<<1, R4, R6
-	ADD $0, R6, R8
-	MOVD R0, R6
-	LSR $2, R6, R6
-	CBZ R6, fulltail
+	ADD R4<<1, R4, R7
+	MOVD R0, R8
+	LSR $2, R8, R8
+	CBZ R8, fulltail
 fullloop:
 	ADD R2<<3, R1, R9
 	PRFM (R9), PLDL1KEEP
 	FMOVQ (R3), F6
 	FMOVQ 16(R3), F7
 	FMOVQ 32(R3), F8
-	VLD1R (R1), [V9.S4]
-	VFMLA V6.S4, V9.S4, V0.S4
-	VFMLA V7.S4, V9.S4, V1.S4
-	VFMLA V8.S4, V9.S4, V2.S4
-	ADD $4, R1, R9
-	VLD1R (R9), [V10.S4]
-	VFMLA V6.S4, V10.S4, V3.S4
-	VFMLA V7.S4, V10.S4, V4.S4
-	VFMLA V8.S4, V10.S4, V5.S4
+	FMOVD (R1), F9
+	WORD $0x4f8910c0 // fmla v0.4s, v6.4s, v9.s[0]
+	WORD $0x4f8910e1 // fmla v1.4s, v7.4s, v9.s[0]
+	WORD $0x4f891102 // fmla v2.4s, v8.4s, v9.s[0]
+	WORD $0x4fa910c3 // fmla v3.4s, v6.4s, v9.s[1]
+	WORD $0x4fa910e4 // fmla v4.4s, v7.4s, v9.s[1]
+	WORD $0x4fa91105 // fmla v5.4s, v8.4s, v9.s[1]
 	ADD R4<<0, R3, R9
 	FMOVQ (R9), F6
-	ADD R4<<0, R3, R9
 	FMOVQ 16(R9), F7
-	ADD R4<<0, R3, R9
 	FMOVQ 32(R9), F8
 	ADD R2<<0, R1, R9
-	VLD1R (R9), [V9.S4]
-	VFMLA V6.S4, V9.S4, V0.S4
-	VFMLA V7.S4, V9.S4, V1.S4
-	VFMLA V8.S4, V9.S4, V2.S4
-	ADD R2<<0, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V10.S4]
-	VFMLA V6.S4, V10.S4, V3.S4
-	VFMLA V7.S4, V10.S4, V4.S4
-	VFMLA V8.S4, V10.S4, V5.S4
+	FMOVD (R9), F9
+	WORD $0x4f8910c0 // fmla v0.4s, v6.4s, v9.s[0]
+	WORD $0x4f8910e1 // fmla v1.4s, v7.4s, v9.s[0]
+	WORD $0x4f891102 // fmla v2.4s, v8.4s, v9.s[0]
+	WORD $0x4fa910c3 // fmla v3.4s, v6.4s, v9.s[1]
+	WORD $0x4fa910e4 // fmla v4.4s, v7.4s, v9.s[1]
+	WORD $0x4fa91105 // fmla v5.4s, v8.4s, v9.s[1]
 	ADD R4<<1, R3, R9
 	FMOVQ (R9), F6
-	ADD R4<<1, R3, R9
 	FMOVQ 16(R9), F7
-	ADD R4<<1, R3, R9
 	FMOVQ 32(R9), F8
 	ADD R2<<1, R1, R9
-	VLD1R (R9), [V9.S4]
-	VFMLA V6.S4, V9.S4, V0.S4
-	VFMLA V7.S4, V9.S4, V1.S4
-	VFMLA V8.S4, V9.S4, V2.S4
-	ADD R2<<1, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V10.S4]
-	VFMLA V6.S4, V10.S4, V3.S4
-	VFMLA V7.S4, V10.S4, V4.S4
-	VFMLA V8.S4, V10.S4, V5.S4
-	ADD R8<<0, R3, R9
+	FMOVD (R9), F9
+	WORD $0x4f8910c0 // fmla v0.4s, v6.4s, v9.s[0]
+	WORD $0x4f8910e1 // fmla v1.4s, v7.4s, v9.s[0]
+	WORD $0x4f891102 // fmla v2.4s, v8.4s, v9.s[0]
+	WORD $0x4fa910c3 // fmla v3.4s, v6.4s, v9.s[1]
+	WORD $0x4fa910e4 // fmla v4.4s, v7.4s, v9.s[1]
+	WORD $0x4fa91105 // fmla v5.4s, v8.4s, v9.s[1]
+	ADD R7<<0, R3, R9
 	FMOVQ (R9), F6
-	ADD R8<<0, R3, R9
 	FMOVQ 16(R9), F7
-	ADD R8<<0, R3, R9
 	FMOVQ 32(R9), F8
-	ADD R7<<0, R1, R9
-	VLD1R (R9), [V9.S4]
-	VFMLA V6.S4, V9.S4, V0.S4
-	VFMLA V7.S4, V9.S4, V1.S4
-	VFMLA V8.S4, V9.S4, V2.S4
-	ADD R7<<0, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V10.S4]
-	VFMLA V6.S4, V10.S4, V3.S4
-	VFMLA V7.S4, V10.S4, V4.S4
-	VFMLA V8.S4, V10.S4, V5.S4
-	ADD R2<<2, R1, R9
-	ADD $0, R9, R1
-	ADD R4<<2, R3, R9
-	ADD $0, R9, R3
-	SUBS $1, R6, R6
+	ADD R6<<0, R1, R9
+	FMOVD (R9), F9
+	WORD $0x4f8910c0 // fmla v0.4s, v6.4s, v9.s[0]
+	WORD $0x4f8910e1 // fmla v1.4s, v7.4s, v9.s[0]
+	WORD $0x4f891102 // fmla v2.4s, v8.4s, v9.s[0]
+	WORD $0x4fa910c3 // fmla v3.4s, v6.4s, v9.s[1]
+	WORD $0x4fa910e4 // fmla v4.4s, v7.4s, v9.s[1]
+	WORD $0x4fa91105 // fmla v5.4s, v8.4s, v9.s[1]
+	ADD R2<<2, R1, R1
+	ADD R4<<2, R3, R3
+	SUBS $1, R8, R8
 	BNE fullloop
 fulltail:
 	AND $3, R0, R0
@@ -1132,19 +1017,15 @@ fulltailloop:
 	FMOVQ (R3), F6
 	FMOVQ 16(R3), F7
 	FMOVQ 32(R3), F8
-	VLD1R (R1), [V9.S4]
-	VFMLA V6.S4, V9.S4, V0.S4
-	VFMLA V7.S4, V9.S4, V1.S4
-	VFMLA V8.S4, V9.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V10.S4]
-	VFMLA V6.S4, V10.S4, V3.S4
-	VFMLA V7.S4, V10.S4, V4.S4
-	VFMLA V8.S4, V10.S4, V5.S4
-	ADD R2<<0, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<0, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R1), F9
+	WORD $0x4f8910c0 // fmla v0.4s, v6.4s, v9.s[0]
+	WORD $0x4f8910e1 // fmla v1.4s, v7.4s, v9.s[0]
+	WORD $0x4f891102 // fmla v2.4s, v8.4s, v9.s[0]
+	WORD $0x4fa910c3 // fmla v3.4s, v6.4s, v9.s[1]
+	WORD $0x4fa910e4 // fmla v4.4s, v7.4s, v9.s[1]
+	WORD $0x4fa91105 // fmla v5.4s, v8.4s, v9.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE fulltailloop
 fulldone:
@@ -1226,9 +1107,7 @@ edge:
 	B edge11
 edge1:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge1tail
@@ -1236,24 +1115,17 @@ edge1loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVS (R3), F6
-	VLD1R (R1), [V7.S4]
-	VFMLA V6.S4, V7.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V8.S4]
-	VFMLA V6.S4, V8.S4, V3.S4
+	FMOVD (R1), F7
+	WORD $0x4f8710c0 // fmla v0.4s, v6.4s, v7.s[0]
+	WORD $0x4fa710c3 // fmla v3.4s, v6.4s, v7.s[1]
 	ADD R4<<0, R3, R6
 	FMOVS (R6), F6
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V7.S4]
-	VFMLA V6.S4, V7.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V8.S4]
-	VFMLA V6.S4, V8.S4, V3.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F7
+	WORD $0x4f8710c0 // fmla v0.4s, v6.4s, v7.s[0]
+	WORD $0x4fa710c3 // fmla v3.4s, v6.4s, v7.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge1loop
 edge1tail:
@@ -1261,15 +1133,11 @@ edge1tail:
 	CBZ R0, edge1done
 edge1tailloop:
 	FMOVS (R3), F6
-	VLD1R (R1), [V7.S4]
-	VFMLA V6.S4, V7.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V8.S4]
-	VFMLA V6.S4, V8.S4, V3.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVD (R1), F7
+	WORD $0x4f8710c0 // fmla v0.4s, v6.4s, v7.s[0]
+	WORD $0x4fa710c3 // fmla v3.4s, v6.4s, v7.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge1tailloop
 edge1done:
@@ -1305,9 +1173,7 @@ edge1beta0:
 	B next
 edge2:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge2tail
@@ -1315,24 +1181,17 @@ edge2loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVD (R3), F6
-	VLD1R (R1), [V7.S4]
-	VFMLA V6.S4, V7.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V8.S4]
-	VFMLA V6.S4, V8.S4, V3.S4
+	FMOVD (R1), F7
+	WORD $0x4f8710c0 // fmla v0.4s, v6.4s, v7.s[0]
+	WORD $0x4fa710c3 // fmla v3.4s, v6.4s, v7.s[1]
 	ADD R4<<0, R3, R6
 	FMOVD (R6), F6
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V7.S4]
-	VFMLA V6.S4, V7.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V8.S4]
-	VFMLA V6.S4, V8.S4, V3.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F7
+	WORD $0x4f8710c0 // fmla v0.4s, v6.4s, v7.s[0]
+	WORD $0x4fa710c3 // fmla v3.4s, v6.4s, v7.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge2loop
 edge2tail:
@@ -1340,15 +1199,11 @@ edge2tail:
 	CBZ R0, edge2done
 edge2tailloop:
 	FMOVD (R3), F6
-	VLD1R (R1), [V7.S4]
-	VFMLA V6.S4, V7.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V8.S4]
-	VFMLA V6.S4, V8.S4, V3.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVD (R1), F7
+	WORD $0x4f8710c0 // fmla v0.4s, v6.4s, v7.s[0]
+	WORD $0x4fa710c3 // fmla v3.4s, v6.4s, v7.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge2tailloop
 edge2done:
@@ -1384,9 +1239,7 @@ edge2beta0:
 	B next
 edge3:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge3tail
@@ -1396,27 +1249,19 @@ edge3loop:
 	FMOVD (R3), F6
 	FMOVS 8(R3), F7
 	VMOV V7.S[0], V6.S[2]
-	VLD1R (R1), [V7.S4]
-	VFMLA V6.S4, V7.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V8.S4]
-	VFMLA V6.S4, V8.S4, V3.S4
+	FMOVD (R1), F7
+	WORD $0x4f8710c0 // fmla v0.4s, v6.4s, v7.s[0]
+	WORD $0x4fa710c3 // fmla v3.4s, v6.4s, v7.s[1]
 	ADD R4<<0, R3, R6
 	FMOVD (R6), F6
-	ADD R4<<0, R3, R6
-	FMOVS 8(R6), F9
-	VMOV V9.S[0], V6.S[2]
+	FMOVS 8(R6), F8
+	VMOV V8.S[0], V6.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V7.S4]
-	VFMLA V6.S4, V7.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V8.S4]
-	VFMLA V6.S4, V8.S4, V3.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F7
+	WORD $0x4f8710c0 // fmla v0.4s, v6.4s, v7.s[0]
+	WORD $0x4fa710c3 // fmla v3.4s, v6.4s, v7.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge3loop
 edge3tail:
@@ -1424,17 +1269,13 @@ edge3tail:
 	CBZ R0, edge3done
 edge3tailloop:
 	FMOVD (R3), F6
-	FMOVS 8(R3), F9
-	VMOV V9.S[0], V6.S[2]
-	VLD1R (R1), [V7.S4]
-	VFMLA V6.S4, V7.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V8.S4]
-	VFMLA V6.S4, V8.S4, V3.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVS 8(R3), F8
+	VMOV V8.S[0], V6.S[2]
+	FMOVD (R1), F7
+	WORD $0x4f8710c0 // fmla v0.4s, v6.4s, v7.s[0]
+	WORD $0x4fa710c3 // fmla v3.4s, v6.4s, v7.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge3tailloop
 edge3done:
@@ -1482,9 +1323,7 @@ edge3beta0:
 	B next
 edge4:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge4tail
@@ -1492,24 +1331,17 @@ edge4loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F6
-	VLD1R (R1), [V7.S4]
-	VFMLA V6.S4, V7.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V8.S4]
-	VFMLA V6.S4, V8.S4, V3.S4
+	FMOVD (R1), F7
+	WORD $0x4f8710c0 // fmla v0.4s, v6.4s, v7.s[0]
+	WORD $0x4fa710c3 // fmla v3.4s, v6.4s, v7.s[1]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F6
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V7.S4]
-	VFMLA V6.S4, V7.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V8.S4]
-	VFMLA V6.S4, V8.S4, V3.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F7
+	WORD $0x4f8710c0 // fmla v0.4s, v6.4s, v7.s[0]
+	WORD $0x4fa710c3 // fmla v3.4s, v6.4s, v7.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge4loop
 edge4tail:
@@ -1517,15 +1349,11 @@ edge4tail:
 	CBZ R0, edge4done
 edge4tailloop:
 	FMOVQ (R3), F6
-	VLD1R (R1), [V7.S4]
-	VFMLA V6.S4, V7.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V8.S4]
-	VFMLA V6.S4, V8.S4, V3.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVD (R1), F7
+	WORD $0x4f8710c0 // fmla v0.4s, v6.4s, v7.s[0]
+	WORD $0x4fa710c3 // fmla v3.4s, v6.4s, v7.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge4tailloop
 edge4done:
@@ -1561,9 +1389,7 @@ edge4beta0:
 	B next
 edge5:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge5tail
@@ -1572,30 +1398,22 @@ edge5loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F6
 	FMOVS 16(R3), F7
-	VLD1R (R1), [V8.S4]
-	VFMLA V6.S4, V8.S4, V0.S4
-	VFMLA V7.S4, V8.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V9.S4]
-	VFMLA V6.S4, V9.S4, V3.S4
-	VFMLA V7.S4, V9.S4, V4.S4
+	FMOVD (R1), F8
+	WORD $0x4f8810c0 // fmla v0.4s, v6.4s, v8.s[0]
+	WORD $0x4f8810e1 // fmla v1.4s, v7.4s, v8.s[0]
+	WORD $0x4fa810c3 // fmla v3.4s, v6.4s, v8.s[1]
+	WORD $0x4fa810e4 // fmla v4.4s, v7.4s, v8.s[1]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F6
-	ADD R4<<0, R3, R6
 	FMOVS 16(R6), F7
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V8.S4]
-	VFMLA V6.S4, V8.S4, V0.S4
-	VFMLA V7.S4, V8.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V9.S4]
-	VFMLA V6.S4, V9.S4, V3.S4
-	VFMLA V7.S4, V9.S4, V4.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F8
+	WORD $0x4f8810c0 // fmla v0.4s, v6.4s, v8.s[0]
+	WORD $0x4f8810e1 // fmla v1.4s, v7.4s, v8.s[0]
+	WORD $0x4fa810c3 // fmla v3.4s, v6.4s, v8.s[1]
+	WORD $0x4fa810e4 // fmla v4.4s, v7.4s, v8.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge5loop
 edge5tail:
@@ -1604,17 +1422,13 @@ edge5tail:
 edge5tailloop:
 	FMOVQ (R3), F6
 	FMOVS 16(R3), F7
-	VLD1R (R1), [V8.S4]
-	VFMLA V6.S4, V8.S4, V0.S4
-	VFMLA V7.S4, V8.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V9.S4]
-	VFMLA V6.S4, V9.S4, V3.S4
-	VFMLA V7.S4, V9.S4, V4.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVD (R1), F8
+	WORD $0x4f8810c0 // fmla v0.4s, v6.4s, v8.s[0]
+	WORD $0x4f8810e1 // fmla v1.4s, v7.4s, v8.s[0]
+	WORD $0x4fa810c3 // fmla v3.4s, v6.4s, v8.s[1]
+	WORD $0x4fa810e4 // fmla v4.4s, v7.4s, v8.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge5tailloop
 edge5done:
@@ -1662,9 +1476,7 @@ edge5beta0:
 	B next
 edge6:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge6tail
@@ -1673,30 +1485,22 @@ edge6loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F6
 	FMOVD 16(R3), F7
-	VLD1R (R1), [V8.S4]
-	VFMLA V6.S4, V8.S4, V0.S4
-	VFMLA V7.S4, V8.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V9.S4]
-	VFMLA V6.S4, V9.S4, V3.S4
-	VFMLA V7.S4, V9.S4, V4.S4
+	FMOVD (R1), F8
+	WORD $0x4f8810c0 // fmla v0.4s, v6.4s, v8.s[0]
+	WORD $0x4f8810e1 // fmla v1.4s, v7.4s, v8.s[0]
+	WORD $0x4fa810c3 // fmla v3.4s, v6.4s, v8.s[1]
+	WORD $0x4fa810e4 // fmla v4.4s, v7.4s, v8.s[1]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F6
-	ADD R4<<0, R3, R6
 	FMOVD 16(R6), F7
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V8.S4]
-	VFMLA V6.S4, V8.S4, V0.S4
-	VFMLA V7.S4, V8.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V9.S4]
-	VFMLA V6.S4, V9.S4, V3.S4
-	VFMLA V7.S4, V9.S4, V4.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F8
+	WORD $0x4f8810c0 // fmla v0.4s, v6.4s, v8.s[0]
+	WORD $0x4f8810e1 // fmla v1.4s, v7.4s, v8.s[0]
+	WORD $0x4fa810c3 // fmla v3.4s, v6.4s, v8.s[1]
+	WORD $0x4fa810e4 // fmla v4.4s, v7.4s, v8.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge6loop
 edge6tail:
@@ -1705,17 +1509,13 @@ edge6tail:
 edge6tailloop:
 	FMOVQ (R3), F6
 	FMOVD 16(R3), F7
-	VLD1R (R1), [V8.S4]
-	VFMLA V6.S4, V8.S4, V0.S4
-	VFMLA V7.S4, V8.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V9.S4]
-	VFMLA V6.S4, V9.S4, V3.S4
-	VFMLA V7.S4, V9.S4, V4.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVD (R1), F8
+	WORD $0x4f8810c0 // fmla v0.4s, v6.4s, v8.s[0]
+	WORD $0x4f8810e1 // fmla v1.4s, v7.4s, v8.s[0]
+	WORD $0x4fa810c3 // fmla v3.4s, v6.4s, v8.s[1]
+	WORD $0x4fa810e4 // fmla v4.4s, v7.4s, v8.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge6tailloop
 edge6done:
@@ -1763,9 +1563,7 @@ edge6beta0:
 	B next
 edge7:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge7tail
@@ -1776,33 +1574,24 @@ edge7loop:
 	FMOVD 16(R3), F7
 	FMOVS 24(R3), F8
 	VMOV V8.S[0], V7.S[2]
-	VLD1R (R1), [V8.S4]
-	VFMLA V6.S4, V8.S4, V0.S4
-	VFMLA V7.S4, V8.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V9.S4]
-	VFMLA V6.S4, V9.S4, V3.S4
-	VFMLA V7.S4, V9.S4, V4.S4
+	FMOVD (R1), F8
+	WORD $0x4f8810c0 // fmla v0.4s, v6.4s, v8.s[0]
+	WORD $0x4f8810e1 // fmla v1.4s, v7.4s, v8.s[0]
+	WORD $0x4fa810c3 // fmla v3.4s, v6.4s, v8.s[1]
+	WORD $0x4fa810e4 // fmla v4.4s, v7.4s, v8.s[1]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F6
-	ADD R4<<0, R3, R6
 	FMOVD 16(R6), F7
-	ADD R4<<0, R3, R6
-	FMOVS 24(R6), F10
-	VMOV V10.S[0], V7.S[2]
+	FMOVS 24(R6), F9
+	VMOV V9.S[0], V7.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V8.S4]
-	VFMLA V6.S4, V8.S4, V0.S4
-	VFMLA V7.S4, V8.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V9.S4]
-	VFMLA V6.S4, V9.S4, V3.S4
-	VFMLA V7.S4, V9.S4, V4.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F8
+	WORD $0x4f8810c0 // fmla v0.4s, v6.4s, v8.s[0]
+	WORD $0x4f8810e1 // fmla v1.4s, v7.4s, v8.s[0]
+	WORD $0x4fa810c3 // fmla v3.4s, v6.4s, v8.s[1]
+	WORD $0x4fa810e4 // fmla v4.4s, v7.4s, v8.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge7loop
 edge7tail:
@@ -1811,19 +1600,15 @@ edge7tail:
 edge7tailloop:
 	FMOVQ (R3), F6
 	FMOVD 16(R3), F7
-	FMOVS 24(R3), F10
-	VMOV V10.S[0], V7.S[2]
-	VLD1R (R1), [V8.S4]
-	VFMLA V6.S4, V8.S4, V0.S4
-	VFMLA V7.S4, V8.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V9.S4]
-	VFMLA V6.S4, V9.S4, V3.S4
-	VFMLA V7.S4, V9.S4, V4.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVS 24(R3), F9
+	VMOV V9.S[0], V7.S[2]
+	FMOVD (R1), F8
+	WORD $0x4f8810c0 // fmla v0.4s, v6.4s, v8.s[0]
+	WORD $0x4f8810e1 // fmla v1.4s, v7.4s, v8.s[0]
+	WORD $0x4fa810c3 // fmla v3.4s, v6.4s, v8.s[1]
+	WORD $0x4fa810e4 // fmla v4.4s, v7.4s, v8.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge7tailloop
 edge7done:
@@ -1883,9 +1668,7 @@ edge7beta0:
 	B next
 edge8:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge8tail
@@ -1894,30 +1677,22 @@ edge8loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F6
 	FMOVQ 16(R3), F7
-	VLD1R (R1), [V8.S4]
-	VFMLA V6.S4, V8.S4, V0.S4
-	VFMLA V7.S4, V8.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V9.S4]
-	VFMLA V6.S4, V9.S4, V3.S4
-	VFMLA V7.S4, V9.S4, V4.S4
+	FMOVD (R1), F8
+	WORD $0x4f8810c0 // fmla v0.4s, v6.4s, v8.s[0]
+	WORD $0x4f8810e1 // fmla v1.4s, v7.4s, v8.s[0]
+	WORD $0x4fa810c3 // fmla v3.4s, v6.4s, v8.s[1]
+	WORD $0x4fa810e4 // fmla v4.4s, v7.4s, v8.s[1]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F6
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F7
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V8.S4]
-	VFMLA V6.S4, V8.S4, V0.S4
-	VFMLA V7.S4, V8.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V9.S4]
-	VFMLA V6.S4, V9.S4, V3.S4
-	VFMLA V7.S4, V9.S4, V4.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F8
+	WORD $0x4f8810c0 // fmla v0.4s, v6.4s, v8.s[0]
+	WORD $0x4f8810e1 // fmla v1.4s, v7.4s, v8.s[0]
+	WORD $0x4fa810c3 // fmla v3.4s, v6.4s, v8.s[1]
+	WORD $0x4fa810e4 // fmla v4.4s, v7.4s, v8.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge8loop
 edge8tail:
@@ -1926,17 +1701,13 @@ edge8tail:
 edge8tailloop:
 	FMOVQ (R3), F6
 	FMOVQ 16(R3), F7
-	VLD1R (R1), [V8.S4]
-	VFMLA V6.S4, V8.S4, V0.S4
-	VFMLA V7.S4, V8.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V9.S4]
-	VFMLA V6.S4, V9.S4, V3.S4
-	VFMLA V7.S4, V9.S4, V4.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVD (R1), F8
+	WORD $0x4f8810c0 // fmla v0.4s, v6.4s, v8.s[0]
+	WORD $0x4f8810e1 // fmla v1.4s, v7.4s, v8.s[0]
+	WORD $0x4fa810c3 // fmla v3.4s, v6.4s, v8.s[1]
+	WORD $0x4fa810e4 // fmla v4.4s, v7.4s, v8.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge8tailloop
 edge8done:
@@ -1984,9 +1755,7 @@ edge8beta0:
 	B next
 edge9:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge9tail
@@ -1996,36 +1765,27 @@ edge9loop:
 	FMOVQ (R3), F6
 	FMOVQ 16(R3), F7
 	FMOVS 32(R3), F8
-	VLD1R (R1), [V9.S4]
-	VFMLA V6.S4, V9.S4, V0.S4
-	VFMLA V7.S4, V9.S4, V1.S4
-	VFMLA V8.S4, V9.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V10.S4]
-	VFMLA V6.S4, V10.S4, V3.S4
-	VFMLA V7.S4, V10.S4, V4.S4
-	VFMLA V8.S4, V10.S4, V5.S4
+	FMOVD (R1), F9
+	WORD $0x4f8910c0 // fmla v0.4s, v6.4s, v9.s[0]
+	WORD $0x4f8910e1 // fmla v1.4s, v7.4s, v9.s[0]
+	WORD $0x4f891102 // fmla v2.4s, v8.4s, v9.s[0]
+	WORD $0x4fa910c3 // fmla v3.4s, v6.4s, v9.s[1]
+	WORD $0x4fa910e4 // fmla v4.4s, v7.4s, v9.s[1]
+	WORD $0x4fa91105 // fmla v5.4s, v8.4s, v9.s[1]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F6
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F7
-	ADD R4<<0, R3, R6
 	FMOVS 32(R6), F8
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V9.S4]
-	VFMLA V6.S4, V9.S4, V0.S4
-	VFMLA V7.S4, V9.S4, V1.S4
-	VFMLA V8.S4, V9.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V10.S4]
-	VFMLA V6.S4, V10.S4, V3.S4
-	VFMLA V7.S4, V10.S4, V4.S4
-	VFMLA V8.S4, V10.S4, V5.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F9
+	WORD $0x4f8910c0 // fmla v0.4s, v6.4s, v9.s[0]
+	WORD $0x4f8910e1 // fmla v1.4s, v7.4s, v9.s[0]
+	WORD $0x4f891102 // fmla v2.4s, v8.4s, v9.s[0]
+	WORD $0x4fa910c3 // fmla v3.4s, v6.4s, v9.s[1]
+	WORD $0x4fa910e4 // fmla v4.4s, v7.4s, v9.s[1]
+	WORD $0x4fa91105 // fmla v5.4s, v8.4s, v9.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge9loop
 edge9tail:
@@ -2035,19 +1795,15 @@ edge9tailloop:
 	FMOVQ (R3), F6
 	FMOVQ 16(R3), F7
 	FMOVS 32(R3), F8
-	VLD1R (R1), [V9.S4]
-	VFMLA V6.S4, V9.S4, V0.S4
-	VFMLA V7.S4, V9.S4, V1.S4
-	VFMLA V8.S4, V9.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V10.S4]
-	VFMLA V6.S4, V10.S4, V3.S4
-	VFMLA V7.S4, V10.S4, V4.S4
-	VFMLA V8.S4, V10.S4, V5.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVD (R1), F9
+	WORD $0x4f8910c0 // fmla v0.4s, v6.4s, v9.s[0]
+	WORD $0x4f8910e1 // fmla v1.4s, v7.4s, v9.s[0]
+	WORD $0x4f891102 // fmla v2.4s, v8.4s, v9.s[0]
+	WORD $0x4fa910c3 // fmla v3.4s, v6.4s, v9.s[1]
+	WORD $0x4fa910e4 // fmla v4.4s, v7.4s, v9.s[1]
+	WORD $0x4fa91105 // fmla v5.4s, v8.4s, v9.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge9tailloop
 edge9done:
@@ -2107,9 +1863,7 @@ edge9beta0:
 	B next
 edge10:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge10tail
@@ -2119,36 +1873,27 @@ edge10loop:
 	FMOVQ (R3), F6
 	FMOVQ 16(R3), F7
 	FMOVD 32(R3), F8
-	VLD1R (R1), [V9.S4]
-	VFMLA V6.S4, V9.S4, V0.S4
-	VFMLA V7.S4, V9.S4, V1.S4
-	VFMLA V8.S4, V9.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V10.S4]
-	VFMLA V6.S4, V10.S4, V3.S4
-	VFMLA V7.S4, V10.S4, V4.S4
-	VFMLA V8.S4, V10.S4, V5.S4
+	FMOVD (R1), F9
+	WORD $0x4f8910c0 // fmla v0.4s, v6.4s, v9.s[0]
+	WORD $0x4f8910e1 // fmla v1.4s, v7.4s, v9.s[0]
+	WORD $0x4f891102 // fmla v2.4s, v8.4s, v9.s[0]
+	WORD $0x4fa910c3 // fmla v3.4s, v6.4s, v9.s[1]
+	WORD $0x4fa910e4 // fmla v4.4s, v7.4s, v9.s[1]
+	WORD $0x4fa91105 // fmla v5.4s, v8.4s, v9.s[1]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F6
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F7
-	ADD R4<<0, R3, R6
 	FMOVD 32(R6), F8
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V9.S4]
-	VFMLA V6.S4, V9.S4, V0.S4
-	VFMLA V7.S4, V9.S4, V1.S4
-	VFMLA V8.S4, V9.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V10.S4]
-	VFMLA V6.S4, V10.S4, V3.S4
-	VFMLA V7.S4, V10.S4, V4.S4
-	VFMLA V8.S4, V10.S4, V5.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F9
+	WORD $0x4f8910c0 // fmla v0.4s, v6.4s, v9.s[0]
+	WORD $0x4f8910e1 // fmla v1.4s, v7.4s, v9.s[0]
+	WORD $0x4f891102 // fmla v2.4s, v8.4s, v9.s[0]
+	WORD $0x4fa910c3 // fmla v3.4s, v6.4s, v9.s[1]
+	WORD $0x4fa910e4 // fmla v4.4s, v7.4s, v9.s[1]
+	WORD $0x4fa91105 // fmla v5.4s, v8.4s, v9.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge10loop
 edge10tail:
@@ -2158,19 +1903,15 @@ edge10tailloop:
 	FMOVQ (R3), F6
 	FMOVQ 16(R3), F7
 	FMOVD 32(R3), F8
-	VLD1R (R1), [V9.S4]
-	VFMLA V6.S4, V9.S4, V0.S4
-	VFMLA V7.S4, V9.S4, V1.S4
-	VFMLA V8.S4, V9.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V10.S4]
-	VFMLA V6.S4, V10.S4, V3.S4
-	VFMLA V7.S4, V10.S4, V4.S4
-	VFMLA V8.S4, V10.S4, V5.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVD (R1), F9
+	WORD $0x4f8910c0 // fmla v0.4s, v6.4s, v9.s[0]
+	WORD $0x4f8910e1 // fmla v1.4s, v7.4s, v9.s[0]
+	WORD $0x4f891102 // fmla v2.4s, v8.4s, v9.s[0]
+	WORD $0x4fa910c3 // fmla v3.4s, v6.4s, v9.s[1]
+	WORD $0x4fa910e4 // fmla v4.4s, v7.4s, v9.s[1]
+	WORD $0x4fa91105 // fmla v5.4s, v8.4s, v9.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge10tailloop
 edge10done:
@@ -2230,9 +1971,7 @@ edge10beta0:
 	B next
 edge11:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge11tail
@@ -2244,39 +1983,29 @@ edge11loop:
 	FMOVD 32(R3), F8
 	FMOVS 40(R3), F9
 	VMOV V9.S[0], V8.S[2]
-	VLD1R (R1), [V9.S4]
-	VFMLA V6.S4, V9.S4, V0.S4
-	VFMLA V7.S4, V9.S4, V1.S4
-	VFMLA V8.S4, V9.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V10.S4]
-	VFMLA V6.S4, V10.S4, V3.S4
-	VFMLA V7.S4, V10.S4, V4.S4
-	VFMLA V8.S4, V10.S4, V5.S4
+	FMOVD (R1), F9
+	WORD $0x4f8910c0 // fmla v0.4s, v6.4s, v9.s[0]
+	WORD $0x4f8910e1 // fmla v1.4s, v7.4s, v9.s[0]
+	WORD $0x4f891102 // fmla v2.4s, v8.4s, v9.s[0]
+	WORD $0x4fa910c3 // fmla v3.4s, v6.4s, v9.s[1]
+	WORD $0x4fa910e4 // fmla v4.4s, v7.4s, v9.s[1]
+	WORD $0x4fa91105 // fmla v5.4s, v8.4s, v9.s[1]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F6
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F7
-	ADD R4<<0, R3, R6
 	FMOVD 32(R6), F8
-	ADD R4<<0, R3, R6
-	FMOVS 40(R6), F11
-	VMOV V11.S[0], V8.S[2]
+	FMOVS 40(R6), F10
+	VMOV V10.S[0], V8.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V9.S4]
-	VFMLA V6.S4, V9.S4, V0.S4
-	VFMLA V7.S4, V9.S4, V1.S4
-	VFMLA V8.S4, V9.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V10.S4]
-	VFMLA V6.S4, V10.S4, V3.S4
-	VFMLA V7.S4, V10.S4, V4.S4
-	VFMLA V8.S4, V10.S4, V5.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F9
+	WORD $0x4f8910c0 // fmla v0.4s, v6.4s, v9.s[0]
+	WORD $0x4f8910e1 // fmla v1.4s, v7.4s, v9.s[0]
+	WORD $0x4f891102 // fmla v2.4s, v8.4s, v9.s[0]
+	WORD $0x4fa910c3 // fmla v3.4s, v6.4s, v9.s[1]
+	WORD $0x4fa910e4 // fmla v4.4s, v7.4s, v9.s[1]
+	WORD $0x4fa91105 // fmla v5.4s, v8.4s, v9.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge11loop
 edge11tail:
@@ -2286,21 +2015,17 @@ edge11tailloop:
 	FMOVQ (R3), F6
 	FMOVQ 16(R3), F7
 	FMOVD 32(R3), F8
-	FMOVS 40(R3), F11
-	VMOV V11.S[0], V8.S[2]
-	VLD1R (R1), [V9.S4]
-	VFMLA V6.S4, V9.S4, V0.S4
-	VFMLA V7.S4, V9.S4, V1.S4
-	VFMLA V8.S4, V9.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V10.S4]
-	VFMLA V6.S4, V10.S4, V3.S4
-	VFMLA V7.S4, V10.S4, V4.S4
-	VFMLA V8.S4, V10.S4, V5.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVS 40(R3), F10
+	VMOV V10.S[0], V8.S[2]
+	FMOVD (R1), F9
+	WORD $0x4f8910c0 // fmla v0.4s, v6.4s, v9.s[0]
+	WORD $0x4f8910e1 // fmla v1.4s, v7.4s, v9.s[0]
+	WORD $0x4f891102 // fmla v2.4s, v8.4s, v9.s[0]
+	WORD $0x4fa910c3 // fmla v3.4s, v6.4s, v9.s[1]
+	WORD $0x4fa910e4 // fmla v4.4s, v7.4s, v9.s[1]
+	WORD $0x4fa91105 // fmla v5.4s, v8.4s, v9.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge11tailloop
 edge11done:
@@ -2377,18 +2102,15 @@ next:
 	MOVD R0, tiles+72(FP)
 	MOVD a+8(FP), R0
 	MOVD an+80(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, a+8(FP)
 	MOVD b+24(FP), R0
 	MOVD bn+88(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, b+24(FP)
 	MOVD c+40(FP), R0
 	MOVD cn+96(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, c+40(FP)
 	B top
 last:
@@ -2428,106 +2150,82 @@ top:
 	CMP $12, R5
 	BNE edge
 	ADD R2<<1, R2, R6
-	ADD $0, R6, R7
-	ADD R4<<1, R4, R6
-	ADD $0, R6, R8
-	MOVD R0, R6
-	LSR $2, R6, R6
-	CBZ R6, fulltail
+	ADD R4<<1, R4, R7
+	MOVD R0, R8
+	LSR $2, R8, R8
+	CBZ R8, fulltail
 fullloop:
 	ADD R2<<3, R1, R9
 	PRFM (R9), PLDL1KEEP
 	FMOVQ (R3), F9
 	FMOVQ 16(R3), F10
 	FMOVQ 32(R3), F11
-	VLD1R (R1), [V12.S4]
-	VFMLA V9.S4, V12.S4, V0.S4
-	VFMLA V10.S4, V12.S4, V1.S4
-	VFMLA V11.S4, V12.S4, V2.S4
-	ADD $4, R1, R9
-	VLD1R (R9), [V13.S4]
-	VFMLA V9.S4, V13.S4, V3.S4
-	VFMLA V10.S4, V13.S4, V4.S4
-	VFMLA V11.S4, V13.S4, V5.S4
-	ADD $8, R1, R9
-	VLD1R (R9), [V12.S4]
-	VFMLA V9.S4, V12.S4, V6.S4
-	VFMLA V10.S4, V12.S4, V7.S4
-	VFMLA V11.S4, V12.S4, V8.S4
+	FMOVD (R1), F12
+	FMOVS 8(R1), F13
+	VMOV V13.S[0], V12.S[2]
+	WORD $0x4f8c1120 // fmla v0.4s, v9.4s, v12.s[0]
+	WORD $0x4f8c1141 // fmla v1.4s, v10.4s, v12.s[0]
+	WORD $0x4f8c1162 // fmla v2.4s, v11.4s, v12.s[0]
+	WORD $0x4fac1123 // fmla v3.4s, v9.4s, v12.s[1]
+	WORD $0x4fac1144 // fmla v4.4s, v10.4s, v12.s[1]
+	WORD $0x4fac1165 // fmla v5.4s, v11.4s, v12.s[1]
+	WORD $0x4f8c1926 // fmla v6.4s, v9.4s, v12.s[2]
+	WORD $0x4f8c1947 // fmla v7.4s, v10.4s, v12.s[2]
+	WORD $0x4f8c1968 // fmla v8.4s, v11.4s, v12.s[2]
 	ADD R4<<0, R3, R9
 	FMOVQ (R9), F9
-	ADD R4<<0, R3, R9
 	FMOVQ 16(R9), F10
-	ADD R4<<0, R3, R9
 	FMOVQ 32(R9), F11
 	ADD R2<<0, R1, R9
-	VLD1R (R9), [V12.S4]
-	VFMLA V9.S4, V12.S4, V0.S4
-	VFMLA V10.S4, V12.S4, V1.S4
-	VFMLA V11.S4, V12.S4, V2.S4
-	ADD R2<<0, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V13.S4]
-	VFMLA V9.S4, V13.S4, V3.S4
-	VFMLA V10.S4, V13.S4, V4.S4
-	VFMLA V11.S4, V13.S4, V5.S4
-	ADD R2<<0, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V12.S4]
-	VFMLA V9.S4, V12.S4, V6.S4
-	VFMLA V10.S4, V12.S4, V7.S4
-	VFMLA V11.S4, V12.S4, V8.S4
+	FMOVD (R9), F12
+	FMOVS 8(R9), F13
+	VMOV V13.S[0], V12.S[2]
+	WORD $0x4f8c1120 // fmla v0.4s, v9.4s, v12.s[0]
+	WORD $0x4f8c1141 // fmla v1.4s, v10.4s, v12.s[0]
+	WORD $0x4f8c1162 // fmla v2.4s, v11.4s, v12.s[0]
+	WORD $0x4fac1123 // fmla v3.4s, v9.4s, v12.s[1]
+	WORD $0x4fac1144 // fmla v4.4s, v10.4s, v12.s[1]
+	WORD $0x4fac1165 // fmla v5.4s, v11.4s, v12.s[1]
+	WORD $0x4f8c1926 // fmla v6.4s, v9.4s, v12.s[2]
+	WORD $0x4f8c1947 // fmla v7.4s, v10.4s, v12.s[2]
+	WORD $0x4f8c1968 // fmla v8.4s, v11.4s, v12.s[2]
 	ADD R4<<1, R3, R9
 	FMOVQ (R9), F9
-	ADD R4<<1, R3, R9
 	FMOVQ 16(R9), F10
-	ADD R4<<1, R3, R9
 	FMOVQ 32(R9), F11
 	ADD R2<<1, R1, R9
-	VLD1R (R9), [V12.S4]
-	VFMLA V9.S4, V12.S4, V0.S4
-	VFMLA V10.S4, V12.S4, V1.S4
-	VFMLA V11.S4, V12.S4, V2.S4
-	ADD R2<<1, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V13.S4]
-	VFMLA V9.S4, V13.S4, V3.S4
-	VFMLA V10.S4, V13.S4, V4.S4
-	VFMLA V11.S4, V13.S4, V5.S4
-	ADD R2<<1, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V12.S4]
-	VFMLA V9.S4, V12.S4, V6.S4
-	VFMLA V10.S4, V12.S4, V7.S4
-	VFMLA V11.S4, V12.S4, V8.S4
-	ADD R8<<0, R3, R9
+	FMOVD (R9), F12
+	FMOVS 8(R9), F13
+	VMOV V13.S[0], V12.S[2]
+	WORD $0x4f8c1120 // fmla v0.4s, v9.4s, v12.s[0]
+	WORD $0x4f8c1141 // fmla v1.4s, v10.4s, v12.s[0]
+	WORD $0x4f8c1162 // fmla v2.4s, v11.4s, v12.s[0]
+	WORD $0x4fac1123 // fmla v3.4s, v9.4s, v12.s[1]
+	WORD $0x4fac1144 // fmla v4.4s, v10.4s, v12.s[1]
+	WORD $0x4fac1165 // fmla v5.4s, v11.4s, v12.s[1]
+	WORD $0x4f8c1926 // fmla v6.4s, v9.4s, v12.s[2]
+	WORD $0x4f8c1947 // fmla v7.4s, v10.4s, v12.s[2]
+	WORD $0x4f8c1968 // fmla v8.4s, v11.4s, v12.s[2]
+	ADD R7<<0, R3, R9
 	FMOVQ (R9), F9
-	ADD R8<<0, R3, R9
 	FMOVQ 16(R9), F10
-	ADD R8<<0, R3, R9
 	FMOVQ 32(R9), F11
-	ADD R7<<0, R1, R9
-	VLD1R (R9), [V12.S4]
-	VFMLA V9.S4, V12.S4, V0.S4
-	VFMLA V10.S4, V12.S4, V1.S4
-	VFMLA V11.S4, V12.S4, V2.S4
-	ADD R7<<0, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V13.S4]
-	VFMLA V9.S4, V13.S4, V3.S4
-	VFMLA V10.S4, V13.S4, V4.S4
-	VFMLA V11.S4, V13.S4, V5.S4
-	ADD R7<<0, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V12.S4]
-	VFMLA V9.S4, V12.S4, V6.S4
-	VFMLA V10.S4, V12.S4, V7.S4
-	VFMLA V11.S4, V12.S4, V8.S4
-	ADD R2<<2, R1, R9
-	ADD $0, R9, R1
-	ADD R4<<2, R3, R9
-	ADD $0, R9, R3
-	SUBS $1, R6, R6
+	ADD R6<<0, R1, R9
+	FMOVD (R9), F12
+	FMOVS 8(R9), F13
+	VMOV V13.S[0], V12.S[2]
+	WORD $0x4f8c1120 // fmla v0.4s, v9.4s, v12.s[0]
+	WORD $0x4f8c1141 // fmla v1.4s, v10.4s, v12.s[0]
+	WORD $0x4f8c1162 // fmla v2.4s, v11.4s, v12.s[0]
+	WORD $0x4fac1123 // fmla v3.4s, v9.4s, v12.s[1]
+	WORD $0x4fac1144 // fmla v4.4s, v10.4s, v12.s[1]
+	WORD $0x4fac1165 // fmla v5.4s, v11.4s, v12.s[1]
+	WORD $0x4f8c1926 // fmla v6.4s, v9.4s, v12.s[2]
+	WORD $0x4f8c1947 // fmla v7.4s, v10.4s, v12.s[2]
+	WORD $0x4f8c1968 // fmla v8.4s, v11.4s, v12.s[2]
+	ADD R2<<2, R1, R1
+	ADD R4<<2, R3, R3
+	SUBS $1, R8, R8
 	BNE fullloop
 fulltail:
 	AND $3, R0, R0
@@ -2536,24 +2234,20 @@ fulltailloop:
 	FMOVQ (R3), F9
 	FMOVQ 16(R3), F10
 	FMOVQ 32(R3), F11
-	VLD1R (R1), [V12.S4]
-	VFMLA V9.S4, V12.S4, V0.S4
-	VFMLA V10.S4, V12.S4, V1.S4
-	VFMLA V11.S4, V12.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V13.S4]
-	VFMLA V9.S4, V13.S4, V3.S4
-	VFMLA V10.S4, V13.S4, V4.S4
-	VFMLA V11.S4, V13.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V12.S4]
-	VFMLA V9.S4, V12.S4, V6.S4
-	VFMLA V10.S4, V12.S4, V7.S4
-	VFMLA V11.S4, V12.S4, V8.S4
-	ADD R2<<0, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<0, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R1), F12
+	FMOVS 8(R1), F13
+	VMOV V13.S[0], V12.S[2]
+	WORD $0x4f8c1120 // fmla v0.4s, v9.4s, v12.s[0]
+	WORD $0x4f8c1141 // fmla v1.4s, v10.4s, v12.s[0]
+	WORD $0x4f8c1162 // fmla v2.4s, v11.4s, v12.s[0]
+	WORD $0x4fac1123 // fmla v3.4s, v9.4s, v12.s[1]
+	WORD $0x4fac1144 // fmla v4.4s, v10.4s, v12.s[1]
+	WORD $0x4fac1165 // fmla v5.4s, v11.4s, v12.s[1]
+	WORD $0x4f8c1926 // fmla v6.4s, v9.4s, v12.s[2]
+	WORD $0x4f8c1947 // fmla v7.4s, v10.4s, v12.s[2]
+	WORD $0x4f8c1968 // fmla v8.4s, v11.4s, v12.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE fulltailloop
 fulldone:
@@ -2655,9 +2349,7 @@ edge:
 	B edge11
 edge1:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge1tail
@@ -2665,31 +2357,23 @@ edge1loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVS (R3), F9
-	VLD1R (R1), [V10.S4]
-	VFMLA V9.S4, V10.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V11.S4]
-	VFMLA V9.S4, V11.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V10.S4]
-	VFMLA V9.S4, V10.S4, V6.S4
+	FMOVD (R1), F10
+	FMOVS 8(R1), F11
+	VMOV V11.S[0], V10.S[2]
+	WORD $0x4f8a1120 // fmla v0.4s, v9.4s, v10.s[0]
+	WORD $0x4faa1123 // fmla v3.4s, v9.4s, v10.s[1]
+	WORD $0x4f8a1926 // fmla v6.4s, v9.4s, v10.s[2]
 	ADD R4<<0, R3, R6
 	FMOVS (R6), F9
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V10.S4]
-	VFMLA V9.S4, V10.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V11.S4]
-	VFMLA V9.S4, V11.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V10.S4]
-	VFMLA V9.S4, V10.S4, V6.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F10
+	FMOVS 8(R6), F11
+	VMOV V11.S[0], V10.S[2]
+	WORD $0x4f8a1120 // fmla v0.4s, v9.4s, v10.s[0]
+	WORD $0x4faa1123 // fmla v3.4s, v9.4s, v10.s[1]
+	WORD $0x4f8a1926 // fmla v6.4s, v9.4s, v10.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge1loop
 edge1tail:
@@ -2697,18 +2381,14 @@ edge1tail:
 	CBZ R0, edge1done
 edge1tailloop:
 	FMOVS (R3), F9
-	VLD1R (R1), [V10.S4]
-	VFMLA V9.S4, V10.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V11.S4]
-	VFMLA V9.S4, V11.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V10.S4]
-	VFMLA V9.S4, V10.S4, V6.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVD (R1), F10
+	FMOVS 8(R1), F11
+	VMOV V11.S[0], V10.S[2]
+	WORD $0x4f8a1120 // fmla v0.4s, v9.4s, v10.s[0]
+	WORD $0x4faa1123 // fmla v3.4s, v9.4s, v10.s[1]
+	WORD $0x4f8a1926 // fmla v6.4s, v9.4s, v10.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge1tailloop
 edge1done:
@@ -2752,9 +2432,7 @@ edge1beta0:
 	B next
 edge2:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge2tail
@@ -2762,31 +2440,23 @@ edge2loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVD (R3), F9
-	VLD1R (R1), [V10.S4]
-	VFMLA V9.S4, V10.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V11.S4]
-	VFMLA V9.S4, V11.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V10.S4]
-	VFMLA V9.S4, V10.S4, V6.S4
+	FMOVD (R1), F10
+	FMOVS 8(R1), F11
+	VMOV V11.S[0], V10.S[2]
+	WORD $0x4f8a1120 // fmla v0.4s, v9.4s, v10.s[0]
+	WORD $0x4faa1123 // fmla v3.4s, v9.4s, v10.s[1]
+	WORD $0x4f8a1926 // fmla v6.4s, v9.4s, v10.s[2]
 	ADD R4<<0, R3, R6
 	FMOVD (R6), F9
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V10.S4]
-	VFMLA V9.S4, V10.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V11.S4]
-	VFMLA V9.S4, V11.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V10.S4]
-	VFMLA V9.S4, V10.S4, V6.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F10
+	FMOVS 8(R6), F11
+	VMOV V11.S[0], V10.S[2]
+	WORD $0x4f8a1120 // fmla v0.4s, v9.4s, v10.s[0]
+	WORD $0x4faa1123 // fmla v3.4s, v9.4s, v10.s[1]
+	WORD $0x4f8a1926 // fmla v6.4s, v9.4s, v10.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge2loop
 edge2tail:
@@ -2794,18 +2464,14 @@ edge2tail:
 	CBZ R0, edge2done
 edge2tailloop:
 	FMOVD (R3), F9
-	VLD1R (R1), [V10.S4]
-	VFMLA V9.S4, V10.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V11.S4]
-	VFMLA V9.S4, V11.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V10.S4]
-	VFMLA V9.S4, V10.S4, V6.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVD (R1), F10
+	FMOVS 8(R1), F11
+	VMOV V11.S[0], V10.S[2]
+	WORD $0x4f8a1120 // fmla v0.4s, v9.4s, v10.s[0]
+	WORD $0x4faa1123 // fmla v3.4s, v9.4s, v10.s[1]
+	WORD $0x4f8a1926 // fmla v6.4s, v9.4s, v10.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge2tailloop
 edge2done:
@@ -2849,9 +2515,7 @@ edge2beta0:
 	B next
 edge3:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge3tail
@@ -2861,34 +2525,25 @@ edge3loop:
 	FMOVD (R3), F9
 	FMOVS 8(R3), F10
 	VMOV V10.S[0], V9.S[2]
-	VLD1R (R1), [V10.S4]
-	VFMLA V9.S4, V10.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V11.S4]
-	VFMLA V9.S4, V11.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V10.S4]
-	VFMLA V9.S4, V10.S4, V6.S4
+	FMOVD (R1), F10
+	FMOVS 8(R1), F11
+	VMOV V11.S[0], V10.S[2]
+	WORD $0x4f8a1120 // fmla v0.4s, v9.4s, v10.s[0]
+	WORD $0x4faa1123 // fmla v3.4s, v9.4s, v10.s[1]
+	WORD $0x4f8a1926 // fmla v6.4s, v9.4s, v10.s[2]
 	ADD R4<<0, R3, R6
 	FMOVD (R6), F9
-	ADD R4<<0, R3, R6
-	FMOVS 8(R6), F12
-	VMOV V12.S[0], V9.S[2]
+	FMOVS 8(R6), F11
+	VMOV V11.S[0], V9.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V10.S4]
-	VFMLA V9.S4, V10.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V11.S4]
-	VFMLA V9.S4, V11.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V10.S4]
-	VFMLA V9.S4, V10.S4, V6.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F10
+	FMOVS 8(R6), F11
+	VMOV V11.S[0], V10.S[2]
+	WORD $0x4f8a1120 // fmla v0.4s, v9.4s, v10.s[0]
+	WORD $0x4faa1123 // fmla v3.4s, v9.4s, v10.s[1]
+	WORD $0x4f8a1926 // fmla v6.4s, v9.4s, v10.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge3loop
 edge3tail:
@@ -2896,20 +2551,16 @@ edge3tail:
 	CBZ R0, edge3done
 edge3tailloop:
 	FMOVD (R3), F9
-	FMOVS 8(R3), F12
-	VMOV V12.S[0], V9.S[2]
-	VLD1R (R1), [V10.S4]
-	VFMLA V9.S4, V10.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V11.S4]
-	VFMLA V9.S4, V11.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V10.S4]
-	VFMLA V9.S4, V10.S4, V6.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVS 8(R3), F11
+	VMOV V11.S[0], V9.S[2]
+	FMOVD (R1), F10
+	FMOVS 8(R1), F11
+	VMOV V11.S[0], V10.S[2]
+	WORD $0x4f8a1120 // fmla v0.4s, v9.4s, v10.s[0]
+	WORD $0x4faa1123 // fmla v3.4s, v9.4s, v10.s[1]
+	WORD $0x4f8a1926 // fmla v6.4s, v9.4s, v10.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge3tailloop
 edge3done:
@@ -2971,9 +2622,7 @@ edge3beta0:
 	B next
 edge4:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge4tail
@@ -2981,31 +2630,23 @@ edge4loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F9
-	VLD1R (R1), [V10.S4]
-	VFMLA V9.S4, V10.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V11.S4]
-	VFMLA V9.S4, V11.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V10.S4]
-	VFMLA V9.S4, V10.S4, V6.S4
+	FMOVD (R1), F10
+	FMOVS 8(R1), F11
+	VMOV V11.S[0], V10.S[2]
+	WORD $0x4f8a1120 // fmla v0.4s, v9.4s, v10.s[0]
+	WORD $0x4faa1123 // fmla v3.4s, v9.4s, v10.s[1]
+	WORD $0x4f8a1926 // fmla v6.4s, v9.4s, v10.s[2]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F9
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V10.S4]
-	VFMLA V9.S4, V10.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V11.S4]
-	VFMLA V9.S4, V11.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V10.S4]
-	VFMLA V9.S4, V10.S4, V6.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F10
+	FMOVS 8(R6), F11
+	VMOV V11.S[0], V10.S[2]
+	WORD $0x4f8a1120 // fmla v0.4s, v9.4s, v10.s[0]
+	WORD $0x4faa1123 // fmla v3.4s, v9.4s, v10.s[1]
+	WORD $0x4f8a1926 // fmla v6.4s, v9.4s, v10.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge4loop
 edge4tail:
@@ -3013,18 +2654,14 @@ edge4tail:
 	CBZ R0, edge4done
 edge4tailloop:
 	FMOVQ (R3), F9
-	VLD1R (R1), [V10.S4]
-	VFMLA V9.S4, V10.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V11.S4]
-	VFMLA V9.S4, V11.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V10.S4]
-	VFMLA V9.S4, V10.S4, V6.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVD (R1), F10
+	FMOVS 8(R1), F11
+	VMOV V11.S[0], V10.S[2]
+	WORD $0x4f8a1120 // fmla v0.4s, v9.4s, v10.s[0]
+	WORD $0x4faa1123 // fmla v3.4s, v9.4s, v10.s[1]
+	WORD $0x4f8a1926 // fmla v6.4s, v9.4s, v10.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge4tailloop
 edge4done:
@@ -3068,9 +2705,7 @@ edge4beta0:
 	B next
 edge5:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge5tail
@@ -3079,39 +2714,30 @@ edge5loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F9
 	FMOVS 16(R3), F10
-	VLD1R (R1), [V11.S4]
-	VFMLA V9.S4, V11.S4, V0.S4
-	VFMLA V10.S4, V11.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V12.S4]
-	VFMLA V9.S4, V12.S4, V3.S4
-	VFMLA V10.S4, V12.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V11.S4]
-	VFMLA V9.S4, V11.S4, V6.S4
-	VFMLA V10.S4, V11.S4, V7.S4
+	FMOVD (R1), F11
+	FMOVS 8(R1), F12
+	VMOV V12.S[0], V11.S[2]
+	WORD $0x4f8b1120 // fmla v0.4s, v9.4s, v11.s[0]
+	WORD $0x4f8b1141 // fmla v1.4s, v10.4s, v11.s[0]
+	WORD $0x4fab1123 // fmla v3.4s, v9.4s, v11.s[1]
+	WORD $0x4fab1144 // fmla v4.4s, v10.4s, v11.s[1]
+	WORD $0x4f8b1926 // fmla v6.4s, v9.4s, v11.s[2]
+	WORD $0x4f8b1947 // fmla v7.4s, v10.4s, v11.s[2]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F9
-	ADD R4<<0, R3, R6
 	FMOVS 16(R6), F10
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V11.S4]
-	VFMLA V9.S4, V11.S4, V0.S4
-	VFMLA V10.S4, V11.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V12.S4]
-	VFMLA V9.S4, V12.S4, V3.S4
-	VFMLA V10.S4, V12.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V11.S4]
-	VFMLA V9.S4, V11.S4, V6.S4
-	VFMLA V10.S4, V11.S4, V7.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F11
+	FMOVS 8(R6), F12
+	VMOV V12.S[0], V11.S[2]
+	WORD $0x4f8b1120 // fmla v0.4s, v9.4s, v11.s[0]
+	WORD $0x4f8b1141 // fmla v1.4s, v10.4s, v11.s[0]
+	WORD $0x4fab1123 // fmla v3.4s, v9.4s, v11.s[1]
+	WORD $0x4fab1144 // fmla v4.4s, v10.4s, v11.s[1]
+	WORD $0x4f8b1926 // fmla v6.4s, v9.4s, v11.s[2]
+	WORD $0x4f8b1947 // fmla v7.4s, v10.4s, v11.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge5loop
 edge5tail:
@@ -3120,21 +2746,17 @@ edge5tail:
 edge5tailloop:
 	FMOVQ (R3), F9
 	FMOVS 16(R3), F10
-	VLD1R (R1), [V11.S4]
-	VFMLA V9.S4, V11.S4, V0.S4
-	VFMLA V10.S4, V11.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V12.S4]
-	VFMLA V9.S4, V12.S4, V3.S4
-	VFMLA V10.S4, V12.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V11.S4]
-	VFMLA V9.S4, V11.S4, V6.S4
-	VFMLA V10.S4, V11.S4, V7.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVD (R1), F11
+	FMOVS 8(R1), F12
+	VMOV V12.S[0], V11.S[2]
+	WORD $0x4f8b1120 // fmla v0.4s, v9.4s, v11.s[0]
+	WORD $0x4f8b1141 // fmla v1.4s, v10.4s, v11.s[0]
+	WORD $0x4fab1123 // fmla v3.4s, v9.4s, v11.s[1]
+	WORD $0x4fab1144 // fmla v4.4s, v10.4s, v11.s[1]
+	WORD $0x4f8b1926 // fmla v6.4s, v9.4s, v11.s[2]
+	WORD $0x4f8b1947 // fmla v7.4s, v10.4s, v11.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge5tailloop
 edge5done:
@@ -3196,9 +2818,7 @@ edge5beta0:
 	B next
 edge6:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge6tail
@@ -3207,39 +2827,30 @@ edge6loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F9
 	FMOVD 16(R3), F10
-	VLD1R (R1), [V11.S4]
-	VFMLA V9.S4, V11.S4, V0.S4
-	VFMLA V10.S4, V11.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V12.S4]
-	VFMLA V9.S4, V12.S4, V3.S4
-	VFMLA V10.S4, V12.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V11.S4]
-	VFMLA V9.S4, V11.S4, V6.S4
-	VFMLA V10.S4, V11.S4, V7.S4
+	FMOVD (R1), F11
+	FMOVS 8(R1), F12
+	VMOV V12.S[0], V11.S[2]
+	WORD $0x4f8b1120 // fmla v0.4s, v9.4s, v11.s[0]
+	WORD $0x4f8b1141 // fmla v1.4s, v10.4s, v11.s[0]
+	WORD $0x4fab1123 // fmla v3.4s, v9.4s, v11.s[1]
+	WORD $0x4fab1144 // fmla v4.4s, v10.4s, v11.s[1]
+	WORD $0x4f8b1926 // fmla v6.4s, v9.4s, v11.s[2]
+	WORD $0x4f8b1947 // fmla v7.4s, v10.4s, v11.s[2]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F9
-	ADD R4<<0, R3, R6
 	FMOVD 16(R6), F10
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V11.S4]
-	VFMLA V9.S4, V11.S4, V0.S4
-	VFMLA V10.S4, V11.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V12.S4]
-	VFMLA V9.S4, V12.S4, V3.S4
-	VFMLA V10.S4, V12.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V11.S4]
-	VFMLA V9.S4, V11.S4, V6.S4
-	VFMLA V10.S4, V11.S4, V7.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F11
+	FMOVS 8(R6), F12
+	VMOV V12.S[0], V11.S[2]
+	WORD $0x4f8b1120 // fmla v0.4s, v9.4s, v11.s[0]
+	WORD $0x4f8b1141 // fmla v1.4s, v10.4s, v11.s[0]
+	WORD $0x4fab1123 // fmla v3.4s, v9.4s, v11.s[1]
+	WORD $0x4fab1144 // fmla v4.4s, v10.4s, v11.s[1]
+	WORD $0x4f8b1926 // fmla v6.4s, v9.4s, v11.s[2]
+	WORD $0x4f8b1947 // fmla v7.4s, v10.4s, v11.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge6loop
 edge6tail:
@@ -3248,21 +2859,17 @@ edge6tail:
 edge6tailloop:
 	FMOVQ (R3), F9
 	FMOVD 16(R3), F10
-	VLD1R (R1), [V11.S4]
-	VFMLA V9.S4, V11.S4, V0.S4
-	VFMLA V10.S4, V11.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V12.S4]
-	VFMLA V9.S4, V12.S4, V3.S4
-	VFMLA V10.S4, V12.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V11.S4]
-	VFMLA V9.S4, V11.S4, V6.S4
-	VFMLA V10.S4, V11.S4, V7.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVD (R1), F11
+	FMOVS 8(R1), F12
+	VMOV V12.S[0], V11.S[2]
+	WORD $0x4f8b1120 // fmla v0.4s, v9.4s, v11.s[0]
+	WORD $0x4f8b1141 // fmla v1.4s, v10.4s, v11.s[0]
+	WORD $0x4fab1123 // fmla v3.4s, v9.4s, v11.s[1]
+	WORD $0x4fab1144 // fmla v4.4s, v10.4s, v11.s[1]
+	WORD $0x4f8b1926 // fmla v6.4s, v9.4s, v11.s[2]
+	WORD $0x4f8b1947 // fmla v7.4s, v10.4s, v11.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge6tailloop
 edge6done:
@@ -3324,9 +2931,7 @@ edge6beta0:
 	B next
 edge7:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge7tail
@@ -3337,42 +2942,32 @@ edge7loop:
 	FMOVD 16(R3), F10
 	FMOVS 24(R3), F11
 	VMOV V11.S[0], V10.S[2]
-	VLD1R (R1), [V11.S4]
-	VFMLA V9.S4, V11.S4, V0.S4
-	VFMLA V10.S4, V11.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V12.S4]
-	VFMLA V9.S4, V12.S4, V3.S4
-	VFMLA V10.S4, V12.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V11.S4]
-	VFMLA V9.S4, V11.S4, V6.S4
-	VFMLA V10.S4, V11.S4, V7.S4
+	FMOVD (R1), F11
+	FMOVS 8(R1), F12
+	VMOV V12.S[0], V11.S[2]
+	WORD $0x4f8b1120 // fmla v0.4s, v9.4s, v11.s[0]
+	WORD $0x4f8b1141 // fmla v1.4s, v10.4s, v11.s[0]
+	WORD $0x4fab1123 // fmla v3.4s, v9.4s, v11.s[1]
+	WORD $0x4fab1144 // fmla v4.4s, v10.4s, v11.s[1]
+	WORD $0x4f8b1926 // fmla v6.4s, v9.4s, v11.s[2]
+	WORD $0x4f8b1947 // fmla v7.4s, v10.4s, v11.s[2]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F9
-	ADD R4<<0, R3, R6
 	FMOVD 16(R6), F10
-	ADD R4<<0, R3, R6
-	FMOVS 24(R6), F13
-	VMOV V13.S[0], V10.S[2]
+	FMOVS 24(R6), F12
+	VMOV V12.S[0], V10.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V11.S4]
-	VFMLA V9.S4, V11.S4, V0.S4
-	VFMLA V10.S4, V11.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V12.S4]
-	VFMLA V9.S4, V12.S4, V3.S4
-	VFMLA V10.S4, V12.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V11.S4]
-	VFMLA V9.S4, V11.S4, V6.S4
-	VFMLA V10.S4, V11.S4, V7.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F11
+	FMOVS 8(R6), F12
+	VMOV V12.S[0], V11.S[2]
+	WORD $0x4f8b1120 // fmla v0.4s, v9.4s, v11.s[0]
+	WORD $0x4f8b1141 // fmla v1.4s, v10.4s, v11.s[0]
+	WORD $0x4fab1123 // fmla v3.4s, v9.4s, v11.s[1]
+	WORD $0x4fab1144 // fmla v4.4s, v10.4s, v11.s[1]
+	WORD $0x4f8b1926 // fmla v6.4s, v9.4s, v11.s[2]
+	WORD $0x4f8b1947 // fmla v7.4s, v10.4s, v11.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge7loop
 edge7tail:
@@ -3381,23 +2976,19 @@ edge7tail:
 edge7tailloop:
 	FMOVQ (R3), F9
 	FMOVD 16(R3), F10
-	FMOVS 24(R3), F13
-	VMOV V13.S[0], V10.S[2]
-	VLD1R (R1), [V11.S4]
-	VFMLA V9.S4, V11.S4, V0.S4
-	VFMLA V10.S4, V11.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V12.S4]
-	VFMLA V9.S4, V12.S4, V3.S4
-	VFMLA V10.S4, V12.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V11.S4]
-	VFMLA V9.S4, V11.S4, V6.S4
-	VFMLA V10.S4, V11.S4, V7.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVS 24(R3), F12
+	VMOV V12.S[0], V10.S[2]
+	FMOVD (R1), F11
+	FMOVS 8(R1), F12
+	VMOV V12.S[0], V11.S[2]
+	WORD $0x4f8b1120 // fmla v0.4s, v9.4s, v11.s[0]
+	WORD $0x4f8b1141 // fmla v1.4s, v10.4s, v11.s[0]
+	WORD $0x4fab1123 // fmla v3.4s, v9.4s, v11.s[1]
+	WORD $0x4fab1144 // fmla v4.4s, v10.4s, v11.s[1]
+	WORD $0x4f8b1926 // fmla v6.4s, v9.4s, v11.s[2]
+	WORD $0x4f8b1947 // fmla v7.4s, v10.4s, v11.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge7tailloop
 edge7done:
@@ -3477,9 +3068,7 @@ edge7beta0:
 	B next
 edge8:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge8tail
@@ -3488,39 +3077,30 @@ edge8loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F9
 	FMOVQ 16(R3), F10
-	VLD1R (R1), [V11.S4]
-	VFMLA V9.S4, V11.S4, V0.S4
-	VFMLA V10.S4, V11.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V12.S4]
-	VFMLA V9.S4, V12.S4, V3.S4
-	VFMLA V10.S4, V12.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V11.S4]
-	VFMLA V9.S4, V11.S4, V6.S4
-	VFMLA V10.S4, V11.S4, V7.S4
+	FMOVD (R1), F11
+	FMOVS 8(R1), F12
+	VMOV V12.S[0], V11.S[2]
+	WORD $0x4f8b1120 // fmla v0.4s, v9.4s, v11.s[0]
+	WORD $0x4f8b1141 // fmla v1.4s, v10.4s, v11.s[0]
+	WORD $0x4fab1123 // fmla v3.4s, v9.4s, v11.s[1]
+	WORD $0x4fab1144 // fmla v4.4s, v10.4s, v11.s[1]
+	WORD $0x4f8b1926 // fmla v6.4s, v9.4s, v11.s[2]
+	WORD $0x4f8b1947 // fmla v7.4s, v10.4s, v11.s[2]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F9
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F10
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V11.S4]
-	VFMLA V9.S4, V11.S4, V0.S4
-	VFMLA V10.S4, V11.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V12.S4]
-	VFMLA V9.S4, V12.S4, V3.S4
-	VFMLA V10.S4, V12.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V11.S4]
-	VFMLA V9.S4, V11.S4, V6.S4
-	VFMLA V10.S4, V11.S4, V7.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F11
+	FMOVS 8(R6), F12
+	VMOV V12.S[0], V11.S[2]
+	WORD $0x4f8b1120 // fmla v0.4s, v9.4s, v11.s[0]
+	WORD $0x4f8b1141 // fmla v1.4s, v10.4s, v11.s[0]
+	WORD $0x4fab1123 // fmla v3.4s, v9.4s, v11.s[1]
+	WORD $0x4fab1144 // fmla v4.4s, v10.4s, v11.s[1]
+	WORD $0x4f8b1926 // fmla v6.4s, v9.4s, v11.s[2]
+	WORD $0x4f8b1947 // fmla v7.4s, v10.4s, v11.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge8loop
 edge8tail:
@@ -3529,21 +3109,17 @@ edge8tail:
 edge8tailloop:
 	FMOVQ (R3), F9
 	FMOVQ 16(R3), F10
-	VLD1R (R1), [V11.S4]
-	VFMLA V9.S4, V11.S4, V0.S4
-	VFMLA V10.S4, V11.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V12.S4]
-	VFMLA V9.S4, V12.S4, V3.S4
-	VFMLA V10.S4, V12.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V11.S4]
-	VFMLA V9.S4, V11.S4, V6.S4
-	VFMLA V10.S4, V11.S4, V7.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVD (R1), F11
+	FMOVS 8(R1), F12
+	VMOV V12.S[0], V11.S[2]
+	WORD $0x4f8b1120 // fmla v0.4s, v9.4s, v11.s[0]
+	WORD $0x4f8b1141 // fmla v1.4s, v10.4s, v11.s[0]
+	WORD $0x4fab1123 // fmla v3.4s, v9.4s, v11.s[1]
+	WORD $0x4fab1144 // fmla v4.4s, v10.4s, v11.s[1]
+	WORD $0x4f8b1926 // fmla v6.4s, v9.4s, v11.s[2]
+	WORD $0x4f8b1947 // fmla v7.4s, v10.4s, v11.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge8tailloop
 edge8done:
@@ -3605,9 +3181,7 @@ edge8beta0:
 	B next
 edge9:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge9tail
@@ -3617,47 +3191,37 @@ edge9loop:
 	FMOVQ (R3), F9
 	FMOVQ 16(R3), F10
 	FMOVS 32(R3), F11
-	VLD1R (R1), [V12.S4]
-	VFMLA V9.S4, V12.S4, V0.S4
-	VFMLA V10.S4, V12.S4, V1.S4
-	VFMLA V11.S4, V12.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V13.S4]
-	VFMLA V9.S4, V13.S4, V3.S4
-	VFMLA V10.S4, V13.S4, V4.S4
-	VFMLA V11.S4, V13.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V12.S4]
-	VFMLA V9.S4, V12.S4, V6.S4
-	VFMLA V10.S4, V12.S4, V7.S4
-	VFMLA V11.S4, V12.S4, V8.S4
+	FMOVD (R1), F12
+	FMOVS 8(R1), F13
+	VMOV V13.S[0], V12.S[2]
+	WORD $0x4f8c1120 // fmla v0.4s, v9.4s, v12.s[0]
+	WORD $0x4f8c1141 // fmla v1.4s, v10.4s, v12.s[0]
+	WORD $0x4f8c1162 // fmla v2.4s, v11.4s, v12.s[0]
+	WORD $0x4fac1123 // fmla v3.4s, v9.4s, v12.s[1]
+	WORD $0x4fac1144 // fmla v4.4s, v10.4s, v12.s[1]
+	WORD $0x4fac1165 // fmla v5.4s, v11.4s, v12.s[1]
+	WORD $0x4f8c1926 // fmla v6.4s, v9.4s, v12.s[2]
+	WORD $0x4f8c1947 // fmla v7.4s, v10.4s, v12.s[2]
+	WORD $0x4f8c1968 // fmla v8.4s, v11.4s, v12.s[2]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F9
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F10
-	ADD R4<<0, R3, R6
 	FMOVS 32(R6), F11
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V12.S4]
-	VFMLA V9.S4, V12.S4, V0.S4
-	VFMLA V10.S4, V12.S4, V1.S4
-	VFMLA V11.S4, V12.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V13.S4]
-	VFMLA V9.S4, V13.S4, V3.S4
-	VFMLA V10.S4, V13.S4, V4.S4
-	VFMLA V11.S4, V13.S4, V5.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V12.S4]
-	VFMLA V9.S4, V12.S4, V6.S4
-	VFMLA V10.S4, V12.S4, V7.S4
-	VFMLA V11.S4, V12.S4, V8.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F12
+	FMOVS 8(R6), F13
+	VMOV V13.S[0], V12.S[2]
+	WORD $0x4f8c1120 // fmla v0.4s, v9.4s, v12.s[0]
+	WORD $0x4f8c1141 // fmla v1.4s, v10.4s, v12.s[0]
+	WORD $0x4f8c1162 // fmla v2.4s, v11.4s, v12.s[0]
+	WORD $0x4fac1123 // fmla v3.4s, v9.4s, v12.s[1]
+	WORD $0x4fac1144 // fmla v4.4s, v10.4s, v12.s[1]
+	WORD $0x4fac1165 // fmla v5.4s, v11.4s, v12.s[1]
+	WORD $0x4f8c1926 // fmla v6.4s, v9.4s, v12.s[2]
+	WORD $0x4f8c1947 // fmla v7.4s, v10.4s, v12.s[2]
+	WORD $0x4f8c1968 // fmla v8.4s, v11.4s, v12.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge9loop
 edge9tail:
@@ -3667,24 +3231,20 @@ edge9tailloop:
 	FMOVQ (R3), F9
 	FMOVQ 16(R3), F10
 	FMOVS 32(R3), F11
-	VLD1R (R1), [V12.S4]
-	VFMLA V9.S4, V12.S4, V0.S4
-	VFMLA V10.S4, V12.S4, V1.S4
-	VFMLA V11.S4, V12.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V13.S4]
-	VFMLA V9.S4, V13.S4, V3.S4
-	VFMLA V10.S4, V13.S4, V4.S4
-	VFMLA V11.S4, V13.S4, V5.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V12.S4]
-	VFMLA V9.S4, V12.S4, V6.S4
-	VFMLA V10.S4, V12.S4, V7.S4
-	VFMLA V11.S4, V12.S4, V8.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVD (R1), F12
+	FMOVS 8(R1), F13
+	VMOV V13.S[0], V12.S[2]
+	WORD $0x4f8c1120 // fmla v0.4s, v9.4s, v12.s[0]
+	WORD $0x4f8c1141 // fmla v1.4s, v10.4s, v12.s[0]
+	WORD $0x4f8c1162 // fmla v2.4s, v11.4s, v12.s[0]
+	WORD $0x4fac1123 // fmla v3.4s, v9.4s, v12.s[1]
+	WORD $0x4fac1144 // fmla v4.4s, v10.4s, v12.s[1]
+	WORD $0x4fac1165 // fmla v5.4s, v11.4s, v12.s[1]
+	WORD $0x4f8c1926 // fmla v6.4s, v9.4s, v12.s[2]
+	WORD $0x4f8c1947 // fmla v7.4s, v10.4s, v12.s[2]
+	WORD $0x4f8c1968 // fmla v8.4s, v11.4s, v12.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge9tailloop
 edge9done:
@@ -3764,9 +3324,7 @@ edge9beta0:
 	B next
 edge10:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge10tail
@@ -3776,47 +3334,37 @@ edge10loop:
 	FMOVQ (R3), F9
 	FMOVQ 16(R3), F10
 	FMOVD 32(R3), F11
-	VLD1R (R1), [V12.S4]
-	VFMLA V9.S4, V12.S4, V0.S4
-	VFMLA V10.S4, V12.S4, V1.S4
-	VFMLA V11.S4, V12.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V13.S4]
-	VFMLA V9.S4, V13.S4, V3.S4
-	VFMLA V10.S4, V13.S4, V4.S4
-	VFMLA V11.S4, V13.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V12.S4]
-	VFMLA V9.S4, V12.S4, V6.S4
-	VFMLA V10.S4, V12.S4, V7.S4
-	VFMLA V11.S4, V12.S4, V8.S4
+	FMOVD (R1), F12
+	FMOVS 8(R1), F13
+	VMOV V13.S[0], V12.S[2]
+	WORD $0x4f8c1120 // fmla v0.4s, v9.4s, v12.s[0]
+	WORD $0x4f8c1141 // fmla v1.4s, v10.4s, v12.s[0]
+	WORD $0x4f8c1162 // fmla v2.4s, v11.4s, v12.s[0]
+	WORD $0x4fac1123 // fmla v3.4s, v9.4s, v12.s[1]
+	WORD $0x4fac1144 // fmla v4.4s, v10.4s, v12.s[1]
+	WORD $0x4fac1165 // fmla v5.4s, v11.4s, v12.s[1]
+	WORD $0x4f8c1926 // fmla v6.4s, v9.4s, v12.s[2]
+	WORD $0x4f8c1947 // fmla v7.4s, v10.4s, v12.s[2]
+	WORD $0x4f8c1968 // fmla v8.4s, v11.4s, v12.s[2]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F9
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F10
-	ADD R4<<0, R3, R6
 	FMOVD 32(R6), F11
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V12.S4]
-	VFMLA V9.S4, V12.S4, V0.S4
-	VFMLA V10.S4, V12.S4, V1.S4
-	VFMLA V11.S4, V12.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V13.S4]
-	VFMLA V9.S4, V13.S4, V3.S4
-	VFMLA V10.S4, V13.S4, V4.S4
-	VFMLA V11.S4, V13.S4, V5.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V12.S4]
-	VFMLA V9.S4, V12.S4, V6.S4
-	VFMLA V10.S4, V12.S4, V7.S4
-	VFMLA V11.S4, V12.S4, V8.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F12
+	FMOVS 8(R6), F13
+	VMOV V13.S[0], V12.S[2]
+	WORD $0x4f8c1120 // fmla v0.4s, v9.4s, v12.s[0]
+	WORD $0x4f8c1141 // fmla v1.4s, v10.4s, v12.s[0]
+	WORD $0x4f8c1162 // fmla v2.4s, v11.4s, v12.s[0]
+	WORD $0x4fac1123 // fmla v3.4s, v9.4s, v12.s[1]
+	WORD $0x4fac1144 // fmla v4.4s, v10.4s, v12.s[1]
+	WORD $0x4fac1165 // fmla v5.4s, v11.4s, v12.s[1]
+	WORD $0x4f8c1926 // fmla v6.4s, v9.4s, v12.s[2]
+	WORD $0x4f8c1947 // fmla v7.4s, v10.4s, v12.s[2]
+	WORD $0x4f8c1968 // fmla v8.4s, v11.4s, v12.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge10loop
 edge10tail:
@@ -3826,24 +3374,20 @@ edge10tailloop:
 	FMOVQ (R3), F9
 	FMOVQ 16(R3), F10
 	FMOVD 32(R3), F11
-	VLD1R (R1), [V12.S4]
-	VFMLA V9.S4, V12.S4, V0.S4
-	VFMLA V10.S4, V12.S4, V1.S4
-	VFMLA V11.S4, V12.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V13.S4]
-	VFMLA V9.S4, V13.S4, V3.S4
-	VFMLA V10.S4, V13.S4, V4.S4
-	VFMLA V11.S4, V13.S4, V5.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V12.S4]
-	VFMLA V9.S4, V12.S4, V6.S4
-	VFMLA V10.S4, V12.S4, V7.S4
-	VFMLA V11.S4, V12.S4, V8.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVD (R1), F12
+	FMOVS 8(R1), F13
+	VMOV V13.S[0], V12.S[2]
+	WORD $0x4f8c1120 // fmla v0.4s, v9.4s, v12.s[0]
+	WORD $0x4f8c1141 // fmla v1.4s, v10.4s, v12.s[0]
+	WORD $0x4f8c1162 // fmla v2.4s, v11.4s, v12.s[0]
+	WORD $0x4fac1123 // fmla v3.4s, v9.4s, v12.s[1]
+	WORD $0x4fac1144 // fmla v4.4s, v10.4s, v12.s[1]
+	WORD $0x4fac1165 // fmla v5.4s, v11.4s, v12.s[1]
+	WORD $0x4f8c1926 // fmla v6.4s, v9.4s, v12.s[2]
+	WORD $0x4f8c1947 // fmla v7.4s, v10.4s, v12.s[2]
+	WORD $0x4f8c1968 // fmla v8.4s, v11.4s, v12.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge10tailloop
 edge10done:
@@ -3923,9 +3467,7 @@ edge10beta0:
 	B next
 edge11:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge11tail
@@ -3937,50 +3479,39 @@ edge11loop:
 	FMOVD 32(R3), F11
 	FMOVS 40(R3), F12
 	VMOV V12.S[0], V11.S[2]
-	VLD1R (R1), [V12.S4]
-	VFMLA V9.S4, V12.S4, V0.S4
-	VFMLA V10.S4, V12.S4, V1.S4
-	VFMLA V11.S4, V12.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V13.S4]
-	VFMLA V9.S4, V13.S4, V3.S4
-	VFMLA V10.S4, V13.S4, V4.S4
-	VFMLA V11.S4, V13.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V12.S4]
-	VFMLA V9.S4, V12.S4, V6.S4
-	VFMLA V10.S4, V12.S4, V7.S4
-	VFMLA V11.S4, V12.S4, V8.S4
+	FMOVD (R1), F12
+	FMOVS 8(R1), F13
+	VMOV V13.S[0], V12.S[2]
+	WORD $0x4f8c1120 // fmla v0.4s, v9.4s, v12.s[0]
+	WORD $0x4f8c1141 // fmla v1.4s, v10.4s, v12.s[0]
+	WORD $0x4f8c1162 // fmla v2.4s, v11.4s, v12.s[0]
+	WORD $0x4fac1123 // fmla v3.4s, v9.4s, v12.s[1]
+	WORD $0x4fac1144 // fmla v4.4s, v10.4s, v12.s[1]
+	WORD $0x4fac1165 // fmla v5.4s, v11.4s, v12.s[1]
+	WORD $0x4f8c1926 // fmla v6.4s, v9.4s, v12.s[2]
+	WORD $0x4f8c1947 // fmla v7.4s, v10.4s, v12.s[2]
+	WORD $0x4f8c1968 // fmla v8.4s, v11.4s, v12.s[2]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F9
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F10
-	ADD R4<<0, R3, R6
 	FMOVD 32(R6), F11
-	ADD R4<<0, R3, R6
-	FMOVS 40(R6), F14
-	VMOV V14.S[0], V11.S[2]
+	FMOVS 40(R6), F13
+	VMOV V13.S[0], V11.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V12.S4]
-	VFMLA V9.S4, V12.S4, V0.S4
-	VFMLA V10.S4, V12.S4, V1.S4
-	VFMLA V11.S4, V12.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V13.S4]
-	VFMLA V9.S4, V13.S4, V3.S4
-	VFMLA V10.S4, V13.S4, V4.S4
-	VFMLA V11.S4, V13.S4, V5.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V12.S4]
-	VFMLA V9.S4, V12.S4, V6.S4
-	VFMLA V10.S4, V12.S4, V7.S4
-	VFMLA V11.S4, V12.S4, V8.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVD (R6), F12
+	FMOVS 8(R6), F13
+	VMOV V13.S[0], V12.S[2]
+	WORD $0x4f8c1120 // fmla v0.4s, v9.4s, v12.s[0]
+	WORD $0x4f8c1141 // fmla v1.4s, v10.4s, v12.s[0]
+	WORD $0x4f8c1162 // fmla v2.4s, v11.4s, v12.s[0]
+	WORD $0x4fac1123 // fmla v3.4s, v9.4s, v12.s[1]
+	WORD $0x4fac1144 // fmla v4.4s, v10.4s, v12.s[1]
+	WORD $0x4fac1165 // fmla v5.4s, v11.4s, v12.s[1]
+	WORD $0x4f8c1926 // fmla v6.4s, v9.4s, v12.s[2]
+	WORD $0x4f8c1947 // fmla v7.4s, v10.4s, v12.s[2]
+	WORD $0x4f8c1968 // fmla v8.4s, v11.4s, v12.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge11loop
 edge11tail:
@@ -3990,26 +3521,22 @@ edge11tailloop:
 	FMOVQ (R3), F9
 	FMOVQ 16(R3), F10
 	FMOVD 32(R3), F11
-	FMOVS 40(R3), F14
-	VMOV V14.S[0], V11.S[2]
-	VLD1R (R1), [V12.S4]
-	VFMLA V9.S4, V12.S4, V0.S4
-	VFMLA V10.S4, V12.S4, V1.S4
-	VFMLA V11.S4, V12.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V13.S4]
-	VFMLA V9.S4, V13.S4, V3.S4
-	VFMLA V10.S4, V13.S4, V4.S4
-	VFMLA V11.S4, V13.S4, V5.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V12.S4]
-	VFMLA V9.S4, V12.S4, V6.S4
-	VFMLA V10.S4, V12.S4, V7.S4
-	VFMLA V11.S4, V12.S4, V8.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVS 40(R3), F13
+	VMOV V13.S[0], V11.S[2]
+	FMOVD (R1), F12
+	FMOVS 8(R1), F13
+	VMOV V13.S[0], V12.S[2]
+	WORD $0x4f8c1120 // fmla v0.4s, v9.4s, v12.s[0]
+	WORD $0x4f8c1141 // fmla v1.4s, v10.4s, v12.s[0]
+	WORD $0x4f8c1162 // fmla v2.4s, v11.4s, v12.s[0]
+	WORD $0x4fac1123 // fmla v3.4s, v9.4s, v12.s[1]
+	WORD $0x4fac1144 // fmla v4.4s, v10.4s, v12.s[1]
+	WORD $0x4fac1165 // fmla v5.4s, v11.4s, v12.s[1]
+	WORD $0x4f8c1926 // fmla v6.4s, v9.4s, v12.s[2]
+	WORD $0x4f8c1947 // fmla v7.4s, v10.4s, v12.s[2]
+	WORD $0x4f8c1968 // fmla v8.4s, v11.4s, v12.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge11tailloop
 edge11done:
@@ -4112,18 +3639,15 @@ next:
 	MOVD R0, tiles+72(FP)
 	MOVD a+8(FP), R0
 	MOVD an+80(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, a+8(FP)
 	MOVD b+24(FP), R0
 	MOVD bn+88(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, b+24(FP)
 	MOVD c+40(FP), R0
 	MOVD cn+96(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, c+40(FP)
 	B top
 last:
@@ -4169,129 +3693,86 @@ top:
 	CMP $12, R5
 	BNE edge
 	ADD R2<<1, R2, R6
-	ADD $0, R6, R7
-	ADD R4<<1, R4, R6
-	ADD $0, R6, R8
-	MOVD R0, R6
-	LSR $2, R6, R6
-	CBZ R6, fulltail
+	ADD R4<<1, R4, R7
+	MOVD R0, R8
+	LSR $2, R8, R8
+	CBZ R8, fulltail
 fullloop:
 	ADD R2<<3, R1, R9
 	PRFM (R9), PLDL1KEEP
 	FMOVQ (R3), F12
 	FMOVQ 16(R3), F13
 	FMOVQ 32(R3), F14
-	VLD1R (R1), [V15.S4]
-	VFMLA V12.S4, V15.S4, V0.S4
-	VFMLA V13.S4, V15.S4, V1.S4
-	VFMLA V14.S4, V15.S4, V2.S4
-	ADD $4, R1, R9
-	VLD1R (R9), [V16.S4]
-	VFMLA V12.S4, V16.S4, V3.S4
-	VFMLA V13.S4, V16.S4, V4.S4
-	VFMLA V14.S4, V16.S4, V5.S4
-	ADD $8, R1, R9
-	VLD1R (R9), [V15.S4]
-	VFMLA V12.S4, V15.S4, V6.S4
-	VFMLA V13.S4, V15.S4, V7.S4
-	VFMLA V14.S4, V15.S4, V8.S4
-	ADD $12, R1, R9
-	VLD1R (R9), [V16.S4]
-	VFMLA V12.S4, V16.S4, V9.S4
-	VFMLA V13.S4, V16.S4, V10.S4
-	VFMLA V14.S4, V16.S4, V11.S4
+	FMOVQ (R1), F15
+	WORD $0x4f8f1180 // fmla v0.4s, v12.4s, v15.s[0]
+	WORD $0x4f8f11a1 // fmla v1.4s, v13.4s, v15.s[0]
+	WORD $0x4f8f11c2 // fmla v2.4s, v14.4s, v15.s[0]
+	WORD $0x4faf1183 // fmla v3.4s, v12.4s, v15.s[1]
+	WORD $0x4faf11a4 // fmla v4.4s, v13.4s, v15.s[1]
+	WORD $0x4faf11c5 // fmla v5.4s, v14.4s, v15.s[1]
+	WORD $0x4f8f1986 // fmla v6.4s, v12.4s, v15.s[2]
+	WORD $0x4f8f19a7 // fmla v7.4s, v13.4s, v15.s[2]
+	WORD $0x4f8f19c8 // fmla v8.4s, v14.4s, v15.s[2]
+	WORD $0x4faf1989 // fmla v9.4s, v12.4s, v15.s[3]
+	WORD $0x4faf19aa // fmla v10.4s, v13.4s, v15.s[3]
+	WORD $0x4faf19cb // fmla v11.4s, v14.4s, v15.s[3]
 	ADD R4<<0, R3, R9
 	FMOVQ (R9), F12
-	ADD R4<<0, R3, R9
 	FMOVQ 16(R9), F13
-	ADD R4<<0, R3, R9
 	FMOVQ 32(R9), F14
 	ADD R2<<0, R1, R9
-	VLD1R (R9), [V15.S4]
-	VFMLA V12.S4, V15.S4, V0.S4
-	VFMLA V13.S4, V15.S4, V1.S4
-	VFMLA V14.S4, V15.S4, V2.S4
-	ADD R2<<0, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V16.S4]
-	VFMLA V12.S4, V16.S4, V3.S4
-	VFMLA V13.S4, V16.S4, V4.S4
-	VFMLA V14.S4, V16.S4, V5.S4
-	ADD R2<<0, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V15.S4]
-	VFMLA V12.S4, V15.S4, V6.S4
-	VFMLA V13.S4, V15.S4, V7.S4
-	VFMLA V14.S4, V15.S4, V8.S4
-	ADD R2<<0, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V16.S4]
-	VFMLA V12.S4, V16.S4, V9.S4
-	VFMLA V13.S4, V16.S4, V10.S4
-	VFMLA V14.S4, V16.S4, V11.S4
+	FMOVQ (R9), F15
+	WORD $0x4f8f1180 // fmla v0.4s, v12.4s, v15.s[0]
+	WORD $0x4f8f11a1 // fmla v1.4s, v13.4s, v15.s[0]
+	WORD $0x4f8f11c2 // fmla v2.4s, v14.4s, v15.s[0]
+	WORD $0x4faf1183 // fmla v3.4s, v12.4s, v15.s[1]
+	WORD $0x4faf11a4 // fmla v4.4s, v13.4s, v15.s[1]
+	WORD $0x4faf11c5 // fmla v5.4s, v14.4s, v15.s[1]
+	WORD $0x4f8f1986 // fmla v6.4s, v12.4s, v15.s[2]
+	WORD $0x4f8f19a7 // fmla v7.4s, v13.4s, v15.s[2]
+	WORD $0x4f8f19c8 // fmla v8.4s, v14.4s, v15.s[2]
+	WORD $0x4faf1989 // fmla v9.4s, v12.4s, v15.s[3]
+	WORD $0x4faf19aa // fmla v10.4s, v13.4s, v15.s[3]
+	WORD $0x4faf19cb // fmla v11.4s, v14.4s, v15.s[3]
 	ADD R4<<1, R3, R9
 	FMOVQ (R9), F12
-	ADD R4<<1, R3, R9
 	FMOVQ 16(R9), F13
-	ADD R4<<1, R3, R9
 	FMOVQ 32(R9), F14
 	ADD R2<<1, R1, R9
-	VLD1R (R9), [V15.S4]
-	VFMLA V12.S4, V15.S4, V0.S4
-	VFMLA V13.S4, V15.S4, V1.S4
-	VFMLA V14.S4, V15.S4, V2.S4
-	ADD R2<<1, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V16.S4]
-	VFMLA V12.S4, V16.S4, V3.S4
-	VFMLA V13.S4, V16.S4, V4.S4
-	VFMLA V14.S4, V16.S4, V5.S4
-	ADD R2<<1, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V15.S4]
-	VFMLA V12.S4, V15.S4, V6.S4
-	VFMLA V13.S4, V15.S4, V7.S4
-	VFMLA V14.S4, V15.S4, V8.S4
-	ADD R2<<1, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V16.S4]
-	VFMLA V12.S4, V16.S4, V9.S4
-	VFMLA V13.S4, V16.S4, V10.S4
-	VFMLA V14.S4, V16.S4, V11.S4
-	ADD R8<<0, R3, R9
+	FMOVQ (R9), F15
+	WORD $0x4f8f1180 // fmla v0.4s, v12.4s, v15.s[0]
+	WORD $0x4f8f11a1 // fmla v1.4s, v13.4s, v15.s[0]
+	WORD $0x4f8f11c2 // fmla v2.4s, v14.4s, v15.s[0]
+	WORD $0x4faf1183 // fmla v3.4s, v12.4s, v15.s[1]
+	WORD $0x4faf11a4 // fmla v4.4s, v13.4s, v15.s[1]
+	WORD $0x4faf11c5 // fmla v5.4s, v14.4s, v15.s[1]
+	WORD $0x4f8f1986 // fmla v6.4s, v12.4s, v15.s[2]
+	WORD $0x4f8f19a7 // fmla v7.4s, v13.4s, v15.s[2]
+	WORD $0x4f8f19c8 // fmla v8.4s, v14.4s, v15.s[2]
+	WORD $0x4faf1989 // fmla v9.4s, v12.4s, v15.s[3]
+	WORD $0x4faf19aa // fmla v10.4s, v13.4s, v15.s[3]
+	WORD $0x4faf19cb // fmla v11.4s, v14.4s, v15.s[3]
+	ADD R7<<0, R3, R9
 	FMOVQ (R9), F12
-	ADD R8<<0, R3, R9
 	FMOVQ 16(R9), F13
-	ADD R8<<0, R3, R9
 	FMOVQ 32(R9), F14
-	ADD R7<<0, R1, R9
-	VLD1R (R9), [V15.S4]
-	VFMLA V12.S4, V15.S4, V0.S4
-	VFMLA V13.S4, V15.S4, V1.S4
-	VFMLA V14.S4, V15.S4, V2.S4
-	ADD R7<<0, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V16.S4]
-	VFMLA V12.S4, V16.S4, V3.S4
-	VFMLA V13.S4, V16.S4, V4.S4
-	VFMLA V14.S4, V16.S4, V5.S4
-	ADD R7<<0, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V15.S4]
-	VFMLA V12.S4, V15.S4, V6.S4
-	VFMLA V13.S4, V15.S4, V7.S4
-	VFMLA V14.S4, V15.S4, V8.S4
-	ADD R7<<0, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V16.S4]
-	VFMLA V12.S4, V16.S4, V9.S4
-	VFMLA V13.S4, V16.S4, V10.S4
-	VFMLA V14.S4, V16.S4, V11.S4
-	ADD R2<<2, R1, R9
-	ADD $0, R9, R1
-	ADD R4<<2, R3, R9
-	ADD $0, R9, R3
-	SUBS $1, R6, R6
+	ADD R6<<0, R1, R9
+	FMOVQ (R9), F15
+	WORD $0x4f8f1180 // fmla v0.4s, v12.4s, v15.s[0]
+	WORD $0x4f8f11a1 // fmla v1.4s, v13.4s, v15.s[0]
+	WORD $0x4f8f11c2 // fmla v2.4s, v14.4s, v15.s[0]
+	WORD $0x4faf1183 // fmla v3.4s, v12.4s, v15.s[1]
+	WORD $0x4faf11a4 // fmla v4.4s, v13.4s, v15.s[1]
+	WORD $0x4faf11c5 // fmla v5.4s, v14.4s, v15.s[1]
+	WORD $0x4f8f1986 // fmla v6.4s, v12.4s, v15.s[2]
+	WORD $0x4f8f19a7 // fmla v7.4s, v13.4s, v15.s[2]
+	WORD $0x4f8f19c8 // fmla v8.4s, v14.4s, v15.s[2]
+	WORD $0x4faf1989 // fmla v9.4s, v12.4s, v15.s[3]
+	WORD $0x4faf19aa // fmla v10.4s, v13.4s, v15.s[3]
+	WORD $0x4faf19cb // fmla v11.4s, v14.4s, v15.s[3]
+	ADD R2<<2, R1, R1
+	ADD R4<<2, R3, R3
+	SUBS $1, R8, R8
 	BNE fullloop
 fulltail:
 	AND $3, R0, R0
@@ -4300,29 +3781,21 @@ fulltailloop:
 	FMOVQ (R3), F12
 	FMOVQ 16(R3), F13
 	FMOVQ 32(R3), F14
-	VLD1R (R1), [V15.S4]
-	VFMLA V12.S4, V15.S4, V0.S4
-	VFMLA V13.S4, V15.S4, V1.S4
-	VFMLA V14.S4, V15.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V16.S4]
-	VFMLA V12.S4, V16.S4, V3.S4
-	VFMLA V13.S4, V16.S4, V4.S4
-	VFMLA V14.S4, V16.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V15.S4]
-	VFMLA V12.S4, V15.S4, V6.S4
-	VFMLA V13.S4, V15.S4, V7.S4
-	VFMLA V14.S4, V15.S4, V8.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V16.S4]
-	VFMLA V12.S4, V16.S4, V9.S4
-	VFMLA V13.S4, V16.S4, V10.S4
-	VFMLA V14.S4, V16.S4, V11.S4
-	ADD R2<<0, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<0, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R1), F15
+	WORD $0x4f8f1180 // fmla v0.4s, v12.4s, v15.s[0]
+	WORD $0x4f8f11a1 // fmla v1.4s, v13.4s, v15.s[0]
+	WORD $0x4f8f11c2 // fmla v2.4s, v14.4s, v15.s[0]
+	WORD $0x4faf1183 // fmla v3.4s, v12.4s, v15.s[1]
+	WORD $0x4faf11a4 // fmla v4.4s, v13.4s, v15.s[1]
+	WORD $0x4faf11c5 // fmla v5.4s, v14.4s, v15.s[1]
+	WORD $0x4f8f1986 // fmla v6.4s, v12.4s, v15.s[2]
+	WORD $0x4f8f19a7 // fmla v7.4s, v13.4s, v15.s[2]
+	WORD $0x4f8f19c8 // fmla v8.4s, v14.4s, v15.s[2]
+	WORD $0x4faf1989 // fmla v9.4s, v12.4s, v15.s[3]
+	WORD $0x4faf19aa // fmla v10.4s, v13.4s, v15.s[3]
+	WORD $0x4faf19cb // fmla v11.4s, v14.4s, v15.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE fulltailloop
 fulldone:
@@ -4444,9 +3917,7 @@ edge:
 	B edge11
 edge1:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge1tail
@@ -4454,38 +3925,21 @@ edge1loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVS (R3), F12
-	VLD1R (R1), [V13.S4]
-	VFMLA V12.S4, V13.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V14.S4]
-	VFMLA V12.S4, V14.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V13.S4]
-	VFMLA V12.S4, V13.S4, V6.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V14.S4]
-	VFMLA V12.S4, V14.S4, V9.S4
+	FMOVQ (R1), F13
+	WORD $0x4f8d1180 // fmla v0.4s, v12.4s, v13.s[0]
+	WORD $0x4fad1183 // fmla v3.4s, v12.4s, v13.s[1]
+	WORD $0x4f8d1986 // fmla v6.4s, v12.4s, v13.s[2]
+	WORD $0x4fad1989 // fmla v9.4s, v12.4s, v13.s[3]
 	ADD R4<<0, R3, R6
 	FMOVS (R6), F12
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V13.S4]
-	VFMLA V12.S4, V13.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V14.S4]
-	VFMLA V12.S4, V14.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V13.S4]
-	VFMLA V12.S4, V13.S4, V6.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V14.S4]
-	VFMLA V12.S4, V14.S4, V9.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F13
+	WORD $0x4f8d1180 // fmla v0.4s, v12.4s, v13.s[0]
+	WORD $0x4fad1183 // fmla v3.4s, v12.4s, v13.s[1]
+	WORD $0x4f8d1986 // fmla v6.4s, v12.4s, v13.s[2]
+	WORD $0x4fad1989 // fmla v9.4s, v12.4s, v13.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge1loop
 edge1tail:
@@ -4493,21 +3947,13 @@ edge1tail:
 	CBZ R0, edge1done
 edge1tailloop:
 	FMOVS (R3), F12
-	VLD1R (R1), [V13.S4]
-	VFMLA V12.S4, V13.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V14.S4]
-	VFMLA V12.S4, V14.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V13.S4]
-	VFMLA V12.S4, V13.S4, V6.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V14.S4]
-	VFMLA V12.S4, V14.S4, V9.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F13
+	WORD $0x4f8d1180 // fmla v0.4s, v12.4s, v13.s[0]
+	WORD $0x4fad1183 // fmla v3.4s, v12.4s, v13.s[1]
+	WORD $0x4f8d1986 // fmla v6.4s, v12.4s, v13.s[2]
+	WORD $0x4fad1989 // fmla v9.4s, v12.4s, v13.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge1tailloop
 edge1done:
@@ -4559,9 +4005,7 @@ edge1beta0:
 	B next
 edge2:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge2tail
@@ -4569,38 +4013,21 @@ edge2loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVD (R3), F12
-	VLD1R (R1), [V13.S4]
-	VFMLA V12.S4, V13.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V14.S4]
-	VFMLA V12.S4, V14.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V13.S4]
-	VFMLA V12.S4, V13.S4, V6.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V14.S4]
-	VFMLA V12.S4, V14.S4, V9.S4
+	FMOVQ (R1), F13
+	WORD $0x4f8d1180 // fmla v0.4s, v12.4s, v13.s[0]
+	WORD $0x4fad1183 // fmla v3.4s, v12.4s, v13.s[1]
+	WORD $0x4f8d1986 // fmla v6.4s, v12.4s, v13.s[2]
+	WORD $0x4fad1989 // fmla v9.4s, v12.4s, v13.s[3]
 	ADD R4<<0, R3, R6
 	FMOVD (R6), F12
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V13.S4]
-	VFMLA V12.S4, V13.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V14.S4]
-	VFMLA V12.S4, V14.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V13.S4]
-	VFMLA V12.S4, V13.S4, V6.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V14.S4]
-	VFMLA V12.S4, V14.S4, V9.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F13
+	WORD $0x4f8d1180 // fmla v0.4s, v12.4s, v13.s[0]
+	WORD $0x4fad1183 // fmla v3.4s, v12.4s, v13.s[1]
+	WORD $0x4f8d1986 // fmla v6.4s, v12.4s, v13.s[2]
+	WORD $0x4fad1989 // fmla v9.4s, v12.4s, v13.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge2loop
 edge2tail:
@@ -4608,21 +4035,13 @@ edge2tail:
 	CBZ R0, edge2done
 edge2tailloop:
 	FMOVD (R3), F12
-	VLD1R (R1), [V13.S4]
-	VFMLA V12.S4, V13.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V14.S4]
-	VFMLA V12.S4, V14.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V13.S4]
-	VFMLA V12.S4, V13.S4, V6.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V14.S4]
-	VFMLA V12.S4, V14.S4, V9.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F13
+	WORD $0x4f8d1180 // fmla v0.4s, v12.4s, v13.s[0]
+	WORD $0x4fad1183 // fmla v3.4s, v12.4s, v13.s[1]
+	WORD $0x4f8d1986 // fmla v6.4s, v12.4s, v13.s[2]
+	WORD $0x4fad1989 // fmla v9.4s, v12.4s, v13.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge2tailloop
 edge2done:
@@ -4674,9 +4093,7 @@ edge2beta0:
 	B next
 edge3:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge3tail
@@ -4686,41 +4103,23 @@ edge3loop:
 	FMOVD (R3), F12
 	FMOVS 8(R3), F13
 	VMOV V13.S[0], V12.S[2]
-	VLD1R (R1), [V13.S4]
-	VFMLA V12.S4, V13.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V14.S4]
-	VFMLA V12.S4, V14.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V13.S4]
-	VFMLA V12.S4, V13.S4, V6.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V14.S4]
-	VFMLA V12.S4, V14.S4, V9.S4
+	FMOVQ (R1), F13
+	WORD $0x4f8d1180 // fmla v0.4s, v12.4s, v13.s[0]
+	WORD $0x4fad1183 // fmla v3.4s, v12.4s, v13.s[1]
+	WORD $0x4f8d1986 // fmla v6.4s, v12.4s, v13.s[2]
+	WORD $0x4fad1989 // fmla v9.4s, v12.4s, v13.s[3]
 	ADD R4<<0, R3, R6
 	FMOVD (R6), F12
-	ADD R4<<0, R3, R6
-	FMOVS 8(R6), F15
-	VMOV V15.S[0], V12.S[2]
+	FMOVS 8(R6), F14
+	VMOV V14.S[0], V12.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V13.S4]
-	VFMLA V12.S4, V13.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V14.S4]
-	VFMLA V12.S4, V14.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V13.S4]
-	VFMLA V12.S4, V13.S4, V6.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V14.S4]
-	VFMLA V12.S4, V14.S4, V9.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F13
+	WORD $0x4f8d1180 // fmla v0.4s, v12.4s, v13.s[0]
+	WORD $0x4fad1183 // fmla v3.4s, v12.4s, v13.s[1]
+	WORD $0x4f8d1986 // fmla v6.4s, v12.4s, v13.s[2]
+	WORD $0x4fad1989 // fmla v9.4s, v12.4s, v13.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge3loop
 edge3tail:
@@ -4728,23 +4127,15 @@ edge3tail:
 	CBZ R0, edge3done
 edge3tailloop:
 	FMOVD (R3), F12
-	FMOVS 8(R3), F15
-	VMOV V15.S[0], V12.S[2]
-	VLD1R (R1), [V13.S4]
-	VFMLA V12.S4, V13.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V14.S4]
-	VFMLA V12.S4, V14.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V13.S4]
-	VFMLA V12.S4, V13.S4, V6.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V14.S4]
-	VFMLA V12.S4, V14.S4, V9.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVS 8(R3), F14
+	VMOV V14.S[0], V12.S[2]
+	FMOVQ (R1), F13
+	WORD $0x4f8d1180 // fmla v0.4s, v12.4s, v13.s[0]
+	WORD $0x4fad1183 // fmla v3.4s, v12.4s, v13.s[1]
+	WORD $0x4f8d1986 // fmla v6.4s, v12.4s, v13.s[2]
+	WORD $0x4fad1989 // fmla v9.4s, v12.4s, v13.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge3tailloop
 edge3done:
@@ -4820,9 +4211,7 @@ edge3beta0:
 	B next
 edge4:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge4tail
@@ -4830,38 +4219,21 @@ edge4loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F12
-	VLD1R (R1), [V13.S4]
-	VFMLA V12.S4, V13.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V14.S4]
-	VFMLA V12.S4, V14.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V13.S4]
-	VFMLA V12.S4, V13.S4, V6.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V14.S4]
-	VFMLA V12.S4, V14.S4, V9.S4
+	FMOVQ (R1), F13
+	WORD $0x4f8d1180 // fmla v0.4s, v12.4s, v13.s[0]
+	WORD $0x4fad1183 // fmla v3.4s, v12.4s, v13.s[1]
+	WORD $0x4f8d1986 // fmla v6.4s, v12.4s, v13.s[2]
+	WORD $0x4fad1989 // fmla v9.4s, v12.4s, v13.s[3]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F12
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V13.S4]
-	VFMLA V12.S4, V13.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V14.S4]
-	VFMLA V12.S4, V14.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V13.S4]
-	VFMLA V12.S4, V13.S4, V6.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V14.S4]
-	VFMLA V12.S4, V14.S4, V9.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F13
+	WORD $0x4f8d1180 // fmla v0.4s, v12.4s, v13.s[0]
+	WORD $0x4fad1183 // fmla v3.4s, v12.4s, v13.s[1]
+	WORD $0x4f8d1986 // fmla v6.4s, v12.4s, v13.s[2]
+	WORD $0x4fad1989 // fmla v9.4s, v12.4s, v13.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge4loop
 edge4tail:
@@ -4869,21 +4241,13 @@ edge4tail:
 	CBZ R0, edge4done
 edge4tailloop:
 	FMOVQ (R3), F12
-	VLD1R (R1), [V13.S4]
-	VFMLA V12.S4, V13.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V14.S4]
-	VFMLA V12.S4, V14.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V13.S4]
-	VFMLA V12.S4, V13.S4, V6.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V14.S4]
-	VFMLA V12.S4, V14.S4, V9.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F13
+	WORD $0x4f8d1180 // fmla v0.4s, v12.4s, v13.s[0]
+	WORD $0x4fad1183 // fmla v3.4s, v12.4s, v13.s[1]
+	WORD $0x4f8d1986 // fmla v6.4s, v12.4s, v13.s[2]
+	WORD $0x4fad1989 // fmla v9.4s, v12.4s, v13.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge4tailloop
 edge4done:
@@ -4935,9 +4299,7 @@ edge4beta0:
 	B next
 edge5:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge5tail
@@ -4946,48 +4308,30 @@ edge5loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F12
 	FMOVS 16(R3), F13
-	VLD1R (R1), [V14.S4]
-	VFMLA V12.S4, V14.S4, V0.S4
-	VFMLA V13.S4, V14.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V15.S4]
-	VFMLA V12.S4, V15.S4, V3.S4
-	VFMLA V13.S4, V15.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V14.S4]
-	VFMLA V12.S4, V14.S4, V6.S4
-	VFMLA V13.S4, V14.S4, V7.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V15.S4]
-	VFMLA V12.S4, V15.S4, V9.S4
-	VFMLA V13.S4, V15.S4, V10.S4
+	FMOVQ (R1), F14
+	WORD $0x4f8e1180 // fmla v0.4s, v12.4s, v14.s[0]
+	WORD $0x4f8e11a1 // fmla v1.4s, v13.4s, v14.s[0]
+	WORD $0x4fae1183 // fmla v3.4s, v12.4s, v14.s[1]
+	WORD $0x4fae11a4 // fmla v4.4s, v13.4s, v14.s[1]
+	WORD $0x4f8e1986 // fmla v6.4s, v12.4s, v14.s[2]
+	WORD $0x4f8e19a7 // fmla v7.4s, v13.4s, v14.s[2]
+	WORD $0x4fae1989 // fmla v9.4s, v12.4s, v14.s[3]
+	WORD $0x4fae19aa // fmla v10.4s, v13.4s, v14.s[3]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F12
-	ADD R4<<0, R3, R6
 	FMOVS 16(R6), F13
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V14.S4]
-	VFMLA V12.S4, V14.S4, V0.S4
-	VFMLA V13.S4, V14.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V15.S4]
-	VFMLA V12.S4, V15.S4, V3.S4
-	VFMLA V13.S4, V15.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V14.S4]
-	VFMLA V12.S4, V14.S4, V6.S4
-	VFMLA V13.S4, V14.S4, V7.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V15.S4]
-	VFMLA V12.S4, V15.S4, V9.S4
-	VFMLA V13.S4, V15.S4, V10.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F14
+	WORD $0x4f8e1180 // fmla v0.4s, v12.4s, v14.s[0]
+	WORD $0x4f8e11a1 // fmla v1.4s, v13.4s, v14.s[0]
+	WORD $0x4fae1183 // fmla v3.4s, v12.4s, v14.s[1]
+	WORD $0x4fae11a4 // fmla v4.4s, v13.4s, v14.s[1]
+	WORD $0x4f8e1986 // fmla v6.4s, v12.4s, v14.s[2]
+	WORD $0x4f8e19a7 // fmla v7.4s, v13.4s, v14.s[2]
+	WORD $0x4fae1989 // fmla v9.4s, v12.4s, v14.s[3]
+	WORD $0x4fae19aa // fmla v10.4s, v13.4s, v14.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge5loop
 edge5tail:
@@ -4996,25 +4340,17 @@ edge5tail:
 edge5tailloop:
 	FMOVQ (R3), F12
 	FMOVS 16(R3), F13
-	VLD1R (R1), [V14.S4]
-	VFMLA V12.S4, V14.S4, V0.S4
-	VFMLA V13.S4, V14.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V15.S4]
-	VFMLA V12.S4, V15.S4, V3.S4
-	VFMLA V13.S4, V15.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V14.S4]
-	VFMLA V12.S4, V14.S4, V6.S4
-	VFMLA V13.S4, V14.S4, V7.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V15.S4]
-	VFMLA V12.S4, V15.S4, V9.S4
-	VFMLA V13.S4, V15.S4, V10.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F14
+	WORD $0x4f8e1180 // fmla v0.4s, v12.4s, v14.s[0]
+	WORD $0x4f8e11a1 // fmla v1.4s, v13.4s, v14.s[0]
+	WORD $0x4fae1183 // fmla v3.4s, v12.4s, v14.s[1]
+	WORD $0x4fae11a4 // fmla v4.4s, v13.4s, v14.s[1]
+	WORD $0x4f8e1986 // fmla v6.4s, v12.4s, v14.s[2]
+	WORD $0x4f8e19a7 // fmla v7.4s, v13.4s, v14.s[2]
+	WORD $0x4fae1989 // fmla v9.4s, v12.4s, v14.s[3]
+	WORD $0x4fae19aa // fmla v10.4s, v13.4s, v14.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge5tailloop
 edge5done:
@@ -5090,9 +4426,7 @@ edge5beta0:
 	B next
 edge6:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge6tail
@@ -5101,48 +4435,30 @@ edge6loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F12
 	FMOVD 16(R3), F13
-	VLD1R (R1), [V14.S4]
-	VFMLA V12.S4, V14.S4, V0.S4
-	VFMLA V13.S4, V14.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V15.S4]
-	VFMLA V12.S4, V15.S4, V3.S4
-	VFMLA V13.S4, V15.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V14.S4]
-	VFMLA V12.S4, V14.S4, V6.S4
-	VFMLA V13.S4, V14.S4, V7.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V15.S4]
-	VFMLA V12.S4, V15.S4, V9.S4
-	VFMLA V13.S4, V15.S4, V10.S4
+	FMOVQ (R1), F14
+	WORD $0x4f8e1180 // fmla v0.4s, v12.4s, v14.s[0]
+	WORD $0x4f8e11a1 // fmla v1.4s, v13.4s, v14.s[0]
+	WORD $0x4fae1183 // fmla v3.4s, v12.4s, v14.s[1]
+	WORD $0x4fae11a4 // fmla v4.4s, v13.4s, v14.s[1]
+	WORD $0x4f8e1986 // fmla v6.4s, v12.4s, v14.s[2]
+	WORD $0x4f8e19a7 // fmla v7.4s, v13.4s, v14.s[2]
+	WORD $0x4fae1989 // fmla v9.4s, v12.4s, v14.s[3]
+	WORD $0x4fae19aa // fmla v10.4s, v13.4s, v14.s[3]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F12
-	ADD R4<<0, R3, R6
 	FMOVD 16(R6), F13
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V14.S4]
-	VFMLA V12.S4, V14.S4, V0.S4
-	VFMLA V13.S4, V14.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V15.S4]
-	VFMLA V12.S4, V15.S4, V3.S4
-	VFMLA V13.S4, V15.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V14.S4]
-	VFMLA V12.S4, V14.S4, V6.S4
-	VFMLA V13.S4, V14.S4, V7.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V15.S4]
-	VFMLA V12.S4, V15.S4, V9.S4
-	VFMLA V13.S4, V15.S4, V10.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F14
+	WORD $0x4f8e1180 // fmla v0.4s, v12.4s, v14.s[0]
+	WORD $0x4f8e11a1 // fmla v1.4s, v13.4s, v14.s[0]
+	WORD $0x4fae1183 // fmla v3.4s, v12.4s, v14.s[1]
+	WORD $0x4fae11a4 // fmla v4.4s, v13.4s, v14.s[1]
+	WORD $0x4f8e1986 // fmla v6.4s, v12.4s, v14.s[2]
+	WORD $0x4f8e19a7 // fmla v7.4s, v13.4s, v14.s[2]
+	WORD $0x4fae1989 // fmla v9.4s, v12.4s, v14.s[3]
+	WORD $0x4fae19aa // fmla v10.4s, v13.4s, v14.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge6loop
 edge6tail:
@@ -5151,25 +4467,17 @@ edge6tail:
 edge6tailloop:
 	FMOVQ (R3), F12
 	FMOVD 16(R3), F13
-	VLD1R (R1), [V14.S4]
-	VFMLA V12.S4, V14.S4, V0.S4
-	VFMLA V13.S4, V14.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V15.S4]
-	VFMLA V12.S4, V15.S4, V3.S4
-	VFMLA V13.S4, V15.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V14.S4]
-	VFMLA V12.S4, V14.S4, V6.S4
-	VFMLA V13.S4, V14.S4, V7.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V15.S4]
-	VFMLA V12.S4, V15.S4, V9.S4
-	VFMLA V13.S4, V15.S4, V10.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F14
+	WORD $0x4f8e1180 // fmla v0.4s, v12.4s, v14.s[0]
+	WORD $0x4f8e11a1 // fmla v1.4s, v13.4s, v14.s[0]
+	WORD $0x4fae1183 // fmla v3.4s, v12.4s, v14.s[1]
+	WORD $0x4fae11a4 // fmla v4.4s, v13.4s, v14.s[1]
+	WORD $0x4f8e1986 // fmla v6.4s, v12.4s, v14.s[2]
+	WORD $0x4f8e19a7 // fmla v7.4s, v13.4s, v14.s[2]
+	WORD $0x4fae1989 // fmla v9.4s, v12.4s, v14.s[3]
+	WORD $0x4fae19aa // fmla v10.4s, v13.4s, v14.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge6tailloop
 edge6done:
@@ -5245,9 +4553,7 @@ edge6beta0:
 	B next
 edge7:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge7tail
@@ -5258,51 +4564,32 @@ edge7loop:
 	FMOVD 16(R3), F13
 	FMOVS 24(R3), F14
 	VMOV V14.S[0], V13.S[2]
-	VLD1R (R1), [V14.S4]
-	VFMLA V12.S4, V14.S4, V0.S4
-	VFMLA V13.S4, V14.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V15.S4]
-	VFMLA V12.S4, V15.S4, V3.S4
-	VFMLA V13.S4, V15.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V14.S4]
-	VFMLA V12.S4, V14.S4, V6.S4
-	VFMLA V13.S4, V14.S4, V7.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V15.S4]
-	VFMLA V12.S4, V15.S4, V9.S4
-	VFMLA V13.S4, V15.S4, V10.S4
+	FMOVQ (R1), F14
+	WORD $0x4f8e1180 // fmla v0.4s, v12.4s, v14.s[0]
+	WORD $0x4f8e11a1 // fmla v1.4s, v13.4s, v14.s[0]
+	WORD $0x4fae1183 // fmla v3.4s, v12.4s, v14.s[1]
+	WORD $0x4fae11a4 // fmla v4.4s, v13.4s, v14.s[1]
+	WORD $0x4f8e1986 // fmla v6.4s, v12.4s, v14.s[2]
+	WORD $0x4f8e19a7 // fmla v7.4s, v13.4s, v14.s[2]
+	WORD $0x4fae1989 // fmla v9.4s, v12.4s, v14.s[3]
+	WORD $0x4fae19aa // fmla v10.4s, v13.4s, v14.s[3]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F12
-	ADD R4<<0, R3, R6
 	FMOVD 16(R6), F13
-	ADD R4<<0, R3, R6
-	FMOVS 24(R6), F16
-	VMOV V16.S[0], V13.S[2]
+	FMOVS 24(R6), F15
+	VMOV V15.S[0], V13.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V14.S4]
-	VFMLA V12.S4, V14.S4, V0.S4
-	VFMLA V13.S4, V14.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V15.S4]
-	VFMLA V12.S4, V15.S4, V3.S4
-	VFMLA V13.S4, V15.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V14.S4]
-	VFMLA V12.S4, V14.S4, V6.S4
-	VFMLA V13.S4, V14.S4, V7.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V15.S4]
-	VFMLA V12.S4, V15.S4, V9.S4
-	VFMLA V13.S4, V15.S4, V10.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F14
+	WORD $0x4f8e1180 // fmla v0.4s, v12.4s, v14.s[0]
+	WORD $0x4f8e11a1 // fmla v1.4s, v13.4s, v14.s[0]
+	WORD $0x4fae1183 // fmla v3.4s, v12.4s, v14.s[1]
+	WORD $0x4fae11a4 // fmla v4.4s, v13.4s, v14.s[1]
+	WORD $0x4f8e1986 // fmla v6.4s, v12.4s, v14.s[2]
+	WORD $0x4f8e19a7 // fmla v7.4s, v13.4s, v14.s[2]
+	WORD $0x4fae1989 // fmla v9.4s, v12.4s, v14.s[3]
+	WORD $0x4fae19aa // fmla v10.4s, v13.4s, v14.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge7loop
 edge7tail:
@@ -5311,27 +4598,19 @@ edge7tail:
 edge7tailloop:
 	FMOVQ (R3), F12
 	FMOVD 16(R3), F13
-	FMOVS 24(R3), F16
-	VMOV V16.S[0], V13.S[2]
-	VLD1R (R1), [V14.S4]
-	VFMLA V12.S4, V14.S4, V0.S4
-	VFMLA V13.S4, V14.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V15.S4]
-	VFMLA V12.S4, V15.S4, V3.S4
-	VFMLA V13.S4, V15.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V14.S4]
-	VFMLA V12.S4, V14.S4, V6.S4
-	VFMLA V13.S4, V14.S4, V7.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V15.S4]
-	VFMLA V12.S4, V15.S4, V9.S4
-	VFMLA V13.S4, V15.S4, V10.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVS 24(R3), F15
+	VMOV V15.S[0], V13.S[2]
+	FMOVQ (R1), F14
+	WORD $0x4f8e1180 // fmla v0.4s, v12.4s, v14.s[0]
+	WORD $0x4f8e11a1 // fmla v1.4s, v13.4s, v14.s[0]
+	WORD $0x4fae1183 // fmla v3.4s, v12.4s, v14.s[1]
+	WORD $0x4fae11a4 // fmla v4.4s, v13.4s, v14.s[1]
+	WORD $0x4f8e1986 // fmla v6.4s, v12.4s, v14.s[2]
+	WORD $0x4f8e19a7 // fmla v7.4s, v13.4s, v14.s[2]
+	WORD $0x4fae1989 // fmla v9.4s, v12.4s, v14.s[3]
+	WORD $0x4fae19aa // fmla v10.4s, v13.4s, v14.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge7tailloop
 edge7done:
@@ -5431,9 +4710,7 @@ edge7beta0:
 	B next
 edge8:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge8tail
@@ -5442,48 +4719,30 @@ edge8loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F12
 	FMOVQ 16(R3), F13
-	VLD1R (R1), [V14.S4]
-	VFMLA V12.S4, V14.S4, V0.S4
-	VFMLA V13.S4, V14.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V15.S4]
-	VFMLA V12.S4, V15.S4, V3.S4
-	VFMLA V13.S4, V15.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V14.S4]
-	VFMLA V12.S4, V14.S4, V6.S4
-	VFMLA V13.S4, V14.S4, V7.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V15.S4]
-	VFMLA V12.S4, V15.S4, V9.S4
-	VFMLA V13.S4, V15.S4, V10.S4
+	FMOVQ (R1), F14
+	WORD $0x4f8e1180 // fmla v0.4s, v12.4s, v14.s[0]
+	WORD $0x4f8e11a1 // fmla v1.4s, v13.4s, v14.s[0]
+	WORD $0x4fae1183 // fmla v3.4s, v12.4s, v14.s[1]
+	WORD $0x4fae11a4 // fmla v4.4s, v13.4s, v14.s[1]
+	WORD $0x4f8e1986 // fmla v6.4s, v12.4s, v14.s[2]
+	WORD $0x4f8e19a7 // fmla v7.4s, v13.4s, v14.s[2]
+	WORD $0x4fae1989 // fmla v9.4s, v12.4s, v14.s[3]
+	WORD $0x4fae19aa // fmla v10.4s, v13.4s, v14.s[3]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F12
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F13
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V14.S4]
-	VFMLA V12.S4, V14.S4, V0.S4
-	VFMLA V13.S4, V14.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V15.S4]
-	VFMLA V12.S4, V15.S4, V3.S4
-	VFMLA V13.S4, V15.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V14.S4]
-	VFMLA V12.S4, V14.S4, V6.S4
-	VFMLA V13.S4, V14.S4, V7.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V15.S4]
-	VFMLA V12.S4, V15.S4, V9.S4
-	VFMLA V13.S4, V15.S4, V10.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F14
+	WORD $0x4f8e1180 // fmla v0.4s, v12.4s, v14.s[0]
+	WORD $0x4f8e11a1 // fmla v1.4s, v13.4s, v14.s[0]
+	WORD $0x4fae1183 // fmla v3.4s, v12.4s, v14.s[1]
+	WORD $0x4fae11a4 // fmla v4.4s, v13.4s, v14.s[1]
+	WORD $0x4f8e1986 // fmla v6.4s, v12.4s, v14.s[2]
+	WORD $0x4f8e19a7 // fmla v7.4s, v13.4s, v14.s[2]
+	WORD $0x4fae1989 // fmla v9.4s, v12.4s, v14.s[3]
+	WORD $0x4fae19aa // fmla v10.4s, v13.4s, v14.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge8loop
 edge8tail:
@@ -5492,25 +4751,17 @@ edge8tail:
 edge8tailloop:
 	FMOVQ (R3), F12
 	FMOVQ 16(R3), F13
-	VLD1R (R1), [V14.S4]
-	VFMLA V12.S4, V14.S4, V0.S4
-	VFMLA V13.S4, V14.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V15.S4]
-	VFMLA V12.S4, V15.S4, V3.S4
-	VFMLA V13.S4, V15.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V14.S4]
-	VFMLA V12.S4, V14.S4, V6.S4
-	VFMLA V13.S4, V14.S4, V7.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V15.S4]
-	VFMLA V12.S4, V15.S4, V9.S4
-	VFMLA V13.S4, V15.S4, V10.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F14
+	WORD $0x4f8e1180 // fmla v0.4s, v12.4s, v14.s[0]
+	WORD $0x4f8e11a1 // fmla v1.4s, v13.4s, v14.s[0]
+	WORD $0x4fae1183 // fmla v3.4s, v12.4s, v14.s[1]
+	WORD $0x4fae11a4 // fmla v4.4s, v13.4s, v14.s[1]
+	WORD $0x4f8e1986 // fmla v6.4s, v12.4s, v14.s[2]
+	WORD $0x4f8e19a7 // fmla v7.4s, v13.4s, v14.s[2]
+	WORD $0x4fae1989 // fmla v9.4s, v12.4s, v14.s[3]
+	WORD $0x4fae19aa // fmla v10.4s, v13.4s, v14.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge8tailloop
 edge8done:
@@ -5586,9 +4837,7 @@ edge8beta0:
 	B next
 edge9:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge9tail
@@ -5598,58 +4847,39 @@ edge9loop:
 	FMOVQ (R3), F12
 	FMOVQ 16(R3), F13
 	FMOVS 32(R3), F14
-	VLD1R (R1), [V15.S4]
-	VFMLA V12.S4, V15.S4, V0.S4
-	VFMLA V13.S4, V15.S4, V1.S4
-	VFMLA V14.S4, V15.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V16.S4]
-	VFMLA V12.S4, V16.S4, V3.S4
-	VFMLA V13.S4, V16.S4, V4.S4
-	VFMLA V14.S4, V16.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V15.S4]
-	VFMLA V12.S4, V15.S4, V6.S4
-	VFMLA V13.S4, V15.S4, V7.S4
-	VFMLA V14.S4, V15.S4, V8.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V16.S4]
-	VFMLA V12.S4, V16.S4, V9.S4
-	VFMLA V13.S4, V16.S4, V10.S4
-	VFMLA V14.S4, V16.S4, V11.S4
+	FMOVQ (R1), F15
+	WORD $0x4f8f1180 // fmla v0.4s, v12.4s, v15.s[0]
+	WORD $0x4f8f11a1 // fmla v1.4s, v13.4s, v15.s[0]
+	WORD $0x4f8f11c2 // fmla v2.4s, v14.4s, v15.s[0]
+	WORD $0x4faf1183 // fmla v3.4s, v12.4s, v15.s[1]
+	WORD $0x4faf11a4 // fmla v4.4s, v13.4s, v15.s[1]
+	WORD $0x4faf11c5 // fmla v5.4s, v14.4s, v15.s[1]
+	WORD $0x4f8f1986 // fmla v6.4s, v12.4s, v15.s[2]
+	WORD $0x4f8f19a7 // fmla v7.4s, v13.4s, v15.s[2]
+	WORD $0x4f8f19c8 // fmla v8.4s, v14.4s, v15.s[2]
+	WORD $0x4faf1989 // fmla v9.4s, v12.4s, v15.s[3]
+	WORD $0x4faf19aa // fmla v10.4s, v13.4s, v15.s[3]
+	WORD $0x4faf19cb // fmla v11.4s, v14.4s, v15.s[3]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F12
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F13
-	ADD R4<<0, R3, R6
 	FMOVS 32(R6), F14
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V15.S4]
-	VFMLA V12.S4, V15.S4, V0.S4
-	VFMLA V13.S4, V15.S4, V1.S4
-	VFMLA V14.S4, V15.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V16.S4]
-	VFMLA V12.S4, V16.S4, V3.S4
-	VFMLA V13.S4, V16.S4, V4.S4
-	VFMLA V14.S4, V16.S4, V5.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V15.S4]
-	VFMLA V12.S4, V15.S4, V6.S4
-	VFMLA V13.S4, V15.S4, V7.S4
-	VFMLA V14.S4, V15.S4, V8.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V16.S4]
-	VFMLA V12.S4, V16.S4, V9.S4
-	VFMLA V13.S4, V16.S4, V10.S4
-	VFMLA V14.S4, V16.S4, V11.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F15
+	WORD $0x4f8f1180 // fmla v0.4s, v12.4s, v15.s[0]
+	WORD $0x4f8f11a1 // fmla v1.4s, v13.4s, v15.s[0]
+	WORD $0x4f8f11c2 // fmla v2.4s, v14.4s, v15.s[0]
+	WORD $0x4faf1183 // fmla v3.4s, v12.4s, v15.s[1]
+	WORD $0x4faf11a4 // fmla v4.4s, v13.4s, v15.s[1]
+	WORD $0x4faf11c5 // fmla v5.4s, v14.4s, v15.s[1]
+	WORD $0x4f8f1986 // fmla v6.4s, v12.4s, v15.s[2]
+	WORD $0x4f8f19a7 // fmla v7.4s, v13.4s, v15.s[2]
+	WORD $0x4f8f19c8 // fmla v8.4s, v14.4s, v15.s[2]
+	WORD $0x4faf1989 // fmla v9.4s, v12.4s, v15.s[3]
+	WORD $0x4faf19aa // fmla v10.4s, v13.4s, v15.s[3]
+	WORD $0x4faf19cb // fmla v11.4s, v14.4s, v15.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge9loop
 edge9tail:
@@ -5659,29 +4889,21 @@ edge9tailloop:
 	FMOVQ (R3), F12
 	FMOVQ 16(R3), F13
 	FMOVS 32(R3), F14
-	VLD1R (R1), [V15.S4]
-	VFMLA V12.S4, V15.S4, V0.S4
-	VFMLA V13.S4, V15.S4, V1.S4
-	VFMLA V14.S4, V15.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V16.S4]
-	VFMLA V12.S4, V16.S4, V3.S4
-	VFMLA V13.S4, V16.S4, V4.S4
-	VFMLA V14.S4, V16.S4, V5.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V15.S4]
-	VFMLA V12.S4, V15.S4, V6.S4
-	VFMLA V13.S4, V15.S4, V7.S4
-	VFMLA V14.S4, V15.S4, V8.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V16.S4]
-	VFMLA V12.S4, V16.S4, V9.S4
-	VFMLA V13.S4, V16.S4, V10.S4
-	VFMLA V14.S4, V16.S4, V11.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F15
+	WORD $0x4f8f1180 // fmla v0.4s, v12.4s, v15.s[0]
+	WORD $0x4f8f11a1 // fmla v1.4s, v13.4s, v15.s[0]
+	WORD $0x4f8f11c2 // fmla v2.4s, v14.4s, v15.s[0]
+	WORD $0x4faf1183 // fmla v3.4s, v12.4s, v15.s[1]
+	WORD $0x4faf11a4 // fmla v4.4s, v13.4s, v15.s[1]
+	WORD $0x4faf11c5 // fmla v5.4s, v14.4s, v15.s[1]
+	WORD $0x4f8f1986 // fmla v6.4s, v12.4s, v15.s[2]
+	WORD $0x4f8f19a7 // fmla v7.4s, v13.4s, v15.s[2]
+	WORD $0x4f8f19c8 // fmla v8.4s, v14.4s, v15.s[2]
+	WORD $0x4faf1989 // fmla v9.4s, v12.4s, v15.s[3]
+	WORD $0x4faf19aa // fmla v10.4s, v13.4s, v15.s[3]
+	WORD $0x4faf19cb // fmla v11.4s, v14.4s, v15.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge9tailloop
 edge9done:
@@ -5781,9 +5003,7 @@ edge9beta0:
 	B next
 edge10:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge10tail
@@ -5793,58 +5013,39 @@ edge10loop:
 	FMOVQ (R3), F12
 	FMOVQ 16(R3), F13
 	FMOVD 32(R3), F14
-	VLD1R (R1), [V15.S4]
-	VFMLA V12.S4, V15.S4, V0.S4
-	VFMLA V13.S4, V15.S4, V1.S4
-	VFMLA V14.S4, V15.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V16.S4]
-	VFMLA V12.S4, V16.S4, V3.S4
-	VFMLA V13.S4, V16.S4, V4.S4
-	VFMLA V14.S4, V16.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V15.S4]
-	VFMLA V12.S4, V15.S4, V6.S4
-	VFMLA V13.S4, V15.S4, V7.S4
-	VFMLA V14.S4, V15.S4, V8.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V16.S4]
-	VFMLA V12.S4, V16.S4, V9.S4
-	VFMLA V13.S4, V16.S4, V10.S4
-	VFMLA V14.S4, V16.S4, V11.S4
+	FMOVQ (R1), F15
+	WORD $0x4f8f1180 // fmla v0.4s, v12.4s, v15.s[0]
+	WORD $0x4f8f11a1 // fmla v1.4s, v13.4s, v15.s[0]
+	WORD $0x4f8f11c2 // fmla v2.4s, v14.4s, v15.s[0]
+	WORD $0x4faf1183 // fmla v3.4s, v12.4s, v15.s[1]
+	WORD $0x4faf11a4 // fmla v4.4s, v13.4s, v15.s[1]
+	WORD $0x4faf11c5 // fmla v5.4s, v14.4s, v15.s[1]
+	WORD $0x4f8f1986 // fmla v6.4s, v12.4s, v15.s[2]
+	WORD $0x4f8f19a7 // fmla v7.4s, v13.4s, v15.s[2]
+	WORD $0x4f8f19c8 // fmla v8.4s, v14.4s, v15.s[2]
+	WORD $0x4faf1989 // fmla v9.4s, v12.4s, v15.s[3]
+	WORD $0x4faf19aa // fmla v10.4s, v13.4s, v15.s[3]
+	WORD $0x4faf19cb // fmla v11.4s, v14.4s, v15.s[3]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F12
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F13
-	ADD R4<<0, R3, R6
 	FMOVD 32(R6), F14
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V15.S4]
-	VFMLA V12.S4, V15.S4, V0.S4
-	VFMLA V13.S4, V15.S4, V1.S4
-	VFMLA V14.S4, V15.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V16.S4]
-	VFMLA V12.S4, V16.S4, V3.S4
-	VFMLA V13.S4, V16.S4, V4.S4
-	VFMLA V14.S4, V16.S4, V5.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V15.S4]
-	VFMLA V12.S4, V15.S4, V6.S4
-	VFMLA V13.S4, V15.S4, V7.S4
-	VFMLA V14.S4, V15.S4, V8.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V16.S4]
-	VFMLA V12.S4, V16.S4, V9.S4
-	VFMLA V13.S4, V16.S4, V10.S4
-	VFMLA V14.S4, V16.S4, V11.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F15
+	WORD $0x4f8f1180 // fmla v0.4s, v12.4s, v15.s[0]
+	WORD $0x4f8f11a1 // fmla v1.4s, v13.4s, v15.s[0]
+	WORD $0x4f8f11c2 // fmla v2.4s, v14.4s, v15.s[0]
+	WORD $0x4faf1183 // fmla v3.4s, v12.4s, v15.s[1]
+	WORD $0x4faf11a4 // fmla v4.4s, v13.4s, v15.s[1]
+	WORD $0x4faf11c5 // fmla v5.4s, v14.4s, v15.s[1]
+	WORD $0x4f8f1986 // fmla v6.4s, v12.4s, v15.s[2]
+	WORD $0x4f8f19a7 // fmla v7.4s, v13.4s, v15.s[2]
+	WORD $0x4f8f19c8 // fmla v8.4s, v14.4s, v15.s[2]
+	WORD $0x4faf1989 // fmla v9.4s, v12.4s, v15.s[3]
+	WORD $0x4faf19aa // fmla v10.4s, v13.4s, v15.s[3]
+	WORD $0x4faf19cb // fmla v11.4s, v14.4s, v15.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge10loop
 edge10tail:
@@ -5854,29 +5055,21 @@ edge10tailloop:
 	FMOVQ (R3), F12
 	FMOVQ 16(R3), F13
 	FMOVD 32(R3), F14
-	VLD1R (R1), [V15.S4]
-	VFMLA V12.S4, V15.S4, V0.S4
-	VFMLA V13.S4, V15.S4, V1.S4
-	VFMLA V14.S4, V15.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V16.S4]
-	VFMLA V12.S4, V16.S4, V3.S4
-	VFMLA V13.S4, V16.S4, V4.S4
-	VFMLA V14.S4, V16.S4, V5.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V15.S4]
-	VFMLA V12.S4, V15.S4, V6.S4
-	VFMLA V13.S4, V15.S4, V7.S4
-	VFMLA V14.S4, V15.S4, V8.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V16.S4]
-	VFMLA V12.S4, V16.S4, V9.S4
-	VFMLA V13.S4, V16.S4, V10.S4
-	VFMLA V14.S4, V16.S4, V11.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F15
+	WORD $0x4f8f1180 // fmla v0.4s, v12.4s, v15.s[0]
+	WORD $0x4f8f11a1 // fmla v1.4s, v13.4s, v15.s[0]
+	WORD $0x4f8f11c2 // fmla v2.4s, v14.4s, v15.s[0]
+	WORD $0x4faf1183 // fmla v3.4s, v12.4s, v15.s[1]
+	WORD $0x4faf11a4 // fmla v4.4s, v13.4s, v15.s[1]
+	WORD $0x4faf11c5 // fmla v5.4s, v14.4s, v15.s[1]
+	WORD $0x4f8f1986 // fmla v6.4s, v12.4s, v15.s[2]
+	WORD $0x4f8f19a7 // fmla v7.4s, v13.4s, v15.s[2]
+	WORD $0x4f8f19c8 // fmla v8.4s, v14.4s, v15.s[2]
+	WORD $0x4faf1989 // fmla v9.4s, v12.4s, v15.s[3]
+	WORD $0x4faf19aa // fmla v10.4s, v13.4s, v15.s[3]
+	WORD $0x4faf19cb // fmla v11.4s, v14.4s, v15.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge10tailloop
 edge10done:
@@ -5976,9 +5169,7 @@ edge10beta0:
 	B next
 edge11:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge11tail
@@ -5990,61 +5181,41 @@ edge11loop:
 	FMOVD 32(R3), F14
 	FMOVS 40(R3), F15
 	VMOV V15.S[0], V14.S[2]
-	VLD1R (R1), [V15.S4]
-	VFMLA V12.S4, V15.S4, V0.S4
-	VFMLA V13.S4, V15.S4, V1.S4
-	VFMLA V14.S4, V15.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V16.S4]
-	VFMLA V12.S4, V16.S4, V3.S4
-	VFMLA V13.S4, V16.S4, V4.S4
-	VFMLA V14.S4, V16.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V15.S4]
-	VFMLA V12.S4, V15.S4, V6.S4
-	VFMLA V13.S4, V15.S4, V7.S4
-	VFMLA V14.S4, V15.S4, V8.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V16.S4]
-	VFMLA V12.S4, V16.S4, V9.S4
-	VFMLA V13.S4, V16.S4, V10.S4
-	VFMLA V14.S4, V16.S4, V11.S4
+	FMOVQ (R1), F15
+	WORD $0x4f8f1180 // fmla v0.4s, v12.4s, v15.s[0]
+	WORD $0x4f8f11a1 // fmla v1.4s, v13.4s, v15.s[0]
+	WORD $0x4f8f11c2 // fmla v2.4s, v14.4s, v15.s[0]
+	WORD $0x4faf1183 // fmla v3.4s, v12.4s, v15.s[1]
+	WORD $0x4faf11a4 // fmla v4.4s, v13.4s, v15.s[1]
+	WORD $0x4faf11c5 // fmla v5.4s, v14.4s, v15.s[1]
+	WORD $0x4f8f1986 // fmla v6.4s, v12.4s, v15.s[2]
+	WORD $0x4f8f19a7 // fmla v7.4s, v13.4s, v15.s[2]
+	WORD $0x4f8f19c8 // fmla v8.4s, v14.4s, v15.s[2]
+	WORD $0x4faf1989 // fmla v9.4s, v12.4s, v15.s[3]
+	WORD $0x4faf19aa // fmla v10.4s, v13.4s, v15.s[3]
+	WORD $0x4faf19cb // fmla v11.4s, v14.4s, v15.s[3]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F12
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F13
-	ADD R4<<0, R3, R6
 	FMOVD 32(R6), F14
-	ADD R4<<0, R3, R6
-	FMOVS 40(R6), F17
-	VMOV V17.S[0], V14.S[2]
+	FMOVS 40(R6), F16
+	VMOV V16.S[0], V14.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V15.S4]
-	VFMLA V12.S4, V15.S4, V0.S4
-	VFMLA V13.S4, V15.S4, V1.S4
-	VFMLA V14.S4, V15.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V16.S4]
-	VFMLA V12.S4, V16.S4, V3.S4
-	VFMLA V13.S4, V16.S4, V4.S4
-	VFMLA V14.S4, V16.S4, V5.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V15.S4]
-	VFMLA V12.S4, V15.S4, V6.S4
-	VFMLA V13.S4, V15.S4, V7.S4
-	VFMLA V14.S4, V15.S4, V8.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V16.S4]
-	VFMLA V12.S4, V16.S4, V9.S4
-	VFMLA V13.S4, V16.S4, V10.S4
-	VFMLA V14.S4, V16.S4, V11.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F15
+	WORD $0x4f8f1180 // fmla v0.4s, v12.4s, v15.s[0]
+	WORD $0x4f8f11a1 // fmla v1.4s, v13.4s, v15.s[0]
+	WORD $0x4f8f11c2 // fmla v2.4s, v14.4s, v15.s[0]
+	WORD $0x4faf1183 // fmla v3.4s, v12.4s, v15.s[1]
+	WORD $0x4faf11a4 // fmla v4.4s, v13.4s, v15.s[1]
+	WORD $0x4faf11c5 // fmla v5.4s, v14.4s, v15.s[1]
+	WORD $0x4f8f1986 // fmla v6.4s, v12.4s, v15.s[2]
+	WORD $0x4f8f19a7 // fmla v7.4s, v13.4s, v15.s[2]
+	WORD $0x4f8f19c8 // fmla v8.4s, v14.4s, v15.s[2]
+	WORD $0x4faf1989 // fmla v9.4s, v12.4s, v15.s[3]
+	WORD $0x4faf19aa // fmla v10.4s, v13.4s, v15.s[3]
+	WORD $0x4faf19cb // fmla v11.4s, v14.4s, v15.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge11loop
 edge11tail:
@@ -6054,31 +5225,23 @@ edge11tailloop:
 	FMOVQ (R3), F12
 	FMOVQ 16(R3), F13
 	FMOVD 32(R3), F14
-	FMOVS 40(R3), F17
-	VMOV V17.S[0], V14.S[2]
-	VLD1R (R1), [V15.S4]
-	VFMLA V12.S4, V15.S4, V0.S4
-	VFMLA V13.S4, V15.S4, V1.S4
-	VFMLA V14.S4, V15.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V16.S4]
-	VFMLA V12.S4, V16.S4, V3.S4
-	VFMLA V13.S4, V16.S4, V4.S4
-	VFMLA V14.S4, V16.S4, V5.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V15.S4]
-	VFMLA V12.S4, V15.S4, V6.S4
-	VFMLA V13.S4, V15.S4, V7.S4
-	VFMLA V14.S4, V15.S4, V8.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V16.S4]
-	VFMLA V12.S4, V16.S4, V9.S4
-	VFMLA V13.S4, V16.S4, V10.S4
-	VFMLA V14.S4, V16.S4, V11.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVS 40(R3), F16
+	VMOV V16.S[0], V14.S[2]
+	FMOVQ (R1), F15
+	WORD $0x4f8f1180 // fmla v0.4s, v12.4s, v15.s[0]
+	WORD $0x4f8f11a1 // fmla v1.4s, v13.4s, v15.s[0]
+	WORD $0x4f8f11c2 // fmla v2.4s, v14.4s, v15.s[0]
+	WORD $0x4faf1183 // fmla v3.4s, v12.4s, v15.s[1]
+	WORD $0x4faf11a4 // fmla v4.4s, v13.4s, v15.s[1]
+	WORD $0x4faf11c5 // fmla v5.4s, v14.4s, v15.s[1]
+	WORD $0x4f8f1986 // fmla v6.4s, v12.4s, v15.s[2]
+	WORD $0x4f8f19a7 // fmla v7.4s, v13.4s, v15.s[2]
+	WORD $0x4f8f19c8 // fmla v8.4s, v14.4s, v15.s[2]
+	WORD $0x4faf1989 // fmla v9.4s, v12.4s, v15.s[3]
+	WORD $0x4faf19aa // fmla v10.4s, v13.4s, v15.s[3]
+	WORD $0x4faf19cb // fmla v11.4s, v14.4s, v15.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge11tailloop
 edge11done:
@@ -6207,18 +5370,15 @@ next:
 	MOVD R0, tiles+72(FP)
 	MOVD a+8(FP), R0
 	MOVD an+80(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, a+8(FP)
 	MOVD b+24(FP), R0
 	MOVD bn+88(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, b+24(FP)
 	MOVD c+40(FP), R0
 	MOVD cn+96(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, c+40(FP)
 	B top
 last:
@@ -6270,154 +5430,103 @@ top:
 	CMP $12, R5
 	BNE edge
 	ADD R2<<1, R2, R6
-	ADD $0, R6, R7
-	ADD R4<<1, R4, R6
-	ADD $0, R6, R8
-	MOVD R0, R6
-	LSR $2, R6, R6
-	CBZ R6, fulltail
+	ADD R4<<1, R4, R7
+	MOVD R0, R8
+	LSR $2, R8, R8
+	CBZ R8, fulltail
 fullloop:
 	ADD R2<<3, R1, R9
 	PRFM (R9), PLDL1KEEP
-	ADD R2<<3, R1, R9
 	PRFM 64(R9), PLDL1KEEP
 	FMOVQ (R3), F15
 	FMOVQ 16(R3), F16
 	FMOVQ 32(R3), F17
-	VLD1R (R1), [V18.S4]
-	VFMLA V15.S4, V18.S4, V0.S4
-	VFMLA V16.S4, V18.S4, V1.S4
-	VFMLA V17.S4, V18.S4, V2.S4
-	ADD $4, R1, R9
-	VLD1R (R9), [V19.S4]
-	VFMLA V15.S4, V19.S4, V3.S4
-	VFMLA V16.S4, V19.S4, V4.S4
-	VFMLA V17.S4, V19.S4, V5.S4
-	ADD $8, R1, R9
-	VLD1R (R9), [V18.S4]
-	VFMLA V15.S4, V18.S4, V6.S4
-	VFMLA V16.S4, V18.S4, V7.S4
-	VFMLA V17.S4, V18.S4, V8.S4
-	ADD $12, R1, R9
-	VLD1R (R9), [V19.S4]
-	VFMLA V15.S4, V19.S4, V9.S4
-	VFMLA V16.S4, V19.S4, V10.S4
-	VFMLA V17.S4, V19.S4, V11.S4
-	ADD $16, R1, R9
-	VLD1R (R9), [V18.S4]
-	VFMLA V15.S4, V18.S4, V12.S4
-	VFMLA V16.S4, V18.S4, V13.S4
-	VFMLA V17.S4, V18.S4, V14.S4
+	FMOVQ (R1), F18
+	FMOVS 16(R1), F19
+	WORD $0x4f9211e0 // fmla v0.4s, v15.4s, v18.s[0]
+	WORD $0x4f921201 // fmla v1.4s, v16.4s, v18.s[0]
+	WORD $0x4f921222 // fmla v2.4s, v17.4s, v18.s[0]
+	WORD $0x4fb211e3 // fmla v3.4s, v15.4s, v18.s[1]
+	WORD $0x4fb21204 // fmla v4.4s, v16.4s, v18.s[1]
+	WORD $0x4fb21225 // fmla v5.4s, v17.4s, v18.s[1]
+	WORD $0x4f9219e6 // fmla v6.4s, v15.4s, v18.s[2]
+	WORD $0x4f921a07 // fmla v7.4s, v16.4s, v18.s[2]
+	WORD $0x4f921a28 // fmla v8.4s, v17.4s, v18.s[2]
+	WORD $0x4fb219e9 // fmla v9.4s, v15.4s, v18.s[3]
+	WORD $0x4fb21a0a // fmla v10.4s, v16.4s, v18.s[3]
+	WORD $0x4fb21a2b // fmla v11.4s, v17.4s, v18.s[3]
+	WORD $0x4f9311ec // fmla v12.4s, v15.4s, v19.s[0]
+	WORD $0x4f93120d // fmla v13.4s, v16.4s, v19.s[0]
+	WORD $0x4f93122e // fmla v14.4s, v17.4s, v19.s[0]
 	ADD R4<<0, R3, R9
 	FMOVQ (R9), F15
-	ADD R4<<0, R3, R9
 	FMOVQ 16(R9), F16
-	ADD R4<<0, R3, R9
 	FMOVQ 32(R9), F17
 	ADD R2<<0, R1, R9
-	VLD1R (R9), [V18.S4]
-	VFMLA V15.S4, V18.S4, V0.S4
-	VFMLA V16.S4, V18.S4, V1.S4
-	VFMLA V17.S4, V18.S4, V2.S4
-	ADD R2<<0, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V19.S4]
-	VFMLA V15.S4, V19.S4, V3.S4
-	VFMLA V16.S4, V19.S4, V4.S4
-	VFMLA V17.S4, V19.S4, V5.S4
-	ADD R2<<0, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V18.S4]
-	VFMLA V15.S4, V18.S4, V6.S4
-	VFMLA V16.S4, V18.S4, V7.S4
-	VFMLA V17.S4, V18.S4, V8.S4
-	ADD R2<<0, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V19.S4]
-	VFMLA V15.S4, V19.S4, V9.S4
-	VFMLA V16.S4, V19.S4, V10.S4
-	VFMLA V17.S4, V19.S4, V11.S4
-	ADD R2<<0, R1, R9
-	ADD $16, R9, R10
-	VLD1R (R10), [V18.S4]
-	VFMLA V15.S4, V18.S4, V12.S4
-	VFMLA V16.S4, V18.S4, V13.S4
-	VFMLA V17.S4, V18.S4, V14.S4
+	FMOVQ (R9), F18
+	FMOVS 16(R9), F19
+	WORD $0x4f9211e0 // fmla v0.4s, v15.4s, v18.s[0]
+	WORD $0x4f921201 // fmla v1.4s, v16.4s, v18.s[0]
+	WORD $0x4f921222 // fmla v2.4s, v17.4s, v18.s[0]
+	WORD $0x4fb211e3 // fmla v3.4s, v15.4s, v18.s[1]
+	WORD $0x4fb21204 // fmla v4.4s, v16.4s, v18.s[1]
+	WORD $0x4fb21225 // fmla v5.4s, v17.4s, v18.s[1]
+	WORD $0x4f9219e6 // fmla v6.4s, v15.4s, v18.s[2]
+	WORD $0x4f921a07 // fmla v7.4s, v16.4s, v18.s[2]
+	WORD $0x4f921a28 // fmla v8.4s, v17.4s, v18.s[2]
+	WORD $0x4fb219e9 // fmla v9.4s, v15.4s, v18.s[3]
+	WORD $0x4fb21a0a // fmla v10.4s, v16.4s, v18.s[3]
+	WORD $0x4fb21a2b // fmla v11.4s, v17.4s, v18.s[3]
+	WORD $0x4f9311ec // fmla v12.4s, v15.4s, v19.s[0]
+	WORD $0x4f93120d // fmla v13.4s, v16.4s, v19.s[0]
+	WORD $0x4f93122e // fmla v14.4s, v17.4s, v19.s[0]
 	ADD R4<<1, R3, R9
 	FMOVQ (R9), F15
-	ADD R4<<1, R3, R9
 	FMOVQ 16(R9), F16
-	ADD R4<<1, R3, R9
 	FMOVQ 32(R9), F17
 	ADD R2<<1, R1, R9
-	VLD1R (R9), [V18.S4]
-	VFMLA V15.S4, V18.S4, V0.S4
-	VFMLA V16.S4, V18.S4, V1.S4
-	VFMLA V17.S4, V18.S4, V2.S4
-	ADD R2<<1, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V19.S4]
-	VFMLA V15.S4, V19.S4, V3.S4
-	VFMLA V16.S4, V19.S4, V4.S4
-	VFMLA V17.S4, V19.S4, V5.S4
-	ADD R2<<1, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V18.S4]
-	VFMLA V15.S4, V18.S4, V6.S4
-	VFMLA V16.S4, V18.S4, V7.S4
-	VFMLA V17.S4, V18.S4, V8.S4
-	ADD R2<<1, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V19.S4]
-	VFMLA V15.S4, V19.S4, V9.S4
-	VFMLA V16.S4, V19.S4, V10.S4
-	VFMLA V17.S4, V19.S4, V11.S4
-	ADD R2<<1, R1, R9
-	ADD $16, R9, R10
-	VLD1R (R10), [V18.S4]
-	VFMLA V15.S4, V18.S4, V12.S4
-	VFMLA V16.S4, V18.S4, V13.S4
-	VFMLA V17.S4, V18.S4, V14.S4
-	ADD R8<<0, R3, R9
+	FMOVQ (R9), F18
+	FMOVS 16(R9), F19
+	WORD $0x4f9211e0 // fmla v0.4s, v15.4s, v18.s[0]
+	WORD $0x4f921201 // fmla v1.4s, v16.4s, v18.s[0]
+	WORD $0x4f921222 // fmla v2.4s, v17.4s, v18.s[0]
+	WORD $0x4fb211e3 // fmla v3.4s, v15.4s, v18.s[1]
+	WORD $0x4fb21204 // fmla v4.4s, v16.4s, v18.s[1]
+	WORD $0x4fb21225 // fmla v5.4s, v17.4s, v18.s[1]
+	WORD $0x4f9219e6 // fmla v6.4s, v15.4s, v18.s[2]
+	WORD $0x4f921a07 // fmla v7.4s, v16.4s, v18.s[2]
+	WORD $0x4f921a28 // fmla v8.4s, v17.4s, v18.s[2]
+	WORD $0x4fb219e9 // fmla v9.4s, v15.4s, v18.s[3]
+	WORD $0x4fb21a0a // fmla v10.4s, v16.4s, v18.s[3]
+	WORD $0x4fb21a2b // fmla v11.4s, v17.4s, v18.s[3]
+	WORD $0x4f9311ec // fmla v12.4s, v15.4s, v19.s[0]
+	WORD $0x4f93120d // fmla v13.4s, v16.4s, v19.s[0]
+	WORD $0x4f93122e // fmla v14.4s, v17.4s, v19.s[0]
+	ADD R7<<0, R3, R9
 	FMOVQ (R9), F15
-	ADD R8<<0, R3, R9
 	FMOVQ 16(R9), F16
-	ADD R8<<0, R3, R9
 	FMOVQ 32(R9), F17
-	ADD R7<<0, R1, R9
-	VLD1R (R9), [V18.S4]
-	VFMLA V15.S4, V18.S4, V0.S4
-	VFMLA V16.S4, V18.S4, V1.S4
-	VFMLA V17.S4, V18.S4, V2.S4
-	ADD R7<<0, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V19.S4]
-	VFMLA V15.S4, V19.S4, V3.S4
-	VFMLA V16.S4, V19.S4, V4.S4
-	VFMLA V17.S4, V19.S4, V5.S4
-	ADD R7<<0, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V18.S4]
-	VFMLA V15.S4, V18.S4, V6.S4
-	VFMLA V16.S4, V18.S4, V7.S4
-	VFMLA V17.S4, V18.S4, V8.S4
-	ADD R7<<0, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V19.S4]
-	VFMLA V15.S4, V19.S4, V9.S4
-	VFMLA V16.S4, V19.S4, V10.S4
-	VFMLA V17.S4, V19.S4, V11.S4
-	ADD R7<<0, R1, R9
-	ADD $16, R9, R10
-	VLD1R (R10), [V18.S4]
-	VFMLA V15.S4, V18.S4, V12.S4
-	VFMLA V16.S4, V18.S4, V13.S4
-	VFMLA V17.S4, V18.S4, V14.S4
-	ADD R2<<2, R1, R9
-	ADD $0, R9, R1
-	ADD R4<<2, R3, R9
-	ADD $0, R9, R3
-	SUBS $1, R6, R6
+	ADD R6<<0, R1, R9
+	FMOVQ (R9), F18
+	FMOVS 16(R9), F19
+	WORD $0x4f9211e0 // fmla v0.4s, v15.4s, v18.s[0]
+	WORD $0x4f921201 // fmla v1.4s, v16.4s, v18.s[0]
+	WORD $0x4f921222 // fmla v2.4s, v17.4s, v18.s[0]
+	WORD $0x4fb211e3 // fmla v3.4s, v15.4s, v18.s[1]
+	WORD $0x4fb21204 // fmla v4.4s, v16.4s, v18.s[1]
+	WORD $0x4fb21225 // fmla v5.4s, v17.4s, v18.s[1]
+	WORD $0x4f9219e6 // fmla v6.4s, v15.4s, v18.s[2]
+	WORD $0x4f921a07 // fmla v7.4s, v16.4s, v18.s[2]
+	WORD $0x4f921a28 // fmla v8.4s, v17.4s, v18.s[2]
+	WORD $0x4fb219e9 // fmla v9.4s, v15.4s, v18.s[3]
+	WORD $0x4fb21a0a // fmla v10.4s, v16.4s, v18.s[3]
+	WORD $0x4fb21a2b // fmla v11.4s, v17.4s, v18.s[3]
+	WORD $0x4f9311ec // fmla v12.4s, v15.4s, v19.s[0]
+	WORD $0x4f93120d // fmla v13.4s, v16.4s, v19.s[0]
+	WORD $0x4f93122e // fmla v14.4s, v17.4s, v19.s[0]
+	ADD R2<<2, R1, R1
+	ADD R4<<2, R3, R3
+	SUBS $1, R8, R8
 	BNE fullloop
 fulltail:
 	AND $3, R0, R0
@@ -6426,34 +5535,25 @@ fulltailloop:
 	FMOVQ (R3), F15
 	FMOVQ 16(R3), F16
 	FMOVQ 32(R3), F17
-	VLD1R (R1), [V18.S4]
-	VFMLA V15.S4, V18.S4, V0.S4
-	VFMLA V16.S4, V18.S4, V1.S4
-	VFMLA V17.S4, V18.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V19.S4]
-	VFMLA V15.S4, V19.S4, V3.S4
-	VFMLA V16.S4, V19.S4, V4.S4
-	VFMLA V17.S4, V19.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V18.S4]
-	VFMLA V15.S4, V18.S4, V6.S4
-	VFMLA V16.S4, V18.S4, V7.S4
-	VFMLA V17.S4, V18.S4, V8.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V19.S4]
-	VFMLA V15.S4, V19.S4, V9.S4
-	VFMLA V16.S4, V19.S4, V10.S4
-	VFMLA V17.S4, V19.S4, V11.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V18.S4]
-	VFMLA V15.S4, V18.S4, V12.S4
-	VFMLA V16.S4, V18.S4, V13.S4
-	VFMLA V17.S4, V18.S4, V14.S4
-	ADD R2<<0, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<0, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R1), F18
+	FMOVS 16(R1), F19
+	WORD $0x4f9211e0 // fmla v0.4s, v15.4s, v18.s[0]
+	WORD $0x4f921201 // fmla v1.4s, v16.4s, v18.s[0]
+	WORD $0x4f921222 // fmla v2.4s, v17.4s, v18.s[0]
+	WORD $0x4fb211e3 // fmla v3.4s, v15.4s, v18.s[1]
+	WORD $0x4fb21204 // fmla v4.4s, v16.4s, v18.s[1]
+	WORD $0x4fb21225 // fmla v5.4s, v17.4s, v18.s[1]
+	WORD $0x4f9219e6 // fmla v6.4s, v15.4s, v18.s[2]
+	WORD $0x4f921a07 // fmla v7.4s, v16.4s, v18.s[2]
+	WORD $0x4f921a28 // fmla v8.4s, v17.4s, v18.s[2]
+	WORD $0x4fb219e9 // fmla v9.4s, v15.4s, v18.s[3]
+	WORD $0x4fb21a0a // fmla v10.4s, v16.4s, v18.s[3]
+	WORD $0x4fb21a2b // fmla v11.4s, v17.4s, v18.s[3]
+	WORD $0x4f9311ec // fmla v12.4s, v15.4s, v19.s[0]
+	WORD $0x4f93120d // fmla v13.4s, v16.4s, v19.s[0]
+	WORD $0x4f93122e // fmla v14.4s, v17.4s, v19.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE fulltailloop
 fulldone:
@@ -6595,9 +5695,7 @@ edge:
 	B edge11
 edge1:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge1tail
@@ -6605,45 +5703,25 @@ edge1loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVS (R3), F15
-	VLD1R (R1), [V16.S4]
-	VFMLA V15.S4, V16.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V17.S4]
-	VFMLA V15.S4, V17.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V16.S4]
-	VFMLA V15.S4, V16.S4, V6.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V17.S4]
-	VFMLA V15.S4, V17.S4, V9.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V16.S4]
-	VFMLA V15.S4, V16.S4, V12.S4
+	FMOVQ (R1), F16
+	FMOVS 16(R1), F17
+	WORD $0x4f9011e0 // fmla v0.4s, v15.4s, v16.s[0]
+	WORD $0x4fb011e3 // fmla v3.4s, v15.4s, v16.s[1]
+	WORD $0x4f9019e6 // fmla v6.4s, v15.4s, v16.s[2]
+	WORD $0x4fb019e9 // fmla v9.4s, v15.4s, v16.s[3]
+	WORD $0x4f9111ec // fmla v12.4s, v15.4s, v17.s[0]
 	ADD R4<<0, R3, R6
 	FMOVS (R6), F15
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V16.S4]
-	VFMLA V15.S4, V16.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V17.S4]
-	VFMLA V15.S4, V17.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V16.S4]
-	VFMLA V15.S4, V16.S4, V6.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V17.S4]
-	VFMLA V15.S4, V17.S4, V9.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V16.S4]
-	VFMLA V15.S4, V16.S4, V12.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F16
+	FMOVS 16(R6), F17
+	WORD $0x4f9011e0 // fmla v0.4s, v15.4s, v16.s[0]
+	WORD $0x4fb011e3 // fmla v3.4s, v15.4s, v16.s[1]
+	WORD $0x4f9019e6 // fmla v6.4s, v15.4s, v16.s[2]
+	WORD $0x4fb019e9 // fmla v9.4s, v15.4s, v16.s[3]
+	WORD $0x4f9111ec // fmla v12.4s, v15.4s, v17.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge1loop
 edge1tail:
@@ -6651,24 +5729,15 @@ edge1tail:
 	CBZ R0, edge1done
 edge1tailloop:
 	FMOVS (R3), F15
-	VLD1R (R1), [V16.S4]
-	VFMLA V15.S4, V16.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V17.S4]
-	VFMLA V15.S4, V17.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V16.S4]
-	VFMLA V15.S4, V16.S4, V6.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V17.S4]
-	VFMLA V15.S4, V17.S4, V9.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V16.S4]
-	VFMLA V15.S4, V16.S4, V12.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F16
+	FMOVS 16(R1), F17
+	WORD $0x4f9011e0 // fmla v0.4s, v15.4s, v16.s[0]
+	WORD $0x4fb011e3 // fmla v3.4s, v15.4s, v16.s[1]
+	WORD $0x4f9019e6 // fmla v6.4s, v15.4s, v16.s[2]
+	WORD $0x4fb019e9 // fmla v9.4s, v15.4s, v16.s[3]
+	WORD $0x4f9111ec // fmla v12.4s, v15.4s, v17.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge1tailloop
 edge1done:
@@ -6728,9 +5797,7 @@ edge1beta0:
 	B next
 edge2:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge2tail
@@ -6738,45 +5805,25 @@ edge2loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVD (R3), F15
-	VLD1R (R1), [V16.S4]
-	VFMLA V15.S4, V16.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V17.S4]
-	VFMLA V15.S4, V17.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V16.S4]
-	VFMLA V15.S4, V16.S4, V6.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V17.S4]
-	VFMLA V15.S4, V17.S4, V9.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V16.S4]
-	VFMLA V15.S4, V16.S4, V12.S4
+	FMOVQ (R1), F16
+	FMOVS 16(R1), F17
+	WORD $0x4f9011e0 // fmla v0.4s, v15.4s, v16.s[0]
+	WORD $0x4fb011e3 // fmla v3.4s, v15.4s, v16.s[1]
+	WORD $0x4f9019e6 // fmla v6.4s, v15.4s, v16.s[2]
+	WORD $0x4fb019e9 // fmla v9.4s, v15.4s, v16.s[3]
+	WORD $0x4f9111ec // fmla v12.4s, v15.4s, v17.s[0]
 	ADD R4<<0, R3, R6
 	FMOVD (R6), F15
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V16.S4]
-	VFMLA V15.S4, V16.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V17.S4]
-	VFMLA V15.S4, V17.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V16.S4]
-	VFMLA V15.S4, V16.S4, V6.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V17.S4]
-	VFMLA V15.S4, V17.S4, V9.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V16.S4]
-	VFMLA V15.S4, V16.S4, V12.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F16
+	FMOVS 16(R6), F17
+	WORD $0x4f9011e0 // fmla v0.4s, v15.4s, v16.s[0]
+	WORD $0x4fb011e3 // fmla v3.4s, v15.4s, v16.s[1]
+	WORD $0x4f9019e6 // fmla v6.4s, v15.4s, v16.s[2]
+	WORD $0x4fb019e9 // fmla v9.4s, v15.4s, v16.s[3]
+	WORD $0x4f9111ec // fmla v12.4s, v15.4s, v17.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge2loop
 edge2tail:
@@ -6784,24 +5831,15 @@ edge2tail:
 	CBZ R0, edge2done
 edge2tailloop:
 	FMOVD (R3), F15
-	VLD1R (R1), [V16.S4]
-	VFMLA V15.S4, V16.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V17.S4]
-	VFMLA V15.S4, V17.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V16.S4]
-	VFMLA V15.S4, V16.S4, V6.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V17.S4]
-	VFMLA V15.S4, V17.S4, V9.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V16.S4]
-	VFMLA V15.S4, V16.S4, V12.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F16
+	FMOVS 16(R1), F17
+	WORD $0x4f9011e0 // fmla v0.4s, v15.4s, v16.s[0]
+	WORD $0x4fb011e3 // fmla v3.4s, v15.4s, v16.s[1]
+	WORD $0x4f9019e6 // fmla v6.4s, v15.4s, v16.s[2]
+	WORD $0x4fb019e9 // fmla v9.4s, v15.4s, v16.s[3]
+	WORD $0x4f9111ec // fmla v12.4s, v15.4s, v17.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge2tailloop
 edge2done:
@@ -6861,9 +5899,7 @@ edge2beta0:
 	B next
 edge3:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge3tail
@@ -6873,48 +5909,27 @@ edge3loop:
 	FMOVD (R3), F15
 	FMOVS 8(R3), F16
 	VMOV V16.S[0], V15.S[2]
-	VLD1R (R1), [V16.S4]
-	VFMLA V15.S4, V16.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V17.S4]
-	VFMLA V15.S4, V17.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V16.S4]
-	VFMLA V15.S4, V16.S4, V6.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V17.S4]
-	VFMLA V15.S4, V17.S4, V9.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V16.S4]
-	VFMLA V15.S4, V16.S4, V12.S4
+	FMOVQ (R1), F16
+	FMOVS 16(R1), F17
+	WORD $0x4f9011e0 // fmla v0.4s, v15.4s, v16.s[0]
+	WORD $0x4fb011e3 // fmla v3.4s, v15.4s, v16.s[1]
+	WORD $0x4f9019e6 // fmla v6.4s, v15.4s, v16.s[2]
+	WORD $0x4fb019e9 // fmla v9.4s, v15.4s, v16.s[3]
+	WORD $0x4f9111ec // fmla v12.4s, v15.4s, v17.s[0]
 	ADD R4<<0, R3, R6
 	FMOVD (R6), F15
-	ADD R4<<0, R3, R6
 	FMOVS 8(R6), F18
 	VMOV V18.S[0], V15.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V16.S4]
-	VFMLA V15.S4, V16.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V17.S4]
-	VFMLA V15.S4, V17.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V16.S4]
-	VFMLA V15.S4, V16.S4, V6.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V17.S4]
-	VFMLA V15.S4, V17.S4, V9.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V16.S4]
-	VFMLA V15.S4, V16.S4, V12.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F16
+	FMOVS 16(R6), F17
+	WORD $0x4f9011e0 // fmla v0.4s, v15.4s, v16.s[0]
+	WORD $0x4fb011e3 // fmla v3.4s, v15.4s, v16.s[1]
+	WORD $0x4f9019e6 // fmla v6.4s, v15.4s, v16.s[2]
+	WORD $0x4fb019e9 // fmla v9.4s, v15.4s, v16.s[3]
+	WORD $0x4f9111ec // fmla v12.4s, v15.4s, v17.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge3loop
 edge3tail:
@@ -6924,24 +5939,15 @@ edge3tailloop:
 	FMOVD (R3), F15
 	FMOVS 8(R3), F18
 	VMOV V18.S[0], V15.S[2]
-	VLD1R (R1), [V16.S4]
-	VFMLA V15.S4, V16.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V17.S4]
-	VFMLA V15.S4, V17.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V16.S4]
-	VFMLA V15.S4, V16.S4, V6.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V17.S4]
-	VFMLA V15.S4, V17.S4, V9.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V16.S4]
-	VFMLA V15.S4, V16.S4, V12.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F16
+	FMOVS 16(R1), F17
+	WORD $0x4f9011e0 // fmla v0.4s, v15.4s, v16.s[0]
+	WORD $0x4fb011e3 // fmla v3.4s, v15.4s, v16.s[1]
+	WORD $0x4f9019e6 // fmla v6.4s, v15.4s, v16.s[2]
+	WORD $0x4fb019e9 // fmla v9.4s, v15.4s, v16.s[3]
+	WORD $0x4f9111ec // fmla v12.4s, v15.4s, v17.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge3tailloop
 edge3done:
@@ -7031,9 +6037,7 @@ edge3beta0:
 	B next
 edge4:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge4tail
@@ -7041,45 +6045,25 @@ edge4loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F15
-	VLD1R (R1), [V16.S4]
-	VFMLA V15.S4, V16.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V17.S4]
-	VFMLA V15.S4, V17.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V16.S4]
-	VFMLA V15.S4, V16.S4, V6.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V17.S4]
-	VFMLA V15.S4, V17.S4, V9.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V16.S4]
-	VFMLA V15.S4, V16.S4, V12.S4
+	FMOVQ (R1), F16
+	FMOVS 16(R1), F17
+	WORD $0x4f9011e0 // fmla v0.4s, v15.4s, v16.s[0]
+	WORD $0x4fb011e3 // fmla v3.4s, v15.4s, v16.s[1]
+	WORD $0x4f9019e6 // fmla v6.4s, v15.4s, v16.s[2]
+	WORD $0x4fb019e9 // fmla v9.4s, v15.4s, v16.s[3]
+	WORD $0x4f9111ec // fmla v12.4s, v15.4s, v17.s[0]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F15
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V16.S4]
-	VFMLA V15.S4, V16.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V17.S4]
-	VFMLA V15.S4, V17.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V16.S4]
-	VFMLA V15.S4, V16.S4, V6.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V17.S4]
-	VFMLA V15.S4, V17.S4, V9.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V16.S4]
-	VFMLA V15.S4, V16.S4, V12.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F16
+	FMOVS 16(R6), F17
+	WORD $0x4f9011e0 // fmla v0.4s, v15.4s, v16.s[0]
+	WORD $0x4fb011e3 // fmla v3.4s, v15.4s, v16.s[1]
+	WORD $0x4f9019e6 // fmla v6.4s, v15.4s, v16.s[2]
+	WORD $0x4fb019e9 // fmla v9.4s, v15.4s, v16.s[3]
+	WORD $0x4f9111ec // fmla v12.4s, v15.4s, v17.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge4loop
 edge4tail:
@@ -7087,24 +6071,15 @@ edge4tail:
 	CBZ R0, edge4done
 edge4tailloop:
 	FMOVQ (R3), F15
-	VLD1R (R1), [V16.S4]
-	VFMLA V15.S4, V16.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V17.S4]
-	VFMLA V15.S4, V17.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V16.S4]
-	VFMLA V15.S4, V16.S4, V6.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V17.S4]
-	VFMLA V15.S4, V17.S4, V9.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V16.S4]
-	VFMLA V15.S4, V16.S4, V12.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F16
+	FMOVS 16(R1), F17
+	WORD $0x4f9011e0 // fmla v0.4s, v15.4s, v16.s[0]
+	WORD $0x4fb011e3 // fmla v3.4s, v15.4s, v16.s[1]
+	WORD $0x4f9019e6 // fmla v6.4s, v15.4s, v16.s[2]
+	WORD $0x4fb019e9 // fmla v9.4s, v15.4s, v16.s[3]
+	WORD $0x4f9111ec // fmla v12.4s, v15.4s, v17.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge4tailloop
 edge4done:
@@ -7164,9 +6139,7 @@ edge4beta0:
 	B next
 edge5:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge5tail
@@ -7175,57 +6148,36 @@ edge5loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F15
 	FMOVS 16(R3), F16
-	VLD1R (R1), [V17.S4]
-	VFMLA V15.S4, V17.S4, V0.S4
-	VFMLA V16.S4, V17.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V18.S4]
-	VFMLA V15.S4, V18.S4, V3.S4
-	VFMLA V16.S4, V18.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V17.S4]
-	VFMLA V15.S4, V17.S4, V6.S4
-	VFMLA V16.S4, V17.S4, V7.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V18.S4]
-	VFMLA V15.S4, V18.S4, V9.S4
-	VFMLA V16.S4, V18.S4, V10.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V17.S4]
-	VFMLA V15.S4, V17.S4, V12.S4
-	VFMLA V16.S4, V17.S4, V13.S4
+	FMOVQ (R1), F17
+	FMOVS 16(R1), F18
+	WORD $0x4f9111e0 // fmla v0.4s, v15.4s, v17.s[0]
+	WORD $0x4f911201 // fmla v1.4s, v16.4s, v17.s[0]
+	WORD $0x4fb111e3 // fmla v3.4s, v15.4s, v17.s[1]
+	WORD $0x4fb11204 // fmla v4.4s, v16.4s, v17.s[1]
+	WORD $0x4f9119e6 // fmla v6.4s, v15.4s, v17.s[2]
+	WORD $0x4f911a07 // fmla v7.4s, v16.4s, v17.s[2]
+	WORD $0x4fb119e9 // fmla v9.4s, v15.4s, v17.s[3]
+	WORD $0x4fb11a0a // fmla v10.4s, v16.4s, v17.s[3]
+	WORD $0x4f9211ec // fmla v12.4s, v15.4s, v18.s[0]
+	WORD $0x4f92120d // fmla v13.4s, v16.4s, v18.s[0]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F15
-	ADD R4<<0, R3, R6
 	FMOVS 16(R6), F16
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V17.S4]
-	VFMLA V15.S4, V17.S4, V0.S4
-	VFMLA V16.S4, V17.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V18.S4]
-	VFMLA V15.S4, V18.S4, V3.S4
-	VFMLA V16.S4, V18.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V17.S4]
-	VFMLA V15.S4, V17.S4, V6.S4
-	VFMLA V16.S4, V17.S4, V7.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V18.S4]
-	VFMLA V15.S4, V18.S4, V9.S4
-	VFMLA V16.S4, V18.S4, V10.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V17.S4]
-	VFMLA V15.S4, V17.S4, V12.S4
-	VFMLA V16.S4, V17.S4, V13.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F17
+	FMOVS 16(R6), F18
+	WORD $0x4f9111e0 // fmla v0.4s, v15.4s, v17.s[0]
+	WORD $0x4f911201 // fmla v1.4s, v16.4s, v17.s[0]
+	WORD $0x4fb111e3 // fmla v3.4s, v15.4s, v17.s[1]
+	WORD $0x4fb11204 // fmla v4.4s, v16.4s, v17.s[1]
+	WORD $0x4f9119e6 // fmla v6.4s, v15.4s, v17.s[2]
+	WORD $0x4f911a07 // fmla v7.4s, v16.4s, v17.s[2]
+	WORD $0x4fb119e9 // fmla v9.4s, v15.4s, v17.s[3]
+	WORD $0x4fb11a0a // fmla v10.4s, v16.4s, v17.s[3]
+	WORD $0x4f9211ec // fmla v12.4s, v15.4s, v18.s[0]
+	WORD $0x4f92120d // fmla v13.4s, v16.4s, v18.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge5loop
 edge5tail:
@@ -7234,29 +6186,20 @@ edge5tail:
 edge5tailloop:
 	FMOVQ (R3), F15
 	FMOVS 16(R3), F16
-	VLD1R (R1), [V17.S4]
-	VFMLA V15.S4, V17.S4, V0.S4
-	VFMLA V16.S4, V17.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V18.S4]
-	VFMLA V15.S4, V18.S4, V3.S4
-	VFMLA V16.S4, V18.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V17.S4]
-	VFMLA V15.S4, V17.S4, V6.S4
-	VFMLA V16.S4, V17.S4, V7.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V18.S4]
-	VFMLA V15.S4, V18.S4, V9.S4
-	VFMLA V16.S4, V18.S4, V10.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V17.S4]
-	VFMLA V15.S4, V17.S4, V12.S4
-	VFMLA V16.S4, V17.S4, V13.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F17
+	FMOVS 16(R1), F18
+	WORD $0x4f9111e0 // fmla v0.4s, v15.4s, v17.s[0]
+	WORD $0x4f911201 // fmla v1.4s, v16.4s, v17.s[0]
+	WORD $0x4fb111e3 // fmla v3.4s, v15.4s, v17.s[1]
+	WORD $0x4fb11204 // fmla v4.4s, v16.4s, v17.s[1]
+	WORD $0x4f9119e6 // fmla v6.4s, v15.4s, v17.s[2]
+	WORD $0x4f911a07 // fmla v7.4s, v16.4s, v17.s[2]
+	WORD $0x4fb119e9 // fmla v9.4s, v15.4s, v17.s[3]
+	WORD $0x4fb11a0a // fmla v10.4s, v16.4s, v17.s[3]
+	WORD $0x4f9211ec // fmla v12.4s, v15.4s, v18.s[0]
+	WORD $0x4f92120d // fmla v13.4s, v16.4s, v18.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge5tailloop
 edge5done:
@@ -7346,9 +6289,7 @@ edge5beta0:
 	B next
 edge6:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge6tail
@@ -7357,57 +6298,36 @@ edge6loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F15
 	FMOVD 16(R3), F16
-	VLD1R (R1), [V17.S4]
-	VFMLA V15.S4, V17.S4, V0.S4
-	VFMLA V16.S4, V17.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V18.S4]
-	VFMLA V15.S4, V18.S4, V3.S4
-	VFMLA V16.S4, V18.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V17.S4]
-	VFMLA V15.S4, V17.S4, V6.S4
-	VFMLA V16.S4, V17.S4, V7.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V18.S4]
-	VFMLA V15.S4, V18.S4, V9.S4
-	VFMLA V16.S4, V18.S4, V10.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V17.S4]
-	VFMLA V15.S4, V17.S4, V12.S4
-	VFMLA V16.S4, V17.S4, V13.S4
+	FMOVQ (R1), F17
+	FMOVS 16(R1), F18
+	WORD $0x4f9111e0 // fmla v0.4s, v15.4s, v17.s[0]
+	WORD $0x4f911201 // fmla v1.4s, v16.4s, v17.s[0]
+	WORD $0x4fb111e3 // fmla v3.4s, v15.4s, v17.s[1]
+	WORD $0x4fb11204 // fmla v4.4s, v16.4s, v17.s[1]
+	WORD $0x4f9119e6 // fmla v6.4s, v15.4s, v17.s[2]
+	WORD $0x4f911a07 // fmla v7.4s, v16.4s, v17.s[2]
+	WORD $0x4fb119e9 // fmla v9.4s, v15.4s, v17.s[3]
+	WORD $0x4fb11a0a // fmla v10.4s, v16.4s, v17.s[3]
+	WORD $0x4f9211ec // fmla v12.4s, v15.4s, v18.s[0]
+	WORD $0x4f92120d // fmla v13.4s, v16.4s, v18.s[0]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F15
-	ADD R4<<0, R3, R6
 	FMOVD 16(R6), F16
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V17.S4]
-	VFMLA V15.S4, V17.S4, V0.S4
-	VFMLA V16.S4, V17.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V18.S4]
-	VFMLA V15.S4, V18.S4, V3.S4
-	VFMLA V16.S4, V18.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V17.S4]
-	VFMLA V15.S4, V17.S4, V6.S4
-	VFMLA V16.S4, V17.S4, V7.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V18.S4]
-	VFMLA V15.S4, V18.S4, V9.S4
-	VFMLA V16.S4, V18.S4, V10.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V17.S4]
-	VFMLA V15.S4, V17.S4, V12.S4
-	VFMLA V16.S4, V17.S4, V13.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F17
+	FMOVS 16(R6), F18
+	WORD $0x4f9111e0 // fmla v0.4s, v15.4s, v17.s[0]
+	WORD $0x4f911201 // fmla v1.4s, v16.4s, v17.s[0]
+	WORD $0x4fb111e3 // fmla v3.4s, v15.4s, v17.s[1]
+	WORD $0x4fb11204 // fmla v4.4s, v16.4s, v17.s[1]
+	WORD $0x4f9119e6 // fmla v6.4s, v15.4s, v17.s[2]
+	WORD $0x4f911a07 // fmla v7.4s, v16.4s, v17.s[2]
+	WORD $0x4fb119e9 // fmla v9.4s, v15.4s, v17.s[3]
+	WORD $0x4fb11a0a // fmla v10.4s, v16.4s, v17.s[3]
+	WORD $0x4f9211ec // fmla v12.4s, v15.4s, v18.s[0]
+	WORD $0x4f92120d // fmla v13.4s, v16.4s, v18.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge6loop
 edge6tail:
@@ -7416,29 +6336,20 @@ edge6tail:
 edge6tailloop:
 	FMOVQ (R3), F15
 	FMOVD 16(R3), F16
-	VLD1R (R1), [V17.S4]
-	VFMLA V15.S4, V17.S4, V0.S4
-	VFMLA V16.S4, V17.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V18.S4]
-	VFMLA V15.S4, V18.S4, V3.S4
-	VFMLA V16.S4, V18.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V17.S4]
-	VFMLA V15.S4, V17.S4, V6.S4
-	VFMLA V16.S4, V17.S4, V7.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V18.S4]
-	VFMLA V15.S4, V18.S4, V9.S4
-	VFMLA V16.S4, V18.S4, V10.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V17.S4]
-	VFMLA V15.S4, V17.S4, V12.S4
-	VFMLA V16.S4, V17.S4, V13.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F17
+	FMOVS 16(R1), F18
+	WORD $0x4f9111e0 // fmla v0.4s, v15.4s, v17.s[0]
+	WORD $0x4f911201 // fmla v1.4s, v16.4s, v17.s[0]
+	WORD $0x4fb111e3 // fmla v3.4s, v15.4s, v17.s[1]
+	WORD $0x4fb11204 // fmla v4.4s, v16.4s, v17.s[1]
+	WORD $0x4f9119e6 // fmla v6.4s, v15.4s, v17.s[2]
+	WORD $0x4f911a07 // fmla v7.4s, v16.4s, v17.s[2]
+	WORD $0x4fb119e9 // fmla v9.4s, v15.4s, v17.s[3]
+	WORD $0x4fb11a0a // fmla v10.4s, v16.4s, v17.s[3]
+	WORD $0x4f9211ec // fmla v12.4s, v15.4s, v18.s[0]
+	WORD $0x4f92120d // fmla v13.4s, v16.4s, v18.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge6tailloop
 edge6done:
@@ -7528,9 +6439,7 @@ edge6beta0:
 	B next
 edge7:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge7tail
@@ -7541,60 +6450,38 @@ edge7loop:
 	FMOVD 16(R3), F16
 	FMOVS 24(R3), F17
 	VMOV V17.S[0], V16.S[2]
-	VLD1R (R1), [V17.S4]
-	VFMLA V15.S4, V17.S4, V0.S4
-	VFMLA V16.S4, V17.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V18.S4]
-	VFMLA V15.S4, V18.S4, V3.S4
-	VFMLA V16.S4, V18.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V17.S4]
-	VFMLA V15.S4, V17.S4, V6.S4
-	VFMLA V16.S4, V17.S4, V7.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V18.S4]
-	VFMLA V15.S4, V18.S4, V9.S4
-	VFMLA V16.S4, V18.S4, V10.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V17.S4]
-	VFMLA V15.S4, V17.S4, V12.S4
-	VFMLA V16.S4, V17.S4, V13.S4
+	FMOVQ (R1), F17
+	FMOVS 16(R1), F18
+	WORD $0x4f9111e0 // fmla v0.4s, v15.4s, v17.s[0]
+	WORD $0x4f911201 // fmla v1.4s, v16.4s, v17.s[0]
+	WORD $0x4fb111e3 // fmla v3.4s, v15.4s, v17.s[1]
+	WORD $0x4fb11204 // fmla v4.4s, v16.4s, v17.s[1]
+	WORD $0x4f9119e6 // fmla v6.4s, v15.4s, v17.s[2]
+	WORD $0x4f911a07 // fmla v7.4s, v16.4s, v17.s[2]
+	WORD $0x4fb119e9 // fmla v9.4s, v15.4s, v17.s[3]
+	WORD $0x4fb11a0a // fmla v10.4s, v16.4s, v17.s[3]
+	WORD $0x4f9211ec // fmla v12.4s, v15.4s, v18.s[0]
+	WORD $0x4f92120d // fmla v13.4s, v16.4s, v18.s[0]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F15
-	ADD R4<<0, R3, R6
 	FMOVD 16(R6), F16
-	ADD R4<<0, R3, R6
 	FMOVS 24(R6), F19
 	VMOV V19.S[0], V16.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V17.S4]
-	VFMLA V15.S4, V17.S4, V0.S4
-	VFMLA V16.S4, V17.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V18.S4]
-	VFMLA V15.S4, V18.S4, V3.S4
-	VFMLA V16.S4, V18.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V17.S4]
-	VFMLA V15.S4, V17.S4, V6.S4
-	VFMLA V16.S4, V17.S4, V7.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V18.S4]
-	VFMLA V15.S4, V18.S4, V9.S4
-	VFMLA V16.S4, V18.S4, V10.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V17.S4]
-	VFMLA V15.S4, V17.S4, V12.S4
-	VFMLA V16.S4, V17.S4, V13.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F17
+	FMOVS 16(R6), F18
+	WORD $0x4f9111e0 // fmla v0.4s, v15.4s, v17.s[0]
+	WORD $0x4f911201 // fmla v1.4s, v16.4s, v17.s[0]
+	WORD $0x4fb111e3 // fmla v3.4s, v15.4s, v17.s[1]
+	WORD $0x4fb11204 // fmla v4.4s, v16.4s, v17.s[1]
+	WORD $0x4f9119e6 // fmla v6.4s, v15.4s, v17.s[2]
+	WORD $0x4f911a07 // fmla v7.4s, v16.4s, v17.s[2]
+	WORD $0x4fb119e9 // fmla v9.4s, v15.4s, v17.s[3]
+	WORD $0x4fb11a0a // fmla v10.4s, v16.4s, v17.s[3]
+	WORD $0x4f9211ec // fmla v12.4s, v15.4s, v18.s[0]
+	WORD $0x4f92120d // fmla v13.4s, v16.4s, v18.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge7loop
 edge7tail:
@@ -7605,29 +6492,20 @@ edge7tailloop:
 	FMOVD 16(R3), F16
 	FMOVS 24(R3), F19
 	VMOV V19.S[0], V16.S[2]
-	VLD1R (R1), [V17.S4]
-	VFMLA V15.S4, V17.S4, V0.S4
-	VFMLA V16.S4, V17.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V18.S4]
-	VFMLA V15.S4, V18.S4, V3.S4
-	VFMLA V16.S4, V18.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V17.S4]
-	VFMLA V15.S4, V17.S4, V6.S4
-	VFMLA V16.S4, V17.S4, V7.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V18.S4]
-	VFMLA V15.S4, V18.S4, V9.S4
-	VFMLA V16.S4, V18.S4, V10.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V17.S4]
-	VFMLA V15.S4, V17.S4, V12.S4
-	VFMLA V16.S4, V17.S4, V13.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F17
+	FMOVS 16(R1), F18
+	WORD $0x4f9111e0 // fmla v0.4s, v15.4s, v17.s[0]
+	WORD $0x4f911201 // fmla v1.4s, v16.4s, v17.s[0]
+	WORD $0x4fb111e3 // fmla v3.4s, v15.4s, v17.s[1]
+	WORD $0x4fb11204 // fmla v4.4s, v16.4s, v17.s[1]
+	WORD $0x4f9119e6 // fmla v6.4s, v15.4s, v17.s[2]
+	WORD $0x4f911a07 // fmla v7.4s, v16.4s, v17.s[2]
+	WORD $0x4fb119e9 // fmla v9.4s, v15.4s, v17.s[3]
+	WORD $0x4fb11a0a // fmla v10.4s, v16.4s, v17.s[3]
+	WORD $0x4f9211ec // fmla v12.4s, v15.4s, v18.s[0]
+	WORD $0x4f92120d // fmla v13.4s, v16.4s, v18.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge7tailloop
 edge7done:
@@ -7747,9 +6625,7 @@ edge7beta0:
 	B next
 edge8:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge8tail
@@ -7758,57 +6634,36 @@ edge8loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F15
 	FMOVQ 16(R3), F16
-	VLD1R (R1), [V17.S4]
-	VFMLA V15.S4, V17.S4, V0.S4
-	VFMLA V16.S4, V17.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V18.S4]
-	VFMLA V15.S4, V18.S4, V3.S4
-	VFMLA V16.S4, V18.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V17.S4]
-	VFMLA V15.S4, V17.S4, V6.S4
-	VFMLA V16.S4, V17.S4, V7.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V18.S4]
-	VFMLA V15.S4, V18.S4, V9.S4
-	VFMLA V16.S4, V18.S4, V10.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V17.S4]
-	VFMLA V15.S4, V17.S4, V12.S4
-	VFMLA V16.S4, V17.S4, V13.S4
+	FMOVQ (R1), F17
+	FMOVS 16(R1), F18
+	WORD $0x4f9111e0 // fmla v0.4s, v15.4s, v17.s[0]
+	WORD $0x4f911201 // fmla v1.4s, v16.4s, v17.s[0]
+	WORD $0x4fb111e3 // fmla v3.4s, v15.4s, v17.s[1]
+	WORD $0x4fb11204 // fmla v4.4s, v16.4s, v17.s[1]
+	WORD $0x4f9119e6 // fmla v6.4s, v15.4s, v17.s[2]
+	WORD $0x4f911a07 // fmla v7.4s, v16.4s, v17.s[2]
+	WORD $0x4fb119e9 // fmla v9.4s, v15.4s, v17.s[3]
+	WORD $0x4fb11a0a // fmla v10.4s, v16.4s, v17.s[3]
+	WORD $0x4f9211ec // fmla v12.4s, v15.4s, v18.s[0]
+	WORD $0x4f92120d // fmla v13.4s, v16.4s, v18.s[0]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F15
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F16
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V17.S4]
-	VFMLA V15.S4, V17.S4, V0.S4
-	VFMLA V16.S4, V17.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V18.S4]
-	VFMLA V15.S4, V18.S4, V3.S4
-	VFMLA V16.S4, V18.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V17.S4]
-	VFMLA V15.S4, V17.S4, V6.S4
-	VFMLA V16.S4, V17.S4, V7.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V18.S4]
-	VFMLA V15.S4, V18.S4, V9.S4
-	VFMLA V16.S4, V18.S4, V10.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V17.S4]
-	VFMLA V15.S4, V17.S4, V12.S4
-	VFMLA V16.S4, V17.S4, V13.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F17
+	FMOVS 16(R6), F18
+	WORD $0x4f9111e0 // fmla v0.4s, v15.4s, v17.s[0]
+	WORD $0x4f911201 // fmla v1.4s, v16.4s, v17.s[0]
+	WORD $0x4fb111e3 // fmla v3.4s, v15.4s, v17.s[1]
+	WORD $0x4fb11204 // fmla v4.4s, v16.4s, v17.s[1]
+	WORD $0x4f9119e6 // fmla v6.4s, v15.4s, v17.s[2]
+	WORD $0x4f911a07 // fmla v7.4s, v16.4s, v17.s[2]
+	WORD $0x4fb119e9 // fmla v9.4s, v15.4s, v17.s[3]
+	WORD $0x4fb11a0a // fmla v10.4s, v16.4s, v17.s[3]
+	WORD $0x4f9211ec // fmla v12.4s, v15.4s, v18.s[0]
+	WORD $0x4f92120d // fmla v13.4s, v16.4s, v18.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge8loop
 edge8tail:
@@ -7817,29 +6672,20 @@ edge8tail:
 edge8tailloop:
 	FMOVQ (R3), F15
 	FMOVQ 16(R3), F16
-	VLD1R (R1), [V17.S4]
-	VFMLA V15.S4, V17.S4, V0.S4
-	VFMLA V16.S4, V17.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V18.S4]
-	VFMLA V15.S4, V18.S4, V3.S4
-	VFMLA V16.S4, V18.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V17.S4]
-	VFMLA V15.S4, V17.S4, V6.S4
-	VFMLA V16.S4, V17.S4, V7.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V18.S4]
-	VFMLA V15.S4, V18.S4, V9.S4
-	VFMLA V16.S4, V18.S4, V10.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V17.S4]
-	VFMLA V15.S4, V17.S4, V12.S4
-	VFMLA V16.S4, V17.S4, V13.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F17
+	FMOVS 16(R1), F18
+	WORD $0x4f9111e0 // fmla v0.4s, v15.4s, v17.s[0]
+	WORD $0x4f911201 // fmla v1.4s, v16.4s, v17.s[0]
+	WORD $0x4fb111e3 // fmla v3.4s, v15.4s, v17.s[1]
+	WORD $0x4fb11204 // fmla v4.4s, v16.4s, v17.s[1]
+	WORD $0x4f9119e6 // fmla v6.4s, v15.4s, v17.s[2]
+	WORD $0x4f911a07 // fmla v7.4s, v16.4s, v17.s[2]
+	WORD $0x4fb119e9 // fmla v9.4s, v15.4s, v17.s[3]
+	WORD $0x4fb11a0a // fmla v10.4s, v16.4s, v17.s[3]
+	WORD $0x4f9211ec // fmla v12.4s, v15.4s, v18.s[0]
+	WORD $0x4f92120d // fmla v13.4s, v16.4s, v18.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge8tailloop
 edge8done:
@@ -7929,9 +6775,7 @@ edge8beta0:
 	B next
 edge9:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge9tail
@@ -7941,69 +6785,47 @@ edge9loop:
 	FMOVQ (R3), F15
 	FMOVQ 16(R3), F16
 	FMOVS 32(R3), F17
-	VLD1R (R1), [V18.S4]
-	VFMLA V15.S4, V18.S4, V0.S4
-	VFMLA V16.S4, V18.S4, V1.S4
-	VFMLA V17.S4, V18.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V19.S4]
-	VFMLA V15.S4, V19.S4, V3.S4
-	VFMLA V16.S4, V19.S4, V4.S4
-	VFMLA V17.S4, V19.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V18.S4]
-	VFMLA V15.S4, V18.S4, V6.S4
-	VFMLA V16.S4, V18.S4, V7.S4
-	VFMLA V17.S4, V18.S4, V8.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V19.S4]
-	VFMLA V15.S4, V19.S4, V9.S4
-	VFMLA V16.S4, V19.S4, V10.S4
-	VFMLA V17.S4, V19.S4, V11.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V18.S4]
-	VFMLA V15.S4, V18.S4, V12.S4
-	VFMLA V16.S4, V18.S4, V13.S4
-	VFMLA V17.S4, V18.S4, V14.S4
+	FMOVQ (R1), F18
+	FMOVS 16(R1), F19
+	WORD $0x4f9211e0 // fmla v0.4s, v15.4s, v18.s[0]
+	WORD $0x4f921201 // fmla v1.4s, v16.4s, v18.s[0]
+	WORD $0x4f921222 // fmla v2.4s, v17.4s, v18.s[0]
+	WORD $0x4fb211e3 // fmla v3.4s, v15.4s, v18.s[1]
+	WORD $0x4fb21204 // fmla v4.4s, v16.4s, v18.s[1]
+	WORD $0x4fb21225 // fmla v5.4s, v17.4s, v18.s[1]
+	WORD $0x4f9219e6 // fmla v6.4s, v15.4s, v18.s[2]
+	WORD $0x4f921a07 // fmla v7.4s, v16.4s, v18.s[2]
+	WORD $0x4f921a28 // fmla v8.4s, v17.4s, v18.s[2]
+	WORD $0x4fb219e9 // fmla v9.4s, v15.4s, v18.s[3]
+	WORD $0x4fb21a0a // fmla v10.4s, v16.4s, v18.s[3]
+	WORD $0x4fb21a2b // fmla v11.4s, v17.4s, v18.s[3]
+	WORD $0x4f9311ec // fmla v12.4s, v15.4s, v19.s[0]
+	WORD $0x4f93120d // fmla v13.4s, v16.4s, v19.s[0]
+	WORD $0x4f93122e // fmla v14.4s, v17.4s, v19.s[0]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F15
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F16
-	ADD R4<<0, R3, R6
 	FMOVS 32(R6), F17
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V18.S4]
-	VFMLA V15.S4, V18.S4, V0.S4
-	VFMLA V16.S4, V18.S4, V1.S4
-	VFMLA V17.S4, V18.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V19.S4]
-	VFMLA V15.S4, V19.S4, V3.S4
-	VFMLA V16.S4, V19.S4, V4.S4
-	VFMLA V17.S4, V19.S4, V5.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V18.S4]
-	VFMLA V15.S4, V18.S4, V6.S4
-	VFMLA V16.S4, V18.S4, V7.S4
-	VFMLA V17.S4, V18.S4, V8.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V19.S4]
-	VFMLA V15.S4, V19.S4, V9.S4
-	VFMLA V16.S4, V19.S4, V10.S4
-	VFMLA V17.S4, V19.S4, V11.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V18.S4]
-	VFMLA V15.S4, V18.S4, V12.S4
-	VFMLA V16.S4, V18.S4, V13.S4
-	VFMLA V17.S4, V18.S4, V14.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F18
+	FMOVS 16(R6), F19
+	WORD $0x4f9211e0 // fmla v0.4s, v15.4s, v18.s[0]
+	WORD $0x4f921201 // fmla v1.4s, v16.4s, v18.s[0]
+	WORD $0x4f921222 // fmla v2.4s, v17.4s, v18.s[0]
+	WORD $0x4fb211e3 // fmla v3.4s, v15.4s, v18.s[1]
+	WORD $0x4fb21204 // fmla v4.4s, v16.4s, v18.s[1]
+	WORD $0x4fb21225 // fmla v5.4s, v17.4s, v18.s[1]
+	WORD $0x4f9219e6 // fmla v6.4s, v15.4s, v18.s[2]
+	WORD $0x4f921a07 // fmla v7.4s, v16.4s, v18.s[2]
+	WORD $0x4f921a28 // fmla v8.4s, v17.4s, v18.s[2]
+	WORD $0x4fb219e9 // fmla v9.4s, v15.4s, v18.s[3]
+	WORD $0x4fb21a0a // fmla v10.4s, v16.4s, v18.s[3]
+	WORD $0x4fb21a2b // fmla v11.4s, v17.4s, v18.s[3]
+	WORD $0x4f9311ec // fmla v12.4s, v15.4s, v19.s[0]
+	WORD $0x4f93120d // fmla v13.4s, v16.4s, v19.s[0]
+	WORD $0x4f93122e // fmla v14.4s, v17.4s, v19.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge9loop
 edge9tail:
@@ -8013,34 +6835,25 @@ edge9tailloop:
 	FMOVQ (R3), F15
 	FMOVQ 16(R3), F16
 	FMOVS 32(R3), F17
-	VLD1R (R1), [V18.S4]
-	VFMLA V15.S4, V18.S4, V0.S4
-	VFMLA V16.S4, V18.S4, V1.S4
-	VFMLA V17.S4, V18.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V19.S4]
-	VFMLA V15.S4, V19.S4, V3.S4
-	VFMLA V16.S4, V19.S4, V4.S4
-	VFMLA V17.S4, V19.S4, V5.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V18.S4]
-	VFMLA V15.S4, V18.S4, V6.S4
-	VFMLA V16.S4, V18.S4, V7.S4
-	VFMLA V17.S4, V18.S4, V8.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V19.S4]
-	VFMLA V15.S4, V19.S4, V9.S4
-	VFMLA V16.S4, V19.S4, V10.S4
-	VFMLA V17.S4, V19.S4, V11.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V18.S4]
-	VFMLA V15.S4, V18.S4, V12.S4
-	VFMLA V16.S4, V18.S4, V13.S4
-	VFMLA V17.S4, V18.S4, V14.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F18
+	FMOVS 16(R1), F19
+	WORD $0x4f9211e0 // fmla v0.4s, v15.4s, v18.s[0]
+	WORD $0x4f921201 // fmla v1.4s, v16.4s, v18.s[0]
+	WORD $0x4f921222 // fmla v2.4s, v17.4s, v18.s[0]
+	WORD $0x4fb211e3 // fmla v3.4s, v15.4s, v18.s[1]
+	WORD $0x4fb21204 // fmla v4.4s, v16.4s, v18.s[1]
+	WORD $0x4fb21225 // fmla v5.4s, v17.4s, v18.s[1]
+	WORD $0x4f9219e6 // fmla v6.4s, v15.4s, v18.s[2]
+	WORD $0x4f921a07 // fmla v7.4s, v16.4s, v18.s[2]
+	WORD $0x4f921a28 // fmla v8.4s, v17.4s, v18.s[2]
+	WORD $0x4fb219e9 // fmla v9.4s, v15.4s, v18.s[3]
+	WORD $0x4fb21a0a // fmla v10.4s, v16.4s, v18.s[3]
+	WORD $0x4fb21a2b // fmla v11.4s, v17.4s, v18.s[3]
+	WORD $0x4f9311ec // fmla v12.4s, v15.4s, v19.s[0]
+	WORD $0x4f93120d // fmla v13.4s, v16.4s, v19.s[0]
+	WORD $0x4f93122e // fmla v14.4s, v17.4s, v19.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge9tailloop
 edge9done:
@@ -8160,9 +6973,7 @@ edge9beta0:
 	B next
 edge10:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge10tail
@@ -8172,69 +6983,47 @@ edge10loop:
 	FMOVQ (R3), F15
 	FMOVQ 16(R3), F16
 	FMOVD 32(R3), F17
-	VLD1R (R1), [V18.S4]
-	VFMLA V15.S4, V18.S4, V0.S4
-	VFMLA V16.S4, V18.S4, V1.S4
-	VFMLA V17.S4, V18.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V19.S4]
-	VFMLA V15.S4, V19.S4, V3.S4
-	VFMLA V16.S4, V19.S4, V4.S4
-	VFMLA V17.S4, V19.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V18.S4]
-	VFMLA V15.S4, V18.S4, V6.S4
-	VFMLA V16.S4, V18.S4, V7.S4
-	VFMLA V17.S4, V18.S4, V8.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V19.S4]
-	VFMLA V15.S4, V19.S4, V9.S4
-	VFMLA V16.S4, V19.S4, V10.S4
-	VFMLA V17.S4, V19.S4, V11.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V18.S4]
-	VFMLA V15.S4, V18.S4, V12.S4
-	VFMLA V16.S4, V18.S4, V13.S4
-	VFMLA V17.S4, V18.S4, V14.S4
+	FMOVQ (R1), F18
+	FMOVS 16(R1), F19
+	WORD $0x4f9211e0 // fmla v0.4s, v15.4s, v18.s[0]
+	WORD $0x4f921201 // fmla v1.4s, v16.4s, v18.s[0]
+	WORD $0x4f921222 // fmla v2.4s, v17.4s, v18.s[0]
+	WORD $0x4fb211e3 // fmla v3.4s, v15.4s, v18.s[1]
+	WORD $0x4fb21204 // fmla v4.4s, v16.4s, v18.s[1]
+	WORD $0x4fb21225 // fmla v5.4s, v17.4s, v18.s[1]
+	WORD $0x4f9219e6 // fmla v6.4s, v15.4s, v18.s[2]
+	WORD $0x4f921a07 // fmla v7.4s, v16.4s, v18.s[2]
+	WORD $0x4f921a28 // fmla v8.4s, v17.4s, v18.s[2]
+	WORD $0x4fb219e9 // fmla v9.4s, v15.4s, v18.s[3]
+	WORD $0x4fb21a0a // fmla v10.4s, v16.4s, v18.s[3]
+	WORD $0x4fb21a2b // fmla v11.4s, v17.4s, v18.s[3]
+	WORD $0x4f9311ec // fmla v12.4s, v15.4s, v19.s[0]
+	WORD $0x4f93120d // fmla v13.4s, v16.4s, v19.s[0]
+	WORD $0x4f93122e // fmla v14.4s, v17.4s, v19.s[0]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F15
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F16
-	ADD R4<<0, R3, R6
 	FMOVD 32(R6), F17
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V18.S4]
-	VFMLA V15.S4, V18.S4, V0.S4
-	VFMLA V16.S4, V18.S4, V1.S4
-	VFMLA V17.S4, V18.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V19.S4]
-	VFMLA V15.S4, V19.S4, V3.S4
-	VFMLA V16.S4, V19.S4, V4.S4
-	VFMLA V17.S4, V19.S4, V5.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V18.S4]
-	VFMLA V15.S4, V18.S4, V6.S4
-	VFMLA V16.S4, V18.S4, V7.S4
-	VFMLA V17.S4, V18.S4, V8.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V19.S4]
-	VFMLA V15.S4, V19.S4, V9.S4
-	VFMLA V16.S4, V19.S4, V10.S4
-	VFMLA V17.S4, V19.S4, V11.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V18.S4]
-	VFMLA V15.S4, V18.S4, V12.S4
-	VFMLA V16.S4, V18.S4, V13.S4
-	VFMLA V17.S4, V18.S4, V14.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F18
+	FMOVS 16(R6), F19
+	WORD $0x4f9211e0 // fmla v0.4s, v15.4s, v18.s[0]
+	WORD $0x4f921201 // fmla v1.4s, v16.4s, v18.s[0]
+	WORD $0x4f921222 // fmla v2.4s, v17.4s, v18.s[0]
+	WORD $0x4fb211e3 // fmla v3.4s, v15.4s, v18.s[1]
+	WORD $0x4fb21204 // fmla v4.4s, v16.4s, v18.s[1]
+	WORD $0x4fb21225 // fmla v5.4s, v17.4s, v18.s[1]
+	WORD $0x4f9219e6 // fmla v6.4s, v15.4s, v18.s[2]
+	WORD $0x4f921a07 // fmla v7.4s, v16.4s, v18.s[2]
+	WORD $0x4f921a28 // fmla v8.4s, v17.4s, v18.s[2]
+	WORD $0x4fb219e9 // fmla v9.4s, v15.4s, v18.s[3]
+	WORD $0x4fb21a0a // fmla v10.4s, v16.4s, v18.s[3]
+	WORD $0x4fb21a2b // fmla v11.4s, v17.4s, v18.s[3]
+	WORD $0x4f9311ec // fmla v12.4s, v15.4s, v19.s[0]
+	WORD $0x4f93120d // fmla v13.4s, v16.4s, v19.s[0]
+	WORD $0x4f93122e // fmla v14.4s, v17.4s, v19.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge10loop
 edge10tail:
@@ -8244,34 +7033,25 @@ edge10tailloop:
 	FMOVQ (R3), F15
 	FMOVQ 16(R3), F16
 	FMOVD 32(R3), F17
-	VLD1R (R1), [V18.S4]
-	VFMLA V15.S4, V18.S4, V0.S4
-	VFMLA V16.S4, V18.S4, V1.S4
-	VFMLA V17.S4, V18.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V19.S4]
-	VFMLA V15.S4, V19.S4, V3.S4
-	VFMLA V16.S4, V19.S4, V4.S4
-	VFMLA V17.S4, V19.S4, V5.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V18.S4]
-	VFMLA V15.S4, V18.S4, V6.S4
-	VFMLA V16.S4, V18.S4, V7.S4
-	VFMLA V17.S4, V18.S4, V8.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V19.S4]
-	VFMLA V15.S4, V19.S4, V9.S4
-	VFMLA V16.S4, V19.S4, V10.S4
-	VFMLA V17.S4, V19.S4, V11.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V18.S4]
-	VFMLA V15.S4, V18.S4, V12.S4
-	VFMLA V16.S4, V18.S4, V13.S4
-	VFMLA V17.S4, V18.S4, V14.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F18
+	FMOVS 16(R1), F19
+	WORD $0x4f9211e0 // fmla v0.4s, v15.4s, v18.s[0]
+	WORD $0x4f921201 // fmla v1.4s, v16.4s, v18.s[0]
+	WORD $0x4f921222 // fmla v2.4s, v17.4s, v18.s[0]
+	WORD $0x4fb211e3 // fmla v3.4s, v15.4s, v18.s[1]
+	WORD $0x4fb21204 // fmla v4.4s, v16.4s, v18.s[1]
+	WORD $0x4fb21225 // fmla v5.4s, v17.4s, v18.s[1]
+	WORD $0x4f9219e6 // fmla v6.4s, v15.4s, v18.s[2]
+	WORD $0x4f921a07 // fmla v7.4s, v16.4s, v18.s[2]
+	WORD $0x4f921a28 // fmla v8.4s, v17.4s, v18.s[2]
+	WORD $0x4fb219e9 // fmla v9.4s, v15.4s, v18.s[3]
+	WORD $0x4fb21a0a // fmla v10.4s, v16.4s, v18.s[3]
+	WORD $0x4fb21a2b // fmla v11.4s, v17.4s, v18.s[3]
+	WORD $0x4f9311ec // fmla v12.4s, v15.4s, v19.s[0]
+	WORD $0x4f93120d // fmla v13.4s, v16.4s, v19.s[0]
+	WORD $0x4f93122e // fmla v14.4s, v17.4s, v19.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge10tailloop
 edge10done:
@@ -8391,9 +7171,7 @@ edge10beta0:
 	B next
 edge11:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge11tail
@@ -8405,72 +7183,49 @@ edge11loop:
 	FMOVD 32(R3), F17
 	FMOVS 40(R3), F18
 	VMOV V18.S[0], V17.S[2]
-	VLD1R (R1), [V18.S4]
-	VFMLA V15.S4, V18.S4, V0.S4
-	VFMLA V16.S4, V18.S4, V1.S4
-	VFMLA V17.S4, V18.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V19.S4]
-	VFMLA V15.S4, V19.S4, V3.S4
-	VFMLA V16.S4, V19.S4, V4.S4
-	VFMLA V17.S4, V19.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V18.S4]
-	VFMLA V15.S4, V18.S4, V6.S4
-	VFMLA V16.S4, V18.S4, V7.S4
-	VFMLA V17.S4, V18.S4, V8.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V19.S4]
-	VFMLA V15.S4, V19.S4, V9.S4
-	VFMLA V16.S4, V19.S4, V10.S4
-	VFMLA V17.S4, V19.S4, V11.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V18.S4]
-	VFMLA V15.S4, V18.S4, V12.S4
-	VFMLA V16.S4, V18.S4, V13.S4
-	VFMLA V17.S4, V18.S4, V14.S4
+	FMOVQ (R1), F18
+	FMOVS 16(R1), F19
+	WORD $0x4f9211e0 // fmla v0.4s, v15.4s, v18.s[0]
+	WORD $0x4f921201 // fmla v1.4s, v16.4s, v18.s[0]
+	WORD $0x4f921222 // fmla v2.4s, v17.4s, v18.s[0]
+	WORD $0x4fb211e3 // fmla v3.4s, v15.4s, v18.s[1]
+	WORD $0x4fb21204 // fmla v4.4s, v16.4s, v18.s[1]
+	WORD $0x4fb21225 // fmla v5.4s, v17.4s, v18.s[1]
+	WORD $0x4f9219e6 // fmla v6.4s, v15.4s, v18.s[2]
+	WORD $0x4f921a07 // fmla v7.4s, v16.4s, v18.s[2]
+	WORD $0x4f921a28 // fmla v8.4s, v17.4s, v18.s[2]
+	WORD $0x4fb219e9 // fmla v9.4s, v15.4s, v18.s[3]
+	WORD $0x4fb21a0a // fmla v10.4s, v16.4s, v18.s[3]
+	WORD $0x4fb21a2b // fmla v11.4s, v17.4s, v18.s[3]
+	WORD $0x4f9311ec // fmla v12.4s, v15.4s, v19.s[0]
+	WORD $0x4f93120d // fmla v13.4s, v16.4s, v19.s[0]
+	WORD $0x4f93122e // fmla v14.4s, v17.4s, v19.s[0]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F15
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F16
-	ADD R4<<0, R3, R6
 	FMOVD 32(R6), F17
-	ADD R4<<0, R3, R6
 	FMOVS 40(R6), F20
 	VMOV V20.S[0], V17.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V18.S4]
-	VFMLA V15.S4, V18.S4, V0.S4
-	VFMLA V16.S4, V18.S4, V1.S4
-	VFMLA V17.S4, V18.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V19.S4]
-	VFMLA V15.S4, V19.S4, V3.S4
-	VFMLA V16.S4, V19.S4, V4.S4
-	VFMLA V17.S4, V19.S4, V5.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V18.S4]
-	VFMLA V15.S4, V18.S4, V6.S4
-	VFMLA V16.S4, V18.S4, V7.S4
-	VFMLA V17.S4, V18.S4, V8.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V19.S4]
-	VFMLA V15.S4, V19.S4, V9.S4
-	VFMLA V16.S4, V19.S4, V10.S4
-	VFMLA V17.S4, V19.S4, V11.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V18.S4]
-	VFMLA V15.S4, V18.S4, V12.S4
-	VFMLA V16.S4, V18.S4, V13.S4
-	VFMLA V17.S4, V18.S4, V14.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F18
+	FMOVS 16(R6), F19
+	WORD $0x4f9211e0 // fmla v0.4s, v15.4s, v18.s[0]
+	WORD $0x4f921201 // fmla v1.4s, v16.4s, v18.s[0]
+	WORD $0x4f921222 // fmla v2.4s, v17.4s, v18.s[0]
+	WORD $0x4fb211e3 // fmla v3.4s, v15.4s, v18.s[1]
+	WORD $0x4fb21204 // fmla v4.4s, v16.4s, v18.s[1]
+	WORD $0x4fb21225 // fmla v5.4s, v17.4s, v18.s[1]
+	WORD $0x4f9219e6 // fmla v6.4s, v15.4s, v18.s[2]
+	WORD $0x4f921a07 // fmla v7.4s, v16.4s, v18.s[2]
+	WORD $0x4f921a28 // fmla v8.4s, v17.4s, v18.s[2]
+	WORD $0x4fb219e9 // fmla v9.4s, v15.4s, v18.s[3]
+	WORD $0x4fb21a0a // fmla v10.4s, v16.4s, v18.s[3]
+	WORD $0x4fb21a2b // fmla v11.4s, v17.4s, v18.s[3]
+	WORD $0x4f9311ec // fmla v12.4s, v15.4s, v19.s[0]
+	WORD $0x4f93120d // fmla v13.4s, v16.4s, v19.s[0]
+	WORD $0x4f93122e // fmla v14.4s, v17.4s, v19.s[0]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge11loop
 edge11tail:
@@ -8482,34 +7237,25 @@ edge11tailloop:
 	FMOVD 32(R3), F17
 	FMOVS 40(R3), F20
 	VMOV V20.S[0], V17.S[2]
-	VLD1R (R1), [V18.S4]
-	VFMLA V15.S4, V18.S4, V0.S4
-	VFMLA V16.S4, V18.S4, V1.S4
-	VFMLA V17.S4, V18.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V19.S4]
-	VFMLA V15.S4, V19.S4, V3.S4
-	VFMLA V16.S4, V19.S4, V4.S4
-	VFMLA V17.S4, V19.S4, V5.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V18.S4]
-	VFMLA V15.S4, V18.S4, V6.S4
-	VFMLA V16.S4, V18.S4, V7.S4
-	VFMLA V17.S4, V18.S4, V8.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V19.S4]
-	VFMLA V15.S4, V19.S4, V9.S4
-	VFMLA V16.S4, V19.S4, V10.S4
-	VFMLA V17.S4, V19.S4, V11.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V18.S4]
-	VFMLA V15.S4, V18.S4, V12.S4
-	VFMLA V16.S4, V18.S4, V13.S4
-	VFMLA V17.S4, V18.S4, V14.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F18
+	FMOVS 16(R1), F19
+	WORD $0x4f9211e0 // fmla v0.4s, v15.4s, v18.s[0]
+	WORD $0x4f921201 // fmla v1.4s, v16.4s, v18.s[0]
+	WORD $0x4f921222 // fmla v2.4s, v17.4s, v18.s[0]
+	WORD $0x4fb211e3 // fmla v3.4s, v15.4s, v18.s[1]
+	WORD $0x4fb21204 // fmla v4.4s, v16.4s, v18.s[1]
+	WORD $0x4fb21225 // fmla v5.4s, v17.4s, v18.s[1]
+	WORD $0x4f9219e6 // fmla v6.4s, v15.4s, v18.s[2]
+	WORD $0x4f921a07 // fmla v7.4s, v16.4s, v18.s[2]
+	WORD $0x4f921a28 // fmla v8.4s, v17.4s, v18.s[2]
+	WORD $0x4fb219e9 // fmla v9.4s, v15.4s, v18.s[3]
+	WORD $0x4fb21a0a // fmla v10.4s, v16.4s, v18.s[3]
+	WORD $0x4fb21a2b // fmla v11.4s, v17.4s, v18.s[3]
+	WORD $0x4f9311ec // fmla v12.4s, v15.4s, v19.s[0]
+	WORD $0x4f93120d // fmla v13.4s, v16.4s, v19.s[0]
+	WORD $0x4f93122e // fmla v14.4s, v17.4s, v19.s[0]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge11tailloop
 edge11done:
@@ -8664,18 +7410,15 @@ next:
 	MOVD R0, tiles+72(FP)
 	MOVD a+8(FP), R0
 	MOVD an+80(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, a+8(FP)
 	MOVD b+24(FP), R0
 	MOVD bn+88(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, b+24(FP)
 	MOVD c+40(FP), R0
 	MOVD cn+96(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, c+40(FP)
 	B top
 last:
@@ -8733,177 +7476,115 @@ top:
 	CMP $12, R5
 	BNE edge
 	ADD R2<<1, R2, R6
-	ADD $0, R6, R7
-	ADD R4<<1, R4, R6
-	ADD $0, R6, R8
-	MOVD R0, R6
-	LSR $2, R6, R6
-	CBZ R6, fulltail
+	ADD R4<<1, R4, R7
+	MOVD R0, R8
+	LSR $2, R8, R8
+	CBZ R8, fulltail
 fullloop:
 	ADD R2<<3, R1, R9
 	PRFM (R9), PLDL1KEEP
-	ADD R2<<3, R1, R9
 	PRFM 64(R9), PLDL1KEEP
 	FMOVQ (R3), F18
 	FMOVQ 16(R3), F19
 	FMOVQ 32(R3), F20
-	VLD1R (R1), [V21.S4]
-	VFMLA V18.S4, V21.S4, V0.S4
-	VFMLA V19.S4, V21.S4, V1.S4
-	VFMLA V20.S4, V21.S4, V2.S4
-	ADD $4, R1, R9
-	VLD1R (R9), [V22.S4]
-	VFMLA V18.S4, V22.S4, V3.S4
-	VFMLA V19.S4, V22.S4, V4.S4
-	VFMLA V20.S4, V22.S4, V5.S4
-	ADD $8, R1, R9
-	VLD1R (R9), [V21.S4]
-	VFMLA V18.S4, V21.S4, V6.S4
-	VFMLA V19.S4, V21.S4, V7.S4
-	VFMLA V20.S4, V21.S4, V8.S4
-	ADD $12, R1, R9
-	VLD1R (R9), [V22.S4]
-	VFMLA V18.S4, V22.S4, V9.S4
-	VFMLA V19.S4, V22.S4, V10.S4
-	VFMLA V20.S4, V22.S4, V11.S4
-	ADD $16, R1, R9
-	VLD1R (R9), [V21.S4]
-	VFMLA V18.S4, V21.S4, V12.S4
-	VFMLA V19.S4, V21.S4, V13.S4
-	VFMLA V20.S4, V21.S4, V14.S4
-	ADD $20, R1, R9
-	VLD1R (R9), [V22.S4]
-	VFMLA V18.S4, V22.S4, V15.S4
-	VFMLA V19.S4, V22.S4, V16.S4
-	VFMLA V20.S4, V22.S4, V17.S4
+	FMOVQ (R1), F21
+	FMOVD 16(R1), F22
+	WORD $0x4f951240 // fmla v0.4s, v18.4s, v21.s[0]
+	WORD $0x4f951261 // fmla v1.4s, v19.4s, v21.s[0]
+	WORD $0x4f951282 // fmla v2.4s, v20.4s, v21.s[0]
+	WORD $0x4fb51243 // fmla v3.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51264 // fmla v4.4s, v19.4s, v21.s[1]
+	WORD $0x4fb51285 // fmla v5.4s, v20.4s, v21.s[1]
+	WORD $0x4f951a46 // fmla v6.4s, v18.4s, v21.s[2]
+	WORD $0x4f951a67 // fmla v7.4s, v19.4s, v21.s[2]
+	WORD $0x4f951a88 // fmla v8.4s, v20.4s, v21.s[2]
+	WORD $0x4fb51a49 // fmla v9.4s, v18.4s, v21.s[3]
+	WORD $0x4fb51a6a // fmla v10.4s, v19.4s, v21.s[3]
+	WORD $0x4fb51a8b // fmla v11.4s, v20.4s, v21.s[3]
+	WORD $0x4f96124c // fmla v12.4s, v18.4s, v22.s[0]
+	WORD $0x4f96126d // fmla v13.4s, v19.4s, v22.s[0]
+	WORD $0x4f96128e // fmla v14.4s, v20.4s, v22.s[0]
+	WORD $0x4fb6124f // fmla v15.4s, v18.4s, v22.s[1]
+	WORD $0x4fb61270 // fmla v16.4s, v19.4s, v22.s[1]
+	WORD $0x4fb61291 // fmla v17.4s, v20.4s, v22.s[1]
 	ADD R4<<0, R3, R9
 	FMOVQ (R9), F18
-	ADD R4<<0, R3, R9
 	FMOVQ 16(R9), F19
-	ADD R4<<0, R3, R9
 	FMOVQ 32(R9), F20
 	ADD R2<<0, R1, R9
-	VLD1R (R9), [V21.S4]
-	VFMLA V18.S4, V21.S4, V0.S4
-	VFMLA V19.S4, V21.S4, V1.S4
-	VFMLA V20.S4, V21.S4, V2.S4
-	ADD R2<<0, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V22.S4]
-	VFMLA V18.S4, V22.S4, V3.S4
-	VFMLA V19.S4, V22.S4, V4.S4
-	VFMLA V20.S4, V22.S4, V5.S4
-	ADD R2<<0, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V21.S4]
-	VFMLA V18.S4, V21.S4, V6.S4
-	VFMLA V19.S4, V21.S4, V7.S4
-	VFMLA V20.S4, V21.S4, V8.S4
-	ADD R2<<0, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V22.S4]
-	VFMLA V18.S4, V22.S4, V9.S4
-	VFMLA V19.S4, V22.S4, V10.S4
-	VFMLA V20.S4, V22.S4, V11.S4
-	ADD R2<<0, R1, R9
-	ADD $16, R9, R10
-	VLD1R (R10), [V21.S4]
-	VFMLA V18.S4, V21.S4, V12.S4
-	VFMLA V19.S4, V21.S4, V13.S4
-	VFMLA V20.S4, V21.S4, V14.S4
-	ADD R2<<0, R1, R9
-	ADD $20, R9, R10
-	VLD1R (R10), [V22.S4]
-	VFMLA V18.S4, V22.S4, V15.S4
-	VFMLA V19.S4, V22.S4, V16.S4
-	VFMLA V20.S4, V22.S4, V17.S4
+	FMOVQ (R9), F21
+	FMOVD 16(R9), F22
+	WORD $0x4f951240 // fmla v0.4s, v18.4s, v21.s[0]
+	WORD $0x4f951261 // fmla v1.4s, v19.4s, v21.s[0]
+	WORD $0x4f951282 // fmla v2.4s, v20.4s, v21.s[0]
+	WORD $0x4fb51243 // fmla v3.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51264 // fmla v4.4s, v19.4s, v21.s[1]
+	WORD $0x4fb51285 // fmla v5.4s, v20.4s, v21.s[1]
+	WORD $0x4f951a46 // fmla v6.4s, v18.4s, v21.s[2]
+	WORD $0x4f951a67 // fmla v7.4s, v19.4s, v21.s[2]
+	WORD $0x4f951a88 // fmla v8.4s, v20.4s, v21.s[2]
+	WORD $0x4fb51a49 // fmla v9.4s, v18.4s, v21.s[3]
+	WORD $0x4fb51a6a // fmla v10.4s, v19.4s, v21.s[3]
+	WORD $0x4fb51a8b // fmla v11.4s, v20.4s, v21.s[3]
+	WORD $0x4f96124c // fmla v12.4s, v18.4s, v22.s[0]
+	WORD $0x4f96126d // fmla v13.4s, v19.4s, v22.s[0]
+	WORD $0x4f96128e // fmla v14.4s, v20.4s, v22.s[0]
+	WORD $0x4fb6124f // fmla v15.4s, v18.4s, v22.s[1]
+	WORD $0x4fb61270 // fmla v16.4s, v19.4s, v22.s[1]
+	WORD $0x4fb61291 // fmla v17.4s, v20.4s, v22.s[1]
 	ADD R4<<1, R3, R9
 	FMOVQ (R9), F18
-	ADD R4<<1, R3, R9
 	FMOVQ 16(R9), F19
-	ADD R4<<1, R3, R9
 	FMOVQ 32(R9), F20
 	ADD R2<<1, R1, R9
-	VLD1R (R9), [V21.S4]
-	VFMLA V18.S4, V21.S4, V0.S4
-	VFMLA V19.S4, V21.S4, V1.S4
-	VFMLA V20.S4, V21.S4, V2.S4
-	ADD R2<<1, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V22.S4]
-	VFMLA V18.S4, V22.S4, V3.S4
-	VFMLA V19.S4, V22.S4, V4.S4
-	VFMLA V20.S4, V22.S4, V5.S4
-	ADD R2<<1, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V21.S4]
-	VFMLA V18.S4, V21.S4, V6.S4
-	VFMLA V19.S4, V21.S4, V7.S4
-	VFMLA V20.S4, V21.S4, V8.S4
-	ADD R2<<1, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V22.S4]
-	VFMLA V18.S4, V22.S4, V9.S4
-	VFMLA V19.S4, V22.S4, V10.S4
-	VFMLA V20.S4, V22.S4, V11.S4
-	ADD R2<<1, R1, R9
-	ADD $16, R9, R10
-	VLD1R (R10), [V21.S4]
-	VFMLA V18.S4, V21.S4, V12.S4
-	VFMLA V19.S4, V21.S4, V13.S4
-	VFMLA V20.S4, V21.S4, V14.S4
-	ADD R2<<1, R1, R9
-	ADD $20, R9, R10
-	VLD1R (R10), [V22.S4]
-	VFMLA V18.S4, V22.S4, V15.S4
-	VFMLA V19.S4, V22.S4, V16.S4
-	VFMLA V20.S4, V22.S4, V17.S4
-	ADD R8<<0, R3, R9
+	FMOVQ (R9), F21
+	FMOVD 16(R9), F22
+	WORD $0x4f951240 // fmla v0.4s, v18.4s, v21.s[0]
+	WORD $0x4f951261 // fmla v1.4s, v19.4s, v21.s[0]
+	WORD $0x4f951282 // fmla v2.4s, v20.4s, v21.s[0]
+	WORD $0x4fb51243 // fmla v3.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51264 // fmla v4.4s, v19.4s, v21.s[1]
+	WORD $0x4fb51285 // fmla v5.4s, v20.4s, v21.s[1]
+	WORD $0x4f951a46 // fmla v6.4s, v18.4s, v21.s[2]
+	WORD $0x4f951a67 // fmla v7.4s, v19.4s, v21.s[2]
+	WORD $0x4f951a88 // fmla v8.4s, v20.4s, v21.s[2]
+	WORD $0x4fb51a49 // fmla v9.4s, v18.4s, v21.s[3]
+	WORD $0x4fb51a6a // fmla v10.4s, v19.4s, v21.s[3]
+	WORD $0x4fb51a8b // fmla v11.4s, v20.4s, v21.s[3]
+	WORD $0x4f96124c // fmla v12.4s, v18.4s, v22.s[0]
+	WORD $0x4f96126d // fmla v13.4s, v19.4s, v22.s[0]
+	WORD $0x4f96128e // fmla v14.4s, v20.4s, v22.s[0]
+	WORD $0x4fb6124f // fmla v15.4s, v18.4s, v22.s[1]
+	WORD $0x4fb61270 // fmla v16.4s, v19.4s, v22.s[1]
+	WORD $0x4fb61291 // fmla v17.4s, v20.4s, v22.s[1]
+	ADD R7<<0, R3, R9
 	FMOVQ (R9), F18
-	ADD R8<<0, R3, R9
 	FMOVQ 16(R9), F19
-	ADD R8<<0, R3, R9
 	FMOVQ 32(R9), F20
-	ADD R7<<0, R1, R9
-	VLD1R (R9), [V21.S4]
-	VFMLA V18.S4, V21.S4, V0.S4
-	VFMLA V19.S4, V21.S4, V1.S4
-	VFMLA V20.S4, V21.S4, V2.S4
-	ADD R7<<0, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V22.S4]
-	VFMLA V18.S4, V22.S4, V3.S4
-	VFMLA V19.S4, V22.S4, V4.S4
-	VFMLA V20.S4, V22.S4, V5.S4
-	ADD R7<<0, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V21.S4]
-	VFMLA V18.S4, V21.S4, V6.S4
-	VFMLA V19.S4, V21.S4, V7.S4
-	VFMLA V20.S4, V21.S4, V8.S4
-	ADD R7<<0, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V22.S4]
-	VFMLA V18.S4, V22.S4, V9.S4
-	VFMLA V19.S4, V22.S4, V10.S4
-	VFMLA V20.S4, V22.S4, V11.S4
-	ADD R7<<0, R1, R9
-	ADD $16, R9, R10
-	VLD1R (R10), [V21.S4]
-	VFMLA V18.S4, V21.S4, V12.S4
-	VFMLA V19.S4, V21.S4, V13.S4
-	VFMLA V20.S4, V21.S4, V14.S4
-	ADD R7<<0, R1, R9
-	ADD $20, R9, R10
-	VLD1R (R10), [V22.S4]
-	VFMLA V18.S4, V22.S4, V15.S4
-	VFMLA V19.S4, V22.S4, V16.S4
-	VFMLA V20.S4, V22.S4, V17.S4
-	ADD R2<<2, R1, R9
-	ADD $0, R9, R1
-	ADD R4<<2, R3, R9
-	ADD $0, R9, R3
-	SUBS $1, R6, R6
+	ADD R6<<0, R1, R9
+	FMOVQ (R9), F21
+	FMOVD 16(R9), F22
+	WORD $0x4f951240 // fmla v0.4s, v18.4s, v21.s[0]
+	WORD $0x4f951261 // fmla v1.4s, v19.4s, v21.s[0]
+	WORD $0x4f951282 // fmla v2.4s, v20.4s, v21.s[0]
+	WORD $0x4fb51243 // fmla v3.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51264 // fmla v4.4s, v19.4s, v21.s[1]
+	WORD $0x4fb51285 // fmla v5.4s, v20.4s, v21.s[1]
+	WORD $0x4f951a46 // fmla v6.4s, v18.4s, v21.s[2]
+	WORD $0x4f951a67 // fmla v7.4s, v19.4s, v21.s[2]
+	WORD $0x4f951a88 // fmla v8.4s, v20.4s, v21.s[2]
+	WORD $0x4fb51a49 // fmla v9.4s, v18.4s, v21.s[3]
+	WORD $0x4fb51a6a // fmla v10.4s, v19.4s, v21.s[3]
+	WORD $0x4fb51a8b // fmla v11.4s, v20.4s, v21.s[3]
+	WORD $0x4f96124c // fmla v12.4s, v18.4s, v22.s[0]
+	WORD $0x4f96126d // fmla v13.4s, v19.4s, v22.s[0]
+	WORD $0x4f96128e // fmla v14.4s, v20.4s, v22.s[0]
+	WORD $0x4fb6124f // fmla v15.4s, v18.4s, v22.s[1]
+	WORD $0x4fb61270 // fmla v16.4s, v19.4s, v22.s[1]
+	WORD $0x4fb61291 // fmla v17.4s, v20.4s, v22.s[1]
+	ADD R2<<2, R1, R1
+	ADD R4<<2, R3, R3
+	SUBS $1, R8, R8
 	BNE fullloop
 fulltail:
 	AND $3, R0, R0
@@ -8912,39 +7593,28 @@ fulltailloop:
 	FMOVQ (R3), F18
 	FMOVQ 16(R3), F19
 	FMOVQ 32(R3), F20
-	VLD1R (R1), [V21.S4]
-	VFMLA V18.S4, V21.S4, V0.S4
-	VFMLA V19.S4, V21.S4, V1.S4
-	VFMLA V20.S4, V21.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V18.S4, V22.S4, V3.S4
-	VFMLA V19.S4, V22.S4, V4.S4
-	VFMLA V20.S4, V22.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V6.S4
-	VFMLA V19.S4, V21.S4, V7.S4
-	VFMLA V20.S4, V21.S4, V8.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V18.S4, V22.S4, V9.S4
-	VFMLA V19.S4, V22.S4, V10.S4
-	VFMLA V20.S4, V22.S4, V11.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V12.S4
-	VFMLA V19.S4, V21.S4, V13.S4
-	VFMLA V20.S4, V21.S4, V14.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V18.S4, V22.S4, V15.S4
-	VFMLA V19.S4, V22.S4, V16.S4
-	VFMLA V20.S4, V22.S4, V17.S4
-	ADD R2<<0, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<0, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R1), F21
+	FMOVD 16(R1), F22
+	WORD $0x4f951240 // fmla v0.4s, v18.4s, v21.s[0]
+	WORD $0x4f951261 // fmla v1.4s, v19.4s, v21.s[0]
+	WORD $0x4f951282 // fmla v2.4s, v20.4s, v21.s[0]
+	WORD $0x4fb51243 // fmla v3.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51264 // fmla v4.4s, v19.4s, v21.s[1]
+	WORD $0x4fb51285 // fmla v5.4s, v20.4s, v21.s[1]
+	WORD $0x4f951a46 // fmla v6.4s, v18.4s, v21.s[2]
+	WORD $0x4f951a67 // fmla v7.4s, v19.4s, v21.s[2]
+	WORD $0x4f951a88 // fmla v8.4s, v20.4s, v21.s[2]
+	WORD $0x4fb51a49 // fmla v9.4s, v18.4s, v21.s[3]
+	WORD $0x4fb51a6a // fmla v10.4s, v19.4s, v21.s[3]
+	WORD $0x4fb51a8b // fmla v11.4s, v20.4s, v21.s[3]
+	WORD $0x4f96124c // fmla v12.4s, v18.4s, v22.s[0]
+	WORD $0x4f96126d // fmla v13.4s, v19.4s, v22.s[0]
+	WORD $0x4f96128e // fmla v14.4s, v20.4s, v22.s[0]
+	WORD $0x4fb6124f // fmla v15.4s, v18.4s, v22.s[1]
+	WORD $0x4fb61270 // fmla v16.4s, v19.4s, v22.s[1]
+	WORD $0x4fb61291 // fmla v17.4s, v20.4s, v22.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE fulltailloop
 fulldone:
@@ -9106,9 +7776,7 @@ edge:
 	B edge11
 edge1:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge1tail
@@ -9116,52 +7784,27 @@ edge1loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVS (R3), F18
-	VLD1R (R1), [V19.S4]
-	VFMLA V18.S4, V19.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V19.S4]
-	VFMLA V18.S4, V19.S4, V6.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V9.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V19.S4]
-	VFMLA V18.S4, V19.S4, V12.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V15.S4
+	FMOVQ (R1), F19
+	FMOVD 16(R1), F20
+	WORD $0x4f931240 // fmla v0.4s, v18.4s, v19.s[0]
+	WORD $0x4fb31243 // fmla v3.4s, v18.4s, v19.s[1]
+	WORD $0x4f931a46 // fmla v6.4s, v18.4s, v19.s[2]
+	WORD $0x4fb31a49 // fmla v9.4s, v18.4s, v19.s[3]
+	WORD $0x4f94124c // fmla v12.4s, v18.4s, v20.s[0]
+	WORD $0x4fb4124f // fmla v15.4s, v18.4s, v20.s[1]
 	ADD R4<<0, R3, R6
 	FMOVS (R6), F18
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V19.S4]
-	VFMLA V18.S4, V19.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V20.S4]
-	VFMLA V18.S4, V20.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V19.S4]
-	VFMLA V18.S4, V19.S4, V6.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V20.S4]
-	VFMLA V18.S4, V20.S4, V9.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V19.S4]
-	VFMLA V18.S4, V19.S4, V12.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V20.S4]
-	VFMLA V18.S4, V20.S4, V15.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F19
+	FMOVD 16(R6), F20
+	WORD $0x4f931240 // fmla v0.4s, v18.4s, v19.s[0]
+	WORD $0x4fb31243 // fmla v3.4s, v18.4s, v19.s[1]
+	WORD $0x4f931a46 // fmla v6.4s, v18.4s, v19.s[2]
+	WORD $0x4fb31a49 // fmla v9.4s, v18.4s, v19.s[3]
+	WORD $0x4f94124c // fmla v12.4s, v18.4s, v20.s[0]
+	WORD $0x4fb4124f // fmla v15.4s, v18.4s, v20.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge1loop
 edge1tail:
@@ -9169,27 +7812,16 @@ edge1tail:
 	CBZ R0, edge1done
 edge1tailloop:
 	FMOVS (R3), F18
-	VLD1R (R1), [V19.S4]
-	VFMLA V18.S4, V19.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V20.S4]
-	VFMLA V18.S4, V20.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V19.S4]
-	VFMLA V18.S4, V19.S4, V6.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V20.S4]
-	VFMLA V18.S4, V20.S4, V9.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V19.S4]
-	VFMLA V18.S4, V19.S4, V12.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V20.S4]
-	VFMLA V18.S4, V20.S4, V15.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F19
+	FMOVD 16(R1), F20
+	WORD $0x4f931240 // fmla v0.4s, v18.4s, v19.s[0]
+	WORD $0x4fb31243 // fmla v3.4s, v18.4s, v19.s[1]
+	WORD $0x4f931a46 // fmla v6.4s, v18.4s, v19.s[2]
+	WORD $0x4fb31a49 // fmla v9.4s, v18.4s, v19.s[3]
+	WORD $0x4f94124c // fmla v12.4s, v18.4s, v20.s[0]
+	WORD $0x4fb4124f // fmla v15.4s, v18.4s, v20.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge1tailloop
 edge1done:
@@ -9257,9 +7889,7 @@ edge1beta0:
 	B next
 edge2:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge2tail
@@ -9267,52 +7897,27 @@ edge2loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVD (R3), F18
-	VLD1R (R1), [V19.S4]
-	VFMLA V18.S4, V19.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V19.S4]
-	VFMLA V18.S4, V19.S4, V6.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V9.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V19.S4]
-	VFMLA V18.S4, V19.S4, V12.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V15.S4
+	FMOVQ (R1), F19
+	FMOVD 16(R1), F20
+	WORD $0x4f931240 // fmla v0.4s, v18.4s, v19.s[0]
+	WORD $0x4fb31243 // fmla v3.4s, v18.4s, v19.s[1]
+	WORD $0x4f931a46 // fmla v6.4s, v18.4s, v19.s[2]
+	WORD $0x4fb31a49 // fmla v9.4s, v18.4s, v19.s[3]
+	WORD $0x4f94124c // fmla v12.4s, v18.4s, v20.s[0]
+	WORD $0x4fb4124f // fmla v15.4s, v18.4s, v20.s[1]
 	ADD R4<<0, R3, R6
 	FMOVD (R6), F18
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V19.S4]
-	VFMLA V18.S4, V19.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V20.S4]
-	VFMLA V18.S4, V20.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V19.S4]
-	VFMLA V18.S4, V19.S4, V6.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V20.S4]
-	VFMLA V18.S4, V20.S4, V9.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V19.S4]
-	VFMLA V18.S4, V19.S4, V12.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V20.S4]
-	VFMLA V18.S4, V20.S4, V15.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F19
+	FMOVD 16(R6), F20
+	WORD $0x4f931240 // fmla v0.4s, v18.4s, v19.s[0]
+	WORD $0x4fb31243 // fmla v3.4s, v18.4s, v19.s[1]
+	WORD $0x4f931a46 // fmla v6.4s, v18.4s, v19.s[2]
+	WORD $0x4fb31a49 // fmla v9.4s, v18.4s, v19.s[3]
+	WORD $0x4f94124c // fmla v12.4s, v18.4s, v20.s[0]
+	WORD $0x4fb4124f // fmla v15.4s, v18.4s, v20.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge2loop
 edge2tail:
@@ -9320,27 +7925,16 @@ edge2tail:
 	CBZ R0, edge2done
 edge2tailloop:
 	FMOVD (R3), F18
-	VLD1R (R1), [V19.S4]
-	VFMLA V18.S4, V19.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V20.S4]
-	VFMLA V18.S4, V20.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V19.S4]
-	VFMLA V18.S4, V19.S4, V6.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V20.S4]
-	VFMLA V18.S4, V20.S4, V9.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V19.S4]
-	VFMLA V18.S4, V19.S4, V12.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V20.S4]
-	VFMLA V18.S4, V20.S4, V15.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F19
+	FMOVD 16(R1), F20
+	WORD $0x4f931240 // fmla v0.4s, v18.4s, v19.s[0]
+	WORD $0x4fb31243 // fmla v3.4s, v18.4s, v19.s[1]
+	WORD $0x4f931a46 // fmla v6.4s, v18.4s, v19.s[2]
+	WORD $0x4fb31a49 // fmla v9.4s, v18.4s, v19.s[3]
+	WORD $0x4f94124c // fmla v12.4s, v18.4s, v20.s[0]
+	WORD $0x4fb4124f // fmla v15.4s, v18.4s, v20.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge2tailloop
 edge2done:
@@ -9408,9 +8002,7 @@ edge2beta0:
 	B next
 edge3:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge3tail
@@ -9420,55 +8012,29 @@ edge3loop:
 	FMOVD (R3), F18
 	FMOVS 8(R3), F19
 	VMOV V19.S[0], V18.S[2]
-	VLD1R (R1), [V19.S4]
-	VFMLA V18.S4, V19.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V19.S4]
-	VFMLA V18.S4, V19.S4, V6.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V9.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V19.S4]
-	VFMLA V18.S4, V19.S4, V12.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V15.S4
+	FMOVQ (R1), F19
+	FMOVD 16(R1), F20
+	WORD $0x4f931240 // fmla v0.4s, v18.4s, v19.s[0]
+	WORD $0x4fb31243 // fmla v3.4s, v18.4s, v19.s[1]
+	WORD $0x4f931a46 // fmla v6.4s, v18.4s, v19.s[2]
+	WORD $0x4fb31a49 // fmla v9.4s, v18.4s, v19.s[3]
+	WORD $0x4f94124c // fmla v12.4s, v18.4s, v20.s[0]
+	WORD $0x4fb4124f // fmla v15.4s, v18.4s, v20.s[1]
 	ADD R4<<0, R3, R6
 	FMOVD (R6), F18
-	ADD R4<<0, R3, R6
 	FMOVS 8(R6), F21
 	VMOV V21.S[0], V18.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V19.S4]
-	VFMLA V18.S4, V19.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V20.S4]
-	VFMLA V18.S4, V20.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V19.S4]
-	VFMLA V18.S4, V19.S4, V6.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V20.S4]
-	VFMLA V18.S4, V20.S4, V9.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V19.S4]
-	VFMLA V18.S4, V19.S4, V12.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V20.S4]
-	VFMLA V18.S4, V20.S4, V15.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F19
+	FMOVD 16(R6), F20
+	WORD $0x4f931240 // fmla v0.4s, v18.4s, v19.s[0]
+	WORD $0x4fb31243 // fmla v3.4s, v18.4s, v19.s[1]
+	WORD $0x4f931a46 // fmla v6.4s, v18.4s, v19.s[2]
+	WORD $0x4fb31a49 // fmla v9.4s, v18.4s, v19.s[3]
+	WORD $0x4f94124c // fmla v12.4s, v18.4s, v20.s[0]
+	WORD $0x4fb4124f // fmla v15.4s, v18.4s, v20.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge3loop
 edge3tail:
@@ -9478,27 +8044,16 @@ edge3tailloop:
 	FMOVD (R3), F18
 	FMOVS 8(R3), F21
 	VMOV V21.S[0], V18.S[2]
-	VLD1R (R1), [V19.S4]
-	VFMLA V18.S4, V19.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V20.S4]
-	VFMLA V18.S4, V20.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V19.S4]
-	VFMLA V18.S4, V19.S4, V6.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V20.S4]
-	VFMLA V18.S4, V20.S4, V9.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V19.S4]
-	VFMLA V18.S4, V19.S4, V12.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V20.S4]
-	VFMLA V18.S4, V20.S4, V15.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F19
+	FMOVD 16(R1), F20
+	WORD $0x4f931240 // fmla v0.4s, v18.4s, v19.s[0]
+	WORD $0x4fb31243 // fmla v3.4s, v18.4s, v19.s[1]
+	WORD $0x4f931a46 // fmla v6.4s, v18.4s, v19.s[2]
+	WORD $0x4fb31a49 // fmla v9.4s, v18.4s, v19.s[3]
+	WORD $0x4f94124c // fmla v12.4s, v18.4s, v20.s[0]
+	WORD $0x4fb4124f // fmla v15.4s, v18.4s, v20.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge3tailloop
 edge3done:
@@ -9602,9 +8157,7 @@ edge3beta0:
 	B next
 edge4:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge4tail
@@ -9612,52 +8165,27 @@ edge4loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F18
-	VLD1R (R1), [V19.S4]
-	VFMLA V18.S4, V19.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V19.S4]
-	VFMLA V18.S4, V19.S4, V6.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V9.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V19.S4]
-	VFMLA V18.S4, V19.S4, V12.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V15.S4
+	FMOVQ (R1), F19
+	FMOVD 16(R1), F20
+	WORD $0x4f931240 // fmla v0.4s, v18.4s, v19.s[0]
+	WORD $0x4fb31243 // fmla v3.4s, v18.4s, v19.s[1]
+	WORD $0x4f931a46 // fmla v6.4s, v18.4s, v19.s[2]
+	WORD $0x4fb31a49 // fmla v9.4s, v18.4s, v19.s[3]
+	WORD $0x4f94124c // fmla v12.4s, v18.4s, v20.s[0]
+	WORD $0x4fb4124f // fmla v15.4s, v18.4s, v20.s[1]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F18
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V19.S4]
-	VFMLA V18.S4, V19.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V20.S4]
-	VFMLA V18.S4, V20.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V19.S4]
-	VFMLA V18.S4, V19.S4, V6.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V20.S4]
-	VFMLA V18.S4, V20.S4, V9.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V19.S4]
-	VFMLA V18.S4, V19.S4, V12.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V20.S4]
-	VFMLA V18.S4, V20.S4, V15.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F19
+	FMOVD 16(R6), F20
+	WORD $0x4f931240 // fmla v0.4s, v18.4s, v19.s[0]
+	WORD $0x4fb31243 // fmla v3.4s, v18.4s, v19.s[1]
+	WORD $0x4f931a46 // fmla v6.4s, v18.4s, v19.s[2]
+	WORD $0x4fb31a49 // fmla v9.4s, v18.4s, v19.s[3]
+	WORD $0x4f94124c // fmla v12.4s, v18.4s, v20.s[0]
+	WORD $0x4fb4124f // fmla v15.4s, v18.4s, v20.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge4loop
 edge4tail:
@@ -9665,27 +8193,16 @@ edge4tail:
 	CBZ R0, edge4done
 edge4tailloop:
 	FMOVQ (R3), F18
-	VLD1R (R1), [V19.S4]
-	VFMLA V18.S4, V19.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V20.S4]
-	VFMLA V18.S4, V20.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V19.S4]
-	VFMLA V18.S4, V19.S4, V6.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V20.S4]
-	VFMLA V18.S4, V20.S4, V9.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V19.S4]
-	VFMLA V18.S4, V19.S4, V12.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V20.S4]
-	VFMLA V18.S4, V20.S4, V15.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F19
+	FMOVD 16(R1), F20
+	WORD $0x4f931240 // fmla v0.4s, v18.4s, v19.s[0]
+	WORD $0x4fb31243 // fmla v3.4s, v18.4s, v19.s[1]
+	WORD $0x4f931a46 // fmla v6.4s, v18.4s, v19.s[2]
+	WORD $0x4fb31a49 // fmla v9.4s, v18.4s, v19.s[3]
+	WORD $0x4f94124c // fmla v12.4s, v18.4s, v20.s[0]
+	WORD $0x4fb4124f // fmla v15.4s, v18.4s, v20.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge4tailloop
 edge4done:
@@ -9753,9 +8270,7 @@ edge4beta0:
 	B next
 edge5:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge5tail
@@ -9764,66 +8279,40 @@ edge5loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F18
 	FMOVS 16(R3), F19
-	VLD1R (R1), [V20.S4]
-	VFMLA V18.S4, V20.S4, V0.S4
-	VFMLA V19.S4, V20.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V3.S4
-	VFMLA V19.S4, V21.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V6.S4
-	VFMLA V19.S4, V20.S4, V7.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V9.S4
-	VFMLA V19.S4, V21.S4, V10.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V12.S4
-	VFMLA V19.S4, V20.S4, V13.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V15.S4
-	VFMLA V19.S4, V21.S4, V16.S4
+	FMOVQ (R1), F20
+	FMOVD 16(R1), F21
+	WORD $0x4f941240 // fmla v0.4s, v18.4s, v20.s[0]
+	WORD $0x4f941261 // fmla v1.4s, v19.4s, v20.s[0]
+	WORD $0x4fb41243 // fmla v3.4s, v18.4s, v20.s[1]
+	WORD $0x4fb41264 // fmla v4.4s, v19.4s, v20.s[1]
+	WORD $0x4f941a46 // fmla v6.4s, v18.4s, v20.s[2]
+	WORD $0x4f941a67 // fmla v7.4s, v19.4s, v20.s[2]
+	WORD $0x4fb41a49 // fmla v9.4s, v18.4s, v20.s[3]
+	WORD $0x4fb41a6a // fmla v10.4s, v19.4s, v20.s[3]
+	WORD $0x4f95124c // fmla v12.4s, v18.4s, v21.s[0]
+	WORD $0x4f95126d // fmla v13.4s, v19.4s, v21.s[0]
+	WORD $0x4fb5124f // fmla v15.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51270 // fmla v16.4s, v19.4s, v21.s[1]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F18
-	ADD R4<<0, R3, R6
 	FMOVS 16(R6), F19
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V0.S4
-	VFMLA V19.S4, V20.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V21.S4]
-	VFMLA V18.S4, V21.S4, V3.S4
-	VFMLA V19.S4, V21.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V20.S4]
-	VFMLA V18.S4, V20.S4, V6.S4
-	VFMLA V19.S4, V20.S4, V7.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V21.S4]
-	VFMLA V18.S4, V21.S4, V9.S4
-	VFMLA V19.S4, V21.S4, V10.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V20.S4]
-	VFMLA V18.S4, V20.S4, V12.S4
-	VFMLA V19.S4, V20.S4, V13.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V21.S4]
-	VFMLA V18.S4, V21.S4, V15.S4
-	VFMLA V19.S4, V21.S4, V16.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F20
+	FMOVD 16(R6), F21
+	WORD $0x4f941240 // fmla v0.4s, v18.4s, v20.s[0]
+	WORD $0x4f941261 // fmla v1.4s, v19.4s, v20.s[0]
+	WORD $0x4fb41243 // fmla v3.4s, v18.4s, v20.s[1]
+	WORD $0x4fb41264 // fmla v4.4s, v19.4s, v20.s[1]
+	WORD $0x4f941a46 // fmla v6.4s, v18.4s, v20.s[2]
+	WORD $0x4f941a67 // fmla v7.4s, v19.4s, v20.s[2]
+	WORD $0x4fb41a49 // fmla v9.4s, v18.4s, v20.s[3]
+	WORD $0x4fb41a6a // fmla v10.4s, v19.4s, v20.s[3]
+	WORD $0x4f95124c // fmla v12.4s, v18.4s, v21.s[0]
+	WORD $0x4f95126d // fmla v13.4s, v19.4s, v21.s[0]
+	WORD $0x4fb5124f // fmla v15.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51270 // fmla v16.4s, v19.4s, v21.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge5loop
 edge5tail:
@@ -9832,33 +8321,22 @@ edge5tail:
 edge5tailloop:
 	FMOVQ (R3), F18
 	FMOVS 16(R3), F19
-	VLD1R (R1), [V20.S4]
-	VFMLA V18.S4, V20.S4, V0.S4
-	VFMLA V19.S4, V20.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V21.S4]
-	VFMLA V18.S4, V21.S4, V3.S4
-	VFMLA V19.S4, V21.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V20.S4]
-	VFMLA V18.S4, V20.S4, V6.S4
-	VFMLA V19.S4, V20.S4, V7.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V21.S4]
-	VFMLA V18.S4, V21.S4, V9.S4
-	VFMLA V19.S4, V21.S4, V10.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V20.S4]
-	VFMLA V18.S4, V20.S4, V12.S4
-	VFMLA V19.S4, V20.S4, V13.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V21.S4]
-	VFMLA V18.S4, V21.S4, V15.S4
-	VFMLA V19.S4, V21.S4, V16.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F20
+	FMOVD 16(R1), F21
+	WORD $0x4f941240 // fmla v0.4s, v18.4s, v20.s[0]
+	WORD $0x4f941261 // fmla v1.4s, v19.4s, v20.s[0]
+	WORD $0x4fb41243 // fmla v3.4s, v18.4s, v20.s[1]
+	WORD $0x4fb41264 // fmla v4.4s, v19.4s, v20.s[1]
+	WORD $0x4f941a46 // fmla v6.4s, v18.4s, v20.s[2]
+	WORD $0x4f941a67 // fmla v7.4s, v19.4s, v20.s[2]
+	WORD $0x4fb41a49 // fmla v9.4s, v18.4s, v20.s[3]
+	WORD $0x4fb41a6a // fmla v10.4s, v19.4s, v20.s[3]
+	WORD $0x4f95124c // fmla v12.4s, v18.4s, v21.s[0]
+	WORD $0x4f95126d // fmla v13.4s, v19.4s, v21.s[0]
+	WORD $0x4fb5124f // fmla v15.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51270 // fmla v16.4s, v19.4s, v21.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge5tailloop
 edge5done:
@@ -9962,9 +8440,7 @@ edge5beta0:
 	B next
 edge6:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge6tail
@@ -9973,66 +8449,40 @@ edge6loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F18
 	FMOVD 16(R3), F19
-	VLD1R (R1), [V20.S4]
-	VFMLA V18.S4, V20.S4, V0.S4
-	VFMLA V19.S4, V20.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V3.S4
-	VFMLA V19.S4, V21.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V6.S4
-	VFMLA V19.S4, V20.S4, V7.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V9.S4
-	VFMLA V19.S4, V21.S4, V10.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V12.S4
-	VFMLA V19.S4, V20.S4, V13.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V15.S4
-	VFMLA V19.S4, V21.S4, V16.S4
+	FMOVQ (R1), F20
+	FMOVD 16(R1), F21
+	WORD $0x4f941240 // fmla v0.4s, v18.4s, v20.s[0]
+	WORD $0x4f941261 // fmla v1.4s, v19.4s, v20.s[0]
+	WORD $0x4fb41243 // fmla v3.4s, v18.4s, v20.s[1]
+	WORD $0x4fb41264 // fmla v4.4s, v19.4s, v20.s[1]
+	WORD $0x4f941a46 // fmla v6.4s, v18.4s, v20.s[2]
+	WORD $0x4f941a67 // fmla v7.4s, v19.4s, v20.s[2]
+	WORD $0x4fb41a49 // fmla v9.4s, v18.4s, v20.s[3]
+	WORD $0x4fb41a6a // fmla v10.4s, v19.4s, v20.s[3]
+	WORD $0x4f95124c // fmla v12.4s, v18.4s, v21.s[0]
+	WORD $0x4f95126d // fmla v13.4s, v19.4s, v21.s[0]
+	WORD $0x4fb5124f // fmla v15.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51270 // fmla v16.4s, v19.4s, v21.s[1]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F18
-	ADD R4<<0, R3, R6
 	FMOVD 16(R6), F19
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V0.S4
-	VFMLA V19.S4, V20.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V21.S4]
-	VFMLA V18.S4, V21.S4, V3.S4
-	VFMLA V19.S4, V21.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V20.S4]
-	VFMLA V18.S4, V20.S4, V6.S4
-	VFMLA V19.S4, V20.S4, V7.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V21.S4]
-	VFMLA V18.S4, V21.S4, V9.S4
-	VFMLA V19.S4, V21.S4, V10.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V20.S4]
-	VFMLA V18.S4, V20.S4, V12.S4
-	VFMLA V19.S4, V20.S4, V13.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V21.S4]
-	VFMLA V18.S4, V21.S4, V15.S4
-	VFMLA V19.S4, V21.S4, V16.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F20
+	FMOVD 16(R6), F21
+	WORD $0x4f941240 // fmla v0.4s, v18.4s, v20.s[0]
+	WORD $0x4f941261 // fmla v1.4s, v19.4s, v20.s[0]
+	WORD $0x4fb41243 // fmla v3.4s, v18.4s, v20.s[1]
+	WORD $0x4fb41264 // fmla v4.4s, v19.4s, v20.s[1]
+	WORD $0x4f941a46 // fmla v6.4s, v18.4s, v20.s[2]
+	WORD $0x4f941a67 // fmla v7.4s, v19.4s, v20.s[2]
+	WORD $0x4fb41a49 // fmla v9.4s, v18.4s, v20.s[3]
+	WORD $0x4fb41a6a // fmla v10.4s, v19.4s, v20.s[3]
+	WORD $0x4f95124c // fmla v12.4s, v18.4s, v21.s[0]
+	WORD $0x4f95126d // fmla v13.4s, v19.4s, v21.s[0]
+	WORD $0x4fb5124f // fmla v15.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51270 // fmla v16.4s, v19.4s, v21.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge6loop
 edge6tail:
@@ -10041,33 +8491,22 @@ edge6tail:
 edge6tailloop:
 	FMOVQ (R3), F18
 	FMOVD 16(R3), F19
-	VLD1R (R1), [V20.S4]
-	VFMLA V18.S4, V20.S4, V0.S4
-	VFMLA V19.S4, V20.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V21.S4]
-	VFMLA V18.S4, V21.S4, V3.S4
-	VFMLA V19.S4, V21.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V20.S4]
-	VFMLA V18.S4, V20.S4, V6.S4
-	VFMLA V19.S4, V20.S4, V7.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V21.S4]
-	VFMLA V18.S4, V21.S4, V9.S4
-	VFMLA V19.S4, V21.S4, V10.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V20.S4]
-	VFMLA V18.S4, V20.S4, V12.S4
-	VFMLA V19.S4, V20.S4, V13.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V21.S4]
-	VFMLA V18.S4, V21.S4, V15.S4
-	VFMLA V19.S4, V21.S4, V16.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F20
+	FMOVD 16(R1), F21
+	WORD $0x4f941240 // fmla v0.4s, v18.4s, v20.s[0]
+	WORD $0x4f941261 // fmla v1.4s, v19.4s, v20.s[0]
+	WORD $0x4fb41243 // fmla v3.4s, v18.4s, v20.s[1]
+	WORD $0x4fb41264 // fmla v4.4s, v19.4s, v20.s[1]
+	WORD $0x4f941a46 // fmla v6.4s, v18.4s, v20.s[2]
+	WORD $0x4f941a67 // fmla v7.4s, v19.4s, v20.s[2]
+	WORD $0x4fb41a49 // fmla v9.4s, v18.4s, v20.s[3]
+	WORD $0x4fb41a6a // fmla v10.4s, v19.4s, v20.s[3]
+	WORD $0x4f95124c // fmla v12.4s, v18.4s, v21.s[0]
+	WORD $0x4f95126d // fmla v13.4s, v19.4s, v21.s[0]
+	WORD $0x4fb5124f // fmla v15.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51270 // fmla v16.4s, v19.4s, v21.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge6tailloop
 edge6done:
@@ -10171,9 +8610,7 @@ edge6beta0:
 	B next
 edge7:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge7tail
@@ -10184,69 +8621,42 @@ edge7loop:
 	FMOVD 16(R3), F19
 	FMOVS 24(R3), F20
 	VMOV V20.S[0], V19.S[2]
-	VLD1R (R1), [V20.S4]
-	VFMLA V18.S4, V20.S4, V0.S4
-	VFMLA V19.S4, V20.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V3.S4
-	VFMLA V19.S4, V21.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V6.S4
-	VFMLA V19.S4, V20.S4, V7.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V9.S4
-	VFMLA V19.S4, V21.S4, V10.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V12.S4
-	VFMLA V19.S4, V20.S4, V13.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V15.S4
-	VFMLA V19.S4, V21.S4, V16.S4
+	FMOVQ (R1), F20
+	FMOVD 16(R1), F21
+	WORD $0x4f941240 // fmla v0.4s, v18.4s, v20.s[0]
+	WORD $0x4f941261 // fmla v1.4s, v19.4s, v20.s[0]
+	WORD $0x4fb41243 // fmla v3.4s, v18.4s, v20.s[1]
+	WORD $0x4fb41264 // fmla v4.4s, v19.4s, v20.s[1]
+	WORD $0x4f941a46 // fmla v6.4s, v18.4s, v20.s[2]
+	WORD $0x4f941a67 // fmla v7.4s, v19.4s, v20.s[2]
+	WORD $0x4fb41a49 // fmla v9.4s, v18.4s, v20.s[3]
+	WORD $0x4fb41a6a // fmla v10.4s, v19.4s, v20.s[3]
+	WORD $0x4f95124c // fmla v12.4s, v18.4s, v21.s[0]
+	WORD $0x4f95126d // fmla v13.4s, v19.4s, v21.s[0]
+	WORD $0x4fb5124f // fmla v15.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51270 // fmla v16.4s, v19.4s, v21.s[1]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F18
-	ADD R4<<0, R3, R6
 	FMOVD 16(R6), F19
-	ADD R4<<0, R3, R6
 	FMOVS 24(R6), F22
 	VMOV V22.S[0], V19.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V0.S4
-	VFMLA V19.S4, V20.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V21.S4]
-	VFMLA V18.S4, V21.S4, V3.S4
-	VFMLA V19.S4, V21.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V20.S4]
-	VFMLA V18.S4, V20.S4, V6.S4
-	VFMLA V19.S4, V20.S4, V7.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V21.S4]
-	VFMLA V18.S4, V21.S4, V9.S4
-	VFMLA V19.S4, V21.S4, V10.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V20.S4]
-	VFMLA V18.S4, V20.S4, V12.S4
-	VFMLA V19.S4, V20.S4, V13.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V21.S4]
-	VFMLA V18.S4, V21.S4, V15.S4
-	VFMLA V19.S4, V21.S4, V16.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F20
+	FMOVD 16(R6), F21
+	WORD $0x4f941240 // fmla v0.4s, v18.4s, v20.s[0]
+	WORD $0x4f941261 // fmla v1.4s, v19.4s, v20.s[0]
+	WORD $0x4fb41243 // fmla v3.4s, v18.4s, v20.s[1]
+	WORD $0x4fb41264 // fmla v4.4s, v19.4s, v20.s[1]
+	WORD $0x4f941a46 // fmla v6.4s, v18.4s, v20.s[2]
+	WORD $0x4f941a67 // fmla v7.4s, v19.4s, v20.s[2]
+	WORD $0x4fb41a49 // fmla v9.4s, v18.4s, v20.s[3]
+	WORD $0x4fb41a6a // fmla v10.4s, v19.4s, v20.s[3]
+	WORD $0x4f95124c // fmla v12.4s, v18.4s, v21.s[0]
+	WORD $0x4f95126d // fmla v13.4s, v19.4s, v21.s[0]
+	WORD $0x4fb5124f // fmla v15.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51270 // fmla v16.4s, v19.4s, v21.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge7loop
 edge7tail:
@@ -10257,33 +8667,22 @@ edge7tailloop:
 	FMOVD 16(R3), F19
 	FMOVS 24(R3), F22
 	VMOV V22.S[0], V19.S[2]
-	VLD1R (R1), [V20.S4]
-	VFMLA V18.S4, V20.S4, V0.S4
-	VFMLA V19.S4, V20.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V21.S4]
-	VFMLA V18.S4, V21.S4, V3.S4
-	VFMLA V19.S4, V21.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V20.S4]
-	VFMLA V18.S4, V20.S4, V6.S4
-	VFMLA V19.S4, V20.S4, V7.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V21.S4]
-	VFMLA V18.S4, V21.S4, V9.S4
-	VFMLA V19.S4, V21.S4, V10.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V20.S4]
-	VFMLA V18.S4, V20.S4, V12.S4
-	VFMLA V19.S4, V20.S4, V13.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V21.S4]
-	VFMLA V18.S4, V21.S4, V15.S4
-	VFMLA V19.S4, V21.S4, V16.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F20
+	FMOVD 16(R1), F21
+	WORD $0x4f941240 // fmla v0.4s, v18.4s, v20.s[0]
+	WORD $0x4f941261 // fmla v1.4s, v19.4s, v20.s[0]
+	WORD $0x4fb41243 // fmla v3.4s, v18.4s, v20.s[1]
+	WORD $0x4fb41264 // fmla v4.4s, v19.4s, v20.s[1]
+	WORD $0x4f941a46 // fmla v6.4s, v18.4s, v20.s[2]
+	WORD $0x4f941a67 // fmla v7.4s, v19.4s, v20.s[2]
+	WORD $0x4fb41a49 // fmla v9.4s, v18.4s, v20.s[3]
+	WORD $0x4fb41a6a // fmla v10.4s, v19.4s, v20.s[3]
+	WORD $0x4f95124c // fmla v12.4s, v18.4s, v21.s[0]
+	WORD $0x4f95126d // fmla v13.4s, v19.4s, v21.s[0]
+	WORD $0x4fb5124f // fmla v15.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51270 // fmla v16.4s, v19.4s, v21.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge7tailloop
 edge7done:
@@ -10423,9 +8822,7 @@ edge7beta0:
 	B next
 edge8:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge8tail
@@ -10434,66 +8831,40 @@ edge8loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F18
 	FMOVQ 16(R3), F19
-	VLD1R (R1), [V20.S4]
-	VFMLA V18.S4, V20.S4, V0.S4
-	VFMLA V19.S4, V20.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V3.S4
-	VFMLA V19.S4, V21.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V6.S4
-	VFMLA V19.S4, V20.S4, V7.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V9.S4
-	VFMLA V19.S4, V21.S4, V10.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V12.S4
-	VFMLA V19.S4, V20.S4, V13.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V15.S4
-	VFMLA V19.S4, V21.S4, V16.S4
+	FMOVQ (R1), F20
+	FMOVD 16(R1), F21
+	WORD $0x4f941240 // fmla v0.4s, v18.4s, v20.s[0]
+	WORD $0x4f941261 // fmla v1.4s, v19.4s, v20.s[0]
+	WORD $0x4fb41243 // fmla v3.4s, v18.4s, v20.s[1]
+	WORD $0x4fb41264 // fmla v4.4s, v19.4s, v20.s[1]
+	WORD $0x4f941a46 // fmla v6.4s, v18.4s, v20.s[2]
+	WORD $0x4f941a67 // fmla v7.4s, v19.4s, v20.s[2]
+	WORD $0x4fb41a49 // fmla v9.4s, v18.4s, v20.s[3]
+	WORD $0x4fb41a6a // fmla v10.4s, v19.4s, v20.s[3]
+	WORD $0x4f95124c // fmla v12.4s, v18.4s, v21.s[0]
+	WORD $0x4f95126d // fmla v13.4s, v19.4s, v21.s[0]
+	WORD $0x4fb5124f // fmla v15.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51270 // fmla v16.4s, v19.4s, v21.s[1]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F18
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F19
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V20.S4]
-	VFMLA V18.S4, V20.S4, V0.S4
-	VFMLA V19.S4, V20.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V21.S4]
-	VFMLA V18.S4, V21.S4, V3.S4
-	VFMLA V19.S4, V21.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V20.S4]
-	VFMLA V18.S4, V20.S4, V6.S4
-	VFMLA V19.S4, V20.S4, V7.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V21.S4]
-	VFMLA V18.S4, V21.S4, V9.S4
-	VFMLA V19.S4, V21.S4, V10.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V20.S4]
-	VFMLA V18.S4, V20.S4, V12.S4
-	VFMLA V19.S4, V20.S4, V13.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V21.S4]
-	VFMLA V18.S4, V21.S4, V15.S4
-	VFMLA V19.S4, V21.S4, V16.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F20
+	FMOVD 16(R6), F21
+	WORD $0x4f941240 // fmla v0.4s, v18.4s, v20.s[0]
+	WORD $0x4f941261 // fmla v1.4s, v19.4s, v20.s[0]
+	WORD $0x4fb41243 // fmla v3.4s, v18.4s, v20.s[1]
+	WORD $0x4fb41264 // fmla v4.4s, v19.4s, v20.s[1]
+	WORD $0x4f941a46 // fmla v6.4s, v18.4s, v20.s[2]
+	WORD $0x4f941a67 // fmla v7.4s, v19.4s, v20.s[2]
+	WORD $0x4fb41a49 // fmla v9.4s, v18.4s, v20.s[3]
+	WORD $0x4fb41a6a // fmla v10.4s, v19.4s, v20.s[3]
+	WORD $0x4f95124c // fmla v12.4s, v18.4s, v21.s[0]
+	WORD $0x4f95126d // fmla v13.4s, v19.4s, v21.s[0]
+	WORD $0x4fb5124f // fmla v15.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51270 // fmla v16.4s, v19.4s, v21.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge8loop
 edge8tail:
@@ -10502,33 +8873,22 @@ edge8tail:
 edge8tailloop:
 	FMOVQ (R3), F18
 	FMOVQ 16(R3), F19
-	VLD1R (R1), [V20.S4]
-	VFMLA V18.S4, V20.S4, V0.S4
-	VFMLA V19.S4, V20.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V21.S4]
-	VFMLA V18.S4, V21.S4, V3.S4
-	VFMLA V19.S4, V21.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V20.S4]
-	VFMLA V18.S4, V20.S4, V6.S4
-	VFMLA V19.S4, V20.S4, V7.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V21.S4]
-	VFMLA V18.S4, V21.S4, V9.S4
-	VFMLA V19.S4, V21.S4, V10.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V20.S4]
-	VFMLA V18.S4, V20.S4, V12.S4
-	VFMLA V19.S4, V20.S4, V13.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V21.S4]
-	VFMLA V18.S4, V21.S4, V15.S4
-	VFMLA V19.S4, V21.S4, V16.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F20
+	FMOVD 16(R1), F21
+	WORD $0x4f941240 // fmla v0.4s, v18.4s, v20.s[0]
+	WORD $0x4f941261 // fmla v1.4s, v19.4s, v20.s[0]
+	WORD $0x4fb41243 // fmla v3.4s, v18.4s, v20.s[1]
+	WORD $0x4fb41264 // fmla v4.4s, v19.4s, v20.s[1]
+	WORD $0x4f941a46 // fmla v6.4s, v18.4s, v20.s[2]
+	WORD $0x4f941a67 // fmla v7.4s, v19.4s, v20.s[2]
+	WORD $0x4fb41a49 // fmla v9.4s, v18.4s, v20.s[3]
+	WORD $0x4fb41a6a // fmla v10.4s, v19.4s, v20.s[3]
+	WORD $0x4f95124c // fmla v12.4s, v18.4s, v21.s[0]
+	WORD $0x4f95126d // fmla v13.4s, v19.4s, v21.s[0]
+	WORD $0x4fb5124f // fmla v15.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51270 // fmla v16.4s, v19.4s, v21.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge8tailloop
 edge8done:
@@ -10632,9 +8992,7 @@ edge8beta0:
 	B next
 edge9:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge9tail
@@ -10644,80 +9002,53 @@ edge9loop:
 	FMOVQ (R3), F18
 	FMOVQ 16(R3), F19
 	FMOVS 32(R3), F20
-	VLD1R (R1), [V21.S4]
-	VFMLA V18.S4, V21.S4, V0.S4
-	VFMLA V19.S4, V21.S4, V1.S4
-	VFMLA V20.S4, V21.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V18.S4, V22.S4, V3.S4
-	VFMLA V19.S4, V22.S4, V4.S4
-	VFMLA V20.S4, V22.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V6.S4
-	VFMLA V19.S4, V21.S4, V7.S4
-	VFMLA V20.S4, V21.S4, V8.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V18.S4, V22.S4, V9.S4
-	VFMLA V19.S4, V22.S4, V10.S4
-	VFMLA V20.S4, V22.S4, V11.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V12.S4
-	VFMLA V19.S4, V21.S4, V13.S4
-	VFMLA V20.S4, V21.S4, V14.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V18.S4, V22.S4, V15.S4
-	VFMLA V19.S4, V22.S4, V16.S4
-	VFMLA V20.S4, V22.S4, V17.S4
+	FMOVQ (R1), F21
+	FMOVD 16(R1), F22
+	WORD $0x4f951240 // fmla v0.4s, v18.4s, v21.s[0]
+	WORD $0x4f951261 // fmla v1.4s, v19.4s, v21.s[0]
+	WORD $0x4f951282 // fmla v2.4s, v20.4s, v21.s[0]
+	WORD $0x4fb51243 // fmla v3.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51264 // fmla v4.4s, v19.4s, v21.s[1]
+	WORD $0x4fb51285 // fmla v5.4s, v20.4s, v21.s[1]
+	WORD $0x4f951a46 // fmla v6.4s, v18.4s, v21.s[2]
+	WORD $0x4f951a67 // fmla v7.4s, v19.4s, v21.s[2]
+	WORD $0x4f951a88 // fmla v8.4s, v20.4s, v21.s[2]
+	WORD $0x4fb51a49 // fmla v9.4s, v18.4s, v21.s[3]
+	WORD $0x4fb51a6a // fmla v10.4s, v19.4s, v21.s[3]
+	WORD $0x4fb51a8b // fmla v11.4s, v20.4s, v21.s[3]
+	WORD $0x4f96124c // fmla v12.4s, v18.4s, v22.s[0]
+	WORD $0x4f96126d // fmla v13.4s, v19.4s, v22.s[0]
+	WORD $0x4f96128e // fmla v14.4s, v20.4s, v22.s[0]
+	WORD $0x4fb6124f // fmla v15.4s, v18.4s, v22.s[1]
+	WORD $0x4fb61270 // fmla v16.4s, v19.4s, v22.s[1]
+	WORD $0x4fb61291 // fmla v17.4s, v20.4s, v22.s[1]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F18
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F19
-	ADD R4<<0, R3, R6
 	FMOVS 32(R6), F20
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V0.S4
-	VFMLA V19.S4, V21.S4, V1.S4
-	VFMLA V20.S4, V21.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V18.S4, V22.S4, V3.S4
-	VFMLA V19.S4, V22.S4, V4.S4
-	VFMLA V20.S4, V22.S4, V5.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V21.S4]
-	VFMLA V18.S4, V21.S4, V6.S4
-	VFMLA V19.S4, V21.S4, V7.S4
-	VFMLA V20.S4, V21.S4, V8.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V18.S4, V22.S4, V9.S4
-	VFMLA V19.S4, V22.S4, V10.S4
-	VFMLA V20.S4, V22.S4, V11.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V21.S4]
-	VFMLA V18.S4, V21.S4, V12.S4
-	VFMLA V19.S4, V21.S4, V13.S4
-	VFMLA V20.S4, V21.S4, V14.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V18.S4, V22.S4, V15.S4
-	VFMLA V19.S4, V22.S4, V16.S4
-	VFMLA V20.S4, V22.S4, V17.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F21
+	FMOVD 16(R6), F22
+	WORD $0x4f951240 // fmla v0.4s, v18.4s, v21.s[0]
+	WORD $0x4f951261 // fmla v1.4s, v19.4s, v21.s[0]
+	WORD $0x4f951282 // fmla v2.4s, v20.4s, v21.s[0]
+	WORD $0x4fb51243 // fmla v3.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51264 // fmla v4.4s, v19.4s, v21.s[1]
+	WORD $0x4fb51285 // fmla v5.4s, v20.4s, v21.s[1]
+	WORD $0x4f951a46 // fmla v6.4s, v18.4s, v21.s[2]
+	WORD $0x4f951a67 // fmla v7.4s, v19.4s, v21.s[2]
+	WORD $0x4f951a88 // fmla v8.4s, v20.4s, v21.s[2]
+	WORD $0x4fb51a49 // fmla v9.4s, v18.4s, v21.s[3]
+	WORD $0x4fb51a6a // fmla v10.4s, v19.4s, v21.s[3]
+	WORD $0x4fb51a8b // fmla v11.4s, v20.4s, v21.s[3]
+	WORD $0x4f96124c // fmla v12.4s, v18.4s, v22.s[0]
+	WORD $0x4f96126d // fmla v13.4s, v19.4s, v22.s[0]
+	WORD $0x4f96128e // fmla v14.4s, v20.4s, v22.s[0]
+	WORD $0x4fb6124f // fmla v15.4s, v18.4s, v22.s[1]
+	WORD $0x4fb61270 // fmla v16.4s, v19.4s, v22.s[1]
+	WORD $0x4fb61291 // fmla v17.4s, v20.4s, v22.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge9loop
 edge9tail:
@@ -10727,39 +9058,28 @@ edge9tailloop:
 	FMOVQ (R3), F18
 	FMOVQ 16(R3), F19
 	FMOVS 32(R3), F20
-	VLD1R (R1), [V21.S4]
-	VFMLA V18.S4, V21.S4, V0.S4
-	VFMLA V19.S4, V21.S4, V1.S4
-	VFMLA V20.S4, V21.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V18.S4, V22.S4, V3.S4
-	VFMLA V19.S4, V22.S4, V4.S4
-	VFMLA V20.S4, V22.S4, V5.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V21.S4]
-	VFMLA V18.S4, V21.S4, V6.S4
-	VFMLA V19.S4, V21.S4, V7.S4
-	VFMLA V20.S4, V21.S4, V8.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V18.S4, V22.S4, V9.S4
-	VFMLA V19.S4, V22.S4, V10.S4
-	VFMLA V20.S4, V22.S4, V11.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V21.S4]
-	VFMLA V18.S4, V21.S4, V12.S4
-	VFMLA V19.S4, V21.S4, V13.S4
-	VFMLA V20.S4, V21.S4, V14.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V18.S4, V22.S4, V15.S4
-	VFMLA V19.S4, V22.S4, V16.S4
-	VFMLA V20.S4, V22.S4, V17.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F21
+	FMOVD 16(R1), F22
+	WORD $0x4f951240 // fmla v0.4s, v18.4s, v21.s[0]
+	WORD $0x4f951261 // fmla v1.4s, v19.4s, v21.s[0]
+	WORD $0x4f951282 // fmla v2.4s, v20.4s, v21.s[0]
+	WORD $0x4fb51243 // fmla v3.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51264 // fmla v4.4s, v19.4s, v21.s[1]
+	WORD $0x4fb51285 // fmla v5.4s, v20.4s, v21.s[1]
+	WORD $0x4f951a46 // fmla v6.4s, v18.4s, v21.s[2]
+	WORD $0x4f951a67 // fmla v7.4s, v19.4s, v21.s[2]
+	WORD $0x4f951a88 // fmla v8.4s, v20.4s, v21.s[2]
+	WORD $0x4fb51a49 // fmla v9.4s, v18.4s, v21.s[3]
+	WORD $0x4fb51a6a // fmla v10.4s, v19.4s, v21.s[3]
+	WORD $0x4fb51a8b // fmla v11.4s, v20.4s, v21.s[3]
+	WORD $0x4f96124c // fmla v12.4s, v18.4s, v22.s[0]
+	WORD $0x4f96126d // fmla v13.4s, v19.4s, v22.s[0]
+	WORD $0x4f96128e // fmla v14.4s, v20.4s, v22.s[0]
+	WORD $0x4fb6124f // fmla v15.4s, v18.4s, v22.s[1]
+	WORD $0x4fb61270 // fmla v16.4s, v19.4s, v22.s[1]
+	WORD $0x4fb61291 // fmla v17.4s, v20.4s, v22.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge9tailloop
 edge9done:
@@ -10899,9 +9219,7 @@ edge9beta0:
 	B next
 edge10:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge10tail
@@ -10911,80 +9229,53 @@ edge10loop:
 	FMOVQ (R3), F18
 	FMOVQ 16(R3), F19
 	FMOVD 32(R3), F20
-	VLD1R (R1), [V21.S4]
-	VFMLA V18.S4, V21.S4, V0.S4
-	VFMLA V19.S4, V21.S4, V1.S4
-	VFMLA V20.S4, V21.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V18.S4, V22.S4, V3.S4
-	VFMLA V19.S4, V22.S4, V4.S4
-	VFMLA V20.S4, V22.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V6.S4
-	VFMLA V19.S4, V21.S4, V7.S4
-	VFMLA V20.S4, V21.S4, V8.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V18.S4, V22.S4, V9.S4
-	VFMLA V19.S4, V22.S4, V10.S4
-	VFMLA V20.S4, V22.S4, V11.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V12.S4
-	VFMLA V19.S4, V21.S4, V13.S4
-	VFMLA V20.S4, V21.S4, V14.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V18.S4, V22.S4, V15.S4
-	VFMLA V19.S4, V22.S4, V16.S4
-	VFMLA V20.S4, V22.S4, V17.S4
+	FMOVQ (R1), F21
+	FMOVD 16(R1), F22
+	WORD $0x4f951240 // fmla v0.4s, v18.4s, v21.s[0]
+	WORD $0x4f951261 // fmla v1.4s, v19.4s, v21.s[0]
+	WORD $0x4f951282 // fmla v2.4s, v20.4s, v21.s[0]
+	WORD $0x4fb51243 // fmla v3.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51264 // fmla v4.4s, v19.4s, v21.s[1]
+	WORD $0x4fb51285 // fmla v5.4s, v20.4s, v21.s[1]
+	WORD $0x4f951a46 // fmla v6.4s, v18.4s, v21.s[2]
+	WORD $0x4f951a67 // fmla v7.4s, v19.4s, v21.s[2]
+	WORD $0x4f951a88 // fmla v8.4s, v20.4s, v21.s[2]
+	WORD $0x4fb51a49 // fmla v9.4s, v18.4s, v21.s[3]
+	WORD $0x4fb51a6a // fmla v10.4s, v19.4s, v21.s[3]
+	WORD $0x4fb51a8b // fmla v11.4s, v20.4s, v21.s[3]
+	WORD $0x4f96124c // fmla v12.4s, v18.4s, v22.s[0]
+	WORD $0x4f96126d // fmla v13.4s, v19.4s, v22.s[0]
+	WORD $0x4f96128e // fmla v14.4s, v20.4s, v22.s[0]
+	WORD $0x4fb6124f // fmla v15.4s, v18.4s, v22.s[1]
+	WORD $0x4fb61270 // fmla v16.4s, v19.4s, v22.s[1]
+	WORD $0x4fb61291 // fmla v17.4s, v20.4s, v22.s[1]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F18
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F19
-	ADD R4<<0, R3, R6
 	FMOVD 32(R6), F20
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V0.S4
-	VFMLA V19.S4, V21.S4, V1.S4
-	VFMLA V20.S4, V21.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V18.S4, V22.S4, V3.S4
-	VFMLA V19.S4, V22.S4, V4.S4
-	VFMLA V20.S4, V22.S4, V5.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V21.S4]
-	VFMLA V18.S4, V21.S4, V6.S4
-	VFMLA V19.S4, V21.S4, V7.S4
-	VFMLA V20.S4, V21.S4, V8.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V18.S4, V22.S4, V9.S4
-	VFMLA V19.S4, V22.S4, V10.S4
-	VFMLA V20.S4, V22.S4, V11.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V21.S4]
-	VFMLA V18.S4, V21.S4, V12.S4
-	VFMLA V19.S4, V21.S4, V13.S4
-	VFMLA V20.S4, V21.S4, V14.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V18.S4, V22.S4, V15.S4
-	VFMLA V19.S4, V22.S4, V16.S4
-	VFMLA V20.S4, V22.S4, V17.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F21
+	FMOVD 16(R6), F22
+	WORD $0x4f951240 // fmla v0.4s, v18.4s, v21.s[0]
+	WORD $0x4f951261 // fmla v1.4s, v19.4s, v21.s[0]
+	WORD $0x4f951282 // fmla v2.4s, v20.4s, v21.s[0]
+	WORD $0x4fb51243 // fmla v3.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51264 // fmla v4.4s, v19.4s, v21.s[1]
+	WORD $0x4fb51285 // fmla v5.4s, v20.4s, v21.s[1]
+	WORD $0x4f951a46 // fmla v6.4s, v18.4s, v21.s[2]
+	WORD $0x4f951a67 // fmla v7.4s, v19.4s, v21.s[2]
+	WORD $0x4f951a88 // fmla v8.4s, v20.4s, v21.s[2]
+	WORD $0x4fb51a49 // fmla v9.4s, v18.4s, v21.s[3]
+	WORD $0x4fb51a6a // fmla v10.4s, v19.4s, v21.s[3]
+	WORD $0x4fb51a8b // fmla v11.4s, v20.4s, v21.s[3]
+	WORD $0x4f96124c // fmla v12.4s, v18.4s, v22.s[0]
+	WORD $0x4f96126d // fmla v13.4s, v19.4s, v22.s[0]
+	WORD $0x4f96128e // fmla v14.4s, v20.4s, v22.s[0]
+	WORD $0x4fb6124f // fmla v15.4s, v18.4s, v22.s[1]
+	WORD $0x4fb61270 // fmla v16.4s, v19.4s, v22.s[1]
+	WORD $0x4fb61291 // fmla v17.4s, v20.4s, v22.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge10loop
 edge10tail:
@@ -10994,39 +9285,28 @@ edge10tailloop:
 	FMOVQ (R3), F18
 	FMOVQ 16(R3), F19
 	FMOVD 32(R3), F20
-	VLD1R (R1), [V21.S4]
-	VFMLA V18.S4, V21.S4, V0.S4
-	VFMLA V19.S4, V21.S4, V1.S4
-	VFMLA V20.S4, V21.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V18.S4, V22.S4, V3.S4
-	VFMLA V19.S4, V22.S4, V4.S4
-	VFMLA V20.S4, V22.S4, V5.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V21.S4]
-	VFMLA V18.S4, V21.S4, V6.S4
-	VFMLA V19.S4, V21.S4, V7.S4
-	VFMLA V20.S4, V21.S4, V8.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V18.S4, V22.S4, V9.S4
-	VFMLA V19.S4, V22.S4, V10.S4
-	VFMLA V20.S4, V22.S4, V11.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V21.S4]
-	VFMLA V18.S4, V21.S4, V12.S4
-	VFMLA V19.S4, V21.S4, V13.S4
-	VFMLA V20.S4, V21.S4, V14.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V18.S4, V22.S4, V15.S4
-	VFMLA V19.S4, V22.S4, V16.S4
-	VFMLA V20.S4, V22.S4, V17.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F21
+	FMOVD 16(R1), F22
+	WORD $0x4f951240 // fmla v0.4s, v18.4s, v21.s[0]
+	WORD $0x4f951261 // fmla v1.4s, v19.4s, v21.s[0]
+	WORD $0x4f951282 // fmla v2.4s, v20.4s, v21.s[0]
+	WORD $0x4fb51243 // fmla v3.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51264 // fmla v4.4s, v19.4s, v21.s[1]
+	WORD $0x4fb51285 // fmla v5.4s, v20.4s, v21.s[1]
+	WORD $0x4f951a46 // fmla v6.4s, v18.4s, v21.s[2]
+	WORD $0x4f951a67 // fmla v7.4s, v19.4s, v21.s[2]
+	WORD $0x4f951a88 // fmla v8.4s, v20.4s, v21.s[2]
+	WORD $0x4fb51a49 // fmla v9.4s, v18.4s, v21.s[3]
+	WORD $0x4fb51a6a // fmla v10.4s, v19.4s, v21.s[3]
+	WORD $0x4fb51a8b // fmla v11.4s, v20.4s, v21.s[3]
+	WORD $0x4f96124c // fmla v12.4s, v18.4s, v22.s[0]
+	WORD $0x4f96126d // fmla v13.4s, v19.4s, v22.s[0]
+	WORD $0x4f96128e // fmla v14.4s, v20.4s, v22.s[0]
+	WORD $0x4fb6124f // fmla v15.4s, v18.4s, v22.s[1]
+	WORD $0x4fb61270 // fmla v16.4s, v19.4s, v22.s[1]
+	WORD $0x4fb61291 // fmla v17.4s, v20.4s, v22.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge10tailloop
 edge10done:
@@ -11166,9 +9446,7 @@ edge10beta0:
 	B next
 edge11:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge11tail
@@ -11180,83 +9458,55 @@ edge11loop:
 	FMOVD 32(R3), F20
 	FMOVS 40(R3), F21
 	VMOV V21.S[0], V20.S[2]
-	VLD1R (R1), [V21.S4]
-	VFMLA V18.S4, V21.S4, V0.S4
-	VFMLA V19.S4, V21.S4, V1.S4
-	VFMLA V20.S4, V21.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V18.S4, V22.S4, V3.S4
-	VFMLA V19.S4, V22.S4, V4.S4
-	VFMLA V20.S4, V22.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V6.S4
-	VFMLA V19.S4, V21.S4, V7.S4
-	VFMLA V20.S4, V21.S4, V8.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V18.S4, V22.S4, V9.S4
-	VFMLA V19.S4, V22.S4, V10.S4
-	VFMLA V20.S4, V22.S4, V11.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V12.S4
-	VFMLA V19.S4, V21.S4, V13.S4
-	VFMLA V20.S4, V21.S4, V14.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V18.S4, V22.S4, V15.S4
-	VFMLA V19.S4, V22.S4, V16.S4
-	VFMLA V20.S4, V22.S4, V17.S4
+	FMOVQ (R1), F21
+	FMOVD 16(R1), F22
+	WORD $0x4f951240 // fmla v0.4s, v18.4s, v21.s[0]
+	WORD $0x4f951261 // fmla v1.4s, v19.4s, v21.s[0]
+	WORD $0x4f951282 // fmla v2.4s, v20.4s, v21.s[0]
+	WORD $0x4fb51243 // fmla v3.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51264 // fmla v4.4s, v19.4s, v21.s[1]
+	WORD $0x4fb51285 // fmla v5.4s, v20.4s, v21.s[1]
+	WORD $0x4f951a46 // fmla v6.4s, v18.4s, v21.s[2]
+	WORD $0x4f951a67 // fmla v7.4s, v19.4s, v21.s[2]
+	WORD $0x4f951a88 // fmla v8.4s, v20.4s, v21.s[2]
+	WORD $0x4fb51a49 // fmla v9.4s, v18.4s, v21.s[3]
+	WORD $0x4fb51a6a // fmla v10.4s, v19.4s, v21.s[3]
+	WORD $0x4fb51a8b // fmla v11.4s, v20.4s, v21.s[3]
+	WORD $0x4f96124c // fmla v12.4s, v18.4s, v22.s[0]
+	WORD $0x4f96126d // fmla v13.4s, v19.4s, v22.s[0]
+	WORD $0x4f96128e // fmla v14.4s, v20.4s, v22.s[0]
+	WORD $0x4fb6124f // fmla v15.4s, v18.4s, v22.s[1]
+	WORD $0x4fb61270 // fmla v16.4s, v19.4s, v22.s[1]
+	WORD $0x4fb61291 // fmla v17.4s, v20.4s, v22.s[1]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F18
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F19
-	ADD R4<<0, R3, R6
 	FMOVD 32(R6), F20
-	ADD R4<<0, R3, R6
 	FMOVS 40(R6), F23
 	VMOV V23.S[0], V20.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V21.S4]
-	VFMLA V18.S4, V21.S4, V0.S4
-	VFMLA V19.S4, V21.S4, V1.S4
-	VFMLA V20.S4, V21.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V18.S4, V22.S4, V3.S4
-	VFMLA V19.S4, V22.S4, V4.S4
-	VFMLA V20.S4, V22.S4, V5.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V21.S4]
-	VFMLA V18.S4, V21.S4, V6.S4
-	VFMLA V19.S4, V21.S4, V7.S4
-	VFMLA V20.S4, V21.S4, V8.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V18.S4, V22.S4, V9.S4
-	VFMLA V19.S4, V22.S4, V10.S4
-	VFMLA V20.S4, V22.S4, V11.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V21.S4]
-	VFMLA V18.S4, V21.S4, V12.S4
-	VFMLA V19.S4, V21.S4, V13.S4
-	VFMLA V20.S4, V21.S4, V14.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V18.S4, V22.S4, V15.S4
-	VFMLA V19.S4, V22.S4, V16.S4
-	VFMLA V20.S4, V22.S4, V17.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F21
+	FMOVD 16(R6), F22
+	WORD $0x4f951240 // fmla v0.4s, v18.4s, v21.s[0]
+	WORD $0x4f951261 // fmla v1.4s, v19.4s, v21.s[0]
+	WORD $0x4f951282 // fmla v2.4s, v20.4s, v21.s[0]
+	WORD $0x4fb51243 // fmla v3.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51264 // fmla v4.4s, v19.4s, v21.s[1]
+	WORD $0x4fb51285 // fmla v5.4s, v20.4s, v21.s[1]
+	WORD $0x4f951a46 // fmla v6.4s, v18.4s, v21.s[2]
+	WORD $0x4f951a67 // fmla v7.4s, v19.4s, v21.s[2]
+	WORD $0x4f951a88 // fmla v8.4s, v20.4s, v21.s[2]
+	WORD $0x4fb51a49 // fmla v9.4s, v18.4s, v21.s[3]
+	WORD $0x4fb51a6a // fmla v10.4s, v19.4s, v21.s[3]
+	WORD $0x4fb51a8b // fmla v11.4s, v20.4s, v21.s[3]
+	WORD $0x4f96124c // fmla v12.4s, v18.4s, v22.s[0]
+	WORD $0x4f96126d // fmla v13.4s, v19.4s, v22.s[0]
+	WORD $0x4f96128e // fmla v14.4s, v20.4s, v22.s[0]
+	WORD $0x4fb6124f // fmla v15.4s, v18.4s, v22.s[1]
+	WORD $0x4fb61270 // fmla v16.4s, v19.4s, v22.s[1]
+	WORD $0x4fb61291 // fmla v17.4s, v20.4s, v22.s[1]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge11loop
 edge11tail:
@@ -11268,39 +9518,28 @@ edge11tailloop:
 	FMOVD 32(R3), F20
 	FMOVS 40(R3), F23
 	VMOV V23.S[0], V20.S[2]
-	VLD1R (R1), [V21.S4]
-	VFMLA V18.S4, V21.S4, V0.S4
-	VFMLA V19.S4, V21.S4, V1.S4
-	VFMLA V20.S4, V21.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V18.S4, V22.S4, V3.S4
-	VFMLA V19.S4, V22.S4, V4.S4
-	VFMLA V20.S4, V22.S4, V5.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V21.S4]
-	VFMLA V18.S4, V21.S4, V6.S4
-	VFMLA V19.S4, V21.S4, V7.S4
-	VFMLA V20.S4, V21.S4, V8.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V18.S4, V22.S4, V9.S4
-	VFMLA V19.S4, V22.S4, V10.S4
-	VFMLA V20.S4, V22.S4, V11.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V21.S4]
-	VFMLA V18.S4, V21.S4, V12.S4
-	VFMLA V19.S4, V21.S4, V13.S4
-	VFMLA V20.S4, V21.S4, V14.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V18.S4, V22.S4, V15.S4
-	VFMLA V19.S4, V22.S4, V16.S4
-	VFMLA V20.S4, V22.S4, V17.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F21
+	FMOVD 16(R1), F22
+	WORD $0x4f951240 // fmla v0.4s, v18.4s, v21.s[0]
+	WORD $0x4f951261 // fmla v1.4s, v19.4s, v21.s[0]
+	WORD $0x4f951282 // fmla v2.4s, v20.4s, v21.s[0]
+	WORD $0x4fb51243 // fmla v3.4s, v18.4s, v21.s[1]
+	WORD $0x4fb51264 // fmla v4.4s, v19.4s, v21.s[1]
+	WORD $0x4fb51285 // fmla v5.4s, v20.4s, v21.s[1]
+	WORD $0x4f951a46 // fmla v6.4s, v18.4s, v21.s[2]
+	WORD $0x4f951a67 // fmla v7.4s, v19.4s, v21.s[2]
+	WORD $0x4f951a88 // fmla v8.4s, v20.4s, v21.s[2]
+	WORD $0x4fb51a49 // fmla v9.4s, v18.4s, v21.s[3]
+	WORD $0x4fb51a6a // fmla v10.4s, v19.4s, v21.s[3]
+	WORD $0x4fb51a8b // fmla v11.4s, v20.4s, v21.s[3]
+	WORD $0x4f96124c // fmla v12.4s, v18.4s, v22.s[0]
+	WORD $0x4f96126d // fmla v13.4s, v19.4s, v22.s[0]
+	WORD $0x4f96128e // fmla v14.4s, v20.4s, v22.s[0]
+	WORD $0x4fb6124f // fmla v15.4s, v18.4s, v22.s[1]
+	WORD $0x4fb61270 // fmla v16.4s, v19.4s, v22.s[1]
+	WORD $0x4fb61291 // fmla v17.4s, v20.4s, v22.s[1]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge11tailloop
 edge11done:
@@ -11481,18 +9720,15 @@ next:
 	MOVD R0, tiles+72(FP)
 	MOVD a+8(FP), R0
 	MOVD an+80(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, a+8(FP)
 	MOVD b+24(FP), R0
 	MOVD bn+88(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, b+24(FP)
 	MOVD c+40(FP), R0
 	MOVD cn+96(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, c+40(FP)
 	B top
 last:
@@ -11556,200 +9792,135 @@ top:
 	CMP $12, R5
 	BNE edge
 	ADD R2<<1, R2, R6
-	ADD $0, R6, R7
-	ADD R4<<1, R4, R6
-	ADD $0, R6, R8
-	MOVD R0, R6
-	LSR $2, R6, R6
-	CBZ R6, fulltail
+	ADD R4<<1, R4, R7
+	MOVD R0, R8
+	LSR $2, R8, R8
+	CBZ R8, fulltail
 fullloop:
 	ADD R2<<3, R1, R9
 	PRFM (R9), PLDL1KEEP
-	ADD R2<<3, R1, R9
 	PRFM 64(R9), PLDL1KEEP
 	FMOVQ (R3), F21
 	FMOVQ 16(R3), F22
 	FMOVQ 32(R3), F23
-	VLD1R (R1), [V24.S4]
-	VFMLA V21.S4, V24.S4, V0.S4
-	VFMLA V22.S4, V24.S4, V1.S4
-	VFMLA V23.S4, V24.S4, V2.S4
-	ADD $4, R1, R9
-	VLD1R (R9), [V25.S4]
-	VFMLA V21.S4, V25.S4, V3.S4
-	VFMLA V22.S4, V25.S4, V4.S4
-	VFMLA V23.S4, V25.S4, V5.S4
-	ADD $8, R1, R9
-	VLD1R (R9), [V24.S4]
-	VFMLA V21.S4, V24.S4, V6.S4
-	VFMLA V22.S4, V24.S4, V7.S4
-	VFMLA V23.S4, V24.S4, V8.S4
-	ADD $12, R1, R9
-	VLD1R (R9), [V25.S4]
-	VFMLA V21.S4, V25.S4, V9.S4
-	VFMLA V22.S4, V25.S4, V10.S4
-	VFMLA V23.S4, V25.S4, V11.S4
-	ADD $16, R1, R9
-	VLD1R (R9), [V24.S4]
-	VFMLA V21.S4, V24.S4, V12.S4
-	VFMLA V22.S4, V24.S4, V13.S4
-	VFMLA V23.S4, V24.S4, V14.S4
-	ADD $20, R1, R9
-	VLD1R (R9), [V25.S4]
-	VFMLA V21.S4, V25.S4, V15.S4
-	VFMLA V22.S4, V25.S4, V16.S4
-	VFMLA V23.S4, V25.S4, V17.S4
-	ADD $24, R1, R9
-	VLD1R (R9), [V24.S4]
-	VFMLA V21.S4, V24.S4, V18.S4
-	VFMLA V22.S4, V24.S4, V19.S4
-	VFMLA V23.S4, V24.S4, V20.S4
+	FMOVQ (R1), F24
+	FMOVD 16(R1), F25
+	FMOVS 24(R1), F26
+	VMOV V26.S[0], V25.S[2]
+	WORD $0x4f9812a0 // fmla v0.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812c1 // fmla v1.4s, v22.4s, v24.s[0]
+	WORD $0x4f9812e2 // fmla v2.4s, v23.4s, v24.s[0]
+	WORD $0x4fb812a3 // fmla v3.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812c4 // fmla v4.4s, v22.4s, v24.s[1]
+	WORD $0x4fb812e5 // fmla v5.4s, v23.4s, v24.s[1]
+	WORD $0x4f981aa6 // fmla v6.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ac7 // fmla v7.4s, v22.4s, v24.s[2]
+	WORD $0x4f981ae8 // fmla v8.4s, v23.4s, v24.s[2]
+	WORD $0x4fb81aa9 // fmla v9.4s, v21.4s, v24.s[3]
+	WORD $0x4fb81aca // fmla v10.4s, v22.4s, v24.s[3]
+	WORD $0x4fb81aeb // fmla v11.4s, v23.4s, v24.s[3]
+	WORD $0x4f9912ac // fmla v12.4s, v21.4s, v25.s[0]
+	WORD $0x4f9912cd // fmla v13.4s, v22.4s, v25.s[0]
+	WORD $0x4f9912ee // fmla v14.4s, v23.4s, v25.s[0]
+	WORD $0x4fb912af // fmla v15.4s, v21.4s, v25.s[1]
+	WORD $0x4fb912d0 // fmla v16.4s, v22.4s, v25.s[1]
+	WORD $0x4fb912f1 // fmla v17.4s, v23.4s, v25.s[1]
+	WORD $0x4f991ab2 // fmla v18.4s, v21.4s, v25.s[2]
+	WORD $0x4f991ad3 // fmla v19.4s, v22.4s, v25.s[2]
+	WORD $0x4f991af4 // fmla v20.4s, v23.4s, v25.s[2]
 	ADD R4<<0, R3, R9
 	FMOVQ (R9), F21
-	ADD R4<<0, R3, R9
 	FMOVQ 16(R9), F22
-	ADD R4<<0, R3, R9
 	FMOVQ 32(R9), F23
 	ADD R2<<0, R1, R9
-	VLD1R (R9), [V24.S4]
-	VFMLA V21.S4, V24.S4, V0.S4
-	VFMLA V22.S4, V24.S4, V1.S4
-	VFMLA V23.S4, V24.S4, V2.S4
-	ADD R2<<0, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V25.S4]
-	VFMLA V21.S4, V25.S4, V3.S4
-	VFMLA V22.S4, V25.S4, V4.S4
-	VFMLA V23.S4, V25.S4, V5.S4
-	ADD R2<<0, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V24.S4]
-	VFMLA V21.S4, V24.S4, V6.S4
-	VFMLA V22.S4, V24.S4, V7.S4
-	VFMLA V23.S4, V24.S4, V8.S4
-	ADD R2<<0, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V25.S4]
-	VFMLA V21.S4, V25.S4, V9.S4
-	VFMLA V22.S4, V25.S4, V10.S4
-	VFMLA V23.S4, V25.S4, V11.S4
-	ADD R2<<0, R1, R9
-	ADD $16, R9, R10
-	VLD1R (R10), [V24.S4]
-	VFMLA V21.S4, V24.S4, V12.S4
-	VFMLA V22.S4, V24.S4, V13.S4
-	VFMLA V23.S4, V24.S4, V14.S4
-	ADD R2<<0, R1, R9
-	ADD $20, R9, R10
-	VLD1R (R10), [V25.S4]
-	VFMLA V21.S4, V25.S4, V15.S4
-	VFMLA V22.S4, V25.S4, V16.S4
-	VFMLA V23.S4, V25.S4, V17.S4
-	ADD R2<<0, R1, R9
-	ADD $24, R9, R10
-	VLD1R (R10), [V24.S4]
-	VFMLA V21.S4, V24.S4, V18.S4
-	VFMLA V22.S4, V24.S4, V19.S4
-	VFMLA V23.S4, V24.S4, V20.S4
+	FMOVQ (R9), F24
+	FMOVD 16(R9), F25
+	FMOVS 24(R9), F26
+	VMOV V26.S[0], V25.S[2]
+	WORD $0x4f9812a0 // fmla v0.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812c1 // fmla v1.4s, v22.4s, v24.s[0]
+	WORD $0x4f9812e2 // fmla v2.4s, v23.4s, v24.s[0]
+	WORD $0x4fb812a3 // fmla v3.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812c4 // fmla v4.4s, v22.4s, v24.s[1]
+	WORD $0x4fb812e5 // fmla v5.4s, v23.4s, v24.s[1]
+	WORD $0x4f981aa6 // fmla v6.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ac7 // fmla v7.4s, v22.4s, v24.s[2]
+	WORD $0x4f981ae8 // fmla v8.4s, v23.4s, v24.s[2]
+	WORD $0x4fb81aa9 // fmla v9.4s, v21.4s, v24.s[3]
+	WORD $0x4fb81aca // fmla v10.4s, v22.4s, v24.s[3]
+	WORD $0x4fb81aeb // fmla v11.4s, v23.4s, v24.s[3]
+	WORD $0x4f9912ac // fmla v12.4s, v21.4s, v25.s[0]
+	WORD $0x4f9912cd // fmla v13.4s, v22.4s, v25.s[0]
+	WORD $0x4f9912ee // fmla v14.4s, v23.4s, v25.s[0]
+	WORD $0x4fb912af // fmla v15.4s, v21.4s, v25.s[1]
+	WORD $0x4fb912d0 // fmla v16.4s, v22.4s, v25.s[1]
+	WORD $0x4fb912f1 // fmla v17.4s, v23.4s, v25.s[1]
+	WORD $0x4f991ab2 // fmla v18.4s, v21.4s, v25.s[2]
+	WORD $0x4f991ad3 // fmla v19.4s, v22.4s, v25.s[2]
+	WORD $0x4f991af4 // fmla v20.4s, v23.4s, v25.s[2]
 	ADD R4<<1, R3, R9
 	FMOVQ (R9), F21
-	ADD R4<<1, R3, R9
 	FMOVQ 16(R9), F22
-	ADD R4<<1, R3, R9
 	FMOVQ 32(R9), F23
 	ADD R2<<1, R1, R9
-	VLD1R (R9), [V24.S4]
-	VFMLA V21.S4, V24.S4, V0.S4
-	VFMLA V22.S4, V24.S4, V1.S4
-	VFMLA V23.S4, V24.S4, V2.S4
-	ADD R2<<1, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V25.S4]
-	VFMLA V21.S4, V25.S4, V3.S4
-	VFMLA V22.S4, V25.S4, V4.S4
-	VFMLA V23.S4, V25.S4, V5.S4
-	ADD R2<<1, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V24.S4]
-	VFMLA V21.S4, V24.S4, V6.S4
-	VFMLA V22.S4, V24.S4, V7.S4
-	VFMLA V23.S4, V24.S4, V8.S4
-	ADD R2<<1, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V25.S4]
-	VFMLA V21.S4, V25.S4, V9.S4
-	VFMLA V22.S4, V25.S4, V10.S4
-	VFMLA V23.S4, V25.S4, V11.S4
-	ADD R2<<1, R1, R9
-	ADD $16, R9, R10
-	VLD1R (R10), [V24.S4]
-	VFMLA V21.S4, V24.S4, V12.S4
-	VFMLA V22.S4, V24.S4, V13.S4
-	VFMLA V23.S4, V24.S4, V14.S4
-	ADD R2<<1, R1, R9
-	ADD $20, R9, R10
-	VLD1R (R10), [V25.S4]
-	VFMLA V21.S4, V25.S4, V15.S4
-	VFMLA V22.S4, V25.S4, V16.S4
-	VFMLA V23.S4, V25.S4, V17.S4
-	ADD R2<<1, R1, R9
-	ADD $24, R9, R10
-	VLD1R (R10), [V24.S4]
-	VFMLA V21.S4, V24.S4, V18.S4
-	VFMLA V22.S4, V24.S4, V19.S4
-	VFMLA V23.S4, V24.S4, V20.S4
-	ADD R8<<0, R3, R9
+	FMOVQ (R9), F24
+	FMOVD 16(R9), F25
+	FMOVS 24(R9), F26
+	VMOV V26.S[0], V25.S[2]
+	WORD $0x4f9812a0 // fmla v0.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812c1 // fmla v1.4s, v22.4s, v24.s[0]
+	WORD $0x4f9812e2 // fmla v2.4s, v23.4s, v24.s[0]
+	WORD $0x4fb812a3 // fmla v3.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812c4 // fmla v4.4s, v22.4s, v24.s[1]
+	WORD $0x4fb812e5 // fmla v5.4s, v23.4s, v24.s[1]
+	WORD $0x4f981aa6 // fmla v6.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ac7 // fmla v7.4s, v22.4s, v24.s[2]
+	WORD $0x4f981ae8 // fmla v8.4s, v23.4s, v24.s[2]
+	WORD $0x4fb81aa9 // fmla v9.4s, v21.4s, v24.s[3]
+	WORD $0x4fb81aca // fmla v10.4s, v22.4s, v24.s[3]
+	WORD $0x4fb81aeb // fmla v11.4s, v23.4s, v24.s[3]
+	WORD $0x4f9912ac // fmla v12.4s, v21.4s, v25.s[0]
+	WORD $0x4f9912cd // fmla v13.4s, v22.4s, v25.s[0]
+	WORD $0x4f9912ee // fmla v14.4s, v23.4s, v25.s[0]
+	WORD $0x4fb912af // fmla v15.4s, v21.4s, v25.s[1]
+	WORD $0x4fb912d0 // fmla v16.4s, v22.4s, v25.s[1]
+	WORD $0x4fb912f1 // fmla v17.4s, v23.4s, v25.s[1]
+	WORD $0x4f991ab2 // fmla v18.4s, v21.4s, v25.s[2]
+	WORD $0x4f991ad3 // fmla v19.4s, v22.4s, v25.s[2]
+	WORD $0x4f991af4 // fmla v20.4s, v23.4s, v25.s[2]
+	ADD R7<<0, R3, R9
 	FMOVQ (R9), F21
-	ADD R8<<0, R3, R9
 	FMOVQ 16(R9), F22
-	ADD R8<<0, R3, R9
 	FMOVQ 32(R9), F23
-	ADD R7<<0, R1, R9
-	VLD1R (R9), [V24.S4]
-	VFMLA V21.S4, V24.S4, V0.S4
-	VFMLA V22.S4, V24.S4, V1.S4
-	VFMLA V23.S4, V24.S4, V2.S4
-	ADD R7<<0, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V25.S4]
-	VFMLA V21.S4, V25.S4, V3.S4
-	VFMLA V22.S4, V25.S4, V4.S4
-	VFMLA V23.S4, V25.S4, V5.S4
-	ADD R7<<0, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V24.S4]
-	VFMLA V21.S4, V24.S4, V6.S4
-	VFMLA V22.S4, V24.S4, V7.S4
-	VFMLA V23.S4, V24.S4, V8.S4
-	ADD R7<<0, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V25.S4]
-	VFMLA V21.S4, V25.S4, V9.S4
-	VFMLA V22.S4, V25.S4, V10.S4
-	VFMLA V23.S4, V25.S4, V11.S4
-	ADD R7<<0, R1, R9
-	ADD $16, R9, R10
-	VLD1R (R10), [V24.S4]
-	VFMLA V21.S4, V24.S4, V12.S4
-	VFMLA V22.S4, V24.S4, V13.S4
-	VFMLA V23.S4, V24.S4, V14.S4
-	ADD R7<<0, R1, R9
-	ADD $20, R9, R10
-	VLD1R (R10), [V25.S4]
-	VFMLA V21.S4, V25.S4, V15.S4
-	VFMLA V22.S4, V25.S4, V16.S4
-	VFMLA V23.S4, V25.S4, V17.S4
-	ADD R7<<0, R1, R9
-	ADD $24, R9, R10
-	VLD1R (R10), [V24.S4]
-	VFMLA V21.S4, V24.S4, V18.S4
-	VFMLA V22.S4, V24.S4, V19.S4
-	VFMLA V23.S4, V24.S4, V20.S4
-	ADD R2<<2, R1, R9
-	ADD $0, R9, R1
-	ADD R4<<2, R3, R9
-	ADD $0, R9, R3
-	SUBS $1, R6, R6
+	ADD R6<<0, R1, R9
+	FMOVQ (R9), F24
+	FMOVD 16(R9), F25
+	FMOVS 24(R9), F26
+	VMOV V26.S[0], V25.S[2]
+	WORD $0x4f9812a0 // fmla v0.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812c1 // fmla v1.4s, v22.4s, v24.s[0]
+	WORD $0x4f9812e2 // fmla v2.4s, v23.4s, v24.s[0]
+	WORD $0x4fb812a3 // fmla v3.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812c4 // fmla v4.4s, v22.4s, v24.s[1]
+	WORD $0x4fb812e5 // fmla v5.4s, v23.4s, v24.s[1]
+	WORD $0x4f981aa6 // fmla v6.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ac7 // fmla v7.4s, v22.4s, v24.s[2]
+	WORD $0x4f981ae8 // fmla v8.4s, v23.4s, v24.s[2]
+	WORD $0x4fb81aa9 // fmla v9.4s, v21.4s, v24.s[3]
+	WORD $0x4fb81aca // fmla v10.4s, v22.4s, v24.s[3]
+	WORD $0x4fb81aeb // fmla v11.4s, v23.4s, v24.s[3]
+	WORD $0x4f9912ac // fmla v12.4s, v21.4s, v25.s[0]
+	WORD $0x4f9912cd // fmla v13.4s, v22.4s, v25.s[0]
+	WORD $0x4f9912ee // fmla v14.4s, v23.4s, v25.s[0]
+	WORD $0x4fb912af // fmla v15.4s, v21.4s, v25.s[1]
+	WORD $0x4fb912d0 // fmla v16.4s, v22.4s, v25.s[1]
+	WORD $0x4fb912f1 // fmla v17.4s, v23.4s, v25.s[1]
+	WORD $0x4f991ab2 // fmla v18.4s, v21.4s, v25.s[2]
+	WORD $0x4f991ad3 // fmla v19.4s, v22.4s, v25.s[2]
+	WORD $0x4f991af4 // fmla v20.4s, v23.4s, v25.s[2]
+	ADD R2<<2, R1, R1
+	ADD R4<<2, R3, R3
+	SUBS $1, R8, R8
 	BNE fullloop
 fulltail:
 	AND $3, R0, R0
@@ -11758,44 +9929,33 @@ fulltailloop:
 	FMOVQ (R3), F21
 	FMOVQ 16(R3), F22
 	FMOVQ 32(R3), F23
-	VLD1R (R1), [V24.S4]
-	VFMLA V21.S4, V24.S4, V0.S4
-	VFMLA V22.S4, V24.S4, V1.S4
-	VFMLA V23.S4, V24.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V21.S4, V25.S4, V3.S4
-	VFMLA V22.S4, V25.S4, V4.S4
-	VFMLA V23.S4, V25.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V6.S4
-	VFMLA V22.S4, V24.S4, V7.S4
-	VFMLA V23.S4, V24.S4, V8.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V21.S4, V25.S4, V9.S4
-	VFMLA V22.S4, V25.S4, V10.S4
-	VFMLA V23.S4, V25.S4, V11.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V12.S4
-	VFMLA V22.S4, V24.S4, V13.S4
-	VFMLA V23.S4, V24.S4, V14.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V21.S4, V25.S4, V15.S4
-	VFMLA V22.S4, V25.S4, V16.S4
-	VFMLA V23.S4, V25.S4, V17.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V18.S4
-	VFMLA V22.S4, V24.S4, V19.S4
-	VFMLA V23.S4, V24.S4, V20.S4
-	ADD R2<<0, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<0, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R1), F24
+	FMOVD 16(R1), F25
+	FMOVS 24(R1), F26
+	VMOV V26.S[0], V25.S[2]
+	WORD $0x4f9812a0 // fmla v0.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812c1 // fmla v1.4s, v22.4s, v24.s[0]
+	WORD $0x4f9812e2 // fmla v2.4s, v23.4s, v24.s[0]
+	WORD $0x4fb812a3 // fmla v3.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812c4 // fmla v4.4s, v22.4s, v24.s[1]
+	WORD $0x4fb812e5 // fmla v5.4s, v23.4s, v24.s[1]
+	WORD $0x4f981aa6 // fmla v6.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ac7 // fmla v7.4s, v22.4s, v24.s[2]
+	WORD $0x4f981ae8 // fmla v8.4s, v23.4s, v24.s[2]
+	WORD $0x4fb81aa9 // fmla v9.4s, v21.4s, v24.s[3]
+	WORD $0x4fb81aca // fmla v10.4s, v22.4s, v24.s[3]
+	WORD $0x4fb81aeb // fmla v11.4s, v23.4s, v24.s[3]
+	WORD $0x4f9912ac // fmla v12.4s, v21.4s, v25.s[0]
+	WORD $0x4f9912cd // fmla v13.4s, v22.4s, v25.s[0]
+	WORD $0x4f9912ee // fmla v14.4s, v23.4s, v25.s[0]
+	WORD $0x4fb912af // fmla v15.4s, v21.4s, v25.s[1]
+	WORD $0x4fb912d0 // fmla v16.4s, v22.4s, v25.s[1]
+	WORD $0x4fb912f1 // fmla v17.4s, v23.4s, v25.s[1]
+	WORD $0x4f991ab2 // fmla v18.4s, v21.4s, v25.s[2]
+	WORD $0x4f991ad3 // fmla v19.4s, v22.4s, v25.s[2]
+	WORD $0x4f991af4 // fmla v20.4s, v23.4s, v25.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE fulltailloop
 fulldone:
@@ -11977,9 +10137,7 @@ edge:
 	B edge11
 edge1:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge1tail
@@ -11987,59 +10145,33 @@ edge1loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVS (R3), F21
-	VLD1R (R1), [V22.S4]
-	VFMLA V21.S4, V22.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V21.S4, V22.S4, V6.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V9.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V21.S4, V22.S4, V12.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V15.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V21.S4, V22.S4, V18.S4
+	FMOVQ (R1), F22
+	FMOVD 16(R1), F23
+	FMOVS 24(R1), F24
+	VMOV V24.S[0], V23.S[2]
+	WORD $0x4f9612a0 // fmla v0.4s, v21.4s, v22.s[0]
+	WORD $0x4fb612a3 // fmla v3.4s, v21.4s, v22.s[1]
+	WORD $0x4f961aa6 // fmla v6.4s, v21.4s, v22.s[2]
+	WORD $0x4fb61aa9 // fmla v9.4s, v21.4s, v22.s[3]
+	WORD $0x4f9712ac // fmla v12.4s, v21.4s, v23.s[0]
+	WORD $0x4fb712af // fmla v15.4s, v21.4s, v23.s[1]
+	WORD $0x4f971ab2 // fmla v18.4s, v21.4s, v23.s[2]
 	ADD R4<<0, R3, R6
 	FMOVS (R6), F21
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V21.S4, V22.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V21.S4, V22.S4, V6.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V9.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V21.S4, V22.S4, V12.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V15.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V21.S4, V22.S4, V18.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F22
+	FMOVD 16(R6), F23
+	FMOVS 24(R6), F24
+	VMOV V24.S[0], V23.S[2]
+	WORD $0x4f9612a0 // fmla v0.4s, v21.4s, v22.s[0]
+	WORD $0x4fb612a3 // fmla v3.4s, v21.4s, v22.s[1]
+	WORD $0x4f961aa6 // fmla v6.4s, v21.4s, v22.s[2]
+	WORD $0x4fb61aa9 // fmla v9.4s, v21.4s, v22.s[3]
+	WORD $0x4f9712ac // fmla v12.4s, v21.4s, v23.s[0]
+	WORD $0x4fb712af // fmla v15.4s, v21.4s, v23.s[1]
+	WORD $0x4f971ab2 // fmla v18.4s, v21.4s, v23.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge1loop
 edge1tail:
@@ -12047,30 +10179,19 @@ edge1tail:
 	CBZ R0, edge1done
 edge1tailloop:
 	FMOVS (R3), F21
-	VLD1R (R1), [V22.S4]
-	VFMLA V21.S4, V22.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V21.S4, V22.S4, V6.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V9.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V21.S4, V22.S4, V12.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V15.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V21.S4, V22.S4, V18.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F22
+	FMOVD 16(R1), F23
+	FMOVS 24(R1), F24
+	VMOV V24.S[0], V23.S[2]
+	WORD $0x4f9612a0 // fmla v0.4s, v21.4s, v22.s[0]
+	WORD $0x4fb612a3 // fmla v3.4s, v21.4s, v22.s[1]
+	WORD $0x4f961aa6 // fmla v6.4s, v21.4s, v22.s[2]
+	WORD $0x4fb61aa9 // fmla v9.4s, v21.4s, v22.s[3]
+	WORD $0x4f9712ac // fmla v12.4s, v21.4s, v23.s[0]
+	WORD $0x4fb712af // fmla v15.4s, v21.4s, v23.s[1]
+	WORD $0x4f971ab2 // fmla v18.4s, v21.4s, v23.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge1tailloop
 edge1done:
@@ -12146,9 +10267,7 @@ edge1beta0:
 	B next
 edge2:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge2tail
@@ -12156,59 +10275,33 @@ edge2loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVD (R3), F21
-	VLD1R (R1), [V22.S4]
-	VFMLA V21.S4, V22.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V21.S4, V22.S4, V6.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V9.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V21.S4, V22.S4, V12.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V15.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V21.S4, V22.S4, V18.S4
+	FMOVQ (R1), F22
+	FMOVD 16(R1), F23
+	FMOVS 24(R1), F24
+	VMOV V24.S[0], V23.S[2]
+	WORD $0x4f9612a0 // fmla v0.4s, v21.4s, v22.s[0]
+	WORD $0x4fb612a3 // fmla v3.4s, v21.4s, v22.s[1]
+	WORD $0x4f961aa6 // fmla v6.4s, v21.4s, v22.s[2]
+	WORD $0x4fb61aa9 // fmla v9.4s, v21.4s, v22.s[3]
+	WORD $0x4f9712ac // fmla v12.4s, v21.4s, v23.s[0]
+	WORD $0x4fb712af // fmla v15.4s, v21.4s, v23.s[1]
+	WORD $0x4f971ab2 // fmla v18.4s, v21.4s, v23.s[2]
 	ADD R4<<0, R3, R6
 	FMOVD (R6), F21
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V21.S4, V22.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V21.S4, V22.S4, V6.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V9.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V21.S4, V22.S4, V12.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V15.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V21.S4, V22.S4, V18.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F22
+	FMOVD 16(R6), F23
+	FMOVS 24(R6), F24
+	VMOV V24.S[0], V23.S[2]
+	WORD $0x4f9612a0 // fmla v0.4s, v21.4s, v22.s[0]
+	WORD $0x4fb612a3 // fmla v3.4s, v21.4s, v22.s[1]
+	WORD $0x4f961aa6 // fmla v6.4s, v21.4s, v22.s[2]
+	WORD $0x4fb61aa9 // fmla v9.4s, v21.4s, v22.s[3]
+	WORD $0x4f9712ac // fmla v12.4s, v21.4s, v23.s[0]
+	WORD $0x4fb712af // fmla v15.4s, v21.4s, v23.s[1]
+	WORD $0x4f971ab2 // fmla v18.4s, v21.4s, v23.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge2loop
 edge2tail:
@@ -12216,30 +10309,19 @@ edge2tail:
 	CBZ R0, edge2done
 edge2tailloop:
 	FMOVD (R3), F21
-	VLD1R (R1), [V22.S4]
-	VFMLA V21.S4, V22.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V21.S4, V22.S4, V6.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V9.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V21.S4, V22.S4, V12.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V15.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V21.S4, V22.S4, V18.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F22
+	FMOVD 16(R1), F23
+	FMOVS 24(R1), F24
+	VMOV V24.S[0], V23.S[2]
+	WORD $0x4f9612a0 // fmla v0.4s, v21.4s, v22.s[0]
+	WORD $0x4fb612a3 // fmla v3.4s, v21.4s, v22.s[1]
+	WORD $0x4f961aa6 // fmla v6.4s, v21.4s, v22.s[2]
+	WORD $0x4fb61aa9 // fmla v9.4s, v21.4s, v22.s[3]
+	WORD $0x4f9712ac // fmla v12.4s, v21.4s, v23.s[0]
+	WORD $0x4fb712af // fmla v15.4s, v21.4s, v23.s[1]
+	WORD $0x4f971ab2 // fmla v18.4s, v21.4s, v23.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge2tailloop
 edge2done:
@@ -12315,9 +10397,7 @@ edge2beta0:
 	B next
 edge3:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge3tail
@@ -12327,62 +10407,35 @@ edge3loop:
 	FMOVD (R3), F21
 	FMOVS 8(R3), F22
 	VMOV V22.S[0], V21.S[2]
-	VLD1R (R1), [V22.S4]
-	VFMLA V21.S4, V22.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V21.S4, V22.S4, V6.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V9.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V21.S4, V22.S4, V12.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V15.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V21.S4, V22.S4, V18.S4
+	FMOVQ (R1), F22
+	FMOVD 16(R1), F23
+	FMOVS 24(R1), F24
+	VMOV V24.S[0], V23.S[2]
+	WORD $0x4f9612a0 // fmla v0.4s, v21.4s, v22.s[0]
+	WORD $0x4fb612a3 // fmla v3.4s, v21.4s, v22.s[1]
+	WORD $0x4f961aa6 // fmla v6.4s, v21.4s, v22.s[2]
+	WORD $0x4fb61aa9 // fmla v9.4s, v21.4s, v22.s[3]
+	WORD $0x4f9712ac // fmla v12.4s, v21.4s, v23.s[0]
+	WORD $0x4fb712af // fmla v15.4s, v21.4s, v23.s[1]
+	WORD $0x4f971ab2 // fmla v18.4s, v21.4s, v23.s[2]
 	ADD R4<<0, R3, R6
 	FMOVD (R6), F21
-	ADD R4<<0, R3, R6
 	FMOVS 8(R6), F24
 	VMOV V24.S[0], V21.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V21.S4, V22.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V21.S4, V22.S4, V6.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V9.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V21.S4, V22.S4, V12.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V15.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V21.S4, V22.S4, V18.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F22
+	FMOVD 16(R6), F23
+	FMOVS 24(R6), F24
+	VMOV V24.S[0], V23.S[2]
+	WORD $0x4f9612a0 // fmla v0.4s, v21.4s, v22.s[0]
+	WORD $0x4fb612a3 // fmla v3.4s, v21.4s, v22.s[1]
+	WORD $0x4f961aa6 // fmla v6.4s, v21.4s, v22.s[2]
+	WORD $0x4fb61aa9 // fmla v9.4s, v21.4s, v22.s[3]
+	WORD $0x4f9712ac // fmla v12.4s, v21.4s, v23.s[0]
+	WORD $0x4fb712af // fmla v15.4s, v21.4s, v23.s[1]
+	WORD $0x4f971ab2 // fmla v18.4s, v21.4s, v23.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge3loop
 edge3tail:
@@ -12392,30 +10445,19 @@ edge3tailloop:
 	FMOVD (R3), F21
 	FMOVS 8(R3), F24
 	VMOV V24.S[0], V21.S[2]
-	VLD1R (R1), [V22.S4]
-	VFMLA V21.S4, V22.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V21.S4, V22.S4, V6.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V9.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V21.S4, V22.S4, V12.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V15.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V21.S4, V22.S4, V18.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F22
+	FMOVD 16(R1), F23
+	FMOVS 24(R1), F24
+	VMOV V24.S[0], V23.S[2]
+	WORD $0x4f9612a0 // fmla v0.4s, v21.4s, v22.s[0]
+	WORD $0x4fb612a3 // fmla v3.4s, v21.4s, v22.s[1]
+	WORD $0x4f961aa6 // fmla v6.4s, v21.4s, v22.s[2]
+	WORD $0x4fb61aa9 // fmla v9.4s, v21.4s, v22.s[3]
+	WORD $0x4f9712ac // fmla v12.4s, v21.4s, v23.s[0]
+	WORD $0x4fb712af // fmla v15.4s, v21.4s, v23.s[1]
+	WORD $0x4f971ab2 // fmla v18.4s, v21.4s, v23.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge3tailloop
 edge3done:
@@ -12533,9 +10575,7 @@ edge3beta0:
 	B next
 edge4:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge4tail
@@ -12543,59 +10583,33 @@ edge4loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F21
-	VLD1R (R1), [V22.S4]
-	VFMLA V21.S4, V22.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V21.S4, V22.S4, V6.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V9.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V21.S4, V22.S4, V12.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V15.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V21.S4, V22.S4, V18.S4
+	FMOVQ (R1), F22
+	FMOVD 16(R1), F23
+	FMOVS 24(R1), F24
+	VMOV V24.S[0], V23.S[2]
+	WORD $0x4f9612a0 // fmla v0.4s, v21.4s, v22.s[0]
+	WORD $0x4fb612a3 // fmla v3.4s, v21.4s, v22.s[1]
+	WORD $0x4f961aa6 // fmla v6.4s, v21.4s, v22.s[2]
+	WORD $0x4fb61aa9 // fmla v9.4s, v21.4s, v22.s[3]
+	WORD $0x4f9712ac // fmla v12.4s, v21.4s, v23.s[0]
+	WORD $0x4fb712af // fmla v15.4s, v21.4s, v23.s[1]
+	WORD $0x4f971ab2 // fmla v18.4s, v21.4s, v23.s[2]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F21
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V22.S4]
-	VFMLA V21.S4, V22.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V21.S4, V22.S4, V6.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V9.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V21.S4, V22.S4, V12.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V15.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V22.S4]
-	VFMLA V21.S4, V22.S4, V18.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F22
+	FMOVD 16(R6), F23
+	FMOVS 24(R6), F24
+	VMOV V24.S[0], V23.S[2]
+	WORD $0x4f9612a0 // fmla v0.4s, v21.4s, v22.s[0]
+	WORD $0x4fb612a3 // fmla v3.4s, v21.4s, v22.s[1]
+	WORD $0x4f961aa6 // fmla v6.4s, v21.4s, v22.s[2]
+	WORD $0x4fb61aa9 // fmla v9.4s, v21.4s, v22.s[3]
+	WORD $0x4f9712ac // fmla v12.4s, v21.4s, v23.s[0]
+	WORD $0x4fb712af // fmla v15.4s, v21.4s, v23.s[1]
+	WORD $0x4f971ab2 // fmla v18.4s, v21.4s, v23.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge4loop
 edge4tail:
@@ -12603,30 +10617,19 @@ edge4tail:
 	CBZ R0, edge4done
 edge4tailloop:
 	FMOVQ (R3), F21
-	VLD1R (R1), [V22.S4]
-	VFMLA V21.S4, V22.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V21.S4, V22.S4, V6.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V9.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V21.S4, V22.S4, V12.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V15.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V22.S4]
-	VFMLA V21.S4, V22.S4, V18.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F22
+	FMOVD 16(R1), F23
+	FMOVS 24(R1), F24
+	VMOV V24.S[0], V23.S[2]
+	WORD $0x4f9612a0 // fmla v0.4s, v21.4s, v22.s[0]
+	WORD $0x4fb612a3 // fmla v3.4s, v21.4s, v22.s[1]
+	WORD $0x4f961aa6 // fmla v6.4s, v21.4s, v22.s[2]
+	WORD $0x4fb61aa9 // fmla v9.4s, v21.4s, v22.s[3]
+	WORD $0x4f9712ac // fmla v12.4s, v21.4s, v23.s[0]
+	WORD $0x4fb712af // fmla v15.4s, v21.4s, v23.s[1]
+	WORD $0x4f971ab2 // fmla v18.4s, v21.4s, v23.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge4tailloop
 edge4done:
@@ -12702,9 +10705,7 @@ edge4beta0:
 	B next
 edge5:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge5tail
@@ -12713,75 +10714,48 @@ edge5loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F21
 	FMOVS 16(R3), F22
-	VLD1R (R1), [V23.S4]
-	VFMLA V21.S4, V23.S4, V0.S4
-	VFMLA V22.S4, V23.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V3.S4
-	VFMLA V22.S4, V24.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V6.S4
-	VFMLA V22.S4, V23.S4, V7.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V9.S4
-	VFMLA V22.S4, V24.S4, V10.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V12.S4
-	VFMLA V22.S4, V23.S4, V13.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V15.S4
-	VFMLA V22.S4, V24.S4, V16.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V18.S4
-	VFMLA V22.S4, V23.S4, V19.S4
+	FMOVQ (R1), F23
+	FMOVD 16(R1), F24
+	FMOVS 24(R1), F25
+	VMOV V25.S[0], V24.S[2]
+	WORD $0x4f9712a0 // fmla v0.4s, v21.4s, v23.s[0]
+	WORD $0x4f9712c1 // fmla v1.4s, v22.4s, v23.s[0]
+	WORD $0x4fb712a3 // fmla v3.4s, v21.4s, v23.s[1]
+	WORD $0x4fb712c4 // fmla v4.4s, v22.4s, v23.s[1]
+	WORD $0x4f971aa6 // fmla v6.4s, v21.4s, v23.s[2]
+	WORD $0x4f971ac7 // fmla v7.4s, v22.4s, v23.s[2]
+	WORD $0x4fb71aa9 // fmla v9.4s, v21.4s, v23.s[3]
+	WORD $0x4fb71aca // fmla v10.4s, v22.4s, v23.s[3]
+	WORD $0x4f9812ac // fmla v12.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812cd // fmla v13.4s, v22.4s, v24.s[0]
+	WORD $0x4fb812af // fmla v15.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812d0 // fmla v16.4s, v22.4s, v24.s[1]
+	WORD $0x4f981ab2 // fmla v18.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ad3 // fmla v19.4s, v22.4s, v24.s[2]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F21
-	ADD R4<<0, R3, R6
 	FMOVS 16(R6), F22
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V0.S4
-	VFMLA V22.S4, V23.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V3.S4
-	VFMLA V22.S4, V24.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V6.S4
-	VFMLA V22.S4, V23.S4, V7.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V9.S4
-	VFMLA V22.S4, V24.S4, V10.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V12.S4
-	VFMLA V22.S4, V23.S4, V13.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V15.S4
-	VFMLA V22.S4, V24.S4, V16.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V18.S4
-	VFMLA V22.S4, V23.S4, V19.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F23
+	FMOVD 16(R6), F24
+	FMOVS 24(R6), F25
+	VMOV V25.S[0], V24.S[2]
+	WORD $0x4f9712a0 // fmla v0.4s, v21.4s, v23.s[0]
+	WORD $0x4f9712c1 // fmla v1.4s, v22.4s, v23.s[0]
+	WORD $0x4fb712a3 // fmla v3.4s, v21.4s, v23.s[1]
+	WORD $0x4fb712c4 // fmla v4.4s, v22.4s, v23.s[1]
+	WORD $0x4f971aa6 // fmla v6.4s, v21.4s, v23.s[2]
+	WORD $0x4f971ac7 // fmla v7.4s, v22.4s, v23.s[2]
+	WORD $0x4fb71aa9 // fmla v9.4s, v21.4s, v23.s[3]
+	WORD $0x4fb71aca // fmla v10.4s, v22.4s, v23.s[3]
+	WORD $0x4f9812ac // fmla v12.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812cd // fmla v13.4s, v22.4s, v24.s[0]
+	WORD $0x4fb812af // fmla v15.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812d0 // fmla v16.4s, v22.4s, v24.s[1]
+	WORD $0x4f981ab2 // fmla v18.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ad3 // fmla v19.4s, v22.4s, v24.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge5loop
 edge5tail:
@@ -12790,37 +10764,26 @@ edge5tail:
 edge5tailloop:
 	FMOVQ (R3), F21
 	FMOVS 16(R3), F22
-	VLD1R (R1), [V23.S4]
-	VFMLA V21.S4, V23.S4, V0.S4
-	VFMLA V22.S4, V23.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V3.S4
-	VFMLA V22.S4, V24.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V6.S4
-	VFMLA V22.S4, V23.S4, V7.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V9.S4
-	VFMLA V22.S4, V24.S4, V10.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V12.S4
-	VFMLA V22.S4, V23.S4, V13.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V15.S4
-	VFMLA V22.S4, V24.S4, V16.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V18.S4
-	VFMLA V22.S4, V23.S4, V19.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F23
+	FMOVD 16(R1), F24
+	FMOVS 24(R1), F25
+	VMOV V25.S[0], V24.S[2]
+	WORD $0x4f9712a0 // fmla v0.4s, v21.4s, v23.s[0]
+	WORD $0x4f9712c1 // fmla v1.4s, v22.4s, v23.s[0]
+	WORD $0x4fb712a3 // fmla v3.4s, v21.4s, v23.s[1]
+	WORD $0x4fb712c4 // fmla v4.4s, v22.4s, v23.s[1]
+	WORD $0x4f971aa6 // fmla v6.4s, v21.4s, v23.s[2]
+	WORD $0x4f971ac7 // fmla v7.4s, v22.4s, v23.s[2]
+	WORD $0x4fb71aa9 // fmla v9.4s, v21.4s, v23.s[3]
+	WORD $0x4fb71aca // fmla v10.4s, v22.4s, v23.s[3]
+	WORD $0x4f9812ac // fmla v12.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812cd // fmla v13.4s, v22.4s, v24.s[0]
+	WORD $0x4fb812af // fmla v15.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812d0 // fmla v16.4s, v22.4s, v24.s[1]
+	WORD $0x4f981ab2 // fmla v18.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ad3 // fmla v19.4s, v22.4s, v24.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge5tailloop
 edge5done:
@@ -12938,9 +10901,7 @@ edge5beta0:
 	B next
 edge6:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge6tail
@@ -12949,75 +10910,48 @@ edge6loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F21
 	FMOVD 16(R3), F22
-	VLD1R (R1), [V23.S4]
-	VFMLA V21.S4, V23.S4, V0.S4
-	VFMLA V22.S4, V23.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V3.S4
-	VFMLA V22.S4, V24.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V6.S4
-	VFMLA V22.S4, V23.S4, V7.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V9.S4
-	VFMLA V22.S4, V24.S4, V10.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V12.S4
-	VFMLA V22.S4, V23.S4, V13.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V15.S4
-	VFMLA V22.S4, V24.S4, V16.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V18.S4
-	VFMLA V22.S4, V23.S4, V19.S4
+	FMOVQ (R1), F23
+	FMOVD 16(R1), F24
+	FMOVS 24(R1), F25
+	VMOV V25.S[0], V24.S[2]
+	WORD $0x4f9712a0 // fmla v0.4s, v21.4s, v23.s[0]
+	WORD $0x4f9712c1 // fmla v1.4s, v22.4s, v23.s[0]
+	WORD $0x4fb712a3 // fmla v3.4s, v21.4s, v23.s[1]
+	WORD $0x4fb712c4 // fmla v4.4s, v22.4s, v23.s[1]
+	WORD $0x4f971aa6 // fmla v6.4s, v21.4s, v23.s[2]
+	WORD $0x4f971ac7 // fmla v7.4s, v22.4s, v23.s[2]
+	WORD $0x4fb71aa9 // fmla v9.4s, v21.4s, v23.s[3]
+	WORD $0x4fb71aca // fmla v10.4s, v22.4s, v23.s[3]
+	WORD $0x4f9812ac // fmla v12.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812cd // fmla v13.4s, v22.4s, v24.s[0]
+	WORD $0x4fb812af // fmla v15.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812d0 // fmla v16.4s, v22.4s, v24.s[1]
+	WORD $0x4f981ab2 // fmla v18.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ad3 // fmla v19.4s, v22.4s, v24.s[2]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F21
-	ADD R4<<0, R3, R6
 	FMOVD 16(R6), F22
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V0.S4
-	VFMLA V22.S4, V23.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V3.S4
-	VFMLA V22.S4, V24.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V6.S4
-	VFMLA V22.S4, V23.S4, V7.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V9.S4
-	VFMLA V22.S4, V24.S4, V10.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V12.S4
-	VFMLA V22.S4, V23.S4, V13.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V15.S4
-	VFMLA V22.S4, V24.S4, V16.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V18.S4
-	VFMLA V22.S4, V23.S4, V19.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F23
+	FMOVD 16(R6), F24
+	FMOVS 24(R6), F25
+	VMOV V25.S[0], V24.S[2]
+	WORD $0x4f9712a0 // fmla v0.4s, v21.4s, v23.s[0]
+	WORD $0x4f9712c1 // fmla v1.4s, v22.4s, v23.s[0]
+	WORD $0x4fb712a3 // fmla v3.4s, v21.4s, v23.s[1]
+	WORD $0x4fb712c4 // fmla v4.4s, v22.4s, v23.s[1]
+	WORD $0x4f971aa6 // fmla v6.4s, v21.4s, v23.s[2]
+	WORD $0x4f971ac7 // fmla v7.4s, v22.4s, v23.s[2]
+	WORD $0x4fb71aa9 // fmla v9.4s, v21.4s, v23.s[3]
+	WORD $0x4fb71aca // fmla v10.4s, v22.4s, v23.s[3]
+	WORD $0x4f9812ac // fmla v12.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812cd // fmla v13.4s, v22.4s, v24.s[0]
+	WORD $0x4fb812af // fmla v15.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812d0 // fmla v16.4s, v22.4s, v24.s[1]
+	WORD $0x4f981ab2 // fmla v18.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ad3 // fmla v19.4s, v22.4s, v24.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge6loop
 edge6tail:
@@ -13026,37 +10960,26 @@ edge6tail:
 edge6tailloop:
 	FMOVQ (R3), F21
 	FMOVD 16(R3), F22
-	VLD1R (R1), [V23.S4]
-	VFMLA V21.S4, V23.S4, V0.S4
-	VFMLA V22.S4, V23.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V3.S4
-	VFMLA V22.S4, V24.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V6.S4
-	VFMLA V22.S4, V23.S4, V7.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V9.S4
-	VFMLA V22.S4, V24.S4, V10.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V12.S4
-	VFMLA V22.S4, V23.S4, V13.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V15.S4
-	VFMLA V22.S4, V24.S4, V16.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V18.S4
-	VFMLA V22.S4, V23.S4, V19.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F23
+	FMOVD 16(R1), F24
+	FMOVS 24(R1), F25
+	VMOV V25.S[0], V24.S[2]
+	WORD $0x4f9712a0 // fmla v0.4s, v21.4s, v23.s[0]
+	WORD $0x4f9712c1 // fmla v1.4s, v22.4s, v23.s[0]
+	WORD $0x4fb712a3 // fmla v3.4s, v21.4s, v23.s[1]
+	WORD $0x4fb712c4 // fmla v4.4s, v22.4s, v23.s[1]
+	WORD $0x4f971aa6 // fmla v6.4s, v21.4s, v23.s[2]
+	WORD $0x4f971ac7 // fmla v7.4s, v22.4s, v23.s[2]
+	WORD $0x4fb71aa9 // fmla v9.4s, v21.4s, v23.s[3]
+	WORD $0x4fb71aca // fmla v10.4s, v22.4s, v23.s[3]
+	WORD $0x4f9812ac // fmla v12.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812cd // fmla v13.4s, v22.4s, v24.s[0]
+	WORD $0x4fb812af // fmla v15.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812d0 // fmla v16.4s, v22.4s, v24.s[1]
+	WORD $0x4f981ab2 // fmla v18.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ad3 // fmla v19.4s, v22.4s, v24.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge6tailloop
 edge6done:
@@ -13174,9 +11097,7 @@ edge6beta0:
 	B next
 edge7:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge7tail
@@ -13187,78 +11108,50 @@ edge7loop:
 	FMOVD 16(R3), F22
 	FMOVS 24(R3), F23
 	VMOV V23.S[0], V22.S[2]
-	VLD1R (R1), [V23.S4]
-	VFMLA V21.S4, V23.S4, V0.S4
-	VFMLA V22.S4, V23.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V3.S4
-	VFMLA V22.S4, V24.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V6.S4
-	VFMLA V22.S4, V23.S4, V7.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V9.S4
-	VFMLA V22.S4, V24.S4, V10.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V12.S4
-	VFMLA V22.S4, V23.S4, V13.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V15.S4
-	VFMLA V22.S4, V24.S4, V16.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V18.S4
-	VFMLA V22.S4, V23.S4, V19.S4
+	FMOVQ (R1), F23
+	FMOVD 16(R1), F24
+	FMOVS 24(R1), F25
+	VMOV V25.S[0], V24.S[2]
+	WORD $0x4f9712a0 // fmla v0.4s, v21.4s, v23.s[0]
+	WORD $0x4f9712c1 // fmla v1.4s, v22.4s, v23.s[0]
+	WORD $0x4fb712a3 // fmla v3.4s, v21.4s, v23.s[1]
+	WORD $0x4fb712c4 // fmla v4.4s, v22.4s, v23.s[1]
+	WORD $0x4f971aa6 // fmla v6.4s, v21.4s, v23.s[2]
+	WORD $0x4f971ac7 // fmla v7.4s, v22.4s, v23.s[2]
+	WORD $0x4fb71aa9 // fmla v9.4s, v21.4s, v23.s[3]
+	WORD $0x4fb71aca // fmla v10.4s, v22.4s, v23.s[3]
+	WORD $0x4f9812ac // fmla v12.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812cd // fmla v13.4s, v22.4s, v24.s[0]
+	WORD $0x4fb812af // fmla v15.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812d0 // fmla v16.4s, v22.4s, v24.s[1]
+	WORD $0x4f981ab2 // fmla v18.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ad3 // fmla v19.4s, v22.4s, v24.s[2]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F21
-	ADD R4<<0, R3, R6
 	FMOVD 16(R6), F22
-	ADD R4<<0, R3, R6
 	FMOVS 24(R6), F25
 	VMOV V25.S[0], V22.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V0.S4
-	VFMLA V22.S4, V23.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V3.S4
-	VFMLA V22.S4, V24.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V6.S4
-	VFMLA V22.S4, V23.S4, V7.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V9.S4
-	VFMLA V22.S4, V24.S4, V10.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V12.S4
-	VFMLA V22.S4, V23.S4, V13.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V15.S4
-	VFMLA V22.S4, V24.S4, V16.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V18.S4
-	VFMLA V22.S4, V23.S4, V19.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F23
+	FMOVD 16(R6), F24
+	FMOVS 24(R6), F25
+	VMOV V25.S[0], V24.S[2]
+	WORD $0x4f9712a0 // fmla v0.4s, v21.4s, v23.s[0]
+	WORD $0x4f9712c1 // fmla v1.4s, v22.4s, v23.s[0]
+	WORD $0x4fb712a3 // fmla v3.4s, v21.4s, v23.s[1]
+	WORD $0x4fb712c4 // fmla v4.4s, v22.4s, v23.s[1]
+	WORD $0x4f971aa6 // fmla v6.4s, v21.4s, v23.s[2]
+	WORD $0x4f971ac7 // fmla v7.4s, v22.4s, v23.s[2]
+	WORD $0x4fb71aa9 // fmla v9.4s, v21.4s, v23.s[3]
+	WORD $0x4fb71aca // fmla v10.4s, v22.4s, v23.s[3]
+	WORD $0x4f9812ac // fmla v12.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812cd // fmla v13.4s, v22.4s, v24.s[0]
+	WORD $0x4fb812af // fmla v15.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812d0 // fmla v16.4s, v22.4s, v24.s[1]
+	WORD $0x4f981ab2 // fmla v18.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ad3 // fmla v19.4s, v22.4s, v24.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge7loop
 edge7tail:
@@ -13269,37 +11162,26 @@ edge7tailloop:
 	FMOVD 16(R3), F22
 	FMOVS 24(R3), F25
 	VMOV V25.S[0], V22.S[2]
-	VLD1R (R1), [V23.S4]
-	VFMLA V21.S4, V23.S4, V0.S4
-	VFMLA V22.S4, V23.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V3.S4
-	VFMLA V22.S4, V24.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V6.S4
-	VFMLA V22.S4, V23.S4, V7.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V9.S4
-	VFMLA V22.S4, V24.S4, V10.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V12.S4
-	VFMLA V22.S4, V23.S4, V13.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V15.S4
-	VFMLA V22.S4, V24.S4, V16.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V18.S4
-	VFMLA V22.S4, V23.S4, V19.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F23
+	FMOVD 16(R1), F24
+	FMOVS 24(R1), F25
+	VMOV V25.S[0], V24.S[2]
+	WORD $0x4f9712a0 // fmla v0.4s, v21.4s, v23.s[0]
+	WORD $0x4f9712c1 // fmla v1.4s, v22.4s, v23.s[0]
+	WORD $0x4fb712a3 // fmla v3.4s, v21.4s, v23.s[1]
+	WORD $0x4fb712c4 // fmla v4.4s, v22.4s, v23.s[1]
+	WORD $0x4f971aa6 // fmla v6.4s, v21.4s, v23.s[2]
+	WORD $0x4f971ac7 // fmla v7.4s, v22.4s, v23.s[2]
+	WORD $0x4fb71aa9 // fmla v9.4s, v21.4s, v23.s[3]
+	WORD $0x4fb71aca // fmla v10.4s, v22.4s, v23.s[3]
+	WORD $0x4f9812ac // fmla v12.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812cd // fmla v13.4s, v22.4s, v24.s[0]
+	WORD $0x4fb812af // fmla v15.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812d0 // fmla v16.4s, v22.4s, v24.s[1]
+	WORD $0x4f981ab2 // fmla v18.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ad3 // fmla v19.4s, v22.4s, v24.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge7tailloop
 edge7done:
@@ -13459,9 +11341,7 @@ edge7beta0:
 	B next
 edge8:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge8tail
@@ -13470,75 +11350,48 @@ edge8loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F21
 	FMOVQ 16(R3), F22
-	VLD1R (R1), [V23.S4]
-	VFMLA V21.S4, V23.S4, V0.S4
-	VFMLA V22.S4, V23.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V3.S4
-	VFMLA V22.S4, V24.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V6.S4
-	VFMLA V22.S4, V23.S4, V7.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V9.S4
-	VFMLA V22.S4, V24.S4, V10.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V12.S4
-	VFMLA V22.S4, V23.S4, V13.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V15.S4
-	VFMLA V22.S4, V24.S4, V16.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V18.S4
-	VFMLA V22.S4, V23.S4, V19.S4
+	FMOVQ (R1), F23
+	FMOVD 16(R1), F24
+	FMOVS 24(R1), F25
+	VMOV V25.S[0], V24.S[2]
+	WORD $0x4f9712a0 // fmla v0.4s, v21.4s, v23.s[0]
+	WORD $0x4f9712c1 // fmla v1.4s, v22.4s, v23.s[0]
+	WORD $0x4fb712a3 // fmla v3.4s, v21.4s, v23.s[1]
+	WORD $0x4fb712c4 // fmla v4.4s, v22.4s, v23.s[1]
+	WORD $0x4f971aa6 // fmla v6.4s, v21.4s, v23.s[2]
+	WORD $0x4f971ac7 // fmla v7.4s, v22.4s, v23.s[2]
+	WORD $0x4fb71aa9 // fmla v9.4s, v21.4s, v23.s[3]
+	WORD $0x4fb71aca // fmla v10.4s, v22.4s, v23.s[3]
+	WORD $0x4f9812ac // fmla v12.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812cd // fmla v13.4s, v22.4s, v24.s[0]
+	WORD $0x4fb812af // fmla v15.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812d0 // fmla v16.4s, v22.4s, v24.s[1]
+	WORD $0x4f981ab2 // fmla v18.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ad3 // fmla v19.4s, v22.4s, v24.s[2]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F21
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F22
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V23.S4]
-	VFMLA V21.S4, V23.S4, V0.S4
-	VFMLA V22.S4, V23.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V3.S4
-	VFMLA V22.S4, V24.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V6.S4
-	VFMLA V22.S4, V23.S4, V7.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V9.S4
-	VFMLA V22.S4, V24.S4, V10.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V12.S4
-	VFMLA V22.S4, V23.S4, V13.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V15.S4
-	VFMLA V22.S4, V24.S4, V16.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V23.S4]
-	VFMLA V21.S4, V23.S4, V18.S4
-	VFMLA V22.S4, V23.S4, V19.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F23
+	FMOVD 16(R6), F24
+	FMOVS 24(R6), F25
+	VMOV V25.S[0], V24.S[2]
+	WORD $0x4f9712a0 // fmla v0.4s, v21.4s, v23.s[0]
+	WORD $0x4f9712c1 // fmla v1.4s, v22.4s, v23.s[0]
+	WORD $0x4fb712a3 // fmla v3.4s, v21.4s, v23.s[1]
+	WORD $0x4fb712c4 // fmla v4.4s, v22.4s, v23.s[1]
+	WORD $0x4f971aa6 // fmla v6.4s, v21.4s, v23.s[2]
+	WORD $0x4f971ac7 // fmla v7.4s, v22.4s, v23.s[2]
+	WORD $0x4fb71aa9 // fmla v9.4s, v21.4s, v23.s[3]
+	WORD $0x4fb71aca // fmla v10.4s, v22.4s, v23.s[3]
+	WORD $0x4f9812ac // fmla v12.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812cd // fmla v13.4s, v22.4s, v24.s[0]
+	WORD $0x4fb812af // fmla v15.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812d0 // fmla v16.4s, v22.4s, v24.s[1]
+	WORD $0x4f981ab2 // fmla v18.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ad3 // fmla v19.4s, v22.4s, v24.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge8loop
 edge8tail:
@@ -13547,37 +11400,26 @@ edge8tail:
 edge8tailloop:
 	FMOVQ (R3), F21
 	FMOVQ 16(R3), F22
-	VLD1R (R1), [V23.S4]
-	VFMLA V21.S4, V23.S4, V0.S4
-	VFMLA V22.S4, V23.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V3.S4
-	VFMLA V22.S4, V24.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V6.S4
-	VFMLA V22.S4, V23.S4, V7.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V9.S4
-	VFMLA V22.S4, V24.S4, V10.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V12.S4
-	VFMLA V22.S4, V23.S4, V13.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V15.S4
-	VFMLA V22.S4, V24.S4, V16.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V23.S4]
-	VFMLA V21.S4, V23.S4, V18.S4
-	VFMLA V22.S4, V23.S4, V19.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F23
+	FMOVD 16(R1), F24
+	FMOVS 24(R1), F25
+	VMOV V25.S[0], V24.S[2]
+	WORD $0x4f9712a0 // fmla v0.4s, v21.4s, v23.s[0]
+	WORD $0x4f9712c1 // fmla v1.4s, v22.4s, v23.s[0]
+	WORD $0x4fb712a3 // fmla v3.4s, v21.4s, v23.s[1]
+	WORD $0x4fb712c4 // fmla v4.4s, v22.4s, v23.s[1]
+	WORD $0x4f971aa6 // fmla v6.4s, v21.4s, v23.s[2]
+	WORD $0x4f971ac7 // fmla v7.4s, v22.4s, v23.s[2]
+	WORD $0x4fb71aa9 // fmla v9.4s, v21.4s, v23.s[3]
+	WORD $0x4fb71aca // fmla v10.4s, v22.4s, v23.s[3]
+	WORD $0x4f9812ac // fmla v12.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812cd // fmla v13.4s, v22.4s, v24.s[0]
+	WORD $0x4fb812af // fmla v15.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812d0 // fmla v16.4s, v22.4s, v24.s[1]
+	WORD $0x4f981ab2 // fmla v18.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ad3 // fmla v19.4s, v22.4s, v24.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge8tailloop
 edge8done:
@@ -13695,9 +11537,7 @@ edge8beta0:
 	B next
 edge9:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge9tail
@@ -13707,91 +11547,63 @@ edge9loop:
 	FMOVQ (R3), F21
 	FMOVQ 16(R3), F22
 	FMOVS 32(R3), F23
-	VLD1R (R1), [V24.S4]
-	VFMLA V21.S4, V24.S4, V0.S4
-	VFMLA V22.S4, V24.S4, V1.S4
-	VFMLA V23.S4, V24.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V21.S4, V25.S4, V3.S4
-	VFMLA V22.S4, V25.S4, V4.S4
-	VFMLA V23.S4, V25.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V6.S4
-	VFMLA V22.S4, V24.S4, V7.S4
-	VFMLA V23.S4, V24.S4, V8.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V21.S4, V25.S4, V9.S4
-	VFMLA V22.S4, V25.S4, V10.S4
-	VFMLA V23.S4, V25.S4, V11.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V12.S4
-	VFMLA V22.S4, V24.S4, V13.S4
-	VFMLA V23.S4, V24.S4, V14.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V21.S4, V25.S4, V15.S4
-	VFMLA V22.S4, V25.S4, V16.S4
-	VFMLA V23.S4, V25.S4, V17.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V18.S4
-	VFMLA V22.S4, V24.S4, V19.S4
-	VFMLA V23.S4, V24.S4, V20.S4
+	FMOVQ (R1), F24
+	FMOVD 16(R1), F25
+	FMOVS 24(R1), F26
+	VMOV V26.S[0], V25.S[2]
+	WORD $0x4f9812a0 // fmla v0.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812c1 // fmla v1.4s, v22.4s, v24.s[0]
+	WORD $0x4f9812e2 // fmla v2.4s, v23.4s, v24.s[0]
+	WORD $0x4fb812a3 // fmla v3.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812c4 // fmla v4.4s, v22.4s, v24.s[1]
+	WORD $0x4fb812e5 // fmla v5.4s, v23.4s, v24.s[1]
+	WORD $0x4f981aa6 // fmla v6.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ac7 // fmla v7.4s, v22.4s, v24.s[2]
+	WORD $0x4f981ae8 // fmla v8.4s, v23.4s, v24.s[2]
+	WORD $0x4fb81aa9 // fmla v9.4s, v21.4s, v24.s[3]
+	WORD $0x4fb81aca // fmla v10.4s, v22.4s, v24.s[3]
+	WORD $0x4fb81aeb // fmla v11.4s, v23.4s, v24.s[3]
+	WORD $0x4f9912ac // fmla v12.4s, v21.4s, v25.s[0]
+	WORD $0x4f9912cd // fmla v13.4s, v22.4s, v25.s[0]
+	WORD $0x4f9912ee // fmla v14.4s, v23.4s, v25.s[0]
+	WORD $0x4fb912af // fmla v15.4s, v21.4s, v25.s[1]
+	WORD $0x4fb912d0 // fmla v16.4s, v22.4s, v25.s[1]
+	WORD $0x4fb912f1 // fmla v17.4s, v23.4s, v25.s[1]
+	WORD $0x4f991ab2 // fmla v18.4s, v21.4s, v25.s[2]
+	WORD $0x4f991ad3 // fmla v19.4s, v22.4s, v25.s[2]
+	WORD $0x4f991af4 // fmla v20.4s, v23.4s, v25.s[2]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F21
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F22
-	ADD R4<<0, R3, R6
 	FMOVS 32(R6), F23
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V0.S4
-	VFMLA V22.S4, V24.S4, V1.S4
-	VFMLA V23.S4, V24.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V21.S4, V25.S4, V3.S4
-	VFMLA V22.S4, V25.S4, V4.S4
-	VFMLA V23.S4, V25.S4, V5.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V6.S4
-	VFMLA V22.S4, V24.S4, V7.S4
-	VFMLA V23.S4, V24.S4, V8.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V21.S4, V25.S4, V9.S4
-	VFMLA V22.S4, V25.S4, V10.S4
-	VFMLA V23.S4, V25.S4, V11.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V12.S4
-	VFMLA V22.S4, V24.S4, V13.S4
-	VFMLA V23.S4, V24.S4, V14.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V21.S4, V25.S4, V15.S4
-	VFMLA V22.S4, V25.S4, V16.S4
-	VFMLA V23.S4, V25.S4, V17.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V18.S4
-	VFMLA V22.S4, V24.S4, V19.S4
-	VFMLA V23.S4, V24.S4, V20.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F24
+	FMOVD 16(R6), F25
+	FMOVS 24(R6), F26
+	VMOV V26.S[0], V25.S[2]
+	WORD $0x4f9812a0 // fmla v0.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812c1 // fmla v1.4s, v22.4s, v24.s[0]
+	WORD $0x4f9812e2 // fmla v2.4s, v23.4s, v24.s[0]
+	WORD $0x4fb812a3 // fmla v3.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812c4 // fmla v4.4s, v22.4s, v24.s[1]
+	WORD $0x4fb812e5 // fmla v5.4s, v23.4s, v24.s[1]
+	WORD $0x4f981aa6 // fmla v6.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ac7 // fmla v7.4s, v22.4s, v24.s[2]
+	WORD $0x4f981ae8 // fmla v8.4s, v23.4s, v24.s[2]
+	WORD $0x4fb81aa9 // fmla v9.4s, v21.4s, v24.s[3]
+	WORD $0x4fb81aca // fmla v10.4s, v22.4s, v24.s[3]
+	WORD $0x4fb81aeb // fmla v11.4s, v23.4s, v24.s[3]
+	WORD $0x4f9912ac // fmla v12.4s, v21.4s, v25.s[0]
+	WORD $0x4f9912cd // fmla v13.4s, v22.4s, v25.s[0]
+	WORD $0x4f9912ee // fmla v14.4s, v23.4s, v25.s[0]
+	WORD $0x4fb912af // fmla v15.4s, v21.4s, v25.s[1]
+	WORD $0x4fb912d0 // fmla v16.4s, v22.4s, v25.s[1]
+	WORD $0x4fb912f1 // fmla v17.4s, v23.4s, v25.s[1]
+	WORD $0x4f991ab2 // fmla v18.4s, v21.4s, v25.s[2]
+	WORD $0x4f991ad3 // fmla v19.4s, v22.4s, v25.s[2]
+	WORD $0x4f991af4 // fmla v20.4s, v23.4s, v25.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge9loop
 edge9tail:
@@ -13801,44 +11613,33 @@ edge9tailloop:
 	FMOVQ (R3), F21
 	FMOVQ 16(R3), F22
 	FMOVS 32(R3), F23
-	VLD1R (R1), [V24.S4]
-	VFMLA V21.S4, V24.S4, V0.S4
-	VFMLA V22.S4, V24.S4, V1.S4
-	VFMLA V23.S4, V24.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V21.S4, V25.S4, V3.S4
-	VFMLA V22.S4, V25.S4, V4.S4
-	VFMLA V23.S4, V25.S4, V5.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V6.S4
-	VFMLA V22.S4, V24.S4, V7.S4
-	VFMLA V23.S4, V24.S4, V8.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V21.S4, V25.S4, V9.S4
-	VFMLA V22.S4, V25.S4, V10.S4
-	VFMLA V23.S4, V25.S4, V11.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V12.S4
-	VFMLA V22.S4, V24.S4, V13.S4
-	VFMLA V23.S4, V24.S4, V14.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V21.S4, V25.S4, V15.S4
-	VFMLA V22.S4, V25.S4, V16.S4
-	VFMLA V23.S4, V25.S4, V17.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V18.S4
-	VFMLA V22.S4, V24.S4, V19.S4
-	VFMLA V23.S4, V24.S4, V20.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F24
+	FMOVD 16(R1), F25
+	FMOVS 24(R1), F26
+	VMOV V26.S[0], V25.S[2]
+	WORD $0x4f9812a0 // fmla v0.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812c1 // fmla v1.4s, v22.4s, v24.s[0]
+	WORD $0x4f9812e2 // fmla v2.4s, v23.4s, v24.s[0]
+	WORD $0x4fb812a3 // fmla v3.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812c4 // fmla v4.4s, v22.4s, v24.s[1]
+	WORD $0x4fb812e5 // fmla v5.4s, v23.4s, v24.s[1]
+	WORD $0x4f981aa6 // fmla v6.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ac7 // fmla v7.4s, v22.4s, v24.s[2]
+	WORD $0x4f981ae8 // fmla v8.4s, v23.4s, v24.s[2]
+	WORD $0x4fb81aa9 // fmla v9.4s, v21.4s, v24.s[3]
+	WORD $0x4fb81aca // fmla v10.4s, v22.4s, v24.s[3]
+	WORD $0x4fb81aeb // fmla v11.4s, v23.4s, v24.s[3]
+	WORD $0x4f9912ac // fmla v12.4s, v21.4s, v25.s[0]
+	WORD $0x4f9912cd // fmla v13.4s, v22.4s, v25.s[0]
+	WORD $0x4f9912ee // fmla v14.4s, v23.4s, v25.s[0]
+	WORD $0x4fb912af // fmla v15.4s, v21.4s, v25.s[1]
+	WORD $0x4fb912d0 // fmla v16.4s, v22.4s, v25.s[1]
+	WORD $0x4fb912f1 // fmla v17.4s, v23.4s, v25.s[1]
+	WORD $0x4f991ab2 // fmla v18.4s, v21.4s, v25.s[2]
+	WORD $0x4f991ad3 // fmla v19.4s, v22.4s, v25.s[2]
+	WORD $0x4f991af4 // fmla v20.4s, v23.4s, v25.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge9tailloop
 edge9done:
@@ -13998,9 +11799,7 @@ edge9beta0:
 	B next
 edge10:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge10tail
@@ -14010,91 +11809,63 @@ edge10loop:
 	FMOVQ (R3), F21
 	FMOVQ 16(R3), F22
 	FMOVD 32(R3), F23
-	VLD1R (R1), [V24.S4]
-	VFMLA V21.S4, V24.S4, V0.S4
-	VFMLA V22.S4, V24.S4, V1.S4
-	VFMLA V23.S4, V24.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V21.S4, V25.S4, V3.S4
-	VFMLA V22.S4, V25.S4, V4.S4
-	VFMLA V23.S4, V25.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V6.S4
-	VFMLA V22.S4, V24.S4, V7.S4
-	VFMLA V23.S4, V24.S4, V8.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V21.S4, V25.S4, V9.S4
-	VFMLA V22.S4, V25.S4, V10.S4
-	VFMLA V23.S4, V25.S4, V11.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V12.S4
-	VFMLA V22.S4, V24.S4, V13.S4
-	VFMLA V23.S4, V24.S4, V14.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V21.S4, V25.S4, V15.S4
-	VFMLA V22.S4, V25.S4, V16.S4
-	VFMLA V23.S4, V25.S4, V17.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V18.S4
-	VFMLA V22.S4, V24.S4, V19.S4
-	VFMLA V23.S4, V24.S4, V20.S4
+	FMOVQ (R1), F24
+	FMOVD 16(R1), F25
+	FMOVS 24(R1), F26
+	VMOV V26.S[0], V25.S[2]
+	WORD $0x4f9812a0 // fmla v0.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812c1 // fmla v1.4s, v22.4s, v24.s[0]
+	WORD $0x4f9812e2 // fmla v2.4s, v23.4s, v24.s[0]
+	WORD $0x4fb812a3 // fmla v3.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812c4 // fmla v4.4s, v22.4s, v24.s[1]
+	WORD $0x4fb812e5 // fmla v5.4s, v23.4s, v24.s[1]
+	WORD $0x4f981aa6 // fmla v6.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ac7 // fmla v7.4s, v22.4s, v24.s[2]
+	WORD $0x4f981ae8 // fmla v8.4s, v23.4s, v24.s[2]
+	WORD $0x4fb81aa9 // fmla v9.4s, v21.4s, v24.s[3]
+	WORD $0x4fb81aca // fmla v10.4s, v22.4s, v24.s[3]
+	WORD $0x4fb81aeb // fmla v11.4s, v23.4s, v24.s[3]
+	WORD $0x4f9912ac // fmla v12.4s, v21.4s, v25.s[0]
+	WORD $0x4f9912cd // fmla v13.4s, v22.4s, v25.s[0]
+	WORD $0x4f9912ee // fmla v14.4s, v23.4s, v25.s[0]
+	WORD $0x4fb912af // fmla v15.4s, v21.4s, v25.s[1]
+	WORD $0x4fb912d0 // fmla v16.4s, v22.4s, v25.s[1]
+	WORD $0x4fb912f1 // fmla v17.4s, v23.4s, v25.s[1]
+	WORD $0x4f991ab2 // fmla v18.4s, v21.4s, v25.s[2]
+	WORD $0x4f991ad3 // fmla v19.4s, v22.4s, v25.s[2]
+	WORD $0x4f991af4 // fmla v20.4s, v23.4s, v25.s[2]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F21
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F22
-	ADD R4<<0, R3, R6
 	FMOVD 32(R6), F23
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V0.S4
-	VFMLA V22.S4, V24.S4, V1.S4
-	VFMLA V23.S4, V24.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V21.S4, V25.S4, V3.S4
-	VFMLA V22.S4, V25.S4, V4.S4
-	VFMLA V23.S4, V25.S4, V5.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V6.S4
-	VFMLA V22.S4, V24.S4, V7.S4
-	VFMLA V23.S4, V24.S4, V8.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V21.S4, V25.S4, V9.S4
-	VFMLA V22.S4, V25.S4, V10.S4
-	VFMLA V23.S4, V25.S4, V11.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V12.S4
-	VFMLA V22.S4, V24.S4, V13.S4
-	VFMLA V23.S4, V24.S4, V14.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V21.S4, V25.S4, V15.S4
-	VFMLA V22.S4, V25.S4, V16.S4
-	VFMLA V23.S4, V25.S4, V17.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V18.S4
-	VFMLA V22.S4, V24.S4, V19.S4
-	VFMLA V23.S4, V24.S4, V20.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F24
+	FMOVD 16(R6), F25
+	FMOVS 24(R6), F26
+	VMOV V26.S[0], V25.S[2]
+	WORD $0x4f9812a0 // fmla v0.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812c1 // fmla v1.4s, v22.4s, v24.s[0]
+	WORD $0x4f9812e2 // fmla v2.4s, v23.4s, v24.s[0]
+	WORD $0x4fb812a3 // fmla v3.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812c4 // fmla v4.4s, v22.4s, v24.s[1]
+	WORD $0x4fb812e5 // fmla v5.4s, v23.4s, v24.s[1]
+	WORD $0x4f981aa6 // fmla v6.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ac7 // fmla v7.4s, v22.4s, v24.s[2]
+	WORD $0x4f981ae8 // fmla v8.4s, v23.4s, v24.s[2]
+	WORD $0x4fb81aa9 // fmla v9.4s, v21.4s, v24.s[3]
+	WORD $0x4fb81aca // fmla v10.4s, v22.4s, v24.s[3]
+	WORD $0x4fb81aeb // fmla v11.4s, v23.4s, v24.s[3]
+	WORD $0x4f9912ac // fmla v12.4s, v21.4s, v25.s[0]
+	WORD $0x4f9912cd // fmla v13.4s, v22.4s, v25.s[0]
+	WORD $0x4f9912ee // fmla v14.4s, v23.4s, v25.s[0]
+	WORD $0x4fb912af // fmla v15.4s, v21.4s, v25.s[1]
+	WORD $0x4fb912d0 // fmla v16.4s, v22.4s, v25.s[1]
+	WORD $0x4fb912f1 // fmla v17.4s, v23.4s, v25.s[1]
+	WORD $0x4f991ab2 // fmla v18.4s, v21.4s, v25.s[2]
+	WORD $0x4f991ad3 // fmla v19.4s, v22.4s, v25.s[2]
+	WORD $0x4f991af4 // fmla v20.4s, v23.4s, v25.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge10loop
 edge10tail:
@@ -14104,44 +11875,33 @@ edge10tailloop:
 	FMOVQ (R3), F21
 	FMOVQ 16(R3), F22
 	FMOVD 32(R3), F23
-	VLD1R (R1), [V24.S4]
-	VFMLA V21.S4, V24.S4, V0.S4
-	VFMLA V22.S4, V24.S4, V1.S4
-	VFMLA V23.S4, V24.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V21.S4, V25.S4, V3.S4
-	VFMLA V22.S4, V25.S4, V4.S4
-	VFMLA V23.S4, V25.S4, V5.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V6.S4
-	VFMLA V22.S4, V24.S4, V7.S4
-	VFMLA V23.S4, V24.S4, V8.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V21.S4, V25.S4, V9.S4
-	VFMLA V22.S4, V25.S4, V10.S4
-	VFMLA V23.S4, V25.S4, V11.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V12.S4
-	VFMLA V22.S4, V24.S4, V13.S4
-	VFMLA V23.S4, V24.S4, V14.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V21.S4, V25.S4, V15.S4
-	VFMLA V22.S4, V25.S4, V16.S4
-	VFMLA V23.S4, V25.S4, V17.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V18.S4
-	VFMLA V22.S4, V24.S4, V19.S4
-	VFMLA V23.S4, V24.S4, V20.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F24
+	FMOVD 16(R1), F25
+	FMOVS 24(R1), F26
+	VMOV V26.S[0], V25.S[2]
+	WORD $0x4f9812a0 // fmla v0.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812c1 // fmla v1.4s, v22.4s, v24.s[0]
+	WORD $0x4f9812e2 // fmla v2.4s, v23.4s, v24.s[0]
+	WORD $0x4fb812a3 // fmla v3.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812c4 // fmla v4.4s, v22.4s, v24.s[1]
+	WORD $0x4fb812e5 // fmla v5.4s, v23.4s, v24.s[1]
+	WORD $0x4f981aa6 // fmla v6.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ac7 // fmla v7.4s, v22.4s, v24.s[2]
+	WORD $0x4f981ae8 // fmla v8.4s, v23.4s, v24.s[2]
+	WORD $0x4fb81aa9 // fmla v9.4s, v21.4s, v24.s[3]
+	WORD $0x4fb81aca // fmla v10.4s, v22.4s, v24.s[3]
+	WORD $0x4fb81aeb // fmla v11.4s, v23.4s, v24.s[3]
+	WORD $0x4f9912ac // fmla v12.4s, v21.4s, v25.s[0]
+	WORD $0x4f9912cd // fmla v13.4s, v22.4s, v25.s[0]
+	WORD $0x4f9912ee // fmla v14.4s, v23.4s, v25.s[0]
+	WORD $0x4fb912af // fmla v15.4s, v21.4s, v25.s[1]
+	WORD $0x4fb912d0 // fmla v16.4s, v22.4s, v25.s[1]
+	WORD $0x4fb912f1 // fmla v17.4s, v23.4s, v25.s[1]
+	WORD $0x4f991ab2 // fmla v18.4s, v21.4s, v25.s[2]
+	WORD $0x4f991ad3 // fmla v19.4s, v22.4s, v25.s[2]
+	WORD $0x4f991af4 // fmla v20.4s, v23.4s, v25.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge10tailloop
 edge10done:
@@ -14301,9 +12061,7 @@ edge10beta0:
 	B next
 edge11:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge11tail
@@ -14315,94 +12073,65 @@ edge11loop:
 	FMOVD 32(R3), F23
 	FMOVS 40(R3), F24
 	VMOV V24.S[0], V23.S[2]
-	VLD1R (R1), [V24.S4]
-	VFMLA V21.S4, V24.S4, V0.S4
-	VFMLA V22.S4, V24.S4, V1.S4
-	VFMLA V23.S4, V24.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V21.S4, V25.S4, V3.S4
-	VFMLA V22.S4, V25.S4, V4.S4
-	VFMLA V23.S4, V25.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V6.S4
-	VFMLA V22.S4, V24.S4, V7.S4
-	VFMLA V23.S4, V24.S4, V8.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V21.S4, V25.S4, V9.S4
-	VFMLA V22.S4, V25.S4, V10.S4
-	VFMLA V23.S4, V25.S4, V11.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V12.S4
-	VFMLA V22.S4, V24.S4, V13.S4
-	VFMLA V23.S4, V24.S4, V14.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V21.S4, V25.S4, V15.S4
-	VFMLA V22.S4, V25.S4, V16.S4
-	VFMLA V23.S4, V25.S4, V17.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V18.S4
-	VFMLA V22.S4, V24.S4, V19.S4
-	VFMLA V23.S4, V24.S4, V20.S4
+	FMOVQ (R1), F24
+	FMOVD 16(R1), F25
+	FMOVS 24(R1), F26
+	VMOV V26.S[0], V25.S[2]
+	WORD $0x4f9812a0 // fmla v0.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812c1 // fmla v1.4s, v22.4s, v24.s[0]
+	WORD $0x4f9812e2 // fmla v2.4s, v23.4s, v24.s[0]
+	WORD $0x4fb812a3 // fmla v3.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812c4 // fmla v4.4s, v22.4s, v24.s[1]
+	WORD $0x4fb812e5 // fmla v5.4s, v23.4s, v24.s[1]
+	WORD $0x4f981aa6 // fmla v6.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ac7 // fmla v7.4s, v22.4s, v24.s[2]
+	WORD $0x4f981ae8 // fmla v8.4s, v23.4s, v24.s[2]
+	WORD $0x4fb81aa9 // fmla v9.4s, v21.4s, v24.s[3]
+	WORD $0x4fb81aca // fmla v10.4s, v22.4s, v24.s[3]
+	WORD $0x4fb81aeb // fmla v11.4s, v23.4s, v24.s[3]
+	WORD $0x4f9912ac // fmla v12.4s, v21.4s, v25.s[0]
+	WORD $0x4f9912cd // fmla v13.4s, v22.4s, v25.s[0]
+	WORD $0x4f9912ee // fmla v14.4s, v23.4s, v25.s[0]
+	WORD $0x4fb912af // fmla v15.4s, v21.4s, v25.s[1]
+	WORD $0x4fb912d0 // fmla v16.4s, v22.4s, v25.s[1]
+	WORD $0x4fb912f1 // fmla v17.4s, v23.4s, v25.s[1]
+	WORD $0x4f991ab2 // fmla v18.4s, v21.4s, v25.s[2]
+	WORD $0x4f991ad3 // fmla v19.4s, v22.4s, v25.s[2]
+	WORD $0x4f991af4 // fmla v20.4s, v23.4s, v25.s[2]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F21
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F22
-	ADD R4<<0, R3, R6
 	FMOVD 32(R6), F23
-	ADD R4<<0, R3, R6
 	FMOVS 40(R6), F26
 	VMOV V26.S[0], V23.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V24.S4]
-	VFMLA V21.S4, V24.S4, V0.S4
-	VFMLA V22.S4, V24.S4, V1.S4
-	VFMLA V23.S4, V24.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V21.S4, V25.S4, V3.S4
-	VFMLA V22.S4, V25.S4, V4.S4
-	VFMLA V23.S4, V25.S4, V5.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V6.S4
-	VFMLA V22.S4, V24.S4, V7.S4
-	VFMLA V23.S4, V24.S4, V8.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V21.S4, V25.S4, V9.S4
-	VFMLA V22.S4, V25.S4, V10.S4
-	VFMLA V23.S4, V25.S4, V11.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V12.S4
-	VFMLA V22.S4, V24.S4, V13.S4
-	VFMLA V23.S4, V24.S4, V14.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V21.S4, V25.S4, V15.S4
-	VFMLA V22.S4, V25.S4, V16.S4
-	VFMLA V23.S4, V25.S4, V17.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V18.S4
-	VFMLA V22.S4, V24.S4, V19.S4
-	VFMLA V23.S4, V24.S4, V20.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F24
+	FMOVD 16(R6), F25
+	FMOVS 24(R6), F26
+	VMOV V26.S[0], V25.S[2]
+	WORD $0x4f9812a0 // fmla v0.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812c1 // fmla v1.4s, v22.4s, v24.s[0]
+	WORD $0x4f9812e2 // fmla v2.4s, v23.4s, v24.s[0]
+	WORD $0x4fb812a3 // fmla v3.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812c4 // fmla v4.4s, v22.4s, v24.s[1]
+	WORD $0x4fb812e5 // fmla v5.4s, v23.4s, v24.s[1]
+	WORD $0x4f981aa6 // fmla v6.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ac7 // fmla v7.4s, v22.4s, v24.s[2]
+	WORD $0x4f981ae8 // fmla v8.4s, v23.4s, v24.s[2]
+	WORD $0x4fb81aa9 // fmla v9.4s, v21.4s, v24.s[3]
+	WORD $0x4fb81aca // fmla v10.4s, v22.4s, v24.s[3]
+	WORD $0x4fb81aeb // fmla v11.4s, v23.4s, v24.s[3]
+	WORD $0x4f9912ac // fmla v12.4s, v21.4s, v25.s[0]
+	WORD $0x4f9912cd // fmla v13.4s, v22.4s, v25.s[0]
+	WORD $0x4f9912ee // fmla v14.4s, v23.4s, v25.s[0]
+	WORD $0x4fb912af // fmla v15.4s, v21.4s, v25.s[1]
+	WORD $0x4fb912d0 // fmla v16.4s, v22.4s, v25.s[1]
+	WORD $0x4fb912f1 // fmla v17.4s, v23.4s, v25.s[1]
+	WORD $0x4f991ab2 // fmla v18.4s, v21.4s, v25.s[2]
+	WORD $0x4f991ad3 // fmla v19.4s, v22.4s, v25.s[2]
+	WORD $0x4f991af4 // fmla v20.4s, v23.4s, v25.s[2]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge11loop
 edge11tail:
@@ -14414,44 +12143,33 @@ edge11tailloop:
 	FMOVD 32(R3), F23
 	FMOVS 40(R3), F26
 	VMOV V26.S[0], V23.S[2]
-	VLD1R (R1), [V24.S4]
-	VFMLA V21.S4, V24.S4, V0.S4
-	VFMLA V22.S4, V24.S4, V1.S4
-	VFMLA V23.S4, V24.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V21.S4, V25.S4, V3.S4
-	VFMLA V22.S4, V25.S4, V4.S4
-	VFMLA V23.S4, V25.S4, V5.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V6.S4
-	VFMLA V22.S4, V24.S4, V7.S4
-	VFMLA V23.S4, V24.S4, V8.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V21.S4, V25.S4, V9.S4
-	VFMLA V22.S4, V25.S4, V10.S4
-	VFMLA V23.S4, V25.S4, V11.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V12.S4
-	VFMLA V22.S4, V24.S4, V13.S4
-	VFMLA V23.S4, V24.S4, V14.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V21.S4, V25.S4, V15.S4
-	VFMLA V22.S4, V25.S4, V16.S4
-	VFMLA V23.S4, V25.S4, V17.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V24.S4]
-	VFMLA V21.S4, V24.S4, V18.S4
-	VFMLA V22.S4, V24.S4, V19.S4
-	VFMLA V23.S4, V24.S4, V20.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F24
+	FMOVD 16(R1), F25
+	FMOVS 24(R1), F26
+	VMOV V26.S[0], V25.S[2]
+	WORD $0x4f9812a0 // fmla v0.4s, v21.4s, v24.s[0]
+	WORD $0x4f9812c1 // fmla v1.4s, v22.4s, v24.s[0]
+	WORD $0x4f9812e2 // fmla v2.4s, v23.4s, v24.s[0]
+	WORD $0x4fb812a3 // fmla v3.4s, v21.4s, v24.s[1]
+	WORD $0x4fb812c4 // fmla v4.4s, v22.4s, v24.s[1]
+	WORD $0x4fb812e5 // fmla v5.4s, v23.4s, v24.s[1]
+	WORD $0x4f981aa6 // fmla v6.4s, v21.4s, v24.s[2]
+	WORD $0x4f981ac7 // fmla v7.4s, v22.4s, v24.s[2]
+	WORD $0x4f981ae8 // fmla v8.4s, v23.4s, v24.s[2]
+	WORD $0x4fb81aa9 // fmla v9.4s, v21.4s, v24.s[3]
+	WORD $0x4fb81aca // fmla v10.4s, v22.4s, v24.s[3]
+	WORD $0x4fb81aeb // fmla v11.4s, v23.4s, v24.s[3]
+	WORD $0x4f9912ac // fmla v12.4s, v21.4s, v25.s[0]
+	WORD $0x4f9912cd // fmla v13.4s, v22.4s, v25.s[0]
+	WORD $0x4f9912ee // fmla v14.4s, v23.4s, v25.s[0]
+	WORD $0x4fb912af // fmla v15.4s, v21.4s, v25.s[1]
+	WORD $0x4fb912d0 // fmla v16.4s, v22.4s, v25.s[1]
+	WORD $0x4fb912f1 // fmla v17.4s, v23.4s, v25.s[1]
+	WORD $0x4f991ab2 // fmla v18.4s, v21.4s, v25.s[2]
+	WORD $0x4f991ad3 // fmla v19.4s, v22.4s, v25.s[2]
+	WORD $0x4f991af4 // fmla v20.4s, v23.4s, v25.s[2]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge11tailloop
 edge11done:
@@ -14658,18 +12376,15 @@ next:
 	MOVD R0, tiles+72(FP)
 	MOVD a+8(FP), R0
 	MOVD an+80(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, a+8(FP)
 	MOVD b+24(FP), R0
 	MOVD bn+88(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, b+24(FP)
 	MOVD c+40(FP), R0
 	MOVD cn+96(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, c+40(FP)
 	B top
 last:
@@ -14739,223 +12454,139 @@ top:
 	CMP $12, R5
 	BNE edge
 	ADD R2<<1, R2, R6
-	ADD $0, R6, R7
-	ADD R4<<1, R4, R6
-	ADD $0, R6, R8
-	MOVD R0, R6
-	LSR $2, R6, R6
-	CBZ R6, fulltail
+	ADD R4<<1, R4, R7
+	MOVD R0, R8
+	LSR $2, R8, R8
+	CBZ R8, fulltail
 fullloop:
 	ADD R2<<3, R1, R9
 	PRFM (R9), PLDL1KEEP
-	ADD R2<<3, R1, R9
 	PRFM 64(R9), PLDL1KEEP
 	FMOVQ (R3), F24
 	FMOVQ 16(R3), F25
 	FMOVQ 32(R3), F26
-	VLD1R (R1), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD $4, R1, R9
-	VLD1R (R9), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD $8, R1, R9
-	VLD1R (R9), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD $12, R1, R9
-	VLD1R (R9), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD $16, R1, R9
-	VLD1R (R9), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD $20, R1, R9
-	VLD1R (R9), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD $24, R1, R9
-	VLD1R (R9), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD $28, R1, R9
-	VLD1R (R9), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
+	FMOVQ (R1), F27
+	FMOVQ 16(R1), F28
+	WORD $0x4f9b1300 // fmla v0.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b1321 // fmla v1.4s, v25.4s, v27.s[0]
+	WORD $0x4f9b1342 // fmla v2.4s, v26.4s, v27.s[0]
+	WORD $0x4fbb1303 // fmla v3.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1324 // fmla v4.4s, v25.4s, v27.s[1]
+	WORD $0x4fbb1345 // fmla v5.4s, v26.4s, v27.s[1]
+	WORD $0x4f9b1b06 // fmla v6.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b27 // fmla v7.4s, v25.4s, v27.s[2]
+	WORD $0x4f9b1b48 // fmla v8.4s, v26.4s, v27.s[2]
+	WORD $0x4fbb1b09 // fmla v9.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b2a // fmla v10.4s, v25.4s, v27.s[3]
+	WORD $0x4fbb1b4b // fmla v11.4s, v26.4s, v27.s[3]
+	WORD $0x4f9c130c // fmla v12.4s, v24.4s, v28.s[0]
+	WORD $0x4f9c132d // fmla v13.4s, v25.4s, v28.s[0]
+	WORD $0x4f9c134e // fmla v14.4s, v26.4s, v28.s[0]
+	WORD $0x4fbc130f // fmla v15.4s, v24.4s, v28.s[1]
+	WORD $0x4fbc1330 // fmla v16.4s, v25.4s, v28.s[1]
+	WORD $0x4fbc1351 // fmla v17.4s, v26.4s, v28.s[1]
+	WORD $0x4f9c1b12 // fmla v18.4s, v24.4s, v28.s[2]
+	WORD $0x4f9c1b33 // fmla v19.4s, v25.4s, v28.s[2]
+	WORD $0x4f9c1b54 // fmla v20.4s, v26.4s, v28.s[2]
+	WORD $0x4fbc1b15 // fmla v21.4s, v24.4s, v28.s[3]
+	WORD $0x4fbc1b36 // fmla v22.4s, v25.4s, v28.s[3]
+	WORD $0x4fbc1b57 // fmla v23.4s, v26.4s, v28.s[3]
 	ADD R4<<0, R3, R9
 	FMOVQ (R9), F24
-	ADD R4<<0, R3, R9
 	FMOVQ 16(R9), F25
-	ADD R4<<0, R3, R9
 	FMOVQ 32(R9), F26
 	ADD R2<<0, R1, R9
-	VLD1R (R9), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD R2<<0, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD R2<<0, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD R2<<0, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<0, R1, R9
-	ADD $16, R9, R10
-	VLD1R (R10), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<0, R1, R9
-	ADD $20, R9, R10
-	VLD1R (R10), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD R2<<0, R1, R9
-	ADD $24, R9, R10
-	VLD1R (R10), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<0, R1, R9
-	ADD $28, R9, R10
-	VLD1R (R10), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
+	FMOVQ (R9), F27
+	FMOVQ 16(R9), F28
+	WORD $0x4f9b1300 // fmla v0.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b1321 // fmla v1.4s, v25.4s, v27.s[0]
+	WORD $0x4f9b1342 // fmla v2.4s, v26.4s, v27.s[0]
+	WORD $0x4fbb1303 // fmla v3.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1324 // fmla v4.4s, v25.4s, v27.s[1]
+	WORD $0x4fbb1345 // fmla v5.4s, v26.4s, v27.s[1]
+	WORD $0x4f9b1b06 // fmla v6.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b27 // fmla v7.4s, v25.4s, v27.s[2]
+	WORD $0x4f9b1b48 // fmla v8.4s, v26.4s, v27.s[2]
+	WORD $0x4fbb1b09 // fmla v9.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b2a // fmla v10.4s, v25.4s, v27.s[3]
+	WORD $0x4fbb1b4b // fmla v11.4s, v26.4s, v27.s[3]
+	WORD $0x4f9c130c // fmla v12.4s, v24.4s, v28.s[0]
+	WORD $0x4f9c132d // fmla v13.4s, v25.4s, v28.s[0]
+	WORD $0x4f9c134e // fmla v14.4s, v26.4s, v28.s[0]
+	WORD $0x4fbc130f // fmla v15.4s, v24.4s, v28.s[1]
+	WORD $0x4fbc1330 // fmla v16.4s, v25.4s, v28.s[1]
+	WORD $0x4fbc1351 // fmla v17.4s, v26.4s, v28.s[1]
+	WORD $0x4f9c1b12 // fmla v18.4s, v24.4s, v28.s[2]
+	WORD $0x4f9c1b33 // fmla v19.4s, v25.4s, v28.s[2]
+	WORD $0x4f9c1b54 // fmla v20.4s, v26.4s, v28.s[2]
+	WORD $0x4fbc1b15 // fmla v21.4s, v24.4s, v28.s[3]
+	WORD $0x4fbc1b36 // fmla v22.4s, v25.4s, v28.s[3]
+	WORD $0x4fbc1b57 // fmla v23.4s, v26.4s, v28.s[3]
 	ADD R4<<1, R3, R9
 	FMOVQ (R9), F24
-	ADD R4<<1, R3, R9
 	FMOVQ 16(R9), F25
-	ADD R4<<1, R3, R9
 	FMOVQ 32(R9), F26
 	ADD R2<<1, R1, R9
-	VLD1R (R9), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD R2<<1, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD R2<<1, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD R2<<1, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<1, R1, R9
-	ADD $16, R9, R10
-	VLD1R (R10), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<1, R1, R9
-	ADD $20, R9, R10
-	VLD1R (R10), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD R2<<1, R1, R9
-	ADD $24, R9, R10
-	VLD1R (R10), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<1, R1, R9
-	ADD $28, R9, R10
-	VLD1R (R10), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
-	ADD R8<<0, R3, R9
+	FMOVQ (R9), F27
+	FMOVQ 16(R9), F28
+	WORD $0x4f9b1300 // fmla v0.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b1321 // fmla v1.4s, v25.4s, v27.s[0]
+	WORD $0x4f9b1342 // fmla v2.4s, v26.4s, v27.s[0]
+	WORD $0x4fbb1303 // fmla v3.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1324 // fmla v4.4s, v25.4s, v27.s[1]
+	WORD $0x4fbb1345 // fmla v5.4s, v26.4s, v27.s[1]
+	WORD $0x4f9b1b06 // fmla v6.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b27 // fmla v7.4s, v25.4s, v27.s[2]
+	WORD $0x4f9b1b48 // fmla v8.4s, v26.4s, v27.s[2]
+	WORD $0x4fbb1b09 // fmla v9.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b2a // fmla v10.4s, v25.4s, v27.s[3]
+	WORD $0x4fbb1b4b // fmla v11.4s, v26.4s, v27.s[3]
+	WORD $0x4f9c130c // fmla v12.4s, v24.4s, v28.s[0]
+	WORD $0x4f9c132d // fmla v13.4s, v25.4s, v28.s[0]
+	WORD $0x4f9c134e // fmla v14.4s, v26.4s, v28.s[0]
+	WORD $0x4fbc130f // fmla v15.4s, v24.4s, v28.s[1]
+	WORD $0x4fbc1330 // fmla v16.4s, v25.4s, v28.s[1]
+	WORD $0x4fbc1351 // fmla v17.4s, v26.4s, v28.s[1]
+	WORD $0x4f9c1b12 // fmla v18.4s, v24.4s, v28.s[2]
+	WORD $0x4f9c1b33 // fmla v19.4s, v25.4s, v28.s[2]
+	WORD $0x4f9c1b54 // fmla v20.4s, v26.4s, v28.s[2]
+	WORD $0x4fbc1b15 // fmla v21.4s, v24.4s, v28.s[3]
+	WORD $0x4fbc1b36 // fmla v22.4s, v25.4s, v28.s[3]
+	WORD $0x4fbc1b57 // fmla v23.4s, v26.4s, v28.s[3]
+	ADD R7<<0, R3, R9
 	FMOVQ (R9), F24
-	ADD R8<<0, R3, R9
 	FMOVQ 16(R9), F25
-	ADD R8<<0, R3, R9
 	FMOVQ 32(R9), F26
-	ADD R7<<0, R1, R9
-	VLD1R (R9), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD R7<<0, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD R7<<0, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD R7<<0, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R7<<0, R1, R9
-	ADD $16, R9, R10
-	VLD1R (R10), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R7<<0, R1, R9
-	ADD $20, R9, R10
-	VLD1R (R10), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD R7<<0, R1, R9
-	ADD $24, R9, R10
-	VLD1R (R10), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R7<<0, R1, R9
-	ADD $28, R9, R10
-	VLD1R (R10), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
-	ADD R2<<2, R1, R9
-	ADD $0, R9, R1
-	ADD R4<<2, R3, R9
-	ADD $0, R9, R3
-	SUBS $1, R6, R6
+	ADD R6<<0, R1, R9
+	FMOVQ (R9), F27
+	FMOVQ 16(R9), F28
+	WORD $0x4f9b1300 // fmla v0.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b1321 // fmla v1.4s, v25.4s, v27.s[0]
+	WORD $0x4f9b1342 // fmla v2.4s, v26.4s, v27.s[0]
+	WORD $0x4fbb1303 // fmla v3.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1324 // fmla v4.4s, v25.4s, v27.s[1]
+	WORD $0x4fbb1345 // fmla v5.4s, v26.4s, v27.s[1]
+	WORD $0x4f9b1b06 // fmla v6.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b27 // fmla v7.4s, v25.4s, v27.s[2]
+	WORD $0x4f9b1b48 // fmla v8.4s, v26.4s, v27.s[2]
+	WORD $0x4fbb1b09 // fmla v9.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b2a // fmla v10.4s, v25.4s, v27.s[3]
+	WORD $0x4fbb1b4b // fmla v11.4s, v26.4s, v27.s[3]
+	WORD $0x4f9c130c // fmla v12.4s, v24.4s, v28.s[0]
+	WORD $0x4f9c132d // fmla v13.4s, v25.4s, v28.s[0]
+	WORD $0x4f9c134e // fmla v14.4s, v26.4s, v28.s[0]
+	WORD $0x4fbc130f // fmla v15.4s, v24.4s, v28.s[1]
+	WORD $0x4fbc1330 // fmla v16.4s, v25.4s, v28.s[1]
+	WORD $0x4fbc1351 // fmla v17.4s, v26.4s, v28.s[1]
+	WORD $0x4f9c1b12 // fmla v18.4s, v24.4s, v28.s[2]
+	WORD $0x4f9c1b33 // fmla v19.4s, v25.4s, v28.s[2]
+	WORD $0x4f9c1b54 // fmla v20.4s, v26.4s, v28.s[2]
+	WORD $0x4fbc1b15 // fmla v21.4s, v24.4s, v28.s[3]
+	WORD $0x4fbc1b36 // fmla v22.4s, v25.4s, v28.s[3]
+	WORD $0x4fbc1b57 // fmla v23.4s, v26.4s, v28.s[3]
+	ADD R2<<2, R1, R1
+	ADD R4<<2, R3, R3
+	SUBS $1, R8, R8
 	BNE fullloop
 fulltail:
 	AND $3, R0, R0
@@ -14964,49 +12595,34 @@ fulltailloop:
 	FMOVQ (R3), F24
 	FMOVQ 16(R3), F25
 	FMOVQ 32(R3), F26
-	VLD1R (R1), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD $28, R1, R6
-	VLD1R (R6), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
-	ADD R2<<0, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<0, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R1), F27
+	FMOVQ 16(R1), F28
+	WORD $0x4f9b1300 // fmla v0.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b1321 // fmla v1.4s, v25.4s, v27.s[0]
+	WORD $0x4f9b1342 // fmla v2.4s, v26.4s, v27.s[0]
+	WORD $0x4fbb1303 // fmla v3.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1324 // fmla v4.4s, v25.4s, v27.s[1]
+	WORD $0x4fbb1345 // fmla v5.4s, v26.4s, v27.s[1]
+	WORD $0x4f9b1b06 // fmla v6.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b27 // fmla v7.4s, v25.4s, v27.s[2]
+	WORD $0x4f9b1b48 // fmla v8.4s, v26.4s, v27.s[2]
+	WORD $0x4fbb1b09 // fmla v9.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b2a // fmla v10.4s, v25.4s, v27.s[3]
+	WORD $0x4fbb1b4b // fmla v11.4s, v26.4s, v27.s[3]
+	WORD $0x4f9c130c // fmla v12.4s, v24.4s, v28.s[0]
+	WORD $0x4f9c132d // fmla v13.4s, v25.4s, v28.s[0]
+	WORD $0x4f9c134e // fmla v14.4s, v26.4s, v28.s[0]
+	WORD $0x4fbc130f // fmla v15.4s, v24.4s, v28.s[1]
+	WORD $0x4fbc1330 // fmla v16.4s, v25.4s, v28.s[1]
+	WORD $0x4fbc1351 // fmla v17.4s, v26.4s, v28.s[1]
+	WORD $0x4f9c1b12 // fmla v18.4s, v24.4s, v28.s[2]
+	WORD $0x4f9c1b33 // fmla v19.4s, v25.4s, v28.s[2]
+	WORD $0x4f9c1b54 // fmla v20.4s, v26.4s, v28.s[2]
+	WORD $0x4fbc1b15 // fmla v21.4s, v24.4s, v28.s[3]
+	WORD $0x4fbc1b36 // fmla v22.4s, v25.4s, v28.s[3]
+	WORD $0x4fbc1b57 // fmla v23.4s, v26.4s, v28.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE fulltailloop
 fulldone:
@@ -15208,9 +12824,7 @@ edge:
 	B edge11
 edge1:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge1tail
@@ -15218,66 +12832,31 @@ edge1loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVS (R3), F24
-	VLD1R (R1), [V25.S4]
-	VFMLA V24.S4, V25.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V24.S4, V25.S4, V6.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V9.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V24.S4, V25.S4, V12.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V15.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V24.S4, V25.S4, V18.S4
-	ADD $28, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V21.S4
+	FMOVQ (R1), F25
+	FMOVQ 16(R1), F26
+	WORD $0x4f991300 // fmla v0.4s, v24.4s, v25.s[0]
+	WORD $0x4fb91303 // fmla v3.4s, v24.4s, v25.s[1]
+	WORD $0x4f991b06 // fmla v6.4s, v24.4s, v25.s[2]
+	WORD $0x4fb91b09 // fmla v9.4s, v24.4s, v25.s[3]
+	WORD $0x4f9a130c // fmla v12.4s, v24.4s, v26.s[0]
+	WORD $0x4fba130f // fmla v15.4s, v24.4s, v26.s[1]
+	WORD $0x4f9a1b12 // fmla v18.4s, v24.4s, v26.s[2]
+	WORD $0x4fba1b15 // fmla v21.4s, v24.4s, v26.s[3]
 	ADD R4<<0, R3, R6
 	FMOVS (R6), F24
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V24.S4, V25.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V24.S4, V25.S4, V6.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V9.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V24.S4, V25.S4, V12.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V15.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V24.S4, V25.S4, V18.S4
-	ADD R2<<0, R1, R6
-	ADD $28, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V21.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F25
+	FMOVQ 16(R6), F26
+	WORD $0x4f991300 // fmla v0.4s, v24.4s, v25.s[0]
+	WORD $0x4fb91303 // fmla v3.4s, v24.4s, v25.s[1]
+	WORD $0x4f991b06 // fmla v6.4s, v24.4s, v25.s[2]
+	WORD $0x4fb91b09 // fmla v9.4s, v24.4s, v25.s[3]
+	WORD $0x4f9a130c // fmla v12.4s, v24.4s, v26.s[0]
+	WORD $0x4fba130f // fmla v15.4s, v24.4s, v26.s[1]
+	WORD $0x4f9a1b12 // fmla v18.4s, v24.4s, v26.s[2]
+	WORD $0x4fba1b15 // fmla v21.4s, v24.4s, v26.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge1loop
 edge1tail:
@@ -15285,33 +12864,18 @@ edge1tail:
 	CBZ R0, edge1done
 edge1tailloop:
 	FMOVS (R3), F24
-	VLD1R (R1), [V25.S4]
-	VFMLA V24.S4, V25.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V24.S4, V25.S4, V6.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V9.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V24.S4, V25.S4, V12.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V15.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V24.S4, V25.S4, V18.S4
-	ADD $28, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V21.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F25
+	FMOVQ 16(R1), F26
+	WORD $0x4f991300 // fmla v0.4s, v24.4s, v25.s[0]
+	WORD $0x4fb91303 // fmla v3.4s, v24.4s, v25.s[1]
+	WORD $0x4f991b06 // fmla v6.4s, v24.4s, v25.s[2]
+	WORD $0x4fb91b09 // fmla v9.4s, v24.4s, v25.s[3]
+	WORD $0x4f9a130c // fmla v12.4s, v24.4s, v26.s[0]
+	WORD $0x4fba130f // fmla v15.4s, v24.4s, v26.s[1]
+	WORD $0x4f9a1b12 // fmla v18.4s, v24.4s, v26.s[2]
+	WORD $0x4fba1b15 // fmla v21.4s, v24.4s, v26.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge1tailloop
 edge1done:
@@ -15395,9 +12959,7 @@ edge1beta0:
 	B next
 edge2:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge2tail
@@ -15405,66 +12967,31 @@ edge2loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVD (R3), F24
-	VLD1R (R1), [V25.S4]
-	VFMLA V24.S4, V25.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V24.S4, V25.S4, V6.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V9.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V24.S4, V25.S4, V12.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V15.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V24.S4, V25.S4, V18.S4
-	ADD $28, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V21.S4
+	FMOVQ (R1), F25
+	FMOVQ 16(R1), F26
+	WORD $0x4f991300 // fmla v0.4s, v24.4s, v25.s[0]
+	WORD $0x4fb91303 // fmla v3.4s, v24.4s, v25.s[1]
+	WORD $0x4f991b06 // fmla v6.4s, v24.4s, v25.s[2]
+	WORD $0x4fb91b09 // fmla v9.4s, v24.4s, v25.s[3]
+	WORD $0x4f9a130c // fmla v12.4s, v24.4s, v26.s[0]
+	WORD $0x4fba130f // fmla v15.4s, v24.4s, v26.s[1]
+	WORD $0x4f9a1b12 // fmla v18.4s, v24.4s, v26.s[2]
+	WORD $0x4fba1b15 // fmla v21.4s, v24.4s, v26.s[3]
 	ADD R4<<0, R3, R6
 	FMOVD (R6), F24
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V24.S4, V25.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V24.S4, V25.S4, V6.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V9.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V24.S4, V25.S4, V12.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V15.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V24.S4, V25.S4, V18.S4
-	ADD R2<<0, R1, R6
-	ADD $28, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V21.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F25
+	FMOVQ 16(R6), F26
+	WORD $0x4f991300 // fmla v0.4s, v24.4s, v25.s[0]
+	WORD $0x4fb91303 // fmla v3.4s, v24.4s, v25.s[1]
+	WORD $0x4f991b06 // fmla v6.4s, v24.4s, v25.s[2]
+	WORD $0x4fb91b09 // fmla v9.4s, v24.4s, v25.s[3]
+	WORD $0x4f9a130c // fmla v12.4s, v24.4s, v26.s[0]
+	WORD $0x4fba130f // fmla v15.4s, v24.4s, v26.s[1]
+	WORD $0x4f9a1b12 // fmla v18.4s, v24.4s, v26.s[2]
+	WORD $0x4fba1b15 // fmla v21.4s, v24.4s, v26.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge2loop
 edge2tail:
@@ -15472,33 +12999,18 @@ edge2tail:
 	CBZ R0, edge2done
 edge2tailloop:
 	FMOVD (R3), F24
-	VLD1R (R1), [V25.S4]
-	VFMLA V24.S4, V25.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V24.S4, V25.S4, V6.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V9.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V24.S4, V25.S4, V12.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V15.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V24.S4, V25.S4, V18.S4
-	ADD $28, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V21.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F25
+	FMOVQ 16(R1), F26
+	WORD $0x4f991300 // fmla v0.4s, v24.4s, v25.s[0]
+	WORD $0x4fb91303 // fmla v3.4s, v24.4s, v25.s[1]
+	WORD $0x4f991b06 // fmla v6.4s, v24.4s, v25.s[2]
+	WORD $0x4fb91b09 // fmla v9.4s, v24.4s, v25.s[3]
+	WORD $0x4f9a130c // fmla v12.4s, v24.4s, v26.s[0]
+	WORD $0x4fba130f // fmla v15.4s, v24.4s, v26.s[1]
+	WORD $0x4f9a1b12 // fmla v18.4s, v24.4s, v26.s[2]
+	WORD $0x4fba1b15 // fmla v21.4s, v24.4s, v26.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge2tailloop
 edge2done:
@@ -15582,9 +13094,7 @@ edge2beta0:
 	B next
 edge3:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge3tail
@@ -15594,69 +13104,33 @@ edge3loop:
 	FMOVD (R3), F24
 	FMOVS 8(R3), F25
 	VMOV V25.S[0], V24.S[2]
-	VLD1R (R1), [V25.S4]
-	VFMLA V24.S4, V25.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V24.S4, V25.S4, V6.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V9.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V24.S4, V25.S4, V12.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V15.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V24.S4, V25.S4, V18.S4
-	ADD $28, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V21.S4
+	FMOVQ (R1), F25
+	FMOVQ 16(R1), F26
+	WORD $0x4f991300 // fmla v0.4s, v24.4s, v25.s[0]
+	WORD $0x4fb91303 // fmla v3.4s, v24.4s, v25.s[1]
+	WORD $0x4f991b06 // fmla v6.4s, v24.4s, v25.s[2]
+	WORD $0x4fb91b09 // fmla v9.4s, v24.4s, v25.s[3]
+	WORD $0x4f9a130c // fmla v12.4s, v24.4s, v26.s[0]
+	WORD $0x4fba130f // fmla v15.4s, v24.4s, v26.s[1]
+	WORD $0x4f9a1b12 // fmla v18.4s, v24.4s, v26.s[2]
+	WORD $0x4fba1b15 // fmla v21.4s, v24.4s, v26.s[3]
 	ADD R4<<0, R3, R6
 	FMOVD (R6), F24
-	ADD R4<<0, R3, R6
 	FMOVS 8(R6), F27
 	VMOV V27.S[0], V24.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V24.S4, V25.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V24.S4, V25.S4, V6.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V9.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V24.S4, V25.S4, V12.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V15.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V24.S4, V25.S4, V18.S4
-	ADD R2<<0, R1, R6
-	ADD $28, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V21.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F25
+	FMOVQ 16(R6), F26
+	WORD $0x4f991300 // fmla v0.4s, v24.4s, v25.s[0]
+	WORD $0x4fb91303 // fmla v3.4s, v24.4s, v25.s[1]
+	WORD $0x4f991b06 // fmla v6.4s, v24.4s, v25.s[2]
+	WORD $0x4fb91b09 // fmla v9.4s, v24.4s, v25.s[3]
+	WORD $0x4f9a130c // fmla v12.4s, v24.4s, v26.s[0]
+	WORD $0x4fba130f // fmla v15.4s, v24.4s, v26.s[1]
+	WORD $0x4f9a1b12 // fmla v18.4s, v24.4s, v26.s[2]
+	WORD $0x4fba1b15 // fmla v21.4s, v24.4s, v26.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge3loop
 edge3tail:
@@ -15666,33 +13140,18 @@ edge3tailloop:
 	FMOVD (R3), F24
 	FMOVS 8(R3), F27
 	VMOV V27.S[0], V24.S[2]
-	VLD1R (R1), [V25.S4]
-	VFMLA V24.S4, V25.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V24.S4, V25.S4, V6.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V9.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V24.S4, V25.S4, V12.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V15.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V24.S4, V25.S4, V18.S4
-	ADD $28, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V21.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F25
+	FMOVQ 16(R1), F26
+	WORD $0x4f991300 // fmla v0.4s, v24.4s, v25.s[0]
+	WORD $0x4fb91303 // fmla v3.4s, v24.4s, v25.s[1]
+	WORD $0x4f991b06 // fmla v6.4s, v24.4s, v25.s[2]
+	WORD $0x4fb91b09 // fmla v9.4s, v24.4s, v25.s[3]
+	WORD $0x4f9a130c // fmla v12.4s, v24.4s, v26.s[0]
+	WORD $0x4fba130f // fmla v15.4s, v24.4s, v26.s[1]
+	WORD $0x4f9a1b12 // fmla v18.4s, v24.4s, v26.s[2]
+	WORD $0x4fba1b15 // fmla v21.4s, v24.4s, v26.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge3tailloop
 edge3done:
@@ -15824,9 +13283,7 @@ edge3beta0:
 	B next
 edge4:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge4tail
@@ -15834,66 +13291,31 @@ edge4loop:
 	ADD R2<<3, R1, R6
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F24
-	VLD1R (R1), [V25.S4]
-	VFMLA V24.S4, V25.S4, V0.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V3.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V24.S4, V25.S4, V6.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V9.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V24.S4, V25.S4, V12.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V15.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V24.S4, V25.S4, V18.S4
-	ADD $28, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V21.S4
+	FMOVQ (R1), F25
+	FMOVQ 16(R1), F26
+	WORD $0x4f991300 // fmla v0.4s, v24.4s, v25.s[0]
+	WORD $0x4fb91303 // fmla v3.4s, v24.4s, v25.s[1]
+	WORD $0x4f991b06 // fmla v6.4s, v24.4s, v25.s[2]
+	WORD $0x4fb91b09 // fmla v9.4s, v24.4s, v25.s[3]
+	WORD $0x4f9a130c // fmla v12.4s, v24.4s, v26.s[0]
+	WORD $0x4fba130f // fmla v15.4s, v24.4s, v26.s[1]
+	WORD $0x4f9a1b12 // fmla v18.4s, v24.4s, v26.s[2]
+	WORD $0x4fba1b15 // fmla v21.4s, v24.4s, v26.s[3]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F24
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V25.S4]
-	VFMLA V24.S4, V25.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V3.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V24.S4, V25.S4, V6.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V9.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V24.S4, V25.S4, V12.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V15.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V25.S4]
-	VFMLA V24.S4, V25.S4, V18.S4
-	ADD R2<<0, R1, R6
-	ADD $28, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V21.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F25
+	FMOVQ 16(R6), F26
+	WORD $0x4f991300 // fmla v0.4s, v24.4s, v25.s[0]
+	WORD $0x4fb91303 // fmla v3.4s, v24.4s, v25.s[1]
+	WORD $0x4f991b06 // fmla v6.4s, v24.4s, v25.s[2]
+	WORD $0x4fb91b09 // fmla v9.4s, v24.4s, v25.s[3]
+	WORD $0x4f9a130c // fmla v12.4s, v24.4s, v26.s[0]
+	WORD $0x4fba130f // fmla v15.4s, v24.4s, v26.s[1]
+	WORD $0x4f9a1b12 // fmla v18.4s, v24.4s, v26.s[2]
+	WORD $0x4fba1b15 // fmla v21.4s, v24.4s, v26.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge4loop
 edge4tail:
@@ -15901,33 +13323,18 @@ edge4tail:
 	CBZ R0, edge4done
 edge4tailloop:
 	FMOVQ (R3), F24
-	VLD1R (R1), [V25.S4]
-	VFMLA V24.S4, V25.S4, V0.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V3.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V24.S4, V25.S4, V6.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V9.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V24.S4, V25.S4, V12.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V15.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V25.S4]
-	VFMLA V24.S4, V25.S4, V18.S4
-	ADD $28, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V21.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F25
+	FMOVQ 16(R1), F26
+	WORD $0x4f991300 // fmla v0.4s, v24.4s, v25.s[0]
+	WORD $0x4fb91303 // fmla v3.4s, v24.4s, v25.s[1]
+	WORD $0x4f991b06 // fmla v6.4s, v24.4s, v25.s[2]
+	WORD $0x4fb91b09 // fmla v9.4s, v24.4s, v25.s[3]
+	WORD $0x4f9a130c // fmla v12.4s, v24.4s, v26.s[0]
+	WORD $0x4fba130f // fmla v15.4s, v24.4s, v26.s[1]
+	WORD $0x4f9a1b12 // fmla v18.4s, v24.4s, v26.s[2]
+	WORD $0x4fba1b15 // fmla v21.4s, v24.4s, v26.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge4tailloop
 edge4done:
@@ -16011,9 +13418,7 @@ edge4beta0:
 	B next
 edge5:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge5tail
@@ -16022,84 +13427,48 @@ edge5loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F24
 	FMOVS 16(R3), F25
-	VLD1R (R1), [V26.S4]
-	VFMLA V24.S4, V26.S4, V0.S4
-	VFMLA V25.S4, V26.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V3.S4
-	VFMLA V25.S4, V27.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V6.S4
-	VFMLA V25.S4, V26.S4, V7.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V9.S4
-	VFMLA V25.S4, V27.S4, V10.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V12.S4
-	VFMLA V25.S4, V26.S4, V13.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V15.S4
-	VFMLA V25.S4, V27.S4, V16.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V18.S4
-	VFMLA V25.S4, V26.S4, V19.S4
-	ADD $28, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V21.S4
-	VFMLA V25.S4, V27.S4, V22.S4
+	FMOVQ (R1), F26
+	FMOVQ 16(R1), F27
+	WORD $0x4f9a1300 // fmla v0.4s, v24.4s, v26.s[0]
+	WORD $0x4f9a1321 // fmla v1.4s, v25.4s, v26.s[0]
+	WORD $0x4fba1303 // fmla v3.4s, v24.4s, v26.s[1]
+	WORD $0x4fba1324 // fmla v4.4s, v25.4s, v26.s[1]
+	WORD $0x4f9a1b06 // fmla v6.4s, v24.4s, v26.s[2]
+	WORD $0x4f9a1b27 // fmla v7.4s, v25.4s, v26.s[2]
+	WORD $0x4fba1b09 // fmla v9.4s, v24.4s, v26.s[3]
+	WORD $0x4fba1b2a // fmla v10.4s, v25.4s, v26.s[3]
+	WORD $0x4f9b130c // fmla v12.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b132d // fmla v13.4s, v25.4s, v27.s[0]
+	WORD $0x4fbb130f // fmla v15.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1330 // fmla v16.4s, v25.4s, v27.s[1]
+	WORD $0x4f9b1b12 // fmla v18.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b33 // fmla v19.4s, v25.4s, v27.s[2]
+	WORD $0x4fbb1b15 // fmla v21.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b36 // fmla v22.4s, v25.4s, v27.s[3]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F24
-	ADD R4<<0, R3, R6
 	FMOVS 16(R6), F25
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V0.S4
-	VFMLA V25.S4, V26.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V3.S4
-	VFMLA V25.S4, V27.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V6.S4
-	VFMLA V25.S4, V26.S4, V7.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V9.S4
-	VFMLA V25.S4, V27.S4, V10.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V12.S4
-	VFMLA V25.S4, V26.S4, V13.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V15.S4
-	VFMLA V25.S4, V27.S4, V16.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V18.S4
-	VFMLA V25.S4, V26.S4, V19.S4
-	ADD R2<<0, R1, R6
-	ADD $28, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V21.S4
-	VFMLA V25.S4, V27.S4, V22.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F26
+	FMOVQ 16(R6), F27
+	WORD $0x4f9a1300 // fmla v0.4s, v24.4s, v26.s[0]
+	WORD $0x4f9a1321 // fmla v1.4s, v25.4s, v26.s[0]
+	WORD $0x4fba1303 // fmla v3.4s, v24.4s, v26.s[1]
+	WORD $0x4fba1324 // fmla v4.4s, v25.4s, v26.s[1]
+	WORD $0x4f9a1b06 // fmla v6.4s, v24.4s, v26.s[2]
+	WORD $0x4f9a1b27 // fmla v7.4s, v25.4s, v26.s[2]
+	WORD $0x4fba1b09 // fmla v9.4s, v24.4s, v26.s[3]
+	WORD $0x4fba1b2a // fmla v10.4s, v25.4s, v26.s[3]
+	WORD $0x4f9b130c // fmla v12.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b132d // fmla v13.4s, v25.4s, v27.s[0]
+	WORD $0x4fbb130f // fmla v15.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1330 // fmla v16.4s, v25.4s, v27.s[1]
+	WORD $0x4f9b1b12 // fmla v18.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b33 // fmla v19.4s, v25.4s, v27.s[2]
+	WORD $0x4fbb1b15 // fmla v21.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b36 // fmla v22.4s, v25.4s, v27.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge5loop
 edge5tail:
@@ -16108,41 +13477,26 @@ edge5tail:
 edge5tailloop:
 	FMOVQ (R3), F24
 	FMOVS 16(R3), F25
-	VLD1R (R1), [V26.S4]
-	VFMLA V24.S4, V26.S4, V0.S4
-	VFMLA V25.S4, V26.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V3.S4
-	VFMLA V25.S4, V27.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V6.S4
-	VFMLA V25.S4, V26.S4, V7.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V9.S4
-	VFMLA V25.S4, V27.S4, V10.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V12.S4
-	VFMLA V25.S4, V26.S4, V13.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V15.S4
-	VFMLA V25.S4, V27.S4, V16.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V18.S4
-	VFMLA V25.S4, V26.S4, V19.S4
-	ADD $28, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V21.S4
-	VFMLA V25.S4, V27.S4, V22.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F26
+	FMOVQ 16(R1), F27
+	WORD $0x4f9a1300 // fmla v0.4s, v24.4s, v26.s[0]
+	WORD $0x4f9a1321 // fmla v1.4s, v25.4s, v26.s[0]
+	WORD $0x4fba1303 // fmla v3.4s, v24.4s, v26.s[1]
+	WORD $0x4fba1324 // fmla v4.4s, v25.4s, v26.s[1]
+	WORD $0x4f9a1b06 // fmla v6.4s, v24.4s, v26.s[2]
+	WORD $0x4f9a1b27 // fmla v7.4s, v25.4s, v26.s[2]
+	WORD $0x4fba1b09 // fmla v9.4s, v24.4s, v26.s[3]
+	WORD $0x4fba1b2a // fmla v10.4s, v25.4s, v26.s[3]
+	WORD $0x4f9b130c // fmla v12.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b132d // fmla v13.4s, v25.4s, v27.s[0]
+	WORD $0x4fbb130f // fmla v15.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1330 // fmla v16.4s, v25.4s, v27.s[1]
+	WORD $0x4f9b1b12 // fmla v18.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b33 // fmla v19.4s, v25.4s, v27.s[2]
+	WORD $0x4fbb1b15 // fmla v21.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b36 // fmla v22.4s, v25.4s, v27.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge5tailloop
 edge5done:
@@ -16274,9 +13628,7 @@ edge5beta0:
 	B next
 edge6:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge6tail
@@ -16285,84 +13637,48 @@ edge6loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F24
 	FMOVD 16(R3), F25
-	VLD1R (R1), [V26.S4]
-	VFMLA V24.S4, V26.S4, V0.S4
-	VFMLA V25.S4, V26.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V3.S4
-	VFMLA V25.S4, V27.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V6.S4
-	VFMLA V25.S4, V26.S4, V7.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V9.S4
-	VFMLA V25.S4, V27.S4, V10.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V12.S4
-	VFMLA V25.S4, V26.S4, V13.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V15.S4
-	VFMLA V25.S4, V27.S4, V16.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V18.S4
-	VFMLA V25.S4, V26.S4, V19.S4
-	ADD $28, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V21.S4
-	VFMLA V25.S4, V27.S4, V22.S4
+	FMOVQ (R1), F26
+	FMOVQ 16(R1), F27
+	WORD $0x4f9a1300 // fmla v0.4s, v24.4s, v26.s[0]
+	WORD $0x4f9a1321 // fmla v1.4s, v25.4s, v26.s[0]
+	WORD $0x4fba1303 // fmla v3.4s, v24.4s, v26.s[1]
+	WORD $0x4fba1324 // fmla v4.4s, v25.4s, v26.s[1]
+	WORD $0x4f9a1b06 // fmla v6.4s, v24.4s, v26.s[2]
+	WORD $0x4f9a1b27 // fmla v7.4s, v25.4s, v26.s[2]
+	WORD $0x4fba1b09 // fmla v9.4s, v24.4s, v26.s[3]
+	WORD $0x4fba1b2a // fmla v10.4s, v25.4s, v26.s[3]
+	WORD $0x4f9b130c // fmla v12.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b132d // fmla v13.4s, v25.4s, v27.s[0]
+	WORD $0x4fbb130f // fmla v15.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1330 // fmla v16.4s, v25.4s, v27.s[1]
+	WORD $0x4f9b1b12 // fmla v18.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b33 // fmla v19.4s, v25.4s, v27.s[2]
+	WORD $0x4fbb1b15 // fmla v21.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b36 // fmla v22.4s, v25.4s, v27.s[3]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F24
-	ADD R4<<0, R3, R6
 	FMOVD 16(R6), F25
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V0.S4
-	VFMLA V25.S4, V26.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V3.S4
-	VFMLA V25.S4, V27.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V6.S4
-	VFMLA V25.S4, V26.S4, V7.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V9.S4
-	VFMLA V25.S4, V27.S4, V10.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V12.S4
-	VFMLA V25.S4, V26.S4, V13.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V15.S4
-	VFMLA V25.S4, V27.S4, V16.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V18.S4
-	VFMLA V25.S4, V26.S4, V19.S4
-	ADD R2<<0, R1, R6
-	ADD $28, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V21.S4
-	VFMLA V25.S4, V27.S4, V22.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F26
+	FMOVQ 16(R6), F27
+	WORD $0x4f9a1300 // fmla v0.4s, v24.4s, v26.s[0]
+	WORD $0x4f9a1321 // fmla v1.4s, v25.4s, v26.s[0]
+	WORD $0x4fba1303 // fmla v3.4s, v24.4s, v26.s[1]
+	WORD $0x4fba1324 // fmla v4.4s, v25.4s, v26.s[1]
+	WORD $0x4f9a1b06 // fmla v6.4s, v24.4s, v26.s[2]
+	WORD $0x4f9a1b27 // fmla v7.4s, v25.4s, v26.s[2]
+	WORD $0x4fba1b09 // fmla v9.4s, v24.4s, v26.s[3]
+	WORD $0x4fba1b2a // fmla v10.4s, v25.4s, v26.s[3]
+	WORD $0x4f9b130c // fmla v12.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b132d // fmla v13.4s, v25.4s, v27.s[0]
+	WORD $0x4fbb130f // fmla v15.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1330 // fmla v16.4s, v25.4s, v27.s[1]
+	WORD $0x4f9b1b12 // fmla v18.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b33 // fmla v19.4s, v25.4s, v27.s[2]
+	WORD $0x4fbb1b15 // fmla v21.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b36 // fmla v22.4s, v25.4s, v27.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge6loop
 edge6tail:
@@ -16371,41 +13687,26 @@ edge6tail:
 edge6tailloop:
 	FMOVQ (R3), F24
 	FMOVD 16(R3), F25
-	VLD1R (R1), [V26.S4]
-	VFMLA V24.S4, V26.S4, V0.S4
-	VFMLA V25.S4, V26.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V3.S4
-	VFMLA V25.S4, V27.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V6.S4
-	VFMLA V25.S4, V26.S4, V7.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V9.S4
-	VFMLA V25.S4, V27.S4, V10.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V12.S4
-	VFMLA V25.S4, V26.S4, V13.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V15.S4
-	VFMLA V25.S4, V27.S4, V16.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V18.S4
-	VFMLA V25.S4, V26.S4, V19.S4
-	ADD $28, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V21.S4
-	VFMLA V25.S4, V27.S4, V22.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F26
+	FMOVQ 16(R1), F27
+	WORD $0x4f9a1300 // fmla v0.4s, v24.4s, v26.s[0]
+	WORD $0x4f9a1321 // fmla v1.4s, v25.4s, v26.s[0]
+	WORD $0x4fba1303 // fmla v3.4s, v24.4s, v26.s[1]
+	WORD $0x4fba1324 // fmla v4.4s, v25.4s, v26.s[1]
+	WORD $0x4f9a1b06 // fmla v6.4s, v24.4s, v26.s[2]
+	WORD $0x4f9a1b27 // fmla v7.4s, v25.4s, v26.s[2]
+	WORD $0x4fba1b09 // fmla v9.4s, v24.4s, v26.s[3]
+	WORD $0x4fba1b2a // fmla v10.4s, v25.4s, v26.s[3]
+	WORD $0x4f9b130c // fmla v12.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b132d // fmla v13.4s, v25.4s, v27.s[0]
+	WORD $0x4fbb130f // fmla v15.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1330 // fmla v16.4s, v25.4s, v27.s[1]
+	WORD $0x4f9b1b12 // fmla v18.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b33 // fmla v19.4s, v25.4s, v27.s[2]
+	WORD $0x4fbb1b15 // fmla v21.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b36 // fmla v22.4s, v25.4s, v27.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge6tailloop
 edge6done:
@@ -16537,9 +13838,7 @@ edge6beta0:
 	B next
 edge7:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge7tail
@@ -16550,87 +13849,50 @@ edge7loop:
 	FMOVD 16(R3), F25
 	FMOVS 24(R3), F26
 	VMOV V26.S[0], V25.S[2]
-	VLD1R (R1), [V26.S4]
-	VFMLA V24.S4, V26.S4, V0.S4
-	VFMLA V25.S4, V26.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V3.S4
-	VFMLA V25.S4, V27.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V6.S4
-	VFMLA V25.S4, V26.S4, V7.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V9.S4
-	VFMLA V25.S4, V27.S4, V10.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V12.S4
-	VFMLA V25.S4, V26.S4, V13.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V15.S4
-	VFMLA V25.S4, V27.S4, V16.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V18.S4
-	VFMLA V25.S4, V26.S4, V19.S4
-	ADD $28, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V21.S4
-	VFMLA V25.S4, V27.S4, V22.S4
+	FMOVQ (R1), F26
+	FMOVQ 16(R1), F27
+	WORD $0x4f9a1300 // fmla v0.4s, v24.4s, v26.s[0]
+	WORD $0x4f9a1321 // fmla v1.4s, v25.4s, v26.s[0]
+	WORD $0x4fba1303 // fmla v3.4s, v24.4s, v26.s[1]
+	WORD $0x4fba1324 // fmla v4.4s, v25.4s, v26.s[1]
+	WORD $0x4f9a1b06 // fmla v6.4s, v24.4s, v26.s[2]
+	WORD $0x4f9a1b27 // fmla v7.4s, v25.4s, v26.s[2]
+	WORD $0x4fba1b09 // fmla v9.4s, v24.4s, v26.s[3]
+	WORD $0x4fba1b2a // fmla v10.4s, v25.4s, v26.s[3]
+	WORD $0x4f9b130c // fmla v12.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b132d // fmla v13.4s, v25.4s, v27.s[0]
+	WORD $0x4fbb130f // fmla v15.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1330 // fmla v16.4s, v25.4s, v27.s[1]
+	WORD $0x4f9b1b12 // fmla v18.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b33 // fmla v19.4s, v25.4s, v27.s[2]
+	WORD $0x4fbb1b15 // fmla v21.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b36 // fmla v22.4s, v25.4s, v27.s[3]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F24
-	ADD R4<<0, R3, R6
 	FMOVD 16(R6), F25
-	ADD R4<<0, R3, R6
 	FMOVS 24(R6), F28
 	VMOV V28.S[0], V25.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V0.S4
-	VFMLA V25.S4, V26.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V3.S4
-	VFMLA V25.S4, V27.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V6.S4
-	VFMLA V25.S4, V26.S4, V7.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V9.S4
-	VFMLA V25.S4, V27.S4, V10.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V12.S4
-	VFMLA V25.S4, V26.S4, V13.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V15.S4
-	VFMLA V25.S4, V27.S4, V16.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V18.S4
-	VFMLA V25.S4, V26.S4, V19.S4
-	ADD R2<<0, R1, R6
-	ADD $28, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V21.S4
-	VFMLA V25.S4, V27.S4, V22.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F26
+	FMOVQ 16(R6), F27
+	WORD $0x4f9a1300 // fmla v0.4s, v24.4s, v26.s[0]
+	WORD $0x4f9a1321 // fmla v1.4s, v25.4s, v26.s[0]
+	WORD $0x4fba1303 // fmla v3.4s, v24.4s, v26.s[1]
+	WORD $0x4fba1324 // fmla v4.4s, v25.4s, v26.s[1]
+	WORD $0x4f9a1b06 // fmla v6.4s, v24.4s, v26.s[2]
+	WORD $0x4f9a1b27 // fmla v7.4s, v25.4s, v26.s[2]
+	WORD $0x4fba1b09 // fmla v9.4s, v24.4s, v26.s[3]
+	WORD $0x4fba1b2a // fmla v10.4s, v25.4s, v26.s[3]
+	WORD $0x4f9b130c // fmla v12.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b132d // fmla v13.4s, v25.4s, v27.s[0]
+	WORD $0x4fbb130f // fmla v15.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1330 // fmla v16.4s, v25.4s, v27.s[1]
+	WORD $0x4f9b1b12 // fmla v18.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b33 // fmla v19.4s, v25.4s, v27.s[2]
+	WORD $0x4fbb1b15 // fmla v21.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b36 // fmla v22.4s, v25.4s, v27.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge7loop
 edge7tail:
@@ -16641,41 +13903,26 @@ edge7tailloop:
 	FMOVD 16(R3), F25
 	FMOVS 24(R3), F28
 	VMOV V28.S[0], V25.S[2]
-	VLD1R (R1), [V26.S4]
-	VFMLA V24.S4, V26.S4, V0.S4
-	VFMLA V25.S4, V26.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V3.S4
-	VFMLA V25.S4, V27.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V6.S4
-	VFMLA V25.S4, V26.S4, V7.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V9.S4
-	VFMLA V25.S4, V27.S4, V10.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V12.S4
-	VFMLA V25.S4, V26.S4, V13.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V15.S4
-	VFMLA V25.S4, V27.S4, V16.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V18.S4
-	VFMLA V25.S4, V26.S4, V19.S4
-	ADD $28, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V21.S4
-	VFMLA V25.S4, V27.S4, V22.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F26
+	FMOVQ 16(R1), F27
+	WORD $0x4f9a1300 // fmla v0.4s, v24.4s, v26.s[0]
+	WORD $0x4f9a1321 // fmla v1.4s, v25.4s, v26.s[0]
+	WORD $0x4fba1303 // fmla v3.4s, v24.4s, v26.s[1]
+	WORD $0x4fba1324 // fmla v4.4s, v25.4s, v26.s[1]
+	WORD $0x4f9a1b06 // fmla v6.4s, v24.4s, v26.s[2]
+	WORD $0x4f9a1b27 // fmla v7.4s, v25.4s, v26.s[2]
+	WORD $0x4fba1b09 // fmla v9.4s, v24.4s, v26.s[3]
+	WORD $0x4fba1b2a // fmla v10.4s, v25.4s, v26.s[3]
+	WORD $0x4f9b130c // fmla v12.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b132d // fmla v13.4s, v25.4s, v27.s[0]
+	WORD $0x4fbb130f // fmla v15.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1330 // fmla v16.4s, v25.4s, v27.s[1]
+	WORD $0x4f9b1b12 // fmla v18.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b33 // fmla v19.4s, v25.4s, v27.s[2]
+	WORD $0x4fbb1b15 // fmla v21.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b36 // fmla v22.4s, v25.4s, v27.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge7tailloop
 edge7done:
@@ -16855,9 +14102,7 @@ edge7beta0:
 	B next
 edge8:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge8tail
@@ -16866,84 +14111,48 @@ edge8loop:
 	PRFM (R6), PLDL1KEEP
 	FMOVQ (R3), F24
 	FMOVQ 16(R3), F25
-	VLD1R (R1), [V26.S4]
-	VFMLA V24.S4, V26.S4, V0.S4
-	VFMLA V25.S4, V26.S4, V1.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V3.S4
-	VFMLA V25.S4, V27.S4, V4.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V6.S4
-	VFMLA V25.S4, V26.S4, V7.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V9.S4
-	VFMLA V25.S4, V27.S4, V10.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V12.S4
-	VFMLA V25.S4, V26.S4, V13.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V15.S4
-	VFMLA V25.S4, V27.S4, V16.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V18.S4
-	VFMLA V25.S4, V26.S4, V19.S4
-	ADD $28, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V21.S4
-	VFMLA V25.S4, V27.S4, V22.S4
+	FMOVQ (R1), F26
+	FMOVQ 16(R1), F27
+	WORD $0x4f9a1300 // fmla v0.4s, v24.4s, v26.s[0]
+	WORD $0x4f9a1321 // fmla v1.4s, v25.4s, v26.s[0]
+	WORD $0x4fba1303 // fmla v3.4s, v24.4s, v26.s[1]
+	WORD $0x4fba1324 // fmla v4.4s, v25.4s, v26.s[1]
+	WORD $0x4f9a1b06 // fmla v6.4s, v24.4s, v26.s[2]
+	WORD $0x4f9a1b27 // fmla v7.4s, v25.4s, v26.s[2]
+	WORD $0x4fba1b09 // fmla v9.4s, v24.4s, v26.s[3]
+	WORD $0x4fba1b2a // fmla v10.4s, v25.4s, v26.s[3]
+	WORD $0x4f9b130c // fmla v12.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b132d // fmla v13.4s, v25.4s, v27.s[0]
+	WORD $0x4fbb130f // fmla v15.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1330 // fmla v16.4s, v25.4s, v27.s[1]
+	WORD $0x4f9b1b12 // fmla v18.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b33 // fmla v19.4s, v25.4s, v27.s[2]
+	WORD $0x4fbb1b15 // fmla v21.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b36 // fmla v22.4s, v25.4s, v27.s[3]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F24
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F25
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V26.S4]
-	VFMLA V24.S4, V26.S4, V0.S4
-	VFMLA V25.S4, V26.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V3.S4
-	VFMLA V25.S4, V27.S4, V4.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V6.S4
-	VFMLA V25.S4, V26.S4, V7.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V9.S4
-	VFMLA V25.S4, V27.S4, V10.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V12.S4
-	VFMLA V25.S4, V26.S4, V13.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V15.S4
-	VFMLA V25.S4, V27.S4, V16.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V26.S4]
-	VFMLA V24.S4, V26.S4, V18.S4
-	VFMLA V25.S4, V26.S4, V19.S4
-	ADD R2<<0, R1, R6
-	ADD $28, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V21.S4
-	VFMLA V25.S4, V27.S4, V22.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F26
+	FMOVQ 16(R6), F27
+	WORD $0x4f9a1300 // fmla v0.4s, v24.4s, v26.s[0]
+	WORD $0x4f9a1321 // fmla v1.4s, v25.4s, v26.s[0]
+	WORD $0x4fba1303 // fmla v3.4s, v24.4s, v26.s[1]
+	WORD $0x4fba1324 // fmla v4.4s, v25.4s, v26.s[1]
+	WORD $0x4f9a1b06 // fmla v6.4s, v24.4s, v26.s[2]
+	WORD $0x4f9a1b27 // fmla v7.4s, v25.4s, v26.s[2]
+	WORD $0x4fba1b09 // fmla v9.4s, v24.4s, v26.s[3]
+	WORD $0x4fba1b2a // fmla v10.4s, v25.4s, v26.s[3]
+	WORD $0x4f9b130c // fmla v12.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b132d // fmla v13.4s, v25.4s, v27.s[0]
+	WORD $0x4fbb130f // fmla v15.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1330 // fmla v16.4s, v25.4s, v27.s[1]
+	WORD $0x4f9b1b12 // fmla v18.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b33 // fmla v19.4s, v25.4s, v27.s[2]
+	WORD $0x4fbb1b15 // fmla v21.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b36 // fmla v22.4s, v25.4s, v27.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge8loop
 edge8tail:
@@ -16952,41 +14161,26 @@ edge8tail:
 edge8tailloop:
 	FMOVQ (R3), F24
 	FMOVQ 16(R3), F25
-	VLD1R (R1), [V26.S4]
-	VFMLA V24.S4, V26.S4, V0.S4
-	VFMLA V25.S4, V26.S4, V1.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V3.S4
-	VFMLA V25.S4, V27.S4, V4.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V6.S4
-	VFMLA V25.S4, V26.S4, V7.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V9.S4
-	VFMLA V25.S4, V27.S4, V10.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V12.S4
-	VFMLA V25.S4, V26.S4, V13.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V15.S4
-	VFMLA V25.S4, V27.S4, V16.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V26.S4]
-	VFMLA V24.S4, V26.S4, V18.S4
-	VFMLA V25.S4, V26.S4, V19.S4
-	ADD $28, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V21.S4
-	VFMLA V25.S4, V27.S4, V22.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F26
+	FMOVQ 16(R1), F27
+	WORD $0x4f9a1300 // fmla v0.4s, v24.4s, v26.s[0]
+	WORD $0x4f9a1321 // fmla v1.4s, v25.4s, v26.s[0]
+	WORD $0x4fba1303 // fmla v3.4s, v24.4s, v26.s[1]
+	WORD $0x4fba1324 // fmla v4.4s, v25.4s, v26.s[1]
+	WORD $0x4f9a1b06 // fmla v6.4s, v24.4s, v26.s[2]
+	WORD $0x4f9a1b27 // fmla v7.4s, v25.4s, v26.s[2]
+	WORD $0x4fba1b09 // fmla v9.4s, v24.4s, v26.s[3]
+	WORD $0x4fba1b2a // fmla v10.4s, v25.4s, v26.s[3]
+	WORD $0x4f9b130c // fmla v12.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b132d // fmla v13.4s, v25.4s, v27.s[0]
+	WORD $0x4fbb130f // fmla v15.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1330 // fmla v16.4s, v25.4s, v27.s[1]
+	WORD $0x4f9b1b12 // fmla v18.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b33 // fmla v19.4s, v25.4s, v27.s[2]
+	WORD $0x4fbb1b15 // fmla v21.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b36 // fmla v22.4s, v25.4s, v27.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge8tailloop
 edge8done:
@@ -17118,9 +14312,7 @@ edge8beta0:
 	B next
 edge9:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge9tail
@@ -17130,102 +14322,65 @@ edge9loop:
 	FMOVQ (R3), F24
 	FMOVQ 16(R3), F25
 	FMOVS 32(R3), F26
-	VLD1R (R1), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD $28, R1, R6
-	VLD1R (R6), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
+	FMOVQ (R1), F27
+	FMOVQ 16(R1), F28
+	WORD $0x4f9b1300 // fmla v0.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b1321 // fmla v1.4s, v25.4s, v27.s[0]
+	WORD $0x4f9b1342 // fmla v2.4s, v26.4s, v27.s[0]
+	WORD $0x4fbb1303 // fmla v3.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1324 // fmla v4.4s, v25.4s, v27.s[1]
+	WORD $0x4fbb1345 // fmla v5.4s, v26.4s, v27.s[1]
+	WORD $0x4f9b1b06 // fmla v6.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b27 // fmla v7.4s, v25.4s, v27.s[2]
+	WORD $0x4f9b1b48 // fmla v8.4s, v26.4s, v27.s[2]
+	WORD $0x4fbb1b09 // fmla v9.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b2a // fmla v10.4s, v25.4s, v27.s[3]
+	WORD $0x4fbb1b4b // fmla v11.4s, v26.4s, v27.s[3]
+	WORD $0x4f9c130c // fmla v12.4s, v24.4s, v28.s[0]
+	WORD $0x4f9c132d // fmla v13.4s, v25.4s, v28.s[0]
+	WORD $0x4f9c134e // fmla v14.4s, v26.4s, v28.s[0]
+	WORD $0x4fbc130f // fmla v15.4s, v24.4s, v28.s[1]
+	WORD $0x4fbc1330 // fmla v16.4s, v25.4s, v28.s[1]
+	WORD $0x4fbc1351 // fmla v17.4s, v26.4s, v28.s[1]
+	WORD $0x4f9c1b12 // fmla v18.4s, v24.4s, v28.s[2]
+	WORD $0x4f9c1b33 // fmla v19.4s, v25.4s, v28.s[2]
+	WORD $0x4f9c1b54 // fmla v20.4s, v26.4s, v28.s[2]
+	WORD $0x4fbc1b15 // fmla v21.4s, v24.4s, v28.s[3]
+	WORD $0x4fbc1b36 // fmla v22.4s, v25.4s, v28.s[3]
+	WORD $0x4fbc1b57 // fmla v23.4s, v26.4s, v28.s[3]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F24
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F25
-	ADD R4<<0, R3, R6
 	FMOVS 32(R6), F26
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<0, R1, R6
-	ADD $28, R6, R7
-	VLD1R (R7), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F27
+	FMOVQ 16(R6), F28
+	WORD $0x4f9b1300 // fmla v0.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b1321 // fmla v1.4s, v25.4s, v27.s[0]
+	WORD $0x4f9b1342 // fmla v2.4s, v26.4s, v27.s[0]
+	WORD $0x4fbb1303 // fmla v3.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1324 // fmla v4.4s, v25.4s, v27.s[1]
+	WORD $0x4fbb1345 // fmla v5.4s, v26.4s, v27.s[1]
+	WORD $0x4f9b1b06 // fmla v6.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b27 // fmla v7.4s, v25.4s, v27.s[2]
+	WORD $0x4f9b1b48 // fmla v8.4s, v26.4s, v27.s[2]
+	WORD $0x4fbb1b09 // fmla v9.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b2a // fmla v10.4s, v25.4s, v27.s[3]
+	WORD $0x4fbb1b4b // fmla v11.4s, v26.4s, v27.s[3]
+	WORD $0x4f9c130c // fmla v12.4s, v24.4s, v28.s[0]
+	WORD $0x4f9c132d // fmla v13.4s, v25.4s, v28.s[0]
+	WORD $0x4f9c134e // fmla v14.4s, v26.4s, v28.s[0]
+	WORD $0x4fbc130f // fmla v15.4s, v24.4s, v28.s[1]
+	WORD $0x4fbc1330 // fmla v16.4s, v25.4s, v28.s[1]
+	WORD $0x4fbc1351 // fmla v17.4s, v26.4s, v28.s[1]
+	WORD $0x4f9c1b12 // fmla v18.4s, v24.4s, v28.s[2]
+	WORD $0x4f9c1b33 // fmla v19.4s, v25.4s, v28.s[2]
+	WORD $0x4f9c1b54 // fmla v20.4s, v26.4s, v28.s[2]
+	WORD $0x4fbc1b15 // fmla v21.4s, v24.4s, v28.s[3]
+	WORD $0x4fbc1b36 // fmla v22.4s, v25.4s, v28.s[3]
+	WORD $0x4fbc1b57 // fmla v23.4s, v26.4s, v28.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge9loop
 edge9tail:
@@ -17235,49 +14390,34 @@ edge9tailloop:
 	FMOVQ (R3), F24
 	FMOVQ 16(R3), F25
 	FMOVS 32(R3), F26
-	VLD1R (R1), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD $28, R1, R5
-	VLD1R (R5), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F27
+	FMOVQ 16(R1), F28
+	WORD $0x4f9b1300 // fmla v0.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b1321 // fmla v1.4s, v25.4s, v27.s[0]
+	WORD $0x4f9b1342 // fmla v2.4s, v26.4s, v27.s[0]
+	WORD $0x4fbb1303 // fmla v3.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1324 // fmla v4.4s, v25.4s, v27.s[1]
+	WORD $0x4fbb1345 // fmla v5.4s, v26.4s, v27.s[1]
+	WORD $0x4f9b1b06 // fmla v6.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b27 // fmla v7.4s, v25.4s, v27.s[2]
+	WORD $0x4f9b1b48 // fmla v8.4s, v26.4s, v27.s[2]
+	WORD $0x4fbb1b09 // fmla v9.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b2a // fmla v10.4s, v25.4s, v27.s[3]
+	WORD $0x4fbb1b4b // fmla v11.4s, v26.4s, v27.s[3]
+	WORD $0x4f9c130c // fmla v12.4s, v24.4s, v28.s[0]
+	WORD $0x4f9c132d // fmla v13.4s, v25.4s, v28.s[0]
+	WORD $0x4f9c134e // fmla v14.4s, v26.4s, v28.s[0]
+	WORD $0x4fbc130f // fmla v15.4s, v24.4s, v28.s[1]
+	WORD $0x4fbc1330 // fmla v16.4s, v25.4s, v28.s[1]
+	WORD $0x4fbc1351 // fmla v17.4s, v26.4s, v28.s[1]
+	WORD $0x4f9c1b12 // fmla v18.4s, v24.4s, v28.s[2]
+	WORD $0x4f9c1b33 // fmla v19.4s, v25.4s, v28.s[2]
+	WORD $0x4f9c1b54 // fmla v20.4s, v26.4s, v28.s[2]
+	WORD $0x4fbc1b15 // fmla v21.4s, v24.4s, v28.s[3]
+	WORD $0x4fbc1b36 // fmla v22.4s, v25.4s, v28.s[3]
+	WORD $0x4fbc1b57 // fmla v23.4s, v26.4s, v28.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge9tailloop
 edge9done:
@@ -17457,9 +14597,7 @@ edge9beta0:
 	B next
 edge10:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge10tail
@@ -17469,102 +14607,65 @@ edge10loop:
 	FMOVQ (R3), F24
 	FMOVQ 16(R3), F25
 	FMOVD 32(R3), F26
-	VLD1R (R1), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD $28, R1, R6
-	VLD1R (R6), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
+	FMOVQ (R1), F27
+	FMOVQ 16(R1), F28
+	WORD $0x4f9b1300 // fmla v0.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b1321 // fmla v1.4s, v25.4s, v27.s[0]
+	WORD $0x4f9b1342 // fmla v2.4s, v26.4s, v27.s[0]
+	WORD $0x4fbb1303 // fmla v3.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1324 // fmla v4.4s, v25.4s, v27.s[1]
+	WORD $0x4fbb1345 // fmla v5.4s, v26.4s, v27.s[1]
+	WORD $0x4f9b1b06 // fmla v6.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b27 // fmla v7.4s, v25.4s, v27.s[2]
+	WORD $0x4f9b1b48 // fmla v8.4s, v26.4s, v27.s[2]
+	WORD $0x4fbb1b09 // fmla v9.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b2a // fmla v10.4s, v25.4s, v27.s[3]
+	WORD $0x4fbb1b4b // fmla v11.4s, v26.4s, v27.s[3]
+	WORD $0x4f9c130c // fmla v12.4s, v24.4s, v28.s[0]
+	WORD $0x4f9c132d // fmla v13.4s, v25.4s, v28.s[0]
+	WORD $0x4f9c134e // fmla v14.4s, v26.4s, v28.s[0]
+	WORD $0x4fbc130f // fmla v15.4s, v24.4s, v28.s[1]
+	WORD $0x4fbc1330 // fmla v16.4s, v25.4s, v28.s[1]
+	WORD $0x4fbc1351 // fmla v17.4s, v26.4s, v28.s[1]
+	WORD $0x4f9c1b12 // fmla v18.4s, v24.4s, v28.s[2]
+	WORD $0x4f9c1b33 // fmla v19.4s, v25.4s, v28.s[2]
+	WORD $0x4f9c1b54 // fmla v20.4s, v26.4s, v28.s[2]
+	WORD $0x4fbc1b15 // fmla v21.4s, v24.4s, v28.s[3]
+	WORD $0x4fbc1b36 // fmla v22.4s, v25.4s, v28.s[3]
+	WORD $0x4fbc1b57 // fmla v23.4s, v26.4s, v28.s[3]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F24
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F25
-	ADD R4<<0, R3, R6
 	FMOVD 32(R6), F26
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<0, R1, R6
-	ADD $28, R6, R7
-	VLD1R (R7), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F27
+	FMOVQ 16(R6), F28
+	WORD $0x4f9b1300 // fmla v0.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b1321 // fmla v1.4s, v25.4s, v27.s[0]
+	WORD $0x4f9b1342 // fmla v2.4s, v26.4s, v27.s[0]
+	WORD $0x4fbb1303 // fmla v3.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1324 // fmla v4.4s, v25.4s, v27.s[1]
+	WORD $0x4fbb1345 // fmla v5.4s, v26.4s, v27.s[1]
+	WORD $0x4f9b1b06 // fmla v6.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b27 // fmla v7.4s, v25.4s, v27.s[2]
+	WORD $0x4f9b1b48 // fmla v8.4s, v26.4s, v27.s[2]
+	WORD $0x4fbb1b09 // fmla v9.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b2a // fmla v10.4s, v25.4s, v27.s[3]
+	WORD $0x4fbb1b4b // fmla v11.4s, v26.4s, v27.s[3]
+	WORD $0x4f9c130c // fmla v12.4s, v24.4s, v28.s[0]
+	WORD $0x4f9c132d // fmla v13.4s, v25.4s, v28.s[0]
+	WORD $0x4f9c134e // fmla v14.4s, v26.4s, v28.s[0]
+	WORD $0x4fbc130f // fmla v15.4s, v24.4s, v28.s[1]
+	WORD $0x4fbc1330 // fmla v16.4s, v25.4s, v28.s[1]
+	WORD $0x4fbc1351 // fmla v17.4s, v26.4s, v28.s[1]
+	WORD $0x4f9c1b12 // fmla v18.4s, v24.4s, v28.s[2]
+	WORD $0x4f9c1b33 // fmla v19.4s, v25.4s, v28.s[2]
+	WORD $0x4f9c1b54 // fmla v20.4s, v26.4s, v28.s[2]
+	WORD $0x4fbc1b15 // fmla v21.4s, v24.4s, v28.s[3]
+	WORD $0x4fbc1b36 // fmla v22.4s, v25.4s, v28.s[3]
+	WORD $0x4fbc1b57 // fmla v23.4s, v26.4s, v28.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge10loop
 edge10tail:
@@ -17574,49 +14675,34 @@ edge10tailloop:
 	FMOVQ (R3), F24
 	FMOVQ 16(R3), F25
 	FMOVD 32(R3), F26
-	VLD1R (R1), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD $28, R1, R5
-	VLD1R (R5), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F27
+	FMOVQ 16(R1), F28
+	WORD $0x4f9b1300 // fmla v0.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b1321 // fmla v1.4s, v25.4s, v27.s[0]
+	WORD $0x4f9b1342 // fmla v2.4s, v26.4s, v27.s[0]
+	WORD $0x4fbb1303 // fmla v3.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1324 // fmla v4.4s, v25.4s, v27.s[1]
+	WORD $0x4fbb1345 // fmla v5.4s, v26.4s, v27.s[1]
+	WORD $0x4f9b1b06 // fmla v6.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b27 // fmla v7.4s, v25.4s, v27.s[2]
+	WORD $0x4f9b1b48 // fmla v8.4s, v26.4s, v27.s[2]
+	WORD $0x4fbb1b09 // fmla v9.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b2a // fmla v10.4s, v25.4s, v27.s[3]
+	WORD $0x4fbb1b4b // fmla v11.4s, v26.4s, v27.s[3]
+	WORD $0x4f9c130c // fmla v12.4s, v24.4s, v28.s[0]
+	WORD $0x4f9c132d // fmla v13.4s, v25.4s, v28.s[0]
+	WORD $0x4f9c134e // fmla v14.4s, v26.4s, v28.s[0]
+	WORD $0x4fbc130f // fmla v15.4s, v24.4s, v28.s[1]
+	WORD $0x4fbc1330 // fmla v16.4s, v25.4s, v28.s[1]
+	WORD $0x4fbc1351 // fmla v17.4s, v26.4s, v28.s[1]
+	WORD $0x4f9c1b12 // fmla v18.4s, v24.4s, v28.s[2]
+	WORD $0x4f9c1b33 // fmla v19.4s, v25.4s, v28.s[2]
+	WORD $0x4f9c1b54 // fmla v20.4s, v26.4s, v28.s[2]
+	WORD $0x4fbc1b15 // fmla v21.4s, v24.4s, v28.s[3]
+	WORD $0x4fbc1b36 // fmla v22.4s, v25.4s, v28.s[3]
+	WORD $0x4fbc1b57 // fmla v23.4s, v26.4s, v28.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge10tailloop
 edge10done:
@@ -17796,9 +14882,7 @@ edge10beta0:
 	B next
 edge11:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge11tail
@@ -17810,105 +14894,67 @@ edge11loop:
 	FMOVD 32(R3), F26
 	FMOVS 40(R3), F27
 	VMOV V27.S[0], V26.S[2]
-	VLD1R (R1), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD $4, R1, R6
-	VLD1R (R6), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD $8, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD $12, R1, R6
-	VLD1R (R6), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD $16, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD $20, R1, R6
-	VLD1R (R6), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD $24, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD $28, R1, R6
-	VLD1R (R6), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
+	FMOVQ (R1), F27
+	FMOVQ 16(R1), F28
+	WORD $0x4f9b1300 // fmla v0.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b1321 // fmla v1.4s, v25.4s, v27.s[0]
+	WORD $0x4f9b1342 // fmla v2.4s, v26.4s, v27.s[0]
+	WORD $0x4fbb1303 // fmla v3.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1324 // fmla v4.4s, v25.4s, v27.s[1]
+	WORD $0x4fbb1345 // fmla v5.4s, v26.4s, v27.s[1]
+	WORD $0x4f9b1b06 // fmla v6.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b27 // fmla v7.4s, v25.4s, v27.s[2]
+	WORD $0x4f9b1b48 // fmla v8.4s, v26.4s, v27.s[2]
+	WORD $0x4fbb1b09 // fmla v9.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b2a // fmla v10.4s, v25.4s, v27.s[3]
+	WORD $0x4fbb1b4b // fmla v11.4s, v26.4s, v27.s[3]
+	WORD $0x4f9c130c // fmla v12.4s, v24.4s, v28.s[0]
+	WORD $0x4f9c132d // fmla v13.4s, v25.4s, v28.s[0]
+	WORD $0x4f9c134e // fmla v14.4s, v26.4s, v28.s[0]
+	WORD $0x4fbc130f // fmla v15.4s, v24.4s, v28.s[1]
+	WORD $0x4fbc1330 // fmla v16.4s, v25.4s, v28.s[1]
+	WORD $0x4fbc1351 // fmla v17.4s, v26.4s, v28.s[1]
+	WORD $0x4f9c1b12 // fmla v18.4s, v24.4s, v28.s[2]
+	WORD $0x4f9c1b33 // fmla v19.4s, v25.4s, v28.s[2]
+	WORD $0x4f9c1b54 // fmla v20.4s, v26.4s, v28.s[2]
+	WORD $0x4fbc1b15 // fmla v21.4s, v24.4s, v28.s[3]
+	WORD $0x4fbc1b36 // fmla v22.4s, v25.4s, v28.s[3]
+	WORD $0x4fbc1b57 // fmla v23.4s, v26.4s, v28.s[3]
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F24
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F25
-	ADD R4<<0, R3, R6
 	FMOVD 32(R6), F26
-	ADD R4<<0, R3, R6
 	FMOVS 40(R6), F29
 	VMOV V29.S[0], V26.S[2]
 	ADD R2<<0, R1, R6
-	VLD1R (R6), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD R2<<0, R1, R6
-	ADD $8, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD R2<<0, R1, R6
-	ADD $12, R6, R7
-	VLD1R (R7), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<0, R1, R6
-	ADD $16, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<0, R1, R6
-	ADD $20, R6, R7
-	VLD1R (R7), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD R2<<0, R1, R6
-	ADD $24, R6, R7
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<0, R1, R6
-	ADD $28, R6, R7
-	VLD1R (R7), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
-	ADD R2<<1, R1, R6
-	ADD $0, R6, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	FMOVQ (R6), F27
+	FMOVQ 16(R6), F28
+	WORD $0x4f9b1300 // fmla v0.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b1321 // fmla v1.4s, v25.4s, v27.s[0]
+	WORD $0x4f9b1342 // fmla v2.4s, v26.4s, v27.s[0]
+	WORD $0x4fbb1303 // fmla v3.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1324 // fmla v4.4s, v25.4s, v27.s[1]
+	WORD $0x4fbb1345 // fmla v5.4s, v26.4s, v27.s[1]
+	WORD $0x4f9b1b06 // fmla v6.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b27 // fmla v7.4s, v25.4s, v27.s[2]
+	WORD $0x4f9b1b48 // fmla v8.4s, v26.4s, v27.s[2]
+	WORD $0x4fbb1b09 // fmla v9.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b2a // fmla v10.4s, v25.4s, v27.s[3]
+	WORD $0x4fbb1b4b // fmla v11.4s, v26.4s, v27.s[3]
+	WORD $0x4f9c130c // fmla v12.4s, v24.4s, v28.s[0]
+	WORD $0x4f9c132d // fmla v13.4s, v25.4s, v28.s[0]
+	WORD $0x4f9c134e // fmla v14.4s, v26.4s, v28.s[0]
+	WORD $0x4fbc130f // fmla v15.4s, v24.4s, v28.s[1]
+	WORD $0x4fbc1330 // fmla v16.4s, v25.4s, v28.s[1]
+	WORD $0x4fbc1351 // fmla v17.4s, v26.4s, v28.s[1]
+	WORD $0x4f9c1b12 // fmla v18.4s, v24.4s, v28.s[2]
+	WORD $0x4f9c1b33 // fmla v19.4s, v25.4s, v28.s[2]
+	WORD $0x4f9c1b54 // fmla v20.4s, v26.4s, v28.s[2]
+	WORD $0x4fbc1b15 // fmla v21.4s, v24.4s, v28.s[3]
+	WORD $0x4fbc1b36 // fmla v22.4s, v25.4s, v28.s[3]
+	WORD $0x4fbc1b57 // fmla v23.4s, v26.4s, v28.s[3]
+	ADD R2<<1, R1, R1
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge11loop
 edge11tail:
@@ -17920,49 +14966,34 @@ edge11tailloop:
 	FMOVD 32(R3), F26
 	FMOVS 40(R3), F29
 	VMOV V29.S[0], V26.S[2]
-	VLD1R (R1), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD $28, R1, R5
-	VLD1R (R5), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F27
+	FMOVQ 16(R1), F28
+	WORD $0x4f9b1300 // fmla v0.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b1321 // fmla v1.4s, v25.4s, v27.s[0]
+	WORD $0x4f9b1342 // fmla v2.4s, v26.4s, v27.s[0]
+	WORD $0x4fbb1303 // fmla v3.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1324 // fmla v4.4s, v25.4s, v27.s[1]
+	WORD $0x4fbb1345 // fmla v5.4s, v26.4s, v27.s[1]
+	WORD $0x4f9b1b06 // fmla v6.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b27 // fmla v7.4s, v25.4s, v27.s[2]
+	WORD $0x4f9b1b48 // fmla v8.4s, v26.4s, v27.s[2]
+	WORD $0x4fbb1b09 // fmla v9.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b2a // fmla v10.4s, v25.4s, v27.s[3]
+	WORD $0x4fbb1b4b // fmla v11.4s, v26.4s, v27.s[3]
+	WORD $0x4f9c130c // fmla v12.4s, v24.4s, v28.s[0]
+	WORD $0x4f9c132d // fmla v13.4s, v25.4s, v28.s[0]
+	WORD $0x4f9c134e // fmla v14.4s, v26.4s, v28.s[0]
+	WORD $0x4fbc130f // fmla v15.4s, v24.4s, v28.s[1]
+	WORD $0x4fbc1330 // fmla v16.4s, v25.4s, v28.s[1]
+	WORD $0x4fbc1351 // fmla v17.4s, v26.4s, v28.s[1]
+	WORD $0x4f9c1b12 // fmla v18.4s, v24.4s, v28.s[2]
+	WORD $0x4f9c1b33 // fmla v19.4s, v25.4s, v28.s[2]
+	WORD $0x4f9c1b54 // fmla v20.4s, v26.4s, v28.s[2]
+	WORD $0x4fbc1b15 // fmla v21.4s, v24.4s, v28.s[3]
+	WORD $0x4fbc1b36 // fmla v22.4s, v25.4s, v28.s[3]
+	WORD $0x4fbc1b57 // fmla v23.4s, v26.4s, v28.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge11tailloop
 edge11done:
@@ -18195,18 +15226,15 @@ next:
 	MOVD R0, tiles+72(FP)
 	MOVD a+8(FP), R0
 	MOVD an+80(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, a+8(FP)
 	MOVD b+24(FP), R0
 	MOVD bn+88(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, b+24(FP)
 	MOVD c+40(FP), R0
 	MOVD cn+96(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, c+40(FP)
 	B top
 last:
@@ -18234,12 +15262,10 @@ top:
 	CMP $12, R5
 	BNE edge
 	ADD R2<<1, R2, R6
-	ADD $0, R6, R7
 	ADD R4<<1, R4, R6
-	ADD $0, R6, R7
-	MOVD R0, R6
-	LSR $2, R6, R6
-	CBZ R6, fulltail
+	MOVD R0, R7
+	LSR $2, R7, R7
+	CBZ R7, fulltail
 fullloop:
 	FMOVQ (R3), F3
 	FMOVQ 16(R3), F4
@@ -18250,9 +15276,7 @@ fullloop:
 	VFMLA V5.S4, V6.S4, V2.S4
 	ADD R4<<0, R3, R8
 	FMOVQ (R8), F3
-	ADD R4<<0, R3, R8
 	FMOVQ 16(R8), F4
-	ADD R4<<0, R3, R8
 	FMOVQ 32(R8), F5
 	ADD $4, R1, R8
 	VLD1R (R8), [V6.S4]
@@ -18261,20 +15285,16 @@ fullloop:
 	VFMLA V5.S4, V6.S4, V2.S4
 	ADD R4<<1, R3, R8
 	FMOVQ (R8), F3
-	ADD R4<<1, R3, R8
 	FMOVQ 16(R8), F4
-	ADD R4<<1, R3, R8
 	FMOVQ 32(R8), F5
 	ADD $8, R1, R8
 	VLD1R (R8), [V6.S4]
 	VFMLA V3.S4, V6.S4, V0.S4
 	VFMLA V4.S4, V6.S4, V1.S4
 	VFMLA V5.S4, V6.S4, V2.S4
-	ADD R7<<0, R3, R8
+	ADD R6<<0, R3, R8
 	FMOVQ (R8), F3
-	ADD R7<<0, R3, R8
 	FMOVQ 16(R8), F4
-	ADD R7<<0, R3, R8
 	FMOVQ 32(R8), F5
 	ADD $12, R1, R8
 	VLD1R (R8), [V6.S4]
@@ -18282,9 +15302,8 @@ fullloop:
 	VFMLA V4.S4, V6.S4, V1.S4
 	VFMLA V5.S4, V6.S4, V2.S4
 	ADD $16, R1, R1
-	ADD R4<<2, R3, R8
-	ADD $0, R8, R3
-	SUBS $1, R6, R6
+	ADD R4<<2, R3, R3
+	SUBS $1, R7, R7
 	BNE fullloop
 fulltail:
 	AND $3, R0, R0
@@ -18298,8 +15317,7 @@ fulltailloop:
 	VFMLA V4.S4, V6.S4, V1.S4
 	VFMLA V5.S4, V6.S4, V2.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE fulltailloop
 fulldone:
@@ -18361,9 +15379,7 @@ edge:
 	B edge11
 edge1:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge1tail
@@ -18377,8 +15393,7 @@ edge1loop:
 	VLD1R (R6), [V4.S4]
 	VFMLA V3.S4, V4.S4, V0.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge1loop
 edge1tail:
@@ -18389,8 +15404,7 @@ edge1tailloop:
 	VLD1R (R1), [V4.S4]
 	VFMLA V3.S4, V4.S4, V0.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge1tailloop
 edge1done:
@@ -18418,9 +15432,7 @@ edge1beta0:
 	B next
 edge2:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge2tail
@@ -18434,8 +15446,7 @@ edge2loop:
 	VLD1R (R6), [V4.S4]
 	VFMLA V3.S4, V4.S4, V0.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge2loop
 edge2tail:
@@ -18446,8 +15457,7 @@ edge2tailloop:
 	VLD1R (R1), [V4.S4]
 	VFMLA V3.S4, V4.S4, V0.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge2tailloop
 edge2done:
@@ -18475,9 +15485,7 @@ edge2beta0:
 	B next
 edge3:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge3tail
@@ -18489,15 +15497,13 @@ edge3loop:
 	VFMLA V3.S4, V4.S4, V0.S4
 	ADD R4<<0, R3, R6
 	FMOVD (R6), F3
-	ADD R4<<0, R3, R6
 	FMOVS 8(R6), F5
 	VMOV V5.S[0], V3.S[2]
 	ADD $4, R1, R6
 	VLD1R (R6), [V4.S4]
 	VFMLA V3.S4, V4.S4, V0.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge3loop
 edge3tail:
@@ -18510,8 +15516,7 @@ edge3tailloop:
 	VLD1R (R1), [V4.S4]
 	VFMLA V3.S4, V4.S4, V0.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge3tailloop
 edge3done:
@@ -18545,9 +15550,7 @@ edge3beta0:
 	B next
 edge4:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge4tail
@@ -18561,8 +15564,7 @@ edge4loop:
 	VLD1R (R6), [V4.S4]
 	VFMLA V3.S4, V4.S4, V0.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge4loop
 edge4tail:
@@ -18573,8 +15575,7 @@ edge4tailloop:
 	VLD1R (R1), [V4.S4]
 	VFMLA V3.S4, V4.S4, V0.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge4tailloop
 edge4done:
@@ -18602,9 +15603,7 @@ edge4beta0:
 	B next
 edge5:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge5tail
@@ -18616,15 +15615,13 @@ edge5loop:
 	VFMLA V4.S4, V5.S4, V1.S4
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F3
-	ADD R4<<0, R3, R6
 	FMOVS 16(R6), F4
 	ADD $4, R1, R6
 	VLD1R (R6), [V5.S4]
 	VFMLA V3.S4, V5.S4, V0.S4
 	VFMLA V4.S4, V5.S4, V1.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge5loop
 edge5tail:
@@ -18637,8 +15634,7 @@ edge5tailloop:
 	VFMLA V3.S4, V5.S4, V0.S4
 	VFMLA V4.S4, V5.S4, V1.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge5tailloop
 edge5done:
@@ -18672,9 +15668,7 @@ edge5beta0:
 	B next
 edge6:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge6tail
@@ -18686,15 +15680,13 @@ edge6loop:
 	VFMLA V4.S4, V5.S4, V1.S4
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F3
-	ADD R4<<0, R3, R6
 	FMOVD 16(R6), F4
 	ADD $4, R1, R6
 	VLD1R (R6), [V5.S4]
 	VFMLA V3.S4, V5.S4, V0.S4
 	VFMLA V4.S4, V5.S4, V1.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge6loop
 edge6tail:
@@ -18707,8 +15699,7 @@ edge6tailloop:
 	VFMLA V3.S4, V5.S4, V0.S4
 	VFMLA V4.S4, V5.S4, V1.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge6tailloop
 edge6done:
@@ -18742,9 +15733,7 @@ edge6beta0:
 	B next
 edge7:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge7tail
@@ -18758,9 +15747,7 @@ edge7loop:
 	VFMLA V4.S4, V5.S4, V1.S4
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F3
-	ADD R4<<0, R3, R6
 	FMOVD 16(R6), F4
-	ADD R4<<0, R3, R6
 	FMOVS 24(R6), F6
 	VMOV V6.S[0], V4.S[2]
 	ADD $4, R1, R6
@@ -18768,8 +15755,7 @@ edge7loop:
 	VFMLA V3.S4, V5.S4, V0.S4
 	VFMLA V4.S4, V5.S4, V1.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge7loop
 edge7tail:
@@ -18784,8 +15770,7 @@ edge7tailloop:
 	VFMLA V3.S4, V5.S4, V0.S4
 	VFMLA V4.S4, V5.S4, V1.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge7tailloop
 edge7done:
@@ -18825,9 +15810,7 @@ edge7beta0:
 	B next
 edge8:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge8tail
@@ -18839,15 +15822,13 @@ edge8loop:
 	VFMLA V4.S4, V5.S4, V1.S4
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F3
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F4
 	ADD $4, R1, R6
 	VLD1R (R6), [V5.S4]
 	VFMLA V3.S4, V5.S4, V0.S4
 	VFMLA V4.S4, V5.S4, V1.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge8loop
 edge8tail:
@@ -18860,8 +15841,7 @@ edge8tailloop:
 	VFMLA V3.S4, V5.S4, V0.S4
 	VFMLA V4.S4, V5.S4, V1.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge8tailloop
 edge8done:
@@ -18895,9 +15875,7 @@ edge8beta0:
 	B next
 edge9:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge9tail
@@ -18911,9 +15889,7 @@ edge9loop:
 	VFMLA V5.S4, V6.S4, V2.S4
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F3
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F4
-	ADD R4<<0, R3, R6
 	FMOVS 32(R6), F5
 	ADD $4, R1, R6
 	VLD1R (R6), [V6.S4]
@@ -18921,8 +15897,7 @@ edge9loop:
 	VFMLA V4.S4, V6.S4, V1.S4
 	VFMLA V5.S4, V6.S4, V2.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge9loop
 edge9tail:
@@ -18937,8 +15912,7 @@ edge9tailloop:
 	VFMLA V4.S4, V6.S4, V1.S4
 	VFMLA V5.S4, V6.S4, V2.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge9tailloop
 edge9done:
@@ -18978,9 +15952,7 @@ edge9beta0:
 	B next
 edge10:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge10tail
@@ -18994,9 +15966,7 @@ edge10loop:
 	VFMLA V5.S4, V6.S4, V2.S4
 	ADD R4<<0, R3, R6
 	FMOVQ (R6), F3
-	ADD R4<<0, R3, R6
 	FMOVQ 16(R6), F4
-	ADD R4<<0, R3, R6
 	FMOVD 32(R6), F5
 	ADD $4, R1, R6
 	VLD1R (R6), [V6.S4]
@@ -19004,8 +15974,7 @@ edge10loop:
 	VFMLA V4.S4, V6.S4, V1.S4
 	VFMLA V5.S4, V6.S4, V2.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge10loop
 edge10tail:
@@ -19020,8 +15989,7 @@ edge10tailloop:
 	VFMLA V4.S4, V6.S4, V1.S4
 	VFMLA V5.S4, V6.S4, V2.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge10tailloop
 edge10done:
@@ -19061,9 +16029,7 @@ edge10beta0:
 	B next
 edge11:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R2
 	ADD R4<<1, R4, R2
-	ADD $0, R2, R5
 	MOVD R0, R2
 	LSR $1, R2, R2
 	CBZ R2, edge11tail
@@ -19079,11 +16045,8 @@ edge11loop:
 	VFMLA V5.S4, V6.S4, V2.S4
 	ADD R4<<0, R3, R5
 	FMOVQ (R5), F3
-	ADD R4<<0, R3, R5
 	FMOVQ 16(R5), F4
-	ADD R4<<0, R3, R5
 	FMOVD 32(R5), F5
-	ADD R4<<0, R3, R5
 	FMOVS 40(R5), F7
 	VMOV V7.S[0], V5.S[2]
 	ADD $4, R1, R5
@@ -19092,8 +16055,7 @@ edge11loop:
 	VFMLA V4.S4, V6.S4, V1.S4
 	VFMLA V5.S4, V6.S4, V2.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R2, R2
 	BNE edge11loop
 edge11tail:
@@ -19110,8 +16072,7 @@ edge11tailloop:
 	VFMLA V4.S4, V6.S4, V1.S4
 	VFMLA V5.S4, V6.S4, V2.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R2
-	ADD $0, R2, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge11tailloop
 edge11done:
@@ -19162,18 +16123,15 @@ next:
 	MOVD R0, tiles+72(FP)
 	MOVD a+8(FP), R0
 	MOVD an+80(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, a+8(FP)
 	MOVD b+24(FP), R0
 	MOVD bn+88(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, b+24(FP)
 	MOVD c+40(FP), R0
 	MOVD cn+96(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, c+40(FP)
 	B top
 last:
@@ -19207,12 +16165,10 @@ top:
 	CMP $12, R5
 	BNE edge
 	ADD R2<<1, R2, R6
-	ADD $0, R6, R7
 	ADD R4<<1, R4, R6
-	ADD $0, R6, R7
-	MOVD R0, R6
-	LSR $2, R6, R6
-	CBZ R6, fulltail
+	MOVD R0, R7
+	LSR $2, R7, R7
+	CBZ R7, fulltail
 fullloop:
 	FMOVQ (R3), F6
 	FMOVQ 16(R3), F7
@@ -19226,61 +16182,51 @@ fullloop:
 	VFMLA V6.S4, V10.S4, V3.S4
 	VFMLA V7.S4, V10.S4, V4.S4
 	VFMLA V8.S4, V10.S4, V5.S4
-	ADD R4<<0, R3, R8
-	FMOVQ (R8), F6
-	ADD R4<<0, R3, R8
-	FMOVQ 16(R8), F7
-	ADD R4<<0, R3, R8
-	FMOVQ 32(R8), F8
-	ADD $4, R1, R8
-	VLD1R (R8), [V9.S4]
+	ADD R4<<0, R3, R9
+	FMOVQ (R9), F6
+	FMOVQ 16(R9), F7
+	FMOVQ 32(R9), F8
+	ADD $4, R1, R9
+	VLD1R (R9), [V9.S4]
 	VFMLA V6.S4, V9.S4, V0.S4
 	VFMLA V7.S4, V9.S4, V1.S4
 	VFMLA V8.S4, V9.S4, V2.S4
-	ADD R2<<0, R1, R8
 	ADD $4, R8, R9
 	VLD1R (R9), [V10.S4]
 	VFMLA V6.S4, V10.S4, V3.S4
 	VFMLA V7.S4, V10.S4, V4.S4
 	VFMLA V8.S4, V10.S4, V5.S4
-	ADD R4<<1, R3, R8
-	FMOVQ (R8), F6
-	ADD R4<<1, R3, R8
-	FMOVQ 16(R8), F7
-	ADD R4<<1, R3, R8
-	FMOVQ 32(R8), F8
-	ADD $8, R1, R8
-	VLD1R (R8), [V9.S4]
+	ADD R4<<1, R3, R9
+	FMOVQ (R9), F6
+	FMOVQ 16(R9), F7
+	FMOVQ 32(R9), F8
+	ADD $8, R1, R9
+	VLD1R (R9), [V9.S4]
 	VFMLA V6.S4, V9.S4, V0.S4
 	VFMLA V7.S4, V9.S4, V1.S4
 	VFMLA V8.S4, V9.S4, V2.S4
-	ADD R2<<0, R1, R8
 	ADD $8, R8, R9
 	VLD1R (R9), [V10.S4]
 	VFMLA V6.S4, V10.S4, V3.S4
 	VFMLA V7.S4, V10.S4, V4.S4
 	VFMLA V8.S4, V10.S4, V5.S4
-	ADD R7<<0, R3, R8
-	FMOVQ (R8), F6
-	ADD R7<<0, R3, R8
-	FMOVQ 16(R8), F7
-	ADD R7<<0, R3, R8
-	FMOVQ 32(R8), F8
-	ADD $12, R1, R8
-	VLD1R (R8), [V9.S4]
+	ADD R6<<0, R3, R9
+	FMOVQ (R9), F6
+	FMOVQ 16(R9), F7
+	FMOVQ 32(R9), F8
+	ADD $12, R1, R9
+	VLD1R (R9), [V9.S4]
 	VFMLA V6.S4, V9.S4, V0.S4
 	VFMLA V7.S4, V9.S4, V1.S4
 	VFMLA V8.S4, V9.S4, V2.S4
-	ADD R2<<0, R1, R8
 	ADD $12, R8, R9
 	VLD1R (R9), [V10.S4]
 	VFMLA V6.S4, V10.S4, V3.S4
 	VFMLA V7.S4, V10.S4, V4.S4
 	VFMLA V8.S4, V10.S4, V5.S4
 	ADD $16, R1, R1
-	ADD R4<<2, R3, R8
-	ADD $0, R8, R3
-	SUBS $1, R6, R6
+	ADD R4<<2, R3, R3
+	SUBS $1, R7, R7
 	BNE fullloop
 fulltail:
 	AND $3, R0, R0
@@ -19299,8 +16245,7 @@ fulltailloop:
 	VFMLA V7.S4, V10.S4, V4.S4
 	VFMLA V8.S4, V10.S4, V5.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE fulltailloop
 fulldone:
@@ -19382,9 +16327,7 @@ edge:
 	B edge11
 edge1:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge1tail
@@ -19395,18 +16338,16 @@ edge1loop:
 	ADD R2<<0, R1, R6
 	VLD1R (R6), [V8.S4]
 	VFMLA V6.S4, V8.S4, V3.S4
-	ADD R4<<0, R3, R6
-	FMOVS (R6), F6
-	ADD $4, R1, R6
-	VLD1R (R6), [V7.S4]
+	ADD R4<<0, R3, R7
+	FMOVS (R7), F6
+	ADD $4, R1, R7
+	VLD1R (R7), [V7.S4]
 	VFMLA V6.S4, V7.S4, V0.S4
-	ADD R2<<0, R1, R6
 	ADD $4, R6, R7
 	VLD1R (R7), [V8.S4]
 	VFMLA V6.S4, V8.S4, V3.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge1loop
 edge1tail:
@@ -19420,8 +16361,7 @@ edge1tailloop:
 	VLD1R (R5), [V8.S4]
 	VFMLA V6.S4, V8.S4, V3.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge1tailloop
 edge1done:
@@ -19457,9 +16397,7 @@ edge1beta0:
 	B next
 edge2:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge2tail
@@ -19470,18 +16408,16 @@ edge2loop:
 	ADD R2<<0, R1, R6
 	VLD1R (R6), [V8.S4]
 	VFMLA V6.S4, V8.S4, V3.S4
-	ADD R4<<0, R3, R6
-	FMOVD (R6), F6
-	ADD $4, R1, R6
-	VLD1R (R6), [V7.S4]
+	ADD R4<<0, R3, R7
+	FMOVD (R7), F6
+	ADD $4, R1, R7
+	VLD1R (R7), [V7.S4]
 	VFMLA V6.S4, V7.S4, V0.S4
-	ADD R2<<0, R1, R6
 	ADD $4, R6, R7
 	VLD1R (R7), [V8.S4]
 	VFMLA V6.S4, V8.S4, V3.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge2loop
 edge2tail:
@@ -19495,8 +16431,7 @@ edge2tailloop:
 	VLD1R (R5), [V8.S4]
 	VFMLA V6.S4, V8.S4, V3.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge2tailloop
 edge2done:
@@ -19532,9 +16467,7 @@ edge2beta0:
 	B next
 edge3:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge3tail
@@ -19547,21 +16480,18 @@ edge3loop:
 	ADD R2<<0, R1, R6
 	VLD1R (R6), [V8.S4]
 	VFMLA V6.S4, V8.S4, V3.S4
-	ADD R4<<0, R3, R6
-	FMOVD (R6), F6
-	ADD R4<<0, R3, R6
-	FMOVS 8(R6), F9
+	ADD R4<<0, R3, R7
+	FMOVD (R7), F6
+	FMOVS 8(R7), F9
 	VMOV V9.S[0], V6.S[2]
-	ADD $4, R1, R6
-	VLD1R (R6), [V7.S4]
+	ADD $4, R1, R7
+	VLD1R (R7), [V7.S4]
 	VFMLA V6.S4, V7.S4, V0.S4
-	ADD R2<<0, R1, R6
 	ADD $4, R6, R7
 	VLD1R (R7), [V8.S4]
 	VFMLA V6.S4, V8.S4, V3.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge3loop
 edge3tail:
@@ -19577,8 +16507,7 @@ edge3tailloop:
 	VLD1R (R5), [V8.S4]
 	VFMLA V6.S4, V8.S4, V3.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge3tailloop
 edge3done:
@@ -19626,9 +16555,7 @@ edge3beta0:
 	B next
 edge4:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge4tail
@@ -19639,18 +16566,16 @@ edge4loop:
 	ADD R2<<0, R1, R6
 	VLD1R (R6), [V8.S4]
 	VFMLA V6.S4, V8.S4, V3.S4
-	ADD R4<<0, R3, R6
-	FMOVQ (R6), F6
-	ADD $4, R1, R6
-	VLD1R (R6), [V7.S4]
+	ADD R4<<0, R3, R7
+	FMOVQ (R7), F6
+	ADD $4, R1, R7
+	VLD1R (R7), [V7.S4]
 	VFMLA V6.S4, V7.S4, V0.S4
-	ADD R2<<0, R1, R6
 	ADD $4, R6, R7
 	VLD1R (R7), [V8.S4]
 	VFMLA V6.S4, V8.S4, V3.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge4loop
 edge4tail:
@@ -19664,8 +16589,7 @@ edge4tailloop:
 	VLD1R (R5), [V8.S4]
 	VFMLA V6.S4, V8.S4, V3.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge4tailloop
 edge4done:
@@ -19701,9 +16625,7 @@ edge4beta0:
 	B next
 edge5:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge5tail
@@ -19717,22 +16639,19 @@ edge5loop:
 	VLD1R (R6), [V9.S4]
 	VFMLA V6.S4, V9.S4, V3.S4
 	VFMLA V7.S4, V9.S4, V4.S4
-	ADD R4<<0, R3, R6
-	FMOVQ (R6), F6
-	ADD R4<<0, R3, R6
-	FMOVS 16(R6), F7
-	ADD $4, R1, R6
-	VLD1R (R6), [V8.S4]
+	ADD R4<<0, R3, R7
+	FMOVQ (R7), F6
+	FMOVS 16(R7), F7
+	ADD $4, R1, R7
+	VLD1R (R7), [V8.S4]
 	VFMLA V6.S4, V8.S4, V0.S4
 	VFMLA V7.S4, V8.S4, V1.S4
-	ADD R2<<0, R1, R6
 	ADD $4, R6, R7
 	VLD1R (R7), [V9.S4]
 	VFMLA V6.S4, V9.S4, V3.S4
 	VFMLA V7.S4, V9.S4, V4.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge5loop
 edge5tail:
@@ -19749,8 +16668,7 @@ edge5tailloop:
 	VFMLA V6.S4, V9.S4, V3.S4
 	VFMLA V7.S4, V9.S4, V4.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge5tailloop
 edge5done:
@@ -19798,9 +16716,7 @@ edge5beta0:
 	B next
 edge6:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge6tail
@@ -19814,22 +16730,19 @@ edge6loop:
 	VLD1R (R6), [V9.S4]
 	VFMLA V6.S4, V9.S4, V3.S4
 	VFMLA V7.S4, V9.S4, V4.S4
-	ADD R4<<0, R3, R6
-	FMOVQ (R6), F6
-	ADD R4<<0, R3, R6
-	FMOVD 16(R6), F7
-	ADD $4, R1, R6
-	VLD1R (R6), [V8.S4]
+	ADD R4<<0, R3, R7
+	FMOVQ (R7), F6
+	FMOVD 16(R7), F7
+	ADD $4, R1, R7
+	VLD1R (R7), [V8.S4]
 	VFMLA V6.S4, V8.S4, V0.S4
 	VFMLA V7.S4, V8.S4, V1.S4
-	ADD R2<<0, R1, R6
 	ADD $4, R6, R7
 	VLD1R (R7), [V9.S4]
 	VFMLA V6.S4, V9.S4, V3.S4
 	VFMLA V7.S4, V9.S4, V4.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge6loop
 edge6tail:
@@ -19846,8 +16759,7 @@ edge6tailloop:
 	VFMLA V6.S4, V9.S4, V3.S4
 	VFMLA V7.S4, V9.S4, V4.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge6tailloop
 edge6done:
@@ -19895,9 +16807,7 @@ edge6beta0:
 	B next
 edge7:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge7tail
@@ -19913,25 +16823,21 @@ edge7loop:
 	VLD1R (R6), [V9.S4]
 	VFMLA V6.S4, V9.S4, V3.S4
 	VFMLA V7.S4, V9.S4, V4.S4
-	ADD R4<<0, R3, R6
-	FMOVQ (R6), F6
-	ADD R4<<0, R3, R6
-	FMOVD 16(R6), F7
-	ADD R4<<0, R3, R6
-	FMOVS 24(R6), F10
+	ADD R4<<0, R3, R7
+	FMOVQ (R7), F6
+	FMOVD 16(R7), F7
+	FMOVS 24(R7), F10
 	VMOV V10.S[0], V7.S[2]
-	ADD $4, R1, R6
-	VLD1R (R6), [V8.S4]
+	ADD $4, R1, R7
+	VLD1R (R7), [V8.S4]
 	VFMLA V6.S4, V8.S4, V0.S4
 	VFMLA V7.S4, V8.S4, V1.S4
-	ADD R2<<0, R1, R6
 	ADD $4, R6, R7
 	VLD1R (R7), [V9.S4]
 	VFMLA V6.S4, V9.S4, V3.S4
 	VFMLA V7.S4, V9.S4, V4.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge7loop
 edge7tail:
@@ -19950,8 +16856,7 @@ edge7tailloop:
 	VFMLA V6.S4, V9.S4, V3.S4
 	VFMLA V7.S4, V9.S4, V4.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge7tailloop
 edge7done:
@@ -20011,9 +16916,7 @@ edge7beta0:
 	B next
 edge8:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge8tail
@@ -20027,22 +16930,19 @@ edge8loop:
 	VLD1R (R6), [V9.S4]
 	VFMLA V6.S4, V9.S4, V3.S4
 	VFMLA V7.S4, V9.S4, V4.S4
-	ADD R4<<0, R3, R6
-	FMOVQ (R6), F6
-	ADD R4<<0, R3, R6
-	FMOVQ 16(R6), F7
-	ADD $4, R1, R6
-	VLD1R (R6), [V8.S4]
+	ADD R4<<0, R3, R7
+	FMOVQ (R7), F6
+	FMOVQ 16(R7), F7
+	ADD $4, R1, R7
+	VLD1R (R7), [V8.S4]
 	VFMLA V6.S4, V8.S4, V0.S4
 	VFMLA V7.S4, V8.S4, V1.S4
-	ADD R2<<0, R1, R6
 	ADD $4, R6, R7
 	VLD1R (R7), [V9.S4]
 	VFMLA V6.S4, V9.S4, V3.S4
 	VFMLA V7.S4, V9.S4, V4.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge8loop
 edge8tail:
@@ -20059,8 +16959,7 @@ edge8tailloop:
 	VFMLA V6.S4, V9.S4, V3.S4
 	VFMLA V7.S4, V9.S4, V4.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge8tailloop
 edge8done:
@@ -20108,9 +17007,7 @@ edge8beta0:
 	B next
 edge9:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge9tail
@@ -20127,26 +17024,22 @@ edge9loop:
 	VFMLA V6.S4, V10.S4, V3.S4
 	VFMLA V7.S4, V10.S4, V4.S4
 	VFMLA V8.S4, V10.S4, V5.S4
-	ADD R4<<0, R3, R6
-	FMOVQ (R6), F6
-	ADD R4<<0, R3, R6
-	FMOVQ 16(R6), F7
-	ADD R4<<0, R3, R6
-	FMOVS 32(R6), F8
-	ADD $4, R1, R6
-	VLD1R (R6), [V9.S4]
+	ADD R4<<0, R3, R7
+	FMOVQ (R7), F6
+	FMOVQ 16(R7), F7
+	FMOVS 32(R7), F8
+	ADD $4, R1, R7
+	VLD1R (R7), [V9.S4]
 	VFMLA V6.S4, V9.S4, V0.S4
 	VFMLA V7.S4, V9.S4, V1.S4
 	VFMLA V8.S4, V9.S4, V2.S4
-	ADD R2<<0, R1, R6
 	ADD $4, R6, R7
 	VLD1R (R7), [V10.S4]
 	VFMLA V6.S4, V10.S4, V3.S4
 	VFMLA V7.S4, V10.S4, V4.S4
 	VFMLA V8.S4, V10.S4, V5.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge9loop
 edge9tail:
@@ -20166,8 +17059,7 @@ edge9tailloop:
 	VFMLA V7.S4, V10.S4, V4.S4
 	VFMLA V8.S4, V10.S4, V5.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge9tailloop
 edge9done:
@@ -20227,9 +17119,7 @@ edge9beta0:
 	B next
 edge10:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge10tail
@@ -20246,26 +17136,22 @@ edge10loop:
 	VFMLA V6.S4, V10.S4, V3.S4
 	VFMLA V7.S4, V10.S4, V4.S4
 	VFMLA V8.S4, V10.S4, V5.S4
-	ADD R4<<0, R3, R6
-	FMOVQ (R6), F6
-	ADD R4<<0, R3, R6
-	FMOVQ 16(R6), F7
-	ADD R4<<0, R3, R6
-	FMOVD 32(R6), F8
-	ADD $4, R1, R6
-	VLD1R (R6), [V9.S4]
+	ADD R4<<0, R3, R7
+	FMOVQ (R7), F6
+	FMOVQ 16(R7), F7
+	FMOVD 32(R7), F8
+	ADD $4, R1, R7
+	VLD1R (R7), [V9.S4]
 	VFMLA V6.S4, V9.S4, V0.S4
 	VFMLA V7.S4, V9.S4, V1.S4
 	VFMLA V8.S4, V9.S4, V2.S4
-	ADD R2<<0, R1, R6
 	ADD $4, R6, R7
 	VLD1R (R7), [V10.S4]
 	VFMLA V6.S4, V10.S4, V3.S4
 	VFMLA V7.S4, V10.S4, V4.S4
 	VFMLA V8.S4, V10.S4, V5.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge10loop
 edge10tail:
@@ -20285,8 +17171,7 @@ edge10tailloop:
 	VFMLA V7.S4, V10.S4, V4.S4
 	VFMLA V8.S4, V10.S4, V5.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge10tailloop
 edge10done:
@@ -20346,9 +17231,7 @@ edge10beta0:
 	B next
 edge11:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge11tail
@@ -20367,29 +17250,24 @@ edge11loop:
 	VFMLA V6.S4, V10.S4, V3.S4
 	VFMLA V7.S4, V10.S4, V4.S4
 	VFMLA V8.S4, V10.S4, V5.S4
-	ADD R4<<0, R3, R6
-	FMOVQ (R6), F6
-	ADD R4<<0, R3, R6
-	FMOVQ 16(R6), F7
-	ADD R4<<0, R3, R6
-	FMOVD 32(R6), F8
-	ADD R4<<0, R3, R6
-	FMOVS 40(R6), F11
+	ADD R4<<0, R3, R7
+	FMOVQ (R7), F6
+	FMOVQ 16(R7), F7
+	FMOVD 32(R7), F8
+	FMOVS 40(R7), F11
 	VMOV V11.S[0], V8.S[2]
-	ADD $4, R1, R6
-	VLD1R (R6), [V9.S4]
+	ADD $4, R1, R7
+	VLD1R (R7), [V9.S4]
 	VFMLA V6.S4, V9.S4, V0.S4
 	VFMLA V7.S4, V9.S4, V1.S4
 	VFMLA V8.S4, V9.S4, V2.S4
-	ADD R2<<0, R1, R6
 	ADD $4, R6, R7
 	VLD1R (R7), [V10.S4]
 	VFMLA V6.S4, V10.S4, V3.S4
 	VFMLA V7.S4, V10.S4, V4.S4
 	VFMLA V8.S4, V10.S4, V5.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge11loop
 edge11tail:
@@ -20411,8 +17289,7 @@ edge11tailloop:
 	VFMLA V7.S4, V10.S4, V4.S4
 	VFMLA V8.S4, V10.S4, V5.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge11tailloop
 edge11done:
@@ -20489,18 +17366,15 @@ next:
 	MOVD R0, tiles+72(FP)
 	MOVD a+8(FP), R0
 	MOVD an+80(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, a+8(FP)
 	MOVD b+24(FP), R0
 	MOVD bn+88(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, b+24(FP)
 	MOVD c+40(FP), R0
 	MOVD cn+96(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, c+40(FP)
 	B top
 last:
@@ -20540,12 +17414,10 @@ top:
 	CMP $12, R5
 	BNE edge
 	ADD R2<<1, R2, R6
-	ADD $0, R6, R7
 	ADD R4<<1, R4, R6
-	ADD $0, R6, R7
-	MOVD R0, R6
-	LSR $2, R6, R6
-	CBZ R6, fulltail
+	MOVD R0, R7
+	LSR $2, R7, R7
+	CBZ R7, fulltail
 fullloop:
 	FMOVQ (R3), F9
 	FMOVQ 16(R3), F10
@@ -20559,84 +17431,71 @@ fullloop:
 	VFMLA V9.S4, V13.S4, V3.S4
 	VFMLA V10.S4, V13.S4, V4.S4
 	VFMLA V11.S4, V13.S4, V5.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V12.S4]
-	VFMLA V9.S4, V12.S4, V6.S4
-	VFMLA V10.S4, V12.S4, V7.S4
-	VFMLA V11.S4, V12.S4, V8.S4
-	ADD R4<<0, R3, R8
-	FMOVQ (R8), F9
-	ADD R4<<0, R3, R8
-	FMOVQ 16(R8), F10
-	ADD R4<<0, R3, R8
-	FMOVQ 32(R8), F11
-	ADD $4, R1, R8
-	VLD1R (R8), [V12.S4]
-	VFMLA V9.S4, V12.S4, V0.S4
-	VFMLA V10.S4, V12.S4, V1.S4
-	VFMLA V11.S4, V12.S4, V2.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V13.S4]
-	VFMLA V9.S4, V13.S4, V3.S4
-	VFMLA V10.S4, V13.S4, V4.S4
-	VFMLA V11.S4, V13.S4, V5.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
+	ADD R2<<1, R1, R9
 	VLD1R (R9), [V12.S4]
 	VFMLA V9.S4, V12.S4, V6.S4
 	VFMLA V10.S4, V12.S4, V7.S4
 	VFMLA V11.S4, V12.S4, V8.S4
-	ADD R4<<1, R3, R8
-	FMOVQ (R8), F9
-	ADD R4<<1, R3, R8
-	FMOVQ 16(R8), F10
-	ADD R4<<1, R3, R8
-	FMOVQ 32(R8), F11
-	ADD $8, R1, R8
-	VLD1R (R8), [V12.S4]
+	ADD R4<<0, R3, R10
+	FMOVQ (R10), F9
+	FMOVQ 16(R10), F10
+	FMOVQ 32(R10), F11
+	ADD $4, R1, R10
+	VLD1R (R10), [V12.S4]
 	VFMLA V9.S4, V12.S4, V0.S4
 	VFMLA V10.S4, V12.S4, V1.S4
 	VFMLA V11.S4, V12.S4, V2.S4
-	ADD R2<<0, R1, R8
-	ADD $8, R8, R9
-	VLD1R (R9), [V13.S4]
+	ADD $4, R8, R10
+	VLD1R (R10), [V13.S4]
 	VFMLA V9.S4, V13.S4, V3.S4
 	VFMLA V10.S4, V13.S4, V4.S4
 	VFMLA V11.S4, V13.S4, V5.S4
-	ADD R2<<1, R1, R8
-	ADD $8, R8, R9
-	VLD1R (R9), [V12.S4]
+	ADD $4, R9, R10
+	VLD1R (R10), [V12.S4]
 	VFMLA V9.S4, V12.S4, V6.S4
 	VFMLA V10.S4, V12.S4, V7.S4
 	VFMLA V11.S4, V12.S4, V8.S4
-	ADD R7<<0, R3, R8
-	FMOVQ (R8), F9
-	ADD R7<<0, R3, R8
-	FMOVQ 16(R8), F10
-	ADD R7<<0, R3, R8
-	FMOVQ 32(R8), F11
-	ADD $12, R1, R8
-	VLD1R (R8), [V12.S4]
+	ADD R4<<1, R3, R10
+	FMOVQ (R10), F9
+	FMOVQ 16(R10), F10
+	FMOVQ 32(R10), F11
+	ADD $8, R1, R10
+	VLD1R (R10), [V12.S4]
 	VFMLA V9.S4, V12.S4, V0.S4
 	VFMLA V10.S4, V12.S4, V1.S4
 	VFMLA V11.S4, V12.S4, V2.S4
-	ADD R2<<0, R1, R8
-	ADD $12, R8, R9
-	VLD1R (R9), [V13.S4]
+	ADD $8, R8, R10
+	VLD1R (R10), [V13.S4]
 	VFMLA V9.S4, V13.S4, V3.S4
 	VFMLA V10.S4, V13.S4, V4.S4
 	VFMLA V11.S4, V13.S4, V5.S4
-	ADD R2<<1, R1, R8
-	ADD $12, R8, R9
-	VLD1R (R9), [V12.S4]
+	ADD $8, R9, R10
+	VLD1R (R10), [V12.S4]
+	VFMLA V9.S4, V12.S4, V6.S4
+	VFMLA V10.S4, V12.S4, V7.S4
+	VFMLA V11.S4, V12.S4, V8.S4
+	ADD R6<<0, R3, R10
+	FMOVQ (R10), F9
+	FMOVQ 16(R10), F10
+	FMOVQ 32(R10), F11
+	ADD $12, R1, R10
+	VLD1R (R10), [V12.S4]
+	VFMLA V9.S4, V12.S4, V0.S4
+	VFMLA V10.S4, V12.S4, V1.S4
+	VFMLA V11.S4, V12.S4, V2.S4
+	ADD $12, R8, R10
+	VLD1R (R10), [V13.S4]
+	VFMLA V9.S4, V13.S4, V3.S4
+	VFMLA V10.S4, V13.S4, V4.S4
+	VFMLA V11.S4, V13.S4, V5.S4
+	ADD $12, R9, R8
+	VLD1R (R8), [V12.S4]
 	VFMLA V9.S4, V12.S4, V6.S4
 	VFMLA V10.S4, V12.S4, V7.S4
 	VFMLA V11.S4, V12.S4, V8.S4
 	ADD $16, R1, R1
-	ADD R4<<2, R3, R8
-	ADD $0, R8, R3
-	SUBS $1, R6, R6
+	ADD R4<<2, R3, R3
+	SUBS $1, R7, R7
 	BNE fullloop
 fulltail:
 	AND $3, R0, R0
@@ -20660,8 +17519,7 @@ fulltailloop:
 	VFMLA V10.S4, V12.S4, V7.S4
 	VFMLA V11.S4, V12.S4, V8.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE fulltailloop
 fulldone:
@@ -20763,9 +17621,7 @@ edge:
 	B edge11
 edge1:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge1tail
@@ -20776,25 +17632,22 @@ edge1loop:
 	ADD R2<<0, R1, R6
 	VLD1R (R6), [V11.S4]
 	VFMLA V9.S4, V11.S4, V3.S4
-	ADD R2<<1, R1, R6
-	VLD1R (R6), [V10.S4]
-	VFMLA V9.S4, V10.S4, V6.S4
-	ADD R4<<0, R3, R6
-	FMOVS (R6), F9
-	ADD $4, R1, R6
-	VLD1R (R6), [V10.S4]
-	VFMLA V9.S4, V10.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V11.S4]
-	VFMLA V9.S4, V11.S4, V3.S4
-	ADD R2<<1, R1, R6
-	ADD $4, R6, R7
+	ADD R2<<1, R1, R7
 	VLD1R (R7), [V10.S4]
 	VFMLA V9.S4, V10.S4, V6.S4
+	ADD R4<<0, R3, R8
+	FMOVS (R8), F9
+	ADD $4, R1, R8
+	VLD1R (R8), [V10.S4]
+	VFMLA V9.S4, V10.S4, V0.S4
+	ADD $4, R6, R8
+	VLD1R (R8), [V11.S4]
+	VFMLA V9.S4, V11.S4, V3.S4
+	ADD $4, R7, R6
+	VLD1R (R6), [V10.S4]
+	VFMLA V9.S4, V10.S4, V6.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge1loop
 edge1tail:
@@ -20811,8 +17664,7 @@ edge1tailloop:
 	VLD1R (R5), [V10.S4]
 	VFMLA V9.S4, V10.S4, V6.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge1tailloop
 edge1done:
@@ -20856,9 +17708,7 @@ edge1beta0:
 	B next
 edge2:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge2tail
@@ -20869,25 +17719,22 @@ edge2loop:
 	ADD R2<<0, R1, R6
 	VLD1R (R6), [V11.S4]
 	VFMLA V9.S4, V11.S4, V3.S4
-	ADD R2<<1, R1, R6
-	VLD1R (R6), [V10.S4]
-	VFMLA V9.S4, V10.S4, V6.S4
-	ADD R4<<0, R3, R6
-	FMOVD (R6), F9
-	ADD $4, R1, R6
-	VLD1R (R6), [V10.S4]
-	VFMLA V9.S4, V10.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V11.S4]
-	VFMLA V9.S4, V11.S4, V3.S4
-	ADD R2<<1, R1, R6
-	ADD $4, R6, R7
+	ADD R2<<1, R1, R7
 	VLD1R (R7), [V10.S4]
 	VFMLA V9.S4, V10.S4, V6.S4
+	ADD R4<<0, R3, R8
+	FMOVD (R8), F9
+	ADD $4, R1, R8
+	VLD1R (R8), [V10.S4]
+	VFMLA V9.S4, V10.S4, V0.S4
+	ADD $4, R6, R8
+	VLD1R (R8), [V11.S4]
+	VFMLA V9.S4, V11.S4, V3.S4
+	ADD $4, R7, R6
+	VLD1R (R6), [V10.S4]
+	VFMLA V9.S4, V10.S4, V6.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge2loop
 edge2tail:
@@ -20904,8 +17751,7 @@ edge2tailloop:
 	VLD1R (R5), [V10.S4]
 	VFMLA V9.S4, V10.S4, V6.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge2tailloop
 edge2done:
@@ -20949,9 +17795,7 @@ edge2beta0:
 	B next
 edge3:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge3tail
@@ -20964,28 +17808,24 @@ edge3loop:
 	ADD R2<<0, R1, R6
 	VLD1R (R6), [V11.S4]
 	VFMLA V9.S4, V11.S4, V3.S4
-	ADD R2<<1, R1, R6
-	VLD1R (R6), [V10.S4]
-	VFMLA V9.S4, V10.S4, V6.S4
-	ADD R4<<0, R3, R6
-	FMOVD (R6), F9
-	ADD R4<<0, R3, R6
-	FMOVS 8(R6), F12
-	VMOV V12.S[0], V9.S[2]
-	ADD $4, R1, R6
-	VLD1R (R6), [V10.S4]
-	VFMLA V9.S4, V10.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V11.S4]
-	VFMLA V9.S4, V11.S4, V3.S4
-	ADD R2<<1, R1, R6
-	ADD $4, R6, R7
+	ADD R2<<1, R1, R7
 	VLD1R (R7), [V10.S4]
 	VFMLA V9.S4, V10.S4, V6.S4
+	ADD R4<<0, R3, R8
+	FMOVD (R8), F9
+	FMOVS 8(R8), F12
+	VMOV V12.S[0], V9.S[2]
+	ADD $4, R1, R8
+	VLD1R (R8), [V10.S4]
+	VFMLA V9.S4, V10.S4, V0.S4
+	ADD $4, R6, R8
+	VLD1R (R8), [V11.S4]
+	VFMLA V9.S4, V11.S4, V3.S4
+	ADD $4, R7, R6
+	VLD1R (R6), [V10.S4]
+	VFMLA V9.S4, V10.S4, V6.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge3loop
 edge3tail:
@@ -21004,8 +17844,7 @@ edge3tailloop:
 	VLD1R (R5), [V10.S4]
 	VFMLA V9.S4, V10.S4, V6.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge3tailloop
 edge3done:
@@ -21067,9 +17906,7 @@ edge3beta0:
 	B next
 edge4:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge4tail
@@ -21080,25 +17917,22 @@ edge4loop:
 	ADD R2<<0, R1, R6
 	VLD1R (R6), [V11.S4]
 	VFMLA V9.S4, V11.S4, V3.S4
-	ADD R2<<1, R1, R6
-	VLD1R (R6), [V10.S4]
-	VFMLA V9.S4, V10.S4, V6.S4
-	ADD R4<<0, R3, R6
-	FMOVQ (R6), F9
-	ADD $4, R1, R6
-	VLD1R (R6), [V10.S4]
-	VFMLA V9.S4, V10.S4, V0.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V11.S4]
-	VFMLA V9.S4, V11.S4, V3.S4
-	ADD R2<<1, R1, R6
-	ADD $4, R6, R7
+	ADD R2<<1, R1, R7
 	VLD1R (R7), [V10.S4]
 	VFMLA V9.S4, V10.S4, V6.S4
+	ADD R4<<0, R3, R8
+	FMOVQ (R8), F9
+	ADD $4, R1, R8
+	VLD1R (R8), [V10.S4]
+	VFMLA V9.S4, V10.S4, V0.S4
+	ADD $4, R6, R8
+	VLD1R (R8), [V11.S4]
+	VFMLA V9.S4, V11.S4, V3.S4
+	ADD $4, R7, R6
+	VLD1R (R6), [V10.S4]
+	VFMLA V9.S4, V10.S4, V6.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge4loop
 edge4tail:
@@ -21115,8 +17949,7 @@ edge4tailloop:
 	VLD1R (R5), [V10.S4]
 	VFMLA V9.S4, V10.S4, V6.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge4tailloop
 edge4done:
@@ -21160,9 +17993,7 @@ edge4beta0:
 	B next
 edge5:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge5tail
@@ -21176,31 +18007,27 @@ edge5loop:
 	VLD1R (R6), [V12.S4]
 	VFMLA V9.S4, V12.S4, V3.S4
 	VFMLA V10.S4, V12.S4, V4.S4
-	ADD R2<<1, R1, R6
-	VLD1R (R6), [V11.S4]
-	VFMLA V9.S4, V11.S4, V6.S4
-	VFMLA V10.S4, V11.S4, V7.S4
-	ADD R4<<0, R3, R6
-	FMOVQ (R6), F9
-	ADD R4<<0, R3, R6
-	FMOVS 16(R6), F10
-	ADD $4, R1, R6
-	VLD1R (R6), [V11.S4]
-	VFMLA V9.S4, V11.S4, V0.S4
-	VFMLA V10.S4, V11.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V12.S4]
-	VFMLA V9.S4, V12.S4, V3.S4
-	VFMLA V10.S4, V12.S4, V4.S4
-	ADD R2<<1, R1, R6
-	ADD $4, R6, R7
+	ADD R2<<1, R1, R7
 	VLD1R (R7), [V11.S4]
 	VFMLA V9.S4, V11.S4, V6.S4
 	VFMLA V10.S4, V11.S4, V7.S4
+	ADD R4<<0, R3, R8
+	FMOVQ (R8), F9
+	FMOVS 16(R8), F10
+	ADD $4, R1, R8
+	VLD1R (R8), [V11.S4]
+	VFMLA V9.S4, V11.S4, V0.S4
+	VFMLA V10.S4, V11.S4, V1.S4
+	ADD $4, R6, R8
+	VLD1R (R8), [V12.S4]
+	VFMLA V9.S4, V12.S4, V3.S4
+	VFMLA V10.S4, V12.S4, V4.S4
+	ADD $4, R7, R6
+	VLD1R (R6), [V11.S4]
+	VFMLA V9.S4, V11.S4, V6.S4
+	VFMLA V10.S4, V11.S4, V7.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge5loop
 edge5tail:
@@ -21221,8 +18048,7 @@ edge5tailloop:
 	VFMLA V9.S4, V11.S4, V6.S4
 	VFMLA V10.S4, V11.S4, V7.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge5tailloop
 edge5done:
@@ -21284,9 +18110,7 @@ edge5beta0:
 	B next
 edge6:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge6tail
@@ -21300,31 +18124,27 @@ edge6loop:
 	VLD1R (R6), [V12.S4]
 	VFMLA V9.S4, V12.S4, V3.S4
 	VFMLA V10.S4, V12.S4, V4.S4
-	ADD R2<<1, R1, R6
-	VLD1R (R6), [V11.S4]
-	VFMLA V9.S4, V11.S4, V6.S4
-	VFMLA V10.S4, V11.S4, V7.S4
-	ADD R4<<0, R3, R6
-	FMOVQ (R6), F9
-	ADD R4<<0, R3, R6
-	FMOVD 16(R6), F10
-	ADD $4, R1, R6
-	VLD1R (R6), [V11.S4]
-	VFMLA V9.S4, V11.S4, V0.S4
-	VFMLA V10.S4, V11.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V12.S4]
-	VFMLA V9.S4, V12.S4, V3.S4
-	VFMLA V10.S4, V12.S4, V4.S4
-	ADD R2<<1, R1, R6
-	ADD $4, R6, R7
+	ADD R2<<1, R1, R7
 	VLD1R (R7), [V11.S4]
 	VFMLA V9.S4, V11.S4, V6.S4
 	VFMLA V10.S4, V11.S4, V7.S4
+	ADD R4<<0, R3, R8
+	FMOVQ (R8), F9
+	FMOVD 16(R8), F10
+	ADD $4, R1, R8
+	VLD1R (R8), [V11.S4]
+	VFMLA V9.S4, V11.S4, V0.S4
+	VFMLA V10.S4, V11.S4, V1.S4
+	ADD $4, R6, R8
+	VLD1R (R8), [V12.S4]
+	VFMLA V9.S4, V12.S4, V3.S4
+	VFMLA V10.S4, V12.S4, V4.S4
+	ADD $4, R7, R6
+	VLD1R (R6), [V11.S4]
+	VFMLA V9.S4, V11.S4, V6.S4
+	VFMLA V10.S4, V11.S4, V7.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge6loop
 edge6tail:
@@ -21345,8 +18165,7 @@ edge6tailloop:
 	VFMLA V9.S4, V11.S4, V6.S4
 	VFMLA V10.S4, V11.S4, V7.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge6tailloop
 edge6done:
@@ -21408,9 +18227,7 @@ edge6beta0:
 	B next
 edge7:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge7tail
@@ -21426,34 +18243,29 @@ edge7loop:
 	VLD1R (R6), [V12.S4]
 	VFMLA V9.S4, V12.S4, V3.S4
 	VFMLA V10.S4, V12.S4, V4.S4
-	ADD R2<<1, R1, R6
-	VLD1R (R6), [V11.S4]
-	VFMLA V9.S4, V11.S4, V6.S4
-	VFMLA V10.S4, V11.S4, V7.S4
-	ADD R4<<0, R3, R6
-	FMOVQ (R6), F9
-	ADD R4<<0, R3, R6
-	FMOVD 16(R6), F10
-	ADD R4<<0, R3, R6
-	FMOVS 24(R6), F13
-	VMOV V13.S[0], V10.S[2]
-	ADD $4, R1, R6
-	VLD1R (R6), [V11.S4]
-	VFMLA V9.S4, V11.S4, V0.S4
-	VFMLA V10.S4, V11.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V12.S4]
-	VFMLA V9.S4, V12.S4, V3.S4
-	VFMLA V10.S4, V12.S4, V4.S4
-	ADD R2<<1, R1, R6
-	ADD $4, R6, R7
+	ADD R2<<1, R1, R7
 	VLD1R (R7), [V11.S4]
 	VFMLA V9.S4, V11.S4, V6.S4
 	VFMLA V10.S4, V11.S4, V7.S4
+	ADD R4<<0, R3, R8
+	FMOVQ (R8), F9
+	FMOVD 16(R8), F10
+	FMOVS 24(R8), F13
+	VMOV V13.S[0], V10.S[2]
+	ADD $4, R1, R8
+	VLD1R (R8), [V11.S4]
+	VFMLA V9.S4, V11.S4, V0.S4
+	VFMLA V10.S4, V11.S4, V1.S4
+	ADD $4, R6, R8
+	VLD1R (R8), [V12.S4]
+	VFMLA V9.S4, V12.S4, V3.S4
+	VFMLA V10.S4, V12.S4, V4.S4
+	ADD $4, R7, R6
+	VLD1R (R6), [V11.S4]
+	VFMLA V9.S4, V11.S4, V6.S4
+	VFMLA V10.S4, V11.S4, V7.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge7loop
 edge7tail:
@@ -21476,8 +18288,7 @@ edge7tailloop:
 	VFMLA V9.S4, V11.S4, V6.S4
 	VFMLA V10.S4, V11.S4, V7.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge7tailloop
 edge7done:
@@ -21557,9 +18368,7 @@ edge7beta0:
 	B next
 edge8:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge8tail
@@ -21573,31 +18382,27 @@ edge8loop:
 	VLD1R (R6), [V12.S4]
 	VFMLA V9.S4, V12.S4, V3.S4
 	VFMLA V10.S4, V12.S4, V4.S4
-	ADD R2<<1, R1, R6
-	VLD1R (R6), [V11.S4]
-	VFMLA V9.S4, V11.S4, V6.S4
-	VFMLA V10.S4, V11.S4, V7.S4
-	ADD R4<<0, R3, R6
-	FMOVQ (R6), F9
-	ADD R4<<0, R3, R6
-	FMOVQ 16(R6), F10
-	ADD $4, R1, R6
-	VLD1R (R6), [V11.S4]
-	VFMLA V9.S4, V11.S4, V0.S4
-	VFMLA V10.S4, V11.S4, V1.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V12.S4]
-	VFMLA V9.S4, V12.S4, V3.S4
-	VFMLA V10.S4, V12.S4, V4.S4
-	ADD R2<<1, R1, R6
-	ADD $4, R6, R7
+	ADD R2<<1, R1, R7
 	VLD1R (R7), [V11.S4]
 	VFMLA V9.S4, V11.S4, V6.S4
 	VFMLA V10.S4, V11.S4, V7.S4
+	ADD R4<<0, R3, R8
+	FMOVQ (R8), F9
+	FMOVQ 16(R8), F10
+	ADD $4, R1, R8
+	VLD1R (R8), [V11.S4]
+	VFMLA V9.S4, V11.S4, V0.S4
+	VFMLA V10.S4, V11.S4, V1.S4
+	ADD $4, R6, R8
+	VLD1R (R8), [V12.S4]
+	VFMLA V9.S4, V12.S4, V3.S4
+	VFMLA V10.S4, V12.S4, V4.S4
+	ADD $4, R7, R6
+	VLD1R (R6), [V11.S4]
+	VFMLA V9.S4, V11.S4, V6.S4
+	VFMLA V10.S4, V11.S4, V7.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge8loop
 edge8tail:
@@ -21618,8 +18423,7 @@ edge8tailloop:
 	VFMLA V9.S4, V11.S4, V6.S4
 	VFMLA V10.S4, V11.S4, V7.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge8tailloop
 edge8done:
@@ -21681,9 +18485,7 @@ edge8beta0:
 	B next
 edge9:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge9tail
@@ -21700,37 +18502,32 @@ edge9loop:
 	VFMLA V9.S4, V13.S4, V3.S4
 	VFMLA V10.S4, V13.S4, V4.S4
 	VFMLA V11.S4, V13.S4, V5.S4
-	ADD R2<<1, R1, R6
-	VLD1R (R6), [V12.S4]
-	VFMLA V9.S4, V12.S4, V6.S4
-	VFMLA V10.S4, V12.S4, V7.S4
-	VFMLA V11.S4, V12.S4, V8.S4
-	ADD R4<<0, R3, R6
-	FMOVQ (R6), F9
-	ADD R4<<0, R3, R6
-	FMOVQ 16(R6), F10
-	ADD R4<<0, R3, R6
-	FMOVS 32(R6), F11
-	ADD $4, R1, R6
-	VLD1R (R6), [V12.S4]
-	VFMLA V9.S4, V12.S4, V0.S4
-	VFMLA V10.S4, V12.S4, V1.S4
-	VFMLA V11.S4, V12.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V13.S4]
-	VFMLA V9.S4, V13.S4, V3.S4
-	VFMLA V10.S4, V13.S4, V4.S4
-	VFMLA V11.S4, V13.S4, V5.S4
-	ADD R2<<1, R1, R6
-	ADD $4, R6, R7
+	ADD R2<<1, R1, R7
 	VLD1R (R7), [V12.S4]
 	VFMLA V9.S4, V12.S4, V6.S4
 	VFMLA V10.S4, V12.S4, V7.S4
 	VFMLA V11.S4, V12.S4, V8.S4
+	ADD R4<<0, R3, R8
+	FMOVQ (R8), F9
+	FMOVQ 16(R8), F10
+	FMOVS 32(R8), F11
+	ADD $4, R1, R8
+	VLD1R (R8), [V12.S4]
+	VFMLA V9.S4, V12.S4, V0.S4
+	VFMLA V10.S4, V12.S4, V1.S4
+	VFMLA V11.S4, V12.S4, V2.S4
+	ADD $4, R6, R8
+	VLD1R (R8), [V13.S4]
+	VFMLA V9.S4, V13.S4, V3.S4
+	VFMLA V10.S4, V13.S4, V4.S4
+	VFMLA V11.S4, V13.S4, V5.S4
+	ADD $4, R7, R6
+	VLD1R (R6), [V12.S4]
+	VFMLA V9.S4, V12.S4, V6.S4
+	VFMLA V10.S4, V12.S4, V7.S4
+	VFMLA V11.S4, V12.S4, V8.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge9loop
 edge9tail:
@@ -21755,8 +18552,7 @@ edge9tailloop:
 	VFMLA V10.S4, V12.S4, V7.S4
 	VFMLA V11.S4, V12.S4, V8.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge9tailloop
 edge9done:
@@ -21836,9 +18632,7 @@ edge9beta0:
 	B next
 edge10:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge10tail
@@ -21855,37 +18649,32 @@ edge10loop:
 	VFMLA V9.S4, V13.S4, V3.S4
 	VFMLA V10.S4, V13.S4, V4.S4
 	VFMLA V11.S4, V13.S4, V5.S4
-	ADD R2<<1, R1, R6
-	VLD1R (R6), [V12.S4]
-	VFMLA V9.S4, V12.S4, V6.S4
-	VFMLA V10.S4, V12.S4, V7.S4
-	VFMLA V11.S4, V12.S4, V8.S4
-	ADD R4<<0, R3, R6
-	FMOVQ (R6), F9
-	ADD R4<<0, R3, R6
-	FMOVQ 16(R6), F10
-	ADD R4<<0, R3, R6
-	FMOVD 32(R6), F11
-	ADD $4, R1, R6
-	VLD1R (R6), [V12.S4]
-	VFMLA V9.S4, V12.S4, V0.S4
-	VFMLA V10.S4, V12.S4, V1.S4
-	VFMLA V11.S4, V12.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V13.S4]
-	VFMLA V9.S4, V13.S4, V3.S4
-	VFMLA V10.S4, V13.S4, V4.S4
-	VFMLA V11.S4, V13.S4, V5.S4
-	ADD R2<<1, R1, R6
-	ADD $4, R6, R7
+	ADD R2<<1, R1, R7
 	VLD1R (R7), [V12.S4]
 	VFMLA V9.S4, V12.S4, V6.S4
 	VFMLA V10.S4, V12.S4, V7.S4
 	VFMLA V11.S4, V12.S4, V8.S4
+	ADD R4<<0, R3, R8
+	FMOVQ (R8), F9
+	FMOVQ 16(R8), F10
+	FMOVD 32(R8), F11
+	ADD $4, R1, R8
+	VLD1R (R8), [V12.S4]
+	VFMLA V9.S4, V12.S4, V0.S4
+	VFMLA V10.S4, V12.S4, V1.S4
+	VFMLA V11.S4, V12.S4, V2.S4
+	ADD $4, R6, R8
+	VLD1R (R8), [V13.S4]
+	VFMLA V9.S4, V13.S4, V3.S4
+	VFMLA V10.S4, V13.S4, V4.S4
+	VFMLA V11.S4, V13.S4, V5.S4
+	ADD $4, R7, R6
+	VLD1R (R6), [V12.S4]
+	VFMLA V9.S4, V12.S4, V6.S4
+	VFMLA V10.S4, V12.S4, V7.S4
+	VFMLA V11.S4, V12.S4, V8.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge10loop
 edge10tail:
@@ -21910,8 +18699,7 @@ edge10tailloop:
 	VFMLA V10.S4, V12.S4, V7.S4
 	VFMLA V11.S4, V12.S4, V8.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge10tailloop
 edge10done:
@@ -21991,9 +18779,7 @@ edge10beta0:
 	B next
 edge11:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
 	ADD R4<<1, R4, R5
-	ADD $0, R5, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge11tail
@@ -22012,40 +18798,34 @@ edge11loop:
 	VFMLA V9.S4, V13.S4, V3.S4
 	VFMLA V10.S4, V13.S4, V4.S4
 	VFMLA V11.S4, V13.S4, V5.S4
-	ADD R2<<1, R1, R6
-	VLD1R (R6), [V12.S4]
-	VFMLA V9.S4, V12.S4, V6.S4
-	VFMLA V10.S4, V12.S4, V7.S4
-	VFMLA V11.S4, V12.S4, V8.S4
-	ADD R4<<0, R3, R6
-	FMOVQ (R6), F9
-	ADD R4<<0, R3, R6
-	FMOVQ 16(R6), F10
-	ADD R4<<0, R3, R6
-	FMOVD 32(R6), F11
-	ADD R4<<0, R3, R6
-	FMOVS 40(R6), F14
-	VMOV V14.S[0], V11.S[2]
-	ADD $4, R1, R6
-	VLD1R (R6), [V12.S4]
-	VFMLA V9.S4, V12.S4, V0.S4
-	VFMLA V10.S4, V12.S4, V1.S4
-	VFMLA V11.S4, V12.S4, V2.S4
-	ADD R2<<0, R1, R6
-	ADD $4, R6, R7
-	VLD1R (R7), [V13.S4]
-	VFMLA V9.S4, V13.S4, V3.S4
-	VFMLA V10.S4, V13.S4, V4.S4
-	VFMLA V11.S4, V13.S4, V5.S4
-	ADD R2<<1, R1, R6
-	ADD $4, R6, R7
+	ADD R2<<1, R1, R7
 	VLD1R (R7), [V12.S4]
 	VFMLA V9.S4, V12.S4, V6.S4
 	VFMLA V10.S4, V12.S4, V7.S4
 	VFMLA V11.S4, V12.S4, V8.S4
+	ADD R4<<0, R3, R8
+	FMOVQ (R8), F9
+	FMOVQ 16(R8), F10
+	FMOVD 32(R8), F11
+	FMOVS 40(R8), F14
+	VMOV V14.S[0], V11.S[2]
+	ADD $4, R1, R8
+	VLD1R (R8), [V12.S4]
+	VFMLA V9.S4, V12.S4, V0.S4
+	VFMLA V10.S4, V12.S4, V1.S4
+	VFMLA V11.S4, V12.S4, V2.S4
+	ADD $4, R6, R8
+	VLD1R (R8), [V13.S4]
+	VFMLA V9.S4, V13.S4, V3.S4
+	VFMLA V10.S4, V13.S4, V4.S4
+	VFMLA V11.S4, V13.S4, V5.S4
+	ADD $4, R7, R6
+	VLD1R (R6), [V12.S4]
+	VFMLA V9.S4, V12.S4, V6.S4
+	VFMLA V10.S4, V12.S4, V7.S4
+	VFMLA V11.S4, V12.S4, V8.S4
 	ADD $8, R1, R1
-	ADD R4<<1, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge11loop
 edge11tail:
@@ -22072,8 +18852,7 @@ edge11tailloop:
 	VFMLA V10.S4, V12.S4, V7.S4
 	VFMLA V11.S4, V12.S4, V8.S4
 	ADD $4, R1, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge11tailloop
 edge11done:
@@ -22176,18 +18955,15 @@ next:
 	MOVD R0, tiles+72(FP)
 	MOVD a+8(FP), R0
 	MOVD an+80(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, a+8(FP)
 	MOVD b+24(FP), R0
 	MOVD bn+88(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, b+24(FP)
 	MOVD c+40(FP), R0
 	MOVD cn+96(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, c+40(FP)
 	B top
 last:
@@ -22233,11 +19009,8 @@ top:
 	CMP $12, R5
 	BNE edge
 	ADD R2<<1, R2, R6
-	ADD $0, R6, R7
-	ADD R4<<1, R4, R6
-	ADD $0, R6, R8
-	ADD R7<<0, R1, R6
-	ADD $0, R6, R7
+	ADD R4<<1, R4, R7
+	ADD R6<<0, R1, R8
 	MOVD R0, R6
 	LSR $2, R6, R6
 	CBZ R6, fulltail
@@ -22254,103 +19027,90 @@ fullloop:
 	VFMLA V12.S4, V16.S4, V3.S4
 	VFMLA V13.S4, V16.S4, V4.S4
 	VFMLA V14.S4, V16.S4, V5.S4
-	ADD R2<<1, R1, R9
-	VLD1R (R9), [V15.S4]
-	VFMLA V12.S4, V15.S4, V6.S4
-	VFMLA V13.S4, V15.S4, V7.S4
-	VFMLA V14.S4, V15.S4, V8.S4
-	VLD1R (R7), [V16.S4]
-	VFMLA V12.S4, V16.S4, V9.S4
-	VFMLA V13.S4, V16.S4, V10.S4
-	VFMLA V14.S4, V16.S4, V11.S4
-	ADD R4<<0, R3, R9
-	FMOVQ (R9), F12
-	ADD R4<<0, R3, R9
-	FMOVQ 16(R9), F13
-	ADD R4<<0, R3, R9
-	FMOVQ 32(R9), F14
-	ADD $4, R1, R9
-	VLD1R (R9), [V15.S4]
-	VFMLA V12.S4, V15.S4, V0.S4
-	VFMLA V13.S4, V15.S4, V1.S4
-	VFMLA V14.S4, V15.S4, V2.S4
-	ADD R2<<0, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V16.S4]
-	VFMLA V12.S4, V16.S4, V3.S4
-	VFMLA V13.S4, V16.S4, V4.S4
-	VFMLA V14.S4, V16.S4, V5.S4
-	ADD R2<<1, R1, R9
-	ADD $4, R9, R10
+	ADD R2<<1, R1, R10
 	VLD1R (R10), [V15.S4]
 	VFMLA V12.S4, V15.S4, V6.S4
 	VFMLA V13.S4, V15.S4, V7.S4
 	VFMLA V14.S4, V15.S4, V8.S4
-	ADD $4, R7, R9
-	VLD1R (R9), [V16.S4]
+	VLD1R (R8), [V16.S4]
 	VFMLA V12.S4, V16.S4, V9.S4
 	VFMLA V13.S4, V16.S4, V10.S4
 	VFMLA V14.S4, V16.S4, V11.S4
-	ADD R4<<1, R3, R9
-	FMOVQ (R9), F12
-	ADD R4<<1, R3, R9
-	FMOVQ 16(R9), F13
-	ADD R4<<1, R3, R9
-	FMOVQ 32(R9), F14
-	ADD $8, R1, R9
-	VLD1R (R9), [V15.S4]
+	ADD R4<<0, R3, R11
+	FMOVQ (R11), F12
+	FMOVQ 16(R11), F13
+	FMOVQ 32(R11), F14
+	ADD $4, R1, R11
+	VLD1R (R11), [V15.S4]
 	VFMLA V12.S4, V15.S4, V0.S4
 	VFMLA V13.S4, V15.S4, V1.S4
 	VFMLA V14.S4, V15.S4, V2.S4
-	ADD R2<<0, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V16.S4]
+	ADD $4, R9, R11
+	VLD1R (R11), [V16.S4]
 	VFMLA V12.S4, V16.S4, V3.S4
 	VFMLA V13.S4, V16.S4, V4.S4
 	VFMLA V14.S4, V16.S4, V5.S4
-	ADD R2<<1, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V15.S4]
+	ADD $4, R10, R11
+	VLD1R (R11), [V15.S4]
 	VFMLA V12.S4, V15.S4, V6.S4
 	VFMLA V13.S4, V15.S4, V7.S4
 	VFMLA V14.S4, V15.S4, V8.S4
-	ADD $8, R7, R9
-	VLD1R (R9), [V16.S4]
+	ADD $4, R8, R11
+	VLD1R (R11), [V16.S4]
 	VFMLA V12.S4, V16.S4, V9.S4
 	VFMLA V13.S4, V16.S4, V10.S4
 	VFMLA V14.S4, V16.S4, V11.S4
-	ADD R8<<0, R3, R9
-	FMOVQ (R9), F12
-	ADD R8<<0, R3, R9
-	FMOVQ 16(R9), F13
-	ADD R8<<0, R3, R9
-	FMOVQ 32(R9), F14
-	ADD $12, R1, R9
-	VLD1R (R9), [V15.S4]
+	ADD R4<<1, R3, R11
+	FMOVQ (R11), F12
+	FMOVQ 16(R11), F13
+	FMOVQ 32(R11), F14
+	ADD $8, R1, R11
+	VLD1R (R11), [V15.S4]
 	VFMLA V12.S4, V15.S4, V0.S4
 	VFMLA V13.S4, V15.S4, V1.S4
 	VFMLA V14.S4, V15.S4, V2.S4
-	ADD R2<<0, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V16.S4]
+	ADD $8, R9, R11
+	VLD1R (R11), [V16.S4]
 	VFMLA V12.S4, V16.S4, V3.S4
 	VFMLA V13.S4, V16.S4, V4.S4
 	VFMLA V14.S4, V16.S4, V5.S4
-	ADD R2<<1, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V15.S4]
+	ADD $8, R10, R11
+	VLD1R (R11), [V15.S4]
 	VFMLA V12.S4, V15.S4, V6.S4
 	VFMLA V13.S4, V15.S4, V7.S4
 	VFMLA V14.S4, V15.S4, V8.S4
-	ADD $12, R7, R9
+	ADD $8, R8, R11
+	VLD1R (R11), [V16.S4]
+	VFMLA V12.S4, V16.S4, V9.S4
+	VFMLA V13.S4, V16.S4, V10.S4
+	VFMLA V14.S4, V16.S4, V11.S4
+	ADD R7<<0, R3, R11
+	FMOVQ (R11), F12
+	FMOVQ 16(R11), F13
+	FMOVQ 32(R11), F14
+	ADD $12, R1, R11
+	VLD1R (R11), [V15.S4]
+	VFMLA V12.S4, V15.S4, V0.S4
+	VFMLA V13.S4, V15.S4, V1.S4
+	VFMLA V14.S4, V15.S4, V2.S4
+	ADD $12, R9, R11
+	VLD1R (R11), [V16.S4]
+	VFMLA V12.S4, V16.S4, V3.S4
+	VFMLA V13.S4, V16.S4, V4.S4
+	VFMLA V14.S4, V16.S4, V5.S4
+	ADD $12, R10, R9
+	VLD1R (R9), [V15.S4]
+	VFMLA V12.S4, V15.S4, V6.S4
+	VFMLA V13.S4, V15.S4, V7.S4
+	VFMLA V14.S4, V15.S4, V8.S4
+	ADD $12, R8, R9
 	VLD1R (R9), [V16.S4]
 	VFMLA V12.S4, V16.S4, V9.S4
 	VFMLA V13.S4, V16.S4, V10.S4
 	VFMLA V14.S4, V16.S4, V11.S4
 	ADD $16, R1, R1
-	ADD $16, R7, R7
-	ADD R4<<2, R3, R9
-	ADD $0, R9, R3
+	ADD $16, R8, R8
+	ADD R4<<2, R3, R3
 	SUBS $1, R6, R6
 	BNE fullloop
 fulltail:
@@ -22374,14 +19134,13 @@ fulltailloop:
 	VFMLA V12.S4, V15.S4, V6.S4
 	VFMLA V13.S4, V15.S4, V7.S4
 	VFMLA V14.S4, V15.S4, V8.S4
-	VLD1R (R7), [V16.S4]
+	VLD1R (R8), [V16.S4]
 	VFMLA V12.S4, V16.S4, V9.S4
 	VFMLA V13.S4, V16.S4, V10.S4
 	VFMLA V14.S4, V16.S4, V11.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
-	ADD R4<<0, R3, R6
-	ADD $0, R6, R3
+	ADD $4, R8, R8
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE fulltailloop
 fulldone:
@@ -22503,11 +19262,8 @@ edge:
 	B edge11
 edge1:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge1tail
@@ -22518,31 +19274,28 @@ edge1loop:
 	ADD R2<<0, R1, R7
 	VLD1R (R7), [V14.S4]
 	VFMLA V12.S4, V14.S4, V3.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V13.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V13.S4]
 	VFMLA V12.S4, V13.S4, V6.S4
 	VLD1R (R6), [V14.S4]
 	VFMLA V12.S4, V14.S4, V9.S4
-	ADD R4<<0, R3, R7
-	FMOVS (R7), F12
-	ADD $4, R1, R7
-	VLD1R (R7), [V13.S4]
+	ADD R4<<0, R3, R9
+	FMOVS (R9), F12
+	ADD $4, R1, R9
+	VLD1R (R9), [V13.S4]
 	VFMLA V12.S4, V13.S4, V0.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V14.S4]
+	ADD $4, R7, R9
+	VLD1R (R9), [V14.S4]
 	VFMLA V12.S4, V14.S4, V3.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V13.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V13.S4]
 	VFMLA V12.S4, V13.S4, V6.S4
 	ADD $4, R6, R7
 	VLD1R (R7), [V14.S4]
 	VFMLA V12.S4, V14.S4, V9.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge1loop
 edge1tail:
@@ -22562,8 +19315,7 @@ edge1tailloop:
 	VFMLA V12.S4, V14.S4, V9.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge1tailloop
 edge1done:
@@ -22615,11 +19367,8 @@ edge1beta0:
 	B next
 edge2:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge2tail
@@ -22630,31 +19379,28 @@ edge2loop:
 	ADD R2<<0, R1, R7
 	VLD1R (R7), [V14.S4]
 	VFMLA V12.S4, V14.S4, V3.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V13.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V13.S4]
 	VFMLA V12.S4, V13.S4, V6.S4
 	VLD1R (R6), [V14.S4]
 	VFMLA V12.S4, V14.S4, V9.S4
-	ADD R4<<0, R3, R7
-	FMOVD (R7), F12
-	ADD $4, R1, R7
-	VLD1R (R7), [V13.S4]
+	ADD R4<<0, R3, R9
+	FMOVD (R9), F12
+	ADD $4, R1, R9
+	VLD1R (R9), [V13.S4]
 	VFMLA V12.S4, V13.S4, V0.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V14.S4]
+	ADD $4, R7, R9
+	VLD1R (R9), [V14.S4]
 	VFMLA V12.S4, V14.S4, V3.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V13.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V13.S4]
 	VFMLA V12.S4, V13.S4, V6.S4
 	ADD $4, R6, R7
 	VLD1R (R7), [V14.S4]
 	VFMLA V12.S4, V14.S4, V9.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge2loop
 edge2tail:
@@ -22674,8 +19420,7 @@ edge2tailloop:
 	VFMLA V12.S4, V14.S4, V9.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge2tailloop
 edge2done:
@@ -22727,11 +19472,8 @@ edge2beta0:
 	B next
 edge3:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge3tail
@@ -22744,34 +19486,30 @@ edge3loop:
 	ADD R2<<0, R1, R7
 	VLD1R (R7), [V14.S4]
 	VFMLA V12.S4, V14.S4, V3.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V13.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V13.S4]
 	VFMLA V12.S4, V13.S4, V6.S4
 	VLD1R (R6), [V14.S4]
 	VFMLA V12.S4, V14.S4, V9.S4
-	ADD R4<<0, R3, R7
-	FMOVD (R7), F12
-	ADD R4<<0, R3, R7
-	FMOVS 8(R7), F15
+	ADD R4<<0, R3, R9
+	FMOVD (R9), F12
+	FMOVS 8(R9), F15
 	VMOV V15.S[0], V12.S[2]
-	ADD $4, R1, R7
-	VLD1R (R7), [V13.S4]
+	ADD $4, R1, R9
+	VLD1R (R9), [V13.S4]
 	VFMLA V12.S4, V13.S4, V0.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V14.S4]
+	ADD $4, R7, R9
+	VLD1R (R9), [V14.S4]
 	VFMLA V12.S4, V14.S4, V3.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V13.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V13.S4]
 	VFMLA V12.S4, V13.S4, V6.S4
 	ADD $4, R6, R7
 	VLD1R (R7), [V14.S4]
 	VFMLA V12.S4, V14.S4, V9.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge3loop
 edge3tail:
@@ -22793,8 +19531,7 @@ edge3tailloop:
 	VFMLA V12.S4, V14.S4, V9.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge3tailloop
 edge3done:
@@ -22870,11 +19607,8 @@ edge3beta0:
 	B next
 edge4:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge4tail
@@ -22885,31 +19619,28 @@ edge4loop:
 	ADD R2<<0, R1, R7
 	VLD1R (R7), [V14.S4]
 	VFMLA V12.S4, V14.S4, V3.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V13.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V13.S4]
 	VFMLA V12.S4, V13.S4, V6.S4
 	VLD1R (R6), [V14.S4]
 	VFMLA V12.S4, V14.S4, V9.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F12
-	ADD $4, R1, R7
-	VLD1R (R7), [V13.S4]
+	ADD R4<<0, R3, R9
+	FMOVQ (R9), F12
+	ADD $4, R1, R9
+	VLD1R (R9), [V13.S4]
 	VFMLA V12.S4, V13.S4, V0.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V14.S4]
+	ADD $4, R7, R9
+	VLD1R (R9), [V14.S4]
 	VFMLA V12.S4, V14.S4, V3.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V13.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V13.S4]
 	VFMLA V12.S4, V13.S4, V6.S4
 	ADD $4, R6, R7
 	VLD1R (R7), [V14.S4]
 	VFMLA V12.S4, V14.S4, V9.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge4loop
 edge4tail:
@@ -22929,8 +19660,7 @@ edge4tailloop:
 	VFMLA V12.S4, V14.S4, V9.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge4tailloop
 edge4done:
@@ -22982,11 +19712,8 @@ edge4beta0:
 	B next
 edge5:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge5tail
@@ -23000,29 +19727,26 @@ edge5loop:
 	VLD1R (R7), [V15.S4]
 	VFMLA V12.S4, V15.S4, V3.S4
 	VFMLA V13.S4, V15.S4, V4.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V14.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V14.S4]
 	VFMLA V12.S4, V14.S4, V6.S4
 	VFMLA V13.S4, V14.S4, V7.S4
 	VLD1R (R6), [V15.S4]
 	VFMLA V12.S4, V15.S4, V9.S4
 	VFMLA V13.S4, V15.S4, V10.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F12
-	ADD R4<<0, R3, R7
-	FMOVS 16(R7), F13
-	ADD $4, R1, R7
-	VLD1R (R7), [V14.S4]
+	ADD R4<<0, R3, R9
+	FMOVQ (R9), F12
+	FMOVS 16(R9), F13
+	ADD $4, R1, R9
+	VLD1R (R9), [V14.S4]
 	VFMLA V12.S4, V14.S4, V0.S4
 	VFMLA V13.S4, V14.S4, V1.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V15.S4]
+	ADD $4, R7, R9
+	VLD1R (R9), [V15.S4]
 	VFMLA V12.S4, V15.S4, V3.S4
 	VFMLA V13.S4, V15.S4, V4.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V14.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V14.S4]
 	VFMLA V12.S4, V14.S4, V6.S4
 	VFMLA V13.S4, V14.S4, V7.S4
 	ADD $4, R6, R7
@@ -23031,8 +19755,7 @@ edge5loop:
 	VFMLA V13.S4, V15.S4, V10.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge5loop
 edge5tail:
@@ -23057,8 +19780,7 @@ edge5tailloop:
 	VFMLA V13.S4, V15.S4, V10.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge5tailloop
 edge5done:
@@ -23134,11 +19856,8 @@ edge5beta0:
 	B next
 edge6:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge6tail
@@ -23152,29 +19871,26 @@ edge6loop:
 	VLD1R (R7), [V15.S4]
 	VFMLA V12.S4, V15.S4, V3.S4
 	VFMLA V13.S4, V15.S4, V4.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V14.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V14.S4]
 	VFMLA V12.S4, V14.S4, V6.S4
 	VFMLA V13.S4, V14.S4, V7.S4
 	VLD1R (R6), [V15.S4]
 	VFMLA V12.S4, V15.S4, V9.S4
 	VFMLA V13.S4, V15.S4, V10.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F12
-	ADD R4<<0, R3, R7
-	FMOVD 16(R7), F13
-	ADD $4, R1, R7
-	VLD1R (R7), [V14.S4]
+	ADD R4<<0, R3, R9
+	FMOVQ (R9), F12
+	FMOVD 16(R9), F13
+	ADD $4, R1, R9
+	VLD1R (R9), [V14.S4]
 	VFMLA V12.S4, V14.S4, V0.S4
 	VFMLA V13.S4, V14.S4, V1.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V15.S4]
+	ADD $4, R7, R9
+	VLD1R (R9), [V15.S4]
 	VFMLA V12.S4, V15.S4, V3.S4
 	VFMLA V13.S4, V15.S4, V4.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V14.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V14.S4]
 	VFMLA V12.S4, V14.S4, V6.S4
 	VFMLA V13.S4, V14.S4, V7.S4
 	ADD $4, R6, R7
@@ -23183,8 +19899,7 @@ edge6loop:
 	VFMLA V13.S4, V15.S4, V10.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge6loop
 edge6tail:
@@ -23209,8 +19924,7 @@ edge6tailloop:
 	VFMLA V13.S4, V15.S4, V10.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge6tailloop
 edge6done:
@@ -23286,11 +20000,8 @@ edge6beta0:
 	B next
 edge7:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge7tail
@@ -23306,32 +20017,28 @@ edge7loop:
 	VLD1R (R7), [V15.S4]
 	VFMLA V12.S4, V15.S4, V3.S4
 	VFMLA V13.S4, V15.S4, V4.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V14.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V14.S4]
 	VFMLA V12.S4, V14.S4, V6.S4
 	VFMLA V13.S4, V14.S4, V7.S4
 	VLD1R (R6), [V15.S4]
 	VFMLA V12.S4, V15.S4, V9.S4
 	VFMLA V13.S4, V15.S4, V10.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F12
-	ADD R4<<0, R3, R7
-	FMOVD 16(R7), F13
-	ADD R4<<0, R3, R7
-	FMOVS 24(R7), F16
+	ADD R4<<0, R3, R9
+	FMOVQ (R9), F12
+	FMOVD 16(R9), F13
+	FMOVS 24(R9), F16
 	VMOV V16.S[0], V13.S[2]
-	ADD $4, R1, R7
-	VLD1R (R7), [V14.S4]
+	ADD $4, R1, R9
+	VLD1R (R9), [V14.S4]
 	VFMLA V12.S4, V14.S4, V0.S4
 	VFMLA V13.S4, V14.S4, V1.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V15.S4]
+	ADD $4, R7, R9
+	VLD1R (R9), [V15.S4]
 	VFMLA V12.S4, V15.S4, V3.S4
 	VFMLA V13.S4, V15.S4, V4.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V14.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V14.S4]
 	VFMLA V12.S4, V14.S4, V6.S4
 	VFMLA V13.S4, V14.S4, V7.S4
 	ADD $4, R6, R7
@@ -23340,8 +20047,7 @@ edge7loop:
 	VFMLA V13.S4, V15.S4, V10.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge7loop
 edge7tail:
@@ -23368,8 +20074,7 @@ edge7tailloop:
 	VFMLA V13.S4, V15.S4, V10.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge7tailloop
 edge7done:
@@ -23469,11 +20174,8 @@ edge7beta0:
 	B next
 edge8:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge8tail
@@ -23487,29 +20189,26 @@ edge8loop:
 	VLD1R (R7), [V15.S4]
 	VFMLA V12.S4, V15.S4, V3.S4
 	VFMLA V13.S4, V15.S4, V4.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V14.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V14.S4]
 	VFMLA V12.S4, V14.S4, V6.S4
 	VFMLA V13.S4, V14.S4, V7.S4
 	VLD1R (R6), [V15.S4]
 	VFMLA V12.S4, V15.S4, V9.S4
 	VFMLA V13.S4, V15.S4, V10.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F12
-	ADD R4<<0, R3, R7
-	FMOVQ 16(R7), F13
-	ADD $4, R1, R7
-	VLD1R (R7), [V14.S4]
+	ADD R4<<0, R3, R9
+	FMOVQ (R9), F12
+	FMOVQ 16(R9), F13
+	ADD $4, R1, R9
+	VLD1R (R9), [V14.S4]
 	VFMLA V12.S4, V14.S4, V0.S4
 	VFMLA V13.S4, V14.S4, V1.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V15.S4]
+	ADD $4, R7, R9
+	VLD1R (R9), [V15.S4]
 	VFMLA V12.S4, V15.S4, V3.S4
 	VFMLA V13.S4, V15.S4, V4.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V14.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V14.S4]
 	VFMLA V12.S4, V14.S4, V6.S4
 	VFMLA V13.S4, V14.S4, V7.S4
 	ADD $4, R6, R7
@@ -23518,8 +20217,7 @@ edge8loop:
 	VFMLA V13.S4, V15.S4, V10.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge8loop
 edge8tail:
@@ -23544,8 +20242,7 @@ edge8tailloop:
 	VFMLA V13.S4, V15.S4, V10.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge8tailloop
 edge8done:
@@ -23621,11 +20318,8 @@ edge8beta0:
 	B next
 edge9:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge9tail
@@ -23642,8 +20336,8 @@ edge9loop:
 	VFMLA V12.S4, V16.S4, V3.S4
 	VFMLA V13.S4, V16.S4, V4.S4
 	VFMLA V14.S4, V16.S4, V5.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V15.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V15.S4]
 	VFMLA V12.S4, V15.S4, V6.S4
 	VFMLA V13.S4, V15.S4, V7.S4
 	VFMLA V14.S4, V15.S4, V8.S4
@@ -23651,26 +20345,22 @@ edge9loop:
 	VFMLA V12.S4, V16.S4, V9.S4
 	VFMLA V13.S4, V16.S4, V10.S4
 	VFMLA V14.S4, V16.S4, V11.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F12
-	ADD R4<<0, R3, R7
-	FMOVQ 16(R7), F13
-	ADD R4<<0, R3, R7
-	FMOVS 32(R7), F14
-	ADD $4, R1, R7
-	VLD1R (R7), [V15.S4]
+	ADD R4<<0, R3, R9
+	FMOVQ (R9), F12
+	FMOVQ 16(R9), F13
+	FMOVS 32(R9), F14
+	ADD $4, R1, R9
+	VLD1R (R9), [V15.S4]
 	VFMLA V12.S4, V15.S4, V0.S4
 	VFMLA V13.S4, V15.S4, V1.S4
 	VFMLA V14.S4, V15.S4, V2.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V16.S4]
+	ADD $4, R7, R9
+	VLD1R (R9), [V16.S4]
 	VFMLA V12.S4, V16.S4, V3.S4
 	VFMLA V13.S4, V16.S4, V4.S4
 	VFMLA V14.S4, V16.S4, V5.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V15.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V15.S4]
 	VFMLA V12.S4, V15.S4, V6.S4
 	VFMLA V13.S4, V15.S4, V7.S4
 	VFMLA V14.S4, V15.S4, V8.S4
@@ -23681,8 +20371,7 @@ edge9loop:
 	VFMLA V14.S4, V16.S4, V11.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge9loop
 edge9tail:
@@ -23712,8 +20401,7 @@ edge9tailloop:
 	VFMLA V14.S4, V16.S4, V11.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge9tailloop
 edge9done:
@@ -23813,11 +20501,8 @@ edge9beta0:
 	B next
 edge10:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge10tail
@@ -23834,8 +20519,8 @@ edge10loop:
 	VFMLA V12.S4, V16.S4, V3.S4
 	VFMLA V13.S4, V16.S4, V4.S4
 	VFMLA V14.S4, V16.S4, V5.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V15.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V15.S4]
 	VFMLA V12.S4, V15.S4, V6.S4
 	VFMLA V13.S4, V15.S4, V7.S4
 	VFMLA V14.S4, V15.S4, V8.S4
@@ -23843,26 +20528,22 @@ edge10loop:
 	VFMLA V12.S4, V16.S4, V9.S4
 	VFMLA V13.S4, V16.S4, V10.S4
 	VFMLA V14.S4, V16.S4, V11.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F12
-	ADD R4<<0, R3, R7
-	FMOVQ 16(R7), F13
-	ADD R4<<0, R3, R7
-	FMOVD 32(R7), F14
-	ADD $4, R1, R7
-	VLD1R (R7), [V15.S4]
+	ADD R4<<0, R3, R9
+	FMOVQ (R9), F12
+	FMOVQ 16(R9), F13
+	FMOVD 32(R9), F14
+	ADD $4, R1, R9
+	VLD1R (R9), [V15.S4]
 	VFMLA V12.S4, V15.S4, V0.S4
 	VFMLA V13.S4, V15.S4, V1.S4
 	VFMLA V14.S4, V15.S4, V2.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V16.S4]
+	ADD $4, R7, R9
+	VLD1R (R9), [V16.S4]
 	VFMLA V12.S4, V16.S4, V3.S4
 	VFMLA V13.S4, V16.S4, V4.S4
 	VFMLA V14.S4, V16.S4, V5.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V15.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V15.S4]
 	VFMLA V12.S4, V15.S4, V6.S4
 	VFMLA V13.S4, V15.S4, V7.S4
 	VFMLA V14.S4, V15.S4, V8.S4
@@ -23873,8 +20554,7 @@ edge10loop:
 	VFMLA V14.S4, V16.S4, V11.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge10loop
 edge10tail:
@@ -23904,8 +20584,7 @@ edge10tailloop:
 	VFMLA V14.S4, V16.S4, V11.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge10tailloop
 edge10done:
@@ -24005,11 +20684,8 @@ edge10beta0:
 	B next
 edge11:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge11tail
@@ -24028,8 +20704,8 @@ edge11loop:
 	VFMLA V12.S4, V16.S4, V3.S4
 	VFMLA V13.S4, V16.S4, V4.S4
 	VFMLA V14.S4, V16.S4, V5.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V15.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V15.S4]
 	VFMLA V12.S4, V15.S4, V6.S4
 	VFMLA V13.S4, V15.S4, V7.S4
 	VFMLA V14.S4, V15.S4, V8.S4
@@ -24037,29 +20713,24 @@ edge11loop:
 	VFMLA V12.S4, V16.S4, V9.S4
 	VFMLA V13.S4, V16.S4, V10.S4
 	VFMLA V14.S4, V16.S4, V11.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F12
-	ADD R4<<0, R3, R7
-	FMOVQ 16(R7), F13
-	ADD R4<<0, R3, R7
-	FMOVD 32(R7), F14
-	ADD R4<<0, R3, R7
-	FMOVS 40(R7), F17
+	ADD R4<<0, R3, R9
+	FMOVQ (R9), F12
+	FMOVQ 16(R9), F13
+	FMOVD 32(R9), F14
+	FMOVS 40(R9), F17
 	VMOV V17.S[0], V14.S[2]
-	ADD $4, R1, R7
-	VLD1R (R7), [V15.S4]
+	ADD $4, R1, R9
+	VLD1R (R9), [V15.S4]
 	VFMLA V12.S4, V15.S4, V0.S4
 	VFMLA V13.S4, V15.S4, V1.S4
 	VFMLA V14.S4, V15.S4, V2.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V16.S4]
+	ADD $4, R7, R9
+	VLD1R (R9), [V16.S4]
 	VFMLA V12.S4, V16.S4, V3.S4
 	VFMLA V13.S4, V16.S4, V4.S4
 	VFMLA V14.S4, V16.S4, V5.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V15.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V15.S4]
 	VFMLA V12.S4, V15.S4, V6.S4
 	VFMLA V13.S4, V15.S4, V7.S4
 	VFMLA V14.S4, V15.S4, V8.S4
@@ -24070,8 +20741,7 @@ edge11loop:
 	VFMLA V14.S4, V16.S4, V11.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge11loop
 edge11tail:
@@ -24103,8 +20773,7 @@ edge11tailloop:
 	VFMLA V14.S4, V16.S4, V11.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge11tailloop
 edge11done:
@@ -24233,18 +20902,15 @@ next:
 	MOVD R0, tiles+72(FP)
 	MOVD a+8(FP), R0
 	MOVD an+80(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, a+8(FP)
 	MOVD b+24(FP), R0
 	MOVD bn+88(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, b+24(FP)
 	MOVD c+40(FP), R0
 	MOVD cn+96(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, c+40(FP)
 	B top
 last:
@@ -24296,11 +20962,8 @@ top:
 	CMP $12, R5
 	BNE edge
 	ADD R2<<1, R2, R6
-	ADD $0, R6, R7
-	ADD R4<<1, R4, R6
-	ADD $0, R6, R8
-	ADD R7<<0, R1, R6
-	ADD $0, R6, R7
+	ADD R4<<1, R4, R7
+	ADD R6<<0, R1, R8
 	MOVD R0, R6
 	LSR $2, R6, R6
 	CBZ R6, fulltail
@@ -24317,126 +20980,110 @@ fullloop:
 	VFMLA V15.S4, V19.S4, V3.S4
 	VFMLA V16.S4, V19.S4, V4.S4
 	VFMLA V17.S4, V19.S4, V5.S4
-	ADD R2<<1, R1, R9
-	VLD1R (R9), [V18.S4]
-	VFMLA V15.S4, V18.S4, V6.S4
-	VFMLA V16.S4, V18.S4, V7.S4
-	VFMLA V17.S4, V18.S4, V8.S4
-	VLD1R (R7), [V19.S4]
-	VFMLA V15.S4, V19.S4, V9.S4
-	VFMLA V16.S4, V19.S4, V10.S4
-	VFMLA V17.S4, V19.S4, V11.S4
-	ADD R2<<0, R7, R9
-	VLD1R (R9), [V18.S4]
-	VFMLA V15.S4, V18.S4, V12.S4
-	VFMLA V16.S4, V18.S4, V13.S4
-	VFMLA V17.S4, V18.S4, V14.S4
-	ADD R4<<0, R3, R9
-	FMOVQ (R9), F15
-	ADD R4<<0, R3, R9
-	FMOVQ 16(R9), F16
-	ADD R4<<0, R3, R9
-	FMOVQ 32(R9), F17
-	ADD $4, R1, R9
-	VLD1R (R9), [V18.S4]
-	VFMLA V15.S4, V18.S4, V0.S4
-	VFMLA V16.S4, V18.S4, V1.S4
-	VFMLA V17.S4, V18.S4, V2.S4
-	ADD R2<<0, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V19.S4]
-	VFMLA V15.S4, V19.S4, V3.S4
-	VFMLA V16.S4, V19.S4, V4.S4
-	VFMLA V17.S4, V19.S4, V5.S4
-	ADD R2<<1, R1, R9
-	ADD $4, R9, R10
+	ADD R2<<1, R1, R10
 	VLD1R (R10), [V18.S4]
 	VFMLA V15.S4, V18.S4, V6.S4
 	VFMLA V16.S4, V18.S4, V7.S4
 	VFMLA V17.S4, V18.S4, V8.S4
-	ADD $4, R7, R9
+	VLD1R (R8), [V19.S4]
+	VFMLA V15.S4, V19.S4, V9.S4
+	VFMLA V16.S4, V19.S4, V10.S4
+	VFMLA V17.S4, V19.S4, V11.S4
+	ADD R2<<0, R8, R11
+	VLD1R (R11), [V18.S4]
+	VFMLA V15.S4, V18.S4, V12.S4
+	VFMLA V16.S4, V18.S4, V13.S4
+	VFMLA V17.S4, V18.S4, V14.S4
+	ADD R4<<0, R3, R12
+	FMOVQ (R12), F15
+	FMOVQ 16(R12), F16
+	FMOVQ 32(R12), F17
+	ADD $4, R1, R12
+	VLD1R (R12), [V18.S4]
+	VFMLA V15.S4, V18.S4, V0.S4
+	VFMLA V16.S4, V18.S4, V1.S4
+	VFMLA V17.S4, V18.S4, V2.S4
+	ADD $4, R9, R12
+	VLD1R (R12), [V19.S4]
+	VFMLA V15.S4, V19.S4, V3.S4
+	VFMLA V16.S4, V19.S4, V4.S4
+	VFMLA V17.S4, V19.S4, V5.S4
+	ADD $4, R10, R12
+	VLD1R (R12), [V18.S4]
+	VFMLA V15.S4, V18.S4, V6.S4
+	VFMLA V16.S4, V18.S4, V7.S4
+	VFMLA V17.S4, V18.S4, V8.S4
+	ADD $4, R8, R12
+	VLD1R (R12), [V19.S4]
+	VFMLA V15.S4, V19.S4, V9.S4
+	VFMLA V16.S4, V19.S4, V10.S4
+	VFMLA V17.S4, V19.S4, V11.S4
+	ADD $4, R11, R12
+	VLD1R (R12), [V18.S4]
+	VFMLA V15.S4, V18.S4, V12.S4
+	VFMLA V16.S4, V18.S4, V13.S4
+	VFMLA V17.S4, V18.S4, V14.S4
+	ADD R4<<1, R3, R12
+	FMOVQ (R12), F15
+	FMOVQ 16(R12), F16
+	FMOVQ 32(R12), F17
+	ADD $8, R1, R12
+	VLD1R (R12), [V18.S4]
+	VFMLA V15.S4, V18.S4, V0.S4
+	VFMLA V16.S4, V18.S4, V1.S4
+	VFMLA V17.S4, V18.S4, V2.S4
+	ADD $8, R9, R12
+	VLD1R (R12), [V19.S4]
+	VFMLA V15.S4, V19.S4, V3.S4
+	VFMLA V16.S4, V19.S4, V4.S4
+	VFMLA V17.S4, V19.S4, V5.S4
+	ADD $8, R10, R12
+	VLD1R (R12), [V18.S4]
+	VFMLA V15.S4, V18.S4, V6.S4
+	VFMLA V16.S4, V18.S4, V7.S4
+	VFMLA V17.S4, V18.S4, V8.S4
+	ADD $8, R8, R12
+	VLD1R (R12), [V19.S4]
+	VFMLA V15.S4, V19.S4, V9.S4
+	VFMLA V16.S4, V19.S4, V10.S4
+	VFMLA V17.S4, V19.S4, V11.S4
+	ADD $8, R11, R12
+	VLD1R (R12), [V18.S4]
+	VFMLA V15.S4, V18.S4, V12.S4
+	VFMLA V16.S4, V18.S4, V13.S4
+	VFMLA V17.S4, V18.S4, V14.S4
+	ADD R7<<0, R3, R12
+	FMOVQ (R12), F15
+	FMOVQ 16(R12), F16
+	FMOVQ 32(R12), F17
+	ADD $12, R1, R12
+	VLD1R (R12), [V18.S4]
+	VFMLA V15.S4, V18.S4, V0.S4
+	VFMLA V16.S4, V18.S4, V1.S4
+	VFMLA V17.S4, V18.S4, V2.S4
+	ADD $12, R9, R12
+	VLD1R (R12), [V19.S4]
+	VFMLA V15.S4, V19.S4, V3.S4
+	VFMLA V16.S4, V19.S4, V4.S4
+	VFMLA V17.S4, V19.S4, V5.S4
+	ADD $12, R10, R9
+	VLD1R (R9), [V18.S4]
+	VFMLA V15.S4, V18.S4, V6.S4
+	VFMLA V16.S4, V18.S4, V7.S4
+	VFMLA V17.S4, V18.S4, V8.S4
+	ADD $12, R8, R9
 	VLD1R (R9), [V19.S4]
 	VFMLA V15.S4, V19.S4, V9.S4
 	VFMLA V16.S4, V19.S4, V10.S4
 	VFMLA V17.S4, V19.S4, V11.S4
-	ADD R2<<0, R7, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V18.S4]
-	VFMLA V15.S4, V18.S4, V12.S4
-	VFMLA V16.S4, V18.S4, V13.S4
-	VFMLA V17.S4, V18.S4, V14.S4
-	ADD R4<<1, R3, R9
-	FMOVQ (R9), F15
-	ADD R4<<1, R3, R9
-	FMOVQ 16(R9), F16
-	ADD R4<<1, R3, R9
-	FMOVQ 32(R9), F17
-	ADD $8, R1, R9
+	ADD $12, R11, R9
 	VLD1R (R9), [V18.S4]
-	VFMLA V15.S4, V18.S4, V0.S4
-	VFMLA V16.S4, V18.S4, V1.S4
-	VFMLA V17.S4, V18.S4, V2.S4
-	ADD R2<<0, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V19.S4]
-	VFMLA V15.S4, V19.S4, V3.S4
-	VFMLA V16.S4, V19.S4, V4.S4
-	VFMLA V17.S4, V19.S4, V5.S4
-	ADD R2<<1, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V18.S4]
-	VFMLA V15.S4, V18.S4, V6.S4
-	VFMLA V16.S4, V18.S4, V7.S4
-	VFMLA V17.S4, V18.S4, V8.S4
-	ADD $8, R7, R9
-	VLD1R (R9), [V19.S4]
-	VFMLA V15.S4, V19.S4, V9.S4
-	VFMLA V16.S4, V19.S4, V10.S4
-	VFMLA V17.S4, V19.S4, V11.S4
-	ADD R2<<0, R7, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V18.S4]
-	VFMLA V15.S4, V18.S4, V12.S4
-	VFMLA V16.S4, V18.S4, V13.S4
-	VFMLA V17.S4, V18.S4, V14.S4
-	ADD R8<<0, R3, R9
-	FMOVQ (R9), F15
-	ADD R8<<0, R3, R9
-	FMOVQ 16(R9), F16
-	ADD R8<<0, R3, R9
-	FMOVQ 32(R9), F17
-	ADD $12, R1, R9
-	VLD1R (R9), [V18.S4]
-	VFMLA V15.S4, V18.S4, V0.S4
-	VFMLA V16.S4, V18.S4, V1.S4
-	VFMLA V17.S4, V18.S4, V2.S4
-	ADD R2<<0, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V19.S4]
-	VFMLA V15.S4, V19.S4, V3.S4
-	VFMLA V16.S4, V19.S4, V4.S4
-	VFMLA V17.S4, V19.S4, V5.S4
-	ADD R2<<1, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V18.S4]
-	VFMLA V15.S4, V18.S4, V6.S4
-	VFMLA V16.S4, V18.S4, V7.S4
-	VFMLA V17.S4, V18.S4, V8.S4
-	ADD $12, R7, R9
-	VLD1R (R9), [V19.S4]
-	VFMLA V15.S4, V19.S4, V9.S4
-	VFMLA V16.S4, V19.S4, V10.S4
-	VFMLA V17.S4, V19.S4, V11.S4
-	ADD R2<<0, R7, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V18.S4]
 	VFMLA V15.S4, V18.S4, V12.S4
 	VFMLA V16.S4, V18.S4, V13.S4
 	VFMLA V17.S4, V18.S4, V14.S4
 	ADD $16, R1, R1
-	ADD $16, R7, R7
-	ADD R4<<2, R3, R9
-	ADD $0, R9, R3
+	ADD $16, R8, R8
+	ADD R4<<2, R3, R3
 	SUBS $1, R6, R6
 	BNE fullloop
 fulltail:
@@ -24460,19 +21107,18 @@ fulltailloop:
 	VFMLA V15.S4, V18.S4, V6.S4
 	VFMLA V16.S4, V18.S4, V7.S4
 	VFMLA V17.S4, V18.S4, V8.S4
-	VLD1R (R7), [V19.S4]
+	VLD1R (R8), [V19.S4]
 	VFMLA V15.S4, V19.S4, V9.S4
 	VFMLA V16.S4, V19.S4, V10.S4
 	VFMLA V17.S4, V19.S4, V11.S4
-	ADD R2<<0, R7, R6
+	ADD R2<<0, R8, R6
 	VLD1R (R6), [V18.S4]
 	VFMLA V15.S4, V18.S4, V12.S4
 	VFMLA V16.S4, V18.S4, V13.S4
 	VFMLA V17.S4, V18.S4, V14.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
-	ADD R4<<0, R3, R6
-	ADD $0, R6, R3
+	ADD $4, R8, R8
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE fulltailloop
 fulldone:
@@ -24614,11 +21260,8 @@ edge:
 	B edge11
 edge1:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge1tail
@@ -24629,38 +21272,34 @@ edge1loop:
 	ADD R2<<0, R1, R7
 	VLD1R (R7), [V17.S4]
 	VFMLA V15.S4, V17.S4, V3.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V16.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V16.S4]
 	VFMLA V15.S4, V16.S4, V6.S4
 	VLD1R (R6), [V17.S4]
 	VFMLA V15.S4, V17.S4, V9.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V16.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V16.S4]
 	VFMLA V15.S4, V16.S4, V12.S4
-	ADD R4<<0, R3, R7
-	FMOVS (R7), F15
-	ADD $4, R1, R7
-	VLD1R (R7), [V16.S4]
+	ADD R4<<0, R3, R10
+	FMOVS (R10), F15
+	ADD $4, R1, R10
+	VLD1R (R10), [V16.S4]
 	VFMLA V15.S4, V16.S4, V0.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V17.S4]
+	ADD $4, R7, R10
+	VLD1R (R10), [V17.S4]
 	VFMLA V15.S4, V17.S4, V3.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V16.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V16.S4]
 	VFMLA V15.S4, V16.S4, V6.S4
 	ADD $4, R6, R7
 	VLD1R (R7), [V17.S4]
 	VFMLA V15.S4, V17.S4, V9.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V16.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V16.S4]
 	VFMLA V15.S4, V16.S4, V12.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge1loop
 edge1tail:
@@ -24683,8 +21322,7 @@ edge1tailloop:
 	VFMLA V15.S4, V16.S4, V12.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge1tailloop
 edge1done:
@@ -24744,11 +21382,8 @@ edge1beta0:
 	B next
 edge2:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge2tail
@@ -24759,38 +21394,34 @@ edge2loop:
 	ADD R2<<0, R1, R7
 	VLD1R (R7), [V17.S4]
 	VFMLA V15.S4, V17.S4, V3.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V16.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V16.S4]
 	VFMLA V15.S4, V16.S4, V6.S4
 	VLD1R (R6), [V17.S4]
 	VFMLA V15.S4, V17.S4, V9.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V16.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V16.S4]
 	VFMLA V15.S4, V16.S4, V12.S4
-	ADD R4<<0, R3, R7
-	FMOVD (R7), F15
-	ADD $4, R1, R7
-	VLD1R (R7), [V16.S4]
+	ADD R4<<0, R3, R10
+	FMOVD (R10), F15
+	ADD $4, R1, R10
+	VLD1R (R10), [V16.S4]
 	VFMLA V15.S4, V16.S4, V0.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V17.S4]
+	ADD $4, R7, R10
+	VLD1R (R10), [V17.S4]
 	VFMLA V15.S4, V17.S4, V3.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V16.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V16.S4]
 	VFMLA V15.S4, V16.S4, V6.S4
 	ADD $4, R6, R7
 	VLD1R (R7), [V17.S4]
 	VFMLA V15.S4, V17.S4, V9.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V16.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V16.S4]
 	VFMLA V15.S4, V16.S4, V12.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge2loop
 edge2tail:
@@ -24813,8 +21444,7 @@ edge2tailloop:
 	VFMLA V15.S4, V16.S4, V12.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge2tailloop
 edge2done:
@@ -24874,11 +21504,8 @@ edge2beta0:
 	B next
 edge3:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge3tail
@@ -24891,41 +21518,36 @@ edge3loop:
 	ADD R2<<0, R1, R7
 	VLD1R (R7), [V17.S4]
 	VFMLA V15.S4, V17.S4, V3.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V16.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V16.S4]
 	VFMLA V15.S4, V16.S4, V6.S4
 	VLD1R (R6), [V17.S4]
 	VFMLA V15.S4, V17.S4, V9.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V16.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V16.S4]
 	VFMLA V15.S4, V16.S4, V12.S4
-	ADD R4<<0, R3, R7
-	FMOVD (R7), F15
-	ADD R4<<0, R3, R7
-	FMOVS 8(R7), F18
+	ADD R4<<0, R3, R10
+	FMOVD (R10), F15
+	FMOVS 8(R10), F18
 	VMOV V18.S[0], V15.S[2]
-	ADD $4, R1, R7
-	VLD1R (R7), [V16.S4]
+	ADD $4, R1, R10
+	VLD1R (R10), [V16.S4]
 	VFMLA V15.S4, V16.S4, V0.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V17.S4]
+	ADD $4, R7, R10
+	VLD1R (R10), [V17.S4]
 	VFMLA V15.S4, V17.S4, V3.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V16.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V16.S4]
 	VFMLA V15.S4, V16.S4, V6.S4
 	ADD $4, R6, R7
 	VLD1R (R7), [V17.S4]
 	VFMLA V15.S4, V17.S4, V9.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V16.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V16.S4]
 	VFMLA V15.S4, V16.S4, V12.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge3loop
 edge3tail:
@@ -24950,8 +21572,7 @@ edge3tailloop:
 	VFMLA V15.S4, V16.S4, V12.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge3tailloop
 edge3done:
@@ -25041,11 +21662,8 @@ edge3beta0:
 	B next
 edge4:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge4tail
@@ -25056,38 +21674,34 @@ edge4loop:
 	ADD R2<<0, R1, R7
 	VLD1R (R7), [V17.S4]
 	VFMLA V15.S4, V17.S4, V3.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V16.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V16.S4]
 	VFMLA V15.S4, V16.S4, V6.S4
 	VLD1R (R6), [V17.S4]
 	VFMLA V15.S4, V17.S4, V9.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V16.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V16.S4]
 	VFMLA V15.S4, V16.S4, V12.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F15
-	ADD $4, R1, R7
-	VLD1R (R7), [V16.S4]
+	ADD R4<<0, R3, R10
+	FMOVQ (R10), F15
+	ADD $4, R1, R10
+	VLD1R (R10), [V16.S4]
 	VFMLA V15.S4, V16.S4, V0.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V17.S4]
+	ADD $4, R7, R10
+	VLD1R (R10), [V17.S4]
 	VFMLA V15.S4, V17.S4, V3.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V16.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V16.S4]
 	VFMLA V15.S4, V16.S4, V6.S4
 	ADD $4, R6, R7
 	VLD1R (R7), [V17.S4]
 	VFMLA V15.S4, V17.S4, V9.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V16.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V16.S4]
 	VFMLA V15.S4, V16.S4, V12.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge4loop
 edge4tail:
@@ -25110,8 +21724,7 @@ edge4tailloop:
 	VFMLA V15.S4, V16.S4, V12.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge4tailloop
 edge4done:
@@ -25171,11 +21784,8 @@ edge4beta0:
 	B next
 edge5:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge5tail
@@ -25189,48 +21799,43 @@ edge5loop:
 	VLD1R (R7), [V18.S4]
 	VFMLA V15.S4, V18.S4, V3.S4
 	VFMLA V16.S4, V18.S4, V4.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V17.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V17.S4]
 	VFMLA V15.S4, V17.S4, V6.S4
 	VFMLA V16.S4, V17.S4, V7.S4
 	VLD1R (R6), [V18.S4]
 	VFMLA V15.S4, V18.S4, V9.S4
 	VFMLA V16.S4, V18.S4, V10.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V17.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V17.S4]
 	VFMLA V15.S4, V17.S4, V12.S4
 	VFMLA V16.S4, V17.S4, V13.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F15
-	ADD R4<<0, R3, R7
-	FMOVS 16(R7), F16
-	ADD $4, R1, R7
-	VLD1R (R7), [V17.S4]
+	ADD R4<<0, R3, R10
+	FMOVQ (R10), F15
+	FMOVS 16(R10), F16
+	ADD $4, R1, R10
+	VLD1R (R10), [V17.S4]
 	VFMLA V15.S4, V17.S4, V0.S4
 	VFMLA V16.S4, V17.S4, V1.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V18.S4]
+	ADD $4, R7, R10
+	VLD1R (R10), [V18.S4]
 	VFMLA V15.S4, V18.S4, V3.S4
 	VFMLA V16.S4, V18.S4, V4.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V17.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V17.S4]
 	VFMLA V15.S4, V17.S4, V6.S4
 	VFMLA V16.S4, V17.S4, V7.S4
 	ADD $4, R6, R7
 	VLD1R (R7), [V18.S4]
 	VFMLA V15.S4, V18.S4, V9.S4
 	VFMLA V16.S4, V18.S4, V10.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V17.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V17.S4]
 	VFMLA V15.S4, V17.S4, V12.S4
 	VFMLA V16.S4, V17.S4, V13.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge5loop
 edge5tail:
@@ -25259,8 +21864,7 @@ edge5tailloop:
 	VFMLA V16.S4, V17.S4, V13.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge5tailloop
 edge5done:
@@ -25350,11 +21954,8 @@ edge5beta0:
 	B next
 edge6:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge6tail
@@ -25368,48 +21969,43 @@ edge6loop:
 	VLD1R (R7), [V18.S4]
 	VFMLA V15.S4, V18.S4, V3.S4
 	VFMLA V16.S4, V18.S4, V4.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V17.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V17.S4]
 	VFMLA V15.S4, V17.S4, V6.S4
 	VFMLA V16.S4, V17.S4, V7.S4
 	VLD1R (R6), [V18.S4]
 	VFMLA V15.S4, V18.S4, V9.S4
 	VFMLA V16.S4, V18.S4, V10.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V17.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V17.S4]
 	VFMLA V15.S4, V17.S4, V12.S4
 	VFMLA V16.S4, V17.S4, V13.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F15
-	ADD R4<<0, R3, R7
-	FMOVD 16(R7), F16
-	ADD $4, R1, R7
-	VLD1R (R7), [V17.S4]
+	ADD R4<<0, R3, R10
+	FMOVQ (R10), F15
+	FMOVD 16(R10), F16
+	ADD $4, R1, R10
+	VLD1R (R10), [V17.S4]
 	VFMLA V15.S4, V17.S4, V0.S4
 	VFMLA V16.S4, V17.S4, V1.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V18.S4]
+	ADD $4, R7, R10
+	VLD1R (R10), [V18.S4]
 	VFMLA V15.S4, V18.S4, V3.S4
 	VFMLA V16.S4, V18.S4, V4.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V17.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V17.S4]
 	VFMLA V15.S4, V17.S4, V6.S4
 	VFMLA V16.S4, V17.S4, V7.S4
 	ADD $4, R6, R7
 	VLD1R (R7), [V18.S4]
 	VFMLA V15.S4, V18.S4, V9.S4
 	VFMLA V16.S4, V18.S4, V10.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V17.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V17.S4]
 	VFMLA V15.S4, V17.S4, V12.S4
 	VFMLA V16.S4, V17.S4, V13.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge6loop
 edge6tail:
@@ -25438,8 +22034,7 @@ edge6tailloop:
 	VFMLA V16.S4, V17.S4, V13.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge6tailloop
 edge6done:
@@ -25529,11 +22124,8 @@ edge6beta0:
 	B next
 edge7:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge7tail
@@ -25549,51 +22141,45 @@ edge7loop:
 	VLD1R (R7), [V18.S4]
 	VFMLA V15.S4, V18.S4, V3.S4
 	VFMLA V16.S4, V18.S4, V4.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V17.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V17.S4]
 	VFMLA V15.S4, V17.S4, V6.S4
 	VFMLA V16.S4, V17.S4, V7.S4
 	VLD1R (R6), [V18.S4]
 	VFMLA V15.S4, V18.S4, V9.S4
 	VFMLA V16.S4, V18.S4, V10.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V17.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V17.S4]
 	VFMLA V15.S4, V17.S4, V12.S4
 	VFMLA V16.S4, V17.S4, V13.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F15
-	ADD R4<<0, R3, R7
-	FMOVD 16(R7), F16
-	ADD R4<<0, R3, R7
-	FMOVS 24(R7), F19
+	ADD R4<<0, R3, R10
+	FMOVQ (R10), F15
+	FMOVD 16(R10), F16
+	FMOVS 24(R10), F19
 	VMOV V19.S[0], V16.S[2]
-	ADD $4, R1, R7
-	VLD1R (R7), [V17.S4]
+	ADD $4, R1, R10
+	VLD1R (R10), [V17.S4]
 	VFMLA V15.S4, V17.S4, V0.S4
 	VFMLA V16.S4, V17.S4, V1.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V18.S4]
+	ADD $4, R7, R10
+	VLD1R (R10), [V18.S4]
 	VFMLA V15.S4, V18.S4, V3.S4
 	VFMLA V16.S4, V18.S4, V4.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V17.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V17.S4]
 	VFMLA V15.S4, V17.S4, V6.S4
 	VFMLA V16.S4, V17.S4, V7.S4
 	ADD $4, R6, R7
 	VLD1R (R7), [V18.S4]
 	VFMLA V15.S4, V18.S4, V9.S4
 	VFMLA V16.S4, V18.S4, V10.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V17.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V17.S4]
 	VFMLA V15.S4, V17.S4, V12.S4
 	VFMLA V16.S4, V17.S4, V13.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge7loop
 edge7tail:
@@ -25624,8 +22210,7 @@ edge7tailloop:
 	VFMLA V16.S4, V17.S4, V13.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge7tailloop
 edge7done:
@@ -25745,11 +22330,8 @@ edge7beta0:
 	B next
 edge8:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge8tail
@@ -25763,48 +22345,43 @@ edge8loop:
 	VLD1R (R7), [V18.S4]
 	VFMLA V15.S4, V18.S4, V3.S4
 	VFMLA V16.S4, V18.S4, V4.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V17.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V17.S4]
 	VFMLA V15.S4, V17.S4, V6.S4
 	VFMLA V16.S4, V17.S4, V7.S4
 	VLD1R (R6), [V18.S4]
 	VFMLA V15.S4, V18.S4, V9.S4
 	VFMLA V16.S4, V18.S4, V10.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V17.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V17.S4]
 	VFMLA V15.S4, V17.S4, V12.S4
 	VFMLA V16.S4, V17.S4, V13.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F15
-	ADD R4<<0, R3, R7
-	FMOVQ 16(R7), F16
-	ADD $4, R1, R7
-	VLD1R (R7), [V17.S4]
+	ADD R4<<0, R3, R10
+	FMOVQ (R10), F15
+	FMOVQ 16(R10), F16
+	ADD $4, R1, R10
+	VLD1R (R10), [V17.S4]
 	VFMLA V15.S4, V17.S4, V0.S4
 	VFMLA V16.S4, V17.S4, V1.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V18.S4]
+	ADD $4, R7, R10
+	VLD1R (R10), [V18.S4]
 	VFMLA V15.S4, V18.S4, V3.S4
 	VFMLA V16.S4, V18.S4, V4.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V17.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V17.S4]
 	VFMLA V15.S4, V17.S4, V6.S4
 	VFMLA V16.S4, V17.S4, V7.S4
 	ADD $4, R6, R7
 	VLD1R (R7), [V18.S4]
 	VFMLA V15.S4, V18.S4, V9.S4
 	VFMLA V16.S4, V18.S4, V10.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V17.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V17.S4]
 	VFMLA V15.S4, V17.S4, V12.S4
 	VFMLA V16.S4, V17.S4, V13.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge8loop
 edge8tail:
@@ -25833,8 +22410,7 @@ edge8tailloop:
 	VFMLA V16.S4, V17.S4, V13.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge8tailloop
 edge8done:
@@ -25924,11 +22500,8 @@ edge8beta0:
 	B next
 edge9:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge9tail
@@ -25945,8 +22518,8 @@ edge9loop:
 	VFMLA V15.S4, V19.S4, V3.S4
 	VFMLA V16.S4, V19.S4, V4.S4
 	VFMLA V17.S4, V19.S4, V5.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V18.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V18.S4]
 	VFMLA V15.S4, V18.S4, V6.S4
 	VFMLA V16.S4, V18.S4, V7.S4
 	VFMLA V17.S4, V18.S4, V8.S4
@@ -25954,31 +22527,27 @@ edge9loop:
 	VFMLA V15.S4, V19.S4, V9.S4
 	VFMLA V16.S4, V19.S4, V10.S4
 	VFMLA V17.S4, V19.S4, V11.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V18.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V18.S4]
 	VFMLA V15.S4, V18.S4, V12.S4
 	VFMLA V16.S4, V18.S4, V13.S4
 	VFMLA V17.S4, V18.S4, V14.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F15
-	ADD R4<<0, R3, R7
-	FMOVQ 16(R7), F16
-	ADD R4<<0, R3, R7
-	FMOVS 32(R7), F17
-	ADD $4, R1, R7
-	VLD1R (R7), [V18.S4]
+	ADD R4<<0, R3, R10
+	FMOVQ (R10), F15
+	FMOVQ 16(R10), F16
+	FMOVS 32(R10), F17
+	ADD $4, R1, R10
+	VLD1R (R10), [V18.S4]
 	VFMLA V15.S4, V18.S4, V0.S4
 	VFMLA V16.S4, V18.S4, V1.S4
 	VFMLA V17.S4, V18.S4, V2.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V19.S4]
+	ADD $4, R7, R10
+	VLD1R (R10), [V19.S4]
 	VFMLA V15.S4, V19.S4, V3.S4
 	VFMLA V16.S4, V19.S4, V4.S4
 	VFMLA V17.S4, V19.S4, V5.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V18.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V18.S4]
 	VFMLA V15.S4, V18.S4, V6.S4
 	VFMLA V16.S4, V18.S4, V7.S4
 	VFMLA V17.S4, V18.S4, V8.S4
@@ -25987,16 +22556,14 @@ edge9loop:
 	VFMLA V15.S4, V19.S4, V9.S4
 	VFMLA V16.S4, V19.S4, V10.S4
 	VFMLA V17.S4, V19.S4, V11.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V18.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V18.S4]
 	VFMLA V15.S4, V18.S4, V12.S4
 	VFMLA V16.S4, V18.S4, V13.S4
 	VFMLA V17.S4, V18.S4, V14.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge9loop
 edge9tail:
@@ -26031,8 +22598,7 @@ edge9tailloop:
 	VFMLA V17.S4, V18.S4, V14.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge9tailloop
 edge9done:
@@ -26152,11 +22718,8 @@ edge9beta0:
 	B next
 edge10:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge10tail
@@ -26173,8 +22736,8 @@ edge10loop:
 	VFMLA V15.S4, V19.S4, V3.S4
 	VFMLA V16.S4, V19.S4, V4.S4
 	VFMLA V17.S4, V19.S4, V5.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V18.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V18.S4]
 	VFMLA V15.S4, V18.S4, V6.S4
 	VFMLA V16.S4, V18.S4, V7.S4
 	VFMLA V17.S4, V18.S4, V8.S4
@@ -26182,31 +22745,27 @@ edge10loop:
 	VFMLA V15.S4, V19.S4, V9.S4
 	VFMLA V16.S4, V19.S4, V10.S4
 	VFMLA V17.S4, V19.S4, V11.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V18.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V18.S4]
 	VFMLA V15.S4, V18.S4, V12.S4
 	VFMLA V16.S4, V18.S4, V13.S4
 	VFMLA V17.S4, V18.S4, V14.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F15
-	ADD R4<<0, R3, R7
-	FMOVQ 16(R7), F16
-	ADD R4<<0, R3, R7
-	FMOVD 32(R7), F17
-	ADD $4, R1, R7
-	VLD1R (R7), [V18.S4]
+	ADD R4<<0, R3, R10
+	FMOVQ (R10), F15
+	FMOVQ 16(R10), F16
+	FMOVD 32(R10), F17
+	ADD $4, R1, R10
+	VLD1R (R10), [V18.S4]
 	VFMLA V15.S4, V18.S4, V0.S4
 	VFMLA V16.S4, V18.S4, V1.S4
 	VFMLA V17.S4, V18.S4, V2.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V19.S4]
+	ADD $4, R7, R10
+	VLD1R (R10), [V19.S4]
 	VFMLA V15.S4, V19.S4, V3.S4
 	VFMLA V16.S4, V19.S4, V4.S4
 	VFMLA V17.S4, V19.S4, V5.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V18.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V18.S4]
 	VFMLA V15.S4, V18.S4, V6.S4
 	VFMLA V16.S4, V18.S4, V7.S4
 	VFMLA V17.S4, V18.S4, V8.S4
@@ -26215,16 +22774,14 @@ edge10loop:
 	VFMLA V15.S4, V19.S4, V9.S4
 	VFMLA V16.S4, V19.S4, V10.S4
 	VFMLA V17.S4, V19.S4, V11.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V18.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V18.S4]
 	VFMLA V15.S4, V18.S4, V12.S4
 	VFMLA V16.S4, V18.S4, V13.S4
 	VFMLA V17.S4, V18.S4, V14.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge10loop
 edge10tail:
@@ -26259,8 +22816,7 @@ edge10tailloop:
 	VFMLA V17.S4, V18.S4, V14.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge10tailloop
 edge10done:
@@ -26380,11 +22936,8 @@ edge10beta0:
 	B next
 edge11:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge11tail
@@ -26403,8 +22956,8 @@ edge11loop:
 	VFMLA V15.S4, V19.S4, V3.S4
 	VFMLA V16.S4, V19.S4, V4.S4
 	VFMLA V17.S4, V19.S4, V5.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V18.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V18.S4]
 	VFMLA V15.S4, V18.S4, V6.S4
 	VFMLA V16.S4, V18.S4, V7.S4
 	VFMLA V17.S4, V18.S4, V8.S4
@@ -26412,34 +22965,29 @@ edge11loop:
 	VFMLA V15.S4, V19.S4, V9.S4
 	VFMLA V16.S4, V19.S4, V10.S4
 	VFMLA V17.S4, V19.S4, V11.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V18.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V18.S4]
 	VFMLA V15.S4, V18.S4, V12.S4
 	VFMLA V16.S4, V18.S4, V13.S4
 	VFMLA V17.S4, V18.S4, V14.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F15
-	ADD R4<<0, R3, R7
-	FMOVQ 16(R7), F16
-	ADD R4<<0, R3, R7
-	FMOVD 32(R7), F17
-	ADD R4<<0, R3, R7
-	FMOVS 40(R7), F20
+	ADD R4<<0, R3, R10
+	FMOVQ (R10), F15
+	FMOVQ 16(R10), F16
+	FMOVD 32(R10), F17
+	FMOVS 40(R10), F20
 	VMOV V20.S[0], V17.S[2]
-	ADD $4, R1, R7
-	VLD1R (R7), [V18.S4]
+	ADD $4, R1, R10
+	VLD1R (R10), [V18.S4]
 	VFMLA V15.S4, V18.S4, V0.S4
 	VFMLA V16.S4, V18.S4, V1.S4
 	VFMLA V17.S4, V18.S4, V2.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V19.S4]
+	ADD $4, R7, R10
+	VLD1R (R10), [V19.S4]
 	VFMLA V15.S4, V19.S4, V3.S4
 	VFMLA V16.S4, V19.S4, V4.S4
 	VFMLA V17.S4, V19.S4, V5.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V18.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V18.S4]
 	VFMLA V15.S4, V18.S4, V6.S4
 	VFMLA V16.S4, V18.S4, V7.S4
 	VFMLA V17.S4, V18.S4, V8.S4
@@ -26448,16 +22996,14 @@ edge11loop:
 	VFMLA V15.S4, V19.S4, V9.S4
 	VFMLA V16.S4, V19.S4, V10.S4
 	VFMLA V17.S4, V19.S4, V11.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V18.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V18.S4]
 	VFMLA V15.S4, V18.S4, V12.S4
 	VFMLA V16.S4, V18.S4, V13.S4
 	VFMLA V17.S4, V18.S4, V14.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge11loop
 edge11tail:
@@ -26494,8 +23040,7 @@ edge11tailloop:
 	VFMLA V17.S4, V18.S4, V14.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge11tailloop
 edge11done:
@@ -26650,18 +23195,15 @@ next:
 	MOVD R0, tiles+72(FP)
 	MOVD a+8(FP), R0
 	MOVD an+80(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, a+8(FP)
 	MOVD b+24(FP), R0
 	MOVD bn+88(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, b+24(FP)
 	MOVD c+40(FP), R0
 	MOVD cn+96(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, c+40(FP)
 	B top
 last:
@@ -26719,11 +23261,8 @@ top:
 	CMP $12, R5
 	BNE edge
 	ADD R2<<1, R2, R6
-	ADD $0, R6, R7
-	ADD R4<<1, R4, R6
-	ADD $0, R6, R8
-	ADD R7<<0, R1, R6
-	ADD $0, R6, R7
+	ADD R4<<1, R4, R7
+	ADD R6<<0, R1, R8
 	MOVD R0, R6
 	LSR $2, R6, R6
 	CBZ R6, fulltail
@@ -26740,149 +23279,130 @@ fullloop:
 	VFMLA V18.S4, V22.S4, V3.S4
 	VFMLA V19.S4, V22.S4, V4.S4
 	VFMLA V20.S4, V22.S4, V5.S4
-	ADD R2<<1, R1, R9
-	VLD1R (R9), [V21.S4]
+	ADD R2<<1, R1, R10
+	VLD1R (R10), [V21.S4]
 	VFMLA V18.S4, V21.S4, V6.S4
 	VFMLA V19.S4, V21.S4, V7.S4
 	VFMLA V20.S4, V21.S4, V8.S4
-	VLD1R (R7), [V22.S4]
+	VLD1R (R8), [V22.S4]
 	VFMLA V18.S4, V22.S4, V9.S4
 	VFMLA V19.S4, V22.S4, V10.S4
 	VFMLA V20.S4, V22.S4, V11.S4
-	ADD R2<<0, R7, R9
-	VLD1R (R9), [V21.S4]
+	ADD R2<<0, R8, R11
+	VLD1R (R11), [V21.S4]
 	VFMLA V18.S4, V21.S4, V12.S4
 	VFMLA V19.S4, V21.S4, V13.S4
 	VFMLA V20.S4, V21.S4, V14.S4
-	ADD R2<<1, R7, R9
-	VLD1R (R9), [V22.S4]
+	ADD R2<<1, R8, R12
+	VLD1R (R12), [V22.S4]
 	VFMLA V18.S4, V22.S4, V15.S4
 	VFMLA V19.S4, V22.S4, V16.S4
 	VFMLA V20.S4, V22.S4, V17.S4
-	ADD R4<<0, R3, R9
-	FMOVQ (R9), F18
-	ADD R4<<0, R3, R9
-	FMOVQ 16(R9), F19
-	ADD R4<<0, R3, R9
-	FMOVQ 32(R9), F20
-	ADD $4, R1, R9
-	VLD1R (R9), [V21.S4]
+	ADD R4<<0, R3, R13
+	FMOVQ (R13), F18
+	FMOVQ 16(R13), F19
+	FMOVQ 32(R13), F20
+	ADD $4, R1, R13
+	VLD1R (R13), [V21.S4]
 	VFMLA V18.S4, V21.S4, V0.S4
 	VFMLA V19.S4, V21.S4, V1.S4
 	VFMLA V20.S4, V21.S4, V2.S4
-	ADD R2<<0, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V22.S4]
+	ADD $4, R9, R13
+	VLD1R (R13), [V22.S4]
 	VFMLA V18.S4, V22.S4, V3.S4
 	VFMLA V19.S4, V22.S4, V4.S4
 	VFMLA V20.S4, V22.S4, V5.S4
-	ADD R2<<1, R1, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V21.S4]
+	ADD $4, R10, R13
+	VLD1R (R13), [V21.S4]
 	VFMLA V18.S4, V21.S4, V6.S4
 	VFMLA V19.S4, V21.S4, V7.S4
 	VFMLA V20.S4, V21.S4, V8.S4
-	ADD $4, R7, R9
-	VLD1R (R9), [V22.S4]
+	ADD $4, R8, R13
+	VLD1R (R13), [V22.S4]
 	VFMLA V18.S4, V22.S4, V9.S4
 	VFMLA V19.S4, V22.S4, V10.S4
 	VFMLA V20.S4, V22.S4, V11.S4
-	ADD R2<<0, R7, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V21.S4]
+	ADD $4, R11, R13
+	VLD1R (R13), [V21.S4]
 	VFMLA V18.S4, V21.S4, V12.S4
 	VFMLA V19.S4, V21.S4, V13.S4
 	VFMLA V20.S4, V21.S4, V14.S4
-	ADD R2<<1, R7, R9
-	ADD $4, R9, R10
-	VLD1R (R10), [V22.S4]
+	ADD $4, R12, R13
+	VLD1R (R13), [V22.S4]
 	VFMLA V18.S4, V22.S4, V15.S4
 	VFMLA V19.S4, V22.S4, V16.S4
 	VFMLA V20.S4, V22.S4, V17.S4
-	ADD R4<<1, R3, R9
-	FMOVQ (R9), F18
-	ADD R4<<1, R3, R9
-	FMOVQ 16(R9), F19
-	ADD R4<<1, R3, R9
-	FMOVQ 32(R9), F20
-	ADD $8, R1, R9
-	VLD1R (R9), [V21.S4]
+	ADD R4<<1, R3, R13
+	FMOVQ (R13), F18
+	FMOVQ 16(R13), F19
+	FMOVQ 32(R13), F20
+	ADD $8, R1, R13
+	VLD1R (R13), [V21.S4]
 	VFMLA V18.S4, V21.S4, V0.S4
 	VFMLA V19.S4, V21.S4, V1.S4
 	VFMLA V20.S4, V21.S4, V2.S4
-	ADD R2<<0, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V22.S4]
+	ADD $8, R9, R13
+	VLD1R (R13), [V22.S4]
 	VFMLA V18.S4, V22.S4, V3.S4
 	VFMLA V19.S4, V22.S4, V4.S4
 	VFMLA V20.S4, V22.S4, V5.S4
-	ADD R2<<1, R1, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V21.S4]
+	ADD $8, R10, R13
+	VLD1R (R13), [V21.S4]
 	VFMLA V18.S4, V21.S4, V6.S4
 	VFMLA V19.S4, V21.S4, V7.S4
 	VFMLA V20.S4, V21.S4, V8.S4
-	ADD $8, R7, R9
-	VLD1R (R9), [V22.S4]
+	ADD $8, R8, R13
+	VLD1R (R13), [V22.S4]
 	VFMLA V18.S4, V22.S4, V9.S4
 	VFMLA V19.S4, V22.S4, V10.S4
 	VFMLA V20.S4, V22.S4, V11.S4
-	ADD R2<<0, R7, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V21.S4]
+	ADD $8, R11, R13
+	VLD1R (R13), [V21.S4]
 	VFMLA V18.S4, V21.S4, V12.S4
 	VFMLA V19.S4, V21.S4, V13.S4
 	VFMLA V20.S4, V21.S4, V14.S4
-	ADD R2<<1, R7, R9
-	ADD $8, R9, R10
-	VLD1R (R10), [V22.S4]
+	ADD $8, R12, R13
+	VLD1R (R13), [V22.S4]
 	VFMLA V18.S4, V22.S4, V15.S4
 	VFMLA V19.S4, V22.S4, V16.S4
 	VFMLA V20.S4, V22.S4, V17.S4
-	ADD R8<<0, R3, R9
-	FMOVQ (R9), F18
-	ADD R8<<0, R3, R9
-	FMOVQ 16(R9), F19
-	ADD R8<<0, R3, R9
-	FMOVQ 32(R9), F20
-	ADD $12, R1, R9
-	VLD1R (R9), [V21.S4]
+	ADD R7<<0, R3, R13
+	FMOVQ (R13), F18
+	FMOVQ 16(R13), F19
+	FMOVQ 32(R13), F20
+	ADD $12, R1, R13
+	VLD1R (R13), [V21.S4]
 	VFMLA V18.S4, V21.S4, V0.S4
 	VFMLA V19.S4, V21.S4, V1.S4
 	VFMLA V20.S4, V21.S4, V2.S4
-	ADD R2<<0, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V22.S4]
+	ADD $12, R9, R13
+	VLD1R (R13), [V22.S4]
 	VFMLA V18.S4, V22.S4, V3.S4
 	VFMLA V19.S4, V22.S4, V4.S4
 	VFMLA V20.S4, V22.S4, V5.S4
-	ADD R2<<1, R1, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V21.S4]
+	ADD $12, R10, R9
+	VLD1R (R9), [V21.S4]
 	VFMLA V18.S4, V21.S4, V6.S4
 	VFMLA V19.S4, V21.S4, V7.S4
 	VFMLA V20.S4, V21.S4, V8.S4
-	ADD $12, R7, R9
+	ADD $12, R8, R9
 	VLD1R (R9), [V22.S4]
 	VFMLA V18.S4, V22.S4, V9.S4
 	VFMLA V19.S4, V22.S4, V10.S4
 	VFMLA V20.S4, V22.S4, V11.S4
-	ADD R2<<0, R7, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V21.S4]
+	ADD $12, R11, R9
+	VLD1R (R9), [V21.S4]
 	VFMLA V18.S4, V21.S4, V12.S4
 	VFMLA V19.S4, V21.S4, V13.S4
 	VFMLA V20.S4, V21.S4, V14.S4
-	ADD R2<<1, R7, R9
-	ADD $12, R9, R10
-	VLD1R (R10), [V22.S4]
+	ADD $12, R12, R9
+	VLD1R (R9), [V22.S4]
 	VFMLA V18.S4, V22.S4, V15.S4
 	VFMLA V19.S4, V22.S4, V16.S4
 	VFMLA V20.S4, V22.S4, V17.S4
 	ADD $16, R1, R1
-	ADD $16, R7, R7
-	ADD R4<<2, R3, R9
-	ADD $0, R9, R3
+	ADD $16, R8, R8
+	ADD R4<<2, R3, R3
 	SUBS $1, R6, R6
 	BNE fullloop
 fulltail:
@@ -26906,24 +23426,23 @@ fulltailloop:
 	VFMLA V18.S4, V21.S4, V6.S4
 	VFMLA V19.S4, V21.S4, V7.S4
 	VFMLA V20.S4, V21.S4, V8.S4
-	VLD1R (R7), [V22.S4]
+	VLD1R (R8), [V22.S4]
 	VFMLA V18.S4, V22.S4, V9.S4
 	VFMLA V19.S4, V22.S4, V10.S4
 	VFMLA V20.S4, V22.S4, V11.S4
-	ADD R2<<0, R7, R6
+	ADD R2<<0, R8, R6
 	VLD1R (R6), [V21.S4]
 	VFMLA V18.S4, V21.S4, V12.S4
 	VFMLA V19.S4, V21.S4, V13.S4
 	VFMLA V20.S4, V21.S4, V14.S4
-	ADD R2<<1, R7, R6
+	ADD R2<<1, R8, R6
 	VLD1R (R6), [V22.S4]
 	VFMLA V18.S4, V22.S4, V15.S4
 	VFMLA V19.S4, V22.S4, V16.S4
 	VFMLA V20.S4, V22.S4, V17.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
-	ADD R4<<0, R3, R6
-	ADD $0, R6, R3
+	ADD $4, R8, R8
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE fulltailloop
 fulldone:
@@ -27085,11 +23604,8 @@ edge:
 	B edge11
 edge1:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge1tail
@@ -27100,45 +23616,40 @@ edge1loop:
 	ADD R2<<0, R1, R7
 	VLD1R (R7), [V20.S4]
 	VFMLA V18.S4, V20.S4, V3.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V19.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V19.S4]
 	VFMLA V18.S4, V19.S4, V6.S4
 	VLD1R (R6), [V20.S4]
 	VFMLA V18.S4, V20.S4, V9.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V19.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V19.S4]
 	VFMLA V18.S4, V19.S4, V12.S4
-	ADD R2<<1, R6, R7
-	VLD1R (R7), [V20.S4]
+	ADD R2<<1, R6, R10
+	VLD1R (R10), [V20.S4]
 	VFMLA V18.S4, V20.S4, V15.S4
-	ADD R4<<0, R3, R7
-	FMOVS (R7), F18
-	ADD $4, R1, R7
-	VLD1R (R7), [V19.S4]
+	ADD R4<<0, R3, R11
+	FMOVS (R11), F18
+	ADD $4, R1, R11
+	VLD1R (R11), [V19.S4]
 	VFMLA V18.S4, V19.S4, V0.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V20.S4]
+	ADD $4, R7, R11
+	VLD1R (R11), [V20.S4]
 	VFMLA V18.S4, V20.S4, V3.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V19.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V19.S4]
 	VFMLA V18.S4, V19.S4, V6.S4
 	ADD $4, R6, R7
 	VLD1R (R7), [V20.S4]
 	VFMLA V18.S4, V20.S4, V9.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V19.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V19.S4]
 	VFMLA V18.S4, V19.S4, V12.S4
-	ADD R2<<1, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V20.S4]
+	ADD $4, R10, R7
+	VLD1R (R7), [V20.S4]
 	VFMLA V18.S4, V20.S4, V15.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge1loop
 edge1tail:
@@ -27164,8 +23675,7 @@ edge1tailloop:
 	VFMLA V18.S4, V20.S4, V15.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge1tailloop
 edge1done:
@@ -27233,11 +23743,8 @@ edge1beta0:
 	B next
 edge2:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge2tail
@@ -27248,45 +23755,40 @@ edge2loop:
 	ADD R2<<0, R1, R7
 	VLD1R (R7), [V20.S4]
 	VFMLA V18.S4, V20.S4, V3.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V19.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V19.S4]
 	VFMLA V18.S4, V19.S4, V6.S4
 	VLD1R (R6), [V20.S4]
 	VFMLA V18.S4, V20.S4, V9.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V19.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V19.S4]
 	VFMLA V18.S4, V19.S4, V12.S4
-	ADD R2<<1, R6, R7
-	VLD1R (R7), [V20.S4]
+	ADD R2<<1, R6, R10
+	VLD1R (R10), [V20.S4]
 	VFMLA V18.S4, V20.S4, V15.S4
-	ADD R4<<0, R3, R7
-	FMOVD (R7), F18
-	ADD $4, R1, R7
-	VLD1R (R7), [V19.S4]
+	ADD R4<<0, R3, R11
+	FMOVD (R11), F18
+	ADD $4, R1, R11
+	VLD1R (R11), [V19.S4]
 	VFMLA V18.S4, V19.S4, V0.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V20.S4]
+	ADD $4, R7, R11
+	VLD1R (R11), [V20.S4]
 	VFMLA V18.S4, V20.S4, V3.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V19.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V19.S4]
 	VFMLA V18.S4, V19.S4, V6.S4
 	ADD $4, R6, R7
 	VLD1R (R7), [V20.S4]
 	VFMLA V18.S4, V20.S4, V9.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V19.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V19.S4]
 	VFMLA V18.S4, V19.S4, V12.S4
-	ADD R2<<1, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V20.S4]
+	ADD $4, R10, R7
+	VLD1R (R7), [V20.S4]
 	VFMLA V18.S4, V20.S4, V15.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge2loop
 edge2tail:
@@ -27312,8 +23814,7 @@ edge2tailloop:
 	VFMLA V18.S4, V20.S4, V15.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge2tailloop
 edge2done:
@@ -27381,11 +23882,8 @@ edge2beta0:
 	B next
 edge3:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge3tail
@@ -27398,48 +23896,42 @@ edge3loop:
 	ADD R2<<0, R1, R7
 	VLD1R (R7), [V20.S4]
 	VFMLA V18.S4, V20.S4, V3.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V19.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V19.S4]
 	VFMLA V18.S4, V19.S4, V6.S4
 	VLD1R (R6), [V20.S4]
 	VFMLA V18.S4, V20.S4, V9.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V19.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V19.S4]
 	VFMLA V18.S4, V19.S4, V12.S4
-	ADD R2<<1, R6, R7
-	VLD1R (R7), [V20.S4]
+	ADD R2<<1, R6, R10
+	VLD1R (R10), [V20.S4]
 	VFMLA V18.S4, V20.S4, V15.S4
-	ADD R4<<0, R3, R7
-	FMOVD (R7), F18
-	ADD R4<<0, R3, R7
-	FMOVS 8(R7), F21
+	ADD R4<<0, R3, R11
+	FMOVD (R11), F18
+	FMOVS 8(R11), F21
 	VMOV V21.S[0], V18.S[2]
-	ADD $4, R1, R7
-	VLD1R (R7), [V19.S4]
+	ADD $4, R1, R11
+	VLD1R (R11), [V19.S4]
 	VFMLA V18.S4, V19.S4, V0.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V20.S4]
+	ADD $4, R7, R11
+	VLD1R (R11), [V20.S4]
 	VFMLA V18.S4, V20.S4, V3.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V19.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V19.S4]
 	VFMLA V18.S4, V19.S4, V6.S4
 	ADD $4, R6, R7
 	VLD1R (R7), [V20.S4]
 	VFMLA V18.S4, V20.S4, V9.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V19.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V19.S4]
 	VFMLA V18.S4, V19.S4, V12.S4
-	ADD R2<<1, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V20.S4]
+	ADD $4, R10, R7
+	VLD1R (R7), [V20.S4]
 	VFMLA V18.S4, V20.S4, V15.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge3loop
 edge3tail:
@@ -27467,8 +23959,7 @@ edge3tailloop:
 	VFMLA V18.S4, V20.S4, V15.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge3tailloop
 edge3done:
@@ -27572,11 +24063,8 @@ edge3beta0:
 	B next
 edge4:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge4tail
@@ -27587,45 +24075,40 @@ edge4loop:
 	ADD R2<<0, R1, R7
 	VLD1R (R7), [V20.S4]
 	VFMLA V18.S4, V20.S4, V3.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V19.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V19.S4]
 	VFMLA V18.S4, V19.S4, V6.S4
 	VLD1R (R6), [V20.S4]
 	VFMLA V18.S4, V20.S4, V9.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V19.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V19.S4]
 	VFMLA V18.S4, V19.S4, V12.S4
-	ADD R2<<1, R6, R7
-	VLD1R (R7), [V20.S4]
+	ADD R2<<1, R6, R10
+	VLD1R (R10), [V20.S4]
 	VFMLA V18.S4, V20.S4, V15.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F18
-	ADD $4, R1, R7
-	VLD1R (R7), [V19.S4]
+	ADD R4<<0, R3, R11
+	FMOVQ (R11), F18
+	ADD $4, R1, R11
+	VLD1R (R11), [V19.S4]
 	VFMLA V18.S4, V19.S4, V0.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V20.S4]
+	ADD $4, R7, R11
+	VLD1R (R11), [V20.S4]
 	VFMLA V18.S4, V20.S4, V3.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V19.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V19.S4]
 	VFMLA V18.S4, V19.S4, V6.S4
 	ADD $4, R6, R7
 	VLD1R (R7), [V20.S4]
 	VFMLA V18.S4, V20.S4, V9.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V19.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V19.S4]
 	VFMLA V18.S4, V19.S4, V12.S4
-	ADD R2<<1, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V20.S4]
+	ADD $4, R10, R7
+	VLD1R (R7), [V20.S4]
 	VFMLA V18.S4, V20.S4, V15.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge4loop
 edge4tail:
@@ -27651,8 +24134,7 @@ edge4tailloop:
 	VFMLA V18.S4, V20.S4, V15.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge4tailloop
 edge4done:
@@ -27720,11 +24202,8 @@ edge4beta0:
 	B next
 edge5:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge5tail
@@ -27738,57 +24217,51 @@ edge5loop:
 	VLD1R (R7), [V21.S4]
 	VFMLA V18.S4, V21.S4, V3.S4
 	VFMLA V19.S4, V21.S4, V4.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V20.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V20.S4]
 	VFMLA V18.S4, V20.S4, V6.S4
 	VFMLA V19.S4, V20.S4, V7.S4
 	VLD1R (R6), [V21.S4]
 	VFMLA V18.S4, V21.S4, V9.S4
 	VFMLA V19.S4, V21.S4, V10.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V20.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V20.S4]
 	VFMLA V18.S4, V20.S4, V12.S4
 	VFMLA V19.S4, V20.S4, V13.S4
-	ADD R2<<1, R6, R7
-	VLD1R (R7), [V21.S4]
+	ADD R2<<1, R6, R10
+	VLD1R (R10), [V21.S4]
 	VFMLA V18.S4, V21.S4, V15.S4
 	VFMLA V19.S4, V21.S4, V16.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F18
-	ADD R4<<0, R3, R7
-	FMOVS 16(R7), F19
-	ADD $4, R1, R7
-	VLD1R (R7), [V20.S4]
+	ADD R4<<0, R3, R11
+	FMOVQ (R11), F18
+	FMOVS 16(R11), F19
+	ADD $4, R1, R11
+	VLD1R (R11), [V20.S4]
 	VFMLA V18.S4, V20.S4, V0.S4
 	VFMLA V19.S4, V20.S4, V1.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V21.S4]
+	ADD $4, R7, R11
+	VLD1R (R11), [V21.S4]
 	VFMLA V18.S4, V21.S4, V3.S4
 	VFMLA V19.S4, V21.S4, V4.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V20.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V20.S4]
 	VFMLA V18.S4, V20.S4, V6.S4
 	VFMLA V19.S4, V20.S4, V7.S4
 	ADD $4, R6, R7
 	VLD1R (R7), [V21.S4]
 	VFMLA V18.S4, V21.S4, V9.S4
 	VFMLA V19.S4, V21.S4, V10.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V20.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V20.S4]
 	VFMLA V18.S4, V20.S4, V12.S4
 	VFMLA V19.S4, V20.S4, V13.S4
-	ADD R2<<1, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V21.S4]
+	ADD $4, R10, R7
+	VLD1R (R7), [V21.S4]
 	VFMLA V18.S4, V21.S4, V15.S4
 	VFMLA V19.S4, V21.S4, V16.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge5loop
 edge5tail:
@@ -27821,8 +24294,7 @@ edge5tailloop:
 	VFMLA V19.S4, V21.S4, V16.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge5tailloop
 edge5done:
@@ -27926,11 +24398,8 @@ edge5beta0:
 	B next
 edge6:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge6tail
@@ -27944,57 +24413,51 @@ edge6loop:
 	VLD1R (R7), [V21.S4]
 	VFMLA V18.S4, V21.S4, V3.S4
 	VFMLA V19.S4, V21.S4, V4.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V20.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V20.S4]
 	VFMLA V18.S4, V20.S4, V6.S4
 	VFMLA V19.S4, V20.S4, V7.S4
 	VLD1R (R6), [V21.S4]
 	VFMLA V18.S4, V21.S4, V9.S4
 	VFMLA V19.S4, V21.S4, V10.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V20.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V20.S4]
 	VFMLA V18.S4, V20.S4, V12.S4
 	VFMLA V19.S4, V20.S4, V13.S4
-	ADD R2<<1, R6, R7
-	VLD1R (R7), [V21.S4]
+	ADD R2<<1, R6, R10
+	VLD1R (R10), [V21.S4]
 	VFMLA V18.S4, V21.S4, V15.S4
 	VFMLA V19.S4, V21.S4, V16.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F18
-	ADD R4<<0, R3, R7
-	FMOVD 16(R7), F19
-	ADD $4, R1, R7
-	VLD1R (R7), [V20.S4]
+	ADD R4<<0, R3, R11
+	FMOVQ (R11), F18
+	FMOVD 16(R11), F19
+	ADD $4, R1, R11
+	VLD1R (R11), [V20.S4]
 	VFMLA V18.S4, V20.S4, V0.S4
 	VFMLA V19.S4, V20.S4, V1.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V21.S4]
+	ADD $4, R7, R11
+	VLD1R (R11), [V21.S4]
 	VFMLA V18.S4, V21.S4, V3.S4
 	VFMLA V19.S4, V21.S4, V4.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V20.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V20.S4]
 	VFMLA V18.S4, V20.S4, V6.S4
 	VFMLA V19.S4, V20.S4, V7.S4
 	ADD $4, R6, R7
 	VLD1R (R7), [V21.S4]
 	VFMLA V18.S4, V21.S4, V9.S4
 	VFMLA V19.S4, V21.S4, V10.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V20.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V20.S4]
 	VFMLA V18.S4, V20.S4, V12.S4
 	VFMLA V19.S4, V20.S4, V13.S4
-	ADD R2<<1, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V21.S4]
+	ADD $4, R10, R7
+	VLD1R (R7), [V21.S4]
 	VFMLA V18.S4, V21.S4, V15.S4
 	VFMLA V19.S4, V21.S4, V16.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge6loop
 edge6tail:
@@ -28027,8 +24490,7 @@ edge6tailloop:
 	VFMLA V19.S4, V21.S4, V16.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge6tailloop
 edge6done:
@@ -28132,11 +24594,8 @@ edge6beta0:
 	B next
 edge7:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge7tail
@@ -28152,60 +24611,53 @@ edge7loop:
 	VLD1R (R7), [V21.S4]
 	VFMLA V18.S4, V21.S4, V3.S4
 	VFMLA V19.S4, V21.S4, V4.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V20.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V20.S4]
 	VFMLA V18.S4, V20.S4, V6.S4
 	VFMLA V19.S4, V20.S4, V7.S4
 	VLD1R (R6), [V21.S4]
 	VFMLA V18.S4, V21.S4, V9.S4
 	VFMLA V19.S4, V21.S4, V10.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V20.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V20.S4]
 	VFMLA V18.S4, V20.S4, V12.S4
 	VFMLA V19.S4, V20.S4, V13.S4
-	ADD R2<<1, R6, R7
-	VLD1R (R7), [V21.S4]
+	ADD R2<<1, R6, R10
+	VLD1R (R10), [V21.S4]
 	VFMLA V18.S4, V21.S4, V15.S4
 	VFMLA V19.S4, V21.S4, V16.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F18
-	ADD R4<<0, R3, R7
-	FMOVD 16(R7), F19
-	ADD R4<<0, R3, R7
-	FMOVS 24(R7), F22
+	ADD R4<<0, R3, R11
+	FMOVQ (R11), F18
+	FMOVD 16(R11), F19
+	FMOVS 24(R11), F22
 	VMOV V22.S[0], V19.S[2]
-	ADD $4, R1, R7
-	VLD1R (R7), [V20.S4]
+	ADD $4, R1, R11
+	VLD1R (R11), [V20.S4]
 	VFMLA V18.S4, V20.S4, V0.S4
 	VFMLA V19.S4, V20.S4, V1.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V21.S4]
+	ADD $4, R7, R11
+	VLD1R (R11), [V21.S4]
 	VFMLA V18.S4, V21.S4, V3.S4
 	VFMLA V19.S4, V21.S4, V4.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V20.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V20.S4]
 	VFMLA V18.S4, V20.S4, V6.S4
 	VFMLA V19.S4, V20.S4, V7.S4
 	ADD $4, R6, R7
 	VLD1R (R7), [V21.S4]
 	VFMLA V18.S4, V21.S4, V9.S4
 	VFMLA V19.S4, V21.S4, V10.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V20.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V20.S4]
 	VFMLA V18.S4, V20.S4, V12.S4
 	VFMLA V19.S4, V20.S4, V13.S4
-	ADD R2<<1, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V21.S4]
+	ADD $4, R10, R7
+	VLD1R (R7), [V21.S4]
 	VFMLA V18.S4, V21.S4, V15.S4
 	VFMLA V19.S4, V21.S4, V16.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge7loop
 edge7tail:
@@ -28240,8 +24692,7 @@ edge7tailloop:
 	VFMLA V19.S4, V21.S4, V16.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge7tailloop
 edge7done:
@@ -28381,11 +24832,8 @@ edge7beta0:
 	B next
 edge8:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge8tail
@@ -28399,57 +24847,51 @@ edge8loop:
 	VLD1R (R7), [V21.S4]
 	VFMLA V18.S4, V21.S4, V3.S4
 	VFMLA V19.S4, V21.S4, V4.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V20.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V20.S4]
 	VFMLA V18.S4, V20.S4, V6.S4
 	VFMLA V19.S4, V20.S4, V7.S4
 	VLD1R (R6), [V21.S4]
 	VFMLA V18.S4, V21.S4, V9.S4
 	VFMLA V19.S4, V21.S4, V10.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V20.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V20.S4]
 	VFMLA V18.S4, V20.S4, V12.S4
 	VFMLA V19.S4, V20.S4, V13.S4
-	ADD R2<<1, R6, R7
-	VLD1R (R7), [V21.S4]
+	ADD R2<<1, R6, R10
+	VLD1R (R10), [V21.S4]
 	VFMLA V18.S4, V21.S4, V15.S4
 	VFMLA V19.S4, V21.S4, V16.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F18
-	ADD R4<<0, R3, R7
-	FMOVQ 16(R7), F19
-	ADD $4, R1, R7
-	VLD1R (R7), [V20.S4]
+	ADD R4<<0, R3, R11
+	FMOVQ (R11), F18
+	FMOVQ 16(R11), F19
+	ADD $4, R1, R11
+	VLD1R (R11), [V20.S4]
 	VFMLA V18.S4, V20.S4, V0.S4
 	VFMLA V19.S4, V20.S4, V1.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V21.S4]
+	ADD $4, R7, R11
+	VLD1R (R11), [V21.S4]
 	VFMLA V18.S4, V21.S4, V3.S4
 	VFMLA V19.S4, V21.S4, V4.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V20.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V20.S4]
 	VFMLA V18.S4, V20.S4, V6.S4
 	VFMLA V19.S4, V20.S4, V7.S4
 	ADD $4, R6, R7
 	VLD1R (R7), [V21.S4]
 	VFMLA V18.S4, V21.S4, V9.S4
 	VFMLA V19.S4, V21.S4, V10.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V20.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V20.S4]
 	VFMLA V18.S4, V20.S4, V12.S4
 	VFMLA V19.S4, V20.S4, V13.S4
-	ADD R2<<1, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V21.S4]
+	ADD $4, R10, R7
+	VLD1R (R7), [V21.S4]
 	VFMLA V18.S4, V21.S4, V15.S4
 	VFMLA V19.S4, V21.S4, V16.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge8loop
 edge8tail:
@@ -28482,8 +24924,7 @@ edge8tailloop:
 	VFMLA V19.S4, V21.S4, V16.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge8tailloop
 edge8done:
@@ -28587,11 +25028,8 @@ edge8beta0:
 	B next
 edge9:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge9tail
@@ -28608,8 +25046,8 @@ edge9loop:
 	VFMLA V18.S4, V22.S4, V3.S4
 	VFMLA V19.S4, V22.S4, V4.S4
 	VFMLA V20.S4, V22.S4, V5.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V21.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V21.S4]
 	VFMLA V18.S4, V21.S4, V6.S4
 	VFMLA V19.S4, V21.S4, V7.S4
 	VFMLA V20.S4, V21.S4, V8.S4
@@ -28617,36 +25055,32 @@ edge9loop:
 	VFMLA V18.S4, V22.S4, V9.S4
 	VFMLA V19.S4, V22.S4, V10.S4
 	VFMLA V20.S4, V22.S4, V11.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V21.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V21.S4]
 	VFMLA V18.S4, V21.S4, V12.S4
 	VFMLA V19.S4, V21.S4, V13.S4
 	VFMLA V20.S4, V21.S4, V14.S4
-	ADD R2<<1, R6, R7
-	VLD1R (R7), [V22.S4]
+	ADD R2<<1, R6, R10
+	VLD1R (R10), [V22.S4]
 	VFMLA V18.S4, V22.S4, V15.S4
 	VFMLA V19.S4, V22.S4, V16.S4
 	VFMLA V20.S4, V22.S4, V17.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F18
-	ADD R4<<0, R3, R7
-	FMOVQ 16(R7), F19
-	ADD R4<<0, R3, R7
-	FMOVS 32(R7), F20
-	ADD $4, R1, R7
-	VLD1R (R7), [V21.S4]
+	ADD R4<<0, R3, R11
+	FMOVQ (R11), F18
+	FMOVQ 16(R11), F19
+	FMOVS 32(R11), F20
+	ADD $4, R1, R11
+	VLD1R (R11), [V21.S4]
 	VFMLA V18.S4, V21.S4, V0.S4
 	VFMLA V19.S4, V21.S4, V1.S4
 	VFMLA V20.S4, V21.S4, V2.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V22.S4]
+	ADD $4, R7, R11
+	VLD1R (R11), [V22.S4]
 	VFMLA V18.S4, V22.S4, V3.S4
 	VFMLA V19.S4, V22.S4, V4.S4
 	VFMLA V20.S4, V22.S4, V5.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V21.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V21.S4]
 	VFMLA V18.S4, V21.S4, V6.S4
 	VFMLA V19.S4, V21.S4, V7.S4
 	VFMLA V20.S4, V21.S4, V8.S4
@@ -28655,22 +25089,19 @@ edge9loop:
 	VFMLA V18.S4, V22.S4, V9.S4
 	VFMLA V19.S4, V22.S4, V10.S4
 	VFMLA V20.S4, V22.S4, V11.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V21.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V21.S4]
 	VFMLA V18.S4, V21.S4, V12.S4
 	VFMLA V19.S4, V21.S4, V13.S4
 	VFMLA V20.S4, V21.S4, V14.S4
-	ADD R2<<1, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V22.S4]
+	ADD $4, R10, R7
+	VLD1R (R7), [V22.S4]
 	VFMLA V18.S4, V22.S4, V15.S4
 	VFMLA V19.S4, V22.S4, V16.S4
 	VFMLA V20.S4, V22.S4, V17.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge9loop
 edge9tail:
@@ -28710,8 +25141,7 @@ edge9tailloop:
 	VFMLA V20.S4, V22.S4, V17.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge9tailloop
 edge9done:
@@ -28851,11 +25281,8 @@ edge9beta0:
 	B next
 edge10:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge10tail
@@ -28872,8 +25299,8 @@ edge10loop:
 	VFMLA V18.S4, V22.S4, V3.S4
 	VFMLA V19.S4, V22.S4, V4.S4
 	VFMLA V20.S4, V22.S4, V5.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V21.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V21.S4]
 	VFMLA V18.S4, V21.S4, V6.S4
 	VFMLA V19.S4, V21.S4, V7.S4
 	VFMLA V20.S4, V21.S4, V8.S4
@@ -28881,36 +25308,32 @@ edge10loop:
 	VFMLA V18.S4, V22.S4, V9.S4
 	VFMLA V19.S4, V22.S4, V10.S4
 	VFMLA V20.S4, V22.S4, V11.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V21.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V21.S4]
 	VFMLA V18.S4, V21.S4, V12.S4
 	VFMLA V19.S4, V21.S4, V13.S4
 	VFMLA V20.S4, V21.S4, V14.S4
-	ADD R2<<1, R6, R7
-	VLD1R (R7), [V22.S4]
+	ADD R2<<1, R6, R10
+	VLD1R (R10), [V22.S4]
 	VFMLA V18.S4, V22.S4, V15.S4
 	VFMLA V19.S4, V22.S4, V16.S4
 	VFMLA V20.S4, V22.S4, V17.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F18
-	ADD R4<<0, R3, R7
-	FMOVQ 16(R7), F19
-	ADD R4<<0, R3, R7
-	FMOVD 32(R7), F20
-	ADD $4, R1, R7
-	VLD1R (R7), [V21.S4]
+	ADD R4<<0, R3, R11
+	FMOVQ (R11), F18
+	FMOVQ 16(R11), F19
+	FMOVD 32(R11), F20
+	ADD $4, R1, R11
+	VLD1R (R11), [V21.S4]
 	VFMLA V18.S4, V21.S4, V0.S4
 	VFMLA V19.S4, V21.S4, V1.S4
 	VFMLA V20.S4, V21.S4, V2.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V22.S4]
+	ADD $4, R7, R11
+	VLD1R (R11), [V22.S4]
 	VFMLA V18.S4, V22.S4, V3.S4
 	VFMLA V19.S4, V22.S4, V4.S4
 	VFMLA V20.S4, V22.S4, V5.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V21.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V21.S4]
 	VFMLA V18.S4, V21.S4, V6.S4
 	VFMLA V19.S4, V21.S4, V7.S4
 	VFMLA V20.S4, V21.S4, V8.S4
@@ -28919,22 +25342,19 @@ edge10loop:
 	VFMLA V18.S4, V22.S4, V9.S4
 	VFMLA V19.S4, V22.S4, V10.S4
 	VFMLA V20.S4, V22.S4, V11.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V21.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V21.S4]
 	VFMLA V18.S4, V21.S4, V12.S4
 	VFMLA V19.S4, V21.S4, V13.S4
 	VFMLA V20.S4, V21.S4, V14.S4
-	ADD R2<<1, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V22.S4]
+	ADD $4, R10, R7
+	VLD1R (R7), [V22.S4]
 	VFMLA V18.S4, V22.S4, V15.S4
 	VFMLA V19.S4, V22.S4, V16.S4
 	VFMLA V20.S4, V22.S4, V17.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge10loop
 edge10tail:
@@ -28974,8 +25394,7 @@ edge10tailloop:
 	VFMLA V20.S4, V22.S4, V17.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge10tailloop
 edge10done:
@@ -29115,11 +25534,8 @@ edge10beta0:
 	B next
 edge11:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge11tail
@@ -29138,8 +25554,8 @@ edge11loop:
 	VFMLA V18.S4, V22.S4, V3.S4
 	VFMLA V19.S4, V22.S4, V4.S4
 	VFMLA V20.S4, V22.S4, V5.S4
-	ADD R2<<1, R1, R7
-	VLD1R (R7), [V21.S4]
+	ADD R2<<1, R1, R8
+	VLD1R (R8), [V21.S4]
 	VFMLA V18.S4, V21.S4, V6.S4
 	VFMLA V19.S4, V21.S4, V7.S4
 	VFMLA V20.S4, V21.S4, V8.S4
@@ -29147,39 +25563,34 @@ edge11loop:
 	VFMLA V18.S4, V22.S4, V9.S4
 	VFMLA V19.S4, V22.S4, V10.S4
 	VFMLA V20.S4, V22.S4, V11.S4
-	ADD R2<<0, R6, R7
-	VLD1R (R7), [V21.S4]
+	ADD R2<<0, R6, R9
+	VLD1R (R9), [V21.S4]
 	VFMLA V18.S4, V21.S4, V12.S4
 	VFMLA V19.S4, V21.S4, V13.S4
 	VFMLA V20.S4, V21.S4, V14.S4
-	ADD R2<<1, R6, R7
-	VLD1R (R7), [V22.S4]
+	ADD R2<<1, R6, R10
+	VLD1R (R10), [V22.S4]
 	VFMLA V18.S4, V22.S4, V15.S4
 	VFMLA V19.S4, V22.S4, V16.S4
 	VFMLA V20.S4, V22.S4, V17.S4
-	ADD R4<<0, R3, R7
-	FMOVQ (R7), F18
-	ADD R4<<0, R3, R7
-	FMOVQ 16(R7), F19
-	ADD R4<<0, R3, R7
-	FMOVD 32(R7), F20
-	ADD R4<<0, R3, R7
-	FMOVS 40(R7), F23
+	ADD R4<<0, R3, R11
+	FMOVQ (R11), F18
+	FMOVQ 16(R11), F19
+	FMOVD 32(R11), F20
+	FMOVS 40(R11), F23
 	VMOV V23.S[0], V20.S[2]
-	ADD $4, R1, R7
-	VLD1R (R7), [V21.S4]
+	ADD $4, R1, R11
+	VLD1R (R11), [V21.S4]
 	VFMLA V18.S4, V21.S4, V0.S4
 	VFMLA V19.S4, V21.S4, V1.S4
 	VFMLA V20.S4, V21.S4, V2.S4
-	ADD R2<<0, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V22.S4]
+	ADD $4, R7, R11
+	VLD1R (R11), [V22.S4]
 	VFMLA V18.S4, V22.S4, V3.S4
 	VFMLA V19.S4, V22.S4, V4.S4
 	VFMLA V20.S4, V22.S4, V5.S4
-	ADD R2<<1, R1, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V21.S4]
+	ADD $4, R8, R7
+	VLD1R (R7), [V21.S4]
 	VFMLA V18.S4, V21.S4, V6.S4
 	VFMLA V19.S4, V21.S4, V7.S4
 	VFMLA V20.S4, V21.S4, V8.S4
@@ -29188,22 +25599,19 @@ edge11loop:
 	VFMLA V18.S4, V22.S4, V9.S4
 	VFMLA V19.S4, V22.S4, V10.S4
 	VFMLA V20.S4, V22.S4, V11.S4
-	ADD R2<<0, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V21.S4]
+	ADD $4, R9, R7
+	VLD1R (R7), [V21.S4]
 	VFMLA V18.S4, V21.S4, V12.S4
 	VFMLA V19.S4, V21.S4, V13.S4
 	VFMLA V20.S4, V21.S4, V14.S4
-	ADD R2<<1, R6, R7
-	ADD $4, R7, R8
-	VLD1R (R8), [V22.S4]
+	ADD $4, R10, R7
+	VLD1R (R7), [V22.S4]
 	VFMLA V18.S4, V22.S4, V15.S4
 	VFMLA V19.S4, V22.S4, V16.S4
 	VFMLA V20.S4, V22.S4, V17.S4
 	ADD $8, R1, R1
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R7
-	ADD $0, R7, R3
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge11loop
 edge11tail:
@@ -29245,8 +25653,7 @@ edge11tailloop:
 	VFMLA V20.S4, V22.S4, V17.S4
 	ADD $4, R1, R1
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge11tailloop
 edge11done:
@@ -29427,18 +25834,15 @@ next:
 	MOVD R0, tiles+72(FP)
 	MOVD a+8(FP), R0
 	MOVD an+80(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, a+8(FP)
 	MOVD b+24(FP), R0
 	MOVD bn+88(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, b+24(FP)
 	MOVD c+40(FP), R0
 	MOVD cn+96(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, c+40(FP)
 	B top
 last:
@@ -29502,13 +25906,9 @@ top:
 	CMP $12, R5
 	BNE edge
 	ADD R2<<1, R2, R6
-	ADD $0, R6, R7
-	ADD R4<<1, R4, R6
-	ADD $0, R6, R8
-	ADD R7<<0, R1, R6
-	ADD $0, R6, R9
-	ADD R7<<0, R9, R6
-	ADD $0, R6, R7
+	ADD R4<<1, R4, R7
+	ADD R6<<0, R1, R8
+	ADD R6<<0, R8, R9
 	MOVD R0, R6
 	LSR $2, R6, R6
 	CBZ R6, fulltail
@@ -29525,169 +25925,150 @@ fullloop:
 	VFMLA V21.S4, V25.S4, V3.S4
 	VFMLA V22.S4, V25.S4, V4.S4
 	VFMLA V23.S4, V25.S4, V5.S4
-	ADD R2<<1, R1, R10
+	ADD R2<<1, R1, R11
+	VLD1R (R11), [V24.S4]
+	VFMLA V21.S4, V24.S4, V6.S4
+	VFMLA V22.S4, V24.S4, V7.S4
+	VFMLA V23.S4, V24.S4, V8.S4
+	VLD1R (R8), [V25.S4]
+	VFMLA V21.S4, V25.S4, V9.S4
+	VFMLA V22.S4, V25.S4, V10.S4
+	VFMLA V23.S4, V25.S4, V11.S4
+	ADD R2<<0, R8, R12
+	VLD1R (R12), [V24.S4]
+	VFMLA V21.S4, V24.S4, V12.S4
+	VFMLA V22.S4, V24.S4, V13.S4
+	VFMLA V23.S4, V24.S4, V14.S4
+	ADD R2<<1, R8, R13
+	VLD1R (R13), [V25.S4]
+	VFMLA V21.S4, V25.S4, V15.S4
+	VFMLA V22.S4, V25.S4, V16.S4
+	VFMLA V23.S4, V25.S4, V17.S4
+	VLD1R (R9), [V24.S4]
+	VFMLA V21.S4, V24.S4, V18.S4
+	VFMLA V22.S4, V24.S4, V19.S4
+	VFMLA V23.S4, V24.S4, V20.S4
+	ADD R4<<0, R3, R14
+	FMOVQ (R14), F21
+	FMOVQ 16(R14), F22
+	FMOVQ 32(R14), F23
+	ADD $4, R1, R14
+	VLD1R (R14), [V24.S4]
+	VFMLA V21.S4, V24.S4, V0.S4
+	VFMLA V22.S4, V24.S4, V1.S4
+	VFMLA V23.S4, V24.S4, V2.S4
+	ADD $4, R10, R14
+	VLD1R (R14), [V25.S4]
+	VFMLA V21.S4, V25.S4, V3.S4
+	VFMLA V22.S4, V25.S4, V4.S4
+	VFMLA V23.S4, V25.S4, V5.S4
+	ADD $4, R11, R14
+	VLD1R (R14), [V24.S4]
+	VFMLA V21.S4, V24.S4, V6.S4
+	VFMLA V22.S4, V24.S4, V7.S4
+	VFMLA V23.S4, V24.S4, V8.S4
+	ADD $4, R8, R14
+	VLD1R (R14), [V25.S4]
+	VFMLA V21.S4, V25.S4, V9.S4
+	VFMLA V22.S4, V25.S4, V10.S4
+	VFMLA V23.S4, V25.S4, V11.S4
+	ADD $4, R12, R14
+	VLD1R (R14), [V24.S4]
+	VFMLA V21.S4, V24.S4, V12.S4
+	VFMLA V22.S4, V24.S4, V13.S4
+	VFMLA V23.S4, V24.S4, V14.S4
+	ADD $4, R13, R14
+	VLD1R (R14), [V25.S4]
+	VFMLA V21.S4, V25.S4, V15.S4
+	VFMLA V22.S4, V25.S4, V16.S4
+	VFMLA V23.S4, V25.S4, V17.S4
+	ADD $4, R9, R14
+	VLD1R (R14), [V24.S4]
+	VFMLA V21.S4, V24.S4, V18.S4
+	VFMLA V22.S4, V24.S4, V19.S4
+	VFMLA V23.S4, V24.S4, V20.S4
+	ADD R4<<1, R3, R14
+	FMOVQ (R14), F21
+	FMOVQ 16(R14), F22
+	FMOVQ 32(R14), F23
+	ADD $8, R1, R14
+	VLD1R (R14), [V24.S4]
+	VFMLA V21.S4, V24.S4, V0.S4
+	VFMLA V22.S4, V24.S4, V1.S4
+	VFMLA V23.S4, V24.S4, V2.S4
+	ADD $8, R10, R14
+	VLD1R (R14), [V25.S4]
+	VFMLA V21.S4, V25.S4, V3.S4
+	VFMLA V22.S4, V25.S4, V4.S4
+	VFMLA V23.S4, V25.S4, V5.S4
+	ADD $8, R11, R14
+	VLD1R (R14), [V24.S4]
+	VFMLA V21.S4, V24.S4, V6.S4
+	VFMLA V22.S4, V24.S4, V7.S4
+	VFMLA V23.S4, V24.S4, V8.S4
+	ADD $8, R8, R14
+	VLD1R (R14), [V25.S4]
+	VFMLA V21.S4, V25.S4, V9.S4
+	VFMLA V22.S4, V25.S4, V10.S4
+	VFMLA V23.S4, V25.S4, V11.S4
+	ADD $8, R12, R14
+	VLD1R (R14), [V24.S4]
+	VFMLA V21.S4, V24.S4, V12.S4
+	VFMLA V22.S4, V24.S4, V13.S4
+	VFMLA V23.S4, V24.S4, V14.S4
+	ADD $8, R13, R14
+	VLD1R (R14), [V25.S4]
+	VFMLA V21.S4, V25.S4, V15.S4
+	VFMLA V22.S4, V25.S4, V16.S4
+	VFMLA V23.S4, V25.S4, V17.S4
+	ADD $8, R9, R14
+	VLD1R (R14), [V24.S4]
+	VFMLA V21.S4, V24.S4, V18.S4
+	VFMLA V22.S4, V24.S4, V19.S4
+	VFMLA V23.S4, V24.S4, V20.S4
+	ADD R7<<0, R3, R14
+	FMOVQ (R14), F21
+	FMOVQ 16(R14), F22
+	FMOVQ 32(R14), F23
+	ADD $12, R1, R14
+	VLD1R (R14), [V24.S4]
+	VFMLA V21.S4, V24.S4, V0.S4
+	VFMLA V22.S4, V24.S4, V1.S4
+	VFMLA V23.S4, V24.S4, V2.S4
+	ADD $12, R10, R14
+	VLD1R (R14), [V25.S4]
+	VFMLA V21.S4, V25.S4, V3.S4
+	VFMLA V22.S4, V25.S4, V4.S4
+	VFMLA V23.S4, V25.S4, V5.S4
+	ADD $12, R11, R10
 	VLD1R (R10), [V24.S4]
 	VFMLA V21.S4, V24.S4, V6.S4
 	VFMLA V22.S4, V24.S4, V7.S4
 	VFMLA V23.S4, V24.S4, V8.S4
-	VLD1R (R9), [V25.S4]
+	ADD $12, R8, R10
+	VLD1R (R10), [V25.S4]
 	VFMLA V21.S4, V25.S4, V9.S4
 	VFMLA V22.S4, V25.S4, V10.S4
 	VFMLA V23.S4, V25.S4, V11.S4
-	ADD R2<<0, R9, R10
+	ADD $12, R12, R10
 	VLD1R (R10), [V24.S4]
 	VFMLA V21.S4, V24.S4, V12.S4
 	VFMLA V22.S4, V24.S4, V13.S4
 	VFMLA V23.S4, V24.S4, V14.S4
-	ADD R2<<1, R9, R10
+	ADD $12, R13, R10
 	VLD1R (R10), [V25.S4]
 	VFMLA V21.S4, V25.S4, V15.S4
 	VFMLA V22.S4, V25.S4, V16.S4
 	VFMLA V23.S4, V25.S4, V17.S4
-	VLD1R (R7), [V24.S4]
-	VFMLA V21.S4, V24.S4, V18.S4
-	VFMLA V22.S4, V24.S4, V19.S4
-	VFMLA V23.S4, V24.S4, V20.S4
-	ADD R4<<0, R3, R10
-	FMOVQ (R10), F21
-	ADD R4<<0, R3, R10
-	FMOVQ 16(R10), F22
-	ADD R4<<0, R3, R10
-	FMOVQ 32(R10), F23
-	ADD $4, R1, R10
-	VLD1R (R10), [V24.S4]
-	VFMLA V21.S4, V24.S4, V0.S4
-	VFMLA V22.S4, V24.S4, V1.S4
-	VFMLA V23.S4, V24.S4, V2.S4
-	ADD R2<<0, R1, R10
-	ADD $4, R10, R11
-	VLD1R (R11), [V25.S4]
-	VFMLA V21.S4, V25.S4, V3.S4
-	VFMLA V22.S4, V25.S4, V4.S4
-	VFMLA V23.S4, V25.S4, V5.S4
-	ADD R2<<1, R1, R10
-	ADD $4, R10, R11
-	VLD1R (R11), [V24.S4]
-	VFMLA V21.S4, V24.S4, V6.S4
-	VFMLA V22.S4, V24.S4, V7.S4
-	VFMLA V23.S4, V24.S4, V8.S4
-	ADD $4, R9, R10
-	VLD1R (R10), [V25.S4]
-	VFMLA V21.S4, V25.S4, V9.S4
-	VFMLA V22.S4, V25.S4, V10.S4
-	VFMLA V23.S4, V25.S4, V11.S4
-	ADD R2<<0, R9, R10
-	ADD $4, R10, R11
-	VLD1R (R11), [V24.S4]
-	VFMLA V21.S4, V24.S4, V12.S4
-	VFMLA V22.S4, V24.S4, V13.S4
-	VFMLA V23.S4, V24.S4, V14.S4
-	ADD R2<<1, R9, R10
-	ADD $4, R10, R11
-	VLD1R (R11), [V25.S4]
-	VFMLA V21.S4, V25.S4, V15.S4
-	VFMLA V22.S4, V25.S4, V16.S4
-	VFMLA V23.S4, V25.S4, V17.S4
-	ADD $4, R7, R10
-	VLD1R (R10), [V24.S4]
-	VFMLA V21.S4, V24.S4, V18.S4
-	VFMLA V22.S4, V24.S4, V19.S4
-	VFMLA V23.S4, V24.S4, V20.S4
-	ADD R4<<1, R3, R10
-	FMOVQ (R10), F21
-	ADD R4<<1, R3, R10
-	FMOVQ 16(R10), F22
-	ADD R4<<1, R3, R10
-	FMOVQ 32(R10), F23
-	ADD $8, R1, R10
-	VLD1R (R10), [V24.S4]
-	VFMLA V21.S4, V24.S4, V0.S4
-	VFMLA V22.S4, V24.S4, V1.S4
-	VFMLA V23.S4, V24.S4, V2.S4
-	ADD R2<<0, R1, R10
-	ADD $8, R10, R11
-	VLD1R (R11), [V25.S4]
-	VFMLA V21.S4, V25.S4, V3.S4
-	VFMLA V22.S4, V25.S4, V4.S4
-	VFMLA V23.S4, V25.S4, V5.S4
-	ADD R2<<1, R1, R10
-	ADD $8, R10, R11
-	VLD1R (R11), [V24.S4]
-	VFMLA V21.S4, V24.S4, V6.S4
-	VFMLA V22.S4, V24.S4, V7.S4
-	VFMLA V23.S4, V24.S4, V8.S4
-	ADD $8, R9, R10
-	VLD1R (R10), [V25.S4]
-	VFMLA V21.S4, V25.S4, V9.S4
-	VFMLA V22.S4, V25.S4, V10.S4
-	VFMLA V23.S4, V25.S4, V11.S4
-	ADD R2<<0, R9, R10
-	ADD $8, R10, R11
-	VLD1R (R11), [V24.S4]
-	VFMLA V21.S4, V24.S4, V12.S4
-	VFMLA V22.S4, V24.S4, V13.S4
-	VFMLA V23.S4, V24.S4, V14.S4
-	ADD R2<<1, R9, R10
-	ADD $8, R10, R11
-	VLD1R (R11), [V25.S4]
-	VFMLA V21.S4, V25.S4, V15.S4
-	VFMLA V22.S4, V25.S4, V16.S4
-	VFMLA V23.S4, V25.S4, V17.S4
-	ADD $8, R7, R10
-	VLD1R (R10), [V24.S4]
-	VFMLA V21.S4, V24.S4, V18.S4
-	VFMLA V22.S4, V24.S4, V19.S4
-	VFMLA V23.S4, V24.S4, V20.S4
-	ADD R8<<0, R3, R10
-	FMOVQ (R10), F21
-	ADD R8<<0, R3, R10
-	FMOVQ 16(R10), F22
-	ADD R8<<0, R3, R10
-	FMOVQ 32(R10), F23
-	ADD $12, R1, R10
-	VLD1R (R10), [V24.S4]
-	VFMLA V21.S4, V24.S4, V0.S4
-	VFMLA V22.S4, V24.S4, V1.S4
-	VFMLA V23.S4, V24.S4, V2.S4
-	ADD R2<<0, R1, R10
-	ADD $12, R10, R11
-	VLD1R (R11), [V25.S4]
-	VFMLA V21.S4, V25.S4, V3.S4
-	VFMLA V22.S4, V25.S4, V4.S4
-	VFMLA V23.S4, V25.S4, V5.S4
-	ADD R2<<1, R1, R10
-	ADD $12, R10, R11
-	VLD1R (R11), [V24.S4]
-	VFMLA V21.S4, V24.S4, V6.S4
-	VFMLA V22.S4, V24.S4, V7.S4
-	VFMLA V23.S4, V24.S4, V8.S4
 	ADD $12, R9, R10
-	VLD1R (R10), [V25.S4]
-	VFMLA V21.S4, V25.S4, V9.S4
-	VFMLA V22.S4, V25.S4, V10.S4
-	VFMLA V23.S4, V25.S4, V11.S4
-	ADD R2<<0, R9, R10
-	ADD $12, R10, R11
-	VLD1R (R11), [V24.S4]
-	VFMLA V21.S4, V24.S4, V12.S4
-	VFMLA V22.S4, V24.S4, V13.S4
-	VFMLA V23.S4, V24.S4, V14.S4
-	ADD R2<<1, R9, R10
-	ADD $12, R10, R11
-	VLD1R (R11), [V25.S4]
-	VFMLA V21.S4, V25.S4, V15.S4
-	VFMLA V22.S4, V25.S4, V16.S4
-	VFMLA V23.S4, V25.S4, V17.S4
-	ADD $12, R7, R10
 	VLD1R (R10), [V24.S4]
 	VFMLA V21.S4, V24.S4, V18.S4
 	VFMLA V22.S4, V24.S4, V19.S4
 	VFMLA V23.S4, V24.S4, V20.S4
 	ADD $16, R1, R1
+	ADD $16, R8, R8
 	ADD $16, R9, R9
-	ADD $16, R7, R7
-	ADD R4<<2, R3, R10
-	ADD $0, R10, R3
+	ADD R4<<2, R3, R3
 	SUBS $1, R6, R6
 	BNE fullloop
 fulltail:
@@ -29711,29 +26092,28 @@ fulltailloop:
 	VFMLA V21.S4, V24.S4, V6.S4
 	VFMLA V22.S4, V24.S4, V7.S4
 	VFMLA V23.S4, V24.S4, V8.S4
-	VLD1R (R9), [V25.S4]
+	VLD1R (R8), [V25.S4]
 	VFMLA V21.S4, V25.S4, V9.S4
 	VFMLA V22.S4, V25.S4, V10.S4
 	VFMLA V23.S4, V25.S4, V11.S4
-	ADD R2<<0, R9, R6
+	ADD R2<<0, R8, R6
 	VLD1R (R6), [V24.S4]
 	VFMLA V21.S4, V24.S4, V12.S4
 	VFMLA V22.S4, V24.S4, V13.S4
 	VFMLA V23.S4, V24.S4, V14.S4
-	ADD R2<<1, R9, R6
+	ADD R2<<1, R8, R6
 	VLD1R (R6), [V25.S4]
 	VFMLA V21.S4, V25.S4, V15.S4
 	VFMLA V22.S4, V25.S4, V16.S4
 	VFMLA V23.S4, V25.S4, V17.S4
-	VLD1R (R7), [V24.S4]
+	VLD1R (R9), [V24.S4]
 	VFMLA V21.S4, V24.S4, V18.S4
 	VFMLA V22.S4, V24.S4, V19.S4
 	VFMLA V23.S4, V24.S4, V20.S4
 	ADD $4, R1, R1
+	ADD $4, R8, R8
 	ADD $4, R9, R9
-	ADD $4, R7, R7
-	ADD R4<<0, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE fulltailloop
 fulldone:
@@ -29915,13 +26295,9 @@ edge:
 	B edge11
 edge1:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge1tail
@@ -29932,51 +26308,46 @@ edge1loop:
 	ADD R2<<0, R1, R8
 	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V3.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V22.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V22.S4]
 	VFMLA V21.S4, V22.S4, V6.S4
-	VLD1R (R7), [V23.S4]
+	VLD1R (R6), [V23.S4]
 	VFMLA V21.S4, V23.S4, V9.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V22.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V22.S4]
 	VFMLA V21.S4, V22.S4, V12.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V23.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V23.S4]
 	VFMLA V21.S4, V23.S4, V15.S4
-	VLD1R (R6), [V22.S4]
+	VLD1R (R7), [V22.S4]
 	VFMLA V21.S4, V22.S4, V18.S4
-	ADD R4<<0, R3, R8
-	FMOVS (R8), F21
-	ADD $4, R1, R8
-	VLD1R (R8), [V22.S4]
+	ADD R4<<0, R3, R12
+	FMOVS (R12), F21
+	ADD $4, R1, R12
+	VLD1R (R12), [V22.S4]
 	VFMLA V21.S4, V22.S4, V0.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V23.S4]
+	ADD $4, R8, R12
+	VLD1R (R12), [V23.S4]
 	VFMLA V21.S4, V23.S4, V3.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V22.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V22.S4]
 	VFMLA V21.S4, V22.S4, V6.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V9.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V22.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V22.S4]
 	VFMLA V21.S4, V22.S4, V12.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V23.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V15.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V22.S4]
 	VFMLA V21.S4, V22.S4, V18.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge1loop
 edge1tail:
@@ -29992,21 +26363,20 @@ edge1tailloop:
 	ADD R2<<1, R1, R5
 	VLD1R (R5), [V22.S4]
 	VFMLA V21.S4, V22.S4, V6.S4
-	VLD1R (R7), [V23.S4]
+	VLD1R (R6), [V23.S4]
 	VFMLA V21.S4, V23.S4, V9.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V22.S4]
 	VFMLA V21.S4, V22.S4, V12.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V23.S4]
 	VFMLA V21.S4, V23.S4, V15.S4
-	VLD1R (R6), [V22.S4]
+	VLD1R (R7), [V22.S4]
 	VFMLA V21.S4, V22.S4, V18.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge1tailloop
 edge1done:
@@ -30082,13 +26452,9 @@ edge1beta0:
 	B next
 edge2:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge2tail
@@ -30099,51 +26465,46 @@ edge2loop:
 	ADD R2<<0, R1, R8
 	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V3.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V22.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V22.S4]
 	VFMLA V21.S4, V22.S4, V6.S4
-	VLD1R (R7), [V23.S4]
+	VLD1R (R6), [V23.S4]
 	VFMLA V21.S4, V23.S4, V9.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V22.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V22.S4]
 	VFMLA V21.S4, V22.S4, V12.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V23.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V23.S4]
 	VFMLA V21.S4, V23.S4, V15.S4
-	VLD1R (R6), [V22.S4]
+	VLD1R (R7), [V22.S4]
 	VFMLA V21.S4, V22.S4, V18.S4
-	ADD R4<<0, R3, R8
-	FMOVD (R8), F21
-	ADD $4, R1, R8
-	VLD1R (R8), [V22.S4]
+	ADD R4<<0, R3, R12
+	FMOVD (R12), F21
+	ADD $4, R1, R12
+	VLD1R (R12), [V22.S4]
 	VFMLA V21.S4, V22.S4, V0.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V23.S4]
+	ADD $4, R8, R12
+	VLD1R (R12), [V23.S4]
 	VFMLA V21.S4, V23.S4, V3.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V22.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V22.S4]
 	VFMLA V21.S4, V22.S4, V6.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V9.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V22.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V22.S4]
 	VFMLA V21.S4, V22.S4, V12.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V23.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V15.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V22.S4]
 	VFMLA V21.S4, V22.S4, V18.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge2loop
 edge2tail:
@@ -30159,21 +26520,20 @@ edge2tailloop:
 	ADD R2<<1, R1, R5
 	VLD1R (R5), [V22.S4]
 	VFMLA V21.S4, V22.S4, V6.S4
-	VLD1R (R7), [V23.S4]
+	VLD1R (R6), [V23.S4]
 	VFMLA V21.S4, V23.S4, V9.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V22.S4]
 	VFMLA V21.S4, V22.S4, V12.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V23.S4]
 	VFMLA V21.S4, V23.S4, V15.S4
-	VLD1R (R6), [V22.S4]
+	VLD1R (R7), [V22.S4]
 	VFMLA V21.S4, V22.S4, V18.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge2tailloop
 edge2done:
@@ -30249,13 +26609,9 @@ edge2beta0:
 	B next
 edge3:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge3tail
@@ -30268,54 +26624,48 @@ edge3loop:
 	ADD R2<<0, R1, R8
 	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V3.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V22.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V22.S4]
 	VFMLA V21.S4, V22.S4, V6.S4
-	VLD1R (R7), [V23.S4]
+	VLD1R (R6), [V23.S4]
 	VFMLA V21.S4, V23.S4, V9.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V22.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V22.S4]
 	VFMLA V21.S4, V22.S4, V12.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V23.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V23.S4]
 	VFMLA V21.S4, V23.S4, V15.S4
-	VLD1R (R6), [V22.S4]
+	VLD1R (R7), [V22.S4]
 	VFMLA V21.S4, V22.S4, V18.S4
-	ADD R4<<0, R3, R8
-	FMOVD (R8), F21
-	ADD R4<<0, R3, R8
-	FMOVS 8(R8), F24
+	ADD R4<<0, R3, R12
+	FMOVD (R12), F21
+	FMOVS 8(R12), F24
 	VMOV V24.S[0], V21.S[2]
-	ADD $4, R1, R8
-	VLD1R (R8), [V22.S4]
+	ADD $4, R1, R12
+	VLD1R (R12), [V22.S4]
 	VFMLA V21.S4, V22.S4, V0.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V23.S4]
+	ADD $4, R8, R12
+	VLD1R (R12), [V23.S4]
 	VFMLA V21.S4, V23.S4, V3.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V22.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V22.S4]
 	VFMLA V21.S4, V22.S4, V6.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V9.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V22.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V22.S4]
 	VFMLA V21.S4, V22.S4, V12.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V23.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V15.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V22.S4]
 	VFMLA V21.S4, V22.S4, V18.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge3loop
 edge3tail:
@@ -30333,21 +26683,20 @@ edge3tailloop:
 	ADD R2<<1, R1, R5
 	VLD1R (R5), [V22.S4]
 	VFMLA V21.S4, V22.S4, V6.S4
-	VLD1R (R7), [V23.S4]
+	VLD1R (R6), [V23.S4]
 	VFMLA V21.S4, V23.S4, V9.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V22.S4]
 	VFMLA V21.S4, V22.S4, V12.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V23.S4]
 	VFMLA V21.S4, V23.S4, V15.S4
-	VLD1R (R6), [V22.S4]
+	VLD1R (R7), [V22.S4]
 	VFMLA V21.S4, V22.S4, V18.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge3tailloop
 edge3done:
@@ -30465,13 +26814,9 @@ edge3beta0:
 	B next
 edge4:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge4tail
@@ -30482,51 +26827,46 @@ edge4loop:
 	ADD R2<<0, R1, R8
 	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V3.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V22.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V22.S4]
 	VFMLA V21.S4, V22.S4, V6.S4
-	VLD1R (R7), [V23.S4]
+	VLD1R (R6), [V23.S4]
 	VFMLA V21.S4, V23.S4, V9.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V22.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V22.S4]
 	VFMLA V21.S4, V22.S4, V12.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V23.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V23.S4]
 	VFMLA V21.S4, V23.S4, V15.S4
-	VLD1R (R6), [V22.S4]
+	VLD1R (R7), [V22.S4]
 	VFMLA V21.S4, V22.S4, V18.S4
-	ADD R4<<0, R3, R8
-	FMOVQ (R8), F21
-	ADD $4, R1, R8
-	VLD1R (R8), [V22.S4]
+	ADD R4<<0, R3, R12
+	FMOVQ (R12), F21
+	ADD $4, R1, R12
+	VLD1R (R12), [V22.S4]
 	VFMLA V21.S4, V22.S4, V0.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V23.S4]
+	ADD $4, R8, R12
+	VLD1R (R12), [V23.S4]
 	VFMLA V21.S4, V23.S4, V3.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V22.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V22.S4]
 	VFMLA V21.S4, V22.S4, V6.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V9.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V22.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V22.S4]
 	VFMLA V21.S4, V22.S4, V12.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V23.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V15.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V22.S4]
 	VFMLA V21.S4, V22.S4, V18.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge4loop
 edge4tail:
@@ -30542,21 +26882,20 @@ edge4tailloop:
 	ADD R2<<1, R1, R5
 	VLD1R (R5), [V22.S4]
 	VFMLA V21.S4, V22.S4, V6.S4
-	VLD1R (R7), [V23.S4]
+	VLD1R (R6), [V23.S4]
 	VFMLA V21.S4, V23.S4, V9.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V22.S4]
 	VFMLA V21.S4, V22.S4, V12.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V23.S4]
 	VFMLA V21.S4, V23.S4, V15.S4
-	VLD1R (R6), [V22.S4]
+	VLD1R (R7), [V22.S4]
 	VFMLA V21.S4, V22.S4, V18.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge4tailloop
 edge4done:
@@ -30632,13 +26971,9 @@ edge4beta0:
 	B next
 edge5:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge5tail
@@ -30652,65 +26987,59 @@ edge5loop:
 	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V3.S4
 	VFMLA V22.S4, V24.S4, V4.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V23.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V23.S4]
 	VFMLA V21.S4, V23.S4, V6.S4
 	VFMLA V22.S4, V23.S4, V7.S4
-	VLD1R (R7), [V24.S4]
+	VLD1R (R6), [V24.S4]
 	VFMLA V21.S4, V24.S4, V9.S4
 	VFMLA V22.S4, V24.S4, V10.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V23.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V23.S4]
 	VFMLA V21.S4, V23.S4, V12.S4
 	VFMLA V22.S4, V23.S4, V13.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V24.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V24.S4]
 	VFMLA V21.S4, V24.S4, V15.S4
 	VFMLA V22.S4, V24.S4, V16.S4
-	VLD1R (R6), [V23.S4]
+	VLD1R (R7), [V23.S4]
 	VFMLA V21.S4, V23.S4, V18.S4
 	VFMLA V22.S4, V23.S4, V19.S4
-	ADD R4<<0, R3, R8
-	FMOVQ (R8), F21
-	ADD R4<<0, R3, R8
-	FMOVS 16(R8), F22
-	ADD $4, R1, R8
-	VLD1R (R8), [V23.S4]
+	ADD R4<<0, R3, R12
+	FMOVQ (R12), F21
+	FMOVS 16(R12), F22
+	ADD $4, R1, R12
+	VLD1R (R12), [V23.S4]
 	VFMLA V21.S4, V23.S4, V0.S4
 	VFMLA V22.S4, V23.S4, V1.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V24.S4]
+	ADD $4, R8, R12
+	VLD1R (R12), [V24.S4]
 	VFMLA V21.S4, V24.S4, V3.S4
 	VFMLA V22.S4, V24.S4, V4.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V23.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V6.S4
 	VFMLA V22.S4, V23.S4, V7.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V9.S4
 	VFMLA V22.S4, V24.S4, V10.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V23.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V12.S4
 	VFMLA V22.S4, V23.S4, V13.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V24.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V15.S4
 	VFMLA V22.S4, V24.S4, V16.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V18.S4
 	VFMLA V22.S4, V23.S4, V19.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge5loop
 edge5tail:
@@ -30730,25 +27059,24 @@ edge5tailloop:
 	VLD1R (R5), [V23.S4]
 	VFMLA V21.S4, V23.S4, V6.S4
 	VFMLA V22.S4, V23.S4, V7.S4
-	VLD1R (R7), [V24.S4]
+	VLD1R (R6), [V24.S4]
 	VFMLA V21.S4, V24.S4, V9.S4
 	VFMLA V22.S4, V24.S4, V10.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V23.S4]
 	VFMLA V21.S4, V23.S4, V12.S4
 	VFMLA V22.S4, V23.S4, V13.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V24.S4]
 	VFMLA V21.S4, V24.S4, V15.S4
 	VFMLA V22.S4, V24.S4, V16.S4
-	VLD1R (R6), [V23.S4]
+	VLD1R (R7), [V23.S4]
 	VFMLA V21.S4, V23.S4, V18.S4
 	VFMLA V22.S4, V23.S4, V19.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge5tailloop
 edge5done:
@@ -30866,13 +27194,9 @@ edge5beta0:
 	B next
 edge6:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge6tail
@@ -30886,65 +27210,59 @@ edge6loop:
 	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V3.S4
 	VFMLA V22.S4, V24.S4, V4.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V23.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V23.S4]
 	VFMLA V21.S4, V23.S4, V6.S4
 	VFMLA V22.S4, V23.S4, V7.S4
-	VLD1R (R7), [V24.S4]
+	VLD1R (R6), [V24.S4]
 	VFMLA V21.S4, V24.S4, V9.S4
 	VFMLA V22.S4, V24.S4, V10.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V23.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V23.S4]
 	VFMLA V21.S4, V23.S4, V12.S4
 	VFMLA V22.S4, V23.S4, V13.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V24.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V24.S4]
 	VFMLA V21.S4, V24.S4, V15.S4
 	VFMLA V22.S4, V24.S4, V16.S4
-	VLD1R (R6), [V23.S4]
+	VLD1R (R7), [V23.S4]
 	VFMLA V21.S4, V23.S4, V18.S4
 	VFMLA V22.S4, V23.S4, V19.S4
-	ADD R4<<0, R3, R8
-	FMOVQ (R8), F21
-	ADD R4<<0, R3, R8
-	FMOVD 16(R8), F22
-	ADD $4, R1, R8
-	VLD1R (R8), [V23.S4]
+	ADD R4<<0, R3, R12
+	FMOVQ (R12), F21
+	FMOVD 16(R12), F22
+	ADD $4, R1, R12
+	VLD1R (R12), [V23.S4]
 	VFMLA V21.S4, V23.S4, V0.S4
 	VFMLA V22.S4, V23.S4, V1.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V24.S4]
+	ADD $4, R8, R12
+	VLD1R (R12), [V24.S4]
 	VFMLA V21.S4, V24.S4, V3.S4
 	VFMLA V22.S4, V24.S4, V4.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V23.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V6.S4
 	VFMLA V22.S4, V23.S4, V7.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V9.S4
 	VFMLA V22.S4, V24.S4, V10.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V23.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V12.S4
 	VFMLA V22.S4, V23.S4, V13.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V24.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V15.S4
 	VFMLA V22.S4, V24.S4, V16.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V18.S4
 	VFMLA V22.S4, V23.S4, V19.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge6loop
 edge6tail:
@@ -30964,25 +27282,24 @@ edge6tailloop:
 	VLD1R (R5), [V23.S4]
 	VFMLA V21.S4, V23.S4, V6.S4
 	VFMLA V22.S4, V23.S4, V7.S4
-	VLD1R (R7), [V24.S4]
+	VLD1R (R6), [V24.S4]
 	VFMLA V21.S4, V24.S4, V9.S4
 	VFMLA V22.S4, V24.S4, V10.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V23.S4]
 	VFMLA V21.S4, V23.S4, V12.S4
 	VFMLA V22.S4, V23.S4, V13.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V24.S4]
 	VFMLA V21.S4, V24.S4, V15.S4
 	VFMLA V22.S4, V24.S4, V16.S4
-	VLD1R (R6), [V23.S4]
+	VLD1R (R7), [V23.S4]
 	VFMLA V21.S4, V23.S4, V18.S4
 	VFMLA V22.S4, V23.S4, V19.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge6tailloop
 edge6done:
@@ -31100,13 +27417,9 @@ edge6beta0:
 	B next
 edge7:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge7tail
@@ -31122,68 +27435,61 @@ edge7loop:
 	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V3.S4
 	VFMLA V22.S4, V24.S4, V4.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V23.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V23.S4]
 	VFMLA V21.S4, V23.S4, V6.S4
 	VFMLA V22.S4, V23.S4, V7.S4
-	VLD1R (R7), [V24.S4]
+	VLD1R (R6), [V24.S4]
 	VFMLA V21.S4, V24.S4, V9.S4
 	VFMLA V22.S4, V24.S4, V10.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V23.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V23.S4]
 	VFMLA V21.S4, V23.S4, V12.S4
 	VFMLA V22.S4, V23.S4, V13.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V24.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V24.S4]
 	VFMLA V21.S4, V24.S4, V15.S4
 	VFMLA V22.S4, V24.S4, V16.S4
-	VLD1R (R6), [V23.S4]
+	VLD1R (R7), [V23.S4]
 	VFMLA V21.S4, V23.S4, V18.S4
 	VFMLA V22.S4, V23.S4, V19.S4
-	ADD R4<<0, R3, R8
-	FMOVQ (R8), F21
-	ADD R4<<0, R3, R8
-	FMOVD 16(R8), F22
-	ADD R4<<0, R3, R8
-	FMOVS 24(R8), F25
+	ADD R4<<0, R3, R12
+	FMOVQ (R12), F21
+	FMOVD 16(R12), F22
+	FMOVS 24(R12), F25
 	VMOV V25.S[0], V22.S[2]
-	ADD $4, R1, R8
-	VLD1R (R8), [V23.S4]
+	ADD $4, R1, R12
+	VLD1R (R12), [V23.S4]
 	VFMLA V21.S4, V23.S4, V0.S4
 	VFMLA V22.S4, V23.S4, V1.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V24.S4]
+	ADD $4, R8, R12
+	VLD1R (R12), [V24.S4]
 	VFMLA V21.S4, V24.S4, V3.S4
 	VFMLA V22.S4, V24.S4, V4.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V23.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V6.S4
 	VFMLA V22.S4, V23.S4, V7.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V9.S4
 	VFMLA V22.S4, V24.S4, V10.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V23.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V12.S4
 	VFMLA V22.S4, V23.S4, V13.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V24.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V15.S4
 	VFMLA V22.S4, V24.S4, V16.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V18.S4
 	VFMLA V22.S4, V23.S4, V19.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge7loop
 edge7tail:
@@ -31205,25 +27511,24 @@ edge7tailloop:
 	VLD1R (R5), [V23.S4]
 	VFMLA V21.S4, V23.S4, V6.S4
 	VFMLA V22.S4, V23.S4, V7.S4
-	VLD1R (R7), [V24.S4]
+	VLD1R (R6), [V24.S4]
 	VFMLA V21.S4, V24.S4, V9.S4
 	VFMLA V22.S4, V24.S4, V10.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V23.S4]
 	VFMLA V21.S4, V23.S4, V12.S4
 	VFMLA V22.S4, V23.S4, V13.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V24.S4]
 	VFMLA V21.S4, V24.S4, V15.S4
 	VFMLA V22.S4, V24.S4, V16.S4
-	VLD1R (R6), [V23.S4]
+	VLD1R (R7), [V23.S4]
 	VFMLA V21.S4, V23.S4, V18.S4
 	VFMLA V22.S4, V23.S4, V19.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge7tailloop
 edge7done:
@@ -31383,13 +27688,9 @@ edge7beta0:
 	B next
 edge8:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge8tail
@@ -31403,65 +27704,59 @@ edge8loop:
 	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V3.S4
 	VFMLA V22.S4, V24.S4, V4.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V23.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V23.S4]
 	VFMLA V21.S4, V23.S4, V6.S4
 	VFMLA V22.S4, V23.S4, V7.S4
-	VLD1R (R7), [V24.S4]
+	VLD1R (R6), [V24.S4]
 	VFMLA V21.S4, V24.S4, V9.S4
 	VFMLA V22.S4, V24.S4, V10.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V23.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V23.S4]
 	VFMLA V21.S4, V23.S4, V12.S4
 	VFMLA V22.S4, V23.S4, V13.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V24.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V24.S4]
 	VFMLA V21.S4, V24.S4, V15.S4
 	VFMLA V22.S4, V24.S4, V16.S4
-	VLD1R (R6), [V23.S4]
+	VLD1R (R7), [V23.S4]
 	VFMLA V21.S4, V23.S4, V18.S4
 	VFMLA V22.S4, V23.S4, V19.S4
-	ADD R4<<0, R3, R8
-	FMOVQ (R8), F21
-	ADD R4<<0, R3, R8
-	FMOVQ 16(R8), F22
-	ADD $4, R1, R8
-	VLD1R (R8), [V23.S4]
+	ADD R4<<0, R3, R12
+	FMOVQ (R12), F21
+	FMOVQ 16(R12), F22
+	ADD $4, R1, R12
+	VLD1R (R12), [V23.S4]
 	VFMLA V21.S4, V23.S4, V0.S4
 	VFMLA V22.S4, V23.S4, V1.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V24.S4]
+	ADD $4, R8, R12
+	VLD1R (R12), [V24.S4]
 	VFMLA V21.S4, V24.S4, V3.S4
 	VFMLA V22.S4, V24.S4, V4.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V23.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V6.S4
 	VFMLA V22.S4, V23.S4, V7.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V9.S4
 	VFMLA V22.S4, V24.S4, V10.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V23.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V12.S4
 	VFMLA V22.S4, V23.S4, V13.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V24.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V15.S4
 	VFMLA V22.S4, V24.S4, V16.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V23.S4]
 	VFMLA V21.S4, V23.S4, V18.S4
 	VFMLA V22.S4, V23.S4, V19.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge8loop
 edge8tail:
@@ -31481,25 +27776,24 @@ edge8tailloop:
 	VLD1R (R5), [V23.S4]
 	VFMLA V21.S4, V23.S4, V6.S4
 	VFMLA V22.S4, V23.S4, V7.S4
-	VLD1R (R7), [V24.S4]
+	VLD1R (R6), [V24.S4]
 	VFMLA V21.S4, V24.S4, V9.S4
 	VFMLA V22.S4, V24.S4, V10.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V23.S4]
 	VFMLA V21.S4, V23.S4, V12.S4
 	VFMLA V22.S4, V23.S4, V13.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V24.S4]
 	VFMLA V21.S4, V24.S4, V15.S4
 	VFMLA V22.S4, V24.S4, V16.S4
-	VLD1R (R6), [V23.S4]
+	VLD1R (R7), [V23.S4]
 	VFMLA V21.S4, V23.S4, V18.S4
 	VFMLA V22.S4, V23.S4, V19.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge8tailloop
 edge8done:
@@ -31617,13 +27911,9 @@ edge8beta0:
 	B next
 edge9:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge9tail
@@ -31640,79 +27930,72 @@ edge9loop:
 	VFMLA V21.S4, V25.S4, V3.S4
 	VFMLA V22.S4, V25.S4, V4.S4
 	VFMLA V23.S4, V25.S4, V5.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V24.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V24.S4]
 	VFMLA V21.S4, V24.S4, V6.S4
 	VFMLA V22.S4, V24.S4, V7.S4
 	VFMLA V23.S4, V24.S4, V8.S4
-	VLD1R (R7), [V25.S4]
+	VLD1R (R6), [V25.S4]
 	VFMLA V21.S4, V25.S4, V9.S4
 	VFMLA V22.S4, V25.S4, V10.S4
 	VFMLA V23.S4, V25.S4, V11.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V24.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V24.S4]
 	VFMLA V21.S4, V24.S4, V12.S4
 	VFMLA V22.S4, V24.S4, V13.S4
 	VFMLA V23.S4, V24.S4, V14.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V25.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V25.S4]
 	VFMLA V21.S4, V25.S4, V15.S4
 	VFMLA V22.S4, V25.S4, V16.S4
 	VFMLA V23.S4, V25.S4, V17.S4
-	VLD1R (R6), [V24.S4]
+	VLD1R (R7), [V24.S4]
 	VFMLA V21.S4, V24.S4, V18.S4
 	VFMLA V22.S4, V24.S4, V19.S4
 	VFMLA V23.S4, V24.S4, V20.S4
-	ADD R4<<0, R3, R8
-	FMOVQ (R8), F21
-	ADD R4<<0, R3, R8
-	FMOVQ 16(R8), F22
-	ADD R4<<0, R3, R8
-	FMOVS 32(R8), F23
-	ADD $4, R1, R8
-	VLD1R (R8), [V24.S4]
+	ADD R4<<0, R3, R12
+	FMOVQ (R12), F21
+	FMOVQ 16(R12), F22
+	FMOVS 32(R12), F23
+	ADD $4, R1, R12
+	VLD1R (R12), [V24.S4]
 	VFMLA V21.S4, V24.S4, V0.S4
 	VFMLA V22.S4, V24.S4, V1.S4
 	VFMLA V23.S4, V24.S4, V2.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V25.S4]
+	ADD $4, R8, R12
+	VLD1R (R12), [V25.S4]
 	VFMLA V21.S4, V25.S4, V3.S4
 	VFMLA V22.S4, V25.S4, V4.S4
 	VFMLA V23.S4, V25.S4, V5.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V24.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V6.S4
 	VFMLA V22.S4, V24.S4, V7.S4
 	VFMLA V23.S4, V24.S4, V8.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V25.S4]
 	VFMLA V21.S4, V25.S4, V9.S4
 	VFMLA V22.S4, V25.S4, V10.S4
 	VFMLA V23.S4, V25.S4, V11.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V24.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V12.S4
 	VFMLA V22.S4, V24.S4, V13.S4
 	VFMLA V23.S4, V24.S4, V14.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V25.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V25.S4]
 	VFMLA V21.S4, V25.S4, V15.S4
 	VFMLA V22.S4, V25.S4, V16.S4
 	VFMLA V23.S4, V25.S4, V17.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V18.S4
 	VFMLA V22.S4, V24.S4, V19.S4
 	VFMLA V23.S4, V24.S4, V20.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge9loop
 edge9tail:
@@ -31736,29 +28019,28 @@ edge9tailloop:
 	VFMLA V21.S4, V24.S4, V6.S4
 	VFMLA V22.S4, V24.S4, V7.S4
 	VFMLA V23.S4, V24.S4, V8.S4
-	VLD1R (R7), [V25.S4]
+	VLD1R (R6), [V25.S4]
 	VFMLA V21.S4, V25.S4, V9.S4
 	VFMLA V22.S4, V25.S4, V10.S4
 	VFMLA V23.S4, V25.S4, V11.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V24.S4]
 	VFMLA V21.S4, V24.S4, V12.S4
 	VFMLA V22.S4, V24.S4, V13.S4
 	VFMLA V23.S4, V24.S4, V14.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V25.S4]
 	VFMLA V21.S4, V25.S4, V15.S4
 	VFMLA V22.S4, V25.S4, V16.S4
 	VFMLA V23.S4, V25.S4, V17.S4
-	VLD1R (R6), [V24.S4]
+	VLD1R (R7), [V24.S4]
 	VFMLA V21.S4, V24.S4, V18.S4
 	VFMLA V22.S4, V24.S4, V19.S4
 	VFMLA V23.S4, V24.S4, V20.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge9tailloop
 edge9done:
@@ -31918,13 +28200,9 @@ edge9beta0:
 	B next
 edge10:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge10tail
@@ -31941,79 +28219,72 @@ edge10loop:
 	VFMLA V21.S4, V25.S4, V3.S4
 	VFMLA V22.S4, V25.S4, V4.S4
 	VFMLA V23.S4, V25.S4, V5.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V24.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V24.S4]
 	VFMLA V21.S4, V24.S4, V6.S4
 	VFMLA V22.S4, V24.S4, V7.S4
 	VFMLA V23.S4, V24.S4, V8.S4
-	VLD1R (R7), [V25.S4]
+	VLD1R (R6), [V25.S4]
 	VFMLA V21.S4, V25.S4, V9.S4
 	VFMLA V22.S4, V25.S4, V10.S4
 	VFMLA V23.S4, V25.S4, V11.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V24.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V24.S4]
 	VFMLA V21.S4, V24.S4, V12.S4
 	VFMLA V22.S4, V24.S4, V13.S4
 	VFMLA V23.S4, V24.S4, V14.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V25.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V25.S4]
 	VFMLA V21.S4, V25.S4, V15.S4
 	VFMLA V22.S4, V25.S4, V16.S4
 	VFMLA V23.S4, V25.S4, V17.S4
-	VLD1R (R6), [V24.S4]
+	VLD1R (R7), [V24.S4]
 	VFMLA V21.S4, V24.S4, V18.S4
 	VFMLA V22.S4, V24.S4, V19.S4
 	VFMLA V23.S4, V24.S4, V20.S4
-	ADD R4<<0, R3, R8
-	FMOVQ (R8), F21
-	ADD R4<<0, R3, R8
-	FMOVQ 16(R8), F22
-	ADD R4<<0, R3, R8
-	FMOVD 32(R8), F23
-	ADD $4, R1, R8
-	VLD1R (R8), [V24.S4]
+	ADD R4<<0, R3, R12
+	FMOVQ (R12), F21
+	FMOVQ 16(R12), F22
+	FMOVD 32(R12), F23
+	ADD $4, R1, R12
+	VLD1R (R12), [V24.S4]
 	VFMLA V21.S4, V24.S4, V0.S4
 	VFMLA V22.S4, V24.S4, V1.S4
 	VFMLA V23.S4, V24.S4, V2.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V25.S4]
+	ADD $4, R8, R12
+	VLD1R (R12), [V25.S4]
 	VFMLA V21.S4, V25.S4, V3.S4
 	VFMLA V22.S4, V25.S4, V4.S4
 	VFMLA V23.S4, V25.S4, V5.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V24.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V6.S4
 	VFMLA V22.S4, V24.S4, V7.S4
 	VFMLA V23.S4, V24.S4, V8.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V25.S4]
 	VFMLA V21.S4, V25.S4, V9.S4
 	VFMLA V22.S4, V25.S4, V10.S4
 	VFMLA V23.S4, V25.S4, V11.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V24.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V12.S4
 	VFMLA V22.S4, V24.S4, V13.S4
 	VFMLA V23.S4, V24.S4, V14.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V25.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V25.S4]
 	VFMLA V21.S4, V25.S4, V15.S4
 	VFMLA V22.S4, V25.S4, V16.S4
 	VFMLA V23.S4, V25.S4, V17.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V18.S4
 	VFMLA V22.S4, V24.S4, V19.S4
 	VFMLA V23.S4, V24.S4, V20.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge10loop
 edge10tail:
@@ -32037,29 +28308,28 @@ edge10tailloop:
 	VFMLA V21.S4, V24.S4, V6.S4
 	VFMLA V22.S4, V24.S4, V7.S4
 	VFMLA V23.S4, V24.S4, V8.S4
-	VLD1R (R7), [V25.S4]
+	VLD1R (R6), [V25.S4]
 	VFMLA V21.S4, V25.S4, V9.S4
 	VFMLA V22.S4, V25.S4, V10.S4
 	VFMLA V23.S4, V25.S4, V11.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V24.S4]
 	VFMLA V21.S4, V24.S4, V12.S4
 	VFMLA V22.S4, V24.S4, V13.S4
 	VFMLA V23.S4, V24.S4, V14.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V25.S4]
 	VFMLA V21.S4, V25.S4, V15.S4
 	VFMLA V22.S4, V25.S4, V16.S4
 	VFMLA V23.S4, V25.S4, V17.S4
-	VLD1R (R6), [V24.S4]
+	VLD1R (R7), [V24.S4]
 	VFMLA V21.S4, V24.S4, V18.S4
 	VFMLA V22.S4, V24.S4, V19.S4
 	VFMLA V23.S4, V24.S4, V20.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge10tailloop
 edge10done:
@@ -32219,13 +28489,9 @@ edge10beta0:
 	B next
 edge11:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge11tail
@@ -32244,82 +28510,74 @@ edge11loop:
 	VFMLA V21.S4, V25.S4, V3.S4
 	VFMLA V22.S4, V25.S4, V4.S4
 	VFMLA V23.S4, V25.S4, V5.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V24.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V24.S4]
 	VFMLA V21.S4, V24.S4, V6.S4
 	VFMLA V22.S4, V24.S4, V7.S4
 	VFMLA V23.S4, V24.S4, V8.S4
-	VLD1R (R7), [V25.S4]
+	VLD1R (R6), [V25.S4]
 	VFMLA V21.S4, V25.S4, V9.S4
 	VFMLA V22.S4, V25.S4, V10.S4
 	VFMLA V23.S4, V25.S4, V11.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V24.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V24.S4]
 	VFMLA V21.S4, V24.S4, V12.S4
 	VFMLA V22.S4, V24.S4, V13.S4
 	VFMLA V23.S4, V24.S4, V14.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V25.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V25.S4]
 	VFMLA V21.S4, V25.S4, V15.S4
 	VFMLA V22.S4, V25.S4, V16.S4
 	VFMLA V23.S4, V25.S4, V17.S4
-	VLD1R (R6), [V24.S4]
+	VLD1R (R7), [V24.S4]
 	VFMLA V21.S4, V24.S4, V18.S4
 	VFMLA V22.S4, V24.S4, V19.S4
 	VFMLA V23.S4, V24.S4, V20.S4
-	ADD R4<<0, R3, R8
-	FMOVQ (R8), F21
-	ADD R4<<0, R3, R8
-	FMOVQ 16(R8), F22
-	ADD R4<<0, R3, R8
-	FMOVD 32(R8), F23
-	ADD R4<<0, R3, R8
-	FMOVS 40(R8), F26
+	ADD R4<<0, R3, R12
+	FMOVQ (R12), F21
+	FMOVQ 16(R12), F22
+	FMOVD 32(R12), F23
+	FMOVS 40(R12), F26
 	VMOV V26.S[0], V23.S[2]
-	ADD $4, R1, R8
-	VLD1R (R8), [V24.S4]
+	ADD $4, R1, R12
+	VLD1R (R12), [V24.S4]
 	VFMLA V21.S4, V24.S4, V0.S4
 	VFMLA V22.S4, V24.S4, V1.S4
 	VFMLA V23.S4, V24.S4, V2.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V25.S4]
+	ADD $4, R8, R12
+	VLD1R (R12), [V25.S4]
 	VFMLA V21.S4, V25.S4, V3.S4
 	VFMLA V22.S4, V25.S4, V4.S4
 	VFMLA V23.S4, V25.S4, V5.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V24.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V6.S4
 	VFMLA V22.S4, V24.S4, V7.S4
 	VFMLA V23.S4, V24.S4, V8.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V25.S4]
 	VFMLA V21.S4, V25.S4, V9.S4
 	VFMLA V22.S4, V25.S4, V10.S4
 	VFMLA V23.S4, V25.S4, V11.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V24.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V12.S4
 	VFMLA V22.S4, V24.S4, V13.S4
 	VFMLA V23.S4, V24.S4, V14.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V25.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V25.S4]
 	VFMLA V21.S4, V25.S4, V15.S4
 	VFMLA V22.S4, V25.S4, V16.S4
 	VFMLA V23.S4, V25.S4, V17.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V24.S4]
 	VFMLA V21.S4, V24.S4, V18.S4
 	VFMLA V22.S4, V24.S4, V19.S4
 	VFMLA V23.S4, V24.S4, V20.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge11loop
 edge11tail:
@@ -32345,29 +28603,28 @@ edge11tailloop:
 	VFMLA V21.S4, V24.S4, V6.S4
 	VFMLA V22.S4, V24.S4, V7.S4
 	VFMLA V23.S4, V24.S4, V8.S4
-	VLD1R (R7), [V25.S4]
+	VLD1R (R6), [V25.S4]
 	VFMLA V21.S4, V25.S4, V9.S4
 	VFMLA V22.S4, V25.S4, V10.S4
 	VFMLA V23.S4, V25.S4, V11.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V24.S4]
 	VFMLA V21.S4, V24.S4, V12.S4
 	VFMLA V22.S4, V24.S4, V13.S4
 	VFMLA V23.S4, V24.S4, V14.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V25.S4]
 	VFMLA V21.S4, V25.S4, V15.S4
 	VFMLA V22.S4, V25.S4, V16.S4
 	VFMLA V23.S4, V25.S4, V17.S4
-	VLD1R (R6), [V24.S4]
+	VLD1R (R7), [V24.S4]
 	VFMLA V21.S4, V24.S4, V18.S4
 	VFMLA V22.S4, V24.S4, V19.S4
 	VFMLA V23.S4, V24.S4, V20.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge11tailloop
 edge11done:
@@ -32574,18 +28831,15 @@ next:
 	MOVD R0, tiles+72(FP)
 	MOVD a+8(FP), R0
 	MOVD an+80(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, a+8(FP)
 	MOVD b+24(FP), R0
 	MOVD bn+88(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, b+24(FP)
 	MOVD c+40(FP), R0
 	MOVD cn+96(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, c+40(FP)
 	B top
 last:
@@ -32655,13 +28909,9 @@ top:
 	CMP $12, R5
 	BNE edge
 	ADD R2<<1, R2, R6
-	ADD $0, R6, R7
-	ADD R4<<1, R4, R6
-	ADD $0, R6, R8
-	ADD R7<<0, R1, R6
-	ADD $0, R6, R9
-	ADD R7<<0, R9, R6
-	ADD $0, R6, R7
+	ADD R4<<1, R4, R7
+	ADD R6<<0, R1, R8
+	ADD R6<<0, R8, R9
 	MOVD R0, R6
 	LSR $2, R6, R6
 	CBZ R6, fulltail
@@ -32678,192 +28928,170 @@ fullloop:
 	VFMLA V24.S4, V28.S4, V3.S4
 	VFMLA V25.S4, V28.S4, V4.S4
 	VFMLA V26.S4, V28.S4, V5.S4
-	ADD R2<<1, R1, R10
+	ADD R2<<1, R1, R11
+	VLD1R (R11), [V27.S4]
+	VFMLA V24.S4, V27.S4, V6.S4
+	VFMLA V25.S4, V27.S4, V7.S4
+	VFMLA V26.S4, V27.S4, V8.S4
+	VLD1R (R8), [V28.S4]
+	VFMLA V24.S4, V28.S4, V9.S4
+	VFMLA V25.S4, V28.S4, V10.S4
+	VFMLA V26.S4, V28.S4, V11.S4
+	ADD R2<<0, R8, R12
+	VLD1R (R12), [V27.S4]
+	VFMLA V24.S4, V27.S4, V12.S4
+	VFMLA V25.S4, V27.S4, V13.S4
+	VFMLA V26.S4, V27.S4, V14.S4
+	ADD R2<<1, R8, R13
+	VLD1R (R13), [V28.S4]
+	VFMLA V24.S4, V28.S4, V15.S4
+	VFMLA V25.S4, V28.S4, V16.S4
+	VFMLA V26.S4, V28.S4, V17.S4
+	VLD1R (R9), [V27.S4]
+	VFMLA V24.S4, V27.S4, V18.S4
+	VFMLA V25.S4, V27.S4, V19.S4
+	VFMLA V26.S4, V27.S4, V20.S4
+	ADD R2<<0, R9, R14
+	VLD1R (R14), [V28.S4]
+	VFMLA V24.S4, V28.S4, V21.S4
+	VFMLA V25.S4, V28.S4, V22.S4
+	VFMLA V26.S4, V28.S4, V23.S4
+	ADD R4<<0, R3, R15
+	FMOVQ (R15), F24
+	FMOVQ 16(R15), F25
+	FMOVQ 32(R15), F26
+	ADD $4, R1, R15
+	VLD1R (R15), [V27.S4]
+	VFMLA V24.S4, V27.S4, V0.S4
+	VFMLA V25.S4, V27.S4, V1.S4
+	VFMLA V26.S4, V27.S4, V2.S4
+	ADD $4, R10, R15
+	VLD1R (R15), [V28.S4]
+	VFMLA V24.S4, V28.S4, V3.S4
+	VFMLA V25.S4, V28.S4, V4.S4
+	VFMLA V26.S4, V28.S4, V5.S4
+	ADD $4, R11, R15
+	VLD1R (R15), [V27.S4]
+	VFMLA V24.S4, V27.S4, V6.S4
+	VFMLA V25.S4, V27.S4, V7.S4
+	VFMLA V26.S4, V27.S4, V8.S4
+	ADD $4, R8, R15
+	VLD1R (R15), [V28.S4]
+	VFMLA V24.S4, V28.S4, V9.S4
+	VFMLA V25.S4, V28.S4, V10.S4
+	VFMLA V26.S4, V28.S4, V11.S4
+	ADD $4, R12, R15
+	VLD1R (R15), [V27.S4]
+	VFMLA V24.S4, V27.S4, V12.S4
+	VFMLA V25.S4, V27.S4, V13.S4
+	VFMLA V26.S4, V27.S4, V14.S4
+	ADD $4, R13, R15
+	VLD1R (R15), [V28.S4]
+	VFMLA V24.S4, V28.S4, V15.S4
+	VFMLA V25.S4, V28.S4, V16.S4
+	VFMLA V26.S4, V28.S4, V17.S4
+	ADD $4, R9, R15
+	VLD1R (R15), [V27.S4]
+	VFMLA V24.S4, V27.S4, V18.S4
+	VFMLA V25.S4, V27.S4, V19.S4
+	VFMLA V26.S4, V27.S4, V20.S4
+	ADD $4, R14, R15
+	VLD1R (R15), [V28.S4]
+	VFMLA V24.S4, V28.S4, V21.S4
+	VFMLA V25.S4, V28.S4, V22.S4
+	VFMLA V26.S4, V28.S4, V23.S4
+	ADD R4<<1, R3, R15
+	FMOVQ (R15), F24
+	FMOVQ 16(R15), F25
+	FMOVQ 32(R15), F26
+	ADD $8, R1, R15
+	VLD1R (R15), [V27.S4]
+	VFMLA V24.S4, V27.S4, V0.S4
+	VFMLA V25.S4, V27.S4, V1.S4
+	VFMLA V26.S4, V27.S4, V2.S4
+	ADD $8, R10, R15
+	VLD1R (R15), [V28.S4]
+	VFMLA V24.S4, V28.S4, V3.S4
+	VFMLA V25.S4, V28.S4, V4.S4
+	VFMLA V26.S4, V28.S4, V5.S4
+	ADD $8, R11, R15
+	VLD1R (R15), [V27.S4]
+	VFMLA V24.S4, V27.S4, V6.S4
+	VFMLA V25.S4, V27.S4, V7.S4
+	VFMLA V26.S4, V27.S4, V8.S4
+	ADD $8, R8, R15
+	VLD1R (R15), [V28.S4]
+	VFMLA V24.S4, V28.S4, V9.S4
+	VFMLA V25.S4, V28.S4, V10.S4
+	VFMLA V26.S4, V28.S4, V11.S4
+	ADD $8, R12, R15
+	VLD1R (R15), [V27.S4]
+	VFMLA V24.S4, V27.S4, V12.S4
+	VFMLA V25.S4, V27.S4, V13.S4
+	VFMLA V26.S4, V27.S4, V14.S4
+	ADD $8, R13, R15
+	VLD1R (R15), [V28.S4]
+	VFMLA V24.S4, V28.S4, V15.S4
+	VFMLA V25.S4, V28.S4, V16.S4
+	VFMLA V26.S4, V28.S4, V17.S4
+	ADD $8, R9, R15
+	VLD1R (R15), [V27.S4]
+	VFMLA V24.S4, V27.S4, V18.S4
+	VFMLA V25.S4, V27.S4, V19.S4
+	VFMLA V26.S4, V27.S4, V20.S4
+	ADD $8, R14, R15
+	VLD1R (R15), [V28.S4]
+	VFMLA V24.S4, V28.S4, V21.S4
+	VFMLA V25.S4, V28.S4, V22.S4
+	VFMLA V26.S4, V28.S4, V23.S4
+	ADD R7<<0, R3, R15
+	FMOVQ (R15), F24
+	FMOVQ 16(R15), F25
+	FMOVQ 32(R15), F26
+	ADD $12, R1, R15
+	VLD1R (R15), [V27.S4]
+	VFMLA V24.S4, V27.S4, V0.S4
+	VFMLA V25.S4, V27.S4, V1.S4
+	VFMLA V26.S4, V27.S4, V2.S4
+	ADD $12, R10, R15
+	VLD1R (R15), [V28.S4]
+	VFMLA V24.S4, V28.S4, V3.S4
+	VFMLA V25.S4, V28.S4, V4.S4
+	VFMLA V26.S4, V28.S4, V5.S4
+	ADD $12, R11, R10
 	VLD1R (R10), [V27.S4]
 	VFMLA V24.S4, V27.S4, V6.S4
 	VFMLA V25.S4, V27.S4, V7.S4
 	VFMLA V26.S4, V27.S4, V8.S4
-	VLD1R (R9), [V28.S4]
+	ADD $12, R8, R10
+	VLD1R (R10), [V28.S4]
 	VFMLA V24.S4, V28.S4, V9.S4
 	VFMLA V25.S4, V28.S4, V10.S4
 	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<0, R9, R10
+	ADD $12, R12, R10
 	VLD1R (R10), [V27.S4]
 	VFMLA V24.S4, V27.S4, V12.S4
 	VFMLA V25.S4, V27.S4, V13.S4
 	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<1, R9, R10
+	ADD $12, R13, R10
 	VLD1R (R10), [V28.S4]
 	VFMLA V24.S4, V28.S4, V15.S4
 	VFMLA V25.S4, V28.S4, V16.S4
 	VFMLA V26.S4, V28.S4, V17.S4
-	VLD1R (R7), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<0, R7, R10
-	VLD1R (R10), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
-	ADD R4<<0, R3, R10
-	FMOVQ (R10), F24
-	ADD R4<<0, R3, R10
-	FMOVQ 16(R10), F25
-	ADD R4<<0, R3, R10
-	FMOVQ 32(R10), F26
-	ADD $4, R1, R10
-	VLD1R (R10), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD R2<<0, R1, R10
-	ADD $4, R10, R11
-	VLD1R (R11), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD R2<<1, R1, R10
-	ADD $4, R10, R11
-	VLD1R (R11), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD $4, R9, R10
-	VLD1R (R10), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<0, R9, R10
-	ADD $4, R10, R11
-	VLD1R (R11), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<1, R9, R10
-	ADD $4, R10, R11
-	VLD1R (R11), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD $4, R7, R10
-	VLD1R (R10), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<0, R7, R10
-	ADD $4, R10, R11
-	VLD1R (R11), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
-	ADD R4<<1, R3, R10
-	FMOVQ (R10), F24
-	ADD R4<<1, R3, R10
-	FMOVQ 16(R10), F25
-	ADD R4<<1, R3, R10
-	FMOVQ 32(R10), F26
-	ADD $8, R1, R10
-	VLD1R (R10), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD R2<<0, R1, R10
-	ADD $8, R10, R11
-	VLD1R (R11), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD R2<<1, R1, R10
-	ADD $8, R10, R11
-	VLD1R (R11), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD $8, R9, R10
-	VLD1R (R10), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<0, R9, R10
-	ADD $8, R10, R11
-	VLD1R (R11), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<1, R9, R10
-	ADD $8, R10, R11
-	VLD1R (R11), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD $8, R7, R10
-	VLD1R (R10), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<0, R7, R10
-	ADD $8, R10, R11
-	VLD1R (R11), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
-	ADD R8<<0, R3, R10
-	FMOVQ (R10), F24
-	ADD R8<<0, R3, R10
-	FMOVQ 16(R10), F25
-	ADD R8<<0, R3, R10
-	FMOVQ 32(R10), F26
-	ADD $12, R1, R10
-	VLD1R (R10), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD R2<<0, R1, R10
-	ADD $12, R10, R11
-	VLD1R (R11), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD R2<<1, R1, R10
-	ADD $12, R10, R11
-	VLD1R (R11), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
 	ADD $12, R9, R10
-	VLD1R (R10), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<0, R9, R10
-	ADD $12, R10, R11
-	VLD1R (R11), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<1, R9, R10
-	ADD $12, R10, R11
-	VLD1R (R11), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD $12, R7, R10
 	VLD1R (R10), [V27.S4]
 	VFMLA V24.S4, V27.S4, V18.S4
 	VFMLA V25.S4, V27.S4, V19.S4
 	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<0, R7, R10
-	ADD $12, R10, R11
-	VLD1R (R11), [V28.S4]
+	ADD $12, R14, R10
+	VLD1R (R10), [V28.S4]
 	VFMLA V24.S4, V28.S4, V21.S4
 	VFMLA V25.S4, V28.S4, V22.S4
 	VFMLA V26.S4, V28.S4, V23.S4
 	ADD $16, R1, R1
+	ADD $16, R8, R8
 	ADD $16, R9, R9
-	ADD $16, R7, R7
-	ADD R4<<2, R3, R10
-	ADD $0, R10, R3
+	ADD R4<<2, R3, R3
 	SUBS $1, R6, R6
 	BNE fullloop
 fulltail:
@@ -32887,34 +29115,33 @@ fulltailloop:
 	VFMLA V24.S4, V27.S4, V6.S4
 	VFMLA V25.S4, V27.S4, V7.S4
 	VFMLA V26.S4, V27.S4, V8.S4
-	VLD1R (R9), [V28.S4]
+	VLD1R (R8), [V28.S4]
 	VFMLA V24.S4, V28.S4, V9.S4
 	VFMLA V25.S4, V28.S4, V10.S4
 	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<0, R9, R6
+	ADD R2<<0, R8, R6
 	VLD1R (R6), [V27.S4]
 	VFMLA V24.S4, V27.S4, V12.S4
 	VFMLA V25.S4, V27.S4, V13.S4
 	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<1, R9, R6
+	ADD R2<<1, R8, R6
 	VLD1R (R6), [V28.S4]
 	VFMLA V24.S4, V28.S4, V15.S4
 	VFMLA V25.S4, V28.S4, V16.S4
 	VFMLA V26.S4, V28.S4, V17.S4
-	VLD1R (R7), [V27.S4]
+	VLD1R (R9), [V27.S4]
 	VFMLA V24.S4, V27.S4, V18.S4
 	VFMLA V25.S4, V27.S4, V19.S4
 	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<0, R7, R6
+	ADD R2<<0, R9, R6
 	VLD1R (R6), [V28.S4]
 	VFMLA V24.S4, V28.S4, V21.S4
 	VFMLA V25.S4, V28.S4, V22.S4
 	VFMLA V26.S4, V28.S4, V23.S4
 	ADD $4, R1, R1
+	ADD $4, R8, R8
 	ADD $4, R9, R9
-	ADD $4, R7, R7
-	ADD R4<<0, R3, R6
-	ADD $0, R6, R3
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE fulltailloop
 fulldone:
@@ -33116,13 +29343,9 @@ edge:
 	B edge11
 edge1:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge1tail
@@ -33133,58 +29356,52 @@ edge1loop:
 	ADD R2<<0, R1, R8
 	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V3.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V25.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V25.S4]
 	VFMLA V24.S4, V25.S4, V6.S4
-	VLD1R (R7), [V26.S4]
+	VLD1R (R6), [V26.S4]
 	VFMLA V24.S4, V26.S4, V9.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V25.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V25.S4]
 	VFMLA V24.S4, V25.S4, V12.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V26.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V26.S4]
 	VFMLA V24.S4, V26.S4, V15.S4
-	VLD1R (R6), [V25.S4]
+	VLD1R (R7), [V25.S4]
 	VFMLA V24.S4, V25.S4, V18.S4
-	ADD R2<<0, R6, R8
-	VLD1R (R8), [V26.S4]
+	ADD R2<<0, R7, R12
+	VLD1R (R12), [V26.S4]
 	VFMLA V24.S4, V26.S4, V21.S4
-	ADD R4<<0, R3, R8
-	FMOVS (R8), F24
-	ADD $4, R1, R8
-	VLD1R (R8), [V25.S4]
+	ADD R4<<0, R3, R13
+	FMOVS (R13), F24
+	ADD $4, R1, R13
+	VLD1R (R13), [V25.S4]
 	VFMLA V24.S4, V25.S4, V0.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V26.S4]
+	ADD $4, R8, R13
+	VLD1R (R13), [V26.S4]
 	VFMLA V24.S4, V26.S4, V3.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V25.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V25.S4]
 	VFMLA V24.S4, V25.S4, V6.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V9.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V25.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V25.S4]
 	VFMLA V24.S4, V25.S4, V12.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V26.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V15.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V25.S4]
 	VFMLA V24.S4, V25.S4, V18.S4
-	ADD R2<<0, R6, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V26.S4]
+	ADD $4, R12, R8
+	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V21.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge1loop
 edge1tail:
@@ -33200,24 +29417,23 @@ edge1tailloop:
 	ADD R2<<1, R1, R5
 	VLD1R (R5), [V25.S4]
 	VFMLA V24.S4, V25.S4, V6.S4
-	VLD1R (R7), [V26.S4]
+	VLD1R (R6), [V26.S4]
 	VFMLA V24.S4, V26.S4, V9.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V25.S4]
 	VFMLA V24.S4, V25.S4, V12.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V26.S4]
 	VFMLA V24.S4, V26.S4, V15.S4
-	VLD1R (R6), [V25.S4]
+	VLD1R (R7), [V25.S4]
 	VFMLA V24.S4, V25.S4, V18.S4
-	ADD R2<<0, R6, R5
+	ADD R2<<0, R7, R5
 	VLD1R (R5), [V26.S4]
 	VFMLA V24.S4, V26.S4, V21.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge1tailloop
 edge1done:
@@ -33301,13 +29517,9 @@ edge1beta0:
 	B next
 edge2:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge2tail
@@ -33318,58 +29530,52 @@ edge2loop:
 	ADD R2<<0, R1, R8
 	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V3.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V25.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V25.S4]
 	VFMLA V24.S4, V25.S4, V6.S4
-	VLD1R (R7), [V26.S4]
+	VLD1R (R6), [V26.S4]
 	VFMLA V24.S4, V26.S4, V9.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V25.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V25.S4]
 	VFMLA V24.S4, V25.S4, V12.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V26.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V26.S4]
 	VFMLA V24.S4, V26.S4, V15.S4
-	VLD1R (R6), [V25.S4]
+	VLD1R (R7), [V25.S4]
 	VFMLA V24.S4, V25.S4, V18.S4
-	ADD R2<<0, R6, R8
-	VLD1R (R8), [V26.S4]
+	ADD R2<<0, R7, R12
+	VLD1R (R12), [V26.S4]
 	VFMLA V24.S4, V26.S4, V21.S4
-	ADD R4<<0, R3, R8
-	FMOVD (R8), F24
-	ADD $4, R1, R8
-	VLD1R (R8), [V25.S4]
+	ADD R4<<0, R3, R13
+	FMOVD (R13), F24
+	ADD $4, R1, R13
+	VLD1R (R13), [V25.S4]
 	VFMLA V24.S4, V25.S4, V0.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V26.S4]
+	ADD $4, R8, R13
+	VLD1R (R13), [V26.S4]
 	VFMLA V24.S4, V26.S4, V3.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V25.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V25.S4]
 	VFMLA V24.S4, V25.S4, V6.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V9.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V25.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V25.S4]
 	VFMLA V24.S4, V25.S4, V12.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V26.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V15.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V25.S4]
 	VFMLA V24.S4, V25.S4, V18.S4
-	ADD R2<<0, R6, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V26.S4]
+	ADD $4, R12, R8
+	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V21.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge2loop
 edge2tail:
@@ -33385,24 +29591,23 @@ edge2tailloop:
 	ADD R2<<1, R1, R5
 	VLD1R (R5), [V25.S4]
 	VFMLA V24.S4, V25.S4, V6.S4
-	VLD1R (R7), [V26.S4]
+	VLD1R (R6), [V26.S4]
 	VFMLA V24.S4, V26.S4, V9.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V25.S4]
 	VFMLA V24.S4, V25.S4, V12.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V26.S4]
 	VFMLA V24.S4, V26.S4, V15.S4
-	VLD1R (R6), [V25.S4]
+	VLD1R (R7), [V25.S4]
 	VFMLA V24.S4, V25.S4, V18.S4
-	ADD R2<<0, R6, R5
+	ADD R2<<0, R7, R5
 	VLD1R (R5), [V26.S4]
 	VFMLA V24.S4, V26.S4, V21.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge2tailloop
 edge2done:
@@ -33486,13 +29691,9 @@ edge2beta0:
 	B next
 edge3:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge3tail
@@ -33505,61 +29706,54 @@ edge3loop:
 	ADD R2<<0, R1, R8
 	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V3.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V25.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V25.S4]
 	VFMLA V24.S4, V25.S4, V6.S4
-	VLD1R (R7), [V26.S4]
+	VLD1R (R6), [V26.S4]
 	VFMLA V24.S4, V26.S4, V9.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V25.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V25.S4]
 	VFMLA V24.S4, V25.S4, V12.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V26.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V26.S4]
 	VFMLA V24.S4, V26.S4, V15.S4
-	VLD1R (R6), [V25.S4]
+	VLD1R (R7), [V25.S4]
 	VFMLA V24.S4, V25.S4, V18.S4
-	ADD R2<<0, R6, R8
-	VLD1R (R8), [V26.S4]
+	ADD R2<<0, R7, R12
+	VLD1R (R12), [V26.S4]
 	VFMLA V24.S4, V26.S4, V21.S4
-	ADD R4<<0, R3, R8
-	FMOVD (R8), F24
-	ADD R4<<0, R3, R8
-	FMOVS 8(R8), F27
+	ADD R4<<0, R3, R13
+	FMOVD (R13), F24
+	FMOVS 8(R13), F27
 	VMOV V27.S[0], V24.S[2]
-	ADD $4, R1, R8
-	VLD1R (R8), [V25.S4]
+	ADD $4, R1, R13
+	VLD1R (R13), [V25.S4]
 	VFMLA V24.S4, V25.S4, V0.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V26.S4]
+	ADD $4, R8, R13
+	VLD1R (R13), [V26.S4]
 	VFMLA V24.S4, V26.S4, V3.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V25.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V25.S4]
 	VFMLA V24.S4, V25.S4, V6.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V9.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V25.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V25.S4]
 	VFMLA V24.S4, V25.S4, V12.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V26.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V15.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V25.S4]
 	VFMLA V24.S4, V25.S4, V18.S4
-	ADD R2<<0, R6, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V26.S4]
+	ADD $4, R12, R8
+	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V21.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge3loop
 edge3tail:
@@ -33577,24 +29771,23 @@ edge3tailloop:
 	ADD R2<<1, R1, R5
 	VLD1R (R5), [V25.S4]
 	VFMLA V24.S4, V25.S4, V6.S4
-	VLD1R (R7), [V26.S4]
+	VLD1R (R6), [V26.S4]
 	VFMLA V24.S4, V26.S4, V9.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V25.S4]
 	VFMLA V24.S4, V25.S4, V12.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V26.S4]
 	VFMLA V24.S4, V26.S4, V15.S4
-	VLD1R (R6), [V25.S4]
+	VLD1R (R7), [V25.S4]
 	VFMLA V24.S4, V25.S4, V18.S4
-	ADD R2<<0, R6, R5
+	ADD R2<<0, R7, R5
 	VLD1R (R5), [V26.S4]
 	VFMLA V24.S4, V26.S4, V21.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge3tailloop
 edge3done:
@@ -33726,13 +29919,9 @@ edge3beta0:
 	B next
 edge4:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge4tail
@@ -33743,58 +29932,52 @@ edge4loop:
 	ADD R2<<0, R1, R8
 	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V3.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V25.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V25.S4]
 	VFMLA V24.S4, V25.S4, V6.S4
-	VLD1R (R7), [V26.S4]
+	VLD1R (R6), [V26.S4]
 	VFMLA V24.S4, V26.S4, V9.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V25.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V25.S4]
 	VFMLA V24.S4, V25.S4, V12.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V26.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V26.S4]
 	VFMLA V24.S4, V26.S4, V15.S4
-	VLD1R (R6), [V25.S4]
+	VLD1R (R7), [V25.S4]
 	VFMLA V24.S4, V25.S4, V18.S4
-	ADD R2<<0, R6, R8
-	VLD1R (R8), [V26.S4]
+	ADD R2<<0, R7, R12
+	VLD1R (R12), [V26.S4]
 	VFMLA V24.S4, V26.S4, V21.S4
-	ADD R4<<0, R3, R8
-	FMOVQ (R8), F24
-	ADD $4, R1, R8
-	VLD1R (R8), [V25.S4]
+	ADD R4<<0, R3, R13
+	FMOVQ (R13), F24
+	ADD $4, R1, R13
+	VLD1R (R13), [V25.S4]
 	VFMLA V24.S4, V25.S4, V0.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V26.S4]
+	ADD $4, R8, R13
+	VLD1R (R13), [V26.S4]
 	VFMLA V24.S4, V26.S4, V3.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V25.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V25.S4]
 	VFMLA V24.S4, V25.S4, V6.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V9.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V25.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V25.S4]
 	VFMLA V24.S4, V25.S4, V12.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V26.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V15.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V25.S4]
 	VFMLA V24.S4, V25.S4, V18.S4
-	ADD R2<<0, R6, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V26.S4]
+	ADD $4, R12, R8
+	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V21.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge4loop
 edge4tail:
@@ -33810,24 +29993,23 @@ edge4tailloop:
 	ADD R2<<1, R1, R5
 	VLD1R (R5), [V25.S4]
 	VFMLA V24.S4, V25.S4, V6.S4
-	VLD1R (R7), [V26.S4]
+	VLD1R (R6), [V26.S4]
 	VFMLA V24.S4, V26.S4, V9.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V25.S4]
 	VFMLA V24.S4, V25.S4, V12.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V26.S4]
 	VFMLA V24.S4, V26.S4, V15.S4
-	VLD1R (R6), [V25.S4]
+	VLD1R (R7), [V25.S4]
 	VFMLA V24.S4, V25.S4, V18.S4
-	ADD R2<<0, R6, R5
+	ADD R2<<0, R7, R5
 	VLD1R (R5), [V26.S4]
 	VFMLA V24.S4, V26.S4, V21.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge4tailloop
 edge4done:
@@ -33911,13 +30093,9 @@ edge4beta0:
 	B next
 edge5:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge5tail
@@ -33931,74 +30109,67 @@ edge5loop:
 	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V3.S4
 	VFMLA V25.S4, V27.S4, V4.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V26.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V26.S4]
 	VFMLA V24.S4, V26.S4, V6.S4
 	VFMLA V25.S4, V26.S4, V7.S4
-	VLD1R (R7), [V27.S4]
+	VLD1R (R6), [V27.S4]
 	VFMLA V24.S4, V27.S4, V9.S4
 	VFMLA V25.S4, V27.S4, V10.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V26.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V26.S4]
 	VFMLA V24.S4, V26.S4, V12.S4
 	VFMLA V25.S4, V26.S4, V13.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V27.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V27.S4]
 	VFMLA V24.S4, V27.S4, V15.S4
 	VFMLA V25.S4, V27.S4, V16.S4
-	VLD1R (R6), [V26.S4]
+	VLD1R (R7), [V26.S4]
 	VFMLA V24.S4, V26.S4, V18.S4
 	VFMLA V25.S4, V26.S4, V19.S4
-	ADD R2<<0, R6, R8
-	VLD1R (R8), [V27.S4]
+	ADD R2<<0, R7, R12
+	VLD1R (R12), [V27.S4]
 	VFMLA V24.S4, V27.S4, V21.S4
 	VFMLA V25.S4, V27.S4, V22.S4
-	ADD R4<<0, R3, R8
-	FMOVQ (R8), F24
-	ADD R4<<0, R3, R8
-	FMOVS 16(R8), F25
-	ADD $4, R1, R8
-	VLD1R (R8), [V26.S4]
+	ADD R4<<0, R3, R13
+	FMOVQ (R13), F24
+	FMOVS 16(R13), F25
+	ADD $4, R1, R13
+	VLD1R (R13), [V26.S4]
 	VFMLA V24.S4, V26.S4, V0.S4
 	VFMLA V25.S4, V26.S4, V1.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V27.S4]
+	ADD $4, R8, R13
+	VLD1R (R13), [V27.S4]
 	VFMLA V24.S4, V27.S4, V3.S4
 	VFMLA V25.S4, V27.S4, V4.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V26.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V6.S4
 	VFMLA V25.S4, V26.S4, V7.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V9.S4
 	VFMLA V25.S4, V27.S4, V10.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V26.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V12.S4
 	VFMLA V25.S4, V26.S4, V13.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V27.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V15.S4
 	VFMLA V25.S4, V27.S4, V16.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V18.S4
 	VFMLA V25.S4, V26.S4, V19.S4
-	ADD R2<<0, R6, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V27.S4]
+	ADD $4, R12, R8
+	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V21.S4
 	VFMLA V25.S4, V27.S4, V22.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge5loop
 edge5tail:
@@ -34018,29 +30189,28 @@ edge5tailloop:
 	VLD1R (R5), [V26.S4]
 	VFMLA V24.S4, V26.S4, V6.S4
 	VFMLA V25.S4, V26.S4, V7.S4
-	VLD1R (R7), [V27.S4]
+	VLD1R (R6), [V27.S4]
 	VFMLA V24.S4, V27.S4, V9.S4
 	VFMLA V25.S4, V27.S4, V10.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V26.S4]
 	VFMLA V24.S4, V26.S4, V12.S4
 	VFMLA V25.S4, V26.S4, V13.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V27.S4]
 	VFMLA V24.S4, V27.S4, V15.S4
 	VFMLA V25.S4, V27.S4, V16.S4
-	VLD1R (R6), [V26.S4]
+	VLD1R (R7), [V26.S4]
 	VFMLA V24.S4, V26.S4, V18.S4
 	VFMLA V25.S4, V26.S4, V19.S4
-	ADD R2<<0, R6, R5
+	ADD R2<<0, R7, R5
 	VLD1R (R5), [V27.S4]
 	VFMLA V24.S4, V27.S4, V21.S4
 	VFMLA V25.S4, V27.S4, V22.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge5tailloop
 edge5done:
@@ -34172,13 +30342,9 @@ edge5beta0:
 	B next
 edge6:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge6tail
@@ -34192,74 +30358,67 @@ edge6loop:
 	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V3.S4
 	VFMLA V25.S4, V27.S4, V4.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V26.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V26.S4]
 	VFMLA V24.S4, V26.S4, V6.S4
 	VFMLA V25.S4, V26.S4, V7.S4
-	VLD1R (R7), [V27.S4]
+	VLD1R (R6), [V27.S4]
 	VFMLA V24.S4, V27.S4, V9.S4
 	VFMLA V25.S4, V27.S4, V10.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V26.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V26.S4]
 	VFMLA V24.S4, V26.S4, V12.S4
 	VFMLA V25.S4, V26.S4, V13.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V27.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V27.S4]
 	VFMLA V24.S4, V27.S4, V15.S4
 	VFMLA V25.S4, V27.S4, V16.S4
-	VLD1R (R6), [V26.S4]
+	VLD1R (R7), [V26.S4]
 	VFMLA V24.S4, V26.S4, V18.S4
 	VFMLA V25.S4, V26.S4, V19.S4
-	ADD R2<<0, R6, R8
-	VLD1R (R8), [V27.S4]
+	ADD R2<<0, R7, R12
+	VLD1R (R12), [V27.S4]
 	VFMLA V24.S4, V27.S4, V21.S4
 	VFMLA V25.S4, V27.S4, V22.S4
-	ADD R4<<0, R3, R8
-	FMOVQ (R8), F24
-	ADD R4<<0, R3, R8
-	FMOVD 16(R8), F25
-	ADD $4, R1, R8
-	VLD1R (R8), [V26.S4]
+	ADD R4<<0, R3, R13
+	FMOVQ (R13), F24
+	FMOVD 16(R13), F25
+	ADD $4, R1, R13
+	VLD1R (R13), [V26.S4]
 	VFMLA V24.S4, V26.S4, V0.S4
 	VFMLA V25.S4, V26.S4, V1.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V27.S4]
+	ADD $4, R8, R13
+	VLD1R (R13), [V27.S4]
 	VFMLA V24.S4, V27.S4, V3.S4
 	VFMLA V25.S4, V27.S4, V4.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V26.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V6.S4
 	VFMLA V25.S4, V26.S4, V7.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V9.S4
 	VFMLA V25.S4, V27.S4, V10.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V26.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V12.S4
 	VFMLA V25.S4, V26.S4, V13.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V27.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V15.S4
 	VFMLA V25.S4, V27.S4, V16.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V18.S4
 	VFMLA V25.S4, V26.S4, V19.S4
-	ADD R2<<0, R6, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V27.S4]
+	ADD $4, R12, R8
+	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V21.S4
 	VFMLA V25.S4, V27.S4, V22.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge6loop
 edge6tail:
@@ -34279,29 +30438,28 @@ edge6tailloop:
 	VLD1R (R5), [V26.S4]
 	VFMLA V24.S4, V26.S4, V6.S4
 	VFMLA V25.S4, V26.S4, V7.S4
-	VLD1R (R7), [V27.S4]
+	VLD1R (R6), [V27.S4]
 	VFMLA V24.S4, V27.S4, V9.S4
 	VFMLA V25.S4, V27.S4, V10.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V26.S4]
 	VFMLA V24.S4, V26.S4, V12.S4
 	VFMLA V25.S4, V26.S4, V13.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V27.S4]
 	VFMLA V24.S4, V27.S4, V15.S4
 	VFMLA V25.S4, V27.S4, V16.S4
-	VLD1R (R6), [V26.S4]
+	VLD1R (R7), [V26.S4]
 	VFMLA V24.S4, V26.S4, V18.S4
 	VFMLA V25.S4, V26.S4, V19.S4
-	ADD R2<<0, R6, R5
+	ADD R2<<0, R7, R5
 	VLD1R (R5), [V27.S4]
 	VFMLA V24.S4, V27.S4, V21.S4
 	VFMLA V25.S4, V27.S4, V22.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge6tailloop
 edge6done:
@@ -34433,13 +30591,9 @@ edge6beta0:
 	B next
 edge7:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge7tail
@@ -34455,77 +30609,69 @@ edge7loop:
 	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V3.S4
 	VFMLA V25.S4, V27.S4, V4.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V26.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V26.S4]
 	VFMLA V24.S4, V26.S4, V6.S4
 	VFMLA V25.S4, V26.S4, V7.S4
-	VLD1R (R7), [V27.S4]
+	VLD1R (R6), [V27.S4]
 	VFMLA V24.S4, V27.S4, V9.S4
 	VFMLA V25.S4, V27.S4, V10.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V26.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V26.S4]
 	VFMLA V24.S4, V26.S4, V12.S4
 	VFMLA V25.S4, V26.S4, V13.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V27.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V27.S4]
 	VFMLA V24.S4, V27.S4, V15.S4
 	VFMLA V25.S4, V27.S4, V16.S4
-	VLD1R (R6), [V26.S4]
+	VLD1R (R7), [V26.S4]
 	VFMLA V24.S4, V26.S4, V18.S4
 	VFMLA V25.S4, V26.S4, V19.S4
-	ADD R2<<0, R6, R8
-	VLD1R (R8), [V27.S4]
+	ADD R2<<0, R7, R12
+	VLD1R (R12), [V27.S4]
 	VFMLA V24.S4, V27.S4, V21.S4
 	VFMLA V25.S4, V27.S4, V22.S4
-	ADD R4<<0, R3, R8
-	FMOVQ (R8), F24
-	ADD R4<<0, R3, R8
-	FMOVD 16(R8), F25
-	ADD R4<<0, R3, R8
-	FMOVS 24(R8), F28
+	ADD R4<<0, R3, R13
+	FMOVQ (R13), F24
+	FMOVD 16(R13), F25
+	FMOVS 24(R13), F28
 	VMOV V28.S[0], V25.S[2]
-	ADD $4, R1, R8
-	VLD1R (R8), [V26.S4]
+	ADD $4, R1, R13
+	VLD1R (R13), [V26.S4]
 	VFMLA V24.S4, V26.S4, V0.S4
 	VFMLA V25.S4, V26.S4, V1.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V27.S4]
+	ADD $4, R8, R13
+	VLD1R (R13), [V27.S4]
 	VFMLA V24.S4, V27.S4, V3.S4
 	VFMLA V25.S4, V27.S4, V4.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V26.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V6.S4
 	VFMLA V25.S4, V26.S4, V7.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V9.S4
 	VFMLA V25.S4, V27.S4, V10.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V26.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V12.S4
 	VFMLA V25.S4, V26.S4, V13.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V27.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V15.S4
 	VFMLA V25.S4, V27.S4, V16.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V18.S4
 	VFMLA V25.S4, V26.S4, V19.S4
-	ADD R2<<0, R6, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V27.S4]
+	ADD $4, R12, R8
+	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V21.S4
 	VFMLA V25.S4, V27.S4, V22.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge7loop
 edge7tail:
@@ -34547,29 +30693,28 @@ edge7tailloop:
 	VLD1R (R5), [V26.S4]
 	VFMLA V24.S4, V26.S4, V6.S4
 	VFMLA V25.S4, V26.S4, V7.S4
-	VLD1R (R7), [V27.S4]
+	VLD1R (R6), [V27.S4]
 	VFMLA V24.S4, V27.S4, V9.S4
 	VFMLA V25.S4, V27.S4, V10.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V26.S4]
 	VFMLA V24.S4, V26.S4, V12.S4
 	VFMLA V25.S4, V26.S4, V13.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V27.S4]
 	VFMLA V24.S4, V27.S4, V15.S4
 	VFMLA V25.S4, V27.S4, V16.S4
-	VLD1R (R6), [V26.S4]
+	VLD1R (R7), [V26.S4]
 	VFMLA V24.S4, V26.S4, V18.S4
 	VFMLA V25.S4, V26.S4, V19.S4
-	ADD R2<<0, R6, R5
+	ADD R2<<0, R7, R5
 	VLD1R (R5), [V27.S4]
 	VFMLA V24.S4, V27.S4, V21.S4
 	VFMLA V25.S4, V27.S4, V22.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge7tailloop
 edge7done:
@@ -34749,13 +30894,9 @@ edge7beta0:
 	B next
 edge8:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge8tail
@@ -34769,74 +30910,67 @@ edge8loop:
 	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V3.S4
 	VFMLA V25.S4, V27.S4, V4.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V26.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V26.S4]
 	VFMLA V24.S4, V26.S4, V6.S4
 	VFMLA V25.S4, V26.S4, V7.S4
-	VLD1R (R7), [V27.S4]
+	VLD1R (R6), [V27.S4]
 	VFMLA V24.S4, V27.S4, V9.S4
 	VFMLA V25.S4, V27.S4, V10.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V26.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V26.S4]
 	VFMLA V24.S4, V26.S4, V12.S4
 	VFMLA V25.S4, V26.S4, V13.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V27.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V27.S4]
 	VFMLA V24.S4, V27.S4, V15.S4
 	VFMLA V25.S4, V27.S4, V16.S4
-	VLD1R (R6), [V26.S4]
+	VLD1R (R7), [V26.S4]
 	VFMLA V24.S4, V26.S4, V18.S4
 	VFMLA V25.S4, V26.S4, V19.S4
-	ADD R2<<0, R6, R8
-	VLD1R (R8), [V27.S4]
+	ADD R2<<0, R7, R12
+	VLD1R (R12), [V27.S4]
 	VFMLA V24.S4, V27.S4, V21.S4
 	VFMLA V25.S4, V27.S4, V22.S4
-	ADD R4<<0, R3, R8
-	FMOVQ (R8), F24
-	ADD R4<<0, R3, R8
-	FMOVQ 16(R8), F25
-	ADD $4, R1, R8
-	VLD1R (R8), [V26.S4]
+	ADD R4<<0, R3, R13
+	FMOVQ (R13), F24
+	FMOVQ 16(R13), F25
+	ADD $4, R1, R13
+	VLD1R (R13), [V26.S4]
 	VFMLA V24.S4, V26.S4, V0.S4
 	VFMLA V25.S4, V26.S4, V1.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V27.S4]
+	ADD $4, R8, R13
+	VLD1R (R13), [V27.S4]
 	VFMLA V24.S4, V27.S4, V3.S4
 	VFMLA V25.S4, V27.S4, V4.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V26.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V6.S4
 	VFMLA V25.S4, V26.S4, V7.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V9.S4
 	VFMLA V25.S4, V27.S4, V10.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V26.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V12.S4
 	VFMLA V25.S4, V26.S4, V13.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V27.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V15.S4
 	VFMLA V25.S4, V27.S4, V16.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V26.S4]
 	VFMLA V24.S4, V26.S4, V18.S4
 	VFMLA V25.S4, V26.S4, V19.S4
-	ADD R2<<0, R6, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V27.S4]
+	ADD $4, R12, R8
+	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V21.S4
 	VFMLA V25.S4, V27.S4, V22.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge8loop
 edge8tail:
@@ -34856,29 +30990,28 @@ edge8tailloop:
 	VLD1R (R5), [V26.S4]
 	VFMLA V24.S4, V26.S4, V6.S4
 	VFMLA V25.S4, V26.S4, V7.S4
-	VLD1R (R7), [V27.S4]
+	VLD1R (R6), [V27.S4]
 	VFMLA V24.S4, V27.S4, V9.S4
 	VFMLA V25.S4, V27.S4, V10.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V26.S4]
 	VFMLA V24.S4, V26.S4, V12.S4
 	VFMLA V25.S4, V26.S4, V13.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V27.S4]
 	VFMLA V24.S4, V27.S4, V15.S4
 	VFMLA V25.S4, V27.S4, V16.S4
-	VLD1R (R6), [V26.S4]
+	VLD1R (R7), [V26.S4]
 	VFMLA V24.S4, V26.S4, V18.S4
 	VFMLA V25.S4, V26.S4, V19.S4
-	ADD R2<<0, R6, R5
+	ADD R2<<0, R7, R5
 	VLD1R (R5), [V27.S4]
 	VFMLA V24.S4, V27.S4, V21.S4
 	VFMLA V25.S4, V27.S4, V22.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge8tailloop
 edge8done:
@@ -35010,13 +31143,9 @@ edge8beta0:
 	B next
 edge9:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge9tail
@@ -35033,90 +31162,82 @@ edge9loop:
 	VFMLA V24.S4, V28.S4, V3.S4
 	VFMLA V25.S4, V28.S4, V4.S4
 	VFMLA V26.S4, V28.S4, V5.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V27.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V27.S4]
 	VFMLA V24.S4, V27.S4, V6.S4
 	VFMLA V25.S4, V27.S4, V7.S4
 	VFMLA V26.S4, V27.S4, V8.S4
-	VLD1R (R7), [V28.S4]
+	VLD1R (R6), [V28.S4]
 	VFMLA V24.S4, V28.S4, V9.S4
 	VFMLA V25.S4, V28.S4, V10.S4
 	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V27.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V27.S4]
 	VFMLA V24.S4, V27.S4, V12.S4
 	VFMLA V25.S4, V27.S4, V13.S4
 	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V28.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V28.S4]
 	VFMLA V24.S4, V28.S4, V15.S4
 	VFMLA V25.S4, V28.S4, V16.S4
 	VFMLA V26.S4, V28.S4, V17.S4
-	VLD1R (R6), [V27.S4]
+	VLD1R (R7), [V27.S4]
 	VFMLA V24.S4, V27.S4, V18.S4
 	VFMLA V25.S4, V27.S4, V19.S4
 	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<0, R6, R8
-	VLD1R (R8), [V28.S4]
+	ADD R2<<0, R7, R12
+	VLD1R (R12), [V28.S4]
 	VFMLA V24.S4, V28.S4, V21.S4
 	VFMLA V25.S4, V28.S4, V22.S4
 	VFMLA V26.S4, V28.S4, V23.S4
-	ADD R4<<0, R3, R8
-	FMOVQ (R8), F24
-	ADD R4<<0, R3, R8
-	FMOVQ 16(R8), F25
-	ADD R4<<0, R3, R8
-	FMOVS 32(R8), F26
-	ADD $4, R1, R8
-	VLD1R (R8), [V27.S4]
+	ADD R4<<0, R3, R13
+	FMOVQ (R13), F24
+	FMOVQ 16(R13), F25
+	FMOVS 32(R13), F26
+	ADD $4, R1, R13
+	VLD1R (R13), [V27.S4]
 	VFMLA V24.S4, V27.S4, V0.S4
 	VFMLA V25.S4, V27.S4, V1.S4
 	VFMLA V26.S4, V27.S4, V2.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V28.S4]
+	ADD $4, R8, R13
+	VLD1R (R13), [V28.S4]
 	VFMLA V24.S4, V28.S4, V3.S4
 	VFMLA V25.S4, V28.S4, V4.S4
 	VFMLA V26.S4, V28.S4, V5.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V27.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V6.S4
 	VFMLA V25.S4, V27.S4, V7.S4
 	VFMLA V26.S4, V27.S4, V8.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V28.S4]
 	VFMLA V24.S4, V28.S4, V9.S4
 	VFMLA V25.S4, V28.S4, V10.S4
 	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V27.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V12.S4
 	VFMLA V25.S4, V27.S4, V13.S4
 	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V28.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V28.S4]
 	VFMLA V24.S4, V28.S4, V15.S4
 	VFMLA V25.S4, V28.S4, V16.S4
 	VFMLA V26.S4, V28.S4, V17.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V18.S4
 	VFMLA V25.S4, V27.S4, V19.S4
 	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<0, R6, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V28.S4]
+	ADD $4, R12, R8
+	VLD1R (R8), [V28.S4]
 	VFMLA V24.S4, V28.S4, V21.S4
 	VFMLA V25.S4, V28.S4, V22.S4
 	VFMLA V26.S4, V28.S4, V23.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge9loop
 edge9tail:
@@ -35140,34 +31261,33 @@ edge9tailloop:
 	VFMLA V24.S4, V27.S4, V6.S4
 	VFMLA V25.S4, V27.S4, V7.S4
 	VFMLA V26.S4, V27.S4, V8.S4
-	VLD1R (R7), [V28.S4]
+	VLD1R (R6), [V28.S4]
 	VFMLA V24.S4, V28.S4, V9.S4
 	VFMLA V25.S4, V28.S4, V10.S4
 	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V27.S4]
 	VFMLA V24.S4, V27.S4, V12.S4
 	VFMLA V25.S4, V27.S4, V13.S4
 	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V28.S4]
 	VFMLA V24.S4, V28.S4, V15.S4
 	VFMLA V25.S4, V28.S4, V16.S4
 	VFMLA V26.S4, V28.S4, V17.S4
-	VLD1R (R6), [V27.S4]
+	VLD1R (R7), [V27.S4]
 	VFMLA V24.S4, V27.S4, V18.S4
 	VFMLA V25.S4, V27.S4, V19.S4
 	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<0, R6, R5
+	ADD R2<<0, R7, R5
 	VLD1R (R5), [V28.S4]
 	VFMLA V24.S4, V28.S4, V21.S4
 	VFMLA V25.S4, V28.S4, V22.S4
 	VFMLA V26.S4, V28.S4, V23.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge9tailloop
 edge9done:
@@ -35347,13 +31467,9 @@ edge9beta0:
 	B next
 edge10:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge10tail
@@ -35370,90 +31486,82 @@ edge10loop:
 	VFMLA V24.S4, V28.S4, V3.S4
 	VFMLA V25.S4, V28.S4, V4.S4
 	VFMLA V26.S4, V28.S4, V5.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V27.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V27.S4]
 	VFMLA V24.S4, V27.S4, V6.S4
 	VFMLA V25.S4, V27.S4, V7.S4
 	VFMLA V26.S4, V27.S4, V8.S4
-	VLD1R (R7), [V28.S4]
+	VLD1R (R6), [V28.S4]
 	VFMLA V24.S4, V28.S4, V9.S4
 	VFMLA V25.S4, V28.S4, V10.S4
 	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V27.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V27.S4]
 	VFMLA V24.S4, V27.S4, V12.S4
 	VFMLA V25.S4, V27.S4, V13.S4
 	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V28.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V28.S4]
 	VFMLA V24.S4, V28.S4, V15.S4
 	VFMLA V25.S4, V28.S4, V16.S4
 	VFMLA V26.S4, V28.S4, V17.S4
-	VLD1R (R6), [V27.S4]
+	VLD1R (R7), [V27.S4]
 	VFMLA V24.S4, V27.S4, V18.S4
 	VFMLA V25.S4, V27.S4, V19.S4
 	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<0, R6, R8
-	VLD1R (R8), [V28.S4]
+	ADD R2<<0, R7, R12
+	VLD1R (R12), [V28.S4]
 	VFMLA V24.S4, V28.S4, V21.S4
 	VFMLA V25.S4, V28.S4, V22.S4
 	VFMLA V26.S4, V28.S4, V23.S4
-	ADD R4<<0, R3, R8
-	FMOVQ (R8), F24
-	ADD R4<<0, R3, R8
-	FMOVQ 16(R8), F25
-	ADD R4<<0, R3, R8
-	FMOVD 32(R8), F26
-	ADD $4, R1, R8
-	VLD1R (R8), [V27.S4]
+	ADD R4<<0, R3, R13
+	FMOVQ (R13), F24
+	FMOVQ 16(R13), F25
+	FMOVD 32(R13), F26
+	ADD $4, R1, R13
+	VLD1R (R13), [V27.S4]
 	VFMLA V24.S4, V27.S4, V0.S4
 	VFMLA V25.S4, V27.S4, V1.S4
 	VFMLA V26.S4, V27.S4, V2.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V28.S4]
+	ADD $4, R8, R13
+	VLD1R (R13), [V28.S4]
 	VFMLA V24.S4, V28.S4, V3.S4
 	VFMLA V25.S4, V28.S4, V4.S4
 	VFMLA V26.S4, V28.S4, V5.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V27.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V6.S4
 	VFMLA V25.S4, V27.S4, V7.S4
 	VFMLA V26.S4, V27.S4, V8.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V28.S4]
 	VFMLA V24.S4, V28.S4, V9.S4
 	VFMLA V25.S4, V28.S4, V10.S4
 	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V27.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V12.S4
 	VFMLA V25.S4, V27.S4, V13.S4
 	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V28.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V28.S4]
 	VFMLA V24.S4, V28.S4, V15.S4
 	VFMLA V25.S4, V28.S4, V16.S4
 	VFMLA V26.S4, V28.S4, V17.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V18.S4
 	VFMLA V25.S4, V27.S4, V19.S4
 	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<0, R6, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V28.S4]
+	ADD $4, R12, R8
+	VLD1R (R8), [V28.S4]
 	VFMLA V24.S4, V28.S4, V21.S4
 	VFMLA V25.S4, V28.S4, V22.S4
 	VFMLA V26.S4, V28.S4, V23.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge10loop
 edge10tail:
@@ -35477,34 +31585,33 @@ edge10tailloop:
 	VFMLA V24.S4, V27.S4, V6.S4
 	VFMLA V25.S4, V27.S4, V7.S4
 	VFMLA V26.S4, V27.S4, V8.S4
-	VLD1R (R7), [V28.S4]
+	VLD1R (R6), [V28.S4]
 	VFMLA V24.S4, V28.S4, V9.S4
 	VFMLA V25.S4, V28.S4, V10.S4
 	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V27.S4]
 	VFMLA V24.S4, V27.S4, V12.S4
 	VFMLA V25.S4, V27.S4, V13.S4
 	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V28.S4]
 	VFMLA V24.S4, V28.S4, V15.S4
 	VFMLA V25.S4, V28.S4, V16.S4
 	VFMLA V26.S4, V28.S4, V17.S4
-	VLD1R (R6), [V27.S4]
+	VLD1R (R7), [V27.S4]
 	VFMLA V24.S4, V27.S4, V18.S4
 	VFMLA V25.S4, V27.S4, V19.S4
 	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<0, R6, R5
+	ADD R2<<0, R7, R5
 	VLD1R (R5), [V28.S4]
 	VFMLA V24.S4, V28.S4, V21.S4
 	VFMLA V25.S4, V28.S4, V22.S4
 	VFMLA V26.S4, V28.S4, V23.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge10tailloop
 edge10done:
@@ -35684,13 +31791,9 @@ edge10beta0:
 	B next
 edge11:
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R1, R5
-	ADD $0, R5, R7
-	ADD R6<<0, R7, R5
-	ADD $0, R5, R6
+	ADD R4<<1, R4, R6
+	ADD R5<<0, R1, R6
+	ADD R5<<0, R6, R7
 	MOVD R0, R5
 	LSR $1, R5, R5
 	CBZ R5, edge11tail
@@ -35709,93 +31812,84 @@ edge11loop:
 	VFMLA V24.S4, V28.S4, V3.S4
 	VFMLA V25.S4, V28.S4, V4.S4
 	VFMLA V26.S4, V28.S4, V5.S4
-	ADD R2<<1, R1, R8
-	VLD1R (R8), [V27.S4]
+	ADD R2<<1, R1, R9
+	VLD1R (R9), [V27.S4]
 	VFMLA V24.S4, V27.S4, V6.S4
 	VFMLA V25.S4, V27.S4, V7.S4
 	VFMLA V26.S4, V27.S4, V8.S4
-	VLD1R (R7), [V28.S4]
+	VLD1R (R6), [V28.S4]
 	VFMLA V24.S4, V28.S4, V9.S4
 	VFMLA V25.S4, V28.S4, V10.S4
 	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<0, R7, R8
-	VLD1R (R8), [V27.S4]
+	ADD R2<<0, R6, R10
+	VLD1R (R10), [V27.S4]
 	VFMLA V24.S4, V27.S4, V12.S4
 	VFMLA V25.S4, V27.S4, V13.S4
 	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<1, R7, R8
-	VLD1R (R8), [V28.S4]
+	ADD R2<<1, R6, R11
+	VLD1R (R11), [V28.S4]
 	VFMLA V24.S4, V28.S4, V15.S4
 	VFMLA V25.S4, V28.S4, V16.S4
 	VFMLA V26.S4, V28.S4, V17.S4
-	VLD1R (R6), [V27.S4]
+	VLD1R (R7), [V27.S4]
 	VFMLA V24.S4, V27.S4, V18.S4
 	VFMLA V25.S4, V27.S4, V19.S4
 	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<0, R6, R8
-	VLD1R (R8), [V28.S4]
+	ADD R2<<0, R7, R12
+	VLD1R (R12), [V28.S4]
 	VFMLA V24.S4, V28.S4, V21.S4
 	VFMLA V25.S4, V28.S4, V22.S4
 	VFMLA V26.S4, V28.S4, V23.S4
-	ADD R4<<0, R3, R8
-	FMOVQ (R8), F24
-	ADD R4<<0, R3, R8
-	FMOVQ 16(R8), F25
-	ADD R4<<0, R3, R8
-	FMOVD 32(R8), F26
-	ADD R4<<0, R3, R8
-	FMOVS 40(R8), F29
+	ADD R4<<0, R3, R13
+	FMOVQ (R13), F24
+	FMOVQ 16(R13), F25
+	FMOVD 32(R13), F26
+	FMOVS 40(R13), F29
 	VMOV V29.S[0], V26.S[2]
-	ADD $4, R1, R8
-	VLD1R (R8), [V27.S4]
+	ADD $4, R1, R13
+	VLD1R (R13), [V27.S4]
 	VFMLA V24.S4, V27.S4, V0.S4
 	VFMLA V25.S4, V27.S4, V1.S4
 	VFMLA V26.S4, V27.S4, V2.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V28.S4]
+	ADD $4, R8, R13
+	VLD1R (R13), [V28.S4]
 	VFMLA V24.S4, V28.S4, V3.S4
 	VFMLA V25.S4, V28.S4, V4.S4
 	VFMLA V26.S4, V28.S4, V5.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V27.S4]
+	ADD $4, R9, R8
+	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V6.S4
 	VFMLA V25.S4, V27.S4, V7.S4
 	VFMLA V26.S4, V27.S4, V8.S4
-	ADD $4, R7, R8
+	ADD $4, R6, R8
 	VLD1R (R8), [V28.S4]
 	VFMLA V24.S4, V28.S4, V9.S4
 	VFMLA V25.S4, V28.S4, V10.S4
 	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<0, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V27.S4]
+	ADD $4, R10, R8
+	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V12.S4
 	VFMLA V25.S4, V27.S4, V13.S4
 	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<1, R7, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V28.S4]
+	ADD $4, R11, R8
+	VLD1R (R8), [V28.S4]
 	VFMLA V24.S4, V28.S4, V15.S4
 	VFMLA V25.S4, V28.S4, V16.S4
 	VFMLA V26.S4, V28.S4, V17.S4
-	ADD $4, R6, R8
+	ADD $4, R7, R8
 	VLD1R (R8), [V27.S4]
 	VFMLA V24.S4, V27.S4, V18.S4
 	VFMLA V25.S4, V27.S4, V19.S4
 	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<0, R6, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V28.S4]
+	ADD $4, R12, R8
+	VLD1R (R8), [V28.S4]
 	VFMLA V24.S4, V28.S4, V21.S4
 	VFMLA V25.S4, V28.S4, V22.S4
 	VFMLA V26.S4, V28.S4, V23.S4
 	ADD $8, R1, R1
-	ADD $8, R7, R7
 	ADD $8, R6, R6
-	ADD R4<<1, R3, R8
-	ADD $0, R8, R3
+	ADD $8, R7, R7
+	ADD R4<<1, R3, R3
 	SUBS $1, R5, R5
 	BNE edge11loop
 edge11tail:
@@ -35821,34 +31915,33 @@ edge11tailloop:
 	VFMLA V24.S4, V27.S4, V6.S4
 	VFMLA V25.S4, V27.S4, V7.S4
 	VFMLA V26.S4, V27.S4, V8.S4
-	VLD1R (R7), [V28.S4]
+	VLD1R (R6), [V28.S4]
 	VFMLA V24.S4, V28.S4, V9.S4
 	VFMLA V25.S4, V28.S4, V10.S4
 	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<0, R7, R5
+	ADD R2<<0, R6, R5
 	VLD1R (R5), [V27.S4]
 	VFMLA V24.S4, V27.S4, V12.S4
 	VFMLA V25.S4, V27.S4, V13.S4
 	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<1, R7, R5
+	ADD R2<<1, R6, R5
 	VLD1R (R5), [V28.S4]
 	VFMLA V24.S4, V28.S4, V15.S4
 	VFMLA V25.S4, V28.S4, V16.S4
 	VFMLA V26.S4, V28.S4, V17.S4
-	VLD1R (R6), [V27.S4]
+	VLD1R (R7), [V27.S4]
 	VFMLA V24.S4, V27.S4, V18.S4
 	VFMLA V25.S4, V27.S4, V19.S4
 	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<0, R6, R5
+	ADD R2<<0, R7, R5
 	VLD1R (R5), [V28.S4]
 	VFMLA V24.S4, V28.S4, V21.S4
 	VFMLA V25.S4, V28.S4, V22.S4
 	VFMLA V26.S4, V28.S4, V23.S4
 	ADD $4, R1, R1
-	ADD $4, R7, R7
 	ADD $4, R6, R6
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	ADD $4, R7, R7
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE edge11tailloop
 edge11done:
@@ -36081,18 +32174,15 @@ next:
 	MOVD R0, tiles+72(FP)
 	MOVD a+8(FP), R0
 	MOVD an+80(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, a+8(FP)
 	MOVD b+24(FP), R0
 	MOVD bn+88(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, b+24(FP)
 	MOVD c+40(FP), R0
 	MOVD cn+96(FP), R1
-	ADD R1<<2, R0, R2
-	ADD $0, R2, R0
+	ADD R1<<2, R0, R0
 	MOVD R0, c+40(FP)
 	B top
 last:
@@ -36156,223 +32246,139 @@ TEXT ·SgemmMicro8x12NEON(SB), NOSPLIT, $0-96
 	VEOR V22.B16, V22.B16, V22.B16
 	VEOR V23.B16, V23.B16, V23.B16
 	ADD R2<<1, R2, R5
-	ADD $0, R5, R6
-	ADD R4<<1, R4, R5
-	ADD $0, R5, R7
-	MOVD R0, R5
-	LSR $2, R5, R5
-	CBZ R5, fulltail
+	ADD R4<<1, R4, R6
+	MOVD R0, R7
+	LSR $2, R7, R7
+	CBZ R7, fulltail
 fullloop:
 	ADD R2<<3, R1, R8
 	PRFM (R8), PLDL1KEEP
-	ADD R2<<3, R1, R8
 	PRFM 64(R8), PLDL1KEEP
 	FMOVQ (R3), F24
 	FMOVQ 16(R3), F25
 	FMOVQ 32(R3), F26
-	VLD1R (R1), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD $4, R1, R8
-	VLD1R (R8), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD $8, R1, R8
-	VLD1R (R8), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD $12, R1, R8
-	VLD1R (R8), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD $16, R1, R8
-	VLD1R (R8), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD $20, R1, R8
-	VLD1R (R8), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD $24, R1, R8
-	VLD1R (R8), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD $28, R1, R8
-	VLD1R (R8), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
+	FMOVQ (R1), F27
+	FMOVQ 16(R1), F28
+	WORD $0x4f9b1300 // fmla v0.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b1321 // fmla v1.4s, v25.4s, v27.s[0]
+	WORD $0x4f9b1342 // fmla v2.4s, v26.4s, v27.s[0]
+	WORD $0x4fbb1303 // fmla v3.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1324 // fmla v4.4s, v25.4s, v27.s[1]
+	WORD $0x4fbb1345 // fmla v5.4s, v26.4s, v27.s[1]
+	WORD $0x4f9b1b06 // fmla v6.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b27 // fmla v7.4s, v25.4s, v27.s[2]
+	WORD $0x4f9b1b48 // fmla v8.4s, v26.4s, v27.s[2]
+	WORD $0x4fbb1b09 // fmla v9.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b2a // fmla v10.4s, v25.4s, v27.s[3]
+	WORD $0x4fbb1b4b // fmla v11.4s, v26.4s, v27.s[3]
+	WORD $0x4f9c130c // fmla v12.4s, v24.4s, v28.s[0]
+	WORD $0x4f9c132d // fmla v13.4s, v25.4s, v28.s[0]
+	WORD $0x4f9c134e // fmla v14.4s, v26.4s, v28.s[0]
+	WORD $0x4fbc130f // fmla v15.4s, v24.4s, v28.s[1]
+	WORD $0x4fbc1330 // fmla v16.4s, v25.4s, v28.s[1]
+	WORD $0x4fbc1351 // fmla v17.4s, v26.4s, v28.s[1]
+	WORD $0x4f9c1b12 // fmla v18.4s, v24.4s, v28.s[2]
+	WORD $0x4f9c1b33 // fmla v19.4s, v25.4s, v28.s[2]
+	WORD $0x4f9c1b54 // fmla v20.4s, v26.4s, v28.s[2]
+	WORD $0x4fbc1b15 // fmla v21.4s, v24.4s, v28.s[3]
+	WORD $0x4fbc1b36 // fmla v22.4s, v25.4s, v28.s[3]
+	WORD $0x4fbc1b57 // fmla v23.4s, v26.4s, v28.s[3]
 	ADD R4<<0, R3, R8
 	FMOVQ (R8), F24
-	ADD R4<<0, R3, R8
 	FMOVQ 16(R8), F25
-	ADD R4<<0, R3, R8
 	FMOVQ 32(R8), F26
 	ADD R2<<0, R1, R8
-	VLD1R (R8), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD R2<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD R2<<0, R1, R8
-	ADD $8, R8, R9
-	VLD1R (R9), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD R2<<0, R1, R8
-	ADD $12, R8, R9
-	VLD1R (R9), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<0, R1, R8
-	ADD $16, R8, R9
-	VLD1R (R9), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<0, R1, R8
-	ADD $20, R8, R9
-	VLD1R (R9), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD R2<<0, R1, R8
-	ADD $24, R8, R9
-	VLD1R (R9), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<0, R1, R8
-	ADD $28, R8, R9
-	VLD1R (R9), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
+	FMOVQ (R8), F27
+	FMOVQ 16(R8), F28
+	WORD $0x4f9b1300 // fmla v0.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b1321 // fmla v1.4s, v25.4s, v27.s[0]
+	WORD $0x4f9b1342 // fmla v2.4s, v26.4s, v27.s[0]
+	WORD $0x4fbb1303 // fmla v3.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1324 // fmla v4.4s, v25.4s, v27.s[1]
+	WORD $0x4fbb1345 // fmla v5.4s, v26.4s, v27.s[1]
+	WORD $0x4f9b1b06 // fmla v6.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b27 // fmla v7.4s, v25.4s, v27.s[2]
+	WORD $0x4f9b1b48 // fmla v8.4s, v26.4s, v27.s[2]
+	WORD $0x4fbb1b09 // fmla v9.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b2a // fmla v10.4s, v25.4s, v27.s[3]
+	WORD $0x4fbb1b4b // fmla v11.4s, v26.4s, v27.s[3]
+	WORD $0x4f9c130c // fmla v12.4s, v24.4s, v28.s[0]
+	WORD $0x4f9c132d // fmla v13.4s, v25.4s, v28.s[0]
+	WORD $0x4f9c134e // fmla v14.4s, v26.4s, v28.s[0]
+	WORD $0x4fbc130f // fmla v15.4s, v24.4s, v28.s[1]
+	WORD $0x4fbc1330 // fmla v16.4s, v25.4s, v28.s[1]
+	WORD $0x4fbc1351 // fmla v17.4s, v26.4s, v28.s[1]
+	WORD $0x4f9c1b12 // fmla v18.4s, v24.4s, v28.s[2]
+	WORD $0x4f9c1b33 // fmla v19.4s, v25.4s, v28.s[2]
+	WORD $0x4f9c1b54 // fmla v20.4s, v26.4s, v28.s[2]
+	WORD $0x4fbc1b15 // fmla v21.4s, v24.4s, v28.s[3]
+	WORD $0x4fbc1b36 // fmla v22.4s, v25.4s, v28.s[3]
+	WORD $0x4fbc1b57 // fmla v23.4s, v26.4s, v28.s[3]
 	ADD R4<<1, R3, R8
 	FMOVQ (R8), F24
-	ADD R4<<1, R3, R8
 	FMOVQ 16(R8), F25
-	ADD R4<<1, R3, R8
 	FMOVQ 32(R8), F26
 	ADD R2<<1, R1, R8
-	VLD1R (R8), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD R2<<1, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD R2<<1, R1, R8
-	ADD $8, R8, R9
-	VLD1R (R9), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD R2<<1, R1, R8
-	ADD $12, R8, R9
-	VLD1R (R9), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R2<<1, R1, R8
-	ADD $16, R8, R9
-	VLD1R (R9), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R2<<1, R1, R8
-	ADD $20, R8, R9
-	VLD1R (R9), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD R2<<1, R1, R8
-	ADD $24, R8, R9
-	VLD1R (R9), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R2<<1, R1, R8
-	ADD $28, R8, R9
-	VLD1R (R9), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
-	ADD R7<<0, R3, R8
+	FMOVQ (R8), F27
+	FMOVQ 16(R8), F28
+	WORD $0x4f9b1300 // fmla v0.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b1321 // fmla v1.4s, v25.4s, v27.s[0]
+	WORD $0x4f9b1342 // fmla v2.4s, v26.4s, v27.s[0]
+	WORD $0x4fbb1303 // fmla v3.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1324 // fmla v4.4s, v25.4s, v27.s[1]
+	WORD $0x4fbb1345 // fmla v5.4s, v26.4s, v27.s[1]
+	WORD $0x4f9b1b06 // fmla v6.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b27 // fmla v7.4s, v25.4s, v27.s[2]
+	WORD $0x4f9b1b48 // fmla v8.4s, v26.4s, v27.s[2]
+	WORD $0x4fbb1b09 // fmla v9.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b2a // fmla v10.4s, v25.4s, v27.s[3]
+	WORD $0x4fbb1b4b // fmla v11.4s, v26.4s, v27.s[3]
+	WORD $0x4f9c130c // fmla v12.4s, v24.4s, v28.s[0]
+	WORD $0x4f9c132d // fmla v13.4s, v25.4s, v28.s[0]
+	WORD $0x4f9c134e // fmla v14.4s, v26.4s, v28.s[0]
+	WORD $0x4fbc130f // fmla v15.4s, v24.4s, v28.s[1]
+	WORD $0x4fbc1330 // fmla v16.4s, v25.4s, v28.s[1]
+	WORD $0x4fbc1351 // fmla v17.4s, v26.4s, v28.s[1]
+	WORD $0x4f9c1b12 // fmla v18.4s, v24.4s, v28.s[2]
+	WORD $0x4f9c1b33 // fmla v19.4s, v25.4s, v28.s[2]
+	WORD $0x4f9c1b54 // fmla v20.4s, v26.4s, v28.s[2]
+	WORD $0x4fbc1b15 // fmla v21.4s, v24.4s, v28.s[3]
+	WORD $0x4fbc1b36 // fmla v22.4s, v25.4s, v28.s[3]
+	WORD $0x4fbc1b57 // fmla v23.4s, v26.4s, v28.s[3]
+	ADD R6<<0, R3, R8
 	FMOVQ (R8), F24
-	ADD R7<<0, R3, R8
 	FMOVQ 16(R8), F25
-	ADD R7<<0, R3, R8
 	FMOVQ 32(R8), F26
-	ADD R6<<0, R1, R8
-	VLD1R (R8), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD R6<<0, R1, R8
-	ADD $4, R8, R9
-	VLD1R (R9), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD R6<<0, R1, R8
-	ADD $8, R8, R9
-	VLD1R (R9), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD R6<<0, R1, R8
-	ADD $12, R8, R9
-	VLD1R (R9), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD R6<<0, R1, R8
-	ADD $16, R8, R9
-	VLD1R (R9), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD R6<<0, R1, R8
-	ADD $20, R8, R9
-	VLD1R (R9), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD R6<<0, R1, R8
-	ADD $24, R8, R9
-	VLD1R (R9), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD R6<<0, R1, R8
-	ADD $28, R8, R9
-	VLD1R (R9), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
-	ADD R2<<2, R1, R8
-	ADD $0, R8, R1
-	ADD R4<<2, R3, R8
-	ADD $0, R8, R3
-	SUBS $1, R5, R5
+	ADD R5<<0, R1, R8
+	FMOVQ (R8), F27
+	FMOVQ 16(R8), F28
+	WORD $0x4f9b1300 // fmla v0.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b1321 // fmla v1.4s, v25.4s, v27.s[0]
+	WORD $0x4f9b1342 // fmla v2.4s, v26.4s, v27.s[0]
+	WORD $0x4fbb1303 // fmla v3.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1324 // fmla v4.4s, v25.4s, v27.s[1]
+	WORD $0x4fbb1345 // fmla v5.4s, v26.4s, v27.s[1]
+	WORD $0x4f9b1b06 // fmla v6.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b27 // fmla v7.4s, v25.4s, v27.s[2]
+	WORD $0x4f9b1b48 // fmla v8.4s, v26.4s, v27.s[2]
+	WORD $0x4fbb1b09 // fmla v9.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b2a // fmla v10.4s, v25.4s, v27.s[3]
+	WORD $0x4fbb1b4b // fmla v11.4s, v26.4s, v27.s[3]
+	WORD $0x4f9c130c // fmla v12.4s, v24.4s, v28.s[0]
+	WORD $0x4f9c132d // fmla v13.4s, v25.4s, v28.s[0]
+	WORD $0x4f9c134e // fmla v14.4s, v26.4s, v28.s[0]
+	WORD $0x4fbc130f // fmla v15.4s, v24.4s, v28.s[1]
+	WORD $0x4fbc1330 // fmla v16.4s, v25.4s, v28.s[1]
+	WORD $0x4fbc1351 // fmla v17.4s, v26.4s, v28.s[1]
+	WORD $0x4f9c1b12 // fmla v18.4s, v24.4s, v28.s[2]
+	WORD $0x4f9c1b33 // fmla v19.4s, v25.4s, v28.s[2]
+	WORD $0x4f9c1b54 // fmla v20.4s, v26.4s, v28.s[2]
+	WORD $0x4fbc1b15 // fmla v21.4s, v24.4s, v28.s[3]
+	WORD $0x4fbc1b36 // fmla v22.4s, v25.4s, v28.s[3]
+	WORD $0x4fbc1b57 // fmla v23.4s, v26.4s, v28.s[3]
+	ADD R2<<2, R1, R1
+	ADD R4<<2, R3, R3
+	SUBS $1, R7, R7
 	BNE fullloop
 fulltail:
 	AND $3, R0, R0
@@ -36381,49 +32387,34 @@ fulltailloop:
 	FMOVQ (R3), F24
 	FMOVQ 16(R3), F25
 	FMOVQ 32(R3), F26
-	VLD1R (R1), [V27.S4]
-	VFMLA V24.S4, V27.S4, V0.S4
-	VFMLA V25.S4, V27.S4, V1.S4
-	VFMLA V26.S4, V27.S4, V2.S4
-	ADD $4, R1, R5
-	VLD1R (R5), [V28.S4]
-	VFMLA V24.S4, V28.S4, V3.S4
-	VFMLA V25.S4, V28.S4, V4.S4
-	VFMLA V26.S4, V28.S4, V5.S4
-	ADD $8, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V6.S4
-	VFMLA V25.S4, V27.S4, V7.S4
-	VFMLA V26.S4, V27.S4, V8.S4
-	ADD $12, R1, R5
-	VLD1R (R5), [V28.S4]
-	VFMLA V24.S4, V28.S4, V9.S4
-	VFMLA V25.S4, V28.S4, V10.S4
-	VFMLA V26.S4, V28.S4, V11.S4
-	ADD $16, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V12.S4
-	VFMLA V25.S4, V27.S4, V13.S4
-	VFMLA V26.S4, V27.S4, V14.S4
-	ADD $20, R1, R5
-	VLD1R (R5), [V28.S4]
-	VFMLA V24.S4, V28.S4, V15.S4
-	VFMLA V25.S4, V28.S4, V16.S4
-	VFMLA V26.S4, V28.S4, V17.S4
-	ADD $24, R1, R5
-	VLD1R (R5), [V27.S4]
-	VFMLA V24.S4, V27.S4, V18.S4
-	VFMLA V25.S4, V27.S4, V19.S4
-	VFMLA V26.S4, V27.S4, V20.S4
-	ADD $28, R1, R5
-	VLD1R (R5), [V28.S4]
-	VFMLA V24.S4, V28.S4, V21.S4
-	VFMLA V25.S4, V28.S4, V22.S4
-	VFMLA V26.S4, V28.S4, V23.S4
-	ADD R2<<0, R1, R5
-	ADD $0, R5, R1
-	ADD R4<<0, R3, R5
-	ADD $0, R5, R3
+	FMOVQ (R1), F27
+	FMOVQ 16(R1), F28
+	WORD $0x4f9b1300 // fmla v0.4s, v24.4s, v27.s[0]
+	WORD $0x4f9b1321 // fmla v1.4s, v25.4s, v27.s[0]
+	WORD $0x4f9b1342 // fmla v2.4s, v26.4s, v27.s[0]
+	WORD $0x4fbb1303 // fmla v3.4s, v24.4s, v27.s[1]
+	WORD $0x4fbb1324 // fmla v4.4s, v25.4s, v27.s[1]
+	WORD $0x4fbb1345 // fmla v5.4s, v26.4s, v27.s[1]
+	WORD $0x4f9b1b06 // fmla v6.4s, v24.4s, v27.s[2]
+	WORD $0x4f9b1b27 // fmla v7.4s, v25.4s, v27.s[2]
+	WORD $0x4f9b1b48 // fmla v8.4s, v26.4s, v27.s[2]
+	WORD $0x4fbb1b09 // fmla v9.4s, v24.4s, v27.s[3]
+	WORD $0x4fbb1b2a // fmla v10.4s, v25.4s, v27.s[3]
+	WORD $0x4fbb1b4b // fmla v11.4s, v26.4s, v27.s[3]
+	WORD $0x4f9c130c // fmla v12.4s, v24.4s, v28.s[0]
+	WORD $0x4f9c132d // fmla v13.4s, v25.4s, v28.s[0]
+	WORD $0x4f9c134e // fmla v14.4s, v26.4s, v28.s[0]
+	WORD $0x4fbc130f // fmla v15.4s, v24.4s, v28.s[1]
+	WORD $0x4fbc1330 // fmla v16.4s, v25.4s, v28.s[1]
+	WORD $0x4fbc1351 // fmla v17.4s, v26.4s, v28.s[1]
+	WORD $0x4f9c1b12 // fmla v18.4s, v24.4s, v28.s[2]
+	WORD $0x4f9c1b33 // fmla v19.4s, v25.4s, v28.s[2]
+	WORD $0x4f9c1b54 // fmla v20.4s, v26.4s, v28.s[2]
+	WORD $0x4fbc1b15 // fmla v21.4s, v24.4s, v28.s[3]
+	WORD $0x4fbc1b36 // fmla v22.4s, v25.4s, v28.s[3]
+	WORD $0x4fbc1b57 // fmla v23.4s, v26.4s, v28.s[3]
+	ADD R2<<0, R1, R1
+	ADD R4<<0, R3, R3
 	SUBS $1, R0, R0
 	BNE fulltailloop
 fulldone:
@@ -38874,30 +34865,25 @@ TEXT ·SgemmDotRows4NEON(SB), NOSPLIT, $0-32
 loop:
 	ADD R1<<0, R0, R8
 	FMOVQ (R8), F8
-	ADD R1<<0, R0, R8
 	FMOVQ 16(R8), F9
 	ADD R1<<0, R3, R8
 	FMOVQ (R8), F10
 	VFMLA V10.S4, V8.S4, V0.S4
-	ADD R1<<0, R3, R8
 	FMOVQ 16(R8), F10
 	VFMLA V10.S4, V9.S4, V1.S4
 	ADD R1<<0, R4, R8
 	FMOVQ (R8), F10
 	VFMLA V10.S4, V8.S4, V2.S4
-	ADD R1<<0, R4, R8
 	FMOVQ 16(R8), F10
 	VFMLA V10.S4, V9.S4, V3.S4
 	ADD R1<<0, R5, R8
 	FMOVQ (R8), F10
 	VFMLA V10.S4, V8.S4, V4.S4
-	ADD R1<<0, R5, R8
 	FMOVQ 16(R8), F10
 	VFMLA V10.S4, V9.S4, V5.S4
 	ADD R1<<0, R6, R8
 	FMOVQ (R8), F10
 	VFMLA V10.S4, V8.S4, V6.S4
-	ADD R1<<0, R6, R8
 	FMOVQ 16(R8), F8
 	VFMLA V8.S4, V9.S4, V7.S4
 	ADD $32, R1, R1
@@ -38965,30 +34951,25 @@ rem2:
 rem3:
 	ADD R1<<0, R0, R2
 	FMOVD (R2), F8
-	ADD R1<<0, R0, R2
 	FMOVS 8(R2), F9
 	VMOV V9.S[0], V8.S[2]
 	ADD R1<<0, R3, R0
 	FMOVD (R0), F9
-	ADD R1<<0, R3, R0
 	FMOVS 8(R0), F10
 	VMOV V10.S[0], V9.S[2]
 	VFMLA V9.S4, V8.S4, V1.S4
 	ADD R1<<0, R4, R0
 	FMOVD (R0), F9
-	ADD R1<<0, R4, R0
 	FMOVS 8(R0), F10
 	VMOV V10.S[0], V9.S[2]
 	VFMLA V9.S4, V8.S4, V3.S4
 	ADD R1<<0, R5, R0
 	FMOVD (R0), F9
-	ADD R1<<0, R5, R0
 	FMOVS 8(R0), F10
 	VMOV V10.S[0], V9.S[2]
 	VFMLA V9.S4, V8.S4, V5.S4
 	ADD R1<<0, R6, R0
 	FMOVD (R0), F9
-	ADD R1<<0, R6, R0
 	FMOVS 8(R0), F10
 	VMOV V10.S[0], V9.S[2]
 	VFMLA V9.S4, V8.S4, V7.S4
@@ -39041,35 +35022,28 @@ TEXT ·SgemmAxpyRows4NEON(SB), NOSPLIT, $0-32
 loop:
 	ADD R2<<0, R0, R8
 	FMOVQ (R8), F4
-	ADD R2<<0, R0, R8
 	FMOVQ 16(R8), F5
-	ADD R2<<0, R4, R8
-	FMOVQ (R8), F6
+	ADD R2<<0, R4, R9
+	FMOVQ (R9), F6
 	VFMLA V6.S4, V0.S4, V4.S4
-	ADD R2<<0, R4, R8
-	FMOVQ 16(R8), F6
+	FMOVQ 16(R9), F6
 	VFMLA V6.S4, V0.S4, V5.S4
-	ADD R2<<0, R5, R8
-	FMOVQ (R8), F6
+	ADD R2<<0, R5, R9
+	FMOVQ (R9), F6
 	VFMLA V6.S4, V1.S4, V4.S4
-	ADD R2<<0, R5, R8
-	FMOVQ 16(R8), F6
+	FMOVQ 16(R9), F6
 	VFMLA V6.S4, V1.S4, V5.S4
-	ADD R2<<0, R6, R8
-	FMOVQ (R8), F6
+	ADD R2<<0, R6, R9
+	FMOVQ (R9), F6
 	VFMLA V6.S4, V2.S4, V4.S4
-	ADD R2<<0, R6, R8
-	FMOVQ 16(R8), F6
+	FMOVQ 16(R9), F6
 	VFMLA V6.S4, V2.S4, V5.S4
-	ADD R2<<0, R7, R8
-	FMOVQ (R8), F6
+	ADD R2<<0, R7, R9
+	FMOVQ (R9), F6
 	VFMLA V6.S4, V3.S4, V4.S4
-	ADD R2<<0, R7, R8
-	FMOVQ 16(R8), F6
+	FMOVQ 16(R9), F6
 	VFMLA V6.S4, V3.S4, V5.S4
-	ADD R2<<0, R0, R8
 	FMOVQ F4, (R8)
-	ADD R2<<0, R0, R8
 	FMOVQ F5, 16(R8)
 	ADD $32, R2, R2
 	SUBS $1, R3, R3
@@ -39079,19 +35053,18 @@ tail4:
 	BEQ tail1
 	ADD R2<<0, R0, R3
 	FMOVQ (R3), F4
-	ADD R2<<0, R4, R3
-	FMOVQ (R3), F5
+	ADD R2<<0, R4, R8
+	FMOVQ (R8), F5
 	VFMLA V5.S4, V0.S4, V4.S4
-	ADD R2<<0, R5, R3
-	FMOVQ (R3), F5
+	ADD R2<<0, R5, R8
+	FMOVQ (R8), F5
 	VFMLA V5.S4, V1.S4, V4.S4
-	ADD R2<<0, R6, R3
-	FMOVQ (R3), F5
+	ADD R2<<0, R6, R8
+	FMOVQ (R8), F5
 	VFMLA V5.S4, V2.S4, V4.S4
-	ADD R2<<0, R7, R3
-	FMOVQ (R3), F5
+	ADD R2<<0, R7, R8
+	FMOVQ (R8), F5
 	VFMLA V5.S4, V3.S4, V4.S4
-	ADD R2<<0, R0, R3
 	FMOVQ F4, (R3)
 	ADD $16, R2, R2
 tail1:
@@ -39106,74 +35079,65 @@ tail1:
 rem1:
 	ADD R2<<0, R0, R1
 	FMOVS (R1), F4
-	ADD R2<<0, R4, R1
-	FMOVS (R1), F5
+	ADD R2<<0, R4, R3
+	FMOVS (R3), F5
 	VFMLA V5.S4, V0.S4, V4.S4
-	ADD R2<<0, R5, R1
-	FMOVS (R1), F5
+	ADD R2<<0, R5, R3
+	FMOVS (R3), F5
 	VFMLA V5.S4, V1.S4, V4.S4
-	ADD R2<<0, R6, R1
-	FMOVS (R1), F5
+	ADD R2<<0, R6, R3
+	FMOVS (R3), F5
 	VFMLA V5.S4, V2.S4, V4.S4
-	ADD R2<<0, R7, R1
-	FMOVS (R1), F5
+	ADD R2<<0, R7, R3
+	FMOVS (R3), F5
 	VFMLA V5.S4, V3.S4, V4.S4
-	ADD R2<<0, R0, R1
 	FMOVS F4, (R1)
 	B done
 rem2:
 	ADD R2<<0, R0, R1
 	FMOVD (R1), F4
-	ADD R2<<0, R4, R1
-	FMOVD (R1), F5
+	ADD R2<<0, R4, R3
+	FMOVD (R3), F5
 	VFMLA V5.S4, V0.S4, V4.S4
-	ADD R2<<0, R5, R1
-	FMOVD (R1), F5
+	ADD R2<<0, R5, R3
+	FMOVD (R3), F5
 	VFMLA V5.S4, V1.S4, V4.S4
-	ADD R2<<0, R6, R1
-	FMOVD (R1), F5
+	ADD R2<<0, R6, R3
+	FMOVD (R3), F5
 	VFMLA V5.S4, V2.S4, V4.S4
-	ADD R2<<0, R7, R1
-	FMOVD (R1), F5
+	ADD R2<<0, R7, R3
+	FMOVD (R3), F5
 	VFMLA V5.S4, V3.S4, V4.S4
-	ADD R2<<0, R0, R1
 	FMOVD F4, (R1)
 	B done
 rem3:
 	ADD R2<<0, R0, R1
 	FMOVD (R1), F4
-	ADD R2<<0, R0, R1
 	FMOVS 8(R1), F5
 	VMOV V5.S[0], V4.S[2]
-	ADD R2<<0, R4, R1
-	FMOVD (R1), F5
-	ADD R2<<0, R4, R1
-	FMOVS 8(R1), F6
+	ADD R2<<0, R4, R0
+	FMOVD (R0), F5
+	FMOVS 8(R0), F6
 	VMOV V6.S[0], V5.S[2]
 	VFMLA V5.S4, V0.S4, V4.S4
-	ADD R2<<0, R5, R1
-	FMOVD (R1), F0
-	ADD R2<<0, R5, R1
-	FMOVS 8(R1), F5
+	ADD R2<<0, R5, R0
+	FMOVD (R0), F0
+	FMOVS 8(R0), F5
 	VMOV V5.S[0], V0.S[2]
 	VFMLA V0.S4, V1.S4, V4.S4
-	ADD R2<<0, R6, R1
-	FMOVD (R1), F0
-	ADD R2<<0, R6, R1
-	FMOVS 8(R1), F1
+	ADD R2<<0, R6, R0
+	FMOVD (R0), F0
+	FMOVS 8(R0), F1
 	VMOV V1.S[0], V0.S[2]
 	VFMLA V0.S4, V2.S4, V4.S4
-	ADD R2<<0, R7, R1
-	FMOVD (R1), F0
-	ADD R2<<0, R7, R1
-	FMOVS 8(R1), F1
+	ADD R2<<0, R7, R0
+	FMOVD (R0), F0
+	FMOVS 8(R0), F1
 	VMOV V1.S[0], V0.S[2]
 	VFMLA V0.S4, V3.S4, V4.S4
-	ADD R2<<0, R0, R1
 	FMOVD F4, (R1)
-	VMOV V4.S[2], R1
-	ADD R2<<0, R0, R3
-	MOVW R1, 8(R3)
+	VMOV V4.S[2], R0
+	MOVW R0, 8(R1)
 	B done
 done:
 	RET

@@ -406,6 +406,8 @@ func (a *avx) FMABcast(acc, x V, m Mem) {
 	a.VFMADD231PS_BCST(xm(m), xv(x), xv(acc))
 }
 
+func (a *avx) FMALane(V, V, V, int) { panic("kw: " + a.isa.Name + " has no FMA by lane") }
+
 // PartialFor: an opmask from BZHI on AVX-512; on AVX2 the address of the
 // r-lane window of the mask table (the mask is loaded where it is used:
 // into the destination of a masked load, which needs no extra register).

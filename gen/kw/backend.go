@@ -86,10 +86,11 @@ type Backend interface {
 	LoadGP(m Mem) G                             // a fresh register holding the 64 bits at m
 
 	// More vector work.
-	BroadcastParam(name string) V // a float32 argument in every lane
-	Broadcast(m Mem, dst V)       // the float32 at m in every lane
-	FMABcast(acc, x V, m Mem)     // acc += x * (the float32 at m); ISA.EmbeddedBroadcast only
-	Prefetch(m Mem)               // into L1; never faults
+	BroadcastParam(name string) V  // a float32 argument in every lane
+	Broadcast(m Mem, dst V)        // the float32 at m in every lane
+	FMABcast(acc, x V, m Mem)      // acc += x * (the float32 at m); ISA.EmbeddedBroadcast only
+	FMALane(acc, x, v V, lane int) // acc += x * v[lane]; ISA.LaneFMA only
+	Prefetch(m Mem)                // into L1; never faults
 
 	// Transpose transposes the Lanes x Lanes block whose rows are the
 	// Lanes vectors x and returns the rows of the transpose (x is
@@ -109,6 +110,11 @@ type Backend interface {
 	LoadPartial(m Mem, p Partial, dst V) // the live lanes from m, the others 0
 	StorePartial(v V, p Partial, m Mem)  // only the live lanes to m
 }
+
+// Lanes is the partial vector of n live lanes (1 <= n <= Lanes) fixed when
+// the code is generated: on a TailScalar ISA, for lengths the generator
+// knows (a tile's row count); masking ISAs take PartialFor.
+func Lanes(n int) Partial { return Partial{lanes: n} }
 
 // Partial is the live-lane set of a partial vector: a backend's mask (an
 // opmask, or the address of an AVX2 lane mask) or, for a scalar-tail ISA,

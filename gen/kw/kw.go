@@ -104,6 +104,10 @@ type ISA struct {
 	// EmbeddedBroadcast: an FMA can broadcast its memory operand
 	// (AVX-512's {1to16}), saving the broadcast register and instruction.
 	EmbeddedBroadcast bool
+	// LaneFMA: an FMA can take one lane of a register as its multiplier
+	// (NEON's FMLA by element), so Lanes consecutive floats loaded as one
+	// vector serve Lanes broadcasts.
+	LaneFMA bool
 }
 
 // VBytes is the size of one vector in bytes.

@@ -10,7 +10,7 @@ import (
 // loads (tails run one element at a time). Four registers (one cache
 // line) per main-loop step.
 var NEON = ISA{Name: "NEON", What: "NEON (4 lanes)", Lanes: 4, Regs: 32,
-	Tail: TailScalar, Unroll: 4, Accs: 4, PeakAccs: 24}
+	Tail: TailScalar, Unroll: 4, Accs: 4, PeakAccs: 24, LaneFMA: true}
 
 // neon is the arm64 backend over gen/arm64asm. It records each function's
 // instructions with virtual registers, allocates them (regalloc.go) when
@@ -22,6 +22,26 @@ type neon struct {
 	file *a.File
 	fn   *a.Func
 	code []inst
+	// addrs caches base + index<<shift already computed into a scratch
+	// register (see address), until a label (a join point) or a write to
+	// the base or the index.
+	addrs map[addrKey]*vreg
+}
+
+// addrKey is an indexed address: base, index and shift.
+type addrKey struct {
+	base, index *vreg
+	shift       int
+}
+
+// wrote drops the cached addresses computed from r, which an instruction
+// has just changed.
+func (n *neon) wrote(r *vreg) {
+	for k := range n.addrs {
+		if k.base == r || k.index == r {
+			delete(n.addrs, k)
+		}
+	}
 }
 
 // NewNEON returns the NEON backend writing into file. Call Finish after
@@ -107,13 +127,28 @@ func (n *neon) address(m Mem) (*vreg, int) {
 	if !m.indexed() {
 		return b, m.Disp
 	}
-	i, t := ng(m.Index), n.newG()
-	sh := map[int]int{1: 0, 2: 1, 4: 2, 8: 3}[m.Scale]
-	if m.Scale != 1<<sh {
-		panic(fmt.Sprintf("kw: scale %d", m.Scale))
+	i, sh := ng(m.Index), shiftOf(m.Scale)
+	key := addrKey{b, i, sh}
+	if t, ok := n.addrs[key]; ok {
+		return t, m.Disp
 	}
+	t := n.newG()
 	n.op([]*vreg{b, i, t}, func() { n.fn.Op("ADD", fmt.Sprintf("%s<<%d", i.gs(), sh), b.gs(), t.gs()) })
+	if n.addrs == nil {
+		n.addrs = map[addrKey]*vreg{}
+	}
+	n.addrs[key] = t
 	return t, m.Disp
+}
+
+// shiftOf is log2 of an index scale (1, 2, 4 or 8).
+func shiftOf(scale int) int {
+	for sh := 0; sh <= 3; sh++ {
+		if scale == 1<<sh {
+			return sh
+		}
+	}
+	panic(fmt.Sprintf("kw: index scale %d", scale))
 }
 
 // memOp records an instruction with one memory operand; text gets the
@@ -146,6 +181,7 @@ func (n *neon) Comment(lines ...string) {
 }
 
 func (n *neon) Label(name string) {
+	clear(n.addrs) // other paths join here
 	n.code = append(n.code, inst{label: name, emit: func() { n.fn.Label(name) }})
 }
 
@@ -210,11 +246,13 @@ func (n *neon) MoveGP(src G) G {
 func (n *neon) AddImm(g G, imm int) {
 	r := ng(g)
 	n.op([]*vreg{r}, func() { n.fn.Op("ADD", a.Imm(int64(imm)), r.gs(), r.gs()) })
+	n.wrote(ng(g))
 }
 
 func (n *neon) SubImm(g G, imm int) {
 	r := ng(g)
 	n.op([]*vreg{r}, func() { n.fn.Op("SUB", a.Imm(int64(imm)), r.gs(), r.gs()) })
+	n.wrote(ng(g))
 }
 
 func (n *neon) MulImm(dst, src G, imm int) {
@@ -223,6 +261,7 @@ func (n *neon) MulImm(dst, src G, imm int) {
 		n.fn.Op("MOVD", a.Imm(int64(imm)), t.gs())
 		n.fn.Op("MUL", t.gs(), s.gs(), d.gs())
 	})
+	n.wrote(ng(dst))
 }
 
 func (n *neon) JumpIfLess(g G, imm int, label string) { n.cmpJump(g, imm, "BLT", label) }
@@ -246,6 +285,7 @@ func (n *neon) DecJumpNonZero(g G, label string) {
 		n.fn.Op("SUBS", "$1", r.gs(), r.gs())
 		n.fn.Op("BNE", label)
 	})
+	n.wrote(ng(g))
 }
 
 func (n *neon) Vec() V { return V{n.newV()} }
@@ -352,20 +392,33 @@ func (n *neon) StoreParam(g G, name string) {
 	n.op([]*vreg{r}, func() { n.fn.Op("MOVD", r.gs(), n.fn.Arg(name)) })
 }
 
+// Lea is one ADD (shifted register, or immediate), two for an indexed
+// address with a displacement.
 func (n *neon) Lea(m Mem, dst G) {
-	b, d := n.address(m)
-	r := ng(dst)
-	n.op([]*vreg{b, r}, func() { n.fn.Op("ADD", a.Imm(int64(d)), b.gs(), r.gs()) })
+	b, r := ng(m.Base), ng(dst)
+	switch {
+	case m.indexed():
+		i, sh := ng(m.Index), shiftOf(m.Scale)
+		n.op([]*vreg{b, i, r}, func() { n.fn.Op("ADD", fmt.Sprintf("%s<<%d", i.gs(), sh), b.gs(), r.gs()) })
+		if m.Disp != 0 {
+			n.op([]*vreg{r}, func() { n.fn.Op("ADD", a.Imm(int64(m.Disp)), r.gs(), r.gs()) })
+		}
+	default:
+		n.op([]*vreg{b, r}, func() { n.fn.Op("ADD", a.Imm(int64(m.Disp)), b.gs(), r.gs()) })
+	}
+	n.wrote(r)
 }
 
 func (n *neon) AddGP(dst, src G) {
 	d, s := ng(dst), ng(src)
 	n.op([]*vreg{d, s}, func() { n.fn.Op("ADD", s.gs(), d.gs(), d.gs()) })
+	n.wrote(ng(dst))
 }
 
 func (n *neon) ShlImm(g G, sh int) {
 	r := ng(g)
 	n.op([]*vreg{r}, func() { n.fn.Op("LSL", a.Imm(int64(sh)), r.gs(), r.gs()) })
+	n.wrote(ng(g))
 }
 
 func (n *neon) ShrImmJumpZero(g G, sh int, label string) {
@@ -374,6 +427,7 @@ func (n *neon) ShrImmJumpZero(g G, sh int, label string) {
 		n.fn.Op("LSR", a.Imm(int64(sh)), r.gs(), r.gs())
 		n.fn.Op("CBZ", r.gs(), label)
 	})
+	n.wrote(ng(g))
 }
 
 func (n *neon) AndImmJumpZero(g G, imm int, label string) {
@@ -382,6 +436,7 @@ func (n *neon) AndImmJumpZero(g G, imm int, label string) {
 		n.fn.Op("AND", a.Imm(int64(imm)), r.gs(), r.gs())
 		n.fn.Op("CBZ", r.gs(), label)
 	})
+	n.wrote(ng(g))
 }
 
 func (n *neon) DecJumpZero(g G, label string) {
@@ -390,6 +445,7 @@ func (n *neon) DecJumpZero(g G, label string) {
 		n.fn.Op("SUBS", "$1", r.gs(), r.gs())
 		n.fn.Op("BEQ", label)
 	})
+	n.wrote(ng(g))
 }
 
 func (n *neon) cmpJump(g G, imm int, cond, label string) {
@@ -421,6 +477,11 @@ func (n *neon) Broadcast(m Mem, dst V) {
 }
 
 func (n *neon) FMABcast(V, V, Mem) { panic("kw: NEON has no embedded broadcast") }
+
+func (n *neon) FMALane(acc, x, v V, lane int) {
+	d, s, m := nv(acc), nv(x), nv(v)
+	n.op([]*vreg{d, s, m}, func() { n.fn.Word(a.FMLAElem(a.S4, d.v(), s.v(), m.v(), lane)) })
+}
 
 func (n *neon) Prefetch(m Mem) {
 	n.memOp(m, nil, func(s string) { n.fn.Op("PRFM", s, "PLDL1KEEP") })

@@ -222,17 +222,31 @@ func kloop(f *kw.Func, o operands, acc [][]kw.V, l int, p *kw.Partial, u int, lb
 	for v := range bv {
 		bv[v] = f.Vec()
 	}
-	// Two broadcast registers let consecutive rows overlap; a 16-register
-	// ISA has room for one only (12 accumulators + 2 B + 1).
-	nb := 1
-	if f.ISA.Regs >= 32 {
-		nb = 2
+	// With an FMA by lane and A's rows consecutive (P and Q: A(i, p) =
+	// a[i+p*sa]), a step loads A as ceil(rows/lanes) vectors and every
+	// FMA takes its row's lane: no broadcasts. Otherwise A is broadcast a
+	// row at a time; two broadcast registers let consecutive rows
+	// overlap, and a 16-register ISA has room for one only (12
+	// accumulators + 2 B + 1).
+	L := f.ISA.Lanes
+	laneA := f.ISA.LaneFMA && o.mode != 'R'
+	var av, bc []kw.V
+	if laneA {
+		av = make([]kw.V, (o.rows+L-1)/L)
+	} else {
+		nb := 1
+		if f.ISA.Regs >= 32 {
+			nb = 2
+		}
+		bc = make([]kw.V, nb)
 	}
-	bc := make([]kw.V, nb)
-	for i := range bc {
-		bc[i] = f.Vec()
+	for _, r := range [][]kw.V{av, bc} {
+		for i := range r {
+			r[i] = f.Vec()
+		}
 	}
 
+	nb := len(bc)
 	sa3 := f.GP()
 	f.Lea(kw.Mem{Base: o.sa, Index: o.sa, Scale: 2}, sa3)
 	sb3 := f.GP()
@@ -271,6 +285,21 @@ func kloop(f *kw.Func, o operands, acc [][]kw.V, l int, p *kw.Partial, u int, lb
 			} else {
 				f.LoadVec(src, bv[v])
 			}
+		}
+		if laneA {
+			for g := range av {
+				if live := o.rows - g*L; live < L {
+					f.LoadPartial(aMem(g*L, step), kw.Lanes(live), av[g])
+				} else {
+					f.LoadVec(aMem(g*L, step), av[g])
+				}
+			}
+			for i := 0; i < o.rows; i++ {
+				for v := 0; v < l; v++ {
+					f.FMALane(acc[i][v], bv[v], av[i/L], i%L)
+				}
+			}
+			return
 		}
 		for i := 0; i < o.rows; i++ {
 			am := aMem(i, step)
