@@ -4,6 +4,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
+
+	"github.com/convkit/convkit/kernels"
 )
 
 // determinismShapes exercise every way a call splits over threads (each
@@ -70,4 +73,68 @@ func checkDeterministic(t *testing.T, tp testPath, shapes [][3]int) {
 			}
 		}
 	}
+}
+
+// TestSgemmAddressIndependent checks that where the operands sit in memory
+// never changes the bits of C: a B whose rows start off 64-byte lines is
+// packed instead of read in place (startsOnLine), but must be summed in the
+// same order. Each product runs with its operands at an aligned address
+// and one float past it, on every ISA's default tiles, on 1 and 2 threads.
+// The conv-shaped product is the one that showed the difference (its kc
+// had followed B's packing: 92,031 of 100,352 outputs differed).
+func TestSgemmAddressIndependent(t *testing.T) {
+	t.Parallel()
+	shapes := [][3]int{{32, 3136, 2048}, {64, 784, 1152}, {16, 1024, 1024}, {1, 1024, 2048}, {3, 1024, 1024}}
+	if testing.Short() {
+		shapes = shapes[1:]
+	}
+	for _, isa := range kernels.Available() {
+		for _, threads := range []int{1, 2} {
+			tab, err := kernels.TableFor(isa)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := NewContext(threads)
+			ctx.force.sel = selectFor(isa, tab.Gemm, 0)
+			for _, sz := range shapes {
+				for _, transA := range []bool{false, true} {
+					m, n, k := sz[0], sz[1], sz[2]
+					lda := k
+					if transA {
+						lda = m
+					}
+					r := rand.New(rand.NewPCG(uint64(m), uint64(n)))
+					a0, b0 := make([]float32, m*k), make([]float32, k*n)
+					fillRand(r, a0)
+					fillRand(r, b0)
+					var want []float32
+					for shift := 0; shift < 2; shift++ {
+						a, b := alignedCopy(a0, shift), alignedCopy(b0, shift)
+						c := make([]float32, m*n)
+						ctx.Sgemm(transA, false, m, n, k, 1, a, lda, b, n, 0, c, n)
+						if shift == 0 {
+							want = c
+							continue
+						}
+						for x := range c {
+							if math.Float32bits(c[x]) != math.Float32bits(want[x]) {
+								t.Fatalf("%s %d threads %dx%dx%d transA=%v: C[%d] = %v with the operands one float off 64-byte lines, %v on them (%+v)",
+									isa, threads, m, n, k, transA, x, c[x], want[x], ctx.last.tiles)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// alignedCopy returns a copy of x that starts shift floats past a 64-byte
+// line.
+func alignedCopy(x []float32, shift int) []float32 {
+	buf := make([]float32, len(x)+16+shift)
+	off := int((64 - uintptr(unsafe.Pointer(&buf[0]))%64) % 64 / 4)
+	out := buf[off+shift : off+shift+len(x)]
+	copy(out, x)
+	return out
 }

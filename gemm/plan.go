@@ -48,9 +48,10 @@ func (k pathKind) String() string { return pathNames[k] }
 // pathSwapped C^T = op(B)^T op(A)^T, whose left operand (the stored B) is
 // always read in place and whose right operand is op(A)^T.
 type tilePlan struct {
-	packA, packB bool // the left / right operand is copied into panels (else read in place)
-	prefetchB    bool // a right operand read in place goes through the Q kernels wherever its strip cannot stay in L1 (stripInL1)
-	kc           int  // k is summed in blocks of kc (the last one shorter), the same for every thread
+	packA, packB  bool // the left / right operand is copied into panels (else read in place)
+	addressPacksB bool // packB only because B's rows start off 64-byte lines in memory (no effect on kc)
+	prefetchB     bool // a right operand read in place goes through the Q kernels wherever its strip cannot stay in L1 (stripInL1)
+	kc            int  // k is summed in blocks of kc (the last one shorter), the same for every thread
 }
 
 // split is how a call's work is divided into jobs, one per thread.
@@ -148,7 +149,9 @@ func (ctx *Context) gemvFor(p *problem) gemvForm {
 	if ctx.force.pack != packAuto {
 		return gemvNone
 	}
-	return gemvFormFor(p.transA, p.transB, p.m, p.n, p.k, p.bl.l1, p.tiles.packA, p.tiles.packB)
+	// The tiles' packing as the shape decides it (not where B happens to
+	// start): the form orders the sums.
+	return gemvFormFor(p.transA, p.transB, p.m, p.n, p.k, p.bl.l1, p.tiles.packA, p.tiles.packB && !p.tiles.addressPacksB)
 }
 
 // planTiles decides runFast's operand forms and k blocking for blocks of
@@ -178,9 +181,12 @@ func planTiles(p *problem, m, n, off int, force packing) tilePlan {
 	}
 	ncMax := balance(n, p.bl.nc, NR)
 	kcStep := kcStepFor(p, NR, ncMax, packA, packB)
+	addressPacksB := false
 	if force == packAuto {
 		rows := min(p.k, kcStep)
-		if !packB && !(p.bl.readsBInPlace(p.b, 0, p.ldb, rows) && linesAligned(p.b, off, p.ldb)) {
+		// The shape's own rules first: B's rows alias into few cache sets
+		// or do not start 64-byte lines at every row (ldb % 16).
+		if !packB && !(p.bl.panelFits(p.ldb, rows) && rowsOnLines(p.ldb)) {
 			packB = true
 			rows = min(p.k, kcStepFor(p, NR, ncMax, packA, packB))
 		}
@@ -194,8 +200,15 @@ func planTiles(p *problem, m, n, off int, force packing) tilePlan {
 			packA = true
 		}
 		kcStep = kcStepFor(p, NR, ncMax, packA, packB)
+		// Where the caller's B starts may still pack it (rows off 64-byte
+		// lines split every vector load), but it changes neither kc nor
+		// anything else that orders a sum: the same operands give the same
+		// bits wherever they sit in memory.
+		if !packB && !startsOnLine(p.b, off) {
+			packB, addressPacksB = true, true
+		}
 	}
-	return tilePlan{packA: packA, packB: packB, prefetchB: !packB && p.fast.q[0] != nil, kc: balance(p.k, kcStep, 4)}
+	return tilePlan{packA: packA, packB: packB, addressPacksB: addressPacksB, prefetchB: !packB && p.fast.q[0] != nil, kc: balance(p.k, kcStep, 4)}
 }
 
 // Measured on the AVX2 host, one thread, A/B in one process: reading a
@@ -250,7 +263,7 @@ func swapFor(force packing, transB bool, m, n int) bool {
 // half of L2.
 func planSwapped(p *problem, m, n, off int) tilePlan {
 	NR := p.fast.nr
-	packBT := !p.transA || n > directMaxM || !(p.bl.readsBInPlace(p.a, 0, p.lda, min(p.k, p.bl.kc)) && linesAligned(p.a, off, p.lda))
+	packBT := !p.transA || n > directMaxM || !(p.bl.readsBInPlace(p.a, 0, p.lda, min(p.k, p.bl.kc)) && startsOnLine(p.a, off))
 	ncMax := balance(m, p.bl.nc, NR)
 	kcStep := max(p.bl.kc, min(1024, p.bl.l2/2/(4*roundUp(ncMax, NR)))&^7)
 	return tilePlan{packB: packBT, kc: balance(p.k, kcStep, 4)}

@@ -144,18 +144,23 @@ func gcd(a, b int) int {
 // (not transposed, rows rows deep, from b[off:] with leading dimension
 // ldb): it must stay in cache while the tiles below it re-read it
 // (panelFits), and its rows must start on cache lines, or every vector
-// load splits (linesAligned).
+// load splits (rowsOnLines, startsOnLine).
 func (bl blocking) readsBInPlace(b []float32, off, ldb, rows int) bool {
-	return bl.panelFits(ldb, rows) && linesAligned(b, off, ldb)
+	return bl.panelFits(ldb, rows) && rowsOnLines(ldb) && startsOnLine(b, off)
 }
 
-// linesAligned reports whether a right-hand panel read in place from x,
-// rows ld floats apart starting at x[off], has every row (and so every
+// A right-hand panel read in place must have every row (and so every
 // NR-wide strip of it) start on a 64-byte line. Otherwise most strip rows
 // straddle two lines and every vector load of B splits: measured on the
 // AVX2 host (one thread, interleaved, B in place vs packed), ld = 196,
 // 200, 300 or 3137 made packing 1-12% faster (128 x 196 x 1152: +12%),
 // while aligned rows (ld = 192, 208, 3136, 64) keep in place 3-5% ahead.
-func linesAligned(x []float32, off, ld int) bool {
-	return ld%16 == 0 && uintptr(unsafe.Pointer(&x[off]))%64 == 0
-}
+// The two halves of the rule are apart because only the first is the
+// shape's: the planner lets the second (where the caller's slice starts)
+// choose packing but nothing that orders a sum.
+
+// rowsOnLines reports whether rows ld floats apart start on lines alike.
+func rowsOnLines(ld int) bool { return ld%16 == 0 }
+
+// startsOnLine reports whether x[off] starts a 64-byte line.
+func startsOnLine(x []float32, off int) bool { return uintptr(unsafe.Pointer(&x[off]))%64 == 0 }
