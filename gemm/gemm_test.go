@@ -313,16 +313,10 @@ func forSelections(t *testing.T, f func(isa kernels.ISA, name string, sel *selec
 		for i, tk := range tileCandidates(isa) {
 			f(isa, isa.String()+"/"+tk.name, selectFor(isa, tbl.Gemm, i), i)
 		}
-		// microKernels(isa)[0] is the bound kernels.Gemm; this ISA's own
-		// is tbl.Gemm.
-		seen := map[[2]int]bool{}
-		for _, g := range append([]kernels.GemmKernels{tbl.Gemm}, microKernels(isa)[1:]...) {
-			if seen[[2]int{g.MR, g.NR}] {
-				continue
-			}
-			seen[[2]int{g.MR, g.NR}] = true
-			f(isa, fmt.Sprintf("%s/micro%dx%d", isa, g.MR, g.NR), selectFor(isa, g, 1<<30), -1)
-		}
+		// The portable driver over the ISA's Micro (the default family's
+		// entry point, the only Micro generated).
+		g := tbl.Gemm
+		f(isa, fmt.Sprintf("%s/micro%dx%d", isa, g.MR, g.NR), selectFor(isa, g, 1<<30), -1)
 	}
 }
 

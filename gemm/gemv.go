@@ -247,7 +247,7 @@ func (w *workspace) gemvPartial(p *problem, c0, c1 int, part []float32) {
 func (p *problem) dotBlock(vec *kernels.VecKernels, fixed *[4][]float32, q int, mat []float32, ld, r0, cnt int, out []float32, fs, rs int) {
 	k := len(fixed[0])
 	i := 0
-	if p.fast != nil { // the generated (amd64) paths
+	if p.fast != nil { // the generated paths (amd64, arm64)
 		var rows [4]*float32
 		var d [4]float32
 		for ; i+4 <= cnt; i += 4 {
@@ -335,7 +335,7 @@ func gather(dst, v []float32, ld int) []float32 {
 func (w *workspace) accumulate(p *problem, vs *[4][]float32, q, k0, k1 int, mat []float32, ld, x0, cnt int, acc []float32) {
 	clear(acc)
 	pp := k0
-	if p.fast != nil { // the generated (amd64) paths
+	if p.fast != nil { // the generated paths (amd64, arm64)
 		var rows [4]*float32
 		var x [4]float32
 		for ; pp+4 <= k1; pp += 4 {

@@ -14,15 +14,13 @@ import (
 // (A(i, p) = a[i*sa+p]: row-major A read in place) for every row count, so
 // the driver can skip packing either operand and never reads past an edge.
 //
-// The RoleDefault family of each path is its default. On the session's
-// AVX2 host (AMD EPYC, Zen 3, no AVX-512; BenchmarkSgemmTiles, best call
-// of each) 6x16 was faster than 4x24 on 10 of the 12 public shapes (by
-// 2-40%; 4x24 won odd_333x517x129 by 7% and tied square_2048), so it is the
-// AVX2 default. The AVX-512 families could not be timed there (they are
-// tested through the interpreter in asmemu_test.go); 14x32 is the default
-// because it keeps the most accumulators (28) with two zmm loads of B per k
-// step. Run BenchmarkSgemmTiles on an AVX-512 host to compare it with
-// 12x32. The RoleNarrow family, AVX2 12x8 (12 accumulators of one vector:
+// The RoleDefault family of each path is its default. On an AVX2-only
+// host (AMD EPYC, Zen 3; BenchmarkSgemmTiles, best call of each) 6x16 was
+// faster than 4x24 on 10 of the 12 public shapes (by 2-40%; 4x24 won
+// odd_333x517x129 by 7% and tied square_2048), so it is the AVX2 default.
+// AVX-512: 14x32 keeps the most accumulators (28) with two zmm loads of B
+// per k step; BenchmarkSgemmTilesAB compares it with 12x32 on an AVX-512
+// host. The RoleNarrow family, AVX2 12x8 (12 accumulators of one vector:
 // a B load and 12 broadcasts per 12 FMAs, against 6 FMAs for the 6x16 tile
 // at n = 8), replaces the default for products with n <= 8.
 

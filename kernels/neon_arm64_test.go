@@ -85,7 +85,7 @@ func TestNEONRunsNEON(t *testing.T) {
 	if got := asm.MaxNEON(x); got != 37 {
 		t.Errorf("MaxNEON = %v, want 37", got)
 	}
-	// What the generator emits (gen/neonvec: PeakAccs = 24 chains of 4-lane
+	// What the generator emits (gen/vec on kw.NEON: PeakAccs = 24 chains of 4-lane
 	// FMAs, 2 flops a lane), whichever path CONVKIT_ISA binds.
 	if got, want := asm.FmaPeakNEON(10), 10*24*4*2; got != want {
 		t.Errorf("FmaPeakNEON(10) = %d flops, want %d", got, want)

@@ -2,6 +2,7 @@ package kw
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/convkit/convkit/gen/internal/avomain"
 
@@ -95,13 +96,6 @@ func (a *avx) Ptr(slice string) G { return G{a.Load(a.Param(slice).Base(), a.GP6
 func (a *avx) Len(slice string) G { return G{a.Load(a.Param(slice).Len(), a.GP64())} }
 func (a *avx) Int(name string) G  { return G{a.Load(a.Param(name), a.GP64())} }
 
-func (a *avx) SplatParam(name string) V {
-	x := a.Load(a.Param(name), a.XMM())
-	v := a.vec()
-	a.VBROADCASTSS(x, v)
-	return V{v}
-}
-
 func (a *avx) ReturnFloat(v V) { a.Store(xv(v), a.ReturnIndex(0)) }
 func (a *avx) ReturnInt(g G)   { a.Store(xg(g), a.ReturnIndex(0)) }
 
@@ -126,13 +120,30 @@ func (a *avx) MoveGP(src G) G {
 	return G{g}
 }
 
-func (a *avx) AddImm(g G, imm int)          { a.ADDQ(operand.U32(imm), xg(g)) }
-func (a *avx) SubImm(g G, imm int)          { a.SUBQ(operand.U32(imm), xg(g)) }
-func (a *avx) MulImm(dst, src G, imm int)   { a.IMUL3Q(operand.U32(imm), xg(src), xg(dst)) }
+func (a *avx) AddImm(g G, imm int)        { a.ADDQ(u32(imm), xg(g)) }
+func (a *avx) SubImm(g G, imm int)        { a.SUBQ(u32(imm), xg(g)) }
+func (a *avx) MulImm(dst, src G, imm int) { a.IMUL3Q(u32(imm), xg(src), xg(dst)) }
+
+// u32 is a non-negative 32-bit immediate; anything else is a generator
+// bug (it would be encoded sign-extended or truncated).
+func u32(imm int) operand.U32 {
+	if imm < 0 || imm > math.MaxInt32 {
+		panic(fmt.Sprintf("kw: immediate %d out of 0..MaxInt32", imm))
+	}
+	return operand.U32(imm)
+}
+
+// u8 is an 8-bit immediate.
+func u8(imm int) operand.U8 {
+	if imm < 0 || imm > math.MaxUint8 {
+		panic(fmt.Sprintf("kw: immediate %d out of 0..255", imm))
+	}
+	return operand.U8(imm)
+}
 func (a *avx) JumpIfZero(g G, label string) { a.TESTQ(xg(g), xg(g)); a.JZ(operand.LabelRef(label)) }
 
 func (a *avx) JumpIfLess(g G, imm int, label string) {
-	a.CMPQ(xg(g), operand.U32(imm))
+	a.CMPQ(xg(g), u32(imm))
 	a.JL(operand.LabelRef(label))
 }
 
@@ -329,17 +340,9 @@ func (a *avx) Reduce(op Op, v V) V {
 	return V{x}
 }
 
-// MaskTable is the AVX2 backend's lane-mask table (for generator code
-// not yet on the layer).
-func MaskTable(b Backend) operand.Mem { return b.(*avx).tailTable }
-
-// Context is the Avo build context of an x86 backend (for generator code
-// not yet on the layer).
-func Context(b Backend) *build.Context { return b.(*avx).Context }
-
 func (a *avx) Imm(imm int) G {
 	g := a.GP64()
-	a.MOVQ(operand.U32(imm), g)
+	a.MOVQ(u32(imm), g)
 	return G{g}
 }
 
@@ -349,12 +352,12 @@ func (a *avx) AddGP(dst, src G)            { a.ADDQ(xg(src), xg(dst)) }
 func (a *avx) ShlImm(g G, s int)           { a.SHLQ(operand.Imm(uint64(s)), xg(g)) }
 
 func (a *avx) ShrImmJumpZero(g G, s int, label string) {
-	a.SHRQ(operand.U8(s), xg(g))
+	a.SHRQ(u8(s), xg(g))
 	a.JZ(operand.LabelRef(label))
 }
 
 func (a *avx) AndImmJumpZero(g G, imm int, label string) {
-	a.ANDQ(operand.U8(imm), xg(g))
+	a.ANDQ(u8(imm), xg(g))
 	a.JZ(operand.LabelRef(label))
 }
 
@@ -364,12 +367,12 @@ func (a *avx) DecJumpZero(g G, label string) {
 }
 
 func (a *avx) JumpIfLessEq(g G, imm int, label string) {
-	a.CMPQ(xg(g), operand.U32(imm))
+	a.CMPQ(xg(g), u32(imm))
 	a.JLE(operand.LabelRef(label))
 }
 
 func (a *avx) JumpIfNotEqual(g G, imm int, label string) {
-	a.CMPQ(xg(g), operand.U32(imm))
+	a.CMPQ(xg(g), u32(imm))
 	a.JNE(operand.LabelRef(label))
 }
 
@@ -463,7 +466,7 @@ func (a *avx) StorePartial(v V, p Partial, m Mem) {
 }
 
 func (a *avx) JumpIfBitsClear(g G, imm int, label string) {
-	a.TESTQ(operand.U32(imm), xg(g))
+	a.TESTQ(u32(imm), xg(g))
 	a.JZ(operand.LabelRef(label))
 }
 

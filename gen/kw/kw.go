@@ -132,7 +132,19 @@ func (s Step) At(p G, j int) Mem { return Mem{Base: p, Disp: j * s.stride} }
 // instruction goes through the Backend.
 type Func struct {
 	Backend
-	ISA ISA
+	ISA   ISA
+	fresh map[string]int // label prefixes used in the current function
+}
+
+// Fresh returns a label prefix unique in the current function: prefix the
+// first time, then prefix2, prefix3, ... so that helpers that place
+// labels (Loop, and a family's own) can run more than once per function.
+func (f *Func) Fresh(prefix string) string {
+	f.fresh[prefix]++
+	if n := f.fresh[prefix]; n > 1 {
+		return fmt.Sprintf("%s%d", prefix, n)
+	}
+	return prefix
 }
 
 // New returns a frontend over backend b.
@@ -152,6 +164,11 @@ func (f *Func) Kernel(base, sig string, spec ...string) {
 	for _, l := range spec {
 		doc = append(doc, "\t"+l)
 	}
+	f.begin(name, sig, doc)
+}
+
+func (f *Func) begin(name, sig string, doc []string) {
+	f.fresh = map[string]int{}
 	f.Begin(name, parseSig(name, sig), doc)
 }
 
@@ -161,33 +178,34 @@ func (f *Func) Kernel(base, sig string, spec ...string) {
 // consumed.
 func (f *Func) Loop(n G, ptrs []G, unroll int, body func(s Step)) {
 	lanes, vb := f.ISA.Lanes, f.ISA.VBytes()
+	unrolled, single, tail, done := f.Fresh("unrolled"), f.Fresh("single"), f.Fresh("tail"), f.Fresh("done")
 	f.Comment(fmt.Sprintf("Main loop: %d vectors (%d elements) per iteration.", unroll, unroll*lanes))
-	f.Label("unrolled")
-	f.JumpIfLess(n, unroll*lanes, "single")
+	f.Label(unrolled)
+	f.JumpIfLess(n, unroll*lanes, single)
 	body(Step{Count: unroll, stride: vb})
 	f.advance(n, ptrs, unroll*lanes, unroll*vb)
-	f.Jump("unrolled")
+	f.Jump(unrolled)
 
-	f.Label("single")
+	f.Label(single)
 	f.Comment("One vector at a time.")
-	f.JumpIfLess(n, lanes, "tail")
+	f.JumpIfLess(n, lanes, tail)
 	body(Step{Count: 1, stride: vb})
 	f.advance(n, ptrs, lanes, vb)
-	f.Jump("single")
+	f.Jump(single)
 
-	f.Label("tail")
+	f.Label(tail)
 	if f.ISA.Tail == TailScalar {
 		f.Comment(fmt.Sprintf("The last 0..%d elements, one at a time in lane 0.", lanes-1))
-		f.JumpIfLess(n, 1, "done")
+		f.JumpIfLess(n, 1, done)
 		body(Step{Count: 1, Tail: true, Scalar: true, stride: 4})
 		f.advance(n, ptrs, 1, 4)
-		f.Jump("tail")
+		f.Jump(tail)
 	} else {
 		f.Comment(fmt.Sprintf("The last 0..%d elements, masked: nothing outside the slices is touched.", lanes-1))
-		f.JumpIfZero(n, "done")
+		f.JumpIfZero(n, done)
 		body(Step{Count: 1, Tail: true, mask: f.TailMask(n)})
 	}
-	f.Label("done")
+	f.Label(done)
 }
 
 // advance moves every pointer on by bytes and counts elems off n.
@@ -273,9 +291,7 @@ func (f *Func) Fold(op Op, vs []V) V {
 
 // Function starts the function name with the Go signature sig and the
 // given doc comment lines (Kernel is the form for VecKernels entries).
-func (f *Func) Function(name, sig string, doc ...string) {
-	f.Begin(name, parseSig(name, sig), doc)
-}
+func (f *Func) Function(name, sig string, doc ...string) { f.begin(name, sig, doc) }
 
 // Edges is ByCount over the n edge of a tile of nv vectors: the live
 // column count nr, 1 <= nr < nv*Lanes.

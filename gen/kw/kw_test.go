@@ -98,3 +98,16 @@ func TestAllocateExhausted(t *testing.T) {
 	}()
 	allocate("pressure", code(r, "r0 r1 r2"), []int{0, 1}, nil)
 }
+
+// TestAllocateMidEntry: a loop entered other than at its top is refused
+// (the loop rule would let r1 and r2 share a register: r1 is written
+// after the entry point and read next time round before r2's use).
+func TestAllocateMidEntry(t *testing.T) {
+	r := vregs(3)
+	defer func() {
+		if p := recover(); p == nil || !strings.Contains(p.(string), "entered in the middle") {
+			t.Errorf("panic %v, want a mid-loop entry error", p)
+		}
+	}()
+	allocate("mid", code(r, "r0", "J:mid", "L:top", "r2", "r2", "r1", "L:mid", "r1", "r0 J:top"), []int{0, 1}, nil)
+}

@@ -22,15 +22,8 @@ import (
 // lane-mask table of the output (one per file). Errors exit the process.
 func Main(prog, maskTable string, family func(f *Func)) { MainWith(prog, maskTable, family, Options{}) }
 
-// Options are the extra outputs of a generator whose family is not all on
-// the layer yet (gen/sgemm's row kernels are still Avo code of their own).
+// Options are a generator's extra outputs.
 type Options struct {
-	// Ctx is the Avo context to emit into (nil: a new one); the other
-	// code must emit into the same one.
-	Ctx *build.Context
-	// Extra, if not nil, runs after the family on amd64 with the AVX2
-	// backend, whose mask table (MaskTable) the other code shares.
-	Extra func(avx2 Backend)
 	// Table, if not nil, returns the body of the Go table of an
 	// architecture's kernels, written to the -table file (then required).
 	Table func(arch string) string
@@ -47,17 +40,10 @@ func MainWith(prog, maskTable string, family func(f *Func), opt Options) {
 		// avomain parses the remaining flags; leaving -arch out keeps the
 		// header's command line the one asm/doc.go runs.
 		os.Args = append(os.Args[:1], args...)
-		ctx := opt.Ctx
-		if ctx == nil {
-			ctx = build.NewContext()
-		}
+		ctx := build.NewContext()
 		emit := func() {
-			avx2 := NewAVX2(ctx, maskTable)
-			for _, b := range []Backend{avx2, NewAVX512(ctx)} {
+			for _, b := range []Backend{NewAVX2(ctx, maskTable), NewAVX512(ctx)} {
 				family(New(b))
-			}
-			if opt.Extra != nil {
-				opt.Extra(avx2)
 			}
 		}
 		if opt.Table != nil {

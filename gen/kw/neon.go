@@ -202,7 +202,7 @@ func (n *neon) Ptr(slice string) G { return n.gpLoad(func() string { return n.fn
 func (n *neon) Len(slice string) G { return n.gpLoad(func() string { return n.fn.Len(slice) }) }
 func (n *neon) Int(name string) G  { return n.gpLoad(func() string { return n.fn.Arg(name) }) }
 
-func (n *neon) SplatParam(name string) V {
+func (n *neon) BroadcastParam(name string) V {
 	v := n.newV()
 	n.op([]*vreg{v}, func() {
 		n.fn.Op("FMOVS", n.fn.Arg(name), v.v().F())
@@ -468,8 +468,6 @@ func (n *neon) JumpIfFloatParamZero(name, label string) {
 		n.fn.Op("CBZW", t.gs(), label)
 	})
 }
-
-func (n *neon) BroadcastParam(name string) V { return n.SplatParam(name) }
 
 func (n *neon) Broadcast(m Mem, dst V) {
 	b, d := n.bare(m), nv(dst)

@@ -78,6 +78,7 @@ func extendOverLoops(code []inst, regs []*vreg) {
 			labels[in.label] = i
 		}
 	}
+	checkLoopEntries(code, labels)
 	for changed := true; changed; {
 		changed = false
 		for i, in := range code {
@@ -89,6 +90,27 @@ func extendOverLoops(code []inst, regs []*vreg) {
 				if r.start < top && r.end >= top && r.end < i {
 					r.end, changed = i, true
 				}
+			}
+		}
+	}
+}
+
+// checkLoopEntries panics if a branch from outside a loop (a label and a
+// backward branch to it) targets a label strictly inside it: the loop
+// rule of extendOverLoops assumes every loop is entered at its top.
+func checkLoopEntries(code []inst, labels map[string]int) {
+	for i, back := range code {
+		top, ok := labels[back.target]
+		if back.target == "" || !ok || top > i {
+			continue
+		}
+		for j, in := range code {
+			at, ok := labels[in.target]
+			if in.target == "" || !ok || (j >= top && j <= i) {
+				continue
+			}
+			if at > top && at <= i {
+				panic(fmt.Sprintf("kw: the loop %s (instructions %d..%d) is entered in the middle, at %s, from instruction %d", back.target, top, i, in.target, j))
 			}
 		}
 	}

@@ -1,11 +1,14 @@
-// Command sgemm generates convkit's amd64 SGEMM micro-kernels (AVX2+FMA and
-// AVX-512) with Avo. It is run from asm/doc.go:
+// Command sgemm generates convkit's SGEMM kernels: AVX2+FMA and AVX-512 on
+// amd64, NEON on arm64, each from one description written against the
+// kernel-writing layer gen/kw (tile.go: the tile families; rows.go: the
+// packing and row kernels). asm/doc.go runs it once per architecture:
 //
 //	go run -C ../gen ./sgemm -out ../asm/sgemm_amd64.s -stubs ../asm/sgemm_amd64.go -table ../asm/sgemm_tiles_amd64.go -pkg asm
+//	go run -C ../gen ./sgemm -arch arm64 -out ../asm/sgemm_arm64.s -stubs ../asm/sgemm_arm64.go -table ../asm/sgemm_tiles_arm64.go -pkg asm
 //
-// Every kernel computes one register tile of C = alpha*A*B + beta*C from
-// strided operands, so that one kernel family serves packed panels and
-// unpacked matrices alike:
+// Every tile kernel computes one register tile of C = alpha*A*B + beta*C
+// from strided operands, so that one kernel family serves packed panels
+// and unpacked matrices alike:
 //
 //	for i < rows, j < nr:
 //	  ab := sum over p < k of A(i, p) * b[p*sb+j]
@@ -14,24 +17,25 @@
 // where A(i, p) = a[i+p*sa] for the "P" kernels (a packed MR-row panel has
 // sa = MR; a transposed matrix has sa = lda) and A(i, p) = a[i*sa+p] for the
 // "R" kernels (a row-major matrix, sa = lda). A kernel exists for every row
-// count 1..MR so that the m edge never reads a row past the matrix; the n edge
-// (nr < NR) runs a loop over only the live vectors with masked loads and
-// stores, so it never reads or writes a column past nr either. A call
-// repeats for tiles tiles, stepping a, b and c by an, bn and cn elements, so
-// the driver makes one call per row or column of tiles. It also emits the
-// Micro entry points of the kernels.GemmKernels contract and, for every
-// ISA, the row kernels: the packing routines (a lanes x lanes transpose, a
-// masked row copy and a row-order panel copy) and the four-row dot and
-// axpy kernels of the matrix-vector products. Kernels are written once
-// against the ISA description of isa.go.
+// count 1..MR so that the m edge never reads a row past the matrix; the n
+// edge (nr < NR) runs over only the live vectors, the last one partial
+// (masked on x86, a copy of the code per column count on NEON), so it
+// never reads or writes a column past nr either. A call repeats for tiles
+// tiles, stepping a, b and c by an, bn and cn elements, so the driver
+// makes one call per row or column of tiles. It also emits the Micro entry
+// point of each ISA's default family (the kernels.GemmKernels contract)
+// and, for every ISA, the row kernels: the packing routines (a lanes x
+// lanes transpose, a partial row copy and a row-order panel copy) and the
+// four-row dot and axpy kernels of the matrix-vector products.
 //
-// With -table it also writes the Go table of everything it generated
-// (asm/sgemm_tiles_amd64.go: families with their ISA, MR, NR, operand
-// forms and roles, and the row kernels), which package gemm, package
-// kernels and the tests iterate instead of naming symbols.
+// With -table it also writes the Go table of everything it generated for
+// the architecture (families with their ISA, MR, NR, operand forms and
+// roles, and the row kernels), which package gemm, package kernels and
+// the tests iterate instead of naming symbols.
 //
-// Package gemm's tests interpret the output (gemm/asmemu_test.go), so
-// kernels for an ISA the host lacks are still checked.
+// The tests interpret the amd64 output (internal/asmemu), so kernels for
+// an ISA the host lacks are still checked, and run the arm64 output under
+// qemu.
 //
 // The outputs are written to temporary files and renamed, so a failed run
 // never leaves a truncated .s behind; the output is deterministic.
@@ -84,10 +88,10 @@ func (t tile) forms() []byte {
 
 // tiles lists every shape that is generated, the default of each ISA
 // first: the parameter sets of the one tile description (tile.go). See
-// gemm/tiles_amd64.go for the measurements that chose the amd64 defaults
+// gemm/tiles_asm.go for the measurements that chose the amd64 defaults
 // and the narrow family. NEON 8x12 keeps 24 accumulators, 3 B vectors and
-// 2 broadcasts in its 32 registers, and every C row is three whole
-// vectors.
+// 2 A vectors (multiplied by lane) in its 32 registers, and every C row is
+// three whole vectors.
 var tiles = []tile{
 	{"AVX2", 6, 16, true, roleDefault},
 	{"AVX2", 4, 24, false, roleCandidate},

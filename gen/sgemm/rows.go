@@ -361,20 +361,20 @@ func floatLoop(f *kw.Func, n kw.G, exit string, body func(off kw.G, nv int, p *k
 	for 1<<shift < 2*L {
 		shift++
 	}
-	single := fmt.Sprintf("tail%d", L)
+	loop, single, tail := f.Fresh("loop"), f.Fresh(fmt.Sprintf("tail%d", L)), f.Fresh("tail1")
 	f.ShrImmJumpZero(cnt, shift, single)
-	f.Label("loop")
+	f.Label(loop)
 	body(off, 2, nil)
 	f.AddImm(off, 2*f.ISA.VBytes())
-	f.DecJumpNonZero(cnt, "loop")
+	f.DecJumpNonZero(cnt, loop)
 	f.Label(single)
-	f.JumpIfBitsClear(n, L, "tail1")
+	f.JumpIfBitsClear(n, L, tail)
 	body(off, 1, nil)
 	f.AddImm(off, f.ISA.VBytes())
-	f.Label("tail1")
+	f.Label(tail)
 	rem := f.MoveGP(n)
 	f.AndImmJumpZero(rem, L-1, exit)
-	f.ByCount(rem, L-1, "rem", func(_ int, p kw.Partial, _ string) {
+	f.ByCount(rem, L-1, f.Fresh("rem"), func(_ int, p kw.Partial, _ string) {
 		p = f.ForStores(p)
 		body(off, 1, &p)
 		f.Jump(exit)

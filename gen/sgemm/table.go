@@ -7,9 +7,9 @@ import (
 	"github.com/convkit/convkit/gen/kw"
 )
 
-// goTable returns the declarations of asm/sgemm_tiles_amd64.go: the list
-// of everything main emits, built from the same tiles and rowISAs lists
-// (the types are in asm/table.go).
+// goTable returns the declarations of asm/sgemm_tiles_<arch>.go: the list
+// of everything main emits for the ISAs of arch, built from the same tiles
+// and archISAs lists (the types are in asm/table.go).
 func goTable(arch string) string {
 	isas := archISAs[arch]
 	var b strings.Builder

@@ -32,7 +32,7 @@ func axpy(f *kw.Func) {
 		"for i := range x {",
 		"	y[i] += alpha * x[i] // fused: one rounding",
 		"}")
-	alpha := f.SplatParam("alpha")
+	alpha := f.BroadcastParam("alpha")
 	x, y := f.Ptr("x"), f.Ptr("y")
 	n := f.Len("x")
 	f.Loop(n, []kw.G{x, y}, f.ISA.Unroll, func(s kw.Step) {
@@ -71,7 +71,7 @@ func scale(f *kw.Func) {
 		"for i := range x {",
 		"	x[i] *= alpha",
 		"}")
-	alpha := f.SplatParam("alpha")
+	alpha := f.BroadcastParam("alpha")
 	x := f.Ptr("x")
 	n := f.Len("x")
 	f.Loop(n, []kw.G{x}, f.ISA.Unroll, func(s kw.Step) {
