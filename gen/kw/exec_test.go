@@ -121,7 +121,7 @@ var preds = []struct {
 }{{"Unord", Unord}, {"LT", LT}, {"NGE", NGE}, {"GT", GT}}
 
 // oneKernels are the test kernels of one signature each, in emission order.
-var oneKernels = []string{"Mul", "FMA", "MulAdd", "ZeroUnless", "ReduceAdd", "ReduceMax", "Broadcast", "Zip", "Unzip", "Transpose", "LoopAdd", "Partial"}
+var oneKernels = []string{"Mul", "FMA", "LaneFMA", "MulAdd", "ZeroUnless", "ReduceAdd", "ReduceMax", "Broadcast", "Zip", "Unzip", "Transpose", "LoopAdd", "Partial"}
 
 const sig = "func(dst, x, y []float32)"
 
@@ -163,6 +163,19 @@ func testKernels(f *Func) {
 		d, x, y := begin("FMA")
 		acc := load(d, 0)
 		f.FMA(acc, load(x, 0), Mem{Base: y})
+		f.StoreVec(acc, Mem{Base: d})
+		f.Ret()
+	}
+	{ // dst += x * y[2]: by lane where the ISA can, else broadcast
+		d, x, y := begin("LaneFMA")
+		acc := load(d, 0)
+		if f.ISA.LaneFMA {
+			f.FMALane(acc, load(x, 0), load(y, 0), 2)
+		} else {
+			b := f.Vec()
+			f.Broadcast(Mem{Base: y, Disp: 8}, b)
+			f.FMA(acc, load(x, 0), b)
+		}
 		f.StoreVec(acc, Mem{Base: d})
 		f.Ret()
 	}
