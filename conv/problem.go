@@ -1,0 +1,353 @@
+package conv
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/convkit/convkit/internal/shape"
+)
+
+// Error is a parameter that fails validation: Param names it ("stride",
+// "groups", "x") and the message states the rule with the values
+// involved. Every error of Problem.Resolve is an *Error (errors.As).
+type Error = shape.Error
+
+// PaddingMode is how a convolution reads past the input's edge
+// (torch.nn.Conv*d's padding_mode).
+type PaddingMode uint8
+
+// The padding modes.
+const (
+	Zeros     PaddingMode = iota // zeros past the edge
+	Reflect                      // the edge mirrored, the edge element not repeated
+	Replicate                    // the edge element repeated
+	Circular                     // the input wrapped around
+)
+
+var modeNames = [...]string{"zeros", "reflect", "replicate", "circular"}
+
+// String returns PyTorch's name of the mode.
+func (m PaddingMode) String() string {
+	if int(m) < len(modeNames) {
+		return modeNames[m]
+	}
+	return fmt.Sprintf("PaddingMode(%d)", int(m))
+}
+
+// ParsePaddingMode parses PyTorch's name of a padding mode.
+func ParsePaddingMode(s string) (PaddingMode, error) {
+	for i, n := range modeNames {
+		if s == n {
+			return PaddingMode(i), nil
+		}
+	}
+	return 0, &Error{Op: "conv", Param: "padding_mode", Msg: fmt.Sprintf("padding_mode %q: want zeros, reflect, replicate or circular", s)}
+}
+
+// PadKind says how a Padding is given.
+type PadKind uint8
+
+// The padding kinds: explicit sizes, or PyTorch's and the literature's
+// named rules.
+const (
+	Explicit PadKind = iota // Before and After, per spatial dim
+	Valid                   // no padding
+	Same                    // output size = input size (stride 1 only): dilation*(k-1) in all, the odd one after
+	Full                    // dilation*(k-1) on each side
+)
+
+// Padding is the padding of each spatial dim (the zero value: none). For a transposed
+// convolution it is PyTorch's padding of the transposed problem
+// (conv_transpose's padding argument, the same on both sides).
+type Padding struct {
+	Kind          PadKind
+	Before, After []int // Explicit: per spatial dim; nil After means the same as Before
+}
+
+// Pad is explicit padding p[i] on both sides of spatial dim i.
+func Pad(p ...int) Padding { return Padding{Kind: Explicit, Before: p} }
+
+// Layout is the memory order of the activations (x, y and their
+// gradients). Weights are always in PyTorch's order: K x C/groups x kernel
+// for a convolution, C x K/groups x kernel for a transposed one.
+type Layout uint8
+
+// The layouts.
+const (
+	ChannelsFirst Layout = iota // NCW, NCHW, NCDHW (PyTorch)
+	ChannelsLast                // NWC, NHWC, NDHWC (TensorFlow, ONNX Runtime, XNNPACK)
+)
+
+// String returns the 2D spelling of the layout.
+func (l Layout) String() string {
+	if l == ChannelsLast {
+		return "nhwc"
+	}
+	return "nchw"
+}
+
+// Problem is a convolution as torch.nn.functional.conv{1,2,3}d or
+// conv_transpose{1,2,3}d states it. C is the input's channels and K the
+// output's, for both kinds. Stride, Dilation and OutputPadding default to
+// 1, 1 and 0 in every dim when nil; Groups 0 means 1.
+type Problem struct {
+	N, C, K       int
+	In            []int // the input's spatial sizes (1 to 3 dims)
+	Kernel        []int // the filter's spatial sizes
+	Stride        []int
+	Dilation      []int
+	Padding       Padding
+	Groups        int
+	Bias          bool
+	PaddingMode   PaddingMode
+	Transposed    bool
+	OutputPadding []int // transposed only
+	Layout        Layout
+}
+
+// Shape is a validated Problem with every size resolved: its fields are
+// filled and consistent, so algorithms read them without checks.
+type Shape struct {
+	Problem
+	Dims           int   // spatial dims
+	Out            []int // the output's spatial sizes
+	PadBefore      []int // per dim; for a transposed problem, its padding argument
+	PadAfter       []int
+	XLen, YLen     int // elements of x and y
+	WLen           int // elements of the weights
+	CPerG, KPerG   int // channels per group, in and out
+	InSize, OutLen int // prod(In), prod(Out)
+	KernelSize     int // prod(Kernel)
+}
+
+// op is the error prefix of a problem: "conv2d", "conv_transpose3d".
+func (p *Problem) op() shape.Op {
+	kind := "conv"
+	if p.Transposed {
+		kind = "conv_transpose"
+	}
+	return shape.Op(fmt.Sprintf("%s%dd", kind, len(p.In)))
+}
+
+// Resolve validates p and returns its resolved Shape, or an *Error that
+// names the parameter at fault and its values.
+func (p Problem) Resolve() (*Shape, error) {
+	op := p.op()
+	d := len(p.In)
+	if d < 1 || d > 3 {
+		return nil, op.Errorf("in", "%d spatial dims (in = %v): want 1, 2 or 3", d, p.In)
+	}
+	for _, c := range []struct {
+		name string
+		v    int
+	}{{"n", p.N}, {"in_channels", p.C}, {"out_channels", p.K}} {
+		if c.v < 1 {
+			return nil, op.Errorf(c.name, "%s = %d: want >= 1", c.name, c.v)
+		}
+	}
+	var err error
+	s := &Shape{Problem: p, Dims: d}
+	if s.Stride, err = perDim(op, "stride", p.Stride, d, 1, 1); err != nil {
+		return nil, err
+	}
+	if s.Dilation, err = perDim(op, "dilation", p.Dilation, d, 1, 1); err != nil {
+		return nil, err
+	}
+	if s.Kernel, err = perDim(op, "kernel_size", p.Kernel, d, -1, 1); err != nil {
+		return nil, err
+	}
+	if s.In, err = perDim(op, "in", p.In, d, -1, 1); err != nil {
+		return nil, err
+	}
+	if err := s.resolveGroups(op); err != nil {
+		return nil, err
+	}
+	if err := s.resolvePadding(op); err != nil {
+		return nil, err
+	}
+	if err := s.resolveOut(op); err != nil {
+		return nil, err
+	}
+	return s, s.resolveSizes(op)
+}
+
+// perDim checks a per-dim list (nil: def in every dim; def < 0: required)
+// and returns a copy with every entry >= min.
+func perDim(op shape.Op, name string, v []int, d, def, min int) ([]int, error) {
+	if v == nil && def >= 0 {
+		v = make([]int, d)
+		for i := range v {
+			v[i] = def
+		}
+		return v, nil
+	}
+	if len(v) != d {
+		return nil, op.Errorf(name, "%s = %v has %d entries, want one per spatial dim (%d)", name, v, len(v), d)
+	}
+	for i, x := range v {
+		if x < min {
+			return nil, op.Errorf(name, "%s[%d] = %d: want >= %d (%s = %v)", name, i, x, min, name, v)
+		}
+	}
+	return append([]int(nil), v...), nil
+}
+
+func (s *Shape) resolveGroups(op shape.Op) error {
+	if s.Groups == 0 {
+		s.Groups = 1
+	}
+	g := s.Groups
+	if g < 1 || s.C%g != 0 || s.K%g != 0 {
+		return op.Errorf("groups", "groups = %d must be >= 1 and divide in_channels = %d and out_channels = %d", g, s.C, s.K)
+	}
+	s.CPerG, s.KPerG = s.C/g, s.K/g
+	if s.Transposed && s.PaddingMode != Zeros {
+		return op.Errorf("padding_mode", "padding_mode = %s: a transposed convolution pads with zeros only", s.PaddingMode)
+	}
+	return nil
+}
+
+// resolvePadding turns the Padding into per-side sizes.
+func (s *Shape) resolvePadding(op shape.Op) error {
+	d := s.Dims
+	s.PadBefore, s.PadAfter = make([]int, d), make([]int, d)
+	pd := s.Padding
+	for i := 0; i < d; i++ {
+		span := s.Dilation[i] * (s.Kernel[i] - 1)
+		switch pd.Kind {
+		case Explicit:
+		case Valid:
+			continue
+		case Same:
+			if s.Transposed {
+				return op.Errorf("padding", "padding = same: not defined for a transposed convolution")
+			}
+			if s.Stride[i] != 1 {
+				return op.Errorf("padding", "padding = same needs stride 1, stride = %v", s.Stride)
+			}
+			s.PadBefore[i], s.PadAfter[i] = span/2, span-span/2
+			continue
+		case Full:
+			s.PadBefore[i], s.PadAfter[i] = span, span
+			continue
+		default:
+			return op.Errorf("padding", "padding kind %d", pd.Kind)
+		}
+		if pd.Before == nil && pd.After == nil {
+			continue // the zero Padding: none
+		}
+		if len(pd.Before) != d || (pd.After != nil && len(pd.After) != d) {
+			return op.Errorf("padding", "padding = %v / %v: want one entry per spatial dim (%d)", pd.Before, pd.After, d)
+		}
+		s.PadBefore[i], s.PadAfter[i] = pd.Before[i], pd.Before[i]
+		if pd.After != nil {
+			s.PadAfter[i] = pd.After[i]
+		}
+		if s.PadBefore[i] < 0 || s.PadAfter[i] < 0 {
+			return op.Errorf("padding", "padding = %v / %v: want >= 0", pd.Before, pd.After)
+		}
+		if s.Transposed && s.PadBefore[i] != s.PadAfter[i] {
+			return op.Errorf("padding", "padding = %v / %v: a transposed convolution pads both sides alike", pd.Before, pd.After)
+		}
+	}
+	if s.PaddingMode == Reflect {
+		for i := 0; i < d; i++ {
+			if max(s.PadBefore[i], s.PadAfter[i]) >= s.In[i] {
+				return op.Errorf("padding", "reflect padding %d/%d in dim %d must be smaller than the input (%d)", s.PadBefore[i], s.PadAfter[i], i, s.In[i])
+			}
+		}
+	}
+	if s.PaddingMode == Circular {
+		for i := 0; i < d; i++ {
+			if max(s.PadBefore[i], s.PadAfter[i]) > s.In[i] {
+				return op.Errorf("padding", "circular padding %d/%d in dim %d must not exceed the input (%d)", s.PadBefore[i], s.PadAfter[i], i, s.In[i])
+			}
+		}
+	}
+	return nil
+}
+
+// resolveOut computes the output sizes by PyTorch's rules.
+func (s *Shape) resolveOut(op shape.Op) error {
+	d := s.Dims
+	s.Out = make([]int, d)
+	if !s.Transposed {
+		if s.OutputPadding != nil {
+			return op.Errorf("output_padding", "output_padding = %v: only for a transposed convolution", s.OutputPadding)
+		}
+		for i := 0; i < d; i++ {
+			padded := s.In[i] + s.PadBefore[i] + s.PadAfter[i]
+			span := s.Dilation[i]*(s.Kernel[i]-1) + 1
+			if span > padded {
+				return op.Errorf("kernel_size", "kernel_size = %v with dilation = %v spans %d in dim %d, more than the padded input (%d)", s.Kernel, s.Dilation, span, i, padded)
+			}
+			s.Out[i] = (padded-span)/s.Stride[i] + 1
+		}
+		return nil
+	}
+	var err error
+	if s.OutputPadding, err = perDim(op, "output_padding", s.OutputPadding, d, 0, 0); err != nil {
+		return err
+	}
+	for i := 0; i < d; i++ {
+		if op := s.OutputPadding[i]; op >= s.Stride[i] && op >= s.Dilation[i] {
+			return s.op().Errorf("output_padding", "output_padding = %v must be smaller than either stride = %v or dilation = %v", s.OutputPadding, s.Stride, s.Dilation)
+		}
+		s.Out[i] = (s.In[i]-1)*s.Stride[i] - 2*s.PadBefore[i] + s.Dilation[i]*(s.Kernel[i]-1) + s.OutputPadding[i] + 1
+		if s.Out[i] < 1 {
+			return op.Errorf("padding", "padding = %v leaves dim %d of the output %d long", s.PadBefore, i, s.Out[i])
+		}
+	}
+	return nil
+}
+
+// resolveSizes counts the elements of every tensor, overflow-safe.
+func (s *Shape) resolveSizes(op shape.Op) error {
+	var err error
+	if s.InSize, err = op.Product("in", "spatial", s.In...); err != nil {
+		return err
+	}
+	if s.OutLen, err = op.Product("out", "spatial", s.Out...); err != nil {
+		return err
+	}
+	if s.KernelSize, err = op.Product("kernel_size", "spatial", s.Kernel...); err != nil {
+		return err
+	}
+	if s.XLen, err = op.Product("x", dimNames(s.Dims, "C"), append([]int{s.N, s.C}, s.In...)...); err != nil {
+		return err
+	}
+	if s.YLen, err = op.Product("y", dimNames(s.Dims, "K"), append([]int{s.N, s.K}, s.Out...)...); err != nil {
+		return err
+	}
+	wDims := append([]int{s.K, s.CPerG}, s.Kernel...)
+	if s.Transposed {
+		wDims = append([]int{s.C, s.KPerG}, s.Kernel...)
+	}
+	s.WLen, err = op.Product("w", "weights", wDims...)
+	return err
+}
+
+// dimNames spells a tensor's dims for messages: "N x C x H x W".
+func dimNames(d int, ch string) string {
+	sp := [][]string{{"L"}, {"H", "W"}, {"D", "H", "W"}}[d-1]
+	return strings.Join(append([]string{"N", ch}, sp...), " x ")
+}
+
+// WShape is the weights' shape in PyTorch's order.
+func (s *Shape) WShape() []int {
+	if s.Transposed {
+		return append([]int{s.C, s.KPerG}, s.Kernel...)
+	}
+	return append([]int{s.K, s.CPerG}, s.Kernel...)
+}
+
+// FLOPs counts the forward pass as 2 * N * K * C/groups * prod(out) *
+// prod(kernel) (a transposed problem as the convolution it transposes), the
+// figure every pass's GFLOPS is quoted against.
+func (s *Shape) FLOPs() float64 {
+	spatial := float64(s.OutLen)
+	if s.Transposed {
+		spatial = float64(s.InSize)
+	}
+	return 2 * float64(s.N) * float64(s.K) * float64(s.CPerG) * spatial * float64(s.KernelSize)
+}
