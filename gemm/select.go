@@ -5,7 +5,6 @@ import (
 	"unsafe"
 
 	"github.com/convkit/convkit/kernels"
-	"github.com/klauspost/cpuid/v2"
 )
 
 // selection is what Sgemm runs on the currently bound kernel path.
@@ -54,26 +53,8 @@ type blocking struct {
 	l1, l2, l3 int // bytes, for the driver's own adjustments
 }
 
-// Cache sizes (bytes) when cpuid cannot tell, as on VMs that report -1.
-const (
-	fallbackL1 = 32 << 10
-	fallbackL2 = 512 << 10
-	fallbackL3 = 8 << 20
-)
-
-func cacheSizes() (l1, l2, l3 int) {
-	l1, l2, l3 = cpuid.CPU.Cache.L1D, cpuid.CPU.Cache.L2, cpuid.CPU.Cache.L3
-	if l1 <= 0 {
-		l1 = fallbackL1
-	}
-	if l2 <= 0 {
-		l2 = fallbackL2
-	}
-	if l3 <= 0 {
-		l3 = fallbackL3
-	}
-	return l1, l2, l3
-}
+// cacheSizes is kernels.Caches: the sizes the blocking derives from.
+func cacheSizes() (l1, l2, l3 int) { return kernels.Caches() }
 
 func blockingFor(mr, nr int) blocking {
 	l1, l2, l3 := cacheSizes()

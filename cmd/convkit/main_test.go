@@ -34,22 +34,22 @@ func TestGolden(t *testing.T) {
 	want := map[string]string{
 		"relu_4d":              "PASS relu_4d relu max_rel_err=0",
 		"relu_2d":              "PASS relu_2d relu max_rel_err=0",
-		"conv2d_k3_basic":      "FAIL conv2d_k3_basic conv2d max_rel_err=NaN reason=not implemented: op conv2d",
+		"conv2d_k3_basic":      "PASS conv2d_k3_basic conv2d max_rel_err=", // the error's digits depend on the ISA path
 		"cross_entropy_n8_c10": "FAIL cross_entropy_n8_c10 cross_entropy max_rel_err=NaN reason=not implemented: op cross_entropy",
 		"max_pool1d_k2_s2":     "FAIL max_pool1d_k2_s2 max_pool1d max_rel_err=NaN reason=not implemented: op max_pool1d",
 	}
 	for _, l := range lines[:5] {
 		name := strings.Fields(l)[1]
-		if want[name] != l {
-			t.Errorf("line %q, want %q", l, want[name])
+		if w := want[name]; l != w && !(strings.HasSuffix(w, "=") && strings.HasPrefix(l, w)) {
+			t.Errorf("line %q, want %q", l, w)
 		}
 		delete(want, name)
 	}
 	if len(want) != 0 {
 		t.Errorf("cases missing: %v", want)
 	}
-	if lines[5] != "2 passed, 3 failed" {
-		t.Errorf("last line %q, want %q", lines[5], "2 passed, 3 failed")
+	if lines[5] != "3 passed, 2 failed" {
+		t.Errorf("last line %q, want %q", lines[5], "3 passed, 2 failed")
 	}
 
 	st, out, _ = convkit(t, "golden", "-dir", "../../testdata/golden", "-run", "^relu")

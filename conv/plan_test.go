@@ -1,0 +1,221 @@
+package conv
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/convkit/convkit/kernels"
+)
+
+// enginePlans are problems that cover every parameter: 1D/2D/3D, groups
+// and depthwise, stride, dilation, every padding kind and mode, transposed
+// with output_padding, both layouts, odd sizes and batch > 1.
+var enginePlans = []Problem{
+	{N: 2, C: 3, K: 5, In: []int{9, 7}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
+	{N: 1, C: 4, K: 6, In: []int{11, 10}, Kernel: []int{3, 2}, Stride: []int{2, 1}, Dilation: []int{1, 2}, Padding: Pad(2, 0), Groups: 2, Bias: true, PaddingMode: Reflect},
+	{N: 2, C: 4, K: 4, In: []int{8, 6}, Kernel: []int{3, 3}, Groups: 4, Padding: Padding{Kind: Same}, PaddingMode: Replicate},
+	{N: 1, C: 2, K: 3, In: []int{13}, Kernel: []int{5}, Stride: []int{3}, Padding: Pad(4), PaddingMode: Circular, Bias: true},
+	{N: 1, C: 3, K: 2, In: []int{17}, Kernel: []int{4}, Dilation: []int{3}, Padding: Padding{Kind: Full}},
+	{N: 2, C: 2, K: 4, In: []int{5, 6, 4}, Kernel: []int{3, 2, 3}, Stride: []int{1, 2, 1}, Padding: Pad(1, 0, 1), Groups: 2, Bias: true},
+	{N: 1, C: 16, K: 8, In: []int{7, 7}, Kernel: []int{1, 1}, Bias: true},
+	{N: 2, C: 4, K: 6, In: []int{5, 4}, Kernel: []int{3, 3}, Stride: []int{2, 2}, Padding: Pad(1, 1), Transposed: true, OutputPadding: []int{1, 0}, Groups: 2, Bias: true},
+	{N: 1, C: 3, K: 2, In: []int{7}, Kernel: []int{3}, Stride: []int{2}, Dilation: []int{2}, Transposed: true, OutputPadding: []int{1}},
+	{N: 1, C: 2, K: 3, In: []int{3, 3, 2}, Kernel: []int{2, 2, 2}, Stride: []int{2, 1, 2}, Transposed: true, Bias: true},
+	{N: 1, C: 64, K: 32, In: []int{23, 29}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
+}
+
+func randF32(r *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(r.NormFloat64())
+	}
+	return v
+}
+
+func wide(v []float32) []float64 {
+	w := make([]float64, len(v))
+	for i, x := range v {
+		w[i] = float64(x)
+	}
+	return w
+}
+
+// within checks max|got-want| / max|want| against 1e-6*sqrt(fan-in), the
+// engine's bound.
+func within(t *testing.T, what string, got []float32, want []float64, fanIn int) {
+	t.Helper()
+	var num, den float64
+	for i := range want {
+		num = max(num, math.Abs(float64(got[i])-want[i]))
+		den = max(den, math.Abs(want[i]))
+	}
+	if den == 0 {
+		den = 1
+	}
+	if e, bound := num/den, 1e-6*math.Sqrt(float64(fanIn)); e > bound || math.IsNaN(e) {
+		t.Errorf("%s: max rel err %.3g > %.3g", what, e, bound)
+	}
+}
+
+// TestPlanMatchesReference runs every pass of the im2col plan on every ISA
+// path against the float64 reference, in both layouts, with the
+// epilogue.
+func TestPlanMatchesReference(t *testing.T) {
+	orig := kernels.Current()
+	defer kernels.Use(orig)
+	for _, isa := range kernels.Available() {
+		if err := kernels.Use(isa); err != nil {
+			t.Fatal(err)
+		}
+		for pi, base := range enginePlans {
+			for _, layout := range []Layout{ChannelsFirst, ChannelsLast} {
+				p := base
+				p.Layout = layout
+				t.Run(fmt.Sprintf("%s/%d/%s", isa, pi, layout), func(t *testing.T) { checkPlan(t, p) })
+			}
+		}
+	}
+}
+
+func checkPlan(t *testing.T, p Problem) {
+	pl, err := NewPlan(p, Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := pl.Shape()
+	ref := NewReference(s)
+	r := rand.New(rand.NewPCG(uint64(s.XLen), uint64(s.WLen)))
+	x, w, dy, res := randF32(r, s.XLen), randF32(r, s.WLen), randF32(r, s.YLen), randF32(r, s.YLen)
+	var b []float32
+	var bw []float64
+	if s.Bias {
+		b = randF32(r, s.K)
+		bw = wide(b)
+	}
+	fanIn := s.CPerG * s.KernelSize
+	if s.Transposed {
+		fanIn = s.KPerG * s.KernelSize
+	}
+	y := make([]float32, s.YLen)
+	pl.Forward(y, x, w, b, &Epilogue{Residual: res, ReLU: true})
+	want := ref.Forward(wide(x), wide(w), bw)
+	for i := range want {
+		want[i] = max(0, want[i]+float64(res[i]))
+	}
+	within(t, "y", y, want, fanIn)
+
+	dx := make([]float32, s.XLen)
+	pl.BackwardData(dx, dy, w)
+	within(t, "dx", dx, ref.BackwardData(wide(dy), wide(w)), s.KPerG*s.KernelSize)
+
+	dw := make([]float32, s.WLen)
+	var db []float32
+	if s.Bias {
+		db = make([]float32, s.K)
+	}
+	pl.BackwardFilter(dw, db, x, dy, false)
+	wdw, wdb := ref.BackwardFilter(wide(x), wide(dy))
+	within(t, "dw", dw, wdw, s.N*s.OutLen)
+	if s.Bias {
+		within(t, "db", db, wdb, s.N*s.OutLen)
+		// accumulate adds a second gradient on top.
+		pl.BackwardFilter(dw, db, x, dy, true)
+		for i := range wdw {
+			wdw[i] *= 2
+		}
+		within(t, "dw accumulated", dw, wdw, s.N*s.OutLen)
+	}
+}
+
+// TestPlanDeterministic checks that every pass gives bitwise the same
+// result on 1, 2 and 3 threads.
+func TestPlanDeterministic(t *testing.T) {
+	for pi, p := range enginePlans {
+		var first [3][]float32
+		for threads := 1; threads <= 3; threads++ {
+			pl, err := NewPlan(p, Options{Threads: threads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := pl.Shape()
+			r := rand.New(rand.NewPCG(7, uint64(pi)))
+			x, w, dy := randF32(r, s.XLen), randF32(r, s.WLen), randF32(r, s.YLen)
+			var b, db []float32
+			if s.Bias {
+				b, db = randF32(r, s.K), make([]float32, s.K)
+			}
+			y, dx, dw := make([]float32, s.YLen), make([]float32, s.XLen), make([]float32, s.WLen)
+			pl.Forward(y, x, w, b, nil)
+			pl.BackwardData(dx, dy, w)
+			pl.BackwardFilter(dw, db, x, dy, false)
+			got := [3][]float32{y, dx, dw}
+			if threads == 1 {
+				first = got
+				continue
+			}
+			for i, name := range []string{"y", "dx", "dw"} {
+				for j := range got[i] {
+					if math.Float32bits(got[i][j]) != math.Float32bits(first[i][j]) {
+						t.Fatalf("problem %d %s[%d]: %v on %d threads, %v on 1", pi, name, j, got[i][j], threads, first[i][j])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestPlanAllocs checks that steady-state calls allocate nothing.
+func TestPlanAllocs(t *testing.T) {
+	for _, layout := range []Layout{ChannelsFirst, ChannelsLast} {
+		p := enginePlans[1]
+		p.Layout = layout
+		pl, err := NewPlan(p, Options{Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := pl.Shape()
+		x, w, dy := make([]float32, s.XLen), make([]float32, s.WLen), make([]float32, s.YLen)
+		y, dx, dw, b, db := make([]float32, s.YLen), make([]float32, s.XLen), make([]float32, s.WLen), make([]float32, s.K), make([]float32, s.K)
+		ep := &Epilogue{ReLU: true}
+		if n := testing.AllocsPerRun(5, func() {
+			pl.Forward(y, x, w, b, ep)
+			pl.BackwardData(dx, dy, w)
+			pl.BackwardFilter(dw, db, x, dy, true)
+		}); n != 0 {
+			t.Errorf("%s: %v allocations per call", layout, n)
+		}
+	}
+}
+
+// TestPlanLengths checks that a wrong slice length panics before any
+// kernel runs, naming the argument and the length it needs.
+func TestPlanLengths(t *testing.T) {
+	pl, err := NewPlan(enginePlans[0], Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := pl.Shape()
+	x, w, y, b := make([]float32, s.XLen), make([]float32, s.WLen), make([]float32, s.YLen), make([]float32, s.K)
+	for _, c := range []struct {
+		name string
+		call func()
+		want string
+	}{
+		{"x", func() { pl.Forward(y, x[1:], w, b, nil) }, fmt.Sprintf("len(x) = %d, want %d", s.XLen-1, s.XLen)},
+		{"w", func() { pl.BackwardData(x, y, w[:3]) }, fmt.Sprintf("len(w) = 3, want %d", s.WLen)},
+		{"b", func() { pl.Forward(y, x, w, nil, nil) }, "len(b) = 0"},
+		{"residual", func() { pl.Forward(y, x, w, b, &Epilogue{Residual: x}) }, "len(residual)"},
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), c.want) {
+					t.Errorf("%s: panic %v, want %q", c.name, r, c.want)
+				}
+			}()
+			c.call()
+		}()
+	}
+}

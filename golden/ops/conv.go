@@ -1,0 +1,110 @@
+package ops
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/convkit/convkit/conv"
+	"github.com/convkit/convkit/golden"
+)
+
+func init() {
+	for _, op := range []string{"conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"} {
+		golden.Register(op, evalConv)
+	}
+}
+
+// ConvProblem builds the conv.Problem of a golden conv or conv_transpose
+// case from its parameters and the shape of its x (README's params).
+func ConvProblem(c *golden.Case) (conv.Problem, error) {
+	var d, cin, cout, groups int
+	var kernel, stride, dilation []int
+	var bias bool
+	var p conv.Problem
+	for _, f := range []struct {
+		name string
+		v    any
+	}{{"spatial_dims", &d}, {"in_channels", &cin}, {"out_channels", &cout}, {"kernel_size", &kernel},
+		{"stride", &stride}, {"dilation", &dilation}, {"groups", &groups}, {"bias", &bias}} {
+		if err := c.Param(f.name, f.v); err != nil {
+			return p, err
+		}
+	}
+	xs := c.Shape("x")
+	if len(xs) != d+2 {
+		return p, fmt.Errorf("ops: case %s: x has shape %v for %d spatial dims", c.Name, xs, d)
+	}
+	p = conv.Problem{N: xs[0], C: cin, K: cout, In: xs[2:], Kernel: kernel, Stride: stride, Dilation: dilation, Groups: groups, Bias: bias}
+	if strings.HasPrefix(c.Op, "conv_transpose") {
+		p.Transposed = true
+		if err := c.Param("output_padding", &p.OutputPadding); err != nil {
+			return p, err
+		}
+	} else {
+		var mode string
+		if err := c.Param("padding_mode", &mode); err != nil {
+			return p, err
+		}
+		m, err := conv.ParsePaddingMode(mode)
+		if err != nil {
+			return p, err
+		}
+		p.PaddingMode = m
+	}
+	var named string
+	if json.Unmarshal(c.Params["padding"], &named) == nil {
+		kinds := map[string]conv.PadKind{"same": conv.Same, "valid": conv.Valid}
+		k, ok := kinds[named]
+		if !ok {
+			return p, fmt.Errorf("ops: case %s: padding %q", c.Name, named)
+		}
+		p.Padding = conv.Padding{Kind: k}
+		return p, nil
+	}
+	var pad []int
+	if err := c.Param("padding", &pad); err != nil {
+		return p, err
+	}
+	p.Padding = conv.Pad(pad...)
+	return p, nil
+}
+
+// evalConv runs a conv or conv_transpose case through the engine: y, and
+// dx, dw, db when the case has an upstream gradient.
+func evalConv(c *golden.Case) (map[string][]float64, error) {
+	p, err := ConvProblem(c)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := conv.NewPlan(p, conv.Options{})
+	if err != nil {
+		return nil, err
+	}
+	s := pl.Shape()
+	in := map[string][]float32{}
+	for _, name := range []string{"x", "w", "b", "dy"} {
+		if c.Has(name) {
+			if in[name], err = c.Float32(name); err != nil {
+				return nil, err
+			}
+		}
+	}
+	y := make([]float32, s.YLen)
+	pl.Forward(y, in["x"], in["w"], in["b"], nil)
+	out := map[string][]float64{"y": golden.F64(y)}
+	if dy := in["dy"]; dy != nil {
+		dx, dw := make([]float32, s.XLen), make([]float32, s.WLen)
+		var db []float32
+		if s.Bias {
+			db = make([]float32, s.K)
+		}
+		pl.BackwardData(dx, dy, in["w"])
+		pl.BackwardFilter(dw, db, in["x"], dy, false)
+		out["dx"], out["dw"] = golden.F64(dx), golden.F64(dw)
+		if db != nil {
+			out["db"] = golden.F64(db)
+		}
+	}
+	return out, nil
+}
