@@ -149,7 +149,7 @@ func TestGemmVerifier(t *testing.T) {
 func TestRunConvNotImplemented(t *testing.T) {
 	shapes := DefaultConvShapes()[:2]
 	peaks := fastPeaks()
-	rows := RunConv(shapes, ConvOptions{Algos: []string{"auto", "fft"}, Threads: []int{1}, Timing: fast, Peaks: peaks})
+	rows := RunConv(shapes, ConvOptions{Engine: notImplementedEngine{}, Algos: []string{"auto", "fft"}, Threads: []int{1}, Timing: fast, Peaks: peaks})
 	if len(rows) != 2*3*2 {
 		t.Fatalf("%d rows, want 12", len(rows))
 	}
@@ -208,6 +208,35 @@ func (r fakeRunner) Run() error {
 }
 func (r fakeRunner) Algo() string                { return r.algo }
 func (r fakeRunner) MaxRelErr() (float64, error) { return r.err, nil }
+
+// TestConvEngineRuns runs the real engine (package conv) on small shapes:
+// every pass with auto and im2col has numbers, auto names its choice, the
+// result matches the reference, and the other algorithms are not
+// implemented yet.
+func TestConvEngineRuns(t *testing.T) {
+	shapes := []ConvShape{
+		{Name: "c2", N: 2, C: 4, K: 6, Spatial: []int{9, 8}, Filter: []int{3, 3}, Stride: 1, Pad: 1, Dilation: 1, Groups: 2},
+		{Name: "t1", N: 1, C: 3, K: 2, Spatial: []int{7}, Filter: []int{3}, Stride: 2, Pad: 1, Dilation: 1, Groups: 1, Transposed: true},
+	}
+	rows := RunConv(shapes, ConvOptions{Algos: []string{"auto", "im2col", "winograd"}, Threads: []int{1, 2}, Verify: true, Timing: fast, Peaks: fastPeaks()})
+	if len(rows) != 2*3*3*2 {
+		t.Fatalf("%d rows, want 36", len(rows))
+	}
+	for _, r := range rows {
+		if r.Algo == "winograd" {
+			if !strings.HasPrefix(r.Status, "not implemented") {
+				t.Errorf("%+v: want not implemented", r)
+			}
+			continue
+		}
+		if r.Status != "ok" || math.IsNaN(r.GFLOPS) || !(r.MaxRelErr < 1e-5) {
+			t.Errorf("%+v: want numbers and a small error", r)
+		}
+		if (r.Algo == "auto:im2col") != strings.HasPrefix(r.Algo, "auto") {
+			t.Errorf("%+v: auto must name its choice", r)
+		}
+	}
+}
 
 func TestRunConvEngine(t *testing.T) {
 	shapes := []ConvShape{

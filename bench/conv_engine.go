@@ -1,0 +1,131 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/convkit/convkit/conv"
+)
+
+// The conv engine in the benchmark: package conv's plans. Today it has the
+// im2col + SGEMM algorithm, which auto also runs; the other algorithms are
+// not implemented yet.
+func init() { DefaultConvEngine = convEngine{} }
+
+type convEngine struct{}
+
+// problemOf is the conv.Problem of a benchmark shape (channels-first).
+func problemOf(s ConvShape) conv.Problem {
+	d := s.Dims()
+	per := func(v int) []int {
+		out := make([]int, d)
+		for i := range out {
+			out[i] = v
+		}
+		return out
+	}
+	return conv.Problem{N: s.N, C: s.C, K: s.K, In: s.Spatial, Kernel: s.Filter,
+		Stride: per(s.Stride), Dilation: per(s.Dilation), Padding: conv.Pad(per(s.Pad)...),
+		Groups: s.Groups, Transposed: s.Transposed, Bias: true}
+}
+
+func (convEngine) Prepare(s ConvShape) (ConvWorkload, error) {
+	p := problemOf(s)
+	sh, err := p.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	r := rand.New(rand.NewPCG(uint64(sh.XLen), uint64(sh.WLen)))
+	fill := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	return &convWork{p: p, s: sh, x: fill(sh.XLen), w: fill(sh.WLen), b: fill(sh.K), dy: fill(sh.YLen),
+		y: make([]float32, sh.YLen), dx: make([]float32, sh.XLen), dw: make([]float32, sh.WLen), db: make([]float32, sh.K)}, nil
+}
+
+// convWork is one shape's tensors.
+type convWork struct {
+	p             conv.Problem
+	s             *conv.Shape
+	x, w, b, dy   []float32
+	y, dx, dw, db []float32
+}
+
+func (cw *convWork) Release() {}
+
+func (cw *convWork) Runner(pass Pass, algo string, threads int) (ConvRunner, error) {
+	if algo != "auto" && algo != "im2col" {
+		return nil, fmt.Errorf("%w: conv algorithm %s", ErrNotImplemented, algo)
+	}
+	pl, err := conv.NewPlan(cw.p, conv.Options{Threads: threads})
+	if err != nil {
+		return nil, err
+	}
+	return &convRun{cw: cw, pl: pl, pass: pass, algo: algo}, nil
+}
+
+// convRun runs one pass of a plan.
+type convRun struct {
+	cw   *convWork
+	pl   *conv.Plan
+	pass Pass
+	algo string
+}
+
+func (r *convRun) Run() error {
+	cw := r.cw
+	switch r.pass {
+	case Fwd:
+		r.pl.Forward(cw.y, cw.x, cw.w, cw.b, nil)
+	case BwdData:
+		r.pl.BackwardData(cw.dx, cw.dy, cw.w)
+	case BwdFilter:
+		r.pl.BackwardFilter(cw.dw, cw.db, cw.x, cw.dy, false)
+	default:
+		return fmt.Errorf("unknown pass %q", r.pass)
+	}
+	return nil
+}
+
+// Algo names the algorithm run (the report writes auto's choice as
+// auto:<name>): auto has only im2col to choose today.
+func (r *convRun) Algo() string { return "im2col" }
+
+// MaxRelErr compares the last result with conv's float64 reference:
+// max|y-ref| / max|ref| over the pass's output (dw for bwd-filter).
+func (r *convRun) MaxRelErr() (float64, error) {
+	cw := r.cw
+	ref := conv.NewReference(cw.s)
+	var got []float32
+	var want []float64
+	switch r.pass {
+	case Fwd:
+		got, want = cw.y, ref.Forward(wide(cw.x), wide(cw.w), wide(cw.b))
+	case BwdData:
+		got, want = cw.dx, ref.BackwardData(wide(cw.dy), wide(cw.w))
+	default:
+		got = cw.dw
+		want, _ = ref.BackwardFilter(wide(cw.x), wide(cw.dy))
+	}
+	var num, den float64
+	for i := range want {
+		num, den = max(num, math.Abs(float64(got[i])-want[i])), max(den, math.Abs(want[i]))
+	}
+	if den == 0 {
+		return num, nil
+	}
+	return num / den, nil
+}
+
+func wide(v []float32) []float64 {
+	w := make([]float64, len(v))
+	for i, x := range v {
+		w[i] = float64(x)
+	}
+	return w
+}
