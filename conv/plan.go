@@ -54,7 +54,11 @@ func NewPlan(p Problem, opt Options) (*Plan, error) {
 	}
 	shortLen := prod(pl.low.short)
 	pl.tile = tileFor(rows, shortLen)
-	pl.col = make([]float32, rows*pl.tile)
+	if pl.low.identity {
+		pl.tile = shortLen // one GEMM per image and group, on the activations
+	} else {
+		pl.col = make([]float32, rows*pl.tile)
+	}
 	if s.Layout == ChannelsLast {
 		pl.xcf, pl.ycf = make([]float32, s.XLen), make([]float32, s.YLen)
 	}
@@ -157,6 +161,10 @@ func (pl *Plan) gather(dst, src, w []float32, srcCh, dstCh int) {
 			// (backward-data): W_g (dg x sg*ks, the transposed problem's
 			// C x K/g x kernel) as stored too.
 			wg := w[g*dg*rows:][:dg*rows]
+			if l.identity {
+				pl.ctx.Sgemm(false, false, dg, shortLen, rows, 1, wg, rows, srcG, shortLen, 0, dstG, shortLen)
+				continue
+			}
 			for j0 := 0; j0 < shortLen; j0 += pl.tile {
 				cols := min(pl.tile, shortLen-j0)
 				col := pl.col[:rows*cols]
@@ -183,6 +191,10 @@ func (pl *Plan) scatter(dst, src, w []float32, srcCh, dstCh int) {
 			srcG := src[(n*srcCh+g*sg)*shortLen:][:sg*shortLen]
 			dstG := dst[(n*dstCh+g*dg)*l.longPlane:][:dg*l.longPlane]
 			wg := w[g*sg*rows:][:sg*rows] // sg x (dg*ks)
+			if l.identity {
+				pl.ctx.Sgemm(true, false, rows, shortLen, sg, 1, wg, rows, srcG, shortLen, 0, dstG, shortLen)
+				continue
+			}
 			for j0 := 0; j0 < shortLen; j0 += pl.tile {
 				cols := min(pl.tile, shortLen-j0)
 				col := pl.col[:rows*cols]
@@ -216,6 +228,11 @@ func (pl *Plan) filter(dw, x, dy []float32, accumulate bool) {
 		for n := 0; n < s.N; n++ {
 			longG := long[(n*longCh+g*lg)*l.longPlane:][:lg*l.longPlane]
 			shortG := short[(n*shortCh+g*sg)*shortLen:][:sg*shortLen]
+			if l.identity {
+				pl.ctx.Sgemm(false, true, sg, rows, shortLen, 1, shortG, shortLen, longG, shortLen, b, dwg, rows)
+				b = 1
+				continue
+			}
 			for j0 := 0; j0 < shortLen; j0 += pl.tile {
 				cols := min(pl.tile, shortLen-j0)
 				col := pl.col[:rows*cols]

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,6 +22,8 @@ var enginePlans = []Problem{
 	{N: 1, C: 3, K: 2, In: []int{17}, Kernel: []int{4}, Dilation: []int{3}, Padding: Padding{Kind: Full}},
 	{N: 2, C: 2, K: 4, In: []int{5, 6, 4}, Kernel: []int{3, 2, 3}, Stride: []int{1, 2, 1}, Padding: Pad(1, 0, 1), Groups: 2, Bias: true},
 	{N: 1, C: 16, K: 8, In: []int{7, 7}, Kernel: []int{1, 1}, Bias: true},
+	{N: 2, C: 6, K: 4, In: []int{9}, Kernel: []int{1}, Groups: 2, Transposed: true, Bias: true},
+	{N: 1, C: 8, K: 8, In: []int{6, 5}, Kernel: []int{1, 1}, Stride: []int{2, 1}, PaddingMode: Replicate, Padding: Pad(0, 1)},
 	{N: 2, C: 4, K: 6, In: []int{5, 4}, Kernel: []int{3, 3}, Stride: []int{2, 2}, Padding: Pad(1, 1), Transposed: true, OutputPadding: []int{1, 0}, Groups: 2, Bias: true},
 	{N: 1, C: 3, K: 2, In: []int{7}, Kernel: []int{3}, Stride: []int{2}, Dilation: []int{2}, Transposed: true, OutputPadding: []int{1}},
 	{N: 1, C: 2, K: 3, In: []int{3, 3, 2}, Kernel: []int{2, 2, 2}, Stride: []int{2, 1, 2}, Transposed: true, Bias: true},
@@ -217,5 +220,24 @@ func TestPlanLengths(t *testing.T) {
 			}()
 			c.call()
 		}()
+	}
+}
+
+// TestPlanIdentity checks that exactly the 1x1, stride-1, unpadded
+// problems skip the lowering (and so need no column tile).
+func TestPlanIdentity(t *testing.T) {
+	for i, p := range enginePlans {
+		pl, err := NewPlan(p, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := pl.Shape()
+		notOne := func(v int) bool { return v != 1 }
+		nonZero := func(v int) bool { return v != 0 }
+		want := s.KernelSize == 1 && !slices.ContainsFunc(s.Stride, notOne) &&
+			!slices.ContainsFunc(s.PadBefore, nonZero) && !slices.ContainsFunc(s.PadAfter, nonZero)
+		if pl.low.identity != want || (want && pl.col != nil) {
+			t.Errorf("problem %d: identity %v (col %d), want %v", i, pl.low.identity, len(pl.col), want)
+		}
 	}
 }
