@@ -2,6 +2,7 @@ package conv
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/convkit/convkit/gemm"
 	"github.com/convkit/convkit/kernels"
@@ -46,6 +47,9 @@ func NewPlan(p Problem, opt Options) (*Plan, error) {
 	s, err := p.Resolve()
 	if err != nil {
 		return nil, err
+	}
+	if long := max(s.InSize, s.OutLen); long > math.MaxInt32 {
+		return nil, s.op().Errorf("in", "a spatial plane of %d elements: the im2col plan indexes planes with int32", long)
 	}
 	pl := &Plan{s: s, low: newLowering(s), ctx: gemm.NewContext(opt.Threads)}
 	rows := s.CPerG * s.KernelSize
