@@ -21,6 +21,7 @@ type Options struct {
 	// Threads is the thread count of the plan's GEMMs (<= 0: GOMAXPROCS).
 	// The results are bitwise the same for every thread count.
 	Threads int
+	tile    int // tests: the column tile width (0: from the cache size)
 }
 
 // Plan runs one problem with the im2col + SGEMM algorithm: each group of
@@ -58,6 +59,9 @@ func NewPlan(p Problem, opt Options) (*Plan, error) {
 	}
 	shortLen := prod(pl.low.short)
 	pl.tile = tileFor(rows, shortLen)
+	if opt.tile > 0 {
+		pl.tile = min(opt.tile, shortLen)
+	}
 	if pl.low.identity {
 		pl.tile = shortLen // one GEMM per image and group, on the activations
 	} else {
@@ -138,6 +142,8 @@ func (pl *Plan) BackwardFilter(dw, db, x, dy []float32, accumulate bool) {
 	pl.need("dy", dy, s.YLen)
 	if s.Bias {
 		pl.need("db", db, s.K)
+	} else if db != nil {
+		panic(fmt.Sprintf("%s: db given for a problem without bias", s.op()))
 	}
 	xs := pl.channelsFirst(x, pl.xcf, s.C, s.In)
 	dys := pl.channelsFirst(dy, pl.ycf, s.K, s.Out)
@@ -249,25 +255,26 @@ func (pl *Plan) filter(dw, x, dy []float32, accumulate bool) {
 }
 
 // biasGrad sums dy over the images and positions, per channel, in a fixed
-// order (image, position), in float32 like the rest of the pass.
+// order (image, position), in float64 rounded once: its error does not grow
+// with the plane (a float32 sum of N*prod(out) terms would).
 func (pl *Plan) biasGrad(db, dy []float32, accumulate bool) {
 	s := pl.s
 	if !accumulate {
 		clear(db)
 	}
 	plane := s.OutLen
-	for n := 0; n < s.N; n++ {
-		for k := 0; k < s.K; k++ {
-			var sum float32
+	for k := 0; k < s.K; k++ {
+		var sum float64
+		for n := 0; n < s.N; n++ {
 			for p := 0; p < plane; p++ {
 				i := (n*s.K+k)*plane + p
 				if s.Layout == ChannelsLast {
 					i = (n*plane+p)*s.K + k
 				}
-				sum += dy[i]
+				sum += float64(dy[i])
 			}
-			db[k] += sum
 		}
+		db[k] += float32(sum)
 	}
 }
 

@@ -77,14 +77,14 @@ func TestPlanMatchesReference(t *testing.T) {
 			for _, layout := range []Layout{ChannelsFirst, ChannelsLast} {
 				p := base
 				p.Layout = layout
-				t.Run(fmt.Sprintf("%s/%d/%s", isa, pi, layout), func(t *testing.T) { checkPlan(t, p) })
+				t.Run(fmt.Sprintf("%s/%d/%s", isa, pi, layout), func(t *testing.T) { checkPlan(t, p, Options{Threads: 2}) })
 			}
 		}
 	}
 }
 
-func checkPlan(t *testing.T, p Problem) {
-	pl, err := NewPlan(p, Options{Threads: 2})
+func checkPlan(t *testing.T, p Problem, opt Options) {
+	pl, err := NewPlan(p, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,12 +124,41 @@ func checkPlan(t *testing.T, p Problem) {
 	within(t, "dw", dw, wdw, s.N*s.OutLen)
 	if s.Bias {
 		within(t, "db", db, wdb, s.N*s.OutLen)
-		// accumulate adds a second gradient on top.
-		pl.BackwardFilter(dw, db, x, dy, true)
-		for i := range wdw {
-			wdw[i] *= 2
+	}
+	// accumulate adds a second gradient on top.
+	pl.BackwardFilter(dw, db, x, dy, true)
+	for i := range wdw {
+		wdw[i] *= 2
+	}
+	within(t, "dw accumulated", dw, wdw, s.N*s.OutLen)
+	if s.Bias {
+		for i := range wdb {
+			wdb[i] *= 2
 		}
-		within(t, "dw accumulated", dw, wdw, s.N*s.OutLen)
+		within(t, "db accumulated", db, wdb, s.N*s.OutLen)
+	}
+}
+
+// TestPlanTiles reruns every pass with narrow column tiles (1, 5 and 16
+// short positions), so that every problem spans many tiles: the tile
+// offsets of im2col and col2im, and the accumulation across tiles.
+func TestPlanTiles(t *testing.T) {
+	extra := []Problem{
+		{N: 2, C: 3, K: 4, In: []int{13, 11}, Kernel: []int{3, 3}, Padding: Pad(2, 1), PaddingMode: Circular, Bias: true},
+		{N: 1, C: 2, K: 2, In: []int{3}, Kernel: []int{5}, Padding: Pad(2), PaddingMode: Reflect},
+		{N: 1, C: 2, K: 2, In: []int{3}, Kernel: []int{3}, Padding: Pad(3), PaddingMode: Circular},
+		{N: 1, C: 2, K: 3, In: []int{4}, Kernel: []int{3}, Padding: Pad(5), PaddingMode: Replicate},
+		{N: 1, C: 2, K: 2, In: []int{4}, Kernel: []int{3}, Dilation: []int{3}, Transposed: true, OutputPadding: []int{2}, Bias: true},
+		{N: 1, C: 2, K: 2, In: []int{5}, Kernel: []int{3}, Padding: Pad(3), Transposed: true},
+	}
+	for pi, base := range append(append([]Problem(nil), enginePlans...), extra...) {
+		for _, tile := range []int{1, 5, 16} {
+			for _, layout := range []Layout{ChannelsFirst, ChannelsLast} {
+				p := base
+				p.Layout = layout
+				t.Run(fmt.Sprintf("%d/tile%d/%s", pi, tile, layout), func(t *testing.T) { checkPlan(t, p, Options{Threads: 1, tile: tile}) })
+			}
+		}
 	}
 }
 

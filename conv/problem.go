@@ -110,6 +110,7 @@ type Problem struct {
 type Shape struct {
 	Problem
 	Dims           int   // spatial dims
+	spans          []int // dilation*(k-1) per dim
 	Out            []int // the output's spatial sizes
 	PadBefore      []int // per dim; for a transposed problem, its padding argument
 	PadAfter       []int
@@ -145,6 +146,12 @@ func (p Problem) Resolve() (*Shape, error) {
 			return nil, op.Errorf(c.name, "%s = %d: want >= 1", c.name, c.v)
 		}
 	}
+	if p.PaddingMode > Circular {
+		return nil, op.Errorf("padding_mode", "padding_mode = %d: want zeros, reflect, replicate or circular", p.PaddingMode)
+	}
+	if p.Layout > ChannelsLast {
+		return nil, op.Errorf("layout", "layout = %d: want channels-first or channels-last", p.Layout)
+	}
 	var err error
 	s := &Shape{Problem: p, Dims: d}
 	if s.Stride, err = perDim(op, "stride", p.Stride, d, 1, 1); err != nil {
@@ -160,6 +167,9 @@ func (p Problem) Resolve() (*Shape, error) {
 		return nil, err
 	}
 	if err := s.resolveGroups(op); err != nil {
+		return nil, err
+	}
+	if err := s.resolveSpans(op); err != nil {
 		return nil, err
 	}
 	if err := s.resolvePadding(op); err != nil {
@@ -207,13 +217,34 @@ func (s *Shape) resolveGroups(op shape.Op) error {
 	return nil
 }
 
+// resolveSpans computes dilation*(k-1) per dim, overflow-safe: every
+// later size adds or multiplies values no larger than the spans, the
+// input and the paddings, each checked where it is formed.
+func (s *Shape) resolveSpans(op shape.Op) error {
+	s.spans = make([]int, s.Dims)
+	for i := range s.spans {
+		v, ok := shape.Mul(s.Dilation[i], s.Kernel[i]-1)
+		if !ok {
+			return op.Errorf("dilation", "dilation = %v with kernel_size = %v overflows int in dim %d", s.Dilation, s.Kernel, i)
+		}
+		s.spans[i] = v
+	}
+	return nil
+}
+
 // resolvePadding turns the Padding into per-side sizes.
 func (s *Shape) resolvePadding(op shape.Op) error {
 	d := s.Dims
 	s.PadBefore, s.PadAfter = make([]int, d), make([]int, d)
 	pd := s.Padding
 	for i := 0; i < d; i++ {
-		span := s.Dilation[i] * (s.Kernel[i] - 1)
+		span := s.spans[i]
+		if pd.Kind != Explicit && (pd.Before != nil || pd.After != nil) {
+			return op.Errorf("padding", "padding kind %d takes no sizes (before %v, after %v)", pd.Kind, pd.Before, pd.After)
+		}
+		if pd.Kind != Explicit && s.Transposed {
+			return op.Errorf("padding", "a transposed convolution takes explicit padding only (PyTorch has no named padding for it)")
+		}
 		switch pd.Kind {
 		case Explicit:
 		case Valid:
@@ -276,8 +307,12 @@ func (s *Shape) resolveOut(op shape.Op) error {
 			return op.Errorf("output_padding", "output_padding = %v: only for a transposed convolution", s.OutputPadding)
 		}
 		for i := 0; i < d; i++ {
-			padded := s.In[i] + s.PadBefore[i] + s.PadAfter[i]
-			span := s.Dilation[i]*(s.Kernel[i]-1) + 1
+			padded, ok1 := shape.Add(s.In[i], s.PadBefore[i])
+			padded, ok2 := shape.Add(padded, s.PadAfter[i])
+			if !ok1 || !ok2 {
+				return op.Errorf("padding", "in = %v with padding %v / %v overflows int in dim %d", s.In, s.PadBefore, s.PadAfter, i)
+			}
+			span := s.spans[i] + 1 // spans[i] < MaxInt: Mul refused more
 			if span > padded {
 				return op.Errorf("kernel_size", "kernel_size = %v with dilation = %v spans %d in dim %d, more than the padded input (%d)", s.Kernel, s.Dilation, span, i, padded)
 			}
@@ -293,10 +328,20 @@ func (s *Shape) resolveOut(op shape.Op) error {
 		if op := s.OutputPadding[i]; op >= s.Stride[i] && op >= s.Dilation[i] {
 			return s.op().Errorf("output_padding", "output_padding = %v must be smaller than either stride = %v or dilation = %v", s.OutputPadding, s.Stride, s.Dilation)
 		}
-		s.Out[i] = (s.In[i]-1)*s.Stride[i] - 2*s.PadBefore[i] + s.Dilation[i]*(s.Kernel[i]-1) + s.OutputPadding[i] + 1
-		if s.Out[i] < 1 {
-			return op.Errorf("padding", "padding = %v leaves dim %d of the output %d long", s.PadBefore, i, s.Out[i])
+		grown, ok := shape.Mul(s.In[i]-1, s.Stride[i])
+		if ok {
+			grown, ok = shape.Add(grown, s.spans[i])
 		}
+		if ok {
+			grown, ok = shape.Add(grown, s.OutputPadding[i]+1)
+		}
+		if !ok {
+			return op.Errorf("stride", "the transposed output of in = %v, stride = %v, kernel_size = %v overflows int in dim %d", s.In, s.Stride, s.Kernel, i)
+		}
+		if s.PadBefore[i] > (grown-1)/2 { // grown - 2*pad < 1, and 2*pad cannot overflow below this
+			return op.Errorf("padding", "padding = %v leaves dim %d of the output empty (%d before the padding)", s.PadBefore, i, grown)
+		}
+		s.Out[i] = grown - 2*s.PadBefore[i]
 	}
 	return nil
 }

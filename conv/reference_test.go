@@ -97,6 +97,21 @@ func TestResolveErrors(t *testing.T) {
 		{"kernel dims", func(p *Problem) { p.Kernel = []int{3} }, "kernel_size", "one per spatial dim"},
 		{"negative padding", func(p *Problem) { p.Padding = Pad(-1, 0) }, "padding", ">= 0"},
 		{"no batch", func(p *Problem) { p.N = 0 }, "n", "n = 0"},
+		{"circular padding past the input", func(p *Problem) { p.PaddingMode, p.Padding = Circular, Pad(9, 0) }, "padding", "must not exceed the input"},
+		{"negative groups", func(p *Problem) { p.Groups = -2 }, "groups", "groups = -2"},
+		{"transposed with same", func(p *Problem) { p.Transposed, p.Padding = true, Padding{Kind: Same} }, "padding", "explicit padding only"},
+		{"transposed with full", func(p *Problem) { p.Transposed, p.Padding = true, Padding{Kind: Full} }, "padding", "explicit padding only"},
+		{"transposed with uneven padding", func(p *Problem) { p.Transposed, p.Padding = true, Padding{Before: []int{1, 1}, After: []int{1, 2}} }, "padding", "both sides alike"},
+		{"transposed output empty", func(p *Problem) { p.Transposed, p.Padding = true, Pad(6, 0) }, "padding", "output empty"},
+		{"named padding with sizes", func(p *Problem) { p.Padding = Padding{Kind: Full, Before: []int{7, 7}} }, "padding", "takes no sizes"},
+		{"unknown padding mode", func(p *Problem) { p.PaddingMode = 7 }, "padding_mode", "padding_mode = 7"},
+		{"unknown layout", func(p *Problem) { p.Layout = 3 }, "layout", "layout = 3"},
+		{"dilated span overflowing", func(p *Problem) { p.Kernel, p.Dilation = []int{1<<32 + 1, 3}, []int{1 << 32, 1} }, "dilation", "overflows int"},
+		{"same with a huge dilation", func(p *Problem) { p.Padding, p.Dilation = Padding{Kind: Same}, []int{math.MaxInt/2 + 1, 1} }, "dilation", "overflows int"},
+		{"padding overflowing", func(p *Problem) { p.Padding = Pad(math.MaxInt-4, 0) }, "padding", "overflows int"},
+		{"transposed output overflowing", func(p *Problem) {
+			p.Transposed, p.In, p.Stride, p.Kernel = true, []int{1<<32 + 1, 8}, []int{1<<32 + 1, 1}, []int{1, 3}
+		}, "stride", "overflows int"},
 	}
 	for _, c := range cases {
 		p := ok

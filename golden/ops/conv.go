@@ -35,23 +35,27 @@ func ConvProblem(c *golden.Case) (conv.Problem, error) {
 	if len(xs) != d+2 {
 		return p, fmt.Errorf("ops: case %s: x has shape %v for %d spatial dims", c.Name, xs, d)
 	}
+	if xs[1] != cin {
+		return p, fmt.Errorf("ops: case %s: x has %d channels, in_channels = %d", c.Name, xs[1], cin)
+	}
 	p = conv.Problem{N: xs[0], C: cin, K: cout, In: xs[2:], Kernel: kernel, Stride: stride, Dilation: dilation, Groups: groups, Bias: bias}
 	if strings.HasPrefix(c.Op, "conv_transpose") {
 		p.Transposed = true
 		if err := c.Param("output_padding", &p.OutputPadding); err != nil {
 			return p, err
 		}
-	} else {
-		var mode string
+	}
+	mode := "zeros" // conv_transpose cases may leave it out: zeros is theirs
+	if _, ok := c.Params["padding_mode"]; ok || !p.Transposed {
 		if err := c.Param("padding_mode", &mode); err != nil {
 			return p, err
 		}
-		m, err := conv.ParsePaddingMode(mode)
-		if err != nil {
-			return p, err
-		}
-		p.PaddingMode = m
 	}
+	m, err := conv.ParsePaddingMode(mode)
+	if err != nil {
+		return p, err
+	}
+	p.PaddingMode = m // Resolve refuses a transposed one other than zeros
 	var named string
 	if json.Unmarshal(c.Params["padding"], &named) == nil {
 		kinds := map[string]conv.PadKind{"same": conv.Same, "valid": conv.Valid}
