@@ -2,11 +2,10 @@ package gemm_test
 
 import (
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/convkit/convkit/gemm"
+	"github.com/convkit/convkit/internal/racetest"
 	"github.com/convkit/convkit/kernels"
 )
 
@@ -21,51 +20,21 @@ func TestSgemmDuringUse(t *testing.T) {
 			t.Fatal(err)
 		}
 	}()
-	const workers, rebinds, minCalls = 2, 100, 20
-	stop := make(chan struct{})
-	var ready, done sync.WaitGroup
-	var calls atomic.Int64
-	errs := make(chan error, workers)
-	ready.Add(workers)
-	done.Add(workers)
-	for w := 0; w < workers; w++ {
-		go func() {
-			defer done.Done()
-			ready.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				// A tile-sized product and a matrix-vector one (m = 1).
-				for _, mnk := range [][3]int{{37, 29, 23}, {1, 40, 50}} {
-					if err := exactSgemm(mnk[0], mnk[1], mnk[2]); err != nil {
-						errs <- err
-						return
-					}
-				}
-				calls.Add(1)
-			}
-		}()
-	}
-	ready.Wait()
-	// Rebind at least rebinds times, and on until the workers have made
-	// minCalls calls (or one has failed), so that calls and binds overlap
-	// however fast either is.
-	for r := 0; r < rebinds || calls.Load() < minCalls && len(errs) == 0; r++ {
+	racetest.WhileRebinding(t, 2, 100, 20, func() {
 		for _, isa := range kernels.Available() {
 			if err := kernels.Use(isa); err != nil {
 				t.Fatalf("Use(%v): %v", isa, err)
 			}
 		}
-	}
-	close(stop)
-	done.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	}, func() error {
+		// A tile-sized product and a matrix-vector one (m = 1).
+		for _, mnk := range [][3]int{{37, 29, 23}, {1, 40, 50}} {
+			if err := exactSgemm(mnk[0], mnk[1], mnk[2]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // exactSgemm computes C = A*B for A = 1 and B = 2 everywhere, so that every

@@ -2,9 +2,9 @@ package kernels
 
 import (
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
+
+	"github.com/convkit/convkit/internal/racetest"
 )
 
 // TestUseConcurrent rebinds every available path over and over while other
@@ -19,52 +19,16 @@ func TestUseConcurrent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}()
-	const workers, rebinds, minCalls = 3, 300, 100
-	stop := make(chan struct{})
-	var ready, done sync.WaitGroup
-	var calls atomic.Int64
-	errs := make(chan error, workers)
-	ready.Add(workers)
-	done.Add(workers)
-	for w := 0; w < workers; w++ {
-		go func() {
-			defer done.Done()
-			ready.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if err := callBound(); err != nil {
-					errs <- err
-					return
-				}
-				calls.Add(1)
-			}
-		}()
-	}
-	ready.Wait()
 	avail := Available()
-	// Rebind at least rebinds times, and on until the workers have made
-	// minCalls calls (or one has failed), so that calls and binds overlap
-	// however fast either is.
 	binds := 0
-	for r := 0; r < rebinds || calls.Load() < minCalls && len(errs) == 0; r++ {
+	during := racetest.WhileRebinding(t, 3, 300, 100, func() {
 		binds += len(avail)
 		for _, isa := range avail {
 			if err := Use(isa); err != nil {
 				t.Fatalf("Use(%v): %v", isa, err)
 			}
 		}
-	}
-	during := calls.Load()
-	close(stop)
-	done.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	}, callBound)
 	t.Logf("%d rounds of kernel calls during %d binds of %v", during, binds, avail)
 }
 
