@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/convkit/convkit/conv"
+	"github.com/convkit/convkit/golden"
 )
 
 // The conv engine in the benchmark: package conv's plans. Today it has the
@@ -105,12 +106,12 @@ func (r *convRun) MaxRelErr() (float64, error) {
 	var want []float64
 	switch r.pass {
 	case Fwd:
-		got, want = cw.y, ref.Forward(wide(cw.x), wide(cw.w), wide(cw.b))
+		got, want = cw.y, ref.Forward(golden.F64(cw.x), golden.F64(cw.w), golden.F64(cw.b))
 	case BwdData:
-		got, want = cw.dx, ref.BackwardData(wide(cw.dy), wide(cw.w))
+		got, want = cw.dx, ref.BackwardData(golden.F64(cw.dy), golden.F64(cw.w))
 	default:
 		got = cw.dw
-		want, _ = ref.BackwardFilter(wide(cw.x), wide(cw.dy))
+		want, _ = ref.BackwardFilter(golden.F64(cw.x), golden.F64(cw.dy))
 	}
 	var num, den float64
 	for i := range want {
@@ -120,12 +121,4 @@ func (r *convRun) MaxRelErr() (float64, error) {
 		return num, nil
 	}
 	return num / den, nil
-}
-
-func wide(v []float32) []float64 {
-	w := make([]float64, len(v))
-	for i, x := range v {
-		w[i] = float64(x)
-	}
-	return w
 }

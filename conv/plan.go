@@ -93,6 +93,16 @@ func (pl *Plan) need(name string, v []float32, n int) {
 	}
 }
 
+// needBias checks a bias-shaped argument: K elements for a problem with
+// bias, nil for one without.
+func (pl *Plan) needBias(name string, v []float32) {
+	if pl.s.Bias {
+		pl.need(name, v, pl.s.K)
+	} else if v != nil {
+		panic(fmt.Sprintf("%s: %s given for a problem without bias", pl.s.op(), name))
+	}
+}
+
 // Forward computes y = conv(x, w) + b, then the epilogue (nil: none). b
 // must be nil for a problem without bias, else have K elements.
 func (pl *Plan) Forward(y, x, w, b []float32, ep *Epilogue) {
@@ -100,11 +110,7 @@ func (pl *Plan) Forward(y, x, w, b []float32, ep *Epilogue) {
 	pl.need("y", y, s.YLen)
 	pl.need("x", x, s.XLen)
 	pl.need("w", w, s.WLen)
-	if s.Bias {
-		pl.need("b", b, s.K)
-	} else if b != nil {
-		panic(fmt.Sprintf("%s: b given for a problem without bias", s.op()))
-	}
+	pl.needBias("b", b)
 	if ep != nil && ep.Residual != nil {
 		pl.need("residual", ep.Residual, s.YLen)
 	}
@@ -140,11 +146,7 @@ func (pl *Plan) BackwardFilter(dw, db, x, dy []float32, accumulate bool) {
 	pl.need("dw", dw, s.WLen)
 	pl.need("x", x, s.XLen)
 	pl.need("dy", dy, s.YLen)
-	if s.Bias {
-		pl.need("db", db, s.K)
-	} else if db != nil {
-		panic(fmt.Sprintf("%s: db given for a problem without bias", s.op()))
-	}
+	pl.needBias("db", db)
 	xs := pl.channelsFirst(x, pl.xcf, s.C, s.In)
 	dys := pl.channelsFirst(dy, pl.ycf, s.K, s.Out)
 	pl.filter(dw, xs, dys, accumulate)
@@ -267,10 +269,7 @@ func (pl *Plan) biasGrad(db, dy []float32, accumulate bool) {
 		var sum float64
 		for n := 0; n < s.N; n++ {
 			for p := 0; p < plane; p++ {
-				i := (n*s.K+k)*plane + p
-				if s.Layout == ChannelsLast {
-					i = (n*plane+p)*s.K + k
-				}
+				i := layoutIndex(s.Layout, n, k, s.K, p, plane)
 				sum += float64(dy[i])
 			}
 		}
@@ -294,10 +293,7 @@ func (pl *Plan) epilogue(y, b []float32, ep *Epilogue) {
 	for n := 0; n < s.N; n++ {
 		for k := 0; k < s.K; k++ {
 			for p := 0; p < plane; p++ {
-				i := (n*s.K+k)*plane + p
-				if s.Layout == ChannelsLast {
-					i = (n*plane+p)*s.K + k
-				}
+				i := layoutIndex(s.Layout, n, k, s.K, p, plane)
 				v := y[i]
 				if b != nil {
 					v += b[k]
@@ -320,28 +316,30 @@ func (pl *Plan) channelsFirst(v, buf []float32, ch int, sizes []int) []float32 {
 	if pl.s.Layout != ChannelsLast {
 		return v
 	}
-	plane := prod(sizes)
-	for n := 0; n < pl.s.N; n++ {
-		for p := 0; p < plane; p++ {
-			for c := 0; c < ch; c++ {
-				buf[(n*ch+c)*plane+p] = v[(n*plane+p)*ch+c]
-			}
-		}
-	}
+	relayout(buf, v, pl.s.N, ch, prod(sizes), true)
 	return buf
 }
 
 // channelsLast copies the channels-first result cf into dst for a
 // channels-last problem (cf is dst itself otherwise).
 func (pl *Plan) channelsLast(dst, cf []float32, ch int, sizes []int) {
-	if pl.s.Layout != ChannelsLast {
-		return
+	if pl.s.Layout == ChannelsLast {
+		relayout(dst, cf, pl.s.N, ch, prod(sizes), false)
 	}
-	plane := prod(sizes)
-	for n := 0; n < pl.s.N; n++ {
+}
+
+// relayout copies n images of ch channels of plane elements between the
+// layouts: channels-last src into channels-first dst (toFirst), or back.
+func relayout(dst, src []float32, n, ch, plane int, toFirst bool) {
+	for img := 0; img < n; img++ {
 		for p := 0; p < plane; p++ {
 			for c := 0; c < ch; c++ {
-				dst[(n*plane+p)*ch+c] = cf[(n*ch+c)*plane+p]
+				first, last := layoutIndex(ChannelsFirst, img, c, ch, p, plane), layoutIndex(ChannelsLast, img, c, ch, p, plane)
+				if toFirst {
+					dst[first] = src[last]
+				} else {
+					dst[last] = src[first]
+				}
 			}
 		}
 	}

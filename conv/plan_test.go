@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/convkit/convkit/golden"
 	"github.com/convkit/convkit/kernels"
 )
 
@@ -36,14 +37,6 @@ func randF32(r *rand.Rand, n int) []float32 {
 		v[i] = float32(r.NormFloat64())
 	}
 	return v
-}
-
-func wide(v []float32) []float64 {
-	w := make([]float64, len(v))
-	for i, x := range v {
-		w[i] = float64(x)
-	}
-	return w
 }
 
 // within checks max|got-want| / max|want| against 1e-6*sqrt(fan-in), the
@@ -96,7 +89,7 @@ func checkPlan(t *testing.T, p Problem, opt Options) {
 	var bw []float64
 	if s.Bias {
 		b = randF32(r, s.K)
-		bw = wide(b)
+		bw = golden.F64(b)
 	}
 	fanIn := s.CPerG * s.KernelSize
 	if s.Transposed {
@@ -104,7 +97,7 @@ func checkPlan(t *testing.T, p Problem, opt Options) {
 	}
 	y := make([]float32, s.YLen)
 	pl.Forward(y, x, w, b, &Epilogue{Residual: res, ReLU: true})
-	want := ref.Forward(wide(x), wide(w), bw)
+	want := ref.Forward(golden.F64(x), golden.F64(w), bw)
 	for i := range want {
 		want[i] = max(0, want[i]+float64(res[i]))
 	}
@@ -112,7 +105,7 @@ func checkPlan(t *testing.T, p Problem, opt Options) {
 
 	dx := make([]float32, s.XLen)
 	pl.BackwardData(dx, dy, w)
-	within(t, "dx", dx, ref.BackwardData(wide(dy), wide(w)), s.KPerG*s.KernelSize)
+	within(t, "dx", dx, ref.BackwardData(golden.F64(dy), golden.F64(w)), s.KPerG*s.KernelSize)
 
 	dw := make([]float32, s.WLen)
 	var db []float32
@@ -120,7 +113,7 @@ func checkPlan(t *testing.T, p Problem, opt Options) {
 		db = make([]float32, s.K)
 	}
 	pl.BackwardFilter(dw, db, x, dy, false)
-	wdw, wdb := ref.BackwardFilter(wide(x), wide(dy))
+	wdw, wdb := ref.BackwardFilter(golden.F64(x), golden.F64(dy))
 	within(t, "dw", dw, wdw, s.N*s.OutLen)
 	if s.Bias {
 		within(t, "db", db, wdb, s.N*s.OutLen)

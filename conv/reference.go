@@ -169,14 +169,17 @@ func actIndex(l Layout, n, c, ch int, pos, sizes []int) int {
 	for d, v := range pos {
 		sp = sp*sizes[d] + v
 	}
-	plane := 1
-	for _, v := range sizes {
-		plane *= v
-	}
+	return layoutIndex(l, n, c, ch, sp, prod(sizes))
+}
+
+// layoutIndex is the index of element (n, c, p) of an activation tensor
+// with ch channels of plane elements (p the flat spatial position), in
+// layout l.
+func layoutIndex(l Layout, n, c, ch, p, plane int) int {
 	if l == ChannelsLast {
-		return (n*plane+sp)*ch + c
+		return (n*plane+p)*ch + c
 	}
-	return (n*ch+c)*plane + sp
+	return (n*ch+c)*plane + p
 }
 
 // forEach calls f with pos running over every position of sizes, last dim
