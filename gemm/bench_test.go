@@ -126,7 +126,7 @@ func BenchmarkSgemmBlocking(b *testing.B) {
 		for _, isa := range kernels.Available() {
 			for i, tk := range tileCandidates(isa) {
 				for _, kc := range []int{128, 192, 256, 320, 384, 512} {
-					_, l2, _ := cacheSizes()
+					_, l2, _ := kernels.Caches()
 					for _, share := range []int{4, 2} { // mc x kc takes l2/share
 						mc := max(tk.mr, l2/share/(4*kc)/tk.mr*tk.mr)
 						b.Run(fmt.Sprintf("%d/%s/kc%d/mc%d", n, tk.name, kc, mc), func(b *testing.B) {

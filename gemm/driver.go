@@ -134,7 +134,7 @@ type macroBlock struct {
 func (w *workspace) sizeTiles(p *problem, mcMax, ncMax int) int {
 	MR, NR, kcMax := p.fast.mr, p.fast.nr, p.tiles.kc
 	if p.tiles.packA {
-		w.ensureA(ceilDiv(mcMax, MR)*(kcMax*MR+16) + packSlack)
+		w.ensureA(ceilDiv(mcMax, MR) * (kcMax*MR + 16)) // ensureA adds packSlack
 	}
 	// A transposed B is packed from its rows, one short run of kc floats
 	// per row and pass: too short for the hardware prefetchers when B
@@ -148,7 +148,7 @@ func (w *workspace) sizeTiles(p *problem, mcMax, ncMax int) int {
 		w.zero = make([]float32, slab)
 	}
 	if p.tiles.packB {
-		w.ensureB(ceilDiv(ncMax, NR)*(slab*NR+16) + packSlack)
+		w.ensureB(ceilDiv(ncMax, NR) * (slab*NR + 16)) // ensureB adds packSlack
 	}
 	return slab
 }

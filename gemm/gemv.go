@@ -280,11 +280,7 @@ func (w *workspace) vector(buf *[]float32, v []float32, ld int, strided bool, k 
 	if len(*buf) < k {
 		*buf = make([]float32, k)
 	}
-	g := (*buf)[:k]
-	for p := range g {
-		g[p] = v[p*ld]
-	}
-	return g
+	return gather((*buf)[:k], v, ld)
 }
 
 // formVectors returns the q <= 4 vectors of a form, k long each: the rows

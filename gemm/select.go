@@ -53,11 +53,8 @@ type blocking struct {
 	l1, l2, l3 int // bytes, for the driver's own adjustments
 }
 
-// cacheSizes is kernels.Caches: the sizes the blocking derives from.
-func cacheSizes() (l1, l2, l3 int) { return kernels.Caches() }
-
 func blockingFor(mr, nr int) blocking {
-	l1, l2, l3 := cacheSizes()
+	l1, l2, l3 := kernels.Caches()
 	return blockingFrom(mr, nr, l1, l2, l3)
 }
 

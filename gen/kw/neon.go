@@ -243,16 +243,27 @@ func (n *neon) MoveGP(src G) G {
 	return G{r}
 }
 
-func (n *neon) AddImm(g G, imm int) {
-	r := ng(g)
-	n.op([]*vreg{r}, func() { n.fn.Op("ADD", a.Imm(int64(imm)), r.gs(), r.gs()) })
-	n.wrote(ng(g))
-}
+func (n *neon) AddImm(g G, imm int) { n.immOp("ADD", g, imm, "") }
 
-func (n *neon) SubImm(g G, imm int) {
+func (n *neon) SubImm(g G, imm int) { n.immOp("SUB", g, imm, "") }
+
+// immOp records g = g <mnem> imm, and with label, a branch to it when the
+// result is zero (CBZ: the A64 ALU ops that take an immediate set no
+// flags unless asked).
+func (n *neon) immOp(mnem string, g G, imm int, label string) {
 	r := ng(g)
-	n.op([]*vreg{r}, func() { n.fn.Op("SUB", a.Imm(int64(imm)), r.gs(), r.gs()) })
-	n.wrote(ng(g))
+	text := func() {
+		n.fn.Op(mnem, a.Imm(int64(imm)), r.gs(), r.gs())
+		if label != "" {
+			n.fn.Op("CBZ", r.gs(), label)
+		}
+	}
+	if label != "" {
+		n.branch(label, []*vreg{r}, text)
+	} else {
+		n.op([]*vreg{r}, text)
+	}
+	n.wrote(r)
 }
 
 func (n *neon) MulImm(dst, src G, imm int) {
@@ -415,29 +426,11 @@ func (n *neon) AddGP(dst, src G) {
 	n.wrote(ng(dst))
 }
 
-func (n *neon) ShlImm(g G, sh int) {
-	r := ng(g)
-	n.op([]*vreg{r}, func() { n.fn.Op("LSL", a.Imm(int64(sh)), r.gs(), r.gs()) })
-	n.wrote(ng(g))
-}
+func (n *neon) ShlImm(g G, sh int) { n.immOp("LSL", g, sh, "") }
 
-func (n *neon) ShrImmJumpZero(g G, sh int, label string) {
-	r := ng(g)
-	n.branch(label, []*vreg{r}, func() {
-		n.fn.Op("LSR", a.Imm(int64(sh)), r.gs(), r.gs())
-		n.fn.Op("CBZ", r.gs(), label)
-	})
-	n.wrote(ng(g))
-}
+func (n *neon) ShrImmJumpZero(g G, sh int, label string) { n.immOp("LSR", g, sh, label) }
 
-func (n *neon) AndImmJumpZero(g G, imm int, label string) {
-	r := ng(g)
-	n.branch(label, []*vreg{r}, func() {
-		n.fn.Op("AND", a.Imm(int64(imm)), r.gs(), r.gs())
-		n.fn.Op("CBZ", r.gs(), label)
-	})
-	n.wrote(ng(g))
-}
+func (n *neon) AndImmJumpZero(g G, imm int, label string) { n.immOp("AND", g, imm, label) }
 
 func (n *neon) DecJumpZero(g G, label string) {
 	r := ng(g)
