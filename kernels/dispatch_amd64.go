@@ -61,7 +61,7 @@ func amd64Table(i ISA) Table {
 func gemmKernels(i ISA) GemmKernels {
 	switch i {
 	case AVX2, AVX512:
-		return defaultMicro(i.String())
+		return defaultMicro(i)
 	}
 	return generic.Gemm
 }

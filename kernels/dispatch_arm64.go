@@ -22,7 +22,7 @@ var neon = Table{
 	},
 	// The default family's Micro in the generated table (gemm_asm.go):
 	// 8x12, 24 accumulators, three B vectors.
-	Gemm: defaultMicro("NEON"),
+	Gemm: defaultMicro(NEON),
 	Peak: asm.FmaPeakNEON,
 }
 
