@@ -2,88 +2,146 @@ package conv
 
 import (
 	"fmt"
-	"math"
-
-	"github.com/convkit/convkit/gemm"
-	"github.com/convkit/convkit/kernels"
+	"runtime"
+	"sync/atomic"
 )
 
-// Epilogue is what Forward fuses after the convolution, in this order:
-// the bias (Forward's b), then y += Residual (same shape and layout as y)
-// when Residual is not nil, then ReLU when set.
-type Epilogue struct {
-	Residual []float32
-	ReLU     bool
-}
-
-// Options configure a plan.
+// Options configure a plan. The zero value is auto on every thread, for
+// every pass, without a workspace limit.
 type Options struct {
-	// Threads is the thread count of the plan's GEMMs (<= 0: GOMAXPROCS).
-	// The results are bitwise the same for every thread count.
+	// Threads is the plan's thread count (<= 0: GOMAXPROCS). The results
+	// are bitwise the same for every thread count.
 	Threads int
-	tile    int // tests: the column tile width (0: from the cache size)
+	// Algorithm is "auto" (or "") or the name of one algorithm
+	// (Algorithms), which then runs every pass the plan is for.
+	Algorithm string
+	// Precision bounds the algorithms auto may pick; a named algorithm
+	// must meet it too.
+	Precision Precision
+	// WorkspaceLimit caps the bytes of buffers the plan's algorithms may
+	// hold (0: none). Over it a named algorithm is refused with an error;
+	// auto picks among those that fit.
+	WorkspaceLimit int64
+	// Passes are the passes the plan will run (0: all three). A named
+	// algorithm must support each of them.
+	Passes Passes
+	// Autotune makes auto time its candidates once per problem, pass,
+	// thread count and ISA, and keep the fastest (in memory, and in
+	// TuneFile when it is set), instead of ranking them by cost model.
+	Autotune bool
+	// TuneFile is where autotune's choices are kept between processes:
+	// read when a plan first needs it, appended to on each new choice.
+	TuneFile string
+	tile     int // tests: the im2col column tile (0: from the cache size)
 }
 
-// Plan runs one problem with the im2col + SGEMM algorithm: each group of
-// each image is lowered into column tiles that stay in cache (never the
-// whole lowered matrix) and multiplied by the weights on convkit's SGEMM;
-// backward-data adds the columns back (col2im), backward-filter multiplies
-// the gradient by the lowered input. It covers every parameter of Problem.
-// A channels-last problem is converted to channels-first and back, inside
-// the call. Calls allocate nothing after NewPlan. A Plan must not be used
-// by two goroutines at once (its workspace is shared by its calls).
+// Plan computes the passes of one problem. NewPlan validates it, picks an
+// algorithm per pass and builds its buffers; calls then allocate nothing.
+//
+// A Plan is not safe for concurrent use: its buffers serve one call at a
+// time. A call that overlaps another call on the same Plan panics rather
+// than returning a corrupted result. Use one Plan per goroutine.
 type Plan struct {
-	s    *Shape
-	low  *lowering
-	ctx  *gemm.Context
-	tile int       // short positions per column tile
-	col  []float32 // one column tile: rows x tile
-	// Channels-first copies of the activations of a channels-last
-	// problem (nil otherwise).
-	xcf, ycf []float32
+	s       *Shape
+	algos   [numPasses]Algorithm
+	engines [numPasses]Engine
+	bytes   int64
+	busy    atomic.Bool
+	// packed is the copy PackWeights made; Forward and BackwardData use it
+	// when given w == nil.
+	packed []float32
 }
 
-// NewPlan validates p and returns its plan.
+// NewPlan validates p and returns its plan under opt.
 func NewPlan(p Problem, opt Options) (*Plan, error) {
 	s, err := p.Resolve()
 	if err != nil {
 		return nil, err
 	}
-	if long := max(s.InSize, s.OutLen); long > math.MaxInt32 {
-		return nil, s.op().Errorf("in", "a spatial plane of %d elements: the im2col plan indexes planes with int32", long)
+	if opt.Threads <= 0 {
+		opt.Threads = runtime.GOMAXPROCS(0)
 	}
-	pl := &Plan{s: s, low: newLowering(s), ctx: gemm.NewContext(opt.Threads)}
-	rows := s.CPerG * s.KernelSize
-	if s.Transposed {
-		rows = s.KPerG * s.KernelSize
+	cfg := Config{Threads: opt.Threads, WorkspaceLimit: opt.WorkspaceLimit, tile: opt.tile}
+	pl := &Plan{s: s}
+	built := map[string]Engine{}
+	for pass := range numPasses {
+		if !opt.Passes.Has(pass) {
+			continue
+		}
+		a, err := pick(s, pass, opt, cfg)
+		if err != nil {
+			return nil, err
+		}
+		e, ok := built[a.Name()]
+		if !ok {
+			if e, err = a.New(s, cfg); err != nil {
+				return nil, err
+			}
+			built[a.Name()] = e
+			pl.bytes += e.Workspace()
+		}
+		pl.algos[pass], pl.engines[pass] = a, e
 	}
-	shortLen := prod(pl.low.short)
-	pl.tile = tileFor(rows, shortLen)
-	if opt.tile > 0 {
-		pl.tile = min(opt.tile, shortLen)
-	}
-	if pl.low.identity {
-		pl.tile = shortLen // one GEMM per image and group, on the activations
-	} else {
-		pl.col = make([]float32, rows*pl.tile)
-	}
-	if s.Layout == ChannelsLast {
-		pl.xcf, pl.ycf = make([]float32, s.XLen), make([]float32, s.YLen)
+	if lim := opt.WorkspaceLimit; lim > 0 && pl.bytes > lim {
+		return nil, s.op().Errorf("workspace_limit", "the plan's algorithms need %d bytes of workspace together, the limit is %d", pl.bytes, lim)
 	}
 	return pl, nil
 }
 
-// tileFor is the column tile width: a tile of rows x width floats takes
-// about half of L2 (so the GEMM reads it from cache), in whole 16-column
-// steps, and no more than the short positions there are.
-func tileFor(rows, shortLen int) int {
-	_, l2, _ := kernels.Caches()
-	w := (l2 / 2) / (4 * max(1, rows)) &^ 15
-	return max(1, min(shortLen, max(16, w)))
-}
-
 // Shape returns the plan's resolved problem.
 func (pl *Plan) Shape() *Shape { return pl.s }
+
+// Algorithm returns the name of the algorithm that runs pass ("" for a
+// pass the plan is not for).
+func (pl *Plan) Algorithm(pass Pass) string {
+	if pass < numPasses && pl.algos[pass] != nil {
+		return pl.algos[pass].Name()
+	}
+	return ""
+}
+
+// Workspace returns the bytes of buffers the plan holds. The GEMM's
+// packing panels (a few hundred KiB per thread, from the cache sizes) come
+// on top.
+func (pl *Plan) Workspace() int64 { return pl.bytes }
+
+// PackWeights keeps w (in each algorithm's own form, where it has one) for
+// Forward and BackwardData, which then take w == nil. Call it again after
+// every change of the weights, such as an optimizer step.
+func (pl *Plan) PackWeights(w []float32) {
+	pl.need("w", w, pl.s.WLen)
+	if pl.packed == nil {
+		pl.packed = make([]float32, len(w))
+	}
+	copy(pl.packed, w)
+}
+
+// weights returns w, or the packed copy for nil.
+func (pl *Plan) weights(w []float32) []float32 {
+	if w == nil {
+		if pl.packed == nil {
+			panic(fmt.Sprintf("%s: w is nil and PackWeights was not called", pl.s.op()))
+		}
+		return pl.packed
+	}
+	pl.need("w", w, pl.s.WLen)
+	return w
+}
+
+// engine returns the engine of pass, panicking for a pass the plan is not
+// for, and marks the plan busy until done is called.
+func (pl *Plan) engine(pass Pass) Engine {
+	e := pl.engines[pass]
+	if e == nil {
+		panic(fmt.Sprintf("%s: the plan was made without the %s pass (Options.Passes)", pl.s.op(), pass))
+	}
+	if !pl.busy.CompareAndSwap(false, true) {
+		panic(fmt.Sprintf("%s: a Plan used by two goroutines at once (make one Plan per goroutine)", pl.s.op()))
+	}
+	return e
+}
+
+func (pl *Plan) done() { pl.busy.Store(false) }
 
 // need panics unless v has n elements: before any kernel runs, naming the
 // argument.
@@ -104,39 +162,32 @@ func (pl *Plan) needBias(name string, v []float32) {
 }
 
 // Forward computes y = conv(x, w) + b, then the epilogue (nil: none). b
-// must be nil for a problem without bias, else have K elements.
+// must be nil for a problem without bias, else have K elements; w nil
+// means the weights of PackWeights.
 func (pl *Plan) Forward(y, x, w, b []float32, ep *Epilogue) {
 	s := pl.s
 	pl.need("y", y, s.YLen)
 	pl.need("x", x, s.XLen)
-	pl.need("w", w, s.WLen)
+	w = pl.weights(w)
 	pl.needBias("b", b)
 	if ep != nil && ep.Residual != nil {
 		pl.need("residual", ep.Residual, s.YLen)
 	}
-	xs, ys := pl.channelsFirst(x, pl.xcf, s.C, s.In), pl.ycfOr(y)
-	if s.Transposed {
-		pl.scatter(ys, xs, w, s.C, s.K)
-	} else {
-		pl.gather(ys, xs, w, s.C, s.K)
-	}
-	pl.channelsLast(y, ys, s.K, s.Out)
-	pl.epilogue(y, b, ep)
+	e := pl.engine(PassForward)
+	defer pl.done()
+	e.Forward(y, x, w, b, ep)
 }
 
-// BackwardData computes dx from dy and w.
+// BackwardData computes dx from dy and w (nil: the weights of
+// PackWeights).
 func (pl *Plan) BackwardData(dx, dy, w []float32) {
 	s := pl.s
 	pl.need("dx", dx, s.XLen)
 	pl.need("dy", dy, s.YLen)
-	pl.need("w", w, s.WLen)
-	dys, dxs := pl.channelsFirst(dy, pl.ycf, s.K, s.Out), pl.xcfOr(dx)
-	if s.Transposed {
-		pl.gather(dxs, dys, w, s.K, s.C)
-	} else {
-		pl.scatter(dxs, dys, w, s.K, s.C)
-	}
-	pl.channelsLast(dx, dxs, s.C, s.In)
+	w = pl.weights(w)
+	e := pl.engine(PassBackwardData)
+	defer pl.done()
+	e.BackwardData(dx, dy, w)
 }
 
 // BackwardFilter computes dw (and db, when the problem has bias) from x
@@ -147,217 +198,7 @@ func (pl *Plan) BackwardFilter(dw, db, x, dy []float32, accumulate bool) {
 	pl.need("x", x, s.XLen)
 	pl.need("dy", dy, s.YLen)
 	pl.needBias("db", db)
-	xs := pl.channelsFirst(x, pl.xcf, s.C, s.In)
-	dys := pl.channelsFirst(dy, pl.ycf, s.K, s.Out)
-	pl.filter(dw, xs, dys, accumulate)
-	if s.Bias {
-		pl.biasGrad(db, dy, accumulate)
-	}
-}
-
-// gather computes dst = W * lower(src) for each image and group: the
-// convolution's forward pass (src = x) and the transposed one's
-// backward-data pass (src = dy). The long tensor src has srcCh channels,
-// dst (dstCh channels) is indexed by short positions.
-func (pl *Plan) gather(dst, src, w []float32, srcCh, dstCh int) {
-	s, l := pl.s, pl.low
-	ks := s.KernelSize
-	sg, dg := srcCh/s.Groups, dstCh/s.Groups
-	shortLen := prod(l.short)
-	rows := sg * ks
-	for n := 0; n < s.N; n++ {
-		for g := 0; g < s.Groups; g++ {
-			srcG := src[(n*srcCh+g*sg)*l.longPlane:][:sg*l.longPlane]
-			dstG := dst[(n*dstCh+g*dg)*shortLen:][:dg*shortLen]
-			// Convolution: W_g is dg x (sg*ks) as stored. Transposed
-			// (backward-data): W_g (dg x sg*ks, the transposed problem's
-			// C x K/g x kernel) as stored too.
-			wg := w[g*dg*rows:][:dg*rows]
-			if l.identity {
-				pl.ctx.Sgemm(false, false, dg, shortLen, rows, 1, wg, rows, srcG, shortLen, 0, dstG, shortLen)
-				continue
-			}
-			for j0 := 0; j0 < shortLen; j0 += pl.tile {
-				cols := min(pl.tile, shortLen-j0)
-				col := pl.col[:rows*cols]
-				l.im2col(col, srcG, sg, j0, cols)
-				pl.ctx.Sgemm(false, false, dg, cols, rows, 1, wg, rows, col, cols, 0, dstG[j0:], shortLen)
-			}
-		}
-	}
-}
-
-// scatter computes dst = col2im(W^T * src) for each image and group: the
-// transposed convolution's forward pass (src = x) and the convolution's
-// backward-data pass (src = dy). src (srcCh channels) is indexed by short
-// positions, dst (dstCh channels) is the long tensor.
-func (pl *Plan) scatter(dst, src, w []float32, srcCh, dstCh int) {
-	s, l := pl.s, pl.low
-	ks := s.KernelSize
-	sg, dg := srcCh/s.Groups, dstCh/s.Groups
-	shortLen := prod(l.short)
-	rows := dg * ks
-	clear(dst)
-	for n := 0; n < s.N; n++ {
-		for g := 0; g < s.Groups; g++ {
-			srcG := src[(n*srcCh+g*sg)*shortLen:][:sg*shortLen]
-			dstG := dst[(n*dstCh+g*dg)*l.longPlane:][:dg*l.longPlane]
-			wg := w[g*sg*rows:][:sg*rows] // sg x (dg*ks)
-			if l.identity {
-				pl.ctx.Sgemm(true, false, rows, shortLen, sg, 1, wg, rows, srcG, shortLen, 0, dstG, shortLen)
-				continue
-			}
-			for j0 := 0; j0 < shortLen; j0 += pl.tile {
-				cols := min(pl.tile, shortLen-j0)
-				col := pl.col[:rows*cols]
-				pl.ctx.Sgemm(true, false, rows, cols, sg, 1, wg, rows, srcG[j0:], shortLen, 0, col, cols)
-				l.col2im(dstG, col, dg, j0, cols)
-			}
-		}
-	}
-}
-
-// filter computes the weight gradient: for a convolution dW_g = dy_g *
-// lower(x)^T, for a transposed one dW_g = x_g * lower(dy)^T, summed over
-// the images and tiles in a fixed order.
-func (pl *Plan) filter(dw, x, dy []float32, accumulate bool) {
-	s, l := pl.s, pl.low
-	ks := s.KernelSize
-	short, long, shortCh, longCh := dy, x, s.K, s.C
-	if s.Transposed {
-		short, long, shortCh, longCh = x, dy, s.C, s.K
-	}
-	sg, lg := shortCh/s.Groups, longCh/s.Groups
-	shortLen := prod(l.short)
-	rows := lg * ks
-	beta := float32(0)
-	if accumulate {
-		beta = 1
-	}
-	for g := 0; g < s.Groups; g++ {
-		dwg := dw[g*sg*rows:][:sg*rows]
-		b := beta
-		for n := 0; n < s.N; n++ {
-			longG := long[(n*longCh+g*lg)*l.longPlane:][:lg*l.longPlane]
-			shortG := short[(n*shortCh+g*sg)*shortLen:][:sg*shortLen]
-			if l.identity {
-				pl.ctx.Sgemm(false, true, sg, rows, shortLen, 1, shortG, shortLen, longG, shortLen, b, dwg, rows)
-				b = 1
-				continue
-			}
-			for j0 := 0; j0 < shortLen; j0 += pl.tile {
-				cols := min(pl.tile, shortLen-j0)
-				col := pl.col[:rows*cols]
-				l.im2col(col, longG, lg, j0, cols)
-				pl.ctx.Sgemm(false, true, sg, rows, cols, 1, shortG[j0:], shortLen, col, cols, b, dwg, rows)
-				b = 1
-			}
-		}
-	}
-}
-
-// biasGrad sums dy over the images and positions, per channel, in a fixed
-// order (image, position), in float64 rounded once: its error does not grow
-// with the plane (a float32 sum of N*prod(out) terms would).
-func (pl *Plan) biasGrad(db, dy []float32, accumulate bool) {
-	s := pl.s
-	if !accumulate {
-		clear(db)
-	}
-	plane := s.OutLen
-	for k := 0; k < s.K; k++ {
-		var sum float64
-		for n := 0; n < s.N; n++ {
-			for p := 0; p < plane; p++ {
-				i := layoutIndex(s.Layout, n, k, s.K, p, plane)
-				sum += float64(dy[i])
-			}
-		}
-		db[k] += float32(sum)
-	}
-}
-
-// epilogue adds the bias and the residual and applies ReLU, on y in the
-// problem's layout.
-func (pl *Plan) epilogue(y, b []float32, ep *Epilogue) {
-	s := pl.s
-	var res []float32
-	relu := false
-	if ep != nil {
-		res, relu = ep.Residual, ep.ReLU
-	}
-	if b == nil && res == nil && !relu {
-		return
-	}
-	plane := s.OutLen
-	for n := 0; n < s.N; n++ {
-		for k := 0; k < s.K; k++ {
-			for p := 0; p < plane; p++ {
-				i := layoutIndex(s.Layout, n, k, s.K, p, plane)
-				v := y[i]
-				if b != nil {
-					v += b[k]
-				}
-				if res != nil {
-					v += res[i]
-				}
-				if relu && !(v > 0) && v == v {
-					v = 0
-				}
-				y[i] = v
-			}
-		}
-	}
-}
-
-// channelsFirst returns v as channels-first: v itself, or its copy in buf
-// for a channels-last problem.
-func (pl *Plan) channelsFirst(v, buf []float32, ch int, sizes []int) []float32 {
-	if pl.s.Layout != ChannelsLast {
-		return v
-	}
-	relayout(buf, v, pl.s.N, ch, prod(sizes), true)
-	return buf
-}
-
-// channelsLast copies the channels-first result cf into dst for a
-// channels-last problem (cf is dst itself otherwise).
-func (pl *Plan) channelsLast(dst, cf []float32, ch int, sizes []int) {
-	if pl.s.Layout == ChannelsLast {
-		relayout(dst, cf, pl.s.N, ch, prod(sizes), false)
-	}
-}
-
-// relayout copies n images of ch channels of plane elements between the
-// layouts: channels-last src into channels-first dst (toFirst), or back.
-func relayout(dst, src []float32, n, ch, plane int, toFirst bool) {
-	for img := 0; img < n; img++ {
-		for p := 0; p < plane; p++ {
-			for c := 0; c < ch; c++ {
-				first, last := layoutIndex(ChannelsFirst, img, c, ch, p, plane), layoutIndex(ChannelsLast, img, c, ch, p, plane)
-				if toFirst {
-					dst[first] = src[last]
-				} else {
-					dst[last] = src[first]
-				}
-			}
-		}
-	}
-}
-
-// ycfOr is where a pass writes a y-shaped result: y itself, or the
-// channels-first buffer.
-func (pl *Plan) ycfOr(y []float32) []float32 {
-	if pl.s.Layout == ChannelsLast {
-		return pl.ycf
-	}
-	return y
-}
-
-// xcfOr is ycfOr for x-shaped results.
-func (pl *Plan) xcfOr(x []float32) []float32 {
-	if pl.s.Layout == ChannelsLast {
-		return pl.xcf
-	}
-	return x
+	e := pl.engine(PassBackwardFilter)
+	defer pl.done()
+	e.BackwardFilter(dw, db, x, dy, accumulate)
 }

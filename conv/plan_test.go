@@ -159,9 +159,20 @@ func TestPlanTiles(t *testing.T) {
 // result on 1, 2 and 3 threads.
 func TestPlanDeterministic(t *testing.T) {
 	for pi, p := range enginePlans {
+		for _, tile := range []int{0, 5} {
+			checkDeterministic(t, pi, p, tile)
+		}
+	}
+}
+
+// checkDeterministic runs every pass of p on 1, 2 and 3 threads with
+// column tiles of tile positions (0: the default), so that both the runs
+// of items on their own threads and the GEMMs on every thread are covered.
+func checkDeterministic(t *testing.T, pi int, p Problem, tile int) {
+	{
 		var first [3][]float32
 		for threads := 1; threads <= 3; threads++ {
-			pl, err := NewPlan(p, Options{Threads: threads})
+			pl, err := NewPlan(p, Options{Threads: threads, tile: tile})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,7 +195,7 @@ func TestPlanDeterministic(t *testing.T) {
 			for i, name := range []string{"y", "dx", "dw"} {
 				for j := range got[i] {
 					if math.Float32bits(got[i][j]) != math.Float32bits(first[i][j]) {
-						t.Fatalf("problem %d %s[%d]: %v on %d threads, %v on 1", pi, name, j, got[i][j], threads, first[i][j])
+						t.Fatalf("problem %d tile %d %s[%d]: %v on %d threads, %v on 1", pi, tile, name, j, got[i][j], threads, first[i][j])
 					}
 				}
 			}
@@ -258,8 +269,19 @@ func TestPlanIdentity(t *testing.T) {
 		nonZero := func(v int) bool { return v != 0 }
 		want := s.KernelSize == 1 && !slices.ContainsFunc(s.Stride, notOne) &&
 			!slices.ContainsFunc(s.PadBefore, nonZero) && !slices.ContainsFunc(s.PadAfter, nonZero)
-		if pl.low.identity != want || (want && pl.col != nil) {
-			t.Errorf("problem %d: identity %v (col %d), want %v", i, pl.low.identity, len(pl.col), want)
+		e := pl.engines[PassForward].(*im2colEngine)
+		if e.low.Identity() != want || (want && e.cols[0] != nil) {
+			t.Errorf("problem %d: identity %v (col %d), want %v", i, e.low.Identity(), len(e.cols[0]), want)
+		}
+		p.Layout = ChannelsLast
+		if pl, err = NewPlan(p, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		// Channels-last, the identity runs on the activations as laid out:
+		// no copies to channels-first.
+		e = pl.engines[PassForward].(*im2colEngine)
+		if e.channelsLastGEMM != want || want && e.xcf != nil {
+			t.Errorf("problem %d channels-last: GEMM on the activations %v (copies %d), want %v", i, e.channelsLastGEMM, len(e.xcf), want)
 		}
 	}
 }

@@ -2,7 +2,8 @@ package gemm
 
 import (
 	"runtime"
-	"time"
+
+	"github.com/convkit/convkit/internal/workers"
 )
 
 // pool is a Context's helper goroutines. They hold no reference to the
@@ -13,50 +14,9 @@ type pool struct {
 	done chan struct{}
 }
 
-// spinFor is how long a helper (and the caller, waiting for the helpers)
-// polls before blocking on a channel. Waking a parked goroutine costs tens
-// of microseconds on a VM (futex wake and reschedule), as much as a whole
-// 128^3 product; back-to-back calls, the common case in a network, find
-// the helpers still polling.
-const spinFor = 50 * time.Microsecond
-
-// recv takes one value from c, polling for up to spinFor before blocking.
-// With yield, the poll lets other goroutines run now and then
-// (runtime.Gosched); without, it spins. The caller waits without yielding
-// when every thread of the call has a P of its own: a caller locked to its
-// OS thread (runtime.LockOSThread) cannot Gosched without handing its P
-// over and sleeping until the scheduler gives it back, two futex calls
-// that cost more than a 256^3 product split in two (measured: 2 threads
-// ran at 0.57x the unlocked speed).
-func recv[T any](c chan T, yield bool) (T, bool) {
-	select {
-	case v, ok := <-c:
-		return v, ok
-	default:
-	}
-	start := time.Now()
-	for i := 0; ; i++ {
-		select {
-		case v, ok := <-c:
-			return v, ok
-		default:
-		}
-		if i&63 == 63 {
-			if time.Since(start) > spinFor {
-				break
-			}
-			if yield {
-				runtime.Gosched()
-			}
-		}
-	}
-	v, ok := <-c
-	return v, ok
-}
-
 func (p *pool) worker() {
 	for {
-		j, ok := recv(p.jobs, true)
+		j, ok := workers.Recv(p.jobs, true)
 		if !ok {
 			return
 		}
@@ -83,6 +43,6 @@ func (ctx *Context) runParallel(t int) {
 	ctx.jobs[0].run()
 	yield := runtime.GOMAXPROCS(0) < t // else the helpers run beside this goroutine
 	for i := 1; i < t; i++ {
-		recv(ctx.pool.done, yield)
+		workers.Recv(ctx.pool.done, yield)
 	}
 }

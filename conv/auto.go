@@ -1,0 +1,252 @@
+package conv
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/convkit/convkit/kernels"
+)
+
+// pick returns the algorithm of pass under opt: the named one, checked
+// against the problem, the precision and the workspace limit, or auto's
+// choice among the algorithms that pass those checks.
+func pick(s *Shape, pass Pass, opt Options, cfg Config) (Algorithm, error) {
+	if opt.Algorithm != "" && opt.Algorithm != "auto" {
+		a, err := Lookup(opt.Algorithm)
+		if err != nil {
+			return nil, err
+		}
+		return a, admits(a, s, pass, opt, cfg)
+	}
+	var cands []Algorithm
+	var reasons []error
+	for _, a := range registry {
+		if err := admits(a, s, pass, opt, cfg); err != nil {
+			reasons = append(reasons, err)
+			continue
+		}
+		cands = append(cands, a)
+	}
+	switch {
+	case len(cands) == 0:
+		return nil, fmt.Errorf("%s: no algorithm computes %s: %w", s.op(), pass, errors.Join(reasons...))
+	case len(cands) == 1:
+		return cands[0], nil
+	case opt.Autotune:
+		return tuned(s, pass, opt, cfg, cands)
+	}
+	h := HostNow()
+	best, bestCost := cands[0], math.Inf(1)
+	for _, a := range cands {
+		if c := a.Cost(s, pass, h, cfg.Threads); c < bestCost {
+			best, bestCost = a, c
+		}
+	}
+	return best, nil
+}
+
+// admits checks that a computes pass of s within the precision and the
+// workspace limit.
+func admits(a Algorithm, s *Shape, pass Pass, opt Options, cfg Config) error {
+	if err := a.Supports(s, pass); err != nil {
+		return err
+	}
+	if opt.Precision == Exact && !a.Exact() {
+		return &UnsupportedError{Algorithm: a.Name(), Pass: pass, Reason: "not exact (Precision is Exact)"}
+	}
+	if lim := cfg.WorkspaceLimit; lim > 0 {
+		if need := a.Workspace(s, cfg); need > lim {
+			return s.op().Errorf("workspace_limit", "%s needs at least %d bytes of workspace, the limit is %d", a.Name(), need, lim)
+		}
+	}
+	return nil
+}
+
+var host struct {
+	sync.Mutex
+	byISA map[kernels.ISA]Host
+}
+
+// HostNow returns the cost models' view of this machine under the bound
+// ISA: the cache sizes, and the FMA peak of one thread, measured on the
+// first call per ISA (a few milliseconds).
+func HostNow() Host {
+	isa := kernels.Current()
+	host.Lock()
+	defer host.Unlock()
+	if h, ok := host.byISA[isa]; ok {
+		return h
+	}
+	if host.byISA == nil {
+		host.byISA = map[kernels.ISA]Host{}
+	}
+	l1, l2, l3 := kernels.Caches()
+	h := Host{PeakGFLOPS: measurePeak(), L1: l1, L2: l2, L3: l3}
+	host.byISA[isa] = h
+	return h
+}
+
+// measurePeak times the bound FMA-peak kernel: the best of a few 1 ms
+// runs, in GFLOPS.
+func measurePeak() float64 {
+	peak := kernels.Bound().Peak
+	best := 0.0
+	for iters := 1 << 10; ; iters *= 2 {
+		start := time.Now()
+		flops := peak(iters)
+		el := time.Since(start)
+		if el < time.Millisecond {
+			continue
+		}
+		for range 3 {
+			start = time.Now()
+			flops = peak(iters)
+			best = max(best, float64(flops)/time.Since(start).Seconds()/1e9)
+		}
+		return max(best, float64(flops)/el.Seconds()/1e9)
+	}
+}
+
+// The autotune cache: choices by key, and the files already read.
+var tune struct {
+	sync.Mutex
+	choice map[string]string
+	read   map[string]bool
+}
+
+// tuneKey names what a choice holds for: the problem, the pass, the
+// thread count and the ISA.
+func tuneKey(s *Shape, pass Pass, threads int) string {
+	p := s.Problem
+	return fmt.Sprintf("%s n=%d c=%d k=%d in=%v kernel=%v stride=%v dil=%v pad=%v/%v groups=%d bias=%t mode=%s outpad=%v layout=%s %s t=%d isa=%s",
+		s.op(), p.N, p.C, p.K, p.In, p.Kernel, s.Stride, s.Dilation, s.PadBefore, s.PadAfter, s.Groups, p.Bias,
+		p.PaddingMode, p.OutputPadding, p.Layout, pass, threads, kernels.Current())
+}
+
+// tuned returns autotune's choice among cands: kept from before (in
+// memory or opt.TuneFile), or timed now and kept.
+func tuned(s *Shape, pass Pass, opt Options, cfg Config, cands []Algorithm) (Algorithm, error) {
+	key := tuneKey(s, pass, cfg.Threads)
+	tune.Lock()
+	defer tune.Unlock()
+	if tune.choice == nil {
+		tune.choice, tune.read = map[string]string{}, map[string]bool{}
+	}
+	if f := opt.TuneFile; f != "" && !tune.read[f] {
+		if err := readTuneFile(f); err != nil {
+			return nil, err
+		}
+		tune.read[f] = true
+	}
+	if name, ok := tune.choice[key]; ok {
+		for _, a := range cands {
+			if a.Name() == name {
+				return a, nil
+			}
+		}
+	}
+	best, err := timeCandidates(s, pass, cfg, cands)
+	if err != nil {
+		return nil, err
+	}
+	tune.choice[key] = best.Name()
+	if f := opt.TuneFile; f != "" {
+		if err := appendTuneFile(f, key, best.Name()); err != nil {
+			return nil, err
+		}
+	}
+	return best, nil
+}
+
+// timeCandidates runs pass of s once per candidate to warm up, then times
+// it at least 3 times and 20 ms, and returns the fastest by median-free
+// minimum (the least disturbed run).
+func timeCandidates(s *Shape, pass Pass, cfg Config, cands []Algorithm) (Algorithm, error) {
+	r := rand.New(rand.NewPCG(1, 2))
+	fill := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	x, w, y := fill(s.XLen), fill(s.WLen), fill(s.YLen)
+	var b []float32
+	if s.Bias {
+		b = fill(s.K)
+	}
+	var best Algorithm
+	bestT := time.Duration(math.MaxInt64)
+	for _, a := range cands {
+		e, err := a.New(s, cfg)
+		if err != nil {
+			return nil, err
+		}
+		run := func() {
+			switch pass {
+			case PassForward:
+				e.Forward(y, x, w, b, nil)
+			case PassBackwardData:
+				e.BackwardData(x, y, w)
+			default:
+				e.BackwardFilter(w, b, x, y, false)
+			}
+		}
+		run()
+		least, total := time.Duration(math.MaxInt64), time.Duration(0)
+		for i := 0; i < 3 || total < 20*time.Millisecond; i++ {
+			start := time.Now()
+			run()
+			el := time.Since(start)
+			least, total = min(least, el), total+el
+		}
+		if least < bestT {
+			best, bestT = a, least
+		}
+	}
+	return best, nil
+}
+
+// readTuneFile loads the choices of a tune file (key TAB algorithm per
+// line); a missing file holds none.
+func readTuneFile(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("conv: autotune file: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		key, name, ok := strings.Cut(sc.Text(), "\t")
+		if !ok || key == "" || name == "" {
+			return fmt.Errorf("conv: autotune file %s:%d: want key<TAB>algorithm", path, line)
+		}
+		tune.choice[key] = name
+	}
+	return sc.Err()
+}
+
+func appendTuneFile(path, key, name string) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("conv: autotune file: %w", err)
+	}
+	_, err = fmt.Fprintf(f, "%s\t%s\n", key, name)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("conv: autotune file: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,475 @@
+package conv
+
+import (
+	"math"
+
+	"github.com/convkit/convkit/gemm"
+	"github.com/convkit/convkit/im2col"
+	"github.com/convkit/convkit/internal/workers"
+	"github.com/convkit/convkit/kernels"
+)
+
+// The im2col + SGEMM algorithm: each group of each image is lowered into
+// column tiles that stay in L2 (never the whole lowered matrix) and
+// multiplied by the weights on convkit's SGEMM, which reads a tile in
+// place where the product is short (m <= 128) and packs it otherwise.
+// Backward-data multiplies by the transposed weights and adds the columns
+// back (col2im); backward-filter multiplies the gradient by the lowered
+// input. A 1x1, stride-1, unpadded problem is a plain GEMM on the
+// activations in either layout (no lowering, no copy); any other
+// channels-last problem is converted to channels-first and back inside
+// the call.
+//
+// Threads: the tiles of every image and group are independent in the
+// forward pass, the images and groups in backward-data, the groups in
+// backward-filter; where there are enough of them each thread takes a run
+// of them with a 1-thread GEMM, else they run in order on a GEMM of every
+// thread. Either way every tile's arithmetic is the same (the GEMM's
+// results do not depend on its thread count), so the results are bitwise
+// the same for every thread count.
+type im2colAlgo struct{}
+
+func (im2colAlgo) Name() string { return "im2col" }
+func (im2colAlgo) Exact() bool  { return true }
+
+func (im2colAlgo) Supports(s *Shape, pass Pass) error {
+	if rows := prod(s.longSizes()[:s.Dims-1]); rows > math.MaxInt32 {
+		return &UnsupportedError{Algorithm: "im2col", Pass: pass, Reason: "more than 2^31 rows in a plane (the row table is int32)"}
+	}
+	return nil
+}
+
+func (a im2colAlgo) Workspace(s *Shape, cfg Config) int64 {
+	_, bytes := im2colBuffers(s, cfg)
+	return bytes
+}
+
+// Cost models the time as the GEMM at 80% of the peak plus the lowering
+// at about one element per two cycles, which is what the tiles measure
+// on the hosts so far; it only ranks the algorithms.
+func (im2colAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
+	peak := h.PeakGFLOPS * 1e9 * float64(max(1, threads))
+	lowered := float64(s.N) * float64(s.Groups) * float64(s.im2colRows()) * float64(prod(s.shortSizes()))
+	if newLowering(s).Identity() {
+		lowered = 0
+	}
+	// A cycle is about peak/32 FLOPs per thread on the FMA units.
+	return s.FLOPs()/(0.8*peak) + lowered*2*32/peak
+}
+
+func (a im2colAlgo) New(s *Shape, cfg Config) (Engine, error) {
+	tile, bytes := im2colBuffers(s, cfg)
+	if cfg.WorkspaceLimit > 0 && bytes > cfg.WorkspaceLimit {
+		return nil, s.op().Errorf("workspace_limit", "im2col needs at least %d bytes of workspace, the limit is %d", bytes, cfg.WorkspaceLimit)
+	}
+	t := max(1, cfg.Threads)
+	e := &im2colEngine{s: s, low: newLowering(s), tile: tile, rows: s.im2colRows(), team: workers.NewTeam(t),
+		all: gemm.NewContext(t), one: make([]*gemm.Context, t), cols: make([][]float32, t), bytes: bytes}
+	e.channelsLastGEMM = s.Layout == ChannelsLast && e.low.Identity()
+	for i := range t {
+		e.one[i] = gemm.NewContext(1)
+		if !e.low.Identity() {
+			e.cols[i] = make([]float32, e.rows*tile)
+		}
+	}
+	if s.Layout == ChannelsLast && !e.channelsLastGEMM {
+		e.xcf, e.ycf = make([]float32, s.XLen), make([]float32, s.YLen)
+	}
+	return e, nil
+}
+
+// im2colBuffers sizes the column tiles: a tile of rows x width floats per
+// thread takes about half of L2 (so the GEMM reads it from cache), in
+// whole 16-column steps, narrowed to fit cfg.WorkspaceLimit. It returns the
+// width and the bytes of every buffer (tiles and channels-last copies).
+func im2colBuffers(s *Shape, cfg Config) (tile int, bytes int64) {
+	low := newLowering(s)
+	shortLen := low.ShortLen()
+	var fixed int64
+	if s.Layout == ChannelsLast && !low.Identity() {
+		fixed = 4 * (int64(s.XLen) + int64(s.YLen))
+	}
+	if low.Identity() {
+		return shortLen, fixed
+	}
+	rows, t := s.im2colRows(), int64(max(1, cfg.Threads))
+	_, l2, _ := kernels.Caches()
+	tile = max(1, min(shortLen, max(16, (l2/2)/(4*max(1, rows))&^15)))
+	if cfg.tile > 0 {
+		tile = min(cfg.tile, shortLen)
+	}
+	perCol := 4 * int64(rows) * t
+	if lim := cfg.WorkspaceLimit; lim > 0 && fixed+perCol*int64(tile) > lim {
+		tile = int(max(1, (lim-fixed)/perCol))
+	}
+	return tile, fixed + perCol*int64(tile)
+}
+
+// newLowering is the lowering of s: a convolution lowers x (the long
+// tensor) at y's positions, a transposed one y at x's.
+func newLowering(s *Shape) *im2col.Lowering {
+	mode := im2col.Mode(s.PaddingMode)
+	if s.Transposed {
+		mode = im2col.Zeros
+	}
+	return im2col.New(im2col.Geometry{Short: s.shortSizes(), Long: s.longSizes(), Kernel: s.Kernel,
+		Stride: s.Stride, Dilation: s.Dilation, Pad: s.PadBefore, Mode: mode})
+}
+
+// shortSizes and longSizes are the spatial sizes of the short and the
+// long tensor (reference.go): y and x for a convolution, x and y for a
+// transposed one.
+func (s *Shape) shortSizes() []int {
+	if s.Transposed {
+		return s.In
+	}
+	return s.Out
+}
+
+func (s *Shape) longSizes() []int {
+	if s.Transposed {
+		return s.Out
+	}
+	return s.In
+}
+
+// im2colRows is the rows of a group's column matrix: the long tensor's
+// channels per group times the kernel offsets.
+func (s *Shape) im2colRows() int {
+	if s.Transposed {
+		return s.KPerG * s.KernelSize
+	}
+	return s.CPerG * s.KernelSize
+}
+
+// im2colEngine holds one problem's tiles and GEMM contexts.
+type im2colEngine struct {
+	s     *Shape
+	low   *im2col.Lowering
+	tile  int // short positions per column tile
+	rows  int // rows of a group's column matrix
+	team  *workers.Team
+	all   *gemm.Context   // every thread: for work that does not split
+	one   []*gemm.Context // one thread each, per team member
+	cols  [][]float32     // one column tile per team member (nil: identity)
+	bytes int64
+	// channelsLastGEMM: a channels-last identity problem, computed as
+	// GEMMs on the activations as they are laid out.
+	channelsLastGEMM bool
+	// Channels-first copies of the activations of a channels-last
+	// problem (nil otherwise).
+	xcf, ycf []float32
+	call     call // the call in progress, read by Run
+}
+
+// callKind is the loop a call runs.
+type callKind uint8
+
+const (
+	gatherCall  callKind = iota // dst = W * lower(src), per column tile
+	scatterCall                 // dst = lift(W^T * src), per image and group
+	filterCall                  // dW = short * lower(long)^T, per group
+)
+
+// call is the arguments of one pass, split into items: (image, group,
+// tile) for gather, (image, group) for scatter, groups for filter.
+type call struct {
+	kind         callKind
+	dst, src, w  []float32
+	srcCh, dstCh int
+	b            []float32 // gather of a channels-first forward: the fused epilogue
+	ep           *Epilogue
+	fuse         bool
+	beta         float32 // filter: 0 or 1 (accumulate)
+	items, per   int     // items, and items per part
+	parallel     bool    // each part on its own thread and 1-thread GEMM
+}
+
+func (e *im2colEngine) Workspace() int64 { return e.bytes }
+
+func (e *im2colEngine) tiles() int { return ceilDiv(e.low.ShortLen(), e.tile) }
+
+func (e *im2colEngine) Forward(y, x, w, b []float32, ep *Epilogue) {
+	s := e.s
+	if e.channelsLastGEMM {
+		e.channelsLast(y, x, w, s.C, s.K, !s.Transposed)
+		epilogueChannelsLast(s, y, b, ep)
+		return
+	}
+	xs, ys := e.channelsFirst(x, e.xcf, s.C, s.InSize), e.orBuffer(y, e.ycf)
+	fuse := s.Layout == ChannelsFirst && ep.active(b)
+	if s.Transposed {
+		e.run(call{kind: scatterCall, dst: ys, src: xs, w: w, srcCh: s.C, dstCh: s.K, b: b, ep: ep, fuse: fuse})
+	} else {
+		e.run(call{kind: gatherCall, dst: ys, src: xs, w: w, srcCh: s.C, dstCh: s.K, b: b, ep: ep, fuse: fuse})
+	}
+	if s.Layout == ChannelsLast {
+		relayout(y, ys, s.N, s.K, s.OutLen, false)
+		epilogueChannelsLast(s, y, b, ep)
+	}
+}
+
+func (e *im2colEngine) BackwardData(dx, dy, w []float32) {
+	s := e.s
+	if e.channelsLastGEMM {
+		e.channelsLast(dx, dy, w, s.K, s.C, s.Transposed)
+		return
+	}
+	dys, dxs := e.channelsFirst(dy, e.ycf, s.K, s.OutLen), e.orBuffer(dx, e.xcf)
+	if s.Transposed {
+		e.run(call{kind: gatherCall, dst: dxs, src: dys, w: w, srcCh: s.K, dstCh: s.C})
+	} else {
+		e.run(call{kind: scatterCall, dst: dxs, src: dys, w: w, srcCh: s.K, dstCh: s.C})
+	}
+	if s.Layout == ChannelsLast {
+		relayout(dx, dxs, s.N, s.C, s.InSize, false)
+	}
+}
+
+func (e *im2colEngine) BackwardFilter(dw, db, x, dy []float32, accumulate bool) {
+	s := e.s
+	beta := float32(0)
+	if accumulate {
+		beta = 1
+	}
+	if e.channelsLastGEMM {
+		e.filterChannelsLast(dw, x, dy, beta)
+	} else {
+		xs := e.channelsFirst(x, e.xcf, s.C, s.InSize)
+		dys := e.channelsFirst(dy, e.ycf, s.K, s.OutLen)
+		short, long, shortCh, longCh := dys, xs, s.K, s.C
+		if s.Transposed {
+			short, long, shortCh, longCh = xs, dys, s.C, s.K
+		}
+		e.run(call{kind: filterCall, dst: dw, src: long, w: short, srcCh: longCh, dstCh: shortCh, beta: beta})
+	}
+	if s.Bias {
+		biasGrad(s, db, dy, accumulate)
+	}
+}
+
+// run splits c into items and runs them: in runs, one per team member,
+// where they split evenly enough, else in order on the all-thread GEMM.
+func (e *im2colEngine) run(c call) {
+	s := e.s
+	switch c.kind {
+	case gatherCall:
+		c.items = s.N * s.Groups * e.tiles()
+	case scatterCall:
+		c.items = s.N * s.Groups
+	default:
+		c.items = s.Groups
+	}
+	t := e.team.Size()
+	c.parallel = t > 1 && (c.items >= 4*t || c.items%t == 0)
+	c.per = c.items
+	parts := 1
+	if c.parallel {
+		c.per = ceilDiv(c.items, t)
+		parts = ceilDiv(c.items, c.per)
+	}
+	e.call = c
+	e.team.Run(e, parts)
+	e.call = call{} // drop the caller's slices
+}
+
+// Run computes one part of the call in progress (workers.Task).
+func (e *im2colEngine) Run(part int) {
+	c := &e.call
+	ctx, col := e.all, e.cols[0]
+	if c.parallel {
+		ctx, col = e.one[part], e.cols[part]
+	}
+	for i := part * c.per; i < min(c.items, (part+1)*c.per); i++ {
+		switch c.kind {
+		case gatherCall:
+			tiles := e.tiles()
+			e.gather(c, ctx, col, i/(tiles*e.s.Groups), i/tiles%e.s.Groups, i%tiles)
+		case scatterCall:
+			e.scatter(c, ctx, col, i/e.s.Groups, i%e.s.Groups)
+		default:
+			e.filter(c, ctx, col, i)
+		}
+	}
+}
+
+// gather computes tile t of dst_g = W_g * lower(src_g) for image n and
+// group g: the convolution's forward pass (src = x) and the transposed
+// one's backward-data pass (src = dy). W_g is dg x (sg*kernel) as stored
+// in both cases.
+func (e *im2colEngine) gather(c *call, ctx *gemm.Context, col []float32, n, g, t int) {
+	s, l := e.s, e.low
+	sg, dg := c.srcCh/s.Groups, c.dstCh/s.Groups
+	shortLen, plane := l.ShortLen(), l.LongPlane()
+	srcG := c.src[(n*c.srcCh+g*sg)*plane:][:sg*plane]
+	dstG := c.dst[(n*c.dstCh+g*dg)*shortLen:][:dg*shortLen]
+	wg := c.w[g*dg*e.rows:][:dg*e.rows]
+	j0 := t * e.tile
+	cols := min(e.tile, shortLen-j0)
+	var b []float32
+	ldb := shortLen
+	if l.Identity() {
+		b = srcG[j0:]
+	} else {
+		b, ldb = col[:e.rows*cols], cols
+		l.Lower(b, srcG, sg, j0, cols)
+	}
+	ctx.Sgemm(false, false, dg, cols, e.rows, 1, wg, e.rows, b, ldb, 0, dstG[j0:], shortLen)
+	if c.fuse {
+		epilogueChannelsFirst(s, c.dst, c.b, c.ep, n, g*dg, dg, j0, cols)
+	}
+}
+
+// scatter computes dst_g = lift(W_g^T * src_g) for image n and group g,
+// tile by tile in order: the transposed convolution's forward pass
+// (src = x) and the convolution's backward-data pass (src = dy). W_g is
+// sg x (dg*kernel) as stored.
+func (e *im2colEngine) scatter(c *call, ctx *gemm.Context, col []float32, n, g int) {
+	s, l := e.s, e.low
+	sg, dg := c.srcCh/s.Groups, c.dstCh/s.Groups
+	shortLen, plane := l.ShortLen(), l.LongPlane()
+	srcG := c.src[(n*c.srcCh+g*sg)*shortLen:][:sg*shortLen]
+	dstG := c.dst[(n*c.dstCh+g*dg)*plane:][:dg*plane]
+	wg := c.w[g*sg*e.rows:][:sg*e.rows]
+	if l.Identity() {
+		ctx.Sgemm(true, false, e.rows, shortLen, sg, 1, wg, e.rows, srcG, shortLen, 0, dstG, shortLen)
+	} else {
+		clear(dstG)
+		for j0 := 0; j0 < shortLen; j0 += e.tile {
+			cols := min(e.tile, shortLen-j0)
+			ct := col[:e.rows*cols]
+			ctx.Sgemm(true, false, e.rows, cols, sg, 1, wg, e.rows, srcG[j0:], shortLen, 0, ct, cols)
+			l.Lift(dstG, ct, dg, j0, cols)
+		}
+	}
+	if c.fuse {
+		epilogueChannelsFirst(s, c.dst, c.b, c.ep, n, g*dg, dg, 0, plane)
+	}
+}
+
+// filter computes the weight gradient of group g: for a convolution
+// dW_g = dy_g * lower(x_g)^T, for a transposed one dW_g = x_g *
+// lower(dy_g)^T, summed over the images and tiles in order.
+func (e *im2colEngine) filter(c *call, ctx *gemm.Context, col []float32, g int) {
+	s, l := e.s, e.low
+	long, short, longCh, shortCh := c.src, c.w, c.srcCh, c.dstCh
+	lg, sg := longCh/s.Groups, shortCh/s.Groups
+	shortLen, plane := l.ShortLen(), l.LongPlane()
+	dwg := c.dst[g*sg*e.rows:][:sg*e.rows]
+	beta := c.beta
+	for n := 0; n < s.N; n++ {
+		longG := long[(n*longCh+g*lg)*plane:][:lg*plane]
+		shortG := short[(n*shortCh+g*sg)*shortLen:][:sg*shortLen]
+		for j0 := 0; j0 < shortLen; j0 += e.tile {
+			cols := min(e.tile, shortLen-j0)
+			var b []float32
+			ldb := plane
+			if l.Identity() {
+				b = longG[j0:]
+			} else {
+				b, ldb = col[:e.rows*cols], cols
+				l.Lower(b, longG, lg, j0, cols)
+			}
+			ctx.Sgemm(false, true, sg, e.rows, cols, 1, shortG[j0:], shortLen, b, ldb, beta, dwg, e.rows)
+			beta = 1
+		}
+	}
+}
+
+// channelsLast computes a channels-last identity problem's gather or
+// scatter as one GEMM per image and group on the activations as laid out:
+// dst (positions x dstCh) = src (positions x srcCh) * op(W_g), where W_g
+// is dg x sg as stored for a gather (op = transpose) and sg x dg for a
+// scatter. Images and groups split across the team where they can.
+func (e *im2colEngine) channelsLast(dst, src, w []float32, srcCh, dstCh int, gather bool) {
+	s := e.s
+	sg, dg := srcCh/s.Groups, dstCh/s.Groups
+	plane := e.low.ShortLen()
+	for n := 0; n < s.N; n++ {
+		for g := 0; g < s.Groups; g++ {
+			srcG := src[n*plane*srcCh+g*sg:]
+			dstG := dst[n*plane*dstCh+g*dg:]
+			wg := w[g*sg*dg:][:sg*dg]
+			if gather {
+				e.all.Sgemm(false, true, plane, dg, sg, 1, srcG, srcCh, wg, sg, 0, dstG, dstCh)
+			} else {
+				e.all.Sgemm(false, false, plane, dg, sg, 1, srcG, srcCh, wg, dg, 0, dstG, dstCh)
+			}
+		}
+	}
+}
+
+// filterChannelsLast is backward-filter of a channels-last identity
+// problem: dW_g (sg x lg) = short_g^T * long_g, summed over the images.
+func (e *im2colEngine) filterChannelsLast(dw, x, dy []float32, beta float32) {
+	s := e.s
+	short, long, shortCh, longCh := dy, x, s.K, s.C
+	if s.Transposed {
+		short, long, shortCh, longCh = x, dy, s.C, s.K
+	}
+	sg, lg := shortCh/s.Groups, longCh/s.Groups
+	plane := e.low.ShortLen()
+	for g := 0; g < s.Groups; g++ {
+		b := beta
+		for n := 0; n < s.N; n++ {
+			e.all.Sgemm(true, false, sg, lg, plane, 1, short[n*plane*shortCh+g*sg:], shortCh,
+				long[n*plane*longCh+g*lg:], longCh, b, dw[g*sg*lg:][:sg*lg], lg)
+			b = 1
+		}
+	}
+}
+
+// channelsFirst returns v as channels-first: v itself, or its copy in buf
+// for a channels-last problem.
+func (e *im2colEngine) channelsFirst(v, buf []float32, ch, plane int) []float32 {
+	if e.s.Layout != ChannelsLast {
+		return v
+	}
+	relayout(buf, v, e.s.N, ch, plane, true)
+	return buf
+}
+
+// orBuffer is where a pass writes a result: the result itself, or its
+// channels-first buffer for a channels-last problem.
+func (e *im2colEngine) orBuffer(v, buf []float32) []float32 {
+	if e.s.Layout == ChannelsLast {
+		return buf
+	}
+	return v
+}
+
+// relayout copies n images of ch channels of plane elements between the
+// layouts: channels-last src into channels-first dst (toFirst), or back.
+// It walks blocks of 16 channels by 64 positions, so both sides stream.
+func relayout(dst, src []float32, n, ch, plane int, toFirst bool) {
+	const bc, bp = 16, 64
+	for img := 0; img < n; img++ {
+		cf, cl := dst[img*ch*plane:][:ch*plane], src[img*ch*plane:][:ch*plane]
+		if !toFirst {
+			cf, cl = src[img*ch*plane:][:ch*plane], dst[img*ch*plane:][:ch*plane]
+		}
+		for p0 := 0; p0 < plane; p0 += bp {
+			for c0 := 0; c0 < ch; c0 += bc {
+				for p := p0; p < min(plane, p0+bp); p++ {
+					for c := c0; c < min(ch, c0+bc); c++ {
+						if toFirst {
+							cf[c*plane+p] = cl[p*ch+c]
+						} else {
+							cl[p*ch+c] = cf[c*plane+p]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+func prod(v []int) int {
+	p := 1
+	for _, x := range v {
+		p *= x
+	}
+	return p
+}

@@ -1,0 +1,139 @@
+package im2col
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// tapOf is the plain definition: the long plane offset of short position j
+// at kernel offset r, through the mode, or -1.
+func tapOf(g Geometry, j, r int) int {
+	d := len(g.Short)
+	sp, kp := make([]int, d), make([]int, d)
+	unflatten(j, g.Short, sp)
+	unflatten(r, g.Kernel, kp)
+	off := 0
+	for i := range d {
+		v := mapIndex(sp[i]*g.Stride[i]-g.Pad[i]+kp[i]*g.Dilation[i], g.Long[i], g.Mode)
+		if v < 0 {
+			return -1
+		}
+		off = off*g.Long[i] + v
+	}
+	return off
+}
+
+// randomGeometry draws a 1-3D geometry whose padding obeys the modes'
+// rules (reflect below the size, circular at most the size).
+func randomGeometry(r *rand.Rand) Geometry {
+	d := 1 + r.IntN(3)
+	g := Geometry{Mode: Mode(r.IntN(4))}
+	for range d {
+		long := 1 + r.IntN(9)
+		k, s, dil := 1+r.IntN(4), 1+r.IntN(3), 1+r.IntN(3)
+		maxPad := long
+		if g.Mode == Reflect {
+			maxPad = long - 1
+		}
+		p := r.IntN(min(maxPad, 4) + 1)
+		span := dil * (k - 1)
+		if long+2*p <= span { // no output: make the filter fit
+			k, dil, span = 1, 1, 0
+		}
+		g.Long = append(g.Long, long)
+		g.Kernel = append(g.Kernel, k)
+		g.Stride = append(g.Stride, s)
+		g.Dilation = append(g.Dilation, dil)
+		g.Pad = append(g.Pad, p)
+		g.Short = append(g.Short, (long+2*p-span-1)/s+1)
+	}
+	return g
+}
+
+func TestLowerLiftMatchDefinition(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for trial := range 400 {
+		g := randomGeometry(r)
+		l := New(g)
+		chans := 1 + r.IntN(3)
+		src := make([]float32, chans*l.LongPlane())
+		for i := range src {
+			src[i] = float32(r.IntN(17) - 8)
+		}
+		rows := chans * l.KernelSize()
+		tile := 1 + r.IntN(l.ShortLen())
+		name := fmt.Sprintf("trial %d %+v chans %d tile %d", trial, g, chans, tile)
+		want := make([]float32, l.LongPlane()*chans)
+		got := make([]float32, len(want))
+		for j0 := 0; j0 < l.ShortLen(); j0 += tile {
+			cols := min(tile, l.ShortLen()-j0)
+			col := make([]float32, rows*cols+3)
+			col[rows*cols] = 7 // past the tile: untouched
+			l.Lower(col, src, chans, j0, cols)
+			if col[rows*cols] != 7 {
+				t.Fatalf("%s: Lower wrote past the tile", name)
+			}
+			for c := range chans {
+				for k := range l.KernelSize() {
+					for j := range cols {
+						w := float32(0)
+						if o := tapOf(g, j0+j, k); o >= 0 {
+							w = src[c*l.LongPlane()+o]
+						}
+						if v := col[(c*l.KernelSize()+k)*cols+j]; v != w {
+							t.Fatalf("%s: col[(%d,%d), %d] = %v, want %v", name, c, k, j0+j, v, w)
+						}
+						// The definition of the adjoint, on the same values
+						// (small integers: every order sums them exactly).
+						if o := tapOf(g, j0+j, k); o >= 0 {
+							want[c*l.LongPlane()+o] += w
+						}
+					}
+				}
+			}
+			l.Lift(got, col, chans, j0, cols)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s: Lift: dst[%d] = %v, want %v", name, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+func TestIdentity(t *testing.T) {
+	one := []int{1, 1}
+	g := Geometry{Short: []int{3, 5}, Long: []int{3, 5}, Kernel: one, Stride: one, Dilation: one, Pad: []int{0, 0}}
+	if !New(g).Identity() {
+		t.Fatal("1x1, stride 1, unpadded: not the identity")
+	}
+	g.Pad = []int{0, 1}
+	g.Short = []int{3, 7}
+	if New(g).Identity() {
+		t.Fatal("padded: the identity")
+	}
+}
+
+func TestLowerChecksArguments(t *testing.T) {
+	one := []int{1}
+	l := New(Geometry{Short: []int{4}, Long: []int{4}, Kernel: one, Stride: one, Dilation: one, Pad: []int{0}})
+	for _, c := range []struct {
+		name            string
+		col, src        []float32
+		chans, j0, cols int
+	}{
+		{"columns past the end", make([]float32, 8), make([]float32, 4), 1, 2, 3},
+		{"short col", make([]float32, 2), make([]float32, 4), 1, 0, 4},
+		{"short src", make([]float32, 8), make([]float32, 3), 1, 0, 4},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", c.name)
+				}
+			}()
+			l.Lower(c.col, c.src, c.chans, c.j0, c.cols)
+		}()
+	}
+}
