@@ -66,7 +66,17 @@ type Lowering struct {
 	// zeros (or, transposed, nothing).
 	rowOf     []int32
 	outerTaps int
-	identity  bool
+	// natural[so*outerTaps+ko]: short row so at outer offset ko reads a
+	// long row inside the tensor (not padding).
+	natural  []bool
+	identity bool
+	// flat: every stride is 1 and the short and long sizes agree in every
+	// dim but the outermost, so the long offset of short position j at
+	// kernel offset r is j + shift[r] wherever the tap is inside: a row
+	// of the column matrix is one run of the plane, but for the taps in
+	// the padding (the lowering's fast path).
+	flat  bool
+	shift []int
 }
 
 // New returns the lowering of g. It panics if g's slices disagree in
@@ -92,6 +102,7 @@ func New(g Geometry) *Lowering {
 		l.first[kl], l.end[kl] = l.inside(kl)
 	}
 	l.buildRows()
+	l.buildShifts()
 	return l
 }
 
@@ -117,22 +128,47 @@ func (l *Lowering) buildRows() {
 	shortRows, taps := prod(g.Short[:outer]), prod(g.Kernel[:outer])
 	l.outerTaps = taps
 	l.rowOf = make([]int32, shortRows*taps)
+	l.natural = make([]bool, shortRows*taps)
 	sp, kp := make([]int, outer), make([]int, outer)
 	for so := range shortRows {
 		unflatten(so, g.Short[:outer], sp)
 		for ko := range taps {
 			unflatten(ko, g.Kernel[:outer], kp)
-			row := 0
+			row, natural := 0, true
 			for i := range outer {
-				v := mapIndex(sp[i]*g.Stride[i]-g.Pad[i]+kp[i]*g.Dilation[i], g.Long[i], g.Mode)
+				u := sp[i]*g.Stride[i] - g.Pad[i] + kp[i]*g.Dilation[i]
+				natural = natural && u >= 0 && u < g.Long[i]
+				v := mapIndex(u, g.Long[i], g.Mode)
 				if v < 0 {
 					row = -1
 					break
 				}
 				row = row*g.Long[i] + v
 			}
-			l.rowOf[so*taps+ko] = int32(row)
+			l.rowOf[so*taps+ko], l.natural[so*taps+ko] = int32(row), natural
 		}
+	}
+}
+
+// buildShifts decides flat and fills the shifts of a flat lowering.
+func (l *Lowering) buildShifts() {
+	g := l.g
+	l.flat = true
+	for i := range l.d {
+		l.flat = l.flat && g.Stride[i] == 1 && (i == 0 || g.Short[i] == g.Long[i])
+	}
+	if !l.flat {
+		return
+	}
+	kp := make([]int, l.d)
+	l.shift = make([]int, l.kernelSize)
+	for r := range l.kernelSize {
+		unflatten(r, g.Kernel, kp)
+		off := 0
+		for i := range l.d {
+			off = off*g.Long[i] + kp[i]*g.Dilation[i] - g.Pad[i]
+		}
+		l.shift[r] = off
 	}
 }
 
@@ -175,51 +211,62 @@ func (l *Lowering) LongPlane() int { return l.longPlane }
 
 // Lower fills col (chans*KernelSize rows of cols floats, row-major) with
 // the columns [j0, j0+cols) of the lowering of src, chans channels of
-// LongPlane floats each.
+// LongPlane floats each. It writes col row by row, each row run by run
+// (a run is the part of the tile in one short row).
 func (l *Lowering) Lower(col, src []float32, chans, j0, cols int) {
 	l.check(col, src, chans, j0, cols)
-	l.eachRun(j0, cols, func(so, a, b, dcol int) {
+	so0, a0 := j0/l.shortW, j0%l.shortW
+	for c := range chans {
+		plane := src[c*l.longPlane:][:l.longPlane]
 		for ko := range l.outerTaps {
-			lrow := int(l.rowOf[so*l.outerTaps+ko])
-			for c := range chans {
-				r := (c*l.kernelSize + ko*l.kw) * cols
-				if lrow < 0 {
-					for kl := range l.kw {
-						clear(col[r+kl*cols+dcol:][:b-a])
-					}
+			for kl := range l.kw {
+				dst := col[(c*l.kernelSize+ko*l.kw+kl)*cols:][:cols]
+				if l.flat {
+					l.lowerFlat(dst, plane, ko, kl, j0, so0, a0)
 					continue
 				}
-				row := src[c*l.longPlane+lrow*l.longW:][:l.longW]
-				for kl := range l.kw {
-					l.lowerRun(col[r+kl*cols+dcol:][:b-a], row, a, b, kl)
+				for so, a, d := so0, a0, 0; d < cols; so, a = so+1, 0 {
+					b := min(l.shortW, a+cols-d)
+					run := dst[d : d+b-a]
+					if lrow := int(l.rowOf[so*l.outerTaps+ko]); lrow >= 0 {
+						l.lowerRun(run, plane[lrow*l.longW:][:l.longW], a, b, kl)
+					} else {
+						clear(run)
+					}
+					d += b - a
 				}
 			}
 		}
-	})
+	}
 }
 
 // Lift adds the columns [j0, j0+cols) of col back into dst, chans
 // channels of LongPlane floats: the adjoint of Lower. The additions into
-// each element come in a fixed order (run, outer kernel offset, channel,
-// last-dim kernel offset), the same for any tiling of the same columns
-// that starts tiles at the same j0s.
+// each element come in a fixed order (channel, kernel offset, column),
+// the same for any thread count. Lift may overwrite col (the taps it has
+// moved out of a row before adding the rest in one pass).
 func (l *Lowering) Lift(dst, col []float32, chans, j0, cols int) {
 	l.check(col, dst, chans, j0, cols)
-	l.eachRun(j0, cols, func(so, a, b, dcol int) {
+	so0, a0 := j0/l.shortW, j0%l.shortW
+	for c := range chans {
+		plane := dst[c*l.longPlane:][:l.longPlane]
 		for ko := range l.outerTaps {
-			lrow := int(l.rowOf[so*l.outerTaps+ko])
-			if lrow < 0 {
-				continue
-			}
-			for c := range chans {
-				r := (c*l.kernelSize + ko*l.kw) * cols
-				row := dst[c*l.longPlane+lrow*l.longW:][:l.longW]
-				for kl := range l.kw {
-					l.liftRun(row, col[r+kl*cols+dcol:][:b-a], a, b, kl)
+			for kl := range l.kw {
+				src := col[(c*l.kernelSize+ko*l.kw+kl)*cols:][:cols]
+				if l.flat {
+					l.liftFlat(plane, src, ko, kl, j0, so0, a0)
+					continue
+				}
+				for so, a, d := so0, a0, 0; d < cols; so, a = so+1, 0 {
+					b := min(l.shortW, a+cols-d)
+					if lrow := int(l.rowOf[so*l.outerTaps+ko]); lrow >= 0 {
+						l.liftRun(plane[lrow*l.longW:][:l.longW], src[d:d+b-a], a, b, kl)
+					}
+					d += b - a
 				}
 			}
 		}
-	})
+	}
 }
 
 func (l *Lowering) check(col, long []float32, chans, j0, cols int) {
@@ -234,15 +281,81 @@ func (l *Lowering) check(col, long []float32, chans, j0, cols int) {
 	}
 }
 
-// eachRun calls f for each run of the columns [j0, j0+cols) that lies in
-// one short row: the row so and the last-dim positions [a, b), which start
-// dcol columns into the tile.
-func (l *Lowering) eachRun(j0, cols int, f func(so, a, b, dcol int)) {
-	for j := j0; j < j0+cols; {
-		so, a := j/l.shortW, j%l.shortW
-		b := min(l.shortW, a+j0+cols-j)
-		f(so, a, b, j-j0)
-		j += b - a
+// window clips the run of cols plane elements from start to the plane:
+// the part [lo, hi) of the row lies inside it.
+func (l *Lowering) window(start, cols int) (lo, hi int) {
+	lo, hi = clamp(-start, 0, cols), clamp(l.longPlane-start, 0, cols)
+	return lo, max(lo, hi)
+}
+
+// lowerFlat fills the row dst of kernel offset (ko, kl) of a flat
+// lowering: one copy of the plane, then the runs of short rows that read
+// padding redone, and the padding taps at the ends of the other runs set.
+func (l *Lowering) lowerFlat(dst, plane []float32, ko, kl, j0, so0, a0 int) {
+	cols := len(dst)
+	start := j0 + l.shift[ko*l.kw+kl]
+	lo, hi := l.window(start, cols)
+	clear(dst[:lo])
+	if lo < hi {
+		copy(dst[lo:hi], plane[start+lo:])
+	}
+	clear(dst[hi:])
+	base := kl*l.dil - l.pad
+	first, end := l.first[kl], l.end[kl]
+	for so, a, d := so0, a0, 0; d < cols; so, a = so+1, 0 {
+		b := min(l.shortW, a+cols-d)
+		run := dst[d : d+b-a]
+		i := so*l.outerTaps + ko
+		switch lrow := int(l.rowOf[i]); {
+		case !l.natural[i] && lrow < 0:
+			clear(run)
+		case !l.natural[i]:
+			l.lowerRun(run, plane[lrow*l.longW:][:l.longW], a, b, kl)
+		case a < first || b > end:
+			row := plane[lrow*l.longW:][:l.longW]
+			l.lowerEdge(run[:clamp(first, a, b)-a], row, a, base)
+			if e := clamp(end, a, b); e < b {
+				l.lowerEdge(run[e-a:], row, e, base)
+			}
+		}
+		d += b - a
+	}
+}
+
+// liftFlat adds the row src of kernel offset (ko, kl) of a flat lowering
+// into the plane: first the taps that read padding, each to where the
+// mode copied it from (zeros: nowhere), clearing them in src, then the
+// rest in one pass.
+func (l *Lowering) liftFlat(plane, src []float32, ko, kl, j0, so0, a0 int) {
+	cols := len(src)
+	base := kl*l.dil - l.pad
+	first, end := l.first[kl], l.end[kl]
+	for so, a, d := so0, a0, 0; d < cols; so, a = so+1, 0 {
+		b := min(l.shortW, a+cols-d)
+		run := src[d : d+b-a]
+		i := so*l.outerTaps + ko
+		switch lrow := int(l.rowOf[i]); {
+		case !l.natural[i]:
+			if lrow >= 0 {
+				l.liftRun(plane[lrow*l.longW:][:l.longW], run, a, b, kl)
+			}
+			clear(run)
+		case a < first || b > end:
+			row := plane[lrow*l.longW:][:l.longW]
+			lead := run[:clamp(first, a, b)-a]
+			l.liftEdge(row, lead, a, base)
+			clear(lead)
+			if e := clamp(end, a, b); e < b {
+				l.liftEdge(row, run[e-a:], e, base)
+				clear(run[e-a:])
+			}
+		}
+		d += b - a
+	}
+	start := j0 + l.shift[ko*l.kw+kl]
+	if lo, hi := l.window(start, cols); lo < hi {
+		win := plane[start+lo : start+hi]
+		kernels.Add(win, win, src[lo:hi])
 	}
 }
 

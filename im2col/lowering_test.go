@@ -26,9 +26,11 @@ func tapOf(g Geometry, j, r int) int {
 
 // randomGeometry draws a 1-3D geometry whose padding obeys the modes'
 // rules (reflect below the size, circular at most the size).
+// A third of them are flat ("same" padding at stride 1: the fast path).
 func randomGeometry(r *rand.Rand) Geometry {
 	d := 1 + r.IntN(3)
 	g := Geometry{Mode: Mode(r.IntN(4))}
+	flat := r.IntN(3) == 0
 	for range d {
 		long := 1 + r.IntN(9)
 		k, s, dil := 1+r.IntN(4), 1+r.IntN(3), 1+r.IntN(3)
@@ -37,6 +39,12 @@ func randomGeometry(r *rand.Rand) Geometry {
 			maxPad = long - 1
 		}
 		p := r.IntN(min(maxPad, 4) + 1)
+		if flat {
+			s, k = 1, 1+2*r.IntN(2)
+			if p = dil * (k - 1) / 2; p > maxPad {
+				k, p = 1, 0
+			}
+		}
 		span := dil * (k - 1)
 		if long+2*p <= span { // no output: make the filter fit
 			k, dil, span = 1, 1, 0
@@ -53,9 +61,18 @@ func randomGeometry(r *rand.Rand) Geometry {
 
 func TestLowerLiftMatchDefinition(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
+	flat := 0
+	defer func() {
+		if flat < 50 {
+			t.Errorf("only %d of the geometries took the flat path", flat)
+		}
+	}()
 	for trial := range 400 {
 		g := randomGeometry(r)
 		l := New(g)
+		if l.flat {
+			flat++
+		}
 		chans := 1 + r.IntN(3)
 		src := make([]float32, chans*l.LongPlane())
 		for i := range src {

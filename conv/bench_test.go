@@ -1,0 +1,37 @@
+package conv
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// benchProblems are public workload shapes (../shared/bench) whose
+// lowering differs: narrow rows (c256 at 14x14), wide rows (c64 at 56x56),
+// 1D, 3D and transposed.
+var benchProblems = map[string]Problem{
+	"resnet_3x3_c64":      {N: 1, C: 64, K: 64, In: []int{56, 56}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
+	"resnet_3x3_c256":     {N: 1, C: 256, K: 256, In: []int{14, 14}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
+	"audio_1d_k9_c64":     {N: 1, C: 64, K: 64, In: []int{16000}, Kernel: []int{9}, Padding: Pad(4), Bias: true},
+	"volume_3d_3x3x3_c16": {N: 1, C: 16, K: 32, In: []int{32, 32, 32}, Kernel: []int{3, 3, 3}, Padding: Pad(1, 1, 1), Bias: true},
+	"unet_upconv_2x2s2":   {N: 1, C: 128, K: 64, In: []int{28, 28}, Kernel: []int{2, 2}, Stride: []int{2, 2}, Transposed: true, Bias: true},
+}
+
+func BenchmarkForward(b *testing.B) {
+	for name, p := range benchProblems {
+		b.Run(name, func(b *testing.B) {
+			pl, err := NewPlan(p, Options{Threads: 1, Algorithm: "im2col"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			s := pl.Shape()
+			r := rand.New(rand.NewPCG(1, 2))
+			x, w, bias := randF32(r, s.XLen), randF32(r, s.WLen), randF32(r, s.K)
+			y := make([]float32, s.YLen)
+			b.ReportAllocs()
+			for b.Loop() {
+				pl.Forward(y, x, w, bias, nil)
+			}
+			b.ReportMetric(s.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+		})
+	}
+}
