@@ -276,7 +276,7 @@ func sampleReport() *Report {
 	ok := newResult("gemm", "sq")
 	ok.ISA, ok.Threads, ok.Runs, ok.MedianMs, ok.GFLOPS, ok.PctPeak, ok.MaxRelErr, ok.VsGonum, ok.Status = "avx2", 1, 5, 1.5, 100.25, 50, 1.5e-7, 8, StatusOK
 	c := newResult("conv", "cv")
-	c.Pass, c.Algo, c.ISA, c.Threads, c.Status = "fwd", "auto", "avx2", 2, "not implemented: conv engine (algo auto)"
+	c.Pass, c.Layout, c.Algo, c.ISA, c.Threads, c.Status = "fwd", "nchw", "auto", "avx2", 2, "not implemented: conv engine (algo auto)"
 	return &Report{
 		Peaks:   []PeakResult{{ISA: "avx2", Threads: 1, GFLOPS: 200, MinGFLOPS: 190.5, Probes: 3}},
 		Gemm:    []Result{ok},
@@ -293,8 +293,8 @@ func TestWriteTSV(t *testing.T) {
 	want := "name\tisa\tthreads\truns\tmedian_ms\tgflops\tpct_peak\tmax_rel_err\tvs_gonum\tstatus\n" +
 		"sq\tavx2\t1\t5\t1.5000\t100.25\t50.0\t1.50e-07\t8.00\tok\n" +
 		"\n" +
-		"name\tpass\talgo\tisa\tthreads\truns\tmedian_ms\tgflops\tpct_peak\tstatus\n" +
-		"cv\tfwd\tauto\tavx2\t2\t\t\t\t\tnot implemented: conv engine (algo auto)\n"
+		"name\tpass\tlayout\talgo\tisa\tthreads\truns\tmedian_ms\tgflops\tpct_peak\tstatus\n" +
+		"cv\tfwd\tnchw\tauto\tavx2\t2\t\t\t\t\tnot implemented: conv engine (algo auto)\n"
 	if b.String() != want {
 		t.Errorf("tsv:\n%s\nwant:\n%s", b.String(), want)
 	}

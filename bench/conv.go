@@ -103,7 +103,8 @@ type ConvRunner interface {
 	// Algo names the algorithm actually used (what "auto" chose).
 	Algo() string
 	// MaxRelErr compares the result of the last Run with a float64
-	// reference: ||y-ref||/||ref|| (used with -verify).
+	// reference: max|y-ref| / max|ref| over the pass's output (used with
+	// -verify), the metric of the golden sets and of the anchors.
 	MaxRelErr() (float64, error)
 }
 
@@ -136,6 +137,9 @@ type ConvOptions struct {
 	Threads []int         // empty: DefaultThreads()
 	// Verify fills max_rel_err from ConvRunner.MaxRelErr.
 	Verify bool
+	// Layout is the activations' layout of every shape: "nchw" (or
+	// empty: channels first, as the shape files give them) or "nhwc".
+	Layout string
 	Timing Timing     // zero: DefaultTiming
 	Peaks  *PeakMeter // probes the peak beside each shape's rows; nil: a new PeakMeter
 	Engine ConvEngine // nil: DefaultConvEngine
@@ -194,7 +198,11 @@ func RunConv(shapes []ConvShape, opt ConvOptions) []Result {
 	blocks := newPeakBlocks(opt.Peaks)
 	var out []Result
 	var keys []peakKey // the peak of each row of the current shape
+	if opt.Layout == "" {
+		opt.Layout = "nchw"
+	}
 	for _, s := range shapes {
+		s.Layout = opt.Layout
 		first := len(out)
 		keys = keys[:0]
 		var work ConvWorkload
@@ -207,7 +215,7 @@ func RunConv(shapes []ConvShape, opt ConvOptions) []Result {
 				for _, t := range opt.Threads {
 					for _, isa := range opt.ISAs {
 						r := newResult("conv", s.Name)
-						r.Pass, r.Algo, r.ISA, r.Threads, r.FLOPs = string(pass), algo, isa.String(), t, s.FLOPs()
+						r.Pass, r.Layout, r.Algo, r.ISA, r.Threads, r.FLOPs = string(pass), s.Layout, algo, isa.String(), t, s.FLOPs()
 						if prepErr != nil {
 							r.Status = statusOf(prepErr)
 						} else {

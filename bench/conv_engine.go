@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -9,15 +10,20 @@ import (
 	"github.com/convkit/convkit/golden"
 )
 
-// The conv engine in the benchmark: package conv's plans. Today it has the
-// im2col + SGEMM algorithm, which auto also runs; the other algorithms are
-// not implemented yet.
+// The conv engine in the benchmark: package conv's plans, one per row
+// (problem, pass, algorithm, thread count), built before the timing.
+// Algorithms conv names but does not deliver yet report "not
+// implemented".
 func init() { DefaultConvEngine = convEngine{} }
 
 type convEngine struct{}
 
-// problemOf is the conv.Problem of a benchmark shape (channels-first).
+// problemOf is the conv.Problem of a benchmark shape, in its layout.
 func problemOf(s ConvShape) conv.Problem {
+	layout := conv.ChannelsFirst
+	if s.Layout == "nhwc" {
+		layout = conv.ChannelsLast
+	}
 	d := s.Dims()
 	per := func(v int) []int {
 		out := make([]int, d)
@@ -28,7 +34,7 @@ func problemOf(s ConvShape) conv.Problem {
 	}
 	return conv.Problem{N: s.N, C: s.C, K: s.K, In: s.Spatial, Kernel: s.Filter,
 		Stride: per(s.Stride), Dilation: per(s.Dilation), Padding: conv.Pad(per(s.Pad)...),
-		Groups: s.Groups, Transposed: s.Transposed, Bias: true}
+		Groups: s.Groups, Transposed: s.Transposed, Bias: true, Layout: layout}
 }
 
 func (convEngine) Prepare(s ConvShape) (ConvWorkload, error) {
@@ -59,15 +65,22 @@ type convWork struct {
 
 func (cw *convWork) Release() {}
 
+// convPasses maps the benchmark's passes to conv's.
+var convPasses = map[Pass]conv.Pass{Fwd: conv.PassForward, BwdData: conv.PassBackwardData, BwdFilter: conv.PassBackwardFilter}
+
 func (cw *convWork) Runner(pass Pass, algo string, threads int) (ConvRunner, error) {
-	if algo != "auto" && algo != "im2col" {
+	cp, ok := convPasses[pass]
+	if !ok {
+		return nil, fmt.Errorf("unknown pass %q", pass)
+	}
+	pl, err := conv.NewPlan(cw.p, conv.Options{Threads: threads, Algorithm: algo, Passes: conv.PassSet(cp)})
+	if errors.Is(err, conv.ErrNotImplemented) {
 		return nil, fmt.Errorf("%w: conv algorithm %s", ErrNotImplemented, algo)
 	}
-	pl, err := conv.NewPlan(cw.p, conv.Options{Threads: threads})
 	if err != nil {
 		return nil, err
 	}
-	return &convRun{cw: cw, pl: pl, pass: pass, algo: algo}, nil
+	return &convRun{cw: cw, pl: pl, pass: pass, algo: pl.Algorithm(cp)}, nil
 }
 
 // convRun runs one pass of a plan.
@@ -93,9 +106,9 @@ func (r *convRun) Run() error {
 	return nil
 }
 
-// Algo names the algorithm run (the report writes auto's choice as
-// auto:<name>): auto has only im2col to choose today.
-func (r *convRun) Algo() string { return "im2col" }
+// Algo names the algorithm the plan runs (the report writes auto's
+// choice as auto:<name>).
+func (r *convRun) Algo() string { return r.algo }
 
 // MaxRelErr compares the last result with conv's float64 reference:
 // max|y-ref| / max|ref| over the pass's output (dw for bwd-filter).

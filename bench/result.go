@@ -17,6 +17,7 @@ type Result struct {
 	Kind    string // "gemm" or "conv"
 	Name    string // shape name from the shape file
 	Pass    string // conv: fwd, bwd-data or bwd-filter
+	Layout  string // conv: nchw or nhwc
 	Algo    string // conv: the algorithm asked for ("auto:x" when auto chose x)
 	ISA     string // kernels ISA name, or a peer's name ("gonum")
 	Threads int
@@ -30,7 +31,7 @@ type Result struct {
 	// (peers: the best ISA's), the higher of the probes taken just before
 	// and just after the rows of its shape (see PeakMeter).
 	PctPeak float64
-	// MaxRelErr is ||y-ref||/||ref|| against a float64 reference.
+	// MaxRelErr is max|y-ref| / max|ref| against a float64 reference.
 	MaxRelErr float64
 	// VsGonum (gemm) is GFLOPS / gonum's GFLOPS on the same shape and
 	// thread count.
@@ -71,7 +72,7 @@ func GemmColumns() []string {
 
 // ConvColumns: see GemmColumns.
 func ConvColumns(verify bool) []string {
-	c := []string{"name", "pass", "algo", "isa", "threads", "runs", "median_ms", "gflops", "pct_peak"}
+	c := []string{"name", "pass", "layout", "algo", "isa", "threads", "runs", "median_ms", "gflops", "pct_peak"}
 	if verify {
 		c = append(c, "max_rel_err")
 	}
@@ -85,6 +86,8 @@ func (r Result) field(col string) string {
 		return r.Name
 	case "pass":
 		return r.Pass
+	case "layout":
+		return r.Layout
 	case "algo":
 		return r.Algo
 	case "isa":

@@ -55,6 +55,9 @@ type ConvShape struct {
 	Dilation   int
 	Groups     int
 	Transposed bool
+	// Layout is the activations' layout the benchmark runs: "nchw" (or
+	// empty) or "nhwc" (RunConv sets it from ConvOptions.Layout).
+	Layout string
 	// Source is "file:line" of the row, for messages.
 	Source string
 }

@@ -24,6 +24,7 @@ type benchOpts struct {
 	algo     string
 	pass     string
 	verify   bool
+	layout   string
 	minTime  time.Duration
 	maxTime  time.Duration
 	peakTime time.Duration
@@ -47,7 +48,8 @@ func benchFlags(name string, gemm, conv bool) (*flag.FlagSet, *benchOpts) {
 	if conv {
 		fs.StringVar(&o.algo, "algo", "auto", "conv algorithms, comma-separated: auto, direct, im2col, winograd, fft, or 'all'")
 		fs.StringVar(&o.pass, "pass", "fwd,bwd-data,bwd-filter", "conv passes, comma-separated: fwd, bwd-data, bwd-filter, or 'all'")
-		fs.BoolVar(&o.verify, "verify", false, "verify each conv result against a float64 reference (adds max_rel_err)")
+		fs.StringVar(&o.layout, "layout", "nchw", "conv activation layout: nchw (channels first, as PyTorch) or nhwc (channels last)")
+		fs.BoolVar(&o.verify, "verify", false, "verify each conv result against a float64 reference (adds max_rel_err = max|y-ref|/max|ref|)")
 	}
 	fs.DurationVar(&o.minTime, "min-time", bench.DefaultTiming.MinTime, "time each row at least this long (and at least 5 calls), after a warm-up call")
 	fs.DurationVar(&o.maxTime, "max-time", bench.DefaultTiming.MaxTime, "stop timing a row after this long (one call if the warm-up alone takes longer)")
@@ -120,6 +122,9 @@ func runBenchCmd(name string, gemm, conv bool, args []string, stdout, stderr io.
 		if err != nil {
 			return commandUsageError(stderr, name, "-algo: %v", err)
 		}
+		if o.layout != "nchw" && o.layout != "nhwc" {
+			return commandUsageError(stderr, name, "-layout: %q: want nchw or nhwc", o.layout)
+		}
 		shapes := bench.DefaultConvShapes()
 		if o.shapes != "" {
 			if shapes, err = bench.LoadConvShapes(o.shapes); err != nil {
@@ -128,7 +133,7 @@ func runBenchCmd(name string, gemm, conv bool, args []string, stdout, stderr io.
 			}
 		}
 		rep.Conv = bench.RunConv(shapes, bench.ConvOptions{
-			Algos: algos, Passes: passes, ISAs: isas, Threads: threads, Verify: o.verify,
+			Algos: algos, Passes: passes, ISAs: isas, Threads: threads, Verify: o.verify, Layout: o.layout,
 			Timing: timing, Peaks: peaks, Progress: progress,
 		})
 	}

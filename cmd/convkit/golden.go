@@ -7,12 +7,13 @@ import (
 	"regexp"
 
 	"github.com/convkit/convkit/golden"
-	_ "github.com/convkit/convkit/golden/ops" // registers the implemented ops
+	"github.com/convkit/convkit/golden/ops" // registers the implemented ops
 )
 
 type goldenOpts struct {
-	dir string
-	run string
+	dir  string
+	run  string
+	algo string
 }
 
 func goldenFlags() (*flag.FlagSet, *goldenOpts) {
@@ -20,6 +21,7 @@ func goldenFlags() (*flag.FlagSet, *goldenOpts) {
 	o := &goldenOpts{}
 	fs.StringVar(&o.dir, "dir", "", "golden-vector `DIR`ectory (holds manifest.json); required")
 	fs.StringVar(&o.run, "run", "", "only the cases whose name matches this `REGEXP`")
+	fs.StringVar(&o.algo, "algo", "auto", "the conv `ALGORITHM` of the conv and conv_transpose cases: auto or im2col")
 	return fs, o
 }
 
@@ -32,6 +34,9 @@ func runGolden(args []string, stdout, stderr io.Writer) int {
 	}
 	if o.dir == "" {
 		return commandUsageError(stderr, "golden", "-dir is required")
+	}
+	if err := ops.SetConvAlgorithm(o.algo); err != nil {
+		return commandUsageError(stderr, "golden", "-algo: %v", err)
 	}
 	var re *regexp.Regexp
 	if o.run != "" {

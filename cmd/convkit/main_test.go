@@ -124,7 +124,7 @@ func TestBenchConv(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", st, out, errs)
 	}
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	if lines[0] != "name\tpass\talgo\tisa\tthreads\truns\tmedian_ms\tgflops\tpct_peak\tmax_rel_err\tstatus" {
+	if lines[0] != "name\tpass\tlayout\talgo\tisa\tthreads\truns\tmedian_ms\tgflops\tpct_peak\tmax_rel_err\tstatus" {
 		t.Errorf("header %q", lines[0])
 	}
 	if len(lines) != 1+3*3*2 {
@@ -133,9 +133,9 @@ func TestBenchConv(t *testing.T) {
 	for _, l := range lines[1:] {
 		f := strings.Split(l, "\t")
 		status := f[len(f)-1]
-		switch f[2] {
+		switch f[3] {
 		case "auto:im2col": // auto runs the engine's im2col, verified
-			if status != "ok" || f[7] == "" || f[9] == "" {
+			if status != "ok" || f[8] == "" || f[10] == "" || f[2] != "nchw" {
 				t.Errorf("row %q: want numbers and max_rel_err", l)
 			}
 		case "direct":
@@ -143,13 +143,19 @@ func TestBenchConv(t *testing.T) {
 				t.Errorf("row %q: status %q", l, status)
 			}
 		default:
-			t.Errorf("row %q: algo %q", l, f[2])
+			t.Errorf("row %q: algo %q", l, f[3])
 		}
 	}
 	args = append([]string{"bench", "conv", "-shapes", "testdata/tiny_conv.tsv", "-pass", "fwd", "-threads", "1"}, quick...)
 	st, out, _ = convkit(t, args...)
 	if st != 0 || strings.Count(out, "auto:im2col") != 3 || !strings.Contains(out, "Convolution") {
 		t.Errorf("table: exit %d\n%s", st, out)
+	}
+	// Channels-last runs the same rows in nhwc, verified.
+	args = append([]string{"bench", "conv", "-shapes", "testdata/tiny_conv.tsv", "-format", "tsv", "-threads", "1", "-algo", "im2col", "-layout", "nhwc", "-verify"}, quick...)
+	st, out, _ = convkit(t, args...)
+	if st != 0 || strings.Count(out, "\tnhwc\tim2col\t") != 9 || strings.Count(out, "\tok\n") != 9 {
+		t.Errorf("-layout nhwc: exit %d\n%s", st, out)
 	}
 }
 
@@ -165,6 +171,8 @@ func TestBenchErrors(t *testing.T) {
 		{[]string{"bench", "gemm", "-threads", "0"}, 2, "-threads"},
 		{[]string{"bench", "gemm", "-isa", "sse9"}, 2, "unknown ISA"},
 		{[]string{"bench", "conv", "-algo", "magic"}, 2, `unknown algorithm "magic"`},
+		{[]string{"bench", "conv", "-layout", "nchwc"}, 2, `-layout: "nchwc": want nchw or nhwc`},
+		{[]string{"golden", "-dir", ".", "-algo", "magic"}, 2, `-algo`},
 		{[]string{"bench", "conv", "-pass", "sideways"}, 2, `unknown pass "sideways"`},
 		{[]string{"bench", "conv", "extra"}, 2, `unexpected argument "extra"`},
 		{[]string{"bench", "gemm", "-shapes", "testdata/nope.tsv"}, 1, "nope.tsv"},

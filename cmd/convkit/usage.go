@@ -31,11 +31,11 @@ func subcommands() []subcommand {
 				"thread count, with gonum's Sgemm as a peer row, and verify every result against a float64\n" +
 				"reference (max_rel_err; status 'error: ...' above 1e-6*sqrt(K)).",
 			func() *flag.FlagSet { fs, _ := benchFlags("bench gemm", true, false); return fs }},
-		{"bench conv", "[-shapes FILE] [-algo A[,A]] [-pass P[,P]] [-threads N[,N]] [-isa NAME[,NAME]|all] [-verify] [-format table|tsv|json]",
+		{"bench conv", "[-shapes FILE] [-algo A[,A]] [-pass P[,P]] [-layout nchw|nhwc] [-threads N[,N]] [-isa NAME[,NAME]|all] [-verify] [-format table|tsv|json]",
 			"Benchmark convolution passes per shape, algorithm, ISA and thread count. Rows the engine\n" +
 				"cannot run yet say 'not implemented: ...' in the status column.",
 			func() *flag.FlagSet { fs, _ := benchFlags("bench conv", false, true); return fs }},
-		{"golden", "-dir DIR [-run REGEXP]",
+		{"golden", "-dir DIR [-run REGEXP] [-algo auto|im2col]",
 			"Evaluate every case of a golden-vector directory (manifest.json + .bin tensors): one line\n" +
 				"'PASS <name> <op> max_rel_err=<v>' or 'FAIL <name> <op> max_rel_err=<v|NaN> reason=<...>'\n" +
 				"per case, then 'N passed, M failed'. Exit status 1 if any case failed.",

@@ -9,6 +9,21 @@ import (
 	"github.com/convkit/convkit/golden"
 )
 
+// convAlgorithm is the conv algorithm the cases run on (SetConvAlgorithm).
+var convAlgorithm = "auto"
+
+// SetConvAlgorithm makes the conv and conv_transpose cases run on the
+// named algorithm ("auto", the default, or one of conv.Algorithms).
+func SetConvAlgorithm(name string) error {
+	if name != "auto" {
+		if _, err := conv.Lookup(name); err != nil {
+			return err
+		}
+	}
+	convAlgorithm = name
+	return nil
+}
+
 func init() {
 	for _, op := range []string{"conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"} {
 		golden.Register(op, evalConv)
@@ -81,7 +96,7 @@ func evalConv(c *golden.Case) (map[string][]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	pl, err := conv.NewPlan(p, conv.Options{})
+	pl, err := conv.NewPlan(p, conv.Options{Algorithm: convAlgorithm})
 	if err != nil {
 		return nil, err
 	}
