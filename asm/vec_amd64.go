@@ -97,6 +97,26 @@ func MaxAVX2(x []float32) float32
 //go:noescape
 func SumAVX2(x []float32) float32
 
+// Gather2AVX2 is VecKernels.Gather2 for AVX2+FMA (8 lanes).
+// Its reference and test oracle is kernels.Gather2Generic:
+//
+//	for i := range dst { // len(src) >= 2*len(dst)-1
+//		dst[i] = src[2*i]
+//	}
+//
+//go:noescape
+func Gather2AVX2(dst []float32, src []float32)
+
+// ScatterAdd2AVX2 is VecKernels.ScatterAdd2 for AVX2+FMA (8 lanes).
+// Its reference and test oracle is kernels.ScatterAdd2Generic:
+//
+//	for i := range src { // len(dst) >= 2*len(src)-1
+//		dst[2*i] += src[i] // dst[2*i+1] is left as it is
+//	}
+//
+//go:noescape
+func ScatterAdd2AVX2(dst []float32, src []float32)
+
 // FmaPeakAVX2 implements kernels.PeakKernel for AVX2+FMA (8 lanes): iters
 // iterations of independent register-only FMAs; returns the flops done.
 func FmaPeakAVX2(iters int) int
@@ -193,6 +213,26 @@ func MaxAVX512(x []float32) float32
 //
 //go:noescape
 func SumAVX512(x []float32) float32
+
+// Gather2AVX512 is VecKernels.Gather2 for AVX-512F (16 lanes, opmask tails).
+// Its reference and test oracle is kernels.Gather2Generic:
+//
+//	for i := range dst { // len(src) >= 2*len(dst)-1
+//		dst[i] = src[2*i]
+//	}
+//
+//go:noescape
+func Gather2AVX512(dst []float32, src []float32)
+
+// ScatterAdd2AVX512 is VecKernels.ScatterAdd2 for AVX-512F (16 lanes, opmask tails).
+// Its reference and test oracle is kernels.ScatterAdd2Generic:
+//
+//	for i := range src { // len(dst) >= 2*len(src)-1
+//		dst[2*i] += src[i] // dst[2*i+1] is left as it is
+//	}
+//
+//go:noescape
+func ScatterAdd2AVX512(dst []float32, src []float32)
 
 // FmaPeakAVX512 implements kernels.PeakKernel for AVX-512F (16 lanes, opmask tails): iters
 // iterations of independent register-only FMAs; returns the flops done.

@@ -582,6 +582,265 @@ done:
 	VZEROUPPER
 	RET
 
+// func Gather2AVX2(dst []float32, src []float32)
+// Requires: AVX, AVX2
+TEXT ·Gather2AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ dst_len+8(FP), DX
+
+	// Main loop: 4 vectors (32 elements; 8 vectors of pairs) per iteration, while
+	// more than that is left: the last pair, which has no second element, is the tail's.
+unrolled:
+	CMPQ    DX, $0x00000020
+	JLE     single
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), Y1
+	VSHUFPS $0x88, Y1, Y0, Y0
+	VPERMPD $0xd8, Y0, Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 64(CX), Y0
+	VMOVUPS 96(CX), Y1
+	VSHUFPS $0x88, Y1, Y0, Y0
+	VPERMPD $0xd8, Y0, Y0
+	VMOVUPS Y0, 32(AX)
+	VMOVUPS 128(CX), Y0
+	VMOVUPS 160(CX), Y1
+	VSHUFPS $0x88, Y1, Y0, Y0
+	VPERMPD $0xd8, Y0, Y0
+	VMOVUPS Y0, 64(AX)
+	VMOVUPS 192(CX), Y0
+	VMOVUPS 224(CX), Y1
+	VSHUFPS $0x88, Y1, Y0, Y0
+	VPERMPD $0xd8, Y0, Y0
+	VMOVUPS Y0, 96(AX)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000080, AX
+	SUBQ    $0x00000020, DX
+	JMP     unrolled
+
+single:
+	// One vector at a time, while more than one is left.
+	CMPQ    DX, $0x00000008
+	JLE     tail
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), Y1
+	VSHUFPS $0x88, Y1, Y0, Y0
+	VPERMPD $0xd8, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000020, AX
+	SUBQ    $0x00000008, DX
+	JMP     single
+
+tail:
+	TESTQ DX, DX
+	JZ    done
+	CMPQ  DX, $0x00000004
+	JLE   tailshort
+
+	// The last r = 5..8 elements, masked: the first vector of pairs is full, the
+	// second has 2r-9 live lanes, so the missing half of the last pair is not touched.
+	MOVQ       DX, BX
+	SHLQ       $0x01, BX
+	SUBQ       $0x00000009, BX
+	LEAQ       tailmask<>+0(SB), SI
+	SHLQ       $0x02, DX
+	NEGQ       DX
+	VMOVDQU    32(SI)(DX*1), Y0
+	LEAQ       tailmask<>+0(SB), DX
+	SHLQ       $0x02, BX
+	NEGQ       BX
+	VMOVDQU    32(DX)(BX*1), Y1
+	VMOVUPS    (CX), Y2
+	VMASKMOVPS 32(CX), Y1, Y1
+	VSHUFPS    $0x88, Y1, Y2, Y1
+	VPERMPD    $0xd8, Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+	JMP        done
+
+tailshort:
+	// The last r = 1..4 elements, masked: the first vector of pairs has 2r-1
+	// live lanes, the second is past the end.
+	MOVQ       DX, BX
+	SHLQ       $0x01, BX
+	SUBQ       $0x00000001, BX
+	LEAQ       tailmask<>+0(SB), SI
+	SHLQ       $0x02, DX
+	NEGQ       DX
+	VMOVDQU    32(SI)(DX*1), Y0
+	LEAQ       tailmask<>+0(SB), DX
+	SHLQ       $0x02, BX
+	NEGQ       BX
+	VMOVDQU    32(DX)(BX*1), Y1
+	VMASKMOVPS (CX), Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VSHUFPS    $0x88, Y2, Y1, Y1
+	VPERMPD    $0xd8, Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func ScatterAdd2AVX2(dst []float32, src []float32)
+// Requires: AVX, AVX2
+TEXT ·ScatterAdd2AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ src_len+32(FP), DX
+
+	// Main loop: 4 vectors (32 elements; 8 vectors of pairs) per iteration, while
+	// more than that is left: the last pair, which has no second element, is the tail's.
+unrolled:
+	CMPQ       DX, $0x00000020
+	JLE        single
+	VMOVUPS    (AX), Y1
+	VMOVUPS    32(AX), Y2
+	VSHUFPS    $0x88, Y2, Y1, Y0
+	VSHUFPS    $0xdd, Y2, Y1, Y1
+	VPERMPD    $0xd8, Y0, Y0
+	VPERMPD    $0xd8, Y1, Y1
+	VADDPS     (CX), Y0, Y0
+	VUNPCKLPS  Y1, Y0, Y2
+	VUNPCKHPS  Y1, Y0, Y1
+	VPERM2F128 $0x20, Y1, Y2, Y0
+	VPERM2F128 $0x31, Y1, Y2, Y1
+	VMOVUPS    Y0, (AX)
+	VMOVUPS    Y1, 32(AX)
+	VMOVUPS    64(AX), Y1
+	VMOVUPS    96(AX), Y2
+	VSHUFPS    $0x88, Y2, Y1, Y0
+	VSHUFPS    $0xdd, Y2, Y1, Y1
+	VPERMPD    $0xd8, Y0, Y0
+	VPERMPD    $0xd8, Y1, Y1
+	VADDPS     32(CX), Y0, Y0
+	VUNPCKLPS  Y1, Y0, Y2
+	VUNPCKHPS  Y1, Y0, Y1
+	VPERM2F128 $0x20, Y1, Y2, Y0
+	VPERM2F128 $0x31, Y1, Y2, Y1
+	VMOVUPS    Y0, 64(AX)
+	VMOVUPS    Y1, 96(AX)
+	VMOVUPS    128(AX), Y1
+	VMOVUPS    160(AX), Y2
+	VSHUFPS    $0x88, Y2, Y1, Y0
+	VSHUFPS    $0xdd, Y2, Y1, Y1
+	VPERMPD    $0xd8, Y0, Y0
+	VPERMPD    $0xd8, Y1, Y1
+	VADDPS     64(CX), Y0, Y0
+	VUNPCKLPS  Y1, Y0, Y2
+	VUNPCKHPS  Y1, Y0, Y1
+	VPERM2F128 $0x20, Y1, Y2, Y0
+	VPERM2F128 $0x31, Y1, Y2, Y1
+	VMOVUPS    Y0, 128(AX)
+	VMOVUPS    Y1, 160(AX)
+	VMOVUPS    192(AX), Y1
+	VMOVUPS    224(AX), Y2
+	VSHUFPS    $0x88, Y2, Y1, Y0
+	VSHUFPS    $0xdd, Y2, Y1, Y1
+	VPERMPD    $0xd8, Y0, Y0
+	VPERMPD    $0xd8, Y1, Y1
+	VADDPS     96(CX), Y0, Y0
+	VUNPCKLPS  Y1, Y0, Y2
+	VUNPCKHPS  Y1, Y0, Y1
+	VPERM2F128 $0x20, Y1, Y2, Y0
+	VPERM2F128 $0x31, Y1, Y2, Y1
+	VMOVUPS    Y0, 192(AX)
+	VMOVUPS    Y1, 224(AX)
+	ADDQ       $0x00000100, AX
+	ADDQ       $0x00000080, CX
+	SUBQ       $0x00000020, DX
+	JMP        unrolled
+
+single:
+	// One vector at a time, while more than one is left.
+	CMPQ       DX, $0x00000008
+	JLE        tail
+	VMOVUPS    (AX), Y1
+	VMOVUPS    32(AX), Y2
+	VSHUFPS    $0x88, Y2, Y1, Y0
+	VSHUFPS    $0xdd, Y2, Y1, Y1
+	VPERMPD    $0xd8, Y0, Y0
+	VPERMPD    $0xd8, Y1, Y1
+	VADDPS     (CX), Y0, Y0
+	VUNPCKLPS  Y1, Y0, Y2
+	VUNPCKHPS  Y1, Y0, Y1
+	VPERM2F128 $0x20, Y1, Y2, Y0
+	VPERM2F128 $0x31, Y1, Y2, Y1
+	VMOVUPS    Y0, (AX)
+	VMOVUPS    Y1, 32(AX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000020, CX
+	SUBQ       $0x00000008, DX
+	JMP        single
+
+tail:
+	TESTQ DX, DX
+	JZ    done
+	CMPQ  DX, $0x00000004
+	JLE   tailshort
+
+	// The last r = 5..8 elements, masked: the first vector of pairs is full, the
+	// second has 2r-9 live lanes, so the missing half of the last pair is not touched.
+	MOVQ       DX, BX
+	SHLQ       $0x01, BX
+	SUBQ       $0x00000009, BX
+	LEAQ       tailmask<>+0(SB), SI
+	SHLQ       $0x02, DX
+	NEGQ       DX
+	VMOVDQU    32(SI)(DX*1), Y0
+	LEAQ       tailmask<>+0(SB), DX
+	SHLQ       $0x02, BX
+	NEGQ       BX
+	VMOVDQU    32(DX)(BX*1), Y1
+	VMOVUPS    (AX), Y3
+	VMASKMOVPS 32(AX), Y1, Y4
+	VSHUFPS    $0x88, Y4, Y3, Y2
+	VSHUFPS    $0xdd, Y4, Y3, Y3
+	VPERMPD    $0xd8, Y2, Y2
+	VPERMPD    $0xd8, Y3, Y3
+	VMASKMOVPS (CX), Y0, Y0
+	VADDPS     Y0, Y2, Y2
+	VUNPCKLPS  Y3, Y2, Y0
+	VUNPCKHPS  Y3, Y2, Y3
+	VPERM2F128 $0x20, Y3, Y0, Y2
+	VPERM2F128 $0x31, Y3, Y0, Y0
+	VMOVUPS    Y2, (AX)
+	VMASKMOVPS Y0, Y1, 32(AX)
+	JMP        done
+
+tailshort:
+	// The last r = 1..4 elements, masked: the first vector of pairs has 2r-1
+	// live lanes, the second is past the end.
+	MOVQ       DX, BX
+	SHLQ       $0x01, BX
+	SUBQ       $0x00000001, BX
+	LEAQ       tailmask<>+0(SB), SI
+	SHLQ       $0x02, DX
+	NEGQ       DX
+	VMOVDQU    32(SI)(DX*1), Y0
+	LEAQ       tailmask<>+0(SB), DX
+	SHLQ       $0x02, BX
+	NEGQ       BX
+	VMOVDQU    32(DX)(BX*1), Y1
+	VMASKMOVPS (AX), Y1, Y3
+	VXORPS     Y4, Y4, Y4
+	VSHUFPS    $0x88, Y4, Y3, Y2
+	VSHUFPS    $0xdd, Y4, Y3, Y3
+	VPERMPD    $0xd8, Y2, Y2
+	VPERMPD    $0xd8, Y3, Y3
+	VMASKMOVPS (CX), Y0, Y0
+	VADDPS     Y0, Y2, Y2
+	VUNPCKLPS  Y3, Y2, Y0
+	VUNPCKHPS  Y3, Y2, Y3
+	VPERM2F128 $0x20, Y3, Y0, Y2
+	VPERM2F128 $0x31, Y3, Y0, Y0
+	VMASKMOVPS Y2, Y1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
 // func FmaPeakAVX2(iters int) int
 // Requires: AVX, AVX2, FMA3
 TEXT ·FmaPeakAVX2(SB), NOSPLIT, $0-16
@@ -1183,6 +1442,292 @@ done:
 	VMOVSHDUP     X0, X1
 	VADDPS        X1, X0, X0
 	MOVSS         X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func Gather2AVX512(dst []float32, src []float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·Gather2AVX512(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ dst_len+8(FP), DX
+
+	// Main loop: 4 vectors (64 elements; 8 vectors of pairs) per iteration, while
+	// more than that is left: the last pair, which has no second element, is the tail's.
+unrolled:
+	CMPQ       DX, $0x00000040
+	JLE        single
+	VMOVUPS    (CX), Z0
+	VMOVUPS    64(CX), Z2
+	VSHUFPS    $0x88, Z2, Z0, Z0
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS    Z0, (AX)
+	VMOVUPS    128(CX), Z0
+	VMOVUPS    192(CX), Z2
+	VSHUFPS    $0x88, Z2, Z0, Z0
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS    Z0, 64(AX)
+	VMOVUPS    256(CX), Z0
+	VMOVUPS    320(CX), Z2
+	VSHUFPS    $0x88, Z2, Z0, Z0
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS    Z0, 128(AX)
+	VMOVUPS    384(CX), Z0
+	VMOVUPS    448(CX), Z2
+	VSHUFPS    $0x88, Z2, Z0, Z0
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS    Z0, 192(AX)
+	ADDQ       $0x00000200, CX
+	ADDQ       $0x00000100, AX
+	SUBQ       $0x00000040, DX
+	JMP        unrolled
+
+single:
+	// One vector at a time, while more than one is left.
+	CMPQ       DX, $0x00000010
+	JLE        tail
+	VMOVUPS    (CX), Z0
+	VMOVUPS    64(CX), Z2
+	VSHUFPS    $0x88, Z2, Z0, Z0
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS    Z0, (AX)
+	ADDQ       $0x00000080, CX
+	ADDQ       $0x00000040, AX
+	SUBQ       $0x00000010, DX
+	JMP        single
+
+tail:
+	TESTQ DX, DX
+	JZ    done
+	CMPQ  DX, $0x00000008
+	JLE   tailshort
+
+	// The last r = 9..16 elements, masked: the first vector of pairs is full, the
+	// second has 2r-17 live lanes, so the missing half of the last pair is not touched.
+	MOVQ       DX, BX
+	SHLQ       $0x01, BX
+	SUBQ       $0x00000011, BX
+	MOVL       $0x0000ffff, SI
+	BZHIL      DX, SI, DX
+	KMOVW      DX, K1
+	MOVL       $0x0000ffff, DX
+	BZHIL      BX, DX, DX
+	KMOVW      DX, K2
+	VMOVUPS    (CX), Z0
+	VMOVUPS.Z  64(CX), K2, Z1
+	VSHUFPS    $0x88, Z1, Z0, Z0
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS    Z0, K1, (AX)
+	JMP        done
+
+tailshort:
+	// The last r = 1..8 elements, masked: the first vector of pairs has 2r-1
+	// live lanes, the second is past the end.
+	MOVQ       DX, BX
+	SHLQ       $0x01, BX
+	SUBQ       $0x00000001, BX
+	MOVL       $0x0000ffff, SI
+	BZHIL      DX, SI, DX
+	KMOVW      DX, K1
+	MOVL       $0x0000ffff, DX
+	BZHIL      BX, DX, DX
+	KMOVW      DX, K2
+	VMOVUPS.Z  (CX), K2, Z0
+	VPXORD     Z1, Z1, Z1
+	VSHUFPS    $0x88, Z1, Z0, Z0
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS    Z0, K1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func ScatterAdd2AVX512(dst []float32, src []float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·ScatterAdd2AVX512(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ src_len+32(FP), DX
+
+	// Main loop: 4 vectors (64 elements; 8 vectors of pairs) per iteration, while
+	// more than that is left: the last pair, which has no second element, is the tail's.
+unrolled:
+	CMPQ       DX, $0x00000040
+	JLE        single
+	VMOVUPS    (AX), Z1
+	VMOVUPS    64(AX), Z2
+	VSHUFPS    $0x88, Z2, Z1, Z0
+	VSHUFPS    $0xdd, Z2, Z1, Z1
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VPERMPD    $0xd8, Z1, Z1
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VADDPS     (CX), Z0, Z0
+	VUNPCKLPS  Z1, Z0, Z2
+	VUNPCKHPS  Z1, Z0, Z0
+	VSHUFF32X4 $0x44, Z0, Z2, Z1
+	VSHUFF32X4 $0xee, Z0, Z2, Z0
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS    Z1, (AX)
+	VMOVUPS    Z0, 64(AX)
+	VMOVUPS    128(AX), Z1
+	VMOVUPS    192(AX), Z2
+	VSHUFPS    $0x88, Z2, Z1, Z0
+	VSHUFPS    $0xdd, Z2, Z1, Z1
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VPERMPD    $0xd8, Z1, Z1
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VADDPS     64(CX), Z0, Z0
+	VUNPCKLPS  Z1, Z0, Z2
+	VUNPCKHPS  Z1, Z0, Z0
+	VSHUFF32X4 $0x44, Z0, Z2, Z1
+	VSHUFF32X4 $0xee, Z0, Z2, Z0
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS    Z1, 128(AX)
+	VMOVUPS    Z0, 192(AX)
+	VMOVUPS    256(AX), Z1
+	VMOVUPS    320(AX), Z2
+	VSHUFPS    $0x88, Z2, Z1, Z0
+	VSHUFPS    $0xdd, Z2, Z1, Z1
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VPERMPD    $0xd8, Z1, Z1
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VADDPS     128(CX), Z0, Z0
+	VUNPCKLPS  Z1, Z0, Z2
+	VUNPCKHPS  Z1, Z0, Z0
+	VSHUFF32X4 $0x44, Z0, Z2, Z1
+	VSHUFF32X4 $0xee, Z0, Z2, Z0
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS    Z1, 256(AX)
+	VMOVUPS    Z0, 320(AX)
+	VMOVUPS    384(AX), Z1
+	VMOVUPS    448(AX), Z2
+	VSHUFPS    $0x88, Z2, Z1, Z0
+	VSHUFPS    $0xdd, Z2, Z1, Z1
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VPERMPD    $0xd8, Z1, Z1
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VADDPS     192(CX), Z0, Z0
+	VUNPCKLPS  Z1, Z0, Z2
+	VUNPCKHPS  Z1, Z0, Z0
+	VSHUFF32X4 $0x44, Z0, Z2, Z1
+	VSHUFF32X4 $0xee, Z0, Z2, Z0
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS    Z1, 384(AX)
+	VMOVUPS    Z0, 448(AX)
+	ADDQ       $0x00000200, AX
+	ADDQ       $0x00000100, CX
+	SUBQ       $0x00000040, DX
+	JMP        unrolled
+
+single:
+	// One vector at a time, while more than one is left.
+	CMPQ       DX, $0x00000010
+	JLE        tail
+	VMOVUPS    (AX), Z1
+	VMOVUPS    64(AX), Z2
+	VSHUFPS    $0x88, Z2, Z1, Z0
+	VSHUFPS    $0xdd, Z2, Z1, Z1
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VPERMPD    $0xd8, Z1, Z1
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VADDPS     (CX), Z0, Z0
+	VUNPCKLPS  Z1, Z0, Z2
+	VUNPCKHPS  Z1, Z0, Z0
+	VSHUFF32X4 $0x44, Z0, Z2, Z1
+	VSHUFF32X4 $0xee, Z0, Z2, Z0
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS    Z1, (AX)
+	VMOVUPS    Z0, 64(AX)
+	ADDQ       $0x00000080, AX
+	ADDQ       $0x00000040, CX
+	SUBQ       $0x00000010, DX
+	JMP        single
+
+tail:
+	TESTQ DX, DX
+	JZ    done
+	CMPQ  DX, $0x00000008
+	JLE   tailshort
+
+	// The last r = 9..16 elements, masked: the first vector of pairs is full, the
+	// second has 2r-17 live lanes, so the missing half of the last pair is not touched.
+	MOVQ       DX, BX
+	SHLQ       $0x01, BX
+	SUBQ       $0x00000011, BX
+	MOVL       $0x0000ffff, SI
+	BZHIL      DX, SI, DX
+	KMOVW      DX, K1
+	MOVL       $0x0000ffff, DX
+	BZHIL      BX, DX, DX
+	KMOVW      DX, K2
+	VMOVUPS    (AX), Z1
+	VMOVUPS.Z  64(AX), K2, Z2
+	VSHUFPS    $0x88, Z2, Z1, Z0
+	VSHUFPS    $0xdd, Z2, Z1, Z1
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VPERMPD    $0xd8, Z1, Z1
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VMOVUPS.Z  (CX), K1, Z2
+	VADDPS     Z2, Z0, Z0
+	VUNPCKLPS  Z1, Z0, Z2
+	VUNPCKHPS  Z1, Z0, Z0
+	VSHUFF32X4 $0x44, Z0, Z2, Z1
+	VSHUFF32X4 $0xee, Z0, Z2, Z0
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS    Z1, (AX)
+	VMOVUPS    Z0, K2, 64(AX)
+	JMP        done
+
+tailshort:
+	// The last r = 1..8 elements, masked: the first vector of pairs has 2r-1
+	// live lanes, the second is past the end.
+	MOVQ       DX, BX
+	SHLQ       $0x01, BX
+	SUBQ       $0x00000001, BX
+	MOVL       $0x0000ffff, SI
+	BZHIL      DX, SI, DX
+	KMOVW      DX, K1
+	MOVL       $0x0000ffff, DX
+	BZHIL      BX, DX, DX
+	KMOVW      DX, K2
+	VMOVUPS.Z  (AX), K2, Z0
+	VPXORD     Z3, Z3, Z3
+	VSHUFPS    $0x88, Z3, Z0, Z1
+	VSHUFPS    $0xdd, Z3, Z0, Z0
+	VPERMPD    $0xd8, Z1, Z1
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS.Z  (CX), K1, Z2
+	VADDPS     Z2, Z1, Z1
+	VUNPCKLPS  Z0, Z1, Z2
+	VUNPCKHPS  Z0, Z1, Z0
+	VSHUFF32X4 $0x44, Z0, Z2, Z1
+	VSHUFF32X4 $0xee, Z0, Z2, Z0
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS    Z1, K2, (AX)
+
+done:
 	VZEROUPPER
 	RET
 

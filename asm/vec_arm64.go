@@ -97,6 +97,26 @@ func MaxNEON(x []float32) float32
 //go:noescape
 func SumNEON(x []float32) float32
 
+// Gather2NEON is VecKernels.Gather2 for NEON (4 lanes).
+// Its reference and test oracle is kernels.Gather2Generic:
+//
+//	for i := range dst { // len(src) >= 2*len(dst)-1
+//		dst[i] = src[2*i]
+//	}
+//
+//go:noescape
+func Gather2NEON(dst []float32, src []float32)
+
+// ScatterAdd2NEON is VecKernels.ScatterAdd2 for NEON (4 lanes).
+// Its reference and test oracle is kernels.ScatterAdd2Generic:
+//
+//	for i := range src { // len(dst) >= 2*len(src)-1
+//		dst[2*i] += src[i] // dst[2*i+1] is left as it is
+//	}
+//
+//go:noescape
+func ScatterAdd2NEON(dst []float32, src []float32)
+
 // FmaPeakNEON implements kernels.PeakKernel for NEON (4 lanes): iters
 // iterations of independent register-only FMAs; returns the flops done.
 //

@@ -509,6 +509,146 @@ done:
 	FMOVS F0, ret+24(FP)
 	RET
 
+// func Gather2NEON(dst []float32, src []float32)
+TEXT ·Gather2NEON(SB), NOSPLIT, $0-48
+	MOVD dst_base+0(FP), R0
+	MOVD src_base+24(FP), R1
+	MOVD dst_len+8(FP), R2
+	// Main loop: 4 vectors (16 elements; 8 vectors of pairs) per iteration, while
+	// more than that is left: the last pair, which has no second element, is the tail's.
+unrolled:
+	CMP $16, R2
+	BLE single
+	FMOVQ (R1), F0
+	FMOVQ 16(R1), F1
+	VUZP1 V1.S4, V0.S4, V2.S4
+	FMOVQ F2, (R0)
+	FMOVQ 32(R1), F0
+	FMOVQ 48(R1), F1
+	VUZP1 V1.S4, V0.S4, V2.S4
+	FMOVQ F2, 16(R0)
+	FMOVQ 64(R1), F0
+	FMOVQ 80(R1), F1
+	VUZP1 V1.S4, V0.S4, V2.S4
+	FMOVQ F2, 32(R0)
+	FMOVQ 96(R1), F0
+	FMOVQ 112(R1), F1
+	VUZP1 V1.S4, V0.S4, V2.S4
+	FMOVQ F2, 48(R0)
+	ADD $128, R1, R1
+	ADD $64, R0, R0
+	SUB $16, R2, R2
+	B unrolled
+single:
+	// One vector at a time, while more than one is left.
+	CMP $4, R2
+	BLE tail
+	FMOVQ (R1), F0
+	FMOVQ 16(R1), F1
+	VUZP1 V1.S4, V0.S4, V2.S4
+	FMOVQ F2, (R0)
+	ADD $32, R1, R1
+	ADD $16, R0, R0
+	SUB $4, R2, R2
+	B single
+tail:
+	// The last 1..4 elements, one at a time in lane 0: the first of each pair only.
+	CBZ R2, done
+	FMOVS (R1), F0
+	FMOVS F0, (R0)
+	ADD $8, R1, R1
+	ADD $4, R0, R0
+	SUB $1, R2, R2
+	B tail
+done:
+	RET
+
+// func ScatterAdd2NEON(dst []float32, src []float32)
+TEXT ·ScatterAdd2NEON(SB), NOSPLIT, $0-48
+	MOVD dst_base+0(FP), R0
+	MOVD src_base+24(FP), R1
+	MOVD src_len+32(FP), R2
+	// Main loop: 4 vectors (16 elements; 8 vectors of pairs) per iteration, while
+	// more than that is left: the last pair, which has no second element, is the tail's.
+unrolled:
+	CMP $16, R2
+	BLE single
+	FMOVQ (R0), F0
+	FMOVQ 16(R0), F1
+	VUZP1 V1.S4, V0.S4, V2.S4
+	VUZP2 V1.S4, V0.S4, V3.S4
+	FMOVQ (R1), F0
+	WORD $0x4e20d442 // fadd v2.4s, v2.4s, v0.4s
+	VZIP1 V3.S4, V2.S4, V0.S4
+	VZIP2 V3.S4, V2.S4, V1.S4
+	FMOVQ F0, (R0)
+	FMOVQ F1, 16(R0)
+	FMOVQ 32(R0), F0
+	FMOVQ 48(R0), F1
+	VUZP1 V1.S4, V0.S4, V2.S4
+	VUZP2 V1.S4, V0.S4, V3.S4
+	FMOVQ 16(R1), F0
+	WORD $0x4e20d442 // fadd v2.4s, v2.4s, v0.4s
+	VZIP1 V3.S4, V2.S4, V0.S4
+	VZIP2 V3.S4, V2.S4, V1.S4
+	FMOVQ F0, 32(R0)
+	FMOVQ F1, 48(R0)
+	FMOVQ 64(R0), F0
+	FMOVQ 80(R0), F1
+	VUZP1 V1.S4, V0.S4, V2.S4
+	VUZP2 V1.S4, V0.S4, V3.S4
+	FMOVQ 32(R1), F0
+	WORD $0x4e20d442 // fadd v2.4s, v2.4s, v0.4s
+	VZIP1 V3.S4, V2.S4, V0.S4
+	VZIP2 V3.S4, V2.S4, V1.S4
+	FMOVQ F0, 64(R0)
+	FMOVQ F1, 80(R0)
+	FMOVQ 96(R0), F0
+	FMOVQ 112(R0), F1
+	VUZP1 V1.S4, V0.S4, V2.S4
+	VUZP2 V1.S4, V0.S4, V3.S4
+	FMOVQ 48(R1), F0
+	WORD $0x4e20d442 // fadd v2.4s, v2.4s, v0.4s
+	VZIP1 V3.S4, V2.S4, V0.S4
+	VZIP2 V3.S4, V2.S4, V1.S4
+	FMOVQ F0, 96(R0)
+	FMOVQ F1, 112(R0)
+	ADD $128, R0, R0
+	ADD $64, R1, R1
+	SUB $16, R2, R2
+	B unrolled
+single:
+	// One vector at a time, while more than one is left.
+	CMP $4, R2
+	BLE tail
+	FMOVQ (R0), F0
+	FMOVQ 16(R0), F1
+	VUZP1 V1.S4, V0.S4, V2.S4
+	VUZP2 V1.S4, V0.S4, V3.S4
+	FMOVQ (R1), F0
+	WORD $0x4e20d442 // fadd v2.4s, v2.4s, v0.4s
+	VZIP1 V3.S4, V2.S4, V0.S4
+	VZIP2 V3.S4, V2.S4, V1.S4
+	FMOVQ F0, (R0)
+	FMOVQ F1, 16(R0)
+	ADD $32, R0, R0
+	ADD $16, R1, R1
+	SUB $4, R2, R2
+	B single
+tail:
+	// The last 1..4 elements, one at a time in lane 0: the first of each pair only.
+	CBZ R2, done
+	FMOVS (R0), F0
+	FMOVS (R1), F1
+	WORD $0x4e21d400 // fadd v0.4s, v0.4s, v1.4s
+	FMOVS F0, (R0)
+	ADD $8, R0, R0
+	ADD $4, R1, R1
+	SUB $1, R2, R2
+	B tail
+done:
+	RET
+
 // func FmaPeakNEON(iters int) int
 TEXT ·FmaPeakNEON(SB), NOSPLIT, $0-16
 	MOVD iters+0(FP), R0

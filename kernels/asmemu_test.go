@@ -59,6 +59,8 @@ func emuTable(t *testing.T, p *asmemu.Program, isa ISA, suffix string) *Table {
 			ReluBackward: func(dx, x, dy []float32) { call("ReluBackward", dx, x, dy) },
 			Max:          func(x []float32) float32 { return call("Max", x)[0].(float32) },
 			Sum:          func(x []float32) float32 { return call("Sum", x)[0].(float32) },
+			Gather2:      func(dst, src []float32) { call("Gather2", dst, src) },
+			ScatterAdd2:  func(dst, src []float32) { call("ScatterAdd2", dst, src) },
 		},
 		Peak: func(iters int) int { return call("FmaPeak", iters)[0].(int) },
 	}

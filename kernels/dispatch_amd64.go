@@ -36,6 +36,8 @@ func amd64Table(i ISA) Table {
 			ReluBackward: asm.ReluBackwardAVX2,
 			Max:          asm.MaxAVX2,
 			Sum:          asm.SumAVX2,
+			Gather2:      asm.Gather2AVX2,
+			ScatterAdd2:  asm.ScatterAdd2AVX2,
 		}
 		t.Peak = asm.FmaPeakAVX2
 	case AVX512:
@@ -48,6 +50,8 @@ func amd64Table(i ISA) Table {
 			ReluBackward: asm.ReluBackwardAVX512,
 			Max:          asm.MaxAVX512,
 			Sum:          asm.SumAVX512,
+			Gather2:      asm.Gather2AVX512,
+			ScatterAdd2:  asm.ScatterAdd2AVX512,
 		}
 		t.Peak = asm.FmaPeakAVX512
 	default:

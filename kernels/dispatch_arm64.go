@@ -19,6 +19,8 @@ var neon = Table{
 		ReluBackward: asm.ReluBackwardNEON,
 		Max:          asm.MaxNEON,
 		Sum:          asm.SumNEON,
+		Gather2:      asm.Gather2NEON,
+		ScatterAdd2:  asm.ScatterAdd2NEON,
 	},
 	// The default family's Micro in the generated table (gemm_asm.go):
 	// 8x12, 24 accumulators, three B vectors.

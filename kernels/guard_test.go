@@ -12,21 +12,33 @@ import (
 )
 
 // guardKernels calls each vector kernel with args of the lengths its
-// contract allows at the tightest (every slice exactly n long).
+// contract allows at the tightest: every slice exactly n long, or as lens
+// says.
 var guardKernels = []struct {
 	name string
 	args []string
 	call func(v *VecKernels, a [][]float32)
+	lens func(n int) []int
 }{
-	{"Axpy", []string{"x", "y"}, func(v *VecKernels, a [][]float32) { v.Axpy(0.5, a[0], a[1]) }},
-	{"Dot", []string{"x", "y"}, func(v *VecKernels, a [][]float32) { guardSink += v.Dot(a[0], a[1]) }},
-	{"Scale", []string{"x"}, func(v *VecKernels, a [][]float32) { v.Scale(0.5, a[0]) }},
-	{"Add", []string{"dst", "x", "y"}, func(v *VecKernels, a [][]float32) { v.Add(a[0], a[1], a[2]) }},
-	{"Relu", []string{"dst", "x"}, func(v *VecKernels, a [][]float32) { v.Relu(a[0], a[1]) }},
-	{"ReluBackward", []string{"dx", "x", "dy"}, func(v *VecKernels, a [][]float32) { v.ReluBackward(a[0], a[1], a[2]) }},
-	{"Max", []string{"x"}, func(v *VecKernels, a [][]float32) { guardSink += v.Max(a[0]) }},
-	{"Sum", []string{"x"}, func(v *VecKernels, a [][]float32) { guardSink += v.Sum(a[0]) }},
+	{"Axpy", []string{"x", "y"}, func(v *VecKernels, a [][]float32) { v.Axpy(0.5, a[0], a[1]) }, nil},
+	{"Dot", []string{"x", "y"}, func(v *VecKernels, a [][]float32) { guardSink += v.Dot(a[0], a[1]) }, nil},
+	{"Scale", []string{"x"}, func(v *VecKernels, a [][]float32) { v.Scale(0.5, a[0]) }, nil},
+	{"Add", []string{"dst", "x", "y"}, func(v *VecKernels, a [][]float32) { v.Add(a[0], a[1], a[2]) }, nil},
+	{"Relu", []string{"dst", "x"}, func(v *VecKernels, a [][]float32) { v.Relu(a[0], a[1]) }, nil},
+	{"ReluBackward", []string{"dx", "x", "dy"}, func(v *VecKernels, a [][]float32) { v.ReluBackward(a[0], a[1], a[2]) }, nil},
+	{"Max", []string{"x"}, func(v *VecKernels, a [][]float32) { guardSink += v.Max(a[0]) }, nil},
+	{"Sum", []string{"x"}, func(v *VecKernels, a [][]float32) { guardSink += v.Sum(a[0]) }, nil},
+	// The stride-2 kernels' strided slice has 2n-1 elements: the missing
+	// half of the last pair is the first float of the guard page.
+	{"Gather2", []string{"dst", "src"}, func(v *VecKernels, a [][]float32) { v.Gather2(a[0], a[1]) }, row2},
+	{"ScatterAdd2", []string{"dst", "src"}, func(v *VecKernels, a [][]float32) { v.ScatterAdd2(a[0], a[1]) }, strided2},
 }
+
+// row2 and strided2 are the lengths of the stride-2 kernels' (dst, src)
+// for n elements of the row: Gather2 gathers into it, ScatterAdd2 adds
+// it in.
+func row2(n int) []int     { return []int{n, max(2*n-1, 0)} }
+func strided2(n int) []int { return []int{max(2*n-1, 0), n} }
 
 var guardSink float32
 
@@ -52,8 +64,15 @@ func TestVecGuardPages(t *testing.T) {
 			for pos, argName := range k.args {
 				for _, place := range []string{"End", "Start"} {
 					for _, n := range guardLengths() {
-						what := fmt.Sprintf("%s: %s n=%d against the guard page at its %s", k.name, argName, n, place)
-						guardCase(t, &tab.Vec, k.call, len(k.args), pos, place == "End", n, what)
+						lens := make([]int, len(k.args))
+						for i := range lens {
+							lens[i] = n
+						}
+						if k.lens != nil {
+							lens = k.lens(n)
+						}
+						what := fmt.Sprintf("%s: %s n=%d (len %d) against the guard page at its %s", k.name, argName, n, lens[pos], place)
+						guardCase(t, &tab.Vec, k.call, lens, pos, place == "End", what)
 					}
 				}
 			}
@@ -61,10 +80,10 @@ func TestVecGuardPages(t *testing.T) {
 	})
 }
 
-func guardCase(t *testing.T, v *VecKernels, call func(*VecKernels, [][]float32), nargs, pos int, end bool, n int, what string) {
+func guardCase(t *testing.T, v *VecKernels, call func(*VecKernels, [][]float32), lens []int, pos int, end bool, what string) {
 	t.Helper()
-	args, ref := make([][]float32, nargs), make([][]float32, nargs)
-	for i := range args {
+	args, ref := make([][]float32, len(lens)), make([][]float32, len(lens))
+	for i, n := range lens {
 		if i == pos {
 			var buf *guardpage.Buffer
 			if end {

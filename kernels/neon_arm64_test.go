@@ -47,6 +47,8 @@ func TestNEONIsBound(t *testing.T) {
 	same("Vec.ReluBackward", b.Vec.ReluBackward, asm.ReluBackwardNEON)
 	same("Vec.Max", b.Vec.Max, asm.MaxNEON)
 	same("Vec.Sum", b.Vec.Sum, asm.SumNEON)
+	same("Vec.Gather2", b.Vec.Gather2, asm.Gather2NEON)
+	same("Vec.ScatterAdd2", b.Vec.ScatterAdd2, asm.ScatterAdd2NEON)
 	same("Peak", b.Peak, asm.FmaPeakNEON)
 	same("Gemm.Micro", b.Gemm.Micro, asm.SgemmMicro8x12NEON)
 	if b.Gemm.MR != 8 || b.Gemm.NR != 12 {

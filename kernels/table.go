@@ -36,6 +36,16 @@ type VecKernels struct {
 	Max func(x []float32) float32
 	// Sum returns the sum of the elements (0 for an empty slice).
 	Sum func(x []float32) float32
+	// Gather2 computes dst[i] = src[2*i] for i < len(dst): im2col's row
+	// copy at stride 2. len(src) >= 2*len(dst)-1 (src[2*len(dst)-1] is
+	// never read).
+	Gather2 func(dst, src []float32)
+	// ScatterAdd2 computes dst[2*i] += src[i] for i < len(src): col2im's
+	// row accumulation at stride 2. The odd elements of dst keep their
+	// bits, but the vector paths read and write them back: no other
+	// goroutine may write them during the call. len(dst) >= 2*len(src)-1
+	// (dst[2*len(src)-1] is never touched).
+	ScatterAdd2 func(dst, src []float32)
 }
 
 // GemmKernels are the SGEMM micro-kernels of one path (see package gemm).
@@ -83,6 +93,8 @@ var generic = Table{
 		ReluBackward: ReluBackwardGeneric,
 		Max:          MaxGeneric,
 		Sum:          SumGeneric,
+		Gather2:      Gather2Generic,
+		ScatterAdd2:  ScatterAdd2Generic,
 	},
 	Gemm: GemmKernels{MR: 4, NR: 4, Micro: MicroGeneric4x4},
 	Peak: PeakGeneric,

@@ -54,3 +54,21 @@ func Max(x []float32) float32 { return Bound().Vec.Max(x) }
 
 // Sum returns the sum of the elements of x.
 func Sum(x []float32) float32 { return Bound().Vec.Sum(x) }
+
+// Gather2 computes dst[i] = src[2*i] for every i < len(dst), the row copy
+// of a stride-2 im2col. src needs 2*len(dst)-1 elements, not 2*len(dst):
+// the odd element after the last one taken is not read.
+func Gather2(dst, src []float32) {
+	needLen("Gather2", "src", len(src), 2*len(dst)-1)
+	Bound().Vec.Gather2(dst, src)
+}
+
+// ScatterAdd2 computes dst[2*i] += src[i] for every i < len(src), the row
+// accumulation of a stride-2 col2im; the odd elements of dst are left as
+// they are, bit for bit, though written back (so the other phase of the
+// stride must not run on the same row at the same time). dst needs
+// 2*len(src)-1 elements.
+func ScatterAdd2(dst, src []float32) {
+	needLen("ScatterAdd2", "dst", len(dst), 2*len(src)-1)
+	Bound().Vec.ScatterAdd2(dst, src)
+}

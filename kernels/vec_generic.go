@@ -90,6 +90,28 @@ func SumGeneric(x []float32) float32 {
 	return s
 }
 
+// Gather2Generic is the reference for VecKernels.Gather2.
+func Gather2Generic(dst, src []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	src = src[:2*len(dst)-1]
+	for i := range dst {
+		dst[i] = src[2*i]
+	}
+}
+
+// ScatterAdd2Generic is the reference for VecKernels.ScatterAdd2.
+func ScatterAdd2Generic(dst, src []float32) {
+	if len(src) == 0 {
+		return
+	}
+	dst = dst[:2*len(src)-1]
+	for i, v := range src {
+		dst[2*i] += v
+	}
+}
+
 // PeakGeneric is the reference PeakKernel: eight independent multiply-add
 // chains in scalar Go, so it measures what plain Go code reaches.
 func PeakGeneric(iters int) int {

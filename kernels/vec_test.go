@@ -414,6 +414,11 @@ var vecBenches = []struct {
 	{"ReluBackward", 12, func(v *VecKernels, x, y, dst []float32) { v.ReluBackward(dst, x, y) }},
 	{"Max", 4, func(v *VecKernels, x, _, _ []float32) { benchSink += v.Max(x) }},
 	{"Sum", 4, func(v *VecKernels, x, _, _ []float32) { benchSink += v.Sum(x) }},
+	// The stride-2 kernels run on n/2 pairs: per element of n, Gather2
+	// reads one float and writes half of one, ScatterAdd2 reads and
+	// writes one and reads half of one.
+	{"Gather2", 6, func(v *VecKernels, x, _, dst []float32) { v.Gather2(dst[:len(x)/2], x) }},
+	{"ScatterAdd2", 10, func(v *VecKernels, x, y, _ []float32) { v.ScatterAdd2(y, x[:len(y)/2]) }},
 }
 
 var benchSink float32

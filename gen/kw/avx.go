@@ -568,12 +568,26 @@ func (a *avx) Unzip(even, odd, x, y V) {
 	te, to := a.vec(), a.vec()
 	a.VSHUFPS(operand.U8(0x88), xv(y), xv(x), te) // per block: x0 x2 y0 y2
 	a.VSHUFPS(operand.U8(0xDD), xv(y), xv(x), to) // x1 x3 y1 y3
-	for _, o := range []struct{ t, dst reg.VecVirtual }{{te, xv(even)}, {to, xv(odd)}} {
-		if !a.opmask {
-			a.VPERMPD(operand.U8(0xD8), o.t, o.dst)
-			continue
-		}
-		a.VPERMPD(operand.U8(0xD8), o.t, o.t)
-		a.VSHUFF32X4(operand.U8(0xD8), o.t, o.t, o.dst)
+	a.orderPairs(te, xv(even))
+	a.orderPairs(to, xv(odd))
+}
+
+// Evens is Unzip's even half: the shuffle can write dst at once, having
+// read x and y.
+func (a *avx) Evens(dst, x, y V) {
+	d := xv(dst)
+	a.VSHUFPS(operand.U8(0x88), xv(y), xv(x), d)
+	a.orderPairs(d, d)
+}
+
+// orderPairs puts in order the 64-bit pairs that VSHUFPS left, per 128-bit
+// block, as one of x's then one of y's: VPERMPD inside each 256-bit half,
+// then on zmm VSHUFF32X4 across the halves. t is clobbered.
+func (a *avx) orderPairs(t, dst reg.VecVirtual) {
+	if !a.opmask {
+		a.VPERMPD(operand.U8(0xD8), t, dst)
+		return
 	}
+	a.VPERMPD(operand.U8(0xD8), t, t)
+	a.VSHUFF32X4(operand.U8(0xD8), t, t, dst)
 }

@@ -1,6 +1,6 @@
 package kw
 
-// Backend is what an ISA implements for the kernel-writing layer: 70
+// Backend is what an ISA implements for the kernel-writing layer: 71
 // emitters, each one instruction or a short fixed sequence, in six groups.
 // Operands are in Intel-manual order, destination first. A new ISA writes
 // the groups below (avx.go and neon.go are the two examples: Avo's
@@ -109,7 +109,7 @@ type Predicates interface {
 // implement the partial accesses for counts fixed at generation (Lanes)
 // and panic on the rest.
 type Masking interface {
-	TailMask(n G) Mask // the first n lanes, 0 < n < Lanes
+	TailMask(n G) Mask // the first n lanes, 0 < n <= Lanes
 	LoadMasked(m Mem, k Mask, dst V)
 	LoadMaskedFill(m Mem, k Mask, fill, dst V)
 	StoreMasked(v V, k Mask, m Mem)
@@ -132,6 +132,8 @@ type Permutes interface {
 	// the pairs of x then y: even = the even lanes, odd = the odd ones.
 	Zip(lo, hi, x, y V)
 	Unzip(even, odd, x, y V)
+	// Evens is Unzip's even half alone: dst = the even lanes of x then y.
+	Evens(dst, x, y V)
 }
 
 // Lanes is the partial vector of n live lanes (1 <= n <= Lanes) fixed when

@@ -20,7 +20,8 @@ import (
 // it, natively for the x86 ISAs this host has and under qemu-aarch64 for
 // NEON when that is installed. The kernel families in asm/ are tested by
 // the main module; this covers the layer's whole vocabulary, including
-// what no family uses yet (Zip, Unzip, Select, Sub, Min).
+// what no family uses yet (Zip, Unzip, Select, Sub, Min), and LoopPairs
+// in other forms than the stride-2 kernels' (two plain pointers, Sub).
 func TestExecute(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs a module")
@@ -121,7 +122,7 @@ var preds = []struct {
 }{{"Unord", Unord}, {"LT", LT}, {"NGE", NGE}, {"GT", GT}}
 
 // oneKernels are the test kernels of one signature each, in emission order.
-var oneKernels = []string{"Mul", "FMA", "LaneFMA", "MulAdd", "ZeroUnless", "ReduceAdd", "ReduceMax", "Broadcast", "Zip", "Unzip", "Transpose", "LoopAdd", "Partial"}
+var oneKernels = []string{"Mul", "FMA", "LaneFMA", "MulAdd", "ZeroUnless", "ReduceAdd", "ReduceMax", "Broadcast", "Zip", "Unzip", "Evens", "Transpose", "LoopAdd", "Partial", "EvenLoop", "PairLoop"}
 
 const sig = "func(dst, x, y []float32)"
 
@@ -225,6 +226,13 @@ func testKernels(f *Func) {
 		f.StoreVec(vy, Mem{Base: d, Disp: vb})
 		f.Ret()
 	}
+	{ // dst[:L] = the even lanes of x then y
+		d, x, y := begin("Evens")
+		v := f.Vec()
+		f.Evens(v, load(x, 0), load(y, 0))
+		f.StoreVec(v, Mem{Base: d})
+		f.Ret()
+	}
 	{ // dst[:L*L] = the transpose of x[:L*L]
 		d, x, _ := begin("Transpose")
 		rows := make([]V, L)
@@ -268,6 +276,32 @@ func testKernels(f *Func) {
 			f.Jump("done")
 		})
 		f.Label("done")
+		f.Ret()
+	}
+	{ // dst[i] = x[i] + y[2*i] over len(dst); len(y) = 2*len(dst)-1
+		d, x, y := begin("EvenLoop")
+		n := f.Len("dst")
+		f.LoopPairs(n, []G{d, x}, []G{y}, 2, func(s Step) {
+			for j := 0; j < s.Count; j++ {
+				v := f.Vec()
+				f.LoadEvens(s, s.PairAt(y, j), v)
+				f.Binary(Add, v, v, f.Src(s, s.At(x, j)))
+				f.Store(s, v, s.At(d, j))
+			}
+		})
+		f.Ret()
+	}
+	{ // dst[2*i] -= x[i] over len(x), the odd elements kept; len(dst) = 2*len(x)-1
+		d, x, _ := begin("PairLoop")
+		n := f.Len("x")
+		f.LoopPairs(n, []G{x}, []G{d}, 2, func(s Step) {
+			for j := 0; j < s.Count; j++ {
+				even, odd := f.Vec(), f.Vec()
+				f.LoadPairs(s, s.PairAt(d, j), even, odd)
+				f.Binary(Sub, even, even, f.Src(s, s.At(x, j)))
+				f.StorePairs(s, even, odd, s.PairAt(d, j))
+			}
+		})
 		f.Ret()
 	}
 }

@@ -16,7 +16,8 @@
 // tail (the last elements, fewer than one vector). How the tail is done is
 // the backend's tail strategy: masked loads and stores (AVX-512 opmasks,
 // AVX2 VMASKMOVPS) or a scalar loop (NEON). Either way no kernel reads or
-// writes one element past the lengths it was given.
+// writes one element past the lengths it was given. Func.LoopPairs is the
+// same walk with some pointers at stride 2 (im2col's strided rows).
 package kw
 
 import "fmt"
@@ -122,10 +123,20 @@ type Step struct {
 	Scalar bool
 	mask   Mask
 	stride int // bytes between the step's vectors
+	// In a masked tail of LoopPairs: the two vectors of pairs behind each
+	// paired pointer are pairFull full vectors, then one masked by
+	// pairMask, then none (the rest lies past the end).
+	pairFull int
+	pairMask Mask
 }
 
 // At is the j-th vector of this step behind pointer p.
 func (s Step) At(p G, j int) Mem { return Mem{Base: p, Disp: j * s.stride} }
+
+// PairAt is the j-th vector of pairs of this step behind a paired pointer
+// of LoopPairs: the two vectors there hold the pairs of the j-th vector of
+// the plain pointers.
+func (s Step) PairAt(p G, j int) Mem { return Mem{Base: p, Disp: 2 * j * s.stride} }
 
 // Func is the kernel under construction: the frontend kernels call. The
 // ISA-independent parts (loops, folds, operand handling) live here; every
@@ -214,6 +225,147 @@ func (f *Func) advance(n G, ptrs []G, elems, bytes int) {
 		f.AddImm(p, bytes)
 	}
 	f.SubImm(n, elems)
+}
+
+// LoopPairs is Loop over n elements of the plain pointers and, in step,
+// n pairs of float32 of the paired ones, of which the last is half: its
+// second element lies past the end. A paired pointer is thus a stride-2
+// view of 2n-1 floats (the strided rows of im2col and col2im), and the
+// kernel never touches the float at 2n-1 or past it. body reaches the
+// plain vectors with Step.At and the pairs with Step.PairAt, LoadPairs,
+// LoadEvens and StorePairs.
+//
+// The half pair is what shapes the loop: a full step runs only while more
+// than its elements are left, so that the half pair always falls in the
+// tail, which runs 1..Lanes elements (none only when n is 0). A masking
+// ISA runs the tail as one step, whose two vectors of pairs have 2r-1 live
+// lanes between them for r elements: a short case (r <= Lanes/2, the
+// first vector partial, the second absent) and a long one (the first
+// full, the second partial), so that each mask is an ordinary tail mask.
+// A scalar-tail ISA runs it one element, the first of its pair, at a
+// time. body must not change the pointers or n; n is consumed.
+func (f *Func) LoopPairs(n G, plain, paired []G, unroll int, body func(s Step)) {
+	lanes, vb := f.ISA.Lanes, f.ISA.VBytes()
+	unrolled, single, tail, done := f.Fresh("unrolled"), f.Fresh("single"), f.Fresh("tail"), f.Fresh("done")
+	f.Comment(fmt.Sprintf("Main loop: %d vectors (%d elements; %d vectors of pairs) per iteration, while", unroll, unroll*lanes, 2*unroll),
+		"more than that is left: the last pair, which has no second element, is the tail's.")
+	f.Label(unrolled)
+	f.JumpIfLessEq(n, unroll*lanes, single)
+	body(Step{Count: unroll, stride: vb})
+	f.advancePairs(n, plain, paired, unroll*lanes, unroll*vb)
+	f.Jump(unrolled)
+
+	f.Label(single)
+	f.Comment("One vector at a time, while more than one is left.")
+	f.JumpIfLessEq(n, lanes, tail)
+	body(Step{Count: 1, stride: vb})
+	f.advancePairs(n, plain, paired, lanes, vb)
+	f.Jump(single)
+
+	f.Label(tail)
+	if f.ISA.Tail == TailScalar {
+		f.Comment(fmt.Sprintf("The last 1..%d elements, one at a time in lane 0: the first of each pair only.", lanes))
+		f.JumpIfZero(n, done)
+		body(Step{Count: 1, Tail: true, Scalar: true, stride: 4})
+		f.advancePairs(n, plain, paired, 1, 4)
+		f.Jump(tail)
+	} else {
+		short := f.Fresh("tailshort")
+		f.JumpIfZero(n, done)
+		f.JumpIfLessEq(n, lanes/2, short)
+		f.Comment(fmt.Sprintf("The last r = %d..%d elements, masked: the first vector of pairs is full, the", lanes/2+1, lanes),
+			fmt.Sprintf("second has 2r-%d live lanes, so the missing half of the last pair is not touched.", lanes+1))
+		f.pairTail(n, 1, body)
+		f.Jump(done)
+		f.Label(short)
+		f.Comment(fmt.Sprintf("The last r = 1..%d elements, masked: the first vector of pairs has 2r-1", lanes/2),
+			"live lanes, the second is past the end.")
+		f.pairTail(n, 0, body)
+	}
+	f.Label(done)
+}
+
+// pairTail runs body as the masked tail of LoopPairs for the r = n
+// elements left: the first full (0 or 1) vectors of pairs are full, the
+// next has the remaining 2r-1-full*Lanes lanes live.
+func (f *Func) pairTail(n G, full int, body func(s Step)) {
+	live := f.MoveGP(n)
+	f.ShlImm(live, 1)
+	f.SubImm(live, 1+full*f.ISA.Lanes)
+	body(Step{Count: 1, Tail: true, mask: f.TailMask(n), stride: f.ISA.VBytes(),
+		pairFull: full, pairMask: f.TailMask(live)})
+}
+
+// advancePairs is advance with the paired pointers moved twice as far.
+func (f *Func) advancePairs(n G, plain, paired []G, elems, bytes int) {
+	for _, p := range paired {
+		f.AddImm(p, 2*bytes)
+	}
+	f.advance(n, plain, elems, bytes)
+}
+
+// pairVec returns the k-th (0 or 1) vector of pairs at m: in a masked
+// tail only its live lanes loaded (the others 0), or zeros if it lies past
+// the end.
+func (f *Func) pairVec(s Step, k int, m Mem) V {
+	if s.Tail && k > s.pairFull {
+		return f.Zero()
+	}
+	v := f.Vec()
+	if s.Tail && k == s.pairFull {
+		f.LoadMasked(m, s.pairMask, v)
+	} else {
+		f.LoadVec(m, v)
+	}
+	return v
+}
+
+// storePairVec is the store of pairVec: nothing if the vector lies past
+// the end.
+func (f *Func) storePairVec(s Step, k int, v V, m Mem) {
+	switch {
+	case !s.Tail || k < s.pairFull:
+		f.StoreVec(v, m)
+	case k == s.pairFull:
+		f.StoreMasked(v, s.pairMask, m)
+	}
+}
+
+// LoadPairs sets even and odd to the first and second elements of the
+// pairs at m (a Step.PairAt): lane i of each holds pair i of the step's
+// vector. In a masked tail the elements past the end are 0 and are not
+// read. The second elements are there to be passed to StorePairs
+// unchanged, never computed on: a scalar tail loads lane 0 of even alone
+// and leaves odd unset.
+func (f *Func) LoadPairs(s Step, m Mem, even, odd V) {
+	if s.Scalar {
+		f.LoadScalar(m, even)
+		return
+	}
+	f.Unzip(even, odd, f.pairVec(s, 0, m), f.pairVec(s, 1, m.Offset(s.stride)))
+}
+
+// LoadEvens is LoadPairs for the first elements alone.
+func (f *Func) LoadEvens(s Step, m Mem, even V) {
+	if s.Scalar {
+		f.LoadScalar(m, even)
+		return
+	}
+	f.Evens(even, f.pairVec(s, 0, m), f.pairVec(s, 1, m.Offset(s.stride)))
+}
+
+// StorePairs writes the pairs (even[i], odd[i]) to m, odd as LoadPairs
+// gave it: in a masked tail only the elements before the end, in a scalar
+// tail lane 0 of even alone.
+func (f *Func) StorePairs(s Step, even, odd V, m Mem) {
+	if s.Scalar {
+		f.StoreScalar(even, m)
+		return
+	}
+	x, y := f.Vec(), f.Vec()
+	f.Zip(x, y, even, odd)
+	f.storePairVec(s, 0, x, m)
+	f.storePairVec(s, 1, y, m.Offset(s.stride))
 }
 
 // Load sets dst to the vector at m; in a masked tail the lanes past the

@@ -656,16 +656,27 @@ func (n *neon) perm(op string, d, p, q *vreg) {
 	n.op([]*vreg{d, p, q}, func() { n.fn.Op(op, q.v().A(a.S4), p.v().A(a.S4), d.v().A(a.S4)) })
 }
 
-func (n *neon) Zip(lo, hi, x, y V) {
-	l, h, xs, ys, t := nv(lo), nv(hi), nv(x), nv(y), n.newV()
-	n.perm("VZIP1", t, xs, ys) // lo may be x or y: through a scratch register
-	n.perm("VZIP2", h, xs, ys)
-	n.Move(V{t}, V{l})
-}
+func (n *neon) Zip(lo, hi, x, y V) { n.pairPerm("VZIP1", "VZIP2", nv(lo), nv(hi), nv(x), nv(y)) }
 
 func (n *neon) Unzip(even, odd, x, y V) {
-	e, o, xs, ys, t := nv(even), nv(odd), nv(x), nv(y), n.newV()
-	n.perm("VUZP1", t, xs, ys)
-	n.perm("VUZP2", o, xs, ys)
-	n.Move(V{t}, V{e})
+	n.pairPerm("VUZP1", "VUZP2", nv(even), nv(odd), nv(x), nv(y))
+}
+
+// Evens is one UZP1, which reads x and y before it writes dst.
+func (n *neon) Evens(dst, x, y V) { n.perm("VUZP1", nv(dst), nv(x), nv(y)) }
+
+// pairPerm records d1 = op1(x, y), d2 = op2(x, y). The second reads x and
+// y after the first has written d1, so a d1 that is x or y goes through a
+// scratch register; a fresh one is written at once (the allocator never
+// gives an instruction's output the register of an input live there).
+func (n *neon) pairPerm(op1, op2 string, d1, d2, x, y *vreg) {
+	if d1 != x && d1 != y {
+		n.perm(op1, d1, x, y)
+		n.perm(op2, d2, x, y)
+		return
+	}
+	t := n.newV()
+	n.perm(op1, t, x, y)
+	n.perm(op2, d2, x, y)
+	n.Move(V{t}, V{d1})
 }

@@ -17,6 +17,8 @@ func emit(f *kw.Func) {
 	reluBackward(f)
 	maxKernel(f)
 	sum(f)
+	gather2(f)
+	scatterAdd2(f)
 	fmaPeak(f)
 }
 
@@ -215,6 +217,46 @@ func sum(f *kw.Func) {
 		}
 	})
 	f.ReturnFloat(f.Reduce(kw.Add, f.Fold(kw.Add, acc)))
+	f.Ret()
+}
+
+// gather2 is the stride-2 row copy of im2col: src is read as pairs, the
+// last of which is half (LoopPairs never reads src[2*len(dst)-1]).
+func gather2(f *kw.Func) {
+	f.Kernel("Gather2", "func(dst, src []float32)",
+		"for i := range dst { // len(src) >= 2*len(dst)-1",
+		"	dst[i] = src[2*i]",
+		"}")
+	dst, src := f.Ptr("dst"), f.Ptr("src")
+	n := f.Len("dst")
+	f.LoopPairs(n, []kw.G{dst}, []kw.G{src}, f.ISA.Unroll, func(s kw.Step) {
+		for j := 0; j < s.Count; j++ {
+			v := f.Vec()
+			f.LoadEvens(s, s.PairAt(src, j), v)
+			f.Store(s, v, s.At(dst, j))
+		}
+	})
+	f.Ret()
+}
+
+// scatterAdd2 is the stride-2 row accumulation of col2im: dst is read and
+// written back as pairs, the odd elements unchanged (moved, never added
+// to: an addition would quiet a signalling NaN and turn -0 into +0).
+func scatterAdd2(f *kw.Func) {
+	f.Kernel("ScatterAdd2", "func(dst, src []float32)",
+		"for i := range src { // len(dst) >= 2*len(src)-1",
+		"	dst[2*i] += src[i] // dst[2*i+1] is left as it is",
+		"}")
+	dst, src := f.Ptr("dst"), f.Ptr("src")
+	n := f.Len("src")
+	f.LoopPairs(n, []kw.G{src}, []kw.G{dst}, f.ISA.Unroll, func(s kw.Step) {
+		for j := 0; j < s.Count; j++ {
+			even, odd := f.Vec(), f.Vec()
+			f.LoadPairs(s, s.PairAt(dst, j), even, odd)
+			f.Binary(kw.Add, even, even, f.Src(s, s.At(src, j)))
+			f.StorePairs(s, even, odd, s.PairAt(dst, j))
+		}
+	})
 	f.Ret()
 }
 

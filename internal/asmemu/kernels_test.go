@@ -244,7 +244,7 @@ func near(got, want float32, bound float64) bool {
 // tiny covers the absolute error of results that underflow.
 const tiny = 0x1p-126
 
-var vecName = regexp.MustCompile(`^(Axpy|Dot|Scale|Add|Relu|ReluBackward|Max|Sum|FmaPeak)(AVX2|AVX512)$`)
+var vecName = regexp.MustCompile(`^(Axpy|Dot|Scale|Add|Relu|ReluBackward|Max|Sum|Gather2|ScatterAdd2|FmaPeak)(AVX2|AVX512)$`)
 
 // vecSizes cover empty, the tail alone, every tail length around the
 // vector and unrolled-loop sizes of both ISAs, and primes.
@@ -270,6 +270,12 @@ func testVector(t *testing.T, p *Program, name string) {
 				return alpha, floats(r, n, kind), floats(r, n, kind), floats(r, n, kind)
 			}
 			alpha, x, y, z := inputs()
+			// The stride-2 kernels: a row of n and one of 2n-1, the
+			// tightest their contracts allow.
+			pairs := func() (row, strided []float32) {
+				r := rand.New(rand.NewPCG(seed, 8))
+				return floats(r, n, kind), floats(r, max(2*n-1, 0), kind)
+			}
 			switch op {
 			case "Axpy":
 				args, _ := call(t, p, name, func() ([]any, []Region) { a, x, y, _ := inputs(); return []any{a, x, y}, nil })
@@ -294,6 +300,27 @@ func testVector(t *testing.T, p *Program, name string) {
 				args, _ := call(t, p, name, func() ([]any, []Region) { _, x, y, z := inputs(); return []any{z, x, y}, nil })
 				kernels.ReluBackwardGeneric(z, x, y)
 				elementwise(t, label, args[0].([]float32), z, nil)
+			case "Gather2":
+				args, _ := call(t, p, name, func() ([]any, []Region) { d, s := pairs(); return []any{d, s}, nil })
+				d, s := pairs()
+				kernels.Gather2Generic(d, s)
+				if diff := differ(args[0], d); diff != "" {
+					t.Fatalf("%s: dst%s, the twin's", label, diff)
+				}
+			case "ScatterAdd2":
+				args, _ := call(t, p, name, func() ([]any, []Region) { s, d := pairs(); return []any{d, s}, nil })
+				s, d := pairs()
+				before := append([]float32(nil), d...)
+				kernels.ScatterAdd2Generic(d, s)
+				got := args[0].([]float32)
+				// The sums as Add's (a NaN's payload aside); the odd
+				// elements bit for bit as they were.
+				for i := range d {
+					if i%2 == 1 && math.Float32bits(got[i]) != math.Float32bits(before[i]) {
+						t.Fatalf("%s: odd dst[%d] = %#x, was %#x", label, i, math.Float32bits(got[i]), math.Float32bits(before[i]))
+					}
+				}
+				elementwise(t, label, got, d, nil)
 			case "Max":
 				_, res := call(t, p, name, func() ([]any, []Region) { _, x, _, _ := inputs(); return []any{x}, nil })
 				// The twin keeps the first of equal zeros, the kernels'

@@ -28,6 +28,8 @@ var natives = func() map[string]any {
 		"ReluBackwardAVX2":   asm.ReluBackwardAVX2,
 		"MaxAVX2":            asm.MaxAVX2,
 		"SumAVX2":            asm.SumAVX2,
+		"Gather2AVX2":        asm.Gather2AVX2,
+		"ScatterAdd2AVX2":    asm.ScatterAdd2AVX2,
 		"FmaPeakAVX2":        asm.FmaPeakAVX2,
 		"AxpyAVX512":         asm.AxpyAVX512,
 		"DotAVX512":          asm.DotAVX512,
@@ -37,6 +39,8 @@ var natives = func() map[string]any {
 		"ReluBackwardAVX512": asm.ReluBackwardAVX512,
 		"MaxAVX512":          asm.MaxAVX512,
 		"SumAVX512":          asm.SumAVX512,
+		"Gather2AVX512":      asm.Gather2AVX512,
+		"ScatterAdd2AVX512":  asm.ScatterAdd2AVX512,
 		"FmaPeakAVX512":      asm.FmaPeakAVX512,
 	}
 	add := func(name string, fn any) {

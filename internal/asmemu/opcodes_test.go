@@ -104,6 +104,8 @@ func TestRejects(t *testing.T) {
 		{"VADDPS Y0, Z1, Z2", "different widths"},
 		{"VSHUFF32X4 $0x44, Y0, Y1, Y2", "16-lane registers"},
 		{"VSHUFF32X4 $0x44, Z0, Z1, K1, Z2", "too many operands"},
+		{"VPERMPD $0xd8, X0, X1", "Y or Z registers"},
+		{"VPERMPD $0xd8, Z0, K1, Z1", "form ivkv not interpreted"},
 		{"VMOVUPS.Z Z0, Z1", ".Z without an opmask"},
 		{"VMOVUPS.Z Z0, K1, (AX)", "cannot zero-mask"},
 		{"MOVQ (AX), (BX)", "operand form mm"},

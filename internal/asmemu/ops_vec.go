@@ -38,6 +38,7 @@ func init() {
 		"VSHUFPS":       {exec: vshufps, forms: []string{"ivvv", "imvv"}, masks: true, check: noMaskedMemPermute},
 		"VPERM2F128":    {exec: vperm2f128, forms: []string{"ivvv", "imvv"}, check: widths(8, 8)},
 		"VSHUFF32X4":    {exec: vshuff32x4, forms: []string{"ivvv", "imvv"}, evex: true, check: widths(16, 16)},
+		"VPERMPD":       {exec: vpermpd, forms: []string{"ivv", "imv"}, evex: true, check: noXMM},
 		"MOVSS":         {exec: movss, forms: []string{"mv", "vm", "vv"}, check: widths(4, 4)},
 		"VMOVSS":        {exec: vmovss, forms: []string{"mv", "vm", "vvv"}, check: widths(4, 4)},
 		"VADDSS":        {exec: vaddss, forms: bin, check: widths(4, 4)},
@@ -444,6 +445,30 @@ func vshuff32x4(m *machine, in *inst) {
 		copy(r[4*blk:4*blk+4], src[4*sel:])
 	}
 	m.setLow(in.a[3].reg, r[:])
+}
+
+// noXMM: the instruction has Y and Z forms only.
+func noXMM(in *inst) error {
+	if in.lanes < 8 {
+		return fmt.Errorf("this instruction takes Y or Z registers")
+	}
+	return nil
+}
+
+// vpermpd is VPERMPD $imm, src, dst: in each 256-bit half, 64-bit lane i
+// of dst is lane imm>>(2i)&3 of the same half of src. Only the unmasked
+// immediate form is interpreted (the one Unzip emits).
+func vpermpd(m *machine, in *inst) {
+	imm := int(in.a[0].disp)
+	var s, r [16]uint32
+	m.vsrc(in, &in.a[1], 1<<in.lanes-1, &s)
+	for h := 0; h < int(in.lanes); h += 8 {
+		for i := range 4 {
+			sel := imm >> (2 * i) & 3
+			r[h+2*i], r[h+2*i+1] = s[h+2*sel], s[h+2*sel+1]
+		}
+	}
+	m.setLow(in.a[2].reg, r[:in.lanes])
 }
 
 // movss is the legacy SSE MOVSS, which leaves bits 128 and up alone: a load
