@@ -372,7 +372,7 @@ func (l *Lowering) lowerRun(dst, row []float32, a, b, kl int) {
 		case 1:
 			copy(mid, row[start:])
 		case 2:
-			gather2(mid, row[start:])
+			kernels.Gather2(mid, row[start:])
 		default:
 			for i := range mid {
 				mid[i] = row[start+i*l.stride]
@@ -408,7 +408,7 @@ func (l *Lowering) liftRun(row, src []float32, a, b, kl int) {
 			dst := row[start : start+n]
 			kernels.Add(dst, dst, mid)
 		case 2:
-			scatterAdd2(row[start:], mid)
+			kernels.ScatterAdd2(row[start:], mid)
 		default:
 			for i, v := range mid {
 				row[start+i*l.stride] += v
@@ -448,15 +448,3 @@ func unflatten(i int, sizes, pos []int) {
 	}
 }
 
-// gather2 and scatterAdd2 are the stride-2 runs (to be bound to the generated kernels).
-func gather2(dst, src []float32) {
-	for i := range dst {
-		dst[i] = src[2*i]
-	}
-}
-
-func scatterAdd2(dst, src []float32) {
-	for i, v := range src {
-		dst[2*i] += v
-	}
-}
