@@ -447,4 +447,3 @@ func unflatten(i int, sizes, pos []int) {
 		i /= sizes[k]
 	}
 }
-
