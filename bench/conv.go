@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/convkit/convkit/gemm"
+	"github.com/convkit/convkit/internal/prng"
 	"github.com/convkit/convkit/kernels"
 )
 
@@ -140,6 +142,12 @@ type ConvOptions struct {
 	// Layout is the activations' layout of every shape: "nchw" (or
 	// empty: channels first, as the shape files give them) or "nhwc".
 	Layout string
+	// LoweredGEMM adds, to the forward rows of every shape with N = 1,
+	// groups = 1 and no transposition, a row of convkit's SGEMM on the
+	// product the im2col algorithm computes (algo "sgemm:MxNxK": m = K,
+	// n = the output positions, k = C*prod(filter)), per thread count and
+	// ISA: the figure that lowering is measured against.
+	LoweredGEMM bool
 	Timing Timing     // zero: DefaultTiming
 	Peaks  *PeakMeter // probes the peak beside each shape's rows; nil: a new PeakMeter
 	Engine ConvEngine // nil: DefaultConvEngine
@@ -225,6 +233,13 @@ func RunConv(shapes []ConvShape, opt ConvOptions) []Result {
 					}
 				}
 			}
+			if pass == Fwd && opt.LoweredGEMM && s.N == 1 && s.Groups == 1 && !s.Transposed {
+				for _, t := range opt.Threads {
+					for _, isa := range opt.ISAs {
+						out, keys = append(out, loweredGEMMRow(s, t, isa, opt, blocks)), append(keys, peakKey{isa, t})
+					}
+				}
+			}
 		}
 		if work != nil {
 			work.Release()
@@ -301,4 +316,32 @@ func statusOf(err error) string {
 		return "not implemented: " + err.Error()
 	}
 	return "error: " + err.Error()
+}
+
+// loweredGEMMRow times convkit's SGEMM on the GEMM of s's im2col forward
+// pass (one image, one group), on random operands.
+func loweredGEMMRow(s ConvShape, threads int, isa kernels.ISA, opt ConvOptions, blocks *peakBlocks) Result {
+	m, n, k := s.K, prod(s.OutSpatial()), s.C*prod(s.Filter)
+	r := newResult("conv", s.Name)
+	r.Pass, r.Layout, r.Algo, r.ISA, r.Threads = string(Fwd), s.Layout, fmt.Sprintf("sgemm:%dx%dx%d", m, n, k), isa.String(), threads
+	r.FLOPs = 2 * float64(m) * float64(n) * float64(k)
+	if err := kernels.Use(isa); err != nil {
+		r.Status = "error: " + err.Error()
+		return r
+	}
+	a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+	prng.Fill(a, 1)
+	prng.Fill(b, 2)
+	ctx := gemm.NewContext(threads)
+	blocks.before(peakKey{isa, threads})
+	med, runs, err := opt.Timing.Measure(func() error {
+		return catch(func() { ctx.Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n) })
+	})
+	if err != nil {
+		r.Status = statusOf(err)
+		return r
+	}
+	r.Runs, r.MedianMs = runs, float64(med)/float64(time.Millisecond)
+	r.GFLOPS, r.Status = r.FLOPs/med.Seconds()/1e9, StatusOK
+	return r
 }

@@ -18,14 +18,16 @@ func (ep *Epilogue) active(b []float32) bool {
 }
 
 // epilogueChannelsFirst applies the epilogue to a channels-first y:
-// channels [k0, k0+nk) of image n, positions [p0, p0+np).
-func epilogueChannelsFirst(s *Shape, y, b []float32, ep *Epilogue, n, k0, nk, p0, np int) {
+// channels [k0, k0+nk) of image n, positions [p0, p0+np). ones holds at
+// least np ones: the bias goes in as y += b[k]*1 on the vector Axpy (one
+// rounding, as y + b[k]).
+func epilogueChannelsFirst(s *Shape, y, b []float32, ep *Epilogue, n, k0, nk, p0, np int, ones []float32) {
 	plane := s.OutLen
 	for k := k0; k < k0+nk; k++ {
 		i := (n*s.K+k)*plane + p0
 		v := y[i : i+np]
 		if b != nil {
-			addScalar(v, b[k])
+			kernels.Axpy(b[k], ones[:np], v)
 		}
 		if ep != nil {
 			if ep.Residual != nil {
@@ -57,10 +59,13 @@ func epilogueChannelsLast(s *Shape, y, b []float32, ep *Epilogue) {
 	}
 }
 
-func addScalar(v []float32, c float32) {
+// onesOf returns n ones.
+func onesOf(n int) []float32 {
+	v := make([]float32, n)
 	for i := range v {
-		v[i] += c
+		v[i] = 1
 	}
+	return v
 }
 
 // biasGrad sums dy over the images and positions, per channel, in a fixed

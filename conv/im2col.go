@@ -75,13 +75,17 @@ func (a im2colAlgo) New(s *Shape, cfg Config) (Engine, error) {
 	if s.Layout == ChannelsLast && !e.channelsLastGEMM {
 		e.xcf, e.ycf = make([]float32, s.XLen), make([]float32, s.YLen)
 	}
+	if s.Layout == ChannelsFirst && s.Bias {
+		e.ones = onesOf(s.OutLen)
+	}
 	return e, nil
 }
 
-// im2colBuffers sizes the column tiles: a tile of rows x width floats per
-// thread takes about half of L2 (so the GEMM reads it from cache), in
-// whole 16-column steps, narrowed to fit cfg.WorkspaceLimit. It returns the
-// width and the bytes of every buffer (tiles and channels-last copies).
+// im2colBuffers sizes the column tiles (tileWidth: one tile and the
+// short tensor's slice of it stay in L2), narrowed to fit
+// cfg.WorkspaceLimit. It returns the
+// width and the bytes of every buffer (tiles, channels-last copies, the
+// epilogue's ones).
 func im2colBuffers(s *Shape, cfg Config) (tile int, bytes int64) {
 	low := newLowering(s)
 	shortLen := low.ShortLen()
@@ -89,12 +93,14 @@ func im2colBuffers(s *Shape, cfg Config) (tile int, bytes int64) {
 	if s.Layout == ChannelsLast && !low.Identity() {
 		fixed = 4 * (int64(s.XLen) + int64(s.YLen))
 	}
+	if s.Layout == ChannelsFirst && s.Bias {
+		fixed += 4 * int64(s.OutLen) // the epilogue's ones
+	}
 	if low.Identity() {
 		return shortLen, fixed
 	}
 	rows, t := s.im2colRows(), int64(max(1, cfg.Threads))
-	_, l2, _ := kernels.Caches()
-	tile = max(1, min(shortLen, max(16, (l2/2)/(4*max(1, rows))&^15)))
+	tile = tileWidth(rows+s.shortChannelsPerGroup(), shortLen)
 	if cfg.tile > 0 {
 		tile = min(cfg.tile, shortLen)
 	}
@@ -103,6 +109,29 @@ func im2colBuffers(s *Shape, cfg Config) (tile int, bytes int64) {
 		tile = int(max(1, (lim-fixed)/perCol))
 	}
 	return tile, fixed + perCol*int64(tile)
+}
+
+// tileWidth is the widest column tile whose floats, perCol per column
+// (the tile and the GEMM's other operand or result, which the epilogue
+// then reads), take about half of L2, in 16-column steps, balanced so
+// that the last tile is not a sliver.
+func tileWidth(perCol, shortLen int) int {
+	_, l2, _ := kernels.Caches()
+	widest := max(16, (l2/2)/(4*max(1, perCol))&^15)
+	if widest >= shortLen {
+		return shortLen
+	}
+	tiles := ceilDiv(shortLen, widest)
+	return min(shortLen, (ceilDiv(shortLen, tiles)+15)&^15)
+}
+
+// shortChannelsPerGroup is the channels per group of the short tensor:
+// y's for a convolution, x's for a transposed one.
+func (s *Shape) shortChannelsPerGroup() int {
+	if s.Transposed {
+		return s.CPerG
+	}
+	return s.KPerG
 }
 
 // newLowering is the lowering of s: a convolution lowers x (the long
@@ -159,7 +188,8 @@ type im2colEngine struct {
 	// Channels-first copies of the activations of a channels-last
 	// problem (nil otherwise).
 	xcf, ycf []float32
-	call     call // the call in progress, read by Run
+	ones     []float32 // the epilogue's bias multiplier: one per output position of a tile
+	call     call      // the call in progress, read by Run
 }
 
 // callKind is the loop a call runs.
@@ -316,7 +346,7 @@ func (e *im2colEngine) gather(c *call, ctx *gemm.Context, col []float32, n, g, t
 	}
 	ctx.Sgemm(false, false, dg, cols, e.rows, 1, wg, e.rows, b, ldb, 0, dstG[j0:], shortLen)
 	if c.fuse {
-		epilogueChannelsFirst(s, c.dst, c.b, c.ep, n, g*dg, dg, j0, cols)
+		epilogueChannelsFirst(s, c.dst, c.b, c.ep, n, g*dg, dg, j0, cols, e.ones)
 	}
 }
 
@@ -343,7 +373,7 @@ func (e *im2colEngine) scatter(c *call, ctx *gemm.Context, col []float32, n, g i
 		}
 	}
 	if c.fuse {
-		epilogueChannelsFirst(s, c.dst, c.b, c.ep, n, g*dg, dg, 0, plane)
+		epilogueChannelsFirst(s, c.dst, c.b, c.ep, n, g*dg, dg, 0, plane, e.ones)
 	}
 }
 

@@ -25,6 +25,7 @@ type benchOpts struct {
 	pass     string
 	verify   bool
 	layout   string
+	lowered  bool
 	minTime  time.Duration
 	maxTime  time.Duration
 	peakTime time.Duration
@@ -48,6 +49,7 @@ func benchFlags(name string, gemm, conv bool) (*flag.FlagSet, *benchOpts) {
 	if conv {
 		fs.StringVar(&o.algo, "algo", "auto", "conv algorithms, comma-separated: auto, direct, im2col, winograd, fft, or 'all'")
 		fs.StringVar(&o.pass, "pass", "fwd,bwd-data,bwd-filter", "conv passes, comma-separated: fwd, bwd-data, bwd-filter, or 'all'")
+		fs.BoolVar(&o.lowered, "lowered-gemm", false, "add a row of convkit's SGEMM on the GEMM of each N=1, groups=1, untransposed shape's im2col forward pass (algo sgemm:MxNxK)")
 		fs.StringVar(&o.layout, "layout", "nchw", "conv activation layout: nchw (channels first, as PyTorch) or nhwc (channels last)")
 		fs.BoolVar(&o.verify, "verify", false, "verify each conv result against a float64 reference (adds max_rel_err = max|y-ref|/max|ref|)")
 	}
@@ -133,7 +135,7 @@ func runBenchCmd(name string, gemm, conv bool, args []string, stdout, stderr io.
 			}
 		}
 		rep.Conv = bench.RunConv(shapes, bench.ConvOptions{
-			Algos: algos, Passes: passes, ISAs: isas, Threads: threads, Verify: o.verify, Layout: o.layout,
+			Algos: algos, Passes: passes, ISAs: isas, Threads: threads, Verify: o.verify, Layout: o.layout, LoweredGEMM: o.lowered,
 			Timing: timing, Peaks: peaks, Progress: progress,
 		})
 	}
