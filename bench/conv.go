@@ -148,9 +148,9 @@ type ConvOptions struct {
 	// n = the output positions, k = C*prod(filter)), per thread count and
 	// ISA: the figure that lowering is measured against.
 	LoweredGEMM bool
-	Timing Timing     // zero: DefaultTiming
-	Peaks  *PeakMeter // probes the peak beside each shape's rows; nil: a new PeakMeter
-	Engine ConvEngine // nil: DefaultConvEngine
+	Timing      Timing     // zero: DefaultTiming
+	Peaks       *PeakMeter // probes the peak beside each shape's rows; nil: a new PeakMeter
+	Engine      ConvEngine // nil: DefaultConvEngine
 	// Progress, if set, is called with each row once its numbers are
 	// final: after the peak probe that closes its shape.
 	Progress func(Result)

@@ -14,6 +14,9 @@ var benchProblems = map[string]Problem{
 	"audio_1d_k9_c64":     {N: 1, C: 64, K: 64, In: []int{16000}, Kernel: []int{9}, Padding: Pad(4), Bias: true},
 	"volume_3d_3x3x3_c16": {N: 1, C: 16, K: 32, In: []int{32, 32, 32}, Kernel: []int{3, 3, 3}, Padding: Pad(1, 1, 1), Bias: true},
 	"unet_upconv_2x2s2":   {N: 1, C: 128, K: 64, In: []int{28, 28}, Kernel: []int{2, 2}, Stride: []int{2, 2}, Transposed: true, Bias: true},
+	"vgg_3x3_c3":          {N: 1, C: 3, K: 64, In: []int{224, 224}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
+	"resnet_stem_7x7s2":   {N: 1, C: 3, K: 64, In: []int{224, 224}, Kernel: []int{7, 7}, Stride: []int{2, 2}, Padding: Pad(3, 3), Bias: true},
+	"resnet_3x3_c512":     {N: 1, C: 512, K: 512, In: []int{7, 7}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
 }
 
 func BenchmarkForward(b *testing.B) {
