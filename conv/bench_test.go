@@ -19,20 +19,33 @@ var benchProblems = map[string]Problem{
 	"resnet_3x3_c512":     {N: 1, C: 512, K: 512, In: []int{7, 7}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
 }
 
-func BenchmarkForward(b *testing.B) {
+func BenchmarkForward(b *testing.B)        { benchPass(b, PassForward) }
+func BenchmarkBackwardData(b *testing.B)   { benchPass(b, PassBackwardData) }
+func BenchmarkBackwardFilter(b *testing.B) { benchPass(b, PassBackwardFilter) }
+
+// benchPass times one pass of the im2col plan on one thread; GFLOPS count
+// the forward FLOPs, as the reports do.
+func benchPass(b *testing.B, pass Pass) {
 	for name, p := range benchProblems {
 		b.Run(name, func(b *testing.B) {
-			pl, err := NewPlan(p, Options{Threads: 1, Algorithm: "im2col"})
+			pl, err := NewPlan(p, Options{Threads: 1, Algorithm: "im2col", Passes: PassSet(pass)})
 			if err != nil {
 				b.Fatal(err)
 			}
 			s := pl.Shape()
 			r := rand.New(rand.NewPCG(1, 2))
-			x, w, bias := randF32(r, s.XLen), randF32(r, s.WLen), randF32(r, s.K)
+			x, w, bias, dy := randF32(r, s.XLen), randF32(r, s.WLen), randF32(r, s.K), randF32(r, s.YLen)
 			y := make([]float32, s.YLen)
 			b.ReportAllocs()
 			for b.Loop() {
-				pl.Forward(y, x, w, bias, nil)
+				switch pass {
+				case PassForward:
+					pl.Forward(y, x, w, bias, nil)
+				case PassBackwardData:
+					pl.BackwardData(x, dy, w)
+				default:
+					pl.BackwardFilter(w, bias, x, dy, false)
+				}
 			}
 			b.ReportMetric(s.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
 		})

@@ -69,21 +69,40 @@ func onesOf(n int) []float32 {
 }
 
 // biasGrad sums dy over the images and positions, per channel, in a fixed
-// order (image, position), in float64 rounded once: its error does not
-// grow with the plane (a float32 sum of N*prod(out) terms would). Every
-// algorithm computes db with it.
-func biasGrad(s *Shape, db, dy []float32, accumulate bool) {
+// order (image, position): blocks of biasBlock positions summed in float32
+// on the vector Sum, the blocks added in float64 and rounded once, so its
+// error grows with the block, not with the plane. acc is K float64s of
+// scratch (channels-last sums its rows into it). Every algorithm computes
+// db with it.
+func biasGrad(s *Shape, db, dy []float32, accumulate bool, acc []float64) {
 	if !accumulate {
 		clear(db)
 	}
 	plane := s.OutLen
+	if s.Layout == ChannelsLast {
+		clear(acc)
+		for i := 0; i < len(dy); i += s.K {
+			row := dy[i : i+s.K]
+			for k, v := range row {
+				acc[k] += float64(v)
+			}
+		}
+		for k, v := range acc[:s.K] {
+			db[k] += float32(v)
+		}
+		return
+	}
 	for k := 0; k < s.K; k++ {
 		var sum float64
 		for n := 0; n < s.N; n++ {
-			for p := 0; p < plane; p++ {
-				sum += float64(dy[layoutIndex(s.Layout, n, k, s.K, p, plane)])
+			p := dy[(n*s.K+k)*plane:][:plane]
+			for p0 := 0; p0 < plane; p0 += biasBlock {
+				sum += float64(kernels.Sum(p[p0:min(plane, p0+biasBlock)]))
 			}
 		}
 		db[k] += float32(sum)
 	}
 }
+
+// biasBlock is the positions biasGrad sums in float32 at a time.
+const biasBlock = 256

@@ -78,6 +78,9 @@ func (a im2colAlgo) New(s *Shape, cfg Config) (Engine, error) {
 	if s.Layout == ChannelsFirst && s.Bias {
 		e.ones = onesOf(s.OutLen)
 	}
+	if s.Bias {
+		e.biasAcc = make([]float64, s.K)
+	}
 	return e, nil
 }
 
@@ -189,6 +192,7 @@ type im2colEngine struct {
 	// problem (nil otherwise).
 	xcf, ycf []float32
 	ones     []float32 // the epilogue's bias multiplier: one per output position of a tile
+	biasAcc  []float64 // biasGrad's scratch
 	call     call      // the call in progress, read by Run
 }
 
@@ -274,7 +278,7 @@ func (e *im2colEngine) BackwardFilter(dw, db, x, dy []float32, accumulate bool) 
 		e.run(call{kind: filterCall, dst: dw, src: long, w: short, srcCh: longCh, dstCh: shortCh, beta: beta})
 	}
 	if s.Bias {
-		biasGrad(s, db, dy, accumulate)
+		biasGrad(s, db, dy, accumulate, e.biasAcc)
 	}
 }
 
