@@ -194,6 +194,7 @@ type im2colEngine struct {
 	ones     []float32 // the epilogue's bias multiplier: one per output position of a tile
 	biasAcc  []float64 // biasGrad's scratch
 	call     call      // the call in progress, read by Run
+	job      lowerJob  // lowerAll's split
 }
 
 // callKind is the loop a call runs.
@@ -303,8 +304,57 @@ func (e *im2colEngine) run(c call) {
 		parts = ceilDiv(c.items, c.per)
 	}
 	e.call = c
-	e.team.Run(e, parts)
+	if parts > 1 {
+		e.team.Run(e, parts)
+	} else {
+		e.Run(0) // the team stays free for lowerAll
+	}
 	e.call = call{} // drop the caller's slices
+}
+
+// lowerJob is a lowering or lift of one tile split by channels across the
+// team (workers.Task): for a call whose items run in order on the
+// all-thread GEMM, so that the lowering does not run on one thread while
+// the others wait.
+type lowerJob struct {
+	l             *im2col.Lowering
+	col, long     []float32
+	chans, per    int
+	j0, cols      int
+	lift          bool
+	rowsPerChan   int
+	longPlaneSize int
+}
+
+func (j *lowerJob) Run(part int) {
+	c0 := part * j.per
+	n := min(j.per, j.chans-c0)
+	col := j.col[c0*j.rowsPerChan*j.cols:]
+	long := j.long[c0*j.longPlaneSize:]
+	if j.lift {
+		j.l.Lift(long, col, n, j.j0, j.cols)
+	} else {
+		j.l.Lower(col, long, n, j.j0, j.cols)
+	}
+}
+
+// lowerAll lowers (or lifts) a tile of chans channels, split by channels
+// across the team when the call is not split by items.
+func (e *im2colEngine) lowerAll(col, long []float32, chans, j0, cols int, lift bool) {
+	t := e.team.Size()
+	if e.call.parallel || t == 1 || chans == 1 {
+		if lift {
+			e.low.Lift(long, col, chans, j0, cols)
+		} else {
+			e.low.Lower(col, long, chans, j0, cols)
+		}
+		return
+	}
+	per := ceilDiv(chans, t)
+	e.job = lowerJob{l: e.low, col: col, long: long, chans: chans, per: per, j0: j0, cols: cols, lift: lift,
+		rowsPerChan: e.low.KernelSize(), longPlaneSize: e.low.LongPlane()}
+	e.team.Run(&e.job, ceilDiv(chans, per))
+	e.job = lowerJob{}
 }
 
 // Run computes one part of the call in progress (workers.Task).
@@ -346,7 +396,7 @@ func (e *im2colEngine) gather(c *call, ctx *gemm.Context, col []float32, n, g, t
 		b = srcG[j0:]
 	} else {
 		b, ldb = col[:e.rows*cols], cols
-		l.Lower(b, srcG, sg, j0, cols)
+		e.lowerAll(b, srcG, sg, j0, cols, false)
 	}
 	ctx.Sgemm(false, false, dg, cols, e.rows, 1, wg, e.rows, b, ldb, 0, dstG[j0:], shortLen)
 	if c.fuse {
@@ -373,7 +423,7 @@ func (e *im2colEngine) scatter(c *call, ctx *gemm.Context, col []float32, n, g i
 			cols := min(e.tile, shortLen-j0)
 			ct := col[:e.rows*cols]
 			ctx.Sgemm(true, false, e.rows, cols, sg, 1, wg, e.rows, srcG[j0:], shortLen, 0, ct, cols)
-			l.Lift(dstG, ct, dg, j0, cols)
+			e.lowerAll(ct, dstG, dg, j0, cols, true)
 		}
 	}
 	if c.fuse {
@@ -402,7 +452,7 @@ func (e *im2colEngine) filter(c *call, ctx *gemm.Context, col []float32, g int) 
 				b = longG[j0:]
 			} else {
 				b, ldb = col[:e.rows*cols], cols
-				l.Lower(b, longG, lg, j0, cols)
+				e.lowerAll(b, longG, lg, j0, cols, false)
 			}
 			ctx.Sgemm(false, true, sg, e.rows, cols, 1, shortG[j0:], shortLen, b, ldb, beta, dwg, e.rows)
 			beta = 1
