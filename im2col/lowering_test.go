@@ -2,6 +2,7 @@ package im2col
 
 import (
 	"fmt"
+	"github.com/convkit/convkit/internal/guardpage"
 	"math/rand/v2"
 	"testing"
 )
@@ -152,5 +153,35 @@ func TestLowerChecksArguments(t *testing.T) {
 			}()
 			l.Lower(c.col, c.src, c.chans, c.j0, c.cols)
 		}()
+	}
+}
+
+// TestGuardPages lowers and lifts with the long tensor and the tile each
+// flush against an inaccessible page, at both ends: the runs (copies,
+// the generated stride-2 kernels, the padding taps) touch nothing
+// outside them.
+func TestGuardPages(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 150 {
+		g := randomGeometry(r)
+		l := New(g)
+		chans := 1 + r.IntN(2)
+		j0 := r.IntN(l.ShortLen())
+		rows, n := chans*l.KernelSize(), 1+r.IntN(l.ShortLen()-j0)
+		for _, atEnd := range []bool{true, false} {
+			alloc := guardpage.Start
+			if atEnd {
+				alloc = guardpage.End
+			}
+			src, sb := alloc(chans * l.LongPlane())
+			col, cb := alloc(rows * n)
+			for i := range src {
+				src[i] = float32(i%7) - 3
+			}
+			l.Lower(col, src, chans, j0, n)
+			l.Lift(src, col, chans, j0, n)
+			sb.Free()
+			cb.Free()
+		}
 	}
 }
