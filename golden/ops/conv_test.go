@@ -91,19 +91,33 @@ func TestConvReferenceGolden(t *testing.T) {
 }
 
 // TestConvGolden runs every conv and conv_transpose case through the
-// engine (golden.Check, the op's registered tolerance) on every ISA path.
+// engine (golden.Check, the op's registered tolerance) on every ISA path,
+// with auto and with each algorithm by name.
 func TestConvGolden(t *testing.T) {
 	cases := convCases(t)
 	orig := kernels.Current()
 	defer kernels.Use(orig)
-	for _, isa := range kernels.Available() {
-		if err := kernels.Use(isa); err != nil {
+	defer SetConvAlgorithm("auto")
+	algos := []string{"auto"}
+	for _, a := range conv.Algorithms() {
+		algos = append(algos, a.Name())
+	}
+	for _, algo := range algos {
+		if err := SetConvAlgorithm(algo); err != nil {
 			t.Fatal(err)
 		}
-		for _, c := range cases {
-			if r := golden.Check(c); !r.Pass {
-				t.Errorf("%s: %v", isa, r)
+		for _, isa := range kernels.Available() {
+			if err := kernels.Use(isa); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range cases {
+				if r := golden.Check(c); !r.Pass {
+					t.Errorf("%s %s: %v", algo, isa, r)
+				}
 			}
 		}
+	}
+	if err := SetConvAlgorithm("winograd"); err == nil {
+		t.Error("SetConvAlgorithm(winograd): no error")
 	}
 }
