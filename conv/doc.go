@@ -1,12 +1,18 @@
-// Package conv describes a convolution problem (shapes, stride, padding,
-// dilation, groups, padding modes, transposition, layout) and implements
-// its algorithms: direct, im2col+GEMM, FFT and Winograd, forward and
-// backward, with a selector that picks the fastest valid algorithm for a
-// shape.
+// Package conv computes convolutions as PyTorch defines them
+// (torch.nn.functional.conv{1,2,3}d and conv_transpose{1,2,3}d): forward,
+// backward-data and backward-filter, channels-first or channels-last.
 //
-// Today it holds the problem and its validation (Problem.Resolve: PyTorch's
-// size rules, and an *Error naming the parameter for every bad one) and the
-// float64 reference of every pass (Reference), which matches PyTorch on
-// every conv and conv_transpose case of the public golden set. The
-// algorithms plug in next.
+// A Problem states the convolution; Problem.Resolve validates it into a
+// Shape (PyTorch's size rules; an *Error naming the parameter for every
+// bad one). NewPlan picks an Algorithm per pass (by name, or auto: a cost
+// model on the measured FMA peak and cache sizes, or opt-in autotune) and
+// builds its Engine; the Plan's calls then check their arguments, run the
+// engine and allocate nothing. Results are bitwise the same for every
+// thread count. The Epilogue (bias, residual add, ReLU) is fused into the
+// forward pass by every algorithm.
+//
+// The algorithms today: im2col + SGEMM (every parameter). Direct, Winograd
+// and FFT are named (Lookup reports ErrNotImplemented) and plug in behind
+// the same interface. Reference is the float64 oracle of every pass; every
+// algorithm is tested against it.
 package conv
