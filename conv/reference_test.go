@@ -2,7 +2,10 @@ package conv
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -152,6 +155,325 @@ func TestResolveSizes(t *testing.T) {
 		}
 		if !slices.Equal(s.Out, c.out) {
 			t.Errorf("%+v: out %v, want %v", c.p, s.Out, c.out)
+		}
+	}
+}
+
+// TestReferenceMatchesDefinition checks the reference against its
+// definition, run one tap at a time, on random small problems that cover
+// every parameter, every pass, to 1e-12 of the largest result.
+func TestReferenceMatchesDefinition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	seen := map[string]int{}
+	for checked := 0; checked < 1000; {
+		p := randomProblem(rng)
+		s, err := p.Resolve()
+		if err != nil {
+			continue // an invalid draw: draw again
+		}
+		checked++
+		ref := NewReference(s)
+		for _, f := range features(ref) {
+			seen[f]++
+		}
+		def := definition{ref}
+		x, w, dy := randF64(rng, s.XLen), randF64(rng, s.WLen), randF64(rng, s.YLen)
+		var b []float64
+		if s.Bias {
+			b = randF64(rng, s.K)
+		}
+		name := fmt.Sprintf("%+v", p)
+		closeTo(t, name+" y", ref.Forward(x, w, b), def.forward(x, w, b))
+		closeTo(t, name+" dx", ref.BackwardData(dy, w), def.backwardData(dy, w))
+		dw, db := ref.BackwardFilter(x, dy)
+		wantDW, wantDB := def.backwardFilter(x, dy)
+		closeTo(t, name+" dw", dw, wantDW)
+		closeTo(t, name+" db", db, wantDB)
+	}
+	t.Logf("features: %v", seen)
+	for _, f := range allFeatures {
+		if seen[f] == 0 {
+			t.Errorf("no random problem has %s", f)
+		}
+	}
+}
+
+// randomProblem draws a small problem of any parameters; the draw may be
+// invalid (Resolve says so).
+func randomProblem(r *rand.Rand) Problem {
+	d := 1 + r.IntN(3)
+	g := 1 + r.IntN(3)
+	p := Problem{
+		N: 1 + r.IntN(2), C: g * (1 + r.IntN(3)), K: g * (1 + r.IntN(3)), Groups: g,
+		In: make([]int, d), Kernel: make([]int, d), Stride: make([]int, d), Dilation: make([]int, d),
+		Bias: r.IntN(2) == 0, Transposed: r.IntN(3) == 0, Layout: Layout(r.IntN(2)),
+	}
+	for i := range d {
+		p.In[i] = 1 + r.IntN(16>>d+2) // 1D up to 10, 3D up to 4
+		p.Kernel[i] = 1 + r.IntN(4)
+		p.Stride[i] = 1 + r.IntN(3)
+		p.Dilation[i] = 1 + r.IntN(3)
+	}
+	pads := func() []int {
+		v := make([]int, d)
+		for i := range v {
+			v[i] = r.IntN(4)
+		}
+		return v
+	}
+	if p.Transposed {
+		p.Padding = Padding{Before: pads()}
+		p.OutputPadding = make([]int, d)
+		for i := range d {
+			p.OutputPadding[i] = r.IntN(max(p.Stride[i], p.Dilation[i]))
+		}
+		return p
+	}
+	p.PaddingMode = PaddingMode(r.IntN(4))
+	switch kind := PadKind(r.IntN(4)); kind {
+	case Explicit:
+		p.Padding = Padding{Before: pads(), After: pads()}
+	case Same:
+		p.Padding = Padding{Kind: Same}
+		for i := range d {
+			p.Stride[i] = 1
+		}
+	default:
+		p.Padding = Padding{Kind: kind}
+	}
+	return p
+}
+
+// allFeatures are the parameters and the paths of the reference that the
+// random problems must cover.
+var allFeatures = []string{
+	"1 dims", "2 dims", "3 dims", "transposed", "output_padding", "groups", "stride", "dilation", "bias", "nhwc",
+	"zeros taps past the edge", "reflect taps past the edge", "replicate taps past the edge", "circular taps past the edge",
+	"padding explicit", "padding valid", "padding same", "padding full",
+	"a run partly inside", "a run wholly outside",
+}
+
+// features names the entries of allFeatures that r's problem has.
+func features(r *Reference) []string {
+	s := r.s
+	f := []string{fmt.Sprintf("%d dims", s.Dims)}
+	for _, c := range []struct {
+		has  bool
+		name string
+	}{
+		{s.Transposed, "transposed"},
+		{slices.ContainsFunc(s.OutputPadding, func(v int) bool { return v > 0 }), "output_padding"},
+		{s.Groups > 1, "groups"},
+		{slices.ContainsFunc(s.Stride, func(v int) bool { return v > 1 }), "stride"},
+		{slices.ContainsFunc(s.Dilation, func(v int) bool { return v > 1 }), "dilation"},
+		{s.Bias, "bias"},
+		{s.Layout == ChannelsLast, "nhwc"},
+		{!s.Transposed, "padding " + [...]string{"explicit", "valid", "same", "full"}[s.Padding.Kind]},
+	} {
+		if c.has {
+			f = append(f, c.name)
+		}
+	}
+	last := r.axes[2]
+	for _, in := range r.inside {
+		if in.lo == in.hi {
+			f = append(f, "a run wholly outside")
+		} else if in.lo > 0 || in.hi < last.short {
+			f = append(f, "a run partly inside")
+			if !s.Transposed {
+				f = append(f, s.PaddingMode.String()+" taps past the edge")
+			}
+		}
+	}
+	return f
+}
+
+func randF64(r *rand.Rand, n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = r.NormFloat64()
+	}
+	return v
+}
+
+// closeTo checks max|got-want| <= 1e-12 * max|want|.
+func closeTo(t *testing.T, what string, got, want []float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d elements, want %d", what, len(got), len(want))
+	}
+	var num, den float64
+	for i := range want {
+		num, den = max(num, math.Abs(got[i]-want[i])), max(den, math.Abs(want[i]))
+	}
+	if num > 1e-12*den || math.IsNaN(num) {
+		t.Errorf("%s: max err %.3g, max |want| %.3g", what, num, den)
+	}
+}
+
+// TestReferenceGoroutines checks that the results do not depend on the
+// number of goroutines: each element is summed by one, in a fixed order.
+func TestReferenceGoroutines(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, p := range []Problem{
+		{N: 2, C: 4, K: 6, In: []int{9, 11}, Kernel: []int{3, 3}, Stride: []int{1, 2}, Padding: Pad(2, 1), Groups: 2, Bias: true, PaddingMode: Reflect},
+		{N: 2, C: 6, K: 4, In: []int{5, 7}, Kernel: []int{3, 2}, Stride: []int{2, 2}, Padding: Pad(1, 0), Transposed: true, OutputPadding: []int{1, 1}, Groups: 2, Layout: ChannelsLast},
+	} {
+		s, err := p.Resolve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := NewReference(s)
+		x, w, b, dy := ramp(s.XLen, 1), ramp(s.WLen, 2), ramp(s.K, 3), ramp(s.YLen, 4)
+		passes := func(procs int) [][]float64 {
+			runtime.GOMAXPROCS(procs)
+			dw, db := ref.BackwardFilter(x, dy)
+			return [][]float64{ref.Forward(x, w, b), ref.BackwardData(dy, w), dw, db}
+		}
+		one := passes(1)
+		for _, procs := range []int{2, 5} {
+			for i, v := range passes(procs) {
+				if !slices.Equal(v, one[i]) {
+					t.Errorf("%+v: pass %d on %d goroutines differs from one", p, i, procs)
+				}
+			}
+		}
+	}
+}
+
+// definition runs the reference's definition literally: a closure call
+// per tap, every long position through the padding mode. Slow, it is the
+// test oracle of the reference's runs and ranges.
+type definition struct{ r *Reference }
+
+func (d definition) forward(x, w, b []float64) []float64 {
+	s := d.r.s
+	y := make([]float64, s.YLen)
+	d.eachTap(func(xi, yi, wi int) { y[yi] += x[xi] * w[wi] })
+	if b != nil {
+		d.eachY(func(i, k int) { y[i] += b[k] })
+	}
+	return y
+}
+
+func (d definition) backwardData(dy, w []float64) []float64 {
+	dx := make([]float64, d.r.s.XLen)
+	d.eachTap(func(xi, yi, wi int) { dx[xi] += dy[yi] * w[wi] })
+	return dx
+}
+
+func (d definition) backwardFilter(x, dy []float64) (dw, db []float64) {
+	s := d.r.s
+	dw = make([]float64, s.WLen)
+	d.eachTap(func(xi, yi, wi int) { dw[wi] += x[xi] * dy[yi] })
+	if s.Bias {
+		db = make([]float64, s.K)
+		d.eachY(func(i, k int) { db[k] += dy[i] })
+	}
+	return dw, db
+}
+
+// eachY calls f with every index of y and its channel.
+func (d definition) eachY(f func(i, k int)) {
+	s := d.r.s
+	pos := make([]int, s.Dims)
+	for n := 0; n < s.N; n++ {
+		for k := 0; k < s.K; k++ {
+			forEach(s.Out, pos, func() { f(actIndex(s.Layout, n, k, s.K, pos, s.Out), k) })
+		}
+	}
+}
+
+// eachTap calls f(xi, yi, wi) for every product of the convolution:
+// x[xi] * w[wi] contributes to y[yi].
+func (d definition) eachTap(f func(xi, yi, wi int)) {
+	s := d.r.s
+	short, long := s.Out, s.In // convolution: short = y, long = x
+	if s.Transposed {
+		short, long = s.In, s.Out
+	}
+	sp, kp, lp := make([]int, s.Dims), make([]int, s.Dims), make([]int, s.Dims)
+	for n := 0; n < s.N; n++ {
+		for g := 0; g < s.Groups; g++ {
+			for cl := 0; cl < s.CPerG; cl++ {
+				for kl := 0; kl < s.KPerG; kl++ {
+					c, k := g*s.CPerG+cl, g*s.KPerG+kl
+					forEach(short, sp, func() {
+						forEach(s.Kernel, kp, func() {
+							if !d.longPos(sp, kp, long, lp) {
+								return
+							}
+							wi := d.wIndex(cl, kl, c, k, kp)
+							if s.Transposed {
+								f(actIndex(s.Layout, n, c, s.C, sp, s.In), actIndex(s.Layout, n, k, s.K, lp, s.Out), wi)
+							} else {
+								f(actIndex(s.Layout, n, c, s.C, lp, s.In), actIndex(s.Layout, n, k, s.K, sp, s.Out), wi)
+							}
+						})
+					})
+				}
+			}
+		}
+	}
+}
+
+// longPos sets lp to the long position of short position sp and kernel
+// offset kp, through the padding mode, and reports whether it is an
+// element.
+func (d definition) longPos(sp, kp, long, lp []int) bool {
+	s := d.r.s
+	for i := range lp {
+		v, ok := d.r.element(sp[i]*s.Stride[i]-s.PadBefore[i]+kp[i]*s.Dilation[i], long[i])
+		if !ok {
+			return false
+		}
+		lp[i] = v
+	}
+	return true
+}
+
+// wIndex is the index of weight (c, k, kp) in PyTorch's order.
+func (d definition) wIndex(cl, kl, c, k int, kp []int) int {
+	s := d.r.s
+	i := k*s.CPerG + cl
+	if s.Transposed {
+		i = c*s.KPerG + kl
+	}
+	for d, v := range kp {
+		i = i*s.Kernel[d] + v
+	}
+	return i
+}
+
+// actIndex is the index of element (n, c, pos) of an activation tensor
+// with ch channels and spatial sizes sizes, in layout l.
+func actIndex(l Layout, n, c, ch int, pos, sizes []int) int {
+	sp := 0
+	for d, v := range pos {
+		sp = sp*sizes[d] + v
+	}
+	return layoutIndex(l, n, c, ch, sp, prod(sizes))
+}
+
+// forEach calls f with pos running over every position of sizes, last dim
+// fastest.
+func forEach(sizes, pos []int, f func()) {
+	for i := range pos {
+		pos[i] = 0
+	}
+	for {
+		f()
+		d := len(pos) - 1
+		for d >= 0 {
+			pos[d]++
+			if pos[d] < sizes[d] {
+				break
+			}
+			pos[d] = 0
+			d--
+		}
+		if d < 0 {
+			return
 		}
 	}
 }
