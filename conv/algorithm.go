@@ -69,6 +69,7 @@ type Config struct {
 	Threads        int   // >= 1
 	WorkspaceLimit int64 // bytes; 0: no limit
 	tile           int   // tests: im2col's column tile (0: from the cache size)
+	chans          int   // tests: im2col's long channels per block (0: from the cache size)
 }
 
 // Algorithm is one way of computing a problem's passes. An algorithm is a

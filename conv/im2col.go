@@ -40,8 +40,7 @@ func (im2colAlgo) Supports(s *Shape, pass Pass) error {
 }
 
 func (a im2colAlgo) Workspace(s *Shape, cfg Config) int64 {
-	_, bytes := im2colBuffers(s, cfg)
-	return bytes
+	return im2colBlocking(s, cfg).bytes
 }
 
 // Cost models the time as the GEMM at 80% of the peak plus the lowering
@@ -58,18 +57,18 @@ func (im2colAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 }
 
 func (a im2colAlgo) New(s *Shape, cfg Config) (Engine, error) {
-	tile, bytes := im2colBuffers(s, cfg)
-	if cfg.WorkspaceLimit > 0 && bytes > cfg.WorkspaceLimit {
-		return nil, s.op().Errorf("workspace_limit", "im2col needs at least %d bytes of workspace, the limit is %d", bytes, cfg.WorkspaceLimit)
+	bl := im2colBlocking(s, cfg)
+	if cfg.WorkspaceLimit > 0 && bl.bytes > cfg.WorkspaceLimit {
+		return nil, s.op().Errorf("workspace_limit", "im2col needs at least %d bytes of workspace, the limit is %d", bl.bytes, cfg.WorkspaceLimit)
 	}
 	t := max(1, cfg.Threads)
-	e := &im2colEngine{s: s, low: newLowering(s), tile: tile, rows: s.im2colRows(), team: workers.NewTeam(t),
-		all: gemm.NewContext(t), one: make([]*gemm.Context, t), cols: make([][]float32, t), bytes: bytes}
+	e := &im2colEngine{s: s, low: newLowering(s), blocking: bl, rows: s.im2colRows(), team: workers.NewTeam(t),
+		all: gemm.NewContext(t), one: make([]*gemm.Context, t), cols: make([][]float32, t)}
 	e.channelsLastGEMM = s.Layout == ChannelsLast && e.low.Identity()
 	for i := range t {
 		e.one[i] = gemm.NewContext(1)
 		if !e.low.Identity() {
-			e.cols[i] = make([]float32, e.rows*tile)
+			e.cols[i] = make([]float32, bl.chans*e.low.KernelSize()*bl.tile)
 		}
 	}
 	if s.Layout == ChannelsLast && !e.channelsLastGEMM {
@@ -84,14 +83,35 @@ func (a im2colAlgo) New(s *Shape, cfg Config) (Engine, error) {
 	return e, nil
 }
 
-// im2colBuffers sizes the column tiles (tileWidth: one tile and the
-// short tensor's slice of it stay in L2), narrowed to fit
-// cfg.WorkspaceLimit. It returns the
-// width and the bytes of every buffer (tiles, channels-last copies, the
-// epilogue's ones).
-func im2colBuffers(s *Shape, cfg Config) (tile int, bytes int64) {
+// blocking is how the im2col engine cuts a group's column matrix: tiles of
+// tile short positions (columns) by chans long channels (chans*kernel
+// rows). A tile of every row and the short tensor's slice of it stay in
+// L2 where they fit; where only a narrow tile would (many rows: large
+// filters, many channels), the tile keeps at least minTileCols columns
+// and the rows come in blocks of channels, summed into the GEMM's result
+// (or lifted, or multiplied into their block of dW) one block at a time.
+// The blocking depends on the problem and the cache sizes only, never on
+// the thread count, so neither do the sums.
+type blocking struct {
+	tile   int   // short positions per tile
+	chans  int   // long channels per block
+	blocks int   // blocks per group
+	bytes  int64 // every buffer the engine holds
+}
+
+// minTileCols is the narrowest tile the blocking accepts before it blocks
+// the rows instead: each row of a tile costs a run setup (tens of ns) in
+// the lowering and each tile a GEMM call, which a few hundred columns
+// amortize.
+const minTileCols = 256
+
+// im2colBlocking sizes the tiles and blocks of s, narrowed to fit
+// cfg.WorkspaceLimit, and counts the bytes of every buffer (tiles,
+// channels-last copies, the epilogue's ones).
+func im2colBlocking(s *Shape, cfg Config) blocking {
 	low := newLowering(s)
-	shortLen := low.ShortLen()
+	shortLen, ks := low.ShortLen(), low.KernelSize()
+	lg := s.im2colRows() / ks
 	var fixed int64
 	if s.Layout == ChannelsLast && !low.Identity() {
 		fixed = 4 * (int64(s.XLen) + int64(s.YLen))
@@ -100,18 +120,36 @@ func im2colBuffers(s *Shape, cfg Config) (tile int, bytes int64) {
 		fixed += 4 * int64(s.OutLen) // the epilogue's ones
 	}
 	if low.Identity() {
-		return shortLen, fixed
+		return blocking{tile: shortLen, chans: lg, blocks: 1, bytes: fixed}
 	}
-	rows, t := s.im2colRows(), int64(max(1, cfg.Threads))
-	tile = tileWidth(rows+s.shortChannelsPerGroup(), shortLen)
+	m := s.shortChannelsPerGroup()
+	_, l2, _ := kernels.Caches()
+	budget := l2 / 2 / 4 // floats
+	tile, chans := tileWidth(lg*ks+m, shortLen), lg
+	if tile < min(minTileCols, shortLen) {
+		tile = balancedTile(min(minTileCols, shortLen), shortLen)
+		chans = max(1, (budget-m*tile)/(ks*tile))
+	}
 	if cfg.tile > 0 {
 		tile = min(cfg.tile, shortLen)
 	}
-	perCol := 4 * int64(rows) * t
-	if lim := cfg.WorkspaceLimit; lim > 0 && fixed+perCol*int64(tile) > lim {
-		tile = int(max(1, (lim-fixed)/perCol))
+	if cfg.chans > 0 {
+		chans = cfg.chans
 	}
-	return tile, fixed + perCol*int64(tile)
+	t := int64(max(1, cfg.Threads))
+	perTile := func() int64 { return 4 * int64(chans*ks) * int64(tile) * t }
+	if lim := cfg.WorkspaceLimit; lim > 0 {
+		for chans > 1 && fixed+perTile() > lim {
+			chans = max(1, chans/2)
+		}
+		if fixed+perTile() > lim {
+			tile = int(max(1, (lim-fixed)/(4*int64(ks)*t)))
+		}
+	}
+	chans = min(chans, lg)
+	blocks := ceilDiv(lg, chans)
+	chans = ceilDiv(lg, blocks) // balanced
+	return blocking{tile: tile, chans: chans, blocks: blocks, bytes: fixed + perTile()}
 }
 
 // tileWidth is the widest column tile whose floats, perCol per column
@@ -120,7 +158,12 @@ func im2colBuffers(s *Shape, cfg Config) (tile int, bytes int64) {
 // that the last tile is not a sliver.
 func tileWidth(perCol, shortLen int) int {
 	_, l2, _ := kernels.Caches()
-	widest := max(16, (l2/2)/(4*max(1, perCol))&^15)
+	return balancedTile(max(16, (l2/2)/(4*max(1, perCol))&^15), shortLen)
+}
+
+// balancedTile is the tile width of at most about widest columns that
+// cuts shortLen into equal tiles, in 16-column steps.
+func balancedTile(widest, shortLen int) int {
 	if widest >= shortLen {
 		return shortLen
 	}
@@ -178,13 +221,12 @@ func (s *Shape) im2colRows() int {
 type im2colEngine struct {
 	s     *Shape
 	low   *im2col.Lowering
-	tile  int // short positions per column tile
+	blocking
 	rows  int // rows of a group's column matrix
 	team  *workers.Team
 	all   *gemm.Context   // every thread: for work that does not split
 	one   []*gemm.Context // one thread each, per team member
 	cols  [][]float32     // one column tile per team member (nil: identity)
-	bytes int64
 	// channelsLastGEMM: a channels-last identity problem, computed as
 	// GEMMs on the activations as they are laid out.
 	channelsLastGEMM bool
@@ -223,6 +265,12 @@ type call struct {
 func (e *im2colEngine) Workspace() int64 { return e.bytes }
 
 func (e *im2colEngine) tiles() int { return ceilDiv(e.low.ShortLen(), e.tile) }
+
+// block returns the first long channel of block b and its channel count.
+func (e *im2colEngine) block(b, lg int) (c0, n int) {
+	c0 = b * e.chans
+	return c0, min(e.chans, lg-c0)
+}
 
 func (e *im2colEngine) Forward(y, x, w, b []float32, ep *Epilogue) {
 	s := e.s
@@ -291,12 +339,12 @@ func (e *im2colEngine) run(c call) {
 	case gatherCall:
 		c.items = s.N * s.Groups * e.tiles()
 	case scatterCall:
-		c.items = s.N * s.Groups
+		c.items = s.N * s.Groups * e.blocks
 	default:
-		c.items = s.Groups
+		c.items = s.Groups * e.blocks
 	}
 	t := e.team.Size()
-	c.parallel = t > 1 && (c.items >= 4*t || c.items%t == 0)
+	c.parallel = t > 1 && c.items >= t
 	c.per = c.items
 	parts := 1
 	if c.parallel {
@@ -370,19 +418,20 @@ func (e *im2colEngine) Run(part int) {
 			tiles := e.tiles()
 			e.gather(c, ctx, col, i/(tiles*e.s.Groups), i/tiles%e.s.Groups, i%tiles)
 		case scatterCall:
-			e.scatter(c, ctx, col, i/e.s.Groups, i%e.s.Groups)
+			e.scatter(c, ctx, col, i/(e.blocks*e.s.Groups), i/e.blocks%e.s.Groups, i%e.blocks)
 		default:
-			e.filter(c, ctx, col, i)
+			e.filter(c, ctx, col, i/e.blocks, i%e.blocks)
 		}
 	}
 }
 
 // gather computes tile t of dst_g = W_g * lower(src_g) for image n and
-// group g: the convolution's forward pass (src = x) and the transposed
-// one's backward-data pass (src = dy). W_g is dg x (sg*kernel) as stored
-// in both cases.
+// group g, block by block: the convolution's forward pass (src = x) and
+// the transposed one's backward-data pass (src = dy). W_g is dg x
+// (sg*kernel) as stored in both cases.
 func (e *im2colEngine) gather(c *call, ctx *gemm.Context, col []float32, n, g, t int) {
 	s, l := e.s, e.low
+	ks := l.KernelSize()
 	sg, dg := c.srcCh/s.Groups, c.dstCh/s.Groups
 	shortLen, plane := l.ShortLen(), l.LongPlane()
 	srcG := c.src[(n*c.srcCh+g*sg)*plane:][:sg*plane]
@@ -390,71 +439,79 @@ func (e *im2colEngine) gather(c *call, ctx *gemm.Context, col []float32, n, g, t
 	wg := c.w[g*dg*e.rows:][:dg*e.rows]
 	j0 := t * e.tile
 	cols := min(e.tile, shortLen-j0)
-	var b []float32
-	ldb := shortLen
 	if l.Identity() {
-		b = srcG[j0:]
+		ctx.Sgemm(false, false, dg, cols, e.rows, 1, wg, e.rows, srcG[j0:], shortLen, 0, dstG[j0:], shortLen)
 	} else {
-		b, ldb = col[:e.rows*cols], cols
-		e.lowerAll(b, srcG, sg, j0, cols, false)
+		beta := float32(0)
+		for b := range e.blocks {
+			c0, nc := e.block(b, sg)
+			ct := col[:nc*ks*cols]
+			e.lowerAll(ct, srcG[c0*plane:], nc, j0, cols, false)
+			ctx.Sgemm(false, false, dg, cols, nc*ks, 1, wg[c0*ks:], e.rows, ct, cols, beta, dstG[j0:], shortLen)
+			beta = 1
+		}
 	}
-	ctx.Sgemm(false, false, dg, cols, e.rows, 1, wg, e.rows, b, ldb, 0, dstG[j0:], shortLen)
 	if c.fuse {
 		epilogueChannelsFirst(s, c.dst, c.b, c.ep, n, g*dg, dg, j0, cols, e.ones)
 	}
 }
 
-// scatter computes dst_g = lift(W_g^T * src_g) for image n and group g,
-// tile by tile in order: the transposed convolution's forward pass
-// (src = x) and the convolution's backward-data pass (src = dy). W_g is
-// sg x (dg*kernel) as stored.
-func (e *im2colEngine) scatter(c *call, ctx *gemm.Context, col []float32, n, g int) {
+// scatter computes block b of dst_g = lift(W_g^T * src_g) for image n and
+// group g, tile by tile in order: the transposed convolution's forward
+// pass (src = x) and the convolution's backward-data pass (src = dy). W_g
+// is sg x (dg*kernel) as stored; block b is its columns of channels
+// [c0, c0+nc) of dst.
+func (e *im2colEngine) scatter(c *call, ctx *gemm.Context, col []float32, n, g, b int) {
 	s, l := e.s, e.low
+	ks := l.KernelSize()
 	sg, dg := c.srcCh/s.Groups, c.dstCh/s.Groups
 	shortLen, plane := l.ShortLen(), l.LongPlane()
 	srcG := c.src[(n*c.srcCh+g*sg)*shortLen:][:sg*shortLen]
 	dstG := c.dst[(n*c.dstCh+g*dg)*plane:][:dg*plane]
 	wg := c.w[g*sg*e.rows:][:sg*e.rows]
+	c0, nc := e.block(b, dg)
 	if l.Identity() {
 		ctx.Sgemm(true, false, e.rows, shortLen, sg, 1, wg, e.rows, srcG, shortLen, 0, dstG, shortLen)
 	} else {
-		clear(dstG)
+		dstB := dstG[c0*plane:][:nc*plane]
+		clear(dstB)
 		for j0 := 0; j0 < shortLen; j0 += e.tile {
 			cols := min(e.tile, shortLen-j0)
-			ct := col[:e.rows*cols]
-			ctx.Sgemm(true, false, e.rows, cols, sg, 1, wg, e.rows, srcG[j0:], shortLen, 0, ct, cols)
-			e.lowerAll(ct, dstG, dg, j0, cols, true)
+			ct := col[:nc*ks*cols]
+			ctx.Sgemm(true, false, nc*ks, cols, sg, 1, wg[c0*ks:], e.rows, srcG[j0:], shortLen, 0, ct, cols)
+			e.lowerAll(ct, dstB, nc, j0, cols, true)
 		}
 	}
 	if c.fuse {
-		epilogueChannelsFirst(s, c.dst, c.b, c.ep, n, g*dg, dg, 0, plane, e.ones)
+		epilogueChannelsFirst(s, c.dst, c.b, c.ep, n, g*dg+c0, nc, 0, plane, e.ones)
 	}
 }
 
-// filter computes the weight gradient of group g: for a convolution
-// dW_g = dy_g * lower(x_g)^T, for a transposed one dW_g = x_g *
-// lower(dy_g)^T, summed over the images and tiles in order.
-func (e *im2colEngine) filter(c *call, ctx *gemm.Context, col []float32, g int) {
+// filter computes block b of the weight gradient of group g: for a
+// convolution dW_g = dy_g * lower(x_g)^T, for a transposed one dW_g = x_g *
+// lower(dy_g)^T, summed over the images and tiles in order. Block b is
+// dW_g's columns of the long channels [c0, c0+nc).
+func (e *im2colEngine) filter(c *call, ctx *gemm.Context, col []float32, g, b int) {
 	s, l := e.s, e.low
+	ks := l.KernelSize()
 	long, short, longCh, shortCh := c.src, c.w, c.srcCh, c.dstCh
 	lg, sg := longCh/s.Groups, shortCh/s.Groups
 	shortLen, plane := l.ShortLen(), l.LongPlane()
 	dwg := c.dst[g*sg*e.rows:][:sg*e.rows]
+	c0, nc := e.block(b, lg)
 	beta := c.beta
 	for n := 0; n < s.N; n++ {
 		longG := long[(n*longCh+g*lg)*plane:][:lg*plane]
 		shortG := short[(n*shortCh+g*sg)*shortLen:][:sg*shortLen]
 		for j0 := 0; j0 < shortLen; j0 += e.tile {
 			cols := min(e.tile, shortLen-j0)
-			var b []float32
-			ldb := plane
 			if l.Identity() {
-				b = longG[j0:]
+				ctx.Sgemm(false, true, sg, e.rows, cols, 1, shortG[j0:], shortLen, longG[j0:], plane, beta, dwg, e.rows)
 			} else {
-				b, ldb = col[:e.rows*cols], cols
-				e.lowerAll(b, longG, lg, j0, cols, false)
+				ct := col[:nc*ks*cols]
+				e.lowerAll(ct, longG[c0*plane:], nc, j0, cols, false)
+				ctx.Sgemm(false, true, sg, nc*ks, cols, 1, shortG[j0:], shortLen, ct, cols, beta, dwg[c0*ks:], e.rows)
 			}
-			ctx.Sgemm(false, true, sg, e.rows, cols, 1, shortG[j0:], shortLen, b, ldb, beta, dwg, e.rows)
 			beta = 1
 		}
 	}

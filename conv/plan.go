@@ -33,6 +33,7 @@ type Options struct {
 	// read when a plan first needs it, appended to on each new choice.
 	TuneFile string
 	tile     int // tests: the im2col column tile (0: from the cache size)
+	chans    int // tests: the im2col channels per block (0: from the cache size)
 }
 
 // Plan computes the passes of one problem. NewPlan validates it, picks an
@@ -61,7 +62,7 @@ func NewPlan(p Problem, opt Options) (*Plan, error) {
 	if opt.Threads <= 0 {
 		opt.Threads = runtime.GOMAXPROCS(0)
 	}
-	cfg := Config{Threads: opt.Threads, WorkspaceLimit: opt.WorkspaceLimit, tile: opt.tile}
+	cfg := Config{Threads: opt.Threads, WorkspaceLimit: opt.WorkspaceLimit, tile: opt.tile, chans: opt.chans}
 	pl := &Plan{s: s}
 	built := map[string]Engine{}
 	for pass := range numPasses {

@@ -149,7 +149,10 @@ func TestPlanTiles(t *testing.T) {
 			for _, layout := range []Layout{ChannelsFirst, ChannelsLast} {
 				p := base
 				p.Layout = layout
-				t.Run(fmt.Sprintf("%d/tile%d/%s", pi, tile, layout), func(t *testing.T) { checkPlan(t, p, Options{Threads: 1, tile: tile}) })
+				chans := tile % 3 // 1 and 2 channels per block, and all of them
+				t.Run(fmt.Sprintf("%d/tile%d/chans%d/%s", pi, tile, chans, layout), func(t *testing.T) {
+					checkPlan(t, p, Options{Threads: 1 + tile%2, tile: tile, chans: chans})
+				})
 			}
 		}
 	}
@@ -160,7 +163,7 @@ func TestPlanTiles(t *testing.T) {
 func TestPlanDeterministic(t *testing.T) {
 	for pi, p := range enginePlans {
 		for _, tile := range []int{0, 5} {
-			checkDeterministic(t, pi, p, tile)
+			checkDeterministic(t, pi, p, tile, tile/5) // 5 columns by 1 channel, and the default
 		}
 	}
 }
@@ -168,11 +171,11 @@ func TestPlanDeterministic(t *testing.T) {
 // checkDeterministic runs every pass of p on 1, 2 and 3 threads with
 // column tiles of tile positions (0: the default), so that both the runs
 // of items on their own threads and the GEMMs on every thread are covered.
-func checkDeterministic(t *testing.T, pi int, p Problem, tile int) {
+func checkDeterministic(t *testing.T, pi int, p Problem, tile, chans int) {
 	{
 		var first [3][]float32
 		for threads := 1; threads <= 3; threads++ {
-			pl, err := NewPlan(p, Options{Threads: threads, tile: tile})
+			pl, err := NewPlan(p, Options{Threads: threads, tile: tile, chans: chans})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -312,7 +315,7 @@ func TestPlanRandomProblems(t *testing.T) {
 		}
 		for i, p := range problems {
 			t.Run(fmt.Sprintf("%s/%d", isa, i), func(t *testing.T) {
-				checkPlan(t, p, Options{Threads: 1 + i%3, tile: []int{0, 7}[i%2]})
+				checkPlan(t, p, Options{Threads: 1 + i%3, tile: []int{0, 7}[i%2], chans: i % 3})
 			})
 		}
 	}

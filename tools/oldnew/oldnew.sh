@@ -6,6 +6,7 @@
 # both link into one binary; nothing is written to the repository.
 #
 #   bash tools/oldnew/oldnew.sh b4c5982 -threads 1 -rounds 15
+#   bash tools/oldnew/oldnew.sh HEAD~1 -conv ../shared/bench/conv_shapes.tsv -pass fwd -only resnet_3x3_c64
 set -euo pipefail
 base=${1:?usage: oldnew.sh BASE [flags]}
 shift
