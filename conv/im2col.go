@@ -219,14 +219,14 @@ func (s *Shape) im2colRows() int {
 
 // im2colEngine holds one problem's tiles and GEMM contexts.
 type im2colEngine struct {
-	s     *Shape
-	low   *im2col.Lowering
+	s   *Shape
+	low *im2col.Lowering
 	blocking
-	rows  int // rows of a group's column matrix
-	team  *workers.Team
-	all   *gemm.Context   // every thread: for work that does not split
-	one   []*gemm.Context // one thread each, per team member
-	cols  [][]float32     // one column tile per team member (nil: identity)
+	rows int // rows of a group's column matrix
+	team *workers.Team
+	all  *gemm.Context   // every thread: for work that does not split
+	one  []*gemm.Context // one thread each, per team member
+	cols [][]float32     // one column tile per team member (nil: identity)
 	// channelsLastGEMM: a channels-last identity problem, computed as
 	// GEMMs on the activations as they are laid out.
 	channelsLastGEMM bool
