@@ -97,7 +97,17 @@ type blocking struct {
 	chans  int   // long channels per block
 	blocks int   // blocks per group
 	bytes  int64 // every buffer the engine holds
+	// Backward-data and backward-filter: channels per block and blocks
+	// (never more channels than a forward block).
+	splitChans, splitBlocks int
 }
+
+// splitBlocks is how many blocks backward-data and backward-filter cut
+// the long channels into at least, each of at least minSplitChans.
+const (
+	splitBlocks   = 4
+	minSplitChans = 8
+)
 
 // minTileCols is the narrowest tile the blocking accepts before it blocks
 // the rows instead: each row of a tile costs a run setup (tens of ns) in
@@ -120,7 +130,7 @@ func im2colBlocking(s *Shape, cfg Config) blocking {
 		fixed += 4 * int64(s.OutLen) // the epilogue's ones
 	}
 	if low.Identity() {
-		return blocking{tile: shortLen, chans: lg, blocks: 1, bytes: fixed}
+		return blocking{tile: shortLen, chans: lg, blocks: 1, bytes: fixed, splitChans: lg, splitBlocks: 1}
 	}
 	m := s.shortChannelsPerGroup()
 	_, l2, _ := kernels.Caches()
@@ -149,7 +159,15 @@ func im2colBlocking(s *Shape, cfg Config) blocking {
 	chans = min(chans, lg)
 	blocks := ceilDiv(lg, chans)
 	chans = ceilDiv(lg, blocks) // balanced
-	return blocking{tile: tile, chans: chans, blocks: blocks, bytes: fixed + perTile()}
+	bl := blocking{tile: tile, chans: chans, blocks: blocks, bytes: fixed + perTile()}
+	// Backward-data and backward-filter compute each block on its own
+	// (a block of dx's channels, of dW's columns): at least splitBlocks
+	// of them, from the problem alone, lets one image of one group run on
+	// several threads with no reduction between them.
+	bl.splitBlocks = max(blocks, min(splitBlocks, lg/minSplitChans))
+	bl.splitChans = ceilDiv(lg, bl.splitBlocks)
+	bl.splitBlocks = ceilDiv(lg, bl.splitChans)
+	return bl
 }
 
 // tileWidth is the widest column tile whose floats, perCol per column
@@ -236,7 +254,6 @@ type im2colEngine struct {
 	ones     []float32 // the epilogue's bias multiplier: one per output position of a tile
 	biasAcc  []float64 // biasGrad's scratch
 	call     call      // the call in progress, read by Run
-	job      lowerJob  // lowerAll's split
 }
 
 // callKind is the loop a call runs.
@@ -266,10 +283,16 @@ func (e *im2colEngine) Workspace() int64 { return e.bytes }
 
 func (e *im2colEngine) tiles() int { return ceilDiv(e.low.ShortLen(), e.tile) }
 
-// block returns the first long channel of block b and its channel count.
+// block returns the first long channel of forward block b and its
+// channel count; splitBlock the same for the backward passes' blocks.
 func (e *im2colEngine) block(b, lg int) (c0, n int) {
 	c0 = b * e.chans
 	return c0, min(e.chans, lg-c0)
+}
+
+func (e *im2colEngine) splitBlock(b, lg int) (c0, n int) {
+	c0 = b * e.splitChans
+	return c0, min(e.splitChans, lg-c0)
 }
 
 func (e *im2colEngine) Forward(y, x, w, b []float32, ep *Epilogue) {
@@ -339,9 +362,9 @@ func (e *im2colEngine) run(c call) {
 	case gatherCall:
 		c.items = s.N * s.Groups * e.tiles()
 	case scatterCall:
-		c.items = s.N * s.Groups * e.blocks
+		c.items = s.N * s.Groups * e.splitBlocks
 	default:
-		c.items = s.Groups * e.blocks
+		c.items = s.Groups * e.splitBlocks
 	}
 	t := e.team.Size()
 	c.parallel = t > 1 && c.items >= t
@@ -352,57 +375,20 @@ func (e *im2colEngine) run(c call) {
 		parts = ceilDiv(c.items, c.per)
 	}
 	e.call = c
-	if parts > 1 {
-		e.team.Run(e, parts)
-	} else {
-		e.Run(0) // the team stays free for lowerAll
-	}
+	e.team.Run(e, parts)
 	e.call = call{} // drop the caller's slices
 }
 
-// lowerJob is a lowering or lift of one tile split by channels across the
-// team (workers.Task): for a call whose items run in order on the
-// all-thread GEMM, so that the lowering does not run on one thread while
-// the others wait.
-type lowerJob struct {
-	l             *im2col.Lowering
-	col, long     []float32
-	chans, per    int
-	j0, cols      int
-	lift          bool
-	rowsPerChan   int
-	longPlaneSize int
-}
-
-func (j *lowerJob) Run(part int) {
-	c0 := part * j.per
-	n := min(j.per, j.chans-c0)
-	col := j.col[c0*j.rowsPerChan*j.cols:]
-	long := j.long[c0*j.longPlaneSize:]
-	if j.lift {
-		j.l.Lift(long, col, n, j.j0, j.cols)
-	} else {
-		j.l.Lower(col, long, n, j.j0, j.cols)
-	}
-}
-
-// lowerAll lowers (or lifts) a tile of chans channels, split by channels
-// across the team when the call is not split by items.
+// lowerAll lowers (or lifts) a tile of chans channels. A call whose
+// items run in order on the all-thread GEMM lowers on the calling thread:
+// splitting it across the team as well was slower (the team's goroutines
+// poll for work while the GEMM's run, on the same cores).
 func (e *im2colEngine) lowerAll(col, long []float32, chans, j0, cols int, lift bool) {
-	t := e.team.Size()
-	if e.call.parallel || t == 1 || chans == 1 {
-		if lift {
-			e.low.Lift(long, col, chans, j0, cols)
-		} else {
-			e.low.Lower(col, long, chans, j0, cols)
-		}
-		return
+	if lift {
+		e.low.Lift(long, col, chans, j0, cols)
+	} else {
+		e.low.Lower(col, long, chans, j0, cols)
 	}
-	per := ceilDiv(chans, t)
-	e.job = lowerJob{l: e.low, col: col, long: long, chans: chans, per: per, j0: j0, cols: cols, lift: lift,
-		rowsPerChan: e.low.KernelSize(), longPlaneSize: e.low.LongPlane()}
-	e.team.Run(&e.job, ceilDiv(chans, per))
-	e.job = lowerJob{}
 }
 
 // Run computes one part of the call in progress (workers.Task).
@@ -418,9 +404,9 @@ func (e *im2colEngine) Run(part int) {
 			tiles := e.tiles()
 			e.gather(c, ctx, col, i/(tiles*e.s.Groups), i/tiles%e.s.Groups, i%tiles)
 		case scatterCall:
-			e.scatter(c, ctx, col, i/(e.blocks*e.s.Groups), i/e.blocks%e.s.Groups, i%e.blocks)
+			e.scatter(c, ctx, col, i/(e.splitBlocks*e.s.Groups), i/e.splitBlocks%e.s.Groups, i%e.splitBlocks)
 		default:
-			e.filter(c, ctx, col, i/e.blocks, i%e.blocks)
+			e.filter(c, ctx, col, i/e.splitBlocks, i%e.splitBlocks)
 		}
 	}
 }
@@ -469,7 +455,7 @@ func (e *im2colEngine) scatter(c *call, ctx *gemm.Context, col []float32, n, g, 
 	srcG := c.src[(n*c.srcCh+g*sg)*shortLen:][:sg*shortLen]
 	dstG := c.dst[(n*c.dstCh+g*dg)*plane:][:dg*plane]
 	wg := c.w[g*sg*e.rows:][:sg*e.rows]
-	c0, nc := e.block(b, dg)
+	c0, nc := e.splitBlock(b, dg)
 	if l.Identity() {
 		ctx.Sgemm(true, false, e.rows, shortLen, sg, 1, wg, e.rows, srcG, shortLen, 0, dstG, shortLen)
 	} else {
@@ -498,7 +484,7 @@ func (e *im2colEngine) filter(c *call, ctx *gemm.Context, col []float32, g, b in
 	lg, sg := longCh/s.Groups, shortCh/s.Groups
 	shortLen, plane := l.ShortLen(), l.LongPlane()
 	dwg := c.dst[g*sg*e.rows:][:sg*e.rows]
-	c0, nc := e.block(b, lg)
+	c0, nc := e.splitBlock(b, lg)
 	beta := c.beta
 	for n := 0; n < s.N; n++ {
 		longG := long[(n*longCh+g*lg)*plane:][:lg*plane]
