@@ -215,6 +215,7 @@ func (l *Lowering) LongPlane() int { return l.longPlane }
 // (a run is the part of the tile in one short row).
 func (l *Lowering) Lower(col, src []float32, chans, j0, cols int) {
 	l.check(col, src, chans, j0, cols)
+	vec := &kernels.Bound().Vec
 	so0, a0 := j0/l.shortW, j0%l.shortW
 	for c := range chans {
 		plane := src[c*l.longPlane:][:l.longPlane]
@@ -223,17 +224,8 @@ func (l *Lowering) Lower(col, src []float32, chans, j0, cols int) {
 				dst := col[(c*l.kernelSize+ko*l.kw+kl)*cols:][:cols]
 				if l.flat {
 					l.lowerFlat(dst, plane, ko, kl, j0, so0, a0)
-					continue
-				}
-				for so, a, d := so0, a0, 0; d < cols; so, a = so+1, 0 {
-					b := min(l.shortW, a+cols-d)
-					run := dst[d : d+b-a]
-					if lrow := int(l.rowOf[so*l.outerTaps+ko]); lrow >= 0 {
-						l.lowerRun(run, plane[lrow*l.longW:][:l.longW], a, b, kl)
-					} else {
-						clear(run)
-					}
-					d += b - a
+				} else {
+					l.lowerRuns(dst, plane, ko, kl, so0, a0, vec)
 				}
 			}
 		}
@@ -247,6 +239,7 @@ func (l *Lowering) Lower(col, src []float32, chans, j0, cols int) {
 // moved out of a row before adding the rest in one pass).
 func (l *Lowering) Lift(dst, col []float32, chans, j0, cols int) {
 	l.check(col, dst, chans, j0, cols)
+	vec := &kernels.Bound().Vec
 	so0, a0 := j0/l.shortW, j0%l.shortW
 	for c := range chans {
 		plane := dst[c*l.longPlane:][:l.longPlane]
@@ -255,14 +248,8 @@ func (l *Lowering) Lift(dst, col []float32, chans, j0, cols int) {
 				src := col[(c*l.kernelSize+ko*l.kw+kl)*cols:][:cols]
 				if l.flat {
 					l.liftFlat(plane, src, ko, kl, j0, so0, a0)
-					continue
-				}
-				for so, a, d := so0, a0, 0; d < cols; so, a = so+1, 0 {
-					b := min(l.shortW, a+cols-d)
-					if lrow := int(l.rowOf[so*l.outerTaps+ko]); lrow >= 0 {
-						l.liftRun(plane[lrow*l.longW:][:l.longW], src[d:d+b-a], a, b, kl)
-					}
-					d += b - a
+				} else {
+					l.liftRuns(plane, src, ko, kl, so0, a0, vec)
 				}
 			}
 		}
@@ -278,6 +265,69 @@ func (l *Lowering) check(col, long []float32, chans, j0, cols int) {
 	}
 	if len(long) < chans*l.longPlane {
 		panic(fmt.Sprintf("im2col: long tensor of %d floats, need %d (%d channels x %d)", len(long), chans*l.longPlane, chans, l.longPlane))
+	}
+}
+
+// lowerRuns fills the row dst of kernel offset (ko, kl) run by run. A
+// run whose taps all land inside its long row is one copy (or gather); only
+// the others go through lowerRun's clipping. vec is the bound vector
+// kernels, read once per call (their lengths hold by construction).
+func (l *Lowering) lowerRuns(dst, plane []float32, ko, kl, so0, a0 int, vec *kernels.VecKernels) {
+	cols := len(dst)
+	first, end, base := l.first[kl], l.end[kl], kl*l.dil-l.pad
+	for so, a, d := so0, a0, 0; d < cols; so, a = so+1, 0 {
+		b := min(l.shortW, a+cols-d)
+		run := dst[d : d+b-a]
+		d += b - a
+		lrow := int(l.rowOf[so*l.outerTaps+ko])
+		switch {
+		case lrow < 0:
+			clear(run)
+		case a >= first && b <= end:
+			src := plane[lrow*l.longW+a*l.stride+base:]
+			switch l.stride {
+			case 1:
+				copy(run, src)
+			case 2:
+				vec.Gather2(run, src)
+			default:
+				for i := range run {
+					run[i] = src[i*l.stride]
+				}
+			}
+		default:
+			l.lowerRun(run, plane[lrow*l.longW:][:l.longW], a, b, kl)
+		}
+	}
+}
+
+// liftRuns is lowerRuns' adjoint: it adds the row src of kernel offset
+// (ko, kl) into the plane, run by run.
+func (l *Lowering) liftRuns(plane, src []float32, ko, kl, so0, a0 int, vec *kernels.VecKernels) {
+	cols := len(src)
+	first, end, base := l.first[kl], l.end[kl], kl*l.dil-l.pad
+	for so, a, d := so0, a0, 0; d < cols; so, a = so+1, 0 {
+		b := min(l.shortW, a+cols-d)
+		run := src[d : d+b-a]
+		d += b - a
+		lrow := int(l.rowOf[so*l.outerTaps+ko])
+		switch {
+		case lrow < 0:
+		case a >= first && b <= end:
+			dst := plane[lrow*l.longW+a*l.stride+base:]
+			switch l.stride {
+			case 1:
+				vec.Add(dst[:len(run)], dst, run)
+			case 2:
+				vec.ScatterAdd2(dst, run)
+			default:
+				for i, v := range run {
+					dst[i*l.stride] += v
+				}
+			}
+		default:
+			l.liftRun(plane[lrow*l.longW:][:l.longW], run, a, b, kl)
+		}
 	}
 }
 
