@@ -209,19 +209,19 @@ func (l *Lowering) ShortLen() int { return l.shortLen }
 // LongPlane is the number of elements of one channel of the long tensor.
 func (l *Lowering) LongPlane() int { return l.longPlane }
 
-// Lower fills col (chans*KernelSize rows of cols floats, row-major) with
-// the columns [j0, j0+cols) of the lowering of src, chans channels of
-// LongPlane floats each. It writes col row by row, each row run by run
+// Lower fills col (chans*KernelSize rows of cols floats, row-major, rows
+// ld floats apart) with the columns [j0, j0+cols) of the lowering of src,
+// chans channels of LongPlane floats each. It writes col row by row, each row run by run
 // (a run is the part of the tile in one short row).
-func (l *Lowering) Lower(col, src []float32, chans, j0, cols int) {
-	l.check(col, src, chans, j0, cols)
+func (l *Lowering) Lower(col []float32, ld int, src []float32, chans, j0, cols int) {
+	l.check(col, ld, src, chans, j0, cols)
 	vec := &kernels.Bound().Vec
 	so0, a0 := j0/l.shortW, j0%l.shortW
 	for c := range chans {
 		plane := src[c*l.longPlane:][:l.longPlane]
 		for ko := range l.outerTaps {
 			for kl := range l.kw {
-				dst := col[(c*l.kernelSize+ko*l.kw+kl)*cols:][:cols]
+				dst := col[(c*l.kernelSize+ko*l.kw+kl)*ld:][:cols]
 				if l.flat {
 					l.lowerFlat(dst, plane, ko, kl, j0, so0, a0)
 				} else {
@@ -232,20 +232,20 @@ func (l *Lowering) Lower(col, src []float32, chans, j0, cols int) {
 	}
 }
 
-// Lift adds the columns [j0, j0+cols) of col back into dst, chans
+// Lift adds the columns [j0, j0+cols) of col (rows ld floats apart) back into dst, chans
 // channels of LongPlane floats: the adjoint of Lower. The additions into
 // each element come in a fixed order (channel, kernel offset, column),
 // the same for any thread count. Lift may overwrite col (the taps it has
 // moved out of a row before adding the rest in one pass).
-func (l *Lowering) Lift(dst, col []float32, chans, j0, cols int) {
-	l.check(col, dst, chans, j0, cols)
+func (l *Lowering) Lift(dst, col []float32, ld, chans, j0, cols int) {
+	l.check(col, ld, dst, chans, j0, cols)
 	vec := &kernels.Bound().Vec
 	so0, a0 := j0/l.shortW, j0%l.shortW
 	for c := range chans {
 		plane := dst[c*l.longPlane:][:l.longPlane]
 		for ko := range l.outerTaps {
 			for kl := range l.kw {
-				src := col[(c*l.kernelSize+ko*l.kw+kl)*cols:][:cols]
+				src := col[(c*l.kernelSize+ko*l.kw+kl)*ld:][:cols]
 				if l.flat {
 					l.liftFlat(plane, src, ko, kl, j0, so0, a0)
 				} else {
@@ -256,12 +256,12 @@ func (l *Lowering) Lift(dst, col []float32, chans, j0, cols int) {
 	}
 }
 
-func (l *Lowering) check(col, long []float32, chans, j0, cols int) {
-	if chans < 0 || j0 < 0 || cols < 0 || j0 > l.shortLen-cols {
-		panic(fmt.Sprintf("im2col: columns [%d, %d+%d) of %d, %d channels", j0, j0, cols, l.shortLen, chans))
+func (l *Lowering) check(col []float32, ld int, long []float32, chans, j0, cols int) {
+	if chans < 0 || j0 < 0 || cols < 0 || j0 > l.shortLen-cols || ld < cols {
+		panic(fmt.Sprintf("im2col: columns [%d, %d+%d) of %d, %d channels, rows %d apart", j0, j0, cols, l.shortLen, chans, ld))
 	}
-	if len(col) < chans*l.kernelSize*cols {
-		panic(fmt.Sprintf("im2col: len(col) = %d, need %d (%d rows x %d columns)", len(col), chans*l.kernelSize*cols, chans*l.kernelSize, cols))
+	if rows := chans * l.kernelSize; rows > 0 && len(col) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("im2col: len(col) = %d, need %d (%d rows x %d columns, %d apart)", len(col), (rows-1)*ld+cols, rows, cols, ld))
 	}
 	if len(long) < chans*l.longPlane {
 		panic(fmt.Sprintf("im2col: long tensor of %d floats, need %d (%d channels x %d)", len(long), chans*l.longPlane, chans, l.longPlane))

@@ -86,11 +86,16 @@ func TestLowerLiftMatchDefinition(t *testing.T) {
 		got := make([]float32, len(want))
 		for j0 := 0; j0 < l.ShortLen(); j0 += tile {
 			cols := min(tile, l.ShortLen()-j0)
-			col := make([]float32, rows*cols+3)
-			col[rows*cols] = 7 // past the tile: untouched
-			l.Lower(col, src, chans, j0, cols)
-			if col[rows*cols] != 7 {
-				t.Fatalf("%s: Lower wrote past the tile", name)
+			ld := cols + r.IntN(3) // rows ld apart: the gaps stay untouched
+			col := make([]float32, rows*ld+3)
+			for i := range col {
+				col[i] = 7
+			}
+			l.Lower(col, ld, src, chans, j0, cols)
+			for i, v := range col {
+				if (i >= rows*ld || i%ld >= cols) && v != 7 {
+					t.Fatalf("%s: Lower wrote col[%d] outside the tile (ld %d)", name, i, ld)
+				}
 			}
 			for c := range chans {
 				for k := range l.KernelSize() {
@@ -99,7 +104,7 @@ func TestLowerLiftMatchDefinition(t *testing.T) {
 						if o := tapOf(g, j0+j, k); o >= 0 {
 							w = src[c*l.LongPlane()+o]
 						}
-						if v := col[(c*l.KernelSize()+k)*cols+j]; v != w {
+						if v := col[(c*l.KernelSize()+k)*ld+j]; v != w {
 							t.Fatalf("%s: col[(%d,%d), %d] = %v, want %v", name, c, k, j0+j, v, w)
 						}
 						// The definition of the adjoint, on the same values
@@ -110,7 +115,7 @@ func TestLowerLiftMatchDefinition(t *testing.T) {
 					}
 				}
 			}
-			l.Lift(got, col, chans, j0, cols)
+			l.Lift(got, col, ld, chans, j0, cols)
 		}
 		for i := range want {
 			if got[i] != want[i] {
@@ -151,7 +156,7 @@ func TestLowerChecksArguments(t *testing.T) {
 					t.Errorf("%s: no panic", c.name)
 				}
 			}()
-			l.Lower(c.col, c.src, c.chans, c.j0, c.cols)
+			l.Lower(c.col, c.cols, c.src, c.chans, c.j0, c.cols)
 		}()
 	}
 }
@@ -178,8 +183,8 @@ func TestGuardPages(t *testing.T) {
 			for i := range src {
 				src[i] = float32(i%7) - 3
 			}
-			l.Lower(col, src, chans, j0, n)
-			l.Lift(src, col, chans, j0, n)
+			l.Lower(col, n, src, chans, j0, n)
+			l.Lift(src, col, n, chans, j0, n)
 			sb.Free()
 			cb.Free()
 		}
