@@ -385,9 +385,9 @@ func (e *im2colEngine) run(c call) {
 // poll for work while the GEMM's run, on the same cores).
 func (e *im2colEngine) lowerAll(col, long []float32, chans, j0, cols int, lift bool) {
 	if lift {
-		e.low.Lift(long, col, chans, j0, cols)
+		e.low.Lift(long, col, cols, chans, j0, cols)
 	} else {
-		e.low.Lower(col, long, chans, j0, cols)
+		e.low.Lower(col, cols, long, chans, j0, cols)
 	}
 }
 
