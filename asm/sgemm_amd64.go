@@ -1270,6 +1270,258 @@ func Sgemm14x32AVX512R13(k int, a *float32, sa int, b *float32, sb int, c *float
 //go:noescape
 func Sgemm14x32AVX512R14(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 
+// Sgemm14x32AVX512Q1 computes a 1 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 1, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+// It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read
+// in place (prefetches never fault, and read nothing a program can see).
+//
+//go:noescape
+func Sgemm14x32AVX512Q1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm14x32AVX512Q2 computes a 2 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 2, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+// It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read
+// in place (prefetches never fault, and read nothing a program can see).
+//
+//go:noescape
+func Sgemm14x32AVX512Q2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm14x32AVX512Q3 computes a 3 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 3, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+// It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read
+// in place (prefetches never fault, and read nothing a program can see).
+//
+//go:noescape
+func Sgemm14x32AVX512Q3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm14x32AVX512Q4 computes a 4 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 4, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+// It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read
+// in place (prefetches never fault, and read nothing a program can see).
+//
+//go:noescape
+func Sgemm14x32AVX512Q4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm14x32AVX512Q5 computes a 5 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 5, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+// It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read
+// in place (prefetches never fault, and read nothing a program can see).
+//
+//go:noescape
+func Sgemm14x32AVX512Q5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm14x32AVX512Q6 computes a 6 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 6, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+// It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read
+// in place (prefetches never fault, and read nothing a program can see).
+//
+//go:noescape
+func Sgemm14x32AVX512Q6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm14x32AVX512Q7 computes a 7 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 7, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+// It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read
+// in place (prefetches never fault, and read nothing a program can see).
+//
+//go:noescape
+func Sgemm14x32AVX512Q7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm14x32AVX512Q8 computes a 8 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 8, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+// It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read
+// in place (prefetches never fault, and read nothing a program can see).
+//
+//go:noescape
+func Sgemm14x32AVX512Q8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm14x32AVX512Q9 computes a 9 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 9, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+// It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read
+// in place (prefetches never fault, and read nothing a program can see).
+//
+//go:noescape
+func Sgemm14x32AVX512Q9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm14x32AVX512Q10 computes a 10 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 10, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+// It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read
+// in place (prefetches never fault, and read nothing a program can see).
+//
+//go:noescape
+func Sgemm14x32AVX512Q10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm14x32AVX512Q11 computes a 11 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 11, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+// It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read
+// in place (prefetches never fault, and read nothing a program can see).
+//
+//go:noescape
+func Sgemm14x32AVX512Q11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm14x32AVX512Q12 computes a 12 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 12, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+// It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read
+// in place (prefetches never fault, and read nothing a program can see).
+//
+//go:noescape
+func Sgemm14x32AVX512Q12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm14x32AVX512Q13 computes a 13 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 13, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+// It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read
+// in place (prefetches never fault, and read nothing a program can see).
+//
+//go:noescape
+func Sgemm14x32AVX512Q13(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
+// Sgemm14x32AVX512Q14 computes a 14 x nr tile (1 <= nr <= 32) of C = alpha*A*B + beta*C
+// with A(i, p) = a[i+p*sa], B(p, j) = b[p*sb+j] and C(i, j) = c[i*ldc+j]:
+//
+//	for i < 14, j < nr:
+//	  ab := sum over p < k of A(i, p) * B(p, j)
+//	  C(i, j) = alpha*ab + beta*C(i, j)    (beta == 0: C is not read)
+//
+// It reads no element of a, b or c outside those index sets. It repeats
+// for tiles >= 1 tiles, advancing a by an, b by bn and c by cn elements
+// before each next one (a row or column of tiles in one call). The
+// reference is kernels.MicroGeneric (gemm/driver.go shows how gemm calls it).
+//
+// It is the P kernel plus prefetches of B's rows 8 steps ahead, for a B read
+// in place (prefetches never fault, and read nothing a program can see).
+//
+//go:noescape
+func Sgemm14x32AVX512Q14(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+
 // SgemmMicro14x32AVX512 is the kernels.GemmKernels.Micro contract for MR = 14, NR = 32:
 //
 //	for i < 14, j < 32:

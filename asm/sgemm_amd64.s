@@ -41967,6 +41967,10137 @@ last:
 	VZEROUPPER
 	RET
 
+// func Sgemm14x32AVX512Q1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·Sgemm14x32AVX512Q1(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	CMPQ       DI, $0x00000020
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R10
+	PREFETCHT0   (R10)
+	PREFETCHT0   64(R10)
+	PREFETCHT0   (R10)(SI*1)
+	PREFETCHT0   64(R10)(SI*1)
+	PREFETCHT0   (R10)(SI*2)
+	PREFETCHT0   64(R10)(SI*2)
+	PREFETCHT0   (R10)(R8*1)
+	PREFETCHT0   64(R10)(R8*1)
+	VMOVUPS      (BX), Z2
+	VMOVUPS      64(BX), Z3
+	VBROADCASTSS (CX), Z4
+	VFMADD231PS  Z2, Z4, Z0
+	VFMADD231PS  Z3, Z4, Z1
+	VMOVUPS      (BX)(SI*1), Z2
+	VMOVUPS      64(BX)(SI*1), Z3
+	VBROADCASTSS (CX)(DX*1), Z4
+	VFMADD231PS  Z2, Z4, Z0
+	VFMADD231PS  Z3, Z4, Z1
+	VMOVUPS      (BX)(SI*2), Z2
+	VMOVUPS      64(BX)(SI*2), Z3
+	VBROADCASTSS (CX)(DX*2), Z4
+	VFMADD231PS  Z2, Z4, Z0
+	VFMADD231PS  Z3, Z4, Z1
+	VMOVUPS      (BX)(R8*1), Z2
+	VMOVUPS      64(BX)(R8*1), Z3
+	VBROADCASTSS (CX)(DI*1), Z4
+	VFMADD231PS  Z2, Z4, Z0
+	VFMADD231PS  Z3, Z4, Z1
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Z2
+	VMOVUPS      64(BX), Z3
+	VBROADCASTSS (CX), Z4
+	VFMADD231PS  Z2, Z4, Z0
+	VFMADD231PS  Z3, Z4, Z1
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Z2
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Z3
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z2, Z0, Z0
+	VMOVUPS      (AX), Z4
+	VFMADD231PS  Z4, Z3, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z2, Z1, Z1
+	VMOVUPS      64(AX), Z4
+	VFMADD231PS  Z4, Z3, Z1
+	VMOVUPS      Z1, 64(AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z2, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z2, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	JMP     next
+
+edge:
+	CMPQ DI, $0x00000010
+	JLE  edge1
+	JMP  edge2
+
+edge1:
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge1tail
+
+edge1loop:
+	PREFETCHT0       (CX)(DX*8)
+	LEAQ             (BX)(SI*8), R8
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	PREFETCHT0       (R8)(SI*1)
+	PREFETCHT0       64(R8)(SI*1)
+	VMOVUPS.Z        (BX), K1, Z2
+	VFMADD231PS.BCST (CX), Z2, Z0
+	VMOVUPS.Z        (BX)(SI*1), K1, Z2
+	VFMADD231PS.BCST (CX)(DX*1), Z2, Z0
+	LEAQ             (CX)(DX*2), CX
+	LEAQ             (BX)(SI*2), BX
+	DECQ             DI
+	JNZ              edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVUPS.Z        (BX), K1, Z2
+	VFMADD231PS.BCST (CX), Z2, Z0
+	LEAQ             (CX)(DX*1), CX
+	LEAQ             (BX)(SI*1), BX
+	DECQ             AX
+	JNZ              edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Z2
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Z3
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z2, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z2
+	VFMADD231PS  Z2, Z3, Z0
+	VMOVUPS      Z0, K1, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z2, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	JMP     next
+
+edge2:
+	SUBQ  $0x00000010, DI
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge2tail
+
+edge2loop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R8
+	PREFETCHT0   (R8)
+	PREFETCHT0   64(R8)
+	PREFETCHT0   (R8)(SI*1)
+	PREFETCHT0   64(R8)(SI*1)
+	VMOVUPS      (BX), Z2
+	VMOVUPS.Z    64(BX), K1, Z3
+	VBROADCASTSS (CX), Z4
+	VFMADD231PS  Z2, Z4, Z0
+	VFMADD231PS  Z3, Z4, Z1
+	VMOVUPS      (BX)(SI*1), Z2
+	VMOVUPS.Z    64(BX)(SI*1), K1, Z3
+	VBROADCASTSS (CX)(DX*1), Z4
+	VFMADD231PS  Z2, Z4, Z0
+	VFMADD231PS  Z3, Z4, Z1
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge2loop
+
+edge2tail:
+	ANDQ $0x01, AX
+	JZ   edge2done
+
+edge2tailloop:
+	VMOVUPS      (BX), Z2
+	VMOVUPS.Z    64(BX), K1, Z3
+	VBROADCASTSS (CX), Z4
+	VFMADD231PS  Z2, Z4, Z0
+	VFMADD231PS  Z3, Z4, Z1
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge2tailloop
+
+edge2done:
+	VBROADCASTSS alpha+64(FP), Z2
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge2beta0
+	VBROADCASTSS beta+68(FP), Z3
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z2, Z0, Z0
+	VMOVUPS      (AX), Z4
+	VFMADD231PS  Z4, Z3, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z2, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z4
+	VFMADD231PS  Z4, Z3, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	JMP          next
+
+edge2beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z2, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z2, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm14x32AVX512Q2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·Sgemm14x32AVX512Q2(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	CMPQ       DI, $0x00000020
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R10
+	PREFETCHT0   (R10)
+	PREFETCHT0   64(R10)
+	PREFETCHT0   (R10)(SI*1)
+	PREFETCHT0   64(R10)(SI*1)
+	PREFETCHT0   (R10)(SI*2)
+	PREFETCHT0   64(R10)(SI*2)
+	PREFETCHT0   (R10)(R8*1)
+	PREFETCHT0   64(R10)(R8*1)
+	VMOVUPS      (BX), Z4
+	VMOVUPS      64(BX), Z5
+	VBROADCASTSS (CX), Z6
+	VFMADD231PS  Z4, Z6, Z0
+	VFMADD231PS  Z5, Z6, Z1
+	VBROADCASTSS 4(CX), Z6
+	VFMADD231PS  Z4, Z6, Z2
+	VFMADD231PS  Z5, Z6, Z3
+	VMOVUPS      (BX)(SI*1), Z4
+	VMOVUPS      64(BX)(SI*1), Z5
+	VBROADCASTSS (CX)(DX*1), Z6
+	VFMADD231PS  Z4, Z6, Z0
+	VFMADD231PS  Z5, Z6, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z6
+	VFMADD231PS  Z4, Z6, Z2
+	VFMADD231PS  Z5, Z6, Z3
+	VMOVUPS      (BX)(SI*2), Z4
+	VMOVUPS      64(BX)(SI*2), Z5
+	VBROADCASTSS (CX)(DX*2), Z6
+	VFMADD231PS  Z4, Z6, Z0
+	VFMADD231PS  Z5, Z6, Z1
+	VBROADCASTSS 4(CX)(DX*2), Z6
+	VFMADD231PS  Z4, Z6, Z2
+	VFMADD231PS  Z5, Z6, Z3
+	VMOVUPS      (BX)(R8*1), Z4
+	VMOVUPS      64(BX)(R8*1), Z5
+	VBROADCASTSS (CX)(DI*1), Z6
+	VFMADD231PS  Z4, Z6, Z0
+	VFMADD231PS  Z5, Z6, Z1
+	VBROADCASTSS 4(CX)(DI*1), Z6
+	VFMADD231PS  Z4, Z6, Z2
+	VFMADD231PS  Z5, Z6, Z3
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Z4
+	VMOVUPS      64(BX), Z5
+	VBROADCASTSS (CX), Z6
+	VFMADD231PS  Z4, Z6, Z0
+	VFMADD231PS  Z5, Z6, Z1
+	VBROADCASTSS 4(CX), Z6
+	VFMADD231PS  Z4, Z6, Z2
+	VFMADD231PS  Z5, Z6, Z3
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Z4
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Z5
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z4, Z0, Z0
+	VMOVUPS      (AX), Z6
+	VFMADD231PS  Z6, Z5, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z4, Z1, Z1
+	VMOVUPS      64(AX), Z6
+	VFMADD231PS  Z6, Z5, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z4, Z2, Z2
+	VMOVUPS      (AX), Z6
+	VFMADD231PS  Z6, Z5, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z4, Z3, Z3
+	VMOVUPS      64(AX), Z6
+	VFMADD231PS  Z6, Z5, Z3
+	VMOVUPS      Z3, 64(AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z4, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z4, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z4, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z4, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	JMP     next
+
+edge:
+	CMPQ DI, $0x00000010
+	JLE  edge1
+	JMP  edge2
+
+edge1:
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge1tail
+
+edge1loop:
+	PREFETCHT0       (CX)(DX*8)
+	LEAQ             (BX)(SI*8), R8
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	PREFETCHT0       (R8)(SI*1)
+	PREFETCHT0       64(R8)(SI*1)
+	VMOVUPS.Z        (BX), K1, Z4
+	VFMADD231PS.BCST (CX), Z4, Z0
+	VFMADD231PS.BCST 4(CX), Z4, Z2
+	VMOVUPS.Z        (BX)(SI*1), K1, Z4
+	VFMADD231PS.BCST (CX)(DX*1), Z4, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z4, Z2
+	LEAQ             (CX)(DX*2), CX
+	LEAQ             (BX)(SI*2), BX
+	DECQ             DI
+	JNZ              edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVUPS.Z        (BX), K1, Z4
+	VFMADD231PS.BCST (CX), Z4, Z0
+	VFMADD231PS.BCST 4(CX), Z4, Z2
+	LEAQ             (CX)(DX*1), CX
+	LEAQ             (BX)(SI*1), BX
+	DECQ             AX
+	JNZ              edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Z4
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Z5
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z4, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z6
+	VFMADD231PS  Z6, Z5, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z4, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z6
+	VFMADD231PS  Z6, Z5, Z2
+	VMOVUPS      Z2, K1, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z4, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z4, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	JMP     next
+
+edge2:
+	SUBQ  $0x00000010, DI
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge2tail
+
+edge2loop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R8
+	PREFETCHT0   (R8)
+	PREFETCHT0   64(R8)
+	PREFETCHT0   (R8)(SI*1)
+	PREFETCHT0   64(R8)(SI*1)
+	VMOVUPS      (BX), Z4
+	VMOVUPS.Z    64(BX), K1, Z5
+	VBROADCASTSS (CX), Z6
+	VFMADD231PS  Z4, Z6, Z0
+	VFMADD231PS  Z5, Z6, Z1
+	VBROADCASTSS 4(CX), Z6
+	VFMADD231PS  Z4, Z6, Z2
+	VFMADD231PS  Z5, Z6, Z3
+	VMOVUPS      (BX)(SI*1), Z4
+	VMOVUPS.Z    64(BX)(SI*1), K1, Z5
+	VBROADCASTSS (CX)(DX*1), Z6
+	VFMADD231PS  Z4, Z6, Z0
+	VFMADD231PS  Z5, Z6, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z6
+	VFMADD231PS  Z4, Z6, Z2
+	VFMADD231PS  Z5, Z6, Z3
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge2loop
+
+edge2tail:
+	ANDQ $0x01, AX
+	JZ   edge2done
+
+edge2tailloop:
+	VMOVUPS      (BX), Z4
+	VMOVUPS.Z    64(BX), K1, Z5
+	VBROADCASTSS (CX), Z6
+	VFMADD231PS  Z4, Z6, Z0
+	VFMADD231PS  Z5, Z6, Z1
+	VBROADCASTSS 4(CX), Z6
+	VFMADD231PS  Z4, Z6, Z2
+	VFMADD231PS  Z5, Z6, Z3
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge2tailloop
+
+edge2done:
+	VBROADCASTSS alpha+64(FP), Z4
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge2beta0
+	VBROADCASTSS beta+68(FP), Z5
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z4, Z0, Z0
+	VMOVUPS      (AX), Z6
+	VFMADD231PS  Z6, Z5, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z4, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z6
+	VFMADD231PS  Z6, Z5, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z4, Z2, Z2
+	VMOVUPS      (AX), Z6
+	VFMADD231PS  Z6, Z5, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z4, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z6
+	VFMADD231PS  Z6, Z5, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	JMP          next
+
+edge2beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z4, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z4, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z4, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z4, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm14x32AVX512Q3(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·Sgemm14x32AVX512Q3(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	CMPQ       DI, $0x00000020
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R10
+	PREFETCHT0   (R10)
+	PREFETCHT0   64(R10)
+	PREFETCHT0   (R10)(SI*1)
+	PREFETCHT0   64(R10)(SI*1)
+	PREFETCHT0   (R10)(SI*2)
+	PREFETCHT0   64(R10)(SI*2)
+	PREFETCHT0   (R10)(R8*1)
+	PREFETCHT0   64(R10)(R8*1)
+	VMOVUPS      (BX), Z6
+	VMOVUPS      64(BX), Z7
+	VBROADCASTSS (CX), Z8
+	VFMADD231PS  Z6, Z8, Z0
+	VFMADD231PS  Z7, Z8, Z1
+	VBROADCASTSS 4(CX), Z8
+	VFMADD231PS  Z6, Z8, Z2
+	VFMADD231PS  Z7, Z8, Z3
+	VBROADCASTSS 8(CX), Z8
+	VFMADD231PS  Z6, Z8, Z4
+	VFMADD231PS  Z7, Z8, Z5
+	VMOVUPS      (BX)(SI*1), Z6
+	VMOVUPS      64(BX)(SI*1), Z7
+	VBROADCASTSS (CX)(DX*1), Z8
+	VFMADD231PS  Z6, Z8, Z0
+	VFMADD231PS  Z7, Z8, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z8
+	VFMADD231PS  Z6, Z8, Z2
+	VFMADD231PS  Z7, Z8, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z8
+	VFMADD231PS  Z6, Z8, Z4
+	VFMADD231PS  Z7, Z8, Z5
+	VMOVUPS      (BX)(SI*2), Z6
+	VMOVUPS      64(BX)(SI*2), Z7
+	VBROADCASTSS (CX)(DX*2), Z8
+	VFMADD231PS  Z6, Z8, Z0
+	VFMADD231PS  Z7, Z8, Z1
+	VBROADCASTSS 4(CX)(DX*2), Z8
+	VFMADD231PS  Z6, Z8, Z2
+	VFMADD231PS  Z7, Z8, Z3
+	VBROADCASTSS 8(CX)(DX*2), Z8
+	VFMADD231PS  Z6, Z8, Z4
+	VFMADD231PS  Z7, Z8, Z5
+	VMOVUPS      (BX)(R8*1), Z6
+	VMOVUPS      64(BX)(R8*1), Z7
+	VBROADCASTSS (CX)(DI*1), Z8
+	VFMADD231PS  Z6, Z8, Z0
+	VFMADD231PS  Z7, Z8, Z1
+	VBROADCASTSS 4(CX)(DI*1), Z8
+	VFMADD231PS  Z6, Z8, Z2
+	VFMADD231PS  Z7, Z8, Z3
+	VBROADCASTSS 8(CX)(DI*1), Z8
+	VFMADD231PS  Z6, Z8, Z4
+	VFMADD231PS  Z7, Z8, Z5
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Z6
+	VMOVUPS      64(BX), Z7
+	VBROADCASTSS (CX), Z8
+	VFMADD231PS  Z6, Z8, Z0
+	VFMADD231PS  Z7, Z8, Z1
+	VBROADCASTSS 4(CX), Z8
+	VFMADD231PS  Z6, Z8, Z2
+	VFMADD231PS  Z7, Z8, Z3
+	VBROADCASTSS 8(CX), Z8
+	VFMADD231PS  Z6, Z8, Z4
+	VFMADD231PS  Z7, Z8, Z5
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Z6
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Z7
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z6, Z0, Z0
+	VMOVUPS      (AX), Z8
+	VFMADD231PS  Z8, Z7, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z6, Z1, Z1
+	VMOVUPS      64(AX), Z8
+	VFMADD231PS  Z8, Z7, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z6, Z2, Z2
+	VMOVUPS      (AX), Z8
+	VFMADD231PS  Z8, Z7, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z6, Z3, Z3
+	VMOVUPS      64(AX), Z8
+	VFMADD231PS  Z8, Z7, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z6, Z4, Z4
+	VMOVUPS      (AX), Z8
+	VFMADD231PS  Z8, Z7, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z6, Z5, Z5
+	VMOVUPS      64(AX), Z8
+	VFMADD231PS  Z8, Z7, Z5
+	VMOVUPS      Z5, 64(AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z6, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z6, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z6, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z6, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z6, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z6, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	JMP     next
+
+edge:
+	CMPQ DI, $0x00000010
+	JLE  edge1
+	JMP  edge2
+
+edge1:
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge1tail
+
+edge1loop:
+	PREFETCHT0       (CX)(DX*8)
+	LEAQ             (BX)(SI*8), R8
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	PREFETCHT0       (R8)(SI*1)
+	PREFETCHT0       64(R8)(SI*1)
+	VMOVUPS.Z        (BX), K1, Z6
+	VFMADD231PS.BCST (CX), Z6, Z0
+	VFMADD231PS.BCST 4(CX), Z6, Z2
+	VFMADD231PS.BCST 8(CX), Z6, Z4
+	VMOVUPS.Z        (BX)(SI*1), K1, Z6
+	VFMADD231PS.BCST (CX)(DX*1), Z6, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z6, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z6, Z4
+	LEAQ             (CX)(DX*2), CX
+	LEAQ             (BX)(SI*2), BX
+	DECQ             DI
+	JNZ              edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVUPS.Z        (BX), K1, Z6
+	VFMADD231PS.BCST (CX), Z6, Z0
+	VFMADD231PS.BCST 4(CX), Z6, Z2
+	VFMADD231PS.BCST 8(CX), Z6, Z4
+	LEAQ             (CX)(DX*1), CX
+	LEAQ             (BX)(SI*1), BX
+	DECQ             AX
+	JNZ              edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Z6
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Z7
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z6, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z6, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z6, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z4
+	VMOVUPS      Z4, K1, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z6, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z6, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z6, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	JMP     next
+
+edge2:
+	SUBQ  $0x00000010, DI
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge2tail
+
+edge2loop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R8
+	PREFETCHT0   (R8)
+	PREFETCHT0   64(R8)
+	PREFETCHT0   (R8)(SI*1)
+	PREFETCHT0   64(R8)(SI*1)
+	VMOVUPS      (BX), Z6
+	VMOVUPS.Z    64(BX), K1, Z7
+	VBROADCASTSS (CX), Z8
+	VFMADD231PS  Z6, Z8, Z0
+	VFMADD231PS  Z7, Z8, Z1
+	VBROADCASTSS 4(CX), Z8
+	VFMADD231PS  Z6, Z8, Z2
+	VFMADD231PS  Z7, Z8, Z3
+	VBROADCASTSS 8(CX), Z8
+	VFMADD231PS  Z6, Z8, Z4
+	VFMADD231PS  Z7, Z8, Z5
+	VMOVUPS      (BX)(SI*1), Z6
+	VMOVUPS.Z    64(BX)(SI*1), K1, Z7
+	VBROADCASTSS (CX)(DX*1), Z8
+	VFMADD231PS  Z6, Z8, Z0
+	VFMADD231PS  Z7, Z8, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z8
+	VFMADD231PS  Z6, Z8, Z2
+	VFMADD231PS  Z7, Z8, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z8
+	VFMADD231PS  Z6, Z8, Z4
+	VFMADD231PS  Z7, Z8, Z5
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge2loop
+
+edge2tail:
+	ANDQ $0x01, AX
+	JZ   edge2done
+
+edge2tailloop:
+	VMOVUPS      (BX), Z6
+	VMOVUPS.Z    64(BX), K1, Z7
+	VBROADCASTSS (CX), Z8
+	VFMADD231PS  Z6, Z8, Z0
+	VFMADD231PS  Z7, Z8, Z1
+	VBROADCASTSS 4(CX), Z8
+	VFMADD231PS  Z6, Z8, Z2
+	VFMADD231PS  Z7, Z8, Z3
+	VBROADCASTSS 8(CX), Z8
+	VFMADD231PS  Z6, Z8, Z4
+	VFMADD231PS  Z7, Z8, Z5
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge2tailloop
+
+edge2done:
+	VBROADCASTSS alpha+64(FP), Z6
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge2beta0
+	VBROADCASTSS beta+68(FP), Z7
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z6, Z0, Z0
+	VMOVUPS      (AX), Z8
+	VFMADD231PS  Z8, Z7, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z6, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z6, Z2, Z2
+	VMOVUPS      (AX), Z8
+	VFMADD231PS  Z8, Z7, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z6, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z6, Z4, Z4
+	VMOVUPS      (AX), Z8
+	VFMADD231PS  Z8, Z7, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z6, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	JMP          next
+
+edge2beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z6, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z6, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z6, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z6, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z6, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z6, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm14x32AVX512Q4(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·Sgemm14x32AVX512Q4(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	CMPQ       DI, $0x00000020
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R10
+	PREFETCHT0   (R10)
+	PREFETCHT0   64(R10)
+	PREFETCHT0   (R10)(SI*1)
+	PREFETCHT0   64(R10)(SI*1)
+	PREFETCHT0   (R10)(SI*2)
+	PREFETCHT0   64(R10)(SI*2)
+	PREFETCHT0   (R10)(R8*1)
+	PREFETCHT0   64(R10)(R8*1)
+	VMOVUPS      (BX), Z8
+	VMOVUPS      64(BX), Z9
+	VBROADCASTSS (CX), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS 4(CX), Z10
+	VFMADD231PS  Z8, Z10, Z2
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS 8(CX), Z10
+	VFMADD231PS  Z8, Z10, Z4
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS 12(CX), Z10
+	VFMADD231PS  Z8, Z10, Z6
+	VFMADD231PS  Z9, Z10, Z7
+	VMOVUPS      (BX)(SI*1), Z8
+	VMOVUPS      64(BX)(SI*1), Z9
+	VBROADCASTSS (CX)(DX*1), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z10
+	VFMADD231PS  Z8, Z10, Z2
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z10
+	VFMADD231PS  Z8, Z10, Z4
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z10
+	VFMADD231PS  Z8, Z10, Z6
+	VFMADD231PS  Z9, Z10, Z7
+	VMOVUPS      (BX)(SI*2), Z8
+	VMOVUPS      64(BX)(SI*2), Z9
+	VBROADCASTSS (CX)(DX*2), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS 4(CX)(DX*2), Z10
+	VFMADD231PS  Z8, Z10, Z2
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS 8(CX)(DX*2), Z10
+	VFMADD231PS  Z8, Z10, Z4
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS 12(CX)(DX*2), Z10
+	VFMADD231PS  Z8, Z10, Z6
+	VFMADD231PS  Z9, Z10, Z7
+	VMOVUPS      (BX)(R8*1), Z8
+	VMOVUPS      64(BX)(R8*1), Z9
+	VBROADCASTSS (CX)(DI*1), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS 4(CX)(DI*1), Z10
+	VFMADD231PS  Z8, Z10, Z2
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS 8(CX)(DI*1), Z10
+	VFMADD231PS  Z8, Z10, Z4
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS 12(CX)(DI*1), Z10
+	VFMADD231PS  Z8, Z10, Z6
+	VFMADD231PS  Z9, Z10, Z7
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Z8
+	VMOVUPS      64(BX), Z9
+	VBROADCASTSS (CX), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS 4(CX), Z10
+	VFMADD231PS  Z8, Z10, Z2
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS 8(CX), Z10
+	VFMADD231PS  Z8, Z10, Z4
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS 12(CX), Z10
+	VFMADD231PS  Z8, Z10, Z6
+	VFMADD231PS  Z9, Z10, Z7
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Z8
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Z9
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z8, Z0, Z0
+	VMOVUPS      (AX), Z10
+	VFMADD231PS  Z10, Z9, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z8, Z1, Z1
+	VMOVUPS      64(AX), Z10
+	VFMADD231PS  Z10, Z9, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z8, Z2, Z2
+	VMOVUPS      (AX), Z10
+	VFMADD231PS  Z10, Z9, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z8, Z3, Z3
+	VMOVUPS      64(AX), Z10
+	VFMADD231PS  Z10, Z9, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z8, Z4, Z4
+	VMOVUPS      (AX), Z10
+	VFMADD231PS  Z10, Z9, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z8, Z5, Z5
+	VMOVUPS      64(AX), Z10
+	VFMADD231PS  Z10, Z9, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z8, Z6, Z6
+	VMOVUPS      (AX), Z10
+	VFMADD231PS  Z10, Z9, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z8, Z7, Z7
+	VMOVUPS      64(AX), Z10
+	VFMADD231PS  Z10, Z9, Z7
+	VMOVUPS      Z7, 64(AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z8, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z8, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z8, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z8, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z8, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z8, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z8, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z8, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	JMP     next
+
+edge:
+	CMPQ DI, $0x00000010
+	JLE  edge1
+	JMP  edge2
+
+edge1:
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge1tail
+
+edge1loop:
+	PREFETCHT0       (CX)(DX*8)
+	LEAQ             (BX)(SI*8), R8
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	PREFETCHT0       (R8)(SI*1)
+	PREFETCHT0       64(R8)(SI*1)
+	VMOVUPS.Z        (BX), K1, Z8
+	VFMADD231PS.BCST (CX), Z8, Z0
+	VFMADD231PS.BCST 4(CX), Z8, Z2
+	VFMADD231PS.BCST 8(CX), Z8, Z4
+	VFMADD231PS.BCST 12(CX), Z8, Z6
+	VMOVUPS.Z        (BX)(SI*1), K1, Z8
+	VFMADD231PS.BCST (CX)(DX*1), Z8, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z8, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z8, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z8, Z6
+	LEAQ             (CX)(DX*2), CX
+	LEAQ             (BX)(SI*2), BX
+	DECQ             DI
+	JNZ              edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVUPS.Z        (BX), K1, Z8
+	VFMADD231PS.BCST (CX), Z8, Z0
+	VFMADD231PS.BCST 4(CX), Z8, Z2
+	VFMADD231PS.BCST 8(CX), Z8, Z4
+	VFMADD231PS.BCST 12(CX), Z8, Z6
+	LEAQ             (CX)(DX*1), CX
+	LEAQ             (BX)(SI*1), BX
+	DECQ             AX
+	JNZ              edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Z8
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Z9
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z8, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z8, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z8, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z8, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z6
+	VMOVUPS      Z6, K1, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z8, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z8, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z8, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z8, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	JMP     next
+
+edge2:
+	SUBQ  $0x00000010, DI
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge2tail
+
+edge2loop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R8
+	PREFETCHT0   (R8)
+	PREFETCHT0   64(R8)
+	PREFETCHT0   (R8)(SI*1)
+	PREFETCHT0   64(R8)(SI*1)
+	VMOVUPS      (BX), Z8
+	VMOVUPS.Z    64(BX), K1, Z9
+	VBROADCASTSS (CX), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS 4(CX), Z10
+	VFMADD231PS  Z8, Z10, Z2
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS 8(CX), Z10
+	VFMADD231PS  Z8, Z10, Z4
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS 12(CX), Z10
+	VFMADD231PS  Z8, Z10, Z6
+	VFMADD231PS  Z9, Z10, Z7
+	VMOVUPS      (BX)(SI*1), Z8
+	VMOVUPS.Z    64(BX)(SI*1), K1, Z9
+	VBROADCASTSS (CX)(DX*1), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z10
+	VFMADD231PS  Z8, Z10, Z2
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z10
+	VFMADD231PS  Z8, Z10, Z4
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z10
+	VFMADD231PS  Z8, Z10, Z6
+	VFMADD231PS  Z9, Z10, Z7
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge2loop
+
+edge2tail:
+	ANDQ $0x01, AX
+	JZ   edge2done
+
+edge2tailloop:
+	VMOVUPS      (BX), Z8
+	VMOVUPS.Z    64(BX), K1, Z9
+	VBROADCASTSS (CX), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS 4(CX), Z10
+	VFMADD231PS  Z8, Z10, Z2
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS 8(CX), Z10
+	VFMADD231PS  Z8, Z10, Z4
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS 12(CX), Z10
+	VFMADD231PS  Z8, Z10, Z6
+	VFMADD231PS  Z9, Z10, Z7
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge2tailloop
+
+edge2done:
+	VBROADCASTSS alpha+64(FP), Z8
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge2beta0
+	VBROADCASTSS beta+68(FP), Z9
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z8, Z0, Z0
+	VMOVUPS      (AX), Z10
+	VFMADD231PS  Z10, Z9, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z8, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z8, Z2, Z2
+	VMOVUPS      (AX), Z10
+	VFMADD231PS  Z10, Z9, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z8, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z8, Z4, Z4
+	VMOVUPS      (AX), Z10
+	VFMADD231PS  Z10, Z9, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z8, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z8, Z6, Z6
+	VMOVUPS      (AX), Z10
+	VFMADD231PS  Z10, Z9, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z8, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	JMP          next
+
+edge2beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z8, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z8, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z8, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z8, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z8, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z8, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z8, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z8, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm14x32AVX512Q5(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·Sgemm14x32AVX512Q5(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	CMPQ       DI, $0x00000020
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	LEAQ         (BX)(SI*8), R10
+	PREFETCHT0   (R10)
+	PREFETCHT0   64(R10)
+	PREFETCHT0   (R10)(SI*1)
+	PREFETCHT0   64(R10)(SI*1)
+	PREFETCHT0   (R10)(SI*2)
+	PREFETCHT0   64(R10)(SI*2)
+	PREFETCHT0   (R10)(R8*1)
+	PREFETCHT0   64(R10)(R8*1)
+	VMOVUPS      (BX), Z10
+	VMOVUPS      64(BX), Z11
+	VBROADCASTSS (CX), Z12
+	VFMADD231PS  Z10, Z12, Z0
+	VFMADD231PS  Z11, Z12, Z1
+	VBROADCASTSS 4(CX), Z12
+	VFMADD231PS  Z10, Z12, Z2
+	VFMADD231PS  Z11, Z12, Z3
+	VBROADCASTSS 8(CX), Z12
+	VFMADD231PS  Z10, Z12, Z4
+	VFMADD231PS  Z11, Z12, Z5
+	VBROADCASTSS 12(CX), Z12
+	VFMADD231PS  Z10, Z12, Z6
+	VFMADD231PS  Z11, Z12, Z7
+	VBROADCASTSS 16(CX), Z12
+	VFMADD231PS  Z10, Z12, Z8
+	VFMADD231PS  Z11, Z12, Z9
+	VMOVUPS      (BX)(SI*1), Z10
+	VMOVUPS      64(BX)(SI*1), Z11
+	VBROADCASTSS (CX)(DX*1), Z12
+	VFMADD231PS  Z10, Z12, Z0
+	VFMADD231PS  Z11, Z12, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z12
+	VFMADD231PS  Z10, Z12, Z2
+	VFMADD231PS  Z11, Z12, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z12
+	VFMADD231PS  Z10, Z12, Z4
+	VFMADD231PS  Z11, Z12, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z12
+	VFMADD231PS  Z10, Z12, Z6
+	VFMADD231PS  Z11, Z12, Z7
+	VBROADCASTSS 16(CX)(DX*1), Z12
+	VFMADD231PS  Z10, Z12, Z8
+	VFMADD231PS  Z11, Z12, Z9
+	VMOVUPS      (BX)(SI*2), Z10
+	VMOVUPS      64(BX)(SI*2), Z11
+	VBROADCASTSS (CX)(DX*2), Z12
+	VFMADD231PS  Z10, Z12, Z0
+	VFMADD231PS  Z11, Z12, Z1
+	VBROADCASTSS 4(CX)(DX*2), Z12
+	VFMADD231PS  Z10, Z12, Z2
+	VFMADD231PS  Z11, Z12, Z3
+	VBROADCASTSS 8(CX)(DX*2), Z12
+	VFMADD231PS  Z10, Z12, Z4
+	VFMADD231PS  Z11, Z12, Z5
+	VBROADCASTSS 12(CX)(DX*2), Z12
+	VFMADD231PS  Z10, Z12, Z6
+	VFMADD231PS  Z11, Z12, Z7
+	VBROADCASTSS 16(CX)(DX*2), Z12
+	VFMADD231PS  Z10, Z12, Z8
+	VFMADD231PS  Z11, Z12, Z9
+	VMOVUPS      (BX)(R8*1), Z10
+	VMOVUPS      64(BX)(R8*1), Z11
+	VBROADCASTSS (CX)(DI*1), Z12
+	VFMADD231PS  Z10, Z12, Z0
+	VFMADD231PS  Z11, Z12, Z1
+	VBROADCASTSS 4(CX)(DI*1), Z12
+	VFMADD231PS  Z10, Z12, Z2
+	VFMADD231PS  Z11, Z12, Z3
+	VBROADCASTSS 8(CX)(DI*1), Z12
+	VFMADD231PS  Z10, Z12, Z4
+	VFMADD231PS  Z11, Z12, Z5
+	VBROADCASTSS 12(CX)(DI*1), Z12
+	VFMADD231PS  Z10, Z12, Z6
+	VFMADD231PS  Z11, Z12, Z7
+	VBROADCASTSS 16(CX)(DI*1), Z12
+	VFMADD231PS  Z10, Z12, Z8
+	VFMADD231PS  Z11, Z12, Z9
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Z10
+	VMOVUPS      64(BX), Z11
+	VBROADCASTSS (CX), Z12
+	VFMADD231PS  Z10, Z12, Z0
+	VFMADD231PS  Z11, Z12, Z1
+	VBROADCASTSS 4(CX), Z12
+	VFMADD231PS  Z10, Z12, Z2
+	VFMADD231PS  Z11, Z12, Z3
+	VBROADCASTSS 8(CX), Z12
+	VFMADD231PS  Z10, Z12, Z4
+	VFMADD231PS  Z11, Z12, Z5
+	VBROADCASTSS 12(CX), Z12
+	VFMADD231PS  Z10, Z12, Z6
+	VFMADD231PS  Z11, Z12, Z7
+	VBROADCASTSS 16(CX), Z12
+	VFMADD231PS  Z10, Z12, Z8
+	VFMADD231PS  Z11, Z12, Z9
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Z10
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Z11
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z10, Z0, Z0
+	VMOVUPS      (AX), Z12
+	VFMADD231PS  Z12, Z11, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z10, Z1, Z1
+	VMOVUPS      64(AX), Z12
+	VFMADD231PS  Z12, Z11, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z10, Z2, Z2
+	VMOVUPS      (AX), Z12
+	VFMADD231PS  Z12, Z11, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z10, Z3, Z3
+	VMOVUPS      64(AX), Z12
+	VFMADD231PS  Z12, Z11, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z10, Z4, Z4
+	VMOVUPS      (AX), Z12
+	VFMADD231PS  Z12, Z11, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z10, Z5, Z5
+	VMOVUPS      64(AX), Z12
+	VFMADD231PS  Z12, Z11, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z10, Z6, Z6
+	VMOVUPS      (AX), Z12
+	VFMADD231PS  Z12, Z11, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z10, Z7, Z7
+	VMOVUPS      64(AX), Z12
+	VFMADD231PS  Z12, Z11, Z7
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z10, Z8, Z8
+	VMOVUPS      (AX), Z12
+	VFMADD231PS  Z12, Z11, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z10, Z9, Z9
+	VMOVUPS      64(AX), Z12
+	VFMADD231PS  Z12, Z11, Z9
+	VMOVUPS      Z9, 64(AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z10, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z10, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z10, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z10, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z10, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z10, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z10, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z10, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z10, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z10, Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	JMP     next
+
+edge:
+	CMPQ DI, $0x00000010
+	JLE  edge1
+	JMP  edge2
+
+edge1:
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge1tail
+
+edge1loop:
+	PREFETCHT0       (CX)(DX*8)
+	LEAQ             (BX)(SI*8), R8
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	PREFETCHT0       (R8)(SI*1)
+	PREFETCHT0       64(R8)(SI*1)
+	VMOVUPS.Z        (BX), K1, Z10
+	VFMADD231PS.BCST (CX), Z10, Z0
+	VFMADD231PS.BCST 4(CX), Z10, Z2
+	VFMADD231PS.BCST 8(CX), Z10, Z4
+	VFMADD231PS.BCST 12(CX), Z10, Z6
+	VFMADD231PS.BCST 16(CX), Z10, Z8
+	VMOVUPS.Z        (BX)(SI*1), K1, Z10
+	VFMADD231PS.BCST (CX)(DX*1), Z10, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z10, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z10, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z10, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z10, Z8
+	LEAQ             (CX)(DX*2), CX
+	LEAQ             (BX)(SI*2), BX
+	DECQ             DI
+	JNZ              edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVUPS.Z        (BX), K1, Z10
+	VFMADD231PS.BCST (CX), Z10, Z0
+	VFMADD231PS.BCST 4(CX), Z10, Z2
+	VFMADD231PS.BCST 8(CX), Z10, Z4
+	VFMADD231PS.BCST 12(CX), Z10, Z6
+	VFMADD231PS.BCST 16(CX), Z10, Z8
+	LEAQ             (CX)(DX*1), CX
+	LEAQ             (BX)(SI*1), BX
+	DECQ             AX
+	JNZ              edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Z10
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Z11
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z10, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z10, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z10, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z10, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z10, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z8
+	VMOVUPS      Z8, K1, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z10, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z10, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z10, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z10, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z10, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	JMP     next
+
+edge2:
+	SUBQ  $0x00000010, DI
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge2tail
+
+edge2loop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R8
+	PREFETCHT0   (R8)
+	PREFETCHT0   64(R8)
+	PREFETCHT0   (R8)(SI*1)
+	PREFETCHT0   64(R8)(SI*1)
+	VMOVUPS      (BX), Z10
+	VMOVUPS.Z    64(BX), K1, Z11
+	VBROADCASTSS (CX), Z12
+	VFMADD231PS  Z10, Z12, Z0
+	VFMADD231PS  Z11, Z12, Z1
+	VBROADCASTSS 4(CX), Z12
+	VFMADD231PS  Z10, Z12, Z2
+	VFMADD231PS  Z11, Z12, Z3
+	VBROADCASTSS 8(CX), Z12
+	VFMADD231PS  Z10, Z12, Z4
+	VFMADD231PS  Z11, Z12, Z5
+	VBROADCASTSS 12(CX), Z12
+	VFMADD231PS  Z10, Z12, Z6
+	VFMADD231PS  Z11, Z12, Z7
+	VBROADCASTSS 16(CX), Z12
+	VFMADD231PS  Z10, Z12, Z8
+	VFMADD231PS  Z11, Z12, Z9
+	VMOVUPS      (BX)(SI*1), Z10
+	VMOVUPS.Z    64(BX)(SI*1), K1, Z11
+	VBROADCASTSS (CX)(DX*1), Z12
+	VFMADD231PS  Z10, Z12, Z0
+	VFMADD231PS  Z11, Z12, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z12
+	VFMADD231PS  Z10, Z12, Z2
+	VFMADD231PS  Z11, Z12, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z12
+	VFMADD231PS  Z10, Z12, Z4
+	VFMADD231PS  Z11, Z12, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z12
+	VFMADD231PS  Z10, Z12, Z6
+	VFMADD231PS  Z11, Z12, Z7
+	VBROADCASTSS 16(CX)(DX*1), Z12
+	VFMADD231PS  Z10, Z12, Z8
+	VFMADD231PS  Z11, Z12, Z9
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge2loop
+
+edge2tail:
+	ANDQ $0x01, AX
+	JZ   edge2done
+
+edge2tailloop:
+	VMOVUPS      (BX), Z10
+	VMOVUPS.Z    64(BX), K1, Z11
+	VBROADCASTSS (CX), Z12
+	VFMADD231PS  Z10, Z12, Z0
+	VFMADD231PS  Z11, Z12, Z1
+	VBROADCASTSS 4(CX), Z12
+	VFMADD231PS  Z10, Z12, Z2
+	VFMADD231PS  Z11, Z12, Z3
+	VBROADCASTSS 8(CX), Z12
+	VFMADD231PS  Z10, Z12, Z4
+	VFMADD231PS  Z11, Z12, Z5
+	VBROADCASTSS 12(CX), Z12
+	VFMADD231PS  Z10, Z12, Z6
+	VFMADD231PS  Z11, Z12, Z7
+	VBROADCASTSS 16(CX), Z12
+	VFMADD231PS  Z10, Z12, Z8
+	VFMADD231PS  Z11, Z12, Z9
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge2tailloop
+
+edge2done:
+	VBROADCASTSS alpha+64(FP), Z10
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge2beta0
+	VBROADCASTSS beta+68(FP), Z11
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z10, Z0, Z0
+	VMOVUPS      (AX), Z12
+	VFMADD231PS  Z12, Z11, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z10, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z10, Z2, Z2
+	VMOVUPS      (AX), Z12
+	VFMADD231PS  Z12, Z11, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z10, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z10, Z4, Z4
+	VMOVUPS      (AX), Z12
+	VFMADD231PS  Z12, Z11, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z10, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z10, Z6, Z6
+	VMOVUPS      (AX), Z12
+	VFMADD231PS  Z12, Z11, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z10, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z10, Z8, Z8
+	VMOVUPS      (AX), Z12
+	VFMADD231PS  Z12, Z11, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z10, Z9, Z9
+	VMOVUPS.Z    64(AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	JMP          next
+
+edge2beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z10, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z10, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z10, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z10, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z10, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z10, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z10, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z10, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z10, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z10, Z9, Z9
+	VMOVUPS Z9, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm14x32AVX512Q6(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·Sgemm14x32AVX512Q6(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	CMPQ       DI, $0x00000020
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	LEAQ         (BX)(SI*8), R10
+	PREFETCHT0   (R10)
+	PREFETCHT0   64(R10)
+	PREFETCHT0   (R10)(SI*1)
+	PREFETCHT0   64(R10)(SI*1)
+	PREFETCHT0   (R10)(SI*2)
+	PREFETCHT0   64(R10)(SI*2)
+	PREFETCHT0   (R10)(R8*1)
+	PREFETCHT0   64(R10)(R8*1)
+	VMOVUPS      (BX), Z12
+	VMOVUPS      64(BX), Z13
+	VBROADCASTSS (CX), Z14
+	VFMADD231PS  Z12, Z14, Z0
+	VFMADD231PS  Z13, Z14, Z1
+	VBROADCASTSS 4(CX), Z14
+	VFMADD231PS  Z12, Z14, Z2
+	VFMADD231PS  Z13, Z14, Z3
+	VBROADCASTSS 8(CX), Z14
+	VFMADD231PS  Z12, Z14, Z4
+	VFMADD231PS  Z13, Z14, Z5
+	VBROADCASTSS 12(CX), Z14
+	VFMADD231PS  Z12, Z14, Z6
+	VFMADD231PS  Z13, Z14, Z7
+	VBROADCASTSS 16(CX), Z14
+	VFMADD231PS  Z12, Z14, Z8
+	VFMADD231PS  Z13, Z14, Z9
+	VBROADCASTSS 20(CX), Z14
+	VFMADD231PS  Z12, Z14, Z10
+	VFMADD231PS  Z13, Z14, Z11
+	VMOVUPS      (BX)(SI*1), Z12
+	VMOVUPS      64(BX)(SI*1), Z13
+	VBROADCASTSS (CX)(DX*1), Z14
+	VFMADD231PS  Z12, Z14, Z0
+	VFMADD231PS  Z13, Z14, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z14
+	VFMADD231PS  Z12, Z14, Z2
+	VFMADD231PS  Z13, Z14, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z14
+	VFMADD231PS  Z12, Z14, Z4
+	VFMADD231PS  Z13, Z14, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z14
+	VFMADD231PS  Z12, Z14, Z6
+	VFMADD231PS  Z13, Z14, Z7
+	VBROADCASTSS 16(CX)(DX*1), Z14
+	VFMADD231PS  Z12, Z14, Z8
+	VFMADD231PS  Z13, Z14, Z9
+	VBROADCASTSS 20(CX)(DX*1), Z14
+	VFMADD231PS  Z12, Z14, Z10
+	VFMADD231PS  Z13, Z14, Z11
+	VMOVUPS      (BX)(SI*2), Z12
+	VMOVUPS      64(BX)(SI*2), Z13
+	VBROADCASTSS (CX)(DX*2), Z14
+	VFMADD231PS  Z12, Z14, Z0
+	VFMADD231PS  Z13, Z14, Z1
+	VBROADCASTSS 4(CX)(DX*2), Z14
+	VFMADD231PS  Z12, Z14, Z2
+	VFMADD231PS  Z13, Z14, Z3
+	VBROADCASTSS 8(CX)(DX*2), Z14
+	VFMADD231PS  Z12, Z14, Z4
+	VFMADD231PS  Z13, Z14, Z5
+	VBROADCASTSS 12(CX)(DX*2), Z14
+	VFMADD231PS  Z12, Z14, Z6
+	VFMADD231PS  Z13, Z14, Z7
+	VBROADCASTSS 16(CX)(DX*2), Z14
+	VFMADD231PS  Z12, Z14, Z8
+	VFMADD231PS  Z13, Z14, Z9
+	VBROADCASTSS 20(CX)(DX*2), Z14
+	VFMADD231PS  Z12, Z14, Z10
+	VFMADD231PS  Z13, Z14, Z11
+	VMOVUPS      (BX)(R8*1), Z12
+	VMOVUPS      64(BX)(R8*1), Z13
+	VBROADCASTSS (CX)(DI*1), Z14
+	VFMADD231PS  Z12, Z14, Z0
+	VFMADD231PS  Z13, Z14, Z1
+	VBROADCASTSS 4(CX)(DI*1), Z14
+	VFMADD231PS  Z12, Z14, Z2
+	VFMADD231PS  Z13, Z14, Z3
+	VBROADCASTSS 8(CX)(DI*1), Z14
+	VFMADD231PS  Z12, Z14, Z4
+	VFMADD231PS  Z13, Z14, Z5
+	VBROADCASTSS 12(CX)(DI*1), Z14
+	VFMADD231PS  Z12, Z14, Z6
+	VFMADD231PS  Z13, Z14, Z7
+	VBROADCASTSS 16(CX)(DI*1), Z14
+	VFMADD231PS  Z12, Z14, Z8
+	VFMADD231PS  Z13, Z14, Z9
+	VBROADCASTSS 20(CX)(DI*1), Z14
+	VFMADD231PS  Z12, Z14, Z10
+	VFMADD231PS  Z13, Z14, Z11
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Z12
+	VMOVUPS      64(BX), Z13
+	VBROADCASTSS (CX), Z14
+	VFMADD231PS  Z12, Z14, Z0
+	VFMADD231PS  Z13, Z14, Z1
+	VBROADCASTSS 4(CX), Z14
+	VFMADD231PS  Z12, Z14, Z2
+	VFMADD231PS  Z13, Z14, Z3
+	VBROADCASTSS 8(CX), Z14
+	VFMADD231PS  Z12, Z14, Z4
+	VFMADD231PS  Z13, Z14, Z5
+	VBROADCASTSS 12(CX), Z14
+	VFMADD231PS  Z12, Z14, Z6
+	VFMADD231PS  Z13, Z14, Z7
+	VBROADCASTSS 16(CX), Z14
+	VFMADD231PS  Z12, Z14, Z8
+	VFMADD231PS  Z13, Z14, Z9
+	VBROADCASTSS 20(CX), Z14
+	VFMADD231PS  Z12, Z14, Z10
+	VFMADD231PS  Z13, Z14, Z11
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Z12
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Z13
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z12, Z0, Z0
+	VMOVUPS      (AX), Z14
+	VFMADD231PS  Z14, Z13, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z12, Z1, Z1
+	VMOVUPS      64(AX), Z14
+	VFMADD231PS  Z14, Z13, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z12, Z2, Z2
+	VMOVUPS      (AX), Z14
+	VFMADD231PS  Z14, Z13, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z12, Z3, Z3
+	VMOVUPS      64(AX), Z14
+	VFMADD231PS  Z14, Z13, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z12, Z4, Z4
+	VMOVUPS      (AX), Z14
+	VFMADD231PS  Z14, Z13, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z12, Z5, Z5
+	VMOVUPS      64(AX), Z14
+	VFMADD231PS  Z14, Z13, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z12, Z6, Z6
+	VMOVUPS      (AX), Z14
+	VFMADD231PS  Z14, Z13, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z12, Z7, Z7
+	VMOVUPS      64(AX), Z14
+	VFMADD231PS  Z14, Z13, Z7
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z12, Z8, Z8
+	VMOVUPS      (AX), Z14
+	VFMADD231PS  Z14, Z13, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z12, Z9, Z9
+	VMOVUPS      64(AX), Z14
+	VFMADD231PS  Z14, Z13, Z9
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z12, Z10, Z10
+	VMOVUPS      (AX), Z14
+	VFMADD231PS  Z14, Z13, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z12, Z11, Z11
+	VMOVUPS      64(AX), Z14
+	VFMADD231PS  Z14, Z13, Z11
+	VMOVUPS      Z11, 64(AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z12, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z12, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z12, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z12, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z12, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z12, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z12, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z12, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z12, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z12, Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z12, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z12, Z11, Z11
+	VMOVUPS Z11, 64(AX)
+	JMP     next
+
+edge:
+	CMPQ DI, $0x00000010
+	JLE  edge1
+	JMP  edge2
+
+edge1:
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge1tail
+
+edge1loop:
+	PREFETCHT0       (CX)(DX*8)
+	LEAQ             (BX)(SI*8), R8
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	PREFETCHT0       (R8)(SI*1)
+	PREFETCHT0       64(R8)(SI*1)
+	VMOVUPS.Z        (BX), K1, Z12
+	VFMADD231PS.BCST (CX), Z12, Z0
+	VFMADD231PS.BCST 4(CX), Z12, Z2
+	VFMADD231PS.BCST 8(CX), Z12, Z4
+	VFMADD231PS.BCST 12(CX), Z12, Z6
+	VFMADD231PS.BCST 16(CX), Z12, Z8
+	VFMADD231PS.BCST 20(CX), Z12, Z10
+	VMOVUPS.Z        (BX)(SI*1), K1, Z12
+	VFMADD231PS.BCST (CX)(DX*1), Z12, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z12, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z12, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z12, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z12, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z12, Z10
+	LEAQ             (CX)(DX*2), CX
+	LEAQ             (BX)(SI*2), BX
+	DECQ             DI
+	JNZ              edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVUPS.Z        (BX), K1, Z12
+	VFMADD231PS.BCST (CX), Z12, Z0
+	VFMADD231PS.BCST 4(CX), Z12, Z2
+	VFMADD231PS.BCST 8(CX), Z12, Z4
+	VFMADD231PS.BCST 12(CX), Z12, Z6
+	VFMADD231PS.BCST 16(CX), Z12, Z8
+	VFMADD231PS.BCST 20(CX), Z12, Z10
+	LEAQ             (CX)(DX*1), CX
+	LEAQ             (BX)(SI*1), BX
+	DECQ             AX
+	JNZ              edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Z12
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Z13
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z12, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z12, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z12, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z12, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z12, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z12, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z10
+	VMOVUPS      Z10, K1, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z12, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z12, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z12, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z12, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z12, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z12, Z10, Z10
+	VMOVUPS Z10, K1, (AX)
+	JMP     next
+
+edge2:
+	SUBQ  $0x00000010, DI
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge2tail
+
+edge2loop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R8
+	PREFETCHT0   (R8)
+	PREFETCHT0   64(R8)
+	PREFETCHT0   (R8)(SI*1)
+	PREFETCHT0   64(R8)(SI*1)
+	VMOVUPS      (BX), Z12
+	VMOVUPS.Z    64(BX), K1, Z13
+	VBROADCASTSS (CX), Z14
+	VFMADD231PS  Z12, Z14, Z0
+	VFMADD231PS  Z13, Z14, Z1
+	VBROADCASTSS 4(CX), Z14
+	VFMADD231PS  Z12, Z14, Z2
+	VFMADD231PS  Z13, Z14, Z3
+	VBROADCASTSS 8(CX), Z14
+	VFMADD231PS  Z12, Z14, Z4
+	VFMADD231PS  Z13, Z14, Z5
+	VBROADCASTSS 12(CX), Z14
+	VFMADD231PS  Z12, Z14, Z6
+	VFMADD231PS  Z13, Z14, Z7
+	VBROADCASTSS 16(CX), Z14
+	VFMADD231PS  Z12, Z14, Z8
+	VFMADD231PS  Z13, Z14, Z9
+	VBROADCASTSS 20(CX), Z14
+	VFMADD231PS  Z12, Z14, Z10
+	VFMADD231PS  Z13, Z14, Z11
+	VMOVUPS      (BX)(SI*1), Z12
+	VMOVUPS.Z    64(BX)(SI*1), K1, Z13
+	VBROADCASTSS (CX)(DX*1), Z14
+	VFMADD231PS  Z12, Z14, Z0
+	VFMADD231PS  Z13, Z14, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z14
+	VFMADD231PS  Z12, Z14, Z2
+	VFMADD231PS  Z13, Z14, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z14
+	VFMADD231PS  Z12, Z14, Z4
+	VFMADD231PS  Z13, Z14, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z14
+	VFMADD231PS  Z12, Z14, Z6
+	VFMADD231PS  Z13, Z14, Z7
+	VBROADCASTSS 16(CX)(DX*1), Z14
+	VFMADD231PS  Z12, Z14, Z8
+	VFMADD231PS  Z13, Z14, Z9
+	VBROADCASTSS 20(CX)(DX*1), Z14
+	VFMADD231PS  Z12, Z14, Z10
+	VFMADD231PS  Z13, Z14, Z11
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge2loop
+
+edge2tail:
+	ANDQ $0x01, AX
+	JZ   edge2done
+
+edge2tailloop:
+	VMOVUPS      (BX), Z12
+	VMOVUPS.Z    64(BX), K1, Z13
+	VBROADCASTSS (CX), Z14
+	VFMADD231PS  Z12, Z14, Z0
+	VFMADD231PS  Z13, Z14, Z1
+	VBROADCASTSS 4(CX), Z14
+	VFMADD231PS  Z12, Z14, Z2
+	VFMADD231PS  Z13, Z14, Z3
+	VBROADCASTSS 8(CX), Z14
+	VFMADD231PS  Z12, Z14, Z4
+	VFMADD231PS  Z13, Z14, Z5
+	VBROADCASTSS 12(CX), Z14
+	VFMADD231PS  Z12, Z14, Z6
+	VFMADD231PS  Z13, Z14, Z7
+	VBROADCASTSS 16(CX), Z14
+	VFMADD231PS  Z12, Z14, Z8
+	VFMADD231PS  Z13, Z14, Z9
+	VBROADCASTSS 20(CX), Z14
+	VFMADD231PS  Z12, Z14, Z10
+	VFMADD231PS  Z13, Z14, Z11
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge2tailloop
+
+edge2done:
+	VBROADCASTSS alpha+64(FP), Z12
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge2beta0
+	VBROADCASTSS beta+68(FP), Z13
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z12, Z0, Z0
+	VMOVUPS      (AX), Z14
+	VFMADD231PS  Z14, Z13, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z12, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z12, Z2, Z2
+	VMOVUPS      (AX), Z14
+	VFMADD231PS  Z14, Z13, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z12, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z12, Z4, Z4
+	VMOVUPS      (AX), Z14
+	VFMADD231PS  Z14, Z13, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z12, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z12, Z6, Z6
+	VMOVUPS      (AX), Z14
+	VFMADD231PS  Z14, Z13, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z12, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z12, Z8, Z8
+	VMOVUPS      (AX), Z14
+	VFMADD231PS  Z14, Z13, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z12, Z9, Z9
+	VMOVUPS.Z    64(AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z12, Z10, Z10
+	VMOVUPS      (AX), Z14
+	VFMADD231PS  Z14, Z13, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z12, Z11, Z11
+	VMOVUPS.Z    64(AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	JMP          next
+
+edge2beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z12, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z12, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z12, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z12, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z12, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z12, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z12, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z12, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z12, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z12, Z9, Z9
+	VMOVUPS Z9, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z12, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z12, Z11, Z11
+	VMOVUPS Z11, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm14x32AVX512Q7(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·Sgemm14x32AVX512Q7(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	CMPQ       DI, $0x00000020
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	LEAQ         (BX)(SI*8), R10
+	PREFETCHT0   (R10)
+	PREFETCHT0   64(R10)
+	PREFETCHT0   (R10)(SI*1)
+	PREFETCHT0   64(R10)(SI*1)
+	PREFETCHT0   (R10)(SI*2)
+	PREFETCHT0   64(R10)(SI*2)
+	PREFETCHT0   (R10)(R8*1)
+	PREFETCHT0   64(R10)(R8*1)
+	VMOVUPS      (BX), Z14
+	VMOVUPS      64(BX), Z15
+	VBROADCASTSS (CX), Z16
+	VFMADD231PS  Z14, Z16, Z0
+	VFMADD231PS  Z15, Z16, Z1
+	VBROADCASTSS 4(CX), Z16
+	VFMADD231PS  Z14, Z16, Z2
+	VFMADD231PS  Z15, Z16, Z3
+	VBROADCASTSS 8(CX), Z16
+	VFMADD231PS  Z14, Z16, Z4
+	VFMADD231PS  Z15, Z16, Z5
+	VBROADCASTSS 12(CX), Z16
+	VFMADD231PS  Z14, Z16, Z6
+	VFMADD231PS  Z15, Z16, Z7
+	VBROADCASTSS 16(CX), Z16
+	VFMADD231PS  Z14, Z16, Z8
+	VFMADD231PS  Z15, Z16, Z9
+	VBROADCASTSS 20(CX), Z16
+	VFMADD231PS  Z14, Z16, Z10
+	VFMADD231PS  Z15, Z16, Z11
+	VBROADCASTSS 24(CX), Z16
+	VFMADD231PS  Z14, Z16, Z12
+	VFMADD231PS  Z15, Z16, Z13
+	VMOVUPS      (BX)(SI*1), Z14
+	VMOVUPS      64(BX)(SI*1), Z15
+	VBROADCASTSS (CX)(DX*1), Z16
+	VFMADD231PS  Z14, Z16, Z0
+	VFMADD231PS  Z15, Z16, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z16
+	VFMADD231PS  Z14, Z16, Z2
+	VFMADD231PS  Z15, Z16, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z16
+	VFMADD231PS  Z14, Z16, Z4
+	VFMADD231PS  Z15, Z16, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z16
+	VFMADD231PS  Z14, Z16, Z6
+	VFMADD231PS  Z15, Z16, Z7
+	VBROADCASTSS 16(CX)(DX*1), Z16
+	VFMADD231PS  Z14, Z16, Z8
+	VFMADD231PS  Z15, Z16, Z9
+	VBROADCASTSS 20(CX)(DX*1), Z16
+	VFMADD231PS  Z14, Z16, Z10
+	VFMADD231PS  Z15, Z16, Z11
+	VBROADCASTSS 24(CX)(DX*1), Z16
+	VFMADD231PS  Z14, Z16, Z12
+	VFMADD231PS  Z15, Z16, Z13
+	VMOVUPS      (BX)(SI*2), Z14
+	VMOVUPS      64(BX)(SI*2), Z15
+	VBROADCASTSS (CX)(DX*2), Z16
+	VFMADD231PS  Z14, Z16, Z0
+	VFMADD231PS  Z15, Z16, Z1
+	VBROADCASTSS 4(CX)(DX*2), Z16
+	VFMADD231PS  Z14, Z16, Z2
+	VFMADD231PS  Z15, Z16, Z3
+	VBROADCASTSS 8(CX)(DX*2), Z16
+	VFMADD231PS  Z14, Z16, Z4
+	VFMADD231PS  Z15, Z16, Z5
+	VBROADCASTSS 12(CX)(DX*2), Z16
+	VFMADD231PS  Z14, Z16, Z6
+	VFMADD231PS  Z15, Z16, Z7
+	VBROADCASTSS 16(CX)(DX*2), Z16
+	VFMADD231PS  Z14, Z16, Z8
+	VFMADD231PS  Z15, Z16, Z9
+	VBROADCASTSS 20(CX)(DX*2), Z16
+	VFMADD231PS  Z14, Z16, Z10
+	VFMADD231PS  Z15, Z16, Z11
+	VBROADCASTSS 24(CX)(DX*2), Z16
+	VFMADD231PS  Z14, Z16, Z12
+	VFMADD231PS  Z15, Z16, Z13
+	VMOVUPS      (BX)(R8*1), Z14
+	VMOVUPS      64(BX)(R8*1), Z15
+	VBROADCASTSS (CX)(DI*1), Z16
+	VFMADD231PS  Z14, Z16, Z0
+	VFMADD231PS  Z15, Z16, Z1
+	VBROADCASTSS 4(CX)(DI*1), Z16
+	VFMADD231PS  Z14, Z16, Z2
+	VFMADD231PS  Z15, Z16, Z3
+	VBROADCASTSS 8(CX)(DI*1), Z16
+	VFMADD231PS  Z14, Z16, Z4
+	VFMADD231PS  Z15, Z16, Z5
+	VBROADCASTSS 12(CX)(DI*1), Z16
+	VFMADD231PS  Z14, Z16, Z6
+	VFMADD231PS  Z15, Z16, Z7
+	VBROADCASTSS 16(CX)(DI*1), Z16
+	VFMADD231PS  Z14, Z16, Z8
+	VFMADD231PS  Z15, Z16, Z9
+	VBROADCASTSS 20(CX)(DI*1), Z16
+	VFMADD231PS  Z14, Z16, Z10
+	VFMADD231PS  Z15, Z16, Z11
+	VBROADCASTSS 24(CX)(DI*1), Z16
+	VFMADD231PS  Z14, Z16, Z12
+	VFMADD231PS  Z15, Z16, Z13
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Z14
+	VMOVUPS      64(BX), Z15
+	VBROADCASTSS (CX), Z16
+	VFMADD231PS  Z14, Z16, Z0
+	VFMADD231PS  Z15, Z16, Z1
+	VBROADCASTSS 4(CX), Z16
+	VFMADD231PS  Z14, Z16, Z2
+	VFMADD231PS  Z15, Z16, Z3
+	VBROADCASTSS 8(CX), Z16
+	VFMADD231PS  Z14, Z16, Z4
+	VFMADD231PS  Z15, Z16, Z5
+	VBROADCASTSS 12(CX), Z16
+	VFMADD231PS  Z14, Z16, Z6
+	VFMADD231PS  Z15, Z16, Z7
+	VBROADCASTSS 16(CX), Z16
+	VFMADD231PS  Z14, Z16, Z8
+	VFMADD231PS  Z15, Z16, Z9
+	VBROADCASTSS 20(CX), Z16
+	VFMADD231PS  Z14, Z16, Z10
+	VFMADD231PS  Z15, Z16, Z11
+	VBROADCASTSS 24(CX), Z16
+	VFMADD231PS  Z14, Z16, Z12
+	VFMADD231PS  Z15, Z16, Z13
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Z14
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Z15
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z14, Z0, Z0
+	VMOVUPS      (AX), Z16
+	VFMADD231PS  Z16, Z15, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z14, Z1, Z1
+	VMOVUPS      64(AX), Z16
+	VFMADD231PS  Z16, Z15, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z14, Z2, Z2
+	VMOVUPS      (AX), Z16
+	VFMADD231PS  Z16, Z15, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z14, Z3, Z3
+	VMOVUPS      64(AX), Z16
+	VFMADD231PS  Z16, Z15, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z14, Z4, Z4
+	VMOVUPS      (AX), Z16
+	VFMADD231PS  Z16, Z15, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z14, Z5, Z5
+	VMOVUPS      64(AX), Z16
+	VFMADD231PS  Z16, Z15, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z14, Z6, Z6
+	VMOVUPS      (AX), Z16
+	VFMADD231PS  Z16, Z15, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z14, Z7, Z7
+	VMOVUPS      64(AX), Z16
+	VFMADD231PS  Z16, Z15, Z7
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z14, Z8, Z8
+	VMOVUPS      (AX), Z16
+	VFMADD231PS  Z16, Z15, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z14, Z9, Z9
+	VMOVUPS      64(AX), Z16
+	VFMADD231PS  Z16, Z15, Z9
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z14, Z10, Z10
+	VMOVUPS      (AX), Z16
+	VFMADD231PS  Z16, Z15, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z14, Z11, Z11
+	VMOVUPS      64(AX), Z16
+	VFMADD231PS  Z16, Z15, Z11
+	VMOVUPS      Z11, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z14, Z12, Z12
+	VMOVUPS      (AX), Z16
+	VFMADD231PS  Z16, Z15, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z14, Z13, Z13
+	VMOVUPS      64(AX), Z16
+	VFMADD231PS  Z16, Z15, Z13
+	VMOVUPS      Z13, 64(AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z14, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z14, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z14, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z14, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z14, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z14, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z14, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z14, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z14, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z14, Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z14, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z14, Z11, Z11
+	VMOVUPS Z11, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z14, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z14, Z13, Z13
+	VMOVUPS Z13, 64(AX)
+	JMP     next
+
+edge:
+	CMPQ DI, $0x00000010
+	JLE  edge1
+	JMP  edge2
+
+edge1:
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge1tail
+
+edge1loop:
+	PREFETCHT0       (CX)(DX*8)
+	LEAQ             (BX)(SI*8), R8
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	PREFETCHT0       (R8)(SI*1)
+	PREFETCHT0       64(R8)(SI*1)
+	VMOVUPS.Z        (BX), K1, Z14
+	VFMADD231PS.BCST (CX), Z14, Z0
+	VFMADD231PS.BCST 4(CX), Z14, Z2
+	VFMADD231PS.BCST 8(CX), Z14, Z4
+	VFMADD231PS.BCST 12(CX), Z14, Z6
+	VFMADD231PS.BCST 16(CX), Z14, Z8
+	VFMADD231PS.BCST 20(CX), Z14, Z10
+	VFMADD231PS.BCST 24(CX), Z14, Z12
+	VMOVUPS.Z        (BX)(SI*1), K1, Z14
+	VFMADD231PS.BCST (CX)(DX*1), Z14, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z14, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z14, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z14, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z14, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z14, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z14, Z12
+	LEAQ             (CX)(DX*2), CX
+	LEAQ             (BX)(SI*2), BX
+	DECQ             DI
+	JNZ              edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVUPS.Z        (BX), K1, Z14
+	VFMADD231PS.BCST (CX), Z14, Z0
+	VFMADD231PS.BCST 4(CX), Z14, Z2
+	VFMADD231PS.BCST 8(CX), Z14, Z4
+	VFMADD231PS.BCST 12(CX), Z14, Z6
+	VFMADD231PS.BCST 16(CX), Z14, Z8
+	VFMADD231PS.BCST 20(CX), Z14, Z10
+	VFMADD231PS.BCST 24(CX), Z14, Z12
+	LEAQ             (CX)(DX*1), CX
+	LEAQ             (BX)(SI*1), BX
+	DECQ             AX
+	JNZ              edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Z14
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Z15
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z14, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z14, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z14, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z14, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z14, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z14, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z14, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z12
+	VMOVUPS      Z12, K1, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z14, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z14, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z14, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z14, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z14, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z14, Z10, Z10
+	VMOVUPS Z10, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z14, Z12, Z12
+	VMOVUPS Z12, K1, (AX)
+	JMP     next
+
+edge2:
+	SUBQ  $0x00000010, DI
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge2tail
+
+edge2loop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R8
+	PREFETCHT0   (R8)
+	PREFETCHT0   64(R8)
+	PREFETCHT0   (R8)(SI*1)
+	PREFETCHT0   64(R8)(SI*1)
+	VMOVUPS      (BX), Z14
+	VMOVUPS.Z    64(BX), K1, Z15
+	VBROADCASTSS (CX), Z16
+	VFMADD231PS  Z14, Z16, Z0
+	VFMADD231PS  Z15, Z16, Z1
+	VBROADCASTSS 4(CX), Z16
+	VFMADD231PS  Z14, Z16, Z2
+	VFMADD231PS  Z15, Z16, Z3
+	VBROADCASTSS 8(CX), Z16
+	VFMADD231PS  Z14, Z16, Z4
+	VFMADD231PS  Z15, Z16, Z5
+	VBROADCASTSS 12(CX), Z16
+	VFMADD231PS  Z14, Z16, Z6
+	VFMADD231PS  Z15, Z16, Z7
+	VBROADCASTSS 16(CX), Z16
+	VFMADD231PS  Z14, Z16, Z8
+	VFMADD231PS  Z15, Z16, Z9
+	VBROADCASTSS 20(CX), Z16
+	VFMADD231PS  Z14, Z16, Z10
+	VFMADD231PS  Z15, Z16, Z11
+	VBROADCASTSS 24(CX), Z16
+	VFMADD231PS  Z14, Z16, Z12
+	VFMADD231PS  Z15, Z16, Z13
+	VMOVUPS      (BX)(SI*1), Z14
+	VMOVUPS.Z    64(BX)(SI*1), K1, Z15
+	VBROADCASTSS (CX)(DX*1), Z16
+	VFMADD231PS  Z14, Z16, Z0
+	VFMADD231PS  Z15, Z16, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z16
+	VFMADD231PS  Z14, Z16, Z2
+	VFMADD231PS  Z15, Z16, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z16
+	VFMADD231PS  Z14, Z16, Z4
+	VFMADD231PS  Z15, Z16, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z16
+	VFMADD231PS  Z14, Z16, Z6
+	VFMADD231PS  Z15, Z16, Z7
+	VBROADCASTSS 16(CX)(DX*1), Z16
+	VFMADD231PS  Z14, Z16, Z8
+	VFMADD231PS  Z15, Z16, Z9
+	VBROADCASTSS 20(CX)(DX*1), Z16
+	VFMADD231PS  Z14, Z16, Z10
+	VFMADD231PS  Z15, Z16, Z11
+	VBROADCASTSS 24(CX)(DX*1), Z16
+	VFMADD231PS  Z14, Z16, Z12
+	VFMADD231PS  Z15, Z16, Z13
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge2loop
+
+edge2tail:
+	ANDQ $0x01, AX
+	JZ   edge2done
+
+edge2tailloop:
+	VMOVUPS      (BX), Z14
+	VMOVUPS.Z    64(BX), K1, Z15
+	VBROADCASTSS (CX), Z16
+	VFMADD231PS  Z14, Z16, Z0
+	VFMADD231PS  Z15, Z16, Z1
+	VBROADCASTSS 4(CX), Z16
+	VFMADD231PS  Z14, Z16, Z2
+	VFMADD231PS  Z15, Z16, Z3
+	VBROADCASTSS 8(CX), Z16
+	VFMADD231PS  Z14, Z16, Z4
+	VFMADD231PS  Z15, Z16, Z5
+	VBROADCASTSS 12(CX), Z16
+	VFMADD231PS  Z14, Z16, Z6
+	VFMADD231PS  Z15, Z16, Z7
+	VBROADCASTSS 16(CX), Z16
+	VFMADD231PS  Z14, Z16, Z8
+	VFMADD231PS  Z15, Z16, Z9
+	VBROADCASTSS 20(CX), Z16
+	VFMADD231PS  Z14, Z16, Z10
+	VFMADD231PS  Z15, Z16, Z11
+	VBROADCASTSS 24(CX), Z16
+	VFMADD231PS  Z14, Z16, Z12
+	VFMADD231PS  Z15, Z16, Z13
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge2tailloop
+
+edge2done:
+	VBROADCASTSS alpha+64(FP), Z14
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge2beta0
+	VBROADCASTSS beta+68(FP), Z15
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z14, Z0, Z0
+	VMOVUPS      (AX), Z16
+	VFMADD231PS  Z16, Z15, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z14, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z14, Z2, Z2
+	VMOVUPS      (AX), Z16
+	VFMADD231PS  Z16, Z15, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z14, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z14, Z4, Z4
+	VMOVUPS      (AX), Z16
+	VFMADD231PS  Z16, Z15, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z14, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z14, Z6, Z6
+	VMOVUPS      (AX), Z16
+	VFMADD231PS  Z16, Z15, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z14, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z14, Z8, Z8
+	VMOVUPS      (AX), Z16
+	VFMADD231PS  Z16, Z15, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z14, Z9, Z9
+	VMOVUPS.Z    64(AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z14, Z10, Z10
+	VMOVUPS      (AX), Z16
+	VFMADD231PS  Z16, Z15, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z14, Z11, Z11
+	VMOVUPS.Z    64(AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z14, Z12, Z12
+	VMOVUPS      (AX), Z16
+	VFMADD231PS  Z16, Z15, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z14, Z13, Z13
+	VMOVUPS.Z    64(AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	JMP          next
+
+edge2beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z14, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z14, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z14, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z14, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z14, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z14, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z14, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z14, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z14, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z14, Z9, Z9
+	VMOVUPS Z9, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z14, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z14, Z11, Z11
+	VMOVUPS Z11, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z14, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z14, Z13, Z13
+	VMOVUPS Z13, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm14x32AVX512Q8(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·Sgemm14x32AVX512Q8(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	VPXORD     Z14, Z14, Z14
+	VPXORD     Z15, Z15, Z15
+	CMPQ       DI, $0x00000020
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	LEAQ         (BX)(SI*8), R10
+	PREFETCHT0   (R10)
+	PREFETCHT0   64(R10)
+	PREFETCHT0   (R10)(SI*1)
+	PREFETCHT0   64(R10)(SI*1)
+	PREFETCHT0   (R10)(SI*2)
+	PREFETCHT0   64(R10)(SI*2)
+	PREFETCHT0   (R10)(R8*1)
+	PREFETCHT0   64(R10)(R8*1)
+	VMOVUPS      (BX), Z16
+	VMOVUPS      64(BX), Z17
+	VBROADCASTSS (CX), Z18
+	VFMADD231PS  Z16, Z18, Z0
+	VFMADD231PS  Z17, Z18, Z1
+	VBROADCASTSS 4(CX), Z18
+	VFMADD231PS  Z16, Z18, Z2
+	VFMADD231PS  Z17, Z18, Z3
+	VBROADCASTSS 8(CX), Z18
+	VFMADD231PS  Z16, Z18, Z4
+	VFMADD231PS  Z17, Z18, Z5
+	VBROADCASTSS 12(CX), Z18
+	VFMADD231PS  Z16, Z18, Z6
+	VFMADD231PS  Z17, Z18, Z7
+	VBROADCASTSS 16(CX), Z18
+	VFMADD231PS  Z16, Z18, Z8
+	VFMADD231PS  Z17, Z18, Z9
+	VBROADCASTSS 20(CX), Z18
+	VFMADD231PS  Z16, Z18, Z10
+	VFMADD231PS  Z17, Z18, Z11
+	VBROADCASTSS 24(CX), Z18
+	VFMADD231PS  Z16, Z18, Z12
+	VFMADD231PS  Z17, Z18, Z13
+	VBROADCASTSS 28(CX), Z18
+	VFMADD231PS  Z16, Z18, Z14
+	VFMADD231PS  Z17, Z18, Z15
+	VMOVUPS      (BX)(SI*1), Z16
+	VMOVUPS      64(BX)(SI*1), Z17
+	VBROADCASTSS (CX)(DX*1), Z18
+	VFMADD231PS  Z16, Z18, Z0
+	VFMADD231PS  Z17, Z18, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z18
+	VFMADD231PS  Z16, Z18, Z2
+	VFMADD231PS  Z17, Z18, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z18
+	VFMADD231PS  Z16, Z18, Z4
+	VFMADD231PS  Z17, Z18, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z18
+	VFMADD231PS  Z16, Z18, Z6
+	VFMADD231PS  Z17, Z18, Z7
+	VBROADCASTSS 16(CX)(DX*1), Z18
+	VFMADD231PS  Z16, Z18, Z8
+	VFMADD231PS  Z17, Z18, Z9
+	VBROADCASTSS 20(CX)(DX*1), Z18
+	VFMADD231PS  Z16, Z18, Z10
+	VFMADD231PS  Z17, Z18, Z11
+	VBROADCASTSS 24(CX)(DX*1), Z18
+	VFMADD231PS  Z16, Z18, Z12
+	VFMADD231PS  Z17, Z18, Z13
+	VBROADCASTSS 28(CX)(DX*1), Z18
+	VFMADD231PS  Z16, Z18, Z14
+	VFMADD231PS  Z17, Z18, Z15
+	VMOVUPS      (BX)(SI*2), Z16
+	VMOVUPS      64(BX)(SI*2), Z17
+	VBROADCASTSS (CX)(DX*2), Z18
+	VFMADD231PS  Z16, Z18, Z0
+	VFMADD231PS  Z17, Z18, Z1
+	VBROADCASTSS 4(CX)(DX*2), Z18
+	VFMADD231PS  Z16, Z18, Z2
+	VFMADD231PS  Z17, Z18, Z3
+	VBROADCASTSS 8(CX)(DX*2), Z18
+	VFMADD231PS  Z16, Z18, Z4
+	VFMADD231PS  Z17, Z18, Z5
+	VBROADCASTSS 12(CX)(DX*2), Z18
+	VFMADD231PS  Z16, Z18, Z6
+	VFMADD231PS  Z17, Z18, Z7
+	VBROADCASTSS 16(CX)(DX*2), Z18
+	VFMADD231PS  Z16, Z18, Z8
+	VFMADD231PS  Z17, Z18, Z9
+	VBROADCASTSS 20(CX)(DX*2), Z18
+	VFMADD231PS  Z16, Z18, Z10
+	VFMADD231PS  Z17, Z18, Z11
+	VBROADCASTSS 24(CX)(DX*2), Z18
+	VFMADD231PS  Z16, Z18, Z12
+	VFMADD231PS  Z17, Z18, Z13
+	VBROADCASTSS 28(CX)(DX*2), Z18
+	VFMADD231PS  Z16, Z18, Z14
+	VFMADD231PS  Z17, Z18, Z15
+	VMOVUPS      (BX)(R8*1), Z16
+	VMOVUPS      64(BX)(R8*1), Z17
+	VBROADCASTSS (CX)(DI*1), Z18
+	VFMADD231PS  Z16, Z18, Z0
+	VFMADD231PS  Z17, Z18, Z1
+	VBROADCASTSS 4(CX)(DI*1), Z18
+	VFMADD231PS  Z16, Z18, Z2
+	VFMADD231PS  Z17, Z18, Z3
+	VBROADCASTSS 8(CX)(DI*1), Z18
+	VFMADD231PS  Z16, Z18, Z4
+	VFMADD231PS  Z17, Z18, Z5
+	VBROADCASTSS 12(CX)(DI*1), Z18
+	VFMADD231PS  Z16, Z18, Z6
+	VFMADD231PS  Z17, Z18, Z7
+	VBROADCASTSS 16(CX)(DI*1), Z18
+	VFMADD231PS  Z16, Z18, Z8
+	VFMADD231PS  Z17, Z18, Z9
+	VBROADCASTSS 20(CX)(DI*1), Z18
+	VFMADD231PS  Z16, Z18, Z10
+	VFMADD231PS  Z17, Z18, Z11
+	VBROADCASTSS 24(CX)(DI*1), Z18
+	VFMADD231PS  Z16, Z18, Z12
+	VFMADD231PS  Z17, Z18, Z13
+	VBROADCASTSS 28(CX)(DI*1), Z18
+	VFMADD231PS  Z16, Z18, Z14
+	VFMADD231PS  Z17, Z18, Z15
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Z16
+	VMOVUPS      64(BX), Z17
+	VBROADCASTSS (CX), Z18
+	VFMADD231PS  Z16, Z18, Z0
+	VFMADD231PS  Z17, Z18, Z1
+	VBROADCASTSS 4(CX), Z18
+	VFMADD231PS  Z16, Z18, Z2
+	VFMADD231PS  Z17, Z18, Z3
+	VBROADCASTSS 8(CX), Z18
+	VFMADD231PS  Z16, Z18, Z4
+	VFMADD231PS  Z17, Z18, Z5
+	VBROADCASTSS 12(CX), Z18
+	VFMADD231PS  Z16, Z18, Z6
+	VFMADD231PS  Z17, Z18, Z7
+	VBROADCASTSS 16(CX), Z18
+	VFMADD231PS  Z16, Z18, Z8
+	VFMADD231PS  Z17, Z18, Z9
+	VBROADCASTSS 20(CX), Z18
+	VFMADD231PS  Z16, Z18, Z10
+	VFMADD231PS  Z17, Z18, Z11
+	VBROADCASTSS 24(CX), Z18
+	VFMADD231PS  Z16, Z18, Z12
+	VFMADD231PS  Z17, Z18, Z13
+	VBROADCASTSS 28(CX), Z18
+	VFMADD231PS  Z16, Z18, Z14
+	VFMADD231PS  Z17, Z18, Z15
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Z16
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Z17
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z16, Z0, Z0
+	VMOVUPS      (AX), Z18
+	VFMADD231PS  Z18, Z17, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z16, Z1, Z1
+	VMOVUPS      64(AX), Z18
+	VFMADD231PS  Z18, Z17, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z2, Z2
+	VMOVUPS      (AX), Z18
+	VFMADD231PS  Z18, Z17, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z16, Z3, Z3
+	VMOVUPS      64(AX), Z18
+	VFMADD231PS  Z18, Z17, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z4, Z4
+	VMOVUPS      (AX), Z18
+	VFMADD231PS  Z18, Z17, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z16, Z5, Z5
+	VMOVUPS      64(AX), Z18
+	VFMADD231PS  Z18, Z17, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z6, Z6
+	VMOVUPS      (AX), Z18
+	VFMADD231PS  Z18, Z17, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z16, Z7, Z7
+	VMOVUPS      64(AX), Z18
+	VFMADD231PS  Z18, Z17, Z7
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z8, Z8
+	VMOVUPS      (AX), Z18
+	VFMADD231PS  Z18, Z17, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z16, Z9, Z9
+	VMOVUPS      64(AX), Z18
+	VFMADD231PS  Z18, Z17, Z9
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z10, Z10
+	VMOVUPS      (AX), Z18
+	VFMADD231PS  Z18, Z17, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z16, Z11, Z11
+	VMOVUPS      64(AX), Z18
+	VFMADD231PS  Z18, Z17, Z11
+	VMOVUPS      Z11, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z12, Z12
+	VMOVUPS      (AX), Z18
+	VFMADD231PS  Z18, Z17, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z16, Z13, Z13
+	VMOVUPS      64(AX), Z18
+	VFMADD231PS  Z18, Z17, Z13
+	VMOVUPS      Z13, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z14, Z14
+	VMOVUPS      (AX), Z18
+	VFMADD231PS  Z18, Z17, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z16, Z15, Z15
+	VMOVUPS      64(AX), Z18
+	VFMADD231PS  Z18, Z17, Z15
+	VMOVUPS      Z15, 64(AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z16, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z16, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z16, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z16, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z16, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z16, Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z16, Z11, Z11
+	VMOVUPS Z11, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z16, Z13, Z13
+	VMOVUPS Z13, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z16, Z15, Z15
+	VMOVUPS Z15, 64(AX)
+	JMP     next
+
+edge:
+	CMPQ DI, $0x00000010
+	JLE  edge1
+	JMP  edge2
+
+edge1:
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge1tail
+
+edge1loop:
+	PREFETCHT0       (CX)(DX*8)
+	LEAQ             (BX)(SI*8), R8
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	PREFETCHT0       (R8)(SI*1)
+	PREFETCHT0       64(R8)(SI*1)
+	VMOVUPS.Z        (BX), K1, Z16
+	VFMADD231PS.BCST (CX), Z16, Z0
+	VFMADD231PS.BCST 4(CX), Z16, Z2
+	VFMADD231PS.BCST 8(CX), Z16, Z4
+	VFMADD231PS.BCST 12(CX), Z16, Z6
+	VFMADD231PS.BCST 16(CX), Z16, Z8
+	VFMADD231PS.BCST 20(CX), Z16, Z10
+	VFMADD231PS.BCST 24(CX), Z16, Z12
+	VFMADD231PS.BCST 28(CX), Z16, Z14
+	VMOVUPS.Z        (BX)(SI*1), K1, Z16
+	VFMADD231PS.BCST (CX)(DX*1), Z16, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z16, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z16, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z16, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z16, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z16, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z16, Z12
+	VFMADD231PS.BCST 28(CX)(DX*1), Z16, Z14
+	LEAQ             (CX)(DX*2), CX
+	LEAQ             (BX)(SI*2), BX
+	DECQ             DI
+	JNZ              edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVUPS.Z        (BX), K1, Z16
+	VFMADD231PS.BCST (CX), Z16, Z0
+	VFMADD231PS.BCST 4(CX), Z16, Z2
+	VFMADD231PS.BCST 8(CX), Z16, Z4
+	VFMADD231PS.BCST 12(CX), Z16, Z6
+	VFMADD231PS.BCST 16(CX), Z16, Z8
+	VFMADD231PS.BCST 20(CX), Z16, Z10
+	VFMADD231PS.BCST 24(CX), Z16, Z12
+	VFMADD231PS.BCST 28(CX), Z16, Z14
+	LEAQ             (CX)(DX*1), CX
+	LEAQ             (BX)(SI*1), BX
+	DECQ             AX
+	JNZ              edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Z16
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Z17
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z16, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z12
+	VMOVUPS      Z12, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z14
+	VMOVUPS      Z14, K1, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z16, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z10, Z10
+	VMOVUPS Z10, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z12, Z12
+	VMOVUPS Z12, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z14, Z14
+	VMOVUPS Z14, K1, (AX)
+	JMP     next
+
+edge2:
+	SUBQ  $0x00000010, DI
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge2tail
+
+edge2loop:
+	PREFETCHT0   (CX)(DX*8)
+	LEAQ         (BX)(SI*8), R8
+	PREFETCHT0   (R8)
+	PREFETCHT0   64(R8)
+	PREFETCHT0   (R8)(SI*1)
+	PREFETCHT0   64(R8)(SI*1)
+	VMOVUPS      (BX), Z16
+	VMOVUPS.Z    64(BX), K1, Z17
+	VBROADCASTSS (CX), Z18
+	VFMADD231PS  Z16, Z18, Z0
+	VFMADD231PS  Z17, Z18, Z1
+	VBROADCASTSS 4(CX), Z18
+	VFMADD231PS  Z16, Z18, Z2
+	VFMADD231PS  Z17, Z18, Z3
+	VBROADCASTSS 8(CX), Z18
+	VFMADD231PS  Z16, Z18, Z4
+	VFMADD231PS  Z17, Z18, Z5
+	VBROADCASTSS 12(CX), Z18
+	VFMADD231PS  Z16, Z18, Z6
+	VFMADD231PS  Z17, Z18, Z7
+	VBROADCASTSS 16(CX), Z18
+	VFMADD231PS  Z16, Z18, Z8
+	VFMADD231PS  Z17, Z18, Z9
+	VBROADCASTSS 20(CX), Z18
+	VFMADD231PS  Z16, Z18, Z10
+	VFMADD231PS  Z17, Z18, Z11
+	VBROADCASTSS 24(CX), Z18
+	VFMADD231PS  Z16, Z18, Z12
+	VFMADD231PS  Z17, Z18, Z13
+	VBROADCASTSS 28(CX), Z18
+	VFMADD231PS  Z16, Z18, Z14
+	VFMADD231PS  Z17, Z18, Z15
+	VMOVUPS      (BX)(SI*1), Z16
+	VMOVUPS.Z    64(BX)(SI*1), K1, Z17
+	VBROADCASTSS (CX)(DX*1), Z18
+	VFMADD231PS  Z16, Z18, Z0
+	VFMADD231PS  Z17, Z18, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z18
+	VFMADD231PS  Z16, Z18, Z2
+	VFMADD231PS  Z17, Z18, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z18
+	VFMADD231PS  Z16, Z18, Z4
+	VFMADD231PS  Z17, Z18, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z18
+	VFMADD231PS  Z16, Z18, Z6
+	VFMADD231PS  Z17, Z18, Z7
+	VBROADCASTSS 16(CX)(DX*1), Z18
+	VFMADD231PS  Z16, Z18, Z8
+	VFMADD231PS  Z17, Z18, Z9
+	VBROADCASTSS 20(CX)(DX*1), Z18
+	VFMADD231PS  Z16, Z18, Z10
+	VFMADD231PS  Z17, Z18, Z11
+	VBROADCASTSS 24(CX)(DX*1), Z18
+	VFMADD231PS  Z16, Z18, Z12
+	VFMADD231PS  Z17, Z18, Z13
+	VBROADCASTSS 28(CX)(DX*1), Z18
+	VFMADD231PS  Z16, Z18, Z14
+	VFMADD231PS  Z17, Z18, Z15
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge2loop
+
+edge2tail:
+	ANDQ $0x01, AX
+	JZ   edge2done
+
+edge2tailloop:
+	VMOVUPS      (BX), Z16
+	VMOVUPS.Z    64(BX), K1, Z17
+	VBROADCASTSS (CX), Z18
+	VFMADD231PS  Z16, Z18, Z0
+	VFMADD231PS  Z17, Z18, Z1
+	VBROADCASTSS 4(CX), Z18
+	VFMADD231PS  Z16, Z18, Z2
+	VFMADD231PS  Z17, Z18, Z3
+	VBROADCASTSS 8(CX), Z18
+	VFMADD231PS  Z16, Z18, Z4
+	VFMADD231PS  Z17, Z18, Z5
+	VBROADCASTSS 12(CX), Z18
+	VFMADD231PS  Z16, Z18, Z6
+	VFMADD231PS  Z17, Z18, Z7
+	VBROADCASTSS 16(CX), Z18
+	VFMADD231PS  Z16, Z18, Z8
+	VFMADD231PS  Z17, Z18, Z9
+	VBROADCASTSS 20(CX), Z18
+	VFMADD231PS  Z16, Z18, Z10
+	VFMADD231PS  Z17, Z18, Z11
+	VBROADCASTSS 24(CX), Z18
+	VFMADD231PS  Z16, Z18, Z12
+	VFMADD231PS  Z17, Z18, Z13
+	VBROADCASTSS 28(CX), Z18
+	VFMADD231PS  Z16, Z18, Z14
+	VFMADD231PS  Z17, Z18, Z15
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge2tailloop
+
+edge2done:
+	VBROADCASTSS alpha+64(FP), Z16
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge2beta0
+	VBROADCASTSS beta+68(FP), Z17
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z16, Z0, Z0
+	VMOVUPS      (AX), Z18
+	VFMADD231PS  Z18, Z17, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z16, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z2, Z2
+	VMOVUPS      (AX), Z18
+	VFMADD231PS  Z18, Z17, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z16, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z4, Z4
+	VMOVUPS      (AX), Z18
+	VFMADD231PS  Z18, Z17, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z16, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z6, Z6
+	VMOVUPS      (AX), Z18
+	VFMADD231PS  Z18, Z17, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z16, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z8, Z8
+	VMOVUPS      (AX), Z18
+	VFMADD231PS  Z18, Z17, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z16, Z9, Z9
+	VMOVUPS.Z    64(AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z10, Z10
+	VMOVUPS      (AX), Z18
+	VFMADD231PS  Z18, Z17, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z16, Z11, Z11
+	VMOVUPS.Z    64(AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z12, Z12
+	VMOVUPS      (AX), Z18
+	VFMADD231PS  Z18, Z17, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z16, Z13, Z13
+	VMOVUPS.Z    64(AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z16, Z14, Z14
+	VMOVUPS      (AX), Z18
+	VFMADD231PS  Z18, Z17, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z16, Z15, Z15
+	VMOVUPS.Z    64(AX), K1, Z18
+	VFMADD231PS  Z18, Z17, Z15
+	VMOVUPS      Z15, K1, 64(AX)
+	JMP          next
+
+edge2beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z16, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z16, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z16, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z16, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z16, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z16, Z9, Z9
+	VMOVUPS Z9, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z16, Z11, Z11
+	VMOVUPS Z11, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z16, Z13, Z13
+	VMOVUPS Z13, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z16, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z16, Z15, Z15
+	VMOVUPS Z15, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm14x32AVX512Q9(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·Sgemm14x32AVX512Q9(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	VPXORD     Z14, Z14, Z14
+	VPXORD     Z15, Z15, Z15
+	VPXORD     Z16, Z16, Z16
+	VPXORD     Z17, Z17, Z17
+	CMPQ       DI, $0x00000020
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	PREFETCHT0   128(CX)(DX*8)
+	LEAQ         (BX)(SI*8), R10
+	PREFETCHT0   (R10)
+	PREFETCHT0   64(R10)
+	PREFETCHT0   (R10)(SI*1)
+	PREFETCHT0   64(R10)(SI*1)
+	PREFETCHT0   (R10)(SI*2)
+	PREFETCHT0   64(R10)(SI*2)
+	PREFETCHT0   (R10)(R8*1)
+	PREFETCHT0   64(R10)(R8*1)
+	VMOVUPS      (BX), Z18
+	VMOVUPS      64(BX), Z19
+	VBROADCASTSS (CX), Z20
+	VFMADD231PS  Z18, Z20, Z0
+	VFMADD231PS  Z19, Z20, Z1
+	VBROADCASTSS 4(CX), Z20
+	VFMADD231PS  Z18, Z20, Z2
+	VFMADD231PS  Z19, Z20, Z3
+	VBROADCASTSS 8(CX), Z20
+	VFMADD231PS  Z18, Z20, Z4
+	VFMADD231PS  Z19, Z20, Z5
+	VBROADCASTSS 12(CX), Z20
+	VFMADD231PS  Z18, Z20, Z6
+	VFMADD231PS  Z19, Z20, Z7
+	VBROADCASTSS 16(CX), Z20
+	VFMADD231PS  Z18, Z20, Z8
+	VFMADD231PS  Z19, Z20, Z9
+	VBROADCASTSS 20(CX), Z20
+	VFMADD231PS  Z18, Z20, Z10
+	VFMADD231PS  Z19, Z20, Z11
+	VBROADCASTSS 24(CX), Z20
+	VFMADD231PS  Z18, Z20, Z12
+	VFMADD231PS  Z19, Z20, Z13
+	VBROADCASTSS 28(CX), Z20
+	VFMADD231PS  Z18, Z20, Z14
+	VFMADD231PS  Z19, Z20, Z15
+	VBROADCASTSS 32(CX), Z20
+	VFMADD231PS  Z18, Z20, Z16
+	VFMADD231PS  Z19, Z20, Z17
+	VMOVUPS      (BX)(SI*1), Z18
+	VMOVUPS      64(BX)(SI*1), Z19
+	VBROADCASTSS (CX)(DX*1), Z20
+	VFMADD231PS  Z18, Z20, Z0
+	VFMADD231PS  Z19, Z20, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z20
+	VFMADD231PS  Z18, Z20, Z2
+	VFMADD231PS  Z19, Z20, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z20
+	VFMADD231PS  Z18, Z20, Z4
+	VFMADD231PS  Z19, Z20, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z20
+	VFMADD231PS  Z18, Z20, Z6
+	VFMADD231PS  Z19, Z20, Z7
+	VBROADCASTSS 16(CX)(DX*1), Z20
+	VFMADD231PS  Z18, Z20, Z8
+	VFMADD231PS  Z19, Z20, Z9
+	VBROADCASTSS 20(CX)(DX*1), Z20
+	VFMADD231PS  Z18, Z20, Z10
+	VFMADD231PS  Z19, Z20, Z11
+	VBROADCASTSS 24(CX)(DX*1), Z20
+	VFMADD231PS  Z18, Z20, Z12
+	VFMADD231PS  Z19, Z20, Z13
+	VBROADCASTSS 28(CX)(DX*1), Z20
+	VFMADD231PS  Z18, Z20, Z14
+	VFMADD231PS  Z19, Z20, Z15
+	VBROADCASTSS 32(CX)(DX*1), Z20
+	VFMADD231PS  Z18, Z20, Z16
+	VFMADD231PS  Z19, Z20, Z17
+	VMOVUPS      (BX)(SI*2), Z18
+	VMOVUPS      64(BX)(SI*2), Z19
+	VBROADCASTSS (CX)(DX*2), Z20
+	VFMADD231PS  Z18, Z20, Z0
+	VFMADD231PS  Z19, Z20, Z1
+	VBROADCASTSS 4(CX)(DX*2), Z20
+	VFMADD231PS  Z18, Z20, Z2
+	VFMADD231PS  Z19, Z20, Z3
+	VBROADCASTSS 8(CX)(DX*2), Z20
+	VFMADD231PS  Z18, Z20, Z4
+	VFMADD231PS  Z19, Z20, Z5
+	VBROADCASTSS 12(CX)(DX*2), Z20
+	VFMADD231PS  Z18, Z20, Z6
+	VFMADD231PS  Z19, Z20, Z7
+	VBROADCASTSS 16(CX)(DX*2), Z20
+	VFMADD231PS  Z18, Z20, Z8
+	VFMADD231PS  Z19, Z20, Z9
+	VBROADCASTSS 20(CX)(DX*2), Z20
+	VFMADD231PS  Z18, Z20, Z10
+	VFMADD231PS  Z19, Z20, Z11
+	VBROADCASTSS 24(CX)(DX*2), Z20
+	VFMADD231PS  Z18, Z20, Z12
+	VFMADD231PS  Z19, Z20, Z13
+	VBROADCASTSS 28(CX)(DX*2), Z20
+	VFMADD231PS  Z18, Z20, Z14
+	VFMADD231PS  Z19, Z20, Z15
+	VBROADCASTSS 32(CX)(DX*2), Z20
+	VFMADD231PS  Z18, Z20, Z16
+	VFMADD231PS  Z19, Z20, Z17
+	VMOVUPS      (BX)(R8*1), Z18
+	VMOVUPS      64(BX)(R8*1), Z19
+	VBROADCASTSS (CX)(DI*1), Z20
+	VFMADD231PS  Z18, Z20, Z0
+	VFMADD231PS  Z19, Z20, Z1
+	VBROADCASTSS 4(CX)(DI*1), Z20
+	VFMADD231PS  Z18, Z20, Z2
+	VFMADD231PS  Z19, Z20, Z3
+	VBROADCASTSS 8(CX)(DI*1), Z20
+	VFMADD231PS  Z18, Z20, Z4
+	VFMADD231PS  Z19, Z20, Z5
+	VBROADCASTSS 12(CX)(DI*1), Z20
+	VFMADD231PS  Z18, Z20, Z6
+	VFMADD231PS  Z19, Z20, Z7
+	VBROADCASTSS 16(CX)(DI*1), Z20
+	VFMADD231PS  Z18, Z20, Z8
+	VFMADD231PS  Z19, Z20, Z9
+	VBROADCASTSS 20(CX)(DI*1), Z20
+	VFMADD231PS  Z18, Z20, Z10
+	VFMADD231PS  Z19, Z20, Z11
+	VBROADCASTSS 24(CX)(DI*1), Z20
+	VFMADD231PS  Z18, Z20, Z12
+	VFMADD231PS  Z19, Z20, Z13
+	VBROADCASTSS 28(CX)(DI*1), Z20
+	VFMADD231PS  Z18, Z20, Z14
+	VFMADD231PS  Z19, Z20, Z15
+	VBROADCASTSS 32(CX)(DI*1), Z20
+	VFMADD231PS  Z18, Z20, Z16
+	VFMADD231PS  Z19, Z20, Z17
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Z18
+	VMOVUPS      64(BX), Z19
+	VBROADCASTSS (CX), Z20
+	VFMADD231PS  Z18, Z20, Z0
+	VFMADD231PS  Z19, Z20, Z1
+	VBROADCASTSS 4(CX), Z20
+	VFMADD231PS  Z18, Z20, Z2
+	VFMADD231PS  Z19, Z20, Z3
+	VBROADCASTSS 8(CX), Z20
+	VFMADD231PS  Z18, Z20, Z4
+	VFMADD231PS  Z19, Z20, Z5
+	VBROADCASTSS 12(CX), Z20
+	VFMADD231PS  Z18, Z20, Z6
+	VFMADD231PS  Z19, Z20, Z7
+	VBROADCASTSS 16(CX), Z20
+	VFMADD231PS  Z18, Z20, Z8
+	VFMADD231PS  Z19, Z20, Z9
+	VBROADCASTSS 20(CX), Z20
+	VFMADD231PS  Z18, Z20, Z10
+	VFMADD231PS  Z19, Z20, Z11
+	VBROADCASTSS 24(CX), Z20
+	VFMADD231PS  Z18, Z20, Z12
+	VFMADD231PS  Z19, Z20, Z13
+	VBROADCASTSS 28(CX), Z20
+	VFMADD231PS  Z18, Z20, Z14
+	VFMADD231PS  Z19, Z20, Z15
+	VBROADCASTSS 32(CX), Z20
+	VFMADD231PS  Z18, Z20, Z16
+	VFMADD231PS  Z19, Z20, Z17
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Z18
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Z19
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z18, Z0, Z0
+	VMOVUPS      (AX), Z20
+	VFMADD231PS  Z20, Z19, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z18, Z1, Z1
+	VMOVUPS      64(AX), Z20
+	VFMADD231PS  Z20, Z19, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z2, Z2
+	VMOVUPS      (AX), Z20
+	VFMADD231PS  Z20, Z19, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z18, Z3, Z3
+	VMOVUPS      64(AX), Z20
+	VFMADD231PS  Z20, Z19, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z4, Z4
+	VMOVUPS      (AX), Z20
+	VFMADD231PS  Z20, Z19, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z18, Z5, Z5
+	VMOVUPS      64(AX), Z20
+	VFMADD231PS  Z20, Z19, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z6, Z6
+	VMOVUPS      (AX), Z20
+	VFMADD231PS  Z20, Z19, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z18, Z7, Z7
+	VMOVUPS      64(AX), Z20
+	VFMADD231PS  Z20, Z19, Z7
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z8, Z8
+	VMOVUPS      (AX), Z20
+	VFMADD231PS  Z20, Z19, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z18, Z9, Z9
+	VMOVUPS      64(AX), Z20
+	VFMADD231PS  Z20, Z19, Z9
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z10, Z10
+	VMOVUPS      (AX), Z20
+	VFMADD231PS  Z20, Z19, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z18, Z11, Z11
+	VMOVUPS      64(AX), Z20
+	VFMADD231PS  Z20, Z19, Z11
+	VMOVUPS      Z11, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z12, Z12
+	VMOVUPS      (AX), Z20
+	VFMADD231PS  Z20, Z19, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z18, Z13, Z13
+	VMOVUPS      64(AX), Z20
+	VFMADD231PS  Z20, Z19, Z13
+	VMOVUPS      Z13, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z14, Z14
+	VMOVUPS      (AX), Z20
+	VFMADD231PS  Z20, Z19, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z18, Z15, Z15
+	VMOVUPS      64(AX), Z20
+	VFMADD231PS  Z20, Z19, Z15
+	VMOVUPS      Z15, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z16, Z16
+	VMOVUPS      (AX), Z20
+	VFMADD231PS  Z20, Z19, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z18, Z17, Z17
+	VMOVUPS      64(AX), Z20
+	VFMADD231PS  Z20, Z19, Z17
+	VMOVUPS      Z17, 64(AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z18, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z18, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z18, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z18, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z18, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z18, Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z18, Z11, Z11
+	VMOVUPS Z11, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z18, Z13, Z13
+	VMOVUPS Z13, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z18, Z15, Z15
+	VMOVUPS Z15, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z18, Z17, Z17
+	VMOVUPS Z17, 64(AX)
+	JMP     next
+
+edge:
+	CMPQ DI, $0x00000010
+	JLE  edge1
+	JMP  edge2
+
+edge1:
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge1tail
+
+edge1loop:
+	PREFETCHT0       (CX)(DX*8)
+	PREFETCHT0       64(CX)(DX*8)
+	LEAQ             (BX)(SI*8), R8
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	PREFETCHT0       (R8)(SI*1)
+	PREFETCHT0       64(R8)(SI*1)
+	VMOVUPS.Z        (BX), K1, Z18
+	VFMADD231PS.BCST (CX), Z18, Z0
+	VFMADD231PS.BCST 4(CX), Z18, Z2
+	VFMADD231PS.BCST 8(CX), Z18, Z4
+	VFMADD231PS.BCST 12(CX), Z18, Z6
+	VFMADD231PS.BCST 16(CX), Z18, Z8
+	VFMADD231PS.BCST 20(CX), Z18, Z10
+	VFMADD231PS.BCST 24(CX), Z18, Z12
+	VFMADD231PS.BCST 28(CX), Z18, Z14
+	VFMADD231PS.BCST 32(CX), Z18, Z16
+	VMOVUPS.Z        (BX)(SI*1), K1, Z18
+	VFMADD231PS.BCST (CX)(DX*1), Z18, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z18, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z18, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z18, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z18, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z18, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z18, Z12
+	VFMADD231PS.BCST 28(CX)(DX*1), Z18, Z14
+	VFMADD231PS.BCST 32(CX)(DX*1), Z18, Z16
+	LEAQ             (CX)(DX*2), CX
+	LEAQ             (BX)(SI*2), BX
+	DECQ             DI
+	JNZ              edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVUPS.Z        (BX), K1, Z18
+	VFMADD231PS.BCST (CX), Z18, Z0
+	VFMADD231PS.BCST 4(CX), Z18, Z2
+	VFMADD231PS.BCST 8(CX), Z18, Z4
+	VFMADD231PS.BCST 12(CX), Z18, Z6
+	VFMADD231PS.BCST 16(CX), Z18, Z8
+	VFMADD231PS.BCST 20(CX), Z18, Z10
+	VFMADD231PS.BCST 24(CX), Z18, Z12
+	VFMADD231PS.BCST 28(CX), Z18, Z14
+	VFMADD231PS.BCST 32(CX), Z18, Z16
+	LEAQ             (CX)(DX*1), CX
+	LEAQ             (BX)(SI*1), BX
+	DECQ             AX
+	JNZ              edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Z18
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Z19
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z18, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z12
+	VMOVUPS      Z12, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z14
+	VMOVUPS      Z14, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z16
+	VMOVUPS      Z16, K1, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z18, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z10, Z10
+	VMOVUPS Z10, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z12, Z12
+	VMOVUPS Z12, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z14, Z14
+	VMOVUPS Z14, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z16, Z16
+	VMOVUPS Z16, K1, (AX)
+	JMP     next
+
+edge2:
+	SUBQ  $0x00000010, DI
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge2tail
+
+edge2loop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	LEAQ         (BX)(SI*8), R8
+	PREFETCHT0   (R8)
+	PREFETCHT0   64(R8)
+	PREFETCHT0   (R8)(SI*1)
+	PREFETCHT0   64(R8)(SI*1)
+	VMOVUPS      (BX), Z18
+	VMOVUPS.Z    64(BX), K1, Z19
+	VBROADCASTSS (CX), Z20
+	VFMADD231PS  Z18, Z20, Z0
+	VFMADD231PS  Z19, Z20, Z1
+	VBROADCASTSS 4(CX), Z20
+	VFMADD231PS  Z18, Z20, Z2
+	VFMADD231PS  Z19, Z20, Z3
+	VBROADCASTSS 8(CX), Z20
+	VFMADD231PS  Z18, Z20, Z4
+	VFMADD231PS  Z19, Z20, Z5
+	VBROADCASTSS 12(CX), Z20
+	VFMADD231PS  Z18, Z20, Z6
+	VFMADD231PS  Z19, Z20, Z7
+	VBROADCASTSS 16(CX), Z20
+	VFMADD231PS  Z18, Z20, Z8
+	VFMADD231PS  Z19, Z20, Z9
+	VBROADCASTSS 20(CX), Z20
+	VFMADD231PS  Z18, Z20, Z10
+	VFMADD231PS  Z19, Z20, Z11
+	VBROADCASTSS 24(CX), Z20
+	VFMADD231PS  Z18, Z20, Z12
+	VFMADD231PS  Z19, Z20, Z13
+	VBROADCASTSS 28(CX), Z20
+	VFMADD231PS  Z18, Z20, Z14
+	VFMADD231PS  Z19, Z20, Z15
+	VBROADCASTSS 32(CX), Z20
+	VFMADD231PS  Z18, Z20, Z16
+	VFMADD231PS  Z19, Z20, Z17
+	VMOVUPS      (BX)(SI*1), Z18
+	VMOVUPS.Z    64(BX)(SI*1), K1, Z19
+	VBROADCASTSS (CX)(DX*1), Z20
+	VFMADD231PS  Z18, Z20, Z0
+	VFMADD231PS  Z19, Z20, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z20
+	VFMADD231PS  Z18, Z20, Z2
+	VFMADD231PS  Z19, Z20, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z20
+	VFMADD231PS  Z18, Z20, Z4
+	VFMADD231PS  Z19, Z20, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z20
+	VFMADD231PS  Z18, Z20, Z6
+	VFMADD231PS  Z19, Z20, Z7
+	VBROADCASTSS 16(CX)(DX*1), Z20
+	VFMADD231PS  Z18, Z20, Z8
+	VFMADD231PS  Z19, Z20, Z9
+	VBROADCASTSS 20(CX)(DX*1), Z20
+	VFMADD231PS  Z18, Z20, Z10
+	VFMADD231PS  Z19, Z20, Z11
+	VBROADCASTSS 24(CX)(DX*1), Z20
+	VFMADD231PS  Z18, Z20, Z12
+	VFMADD231PS  Z19, Z20, Z13
+	VBROADCASTSS 28(CX)(DX*1), Z20
+	VFMADD231PS  Z18, Z20, Z14
+	VFMADD231PS  Z19, Z20, Z15
+	VBROADCASTSS 32(CX)(DX*1), Z20
+	VFMADD231PS  Z18, Z20, Z16
+	VFMADD231PS  Z19, Z20, Z17
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge2loop
+
+edge2tail:
+	ANDQ $0x01, AX
+	JZ   edge2done
+
+edge2tailloop:
+	VMOVUPS      (BX), Z18
+	VMOVUPS.Z    64(BX), K1, Z19
+	VBROADCASTSS (CX), Z20
+	VFMADD231PS  Z18, Z20, Z0
+	VFMADD231PS  Z19, Z20, Z1
+	VBROADCASTSS 4(CX), Z20
+	VFMADD231PS  Z18, Z20, Z2
+	VFMADD231PS  Z19, Z20, Z3
+	VBROADCASTSS 8(CX), Z20
+	VFMADD231PS  Z18, Z20, Z4
+	VFMADD231PS  Z19, Z20, Z5
+	VBROADCASTSS 12(CX), Z20
+	VFMADD231PS  Z18, Z20, Z6
+	VFMADD231PS  Z19, Z20, Z7
+	VBROADCASTSS 16(CX), Z20
+	VFMADD231PS  Z18, Z20, Z8
+	VFMADD231PS  Z19, Z20, Z9
+	VBROADCASTSS 20(CX), Z20
+	VFMADD231PS  Z18, Z20, Z10
+	VFMADD231PS  Z19, Z20, Z11
+	VBROADCASTSS 24(CX), Z20
+	VFMADD231PS  Z18, Z20, Z12
+	VFMADD231PS  Z19, Z20, Z13
+	VBROADCASTSS 28(CX), Z20
+	VFMADD231PS  Z18, Z20, Z14
+	VFMADD231PS  Z19, Z20, Z15
+	VBROADCASTSS 32(CX), Z20
+	VFMADD231PS  Z18, Z20, Z16
+	VFMADD231PS  Z19, Z20, Z17
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge2tailloop
+
+edge2done:
+	VBROADCASTSS alpha+64(FP), Z18
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge2beta0
+	VBROADCASTSS beta+68(FP), Z19
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z18, Z0, Z0
+	VMOVUPS      (AX), Z20
+	VFMADD231PS  Z20, Z19, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z18, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z2, Z2
+	VMOVUPS      (AX), Z20
+	VFMADD231PS  Z20, Z19, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z18, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z4, Z4
+	VMOVUPS      (AX), Z20
+	VFMADD231PS  Z20, Z19, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z18, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z6, Z6
+	VMOVUPS      (AX), Z20
+	VFMADD231PS  Z20, Z19, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z18, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z8, Z8
+	VMOVUPS      (AX), Z20
+	VFMADD231PS  Z20, Z19, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z18, Z9, Z9
+	VMOVUPS.Z    64(AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z10, Z10
+	VMOVUPS      (AX), Z20
+	VFMADD231PS  Z20, Z19, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z18, Z11, Z11
+	VMOVUPS.Z    64(AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z12, Z12
+	VMOVUPS      (AX), Z20
+	VFMADD231PS  Z20, Z19, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z18, Z13, Z13
+	VMOVUPS.Z    64(AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z14, Z14
+	VMOVUPS      (AX), Z20
+	VFMADD231PS  Z20, Z19, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z18, Z15, Z15
+	VMOVUPS.Z    64(AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z15
+	VMOVUPS      Z15, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z18, Z16, Z16
+	VMOVUPS      (AX), Z20
+	VFMADD231PS  Z20, Z19, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z18, Z17, Z17
+	VMOVUPS.Z    64(AX), K1, Z20
+	VFMADD231PS  Z20, Z19, Z17
+	VMOVUPS      Z17, K1, 64(AX)
+	JMP          next
+
+edge2beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z18, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z18, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z18, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z18, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z18, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z18, Z9, Z9
+	VMOVUPS Z9, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z18, Z11, Z11
+	VMOVUPS Z11, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z18, Z13, Z13
+	VMOVUPS Z13, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z18, Z15, Z15
+	VMOVUPS Z15, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z18, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z18, Z17, Z17
+	VMOVUPS Z17, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm14x32AVX512Q10(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·Sgemm14x32AVX512Q10(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	VPXORD     Z14, Z14, Z14
+	VPXORD     Z15, Z15, Z15
+	VPXORD     Z16, Z16, Z16
+	VPXORD     Z17, Z17, Z17
+	VPXORD     Z18, Z18, Z18
+	VPXORD     Z19, Z19, Z19
+	CMPQ       DI, $0x00000020
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	PREFETCHT0   128(CX)(DX*8)
+	LEAQ         (BX)(SI*8), R10
+	PREFETCHT0   (R10)
+	PREFETCHT0   64(R10)
+	PREFETCHT0   (R10)(SI*1)
+	PREFETCHT0   64(R10)(SI*1)
+	PREFETCHT0   (R10)(SI*2)
+	PREFETCHT0   64(R10)(SI*2)
+	PREFETCHT0   (R10)(R8*1)
+	PREFETCHT0   64(R10)(R8*1)
+	VMOVUPS      (BX), Z20
+	VMOVUPS      64(BX), Z21
+	VBROADCASTSS (CX), Z22
+	VFMADD231PS  Z20, Z22, Z0
+	VFMADD231PS  Z21, Z22, Z1
+	VBROADCASTSS 4(CX), Z22
+	VFMADD231PS  Z20, Z22, Z2
+	VFMADD231PS  Z21, Z22, Z3
+	VBROADCASTSS 8(CX), Z22
+	VFMADD231PS  Z20, Z22, Z4
+	VFMADD231PS  Z21, Z22, Z5
+	VBROADCASTSS 12(CX), Z22
+	VFMADD231PS  Z20, Z22, Z6
+	VFMADD231PS  Z21, Z22, Z7
+	VBROADCASTSS 16(CX), Z22
+	VFMADD231PS  Z20, Z22, Z8
+	VFMADD231PS  Z21, Z22, Z9
+	VBROADCASTSS 20(CX), Z22
+	VFMADD231PS  Z20, Z22, Z10
+	VFMADD231PS  Z21, Z22, Z11
+	VBROADCASTSS 24(CX), Z22
+	VFMADD231PS  Z20, Z22, Z12
+	VFMADD231PS  Z21, Z22, Z13
+	VBROADCASTSS 28(CX), Z22
+	VFMADD231PS  Z20, Z22, Z14
+	VFMADD231PS  Z21, Z22, Z15
+	VBROADCASTSS 32(CX), Z22
+	VFMADD231PS  Z20, Z22, Z16
+	VFMADD231PS  Z21, Z22, Z17
+	VBROADCASTSS 36(CX), Z22
+	VFMADD231PS  Z20, Z22, Z18
+	VFMADD231PS  Z21, Z22, Z19
+	VMOVUPS      (BX)(SI*1), Z20
+	VMOVUPS      64(BX)(SI*1), Z21
+	VBROADCASTSS (CX)(DX*1), Z22
+	VFMADD231PS  Z20, Z22, Z0
+	VFMADD231PS  Z21, Z22, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z22
+	VFMADD231PS  Z20, Z22, Z2
+	VFMADD231PS  Z21, Z22, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z22
+	VFMADD231PS  Z20, Z22, Z4
+	VFMADD231PS  Z21, Z22, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z22
+	VFMADD231PS  Z20, Z22, Z6
+	VFMADD231PS  Z21, Z22, Z7
+	VBROADCASTSS 16(CX)(DX*1), Z22
+	VFMADD231PS  Z20, Z22, Z8
+	VFMADD231PS  Z21, Z22, Z9
+	VBROADCASTSS 20(CX)(DX*1), Z22
+	VFMADD231PS  Z20, Z22, Z10
+	VFMADD231PS  Z21, Z22, Z11
+	VBROADCASTSS 24(CX)(DX*1), Z22
+	VFMADD231PS  Z20, Z22, Z12
+	VFMADD231PS  Z21, Z22, Z13
+	VBROADCASTSS 28(CX)(DX*1), Z22
+	VFMADD231PS  Z20, Z22, Z14
+	VFMADD231PS  Z21, Z22, Z15
+	VBROADCASTSS 32(CX)(DX*1), Z22
+	VFMADD231PS  Z20, Z22, Z16
+	VFMADD231PS  Z21, Z22, Z17
+	VBROADCASTSS 36(CX)(DX*1), Z22
+	VFMADD231PS  Z20, Z22, Z18
+	VFMADD231PS  Z21, Z22, Z19
+	VMOVUPS      (BX)(SI*2), Z20
+	VMOVUPS      64(BX)(SI*2), Z21
+	VBROADCASTSS (CX)(DX*2), Z22
+	VFMADD231PS  Z20, Z22, Z0
+	VFMADD231PS  Z21, Z22, Z1
+	VBROADCASTSS 4(CX)(DX*2), Z22
+	VFMADD231PS  Z20, Z22, Z2
+	VFMADD231PS  Z21, Z22, Z3
+	VBROADCASTSS 8(CX)(DX*2), Z22
+	VFMADD231PS  Z20, Z22, Z4
+	VFMADD231PS  Z21, Z22, Z5
+	VBROADCASTSS 12(CX)(DX*2), Z22
+	VFMADD231PS  Z20, Z22, Z6
+	VFMADD231PS  Z21, Z22, Z7
+	VBROADCASTSS 16(CX)(DX*2), Z22
+	VFMADD231PS  Z20, Z22, Z8
+	VFMADD231PS  Z21, Z22, Z9
+	VBROADCASTSS 20(CX)(DX*2), Z22
+	VFMADD231PS  Z20, Z22, Z10
+	VFMADD231PS  Z21, Z22, Z11
+	VBROADCASTSS 24(CX)(DX*2), Z22
+	VFMADD231PS  Z20, Z22, Z12
+	VFMADD231PS  Z21, Z22, Z13
+	VBROADCASTSS 28(CX)(DX*2), Z22
+	VFMADD231PS  Z20, Z22, Z14
+	VFMADD231PS  Z21, Z22, Z15
+	VBROADCASTSS 32(CX)(DX*2), Z22
+	VFMADD231PS  Z20, Z22, Z16
+	VFMADD231PS  Z21, Z22, Z17
+	VBROADCASTSS 36(CX)(DX*2), Z22
+	VFMADD231PS  Z20, Z22, Z18
+	VFMADD231PS  Z21, Z22, Z19
+	VMOVUPS      (BX)(R8*1), Z20
+	VMOVUPS      64(BX)(R8*1), Z21
+	VBROADCASTSS (CX)(DI*1), Z22
+	VFMADD231PS  Z20, Z22, Z0
+	VFMADD231PS  Z21, Z22, Z1
+	VBROADCASTSS 4(CX)(DI*1), Z22
+	VFMADD231PS  Z20, Z22, Z2
+	VFMADD231PS  Z21, Z22, Z3
+	VBROADCASTSS 8(CX)(DI*1), Z22
+	VFMADD231PS  Z20, Z22, Z4
+	VFMADD231PS  Z21, Z22, Z5
+	VBROADCASTSS 12(CX)(DI*1), Z22
+	VFMADD231PS  Z20, Z22, Z6
+	VFMADD231PS  Z21, Z22, Z7
+	VBROADCASTSS 16(CX)(DI*1), Z22
+	VFMADD231PS  Z20, Z22, Z8
+	VFMADD231PS  Z21, Z22, Z9
+	VBROADCASTSS 20(CX)(DI*1), Z22
+	VFMADD231PS  Z20, Z22, Z10
+	VFMADD231PS  Z21, Z22, Z11
+	VBROADCASTSS 24(CX)(DI*1), Z22
+	VFMADD231PS  Z20, Z22, Z12
+	VFMADD231PS  Z21, Z22, Z13
+	VBROADCASTSS 28(CX)(DI*1), Z22
+	VFMADD231PS  Z20, Z22, Z14
+	VFMADD231PS  Z21, Z22, Z15
+	VBROADCASTSS 32(CX)(DI*1), Z22
+	VFMADD231PS  Z20, Z22, Z16
+	VFMADD231PS  Z21, Z22, Z17
+	VBROADCASTSS 36(CX)(DI*1), Z22
+	VFMADD231PS  Z20, Z22, Z18
+	VFMADD231PS  Z21, Z22, Z19
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Z20
+	VMOVUPS      64(BX), Z21
+	VBROADCASTSS (CX), Z22
+	VFMADD231PS  Z20, Z22, Z0
+	VFMADD231PS  Z21, Z22, Z1
+	VBROADCASTSS 4(CX), Z22
+	VFMADD231PS  Z20, Z22, Z2
+	VFMADD231PS  Z21, Z22, Z3
+	VBROADCASTSS 8(CX), Z22
+	VFMADD231PS  Z20, Z22, Z4
+	VFMADD231PS  Z21, Z22, Z5
+	VBROADCASTSS 12(CX), Z22
+	VFMADD231PS  Z20, Z22, Z6
+	VFMADD231PS  Z21, Z22, Z7
+	VBROADCASTSS 16(CX), Z22
+	VFMADD231PS  Z20, Z22, Z8
+	VFMADD231PS  Z21, Z22, Z9
+	VBROADCASTSS 20(CX), Z22
+	VFMADD231PS  Z20, Z22, Z10
+	VFMADD231PS  Z21, Z22, Z11
+	VBROADCASTSS 24(CX), Z22
+	VFMADD231PS  Z20, Z22, Z12
+	VFMADD231PS  Z21, Z22, Z13
+	VBROADCASTSS 28(CX), Z22
+	VFMADD231PS  Z20, Z22, Z14
+	VFMADD231PS  Z21, Z22, Z15
+	VBROADCASTSS 32(CX), Z22
+	VFMADD231PS  Z20, Z22, Z16
+	VFMADD231PS  Z21, Z22, Z17
+	VBROADCASTSS 36(CX), Z22
+	VFMADD231PS  Z20, Z22, Z18
+	VFMADD231PS  Z21, Z22, Z19
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Z20
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Z21
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z20, Z0, Z0
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z22, Z21, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z20, Z1, Z1
+	VMOVUPS      64(AX), Z22
+	VFMADD231PS  Z22, Z21, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z2, Z2
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z22, Z21, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z20, Z3, Z3
+	VMOVUPS      64(AX), Z22
+	VFMADD231PS  Z22, Z21, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z4, Z4
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z22, Z21, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z20, Z5, Z5
+	VMOVUPS      64(AX), Z22
+	VFMADD231PS  Z22, Z21, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z6, Z6
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z22, Z21, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z20, Z7, Z7
+	VMOVUPS      64(AX), Z22
+	VFMADD231PS  Z22, Z21, Z7
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z8, Z8
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z22, Z21, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z20, Z9, Z9
+	VMOVUPS      64(AX), Z22
+	VFMADD231PS  Z22, Z21, Z9
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z10, Z10
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z22, Z21, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z20, Z11, Z11
+	VMOVUPS      64(AX), Z22
+	VFMADD231PS  Z22, Z21, Z11
+	VMOVUPS      Z11, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z12, Z12
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z22, Z21, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z20, Z13, Z13
+	VMOVUPS      64(AX), Z22
+	VFMADD231PS  Z22, Z21, Z13
+	VMOVUPS      Z13, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z14, Z14
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z22, Z21, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z20, Z15, Z15
+	VMOVUPS      64(AX), Z22
+	VFMADD231PS  Z22, Z21, Z15
+	VMOVUPS      Z15, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z16, Z16
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z22, Z21, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z20, Z17, Z17
+	VMOVUPS      64(AX), Z22
+	VFMADD231PS  Z22, Z21, Z17
+	VMOVUPS      Z17, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z18, Z18
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z22, Z21, Z18
+	VMOVUPS      Z18, (AX)
+	VMULPS       Z20, Z19, Z19
+	VMOVUPS      64(AX), Z22
+	VFMADD231PS  Z22, Z21, Z19
+	VMOVUPS      Z19, 64(AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z20, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z20, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z20, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z20, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z20, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z20, Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z20, Z11, Z11
+	VMOVUPS Z11, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z20, Z13, Z13
+	VMOVUPS Z13, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z20, Z15, Z15
+	VMOVUPS Z15, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z20, Z17, Z17
+	VMOVUPS Z17, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z18, Z18
+	VMOVUPS Z18, (AX)
+	VMULPS  Z20, Z19, Z19
+	VMOVUPS Z19, 64(AX)
+	JMP     next
+
+edge:
+	CMPQ DI, $0x00000010
+	JLE  edge1
+	JMP  edge2
+
+edge1:
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge1tail
+
+edge1loop:
+	PREFETCHT0       (CX)(DX*8)
+	PREFETCHT0       64(CX)(DX*8)
+	LEAQ             (BX)(SI*8), R8
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	PREFETCHT0       (R8)(SI*1)
+	PREFETCHT0       64(R8)(SI*1)
+	VMOVUPS.Z        (BX), K1, Z20
+	VFMADD231PS.BCST (CX), Z20, Z0
+	VFMADD231PS.BCST 4(CX), Z20, Z2
+	VFMADD231PS.BCST 8(CX), Z20, Z4
+	VFMADD231PS.BCST 12(CX), Z20, Z6
+	VFMADD231PS.BCST 16(CX), Z20, Z8
+	VFMADD231PS.BCST 20(CX), Z20, Z10
+	VFMADD231PS.BCST 24(CX), Z20, Z12
+	VFMADD231PS.BCST 28(CX), Z20, Z14
+	VFMADD231PS.BCST 32(CX), Z20, Z16
+	VFMADD231PS.BCST 36(CX), Z20, Z18
+	VMOVUPS.Z        (BX)(SI*1), K1, Z20
+	VFMADD231PS.BCST (CX)(DX*1), Z20, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z20, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z20, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z20, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z20, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z20, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z20, Z12
+	VFMADD231PS.BCST 28(CX)(DX*1), Z20, Z14
+	VFMADD231PS.BCST 32(CX)(DX*1), Z20, Z16
+	VFMADD231PS.BCST 36(CX)(DX*1), Z20, Z18
+	LEAQ             (CX)(DX*2), CX
+	LEAQ             (BX)(SI*2), BX
+	DECQ             DI
+	JNZ              edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVUPS.Z        (BX), K1, Z20
+	VFMADD231PS.BCST (CX), Z20, Z0
+	VFMADD231PS.BCST 4(CX), Z20, Z2
+	VFMADD231PS.BCST 8(CX), Z20, Z4
+	VFMADD231PS.BCST 12(CX), Z20, Z6
+	VFMADD231PS.BCST 16(CX), Z20, Z8
+	VFMADD231PS.BCST 20(CX), Z20, Z10
+	VFMADD231PS.BCST 24(CX), Z20, Z12
+	VFMADD231PS.BCST 28(CX), Z20, Z14
+	VFMADD231PS.BCST 32(CX), Z20, Z16
+	VFMADD231PS.BCST 36(CX), Z20, Z18
+	LEAQ             (CX)(DX*1), CX
+	LEAQ             (BX)(SI*1), BX
+	DECQ             AX
+	JNZ              edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Z20
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Z21
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z20, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z12
+	VMOVUPS      Z12, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z14
+	VMOVUPS      Z14, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z18
+	VMOVUPS      Z18, K1, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z20, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z10, Z10
+	VMOVUPS Z10, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z12, Z12
+	VMOVUPS Z12, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z14, Z14
+	VMOVUPS Z14, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z16, Z16
+	VMOVUPS Z16, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z18, Z18
+	VMOVUPS Z18, K1, (AX)
+	JMP     next
+
+edge2:
+	SUBQ  $0x00000010, DI
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge2tail
+
+edge2loop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	LEAQ         (BX)(SI*8), R8
+	PREFETCHT0   (R8)
+	PREFETCHT0   64(R8)
+	PREFETCHT0   (R8)(SI*1)
+	PREFETCHT0   64(R8)(SI*1)
+	VMOVUPS      (BX), Z20
+	VMOVUPS.Z    64(BX), K1, Z21
+	VBROADCASTSS (CX), Z22
+	VFMADD231PS  Z20, Z22, Z0
+	VFMADD231PS  Z21, Z22, Z1
+	VBROADCASTSS 4(CX), Z22
+	VFMADD231PS  Z20, Z22, Z2
+	VFMADD231PS  Z21, Z22, Z3
+	VBROADCASTSS 8(CX), Z22
+	VFMADD231PS  Z20, Z22, Z4
+	VFMADD231PS  Z21, Z22, Z5
+	VBROADCASTSS 12(CX), Z22
+	VFMADD231PS  Z20, Z22, Z6
+	VFMADD231PS  Z21, Z22, Z7
+	VBROADCASTSS 16(CX), Z22
+	VFMADD231PS  Z20, Z22, Z8
+	VFMADD231PS  Z21, Z22, Z9
+	VBROADCASTSS 20(CX), Z22
+	VFMADD231PS  Z20, Z22, Z10
+	VFMADD231PS  Z21, Z22, Z11
+	VBROADCASTSS 24(CX), Z22
+	VFMADD231PS  Z20, Z22, Z12
+	VFMADD231PS  Z21, Z22, Z13
+	VBROADCASTSS 28(CX), Z22
+	VFMADD231PS  Z20, Z22, Z14
+	VFMADD231PS  Z21, Z22, Z15
+	VBROADCASTSS 32(CX), Z22
+	VFMADD231PS  Z20, Z22, Z16
+	VFMADD231PS  Z21, Z22, Z17
+	VBROADCASTSS 36(CX), Z22
+	VFMADD231PS  Z20, Z22, Z18
+	VFMADD231PS  Z21, Z22, Z19
+	VMOVUPS      (BX)(SI*1), Z20
+	VMOVUPS.Z    64(BX)(SI*1), K1, Z21
+	VBROADCASTSS (CX)(DX*1), Z22
+	VFMADD231PS  Z20, Z22, Z0
+	VFMADD231PS  Z21, Z22, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z22
+	VFMADD231PS  Z20, Z22, Z2
+	VFMADD231PS  Z21, Z22, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z22
+	VFMADD231PS  Z20, Z22, Z4
+	VFMADD231PS  Z21, Z22, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z22
+	VFMADD231PS  Z20, Z22, Z6
+	VFMADD231PS  Z21, Z22, Z7
+	VBROADCASTSS 16(CX)(DX*1), Z22
+	VFMADD231PS  Z20, Z22, Z8
+	VFMADD231PS  Z21, Z22, Z9
+	VBROADCASTSS 20(CX)(DX*1), Z22
+	VFMADD231PS  Z20, Z22, Z10
+	VFMADD231PS  Z21, Z22, Z11
+	VBROADCASTSS 24(CX)(DX*1), Z22
+	VFMADD231PS  Z20, Z22, Z12
+	VFMADD231PS  Z21, Z22, Z13
+	VBROADCASTSS 28(CX)(DX*1), Z22
+	VFMADD231PS  Z20, Z22, Z14
+	VFMADD231PS  Z21, Z22, Z15
+	VBROADCASTSS 32(CX)(DX*1), Z22
+	VFMADD231PS  Z20, Z22, Z16
+	VFMADD231PS  Z21, Z22, Z17
+	VBROADCASTSS 36(CX)(DX*1), Z22
+	VFMADD231PS  Z20, Z22, Z18
+	VFMADD231PS  Z21, Z22, Z19
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge2loop
+
+edge2tail:
+	ANDQ $0x01, AX
+	JZ   edge2done
+
+edge2tailloop:
+	VMOVUPS      (BX), Z20
+	VMOVUPS.Z    64(BX), K1, Z21
+	VBROADCASTSS (CX), Z22
+	VFMADD231PS  Z20, Z22, Z0
+	VFMADD231PS  Z21, Z22, Z1
+	VBROADCASTSS 4(CX), Z22
+	VFMADD231PS  Z20, Z22, Z2
+	VFMADD231PS  Z21, Z22, Z3
+	VBROADCASTSS 8(CX), Z22
+	VFMADD231PS  Z20, Z22, Z4
+	VFMADD231PS  Z21, Z22, Z5
+	VBROADCASTSS 12(CX), Z22
+	VFMADD231PS  Z20, Z22, Z6
+	VFMADD231PS  Z21, Z22, Z7
+	VBROADCASTSS 16(CX), Z22
+	VFMADD231PS  Z20, Z22, Z8
+	VFMADD231PS  Z21, Z22, Z9
+	VBROADCASTSS 20(CX), Z22
+	VFMADD231PS  Z20, Z22, Z10
+	VFMADD231PS  Z21, Z22, Z11
+	VBROADCASTSS 24(CX), Z22
+	VFMADD231PS  Z20, Z22, Z12
+	VFMADD231PS  Z21, Z22, Z13
+	VBROADCASTSS 28(CX), Z22
+	VFMADD231PS  Z20, Z22, Z14
+	VFMADD231PS  Z21, Z22, Z15
+	VBROADCASTSS 32(CX), Z22
+	VFMADD231PS  Z20, Z22, Z16
+	VFMADD231PS  Z21, Z22, Z17
+	VBROADCASTSS 36(CX), Z22
+	VFMADD231PS  Z20, Z22, Z18
+	VFMADD231PS  Z21, Z22, Z19
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge2tailloop
+
+edge2done:
+	VBROADCASTSS alpha+64(FP), Z20
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge2beta0
+	VBROADCASTSS beta+68(FP), Z21
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z20, Z0, Z0
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z22, Z21, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z20, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z2, Z2
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z22, Z21, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z20, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z4, Z4
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z22, Z21, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z20, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z6, Z6
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z22, Z21, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z20, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z8, Z8
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z22, Z21, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z20, Z9, Z9
+	VMOVUPS.Z    64(AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z10, Z10
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z22, Z21, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z20, Z11, Z11
+	VMOVUPS.Z    64(AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z12, Z12
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z22, Z21, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z20, Z13, Z13
+	VMOVUPS.Z    64(AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z14, Z14
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z22, Z21, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z20, Z15, Z15
+	VMOVUPS.Z    64(AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z15
+	VMOVUPS      Z15, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z16, Z16
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z22, Z21, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z20, Z17, Z17
+	VMOVUPS.Z    64(AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z17
+	VMOVUPS      Z17, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z20, Z18, Z18
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z22, Z21, Z18
+	VMOVUPS      Z18, (AX)
+	VMULPS       Z20, Z19, Z19
+	VMOVUPS.Z    64(AX), K1, Z22
+	VFMADD231PS  Z22, Z21, Z19
+	VMOVUPS      Z19, K1, 64(AX)
+	JMP          next
+
+edge2beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z20, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z20, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z20, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z20, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z20, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z20, Z9, Z9
+	VMOVUPS Z9, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z20, Z11, Z11
+	VMOVUPS Z11, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z20, Z13, Z13
+	VMOVUPS Z13, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z20, Z15, Z15
+	VMOVUPS Z15, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z20, Z17, Z17
+	VMOVUPS Z17, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z20, Z18, Z18
+	VMOVUPS Z18, (AX)
+	VMULPS  Z20, Z19, Z19
+	VMOVUPS Z19, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm14x32AVX512Q11(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·Sgemm14x32AVX512Q11(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	VPXORD     Z14, Z14, Z14
+	VPXORD     Z15, Z15, Z15
+	VPXORD     Z16, Z16, Z16
+	VPXORD     Z17, Z17, Z17
+	VPXORD     Z18, Z18, Z18
+	VPXORD     Z19, Z19, Z19
+	VPXORD     Z20, Z20, Z20
+	VPXORD     Z21, Z21, Z21
+	CMPQ       DI, $0x00000020
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	PREFETCHT0   128(CX)(DX*8)
+	LEAQ         (BX)(SI*8), R10
+	PREFETCHT0   (R10)
+	PREFETCHT0   64(R10)
+	PREFETCHT0   (R10)(SI*1)
+	PREFETCHT0   64(R10)(SI*1)
+	PREFETCHT0   (R10)(SI*2)
+	PREFETCHT0   64(R10)(SI*2)
+	PREFETCHT0   (R10)(R8*1)
+	PREFETCHT0   64(R10)(R8*1)
+	VMOVUPS      (BX), Z22
+	VMOVUPS      64(BX), Z23
+	VBROADCASTSS (CX), Z24
+	VFMADD231PS  Z22, Z24, Z0
+	VFMADD231PS  Z23, Z24, Z1
+	VBROADCASTSS 4(CX), Z24
+	VFMADD231PS  Z22, Z24, Z2
+	VFMADD231PS  Z23, Z24, Z3
+	VBROADCASTSS 8(CX), Z24
+	VFMADD231PS  Z22, Z24, Z4
+	VFMADD231PS  Z23, Z24, Z5
+	VBROADCASTSS 12(CX), Z24
+	VFMADD231PS  Z22, Z24, Z6
+	VFMADD231PS  Z23, Z24, Z7
+	VBROADCASTSS 16(CX), Z24
+	VFMADD231PS  Z22, Z24, Z8
+	VFMADD231PS  Z23, Z24, Z9
+	VBROADCASTSS 20(CX), Z24
+	VFMADD231PS  Z22, Z24, Z10
+	VFMADD231PS  Z23, Z24, Z11
+	VBROADCASTSS 24(CX), Z24
+	VFMADD231PS  Z22, Z24, Z12
+	VFMADD231PS  Z23, Z24, Z13
+	VBROADCASTSS 28(CX), Z24
+	VFMADD231PS  Z22, Z24, Z14
+	VFMADD231PS  Z23, Z24, Z15
+	VBROADCASTSS 32(CX), Z24
+	VFMADD231PS  Z22, Z24, Z16
+	VFMADD231PS  Z23, Z24, Z17
+	VBROADCASTSS 36(CX), Z24
+	VFMADD231PS  Z22, Z24, Z18
+	VFMADD231PS  Z23, Z24, Z19
+	VBROADCASTSS 40(CX), Z24
+	VFMADD231PS  Z22, Z24, Z20
+	VFMADD231PS  Z23, Z24, Z21
+	VMOVUPS      (BX)(SI*1), Z22
+	VMOVUPS      64(BX)(SI*1), Z23
+	VBROADCASTSS (CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z0
+	VFMADD231PS  Z23, Z24, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z2
+	VFMADD231PS  Z23, Z24, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z4
+	VFMADD231PS  Z23, Z24, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z6
+	VFMADD231PS  Z23, Z24, Z7
+	VBROADCASTSS 16(CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z8
+	VFMADD231PS  Z23, Z24, Z9
+	VBROADCASTSS 20(CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z10
+	VFMADD231PS  Z23, Z24, Z11
+	VBROADCASTSS 24(CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z12
+	VFMADD231PS  Z23, Z24, Z13
+	VBROADCASTSS 28(CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z14
+	VFMADD231PS  Z23, Z24, Z15
+	VBROADCASTSS 32(CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z16
+	VFMADD231PS  Z23, Z24, Z17
+	VBROADCASTSS 36(CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z18
+	VFMADD231PS  Z23, Z24, Z19
+	VBROADCASTSS 40(CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z20
+	VFMADD231PS  Z23, Z24, Z21
+	VMOVUPS      (BX)(SI*2), Z22
+	VMOVUPS      64(BX)(SI*2), Z23
+	VBROADCASTSS (CX)(DX*2), Z24
+	VFMADD231PS  Z22, Z24, Z0
+	VFMADD231PS  Z23, Z24, Z1
+	VBROADCASTSS 4(CX)(DX*2), Z24
+	VFMADD231PS  Z22, Z24, Z2
+	VFMADD231PS  Z23, Z24, Z3
+	VBROADCASTSS 8(CX)(DX*2), Z24
+	VFMADD231PS  Z22, Z24, Z4
+	VFMADD231PS  Z23, Z24, Z5
+	VBROADCASTSS 12(CX)(DX*2), Z24
+	VFMADD231PS  Z22, Z24, Z6
+	VFMADD231PS  Z23, Z24, Z7
+	VBROADCASTSS 16(CX)(DX*2), Z24
+	VFMADD231PS  Z22, Z24, Z8
+	VFMADD231PS  Z23, Z24, Z9
+	VBROADCASTSS 20(CX)(DX*2), Z24
+	VFMADD231PS  Z22, Z24, Z10
+	VFMADD231PS  Z23, Z24, Z11
+	VBROADCASTSS 24(CX)(DX*2), Z24
+	VFMADD231PS  Z22, Z24, Z12
+	VFMADD231PS  Z23, Z24, Z13
+	VBROADCASTSS 28(CX)(DX*2), Z24
+	VFMADD231PS  Z22, Z24, Z14
+	VFMADD231PS  Z23, Z24, Z15
+	VBROADCASTSS 32(CX)(DX*2), Z24
+	VFMADD231PS  Z22, Z24, Z16
+	VFMADD231PS  Z23, Z24, Z17
+	VBROADCASTSS 36(CX)(DX*2), Z24
+	VFMADD231PS  Z22, Z24, Z18
+	VFMADD231PS  Z23, Z24, Z19
+	VBROADCASTSS 40(CX)(DX*2), Z24
+	VFMADD231PS  Z22, Z24, Z20
+	VFMADD231PS  Z23, Z24, Z21
+	VMOVUPS      (BX)(R8*1), Z22
+	VMOVUPS      64(BX)(R8*1), Z23
+	VBROADCASTSS (CX)(DI*1), Z24
+	VFMADD231PS  Z22, Z24, Z0
+	VFMADD231PS  Z23, Z24, Z1
+	VBROADCASTSS 4(CX)(DI*1), Z24
+	VFMADD231PS  Z22, Z24, Z2
+	VFMADD231PS  Z23, Z24, Z3
+	VBROADCASTSS 8(CX)(DI*1), Z24
+	VFMADD231PS  Z22, Z24, Z4
+	VFMADD231PS  Z23, Z24, Z5
+	VBROADCASTSS 12(CX)(DI*1), Z24
+	VFMADD231PS  Z22, Z24, Z6
+	VFMADD231PS  Z23, Z24, Z7
+	VBROADCASTSS 16(CX)(DI*1), Z24
+	VFMADD231PS  Z22, Z24, Z8
+	VFMADD231PS  Z23, Z24, Z9
+	VBROADCASTSS 20(CX)(DI*1), Z24
+	VFMADD231PS  Z22, Z24, Z10
+	VFMADD231PS  Z23, Z24, Z11
+	VBROADCASTSS 24(CX)(DI*1), Z24
+	VFMADD231PS  Z22, Z24, Z12
+	VFMADD231PS  Z23, Z24, Z13
+	VBROADCASTSS 28(CX)(DI*1), Z24
+	VFMADD231PS  Z22, Z24, Z14
+	VFMADD231PS  Z23, Z24, Z15
+	VBROADCASTSS 32(CX)(DI*1), Z24
+	VFMADD231PS  Z22, Z24, Z16
+	VFMADD231PS  Z23, Z24, Z17
+	VBROADCASTSS 36(CX)(DI*1), Z24
+	VFMADD231PS  Z22, Z24, Z18
+	VFMADD231PS  Z23, Z24, Z19
+	VBROADCASTSS 40(CX)(DI*1), Z24
+	VFMADD231PS  Z22, Z24, Z20
+	VFMADD231PS  Z23, Z24, Z21
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Z22
+	VMOVUPS      64(BX), Z23
+	VBROADCASTSS (CX), Z24
+	VFMADD231PS  Z22, Z24, Z0
+	VFMADD231PS  Z23, Z24, Z1
+	VBROADCASTSS 4(CX), Z24
+	VFMADD231PS  Z22, Z24, Z2
+	VFMADD231PS  Z23, Z24, Z3
+	VBROADCASTSS 8(CX), Z24
+	VFMADD231PS  Z22, Z24, Z4
+	VFMADD231PS  Z23, Z24, Z5
+	VBROADCASTSS 12(CX), Z24
+	VFMADD231PS  Z22, Z24, Z6
+	VFMADD231PS  Z23, Z24, Z7
+	VBROADCASTSS 16(CX), Z24
+	VFMADD231PS  Z22, Z24, Z8
+	VFMADD231PS  Z23, Z24, Z9
+	VBROADCASTSS 20(CX), Z24
+	VFMADD231PS  Z22, Z24, Z10
+	VFMADD231PS  Z23, Z24, Z11
+	VBROADCASTSS 24(CX), Z24
+	VFMADD231PS  Z22, Z24, Z12
+	VFMADD231PS  Z23, Z24, Z13
+	VBROADCASTSS 28(CX), Z24
+	VFMADD231PS  Z22, Z24, Z14
+	VFMADD231PS  Z23, Z24, Z15
+	VBROADCASTSS 32(CX), Z24
+	VFMADD231PS  Z22, Z24, Z16
+	VFMADD231PS  Z23, Z24, Z17
+	VBROADCASTSS 36(CX), Z24
+	VFMADD231PS  Z22, Z24, Z18
+	VFMADD231PS  Z23, Z24, Z19
+	VBROADCASTSS 40(CX), Z24
+	VFMADD231PS  Z22, Z24, Z20
+	VFMADD231PS  Z23, Z24, Z21
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Z22
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Z23
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z22, Z0, Z0
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z22, Z1, Z1
+	VMOVUPS      64(AX), Z24
+	VFMADD231PS  Z24, Z23, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z2, Z2
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z22, Z3, Z3
+	VMOVUPS      64(AX), Z24
+	VFMADD231PS  Z24, Z23, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z4, Z4
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z22, Z5, Z5
+	VMOVUPS      64(AX), Z24
+	VFMADD231PS  Z24, Z23, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z6, Z6
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z22, Z7, Z7
+	VMOVUPS      64(AX), Z24
+	VFMADD231PS  Z24, Z23, Z7
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z8, Z8
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z22, Z9, Z9
+	VMOVUPS      64(AX), Z24
+	VFMADD231PS  Z24, Z23, Z9
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z10, Z10
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z22, Z11, Z11
+	VMOVUPS      64(AX), Z24
+	VFMADD231PS  Z24, Z23, Z11
+	VMOVUPS      Z11, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z12, Z12
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z22, Z13, Z13
+	VMOVUPS      64(AX), Z24
+	VFMADD231PS  Z24, Z23, Z13
+	VMOVUPS      Z13, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z14, Z14
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z22, Z15, Z15
+	VMOVUPS      64(AX), Z24
+	VFMADD231PS  Z24, Z23, Z15
+	VMOVUPS      Z15, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z16, Z16
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z22, Z17, Z17
+	VMOVUPS      64(AX), Z24
+	VFMADD231PS  Z24, Z23, Z17
+	VMOVUPS      Z17, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z18, Z18
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z18
+	VMOVUPS      Z18, (AX)
+	VMULPS       Z22, Z19, Z19
+	VMOVUPS      64(AX), Z24
+	VFMADD231PS  Z24, Z23, Z19
+	VMOVUPS      Z19, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z20, Z20
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z20
+	VMOVUPS      Z20, (AX)
+	VMULPS       Z22, Z21, Z21
+	VMOVUPS      64(AX), Z24
+	VFMADD231PS  Z24, Z23, Z21
+	VMOVUPS      Z21, 64(AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z22, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z22, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z22, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z22, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z22, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z22, Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z22, Z11, Z11
+	VMOVUPS Z11, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z22, Z13, Z13
+	VMOVUPS Z13, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z22, Z15, Z15
+	VMOVUPS Z15, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z22, Z17, Z17
+	VMOVUPS Z17, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z18, Z18
+	VMOVUPS Z18, (AX)
+	VMULPS  Z22, Z19, Z19
+	VMOVUPS Z19, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z20, Z20
+	VMOVUPS Z20, (AX)
+	VMULPS  Z22, Z21, Z21
+	VMOVUPS Z21, 64(AX)
+	JMP     next
+
+edge:
+	CMPQ DI, $0x00000010
+	JLE  edge1
+	JMP  edge2
+
+edge1:
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge1tail
+
+edge1loop:
+	PREFETCHT0       (CX)(DX*8)
+	PREFETCHT0       64(CX)(DX*8)
+	LEAQ             (BX)(SI*8), R8
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	PREFETCHT0       (R8)(SI*1)
+	PREFETCHT0       64(R8)(SI*1)
+	VMOVUPS.Z        (BX), K1, Z22
+	VFMADD231PS.BCST (CX), Z22, Z0
+	VFMADD231PS.BCST 4(CX), Z22, Z2
+	VFMADD231PS.BCST 8(CX), Z22, Z4
+	VFMADD231PS.BCST 12(CX), Z22, Z6
+	VFMADD231PS.BCST 16(CX), Z22, Z8
+	VFMADD231PS.BCST 20(CX), Z22, Z10
+	VFMADD231PS.BCST 24(CX), Z22, Z12
+	VFMADD231PS.BCST 28(CX), Z22, Z14
+	VFMADD231PS.BCST 32(CX), Z22, Z16
+	VFMADD231PS.BCST 36(CX), Z22, Z18
+	VFMADD231PS.BCST 40(CX), Z22, Z20
+	VMOVUPS.Z        (BX)(SI*1), K1, Z22
+	VFMADD231PS.BCST (CX)(DX*1), Z22, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z22, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z22, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z22, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z22, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z22, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z22, Z12
+	VFMADD231PS.BCST 28(CX)(DX*1), Z22, Z14
+	VFMADD231PS.BCST 32(CX)(DX*1), Z22, Z16
+	VFMADD231PS.BCST 36(CX)(DX*1), Z22, Z18
+	VFMADD231PS.BCST 40(CX)(DX*1), Z22, Z20
+	LEAQ             (CX)(DX*2), CX
+	LEAQ             (BX)(SI*2), BX
+	DECQ             DI
+	JNZ              edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVUPS.Z        (BX), K1, Z22
+	VFMADD231PS.BCST (CX), Z22, Z0
+	VFMADD231PS.BCST 4(CX), Z22, Z2
+	VFMADD231PS.BCST 8(CX), Z22, Z4
+	VFMADD231PS.BCST 12(CX), Z22, Z6
+	VFMADD231PS.BCST 16(CX), Z22, Z8
+	VFMADD231PS.BCST 20(CX), Z22, Z10
+	VFMADD231PS.BCST 24(CX), Z22, Z12
+	VFMADD231PS.BCST 28(CX), Z22, Z14
+	VFMADD231PS.BCST 32(CX), Z22, Z16
+	VFMADD231PS.BCST 36(CX), Z22, Z18
+	VFMADD231PS.BCST 40(CX), Z22, Z20
+	LEAQ             (CX)(DX*1), CX
+	LEAQ             (BX)(SI*1), BX
+	DECQ             AX
+	JNZ              edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Z22
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Z23
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z22, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z12
+	VMOVUPS      Z12, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z14
+	VMOVUPS      Z14, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z18
+	VMOVUPS      Z18, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z20, Z20
+	VMOVUPS.Z    (AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z20
+	VMOVUPS      Z20, K1, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z22, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z10, Z10
+	VMOVUPS Z10, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z12, Z12
+	VMOVUPS Z12, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z14, Z14
+	VMOVUPS Z14, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z16, Z16
+	VMOVUPS Z16, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z18, Z18
+	VMOVUPS Z18, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z20, Z20
+	VMOVUPS Z20, K1, (AX)
+	JMP     next
+
+edge2:
+	SUBQ  $0x00000010, DI
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge2tail
+
+edge2loop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	LEAQ         (BX)(SI*8), R8
+	PREFETCHT0   (R8)
+	PREFETCHT0   64(R8)
+	PREFETCHT0   (R8)(SI*1)
+	PREFETCHT0   64(R8)(SI*1)
+	VMOVUPS      (BX), Z22
+	VMOVUPS.Z    64(BX), K1, Z23
+	VBROADCASTSS (CX), Z24
+	VFMADD231PS  Z22, Z24, Z0
+	VFMADD231PS  Z23, Z24, Z1
+	VBROADCASTSS 4(CX), Z24
+	VFMADD231PS  Z22, Z24, Z2
+	VFMADD231PS  Z23, Z24, Z3
+	VBROADCASTSS 8(CX), Z24
+	VFMADD231PS  Z22, Z24, Z4
+	VFMADD231PS  Z23, Z24, Z5
+	VBROADCASTSS 12(CX), Z24
+	VFMADD231PS  Z22, Z24, Z6
+	VFMADD231PS  Z23, Z24, Z7
+	VBROADCASTSS 16(CX), Z24
+	VFMADD231PS  Z22, Z24, Z8
+	VFMADD231PS  Z23, Z24, Z9
+	VBROADCASTSS 20(CX), Z24
+	VFMADD231PS  Z22, Z24, Z10
+	VFMADD231PS  Z23, Z24, Z11
+	VBROADCASTSS 24(CX), Z24
+	VFMADD231PS  Z22, Z24, Z12
+	VFMADD231PS  Z23, Z24, Z13
+	VBROADCASTSS 28(CX), Z24
+	VFMADD231PS  Z22, Z24, Z14
+	VFMADD231PS  Z23, Z24, Z15
+	VBROADCASTSS 32(CX), Z24
+	VFMADD231PS  Z22, Z24, Z16
+	VFMADD231PS  Z23, Z24, Z17
+	VBROADCASTSS 36(CX), Z24
+	VFMADD231PS  Z22, Z24, Z18
+	VFMADD231PS  Z23, Z24, Z19
+	VBROADCASTSS 40(CX), Z24
+	VFMADD231PS  Z22, Z24, Z20
+	VFMADD231PS  Z23, Z24, Z21
+	VMOVUPS      (BX)(SI*1), Z22
+	VMOVUPS.Z    64(BX)(SI*1), K1, Z23
+	VBROADCASTSS (CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z0
+	VFMADD231PS  Z23, Z24, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z2
+	VFMADD231PS  Z23, Z24, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z4
+	VFMADD231PS  Z23, Z24, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z6
+	VFMADD231PS  Z23, Z24, Z7
+	VBROADCASTSS 16(CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z8
+	VFMADD231PS  Z23, Z24, Z9
+	VBROADCASTSS 20(CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z10
+	VFMADD231PS  Z23, Z24, Z11
+	VBROADCASTSS 24(CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z12
+	VFMADD231PS  Z23, Z24, Z13
+	VBROADCASTSS 28(CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z14
+	VFMADD231PS  Z23, Z24, Z15
+	VBROADCASTSS 32(CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z16
+	VFMADD231PS  Z23, Z24, Z17
+	VBROADCASTSS 36(CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z18
+	VFMADD231PS  Z23, Z24, Z19
+	VBROADCASTSS 40(CX)(DX*1), Z24
+	VFMADD231PS  Z22, Z24, Z20
+	VFMADD231PS  Z23, Z24, Z21
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge2loop
+
+edge2tail:
+	ANDQ $0x01, AX
+	JZ   edge2done
+
+edge2tailloop:
+	VMOVUPS      (BX), Z22
+	VMOVUPS.Z    64(BX), K1, Z23
+	VBROADCASTSS (CX), Z24
+	VFMADD231PS  Z22, Z24, Z0
+	VFMADD231PS  Z23, Z24, Z1
+	VBROADCASTSS 4(CX), Z24
+	VFMADD231PS  Z22, Z24, Z2
+	VFMADD231PS  Z23, Z24, Z3
+	VBROADCASTSS 8(CX), Z24
+	VFMADD231PS  Z22, Z24, Z4
+	VFMADD231PS  Z23, Z24, Z5
+	VBROADCASTSS 12(CX), Z24
+	VFMADD231PS  Z22, Z24, Z6
+	VFMADD231PS  Z23, Z24, Z7
+	VBROADCASTSS 16(CX), Z24
+	VFMADD231PS  Z22, Z24, Z8
+	VFMADD231PS  Z23, Z24, Z9
+	VBROADCASTSS 20(CX), Z24
+	VFMADD231PS  Z22, Z24, Z10
+	VFMADD231PS  Z23, Z24, Z11
+	VBROADCASTSS 24(CX), Z24
+	VFMADD231PS  Z22, Z24, Z12
+	VFMADD231PS  Z23, Z24, Z13
+	VBROADCASTSS 28(CX), Z24
+	VFMADD231PS  Z22, Z24, Z14
+	VFMADD231PS  Z23, Z24, Z15
+	VBROADCASTSS 32(CX), Z24
+	VFMADD231PS  Z22, Z24, Z16
+	VFMADD231PS  Z23, Z24, Z17
+	VBROADCASTSS 36(CX), Z24
+	VFMADD231PS  Z22, Z24, Z18
+	VFMADD231PS  Z23, Z24, Z19
+	VBROADCASTSS 40(CX), Z24
+	VFMADD231PS  Z22, Z24, Z20
+	VFMADD231PS  Z23, Z24, Z21
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge2tailloop
+
+edge2done:
+	VBROADCASTSS alpha+64(FP), Z22
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge2beta0
+	VBROADCASTSS beta+68(FP), Z23
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z22, Z0, Z0
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z22, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z2, Z2
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z22, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z4, Z4
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z22, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z6, Z6
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z22, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z8, Z8
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z22, Z9, Z9
+	VMOVUPS.Z    64(AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z10, Z10
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z22, Z11, Z11
+	VMOVUPS.Z    64(AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z12, Z12
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z22, Z13, Z13
+	VMOVUPS.Z    64(AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z14, Z14
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z22, Z15, Z15
+	VMOVUPS.Z    64(AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z15
+	VMOVUPS      Z15, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z16, Z16
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z22, Z17, Z17
+	VMOVUPS.Z    64(AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z17
+	VMOVUPS      Z17, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z18, Z18
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z18
+	VMOVUPS      Z18, (AX)
+	VMULPS       Z22, Z19, Z19
+	VMOVUPS.Z    64(AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z19
+	VMOVUPS      Z19, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z22, Z20, Z20
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z24, Z23, Z20
+	VMOVUPS      Z20, (AX)
+	VMULPS       Z22, Z21, Z21
+	VMOVUPS.Z    64(AX), K1, Z24
+	VFMADD231PS  Z24, Z23, Z21
+	VMOVUPS      Z21, K1, 64(AX)
+	JMP          next
+
+edge2beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z22, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z22, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z22, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z22, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z22, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z22, Z9, Z9
+	VMOVUPS Z9, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z22, Z11, Z11
+	VMOVUPS Z11, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z22, Z13, Z13
+	VMOVUPS Z13, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z22, Z15, Z15
+	VMOVUPS Z15, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z22, Z17, Z17
+	VMOVUPS Z17, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z18, Z18
+	VMOVUPS Z18, (AX)
+	VMULPS  Z22, Z19, Z19
+	VMOVUPS Z19, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z22, Z20, Z20
+	VMOVUPS Z20, (AX)
+	VMULPS  Z22, Z21, Z21
+	VMOVUPS Z21, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm14x32AVX512Q12(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·Sgemm14x32AVX512Q12(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	VPXORD     Z14, Z14, Z14
+	VPXORD     Z15, Z15, Z15
+	VPXORD     Z16, Z16, Z16
+	VPXORD     Z17, Z17, Z17
+	VPXORD     Z18, Z18, Z18
+	VPXORD     Z19, Z19, Z19
+	VPXORD     Z20, Z20, Z20
+	VPXORD     Z21, Z21, Z21
+	VPXORD     Z22, Z22, Z22
+	VPXORD     Z23, Z23, Z23
+	CMPQ       DI, $0x00000020
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	PREFETCHT0   128(CX)(DX*8)
+	LEAQ         (BX)(SI*8), R10
+	PREFETCHT0   (R10)
+	PREFETCHT0   64(R10)
+	PREFETCHT0   (R10)(SI*1)
+	PREFETCHT0   64(R10)(SI*1)
+	PREFETCHT0   (R10)(SI*2)
+	PREFETCHT0   64(R10)(SI*2)
+	PREFETCHT0   (R10)(R8*1)
+	PREFETCHT0   64(R10)(R8*1)
+	VMOVUPS      (BX), Z24
+	VMOVUPS      64(BX), Z25
+	VBROADCASTSS (CX), Z26
+	VFMADD231PS  Z24, Z26, Z0
+	VFMADD231PS  Z25, Z26, Z1
+	VBROADCASTSS 4(CX), Z26
+	VFMADD231PS  Z24, Z26, Z2
+	VFMADD231PS  Z25, Z26, Z3
+	VBROADCASTSS 8(CX), Z26
+	VFMADD231PS  Z24, Z26, Z4
+	VFMADD231PS  Z25, Z26, Z5
+	VBROADCASTSS 12(CX), Z26
+	VFMADD231PS  Z24, Z26, Z6
+	VFMADD231PS  Z25, Z26, Z7
+	VBROADCASTSS 16(CX), Z26
+	VFMADD231PS  Z24, Z26, Z8
+	VFMADD231PS  Z25, Z26, Z9
+	VBROADCASTSS 20(CX), Z26
+	VFMADD231PS  Z24, Z26, Z10
+	VFMADD231PS  Z25, Z26, Z11
+	VBROADCASTSS 24(CX), Z26
+	VFMADD231PS  Z24, Z26, Z12
+	VFMADD231PS  Z25, Z26, Z13
+	VBROADCASTSS 28(CX), Z26
+	VFMADD231PS  Z24, Z26, Z14
+	VFMADD231PS  Z25, Z26, Z15
+	VBROADCASTSS 32(CX), Z26
+	VFMADD231PS  Z24, Z26, Z16
+	VFMADD231PS  Z25, Z26, Z17
+	VBROADCASTSS 36(CX), Z26
+	VFMADD231PS  Z24, Z26, Z18
+	VFMADD231PS  Z25, Z26, Z19
+	VBROADCASTSS 40(CX), Z26
+	VFMADD231PS  Z24, Z26, Z20
+	VFMADD231PS  Z25, Z26, Z21
+	VBROADCASTSS 44(CX), Z26
+	VFMADD231PS  Z24, Z26, Z22
+	VFMADD231PS  Z25, Z26, Z23
+	VMOVUPS      (BX)(SI*1), Z24
+	VMOVUPS      64(BX)(SI*1), Z25
+	VBROADCASTSS (CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z0
+	VFMADD231PS  Z25, Z26, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z2
+	VFMADD231PS  Z25, Z26, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z4
+	VFMADD231PS  Z25, Z26, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z6
+	VFMADD231PS  Z25, Z26, Z7
+	VBROADCASTSS 16(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z8
+	VFMADD231PS  Z25, Z26, Z9
+	VBROADCASTSS 20(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z10
+	VFMADD231PS  Z25, Z26, Z11
+	VBROADCASTSS 24(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z12
+	VFMADD231PS  Z25, Z26, Z13
+	VBROADCASTSS 28(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z14
+	VFMADD231PS  Z25, Z26, Z15
+	VBROADCASTSS 32(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z16
+	VFMADD231PS  Z25, Z26, Z17
+	VBROADCASTSS 36(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z18
+	VFMADD231PS  Z25, Z26, Z19
+	VBROADCASTSS 40(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z20
+	VFMADD231PS  Z25, Z26, Z21
+	VBROADCASTSS 44(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z22
+	VFMADD231PS  Z25, Z26, Z23
+	VMOVUPS      (BX)(SI*2), Z24
+	VMOVUPS      64(BX)(SI*2), Z25
+	VBROADCASTSS (CX)(DX*2), Z26
+	VFMADD231PS  Z24, Z26, Z0
+	VFMADD231PS  Z25, Z26, Z1
+	VBROADCASTSS 4(CX)(DX*2), Z26
+	VFMADD231PS  Z24, Z26, Z2
+	VFMADD231PS  Z25, Z26, Z3
+	VBROADCASTSS 8(CX)(DX*2), Z26
+	VFMADD231PS  Z24, Z26, Z4
+	VFMADD231PS  Z25, Z26, Z5
+	VBROADCASTSS 12(CX)(DX*2), Z26
+	VFMADD231PS  Z24, Z26, Z6
+	VFMADD231PS  Z25, Z26, Z7
+	VBROADCASTSS 16(CX)(DX*2), Z26
+	VFMADD231PS  Z24, Z26, Z8
+	VFMADD231PS  Z25, Z26, Z9
+	VBROADCASTSS 20(CX)(DX*2), Z26
+	VFMADD231PS  Z24, Z26, Z10
+	VFMADD231PS  Z25, Z26, Z11
+	VBROADCASTSS 24(CX)(DX*2), Z26
+	VFMADD231PS  Z24, Z26, Z12
+	VFMADD231PS  Z25, Z26, Z13
+	VBROADCASTSS 28(CX)(DX*2), Z26
+	VFMADD231PS  Z24, Z26, Z14
+	VFMADD231PS  Z25, Z26, Z15
+	VBROADCASTSS 32(CX)(DX*2), Z26
+	VFMADD231PS  Z24, Z26, Z16
+	VFMADD231PS  Z25, Z26, Z17
+	VBROADCASTSS 36(CX)(DX*2), Z26
+	VFMADD231PS  Z24, Z26, Z18
+	VFMADD231PS  Z25, Z26, Z19
+	VBROADCASTSS 40(CX)(DX*2), Z26
+	VFMADD231PS  Z24, Z26, Z20
+	VFMADD231PS  Z25, Z26, Z21
+	VBROADCASTSS 44(CX)(DX*2), Z26
+	VFMADD231PS  Z24, Z26, Z22
+	VFMADD231PS  Z25, Z26, Z23
+	VMOVUPS      (BX)(R8*1), Z24
+	VMOVUPS      64(BX)(R8*1), Z25
+	VBROADCASTSS (CX)(DI*1), Z26
+	VFMADD231PS  Z24, Z26, Z0
+	VFMADD231PS  Z25, Z26, Z1
+	VBROADCASTSS 4(CX)(DI*1), Z26
+	VFMADD231PS  Z24, Z26, Z2
+	VFMADD231PS  Z25, Z26, Z3
+	VBROADCASTSS 8(CX)(DI*1), Z26
+	VFMADD231PS  Z24, Z26, Z4
+	VFMADD231PS  Z25, Z26, Z5
+	VBROADCASTSS 12(CX)(DI*1), Z26
+	VFMADD231PS  Z24, Z26, Z6
+	VFMADD231PS  Z25, Z26, Z7
+	VBROADCASTSS 16(CX)(DI*1), Z26
+	VFMADD231PS  Z24, Z26, Z8
+	VFMADD231PS  Z25, Z26, Z9
+	VBROADCASTSS 20(CX)(DI*1), Z26
+	VFMADD231PS  Z24, Z26, Z10
+	VFMADD231PS  Z25, Z26, Z11
+	VBROADCASTSS 24(CX)(DI*1), Z26
+	VFMADD231PS  Z24, Z26, Z12
+	VFMADD231PS  Z25, Z26, Z13
+	VBROADCASTSS 28(CX)(DI*1), Z26
+	VFMADD231PS  Z24, Z26, Z14
+	VFMADD231PS  Z25, Z26, Z15
+	VBROADCASTSS 32(CX)(DI*1), Z26
+	VFMADD231PS  Z24, Z26, Z16
+	VFMADD231PS  Z25, Z26, Z17
+	VBROADCASTSS 36(CX)(DI*1), Z26
+	VFMADD231PS  Z24, Z26, Z18
+	VFMADD231PS  Z25, Z26, Z19
+	VBROADCASTSS 40(CX)(DI*1), Z26
+	VFMADD231PS  Z24, Z26, Z20
+	VFMADD231PS  Z25, Z26, Z21
+	VBROADCASTSS 44(CX)(DI*1), Z26
+	VFMADD231PS  Z24, Z26, Z22
+	VFMADD231PS  Z25, Z26, Z23
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Z24
+	VMOVUPS      64(BX), Z25
+	VBROADCASTSS (CX), Z26
+	VFMADD231PS  Z24, Z26, Z0
+	VFMADD231PS  Z25, Z26, Z1
+	VBROADCASTSS 4(CX), Z26
+	VFMADD231PS  Z24, Z26, Z2
+	VFMADD231PS  Z25, Z26, Z3
+	VBROADCASTSS 8(CX), Z26
+	VFMADD231PS  Z24, Z26, Z4
+	VFMADD231PS  Z25, Z26, Z5
+	VBROADCASTSS 12(CX), Z26
+	VFMADD231PS  Z24, Z26, Z6
+	VFMADD231PS  Z25, Z26, Z7
+	VBROADCASTSS 16(CX), Z26
+	VFMADD231PS  Z24, Z26, Z8
+	VFMADD231PS  Z25, Z26, Z9
+	VBROADCASTSS 20(CX), Z26
+	VFMADD231PS  Z24, Z26, Z10
+	VFMADD231PS  Z25, Z26, Z11
+	VBROADCASTSS 24(CX), Z26
+	VFMADD231PS  Z24, Z26, Z12
+	VFMADD231PS  Z25, Z26, Z13
+	VBROADCASTSS 28(CX), Z26
+	VFMADD231PS  Z24, Z26, Z14
+	VFMADD231PS  Z25, Z26, Z15
+	VBROADCASTSS 32(CX), Z26
+	VFMADD231PS  Z24, Z26, Z16
+	VFMADD231PS  Z25, Z26, Z17
+	VBROADCASTSS 36(CX), Z26
+	VFMADD231PS  Z24, Z26, Z18
+	VFMADD231PS  Z25, Z26, Z19
+	VBROADCASTSS 40(CX), Z26
+	VFMADD231PS  Z24, Z26, Z20
+	VFMADD231PS  Z25, Z26, Z21
+	VBROADCASTSS 44(CX), Z26
+	VFMADD231PS  Z24, Z26, Z22
+	VFMADD231PS  Z25, Z26, Z23
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Z24
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Z25
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z24, Z0, Z0
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z24, Z1, Z1
+	VMOVUPS      64(AX), Z26
+	VFMADD231PS  Z26, Z25, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z2, Z2
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z24, Z3, Z3
+	VMOVUPS      64(AX), Z26
+	VFMADD231PS  Z26, Z25, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z4, Z4
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z24, Z5, Z5
+	VMOVUPS      64(AX), Z26
+	VFMADD231PS  Z26, Z25, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z6, Z6
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z24, Z7, Z7
+	VMOVUPS      64(AX), Z26
+	VFMADD231PS  Z26, Z25, Z7
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z8, Z8
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z24, Z9, Z9
+	VMOVUPS      64(AX), Z26
+	VFMADD231PS  Z26, Z25, Z9
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z10, Z10
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z24, Z11, Z11
+	VMOVUPS      64(AX), Z26
+	VFMADD231PS  Z26, Z25, Z11
+	VMOVUPS      Z11, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z12, Z12
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z24, Z13, Z13
+	VMOVUPS      64(AX), Z26
+	VFMADD231PS  Z26, Z25, Z13
+	VMOVUPS      Z13, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z14, Z14
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z24, Z15, Z15
+	VMOVUPS      64(AX), Z26
+	VFMADD231PS  Z26, Z25, Z15
+	VMOVUPS      Z15, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z16, Z16
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z24, Z17, Z17
+	VMOVUPS      64(AX), Z26
+	VFMADD231PS  Z26, Z25, Z17
+	VMOVUPS      Z17, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z18, Z18
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z18
+	VMOVUPS      Z18, (AX)
+	VMULPS       Z24, Z19, Z19
+	VMOVUPS      64(AX), Z26
+	VFMADD231PS  Z26, Z25, Z19
+	VMOVUPS      Z19, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z20, Z20
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z20
+	VMOVUPS      Z20, (AX)
+	VMULPS       Z24, Z21, Z21
+	VMOVUPS      64(AX), Z26
+	VFMADD231PS  Z26, Z25, Z21
+	VMOVUPS      Z21, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z22, Z22
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z22
+	VMOVUPS      Z22, (AX)
+	VMULPS       Z24, Z23, Z23
+	VMOVUPS      64(AX), Z26
+	VFMADD231PS  Z26, Z25, Z23
+	VMOVUPS      Z23, 64(AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z24, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z24, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z24, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z24, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z24, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z24, Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z24, Z11, Z11
+	VMOVUPS Z11, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z24, Z13, Z13
+	VMOVUPS Z13, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z24, Z15, Z15
+	VMOVUPS Z15, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z24, Z17, Z17
+	VMOVUPS Z17, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z18, Z18
+	VMOVUPS Z18, (AX)
+	VMULPS  Z24, Z19, Z19
+	VMOVUPS Z19, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z20, Z20
+	VMOVUPS Z20, (AX)
+	VMULPS  Z24, Z21, Z21
+	VMOVUPS Z21, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z22, Z22
+	VMOVUPS Z22, (AX)
+	VMULPS  Z24, Z23, Z23
+	VMOVUPS Z23, 64(AX)
+	JMP     next
+
+edge:
+	CMPQ DI, $0x00000010
+	JLE  edge1
+	JMP  edge2
+
+edge1:
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge1tail
+
+edge1loop:
+	PREFETCHT0       (CX)(DX*8)
+	PREFETCHT0       64(CX)(DX*8)
+	LEAQ             (BX)(SI*8), R8
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	PREFETCHT0       (R8)(SI*1)
+	PREFETCHT0       64(R8)(SI*1)
+	VMOVUPS.Z        (BX), K1, Z24
+	VFMADD231PS.BCST (CX), Z24, Z0
+	VFMADD231PS.BCST 4(CX), Z24, Z2
+	VFMADD231PS.BCST 8(CX), Z24, Z4
+	VFMADD231PS.BCST 12(CX), Z24, Z6
+	VFMADD231PS.BCST 16(CX), Z24, Z8
+	VFMADD231PS.BCST 20(CX), Z24, Z10
+	VFMADD231PS.BCST 24(CX), Z24, Z12
+	VFMADD231PS.BCST 28(CX), Z24, Z14
+	VFMADD231PS.BCST 32(CX), Z24, Z16
+	VFMADD231PS.BCST 36(CX), Z24, Z18
+	VFMADD231PS.BCST 40(CX), Z24, Z20
+	VFMADD231PS.BCST 44(CX), Z24, Z22
+	VMOVUPS.Z        (BX)(SI*1), K1, Z24
+	VFMADD231PS.BCST (CX)(DX*1), Z24, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z24, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z24, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z24, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z24, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z24, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z24, Z12
+	VFMADD231PS.BCST 28(CX)(DX*1), Z24, Z14
+	VFMADD231PS.BCST 32(CX)(DX*1), Z24, Z16
+	VFMADD231PS.BCST 36(CX)(DX*1), Z24, Z18
+	VFMADD231PS.BCST 40(CX)(DX*1), Z24, Z20
+	VFMADD231PS.BCST 44(CX)(DX*1), Z24, Z22
+	LEAQ             (CX)(DX*2), CX
+	LEAQ             (BX)(SI*2), BX
+	DECQ             DI
+	JNZ              edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVUPS.Z        (BX), K1, Z24
+	VFMADD231PS.BCST (CX), Z24, Z0
+	VFMADD231PS.BCST 4(CX), Z24, Z2
+	VFMADD231PS.BCST 8(CX), Z24, Z4
+	VFMADD231PS.BCST 12(CX), Z24, Z6
+	VFMADD231PS.BCST 16(CX), Z24, Z8
+	VFMADD231PS.BCST 20(CX), Z24, Z10
+	VFMADD231PS.BCST 24(CX), Z24, Z12
+	VFMADD231PS.BCST 28(CX), Z24, Z14
+	VFMADD231PS.BCST 32(CX), Z24, Z16
+	VFMADD231PS.BCST 36(CX), Z24, Z18
+	VFMADD231PS.BCST 40(CX), Z24, Z20
+	VFMADD231PS.BCST 44(CX), Z24, Z22
+	LEAQ             (CX)(DX*1), CX
+	LEAQ             (BX)(SI*1), BX
+	DECQ             AX
+	JNZ              edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Z24
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Z25
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z24, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z12
+	VMOVUPS      Z12, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z14
+	VMOVUPS      Z14, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z18
+	VMOVUPS      Z18, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z20, Z20
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z20
+	VMOVUPS      Z20, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z22, Z22
+	VMOVUPS.Z    (AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z22
+	VMOVUPS      Z22, K1, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z24, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z10, Z10
+	VMOVUPS Z10, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z12, Z12
+	VMOVUPS Z12, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z14, Z14
+	VMOVUPS Z14, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z16, Z16
+	VMOVUPS Z16, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z18, Z18
+	VMOVUPS Z18, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z20, Z20
+	VMOVUPS Z20, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z22, Z22
+	VMOVUPS Z22, K1, (AX)
+	JMP     next
+
+edge2:
+	SUBQ  $0x00000010, DI
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge2tail
+
+edge2loop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	LEAQ         (BX)(SI*8), R8
+	PREFETCHT0   (R8)
+	PREFETCHT0   64(R8)
+	PREFETCHT0   (R8)(SI*1)
+	PREFETCHT0   64(R8)(SI*1)
+	VMOVUPS      (BX), Z24
+	VMOVUPS.Z    64(BX), K1, Z25
+	VBROADCASTSS (CX), Z26
+	VFMADD231PS  Z24, Z26, Z0
+	VFMADD231PS  Z25, Z26, Z1
+	VBROADCASTSS 4(CX), Z26
+	VFMADD231PS  Z24, Z26, Z2
+	VFMADD231PS  Z25, Z26, Z3
+	VBROADCASTSS 8(CX), Z26
+	VFMADD231PS  Z24, Z26, Z4
+	VFMADD231PS  Z25, Z26, Z5
+	VBROADCASTSS 12(CX), Z26
+	VFMADD231PS  Z24, Z26, Z6
+	VFMADD231PS  Z25, Z26, Z7
+	VBROADCASTSS 16(CX), Z26
+	VFMADD231PS  Z24, Z26, Z8
+	VFMADD231PS  Z25, Z26, Z9
+	VBROADCASTSS 20(CX), Z26
+	VFMADD231PS  Z24, Z26, Z10
+	VFMADD231PS  Z25, Z26, Z11
+	VBROADCASTSS 24(CX), Z26
+	VFMADD231PS  Z24, Z26, Z12
+	VFMADD231PS  Z25, Z26, Z13
+	VBROADCASTSS 28(CX), Z26
+	VFMADD231PS  Z24, Z26, Z14
+	VFMADD231PS  Z25, Z26, Z15
+	VBROADCASTSS 32(CX), Z26
+	VFMADD231PS  Z24, Z26, Z16
+	VFMADD231PS  Z25, Z26, Z17
+	VBROADCASTSS 36(CX), Z26
+	VFMADD231PS  Z24, Z26, Z18
+	VFMADD231PS  Z25, Z26, Z19
+	VBROADCASTSS 40(CX), Z26
+	VFMADD231PS  Z24, Z26, Z20
+	VFMADD231PS  Z25, Z26, Z21
+	VBROADCASTSS 44(CX), Z26
+	VFMADD231PS  Z24, Z26, Z22
+	VFMADD231PS  Z25, Z26, Z23
+	VMOVUPS      (BX)(SI*1), Z24
+	VMOVUPS.Z    64(BX)(SI*1), K1, Z25
+	VBROADCASTSS (CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z0
+	VFMADD231PS  Z25, Z26, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z2
+	VFMADD231PS  Z25, Z26, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z4
+	VFMADD231PS  Z25, Z26, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z6
+	VFMADD231PS  Z25, Z26, Z7
+	VBROADCASTSS 16(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z8
+	VFMADD231PS  Z25, Z26, Z9
+	VBROADCASTSS 20(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z10
+	VFMADD231PS  Z25, Z26, Z11
+	VBROADCASTSS 24(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z12
+	VFMADD231PS  Z25, Z26, Z13
+	VBROADCASTSS 28(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z14
+	VFMADD231PS  Z25, Z26, Z15
+	VBROADCASTSS 32(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z16
+	VFMADD231PS  Z25, Z26, Z17
+	VBROADCASTSS 36(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z18
+	VFMADD231PS  Z25, Z26, Z19
+	VBROADCASTSS 40(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z20
+	VFMADD231PS  Z25, Z26, Z21
+	VBROADCASTSS 44(CX)(DX*1), Z26
+	VFMADD231PS  Z24, Z26, Z22
+	VFMADD231PS  Z25, Z26, Z23
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge2loop
+
+edge2tail:
+	ANDQ $0x01, AX
+	JZ   edge2done
+
+edge2tailloop:
+	VMOVUPS      (BX), Z24
+	VMOVUPS.Z    64(BX), K1, Z25
+	VBROADCASTSS (CX), Z26
+	VFMADD231PS  Z24, Z26, Z0
+	VFMADD231PS  Z25, Z26, Z1
+	VBROADCASTSS 4(CX), Z26
+	VFMADD231PS  Z24, Z26, Z2
+	VFMADD231PS  Z25, Z26, Z3
+	VBROADCASTSS 8(CX), Z26
+	VFMADD231PS  Z24, Z26, Z4
+	VFMADD231PS  Z25, Z26, Z5
+	VBROADCASTSS 12(CX), Z26
+	VFMADD231PS  Z24, Z26, Z6
+	VFMADD231PS  Z25, Z26, Z7
+	VBROADCASTSS 16(CX), Z26
+	VFMADD231PS  Z24, Z26, Z8
+	VFMADD231PS  Z25, Z26, Z9
+	VBROADCASTSS 20(CX), Z26
+	VFMADD231PS  Z24, Z26, Z10
+	VFMADD231PS  Z25, Z26, Z11
+	VBROADCASTSS 24(CX), Z26
+	VFMADD231PS  Z24, Z26, Z12
+	VFMADD231PS  Z25, Z26, Z13
+	VBROADCASTSS 28(CX), Z26
+	VFMADD231PS  Z24, Z26, Z14
+	VFMADD231PS  Z25, Z26, Z15
+	VBROADCASTSS 32(CX), Z26
+	VFMADD231PS  Z24, Z26, Z16
+	VFMADD231PS  Z25, Z26, Z17
+	VBROADCASTSS 36(CX), Z26
+	VFMADD231PS  Z24, Z26, Z18
+	VFMADD231PS  Z25, Z26, Z19
+	VBROADCASTSS 40(CX), Z26
+	VFMADD231PS  Z24, Z26, Z20
+	VFMADD231PS  Z25, Z26, Z21
+	VBROADCASTSS 44(CX), Z26
+	VFMADD231PS  Z24, Z26, Z22
+	VFMADD231PS  Z25, Z26, Z23
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge2tailloop
+
+edge2done:
+	VBROADCASTSS alpha+64(FP), Z24
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge2beta0
+	VBROADCASTSS beta+68(FP), Z25
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z24, Z0, Z0
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z24, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z2, Z2
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z24, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z4, Z4
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z24, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z6, Z6
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z24, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z8, Z8
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z24, Z9, Z9
+	VMOVUPS.Z    64(AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z10, Z10
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z24, Z11, Z11
+	VMOVUPS.Z    64(AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z12, Z12
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z24, Z13, Z13
+	VMOVUPS.Z    64(AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z14, Z14
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z24, Z15, Z15
+	VMOVUPS.Z    64(AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z15
+	VMOVUPS      Z15, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z16, Z16
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z24, Z17, Z17
+	VMOVUPS.Z    64(AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z17
+	VMOVUPS      Z17, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z18, Z18
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z18
+	VMOVUPS      Z18, (AX)
+	VMULPS       Z24, Z19, Z19
+	VMOVUPS.Z    64(AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z19
+	VMOVUPS      Z19, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z20, Z20
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z20
+	VMOVUPS      Z20, (AX)
+	VMULPS       Z24, Z21, Z21
+	VMOVUPS.Z    64(AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z21
+	VMOVUPS      Z21, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z24, Z22, Z22
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z26, Z25, Z22
+	VMOVUPS      Z22, (AX)
+	VMULPS       Z24, Z23, Z23
+	VMOVUPS.Z    64(AX), K1, Z26
+	VFMADD231PS  Z26, Z25, Z23
+	VMOVUPS      Z23, K1, 64(AX)
+	JMP          next
+
+edge2beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z24, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z24, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z24, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z24, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z24, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z24, Z9, Z9
+	VMOVUPS Z9, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z24, Z11, Z11
+	VMOVUPS Z11, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z24, Z13, Z13
+	VMOVUPS Z13, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z24, Z15, Z15
+	VMOVUPS Z15, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z24, Z17, Z17
+	VMOVUPS Z17, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z18, Z18
+	VMOVUPS Z18, (AX)
+	VMULPS  Z24, Z19, Z19
+	VMOVUPS Z19, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z20, Z20
+	VMOVUPS Z20, (AX)
+	VMULPS  Z24, Z21, Z21
+	VMOVUPS Z21, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z24, Z22, Z22
+	VMOVUPS Z22, (AX)
+	VMULPS  Z24, Z23, Z23
+	VMOVUPS Z23, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm14x32AVX512Q13(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·Sgemm14x32AVX512Q13(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	VPXORD     Z14, Z14, Z14
+	VPXORD     Z15, Z15, Z15
+	VPXORD     Z16, Z16, Z16
+	VPXORD     Z17, Z17, Z17
+	VPXORD     Z18, Z18, Z18
+	VPXORD     Z19, Z19, Z19
+	VPXORD     Z20, Z20, Z20
+	VPXORD     Z21, Z21, Z21
+	VPXORD     Z22, Z22, Z22
+	VPXORD     Z23, Z23, Z23
+	VPXORD     Z24, Z24, Z24
+	VPXORD     Z25, Z25, Z25
+	CMPQ       DI, $0x00000020
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	PREFETCHT0   128(CX)(DX*8)
+	PREFETCHT0   192(CX)(DX*8)
+	LEAQ         (BX)(SI*8), R10
+	PREFETCHT0   (R10)
+	PREFETCHT0   64(R10)
+	PREFETCHT0   (R10)(SI*1)
+	PREFETCHT0   64(R10)(SI*1)
+	PREFETCHT0   (R10)(SI*2)
+	PREFETCHT0   64(R10)(SI*2)
+	PREFETCHT0   (R10)(R8*1)
+	PREFETCHT0   64(R10)(R8*1)
+	VMOVUPS      (BX), Z26
+	VMOVUPS      64(BX), Z27
+	VBROADCASTSS (CX), Z28
+	VFMADD231PS  Z26, Z28, Z0
+	VFMADD231PS  Z27, Z28, Z1
+	VBROADCASTSS 4(CX), Z28
+	VFMADD231PS  Z26, Z28, Z2
+	VFMADD231PS  Z27, Z28, Z3
+	VBROADCASTSS 8(CX), Z28
+	VFMADD231PS  Z26, Z28, Z4
+	VFMADD231PS  Z27, Z28, Z5
+	VBROADCASTSS 12(CX), Z28
+	VFMADD231PS  Z26, Z28, Z6
+	VFMADD231PS  Z27, Z28, Z7
+	VBROADCASTSS 16(CX), Z28
+	VFMADD231PS  Z26, Z28, Z8
+	VFMADD231PS  Z27, Z28, Z9
+	VBROADCASTSS 20(CX), Z28
+	VFMADD231PS  Z26, Z28, Z10
+	VFMADD231PS  Z27, Z28, Z11
+	VBROADCASTSS 24(CX), Z28
+	VFMADD231PS  Z26, Z28, Z12
+	VFMADD231PS  Z27, Z28, Z13
+	VBROADCASTSS 28(CX), Z28
+	VFMADD231PS  Z26, Z28, Z14
+	VFMADD231PS  Z27, Z28, Z15
+	VBROADCASTSS 32(CX), Z28
+	VFMADD231PS  Z26, Z28, Z16
+	VFMADD231PS  Z27, Z28, Z17
+	VBROADCASTSS 36(CX), Z28
+	VFMADD231PS  Z26, Z28, Z18
+	VFMADD231PS  Z27, Z28, Z19
+	VBROADCASTSS 40(CX), Z28
+	VFMADD231PS  Z26, Z28, Z20
+	VFMADD231PS  Z27, Z28, Z21
+	VBROADCASTSS 44(CX), Z28
+	VFMADD231PS  Z26, Z28, Z22
+	VFMADD231PS  Z27, Z28, Z23
+	VBROADCASTSS 48(CX), Z28
+	VFMADD231PS  Z26, Z28, Z24
+	VFMADD231PS  Z27, Z28, Z25
+	VMOVUPS      (BX)(SI*1), Z26
+	VMOVUPS      64(BX)(SI*1), Z27
+	VBROADCASTSS (CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z0
+	VFMADD231PS  Z27, Z28, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z2
+	VFMADD231PS  Z27, Z28, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z4
+	VFMADD231PS  Z27, Z28, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z6
+	VFMADD231PS  Z27, Z28, Z7
+	VBROADCASTSS 16(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z8
+	VFMADD231PS  Z27, Z28, Z9
+	VBROADCASTSS 20(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z10
+	VFMADD231PS  Z27, Z28, Z11
+	VBROADCASTSS 24(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z12
+	VFMADD231PS  Z27, Z28, Z13
+	VBROADCASTSS 28(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z14
+	VFMADD231PS  Z27, Z28, Z15
+	VBROADCASTSS 32(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z16
+	VFMADD231PS  Z27, Z28, Z17
+	VBROADCASTSS 36(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z18
+	VFMADD231PS  Z27, Z28, Z19
+	VBROADCASTSS 40(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z20
+	VFMADD231PS  Z27, Z28, Z21
+	VBROADCASTSS 44(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z22
+	VFMADD231PS  Z27, Z28, Z23
+	VBROADCASTSS 48(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z24
+	VFMADD231PS  Z27, Z28, Z25
+	VMOVUPS      (BX)(SI*2), Z26
+	VMOVUPS      64(BX)(SI*2), Z27
+	VBROADCASTSS (CX)(DX*2), Z28
+	VFMADD231PS  Z26, Z28, Z0
+	VFMADD231PS  Z27, Z28, Z1
+	VBROADCASTSS 4(CX)(DX*2), Z28
+	VFMADD231PS  Z26, Z28, Z2
+	VFMADD231PS  Z27, Z28, Z3
+	VBROADCASTSS 8(CX)(DX*2), Z28
+	VFMADD231PS  Z26, Z28, Z4
+	VFMADD231PS  Z27, Z28, Z5
+	VBROADCASTSS 12(CX)(DX*2), Z28
+	VFMADD231PS  Z26, Z28, Z6
+	VFMADD231PS  Z27, Z28, Z7
+	VBROADCASTSS 16(CX)(DX*2), Z28
+	VFMADD231PS  Z26, Z28, Z8
+	VFMADD231PS  Z27, Z28, Z9
+	VBROADCASTSS 20(CX)(DX*2), Z28
+	VFMADD231PS  Z26, Z28, Z10
+	VFMADD231PS  Z27, Z28, Z11
+	VBROADCASTSS 24(CX)(DX*2), Z28
+	VFMADD231PS  Z26, Z28, Z12
+	VFMADD231PS  Z27, Z28, Z13
+	VBROADCASTSS 28(CX)(DX*2), Z28
+	VFMADD231PS  Z26, Z28, Z14
+	VFMADD231PS  Z27, Z28, Z15
+	VBROADCASTSS 32(CX)(DX*2), Z28
+	VFMADD231PS  Z26, Z28, Z16
+	VFMADD231PS  Z27, Z28, Z17
+	VBROADCASTSS 36(CX)(DX*2), Z28
+	VFMADD231PS  Z26, Z28, Z18
+	VFMADD231PS  Z27, Z28, Z19
+	VBROADCASTSS 40(CX)(DX*2), Z28
+	VFMADD231PS  Z26, Z28, Z20
+	VFMADD231PS  Z27, Z28, Z21
+	VBROADCASTSS 44(CX)(DX*2), Z28
+	VFMADD231PS  Z26, Z28, Z22
+	VFMADD231PS  Z27, Z28, Z23
+	VBROADCASTSS 48(CX)(DX*2), Z28
+	VFMADD231PS  Z26, Z28, Z24
+	VFMADD231PS  Z27, Z28, Z25
+	VMOVUPS      (BX)(R8*1), Z26
+	VMOVUPS      64(BX)(R8*1), Z27
+	VBROADCASTSS (CX)(DI*1), Z28
+	VFMADD231PS  Z26, Z28, Z0
+	VFMADD231PS  Z27, Z28, Z1
+	VBROADCASTSS 4(CX)(DI*1), Z28
+	VFMADD231PS  Z26, Z28, Z2
+	VFMADD231PS  Z27, Z28, Z3
+	VBROADCASTSS 8(CX)(DI*1), Z28
+	VFMADD231PS  Z26, Z28, Z4
+	VFMADD231PS  Z27, Z28, Z5
+	VBROADCASTSS 12(CX)(DI*1), Z28
+	VFMADD231PS  Z26, Z28, Z6
+	VFMADD231PS  Z27, Z28, Z7
+	VBROADCASTSS 16(CX)(DI*1), Z28
+	VFMADD231PS  Z26, Z28, Z8
+	VFMADD231PS  Z27, Z28, Z9
+	VBROADCASTSS 20(CX)(DI*1), Z28
+	VFMADD231PS  Z26, Z28, Z10
+	VFMADD231PS  Z27, Z28, Z11
+	VBROADCASTSS 24(CX)(DI*1), Z28
+	VFMADD231PS  Z26, Z28, Z12
+	VFMADD231PS  Z27, Z28, Z13
+	VBROADCASTSS 28(CX)(DI*1), Z28
+	VFMADD231PS  Z26, Z28, Z14
+	VFMADD231PS  Z27, Z28, Z15
+	VBROADCASTSS 32(CX)(DI*1), Z28
+	VFMADD231PS  Z26, Z28, Z16
+	VFMADD231PS  Z27, Z28, Z17
+	VBROADCASTSS 36(CX)(DI*1), Z28
+	VFMADD231PS  Z26, Z28, Z18
+	VFMADD231PS  Z27, Z28, Z19
+	VBROADCASTSS 40(CX)(DI*1), Z28
+	VFMADD231PS  Z26, Z28, Z20
+	VFMADD231PS  Z27, Z28, Z21
+	VBROADCASTSS 44(CX)(DI*1), Z28
+	VFMADD231PS  Z26, Z28, Z22
+	VFMADD231PS  Z27, Z28, Z23
+	VBROADCASTSS 48(CX)(DI*1), Z28
+	VFMADD231PS  Z26, Z28, Z24
+	VFMADD231PS  Z27, Z28, Z25
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Z26
+	VMOVUPS      64(BX), Z27
+	VBROADCASTSS (CX), Z28
+	VFMADD231PS  Z26, Z28, Z0
+	VFMADD231PS  Z27, Z28, Z1
+	VBROADCASTSS 4(CX), Z28
+	VFMADD231PS  Z26, Z28, Z2
+	VFMADD231PS  Z27, Z28, Z3
+	VBROADCASTSS 8(CX), Z28
+	VFMADD231PS  Z26, Z28, Z4
+	VFMADD231PS  Z27, Z28, Z5
+	VBROADCASTSS 12(CX), Z28
+	VFMADD231PS  Z26, Z28, Z6
+	VFMADD231PS  Z27, Z28, Z7
+	VBROADCASTSS 16(CX), Z28
+	VFMADD231PS  Z26, Z28, Z8
+	VFMADD231PS  Z27, Z28, Z9
+	VBROADCASTSS 20(CX), Z28
+	VFMADD231PS  Z26, Z28, Z10
+	VFMADD231PS  Z27, Z28, Z11
+	VBROADCASTSS 24(CX), Z28
+	VFMADD231PS  Z26, Z28, Z12
+	VFMADD231PS  Z27, Z28, Z13
+	VBROADCASTSS 28(CX), Z28
+	VFMADD231PS  Z26, Z28, Z14
+	VFMADD231PS  Z27, Z28, Z15
+	VBROADCASTSS 32(CX), Z28
+	VFMADD231PS  Z26, Z28, Z16
+	VFMADD231PS  Z27, Z28, Z17
+	VBROADCASTSS 36(CX), Z28
+	VFMADD231PS  Z26, Z28, Z18
+	VFMADD231PS  Z27, Z28, Z19
+	VBROADCASTSS 40(CX), Z28
+	VFMADD231PS  Z26, Z28, Z20
+	VFMADD231PS  Z27, Z28, Z21
+	VBROADCASTSS 44(CX), Z28
+	VFMADD231PS  Z26, Z28, Z22
+	VFMADD231PS  Z27, Z28, Z23
+	VBROADCASTSS 48(CX), Z28
+	VFMADD231PS  Z26, Z28, Z24
+	VFMADD231PS  Z27, Z28, Z25
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Z26
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Z27
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z26, Z0, Z0
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z26, Z1, Z1
+	VMOVUPS      64(AX), Z28
+	VFMADD231PS  Z28, Z27, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z2, Z2
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z26, Z3, Z3
+	VMOVUPS      64(AX), Z28
+	VFMADD231PS  Z28, Z27, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z4, Z4
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z26, Z5, Z5
+	VMOVUPS      64(AX), Z28
+	VFMADD231PS  Z28, Z27, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z6, Z6
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z26, Z7, Z7
+	VMOVUPS      64(AX), Z28
+	VFMADD231PS  Z28, Z27, Z7
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z8, Z8
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z26, Z9, Z9
+	VMOVUPS      64(AX), Z28
+	VFMADD231PS  Z28, Z27, Z9
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z10, Z10
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z26, Z11, Z11
+	VMOVUPS      64(AX), Z28
+	VFMADD231PS  Z28, Z27, Z11
+	VMOVUPS      Z11, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z12, Z12
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z26, Z13, Z13
+	VMOVUPS      64(AX), Z28
+	VFMADD231PS  Z28, Z27, Z13
+	VMOVUPS      Z13, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z14, Z14
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z26, Z15, Z15
+	VMOVUPS      64(AX), Z28
+	VFMADD231PS  Z28, Z27, Z15
+	VMOVUPS      Z15, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z16, Z16
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z26, Z17, Z17
+	VMOVUPS      64(AX), Z28
+	VFMADD231PS  Z28, Z27, Z17
+	VMOVUPS      Z17, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z18, Z18
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z18
+	VMOVUPS      Z18, (AX)
+	VMULPS       Z26, Z19, Z19
+	VMOVUPS      64(AX), Z28
+	VFMADD231PS  Z28, Z27, Z19
+	VMOVUPS      Z19, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z20, Z20
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z20
+	VMOVUPS      Z20, (AX)
+	VMULPS       Z26, Z21, Z21
+	VMOVUPS      64(AX), Z28
+	VFMADD231PS  Z28, Z27, Z21
+	VMOVUPS      Z21, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z22, Z22
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z22
+	VMOVUPS      Z22, (AX)
+	VMULPS       Z26, Z23, Z23
+	VMOVUPS      64(AX), Z28
+	VFMADD231PS  Z28, Z27, Z23
+	VMOVUPS      Z23, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z24, Z24
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z24
+	VMOVUPS      Z24, (AX)
+	VMULPS       Z26, Z25, Z25
+	VMOVUPS      64(AX), Z28
+	VFMADD231PS  Z28, Z27, Z25
+	VMOVUPS      Z25, 64(AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z26, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z26, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z26, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z26, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z26, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z26, Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z26, Z11, Z11
+	VMOVUPS Z11, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z26, Z13, Z13
+	VMOVUPS Z13, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z26, Z15, Z15
+	VMOVUPS Z15, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z26, Z17, Z17
+	VMOVUPS Z17, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z18, Z18
+	VMOVUPS Z18, (AX)
+	VMULPS  Z26, Z19, Z19
+	VMOVUPS Z19, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z20, Z20
+	VMOVUPS Z20, (AX)
+	VMULPS  Z26, Z21, Z21
+	VMOVUPS Z21, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z22, Z22
+	VMOVUPS Z22, (AX)
+	VMULPS  Z26, Z23, Z23
+	VMOVUPS Z23, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z24, Z24
+	VMOVUPS Z24, (AX)
+	VMULPS  Z26, Z25, Z25
+	VMOVUPS Z25, 64(AX)
+	JMP     next
+
+edge:
+	CMPQ DI, $0x00000010
+	JLE  edge1
+	JMP  edge2
+
+edge1:
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge1tail
+
+edge1loop:
+	PREFETCHT0       (CX)(DX*8)
+	PREFETCHT0       64(CX)(DX*8)
+	LEAQ             (BX)(SI*8), R8
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	PREFETCHT0       (R8)(SI*1)
+	PREFETCHT0       64(R8)(SI*1)
+	VMOVUPS.Z        (BX), K1, Z26
+	VFMADD231PS.BCST (CX), Z26, Z0
+	VFMADD231PS.BCST 4(CX), Z26, Z2
+	VFMADD231PS.BCST 8(CX), Z26, Z4
+	VFMADD231PS.BCST 12(CX), Z26, Z6
+	VFMADD231PS.BCST 16(CX), Z26, Z8
+	VFMADD231PS.BCST 20(CX), Z26, Z10
+	VFMADD231PS.BCST 24(CX), Z26, Z12
+	VFMADD231PS.BCST 28(CX), Z26, Z14
+	VFMADD231PS.BCST 32(CX), Z26, Z16
+	VFMADD231PS.BCST 36(CX), Z26, Z18
+	VFMADD231PS.BCST 40(CX), Z26, Z20
+	VFMADD231PS.BCST 44(CX), Z26, Z22
+	VFMADD231PS.BCST 48(CX), Z26, Z24
+	VMOVUPS.Z        (BX)(SI*1), K1, Z26
+	VFMADD231PS.BCST (CX)(DX*1), Z26, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z26, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z26, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z26, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z26, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z26, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z26, Z12
+	VFMADD231PS.BCST 28(CX)(DX*1), Z26, Z14
+	VFMADD231PS.BCST 32(CX)(DX*1), Z26, Z16
+	VFMADD231PS.BCST 36(CX)(DX*1), Z26, Z18
+	VFMADD231PS.BCST 40(CX)(DX*1), Z26, Z20
+	VFMADD231PS.BCST 44(CX)(DX*1), Z26, Z22
+	VFMADD231PS.BCST 48(CX)(DX*1), Z26, Z24
+	LEAQ             (CX)(DX*2), CX
+	LEAQ             (BX)(SI*2), BX
+	DECQ             DI
+	JNZ              edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVUPS.Z        (BX), K1, Z26
+	VFMADD231PS.BCST (CX), Z26, Z0
+	VFMADD231PS.BCST 4(CX), Z26, Z2
+	VFMADD231PS.BCST 8(CX), Z26, Z4
+	VFMADD231PS.BCST 12(CX), Z26, Z6
+	VFMADD231PS.BCST 16(CX), Z26, Z8
+	VFMADD231PS.BCST 20(CX), Z26, Z10
+	VFMADD231PS.BCST 24(CX), Z26, Z12
+	VFMADD231PS.BCST 28(CX), Z26, Z14
+	VFMADD231PS.BCST 32(CX), Z26, Z16
+	VFMADD231PS.BCST 36(CX), Z26, Z18
+	VFMADD231PS.BCST 40(CX), Z26, Z20
+	VFMADD231PS.BCST 44(CX), Z26, Z22
+	VFMADD231PS.BCST 48(CX), Z26, Z24
+	LEAQ             (CX)(DX*1), CX
+	LEAQ             (BX)(SI*1), BX
+	DECQ             AX
+	JNZ              edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Z26
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Z27
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z26, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z12
+	VMOVUPS      Z12, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z14
+	VMOVUPS      Z14, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z18
+	VMOVUPS      Z18, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z20, Z20
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z20
+	VMOVUPS      Z20, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z22, Z22
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z22
+	VMOVUPS      Z22, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z24, Z24
+	VMOVUPS.Z    (AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z24
+	VMOVUPS      Z24, K1, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z26, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z10, Z10
+	VMOVUPS Z10, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z12, Z12
+	VMOVUPS Z12, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z14, Z14
+	VMOVUPS Z14, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z16, Z16
+	VMOVUPS Z16, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z18, Z18
+	VMOVUPS Z18, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z20, Z20
+	VMOVUPS Z20, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z22, Z22
+	VMOVUPS Z22, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z24, Z24
+	VMOVUPS Z24, K1, (AX)
+	JMP     next
+
+edge2:
+	SUBQ  $0x00000010, DI
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge2tail
+
+edge2loop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	LEAQ         (BX)(SI*8), R8
+	PREFETCHT0   (R8)
+	PREFETCHT0   64(R8)
+	PREFETCHT0   (R8)(SI*1)
+	PREFETCHT0   64(R8)(SI*1)
+	VMOVUPS      (BX), Z26
+	VMOVUPS.Z    64(BX), K1, Z27
+	VBROADCASTSS (CX), Z28
+	VFMADD231PS  Z26, Z28, Z0
+	VFMADD231PS  Z27, Z28, Z1
+	VBROADCASTSS 4(CX), Z28
+	VFMADD231PS  Z26, Z28, Z2
+	VFMADD231PS  Z27, Z28, Z3
+	VBROADCASTSS 8(CX), Z28
+	VFMADD231PS  Z26, Z28, Z4
+	VFMADD231PS  Z27, Z28, Z5
+	VBROADCASTSS 12(CX), Z28
+	VFMADD231PS  Z26, Z28, Z6
+	VFMADD231PS  Z27, Z28, Z7
+	VBROADCASTSS 16(CX), Z28
+	VFMADD231PS  Z26, Z28, Z8
+	VFMADD231PS  Z27, Z28, Z9
+	VBROADCASTSS 20(CX), Z28
+	VFMADD231PS  Z26, Z28, Z10
+	VFMADD231PS  Z27, Z28, Z11
+	VBROADCASTSS 24(CX), Z28
+	VFMADD231PS  Z26, Z28, Z12
+	VFMADD231PS  Z27, Z28, Z13
+	VBROADCASTSS 28(CX), Z28
+	VFMADD231PS  Z26, Z28, Z14
+	VFMADD231PS  Z27, Z28, Z15
+	VBROADCASTSS 32(CX), Z28
+	VFMADD231PS  Z26, Z28, Z16
+	VFMADD231PS  Z27, Z28, Z17
+	VBROADCASTSS 36(CX), Z28
+	VFMADD231PS  Z26, Z28, Z18
+	VFMADD231PS  Z27, Z28, Z19
+	VBROADCASTSS 40(CX), Z28
+	VFMADD231PS  Z26, Z28, Z20
+	VFMADD231PS  Z27, Z28, Z21
+	VBROADCASTSS 44(CX), Z28
+	VFMADD231PS  Z26, Z28, Z22
+	VFMADD231PS  Z27, Z28, Z23
+	VBROADCASTSS 48(CX), Z28
+	VFMADD231PS  Z26, Z28, Z24
+	VFMADD231PS  Z27, Z28, Z25
+	VMOVUPS      (BX)(SI*1), Z26
+	VMOVUPS.Z    64(BX)(SI*1), K1, Z27
+	VBROADCASTSS (CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z0
+	VFMADD231PS  Z27, Z28, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z2
+	VFMADD231PS  Z27, Z28, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z4
+	VFMADD231PS  Z27, Z28, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z6
+	VFMADD231PS  Z27, Z28, Z7
+	VBROADCASTSS 16(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z8
+	VFMADD231PS  Z27, Z28, Z9
+	VBROADCASTSS 20(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z10
+	VFMADD231PS  Z27, Z28, Z11
+	VBROADCASTSS 24(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z12
+	VFMADD231PS  Z27, Z28, Z13
+	VBROADCASTSS 28(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z14
+	VFMADD231PS  Z27, Z28, Z15
+	VBROADCASTSS 32(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z16
+	VFMADD231PS  Z27, Z28, Z17
+	VBROADCASTSS 36(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z18
+	VFMADD231PS  Z27, Z28, Z19
+	VBROADCASTSS 40(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z20
+	VFMADD231PS  Z27, Z28, Z21
+	VBROADCASTSS 44(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z22
+	VFMADD231PS  Z27, Z28, Z23
+	VBROADCASTSS 48(CX)(DX*1), Z28
+	VFMADD231PS  Z26, Z28, Z24
+	VFMADD231PS  Z27, Z28, Z25
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge2loop
+
+edge2tail:
+	ANDQ $0x01, AX
+	JZ   edge2done
+
+edge2tailloop:
+	VMOVUPS      (BX), Z26
+	VMOVUPS.Z    64(BX), K1, Z27
+	VBROADCASTSS (CX), Z28
+	VFMADD231PS  Z26, Z28, Z0
+	VFMADD231PS  Z27, Z28, Z1
+	VBROADCASTSS 4(CX), Z28
+	VFMADD231PS  Z26, Z28, Z2
+	VFMADD231PS  Z27, Z28, Z3
+	VBROADCASTSS 8(CX), Z28
+	VFMADD231PS  Z26, Z28, Z4
+	VFMADD231PS  Z27, Z28, Z5
+	VBROADCASTSS 12(CX), Z28
+	VFMADD231PS  Z26, Z28, Z6
+	VFMADD231PS  Z27, Z28, Z7
+	VBROADCASTSS 16(CX), Z28
+	VFMADD231PS  Z26, Z28, Z8
+	VFMADD231PS  Z27, Z28, Z9
+	VBROADCASTSS 20(CX), Z28
+	VFMADD231PS  Z26, Z28, Z10
+	VFMADD231PS  Z27, Z28, Z11
+	VBROADCASTSS 24(CX), Z28
+	VFMADD231PS  Z26, Z28, Z12
+	VFMADD231PS  Z27, Z28, Z13
+	VBROADCASTSS 28(CX), Z28
+	VFMADD231PS  Z26, Z28, Z14
+	VFMADD231PS  Z27, Z28, Z15
+	VBROADCASTSS 32(CX), Z28
+	VFMADD231PS  Z26, Z28, Z16
+	VFMADD231PS  Z27, Z28, Z17
+	VBROADCASTSS 36(CX), Z28
+	VFMADD231PS  Z26, Z28, Z18
+	VFMADD231PS  Z27, Z28, Z19
+	VBROADCASTSS 40(CX), Z28
+	VFMADD231PS  Z26, Z28, Z20
+	VFMADD231PS  Z27, Z28, Z21
+	VBROADCASTSS 44(CX), Z28
+	VFMADD231PS  Z26, Z28, Z22
+	VFMADD231PS  Z27, Z28, Z23
+	VBROADCASTSS 48(CX), Z28
+	VFMADD231PS  Z26, Z28, Z24
+	VFMADD231PS  Z27, Z28, Z25
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge2tailloop
+
+edge2done:
+	VBROADCASTSS alpha+64(FP), Z26
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge2beta0
+	VBROADCASTSS beta+68(FP), Z27
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z26, Z0, Z0
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z26, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z2, Z2
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z26, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z4, Z4
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z26, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z6, Z6
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z26, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z8, Z8
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z26, Z9, Z9
+	VMOVUPS.Z    64(AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z10, Z10
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z26, Z11, Z11
+	VMOVUPS.Z    64(AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z12, Z12
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z26, Z13, Z13
+	VMOVUPS.Z    64(AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z14, Z14
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z26, Z15, Z15
+	VMOVUPS.Z    64(AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z15
+	VMOVUPS      Z15, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z16, Z16
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z26, Z17, Z17
+	VMOVUPS.Z    64(AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z17
+	VMOVUPS      Z17, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z18, Z18
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z18
+	VMOVUPS      Z18, (AX)
+	VMULPS       Z26, Z19, Z19
+	VMOVUPS.Z    64(AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z19
+	VMOVUPS      Z19, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z20, Z20
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z20
+	VMOVUPS      Z20, (AX)
+	VMULPS       Z26, Z21, Z21
+	VMOVUPS.Z    64(AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z21
+	VMOVUPS      Z21, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z22, Z22
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z22
+	VMOVUPS      Z22, (AX)
+	VMULPS       Z26, Z23, Z23
+	VMOVUPS.Z    64(AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z23
+	VMOVUPS      Z23, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z26, Z24, Z24
+	VMOVUPS      (AX), Z28
+	VFMADD231PS  Z28, Z27, Z24
+	VMOVUPS      Z24, (AX)
+	VMULPS       Z26, Z25, Z25
+	VMOVUPS.Z    64(AX), K1, Z28
+	VFMADD231PS  Z28, Z27, Z25
+	VMOVUPS      Z25, K1, 64(AX)
+	JMP          next
+
+edge2beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z26, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z26, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z26, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z26, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z26, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z26, Z9, Z9
+	VMOVUPS Z9, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z26, Z11, Z11
+	VMOVUPS Z11, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z26, Z13, Z13
+	VMOVUPS Z13, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z26, Z15, Z15
+	VMOVUPS Z15, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z26, Z17, Z17
+	VMOVUPS Z17, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z18, Z18
+	VMOVUPS Z18, (AX)
+	VMULPS  Z26, Z19, Z19
+	VMOVUPS Z19, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z20, Z20
+	VMOVUPS Z20, (AX)
+	VMULPS  Z26, Z21, Z21
+	VMOVUPS Z21, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z22, Z22
+	VMOVUPS Z22, (AX)
+	VMULPS  Z26, Z23, Z23
+	VMOVUPS Z23, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z26, Z24, Z24
+	VMOVUPS Z24, (AX)
+	VMULPS  Z26, Z25, Z25
+	VMOVUPS Z25, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
+// func Sgemm14x32AVX512Q14(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
+// Requires: AVX, AVX512F, BMI2, MMX+
+TEXT ·Sgemm14x32AVX512Q14(SB), NOSPLIT, $0-104
+top:
+	MOVQ       k+0(FP), AX
+	MOVQ       a+8(FP), CX
+	MOVQ       sa+16(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b+24(FP), BX
+	MOVQ       sb+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nr+56(FP), DI
+	MOVQ       c+40(FP), R8
+	MOVQ       ldc+48(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       R9, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	VPXORD     Z14, Z14, Z14
+	VPXORD     Z15, Z15, Z15
+	VPXORD     Z16, Z16, Z16
+	VPXORD     Z17, Z17, Z17
+	VPXORD     Z18, Z18, Z18
+	VPXORD     Z19, Z19, Z19
+	VPXORD     Z20, Z20, Z20
+	VPXORD     Z21, Z21, Z21
+	VPXORD     Z22, Z22, Z22
+	VPXORD     Z23, Z23, Z23
+	VPXORD     Z24, Z24, Z24
+	VPXORD     Z25, Z25, Z25
+	VPXORD     Z26, Z26, Z26
+	VPXORD     Z27, Z27, Z27
+	CMPQ       DI, $0x00000020
+	JNE        edge
+	LEAQ       (DX)(DX*2), DI
+	LEAQ       (SI)(SI*2), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
+	JZ         fulltail
+
+fullloop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	PREFETCHT0   128(CX)(DX*8)
+	PREFETCHT0   192(CX)(DX*8)
+	LEAQ         (BX)(SI*8), R10
+	PREFETCHT0   (R10)
+	PREFETCHT0   64(R10)
+	PREFETCHT0   (R10)(SI*1)
+	PREFETCHT0   64(R10)(SI*1)
+	PREFETCHT0   (R10)(SI*2)
+	PREFETCHT0   64(R10)(SI*2)
+	PREFETCHT0   (R10)(R8*1)
+	PREFETCHT0   64(R10)(R8*1)
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	VBROADCASTSS 36(CX), Z30
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	VBROADCASTSS 40(CX), Z30
+	VFMADD231PS  Z28, Z30, Z20
+	VFMADD231PS  Z29, Z30, Z21
+	VBROADCASTSS 44(CX), Z30
+	VFMADD231PS  Z28, Z30, Z22
+	VFMADD231PS  Z29, Z30, Z23
+	VBROADCASTSS 48(CX), Z30
+	VFMADD231PS  Z28, Z30, Z24
+	VFMADD231PS  Z29, Z30, Z25
+	VBROADCASTSS 52(CX), Z30
+	VFMADD231PS  Z28, Z30, Z26
+	VFMADD231PS  Z29, Z30, Z27
+	VMOVUPS      (BX)(SI*1), Z28
+	VMOVUPS      64(BX)(SI*1), Z29
+	VBROADCASTSS (CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	VBROADCASTSS 36(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	VBROADCASTSS 40(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z20
+	VFMADD231PS  Z29, Z30, Z21
+	VBROADCASTSS 44(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z22
+	VFMADD231PS  Z29, Z30, Z23
+	VBROADCASTSS 48(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z24
+	VFMADD231PS  Z29, Z30, Z25
+	VBROADCASTSS 52(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z26
+	VFMADD231PS  Z29, Z30, Z27
+	VMOVUPS      (BX)(SI*2), Z28
+	VMOVUPS      64(BX)(SI*2), Z29
+	VBROADCASTSS (CX)(DX*2), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX)(DX*2), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX)(DX*2), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX)(DX*2), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX)(DX*2), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX)(DX*2), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX)(DX*2), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX)(DX*2), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(CX)(DX*2), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	VBROADCASTSS 36(CX)(DX*2), Z30
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	VBROADCASTSS 40(CX)(DX*2), Z30
+	VFMADD231PS  Z28, Z30, Z20
+	VFMADD231PS  Z29, Z30, Z21
+	VBROADCASTSS 44(CX)(DX*2), Z30
+	VFMADD231PS  Z28, Z30, Z22
+	VFMADD231PS  Z29, Z30, Z23
+	VBROADCASTSS 48(CX)(DX*2), Z30
+	VFMADD231PS  Z28, Z30, Z24
+	VFMADD231PS  Z29, Z30, Z25
+	VBROADCASTSS 52(CX)(DX*2), Z30
+	VFMADD231PS  Z28, Z30, Z26
+	VFMADD231PS  Z29, Z30, Z27
+	VMOVUPS      (BX)(R8*1), Z28
+	VMOVUPS      64(BX)(R8*1), Z29
+	VBROADCASTSS (CX)(DI*1), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX)(DI*1), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX)(DI*1), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX)(DI*1), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX)(DI*1), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX)(DI*1), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX)(DI*1), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX)(DI*1), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(CX)(DI*1), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	VBROADCASTSS 36(CX)(DI*1), Z30
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	VBROADCASTSS 40(CX)(DI*1), Z30
+	VFMADD231PS  Z28, Z30, Z20
+	VFMADD231PS  Z29, Z30, Z21
+	VBROADCASTSS 44(CX)(DI*1), Z30
+	VFMADD231PS  Z28, Z30, Z22
+	VFMADD231PS  Z29, Z30, Z23
+	VBROADCASTSS 48(CX)(DI*1), Z30
+	VFMADD231PS  Z28, Z30, Z24
+	VFMADD231PS  Z29, Z30, Z25
+	VBROADCASTSS 52(CX)(DI*1), Z30
+	VFMADD231PS  Z28, Z30, Z26
+	VFMADD231PS  Z29, Z30, Z27
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (BX)(SI*4), BX
+	DECQ         R9
+	JNZ          fullloop
+
+fulltail:
+	ANDQ $0x03, AX
+	JZ   fulldone
+
+fulltailloop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS      64(BX), Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	VBROADCASTSS 36(CX), Z30
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	VBROADCASTSS 40(CX), Z30
+	VFMADD231PS  Z28, Z30, Z20
+	VFMADD231PS  Z29, Z30, Z21
+	VBROADCASTSS 44(CX), Z30
+	VFMADD231PS  Z28, Z30, Z22
+	VFMADD231PS  Z29, Z30, Z23
+	VBROADCASTSS 48(CX), Z30
+	VFMADD231PS  Z28, Z30, Z24
+	VFMADD231PS  Z29, Z30, Z25
+	VBROADCASTSS 52(CX), Z30
+	VFMADD231PS  Z28, Z30, Z26
+	VFMADD231PS  Z29, Z30, Z27
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          fulltailloop
+
+fulldone:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           fullbeta0
+	VBROADCASTSS beta+68(FP), Z29
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z28, Z0, Z0
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS      64(AX), Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS      64(AX), Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS      64(AX), Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VMOVUPS      64(AX), Z30
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      Z7, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VMOVUPS      64(AX), Z30
+	VFMADD231PS  Z30, Z29, Z9
+	VMOVUPS      Z9, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z28, Z11, Z11
+	VMOVUPS      64(AX), Z30
+	VFMADD231PS  Z30, Z29, Z11
+	VMOVUPS      Z11, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z28, Z13, Z13
+	VMOVUPS      64(AX), Z30
+	VFMADD231PS  Z30, Z29, Z13
+	VMOVUPS      Z13, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z14, Z14
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z28, Z15, Z15
+	VMOVUPS      64(AX), Z30
+	VFMADD231PS  Z30, Z29, Z15
+	VMOVUPS      Z15, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z16, Z16
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z28, Z17, Z17
+	VMOVUPS      64(AX), Z30
+	VFMADD231PS  Z30, Z29, Z17
+	VMOVUPS      Z17, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z18, Z18
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z18
+	VMOVUPS      Z18, (AX)
+	VMULPS       Z28, Z19, Z19
+	VMOVUPS      64(AX), Z30
+	VFMADD231PS  Z30, Z29, Z19
+	VMOVUPS      Z19, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z20, Z20
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z20
+	VMOVUPS      Z20, (AX)
+	VMULPS       Z28, Z21, Z21
+	VMOVUPS      64(AX), Z30
+	VFMADD231PS  Z30, Z29, Z21
+	VMOVUPS      Z21, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z22, Z22
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z22
+	VMOVUPS      Z22, (AX)
+	VMULPS       Z28, Z23, Z23
+	VMOVUPS      64(AX), Z30
+	VFMADD231PS  Z30, Z29, Z23
+	VMOVUPS      Z23, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z24, Z24
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z24
+	VMOVUPS      Z24, (AX)
+	VMULPS       Z28, Z25, Z25
+	VMOVUPS      64(AX), Z30
+	VFMADD231PS  Z30, Z29, Z25
+	VMOVUPS      Z25, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z26, Z26
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z26
+	VMOVUPS      Z26, (AX)
+	VMULPS       Z28, Z27, Z27
+	VMOVUPS      64(AX), Z30
+	VFMADD231PS  Z30, Z29, Z27
+	VMOVUPS      Z27, 64(AX)
+	JMP          next
+
+fullbeta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z28, Z13, Z13
+	VMOVUPS Z13, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z28, Z15, Z15
+	VMOVUPS Z15, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z28, Z17, Z17
+	VMOVUPS Z17, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z18, Z18
+	VMOVUPS Z18, (AX)
+	VMULPS  Z28, Z19, Z19
+	VMOVUPS Z19, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z20, Z20
+	VMOVUPS Z20, (AX)
+	VMULPS  Z28, Z21, Z21
+	VMOVUPS Z21, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z22, Z22
+	VMOVUPS Z22, (AX)
+	VMULPS  Z28, Z23, Z23
+	VMOVUPS Z23, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z24, Z24
+	VMOVUPS Z24, (AX)
+	VMULPS  Z28, Z25, Z25
+	VMOVUPS Z25, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z26, Z26
+	VMOVUPS Z26, (AX)
+	VMULPS  Z28, Z27, Z27
+	VMOVUPS Z27, 64(AX)
+	JMP     next
+
+edge:
+	CMPQ DI, $0x00000010
+	JLE  edge1
+	JMP  edge2
+
+edge1:
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge1tail
+
+edge1loop:
+	PREFETCHT0       (CX)(DX*8)
+	PREFETCHT0       64(CX)(DX*8)
+	LEAQ             (BX)(SI*8), R8
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	PREFETCHT0       (R8)(SI*1)
+	PREFETCHT0       64(R8)(SI*1)
+	VMOVUPS.Z        (BX), K1, Z28
+	VFMADD231PS.BCST (CX), Z28, Z0
+	VFMADD231PS.BCST 4(CX), Z28, Z2
+	VFMADD231PS.BCST 8(CX), Z28, Z4
+	VFMADD231PS.BCST 12(CX), Z28, Z6
+	VFMADD231PS.BCST 16(CX), Z28, Z8
+	VFMADD231PS.BCST 20(CX), Z28, Z10
+	VFMADD231PS.BCST 24(CX), Z28, Z12
+	VFMADD231PS.BCST 28(CX), Z28, Z14
+	VFMADD231PS.BCST 32(CX), Z28, Z16
+	VFMADD231PS.BCST 36(CX), Z28, Z18
+	VFMADD231PS.BCST 40(CX), Z28, Z20
+	VFMADD231PS.BCST 44(CX), Z28, Z22
+	VFMADD231PS.BCST 48(CX), Z28, Z24
+	VFMADD231PS.BCST 52(CX), Z28, Z26
+	VMOVUPS.Z        (BX)(SI*1), K1, Z28
+	VFMADD231PS.BCST (CX)(DX*1), Z28, Z0
+	VFMADD231PS.BCST 4(CX)(DX*1), Z28, Z2
+	VFMADD231PS.BCST 8(CX)(DX*1), Z28, Z4
+	VFMADD231PS.BCST 12(CX)(DX*1), Z28, Z6
+	VFMADD231PS.BCST 16(CX)(DX*1), Z28, Z8
+	VFMADD231PS.BCST 20(CX)(DX*1), Z28, Z10
+	VFMADD231PS.BCST 24(CX)(DX*1), Z28, Z12
+	VFMADD231PS.BCST 28(CX)(DX*1), Z28, Z14
+	VFMADD231PS.BCST 32(CX)(DX*1), Z28, Z16
+	VFMADD231PS.BCST 36(CX)(DX*1), Z28, Z18
+	VFMADD231PS.BCST 40(CX)(DX*1), Z28, Z20
+	VFMADD231PS.BCST 44(CX)(DX*1), Z28, Z22
+	VFMADD231PS.BCST 48(CX)(DX*1), Z28, Z24
+	VFMADD231PS.BCST 52(CX)(DX*1), Z28, Z26
+	LEAQ             (CX)(DX*2), CX
+	LEAQ             (BX)(SI*2), BX
+	DECQ             DI
+	JNZ              edge1loop
+
+edge1tail:
+	ANDQ $0x01, AX
+	JZ   edge1done
+
+edge1tailloop:
+	VMOVUPS.Z        (BX), K1, Z28
+	VFMADD231PS.BCST (CX), Z28, Z0
+	VFMADD231PS.BCST 4(CX), Z28, Z2
+	VFMADD231PS.BCST 8(CX), Z28, Z4
+	VFMADD231PS.BCST 12(CX), Z28, Z6
+	VFMADD231PS.BCST 16(CX), Z28, Z8
+	VFMADD231PS.BCST 20(CX), Z28, Z10
+	VFMADD231PS.BCST 24(CX), Z28, Z12
+	VFMADD231PS.BCST 28(CX), Z28, Z14
+	VFMADD231PS.BCST 32(CX), Z28, Z16
+	VFMADD231PS.BCST 36(CX), Z28, Z18
+	VFMADD231PS.BCST 40(CX), Z28, Z20
+	VFMADD231PS.BCST 44(CX), Z28, Z22
+	VFMADD231PS.BCST 48(CX), Z28, Z24
+	VFMADD231PS.BCST 52(CX), Z28, Z26
+	LEAQ             (CX)(DX*1), CX
+	LEAQ             (BX)(SI*1), BX
+	DECQ             AX
+	JNZ              edge1tailloop
+
+edge1done:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge1beta0
+	VBROADCASTSS beta+68(FP), Z29
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z28, Z0, Z0
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z4
+	VMOVUPS      Z4, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z6
+	VMOVUPS      Z6, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z8
+	VMOVUPS      Z8, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z10
+	VMOVUPS      Z10, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z12
+	VMOVUPS      Z12, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z14, Z14
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z14
+	VMOVUPS      Z14, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z16, Z16
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z16
+	VMOVUPS      Z16, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z18, Z18
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z18
+	VMOVUPS      Z18, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z20, Z20
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z20
+	VMOVUPS      Z20, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z22, Z22
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z22
+	VMOVUPS      Z22, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z24, Z24
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z24
+	VMOVUPS      Z24, K1, (AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z26, Z26
+	VMOVUPS.Z    (AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z26
+	VMOVUPS      Z26, K1, (AX)
+	JMP          next
+
+edge1beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z14, Z14
+	VMOVUPS Z14, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z16, Z16
+	VMOVUPS Z16, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z18, Z18
+	VMOVUPS Z18, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z20, Z20
+	VMOVUPS Z20, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z22, Z22
+	VMOVUPS Z22, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z24, Z24
+	VMOVUPS Z24, K1, (AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z26, Z26
+	VMOVUPS Z26, K1, (AX)
+	JMP     next
+
+edge2:
+	SUBQ  $0x00000010, DI
+	MOVL  $0xffffffff, R8
+	BZHIL DI, R8, DI
+	KMOVW DI, K1
+	LEAQ  (DX)(DX*2), DI
+	LEAQ  (SI)(SI*2), DI
+	MOVQ  AX, DI
+	SHRQ  $0x01, DI
+	JZ    edge2tail
+
+edge2loop:
+	PREFETCHT0   (CX)(DX*8)
+	PREFETCHT0   64(CX)(DX*8)
+	LEAQ         (BX)(SI*8), R8
+	PREFETCHT0   (R8)
+	PREFETCHT0   64(R8)
+	PREFETCHT0   (R8)(SI*1)
+	PREFETCHT0   64(R8)(SI*1)
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	VBROADCASTSS 36(CX), Z30
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	VBROADCASTSS 40(CX), Z30
+	VFMADD231PS  Z28, Z30, Z20
+	VFMADD231PS  Z29, Z30, Z21
+	VBROADCASTSS 44(CX), Z30
+	VFMADD231PS  Z28, Z30, Z22
+	VFMADD231PS  Z29, Z30, Z23
+	VBROADCASTSS 48(CX), Z30
+	VFMADD231PS  Z28, Z30, Z24
+	VFMADD231PS  Z29, Z30, Z25
+	VBROADCASTSS 52(CX), Z30
+	VFMADD231PS  Z28, Z30, Z26
+	VFMADD231PS  Z29, Z30, Z27
+	VMOVUPS      (BX)(SI*1), Z28
+	VMOVUPS.Z    64(BX)(SI*1), K1, Z29
+	VBROADCASTSS (CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	VBROADCASTSS 36(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	VBROADCASTSS 40(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z20
+	VFMADD231PS  Z29, Z30, Z21
+	VBROADCASTSS 44(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z22
+	VFMADD231PS  Z29, Z30, Z23
+	VBROADCASTSS 48(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z24
+	VFMADD231PS  Z29, Z30, Z25
+	VBROADCASTSS 52(CX)(DX*1), Z30
+	VFMADD231PS  Z28, Z30, Z26
+	VFMADD231PS  Z29, Z30, Z27
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (BX)(SI*2), BX
+	DECQ         DI
+	JNZ          edge2loop
+
+edge2tail:
+	ANDQ $0x01, AX
+	JZ   edge2done
+
+edge2tailloop:
+	VMOVUPS      (BX), Z28
+	VMOVUPS.Z    64(BX), K1, Z29
+	VBROADCASTSS (CX), Z30
+	VFMADD231PS  Z28, Z30, Z0
+	VFMADD231PS  Z29, Z30, Z1
+	VBROADCASTSS 4(CX), Z30
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS 8(CX), Z30
+	VFMADD231PS  Z28, Z30, Z4
+	VFMADD231PS  Z29, Z30, Z5
+	VBROADCASTSS 12(CX), Z30
+	VFMADD231PS  Z28, Z30, Z6
+	VFMADD231PS  Z29, Z30, Z7
+	VBROADCASTSS 16(CX), Z30
+	VFMADD231PS  Z28, Z30, Z8
+	VFMADD231PS  Z29, Z30, Z9
+	VBROADCASTSS 20(CX), Z30
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS 24(CX), Z30
+	VFMADD231PS  Z28, Z30, Z12
+	VFMADD231PS  Z29, Z30, Z13
+	VBROADCASTSS 28(CX), Z30
+	VFMADD231PS  Z28, Z30, Z14
+	VFMADD231PS  Z29, Z30, Z15
+	VBROADCASTSS 32(CX), Z30
+	VFMADD231PS  Z28, Z30, Z16
+	VFMADD231PS  Z29, Z30, Z17
+	VBROADCASTSS 36(CX), Z30
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	VBROADCASTSS 40(CX), Z30
+	VFMADD231PS  Z28, Z30, Z20
+	VFMADD231PS  Z29, Z30, Z21
+	VBROADCASTSS 44(CX), Z30
+	VFMADD231PS  Z28, Z30, Z22
+	VFMADD231PS  Z29, Z30, Z23
+	VBROADCASTSS 48(CX), Z30
+	VFMADD231PS  Z28, Z30, Z24
+	VFMADD231PS  Z29, Z30, Z25
+	VBROADCASTSS 52(CX), Z30
+	VFMADD231PS  Z28, Z30, Z26
+	VFMADD231PS  Z29, Z30, Z27
+	LEAQ         (CX)(DX*1), CX
+	LEAQ         (BX)(SI*1), BX
+	DECQ         AX
+	JNZ          edge2tailloop
+
+edge2done:
+	VBROADCASTSS alpha+64(FP), Z28
+	MOVL         beta+68(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           edge2beta0
+	VBROADCASTSS beta+68(FP), Z29
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	SHLQ         $0x02, CX
+	VMULPS       Z28, Z0, Z0
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      Z0, (AX)
+	VMULPS       Z28, Z1, Z1
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      Z1, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z2, Z2
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z2
+	VMOVUPS      Z2, (AX)
+	VMULPS       Z28, Z3, Z3
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      Z3, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z4, Z4
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z4
+	VMOVUPS      Z4, (AX)
+	VMULPS       Z28, Z5, Z5
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      Z5, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z6, Z6
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z6
+	VMOVUPS      Z6, (AX)
+	VMULPS       Z28, Z7, Z7
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      Z7, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z8, Z8
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z8
+	VMOVUPS      Z8, (AX)
+	VMULPS       Z28, Z9, Z9
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z9
+	VMOVUPS      Z9, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z10, Z10
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z10
+	VMOVUPS      Z10, (AX)
+	VMULPS       Z28, Z11, Z11
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z11
+	VMOVUPS      Z11, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z12, Z12
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z12
+	VMOVUPS      Z12, (AX)
+	VMULPS       Z28, Z13, Z13
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z13
+	VMOVUPS      Z13, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z14, Z14
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z14
+	VMOVUPS      Z14, (AX)
+	VMULPS       Z28, Z15, Z15
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z15
+	VMOVUPS      Z15, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z16, Z16
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z16
+	VMOVUPS      Z16, (AX)
+	VMULPS       Z28, Z17, Z17
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z17
+	VMOVUPS      Z17, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z18, Z18
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z18
+	VMOVUPS      Z18, (AX)
+	VMULPS       Z28, Z19, Z19
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z19
+	VMOVUPS      Z19, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z20, Z20
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z20
+	VMOVUPS      Z20, (AX)
+	VMULPS       Z28, Z21, Z21
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z21
+	VMOVUPS      Z21, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z22, Z22
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z22
+	VMOVUPS      Z22, (AX)
+	VMULPS       Z28, Z23, Z23
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z23
+	VMOVUPS      Z23, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z24, Z24
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z24
+	VMOVUPS      Z24, (AX)
+	VMULPS       Z28, Z25, Z25
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z25
+	VMOVUPS      Z25, K1, 64(AX)
+	ADDQ         CX, AX
+	VMULPS       Z28, Z26, Z26
+	VMOVUPS      (AX), Z30
+	VFMADD231PS  Z30, Z29, Z26
+	VMOVUPS      Z26, (AX)
+	VMULPS       Z28, Z27, Z27
+	VMOVUPS.Z    64(AX), K1, Z30
+	VFMADD231PS  Z30, Z29, Z27
+	VMOVUPS      Z27, K1, 64(AX)
+	JMP          next
+
+edge2beta0:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMULPS  Z28, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMULPS  Z28, Z1, Z1
+	VMOVUPS Z1, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z2, Z2
+	VMOVUPS Z2, (AX)
+	VMULPS  Z28, Z3, Z3
+	VMOVUPS Z3, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z4, Z4
+	VMOVUPS Z4, (AX)
+	VMULPS  Z28, Z5, Z5
+	VMOVUPS Z5, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z6, Z6
+	VMOVUPS Z6, (AX)
+	VMULPS  Z28, Z7, Z7
+	VMOVUPS Z7, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z8, Z8
+	VMOVUPS Z8, (AX)
+	VMULPS  Z28, Z9, Z9
+	VMOVUPS Z9, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z10, Z10
+	VMOVUPS Z10, (AX)
+	VMULPS  Z28, Z11, Z11
+	VMOVUPS Z11, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z12, Z12
+	VMOVUPS Z12, (AX)
+	VMULPS  Z28, Z13, Z13
+	VMOVUPS Z13, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z14, Z14
+	VMOVUPS Z14, (AX)
+	VMULPS  Z28, Z15, Z15
+	VMOVUPS Z15, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z16, Z16
+	VMOVUPS Z16, (AX)
+	VMULPS  Z28, Z17, Z17
+	VMOVUPS Z17, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z18, Z18
+	VMOVUPS Z18, (AX)
+	VMULPS  Z28, Z19, Z19
+	VMOVUPS Z19, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z20, Z20
+	VMOVUPS Z20, (AX)
+	VMULPS  Z28, Z21, Z21
+	VMOVUPS Z21, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z22, Z22
+	VMOVUPS Z22, (AX)
+	VMULPS  Z28, Z23, Z23
+	VMOVUPS Z23, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z24, Z24
+	VMOVUPS Z24, (AX)
+	VMULPS  Z28, Z25, Z25
+	VMOVUPS Z25, K1, 64(AX)
+	ADDQ    CX, AX
+	VMULPS  Z28, Z26, Z26
+	VMOVUPS Z26, (AX)
+	VMULPS  Z28, Z27, Z27
+	VMOVUPS Z27, K1, 64(AX)
+
+next:
+	MOVQ tiles+72(FP), AX
+	DECQ AX
+	JZ   last
+	MOVQ AX, tiles+72(FP)
+	MOVQ a+8(FP), AX
+	MOVQ an+80(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, a+8(FP)
+	MOVQ b+24(FP), AX
+	MOVQ bn+88(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, b+24(FP)
+	MOVQ c+40(FP), AX
+	MOVQ cn+96(FP), CX
+	LEAQ (AX)(CX*4), AX
+	MOVQ AX, c+40(FP)
+	JMP  top
+
+last:
+	VZEROUPPER
+	RET
+
 // func SgemmMicro14x32AVX512(k int, a []float32, b []float32, c []float32, ldc int, alpha float32, beta float32)
 // Requires: AVX, AVX512F, MMX+
 TEXT ·SgemmMicro14x32AVX512(SB), NOSPLIT, $0-96

@@ -96,7 +96,7 @@ var tiles = []tile{
 	{"AVX2", 6, 16, true, roleDefault},
 	{"AVX2", 4, 24, false, roleCandidate},
 	{"AVX2", 12, 8, false, roleNarrow},
-	{"AVX512", 14, 32, false, roleDefault},
+	{"AVX512", 14, 32, true, roleDefault},
 	{"AVX512", 12, 32, false, roleCandidate},
 	{"NEON", 8, 12, false, roleDefault},
 }
