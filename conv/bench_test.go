@@ -16,6 +16,7 @@ var benchProblems = map[string]Problem{
 	"unet_upconv_2x2s2":   {N: 1, C: 128, K: 64, In: []int{28, 28}, Kernel: []int{2, 2}, Stride: []int{2, 2}, Transposed: true, Bias: true},
 	"vgg_3x3_c3":          {N: 1, C: 3, K: 64, In: []int{224, 224}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
 	"resnet_stem_7x7s2":   {N: 1, C: 3, K: 64, In: []int{224, 224}, Kernel: []int{7, 7}, Stride: []int{2, 2}, Padding: Pad(3, 3), Bias: true},
+	"alexnet_11x11s4":     {N: 1, C: 3, K: 96, In: []int{227, 227}, Kernel: []int{11, 11}, Stride: []int{4, 4}, Bias: true},
 	"lenet_5x5_c6":        {N: 64, C: 6, K: 16, In: []int{14, 14}, Kernel: []int{5, 5}, Bias: true},
 	"resnet_3x3_c512":     {N: 1, C: 512, K: 512, In: []int{7, 7}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
 }

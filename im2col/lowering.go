@@ -288,16 +288,30 @@ func (l *Lowering) lowerRuns(dst, plane []float32, ko, kl, so0, a0 int, vec *ker
 			switch l.stride {
 			case 1:
 				copy(run, src)
-			case 2:
-				vec.Gather2(run, src)
 			default:
-				for i := range run {
-					run[i] = src[i*l.stride]
-				}
+				gatherStrided(run, src, l.stride, vec)
 			}
 		default:
 			l.lowerRun(run, plane[lrow*l.longW:][:l.longW], a, b, kl)
 		}
+	}
+}
+
+// gatherStrided sets dst[i] = src[i*stride] (stride >= 2): stride 2 on
+// the generated Gather2, others in a loop over a source resliced to what
+// it reads (one bounds check per element left).
+func gatherStrided(dst, src []float32, stride int, vec *kernels.VecKernels) {
+	n := len(dst)
+	if n == 0 {
+		return
+	}
+	if stride == 2 {
+		vec.Gather2(dst, src)
+		return
+	}
+	src = src[:(n-1)*stride+1]
+	for i, j := 0, 0; i < n; i, j = i+1, j+stride {
+		dst[i] = src[j]
 	}
 }
 
@@ -421,12 +435,8 @@ func (l *Lowering) lowerRun(dst, row []float32, a, b, kl int) {
 		switch l.stride {
 		case 1:
 			copy(mid, row[start:])
-		case 2:
-			kernels.Gather2(mid, row[start:])
 		default:
-			for i := range mid {
-				mid[i] = row[start+i*l.stride]
-			}
+			gatherStrided(mid, row[start:], l.stride, &kernels.Bound().Vec)
 		}
 	}
 	l.lowerEdge(dst[hi-a:], row, max(hi, a), base)

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """Join a `convkit bench conv -format tsv` report with torch_conv.py's TSV.
 
-usage: compare.py CONVKIT.tsv TORCH.tsv [PEAK_1T_GFLOPS]
+usage: compare.py CONVKIT.tsv[,CONVKIT2.tsv...] TORCH.tsv[,TORCH2.tsv...]
+
+With several files per side (runs alternated in one session), each row
+keeps its fastest run: the least disturbed on a shared VM.
 
 Prints, per shape and thread count, convkit's forward and backward
 (bwd-data + bwd-filter, PyTorch's one backward call) against PyTorch's:
@@ -34,19 +37,33 @@ def rows(path):
     return out
 
 
+def faster(old, new, col):
+    return new if old is None or float(new[col]) < float(old[col]) else old
+
+
 def main():
-    ck, th = rows(sys.argv[1]), rows(sys.argv[2])
-    peak1 = float(sys.argv[3]) if len(sys.argv) > 3 else None
-    torch = {(r["name"], int(r["threads"])): r for r in th}
+    torch = {}
+    for path in sys.argv[2].split(","):
+        for r in rows(path):
+            key = (r["name"], int(r["threads"]))
+            t = torch.get(key)
+            if t is None:
+                torch[key] = dict(r)
+            else:
+                for col in ("fwd_ms", "bwd_ms"):
+                    if float(r[col]) < float(t[col]):
+                        t[col] = r[col]
     conv, gemm = {}, {}
-    for r in ck:
-        if r.get("status") != "ok":
-            continue
-        key = (r["name"], int(r["threads"]))
-        if r["algo"].startswith("sgemm:"):
-            gemm[key] = r
-        else:
-            conv.setdefault(key, {})[r["pass"]] = r
+    for path in sys.argv[1].split(","):
+        for r in rows(path):
+            if r.get("status") != "ok":
+                continue
+            key = (r["name"], int(r["threads"]))
+            if r["algo"].startswith("sgemm:"):
+                gemm[key] = faster(gemm.get(key), r, "median_ms")
+            else:
+                passes = conv.setdefault(key, {})
+                passes[r["pass"]] = faster(passes.get(r["pass"]), r, "median_ms")
     print("| shape | threads | pass | convkit ms | PyTorch ms | PyTorch/convkit | convkit % peak | PyTorch % peak |")
     print("|---|---|---|---|---|---|---|---|")
     for key in sorted(conv, key=lambda k: (k[1], list(torch).index(k) if k in torch else 0)):
