@@ -254,6 +254,7 @@ type im2colEngine struct {
 	ones     []float32 // the epilogue's bias multiplier: one per output position of a tile
 	biasAcc  []float64 // biasGrad's scratch
 	call     call      // the call in progress, read by Run
+	job      lowerJob  // lowerAll's split
 }
 
 // callKind is the loop a call runs.
@@ -375,20 +376,60 @@ func (e *im2colEngine) run(c call) {
 		parts = ceilDiv(c.items, c.per)
 	}
 	e.call = c
-	e.team.Run(e, parts)
+	if parts > 1 {
+		e.team.Run(e, parts)
+	} else {
+		e.Run(0) // the team stays free for lowerAll
+	}
 	e.call = call{} // drop the caller's slices
 }
 
-// lowerAll lowers (or lifts) a tile of chans channels. A call whose
-// items run in order on the all-thread GEMM lowers on the calling thread:
-// splitting it across the team as well was slower (the team's goroutines
-// poll for work while the GEMM's run, on the same cores).
-func (e *im2colEngine) lowerAll(col, long []float32, chans, j0, cols int, lift bool) {
-	if lift {
-		e.low.Lift(long, col, cols, chans, j0, cols)
+// lowerJob is a lowering or lift of one tile split by channels across the
+// team (workers.Task): for a call whose items run in order on the
+// all-thread GEMM, so that the lowering does not run on one thread while
+// the others wait.
+type lowerJob struct {
+	l          *im2col.Lowering
+	col, long  []float32
+	chans, per int
+	j0, cols   int
+	lift       bool
+}
+
+// minSplitLowering is the smallest tile (in lowered elements: tens of
+// microseconds of copying) that lowerAll splits across the team: a parked
+// team takes about as long to wake (VGG's 3-channel tiles, split, ran
+// bwd-data at 0.45x).
+const minSplitLowering = 1 << 16
+
+func (j *lowerJob) Run(part int) {
+	c0 := part * j.per
+	n := min(j.per, j.chans-c0)
+	col := j.col[c0*j.l.KernelSize()*j.cols:]
+	long := j.long[c0*j.l.LongPlane():]
+	if j.lift {
+		j.l.Lift(long, col, j.cols, n, j.j0, j.cols)
 	} else {
-		e.low.Lower(col, cols, long, chans, j0, cols)
+		j.l.Lower(col, j.cols, long, n, j.j0, j.cols)
 	}
+}
+
+// lowerAll lowers (or lifts) a tile of chans channels: split by channels
+// across the team when the call's items run in order on the all-thread
+// GEMM, in one or two tiles each big enough to pay for waking the team,
+// which then parks so that it leaves the cores to the GEMM's goroutines
+// (polling beside them made the split slower than none; waking it for
+// every one of many tiles, too: the stem's bwd-data 0.91x).
+func (e *im2colEngine) lowerAll(col, long []float32, chans, j0, cols int, lift bool) {
+	t := e.team.Size()
+	if e.call.parallel || t == 1 || chans == 1 || e.tiles() > 2 || chans*e.low.KernelSize()*cols < minSplitLowering {
+		j := lowerJob{l: e.low, col: col, long: long, chans: chans, per: chans, j0: j0, cols: cols, lift: lift}
+		j.Run(0)
+		return
+	}
+	e.job = lowerJob{l: e.low, col: col, long: long, chans: chans, per: ceilDiv(chans, t), j0: j0, cols: cols, lift: lift}
+	e.team.RunParked(&e.job, ceilDiv(chans, e.job.per))
+	e.job = lowerJob{}
 }
 
 // Run computes one part of the call in progress (workers.Task).

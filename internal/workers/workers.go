@@ -69,8 +69,9 @@ type crew struct {
 }
 
 type part struct {
-	t Task
-	i int
+	t    Task
+	i    int
+	park bool // after this part, wait for the next without polling
 }
 
 // NewTeam returns a team of size goroutines (at least 1).
@@ -81,7 +82,14 @@ func (tm *Team) Size() int { return tm.size }
 
 // Run computes parts [0, parts) of t, parts <= Size: part 0 on the calling
 // goroutine, the others on the helpers, and returns when all are done.
-func (tm *Team) Run(t Task, parts int) {
+func (tm *Team) Run(t Task, parts int) { tm.run(t, parts, false) }
+
+// RunParked is Run, after which the helpers wait for the next task
+// parked rather than polling: for a task followed by work on other
+// goroutines (a multi-threaded GEMM), whose cores the polling would take.
+func (tm *Team) RunParked(t Task, parts int) { tm.run(t, parts, true) }
+
+func (tm *Team) run(t Task, parts int, park bool) {
 	if parts > tm.size {
 		panic("workers: more parts than the team has goroutines")
 	}
@@ -100,7 +108,7 @@ func (tm *Team) Run(t Task, parts int) {
 		tm.crew = c
 	}
 	for i := 1; i < parts; i++ {
-		tm.crew.parts <- part{t, i}
+		tm.crew.parts <- part{t, i, park}
 	}
 	t.Run(0)
 	yield := runtime.GOMAXPROCS(0) < parts // else the helpers run beside this goroutine
@@ -110,12 +118,20 @@ func (tm *Team) Run(t Task, parts int) {
 }
 
 func (c *crew) work() {
+	park := false
 	for {
-		p, ok := Recv(c.parts, true)
+		var p part
+		var ok bool
+		if park {
+			p, ok = <-c.parts
+		} else {
+			p, ok = Recv(c.parts, true)
+		}
 		if !ok {
 			return
 		}
 		p.t.Run(p.i)
+		park = p.park
 		c.done <- struct{}{}
 	}
 }
