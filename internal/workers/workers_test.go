@@ -1,0 +1,57 @@
+package workers
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// counter counts the runs of each part.
+type counter struct{ runs [8]atomic.Int32 }
+
+func (c *counter) Run(part int) { c.runs[part].Add(1) }
+
+// TestTeamRunsEveryPartOnce runs tasks of every part count, polling and
+// parked in turn, and checks each part ran exactly once per task.
+func TestTeamRunsEveryPartOnce(t *testing.T) {
+	tm := NewTeam(4)
+	for round := range 50 {
+		parts := round%4 + 1
+		var c counter
+		if round%3 == 0 {
+			tm.RunParked(&c, parts)
+		} else {
+			tm.Run(&c, parts)
+		}
+		for i := range c.runs {
+			want := int32(0)
+			if i < parts {
+				want = 1
+			}
+			if got := c.runs[i].Load(); got != want {
+				t.Fatalf("round %d, %d parts: part %d ran %d times", round, parts, i, got)
+			}
+		}
+		if round%10 == 9 {
+			time.Sleep(2 * SpinFor) // the helpers park in between
+		}
+	}
+}
+
+func TestTeamAllocatesNothing(t *testing.T) {
+	tm := NewTeam(3)
+	var c counter
+	tm.Run(&c, 3) // start the helpers
+	if n := testing.AllocsPerRun(20, func() { tm.Run(&c, 3); tm.RunParked(&c, 2) }); n != 0 {
+		t.Errorf("%v allocations per Run", n)
+	}
+}
+
+func TestTeamRefusesMoreParts(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("5 parts on a team of 4: no panic")
+		}
+	}()
+	NewTeam(4).Run(&counter{}, 5)
+}
