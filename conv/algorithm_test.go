@@ -126,7 +126,7 @@ func TestNamedAlgorithm(t *testing.T) {
 // results stay right), one no tile fits (an error naming the parameter,
 // from a named algorithm and from auto), and the identity's need of none.
 func TestWorkspaceLimit(t *testing.T) {
-	p := enginePlans[len(enginePlans)-1] // 64 channels, 23x29
+	p := enginePlans[len(enginePlans)-2] // 64 channels, 23x29
 	pl, err := NewPlan(p, Options{Threads: 1})
 	if err != nil {
 		t.Fatal(err)

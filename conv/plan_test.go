@@ -29,6 +29,10 @@ var enginePlans = []Problem{
 	{N: 1, C: 3, K: 2, In: []int{7}, Kernel: []int{3}, Stride: []int{2}, Dilation: []int{2}, Transposed: true, OutputPadding: []int{1}},
 	{N: 1, C: 2, K: 3, In: []int{3, 3, 2}, Kernel: []int{2, 2, 2}, Stride: []int{2, 1, 2}, Transposed: true, Bias: true},
 	{N: 1, C: 64, K: 32, In: []int{23, 29}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
+	// One tile and one block of every pass (8 channels: 72 rows, 1600
+	// columns): the passes run on the all-thread GEMM, the lowering and
+	// the lift split by channels across the team.
+	{N: 1, C: 8, K: 16, In: []int{40, 40}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
 }
 
 func randF32(r *rand.Rand, n int) []float32 {
@@ -318,5 +322,19 @@ func TestPlanRandomProblems(t *testing.T) {
 				checkPlan(t, p, Options{Threads: 1 + i%3, tile: []int{0, 7}[i%2], chans: i % 3})
 			})
 		}
+	}
+}
+
+// TestPlanSplitsLowering checks that the last engine problem takes the
+// path its comment claims: one item per pass, a tile big enough for
+// lowerAll to split across the team.
+func TestPlanSplitsLowering(t *testing.T) {
+	pl, err := NewPlan(enginePlans[len(enginePlans)-1], Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := pl.engines[PassForward].(*im2colEngine)
+	if e.tiles() != 1 || e.splitBlocks != 1 || e.blocks != 1 || e.rows*e.tile < minSplitLowering {
+		t.Errorf("tiles %d, blocks %d/%d, tile of %d elements: want one tile and block of at least %d", e.tiles(), e.blocks, e.splitBlocks, e.rows*e.tile, minSplitLowering)
 	}
 }
