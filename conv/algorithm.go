@@ -83,9 +83,9 @@ type Algorithm interface {
 	// Supports returns nil if it computes pass of s, else an
 	// *UnsupportedError giving the reason.
 	Supports(s *Shape, pass Pass) error
-	// Workspace returns the bytes the engine New would build for s and
-	// cfg allocates, within cfg.WorkspaceLimit where the algorithm can
-	// shrink its buffers to fit; more than the limit when it cannot.
+	// Workspace returns the bytes of buffers that New(s, cfg) would
+	// allocate, within cfg.WorkspaceLimit where the algorithm can shrink
+	// them to fit; more than the limit when it cannot.
 	Workspace(s *Shape, cfg Config) int64
 	// Cost estimates the seconds pass of s takes on h with threads
 	// threads: auto's model.

@@ -144,6 +144,14 @@ func TestWorkspaceLimit(t *testing.T) {
 		t.Errorf("limit %d: workspace %d", lim, got)
 	}
 	checkPlan(t, p, Options{Threads: 1, WorkspaceLimit: lim})
+	// More threads under the same limit: the same tiles (the sums may not
+	// depend on the thread count), as many of them as fit.
+	more, err := NewPlan(p, Options{Threads: 3, WorkspaceLimit: lim})
+	if err != nil || more.Workspace() > lim {
+		t.Errorf("3 threads, limit %d: %v", lim, err)
+	} else if a, b := small.engines[PassForward].(*im2colEngine), more.engines[PassForward].(*im2colEngine); a.tile != b.tile || a.chans != b.chans {
+		t.Errorf("3 threads, limit %d: tile %d by %d channels, 1 thread: %d by %d", lim, b.tile, b.chans, a.tile, a.chans)
+	}
 	for _, algo := range []string{"im2col", "auto"} {
 		var e *Error
 		_, err := NewPlan(p, Options{Threads: 1, WorkspaceLimit: 64, Algorithm: algo})
@@ -151,9 +159,35 @@ func TestWorkspaceLimit(t *testing.T) {
 			t.Errorf("%s, 64-byte limit: %v, want a workspace_limit error", algo, err)
 		}
 	}
+	// A 1x1 problem's GEMMs read the activations in place: no tile, no
+	// copies (its lowering's tables aside), so a 1 KiB limit holds it.
 	one := Problem{N: 1, C: 8, K: 4, In: []int{5, 5}, Kernel: []int{1, 1}}
-	if pl, err := NewPlan(one, Options{WorkspaceLimit: 1}); err != nil || pl.Workspace() != 0 {
-		t.Errorf("1x1: %v, workspace %d", err, pl.Workspace())
+	for _, layout := range []Layout{ChannelsLast, ChannelsFirst} {
+		one.Layout = layout
+		pl, err := NewPlan(one, Options{WorkspaceLimit: 1024})
+		if err != nil {
+			t.Errorf("1x1 %s: %v", layout, err)
+		} else if w := pl.Workspace(); w >= 1024 {
+			t.Errorf("1x1 %s: workspace %d", layout, w)
+		}
+	}
+}
+
+// hungry is fakeAlgo with a workspace no limit admits.
+type hungry struct{ fakeAlgo }
+
+func (hungry) Workspace(*Shape, Config) int64 { return 1 << 50 }
+
+// TestAutoSkipsOverLimit checks that auto passes over an algorithm whose
+// workspace exceeds the limit, however cheap, for one that fits.
+func TestAutoSkipsOverLimit(t *testing.T) {
+	withRegistry(t, hungry{fakeAlgo{name: "hungry", exact: true, cost: 1e-12}}, im2colAlgo{})
+	if pl, err := NewPlan(enginePlans[0], Options{}); err != nil || pl.Algorithm(PassForward) != "hungry" {
+		t.Fatalf("no limit: %v, want hungry (the cheapest)", err)
+	}
+	pl, err := NewPlan(enginePlans[0], Options{WorkspaceLimit: 1 << 30})
+	if err != nil || pl.Algorithm(PassForward) != "im2col" {
+		t.Errorf("under a limit: %v, %v, want im2col", err, pl)
 	}
 }
 

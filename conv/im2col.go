@@ -20,13 +20,17 @@ import (
 // channels-last problem is converted to channels-first and back inside
 // the call.
 //
-// Threads: the tiles of every image and group are independent in the
-// forward pass, the images and groups in backward-data, the groups in
-// backward-filter; where there are enough of them each thread takes a run
-// of them with a 1-thread GEMM, else they run in order on a GEMM of every
-// thread. Either way every tile's arithmetic is the same (the GEMM's
-// results do not depend on its thread count), so the results are bitwise
-// the same for every thread count.
+// Threads: the work is cut into items that share nothing: the column
+// tiles of every image and group in the forward pass; the channel blocks
+// of dx (at least 4 where there are 32+ channels) of every image and group
+// in backward-data; the channel blocks of dW of every group in
+// backward-filter. Where there are at least as many items as threads,
+// each thread takes a run of them on a 1-thread GEMM; else they run in
+// order on a GEMM of every thread, the lowering (or lift) of a call of
+// one or two big tiles split by channels across the threads (lowerAll).
+// The cut follows the problem and the cache sizes, never the thread
+// count, and the GEMM's results do not depend on its thread count, so
+// every result is bitwise the same for every thread count.
 type im2colAlgo struct{}
 
 func (im2colAlgo) Name() string { return "im2col" }
@@ -61,9 +65,9 @@ func (a im2colAlgo) New(s *Shape, cfg Config) (Engine, error) {
 	if cfg.WorkspaceLimit > 0 && bl.bytes > cfg.WorkspaceLimit {
 		return nil, s.op().Errorf("workspace_limit", "im2col needs at least %d bytes of workspace, the limit is %d", bl.bytes, cfg.WorkspaceLimit)
 	}
-	t := max(1, cfg.Threads)
+	t := bl.workers
 	e := &im2colEngine{s: s, low: newLowering(s), blocking: bl, rows: s.im2colRows(), team: workers.NewTeam(t),
-		all: gemm.NewContext(t), one: make([]*gemm.Context, t), cols: make([][]float32, t)}
+		all: gemm.NewContext(max(1, cfg.Threads)), one: make([]*gemm.Context, t), cols: make([][]float32, t)}
 	e.channelsLastGEMM = s.Layout == ChannelsLast && e.low.Identity()
 	for i := range t {
 		e.one[i] = gemm.NewContext(1)
@@ -97,6 +101,9 @@ type blocking struct {
 	chans  int   // long channels per block
 	blocks int   // blocks per group
 	bytes  int64 // every buffer the engine holds
+	// workers is how many threads get a tile of their own: the thread
+	// count, or fewer where the workspace limit holds fewer tiles.
+	workers int
 	// Backward-data and backward-filter: channels per block and blocks
 	// (never more channels than a forward block).
 	splitChans, splitBlocks int
@@ -129,8 +136,12 @@ func im2colBlocking(s *Shape, cfg Config) blocking {
 	if s.Layout == ChannelsFirst && s.Bias {
 		fixed += 4 * int64(s.OutLen) // the epilogue's ones
 	}
+	if s.Bias {
+		fixed += 8 * int64(s.K) // the bias gradient's float64 sums
+	}
+	fixed += low.TableBytes()
 	if low.Identity() {
-		return blocking{tile: shortLen, chans: lg, blocks: 1, bytes: fixed, splitChans: lg, splitBlocks: 1}
+		return blocking{tile: shortLen, chans: lg, blocks: 1, bytes: fixed, splitChans: lg, splitBlocks: 1, workers: max(1, cfg.Threads)}
 	}
 	m := s.shortChannelsPerGroup()
 	_, l2, _ := kernels.Caches()
@@ -146,20 +157,27 @@ func im2colBlocking(s *Shape, cfg Config) blocking {
 	if cfg.chans > 0 {
 		chans = cfg.chans
 	}
-	t := int64(max(1, cfg.Threads))
-	perTile := func() int64 { return 4 * int64(chans*ks) * int64(tile) * t }
+	// The limit narrows the blocks, then the tile, as if for one thread:
+	// the sums follow the blocking, so it must not depend on the thread
+	// count. Threads then get a tile each as far as the limit allows
+	// (workers), the others' share of the items going to the ones that do.
+	perTile := func() int64 { return 4 * int64(chans*ks) * int64(tile) }
 	if lim := cfg.WorkspaceLimit; lim > 0 {
 		for chans > 1 && fixed+perTile() > lim {
 			chans = max(1, chans/2)
 		}
 		if fixed+perTile() > lim {
-			tile = int(max(1, (lim-fixed)/(4*int64(ks)*t)))
+			tile = int(max(1, (lim-fixed)/(4*int64(ks))))
 		}
+	}
+	workers := max(1, cfg.Threads)
+	if lim := cfg.WorkspaceLimit; lim > 0 {
+		workers = int(max(1, min(int64(workers), (lim-fixed)/max(1, perTile()))))
 	}
 	chans = min(chans, lg)
 	blocks := ceilDiv(lg, chans)
 	chans = ceilDiv(lg, blocks) // balanced
-	bl := blocking{tile: tile, chans: chans, blocks: blocks, bytes: fixed + perTile()}
+	bl := blocking{tile: tile, chans: chans, blocks: blocks, workers: workers, bytes: fixed + perTile()*int64(workers)}
 	// Backward-data and backward-filter compute each block on its own
 	// (a block of dx's channels, of dW's columns): at least splitBlocks
 	// of them, from the problem alone, lets one image of one group run on
@@ -267,7 +285,10 @@ const (
 )
 
 // call is the arguments of one pass, split into items: (image, group,
-// tile) for gather, (image, group) for scatter, groups for filter.
+// tile) for gather, (image, group, channel block) for scatter, (group,
+// channel block) for filter. For gather and scatter src (srcCh channels)
+// is read and dst (dstCh) written with the weights w; for filter src is
+// the long tensor (srcCh channels), w the short one (dstCh) and dst dW.
 type call struct {
 	kind         callKind
 	dst, src, w  []float32
@@ -276,8 +297,8 @@ type call struct {
 	ep           *Epilogue
 	fuse         bool
 	beta         float32 // filter: 0 or 1 (accumulate)
-	items, per   int     // items, and items per part
-	parallel     bool    // each part on its own thread and 1-thread GEMM
+	items, per   int     // items, and items per team member
+	parallel     bool    // each team member runs items on its own 1-thread GEMM
 }
 
 func (e *im2colEngine) Workspace() int64 { return e.bytes }
@@ -548,7 +569,7 @@ func (e *im2colEngine) filter(c *call, ctx *gemm.Context, col []float32, g, b in
 // scatter as one GEMM per image and group on the activations as laid out:
 // dst (positions x dstCh) = src (positions x srcCh) * op(W_g), where W_g
 // is dg x sg as stored for a gather (op = transpose) and sg x dg for a
-// scatter. Images and groups split across the team where they can.
+// scatter, in order on the all-thread GEMM.
 func (e *im2colEngine) channelsLast(dst, src, w []float32, srcCh, dstCh int, gather bool) {
 	s := e.s
 	sg, dg := srcCh/s.Groups, dstCh/s.Groups

@@ -106,11 +106,16 @@ func (pl *Plan) Algorithm(pass Pass) string {
 // on top.
 func (pl *Plan) Workspace() int64 { return pl.bytes }
 
-// PackWeights keeps w (in each algorithm's own form, where it has one) for
-// Forward and BackwardData, which then take w == nil. Call it again after
-// every change of the weights, such as an optimizer step.
+// PackWeights keeps a copy of w for Forward and BackwardData, which then
+// take w == nil. Call it again after every change of the weights, such as
+// an optimizer step. (The im2col algorithm reads the weights as stored, so
+// its packed form is the copy; an algorithm that transforms the weights
+// will keep them transformed here.) Like the other calls, it must not
+// overlap another call on the plan.
 func (pl *Plan) PackWeights(w []float32) {
 	pl.need("w", w, pl.s.WLen)
+	pl.acquire()
+	defer pl.done()
 	if pl.packed == nil {
 		pl.packed = make([]float32, len(w))
 	}
@@ -136,10 +141,15 @@ func (pl *Plan) engine(pass Pass) Engine {
 	if e == nil {
 		panic(fmt.Sprintf("%s: the plan was made without the %s pass (Options.Passes)", pl.s.op(), pass))
 	}
+	pl.acquire()
+	return e
+}
+
+// acquire marks the plan busy, panicking if a call is in progress.
+func (pl *Plan) acquire() {
 	if !pl.busy.CompareAndSwap(false, true) {
 		panic(fmt.Sprintf("%s: a Plan used by two goroutines at once (make one Plan per goroutine)", pl.s.op()))
 	}
-	return e
 }
 
 func (pl *Plan) done() { pl.busy.Store(false) }

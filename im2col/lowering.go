@@ -200,6 +200,12 @@ func mapIndex(v, n int, m Mode) int {
 // its own column matrix, and callers skip the lowering.
 func (l *Lowering) Identity() bool { return l.identity }
 
+// TableBytes is the memory of the lowering's own tables (the rows each
+// short row reads, the ranges of the last dim's taps).
+func (l *Lowering) TableBytes() int64 {
+	return int64(4*len(l.rowOf) + len(l.natural) + 8*(len(l.first)+len(l.end)+len(l.shift)))
+}
+
 // KernelSize is the number of kernel offsets (rows per channel).
 func (l *Lowering) KernelSize() int { return l.kernelSize }
 
@@ -211,8 +217,10 @@ func (l *Lowering) LongPlane() int { return l.longPlane }
 
 // Lower fills col (chans*KernelSize rows of cols floats, row-major, rows
 // ld floats apart) with the columns [j0, j0+cols) of the lowering of src,
-// chans channels of LongPlane floats each. It writes col row by row, each row run by run
-// (a run is the part of the tile in one short row).
+// chans channels of LongPlane floats each. It writes col row by row: a flat
+// lowering copies the plane once per row and fixes the padding taps, any
+// other one copies it run by run (a run is the part of the tile in one
+// short row).
 func (l *Lowering) Lower(col []float32, ld int, src []float32, chans, j0, cols int) {
 	l.check(col, ld, src, chans, j0, cols)
 	vec := &kernels.Bound().Vec

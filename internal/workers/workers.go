@@ -110,10 +110,17 @@ func (tm *Team) run(t Task, parts int, park bool) {
 	for i := 1; i < parts; i++ {
 		tm.crew.parts <- part{t, i, park}
 	}
+	// Wait for the helpers even when part 0 panics: their done tokens
+	// must not be left for the next Run to take.
+	defer tm.crew.wait(parts)
 	t.Run(0)
+}
+
+// wait takes the done tokens of parts-1 helpers.
+func (c *crew) wait(parts int) {
 	yield := runtime.GOMAXPROCS(0) < parts // else the helpers run beside this goroutine
 	for i := 1; i < parts; i++ {
-		Recv(tm.crew.done, yield)
+		Recv(c.done, yield)
 	}
 }
 

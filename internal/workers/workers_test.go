@@ -55,3 +55,40 @@ func TestTeamRefusesMoreParts(t *testing.T) {
 	}()
 	NewTeam(4).Run(&counter{}, 5)
 }
+
+// panicky panics in part 0 after the helpers' parts have started.
+type panicky struct{ counter }
+
+func (p *panicky) Run(part int) {
+	p.counter.Run(part)
+	if part == 0 {
+		panic("part 0")
+	}
+	time.Sleep(time.Millisecond)
+}
+
+// TestTeamPanicInPartZero checks that a panic on the caller's part waits
+// for the helpers, so that the next Run waits for its own.
+func TestTeamPanicInPartZero(t *testing.T) {
+	tm := NewTeam(3)
+	func() {
+		defer func() { recover() }()
+		tm.Run(&panicky{}, 3)
+	}()
+	var c counter
+	tm.Run(&slow{&c}, 3)
+	for i := range 3 {
+		if c.runs[i].Load() != 1 {
+			t.Fatalf("after a panic: part %d ran %d times by the time Run returned", i, c.runs[i].Load())
+		}
+	}
+}
+
+// slow counts a part after a pause, so that a Run that returns early
+// shows.
+type slow struct{ c *counter }
+
+func (s *slow) Run(part int) {
+	time.Sleep(2 * time.Millisecond)
+	s.c.Run(part)
+}
