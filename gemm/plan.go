@@ -170,7 +170,13 @@ func planTiles(p *problem, m, n, off int, force packing) tilePlan {
 	NR := p.fast.nr
 	packA := n > directMaxN
 	if p.transA {
-		packA = n > directMaxNT
+		// A transposed A read in place takes MR floats from each of kc
+		// rows lda apart: from memory or L3 that is a latency-bound walk
+		// across pages, where packing it streams whole rows. So an A that
+		// does not fit in L2 is packed whatever n (backward-data's W^T of
+		// a conv layer with many channels and few positions:
+		// 1152x49x512 in 4608-float rows, ...).
+		packA = n > directMaxNT || 4*float64(m)*float64(p.k) > float64(p.bl.l2)
 	}
 	packB := p.transB || m > directMaxM
 	switch force {
