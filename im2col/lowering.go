@@ -374,6 +374,7 @@ func (l *Lowering) lowerFlat(dst, plane []float32, ko, kl, j0, so0, a0 int) {
 	clear(dst[hi:])
 	base := kl*l.dil - l.pad
 	first, end := l.first[kl], l.end[kl]
+	zeros := l.g.Mode == Zeros
 	for so, a, d := so0, a0, 0; d < cols; so, a = so+1, 0 {
 		b := min(l.shortW, a+cols-d)
 		run := dst[d : d+b-a]
@@ -383,6 +384,16 @@ func (l *Lowering) lowerFlat(dst, plane []float32, ko, kl, j0, so0, a0 int) {
 			clear(run)
 		case !l.natural[i]:
 			l.lowerRun(run, plane[lrow*l.longW:][:l.longW], a, b, kl)
+		case (a < first || b > end) && zeros:
+			// The few taps in zero padding at the run's ends (a loop:
+			// clear's call costs more than these one or two stores).
+			lead, tail := run[:clamp(first, a, b)-a], run[clamp(end, a, b)-a:]
+			for i := range lead {
+				lead[i] = 0
+			}
+			for i := range tail {
+				tail[i] = 0
+			}
 		case a < first || b > end:
 			row := plane[lrow*l.longW:][:l.longW]
 			l.lowerEdge(run[:clamp(first, a, b)-a], row, a, base)
