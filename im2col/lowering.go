@@ -413,6 +413,7 @@ func (l *Lowering) liftFlat(plane, src []float32, ko, kl, j0, so0, a0 int) {
 	cols := len(src)
 	base := kl*l.dil - l.pad
 	first, end := l.first[kl], l.end[kl]
+	zeros := l.g.Mode == Zeros
 	for so, a, d := so0, a0, 0; d < cols; so, a = so+1, 0 {
 		b := min(l.shortW, a+cols-d)
 		run := src[d : d+b-a]
@@ -423,6 +424,16 @@ func (l *Lowering) liftFlat(plane, src []float32, ko, kl, j0, so0, a0 int) {
 				l.liftRun(plane[lrow*l.longW:][:l.longW], run, a, b, kl)
 			}
 			clear(run)
+		case (a < first || b > end) && zeros:
+			// Taps in zero padding go nowhere: drop them before the
+			// one pass adds the rest.
+			lead, tail := run[:clamp(first, a, b)-a], run[clamp(end, a, b)-a:]
+			for i := range lead {
+				lead[i] = 0
+			}
+			for i := range tail {
+				tail[i] = 0
+			}
 		case a < first || b > end:
 			row := plane[lrow*l.longW:][:l.longW]
 			lead := run[:clamp(first, a, b)-a]
