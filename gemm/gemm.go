@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/convkit/convkit/internal/shape"
+	"github.com/convkit/convkit/internal/workers"
 )
 
 // Context runs SGEMMs with a fixed thread count and a workspace that is
@@ -13,9 +14,9 @@ import (
 // nothing. A Context must not be used by two goroutines at once.
 type Context struct {
 	threads int
-	ws      []*workspace // one per thread
-	pool    *pool        // the threads-1 helper goroutines, started on first need
-	jobs    []job
+	ws      []*workspace  // one per thread
+	team    *workers.Team // the threads-1 helper goroutines, started on first need
+	jobs    jobSet
 	prob    problem // the call in progress (held here so it does not escape per call)
 	last    plan    // the plan of the last call, for the tests
 
@@ -29,7 +30,7 @@ func NewContext(threads int) *Context {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	ctx := &Context{threads: threads, ws: make([]*workspace, threads), jobs: make([]job, threads)}
+	ctx := &Context{threads: threads, ws: make([]*workspace, threads), team: workers.NewTeam(threads), jobs: make(jobSet, threads)}
 	for i := range ctx.ws {
 		ctx.ws[i] = new(workspace)
 	}
