@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/convkit/convkit/internal/prng"
 	"github.com/convkit/convkit/kernels"
 )
 
@@ -169,18 +169,15 @@ func tuned(s *Shape, pass Pass, opt Options, cfg Config, cands []Algorithm) (Alg
 // it at least 3 times and 20 ms, and returns the fastest by median-free
 // minimum (the least disturbed run).
 func timeCandidates(s *Shape, pass Pass, cfg Config, cands []Algorithm) (Algorithm, error) {
-	r := rand.New(rand.NewPCG(1, 2))
-	fill := func(n int) []float32 {
+	fill := func(n int, seed uint32) []float32 {
 		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(r.NormFloat64())
-		}
+		prng.Fill(v, seed)
 		return v
 	}
-	x, w, y := fill(s.XLen), fill(s.WLen), fill(s.YLen)
+	x, w, y := fill(s.XLen, 1), fill(s.WLen, 2), fill(s.YLen, 3)
 	var b []float32
 	if s.Bias {
-		b = fill(s.K)
+		b = fill(s.K, 4)
 	}
 	var best Algorithm
 	bestT := time.Duration(math.MaxInt64)

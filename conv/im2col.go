@@ -5,6 +5,7 @@ import (
 
 	"github.com/convkit/convkit/gemm"
 	"github.com/convkit/convkit/im2col"
+	"github.com/convkit/convkit/internal/shape"
 	"github.com/convkit/convkit/internal/workers"
 	"github.com/convkit/convkit/kernels"
 )
@@ -37,7 +38,7 @@ func (im2colAlgo) Name() string { return "im2col" }
 func (im2colAlgo) Exact() bool  { return true }
 
 func (im2colAlgo) Supports(s *Shape, pass Pass) error {
-	if rows := prod(s.longSizes()[:s.Dims-1]); rows > math.MaxInt32 {
+	if rows, _ := shape.Product(s.longSizes()[:s.Dims-1]...); rows > math.MaxInt32 {
 		return &UnsupportedError{Algorithm: "im2col", Pass: pass, Reason: "more than 2^31 rows in a plane (the row table is int32)"}
 	}
 	return nil
@@ -52,8 +53,9 @@ func (a im2colAlgo) Workspace(s *Shape, cfg Config) int64 {
 // on the hosts so far; it only ranks the algorithms.
 func (im2colAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 	peak := h.PeakGFLOPS * 1e9 * float64(max(1, threads))
-	lowered := float64(s.N) * float64(s.Groups) * float64(s.im2colRows()) * float64(prod(s.shortSizes()))
-	if newLowering(s).Identity() {
+	low := newLowering(s)
+	lowered := float64(s.N) * float64(s.Groups) * float64(s.im2colRows()) * float64(low.ShortLen())
+	if low.Identity() {
 		lowered = 0
 	}
 	// A cycle is about peak/32 FLOPs per thread on the FMA units.
@@ -654,11 +656,3 @@ func relayout(dst, src []float32, n, ch, plane int, toFirst bool) {
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
-
-func prod(v []int) int {
-	p := 1
-	for _, x := range v {
-		p *= x
-	}
-	return p
-}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/convkit/convkit/internal/shape"
 )
 
 // TestReferenceLayouts checks that channels-last gives the channels-first
@@ -452,7 +454,8 @@ func actIndex(l Layout, n, c, ch int, pos, sizes []int) int {
 	for d, v := range pos {
 		sp = sp*sizes[d] + v
 	}
-	return layoutIndex(l, n, c, ch, sp, prod(sizes))
+	plane, _ := shape.Product(sizes...) // a resolved problem's sizes: no overflow
+	return layoutIndex(l, n, c, ch, sp, plane)
 }
 
 // forEach calls f with pos running over every position of sizes, last dim
