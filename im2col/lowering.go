@@ -223,21 +223,7 @@ func (l *Lowering) LongPlane() int { return l.longPlane }
 // short row).
 func (l *Lowering) Lower(col []float32, ld int, src []float32, chans, j0, cols int) {
 	l.check(col, ld, src, chans, j0, cols)
-	vec := &kernels.Bound().Vec
-	so0, a0 := j0/l.shortW, j0%l.shortW
-	for c := range chans {
-		plane := src[c*l.longPlane:][:l.longPlane]
-		for ko := range l.outerTaps {
-			for kl := range l.kw {
-				dst := col[(c*l.kernelSize+ko*l.kw+kl)*ld:][:cols]
-				if l.flat {
-					l.lowerFlat(dst, plane, ko, kl, j0, so0, a0)
-				} else {
-					l.lowerRuns(dst, plane, ko, kl, so0, a0, vec)
-				}
-			}
-		}
-	}
+	l.walk(col, ld, src, chans, j0, cols, false)
 }
 
 // Lift adds the columns [j0, j0+cols) of col (rows ld floats apart) back into dst, chans
@@ -247,17 +233,30 @@ func (l *Lowering) Lower(col []float32, ld int, src []float32, chans, j0, cols i
 // moved out of a row before adding the rest in one pass).
 func (l *Lowering) Lift(dst, col []float32, ld, chans, j0, cols int) {
 	l.check(col, ld, dst, chans, j0, cols)
+	l.walk(col, ld, dst, chans, j0, cols, true)
+}
+
+// walk runs Lower (or, with lift, Lift) over every row of the tile, in
+// the column matrix's row order: channel, outer kernel offset ko,
+// last-dim kernel offset kl. (A branch per row, not a func value: the
+// rows of small planes are short enough for an indirect call to show.)
+func (l *Lowering) walk(col []float32, ld int, long []float32, chans, j0, cols int, lift bool) {
 	vec := &kernels.Bound().Vec
 	so0, a0 := j0/l.shortW, j0%l.shortW
 	for c := range chans {
-		plane := dst[c*l.longPlane:][:l.longPlane]
+		plane := long[c*l.longPlane:][:l.longPlane]
 		for ko := range l.outerTaps {
 			for kl := range l.kw {
-				src := col[(c*l.kernelSize+ko*l.kw+kl)*ld:][:cols]
-				if l.flat {
-					l.liftFlat(plane, src, ko, kl, j0, so0, a0)
-				} else {
-					l.liftRuns(plane, src, ko, kl, so0, a0, vec)
+				row := col[(c*l.kernelSize+ko*l.kw+kl)*ld:][:cols]
+				switch {
+				case lift && l.flat:
+					l.liftFlat(plane, row, ko, kl, j0, so0, a0)
+				case lift:
+					l.liftRuns(plane, row, ko, kl, so0, a0, vec)
+				case l.flat:
+					l.lowerFlat(row, plane, ko, kl, j0, so0, a0)
+				default:
+					l.lowerRuns(row, plane, ko, kl, so0, a0, vec)
 				}
 			}
 		}
