@@ -384,8 +384,10 @@ func (l *Lowering) lowerFlat(dst, plane []float32, ko, kl, j0, so0, a0 int) {
 		case !l.natural[i]:
 			l.lowerRun(run, plane[lrow*l.longW:][:l.longW], a, b, kl)
 		case (a < first || b > end) && zeros:
-			// The few taps in zero padding at the run's ends (a loop:
-			// clear's call costs more than these one or two stores).
+			// The few taps in zero padding at the run's ends, zeroed here
+			// in a loop: clear's call costs more than these one or two
+			// stores, and calling lowerEdge (made zero-aware) for them cost
+			// lenet_5x5_c1 12% (interleaved).
 			lead, tail := run[:clamp(first, a, b)-a], run[clamp(end, a, b)-a:]
 			for i := range lead {
 				lead[i] = 0
