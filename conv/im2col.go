@@ -45,7 +45,7 @@ func (im2colAlgo) Supports(s *Shape, pass Pass) error {
 }
 
 func (a im2colAlgo) Workspace(s *Shape, cfg Config) int64 {
-	return im2colBlocking(s, cfg).bytes
+	return im2colBlocking(s, newLowering(s), cfg).bytes
 }
 
 // Cost models the time as the GEMM at 80% of the peak plus the lowering
@@ -63,12 +63,13 @@ func (im2colAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 }
 
 func (a im2colAlgo) New(s *Shape, cfg Config) (Engine, error) {
-	bl := im2colBlocking(s, cfg)
+	low := newLowering(s)
+	bl := im2colBlocking(s, low, cfg)
 	if cfg.WorkspaceLimit > 0 && bl.bytes > cfg.WorkspaceLimit {
 		return nil, s.op().Errorf("workspace_limit", "im2col needs at least %d bytes of workspace, the limit is %d", bl.bytes, cfg.WorkspaceLimit)
 	}
 	t := bl.workers
-	e := &im2colEngine{s: s, low: newLowering(s), blocking: bl, rows: s.im2colRows(), team: workers.NewTeam(t),
+	e := &im2colEngine{s: s, low: low, blocking: bl, rows: s.im2colRows(), team: workers.NewTeam(t),
 		all: gemm.NewContext(max(1, cfg.Threads)), one: make([]*gemm.Context, t), cols: make([][]float32, t)}
 	e.channelsLastGEMM = s.Layout == ChannelsLast && e.low.Identity()
 	for i := range t {
@@ -124,11 +125,10 @@ const (
 // amortize.
 const minTileCols = 256
 
-// im2colBlocking sizes the tiles and blocks of s, narrowed to fit
+// im2colBlocking sizes the tiles and blocks of s (lowered by low), narrowed to fit
 // cfg.WorkspaceLimit, and counts the bytes of every buffer (tiles,
 // channels-last copies, the epilogue's ones).
-func im2colBlocking(s *Shape, cfg Config) blocking {
-	low := newLowering(s)
+func im2colBlocking(s *Shape, low *im2col.Lowering, cfg Config) blocking {
 	shortLen, ks := low.ShortLen(), low.KernelSize()
 	lg := s.im2colRows() / ks
 	var fixed int64
