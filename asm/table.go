@@ -127,3 +127,24 @@ type SgemmRows struct {
 	Lanes   int
 	Kernels SgemmRowKernels
 }
+
+// DirectTileFunc is the signature of every direct-convolution tile
+// kernel: see Direct1x1AVX2B for the contract. taps points at ntaps pairs
+// of ints, each a tap's byte offsets: of its input from the tile's first
+// input, and of its weights in the weight block.
+type DirectTileFunc = func(dst *float32, src *float32, w *float32, taps *int, ntaps int, icb int, srcICB int, wICB int, srcPix int, dstPix int, dstOCB int, bias *float32, res *float32, flags int)
+
+// DirectFamily is the direct-convolution kernels of one ISA, input form
+// and tile height B: Kernels[u-1] computes u pixels x B vectors of output
+// channels, for every u up to U.
+type DirectFamily struct {
+	ISA   string // the suffix of the kernel names: "AVX2", "AVX512", "NEON"
+	Lanes int    // float32 lanes per vector
+	// Form is the input form: 'B' (channel blocks of Lanes, interleaved in
+	// each pixel: Cin = Lanes per tap step) or 'P' (one channel per step,
+	// Cin = 1: channel planes).
+	Form    byte
+	Cin     int
+	U, B    int
+	Kernels []Kernel[DirectTileFunc]
+}

@@ -1,8 +1,9 @@
 package gemm
 
 import (
-	"math"
 	"unsafe"
+
+	"github.com/convkit/convkit/kernels"
 )
 
 // The Go twins of the generated row kernels (asm.SgemmRowKernels): they
@@ -36,13 +37,13 @@ func dotRows4Go(lanes int, x *float32, rows *[4]*float32, k int, out *[4]float32
 			for v := range 2 {
 				for l := range lanes {
 					q := p + v*lanes + l
-					acc[v][l] = fma32(row[q], xs[q], acc[v][l])
+					acc[v][l] = kernels.FMA32(row[q], xs[q], acc[v][l])
 				}
 			}
 		}
 		if p+lanes <= k {
 			for l := range lanes {
-				acc[0][l] = fma32(row[p+l], xs[p+l], acc[0][l])
+				acc[0][l] = kernels.FMA32(row[p+l], xs[p+l], acc[0][l])
 			}
 			p += lanes
 		}
@@ -54,7 +55,7 @@ func dotRows4Go(lanes int, x *float32, rows *[4]*float32, k int, out *[4]float32
 				if p+l < k {
 					a, b = row[p+l], xs[p+l]
 				}
-				acc[1][l] = fma32(a, b, acc[1][l])
+				acc[1][l] = kernels.FMA32(a, b, acc[1][l])
 			}
 		}
 		s := acc[0][:lanes]
@@ -80,7 +81,7 @@ func axpyRows4Go(acc *float32, n int, rows *[4]*float32, x *[4]float32) {
 	for r, rp := range rows {
 		row := unsafe.Slice(rp, n)
 		for j := range a {
-			a[j] = fma32(x[r], row[j], a[j])
+			a[j] = kernels.FMA32(x[r], row[j], a[j])
 		}
 	}
 }
@@ -95,21 +96,3 @@ func packRowsGo(dst, src []float32, ld, x0, cnt, p0, kc, W, ps int) {
 	}
 }
 
-// fma32 returns x*y+z rounded once to float32, as VFMADD231PS does. The
-// product of two float32 is exact in float64; the sum is rounded to
-// float64 by round-to-odd (TwoSum gives its exact error), which rounds
-// correctly on to float32 (53 >= 24+2 bits), where rounding it to nearest
-// twice could not.
-func fma32(x, y, z float32) float32 {
-	p, zz := float64(x)*float64(y), float64(z)
-	s := p + zz
-	if math.IsInf(s, 0) || math.IsNaN(s) {
-		return float32(s)
-	}
-	bv := s - p
-	e := (p - (s - bv)) + (zz - bv) // s + e == p + zz exactly
-	if e != 0 && math.Float64bits(s)&1 == 0 {
-		s = math.Nextafter(s, math.Copysign(math.Inf(1), e))
-	}
-	return float32(s)
-}

@@ -38,7 +38,8 @@ func floatBytes(s []float32) []byte {
 //     a []float32: its first element (nil if empty) is passed, its len
 //     elements become accessible; a **float32 parameter likewise takes a
 //     []*float32 (an array of row pointers, whose rows the caller gives
-//     as regions).
+//     as regions), and a *int parameter a []int (a table of offsets),
+//     its len elements accessible.
 //
 // It returns the results as Go values (int, float32, ...) in order. An
 // access outside the accessible memory, or a write to read-only DATA,
@@ -136,6 +137,16 @@ func (m *machine) bindOne(prm param, slot []byte, arg any) error {
 			return fmt.Errorf("got []float32")
 		}
 		m.addRegion(prm.name, b, false)
+		return nil
+	case []int:
+		if prm.typ != "*int" {
+			return fmt.Errorf("got []int")
+		}
+		if len(v) > 0 {
+			b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), len(v)*int(unsafe.Sizeof(v[0])))
+			le.PutUint64(slot, addrOf(b))
+			m.addRegion(prm.name, b, false)
+		}
 		return nil
 	case []*float32:
 		if prm.typ != "**float32" {

@@ -1,0 +1,42 @@
+//go:build amd64 && !purego
+
+package direct
+
+import (
+	"testing"
+
+	"github.com/convkit/convkit/asm"
+	"github.com/convkit/convkit/internal/asmemu"
+)
+
+// TestTileFamiliesInterpreted runs every generated amd64 kernel through
+// the assembly interpreter against the twin, so that the AVX2 and
+// AVX-512 kernels are checked on any amd64 host; an access outside the
+// slices fails the call.
+func TestTileFamiliesInterpreted(t *testing.T) {
+	p, err := asmemu.Generated()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if testing.Short() {
+		t.Skip("the interpreter is slow; -short skips it")
+	}
+	for _, g := range asm.DirectFamilies {
+		t.Run(g.Kernels[0].Name, func(t *testing.T) {
+			before := p.Stats().Calls
+			checkFamily(t, g.Lanes, g.Cin, g.U, g.B, func(t *testing.T, u int, dst, src, w []float32, a *Args, bias, res []float32) {
+				taps := a.Taps[:2*a.NTaps]
+				if len(taps) == 0 {
+					taps = nil
+				}
+				_, err := p.Call(g.Kernels[u-1].Name, dst, src, w, taps, a.NTaps, a.ICB, a.SrcICB, a.WICB, a.SrcPix, a.DstPix, a.DstOCB, bias, res, a.Flags)
+				if err != nil {
+					t.Fatal(err)
+				}
+			})
+			if p.Stats().Calls == before {
+				t.Fatal("no kernel ran in the interpreter")
+			}
+		})
+	}
+}

@@ -1,0 +1,142 @@
+package direct
+
+import (
+	"fmt"
+
+	"github.com/convkit/convkit/kernels"
+)
+
+// Form is how a kernel reads its input channels.
+type Form byte
+
+// The input forms.
+const (
+	// Blocked: Lanes channels interleaved in each pixel (channel-blocked
+	// nCdhw<Lanes>c or channels-last activations); a tap step covers
+	// Lanes channels.
+	Blocked Form = 'B'
+	// Planes: one channel per step, each pixel's value one float apart
+	// from the next pixel's by the pixel stride (channel planes, read in
+	// place).
+	Planes Form = 'P'
+)
+
+// Flags of a tile call.
+const (
+	// Accumulate starts from dst instead of the bias (a later group of
+	// input channels).
+	Accumulate = 1
+	// ReLU applies max(y, 0) at the end, NaN passing through.
+	ReLU = 2
+)
+
+// Args are a tile call's counts and byte strides. Taps holds NTaps pairs
+// (input offset from the tile's first input, weight offset in the weight
+// block), in bytes.
+type Args struct {
+	Taps   []int
+	NTaps  int
+	ICB    int // groups of input channels (blocks for Blocked, channels for Planes)
+	SrcICB int // bytes from one group's input to the next
+	WICB   int // bytes from one group's weights to the next
+	SrcPix int // bytes between the inputs of neighbouring output pixels
+	DstPix int // bytes between neighbouring output pixels
+	DstOCB int // bytes between the tile's output-channel vectors
+	Flags  int
+}
+
+// Family is the kernels of one ISA, form and tile height: Kernel(u) for
+// every u in 1..U.
+type Family struct {
+	ISA    kernels.ISA
+	Lanes  int
+	Form   Form
+	Cin    int // input channels per tap step: Lanes (Blocked) or 1 (Planes)
+	U, B   int
+	asm    []tileFunc // nil: the Go twin
+	Source string     // "asm" or "go"
+}
+
+// tileFunc is the generated kernels' signature (asm.DirectTileFunc).
+type tileFunc = func(dst *float32, src *float32, w *float32, taps *int, ntaps int, icb int, srcICB int, wICB int, srcPix int, dstPix int, dstOCB int, bias *float32, res *float32, flags int)
+
+// Name is the family's part of its kernels' names: 14x2AVX512B.
+func (f *Family) Name() string { return fmt.Sprintf("%dx%d%s%c", f.U, f.B, f.ISA, f.Form) }
+
+// WBytes is the bytes of one tap's weights: Cin steps of B vectors.
+func (f *Family) WBytes() int { return f.Cin * f.B * f.Lanes * 4 }
+
+// Tile computes a tile of u pixels (1 <= u <= f.U) x f.B vectors of
+// output channels, in bytes (every offset and stride of a; a float is 4
+// bytes), with L = f.Lanes:
+//
+//	for i < u, o < B, l < L:
+//	  acc := bias[o*L+l] (0 if bias is nil), or dst[D] with Accumulate (D = i*DstPix + o*DstOCB + 4*l)
+//	  for g < ICB, each tap t of the table:
+//	    p, q := g*SrcICB, g*WICB + t.W
+//	    for c < Cin: acc += src[p + t.Src + i*SrcPix + 4*c] * w[q + (c*B*L + o*L + l)*4]
+//	  acc += res[D] unless res is nil; acc = relu(acc) with ReLU
+//	  dst[D] = acc
+//
+// Each sum is in that order with fused multiply-adds. Tile panics, before
+// any kernel runs, if an access would fall outside its slice: the
+// generated kernels trust their arguments.
+func (f *Family) Tile(u int, dst, src, w []float32, a *Args, bias, res []float32) {
+	f.check(u, dst, src, w, a, bias, res)
+	if f.asm == nil {
+		TileGeneric(f.Lanes, f.Cin, u, f.B, dst, src, w, a, bias, res)
+		return
+	}
+	var bp, rp *float32
+	if bias != nil {
+		bp = &bias[0]
+	}
+	if res != nil {
+		rp = &res[0]
+	}
+	tp := (*int)(nil)
+	if a.NTaps > 0 {
+		tp = &a.Taps[0]
+	}
+	f.asm[u-1](&dst[0], &src[0], &w[0], tp, a.NTaps, a.ICB, a.SrcICB, a.WICB, a.SrcPix, a.DstPix, a.DstOCB, bp, rp, a.Flags)
+}
+
+// check panics unless every access of the call lies inside its slice.
+func (f *Family) check(u int, dst, src, w []float32, a *Args, bias, res []float32) {
+	if u < 1 || u > f.U {
+		panic(fmt.Sprintf("direct: %s: tile of %d pixels, want 1..%d", f.Name(), u, f.U))
+	}
+	if a.NTaps < 0 || len(a.Taps) < 2*a.NTaps || a.ICB < 1 {
+		panic(fmt.Sprintf("direct: %s: %d taps in a table of %d ints, %d channel groups", f.Name(), a.NTaps, len(a.Taps), a.ICB))
+	}
+	vb := f.Lanes * 4
+	dstEnd := (u-1)*a.DstPix + (f.B-1)*a.DstOCB + vb
+	need := func(what string, s []float32, end int) {
+		if end > 4*len(s) {
+			panic(fmt.Sprintf("direct: %s: %s needs %d floats, has %d", f.Name(), what, (end+3)/4, len(s)))
+		}
+	}
+	if a.DstPix < 0 || a.DstOCB < 0 || a.SrcPix < 0 || a.SrcICB < 0 || a.WICB < 0 {
+		panic(fmt.Sprintf("direct: %s: negative stride in %+v", f.Name(), *a))
+	}
+	need("dst", dst, dstEnd)
+	if res != nil {
+		need("res", res, dstEnd)
+	}
+	if bias != nil {
+		need("bias", bias, f.B*vb)
+	}
+	if a.NTaps == 0 {
+		return
+	}
+	maxSrc, maxW := 0, 0
+	for t := 0; t < a.NTaps; t++ {
+		s, q := a.Taps[2*t], a.Taps[2*t+1]
+		if s < 0 || q < 0 {
+			panic(fmt.Sprintf("direct: %s: tap %d has negative offsets (%d, %d)", f.Name(), t, s, q))
+		}
+		maxSrc, maxW = max(maxSrc, s), max(maxW, q)
+	}
+	need("src", src, (a.ICB-1)*a.SrcICB+maxSrc+(u-1)*a.SrcPix+4*f.Cin)
+	need("w", w, (a.ICB-1)*a.WICB+maxW+f.WBytes())
+}
