@@ -95,4 +95,3 @@ func packRowsGo(dst, src []float32, ld, x0, cnt, p0, kc, W, ps int) {
 		}
 	}
 }
-

@@ -49,6 +49,8 @@ func TestKernels(t *testing.T) {
 					testVector(t, p, name)
 				case rowKernel.MatchString(name):
 					testRowKernel(t, p, name)
+				case directName.MatchString(name):
+					testDirect(t, p, name)
 				default:
 					t.Fatalf("no test for %s", name)
 				}

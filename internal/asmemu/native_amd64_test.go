@@ -15,7 +15,8 @@ import (
 
 // natives maps every generated amd64 function to its Go stub, so the tests
 // can run each natively beside the interpreter. The SGEMM kernels come
-// from the tables the generator emits (asm.SgemmFamilies, asm.SgemmRowSets);
+// and the direct-convolution tiles come from the tables the generators emit
+// (asm.SgemmFamilies, asm.SgemmRowSets, asm.DirectFamilies);
 // the vector primitives have no table and are listed here.
 // TestNativesComplete checks the whole against the files' TEXT symbols.
 var natives = func() map[string]any {
@@ -57,6 +58,11 @@ var natives = func() map[string]any {
 		}
 		if f.Micro.Name != "" {
 			add(f.Micro.Name, f.Micro.Func)
+		}
+	}
+	for _, f := range asm.DirectFamilies {
+		for _, k := range f.Kernels {
+			add(k.Name, k.Func)
 		}
 	}
 	for _, rs := range asm.SgemmRowSets {

@@ -1,0 +1,66 @@
+package asmemu
+
+import (
+	"math"
+	"math/rand/v2"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/convkit/convkit/direct"
+)
+
+// directName parses a direct-convolution tile kernel's name: pixels,
+// vectors, ISA and input form (gen/direct).
+var directName = regexp.MustCompile(`^Direct(\d+)x(\d+)(AVX2|AVX512)([BP])$`)
+
+// testDirect runs a direct tile kernel on a few calls with every flag and
+// optional operand, against direct.TileGeneric bit for bit and, where the host can, natively. (Package
+// direct's own tests cover the family on many more random calls, through
+// this interpreter too; this keeps TestKernels' every-function and
+// every-opcode accounting whole.)
+func testDirect(t *testing.T, p *Program, name string) {
+	m := directName.FindStringSubmatch(name)
+	u, _ := strconv.Atoi(m[1])
+	b, _ := strconv.Atoi(m[2])
+	lanes := map[string]int{"AVX2": 8, "AVX512": 16}[m[3]]
+	cin := 1
+	if m[4] == "B" {
+		cin = lanes
+	}
+	r := rand.New(rand.NewPCG(uint64(u), uint64(b)))
+	rnd := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	vb, wtap := 4*lanes, 4*cin*b*lanes
+	for flags := 0; flags < 4; flags++ {
+		a := direct.Args{NTaps: 3, ICB: 2, SrcPix: 8 * cin, DstPix: vb, DstOCB: u * vb, Flags: flags,
+			Taps: []int{0, 0, 4 * cin, wtap, 12 * cin, 2 * wtap}}
+		a.SrcICB = 12*cin + (u-1)*a.SrcPix + 4*cin
+		a.WICB = 3 * wtap
+		src, w := rnd(2*a.SrcICB/4), rnd(2*a.WICB/4)
+		dst0 := rnd(u * b * lanes)
+		var bias, res []float32
+		if flags&1 == 0 {
+			bias = rnd(b * lanes)
+		}
+		if flags&2 != 0 {
+			res = rnd(len(dst0))
+		}
+		want := append([]float32(nil), dst0...)
+		direct.TileGeneric(lanes, cin, u, b, want, src, w, &a, bias, res)
+		args, _ := call(t, p, name, func() ([]any, []Region) {
+			return []any{append([]float32(nil), dst0...), src, w, a.Taps, a.NTaps, a.ICB, a.SrcICB, a.WICB, a.SrcPix, a.DstPix, a.DstOCB, bias, res, a.Flags}, nil
+		})
+		got := args[0].([]float32)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("flags %d: dst[%d] = %v, want %v", flags, i, got[i], want[i])
+			}
+		}
+	}
+}
