@@ -128,10 +128,10 @@ func (e *UnsupportedError) Error() string {
 var ErrNotImplemented = errors.New("not implemented")
 
 // registry is every algorithm, in the order auto breaks cost ties.
-var registry = []Algorithm{im2colAlgo{}}
+var registry = []Algorithm{im2colAlgo{}, directAlgo{}}
 
 // plannedNames are algorithms that later work delivers.
-var plannedNames = []string{"direct", "winograd", "fft"}
+var plannedNames = []string{"winograd", "fft"}
 
 // Algorithms returns every algorithm convkit has.
 func Algorithms() []Algorithm { return append([]Algorithm(nil), registry...) }

@@ -77,10 +77,12 @@ func withRegistry(t *testing.T, algos ...Algorithm) {
 }
 
 func TestLookup(t *testing.T) {
-	if a, err := Lookup("im2col"); err != nil || a.Name() != "im2col" || !a.Exact() {
-		t.Errorf("im2col: %v, %v", a, err)
+	for _, name := range []string{"im2col", "direct"} {
+		if a, err := Lookup(name); err != nil || a.Name() != name || !a.Exact() {
+			t.Errorf("%s: %v, %v", name, a, err)
+		}
 	}
-	for _, name := range []string{"direct", "winograd", "fft"} {
+	for _, name := range []string{"winograd", "fft"} {
 		if _, err := Lookup(name); !errors.Is(err, ErrNotImplemented) {
 			t.Errorf("%s: %v, want ErrNotImplemented", name, err)
 		}
@@ -122,12 +124,12 @@ func TestNamedAlgorithm(t *testing.T) {
 	pl.BackwardData(make([]float32, s.XLen), make([]float32, s.YLen), make([]float32, s.WLen))
 }
 
-// TestWorkspaceLimit checks the query, a limit that narrows the tiles (the
+// TestWorkspaceLimit checks the query, a limit that narrows im2col's tiles (the
 // results stay right), one no tile fits (an error naming the parameter,
 // from a named algorithm and from auto), and the identity's need of none.
 func TestWorkspaceLimit(t *testing.T) {
 	p := enginePlans[len(enginePlans)-2] // 64 channels, 23x29
-	pl, err := NewPlan(p, Options{Threads: 1})
+	pl, err := NewPlan(p, Options{Threads: 1, Algorithm: "im2col"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,17 +138,17 @@ func TestWorkspaceLimit(t *testing.T) {
 		t.Fatalf("workspace %d", full)
 	}
 	lim := full / 3
-	small, err := NewPlan(p, Options{Threads: 1, WorkspaceLimit: lim})
+	small, err := NewPlan(p, Options{Threads: 1, WorkspaceLimit: lim, Algorithm: "im2col"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := small.Workspace(); got > lim || got <= 0 {
 		t.Errorf("limit %d: workspace %d", lim, got)
 	}
-	checkPlan(t, p, Options{Threads: 1, WorkspaceLimit: lim})
+	checkPlan(t, p, Options{Threads: 1, WorkspaceLimit: lim, Algorithm: "im2col"})
 	// More threads under the same limit: the same tiles (the sums may not
 	// depend on the thread count), as many of them as fit.
-	more, err := NewPlan(p, Options{Threads: 3, WorkspaceLimit: lim})
+	more, err := NewPlan(p, Options{Threads: 3, WorkspaceLimit: lim, Algorithm: "im2col"})
 	if err != nil || more.Workspace() > lim {
 		t.Errorf("3 threads, limit %d: %v", lim, err)
 	} else if a, b := small.engines[PassForward].(*im2colEngine), more.engines[PassForward].(*im2colEngine); a.tile != b.tile || a.chans != b.chans {

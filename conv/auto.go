@@ -17,18 +17,28 @@ import (
 // pick returns the algorithm of pass under opt: the named one, checked
 // against the problem, the precision and the workspace limit, or auto's
 // choice among the algorithms that pass those checks.
-func pick(s *Shape, pass Pass, opt Options, cfg Config) (Algorithm, error) {
+//
+// built holds the engines the plan already has: their algorithms need no
+// more workspace.
+func pick(s *Shape, pass Pass, opt Options, cfg Config, built map[string]Engine) (Algorithm, error) {
+	admitted := func(a Algorithm) error {
+		c := cfg
+		if _, ok := built[a.Name()]; ok {
+			c.WorkspaceLimit = 0
+		}
+		return admits(a, s, pass, opt, c)
+	}
 	if opt.Algorithm != "" && opt.Algorithm != "auto" {
 		a, err := Lookup(opt.Algorithm)
 		if err != nil {
 			return nil, err
 		}
-		return a, admits(a, s, pass, opt, cfg)
+		return a, admitted(a)
 	}
 	var cands []Algorithm
 	var reasons []error
 	for _, a := range registry {
-		if err := admits(a, s, pass, opt, cfg); err != nil {
+		if err := admitted(a); err != nil {
 			reasons = append(reasons, err)
 			continue
 		}

@@ -1,6 +1,7 @@
 package conv
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"sync/atomic"
@@ -63,19 +64,39 @@ func NewPlan(p Problem, opt Options) (*Plan, error) {
 		opt.Threads = runtime.GOMAXPROCS(0)
 	}
 	cfg := Config{Threads: opt.Threads, WorkspaceLimit: opt.WorkspaceLimit, tile: opt.tile, chans: opt.chans}
+	pl, err := build(s, opt, cfg)
+	var pe *Error
+	if err != nil && opt.WorkspaceLimit > 0 && (opt.Algorithm == "" || opt.Algorithm == "auto") && errors.As(err, &pe) && pe.Param == "workspace_limit" {
+		// Per-pass choices that do not fit together: the general algorithm
+		// for every pass, one engine, as narrow as the limit needs.
+		opt.Algorithm = "im2col"
+		pl, err = build(s, opt, cfg)
+	}
+	return pl, err
+}
+
+// build picks the algorithm of every pass and builds one engine per
+// algorithm, each pass's choice within what the earlier engines left of
+// the workspace limit.
+func build(s *Shape, opt Options, cfg Config) (*Plan, error) {
 	pl := &Plan{s: s}
 	built := map[string]Engine{}
+	lim := cfg.WorkspaceLimit
 	for pass := range numPasses {
 		if !opt.Passes.Has(pass) {
 			continue
 		}
-		a, err := pick(s, pass, opt, cfg)
+		pc := cfg
+		if lim > 0 {
+			pc.WorkspaceLimit = max(1, lim-pl.bytes)
+		}
+		a, err := pick(s, pass, opt, pc, built)
 		if err != nil {
 			return nil, err
 		}
 		e, ok := built[a.Name()]
 		if !ok {
-			if e, err = a.New(s, cfg); err != nil {
+			if e, err = a.New(s, pc); err != nil {
 				return nil, err
 			}
 			built[a.Name()] = e
@@ -83,7 +104,7 @@ func NewPlan(p Problem, opt Options) (*Plan, error) {
 		}
 		pl.algos[pass], pl.engines[pass] = a, e
 	}
-	if lim := opt.WorkspaceLimit; lim > 0 && pl.bytes > lim {
+	if lim > 0 && pl.bytes > lim {
 		return nil, s.op().Errorf("workspace_limit", "the plan's algorithms need %d bytes of workspace together, the limit is %d", pl.bytes, lim)
 	}
 	return pl, nil
@@ -120,6 +141,28 @@ func (pl *Plan) PackWeights(w []float32) {
 		pl.packed = make([]float32, len(w))
 	}
 	copy(pl.packed, w)
+	for i, e := range pl.engines {
+		if wp, ok := e.(weightPacker); ok && !pl.sharedEngine(i) {
+			wp.PackWeights(w)
+		}
+	}
+}
+
+// weightPacker is an Engine that keeps weights in a packed form of its
+// own (PackWeights), which its Forward uses when given w == nil.
+type weightPacker interface {
+	PackWeights(w []float32)
+}
+
+// sharedEngine reports whether the engine of pass i also runs an earlier
+// pass (one engine per algorithm).
+func (pl *Plan) sharedEngine(i int) bool {
+	for j := 0; j < i; j++ {
+		if pl.engines[j] == pl.engines[i] {
+			return true
+		}
+	}
+	return false
 }
 
 // weights returns w, or the packed copy for nil.
@@ -179,12 +222,16 @@ func (pl *Plan) Forward(y, x, w, b []float32, ep *Epilogue) {
 	s := pl.s
 	pl.need("y", y, s.YLen)
 	pl.need("x", x, s.XLen)
+	packed := w == nil
 	w = pl.weights(w)
 	pl.needBias("b", b)
 	if ep != nil && ep.Residual != nil {
 		pl.need("residual", ep.Residual, s.YLen)
 	}
 	e := pl.engine(PassForward)
+	if _, ok := e.(weightPacker); ok && packed {
+		w = nil // the engine's own packed form
+	}
 	defer pl.done()
 	e.Forward(y, x, w, b, ep)
 }

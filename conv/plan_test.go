@@ -124,6 +124,9 @@ func checkPlan(t *testing.T, p Problem, opt Options) {
 		mag[i] += math.Abs(float64(res[i]))
 	}
 	within(t, "y", y, want, mag, fanIn)
+	if !opt.Passes.Has(PassBackwardData) {
+		return // a forward-only plan (the passes come all or forward only)
+	}
 
 	dx := make([]float32, s.XLen)
 	pl.BackwardData(dx, dy, w)
@@ -174,7 +177,7 @@ func TestPlanTiles(t *testing.T) {
 				p.Layout = layout
 				chans := tile % 3 // 1 and 2 channels per block, and all of them
 				t.Run(fmt.Sprintf("%d/tile%d/chans%d/%s", pi, tile, chans, layout), func(t *testing.T) {
-					checkPlan(t, p, Options{Threads: 1 + tile%2, tile: tile, chans: chans})
+					checkPlan(t, p, Options{Algorithm: "im2col", Threads: 1 + tile%2, tile: tile, chans: chans})
 				})
 			}
 		}
@@ -197,7 +200,7 @@ func TestPlanDeterministic(t *testing.T) {
 			p := base
 			p.Layout = layout
 			checkDeterministic(t, fmt.Sprintf("problem %d %s", pi, layout), p, Options{})
-			checkDeterministic(t, fmt.Sprintf("problem %d %s, tile 5 by 1 channel", pi, layout), p, Options{tile: 5, chans: 1})
+			checkDeterministic(t, fmt.Sprintf("problem %d %s, tile 5 by 1 channel", pi, layout), p, Options{Algorithm: "im2col", tile: 5, chans: 1})
 		}
 	}
 	wide := enginePlans[len(enginePlans)-2] // 64 channels, 23x29
@@ -312,7 +315,7 @@ func TestPlanLengths(t *testing.T) {
 // problems skip the lowering (and so need no column tile).
 func TestPlanIdentity(t *testing.T) {
 	for i, p := range enginePlans {
-		pl, err := NewPlan(p, Options{})
+		pl, err := NewPlan(p, Options{Algorithm: "im2col"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -326,7 +329,7 @@ func TestPlanIdentity(t *testing.T) {
 			t.Errorf("problem %d: identity %v (col %d), want %v", i, e.low.Identity(), len(e.cols[0]), want)
 		}
 		p.Layout = ChannelsLast
-		if pl, err = NewPlan(p, Options{}); err != nil {
+		if pl, err = NewPlan(p, Options{Algorithm: "im2col"}); err != nil {
 			t.Fatal(err)
 		}
 		// Channels-last, the identity runs on the activations as laid out:
@@ -364,7 +367,7 @@ func TestPlanRandomProblems(t *testing.T) {
 		}
 		for i, p := range problems {
 			t.Run(fmt.Sprintf("%s/%d", isa, i), func(t *testing.T) {
-				checkPlan(t, p, Options{Threads: 1 + i%3, tile: []int{0, 7}[i%2], chans: i % 3})
+				checkPlan(t, p, Options{Algorithm: "im2col", Threads: 1 + i%3, tile: []int{0, 7}[i%2], chans: i % 3})
 			})
 		}
 	}
@@ -376,7 +379,7 @@ func TestPlanRandomProblems(t *testing.T) {
 // deterministic there.
 func TestPlanSplitsLowering(t *testing.T) {
 	p := enginePlans[len(enginePlans)-1]
-	opt := Options{Threads: 2, tile: 1600} // pinned: the default tile follows L2
+	opt := Options{Algorithm: "im2col", Threads: 2, tile: 1600} // pinned: the default tile follows L2
 	checkDeterministic(t, "one tile and block", p, opt)
 	pl, err := NewPlan(p, opt)
 	if err != nil {

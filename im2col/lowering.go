@@ -138,7 +138,7 @@ func (l *Lowering) buildRows() {
 			for i := range outer {
 				u := sp[i]*g.Stride[i] - g.Pad[i] + kp[i]*g.Dilation[i]
 				natural = natural && u >= 0 && u < g.Long[i]
-				v := mapIndex(u, g.Long[i], g.Mode)
+				v := MapIndex(u, g.Long[i], g.Mode)
 				if v < 0 {
 					row = -1
 					break
@@ -172,11 +172,11 @@ func (l *Lowering) buildShifts() {
 	}
 }
 
-// mapIndex maps a long index v along a dim of size n through the mode:
+// MapIndex maps a long index v along a dim of size n through the mode:
 // v itself inside, the mode's source outside, -1 for zeros. The
 // convolution's validation keeps reflect padding below n and circular
 // padding at most n, so one reflection or wrap suffices.
-func mapIndex(v, n int, m Mode) int {
+func MapIndex(v, n int, m Mode) int {
 	if v >= 0 && v < n {
 		return v
 	}
@@ -477,7 +477,7 @@ func (l *Lowering) lowerRun(dst, row []float32, a, b, kl int) {
 // padding: zeros, or the mode's source element.
 func (l *Lowering) lowerEdge(dst, row []float32, o0, base int) {
 	for i := range dst {
-		if v := mapIndex((o0+i)*l.stride+base, l.longW, l.g.Mode); v >= 0 {
+		if v := MapIndex((o0+i)*l.stride+base, l.longW, l.g.Mode); v >= 0 {
 			dst[i] = row[v]
 		} else {
 			dst[i] = 0
@@ -513,7 +513,7 @@ func (l *Lowering) liftRun(row, src []float32, a, b, kl int) {
 // copied them from (nothing for zeros).
 func (l *Lowering) liftEdge(row, src []float32, o0, base int) {
 	for i, v := range src {
-		if x := mapIndex((o0+i)*l.stride+base, l.longW, l.g.Mode); x >= 0 {
+		if x := MapIndex((o0+i)*l.stride+base, l.longW, l.g.Mode); x >= 0 {
 			row[x] += v
 		}
 	}

@@ -16,7 +16,7 @@ func tapOf(g Geometry, j, r int) int {
 	unflatten(r, g.Kernel, kp)
 	off := 0
 	for i := range d {
-		v := mapIndex(sp[i]*g.Stride[i]-g.Pad[i]+kp[i]*g.Dilation[i], g.Long[i], g.Mode)
+		v := MapIndex(sp[i]*g.Stride[i]-g.Pad[i]+kp[i]*g.Dilation[i], g.Long[i], g.Mode)
 		if v < 0 {
 			return -1
 		}

@@ -1,0 +1,512 @@
+package conv
+
+import (
+	"fmt"
+
+	"github.com/convkit/convkit/direct"
+	"github.com/convkit/convkit/internal/workers"
+	"github.com/convkit/convkit/kernels"
+)
+
+// directAlgo is the direct convolution: the generated tile kernels of
+// package direct (U output pixels x B vectors of output channels, summed
+// over the input channels and the filter taps in registers), with the
+// input in the layout the kernel's form reads:
+//
+//   - the blocked form reads channel blocks of the vector width,
+//     interleaved per pixel: a channels-last input as it is (when the
+//     channels per group are a multiple of the block and there is no
+//     padding), else a channel-blocked copy (nCdhw<L>c);
+//   - the planes form reads one channel at a time: the first layer (fewer
+//     channels per group than a block would hold), read in place from a
+//     channels-first input without padding, else from a copy.
+//
+// The copy includes the padding, filled by the padding mode, so that
+// every tap of every output pixel reads inside the buffer and the kernels
+// need no edge cases; the tiles along a row end with a narrower kernel.
+// The output goes channel-blocked into a buffer and is reordered into y
+// (with the residual and ReLU of the epilogue), except channels-last
+// output whose channels per group are a multiple of the block, which the
+// kernels write in place with the epilogue fused.
+type directAlgo struct{}
+
+func (directAlgo) Name() string { return "direct" }
+func (directAlgo) Exact() bool  { return true }
+
+// directLanes is the vector width of the host's direct kernels: the
+// channel block.
+func directLanes() int { return direct.Families(kernels.Current())[0].Lanes }
+
+func (directAlgo) Supports(s *Shape, pass Pass) error {
+	no := func(format string, a ...any) error {
+		return &UnsupportedError{Algorithm: "direct", Pass: pass, Reason: fmt.Sprintf(format, a...)}
+	}
+	L := directLanes()
+	switch {
+	case pass != PassForward:
+		return no("its backward passes are not built yet (im2col runs them)")
+	case s.Transposed:
+		return no("a transposed convolution's forward pass is a backward-data pass, not built yet")
+	case s.Groups > 1 && s.CPerG == 1:
+		return no("depthwise (%d groups of one input channel): its own kernels are not built yet", s.Groups)
+	case s.Groups > 1 && s.KPerG%L != 0:
+		return no("%d output channels per group: not a multiple of the %d-channel block", s.KPerG, L)
+	}
+	return nil
+}
+
+func (a directAlgo) Workspace(s *Shape, cfg Config) int64 {
+	return newDirectLayout(s, cfg.Threads).bytes()
+}
+
+// Cost models the kernels' cycles (directLayout.cycles) plus the copies
+// at about a float per cycle; it only ranks the algorithms.
+func (directAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
+	l := newDirectLayout(s, threads)
+	// A core does 2 FMAs of L lanes (4L FLOPs) per cycle at the peak.
+	perCycle := h.PeakGFLOPS * 1e9 / float64(4*l.L)
+	copies := float64(l.xCopyLen() + l.yBufLen())
+	return (l.cycles() + copies) / (perCycle * float64(max(1, threads)))
+}
+
+func (a directAlgo) New(s *Shape, cfg Config) (Engine, error) {
+	l := newDirectLayout(s, cfg.Threads)
+	if cfg.WorkspaceLimit > 0 && l.bytes() > cfg.WorkspaceLimit {
+		return nil, s.op().Errorf("workspace_limit", "direct needs %d bytes of workspace, the limit is %d", l.bytes(), cfg.WorkspaceLimit)
+	}
+	return newDirectEngine(l, cfg.Threads), nil
+}
+
+// directLayout is how the direct algorithm lays a problem out for its
+// kernels: the form, the family of each output-channel group, the
+// buffers and every byte stride the kernels take.
+type directLayout struct {
+	s    *Shape
+	form direct.Form
+	L    int
+	fam  *direct.Family   // the widest family chosen; fams[b-1] has b vectors
+	fams []*direct.Family // per vector count 1..fam.B (nil where the ISA has none)
+	// icb is the channel groups per conv group the kernel steps through:
+	// blocks of L (blocked form) or channels (planes).
+	icb int
+	kb  int // output-channel blocks per conv group
+	ogs []ocGroup
+	// The input the kernels read: a copy (padded, in the form's layout)
+	// or x itself.
+	copyX    bool
+	srcDims  []int // spatial sizes of that input (padded for a copy)
+	unit     int   // bytes from one input pixel to the next
+	srcICB   int   // bytes from one channel group to the next
+	srcImage int   // floats per image
+	srcPlane int   // pixels per channel
+	srcGroup int   // bytes from one conv group's input to the next
+	pitch    []int // input pixels per step of each spatial dim
+	// The output the kernels write: a channel-blocked buffer or y itself
+	// (channels-last, the blocks of a group whole).
+	bufY           bool
+	dstPix, dstOCB int // bytes
+	dstImage       int // floats per image
+	taps           int // prod(kernel)
+}
+
+// ocGroup is a run of B output-channel blocks of one conv group, computed
+// by one kernel call per tile.
+type ocGroup struct {
+	ob0, b int // first block (within the conv group), blocks
+	w      int // float offset of its packed weights within the conv group's
+}
+
+func newDirectLayout(s *Shape, threads int) *directLayout {
+	fs := direct.Families(kernels.Current())
+	L := fs[0].Lanes
+	l := &directLayout{s: s, L: L, taps: s.KernelSize}
+	l.form = direct.Blocked
+	if s.CPerG%L != 0 && (s.Groups > 1 || s.CPerG < 2*L) {
+		l.form = direct.Planes
+	}
+	l.kb = ceilDiv(s.KPerG, L)
+	l.icb = s.CPerG
+	if l.form == direct.Blocked {
+		l.icb = ceilDiv(s.CPerG, L)
+	}
+	l.chooseFamily(fs)
+	l.layInput()
+	l.layOutput()
+	return l
+}
+
+// chooseFamily picks the family whose tiles the model finds fastest for
+// the output row and channel blocks (see cycles), and splits each conv
+// group's blocks into ocGroups of its B (the last one narrower).
+func (l *directLayout) chooseFamily(fs []*direct.Family) {
+	var best *direct.Family
+	bestCycles := 0.0
+	for _, f := range fs {
+		if f.Form != l.form {
+			continue
+		}
+		l.setFamily(fs, f)
+		if c := l.cycles(); best == nil || c < bestCycles {
+			best, bestCycles = f, c
+		}
+	}
+	l.setFamily(fs, best)
+}
+
+func (l *directLayout) setFamily(fs []*direct.Family, f *direct.Family) {
+	l.fam = f
+	l.fams = make([]*direct.Family, f.B)
+	for b := 1; b <= f.B; b++ {
+		if g := direct.Pick(fs, l.form, b); g != nil && g.B == b {
+			l.fams[b-1] = g
+		}
+	}
+	l.ogs = nil
+	w := 0
+	for ob := 0; ob < l.kb; {
+		b := min(f.B, l.kb-ob)
+		for l.fams[b-1] == nil { // no family of b vectors: split further
+			b--
+		}
+		l.ogs = append(l.ogs, ocGroup{ob0: ob, b: b, w: w})
+		w += l.icb * l.taps * l.fams[b-1].WBytes() / 4
+		ob += b
+	}
+}
+
+// cycles models the kernels' time in cycles: per tap and input channel
+// step, a tile of u pixels x b vectors needs max(u*b/2 FMA cycles, (u+b)/2
+// load cycles, 4 cycles of FMA latency) (two FMA and two load ports, a
+// 4-cycle FMA: every x86 and arm64 core this project meets), over every
+// tile of every row and output-channel group.
+func (l *directLayout) cycles() float64 {
+	s := l.s
+	ow := s.Out[s.Dims-1]
+	rows := s.OutLen / ow
+	steps := float64(l.icb*l.fam.Cin) * float64(l.taps)
+	var perRow float64
+	for _, og := range l.ogs {
+		u := l.fams[og.b-1].U
+		for x := 0; x < ow; x += u {
+			n := float64(min(u, ow-x))
+			b := float64(og.b)
+			perRow += max(n*b/2, (n+b)/2, 4)
+		}
+	}
+	return perRow * steps * float64(rows) * float64(s.N*s.Groups)
+}
+
+// padded reports whether the problem reads past the input's edge.
+func (s *Shape) padded() bool {
+	for i := range s.PadBefore {
+		if s.PadBefore[i] != 0 || s.PadAfter[i] != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// layInput decides whether the kernels read x in place and sets the input
+// strides.
+func (l *directLayout) layInput() {
+	s := l.s
+	L := l.L
+	inPlace := !s.padded()
+	if l.form == direct.Blocked {
+		inPlace = inPlace && s.Layout == ChannelsLast && s.CPerG%L == 0
+	} else {
+		inPlace = inPlace && s.Layout == ChannelsFirst
+	}
+	l.copyX = !inPlace
+	l.srcDims = append([]int(nil), s.In...)
+	if l.copyX {
+		for i := range l.srcDims {
+			l.srcDims[i] += s.PadBefore[i] + s.PadAfter[i]
+		}
+	}
+	plane := 1
+	l.pitch = make([]int, s.Dims)
+	for i := s.Dims - 1; i >= 0; i-- {
+		l.pitch[i] = plane
+		plane *= l.srcDims[i]
+	}
+	switch {
+	case l.copyX && l.form == direct.Blocked: // [N][G*icb][plane][L]
+		l.unit, l.srcICB = 4*L, 4*L*plane
+		l.srcImage = s.Groups * l.icb * plane * L
+	case l.copyX || s.Layout == ChannelsFirst: // planes: [N][C][plane]
+		l.unit, l.srcICB = 4, 4*plane
+		l.srcImage = s.C * plane
+	default: // channels-last in place: [N][plane][C]
+		l.unit = 4 * s.C
+		l.srcICB = 4 * l.fam.Cin
+		l.srcImage = s.C * plane
+	}
+	l.srcGroup = l.icb * l.srcICB
+	l.srcPlane = plane
+}
+
+// layOutput decides whether the kernels write y in place and sets the
+// output strides.
+func (l *directLayout) layOutput() {
+	s := l.s
+	L := l.L
+	l.bufY = !(s.Layout == ChannelsLast && s.KPerG%L == 0)
+	if l.bufY { // [N][G*kb][out][L]
+		l.dstPix, l.dstOCB = 4*L, 4*L*s.OutLen
+		l.dstImage = s.Groups * l.kb * s.OutLen * L
+	} else {
+		l.dstPix, l.dstOCB = 4*s.K, 4*L
+		l.dstImage = s.K * s.OutLen
+	}
+}
+
+// xCopyLen and yBufLen are the floats of the input copy and output buffer
+// (0: none).
+func (l *directLayout) xCopyLen() int {
+	if !l.copyX {
+		return 0
+	}
+	return l.s.N * l.srcImage
+}
+
+func (l *directLayout) yBufLen() int {
+	if !l.bufY {
+		return 0
+	}
+	return l.s.N * l.dstImage
+}
+
+// wLen is the floats of the packed weights: every conv group's.
+func (l *directLayout) wLen() int {
+	last := l.ogs[len(l.ogs)-1]
+	return l.s.Groups * (last.w + l.icb*l.taps*l.fams[last.b-1].WBytes()/4)
+}
+
+// bytes is the workspace: the copies, the packed weights, the padded
+// bias and the tap tables.
+func (l *directLayout) bytes() int64 {
+	floats := int64(l.xCopyLen()) + int64(l.yBufLen()) + int64(l.wLen()) + int64(l.s.Groups*l.kb*l.L)
+	return 4*floats + int64(8*2*l.taps*len(l.fams))
+}
+
+// directEngine runs one problem's direct convolution.
+type directEngine struct {
+	*directLayout
+	team   *workers.Team
+	xp, yb []float32 // the input copy and output buffer (nil: none)
+	wp     []float32 // packed weights
+	packed bool      // wp holds PackWeights' weights
+	bias   []float32 // the bias padded to whole blocks
+	tables [][]int   // tap tables per vector count (tables[b-1])
+	args   []direct.Args
+	colMap [][]int // per spatial dim: padded index -> input index or -1 (copies)
+	call   directCall
+}
+
+// directCall is the call in progress, read by Run.
+type directCall struct {
+	phase      directPhase
+	y, x, w, b []float32
+	ep         *Epilogue
+	items, per int
+}
+
+// directPhase is one of a Forward call's parallel loops.
+type directPhase uint8
+
+const (
+	copyPhase   directPhase = iota // x into the padded copy, per image and channel group
+	tilePhase                      // the tiles, per image, conv group, channel group and row
+	outputPhase                    // the buffer into y, per image and channel block
+	packPhase                      // the weights, per conv group and channel group
+)
+
+func newDirectEngine(l *directLayout, threads int) *directEngine {
+	s := l.s
+	e := &directEngine{directLayout: l, team: workers.NewTeam(threads)}
+	if l.copyX {
+		e.xp = make([]float32, l.xCopyLen())
+		e.colMap = make([][]int, s.Dims)
+		for i := range e.colMap {
+			e.colMap[i] = make([]int, l.srcDims[i])
+			for v := range e.colMap[i] {
+				e.colMap[i][v] = paddedSource(v-s.PadBefore[i], s.In[i], s.PaddingMode)
+			}
+		}
+	}
+	if l.bufY {
+		e.yb = make([]float32, l.yBufLen())
+	}
+	e.wp = make([]float32, l.wLen())
+	if s.Bias {
+		e.bias = make([]float32, s.Groups*l.kb*l.L)
+	}
+	e.tables = make([][]int, len(l.fams))
+	for b, f := range l.fams {
+		if f != nil {
+			e.tables[b] = l.tapTable(f)
+		}
+	}
+	e.args = make([]direct.Args, e.team.Size())
+	return e
+}
+
+// tapTable lists every tap's byte offsets (input, weights) for family f,
+// in the weights' order (PyTorch's: the last dim fastest).
+func (l *directLayout) tapTable(f *direct.Family) []int {
+	s := l.s
+	tab := make([]int, 0, 2*l.taps)
+	k := make([]int, s.Dims)
+	for t := 0; t < l.taps; t++ {
+		off := 0
+		for i := range k {
+			off += k[i] * s.Dilation[i] * l.pitch[i]
+		}
+		tab = append(tab, off*l.unit, t*f.WBytes())
+		for i := s.Dims - 1; i >= 0; i-- { // next tap
+			if k[i]++; k[i] < s.Kernel[i] {
+				break
+			}
+			k[i] = 0
+		}
+	}
+	return tab
+}
+
+func (e *directEngine) Workspace() int64 { return e.bytes() }
+
+func (e *directEngine) Forward(y, x, w, b []float32, ep *Epilogue) {
+	s := e.s
+	if w != nil {
+		e.run(directCall{phase: packPhase, w: w, items: s.Groups * len(e.ogs)})
+		e.packed = false
+	}
+	if b != nil {
+		e.padBias(b)
+	}
+	src := x
+	if e.copyX {
+		e.run(directCall{phase: copyPhase, x: x, items: s.N * e.copyItems()})
+		src = e.xp
+	}
+	dst := y
+	if e.bufY {
+		dst = e.yb
+	}
+	e.run(directCall{phase: tilePhase, y: dst, x: src, b: b, ep: ep, items: s.N * s.Groups * len(e.ogs) * (s.OutLen / s.Out[s.Dims-1])})
+	if e.bufY {
+		e.run(directCall{phase: outputPhase, y: y, ep: ep, items: s.N * s.Groups * e.kb})
+		if s.Layout == ChannelsLast {
+			epilogueChannelsLast(s, y, nil, ep)
+		}
+	}
+}
+
+// PackWeights keeps w packed for Forward calls with w == nil.
+func (e *directEngine) PackWeights(w []float32) {
+	e.run(directCall{phase: packPhase, w: w, items: e.s.Groups * len(e.ogs)})
+	e.packed = true
+}
+
+func (e *directEngine) BackwardData(dx, dy, w []float32) {
+	panic("conv: direct has no backward-data pass (Supports refuses it)")
+}
+
+func (e *directEngine) BackwardFilter(dw, db, x, dy []float32, accumulate bool) {
+	panic("conv: direct has no backward-filter pass (Supports refuses it)")
+}
+
+// run splits c into items and runs them on the team.
+func (e *directEngine) run(c directCall) {
+	t := e.team.Size()
+	c.per = ceilDiv(c.items, t)
+	parts := ceilDiv(c.items, c.per)
+	e.call = c
+	if parts > 1 {
+		e.team.Run(e, parts)
+	} else {
+		e.Run(0)
+	}
+	e.call = directCall{}
+}
+
+// Run computes one part of the call in progress (workers.Task).
+func (e *directEngine) Run(part int) {
+	c := &e.call
+	lo, hi := part*c.per, min(c.items, (part+1)*c.per)
+	switch c.phase {
+	case copyPhase:
+		per := e.copyItems()
+		for i := lo; i < hi; i++ {
+			e.copyInput(c.x, i/per, i%per)
+		}
+	case tilePhase:
+		rows := e.s.OutLen / e.s.Out[e.s.Dims-1]
+		a := &e.args[part]
+		for i := lo; i < hi; i++ {
+			r := i % rows
+			j := i / rows
+			og := j % len(e.ogs)
+			j /= len(e.ogs)
+			e.row(a, c, j/e.s.Groups, j%e.s.Groups, og, r)
+		}
+	case packPhase:
+		for i := lo; i < hi; i++ {
+			e.packGroup(c.w, i/len(e.ogs), i%len(e.ogs))
+		}
+	default:
+		for i := lo; i < hi; i++ {
+			e.outputBlock(c.y, c.ep, i/(e.s.Groups*e.kb), i%(e.s.Groups*e.kb))
+		}
+	}
+}
+
+// row computes output row r (the positions of the last spatial dim at
+// fixed outer coordinates) of image n, conv group g and channel group og.
+func (e *directEngine) row(a *direct.Args, c *directCall, n, g, ogi, r int) {
+	s := e.s
+	og := e.ogs[ogi]
+	f := e.fams[og.b-1]
+	d := s.Dims
+	ow := s.Out[d-1]
+	// The row's first input pixel: the outer coordinates of r times the
+	// strides (the copy holds the padding, so no offset).
+	srcOff, rem := 0, r
+	for i := d - 2; i >= 0; i-- {
+		o := rem % s.Out[i]
+		rem /= s.Out[i]
+		srcOff += o * s.Stride[i] * e.pitch[i]
+	}
+	srcOff = (n*e.srcImage)*4 + g*e.srcGroup + srcOff*e.unit
+	blk := g*e.kb + og.ob0
+	var dstOff int
+	if e.bufY {
+		dstOff = (n*e.dstImage+blk*s.OutLen*e.L)*4 + r*ow*e.dstPix
+	} else {
+		dstOff = (n*e.dstImage+g*s.KPerG+og.ob0*e.L)*4 + r*ow*e.dstPix
+	}
+	*a = direct.Args{Taps: e.tables[og.b-1], NTaps: e.taps, ICB: e.icb,
+		SrcICB: e.srcICB, WICB: e.taps * f.WBytes(), SrcPix: s.Stride[d-1] * e.unit,
+		DstPix: e.dstPix, DstOCB: e.dstOCB}
+	w := e.wp[g*(len(e.wp)/s.Groups)+og.w:]
+	var bias, res []float32
+	if c.b != nil {
+		bias = e.bias[blk*e.L:]
+	}
+	if !e.bufY && c.ep != nil {
+		if c.ep.ReLU {
+			a.Flags |= direct.ReLU
+		}
+		res = c.ep.Residual
+	}
+	for x0 := 0; x0 < ow; x0 += f.U {
+		u := min(f.U, ow-x0)
+		so, do := (srcOff+x0*a.SrcPix)/4, (dstOff+x0*e.dstPix)/4
+		var rt []float32
+		if res != nil {
+			rt = res[do:]
+		}
+		f.Tile(u, c.y[do:], c.x[so:], w, a, bias, rt)
+	}
+}
