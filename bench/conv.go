@@ -79,6 +79,11 @@ func ParseAlgos(list string) ([]string, error) {
 // "not implemented: <what>" instead of numbers.
 var ErrNotImplemented = errors.New("not implemented")
 
+// ErrUnsupported is wrapped by engine errors for an algorithm that exists
+// but declines the shape or pass (its reason follows): the row's status
+// is "unsupported: <reason>", not an error.
+var ErrUnsupported = errors.New("unsupported")
+
 // ConvEngine is how a convolution implementation plugs into the benchmark.
 // Prepare is called once per shape: it allocates the tensors of the shape
 // (random non-zero data) and returns a workload, or an error wrapping
@@ -309,6 +314,9 @@ func runConvRow(r *Result, s ConvShape, work ConvWorkload, opt ConvOptions, isa 
 
 // statusOf maps an error to a row status.
 func statusOf(err error) string {
+	if errors.Is(err, ErrUnsupported) {
+		return err.Error()
+	}
 	if errors.Is(err, ErrNotImplemented) {
 		if msg := err.Error(); strings.HasPrefix(msg, "not implemented") {
 			return msg

@@ -77,6 +77,10 @@ func (cw *convWork) Runner(pass Pass, algo string, threads int) (ConvRunner, err
 	if errors.Is(err, conv.ErrNotImplemented) {
 		return nil, fmt.Errorf("%w: conv algorithm %s", ErrNotImplemented, algo)
 	}
+	var ue *conv.UnsupportedError
+	if errors.As(err, &ue) && algo != "" && algo != "auto" {
+		return nil, fmt.Errorf("%w: %s", ErrUnsupported, ue.Reason)
+	}
 	if err != nil {
 		return nil, err
 	}

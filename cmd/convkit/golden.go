@@ -21,7 +21,7 @@ func goldenFlags() (*flag.FlagSet, *goldenOpts) {
 	o := &goldenOpts{}
 	fs.StringVar(&o.dir, "dir", "", "golden-vector `DIR`ectory (holds manifest.json); required")
 	fs.StringVar(&o.run, "run", "", "only the cases whose name matches this `REGEXP`")
-	fs.StringVar(&o.algo, "algo", "auto", "the conv `ALGORITHM` of the conv and conv_transpose cases: auto or im2col")
+	fs.StringVar(&o.algo, "algo", "auto", "the conv `ALGORITHM` of the conv and conv_transpose cases: auto, im2col or direct (each pass it declines runs on auto)")
 	return fs, o
 }
 
@@ -58,6 +58,9 @@ func runGolden(args []string, stdout, stderr io.Writer) int {
 		r := golden.Check(c)
 		results = append(results, r)
 		fmt.Fprintln(stdout, r)
+	}
+	if named, declined := ops.ConvRuns(); o.algo != "auto" && named+declined > 0 {
+		fmt.Fprintf(stdout, "conv passes: %d on %s, %d on auto (%s declines them)\n", named, o.algo, declined, o.algo)
 	}
 	passed, failed := golden.Summary(results)
 	fmt.Fprintf(stdout, "%d passed, %d failed\n", passed, failed)

@@ -130,16 +130,19 @@ func TestBenchConv(t *testing.T) {
 	if len(lines) != 1+3*3*2 {
 		t.Fatalf("%d lines, want 19:\n%s", len(lines), out)
 	}
+	if n := strings.Count(out, "\tdirect\t"); n != 9 || strings.Count(out, "\tfwd\tnchw\tdirect\t") != 3 {
+		t.Errorf("%d direct rows, want 9 (3 fwd)", n)
+	}
 	for _, l := range lines[1:] {
 		f := strings.Split(l, "\t")
 		status := f[len(f)-1]
 		switch f[3] {
-		case "auto:im2col": // auto runs the engine's im2col, verified
+		case "auto:im2col", "auto:direct": // auto runs the engine's choice, verified
 			if status != "ok" || f[8] == "" || f[10] == "" || f[2] != "nchw" {
 				t.Errorf("row %q: want numbers and max_rel_err", l)
 			}
-		case "direct":
-			if status != "not implemented: conv algorithm direct" {
+		case "direct": // forward: verified; the rest declined with the reason
+			if status != "ok" && !strings.HasPrefix(status, "unsupported: ") || status == "ok" && (f[1] != "fwd" || f[10] == "") {
 				t.Errorf("row %q: status %q", l, status)
 			}
 		default:

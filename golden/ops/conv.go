@@ -2,6 +2,7 @@ package ops
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -12,8 +13,14 @@ import (
 // convAlgorithm is the conv algorithm the cases run on (SetConvAlgorithm).
 var convAlgorithm = "auto"
 
+// convRuns counts the passes the cases ran: on the named algorithm, and
+// on auto where it declined (ConvRuns).
+var convRuns struct{ named, declined int }
+
 // SetConvAlgorithm makes the conv and conv_transpose cases run on the
-// named algorithm ("auto", the default, or one of conv.Algorithms).
+// named algorithm ("auto", the default, or one of conv.Algorithms): each
+// pass on it where it supports the problem and pass, else on auto. It
+// resets the counts of ConvRuns.
 func SetConvAlgorithm(name string) error {
 	if name != "auto" {
 		if _, err := conv.Lookup(name); err != nil {
@@ -21,7 +28,28 @@ func SetConvAlgorithm(name string) error {
 		}
 	}
 	convAlgorithm = name
+	convRuns.named, convRuns.declined = 0, 0
 	return nil
+}
+
+// ConvRuns returns how many passes of the cases so far ran on the
+// algorithm of SetConvAlgorithm, and how many on auto because it declined
+// them (a conv.UnsupportedError: direct's backward passes, say).
+func ConvRuns() (named, declined int) { return convRuns.named, convRuns.declined }
+
+// passPlan is the plan of one pass: on the chosen algorithm, or on auto
+// where it declines the pass.
+func passPlan(p conv.Problem, pass conv.Pass) (*conv.Plan, error) {
+	pl, err := conv.NewPlan(p, conv.Options{Algorithm: convAlgorithm, Passes: conv.PassSet(pass)})
+	var ue *conv.UnsupportedError
+	if errors.As(err, &ue) && convAlgorithm != "auto" {
+		convRuns.declined++
+		return conv.NewPlan(p, conv.Options{Passes: conv.PassSet(pass)})
+	}
+	if err == nil {
+		convRuns.named++
+	}
+	return pl, err
 }
 
 func init() {
@@ -96,11 +124,13 @@ func evalConv(c *golden.Case) (map[string][]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	pl, err := conv.NewPlan(p, conv.Options{Algorithm: convAlgorithm})
-	if err != nil {
-		return nil, err
+	var plans [3]*conv.Plan
+	for i, pass := range []conv.Pass{conv.PassForward, conv.PassBackwardData, conv.PassBackwardFilter} {
+		if plans[i], err = passPlan(p, pass); err != nil {
+			return nil, err
+		}
 	}
-	s := pl.Shape()
+	s := plans[0].Shape()
 	in := map[string][]float32{}
 	for _, name := range []string{"x", "w", "b", "dy"} {
 		if c.Has(name) {
@@ -110,7 +140,7 @@ func evalConv(c *golden.Case) (map[string][]float64, error) {
 		}
 	}
 	y := make([]float32, s.YLen)
-	pl.Forward(y, in["x"], in["w"], in["b"], nil)
+	plans[0].Forward(y, in["x"], in["w"], in["b"], nil)
 	out := map[string][]float64{"y": golden.F64(y)}
 	if dy := in["dy"]; dy != nil {
 		dx, dw := make([]float32, s.XLen), make([]float32, s.WLen)
@@ -118,8 +148,8 @@ func evalConv(c *golden.Case) (map[string][]float64, error) {
 		if s.Bias {
 			db = make([]float32, s.K)
 		}
-		pl.BackwardData(dx, dy, in["w"])
-		pl.BackwardFilter(dw, db, in["x"], dy, false)
+		plans[1].BackwardData(dx, dy, in["w"])
+		plans[2].BackwardFilter(dw, db, in["x"], dy, false)
 		out["dx"], out["dw"] = golden.F64(dx), golden.F64(dw)
 		if db != nil {
 			out["db"] = golden.F64(db)
