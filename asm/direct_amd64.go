@@ -868,6 +868,17 @@ func Direct3x3AVX2P(dst *float32, src *float32, w *float32, taps *int, ntaps int
 //go:noescape
 func Direct4x3AVX2P(dst *float32, src *float32, w *float32, taps *int, ntaps int, icb int, srcICB int, wICB int, srcPix int, dstPix int, dstOCB int, bias *float32, res *float32, flags int)
 
+// DirectUnpackAVX2 moves 8*blocks channel-blocked pixels of 8 channels into planes
+// stride floats apart:
+//
+//	for p < 8*blocks, c < 8:
+//	  dst[c*stride+p] = src[p*8+c]
+//
+// Its reference is direct.Transposer.Deinterleave's loop.
+//
+//go:noescape
+func DirectUnpackAVX2(dst *float32, stride int, src *float32, blocks int)
+
 // Direct1x1AVX512B computes 1 output pixels x 16 channels (1 vectors) of a direct
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
@@ -2415,3 +2426,14 @@ func Direct5x4AVX512P(dst *float32, src *float32, w *float32, taps *int, ntaps i
 //
 //go:noescape
 func Direct6x4AVX512P(dst *float32, src *float32, w *float32, taps *int, ntaps int, icb int, srcICB int, wICB int, srcPix int, dstPix int, dstOCB int, bias *float32, res *float32, flags int)
+
+// DirectUnpackAVX512 moves 16*blocks channel-blocked pixels of 16 channels into planes
+// stride floats apart:
+//
+//	for p < 16*blocks, c < 16:
+//	  dst[c*stride+p] = src[p*16+c]
+//
+// Its reference is direct.Transposer.Deinterleave's loop.
+//
+//go:noescape
+func DirectUnpackAVX512(dst *float32, stride int, src *float32, blocks int)

@@ -1425,3 +1425,14 @@ func Direct5x4NEONP(dst *float32, src *float32, w *float32, taps *int, ntaps int
 //
 //go:noescape
 func Direct6x4NEONP(dst *float32, src *float32, w *float32, taps *int, ntaps int, icb int, srcICB int, wICB int, srcPix int, dstPix int, dstOCB int, bias *float32, res *float32, flags int)
+
+// DirectUnpackNEON moves 4*blocks channel-blocked pixels of 4 channels into planes
+// stride floats apart:
+//
+//	for p < 4*blocks, c < 4:
+//	  dst[c*stride+p] = src[p*4+c]
+//
+// Its reference is direct.Transposer.Deinterleave's loop.
+//
+//go:noescape
+func DirectUnpackNEON(dst *float32, stride int, src *float32, blocks int)

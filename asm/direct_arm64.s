@@ -19102,3 +19102,41 @@ store:
 	ADD R4<<0, R0, R1
 	FMOVQ F23, (R1)
 	RET
+
+// func DirectUnpackNEON(dst *float32, stride int, src *float32, blocks int)
+TEXT ·DirectUnpackNEON(SB), NOSPLIT, $0-32
+	MOVD dst+0(FP), R0
+	MOVD src+16(FP), R1
+	MOVD stride+8(FP), R2
+	LSL $2, R2, R2
+	MOVD blocks+24(FP), R3
+	CMP $0, R3
+	BLE done
+loop:
+	FMOVQ (R1), F0
+	FMOVQ 16(R1), F1
+	FMOVQ 32(R1), F2
+	FMOVQ 48(R1), F3
+	MOVD R0, R4
+	VTRN1 V1.S4, V0.S4, V4.S4
+	VTRN2 V1.S4, V0.S4, V5.S4
+	VTRN1 V3.S4, V2.S4, V6.S4
+	VTRN2 V3.S4, V2.S4, V7.S4
+	VTRN1 V6.D2, V4.D2, V0.D2
+	VTRN1 V7.D2, V5.D2, V1.D2
+	VTRN2 V6.D2, V4.D2, V2.D2
+	VTRN2 V7.D2, V5.D2, V3.D2
+	FMOVQ F0, (R4)
+	ADD R2, R4, R4
+	FMOVQ F1, (R4)
+	ADD R2, R4, R4
+	FMOVQ F2, (R4)
+	ADD R2, R4, R4
+	FMOVQ F3, (R4)
+	ADD R2, R4, R4
+	ADD $64, R1, R1
+	ADD $16, R0, R0
+	SUBS $1, R3, R3
+	BNE loop
+done:
+	RET

@@ -170,3 +170,9 @@ var DirectFamilies = []DirectFamily{
 		{Name: "Direct6x4AVX512P", Func: Direct6x4AVX512P},
 	}},
 }
+
+// DirectUnpacks lists the unpacking kernel of every ISA.
+var DirectUnpacks = []DirectUnpack{
+	{ISA: "AVX2", Lanes: 8, Kernel: Kernel[DirectUnpackFunc]{Name: "DirectUnpackAVX2", Func: DirectUnpackAVX2}},
+	{ISA: "AVX512", Lanes: 16, Kernel: Kernel[DirectUnpackFunc]{Name: "DirectUnpackAVX512", Func: DirectUnpackAVX512}},
+}

@@ -103,3 +103,8 @@ var DirectFamilies = []DirectFamily{
 		{Name: "Direct6x4NEONP", Func: Direct6x4NEONP},
 	}},
 }
+
+// DirectUnpacks lists the unpacking kernel of every ISA.
+var DirectUnpacks = []DirectUnpack{
+	{ISA: "NEON", Lanes: 4, Kernel: Kernel[DirectUnpackFunc]{Name: "DirectUnpackNEON", Func: DirectUnpackNEON}},
+}

@@ -148,3 +148,14 @@ type DirectFamily struct {
 	U, B    int
 	Kernels []Kernel[DirectTileFunc]
 }
+
+// DirectUnpackFunc moves channel-blocked pixels into channel planes: see
+// DirectUnpackAVX2 for the contract.
+type DirectUnpackFunc = func(dst *float32, stride int, src *float32, blocks int)
+
+// DirectUnpack is one ISA's unpacking kernel.
+type DirectUnpack struct {
+	ISA    string
+	Lanes  int
+	Kernel Kernel[DirectUnpackFunc]
+}

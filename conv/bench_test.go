@@ -21,16 +21,20 @@ var benchProblems = map[string]Problem{
 	"resnet_3x3_c512":     {N: 1, C: 512, K: 512, In: []int{7, 7}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
 }
 
-func BenchmarkForward(b *testing.B)        { benchPass(b, PassForward) }
-func BenchmarkBackwardData(b *testing.B)   { benchPass(b, PassBackwardData) }
-func BenchmarkBackwardFilter(b *testing.B) { benchPass(b, PassBackwardFilter) }
+func BenchmarkForward(b *testing.B)        { benchPass(b, "im2col", PassForward) }
+func BenchmarkBackwardData(b *testing.B)   { benchPass(b, "im2col", PassBackwardData) }
+func BenchmarkBackwardFilter(b *testing.B) { benchPass(b, "im2col", PassBackwardFilter) }
+func BenchmarkDirectForward(b *testing.B)  { benchPass(b, "direct", PassForward) }
 
-// benchPass times one pass of the im2col plan on one thread; GFLOPS count
-// the forward FLOPs, as the reports do.
-func benchPass(b *testing.B, pass Pass) {
+// benchPass times one pass of algo's plan on one thread (the problems it
+// supports); GFLOPS count the forward FLOPs, as the reports do.
+func benchPass(b *testing.B, algo string, pass Pass) {
 	for name, p := range benchProblems {
+		if s, _ := p.Resolve(); algo == "direct" && (directAlgo{}).Supports(s, pass) != nil {
+			continue
+		}
 		b.Run(name, func(b *testing.B) {
-			pl, err := NewPlan(p, Options{Threads: 1, Algorithm: "im2col", Passes: PassSet(pass)})
+			pl, err := NewPlan(p, Options{Threads: 1, Algorithm: algo, Passes: PassSet(pass)})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -65,7 +65,7 @@ func (directAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 	l := newDirectLayout(s, threads)
 	// A core does 2 FMAs of L lanes (4L FLOPs) per cycle at the peak.
 	perCycle := h.PeakGFLOPS * 1e9 / float64(4*l.L)
-	copies := float64(l.xCopyLen() + l.yBufLen())
+	copies := float64(l.reordered() + l.wLen())
 	return (l.cycles() + copies) / (perCycle * float64(max(1, threads)))
 }
 
@@ -101,11 +101,13 @@ type directLayout struct {
 	srcPlane int   // pixels per channel
 	srcGroup int   // bytes from one conv group's input to the next
 	pitch    []int // input pixels per step of each spatial dim
-	// The output the kernels write: a channel-blocked buffer or y itself
+	// The output the kernels write: a row buffer per thread
+	// (channel-blocked, moved into y after each row) or y itself
 	// (channels-last, the blocks of a group whole).
 	bufY           bool
 	dstPix, dstOCB int // bytes
-	dstImage       int // floats per image
+	dstImage       int // floats per image of y (in place)
+	threads        int
 	taps           int // prod(kernel)
 }
 
@@ -119,7 +121,7 @@ type ocGroup struct {
 func newDirectLayout(s *Shape, threads int) *directLayout {
 	fs := direct.Families(kernels.Current())
 	L := fs[0].Lanes
-	l := &directLayout{s: s, L: L, taps: s.KernelSize}
+	l := &directLayout{s: s, L: L, taps: s.KernelSize, threads: max(1, threads)}
 	l.form = direct.Blocked
 	if s.CPerG%L != 0 && (s.Groups > 1 || s.CPerG < 2*L) {
 		l.form = direct.Planes
@@ -252,9 +254,8 @@ func (l *directLayout) layOutput() {
 	s := l.s
 	L := l.L
 	l.bufY = !(s.Layout == ChannelsLast && s.KPerG%L == 0)
-	if l.bufY { // [N][G*kb][out][L]
-		l.dstPix, l.dstOCB = 4*L, 4*L*s.OutLen
-		l.dstImage = s.Groups * l.kb * s.OutLen * L
+	if l.bufY { // a row: [B][ow][L]
+		l.dstPix, l.dstOCB = 4*L, 4*L*s.Out[s.Dims-1]
 	} else {
 		l.dstPix, l.dstOCB = 4*s.K, 4*L
 		l.dstImage = s.K * s.OutLen
@@ -274,7 +275,17 @@ func (l *directLayout) yBufLen() int {
 	if !l.bufY {
 		return 0
 	}
-	return l.s.N * l.dstImage
+	return l.threads * l.fam.B * l.L * l.s.Out[l.s.Dims-1]
+}
+
+// reordered is the floats the reorders move per call: the input copy,
+// and y through the row buffers.
+func (l *directLayout) reordered() int {
+	n := l.xCopyLen()
+	if l.bufY {
+		n += l.s.YLen
+	}
+	return n
 }
 
 // wLen is the floats of the packed weights: every conv group's.
@@ -294,11 +305,13 @@ func (l *directLayout) bytes() int64 {
 type directEngine struct {
 	*directLayout
 	team   *workers.Team
-	xp, yb []float32 // the input copy and output buffer (nil: none)
-	wp     []float32 // packed weights
-	packed bool      // wp holds PackWeights' weights
-	bias   []float32 // the bias padded to whole blocks
-	tables [][]int   // tap tables per vector count (tables[b-1])
+	xp     []float32            // the input copy (nil: none)
+	rowBuf [][]float32          // per team member: a row of output (nil: none)
+	tr     []*direct.Transposer // per team member
+	wp     []float32            // packed weights
+	packed bool                 // wp holds PackWeights' weights
+	bias   []float32            // the bias padded to whole blocks
+	tables []*direct.Taps       // tap tables per vector count (tables[b-1])
 	args   []direct.Args
 	colMap [][]int // per spatial dim: padded index -> input index or -1 (copies)
 	call   directCall
@@ -316,10 +329,9 @@ type directCall struct {
 type directPhase uint8
 
 const (
-	copyPhase   directPhase = iota // x into the padded copy, per image and channel group
-	tilePhase                      // the tiles, per image, conv group, channel group and row
-	outputPhase                    // the buffer into y, per image and channel block
-	packPhase                      // the weights, per conv group and channel group
+	copyPhase directPhase = iota // x into the padded copy, per image and channel group
+	tilePhase                    // the tiles, per image, conv group, channel group and row
+	packPhase                    // the weights, per conv group and channel group
 )
 
 func newDirectEngine(l *directLayout, threads int) *directEngine {
@@ -335,17 +347,21 @@ func newDirectEngine(l *directLayout, threads int) *directEngine {
 			}
 		}
 	}
-	if l.bufY {
-		e.yb = make([]float32, l.yBufLen())
+	e.tr = make([]*direct.Transposer, e.team.Size())
+	for i := range e.tr {
+		e.tr[i] = direct.NewTransposer(kernels.Current(), l.L, max(s.In[s.Dims-1], s.Out[s.Dims-1]))
+		if l.bufY {
+			e.rowBuf = append(e.rowBuf, make([]float32, l.fam.B*l.L*s.Out[s.Dims-1]))
+		}
 	}
 	e.wp = make([]float32, l.wLen())
 	if s.Bias {
 		e.bias = make([]float32, s.Groups*l.kb*l.L)
 	}
-	e.tables = make([][]int, len(l.fams))
+	e.tables = make([]*direct.Taps, len(l.fams))
 	for b, f := range l.fams {
 		if f != nil {
-			e.tables[b] = l.tapTable(f)
+			e.tables[b] = direct.NewTaps(l.tapTable(f))
 		}
 	}
 	e.args = make([]direct.Args, e.team.Size())
@@ -390,16 +406,9 @@ func (e *directEngine) Forward(y, x, w, b []float32, ep *Epilogue) {
 		e.run(directCall{phase: copyPhase, x: x, items: s.N * e.copyItems()})
 		src = e.xp
 	}
-	dst := y
-	if e.bufY {
-		dst = e.yb
-	}
-	e.run(directCall{phase: tilePhase, y: dst, x: src, b: b, ep: ep, items: s.N * s.Groups * len(e.ogs) * (s.OutLen / s.Out[s.Dims-1])})
-	if e.bufY {
-		e.run(directCall{phase: outputPhase, y: y, ep: ep, items: s.N * s.Groups * e.kb})
-		if s.Layout == ChannelsLast {
-			epilogueChannelsLast(s, y, nil, ep)
-		}
+	e.run(directCall{phase: tilePhase, y: y, x: src, b: b, ep: ep, items: s.N * s.Groups * len(e.ogs) * (s.OutLen / s.Out[s.Dims-1])})
+	if e.bufY && s.Layout == ChannelsLast {
+		epilogueChannelsLast(s, y, nil, ep)
 	}
 }
 
@@ -439,33 +448,29 @@ func (e *directEngine) Run(part int) {
 	case copyPhase:
 		per := e.copyItems()
 		for i := lo; i < hi; i++ {
-			e.copyInput(c.x, i/per, i%per)
+			e.copyInput(e.tr[part], c.x, i/per, i%per)
 		}
 	case tilePhase:
 		rows := e.s.OutLen / e.s.Out[e.s.Dims-1]
-		a := &e.args[part]
 		for i := lo; i < hi; i++ {
 			r := i % rows
 			j := i / rows
 			og := j % len(e.ogs)
 			j /= len(e.ogs)
-			e.row(a, c, j/e.s.Groups, j%e.s.Groups, og, r)
-		}
-	case packPhase:
-		for i := lo; i < hi; i++ {
-			e.packGroup(c.w, i/len(e.ogs), i%len(e.ogs))
+			e.row(part, c, j/e.s.Groups, j%e.s.Groups, og, r)
 		}
 	default:
 		for i := lo; i < hi; i++ {
-			e.outputBlock(c.y, c.ep, i/(e.s.Groups*e.kb), i%(e.s.Groups*e.kb))
+			e.packGroup(c.w, i/len(e.ogs), i%len(e.ogs))
 		}
 	}
 }
 
 // row computes output row r (the positions of the last spatial dim at
 // fixed outer coordinates) of image n, conv group g and channel group og.
-func (e *directEngine) row(a *direct.Args, c *directCall, n, g, ogi, r int) {
+func (e *directEngine) row(part int, c *directCall, n, g, ogi, r int) {
 	s := e.s
+	a := &e.args[part]
 	og := e.ogs[ogi]
 	f := e.fams[og.b-1]
 	d := s.Dims
@@ -480,13 +485,13 @@ func (e *directEngine) row(a *direct.Args, c *directCall, n, g, ogi, r int) {
 	}
 	srcOff = (n*e.srcImage)*4 + g*e.srcGroup + srcOff*e.unit
 	blk := g*e.kb + og.ob0
-	var dstOff int
+	y, dstOff := c.y, 0
 	if e.bufY {
-		dstOff = (n*e.dstImage+blk*s.OutLen*e.L)*4 + r*ow*e.dstPix
+		y = e.rowBuf[part]
 	} else {
 		dstOff = (n*e.dstImage+g*s.KPerG+og.ob0*e.L)*4 + r*ow*e.dstPix
 	}
-	*a = direct.Args{Taps: e.tables[og.b-1], NTaps: e.taps, ICB: e.icb,
+	*a = direct.Args{Taps: e.tables[og.b-1], ICB: e.icb,
 		SrcICB: e.srcICB, WICB: e.taps * f.WBytes(), SrcPix: s.Stride[d-1] * e.unit,
 		DstPix: e.dstPix, DstOCB: e.dstOCB}
 	w := e.wp[g*(len(e.wp)/s.Groups)+og.w:]
@@ -507,6 +512,9 @@ func (e *directEngine) row(a *direct.Args, c *directCall, n, g, ogi, r int) {
 		if res != nil {
 			rt = res[do:]
 		}
-		f.Tile(u, c.y[do:], c.x[so:], w, a, bias, rt)
+		f.Tile(u, y[do:], c.x[so:], w, a, bias, rt)
+	}
+	if e.bufY {
+		e.flushRow(part, c, n, g, og, r)
 	}
 }

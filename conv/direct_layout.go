@@ -1,6 +1,10 @@
 package conv
 
-import "github.com/convkit/convkit/im2col"
+import (
+	"github.com/convkit/convkit/direct"
+	"github.com/convkit/convkit/im2col"
+	"github.com/convkit/convkit/kernels"
+)
 
 // The direct algorithm's copies: the input into its padded copy, the
 // weights into their packed blocks, the bias into whole blocks, and the
@@ -23,7 +27,7 @@ func (e *directEngine) copyItems() int {
 // copyInput copies item it of image n (a channel block, or a channel)
 // into the padded copy. The margins of zeros padding are never written:
 // they stay zero from the allocation.
-func (e *directEngine) copyInput(x []float32, n, it int) {
+func (e *directEngine) copyInput(t *direct.Transposer, x []float32, n, it int) {
 	s := e.s
 	d := s.Dims
 	L := e.L
@@ -47,7 +51,7 @@ func (e *directEngine) copyInput(x []float32, n, it int) {
 				e.copyPixel(dst, x, n, c0, nc, drow+pw, base+m)
 			}
 		}
-		e.copyRun(dst, x, n, c0, nc, drow+padLast, base, wLast)
+		e.copyRun(t, dst, x, n, c0, nc, drow+padLast, base, wLast)
 	}
 }
 
@@ -92,20 +96,14 @@ func (e *directEngine) copyPixel(dst, x []float32, n, c0, nc, p, q int) {
 
 // copyRun copies cnt input pixels from q on (a row's interior) to padded
 // pixels p on: contiguous runs where the layouts allow.
-func (e *directEngine) copyRun(dst, x []float32, n, c0, nc, p, q, cnt int) {
+func (e *directEngine) copyRun(t *direct.Transposer, dst, x []float32, n, c0, nc, p, q, cnt int) {
 	s := e.s
 	k := e.itemLanes()
 	switch {
 	case s.Layout == ChannelsFirst && k == 1:
 		copy(dst[p:p+cnt], x[(n*s.C+c0)*s.InSize+q:][:cnt])
 	case s.Layout == ChannelsFirst:
-		for l := 0; l < nc; l++ {
-			src := x[(n*s.C+c0+l)*s.InSize+q:][:cnt]
-			out := dst[p*k+l:]
-			for j, v := range src {
-				out[j*k] = v
-			}
-		}
+		t.Interleave(dst[p*k:], x[(n*s.C+c0)*s.InSize+q:], s.InSize, nc, cnt)
 	default:
 		for j := 0; j < cnt; j++ {
 			copy(dst[(p+j)*k:][:nc], x[(n*s.InSize+q+j)*s.C+c0:][:nc])
@@ -115,27 +113,37 @@ func (e *directEngine) copyRun(dst, x []float32, n, c0, nc, p, q, cnt int) {
 
 // packGroup packs the weights of channel group ogi of conv group g: for
 // every input-channel group, tap and channel of the step, B*L output
-// channels (the padding channels zero).
+// channels (the padding channels zero). It runs over blocks of L output
+// channels and, inside, one input-channel group at a time, so that what
+// it reads (L rows of cin*taps floats) and writes (cin*taps runs of L)
+// stay in L1: in output order alone, each read was on a page of its own
+// (resnet_3x3_c512 packed at 2 ns a float).
 func (e *directEngine) packGroup(w []float32, g, ogi int) {
 	s := e.s
 	og := e.ogs[ogi]
+	L := e.L
 	cin := e.fams[og.b-1].Cin
-	bl := og.b * e.L
+	bl := og.b * L
 	dst := e.wp[g*(len(e.wp)/s.Groups)+og.w:][:e.icb*e.taps*cin*bl]
-	for j := 0; j < bl; j++ {
-		kl := og.ob0*e.L + j
-		if kl >= s.KPerG {
-			for i := j; i < len(dst); i += bl {
-				dst[i] = 0
-			}
-			continue
-		}
-		k := g*s.KPerG + kl
-		for cl := 0; cl < s.CPerG; cl++ {
-			src := w[(k*s.CPerG+cl)*e.taps:][:e.taps]
-			out := dst[(cl/cin*e.taps*cin+cl%cin)*bl+j:]
-			for t, v := range src {
-				out[t*cin*bl] = v
+	rowLen := s.CPerG * e.taps // floats per output channel
+	for j0 := 0; j0 < bl; j0 += L {
+		live := max(0, min(L, s.KPerG-og.ob0*L-j0)) // output channels that exist
+		first := (g*s.KPerG + og.ob0*L + j0) * rowLen
+		for i := 0; i < e.icb; i++ {
+			for t := 0; t < e.taps; t++ {
+				for ci := 0; ci < cin; ci++ {
+					out := dst[((i*e.taps+t)*cin+ci)*bl+j0:][:L]
+					cl := i*cin + ci
+					if cl >= s.CPerG || live == 0 {
+						clear(out)
+						continue
+					}
+					col := w[first+cl*e.taps+t:]
+					for j := range out[:live] {
+						out[j] = col[j*rowLen]
+					}
+					clear(out[live:])
+				}
 			}
 		}
 	}
@@ -149,28 +157,37 @@ func (e *directEngine) padBias(b []float32) {
 	}
 }
 
-// outputBlock moves output block blk (a conv group's block of L channels)
-// of image n from the buffer into y, then applies the residual and ReLU
-// of a channels-first epilogue to its channels.
-func (e *directEngine) outputBlock(y []float32, ep *Epilogue, n, blk int) {
+// flushRow moves row r of channel group og (conv group g, image n) from
+// the row buffer into y, then applies the residual and ReLU of a
+// channels-first epilogue to it (channels-last has its epilogue after
+// the whole call).
+func (e *directEngine) flushRow(part int, c *directCall, n, g int, og ocGroup, r int) {
 	s := e.s
 	L := e.L
-	g, ob := blk/e.kb, blk%e.kb
-	k0, nk := g*s.KPerG+ob*L, min(L, s.KPerG-ob*L)
-	src := e.yb[n*e.dstImage+blk*s.OutLen*L:][:s.OutLen*L]
-	if s.Layout == ChannelsLast {
-		for p := 0; p < s.OutLen; p++ {
-			copy(y[(n*s.OutLen+p)*s.K+k0:][:nk], src[p*L:][:nk])
+	ow := s.Out[s.Dims-1]
+	buf := e.rowBuf[part]
+	for bi := 0; bi < og.b; bi++ {
+		kl := (og.ob0 + bi) * L
+		k0, nk := g*s.KPerG+kl, min(L, s.KPerG-kl)
+		src := buf[bi*ow*L:][:ow*L]
+		if s.Layout == ChannelsLast {
+			for p := 0; p < ow; p++ {
+				copy(c.y[(n*s.OutLen+r*ow+p)*s.K+k0:][:nk], src[p*L:][:nk])
+			}
+			continue
 		}
-		return
-	}
-	for l := 0; l < nk; l++ {
-		row := y[(n*s.K+k0+l)*s.OutLen:][:s.OutLen]
-		for p := range row {
-			row[p] = src[p*L+l]
+		at := (n*s.K+k0)*s.OutLen + r*ow
+		e.tr[part].Deinterleave(c.y[at:], s.OutLen, nk, src, ow)
+		if ep := c.ep; ep != nil && (ep.Residual != nil || ep.ReLU) {
+			for l := 0; l < nk; l++ {
+				v := c.y[at+l*s.OutLen:][:ow]
+				if ep.Residual != nil {
+					kernels.Add(v, v, ep.Residual[at+l*s.OutLen:][:ow])
+				}
+				if ep.ReLU {
+					kernels.Relu(v, v)
+				}
+			}
 		}
-	}
-	if ep != nil {
-		epilogueChannelsFirst(s, y, nil, ep, n, k0, nk, 0, s.OutLen, nil)
 	}
 }

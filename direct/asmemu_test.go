@@ -25,11 +25,11 @@ func TestTileFamiliesInterpreted(t *testing.T) {
 		t.Run(g.Kernels[0].Name, func(t *testing.T) {
 			before := p.Stats().Calls
 			checkFamily(t, g.Lanes, g.Cin, g.U, g.B, func(t *testing.T, u int, dst, src, w []float32, a *Args, bias, res []float32) {
-				taps := a.Taps[:2*a.NTaps]
+				taps := a.Taps.Offsets()
 				if len(taps) == 0 {
 					taps = nil
 				}
-				_, err := p.Call(g.Kernels[u-1].Name, dst, src, w, taps, a.NTaps, a.ICB, a.SrcICB, a.WICB, a.SrcPix, a.DstPix, a.DstOCB, bias, res, a.Flags)
+				_, err := p.Call(g.Kernels[u-1].Name, dst, src, w, taps, a.Taps.Len(), a.ICB, a.SrcICB, a.WICB, a.SrcPix, a.DstPix, a.DstOCB, bias, res, a.Flags)
 				if err != nil {
 					t.Fatal(err)
 				}

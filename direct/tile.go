@@ -30,12 +30,47 @@ const (
 	ReLU = 2
 )
 
-// Args are a tile call's counts and byte strides. Taps holds NTaps pairs
-// (input offset from the tile's first input, weight offset in the weight
-// block), in bytes.
+// Taps is a table of filter taps: per tap, the byte offsets of its input
+// from the tile's first input and of its weights in the weight block. It
+// is immutable, so its largest offsets are known once (Family.Tile checks
+// a call's reach without a pass over the table).
+type Taps struct {
+	offs         []int // pairs
+	maxSrc, maxW int
+}
+
+// NewTaps returns the table of the pairs in offs (src0, w0, src1, w1,
+// ...), each offset >= 0 and a multiple of 4. It panics on anything else.
+func NewTaps(offs []int) *Taps {
+	if len(offs)%2 != 0 {
+		panic(fmt.Sprintf("direct: a tap table of %d ints, not pairs", len(offs)))
+	}
+	t := &Taps{offs: append([]int(nil), offs...)}
+	for i, v := range offs {
+		if v < 0 || v%4 != 0 {
+			panic(fmt.Sprintf("direct: tap %d has offset %d (want >= 0, a multiple of 4)", i/2, v))
+		}
+		if i%2 == 0 {
+			t.maxSrc = max(t.maxSrc, v)
+		} else {
+			t.maxW = max(t.maxW, v)
+		}
+	}
+	return t
+}
+
+// Len is the number of taps.
+func (t *Taps) Len() int { return len(t.offs) / 2 }
+
+// At returns tap i's input and weight offsets.
+func (t *Taps) At(i int) (src, w int) { return t.offs[2*i], t.offs[2*i+1] }
+
+// Offsets returns a copy of the pairs.
+func (t *Taps) Offsets() []int { return append([]int(nil), t.offs...) }
+
+// Args are a tile call's table and byte strides.
 type Args struct {
-	Taps   []int
-	NTaps  int
+	Taps   *Taps
 	ICB    int // groups of input channels (blocks for Blocked, channels for Planes)
 	SrcICB int // bytes from one group's input to the next
 	WICB   int // bytes from one group's weights to the next
@@ -94,11 +129,11 @@ func (f *Family) Tile(u int, dst, src, w []float32, a *Args, bias, res []float32
 	if res != nil {
 		rp = &res[0]
 	}
-	tp := (*int)(nil)
-	if a.NTaps > 0 {
-		tp = &a.Taps[0]
+	tp, nt := (*int)(nil), a.Taps.Len()
+	if nt > 0 {
+		tp = &a.Taps.offs[0]
 	}
-	f.asm[u-1](&dst[0], &src[0], &w[0], tp, a.NTaps, a.ICB, a.SrcICB, a.WICB, a.SrcPix, a.DstPix, a.DstOCB, bp, rp, a.Flags)
+	f.asm[u-1](&dst[0], &src[0], &w[0], tp, nt, a.ICB, a.SrcICB, a.WICB, a.SrcPix, a.DstPix, a.DstOCB, bp, rp, a.Flags)
 }
 
 // check panics unless every access of the call lies inside its slice.
@@ -106,8 +141,8 @@ func (f *Family) check(u int, dst, src, w []float32, a *Args, bias, res []float3
 	if u < 1 || u > f.U {
 		panic(fmt.Sprintf("direct: %s: tile of %d pixels, want 1..%d", f.Name(), u, f.U))
 	}
-	if a.NTaps < 0 || len(a.Taps) < 2*a.NTaps || a.ICB < 1 {
-		panic(fmt.Sprintf("direct: %s: %d taps in a table of %d ints, %d channel groups", f.Name(), a.NTaps, len(a.Taps), a.ICB))
+	if a.Taps == nil || a.ICB < 1 {
+		panic(fmt.Sprintf("direct: %s: a call without a tap table, or %d channel groups", f.Name(), a.ICB))
 	}
 	vb := f.Lanes * 4
 	dstEnd := (u-1)*a.DstPix + (f.B-1)*a.DstOCB + vb
@@ -126,17 +161,9 @@ func (f *Family) check(u int, dst, src, w []float32, a *Args, bias, res []float3
 	if bias != nil {
 		need("bias", bias, f.B*vb)
 	}
-	if a.NTaps == 0 {
+	if a.Taps.Len() == 0 {
 		return
 	}
-	maxSrc, maxW := 0, 0
-	for t := 0; t < a.NTaps; t++ {
-		s, q := a.Taps[2*t], a.Taps[2*t+1]
-		if s < 0 || q < 0 {
-			panic(fmt.Sprintf("direct: %s: tap %d has negative offsets (%d, %d)", f.Name(), t, s, q))
-		}
-		maxSrc, maxW = max(maxSrc, s), max(maxW, q)
-	}
-	need("src", src, (a.ICB-1)*a.SrcICB+maxSrc+(u-1)*a.SrcPix+4*f.Cin)
-	need("w", w, (a.ICB-1)*a.WICB+maxW+f.WBytes())
+	need("src", src, (a.ICB-1)*a.SrcICB+a.Taps.maxSrc+(u-1)*a.SrcPix+4*f.Cin)
+	need("w", w, (a.ICB-1)*a.WICB+a.Taps.maxW+f.WBytes())
 }

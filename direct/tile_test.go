@@ -65,20 +65,20 @@ func newTileCase(r *rand.Rand, lanes, cin, nb, u int) *tileCase {
 	vb := 4 * lanes
 	a := &c.a
 	a.ICB = 1 + r.IntN(3)
-	a.NTaps = r.IntN(6)
+	ntaps := r.IntN(6)
 	a.SrcPix = 4 * (cin + r.IntN(2*cin+1))
 	if r.IntN(4) == 0 {
 		a.SrcPix = 4 * cin * (2 + r.IntN(3)) // a stride of 2-4 pixels
 	}
 	span := 4 * (cin + r.IntN(40))
 	wtap := cin * nb * vb
-	for t := 0; t < a.NTaps; t++ {
-		a.Taps = append(a.Taps, 4*r.IntN(span/4+1), t*wtap+4*r.IntN(3))
-	}
+	var offs []int
 	maxSrc, maxW := 0, 0
-	for t := 0; t < a.NTaps; t++ {
-		maxSrc, maxW = max(maxSrc, a.Taps[2*t]), max(maxW, a.Taps[2*t+1])
+	for t := 0; t < ntaps; t++ {
+		offs = append(offs, 4*r.IntN(span/4+1), t*wtap+4*r.IntN(3))
+		maxSrc, maxW = max(maxSrc, offs[2*t]), max(maxW, offs[2*t+1])
 	}
+	a.Taps = NewTaps(offs)
 	a.SrcICB = maxSrc + (u-1)*a.SrcPix + 4*cin + 4*r.IntN(5)
 	a.WICB = maxW + wtap + 4*r.IntN(5)
 	if r.IntN(2) == 0 { // channels-last: the vectors of a pixel together
@@ -97,7 +97,7 @@ func newTileCase(r *rand.Rand, lanes, cin, nb, u int) *tileCase {
 	}
 	srcLen := ((a.ICB-1)*a.SrcICB + maxSrc + (u-1)*a.SrcPix + 4*cin) / 4
 	wLen := ((a.ICB-1)*a.WICB + maxW + wtap) / 4
-	if a.NTaps == 0 {
+	if ntaps == 0 {
 		srcLen, wLen = 1+r.IntN(3), 1+r.IntN(3)
 	}
 	c.dstLen = ((u-1)*a.DstPix + (nb-1)*a.DstOCB + vb) / 4
@@ -115,7 +115,7 @@ func newTileCase(r *rand.Rand, lanes, cin, nb, u int) *tileCase {
 		c.dst0[r.IntN(c.dstLen)] = float32(math.NaN())
 	}
 	c.name = fmt.Sprintf("u=%d icb=%d taps=%d srcPix=%d dstPix=%d dstOCB=%d flags=%d bias=%v res=%v",
-		u, a.ICB, a.NTaps, a.SrcPix, a.DstPix, a.DstOCB, a.Flags, c.bias != nil, c.res != nil)
+		u, a.ICB, ntaps, a.SrcPix, a.DstPix, a.DstOCB, a.Flags, c.bias != nil, c.res != nil)
 	return c
 }
 
@@ -198,9 +198,9 @@ func TestTwinMatchesSum(t *testing.T) {
 				}
 				mag = math.Abs(s)
 				for g := 0; g < a.ICB; g++ {
-					for tp := 0; tp < a.NTaps; tp++ {
-						p := (g*a.SrcICB + a.Taps[2*tp]) / 4
-						q := (g*a.WICB + a.Taps[2*tp+1]) / 4
+					for tp := 0; tp < a.Taps.Len(); tp++ {
+						ts, tw := a.Taps.At(tp)
+						p, q := (g*a.SrcICB+ts)/4, (g*a.WICB+tw)/4
 						for ch := 0; ch < cin; ch++ {
 							term := float64(c.src[p+i*a.SrcPix/4+ch]) * float64(c.w[q+ch*nb*lanes+j])
 							s += term
@@ -230,7 +230,7 @@ func TestTileChecks(t *testing.T) {
 	f := Families(kernels.Current())[0]
 	vb := 4 * f.Lanes
 	ok := func() (dst, src, w []float32, a *Args) {
-		a = &Args{Taps: []int{0, 0}, NTaps: 1, ICB: 1, SrcPix: 4 * f.Cin, DstPix: vb, DstOCB: vb * f.U}
+		a = &Args{Taps: NewTaps([]int{0, 0}), ICB: 1, SrcPix: 4 * f.Cin, DstPix: vb, DstOCB: vb * f.U}
 		return make([]float32, f.U*f.Lanes*f.B), make([]float32, f.U*f.Cin), make([]float32, f.WBytes()/4), a
 	}
 	dst, src, w, a := ok()
@@ -239,19 +239,22 @@ func TestTileChecks(t *testing.T) {
 		"short src":  func(_, src, _ *[]float32, _ *Args) int { *src = (*src)[:len(*src)-1]; return f.U },
 		"short w":    func(_, _, w *[]float32, _ *Args) int { *w = (*w)[:len(*w)-1]; return f.U },
 		"short dst":  func(dst, _, _ *[]float32, _ *Args) int { *dst = (*dst)[:len(*dst)-1]; return f.U },
-		"far tap":    func(_, _, _ *[]float32, a *Args) int { a.Taps = []int{4, 0}; return f.U },
-		"taps table": func(_, _, _ *[]float32, a *Args) int { a.NTaps = 2; return f.U },
+		"far tap":    func(_, _, _ *[]float32, a *Args) int { a.Taps = NewTaps([]int{4, 0}); return f.U },
+		"far weight": func(_, _, _ *[]float32, a *Args) int { a.Taps = NewTaps([]int{0, 4}); return f.U },
+		"no table":   func(_, _, _ *[]float32, a *Args) int { a.Taps = nil; return f.U },
 		"wide tile":  func(_, _, _ *[]float32, _ *Args) int { return f.U + 1 },
-		"negative":   func(_, _, _ *[]float32, a *Args) int { a.Taps = []int{-4, 0}; return f.U },
+		"negative":   func(_, _, _ *[]float32, a *Args) int { a.Taps = NewTaps([]int{-4, 0}); return f.U },
+		"unaligned":  func(_, _, _ *[]float32, a *Args) int { a.Taps = NewTaps([]int{0, 2}); return f.U },
+		"odd table":  func(_, _, _ *[]float32, a *Args) int { a.Taps = NewTaps([]int{0}); return f.U },
 	} {
 		dst, src, w, a := ok()
-		u := spoil(&dst, &src, &w, a)
 		func() {
 			defer func() {
 				if recover() == nil {
 					t.Errorf("%s: no panic", name)
 				}
 			}()
+			u := spoil(&dst, &src, &w, a) // a bad table panics here
 			f.Tile(u, dst, src, w, a, nil, nil)
 		}()
 	}

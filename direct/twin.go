@@ -23,9 +23,9 @@ func TileGeneric(lanes, cin, u, b int, dst, src, w []float32, a *Args, bias, res
 		}
 	}
 	for g := 0; g < a.ICB; g++ {
-		for t := 0; t < a.NTaps; t++ {
-			p := (g*a.SrcICB + a.Taps[2*t]) / 4
-			q := (g*a.WICB + a.Taps[2*t+1]) / 4
+		for t := 0; t < a.Taps.Len(); t++ {
+			ts, tw := a.Taps.At(t)
+			p, q := (g*a.SrcICB+ts)/4, (g*a.WICB+tw)/4
 			for c := 0; c < cin; c++ {
 				wc := w[q+c*ch : q+c*ch+ch]
 				for i := 0; i < u; i++ {

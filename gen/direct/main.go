@@ -107,6 +107,7 @@ func main() {
 				}
 			}
 		}
+		genUnpack(f)
 	}, kw.Options{Table: goTable})
 }
 
@@ -138,8 +139,55 @@ func goTable(arch string) string {
 			}
 		}
 	}
+	b.WriteString("}\n\n")
+	b.WriteString("// DirectUnpacks lists the unpacking kernel of every ISA.\n")
+	b.WriteString("var DirectUnpacks = []DirectUnpack{\n")
+	for _, isa := range archISAs[arch] {
+		n := unpackName(isa)
+		fmt.Fprintf(&b, "{ISA: %q, Lanes: %d, Kernel: Kernel[DirectUnpackFunc]{Name: %q, Func: %s}},\n", isa.Name, isa.Lanes, n, n)
+	}
 	b.WriteString("}\n")
 	return b.String()
+}
+
+// unpackName is the name of an ISA's unpacking kernel: DirectUnpackAVX2.
+func unpackName(isa kw.ISA) string { return "DirectUnpack" + isa.Name }
+
+// genUnpack emits the kernel that moves channel-blocked pixels into
+// channel planes, an L x L block (L pixels of L channels) transposed in
+// registers per step: the output reorder of the blocked kernels.
+func genUnpack(f *kw.Func) {
+	L := f.ISA.Lanes
+	name := unpackName(f.ISA)
+	f.Function(name, "func(dst *float32, stride int, src *float32, blocks int)",
+		fmt.Sprintf("%s moves %d*blocks channel-blocked pixels of %d channels into planes", name, L, L),
+		"stride floats apart:",
+		"",
+		fmt.Sprintf("	for p < %d*blocks, c < %d:", L, L),
+		fmt.Sprintf("	  dst[c*stride+p] = src[p*%d+c]", L),
+		"",
+		"Its reference is direct.Transposer.Deinterleave's loop.")
+	dst, src := f.Int("dst"), f.Int("src")
+	stride := f.Int("stride")
+	f.ShlImm(stride, 2)
+	n := f.Int("blocks")
+	f.JumpIfNotPositive(n, "done")
+	f.Label("loop")
+	x := make([]kw.V, L)
+	for r := range x {
+		x[r] = f.Vec()
+		f.LoadVec(kw.Mem{Base: src, Disp: r * f.ISA.VBytes()}, x[r])
+	}
+	p := f.MoveGP(dst)
+	for _, v := range f.Transpose(x) {
+		f.StoreVec(v, kw.Mem{Base: p})
+		f.AddGP(p, stride)
+	}
+	f.AddImm(src, L*f.ISA.VBytes())
+	f.AddImm(dst, f.ISA.VBytes())
+	f.DecJumpNonZero(n, "loop")
+	f.Label("done")
+	f.Ret()
 }
 
 // The flags argument.

@@ -38,8 +38,8 @@ func testDirect(t *testing.T, p *Program, name string) {
 	}
 	vb, wtap := 4*lanes, 4*cin*b*lanes
 	for flags := 0; flags < 4; flags++ {
-		a := direct.Args{NTaps: 3, ICB: 2, SrcPix: 8 * cin, DstPix: vb, DstOCB: u * vb, Flags: flags,
-			Taps: []int{0, 0, 4 * cin, wtap, 12 * cin, 2 * wtap}}
+		a := direct.Args{ICB: 2, SrcPix: 8 * cin, DstPix: vb, DstOCB: u * vb, Flags: flags,
+			Taps: direct.NewTaps([]int{0, 0, 4 * cin, wtap, 12 * cin, 2 * wtap})}
 		a.SrcICB = 12*cin + (u-1)*a.SrcPix + 4*cin
 		a.WICB = 3 * wtap
 		src, w := rnd(2*a.SrcICB/4), rnd(2*a.WICB/4)
@@ -54,12 +54,46 @@ func testDirect(t *testing.T, p *Program, name string) {
 		want := append([]float32(nil), dst0...)
 		direct.TileGeneric(lanes, cin, u, b, want, src, w, &a, bias, res)
 		args, _ := call(t, p, name, func() ([]any, []Region) {
-			return []any{append([]float32(nil), dst0...), src, w, a.Taps, a.NTaps, a.ICB, a.SrcICB, a.WICB, a.SrcPix, a.DstPix, a.DstOCB, bias, res, a.Flags}, nil
+			return []any{append([]float32(nil), dst0...), src, w, a.Taps.Offsets(), a.Taps.Len(), a.ICB, a.SrcICB, a.WICB, a.SrcPix, a.DstPix, a.DstOCB, bias, res, a.Flags}, nil
 		})
 		got := args[0].([]float32)
 		for i := range want {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 				t.Fatalf("flags %d: dst[%d] = %v, want %v", flags, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// unpackName matches the unpacking kernels of gen/direct.
+var unpackName = regexp.MustCompile(`^DirectUnpack(AVX2|AVX512)$`)
+
+// testUnpack runs an unpacking kernel on 0 to 3 blocks into planes with
+// slack between them, against its definition (the slack untouched).
+func testUnpack(t *testing.T, p *Program, name string) {
+	L := map[string]int{"AVX2": 8, "AVX512": 16}[unpackName.FindStringSubmatch(name)[1]]
+	r := rand.New(rand.NewPCG(uint64(L), 3))
+	for blocks := 0; blocks <= 3; blocks++ {
+		stride := blocks*L + 3
+		src := make([]float32, blocks*L*L)
+		for i := range src {
+			src[i] = float32(r.NormFloat64())
+		}
+		dst0 := make([]float32, (L-1)*stride+blocks*L+1)
+		for i := range dst0 {
+			dst0[i] = float32(i)
+		}
+		args, _ := call(t, p, name, func() ([]any, []Region) {
+			return []any{append([]float32(nil), dst0...), stride, src, blocks}, nil
+		})
+		got := args[0].([]float32)
+		for i, v := range got {
+			want := dst0[i]
+			if c, q := i/stride, i%stride; c < L && q < blocks*L {
+				want = src[q*L+c]
+			}
+			if v != want {
+				t.Fatalf("%d blocks: dst[%d] = %v, want %v", blocks, i, v, want)
 			}
 		}
 	}

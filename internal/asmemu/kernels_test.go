@@ -51,6 +51,8 @@ func TestKernels(t *testing.T) {
 					testRowKernel(t, p, name)
 				case directName.MatchString(name):
 					testDirect(t, p, name)
+				case unpackName.MatchString(name):
+					testUnpack(t, p, name)
 				default:
 					t.Fatalf("no test for %s", name)
 				}

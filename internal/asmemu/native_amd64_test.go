@@ -65,6 +65,9 @@ var natives = func() map[string]any {
 			add(k.Name, k.Func)
 		}
 	}
+	for _, u := range asm.DirectUnpacks {
+		add(u.Kernel.Name, u.Kernel.Func)
+	}
 	for _, rs := range asm.SgemmRowSets {
 		k := rs.Kernels
 		add(k.PackT.Name, k.PackT.Func)

@@ -1,0 +1,103 @@
+package direct
+
+import (
+	"fmt"
+
+	"github.com/convkit/convkit/kernels"
+)
+
+// Transposer moves channels between planes (one channel's pixels
+// contiguous) and channel-blocked pixels (L channels of a pixel
+// contiguous): the reorders around the blocked form. Where the path has
+// generated kernels it runs on them (the SGEMM's transposing pack one
+// way, gen/direct's unpacking kernel the other: an L x L block in
+// registers per step), else in Go. A Transposer holds scratch:
+// one per goroutine.
+type Transposer struct {
+	L      int
+	packT  packTFunc          // the SGEMM's transposing pack of L lanes (nil: none)
+	unpack unpackFunc         // the generated unpacking kernel of L lanes (nil: none)
+	ptrs   [maxLanes]*float32 // the pack's row pointers
+	zeros  []float32          // a missing channel's row
+}
+
+// The generated kernels' signatures (asm.SgemmPackTFunc, asm.DirectUnpackFunc).
+type (
+	packTFunc  = func(dst *float32, w int, rows **float32, blocks int)
+	unpackFunc = func(dst *float32, stride int, src *float32, blocks int)
+)
+
+// maxLanes is the widest vector of any path (AVX-512).
+const maxLanes = 16
+
+// NewTransposer returns a Transposer for blocks of lanes channels on path
+// isa, for rows of up to maxRow pixels.
+func NewTransposer(isa kernels.ISA, lanes, maxRow int) *Transposer {
+	p, u := reorderKernels(isa, lanes)
+	return &Transposer{L: lanes, packT: p, unpack: u, zeros: make([]float32, maxRow)}
+}
+
+// Interleave writes n pixels of nc <= L channel planes into blocked
+// pixels, the missing channels as zeros:
+//
+//	dst[p*L+r] = src[r*stride+p] (r < nc), 0 (nc <= r < L)    for p < n
+func (t *Transposer) Interleave(dst, src []float32, stride, nc, n int) {
+	L := t.L
+	if n <= 0 {
+		return
+	}
+	if nc < 1 || nc > L || len(dst) < n*L || len(src) < (nc-1)*stride+n || n > len(t.zeros) {
+		panic(fmt.Sprintf("direct: Interleave of %d channels x %d pixels (stride %d) from %d floats into %d (scratch %d)", nc, n, stride, len(src), len(dst), len(t.zeros)))
+	}
+	full := 0
+	if t.packT != nil {
+		full = n / L * L
+	}
+	if full > 0 {
+		for r := 0; r < L; r++ {
+			if r < nc {
+				t.ptrs[r] = &src[r*stride]
+			} else {
+				t.ptrs[r] = &t.zeros[0]
+			}
+		}
+		t.packT(&dst[0], L, &t.ptrs[0], full/L)
+		clear(t.ptrs[:])
+	}
+	for p := full; p < n; p++ {
+		px := dst[p*L : p*L+L]
+		for r := range px {
+			px[r] = 0
+			if r < nc {
+				px[r] = src[r*stride+p]
+			}
+		}
+	}
+}
+
+// Deinterleave writes n blocked pixels' first nk <= L channels into
+// planes:
+//
+//	dst[r*stride+p] = src[p*L+r]    for r < nk, p < n
+func (t *Transposer) Deinterleave(dst []float32, stride, nk int, src []float32, n int) {
+	L := t.L
+	if n <= 0 {
+		return
+	}
+	if nk < 1 || nk > L || len(src) < n*L || len(dst) < (nk-1)*stride+n {
+		panic(fmt.Sprintf("direct: Deinterleave of %d channels x %d pixels (stride %d) from %d floats into %d", nk, n, stride, len(src), len(dst)))
+	}
+	full := 0
+	if t.unpack != nil && nk == L {
+		full = n / L * L
+	}
+	if full > 0 {
+		t.unpack(&dst[0], stride, &src[0], full/L)
+	}
+	for r := 0; r < nk; r++ {
+		row := dst[r*stride : r*stride+n]
+		for p := full; p < n; p++ {
+			row[p] = src[p*L+r]
+		}
+	}
+}

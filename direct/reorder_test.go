@@ -1,0 +1,57 @@
+package direct
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/convkit/convkit/kernels"
+)
+
+// TestTransposer checks Interleave and Deinterleave against their
+// definitions on every path, for pixel counts around the block, partial
+// channel blocks and loose strides, and that the generated pack ran
+// where the path has one.
+func TestTransposer(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, isa := range kernels.Available() {
+		for _, f := range []*Family{Families(isa)[0]} {
+			L := f.Lanes
+			tr := NewTransposer(isa, L, 100)
+			if want := isa != kernels.Generic && f.Source == "asm"; (tr.packT != nil) != want || (tr.unpack != nil) != want {
+				t.Errorf("%s: generated pack %v and unpack %v, want %v", isa, tr.packT != nil, tr.unpack != nil, want)
+			}
+			for _, n := range []int{1, L - 1, L, L + 1, 3*L + 2, 100} {
+				for _, nc := range []int{1, L - 1, L} {
+					stride := n + r.IntN(5)
+					src := randFloats(r, (L-1)*stride+n)
+					dst := randFloats(r, n*L)
+					tr.Interleave(dst, src, stride, nc, n)
+					for p := 0; p < n; p++ {
+						for c := 0; c < L; c++ {
+							want := float32(0)
+							if c < nc {
+								want = src[c*stride+p]
+							}
+							if dst[p*L+c] != want {
+								t.Fatalf("%s Interleave n=%d nc=%d: dst[%d] = %v, want %v", isa, n, nc, p*L+c, dst[p*L+c], want)
+							}
+						}
+					}
+					planes := randFloats(r, (L-1)*stride+n)
+					before := append([]float32(nil), planes...)
+					tr.Deinterleave(planes, stride, nc, dst, n)
+					for i, v := range planes {
+						c, p := i/stride, i%stride
+						want := before[i]
+						if c < nc && p < n {
+							want = dst[p*L+c]
+						}
+						if v != want {
+							t.Fatalf("%s Deinterleave n=%d nk=%d: dst[%d] = %v, want %v", isa, n, nc, i, v, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
