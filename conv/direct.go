@@ -65,7 +65,7 @@ func (directAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 	l := newDirectLayout(s, threads)
 	// A core does 2 FMAs of L lanes (4L FLOPs) per cycle at the peak.
 	perCycle := h.PeakGFLOPS * 1e9 / float64(4*l.L)
-	copies := float64(l.reordered() + l.wLen())
+	copies := float64(l.reordered()) // the weights are packed once (PackWeights)
 	return (l.cycles() + copies) / (perCycle * float64(max(1, threads)))
 }
 

@@ -130,17 +130,18 @@ func (e *directEngine) packGroup(w []float32, g, ogi int) {
 		live := max(0, min(L, s.KPerG-og.ob0*L-j0)) // output channels that exist
 		first := (g*s.KPerG + og.ob0*L + j0) * rowLen
 		for i := 0; i < e.icb; i++ {
-			for t := 0; t < e.taps; t++ {
-				for ci := 0; ci < cin; ci++ {
+			for ci := 0; ci < cin; ci++ {
+				cl := i*cin + ci
+				for t := 0; t < e.taps; t++ {
 					out := dst[((i*e.taps+t)*cin+ci)*bl+j0:][:L]
-					cl := i*cin + ci
 					if cl >= s.CPerG || live == 0 {
 						clear(out)
 						continue
 					}
-					col := w[first+cl*e.taps+t:]
+					idx := first + cl*e.taps + t
 					for j := range out[:live] {
-						out[j] = col[j*rowLen]
+						out[j] = w[idx]
+						idx += rowLen
 					}
 					clear(out[live:])
 				}

@@ -151,7 +151,7 @@ func TestBenchConv(t *testing.T) {
 	}
 	args = append([]string{"bench", "conv", "-shapes", "testdata/tiny_conv.tsv", "-pass", "fwd", "-threads", "1"}, quick...)
 	st, out, _ = convkit(t, args...)
-	if st != 0 || strings.Count(out, "auto:im2col") != 3 || !strings.Contains(out, "Convolution") {
+	if st != 0 || strings.Count(out, "auto:im2col")+strings.Count(out, "auto:direct") != 3 || !strings.Contains(out, "Convolution") {
 		t.Errorf("table: exit %d\n%s", st, out)
 	}
 	// Channels-last runs the same rows in nhwc, verified.
