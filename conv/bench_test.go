@@ -26,6 +26,12 @@ func BenchmarkBackwardData(b *testing.B)   { benchPass(b, "im2col", PassBackward
 func BenchmarkBackwardFilter(b *testing.B) { benchPass(b, "im2col", PassBackwardFilter) }
 func BenchmarkDirectForward(b *testing.B)  { benchPass(b, "direct", PassForward) }
 
+func init() {
+	for name, p := range benchDirectExtra {
+		benchProblems[name] = p
+	}
+}
+
 // BenchmarkPackWeights times direct's weight packing (PackWeights: once
 // per plan for inference, once per optimizer step in training).
 func BenchmarkPackWeights(b *testing.B) {
@@ -78,4 +84,11 @@ func benchPass(b *testing.B, algo string, pass Pass) {
 			b.ReportMetric(s.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
 		})
 	}
+}
+
+// benchDirectExtra are public shapes that BenchmarkDirectForward's set
+// lacks (the targets of the direct algorithm).
+var benchDirectExtra = map[string]Problem{
+	"resnet_3x3_c128":   {N: 1, C: 128, K: 128, In: []int{28, 28}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
+	"resnet_3x3s2_c128": {N: 1, C: 128, K: 128, In: []int{56, 56}, Kernel: []int{3, 3}, Stride: []int{2, 2}, Padding: Pad(1, 1), Bias: true},
 }
