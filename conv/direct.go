@@ -109,6 +109,9 @@ type directLayout struct {
 	dstImage       int // floats per image of y (in place)
 	threads        int
 	taps           int // prod(kernel)
+	// A row's columns come in chunks of chunkW (a multiple of the
+	// family's U) when rows alone are too few items for the threads.
+	chunks, chunkW int
 }
 
 // ocGroup is a run of B output-channel blocks of one conv group, computed
@@ -132,6 +135,7 @@ func newDirectLayout(s *Shape, threads int) *directLayout {
 		l.icb = ceilDiv(s.CPerG, L)
 	}
 	l.chooseFamily(fs)
+	l.chunkRows()
 	l.layInput()
 	l.layOutput()
 	return l
@@ -196,6 +200,23 @@ func (l *directLayout) cycles() float64 {
 		}
 	}
 	return perRow * steps * float64(rows) * float64(s.N*s.Groups)
+}
+
+// chunkRows cuts the output rows into column chunks where there are too
+// few rows for the threads to share evenly (1D signals, a small image
+// with few channel groups): at least 8 items per thread where the rows
+// are long enough, no chunk narrower than 4 tiles. Every output pixel's
+// sums are the same whatever the cut.
+func (l *directLayout) chunkRows() {
+	s := l.s
+	ow := s.Out[s.Dims-1]
+	items := s.N * s.Groups * len(l.ogs) * (s.OutLen / ow)
+	l.chunks, l.chunkW = 1, ow
+	if want := 8 * l.threads; l.threads > 1 && items < want {
+		n := min(ceilDiv(want, items), max(1, ow/(4*l.fam.U)))
+		l.chunkW = ceilDiv(ceilDiv(ow, n), l.fam.U) * l.fam.U
+		l.chunks = ceilDiv(ow, l.chunkW)
+	}
 }
 
 // fmaChain is the cycles a step takes at least, each accumulator's FMAs
@@ -413,7 +434,7 @@ func (e *directEngine) Forward(y, x, w, b []float32, ep *Epilogue) {
 		e.run(directCall{phase: copyPhase, x: x, items: s.N * e.copyItems()})
 		src = e.xp
 	}
-	e.run(directCall{phase: tilePhase, y: y, x: src, b: b, ep: ep, items: s.N * s.Groups * len(e.ogs) * (s.OutLen / s.Out[s.Dims-1])})
+	e.run(directCall{phase: tilePhase, y: y, x: src, b: b, ep: ep, items: s.N * s.Groups * len(e.ogs) * (s.OutLen / s.Out[s.Dims-1]) * e.chunks})
 	if e.bufY && s.Layout == ChannelsLast {
 		epilogueChannelsLast(s, y, nil, ep)
 	}
@@ -459,12 +480,15 @@ func (e *directEngine) Run(part int) {
 		}
 	case tilePhase:
 		rows := e.s.OutLen / e.s.Out[e.s.Dims-1]
+		ow := e.s.Out[e.s.Dims-1]
 		for i := lo; i < hi; i++ {
-			r := i % rows
-			j := i / rows
+			x0 := i % e.chunks * e.chunkW
+			j := i / e.chunks
+			r := j % rows
+			j /= rows
 			og := j % len(e.ogs)
 			j /= len(e.ogs)
-			e.row(part, c, j/e.s.Groups, j%e.s.Groups, og, r)
+			e.row(part, c, j/e.s.Groups, j%e.s.Groups, og, r, x0, min(ow, x0+e.chunkW))
 		}
 	default:
 		for i := lo; i < hi; i++ {
@@ -473,9 +497,10 @@ func (e *directEngine) Run(part int) {
 	}
 }
 
-// row computes output row r (the positions of the last spatial dim at
-// fixed outer coordinates) of image n, conv group g and channel group og.
-func (e *directEngine) row(part int, c *directCall, n, g, ogi, r int) {
+// row computes columns [x0, x1) of output row r (the positions of the
+// last spatial dim at fixed outer coordinates) of image n, conv group g
+// and channel group og.
+func (e *directEngine) row(part int, c *directCall, n, g, ogi, r, x0, x1 int) {
 	s := e.s
 	a := &e.args[part]
 	og := e.ogs[ogi]
@@ -512,9 +537,9 @@ func (e *directEngine) row(part int, c *directCall, n, g, ogi, r int) {
 		}
 		res = c.ep.Residual
 	}
-	for x0 := 0; x0 < ow; x0 += f.U {
-		u := min(f.U, ow-x0)
-		so, do := (srcOff+x0*a.SrcPix)/4, (dstOff+x0*e.dstPix)/4
+	for x := x0; x < x1; x += f.U {
+		u := min(f.U, x1-x)
+		so, do := (srcOff+x*a.SrcPix)/4, (dstOff+x*e.dstPix)/4
 		var rt []float32
 		if res != nil {
 			rt = res[do:]
@@ -522,6 +547,6 @@ func (e *directEngine) row(part int, c *directCall, n, g, ogi, r int) {
 		f.Tile(u, y[do:], c.x[so:], w, a, bias, rt)
 	}
 	if e.bufY {
-		e.flushRow(part, c, n, g, og, r)
+		e.flushRow(part, c, n, g, og, r, x0, x1)
 	}
 }

@@ -158,11 +158,11 @@ func (e *directEngine) padBias(b []float32) {
 	}
 }
 
-// flushRow moves row r of channel group og (conv group g, image n) from
-// the row buffer into y, then applies the residual and ReLU of a
-// channels-first epilogue to it (channels-last has its epilogue after
-// the whole call).
-func (e *directEngine) flushRow(part int, c *directCall, n, g int, og ocGroup, r int) {
+// flushRow moves columns [x0, x1) of row r of channel group og (conv
+// group g, image n) from the row buffer into y, then applies the residual
+// and ReLU of a channels-first epilogue to them (channels-last has its
+// epilogue after the whole call).
+func (e *directEngine) flushRow(part int, c *directCall, n, g int, og ocGroup, r, x0, x1 int) {
 	s := e.s
 	L := e.L
 	ow := s.Out[s.Dims-1]
@@ -170,20 +170,20 @@ func (e *directEngine) flushRow(part int, c *directCall, n, g int, og ocGroup, r
 	for bi := 0; bi < og.b; bi++ {
 		kl := (og.ob0 + bi) * L
 		k0, nk := g*s.KPerG+kl, min(L, s.KPerG-kl)
-		src := buf[bi*ow*L:][:ow*L]
+		src := buf[(bi*ow+x0)*L:][:(x1-x0)*L]
 		if s.Layout == ChannelsLast {
-			for p := 0; p < ow; p++ {
-				copy(c.y[(n*s.OutLen+r*ow+p)*s.K+k0:][:nk], src[p*L:][:nk])
+			for p := x0; p < x1; p++ {
+				copy(c.y[(n*s.OutLen+r*ow+p)*s.K+k0:][:nk], src[(p-x0)*L:][:nk])
 			}
 			continue
 		}
-		at := (n*s.K+k0)*s.OutLen + r*ow
-		e.tr[part].Deinterleave(c.y[at:], s.OutLen, nk, src, ow)
+		at := (n*s.K+k0)*s.OutLen + r*ow + x0
+		e.tr[part].Deinterleave(c.y[at:], s.OutLen, nk, src, x1-x0)
 		if ep := c.ep; ep != nil && (ep.Residual != nil || ep.ReLU) {
 			for l := 0; l < nk; l++ {
-				v := c.y[at+l*s.OutLen:][:ow]
+				v := c.y[at+l*s.OutLen:][:x1-x0]
 				if ep.Residual != nil {
-					kernels.Add(v, v, ep.Residual[at+l*s.OutLen:][:ow])
+					kernels.Add(v, v, ep.Residual[at+l*s.OutLen:][:x1-x0])
 				}
 				if ep.ReLU {
 					kernels.Relu(v, v)

@@ -82,6 +82,7 @@ func TestDirectRandomProblems(t *testing.T) {
 				seen[fmt.Sprintf("form %c", e.form)] = true
 				seen[fmt.Sprintf("copied input %v", e.copyX)] = true
 				seen[fmt.Sprintf("buffered output %v", e.bufY)] = true
+
 			})
 		}
 		for _, want := range []string{"form B", "form P", "copied input true", "copied input false", "buffered output true", "buffered output false"} {
@@ -226,5 +227,23 @@ func TestDirectFamilyChoice(t *testing.T) {
 		if alt.cycles() < l.cycles() {
 			t.Errorf("chose %s (%.0f cycles), but %s models %.0f", l.fam.Name(), l.cycles(), f.Name(), alt.cycles())
 		}
+	}
+}
+
+// TestDirectChunks checks a 1D problem whose one row is cut into column
+// chunks for the threads: right, and bitwise the same on 1 to 3 threads.
+func TestDirectChunks(t *testing.T) {
+	L := directLanes()
+	for _, layout := range []Layout{ChannelsFirst, ChannelsLast} {
+		p := Problem{N: 1, C: L, K: 2*L + 3, In: []int{700}, Kernel: []int{5}, Dilation: []int{2}, Padding: Pad(4), Bias: true, Layout: layout}
+		pl, err := NewPlan(p, forwardOnly(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := directEngineOf(t, pl); e.chunks < 2 {
+			t.Fatalf("%s: %d chunks of %d columns, want several", layout, e.chunks, e.chunkW)
+		}
+		checkPlan(t, p, forwardOnly(2))
+		checkDeterministic(t, "chunked "+layout.String(), p, forwardOnly(0))
 	}
 }
