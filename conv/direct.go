@@ -110,8 +110,10 @@ type directLayout struct {
 	threads        int
 	taps           int // prod(kernel)
 	// A row's columns come in chunks of chunkW (a multiple of the
-	// family's U) when rows alone are too few items for the threads.
+	// family's U) when rows alone are too few items for the threads;
+	// short rows come in bands of band rows, moved into y together.
 	chunks, chunkW int
+	band, bands    int
 }
 
 // ocGroup is a run of B output-channel blocks of one conv group, computed
@@ -202,7 +204,10 @@ func (l *directLayout) cycles() float64 {
 	return perRow * steps * float64(rows) * float64(s.N*s.Groups)
 }
 
-// chunkRows cuts the output rows into column chunks where there are too
+// chunkRows groups short rows into bands, so that the output reorder
+// moves runs of at least 4 blocks of pixels (a 10-pixel row alone took
+// the unpacking kernel's Go tail: lenet_5x5_c6 spent a quarter of its
+// time there), and cuts long rows into column chunks where there are too
 // few rows for the threads to share evenly (1D signals, a small image
 // with few channel groups): at least 8 items per thread where the rows
 // are long enough, no chunk narrower than 4 tiles. Every output pixel's
@@ -210,9 +215,15 @@ func (l *directLayout) cycles() float64 {
 func (l *directLayout) chunkRows() {
 	s := l.s
 	ow := s.Out[s.Dims-1]
-	items := s.N * s.Groups * len(l.ogs) * (s.OutLen / ow)
+	rows := s.OutLen / ow
 	l.chunks, l.chunkW = 1, ow
-	if want := 8 * l.threads; l.threads > 1 && items < want {
+	l.band = 1
+	if ow < 4*l.L {
+		l.band = min(rows, ceilDiv(4*l.L, ow))
+	}
+	l.bands = ceilDiv(rows, l.band)
+	items := s.N * s.Groups * len(l.ogs) * l.bands
+	if want := 8 * l.threads; l.band == 1 && l.threads > 1 && items < want {
 		n := min(ceilDiv(want, items), max(1, ow/(4*l.fam.U)))
 		l.chunkW = ceilDiv(ceilDiv(ow, n), l.fam.U) * l.fam.U
 		l.chunks = ceilDiv(ow, l.chunkW)
@@ -282,8 +293,8 @@ func (l *directLayout) layOutput() {
 	s := l.s
 	L := l.L
 	l.bufY = !(s.Layout == ChannelsLast && s.KPerG%L == 0)
-	if l.bufY { // a row: [B][ow][L]
-		l.dstPix, l.dstOCB = 4*L, 4*L*s.Out[s.Dims-1]
+	if l.bufY { // a band of rows: [B][band*ow][L]
+		l.dstPix, l.dstOCB = 4*L, 4*L*l.band*s.Out[s.Dims-1]
 	} else {
 		l.dstPix, l.dstOCB = 4*s.K, 4*L
 		l.dstImage = s.K * s.OutLen
@@ -303,7 +314,7 @@ func (l *directLayout) yBufLen() int {
 	if !l.bufY {
 		return 0
 	}
-	return l.threads * l.fam.B * l.L * l.s.Out[l.s.Dims-1]
+	return l.threads * l.fam.B * l.L * l.band * l.s.Out[l.s.Dims-1]
 }
 
 // reordered is the floats the reorders move per call: the input copy,
@@ -340,9 +351,17 @@ type directEngine struct {
 	packed bool                 // wp holds PackWeights' weights
 	bias   []float32            // the bias padded to whole blocks
 	tables []*direct.Taps       // tap tables per vector count (tables[b-1])
-	args   []direct.Args
-	colMap [][]int // per spatial dim: padded index -> input index or -1 (copies)
+	args   []*direct.Args       // per team member, apart (no false sharing)
+	colMap [][]int              // per spatial dim: padded index -> input index or -1 (copies)
 	call   directCall
+}
+
+// paddedArgs keeps each team member's tile arguments on cache lines of
+// their own: written every row, they would otherwise bounce between the
+// cores.
+type paddedArgs struct {
+	direct.Args
+	_ [64]byte
 }
 
 // directCall is the call in progress, read by Run.
@@ -379,7 +398,7 @@ func newDirectEngine(l *directLayout, threads int) *directEngine {
 	for i := range e.tr {
 		e.tr[i] = direct.NewTransposer(kernels.Current(), l.L, max(s.In[s.Dims-1], s.Out[s.Dims-1]))
 		if l.bufY {
-			e.rowBuf = append(e.rowBuf, make([]float32, l.fam.B*l.L*s.Out[s.Dims-1]))
+			e.rowBuf = append(e.rowBuf, make([]float32, l.fam.B*l.L*l.band*s.Out[s.Dims-1]))
 		}
 	}
 	e.wp = make([]float32, l.wLen())
@@ -392,7 +411,9 @@ func newDirectEngine(l *directLayout, threads int) *directEngine {
 			e.tables[b] = direct.NewTaps(l.tapTable(f))
 		}
 	}
-	e.args = make([]direct.Args, e.team.Size())
+	for range e.team.Size() {
+		e.args = append(e.args, &new(paddedArgs).Args)
+	}
 	return e
 }
 
@@ -434,7 +455,7 @@ func (e *directEngine) Forward(y, x, w, b []float32, ep *Epilogue) {
 		e.run(directCall{phase: copyPhase, x: x, items: s.N * e.copyItems()})
 		src = e.xp
 	}
-	e.run(directCall{phase: tilePhase, y: y, x: src, b: b, ep: ep, items: s.N * s.Groups * len(e.ogs) * (s.OutLen / s.Out[s.Dims-1]) * e.chunks})
+	e.run(directCall{phase: tilePhase, y: y, x: src, b: b, ep: ep, items: s.N * s.Groups * len(e.ogs) * e.bands * e.chunks})
 	if e.bufY && s.Layout == ChannelsLast {
 		epilogueChannelsLast(s, y, nil, ep)
 	}
@@ -483,12 +504,20 @@ func (e *directEngine) Run(part int) {
 		ow := e.s.Out[e.s.Dims-1]
 		for i := lo; i < hi; i++ {
 			x0 := i % e.chunks * e.chunkW
+			x1 := min(ow, x0+e.chunkW)
 			j := i / e.chunks
-			r := j % rows
-			j /= rows
+			r0 := j % e.bands * e.band
+			nr := min(e.band, rows-r0)
+			j /= e.bands
 			og := j % len(e.ogs)
 			j /= len(e.ogs)
-			e.row(part, c, j/e.s.Groups, j%e.s.Groups, og, r, x0, min(ow, x0+e.chunkW))
+			n, g := j/e.s.Groups, j%e.s.Groups
+			for r := r0; r < r0+nr; r++ {
+				e.row(part, c, n, g, og, r, r-r0, x0, x1)
+			}
+			if e.bufY {
+				e.flushRows(part, c, n, g, e.ogs[og], r0, nr, x0, x1)
+			}
 		}
 	default:
 		for i := lo; i < hi; i++ {
@@ -499,10 +528,10 @@ func (e *directEngine) Run(part int) {
 
 // row computes columns [x0, x1) of output row r (the positions of the
 // last spatial dim at fixed outer coordinates) of image n, conv group g
-// and channel group og.
-func (e *directEngine) row(part int, c *directCall, n, g, ogi, r, x0, x1 int) {
+// and channel group og: into y, or row rr of the band buffer.
+func (e *directEngine) row(part int, c *directCall, n, g, ogi, r, rr, x0, x1 int) {
 	s := e.s
-	a := &e.args[part]
+	a := e.args[part]
 	og := e.ogs[ogi]
 	f := e.fams[og.b-1]
 	d := s.Dims
@@ -517,7 +546,7 @@ func (e *directEngine) row(part int, c *directCall, n, g, ogi, r, x0, x1 int) {
 	}
 	srcOff = (n*e.srcImage)*4 + g*e.srcGroup + srcOff*e.unit
 	blk := g*e.kb + og.ob0
-	y, dstOff := c.y, 0
+	y, dstOff := c.y, rr*ow*e.dstPix
 	if e.bufY {
 		y = e.rowBuf[part]
 	} else {
@@ -545,8 +574,5 @@ func (e *directEngine) row(part int, c *directCall, n, g, ogi, r, x0, x1 int) {
 			rt = res[do:]
 		}
 		f.Tile(u, y[do:], c.x[so:], w, a, bias, rt)
-	}
-	if e.bufY {
-		e.flushRow(part, c, n, g, og, r, x0, x1)
 	}
 }

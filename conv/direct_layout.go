@@ -158,32 +158,36 @@ func (e *directEngine) padBias(b []float32) {
 	}
 }
 
-// flushRow moves columns [x0, x1) of row r of channel group og (conv
-// group g, image n) from the row buffer into y, then applies the residual
-// and ReLU of a channels-first epilogue to them (channels-last has its
-// epilogue after the whole call).
-func (e *directEngine) flushRow(part int, c *directCall, n, g int, og ocGroup, r, x0, x1 int) {
+// flushRows moves rows [r0, r0+nr) of channel group og (conv group g,
+// image n) from the band buffer into y, columns [x0, x1) (a band has
+// whole rows), then applies the residual and ReLU of a channels-first
+// epilogue to them (channels-last has its epilogue after the whole call).
+// The rows of a band lie one after another in every channel plane, so a
+// band is one run per channel.
+func (e *directEngine) flushRows(part int, c *directCall, n, g int, og ocGroup, r0, nr, x0, x1 int) {
 	s := e.s
 	L := e.L
 	ow := s.Out[s.Dims-1]
+	run := (nr-1)*ow + x1 - x0 // pixels
 	buf := e.rowBuf[part]
 	for bi := 0; bi < og.b; bi++ {
 		kl := (og.ob0 + bi) * L
 		k0, nk := g*s.KPerG+kl, min(L, s.KPerG-kl)
-		src := buf[(bi*ow+x0)*L:][:(x1-x0)*L]
+		src := buf[(bi*e.band*ow+x0)*L:][:run*L]
+		first := r0*ow + x0 // the run's first pixel in the plane
 		if s.Layout == ChannelsLast {
-			for p := x0; p < x1; p++ {
-				copy(c.y[(n*s.OutLen+r*ow+p)*s.K+k0:][:nk], src[(p-x0)*L:][:nk])
+			for p := 0; p < run; p++ {
+				copy(c.y[(n*s.OutLen+first+p)*s.K+k0:][:nk], src[p*L:][:nk])
 			}
 			continue
 		}
-		at := (n*s.K+k0)*s.OutLen + r*ow + x0
-		e.tr[part].Deinterleave(c.y[at:], s.OutLen, nk, src, x1-x0)
+		at := (n*s.K+k0)*s.OutLen + first
+		e.tr[part].Deinterleave(c.y[at:], s.OutLen, nk, src, run)
 		if ep := c.ep; ep != nil && (ep.Residual != nil || ep.ReLU) {
 			for l := 0; l < nk; l++ {
-				v := c.y[at+l*s.OutLen:][:x1-x0]
+				v := c.y[at+l*s.OutLen:][:run]
 				if ep.Residual != nil {
-					kernels.Add(v, v, ep.Residual[at+l*s.OutLen:][:x1-x0])
+					kernels.Add(v, v, ep.Residual[at+l*s.OutLen:][:run])
 				}
 				if ep.ReLU {
 					kernels.Relu(v, v)
