@@ -68,6 +68,7 @@ type Host struct {
 type Config struct {
 	Threads        int   // >= 1
 	WorkspaceLimit int64 // bytes; 0: no limit
+	pass           Pass  // the pass the engine is first made for (New); the plan adds others (passAdder)
 	tile           int   // tests: im2col's column tile (0: from the cache size)
 	chans          int   // tests: im2col's long channels per block (0: from the cache size)
 }

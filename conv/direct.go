@@ -2,6 +2,7 @@ package conv
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/convkit/convkit/direct"
 	"github.com/convkit/convkit/internal/workers"
@@ -38,15 +39,21 @@ func (directAlgo) Exact() bool  { return true }
 func directLanes() int { return direct.Families(kernels.Current())[0].Lanes }
 
 func (directAlgo) Supports(s *Shape, pass Pass) error {
+	d, err := derive(s, pass)
+	if err != nil {
+		return err
+	}
+	return directSupports(d.s, pass)
+}
+
+// directSupports checks that the kernels compute the forward problem s
+// (pass names the plan's pass in the reason).
+func directSupports(s *Shape, pass Pass) error {
 	no := func(format string, a ...any) error {
 		return &UnsupportedError{Algorithm: "direct", Pass: pass, Reason: fmt.Sprintf(format, a...)}
 	}
 	L := directLanes()
 	switch {
-	case pass != PassForward:
-		return no("its backward passes are not built yet (im2col runs them)")
-	case s.Transposed:
-		return no("a transposed convolution's forward pass is a backward-data pass, not built yet")
 	case s.Groups > 1 && s.CPerG == 1:
 		return no("depthwise (%d groups of one input channel): its own kernels are not built yet", s.Groups)
 	case s.Groups > 1 && s.KPerG%L != 0:
@@ -56,25 +63,42 @@ func (directAlgo) Supports(s *Shape, pass Pass) error {
 }
 
 func (a directAlgo) Workspace(s *Shape, cfg Config) int64 {
-	return newDirectLayout(s, cfg.Threads).bytes()
+	d, err := derive(s, cfg.pass)
+	if err != nil {
+		return 0
+	}
+	n := newDirectLayout(d.s, cfg.Threads).bytes()
+	if d.flip {
+		n += 4 * int64(s.WLen)
+	}
+	return n
 }
 
-// Cost models the kernels' cycles (directLayout.cycles) plus the copies
-// at about a float per cycle; it only ranks the algorithms.
+// Cost models the kernels' cycles (directLayout.cycles) of the pass's
+// forward problem plus the activations' copies at about a float per
+// cycle; it only ranks the algorithms. The weights' packing is left out:
+// a plan packs them once (PackWeights) for all its calls, or once per
+// optimizer step.
 func (directAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
-	l := newDirectLayout(s, threads)
+	d, err := derive(s, pass)
+	if err != nil {
+		return math.Inf(1)
+	}
+	l := newDirectLayout(d.s, threads)
 	// A core does 2 FMAs of L lanes (4L FLOPs) per cycle at the peak.
 	perCycle := h.PeakGFLOPS * 1e9 / float64(4*l.L)
-	copies := float64(l.reordered()) // the weights are packed once (PackWeights)
+	copies := float64(l.reordered())
 	return (l.cycles() + copies) / (perCycle * float64(max(1, threads)))
 }
 
+// New makes the engine for cfg.pass; the plan adds its other passes
+// (addPass).
 func (a directAlgo) New(s *Shape, cfg Config) (Engine, error) {
-	l := newDirectLayout(s, cfg.Threads)
-	if cfg.WorkspaceLimit > 0 && l.bytes() > cfg.WorkspaceLimit {
-		return nil, s.op().Errorf("workspace_limit", "direct needs %d bytes of workspace, the limit is %d", l.bytes(), cfg.WorkspaceLimit)
+	pl := &directPlan{s: s, threads: cfg.Threads}
+	if _, err := pl.addPass(cfg.pass, cfg); err != nil {
+		return nil, err
 	}
-	return newDirectEngine(l, cfg.Threads), nil
+	return pl, nil
 }
 
 // directLayout is how the direct algorithm lays a problem out for its
@@ -465,14 +489,6 @@ func (e *directEngine) Forward(y, x, w, b []float32, ep *Epilogue) {
 func (e *directEngine) PackWeights(w []float32) {
 	e.run(directCall{phase: packPhase, w: w, items: e.s.Groups * len(e.ogs)})
 	e.packed = true
-}
-
-func (e *directEngine) BackwardData(dx, dy, w []float32) {
-	panic("conv: direct has no backward-data pass (Supports refuses it)")
-}
-
-func (e *directEngine) BackwardFilter(dw, db, x, dy []float32, accumulate bool) {
-	panic("conv: direct has no backward-filter pass (Supports refuses it)")
 }
 
 // run splits c into items and runs them on the team.

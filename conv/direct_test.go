@@ -3,7 +3,6 @@ package conv
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -17,7 +16,23 @@ func forwardOnly(threads int) Options {
 	return Options{Algorithm: "direct", Passes: PassSet(PassForward), Threads: threads}
 }
 
-// directProblem draws a problem direct supports, with channel counts
+// directPasses is the options of a direct plan for every pass direct
+// computes of p (nil passes: none).
+func directPasses(t *testing.T, p Problem, threads int) (Options, []Pass) {
+	s, err := p.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []Pass
+	for _, pass := range []Pass{PassForward, PassBackwardData} {
+		if (directAlgo{}).Supports(s, pass) == nil {
+			ps = append(ps, pass)
+		}
+	}
+	return Options{Algorithm: "direct", Passes: PassSet(ps...), Threads: threads}, ps
+}
+
+// directProblem draws a problem direct supports in some pass, with channel counts
 // around the host's block L so that both input forms, several and partial
 // output-channel groups, in-place and copied inputs and outputs all come
 // up: 1D to 3D, strides, dilations, every padding mode, groups whose
@@ -36,8 +51,24 @@ func directProblem(r *rand.Rand, L int) Problem {
 		if r.IntN(3) == 0 {
 			p.Padding = Padding{}
 		}
-		if s, err := p.Resolve(); err == nil && (directAlgo{}).Supports(s, PassForward) == nil {
-			return p
+		if r.IntN(4) == 0 { // transposed: forward at stride 1, backward-data at any
+			p.Transposed, p.PaddingMode = true, Zeros
+			if p.Padding.Kind != Explicit {
+				p.Padding = Padding{}
+			}
+			p.Padding.After = nil
+			if r.IntN(2) == 0 {
+				p.Stride = nil
+			}
+		}
+		s, err := p.Resolve()
+		if err != nil {
+			continue
+		}
+		for _, pass := range []Pass{PassForward, PassBackwardData} {
+			if (directAlgo{}).Supports(s, pass) == nil {
+				return p
+			}
 		}
 	}
 }
@@ -45,15 +76,16 @@ func directProblem(r *rand.Rand, L int) Problem {
 // directEngineOf returns the plan's forward engine, which must be direct.
 func directEngineOf(t *testing.T, pl *Plan) *directEngine {
 	t.Helper()
-	e, ok := pl.engines[PassForward].(*directEngine)
+	dp, ok := pl.engines[PassForward].(*directPlan)
 	if !ok {
 		t.Fatalf("forward runs %s, want direct", pl.Algorithm(PassForward))
 	}
-	return e
+	return dp.pass(PassForward).e
 }
 
 // TestDirectRandomProblems checks direct's forward pass (with the
-// epilogue) against the reference on random problems, on every ISA path,
+// epilogue) and backward-data pass, of convolutions and transposed ones,
+// against the reference on random problems, on every ISA path,
 // and that every variant of its layout ran: both input forms, the input
 // read in place and copied, the output written in place and buffered.
 func TestDirectRandomProblems(t *testing.T) {
@@ -69,13 +101,16 @@ func TestDirectRandomProblems(t *testing.T) {
 		for i := 0; i < 60; i++ {
 			p := directProblem(r, L)
 			t.Run(fmt.Sprintf("%s/%d", isa, i), func(t *testing.T) {
-				opt := forwardOnly(1 + i%3)
+				opt, passes := directPasses(t, p, 1+i%3)
 				checkPlan(t, p, opt)
 				pl, err := NewPlan(p, opt)
 				if err != nil {
 					t.Fatal(err)
 				}
-				e := directEngineOf(t, pl)
+				for _, pass := range passes {
+					seen[fmt.Sprintf("%s transposed %v", pass, p.Transposed)] = true
+				}
+				e := pl.engines[passes[0]].(*directPlan).pass(passes[0]).e
 				if e.fam.ISA != isa && isa != kernels.Generic {
 					t.Errorf("family %s on path %s", e.fam.Name(), isa)
 				}
@@ -85,7 +120,7 @@ func TestDirectRandomProblems(t *testing.T) {
 
 			})
 		}
-		for _, want := range []string{"form B", "form P", "copied input true", "copied input false", "buffered output true", "buffered output false"} {
+		for _, want := range []string{"fwd transposed false", "fwd transposed true", "bwd-data transposed false", "bwd-data transposed true", "form B", "form P", "copied input true", "copied input false", "buffered output true", "buffered output false"} {
 			if !seen[want] {
 				t.Errorf("%s: no problem ran with %s", isa, want)
 			}
@@ -93,73 +128,59 @@ func TestDirectRandomProblems(t *testing.T) {
 	}
 }
 
-// TestDirectDeterministic checks that direct's forward pass is bitwise
-// the same on 1, 2 and 3 threads.
+// TestDirectDeterministic checks that direct's passes are bitwise the
+// same on 1, 2 and 3 threads.
 func TestDirectDeterministic(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 5))
 	for i := 0; i < 12; i++ {
 		p := directProblem(r, directLanes())
-		var first []float32
-		for threads := 1; threads <= 3; threads++ {
-			pl, err := NewPlan(p, forwardOnly(threads))
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := pl.Shape()
-			rr := rand.New(rand.NewPCG(7, uint64(s.XLen)))
-			x, w, res := randF32(rr, s.XLen), randF32(rr, s.WLen), randF32(rr, s.YLen)
-			var b []float32
-			if s.Bias {
-				b = randF32(rr, s.K)
-			}
-			y := make([]float32, s.YLen)
-			pl.Forward(y, x, w, b, &Epilogue{Residual: res, ReLU: true})
-			if threads == 1 {
-				first = y
-				continue
-			}
-			for j := range y {
-				if math.Float32bits(y[j]) != math.Float32bits(first[j]) {
-					t.Fatalf("problem %d: y[%d] = %v on %d threads, %v on 1", i, j, y[j], threads, first[j])
-				}
-			}
-		}
+		opt, _ := directPasses(t, p, 0)
+		checkDeterministic(t, fmt.Sprintf("problem %d", i), p, opt)
 	}
 }
 
-// TestDirectPackWeights checks that Forward with w == nil after
-// PackWeights gives what Forward with w gives, and that a second
-// PackWeights replaces the first.
+// TestDirectPackWeights checks that Forward and BackwardData with
+// w == nil after PackWeights give what they give with w (backward-data
+// on the flipped weights), and that a second PackWeights replaces the
+// first.
 func TestDirectPackWeights(t *testing.T) {
 	p := Problem{N: 1, C: 20, K: 40, In: []int{9, 8}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true}
-	pl, err := NewPlan(p, forwardOnly(2))
+	pl, err := NewPlan(p, Options{Algorithm: "direct", Passes: PassSet(PassForward, PassBackwardData), Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := pl.Shape()
 	r := rand.New(rand.NewPCG(1, 2))
-	x, b := randF32(r, s.XLen), randF32(r, s.K)
-	for round := 0; round < 2; round++ {
-		w := randF32(r, s.WLen)
-		want, got := make([]float32, s.YLen), make([]float32, s.YLen)
-		pl.Forward(want, x, w, b, nil)
-		pl.PackWeights(w)
-		pl.Forward(got, x, nil, b, nil)
+	x, dy, b := randF32(r, s.XLen), randF32(r, s.YLen), randF32(r, s.K)
+	same := func(what string, got, want []float32) {
 		for i := range want {
 			if got[i] != want[i] {
-				t.Fatalf("round %d: packed y[%d] = %v, want %v", round, i, got[i], want[i])
+				t.Fatalf("%s: packed [%d] = %v, want %v", what, i, got[i], want[i])
 			}
 		}
 	}
+	for round := 0; round < 2; round++ {
+		w := randF32(r, s.WLen)
+		y, dx := make([]float32, s.YLen), make([]float32, s.XLen)
+		py, pdx := make([]float32, s.YLen), make([]float32, s.XLen)
+		pl.Forward(y, x, w, b, nil)
+		pl.BackwardData(dx, dy, w)
+		pl.PackWeights(w)
+		pl.Forward(py, x, nil, b, nil)
+		pl.BackwardData(pdx, dy, nil)
+		same(fmt.Sprintf("round %d y", round), py, y)
+		same(fmt.Sprintf("round %d dx", round), pdx, dx)
+	}
 }
 
-// TestDirectAllocs checks that steady-state direct calls allocate
-// nothing, with the epilogue, on 1 to 3 threads.
+// TestDirectAllocs checks that steady-state direct calls (forward with
+// the epilogue, backward-data) allocate nothing, on 1 to 3 threads.
 func TestDirectAllocs(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 9))
 	for i := 0; i < 8; i++ {
 		p := directProblem(r, directLanes())
-		pl, err := NewPlan(p, forwardOnly(1+i%3))
+		opt, passes := directPasses(t, p, 1+i%3)
+		pl, err := NewPlan(p, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,9 +191,15 @@ func TestDirectAllocs(t *testing.T) {
 			b = make([]float32, s.K)
 		}
 		ep := &Epilogue{Residual: res, ReLU: true}
-		pl.Forward(y, x, w, b, ep)
-		if n := testing.AllocsPerRun(5, func() { pl.Forward(y, x, w, b, ep) }); n != 0 {
-			t.Errorf("problem %d: %v allocations per Forward", i, n)
+		for _, pass := range passes {
+			call := func() { pl.Forward(y, x, w, b, ep) }
+			if pass == PassBackwardData {
+				call = func() { pl.BackwardData(x, y, w) }
+			}
+			call()
+			if n := testing.AllocsPerRun(5, call); n != 0 {
+				t.Errorf("problem %d: %v allocations per %s", i, n, pass)
+			}
 		}
 	}
 }
@@ -186,9 +213,12 @@ func TestDirectDeclines(t *testing.T) {
 		pass Pass
 		want string
 	}{
-		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}}, PassBackwardData, "backward"},
-		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}}, PassBackwardFilter, "backward"},
-		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Transposed: true}, PassForward, "transposed"},
+		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Stride: []int{2, 1}}, PassBackwardData, "stride"},
+		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Padding: Pad(1, 1), PaddingMode: Reflect}, PassBackwardData, "padding_mode"},
+		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Padding: Pad(3, 0)}, PassBackwardData, "span"},
+		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}}, PassBackwardFilter, "backward-filter"},
+		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Stride: []int{2, 2}, Transposed: true}, PassForward, "stride"},
+		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Stride: []int{2, 2}, Dilation: []int{3, 3}, OutputPadding: []int{2, 2}, Transposed: true}, PassBackwardData, "output_padding"},
 		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Groups: 8}, PassForward, "depthwise"},
 		{Problem{N: 1, C: 4, K: 2 * (L + 1), In: []int{6, 6}, Kernel: []int{3, 3}, Groups: 2}, PassForward, "block"},
 	} {

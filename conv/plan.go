@@ -87,6 +87,7 @@ func build(s *Shape, opt Options, cfg Config) (*Plan, error) {
 			continue
 		}
 		pc := cfg
+		pc.pass = pass
 		if lim > 0 {
 			pc.WorkspaceLimit = max(1, lim-pl.bytes)
 		}
@@ -95,12 +96,19 @@ func build(s *Shape, opt Options, cfg Config) (*Plan, error) {
 			return nil, err
 		}
 		e, ok := built[a.Name()]
-		if !ok {
+		switch {
+		case !ok:
 			if e, err = a.New(s, pc); err != nil {
 				return nil, err
 			}
 			built[a.Name()] = e
 			pl.bytes += e.Workspace()
+		case isPassAdder(e):
+			n, err := e.(passAdder).addPass(pass, pc)
+			if err != nil {
+				return nil, err
+			}
+			pl.bytes += n
 		}
 		pl.algos[pass], pl.engines[pass] = a, e
 	}
@@ -147,6 +155,14 @@ func (pl *Plan) PackWeights(w []float32) {
 		}
 	}
 }
+
+// passAdder is an Engine made per pass (Config.pass): the plan adds each
+// further pass of its algorithm, which returns the workspace it added.
+type passAdder interface {
+	addPass(pass Pass, cfg Config) (int64, error)
+}
+
+func isPassAdder(e Engine) bool { _, ok := e.(passAdder); return ok }
 
 // weightPacker is an Engine that keeps weights in a packed form of its
 // own (PackWeights), which its Forward uses when given w == nil.
@@ -242,8 +258,12 @@ func (pl *Plan) BackwardData(dx, dy, w []float32) {
 	s := pl.s
 	pl.need("dx", dx, s.XLen)
 	pl.need("dy", dy, s.YLen)
+	packed := w == nil
 	w = pl.weights(w)
 	e := pl.engine(PassBackwardData)
+	if _, ok := e.(weightPacker); ok && packed {
+		w = nil // the engine's own packed form
+	}
 	defer pl.done()
 	e.BackwardData(dx, dy, w)
 }

@@ -1,0 +1,211 @@
+package conv
+
+import (
+	"fmt"
+	"slices"
+)
+
+// The direct algorithm's passes are forward convolutions on the kernels
+// of direct.go, of a problem derived from the plan's:
+//
+//   - a convolution's forward pass: the problem itself;
+//   - its backward-data pass, at stride 1: dx = conv(dy, w') with w' the
+//     filter flipped in every dim and its input and output channels
+//     exchanged (per group), padded by dilation*(k-1) - padding on each
+//     side;
+//   - a transposed convolution's backward-data pass: the forward pass of
+//     the convolution it transposes, on the weights as stored;
+//   - a transposed convolution's forward pass, at stride 1: that
+//     convolution's backward-data pass, as above.
+//
+// A stride above 1 in the flipped forms would make most taps of the
+// derived problem zero: those passes, a padding mode other than zeros
+// and a padding beyond the filter's span are declined with the reason,
+// and auto runs them on im2col.
+
+// derived is one pass's forward problem.
+type derived struct {
+	s    *Shape
+	flip bool // the weights are flipped and their channels exchanged (flipWeights)
+}
+
+// derive returns pass's forward problem of s, or the reason direct
+// cannot compute the pass.
+func derive(s *Shape, pass Pass) (derived, error) {
+	no := func(format string, a ...any) (derived, error) {
+		return derived{}, &UnsupportedError{Algorithm: "direct", Pass: pass, Reason: fmt.Sprintf(format, a...)}
+	}
+	unit := !slices.ContainsFunc(s.Stride, func(v int) bool { return v != 1 })
+	p := Problem{N: s.N, Kernel: s.Kernel, Dilation: s.Dilation, Groups: s.Groups, Layout: s.Layout}
+	switch {
+	case pass == PassBackwardFilter:
+		return no("its backward-filter pass is not built yet (im2col runs it)")
+	case pass == PassForward && !s.Transposed:
+		return derived{s: s}, nil
+	case pass == PassBackwardData && s.Transposed: // the transposed convolution's forward
+		p.C, p.K, p.In, p.Stride = s.K, s.C, s.Out, s.Stride
+		p.Padding = Padding{Kind: Explicit, Before: s.PadBefore, After: s.PadAfter}
+		d, err := resolveDerived(p, pass)
+		if err == nil && !slices.Equal(d.s.Out, s.In) {
+			return no("output_padding %v reaches past a stride: the convolution it transposes has another output size", s.OutputPadding)
+		}
+		return d, err
+	case !unit:
+		return no("stride %v: the flipped filter's taps would mostly meet zeros (im2col runs it)", s.Stride)
+	case s.PaddingMode != Zeros:
+		return no("padding_mode %s: only zeros has a flipped-filter form", s.PaddingMode)
+	}
+	// A flipped form: backward-data, or a transposed forward pass.
+	before, after := make([]int, s.Dims), make([]int, s.Dims)
+	for i := range before {
+		pb, pa := s.PadBefore[i], s.PadAfter[i]
+		if s.Transposed {
+			pa -= s.OutputPadding[i] // the transposed convolution's padding after its extra rows
+		}
+		before[i], after[i] = s.spans[i]-pb, s.spans[i]-pa
+		if before[i] < 0 || after[i] < 0 {
+			return no("padding %v beyond the filter's span %v: the flipped form would crop", s.PadBefore, s.spans)
+		}
+	}
+	p.Padding = Padding{Kind: Explicit, Before: before, After: after}
+	if s.Transposed {
+		p.C, p.K, p.In, p.Bias = s.C, s.K, s.In, s.Bias
+	} else {
+		p.C, p.K, p.In = s.K, s.C, s.Out
+	}
+	d, err := resolveDerived(p, pass)
+	d.flip = true
+	return d, err
+}
+
+// resolveDerived resolves a derived problem; an error would be a bug in
+// derive, reported as a reason rather than a panic.
+func resolveDerived(p Problem, pass Pass) (derived, error) {
+	ds, err := p.Resolve()
+	if err != nil {
+		return derived{}, &UnsupportedError{Algorithm: "direct", Pass: pass, Reason: "derived problem: " + err.Error()}
+	}
+	return derived{s: ds}, nil
+}
+
+// flipWeights writes the flipped weights of a flipped form: w holds
+// groups x a x b filters of taps (a: the outer channels per group), dst
+// groups x b x a, each filter reversed in every dim:
+//
+//	dst[((g*b+j)*a+i)*taps+t] = w[((g*a+i)*b+j)*taps+taps-1-t]
+func flipWeights(dst, w []float32, groups, a, b, taps int) {
+	for g := 0; g < groups; g++ {
+		for i := 0; i < a; i++ {
+			for j := 0; j < b; j++ {
+				src := w[((g*a+i)*b+j)*taps:][:taps]
+				out := dst[((g*b+j)*a+i)*taps:][:taps]
+				for t, v := range src {
+					out[taps-1-t] = v
+				}
+			}
+		}
+	}
+}
+
+// directPass is one pass of a direct plan: the forward engine of its
+// derived problem and, for a flipped form, the flipped weights.
+type directPass struct {
+	d       derived
+	e       *directEngine
+	flipped []float32 // nil: the weights are read as given
+	a, b    int       // flipWeights' channel counts
+}
+
+func newDirectPass(s *Shape, d derived, threads int) *directPass {
+	p := &directPass{d: d, e: newDirectEngine(newDirectLayout(d.s, threads), threads)}
+	if d.flip {
+		p.flipped = make([]float32, s.WLen)
+		p.a, p.b = s.KPerG, s.CPerG // a convolution's [K][C/groups] filters
+		if s.Transposed {
+			p.a, p.b = s.CPerG, s.KPerG // a transposed one's [C][K/groups]
+		}
+	}
+	return p
+}
+
+// weights returns w in the form the derived problem reads (nil stays
+// nil: the packed weights).
+func (p *directPass) weights(w []float32) []float32 {
+	if w == nil || p.flipped == nil {
+		return w
+	}
+	flipWeights(p.flipped, w, p.d.s.Groups, p.a, p.b, p.d.s.KernelSize)
+	return p.flipped
+}
+
+func (p *directPass) bytes() int64 { return p.e.bytes() + 4*int64(len(p.flipped)) }
+
+// directPlan is the direct algorithm's Engine: a directPass per pass it
+// was made for (Config.pass, then addPass).
+type directPlan struct {
+	s       *Shape
+	threads int
+	passes  [numPasses]*directPass
+}
+
+func (pl *directPlan) Workspace() int64 {
+	var n int64
+	for _, p := range pl.passes {
+		if p != nil {
+			n += p.bytes()
+		}
+	}
+	return n
+}
+
+// addPass makes the pass's engine, returning its workspace.
+func (pl *directPlan) addPass(pass Pass, cfg Config) (int64, error) {
+	if pl.passes[pass] != nil {
+		return 0, nil
+	}
+	d, err := derive(pl.s, pass)
+	if err == nil {
+		err = directSupports(d.s, pass)
+	}
+	if err != nil {
+		return 0, err
+	}
+	p := newDirectPass(pl.s, d, pl.threads)
+	if lim := cfg.WorkspaceLimit; lim > 0 && p.bytes() > lim {
+		return 0, pl.s.op().Errorf("workspace_limit", "direct needs %d bytes of workspace for %s, the limit is %d", p.bytes(), pass, lim)
+	}
+	pl.passes[pass] = p
+	return p.bytes(), nil
+}
+
+func (pl *directPlan) pass(pass Pass) *directPass {
+	p := pl.passes[pass]
+	if p == nil {
+		panic(fmt.Sprintf("conv: the direct engine was not made for %s", pass))
+	}
+	return p
+}
+
+func (pl *directPlan) Forward(y, x, w, b []float32, ep *Epilogue) {
+	p := pl.pass(PassForward)
+	p.e.Forward(y, x, p.weights(w), b, ep)
+}
+
+func (pl *directPlan) BackwardData(dx, dy, w []float32) {
+	p := pl.pass(PassBackwardData)
+	p.e.Forward(dx, dy, p.weights(w), nil, nil)
+}
+
+func (pl *directPlan) BackwardFilter(dw, db, x, dy []float32, accumulate bool) {
+	panic("conv: direct has no backward-filter pass (Supports refuses it)")
+}
+
+// PackWeights packs w for every pass (Forward and BackwardData then take
+// w == nil).
+func (pl *directPlan) PackWeights(w []float32) {
+	for _, p := range pl.passes {
+		if p != nil {
+			p.e.PackWeights(p.weights(w))
+		}
+	}
+}
