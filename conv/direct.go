@@ -67,6 +67,9 @@ func (a directAlgo) Workspace(s *Shape, cfg Config) int64 {
 	if err != nil {
 		return 0
 	}
+	if cfg.pass == PassBackwardFilter {
+		return newFilterShape(d.s, cfg.Threads).bytes(d.s)
+	}
 	n := newDirectLayout(d.s, cfg.Threads).bytes()
 	if d.flip {
 		n += 4 * int64(s.WLen)
@@ -83,6 +86,12 @@ func (directAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 	d, err := derive(s, pass)
 	if err != nil {
 		return math.Inf(1)
+	}
+	if pass == PassBackwardFilter {
+		sh := newFilterShape(d.s, threads)
+		perCycle := h.PeakGFLOPS * 1e9 / float64(4*sh.l.L)
+		copies := float64(sh.l.xCopyLen() + sh.dyFloats + sh.dwFloats)
+		return (sh.cycles(d.s) + copies) / (perCycle * float64(max(1, threads)))
 	}
 	l := newDirectLayout(d.s, threads)
 	// A core does 2 FMAs of L lanes (4L FLOPs) per cycle at the peak.
@@ -148,13 +157,19 @@ type ocGroup struct {
 }
 
 func newDirectLayout(s *Shape, threads int) *directLayout {
+	L := direct.Families(kernels.Current())[0].Lanes
+	form := direct.Blocked
+	if s.CPerG%L != 0 && (s.Groups > 1 || s.CPerG < 2*L) {
+		form = direct.Planes
+	}
+	return newDirectLayoutForm(s, threads, form)
+}
+
+// newDirectLayoutForm is newDirectLayout with the input form given.
+func newDirectLayoutForm(s *Shape, threads int, form direct.Form) *directLayout {
 	fs := direct.Families(kernels.Current())
 	L := fs[0].Lanes
-	l := &directLayout{s: s, L: L, taps: s.KernelSize, threads: max(1, threads)}
-	l.form = direct.Blocked
-	if s.CPerG%L != 0 && (s.Groups > 1 || s.CPerG < 2*L) {
-		l.form = direct.Planes
-	}
+	l := &directLayout{s: s, L: L, taps: s.KernelSize, threads: max(1, threads), form: form}
 	l.kb = ceilDiv(s.KPerG, L)
 	l.icb = s.CPerG
 	if l.form == direct.Blocked {

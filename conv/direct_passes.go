@@ -27,6 +27,7 @@ import (
 type derived struct {
 	s    *Shape
 	flip bool // the weights are flipped and their channels exchanged (flipWeights)
+	swap bool // backward-filter of a transposed problem: x and dy exchanged
 }
 
 // derive returns pass's forward problem of s, or the reason direct
@@ -38,17 +39,16 @@ func derive(s *Shape, pass Pass) (derived, error) {
 	unit := !slices.ContainsFunc(s.Stride, func(v int) bool { return v != 1 })
 	p := Problem{N: s.N, Kernel: s.Kernel, Dilation: s.Dilation, Groups: s.Groups, Layout: s.Layout}
 	switch {
-	case pass == PassBackwardFilter:
-		return no("its backward-filter pass is not built yet (im2col runs it)")
-	case pass == PassForward && !s.Transposed:
+	case pass != PassBackwardData && !s.Transposed: // forward, backward-filter
 		return derived{s: s}, nil
-	case pass == PassBackwardData && s.Transposed: // the transposed convolution's forward
+	case pass != PassForward && s.Transposed: // the forward problem (and filter) of the convolution it transposes
 		p.C, p.K, p.In, p.Stride = s.K, s.C, s.Out, s.Stride
 		p.Padding = Padding{Kind: Explicit, Before: s.PadBefore, After: s.PadAfter}
 		d, err := resolveDerived(p, pass)
 		if err == nil && !slices.Equal(d.s.Out, s.In) {
 			return no("output_padding %v reaches past a stride: the convolution it transposes has another output size", s.OutputPadding)
 		}
+		d.swap = pass == PassBackwardFilter
 		return d, err
 	case !unit:
 		return no("stride %v: the flipped filter's taps would mostly meet zeros (im2col runs it)", s.Stride)
@@ -108,15 +108,20 @@ func flipWeights(dst, w []float32, groups, a, b, taps int) {
 }
 
 // directPass is one pass of a direct plan: the forward engine of its
-// derived problem and, for a flipped form, the flipped weights.
+// derived problem and, for a flipped form, the flipped weights; or for
+// backward-filter the filter engine.
 type directPass struct {
 	d       derived
 	e       *directEngine
+	f       *directFilter
 	flipped []float32 // nil: the weights are read as given
 	a, b    int       // flipWeights' channel counts
 }
 
-func newDirectPass(s *Shape, d derived, threads int) *directPass {
+func newDirectPass(s *Shape, pass Pass, d derived, threads int) *directPass {
+	if pass == PassBackwardFilter {
+		return &directPass{d: d, f: newDirectFilter(d.s, threads)}
+	}
 	p := &directPass{d: d, e: newDirectEngine(newDirectLayout(d.s, threads), threads)}
 	if d.flip {
 		p.flipped = make([]float32, s.WLen)
@@ -138,7 +143,12 @@ func (p *directPass) weights(w []float32) []float32 {
 	return p.flipped
 }
 
-func (p *directPass) bytes() int64 { return p.e.bytes() + 4*int64(len(p.flipped)) }
+func (p *directPass) bytes() int64 {
+	if p.f != nil {
+		return p.f.bytes()
+	}
+	return p.e.bytes() + 4*int64(len(p.flipped))
+}
 
 // directPlan is the direct algorithm's Engine: a directPass per pass it
 // was made for (Config.pass, then addPass).
@@ -146,10 +156,11 @@ type directPlan struct {
 	s       *Shape
 	threads int
 	passes  [numPasses]*directPass
+	biasAcc []float64 // biasGrad's scratch (backward-filter with bias)
 }
 
 func (pl *directPlan) Workspace() int64 {
-	var n int64
+	n := 8 * int64(len(pl.biasAcc))
 	for _, p := range pl.passes {
 		if p != nil {
 			n += p.bytes()
@@ -170,7 +181,10 @@ func (pl *directPlan) addPass(pass Pass, cfg Config) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	p := newDirectPass(pl.s, d, pl.threads)
+	p := newDirectPass(pl.s, pass, d, pl.threads)
+	if pass == PassBackwardFilter && pl.s.Bias {
+		pl.biasAcc = make([]float64, pl.s.K)
+	}
 	if lim := cfg.WorkspaceLimit; lim > 0 && p.bytes() > lim {
 		return 0, pl.s.op().Errorf("workspace_limit", "direct needs %d bytes of workspace for %s, the limit is %d", p.bytes(), pass, lim)
 	}
@@ -197,14 +211,22 @@ func (pl *directPlan) BackwardData(dx, dy, w []float32) {
 }
 
 func (pl *directPlan) BackwardFilter(dw, db, x, dy []float32, accumulate bool) {
-	panic("conv: direct has no backward-filter pass (Supports refuses it)")
+	p := pl.pass(PassBackwardFilter)
+	if p.d.swap {
+		p.f.backwardFilter(dw, dy, x, accumulate)
+	} else {
+		p.f.backwardFilter(dw, x, dy, accumulate)
+	}
+	if pl.s.Bias {
+		biasGrad(pl.s, db, dy, accumulate, pl.biasAcc)
+	}
 }
 
-// PackWeights packs w for every pass (Forward and BackwardData then take
-// w == nil).
+// PackWeights packs w for every pass that reads it (Forward and
+// BackwardData then take w == nil).
 func (pl *directPlan) PackWeights(w []float32) {
 	for _, p := range pl.passes {
-		if p != nil {
+		if p != nil && p.e != nil {
 			p.e.PackWeights(p.weights(w))
 		}
 	}

@@ -24,7 +24,7 @@ func directPasses(t *testing.T, p Problem, threads int) (Options, []Pass) {
 		t.Fatal(err)
 	}
 	var ps []Pass
-	for _, pass := range []Pass{PassForward, PassBackwardData} {
+	for _, pass := range []Pass{PassForward, PassBackwardData, PassBackwardFilter} {
 		if (directAlgo{}).Supports(s, pass) == nil {
 			ps = append(ps, pass)
 		}
@@ -84,7 +84,8 @@ func directEngineOf(t *testing.T, pl *Plan) *directEngine {
 }
 
 // TestDirectRandomProblems checks direct's forward pass (with the
-// epilogue) and backward-data pass, of convolutions and transposed ones,
+// epilogue), backward-data and backward-filter (accumulating too) passes,
+// of convolutions and transposed ones,
 // against the reference on random problems, on every ISA path,
 // and that every variant of its layout ran: both input forms, the input
 // read in place and copied, the output written in place and buffered.
@@ -110,7 +111,12 @@ func TestDirectRandomProblems(t *testing.T) {
 				for _, pass := range passes {
 					seen[fmt.Sprintf("%s transposed %v", pass, p.Transposed)] = true
 				}
-				e := pl.engines[passes[0]].(*directPlan).pass(passes[0]).e
+				var e *directEngine
+				if dp := pl.engines[passes[0]].(*directPlan).pass(passes[0]); dp.e != nil {
+					e = dp.e
+				} else {
+					e = dp.f.in
+				}
 				if e.fam.ISA != isa && isa != kernels.Generic {
 					t.Errorf("family %s on path %s", e.fam.Name(), isa)
 				}
@@ -120,7 +126,7 @@ func TestDirectRandomProblems(t *testing.T) {
 
 			})
 		}
-		for _, want := range []string{"fwd transposed false", "fwd transposed true", "bwd-data transposed false", "bwd-data transposed true", "form B", "form P", "copied input true", "copied input false", "buffered output true", "buffered output false"} {
+		for _, want := range []string{"fwd transposed false", "fwd transposed true", "bwd-data transposed false", "bwd-data transposed true", "bwd-filter transposed false", "bwd-filter transposed true", "form B", "form P", "copied input true", "copied input false", "buffered output true", "buffered output false"} {
 			if !seen[want] {
 				t.Errorf("%s: no problem ran with %s", isa, want)
 			}
@@ -174,7 +180,8 @@ func TestDirectPackWeights(t *testing.T) {
 }
 
 // TestDirectAllocs checks that steady-state direct calls (forward with
-// the epilogue, backward-data) allocate nothing, on 1 to 3 threads.
+// the epilogue, backward-data, backward-filter) allocate nothing, on 1
+// to 3 threads.
 func TestDirectAllocs(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 9))
 	for i := 0; i < 8; i++ {
@@ -193,8 +200,15 @@ func TestDirectAllocs(t *testing.T) {
 		ep := &Epilogue{Residual: res, ReLU: true}
 		for _, pass := range passes {
 			call := func() { pl.Forward(y, x, w, b, ep) }
-			if pass == PassBackwardData {
+			switch pass {
+			case PassBackwardData:
 				call = func() { pl.BackwardData(x, y, w) }
+			case PassBackwardFilter:
+				db := b
+				if db != nil {
+					db = make([]float32, s.K)
+				}
+				call = func() { pl.BackwardFilter(w, db, x, y, true) }
 			}
 			call()
 			if n := testing.AllocsPerRun(5, call); n != 0 {
@@ -216,7 +230,7 @@ func TestDirectDeclines(t *testing.T) {
 		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Stride: []int{2, 1}}, PassBackwardData, "stride"},
 		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Padding: Pad(1, 1), PaddingMode: Reflect}, PassBackwardData, "padding_mode"},
 		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Padding: Pad(3, 0)}, PassBackwardData, "span"},
-		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}}, PassBackwardFilter, "backward-filter"},
+		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Groups: 8}, PassBackwardFilter, "depthwise"},
 		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Stride: []int{2, 2}, Transposed: true}, PassForward, "stride"},
 		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Stride: []int{2, 2}, Dilation: []int{3, 3}, OutputPadding: []int{2, 2}, Transposed: true}, PassBackwardData, "output_padding"},
 		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Groups: 8}, PassForward, "depthwise"},

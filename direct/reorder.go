@@ -42,12 +42,20 @@ func NewTransposer(isa kernels.ISA, lanes, maxRow int) *Transposer {
 //
 //	dst[p*L+r] = src[r*stride+p] (r < nc), 0 (nc <= r < L)    for p < n
 func (t *Transposer) Interleave(dst, src []float32, stride, nc, n int) {
+	t.InterleaveTo(dst, t.L, src, stride, nc, n)
+}
+
+// InterleaveTo is Interleave into pixels dstStride >= L floats apart (a
+// block of a pixel's channels):
+//
+//	dst[p*dstStride+r] = src[r*stride+p] (r < nc), 0 (nc <= r < L)    for p < n
+func (t *Transposer) InterleaveTo(dst []float32, dstStride int, src []float32, stride, nc, n int) {
 	L := t.L
 	if n <= 0 {
 		return
 	}
-	if nc < 1 || nc > L || len(dst) < n*L || len(src) < (nc-1)*stride+n || n > len(t.zeros) {
-		panic(fmt.Sprintf("direct: Interleave of %d channels x %d pixels (stride %d) from %d floats into %d (scratch %d)", nc, n, stride, len(src), len(dst), len(t.zeros)))
+	if nc < 1 || nc > L || dstStride < L || len(dst) < (n-1)*dstStride+L || len(src) < (nc-1)*stride+n || n > len(t.zeros) {
+		panic(fmt.Sprintf("direct: Interleave of %d channels x %d pixels (stride %d) from %d floats into %d (pixel stride %d, scratch %d)", nc, n, stride, len(src), len(dst), dstStride, len(t.zeros)))
 	}
 	full := 0
 	if t.packT != nil {
@@ -61,11 +69,11 @@ func (t *Transposer) Interleave(dst, src []float32, stride, nc, n int) {
 				t.ptrs[r] = &t.zeros[0]
 			}
 		}
-		t.packT(&dst[0], L, &t.ptrs[0], full/L)
+		t.packT(&dst[0], dstStride, &t.ptrs[0], full/L)
 		clear(t.ptrs[:])
 	}
 	for p := full; p < n; p++ {
-		px := dst[p*L : p*L+L]
+		px := dst[p*dstStride : p*dstStride+L]
 		for r := range px {
 			px[r] = 0
 			if r < nc {

@@ -37,8 +37,22 @@ func TestTransposer(t *testing.T) {
 							}
 						}
 					}
+					wide := L + r.IntN(3)*L + 1 // a pixel stride past the block
+					dw := randFloats(r, (n-1)*wide+L)
+					before := append([]float32(nil), dw...)
+					tr.InterleaveTo(dw, wide, src, stride, nc, n)
+					for i, v := range dw {
+						p, c := i/wide, i%wide
+						want := before[i]
+						if c < L {
+							want = dst[p*L+c]
+						}
+						if v != want {
+							t.Fatalf("%s InterleaveTo n=%d nc=%d stride %d: dst[%d] = %v, want %v", isa, n, nc, wide, i, v, want)
+						}
+					}
 					planes := randFloats(r, (L-1)*stride+n)
-					before := append([]float32(nil), planes...)
+					before = append([]float32(nil), planes...)
 					tr.Deinterleave(planes, stride, nc, dst, n)
 					for i, v := range planes {
 						c, p := i/stride, i%stride
