@@ -29,20 +29,36 @@ type directFilter struct {
 	uc   int       // input channels per tile
 	kpad int       // dy's channels per pixel as the kernels read it: groups*kb*L
 	dyb  []float32 // dy as pixels of whole blocks (nil: dy itself, channels-last)
-	dwb  []float32 // dW as [group][tap][C/groups][kb*L]
-	pos  *direct.Taps
-	tap  []int                // per filter tap: its x offset in bytes
-	tr   []*direct.Transposer // per team member, for rows of a whole plane
-	args []*direct.Args
-	call dwCall
+	dwb  []float32 // dW as [group][block][C/groups][tap][L]
+	// The reduction over images and output positions comes in chunks of
+	// at most chunk positions of one image (a table each), every tile
+	// summing a chunk before the next, so that the chunk's x and dy stay
+	// in L2 while all of a thread's tiles sweep them.
+	chunk int
+	pos   []*direct.Taps       // per chunk of one image's positions
+	unb   [][]float32          // per team member: a block of dW for accumulate (nil: none yet)
+	tap   []int                // per filter tap: its x offset in bytes
+	tr    []*direct.Transposer // per team member, for rows of a whole plane
+	args  []*direct.Args
+	call  dwCall
 }
 
 // dwCall is the call in progress, read by Run.
 type dwCall struct {
-	dyPhase    bool
-	x, dy      []float32
+	phase      dwPhase
+	x, dy, dw  []float32
+	accumulate bool
 	items, per int
 }
+
+// dwPhase is one of a backward-filter call's parallel loops.
+type dwPhase uint8
+
+const (
+	dyPhase      dwPhase = iota // dy into blocked pixels, per image and block
+	sumPhase                    // the tiles, each over every chunk
+	unblockPhase                // dW out of its blocks, per group and block
+)
 
 // filterShape is how directFilter cuts a problem: the families of the
 // planes form by B, the output-channel groups, the channel tile (the
@@ -54,6 +70,7 @@ type filterShape struct {
 	uc, kpad int
 	dyFloats int // the dy buffer (0: dy read in place)
 	dwFloats int
+	chunk    int // positions per chunk of the reduction
 }
 
 func newFilterShape(s *Shape, threads int) filterShape {
@@ -80,8 +97,24 @@ func newFilterShape(s *Shape, threads int) filterShape {
 		sh.dyFloats = s.N * s.OutLen * sh.kpad
 	}
 	sh.dwFloats = s.Groups * s.KernelSize * s.CPerG * sh.kpad / s.Groups
+	// A chunk's x rows (about stride x its positions per channel, all
+	// channels of a group) and dy pixels take half of L2.
+	_, l2, _ := kernels.Caches()
+	stride := 1
+	for _, v := range s.Stride {
+		stride *= v
+	}
+	per := 4 * (sh.kpad + s.C*stride) // bytes a position brings
+	sh.chunk = max(256, min(s.OutLen, l2/2/per))
+	if testFilterChunk > 0 {
+		sh.chunk = testFilterChunk
+	}
 	return sh
 }
+
+// testFilterChunk, when set, is the chunk of positions (tests: several
+// chunks of a small problem).
+var testFilterChunk int
 
 // bytes is the workspace of the pass: x's copy, the dy and dW buffers
 // and the position table.
@@ -90,22 +123,32 @@ func (sh filterShape) bytes(s *Shape) int64 {
 }
 
 // cycles models the tiles' time as directLayout.cycles does: a step per
-// image and output position, for every tap, channel tile and group.
+// image and output position, for every tap, channel tile and group, and
+// tileCall cycles per call (a call per tile and chunk).
 func (sh filterShape) cycles(s *Shape) float64 {
 	var perStep float64
+	tiles := 0
 	for _, og := range sh.ogs {
 		for c0 := 0; c0 < s.CPerG; c0 += sh.uc {
 			u, b := float64(min(sh.uc, s.CPerG-c0)), float64(og.b)
 			perStep += max(u*b/2, (u+b)/2, fmaChain)
+			tiles++
 		}
 	}
-	return perStep * float64(s.N*s.OutLen) * float64(s.KernelSize*s.Groups)
+	calls := float64(tiles*s.KernelSize*s.Groups) * float64(s.N*ceilDiv(s.OutLen, sh.chunk))
+	return perStep*float64(s.N*s.OutLen)*float64(s.KernelSize*s.Groups) + calls*tileCall
 }
+
+// tileCall is the cycles of a tile call beyond its steps: the checked
+// call, the accumulators loaded and stored. A guess of the right size;
+// it matters only where the steps are few (resnet_3x3_c512's 49
+// positions: direct's backward-filter ran at 0.42x im2col's).
+const tileCall = 200
 
 func newDirectFilter(s *Shape, threads int) *directFilter {
 	sh := newFilterShape(s, threads)
 	in := newDirectEngine(sh.l, threads)
-	f := &directFilter{s: s, in: in, kb: sh.l.kb, fams: sh.fams, ogs: sh.ogs, uc: sh.uc, kpad: sh.kpad}
+	f := &directFilter{s: s, in: in, kb: sh.l.kb, fams: sh.fams, ogs: sh.ogs, uc: sh.uc, kpad: sh.kpad, chunk: sh.chunk}
 	if sh.dyFloats > 0 {
 		f.dyb = make([]float32, sh.dyFloats)
 	}
@@ -114,6 +157,7 @@ func newDirectFilter(s *Shape, threads int) *directFilter {
 	for range in.team.Size() {
 		f.args = append(f.args, &new(paddedArgs).Args)
 		f.tr = append(f.tr, direct.NewTransposer(kernels.Current(), sh.l.L, s.OutLen))
+		f.unb = append(f.unb, nil)
 	}
 	return f
 }
@@ -147,7 +191,9 @@ func (f *directFilter) positions() {
 			o[i] = 0
 		}
 	}
-	f.pos = direct.NewTaps(offs)
+	for p0 := 0; p0 < s.OutLen; p0 += f.chunk {
+		f.pos = append(f.pos, direct.NewTaps(offs[2*p0:2*min(s.OutLen, p0+f.chunk)]))
+	}
 	f.tap = make([]int, s.KernelSize)
 	k := make([]int, d)
 	for t := range f.tap {
@@ -181,11 +227,11 @@ func (f *directFilter) backwardFilter(dw, x, dy []float32, accumulate bool) {
 	}
 	dys := dy
 	if f.dyb != nil {
-		f.run(dwCall{dyPhase: true, dy: dy, items: s.N * s.Groups * f.kb})
+		f.run(dwCall{phase: dyPhase, dy: dy, items: s.N * s.Groups * f.kb})
 		dys = f.dyb
 	}
-	f.run(dwCall{x: src, dy: dys, items: s.Groups * s.KernelSize * len(f.ogs) * ceilDiv(s.CPerG, f.uc)})
-	f.unblock(dw, accumulate)
+	f.run(dwCall{phase: sumPhase, x: src, dy: dys, items: s.Groups * s.KernelSize * len(f.ogs) * ceilDiv(s.CPerG, f.uc)})
+	f.run(dwCall{phase: unblockPhase, dw: dw, accumulate: accumulate, items: s.Groups * f.kb})
 }
 
 func (f *directFilter) run(c dwCall) {
@@ -204,11 +250,25 @@ func (f *directFilter) run(c dwCall) {
 // Run computes one part of the call in progress (workers.Task).
 func (f *directFilter) Run(part int) {
 	c := &f.call
-	for i := part * c.per; i < min(c.items, (part+1)*c.per); i++ {
-		if c.dyPhase {
+	lo, hi := part*c.per, min(c.items, (part+1)*c.per)
+	switch c.phase {
+	case dyPhase:
+		for i := lo; i < hi; i++ {
 			f.blockDy(part, c.dy, i/(f.s.Groups*f.kb), i%(f.s.Groups*f.kb))
-		} else {
-			f.tile(part, c, i)
+		}
+	case sumPhase:
+		// Chunk by chunk, every tile of the part: a chunk's x and dy are
+		// read by all of them while in L2.
+		for n := 0; n < f.s.N; n++ {
+			for ch := range f.pos {
+				for i := lo; i < hi; i++ {
+					f.tile(part, c, i, n, ch)
+				}
+			}
+		}
+	default:
+		for i := lo; i < hi; i++ {
+			f.unblock(part, c.dw, c.accumulate, i/f.kb, i%f.kb)
 		}
 	}
 }
@@ -234,9 +294,10 @@ func (f *directFilter) blockDy(part int, dy []float32, n, blk int) {
 	}
 }
 
-// tile computes item i: conv group g, filter tap t, output-channel group
-// og and a tile of input channels, summed over every image and position.
-func (f *directFilter) tile(part int, c *dwCall, i int) {
+// tile sums chunk ch of image n into item i: conv group g, filter tap t,
+// output-channel group og and a tile of input channels (the first chunk
+// starts the sums, the others add to them).
+func (f *directFilter) tile(part int, c *dwCall, i, n, ch int) {
 	s := f.s
 	e := f.in
 	L := e.L
@@ -249,32 +310,40 @@ func (f *directFilter) tile(part int, c *dwCall, i int) {
 	fam := f.fams[og.b-1]
 	c0 := ct * f.uc
 	u := min(f.uc, s.CPerG-c0)
+	T := s.KernelSize
 	a := f.args[part]
-	*a = direct.Args{Taps: f.pos, ICB: s.N, SrcICB: 4 * e.srcImage, WICB: 4 * s.OutLen * f.kpad,
-		SrcPix: e.srcICB, DstPix: 4 * f.kb * L, DstOCB: 4 * L}
-	src := c.x[(g*e.srcGroup+c0*e.srcICB+f.tap[t])/4:]
-	dy := c.dy[(g*f.kb+og.ob0)*L:]
-	dst := f.dwb[((g*s.KernelSize+t)*s.CPerG+c0)*f.kb*L+og.ob0*L:]
+	*a = direct.Args{Taps: f.pos[ch], ICB: 1, SrcPix: e.srcICB, DstPix: 4 * T * L, DstOCB: 4 * s.CPerG * T * L}
+	if n > 0 || ch > 0 {
+		a.Flags = direct.Accumulate
+	}
+	// The chunk's table holds its positions' offsets from the image's
+	// first: the bases are the image's.
+	src := c.x[(n*4*e.srcImage+g*e.srcGroup+c0*e.srcICB+f.tap[t])/4:]
+	dy := c.dy[n*s.OutLen*f.kpad+(g*f.kb+og.ob0)*L:]
+	dst := f.dwb[((g*f.kb+og.ob0)*s.CPerG*T+c0*T+t)*L:]
 	fam.Tile(u, dst, src, dy, a, nil, nil)
 }
 
-// unblock moves dW from its blocked buffer into PyTorch's [K][C/groups]
-// filters, adding with accumulate.
-func (f *directFilter) unblock(dw []float32, accumulate bool) {
+// unblock moves block ob of conv group g of dW out of its buffer into
+// PyTorch's [K][C/groups] filters, adding with accumulate: the block's
+// pixels (input channel, tap) are each L output channels, unpacked into
+// L rows of the filters.
+func (f *directFilter) unblock(part int, dw []float32, accumulate bool, g, ob int) {
 	s := f.s
-	T, kbl := s.KernelSize, f.kb*f.in.L
-	for g := 0; g < s.Groups; g++ {
-		for kl := 0; kl < s.KPerG; kl++ {
-			row := dw[(g*s.KPerG+kl)*s.CPerG*T:][:s.CPerG*T]
-			for cl := 0; cl < s.CPerG; cl++ {
-				for t := 0; t < T; t++ {
-					v := f.dwb[((g*T+t)*s.CPerG+cl)*kbl+kl]
-					if accumulate {
-						v += row[cl*T+t]
-					}
-					row[cl*T+t] = v
-				}
-			}
-		}
+	L := f.in.L
+	rowLen := s.CPerG * s.KernelSize
+	kl := ob * L
+	nk := min(L, s.KPerG-kl)
+	src := f.dwb[(g*f.kb+ob)*rowLen*L:][:rowLen*L]
+	dst := dw[(g*s.KPerG+kl)*rowLen:][:nk*rowLen]
+	if !accumulate {
+		f.tr[part].Deinterleave(dst, rowLen, nk, src, rowLen)
+		return
 	}
+	if f.unb[part] == nil {
+		f.unb[part] = make([]float32, L*rowLen) // first accumulating call only
+	}
+	tmp := f.unb[part][:nk*rowLen]
+	f.tr[part].Deinterleave(tmp, rowLen, nk, src, rowLen)
+	kernels.Add(dst, tmp, dst)
 }

@@ -291,3 +291,29 @@ func TestDirectChunks(t *testing.T) {
 		checkDeterministic(t, "chunked "+layout.String(), p, forwardOnly(0))
 	}
 }
+
+// TestDirectFilterChunks checks backward-filter with the reduction cut
+// into chunks of 7 positions (every problem here has more): right, and
+// bitwise the same on 1 to 3 threads.
+func TestDirectFilterChunks(t *testing.T) {
+	testFilterChunk = 7
+	defer func() { testFilterChunk = 0 }()
+	r := rand.New(rand.NewPCG(8, 8))
+	for i := 0; i < 10; i++ {
+		p := directProblem(r, directLanes())
+		s, _ := p.Resolve()
+		if (directAlgo{}).Supports(s, PassBackwardFilter) != nil {
+			continue
+		}
+		opt := Options{Algorithm: "direct", Passes: PassSet(PassBackwardFilter), Threads: 1 + i%3}
+		pl, err := NewPlan(p, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := pl.engines[PassBackwardFilter].(*directPlan).pass(PassBackwardFilter).f; len(f.pos) < 2 && f.s.OutLen > 7 {
+			t.Fatalf("problem %d: %d chunks of %d positions", i, len(f.pos), f.s.OutLen)
+		}
+		checkPlan(t, p, opt)
+		checkDeterministic(t, fmt.Sprintf("chunked problem %d", i), p, opt)
+	}
+}
