@@ -92,3 +92,7 @@ var benchDirectExtra = map[string]Problem{
 	"resnet_3x3_c128":   {N: 1, C: 128, K: 128, In: []int{28, 28}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
 	"resnet_3x3s2_c128": {N: 1, C: 128, K: 128, In: []int{56, 56}, Kernel: []int{3, 3}, Stride: []int{2, 2}, Padding: Pad(1, 1), Bias: true},
 }
+
+func init() {
+	benchProblems["lenet_5x5_c1"] = Problem{N: 64, C: 1, K: 6, In: []int{28, 28}, Kernel: []int{5, 5}, Bias: true}
+}

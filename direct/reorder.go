@@ -19,7 +19,11 @@ type Transposer struct {
 	unpack unpackFunc         // the generated unpacking kernel of L lanes (nil: none)
 	ptrs   [maxLanes]*float32 // the pack's row pointers
 	zeros  []float32          // a missing channel's row
+	part   []float32          // L rows of partRun pixels: a partial block's unpacking
 }
+
+// partRun is the pixels a partial block is unpacked in at a time.
+const partRun = 256
 
 // The generated kernels' signatures (asm.SgemmPackTFunc, asm.DirectUnpackFunc).
 type (
@@ -34,7 +38,11 @@ const maxLanes = 16
 // isa, for rows of up to maxRow pixels.
 func NewTransposer(isa kernels.ISA, lanes, maxRow int) *Transposer {
 	p, u := reorderKernels(isa, lanes)
-	return &Transposer{L: lanes, packT: p, unpack: u, zeros: make([]float32, maxRow)}
+	t := &Transposer{L: lanes, packT: p, unpack: u, zeros: make([]float32, maxRow)}
+	if u != nil {
+		t.part = make([]float32, lanes*partRun)
+	}
+	return t
 }
 
 // Interleave writes n pixels of nc <= L channel planes into blocked
@@ -96,11 +104,20 @@ func (t *Transposer) Deinterleave(dst []float32, stride, nk int, src []float32, 
 		panic(fmt.Sprintf("direct: Deinterleave of %d channels x %d pixels (stride %d) from %d floats into %d", nk, n, stride, len(src), len(dst)))
 	}
 	full := 0
-	if t.unpack != nil && nk == L {
+	if t.unpack != nil {
 		full = n / L * L
 	}
-	if full > 0 {
+	switch {
+	case full > 0 && nk == L:
 		t.unpack(&dst[0], stride, &src[0], full/L)
+	case full > 0: // a partial block: all L rows into scratch, then nk of them
+		for p0 := 0; p0 < full; p0 += partRun {
+			m := min(partRun, full-p0)
+			t.unpack(&t.part[0], partRun, &src[p0*L], m/L)
+			for r := 0; r < nk; r++ {
+				copy(dst[r*stride+p0:][:m], t.part[r*partRun:][:m])
+			}
+		}
 	}
 	for r := 0; r < nk; r++ {
 		row := dst[r*stride : r*stride+n]
