@@ -224,8 +224,9 @@ func (l *directLayout) setFamily(fs []*direct.Family, f *direct.Family) {
 // cycles models the kernels' time in cycles: per tap and input channel
 // step, a tile of u pixels x b vectors needs max(u*b/2 FMA cycles, (u+b)/2
 // load cycles, fmaChain cycles of FMA latency) (two FMA and two load
-// ports: every x86 and arm64 core this project meets), over every tile of
-// every row and output-channel group.
+// ports: every x86 and arm64 core this project meets), plus tileCall per
+// call, over every tile of every row and output-channel group. (The call
+// cost matters for a few steps per tile: lenet_5x5_c1's 25.)
 func (l *directLayout) cycles() float64 {
 	s := l.s
 	ow := s.Out[s.Dims-1]
@@ -237,10 +238,10 @@ func (l *directLayout) cycles() float64 {
 		for x := 0; x < ow; x += u {
 			n := float64(min(u, ow-x))
 			b := float64(og.b)
-			perRow += max(n*b/2, (n+b)/2, fmaChain)
+			perRow += max(n*b/2, (n+b)/2, fmaChain)*steps + tileCall
 		}
 	}
-	return perRow * steps * float64(rows) * float64(s.N*s.Groups)
+	return perRow * float64(rows) * float64(s.N*s.Groups)
 }
 
 // chunkRows groups short rows into bands, so that the output reorder
