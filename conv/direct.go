@@ -509,16 +509,27 @@ func (e *directEngine) PackWeights(w []float32) {
 
 // run splits c into items and runs them on the team.
 func (e *directEngine) run(c directCall) {
-	t := e.team.Size()
-	c.per = ceilDiv(c.items, t)
-	parts := ceilDiv(c.items, c.per)
+	var parts int
+	c.per, parts = splitItems(e.team, c.items)
 	e.call = c
-	if parts > 1 {
-		e.team.Run(e, parts)
-	} else {
-		e.Run(0)
-	}
+	runParts(e.team, e, parts)
 	e.call = directCall{}
+}
+
+// splitItems cuts items into at most one run per team member: per items
+// each, parts runs.
+func splitItems(team *workers.Team, items int) (per, parts int) {
+	per = max(1, ceilDiv(items, team.Size()))
+	return per, ceilDiv(items, per)
+}
+
+// runParts runs parts of t on the team, or one part on the caller alone.
+func runParts(team *workers.Team, t workers.Task, parts int) {
+	if parts > 1 {
+		team.Run(t, parts)
+	} else {
+		t.Run(0)
+	}
 }
 
 // Run computes one part of the call in progress (workers.Task).

@@ -235,15 +235,10 @@ func (f *directFilter) backwardFilter(dw, x, dy []float32, accumulate bool) {
 }
 
 func (f *directFilter) run(c dwCall) {
-	t := f.in.team.Size()
-	c.per = ceilDiv(c.items, t)
-	parts := ceilDiv(c.items, c.per)
+	var parts int
+	c.per, parts = splitItems(f.in.team, c.items)
 	f.call = c
-	if parts > 1 {
-		f.in.team.Run(f, parts)
-	} else {
-		f.Run(0)
-	}
+	runParts(f.in.team, f, parts)
 	f.call = dwCall{}
 }
 
