@@ -3,10 +3,12 @@ package direct
 import "github.com/convkit/convkit/kernels"
 
 // Families returns the tile families of path isa, widest B first within
-// each form: the generated kernels, or for the generic path (and an ISA
-// without generated kernels in this build) Go-twin families of 8 lanes.
+// each form: the generated kernels where this host runs the path, else
+// (the generic path, a path without generated kernels in this build, or
+// one the CPU lacks) Go-twin families of 8 lanes, so that nothing bound
+// here can fault on an instruction the CPU does not have.
 func Families(isa kernels.ISA) []*Family {
-	if fs := generated[isa]; len(fs) > 0 {
+	if fs := generated[isa]; len(fs) > 0 && kernels.Supported(isa) {
 		return fs
 	}
 	return twins

@@ -3,6 +3,7 @@ package direct
 import (
 	"fmt"
 
+	"github.com/convkit/convkit/internal/shape"
 	"github.com/convkit/convkit/kernels"
 )
 
@@ -62,7 +63,7 @@ func (t *Transposer) InterleaveTo(dst []float32, dstStride int, src []float32, s
 	if n <= 0 {
 		return
 	}
-	if nc < 1 || nc > L || dstStride < L || len(dst) < (n-1)*dstStride+L || len(src) < (nc-1)*stride+n || n > len(t.zeros) {
+	if nc < 1 || nc > L || dstStride < L || stride < 0 || !reach(len(dst), n-1, dstStride, L) || !reach(len(src), nc-1, stride, n) || n > len(t.zeros) {
 		panic(fmt.Sprintf("direct: Interleave of %d channels x %d pixels (stride %d) from %d floats into %d (pixel stride %d, scratch %d)", nc, n, stride, len(src), len(dst), dstStride, len(t.zeros)))
 	}
 	full := 0
@@ -100,7 +101,7 @@ func (t *Transposer) Deinterleave(dst []float32, stride, nk int, src []float32, 
 	if n <= 0 {
 		return
 	}
-	if nk < 1 || nk > L || len(src) < n*L || len(dst) < (nk-1)*stride+n {
+	if nk < 1 || nk > L || stride < 0 || !reach(len(src), n, L, 0) || !reach(len(dst), nk-1, stride, n) {
 		panic(fmt.Sprintf("direct: Deinterleave of %d channels x %d pixels (stride %d) from %d floats into %d", nk, n, stride, len(src), len(dst)))
 	}
 	full := 0
@@ -125,4 +126,14 @@ func (t *Transposer) Deinterleave(dst []float32, stride, nk int, src []float32, 
 			row[p] = src[p*L+r]
 		}
 	}
+}
+
+// reach reports whether a*b + c floats fit in a slice of n, without
+// overflowing.
+func reach(n, a, b, c int) bool {
+	p, ok := shape.Mul(a, b)
+	if ok {
+		p, ok = shape.Add(p, c)
+	}
+	return ok && p <= n
 }

@@ -69,3 +69,27 @@ func TestTransposer(t *testing.T) {
 		}
 	}
 }
+
+// TestTransposerChecks: strides that are negative or overflow the reach
+// panic before any kernel runs.
+func TestTransposerChecks(t *testing.T) {
+	f := Families(kernels.Current())[0]
+	L := f.Lanes
+	tr := NewTransposer(kernels.Current(), L, 64)
+	buf := make([]float32, 64*L)
+	for name, call := range map[string]func(){
+		"deinterleave negative stride": func() { tr.Deinterleave(buf[32*L:], -L, L, buf, L) },
+		"deinterleave overflow":        func() { tr.Deinterleave(buf, 1<<62, L, buf, L) },
+		"interleave negative stride":   func() { tr.InterleaveTo(buf, L, buf[32*L:], -L, L, L) },
+		"interleave overflow":          func() { tr.InterleaveTo(buf, 1<<62, buf, L, L, L) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			call()
+		}()
+	}
+}

@@ -3,6 +3,7 @@ package direct
 import (
 	"fmt"
 
+	"github.com/convkit/convkit/internal/shape"
 	"github.com/convkit/convkit/kernels"
 )
 
@@ -136,7 +137,9 @@ func (f *Family) Tile(u int, dst, src, w []float32, a *Args, bias, res []float32
 	f.asm[u-1](&dst[0], &src[0], &w[0], tp, nt, a.ICB, a.SrcICB, a.WICB, a.SrcPix, a.DstPix, a.DstOCB, bp, rp, a.Flags)
 }
 
-// check panics unless every access of the call lies inside its slice.
+// check panics unless every access of the call lies inside its slice:
+// every count and stride non-negative, strides whole floats, and each
+// slice's reach (a sum of products, computed overflow-safe) within it.
 func (f *Family) check(u int, dst, src, w []float32, a *Args, bias, res []float32) {
 	if u < 1 || u > f.U {
 		panic(fmt.Sprintf("direct: %s: tile of %d pixels, want 1..%d", f.Name(), u, f.U))
@@ -144,26 +147,35 @@ func (f *Family) check(u int, dst, src, w []float32, a *Args, bias, res []float3
 	if a.Taps == nil || a.ICB < 1 {
 		panic(fmt.Sprintf("direct: %s: a call without a tap table, or %d channel groups", f.Name(), a.ICB))
 	}
-	vb := f.Lanes * 4
-	dstEnd := (u-1)*a.DstPix + (f.B-1)*a.DstOCB + vb
-	need := func(what string, s []float32, end int) {
-		if end > 4*len(s) {
-			panic(fmt.Sprintf("direct: %s: %s needs %d floats, has %d", f.Name(), what, (end+3)/4, len(s)))
+	for _, st := range []int{a.SrcICB, a.WICB, a.SrcPix, a.DstPix, a.DstOCB} {
+		if st < 0 || st%4 != 0 {
+			panic(fmt.Sprintf("direct: %s: stride %d in %+v: want >= 0, whole floats", f.Name(), st, *a))
 		}
 	}
-	if a.DstPix < 0 || a.DstOCB < 0 || a.SrcPix < 0 || a.SrcICB < 0 || a.WICB < 0 {
-		panic(fmt.Sprintf("direct: %s: negative stride in %+v", f.Name(), *a))
+	vb := f.Lanes * 4
+	need := func(what string, s []float32, terms ...int) {
+		end := 0 // sum of terms[2i]*terms[2i+1]
+		ok := true
+		for i := 0; i < len(terms) && ok; i += 2 {
+			var p int
+			if p, ok = shape.Mul(terms[i], terms[i+1]); ok {
+				end, ok = shape.Add(end, p)
+			}
+		}
+		if !ok || end > 4*len(s) {
+			panic(fmt.Sprintf("direct: %s: %s needs %d bytes (overflow: %v), has %d floats", f.Name(), what, end, !ok, len(s)))
+		}
 	}
-	need("dst", dst, dstEnd)
+	need("dst", dst, u-1, a.DstPix, f.B-1, a.DstOCB, 1, vb)
 	if res != nil {
-		need("res", res, dstEnd)
+		need("res", res, u-1, a.DstPix, f.B-1, a.DstOCB, 1, vb)
 	}
 	if bias != nil {
-		need("bias", bias, f.B*vb)
+		need("bias", bias, f.B, vb)
 	}
 	if a.Taps.Len() == 0 {
 		return
 	}
-	need("src", src, (a.ICB-1)*a.SrcICB+a.Taps.maxSrc+(u-1)*a.SrcPix+4*f.Cin)
-	need("w", w, (a.ICB-1)*a.WICB+a.Taps.maxW+f.WBytes())
+	need("src", src, a.ICB-1, a.SrcICB, 1, a.Taps.maxSrc, u-1, a.SrcPix, 4, f.Cin)
+	need("w", w, a.ICB-1, a.WICB, 1, a.Taps.maxW, 1, f.WBytes())
 }

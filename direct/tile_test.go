@@ -246,6 +246,10 @@ func TestTileChecks(t *testing.T) {
 		"negative":   func(_, _, _ *[]float32, a *Args) int { a.Taps = NewTaps([]int{-4, 0}); return f.U },
 		"unaligned":  func(_, _, _ *[]float32, a *Args) int { a.Taps = NewTaps([]int{0, 2}); return f.U },
 		"odd table":  func(_, _, _ *[]float32, a *Args) int { a.Taps = NewTaps([]int{0}); return f.U },
+		"overflow":   func(_, _, _ *[]float32, a *Args) int { a.ICB, a.SrcICB = 1<<62+1, 4; return f.U },
+		"wide dst":   func(_, _, _ *[]float32, a *Args) int { a.DstPix = 1 << 62; return f.U },
+		"odd stride": func(_, _, _ *[]float32, a *Args) int { a.SrcPix = 6; return f.U },
+		"neg stride": func(_, _, _ *[]float32, a *Args) int { a.DstOCB = -4; return f.U },
 	} {
 		dst, src, w, a := ok()
 		func() {
