@@ -19,12 +19,13 @@ import (
 // choice among the algorithms that pass those checks.
 //
 // built holds the engines the plan already has: their algorithms need no
-// more workspace.
+// more workspace, but for an engine made per pass (passAdder), whose new
+// pass must fit what is left.
 func pick(s *Shape, pass Pass, opt Options, cfg Config, built map[string]Engine) (Algorithm, error) {
 	admitted := func(a Algorithm) error {
 		c := cfg
-		if _, ok := built[a.Name()]; ok {
-			c.WorkspaceLimit = 0
+		if e, ok := built[a.Name()]; ok && !isPassAdder(e) {
+			c.WorkspaceLimit = 0 // the pass runs on what the engine holds
 		}
 		return admits(a, s, pass, opt, c)
 	}
@@ -55,7 +56,9 @@ func pick(s *Shape, pass Pass, opt Options, cfg Config, built map[string]Engine)
 	h := HostNow()
 	best, bestCost := cands[0], math.Inf(1)
 	for _, a := range cands {
-		if c := a.Cost(s, pass, h, cfg.Threads); c < bestCost {
+		// Ranked on one thread: a choice that followed the thread count
+		// would make the result's bits follow it too.
+		if c := a.Cost(s, pass, h, 1); c < bestCost {
 			best, bestCost = a, c
 		}
 	}

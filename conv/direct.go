@@ -62,19 +62,40 @@ func directSupports(s *Shape, pass Pass) error {
 	return nil
 }
 
+// Workspace is the bytes of cfg.pass on as many of cfg.Threads as fit
+// the limit (fitThreads): the results do not depend on the thread count,
+// so neither does whether direct is admitted.
 func (a directAlgo) Workspace(s *Shape, cfg Config) int64 {
 	d, err := derive(s, cfg.pass)
 	if err != nil {
 		return 0
 	}
-	if cfg.pass == PassBackwardFilter {
-		return newFilterShape(d.s, cfg.Threads).bytes(d.s)
+	return passBytes(s, cfg.pass, d, fitThreads(s, cfg.pass, d, cfg))
+}
+
+// passBytes is the workspace of pass (derived problem d) on threads.
+func passBytes(s *Shape, pass Pass, d derived, threads int) int64 {
+	if pass == PassBackwardFilter {
+		n := newFilterShape(d.s, threads).bytes(d.s)
+		if s.Bias {
+			n += 8 * int64(s.K) // biasGrad's sums
+		}
+		return n
 	}
-	n := newDirectLayout(d.s, cfg.Threads).bytes()
+	n := newDirectLayout(d.s, threads).bytes()
 	if d.flip {
 		n += 4 * int64(s.WLen)
 	}
 	return n
+}
+
+// fitThreads is the most of cfg.Threads whose per-thread buffers fit
+// cfg.WorkspaceLimit (1 where none does: the limit then refuses direct).
+func fitThreads(s *Shape, pass Pass, d derived, cfg Config) int {
+	t := max(1, cfg.Threads)
+	for lim := cfg.WorkspaceLimit; lim > 0 && t > 1 && passBytes(s, pass, d, t) > lim; t-- {
+	}
+	return t
 }
 
 // Cost models the kernels' cycles (directLayout.cycles) of the pass's
@@ -376,9 +397,22 @@ func (l *directLayout) wLen() int {
 // bytes is the workspace: the copies, the packed weights, the padded
 // bias and the tap tables.
 func (l *directLayout) bytes() int64 {
-	floats := int64(l.xCopyLen()) + int64(l.yBufLen()) + int64(l.wLen()) + int64(l.s.Groups*l.kb*l.L)
-	return 4*floats + int64(8*2*l.taps*len(l.fams))
+	floats := int64(l.yBufLen()) + int64(l.wLen()) + int64(l.s.Groups*l.kb*l.L)
+	return l.inputBytes() + 4*floats + int64(8*2*l.taps*len(l.fams))
 }
+
+// inputBytes is the workspace of the input side alone: the copy and the
+// reorders' scratch (an input-only engine: backward-filter's x).
+func (l *directLayout) inputBytes() int64 {
+	return 4*int64(l.xCopyLen()) + int64(l.threads)*transposerBytes(l.L, l.maxRow())
+}
+
+// maxRow is the longest row the engine's reorders move.
+func (l *directLayout) maxRow() int { return max(l.s.In[l.s.Dims-1], l.s.Out[l.s.Dims-1]) }
+
+// transposerBytes is a direct.Transposer's scratch for rows of maxRow
+// pixels of lanes channels.
+func transposerBytes(lanes, maxRow int) int64 { return 4 * int64(maxRow+lanes*direct.PartRun) }
 
 // directEngine runs one problem's direct convolution.
 type directEngine struct {
@@ -422,21 +456,9 @@ const (
 )
 
 func newDirectEngine(l *directLayout, threads int) *directEngine {
+	e := newInputEngine(l, threads)
 	s := l.s
-	e := &directEngine{directLayout: l, team: workers.NewTeam(threads)}
-	if l.copyX {
-		e.xp = make([]float32, l.xCopyLen())
-		e.colMap = make([][]int, s.Dims)
-		for i := range e.colMap {
-			e.colMap[i] = make([]int, l.srcDims[i])
-			for v := range e.colMap[i] {
-				e.colMap[i][v] = paddedSource(v-s.PadBefore[i], s.In[i], s.PaddingMode)
-			}
-		}
-	}
-	e.tr = make([]*direct.Transposer, e.team.Size())
-	for i := range e.tr {
-		e.tr[i] = direct.NewTransposer(kernels.Current(), l.L, max(s.In[s.Dims-1], s.Out[s.Dims-1]))
+	for range e.tr {
 		if l.bufY {
 			e.rowBuf = append(e.rowBuf, make([]float32, l.fam.B*l.L*l.band*s.Out[s.Dims-1]))
 		}
@@ -453,6 +475,28 @@ func newDirectEngine(l *directLayout, threads int) *directEngine {
 	}
 	for range e.team.Size() {
 		e.args = append(e.args, &new(paddedArgs).Args)
+	}
+	return e
+}
+
+// newInputEngine is an engine with the input side alone (the copy, the
+// reorders, the team): backward-filter's x.
+func newInputEngine(l *directLayout, threads int) *directEngine {
+	s := l.s
+	e := &directEngine{directLayout: l, team: workers.NewTeam(threads)}
+	if l.copyX {
+		e.xp = make([]float32, l.xCopyLen())
+		e.colMap = make([][]int, s.Dims)
+		for i := range e.colMap {
+			e.colMap[i] = make([]int, l.srcDims[i])
+			for v := range e.colMap[i] {
+				e.colMap[i][v] = paddedSource(v-s.PadBefore[i], s.In[i], s.PaddingMode)
+			}
+		}
+	}
+	e.tr = make([]*direct.Transposer, e.team.Size())
+	for i := range e.tr {
+		e.tr[i] = direct.NewTransposer(kernels.Current(), l.L, l.maxRow())
 	}
 	return e
 }

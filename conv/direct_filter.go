@@ -116,10 +116,12 @@ func newFilterShape(s *Shape, threads int) filterShape {
 // chunks of a small problem).
 var testFilterChunk int
 
-// bytes is the workspace of the pass: x's copy, the dy and dW buffers
-// and the position table.
+// bytes is the workspace of the pass: x's copy and reorders, the dy and
+// dW buffers, the position table and each thread's scratch.
 func (sh filterShape) bytes(s *Shape) int64 {
-	return sh.l.bytes() + 4*int64(sh.dyFloats+sh.dwFloats) + 16*int64(s.OutLen)
+	t := int64(sh.l.threads)
+	perThread := 4*int64(sh.l.L*s.CPerG*s.KernelSize) + transposerBytes(sh.l.L, s.OutLen) // unblock's scratch, dy's reorder
+	return sh.l.inputBytes() + 4*int64(sh.dyFloats+sh.dwFloats) + 16*int64(s.OutLen) + t*perThread
 }
 
 // cycles models the tiles' time as directLayout.cycles does: a step per
@@ -147,7 +149,7 @@ const tileCall = 200
 
 func newDirectFilter(s *Shape, threads int) *directFilter {
 	sh := newFilterShape(s, threads)
-	in := newDirectEngine(sh.l, threads)
+	in := newInputEngine(sh.l, threads)
 	f := &directFilter{s: s, in: in, kb: sh.l.kb, fams: sh.fams, ogs: sh.ogs, uc: sh.uc, kpad: sh.kpad, chunk: sh.chunk}
 	if sh.dyFloats > 0 {
 		f.dyb = make([]float32, sh.dyFloats)
@@ -157,7 +159,7 @@ func newDirectFilter(s *Shape, threads int) *directFilter {
 	for range in.team.Size() {
 		f.args = append(f.args, &new(paddedArgs).Args)
 		f.tr = append(f.tr, direct.NewTransposer(kernels.Current(), sh.l.L, s.OutLen))
-		f.unb = append(f.unb, nil)
+		f.unb = append(f.unb, make([]float32, sh.l.L*s.CPerG*s.KernelSize))
 	}
 	return f
 }
@@ -209,10 +211,6 @@ func (f *directFilter) positions() {
 			k[i] = 0
 		}
 	}
-}
-
-func (f *directFilter) bytes() int64 {
-	return f.in.bytes() + 4*int64(len(f.dyb)+len(f.dwb)) + 16*int64(f.s.OutLen)
 }
 
 // backwardFilter computes dW from x and dy; with accumulate it adds it.
@@ -334,9 +332,6 @@ func (f *directFilter) unblock(part int, dw []float32, accumulate bool, g, ob in
 	if !accumulate {
 		f.tr[part].Deinterleave(dst, rowLen, nk, src, rowLen)
 		return
-	}
-	if f.unb[part] == nil {
-		f.unb[part] = make([]float32, L*rowLen) // first accumulating call only
 	}
 	tmp := f.unb[part][:nk*rowLen]
 	f.tr[part].Deinterleave(tmp, rowLen, nk, src, rowLen)

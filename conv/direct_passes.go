@@ -112,6 +112,7 @@ func flipWeights(dst, w []float32, groups, a, b, taps int) {
 // backward-filter the filter engine.
 type directPass struct {
 	d       derived
+	threads int
 	e       *directEngine
 	f       *directFilter
 	flipped []float32 // nil: the weights are read as given
@@ -120,9 +121,9 @@ type directPass struct {
 
 func newDirectPass(s *Shape, pass Pass, d derived, threads int) *directPass {
 	if pass == PassBackwardFilter {
-		return &directPass{d: d, f: newDirectFilter(d.s, threads)}
+		return &directPass{d: d, threads: threads, f: newDirectFilter(d.s, threads)}
 	}
-	p := &directPass{d: d, e: newDirectEngine(newDirectLayout(d.s, threads), threads)}
+	p := &directPass{d: d, threads: threads, e: newDirectEngine(newDirectLayout(d.s, threads), threads)}
 	if d.flip {
 		p.flipped = make([]float32, s.WLen)
 		p.a, p.b = s.KPerG, s.CPerG // a convolution's [K][C/groups] filters
@@ -143,13 +144,6 @@ func (p *directPass) weights(w []float32) []float32 {
 	return p.flipped
 }
 
-func (p *directPass) bytes() int64 {
-	if p.f != nil {
-		return p.f.bytes()
-	}
-	return p.e.bytes() + 4*int64(len(p.flipped))
-}
-
 // directPlan is the direct algorithm's Engine: a directPass per pass it
 // was made for (Config.pass, then addPass).
 type directPlan struct {
@@ -160,10 +154,10 @@ type directPlan struct {
 }
 
 func (pl *directPlan) Workspace() int64 {
-	n := 8 * int64(len(pl.biasAcc))
-	for _, p := range pl.passes {
+	var n int64
+	for pass, p := range pl.passes {
 		if p != nil {
-			n += p.bytes()
+			n += passBytes(pl.s, Pass(pass), p.d, p.threads)
 		}
 	}
 	return n
@@ -181,15 +175,16 @@ func (pl *directPlan) addPass(pass Pass, cfg Config) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	p := newDirectPass(pl.s, pass, d, pl.threads)
+	threads := fitThreads(pl.s, pass, d, cfg)
+	n := passBytes(pl.s, pass, d, threads)
+	if lim := cfg.WorkspaceLimit; lim > 0 && n > lim {
+		return 0, pl.s.op().Errorf("workspace_limit", "direct needs %d bytes of workspace for %s, the limit is %d", n, pass, lim)
+	}
+	pl.passes[pass] = newDirectPass(pl.s, pass, d, threads)
 	if pass == PassBackwardFilter && pl.s.Bias {
 		pl.biasAcc = make([]float64, pl.s.K)
 	}
-	if lim := cfg.WorkspaceLimit; lim > 0 && p.bytes() > lim {
-		return 0, pl.s.op().Errorf("workspace_limit", "direct needs %d bytes of workspace for %s, the limit is %d", p.bytes(), pass, lim)
-	}
-	pl.passes[pass] = p
-	return p.bytes(), nil
+	return n, nil
 }
 
 func (pl *directPlan) pass(pass Pass) *directPass {
@@ -220,6 +215,13 @@ func (pl *directPlan) BackwardFilter(dw, db, x, dy []float32, accumulate bool) {
 	if pl.s.Bias {
 		biasGrad(pl.s, db, dy, accumulate, pl.biasAcc)
 	}
+}
+
+// packedFor reports whether pass's packed weights are PackWeights' (a
+// call with explicit weights packs over them).
+func (pl *directPlan) packedFor(pass Pass) bool {
+	p := pl.passes[pass]
+	return p != nil && p.e != nil && p.e.packed
 }
 
 // PackWeights packs w for every pass that reads it (Forward and

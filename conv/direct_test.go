@@ -176,6 +176,14 @@ func TestDirectPackWeights(t *testing.T) {
 		pl.BackwardData(pdx, dy, nil)
 		same(fmt.Sprintf("round %d y", round), py, y)
 		same(fmt.Sprintf("round %d dx", round), pdx, dx)
+		// A call with other weights in between leaves the packed ones
+		// in force for w == nil.
+		pl.Forward(make([]float32, s.YLen), x, randF32(r, s.WLen), b, nil)
+		pl.BackwardData(make([]float32, s.XLen), dy, randF32(r, s.WLen))
+		pl.Forward(py, x, nil, b, nil)
+		pl.BackwardData(pdx, dy, nil)
+		same(fmt.Sprintf("round %d y after other weights", round), py, y)
+		same(fmt.Sprintf("round %d dx after other weights", round), pdx, dx)
 	}
 }
 

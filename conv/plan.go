@@ -165,9 +165,27 @@ type passAdder interface {
 func isPassAdder(e Engine) bool { _, ok := e.(passAdder); return ok }
 
 // weightPacker is an Engine that keeps weights in a packed form of its
-// own (PackWeights), which its Forward uses when given w == nil.
+// own (PackWeights), which its Forward and BackwardData use when given
+// w == nil. A call with w given may reuse that buffer: packedFor says
+// whether the pass's packed form still holds PackWeights' weights.
 type weightPacker interface {
 	PackWeights(w []float32)
+	packedFor(pass Pass) bool
+}
+
+// packedEngine returns w for engine e of pass: nil (the engine's packed
+// form, packed again from the plan's copy if a call with explicit
+// weights overwrote it) when the caller passed none and e packs its own,
+// else the weights to pass on.
+func (pl *Plan) packedEngine(e Engine, pass Pass, w []float32, given bool) []float32 {
+	wp, ok := e.(weightPacker)
+	if !ok || given {
+		return w
+	}
+	if !wp.packedFor(pass) {
+		wp.PackWeights(pl.packed)
+	}
+	return nil
 }
 
 // sharedEngine reports whether the engine of pass i also runs an earlier
@@ -238,16 +256,14 @@ func (pl *Plan) Forward(y, x, w, b []float32, ep *Epilogue) {
 	s := pl.s
 	pl.need("y", y, s.YLen)
 	pl.need("x", x, s.XLen)
-	packed := w == nil
+	given := w != nil
 	w = pl.weights(w)
 	pl.needBias("b", b)
 	if ep != nil && ep.Residual != nil {
 		pl.need("residual", ep.Residual, s.YLen)
 	}
 	e := pl.engine(PassForward)
-	if _, ok := e.(weightPacker); ok && packed {
-		w = nil // the engine's own packed form
-	}
+	w = pl.packedEngine(e, PassForward, w, given)
 	defer pl.done()
 	e.Forward(y, x, w, b, ep)
 }
@@ -258,12 +274,10 @@ func (pl *Plan) BackwardData(dx, dy, w []float32) {
 	s := pl.s
 	pl.need("dx", dx, s.XLen)
 	pl.need("dy", dy, s.YLen)
-	packed := w == nil
+	given := w != nil
 	w = pl.weights(w)
 	e := pl.engine(PassBackwardData)
-	if _, ok := e.(weightPacker); ok && packed {
-		w = nil // the engine's own packed form
-	}
+	w = pl.packedEngine(e, PassBackwardData, w, given)
 	defer pl.done()
 	e.BackwardData(dx, dy, w)
 }

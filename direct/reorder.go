@@ -20,11 +20,12 @@ type Transposer struct {
 	unpack unpackFunc         // the generated unpacking kernel of L lanes (nil: none)
 	ptrs   [maxLanes]*float32 // the pack's row pointers
 	zeros  []float32          // a missing channel's row
-	part   []float32          // L rows of partRun pixels: a partial block's unpacking
+	part   []float32          // L rows of PartRun pixels: a partial block's unpacking
 }
 
-// partRun is the pixels a partial block is unpacked in at a time.
-const partRun = 256
+// PartRun is the pixels a partial block is unpacked in at a time: a
+// Transposer holds L x PartRun floats of scratch beside maxRow.
+const PartRun = 256
 
 // The generated kernels' signatures (asm.SgemmPackTFunc, asm.DirectUnpackFunc).
 type (
@@ -41,7 +42,7 @@ func NewTransposer(isa kernels.ISA, lanes, maxRow int) *Transposer {
 	p, u := reorderKernels(isa, lanes)
 	t := &Transposer{L: lanes, packT: p, unpack: u, zeros: make([]float32, maxRow)}
 	if u != nil {
-		t.part = make([]float32, lanes*partRun)
+		t.part = make([]float32, lanes*PartRun)
 	}
 	return t
 }
@@ -112,11 +113,11 @@ func (t *Transposer) Deinterleave(dst []float32, stride, nk int, src []float32, 
 	case full > 0 && nk == L:
 		t.unpack(&dst[0], stride, &src[0], full/L)
 	case full > 0: // a partial block: all L rows into scratch, then nk of them
-		for p0 := 0; p0 < full; p0 += partRun {
-			m := min(partRun, full-p0)
-			t.unpack(&t.part[0], partRun, &src[p0*L], m/L)
+		for p0 := 0; p0 < full; p0 += PartRun {
+			m := min(PartRun, full-p0)
+			t.unpack(&t.part[0], PartRun, &src[p0*L], m/L)
 			for r := 0; r < nk; r++ {
-				copy(dst[r*stride+p0:][:m], t.part[r*partRun:][:m])
+				copy(dst[r*stride+p0:][:m], t.part[r*PartRun:][:m])
 			}
 		}
 	}

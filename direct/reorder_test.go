@@ -20,7 +20,7 @@ func TestTransposer(t *testing.T) {
 			if want := isa != kernels.Generic && f.Source == "asm"; (tr.packT != nil) != want || (tr.unpack != nil) != want {
 				t.Errorf("%s: generated pack %v and unpack %v, want %v", isa, tr.packT != nil, tr.unpack != nil, want)
 			}
-			for _, n := range []int{1, L - 1, L, L + 1, 3*L + 2, 100, 2*partRun + 3*L + 1} {
+			for _, n := range []int{1, L - 1, L, L + 1, 3*L + 2, 100, 2*PartRun + 3*L + 1} {
 				for _, nc := range []int{1, L - 1, L} {
 					stride := n + r.IntN(5)
 					src := randFloats(r, (L-1)*stride+n)
