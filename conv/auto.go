@@ -18,13 +18,13 @@ import (
 // against the problem, the precision and the workspace limit, or auto's
 // choice among the algorithms that pass those checks.
 //
-// built holds the engines the plan already has: their algorithms need no
-// more workspace, but for an engine made per pass (passAdder), whose new
+// chosen names the algorithms earlier passes took: their engines need no
+// more workspace, but for an engine made per pass (perPass), whose new
 // pass must fit what is left.
-func pick(s *Shape, pass Pass, opt Options, cfg Config, built map[string]Engine) (Algorithm, error) {
+func pick(s *Shape, pass Pass, opt Options, cfg Config, chosen map[string]bool) (Algorithm, error) {
 	admitted := func(a Algorithm) error {
 		c := cfg
-		if e, ok := built[a.Name()]; ok && !isPassAdder(e) {
+		if chosen[a.Name()] && !perPass(a) {
 			c.WorkspaceLimit = 0 // the pass runs on what the engine holds
 		}
 		return admits(a, s, pass, opt, c)

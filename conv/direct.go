@@ -31,8 +31,9 @@ import (
 // kernels write in place with the epilogue fused.
 type directAlgo struct{}
 
-func (directAlgo) Name() string { return "direct" }
-func (directAlgo) Exact() bool  { return true }
+func (directAlgo) Name() string   { return "direct" }
+func (directAlgo) perPassEngine() {}
+func (directAlgo) Exact() bool    { return true }
 
 // directLanes is the vector width of the host's direct kernels: the
 // channel block.

@@ -325,3 +325,49 @@ func TestDirectFilterChunks(t *testing.T) {
 		checkDeterministic(t, fmt.Sprintf("chunked problem %d", i), p, opt)
 	}
 }
+
+// TestAutoLimitThreads checks that under workspace limits auto's picks
+// (or its refusal), and so the results' bits, do not follow the thread
+// count: problems direct takes, each under a third and two thirds of its
+// plan's workspace on one thread.
+func TestAutoLimitThreads(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	accepted := 0
+	for i := 0; i < 10; i++ {
+		p := directProblem(r, directLanes())
+		pl, err := NewPlan(p, Options{Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, lim := range []int64{pl.Workspace() / 3, pl.Workspace() * 2 / 3} {
+			var first [numPasses]string
+			var refused bool
+			for threads := 1; threads <= 3; threads++ {
+				q, err := NewPlan(p, Options{Threads: threads, WorkspaceLimit: lim})
+				if threads == 1 {
+					refused = err != nil
+				}
+				if (err != nil) != refused {
+					t.Fatalf("problem %d, limit %d: refused %v on %d threads, %v on 1 (%v)", i, lim, err != nil, threads, refused, err)
+				}
+				if err != nil {
+					continue
+				}
+				for pass := range numPasses {
+					if threads == 1 {
+						first[pass] = q.Algorithm(pass)
+					} else if q.Algorithm(pass) != first[pass] {
+						t.Errorf("problem %d, limit %d: %s runs %s on %d threads, %s on 1", i, lim, pass, q.Algorithm(pass), threads, first[pass])
+					}
+				}
+			}
+			if !refused {
+				accepted++
+				checkDeterministic(t, fmt.Sprintf("problem %d under %d bytes", i, lim), p, Options{WorkspaceLimit: lim})
+			}
+		}
+	}
+	if accepted < 5 {
+		t.Errorf("only %d of 20 limits admitted a plan", accepted)
+	}
+}

@@ -75,13 +75,23 @@ func NewPlan(p Problem, opt Options) (*Plan, error) {
 	return pl, err
 }
 
-// build picks the algorithm of every pass and builds one engine per
-// algorithm, each pass's choice within what the earlier engines left of
-// the workspace limit.
+// build picks the algorithm of every pass, then builds one engine per
+// algorithm (an engine made per pass is given each further pass). Under a
+// workspace limit the picks are made on each algorithm's least workspace
+// (one thread's), which does not depend on the thread count, so neither
+// do the picks nor the results' bits; each engine is then built within
+// what the earlier ones left, less the least of those still to come.
 func build(s *Shape, opt Options, cfg Config) (*Plan, error) {
 	pl := &Plan{s: s}
-	built := map[string]Engine{}
 	lim := cfg.WorkspaceLimit
+	type choice struct {
+		pass  Pass
+		a     Algorithm
+		least int64 // workspace on one thread (0: it shares an earlier pass's engine)
+	}
+	var picks []choice
+	chosen := map[string]bool{}
+	var leastSum int64
 	for pass := range numPasses {
 		if !opt.Passes.Has(pass) {
 			continue
@@ -89,34 +99,64 @@ func build(s *Shape, opt Options, cfg Config) (*Plan, error) {
 		pc := cfg
 		pc.pass = pass
 		if lim > 0 {
-			pc.WorkspaceLimit = max(1, lim-pl.bytes)
+			pc.WorkspaceLimit = max(1, lim-leastSum)
 		}
-		a, err := pick(s, pass, opt, pc, built)
+		a, err := pick(s, pass, opt, pc, chosen)
 		if err != nil {
 			return nil, err
 		}
-		e, ok := built[a.Name()]
+		c := choice{pass: pass, a: a}
+		if !chosen[a.Name()] || perPass(a) {
+			one := pc
+			one.Threads = 1
+			c.least = a.Workspace(s, one)
+		}
+		chosen[a.Name()] = true
+		leastSum += c.least
+		picks = append(picks, c)
+	}
+	built := map[string]Engine{}
+	for i, c := range picks {
+		pc := cfg
+		pc.pass = c.pass
+		if lim > 0 {
+			later := int64(0)
+			for _, d := range picks[i+1:] {
+				later += d.least
+			}
+			pc.WorkspaceLimit = max(1, lim-pl.bytes-later)
+		}
+		e, ok := built[c.a.Name()]
 		switch {
 		case !ok:
-			if e, err = a.New(s, pc); err != nil {
+			var err error
+			if e, err = c.a.New(s, pc); err != nil {
 				return nil, err
 			}
-			built[a.Name()] = e
+			built[c.a.Name()] = e
 			pl.bytes += e.Workspace()
 		case isPassAdder(e):
-			n, err := e.(passAdder).addPass(pass, pc)
+			n, err := e.(passAdder).addPass(c.pass, pc)
 			if err != nil {
 				return nil, err
 			}
 			pl.bytes += n
 		}
-		pl.algos[pass], pl.engines[pass] = a, e
+		pl.algos[c.pass], pl.engines[c.pass] = c.a, e
 	}
 	if lim > 0 && pl.bytes > lim {
 		return nil, s.op().Errorf("workspace_limit", "the plan's algorithms need %d bytes of workspace together, the limit is %d", pl.bytes, lim)
 	}
 	return pl, nil
 }
+
+// perPassAlgorithm is an Algorithm whose engine is made per pass (its
+// engine is a passAdder): each pass it runs needs workspace of its own.
+type perPassAlgorithm interface {
+	perPassEngine()
+}
+
+func perPass(a Algorithm) bool { _, ok := a.(perPassAlgorithm); return ok }
 
 // Shape returns the plan's resolved problem.
 func (pl *Plan) Shape() *Shape { return pl.s }
