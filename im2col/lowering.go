@@ -384,17 +384,7 @@ func (l *Lowering) lowerFlat(dst, plane []float32, ko, kl, j0, so0, a0 int) {
 		case !l.natural[i]:
 			l.lowerRun(run, plane[lrow*l.longW:][:l.longW], a, b, kl)
 		case (a < first || b > end) && zeros:
-			// The few taps in zero padding at the run's ends, zeroed here
-			// in a loop: clear's call costs more than these one or two
-			// stores, and calling lowerEdge (made zero-aware) for them cost
-			// lenet_5x5_c1 12% (interleaved).
-			lead, tail := run[:clamp(first, a, b)-a], run[clamp(end, a, b)-a:]
-			for i := range lead {
-				lead[i] = 0
-			}
-			for i := range tail {
-				tail[i] = 0
-			}
+			zeroEnds(run, a, b, first, end)
 		case a < first || b > end:
 			row := plane[lrow*l.longW:][:l.longW]
 			l.lowerEdge(run[:clamp(first, a, b)-a], row, a, base)
@@ -403,6 +393,21 @@ func (l *Lowering) lowerFlat(dst, plane []float32, ko, kl, j0, so0, a0 int) {
 			}
 		}
 		d += b - a
+	}
+}
+
+// zeroEnds zeroes the taps of run (short positions [a, b)) outside the
+// valid range [first, end): the few taps in zero padding at a run's ends,
+// in a loop, since clear's call costs more than these one or two stores
+// (and calling lowerEdge, made zero-aware, for them cost lenet_5x5_c1 12%,
+// interleaved).
+func zeroEnds(run []float32, a, b, first, end int) {
+	lead, tail := run[:clamp(first, a, b)-a], run[clamp(end, a, b)-a:]
+	for i := range lead {
+		lead[i] = 0
+	}
+	for i := range tail {
+		tail[i] = 0
 	}
 }
 
@@ -428,13 +433,7 @@ func (l *Lowering) liftFlat(plane, src []float32, ko, kl, j0, so0, a0 int) {
 		case (a < first || b > end) && zeros:
 			// Taps in zero padding go nowhere: drop them before the
 			// one pass adds the rest.
-			lead, tail := run[:clamp(first, a, b)-a], run[clamp(end, a, b)-a:]
-			for i := range lead {
-				lead[i] = 0
-			}
-			for i := range tail {
-				tail[i] = 0
-			}
+			zeroEnds(run, a, b, first, end)
 		case a < first || b > end:
 			row := plane[lrow*l.longW:][:l.longW]
 			lead := run[:clamp(first, a, b)-a]
