@@ -125,7 +125,7 @@ func (directAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 // New makes the engine for cfg.pass; the plan adds its other passes
 // (addPass).
 func (a directAlgo) New(s *Shape, cfg Config) (Engine, error) {
-	pl := &directPlan{s: s, threads: cfg.Threads}
+	pl := &directPlan{s: s}
 	if _, err := pl.addPass(cfg.pass, cfg); err != nil {
 		return nil, err
 	}
@@ -224,23 +224,41 @@ func (l *directLayout) chooseFamily(fs []*direct.Family) {
 
 func (l *directLayout) setFamily(fs []*direct.Family, f *direct.Family) {
 	l.fam = f
-	l.fams = make([]*direct.Family, f.B)
-	for b := 1; b <= f.B; b++ {
-		if g := direct.Pick(fs, l.form, b); g != nil && g.B == b {
-			l.fams[b-1] = g
+	l.fams = familiesByB(fs, l.form, f.B)
+	l.ogs = splitOCBlocks(l.kb, l.fams)
+	w := 0
+	for i, og := range l.ogs {
+		l.ogs[i].w = w
+		w += l.icb * l.taps * l.fams[og.b-1].WBytes() / 4
+	}
+}
+
+// familiesByB returns the families of form in fs by vector count:
+// [b-1] has b vectors, nil where fs has none, for b up to top.
+func familiesByB(fs []*direct.Family, form direct.Form, top int) []*direct.Family {
+	by := make([]*direct.Family, top)
+	for b := 1; b <= top; b++ {
+		if g := direct.Pick(fs, form, b); g != nil && g.B == b {
+			by[b-1] = g
 		}
 	}
-	l.ogs = nil
-	w := 0
-	for ob := 0; ob < l.kb; {
-		b := min(f.B, l.kb-ob)
-		for l.fams[b-1] == nil { // no family of b vectors: split further
+	return by
+}
+
+// splitOCBlocks splits kb output-channel blocks into groups of the widest
+// vector count in fams (by B, as familiesByB returns them), the last
+// narrower (or split further where no family has its count).
+func splitOCBlocks(kb int, fams []*direct.Family) []ocGroup {
+	var ogs []ocGroup
+	for ob := 0; ob < kb; {
+		b := min(len(fams), kb-ob)
+		for fams[b-1] == nil {
 			b--
 		}
-		l.ogs = append(l.ogs, ocGroup{ob0: ob, b: b, w: w})
-		w += l.icb * l.taps * l.fams[b-1].WBytes() / 4
+		ogs = append(ogs, ocGroup{ob0: ob, b: b})
 		ob += b
 	}
+	return ogs
 }
 
 // cycles models the kernels' time in cycles: per tap and input channel
@@ -439,6 +457,15 @@ type paddedArgs struct {
 	_ [64]byte
 }
 
+// newArgs returns n tile arguments, one per team member, apart.
+func newArgs(n int) []*direct.Args {
+	args := make([]*direct.Args, n)
+	for i := range args {
+		args[i] = &new(paddedArgs).Args
+	}
+	return args
+}
+
 // directCall is the call in progress, read by Run.
 type directCall struct {
 	phase      directPhase
@@ -474,9 +501,7 @@ func newDirectEngine(l *directLayout, threads int) *directEngine {
 			e.tables[b] = direct.NewTaps(l.tapTable(f))
 		}
 	}
-	for range e.team.Size() {
-		e.args = append(e.args, &new(paddedArgs).Args)
-	}
+	e.args = newArgs(e.team.Size())
 	return e
 }
 
@@ -505,26 +530,47 @@ func newInputEngine(l *directLayout, threads int) *directEngine {
 // tapTable lists every tap's byte offsets (input, weights) for family f,
 // in the weights' order (PyTorch's: the last dim fastest).
 func (l *directLayout) tapTable(f *direct.Family) []int {
-	s := l.s
-	tab := make([]int, 0, 2*l.taps)
-	k := make([]int, s.Dims)
-	for t := 0; t < l.taps; t++ {
-		off := 0
-		for i := range k {
-			off += k[i] * s.Dilation[i] * l.pitch[i]
-		}
-		tab = append(tab, off*l.unit, t*f.WBytes())
-		for i := s.Dims - 1; i >= 0; i-- { // next tap
-			if k[i]++; k[i] < s.Kernel[i] {
-				break
-			}
-			k[i] = 0
-		}
+	src := l.tapOffsets()
+	tab := make([]int, 0, 2*len(src))
+	for t, off := range src {
+		tab = append(tab, off, t*f.WBytes())
 	}
 	return tab
 }
 
-func (e *directEngine) Workspace() int64 { return e.bytes() }
+// tapOffsets is each filter tap's input offset in bytes, in the weights'
+// order.
+func (l *directLayout) tapOffsets() []int {
+	s := l.s
+	steps := make([]int, s.Dims)
+	for i := range steps {
+		steps[i] = s.Dilation[i] * l.pitch[i] * l.unit
+	}
+	return gridOffsets(s.Kernel, steps)
+}
+
+// gridOffsets is, for every point of the grid of the given sizes (the
+// last dim fastest), the sum over dims of its index times the dim's step.
+func gridOffsets(sizes, steps []int) []int {
+	n := 1
+	for _, v := range sizes {
+		n *= v
+	}
+	out := make([]int, n)
+	idx := make([]int, len(sizes))
+	for p := range out {
+		for i, k := range idx {
+			out[p] += k * steps[i]
+		}
+		for i := len(idx) - 1; i >= 0; i-- { // the next point
+			if idx[i]++; idx[i] < sizes[i] {
+				break
+			}
+			idx[i] = 0
+		}
+	}
+	return out
+}
 
 func (e *directEngine) Forward(y, x, w, b []float32, ep *Epilogue) {
 	s := e.s

@@ -77,20 +77,10 @@ func newFilterShape(s *Shape, threads int) filterShape {
 	l := newDirectLayoutForm(s, threads, direct.Planes)
 	fs := direct.Families(kernels.Current())
 	widest := direct.Pick(fs, direct.Planes, maxB(fs))
-	sh := filterShape{l: l, fams: make([]*direct.Family, widest.B), uc: 1 << 30}
-	for b := 1; b <= widest.B; b++ {
-		if g := direct.Pick(fs, direct.Planes, b); g != nil && g.B == b {
-			sh.fams[b-1] = g
-		}
-	}
-	for ob := 0; ob < l.kb; {
-		b := min(widest.B, l.kb-ob)
-		for sh.fams[b-1] == nil {
-			b--
-		}
-		sh.ogs = append(sh.ogs, ocGroup{ob0: ob, b: b})
-		sh.uc = min(sh.uc, sh.fams[b-1].U)
-		ob += b
+	sh := filterShape{l: l, fams: familiesByB(fs, direct.Planes, widest.B), uc: 1 << 30}
+	sh.ogs = splitOCBlocks(l.kb, sh.fams)
+	for _, og := range sh.ogs {
+		sh.uc = min(sh.uc, sh.fams[og.b-1].U)
 	}
 	sh.kpad = s.Groups * l.kb * l.L
 	if !(s.Layout == ChannelsLast && sh.kpad == s.K) {
@@ -156,8 +146,8 @@ func newDirectFilter(s *Shape, threads int) *directFilter {
 	}
 	f.dwb = make([]float32, sh.dwFloats)
 	f.positions()
+	f.args = newArgs(in.team.Size())
 	for range in.team.Size() {
-		f.args = append(f.args, &new(paddedArgs).Args)
 		f.tr = append(f.tr, direct.NewTransposer(kernels.Current(), sh.l.L, s.OutLen))
 		f.unb = append(f.unb, make([]float32, sh.l.L*s.CPerG*s.KernelSize))
 	}
@@ -174,43 +164,22 @@ func maxB(fs []*direct.Family) int {
 }
 
 // positions builds the table of output positions (x offset of the
-// position's first tap, dy offset) and the filter taps' x offsets.
+// position's first tap, dy offset), cut into chunks, and the filter
+// taps' x offsets.
 func (f *directFilter) positions() {
 	s, l := f.s, f.in.directLayout
-	d := s.Dims
+	steps := make([]int, s.Dims)
+	for i := range steps {
+		steps[i] = s.Stride[i] * l.pitch[i] * l.unit
+	}
 	offs := make([]int, 0, 2*s.OutLen)
-	o := make([]int, d)
-	for p := 0; p < s.OutLen; p++ {
-		off := 0
-		for i := range o {
-			off += o[i] * s.Stride[i] * l.pitch[i]
-		}
-		offs = append(offs, off*l.unit, p*f.kpad*4)
-		for i := d - 1; i >= 0; i-- {
-			if o[i]++; o[i] < s.Out[i] {
-				break
-			}
-			o[i] = 0
-		}
+	for p, off := range gridOffsets(s.Out, steps) {
+		offs = append(offs, off, p*f.kpad*4)
 	}
 	for p0 := 0; p0 < s.OutLen; p0 += f.chunk {
 		f.pos = append(f.pos, direct.NewTaps(offs[2*p0:2*min(s.OutLen, p0+f.chunk)]))
 	}
-	f.tap = make([]int, s.KernelSize)
-	k := make([]int, d)
-	for t := range f.tap {
-		off := 0
-		for i := range k {
-			off += k[i] * s.Dilation[i] * l.pitch[i]
-		}
-		f.tap[t] = off * l.unit
-		for i := d - 1; i >= 0; i-- {
-			if k[i]++; k[i] < s.Kernel[i] {
-				break
-			}
-			k[i] = 0
-		}
-	}
+	f.tap = l.tapOffsets()
 }
 
 // backwardFilter computes dW from x and dy; with accumulate it adds it.

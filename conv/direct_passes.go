@@ -148,7 +148,6 @@ func (p *directPass) weights(w []float32) []float32 {
 // was made for (Config.pass, then addPass).
 type directPlan struct {
 	s       *Shape
-	threads int
 	passes  [numPasses]*directPass
 	biasAcc []float64 // biasGrad's scratch (backward-filter with bias)
 }
