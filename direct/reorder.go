@@ -3,7 +3,6 @@ package direct
 import (
 	"fmt"
 
-	"github.com/convkit/convkit/internal/shape"
 	"github.com/convkit/convkit/kernels"
 )
 
@@ -132,9 +131,6 @@ func (t *Transposer) Deinterleave(dst []float32, stride, nk int, src []float32, 
 // reach reports whether a*b + c floats fit in a slice of n, without
 // overflowing.
 func reach(n, a, b, c int) bool {
-	p, ok := shape.Mul(a, b)
-	if ok {
-		p, ok = shape.Add(p, c)
-	}
+	p, ok := sumOfProducts(a, b, c, 1)
 	return ok && p <= n
 }

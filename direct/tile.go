@@ -154,14 +154,7 @@ func (f *Family) check(u int, dst, src, w []float32, a *Args, bias, res []float3
 	}
 	vb := f.Lanes * 4
 	need := func(what string, s []float32, terms ...int) {
-		end := 0 // sum of terms[2i]*terms[2i+1]
-		ok := true
-		for i := 0; i < len(terms) && ok; i += 2 {
-			var p int
-			if p, ok = shape.Mul(terms[i], terms[i+1]); ok {
-				end, ok = shape.Add(end, p)
-			}
-		}
+		end, ok := sumOfProducts(terms...)
 		if !ok || end > 4*len(s) {
 			panic(fmt.Sprintf("direct: %s: %s needs %d bytes (overflow: %v), has %d floats", f.Name(), what, end, !ok, len(s)))
 		}
@@ -178,4 +171,20 @@ func (f *Family) check(u int, dst, src, w []float32, a *Args, bias, res []float3
 	}
 	need("src", src, a.ICB-1, a.SrcICB, 1, a.Taps.maxSrc, u-1, a.SrcPix, 4, f.Cin)
 	need("w", w, a.ICB-1, a.WICB, 1, a.Taps.maxW, 1, f.WBytes())
+}
+
+// sumOfProducts returns terms[0]*terms[1] + terms[2]*terms[3] + ..., and
+// false if it overflows int.
+func sumOfProducts(terms ...int) (int, bool) {
+	sum := 0
+	for i := 0; i+1 < len(terms); i += 2 {
+		p, ok := shape.Mul(terms[i], terms[i+1])
+		if ok {
+			sum, ok = shape.Add(sum, p)
+		}
+		if !ok {
+			return 0, false
+		}
+	}
+	return sum, true
 }
