@@ -7,7 +7,7 @@ import (
 
 // benchProblems are public workload shapes (../shared/bench) whose
 // lowering differs: narrow rows (c256 at 14x14), wide rows (c64 at 56x56),
-// 1D, 3D and transposed.
+// 1D, 3D and transposed; and the direct algorithm's targets.
 var benchProblems = map[string]Problem{
 	"resnet_3x3_c64":      {N: 1, C: 64, K: 64, In: []int{56, 56}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
 	"resnet_3x3_c256":     {N: 1, C: 256, K: 256, In: []int{14, 14}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
@@ -19,18 +19,15 @@ var benchProblems = map[string]Problem{
 	"alexnet_11x11s4":     {N: 1, C: 3, K: 96, In: []int{227, 227}, Kernel: []int{11, 11}, Stride: []int{4, 4}, Bias: true},
 	"lenet_5x5_c6":        {N: 64, C: 6, K: 16, In: []int{14, 14}, Kernel: []int{5, 5}, Bias: true},
 	"resnet_3x3_c512":     {N: 1, C: 512, K: 512, In: []int{7, 7}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
+	"resnet_3x3_c128":     {N: 1, C: 128, K: 128, In: []int{28, 28}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
+	"resnet_3x3s2_c128":   {N: 1, C: 128, K: 128, In: []int{56, 56}, Kernel: []int{3, 3}, Stride: []int{2, 2}, Padding: Pad(1, 1), Bias: true},
+	"lenet_5x5_c1":        {N: 64, C: 1, K: 6, In: []int{28, 28}, Kernel: []int{5, 5}, Padding: Pad(2, 2), Bias: true},
 }
 
 func BenchmarkForward(b *testing.B)        { benchPass(b, "im2col", PassForward) }
 func BenchmarkBackwardData(b *testing.B)   { benchPass(b, "im2col", PassBackwardData) }
 func BenchmarkBackwardFilter(b *testing.B) { benchPass(b, "im2col", PassBackwardFilter) }
 func BenchmarkDirectForward(b *testing.B)  { benchPass(b, "direct", PassForward) }
-
-func init() {
-	for name, p := range benchDirectExtra {
-		benchProblems[name] = p
-	}
-}
 
 // BenchmarkPackWeights times direct's weight packing (PackWeights: once
 // per plan for inference, once per optimizer step in training).
@@ -84,15 +81,4 @@ func benchPass(b *testing.B, algo string, pass Pass) {
 			b.ReportMetric(s.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
 		})
 	}
-}
-
-// benchDirectExtra are public shapes that BenchmarkDirectForward's set
-// lacks (the targets of the direct algorithm).
-var benchDirectExtra = map[string]Problem{
-	"resnet_3x3_c128":   {N: 1, C: 128, K: 128, In: []int{28, 28}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
-	"resnet_3x3s2_c128": {N: 1, C: 128, K: 128, In: []int{56, 56}, Kernel: []int{3, 3}, Stride: []int{2, 2}, Padding: Pad(1, 1), Bias: true},
-}
-
-func init() {
-	benchProblems["lenet_5x5_c1"] = Problem{N: 64, C: 1, K: 6, In: []int{28, 28}, Kernel: []int{5, 5}, Bias: true}
 }
