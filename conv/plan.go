@@ -135,7 +135,7 @@ func build(s *Shape, opt Options, cfg Config) (*Plan, error) {
 			}
 			built[c.a.Name()] = e
 			pl.bytes += e.Workspace()
-		case isPassAdder(e):
+		case perPass(c.a):
 			n, err := e.(passAdder).addPass(c.pass, pc)
 			if err != nil {
 				return nil, err
@@ -151,7 +151,7 @@ func build(s *Shape, opt Options, cfg Config) (*Plan, error) {
 }
 
 // perPassAlgorithm is an Algorithm whose engine is made per pass (its
-// engine is a passAdder): each pass it runs needs workspace of its own.
+// engines are passAdders): each pass it runs needs workspace of its own.
 type perPassAlgorithm interface {
 	perPassEngine()
 }
@@ -178,9 +178,9 @@ func (pl *Plan) Workspace() int64 { return pl.bytes }
 // PackWeights keeps a copy of w for Forward and BackwardData, which then
 // take w == nil. Call it again after every change of the weights, such as
 // an optimizer step. (The im2col algorithm reads the weights as stored, so
-// its packed form is the copy; an algorithm that transforms the weights
-// will keep them transformed here.) Like the other calls, it must not
-// overlap another call on the plan.
+// its packed form is the copy; direct packs them into its channel blocks
+// here, flipped for its backward-data pass.) Like the other calls, it must
+// not overlap another call on the plan.
 func (pl *Plan) PackWeights(w []float32) {
 	pl.need("w", w, pl.s.WLen)
 	pl.acquire()
@@ -196,13 +196,12 @@ func (pl *Plan) PackWeights(w []float32) {
 	}
 }
 
-// passAdder is an Engine made per pass (Config.pass): the plan adds each
-// further pass of its algorithm, which returns the workspace it added.
+// passAdder is the Engine of a perPass algorithm, made for one pass
+// (Config.pass): the plan adds each further pass, which returns the
+// workspace it added.
 type passAdder interface {
 	addPass(pass Pass, cfg Config) (int64, error)
 }
-
-func isPassAdder(e Engine) bool { _, ok := e.(passAdder); return ok }
 
 // weightPacker is an Engine that keeps weights in a packed form of its
 // own (PackWeights), which its Forward and BackwardData use when given
