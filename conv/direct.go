@@ -40,11 +40,18 @@ func (directAlgo) Exact() bool    { return true }
 func directLanes() int { return direct.Families(kernels.Current())[0].Lanes }
 
 func (directAlgo) Supports(s *Shape, pass Pass) error {
+	_, err := deriveSupported(s, pass)
+	return err
+}
+
+// deriveSupported is pass's forward problem of s, checked against what
+// the kernels compute.
+func deriveSupported(s *Shape, pass Pass) (derived, error) {
 	d, err := derive(s, pass)
-	if err != nil {
-		return err
+	if err == nil {
+		err = directSupports(d.s, pass)
 	}
-	return directSupports(d.s, pass)
+	return d, err
 }
 
 // directSupports checks that the kernels compute the forward problem s

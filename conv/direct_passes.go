@@ -112,7 +112,7 @@ func flipWeights(dst, w []float32, groups, a, b, taps int) {
 // backward-filter the filter engine.
 type directPass struct {
 	d       derived
-	threads int
+	bytes   int64 // its workspace (passBytes)
 	e       *directEngine
 	f       *directFilter
 	flipped []float32 // nil: the weights are read as given
@@ -120,10 +120,11 @@ type directPass struct {
 }
 
 func newDirectPass(s *Shape, pass Pass, d derived, threads int) *directPass {
+	n := passBytes(s, pass, d, threads)
 	if pass == PassBackwardFilter {
-		return &directPass{d: d, threads: threads, f: newDirectFilter(d.s, threads)}
+		return &directPass{d: d, bytes: n, f: newDirectFilter(d.s, threads)}
 	}
-	p := &directPass{d: d, threads: threads, e: newDirectEngine(newDirectLayout(d.s, threads), threads)}
+	p := &directPass{d: d, bytes: n, e: newDirectEngine(newDirectLayout(d.s, threads), threads)}
 	if d.flip {
 		p.flipped = make([]float32, s.WLen)
 		p.a, p.b = s.KPerG, s.CPerG // a convolution's [K][C/groups] filters
@@ -154,9 +155,9 @@ type directPlan struct {
 
 func (pl *directPlan) Workspace() int64 {
 	var n int64
-	for pass, p := range pl.passes {
+	for _, p := range pl.passes {
 		if p != nil {
-			n += passBytes(pl.s, Pass(pass), p.d, p.threads)
+			n += p.bytes
 		}
 	}
 	return n
@@ -167,10 +168,7 @@ func (pl *directPlan) addPass(pass Pass, cfg Config) (int64, error) {
 	if pl.passes[pass] != nil {
 		return 0, nil
 	}
-	d, err := derive(pl.s, pass)
-	if err == nil {
-		err = directSupports(d.s, pass)
-	}
+	d, err := deriveSupported(pl.s, pass)
 	if err != nil {
 		return 0, err
 	}
