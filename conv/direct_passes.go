@@ -119,8 +119,9 @@ type directPass struct {
 	a, b    int       // flipWeights' channel counts
 }
 
-func newDirectPass(s *Shape, pass Pass, d derived, threads int) *directPass {
-	n := passBytes(s, pass, d, threads)
+// newDirectPass makes pass's engine on threads; n is its workspace
+// (passBytes).
+func newDirectPass(s *Shape, pass Pass, d derived, threads int, n int64) *directPass {
 	if pass == PassBackwardFilter {
 		return &directPass{d: d, bytes: n, f: newDirectFilter(d.s, threads)}
 	}
@@ -177,7 +178,7 @@ func (pl *directPlan) addPass(pass Pass, cfg Config) (int64, error) {
 	if lim := cfg.WorkspaceLimit; lim > 0 && n > lim {
 		return 0, pl.s.op().Errorf("workspace_limit", "direct needs %d bytes of workspace for %s, the limit is %d", n, pass, lim)
 	}
-	pl.passes[pass] = newDirectPass(pl.s, pass, d, threads)
+	pl.passes[pass] = newDirectPass(pl.s, pass, d, threads, n)
 	if pass == PassBackwardFilter && pl.s.Bias {
 		pl.biasAcc = make([]float64, pl.s.K)
 	}
