@@ -18,7 +18,7 @@ func paddedSource(v, n int, m PaddingMode) int { return im2col.MapIndex(v, n, im
 // copyItems is the copy's items per image: channel blocks (blocked form)
 // or channels (planes).
 func (e *directEngine) copyItems() int {
-	if e.form == 'B' {
+	if e.form == direct.Blocked {
 		return e.s.Groups * e.icb
 	}
 	return e.s.C
@@ -32,7 +32,7 @@ func (e *directEngine) copyInput(t *direct.Transposer, x []float32, n, it int) {
 	d := s.Dims
 	L := e.L
 	c0, nc := it, 1 // the input channels of the item
-	if e.form == 'B' {
+	if e.form == direct.Blocked {
 		g, i := it/e.icb, it%e.icb
 		c0, nc = g*s.CPerG+i*L, min(L, s.CPerG-i*L)
 	}
@@ -57,7 +57,7 @@ func (e *directEngine) copyInput(t *direct.Transposer, x []float32, n, it int) {
 
 // itemLanes is the floats per pixel of one copy item.
 func (e *directEngine) itemLanes() int {
-	if e.form == 'B' {
+	if e.form == direct.Blocked {
 		return e.L
 	}
 	return 1
