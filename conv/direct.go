@@ -582,8 +582,8 @@ func gridOffsets(sizes, steps []int) []int {
 func (e *directEngine) Forward(y, x, w, b []float32, ep *Epilogue) {
 	s := e.s
 	if w != nil {
-		e.run(directCall{phase: packPhase, w: w, items: s.Groups * len(e.ogs)})
-		e.packed = false
+		e.pack(w)
+		e.packed = false // over PackWeights' weights
 	}
 	if b != nil {
 		e.padBias(b)
@@ -601,8 +601,13 @@ func (e *directEngine) Forward(y, x, w, b []float32, ep *Epilogue) {
 
 // PackWeights keeps w packed for Forward calls with w == nil.
 func (e *directEngine) PackWeights(w []float32) {
-	e.run(directCall{phase: packPhase, w: w, items: e.s.Groups * len(e.ogs)})
+	e.pack(w)
 	e.packed = true
+}
+
+// pack packs w into the engine's blocks, split over the team.
+func (e *directEngine) pack(w []float32) {
+	e.run(directCall{phase: packPhase, w: w, items: e.s.Groups * len(e.ogs)})
 }
 
 // run splits c into items and runs them on the team.
