@@ -198,13 +198,12 @@ const (
 
 // kernel is the state of one kernel under construction.
 type kernel struct {
-	f     *kw.Func
-	form  byte
-	u, b  int
-	cin   int
-	vb    int // bytes per vector
-	accs  [][]kw.V
-	label string
+	f    *kw.Func
+	form byte
+	u, b int
+	cin  int
+	vb   int // bytes per vector
+	accs [][]kw.V
 }
 
 func genKernel(f *kw.Func, form byte, u, b int) {
@@ -222,7 +221,7 @@ func genKernel(f *kw.Func, form byte, u, b int) {
 		fmt.Sprintf("\tfor i < %d, o < %d, l < %d:", u, b, L),
 		"\t  acc := bias[o*L+l] (0 if bias is nil), or dst[D] with flags&1 (D = i*dstPix + o*dstOCB + 4*l)",
 		"\t  for g < icb, each tap t of taps[:2*ntaps] (pairs t.Src, t.W):",
-		fmt.Sprintf("\t    p, q := g*srcICB, g*wICB + t.W"),
+		"\t    p, q := g*srcICB, g*wICB + t.W",
 		fmt.Sprintf("\t    for c < %d: acc += %s * w[q + (c*%d + o*%d + l)*4]", k.cin, lane, b*L, L),
 		"\t  acc += res[D] unless res is nil; acc = relu(acc) with flags&2",
 		"\t  dst[D] = acc",
@@ -249,7 +248,7 @@ func genKernel(f *kw.Func, form byte, u, b int) {
 type pixels struct {
 	base, b8      kw.G
 	s, s3, s5, s7 kw.G
-	hasB8, hasIdx bool
+	hasB8         bool
 	u             int
 	f             *kw.Func
 }
@@ -292,7 +291,7 @@ func (p *pixels) mem(i, disp int) kw.Mem {
 	switch i {
 	case 0:
 		return kw.Mem{Base: base, Disp: disp}
-	case 1, 2, 4, 8:
+	case 1, 2, 4:
 		return kw.Mem{Base: base, Index: p.s, Scale: i, Disp: disp}
 	case 3, 6:
 		return kw.Mem{Base: base, Index: p.s3, Scale: i / 3, Disp: disp}
