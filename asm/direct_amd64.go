@@ -879,6 +879,672 @@ func Direct4x3AVX2P(dst *float32, src *float32, w *float32, taps *int, ntaps int
 //go:noescape
 func DirectUnpackAVX2(dst *float32, stride int, src *float32, blocks int)
 
+// Depthwise1x1AVX2C computes 1 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 1, o < 1, l < 8:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise2x1AVX2C computes 2 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 2, o < 1, l < 8:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise3x1AVX2C computes 3 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 3, o < 1, l < 8:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise4x1AVX2C computes 4 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 4, o < 1, l < 8:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise5x1AVX2C computes 5 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 5, o < 1, l < 8:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise5x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise6x1AVX2C computes 6 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 6, o < 1, l < 8:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise6x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise7x1AVX2C computes 7 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 7, o < 1, l < 8:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise7x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise8x1AVX2C computes 8 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 8, o < 1, l < 8:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise8x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise9x1AVX2C computes 9 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 9, o < 1, l < 8:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise9x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise10x1AVX2C computes 10 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 10, o < 1, l < 8:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise10x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise11x1AVX2C computes 11 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 11, o < 1, l < 8:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise11x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise12x1AVX2C computes 12 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 12, o < 1, l < 8:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise12x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise1x1AVX2W computes 1 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 1, o < 1, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise2x1AVX2W computes 2 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 2, o < 1, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise3x1AVX2W computes 3 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 3, o < 1, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise4x1AVX2W computes 4 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 4, o < 1, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise5x1AVX2W computes 5 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 5, o < 1, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise5x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise6x1AVX2W computes 6 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 6, o < 1, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise6x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise7x1AVX2W computes 7 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 7, o < 1, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise7x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise8x1AVX2W computes 8 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 8, o < 1, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise8x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise9x1AVX2W computes 9 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 9, o < 1, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise9x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise10x1AVX2W computes 10 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 10, o < 1, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise10x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise11x1AVX2W computes 11 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 11, o < 1, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise11x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise12x1AVX2W computes 12 x 1 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 12, o < 1, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise12x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise1x2AVX2W computes 1 x 2 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 1, o < 2, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise2x2AVX2W computes 2 x 2 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 2, o < 2, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise3x2AVX2W computes 3 x 2 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 3, o < 2, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise4x2AVX2W computes 4 x 2 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 4, o < 2, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise5x2AVX2W computes 5 x 2 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 5, o < 2, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise5x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise6x2AVX2W computes 6 x 2 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 6, o < 2, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise6x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise1x3AVX2W computes 1 x 3 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 1, o < 3, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise2x3AVX2W computes 2 x 3 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 2, o < 3, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise3x3AVX2W computes 3 x 3 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 3, o < 3, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise4x3AVX2W computes 4 x 3 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 4, o < 3, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise1x4AVX2W computes 1 x 4 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 1, o < 4, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise2x4AVX2W computes 2 x 4 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 2, o < 4, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise3x4AVX2W computes 3 x 4 vectors of 8 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 3, o < 4, l < 8:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
 // Direct1x1AVX512B computes 1 output pixels x 16 channels (1 vectors) of a direct
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
@@ -2437,3 +3103,1047 @@ func Direct6x4AVX512P(dst *float32, src *float32, w *float32, taps *int, ntaps i
 //
 //go:noescape
 func DirectUnpackAVX512(dst *float32, stride int, src *float32, blocks int)
+
+// Depthwise1x1AVX512C computes 1 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 1, o < 1, l < 16:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise2x1AVX512C computes 2 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 2, o < 1, l < 16:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise3x1AVX512C computes 3 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 3, o < 1, l < 16:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise4x1AVX512C computes 4 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 4, o < 1, l < 16:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise5x1AVX512C computes 5 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 5, o < 1, l < 16:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise5x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise6x1AVX512C computes 6 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 6, o < 1, l < 16:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise6x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise7x1AVX512C computes 7 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 7, o < 1, l < 16:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise7x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise8x1AVX512C computes 8 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 8, o < 1, l < 16:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise8x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise9x1AVX512C computes 9 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 9, o < 1, l < 16:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise9x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise10x1AVX512C computes 10 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 10, o < 1, l < 16:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise10x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise11x1AVX512C computes 11 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 11, o < 1, l < 16:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise11x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise12x1AVX512C computes 12 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 12, o < 1, l < 16:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise12x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise13x1AVX512C computes 13 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 13, o < 1, l < 16:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise13x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise14x1AVX512C computes 14 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 14, o < 1, l < 16:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise14x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise1x1AVX512W computes 1 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 1, o < 1, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise2x1AVX512W computes 2 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 2, o < 1, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise3x1AVX512W computes 3 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 3, o < 1, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise4x1AVX512W computes 4 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 4, o < 1, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise5x1AVX512W computes 5 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 5, o < 1, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise5x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise6x1AVX512W computes 6 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 6, o < 1, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise6x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise7x1AVX512W computes 7 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 7, o < 1, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise7x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise8x1AVX512W computes 8 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 8, o < 1, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise8x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise9x1AVX512W computes 9 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 9, o < 1, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise9x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise10x1AVX512W computes 10 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 10, o < 1, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise10x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise11x1AVX512W computes 11 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 11, o < 1, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise11x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise12x1AVX512W computes 12 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 12, o < 1, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise12x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise13x1AVX512W computes 13 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 13, o < 1, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise13x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise14x1AVX512W computes 14 x 1 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 14, o < 1, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise14x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise1x2AVX512W computes 1 x 2 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 1, o < 2, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise2x2AVX512W computes 2 x 2 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 2, o < 2, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise3x2AVX512W computes 3 x 2 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 3, o < 2, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise4x2AVX512W computes 4 x 2 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 4, o < 2, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise5x2AVX512W computes 5 x 2 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 5, o < 2, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise5x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise6x2AVX512W computes 6 x 2 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 6, o < 2, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise6x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise7x2AVX512W computes 7 x 2 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 7, o < 2, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise7x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise8x2AVX512W computes 8 x 2 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 8, o < 2, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise8x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise9x2AVX512W computes 9 x 2 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 9, o < 2, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise9x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise10x2AVX512W computes 10 x 2 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 10, o < 2, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise10x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise11x2AVX512W computes 11 x 2 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 11, o < 2, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise11x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise12x2AVX512W computes 12 x 2 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 12, o < 2, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise12x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise13x2AVX512W computes 13 x 2 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 13, o < 2, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise13x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise14x2AVX512W computes 14 x 2 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 14, o < 2, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise14x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise1x3AVX512W computes 1 x 3 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 1, o < 3, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise2x3AVX512W computes 2 x 3 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 2, o < 3, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise3x3AVX512W computes 3 x 3 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 3, o < 3, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise4x3AVX512W computes 4 x 3 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 4, o < 3, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise5x3AVX512W computes 5 x 3 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 5, o < 3, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise5x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise6x3AVX512W computes 6 x 3 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 6, o < 3, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise6x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise7x3AVX512W computes 7 x 3 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 7, o < 3, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise7x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise8x3AVX512W computes 8 x 3 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 8, o < 3, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise8x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise9x3AVX512W computes 9 x 3 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 9, o < 3, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise9x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise1x4AVX512W computes 1 x 4 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 1, o < 4, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise2x4AVX512W computes 2 x 4 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 2, o < 4, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise3x4AVX512W computes 3 x 4 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 3, o < 4, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise4x4AVX512W computes 4 x 4 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 4, o < 4, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise5x4AVX512W computes 5 x 4 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 5, o < 4, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise5x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise6x4AVX512W computes 6 x 4 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 6, o < 4, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise6x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise7x4AVX512W computes 7 x 4 vectors of 16 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 7, o < 4, l < 16:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise7x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)

@@ -1436,3 +1436,1047 @@ func Direct6x4NEONP(dst *float32, src *float32, w *float32, taps *int, ntaps int
 //
 //go:noescape
 func DirectUnpackNEON(dst *float32, stride int, src *float32, blocks int)
+
+// Depthwise1x1NEONC computes 1 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 1, o < 1, l < 4:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise2x1NEONC computes 2 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 2, o < 1, l < 4:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise3x1NEONC computes 3 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 3, o < 1, l < 4:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise4x1NEONC computes 4 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 4, o < 1, l < 4:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise5x1NEONC computes 5 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 5, o < 1, l < 4:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise5x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise6x1NEONC computes 6 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 6, o < 1, l < 4:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise6x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise7x1NEONC computes 7 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 7, o < 1, l < 4:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise7x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise8x1NEONC computes 8 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 8, o < 1, l < 4:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise8x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise9x1NEONC computes 9 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 9, o < 1, l < 4:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise9x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise10x1NEONC computes 10 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 10, o < 1, l < 4:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise10x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise11x1NEONC computes 11 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 11, o < 1, l < 4:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise11x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise12x1NEONC computes 12 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 12, o < 1, l < 4:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise12x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise13x1NEONC computes 13 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 13, o < 1, l < 4:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise13x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise14x1NEONC computes 14 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 14, o < 1, l < 4:
+//	  acc := bias[l] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise14x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise1x1NEONW computes 1 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 1, o < 1, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise2x1NEONW computes 2 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 2, o < 1, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise3x1NEONW computes 3 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 3, o < 1, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise4x1NEONW computes 4 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 4, o < 1, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise5x1NEONW computes 5 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 5, o < 1, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise5x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise6x1NEONW computes 6 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 6, o < 1, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise6x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise7x1NEONW computes 7 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 7, o < 1, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise7x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise8x1NEONW computes 8 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 8, o < 1, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise8x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise9x1NEONW computes 9 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 9, o < 1, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise9x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise10x1NEONW computes 10 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 10, o < 1, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise10x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise11x1NEONW computes 11 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 11, o < 1, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise11x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise12x1NEONW computes 12 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 12, o < 1, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise12x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise13x1NEONW computes 13 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 13, o < 1, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise13x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise14x1NEONW computes 14 x 1 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 14, o < 1, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise14x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise1x2NEONW computes 1 x 2 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 1, o < 2, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise2x2NEONW computes 2 x 2 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 2, o < 2, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise3x2NEONW computes 3 x 2 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 3, o < 2, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise4x2NEONW computes 4 x 2 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 4, o < 2, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise5x2NEONW computes 5 x 2 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 5, o < 2, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise5x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise6x2NEONW computes 6 x 2 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 6, o < 2, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise6x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise7x2NEONW computes 7 x 2 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 7, o < 2, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise7x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise8x2NEONW computes 8 x 2 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 8, o < 2, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise8x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise9x2NEONW computes 9 x 2 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 9, o < 2, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise9x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise10x2NEONW computes 10 x 2 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 10, o < 2, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise10x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise11x2NEONW computes 11 x 2 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 11, o < 2, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise11x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise12x2NEONW computes 12 x 2 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 12, o < 2, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise12x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise13x2NEONW computes 13 x 2 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 13, o < 2, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise13x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise14x2NEONW computes 14 x 2 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 14, o < 2, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise14x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise1x3NEONW computes 1 x 3 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 1, o < 3, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise2x3NEONW computes 2 x 3 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 2, o < 3, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise3x3NEONW computes 3 x 3 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 3, o < 3, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise4x3NEONW computes 4 x 3 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 4, o < 3, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise5x3NEONW computes 5 x 3 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 5, o < 3, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise5x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise6x3NEONW computes 6 x 3 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 6, o < 3, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise6x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise7x3NEONW computes 7 x 3 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 7, o < 3, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise7x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise8x3NEONW computes 8 x 3 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 8, o < 3, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise8x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise9x3NEONW computes 9 x 3 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 9, o < 3, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise9x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise1x4NEONW computes 1 x 4 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 1, o < 4, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise2x4NEONW computes 2 x 4 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 2, o < 4, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise3x4NEONW computes 3 x 4 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 3, o < 4, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise4x4NEONW computes 4 x 4 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 4, o < 4, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise5x4NEONW computes 5 x 4 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 5, o < 4, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise5x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise6x4NEONW computes 6 x 4 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 6, o < 4, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise6x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Depthwise7x4NEONW computes 7 x 4 vectors of 4 lanes of a depthwise convolution,
+// in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for i < 7, o < 4, l < 4:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := i*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise7x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)

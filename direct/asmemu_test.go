@@ -40,3 +40,33 @@ func TestTileFamiliesInterpreted(t *testing.T) {
 		})
 	}
 }
+
+// TestDWFamiliesInterpreted runs every generated amd64 depthwise kernel
+// through the interpreter against the twin.
+func TestDWFamiliesInterpreted(t *testing.T) {
+	p, err := asmemu.Generated()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if testing.Short() {
+		t.Skip("the interpreter is slow; -short skips it")
+	}
+	for _, g := range asm.DepthwiseFamilies {
+		t.Run(g.Kernels[0].Name, func(t *testing.T) {
+			before := p.Stats().Calls
+			checkDWFamily(t, g.Lanes, Mode(g.Mode), g.U, g.B, func(t *testing.T, u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
+				taps := a.Taps.Offsets()
+				if len(taps) == 0 {
+					taps = nil
+				}
+				_, err := p.Call(g.Kernels[u-1].Name, dst, src, w, taps, a.Taps.Len(), a.SrcPix, a.DstPix, bias, res, a.Flags)
+				if err != nil {
+					t.Fatal(err)
+				}
+			})
+			if p.Stats().Calls == before {
+				t.Fatal("no kernel ran in the interpreter")
+			}
+		})
+	}
+}

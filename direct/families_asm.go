@@ -3,6 +3,8 @@
 package direct
 
 import (
+	"slices"
+
 	"github.com/convkit/convkit/asm"
 	"github.com/convkit/convkit/kernels"
 )
@@ -22,6 +24,32 @@ var generated = func() map[kernels.ISA][]*Family {
 			f.asm = append(f.asm, k.Func)
 		}
 		out[isa] = append(out[isa], f)
+	}
+	return out
+}()
+
+// generatedDW holds the generated depthwise families of each path
+// (asm.DepthwiseFamilies), widest B first within each mode.
+var generatedDW = func() map[kernels.ISA][]*DWFamily {
+	out := map[kernels.ISA][]*DWFamily{}
+	for _, g := range asm.DepthwiseFamilies {
+		isa, err := kernels.ParseISA(g.ISA)
+		if err != nil {
+			panic("direct: the generated table names an unknown ISA: " + err.Error())
+		}
+		f := &DWFamily{ISA: isa, Lanes: g.Lanes, Mode: Mode(g.Mode), U: g.U, B: g.B, Source: "asm"}
+		for _, k := range g.Kernels {
+			f.asm = append(f.asm, k.Func)
+		}
+		out[isa] = append(out[isa], f)
+	}
+	for _, fs := range out { // widest B first within each mode
+		slices.SortStableFunc(fs, func(a, b *DWFamily) int {
+			if a.Mode != b.Mode {
+				return int(a.Mode) - int(b.Mode)
+			}
+			return b.B - a.B
+		})
 	}
 	return out
 }()

@@ -108,6 +108,7 @@ func main() {
 			}
 		}
 		genUnpack(f)
+		genDepthwise(f)
 	}, kw.Options{Table: goTable})
 }
 
@@ -146,7 +147,8 @@ func goTable(arch string) string {
 		n := unpackName(isa)
 		fmt.Fprintf(&b, "{ISA: %q, Lanes: %d, Kernel: Kernel[DirectUnpackFunc]{Name: %q, Func: %s}},\n", isa.Name, isa.Lanes, n, n)
 	}
-	b.WriteString("}\n")
+	b.WriteString("}\n\n")
+	b.WriteString(dwTable(archISAs[arch]))
 	return b.String()
 }
 

@@ -98,3 +98,52 @@ func testUnpack(t *testing.T, p *Program, name string) {
 		}
 	}
 }
+
+// dwName parses a depthwise kernel's name: tile, vectors, ISA, mode.
+var dwName = regexp.MustCompile(`^Depthwise(\d+)x(\d+)(AVX2|AVX512)([CW])$`)
+
+// testDepthwise runs a depthwise kernel with and without each optional
+// operand and flag, against direct.DepthwiseGeneric bit for bit (and
+// natively where the host can).
+func testDepthwise(t *testing.T, p *Program, name string) {
+	m := dwName.FindStringSubmatch(name)
+	u, _ := strconv.Atoi(m[1])
+	b, _ := strconv.Atoi(m[2])
+	lanes := map[string]int{"AVX2": 8, "AVX512": 16}[m[3]]
+	mode := direct.Mode(m[4][0])
+	wf := lanes
+	if mode == direct.Width {
+		wf = 1
+	}
+	r := rand.New(rand.NewPCG(uint64(u), uint64(b)+7))
+	rnd := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	vb := 4 * lanes
+	for variant := 0; variant < 4; variant++ {
+		a := direct.DWArgs{SrcPix: b*vb + 8, DstPix: b * vb, Flags: variant & direct.ReLU,
+			Taps: direct.NewTaps([]int{0, 0, 4, 4 * wf, 12 + vb, 8 * wf})}
+		src, w := rnd((12+vb+(u-1)*a.SrcPix+b*vb)/4), rnd(3*wf)
+		dst0 := rnd(u * b * lanes)
+		var bias, res []float32
+		if variant&1 == 0 {
+			bias = rnd(wf)
+			res = rnd(len(dst0))
+		}
+		want := append([]float32(nil), dst0...)
+		direct.DepthwiseGeneric(lanes, mode, u, b, want, src, w, &a, bias, res)
+		args, _ := call(t, p, name, func() ([]any, []Region) {
+			return []any{append([]float32(nil), dst0...), src, w, a.Taps.Offsets(), a.Taps.Len(), a.SrcPix, a.DstPix, bias, res, a.Flags}, nil
+		})
+		got := args[0].([]float32)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("variant %d: dst[%d] = %v, want %v", variant, i, got[i], want[i])
+			}
+		}
+	}
+}

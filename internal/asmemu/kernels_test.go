@@ -53,6 +53,8 @@ func TestKernels(t *testing.T) {
 					testDirect(t, p, name)
 				case unpackName.MatchString(name):
 					testUnpack(t, p, name)
+				case dwName.MatchString(name):
+					testDepthwise(t, p, name)
 				default:
 					t.Fatalf("no test for %s", name)
 				}

@@ -16,7 +16,8 @@ import (
 // natives maps every generated amd64 function to its Go stub, so the tests
 // can run each natively beside the interpreter. The SGEMM kernels come
 // and the direct-convolution tiles come from the tables the generators emit
-// (asm.SgemmFamilies, asm.SgemmRowSets, asm.DirectFamilies);
+// (asm.SgemmFamilies, asm.SgemmRowSets, asm.DirectFamilies,
+// asm.DepthwiseFamilies);
 // the vector primitives have no table and are listed here.
 // TestNativesComplete checks the whole against the files' TEXT symbols.
 var natives = func() map[string]any {
@@ -67,6 +68,11 @@ var natives = func() map[string]any {
 	}
 	for _, u := range asm.DirectUnpacks {
 		add(u.Kernel.Name, u.Kernel.Func)
+	}
+	for _, f := range asm.DepthwiseFamilies {
+		for _, k := range f.Kernels {
+			add(k.Name, k.Func)
+		}
 	}
 	for _, rs := range asm.SgemmRowSets {
 		k := rs.Kernels

@@ -1,0 +1,190 @@
+package direct
+
+import (
+	"fmt"
+
+	"github.com/convkit/convkit/kernels"
+)
+
+// Mode is what the vectors of a depthwise kernel hold.
+type Mode byte
+
+// The depthwise modes.
+const (
+	// Channels: a vector is Lanes channels of one pixel (channel-blocked
+	// or channels-last activations), each with its own weight per tap;
+	// a tile is U pixels of one channel block (B = 1).
+	Channels Mode = 'C'
+	// Width: a vector is Lanes neighbouring pixels of one channel's row
+	// (channel planes, read in place), all with the tap's one weight; a
+	// tile is U rows of B vectors.
+	Width Mode = 'W'
+)
+
+// DWArgs are a depthwise call's table and byte strides.
+type DWArgs struct {
+	Taps   *Taps
+	SrcPix int // bytes between the inputs of neighbouring tile rows (pixels in mode Channels)
+	DstPix int // bytes between neighbouring tile rows of the output
+	Flags  int // ReLU or 0
+}
+
+// DWFamily is the depthwise kernels of one ISA, mode and width B:
+// Kernel(u) for every u in 1..U.
+type DWFamily struct {
+	ISA    kernels.ISA
+	Lanes  int
+	Mode   Mode
+	U, B   int
+	asm    []dwFunc // nil: the Go twin
+	Source string   // "asm" or "go"
+}
+
+// dwFunc is the generated kernels' signature (asm.DepthwiseFunc).
+type dwFunc = func(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+
+// Name is the family's part of its kernels' names: 9x3AVX512W.
+func (f *DWFamily) Name() string { return fmt.Sprintf("%dx%d%s%c", f.U, f.B, f.ISA, f.Mode) }
+
+// WFloats is the floats of one tap's weights: a vector (Channels) or
+// one (Width).
+func (f *DWFamily) WFloats() int {
+	if f.Mode == Channels {
+		return f.Lanes
+	}
+	return 1
+}
+
+// Tile computes u x f.B vectors (1 <= u <= f.U) of a depthwise
+// convolution, in bytes (every offset and stride of a; a float is 4
+// bytes), with L = f.Lanes and V = 4*L:
+//
+//	for i < u, o < B, l < L:
+//	  acc := bias[l] (Channels) or bias[0] (Width); 0 if bias is nil
+//	  for each tap t of the table:
+//	    acc += src[t.Src + i*SrcPix + o*V + 4*l] * w[t.W + 4*l] (Channels) or w[t.W] (Width)
+//	  D := i*DstPix + o*V + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with ReLU
+//	  dst[D] = acc
+//
+// Each sum is in that order with fused multiply-adds. Tile panics, before
+// any kernel runs, if an access would fall outside its slice.
+func (f *DWFamily) Tile(u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
+	f.check(u, dst, src, w, a, bias, res)
+	if f.asm == nil {
+		DepthwiseGeneric(f.Lanes, f.Mode, u, f.B, dst, src, w, a, bias, res)
+		return
+	}
+	var tp *int
+	var b0, r0 *float32
+	if bias != nil {
+		b0 = &bias[0]
+	}
+	if res != nil {
+		r0 = &res[0]
+	}
+	if a.Taps.Len() > 0 {
+		tp = &a.Taps.offs[0]
+	}
+	f.asm[u-1](&dst[0], &src[0], &w[0], tp, a.Taps.Len(), a.SrcPix, a.DstPix, b0, r0, a.Flags)
+}
+
+func (f *DWFamily) check(u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
+	if u < 1 || u > f.U {
+		panic(fmt.Sprintf("direct: depthwise %s: tile of %d, want 1..%d", f.Name(), u, f.U))
+	}
+	if a.Taps == nil || a.Flags&^ReLU != 0 {
+		panic(fmt.Sprintf("direct: depthwise %s: a call without a tap table, or flags %#x (only ReLU)", f.Name(), a.Flags))
+	}
+	for _, st := range []int{a.SrcPix, a.DstPix} {
+		if st < 0 || st%4 != 0 {
+			panic(fmt.Sprintf("direct: depthwise %s: stride %d in %+v: want >= 0, whole floats", f.Name(), st, *a))
+		}
+	}
+	vb := 4 * f.Lanes
+	need := func(what string, s []float32, terms ...int) {
+		end, ok := sumOfProducts(terms...)
+		if !ok || end > 4*len(s) {
+			panic(fmt.Sprintf("direct: depthwise %s: %s needs %d bytes (overflow: %v), has %d floats", f.Name(), what, end, !ok, len(s)))
+		}
+	}
+	need("dst", dst, u-1, a.DstPix, f.B, vb)
+	if res != nil {
+		need("res", res, u-1, a.DstPix, f.B, vb)
+	}
+	if bias != nil {
+		need("bias", bias, 1, 4*f.WFloats())
+	}
+	if a.Taps.Len() == 0 {
+		return
+	}
+	need("src", src, 1, a.Taps.maxSrc, u-1, a.SrcPix, f.B, vb)
+	need("w", w, 1, a.Taps.maxW, 1, 4*f.WFloats())
+}
+
+// DepthwiseGeneric is the Go twin of the generated depthwise kernels (the
+// contract is DWFamily.Tile's, for u x b vectors of lanes lanes in mode
+// m) and their test oracle, bit for bit.
+func DepthwiseGeneric(lanes int, m Mode, u, b int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
+	for i := 0; i < u; i++ {
+		for o := 0; o < b; o++ {
+			for l := 0; l < lanes; l++ {
+				var acc float32
+				if bias != nil {
+					acc = bias[0]
+					if m == Channels {
+						acc = bias[l]
+					}
+				}
+				at := (i*a.SrcPix)/4 + o*lanes + l
+				for t := 0; t < a.Taps.Len(); t++ {
+					ts, tw := a.Taps.At(t)
+					wt := w[tw/4]
+					if m == Channels {
+						wt = w[tw/4+l]
+					}
+					acc = kernels.FMA32(src[ts/4+at], wt, acc)
+				}
+				d := (i*a.DstPix)/4 + o*lanes + l
+				if res != nil {
+					acc += res[d]
+				}
+				if a.Flags&ReLU != 0 && acc <= 0 { // false for NaN, which passes through
+					acc = 0
+				}
+				dst[d] = acc
+			}
+		}
+	}
+}
+
+// DWFamilies returns the depthwise families of path isa, widest B first
+// within each mode: the generated kernels where this host runs the path,
+// else Go-twin families of twinLanes lanes.
+func DWFamilies(isa kernels.ISA) []*DWFamily {
+	if fs := generatedDW[isa]; len(fs) > 0 && kernels.Supported(isa) {
+		return fs
+	}
+	return dwTwins
+}
+
+// PickDW returns the family of fs in mode m with the most vectors up to
+// b, or nil.
+func PickDW(fs []*DWFamily, m Mode, b int) *DWFamily {
+	var best *DWFamily
+	for _, f := range fs {
+		if f.Mode == m && f.B <= b && (best == nil || f.B > best.B) {
+			best = f
+		}
+	}
+	return best
+}
+
+// dwTwins are the generic path's depthwise families.
+var dwTwins = func() []*DWFamily {
+	fs := []*DWFamily{{ISA: kernels.Generic, Lanes: twinLanes, Mode: Channels, U: 8, B: 1, Source: "go"}}
+	for b := 4; b >= 1; b-- {
+		fs = append(fs, &DWFamily{ISA: kernels.Generic, Lanes: twinLanes, Mode: Width, U: 8, B: b, Source: "go"})
+	}
+	return fs
+}()

@@ -1,0 +1,200 @@
+package direct
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/convkit/convkit/kernels"
+)
+
+// dwRunner runs one depthwise kernel: natively, or interpreted.
+type dwRunner func(t *testing.T, u int, dst, src, w []float32, a *DWArgs, bias, res []float32)
+
+// dwCase is one random depthwise call, each buffer exactly as long as
+// the contract needs and against a guard page.
+type dwCase struct {
+	tileCase
+	da DWArgs
+}
+
+// newDWCase draws a call of u x nb vectors of lanes lanes in mode m:
+// rows (pixels) loose or tight, taps anywhere, the operands at random.
+func newDWCase(r *rand.Rand, lanes int, m Mode, nb, u int) *dwCase {
+	c := &dwCase{}
+	c.u = u
+	vb := 4 * lanes
+	a := &c.da
+	ntaps := r.IntN(10)
+	a.SrcPix = nb*vb + 4*r.IntN(2*lanes)
+	if m == Channels && r.IntN(3) == 0 {
+		a.SrcPix = vb * (2 + r.IntN(3)) // a stride of 2-4 pixels
+	}
+	a.DstPix = nb*vb + 4*r.IntN(3)
+	wf := lanes
+	if m == Width {
+		wf = 1
+	}
+	var offs []int
+	maxSrc, maxW := 0, 0
+	for t := 0; t < ntaps; t++ {
+		offs = append(offs, 4*r.IntN(3*lanes+1), 4*(t*wf+r.IntN(3)))
+		maxSrc, maxW = max(maxSrc, offs[2*t]), max(maxW, offs[2*t+1])
+	}
+	a.Taps = NewTaps(offs)
+	if r.IntN(2) == 0 {
+		a.Flags |= ReLU
+	}
+	srcLen := (maxSrc + (u-1)*a.SrcPix + nb*vb) / 4
+	wLen := maxW/4 + wf
+	if ntaps == 0 {
+		srcLen, wLen = 1+r.IntN(3), 1+r.IntN(3)
+	}
+	c.dstLen = ((u-1)*a.DstPix + nb*vb) / 4
+	start := r.IntN(2) == 0
+	c.src = c.guarded(randFloats(r, srcLen), start)
+	c.w = c.guarded(randFloats(r, wLen), !start)
+	if r.IntN(3) > 0 {
+		c.bias = c.guarded(randFloats(r, wf), start)
+	}
+	if r.IntN(3) == 0 {
+		c.res = c.guarded(randFloats(r, c.dstLen), !start)
+	}
+	c.dst0 = randFloats(r, c.dstLen)
+	if r.IntN(6) == 0 && srcLen > 0 { // NaN must pass the ReLU
+		c.src[r.IntN(srcLen)] = float32(math.NaN())
+	}
+	c.name = fmt.Sprintf("u=%d taps=%d srcPix=%d dstPix=%d flags=%d bias=%v res=%v",
+		u, ntaps, a.SrcPix, a.DstPix, a.Flags, c.bias != nil, c.res != nil)
+	return c
+}
+
+func (c *dwCase) run(t *testing.T, k dwRunner) []float32 {
+	dst := c.guarded(c.dst0, len(c.bufs)%2 == 0)
+	k(t, c.u, dst, c.src, c.w, &c.da, c.bias, c.res)
+	return append([]float32(nil), dst...)
+}
+
+// checkDWFamily runs every kernel of a depthwise family on random calls
+// against the twin, bit for bit.
+func checkDWFamily(t *testing.T, lanes int, m Mode, maxU, nb int, k dwRunner) {
+	r := rand.New(rand.NewPCG(uint64(lanes*1000+int(m)*10+nb), uint64(maxU)))
+	for u := 1; u <= maxU; u++ {
+		for trial := 0; trial < 6; trial++ {
+			c := newDWCase(r, lanes, m, nb, u)
+			want := c.run(t, func(t *testing.T, u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
+				DepthwiseGeneric(lanes, m, u, nb, dst, src, w, a, bias, res)
+			})
+			got := c.run(t, k)
+			sameBits(t, c.name, got, want)
+			c.free()
+		}
+	}
+}
+
+// TestDWFamilies checks every depthwise family of every path the host
+// runs against the twin, and that the best path's are generated.
+func TestDWFamilies(t *testing.T) {
+	for _, isa := range kernels.Available() {
+		for _, f := range DWFamilies(isa) {
+			t.Run(isa.String()+"/"+f.Name(), func(t *testing.T) {
+				checkDWFamily(t, f.Lanes, f.Mode, f.U, f.B, func(t *testing.T, u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
+					f.Tile(u, dst, src, w, a, bias, res)
+				})
+			})
+		}
+	}
+	best := kernels.Best()
+	if best != kernels.Generic && DWFamilies(best)[0].Source != "asm" {
+		t.Errorf("path %s has no generated depthwise kernels", best)
+	}
+}
+
+// TestDWTwinMatchesSum checks the twin against a float64 sum of the
+// contract.
+func TestDWTwinMatchesSum(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	for trial := 0; trial < 200; trial++ {
+		lanes, nb := []int{4, 8, 16}[r.IntN(3)], 1+r.IntN(4)
+		m := []Mode{Channels, Width}[r.IntN(2)]
+		u := 1 + r.IntN(8)
+		c := newDWCase(r, lanes, m, nb, u)
+		got := c.run(t, func(t *testing.T, u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
+			DepthwiseGeneric(lanes, m, u, nb, dst, src, w, a, bias, res)
+		})
+		a := &c.da
+		for i := 0; i < u; i++ {
+			for j := 0; j < nb*lanes; j++ {
+				l := j % lanes
+				var s float64
+				if c.bias != nil {
+					s = float64(c.bias[0])
+					if m == Channels {
+						s = float64(c.bias[l])
+					}
+				}
+				mag := math.Abs(s)
+				for tp := 0; tp < a.Taps.Len(); tp++ {
+					ts, tw := a.Taps.At(tp)
+					wt := c.w[tw/4]
+					if m == Channels {
+						wt = c.w[tw/4+l]
+					}
+					term := float64(c.src[ts/4+i*a.SrcPix/4+j]) * float64(wt)
+					s += term
+					mag += math.Abs(term)
+				}
+				d := i*a.DstPix/4 + j
+				if c.res != nil {
+					s += float64(c.res[d])
+					mag += math.Abs(float64(c.res[d]))
+				}
+				if a.Flags&ReLU != 0 && s <= 0 {
+					s, mag = 0, mag+1
+				}
+				if math.IsNaN(s) != math.IsNaN(float64(got[d])) || math.Abs(s-float64(got[d])) > 1e-5*(mag+1) {
+					t.Fatalf("%s: element %d = %v, want %v", c.name, d, got[d], s)
+				}
+			}
+		}
+		c.free()
+	}
+}
+
+// TestDWChecks: a depthwise call reaching outside a slice panics before
+// any kernel runs.
+func TestDWChecks(t *testing.T) {
+	for _, f := range DWFamilies(kernels.Current()) {
+		vb := 4 * f.Lanes
+		ok := func() (dst, src, w []float32, a *DWArgs) {
+			a = &DWArgs{Taps: NewTaps([]int{0, 0}), SrcPix: f.B * vb, DstPix: f.B * vb}
+			return make([]float32, f.U*f.B*f.Lanes), make([]float32, f.U*f.B*f.Lanes), make([]float32, f.WFloats()), a
+		}
+		dst, src, w, a := ok()
+		f.Tile(f.U, dst, src, w, a, nil, nil) // fits exactly
+		for name, spoil := range map[string]func(dst, src, w *[]float32, a *DWArgs) int{
+			"short src":  func(_, src, _ *[]float32, _ *DWArgs) int { *src = (*src)[:len(*src)-1]; return f.U },
+			"short w":    func(_, _, w *[]float32, _ *DWArgs) int { *w = (*w)[:len(*w)-1]; return f.U },
+			"short dst":  func(dst, _, _ *[]float32, _ *DWArgs) int { *dst = (*dst)[:len(*dst)-1]; return f.U },
+			"far tap":    func(_, _, _ *[]float32, a *DWArgs) int { a.Taps = NewTaps([]int{4, 0}); return f.U },
+			"far weight": func(_, _, _ *[]float32, a *DWArgs) int { a.Taps = NewTaps([]int{0, 4}); return f.U },
+			"no table":   func(_, _, _ *[]float32, a *DWArgs) int { a.Taps = nil; return f.U },
+			"wide tile":  func(_, _, _ *[]float32, _ *DWArgs) int { return f.U + 1 },
+			"wide dst":   func(_, _, _ *[]float32, a *DWArgs) int { a.DstPix = 1 << 62; return f.U },
+			"odd stride": func(_, _, _ *[]float32, a *DWArgs) int { a.SrcPix = 6; return f.U },
+			"flags":      func(_, _, _ *[]float32, a *DWArgs) int { a.Flags = Accumulate; return f.U },
+		} {
+			dst, src, w, a := ok()
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Errorf("%s %s: no panic", f.Name(), name)
+					}
+				}()
+				u := spoil(&dst, &src, &w, a)
+				f.Tile(u, dst, src, w, a, nil, nil)
+			}()
+		}
+	}
+}

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/convkit/convkit/gen/kw"
+)
+
+// The depthwise kernels (groups = channels: each output channel is one
+// input channel's own filter) have no sum over channels, so their vectors
+// run along whatever the layout keeps contiguous, in one of two modes:
+//
+//   - C (channels): the vectors are blocks of Lanes channels of a
+//     channel-blocked or channels-last input; a tap is one weight vector
+//     (the block's channels' weights for that tap) times one input vector
+//     per pixel. Any stride: the pixels are srcPix bytes apart.
+//   - W (width): the vectors are Lanes neighbouring pixels of one channel
+//     plane (NCHW read as it is); a tap is one weight, broadcast, times
+//     B vectors along the row, for U rows srcPix bytes apart. The row's
+//     pixels must be contiguous (stride 1 along it).
+//
+// Either way the accumulators of a U x B tile stay in registers over the
+// tap table, each FMA taking its input vector straight from memory (one
+// load per FMA: the load ports, not the FMA ports, bound these kernels,
+// and memory bounds the convolution).
+
+// dwModes are the depthwise modes, in emission order.
+var dwModes = []byte{'C', 'W'}
+
+// dwSpare is the vector registers a depthwise kernel keeps beside its
+// accumulators and weight: the residual's vector, ReLU's zero and mask.
+const dwSpare = 3
+
+// dwShapes lists the depthwise families of an ISA and mode as (U, B):
+// one channel block of up to maxU pixels (C), or rows x vectors (W),
+// for B = 1..maxB, the accumulators U*B within the registers.
+func dwShapes(isa kw.ISA, mode byte) [][2]int {
+	free := isa.Regs - 1 - dwSpare
+	if mode == 'C' {
+		return [][2]int{{min(maxU, free), 1}}
+	}
+	var out [][2]int
+	for b := 1; b <= maxB; b++ {
+		out = append(out, [2]int{min(maxU, free/b), b})
+	}
+	return out
+}
+
+// dwName is the exported name of a depthwise kernel:
+// Depthwise9x3AVX512W.
+func dwName(isa string, mode byte, u, b int) string {
+	return fmt.Sprintf("Depthwise%dx%d%s%c", u, b, isa, mode)
+}
+
+// dwSignature is every depthwise kernel's Go type (asm.DepthwiseFunc).
+const dwSignature = "func(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)"
+
+// genDepthwise emits every depthwise kernel of f's ISA.
+func genDepthwise(f *kw.Func) {
+	for _, mode := range dwModes {
+		for _, sh := range dwShapes(f.ISA, mode) {
+			for u := 1; u <= sh[0]; u++ {
+				genDWKernel(f, mode, u, sh[1])
+			}
+		}
+	}
+}
+
+// dwTable returns the Go table of the depthwise families of the ISAs
+// (asm.DepthwiseFamilies).
+func dwTable(isas []kw.ISA) string {
+	var b strings.Builder
+	b.WriteString("// DepthwiseFamilies lists every generated depthwise-convolution family:\n")
+	b.WriteString("// Kernels[u-1] computes a tile of u pixels (mode 'C') or rows ('W').\n")
+	b.WriteString("var DepthwiseFamilies = []DepthwiseFamily{\n")
+	for _, isa := range isas {
+		for _, mode := range dwModes {
+			for _, sh := range dwShapes(isa, mode) {
+				fmt.Fprintf(&b, "{ISA: %q, Lanes: %d, Mode: '%c', U: %d, B: %d, Kernels: []Kernel[DepthwiseFunc]{\n",
+					isa.Name, isa.Lanes, mode, sh[0], sh[1])
+				for u := 1; u <= sh[0]; u++ {
+					n := dwName(isa.Name, mode, u, sh[1])
+					fmt.Fprintf(&b, "{Name: %q, Func: %s},\n", n, n)
+				}
+				b.WriteString("}},\n")
+			}
+		}
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// genDWKernel emits one depthwise kernel of u x b vectors.
+func genDWKernel(f *kw.Func, mode byte, u, b int) {
+	name := dwName(f.ISA.Name, mode, u, b)
+	L := f.ISA.Lanes
+	vb := f.ISA.VBytes()
+	wt, bs := "w[t.W + 4*l]", "bias[l]"
+	if mode == 'W' {
+		wt, bs = "w[t.W]", "bias[0]"
+	}
+	f.Function(name, dwSignature,
+		fmt.Sprintf("%s computes %d x %d vectors of %d lanes of a depthwise convolution,", name, u, b, L),
+		"in bytes (every offset and stride; a float is 4 bytes):",
+		"",
+		fmt.Sprintf("\tfor i < %d, o < %d, l < %d:", u, b, L),
+		fmt.Sprintf("\t  acc := %s (0 if bias is nil)", bs),
+		"\t  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):",
+		fmt.Sprintf("\t    acc += src[t.Src + i*srcPix + o*%d + 4*l] * %s", vb, wt),
+		fmt.Sprintf("\t  D := i*dstPix + o*%d + 4*l", vb),
+		"\t  acc += res[D] unless res is nil; acc = relu(acc) with flags&2",
+		"\t  dst[D] = acc",
+		"",
+		"Each sum is in that order, fused (one rounding per product), and the",
+		"ReLU keeps NaN. The kernel reads only the addresses above. Its",
+		"reference and test oracle is direct.DepthwiseGeneric.")
+	k := &kernel{f: f, u: u, b: b, vb: vb}
+	k.accs = make([][]kw.V, u)
+	for i := range k.accs {
+		k.accs[i] = make([]kw.V, b)
+		for o := range k.accs[i] {
+			k.accs[i][o] = f.Vec()
+		}
+	}
+	k.dwStart(mode)
+	k.dwTaps(mode)
+	k.dwFinish()
+	f.Ret()
+}
+
+// dwStart sets the accumulators to the bias (a vector in mode C, one
+// value in mode W) or zero.
+func (k *kernel) dwStart(mode byte) {
+	f := k.f
+	bias := f.Int("bias")
+	f.JumpIfZero(bias, "zero")
+	first := k.accs[0][0]
+	if mode == 'C' {
+		f.LoadVec(kw.Mem{Base: bias}, first)
+	} else {
+		f.Broadcast(kw.Mem{Base: bias}, first)
+	}
+	k.fill(first)
+	f.Jump("started")
+	f.Label("zero")
+	k.fill(f.Zero())
+	f.Label("started")
+}
+
+// fill copies v into every accumulator (but v itself).
+func (k *kernel) fill(v kw.V) {
+	for i := range k.accs {
+		for _, a := range k.accs[i] {
+			if a != v {
+				k.f.Move(v, a)
+			}
+		}
+	}
+}
+
+// dwTaps emits the loop over the tap table.
+func (k *kernel) dwTaps(mode byte) {
+	f := k.f
+	n := f.Int("ntaps")
+	f.JumpIfNotPositive(n, "summed")
+	src, w := f.Int("src"), f.Int("w")
+	t := f.Int("taps")
+	px := strideRegs(f, f.Int("srcPix"), k.u)
+	wv := f.Vec()
+	f.Label("tap")
+	q := f.LoadGP(kw.Mem{Base: t, Disp: 8})
+	f.AddGP(q, w)
+	if mode == 'C' {
+		f.LoadVec(kw.Mem{Base: q}, wv)
+	} else {
+		f.Broadcast(kw.Mem{Base: q}, wv)
+	}
+	p := f.LoadGP(kw.Mem{Base: t})
+	f.AddGP(p, src)
+	px.at(p)
+	for i := 0; i < k.u; i++ {
+		for o := 0; o < k.b; o++ {
+			f.FMA(k.accs[i][o], wv, px.mem(i, o*k.vb))
+		}
+	}
+	f.AddImm(t, 16)
+	f.DecJumpNonZero(n, "tap")
+	f.Label("summed")
+}
+
+// dwFinish adds the residual, applies the ReLU and stores the tile: the
+// vectors of a pixel (or row) o*vb bytes apart, the pixels dstPix.
+func (k *kernel) dwFinish() {
+	f := k.f
+	each := func(ptr string, fn func(i, o int, m kw.Mem)) {
+		px := strideRegs(f, f.Int("dstPix"), k.u)
+		px.at(f.Int(ptr))
+		for i := 0; i < k.u; i++ {
+			for o := 0; o < k.b; o++ {
+				fn(i, o, px.mem(i, o*k.vb))
+			}
+		}
+	}
+	res := f.Int("res")
+	f.JumpIfZero(res, "nores")
+	each("res", func(i, o int, m kw.Mem) { f.Binary(kw.Add, k.accs[i][o], k.accs[i][o], m) })
+	f.Label("nores")
+	flags := f.Int("flags")
+	f.JumpIfBitsClear(flags, flagReLU, "store")
+	zero := f.Zero()
+	for i := range k.accs {
+		for _, a := range k.accs[i] {
+			keep := f.Cmp(kw.NGE, zero, a) // !(0 >= y): y > 0 or NaN
+			f.ZeroUnless(keep, a, a)
+		}
+	}
+	f.Label("store")
+	each("dst", func(i, o int, m kw.Mem) { f.StoreVec(k.accs[i][o], m) })
+}
