@@ -9,25 +9,29 @@ import (
 // lowering differs: narrow rows (c256 at 14x14), wide rows (c64 at 56x56),
 // 1D, 3D and transposed; and the direct algorithm's targets.
 var benchProblems = map[string]Problem{
-	"resnet_3x3_c64":      {N: 1, C: 64, K: 64, In: []int{56, 56}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
-	"resnet_3x3_c256":     {N: 1, C: 256, K: 256, In: []int{14, 14}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
-	"audio_1d_k9_c64":     {N: 1, C: 64, K: 64, In: []int{16000}, Kernel: []int{9}, Padding: Pad(4), Bias: true},
-	"volume_3d_3x3x3_c16": {N: 1, C: 16, K: 32, In: []int{32, 32, 32}, Kernel: []int{3, 3, 3}, Padding: Pad(1, 1, 1), Bias: true},
-	"unet_upconv_2x2s2":   {N: 1, C: 128, K: 64, In: []int{28, 28}, Kernel: []int{2, 2}, Stride: []int{2, 2}, Transposed: true, Bias: true},
-	"vgg_3x3_c3":          {N: 1, C: 3, K: 64, In: []int{224, 224}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
-	"resnet_stem_7x7s2":   {N: 1, C: 3, K: 64, In: []int{224, 224}, Kernel: []int{7, 7}, Stride: []int{2, 2}, Padding: Pad(3, 3), Bias: true},
-	"alexnet_11x11s4":     {N: 1, C: 3, K: 96, In: []int{227, 227}, Kernel: []int{11, 11}, Stride: []int{4, 4}, Bias: true},
-	"lenet_5x5_c6":        {N: 64, C: 6, K: 16, In: []int{14, 14}, Kernel: []int{5, 5}, Bias: true},
-	"resnet_3x3_c512":     {N: 1, C: 512, K: 512, In: []int{7, 7}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
-	"resnet_3x3_c128":     {N: 1, C: 128, K: 128, In: []int{28, 28}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
-	"resnet_3x3s2_c128":   {N: 1, C: 128, K: 128, In: []int{56, 56}, Kernel: []int{3, 3}, Stride: []int{2, 2}, Padding: Pad(1, 1), Bias: true},
-	"lenet_5x5_c1":        {N: 64, C: 1, K: 6, In: []int{28, 28}, Kernel: []int{5, 5}, Padding: Pad(2, 2), Bias: true},
+	"resnet_3x3_c64":       {N: 1, C: 64, K: 64, In: []int{56, 56}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
+	"resnet_3x3_c256":      {N: 1, C: 256, K: 256, In: []int{14, 14}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
+	"audio_1d_k9_c64":      {N: 1, C: 64, K: 64, In: []int{16000}, Kernel: []int{9}, Padding: Pad(4), Bias: true},
+	"volume_3d_3x3x3_c16":  {N: 1, C: 16, K: 32, In: []int{32, 32, 32}, Kernel: []int{3, 3, 3}, Padding: Pad(1, 1, 1), Bias: true},
+	"unet_upconv_2x2s2":    {N: 1, C: 128, K: 64, In: []int{28, 28}, Kernel: []int{2, 2}, Stride: []int{2, 2}, Transposed: true, Bias: true},
+	"vgg_3x3_c3":           {N: 1, C: 3, K: 64, In: []int{224, 224}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
+	"resnet_stem_7x7s2":    {N: 1, C: 3, K: 64, In: []int{224, 224}, Kernel: []int{7, 7}, Stride: []int{2, 2}, Padding: Pad(3, 3), Bias: true},
+	"alexnet_11x11s4":      {N: 1, C: 3, K: 96, In: []int{227, 227}, Kernel: []int{11, 11}, Stride: []int{4, 4}, Bias: true},
+	"lenet_5x5_c6":         {N: 64, C: 6, K: 16, In: []int{14, 14}, Kernel: []int{5, 5}, Bias: true},
+	"resnet_3x3_c512":      {N: 1, C: 512, K: 512, In: []int{7, 7}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
+	"resnet_3x3_c128":      {N: 1, C: 128, K: 128, In: []int{28, 28}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
+	"resnet_3x3s2_c128":    {N: 1, C: 128, K: 128, In: []int{56, 56}, Kernel: []int{3, 3}, Stride: []int{2, 2}, Padding: Pad(1, 1), Bias: true},
+	"lenet_5x5_c1":         {N: 64, C: 1, K: 6, In: []int{28, 28}, Kernel: []int{5, 5}, Padding: Pad(2, 2), Bias: true},
+	"mobilenet_dw3x3_c256": {N: 1, C: 256, K: 256, Groups: 256, In: []int{56, 56}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
 }
 
 func BenchmarkForward(b *testing.B)        { benchPass(b, "im2col", PassForward) }
 func BenchmarkBackwardData(b *testing.B)   { benchPass(b, "im2col", PassBackwardData) }
 func BenchmarkBackwardFilter(b *testing.B) { benchPass(b, "im2col", PassBackwardFilter) }
 func BenchmarkDirectForward(b *testing.B)  { benchPass(b, "direct", PassForward) }
+
+// BenchmarkDirectBackwardFilter times direct's backward-filter pass.
+func BenchmarkDirectBackwardFilter(b *testing.B) { benchPass(b, "direct", PassBackwardFilter) }
 
 // BenchmarkPackWeights times direct's weight packing (PackWeights: once
 // per plan for inference, once per optimizer step in training).

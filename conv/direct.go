@@ -62,8 +62,10 @@ func directSupports(s *Shape, pass Pass) error {
 	}
 	L := directLanes()
 	switch {
-	case s.Groups > 1 && s.CPerG == 1:
-		return no("depthwise (%d groups of one input channel): its own kernels are not built yet", s.Groups)
+	case s.depthwise() && s.Layout != ChannelsFirst:
+		return no("channels-last depthwise: the depthwise kernels read channel planes (im2col runs it)")
+	case s.depthwise():
+		return nil
 	case s.Groups > 1 && s.KPerG%L != 0:
 		return no("%d output channels per group: not a multiple of the %d-channel block", s.KPerG, L)
 	}
@@ -83,15 +85,21 @@ func (a directAlgo) Workspace(s *Shape, cfg Config) int64 {
 
 // passBytes is the workspace of pass (derived problem d) on threads.
 func passBytes(s *Shape, pass Pass, d derived, threads int) int64 {
-	if pass == PassBackwardFilter {
-		n := newFilterShape(d.s, threads).bytes(d.s)
-		if s.Bias {
-			n += 8 * int64(s.K) // biasGrad's sums
-		}
-		return n
+	var n int64
+	switch {
+	case d.s.depthwise() && pass == PassBackwardFilter:
+		n = dwFilterBytes(newDWLayout(d.s, threads))
+	case d.s.depthwise():
+		n = newDWLayout(d.s, threads).bytes()
+	case pass == PassBackwardFilter:
+		n = newFilterShape(d.s, threads).bytes(d.s)
+	default:
+		n = newDirectLayout(d.s, threads).bytes()
 	}
-	n := newDirectLayout(d.s, threads).bytes()
-	if d.flip {
+	switch {
+	case pass == PassBackwardFilter && s.Bias:
+		n += 8 * int64(s.K) // biasGrad's sums
+	case d.flip:
 		n += 4 * int64(s.WLen)
 	}
 	return n
@@ -115,6 +123,9 @@ func (directAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 	d, err := derive(s, pass)
 	if err != nil {
 		return math.Inf(1)
+	}
+	if d.s.depthwise() {
+		return dwCost(d.s, pass, h, threads)
 	}
 	if pass == PassBackwardFilter {
 		sh := newFilterShape(d.s, threads)
@@ -604,6 +615,8 @@ func (e *directEngine) PackWeights(w []float32) {
 	e.pack(w)
 	e.packed = true
 }
+
+func (e *directEngine) packedWeights() bool { return e.packed }
 
 // pack packs w into the engine's blocks, split over the team.
 func (e *directEngine) pack(w []float32) {

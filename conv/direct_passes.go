@@ -112,20 +112,42 @@ func flipWeights(dst, w []float32, groups, a, b, taps int) {
 // backward-filter the filter engine.
 type directPass struct {
 	d       derived
-	bytes   int64 // its workspace (passBytes)
-	e       *directEngine
-	f       *directFilter
-	flipped []float32 // nil: the weights are read as given
-	a, b    int       // flipWeights' channel counts
+	bytes   int64         // its workspace (passBytes)
+	e       forwardEngine // forward and backward-data: the derived forward problem
+	f       filterEngine  // backward-filter
+	flipped []float32     // nil: the weights are read as given
+	a, b    int           // flipWeights' channel counts
+}
+
+// forwardEngine runs a derived forward problem: the tile engine
+// (directEngine) or the depthwise one (dwEngine).
+type forwardEngine interface {
+	Forward(y, x, w, b []float32, ep *Epilogue)
+	PackWeights(w []float32)
+	packedWeights() bool // the weights are PackWeights' (no call with w since)
+}
+
+// filterEngine runs a derived problem's backward-filter pass.
+type filterEngine interface {
+	backwardFilter(dw, x, dy []float32, accumulate bool)
 }
 
 // newDirectPass makes pass's engine on threads; n is its workspace
 // (passBytes).
 func newDirectPass(s *Shape, pass Pass, d derived, threads int, n int64) *directPass {
-	if pass == PassBackwardFilter {
+	dw := d.s.depthwise()
+	switch {
+	case pass == PassBackwardFilter && dw:
+		return &directPass{d: d, bytes: n, f: newDWFilter(d.s, threads)}
+	case pass == PassBackwardFilter:
 		return &directPass{d: d, bytes: n, f: newDirectFilter(d.s, threads)}
 	}
-	p := &directPass{d: d, bytes: n, e: newDirectEngine(newDirectLayout(d.s, threads), threads)}
+	p := &directPass{d: d, bytes: n}
+	if dw {
+		p.e = newDWEngine(newDWLayout(d.s, threads), threads)
+	} else {
+		p.e = newDirectEngine(newDirectLayout(d.s, threads), threads)
+	}
 	if d.flip {
 		p.flipped = make([]float32, s.WLen)
 		p.a, p.b = s.KPerG, s.CPerG // a convolution's [K][C/groups] filters
@@ -219,7 +241,7 @@ func (pl *directPlan) BackwardFilter(dw, db, x, dy []float32, accumulate bool) {
 // call with explicit weights packs over them).
 func (pl *directPlan) packedFor(pass Pass) bool {
 	p := pl.passes[pass]
-	return p != nil && p.e != nil && p.e.packed
+	return p != nil && p.e != nil && p.e.packedWeights()
 }
 
 // PackWeights packs w for every pass that reads it (Forward and

@@ -80,7 +80,11 @@ func directEngineOf(t *testing.T, pl *Plan) *directEngine {
 	if !ok {
 		t.Fatalf("forward runs %s, want direct", pl.Algorithm(PassForward))
 	}
-	return dp.pass(PassForward).e
+	e, ok := dp.pass(PassForward).e.(*directEngine)
+	if !ok {
+		t.Fatalf("forward runs the depthwise engine, want the tile engine")
+	}
+	return e
 }
 
 // TestDirectRandomProblems checks direct's forward pass (with the
@@ -113,9 +117,9 @@ func TestDirectRandomProblems(t *testing.T) {
 				}
 				var e *directEngine
 				if dp := pl.engines[passes[0]].(*directPlan).pass(passes[0]); dp.e != nil {
-					e = dp.e
+					e = dp.e.(*directEngine)
 				} else {
-					e = dp.f.in
+					e = dp.f.(*directFilter).in
 				}
 				if e.fam.ISA != isa && isa != kernels.Generic {
 					t.Errorf("family %s on path %s", e.fam.Name(), isa)
@@ -189,11 +193,14 @@ func TestDirectPackWeights(t *testing.T) {
 
 // TestDirectAllocs checks that steady-state direct calls (forward with
 // the epilogue, backward-data, backward-filter) allocate nothing, on 1
-// to 3 threads.
+// to 3 threads, depthwise ones too.
 func TestDirectAllocs(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 9))
-	for i := 0; i < 8; i++ {
+	for i := 0; i < 12; i++ {
 		p := directProblem(r, directLanes())
+		if i >= 8 {
+			p = depthwiseProblem(r, directLanes())
+		}
 		opt, passes := directPasses(t, p, 1+i%3)
 		pl, err := NewPlan(p, opt)
 		if err != nil {
@@ -238,10 +245,10 @@ func TestDirectDeclines(t *testing.T) {
 		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Stride: []int{2, 1}}, PassBackwardData, "stride"},
 		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Padding: Pad(1, 1), PaddingMode: Reflect}, PassBackwardData, "padding_mode"},
 		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Padding: Pad(3, 0)}, PassBackwardData, "span"},
-		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Groups: 8}, PassBackwardFilter, "depthwise"},
+		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Groups: 8, Layout: ChannelsLast}, PassBackwardFilter, "depthwise"},
 		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Stride: []int{2, 2}, Transposed: true}, PassForward, "stride"},
 		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Stride: []int{2, 2}, Dilation: []int{3, 3}, OutputPadding: []int{2, 2}, Transposed: true}, PassBackwardData, "output_padding"},
-		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Groups: 8}, PassForward, "depthwise"},
+		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Groups: 8, Layout: ChannelsLast}, PassForward, "depthwise"},
 		{Problem{N: 1, C: 4, K: 2 * (L + 1), In: []int{6, 6}, Kernel: []int{3, 3}, Groups: 2}, PassForward, "block"},
 	} {
 		s, err := c.p.Resolve()
@@ -318,7 +325,7 @@ func TestDirectFilterChunks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f := pl.engines[PassBackwardFilter].(*directPlan).pass(PassBackwardFilter).f; len(f.pos) < 2 && f.s.OutLen > 7 {
+		if f := pl.engines[PassBackwardFilter].(*directPlan).pass(PassBackwardFilter).f.(*directFilter); len(f.pos) < 2 && f.s.OutLen > 7 {
 			t.Fatalf("problem %d: %d chunks of %d positions", i, len(f.pos), f.s.OutLen)
 		}
 		checkPlan(t, p, opt)

@@ -70,7 +70,33 @@ func (f *DWFamily) WFloats() int {
 // Each sum is in that order with fused multiply-adds. Tile panics, before
 // any kernel runs, if an access would fall outside its slice.
 func (f *DWFamily) Tile(u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
+	if u < 1 || u > f.U {
+		panic(fmt.Sprintf("direct: depthwise %s: tile of %d, want 1..%d", f.Name(), u, f.U))
+	}
 	f.check(u, dst, src, w, a, bias, res)
+	f.call(u, dst, src, w, a, bias, res)
+}
+
+// Rows computes rows tile rows (any number, 0 included) in tiles of up to
+// f.U, the i-th tile row at i*SrcPix and i*DstPix bytes as in Tile, with
+// one check for all of them.
+func (f *DWFamily) Rows(rows int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
+	if rows <= 0 {
+		return
+	}
+	f.check(rows, dst, src, w, a, bias, res)
+	for r := 0; r < rows; r += f.U {
+		u := min(f.U, rows-r)
+		var rt []float32
+		if res != nil {
+			rt = res[r*a.DstPix/4:]
+		}
+		f.call(u, dst[r*a.DstPix/4:], src[r*a.SrcPix/4:], w, a, bias, rt)
+	}
+}
+
+// call runs the kernel of u rows on checked arguments.
+func (f *DWFamily) call(u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
 	if f.asm == nil {
 		DepthwiseGeneric(f.Lanes, f.Mode, u, f.B, dst, src, w, a, bias, res)
 		return
@@ -89,10 +115,9 @@ func (f *DWFamily) Tile(u int, dst, src, w []float32, a *DWArgs, bias, res []flo
 	f.asm[u-1](&dst[0], &src[0], &w[0], tp, a.Taps.Len(), a.SrcPix, a.DstPix, b0, r0, a.Flags)
 }
 
+// check panics unless every access of a call of u rows lies inside its
+// slice.
 func (f *DWFamily) check(u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
-	if u < 1 || u > f.U {
-		panic(fmt.Sprintf("direct: depthwise %s: tile of %d, want 1..%d", f.Name(), u, f.U))
-	}
 	if a.Taps == nil || a.Flags&^ReLU != 0 {
 		panic(fmt.Sprintf("direct: depthwise %s: a call without a tap table, or flags %#x (only ReLU)", f.Name(), a.Flags))
 	}

@@ -1,0 +1,550 @@
+package conv
+
+import (
+	"unsafe"
+
+	"github.com/convkit/convkit/direct"
+	"github.com/convkit/convkit/internal/workers"
+	"github.com/convkit/convkit/kernels"
+)
+
+// The direct algorithm's depthwise convolutions (every group one input
+// channel: groups = C, any number of output channels per group) on
+// channel planes, vectorized along each plane's rows (direct's Width
+// kernels), so that an NCHW caller pays no reorder. A plane at a time,
+// each thread copies the input channel's plane into a buffer of its own
+// that stays in L1: padded by the padding mode, and split by the stride
+// along the row into stride phases (padded column j at phase j%stride,
+// index j/stride), so that every tap reads contiguous vectors at any
+// stride. The kernels then sweep the output plane: U rows x B vectors
+// per call, the row's last columns (past its whole vectors) through a
+// scratch tile.
+//
+// Backward-filter takes the same copies: for each tap, the input values
+// the tap meets (a contiguous run per output row of the copy) gathered
+// into one buffer as long as the output plane, and summed against dy's
+// plane with the vector dot product; the images' sums add in float64, in
+// image order, one thread per output channel, so dW is the same whatever
+// the thread count.
+
+// depthwise reports whether s is a depthwise convolution: groups of one
+// input channel each.
+func (s *Shape) depthwise() bool { return s.Groups > 1 && s.CPerG == 1 }
+
+// dwLayout is how the depthwise kernels sweep one plane of the forward
+// problem s: the vector chunks of an output row, the tail, and the plane
+// copy's geometry.
+type dwLayout struct {
+	s       *Shape
+	L       int
+	chunks  []dwChunk
+	tailFam *direct.DWFamily // B = 1: the columns past the whole vectors
+	tailAt  int              // the first of those columns (tail: ow - tailAt of them)
+	last    *dwChunk         // the vector ending with the row (nil: none)
+	taps    *direct.Taps
+	offs    []int // per tap: its offset in the copy, in floats
+	// The copy: padded dims padDims; the last dim split into sw phases
+	// of wq floats; pitch[i] floats per index of dim i < Dims-1.
+	padDims     []int
+	sw, wq      int
+	pitch       []int
+	copyLen     int     // floats of a copy, with slack for the tail's vectors
+	colSrc      []int   // per padded column: its input column, -1 for a zero
+	rowSrc      [][]int // per outer dim: padded index -> input index, -1 for zero
+	srcRows     []int   // per padded row: its first input float, -1 for zeros
+	margins     []int   // the padded columns outside the input
+	rows, outer int     // output rows per outer slice (dim Dims-2), outer slices
+	threads     int
+}
+
+// dwChunk is a run of B vectors of an output row, from column col: the
+// row's whole vectors, and where the row has a tail and is at least a
+// vector wide, a last vector ending with the row (it recomputes some of
+// the columns before it, to the same bits).
+type dwChunk struct {
+	col int
+	f   *direct.DWFamily
+}
+
+func newDWLayout(s *Shape, threads int) *dwLayout {
+	fs := direct.DWFamilies(kernels.Current())
+	l := &dwLayout{s: s, L: fs[0].Lanes, threads: max(1, threads)}
+	d := s.Dims
+	ow := s.Out[d-1]
+	nv := ow / l.L
+	for v := 0; v < nv; {
+		f := direct.PickDW(fs, direct.Width, nv-v)
+		l.chunks = append(l.chunks, dwChunk{col: v * l.L, f: f})
+		v += f.B
+	}
+	l.tailFam = direct.PickDW(fs, direct.Width, 1)
+	l.tailAt = nv * l.L
+	if l.tailAt < ow && nv > 0 {
+		l.last = &dwChunk{col: ow - l.L, f: l.tailFam}
+	}
+	l.rows, l.outer = 1, 1
+	if d >= 2 {
+		l.rows = s.Out[d-2]
+		l.outer = s.OutLen / (ow * l.rows)
+	}
+	l.layCopy()
+	return l
+}
+
+// layCopy sets the copy's geometry and the tap table.
+func (l *dwLayout) layCopy() {
+	s := l.s
+	d := s.Dims
+	l.padDims = make([]int, d)
+	for i := range l.padDims {
+		l.padDims[i] = s.In[i] + s.PadBefore[i] + s.PadAfter[i]
+	}
+	l.sw = s.Stride[d-1]
+	l.wq = ceilDiv(l.padDims[d-1], l.sw)
+	l.pitch = make([]int, d)
+	p := l.sw * l.wq
+	for i := d - 2; i >= 0; i-- {
+		l.pitch[i] = p
+		p *= l.padDims[i]
+	}
+	l.copyLen = p + l.L
+	l.colSrc = make([]int, l.padDims[d-1])
+	for j := range l.colSrc {
+		l.colSrc[j] = paddedSource(j-s.PadBefore[d-1], s.In[d-1], s.PaddingMode)
+	}
+	l.rowSrc = make([][]int, d-1)
+	for i := range l.rowSrc {
+		l.rowSrc[i] = make([]int, l.padDims[i])
+		for v := range l.rowSrc[i] {
+			l.rowSrc[i][v] = paddedSource(v-s.PadBefore[i], s.In[i], s.PaddingMode)
+		}
+	}
+	l.layRows()
+	l.offs = l.tapOffsets()
+	tab := make([]int, 0, 2*len(l.offs))
+	for t, off := range l.offs {
+		tab = append(tab, 4*off, 4*t)
+	}
+	l.taps = direct.NewTaps(tab)
+}
+
+// tapOffsets is each tap's offset in the copy, in floats, in the
+// weights' order: the outer dims by their pitch, the last by its phase.
+func (l *dwLayout) tapOffsets() []int {
+	s := l.s
+	d := s.Dims
+	steps := make([]int, d)
+	for i := 0; i < d-1; i++ {
+		steps[i] = s.Dilation[i] * l.pitch[i]
+	}
+	offs := gridOffsets(s.Kernel, steps) // the last dim's step 0: added here
+	kl := s.Kernel[d-1]
+	for t := range offs {
+		c := t % kl * s.Dilation[d-1]
+		offs[t] += c%l.sw*l.wq + c/l.sw
+	}
+	return offs
+}
+
+// outerOffset is the copy offset (floats) of the first input row that
+// outer slice o of the output (its coordinates in the dims before the
+// last two) reads.
+func (l *dwLayout) outerOffset(o int) int {
+	s := l.s
+	src := 0
+	for i := s.Dims - 3; i >= 0; i-- {
+		src += o % s.Out[i] * s.Stride[i] * l.pitch[i]
+		o /= s.Out[i]
+	}
+	return src
+}
+
+// rowStep is the copy floats from one output row's input to the next's.
+func (l *dwLayout) rowStep() int {
+	if d := l.s.Dims; d >= 2 {
+		return l.s.Stride[d-2] * l.pitch[d-2]
+	}
+	return 0
+}
+
+// tailLen is the floats of a thread's scratch tile.
+func (l *dwLayout) tailLen() int { return l.tailFam.U * l.L }
+
+// bytes is the workspace of the forward engine: a copy and a scratch tile
+// per thread, and the packed weights.
+func (l *dwLayout) bytes() int64 {
+	return 4 * (int64(l.threads)*int64(l.copyLen+l.tailLen()) + int64(l.s.WLen))
+}
+
+// cycles models a forward pass: per tap one FMA per vector (its input a
+// load: two a cycle), a call per tile, and the copy at about four floats
+// a cycle.
+func (l *dwLayout) cycles() float64 {
+	s := l.s
+	ow := s.Out[s.Dims-1]
+	vecs := float64(s.N*s.K) * float64(s.OutLen) / float64(l.L)
+	calls := float64(s.N*s.K*l.outer) * float64(len(l.chunks)+1) * float64(ceilDiv(l.rows, l.tailFam.U))
+	if l.last != nil {
+		vecs += float64(s.N*s.K) * float64(s.OutLen/ow)
+	}
+	copies := float64(s.N*s.C) * float64(l.copyLen) / 4
+	return vecs*float64(s.KernelSize)/2 + calls*tileCall + copies
+}
+
+// copyPlane copies the input plane x (InSize floats) into dst, padded
+// and split into phases. It writes every float of the padded plane, so a
+// buffer serves any plane after another.
+func (l *dwLayout) copyPlane(dst, x []float32) {
+	w := l.s.In[l.s.Dims-1]
+	rowLen := l.sw * l.wq
+	for r, base := range l.srcRows {
+		out := dst[r*rowLen:][:rowLen]
+		if base < 0 {
+			clear(out)
+			continue
+		}
+		in := x[base : base+w]
+		if l.sw > 1 {
+			for j, m := range l.colSrc {
+				out[j%l.sw*l.wq+j/l.sw] = valueAt(in, m)
+			}
+			continue
+		}
+		copy(out[l.s.PadBefore[l.s.Dims-1]:], in)
+		for _, j := range l.margins {
+			out[j] = valueAt(in, l.colSrc[j])
+		}
+	}
+}
+
+// valueAt is in[m], 0 for m < 0.
+func valueAt(in []float32, m int) float32 {
+	if m < 0 {
+		return 0
+	}
+	return in[m]
+}
+
+// layRows lists each padded row's first input float (-1: a row of zero
+// padding) and the padded columns outside the input (the margins).
+func (l *dwLayout) layRows() {
+	s := l.s
+	d := s.Dims
+	rows := 1
+	for _, v := range l.padDims[:d-1] {
+		rows *= v
+	}
+	l.srcRows = make([]int, rows)
+	for r := range l.srcRows {
+		l.srcRows[r] = -1
+		if base, ok := l.sourceRow(r); ok {
+			l.srcRows[r] = base * s.In[d-1]
+		}
+	}
+	pb := s.PadBefore[d-1]
+	for j := range l.colSrc {
+		if j < pb || j >= pb+s.In[d-1] {
+			l.margins = append(l.margins, j)
+		}
+	}
+}
+
+// sourceRow maps padded row r (the outer coordinates of the copy) to the
+// input row it copies, false for a row of zero padding.
+func (l *dwLayout) sourceRow(r int) (int, bool) {
+	s := l.s
+	base, pitch := 0, 1
+	for i := s.Dims - 2; i >= 0; i-- {
+		v := l.rowSrc[i][r%l.padDims[i]]
+		r /= l.padDims[i]
+		if v < 0 {
+			return 0, false
+		}
+		base += v * pitch
+		pitch *= s.In[i]
+	}
+	return base, true
+}
+
+// dwEngine is the depthwise forward pass of one problem.
+type dwEngine struct {
+	*dwLayout
+	team   *workers.Team
+	copies [][]float32 // per team member
+	tails  [][]float32 // per team member
+	args   []*direct.DWArgs
+	wp     []float32 // PackWeights' weights
+	packed bool
+	call   dwFwdCall
+}
+
+// dwFwdCall is the call in progress, read by Run.
+type dwFwdCall struct {
+	y, x, w, b []float32
+	ep         *Epilogue
+	per        int
+}
+
+func newDWEngine(l *dwLayout, threads int) *dwEngine {
+	e := &dwEngine{dwLayout: l, team: workers.NewTeam(threads), wp: make([]float32, l.s.WLen)}
+	for i := 0; i < e.team.Size(); i++ {
+		e.copies = append(e.copies, make([]float32, l.copyLen))
+		e.tails = append(e.tails, make([]float32, l.tailLen()))
+		e.args = append(e.args, &new(paddedDWArgs).DWArgs)
+	}
+	return e
+}
+
+// paddedDWArgs keeps each team member's arguments on cache lines of
+// their own.
+type paddedDWArgs struct {
+	direct.DWArgs
+	_ [64]byte
+}
+
+// PackWeights keeps w for Forward calls with w == nil (the kernels read
+// the weights as PyTorch stores them: a channel's taps in a row).
+func (e *dwEngine) PackWeights(w []float32) {
+	copy(e.wp, w)
+	e.packed = true
+}
+
+func (e *dwEngine) packedWeights() bool { return e.packed }
+
+func (e *dwEngine) Forward(y, x, w, b []float32, ep *Epilogue) {
+	if w == nil {
+		w = e.wp
+	} else {
+		e.packed = false
+	}
+	items := e.s.N * e.s.K
+	var parts int
+	e.call = dwFwdCall{y: y, x: x, w: w, b: b, ep: ep}
+	e.call.per, parts = splitItems(e.team, items)
+	runParts(e.team, e, parts)
+	e.call = dwFwdCall{}
+}
+
+// Run computes the output planes of one part (workers.Task).
+func (e *dwEngine) Run(part int) {
+	s := e.s
+	c := &e.call
+	lo, hi := part*c.per, min(s.N*s.K, (part+1)*c.per)
+	last := -1 // the input plane in the copy
+	for i := lo; i < hi; i++ {
+		n, k := i/s.K, i%s.K
+		if in := n*s.C + k/s.KPerG; in != last {
+			e.copyPlane(e.copies[part], c.x[in*s.InSize:][:s.InSize])
+			last = in
+		}
+		e.plane(part, c, n, k)
+	}
+}
+
+// plane computes output plane k of image n from the copy.
+func (e *dwEngine) plane(part int, c *dwFwdCall, n, k int) {
+	s := e.s
+	d := s.Dims
+	ow := s.Out[d-1]
+	at := (n*s.K + k) * s.OutLen
+	y := c.y[at:][:s.OutLen]
+	w := c.w[k*s.KernelSize:][:s.KernelSize]
+	var bias, res []float32
+	if c.b != nil {
+		bias = c.b[k : k+1]
+	}
+	a := e.args[part]
+	*a = direct.DWArgs{Taps: e.taps, SrcPix: 4 * e.rowStep(), DstPix: 4 * ow}
+	if c.ep != nil {
+		if c.ep.ReLU {
+			a.Flags = direct.ReLU
+		}
+		if c.ep.Residual != nil {
+			res = c.ep.Residual[at:][:s.OutLen]
+		}
+	}
+	cp := e.copies[part]
+	// The vector ending with the row recomputes columns, so it needs a
+	// residual apart from y (else they would add it twice).
+	last := e.last
+	if res != nil && overlaps(res, y) {
+		last = nil
+	}
+	for o := 0; o < e.outer; o++ {
+		src0 := e.outerOffset(o)
+		dst0 := o * e.rows * ow
+		run := func(ch *dwChunk) {
+			var rt []float32
+			if res != nil {
+				rt = res[dst0+ch.col:]
+			}
+			ch.f.Rows(e.rows, y[dst0+ch.col:], cp[src0+ch.col:], w, a, bias, rt)
+		}
+		for i := range e.chunks {
+			run(&e.chunks[i])
+		}
+		switch {
+		case last != nil:
+			run(last)
+		case e.tailAt < ow:
+			e.tail(part, a, y, cp, w, bias, res, src0, dst0)
+		}
+	}
+}
+
+// overlaps reports whether a and b share memory.
+func overlaps(a, b []float32) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	a0, b0 := uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&b[0]))
+	return a0 < b0+4*uintptr(len(b)) && b0 < a0+4*uintptr(len(a))
+}
+
+// tail computes the columns past a row's whole vectors, U rows at a time
+// into the scratch tile, and moves them out with the residual and ReLU
+// applied as the kernels do.
+func (e *dwEngine) tail(part int, a *direct.DWArgs, y, cp, w, bias, res []float32, src0, dst0 int) {
+	ow := e.s.Out[e.s.Dims-1]
+	f := e.tailFam
+	buf := e.tails[part]
+	ta := direct.DWArgs{Taps: a.Taps, SrcPix: a.SrcPix, DstPix: 4 * e.L}
+	relu := a.Flags&direct.ReLU != 0
+	for r := 0; r < e.rows; r += f.U {
+		u := min(f.U, e.rows-r)
+		f.Tile(u, buf, cp[src0+r*e.rowStep()+e.tailAt:], w, &ta, bias, nil)
+		for i := 0; i < u; i++ {
+			row := (dst0 + (r+i)*ow) + e.tailAt
+			out := y[row:][:ow-e.tailAt]
+			in := buf[i*e.L:][:len(out)]
+			if res == nil {
+				copy(out, in)
+			} else {
+				rs := res[row:][:len(out)]
+				for j, v := range in {
+					out[j] = v + rs[j]
+				}
+			}
+			if relu {
+				for j, v := range out {
+					if v <= 0 { // false for NaN, which passes through
+						out[j] = 0
+					}
+				}
+			}
+		}
+	}
+}
+
+// dwFilter is the depthwise backward-filter pass of the forward problem
+// s: dW[k][t] = sum over n and output positions o of
+// dy[n][k][o] * xpad[n][k/KPerG][o*stride + t*dilation].
+//
+// dy's plane goes into a buffer laid out as the copy's rows are (an
+// output row every rowStep floats, zeros past its end), so that for each
+// tap and outer slice the sum is one dot product of two contiguous runs:
+// the buffer, and the copy from the tap's offset. The zeros meet inputs
+// that the tap does not reach in PyTorch's sum: an infinite or NaN input
+// there makes dW NaN where PyTorch's may be infinite (a NaN or infinite
+// input the tap does reach makes both non-finite).
+type dwFilter struct {
+	*dwLayout
+	team   *workers.Team
+	copies [][]float32 // per team member: the input plane's copy
+	dyRows [][]float32 // per team member: dy's plane at the copy's row pitch
+	sums   [][]float64 // per team member: a channel's sums per tap
+	call   dwFilterCall
+}
+
+type dwFilterCall struct {
+	dw, x, dy  []float32
+	accumulate bool
+	per        int
+}
+
+func newDWFilter(s *Shape, threads int) *dwFilter {
+	f := &dwFilter{dwLayout: newDWLayout(s, threads), team: workers.NewTeam(threads)}
+	for i := 0; i < f.team.Size(); i++ {
+		f.copies = append(f.copies, make([]float32, f.copyLen))
+		f.dyRows = append(f.dyRows, make([]float32, f.dyRowsLen()))
+		f.sums = append(f.sums, make([]float64, s.KernelSize))
+	}
+	return f
+}
+
+// dyRowsLen is the floats of dy's plane at the copy's row pitch: an
+// outer slice's rows, each rowStep floats but the last (a row's own).
+func (l *dwLayout) dyRowsLen() int {
+	ow := l.s.Out[l.s.Dims-1]
+	return l.outer * ((l.rows-1)*l.rowStep() + ow)
+}
+
+// dwFilterBytes is the backward-filter workspace on threads.
+func dwFilterBytes(l *dwLayout) int64 {
+	return int64(l.threads) * (4*int64(l.copyLen+l.dyRowsLen()) + 8*int64(l.s.KernelSize))
+}
+
+func (f *dwFilter) backwardFilter(dw, x, dy []float32, accumulate bool) {
+	var parts int
+	f.call = dwFilterCall{dw: dw, x: x, dy: dy, accumulate: accumulate}
+	f.call.per, parts = splitItems(f.team, f.s.K)
+	runParts(f.team, f, parts)
+	f.call = dwFilterCall{}
+}
+
+// Run computes the filters of one part's output channels (workers.Task).
+func (f *dwFilter) Run(part int) {
+	s := f.s
+	c := &f.call
+	lo, hi := part*c.per, min(s.K, (part+1)*c.per)
+	cp, dr, sums := f.copies[part], f.dyRows[part], f.sums[part]
+	ow := s.Out[s.Dims-1]
+	slice := (f.rows-1)*f.rowStep() + ow // floats of an outer slice in dr
+	for k := lo; k < hi; k++ {
+		clear(sums)
+		for n := 0; n < s.N; n++ {
+			f.copyPlane(cp, c.x[(n*s.C+k/s.KPerG)*s.InSize:][:s.InSize])
+			f.spreadRows(dr, c.dy[(n*s.K+k)*s.OutLen:][:s.OutLen])
+			for o := 0; o < f.outer; o++ {
+				d := dr[o*slice:][:slice]
+				x0 := f.outerOffset(o)
+				for t, off := range f.offs {
+					sums[t] += float64(kernels.Dot(d, cp[x0+off:][:slice]))
+				}
+			}
+		}
+		out := c.dw[k*s.KernelSize:][:s.KernelSize]
+		for t, v := range sums {
+			if c.accumulate {
+				v += float64(out[t])
+			}
+			out[t] = float32(v)
+		}
+	}
+}
+
+// spreadRows copies dy's plane into dr at the copy's row pitch. The
+// floats between rows are never written: they stay zero.
+func (f *dwFilter) spreadRows(dr, dy []float32) {
+	ow := f.s.Out[f.s.Dims-1]
+	step := f.rowStep()
+	slice := (f.rows-1)*step + ow
+	for o := 0; o < f.outer; o++ {
+		for r := 0; r < f.rows; r++ {
+			copy(dr[o*slice+r*step:][:ow], dy[(o*f.rows+r)*ow:][:ow])
+		}
+	}
+}
+// dwCost is the depthwise passes' modelled time in seconds: the forward
+// kernels' cycles (dwLayout.cycles), or for backward-filter one FMA per
+// vector and tap (a dot product: two loads each) plus the gathers.
+func dwCost(s *Shape, pass Pass, h Host, threads int) float64 {
+	l := newDWLayout(s, threads)
+	perCycle := h.PeakGFLOPS * 1e9 / float64(4*l.L)
+	c := l.cycles()
+	if pass == PassBackwardFilter {
+		vecs := float64(s.N*s.K) * float64(s.OutLen) / float64(l.L)
+		c = vecs*float64(s.KernelSize)*1.5 + float64(s.N*s.K)*float64(l.copyLen)/4
+	}
+	return c / (perCycle * float64(max(1, threads)))
+}
