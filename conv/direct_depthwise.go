@@ -535,6 +535,7 @@ func (f *dwFilter) spreadRows(dr, dy []float32) {
 		}
 	}
 }
+
 // dwCost is the depthwise passes' modelled time in seconds: the forward
 // kernels' cycles (dwLayout.cycles), or for backward-filter one FMA per
 // vector and tap (a dot product: two loads each) plus the gathers.
