@@ -17,4 +17,10 @@
 // the same kernels with the roles moved (its "pixels" are input
 // channels, its "weights" the output gradient, its "taps" the output
 // positions).
+//
+// The depthwise kernels (DWFamily) have no sum over channels: their
+// vectors hold a channel block of one pixel (mode Channels, a weight
+// vector per tap) or neighbouring pixels of one channel's row (mode
+// Width, a tap's one weight broadcast), U x B of them in registers over
+// a tap table.
 package direct

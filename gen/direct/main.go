@@ -28,7 +28,8 @@
 //
 // The menu of tile shapes per ISA follows from its register count (see
 // shapes), and a kernel exists for every U up to the widest, so that a
-// row's last tile never needs pixels past it. With -table it also writes
+// row's last tile never needs pixels past it. The depthwise kernels are
+// in depthwise.go. With -table it also writes
 // the Go table of the families generated (asm.DirectFamilies).
 package main
 
