@@ -1,6 +1,7 @@
 package conv
 
 import (
+	"math"
 	"unsafe"
 
 	"github.com/convkit/convkit/direct"
@@ -444,15 +445,16 @@ func (e *dwEngine) tail(part int, a *direct.DWArgs, y, cp, w, bias, res []float3
 // output row every rowStep floats, zeros past its end), so that for each
 // tap and outer slice the sum is one dot product of two contiguous runs:
 // the buffer, and the copy from the tap's offset. The zeros meet inputs
-// that the tap does not reach in PyTorch's sum: an infinite or NaN input
-// there makes dW NaN where PyTorch's may be infinite (a NaN or infinite
-// input the tap does reach makes both non-finite).
+// that the tap does not reach in PyTorch's sum, where an infinite or NaN
+// input would make 0*Inf = NaN: a plane with one (its dot product with
+// zeros is NaN) is summed a row at a time instead, exactly as PyTorch's.
 type dwFilter struct {
 	*dwLayout
 	team   *workers.Team
 	copies [][]float32 // per team member: the input plane's copy
 	dyRows [][]float32 // per team member: dy's plane at the copy's row pitch
 	sums   [][]float64 // per team member: a channel's sums per tap
+	zeros  []float32   // copyLen zeros: the test for non-finite inputs
 	call   dwFilterCall
 }
 
@@ -464,6 +466,7 @@ type dwFilterCall struct {
 
 func newDWFilter(s *Shape, threads int) *dwFilter {
 	f := &dwFilter{dwLayout: newDWLayout(s, threads), team: workers.NewTeam(threads)}
+	f.zeros = make([]float32, f.copyLen)
 	for i := 0; i < f.team.Size(); i++ {
 		f.copies = append(f.copies, make([]float32, f.copyLen))
 		f.dyRows = append(f.dyRows, make([]float32, f.dyRowsLen()))
@@ -481,7 +484,7 @@ func (l *dwLayout) dyRowsLen() int {
 
 // dwFilterBytes is the backward-filter workspace on threads.
 func dwFilterBytes(l *dwLayout) int64 {
-	return int64(l.threads) * (4*int64(l.copyLen+l.dyRowsLen()) + 8*int64(l.s.KernelSize))
+	return int64(l.threads)*(4*int64(l.copyLen+l.dyRowsLen())+8*int64(l.s.KernelSize)) + 4*int64(l.copyLen)
 }
 
 func (f *dwFilter) backwardFilter(dw, x, dy []float32, accumulate bool) {
@@ -504,7 +507,12 @@ func (f *dwFilter) Run(part int) {
 		clear(sums)
 		for n := 0; n < s.N; n++ {
 			f.copyPlane(cp, c.x[(n*s.C+k/s.KPerG)*s.InSize:][:s.InSize])
-			f.spreadRows(dr, c.dy[(n*s.K+k)*s.OutLen:][:s.OutLen])
+			dyp := c.dy[(n*s.K+k)*s.OutLen:][:s.OutLen]
+			if math.IsNaN(float64(kernels.Dot(cp, f.zeros))) { // an infinite or NaN input
+				f.sumRows(sums, cp, dyp)
+				continue
+			}
+			f.spreadRows(dr, dyp)
 			for o := 0; o < f.outer; o++ {
 				d := dr[o*slice:][:slice]
 				x0 := f.outerOffset(o)
@@ -519,6 +527,21 @@ func (f *dwFilter) Run(part int) {
 				v += float64(out[t])
 			}
 			out[t] = float32(v)
+		}
+	}
+}
+
+// sumRows adds each tap's sums of one image's plane to sums a row at a
+// time: dy's row against the run of the copy the tap meets.
+func (f *dwFilter) sumRows(sums []float64, cp, dy []float32) {
+	ow := f.s.Out[f.s.Dims-1]
+	for t, off := range f.offs {
+		for o := 0; o < f.outer; o++ {
+			x0 := f.outerOffset(o) + off
+			for r := 0; r < f.rows; r++ {
+				d := dy[(o*f.rows+r)*ow:][:ow]
+				sums[t] += float64(kernels.Dot(d, cp[x0+r*f.rowStep():][:ow]))
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package conv
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -27,6 +28,13 @@ func depthwiseProblem(r *rand.Rand, L int) Problem {
 		if d > 1 && r.IntN(2) == 0 {
 			p.In[d-2] += 10 // more rows than a tile
 		}
+		if r.IntN(3) == 0 { // unit strides: backward-data direct too
+			p.Stride = nil
+		}
+		if r.IntN(5) == 0 { // a grouped conv of one output channel per group: its backward-data is depthwise
+			p.C, p.K = 2*p.Groups, p.Groups
+			p.Stride = nil
+		}
 		if r.IntN(4) == 0 {
 			p.Transposed, p.PaddingMode, p.OutputPadding = true, Zeros, nil
 			p.Padding = Padding{}
@@ -35,10 +43,14 @@ func depthwiseProblem(r *rand.Rand, L int) Problem {
 			}
 		}
 		s, err := p.Resolve()
-		if err != nil || !s.depthwise() {
+		if err != nil {
 			continue
 		}
-		return p
+		for _, pass := range []Pass{PassForward, PassBackwardData, PassBackwardFilter} {
+			if d, err := deriveSupported(s, pass); err == nil && d.s.depthwise() {
+				return p
+			}
+		}
 	}
 }
 
@@ -46,7 +58,8 @@ func depthwiseProblem(r *rand.Rand, L int) Problem {
 // reference on random problems on every ISA path, and that the depthwise
 // engines ran every variant: each pass (of transposed problems too), a
 // row stride above 1, rows with and without a tail and narrower than a
-// vector, several output channels per group, 1D to 3D.
+// vector, several output channels per group (a grouped convolution's
+// backward-data too), 1D to 3D.
 func TestDirectDepthwise(t *testing.T) {
 	orig := kernels.Current()
 	defer kernels.Use(orig)
@@ -71,10 +84,18 @@ func TestDirectDepthwise(t *testing.T) {
 				}
 				for _, pass := range passes {
 					dp := pl.engines[pass].(*directPlan).pass(pass)
+					if !dp.d.s.depthwise() {
+						continue
+					}
 					var l *dwLayout
 					switch e := dp.e.(type) {
 					case *dwEngine:
 						l = e.dwLayout
+						s := l.s
+						seen[fmt.Sprintf("row stride > 1: %v", l.sw > 1)] = true
+						seen[fmt.Sprintf("whole vectors %v", len(l.chunks) > 0)] = true
+						seen[fmt.Sprintf("last vector %v", l.last != nil)] = true
+						seen[fmt.Sprintf("scratch tail %v", l.last == nil && l.tailAt < s.Out[s.Dims-1])] = true
 					case nil:
 						l = dp.f.(*dwFilter).dwLayout
 					default:
@@ -84,19 +105,15 @@ func TestDirectDepthwise(t *testing.T) {
 						t.Errorf("family %s on path %s", f.Name(), isa)
 					}
 					s := l.s
-					ow := s.Out[s.Dims-1]
 					seen[fmt.Sprintf("%s transposed %v", pass, p.Transposed)] = true
 					seen[fmt.Sprintf("%dD", s.Dims)] = true
-					seen[fmt.Sprintf("row stride > 1: %v", l.sw > 1)] = true
-					seen[fmt.Sprintf("tail %v", l.tailAt < ow)] = true
-					seen[fmt.Sprintf("whole vectors %v", len(l.chunks) > 0)] = true
 					seen[fmt.Sprintf("multiplier %v", s.KPerG > 1)] = true
 				}
 			})
 		}
 		for _, want := range []string{"fwd transposed false", "fwd transposed true", "bwd-data transposed false", "bwd-data transposed true",
 			"bwd-filter transposed false", "bwd-filter transposed true", "1D", "2D", "3D", "row stride > 1: true", "row stride > 1: false",
-			"tail true", "tail false", "whole vectors true", "whole vectors false", "multiplier true", "multiplier false"} {
+			"last vector true", "scratch tail true", "scratch tail false", "whole vectors true", "whole vectors false", "multiplier true", "multiplier false"} {
 			if !seen[want] {
 				t.Errorf("%s: no depthwise problem ran with %s", isa, want)
 			}
@@ -137,5 +154,39 @@ func TestDirectDepthwiseResidualInPlace(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("y[%d] = %v in place, %v apart", i, got[i], want[i])
 		}
+	}
+}
+
+// TestDirectDepthwiseFilterInf: an infinite input that one tap alone
+// meets makes that tap's gradient infinite and leaves the others finite,
+// as in PyTorch (and im2col), not NaN from the zeros between dy's rows.
+func TestDirectDepthwiseFilterInf(t *testing.T) {
+	p := Problem{N: 1, C: 2, K: 2, Groups: 2, In: []int{3, 8}, Kernel: []int{1, 3}}
+	r := rand.New(rand.NewPCG(4, 4))
+	s, err := p.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, dy := randF32(r, s.XLen), randF32(r, s.YLen)
+	x[7] = float32(math.Inf(1)) // image 0, channel 0, row 0, the last column: tap 2 alone
+	grads := map[string][]float32{}
+	for _, algo := range []string{"direct", "im2col"} {
+		pl, err := NewPlan(p, Options{Algorithm: algo, Passes: PassSet(PassBackwardFilter), Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dw := make([]float32, s.WLen)
+		pl.BackwardFilter(dw, nil, x, dy, false)
+		grads[algo] = dw
+	}
+	got, want := grads["direct"], grads["im2col"]
+	for i := range want {
+		g, w := float64(got[i]), float64(want[i])
+		if math.IsNaN(g) != math.IsNaN(w) || math.IsInf(g, 0) != math.IsInf(w, 0) || !math.IsInf(w, 0) && !math.IsNaN(w) && math.Abs(g-w) > 1e-5*(1+math.Abs(w)) {
+			t.Fatalf("dW[%d] = %v, im2col %v", i, g, w)
+		}
+	}
+	if !math.IsInf(float64(got[2]), 0) || math.IsInf(float64(got[0]), 0) || math.IsNaN(float64(got[0])) {
+		t.Fatalf("dW = %v: want only tap 2 of channel 0 infinite", got)
 	}
 }
