@@ -62,9 +62,9 @@ func directSupports(s *Shape, pass Pass) error {
 	}
 	L := directLanes()
 	switch {
-	case s.depthwise() && s.Layout != ChannelsFirst:
+	case s.Groups > 1 && s.CPerG == 1 && s.Layout != ChannelsFirst:
 		return no("channels-last depthwise: the depthwise kernels read channel planes (im2col runs it)")
-	case s.depthwise():
+	case s.byWidth():
 		return nil
 	case s.Groups > 1 && s.KPerG%L != 0:
 		return no("%d output channels per group: not a multiple of the %d-channel block", s.KPerG, L)
@@ -87,9 +87,9 @@ func (a directAlgo) Workspace(s *Shape, cfg Config) int64 {
 func passBytes(s *Shape, pass Pass, d derived, threads int) int64 {
 	var n int64
 	switch {
-	case d.s.depthwise() && pass == PassBackwardFilter:
+	case d.s.byWidth() && pass == PassBackwardFilter:
 		n = dwFilterBytes(newDWLayout(d.s, threads))
-	case d.s.depthwise():
+	case d.s.byWidth():
 		n = newDWLayout(d.s, threads).bytes()
 	case pass == PassBackwardFilter:
 		n = newFilterShape(d.s, threads).bytes(d.s)
@@ -124,7 +124,7 @@ func (directAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 	if err != nil {
 		return math.Inf(1)
 	}
-	if d.s.depthwise() {
+	if d.s.byWidth() {
 		return dwCost(d.s, pass, h, threads)
 	}
 	if pass == PassBackwardFilter {

@@ -9,28 +9,48 @@ import (
 	"github.com/convkit/convkit/kernels"
 )
 
-// The direct algorithm's depthwise convolutions (every group one input
-// channel: groups = C, any number of output channels per group) on
-// channel planes, vectorized along each plane's rows (direct's Width
-// kernels), so that an NCHW caller pays no reorder. A plane at a time,
-// each thread copies the input channel's plane into a buffer of its own
-// that stays in L1: padded by the padding mode, and split by the stride
-// along the row into stride phases (padded column j at phase j%stride,
-// index j/stride), so that every tap reads contiguous vectors at any
-// stride. The kernels then sweep the output plane: U rows x B vectors
-// per call, the row's last columns (past its whole vectors) through a
-// scratch tile.
+// The direct algorithm's width engine: convolutions whose output
+// channels each read few input planes (depthwise ones: groups = C, any
+// number of output channels per group; a single input channel; few
+// output channels per group, see byWidth) on channel planes, vectorized
+// along each plane's rows (direct's Width kernels), so that an NCHW
+// caller pays no reorder. A group of input planes at a time, each thread
+// copies them into a buffer of its own that stays in cache: padded by
+// the padding mode, and split by the stride along the row into stride
+// phases (padded column j at phase j%stride, index j/stride), so that
+// every tap reads contiguous vectors at any stride. The kernels then
+// sweep an output plane, the tap table running over every input plane of
+// the group: U rows x B vectors per call, the row's last columns (past
+// its whole vectors) through a scratch tile.
 //
-// Backward-filter takes the same copies: for each tap, the input values
-// the tap meets (a contiguous run per output row of the copy) gathered
-// into one buffer as long as the output plane, and summed against dy's
-// plane with the vector dot product; the images' sums add in float64, in
-// image order, one thread per output channel, so dW is the same whatever
-// the thread count.
+// Backward-filter takes the same copies, one input plane at a time (see
+// dwFilter); the images' sums add in float64, in image order, one thread
+// per output channel, so dW is the same whatever the thread count.
 
-// depthwise reports whether s is a depthwise convolution: groups of one
-// input channel each.
-func (s *Shape) depthwise() bool { return s.Groups > 1 && s.CPerG == 1 }
+// byWidth reports whether the width engine runs the forward problem s
+// (channel planes in and out): where every output channel reads one
+// input channel (a depthwise convolution, or a single-channel input:
+// lenet_5x5_c1), and where a group has fewer output channels than a
+// vector (the tile engine's vectors across them would be mostly padding)
+// and the model finds the width engine the faster, its copy of a group's
+// planes within half of L2.
+func (s *Shape) byWidth() bool {
+	switch {
+	case s.Layout != ChannelsFirst:
+		return false
+	case s.CPerG == 1:
+		return true
+	case s.KPerG >= directLanes():
+		return false
+	}
+	_, l2, _ := kernels.Caches()
+	w := newDWLayout(s, 1)
+	if 4*w.copyLen > l2/2 {
+		return false
+	}
+	t := newDirectLayout(s, 1)
+	return w.cycles() < t.cycles()+float64(t.reordered())
+}
 
 // dwLayout is how the depthwise kernels sweep one plane of the forward
 // problem s: the vector chunks of an output row, the tail, and the plane
@@ -49,7 +69,8 @@ type dwLayout struct {
 	padDims     []int
 	sw, wq      int
 	pitch       []int
-	copyLen     int     // floats of a copy, with slack for the tail's vectors
+	planeLen    int     // floats of one input plane's copy
+	copyLen     int     // floats of a copy of a group's planes, with slack for the tail's vectors
 	colSrc      []int   // per padded column: its input column, -1 for a zero
 	rowSrc      [][]int // per outer dim: padded index -> input index, -1 for zero
 	srcRows     []int   // per padded row: its first input float, -1 for zeros
@@ -108,7 +129,8 @@ func (l *dwLayout) layCopy() {
 		l.pitch[i] = p
 		p *= l.padDims[i]
 	}
-	l.copyLen = p + l.L
+	l.planeLen = p
+	l.copyLen = s.CPerG*p + l.L
 	l.colSrc = make([]int, l.padDims[d-1])
 	for j := range l.colSrc {
 		l.colSrc[j] = paddedSource(j-s.PadBefore[d-1], s.In[d-1], s.PaddingMode)
@@ -122,9 +144,11 @@ func (l *dwLayout) layCopy() {
 	}
 	l.layRows()
 	l.offs = l.tapOffsets()
-	tab := make([]int, 0, 2*len(l.offs))
-	for t, off := range l.offs {
-		tab = append(tab, 4*off, 4*t)
+	tab := make([]int, 0, 2*s.CPerG*len(l.offs))
+	for c := 0; c < s.CPerG; c++ {
+		for t, off := range l.offs {
+			tab = append(tab, 4*(c*l.planeLen+off), 4*(c*len(l.offs)+t))
+		}
 	}
 	l.taps = direct.NewTaps(tab)
 }
@@ -188,8 +212,16 @@ func (l *dwLayout) cycles() float64 {
 	if l.last != nil {
 		vecs += float64(s.N*s.K) * float64(s.OutLen/ow)
 	}
-	copies := float64(s.N*s.C) * float64(l.copyLen) / 4
-	return vecs*float64(s.KernelSize)/2 + calls*tileCall + copies
+	copies := float64(s.N*s.C) * float64(l.planeLen) / 4
+	return vecs*float64(s.CPerG*s.KernelSize)/2 + calls*tileCall + copies
+}
+
+// copyGroup copies the planes of conv group g of image n of x into dst.
+func (l *dwLayout) copyGroup(dst, x []float32, n, g int) {
+	s := l.s
+	for c := 0; c < s.CPerG; c++ {
+		l.copyPlane(dst[c*l.planeLen:], x[(n*s.C+g*s.CPerG+c)*s.InSize:][:s.InSize])
+	}
 }
 
 // copyPlane copies the input plane x (InSize floats) into dst, padded
@@ -199,7 +231,7 @@ func (l *dwLayout) copyPlane(dst, x []float32) {
 	w := l.s.In[l.s.Dims-1]
 	rowLen := l.sw * l.wq
 	for r, base := range l.srcRows {
-		out := dst[r*rowLen:][:rowLen]
+		out := dst[r*rowLen : (r+1)*rowLen]
 		if base < 0 {
 			clear(out)
 			continue
@@ -334,8 +366,8 @@ func (e *dwEngine) Run(part int) {
 	last := -1 // the input plane in the copy
 	for i := lo; i < hi; i++ {
 		n, k := i/s.K, i%s.K
-		if in := n*s.C + k/s.KPerG; in != last {
-			e.copyPlane(e.copies[part], c.x[in*s.InSize:][:s.InSize])
+		if in := n*s.Groups + k/s.KPerG; in != last {
+			e.copyGroup(e.copies[part], c.x, n, k/s.KPerG)
 			last = in
 		}
 		e.plane(part, c, n, k)
@@ -349,7 +381,7 @@ func (e *dwEngine) plane(part int, c *dwFwdCall, n, k int) {
 	ow := s.Out[d-1]
 	at := (n*s.K + k) * s.OutLen
 	y := c.y[at:][:s.OutLen]
-	w := c.w[k*s.KernelSize:][:s.KernelSize]
+	w := c.w[k*s.CPerG*s.KernelSize:][:s.CPerG*s.KernelSize]
 	var bias, res []float32
 	if c.b != nil {
 		bias = c.b[k : k+1]
@@ -466,14 +498,18 @@ type dwFilterCall struct {
 
 func newDWFilter(s *Shape, threads int) *dwFilter {
 	f := &dwFilter{dwLayout: newDWLayout(s, threads), team: workers.NewTeam(threads)}
-	f.zeros = make([]float32, f.copyLen)
+	f.zeros = make([]float32, f.filterCopyLen())
 	for i := 0; i < f.team.Size(); i++ {
-		f.copies = append(f.copies, make([]float32, f.copyLen))
+		f.copies = append(f.copies, make([]float32, f.filterCopyLen()))
 		f.dyRows = append(f.dyRows, make([]float32, f.dyRowsLen()))
-		f.sums = append(f.sums, make([]float64, s.KernelSize))
+		f.sums = append(f.sums, make([]float64, s.CPerG*s.KernelSize))
 	}
 	return f
 }
+
+// filterCopyLen is the floats of backward-filter's copy: one plane, with
+// the slack.
+func (l *dwLayout) filterCopyLen() int { return l.planeLen + l.L }
 
 // dyRowsLen is the floats of dy's plane at the copy's row pitch: an
 // outer slice's rows, each rowStep floats but the last (a row's own).
@@ -484,7 +520,9 @@ func (l *dwLayout) dyRowsLen() int {
 
 // dwFilterBytes is the backward-filter workspace on threads.
 func dwFilterBytes(l *dwLayout) int64 {
-	return int64(l.threads)*(4*int64(l.copyLen+l.dyRowsLen())+8*int64(l.s.KernelSize)) + 4*int64(l.copyLen)
+	s := l.s
+	perThread := 4*int64(l.filterCopyLen()+l.dyRowsLen()) + 8*int64(s.CPerG*s.KernelSize)
+	return int64(l.threads)*perThread + 4*int64(l.filterCopyLen())
 }
 
 func (f *dwFilter) backwardFilter(dw, x, dy []float32, accumulate bool) {
@@ -501,32 +539,48 @@ func (f *dwFilter) Run(part int) {
 	c := &f.call
 	lo, hi := part*c.per, min(s.K, (part+1)*c.per)
 	cp, dr, sums := f.copies[part], f.dyRows[part], f.sums[part]
-	ow := s.Out[s.Dims-1]
-	slice := (f.rows-1)*f.rowStep() + ow // floats of an outer slice in dr
+	taps := s.KernelSize
 	for k := lo; k < hi; k++ {
 		clear(sums)
+		g := k / s.KPerG
 		for n := 0; n < s.N; n++ {
-			f.copyPlane(cp, c.x[(n*s.C+k/s.KPerG)*s.InSize:][:s.InSize])
 			dyp := c.dy[(n*s.K+k)*s.OutLen:][:s.OutLen]
-			if math.IsNaN(float64(kernels.Dot(cp, f.zeros))) { // an infinite or NaN input
-				f.sumRows(sums, cp, dyp)
-				continue
-			}
-			f.spreadRows(dr, dyp)
-			for o := 0; o < f.outer; o++ {
-				d := dr[o*slice:][:slice]
-				x0 := f.outerOffset(o)
-				for t, off := range f.offs {
-					sums[t] += float64(kernels.Dot(d, cp[x0+off:][:slice]))
+			spread := false
+			for ci := 0; ci < s.CPerG; ci++ {
+				f.copyPlane(cp, c.x[(n*s.C+g*s.CPerG+ci)*s.InSize:][:s.InSize])
+				sc := sums[ci*taps:][:taps]
+				if math.IsNaN(float64(kernels.Dot(cp, f.zeros))) { // an infinite or NaN input
+					f.sumRows(sc, cp, dyp)
+					continue
 				}
+				if !spread {
+					f.spreadRows(dr, dyp)
+					spread = true
+				}
+				f.sumSlices(sc, cp, dr)
 			}
 		}
-		out := c.dw[k*s.KernelSize:][:s.KernelSize]
+		out := c.dw[k*len(sums):][:len(sums)]
 		for t, v := range sums {
 			if c.accumulate {
 				v += float64(out[t])
 			}
 			out[t] = float32(v)
+		}
+	}
+}
+
+// sumSlices adds each tap's sums of one input plane's copy cp to sums:
+// per outer slice, the dot product of dy's rows spread at the copy's
+// pitch (dr) and the copy from the tap's offset.
+func (f *dwFilter) sumSlices(sums []float64, cp, dr []float32) {
+	ow := f.s.Out[f.s.Dims-1]
+	slice := (f.rows-1)*f.rowStep() + ow
+	for o := 0; o < f.outer; o++ {
+		d := dr[o*slice:][:slice]
+		x0 := f.outerOffset(o)
+		for t, off := range f.offs {
+			sums[t] += float64(kernels.Dot(d, cp[x0+off:][:slice]))
 		}
 	}
 }
@@ -568,7 +622,7 @@ func dwCost(s *Shape, pass Pass, h Host, threads int) float64 {
 	c := l.cycles()
 	if pass == PassBackwardFilter {
 		vecs := float64(s.N*s.K) * float64(s.OutLen) / float64(l.L)
-		c = vecs*float64(s.KernelSize)*1.5 + float64(s.N*s.K)*float64(l.copyLen)/4
+		c = vecs*float64(s.CPerG*s.KernelSize)*1.5 + float64(s.N*s.K*s.CPerG)*float64(l.planeLen)/4
 	}
 	return c / (perCycle * float64(max(1, threads)))
 }

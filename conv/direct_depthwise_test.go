@@ -9,10 +9,11 @@ import (
 	"github.com/convkit/convkit/kernels"
 )
 
-// depthwiseProblem draws a depthwise problem (groups = C, one to three
-// output channels per group): rows narrower than a vector, whole
-// vectors and vectors plus a tail, every stride along the row, 1D to 3D,
-// every padding mode, transposed ones too.
+// depthwiseProblem draws a problem that the width engine runs in some
+// pass: depthwise (groups = C, one to three output channels per group),
+// a single input channel, or few output channels; rows narrower than a
+// vector, whole vectors and vectors plus a tail, every stride along the
+// row, 1D to 3D, every padding mode, transposed ones too.
 func depthwiseProblem(r *rand.Rand, L int) Problem {
 	for {
 		p := randomProblem(r)
@@ -27,6 +28,12 @@ func depthwiseProblem(r *rand.Rand, L int) Problem {
 		p.In[d-1] = last
 		if d > 1 && r.IntN(2) == 0 {
 			p.In[d-2] += 10 // more rows than a tile
+		}
+		if r.IntN(5) == 0 { // one input channel: the first layer of a grayscale network
+			p.Groups, p.C, p.K = 1, 1, 1+r.IntN(L+2)
+		}
+		if r.IntN(5) == 0 { // few output channels, several input ones: the width engine where its model says
+			p.Groups, p.C, p.K = 1, 2+r.IntN(3), 1+r.IntN(2)
 		}
 		if r.IntN(3) == 0 { // unit strides: backward-data direct too
 			p.Stride = nil
@@ -47,7 +54,7 @@ func depthwiseProblem(r *rand.Rand, L int) Problem {
 			continue
 		}
 		for _, pass := range []Pass{PassForward, PassBackwardData, PassBackwardFilter} {
-			if d, err := deriveSupported(s, pass); err == nil && d.s.depthwise() {
+			if d, err := deriveSupported(s, pass); err == nil && d.s.byWidth() {
 				return p
 			}
 		}
@@ -59,7 +66,8 @@ func depthwiseProblem(r *rand.Rand, L int) Problem {
 // engines ran every variant: each pass (of transposed problems too), a
 // row stride above 1, rows with and without a tail and narrower than a
 // vector, several output channels per group (a grouped convolution's
-// backward-data too), 1D to 3D.
+// backward-data too), a single input channel without groups, several
+// input planes for few output channels, 1D to 3D.
 func TestDirectDepthwise(t *testing.T) {
 	orig := kernels.Current()
 	defer kernels.Use(orig)
@@ -84,7 +92,7 @@ func TestDirectDepthwise(t *testing.T) {
 				}
 				for _, pass := range passes {
 					dp := pl.engines[pass].(*directPlan).pass(pass)
-					if !dp.d.s.depthwise() {
+					if !dp.d.s.byWidth() {
 						continue
 					}
 					var l *dwLayout
@@ -108,12 +116,15 @@ func TestDirectDepthwise(t *testing.T) {
 					seen[fmt.Sprintf("%s transposed %v", pass, p.Transposed)] = true
 					seen[fmt.Sprintf("%dD", s.Dims)] = true
 					seen[fmt.Sprintf("multiplier %v", s.KPerG > 1)] = true
+					seen[fmt.Sprintf("groups %v", s.Groups > 1)] = true
+					seen[fmt.Sprintf("input planes per group > 1: %v", s.CPerG > 1)] = true
 				}
 			})
 		}
 		for _, want := range []string{"fwd transposed false", "fwd transposed true", "bwd-data transposed false", "bwd-data transposed true",
 			"bwd-filter transposed false", "bwd-filter transposed true", "1D", "2D", "3D", "row stride > 1: true", "row stride > 1: false",
-			"last vector true", "scratch tail true", "scratch tail false", "whole vectors true", "whole vectors false", "multiplier true", "multiplier false"} {
+			"last vector true", "scratch tail true", "scratch tail false", "whole vectors true", "whole vectors false", "multiplier true", "multiplier false", "groups true", "groups false",
+			"input planes per group > 1: true", "input planes per group > 1: false"} {
 			if !seen[want] {
 				t.Errorf("%s: no depthwise problem ran with %s", isa, want)
 			}

@@ -135,7 +135,7 @@ type filterEngine interface {
 // newDirectPass makes pass's engine on threads; n is its workspace
 // (passBytes).
 func newDirectPass(s *Shape, pass Pass, d derived, threads int, n int64) *directPass {
-	dw := d.s.depthwise()
+	dw := d.s.byWidth()
 	switch {
 	case pass == PassBackwardFilter && dw:
 		return &directPass{d: d, bytes: n, f: newDWFilter(d.s, threads)}
