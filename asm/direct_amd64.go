@@ -879,14 +879,14 @@ func Direct4x3AVX2P(dst *float32, src *float32, w *float32, taps *int, ntaps int
 //go:noescape
 func DirectUnpackAVX2(dst *float32, stride int, src *float32, blocks int)
 
-// Depthwise1x1AVX2C computes 1 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise1x1AVX2C computes tiles tiles of 1 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 1, o < 1, l < 8:
+//	for j < tiles, i < 1, o < 1, l < 8, with I = j*1 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -895,16 +895,16 @@ func DirectUnpackAVX2(dst *float32, stride int, src *float32, blocks int)
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise2x1AVX2C computes 2 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise2x1AVX2C computes tiles tiles of 2 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 2, o < 1, l < 8:
+//	for j < tiles, i < 2, o < 1, l < 8, with I = j*2 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -913,16 +913,16 @@ func Depthwise1x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise3x1AVX2C computes 3 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise3x1AVX2C computes tiles tiles of 3 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 3, o < 1, l < 8:
+//	for j < tiles, i < 3, o < 1, l < 8, with I = j*3 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -931,16 +931,16 @@ func Depthwise2x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise4x1AVX2C computes 4 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise4x1AVX2C computes tiles tiles of 4 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 4, o < 1, l < 8:
+//	for j < tiles, i < 4, o < 1, l < 8, with I = j*4 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -949,16 +949,16 @@ func Depthwise3x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise5x1AVX2C computes 5 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise5x1AVX2C computes tiles tiles of 5 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 5, o < 1, l < 8:
+//	for j < tiles, i < 5, o < 1, l < 8, with I = j*5 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -967,16 +967,16 @@ func Depthwise4x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise6x1AVX2C computes 6 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise6x1AVX2C computes tiles tiles of 6 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 6, o < 1, l < 8:
+//	for j < tiles, i < 6, o < 1, l < 8, with I = j*6 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -985,16 +985,16 @@ func Depthwise5x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise7x1AVX2C computes 7 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise7x1AVX2C computes tiles tiles of 7 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 7, o < 1, l < 8:
+//	for j < tiles, i < 7, o < 1, l < 8, with I = j*7 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1003,16 +1003,16 @@ func Depthwise6x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise8x1AVX2C computes 8 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise8x1AVX2C computes tiles tiles of 8 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 8, o < 1, l < 8:
+//	for j < tiles, i < 8, o < 1, l < 8, with I = j*8 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1021,16 +1021,16 @@ func Depthwise7x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise8x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise8x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise9x1AVX2C computes 9 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise9x1AVX2C computes tiles tiles of 9 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 9, o < 1, l < 8:
+//	for j < tiles, i < 9, o < 1, l < 8, with I = j*9 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1039,16 +1039,16 @@ func Depthwise8x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise9x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise9x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise10x1AVX2C computes 10 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise10x1AVX2C computes tiles tiles of 10 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 10, o < 1, l < 8:
+//	for j < tiles, i < 10, o < 1, l < 8, with I = j*10 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1057,16 +1057,16 @@ func Depthwise9x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise10x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise10x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise11x1AVX2C computes 11 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise11x1AVX2C computes tiles tiles of 11 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 11, o < 1, l < 8:
+//	for j < tiles, i < 11, o < 1, l < 8, with I = j*11 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1075,16 +1075,16 @@ func Depthwise10x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise11x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise11x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise12x1AVX2C computes 12 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise12x1AVX2C computes tiles tiles of 12 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 12, o < 1, l < 8:
+//	for j < tiles, i < 12, o < 1, l < 8, with I = j*12 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1093,16 +1093,16 @@ func Depthwise11x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise12x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise12x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise1x1AVX2W computes 1 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise1x1AVX2W computes tiles tiles of 1 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 1, o < 1, l < 8:
+//	for j < tiles, i < 1, o < 1, l < 8, with I = j*1 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1111,16 +1111,16 @@ func Depthwise12x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise2x1AVX2W computes 2 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise2x1AVX2W computes tiles tiles of 2 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 2, o < 1, l < 8:
+//	for j < tiles, i < 2, o < 1, l < 8, with I = j*2 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1129,16 +1129,16 @@ func Depthwise1x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise3x1AVX2W computes 3 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise3x1AVX2W computes tiles tiles of 3 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 3, o < 1, l < 8:
+//	for j < tiles, i < 3, o < 1, l < 8, with I = j*3 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1147,16 +1147,16 @@ func Depthwise2x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise4x1AVX2W computes 4 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise4x1AVX2W computes tiles tiles of 4 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 4, o < 1, l < 8:
+//	for j < tiles, i < 4, o < 1, l < 8, with I = j*4 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1165,16 +1165,16 @@ func Depthwise3x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise5x1AVX2W computes 5 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise5x1AVX2W computes tiles tiles of 5 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 5, o < 1, l < 8:
+//	for j < tiles, i < 5, o < 1, l < 8, with I = j*5 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1183,16 +1183,16 @@ func Depthwise4x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise6x1AVX2W computes 6 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise6x1AVX2W computes tiles tiles of 6 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 6, o < 1, l < 8:
+//	for j < tiles, i < 6, o < 1, l < 8, with I = j*6 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1201,16 +1201,16 @@ func Depthwise5x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise7x1AVX2W computes 7 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise7x1AVX2W computes tiles tiles of 7 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 7, o < 1, l < 8:
+//	for j < tiles, i < 7, o < 1, l < 8, with I = j*7 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1219,16 +1219,16 @@ func Depthwise6x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise8x1AVX2W computes 8 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise8x1AVX2W computes tiles tiles of 8 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 8, o < 1, l < 8:
+//	for j < tiles, i < 8, o < 1, l < 8, with I = j*8 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1237,16 +1237,16 @@ func Depthwise7x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise8x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise8x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise9x1AVX2W computes 9 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise9x1AVX2W computes tiles tiles of 9 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 9, o < 1, l < 8:
+//	for j < tiles, i < 9, o < 1, l < 8, with I = j*9 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1255,16 +1255,16 @@ func Depthwise8x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise9x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise9x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise10x1AVX2W computes 10 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise10x1AVX2W computes tiles tiles of 10 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 10, o < 1, l < 8:
+//	for j < tiles, i < 10, o < 1, l < 8, with I = j*10 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1273,16 +1273,16 @@ func Depthwise9x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise10x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise10x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise11x1AVX2W computes 11 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise11x1AVX2W computes tiles tiles of 11 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 11, o < 1, l < 8:
+//	for j < tiles, i < 11, o < 1, l < 8, with I = j*11 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1291,16 +1291,16 @@ func Depthwise10x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise11x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise11x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise12x1AVX2W computes 12 x 1 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise12x1AVX2W computes tiles tiles of 12 x 1 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 12, o < 1, l < 8:
+//	for j < tiles, i < 12, o < 1, l < 8, with I = j*12 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1309,16 +1309,16 @@ func Depthwise11x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise12x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise12x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise1x2AVX2W computes 1 x 2 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise1x2AVX2W computes tiles tiles of 1 x 2 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 1, o < 2, l < 8:
+//	for j < tiles, i < 1, o < 2, l < 8, with I = j*1 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1327,16 +1327,16 @@ func Depthwise12x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise2x2AVX2W computes 2 x 2 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise2x2AVX2W computes tiles tiles of 2 x 2 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 2, o < 2, l < 8:
+//	for j < tiles, i < 2, o < 2, l < 8, with I = j*2 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1345,16 +1345,16 @@ func Depthwise1x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise3x2AVX2W computes 3 x 2 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise3x2AVX2W computes tiles tiles of 3 x 2 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 3, o < 2, l < 8:
+//	for j < tiles, i < 3, o < 2, l < 8, with I = j*3 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1363,16 +1363,16 @@ func Depthwise2x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise4x2AVX2W computes 4 x 2 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise4x2AVX2W computes tiles tiles of 4 x 2 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 4, o < 2, l < 8:
+//	for j < tiles, i < 4, o < 2, l < 8, with I = j*4 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1381,16 +1381,16 @@ func Depthwise3x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise5x2AVX2W computes 5 x 2 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise5x2AVX2W computes tiles tiles of 5 x 2 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 5, o < 2, l < 8:
+//	for j < tiles, i < 5, o < 2, l < 8, with I = j*5 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1399,16 +1399,16 @@ func Depthwise4x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise6x2AVX2W computes 6 x 2 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise6x2AVX2W computes tiles tiles of 6 x 2 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 6, o < 2, l < 8:
+//	for j < tiles, i < 6, o < 2, l < 8, with I = j*6 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1417,16 +1417,16 @@ func Depthwise5x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise1x3AVX2W computes 1 x 3 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise1x3AVX2W computes tiles tiles of 1 x 3 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 1, o < 3, l < 8:
+//	for j < tiles, i < 1, o < 3, l < 8, with I = j*1 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1435,16 +1435,16 @@ func Depthwise6x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise2x3AVX2W computes 2 x 3 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise2x3AVX2W computes tiles tiles of 2 x 3 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 2, o < 3, l < 8:
+//	for j < tiles, i < 2, o < 3, l < 8, with I = j*2 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1453,16 +1453,16 @@ func Depthwise1x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise3x3AVX2W computes 3 x 3 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise3x3AVX2W computes tiles tiles of 3 x 3 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 3, o < 3, l < 8:
+//	for j < tiles, i < 3, o < 3, l < 8, with I = j*3 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1471,16 +1471,16 @@ func Depthwise2x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise4x3AVX2W computes 4 x 3 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise4x3AVX2W computes tiles tiles of 4 x 3 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 4, o < 3, l < 8:
+//	for j < tiles, i < 4, o < 3, l < 8, with I = j*4 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1489,16 +1489,16 @@ func Depthwise3x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise1x4AVX2W computes 1 x 4 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise1x4AVX2W computes tiles tiles of 1 x 4 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 1, o < 4, l < 8:
+//	for j < tiles, i < 1, o < 4, l < 8, with I = j*1 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1507,16 +1507,16 @@ func Depthwise4x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise2x4AVX2W computes 2 x 4 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise2x4AVX2W computes tiles tiles of 2 x 4 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 2, o < 4, l < 8:
+//	for j < tiles, i < 2, o < 4, l < 8, with I = j*2 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1525,16 +1525,16 @@ func Depthwise1x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise3x4AVX2W computes 3 x 4 vectors of 8 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise3x4AVX2W computes tiles tiles of 3 x 4 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 3, o < 4, l < 8:
+//	for j < tiles, i < 3, o < 4, l < 8, with I = j*3 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*32 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*32 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1543,7 +1543,7 @@ func Depthwise2x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
 // Direct1x1AVX512B computes 1 output pixels x 16 channels (1 vectors) of a direct
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3104,14 +3104,14 @@ func Direct6x4AVX512P(dst *float32, src *float32, w *float32, taps *int, ntaps i
 //go:noescape
 func DirectUnpackAVX512(dst *float32, stride int, src *float32, blocks int)
 
-// Depthwise1x1AVX512C computes 1 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise1x1AVX512C computes tiles tiles of 1 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 1, o < 1, l < 16:
+//	for j < tiles, i < 1, o < 1, l < 16, with I = j*1 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3120,16 +3120,16 @@ func DirectUnpackAVX512(dst *float32, stride int, src *float32, blocks int)
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise2x1AVX512C computes 2 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise2x1AVX512C computes tiles tiles of 2 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 2, o < 1, l < 16:
+//	for j < tiles, i < 2, o < 1, l < 16, with I = j*2 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3138,16 +3138,16 @@ func Depthwise1x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise3x1AVX512C computes 3 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise3x1AVX512C computes tiles tiles of 3 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 3, o < 1, l < 16:
+//	for j < tiles, i < 3, o < 1, l < 16, with I = j*3 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3156,16 +3156,16 @@ func Depthwise2x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise4x1AVX512C computes 4 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise4x1AVX512C computes tiles tiles of 4 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 4, o < 1, l < 16:
+//	for j < tiles, i < 4, o < 1, l < 16, with I = j*4 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3174,16 +3174,16 @@ func Depthwise3x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise5x1AVX512C computes 5 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise5x1AVX512C computes tiles tiles of 5 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 5, o < 1, l < 16:
+//	for j < tiles, i < 5, o < 1, l < 16, with I = j*5 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3192,16 +3192,16 @@ func Depthwise4x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise6x1AVX512C computes 6 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise6x1AVX512C computes tiles tiles of 6 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 6, o < 1, l < 16:
+//	for j < tiles, i < 6, o < 1, l < 16, with I = j*6 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3210,16 +3210,16 @@ func Depthwise5x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise7x1AVX512C computes 7 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise7x1AVX512C computes tiles tiles of 7 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 7, o < 1, l < 16:
+//	for j < tiles, i < 7, o < 1, l < 16, with I = j*7 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3228,16 +3228,16 @@ func Depthwise6x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise8x1AVX512C computes 8 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise8x1AVX512C computes tiles tiles of 8 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 8, o < 1, l < 16:
+//	for j < tiles, i < 8, o < 1, l < 16, with I = j*8 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3246,16 +3246,16 @@ func Depthwise7x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise8x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise8x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise9x1AVX512C computes 9 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise9x1AVX512C computes tiles tiles of 9 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 9, o < 1, l < 16:
+//	for j < tiles, i < 9, o < 1, l < 16, with I = j*9 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3264,16 +3264,16 @@ func Depthwise8x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise9x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise9x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise10x1AVX512C computes 10 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise10x1AVX512C computes tiles tiles of 10 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 10, o < 1, l < 16:
+//	for j < tiles, i < 10, o < 1, l < 16, with I = j*10 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3282,16 +3282,16 @@ func Depthwise9x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise10x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise10x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise11x1AVX512C computes 11 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise11x1AVX512C computes tiles tiles of 11 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 11, o < 1, l < 16:
+//	for j < tiles, i < 11, o < 1, l < 16, with I = j*11 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3300,16 +3300,16 @@ func Depthwise10x1AVX512C(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise11x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise11x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise12x1AVX512C computes 12 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise12x1AVX512C computes tiles tiles of 12 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 12, o < 1, l < 16:
+//	for j < tiles, i < 12, o < 1, l < 16, with I = j*12 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3318,16 +3318,16 @@ func Depthwise11x1AVX512C(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise12x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise12x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise13x1AVX512C computes 13 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise13x1AVX512C computes tiles tiles of 13 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 13, o < 1, l < 16:
+//	for j < tiles, i < 13, o < 1, l < 16, with I = j*13 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3336,16 +3336,16 @@ func Depthwise12x1AVX512C(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise13x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise13x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise14x1AVX512C computes 14 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise14x1AVX512C computes tiles tiles of 14 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 14, o < 1, l < 16:
+//	for j < tiles, i < 14, o < 1, l < 16, with I = j*14 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3354,16 +3354,16 @@ func Depthwise13x1AVX512C(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise14x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise14x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise1x1AVX512W computes 1 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise1x1AVX512W computes tiles tiles of 1 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 1, o < 1, l < 16:
+//	for j < tiles, i < 1, o < 1, l < 16, with I = j*1 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3372,16 +3372,16 @@ func Depthwise14x1AVX512C(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise2x1AVX512W computes 2 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise2x1AVX512W computes tiles tiles of 2 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 2, o < 1, l < 16:
+//	for j < tiles, i < 2, o < 1, l < 16, with I = j*2 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3390,16 +3390,16 @@ func Depthwise1x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise3x1AVX512W computes 3 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise3x1AVX512W computes tiles tiles of 3 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 3, o < 1, l < 16:
+//	for j < tiles, i < 3, o < 1, l < 16, with I = j*3 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3408,16 +3408,16 @@ func Depthwise2x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise4x1AVX512W computes 4 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise4x1AVX512W computes tiles tiles of 4 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 4, o < 1, l < 16:
+//	for j < tiles, i < 4, o < 1, l < 16, with I = j*4 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3426,16 +3426,16 @@ func Depthwise3x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise5x1AVX512W computes 5 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise5x1AVX512W computes tiles tiles of 5 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 5, o < 1, l < 16:
+//	for j < tiles, i < 5, o < 1, l < 16, with I = j*5 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3444,16 +3444,16 @@ func Depthwise4x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise6x1AVX512W computes 6 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise6x1AVX512W computes tiles tiles of 6 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 6, o < 1, l < 16:
+//	for j < tiles, i < 6, o < 1, l < 16, with I = j*6 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3462,16 +3462,16 @@ func Depthwise5x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise7x1AVX512W computes 7 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise7x1AVX512W computes tiles tiles of 7 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 7, o < 1, l < 16:
+//	for j < tiles, i < 7, o < 1, l < 16, with I = j*7 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3480,16 +3480,16 @@ func Depthwise6x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise8x1AVX512W computes 8 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise8x1AVX512W computes tiles tiles of 8 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 8, o < 1, l < 16:
+//	for j < tiles, i < 8, o < 1, l < 16, with I = j*8 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3498,16 +3498,16 @@ func Depthwise7x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise8x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise8x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise9x1AVX512W computes 9 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise9x1AVX512W computes tiles tiles of 9 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 9, o < 1, l < 16:
+//	for j < tiles, i < 9, o < 1, l < 16, with I = j*9 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3516,16 +3516,16 @@ func Depthwise8x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise9x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise9x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise10x1AVX512W computes 10 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise10x1AVX512W computes tiles tiles of 10 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 10, o < 1, l < 16:
+//	for j < tiles, i < 10, o < 1, l < 16, with I = j*10 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3534,16 +3534,16 @@ func Depthwise9x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise10x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise10x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise11x1AVX512W computes 11 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise11x1AVX512W computes tiles tiles of 11 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 11, o < 1, l < 16:
+//	for j < tiles, i < 11, o < 1, l < 16, with I = j*11 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3552,16 +3552,16 @@ func Depthwise10x1AVX512W(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise11x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise11x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise12x1AVX512W computes 12 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise12x1AVX512W computes tiles tiles of 12 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 12, o < 1, l < 16:
+//	for j < tiles, i < 12, o < 1, l < 16, with I = j*12 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3570,16 +3570,16 @@ func Depthwise11x1AVX512W(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise12x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise12x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise13x1AVX512W computes 13 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise13x1AVX512W computes tiles tiles of 13 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 13, o < 1, l < 16:
+//	for j < tiles, i < 13, o < 1, l < 16, with I = j*13 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3588,16 +3588,16 @@ func Depthwise12x1AVX512W(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise13x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise13x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise14x1AVX512W computes 14 x 1 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise14x1AVX512W computes tiles tiles of 14 x 1 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 14, o < 1, l < 16:
+//	for j < tiles, i < 14, o < 1, l < 16, with I = j*14 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3606,16 +3606,16 @@ func Depthwise13x1AVX512W(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise14x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise14x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise1x2AVX512W computes 1 x 2 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise1x2AVX512W computes tiles tiles of 1 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 1, o < 2, l < 16:
+//	for j < tiles, i < 1, o < 2, l < 16, with I = j*1 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3624,16 +3624,16 @@ func Depthwise14x1AVX512W(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise2x2AVX512W computes 2 x 2 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise2x2AVX512W computes tiles tiles of 2 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 2, o < 2, l < 16:
+//	for j < tiles, i < 2, o < 2, l < 16, with I = j*2 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3642,16 +3642,16 @@ func Depthwise1x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise3x2AVX512W computes 3 x 2 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise3x2AVX512W computes tiles tiles of 3 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 3, o < 2, l < 16:
+//	for j < tiles, i < 3, o < 2, l < 16, with I = j*3 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3660,16 +3660,16 @@ func Depthwise2x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise4x2AVX512W computes 4 x 2 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise4x2AVX512W computes tiles tiles of 4 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 4, o < 2, l < 16:
+//	for j < tiles, i < 4, o < 2, l < 16, with I = j*4 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3678,16 +3678,16 @@ func Depthwise3x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise5x2AVX512W computes 5 x 2 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise5x2AVX512W computes tiles tiles of 5 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 5, o < 2, l < 16:
+//	for j < tiles, i < 5, o < 2, l < 16, with I = j*5 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3696,16 +3696,16 @@ func Depthwise4x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise6x2AVX512W computes 6 x 2 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise6x2AVX512W computes tiles tiles of 6 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 6, o < 2, l < 16:
+//	for j < tiles, i < 6, o < 2, l < 16, with I = j*6 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3714,16 +3714,16 @@ func Depthwise5x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise7x2AVX512W computes 7 x 2 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise7x2AVX512W computes tiles tiles of 7 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 7, o < 2, l < 16:
+//	for j < tiles, i < 7, o < 2, l < 16, with I = j*7 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3732,16 +3732,16 @@ func Depthwise6x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise8x2AVX512W computes 8 x 2 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise8x2AVX512W computes tiles tiles of 8 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 8, o < 2, l < 16:
+//	for j < tiles, i < 8, o < 2, l < 16, with I = j*8 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3750,16 +3750,16 @@ func Depthwise7x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise8x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise8x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise9x2AVX512W computes 9 x 2 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise9x2AVX512W computes tiles tiles of 9 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 9, o < 2, l < 16:
+//	for j < tiles, i < 9, o < 2, l < 16, with I = j*9 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3768,16 +3768,16 @@ func Depthwise8x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise9x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise9x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise10x2AVX512W computes 10 x 2 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise10x2AVX512W computes tiles tiles of 10 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 10, o < 2, l < 16:
+//	for j < tiles, i < 10, o < 2, l < 16, with I = j*10 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3786,16 +3786,16 @@ func Depthwise9x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise10x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise10x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise11x2AVX512W computes 11 x 2 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise11x2AVX512W computes tiles tiles of 11 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 11, o < 2, l < 16:
+//	for j < tiles, i < 11, o < 2, l < 16, with I = j*11 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3804,16 +3804,16 @@ func Depthwise10x2AVX512W(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise11x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise11x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise12x2AVX512W computes 12 x 2 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise12x2AVX512W computes tiles tiles of 12 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 12, o < 2, l < 16:
+//	for j < tiles, i < 12, o < 2, l < 16, with I = j*12 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3822,16 +3822,16 @@ func Depthwise11x2AVX512W(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise12x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise12x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise13x2AVX512W computes 13 x 2 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise13x2AVX512W computes tiles tiles of 13 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 13, o < 2, l < 16:
+//	for j < tiles, i < 13, o < 2, l < 16, with I = j*13 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3840,16 +3840,16 @@ func Depthwise12x2AVX512W(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise13x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise13x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise14x2AVX512W computes 14 x 2 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise14x2AVX512W computes tiles tiles of 14 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 14, o < 2, l < 16:
+//	for j < tiles, i < 14, o < 2, l < 16, with I = j*14 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3858,16 +3858,16 @@ func Depthwise13x2AVX512W(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise14x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise14x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise1x3AVX512W computes 1 x 3 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise1x3AVX512W computes tiles tiles of 1 x 3 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 1, o < 3, l < 16:
+//	for j < tiles, i < 1, o < 3, l < 16, with I = j*1 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3876,16 +3876,16 @@ func Depthwise14x2AVX512W(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise2x3AVX512W computes 2 x 3 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise2x3AVX512W computes tiles tiles of 2 x 3 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 2, o < 3, l < 16:
+//	for j < tiles, i < 2, o < 3, l < 16, with I = j*2 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3894,16 +3894,16 @@ func Depthwise1x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise3x3AVX512W computes 3 x 3 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise3x3AVX512W computes tiles tiles of 3 x 3 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 3, o < 3, l < 16:
+//	for j < tiles, i < 3, o < 3, l < 16, with I = j*3 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3912,16 +3912,16 @@ func Depthwise2x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise4x3AVX512W computes 4 x 3 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise4x3AVX512W computes tiles tiles of 4 x 3 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 4, o < 3, l < 16:
+//	for j < tiles, i < 4, o < 3, l < 16, with I = j*4 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3930,16 +3930,16 @@ func Depthwise3x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise5x3AVX512W computes 5 x 3 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise5x3AVX512W computes tiles tiles of 5 x 3 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 5, o < 3, l < 16:
+//	for j < tiles, i < 5, o < 3, l < 16, with I = j*5 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3948,16 +3948,16 @@ func Depthwise4x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise6x3AVX512W computes 6 x 3 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise6x3AVX512W computes tiles tiles of 6 x 3 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 6, o < 3, l < 16:
+//	for j < tiles, i < 6, o < 3, l < 16, with I = j*6 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3966,16 +3966,16 @@ func Depthwise5x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise7x3AVX512W computes 7 x 3 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise7x3AVX512W computes tiles tiles of 7 x 3 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 7, o < 3, l < 16:
+//	for j < tiles, i < 7, o < 3, l < 16, with I = j*7 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -3984,16 +3984,16 @@ func Depthwise6x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise8x3AVX512W computes 8 x 3 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise8x3AVX512W computes tiles tiles of 8 x 3 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 8, o < 3, l < 16:
+//	for j < tiles, i < 8, o < 3, l < 16, with I = j*8 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -4002,16 +4002,16 @@ func Depthwise7x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise8x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise8x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise9x3AVX512W computes 9 x 3 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise9x3AVX512W computes tiles tiles of 9 x 3 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 9, o < 3, l < 16:
+//	for j < tiles, i < 9, o < 3, l < 16, with I = j*9 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -4020,16 +4020,16 @@ func Depthwise8x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise9x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise9x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise1x4AVX512W computes 1 x 4 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise1x4AVX512W computes tiles tiles of 1 x 4 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 1, o < 4, l < 16:
+//	for j < tiles, i < 1, o < 4, l < 16, with I = j*1 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -4038,16 +4038,16 @@ func Depthwise9x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise2x4AVX512W computes 2 x 4 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise2x4AVX512W computes tiles tiles of 2 x 4 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 2, o < 4, l < 16:
+//	for j < tiles, i < 2, o < 4, l < 16, with I = j*2 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -4056,16 +4056,16 @@ func Depthwise1x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise3x4AVX512W computes 3 x 4 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise3x4AVX512W computes tiles tiles of 3 x 4 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 3, o < 4, l < 16:
+//	for j < tiles, i < 3, o < 4, l < 16, with I = j*3 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -4074,16 +4074,16 @@ func Depthwise2x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise4x4AVX512W computes 4 x 4 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise4x4AVX512W computes tiles tiles of 4 x 4 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 4, o < 4, l < 16:
+//	for j < tiles, i < 4, o < 4, l < 16, with I = j*4 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -4092,16 +4092,16 @@ func Depthwise3x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise5x4AVX512W computes 5 x 4 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise5x4AVX512W computes tiles tiles of 5 x 4 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 5, o < 4, l < 16:
+//	for j < tiles, i < 5, o < 4, l < 16, with I = j*5 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -4110,16 +4110,16 @@ func Depthwise4x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise6x4AVX512W computes 6 x 4 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise6x4AVX512W computes tiles tiles of 6 x 4 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 6, o < 4, l < 16:
+//	for j < tiles, i < 6, o < 4, l < 16, with I = j*6 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -4128,16 +4128,16 @@ func Depthwise5x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise7x4AVX512W computes 7 x 4 vectors of 16 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise7x4AVX512W computes tiles tiles of 7 x 4 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 7, o < 4, l < 16:
+//	for j < tiles, i < 7, o < 4, l < 16, with I = j*7 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*64 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*64 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -4146,4 +4146,4 @@ func Depthwise6x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)

@@ -10023,10 +10023,15 @@ done:
 	VZEROUPPER
 	RET
 
-// func Depthwise1x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise1x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise1x1AVX2C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise1x1AVX2C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Y0
@@ -10043,7 +10048,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 
 tap:
 	MOVQ        8(BX), SI
@@ -10057,15 +10062,15 @@ tap:
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), AX
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
 	VADDPS (AX), Y0, Y0
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y1, Y1, Y1
@@ -10073,16 +10078,48 @@ nores:
 	VANDPS Y0, Y1, Y0
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	MOVQ    dst+0(FP), AX
 	VMOVUPS Y0, (AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise2x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise2x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise2x1AVX2C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise2x1AVX2C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Y0
@@ -10101,7 +10138,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 
 tap:
 	MOVQ        8(BX), DI
@@ -10116,16 +10153,16 @@ tap:
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), CX
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
 	VADDPS (CX), Y0, Y0
 	VADDPS (CX)(AX*1), Y1, Y1
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y2, Y2, Y2
@@ -10135,17 +10172,49 @@ nores:
 	VANDPS Y1, Y2, Y1
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	MOVQ    dst+0(FP), CX
 	VMOVUPS Y0, (CX)
 	VMOVUPS Y1, (CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise3x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise3x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise3x1AVX2C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise3x1AVX2C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Y0
@@ -10166,7 +10235,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 
 tap:
 	MOVQ        8(BX), DI
@@ -10182,17 +10251,17 @@ tap:
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), CX
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
 	VADDPS (CX), Y0, Y0
 	VADDPS (CX)(AX*1), Y1, Y1
 	VADDPS (CX)(AX*2), Y2, Y2
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y3, Y3, Y3
@@ -10204,18 +10273,50 @@ nores:
 	VANDPS Y2, Y3, Y2
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	MOVQ    dst+0(FP), CX
 	VMOVUPS Y0, (CX)
 	VMOVUPS Y1, (CX)(AX*1)
 	VMOVUPS Y2, (CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise4x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise4x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise4x1AVX2C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise4x1AVX2C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Y0
@@ -10238,7 +10339,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 
 tap:
@@ -10256,19 +10357,19 @@ tap:
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
-	MOVQ   res+64(FP), DX
+	MOVQ   res+72(FP), DX
 	VADDPS (DX), Y0, Y0
 	VADDPS (DX)(AX*1), Y1, Y1
 	VADDPS (DX)(AX*2), Y2, Y2
 	VADDPS (DX)(CX*1), Y3, Y3
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y4, Y4, Y4
@@ -10282,20 +10383,52 @@ nores:
 	VANDPS Y3, Y4, Y3
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	MOVQ    dst+0(FP), DX
 	VMOVUPS Y0, (DX)
 	VMOVUPS Y1, (DX)(AX*1)
 	VMOVUPS Y2, (DX)(AX*2)
 	VMOVUPS Y3, (DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise5x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise5x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise5x1AVX2C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise5x1AVX2C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Y0
@@ -10320,7 +10453,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 
 tap:
@@ -10339,12 +10472,12 @@ tap:
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
-	MOVQ   res+64(FP), DX
+	MOVQ   res+72(FP), DX
 	VADDPS (DX), Y0, Y0
 	VADDPS (DX)(AX*1), Y1, Y1
 	VADDPS (DX)(AX*2), Y2, Y2
@@ -10352,7 +10485,7 @@ summed:
 	VADDPS (DX)(AX*4), Y4, Y4
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y5, Y5, Y5
@@ -10368,7 +10501,7 @@ nores:
 	VANDPS Y4, Y5, Y4
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	MOVQ    dst+0(FP), DX
 	VMOVUPS Y0, (DX)
@@ -10376,13 +10509,45 @@ store:
 	VMOVUPS Y2, (DX)(AX*2)
 	VMOVUPS Y3, (DX)(CX*1)
 	VMOVUPS Y4, (DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise6x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise6x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise6x1AVX2C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise6x1AVX2C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Y0
@@ -10409,7 +10574,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 
@@ -10430,13 +10595,13 @@ tap:
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
-	MOVQ   res+64(FP), BX
+	MOVQ   res+72(FP), BX
 	VADDPS (BX), Y0, Y0
 	VADDPS (BX)(AX*1), Y1, Y1
 	VADDPS (BX)(AX*2), Y2, Y2
@@ -10445,7 +10610,7 @@ summed:
 	VADDPS (BX)(DX*1), Y5, Y5
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y6, Y6, Y6
@@ -10463,7 +10628,7 @@ nores:
 	VANDPS Y5, Y6, Y5
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	MOVQ    dst+0(FP), BX
@@ -10473,13 +10638,45 @@ store:
 	VMOVUPS Y3, (BX)(CX*1)
 	VMOVUPS Y4, (BX)(AX*4)
 	VMOVUPS Y5, (BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise7x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise7x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise7x1AVX2C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise7x1AVX2C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Y0
@@ -10508,7 +10705,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 
@@ -10530,13 +10727,13 @@ tap:
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
-	MOVQ   res+64(FP), BX
+	MOVQ   res+72(FP), BX
 	VADDPS (BX), Y0, Y0
 	VADDPS (BX)(AX*1), Y1, Y1
 	VADDPS (BX)(AX*2), Y2, Y2
@@ -10546,7 +10743,7 @@ summed:
 	VADDPS (BX)(CX*2), Y6, Y6
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y7, Y7, Y7
@@ -10566,7 +10763,7 @@ nores:
 	VANDPS Y6, Y7, Y6
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	MOVQ    dst+0(FP), BX
@@ -10577,13 +10774,45 @@ store:
 	VMOVUPS Y4, (BX)(AX*4)
 	VMOVUPS Y5, (BX)(DX*1)
 	VMOVUPS Y6, (BX)(CX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise8x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise8x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise8x1AVX2C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise8x1AVX2C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Y0
@@ -10614,7 +10843,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 	LEAQ  (DI)(SI*4), R9
@@ -10638,14 +10867,14 @@ tap:
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
 	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
+	MOVQ   res+72(FP), SI
 	VADDPS (SI), Y0, Y0
 	VADDPS (SI)(AX*1), Y1, Y1
 	VADDPS (SI)(AX*2), Y2, Y2
@@ -10656,7 +10885,7 @@ summed:
 	VADDPS (SI)(BX*1), Y7, Y7
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y8, Y8, Y8
@@ -10678,7 +10907,7 @@ nores:
 	VANDPS Y7, Y8, Y7
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	LEAQ    (CX)(AX*4), BX
@@ -10691,13 +10920,45 @@ store:
 	VMOVUPS Y5, (SI)(DX*1)
 	VMOVUPS Y6, (SI)(CX*2)
 	VMOVUPS Y7, (SI)(BX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise9x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise9x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise9x1AVX2C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise9x1AVX2C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Y0
@@ -10730,7 +10991,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 	LEAQ  (DI)(SI*4), R9
@@ -10756,14 +11017,14 @@ tap:
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
 	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
+	MOVQ   res+72(FP), SI
 	LEAQ   (SI)(AX*8), DI
 	VADDPS (SI), Y0, Y0
 	VADDPS (SI)(AX*1), Y1, Y1
@@ -10776,7 +11037,7 @@ summed:
 	VADDPS (DI), Y8, Y8
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y9, Y9, Y9
@@ -10800,7 +11061,7 @@ nores:
 	VANDPS Y8, Y9, Y8
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	LEAQ    (CX)(AX*4), BX
@@ -10815,13 +11076,45 @@ store:
 	VMOVUPS Y6, (SI)(CX*2)
 	VMOVUPS Y7, (SI)(BX*1)
 	VMOVUPS Y8, (DI)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise10x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise10x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise10x1AVX2C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise10x1AVX2C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Y0
@@ -10856,7 +11149,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 	LEAQ  (DI)(SI*4), R9
@@ -10883,14 +11176,14 @@ tap:
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
 	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
+	MOVQ   res+72(FP), SI
 	LEAQ   (SI)(AX*8), DI
 	VADDPS (SI), Y0, Y0
 	VADDPS (SI)(AX*1), Y1, Y1
@@ -10904,7 +11197,7 @@ summed:
 	VADDPS (DI)(AX*1), Y9, Y9
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y10, Y10, Y10
@@ -10930,7 +11223,7 @@ nores:
 	VANDPS Y9, Y10, Y9
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	LEAQ    (CX)(AX*4), BX
@@ -10946,13 +11239,45 @@ store:
 	VMOVUPS Y7, (SI)(BX*1)
 	VMOVUPS Y8, (DI)
 	VMOVUPS Y9, (DI)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise11x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise11x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise11x1AVX2C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise11x1AVX2C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Y0
@@ -10989,7 +11314,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 	LEAQ  (DI)(SI*4), R9
@@ -11017,14 +11342,14 @@ tap:
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
 	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
+	MOVQ   res+72(FP), SI
 	LEAQ   (SI)(AX*8), DI
 	VADDPS (SI), Y0, Y0
 	VADDPS (SI)(AX*1), Y1, Y1
@@ -11039,7 +11364,7 @@ summed:
 	VADDPS (DI)(AX*2), Y10, Y10
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y11, Y11, Y11
@@ -11067,7 +11392,7 @@ nores:
 	VANDPS Y10, Y11, Y10
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	LEAQ    (CX)(AX*4), BX
@@ -11084,13 +11409,45 @@ store:
 	VMOVUPS Y8, (DI)
 	VMOVUPS Y9, (DI)(AX*1)
 	VMOVUPS Y10, (DI)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise12x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise12x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise12x1AVX2C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise12x1AVX2C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Y0
@@ -11129,7 +11486,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 	LEAQ  (DI)(SI*4), R9
@@ -11158,14 +11515,14 @@ tap:
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
 	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
+	MOVQ   res+72(FP), SI
 	LEAQ   (SI)(AX*8), DI
 	VADDPS (SI), Y0, Y0
 	VADDPS (SI)(AX*1), Y1, Y1
@@ -11181,7 +11538,7 @@ summed:
 	VADDPS (DI)(CX*1), Y11, Y11
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y12, Y12, Y12
@@ -11211,7 +11568,7 @@ nores:
 	VANDPS Y11, Y12, Y11
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	LEAQ    (CX)(AX*4), BX
@@ -11229,13 +11586,45 @@ store:
 	VMOVUPS Y9, (DI)(AX*1)
 	VMOVUPS Y10, (DI)(AX*2)
 	VMOVUPS Y11, (DI)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise1x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise1x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise1x1AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise1x1AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -11252,7 +11641,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 
 tap:
 	MOVQ         8(BX), SI
@@ -11266,15 +11655,15 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), AX
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
 	VADDPS (AX), Y0, Y0
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y1, Y1, Y1
@@ -11282,16 +11671,48 @@ nores:
 	VANDPS Y0, Y1, Y0
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	MOVQ    dst+0(FP), AX
 	VMOVUPS Y0, (AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise2x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise2x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise2x1AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise2x1AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -11310,7 +11731,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 
 tap:
 	MOVQ         8(BX), DI
@@ -11325,16 +11746,16 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), CX
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
 	VADDPS (CX), Y0, Y0
 	VADDPS (CX)(AX*1), Y1, Y1
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y2, Y2, Y2
@@ -11344,17 +11765,49 @@ nores:
 	VANDPS Y1, Y2, Y1
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	MOVQ    dst+0(FP), CX
 	VMOVUPS Y0, (CX)
 	VMOVUPS Y1, (CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise3x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise3x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise3x1AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise3x1AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -11375,7 +11828,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 
 tap:
 	MOVQ         8(BX), DI
@@ -11391,17 +11844,17 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), CX
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
 	VADDPS (CX), Y0, Y0
 	VADDPS (CX)(AX*1), Y1, Y1
 	VADDPS (CX)(AX*2), Y2, Y2
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y3, Y3, Y3
@@ -11413,18 +11866,50 @@ nores:
 	VANDPS Y2, Y3, Y2
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	MOVQ    dst+0(FP), CX
 	VMOVUPS Y0, (CX)
 	VMOVUPS Y1, (CX)(AX*1)
 	VMOVUPS Y2, (CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise4x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise4x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise4x1AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise4x1AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -11447,7 +11932,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 
 tap:
@@ -11465,19 +11950,19 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
-	MOVQ   res+64(FP), DX
+	MOVQ   res+72(FP), DX
 	VADDPS (DX), Y0, Y0
 	VADDPS (DX)(AX*1), Y1, Y1
 	VADDPS (DX)(AX*2), Y2, Y2
 	VADDPS (DX)(CX*1), Y3, Y3
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y4, Y4, Y4
@@ -11491,20 +11976,52 @@ nores:
 	VANDPS Y3, Y4, Y3
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	MOVQ    dst+0(FP), DX
 	VMOVUPS Y0, (DX)
 	VMOVUPS Y1, (DX)(AX*1)
 	VMOVUPS Y2, (DX)(AX*2)
 	VMOVUPS Y3, (DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise5x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise5x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise5x1AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise5x1AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -11529,7 +12046,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 
 tap:
@@ -11548,12 +12065,12 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
-	MOVQ   res+64(FP), DX
+	MOVQ   res+72(FP), DX
 	VADDPS (DX), Y0, Y0
 	VADDPS (DX)(AX*1), Y1, Y1
 	VADDPS (DX)(AX*2), Y2, Y2
@@ -11561,7 +12078,7 @@ summed:
 	VADDPS (DX)(AX*4), Y4, Y4
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y5, Y5, Y5
@@ -11577,7 +12094,7 @@ nores:
 	VANDPS Y4, Y5, Y4
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	MOVQ    dst+0(FP), DX
 	VMOVUPS Y0, (DX)
@@ -11585,13 +12102,45 @@ store:
 	VMOVUPS Y2, (DX)(AX*2)
 	VMOVUPS Y3, (DX)(CX*1)
 	VMOVUPS Y4, (DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise6x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise6x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise6x1AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise6x1AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -11618,7 +12167,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 
@@ -11639,13 +12188,13 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
-	MOVQ   res+64(FP), BX
+	MOVQ   res+72(FP), BX
 	VADDPS (BX), Y0, Y0
 	VADDPS (BX)(AX*1), Y1, Y1
 	VADDPS (BX)(AX*2), Y2, Y2
@@ -11654,7 +12203,7 @@ summed:
 	VADDPS (BX)(DX*1), Y5, Y5
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y6, Y6, Y6
@@ -11672,7 +12221,7 @@ nores:
 	VANDPS Y5, Y6, Y5
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	MOVQ    dst+0(FP), BX
@@ -11682,13 +12231,45 @@ store:
 	VMOVUPS Y3, (BX)(CX*1)
 	VMOVUPS Y4, (BX)(AX*4)
 	VMOVUPS Y5, (BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise7x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise7x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise7x1AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise7x1AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -11717,7 +12298,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 
@@ -11739,13 +12320,13 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
-	MOVQ   res+64(FP), BX
+	MOVQ   res+72(FP), BX
 	VADDPS (BX), Y0, Y0
 	VADDPS (BX)(AX*1), Y1, Y1
 	VADDPS (BX)(AX*2), Y2, Y2
@@ -11755,7 +12336,7 @@ summed:
 	VADDPS (BX)(CX*2), Y6, Y6
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y7, Y7, Y7
@@ -11775,7 +12356,7 @@ nores:
 	VANDPS Y6, Y7, Y6
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	MOVQ    dst+0(FP), BX
@@ -11786,13 +12367,45 @@ store:
 	VMOVUPS Y4, (BX)(AX*4)
 	VMOVUPS Y5, (BX)(DX*1)
 	VMOVUPS Y6, (BX)(CX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise8x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise8x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise8x1AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise8x1AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -11823,7 +12436,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 	LEAQ  (DI)(SI*4), R9
@@ -11847,14 +12460,14 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
 	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
+	MOVQ   res+72(FP), SI
 	VADDPS (SI), Y0, Y0
 	VADDPS (SI)(AX*1), Y1, Y1
 	VADDPS (SI)(AX*2), Y2, Y2
@@ -11865,7 +12478,7 @@ summed:
 	VADDPS (SI)(BX*1), Y7, Y7
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y8, Y8, Y8
@@ -11887,7 +12500,7 @@ nores:
 	VANDPS Y7, Y8, Y7
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	LEAQ    (CX)(AX*4), BX
@@ -11900,13 +12513,45 @@ store:
 	VMOVUPS Y5, (SI)(DX*1)
 	VMOVUPS Y6, (SI)(CX*2)
 	VMOVUPS Y7, (SI)(BX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise9x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise9x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise9x1AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise9x1AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -11939,7 +12584,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 	LEAQ  (DI)(SI*4), R9
@@ -11965,14 +12610,14 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
 	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
+	MOVQ   res+72(FP), SI
 	LEAQ   (SI)(AX*8), DI
 	VADDPS (SI), Y0, Y0
 	VADDPS (SI)(AX*1), Y1, Y1
@@ -11985,7 +12630,7 @@ summed:
 	VADDPS (DI), Y8, Y8
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y9, Y9, Y9
@@ -12009,7 +12654,7 @@ nores:
 	VANDPS Y8, Y9, Y8
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	LEAQ    (CX)(AX*4), BX
@@ -12024,13 +12669,45 @@ store:
 	VMOVUPS Y6, (SI)(CX*2)
 	VMOVUPS Y7, (SI)(BX*1)
 	VMOVUPS Y8, (DI)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise10x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise10x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise10x1AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise10x1AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -12065,7 +12742,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 	LEAQ  (DI)(SI*4), R9
@@ -12092,14 +12769,14 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
 	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
+	MOVQ   res+72(FP), SI
 	LEAQ   (SI)(AX*8), DI
 	VADDPS (SI), Y0, Y0
 	VADDPS (SI)(AX*1), Y1, Y1
@@ -12113,7 +12790,7 @@ summed:
 	VADDPS (DI)(AX*1), Y9, Y9
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y10, Y10, Y10
@@ -12139,7 +12816,7 @@ nores:
 	VANDPS Y9, Y10, Y9
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	LEAQ    (CX)(AX*4), BX
@@ -12155,13 +12832,45 @@ store:
 	VMOVUPS Y7, (SI)(BX*1)
 	VMOVUPS Y8, (DI)
 	VMOVUPS Y9, (DI)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise11x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise11x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise11x1AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise11x1AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -12198,7 +12907,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 	LEAQ  (DI)(SI*4), R9
@@ -12226,14 +12935,14 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
 	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
+	MOVQ   res+72(FP), SI
 	LEAQ   (SI)(AX*8), DI
 	VADDPS (SI), Y0, Y0
 	VADDPS (SI)(AX*1), Y1, Y1
@@ -12248,7 +12957,7 @@ summed:
 	VADDPS (DI)(AX*2), Y10, Y10
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y11, Y11, Y11
@@ -12276,7 +12985,7 @@ nores:
 	VANDPS Y10, Y11, Y10
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	LEAQ    (CX)(AX*4), BX
@@ -12293,13 +13002,45 @@ store:
 	VMOVUPS Y8, (DI)
 	VMOVUPS Y9, (DI)(AX*1)
 	VMOVUPS Y10, (DI)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise12x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise12x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise12x1AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise12x1AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -12338,7 +13079,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 	LEAQ  (DI)(SI*4), R9
@@ -12367,14 +13108,14 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
 	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
+	MOVQ   res+72(FP), SI
 	LEAQ   (SI)(AX*8), DI
 	VADDPS (SI), Y0, Y0
 	VADDPS (SI)(AX*1), Y1, Y1
@@ -12390,7 +13131,7 @@ summed:
 	VADDPS (DI)(CX*1), Y11, Y11
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y12, Y12, Y12
@@ -12420,7 +13161,7 @@ nores:
 	VANDPS Y11, Y12, Y11
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	LEAQ    (CX)(AX*4), BX
@@ -12438,13 +13179,45 @@ store:
 	VMOVUPS Y9, (DI)(AX*1)
 	VMOVUPS Y10, (DI)(AX*2)
 	VMOVUPS Y11, (DI)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise1x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise1x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise1x2AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise1x2AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -12463,7 +13236,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 
 tap:
 	MOVQ         8(BX), SI
@@ -12478,16 +13251,16 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), AX
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
 	VADDPS (AX), Y0, Y0
 	VADDPS 32(AX), Y1, Y1
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y2, Y2, Y2
@@ -12497,17 +13270,49 @@ nores:
 	VANDPS Y1, Y2, Y1
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	MOVQ    dst+0(FP), AX
 	VMOVUPS Y0, (AX)
 	VMOVUPS Y1, 32(AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise2x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise2x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise2x2AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise2x2AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -12530,7 +13335,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 
 tap:
 	MOVQ         8(BX), DI
@@ -12547,18 +13352,18 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), CX
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
 	VADDPS (CX), Y0, Y0
 	VADDPS 32(CX), Y1, Y1
 	VADDPS (CX)(AX*1), Y2, Y2
 	VADDPS 32(CX)(AX*1), Y3, Y3
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y4, Y4, Y4
@@ -12572,19 +13377,51 @@ nores:
 	VANDPS Y3, Y4, Y3
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	MOVQ    dst+0(FP), CX
 	VMOVUPS Y0, (CX)
 	VMOVUPS Y1, 32(CX)
 	VMOVUPS Y2, (CX)(AX*1)
 	VMOVUPS Y3, 32(CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise3x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise3x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise3x2AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise3x2AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -12611,7 +13448,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 
 tap:
 	MOVQ         8(BX), DI
@@ -12630,11 +13467,11 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), CX
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
 	VADDPS (CX), Y0, Y0
 	VADDPS 32(CX), Y1, Y1
 	VADDPS (CX)(AX*1), Y2, Y2
@@ -12643,7 +13480,7 @@ summed:
 	VADDPS 32(CX)(AX*2), Y5, Y5
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y6, Y6, Y6
@@ -12661,7 +13498,7 @@ nores:
 	VANDPS Y5, Y6, Y5
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	MOVQ    dst+0(FP), CX
 	VMOVUPS Y0, (CX)
 	VMOVUPS Y1, 32(CX)
@@ -12669,13 +13506,45 @@ store:
 	VMOVUPS Y3, 32(CX)(AX*1)
 	VMOVUPS Y4, (CX)(AX*2)
 	VMOVUPS Y5, 32(CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise4x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise4x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise4x2AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise4x2AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -12706,7 +13575,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 
 tap:
@@ -12728,12 +13597,12 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
-	MOVQ   res+64(FP), DX
+	MOVQ   res+72(FP), DX
 	VADDPS (DX), Y0, Y0
 	VADDPS 32(DX), Y1, Y1
 	VADDPS (DX)(AX*1), Y2, Y2
@@ -12744,7 +13613,7 @@ summed:
 	VADDPS 32(DX)(CX*1), Y7, Y7
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y8, Y8, Y8
@@ -12766,7 +13635,7 @@ nores:
 	VANDPS Y7, Y8, Y7
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	MOVQ    dst+0(FP), DX
 	VMOVUPS Y0, (DX)
@@ -12777,13 +13646,45 @@ store:
 	VMOVUPS Y5, 32(DX)(AX*2)
 	VMOVUPS Y6, (DX)(CX*1)
 	VMOVUPS Y7, 32(DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise5x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise5x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise5x2AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise5x2AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -12818,7 +13719,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 
 tap:
@@ -12842,12 +13743,12 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
-	MOVQ   res+64(FP), DX
+	MOVQ   res+72(FP), DX
 	VADDPS (DX), Y0, Y0
 	VADDPS 32(DX), Y1, Y1
 	VADDPS (DX)(AX*1), Y2, Y2
@@ -12860,7 +13761,7 @@ summed:
 	VADDPS 32(DX)(AX*4), Y9, Y9
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y10, Y10, Y10
@@ -12886,7 +13787,7 @@ nores:
 	VANDPS Y9, Y10, Y9
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	MOVQ    dst+0(FP), DX
 	VMOVUPS Y0, (DX)
@@ -12899,13 +13800,45 @@ store:
 	VMOVUPS Y7, 32(DX)(CX*1)
 	VMOVUPS Y8, (DX)(AX*4)
 	VMOVUPS Y9, 32(DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise6x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise6x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise6x2AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise6x2AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -12944,7 +13877,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 
@@ -12971,13 +13904,13 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
-	MOVQ   res+64(FP), BX
+	MOVQ   res+72(FP), BX
 	VADDPS (BX), Y0, Y0
 	VADDPS 32(BX), Y1, Y1
 	VADDPS (BX)(AX*1), Y2, Y2
@@ -12992,7 +13925,7 @@ summed:
 	VADDPS 32(BX)(DX*1), Y11, Y11
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y12, Y12, Y12
@@ -13022,7 +13955,7 @@ nores:
 	VANDPS Y11, Y12, Y11
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	MOVQ    dst+0(FP), BX
@@ -13038,13 +13971,45 @@ store:
 	VMOVUPS Y9, 32(BX)(AX*4)
 	VMOVUPS Y10, (BX)(DX*1)
 	VMOVUPS Y11, 32(BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise1x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise1x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise1x3AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise1x3AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -13065,7 +14030,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 
 tap:
 	MOVQ         8(BX), SI
@@ -13081,17 +14046,17 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), AX
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
 	VADDPS (AX), Y0, Y0
 	VADDPS 32(AX), Y1, Y1
 	VADDPS 64(AX), Y2, Y2
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y3, Y3, Y3
@@ -13103,18 +14068,50 @@ nores:
 	VANDPS Y2, Y3, Y2
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	MOVQ    dst+0(FP), AX
 	VMOVUPS Y0, (AX)
 	VMOVUPS Y1, 32(AX)
 	VMOVUPS Y2, 64(AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise2x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise2x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise2x3AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise2x3AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -13141,7 +14138,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 
 tap:
 	MOVQ         8(BX), DI
@@ -13160,11 +14157,11 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), CX
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
 	VADDPS (CX), Y0, Y0
 	VADDPS 32(CX), Y1, Y1
 	VADDPS 64(CX), Y2, Y2
@@ -13173,7 +14170,7 @@ summed:
 	VADDPS 64(CX)(AX*1), Y5, Y5
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y6, Y6, Y6
@@ -13191,7 +14188,7 @@ nores:
 	VANDPS Y5, Y6, Y5
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	MOVQ    dst+0(FP), CX
 	VMOVUPS Y0, (CX)
 	VMOVUPS Y1, 32(CX)
@@ -13199,13 +14196,45 @@ store:
 	VMOVUPS Y3, (CX)(AX*1)
 	VMOVUPS Y4, 32(CX)(AX*1)
 	VMOVUPS Y5, 64(CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise3x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise3x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise3x3AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise3x3AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -13238,7 +14267,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 
 tap:
 	MOVQ         8(BX), DI
@@ -13260,11 +14289,11 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), CX
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
 	VADDPS (CX), Y0, Y0
 	VADDPS 32(CX), Y1, Y1
 	VADDPS 64(CX), Y2, Y2
@@ -13276,7 +14305,7 @@ summed:
 	VADDPS 64(CX)(AX*2), Y8, Y8
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y9, Y9, Y9
@@ -13300,7 +14329,7 @@ nores:
 	VANDPS Y8, Y9, Y8
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	MOVQ    dst+0(FP), CX
 	VMOVUPS Y0, (CX)
 	VMOVUPS Y1, 32(CX)
@@ -13311,13 +14340,45 @@ store:
 	VMOVUPS Y6, (CX)(AX*2)
 	VMOVUPS Y7, 32(CX)(AX*2)
 	VMOVUPS Y8, 64(CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise4x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise4x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise4x3AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise4x3AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -13356,7 +14417,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 
 tap:
@@ -13382,12 +14443,12 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
-	MOVQ   res+64(FP), DX
+	MOVQ   res+72(FP), DX
 	VADDPS (DX), Y0, Y0
 	VADDPS 32(DX), Y1, Y1
 	VADDPS 64(DX), Y2, Y2
@@ -13402,7 +14463,7 @@ summed:
 	VADDPS 64(DX)(CX*1), Y11, Y11
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y12, Y12, Y12
@@ -13432,7 +14493,7 @@ nores:
 	VANDPS Y11, Y12, Y11
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	MOVQ    dst+0(FP), DX
 	VMOVUPS Y0, (DX)
@@ -13447,13 +14508,45 @@ store:
 	VMOVUPS Y9, (DX)(CX*1)
 	VMOVUPS Y10, 32(DX)(CX*1)
 	VMOVUPS Y11, 64(DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise1x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise1x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise1x4AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise1x4AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -13476,7 +14569,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 
 tap:
 	MOVQ         8(BX), SI
@@ -13493,18 +14586,18 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), AX
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
 	VADDPS (AX), Y0, Y0
 	VADDPS 32(AX), Y1, Y1
 	VADDPS 64(AX), Y2, Y2
 	VADDPS 96(AX), Y3, Y3
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y4, Y4, Y4
@@ -13518,19 +14611,51 @@ nores:
 	VANDPS Y3, Y4, Y3
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	MOVQ    dst+0(FP), AX
 	VMOVUPS Y0, (AX)
 	VMOVUPS Y1, 32(AX)
 	VMOVUPS Y2, 64(AX)
 	VMOVUPS Y3, 96(AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise2x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise2x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise2x4AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise2x4AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -13561,7 +14686,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 
 tap:
 	MOVQ         8(BX), DI
@@ -13582,11 +14707,11 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), CX
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
 	VADDPS (CX), Y0, Y0
 	VADDPS 32(CX), Y1, Y1
 	VADDPS 64(CX), Y2, Y2
@@ -13597,7 +14722,7 @@ summed:
 	VADDPS 96(CX)(AX*1), Y7, Y7
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y8, Y8, Y8
@@ -13619,7 +14744,7 @@ nores:
 	VANDPS Y7, Y8, Y7
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	MOVQ    dst+0(FP), CX
 	VMOVUPS Y0, (CX)
 	VMOVUPS Y1, 32(CX)
@@ -13629,13 +14754,45 @@ store:
 	VMOVUPS Y5, 32(CX)(AX*1)
 	VMOVUPS Y6, 64(CX)(AX*1)
 	VMOVUPS Y7, 96(CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise3x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise3x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise3x4AVX2W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise3x4AVX2W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Y0
@@ -13674,7 +14831,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 
 tap:
 	MOVQ         8(BX), DI
@@ -13699,11 +14856,11 @@ tap:
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), CX
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
 	VADDPS (CX), Y0, Y0
 	VADDPS 32(CX), Y1, Y1
 	VADDPS 64(CX), Y2, Y2
@@ -13718,7 +14875,7 @@ summed:
 	VADDPS 96(CX)(AX*2), Y11, Y11
 
 nores:
-	MOVQ   flags+72(FP), AX
+	MOVQ   flags+80(FP), AX
 	TESTQ  $0x00000002, AX
 	JZ     store
 	VXORPS Y12, Y12, Y12
@@ -13748,7 +14905,7 @@ nores:
 	VANDPS Y11, Y12, Y11
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	MOVQ    dst+0(FP), CX
 	VMOVUPS Y0, (CX)
 	VMOVUPS Y1, 32(CX)
@@ -13762,6 +14919,33 @@ store:
 	VMOVUPS Y9, 32(CX)(AX*2)
 	VMOVUPS Y10, 64(CX)(AX*2)
 	VMOVUPS Y11, 96(CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
@@ -45170,76 +46354,23 @@ done:
 	VZEROUPPER
 	RET
 
-// func Depthwise1x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise1x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise1x1AVX512C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
-	TESTQ   AX, AX
-	JZ      zero
-	VMOVUPS (AX), Z0
-	JMP     started
-
-zero:
-	VPXORD  Z0, Z0, Z0
-	VMOVUPS Z0, Z0
-
-started:
-	MOVQ  ntaps+32(FP), AX
+TEXT ·Depthwise1x1AVX512C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	JLE   end
 
-tap:
-	MOVQ        8(BX), SI
-	ADDQ        DX, SI
-	VMOVUPS     (SI), Z1
-	MOVQ        (BX), SI
-	ADDQ        CX, SI
-	VFMADD231PS (SI), Z1, Z0
-	ADDQ        $0x00000010, BX
-	DECQ        AX
-	JNZ         tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), AX
-	VADDPS (AX), Z0, Z0
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z2, Z2, Z2
-	VCMPPS    $0x19, Z0, Z2, K1
-	VMOVUPS.Z Z0, K1, Z0
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	MOVQ    dst+0(FP), AX
-	VMOVUPS Z0, (AX)
-	VZEROUPPER
-	RET
-
-// func Depthwise2x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise2x1AVX512C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Z0
-	VMOVUPS Z0, Z1
 	JMP     started
 
 zero:
 	VPXORD  Z1, Z1, Z1
 	VMOVUPS Z1, Z0
-	VMOVUPS Z1, Z1
 
 started:
 	MOVQ  ntaps+32(FP), AX
@@ -45248,63 +46379,88 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 
 tap:
-	MOVQ        8(BX), DI
-	ADDQ        DX, DI
-	VMOVUPS     (DI), Z2
-	MOVQ        (BX), DI
-	ADDQ        CX, DI
-	VFMADD231PS (DI), Z2, Z0
-	VFMADD231PS (DI)(SI*1), Z2, Z1
+	MOVQ        8(BX), SI
+	ADDQ        DX, SI
+	VMOVUPS     (SI), Z2
+	MOVQ        (BX), SI
+	ADDQ        CX, SI
+	VFMADD231PS (SI), Z2, Z0
 	ADDQ        $0x00000010, BX
 	DECQ        AX
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), CX
-	VADDPS (CX), Z0, Z0
-	VADDPS (CX)(AX*1), Z1, Z1
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Z0, Z0
 
 nores:
-	MOVQ      flags+72(FP), AX
+	MOVQ      flags+80(FP), AX
 	TESTQ     $0x00000002, AX
 	JZ        store
 	VPXORD    Z3, Z3, Z3
 	VCMPPS    $0x19, Z0, Z3, K1
 	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z3, K1
-	VMOVUPS.Z Z1, K1, Z1
 
 store:
-	MOVQ    dstPix+48(FP), AX
-	MOVQ    dst+0(FP), CX
-	VMOVUPS Z0, (CX)
-	VMOVUPS Z1, (CX)(AX*1)
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Z0, (AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise3x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise2x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise3x1AVX512C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise2x1AVX512C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Z0
 	VMOVUPS Z0, Z1
-	VMOVUPS Z0, Z2
 	JMP     started
 
 zero:
 	VPXORD  Z2, Z2, Z2
 	VMOVUPS Z2, Z0
 	VMOVUPS Z2, Z1
-	VMOVUPS Z2, Z2
 
 started:
 	MOVQ  ntaps+32(FP), AX
@@ -45313,7 +46469,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 
 tap:
 	MOVQ        8(BX), DI
@@ -45323,23 +46479,21 @@ tap:
 	ADDQ        CX, DI
 	VFMADD231PS (DI), Z3, Z0
 	VFMADD231PS (DI)(SI*1), Z3, Z1
-	VFMADD231PS (DI)(SI*2), Z3, Z2
 	ADDQ        $0x00000010, BX
 	DECQ        AX
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), CX
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
 	VADDPS (CX), Z0, Z0
 	VADDPS (CX)(AX*1), Z1, Z1
-	VADDPS (CX)(AX*2), Z2, Z2
 
 nores:
-	MOVQ      flags+72(FP), AX
+	MOVQ      flags+80(FP), AX
 	TESTQ     $0x00000002, AX
 	JZ        store
 	VPXORD    Z4, Z4, Z4
@@ -45347,28 +46501,56 @@ nores:
 	VMOVUPS.Z Z0, K1, Z0
 	VCMPPS    $0x19, Z1, Z4, K1
 	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z4, K1
-	VMOVUPS.Z Z2, K1, Z2
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	MOVQ    dst+0(FP), CX
 	VMOVUPS Z0, (CX)
 	VMOVUPS Z1, (CX)(AX*1)
-	VMOVUPS Z2, (CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise4x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise3x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise4x1AVX512C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise3x1AVX512C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Z0
 	VMOVUPS Z0, Z1
 	VMOVUPS Z0, Z2
-	VMOVUPS Z0, Z3
 	JMP     started
 
 zero:
@@ -45376,7 +46558,6 @@ zero:
 	VMOVUPS Z3, Z0
 	VMOVUPS Z3, Z1
 	VMOVUPS Z3, Z2
-	VMOVUPS Z3, Z3
 
 started:
 	MOVQ  ntaps+32(FP), AX
@@ -45385,37 +46566,33 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
+	MOVQ  srcPix+48(FP), SI
 
 tap:
-	MOVQ        8(BX), R8
-	ADDQ        DX, R8
-	VMOVUPS     (R8), Z4
-	MOVQ        (BX), R8
-	ADDQ        CX, R8
-	VFMADD231PS (R8), Z4, Z0
-	VFMADD231PS (R8)(SI*1), Z4, Z1
-	VFMADD231PS (R8)(SI*2), Z4, Z2
-	VFMADD231PS (R8)(DI*1), Z4, Z3
+	MOVQ        8(BX), DI
+	ADDQ        DX, DI
+	VMOVUPS     (DI), Z4
+	MOVQ        (BX), DI
+	ADDQ        CX, DI
+	VFMADD231PS (DI), Z4, Z0
+	VFMADD231PS (DI)(SI*1), Z4, Z1
+	VFMADD231PS (DI)(SI*2), Z4, Z2
 	ADDQ        $0x00000010, BX
 	DECQ        AX
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	MOVQ   res+64(FP), DX
-	VADDPS (DX), Z0, Z0
-	VADDPS (DX)(AX*1), Z1, Z1
-	VADDPS (DX)(AX*2), Z2, Z2
-	VADDPS (DX)(CX*1), Z3, Z3
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS (CX)(AX*1), Z1, Z1
+	VADDPS (CX)(AX*2), Z2, Z2
 
 nores:
-	MOVQ      flags+72(FP), AX
+	MOVQ      flags+80(FP), AX
 	TESTQ     $0x00000002, AX
 	JZ        store
 	VPXORD    Z5, Z5, Z5
@@ -45425,31 +46602,58 @@ nores:
 	VMOVUPS.Z Z1, K1, Z1
 	VCMPPS    $0x19, Z2, Z5, K1
 	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z5, K1
-	VMOVUPS.Z Z3, K1, Z3
 
 store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	MOVQ    dst+0(FP), DX
-	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, (DX)(AX*1)
-	VMOVUPS Z2, (DX)(AX*2)
-	VMOVUPS Z3, (DX)(CX*1)
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, (CX)(AX*1)
+	VMOVUPS Z2, (CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise5x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise4x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise5x1AVX512C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise4x1AVX512C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Z0
 	VMOVUPS Z0, Z1
 	VMOVUPS Z0, Z2
 	VMOVUPS Z0, Z3
-	VMOVUPS Z0, Z4
 	JMP     started
 
 zero:
@@ -45458,7 +46662,6 @@ zero:
 	VMOVUPS Z4, Z1
 	VMOVUPS Z4, Z2
 	VMOVUPS Z4, Z3
-	VMOVUPS Z4, Z4
 
 started:
 	MOVQ  ntaps+32(FP), AX
@@ -45467,7 +46670,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 
 tap:
@@ -45480,26 +46683,24 @@ tap:
 	VFMADD231PS (R8)(SI*1), Z5, Z1
 	VFMADD231PS (R8)(SI*2), Z5, Z2
 	VFMADD231PS (R8)(DI*1), Z5, Z3
-	VFMADD231PS (R8)(SI*4), Z5, Z4
 	ADDQ        $0x00000010, BX
 	DECQ        AX
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
-	MOVQ   res+64(FP), DX
+	MOVQ   res+72(FP), DX
 	VADDPS (DX), Z0, Z0
 	VADDPS (DX)(AX*1), Z1, Z1
 	VADDPS (DX)(AX*2), Z2, Z2
 	VADDPS (DX)(CX*1), Z3, Z3
-	VADDPS (DX)(AX*4), Z4, Z4
 
 nores:
-	MOVQ      flags+72(FP), AX
+	MOVQ      flags+80(FP), AX
 	TESTQ     $0x00000002, AX
 	JZ        store
 	VPXORD    Z6, Z6, Z6
@@ -45511,25 +46712,54 @@ nores:
 	VMOVUPS.Z Z2, K1, Z2
 	VCMPPS    $0x19, Z3, Z6, K1
 	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z6, K1
-	VMOVUPS.Z Z4, K1, Z4
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	MOVQ    dst+0(FP), DX
 	VMOVUPS Z0, (DX)
 	VMOVUPS Z1, (DX)(AX*1)
 	VMOVUPS Z2, (DX)(AX*2)
 	VMOVUPS Z3, (DX)(CX*1)
-	VMOVUPS Z4, (DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise6x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise5x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise6x1AVX512C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise5x1AVX512C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Z0
@@ -45537,7 +46767,6 @@ TEXT ·Depthwise6x1AVX512C(SB), NOSPLIT, $0-80
 	VMOVUPS Z0, Z2
 	VMOVUPS Z0, Z3
 	VMOVUPS Z0, Z4
-	VMOVUPS Z0, Z5
 	JMP     started
 
 zero:
@@ -45547,7 +46776,6 @@ zero:
 	VMOVUPS Z5, Z2
 	VMOVUPS Z5, Z3
 	VMOVUPS Z5, Z4
-	VMOVUPS Z5, Z5
 
 started:
 	MOVQ  ntaps+32(FP), AX
@@ -45556,43 +46784,39 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
-	LEAQ  (SI)(SI*4), R8
 
 tap:
-	MOVQ        8(BX), R9
-	ADDQ        DX, R9
-	VMOVUPS     (R9), Z6
-	MOVQ        (BX), R9
-	ADDQ        CX, R9
-	VFMADD231PS (R9), Z6, Z0
-	VFMADD231PS (R9)(SI*1), Z6, Z1
-	VFMADD231PS (R9)(SI*2), Z6, Z2
-	VFMADD231PS (R9)(DI*1), Z6, Z3
-	VFMADD231PS (R9)(SI*4), Z6, Z4
-	VFMADD231PS (R9)(R8*1), Z6, Z5
+	MOVQ        8(BX), R8
+	ADDQ        DX, R8
+	VMOVUPS     (R8), Z6
+	MOVQ        (BX), R8
+	ADDQ        CX, R8
+	VFMADD231PS (R8), Z6, Z0
+	VFMADD231PS (R8)(SI*1), Z6, Z1
+	VFMADD231PS (R8)(SI*2), Z6, Z2
+	VFMADD231PS (R8)(DI*1), Z6, Z3
+	VFMADD231PS (R8)(SI*4), Z6, Z4
 	ADDQ        $0x00000010, BX
 	DECQ        AX
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
-	LEAQ   (AX)(AX*4), DX
-	MOVQ   res+64(FP), BX
-	VADDPS (BX), Z0, Z0
-	VADDPS (BX)(AX*1), Z1, Z1
-	VADDPS (BX)(AX*2), Z2, Z2
-	VADDPS (BX)(CX*1), Z3, Z3
-	VADDPS (BX)(AX*4), Z4, Z4
-	VADDPS (BX)(DX*1), Z5, Z5
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS (DX)(AX*1), Z1, Z1
+	VADDPS (DX)(AX*2), Z2, Z2
+	VADDPS (DX)(CX*1), Z3, Z3
+	VADDPS (DX)(AX*4), Z4, Z4
 
 nores:
-	MOVQ      flags+72(FP), AX
+	MOVQ      flags+80(FP), AX
 	TESTQ     $0x00000002, AX
 	JZ        store
 	VPXORD    Z7, Z7, Z7
@@ -45606,27 +46830,55 @@ nores:
 	VMOVUPS.Z Z3, K1, Z3
 	VCMPPS    $0x19, Z4, Z7, K1
 	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z7, K1
-	VMOVUPS.Z Z5, K1, Z5
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
-	LEAQ    (AX)(AX*4), DX
-	MOVQ    dst+0(FP), BX
-	VMOVUPS Z0, (BX)
-	VMOVUPS Z1, (BX)(AX*1)
-	VMOVUPS Z2, (BX)(AX*2)
-	VMOVUPS Z3, (BX)(CX*1)
-	VMOVUPS Z4, (BX)(AX*4)
-	VMOVUPS Z5, (BX)(DX*1)
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, (DX)(AX*1)
+	VMOVUPS Z2, (DX)(AX*2)
+	VMOVUPS Z3, (DX)(CX*1)
+	VMOVUPS Z4, (DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise7x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise6x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise7x1AVX512C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise6x1AVX512C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Z0
@@ -45635,7 +46887,6 @@ TEXT ·Depthwise7x1AVX512C(SB), NOSPLIT, $0-80
 	VMOVUPS Z0, Z3
 	VMOVUPS Z0, Z4
 	VMOVUPS Z0, Z5
-	VMOVUPS Z0, Z6
 	JMP     started
 
 zero:
@@ -45646,7 +46897,6 @@ zero:
 	VMOVUPS Z6, Z3
 	VMOVUPS Z6, Z4
 	VMOVUPS Z6, Z5
-	VMOVUPS Z6, Z6
 
 started:
 	MOVQ  ntaps+32(FP), AX
@@ -45655,7 +46905,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 
@@ -45671,29 +46921,27 @@ tap:
 	VFMADD231PS (R9)(DI*1), Z7, Z3
 	VFMADD231PS (R9)(SI*4), Z7, Z4
 	VFMADD231PS (R9)(R8*1), Z7, Z5
-	VFMADD231PS (R9)(DI*2), Z7, Z6
 	ADDQ        $0x00000010, BX
 	DECQ        AX
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
-	MOVQ   res+64(FP), BX
+	MOVQ   res+72(FP), BX
 	VADDPS (BX), Z0, Z0
 	VADDPS (BX)(AX*1), Z1, Z1
 	VADDPS (BX)(AX*2), Z2, Z2
 	VADDPS (BX)(CX*1), Z3, Z3
 	VADDPS (BX)(AX*4), Z4, Z4
 	VADDPS (BX)(DX*1), Z5, Z5
-	VADDPS (BX)(CX*2), Z6, Z6
 
 nores:
-	MOVQ      flags+72(FP), AX
+	MOVQ      flags+80(FP), AX
 	TESTQ     $0x00000002, AX
 	JZ        store
 	VPXORD    Z8, Z8, Z8
@@ -45709,11 +46957,9 @@ nores:
 	VMOVUPS.Z Z4, K1, Z4
 	VCMPPS    $0x19, Z5, Z8, K1
 	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z8, K1
-	VMOVUPS.Z Z6, K1, Z6
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	MOVQ    dst+0(FP), BX
@@ -45723,14 +46969,45 @@ store:
 	VMOVUPS Z3, (BX)(CX*1)
 	VMOVUPS Z4, (BX)(AX*4)
 	VMOVUPS Z5, (BX)(DX*1)
-	VMOVUPS Z6, (BX)(CX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise8x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise7x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise8x1AVX512C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise7x1AVX512C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Z0
@@ -45740,7 +47017,6 @@ TEXT ·Depthwise8x1AVX512C(SB), NOSPLIT, $0-80
 	VMOVUPS Z0, Z4
 	VMOVUPS Z0, Z5
 	VMOVUPS Z0, Z6
-	VMOVUPS Z0, Z7
 	JMP     started
 
 zero:
@@ -45752,7 +47028,6 @@ zero:
 	VMOVUPS Z7, Z4
 	VMOVUPS Z7, Z5
 	VMOVUPS Z7, Z6
-	VMOVUPS Z7, Z7
 
 started:
 	MOVQ  ntaps+32(FP), AX
@@ -45761,49 +47036,45 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
-	LEAQ  (DI)(SI*4), R9
 
 tap:
-	MOVQ        8(BX), R10
-	ADDQ        DX, R10
-	VMOVUPS     (R10), Z8
-	MOVQ        (BX), R10
-	ADDQ        CX, R10
-	VFMADD231PS (R10), Z8, Z0
-	VFMADD231PS (R10)(SI*1), Z8, Z1
-	VFMADD231PS (R10)(SI*2), Z8, Z2
-	VFMADD231PS (R10)(DI*1), Z8, Z3
-	VFMADD231PS (R10)(SI*4), Z8, Z4
-	VFMADD231PS (R10)(R8*1), Z8, Z5
-	VFMADD231PS (R10)(DI*2), Z8, Z6
-	VFMADD231PS (R10)(R9*1), Z8, Z7
+	MOVQ        8(BX), R9
+	ADDQ        DX, R9
+	VMOVUPS     (R9), Z8
+	MOVQ        (BX), R9
+	ADDQ        CX, R9
+	VFMADD231PS (R9), Z8, Z0
+	VFMADD231PS (R9)(SI*1), Z8, Z1
+	VFMADD231PS (R9)(SI*2), Z8, Z2
+	VFMADD231PS (R9)(DI*1), Z8, Z3
+	VFMADD231PS (R9)(SI*4), Z8, Z4
+	VFMADD231PS (R9)(R8*1), Z8, Z5
+	VFMADD231PS (R9)(DI*2), Z8, Z6
 	ADDQ        $0x00000010, BX
 	DECQ        AX
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
-	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
-	VADDPS (SI), Z0, Z0
-	VADDPS (SI)(AX*1), Z1, Z1
-	VADDPS (SI)(AX*2), Z2, Z2
-	VADDPS (SI)(CX*1), Z3, Z3
-	VADDPS (SI)(AX*4), Z4, Z4
-	VADDPS (SI)(DX*1), Z5, Z5
-	VADDPS (SI)(CX*2), Z6, Z6
-	VADDPS (SI)(BX*1), Z7, Z7
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS (BX)(AX*1), Z1, Z1
+	VADDPS (BX)(AX*2), Z2, Z2
+	VADDPS (BX)(CX*1), Z3, Z3
+	VADDPS (BX)(AX*4), Z4, Z4
+	VADDPS (BX)(DX*1), Z5, Z5
+	VADDPS (BX)(CX*2), Z6, Z6
 
 nores:
-	MOVQ      flags+72(FP), AX
+	MOVQ      flags+80(FP), AX
 	TESTQ     $0x00000002, AX
 	JZ        store
 	VPXORD    Z9, Z9, Z9
@@ -45821,30 +47092,58 @@ nores:
 	VMOVUPS.Z Z5, K1, Z5
 	VCMPPS    $0x19, Z6, Z9, K1
 	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z9, K1
-	VMOVUPS.Z Z7, K1, Z7
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
-	LEAQ    (CX)(AX*4), BX
-	MOVQ    dst+0(FP), SI
-	VMOVUPS Z0, (SI)
-	VMOVUPS Z1, (SI)(AX*1)
-	VMOVUPS Z2, (SI)(AX*2)
-	VMOVUPS Z3, (SI)(CX*1)
-	VMOVUPS Z4, (SI)(AX*4)
-	VMOVUPS Z5, (SI)(DX*1)
-	VMOVUPS Z6, (SI)(CX*2)
-	VMOVUPS Z7, (SI)(BX*1)
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, (BX)(AX*1)
+	VMOVUPS Z2, (BX)(AX*2)
+	VMOVUPS Z3, (BX)(CX*1)
+	VMOVUPS Z4, (BX)(AX*4)
+	VMOVUPS Z5, (BX)(DX*1)
+	VMOVUPS Z6, (BX)(CX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise9x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise8x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise9x1AVX512C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise8x1AVX512C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Z0
@@ -45855,7 +47154,6 @@ TEXT ·Depthwise9x1AVX512C(SB), NOSPLIT, $0-80
 	VMOVUPS Z0, Z5
 	VMOVUPS Z0, Z6
 	VMOVUPS Z0, Z7
-	VMOVUPS Z0, Z8
 	JMP     started
 
 zero:
@@ -45868,7 +47166,6 @@ zero:
 	VMOVUPS Z8, Z5
 	VMOVUPS Z8, Z6
 	VMOVUPS Z8, Z7
-	VMOVUPS Z8, Z8
 
 started:
 	MOVQ  ntaps+32(FP), AX
@@ -45877,7 +47174,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 	LEAQ  (DI)(SI*4), R9
@@ -45888,7 +47185,6 @@ tap:
 	VMOVUPS     (R10), Z9
 	MOVQ        (BX), R10
 	ADDQ        CX, R10
-	LEAQ        (R10)(SI*8), R11
 	VFMADD231PS (R10), Z9, Z0
 	VFMADD231PS (R10)(SI*1), Z9, Z1
 	VFMADD231PS (R10)(SI*2), Z9, Z2
@@ -45897,21 +47193,19 @@ tap:
 	VFMADD231PS (R10)(R8*1), Z9, Z5
 	VFMADD231PS (R10)(DI*2), Z9, Z6
 	VFMADD231PS (R10)(R9*1), Z9, Z7
-	VFMADD231PS (R11), Z9, Z8
 	ADDQ        $0x00000010, BX
 	DECQ        AX
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
 	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
-	LEAQ   (SI)(AX*8), DI
+	MOVQ   res+72(FP), SI
 	VADDPS (SI), Z0, Z0
 	VADDPS (SI)(AX*1), Z1, Z1
 	VADDPS (SI)(AX*2), Z2, Z2
@@ -45920,10 +47214,9 @@ summed:
 	VADDPS (SI)(DX*1), Z5, Z5
 	VADDPS (SI)(CX*2), Z6, Z6
 	VADDPS (SI)(BX*1), Z7, Z7
-	VADDPS (DI), Z8, Z8
 
 nores:
-	MOVQ      flags+72(FP), AX
+	MOVQ      flags+80(FP), AX
 	TESTQ     $0x00000002, AX
 	JZ        store
 	VPXORD    Z10, Z10, Z10
@@ -45943,16 +47236,13 @@ nores:
 	VMOVUPS.Z Z6, K1, Z6
 	VCMPPS    $0x19, Z7, Z10, K1
 	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z10, K1
-	VMOVUPS.Z Z8, K1, Z8
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	LEAQ    (CX)(AX*4), BX
 	MOVQ    dst+0(FP), SI
-	LEAQ    (SI)(AX*8), DI
 	VMOVUPS Z0, (SI)
 	VMOVUPS Z1, (SI)(AX*1)
 	VMOVUPS Z2, (SI)(AX*2)
@@ -45961,14 +47251,45 @@ store:
 	VMOVUPS Z5, (SI)(DX*1)
 	VMOVUPS Z6, (SI)(CX*2)
 	VMOVUPS Z7, (SI)(BX*1)
-	VMOVUPS Z8, (DI)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise10x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise9x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise10x1AVX512C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise9x1AVX512C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Z0
@@ -45980,7 +47301,6 @@ TEXT ·Depthwise10x1AVX512C(SB), NOSPLIT, $0-80
 	VMOVUPS Z0, Z6
 	VMOVUPS Z0, Z7
 	VMOVUPS Z0, Z8
-	VMOVUPS Z0, Z9
 	JMP     started
 
 zero:
@@ -45994,7 +47314,6 @@ zero:
 	VMOVUPS Z9, Z6
 	VMOVUPS Z9, Z7
 	VMOVUPS Z9, Z8
-	VMOVUPS Z9, Z9
 
 started:
 	MOVQ  ntaps+32(FP), AX
@@ -46003,7 +47322,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 	LEAQ  (DI)(SI*4), R9
@@ -46024,20 +47343,19 @@ tap:
 	VFMADD231PS (R10)(DI*2), Z10, Z6
 	VFMADD231PS (R10)(R9*1), Z10, Z7
 	VFMADD231PS (R11), Z10, Z8
-	VFMADD231PS (R11)(SI*1), Z10, Z9
 	ADDQ        $0x00000010, BX
 	DECQ        AX
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
 	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
+	MOVQ   res+72(FP), SI
 	LEAQ   (SI)(AX*8), DI
 	VADDPS (SI), Z0, Z0
 	VADDPS (SI)(AX*1), Z1, Z1
@@ -46048,10 +47366,9 @@ summed:
 	VADDPS (SI)(CX*2), Z6, Z6
 	VADDPS (SI)(BX*1), Z7, Z7
 	VADDPS (DI), Z8, Z8
-	VADDPS (DI)(AX*1), Z9, Z9
 
 nores:
-	MOVQ      flags+72(FP), AX
+	MOVQ      flags+80(FP), AX
 	TESTQ     $0x00000002, AX
 	JZ        store
 	VPXORD    Z11, Z11, Z11
@@ -46073,11 +47390,9 @@ nores:
 	VMOVUPS.Z Z7, K1, Z7
 	VCMPPS    $0x19, Z8, Z11, K1
 	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z11, K1
-	VMOVUPS.Z Z9, K1, Z9
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	LEAQ    (CX)(AX*4), BX
@@ -46092,14 +47407,45 @@ store:
 	VMOVUPS Z6, (SI)(CX*2)
 	VMOVUPS Z7, (SI)(BX*1)
 	VMOVUPS Z8, (DI)
-	VMOVUPS Z9, (DI)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise11x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise10x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise11x1AVX512C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise10x1AVX512C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Z0
@@ -46112,7 +47458,6 @@ TEXT ·Depthwise11x1AVX512C(SB), NOSPLIT, $0-80
 	VMOVUPS Z0, Z7
 	VMOVUPS Z0, Z8
 	VMOVUPS Z0, Z9
-	VMOVUPS Z0, Z10
 	JMP     started
 
 zero:
@@ -46127,7 +47472,6 @@ zero:
 	VMOVUPS Z10, Z7
 	VMOVUPS Z10, Z8
 	VMOVUPS Z10, Z9
-	VMOVUPS Z10, Z10
 
 started:
 	MOVQ  ntaps+32(FP), AX
@@ -46136,7 +47480,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 	LEAQ  (DI)(SI*4), R9
@@ -46158,20 +47502,19 @@ tap:
 	VFMADD231PS (R10)(R9*1), Z11, Z7
 	VFMADD231PS (R11), Z11, Z8
 	VFMADD231PS (R11)(SI*1), Z11, Z9
-	VFMADD231PS (R11)(SI*2), Z11, Z10
 	ADDQ        $0x00000010, BX
 	DECQ        AX
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
 	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
+	MOVQ   res+72(FP), SI
 	LEAQ   (SI)(AX*8), DI
 	VADDPS (SI), Z0, Z0
 	VADDPS (SI)(AX*1), Z1, Z1
@@ -46183,10 +47526,9 @@ summed:
 	VADDPS (SI)(BX*1), Z7, Z7
 	VADDPS (DI), Z8, Z8
 	VADDPS (DI)(AX*1), Z9, Z9
-	VADDPS (DI)(AX*2), Z10, Z10
 
 nores:
-	MOVQ      flags+72(FP), AX
+	MOVQ      flags+80(FP), AX
 	TESTQ     $0x00000002, AX
 	JZ        store
 	VPXORD    Z12, Z12, Z12
@@ -46210,11 +47552,9 @@ nores:
 	VMOVUPS.Z Z8, K1, Z8
 	VCMPPS    $0x19, Z9, Z12, K1
 	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z12, K1
-	VMOVUPS.Z Z10, K1, Z10
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	LEAQ    (CX)(AX*4), BX
@@ -46230,14 +47570,45 @@ store:
 	VMOVUPS Z7, (SI)(BX*1)
 	VMOVUPS Z8, (DI)
 	VMOVUPS Z9, (DI)(AX*1)
-	VMOVUPS Z10, (DI)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise12x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise11x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise12x1AVX512C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise11x1AVX512C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Z0
@@ -46251,7 +47622,6 @@ TEXT ·Depthwise12x1AVX512C(SB), NOSPLIT, $0-80
 	VMOVUPS Z0, Z8
 	VMOVUPS Z0, Z9
 	VMOVUPS Z0, Z10
-	VMOVUPS Z0, Z11
 	JMP     started
 
 zero:
@@ -46267,7 +47637,6 @@ zero:
 	VMOVUPS Z11, Z8
 	VMOVUPS Z11, Z9
 	VMOVUPS Z11, Z10
-	VMOVUPS Z11, Z11
 
 started:
 	MOVQ  ntaps+32(FP), AX
@@ -46276,7 +47645,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 	LEAQ  (DI)(SI*4), R9
@@ -46299,20 +47668,19 @@ tap:
 	VFMADD231PS (R11), Z12, Z8
 	VFMADD231PS (R11)(SI*1), Z12, Z9
 	VFMADD231PS (R11)(SI*2), Z12, Z10
-	VFMADD231PS (R11)(DI*1), Z12, Z11
 	ADDQ        $0x00000010, BX
 	DECQ        AX
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
 	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
+	MOVQ   res+72(FP), SI
 	LEAQ   (SI)(AX*8), DI
 	VADDPS (SI), Z0, Z0
 	VADDPS (SI)(AX*1), Z1, Z1
@@ -46325,10 +47693,9 @@ summed:
 	VADDPS (DI), Z8, Z8
 	VADDPS (DI)(AX*1), Z9, Z9
 	VADDPS (DI)(AX*2), Z10, Z10
-	VADDPS (DI)(CX*1), Z11, Z11
 
 nores:
-	MOVQ      flags+72(FP), AX
+	MOVQ      flags+80(FP), AX
 	TESTQ     $0x00000002, AX
 	JZ        store
 	VPXORD    Z13, Z13, Z13
@@ -46354,11 +47721,9 @@ nores:
 	VMOVUPS.Z Z9, K1, Z9
 	VCMPPS    $0x19, Z10, Z13, K1
 	VMOVUPS.Z Z10, K1, Z10
-	VCMPPS    $0x19, Z11, Z13, K1
-	VMOVUPS.Z Z11, K1, Z11
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	LEAQ    (CX)(AX*4), BX
@@ -46375,14 +47740,45 @@ store:
 	VMOVUPS Z8, (DI)
 	VMOVUPS Z9, (DI)(AX*1)
 	VMOVUPS Z10, (DI)(AX*2)
-	VMOVUPS Z11, (DI)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise13x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise12x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise13x1AVX512C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise12x1AVX512C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Z0
@@ -46397,7 +47793,6 @@ TEXT ·Depthwise13x1AVX512C(SB), NOSPLIT, $0-80
 	VMOVUPS Z0, Z9
 	VMOVUPS Z0, Z10
 	VMOVUPS Z0, Z11
-	VMOVUPS Z0, Z12
 	JMP     started
 
 zero:
@@ -46414,7 +47809,6 @@ zero:
 	VMOVUPS Z12, Z9
 	VMOVUPS Z12, Z10
 	VMOVUPS Z12, Z11
-	VMOVUPS Z12, Z12
 
 started:
 	MOVQ  ntaps+32(FP), AX
@@ -46423,7 +47817,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 	LEAQ  (DI)(SI*4), R9
@@ -46447,20 +47841,19 @@ tap:
 	VFMADD231PS (R11)(SI*1), Z13, Z9
 	VFMADD231PS (R11)(SI*2), Z13, Z10
 	VFMADD231PS (R11)(DI*1), Z13, Z11
-	VFMADD231PS (R11)(SI*4), Z13, Z12
 	ADDQ        $0x00000010, BX
 	DECQ        AX
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
 	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
+	MOVQ   res+72(FP), SI
 	LEAQ   (SI)(AX*8), DI
 	VADDPS (SI), Z0, Z0
 	VADDPS (SI)(AX*1), Z1, Z1
@@ -46474,10 +47867,9 @@ summed:
 	VADDPS (DI)(AX*1), Z9, Z9
 	VADDPS (DI)(AX*2), Z10, Z10
 	VADDPS (DI)(CX*1), Z11, Z11
-	VADDPS (DI)(AX*4), Z12, Z12
 
 nores:
-	MOVQ      flags+72(FP), AX
+	MOVQ      flags+80(FP), AX
 	TESTQ     $0x00000002, AX
 	JZ        store
 	VPXORD    Z14, Z14, Z14
@@ -46505,11 +47897,9 @@ nores:
 	VMOVUPS.Z Z10, K1, Z10
 	VCMPPS    $0x19, Z11, Z14, K1
 	VMOVUPS.Z Z11, K1, Z11
-	VCMPPS    $0x19, Z12, Z14, K1
-	VMOVUPS.Z Z12, K1, Z12
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	LEAQ    (CX)(AX*4), BX
@@ -46527,14 +47917,45 @@ store:
 	VMOVUPS Z9, (DI)(AX*1)
 	VMOVUPS Z10, (DI)(AX*2)
 	VMOVUPS Z11, (DI)(CX*1)
-	VMOVUPS Z12, (DI)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise14x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise13x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise14x1AVX512C(SB), NOSPLIT, $0-80
-	MOVQ    bias+56(FP), AX
+TEXT ·Depthwise13x1AVX512C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
 	TESTQ   AX, AX
 	JZ      zero
 	VMOVUPS (AX), Z0
@@ -46550,7 +47971,6 @@ TEXT ·Depthwise14x1AVX512C(SB), NOSPLIT, $0-80
 	VMOVUPS Z0, Z10
 	VMOVUPS Z0, Z11
 	VMOVUPS Z0, Z12
-	VMOVUPS Z0, Z13
 	JMP     started
 
 zero:
@@ -46568,7 +47988,6 @@ zero:
 	VMOVUPS Z13, Z10
 	VMOVUPS Z13, Z11
 	VMOVUPS Z13, Z12
-	VMOVUPS Z13, Z13
 
 started:
 	MOVQ  ntaps+32(FP), AX
@@ -46577,7 +47996,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 	LEAQ  (DI)(SI*4), R9
@@ -46602,20 +48021,19 @@ tap:
 	VFMADD231PS (R11)(SI*2), Z14, Z10
 	VFMADD231PS (R11)(DI*1), Z14, Z11
 	VFMADD231PS (R11)(SI*4), Z14, Z12
-	VFMADD231PS (R11)(R8*1), Z14, Z13
 	ADDQ        $0x00000010, BX
 	DECQ        AX
 	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
 	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
+	MOVQ   res+72(FP), SI
 	LEAQ   (SI)(AX*8), DI
 	VADDPS (SI), Z0, Z0
 	VADDPS (SI)(AX*1), Z1, Z1
@@ -46630,10 +48048,9 @@ summed:
 	VADDPS (DI)(AX*2), Z10, Z10
 	VADDPS (DI)(CX*1), Z11, Z11
 	VADDPS (DI)(AX*4), Z12, Z12
-	VADDPS (DI)(DX*1), Z13, Z13
 
 nores:
-	MOVQ      flags+72(FP), AX
+	MOVQ      flags+80(FP), AX
 	TESTQ     $0x00000002, AX
 	JZ        store
 	VPXORD    Z15, Z15, Z15
@@ -46663,11 +48080,9 @@ nores:
 	VMOVUPS.Z Z11, K1, Z11
 	VCMPPS    $0x19, Z12, Z15, K1
 	VMOVUPS.Z Z12, K1, Z12
-	VCMPPS    $0x19, Z13, Z15, K1
-	VMOVUPS.Z Z13, K1, Z13
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	LEAQ    (CX)(AX*4), BX
@@ -46686,4216 +48101,62 @@ store:
 	VMOVUPS Z10, (DI)(AX*2)
 	VMOVUPS Z11, (DI)(CX*1)
 	VMOVUPS Z12, (DI)(AX*4)
-	VMOVUPS Z13, (DI)(DX*1)
-	VZEROUPPER
-	RET
-
-// func Depthwise1x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise1x1AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	JMP          started
-
-zero:
-	VPXORD  Z0, Z0, Z0
-	VMOVUPS Z0, Z0
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-
-tap:
-	MOVQ         8(BX), SI
-	ADDQ         DX, SI
-	VBROADCASTSS (SI), Z1
-	MOVQ         (BX), SI
-	ADDQ         CX, SI
-	VFMADD231PS  (SI), Z1, Z0
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), AX
-	VADDPS (AX), Z0, Z0
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z2, Z2, Z2
-	VCMPPS    $0x19, Z0, Z2, K1
-	VMOVUPS.Z Z0, K1, Z0
-
-store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000d, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
 	MOVQ    dst+0(FP), AX
-	VMOVUPS Z0, (AX)
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000d, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000d, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise2x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise14x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise2x1AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	JMP          started
-
-zero:
-	VPXORD  Z1, Z1, Z1
-	VMOVUPS Z1, Z0
-	VMOVUPS Z1, Z1
-
-started:
-	MOVQ  ntaps+32(FP), AX
+TEXT ·Depthwise14x1AVX512C(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-
-tap:
-	MOVQ         8(BX), DI
-	ADDQ         DX, DI
-	VBROADCASTSS (DI), Z2
-	MOVQ         (BX), DI
-	ADDQ         CX, DI
-	VFMADD231PS  (DI), Z2, Z0
-	VFMADD231PS  (DI)(SI*1), Z2, Z1
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), CX
-	VADDPS (CX), Z0, Z0
-	VADDPS (CX)(AX*1), Z1, Z1
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z3, Z3, Z3
-	VCMPPS    $0x19, Z0, Z3, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z3, K1
-	VMOVUPS.Z Z1, K1, Z1
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	MOVQ    dst+0(FP), CX
-	VMOVUPS Z0, (CX)
-	VMOVUPS Z1, (CX)(AX*1)
-	VZEROUPPER
-	RET
-
-// func Depthwise3x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise3x1AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	JMP          started
-
-zero:
-	VPXORD  Z2, Z2, Z2
-	VMOVUPS Z2, Z0
-	VMOVUPS Z2, Z1
-	VMOVUPS Z2, Z2
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-
-tap:
-	MOVQ         8(BX), DI
-	ADDQ         DX, DI
-	VBROADCASTSS (DI), Z3
-	MOVQ         (BX), DI
-	ADDQ         CX, DI
-	VFMADD231PS  (DI), Z3, Z0
-	VFMADD231PS  (DI)(SI*1), Z3, Z1
-	VFMADD231PS  (DI)(SI*2), Z3, Z2
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), CX
-	VADDPS (CX), Z0, Z0
-	VADDPS (CX)(AX*1), Z1, Z1
-	VADDPS (CX)(AX*2), Z2, Z2
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z4, Z4, Z4
-	VCMPPS    $0x19, Z0, Z4, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z4, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z4, K1
-	VMOVUPS.Z Z2, K1, Z2
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	MOVQ    dst+0(FP), CX
-	VMOVUPS Z0, (CX)
-	VMOVUPS Z1, (CX)(AX*1)
-	VMOVUPS Z2, (CX)(AX*2)
-	VZEROUPPER
-	RET
-
-// func Depthwise4x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise4x1AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	JMP          started
-
-zero:
-	VPXORD  Z3, Z3, Z3
-	VMOVUPS Z3, Z0
-	VMOVUPS Z3, Z1
-	VMOVUPS Z3, Z2
-	VMOVUPS Z3, Z3
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-
-tap:
-	MOVQ         8(BX), R8
-	ADDQ         DX, R8
-	VBROADCASTSS (R8), Z4
-	MOVQ         (BX), R8
-	ADDQ         CX, R8
-	VFMADD231PS  (R8), Z4, Z0
-	VFMADD231PS  (R8)(SI*1), Z4, Z1
-	VFMADD231PS  (R8)(SI*2), Z4, Z2
-	VFMADD231PS  (R8)(DI*1), Z4, Z3
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	MOVQ   res+64(FP), DX
-	VADDPS (DX), Z0, Z0
-	VADDPS (DX)(AX*1), Z1, Z1
-	VADDPS (DX)(AX*2), Z2, Z2
-	VADDPS (DX)(CX*1), Z3, Z3
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z5, Z5, Z5
-	VCMPPS    $0x19, Z0, Z5, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z5, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z5, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z5, K1
-	VMOVUPS.Z Z3, K1, Z3
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	MOVQ    dst+0(FP), DX
-	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, (DX)(AX*1)
-	VMOVUPS Z2, (DX)(AX*2)
-	VMOVUPS Z3, (DX)(CX*1)
-	VZEROUPPER
-	RET
-
-// func Depthwise5x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise5x1AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	JMP          started
-
-zero:
-	VPXORD  Z4, Z4, Z4
-	VMOVUPS Z4, Z0
-	VMOVUPS Z4, Z1
-	VMOVUPS Z4, Z2
-	VMOVUPS Z4, Z3
-	VMOVUPS Z4, Z4
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-
-tap:
-	MOVQ         8(BX), R8
-	ADDQ         DX, R8
-	VBROADCASTSS (R8), Z5
-	MOVQ         (BX), R8
-	ADDQ         CX, R8
-	VFMADD231PS  (R8), Z5, Z0
-	VFMADD231PS  (R8)(SI*1), Z5, Z1
-	VFMADD231PS  (R8)(SI*2), Z5, Z2
-	VFMADD231PS  (R8)(DI*1), Z5, Z3
-	VFMADD231PS  (R8)(SI*4), Z5, Z4
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	MOVQ   res+64(FP), DX
-	VADDPS (DX), Z0, Z0
-	VADDPS (DX)(AX*1), Z1, Z1
-	VADDPS (DX)(AX*2), Z2, Z2
-	VADDPS (DX)(CX*1), Z3, Z3
-	VADDPS (DX)(AX*4), Z4, Z4
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z6, Z6, Z6
-	VCMPPS    $0x19, Z0, Z6, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z6, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z6, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z6, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z6, K1
-	VMOVUPS.Z Z4, K1, Z4
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	MOVQ    dst+0(FP), DX
-	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, (DX)(AX*1)
-	VMOVUPS Z2, (DX)(AX*2)
-	VMOVUPS Z3, (DX)(CX*1)
-	VMOVUPS Z4, (DX)(AX*4)
-	VZEROUPPER
-	RET
-
-// func Depthwise6x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise6x1AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	JMP          started
-
-zero:
-	VPXORD  Z5, Z5, Z5
-	VMOVUPS Z5, Z0
-	VMOVUPS Z5, Z1
-	VMOVUPS Z5, Z2
-	VMOVUPS Z5, Z3
-	VMOVUPS Z5, Z4
-	VMOVUPS Z5, Z5
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-	LEAQ  (SI)(SI*4), R8
-
-tap:
-	MOVQ         8(BX), R9
-	ADDQ         DX, R9
-	VBROADCASTSS (R9), Z6
-	MOVQ         (BX), R9
-	ADDQ         CX, R9
-	VFMADD231PS  (R9), Z6, Z0
-	VFMADD231PS  (R9)(SI*1), Z6, Z1
-	VFMADD231PS  (R9)(SI*2), Z6, Z2
-	VFMADD231PS  (R9)(DI*1), Z6, Z3
-	VFMADD231PS  (R9)(SI*4), Z6, Z4
-	VFMADD231PS  (R9)(R8*1), Z6, Z5
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	LEAQ   (AX)(AX*4), DX
-	MOVQ   res+64(FP), BX
-	VADDPS (BX), Z0, Z0
-	VADDPS (BX)(AX*1), Z1, Z1
-	VADDPS (BX)(AX*2), Z2, Z2
-	VADDPS (BX)(CX*1), Z3, Z3
-	VADDPS (BX)(AX*4), Z4, Z4
-	VADDPS (BX)(DX*1), Z5, Z5
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z7, Z7, Z7
-	VCMPPS    $0x19, Z0, Z7, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z7, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z7, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z7, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z7, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z7, K1
-	VMOVUPS.Z Z5, K1, Z5
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	LEAQ    (AX)(AX*4), DX
-	MOVQ    dst+0(FP), BX
-	VMOVUPS Z0, (BX)
-	VMOVUPS Z1, (BX)(AX*1)
-	VMOVUPS Z2, (BX)(AX*2)
-	VMOVUPS Z3, (BX)(CX*1)
-	VMOVUPS Z4, (BX)(AX*4)
-	VMOVUPS Z5, (BX)(DX*1)
-	VZEROUPPER
-	RET
-
-// func Depthwise7x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise7x1AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	JMP          started
-
-zero:
-	VPXORD  Z6, Z6, Z6
-	VMOVUPS Z6, Z0
-	VMOVUPS Z6, Z1
-	VMOVUPS Z6, Z2
-	VMOVUPS Z6, Z3
-	VMOVUPS Z6, Z4
-	VMOVUPS Z6, Z5
-	VMOVUPS Z6, Z6
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-	LEAQ  (SI)(SI*4), R8
-
-tap:
-	MOVQ         8(BX), R9
-	ADDQ         DX, R9
-	VBROADCASTSS (R9), Z7
-	MOVQ         (BX), R9
-	ADDQ         CX, R9
-	VFMADD231PS  (R9), Z7, Z0
-	VFMADD231PS  (R9)(SI*1), Z7, Z1
-	VFMADD231PS  (R9)(SI*2), Z7, Z2
-	VFMADD231PS  (R9)(DI*1), Z7, Z3
-	VFMADD231PS  (R9)(SI*4), Z7, Z4
-	VFMADD231PS  (R9)(R8*1), Z7, Z5
-	VFMADD231PS  (R9)(DI*2), Z7, Z6
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	LEAQ   (AX)(AX*4), DX
-	MOVQ   res+64(FP), BX
-	VADDPS (BX), Z0, Z0
-	VADDPS (BX)(AX*1), Z1, Z1
-	VADDPS (BX)(AX*2), Z2, Z2
-	VADDPS (BX)(CX*1), Z3, Z3
-	VADDPS (BX)(AX*4), Z4, Z4
-	VADDPS (BX)(DX*1), Z5, Z5
-	VADDPS (BX)(CX*2), Z6, Z6
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z8, Z8, Z8
-	VCMPPS    $0x19, Z0, Z8, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z8, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z8, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z8, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z8, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z8, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z8, K1
-	VMOVUPS.Z Z6, K1, Z6
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	LEAQ    (AX)(AX*4), DX
-	MOVQ    dst+0(FP), BX
-	VMOVUPS Z0, (BX)
-	VMOVUPS Z1, (BX)(AX*1)
-	VMOVUPS Z2, (BX)(AX*2)
-	VMOVUPS Z3, (BX)(CX*1)
-	VMOVUPS Z4, (BX)(AX*4)
-	VMOVUPS Z5, (BX)(DX*1)
-	VMOVUPS Z6, (BX)(CX*2)
-	VZEROUPPER
-	RET
-
-// func Depthwise8x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise8x1AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	JMP          started
-
-zero:
-	VPXORD  Z7, Z7, Z7
-	VMOVUPS Z7, Z0
-	VMOVUPS Z7, Z1
-	VMOVUPS Z7, Z2
-	VMOVUPS Z7, Z3
-	VMOVUPS Z7, Z4
-	VMOVUPS Z7, Z5
-	VMOVUPS Z7, Z6
-	VMOVUPS Z7, Z7
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-	LEAQ  (SI)(SI*4), R8
-	LEAQ  (DI)(SI*4), R9
-
-tap:
-	MOVQ         8(BX), R10
-	ADDQ         DX, R10
-	VBROADCASTSS (R10), Z8
-	MOVQ         (BX), R10
-	ADDQ         CX, R10
-	VFMADD231PS  (R10), Z8, Z0
-	VFMADD231PS  (R10)(SI*1), Z8, Z1
-	VFMADD231PS  (R10)(SI*2), Z8, Z2
-	VFMADD231PS  (R10)(DI*1), Z8, Z3
-	VFMADD231PS  (R10)(SI*4), Z8, Z4
-	VFMADD231PS  (R10)(R8*1), Z8, Z5
-	VFMADD231PS  (R10)(DI*2), Z8, Z6
-	VFMADD231PS  (R10)(R9*1), Z8, Z7
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	LEAQ   (AX)(AX*4), DX
-	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
-	VADDPS (SI), Z0, Z0
-	VADDPS (SI)(AX*1), Z1, Z1
-	VADDPS (SI)(AX*2), Z2, Z2
-	VADDPS (SI)(CX*1), Z3, Z3
-	VADDPS (SI)(AX*4), Z4, Z4
-	VADDPS (SI)(DX*1), Z5, Z5
-	VADDPS (SI)(CX*2), Z6, Z6
-	VADDPS (SI)(BX*1), Z7, Z7
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z9, Z9, Z9
-	VCMPPS    $0x19, Z0, Z9, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z9, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z9, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z9, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z9, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z9, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z9, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z9, K1
-	VMOVUPS.Z Z7, K1, Z7
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	LEAQ    (AX)(AX*4), DX
-	LEAQ    (CX)(AX*4), BX
-	MOVQ    dst+0(FP), SI
-	VMOVUPS Z0, (SI)
-	VMOVUPS Z1, (SI)(AX*1)
-	VMOVUPS Z2, (SI)(AX*2)
-	VMOVUPS Z3, (SI)(CX*1)
-	VMOVUPS Z4, (SI)(AX*4)
-	VMOVUPS Z5, (SI)(DX*1)
-	VMOVUPS Z6, (SI)(CX*2)
-	VMOVUPS Z7, (SI)(BX*1)
-	VZEROUPPER
-	RET
-
-// func Depthwise9x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise9x1AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	JMP          started
-
-zero:
-	VPXORD  Z8, Z8, Z8
-	VMOVUPS Z8, Z0
-	VMOVUPS Z8, Z1
-	VMOVUPS Z8, Z2
-	VMOVUPS Z8, Z3
-	VMOVUPS Z8, Z4
-	VMOVUPS Z8, Z5
-	VMOVUPS Z8, Z6
-	VMOVUPS Z8, Z7
-	VMOVUPS Z8, Z8
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-	LEAQ  (SI)(SI*4), R8
-	LEAQ  (DI)(SI*4), R9
-
-tap:
-	MOVQ         8(BX), R10
-	ADDQ         DX, R10
-	VBROADCASTSS (R10), Z9
-	MOVQ         (BX), R10
-	ADDQ         CX, R10
-	LEAQ         (R10)(SI*8), R11
-	VFMADD231PS  (R10), Z9, Z0
-	VFMADD231PS  (R10)(SI*1), Z9, Z1
-	VFMADD231PS  (R10)(SI*2), Z9, Z2
-	VFMADD231PS  (R10)(DI*1), Z9, Z3
-	VFMADD231PS  (R10)(SI*4), Z9, Z4
-	VFMADD231PS  (R10)(R8*1), Z9, Z5
-	VFMADD231PS  (R10)(DI*2), Z9, Z6
-	VFMADD231PS  (R10)(R9*1), Z9, Z7
-	VFMADD231PS  (R11), Z9, Z8
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	LEAQ   (AX)(AX*4), DX
-	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
-	LEAQ   (SI)(AX*8), DI
-	VADDPS (SI), Z0, Z0
-	VADDPS (SI)(AX*1), Z1, Z1
-	VADDPS (SI)(AX*2), Z2, Z2
-	VADDPS (SI)(CX*1), Z3, Z3
-	VADDPS (SI)(AX*4), Z4, Z4
-	VADDPS (SI)(DX*1), Z5, Z5
-	VADDPS (SI)(CX*2), Z6, Z6
-	VADDPS (SI)(BX*1), Z7, Z7
-	VADDPS (DI), Z8, Z8
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z10, Z10, Z10
-	VCMPPS    $0x19, Z0, Z10, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z10, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z10, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z10, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z10, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z10, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z10, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z10, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z10, K1
-	VMOVUPS.Z Z8, K1, Z8
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	LEAQ    (AX)(AX*4), DX
-	LEAQ    (CX)(AX*4), BX
-	MOVQ    dst+0(FP), SI
-	LEAQ    (SI)(AX*8), DI
-	VMOVUPS Z0, (SI)
-	VMOVUPS Z1, (SI)(AX*1)
-	VMOVUPS Z2, (SI)(AX*2)
-	VMOVUPS Z3, (SI)(CX*1)
-	VMOVUPS Z4, (SI)(AX*4)
-	VMOVUPS Z5, (SI)(DX*1)
-	VMOVUPS Z6, (SI)(CX*2)
-	VMOVUPS Z7, (SI)(BX*1)
-	VMOVUPS Z8, (DI)
-	VZEROUPPER
-	RET
-
-// func Depthwise10x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise10x1AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	JMP          started
-
-zero:
-	VPXORD  Z9, Z9, Z9
-	VMOVUPS Z9, Z0
-	VMOVUPS Z9, Z1
-	VMOVUPS Z9, Z2
-	VMOVUPS Z9, Z3
-	VMOVUPS Z9, Z4
-	VMOVUPS Z9, Z5
-	VMOVUPS Z9, Z6
-	VMOVUPS Z9, Z7
-	VMOVUPS Z9, Z8
-	VMOVUPS Z9, Z9
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-	LEAQ  (SI)(SI*4), R8
-	LEAQ  (DI)(SI*4), R9
-
-tap:
-	MOVQ         8(BX), R10
-	ADDQ         DX, R10
-	VBROADCASTSS (R10), Z10
-	MOVQ         (BX), R10
-	ADDQ         CX, R10
-	LEAQ         (R10)(SI*8), R11
-	VFMADD231PS  (R10), Z10, Z0
-	VFMADD231PS  (R10)(SI*1), Z10, Z1
-	VFMADD231PS  (R10)(SI*2), Z10, Z2
-	VFMADD231PS  (R10)(DI*1), Z10, Z3
-	VFMADD231PS  (R10)(SI*4), Z10, Z4
-	VFMADD231PS  (R10)(R8*1), Z10, Z5
-	VFMADD231PS  (R10)(DI*2), Z10, Z6
-	VFMADD231PS  (R10)(R9*1), Z10, Z7
-	VFMADD231PS  (R11), Z10, Z8
-	VFMADD231PS  (R11)(SI*1), Z10, Z9
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	LEAQ   (AX)(AX*4), DX
-	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
-	LEAQ   (SI)(AX*8), DI
-	VADDPS (SI), Z0, Z0
-	VADDPS (SI)(AX*1), Z1, Z1
-	VADDPS (SI)(AX*2), Z2, Z2
-	VADDPS (SI)(CX*1), Z3, Z3
-	VADDPS (SI)(AX*4), Z4, Z4
-	VADDPS (SI)(DX*1), Z5, Z5
-	VADDPS (SI)(CX*2), Z6, Z6
-	VADDPS (SI)(BX*1), Z7, Z7
-	VADDPS (DI), Z8, Z8
-	VADDPS (DI)(AX*1), Z9, Z9
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z11, Z11, Z11
-	VCMPPS    $0x19, Z0, Z11, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z11, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z11, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z11, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z11, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z11, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z11, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z11, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z11, K1
-	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z11, K1
-	VMOVUPS.Z Z9, K1, Z9
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	LEAQ    (AX)(AX*4), DX
-	LEAQ    (CX)(AX*4), BX
-	MOVQ    dst+0(FP), SI
-	LEAQ    (SI)(AX*8), DI
-	VMOVUPS Z0, (SI)
-	VMOVUPS Z1, (SI)(AX*1)
-	VMOVUPS Z2, (SI)(AX*2)
-	VMOVUPS Z3, (SI)(CX*1)
-	VMOVUPS Z4, (SI)(AX*4)
-	VMOVUPS Z5, (SI)(DX*1)
-	VMOVUPS Z6, (SI)(CX*2)
-	VMOVUPS Z7, (SI)(BX*1)
-	VMOVUPS Z8, (DI)
-	VMOVUPS Z9, (DI)(AX*1)
-	VZEROUPPER
-	RET
-
-// func Depthwise11x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise11x1AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	VMOVUPS      Z0, Z10
-	JMP          started
-
-zero:
-	VPXORD  Z10, Z10, Z10
-	VMOVUPS Z10, Z0
-	VMOVUPS Z10, Z1
-	VMOVUPS Z10, Z2
-	VMOVUPS Z10, Z3
-	VMOVUPS Z10, Z4
-	VMOVUPS Z10, Z5
-	VMOVUPS Z10, Z6
-	VMOVUPS Z10, Z7
-	VMOVUPS Z10, Z8
-	VMOVUPS Z10, Z9
-	VMOVUPS Z10, Z10
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-	LEAQ  (SI)(SI*4), R8
-	LEAQ  (DI)(SI*4), R9
-
-tap:
-	MOVQ         8(BX), R10
-	ADDQ         DX, R10
-	VBROADCASTSS (R10), Z11
-	MOVQ         (BX), R10
-	ADDQ         CX, R10
-	LEAQ         (R10)(SI*8), R11
-	VFMADD231PS  (R10), Z11, Z0
-	VFMADD231PS  (R10)(SI*1), Z11, Z1
-	VFMADD231PS  (R10)(SI*2), Z11, Z2
-	VFMADD231PS  (R10)(DI*1), Z11, Z3
-	VFMADD231PS  (R10)(SI*4), Z11, Z4
-	VFMADD231PS  (R10)(R8*1), Z11, Z5
-	VFMADD231PS  (R10)(DI*2), Z11, Z6
-	VFMADD231PS  (R10)(R9*1), Z11, Z7
-	VFMADD231PS  (R11), Z11, Z8
-	VFMADD231PS  (R11)(SI*1), Z11, Z9
-	VFMADD231PS  (R11)(SI*2), Z11, Z10
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	LEAQ   (AX)(AX*4), DX
-	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
-	LEAQ   (SI)(AX*8), DI
-	VADDPS (SI), Z0, Z0
-	VADDPS (SI)(AX*1), Z1, Z1
-	VADDPS (SI)(AX*2), Z2, Z2
-	VADDPS (SI)(CX*1), Z3, Z3
-	VADDPS (SI)(AX*4), Z4, Z4
-	VADDPS (SI)(DX*1), Z5, Z5
-	VADDPS (SI)(CX*2), Z6, Z6
-	VADDPS (SI)(BX*1), Z7, Z7
-	VADDPS (DI), Z8, Z8
-	VADDPS (DI)(AX*1), Z9, Z9
-	VADDPS (DI)(AX*2), Z10, Z10
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z12, Z12, Z12
-	VCMPPS    $0x19, Z0, Z12, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z12, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z12, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z12, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z12, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z12, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z12, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z12, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z12, K1
-	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z12, K1
-	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z12, K1
-	VMOVUPS.Z Z10, K1, Z10
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	LEAQ    (AX)(AX*4), DX
-	LEAQ    (CX)(AX*4), BX
-	MOVQ    dst+0(FP), SI
-	LEAQ    (SI)(AX*8), DI
-	VMOVUPS Z0, (SI)
-	VMOVUPS Z1, (SI)(AX*1)
-	VMOVUPS Z2, (SI)(AX*2)
-	VMOVUPS Z3, (SI)(CX*1)
-	VMOVUPS Z4, (SI)(AX*4)
-	VMOVUPS Z5, (SI)(DX*1)
-	VMOVUPS Z6, (SI)(CX*2)
-	VMOVUPS Z7, (SI)(BX*1)
-	VMOVUPS Z8, (DI)
-	VMOVUPS Z9, (DI)(AX*1)
-	VMOVUPS Z10, (DI)(AX*2)
-	VZEROUPPER
-	RET
-
-// func Depthwise12x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise12x1AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	VMOVUPS      Z0, Z10
-	VMOVUPS      Z0, Z11
-	JMP          started
-
-zero:
-	VPXORD  Z11, Z11, Z11
-	VMOVUPS Z11, Z0
-	VMOVUPS Z11, Z1
-	VMOVUPS Z11, Z2
-	VMOVUPS Z11, Z3
-	VMOVUPS Z11, Z4
-	VMOVUPS Z11, Z5
-	VMOVUPS Z11, Z6
-	VMOVUPS Z11, Z7
-	VMOVUPS Z11, Z8
-	VMOVUPS Z11, Z9
-	VMOVUPS Z11, Z10
-	VMOVUPS Z11, Z11
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-	LEAQ  (SI)(SI*4), R8
-	LEAQ  (DI)(SI*4), R9
-
-tap:
-	MOVQ         8(BX), R10
-	ADDQ         DX, R10
-	VBROADCASTSS (R10), Z12
-	MOVQ         (BX), R10
-	ADDQ         CX, R10
-	LEAQ         (R10)(SI*8), R11
-	VFMADD231PS  (R10), Z12, Z0
-	VFMADD231PS  (R10)(SI*1), Z12, Z1
-	VFMADD231PS  (R10)(SI*2), Z12, Z2
-	VFMADD231PS  (R10)(DI*1), Z12, Z3
-	VFMADD231PS  (R10)(SI*4), Z12, Z4
-	VFMADD231PS  (R10)(R8*1), Z12, Z5
-	VFMADD231PS  (R10)(DI*2), Z12, Z6
-	VFMADD231PS  (R10)(R9*1), Z12, Z7
-	VFMADD231PS  (R11), Z12, Z8
-	VFMADD231PS  (R11)(SI*1), Z12, Z9
-	VFMADD231PS  (R11)(SI*2), Z12, Z10
-	VFMADD231PS  (R11)(DI*1), Z12, Z11
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	LEAQ   (AX)(AX*4), DX
-	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
-	LEAQ   (SI)(AX*8), DI
-	VADDPS (SI), Z0, Z0
-	VADDPS (SI)(AX*1), Z1, Z1
-	VADDPS (SI)(AX*2), Z2, Z2
-	VADDPS (SI)(CX*1), Z3, Z3
-	VADDPS (SI)(AX*4), Z4, Z4
-	VADDPS (SI)(DX*1), Z5, Z5
-	VADDPS (SI)(CX*2), Z6, Z6
-	VADDPS (SI)(BX*1), Z7, Z7
-	VADDPS (DI), Z8, Z8
-	VADDPS (DI)(AX*1), Z9, Z9
-	VADDPS (DI)(AX*2), Z10, Z10
-	VADDPS (DI)(CX*1), Z11, Z11
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z13, Z13, Z13
-	VCMPPS    $0x19, Z0, Z13, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z13, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z13, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z13, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z13, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z13, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z13, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z13, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z13, K1
-	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z13, K1
-	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z13, K1
-	VMOVUPS.Z Z10, K1, Z10
-	VCMPPS    $0x19, Z11, Z13, K1
-	VMOVUPS.Z Z11, K1, Z11
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	LEAQ    (AX)(AX*4), DX
-	LEAQ    (CX)(AX*4), BX
-	MOVQ    dst+0(FP), SI
-	LEAQ    (SI)(AX*8), DI
-	VMOVUPS Z0, (SI)
-	VMOVUPS Z1, (SI)(AX*1)
-	VMOVUPS Z2, (SI)(AX*2)
-	VMOVUPS Z3, (SI)(CX*1)
-	VMOVUPS Z4, (SI)(AX*4)
-	VMOVUPS Z5, (SI)(DX*1)
-	VMOVUPS Z6, (SI)(CX*2)
-	VMOVUPS Z7, (SI)(BX*1)
-	VMOVUPS Z8, (DI)
-	VMOVUPS Z9, (DI)(AX*1)
-	VMOVUPS Z10, (DI)(AX*2)
-	VMOVUPS Z11, (DI)(CX*1)
-	VZEROUPPER
-	RET
-
-// func Depthwise13x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise13x1AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	VMOVUPS      Z0, Z10
-	VMOVUPS      Z0, Z11
-	VMOVUPS      Z0, Z12
-	JMP          started
-
-zero:
-	VPXORD  Z12, Z12, Z12
-	VMOVUPS Z12, Z0
-	VMOVUPS Z12, Z1
-	VMOVUPS Z12, Z2
-	VMOVUPS Z12, Z3
-	VMOVUPS Z12, Z4
-	VMOVUPS Z12, Z5
-	VMOVUPS Z12, Z6
-	VMOVUPS Z12, Z7
-	VMOVUPS Z12, Z8
-	VMOVUPS Z12, Z9
-	VMOVUPS Z12, Z10
-	VMOVUPS Z12, Z11
-	VMOVUPS Z12, Z12
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-	LEAQ  (SI)(SI*4), R8
-	LEAQ  (DI)(SI*4), R9
-
-tap:
-	MOVQ         8(BX), R10
-	ADDQ         DX, R10
-	VBROADCASTSS (R10), Z13
-	MOVQ         (BX), R10
-	ADDQ         CX, R10
-	LEAQ         (R10)(SI*8), R11
-	VFMADD231PS  (R10), Z13, Z0
-	VFMADD231PS  (R10)(SI*1), Z13, Z1
-	VFMADD231PS  (R10)(SI*2), Z13, Z2
-	VFMADD231PS  (R10)(DI*1), Z13, Z3
-	VFMADD231PS  (R10)(SI*4), Z13, Z4
-	VFMADD231PS  (R10)(R8*1), Z13, Z5
-	VFMADD231PS  (R10)(DI*2), Z13, Z6
-	VFMADD231PS  (R10)(R9*1), Z13, Z7
-	VFMADD231PS  (R11), Z13, Z8
-	VFMADD231PS  (R11)(SI*1), Z13, Z9
-	VFMADD231PS  (R11)(SI*2), Z13, Z10
-	VFMADD231PS  (R11)(DI*1), Z13, Z11
-	VFMADD231PS  (R11)(SI*4), Z13, Z12
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	LEAQ   (AX)(AX*4), DX
-	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
-	LEAQ   (SI)(AX*8), DI
-	VADDPS (SI), Z0, Z0
-	VADDPS (SI)(AX*1), Z1, Z1
-	VADDPS (SI)(AX*2), Z2, Z2
-	VADDPS (SI)(CX*1), Z3, Z3
-	VADDPS (SI)(AX*4), Z4, Z4
-	VADDPS (SI)(DX*1), Z5, Z5
-	VADDPS (SI)(CX*2), Z6, Z6
-	VADDPS (SI)(BX*1), Z7, Z7
-	VADDPS (DI), Z8, Z8
-	VADDPS (DI)(AX*1), Z9, Z9
-	VADDPS (DI)(AX*2), Z10, Z10
-	VADDPS (DI)(CX*1), Z11, Z11
-	VADDPS (DI)(AX*4), Z12, Z12
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z14, Z14, Z14
-	VCMPPS    $0x19, Z0, Z14, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z14, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z14, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z14, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z14, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z14, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z14, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z14, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z14, K1
-	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z14, K1
-	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z14, K1
-	VMOVUPS.Z Z10, K1, Z10
-	VCMPPS    $0x19, Z11, Z14, K1
-	VMOVUPS.Z Z11, K1, Z11
-	VCMPPS    $0x19, Z12, Z14, K1
-	VMOVUPS.Z Z12, K1, Z12
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	LEAQ    (AX)(AX*4), DX
-	LEAQ    (CX)(AX*4), BX
-	MOVQ    dst+0(FP), SI
-	LEAQ    (SI)(AX*8), DI
-	VMOVUPS Z0, (SI)
-	VMOVUPS Z1, (SI)(AX*1)
-	VMOVUPS Z2, (SI)(AX*2)
-	VMOVUPS Z3, (SI)(CX*1)
-	VMOVUPS Z4, (SI)(AX*4)
-	VMOVUPS Z5, (SI)(DX*1)
-	VMOVUPS Z6, (SI)(CX*2)
-	VMOVUPS Z7, (SI)(BX*1)
-	VMOVUPS Z8, (DI)
-	VMOVUPS Z9, (DI)(AX*1)
-	VMOVUPS Z10, (DI)(AX*2)
-	VMOVUPS Z11, (DI)(CX*1)
-	VMOVUPS Z12, (DI)(AX*4)
-	VZEROUPPER
-	RET
-
-// func Depthwise14x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise14x1AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	VMOVUPS      Z0, Z10
-	VMOVUPS      Z0, Z11
-	VMOVUPS      Z0, Z12
-	VMOVUPS      Z0, Z13
-	JMP          started
-
-zero:
-	VPXORD  Z13, Z13, Z13
-	VMOVUPS Z13, Z0
-	VMOVUPS Z13, Z1
-	VMOVUPS Z13, Z2
-	VMOVUPS Z13, Z3
-	VMOVUPS Z13, Z4
-	VMOVUPS Z13, Z5
-	VMOVUPS Z13, Z6
-	VMOVUPS Z13, Z7
-	VMOVUPS Z13, Z8
-	VMOVUPS Z13, Z9
-	VMOVUPS Z13, Z10
-	VMOVUPS Z13, Z11
-	VMOVUPS Z13, Z12
-	VMOVUPS Z13, Z13
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-	LEAQ  (SI)(SI*4), R8
-	LEAQ  (DI)(SI*4), R9
-
-tap:
-	MOVQ         8(BX), R10
-	ADDQ         DX, R10
-	VBROADCASTSS (R10), Z14
-	MOVQ         (BX), R10
-	ADDQ         CX, R10
-	LEAQ         (R10)(SI*8), R11
-	VFMADD231PS  (R10), Z14, Z0
-	VFMADD231PS  (R10)(SI*1), Z14, Z1
-	VFMADD231PS  (R10)(SI*2), Z14, Z2
-	VFMADD231PS  (R10)(DI*1), Z14, Z3
-	VFMADD231PS  (R10)(SI*4), Z14, Z4
-	VFMADD231PS  (R10)(R8*1), Z14, Z5
-	VFMADD231PS  (R10)(DI*2), Z14, Z6
-	VFMADD231PS  (R10)(R9*1), Z14, Z7
-	VFMADD231PS  (R11), Z14, Z8
-	VFMADD231PS  (R11)(SI*1), Z14, Z9
-	VFMADD231PS  (R11)(SI*2), Z14, Z10
-	VFMADD231PS  (R11)(DI*1), Z14, Z11
-	VFMADD231PS  (R11)(SI*4), Z14, Z12
-	VFMADD231PS  (R11)(R8*1), Z14, Z13
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	LEAQ   (AX)(AX*4), DX
-	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
-	LEAQ   (SI)(AX*8), DI
-	VADDPS (SI), Z0, Z0
-	VADDPS (SI)(AX*1), Z1, Z1
-	VADDPS (SI)(AX*2), Z2, Z2
-	VADDPS (SI)(CX*1), Z3, Z3
-	VADDPS (SI)(AX*4), Z4, Z4
-	VADDPS (SI)(DX*1), Z5, Z5
-	VADDPS (SI)(CX*2), Z6, Z6
-	VADDPS (SI)(BX*1), Z7, Z7
-	VADDPS (DI), Z8, Z8
-	VADDPS (DI)(AX*1), Z9, Z9
-	VADDPS (DI)(AX*2), Z10, Z10
-	VADDPS (DI)(CX*1), Z11, Z11
-	VADDPS (DI)(AX*4), Z12, Z12
-	VADDPS (DI)(DX*1), Z13, Z13
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z15, Z15, Z15
-	VCMPPS    $0x19, Z0, Z15, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z15, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z15, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z15, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z15, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z15, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z15, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z15, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z15, K1
-	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z15, K1
-	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z15, K1
-	VMOVUPS.Z Z10, K1, Z10
-	VCMPPS    $0x19, Z11, Z15, K1
-	VMOVUPS.Z Z11, K1, Z11
-	VCMPPS    $0x19, Z12, Z15, K1
-	VMOVUPS.Z Z12, K1, Z12
-	VCMPPS    $0x19, Z13, Z15, K1
-	VMOVUPS.Z Z13, K1, Z13
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	LEAQ    (AX)(AX*4), DX
-	LEAQ    (CX)(AX*4), BX
-	MOVQ    dst+0(FP), SI
-	LEAQ    (SI)(AX*8), DI
-	VMOVUPS Z0, (SI)
-	VMOVUPS Z1, (SI)(AX*1)
-	VMOVUPS Z2, (SI)(AX*2)
-	VMOVUPS Z3, (SI)(CX*1)
-	VMOVUPS Z4, (SI)(AX*4)
-	VMOVUPS Z5, (SI)(DX*1)
-	VMOVUPS Z6, (SI)(CX*2)
-	VMOVUPS Z7, (SI)(BX*1)
-	VMOVUPS Z8, (DI)
-	VMOVUPS Z9, (DI)(AX*1)
-	VMOVUPS Z10, (DI)(AX*2)
-	VMOVUPS Z11, (DI)(CX*1)
-	VMOVUPS Z12, (DI)(AX*4)
-	VMOVUPS Z13, (DI)(DX*1)
-	VZEROUPPER
-	RET
-
-// func Depthwise1x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise1x2AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	JMP          started
-
-zero:
-	VPXORD  Z1, Z1, Z1
-	VMOVUPS Z1, Z0
-	VMOVUPS Z1, Z1
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-
-tap:
-	MOVQ         8(BX), SI
-	ADDQ         DX, SI
-	VBROADCASTSS (SI), Z2
-	MOVQ         (BX), SI
-	ADDQ         CX, SI
-	VFMADD231PS  (SI), Z2, Z0
-	VFMADD231PS  64(SI), Z2, Z1
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), AX
-	VADDPS (AX), Z0, Z0
-	VADDPS 64(AX), Z1, Z1
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z3, Z3, Z3
-	VCMPPS    $0x19, Z0, Z3, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z3, K1
-	VMOVUPS.Z Z1, K1, Z1
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	MOVQ    dst+0(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VZEROUPPER
-	RET
-
-// func Depthwise2x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise2x2AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	JMP          started
-
-zero:
-	VPXORD  Z3, Z3, Z3
-	VMOVUPS Z3, Z0
-	VMOVUPS Z3, Z1
-	VMOVUPS Z3, Z2
-	VMOVUPS Z3, Z3
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-
-tap:
-	MOVQ         8(BX), DI
-	ADDQ         DX, DI
-	VBROADCASTSS (DI), Z4
-	MOVQ         (BX), DI
-	ADDQ         CX, DI
-	VFMADD231PS  (DI), Z4, Z0
-	VFMADD231PS  64(DI), Z4, Z1
-	VFMADD231PS  (DI)(SI*1), Z4, Z2
-	VFMADD231PS  64(DI)(SI*1), Z4, Z3
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), CX
-	VADDPS (CX), Z0, Z0
-	VADDPS 64(CX), Z1, Z1
-	VADDPS (CX)(AX*1), Z2, Z2
-	VADDPS 64(CX)(AX*1), Z3, Z3
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z5, Z5, Z5
-	VCMPPS    $0x19, Z0, Z5, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z5, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z5, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z5, K1
-	VMOVUPS.Z Z3, K1, Z3
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	MOVQ    dst+0(FP), CX
-	VMOVUPS Z0, (CX)
-	VMOVUPS Z1, 64(CX)
-	VMOVUPS Z2, (CX)(AX*1)
-	VMOVUPS Z3, 64(CX)(AX*1)
-	VZEROUPPER
-	RET
-
-// func Depthwise3x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise3x2AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	JMP          started
-
-zero:
-	VPXORD  Z5, Z5, Z5
-	VMOVUPS Z5, Z0
-	VMOVUPS Z5, Z1
-	VMOVUPS Z5, Z2
-	VMOVUPS Z5, Z3
-	VMOVUPS Z5, Z4
-	VMOVUPS Z5, Z5
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-
-tap:
-	MOVQ         8(BX), DI
-	ADDQ         DX, DI
-	VBROADCASTSS (DI), Z6
-	MOVQ         (BX), DI
-	ADDQ         CX, DI
-	VFMADD231PS  (DI), Z6, Z0
-	VFMADD231PS  64(DI), Z6, Z1
-	VFMADD231PS  (DI)(SI*1), Z6, Z2
-	VFMADD231PS  64(DI)(SI*1), Z6, Z3
-	VFMADD231PS  (DI)(SI*2), Z6, Z4
-	VFMADD231PS  64(DI)(SI*2), Z6, Z5
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), CX
-	VADDPS (CX), Z0, Z0
-	VADDPS 64(CX), Z1, Z1
-	VADDPS (CX)(AX*1), Z2, Z2
-	VADDPS 64(CX)(AX*1), Z3, Z3
-	VADDPS (CX)(AX*2), Z4, Z4
-	VADDPS 64(CX)(AX*2), Z5, Z5
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z7, Z7, Z7
-	VCMPPS    $0x19, Z0, Z7, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z7, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z7, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z7, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z7, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z7, K1
-	VMOVUPS.Z Z5, K1, Z5
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	MOVQ    dst+0(FP), CX
-	VMOVUPS Z0, (CX)
-	VMOVUPS Z1, 64(CX)
-	VMOVUPS Z2, (CX)(AX*1)
-	VMOVUPS Z3, 64(CX)(AX*1)
-	VMOVUPS Z4, (CX)(AX*2)
-	VMOVUPS Z5, 64(CX)(AX*2)
-	VZEROUPPER
-	RET
-
-// func Depthwise4x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise4x2AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	JMP          started
-
-zero:
-	VPXORD  Z7, Z7, Z7
-	VMOVUPS Z7, Z0
-	VMOVUPS Z7, Z1
-	VMOVUPS Z7, Z2
-	VMOVUPS Z7, Z3
-	VMOVUPS Z7, Z4
-	VMOVUPS Z7, Z5
-	VMOVUPS Z7, Z6
-	VMOVUPS Z7, Z7
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-
-tap:
-	MOVQ         8(BX), R8
-	ADDQ         DX, R8
-	VBROADCASTSS (R8), Z8
-	MOVQ         (BX), R8
-	ADDQ         CX, R8
-	VFMADD231PS  (R8), Z8, Z0
-	VFMADD231PS  64(R8), Z8, Z1
-	VFMADD231PS  (R8)(SI*1), Z8, Z2
-	VFMADD231PS  64(R8)(SI*1), Z8, Z3
-	VFMADD231PS  (R8)(SI*2), Z8, Z4
-	VFMADD231PS  64(R8)(SI*2), Z8, Z5
-	VFMADD231PS  (R8)(DI*1), Z8, Z6
-	VFMADD231PS  64(R8)(DI*1), Z8, Z7
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	MOVQ   res+64(FP), DX
-	VADDPS (DX), Z0, Z0
-	VADDPS 64(DX), Z1, Z1
-	VADDPS (DX)(AX*1), Z2, Z2
-	VADDPS 64(DX)(AX*1), Z3, Z3
-	VADDPS (DX)(AX*2), Z4, Z4
-	VADDPS 64(DX)(AX*2), Z5, Z5
-	VADDPS (DX)(CX*1), Z6, Z6
-	VADDPS 64(DX)(CX*1), Z7, Z7
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z9, Z9, Z9
-	VCMPPS    $0x19, Z0, Z9, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z9, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z9, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z9, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z9, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z9, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z9, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z9, K1
-	VMOVUPS.Z Z7, K1, Z7
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	MOVQ    dst+0(FP), DX
-	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, 64(DX)
-	VMOVUPS Z2, (DX)(AX*1)
-	VMOVUPS Z3, 64(DX)(AX*1)
-	VMOVUPS Z4, (DX)(AX*2)
-	VMOVUPS Z5, 64(DX)(AX*2)
-	VMOVUPS Z6, (DX)(CX*1)
-	VMOVUPS Z7, 64(DX)(CX*1)
-	VZEROUPPER
-	RET
-
-// func Depthwise5x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise5x2AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	JMP          started
-
-zero:
-	VPXORD  Z9, Z9, Z9
-	VMOVUPS Z9, Z0
-	VMOVUPS Z9, Z1
-	VMOVUPS Z9, Z2
-	VMOVUPS Z9, Z3
-	VMOVUPS Z9, Z4
-	VMOVUPS Z9, Z5
-	VMOVUPS Z9, Z6
-	VMOVUPS Z9, Z7
-	VMOVUPS Z9, Z8
-	VMOVUPS Z9, Z9
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-
-tap:
-	MOVQ         8(BX), R8
-	ADDQ         DX, R8
-	VBROADCASTSS (R8), Z10
-	MOVQ         (BX), R8
-	ADDQ         CX, R8
-	VFMADD231PS  (R8), Z10, Z0
-	VFMADD231PS  64(R8), Z10, Z1
-	VFMADD231PS  (R8)(SI*1), Z10, Z2
-	VFMADD231PS  64(R8)(SI*1), Z10, Z3
-	VFMADD231PS  (R8)(SI*2), Z10, Z4
-	VFMADD231PS  64(R8)(SI*2), Z10, Z5
-	VFMADD231PS  (R8)(DI*1), Z10, Z6
-	VFMADD231PS  64(R8)(DI*1), Z10, Z7
-	VFMADD231PS  (R8)(SI*4), Z10, Z8
-	VFMADD231PS  64(R8)(SI*4), Z10, Z9
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	MOVQ   res+64(FP), DX
-	VADDPS (DX), Z0, Z0
-	VADDPS 64(DX), Z1, Z1
-	VADDPS (DX)(AX*1), Z2, Z2
-	VADDPS 64(DX)(AX*1), Z3, Z3
-	VADDPS (DX)(AX*2), Z4, Z4
-	VADDPS 64(DX)(AX*2), Z5, Z5
-	VADDPS (DX)(CX*1), Z6, Z6
-	VADDPS 64(DX)(CX*1), Z7, Z7
-	VADDPS (DX)(AX*4), Z8, Z8
-	VADDPS 64(DX)(AX*4), Z9, Z9
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z11, Z11, Z11
-	VCMPPS    $0x19, Z0, Z11, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z11, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z11, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z11, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z11, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z11, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z11, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z11, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z11, K1
-	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z11, K1
-	VMOVUPS.Z Z9, K1, Z9
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	MOVQ    dst+0(FP), DX
-	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, 64(DX)
-	VMOVUPS Z2, (DX)(AX*1)
-	VMOVUPS Z3, 64(DX)(AX*1)
-	VMOVUPS Z4, (DX)(AX*2)
-	VMOVUPS Z5, 64(DX)(AX*2)
-	VMOVUPS Z6, (DX)(CX*1)
-	VMOVUPS Z7, 64(DX)(CX*1)
-	VMOVUPS Z8, (DX)(AX*4)
-	VMOVUPS Z9, 64(DX)(AX*4)
-	VZEROUPPER
-	RET
-
-// func Depthwise6x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise6x2AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	VMOVUPS      Z0, Z10
-	VMOVUPS      Z0, Z11
-	JMP          started
-
-zero:
-	VPXORD  Z11, Z11, Z11
-	VMOVUPS Z11, Z0
-	VMOVUPS Z11, Z1
-	VMOVUPS Z11, Z2
-	VMOVUPS Z11, Z3
-	VMOVUPS Z11, Z4
-	VMOVUPS Z11, Z5
-	VMOVUPS Z11, Z6
-	VMOVUPS Z11, Z7
-	VMOVUPS Z11, Z8
-	VMOVUPS Z11, Z9
-	VMOVUPS Z11, Z10
-	VMOVUPS Z11, Z11
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-	LEAQ  (SI)(SI*4), R8
-
-tap:
-	MOVQ         8(BX), R9
-	ADDQ         DX, R9
-	VBROADCASTSS (R9), Z12
-	MOVQ         (BX), R9
-	ADDQ         CX, R9
-	VFMADD231PS  (R9), Z12, Z0
-	VFMADD231PS  64(R9), Z12, Z1
-	VFMADD231PS  (R9)(SI*1), Z12, Z2
-	VFMADD231PS  64(R9)(SI*1), Z12, Z3
-	VFMADD231PS  (R9)(SI*2), Z12, Z4
-	VFMADD231PS  64(R9)(SI*2), Z12, Z5
-	VFMADD231PS  (R9)(DI*1), Z12, Z6
-	VFMADD231PS  64(R9)(DI*1), Z12, Z7
-	VFMADD231PS  (R9)(SI*4), Z12, Z8
-	VFMADD231PS  64(R9)(SI*4), Z12, Z9
-	VFMADD231PS  (R9)(R8*1), Z12, Z10
-	VFMADD231PS  64(R9)(R8*1), Z12, Z11
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	LEAQ   (AX)(AX*4), DX
-	MOVQ   res+64(FP), BX
-	VADDPS (BX), Z0, Z0
-	VADDPS 64(BX), Z1, Z1
-	VADDPS (BX)(AX*1), Z2, Z2
-	VADDPS 64(BX)(AX*1), Z3, Z3
-	VADDPS (BX)(AX*2), Z4, Z4
-	VADDPS 64(BX)(AX*2), Z5, Z5
-	VADDPS (BX)(CX*1), Z6, Z6
-	VADDPS 64(BX)(CX*1), Z7, Z7
-	VADDPS (BX)(AX*4), Z8, Z8
-	VADDPS 64(BX)(AX*4), Z9, Z9
-	VADDPS (BX)(DX*1), Z10, Z10
-	VADDPS 64(BX)(DX*1), Z11, Z11
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z13, Z13, Z13
-	VCMPPS    $0x19, Z0, Z13, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z13, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z13, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z13, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z13, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z13, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z13, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z13, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z13, K1
-	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z13, K1
-	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z13, K1
-	VMOVUPS.Z Z10, K1, Z10
-	VCMPPS    $0x19, Z11, Z13, K1
-	VMOVUPS.Z Z11, K1, Z11
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	LEAQ    (AX)(AX*4), DX
-	MOVQ    dst+0(FP), BX
-	VMOVUPS Z0, (BX)
-	VMOVUPS Z1, 64(BX)
-	VMOVUPS Z2, (BX)(AX*1)
-	VMOVUPS Z3, 64(BX)(AX*1)
-	VMOVUPS Z4, (BX)(AX*2)
-	VMOVUPS Z5, 64(BX)(AX*2)
-	VMOVUPS Z6, (BX)(CX*1)
-	VMOVUPS Z7, 64(BX)(CX*1)
-	VMOVUPS Z8, (BX)(AX*4)
-	VMOVUPS Z9, 64(BX)(AX*4)
-	VMOVUPS Z10, (BX)(DX*1)
-	VMOVUPS Z11, 64(BX)(DX*1)
-	VZEROUPPER
-	RET
-
-// func Depthwise7x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise7x2AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	VMOVUPS      Z0, Z10
-	VMOVUPS      Z0, Z11
-	VMOVUPS      Z0, Z12
-	VMOVUPS      Z0, Z13
-	JMP          started
-
-zero:
-	VPXORD  Z13, Z13, Z13
-	VMOVUPS Z13, Z0
-	VMOVUPS Z13, Z1
-	VMOVUPS Z13, Z2
-	VMOVUPS Z13, Z3
-	VMOVUPS Z13, Z4
-	VMOVUPS Z13, Z5
-	VMOVUPS Z13, Z6
-	VMOVUPS Z13, Z7
-	VMOVUPS Z13, Z8
-	VMOVUPS Z13, Z9
-	VMOVUPS Z13, Z10
-	VMOVUPS Z13, Z11
-	VMOVUPS Z13, Z12
-	VMOVUPS Z13, Z13
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-	LEAQ  (SI)(SI*4), R8
-
-tap:
-	MOVQ         8(BX), R9
-	ADDQ         DX, R9
-	VBROADCASTSS (R9), Z14
-	MOVQ         (BX), R9
-	ADDQ         CX, R9
-	VFMADD231PS  (R9), Z14, Z0
-	VFMADD231PS  64(R9), Z14, Z1
-	VFMADD231PS  (R9)(SI*1), Z14, Z2
-	VFMADD231PS  64(R9)(SI*1), Z14, Z3
-	VFMADD231PS  (R9)(SI*2), Z14, Z4
-	VFMADD231PS  64(R9)(SI*2), Z14, Z5
-	VFMADD231PS  (R9)(DI*1), Z14, Z6
-	VFMADD231PS  64(R9)(DI*1), Z14, Z7
-	VFMADD231PS  (R9)(SI*4), Z14, Z8
-	VFMADD231PS  64(R9)(SI*4), Z14, Z9
-	VFMADD231PS  (R9)(R8*1), Z14, Z10
-	VFMADD231PS  64(R9)(R8*1), Z14, Z11
-	VFMADD231PS  (R9)(DI*2), Z14, Z12
-	VFMADD231PS  64(R9)(DI*2), Z14, Z13
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	LEAQ   (AX)(AX*4), DX
-	MOVQ   res+64(FP), BX
-	VADDPS (BX), Z0, Z0
-	VADDPS 64(BX), Z1, Z1
-	VADDPS (BX)(AX*1), Z2, Z2
-	VADDPS 64(BX)(AX*1), Z3, Z3
-	VADDPS (BX)(AX*2), Z4, Z4
-	VADDPS 64(BX)(AX*2), Z5, Z5
-	VADDPS (BX)(CX*1), Z6, Z6
-	VADDPS 64(BX)(CX*1), Z7, Z7
-	VADDPS (BX)(AX*4), Z8, Z8
-	VADDPS 64(BX)(AX*4), Z9, Z9
-	VADDPS (BX)(DX*1), Z10, Z10
-	VADDPS 64(BX)(DX*1), Z11, Z11
-	VADDPS (BX)(CX*2), Z12, Z12
-	VADDPS 64(BX)(CX*2), Z13, Z13
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z15, Z15, Z15
-	VCMPPS    $0x19, Z0, Z15, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z15, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z15, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z15, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z15, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z15, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z15, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z15, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z15, K1
-	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z15, K1
-	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z15, K1
-	VMOVUPS.Z Z10, K1, Z10
-	VCMPPS    $0x19, Z11, Z15, K1
-	VMOVUPS.Z Z11, K1, Z11
-	VCMPPS    $0x19, Z12, Z15, K1
-	VMOVUPS.Z Z12, K1, Z12
-	VCMPPS    $0x19, Z13, Z15, K1
-	VMOVUPS.Z Z13, K1, Z13
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	LEAQ    (AX)(AX*4), DX
-	MOVQ    dst+0(FP), BX
-	VMOVUPS Z0, (BX)
-	VMOVUPS Z1, 64(BX)
-	VMOVUPS Z2, (BX)(AX*1)
-	VMOVUPS Z3, 64(BX)(AX*1)
-	VMOVUPS Z4, (BX)(AX*2)
-	VMOVUPS Z5, 64(BX)(AX*2)
-	VMOVUPS Z6, (BX)(CX*1)
-	VMOVUPS Z7, 64(BX)(CX*1)
-	VMOVUPS Z8, (BX)(AX*4)
-	VMOVUPS Z9, 64(BX)(AX*4)
-	VMOVUPS Z10, (BX)(DX*1)
-	VMOVUPS Z11, 64(BX)(DX*1)
-	VMOVUPS Z12, (BX)(CX*2)
-	VMOVUPS Z13, 64(BX)(CX*2)
-	VZEROUPPER
-	RET
-
-// func Depthwise8x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise8x2AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	VMOVUPS      Z0, Z10
-	VMOVUPS      Z0, Z11
-	VMOVUPS      Z0, Z12
-	VMOVUPS      Z0, Z13
-	VMOVUPS      Z0, Z14
-	VMOVUPS      Z0, Z15
-	JMP          started
-
-zero:
-	VPXORD  Z15, Z15, Z15
-	VMOVUPS Z15, Z0
-	VMOVUPS Z15, Z1
-	VMOVUPS Z15, Z2
-	VMOVUPS Z15, Z3
-	VMOVUPS Z15, Z4
-	VMOVUPS Z15, Z5
-	VMOVUPS Z15, Z6
-	VMOVUPS Z15, Z7
-	VMOVUPS Z15, Z8
-	VMOVUPS Z15, Z9
-	VMOVUPS Z15, Z10
-	VMOVUPS Z15, Z11
-	VMOVUPS Z15, Z12
-	VMOVUPS Z15, Z13
-	VMOVUPS Z15, Z14
-	VMOVUPS Z15, Z15
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-	LEAQ  (SI)(SI*4), R8
-	LEAQ  (DI)(SI*4), R9
-
-tap:
-	MOVQ         8(BX), R10
-	ADDQ         DX, R10
-	VBROADCASTSS (R10), Z16
-	MOVQ         (BX), R10
-	ADDQ         CX, R10
-	VFMADD231PS  (R10), Z16, Z0
-	VFMADD231PS  64(R10), Z16, Z1
-	VFMADD231PS  (R10)(SI*1), Z16, Z2
-	VFMADD231PS  64(R10)(SI*1), Z16, Z3
-	VFMADD231PS  (R10)(SI*2), Z16, Z4
-	VFMADD231PS  64(R10)(SI*2), Z16, Z5
-	VFMADD231PS  (R10)(DI*1), Z16, Z6
-	VFMADD231PS  64(R10)(DI*1), Z16, Z7
-	VFMADD231PS  (R10)(SI*4), Z16, Z8
-	VFMADD231PS  64(R10)(SI*4), Z16, Z9
-	VFMADD231PS  (R10)(R8*1), Z16, Z10
-	VFMADD231PS  64(R10)(R8*1), Z16, Z11
-	VFMADD231PS  (R10)(DI*2), Z16, Z12
-	VFMADD231PS  64(R10)(DI*2), Z16, Z13
-	VFMADD231PS  (R10)(R9*1), Z16, Z14
-	VFMADD231PS  64(R10)(R9*1), Z16, Z15
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	LEAQ   (AX)(AX*4), DX
-	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
-	VADDPS (SI), Z0, Z0
-	VADDPS 64(SI), Z1, Z1
-	VADDPS (SI)(AX*1), Z2, Z2
-	VADDPS 64(SI)(AX*1), Z3, Z3
-	VADDPS (SI)(AX*2), Z4, Z4
-	VADDPS 64(SI)(AX*2), Z5, Z5
-	VADDPS (SI)(CX*1), Z6, Z6
-	VADDPS 64(SI)(CX*1), Z7, Z7
-	VADDPS (SI)(AX*4), Z8, Z8
-	VADDPS 64(SI)(AX*4), Z9, Z9
-	VADDPS (SI)(DX*1), Z10, Z10
-	VADDPS 64(SI)(DX*1), Z11, Z11
-	VADDPS (SI)(CX*2), Z12, Z12
-	VADDPS 64(SI)(CX*2), Z13, Z13
-	VADDPS (SI)(BX*1), Z14, Z14
-	VADDPS 64(SI)(BX*1), Z15, Z15
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z17, Z17, Z17
-	VCMPPS    $0x19, Z0, Z17, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z17, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z17, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z17, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z17, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z17, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z17, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z17, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z17, K1
-	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z17, K1
-	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z17, K1
-	VMOVUPS.Z Z10, K1, Z10
-	VCMPPS    $0x19, Z11, Z17, K1
-	VMOVUPS.Z Z11, K1, Z11
-	VCMPPS    $0x19, Z12, Z17, K1
-	VMOVUPS.Z Z12, K1, Z12
-	VCMPPS    $0x19, Z13, Z17, K1
-	VMOVUPS.Z Z13, K1, Z13
-	VCMPPS    $0x19, Z14, Z17, K1
-	VMOVUPS.Z Z14, K1, Z14
-	VCMPPS    $0x19, Z15, Z17, K1
-	VMOVUPS.Z Z15, K1, Z15
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	LEAQ    (AX)(AX*4), DX
-	LEAQ    (CX)(AX*4), BX
-	MOVQ    dst+0(FP), SI
-	VMOVUPS Z0, (SI)
-	VMOVUPS Z1, 64(SI)
-	VMOVUPS Z2, (SI)(AX*1)
-	VMOVUPS Z3, 64(SI)(AX*1)
-	VMOVUPS Z4, (SI)(AX*2)
-	VMOVUPS Z5, 64(SI)(AX*2)
-	VMOVUPS Z6, (SI)(CX*1)
-	VMOVUPS Z7, 64(SI)(CX*1)
-	VMOVUPS Z8, (SI)(AX*4)
-	VMOVUPS Z9, 64(SI)(AX*4)
-	VMOVUPS Z10, (SI)(DX*1)
-	VMOVUPS Z11, 64(SI)(DX*1)
-	VMOVUPS Z12, (SI)(CX*2)
-	VMOVUPS Z13, 64(SI)(CX*2)
-	VMOVUPS Z14, (SI)(BX*1)
-	VMOVUPS Z15, 64(SI)(BX*1)
-	VZEROUPPER
-	RET
-
-// func Depthwise9x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise9x2AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	VMOVUPS      Z0, Z10
-	VMOVUPS      Z0, Z11
-	VMOVUPS      Z0, Z12
-	VMOVUPS      Z0, Z13
-	VMOVUPS      Z0, Z14
-	VMOVUPS      Z0, Z15
-	VMOVUPS      Z0, Z16
-	VMOVUPS      Z0, Z17
-	JMP          started
-
-zero:
-	VPXORD  Z17, Z17, Z17
-	VMOVUPS Z17, Z0
-	VMOVUPS Z17, Z1
-	VMOVUPS Z17, Z2
-	VMOVUPS Z17, Z3
-	VMOVUPS Z17, Z4
-	VMOVUPS Z17, Z5
-	VMOVUPS Z17, Z6
-	VMOVUPS Z17, Z7
-	VMOVUPS Z17, Z8
-	VMOVUPS Z17, Z9
-	VMOVUPS Z17, Z10
-	VMOVUPS Z17, Z11
-	VMOVUPS Z17, Z12
-	VMOVUPS Z17, Z13
-	VMOVUPS Z17, Z14
-	VMOVUPS Z17, Z15
-	VMOVUPS Z17, Z16
-	VMOVUPS Z17, Z17
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-	LEAQ  (SI)(SI*4), R8
-	LEAQ  (DI)(SI*4), R9
-
-tap:
-	MOVQ         8(BX), R10
-	ADDQ         DX, R10
-	VBROADCASTSS (R10), Z18
-	MOVQ         (BX), R10
-	ADDQ         CX, R10
-	LEAQ         (R10)(SI*8), R11
-	VFMADD231PS  (R10), Z18, Z0
-	VFMADD231PS  64(R10), Z18, Z1
-	VFMADD231PS  (R10)(SI*1), Z18, Z2
-	VFMADD231PS  64(R10)(SI*1), Z18, Z3
-	VFMADD231PS  (R10)(SI*2), Z18, Z4
-	VFMADD231PS  64(R10)(SI*2), Z18, Z5
-	VFMADD231PS  (R10)(DI*1), Z18, Z6
-	VFMADD231PS  64(R10)(DI*1), Z18, Z7
-	VFMADD231PS  (R10)(SI*4), Z18, Z8
-	VFMADD231PS  64(R10)(SI*4), Z18, Z9
-	VFMADD231PS  (R10)(R8*1), Z18, Z10
-	VFMADD231PS  64(R10)(R8*1), Z18, Z11
-	VFMADD231PS  (R10)(DI*2), Z18, Z12
-	VFMADD231PS  64(R10)(DI*2), Z18, Z13
-	VFMADD231PS  (R10)(R9*1), Z18, Z14
-	VFMADD231PS  64(R10)(R9*1), Z18, Z15
-	VFMADD231PS  (R11), Z18, Z16
-	VFMADD231PS  64(R11), Z18, Z17
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	LEAQ   (AX)(AX*4), DX
-	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
-	LEAQ   (SI)(AX*8), DI
-	VADDPS (SI), Z0, Z0
-	VADDPS 64(SI), Z1, Z1
-	VADDPS (SI)(AX*1), Z2, Z2
-	VADDPS 64(SI)(AX*1), Z3, Z3
-	VADDPS (SI)(AX*2), Z4, Z4
-	VADDPS 64(SI)(AX*2), Z5, Z5
-	VADDPS (SI)(CX*1), Z6, Z6
-	VADDPS 64(SI)(CX*1), Z7, Z7
-	VADDPS (SI)(AX*4), Z8, Z8
-	VADDPS 64(SI)(AX*4), Z9, Z9
-	VADDPS (SI)(DX*1), Z10, Z10
-	VADDPS 64(SI)(DX*1), Z11, Z11
-	VADDPS (SI)(CX*2), Z12, Z12
-	VADDPS 64(SI)(CX*2), Z13, Z13
-	VADDPS (SI)(BX*1), Z14, Z14
-	VADDPS 64(SI)(BX*1), Z15, Z15
-	VADDPS (DI), Z16, Z16
-	VADDPS 64(DI), Z17, Z17
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z19, Z19, Z19
-	VCMPPS    $0x19, Z0, Z19, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z19, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z19, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z19, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z19, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z19, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z19, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z19, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z19, K1
-	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z19, K1
-	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z19, K1
-	VMOVUPS.Z Z10, K1, Z10
-	VCMPPS    $0x19, Z11, Z19, K1
-	VMOVUPS.Z Z11, K1, Z11
-	VCMPPS    $0x19, Z12, Z19, K1
-	VMOVUPS.Z Z12, K1, Z12
-	VCMPPS    $0x19, Z13, Z19, K1
-	VMOVUPS.Z Z13, K1, Z13
-	VCMPPS    $0x19, Z14, Z19, K1
-	VMOVUPS.Z Z14, K1, Z14
-	VCMPPS    $0x19, Z15, Z19, K1
-	VMOVUPS.Z Z15, K1, Z15
-	VCMPPS    $0x19, Z16, Z19, K1
-	VMOVUPS.Z Z16, K1, Z16
-	VCMPPS    $0x19, Z17, Z19, K1
-	VMOVUPS.Z Z17, K1, Z17
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	LEAQ    (AX)(AX*4), DX
-	LEAQ    (CX)(AX*4), BX
-	MOVQ    dst+0(FP), SI
-	LEAQ    (SI)(AX*8), DI
-	VMOVUPS Z0, (SI)
-	VMOVUPS Z1, 64(SI)
-	VMOVUPS Z2, (SI)(AX*1)
-	VMOVUPS Z3, 64(SI)(AX*1)
-	VMOVUPS Z4, (SI)(AX*2)
-	VMOVUPS Z5, 64(SI)(AX*2)
-	VMOVUPS Z6, (SI)(CX*1)
-	VMOVUPS Z7, 64(SI)(CX*1)
-	VMOVUPS Z8, (SI)(AX*4)
-	VMOVUPS Z9, 64(SI)(AX*4)
-	VMOVUPS Z10, (SI)(DX*1)
-	VMOVUPS Z11, 64(SI)(DX*1)
-	VMOVUPS Z12, (SI)(CX*2)
-	VMOVUPS Z13, 64(SI)(CX*2)
-	VMOVUPS Z14, (SI)(BX*1)
-	VMOVUPS Z15, 64(SI)(BX*1)
-	VMOVUPS Z16, (DI)
-	VMOVUPS Z17, 64(DI)
-	VZEROUPPER
-	RET
-
-// func Depthwise10x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise10x2AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	VMOVUPS      Z0, Z10
-	VMOVUPS      Z0, Z11
-	VMOVUPS      Z0, Z12
-	VMOVUPS      Z0, Z13
-	VMOVUPS      Z0, Z14
-	VMOVUPS      Z0, Z15
-	VMOVUPS      Z0, Z16
-	VMOVUPS      Z0, Z17
-	VMOVUPS      Z0, Z18
-	VMOVUPS      Z0, Z19
-	JMP          started
-
-zero:
-	VPXORD  Z19, Z19, Z19
-	VMOVUPS Z19, Z0
-	VMOVUPS Z19, Z1
-	VMOVUPS Z19, Z2
-	VMOVUPS Z19, Z3
-	VMOVUPS Z19, Z4
-	VMOVUPS Z19, Z5
-	VMOVUPS Z19, Z6
-	VMOVUPS Z19, Z7
-	VMOVUPS Z19, Z8
-	VMOVUPS Z19, Z9
-	VMOVUPS Z19, Z10
-	VMOVUPS Z19, Z11
-	VMOVUPS Z19, Z12
-	VMOVUPS Z19, Z13
-	VMOVUPS Z19, Z14
-	VMOVUPS Z19, Z15
-	VMOVUPS Z19, Z16
-	VMOVUPS Z19, Z17
-	VMOVUPS Z19, Z18
-	VMOVUPS Z19, Z19
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-	LEAQ  (SI)(SI*4), R8
-	LEAQ  (DI)(SI*4), R9
-
-tap:
-	MOVQ         8(BX), R10
-	ADDQ         DX, R10
-	VBROADCASTSS (R10), Z20
-	MOVQ         (BX), R10
-	ADDQ         CX, R10
-	LEAQ         (R10)(SI*8), R11
-	VFMADD231PS  (R10), Z20, Z0
-	VFMADD231PS  64(R10), Z20, Z1
-	VFMADD231PS  (R10)(SI*1), Z20, Z2
-	VFMADD231PS  64(R10)(SI*1), Z20, Z3
-	VFMADD231PS  (R10)(SI*2), Z20, Z4
-	VFMADD231PS  64(R10)(SI*2), Z20, Z5
-	VFMADD231PS  (R10)(DI*1), Z20, Z6
-	VFMADD231PS  64(R10)(DI*1), Z20, Z7
-	VFMADD231PS  (R10)(SI*4), Z20, Z8
-	VFMADD231PS  64(R10)(SI*4), Z20, Z9
-	VFMADD231PS  (R10)(R8*1), Z20, Z10
-	VFMADD231PS  64(R10)(R8*1), Z20, Z11
-	VFMADD231PS  (R10)(DI*2), Z20, Z12
-	VFMADD231PS  64(R10)(DI*2), Z20, Z13
-	VFMADD231PS  (R10)(R9*1), Z20, Z14
-	VFMADD231PS  64(R10)(R9*1), Z20, Z15
-	VFMADD231PS  (R11), Z20, Z16
-	VFMADD231PS  64(R11), Z20, Z17
-	VFMADD231PS  (R11)(SI*1), Z20, Z18
-	VFMADD231PS  64(R11)(SI*1), Z20, Z19
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	LEAQ   (AX)(AX*4), DX
-	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
-	LEAQ   (SI)(AX*8), DI
-	VADDPS (SI), Z0, Z0
-	VADDPS 64(SI), Z1, Z1
-	VADDPS (SI)(AX*1), Z2, Z2
-	VADDPS 64(SI)(AX*1), Z3, Z3
-	VADDPS (SI)(AX*2), Z4, Z4
-	VADDPS 64(SI)(AX*2), Z5, Z5
-	VADDPS (SI)(CX*1), Z6, Z6
-	VADDPS 64(SI)(CX*1), Z7, Z7
-	VADDPS (SI)(AX*4), Z8, Z8
-	VADDPS 64(SI)(AX*4), Z9, Z9
-	VADDPS (SI)(DX*1), Z10, Z10
-	VADDPS 64(SI)(DX*1), Z11, Z11
-	VADDPS (SI)(CX*2), Z12, Z12
-	VADDPS 64(SI)(CX*2), Z13, Z13
-	VADDPS (SI)(BX*1), Z14, Z14
-	VADDPS 64(SI)(BX*1), Z15, Z15
-	VADDPS (DI), Z16, Z16
-	VADDPS 64(DI), Z17, Z17
-	VADDPS (DI)(AX*1), Z18, Z18
-	VADDPS 64(DI)(AX*1), Z19, Z19
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z21, Z21, Z21
-	VCMPPS    $0x19, Z0, Z21, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z21, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z21, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z21, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z21, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z21, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z21, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z21, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z21, K1
-	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z21, K1
-	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z21, K1
-	VMOVUPS.Z Z10, K1, Z10
-	VCMPPS    $0x19, Z11, Z21, K1
-	VMOVUPS.Z Z11, K1, Z11
-	VCMPPS    $0x19, Z12, Z21, K1
-	VMOVUPS.Z Z12, K1, Z12
-	VCMPPS    $0x19, Z13, Z21, K1
-	VMOVUPS.Z Z13, K1, Z13
-	VCMPPS    $0x19, Z14, Z21, K1
-	VMOVUPS.Z Z14, K1, Z14
-	VCMPPS    $0x19, Z15, Z21, K1
-	VMOVUPS.Z Z15, K1, Z15
-	VCMPPS    $0x19, Z16, Z21, K1
-	VMOVUPS.Z Z16, K1, Z16
-	VCMPPS    $0x19, Z17, Z21, K1
-	VMOVUPS.Z Z17, K1, Z17
-	VCMPPS    $0x19, Z18, Z21, K1
-	VMOVUPS.Z Z18, K1, Z18
-	VCMPPS    $0x19, Z19, Z21, K1
-	VMOVUPS.Z Z19, K1, Z19
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	LEAQ    (AX)(AX*4), DX
-	LEAQ    (CX)(AX*4), BX
-	MOVQ    dst+0(FP), SI
-	LEAQ    (SI)(AX*8), DI
-	VMOVUPS Z0, (SI)
-	VMOVUPS Z1, 64(SI)
-	VMOVUPS Z2, (SI)(AX*1)
-	VMOVUPS Z3, 64(SI)(AX*1)
-	VMOVUPS Z4, (SI)(AX*2)
-	VMOVUPS Z5, 64(SI)(AX*2)
-	VMOVUPS Z6, (SI)(CX*1)
-	VMOVUPS Z7, 64(SI)(CX*1)
-	VMOVUPS Z8, (SI)(AX*4)
-	VMOVUPS Z9, 64(SI)(AX*4)
-	VMOVUPS Z10, (SI)(DX*1)
-	VMOVUPS Z11, 64(SI)(DX*1)
-	VMOVUPS Z12, (SI)(CX*2)
-	VMOVUPS Z13, 64(SI)(CX*2)
-	VMOVUPS Z14, (SI)(BX*1)
-	VMOVUPS Z15, 64(SI)(BX*1)
-	VMOVUPS Z16, (DI)
-	VMOVUPS Z17, 64(DI)
-	VMOVUPS Z18, (DI)(AX*1)
-	VMOVUPS Z19, 64(DI)(AX*1)
-	VZEROUPPER
-	RET
-
-// func Depthwise11x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise11x2AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	VMOVUPS      Z0, Z10
-	VMOVUPS      Z0, Z11
-	VMOVUPS      Z0, Z12
-	VMOVUPS      Z0, Z13
-	VMOVUPS      Z0, Z14
-	VMOVUPS      Z0, Z15
-	VMOVUPS      Z0, Z16
-	VMOVUPS      Z0, Z17
-	VMOVUPS      Z0, Z18
-	VMOVUPS      Z0, Z19
-	VMOVUPS      Z0, Z20
-	VMOVUPS      Z0, Z21
-	JMP          started
-
-zero:
-	VPXORD  Z21, Z21, Z21
-	VMOVUPS Z21, Z0
-	VMOVUPS Z21, Z1
-	VMOVUPS Z21, Z2
-	VMOVUPS Z21, Z3
-	VMOVUPS Z21, Z4
-	VMOVUPS Z21, Z5
-	VMOVUPS Z21, Z6
-	VMOVUPS Z21, Z7
-	VMOVUPS Z21, Z8
-	VMOVUPS Z21, Z9
-	VMOVUPS Z21, Z10
-	VMOVUPS Z21, Z11
-	VMOVUPS Z21, Z12
-	VMOVUPS Z21, Z13
-	VMOVUPS Z21, Z14
-	VMOVUPS Z21, Z15
-	VMOVUPS Z21, Z16
-	VMOVUPS Z21, Z17
-	VMOVUPS Z21, Z18
-	VMOVUPS Z21, Z19
-	VMOVUPS Z21, Z20
-	VMOVUPS Z21, Z21
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-	LEAQ  (SI)(SI*4), R8
-	LEAQ  (DI)(SI*4), R9
-
-tap:
-	MOVQ         8(BX), R10
-	ADDQ         DX, R10
-	VBROADCASTSS (R10), Z22
-	MOVQ         (BX), R10
-	ADDQ         CX, R10
-	LEAQ         (R10)(SI*8), R11
-	VFMADD231PS  (R10), Z22, Z0
-	VFMADD231PS  64(R10), Z22, Z1
-	VFMADD231PS  (R10)(SI*1), Z22, Z2
-	VFMADD231PS  64(R10)(SI*1), Z22, Z3
-	VFMADD231PS  (R10)(SI*2), Z22, Z4
-	VFMADD231PS  64(R10)(SI*2), Z22, Z5
-	VFMADD231PS  (R10)(DI*1), Z22, Z6
-	VFMADD231PS  64(R10)(DI*1), Z22, Z7
-	VFMADD231PS  (R10)(SI*4), Z22, Z8
-	VFMADD231PS  64(R10)(SI*4), Z22, Z9
-	VFMADD231PS  (R10)(R8*1), Z22, Z10
-	VFMADD231PS  64(R10)(R8*1), Z22, Z11
-	VFMADD231PS  (R10)(DI*2), Z22, Z12
-	VFMADD231PS  64(R10)(DI*2), Z22, Z13
-	VFMADD231PS  (R10)(R9*1), Z22, Z14
-	VFMADD231PS  64(R10)(R9*1), Z22, Z15
-	VFMADD231PS  (R11), Z22, Z16
-	VFMADD231PS  64(R11), Z22, Z17
-	VFMADD231PS  (R11)(SI*1), Z22, Z18
-	VFMADD231PS  64(R11)(SI*1), Z22, Z19
-	VFMADD231PS  (R11)(SI*2), Z22, Z20
-	VFMADD231PS  64(R11)(SI*2), Z22, Z21
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	LEAQ   (AX)(AX*4), DX
-	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
-	LEAQ   (SI)(AX*8), DI
-	VADDPS (SI), Z0, Z0
-	VADDPS 64(SI), Z1, Z1
-	VADDPS (SI)(AX*1), Z2, Z2
-	VADDPS 64(SI)(AX*1), Z3, Z3
-	VADDPS (SI)(AX*2), Z4, Z4
-	VADDPS 64(SI)(AX*2), Z5, Z5
-	VADDPS (SI)(CX*1), Z6, Z6
-	VADDPS 64(SI)(CX*1), Z7, Z7
-	VADDPS (SI)(AX*4), Z8, Z8
-	VADDPS 64(SI)(AX*4), Z9, Z9
-	VADDPS (SI)(DX*1), Z10, Z10
-	VADDPS 64(SI)(DX*1), Z11, Z11
-	VADDPS (SI)(CX*2), Z12, Z12
-	VADDPS 64(SI)(CX*2), Z13, Z13
-	VADDPS (SI)(BX*1), Z14, Z14
-	VADDPS 64(SI)(BX*1), Z15, Z15
-	VADDPS (DI), Z16, Z16
-	VADDPS 64(DI), Z17, Z17
-	VADDPS (DI)(AX*1), Z18, Z18
-	VADDPS 64(DI)(AX*1), Z19, Z19
-	VADDPS (DI)(AX*2), Z20, Z20
-	VADDPS 64(DI)(AX*2), Z21, Z21
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z23, Z23, Z23
-	VCMPPS    $0x19, Z0, Z23, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z23, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z23, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z23, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z23, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z23, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z23, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z23, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z23, K1
-	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z23, K1
-	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z23, K1
-	VMOVUPS.Z Z10, K1, Z10
-	VCMPPS    $0x19, Z11, Z23, K1
-	VMOVUPS.Z Z11, K1, Z11
-	VCMPPS    $0x19, Z12, Z23, K1
-	VMOVUPS.Z Z12, K1, Z12
-	VCMPPS    $0x19, Z13, Z23, K1
-	VMOVUPS.Z Z13, K1, Z13
-	VCMPPS    $0x19, Z14, Z23, K1
-	VMOVUPS.Z Z14, K1, Z14
-	VCMPPS    $0x19, Z15, Z23, K1
-	VMOVUPS.Z Z15, K1, Z15
-	VCMPPS    $0x19, Z16, Z23, K1
-	VMOVUPS.Z Z16, K1, Z16
-	VCMPPS    $0x19, Z17, Z23, K1
-	VMOVUPS.Z Z17, K1, Z17
-	VCMPPS    $0x19, Z18, Z23, K1
-	VMOVUPS.Z Z18, K1, Z18
-	VCMPPS    $0x19, Z19, Z23, K1
-	VMOVUPS.Z Z19, K1, Z19
-	VCMPPS    $0x19, Z20, Z23, K1
-	VMOVUPS.Z Z20, K1, Z20
-	VCMPPS    $0x19, Z21, Z23, K1
-	VMOVUPS.Z Z21, K1, Z21
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	LEAQ    (AX)(AX*4), DX
-	LEAQ    (CX)(AX*4), BX
-	MOVQ    dst+0(FP), SI
-	LEAQ    (SI)(AX*8), DI
-	VMOVUPS Z0, (SI)
-	VMOVUPS Z1, 64(SI)
-	VMOVUPS Z2, (SI)(AX*1)
-	VMOVUPS Z3, 64(SI)(AX*1)
-	VMOVUPS Z4, (SI)(AX*2)
-	VMOVUPS Z5, 64(SI)(AX*2)
-	VMOVUPS Z6, (SI)(CX*1)
-	VMOVUPS Z7, 64(SI)(CX*1)
-	VMOVUPS Z8, (SI)(AX*4)
-	VMOVUPS Z9, 64(SI)(AX*4)
-	VMOVUPS Z10, (SI)(DX*1)
-	VMOVUPS Z11, 64(SI)(DX*1)
-	VMOVUPS Z12, (SI)(CX*2)
-	VMOVUPS Z13, 64(SI)(CX*2)
-	VMOVUPS Z14, (SI)(BX*1)
-	VMOVUPS Z15, 64(SI)(BX*1)
-	VMOVUPS Z16, (DI)
-	VMOVUPS Z17, 64(DI)
-	VMOVUPS Z18, (DI)(AX*1)
-	VMOVUPS Z19, 64(DI)(AX*1)
-	VMOVUPS Z20, (DI)(AX*2)
-	VMOVUPS Z21, 64(DI)(AX*2)
-	VZEROUPPER
-	RET
-
-// func Depthwise12x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise12x2AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	VMOVUPS      Z0, Z10
-	VMOVUPS      Z0, Z11
-	VMOVUPS      Z0, Z12
-	VMOVUPS      Z0, Z13
-	VMOVUPS      Z0, Z14
-	VMOVUPS      Z0, Z15
-	VMOVUPS      Z0, Z16
-	VMOVUPS      Z0, Z17
-	VMOVUPS      Z0, Z18
-	VMOVUPS      Z0, Z19
-	VMOVUPS      Z0, Z20
-	VMOVUPS      Z0, Z21
-	VMOVUPS      Z0, Z22
-	VMOVUPS      Z0, Z23
-	JMP          started
-
-zero:
-	VPXORD  Z23, Z23, Z23
-	VMOVUPS Z23, Z0
-	VMOVUPS Z23, Z1
-	VMOVUPS Z23, Z2
-	VMOVUPS Z23, Z3
-	VMOVUPS Z23, Z4
-	VMOVUPS Z23, Z5
-	VMOVUPS Z23, Z6
-	VMOVUPS Z23, Z7
-	VMOVUPS Z23, Z8
-	VMOVUPS Z23, Z9
-	VMOVUPS Z23, Z10
-	VMOVUPS Z23, Z11
-	VMOVUPS Z23, Z12
-	VMOVUPS Z23, Z13
-	VMOVUPS Z23, Z14
-	VMOVUPS Z23, Z15
-	VMOVUPS Z23, Z16
-	VMOVUPS Z23, Z17
-	VMOVUPS Z23, Z18
-	VMOVUPS Z23, Z19
-	VMOVUPS Z23, Z20
-	VMOVUPS Z23, Z21
-	VMOVUPS Z23, Z22
-	VMOVUPS Z23, Z23
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-	LEAQ  (SI)(SI*4), R8
-	LEAQ  (DI)(SI*4), R9
-
-tap:
-	MOVQ         8(BX), R10
-	ADDQ         DX, R10
-	VBROADCASTSS (R10), Z24
-	MOVQ         (BX), R10
-	ADDQ         CX, R10
-	LEAQ         (R10)(SI*8), R11
-	VFMADD231PS  (R10), Z24, Z0
-	VFMADD231PS  64(R10), Z24, Z1
-	VFMADD231PS  (R10)(SI*1), Z24, Z2
-	VFMADD231PS  64(R10)(SI*1), Z24, Z3
-	VFMADD231PS  (R10)(SI*2), Z24, Z4
-	VFMADD231PS  64(R10)(SI*2), Z24, Z5
-	VFMADD231PS  (R10)(DI*1), Z24, Z6
-	VFMADD231PS  64(R10)(DI*1), Z24, Z7
-	VFMADD231PS  (R10)(SI*4), Z24, Z8
-	VFMADD231PS  64(R10)(SI*4), Z24, Z9
-	VFMADD231PS  (R10)(R8*1), Z24, Z10
-	VFMADD231PS  64(R10)(R8*1), Z24, Z11
-	VFMADD231PS  (R10)(DI*2), Z24, Z12
-	VFMADD231PS  64(R10)(DI*2), Z24, Z13
-	VFMADD231PS  (R10)(R9*1), Z24, Z14
-	VFMADD231PS  64(R10)(R9*1), Z24, Z15
-	VFMADD231PS  (R11), Z24, Z16
-	VFMADD231PS  64(R11), Z24, Z17
-	VFMADD231PS  (R11)(SI*1), Z24, Z18
-	VFMADD231PS  64(R11)(SI*1), Z24, Z19
-	VFMADD231PS  (R11)(SI*2), Z24, Z20
-	VFMADD231PS  64(R11)(SI*2), Z24, Z21
-	VFMADD231PS  (R11)(DI*1), Z24, Z22
-	VFMADD231PS  64(R11)(DI*1), Z24, Z23
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	LEAQ   (AX)(AX*4), DX
-	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
-	LEAQ   (SI)(AX*8), DI
-	VADDPS (SI), Z0, Z0
-	VADDPS 64(SI), Z1, Z1
-	VADDPS (SI)(AX*1), Z2, Z2
-	VADDPS 64(SI)(AX*1), Z3, Z3
-	VADDPS (SI)(AX*2), Z4, Z4
-	VADDPS 64(SI)(AX*2), Z5, Z5
-	VADDPS (SI)(CX*1), Z6, Z6
-	VADDPS 64(SI)(CX*1), Z7, Z7
-	VADDPS (SI)(AX*4), Z8, Z8
-	VADDPS 64(SI)(AX*4), Z9, Z9
-	VADDPS (SI)(DX*1), Z10, Z10
-	VADDPS 64(SI)(DX*1), Z11, Z11
-	VADDPS (SI)(CX*2), Z12, Z12
-	VADDPS 64(SI)(CX*2), Z13, Z13
-	VADDPS (SI)(BX*1), Z14, Z14
-	VADDPS 64(SI)(BX*1), Z15, Z15
-	VADDPS (DI), Z16, Z16
-	VADDPS 64(DI), Z17, Z17
-	VADDPS (DI)(AX*1), Z18, Z18
-	VADDPS 64(DI)(AX*1), Z19, Z19
-	VADDPS (DI)(AX*2), Z20, Z20
-	VADDPS 64(DI)(AX*2), Z21, Z21
-	VADDPS (DI)(CX*1), Z22, Z22
-	VADDPS 64(DI)(CX*1), Z23, Z23
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z25, Z25, Z25
-	VCMPPS    $0x19, Z0, Z25, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z25, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z25, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z25, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z25, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z25, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z25, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z25, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z25, K1
-	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z25, K1
-	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z25, K1
-	VMOVUPS.Z Z10, K1, Z10
-	VCMPPS    $0x19, Z11, Z25, K1
-	VMOVUPS.Z Z11, K1, Z11
-	VCMPPS    $0x19, Z12, Z25, K1
-	VMOVUPS.Z Z12, K1, Z12
-	VCMPPS    $0x19, Z13, Z25, K1
-	VMOVUPS.Z Z13, K1, Z13
-	VCMPPS    $0x19, Z14, Z25, K1
-	VMOVUPS.Z Z14, K1, Z14
-	VCMPPS    $0x19, Z15, Z25, K1
-	VMOVUPS.Z Z15, K1, Z15
-	VCMPPS    $0x19, Z16, Z25, K1
-	VMOVUPS.Z Z16, K1, Z16
-	VCMPPS    $0x19, Z17, Z25, K1
-	VMOVUPS.Z Z17, K1, Z17
-	VCMPPS    $0x19, Z18, Z25, K1
-	VMOVUPS.Z Z18, K1, Z18
-	VCMPPS    $0x19, Z19, Z25, K1
-	VMOVUPS.Z Z19, K1, Z19
-	VCMPPS    $0x19, Z20, Z25, K1
-	VMOVUPS.Z Z20, K1, Z20
-	VCMPPS    $0x19, Z21, Z25, K1
-	VMOVUPS.Z Z21, K1, Z21
-	VCMPPS    $0x19, Z22, Z25, K1
-	VMOVUPS.Z Z22, K1, Z22
-	VCMPPS    $0x19, Z23, Z25, K1
-	VMOVUPS.Z Z23, K1, Z23
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	LEAQ    (AX)(AX*4), DX
-	LEAQ    (CX)(AX*4), BX
-	MOVQ    dst+0(FP), SI
-	LEAQ    (SI)(AX*8), DI
-	VMOVUPS Z0, (SI)
-	VMOVUPS Z1, 64(SI)
-	VMOVUPS Z2, (SI)(AX*1)
-	VMOVUPS Z3, 64(SI)(AX*1)
-	VMOVUPS Z4, (SI)(AX*2)
-	VMOVUPS Z5, 64(SI)(AX*2)
-	VMOVUPS Z6, (SI)(CX*1)
-	VMOVUPS Z7, 64(SI)(CX*1)
-	VMOVUPS Z8, (SI)(AX*4)
-	VMOVUPS Z9, 64(SI)(AX*4)
-	VMOVUPS Z10, (SI)(DX*1)
-	VMOVUPS Z11, 64(SI)(DX*1)
-	VMOVUPS Z12, (SI)(CX*2)
-	VMOVUPS Z13, 64(SI)(CX*2)
-	VMOVUPS Z14, (SI)(BX*1)
-	VMOVUPS Z15, 64(SI)(BX*1)
-	VMOVUPS Z16, (DI)
-	VMOVUPS Z17, 64(DI)
-	VMOVUPS Z18, (DI)(AX*1)
-	VMOVUPS Z19, 64(DI)(AX*1)
-	VMOVUPS Z20, (DI)(AX*2)
-	VMOVUPS Z21, 64(DI)(AX*2)
-	VMOVUPS Z22, (DI)(CX*1)
-	VMOVUPS Z23, 64(DI)(CX*1)
-	VZEROUPPER
-	RET
-
-// func Depthwise13x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise13x2AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	VMOVUPS      Z0, Z10
-	VMOVUPS      Z0, Z11
-	VMOVUPS      Z0, Z12
-	VMOVUPS      Z0, Z13
-	VMOVUPS      Z0, Z14
-	VMOVUPS      Z0, Z15
-	VMOVUPS      Z0, Z16
-	VMOVUPS      Z0, Z17
-	VMOVUPS      Z0, Z18
-	VMOVUPS      Z0, Z19
-	VMOVUPS      Z0, Z20
-	VMOVUPS      Z0, Z21
-	VMOVUPS      Z0, Z22
-	VMOVUPS      Z0, Z23
-	VMOVUPS      Z0, Z24
-	VMOVUPS      Z0, Z25
-	JMP          started
-
-zero:
-	VPXORD  Z25, Z25, Z25
-	VMOVUPS Z25, Z0
-	VMOVUPS Z25, Z1
-	VMOVUPS Z25, Z2
-	VMOVUPS Z25, Z3
-	VMOVUPS Z25, Z4
-	VMOVUPS Z25, Z5
-	VMOVUPS Z25, Z6
-	VMOVUPS Z25, Z7
-	VMOVUPS Z25, Z8
-	VMOVUPS Z25, Z9
-	VMOVUPS Z25, Z10
-	VMOVUPS Z25, Z11
-	VMOVUPS Z25, Z12
-	VMOVUPS Z25, Z13
-	VMOVUPS Z25, Z14
-	VMOVUPS Z25, Z15
-	VMOVUPS Z25, Z16
-	VMOVUPS Z25, Z17
-	VMOVUPS Z25, Z18
-	VMOVUPS Z25, Z19
-	VMOVUPS Z25, Z20
-	VMOVUPS Z25, Z21
-	VMOVUPS Z25, Z22
-	VMOVUPS Z25, Z23
-	VMOVUPS Z25, Z24
-	VMOVUPS Z25, Z25
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-	LEAQ  (SI)(SI*4), R8
-	LEAQ  (DI)(SI*4), R9
-
-tap:
-	MOVQ         8(BX), R10
-	ADDQ         DX, R10
-	VBROADCASTSS (R10), Z26
-	MOVQ         (BX), R10
-	ADDQ         CX, R10
-	LEAQ         (R10)(SI*8), R11
-	VFMADD231PS  (R10), Z26, Z0
-	VFMADD231PS  64(R10), Z26, Z1
-	VFMADD231PS  (R10)(SI*1), Z26, Z2
-	VFMADD231PS  64(R10)(SI*1), Z26, Z3
-	VFMADD231PS  (R10)(SI*2), Z26, Z4
-	VFMADD231PS  64(R10)(SI*2), Z26, Z5
-	VFMADD231PS  (R10)(DI*1), Z26, Z6
-	VFMADD231PS  64(R10)(DI*1), Z26, Z7
-	VFMADD231PS  (R10)(SI*4), Z26, Z8
-	VFMADD231PS  64(R10)(SI*4), Z26, Z9
-	VFMADD231PS  (R10)(R8*1), Z26, Z10
-	VFMADD231PS  64(R10)(R8*1), Z26, Z11
-	VFMADD231PS  (R10)(DI*2), Z26, Z12
-	VFMADD231PS  64(R10)(DI*2), Z26, Z13
-	VFMADD231PS  (R10)(R9*1), Z26, Z14
-	VFMADD231PS  64(R10)(R9*1), Z26, Z15
-	VFMADD231PS  (R11), Z26, Z16
-	VFMADD231PS  64(R11), Z26, Z17
-	VFMADD231PS  (R11)(SI*1), Z26, Z18
-	VFMADD231PS  64(R11)(SI*1), Z26, Z19
-	VFMADD231PS  (R11)(SI*2), Z26, Z20
-	VFMADD231PS  64(R11)(SI*2), Z26, Z21
-	VFMADD231PS  (R11)(DI*1), Z26, Z22
-	VFMADD231PS  64(R11)(DI*1), Z26, Z23
-	VFMADD231PS  (R11)(SI*4), Z26, Z24
-	VFMADD231PS  64(R11)(SI*4), Z26, Z25
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	LEAQ   (AX)(AX*4), DX
-	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
-	LEAQ   (SI)(AX*8), DI
-	VADDPS (SI), Z0, Z0
-	VADDPS 64(SI), Z1, Z1
-	VADDPS (SI)(AX*1), Z2, Z2
-	VADDPS 64(SI)(AX*1), Z3, Z3
-	VADDPS (SI)(AX*2), Z4, Z4
-	VADDPS 64(SI)(AX*2), Z5, Z5
-	VADDPS (SI)(CX*1), Z6, Z6
-	VADDPS 64(SI)(CX*1), Z7, Z7
-	VADDPS (SI)(AX*4), Z8, Z8
-	VADDPS 64(SI)(AX*4), Z9, Z9
-	VADDPS (SI)(DX*1), Z10, Z10
-	VADDPS 64(SI)(DX*1), Z11, Z11
-	VADDPS (SI)(CX*2), Z12, Z12
-	VADDPS 64(SI)(CX*2), Z13, Z13
-	VADDPS (SI)(BX*1), Z14, Z14
-	VADDPS 64(SI)(BX*1), Z15, Z15
-	VADDPS (DI), Z16, Z16
-	VADDPS 64(DI), Z17, Z17
-	VADDPS (DI)(AX*1), Z18, Z18
-	VADDPS 64(DI)(AX*1), Z19, Z19
-	VADDPS (DI)(AX*2), Z20, Z20
-	VADDPS 64(DI)(AX*2), Z21, Z21
-	VADDPS (DI)(CX*1), Z22, Z22
-	VADDPS 64(DI)(CX*1), Z23, Z23
-	VADDPS (DI)(AX*4), Z24, Z24
-	VADDPS 64(DI)(AX*4), Z25, Z25
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z27, Z27, Z27
-	VCMPPS    $0x19, Z0, Z27, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z27, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z27, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z27, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z27, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z27, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z27, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z27, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z27, K1
-	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z27, K1
-	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z27, K1
-	VMOVUPS.Z Z10, K1, Z10
-	VCMPPS    $0x19, Z11, Z27, K1
-	VMOVUPS.Z Z11, K1, Z11
-	VCMPPS    $0x19, Z12, Z27, K1
-	VMOVUPS.Z Z12, K1, Z12
-	VCMPPS    $0x19, Z13, Z27, K1
-	VMOVUPS.Z Z13, K1, Z13
-	VCMPPS    $0x19, Z14, Z27, K1
-	VMOVUPS.Z Z14, K1, Z14
-	VCMPPS    $0x19, Z15, Z27, K1
-	VMOVUPS.Z Z15, K1, Z15
-	VCMPPS    $0x19, Z16, Z27, K1
-	VMOVUPS.Z Z16, K1, Z16
-	VCMPPS    $0x19, Z17, Z27, K1
-	VMOVUPS.Z Z17, K1, Z17
-	VCMPPS    $0x19, Z18, Z27, K1
-	VMOVUPS.Z Z18, K1, Z18
-	VCMPPS    $0x19, Z19, Z27, K1
-	VMOVUPS.Z Z19, K1, Z19
-	VCMPPS    $0x19, Z20, Z27, K1
-	VMOVUPS.Z Z20, K1, Z20
-	VCMPPS    $0x19, Z21, Z27, K1
-	VMOVUPS.Z Z21, K1, Z21
-	VCMPPS    $0x19, Z22, Z27, K1
-	VMOVUPS.Z Z22, K1, Z22
-	VCMPPS    $0x19, Z23, Z27, K1
-	VMOVUPS.Z Z23, K1, Z23
-	VCMPPS    $0x19, Z24, Z27, K1
-	VMOVUPS.Z Z24, K1, Z24
-	VCMPPS    $0x19, Z25, Z27, K1
-	VMOVUPS.Z Z25, K1, Z25
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	LEAQ    (AX)(AX*4), DX
-	LEAQ    (CX)(AX*4), BX
-	MOVQ    dst+0(FP), SI
-	LEAQ    (SI)(AX*8), DI
-	VMOVUPS Z0, (SI)
-	VMOVUPS Z1, 64(SI)
-	VMOVUPS Z2, (SI)(AX*1)
-	VMOVUPS Z3, 64(SI)(AX*1)
-	VMOVUPS Z4, (SI)(AX*2)
-	VMOVUPS Z5, 64(SI)(AX*2)
-	VMOVUPS Z6, (SI)(CX*1)
-	VMOVUPS Z7, 64(SI)(CX*1)
-	VMOVUPS Z8, (SI)(AX*4)
-	VMOVUPS Z9, 64(SI)(AX*4)
-	VMOVUPS Z10, (SI)(DX*1)
-	VMOVUPS Z11, 64(SI)(DX*1)
-	VMOVUPS Z12, (SI)(CX*2)
-	VMOVUPS Z13, 64(SI)(CX*2)
-	VMOVUPS Z14, (SI)(BX*1)
-	VMOVUPS Z15, 64(SI)(BX*1)
-	VMOVUPS Z16, (DI)
-	VMOVUPS Z17, 64(DI)
-	VMOVUPS Z18, (DI)(AX*1)
-	VMOVUPS Z19, 64(DI)(AX*1)
-	VMOVUPS Z20, (DI)(AX*2)
-	VMOVUPS Z21, 64(DI)(AX*2)
-	VMOVUPS Z22, (DI)(CX*1)
-	VMOVUPS Z23, 64(DI)(CX*1)
-	VMOVUPS Z24, (DI)(AX*4)
-	VMOVUPS Z25, 64(DI)(AX*4)
-	VZEROUPPER
-	RET
-
-// func Depthwise14x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise14x2AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	VMOVUPS      Z0, Z10
-	VMOVUPS      Z0, Z11
-	VMOVUPS      Z0, Z12
-	VMOVUPS      Z0, Z13
-	VMOVUPS      Z0, Z14
-	VMOVUPS      Z0, Z15
-	VMOVUPS      Z0, Z16
-	VMOVUPS      Z0, Z17
-	VMOVUPS      Z0, Z18
-	VMOVUPS      Z0, Z19
-	VMOVUPS      Z0, Z20
-	VMOVUPS      Z0, Z21
-	VMOVUPS      Z0, Z22
-	VMOVUPS      Z0, Z23
-	VMOVUPS      Z0, Z24
-	VMOVUPS      Z0, Z25
-	VMOVUPS      Z0, Z26
-	VMOVUPS      Z0, Z27
-	JMP          started
-
-zero:
-	VPXORD  Z27, Z27, Z27
-	VMOVUPS Z27, Z0
-	VMOVUPS Z27, Z1
-	VMOVUPS Z27, Z2
-	VMOVUPS Z27, Z3
-	VMOVUPS Z27, Z4
-	VMOVUPS Z27, Z5
-	VMOVUPS Z27, Z6
-	VMOVUPS Z27, Z7
-	VMOVUPS Z27, Z8
-	VMOVUPS Z27, Z9
-	VMOVUPS Z27, Z10
-	VMOVUPS Z27, Z11
-	VMOVUPS Z27, Z12
-	VMOVUPS Z27, Z13
-	VMOVUPS Z27, Z14
-	VMOVUPS Z27, Z15
-	VMOVUPS Z27, Z16
-	VMOVUPS Z27, Z17
-	VMOVUPS Z27, Z18
-	VMOVUPS Z27, Z19
-	VMOVUPS Z27, Z20
-	VMOVUPS Z27, Z21
-	VMOVUPS Z27, Z22
-	VMOVUPS Z27, Z23
-	VMOVUPS Z27, Z24
-	VMOVUPS Z27, Z25
-	VMOVUPS Z27, Z26
-	VMOVUPS Z27, Z27
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-	LEAQ  (SI)(SI*4), R8
-	LEAQ  (DI)(SI*4), R9
-
-tap:
-	MOVQ         8(BX), R10
-	ADDQ         DX, R10
-	VBROADCASTSS (R10), Z28
-	MOVQ         (BX), R10
-	ADDQ         CX, R10
-	LEAQ         (R10)(SI*8), R11
-	VFMADD231PS  (R10), Z28, Z0
-	VFMADD231PS  64(R10), Z28, Z1
-	VFMADD231PS  (R10)(SI*1), Z28, Z2
-	VFMADD231PS  64(R10)(SI*1), Z28, Z3
-	VFMADD231PS  (R10)(SI*2), Z28, Z4
-	VFMADD231PS  64(R10)(SI*2), Z28, Z5
-	VFMADD231PS  (R10)(DI*1), Z28, Z6
-	VFMADD231PS  64(R10)(DI*1), Z28, Z7
-	VFMADD231PS  (R10)(SI*4), Z28, Z8
-	VFMADD231PS  64(R10)(SI*4), Z28, Z9
-	VFMADD231PS  (R10)(R8*1), Z28, Z10
-	VFMADD231PS  64(R10)(R8*1), Z28, Z11
-	VFMADD231PS  (R10)(DI*2), Z28, Z12
-	VFMADD231PS  64(R10)(DI*2), Z28, Z13
-	VFMADD231PS  (R10)(R9*1), Z28, Z14
-	VFMADD231PS  64(R10)(R9*1), Z28, Z15
-	VFMADD231PS  (R11), Z28, Z16
-	VFMADD231PS  64(R11), Z28, Z17
-	VFMADD231PS  (R11)(SI*1), Z28, Z18
-	VFMADD231PS  64(R11)(SI*1), Z28, Z19
-	VFMADD231PS  (R11)(SI*2), Z28, Z20
-	VFMADD231PS  64(R11)(SI*2), Z28, Z21
-	VFMADD231PS  (R11)(DI*1), Z28, Z22
-	VFMADD231PS  64(R11)(DI*1), Z28, Z23
-	VFMADD231PS  (R11)(SI*4), Z28, Z24
-	VFMADD231PS  64(R11)(SI*4), Z28, Z25
-	VFMADD231PS  (R11)(R8*1), Z28, Z26
-	VFMADD231PS  64(R11)(R8*1), Z28, Z27
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	LEAQ   (AX)(AX*4), DX
-	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
-	LEAQ   (SI)(AX*8), DI
-	VADDPS (SI), Z0, Z0
-	VADDPS 64(SI), Z1, Z1
-	VADDPS (SI)(AX*1), Z2, Z2
-	VADDPS 64(SI)(AX*1), Z3, Z3
-	VADDPS (SI)(AX*2), Z4, Z4
-	VADDPS 64(SI)(AX*2), Z5, Z5
-	VADDPS (SI)(CX*1), Z6, Z6
-	VADDPS 64(SI)(CX*1), Z7, Z7
-	VADDPS (SI)(AX*4), Z8, Z8
-	VADDPS 64(SI)(AX*4), Z9, Z9
-	VADDPS (SI)(DX*1), Z10, Z10
-	VADDPS 64(SI)(DX*1), Z11, Z11
-	VADDPS (SI)(CX*2), Z12, Z12
-	VADDPS 64(SI)(CX*2), Z13, Z13
-	VADDPS (SI)(BX*1), Z14, Z14
-	VADDPS 64(SI)(BX*1), Z15, Z15
-	VADDPS (DI), Z16, Z16
-	VADDPS 64(DI), Z17, Z17
-	VADDPS (DI)(AX*1), Z18, Z18
-	VADDPS 64(DI)(AX*1), Z19, Z19
-	VADDPS (DI)(AX*2), Z20, Z20
-	VADDPS 64(DI)(AX*2), Z21, Z21
-	VADDPS (DI)(CX*1), Z22, Z22
-	VADDPS 64(DI)(CX*1), Z23, Z23
-	VADDPS (DI)(AX*4), Z24, Z24
-	VADDPS 64(DI)(AX*4), Z25, Z25
-	VADDPS (DI)(DX*1), Z26, Z26
-	VADDPS 64(DI)(DX*1), Z27, Z27
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z29, Z29, Z29
-	VCMPPS    $0x19, Z0, Z29, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z29, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z29, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z29, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z29, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z29, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z29, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z29, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z29, K1
-	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z29, K1
-	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z29, K1
-	VMOVUPS.Z Z10, K1, Z10
-	VCMPPS    $0x19, Z11, Z29, K1
-	VMOVUPS.Z Z11, K1, Z11
-	VCMPPS    $0x19, Z12, Z29, K1
-	VMOVUPS.Z Z12, K1, Z12
-	VCMPPS    $0x19, Z13, Z29, K1
-	VMOVUPS.Z Z13, K1, Z13
-	VCMPPS    $0x19, Z14, Z29, K1
-	VMOVUPS.Z Z14, K1, Z14
-	VCMPPS    $0x19, Z15, Z29, K1
-	VMOVUPS.Z Z15, K1, Z15
-	VCMPPS    $0x19, Z16, Z29, K1
-	VMOVUPS.Z Z16, K1, Z16
-	VCMPPS    $0x19, Z17, Z29, K1
-	VMOVUPS.Z Z17, K1, Z17
-	VCMPPS    $0x19, Z18, Z29, K1
-	VMOVUPS.Z Z18, K1, Z18
-	VCMPPS    $0x19, Z19, Z29, K1
-	VMOVUPS.Z Z19, K1, Z19
-	VCMPPS    $0x19, Z20, Z29, K1
-	VMOVUPS.Z Z20, K1, Z20
-	VCMPPS    $0x19, Z21, Z29, K1
-	VMOVUPS.Z Z21, K1, Z21
-	VCMPPS    $0x19, Z22, Z29, K1
-	VMOVUPS.Z Z22, K1, Z22
-	VCMPPS    $0x19, Z23, Z29, K1
-	VMOVUPS.Z Z23, K1, Z23
-	VCMPPS    $0x19, Z24, Z29, K1
-	VMOVUPS.Z Z24, K1, Z24
-	VCMPPS    $0x19, Z25, Z29, K1
-	VMOVUPS.Z Z25, K1, Z25
-	VCMPPS    $0x19, Z26, Z29, K1
-	VMOVUPS.Z Z26, K1, Z26
-	VCMPPS    $0x19, Z27, Z29, K1
-	VMOVUPS.Z Z27, K1, Z27
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	LEAQ    (AX)(AX*4), DX
-	LEAQ    (CX)(AX*4), BX
-	MOVQ    dst+0(FP), SI
-	LEAQ    (SI)(AX*8), DI
-	VMOVUPS Z0, (SI)
-	VMOVUPS Z1, 64(SI)
-	VMOVUPS Z2, (SI)(AX*1)
-	VMOVUPS Z3, 64(SI)(AX*1)
-	VMOVUPS Z4, (SI)(AX*2)
-	VMOVUPS Z5, 64(SI)(AX*2)
-	VMOVUPS Z6, (SI)(CX*1)
-	VMOVUPS Z7, 64(SI)(CX*1)
-	VMOVUPS Z8, (SI)(AX*4)
-	VMOVUPS Z9, 64(SI)(AX*4)
-	VMOVUPS Z10, (SI)(DX*1)
-	VMOVUPS Z11, 64(SI)(DX*1)
-	VMOVUPS Z12, (SI)(CX*2)
-	VMOVUPS Z13, 64(SI)(CX*2)
-	VMOVUPS Z14, (SI)(BX*1)
-	VMOVUPS Z15, 64(SI)(BX*1)
-	VMOVUPS Z16, (DI)
-	VMOVUPS Z17, 64(DI)
-	VMOVUPS Z18, (DI)(AX*1)
-	VMOVUPS Z19, 64(DI)(AX*1)
-	VMOVUPS Z20, (DI)(AX*2)
-	VMOVUPS Z21, 64(DI)(AX*2)
-	VMOVUPS Z22, (DI)(CX*1)
-	VMOVUPS Z23, 64(DI)(CX*1)
-	VMOVUPS Z24, (DI)(AX*4)
-	VMOVUPS Z25, 64(DI)(AX*4)
-	VMOVUPS Z26, (DI)(DX*1)
-	VMOVUPS Z27, 64(DI)(DX*1)
-	VZEROUPPER
-	RET
-
-// func Depthwise1x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise1x3AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	JMP          started
-
-zero:
-	VPXORD  Z2, Z2, Z2
-	VMOVUPS Z2, Z0
-	VMOVUPS Z2, Z1
-	VMOVUPS Z2, Z2
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-
-tap:
-	MOVQ         8(BX), SI
-	ADDQ         DX, SI
-	VBROADCASTSS (SI), Z3
-	MOVQ         (BX), SI
-	ADDQ         CX, SI
-	VFMADD231PS  (SI), Z3, Z0
-	VFMADD231PS  64(SI), Z3, Z1
-	VFMADD231PS  128(SI), Z3, Z2
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), AX
-	VADDPS (AX), Z0, Z0
-	VADDPS 64(AX), Z1, Z1
-	VADDPS 128(AX), Z2, Z2
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z4, Z4, Z4
-	VCMPPS    $0x19, Z0, Z4, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z4, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z4, K1
-	VMOVUPS.Z Z2, K1, Z2
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	MOVQ    dst+0(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VZEROUPPER
-	RET
-
-// func Depthwise2x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise2x3AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	JMP          started
-
-zero:
-	VPXORD  Z5, Z5, Z5
-	VMOVUPS Z5, Z0
-	VMOVUPS Z5, Z1
-	VMOVUPS Z5, Z2
-	VMOVUPS Z5, Z3
-	VMOVUPS Z5, Z4
-	VMOVUPS Z5, Z5
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-
-tap:
-	MOVQ         8(BX), DI
-	ADDQ         DX, DI
-	VBROADCASTSS (DI), Z6
-	MOVQ         (BX), DI
-	ADDQ         CX, DI
-	VFMADD231PS  (DI), Z6, Z0
-	VFMADD231PS  64(DI), Z6, Z1
-	VFMADD231PS  128(DI), Z6, Z2
-	VFMADD231PS  (DI)(SI*1), Z6, Z3
-	VFMADD231PS  64(DI)(SI*1), Z6, Z4
-	VFMADD231PS  128(DI)(SI*1), Z6, Z5
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), CX
-	VADDPS (CX), Z0, Z0
-	VADDPS 64(CX), Z1, Z1
-	VADDPS 128(CX), Z2, Z2
-	VADDPS (CX)(AX*1), Z3, Z3
-	VADDPS 64(CX)(AX*1), Z4, Z4
-	VADDPS 128(CX)(AX*1), Z5, Z5
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z7, Z7, Z7
-	VCMPPS    $0x19, Z0, Z7, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z7, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z7, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z7, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z7, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z7, K1
-	VMOVUPS.Z Z5, K1, Z5
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	MOVQ    dst+0(FP), CX
-	VMOVUPS Z0, (CX)
-	VMOVUPS Z1, 64(CX)
-	VMOVUPS Z2, 128(CX)
-	VMOVUPS Z3, (CX)(AX*1)
-	VMOVUPS Z4, 64(CX)(AX*1)
-	VMOVUPS Z5, 128(CX)(AX*1)
-	VZEROUPPER
-	RET
-
-// func Depthwise3x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise3x3AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	JMP          started
-
-zero:
-	VPXORD  Z8, Z8, Z8
-	VMOVUPS Z8, Z0
-	VMOVUPS Z8, Z1
-	VMOVUPS Z8, Z2
-	VMOVUPS Z8, Z3
-	VMOVUPS Z8, Z4
-	VMOVUPS Z8, Z5
-	VMOVUPS Z8, Z6
-	VMOVUPS Z8, Z7
-	VMOVUPS Z8, Z8
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-
-tap:
-	MOVQ         8(BX), DI
-	ADDQ         DX, DI
-	VBROADCASTSS (DI), Z9
-	MOVQ         (BX), DI
-	ADDQ         CX, DI
-	VFMADD231PS  (DI), Z9, Z0
-	VFMADD231PS  64(DI), Z9, Z1
-	VFMADD231PS  128(DI), Z9, Z2
-	VFMADD231PS  (DI)(SI*1), Z9, Z3
-	VFMADD231PS  64(DI)(SI*1), Z9, Z4
-	VFMADD231PS  128(DI)(SI*1), Z9, Z5
-	VFMADD231PS  (DI)(SI*2), Z9, Z6
-	VFMADD231PS  64(DI)(SI*2), Z9, Z7
-	VFMADD231PS  128(DI)(SI*2), Z9, Z8
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), CX
-	VADDPS (CX), Z0, Z0
-	VADDPS 64(CX), Z1, Z1
-	VADDPS 128(CX), Z2, Z2
-	VADDPS (CX)(AX*1), Z3, Z3
-	VADDPS 64(CX)(AX*1), Z4, Z4
-	VADDPS 128(CX)(AX*1), Z5, Z5
-	VADDPS (CX)(AX*2), Z6, Z6
-	VADDPS 64(CX)(AX*2), Z7, Z7
-	VADDPS 128(CX)(AX*2), Z8, Z8
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z10, Z10, Z10
-	VCMPPS    $0x19, Z0, Z10, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z10, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z10, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z10, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z10, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z10, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z10, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z10, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z10, K1
-	VMOVUPS.Z Z8, K1, Z8
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	MOVQ    dst+0(FP), CX
-	VMOVUPS Z0, (CX)
-	VMOVUPS Z1, 64(CX)
-	VMOVUPS Z2, 128(CX)
-	VMOVUPS Z3, (CX)(AX*1)
-	VMOVUPS Z4, 64(CX)(AX*1)
-	VMOVUPS Z5, 128(CX)(AX*1)
-	VMOVUPS Z6, (CX)(AX*2)
-	VMOVUPS Z7, 64(CX)(AX*2)
-	VMOVUPS Z8, 128(CX)(AX*2)
-	VZEROUPPER
-	RET
-
-// func Depthwise4x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise4x3AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	VMOVUPS      Z0, Z10
-	VMOVUPS      Z0, Z11
-	JMP          started
-
-zero:
-	VPXORD  Z11, Z11, Z11
-	VMOVUPS Z11, Z0
-	VMOVUPS Z11, Z1
-	VMOVUPS Z11, Z2
-	VMOVUPS Z11, Z3
-	VMOVUPS Z11, Z4
-	VMOVUPS Z11, Z5
-	VMOVUPS Z11, Z6
-	VMOVUPS Z11, Z7
-	VMOVUPS Z11, Z8
-	VMOVUPS Z11, Z9
-	VMOVUPS Z11, Z10
-	VMOVUPS Z11, Z11
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-
-tap:
-	MOVQ         8(BX), R8
-	ADDQ         DX, R8
-	VBROADCASTSS (R8), Z12
-	MOVQ         (BX), R8
-	ADDQ         CX, R8
-	VFMADD231PS  (R8), Z12, Z0
-	VFMADD231PS  64(R8), Z12, Z1
-	VFMADD231PS  128(R8), Z12, Z2
-	VFMADD231PS  (R8)(SI*1), Z12, Z3
-	VFMADD231PS  64(R8)(SI*1), Z12, Z4
-	VFMADD231PS  128(R8)(SI*1), Z12, Z5
-	VFMADD231PS  (R8)(SI*2), Z12, Z6
-	VFMADD231PS  64(R8)(SI*2), Z12, Z7
-	VFMADD231PS  128(R8)(SI*2), Z12, Z8
-	VFMADD231PS  (R8)(DI*1), Z12, Z9
-	VFMADD231PS  64(R8)(DI*1), Z12, Z10
-	VFMADD231PS  128(R8)(DI*1), Z12, Z11
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	MOVQ   res+64(FP), DX
-	VADDPS (DX), Z0, Z0
-	VADDPS 64(DX), Z1, Z1
-	VADDPS 128(DX), Z2, Z2
-	VADDPS (DX)(AX*1), Z3, Z3
-	VADDPS 64(DX)(AX*1), Z4, Z4
-	VADDPS 128(DX)(AX*1), Z5, Z5
-	VADDPS (DX)(AX*2), Z6, Z6
-	VADDPS 64(DX)(AX*2), Z7, Z7
-	VADDPS 128(DX)(AX*2), Z8, Z8
-	VADDPS (DX)(CX*1), Z9, Z9
-	VADDPS 64(DX)(CX*1), Z10, Z10
-	VADDPS 128(DX)(CX*1), Z11, Z11
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z13, Z13, Z13
-	VCMPPS    $0x19, Z0, Z13, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z13, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z13, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z13, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z13, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z13, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z13, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z13, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z13, K1
-	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z13, K1
-	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z13, K1
-	VMOVUPS.Z Z10, K1, Z10
-	VCMPPS    $0x19, Z11, Z13, K1
-	VMOVUPS.Z Z11, K1, Z11
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	MOVQ    dst+0(FP), DX
-	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, 64(DX)
-	VMOVUPS Z2, 128(DX)
-	VMOVUPS Z3, (DX)(AX*1)
-	VMOVUPS Z4, 64(DX)(AX*1)
-	VMOVUPS Z5, 128(DX)(AX*1)
-	VMOVUPS Z6, (DX)(AX*2)
-	VMOVUPS Z7, 64(DX)(AX*2)
-	VMOVUPS Z8, 128(DX)(AX*2)
-	VMOVUPS Z9, (DX)(CX*1)
-	VMOVUPS Z10, 64(DX)(CX*1)
-	VMOVUPS Z11, 128(DX)(CX*1)
-	VZEROUPPER
-	RET
-
-// func Depthwise5x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise5x3AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	VMOVUPS      Z0, Z10
-	VMOVUPS      Z0, Z11
-	VMOVUPS      Z0, Z12
-	VMOVUPS      Z0, Z13
-	VMOVUPS      Z0, Z14
-	JMP          started
+	JLE   end
+
+tile:
+	MOVQ    bias+64(FP), AX
+	TESTQ   AX, AX
+	JZ      zero
+	VMOVUPS (AX), Z0
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	VMOVUPS Z0, Z9
+	VMOVUPS Z0, Z10
+	VMOVUPS Z0, Z11
+	VMOVUPS Z0, Z12
+	VMOVUPS Z0, Z13
+	JMP     started
 
 zero:
 	VPXORD  Z14, Z14, Z14
@@ -50913,7 +48174,6 @@ zero:
 	VMOVUPS Z14, Z11
 	VMOVUPS Z14, Z12
 	VMOVUPS Z14, Z13
-	VMOVUPS Z14, Z14
 
 started:
 	MOVQ  ntaps+32(FP), AX
@@ -50922,59 +48182,63 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
 
 tap:
-	MOVQ         8(BX), R8
-	ADDQ         DX, R8
-	VBROADCASTSS (R8), Z15
-	MOVQ         (BX), R8
-	ADDQ         CX, R8
-	VFMADD231PS  (R8), Z15, Z0
-	VFMADD231PS  64(R8), Z15, Z1
-	VFMADD231PS  128(R8), Z15, Z2
-	VFMADD231PS  (R8)(SI*1), Z15, Z3
-	VFMADD231PS  64(R8)(SI*1), Z15, Z4
-	VFMADD231PS  128(R8)(SI*1), Z15, Z5
-	VFMADD231PS  (R8)(SI*2), Z15, Z6
-	VFMADD231PS  64(R8)(SI*2), Z15, Z7
-	VFMADD231PS  128(R8)(SI*2), Z15, Z8
-	VFMADD231PS  (R8)(DI*1), Z15, Z9
-	VFMADD231PS  64(R8)(DI*1), Z15, Z10
-	VFMADD231PS  128(R8)(DI*1), Z15, Z11
-	VFMADD231PS  (R8)(SI*4), Z15, Z12
-	VFMADD231PS  64(R8)(SI*4), Z15, Z13
-	VFMADD231PS  128(R8)(SI*4), Z15, Z14
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
+	MOVQ        8(BX), R10
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Z15
+	MOVQ        (BX), R10
+	ADDQ        CX, R10
+	LEAQ        (R10)(SI*8), R11
+	VFMADD231PS (R10), Z15, Z0
+	VFMADD231PS (R10)(SI*1), Z15, Z1
+	VFMADD231PS (R10)(SI*2), Z15, Z2
+	VFMADD231PS (R10)(DI*1), Z15, Z3
+	VFMADD231PS (R10)(SI*4), Z15, Z4
+	VFMADD231PS (R10)(R8*1), Z15, Z5
+	VFMADD231PS (R10)(DI*2), Z15, Z6
+	VFMADD231PS (R10)(R9*1), Z15, Z7
+	VFMADD231PS (R11), Z15, Z8
+	VFMADD231PS (R11)(SI*1), Z15, Z9
+	VFMADD231PS (R11)(SI*2), Z15, Z10
+	VFMADD231PS (R11)(DI*1), Z15, Z11
+	VFMADD231PS (R11)(SI*4), Z15, Z12
+	VFMADD231PS (R11)(R8*1), Z15, Z13
+	ADDQ        $0x00000010, BX
+	DECQ        AX
+	JNZ         tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
-	MOVQ   res+64(FP), DX
-	VADDPS (DX), Z0, Z0
-	VADDPS 64(DX), Z1, Z1
-	VADDPS 128(DX), Z2, Z2
-	VADDPS (DX)(AX*1), Z3, Z3
-	VADDPS 64(DX)(AX*1), Z4, Z4
-	VADDPS 128(DX)(AX*1), Z5, Z5
-	VADDPS (DX)(AX*2), Z6, Z6
-	VADDPS 64(DX)(AX*2), Z7, Z7
-	VADDPS 128(DX)(AX*2), Z8, Z8
-	VADDPS (DX)(CX*1), Z9, Z9
-	VADDPS 64(DX)(CX*1), Z10, Z10
-	VADDPS 128(DX)(CX*1), Z11, Z11
-	VADDPS (DX)(AX*4), Z12, Z12
-	VADDPS 64(DX)(AX*4), Z13, Z13
-	VADDPS 128(DX)(AX*4), Z14, Z14
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z1, Z1
+	VADDPS (SI)(AX*2), Z2, Z2
+	VADDPS (SI)(CX*1), Z3, Z3
+	VADDPS (SI)(AX*4), Z4, Z4
+	VADDPS (SI)(DX*1), Z5, Z5
+	VADDPS (SI)(CX*2), Z6, Z6
+	VADDPS (SI)(BX*1), Z7, Z7
+	VADDPS (DI), Z8, Z8
+	VADDPS (DI)(AX*1), Z9, Z9
+	VADDPS (DI)(AX*2), Z10, Z10
+	VADDPS (DI)(CX*1), Z11, Z11
+	VADDPS (DI)(AX*4), Z12, Z12
+	VADDPS (DI)(DX*1), Z13, Z13
 
 nores:
-	MOVQ      flags+72(FP), AX
+	MOVQ      flags+80(FP), AX
 	TESTQ     $0x00000002, AX
 	JZ        store
 	VPXORD    Z16, Z16, Z16
@@ -51006,35 +48270,3214 @@ nores:
 	VMOVUPS.Z Z12, K1, Z12
 	VCMPPS    $0x19, Z13, Z16, K1
 	VMOVUPS.Z Z13, K1, Z13
-	VCMPPS    $0x19, Z14, Z16, K1
-	VMOVUPS.Z Z14, K1, Z14
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, (SI)(AX*1)
+	VMOVUPS Z2, (SI)(AX*2)
+	VMOVUPS Z3, (SI)(CX*1)
+	VMOVUPS Z4, (SI)(AX*4)
+	VMOVUPS Z5, (SI)(DX*1)
+	VMOVUPS Z6, (SI)(CX*2)
+	VMOVUPS Z7, (SI)(BX*1)
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, (DI)(AX*1)
+	VMOVUPS Z10, (DI)(AX*2)
+	VMOVUPS Z11, (DI)(CX*1)
+	VMOVUPS Z12, (DI)(AX*4)
+	VMOVUPS Z13, (DI)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000e, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000e, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000e, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise1x1AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	JMP          started
+
+zero:
+	VPXORD  Z1, Z1, Z1
+	VMOVUPS Z1, Z0
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), SI
+	ADDQ         DX, SI
+	VBROADCASTSS (SI), Z2
+	MOVQ         (BX), SI
+	ADDQ         CX, SI
+	VFMADD231PS  (SI), Z2, Z0
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Z0, Z0
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z3, Z3, Z3
+	VCMPPS    $0x19, Z0, Z3, K1
+	VMOVUPS.Z Z0, K1, Z0
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Z0, (AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise2x1AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	JMP          started
+
+zero:
+	VPXORD  Z2, Z2, Z2
+	VMOVUPS Z2, Z0
+	VMOVUPS Z2, Z1
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z3
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VFMADD231PS  (DI), Z3, Z0
+	VFMADD231PS  (DI)(SI*1), Z3, Z1
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS (CX)(AX*1), Z1, Z1
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z4, Z4, Z4
+	VCMPPS    $0x19, Z0, Z4, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z4, K1
+	VMOVUPS.Z Z1, K1, Z1
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, (CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise3x1AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	JMP          started
+
+zero:
+	VPXORD  Z3, Z3, Z3
+	VMOVUPS Z3, Z0
+	VMOVUPS Z3, Z1
+	VMOVUPS Z3, Z2
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z4
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VFMADD231PS  (DI), Z4, Z0
+	VFMADD231PS  (DI)(SI*1), Z4, Z1
+	VFMADD231PS  (DI)(SI*2), Z4, Z2
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS (CX)(AX*1), Z1, Z1
+	VADDPS (CX)(AX*2), Z2, Z2
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z5, Z5, Z5
+	VCMPPS    $0x19, Z0, Z5, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z5, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z5, K1
+	VMOVUPS.Z Z2, K1, Z2
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, (CX)(AX*1)
+	VMOVUPS Z2, (CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise4x1AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	JMP          started
+
+zero:
+	VPXORD  Z4, Z4, Z4
+	VMOVUPS Z4, Z0
+	VMOVUPS Z4, Z1
+	VMOVUPS Z4, Z2
+	VMOVUPS Z4, Z3
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z5
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Z5, Z0
+	VFMADD231PS  (R8)(SI*1), Z5, Z1
+	VFMADD231PS  (R8)(SI*2), Z5, Z2
+	VFMADD231PS  (R8)(DI*1), Z5, Z3
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS (DX)(AX*1), Z1, Z1
+	VADDPS (DX)(AX*2), Z2, Z2
+	VADDPS (DX)(CX*1), Z3, Z3
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z6, Z6, Z6
+	VCMPPS    $0x19, Z0, Z6, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z6, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z6, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z6, K1
+	VMOVUPS.Z Z3, K1, Z3
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, (DX)(AX*1)
+	VMOVUPS Z2, (DX)(AX*2)
+	VMOVUPS Z3, (DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise5x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise5x1AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	JMP          started
+
+zero:
+	VPXORD  Z5, Z5, Z5
+	VMOVUPS Z5, Z0
+	VMOVUPS Z5, Z1
+	VMOVUPS Z5, Z2
+	VMOVUPS Z5, Z3
+	VMOVUPS Z5, Z4
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z6
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Z6, Z0
+	VFMADD231PS  (R8)(SI*1), Z6, Z1
+	VFMADD231PS  (R8)(SI*2), Z6, Z2
+	VFMADD231PS  (R8)(DI*1), Z6, Z3
+	VFMADD231PS  (R8)(SI*4), Z6, Z4
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS (DX)(AX*1), Z1, Z1
+	VADDPS (DX)(AX*2), Z2, Z2
+	VADDPS (DX)(CX*1), Z3, Z3
+	VADDPS (DX)(AX*4), Z4, Z4
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z7, Z7, Z7
+	VCMPPS    $0x19, Z0, Z7, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z7, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z7, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z7, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z7, K1
+	VMOVUPS.Z Z4, K1, Z4
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, (DX)(AX*1)
+	VMOVUPS Z2, (DX)(AX*2)
+	VMOVUPS Z3, (DX)(CX*1)
+	VMOVUPS Z4, (DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise6x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise6x1AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	JMP          started
+
+zero:
+	VPXORD  Z6, Z6, Z6
+	VMOVUPS Z6, Z0
+	VMOVUPS Z6, Z1
+	VMOVUPS Z6, Z2
+	VMOVUPS Z6, Z3
+	VMOVUPS Z6, Z4
+	VMOVUPS Z6, Z5
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z7
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z7, Z0
+	VFMADD231PS  (R9)(SI*1), Z7, Z1
+	VFMADD231PS  (R9)(SI*2), Z7, Z2
+	VFMADD231PS  (R9)(DI*1), Z7, Z3
+	VFMADD231PS  (R9)(SI*4), Z7, Z4
+	VFMADD231PS  (R9)(R8*1), Z7, Z5
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS (BX)(AX*1), Z1, Z1
+	VADDPS (BX)(AX*2), Z2, Z2
+	VADDPS (BX)(CX*1), Z3, Z3
+	VADDPS (BX)(AX*4), Z4, Z4
+	VADDPS (BX)(DX*1), Z5, Z5
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z8, Z8, Z8
+	VCMPPS    $0x19, Z0, Z8, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z8, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z8, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z8, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z8, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z8, K1
+	VMOVUPS.Z Z5, K1, Z5
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, (BX)(AX*1)
+	VMOVUPS Z2, (BX)(AX*2)
+	VMOVUPS Z3, (BX)(CX*1)
+	VMOVUPS Z4, (BX)(AX*4)
+	VMOVUPS Z5, (BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise7x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise7x1AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	JMP          started
+
+zero:
+	VPXORD  Z7, Z7, Z7
+	VMOVUPS Z7, Z0
+	VMOVUPS Z7, Z1
+	VMOVUPS Z7, Z2
+	VMOVUPS Z7, Z3
+	VMOVUPS Z7, Z4
+	VMOVUPS Z7, Z5
+	VMOVUPS Z7, Z6
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z8
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z8, Z0
+	VFMADD231PS  (R9)(SI*1), Z8, Z1
+	VFMADD231PS  (R9)(SI*2), Z8, Z2
+	VFMADD231PS  (R9)(DI*1), Z8, Z3
+	VFMADD231PS  (R9)(SI*4), Z8, Z4
+	VFMADD231PS  (R9)(R8*1), Z8, Z5
+	VFMADD231PS  (R9)(DI*2), Z8, Z6
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS (BX)(AX*1), Z1, Z1
+	VADDPS (BX)(AX*2), Z2, Z2
+	VADDPS (BX)(CX*1), Z3, Z3
+	VADDPS (BX)(AX*4), Z4, Z4
+	VADDPS (BX)(DX*1), Z5, Z5
+	VADDPS (BX)(CX*2), Z6, Z6
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z9, Z9, Z9
+	VCMPPS    $0x19, Z0, Z9, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z9, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z9, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z9, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z9, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z9, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z9, K1
+	VMOVUPS.Z Z6, K1, Z6
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, (BX)(AX*1)
+	VMOVUPS Z2, (BX)(AX*2)
+	VMOVUPS Z3, (BX)(CX*1)
+	VMOVUPS Z4, (BX)(AX*4)
+	VMOVUPS Z5, (BX)(DX*1)
+	VMOVUPS Z6, (BX)(CX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise8x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise8x1AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	JMP          started
+
+zero:
+	VPXORD  Z8, Z8, Z8
+	VMOVUPS Z8, Z0
+	VMOVUPS Z8, Z1
+	VMOVUPS Z8, Z2
+	VMOVUPS Z8, Z3
+	VMOVUPS Z8, Z4
+	VMOVUPS Z8, Z5
+	VMOVUPS Z8, Z6
+	VMOVUPS Z8, Z7
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z9
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	VFMADD231PS  (R10), Z9, Z0
+	VFMADD231PS  (R10)(SI*1), Z9, Z1
+	VFMADD231PS  (R10)(SI*2), Z9, Z2
+	VFMADD231PS  (R10)(DI*1), Z9, Z3
+	VFMADD231PS  (R10)(SI*4), Z9, Z4
+	VFMADD231PS  (R10)(R8*1), Z9, Z5
+	VFMADD231PS  (R10)(DI*2), Z9, Z6
+	VFMADD231PS  (R10)(R9*1), Z9, Z7
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z1, Z1
+	VADDPS (SI)(AX*2), Z2, Z2
+	VADDPS (SI)(CX*1), Z3, Z3
+	VADDPS (SI)(AX*4), Z4, Z4
+	VADDPS (SI)(DX*1), Z5, Z5
+	VADDPS (SI)(CX*2), Z6, Z6
+	VADDPS (SI)(BX*1), Z7, Z7
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z10, Z10, Z10
+	VCMPPS    $0x19, Z0, Z10, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z10, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z10, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z10, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z10, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z10, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z10, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z10, K1
+	VMOVUPS.Z Z7, K1, Z7
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, (SI)(AX*1)
+	VMOVUPS Z2, (SI)(AX*2)
+	VMOVUPS Z3, (SI)(CX*1)
+	VMOVUPS Z4, (SI)(AX*4)
+	VMOVUPS Z5, (SI)(DX*1)
+	VMOVUPS Z6, (SI)(CX*2)
+	VMOVUPS Z7, (SI)(BX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise9x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise9x1AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	JMP          started
+
+zero:
+	VPXORD  Z9, Z9, Z9
+	VMOVUPS Z9, Z0
+	VMOVUPS Z9, Z1
+	VMOVUPS Z9, Z2
+	VMOVUPS Z9, Z3
+	VMOVUPS Z9, Z4
+	VMOVUPS Z9, Z5
+	VMOVUPS Z9, Z6
+	VMOVUPS Z9, Z7
+	VMOVUPS Z9, Z8
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z10
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z10, Z0
+	VFMADD231PS  (R10)(SI*1), Z10, Z1
+	VFMADD231PS  (R10)(SI*2), Z10, Z2
+	VFMADD231PS  (R10)(DI*1), Z10, Z3
+	VFMADD231PS  (R10)(SI*4), Z10, Z4
+	VFMADD231PS  (R10)(R8*1), Z10, Z5
+	VFMADD231PS  (R10)(DI*2), Z10, Z6
+	VFMADD231PS  (R10)(R9*1), Z10, Z7
+	VFMADD231PS  (R11), Z10, Z8
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z1, Z1
+	VADDPS (SI)(AX*2), Z2, Z2
+	VADDPS (SI)(CX*1), Z3, Z3
+	VADDPS (SI)(AX*4), Z4, Z4
+	VADDPS (SI)(DX*1), Z5, Z5
+	VADDPS (SI)(CX*2), Z6, Z6
+	VADDPS (SI)(BX*1), Z7, Z7
+	VADDPS (DI), Z8, Z8
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z11, Z11, Z11
+	VCMPPS    $0x19, Z0, Z11, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z11, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z11, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z11, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z11, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z11, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z11, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z11, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z11, K1
+	VMOVUPS.Z Z8, K1, Z8
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, (SI)(AX*1)
+	VMOVUPS Z2, (SI)(AX*2)
+	VMOVUPS Z3, (SI)(CX*1)
+	VMOVUPS Z4, (SI)(AX*4)
+	VMOVUPS Z5, (SI)(DX*1)
+	VMOVUPS Z6, (SI)(CX*2)
+	VMOVUPS Z7, (SI)(BX*1)
+	VMOVUPS Z8, (DI)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise10x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise10x1AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	JMP          started
+
+zero:
+	VPXORD  Z10, Z10, Z10
+	VMOVUPS Z10, Z0
+	VMOVUPS Z10, Z1
+	VMOVUPS Z10, Z2
+	VMOVUPS Z10, Z3
+	VMOVUPS Z10, Z4
+	VMOVUPS Z10, Z5
+	VMOVUPS Z10, Z6
+	VMOVUPS Z10, Z7
+	VMOVUPS Z10, Z8
+	VMOVUPS Z10, Z9
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z11
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z11, Z0
+	VFMADD231PS  (R10)(SI*1), Z11, Z1
+	VFMADD231PS  (R10)(SI*2), Z11, Z2
+	VFMADD231PS  (R10)(DI*1), Z11, Z3
+	VFMADD231PS  (R10)(SI*4), Z11, Z4
+	VFMADD231PS  (R10)(R8*1), Z11, Z5
+	VFMADD231PS  (R10)(DI*2), Z11, Z6
+	VFMADD231PS  (R10)(R9*1), Z11, Z7
+	VFMADD231PS  (R11), Z11, Z8
+	VFMADD231PS  (R11)(SI*1), Z11, Z9
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z1, Z1
+	VADDPS (SI)(AX*2), Z2, Z2
+	VADDPS (SI)(CX*1), Z3, Z3
+	VADDPS (SI)(AX*4), Z4, Z4
+	VADDPS (SI)(DX*1), Z5, Z5
+	VADDPS (SI)(CX*2), Z6, Z6
+	VADDPS (SI)(BX*1), Z7, Z7
+	VADDPS (DI), Z8, Z8
+	VADDPS (DI)(AX*1), Z9, Z9
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z12, Z12, Z12
+	VCMPPS    $0x19, Z0, Z12, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z12, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z12, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z12, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z12, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z12, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z12, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z12, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z12, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z12, K1
+	VMOVUPS.Z Z9, K1, Z9
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, (SI)(AX*1)
+	VMOVUPS Z2, (SI)(AX*2)
+	VMOVUPS Z3, (SI)(CX*1)
+	VMOVUPS Z4, (SI)(AX*4)
+	VMOVUPS Z5, (SI)(DX*1)
+	VMOVUPS Z6, (SI)(CX*2)
+	VMOVUPS Z7, (SI)(BX*1)
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, (DI)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise11x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise11x1AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	JMP          started
+
+zero:
+	VPXORD  Z11, Z11, Z11
+	VMOVUPS Z11, Z0
+	VMOVUPS Z11, Z1
+	VMOVUPS Z11, Z2
+	VMOVUPS Z11, Z3
+	VMOVUPS Z11, Z4
+	VMOVUPS Z11, Z5
+	VMOVUPS Z11, Z6
+	VMOVUPS Z11, Z7
+	VMOVUPS Z11, Z8
+	VMOVUPS Z11, Z9
+	VMOVUPS Z11, Z10
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z12
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z12, Z0
+	VFMADD231PS  (R10)(SI*1), Z12, Z1
+	VFMADD231PS  (R10)(SI*2), Z12, Z2
+	VFMADD231PS  (R10)(DI*1), Z12, Z3
+	VFMADD231PS  (R10)(SI*4), Z12, Z4
+	VFMADD231PS  (R10)(R8*1), Z12, Z5
+	VFMADD231PS  (R10)(DI*2), Z12, Z6
+	VFMADD231PS  (R10)(R9*1), Z12, Z7
+	VFMADD231PS  (R11), Z12, Z8
+	VFMADD231PS  (R11)(SI*1), Z12, Z9
+	VFMADD231PS  (R11)(SI*2), Z12, Z10
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z1, Z1
+	VADDPS (SI)(AX*2), Z2, Z2
+	VADDPS (SI)(CX*1), Z3, Z3
+	VADDPS (SI)(AX*4), Z4, Z4
+	VADDPS (SI)(DX*1), Z5, Z5
+	VADDPS (SI)(CX*2), Z6, Z6
+	VADDPS (SI)(BX*1), Z7, Z7
+	VADDPS (DI), Z8, Z8
+	VADDPS (DI)(AX*1), Z9, Z9
+	VADDPS (DI)(AX*2), Z10, Z10
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z13, Z13, Z13
+	VCMPPS    $0x19, Z0, Z13, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z13, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z13, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z13, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z13, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z13, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z13, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z13, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z13, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z13, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z13, K1
+	VMOVUPS.Z Z10, K1, Z10
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, (SI)(AX*1)
+	VMOVUPS Z2, (SI)(AX*2)
+	VMOVUPS Z3, (SI)(CX*1)
+	VMOVUPS Z4, (SI)(AX*4)
+	VMOVUPS Z5, (SI)(DX*1)
+	VMOVUPS Z6, (SI)(CX*2)
+	VMOVUPS Z7, (SI)(BX*1)
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, (DI)(AX*1)
+	VMOVUPS Z10, (DI)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise12x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise12x1AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	JMP          started
+
+zero:
+	VPXORD  Z12, Z12, Z12
+	VMOVUPS Z12, Z0
+	VMOVUPS Z12, Z1
+	VMOVUPS Z12, Z2
+	VMOVUPS Z12, Z3
+	VMOVUPS Z12, Z4
+	VMOVUPS Z12, Z5
+	VMOVUPS Z12, Z6
+	VMOVUPS Z12, Z7
+	VMOVUPS Z12, Z8
+	VMOVUPS Z12, Z9
+	VMOVUPS Z12, Z10
+	VMOVUPS Z12, Z11
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z13
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z13, Z0
+	VFMADD231PS  (R10)(SI*1), Z13, Z1
+	VFMADD231PS  (R10)(SI*2), Z13, Z2
+	VFMADD231PS  (R10)(DI*1), Z13, Z3
+	VFMADD231PS  (R10)(SI*4), Z13, Z4
+	VFMADD231PS  (R10)(R8*1), Z13, Z5
+	VFMADD231PS  (R10)(DI*2), Z13, Z6
+	VFMADD231PS  (R10)(R9*1), Z13, Z7
+	VFMADD231PS  (R11), Z13, Z8
+	VFMADD231PS  (R11)(SI*1), Z13, Z9
+	VFMADD231PS  (R11)(SI*2), Z13, Z10
+	VFMADD231PS  (R11)(DI*1), Z13, Z11
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z1, Z1
+	VADDPS (SI)(AX*2), Z2, Z2
+	VADDPS (SI)(CX*1), Z3, Z3
+	VADDPS (SI)(AX*4), Z4, Z4
+	VADDPS (SI)(DX*1), Z5, Z5
+	VADDPS (SI)(CX*2), Z6, Z6
+	VADDPS (SI)(BX*1), Z7, Z7
+	VADDPS (DI), Z8, Z8
+	VADDPS (DI)(AX*1), Z9, Z9
+	VADDPS (DI)(AX*2), Z10, Z10
+	VADDPS (DI)(CX*1), Z11, Z11
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z14, Z14, Z14
+	VCMPPS    $0x19, Z0, Z14, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z14, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z14, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z14, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z14, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z14, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z14, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z14, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z14, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z14, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z14, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z14, K1
+	VMOVUPS.Z Z11, K1, Z11
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, (SI)(AX*1)
+	VMOVUPS Z2, (SI)(AX*2)
+	VMOVUPS Z3, (SI)(CX*1)
+	VMOVUPS Z4, (SI)(AX*4)
+	VMOVUPS Z5, (SI)(DX*1)
+	VMOVUPS Z6, (SI)(CX*2)
+	VMOVUPS Z7, (SI)(BX*1)
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, (DI)(AX*1)
+	VMOVUPS Z10, (DI)(AX*2)
+	VMOVUPS Z11, (DI)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise13x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise13x1AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	JMP          started
+
+zero:
+	VPXORD  Z13, Z13, Z13
+	VMOVUPS Z13, Z0
+	VMOVUPS Z13, Z1
+	VMOVUPS Z13, Z2
+	VMOVUPS Z13, Z3
+	VMOVUPS Z13, Z4
+	VMOVUPS Z13, Z5
+	VMOVUPS Z13, Z6
+	VMOVUPS Z13, Z7
+	VMOVUPS Z13, Z8
+	VMOVUPS Z13, Z9
+	VMOVUPS Z13, Z10
+	VMOVUPS Z13, Z11
+	VMOVUPS Z13, Z12
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z14
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z14, Z0
+	VFMADD231PS  (R10)(SI*1), Z14, Z1
+	VFMADD231PS  (R10)(SI*2), Z14, Z2
+	VFMADD231PS  (R10)(DI*1), Z14, Z3
+	VFMADD231PS  (R10)(SI*4), Z14, Z4
+	VFMADD231PS  (R10)(R8*1), Z14, Z5
+	VFMADD231PS  (R10)(DI*2), Z14, Z6
+	VFMADD231PS  (R10)(R9*1), Z14, Z7
+	VFMADD231PS  (R11), Z14, Z8
+	VFMADD231PS  (R11)(SI*1), Z14, Z9
+	VFMADD231PS  (R11)(SI*2), Z14, Z10
+	VFMADD231PS  (R11)(DI*1), Z14, Z11
+	VFMADD231PS  (R11)(SI*4), Z14, Z12
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z1, Z1
+	VADDPS (SI)(AX*2), Z2, Z2
+	VADDPS (SI)(CX*1), Z3, Z3
+	VADDPS (SI)(AX*4), Z4, Z4
+	VADDPS (SI)(DX*1), Z5, Z5
+	VADDPS (SI)(CX*2), Z6, Z6
+	VADDPS (SI)(BX*1), Z7, Z7
+	VADDPS (DI), Z8, Z8
+	VADDPS (DI)(AX*1), Z9, Z9
+	VADDPS (DI)(AX*2), Z10, Z10
+	VADDPS (DI)(CX*1), Z11, Z11
+	VADDPS (DI)(AX*4), Z12, Z12
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z15, Z15, Z15
+	VCMPPS    $0x19, Z0, Z15, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z15, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z15, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z15, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z15, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z15, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z15, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z15, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z15, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z15, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z15, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z15, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z15, K1
+	VMOVUPS.Z Z12, K1, Z12
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, (SI)(AX*1)
+	VMOVUPS Z2, (SI)(AX*2)
+	VMOVUPS Z3, (SI)(CX*1)
+	VMOVUPS Z4, (SI)(AX*4)
+	VMOVUPS Z5, (SI)(DX*1)
+	VMOVUPS Z6, (SI)(CX*2)
+	VMOVUPS Z7, (SI)(BX*1)
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, (DI)(AX*1)
+	VMOVUPS Z10, (DI)(AX*2)
+	VMOVUPS Z11, (DI)(CX*1)
+	VMOVUPS Z12, (DI)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000d, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000d, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000d, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise14x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise14x1AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	JMP          started
+
+zero:
+	VPXORD  Z14, Z14, Z14
+	VMOVUPS Z14, Z0
+	VMOVUPS Z14, Z1
+	VMOVUPS Z14, Z2
+	VMOVUPS Z14, Z3
+	VMOVUPS Z14, Z4
+	VMOVUPS Z14, Z5
+	VMOVUPS Z14, Z6
+	VMOVUPS Z14, Z7
+	VMOVUPS Z14, Z8
+	VMOVUPS Z14, Z9
+	VMOVUPS Z14, Z10
+	VMOVUPS Z14, Z11
+	VMOVUPS Z14, Z12
+	VMOVUPS Z14, Z13
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z15
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z15, Z0
+	VFMADD231PS  (R10)(SI*1), Z15, Z1
+	VFMADD231PS  (R10)(SI*2), Z15, Z2
+	VFMADD231PS  (R10)(DI*1), Z15, Z3
+	VFMADD231PS  (R10)(SI*4), Z15, Z4
+	VFMADD231PS  (R10)(R8*1), Z15, Z5
+	VFMADD231PS  (R10)(DI*2), Z15, Z6
+	VFMADD231PS  (R10)(R9*1), Z15, Z7
+	VFMADD231PS  (R11), Z15, Z8
+	VFMADD231PS  (R11)(SI*1), Z15, Z9
+	VFMADD231PS  (R11)(SI*2), Z15, Z10
+	VFMADD231PS  (R11)(DI*1), Z15, Z11
+	VFMADD231PS  (R11)(SI*4), Z15, Z12
+	VFMADD231PS  (R11)(R8*1), Z15, Z13
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z1, Z1
+	VADDPS (SI)(AX*2), Z2, Z2
+	VADDPS (SI)(CX*1), Z3, Z3
+	VADDPS (SI)(AX*4), Z4, Z4
+	VADDPS (SI)(DX*1), Z5, Z5
+	VADDPS (SI)(CX*2), Z6, Z6
+	VADDPS (SI)(BX*1), Z7, Z7
+	VADDPS (DI), Z8, Z8
+	VADDPS (DI)(AX*1), Z9, Z9
+	VADDPS (DI)(AX*2), Z10, Z10
+	VADDPS (DI)(CX*1), Z11, Z11
+	VADDPS (DI)(AX*4), Z12, Z12
+	VADDPS (DI)(DX*1), Z13, Z13
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z16, Z16, Z16
+	VCMPPS    $0x19, Z0, Z16, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z16, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z16, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z16, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z16, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z16, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z16, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z16, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z16, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z16, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z16, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z16, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z16, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z16, K1
+	VMOVUPS.Z Z13, K1, Z13
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, (SI)(AX*1)
+	VMOVUPS Z2, (SI)(AX*2)
+	VMOVUPS Z3, (SI)(CX*1)
+	VMOVUPS Z4, (SI)(AX*4)
+	VMOVUPS Z5, (SI)(DX*1)
+	VMOVUPS Z6, (SI)(CX*2)
+	VMOVUPS Z7, (SI)(BX*1)
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, (DI)(AX*1)
+	VMOVUPS Z10, (DI)(AX*2)
+	VMOVUPS Z11, (DI)(CX*1)
+	VMOVUPS Z12, (DI)(AX*4)
+	VMOVUPS Z13, (DI)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000e, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000e, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000e, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise1x2AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	JMP          started
+
+zero:
+	VPXORD  Z2, Z2, Z2
+	VMOVUPS Z2, Z0
+	VMOVUPS Z2, Z1
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), SI
+	ADDQ         DX, SI
+	VBROADCASTSS (SI), Z3
+	MOVQ         (BX), SI
+	ADDQ         CX, SI
+	VFMADD231PS  (SI), Z3, Z0
+	VFMADD231PS  64(SI), Z3, Z1
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z4, Z4, Z4
+	VCMPPS    $0x19, Z0, Z4, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z4, K1
+	VMOVUPS.Z Z1, K1, Z1
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise2x2AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	JMP          started
+
+zero:
+	VPXORD  Z4, Z4, Z4
+	VMOVUPS Z4, Z0
+	VMOVUPS Z4, Z1
+	VMOVUPS Z4, Z2
+	VMOVUPS Z4, Z3
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z5
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VFMADD231PS  (DI), Z5, Z0
+	VFMADD231PS  64(DI), Z5, Z1
+	VFMADD231PS  (DI)(SI*1), Z5, Z2
+	VFMADD231PS  64(DI)(SI*1), Z5, Z3
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS 64(CX), Z1, Z1
+	VADDPS (CX)(AX*1), Z2, Z2
+	VADDPS 64(CX)(AX*1), Z3, Z3
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z6, Z6, Z6
+	VCMPPS    $0x19, Z0, Z6, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z6, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z6, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z6, K1
+	VMOVUPS.Z Z3, K1, Z3
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, 64(CX)
+	VMOVUPS Z2, (CX)(AX*1)
+	VMOVUPS Z3, 64(CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise3x2AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	JMP          started
+
+zero:
+	VPXORD  Z6, Z6, Z6
+	VMOVUPS Z6, Z0
+	VMOVUPS Z6, Z1
+	VMOVUPS Z6, Z2
+	VMOVUPS Z6, Z3
+	VMOVUPS Z6, Z4
+	VMOVUPS Z6, Z5
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z7
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VFMADD231PS  (DI), Z7, Z0
+	VFMADD231PS  64(DI), Z7, Z1
+	VFMADD231PS  (DI)(SI*1), Z7, Z2
+	VFMADD231PS  64(DI)(SI*1), Z7, Z3
+	VFMADD231PS  (DI)(SI*2), Z7, Z4
+	VFMADD231PS  64(DI)(SI*2), Z7, Z5
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS 64(CX), Z1, Z1
+	VADDPS (CX)(AX*1), Z2, Z2
+	VADDPS 64(CX)(AX*1), Z3, Z3
+	VADDPS (CX)(AX*2), Z4, Z4
+	VADDPS 64(CX)(AX*2), Z5, Z5
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z8, Z8, Z8
+	VCMPPS    $0x19, Z0, Z8, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z8, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z8, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z8, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z8, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z8, K1
+	VMOVUPS.Z Z5, K1, Z5
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, 64(CX)
+	VMOVUPS Z2, (CX)(AX*1)
+	VMOVUPS Z3, 64(CX)(AX*1)
+	VMOVUPS Z4, (CX)(AX*2)
+	VMOVUPS Z5, 64(CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise4x2AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	JMP          started
+
+zero:
+	VPXORD  Z8, Z8, Z8
+	VMOVUPS Z8, Z0
+	VMOVUPS Z8, Z1
+	VMOVUPS Z8, Z2
+	VMOVUPS Z8, Z3
+	VMOVUPS Z8, Z4
+	VMOVUPS Z8, Z5
+	VMOVUPS Z8, Z6
+	VMOVUPS Z8, Z7
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z9
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Z9, Z0
+	VFMADD231PS  64(R8), Z9, Z1
+	VFMADD231PS  (R8)(SI*1), Z9, Z2
+	VFMADD231PS  64(R8)(SI*1), Z9, Z3
+	VFMADD231PS  (R8)(SI*2), Z9, Z4
+	VFMADD231PS  64(R8)(SI*2), Z9, Z5
+	VFMADD231PS  (R8)(DI*1), Z9, Z6
+	VFMADD231PS  64(R8)(DI*1), Z9, Z7
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS (DX)(AX*1), Z2, Z2
+	VADDPS 64(DX)(AX*1), Z3, Z3
+	VADDPS (DX)(AX*2), Z4, Z4
+	VADDPS 64(DX)(AX*2), Z5, Z5
+	VADDPS (DX)(CX*1), Z6, Z6
+	VADDPS 64(DX)(CX*1), Z7, Z7
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z10, Z10, Z10
+	VCMPPS    $0x19, Z0, Z10, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z10, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z10, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z10, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z10, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z10, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z10, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z10, K1
+	VMOVUPS.Z Z7, K1, Z7
+
+store:
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	MOVQ    dst+0(FP), DX
 	VMOVUPS Z0, (DX)
 	VMOVUPS Z1, 64(DX)
-	VMOVUPS Z2, 128(DX)
-	VMOVUPS Z3, (DX)(AX*1)
-	VMOVUPS Z4, 64(DX)(AX*1)
-	VMOVUPS Z5, 128(DX)(AX*1)
-	VMOVUPS Z6, (DX)(AX*2)
-	VMOVUPS Z7, 64(DX)(AX*2)
-	VMOVUPS Z8, 128(DX)(AX*2)
-	VMOVUPS Z9, (DX)(CX*1)
-	VMOVUPS Z10, 64(DX)(CX*1)
-	VMOVUPS Z11, 128(DX)(CX*1)
-	VMOVUPS Z12, (DX)(AX*4)
-	VMOVUPS Z13, 64(DX)(AX*4)
-	VMOVUPS Z14, 128(DX)(AX*4)
+	VMOVUPS Z2, (DX)(AX*1)
+	VMOVUPS Z3, 64(DX)(AX*1)
+	VMOVUPS Z4, (DX)(AX*2)
+	VMOVUPS Z5, 64(DX)(AX*2)
+	VMOVUPS Z6, (DX)(CX*1)
+	VMOVUPS Z7, 64(DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise6x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise5x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise6x3AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise5x2AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	JMP          started
+
+zero:
+	VPXORD  Z10, Z10, Z10
+	VMOVUPS Z10, Z0
+	VMOVUPS Z10, Z1
+	VMOVUPS Z10, Z2
+	VMOVUPS Z10, Z3
+	VMOVUPS Z10, Z4
+	VMOVUPS Z10, Z5
+	VMOVUPS Z10, Z6
+	VMOVUPS Z10, Z7
+	VMOVUPS Z10, Z8
+	VMOVUPS Z10, Z9
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z11
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Z11, Z0
+	VFMADD231PS  64(R8), Z11, Z1
+	VFMADD231PS  (R8)(SI*1), Z11, Z2
+	VFMADD231PS  64(R8)(SI*1), Z11, Z3
+	VFMADD231PS  (R8)(SI*2), Z11, Z4
+	VFMADD231PS  64(R8)(SI*2), Z11, Z5
+	VFMADD231PS  (R8)(DI*1), Z11, Z6
+	VFMADD231PS  64(R8)(DI*1), Z11, Z7
+	VFMADD231PS  (R8)(SI*4), Z11, Z8
+	VFMADD231PS  64(R8)(SI*4), Z11, Z9
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS (DX)(AX*1), Z2, Z2
+	VADDPS 64(DX)(AX*1), Z3, Z3
+	VADDPS (DX)(AX*2), Z4, Z4
+	VADDPS 64(DX)(AX*2), Z5, Z5
+	VADDPS (DX)(CX*1), Z6, Z6
+	VADDPS 64(DX)(CX*1), Z7, Z7
+	VADDPS (DX)(AX*4), Z8, Z8
+	VADDPS 64(DX)(AX*4), Z9, Z9
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z12, Z12, Z12
+	VCMPPS    $0x19, Z0, Z12, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z12, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z12, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z12, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z12, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z12, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z12, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z12, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z12, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z12, K1
+	VMOVUPS.Z Z9, K1, Z9
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, (DX)(AX*1)
+	VMOVUPS Z3, 64(DX)(AX*1)
+	VMOVUPS Z4, (DX)(AX*2)
+	VMOVUPS Z5, 64(DX)(AX*2)
+	VMOVUPS Z6, (DX)(CX*1)
+	VMOVUPS Z7, 64(DX)(CX*1)
+	VMOVUPS Z8, (DX)(AX*4)
+	VMOVUPS Z9, 64(DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise6x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise6x2AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	JMP          started
+
+zero:
+	VPXORD  Z12, Z12, Z12
+	VMOVUPS Z12, Z0
+	VMOVUPS Z12, Z1
+	VMOVUPS Z12, Z2
+	VMOVUPS Z12, Z3
+	VMOVUPS Z12, Z4
+	VMOVUPS Z12, Z5
+	VMOVUPS Z12, Z6
+	VMOVUPS Z12, Z7
+	VMOVUPS Z12, Z8
+	VMOVUPS Z12, Z9
+	VMOVUPS Z12, Z10
+	VMOVUPS Z12, Z11
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z13
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z13, Z0
+	VFMADD231PS  64(R9), Z13, Z1
+	VFMADD231PS  (R9)(SI*1), Z13, Z2
+	VFMADD231PS  64(R9)(SI*1), Z13, Z3
+	VFMADD231PS  (R9)(SI*2), Z13, Z4
+	VFMADD231PS  64(R9)(SI*2), Z13, Z5
+	VFMADD231PS  (R9)(DI*1), Z13, Z6
+	VFMADD231PS  64(R9)(DI*1), Z13, Z7
+	VFMADD231PS  (R9)(SI*4), Z13, Z8
+	VFMADD231PS  64(R9)(SI*4), Z13, Z9
+	VFMADD231PS  (R9)(R8*1), Z13, Z10
+	VFMADD231PS  64(R9)(R8*1), Z13, Z11
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS 64(BX), Z1, Z1
+	VADDPS (BX)(AX*1), Z2, Z2
+	VADDPS 64(BX)(AX*1), Z3, Z3
+	VADDPS (BX)(AX*2), Z4, Z4
+	VADDPS 64(BX)(AX*2), Z5, Z5
+	VADDPS (BX)(CX*1), Z6, Z6
+	VADDPS 64(BX)(CX*1), Z7, Z7
+	VADDPS (BX)(AX*4), Z8, Z8
+	VADDPS 64(BX)(AX*4), Z9, Z9
+	VADDPS (BX)(DX*1), Z10, Z10
+	VADDPS 64(BX)(DX*1), Z11, Z11
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z14, Z14, Z14
+	VCMPPS    $0x19, Z0, Z14, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z14, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z14, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z14, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z14, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z14, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z14, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z14, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z14, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z14, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z14, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z14, K1
+	VMOVUPS.Z Z11, K1, Z11
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, (BX)(AX*1)
+	VMOVUPS Z3, 64(BX)(AX*1)
+	VMOVUPS Z4, (BX)(AX*2)
+	VMOVUPS Z5, 64(BX)(AX*2)
+	VMOVUPS Z6, (BX)(CX*1)
+	VMOVUPS Z7, 64(BX)(CX*1)
+	VMOVUPS Z8, (BX)(AX*4)
+	VMOVUPS Z9, 64(BX)(AX*4)
+	VMOVUPS Z10, (BX)(DX*1)
+	VMOVUPS Z11, 64(BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise7x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise7x2AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	JMP          started
+
+zero:
+	VPXORD  Z14, Z14, Z14
+	VMOVUPS Z14, Z0
+	VMOVUPS Z14, Z1
+	VMOVUPS Z14, Z2
+	VMOVUPS Z14, Z3
+	VMOVUPS Z14, Z4
+	VMOVUPS Z14, Z5
+	VMOVUPS Z14, Z6
+	VMOVUPS Z14, Z7
+	VMOVUPS Z14, Z8
+	VMOVUPS Z14, Z9
+	VMOVUPS Z14, Z10
+	VMOVUPS Z14, Z11
+	VMOVUPS Z14, Z12
+	VMOVUPS Z14, Z13
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z15
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z15, Z0
+	VFMADD231PS  64(R9), Z15, Z1
+	VFMADD231PS  (R9)(SI*1), Z15, Z2
+	VFMADD231PS  64(R9)(SI*1), Z15, Z3
+	VFMADD231PS  (R9)(SI*2), Z15, Z4
+	VFMADD231PS  64(R9)(SI*2), Z15, Z5
+	VFMADD231PS  (R9)(DI*1), Z15, Z6
+	VFMADD231PS  64(R9)(DI*1), Z15, Z7
+	VFMADD231PS  (R9)(SI*4), Z15, Z8
+	VFMADD231PS  64(R9)(SI*4), Z15, Z9
+	VFMADD231PS  (R9)(R8*1), Z15, Z10
+	VFMADD231PS  64(R9)(R8*1), Z15, Z11
+	VFMADD231PS  (R9)(DI*2), Z15, Z12
+	VFMADD231PS  64(R9)(DI*2), Z15, Z13
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS 64(BX), Z1, Z1
+	VADDPS (BX)(AX*1), Z2, Z2
+	VADDPS 64(BX)(AX*1), Z3, Z3
+	VADDPS (BX)(AX*2), Z4, Z4
+	VADDPS 64(BX)(AX*2), Z5, Z5
+	VADDPS (BX)(CX*1), Z6, Z6
+	VADDPS 64(BX)(CX*1), Z7, Z7
+	VADDPS (BX)(AX*4), Z8, Z8
+	VADDPS 64(BX)(AX*4), Z9, Z9
+	VADDPS (BX)(DX*1), Z10, Z10
+	VADDPS 64(BX)(DX*1), Z11, Z11
+	VADDPS (BX)(CX*2), Z12, Z12
+	VADDPS 64(BX)(CX*2), Z13, Z13
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z16, Z16, Z16
+	VCMPPS    $0x19, Z0, Z16, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z16, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z16, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z16, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z16, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z16, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z16, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z16, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z16, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z16, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z16, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z16, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z16, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z16, K1
+	VMOVUPS.Z Z13, K1, Z13
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, (BX)(AX*1)
+	VMOVUPS Z3, 64(BX)(AX*1)
+	VMOVUPS Z4, (BX)(AX*2)
+	VMOVUPS Z5, 64(BX)(AX*2)
+	VMOVUPS Z6, (BX)(CX*1)
+	VMOVUPS Z7, 64(BX)(CX*1)
+	VMOVUPS Z8, (BX)(AX*4)
+	VMOVUPS Z9, 64(BX)(AX*4)
+	VMOVUPS Z10, (BX)(DX*1)
+	VMOVUPS Z11, 64(BX)(DX*1)
+	VMOVUPS Z12, (BX)(CX*2)
+	VMOVUPS Z13, 64(BX)(CX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise8x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise8x2AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	JMP          started
+
+zero:
+	VPXORD  Z16, Z16, Z16
+	VMOVUPS Z16, Z0
+	VMOVUPS Z16, Z1
+	VMOVUPS Z16, Z2
+	VMOVUPS Z16, Z3
+	VMOVUPS Z16, Z4
+	VMOVUPS Z16, Z5
+	VMOVUPS Z16, Z6
+	VMOVUPS Z16, Z7
+	VMOVUPS Z16, Z8
+	VMOVUPS Z16, Z9
+	VMOVUPS Z16, Z10
+	VMOVUPS Z16, Z11
+	VMOVUPS Z16, Z12
+	VMOVUPS Z16, Z13
+	VMOVUPS Z16, Z14
+	VMOVUPS Z16, Z15
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z17
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	VFMADD231PS  (R10), Z17, Z0
+	VFMADD231PS  64(R10), Z17, Z1
+	VFMADD231PS  (R10)(SI*1), Z17, Z2
+	VFMADD231PS  64(R10)(SI*1), Z17, Z3
+	VFMADD231PS  (R10)(SI*2), Z17, Z4
+	VFMADD231PS  64(R10)(SI*2), Z17, Z5
+	VFMADD231PS  (R10)(DI*1), Z17, Z6
+	VFMADD231PS  64(R10)(DI*1), Z17, Z7
+	VFMADD231PS  (R10)(SI*4), Z17, Z8
+	VFMADD231PS  64(R10)(SI*4), Z17, Z9
+	VFMADD231PS  (R10)(R8*1), Z17, Z10
+	VFMADD231PS  64(R10)(R8*1), Z17, Z11
+	VFMADD231PS  (R10)(DI*2), Z17, Z12
+	VFMADD231PS  64(R10)(DI*2), Z17, Z13
+	VFMADD231PS  (R10)(R9*1), Z17, Z14
+	VFMADD231PS  64(R10)(R9*1), Z17, Z15
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS 64(SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS 64(SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS 64(SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS 64(SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS 64(SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS 64(SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS 64(SI)(BX*1), Z15, Z15
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z18, Z18, Z18
+	VCMPPS    $0x19, Z0, Z18, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z18, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z18, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z18, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z18, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z18, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z18, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z18, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z18, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z18, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z18, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z18, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z18, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z18, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z18, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z18, K1
+	VMOVUPS.Z Z15, K1, Z15
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z3, 64(SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z5, 64(SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z7, 64(SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z9, 64(SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z11, 64(SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z13, 64(SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z15, 64(SI)(BX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise9x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise9x2AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Z0
@@ -51058,25 +51501,25 @@ TEXT ·Depthwise6x3AVX512W(SB), NOSPLIT, $0-80
 	JMP          started
 
 zero:
-	VPXORD  Z17, Z17, Z17
-	VMOVUPS Z17, Z0
-	VMOVUPS Z17, Z1
-	VMOVUPS Z17, Z2
-	VMOVUPS Z17, Z3
-	VMOVUPS Z17, Z4
-	VMOVUPS Z17, Z5
-	VMOVUPS Z17, Z6
-	VMOVUPS Z17, Z7
-	VMOVUPS Z17, Z8
-	VMOVUPS Z17, Z9
-	VMOVUPS Z17, Z10
-	VMOVUPS Z17, Z11
-	VMOVUPS Z17, Z12
-	VMOVUPS Z17, Z13
-	VMOVUPS Z17, Z14
-	VMOVUPS Z17, Z15
-	VMOVUPS Z17, Z16
-	VMOVUPS Z17, Z17
+	VPXORD  Z18, Z18, Z18
+	VMOVUPS Z18, Z0
+	VMOVUPS Z18, Z1
+	VMOVUPS Z18, Z2
+	VMOVUPS Z18, Z3
+	VMOVUPS Z18, Z4
+	VMOVUPS Z18, Z5
+	VMOVUPS Z18, Z6
+	VMOVUPS Z18, Z7
+	VMOVUPS Z18, Z8
+	VMOVUPS Z18, Z9
+	VMOVUPS Z18, Z10
+	VMOVUPS Z18, Z11
+	VMOVUPS Z18, Z12
+	VMOVUPS Z18, Z13
+	VMOVUPS Z18, Z14
+	VMOVUPS Z18, Z15
+	VMOVUPS Z18, Z16
+	VMOVUPS Z18, Z17
 
 started:
 	MOVQ  ntaps+32(FP), AX
@@ -51085,137 +51528,175 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
 
 tap:
-	MOVQ         8(BX), R9
-	ADDQ         DX, R9
-	VBROADCASTSS (R9), Z18
-	MOVQ         (BX), R9
-	ADDQ         CX, R9
-	VFMADD231PS  (R9), Z18, Z0
-	VFMADD231PS  64(R9), Z18, Z1
-	VFMADD231PS  128(R9), Z18, Z2
-	VFMADD231PS  (R9)(SI*1), Z18, Z3
-	VFMADD231PS  64(R9)(SI*1), Z18, Z4
-	VFMADD231PS  128(R9)(SI*1), Z18, Z5
-	VFMADD231PS  (R9)(SI*2), Z18, Z6
-	VFMADD231PS  64(R9)(SI*2), Z18, Z7
-	VFMADD231PS  128(R9)(SI*2), Z18, Z8
-	VFMADD231PS  (R9)(DI*1), Z18, Z9
-	VFMADD231PS  64(R9)(DI*1), Z18, Z10
-	VFMADD231PS  128(R9)(DI*1), Z18, Z11
-	VFMADD231PS  (R9)(SI*4), Z18, Z12
-	VFMADD231PS  64(R9)(SI*4), Z18, Z13
-	VFMADD231PS  128(R9)(SI*4), Z18, Z14
-	VFMADD231PS  (R9)(R8*1), Z18, Z15
-	VFMADD231PS  64(R9)(R8*1), Z18, Z16
-	VFMADD231PS  128(R9)(R8*1), Z18, Z17
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z19
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z19, Z0
+	VFMADD231PS  64(R10), Z19, Z1
+	VFMADD231PS  (R10)(SI*1), Z19, Z2
+	VFMADD231PS  64(R10)(SI*1), Z19, Z3
+	VFMADD231PS  (R10)(SI*2), Z19, Z4
+	VFMADD231PS  64(R10)(SI*2), Z19, Z5
+	VFMADD231PS  (R10)(DI*1), Z19, Z6
+	VFMADD231PS  64(R10)(DI*1), Z19, Z7
+	VFMADD231PS  (R10)(SI*4), Z19, Z8
+	VFMADD231PS  64(R10)(SI*4), Z19, Z9
+	VFMADD231PS  (R10)(R8*1), Z19, Z10
+	VFMADD231PS  64(R10)(R8*1), Z19, Z11
+	VFMADD231PS  (R10)(DI*2), Z19, Z12
+	VFMADD231PS  64(R10)(DI*2), Z19, Z13
+	VFMADD231PS  (R10)(R9*1), Z19, Z14
+	VFMADD231PS  64(R10)(R9*1), Z19, Z15
+	VFMADD231PS  (R11), Z19, Z16
+	VFMADD231PS  64(R11), Z19, Z17
 	ADDQ         $0x00000010, BX
 	DECQ         AX
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
-	MOVQ   res+64(FP), BX
-	VADDPS (BX), Z0, Z0
-	VADDPS 64(BX), Z1, Z1
-	VADDPS 128(BX), Z2, Z2
-	VADDPS (BX)(AX*1), Z3, Z3
-	VADDPS 64(BX)(AX*1), Z4, Z4
-	VADDPS 128(BX)(AX*1), Z5, Z5
-	VADDPS (BX)(AX*2), Z6, Z6
-	VADDPS 64(BX)(AX*2), Z7, Z7
-	VADDPS 128(BX)(AX*2), Z8, Z8
-	VADDPS (BX)(CX*1), Z9, Z9
-	VADDPS 64(BX)(CX*1), Z10, Z10
-	VADDPS 128(BX)(CX*1), Z11, Z11
-	VADDPS (BX)(AX*4), Z12, Z12
-	VADDPS 64(BX)(AX*4), Z13, Z13
-	VADDPS 128(BX)(AX*4), Z14, Z14
-	VADDPS (BX)(DX*1), Z15, Z15
-	VADDPS 64(BX)(DX*1), Z16, Z16
-	VADDPS 128(BX)(DX*1), Z17, Z17
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS 64(SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS 64(SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS 64(SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS 64(SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS 64(SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS 64(SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS 64(SI)(BX*1), Z15, Z15
+	VADDPS (DI), Z16, Z16
+	VADDPS 64(DI), Z17, Z17
 
 nores:
-	MOVQ      flags+72(FP), AX
+	MOVQ      flags+80(FP), AX
 	TESTQ     $0x00000002, AX
 	JZ        store
-	VPXORD    Z19, Z19, Z19
-	VCMPPS    $0x19, Z0, Z19, K1
+	VPXORD    Z20, Z20, Z20
+	VCMPPS    $0x19, Z0, Z20, K1
 	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z19, K1
+	VCMPPS    $0x19, Z1, Z20, K1
 	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z19, K1
+	VCMPPS    $0x19, Z2, Z20, K1
 	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z19, K1
+	VCMPPS    $0x19, Z3, Z20, K1
 	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z19, K1
+	VCMPPS    $0x19, Z4, Z20, K1
 	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z19, K1
+	VCMPPS    $0x19, Z5, Z20, K1
 	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z19, K1
+	VCMPPS    $0x19, Z6, Z20, K1
 	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z19, K1
+	VCMPPS    $0x19, Z7, Z20, K1
 	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z19, K1
+	VCMPPS    $0x19, Z8, Z20, K1
 	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z19, K1
+	VCMPPS    $0x19, Z9, Z20, K1
 	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z19, K1
+	VCMPPS    $0x19, Z10, Z20, K1
 	VMOVUPS.Z Z10, K1, Z10
-	VCMPPS    $0x19, Z11, Z19, K1
+	VCMPPS    $0x19, Z11, Z20, K1
 	VMOVUPS.Z Z11, K1, Z11
-	VCMPPS    $0x19, Z12, Z19, K1
+	VCMPPS    $0x19, Z12, Z20, K1
 	VMOVUPS.Z Z12, K1, Z12
-	VCMPPS    $0x19, Z13, Z19, K1
+	VCMPPS    $0x19, Z13, Z20, K1
 	VMOVUPS.Z Z13, K1, Z13
-	VCMPPS    $0x19, Z14, Z19, K1
+	VCMPPS    $0x19, Z14, Z20, K1
 	VMOVUPS.Z Z14, K1, Z14
-	VCMPPS    $0x19, Z15, Z19, K1
+	VCMPPS    $0x19, Z15, Z20, K1
 	VMOVUPS.Z Z15, K1, Z15
-	VCMPPS    $0x19, Z16, Z19, K1
+	VCMPPS    $0x19, Z16, Z20, K1
 	VMOVUPS.Z Z16, K1, Z16
-	VCMPPS    $0x19, Z17, Z19, K1
+	VCMPPS    $0x19, Z17, Z20, K1
 	VMOVUPS.Z Z17, K1, Z17
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
-	MOVQ    dst+0(FP), BX
-	VMOVUPS Z0, (BX)
-	VMOVUPS Z1, 64(BX)
-	VMOVUPS Z2, 128(BX)
-	VMOVUPS Z3, (BX)(AX*1)
-	VMOVUPS Z4, 64(BX)(AX*1)
-	VMOVUPS Z5, 128(BX)(AX*1)
-	VMOVUPS Z6, (BX)(AX*2)
-	VMOVUPS Z7, 64(BX)(AX*2)
-	VMOVUPS Z8, 128(BX)(AX*2)
-	VMOVUPS Z9, (BX)(CX*1)
-	VMOVUPS Z10, 64(BX)(CX*1)
-	VMOVUPS Z11, 128(BX)(CX*1)
-	VMOVUPS Z12, (BX)(AX*4)
-	VMOVUPS Z13, 64(BX)(AX*4)
-	VMOVUPS Z14, 128(BX)(AX*4)
-	VMOVUPS Z15, (BX)(DX*1)
-	VMOVUPS Z16, 64(BX)(DX*1)
-	VMOVUPS Z17, 128(BX)(DX*1)
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z3, 64(SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z5, 64(SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z7, 64(SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z9, 64(SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z11, 64(SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z13, 64(SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z15, 64(SI)(BX*1)
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise7x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise10x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise7x3AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise10x2AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Z0
@@ -51238,7 +51719,6 @@ TEXT ·Depthwise7x3AVX512W(SB), NOSPLIT, $0-80
 	VMOVUPS      Z0, Z17
 	VMOVUPS      Z0, Z18
 	VMOVUPS      Z0, Z19
-	VMOVUPS      Z0, Z20
 	JMP          started
 
 zero:
@@ -51263,7 +51743,6 @@ zero:
 	VMOVUPS Z20, Z17
 	VMOVUPS Z20, Z18
 	VMOVUPS Z20, Z19
-	VMOVUPS Z20, Z20
 
 started:
 	MOVQ  ntaps+32(FP), AX
@@ -51272,73 +51751,75 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
 
 tap:
-	MOVQ         8(BX), R9
-	ADDQ         DX, R9
-	VBROADCASTSS (R9), Z21
-	MOVQ         (BX), R9
-	ADDQ         CX, R9
-	VFMADD231PS  (R9), Z21, Z0
-	VFMADD231PS  64(R9), Z21, Z1
-	VFMADD231PS  128(R9), Z21, Z2
-	VFMADD231PS  (R9)(SI*1), Z21, Z3
-	VFMADD231PS  64(R9)(SI*1), Z21, Z4
-	VFMADD231PS  128(R9)(SI*1), Z21, Z5
-	VFMADD231PS  (R9)(SI*2), Z21, Z6
-	VFMADD231PS  64(R9)(SI*2), Z21, Z7
-	VFMADD231PS  128(R9)(SI*2), Z21, Z8
-	VFMADD231PS  (R9)(DI*1), Z21, Z9
-	VFMADD231PS  64(R9)(DI*1), Z21, Z10
-	VFMADD231PS  128(R9)(DI*1), Z21, Z11
-	VFMADD231PS  (R9)(SI*4), Z21, Z12
-	VFMADD231PS  64(R9)(SI*4), Z21, Z13
-	VFMADD231PS  128(R9)(SI*4), Z21, Z14
-	VFMADD231PS  (R9)(R8*1), Z21, Z15
-	VFMADD231PS  64(R9)(R8*1), Z21, Z16
-	VFMADD231PS  128(R9)(R8*1), Z21, Z17
-	VFMADD231PS  (R9)(DI*2), Z21, Z18
-	VFMADD231PS  64(R9)(DI*2), Z21, Z19
-	VFMADD231PS  128(R9)(DI*2), Z21, Z20
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z21
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z21, Z0
+	VFMADD231PS  64(R10), Z21, Z1
+	VFMADD231PS  (R10)(SI*1), Z21, Z2
+	VFMADD231PS  64(R10)(SI*1), Z21, Z3
+	VFMADD231PS  (R10)(SI*2), Z21, Z4
+	VFMADD231PS  64(R10)(SI*2), Z21, Z5
+	VFMADD231PS  (R10)(DI*1), Z21, Z6
+	VFMADD231PS  64(R10)(DI*1), Z21, Z7
+	VFMADD231PS  (R10)(SI*4), Z21, Z8
+	VFMADD231PS  64(R10)(SI*4), Z21, Z9
+	VFMADD231PS  (R10)(R8*1), Z21, Z10
+	VFMADD231PS  64(R10)(R8*1), Z21, Z11
+	VFMADD231PS  (R10)(DI*2), Z21, Z12
+	VFMADD231PS  64(R10)(DI*2), Z21, Z13
+	VFMADD231PS  (R10)(R9*1), Z21, Z14
+	VFMADD231PS  64(R10)(R9*1), Z21, Z15
+	VFMADD231PS  (R11), Z21, Z16
+	VFMADD231PS  64(R11), Z21, Z17
+	VFMADD231PS  (R11)(SI*1), Z21, Z18
+	VFMADD231PS  64(R11)(SI*1), Z21, Z19
 	ADDQ         $0x00000010, BX
 	DECQ         AX
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
-	MOVQ   res+64(FP), BX
-	VADDPS (BX), Z0, Z0
-	VADDPS 64(BX), Z1, Z1
-	VADDPS 128(BX), Z2, Z2
-	VADDPS (BX)(AX*1), Z3, Z3
-	VADDPS 64(BX)(AX*1), Z4, Z4
-	VADDPS 128(BX)(AX*1), Z5, Z5
-	VADDPS (BX)(AX*2), Z6, Z6
-	VADDPS 64(BX)(AX*2), Z7, Z7
-	VADDPS 128(BX)(AX*2), Z8, Z8
-	VADDPS (BX)(CX*1), Z9, Z9
-	VADDPS 64(BX)(CX*1), Z10, Z10
-	VADDPS 128(BX)(CX*1), Z11, Z11
-	VADDPS (BX)(AX*4), Z12, Z12
-	VADDPS 64(BX)(AX*4), Z13, Z13
-	VADDPS 128(BX)(AX*4), Z14, Z14
-	VADDPS (BX)(DX*1), Z15, Z15
-	VADDPS 64(BX)(DX*1), Z16, Z16
-	VADDPS 128(BX)(DX*1), Z17, Z17
-	VADDPS (BX)(CX*2), Z18, Z18
-	VADDPS 64(BX)(CX*2), Z19, Z19
-	VADDPS 128(BX)(CX*2), Z20, Z20
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS 64(SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS 64(SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS 64(SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS 64(SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS 64(SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS 64(SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS 64(SI)(BX*1), Z15, Z15
+	VADDPS (DI), Z16, Z16
+	VADDPS 64(DI), Z17, Z17
+	VADDPS (DI)(AX*1), Z18, Z18
+	VADDPS 64(DI)(AX*1), Z19, Z19
 
 nores:
-	MOVQ      flags+72(FP), AX
+	MOVQ      flags+80(FP), AX
 	TESTQ     $0x00000002, AX
 	JZ        store
 	VPXORD    Z22, Z22, Z22
@@ -51382,42 +51863,320 @@ nores:
 	VMOVUPS.Z Z18, K1, Z18
 	VCMPPS    $0x19, Z19, Z22, K1
 	VMOVUPS.Z Z19, K1, Z19
-	VCMPPS    $0x19, Z20, Z22, K1
-	VMOVUPS.Z Z20, K1, Z20
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
-	MOVQ    dst+0(FP), BX
-	VMOVUPS Z0, (BX)
-	VMOVUPS Z1, 64(BX)
-	VMOVUPS Z2, 128(BX)
-	VMOVUPS Z3, (BX)(AX*1)
-	VMOVUPS Z4, 64(BX)(AX*1)
-	VMOVUPS Z5, 128(BX)(AX*1)
-	VMOVUPS Z6, (BX)(AX*2)
-	VMOVUPS Z7, 64(BX)(AX*2)
-	VMOVUPS Z8, 128(BX)(AX*2)
-	VMOVUPS Z9, (BX)(CX*1)
-	VMOVUPS Z10, 64(BX)(CX*1)
-	VMOVUPS Z11, 128(BX)(CX*1)
-	VMOVUPS Z12, (BX)(AX*4)
-	VMOVUPS Z13, 64(BX)(AX*4)
-	VMOVUPS Z14, 128(BX)(AX*4)
-	VMOVUPS Z15, (BX)(DX*1)
-	VMOVUPS Z16, 64(BX)(DX*1)
-	VMOVUPS Z17, 128(BX)(DX*1)
-	VMOVUPS Z18, (BX)(CX*2)
-	VMOVUPS Z19, 64(BX)(CX*2)
-	VMOVUPS Z20, 128(BX)(CX*2)
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z3, 64(SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z5, 64(SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z7, 64(SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z9, 64(SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z11, 64(SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z13, 64(SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z15, 64(SI)(BX*1)
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	VMOVUPS Z18, (DI)(AX*1)
+	VMOVUPS Z19, 64(DI)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise8x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise11x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise8x3AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise11x2AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	JMP          started
+
+zero:
+	VPXORD  Z22, Z22, Z22
+	VMOVUPS Z22, Z0
+	VMOVUPS Z22, Z1
+	VMOVUPS Z22, Z2
+	VMOVUPS Z22, Z3
+	VMOVUPS Z22, Z4
+	VMOVUPS Z22, Z5
+	VMOVUPS Z22, Z6
+	VMOVUPS Z22, Z7
+	VMOVUPS Z22, Z8
+	VMOVUPS Z22, Z9
+	VMOVUPS Z22, Z10
+	VMOVUPS Z22, Z11
+	VMOVUPS Z22, Z12
+	VMOVUPS Z22, Z13
+	VMOVUPS Z22, Z14
+	VMOVUPS Z22, Z15
+	VMOVUPS Z22, Z16
+	VMOVUPS Z22, Z17
+	VMOVUPS Z22, Z18
+	VMOVUPS Z22, Z19
+	VMOVUPS Z22, Z20
+	VMOVUPS Z22, Z21
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z23
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z23, Z0
+	VFMADD231PS  64(R10), Z23, Z1
+	VFMADD231PS  (R10)(SI*1), Z23, Z2
+	VFMADD231PS  64(R10)(SI*1), Z23, Z3
+	VFMADD231PS  (R10)(SI*2), Z23, Z4
+	VFMADD231PS  64(R10)(SI*2), Z23, Z5
+	VFMADD231PS  (R10)(DI*1), Z23, Z6
+	VFMADD231PS  64(R10)(DI*1), Z23, Z7
+	VFMADD231PS  (R10)(SI*4), Z23, Z8
+	VFMADD231PS  64(R10)(SI*4), Z23, Z9
+	VFMADD231PS  (R10)(R8*1), Z23, Z10
+	VFMADD231PS  64(R10)(R8*1), Z23, Z11
+	VFMADD231PS  (R10)(DI*2), Z23, Z12
+	VFMADD231PS  64(R10)(DI*2), Z23, Z13
+	VFMADD231PS  (R10)(R9*1), Z23, Z14
+	VFMADD231PS  64(R10)(R9*1), Z23, Z15
+	VFMADD231PS  (R11), Z23, Z16
+	VFMADD231PS  64(R11), Z23, Z17
+	VFMADD231PS  (R11)(SI*1), Z23, Z18
+	VFMADD231PS  64(R11)(SI*1), Z23, Z19
+	VFMADD231PS  (R11)(SI*2), Z23, Z20
+	VFMADD231PS  64(R11)(SI*2), Z23, Z21
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS 64(SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS 64(SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS 64(SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS 64(SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS 64(SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS 64(SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS 64(SI)(BX*1), Z15, Z15
+	VADDPS (DI), Z16, Z16
+	VADDPS 64(DI), Z17, Z17
+	VADDPS (DI)(AX*1), Z18, Z18
+	VADDPS 64(DI)(AX*1), Z19, Z19
+	VADDPS (DI)(AX*2), Z20, Z20
+	VADDPS 64(DI)(AX*2), Z21, Z21
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z24, Z24, Z24
+	VCMPPS    $0x19, Z0, Z24, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z24, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z24, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z24, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z24, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z24, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z24, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z24, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z24, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z24, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z24, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z24, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z24, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z24, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z24, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z24, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z24, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z24, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z24, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z24, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z24, K1
+	VMOVUPS.Z Z20, K1, Z20
+	VCMPPS    $0x19, Z21, Z24, K1
+	VMOVUPS.Z Z21, K1, Z21
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z3, 64(SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z5, 64(SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z7, 64(SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z9, 64(SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z11, 64(SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z13, 64(SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z15, 64(SI)(BX*1)
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	VMOVUPS Z18, (DI)(AX*1)
+	VMOVUPS Z19, 64(DI)(AX*1)
+	VMOVUPS Z20, (DI)(AX*2)
+	VMOVUPS Z21, 64(DI)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise12x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise12x2AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Z0
@@ -51447,31 +52206,31 @@ TEXT ·Depthwise8x3AVX512W(SB), NOSPLIT, $0-80
 	JMP          started
 
 zero:
-	VPXORD  Z23, Z23, Z23
-	VMOVUPS Z23, Z0
-	VMOVUPS Z23, Z1
-	VMOVUPS Z23, Z2
-	VMOVUPS Z23, Z3
-	VMOVUPS Z23, Z4
-	VMOVUPS Z23, Z5
-	VMOVUPS Z23, Z6
-	VMOVUPS Z23, Z7
-	VMOVUPS Z23, Z8
-	VMOVUPS Z23, Z9
-	VMOVUPS Z23, Z10
-	VMOVUPS Z23, Z11
-	VMOVUPS Z23, Z12
-	VMOVUPS Z23, Z13
-	VMOVUPS Z23, Z14
-	VMOVUPS Z23, Z15
-	VMOVUPS Z23, Z16
-	VMOVUPS Z23, Z17
-	VMOVUPS Z23, Z18
-	VMOVUPS Z23, Z19
-	VMOVUPS Z23, Z20
-	VMOVUPS Z23, Z21
-	VMOVUPS Z23, Z22
-	VMOVUPS Z23, Z23
+	VPXORD  Z24, Z24, Z24
+	VMOVUPS Z24, Z0
+	VMOVUPS Z24, Z1
+	VMOVUPS Z24, Z2
+	VMOVUPS Z24, Z3
+	VMOVUPS Z24, Z4
+	VMOVUPS Z24, Z5
+	VMOVUPS Z24, Z6
+	VMOVUPS Z24, Z7
+	VMOVUPS Z24, Z8
+	VMOVUPS Z24, Z9
+	VMOVUPS Z24, Z10
+	VMOVUPS Z24, Z11
+	VMOVUPS Z24, Z12
+	VMOVUPS Z24, Z13
+	VMOVUPS Z24, Z14
+	VMOVUPS Z24, Z15
+	VMOVUPS Z24, Z16
+	VMOVUPS Z24, Z17
+	VMOVUPS Z24, Z18
+	VMOVUPS Z24, Z19
+	VMOVUPS Z24, Z20
+	VMOVUPS Z24, Z21
+	VMOVUPS Z24, Z22
+	VMOVUPS Z24, Z23
 
 started:
 	MOVQ  ntaps+32(FP), AX
@@ -51480,7 +52239,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 	LEAQ  (DI)(SI*4), R9
@@ -51488,162 +52247,197 @@ started:
 tap:
 	MOVQ         8(BX), R10
 	ADDQ         DX, R10
-	VBROADCASTSS (R10), Z24
+	VBROADCASTSS (R10), Z25
 	MOVQ         (BX), R10
 	ADDQ         CX, R10
-	VFMADD231PS  (R10), Z24, Z0
-	VFMADD231PS  64(R10), Z24, Z1
-	VFMADD231PS  128(R10), Z24, Z2
-	VFMADD231PS  (R10)(SI*1), Z24, Z3
-	VFMADD231PS  64(R10)(SI*1), Z24, Z4
-	VFMADD231PS  128(R10)(SI*1), Z24, Z5
-	VFMADD231PS  (R10)(SI*2), Z24, Z6
-	VFMADD231PS  64(R10)(SI*2), Z24, Z7
-	VFMADD231PS  128(R10)(SI*2), Z24, Z8
-	VFMADD231PS  (R10)(DI*1), Z24, Z9
-	VFMADD231PS  64(R10)(DI*1), Z24, Z10
-	VFMADD231PS  128(R10)(DI*1), Z24, Z11
-	VFMADD231PS  (R10)(SI*4), Z24, Z12
-	VFMADD231PS  64(R10)(SI*4), Z24, Z13
-	VFMADD231PS  128(R10)(SI*4), Z24, Z14
-	VFMADD231PS  (R10)(R8*1), Z24, Z15
-	VFMADD231PS  64(R10)(R8*1), Z24, Z16
-	VFMADD231PS  128(R10)(R8*1), Z24, Z17
-	VFMADD231PS  (R10)(DI*2), Z24, Z18
-	VFMADD231PS  64(R10)(DI*2), Z24, Z19
-	VFMADD231PS  128(R10)(DI*2), Z24, Z20
-	VFMADD231PS  (R10)(R9*1), Z24, Z21
-	VFMADD231PS  64(R10)(R9*1), Z24, Z22
-	VFMADD231PS  128(R10)(R9*1), Z24, Z23
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z25, Z0
+	VFMADD231PS  64(R10), Z25, Z1
+	VFMADD231PS  (R10)(SI*1), Z25, Z2
+	VFMADD231PS  64(R10)(SI*1), Z25, Z3
+	VFMADD231PS  (R10)(SI*2), Z25, Z4
+	VFMADD231PS  64(R10)(SI*2), Z25, Z5
+	VFMADD231PS  (R10)(DI*1), Z25, Z6
+	VFMADD231PS  64(R10)(DI*1), Z25, Z7
+	VFMADD231PS  (R10)(SI*4), Z25, Z8
+	VFMADD231PS  64(R10)(SI*4), Z25, Z9
+	VFMADD231PS  (R10)(R8*1), Z25, Z10
+	VFMADD231PS  64(R10)(R8*1), Z25, Z11
+	VFMADD231PS  (R10)(DI*2), Z25, Z12
+	VFMADD231PS  64(R10)(DI*2), Z25, Z13
+	VFMADD231PS  (R10)(R9*1), Z25, Z14
+	VFMADD231PS  64(R10)(R9*1), Z25, Z15
+	VFMADD231PS  (R11), Z25, Z16
+	VFMADD231PS  64(R11), Z25, Z17
+	VFMADD231PS  (R11)(SI*1), Z25, Z18
+	VFMADD231PS  64(R11)(SI*1), Z25, Z19
+	VFMADD231PS  (R11)(SI*2), Z25, Z20
+	VFMADD231PS  64(R11)(SI*2), Z25, Z21
+	VFMADD231PS  (R11)(DI*1), Z25, Z22
+	VFMADD231PS  64(R11)(DI*1), Z25, Z23
 	ADDQ         $0x00000010, BX
 	DECQ         AX
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
 	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
 	VADDPS (SI), Z0, Z0
 	VADDPS 64(SI), Z1, Z1
-	VADDPS 128(SI), Z2, Z2
-	VADDPS (SI)(AX*1), Z3, Z3
-	VADDPS 64(SI)(AX*1), Z4, Z4
-	VADDPS 128(SI)(AX*1), Z5, Z5
-	VADDPS (SI)(AX*2), Z6, Z6
-	VADDPS 64(SI)(AX*2), Z7, Z7
-	VADDPS 128(SI)(AX*2), Z8, Z8
-	VADDPS (SI)(CX*1), Z9, Z9
-	VADDPS 64(SI)(CX*1), Z10, Z10
-	VADDPS 128(SI)(CX*1), Z11, Z11
-	VADDPS (SI)(AX*4), Z12, Z12
-	VADDPS 64(SI)(AX*4), Z13, Z13
-	VADDPS 128(SI)(AX*4), Z14, Z14
-	VADDPS (SI)(DX*1), Z15, Z15
-	VADDPS 64(SI)(DX*1), Z16, Z16
-	VADDPS 128(SI)(DX*1), Z17, Z17
-	VADDPS (SI)(CX*2), Z18, Z18
-	VADDPS 64(SI)(CX*2), Z19, Z19
-	VADDPS 128(SI)(CX*2), Z20, Z20
-	VADDPS (SI)(BX*1), Z21, Z21
-	VADDPS 64(SI)(BX*1), Z22, Z22
-	VADDPS 128(SI)(BX*1), Z23, Z23
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS 64(SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS 64(SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS 64(SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS 64(SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS 64(SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS 64(SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS 64(SI)(BX*1), Z15, Z15
+	VADDPS (DI), Z16, Z16
+	VADDPS 64(DI), Z17, Z17
+	VADDPS (DI)(AX*1), Z18, Z18
+	VADDPS 64(DI)(AX*1), Z19, Z19
+	VADDPS (DI)(AX*2), Z20, Z20
+	VADDPS 64(DI)(AX*2), Z21, Z21
+	VADDPS (DI)(CX*1), Z22, Z22
+	VADDPS 64(DI)(CX*1), Z23, Z23
 
 nores:
-	MOVQ      flags+72(FP), AX
+	MOVQ      flags+80(FP), AX
 	TESTQ     $0x00000002, AX
 	JZ        store
-	VPXORD    Z25, Z25, Z25
-	VCMPPS    $0x19, Z0, Z25, K1
+	VPXORD    Z26, Z26, Z26
+	VCMPPS    $0x19, Z0, Z26, K1
 	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z25, K1
+	VCMPPS    $0x19, Z1, Z26, K1
 	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z25, K1
+	VCMPPS    $0x19, Z2, Z26, K1
 	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z25, K1
+	VCMPPS    $0x19, Z3, Z26, K1
 	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z25, K1
+	VCMPPS    $0x19, Z4, Z26, K1
 	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z25, K1
+	VCMPPS    $0x19, Z5, Z26, K1
 	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z25, K1
+	VCMPPS    $0x19, Z6, Z26, K1
 	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z25, K1
+	VCMPPS    $0x19, Z7, Z26, K1
 	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z25, K1
+	VCMPPS    $0x19, Z8, Z26, K1
 	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z25, K1
+	VCMPPS    $0x19, Z9, Z26, K1
 	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z25, K1
+	VCMPPS    $0x19, Z10, Z26, K1
 	VMOVUPS.Z Z10, K1, Z10
-	VCMPPS    $0x19, Z11, Z25, K1
+	VCMPPS    $0x19, Z11, Z26, K1
 	VMOVUPS.Z Z11, K1, Z11
-	VCMPPS    $0x19, Z12, Z25, K1
+	VCMPPS    $0x19, Z12, Z26, K1
 	VMOVUPS.Z Z12, K1, Z12
-	VCMPPS    $0x19, Z13, Z25, K1
+	VCMPPS    $0x19, Z13, Z26, K1
 	VMOVUPS.Z Z13, K1, Z13
-	VCMPPS    $0x19, Z14, Z25, K1
+	VCMPPS    $0x19, Z14, Z26, K1
 	VMOVUPS.Z Z14, K1, Z14
-	VCMPPS    $0x19, Z15, Z25, K1
+	VCMPPS    $0x19, Z15, Z26, K1
 	VMOVUPS.Z Z15, K1, Z15
-	VCMPPS    $0x19, Z16, Z25, K1
+	VCMPPS    $0x19, Z16, Z26, K1
 	VMOVUPS.Z Z16, K1, Z16
-	VCMPPS    $0x19, Z17, Z25, K1
+	VCMPPS    $0x19, Z17, Z26, K1
 	VMOVUPS.Z Z17, K1, Z17
-	VCMPPS    $0x19, Z18, Z25, K1
+	VCMPPS    $0x19, Z18, Z26, K1
 	VMOVUPS.Z Z18, K1, Z18
-	VCMPPS    $0x19, Z19, Z25, K1
+	VCMPPS    $0x19, Z19, Z26, K1
 	VMOVUPS.Z Z19, K1, Z19
-	VCMPPS    $0x19, Z20, Z25, K1
+	VCMPPS    $0x19, Z20, Z26, K1
 	VMOVUPS.Z Z20, K1, Z20
-	VCMPPS    $0x19, Z21, Z25, K1
+	VCMPPS    $0x19, Z21, Z26, K1
 	VMOVUPS.Z Z21, K1, Z21
-	VCMPPS    $0x19, Z22, Z25, K1
+	VCMPPS    $0x19, Z22, Z26, K1
 	VMOVUPS.Z Z22, K1, Z22
-	VCMPPS    $0x19, Z23, Z25, K1
+	VCMPPS    $0x19, Z23, Z26, K1
 	VMOVUPS.Z Z23, K1, Z23
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	LEAQ    (CX)(AX*4), BX
 	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
 	VMOVUPS Z0, (SI)
 	VMOVUPS Z1, 64(SI)
-	VMOVUPS Z2, 128(SI)
-	VMOVUPS Z3, (SI)(AX*1)
-	VMOVUPS Z4, 64(SI)(AX*1)
-	VMOVUPS Z5, 128(SI)(AX*1)
-	VMOVUPS Z6, (SI)(AX*2)
-	VMOVUPS Z7, 64(SI)(AX*2)
-	VMOVUPS Z8, 128(SI)(AX*2)
-	VMOVUPS Z9, (SI)(CX*1)
-	VMOVUPS Z10, 64(SI)(CX*1)
-	VMOVUPS Z11, 128(SI)(CX*1)
-	VMOVUPS Z12, (SI)(AX*4)
-	VMOVUPS Z13, 64(SI)(AX*4)
-	VMOVUPS Z14, 128(SI)(AX*4)
-	VMOVUPS Z15, (SI)(DX*1)
-	VMOVUPS Z16, 64(SI)(DX*1)
-	VMOVUPS Z17, 128(SI)(DX*1)
-	VMOVUPS Z18, (SI)(CX*2)
-	VMOVUPS Z19, 64(SI)(CX*2)
-	VMOVUPS Z20, 128(SI)(CX*2)
-	VMOVUPS Z21, (SI)(BX*1)
-	VMOVUPS Z22, 64(SI)(BX*1)
-	VMOVUPS Z23, 128(SI)(BX*1)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z3, 64(SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z5, 64(SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z7, 64(SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z9, 64(SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z11, 64(SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z13, 64(SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z15, 64(SI)(BX*1)
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	VMOVUPS Z18, (DI)(AX*1)
+	VMOVUPS Z19, 64(DI)(AX*1)
+	VMOVUPS Z20, (DI)(AX*2)
+	VMOVUPS Z21, 64(DI)(AX*2)
+	VMOVUPS Z22, (DI)(CX*1)
+	VMOVUPS Z23, 64(DI)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise9x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise13x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise9x3AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+TEXT ·Depthwise13x2AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Z0
@@ -51672,7 +52466,6 @@ TEXT ·Depthwise9x3AVX512W(SB), NOSPLIT, $0-80
 	VMOVUPS      Z0, Z23
 	VMOVUPS      Z0, Z24
 	VMOVUPS      Z0, Z25
-	VMOVUPS      Z0, Z26
 	JMP          started
 
 zero:
@@ -51703,7 +52496,6 @@ zero:
 	VMOVUPS Z26, Z23
 	VMOVUPS Z26, Z24
 	VMOVUPS Z26, Z25
-	VMOVUPS Z26, Z26
 
 started:
 	MOVQ  ntaps+32(FP), AX
@@ -51712,7 +52504,7 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
 	LEAQ  (DI)(SI*4), R9
@@ -51726,75 +52518,73 @@ tap:
 	LEAQ         (R10)(SI*8), R11
 	VFMADD231PS  (R10), Z27, Z0
 	VFMADD231PS  64(R10), Z27, Z1
-	VFMADD231PS  128(R10), Z27, Z2
-	VFMADD231PS  (R10)(SI*1), Z27, Z3
-	VFMADD231PS  64(R10)(SI*1), Z27, Z4
-	VFMADD231PS  128(R10)(SI*1), Z27, Z5
-	VFMADD231PS  (R10)(SI*2), Z27, Z6
-	VFMADD231PS  64(R10)(SI*2), Z27, Z7
-	VFMADD231PS  128(R10)(SI*2), Z27, Z8
-	VFMADD231PS  (R10)(DI*1), Z27, Z9
-	VFMADD231PS  64(R10)(DI*1), Z27, Z10
-	VFMADD231PS  128(R10)(DI*1), Z27, Z11
-	VFMADD231PS  (R10)(SI*4), Z27, Z12
-	VFMADD231PS  64(R10)(SI*4), Z27, Z13
-	VFMADD231PS  128(R10)(SI*4), Z27, Z14
-	VFMADD231PS  (R10)(R8*1), Z27, Z15
-	VFMADD231PS  64(R10)(R8*1), Z27, Z16
-	VFMADD231PS  128(R10)(R8*1), Z27, Z17
-	VFMADD231PS  (R10)(DI*2), Z27, Z18
-	VFMADD231PS  64(R10)(DI*2), Z27, Z19
-	VFMADD231PS  128(R10)(DI*2), Z27, Z20
-	VFMADD231PS  (R10)(R9*1), Z27, Z21
-	VFMADD231PS  64(R10)(R9*1), Z27, Z22
-	VFMADD231PS  128(R10)(R9*1), Z27, Z23
-	VFMADD231PS  (R11), Z27, Z24
-	VFMADD231PS  64(R11), Z27, Z25
-	VFMADD231PS  128(R11), Z27, Z26
+	VFMADD231PS  (R10)(SI*1), Z27, Z2
+	VFMADD231PS  64(R10)(SI*1), Z27, Z3
+	VFMADD231PS  (R10)(SI*2), Z27, Z4
+	VFMADD231PS  64(R10)(SI*2), Z27, Z5
+	VFMADD231PS  (R10)(DI*1), Z27, Z6
+	VFMADD231PS  64(R10)(DI*1), Z27, Z7
+	VFMADD231PS  (R10)(SI*4), Z27, Z8
+	VFMADD231PS  64(R10)(SI*4), Z27, Z9
+	VFMADD231PS  (R10)(R8*1), Z27, Z10
+	VFMADD231PS  64(R10)(R8*1), Z27, Z11
+	VFMADD231PS  (R10)(DI*2), Z27, Z12
+	VFMADD231PS  64(R10)(DI*2), Z27, Z13
+	VFMADD231PS  (R10)(R9*1), Z27, Z14
+	VFMADD231PS  64(R10)(R9*1), Z27, Z15
+	VFMADD231PS  (R11), Z27, Z16
+	VFMADD231PS  64(R11), Z27, Z17
+	VFMADD231PS  (R11)(SI*1), Z27, Z18
+	VFMADD231PS  64(R11)(SI*1), Z27, Z19
+	VFMADD231PS  (R11)(SI*2), Z27, Z20
+	VFMADD231PS  64(R11)(SI*2), Z27, Z21
+	VFMADD231PS  (R11)(DI*1), Z27, Z22
+	VFMADD231PS  64(R11)(DI*1), Z27, Z23
+	VFMADD231PS  (R11)(SI*4), Z27, Z24
+	VFMADD231PS  64(R11)(SI*4), Z27, Z25
 	ADDQ         $0x00000010, BX
 	DECQ         AX
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
 	LEAQ   (CX)(AX*4), BX
-	MOVQ   res+64(FP), SI
+	MOVQ   res+72(FP), SI
 	LEAQ   (SI)(AX*8), DI
 	VADDPS (SI), Z0, Z0
 	VADDPS 64(SI), Z1, Z1
-	VADDPS 128(SI), Z2, Z2
-	VADDPS (SI)(AX*1), Z3, Z3
-	VADDPS 64(SI)(AX*1), Z4, Z4
-	VADDPS 128(SI)(AX*1), Z5, Z5
-	VADDPS (SI)(AX*2), Z6, Z6
-	VADDPS 64(SI)(AX*2), Z7, Z7
-	VADDPS 128(SI)(AX*2), Z8, Z8
-	VADDPS (SI)(CX*1), Z9, Z9
-	VADDPS 64(SI)(CX*1), Z10, Z10
-	VADDPS 128(SI)(CX*1), Z11, Z11
-	VADDPS (SI)(AX*4), Z12, Z12
-	VADDPS 64(SI)(AX*4), Z13, Z13
-	VADDPS 128(SI)(AX*4), Z14, Z14
-	VADDPS (SI)(DX*1), Z15, Z15
-	VADDPS 64(SI)(DX*1), Z16, Z16
-	VADDPS 128(SI)(DX*1), Z17, Z17
-	VADDPS (SI)(CX*2), Z18, Z18
-	VADDPS 64(SI)(CX*2), Z19, Z19
-	VADDPS 128(SI)(CX*2), Z20, Z20
-	VADDPS (SI)(BX*1), Z21, Z21
-	VADDPS 64(SI)(BX*1), Z22, Z22
-	VADDPS 128(SI)(BX*1), Z23, Z23
-	VADDPS (DI), Z24, Z24
-	VADDPS 64(DI), Z25, Z25
-	VADDPS 128(DI), Z26, Z26
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS 64(SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS 64(SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS 64(SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS 64(SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS 64(SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS 64(SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS 64(SI)(BX*1), Z15, Z15
+	VADDPS (DI), Z16, Z16
+	VADDPS 64(DI), Z17, Z17
+	VADDPS (DI)(AX*1), Z18, Z18
+	VADDPS 64(DI)(AX*1), Z19, Z19
+	VADDPS (DI)(AX*2), Z20, Z20
+	VADDPS 64(DI)(AX*2), Z21, Z21
+	VADDPS (DI)(CX*1), Z22, Z22
+	VADDPS 64(DI)(CX*1), Z23, Z23
+	VADDPS (DI)(AX*4), Z24, Z24
+	VADDPS 64(DI)(AX*4), Z25, Z25
 
 nores:
-	MOVQ      flags+72(FP), AX
+	MOVQ      flags+80(FP), AX
 	TESTQ     $0x00000002, AX
 	JZ        store
 	VPXORD    Z28, Z28, Z28
@@ -51850,11 +52640,9 @@ nores:
 	VMOVUPS.Z Z24, K1, Z24
 	VCMPPS    $0x19, Z25, Z28, K1
 	VMOVUPS.Z Z25, K1, Z25
-	VCMPPS    $0x19, Z26, Z28, K1
-	VMOVUPS.Z Z26, K1, Z26
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	LEAQ    (CX)(AX*4), BX
@@ -51862,932 +52650,69 @@ store:
 	LEAQ    (SI)(AX*8), DI
 	VMOVUPS Z0, (SI)
 	VMOVUPS Z1, 64(SI)
-	VMOVUPS Z2, 128(SI)
-	VMOVUPS Z3, (SI)(AX*1)
-	VMOVUPS Z4, 64(SI)(AX*1)
-	VMOVUPS Z5, 128(SI)(AX*1)
-	VMOVUPS Z6, (SI)(AX*2)
-	VMOVUPS Z7, 64(SI)(AX*2)
-	VMOVUPS Z8, 128(SI)(AX*2)
-	VMOVUPS Z9, (SI)(CX*1)
-	VMOVUPS Z10, 64(SI)(CX*1)
-	VMOVUPS Z11, 128(SI)(CX*1)
-	VMOVUPS Z12, (SI)(AX*4)
-	VMOVUPS Z13, 64(SI)(AX*4)
-	VMOVUPS Z14, 128(SI)(AX*4)
-	VMOVUPS Z15, (SI)(DX*1)
-	VMOVUPS Z16, 64(SI)(DX*1)
-	VMOVUPS Z17, 128(SI)(DX*1)
-	VMOVUPS Z18, (SI)(CX*2)
-	VMOVUPS Z19, 64(SI)(CX*2)
-	VMOVUPS Z20, 128(SI)(CX*2)
-	VMOVUPS Z21, (SI)(BX*1)
-	VMOVUPS Z22, 64(SI)(BX*1)
-	VMOVUPS Z23, 128(SI)(BX*1)
-	VMOVUPS Z24, (DI)
-	VMOVUPS Z25, 64(DI)
-	VMOVUPS Z26, 128(DI)
-	VZEROUPPER
-	RET
-
-// func Depthwise1x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise1x4AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	JMP          started
-
-zero:
-	VPXORD  Z3, Z3, Z3
-	VMOVUPS Z3, Z0
-	VMOVUPS Z3, Z1
-	VMOVUPS Z3, Z2
-	VMOVUPS Z3, Z3
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-
-tap:
-	MOVQ         8(BX), SI
-	ADDQ         DX, SI
-	VBROADCASTSS (SI), Z4
-	MOVQ         (BX), SI
-	ADDQ         CX, SI
-	VFMADD231PS  (SI), Z4, Z0
-	VFMADD231PS  64(SI), Z4, Z1
-	VFMADD231PS  128(SI), Z4, Z2
-	VFMADD231PS  192(SI), Z4, Z3
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), AX
-	VADDPS (AX), Z0, Z0
-	VADDPS 64(AX), Z1, Z1
-	VADDPS 128(AX), Z2, Z2
-	VADDPS 192(AX), Z3, Z3
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z5, Z5, Z5
-	VCMPPS    $0x19, Z0, Z5, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z5, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z5, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z5, K1
-	VMOVUPS.Z Z3, K1, Z3
-
-store:
-	MOVQ    dstPix+48(FP), AX
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z3, 64(SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z5, 64(SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z7, 64(SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z9, 64(SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z11, 64(SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z13, 64(SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z15, 64(SI)(BX*1)
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	VMOVUPS Z18, (DI)(AX*1)
+	VMOVUPS Z19, 64(DI)(AX*1)
+	VMOVUPS Z20, (DI)(AX*2)
+	VMOVUPS Z21, 64(DI)(AX*2)
+	VMOVUPS Z22, (DI)(CX*1)
+	VMOVUPS Z23, 64(DI)(CX*1)
+	VMOVUPS Z24, (DI)(AX*4)
+	VMOVUPS Z25, 64(DI)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000d, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
 	MOVQ    dst+0(FP), AX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000d, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000d, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET
 
-// func Depthwise2x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise14x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise2x4AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	JMP          started
-
-zero:
-	VPXORD  Z7, Z7, Z7
-	VMOVUPS Z7, Z0
-	VMOVUPS Z7, Z1
-	VMOVUPS Z7, Z2
-	VMOVUPS Z7, Z3
-	VMOVUPS Z7, Z4
-	VMOVUPS Z7, Z5
-	VMOVUPS Z7, Z6
-	VMOVUPS Z7, Z7
-
-started:
-	MOVQ  ntaps+32(FP), AX
+TEXT ·Depthwise14x2AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	JLE   end
 
-tap:
-	MOVQ         8(BX), DI
-	ADDQ         DX, DI
-	VBROADCASTSS (DI), Z8
-	MOVQ         (BX), DI
-	ADDQ         CX, DI
-	VFMADD231PS  (DI), Z8, Z0
-	VFMADD231PS  64(DI), Z8, Z1
-	VFMADD231PS  128(DI), Z8, Z2
-	VFMADD231PS  192(DI), Z8, Z3
-	VFMADD231PS  (DI)(SI*1), Z8, Z4
-	VFMADD231PS  64(DI)(SI*1), Z8, Z5
-	VFMADD231PS  128(DI)(SI*1), Z8, Z6
-	VFMADD231PS  192(DI)(SI*1), Z8, Z7
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), CX
-	VADDPS (CX), Z0, Z0
-	VADDPS 64(CX), Z1, Z1
-	VADDPS 128(CX), Z2, Z2
-	VADDPS 192(CX), Z3, Z3
-	VADDPS (CX)(AX*1), Z4, Z4
-	VADDPS 64(CX)(AX*1), Z5, Z5
-	VADDPS 128(CX)(AX*1), Z6, Z6
-	VADDPS 192(CX)(AX*1), Z7, Z7
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z9, Z9, Z9
-	VCMPPS    $0x19, Z0, Z9, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z9, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z9, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z9, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z9, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z9, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z9, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z9, K1
-	VMOVUPS.Z Z7, K1, Z7
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	MOVQ    dst+0(FP), CX
-	VMOVUPS Z0, (CX)
-	VMOVUPS Z1, 64(CX)
-	VMOVUPS Z2, 128(CX)
-	VMOVUPS Z3, 192(CX)
-	VMOVUPS Z4, (CX)(AX*1)
-	VMOVUPS Z5, 64(CX)(AX*1)
-	VMOVUPS Z6, 128(CX)(AX*1)
-	VMOVUPS Z7, 192(CX)(AX*1)
-	VZEROUPPER
-	RET
-
-// func Depthwise3x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise3x4AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	VMOVUPS      Z0, Z10
-	VMOVUPS      Z0, Z11
-	JMP          started
-
-zero:
-	VPXORD  Z11, Z11, Z11
-	VMOVUPS Z11, Z0
-	VMOVUPS Z11, Z1
-	VMOVUPS Z11, Z2
-	VMOVUPS Z11, Z3
-	VMOVUPS Z11, Z4
-	VMOVUPS Z11, Z5
-	VMOVUPS Z11, Z6
-	VMOVUPS Z11, Z7
-	VMOVUPS Z11, Z8
-	VMOVUPS Z11, Z9
-	VMOVUPS Z11, Z10
-	VMOVUPS Z11, Z11
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-
-tap:
-	MOVQ         8(BX), DI
-	ADDQ         DX, DI
-	VBROADCASTSS (DI), Z12
-	MOVQ         (BX), DI
-	ADDQ         CX, DI
-	VFMADD231PS  (DI), Z12, Z0
-	VFMADD231PS  64(DI), Z12, Z1
-	VFMADD231PS  128(DI), Z12, Z2
-	VFMADD231PS  192(DI), Z12, Z3
-	VFMADD231PS  (DI)(SI*1), Z12, Z4
-	VFMADD231PS  64(DI)(SI*1), Z12, Z5
-	VFMADD231PS  128(DI)(SI*1), Z12, Z6
-	VFMADD231PS  192(DI)(SI*1), Z12, Z7
-	VFMADD231PS  (DI)(SI*2), Z12, Z8
-	VFMADD231PS  64(DI)(SI*2), Z12, Z9
-	VFMADD231PS  128(DI)(SI*2), Z12, Z10
-	VFMADD231PS  192(DI)(SI*2), Z12, Z11
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	MOVQ   res+64(FP), CX
-	VADDPS (CX), Z0, Z0
-	VADDPS 64(CX), Z1, Z1
-	VADDPS 128(CX), Z2, Z2
-	VADDPS 192(CX), Z3, Z3
-	VADDPS (CX)(AX*1), Z4, Z4
-	VADDPS 64(CX)(AX*1), Z5, Z5
-	VADDPS 128(CX)(AX*1), Z6, Z6
-	VADDPS 192(CX)(AX*1), Z7, Z7
-	VADDPS (CX)(AX*2), Z8, Z8
-	VADDPS 64(CX)(AX*2), Z9, Z9
-	VADDPS 128(CX)(AX*2), Z10, Z10
-	VADDPS 192(CX)(AX*2), Z11, Z11
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z13, Z13, Z13
-	VCMPPS    $0x19, Z0, Z13, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z13, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z13, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z13, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z13, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z13, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z13, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z13, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z13, K1
-	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z13, K1
-	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z13, K1
-	VMOVUPS.Z Z10, K1, Z10
-	VCMPPS    $0x19, Z11, Z13, K1
-	VMOVUPS.Z Z11, K1, Z11
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	MOVQ    dst+0(FP), CX
-	VMOVUPS Z0, (CX)
-	VMOVUPS Z1, 64(CX)
-	VMOVUPS Z2, 128(CX)
-	VMOVUPS Z3, 192(CX)
-	VMOVUPS Z4, (CX)(AX*1)
-	VMOVUPS Z5, 64(CX)(AX*1)
-	VMOVUPS Z6, 128(CX)(AX*1)
-	VMOVUPS Z7, 192(CX)(AX*1)
-	VMOVUPS Z8, (CX)(AX*2)
-	VMOVUPS Z9, 64(CX)(AX*2)
-	VMOVUPS Z10, 128(CX)(AX*2)
-	VMOVUPS Z11, 192(CX)(AX*2)
-	VZEROUPPER
-	RET
-
-// func Depthwise4x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise4x4AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	VMOVUPS      Z0, Z10
-	VMOVUPS      Z0, Z11
-	VMOVUPS      Z0, Z12
-	VMOVUPS      Z0, Z13
-	VMOVUPS      Z0, Z14
-	VMOVUPS      Z0, Z15
-	JMP          started
-
-zero:
-	VPXORD  Z15, Z15, Z15
-	VMOVUPS Z15, Z0
-	VMOVUPS Z15, Z1
-	VMOVUPS Z15, Z2
-	VMOVUPS Z15, Z3
-	VMOVUPS Z15, Z4
-	VMOVUPS Z15, Z5
-	VMOVUPS Z15, Z6
-	VMOVUPS Z15, Z7
-	VMOVUPS Z15, Z8
-	VMOVUPS Z15, Z9
-	VMOVUPS Z15, Z10
-	VMOVUPS Z15, Z11
-	VMOVUPS Z15, Z12
-	VMOVUPS Z15, Z13
-	VMOVUPS Z15, Z14
-	VMOVUPS Z15, Z15
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-
-tap:
-	MOVQ         8(BX), R8
-	ADDQ         DX, R8
-	VBROADCASTSS (R8), Z16
-	MOVQ         (BX), R8
-	ADDQ         CX, R8
-	VFMADD231PS  (R8), Z16, Z0
-	VFMADD231PS  64(R8), Z16, Z1
-	VFMADD231PS  128(R8), Z16, Z2
-	VFMADD231PS  192(R8), Z16, Z3
-	VFMADD231PS  (R8)(SI*1), Z16, Z4
-	VFMADD231PS  64(R8)(SI*1), Z16, Z5
-	VFMADD231PS  128(R8)(SI*1), Z16, Z6
-	VFMADD231PS  192(R8)(SI*1), Z16, Z7
-	VFMADD231PS  (R8)(SI*2), Z16, Z8
-	VFMADD231PS  64(R8)(SI*2), Z16, Z9
-	VFMADD231PS  128(R8)(SI*2), Z16, Z10
-	VFMADD231PS  192(R8)(SI*2), Z16, Z11
-	VFMADD231PS  (R8)(DI*1), Z16, Z12
-	VFMADD231PS  64(R8)(DI*1), Z16, Z13
-	VFMADD231PS  128(R8)(DI*1), Z16, Z14
-	VFMADD231PS  192(R8)(DI*1), Z16, Z15
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	MOVQ   res+64(FP), DX
-	VADDPS (DX), Z0, Z0
-	VADDPS 64(DX), Z1, Z1
-	VADDPS 128(DX), Z2, Z2
-	VADDPS 192(DX), Z3, Z3
-	VADDPS (DX)(AX*1), Z4, Z4
-	VADDPS 64(DX)(AX*1), Z5, Z5
-	VADDPS 128(DX)(AX*1), Z6, Z6
-	VADDPS 192(DX)(AX*1), Z7, Z7
-	VADDPS (DX)(AX*2), Z8, Z8
-	VADDPS 64(DX)(AX*2), Z9, Z9
-	VADDPS 128(DX)(AX*2), Z10, Z10
-	VADDPS 192(DX)(AX*2), Z11, Z11
-	VADDPS (DX)(CX*1), Z12, Z12
-	VADDPS 64(DX)(CX*1), Z13, Z13
-	VADDPS 128(DX)(CX*1), Z14, Z14
-	VADDPS 192(DX)(CX*1), Z15, Z15
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z17, Z17, Z17
-	VCMPPS    $0x19, Z0, Z17, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z17, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z17, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z17, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z17, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z17, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z17, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z17, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z17, K1
-	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z17, K1
-	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z17, K1
-	VMOVUPS.Z Z10, K1, Z10
-	VCMPPS    $0x19, Z11, Z17, K1
-	VMOVUPS.Z Z11, K1, Z11
-	VCMPPS    $0x19, Z12, Z17, K1
-	VMOVUPS.Z Z12, K1, Z12
-	VCMPPS    $0x19, Z13, Z17, K1
-	VMOVUPS.Z Z13, K1, Z13
-	VCMPPS    $0x19, Z14, Z17, K1
-	VMOVUPS.Z Z14, K1, Z14
-	VCMPPS    $0x19, Z15, Z17, K1
-	VMOVUPS.Z Z15, K1, Z15
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	MOVQ    dst+0(FP), DX
-	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, 64(DX)
-	VMOVUPS Z2, 128(DX)
-	VMOVUPS Z3, 192(DX)
-	VMOVUPS Z4, (DX)(AX*1)
-	VMOVUPS Z5, 64(DX)(AX*1)
-	VMOVUPS Z6, 128(DX)(AX*1)
-	VMOVUPS Z7, 192(DX)(AX*1)
-	VMOVUPS Z8, (DX)(AX*2)
-	VMOVUPS Z9, 64(DX)(AX*2)
-	VMOVUPS Z10, 128(DX)(AX*2)
-	VMOVUPS Z11, 192(DX)(AX*2)
-	VMOVUPS Z12, (DX)(CX*1)
-	VMOVUPS Z13, 64(DX)(CX*1)
-	VMOVUPS Z14, 128(DX)(CX*1)
-	VMOVUPS Z15, 192(DX)(CX*1)
-	VZEROUPPER
-	RET
-
-// func Depthwise5x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise5x4AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	VMOVUPS      Z0, Z10
-	VMOVUPS      Z0, Z11
-	VMOVUPS      Z0, Z12
-	VMOVUPS      Z0, Z13
-	VMOVUPS      Z0, Z14
-	VMOVUPS      Z0, Z15
-	VMOVUPS      Z0, Z16
-	VMOVUPS      Z0, Z17
-	VMOVUPS      Z0, Z18
-	VMOVUPS      Z0, Z19
-	JMP          started
-
-zero:
-	VPXORD  Z19, Z19, Z19
-	VMOVUPS Z19, Z0
-	VMOVUPS Z19, Z1
-	VMOVUPS Z19, Z2
-	VMOVUPS Z19, Z3
-	VMOVUPS Z19, Z4
-	VMOVUPS Z19, Z5
-	VMOVUPS Z19, Z6
-	VMOVUPS Z19, Z7
-	VMOVUPS Z19, Z8
-	VMOVUPS Z19, Z9
-	VMOVUPS Z19, Z10
-	VMOVUPS Z19, Z11
-	VMOVUPS Z19, Z12
-	VMOVUPS Z19, Z13
-	VMOVUPS Z19, Z14
-	VMOVUPS Z19, Z15
-	VMOVUPS Z19, Z16
-	VMOVUPS Z19, Z17
-	VMOVUPS Z19, Z18
-	VMOVUPS Z19, Z19
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-
-tap:
-	MOVQ         8(BX), R8
-	ADDQ         DX, R8
-	VBROADCASTSS (R8), Z20
-	MOVQ         (BX), R8
-	ADDQ         CX, R8
-	VFMADD231PS  (R8), Z20, Z0
-	VFMADD231PS  64(R8), Z20, Z1
-	VFMADD231PS  128(R8), Z20, Z2
-	VFMADD231PS  192(R8), Z20, Z3
-	VFMADD231PS  (R8)(SI*1), Z20, Z4
-	VFMADD231PS  64(R8)(SI*1), Z20, Z5
-	VFMADD231PS  128(R8)(SI*1), Z20, Z6
-	VFMADD231PS  192(R8)(SI*1), Z20, Z7
-	VFMADD231PS  (R8)(SI*2), Z20, Z8
-	VFMADD231PS  64(R8)(SI*2), Z20, Z9
-	VFMADD231PS  128(R8)(SI*2), Z20, Z10
-	VFMADD231PS  192(R8)(SI*2), Z20, Z11
-	VFMADD231PS  (R8)(DI*1), Z20, Z12
-	VFMADD231PS  64(R8)(DI*1), Z20, Z13
-	VFMADD231PS  128(R8)(DI*1), Z20, Z14
-	VFMADD231PS  192(R8)(DI*1), Z20, Z15
-	VFMADD231PS  (R8)(SI*4), Z20, Z16
-	VFMADD231PS  64(R8)(SI*4), Z20, Z17
-	VFMADD231PS  128(R8)(SI*4), Z20, Z18
-	VFMADD231PS  192(R8)(SI*4), Z20, Z19
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	MOVQ   res+64(FP), DX
-	VADDPS (DX), Z0, Z0
-	VADDPS 64(DX), Z1, Z1
-	VADDPS 128(DX), Z2, Z2
-	VADDPS 192(DX), Z3, Z3
-	VADDPS (DX)(AX*1), Z4, Z4
-	VADDPS 64(DX)(AX*1), Z5, Z5
-	VADDPS 128(DX)(AX*1), Z6, Z6
-	VADDPS 192(DX)(AX*1), Z7, Z7
-	VADDPS (DX)(AX*2), Z8, Z8
-	VADDPS 64(DX)(AX*2), Z9, Z9
-	VADDPS 128(DX)(AX*2), Z10, Z10
-	VADDPS 192(DX)(AX*2), Z11, Z11
-	VADDPS (DX)(CX*1), Z12, Z12
-	VADDPS 64(DX)(CX*1), Z13, Z13
-	VADDPS 128(DX)(CX*1), Z14, Z14
-	VADDPS 192(DX)(CX*1), Z15, Z15
-	VADDPS (DX)(AX*4), Z16, Z16
-	VADDPS 64(DX)(AX*4), Z17, Z17
-	VADDPS 128(DX)(AX*4), Z18, Z18
-	VADDPS 192(DX)(AX*4), Z19, Z19
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z21, Z21, Z21
-	VCMPPS    $0x19, Z0, Z21, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z21, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z21, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z21, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z21, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z21, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z21, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z21, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z21, K1
-	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z21, K1
-	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z21, K1
-	VMOVUPS.Z Z10, K1, Z10
-	VCMPPS    $0x19, Z11, Z21, K1
-	VMOVUPS.Z Z11, K1, Z11
-	VCMPPS    $0x19, Z12, Z21, K1
-	VMOVUPS.Z Z12, K1, Z12
-	VCMPPS    $0x19, Z13, Z21, K1
-	VMOVUPS.Z Z13, K1, Z13
-	VCMPPS    $0x19, Z14, Z21, K1
-	VMOVUPS.Z Z14, K1, Z14
-	VCMPPS    $0x19, Z15, Z21, K1
-	VMOVUPS.Z Z15, K1, Z15
-	VCMPPS    $0x19, Z16, Z21, K1
-	VMOVUPS.Z Z16, K1, Z16
-	VCMPPS    $0x19, Z17, Z21, K1
-	VMOVUPS.Z Z17, K1, Z17
-	VCMPPS    $0x19, Z18, Z21, K1
-	VMOVUPS.Z Z18, K1, Z18
-	VCMPPS    $0x19, Z19, Z21, K1
-	VMOVUPS.Z Z19, K1, Z19
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	MOVQ    dst+0(FP), DX
-	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, 64(DX)
-	VMOVUPS Z2, 128(DX)
-	VMOVUPS Z3, 192(DX)
-	VMOVUPS Z4, (DX)(AX*1)
-	VMOVUPS Z5, 64(DX)(AX*1)
-	VMOVUPS Z6, 128(DX)(AX*1)
-	VMOVUPS Z7, 192(DX)(AX*1)
-	VMOVUPS Z8, (DX)(AX*2)
-	VMOVUPS Z9, 64(DX)(AX*2)
-	VMOVUPS Z10, 128(DX)(AX*2)
-	VMOVUPS Z11, 192(DX)(AX*2)
-	VMOVUPS Z12, (DX)(CX*1)
-	VMOVUPS Z13, 64(DX)(CX*1)
-	VMOVUPS Z14, 128(DX)(CX*1)
-	VMOVUPS Z15, 192(DX)(CX*1)
-	VMOVUPS Z16, (DX)(AX*4)
-	VMOVUPS Z17, 64(DX)(AX*4)
-	VMOVUPS Z18, 128(DX)(AX*4)
-	VMOVUPS Z19, 192(DX)(AX*4)
-	VZEROUPPER
-	RET
-
-// func Depthwise6x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise6x4AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
-	TESTQ        AX, AX
-	JZ           zero
-	VBROADCASTSS (AX), Z0
-	VMOVUPS      Z0, Z1
-	VMOVUPS      Z0, Z2
-	VMOVUPS      Z0, Z3
-	VMOVUPS      Z0, Z4
-	VMOVUPS      Z0, Z5
-	VMOVUPS      Z0, Z6
-	VMOVUPS      Z0, Z7
-	VMOVUPS      Z0, Z8
-	VMOVUPS      Z0, Z9
-	VMOVUPS      Z0, Z10
-	VMOVUPS      Z0, Z11
-	VMOVUPS      Z0, Z12
-	VMOVUPS      Z0, Z13
-	VMOVUPS      Z0, Z14
-	VMOVUPS      Z0, Z15
-	VMOVUPS      Z0, Z16
-	VMOVUPS      Z0, Z17
-	VMOVUPS      Z0, Z18
-	VMOVUPS      Z0, Z19
-	VMOVUPS      Z0, Z20
-	VMOVUPS      Z0, Z21
-	VMOVUPS      Z0, Z22
-	VMOVUPS      Z0, Z23
-	JMP          started
-
-zero:
-	VPXORD  Z23, Z23, Z23
-	VMOVUPS Z23, Z0
-	VMOVUPS Z23, Z1
-	VMOVUPS Z23, Z2
-	VMOVUPS Z23, Z3
-	VMOVUPS Z23, Z4
-	VMOVUPS Z23, Z5
-	VMOVUPS Z23, Z6
-	VMOVUPS Z23, Z7
-	VMOVUPS Z23, Z8
-	VMOVUPS Z23, Z9
-	VMOVUPS Z23, Z10
-	VMOVUPS Z23, Z11
-	VMOVUPS Z23, Z12
-	VMOVUPS Z23, Z13
-	VMOVUPS Z23, Z14
-	VMOVUPS Z23, Z15
-	VMOVUPS Z23, Z16
-	VMOVUPS Z23, Z17
-	VMOVUPS Z23, Z18
-	VMOVUPS Z23, Z19
-	VMOVUPS Z23, Z20
-	VMOVUPS Z23, Z21
-	VMOVUPS Z23, Z22
-	VMOVUPS Z23, Z23
-
-started:
-	MOVQ  ntaps+32(FP), AX
-	TESTQ AX, AX
-	JLE   summed
-	MOVQ  src+8(FP), CX
-	MOVQ  w+16(FP), DX
-	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
-	LEAQ  (SI)(SI*2), DI
-	LEAQ  (SI)(SI*4), R8
-
-tap:
-	MOVQ         8(BX), R9
-	ADDQ         DX, R9
-	VBROADCASTSS (R9), Z24
-	MOVQ         (BX), R9
-	ADDQ         CX, R9
-	VFMADD231PS  (R9), Z24, Z0
-	VFMADD231PS  64(R9), Z24, Z1
-	VFMADD231PS  128(R9), Z24, Z2
-	VFMADD231PS  192(R9), Z24, Z3
-	VFMADD231PS  (R9)(SI*1), Z24, Z4
-	VFMADD231PS  64(R9)(SI*1), Z24, Z5
-	VFMADD231PS  128(R9)(SI*1), Z24, Z6
-	VFMADD231PS  192(R9)(SI*1), Z24, Z7
-	VFMADD231PS  (R9)(SI*2), Z24, Z8
-	VFMADD231PS  64(R9)(SI*2), Z24, Z9
-	VFMADD231PS  128(R9)(SI*2), Z24, Z10
-	VFMADD231PS  192(R9)(SI*2), Z24, Z11
-	VFMADD231PS  (R9)(DI*1), Z24, Z12
-	VFMADD231PS  64(R9)(DI*1), Z24, Z13
-	VFMADD231PS  128(R9)(DI*1), Z24, Z14
-	VFMADD231PS  192(R9)(DI*1), Z24, Z15
-	VFMADD231PS  (R9)(SI*4), Z24, Z16
-	VFMADD231PS  64(R9)(SI*4), Z24, Z17
-	VFMADD231PS  128(R9)(SI*4), Z24, Z18
-	VFMADD231PS  192(R9)(SI*4), Z24, Z19
-	VFMADD231PS  (R9)(R8*1), Z24, Z20
-	VFMADD231PS  64(R9)(R8*1), Z24, Z21
-	VFMADD231PS  128(R9)(R8*1), Z24, Z22
-	VFMADD231PS  192(R9)(R8*1), Z24, Z23
-	ADDQ         $0x00000010, BX
-	DECQ         AX
-	JNZ          tap
-
-summed:
-	MOVQ   res+64(FP), AX
-	TESTQ  AX, AX
-	JZ     nores
-	MOVQ   dstPix+48(FP), AX
-	LEAQ   (AX)(AX*2), CX
-	LEAQ   (AX)(AX*4), DX
-	MOVQ   res+64(FP), BX
-	VADDPS (BX), Z0, Z0
-	VADDPS 64(BX), Z1, Z1
-	VADDPS 128(BX), Z2, Z2
-	VADDPS 192(BX), Z3, Z3
-	VADDPS (BX)(AX*1), Z4, Z4
-	VADDPS 64(BX)(AX*1), Z5, Z5
-	VADDPS 128(BX)(AX*1), Z6, Z6
-	VADDPS 192(BX)(AX*1), Z7, Z7
-	VADDPS (BX)(AX*2), Z8, Z8
-	VADDPS 64(BX)(AX*2), Z9, Z9
-	VADDPS 128(BX)(AX*2), Z10, Z10
-	VADDPS 192(BX)(AX*2), Z11, Z11
-	VADDPS (BX)(CX*1), Z12, Z12
-	VADDPS 64(BX)(CX*1), Z13, Z13
-	VADDPS 128(BX)(CX*1), Z14, Z14
-	VADDPS 192(BX)(CX*1), Z15, Z15
-	VADDPS (BX)(AX*4), Z16, Z16
-	VADDPS 64(BX)(AX*4), Z17, Z17
-	VADDPS 128(BX)(AX*4), Z18, Z18
-	VADDPS 192(BX)(AX*4), Z19, Z19
-	VADDPS (BX)(DX*1), Z20, Z20
-	VADDPS 64(BX)(DX*1), Z21, Z21
-	VADDPS 128(BX)(DX*1), Z22, Z22
-	VADDPS 192(BX)(DX*1), Z23, Z23
-
-nores:
-	MOVQ      flags+72(FP), AX
-	TESTQ     $0x00000002, AX
-	JZ        store
-	VPXORD    Z25, Z25, Z25
-	VCMPPS    $0x19, Z0, Z25, K1
-	VMOVUPS.Z Z0, K1, Z0
-	VCMPPS    $0x19, Z1, Z25, K1
-	VMOVUPS.Z Z1, K1, Z1
-	VCMPPS    $0x19, Z2, Z25, K1
-	VMOVUPS.Z Z2, K1, Z2
-	VCMPPS    $0x19, Z3, Z25, K1
-	VMOVUPS.Z Z3, K1, Z3
-	VCMPPS    $0x19, Z4, Z25, K1
-	VMOVUPS.Z Z4, K1, Z4
-	VCMPPS    $0x19, Z5, Z25, K1
-	VMOVUPS.Z Z5, K1, Z5
-	VCMPPS    $0x19, Z6, Z25, K1
-	VMOVUPS.Z Z6, K1, Z6
-	VCMPPS    $0x19, Z7, Z25, K1
-	VMOVUPS.Z Z7, K1, Z7
-	VCMPPS    $0x19, Z8, Z25, K1
-	VMOVUPS.Z Z8, K1, Z8
-	VCMPPS    $0x19, Z9, Z25, K1
-	VMOVUPS.Z Z9, K1, Z9
-	VCMPPS    $0x19, Z10, Z25, K1
-	VMOVUPS.Z Z10, K1, Z10
-	VCMPPS    $0x19, Z11, Z25, K1
-	VMOVUPS.Z Z11, K1, Z11
-	VCMPPS    $0x19, Z12, Z25, K1
-	VMOVUPS.Z Z12, K1, Z12
-	VCMPPS    $0x19, Z13, Z25, K1
-	VMOVUPS.Z Z13, K1, Z13
-	VCMPPS    $0x19, Z14, Z25, K1
-	VMOVUPS.Z Z14, K1, Z14
-	VCMPPS    $0x19, Z15, Z25, K1
-	VMOVUPS.Z Z15, K1, Z15
-	VCMPPS    $0x19, Z16, Z25, K1
-	VMOVUPS.Z Z16, K1, Z16
-	VCMPPS    $0x19, Z17, Z25, K1
-	VMOVUPS.Z Z17, K1, Z17
-	VCMPPS    $0x19, Z18, Z25, K1
-	VMOVUPS.Z Z18, K1, Z18
-	VCMPPS    $0x19, Z19, Z25, K1
-	VMOVUPS.Z Z19, K1, Z19
-	VCMPPS    $0x19, Z20, Z25, K1
-	VMOVUPS.Z Z20, K1, Z20
-	VCMPPS    $0x19, Z21, Z25, K1
-	VMOVUPS.Z Z21, K1, Z21
-	VCMPPS    $0x19, Z22, Z25, K1
-	VMOVUPS.Z Z22, K1, Z22
-	VCMPPS    $0x19, Z23, Z25, K1
-	VMOVUPS.Z Z23, K1, Z23
-
-store:
-	MOVQ    dstPix+48(FP), AX
-	LEAQ    (AX)(AX*2), CX
-	LEAQ    (AX)(AX*4), DX
-	MOVQ    dst+0(FP), BX
-	VMOVUPS Z0, (BX)
-	VMOVUPS Z1, 64(BX)
-	VMOVUPS Z2, 128(BX)
-	VMOVUPS Z3, 192(BX)
-	VMOVUPS Z4, (BX)(AX*1)
-	VMOVUPS Z5, 64(BX)(AX*1)
-	VMOVUPS Z6, 128(BX)(AX*1)
-	VMOVUPS Z7, 192(BX)(AX*1)
-	VMOVUPS Z8, (BX)(AX*2)
-	VMOVUPS Z9, 64(BX)(AX*2)
-	VMOVUPS Z10, 128(BX)(AX*2)
-	VMOVUPS Z11, 192(BX)(AX*2)
-	VMOVUPS Z12, (BX)(CX*1)
-	VMOVUPS Z13, 64(BX)(CX*1)
-	VMOVUPS Z14, 128(BX)(CX*1)
-	VMOVUPS Z15, 192(BX)(CX*1)
-	VMOVUPS Z16, (BX)(AX*4)
-	VMOVUPS Z17, 64(BX)(AX*4)
-	VMOVUPS Z18, 128(BX)(AX*4)
-	VMOVUPS Z19, 192(BX)(AX*4)
-	VMOVUPS Z20, (BX)(DX*1)
-	VMOVUPS Z21, 64(BX)(DX*1)
-	VMOVUPS Z22, 128(BX)(DX*1)
-	VMOVUPS Z23, 192(BX)(DX*1)
-	VZEROUPPER
-	RET
-
-// func Depthwise7x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·Depthwise7x4AVX512W(SB), NOSPLIT, $0-80
-	MOVQ         bias+56(FP), AX
+tile:
+	MOVQ         bias+64(FP), AX
 	TESTQ        AX, AX
 	JZ           zero
 	VBROADCASTSS (AX), Z0
@@ -52821,6 +52746,1725 @@ TEXT ·Depthwise7x4AVX512W(SB), NOSPLIT, $0-80
 	JMP          started
 
 zero:
+	VPXORD  Z28, Z28, Z28
+	VMOVUPS Z28, Z0
+	VMOVUPS Z28, Z1
+	VMOVUPS Z28, Z2
+	VMOVUPS Z28, Z3
+	VMOVUPS Z28, Z4
+	VMOVUPS Z28, Z5
+	VMOVUPS Z28, Z6
+	VMOVUPS Z28, Z7
+	VMOVUPS Z28, Z8
+	VMOVUPS Z28, Z9
+	VMOVUPS Z28, Z10
+	VMOVUPS Z28, Z11
+	VMOVUPS Z28, Z12
+	VMOVUPS Z28, Z13
+	VMOVUPS Z28, Z14
+	VMOVUPS Z28, Z15
+	VMOVUPS Z28, Z16
+	VMOVUPS Z28, Z17
+	VMOVUPS Z28, Z18
+	VMOVUPS Z28, Z19
+	VMOVUPS Z28, Z20
+	VMOVUPS Z28, Z21
+	VMOVUPS Z28, Z22
+	VMOVUPS Z28, Z23
+	VMOVUPS Z28, Z24
+	VMOVUPS Z28, Z25
+	VMOVUPS Z28, Z26
+	VMOVUPS Z28, Z27
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z29
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z29, Z0
+	VFMADD231PS  64(R10), Z29, Z1
+	VFMADD231PS  (R10)(SI*1), Z29, Z2
+	VFMADD231PS  64(R10)(SI*1), Z29, Z3
+	VFMADD231PS  (R10)(SI*2), Z29, Z4
+	VFMADD231PS  64(R10)(SI*2), Z29, Z5
+	VFMADD231PS  (R10)(DI*1), Z29, Z6
+	VFMADD231PS  64(R10)(DI*1), Z29, Z7
+	VFMADD231PS  (R10)(SI*4), Z29, Z8
+	VFMADD231PS  64(R10)(SI*4), Z29, Z9
+	VFMADD231PS  (R10)(R8*1), Z29, Z10
+	VFMADD231PS  64(R10)(R8*1), Z29, Z11
+	VFMADD231PS  (R10)(DI*2), Z29, Z12
+	VFMADD231PS  64(R10)(DI*2), Z29, Z13
+	VFMADD231PS  (R10)(R9*1), Z29, Z14
+	VFMADD231PS  64(R10)(R9*1), Z29, Z15
+	VFMADD231PS  (R11), Z29, Z16
+	VFMADD231PS  64(R11), Z29, Z17
+	VFMADD231PS  (R11)(SI*1), Z29, Z18
+	VFMADD231PS  64(R11)(SI*1), Z29, Z19
+	VFMADD231PS  (R11)(SI*2), Z29, Z20
+	VFMADD231PS  64(R11)(SI*2), Z29, Z21
+	VFMADD231PS  (R11)(DI*1), Z29, Z22
+	VFMADD231PS  64(R11)(DI*1), Z29, Z23
+	VFMADD231PS  (R11)(SI*4), Z29, Z24
+	VFMADD231PS  64(R11)(SI*4), Z29, Z25
+	VFMADD231PS  (R11)(R8*1), Z29, Z26
+	VFMADD231PS  64(R11)(R8*1), Z29, Z27
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS 64(SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS 64(SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS 64(SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS 64(SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS 64(SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS 64(SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS 64(SI)(BX*1), Z15, Z15
+	VADDPS (DI), Z16, Z16
+	VADDPS 64(DI), Z17, Z17
+	VADDPS (DI)(AX*1), Z18, Z18
+	VADDPS 64(DI)(AX*1), Z19, Z19
+	VADDPS (DI)(AX*2), Z20, Z20
+	VADDPS 64(DI)(AX*2), Z21, Z21
+	VADDPS (DI)(CX*1), Z22, Z22
+	VADDPS 64(DI)(CX*1), Z23, Z23
+	VADDPS (DI)(AX*4), Z24, Z24
+	VADDPS 64(DI)(AX*4), Z25, Z25
+	VADDPS (DI)(DX*1), Z26, Z26
+	VADDPS 64(DI)(DX*1), Z27, Z27
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z30, Z30, Z30
+	VCMPPS    $0x19, Z0, Z30, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z30, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z30, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z30, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z30, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z30, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z30, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z30, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z30, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z30, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z30, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z30, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z30, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z30, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z30, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z30, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z30, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z30, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z30, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z30, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z30, K1
+	VMOVUPS.Z Z20, K1, Z20
+	VCMPPS    $0x19, Z21, Z30, K1
+	VMOVUPS.Z Z21, K1, Z21
+	VCMPPS    $0x19, Z22, Z30, K1
+	VMOVUPS.Z Z22, K1, Z22
+	VCMPPS    $0x19, Z23, Z30, K1
+	VMOVUPS.Z Z23, K1, Z23
+	VCMPPS    $0x19, Z24, Z30, K1
+	VMOVUPS.Z Z24, K1, Z24
+	VCMPPS    $0x19, Z25, Z30, K1
+	VMOVUPS.Z Z25, K1, Z25
+	VCMPPS    $0x19, Z26, Z30, K1
+	VMOVUPS.Z Z26, K1, Z26
+	VCMPPS    $0x19, Z27, Z30, K1
+	VMOVUPS.Z Z27, K1, Z27
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z3, 64(SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z5, 64(SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z7, 64(SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z9, 64(SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z11, 64(SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z13, 64(SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z15, 64(SI)(BX*1)
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	VMOVUPS Z18, (DI)(AX*1)
+	VMOVUPS Z19, 64(DI)(AX*1)
+	VMOVUPS Z20, (DI)(AX*2)
+	VMOVUPS Z21, 64(DI)(AX*2)
+	VMOVUPS Z22, (DI)(CX*1)
+	VMOVUPS Z23, 64(DI)(CX*1)
+	VMOVUPS Z24, (DI)(AX*4)
+	VMOVUPS Z25, 64(DI)(AX*4)
+	VMOVUPS Z26, (DI)(DX*1)
+	VMOVUPS Z27, 64(DI)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000e, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000e, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000e, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise1x3AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	JMP          started
+
+zero:
+	VPXORD  Z3, Z3, Z3
+	VMOVUPS Z3, Z0
+	VMOVUPS Z3, Z1
+	VMOVUPS Z3, Z2
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), SI
+	ADDQ         DX, SI
+	VBROADCASTSS (SI), Z4
+	MOVQ         (BX), SI
+	ADDQ         CX, SI
+	VFMADD231PS  (SI), Z4, Z0
+	VFMADD231PS  64(SI), Z4, Z1
+	VFMADD231PS  128(SI), Z4, Z2
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z5, Z5, Z5
+	VCMPPS    $0x19, Z0, Z5, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z5, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z5, K1
+	VMOVUPS.Z Z2, K1, Z2
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise2x3AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	JMP          started
+
+zero:
+	VPXORD  Z6, Z6, Z6
+	VMOVUPS Z6, Z0
+	VMOVUPS Z6, Z1
+	VMOVUPS Z6, Z2
+	VMOVUPS Z6, Z3
+	VMOVUPS Z6, Z4
+	VMOVUPS Z6, Z5
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z7
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VFMADD231PS  (DI), Z7, Z0
+	VFMADD231PS  64(DI), Z7, Z1
+	VFMADD231PS  128(DI), Z7, Z2
+	VFMADD231PS  (DI)(SI*1), Z7, Z3
+	VFMADD231PS  64(DI)(SI*1), Z7, Z4
+	VFMADD231PS  128(DI)(SI*1), Z7, Z5
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS 64(CX), Z1, Z1
+	VADDPS 128(CX), Z2, Z2
+	VADDPS (CX)(AX*1), Z3, Z3
+	VADDPS 64(CX)(AX*1), Z4, Z4
+	VADDPS 128(CX)(AX*1), Z5, Z5
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z8, Z8, Z8
+	VCMPPS    $0x19, Z0, Z8, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z8, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z8, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z8, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z8, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z8, K1
+	VMOVUPS.Z Z5, K1, Z5
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, 64(CX)
+	VMOVUPS Z2, 128(CX)
+	VMOVUPS Z3, (CX)(AX*1)
+	VMOVUPS Z4, 64(CX)(AX*1)
+	VMOVUPS Z5, 128(CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise3x3AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	JMP          started
+
+zero:
+	VPXORD  Z9, Z9, Z9
+	VMOVUPS Z9, Z0
+	VMOVUPS Z9, Z1
+	VMOVUPS Z9, Z2
+	VMOVUPS Z9, Z3
+	VMOVUPS Z9, Z4
+	VMOVUPS Z9, Z5
+	VMOVUPS Z9, Z6
+	VMOVUPS Z9, Z7
+	VMOVUPS Z9, Z8
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z10
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VFMADD231PS  (DI), Z10, Z0
+	VFMADD231PS  64(DI), Z10, Z1
+	VFMADD231PS  128(DI), Z10, Z2
+	VFMADD231PS  (DI)(SI*1), Z10, Z3
+	VFMADD231PS  64(DI)(SI*1), Z10, Z4
+	VFMADD231PS  128(DI)(SI*1), Z10, Z5
+	VFMADD231PS  (DI)(SI*2), Z10, Z6
+	VFMADD231PS  64(DI)(SI*2), Z10, Z7
+	VFMADD231PS  128(DI)(SI*2), Z10, Z8
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS 64(CX), Z1, Z1
+	VADDPS 128(CX), Z2, Z2
+	VADDPS (CX)(AX*1), Z3, Z3
+	VADDPS 64(CX)(AX*1), Z4, Z4
+	VADDPS 128(CX)(AX*1), Z5, Z5
+	VADDPS (CX)(AX*2), Z6, Z6
+	VADDPS 64(CX)(AX*2), Z7, Z7
+	VADDPS 128(CX)(AX*2), Z8, Z8
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z11, Z11, Z11
+	VCMPPS    $0x19, Z0, Z11, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z11, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z11, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z11, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z11, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z11, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z11, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z11, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z11, K1
+	VMOVUPS.Z Z8, K1, Z8
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, 64(CX)
+	VMOVUPS Z2, 128(CX)
+	VMOVUPS Z3, (CX)(AX*1)
+	VMOVUPS Z4, 64(CX)(AX*1)
+	VMOVUPS Z5, 128(CX)(AX*1)
+	VMOVUPS Z6, (CX)(AX*2)
+	VMOVUPS Z7, 64(CX)(AX*2)
+	VMOVUPS Z8, 128(CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise4x3AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	JMP          started
+
+zero:
+	VPXORD  Z12, Z12, Z12
+	VMOVUPS Z12, Z0
+	VMOVUPS Z12, Z1
+	VMOVUPS Z12, Z2
+	VMOVUPS Z12, Z3
+	VMOVUPS Z12, Z4
+	VMOVUPS Z12, Z5
+	VMOVUPS Z12, Z6
+	VMOVUPS Z12, Z7
+	VMOVUPS Z12, Z8
+	VMOVUPS Z12, Z9
+	VMOVUPS Z12, Z10
+	VMOVUPS Z12, Z11
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z13
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Z13, Z0
+	VFMADD231PS  64(R8), Z13, Z1
+	VFMADD231PS  128(R8), Z13, Z2
+	VFMADD231PS  (R8)(SI*1), Z13, Z3
+	VFMADD231PS  64(R8)(SI*1), Z13, Z4
+	VFMADD231PS  128(R8)(SI*1), Z13, Z5
+	VFMADD231PS  (R8)(SI*2), Z13, Z6
+	VFMADD231PS  64(R8)(SI*2), Z13, Z7
+	VFMADD231PS  128(R8)(SI*2), Z13, Z8
+	VFMADD231PS  (R8)(DI*1), Z13, Z9
+	VFMADD231PS  64(R8)(DI*1), Z13, Z10
+	VFMADD231PS  128(R8)(DI*1), Z13, Z11
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS 128(DX), Z2, Z2
+	VADDPS (DX)(AX*1), Z3, Z3
+	VADDPS 64(DX)(AX*1), Z4, Z4
+	VADDPS 128(DX)(AX*1), Z5, Z5
+	VADDPS (DX)(AX*2), Z6, Z6
+	VADDPS 64(DX)(AX*2), Z7, Z7
+	VADDPS 128(DX)(AX*2), Z8, Z8
+	VADDPS (DX)(CX*1), Z9, Z9
+	VADDPS 64(DX)(CX*1), Z10, Z10
+	VADDPS 128(DX)(CX*1), Z11, Z11
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z14, Z14, Z14
+	VCMPPS    $0x19, Z0, Z14, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z14, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z14, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z14, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z14, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z14, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z14, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z14, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z14, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z14, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z14, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z14, K1
+	VMOVUPS.Z Z11, K1, Z11
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, (DX)(AX*1)
+	VMOVUPS Z4, 64(DX)(AX*1)
+	VMOVUPS Z5, 128(DX)(AX*1)
+	VMOVUPS Z6, (DX)(AX*2)
+	VMOVUPS Z7, 64(DX)(AX*2)
+	VMOVUPS Z8, 128(DX)(AX*2)
+	VMOVUPS Z9, (DX)(CX*1)
+	VMOVUPS Z10, 64(DX)(CX*1)
+	VMOVUPS Z11, 128(DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise5x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise5x3AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	JMP          started
+
+zero:
+	VPXORD  Z15, Z15, Z15
+	VMOVUPS Z15, Z0
+	VMOVUPS Z15, Z1
+	VMOVUPS Z15, Z2
+	VMOVUPS Z15, Z3
+	VMOVUPS Z15, Z4
+	VMOVUPS Z15, Z5
+	VMOVUPS Z15, Z6
+	VMOVUPS Z15, Z7
+	VMOVUPS Z15, Z8
+	VMOVUPS Z15, Z9
+	VMOVUPS Z15, Z10
+	VMOVUPS Z15, Z11
+	VMOVUPS Z15, Z12
+	VMOVUPS Z15, Z13
+	VMOVUPS Z15, Z14
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z16
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Z16, Z0
+	VFMADD231PS  64(R8), Z16, Z1
+	VFMADD231PS  128(R8), Z16, Z2
+	VFMADD231PS  (R8)(SI*1), Z16, Z3
+	VFMADD231PS  64(R8)(SI*1), Z16, Z4
+	VFMADD231PS  128(R8)(SI*1), Z16, Z5
+	VFMADD231PS  (R8)(SI*2), Z16, Z6
+	VFMADD231PS  64(R8)(SI*2), Z16, Z7
+	VFMADD231PS  128(R8)(SI*2), Z16, Z8
+	VFMADD231PS  (R8)(DI*1), Z16, Z9
+	VFMADD231PS  64(R8)(DI*1), Z16, Z10
+	VFMADD231PS  128(R8)(DI*1), Z16, Z11
+	VFMADD231PS  (R8)(SI*4), Z16, Z12
+	VFMADD231PS  64(R8)(SI*4), Z16, Z13
+	VFMADD231PS  128(R8)(SI*4), Z16, Z14
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS 128(DX), Z2, Z2
+	VADDPS (DX)(AX*1), Z3, Z3
+	VADDPS 64(DX)(AX*1), Z4, Z4
+	VADDPS 128(DX)(AX*1), Z5, Z5
+	VADDPS (DX)(AX*2), Z6, Z6
+	VADDPS 64(DX)(AX*2), Z7, Z7
+	VADDPS 128(DX)(AX*2), Z8, Z8
+	VADDPS (DX)(CX*1), Z9, Z9
+	VADDPS 64(DX)(CX*1), Z10, Z10
+	VADDPS 128(DX)(CX*1), Z11, Z11
+	VADDPS (DX)(AX*4), Z12, Z12
+	VADDPS 64(DX)(AX*4), Z13, Z13
+	VADDPS 128(DX)(AX*4), Z14, Z14
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z17, Z17, Z17
+	VCMPPS    $0x19, Z0, Z17, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z17, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z17, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z17, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z17, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z17, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z17, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z17, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z17, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z17, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z17, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z17, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z17, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z17, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z17, K1
+	VMOVUPS.Z Z14, K1, Z14
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, (DX)(AX*1)
+	VMOVUPS Z4, 64(DX)(AX*1)
+	VMOVUPS Z5, 128(DX)(AX*1)
+	VMOVUPS Z6, (DX)(AX*2)
+	VMOVUPS Z7, 64(DX)(AX*2)
+	VMOVUPS Z8, 128(DX)(AX*2)
+	VMOVUPS Z9, (DX)(CX*1)
+	VMOVUPS Z10, 64(DX)(CX*1)
+	VMOVUPS Z11, 128(DX)(CX*1)
+	VMOVUPS Z12, (DX)(AX*4)
+	VMOVUPS Z13, 64(DX)(AX*4)
+	VMOVUPS Z14, 128(DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise6x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise6x3AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	JMP          started
+
+zero:
+	VPXORD  Z18, Z18, Z18
+	VMOVUPS Z18, Z0
+	VMOVUPS Z18, Z1
+	VMOVUPS Z18, Z2
+	VMOVUPS Z18, Z3
+	VMOVUPS Z18, Z4
+	VMOVUPS Z18, Z5
+	VMOVUPS Z18, Z6
+	VMOVUPS Z18, Z7
+	VMOVUPS Z18, Z8
+	VMOVUPS Z18, Z9
+	VMOVUPS Z18, Z10
+	VMOVUPS Z18, Z11
+	VMOVUPS Z18, Z12
+	VMOVUPS Z18, Z13
+	VMOVUPS Z18, Z14
+	VMOVUPS Z18, Z15
+	VMOVUPS Z18, Z16
+	VMOVUPS Z18, Z17
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z19
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z19, Z0
+	VFMADD231PS  64(R9), Z19, Z1
+	VFMADD231PS  128(R9), Z19, Z2
+	VFMADD231PS  (R9)(SI*1), Z19, Z3
+	VFMADD231PS  64(R9)(SI*1), Z19, Z4
+	VFMADD231PS  128(R9)(SI*1), Z19, Z5
+	VFMADD231PS  (R9)(SI*2), Z19, Z6
+	VFMADD231PS  64(R9)(SI*2), Z19, Z7
+	VFMADD231PS  128(R9)(SI*2), Z19, Z8
+	VFMADD231PS  (R9)(DI*1), Z19, Z9
+	VFMADD231PS  64(R9)(DI*1), Z19, Z10
+	VFMADD231PS  128(R9)(DI*1), Z19, Z11
+	VFMADD231PS  (R9)(SI*4), Z19, Z12
+	VFMADD231PS  64(R9)(SI*4), Z19, Z13
+	VFMADD231PS  128(R9)(SI*4), Z19, Z14
+	VFMADD231PS  (R9)(R8*1), Z19, Z15
+	VFMADD231PS  64(R9)(R8*1), Z19, Z16
+	VFMADD231PS  128(R9)(R8*1), Z19, Z17
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS 64(BX), Z1, Z1
+	VADDPS 128(BX), Z2, Z2
+	VADDPS (BX)(AX*1), Z3, Z3
+	VADDPS 64(BX)(AX*1), Z4, Z4
+	VADDPS 128(BX)(AX*1), Z5, Z5
+	VADDPS (BX)(AX*2), Z6, Z6
+	VADDPS 64(BX)(AX*2), Z7, Z7
+	VADDPS 128(BX)(AX*2), Z8, Z8
+	VADDPS (BX)(CX*1), Z9, Z9
+	VADDPS 64(BX)(CX*1), Z10, Z10
+	VADDPS 128(BX)(CX*1), Z11, Z11
+	VADDPS (BX)(AX*4), Z12, Z12
+	VADDPS 64(BX)(AX*4), Z13, Z13
+	VADDPS 128(BX)(AX*4), Z14, Z14
+	VADDPS (BX)(DX*1), Z15, Z15
+	VADDPS 64(BX)(DX*1), Z16, Z16
+	VADDPS 128(BX)(DX*1), Z17, Z17
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z20, Z20, Z20
+	VCMPPS    $0x19, Z0, Z20, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z20, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z20, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z20, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z20, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z20, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z20, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z20, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z20, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z20, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z20, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z20, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z20, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z20, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z20, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z20, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z20, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z20, K1
+	VMOVUPS.Z Z17, K1, Z17
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, (BX)(AX*1)
+	VMOVUPS Z4, 64(BX)(AX*1)
+	VMOVUPS Z5, 128(BX)(AX*1)
+	VMOVUPS Z6, (BX)(AX*2)
+	VMOVUPS Z7, 64(BX)(AX*2)
+	VMOVUPS Z8, 128(BX)(AX*2)
+	VMOVUPS Z9, (BX)(CX*1)
+	VMOVUPS Z10, 64(BX)(CX*1)
+	VMOVUPS Z11, 128(BX)(CX*1)
+	VMOVUPS Z12, (BX)(AX*4)
+	VMOVUPS Z13, 64(BX)(AX*4)
+	VMOVUPS Z14, 128(BX)(AX*4)
+	VMOVUPS Z15, (BX)(DX*1)
+	VMOVUPS Z16, 64(BX)(DX*1)
+	VMOVUPS Z17, 128(BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise7x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise7x3AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	JMP          started
+
+zero:
+	VPXORD  Z21, Z21, Z21
+	VMOVUPS Z21, Z0
+	VMOVUPS Z21, Z1
+	VMOVUPS Z21, Z2
+	VMOVUPS Z21, Z3
+	VMOVUPS Z21, Z4
+	VMOVUPS Z21, Z5
+	VMOVUPS Z21, Z6
+	VMOVUPS Z21, Z7
+	VMOVUPS Z21, Z8
+	VMOVUPS Z21, Z9
+	VMOVUPS Z21, Z10
+	VMOVUPS Z21, Z11
+	VMOVUPS Z21, Z12
+	VMOVUPS Z21, Z13
+	VMOVUPS Z21, Z14
+	VMOVUPS Z21, Z15
+	VMOVUPS Z21, Z16
+	VMOVUPS Z21, Z17
+	VMOVUPS Z21, Z18
+	VMOVUPS Z21, Z19
+	VMOVUPS Z21, Z20
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z22
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z22, Z0
+	VFMADD231PS  64(R9), Z22, Z1
+	VFMADD231PS  128(R9), Z22, Z2
+	VFMADD231PS  (R9)(SI*1), Z22, Z3
+	VFMADD231PS  64(R9)(SI*1), Z22, Z4
+	VFMADD231PS  128(R9)(SI*1), Z22, Z5
+	VFMADD231PS  (R9)(SI*2), Z22, Z6
+	VFMADD231PS  64(R9)(SI*2), Z22, Z7
+	VFMADD231PS  128(R9)(SI*2), Z22, Z8
+	VFMADD231PS  (R9)(DI*1), Z22, Z9
+	VFMADD231PS  64(R9)(DI*1), Z22, Z10
+	VFMADD231PS  128(R9)(DI*1), Z22, Z11
+	VFMADD231PS  (R9)(SI*4), Z22, Z12
+	VFMADD231PS  64(R9)(SI*4), Z22, Z13
+	VFMADD231PS  128(R9)(SI*4), Z22, Z14
+	VFMADD231PS  (R9)(R8*1), Z22, Z15
+	VFMADD231PS  64(R9)(R8*1), Z22, Z16
+	VFMADD231PS  128(R9)(R8*1), Z22, Z17
+	VFMADD231PS  (R9)(DI*2), Z22, Z18
+	VFMADD231PS  64(R9)(DI*2), Z22, Z19
+	VFMADD231PS  128(R9)(DI*2), Z22, Z20
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS 64(BX), Z1, Z1
+	VADDPS 128(BX), Z2, Z2
+	VADDPS (BX)(AX*1), Z3, Z3
+	VADDPS 64(BX)(AX*1), Z4, Z4
+	VADDPS 128(BX)(AX*1), Z5, Z5
+	VADDPS (BX)(AX*2), Z6, Z6
+	VADDPS 64(BX)(AX*2), Z7, Z7
+	VADDPS 128(BX)(AX*2), Z8, Z8
+	VADDPS (BX)(CX*1), Z9, Z9
+	VADDPS 64(BX)(CX*1), Z10, Z10
+	VADDPS 128(BX)(CX*1), Z11, Z11
+	VADDPS (BX)(AX*4), Z12, Z12
+	VADDPS 64(BX)(AX*4), Z13, Z13
+	VADDPS 128(BX)(AX*4), Z14, Z14
+	VADDPS (BX)(DX*1), Z15, Z15
+	VADDPS 64(BX)(DX*1), Z16, Z16
+	VADDPS 128(BX)(DX*1), Z17, Z17
+	VADDPS (BX)(CX*2), Z18, Z18
+	VADDPS 64(BX)(CX*2), Z19, Z19
+	VADDPS 128(BX)(CX*2), Z20, Z20
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z23, Z23, Z23
+	VCMPPS    $0x19, Z0, Z23, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z23, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z23, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z23, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z23, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z23, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z23, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z23, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z23, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z23, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z23, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z23, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z23, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z23, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z23, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z23, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z23, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z23, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z23, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z23, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z23, K1
+	VMOVUPS.Z Z20, K1, Z20
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, (BX)(AX*1)
+	VMOVUPS Z4, 64(BX)(AX*1)
+	VMOVUPS Z5, 128(BX)(AX*1)
+	VMOVUPS Z6, (BX)(AX*2)
+	VMOVUPS Z7, 64(BX)(AX*2)
+	VMOVUPS Z8, 128(BX)(AX*2)
+	VMOVUPS Z9, (BX)(CX*1)
+	VMOVUPS Z10, 64(BX)(CX*1)
+	VMOVUPS Z11, 128(BX)(CX*1)
+	VMOVUPS Z12, (BX)(AX*4)
+	VMOVUPS Z13, 64(BX)(AX*4)
+	VMOVUPS Z14, 128(BX)(AX*4)
+	VMOVUPS Z15, (BX)(DX*1)
+	VMOVUPS Z16, 64(BX)(DX*1)
+	VMOVUPS Z17, 128(BX)(DX*1)
+	VMOVUPS Z18, (BX)(CX*2)
+	VMOVUPS Z19, 64(BX)(CX*2)
+	VMOVUPS Z20, 128(BX)(CX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise8x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise8x3AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	VMOVUPS      Z0, Z22
+	VMOVUPS      Z0, Z23
+	JMP          started
+
+zero:
+	VPXORD  Z24, Z24, Z24
+	VMOVUPS Z24, Z0
+	VMOVUPS Z24, Z1
+	VMOVUPS Z24, Z2
+	VMOVUPS Z24, Z3
+	VMOVUPS Z24, Z4
+	VMOVUPS Z24, Z5
+	VMOVUPS Z24, Z6
+	VMOVUPS Z24, Z7
+	VMOVUPS Z24, Z8
+	VMOVUPS Z24, Z9
+	VMOVUPS Z24, Z10
+	VMOVUPS Z24, Z11
+	VMOVUPS Z24, Z12
+	VMOVUPS Z24, Z13
+	VMOVUPS Z24, Z14
+	VMOVUPS Z24, Z15
+	VMOVUPS Z24, Z16
+	VMOVUPS Z24, Z17
+	VMOVUPS Z24, Z18
+	VMOVUPS Z24, Z19
+	VMOVUPS Z24, Z20
+	VMOVUPS Z24, Z21
+	VMOVUPS Z24, Z22
+	VMOVUPS Z24, Z23
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z25
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	VFMADD231PS  (R10), Z25, Z0
+	VFMADD231PS  64(R10), Z25, Z1
+	VFMADD231PS  128(R10), Z25, Z2
+	VFMADD231PS  (R10)(SI*1), Z25, Z3
+	VFMADD231PS  64(R10)(SI*1), Z25, Z4
+	VFMADD231PS  128(R10)(SI*1), Z25, Z5
+	VFMADD231PS  (R10)(SI*2), Z25, Z6
+	VFMADD231PS  64(R10)(SI*2), Z25, Z7
+	VFMADD231PS  128(R10)(SI*2), Z25, Z8
+	VFMADD231PS  (R10)(DI*1), Z25, Z9
+	VFMADD231PS  64(R10)(DI*1), Z25, Z10
+	VFMADD231PS  128(R10)(DI*1), Z25, Z11
+	VFMADD231PS  (R10)(SI*4), Z25, Z12
+	VFMADD231PS  64(R10)(SI*4), Z25, Z13
+	VFMADD231PS  128(R10)(SI*4), Z25, Z14
+	VFMADD231PS  (R10)(R8*1), Z25, Z15
+	VFMADD231PS  64(R10)(R8*1), Z25, Z16
+	VFMADD231PS  128(R10)(R8*1), Z25, Z17
+	VFMADD231PS  (R10)(DI*2), Z25, Z18
+	VFMADD231PS  64(R10)(DI*2), Z25, Z19
+	VFMADD231PS  128(R10)(DI*2), Z25, Z20
+	VFMADD231PS  (R10)(R9*1), Z25, Z21
+	VFMADD231PS  64(R10)(R9*1), Z25, Z22
+	VFMADD231PS  128(R10)(R9*1), Z25, Z23
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS (SI)(AX*1), Z3, Z3
+	VADDPS 64(SI)(AX*1), Z4, Z4
+	VADDPS 128(SI)(AX*1), Z5, Z5
+	VADDPS (SI)(AX*2), Z6, Z6
+	VADDPS 64(SI)(AX*2), Z7, Z7
+	VADDPS 128(SI)(AX*2), Z8, Z8
+	VADDPS (SI)(CX*1), Z9, Z9
+	VADDPS 64(SI)(CX*1), Z10, Z10
+	VADDPS 128(SI)(CX*1), Z11, Z11
+	VADDPS (SI)(AX*4), Z12, Z12
+	VADDPS 64(SI)(AX*4), Z13, Z13
+	VADDPS 128(SI)(AX*4), Z14, Z14
+	VADDPS (SI)(DX*1), Z15, Z15
+	VADDPS 64(SI)(DX*1), Z16, Z16
+	VADDPS 128(SI)(DX*1), Z17, Z17
+	VADDPS (SI)(CX*2), Z18, Z18
+	VADDPS 64(SI)(CX*2), Z19, Z19
+	VADDPS 128(SI)(CX*2), Z20, Z20
+	VADDPS (SI)(BX*1), Z21, Z21
+	VADDPS 64(SI)(BX*1), Z22, Z22
+	VADDPS 128(SI)(BX*1), Z23, Z23
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z26, Z26, Z26
+	VCMPPS    $0x19, Z0, Z26, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z26, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z26, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z26, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z26, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z26, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z26, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z26, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z26, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z26, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z26, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z26, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z26, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z26, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z26, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z26, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z26, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z26, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z26, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z26, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z26, K1
+	VMOVUPS.Z Z20, K1, Z20
+	VCMPPS    $0x19, Z21, Z26, K1
+	VMOVUPS.Z Z21, K1, Z21
+	VCMPPS    $0x19, Z22, Z26, K1
+	VMOVUPS.Z Z22, K1, Z22
+	VCMPPS    $0x19, Z23, Z26, K1
+	VMOVUPS.Z Z23, K1, Z23
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, (SI)(AX*1)
+	VMOVUPS Z4, 64(SI)(AX*1)
+	VMOVUPS Z5, 128(SI)(AX*1)
+	VMOVUPS Z6, (SI)(AX*2)
+	VMOVUPS Z7, 64(SI)(AX*2)
+	VMOVUPS Z8, 128(SI)(AX*2)
+	VMOVUPS Z9, (SI)(CX*1)
+	VMOVUPS Z10, 64(SI)(CX*1)
+	VMOVUPS Z11, 128(SI)(CX*1)
+	VMOVUPS Z12, (SI)(AX*4)
+	VMOVUPS Z13, 64(SI)(AX*4)
+	VMOVUPS Z14, 128(SI)(AX*4)
+	VMOVUPS Z15, (SI)(DX*1)
+	VMOVUPS Z16, 64(SI)(DX*1)
+	VMOVUPS Z17, 128(SI)(DX*1)
+	VMOVUPS Z18, (SI)(CX*2)
+	VMOVUPS Z19, 64(SI)(CX*2)
+	VMOVUPS Z20, 128(SI)(CX*2)
+	VMOVUPS Z21, (SI)(BX*1)
+	VMOVUPS Z22, 64(SI)(BX*1)
+	VMOVUPS Z23, 128(SI)(BX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise9x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise9x3AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	VMOVUPS      Z0, Z22
+	VMOVUPS      Z0, Z23
+	VMOVUPS      Z0, Z24
+	VMOVUPS      Z0, Z25
+	VMOVUPS      Z0, Z26
+	JMP          started
+
+zero:
 	VPXORD  Z27, Z27, Z27
 	VMOVUPS Z27, Z0
 	VMOVUPS Z27, Z1
@@ -52849,7 +54493,6 @@ zero:
 	VMOVUPS Z27, Z24
 	VMOVUPS Z27, Z25
 	VMOVUPS Z27, Z26
-	VMOVUPS Z27, Z27
 
 started:
 	MOVQ  ntaps+32(FP), AX
@@ -52858,87 +54501,89 @@ started:
 	MOVQ  src+8(FP), CX
 	MOVQ  w+16(FP), DX
 	MOVQ  taps+24(FP), BX
-	MOVQ  srcPix+40(FP), SI
+	MOVQ  srcPix+48(FP), SI
 	LEAQ  (SI)(SI*2), DI
 	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
 
 tap:
-	MOVQ         8(BX), R9
-	ADDQ         DX, R9
-	VBROADCASTSS (R9), Z28
-	MOVQ         (BX), R9
-	ADDQ         CX, R9
-	VFMADD231PS  (R9), Z28, Z0
-	VFMADD231PS  64(R9), Z28, Z1
-	VFMADD231PS  128(R9), Z28, Z2
-	VFMADD231PS  192(R9), Z28, Z3
-	VFMADD231PS  (R9)(SI*1), Z28, Z4
-	VFMADD231PS  64(R9)(SI*1), Z28, Z5
-	VFMADD231PS  128(R9)(SI*1), Z28, Z6
-	VFMADD231PS  192(R9)(SI*1), Z28, Z7
-	VFMADD231PS  (R9)(SI*2), Z28, Z8
-	VFMADD231PS  64(R9)(SI*2), Z28, Z9
-	VFMADD231PS  128(R9)(SI*2), Z28, Z10
-	VFMADD231PS  192(R9)(SI*2), Z28, Z11
-	VFMADD231PS  (R9)(DI*1), Z28, Z12
-	VFMADD231PS  64(R9)(DI*1), Z28, Z13
-	VFMADD231PS  128(R9)(DI*1), Z28, Z14
-	VFMADD231PS  192(R9)(DI*1), Z28, Z15
-	VFMADD231PS  (R9)(SI*4), Z28, Z16
-	VFMADD231PS  64(R9)(SI*4), Z28, Z17
-	VFMADD231PS  128(R9)(SI*4), Z28, Z18
-	VFMADD231PS  192(R9)(SI*4), Z28, Z19
-	VFMADD231PS  (R9)(R8*1), Z28, Z20
-	VFMADD231PS  64(R9)(R8*1), Z28, Z21
-	VFMADD231PS  128(R9)(R8*1), Z28, Z22
-	VFMADD231PS  192(R9)(R8*1), Z28, Z23
-	VFMADD231PS  (R9)(DI*2), Z28, Z24
-	VFMADD231PS  64(R9)(DI*2), Z28, Z25
-	VFMADD231PS  128(R9)(DI*2), Z28, Z26
-	VFMADD231PS  192(R9)(DI*2), Z28, Z27
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z28
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z28, Z0
+	VFMADD231PS  64(R10), Z28, Z1
+	VFMADD231PS  128(R10), Z28, Z2
+	VFMADD231PS  (R10)(SI*1), Z28, Z3
+	VFMADD231PS  64(R10)(SI*1), Z28, Z4
+	VFMADD231PS  128(R10)(SI*1), Z28, Z5
+	VFMADD231PS  (R10)(SI*2), Z28, Z6
+	VFMADD231PS  64(R10)(SI*2), Z28, Z7
+	VFMADD231PS  128(R10)(SI*2), Z28, Z8
+	VFMADD231PS  (R10)(DI*1), Z28, Z9
+	VFMADD231PS  64(R10)(DI*1), Z28, Z10
+	VFMADD231PS  128(R10)(DI*1), Z28, Z11
+	VFMADD231PS  (R10)(SI*4), Z28, Z12
+	VFMADD231PS  64(R10)(SI*4), Z28, Z13
+	VFMADD231PS  128(R10)(SI*4), Z28, Z14
+	VFMADD231PS  (R10)(R8*1), Z28, Z15
+	VFMADD231PS  64(R10)(R8*1), Z28, Z16
+	VFMADD231PS  128(R10)(R8*1), Z28, Z17
+	VFMADD231PS  (R10)(DI*2), Z28, Z18
+	VFMADD231PS  64(R10)(DI*2), Z28, Z19
+	VFMADD231PS  128(R10)(DI*2), Z28, Z20
+	VFMADD231PS  (R10)(R9*1), Z28, Z21
+	VFMADD231PS  64(R10)(R9*1), Z28, Z22
+	VFMADD231PS  128(R10)(R9*1), Z28, Z23
+	VFMADD231PS  (R11), Z28, Z24
+	VFMADD231PS  64(R11), Z28, Z25
+	VFMADD231PS  128(R11), Z28, Z26
 	ADDQ         $0x00000010, BX
 	DECQ         AX
 	JNZ          tap
 
 summed:
-	MOVQ   res+64(FP), AX
+	MOVQ   res+72(FP), AX
 	TESTQ  AX, AX
 	JZ     nores
-	MOVQ   dstPix+48(FP), AX
+	MOVQ   dstPix+56(FP), AX
 	LEAQ   (AX)(AX*2), CX
 	LEAQ   (AX)(AX*4), DX
-	MOVQ   res+64(FP), BX
-	VADDPS (BX), Z0, Z0
-	VADDPS 64(BX), Z1, Z1
-	VADDPS 128(BX), Z2, Z2
-	VADDPS 192(BX), Z3, Z3
-	VADDPS (BX)(AX*1), Z4, Z4
-	VADDPS 64(BX)(AX*1), Z5, Z5
-	VADDPS 128(BX)(AX*1), Z6, Z6
-	VADDPS 192(BX)(AX*1), Z7, Z7
-	VADDPS (BX)(AX*2), Z8, Z8
-	VADDPS 64(BX)(AX*2), Z9, Z9
-	VADDPS 128(BX)(AX*2), Z10, Z10
-	VADDPS 192(BX)(AX*2), Z11, Z11
-	VADDPS (BX)(CX*1), Z12, Z12
-	VADDPS 64(BX)(CX*1), Z13, Z13
-	VADDPS 128(BX)(CX*1), Z14, Z14
-	VADDPS 192(BX)(CX*1), Z15, Z15
-	VADDPS (BX)(AX*4), Z16, Z16
-	VADDPS 64(BX)(AX*4), Z17, Z17
-	VADDPS 128(BX)(AX*4), Z18, Z18
-	VADDPS 192(BX)(AX*4), Z19, Z19
-	VADDPS (BX)(DX*1), Z20, Z20
-	VADDPS 64(BX)(DX*1), Z21, Z21
-	VADDPS 128(BX)(DX*1), Z22, Z22
-	VADDPS 192(BX)(DX*1), Z23, Z23
-	VADDPS (BX)(CX*2), Z24, Z24
-	VADDPS 64(BX)(CX*2), Z25, Z25
-	VADDPS 128(BX)(CX*2), Z26, Z26
-	VADDPS 192(BX)(CX*2), Z27, Z27
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS (SI)(AX*1), Z3, Z3
+	VADDPS 64(SI)(AX*1), Z4, Z4
+	VADDPS 128(SI)(AX*1), Z5, Z5
+	VADDPS (SI)(AX*2), Z6, Z6
+	VADDPS 64(SI)(AX*2), Z7, Z7
+	VADDPS 128(SI)(AX*2), Z8, Z8
+	VADDPS (SI)(CX*1), Z9, Z9
+	VADDPS 64(SI)(CX*1), Z10, Z10
+	VADDPS 128(SI)(CX*1), Z11, Z11
+	VADDPS (SI)(AX*4), Z12, Z12
+	VADDPS 64(SI)(AX*4), Z13, Z13
+	VADDPS 128(SI)(AX*4), Z14, Z14
+	VADDPS (SI)(DX*1), Z15, Z15
+	VADDPS 64(SI)(DX*1), Z16, Z16
+	VADDPS 128(SI)(DX*1), Z17, Z17
+	VADDPS (SI)(CX*2), Z18, Z18
+	VADDPS 64(SI)(CX*2), Z19, Z19
+	VADDPS 128(SI)(CX*2), Z20, Z20
+	VADDPS (SI)(BX*1), Z21, Z21
+	VADDPS 64(SI)(BX*1), Z22, Z22
+	VADDPS 128(SI)(BX*1), Z23, Z23
+	VADDPS (DI), Z24, Z24
+	VADDPS 64(DI), Z25, Z25
+	VADDPS 128(DI), Z26, Z26
 
 nores:
-	MOVQ      flags+72(FP), AX
+	MOVQ      flags+80(FP), AX
 	TESTQ     $0x00000002, AX
 	JZ        store
 	VPXORD    Z29, Z29, Z29
@@ -52996,11 +54641,1379 @@ nores:
 	VMOVUPS.Z Z25, K1, Z25
 	VCMPPS    $0x19, Z26, Z29, K1
 	VMOVUPS.Z Z26, K1, Z26
-	VCMPPS    $0x19, Z27, Z29, K1
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, (SI)(AX*1)
+	VMOVUPS Z4, 64(SI)(AX*1)
+	VMOVUPS Z5, 128(SI)(AX*1)
+	VMOVUPS Z6, (SI)(AX*2)
+	VMOVUPS Z7, 64(SI)(AX*2)
+	VMOVUPS Z8, 128(SI)(AX*2)
+	VMOVUPS Z9, (SI)(CX*1)
+	VMOVUPS Z10, 64(SI)(CX*1)
+	VMOVUPS Z11, 128(SI)(CX*1)
+	VMOVUPS Z12, (SI)(AX*4)
+	VMOVUPS Z13, 64(SI)(AX*4)
+	VMOVUPS Z14, 128(SI)(AX*4)
+	VMOVUPS Z15, (SI)(DX*1)
+	VMOVUPS Z16, 64(SI)(DX*1)
+	VMOVUPS Z17, 128(SI)(DX*1)
+	VMOVUPS Z18, (SI)(CX*2)
+	VMOVUPS Z19, 64(SI)(CX*2)
+	VMOVUPS Z20, 128(SI)(CX*2)
+	VMOVUPS Z21, (SI)(BX*1)
+	VMOVUPS Z22, 64(SI)(BX*1)
+	VMOVUPS Z23, 128(SI)(BX*1)
+	VMOVUPS Z24, (DI)
+	VMOVUPS Z25, 64(DI)
+	VMOVUPS Z26, 128(DI)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise1x4AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	JMP          started
+
+zero:
+	VPXORD  Z4, Z4, Z4
+	VMOVUPS Z4, Z0
+	VMOVUPS Z4, Z1
+	VMOVUPS Z4, Z2
+	VMOVUPS Z4, Z3
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), SI
+	ADDQ         DX, SI
+	VBROADCASTSS (SI), Z5
+	MOVQ         (BX), SI
+	ADDQ         CX, SI
+	VFMADD231PS  (SI), Z5, Z0
+	VFMADD231PS  64(SI), Z5, Z1
+	VFMADD231PS  128(SI), Z5, Z2
+	VFMADD231PS  192(SI), Z5, Z3
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z6, Z6, Z6
+	VCMPPS    $0x19, Z0, Z6, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z6, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z6, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z6, K1
+	VMOVUPS.Z Z3, K1, Z3
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise2x4AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	JMP          started
+
+zero:
+	VPXORD  Z8, Z8, Z8
+	VMOVUPS Z8, Z0
+	VMOVUPS Z8, Z1
+	VMOVUPS Z8, Z2
+	VMOVUPS Z8, Z3
+	VMOVUPS Z8, Z4
+	VMOVUPS Z8, Z5
+	VMOVUPS Z8, Z6
+	VMOVUPS Z8, Z7
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z9
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VFMADD231PS  (DI), Z9, Z0
+	VFMADD231PS  64(DI), Z9, Z1
+	VFMADD231PS  128(DI), Z9, Z2
+	VFMADD231PS  192(DI), Z9, Z3
+	VFMADD231PS  (DI)(SI*1), Z9, Z4
+	VFMADD231PS  64(DI)(SI*1), Z9, Z5
+	VFMADD231PS  128(DI)(SI*1), Z9, Z6
+	VFMADD231PS  192(DI)(SI*1), Z9, Z7
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS 64(CX), Z1, Z1
+	VADDPS 128(CX), Z2, Z2
+	VADDPS 192(CX), Z3, Z3
+	VADDPS (CX)(AX*1), Z4, Z4
+	VADDPS 64(CX)(AX*1), Z5, Z5
+	VADDPS 128(CX)(AX*1), Z6, Z6
+	VADDPS 192(CX)(AX*1), Z7, Z7
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z10, Z10, Z10
+	VCMPPS    $0x19, Z0, Z10, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z10, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z10, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z10, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z10, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z10, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z10, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z10, K1
+	VMOVUPS.Z Z7, K1, Z7
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, 64(CX)
+	VMOVUPS Z2, 128(CX)
+	VMOVUPS Z3, 192(CX)
+	VMOVUPS Z4, (CX)(AX*1)
+	VMOVUPS Z5, 64(CX)(AX*1)
+	VMOVUPS Z6, 128(CX)(AX*1)
+	VMOVUPS Z7, 192(CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise3x4AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	JMP          started
+
+zero:
+	VPXORD  Z12, Z12, Z12
+	VMOVUPS Z12, Z0
+	VMOVUPS Z12, Z1
+	VMOVUPS Z12, Z2
+	VMOVUPS Z12, Z3
+	VMOVUPS Z12, Z4
+	VMOVUPS Z12, Z5
+	VMOVUPS Z12, Z6
+	VMOVUPS Z12, Z7
+	VMOVUPS Z12, Z8
+	VMOVUPS Z12, Z9
+	VMOVUPS Z12, Z10
+	VMOVUPS Z12, Z11
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z13
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VFMADD231PS  (DI), Z13, Z0
+	VFMADD231PS  64(DI), Z13, Z1
+	VFMADD231PS  128(DI), Z13, Z2
+	VFMADD231PS  192(DI), Z13, Z3
+	VFMADD231PS  (DI)(SI*1), Z13, Z4
+	VFMADD231PS  64(DI)(SI*1), Z13, Z5
+	VFMADD231PS  128(DI)(SI*1), Z13, Z6
+	VFMADD231PS  192(DI)(SI*1), Z13, Z7
+	VFMADD231PS  (DI)(SI*2), Z13, Z8
+	VFMADD231PS  64(DI)(SI*2), Z13, Z9
+	VFMADD231PS  128(DI)(SI*2), Z13, Z10
+	VFMADD231PS  192(DI)(SI*2), Z13, Z11
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS 64(CX), Z1, Z1
+	VADDPS 128(CX), Z2, Z2
+	VADDPS 192(CX), Z3, Z3
+	VADDPS (CX)(AX*1), Z4, Z4
+	VADDPS 64(CX)(AX*1), Z5, Z5
+	VADDPS 128(CX)(AX*1), Z6, Z6
+	VADDPS 192(CX)(AX*1), Z7, Z7
+	VADDPS (CX)(AX*2), Z8, Z8
+	VADDPS 64(CX)(AX*2), Z9, Z9
+	VADDPS 128(CX)(AX*2), Z10, Z10
+	VADDPS 192(CX)(AX*2), Z11, Z11
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z14, Z14, Z14
+	VCMPPS    $0x19, Z0, Z14, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z14, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z14, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z14, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z14, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z14, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z14, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z14, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z14, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z14, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z14, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z14, K1
+	VMOVUPS.Z Z11, K1, Z11
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, 64(CX)
+	VMOVUPS Z2, 128(CX)
+	VMOVUPS Z3, 192(CX)
+	VMOVUPS Z4, (CX)(AX*1)
+	VMOVUPS Z5, 64(CX)(AX*1)
+	VMOVUPS Z6, 128(CX)(AX*1)
+	VMOVUPS Z7, 192(CX)(AX*1)
+	VMOVUPS Z8, (CX)(AX*2)
+	VMOVUPS Z9, 64(CX)(AX*2)
+	VMOVUPS Z10, 128(CX)(AX*2)
+	VMOVUPS Z11, 192(CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise4x4AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	JMP          started
+
+zero:
+	VPXORD  Z16, Z16, Z16
+	VMOVUPS Z16, Z0
+	VMOVUPS Z16, Z1
+	VMOVUPS Z16, Z2
+	VMOVUPS Z16, Z3
+	VMOVUPS Z16, Z4
+	VMOVUPS Z16, Z5
+	VMOVUPS Z16, Z6
+	VMOVUPS Z16, Z7
+	VMOVUPS Z16, Z8
+	VMOVUPS Z16, Z9
+	VMOVUPS Z16, Z10
+	VMOVUPS Z16, Z11
+	VMOVUPS Z16, Z12
+	VMOVUPS Z16, Z13
+	VMOVUPS Z16, Z14
+	VMOVUPS Z16, Z15
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z17
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Z17, Z0
+	VFMADD231PS  64(R8), Z17, Z1
+	VFMADD231PS  128(R8), Z17, Z2
+	VFMADD231PS  192(R8), Z17, Z3
+	VFMADD231PS  (R8)(SI*1), Z17, Z4
+	VFMADD231PS  64(R8)(SI*1), Z17, Z5
+	VFMADD231PS  128(R8)(SI*1), Z17, Z6
+	VFMADD231PS  192(R8)(SI*1), Z17, Z7
+	VFMADD231PS  (R8)(SI*2), Z17, Z8
+	VFMADD231PS  64(R8)(SI*2), Z17, Z9
+	VFMADD231PS  128(R8)(SI*2), Z17, Z10
+	VFMADD231PS  192(R8)(SI*2), Z17, Z11
+	VFMADD231PS  (R8)(DI*1), Z17, Z12
+	VFMADD231PS  64(R8)(DI*1), Z17, Z13
+	VFMADD231PS  128(R8)(DI*1), Z17, Z14
+	VFMADD231PS  192(R8)(DI*1), Z17, Z15
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS 128(DX), Z2, Z2
+	VADDPS 192(DX), Z3, Z3
+	VADDPS (DX)(AX*1), Z4, Z4
+	VADDPS 64(DX)(AX*1), Z5, Z5
+	VADDPS 128(DX)(AX*1), Z6, Z6
+	VADDPS 192(DX)(AX*1), Z7, Z7
+	VADDPS (DX)(AX*2), Z8, Z8
+	VADDPS 64(DX)(AX*2), Z9, Z9
+	VADDPS 128(DX)(AX*2), Z10, Z10
+	VADDPS 192(DX)(AX*2), Z11, Z11
+	VADDPS (DX)(CX*1), Z12, Z12
+	VADDPS 64(DX)(CX*1), Z13, Z13
+	VADDPS 128(DX)(CX*1), Z14, Z14
+	VADDPS 192(DX)(CX*1), Z15, Z15
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z18, Z18, Z18
+	VCMPPS    $0x19, Z0, Z18, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z18, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z18, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z18, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z18, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z18, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z18, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z18, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z18, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z18, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z18, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z18, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z18, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z18, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z18, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z18, K1
+	VMOVUPS.Z Z15, K1, Z15
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	VMOVUPS Z4, (DX)(AX*1)
+	VMOVUPS Z5, 64(DX)(AX*1)
+	VMOVUPS Z6, 128(DX)(AX*1)
+	VMOVUPS Z7, 192(DX)(AX*1)
+	VMOVUPS Z8, (DX)(AX*2)
+	VMOVUPS Z9, 64(DX)(AX*2)
+	VMOVUPS Z10, 128(DX)(AX*2)
+	VMOVUPS Z11, 192(DX)(AX*2)
+	VMOVUPS Z12, (DX)(CX*1)
+	VMOVUPS Z13, 64(DX)(CX*1)
+	VMOVUPS Z14, 128(DX)(CX*1)
+	VMOVUPS Z15, 192(DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise5x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise5x4AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	JMP          started
+
+zero:
+	VPXORD  Z20, Z20, Z20
+	VMOVUPS Z20, Z0
+	VMOVUPS Z20, Z1
+	VMOVUPS Z20, Z2
+	VMOVUPS Z20, Z3
+	VMOVUPS Z20, Z4
+	VMOVUPS Z20, Z5
+	VMOVUPS Z20, Z6
+	VMOVUPS Z20, Z7
+	VMOVUPS Z20, Z8
+	VMOVUPS Z20, Z9
+	VMOVUPS Z20, Z10
+	VMOVUPS Z20, Z11
+	VMOVUPS Z20, Z12
+	VMOVUPS Z20, Z13
+	VMOVUPS Z20, Z14
+	VMOVUPS Z20, Z15
+	VMOVUPS Z20, Z16
+	VMOVUPS Z20, Z17
+	VMOVUPS Z20, Z18
+	VMOVUPS Z20, Z19
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z21
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Z21, Z0
+	VFMADD231PS  64(R8), Z21, Z1
+	VFMADD231PS  128(R8), Z21, Z2
+	VFMADD231PS  192(R8), Z21, Z3
+	VFMADD231PS  (R8)(SI*1), Z21, Z4
+	VFMADD231PS  64(R8)(SI*1), Z21, Z5
+	VFMADD231PS  128(R8)(SI*1), Z21, Z6
+	VFMADD231PS  192(R8)(SI*1), Z21, Z7
+	VFMADD231PS  (R8)(SI*2), Z21, Z8
+	VFMADD231PS  64(R8)(SI*2), Z21, Z9
+	VFMADD231PS  128(R8)(SI*2), Z21, Z10
+	VFMADD231PS  192(R8)(SI*2), Z21, Z11
+	VFMADD231PS  (R8)(DI*1), Z21, Z12
+	VFMADD231PS  64(R8)(DI*1), Z21, Z13
+	VFMADD231PS  128(R8)(DI*1), Z21, Z14
+	VFMADD231PS  192(R8)(DI*1), Z21, Z15
+	VFMADD231PS  (R8)(SI*4), Z21, Z16
+	VFMADD231PS  64(R8)(SI*4), Z21, Z17
+	VFMADD231PS  128(R8)(SI*4), Z21, Z18
+	VFMADD231PS  192(R8)(SI*4), Z21, Z19
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS 128(DX), Z2, Z2
+	VADDPS 192(DX), Z3, Z3
+	VADDPS (DX)(AX*1), Z4, Z4
+	VADDPS 64(DX)(AX*1), Z5, Z5
+	VADDPS 128(DX)(AX*1), Z6, Z6
+	VADDPS 192(DX)(AX*1), Z7, Z7
+	VADDPS (DX)(AX*2), Z8, Z8
+	VADDPS 64(DX)(AX*2), Z9, Z9
+	VADDPS 128(DX)(AX*2), Z10, Z10
+	VADDPS 192(DX)(AX*2), Z11, Z11
+	VADDPS (DX)(CX*1), Z12, Z12
+	VADDPS 64(DX)(CX*1), Z13, Z13
+	VADDPS 128(DX)(CX*1), Z14, Z14
+	VADDPS 192(DX)(CX*1), Z15, Z15
+	VADDPS (DX)(AX*4), Z16, Z16
+	VADDPS 64(DX)(AX*4), Z17, Z17
+	VADDPS 128(DX)(AX*4), Z18, Z18
+	VADDPS 192(DX)(AX*4), Z19, Z19
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z22, Z22, Z22
+	VCMPPS    $0x19, Z0, Z22, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z22, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z22, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z22, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z22, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z22, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z22, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z22, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z22, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z22, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z22, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z22, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z22, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z22, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z22, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z22, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z22, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z22, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z22, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z22, K1
+	VMOVUPS.Z Z19, K1, Z19
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	VMOVUPS Z4, (DX)(AX*1)
+	VMOVUPS Z5, 64(DX)(AX*1)
+	VMOVUPS Z6, 128(DX)(AX*1)
+	VMOVUPS Z7, 192(DX)(AX*1)
+	VMOVUPS Z8, (DX)(AX*2)
+	VMOVUPS Z9, 64(DX)(AX*2)
+	VMOVUPS Z10, 128(DX)(AX*2)
+	VMOVUPS Z11, 192(DX)(AX*2)
+	VMOVUPS Z12, (DX)(CX*1)
+	VMOVUPS Z13, 64(DX)(CX*1)
+	VMOVUPS Z14, 128(DX)(CX*1)
+	VMOVUPS Z15, 192(DX)(CX*1)
+	VMOVUPS Z16, (DX)(AX*4)
+	VMOVUPS Z17, 64(DX)(AX*4)
+	VMOVUPS Z18, 128(DX)(AX*4)
+	VMOVUPS Z19, 192(DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise6x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise6x4AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	VMOVUPS      Z0, Z22
+	VMOVUPS      Z0, Z23
+	JMP          started
+
+zero:
+	VPXORD  Z24, Z24, Z24
+	VMOVUPS Z24, Z0
+	VMOVUPS Z24, Z1
+	VMOVUPS Z24, Z2
+	VMOVUPS Z24, Z3
+	VMOVUPS Z24, Z4
+	VMOVUPS Z24, Z5
+	VMOVUPS Z24, Z6
+	VMOVUPS Z24, Z7
+	VMOVUPS Z24, Z8
+	VMOVUPS Z24, Z9
+	VMOVUPS Z24, Z10
+	VMOVUPS Z24, Z11
+	VMOVUPS Z24, Z12
+	VMOVUPS Z24, Z13
+	VMOVUPS Z24, Z14
+	VMOVUPS Z24, Z15
+	VMOVUPS Z24, Z16
+	VMOVUPS Z24, Z17
+	VMOVUPS Z24, Z18
+	VMOVUPS Z24, Z19
+	VMOVUPS Z24, Z20
+	VMOVUPS Z24, Z21
+	VMOVUPS Z24, Z22
+	VMOVUPS Z24, Z23
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z25
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z25, Z0
+	VFMADD231PS  64(R9), Z25, Z1
+	VFMADD231PS  128(R9), Z25, Z2
+	VFMADD231PS  192(R9), Z25, Z3
+	VFMADD231PS  (R9)(SI*1), Z25, Z4
+	VFMADD231PS  64(R9)(SI*1), Z25, Z5
+	VFMADD231PS  128(R9)(SI*1), Z25, Z6
+	VFMADD231PS  192(R9)(SI*1), Z25, Z7
+	VFMADD231PS  (R9)(SI*2), Z25, Z8
+	VFMADD231PS  64(R9)(SI*2), Z25, Z9
+	VFMADD231PS  128(R9)(SI*2), Z25, Z10
+	VFMADD231PS  192(R9)(SI*2), Z25, Z11
+	VFMADD231PS  (R9)(DI*1), Z25, Z12
+	VFMADD231PS  64(R9)(DI*1), Z25, Z13
+	VFMADD231PS  128(R9)(DI*1), Z25, Z14
+	VFMADD231PS  192(R9)(DI*1), Z25, Z15
+	VFMADD231PS  (R9)(SI*4), Z25, Z16
+	VFMADD231PS  64(R9)(SI*4), Z25, Z17
+	VFMADD231PS  128(R9)(SI*4), Z25, Z18
+	VFMADD231PS  192(R9)(SI*4), Z25, Z19
+	VFMADD231PS  (R9)(R8*1), Z25, Z20
+	VFMADD231PS  64(R9)(R8*1), Z25, Z21
+	VFMADD231PS  128(R9)(R8*1), Z25, Z22
+	VFMADD231PS  192(R9)(R8*1), Z25, Z23
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS 64(BX), Z1, Z1
+	VADDPS 128(BX), Z2, Z2
+	VADDPS 192(BX), Z3, Z3
+	VADDPS (BX)(AX*1), Z4, Z4
+	VADDPS 64(BX)(AX*1), Z5, Z5
+	VADDPS 128(BX)(AX*1), Z6, Z6
+	VADDPS 192(BX)(AX*1), Z7, Z7
+	VADDPS (BX)(AX*2), Z8, Z8
+	VADDPS 64(BX)(AX*2), Z9, Z9
+	VADDPS 128(BX)(AX*2), Z10, Z10
+	VADDPS 192(BX)(AX*2), Z11, Z11
+	VADDPS (BX)(CX*1), Z12, Z12
+	VADDPS 64(BX)(CX*1), Z13, Z13
+	VADDPS 128(BX)(CX*1), Z14, Z14
+	VADDPS 192(BX)(CX*1), Z15, Z15
+	VADDPS (BX)(AX*4), Z16, Z16
+	VADDPS 64(BX)(AX*4), Z17, Z17
+	VADDPS 128(BX)(AX*4), Z18, Z18
+	VADDPS 192(BX)(AX*4), Z19, Z19
+	VADDPS (BX)(DX*1), Z20, Z20
+	VADDPS 64(BX)(DX*1), Z21, Z21
+	VADDPS 128(BX)(DX*1), Z22, Z22
+	VADDPS 192(BX)(DX*1), Z23, Z23
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z26, Z26, Z26
+	VCMPPS    $0x19, Z0, Z26, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z26, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z26, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z26, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z26, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z26, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z26, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z26, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z26, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z26, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z26, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z26, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z26, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z26, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z26, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z26, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z26, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z26, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z26, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z26, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z26, K1
+	VMOVUPS.Z Z20, K1, Z20
+	VCMPPS    $0x19, Z21, Z26, K1
+	VMOVUPS.Z Z21, K1, Z21
+	VCMPPS    $0x19, Z22, Z26, K1
+	VMOVUPS.Z Z22, K1, Z22
+	VCMPPS    $0x19, Z23, Z26, K1
+	VMOVUPS.Z Z23, K1, Z23
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, (BX)(AX*1)
+	VMOVUPS Z5, 64(BX)(AX*1)
+	VMOVUPS Z6, 128(BX)(AX*1)
+	VMOVUPS Z7, 192(BX)(AX*1)
+	VMOVUPS Z8, (BX)(AX*2)
+	VMOVUPS Z9, 64(BX)(AX*2)
+	VMOVUPS Z10, 128(BX)(AX*2)
+	VMOVUPS Z11, 192(BX)(AX*2)
+	VMOVUPS Z12, (BX)(CX*1)
+	VMOVUPS Z13, 64(BX)(CX*1)
+	VMOVUPS Z14, 128(BX)(CX*1)
+	VMOVUPS Z15, 192(BX)(CX*1)
+	VMOVUPS Z16, (BX)(AX*4)
+	VMOVUPS Z17, 64(BX)(AX*4)
+	VMOVUPS Z18, 128(BX)(AX*4)
+	VMOVUPS Z19, 192(BX)(AX*4)
+	VMOVUPS Z20, (BX)(DX*1)
+	VMOVUPS Z21, 64(BX)(DX*1)
+	VMOVUPS Z22, 128(BX)(DX*1)
+	VMOVUPS Z23, 192(BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise7x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise7x4AVX512W(SB), NOSPLIT, $0-88
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	VMOVUPS      Z0, Z22
+	VMOVUPS      Z0, Z23
+	VMOVUPS      Z0, Z24
+	VMOVUPS      Z0, Z25
+	VMOVUPS      Z0, Z26
+	VMOVUPS      Z0, Z27
+	JMP          started
+
+zero:
+	VPXORD  Z28, Z28, Z28
+	VMOVUPS Z28, Z0
+	VMOVUPS Z28, Z1
+	VMOVUPS Z28, Z2
+	VMOVUPS Z28, Z3
+	VMOVUPS Z28, Z4
+	VMOVUPS Z28, Z5
+	VMOVUPS Z28, Z6
+	VMOVUPS Z28, Z7
+	VMOVUPS Z28, Z8
+	VMOVUPS Z28, Z9
+	VMOVUPS Z28, Z10
+	VMOVUPS Z28, Z11
+	VMOVUPS Z28, Z12
+	VMOVUPS Z28, Z13
+	VMOVUPS Z28, Z14
+	VMOVUPS Z28, Z15
+	VMOVUPS Z28, Z16
+	VMOVUPS Z28, Z17
+	VMOVUPS Z28, Z18
+	VMOVUPS Z28, Z19
+	VMOVUPS Z28, Z20
+	VMOVUPS Z28, Z21
+	VMOVUPS Z28, Z22
+	VMOVUPS Z28, Z23
+	VMOVUPS Z28, Z24
+	VMOVUPS Z28, Z25
+	VMOVUPS Z28, Z26
+	VMOVUPS Z28, Z27
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z29
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z29, Z0
+	VFMADD231PS  64(R9), Z29, Z1
+	VFMADD231PS  128(R9), Z29, Z2
+	VFMADD231PS  192(R9), Z29, Z3
+	VFMADD231PS  (R9)(SI*1), Z29, Z4
+	VFMADD231PS  64(R9)(SI*1), Z29, Z5
+	VFMADD231PS  128(R9)(SI*1), Z29, Z6
+	VFMADD231PS  192(R9)(SI*1), Z29, Z7
+	VFMADD231PS  (R9)(SI*2), Z29, Z8
+	VFMADD231PS  64(R9)(SI*2), Z29, Z9
+	VFMADD231PS  128(R9)(SI*2), Z29, Z10
+	VFMADD231PS  192(R9)(SI*2), Z29, Z11
+	VFMADD231PS  (R9)(DI*1), Z29, Z12
+	VFMADD231PS  64(R9)(DI*1), Z29, Z13
+	VFMADD231PS  128(R9)(DI*1), Z29, Z14
+	VFMADD231PS  192(R9)(DI*1), Z29, Z15
+	VFMADD231PS  (R9)(SI*4), Z29, Z16
+	VFMADD231PS  64(R9)(SI*4), Z29, Z17
+	VFMADD231PS  128(R9)(SI*4), Z29, Z18
+	VFMADD231PS  192(R9)(SI*4), Z29, Z19
+	VFMADD231PS  (R9)(R8*1), Z29, Z20
+	VFMADD231PS  64(R9)(R8*1), Z29, Z21
+	VFMADD231PS  128(R9)(R8*1), Z29, Z22
+	VFMADD231PS  192(R9)(R8*1), Z29, Z23
+	VFMADD231PS  (R9)(DI*2), Z29, Z24
+	VFMADD231PS  64(R9)(DI*2), Z29, Z25
+	VFMADD231PS  128(R9)(DI*2), Z29, Z26
+	VFMADD231PS  192(R9)(DI*2), Z29, Z27
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS 64(BX), Z1, Z1
+	VADDPS 128(BX), Z2, Z2
+	VADDPS 192(BX), Z3, Z3
+	VADDPS (BX)(AX*1), Z4, Z4
+	VADDPS 64(BX)(AX*1), Z5, Z5
+	VADDPS 128(BX)(AX*1), Z6, Z6
+	VADDPS 192(BX)(AX*1), Z7, Z7
+	VADDPS (BX)(AX*2), Z8, Z8
+	VADDPS 64(BX)(AX*2), Z9, Z9
+	VADDPS 128(BX)(AX*2), Z10, Z10
+	VADDPS 192(BX)(AX*2), Z11, Z11
+	VADDPS (BX)(CX*1), Z12, Z12
+	VADDPS 64(BX)(CX*1), Z13, Z13
+	VADDPS 128(BX)(CX*1), Z14, Z14
+	VADDPS 192(BX)(CX*1), Z15, Z15
+	VADDPS (BX)(AX*4), Z16, Z16
+	VADDPS 64(BX)(AX*4), Z17, Z17
+	VADDPS 128(BX)(AX*4), Z18, Z18
+	VADDPS 192(BX)(AX*4), Z19, Z19
+	VADDPS (BX)(DX*1), Z20, Z20
+	VADDPS 64(BX)(DX*1), Z21, Z21
+	VADDPS 128(BX)(DX*1), Z22, Z22
+	VADDPS 192(BX)(DX*1), Z23, Z23
+	VADDPS (BX)(CX*2), Z24, Z24
+	VADDPS 64(BX)(CX*2), Z25, Z25
+	VADDPS 128(BX)(CX*2), Z26, Z26
+	VADDPS 192(BX)(CX*2), Z27, Z27
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z30, Z30, Z30
+	VCMPPS    $0x19, Z0, Z30, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z30, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z30, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z30, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z30, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z30, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z30, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z30, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z30, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z30, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z30, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z30, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z30, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z30, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z30, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z30, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z30, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z30, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z30, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z30, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z30, K1
+	VMOVUPS.Z Z20, K1, Z20
+	VCMPPS    $0x19, Z21, Z30, K1
+	VMOVUPS.Z Z21, K1, Z21
+	VCMPPS    $0x19, Z22, Z30, K1
+	VMOVUPS.Z Z22, K1, Z22
+	VCMPPS    $0x19, Z23, Z30, K1
+	VMOVUPS.Z Z23, K1, Z23
+	VCMPPS    $0x19, Z24, Z30, K1
+	VMOVUPS.Z Z24, K1, Z24
+	VCMPPS    $0x19, Z25, Z30, K1
+	VMOVUPS.Z Z25, K1, Z25
+	VCMPPS    $0x19, Z26, Z30, K1
+	VMOVUPS.Z Z26, K1, Z26
+	VCMPPS    $0x19, Z27, Z30, K1
 	VMOVUPS.Z Z27, K1, Z27
 
 store:
-	MOVQ    dstPix+48(FP), AX
+	MOVQ    dstPix+56(FP), AX
 	LEAQ    (AX)(AX*2), CX
 	LEAQ    (AX)(AX*4), DX
 	MOVQ    dst+0(FP), BX
@@ -53032,5 +56045,32 @@ store:
 	VMOVUPS Z25, 64(BX)(CX*2)
 	VMOVUPS Z26, 128(BX)(CX*2)
 	VMOVUPS Z27, 192(BX)(CX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
 	VZEROUPPER
 	RET

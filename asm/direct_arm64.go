@@ -1437,14 +1437,14 @@ func Direct6x4NEONP(dst *float32, src *float32, w *float32, taps *int, ntaps int
 //go:noescape
 func DirectUnpackNEON(dst *float32, stride int, src *float32, blocks int)
 
-// Depthwise1x1NEONC computes 1 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise1x1NEONC computes tiles tiles of 1 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 1, o < 1, l < 4:
+//	for j < tiles, i < 1, o < 1, l < 4, with I = j*1 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1453,16 +1453,16 @@ func DirectUnpackNEON(dst *float32, stride int, src *float32, blocks int)
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise2x1NEONC computes 2 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise2x1NEONC computes tiles tiles of 2 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 2, o < 1, l < 4:
+//	for j < tiles, i < 2, o < 1, l < 4, with I = j*2 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1471,16 +1471,16 @@ func Depthwise1x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise3x1NEONC computes 3 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise3x1NEONC computes tiles tiles of 3 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 3, o < 1, l < 4:
+//	for j < tiles, i < 3, o < 1, l < 4, with I = j*3 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1489,16 +1489,16 @@ func Depthwise2x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise4x1NEONC computes 4 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise4x1NEONC computes tiles tiles of 4 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 4, o < 1, l < 4:
+//	for j < tiles, i < 4, o < 1, l < 4, with I = j*4 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1507,16 +1507,16 @@ func Depthwise3x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise5x1NEONC computes 5 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise5x1NEONC computes tiles tiles of 5 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 5, o < 1, l < 4:
+//	for j < tiles, i < 5, o < 1, l < 4, with I = j*5 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1525,16 +1525,16 @@ func Depthwise4x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise6x1NEONC computes 6 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise6x1NEONC computes tiles tiles of 6 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 6, o < 1, l < 4:
+//	for j < tiles, i < 6, o < 1, l < 4, with I = j*6 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1543,16 +1543,16 @@ func Depthwise5x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise7x1NEONC computes 7 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise7x1NEONC computes tiles tiles of 7 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 7, o < 1, l < 4:
+//	for j < tiles, i < 7, o < 1, l < 4, with I = j*7 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1561,16 +1561,16 @@ func Depthwise6x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise8x1NEONC computes 8 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise8x1NEONC computes tiles tiles of 8 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 8, o < 1, l < 4:
+//	for j < tiles, i < 8, o < 1, l < 4, with I = j*8 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1579,16 +1579,16 @@ func Depthwise7x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise8x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise8x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise9x1NEONC computes 9 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise9x1NEONC computes tiles tiles of 9 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 9, o < 1, l < 4:
+//	for j < tiles, i < 9, o < 1, l < 4, with I = j*9 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1597,16 +1597,16 @@ func Depthwise8x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise9x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise9x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise10x1NEONC computes 10 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise10x1NEONC computes tiles tiles of 10 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 10, o < 1, l < 4:
+//	for j < tiles, i < 10, o < 1, l < 4, with I = j*10 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1615,16 +1615,16 @@ func Depthwise9x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise10x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise10x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise11x1NEONC computes 11 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise11x1NEONC computes tiles tiles of 11 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 11, o < 1, l < 4:
+//	for j < tiles, i < 11, o < 1, l < 4, with I = j*11 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1633,16 +1633,16 @@ func Depthwise10x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise11x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise11x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise12x1NEONC computes 12 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise12x1NEONC computes tiles tiles of 12 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 12, o < 1, l < 4:
+//	for j < tiles, i < 12, o < 1, l < 4, with I = j*12 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1651,16 +1651,16 @@ func Depthwise11x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise12x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise12x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise13x1NEONC computes 13 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise13x1NEONC computes tiles tiles of 13 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 13, o < 1, l < 4:
+//	for j < tiles, i < 13, o < 1, l < 4, with I = j*13 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1669,16 +1669,16 @@ func Depthwise12x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise13x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise13x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise14x1NEONC computes 14 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise14x1NEONC computes tiles tiles of 14 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 14, o < 1, l < 4:
+//	for j < tiles, i < 14, o < 1, l < 4, with I = j*14 + i:
 //	  acc := bias[l] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W + 4*l]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W + 4*l]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1687,16 +1687,16 @@ func Depthwise13x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise14x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise14x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise1x1NEONW computes 1 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise1x1NEONW computes tiles tiles of 1 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 1, o < 1, l < 4:
+//	for j < tiles, i < 1, o < 1, l < 4, with I = j*1 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1705,16 +1705,16 @@ func Depthwise14x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise2x1NEONW computes 2 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise2x1NEONW computes tiles tiles of 2 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 2, o < 1, l < 4:
+//	for j < tiles, i < 2, o < 1, l < 4, with I = j*2 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1723,16 +1723,16 @@ func Depthwise1x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise3x1NEONW computes 3 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise3x1NEONW computes tiles tiles of 3 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 3, o < 1, l < 4:
+//	for j < tiles, i < 3, o < 1, l < 4, with I = j*3 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1741,16 +1741,16 @@ func Depthwise2x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise4x1NEONW computes 4 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise4x1NEONW computes tiles tiles of 4 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 4, o < 1, l < 4:
+//	for j < tiles, i < 4, o < 1, l < 4, with I = j*4 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1759,16 +1759,16 @@ func Depthwise3x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise5x1NEONW computes 5 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise5x1NEONW computes tiles tiles of 5 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 5, o < 1, l < 4:
+//	for j < tiles, i < 5, o < 1, l < 4, with I = j*5 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1777,16 +1777,16 @@ func Depthwise4x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise6x1NEONW computes 6 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise6x1NEONW computes tiles tiles of 6 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 6, o < 1, l < 4:
+//	for j < tiles, i < 6, o < 1, l < 4, with I = j*6 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1795,16 +1795,16 @@ func Depthwise5x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise7x1NEONW computes 7 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise7x1NEONW computes tiles tiles of 7 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 7, o < 1, l < 4:
+//	for j < tiles, i < 7, o < 1, l < 4, with I = j*7 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1813,16 +1813,16 @@ func Depthwise6x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise8x1NEONW computes 8 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise8x1NEONW computes tiles tiles of 8 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 8, o < 1, l < 4:
+//	for j < tiles, i < 8, o < 1, l < 4, with I = j*8 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1831,16 +1831,16 @@ func Depthwise7x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise8x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise8x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise9x1NEONW computes 9 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise9x1NEONW computes tiles tiles of 9 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 9, o < 1, l < 4:
+//	for j < tiles, i < 9, o < 1, l < 4, with I = j*9 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1849,16 +1849,16 @@ func Depthwise8x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise9x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise9x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise10x1NEONW computes 10 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise10x1NEONW computes tiles tiles of 10 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 10, o < 1, l < 4:
+//	for j < tiles, i < 10, o < 1, l < 4, with I = j*10 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1867,16 +1867,16 @@ func Depthwise9x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise10x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise10x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise11x1NEONW computes 11 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise11x1NEONW computes tiles tiles of 11 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 11, o < 1, l < 4:
+//	for j < tiles, i < 11, o < 1, l < 4, with I = j*11 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1885,16 +1885,16 @@ func Depthwise10x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise11x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise11x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise12x1NEONW computes 12 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise12x1NEONW computes tiles tiles of 12 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 12, o < 1, l < 4:
+//	for j < tiles, i < 12, o < 1, l < 4, with I = j*12 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1903,16 +1903,16 @@ func Depthwise11x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise12x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise12x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise13x1NEONW computes 13 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise13x1NEONW computes tiles tiles of 13 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 13, o < 1, l < 4:
+//	for j < tiles, i < 13, o < 1, l < 4, with I = j*13 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1921,16 +1921,16 @@ func Depthwise12x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise13x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise13x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise14x1NEONW computes 14 x 1 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise14x1NEONW computes tiles tiles of 14 x 1 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 14, o < 1, l < 4:
+//	for j < tiles, i < 14, o < 1, l < 4, with I = j*14 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1939,16 +1939,16 @@ func Depthwise13x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise14x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise14x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise1x2NEONW computes 1 x 2 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise1x2NEONW computes tiles tiles of 1 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 1, o < 2, l < 4:
+//	for j < tiles, i < 1, o < 2, l < 4, with I = j*1 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1957,16 +1957,16 @@ func Depthwise14x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise2x2NEONW computes 2 x 2 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise2x2NEONW computes tiles tiles of 2 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 2, o < 2, l < 4:
+//	for j < tiles, i < 2, o < 2, l < 4, with I = j*2 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1975,16 +1975,16 @@ func Depthwise1x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise3x2NEONW computes 3 x 2 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise3x2NEONW computes tiles tiles of 3 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 3, o < 2, l < 4:
+//	for j < tiles, i < 3, o < 2, l < 4, with I = j*3 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -1993,16 +1993,16 @@ func Depthwise2x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise4x2NEONW computes 4 x 2 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise4x2NEONW computes tiles tiles of 4 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 4, o < 2, l < 4:
+//	for j < tiles, i < 4, o < 2, l < 4, with I = j*4 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2011,16 +2011,16 @@ func Depthwise3x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise5x2NEONW computes 5 x 2 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise5x2NEONW computes tiles tiles of 5 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 5, o < 2, l < 4:
+//	for j < tiles, i < 5, o < 2, l < 4, with I = j*5 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2029,16 +2029,16 @@ func Depthwise4x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise6x2NEONW computes 6 x 2 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise6x2NEONW computes tiles tiles of 6 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 6, o < 2, l < 4:
+//	for j < tiles, i < 6, o < 2, l < 4, with I = j*6 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2047,16 +2047,16 @@ func Depthwise5x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise7x2NEONW computes 7 x 2 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise7x2NEONW computes tiles tiles of 7 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 7, o < 2, l < 4:
+//	for j < tiles, i < 7, o < 2, l < 4, with I = j*7 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2065,16 +2065,16 @@ func Depthwise6x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise8x2NEONW computes 8 x 2 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise8x2NEONW computes tiles tiles of 8 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 8, o < 2, l < 4:
+//	for j < tiles, i < 8, o < 2, l < 4, with I = j*8 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2083,16 +2083,16 @@ func Depthwise7x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise8x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise8x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise9x2NEONW computes 9 x 2 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise9x2NEONW computes tiles tiles of 9 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 9, o < 2, l < 4:
+//	for j < tiles, i < 9, o < 2, l < 4, with I = j*9 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2101,16 +2101,16 @@ func Depthwise8x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise9x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise9x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise10x2NEONW computes 10 x 2 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise10x2NEONW computes tiles tiles of 10 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 10, o < 2, l < 4:
+//	for j < tiles, i < 10, o < 2, l < 4, with I = j*10 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2119,16 +2119,16 @@ func Depthwise9x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise10x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise10x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise11x2NEONW computes 11 x 2 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise11x2NEONW computes tiles tiles of 11 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 11, o < 2, l < 4:
+//	for j < tiles, i < 11, o < 2, l < 4, with I = j*11 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2137,16 +2137,16 @@ func Depthwise10x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise11x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise11x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise12x2NEONW computes 12 x 2 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise12x2NEONW computes tiles tiles of 12 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 12, o < 2, l < 4:
+//	for j < tiles, i < 12, o < 2, l < 4, with I = j*12 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2155,16 +2155,16 @@ func Depthwise11x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise12x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise12x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise13x2NEONW computes 13 x 2 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise13x2NEONW computes tiles tiles of 13 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 13, o < 2, l < 4:
+//	for j < tiles, i < 13, o < 2, l < 4, with I = j*13 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2173,16 +2173,16 @@ func Depthwise12x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise13x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise13x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise14x2NEONW computes 14 x 2 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise14x2NEONW computes tiles tiles of 14 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 14, o < 2, l < 4:
+//	for j < tiles, i < 14, o < 2, l < 4, with I = j*14 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2191,16 +2191,16 @@ func Depthwise13x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise14x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise14x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise1x3NEONW computes 1 x 3 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise1x3NEONW computes tiles tiles of 1 x 3 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 1, o < 3, l < 4:
+//	for j < tiles, i < 1, o < 3, l < 4, with I = j*1 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2209,16 +2209,16 @@ func Depthwise14x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise2x3NEONW computes 2 x 3 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise2x3NEONW computes tiles tiles of 2 x 3 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 2, o < 3, l < 4:
+//	for j < tiles, i < 2, o < 3, l < 4, with I = j*2 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2227,16 +2227,16 @@ func Depthwise1x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise3x3NEONW computes 3 x 3 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise3x3NEONW computes tiles tiles of 3 x 3 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 3, o < 3, l < 4:
+//	for j < tiles, i < 3, o < 3, l < 4, with I = j*3 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2245,16 +2245,16 @@ func Depthwise2x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise4x3NEONW computes 4 x 3 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise4x3NEONW computes tiles tiles of 4 x 3 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 4, o < 3, l < 4:
+//	for j < tiles, i < 4, o < 3, l < 4, with I = j*4 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2263,16 +2263,16 @@ func Depthwise3x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise5x3NEONW computes 5 x 3 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise5x3NEONW computes tiles tiles of 5 x 3 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 5, o < 3, l < 4:
+//	for j < tiles, i < 5, o < 3, l < 4, with I = j*5 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2281,16 +2281,16 @@ func Depthwise4x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise6x3NEONW computes 6 x 3 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise6x3NEONW computes tiles tiles of 6 x 3 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 6, o < 3, l < 4:
+//	for j < tiles, i < 6, o < 3, l < 4, with I = j*6 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2299,16 +2299,16 @@ func Depthwise5x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise7x3NEONW computes 7 x 3 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise7x3NEONW computes tiles tiles of 7 x 3 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 7, o < 3, l < 4:
+//	for j < tiles, i < 7, o < 3, l < 4, with I = j*7 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2317,16 +2317,16 @@ func Depthwise6x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise8x3NEONW computes 8 x 3 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise8x3NEONW computes tiles tiles of 8 x 3 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 8, o < 3, l < 4:
+//	for j < tiles, i < 8, o < 3, l < 4, with I = j*8 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2335,16 +2335,16 @@ func Depthwise7x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise8x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise8x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise9x3NEONW computes 9 x 3 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise9x3NEONW computes tiles tiles of 9 x 3 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 9, o < 3, l < 4:
+//	for j < tiles, i < 9, o < 3, l < 4, with I = j*9 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2353,16 +2353,16 @@ func Depthwise8x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise9x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise9x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise1x4NEONW computes 1 x 4 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise1x4NEONW computes tiles tiles of 1 x 4 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 1, o < 4, l < 4:
+//	for j < tiles, i < 1, o < 4, l < 4, with I = j*1 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2371,16 +2371,16 @@ func Depthwise9x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise2x4NEONW computes 2 x 4 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise2x4NEONW computes tiles tiles of 2 x 4 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 2, o < 4, l < 4:
+//	for j < tiles, i < 2, o < 4, l < 4, with I = j*2 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2389,16 +2389,16 @@ func Depthwise1x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise3x4NEONW computes 3 x 4 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise3x4NEONW computes tiles tiles of 3 x 4 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 3, o < 4, l < 4:
+//	for j < tiles, i < 3, o < 4, l < 4, with I = j*3 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2407,16 +2407,16 @@ func Depthwise2x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise4x4NEONW computes 4 x 4 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise4x4NEONW computes tiles tiles of 4 x 4 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 4, o < 4, l < 4:
+//	for j < tiles, i < 4, o < 4, l < 4, with I = j*4 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2425,16 +2425,16 @@ func Depthwise3x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise5x4NEONW computes 5 x 4 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise5x4NEONW computes tiles tiles of 5 x 4 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 5, o < 4, l < 4:
+//	for j < tiles, i < 5, o < 4, l < 4, with I = j*5 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2443,16 +2443,16 @@ func Depthwise4x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise6x4NEONW computes 6 x 4 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise6x4NEONW computes tiles tiles of 6 x 4 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 6, o < 4, l < 4:
+//	for j < tiles, i < 6, o < 4, l < 4, with I = j*6 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2461,16 +2461,16 @@ func Depthwise5x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
-// Depthwise7x4NEONW computes 7 x 4 vectors of 4 lanes of a depthwise convolution,
-// in bytes (every offset and stride; a float is 4 bytes):
+// Depthwise7x4NEONW computes tiles tiles of 7 x 4 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
-//	for i < 7, o < 4, l < 4:
+//	for j < tiles, i < 7, o < 4, l < 4, with I = j*7 + i:
 //	  acc := bias[0] (0 if bias is nil)
 //	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
-//	    acc += src[t.Src + i*srcPix + o*16 + 4*l] * w[t.W]
-//	  D := i*dstPix + o*16 + 4*l
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
 //	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
 //	  dst[D] = acc
 //
@@ -2479,4 +2479,4 @@ func Depthwise6x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)

@@ -19141,9 +19141,13 @@ loop:
 done:
 	RET
 
-// func Depthwise1x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise1x1NEONC(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise1x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise1x1NEONC(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	FMOVQ (R0), F0
 	B started
@@ -19157,7 +19161,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 tap:
 	MOVD 8(R3), R4
 	ADD R2, R4, R4
@@ -19170,14 +19174,14 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
-	MOVD res+64(FP), R0
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R0
 	FMOVQ (R0), F1
 	WORD $0x4e21d400 // fadd v0.4s, v0.4s, v1.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V1.B16, V1.B16, V1.B16
@@ -19185,14 +19189,45 @@ nores:
 	WORD $0x6e205842 // not v2.16b, v2.16b
 	VAND V2.B16, V0.B16, V0.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	MOVD dst+0(FP), R0
 	FMOVQ F0, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise2x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise2x1NEONC(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise2x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise2x1NEONC(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	FMOVQ (R0), F0
 	VORR V0.B16, V0.B16, V1.B16
@@ -19208,7 +19243,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 tap:
 	MOVD 8(R3), R5
 	ADD R2, R5, R5
@@ -19224,17 +19259,17 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
-	MOVD res+64(FP), R1
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
 	FMOVQ (R1), F2
 	WORD $0x4e22d400 // fadd v0.4s, v0.4s, v2.4s
 	ADD R0<<0, R1, R2
 	FMOVQ (R2), F2
 	WORD $0x4e22d421 // fadd v1.4s, v1.4s, v2.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V2.B16, V2.B16, V2.B16
@@ -19245,16 +19280,47 @@ nores:
 	WORD $0x6e205863 // not v3.16b, v3.16b
 	VAND V3.B16, V1.B16, V1.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	MOVD dst+0(FP), R1
 	FMOVQ F0, (R1)
 	ADD R0<<0, R1, R2
 	FMOVQ F1, (R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise3x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise3x1NEONC(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise3x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise3x1NEONC(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	FMOVQ (R0), F0
 	VORR V0.B16, V0.B16, V1.B16
@@ -19272,7 +19338,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 tap:
 	MOVD 8(R3), R5
 	ADD R2, R5, R5
@@ -19291,10 +19357,10 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
-	MOVD res+64(FP), R1
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
 	FMOVQ (R1), F3
 	WORD $0x4e23d400 // fadd v0.4s, v0.4s, v3.4s
 	ADD R0<<0, R1, R2
@@ -19304,7 +19370,7 @@ summed:
 	FMOVQ (R2), F3
 	WORD $0x4e23d442 // fadd v2.4s, v2.4s, v3.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V3.B16, V3.B16, V3.B16
@@ -19318,18 +19384,49 @@ nores:
 	WORD $0x6e205884 // not v4.16b, v4.16b
 	VAND V4.B16, V2.B16, V2.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	MOVD dst+0(FP), R1
 	FMOVQ F0, (R1)
 	ADD R0<<0, R1, R2
 	FMOVQ F1, (R2)
 	ADD R0<<1, R1, R2
 	FMOVQ F2, (R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise4x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise4x1NEONC(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise4x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise4x1NEONC(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	FMOVQ (R0), F0
 	VORR V0.B16, V0.B16, V1.B16
@@ -19349,7 +19446,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 tap:
 	MOVD 8(R3), R6
@@ -19372,11 +19469,11 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
-	MOVD res+64(FP), R2
+	MOVD res+72(FP), R2
 	FMOVQ (R2), F4
 	WORD $0x4e24d400 // fadd v0.4s, v0.4s, v4.4s
 	ADD R0<<0, R2, R3
@@ -19389,7 +19486,7 @@ summed:
 	FMOVQ (R0), F4
 	WORD $0x4e24d463 // fadd v3.4s, v3.4s, v4.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V4.B16, V4.B16, V4.B16
@@ -19406,7 +19503,7 @@ nores:
 	WORD $0x6e2058a5 // not v5.16b, v5.16b
 	VAND V5.B16, V3.B16, V3.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	MOVD dst+0(FP), R2
 	FMOVQ F0, (R2)
@@ -19416,11 +19513,42 @@ store:
 	FMOVQ F2, (R3)
 	ADD R1<<0, R2, R0
 	FMOVQ F3, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise5x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise5x1NEONC(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise5x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise5x1NEONC(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	FMOVQ (R0), F0
 	VORR V0.B16, V0.B16, V1.B16
@@ -19442,7 +19570,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 tap:
 	MOVD 8(R3), R6
@@ -19468,11 +19596,11 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
-	MOVD res+64(FP), R2
+	MOVD res+72(FP), R2
 	FMOVQ (R2), F5
 	WORD $0x4e25d400 // fadd v0.4s, v0.4s, v5.4s
 	ADD R0<<0, R2, R3
@@ -19488,7 +19616,7 @@ summed:
 	FMOVQ (R1), F5
 	WORD $0x4e25d484 // fadd v4.4s, v4.4s, v5.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V5.B16, V5.B16, V5.B16
@@ -19508,7 +19636,7 @@ nores:
 	WORD $0x6e2058c6 // not v6.16b, v6.16b
 	VAND V6.B16, V4.B16, V4.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	MOVD dst+0(FP), R2
 	FMOVQ F0, (R2)
@@ -19520,11 +19648,42 @@ store:
 	FMOVQ F3, (R3)
 	ADD R0<<2, R2, R1
 	FMOVQ F4, (R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise6x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise6x1NEONC(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise6x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise6x1NEONC(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	FMOVQ (R0), F0
 	VORR V0.B16, V0.B16, V1.B16
@@ -19548,7 +19707,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 tap:
@@ -19578,12 +19737,12 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
-	MOVD res+64(FP), R3
+	MOVD res+72(FP), R3
 	FMOVQ (R3), F6
 	WORD $0x4e26d400 // fadd v0.4s, v0.4s, v6.4s
 	ADD R0<<0, R3, R4
@@ -19602,7 +19761,7 @@ summed:
 	FMOVQ (R0), F6
 	WORD $0x4e26d4a5 // fadd v5.4s, v5.4s, v6.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V6.B16, V6.B16, V6.B16
@@ -19625,7 +19784,7 @@ nores:
 	WORD $0x6e2058e7 // not v7.16b, v7.16b
 	VAND V7.B16, V5.B16, V5.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	MOVD dst+0(FP), R3
@@ -19640,11 +19799,42 @@ store:
 	FMOVQ F4, (R1)
 	ADD R2<<0, R3, R0
 	FMOVQ F5, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise7x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise7x1NEONC(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise7x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise7x1NEONC(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	FMOVQ (R0), F0
 	VORR V0.B16, V0.B16, V1.B16
@@ -19670,7 +19860,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 tap:
@@ -19703,12 +19893,12 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
-	MOVD res+64(FP), R3
+	MOVD res+72(FP), R3
 	FMOVQ (R3), F7
 	WORD $0x4e27d400 // fadd v0.4s, v0.4s, v7.4s
 	ADD R0<<0, R3, R4
@@ -19730,7 +19920,7 @@ summed:
 	FMOVQ (R0), F7
 	WORD $0x4e27d4c6 // fadd v6.4s, v6.4s, v7.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V7.B16, V7.B16, V7.B16
@@ -19756,7 +19946,7 @@ nores:
 	WORD $0x6e205908 // not v8.16b, v8.16b
 	VAND V8.B16, V6.B16, V6.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	MOVD dst+0(FP), R3
@@ -19773,11 +19963,42 @@ store:
 	FMOVQ F5, (R0)
 	ADD R1<<1, R3, R0
 	FMOVQ F6, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise8x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise8x1NEONC(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise8x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise8x1NEONC(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	FMOVQ (R0), F0
 	VORR V0.B16, V0.B16, V1.B16
@@ -19805,7 +20026,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -19842,13 +20063,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	FMOVQ (R4), F8
 	WORD $0x4e28d400 // fadd v0.4s, v0.4s, v8.4s
 	ADD R0<<0, R4, R5
@@ -19873,7 +20094,7 @@ summed:
 	FMOVQ (R0), F8
 	WORD $0x4e28d4e7 // fadd v7.4s, v7.4s, v8.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V8.B16, V8.B16, V8.B16
@@ -19902,7 +20123,7 @@ nores:
 	WORD $0x6e205929 // not v9.16b, v9.16b
 	VAND V9.B16, V7.B16, V7.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -19922,11 +20143,42 @@ store:
 	FMOVQ F6, (R0)
 	ADD R3<<0, R4, R0
 	FMOVQ F7, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise9x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise9x1NEONC(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise9x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise9x1NEONC(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	FMOVQ (R0), F0
 	VORR V0.B16, V0.B16, V1.B16
@@ -19956,7 +20208,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -19996,13 +20248,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	ADD R0<<3, R4, R5
 	FMOVQ (R4), F9
 	WORD $0x4e29d400 // fadd v0.4s, v0.4s, v9.4s
@@ -20030,7 +20282,7 @@ summed:
 	FMOVQ (R5), F9
 	WORD $0x4e29d508 // fadd v8.4s, v8.4s, v9.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V9.B16, V9.B16, V9.B16
@@ -20062,7 +20314,7 @@ nores:
 	WORD $0x6e20594a // not v10.16b, v10.16b
 	VAND V10.B16, V8.B16, V8.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -20084,11 +20336,42 @@ store:
 	ADD R3<<0, R4, R0
 	FMOVQ F7, (R0)
 	FMOVQ F8, (R5)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise10x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise10x1NEONC(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise10x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise10x1NEONC(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	FMOVQ (R0), F0
 	VORR V0.B16, V0.B16, V1.B16
@@ -20120,7 +20403,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -20163,13 +20446,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	ADD R0<<3, R4, R5
 	FMOVQ (R4), F10
 	WORD $0x4e2ad400 // fadd v0.4s, v0.4s, v10.4s
@@ -20200,7 +20483,7 @@ summed:
 	FMOVQ (R1), F10
 	WORD $0x4e2ad529 // fadd v9.4s, v9.4s, v10.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V10.B16, V10.B16, V10.B16
@@ -20235,7 +20518,7 @@ nores:
 	WORD $0x6e20596b // not v11.16b, v11.16b
 	VAND V11.B16, V9.B16, V9.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -20259,11 +20542,42 @@ store:
 	FMOVQ F8, (R5)
 	ADD R0<<0, R5, R1
 	FMOVQ F9, (R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise11x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise11x1NEONC(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise11x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise11x1NEONC(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	FMOVQ (R0), F0
 	VORR V0.B16, V0.B16, V1.B16
@@ -20297,7 +20611,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -20343,13 +20657,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	ADD R0<<3, R4, R5
 	FMOVQ (R4), F11
 	WORD $0x4e2bd400 // fadd v0.4s, v0.4s, v11.4s
@@ -20383,7 +20697,7 @@ summed:
 	FMOVQ (R1), F11
 	WORD $0x4e2bd54a // fadd v10.4s, v10.4s, v11.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V11.B16, V11.B16, V11.B16
@@ -20421,7 +20735,7 @@ nores:
 	WORD $0x6e20598c // not v12.16b, v12.16b
 	VAND V12.B16, V10.B16, V10.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -20447,11 +20761,42 @@ store:
 	FMOVQ F9, (R1)
 	ADD R0<<1, R5, R1
 	FMOVQ F10, (R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise12x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise12x1NEONC(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise12x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise12x1NEONC(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	FMOVQ (R0), F0
 	VORR V0.B16, V0.B16, V1.B16
@@ -20487,7 +20832,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -20536,13 +20881,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	ADD R0<<3, R4, R5
 	FMOVQ (R4), F12
 	WORD $0x4e2cd400 // fadd v0.4s, v0.4s, v12.4s
@@ -20579,7 +20924,7 @@ summed:
 	FMOVQ (R0), F12
 	WORD $0x4e2cd56b // fadd v11.4s, v11.4s, v12.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V12.B16, V12.B16, V12.B16
@@ -20620,7 +20965,7 @@ nores:
 	WORD $0x6e2059ad // not v13.16b, v13.16b
 	VAND V13.B16, V11.B16, V11.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -20648,11 +20993,42 @@ store:
 	FMOVQ F10, (R2)
 	ADD R1<<0, R5, R0
 	FMOVQ F11, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise13x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise13x1NEONC(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise13x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise13x1NEONC(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	FMOVQ (R0), F0
 	VORR V0.B16, V0.B16, V1.B16
@@ -20690,7 +21066,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -20742,13 +21118,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	ADD R0<<3, R4, R5
 	FMOVQ (R4), F13
 	WORD $0x4e2dd400 // fadd v0.4s, v0.4s, v13.4s
@@ -20788,7 +21164,7 @@ summed:
 	FMOVQ (R1), F13
 	WORD $0x4e2dd58c // fadd v12.4s, v12.4s, v13.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V13.B16, V13.B16, V13.B16
@@ -20832,7 +21208,7 @@ nores:
 	WORD $0x6e2059ce // not v14.16b, v14.16b
 	VAND V14.B16, V12.B16, V12.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -20862,11 +21238,42 @@ store:
 	FMOVQ F11, (R2)
 	ADD R0<<2, R5, R1
 	FMOVQ F12, (R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $13, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $13, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $13, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise14x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise14x1NEONC(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise14x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise14x1NEONC(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	FMOVQ (R0), F0
 	VORR V0.B16, V0.B16, V1.B16
@@ -20906,7 +21313,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -20961,13 +21368,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	ADD R0<<3, R4, R5
 	FMOVQ (R4), F14
 	WORD $0x4e2ed400 // fadd v0.4s, v0.4s, v14.4s
@@ -21010,7 +21417,7 @@ summed:
 	FMOVQ (R0), F14
 	WORD $0x4e2ed5ad // fadd v13.4s, v13.4s, v14.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V14.B16, V14.B16, V14.B16
@@ -21057,7 +21464,7 @@ nores:
 	WORD $0x6e2059ef // not v15.16b, v15.16b
 	VAND V15.B16, V13.B16, V13.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -21089,11 +21496,42 @@ store:
 	FMOVQ F12, (R1)
 	ADD R2<<0, R5, R0
 	FMOVQ F13, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $14, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $14, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $14, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise1x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise1x1NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise1x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise1x1NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	B started
@@ -21107,7 +21545,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 tap:
 	MOVD 8(R3), R4
 	ADD R2, R4, R4
@@ -21120,14 +21558,14 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
-	MOVD res+64(FP), R0
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R0
 	FMOVQ (R0), F1
 	WORD $0x4e21d400 // fadd v0.4s, v0.4s, v1.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V1.B16, V1.B16, V1.B16
@@ -21135,14 +21573,45 @@ nores:
 	WORD $0x6e205842 // not v2.16b, v2.16b
 	VAND V2.B16, V0.B16, V0.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	MOVD dst+0(FP), R0
 	FMOVQ F0, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise2x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise2x1NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise2x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise2x1NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -21158,7 +21627,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 tap:
 	MOVD 8(R3), R5
 	ADD R2, R5, R5
@@ -21174,17 +21643,17 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
-	MOVD res+64(FP), R1
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
 	FMOVQ (R1), F2
 	WORD $0x4e22d400 // fadd v0.4s, v0.4s, v2.4s
 	ADD R0<<0, R1, R2
 	FMOVQ (R2), F2
 	WORD $0x4e22d421 // fadd v1.4s, v1.4s, v2.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V2.B16, V2.B16, V2.B16
@@ -21195,16 +21664,47 @@ nores:
 	WORD $0x6e205863 // not v3.16b, v3.16b
 	VAND V3.B16, V1.B16, V1.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	MOVD dst+0(FP), R1
 	FMOVQ F0, (R1)
 	ADD R0<<0, R1, R2
 	FMOVQ F1, (R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise3x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise3x1NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise3x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise3x1NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -21222,7 +21722,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 tap:
 	MOVD 8(R3), R5
 	ADD R2, R5, R5
@@ -21241,10 +21741,10 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
-	MOVD res+64(FP), R1
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
 	FMOVQ (R1), F3
 	WORD $0x4e23d400 // fadd v0.4s, v0.4s, v3.4s
 	ADD R0<<0, R1, R2
@@ -21254,7 +21754,7 @@ summed:
 	FMOVQ (R2), F3
 	WORD $0x4e23d442 // fadd v2.4s, v2.4s, v3.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V3.B16, V3.B16, V3.B16
@@ -21268,18 +21768,49 @@ nores:
 	WORD $0x6e205884 // not v4.16b, v4.16b
 	VAND V4.B16, V2.B16, V2.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	MOVD dst+0(FP), R1
 	FMOVQ F0, (R1)
 	ADD R0<<0, R1, R2
 	FMOVQ F1, (R2)
 	ADD R0<<1, R1, R2
 	FMOVQ F2, (R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise4x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise4x1NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise4x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise4x1NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -21299,7 +21830,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 tap:
 	MOVD 8(R3), R6
@@ -21322,11 +21853,11 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
-	MOVD res+64(FP), R2
+	MOVD res+72(FP), R2
 	FMOVQ (R2), F4
 	WORD $0x4e24d400 // fadd v0.4s, v0.4s, v4.4s
 	ADD R0<<0, R2, R3
@@ -21339,7 +21870,7 @@ summed:
 	FMOVQ (R0), F4
 	WORD $0x4e24d463 // fadd v3.4s, v3.4s, v4.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V4.B16, V4.B16, V4.B16
@@ -21356,7 +21887,7 @@ nores:
 	WORD $0x6e2058a5 // not v5.16b, v5.16b
 	VAND V5.B16, V3.B16, V3.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	MOVD dst+0(FP), R2
 	FMOVQ F0, (R2)
@@ -21366,11 +21897,42 @@ store:
 	FMOVQ F2, (R3)
 	ADD R1<<0, R2, R0
 	FMOVQ F3, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise5x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise5x1NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise5x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise5x1NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -21392,7 +21954,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 tap:
 	MOVD 8(R3), R6
@@ -21418,11 +21980,11 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
-	MOVD res+64(FP), R2
+	MOVD res+72(FP), R2
 	FMOVQ (R2), F5
 	WORD $0x4e25d400 // fadd v0.4s, v0.4s, v5.4s
 	ADD R0<<0, R2, R3
@@ -21438,7 +22000,7 @@ summed:
 	FMOVQ (R1), F5
 	WORD $0x4e25d484 // fadd v4.4s, v4.4s, v5.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V5.B16, V5.B16, V5.B16
@@ -21458,7 +22020,7 @@ nores:
 	WORD $0x6e2058c6 // not v6.16b, v6.16b
 	VAND V6.B16, V4.B16, V4.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	MOVD dst+0(FP), R2
 	FMOVQ F0, (R2)
@@ -21470,11 +22032,42 @@ store:
 	FMOVQ F3, (R3)
 	ADD R0<<2, R2, R1
 	FMOVQ F4, (R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise6x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise6x1NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise6x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise6x1NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -21498,7 +22091,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 tap:
@@ -21528,12 +22121,12 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
-	MOVD res+64(FP), R3
+	MOVD res+72(FP), R3
 	FMOVQ (R3), F6
 	WORD $0x4e26d400 // fadd v0.4s, v0.4s, v6.4s
 	ADD R0<<0, R3, R4
@@ -21552,7 +22145,7 @@ summed:
 	FMOVQ (R0), F6
 	WORD $0x4e26d4a5 // fadd v5.4s, v5.4s, v6.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V6.B16, V6.B16, V6.B16
@@ -21575,7 +22168,7 @@ nores:
 	WORD $0x6e2058e7 // not v7.16b, v7.16b
 	VAND V7.B16, V5.B16, V5.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	MOVD dst+0(FP), R3
@@ -21590,11 +22183,42 @@ store:
 	FMOVQ F4, (R1)
 	ADD R2<<0, R3, R0
 	FMOVQ F5, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise7x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise7x1NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise7x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise7x1NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -21620,7 +22244,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 tap:
@@ -21653,12 +22277,12 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
-	MOVD res+64(FP), R3
+	MOVD res+72(FP), R3
 	FMOVQ (R3), F7
 	WORD $0x4e27d400 // fadd v0.4s, v0.4s, v7.4s
 	ADD R0<<0, R3, R4
@@ -21680,7 +22304,7 @@ summed:
 	FMOVQ (R0), F7
 	WORD $0x4e27d4c6 // fadd v6.4s, v6.4s, v7.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V7.B16, V7.B16, V7.B16
@@ -21706,7 +22330,7 @@ nores:
 	WORD $0x6e205908 // not v8.16b, v8.16b
 	VAND V8.B16, V6.B16, V6.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	MOVD dst+0(FP), R3
@@ -21723,11 +22347,42 @@ store:
 	FMOVQ F5, (R0)
 	ADD R1<<1, R3, R0
 	FMOVQ F6, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise8x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise8x1NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise8x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise8x1NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -21755,7 +22410,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -21792,13 +22447,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	FMOVQ (R4), F8
 	WORD $0x4e28d400 // fadd v0.4s, v0.4s, v8.4s
 	ADD R0<<0, R4, R5
@@ -21823,7 +22478,7 @@ summed:
 	FMOVQ (R0), F8
 	WORD $0x4e28d4e7 // fadd v7.4s, v7.4s, v8.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V8.B16, V8.B16, V8.B16
@@ -21852,7 +22507,7 @@ nores:
 	WORD $0x6e205929 // not v9.16b, v9.16b
 	VAND V9.B16, V7.B16, V7.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -21872,11 +22527,42 @@ store:
 	FMOVQ F6, (R0)
 	ADD R3<<0, R4, R0
 	FMOVQ F7, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise9x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise9x1NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise9x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise9x1NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -21906,7 +22592,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -21946,13 +22632,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	ADD R0<<3, R4, R5
 	FMOVQ (R4), F9
 	WORD $0x4e29d400 // fadd v0.4s, v0.4s, v9.4s
@@ -21980,7 +22666,7 @@ summed:
 	FMOVQ (R5), F9
 	WORD $0x4e29d508 // fadd v8.4s, v8.4s, v9.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V9.B16, V9.B16, V9.B16
@@ -22012,7 +22698,7 @@ nores:
 	WORD $0x6e20594a // not v10.16b, v10.16b
 	VAND V10.B16, V8.B16, V8.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -22034,11 +22720,42 @@ store:
 	ADD R3<<0, R4, R0
 	FMOVQ F7, (R0)
 	FMOVQ F8, (R5)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise10x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise10x1NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise10x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise10x1NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -22070,7 +22787,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -22113,13 +22830,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	ADD R0<<3, R4, R5
 	FMOVQ (R4), F10
 	WORD $0x4e2ad400 // fadd v0.4s, v0.4s, v10.4s
@@ -22150,7 +22867,7 @@ summed:
 	FMOVQ (R1), F10
 	WORD $0x4e2ad529 // fadd v9.4s, v9.4s, v10.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V10.B16, V10.B16, V10.B16
@@ -22185,7 +22902,7 @@ nores:
 	WORD $0x6e20596b // not v11.16b, v11.16b
 	VAND V11.B16, V9.B16, V9.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -22209,11 +22926,42 @@ store:
 	FMOVQ F8, (R5)
 	ADD R0<<0, R5, R1
 	FMOVQ F9, (R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise11x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise11x1NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise11x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise11x1NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -22247,7 +22995,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -22293,13 +23041,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	ADD R0<<3, R4, R5
 	FMOVQ (R4), F11
 	WORD $0x4e2bd400 // fadd v0.4s, v0.4s, v11.4s
@@ -22333,7 +23081,7 @@ summed:
 	FMOVQ (R1), F11
 	WORD $0x4e2bd54a // fadd v10.4s, v10.4s, v11.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V11.B16, V11.B16, V11.B16
@@ -22371,7 +23119,7 @@ nores:
 	WORD $0x6e20598c // not v12.16b, v12.16b
 	VAND V12.B16, V10.B16, V10.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -22397,11 +23145,42 @@ store:
 	FMOVQ F9, (R1)
 	ADD R0<<1, R5, R1
 	FMOVQ F10, (R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise12x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise12x1NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise12x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise12x1NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -22437,7 +23216,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -22486,13 +23265,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	ADD R0<<3, R4, R5
 	FMOVQ (R4), F12
 	WORD $0x4e2cd400 // fadd v0.4s, v0.4s, v12.4s
@@ -22529,7 +23308,7 @@ summed:
 	FMOVQ (R0), F12
 	WORD $0x4e2cd56b // fadd v11.4s, v11.4s, v12.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V12.B16, V12.B16, V12.B16
@@ -22570,7 +23349,7 @@ nores:
 	WORD $0x6e2059ad // not v13.16b, v13.16b
 	VAND V13.B16, V11.B16, V11.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -22598,11 +23377,42 @@ store:
 	FMOVQ F10, (R2)
 	ADD R1<<0, R5, R0
 	FMOVQ F11, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise13x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise13x1NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise13x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise13x1NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -22640,7 +23450,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -22692,13 +23502,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	ADD R0<<3, R4, R5
 	FMOVQ (R4), F13
 	WORD $0x4e2dd400 // fadd v0.4s, v0.4s, v13.4s
@@ -22738,7 +23548,7 @@ summed:
 	FMOVQ (R1), F13
 	WORD $0x4e2dd58c // fadd v12.4s, v12.4s, v13.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V13.B16, V13.B16, V13.B16
@@ -22782,7 +23592,7 @@ nores:
 	WORD $0x6e2059ce // not v14.16b, v14.16b
 	VAND V14.B16, V12.B16, V12.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -22812,11 +23622,42 @@ store:
 	FMOVQ F11, (R2)
 	ADD R0<<2, R5, R1
 	FMOVQ F12, (R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $13, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $13, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $13, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise14x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise14x1NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise14x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise14x1NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -22856,7 +23697,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -22911,13 +23752,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	ADD R0<<3, R4, R5
 	FMOVQ (R4), F14
 	WORD $0x4e2ed400 // fadd v0.4s, v0.4s, v14.4s
@@ -22960,7 +23801,7 @@ summed:
 	FMOVQ (R0), F14
 	WORD $0x4e2ed5ad // fadd v13.4s, v13.4s, v14.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V14.B16, V14.B16, V14.B16
@@ -23007,7 +23848,7 @@ nores:
 	WORD $0x6e2059ef // not v15.16b, v15.16b
 	VAND V15.B16, V13.B16, V13.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -23039,11 +23880,42 @@ store:
 	FMOVQ F12, (R1)
 	ADD R2<<0, R5, R0
 	FMOVQ F13, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $14, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $14, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $14, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise1x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise1x2NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise1x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise1x2NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -23059,7 +23931,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 tap:
 	MOVD 8(R3), R4
 	ADD R2, R4, R4
@@ -23074,16 +23946,16 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
-	MOVD res+64(FP), R0
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R0
 	FMOVQ (R0), F2
 	WORD $0x4e22d400 // fadd v0.4s, v0.4s, v2.4s
 	FMOVQ 16(R0), F2
 	WORD $0x4e22d421 // fadd v1.4s, v1.4s, v2.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V2.B16, V2.B16, V2.B16
@@ -23094,15 +23966,46 @@ nores:
 	WORD $0x6e205863 // not v3.16b, v3.16b
 	VAND V3.B16, V1.B16, V1.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	MOVD dst+0(FP), R0
 	FMOVQ F0, (R0)
 	FMOVQ F1, 16(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise2x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise2x2NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise2x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise2x2NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -23122,7 +24025,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 tap:
 	MOVD 8(R3), R5
 	ADD R2, R5, R5
@@ -23142,10 +24045,10 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
-	MOVD res+64(FP), R1
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
 	FMOVQ (R1), F4
 	WORD $0x4e24d400 // fadd v0.4s, v0.4s, v4.4s
 	FMOVQ 16(R1), F4
@@ -23156,7 +24059,7 @@ summed:
 	FMOVQ 16(R2), F4
 	WORD $0x4e24d463 // fadd v3.4s, v3.4s, v4.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V4.B16, V4.B16, V4.B16
@@ -23173,18 +24076,49 @@ nores:
 	WORD $0x6e2058a5 // not v5.16b, v5.16b
 	VAND V5.B16, V3.B16, V3.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	MOVD dst+0(FP), R1
 	FMOVQ F0, (R1)
 	FMOVQ F1, 16(R1)
 	ADD R0<<0, R1, R2
 	FMOVQ F2, (R2)
 	FMOVQ F3, 16(R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise3x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise3x2NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise3x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise3x2NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -23208,7 +24142,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 tap:
 	MOVD 8(R3), R5
 	ADD R2, R5, R5
@@ -23233,10 +24167,10 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
-	MOVD res+64(FP), R1
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
 	FMOVQ (R1), F6
 	WORD $0x4e26d400 // fadd v0.4s, v0.4s, v6.4s
 	FMOVQ 16(R1), F6
@@ -23252,7 +24186,7 @@ summed:
 	FMOVQ 16(R2), F6
 	WORD $0x4e26d4a5 // fadd v5.4s, v5.4s, v6.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V6.B16, V6.B16, V6.B16
@@ -23275,7 +24209,7 @@ nores:
 	WORD $0x6e2058e7 // not v7.16b, v7.16b
 	VAND V7.B16, V5.B16, V5.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	MOVD dst+0(FP), R1
 	FMOVQ F0, (R1)
 	FMOVQ F1, 16(R1)
@@ -23285,11 +24219,42 @@ store:
 	ADD R0<<1, R1, R2
 	FMOVQ F4, (R2)
 	FMOVQ F5, 16(R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise4x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise4x2NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise4x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise4x2NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -23317,7 +24282,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 tap:
 	MOVD 8(R3), R6
@@ -23348,11 +24313,11 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
-	MOVD res+64(FP), R2
+	MOVD res+72(FP), R2
 	FMOVQ (R2), F8
 	WORD $0x4e28d400 // fadd v0.4s, v0.4s, v8.4s
 	FMOVQ 16(R2), F8
@@ -23373,7 +24338,7 @@ summed:
 	FMOVQ 16(R0), F8
 	WORD $0x4e28d4e7 // fadd v7.4s, v7.4s, v8.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V8.B16, V8.B16, V8.B16
@@ -23402,7 +24367,7 @@ nores:
 	WORD $0x6e205929 // not v9.16b, v9.16b
 	VAND V9.B16, V7.B16, V7.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	MOVD dst+0(FP), R2
 	FMOVQ F0, (R2)
@@ -23416,11 +24381,42 @@ store:
 	ADD R1<<0, R2, R0
 	FMOVQ F6, (R0)
 	FMOVQ F7, 16(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise5x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise5x2NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise5x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise5x2NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -23452,7 +24448,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 tap:
 	MOVD 8(R3), R6
@@ -23488,11 +24484,11 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
-	MOVD res+64(FP), R2
+	MOVD res+72(FP), R2
 	FMOVQ (R2), F10
 	WORD $0x4e2ad400 // fadd v0.4s, v0.4s, v10.4s
 	FMOVQ 16(R2), F10
@@ -23518,7 +24514,7 @@ summed:
 	FMOVQ 16(R1), F10
 	WORD $0x4e2ad529 // fadd v9.4s, v9.4s, v10.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V10.B16, V10.B16, V10.B16
@@ -23553,7 +24549,7 @@ nores:
 	WORD $0x6e20596b // not v11.16b, v11.16b
 	VAND V11.B16, V9.B16, V9.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	MOVD dst+0(FP), R2
 	FMOVQ F0, (R2)
@@ -23570,11 +24566,42 @@ store:
 	ADD R0<<2, R2, R1
 	FMOVQ F8, (R1)
 	FMOVQ F9, 16(R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise6x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise6x2NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise6x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise6x2NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -23610,7 +24637,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 tap:
@@ -23652,12 +24679,12 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
-	MOVD res+64(FP), R3
+	MOVD res+72(FP), R3
 	FMOVQ (R3), F12
 	WORD $0x4e2cd400 // fadd v0.4s, v0.4s, v12.4s
 	FMOVQ 16(R3), F12
@@ -23688,7 +24715,7 @@ summed:
 	FMOVQ 16(R0), F12
 	WORD $0x4e2cd56b // fadd v11.4s, v11.4s, v12.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V12.B16, V12.B16, V12.B16
@@ -23729,7 +24756,7 @@ nores:
 	WORD $0x6e2059ad // not v13.16b, v13.16b
 	VAND V13.B16, V11.B16, V11.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	MOVD dst+0(FP), R3
@@ -23750,11 +24777,42 @@ store:
 	ADD R2<<0, R3, R0
 	FMOVQ F10, (R0)
 	FMOVQ F11, 16(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise7x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise7x2NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise7x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise7x2NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -23794,7 +24852,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 tap:
@@ -23841,12 +24899,12 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
-	MOVD res+64(FP), R3
+	MOVD res+72(FP), R3
 	FMOVQ (R3), F14
 	WORD $0x4e2ed400 // fadd v0.4s, v0.4s, v14.4s
 	FMOVQ 16(R3), F14
@@ -23882,7 +24940,7 @@ summed:
 	FMOVQ 16(R0), F14
 	WORD $0x4e2ed5ad // fadd v13.4s, v13.4s, v14.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V14.B16, V14.B16, V14.B16
@@ -23929,7 +24987,7 @@ nores:
 	WORD $0x6e2059ef // not v15.16b, v15.16b
 	VAND V15.B16, V13.B16, V13.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	MOVD dst+0(FP), R3
@@ -23953,11 +25011,42 @@ store:
 	ADD R1<<1, R3, R0
 	FMOVQ F12, (R0)
 	FMOVQ F13, 16(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise8x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise8x2NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise8x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise8x2NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -24001,7 +25090,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -24054,13 +25143,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	FMOVQ (R4), F16
 	WORD $0x4e30d400 // fadd v0.4s, v0.4s, v16.4s
 	FMOVQ 16(R4), F16
@@ -24101,7 +25190,7 @@ summed:
 	FMOVQ 16(R0), F16
 	WORD $0x4e30d5ef // fadd v15.4s, v15.4s, v16.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V16.B16, V16.B16, V16.B16
@@ -24154,7 +25243,7 @@ nores:
 	WORD $0x6e205a31 // not v17.16b, v17.16b
 	VAND V17.B16, V15.B16, V15.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -24182,11 +25271,42 @@ store:
 	ADD R3<<0, R4, R0
 	FMOVQ F14, (R0)
 	FMOVQ F15, 16(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise9x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise9x2NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise9x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise9x2NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -24234,7 +25354,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -24292,13 +25412,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	ADD R0<<3, R4, R5
 	FMOVQ (R4), F18
 	WORD $0x4e32d400 // fadd v0.4s, v0.4s, v18.4s
@@ -24344,7 +25464,7 @@ summed:
 	FMOVQ 16(R5), F18
 	WORD $0x4e32d631 // fadd v17.4s, v17.4s, v18.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V18.B16, V18.B16, V18.B16
@@ -24403,7 +25523,7 @@ nores:
 	WORD $0x6e205a73 // not v19.16b, v19.16b
 	VAND V19.B16, V17.B16, V17.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -24434,11 +25554,42 @@ store:
 	FMOVQ F15, 16(R0)
 	FMOVQ F16, (R5)
 	FMOVQ F17, 16(R5)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise10x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise10x2NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise10x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise10x2NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -24490,7 +25641,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -24553,13 +25704,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	ADD R0<<3, R4, R5
 	FMOVQ (R4), F20
 	WORD $0x4e34d400 // fadd v0.4s, v0.4s, v20.4s
@@ -24610,7 +25761,7 @@ summed:
 	FMOVQ 16(R1), F20
 	WORD $0x4e34d673 // fadd v19.4s, v19.4s, v20.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V20.B16, V20.B16, V20.B16
@@ -24675,7 +25826,7 @@ nores:
 	WORD $0x6e205ab5 // not v21.16b, v21.16b
 	VAND V21.B16, V19.B16, V19.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -24709,11 +25860,42 @@ store:
 	ADD R0<<0, R5, R1
 	FMOVQ F18, (R1)
 	FMOVQ F19, 16(R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise11x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise11x2NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise11x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise11x2NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -24769,7 +25951,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -24837,13 +26019,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	ADD R0<<3, R4, R5
 	FMOVQ (R4), F22
 	WORD $0x4e36d400 // fadd v0.4s, v0.4s, v22.4s
@@ -24899,7 +26081,7 @@ summed:
 	FMOVQ 16(R1), F22
 	WORD $0x4e36d6b5 // fadd v21.4s, v21.4s, v22.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V22.B16, V22.B16, V22.B16
@@ -24970,7 +26152,7 @@ nores:
 	WORD $0x6e205af7 // not v23.16b, v23.16b
 	VAND V23.B16, V21.B16, V21.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -25007,11 +26189,42 @@ store:
 	ADD R0<<1, R5, R1
 	FMOVQ F20, (R1)
 	FMOVQ F21, 16(R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise12x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise12x2NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise12x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise12x2NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -25071,7 +26284,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -25144,13 +26357,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	ADD R0<<3, R4, R5
 	FMOVQ (R4), F24
 	WORD $0x4e38d400 // fadd v0.4s, v0.4s, v24.4s
@@ -25211,7 +26424,7 @@ summed:
 	FMOVQ 16(R0), F24
 	WORD $0x4e38d6f7 // fadd v23.4s, v23.4s, v24.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V24.B16, V24.B16, V24.B16
@@ -25288,7 +26501,7 @@ nores:
 	WORD $0x6e205b39 // not v25.16b, v25.16b
 	VAND V25.B16, V23.B16, V23.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -25328,11 +26541,42 @@ store:
 	ADD R1<<0, R5, R0
 	FMOVQ F22, (R0)
 	FMOVQ F23, 16(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise13x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise13x2NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise13x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise13x2NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -25396,7 +26640,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -25474,13 +26718,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	ADD R0<<3, R4, R5
 	FMOVQ (R4), F26
 	WORD $0x4e3ad400 // fadd v0.4s, v0.4s, v26.4s
@@ -25546,7 +26790,7 @@ summed:
 	FMOVQ 16(R1), F26
 	WORD $0x4e3ad739 // fadd v25.4s, v25.4s, v26.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V26.B16, V26.B16, V26.B16
@@ -25629,7 +26873,7 @@ nores:
 	WORD $0x6e205b7b // not v27.16b, v27.16b
 	VAND V27.B16, V25.B16, V25.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -25672,11 +26916,42 @@ store:
 	ADD R0<<2, R5, R1
 	FMOVQ F24, (R1)
 	FMOVQ F25, 16(R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $13, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $13, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $13, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise14x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise14x2NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise14x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise14x2NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -25744,7 +27019,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -25827,13 +27102,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	ADD R0<<3, R4, R5
 	FMOVQ (R4), F28
 	WORD $0x4e3cd400 // fadd v0.4s, v0.4s, v28.4s
@@ -25904,7 +27179,7 @@ summed:
 	FMOVQ 16(R0), F28
 	WORD $0x4e3cd77b // fadd v27.4s, v27.4s, v28.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V28.B16, V28.B16, V28.B16
@@ -25993,7 +27268,7 @@ nores:
 	WORD $0x6e205bbd // not v29.16b, v29.16b
 	VAND V29.B16, V27.B16, V27.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -26039,11 +27314,42 @@ store:
 	ADD R2<<0, R5, R0
 	FMOVQ F26, (R0)
 	FMOVQ F27, 16(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $14, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $14, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $14, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise1x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise1x3NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise1x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise1x3NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -26061,7 +27367,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 tap:
 	MOVD 8(R3), R4
 	ADD R2, R4, R4
@@ -26078,10 +27384,10 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
-	MOVD res+64(FP), R0
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R0
 	FMOVQ (R0), F3
 	WORD $0x4e23d400 // fadd v0.4s, v0.4s, v3.4s
 	FMOVQ 16(R0), F3
@@ -26089,7 +27395,7 @@ summed:
 	FMOVQ 32(R0), F3
 	WORD $0x4e23d442 // fadd v2.4s, v2.4s, v3.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V3.B16, V3.B16, V3.B16
@@ -26103,16 +27409,47 @@ nores:
 	WORD $0x6e205884 // not v4.16b, v4.16b
 	VAND V4.B16, V2.B16, V2.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	MOVD dst+0(FP), R0
 	FMOVQ F0, (R0)
 	FMOVQ F1, 16(R0)
 	FMOVQ F2, 32(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise2x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise2x3NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise2x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise2x3NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -26136,7 +27473,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 tap:
 	MOVD 8(R3), R5
 	ADD R2, R5, R5
@@ -26160,10 +27497,10 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
-	MOVD res+64(FP), R1
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
 	FMOVQ (R1), F6
 	WORD $0x4e26d400 // fadd v0.4s, v0.4s, v6.4s
 	FMOVQ 16(R1), F6
@@ -26178,7 +27515,7 @@ summed:
 	FMOVQ 32(R2), F6
 	WORD $0x4e26d4a5 // fadd v5.4s, v5.4s, v6.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V6.B16, V6.B16, V6.B16
@@ -26201,7 +27538,7 @@ nores:
 	WORD $0x6e2058e7 // not v7.16b, v7.16b
 	VAND V7.B16, V5.B16, V5.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	MOVD dst+0(FP), R1
 	FMOVQ F0, (R1)
 	FMOVQ F1, 16(R1)
@@ -26210,11 +27547,42 @@ store:
 	FMOVQ F3, (R2)
 	FMOVQ F4, 16(R2)
 	FMOVQ F5, 32(R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise3x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise3x3NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise3x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise3x3NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -26244,7 +27612,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 tap:
 	MOVD 8(R3), R5
 	ADD R2, R5, R5
@@ -26275,10 +27643,10 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
-	MOVD res+64(FP), R1
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
 	FMOVQ (R1), F9
 	WORD $0x4e29d400 // fadd v0.4s, v0.4s, v9.4s
 	FMOVQ 16(R1), F9
@@ -26300,7 +27668,7 @@ summed:
 	FMOVQ 32(R2), F9
 	WORD $0x4e29d508 // fadd v8.4s, v8.4s, v9.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V9.B16, V9.B16, V9.B16
@@ -26332,7 +27700,7 @@ nores:
 	WORD $0x6e20594a // not v10.16b, v10.16b
 	VAND V10.B16, V8.B16, V8.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	MOVD dst+0(FP), R1
 	FMOVQ F0, (R1)
 	FMOVQ F1, 16(R1)
@@ -26345,11 +27713,42 @@ store:
 	FMOVQ F6, (R2)
 	FMOVQ F7, 16(R2)
 	FMOVQ F8, 32(R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise4x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise4x3NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise4x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise4x3NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -26385,7 +27784,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 tap:
 	MOVD 8(R3), R6
@@ -26424,11 +27823,11 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
-	MOVD res+64(FP), R2
+	MOVD res+72(FP), R2
 	FMOVQ (R2), F12
 	WORD $0x4e2cd400 // fadd v0.4s, v0.4s, v12.4s
 	FMOVQ 16(R2), F12
@@ -26457,7 +27856,7 @@ summed:
 	FMOVQ 32(R0), F12
 	WORD $0x4e2cd56b // fadd v11.4s, v11.4s, v12.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V12.B16, V12.B16, V12.B16
@@ -26498,7 +27897,7 @@ nores:
 	WORD $0x6e2059ad // not v13.16b, v13.16b
 	VAND V13.B16, V11.B16, V11.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	MOVD dst+0(FP), R2
 	FMOVQ F0, (R2)
@@ -26516,11 +27915,42 @@ store:
 	FMOVQ F9, (R0)
 	FMOVQ F10, 16(R0)
 	FMOVQ F11, 32(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise5x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise5x3NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise5x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise5x3NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -26562,7 +27992,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 tap:
 	MOVD 8(R3), R6
@@ -26608,11 +28038,11 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
-	MOVD res+64(FP), R2
+	MOVD res+72(FP), R2
 	FMOVQ (R2), F15
 	WORD $0x4e2fd400 // fadd v0.4s, v0.4s, v15.4s
 	FMOVQ 16(R2), F15
@@ -26648,7 +28078,7 @@ summed:
 	FMOVQ 32(R1), F15
 	WORD $0x4e2fd5ce // fadd v14.4s, v14.4s, v15.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V15.B16, V15.B16, V15.B16
@@ -26698,7 +28128,7 @@ nores:
 	WORD $0x6e205a10 // not v16.16b, v16.16b
 	VAND V16.B16, V14.B16, V14.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	MOVD dst+0(FP), R2
 	FMOVQ F0, (R2)
@@ -26720,11 +28150,42 @@ store:
 	FMOVQ F12, (R1)
 	FMOVQ F13, 16(R1)
 	FMOVQ F14, 32(R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise6x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise6x3NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise6x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise6x3NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -26772,7 +28233,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 tap:
@@ -26826,12 +28287,12 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
-	MOVD res+64(FP), R3
+	MOVD res+72(FP), R3
 	FMOVQ (R3), F18
 	WORD $0x4e32d400 // fadd v0.4s, v0.4s, v18.4s
 	FMOVQ 16(R3), F18
@@ -26874,7 +28335,7 @@ summed:
 	FMOVQ 32(R0), F18
 	WORD $0x4e32d631 // fadd v17.4s, v17.4s, v18.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V18.B16, V18.B16, V18.B16
@@ -26933,7 +28394,7 @@ nores:
 	WORD $0x6e205a73 // not v19.16b, v19.16b
 	VAND V19.B16, V17.B16, V17.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	MOVD dst+0(FP), R3
@@ -26960,11 +28421,42 @@ store:
 	FMOVQ F15, (R0)
 	FMOVQ F16, 16(R0)
 	FMOVQ F17, 32(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise7x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise7x3NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise7x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise7x3NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -27018,7 +28510,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 tap:
@@ -27079,12 +28571,12 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
-	MOVD res+64(FP), R3
+	MOVD res+72(FP), R3
 	FMOVQ (R3), F21
 	WORD $0x4e35d400 // fadd v0.4s, v0.4s, v21.4s
 	FMOVQ 16(R3), F21
@@ -27134,7 +28626,7 @@ summed:
 	FMOVQ 32(R0), F21
 	WORD $0x4e35d694 // fadd v20.4s, v20.4s, v21.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V21.B16, V21.B16, V21.B16
@@ -27202,7 +28694,7 @@ nores:
 	WORD $0x6e205ad6 // not v22.16b, v22.16b
 	VAND V22.B16, V20.B16, V20.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	MOVD dst+0(FP), R3
@@ -27233,11 +28725,42 @@ store:
 	FMOVQ F18, (R0)
 	FMOVQ F19, 16(R0)
 	FMOVQ F20, 32(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise8x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise8x3NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise8x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise8x3NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -27297,7 +28820,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -27366,13 +28889,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	FMOVQ (R4), F24
 	WORD $0x4e38d400 // fadd v0.4s, v0.4s, v24.4s
 	FMOVQ 16(R4), F24
@@ -27429,7 +28952,7 @@ summed:
 	FMOVQ 32(R0), F24
 	WORD $0x4e38d6f7 // fadd v23.4s, v23.4s, v24.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V24.B16, V24.B16, V24.B16
@@ -27506,7 +29029,7 @@ nores:
 	WORD $0x6e205b39 // not v25.16b, v25.16b
 	VAND V25.B16, V23.B16, V23.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -27542,11 +29065,42 @@ store:
 	FMOVQ F21, (R0)
 	FMOVQ F22, 16(R0)
 	FMOVQ F23, 32(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise9x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise9x3NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise9x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise9x3NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -27612,7 +29166,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 	ADD R4<<2, R5, R7
@@ -27688,13 +29242,13 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
-	MOVD res+64(FP), R4
+	MOVD res+72(FP), R4
 	ADD R0<<3, R4, R5
 	FMOVQ (R4), F27
 	WORD $0x4e3bd400 // fadd v0.4s, v0.4s, v27.4s
@@ -27758,7 +29312,7 @@ summed:
 	FMOVQ 32(R5), F27
 	WORD $0x4e3bd75a // fadd v26.4s, v26.4s, v27.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V27.B16, V27.B16, V27.B16
@@ -27844,7 +29398,7 @@ nores:
 	WORD $0x6e205b9c // not v28.16b, v28.16b
 	VAND V28.B16, V26.B16, V26.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	ADD R0<<2, R1, R3
@@ -27884,11 +29438,42 @@ store:
 	FMOVQ F24, (R5)
 	FMOVQ F25, 16(R5)
 	FMOVQ F26, 32(R5)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise1x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise1x4NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise1x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise1x4NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -27908,7 +29493,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 tap:
 	MOVD 8(R3), R4
 	ADD R2, R4, R4
@@ -27927,10 +29512,10 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
-	MOVD res+64(FP), R0
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R0
 	FMOVQ (R0), F4
 	WORD $0x4e24d400 // fadd v0.4s, v0.4s, v4.4s
 	FMOVQ 16(R0), F4
@@ -27940,7 +29525,7 @@ summed:
 	FMOVQ 48(R0), F4
 	WORD $0x4e24d463 // fadd v3.4s, v3.4s, v4.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V4.B16, V4.B16, V4.B16
@@ -27957,17 +29542,48 @@ nores:
 	WORD $0x6e2058a5 // not v5.16b, v5.16b
 	VAND V5.B16, V3.B16, V3.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	MOVD dst+0(FP), R0
 	FMOVQ F0, (R0)
 	FMOVQ F1, 16(R0)
 	FMOVQ F2, 32(R0)
 	FMOVQ F3, 48(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise2x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise2x4NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise2x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise2x4NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -27995,7 +29611,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 tap:
 	MOVD 8(R3), R5
 	ADD R2, R5, R5
@@ -28023,10 +29639,10 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
-	MOVD res+64(FP), R1
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
 	FMOVQ (R1), F8
 	WORD $0x4e28d400 // fadd v0.4s, v0.4s, v8.4s
 	FMOVQ 16(R1), F8
@@ -28045,7 +29661,7 @@ summed:
 	FMOVQ 48(R2), F8
 	WORD $0x4e28d4e7 // fadd v7.4s, v7.4s, v8.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V8.B16, V8.B16, V8.B16
@@ -28074,7 +29690,7 @@ nores:
 	WORD $0x6e205929 // not v9.16b, v9.16b
 	VAND V9.B16, V7.B16, V7.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	MOVD dst+0(FP), R1
 	FMOVQ F0, (R1)
 	FMOVQ F1, 16(R1)
@@ -28085,11 +29701,42 @@ store:
 	FMOVQ F5, 16(R2)
 	FMOVQ F6, 32(R2)
 	FMOVQ F7, 48(R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise3x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise3x4NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise3x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise3x4NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -28125,7 +29772,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 tap:
 	MOVD 8(R3), R5
 	ADD R2, R5, R5
@@ -28162,10 +29809,10 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
-	MOVD res+64(FP), R1
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
 	FMOVQ (R1), F12
 	WORD $0x4e2cd400 // fadd v0.4s, v0.4s, v12.4s
 	FMOVQ 16(R1), F12
@@ -28193,7 +29840,7 @@ summed:
 	FMOVQ 48(R2), F12
 	WORD $0x4e2cd56b // fadd v11.4s, v11.4s, v12.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V12.B16, V12.B16, V12.B16
@@ -28234,7 +29881,7 @@ nores:
 	WORD $0x6e2059ad // not v13.16b, v13.16b
 	VAND V13.B16, V11.B16, V11.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	MOVD dst+0(FP), R1
 	FMOVQ F0, (R1)
 	FMOVQ F1, 16(R1)
@@ -28250,11 +29897,42 @@ store:
 	FMOVQ F9, 16(R2)
 	FMOVQ F10, 32(R2)
 	FMOVQ F11, 48(R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise4x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise4x4NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise4x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise4x4NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -28298,7 +29976,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 tap:
 	MOVD 8(R3), R6
@@ -28345,11 +30023,11 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
-	MOVD res+64(FP), R2
+	MOVD res+72(FP), R2
 	FMOVQ (R2), F16
 	WORD $0x4e30d400 // fadd v0.4s, v0.4s, v16.4s
 	FMOVQ 16(R2), F16
@@ -28386,7 +30064,7 @@ summed:
 	FMOVQ 48(R0), F16
 	WORD $0x4e30d5ef // fadd v15.4s, v15.4s, v16.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V16.B16, V16.B16, V16.B16
@@ -28439,7 +30117,7 @@ nores:
 	WORD $0x6e205a31 // not v17.16b, v17.16b
 	VAND V17.B16, V15.B16, V15.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	MOVD dst+0(FP), R2
 	FMOVQ F0, (R2)
@@ -28461,11 +30139,42 @@ store:
 	FMOVQ F13, 16(R0)
 	FMOVQ F14, 32(R0)
 	FMOVQ F15, 48(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise5x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise5x4NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise5x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise5x4NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -28517,7 +30226,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 tap:
 	MOVD 8(R3), R6
@@ -28573,11 +30282,11 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
-	MOVD res+64(FP), R2
+	MOVD res+72(FP), R2
 	FMOVQ (R2), F20
 	WORD $0x4e34d400 // fadd v0.4s, v0.4s, v20.4s
 	FMOVQ 16(R2), F20
@@ -28623,7 +30332,7 @@ summed:
 	FMOVQ 48(R1), F20
 	WORD $0x4e34d673 // fadd v19.4s, v19.4s, v20.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V20.B16, V20.B16, V20.B16
@@ -28688,7 +30397,7 @@ nores:
 	WORD $0x6e205ab5 // not v21.16b, v21.16b
 	VAND V21.B16, V19.B16, V19.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	MOVD dst+0(FP), R2
 	FMOVQ F0, (R2)
@@ -28715,11 +30424,42 @@ store:
 	FMOVQ F17, 16(R1)
 	FMOVQ F18, 32(R1)
 	FMOVQ F19, 48(R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise6x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise6x4NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise6x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise6x4NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -28779,7 +30519,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 tap:
@@ -28845,12 +30585,12 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
-	MOVD res+64(FP), R3
+	MOVD res+72(FP), R3
 	FMOVQ (R3), F24
 	WORD $0x4e38d400 // fadd v0.4s, v0.4s, v24.4s
 	FMOVQ 16(R3), F24
@@ -28905,7 +30645,7 @@ summed:
 	FMOVQ 48(R0), F24
 	WORD $0x4e38d6f7 // fadd v23.4s, v23.4s, v24.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V24.B16, V24.B16, V24.B16
@@ -28982,7 +30722,7 @@ nores:
 	WORD $0x6e205b39 // not v25.16b, v25.16b
 	VAND V25.B16, V23.B16, V23.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	MOVD dst+0(FP), R3
@@ -29015,11 +30755,42 @@ store:
 	FMOVQ F21, 16(R0)
 	FMOVQ F22, 32(R0)
 	FMOVQ F23, 48(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET
 
-// func Depthwise7x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
-TEXT ·Depthwise7x4NEONW(SB), NOSPLIT, $0-80
-	MOVD bias+56(FP), R0
+// func Depthwise7x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+TEXT ·Depthwise7x4NEONW(SB), NOSPLIT, $0-88
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
 	CBZ R0, zero
 	VLD1R (R0), [V0.S4]
 	VORR V0.B16, V0.B16, V1.B16
@@ -29087,7 +30858,7 @@ started:
 	MOVD src+8(FP), R1
 	MOVD w+16(FP), R2
 	MOVD taps+24(FP), R3
-	MOVD srcPix+40(FP), R4
+	MOVD srcPix+48(FP), R4
 	ADD R4<<1, R4, R5
 	ADD R4<<2, R4, R6
 tap:
@@ -29162,12 +30933,12 @@ tap:
 	SUBS $1, R0, R0
 	BNE tap
 summed:
-	MOVD res+64(FP), R0
+	MOVD res+72(FP), R0
 	CBZ R0, nores
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
-	MOVD res+64(FP), R3
+	MOVD res+72(FP), R3
 	FMOVQ (R3), F28
 	WORD $0x4e3cd400 // fadd v0.4s, v0.4s, v28.4s
 	FMOVQ 16(R3), F28
@@ -29231,7 +31002,7 @@ summed:
 	FMOVQ 48(R0), F28
 	WORD $0x4e3cd77b // fadd v27.4s, v27.4s, v28.4s
 nores:
-	MOVD flags+72(FP), R0
+	MOVD flags+80(FP), R0
 	TST $2, R0
 	BEQ store
 	VEOR V28.B16, V28.B16, V28.B16
@@ -29320,7 +31091,7 @@ nores:
 	WORD $0x6e205bbd // not v29.16b, v29.16b
 	VAND V29.B16, V27.B16, V27.B16
 store:
-	MOVD dstPix+48(FP), R0
+	MOVD dstPix+56(FP), R0
 	ADD R0<<1, R0, R1
 	ADD R0<<2, R0, R2
 	MOVD dst+0(FP), R3
@@ -29358,4 +31129,31 @@ store:
 	FMOVQ F25, 16(R0)
 	FMOVQ F26, 32(R0)
 	FMOVQ F27, 48(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
 	RET

@@ -164,10 +164,10 @@ type DirectUnpack struct {
 // see Depthwise1x1AVX2C for the contract. taps points at ntaps pairs of
 // ints, each a tap's byte offsets: of its input from the tile's first
 // input, and of its weights.
-type DepthwiseFunc = func(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+type DepthwiseFunc = func(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
 // DepthwiseFamily is the depthwise kernels of one ISA, mode and width B:
-// Kernels[u-1] computes u x B vectors, for every u up to U.
+// Kernels[u-1] computes tiles of u x B vectors, for every u up to U.
 type DepthwiseFamily struct {
 	ISA   string
 	Lanes int

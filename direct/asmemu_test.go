@@ -59,7 +59,7 @@ func TestDWFamiliesInterpreted(t *testing.T) {
 				if len(taps) == 0 {
 					taps = nil
 				}
-				_, err := p.Call(g.Kernels[u-1].Name, dst, src, w, taps, a.Taps.Len(), a.SrcPix, a.DstPix, bias, res, a.Flags)
+				_, err := p.Call(g.Kernels[u-1].Name, dst, src, w, taps, a.Taps.Len(), 1, a.SrcPix, a.DstPix, bias, res, a.Flags)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -41,7 +41,7 @@ type DWFamily struct {
 }
 
 // dwFunc is the generated kernels' signature (asm.DepthwiseFunc).
-type dwFunc = func(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+type dwFunc = func(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
 
 // Name is the family's part of its kernels' names: 9x3AVX512W.
 func (f *DWFamily) Name() string { return fmt.Sprintf("%dx%d%s%c", f.U, f.B, f.ISA, f.Mode) }
@@ -74,31 +74,39 @@ func (f *DWFamily) Tile(u int, dst, src, w []float32, a *DWArgs, bias, res []flo
 		panic(fmt.Sprintf("direct: depthwise %s: tile of %d, want 1..%d", f.Name(), u, f.U))
 	}
 	f.check(u, dst, src, w, a, bias, res)
-	f.call(u, dst, src, w, a, bias, res)
+	f.call(u, 1, dst, src, w, a, bias, res)
 }
 
-// Rows computes rows tile rows (any number, 0 included) in tiles of up to
-// f.U, the i-th tile row at i*SrcPix and i*DstPix bytes as in Tile, with
-// one check for all of them.
+// Rows computes rows tile rows (any number, 0 included), the i-th at
+// i*SrcPix and i*DstPix bytes as in Tile: its whole tiles of f.U rows in
+// one kernel call, the rest in a narrower one, with one check for all.
 func (f *DWFamily) Rows(rows int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
 	if rows <= 0 {
 		return
 	}
 	f.check(rows, dst, src, w, a, bias, res)
-	for r := 0; r < rows; r += f.U {
-		u := min(f.U, rows-r)
+	tiles, rest := rows/f.U, rows%f.U
+	if tiles > 0 {
+		f.call(f.U, tiles, dst, src, w, a, bias, res)
+	}
+	if rest > 0 {
+		at := tiles * f.U
 		var rt []float32
 		if res != nil {
-			rt = res[r*a.DstPix/4:]
+			rt = res[at*a.DstPix/4:]
 		}
-		f.call(u, dst[r*a.DstPix/4:], src[r*a.SrcPix/4:], w, a, bias, rt)
+		rs := src
+		if a.Taps.Len() > 0 { // else src is not read, and may be short
+			rs = src[at*a.SrcPix/4:]
+		}
+		f.call(rest, 1, dst[at*a.DstPix/4:], rs, w, a, bias, rt)
 	}
 }
 
-// call runs the kernel of u rows on checked arguments.
-func (f *DWFamily) call(u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
+// call runs the kernel of u rows on tiles tiles of checked arguments.
+func (f *DWFamily) call(u, tiles int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
 	if f.asm == nil {
-		DepthwiseGeneric(f.Lanes, f.Mode, u, f.B, dst, src, w, a, bias, res)
+		DepthwiseGeneric(f.Lanes, f.Mode, u*tiles, f.B, dst, src, w, a, bias, res) // a tile's rows are independent
 		return
 	}
 	var tp *int
@@ -112,7 +120,7 @@ func (f *DWFamily) call(u int, dst, src, w []float32, a *DWArgs, bias, res []flo
 	if a.Taps.Len() > 0 {
 		tp = &a.Taps.offs[0]
 	}
-	f.asm[u-1](&dst[0], &src[0], &w[0], tp, a.Taps.Len(), a.SrcPix, a.DstPix, b0, r0, a.Flags)
+	f.asm[u-1](&dst[0], &src[0], &w[0], tp, a.Taps.Len(), tiles, a.SrcPix, a.DstPix, b0, r0, a.Flags)
 }
 
 // check panics unless every access of a call of u rows lies inside its

@@ -198,3 +198,28 @@ func TestDWChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestDWRows checks Rows (whole tiles in one call, the rest in a
+// narrower one) against the twin over all the rows, bit for bit, on
+// every path's families, for row counts around multiples of U.
+func TestDWRows(t *testing.T) {
+	for _, isa := range kernels.Available() {
+		for _, f := range DWFamilies(isa) {
+			r := rand.New(rand.NewPCG(uint64(f.U), uint64(f.B)))
+			for _, rows := range []int{1, f.U - 1, f.U, f.U + 1, 2 * f.U, 3*f.U + 2} {
+				if rows < 1 {
+					continue
+				}
+				c := newDWCase(r, f.Lanes, f.Mode, f.B, rows)
+				want := c.run(t, func(t *testing.T, u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
+					DepthwiseGeneric(f.Lanes, f.Mode, u, f.B, dst, src, w, a, bias, res)
+				})
+				got := c.run(t, func(t *testing.T, u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
+					f.Rows(u, dst, src, w, a, bias, res)
+				})
+				sameBits(t, fmt.Sprintf("%s/%s rows=%d %s", isa, f.Name(), rows, c.name), got, want)
+				c.free()
+			}
+		}
+	}
+}

@@ -54,7 +54,7 @@ func dwName(isa string, mode byte, u, b int) string {
 }
 
 // dwSignature is every depthwise kernel's Go type (asm.DepthwiseFunc).
-const dwSignature = "func(dst *float32, src *float32, w *float32, taps *int, ntaps int, srcPix int, dstPix int, bias *float32, res *float32, flags int)"
+const dwSignature = "func(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)"
 
 // genDepthwise emits every depthwise kernel of f's ISA.
 func genDepthwise(f *kw.Func) {
@@ -101,14 +101,14 @@ func genDWKernel(f *kw.Func, mode byte, u, b int) {
 		wt, bs = "w[t.W]", "bias[0]"
 	}
 	f.Function(name, dwSignature,
-		fmt.Sprintf("%s computes %d x %d vectors of %d lanes of a depthwise convolution,", name, u, b, L),
-		"in bytes (every offset and stride; a float is 4 bytes):",
+		fmt.Sprintf("%s computes tiles tiles of %d x %d vectors of %d lanes of a depthwise", name, u, b, L),
+		"convolution, in bytes (every offset and stride; a float is 4 bytes):",
 		"",
-		fmt.Sprintf("\tfor i < %d, o < %d, l < %d:", u, b, L),
+		fmt.Sprintf("\tfor j < tiles, i < %d, o < %d, l < %d, with I = j*%d + i:", u, b, L, u),
 		fmt.Sprintf("\t  acc := %s (0 if bias is nil)", bs),
 		"\t  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):",
-		fmt.Sprintf("\t    acc += src[t.Src + i*srcPix + o*%d + 4*l] * %s", vb, wt),
-		fmt.Sprintf("\t  D := i*dstPix + o*%d + 4*l", vb),
+		fmt.Sprintf("\t    acc += src[t.Src + I*srcPix + o*%d + 4*l] * %s", vb, wt),
+		fmt.Sprintf("\t  D := I*dstPix + o*%d + 4*l", vb),
 		"\t  acc += res[D] unless res is nil; acc = relu(acc) with flags&2",
 		"\t  dst[D] = acc",
 		"",
@@ -123,10 +123,36 @@ func genDWKernel(f *kw.Func, mode byte, u, b int) {
 			k.accs[i][o] = f.Vec()
 		}
 	}
+	f.JumpIfNotPositive(f.Int("tiles"), "end")
+	f.Label("tile")
 	k.dwStart(mode)
 	k.dwTaps(mode)
 	k.dwFinish()
+	k.dwNextTile()
+	f.Label("end")
 	f.Ret()
+}
+
+// dwNextTile steps src, dst and res (when not nil) by the tile's rows in
+// their argument slots and loops while tiles remain.
+func (k *kernel) dwNextTile() {
+	f := k.f
+	step := func(ptr, stride string) {
+		p := f.Int(ptr)
+		d := f.GP()
+		f.MulImm(d, f.Int(stride), k.u)
+		f.AddGP(p, d)
+		f.StoreParam(p, ptr)
+	}
+	step("src", "srcPix")
+	step("dst", "dstPix")
+	f.JumpIfZero(f.Int("res"), "stepped")
+	step("res", "dstPix")
+	f.Label("stepped")
+	n := f.Int("tiles")
+	f.DecJumpZero(n, "end")
+	f.StoreParam(n, "tiles")
+	f.Jump("tile")
 }
 
 // dwStart sets the accumulators to the bias (a vector in mode C, one

@@ -102,9 +102,9 @@ func testUnpack(t *testing.T, p *Program, name string) {
 // dwName parses a depthwise kernel's name: tile, vectors, ISA, mode.
 var dwName = regexp.MustCompile(`^Depthwise(\d+)x(\d+)(AVX2|AVX512)([CW])$`)
 
-// testDepthwise runs a depthwise kernel with and without each optional
-// operand and flag, against direct.DepthwiseGeneric bit for bit (and
-// natively where the host can).
+// testDepthwise runs a depthwise kernel on one tile and two, with and
+// without each optional operand and the flag, against
+// direct.DepthwiseGeneric bit for bit (and natively where the host can).
 func testDepthwise(t *testing.T, p *Program, name string) {
 	m := dwName.FindStringSubmatch(name)
 	u, _ := strconv.Atoi(m[1])
@@ -124,20 +124,30 @@ func testDepthwise(t *testing.T, p *Program, name string) {
 		return v
 	}
 	vb := 4 * lanes
-	for variant := 0; variant < 4; variant++ {
+	for variant := 0; variant < 8; variant++ {
+		tiles := 1 + variant/4 // one tile, then two
+		rows := tiles * u
 		a := direct.DWArgs{SrcPix: b*vb + 8, DstPix: b * vb, Flags: variant & direct.ReLU,
 			Taps: direct.NewTaps([]int{0, 0, 4, 4 * wf, 12 + vb, 8 * wf})}
-		src, w := rnd((12+vb+(u-1)*a.SrcPix+b*vb)/4), rnd(3*wf)
-		dst0 := rnd(u * b * lanes)
+		src, w := rnd((12+vb+(rows-1)*a.SrcPix+b*vb)/4), rnd(3*wf)
+		dst0 := rnd(rows * b * lanes)
 		var bias, res []float32
 		if variant&1 == 0 {
 			bias = rnd(wf)
+		}
+		if variant&3 == 0 || variant&3 == 3 { // with and without the bias
 			res = rnd(len(dst0))
 		}
 		want := append([]float32(nil), dst0...)
-		direct.DepthwiseGeneric(lanes, mode, u, b, want, src, w, &a, bias, res)
+		for j := 0; j < tiles; j++ {
+			var rt []float32
+			if res != nil {
+				rt = res[j*u*a.DstPix/4:]
+			}
+			direct.DepthwiseGeneric(lanes, mode, u, b, want[j*u*a.DstPix/4:], src[j*u*a.SrcPix/4:], w, &a, bias, rt)
+		}
 		args, _ := call(t, p, name, func() ([]any, []Region) {
-			return []any{append([]float32(nil), dst0...), src, w, a.Taps.Offsets(), a.Taps.Len(), a.SrcPix, a.DstPix, bias, res, a.Flags}, nil
+			return []any{append([]float32(nil), dst0...), src, w, a.Taps.Offsets(), a.Taps.Len(), tiles, a.SrcPix, a.DstPix, bias, res, a.Flags}, nil
 		})
 		got := args[0].([]float32)
 		for i := range want {
