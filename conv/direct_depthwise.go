@@ -24,8 +24,9 @@ import (
 // its whole vectors) through a scratch tile.
 //
 // Backward-filter takes the same copies, one input plane at a time (see
-// dwFilter); the images' sums add in float64, in image order, one thread
-// per output channel, so dW is the same whatever the thread count.
+// dwFilter), and sums db from dy's planes in the same sweep; the images'
+// sums add in float64, in image order, one thread per output channel, so
+// dW and db are the same whatever the thread count.
 
 // byWidth reports whether the width engine runs the forward problem s
 // (channel planes in and out): where every output channel reads one
@@ -491,7 +492,7 @@ type dwFilter struct {
 }
 
 type dwFilterCall struct {
-	dw, x, dy  []float32
+	dw, db, x, dy []float32 // db nil: no bias
 	accumulate bool
 	per        int
 }
@@ -525,9 +526,9 @@ func dwFilterBytes(l *dwLayout) int64 {
 	return int64(l.threads)*perThread + 4*int64(l.filterCopyLen())
 }
 
-func (f *dwFilter) backwardFilter(dw, x, dy []float32, accumulate bool) {
+func (f *dwFilter) backwardFilter(dw, db, x, dy []float32, accumulate bool) {
 	var parts int
-	f.call = dwFilterCall{dw: dw, x: x, dy: dy, accumulate: accumulate}
+	f.call = dwFilterCall{dw: dw, db: db, x: x, dy: dy, accumulate: accumulate}
 	f.call.per, parts = splitItems(f.team, f.s.K)
 	runParts(f.team, f, parts)
 	f.call = dwFilterCall{}
@@ -543,8 +544,12 @@ func (f *dwFilter) Run(part int) {
 	for k := lo; k < hi; k++ {
 		clear(sums)
 		g := k / s.KPerG
+		var bsum float64
 		for n := 0; n < s.N; n++ {
 			dyp := c.dy[(n*s.K+k)*s.OutLen:][:s.OutLen]
+			if c.db != nil {
+				bsum += float64(kernels.Sum(dyp))
+			}
 			spread := false
 			for ci := 0; ci < s.CPerG; ci++ {
 				f.copyPlane(cp, c.x[(n*s.C+g*s.CPerG+ci)*s.InSize:][:s.InSize])
@@ -566,6 +571,12 @@ func (f *dwFilter) Run(part int) {
 				v += float64(out[t])
 			}
 			out[t] = float32(v)
+		}
+		if c.db != nil {
+			if c.accumulate {
+				bsum += float64(c.db[k])
+			}
+			c.db[k] = float32(bsum)
 		}
 	}
 }

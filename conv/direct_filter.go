@@ -184,7 +184,7 @@ func (f *directFilter) positions() {
 
 // backwardFilter computes dW from x and dy; with accumulate it adds it.
 // (The plan computes db: of a transposed problem, from its own dy.)
-func (f *directFilter) backwardFilter(dw, x, dy []float32, accumulate bool) {
+func (f *directFilter) backwardFilter(dw, _, x, dy []float32, accumulate bool) {
 	s := f.s
 	e := f.in
 	src := x

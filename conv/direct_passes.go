@@ -129,7 +129,10 @@ type forwardEngine interface {
 
 // filterEngine runs a derived problem's backward-filter pass.
 type filterEngine interface {
-	backwardFilter(dw, x, dy []float32, accumulate bool)
+	// backwardFilter computes dW and, where the engine sums dy as it
+	// sweeps it (the width engine), db unless db is nil; the tile
+	// engine leaves db to biasGrad.
+	backwardFilter(dw, db, x, dy []float32, accumulate bool)
 }
 
 // newDirectPass makes pass's engine on threads; n is its workspace
@@ -227,12 +230,18 @@ func (pl *directPlan) BackwardData(dx, dy, w []float32) {
 
 func (pl *directPlan) BackwardFilter(dw, db, x, dy []float32, accumulate bool) {
 	p := pl.pass(PassBackwardFilter)
-	if p.d.swap {
-		p.f.backwardFilter(dw, dy, x, accumulate)
-	} else {
-		p.f.backwardFilter(dw, x, dy, accumulate)
+	if !pl.s.Bias {
+		db = nil
 	}
-	if pl.s.Bias {
+	if p.d.swap {
+		p.f.backwardFilter(dw, nil, dy, x, accumulate)
+	} else if f, ok := p.f.(*dwFilter); ok {
+		f.backwardFilter(dw, db, x, dy, accumulate) // db in the same sweep
+		return
+	} else {
+		p.f.backwardFilter(dw, nil, x, dy, accumulate)
+	}
+	if db != nil {
 		biasGrad(pl.s, db, dy, accumulate, pl.biasAcc)
 	}
 }
