@@ -493,8 +493,8 @@ type dwFilter struct {
 
 type dwFilterCall struct {
 	dw, db, x, dy []float32 // db nil: no bias
-	accumulate bool
-	per        int
+	accumulate    bool
+	per           int
 }
 
 func newDWFilter(s *Shape, threads int) *dwFilter {
