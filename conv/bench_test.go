@@ -30,6 +30,9 @@ func BenchmarkBackwardData(b *testing.B)   { benchPass(b, "im2col", PassBackward
 func BenchmarkBackwardFilter(b *testing.B) { benchPass(b, "im2col", PassBackwardFilter) }
 func BenchmarkDirectForward(b *testing.B)  { benchPass(b, "direct", PassForward) }
 
+// BenchmarkDirectBackwardData times direct's backward-data pass.
+func BenchmarkDirectBackwardData(b *testing.B) { benchPass(b, "direct", PassBackwardData) }
+
 // BenchmarkDirectBackwardFilter times direct's backward-filter pass.
 func BenchmarkDirectBackwardFilter(b *testing.B) { benchPass(b, "direct", PassBackwardFilter) }
 

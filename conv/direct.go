@@ -48,10 +48,20 @@ func (directAlgo) Supports(s *Shape, pass Pass) error {
 // the kernels compute.
 func deriveSupported(s *Shape, pass Pass) (derived, error) {
 	d, err := derive(s, pass)
-	if err == nil {
-		err = directSupports(d.s, pass)
+	if err != nil {
+		return d, err
 	}
-	return d, err
+	if d.phases == nil {
+		return d, directSupports(d.s, pass)
+	}
+	for _, ph := range d.phases {
+		if ph.s != nil {
+			if err := directSupports(ph.s, pass); err != nil {
+				return d, err
+			}
+		}
+	}
+	return d, nil
 }
 
 // directSupports checks that the kernels compute the forward problem s
@@ -87,14 +97,14 @@ func (a directAlgo) Workspace(s *Shape, cfg Config) int64 {
 func passBytes(s *Shape, pass Pass, d derived, threads int) int64 {
 	var n int64
 	switch {
+	case d.phases != nil:
+		n = phasedBytes(d.phases, threads)
 	case d.s.byWidth() && pass == PassBackwardFilter:
 		n = dwFilterBytes(newDWLayout(d.s, threads))
-	case d.s.byWidth():
-		n = newDWLayout(d.s, threads).bytes()
 	case pass == PassBackwardFilter:
 		n = newFilterShape(d.s, threads).bytes(d.s)
 	default:
-		n = newDirectLayout(d.s, threads).bytes()
+		n = forwardBytes(d.s, threads)
 	}
 	switch {
 	case pass == PassBackwardFilter && s.Bias:
@@ -123,6 +133,10 @@ func (directAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 	d, err := derive(s, pass)
 	if err != nil {
 		return math.Inf(1)
+	}
+	if d.phases != nil {
+		perCycle := h.PeakGFLOPS * 1e9 / float64(4*directLanes())
+		return phasesCost(s, d.phases, threads) / (perCycle * float64(max(1, threads)))
 	}
 	if d.s.byWidth() {
 		return dwCost(d.s, pass, h, threads)

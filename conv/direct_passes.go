@@ -19,15 +19,17 @@ import (
 //     convolution's backward-data pass, as above.
 //
 // A stride above 1 in the flipped forms would make most taps of the
-// derived problem zero: those passes, a padding mode other than zeros
-// and a padding beyond the filter's span are declined with the reason,
-// and auto runs them on im2col.
+// derived problem zero: a strided backward-data pass runs by stride
+// phases instead (direct_phases.go); a strided transposed forward pass,
+// a padding mode other than zeros and a padding beyond the filter's span
+// are declined with the reason, and auto runs them on im2col.
 
 // derived is one pass's forward problem.
 type derived struct {
-	s    *Shape
-	flip bool // the weights are flipped and their channels exchanged (flipWeights)
-	swap bool // backward-filter of a transposed problem: x and dy exchanged
+	s      *Shape
+	flip   bool    // the weights are flipped and their channels exchanged (flipWeights)
+	swap   bool    // backward-filter of a transposed problem: x and dy exchanged
+	phases []phase // a strided backward-data pass by stride phases (s: the convolution itself)
 }
 
 // derive returns pass's forward problem of s, or the reason direct
@@ -50,10 +52,13 @@ func derive(s *Shape, pass Pass) (derived, error) {
 		}
 		d.swap = pass == PassBackwardFilter
 		return d, err
-	case !unit:
-		return no("stride %v: the flipped filter's taps would mostly meet zeros (im2col runs it)", s.Stride)
 	case s.PaddingMode != Zeros:
 		return no("padding_mode %s: only zeros has a flipped-filter form", s.PaddingMode)
+	case !unit && s.Transposed:
+		return no("stride %v: the flipped filter's taps would mostly meet zeros, and stride phases are built for backward-data alone (im2col runs it)", s.Stride)
+	case !unit:
+		phases, err := stridePhases(s)
+		return derived{s: s, phases: phases}, err
 	}
 	// A flipped form: backward-data, or a transposed forward pass.
 	before, after := make([]int, s.Dims), make([]int, s.Dims)
@@ -135,22 +140,44 @@ type filterEngine interface {
 	backwardFilter(dw, db, x, dy []float32, accumulate bool)
 }
 
+// newForwardEngine is the engine of the forward problem s: the width
+// engine or the tile engine.
+func newForwardEngine(s *Shape, threads int) forwardEngine {
+	if s.byWidth() {
+		return newDWEngine(newDWLayout(s, threads), threads)
+	}
+	return newDirectEngine(newDirectLayout(s, threads), threads)
+}
+
+// forwardBytes and forwardCycles are newForwardEngine's workspace and
+// modelled cycles (its kernels and copies).
+func forwardBytes(s *Shape, threads int) int64 {
+	if s.byWidth() {
+		return newDWLayout(s, threads).bytes()
+	}
+	return newDirectLayout(s, threads).bytes()
+}
+
+func forwardCycles(s *Shape, threads int) float64 {
+	if s.byWidth() {
+		return newDWLayout(s, threads).cycles()
+	}
+	l := newDirectLayout(s, threads)
+	return l.cycles() + float64(l.reordered())
+}
+
 // newDirectPass makes pass's engine on threads; n is its workspace
 // (passBytes).
 func newDirectPass(s *Shape, pass Pass, d derived, threads int, n int64) *directPass {
-	dw := d.s.byWidth()
 	switch {
-	case pass == PassBackwardFilter && dw:
+	case d.phases != nil:
+		return &directPass{d: d, bytes: n, e: newPhasedEngine(s, d.phases, threads)}
+	case pass == PassBackwardFilter && d.s.byWidth():
 		return &directPass{d: d, bytes: n, f: newDWFilter(d.s, threads)}
 	case pass == PassBackwardFilter:
 		return &directPass{d: d, bytes: n, f: newDirectFilter(d.s, threads)}
 	}
-	p := &directPass{d: d, bytes: n}
-	if dw {
-		p.e = newDWEngine(newDWLayout(d.s, threads), threads)
-	} else {
-		p.e = newDirectEngine(newDirectLayout(d.s, threads), threads)
-	}
+	p := &directPass{d: d, bytes: n, e: newForwardEngine(d.s, threads)}
 	if d.flip {
 		p.flipped = make([]float32, s.WLen)
 		p.a, p.b = s.KPerG, s.CPerG // a convolution's [K][C/groups] filters

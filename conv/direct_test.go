@@ -114,6 +114,10 @@ func TestDirectRandomProblems(t *testing.T) {
 				}
 				for _, pass := range passes {
 					seen[fmt.Sprintf("%s transposed %v", pass, p.Transposed)] = true
+					if pass == PassBackwardData {
+						_, ok := pl.engines[pass].(*directPlan).pass(pass).e.(*phasedEngine)
+						seen[fmt.Sprintf("stride phases %v", ok)] = true
+					}
 				}
 				var e *directEngine // the tile engine of the first pass that has one
 				for _, pass := range passes {
@@ -139,7 +143,7 @@ func TestDirectRandomProblems(t *testing.T) {
 
 			})
 		}
-		for _, want := range []string{"fwd transposed false", "fwd transposed true", "bwd-data transposed false", "bwd-data transposed true", "bwd-filter transposed false", "bwd-filter transposed true", "form B", "form P", "copied input true", "copied input false", "buffered output true", "buffered output false"} {
+		for _, want := range []string{"fwd transposed false", "fwd transposed true", "bwd-data transposed false", "bwd-data transposed true", "bwd-filter transposed false", "bwd-filter transposed true", "form B", "form P", "copied input true", "copied input false", "buffered output true", "buffered output false", "stride phases true", "stride phases false"} {
 			if !seen[want] {
 				t.Errorf("%s: no problem ran with %s", isa, want)
 			}
@@ -254,7 +258,7 @@ func TestDirectDeclines(t *testing.T) {
 		pass Pass
 		want string
 	}{
-		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Stride: []int{2, 1}}, PassBackwardData, "stride"},
+		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Stride: []int{2, 1}, Padding: Pad(3, 0)}, PassBackwardData, "stride phase"},
 		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Padding: Pad(1, 1), PaddingMode: Reflect}, PassBackwardData, "padding_mode"},
 		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Padding: Pad(3, 0)}, PassBackwardData, "span"},
 		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Groups: 8, Layout: ChannelsLast}, PassBackwardFilter, "depthwise"},
@@ -392,5 +396,57 @@ func TestAutoLimitThreads(t *testing.T) {
 	}
 	if accepted < 5 {
 		t.Errorf("only %d of 20 limits admitted a plan", accepted)
+	}
+}
+
+// TestDirectStridePhases checks strided backward-data by stride phases
+// against the oracle: strides 2 to 4 in some dims, dilations, paddings,
+// groups of whole blocks, both layouts, 1D to 3D, and PackWeights'
+// weights giving the same bits as weights per call.
+func TestDirectStridePhases(t *testing.T) {
+	L := directLanes()
+	r := rand.New(rand.NewPCG(6, 6))
+	ran := 0
+	for i := 0; ran < 24 && i < 500; i++ {
+		p := directProblem(r, L)
+		p.Transposed, p.OutputPadding = false, nil
+		d := len(p.In)
+		p.Stride = make([]int, d)
+		for j := range p.Stride {
+			p.Stride[j] = 1 + r.IntN(4)
+		}
+		p.Stride[r.IntN(d)] = 2 + r.IntN(3)
+		p.PaddingMode = Zeros
+		s, err := p.Resolve()
+		if err != nil {
+			continue
+		}
+		dd, err := deriveSupported(s, PassBackwardData)
+		if err != nil || dd.phases == nil {
+			continue
+		}
+		ran++
+		opt := Options{Algorithm: "direct", Passes: PassSet(PassBackwardData), Threads: 1 + i%3}
+		checkPlan(t, p, opt)
+		pl, err := NewPlan(p, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := pl.engines[PassBackwardData].(*directPlan).pass(PassBackwardData).e.(*phasedEngine); !ok {
+			t.Fatalf("%+v: backward-data did not run by stride phases", p)
+		}
+		w, dy := randF32(r, s.WLen), randF32(r, s.YLen)
+		dx, pdx := make([]float32, s.XLen), make([]float32, s.XLen)
+		pl.BackwardData(dx, dy, w)
+		pl.PackWeights(w)
+		pl.BackwardData(pdx, dy, nil)
+		for j := range dx {
+			if dx[j] != pdx[j] {
+				t.Fatalf("%+v: packed dx[%d] = %v, want %v", p, j, pdx[j], dx[j])
+			}
+		}
+	}
+	if ran < 24 {
+		t.Fatalf("only %d strided problems ran", ran)
 	}
 }
