@@ -548,7 +548,7 @@ func (f *dwFilter) Run(part int) {
 		for n := 0; n < s.N; n++ {
 			dyp := c.dy[(n*s.K+k)*s.OutLen:][:s.OutLen]
 			if c.db != nil {
-				bsum += float64(kernels.Sum(dyp))
+				bsum += planeSum(dyp) // as biasGrad sums, to the same bits
 			}
 			spread := false
 			for ci := 0; ci < s.CPerG; ci++ {
@@ -573,10 +573,10 @@ func (f *dwFilter) Run(part int) {
 			out[t] = float32(v)
 		}
 		if c.db != nil {
-			if c.accumulate {
-				bsum += float64(c.db[k])
+			if !c.accumulate {
+				c.db[k] = 0
 			}
-			c.db[k] = float32(bsum)
+			c.db[k] += float32(bsum)
 		}
 	}
 }

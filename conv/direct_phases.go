@@ -109,7 +109,7 @@ func dimPhase(s *Shape, i, rho int) (phase1, error) {
 	p.before = m
 	if p.before < 0 {
 		return p, &UnsupportedError{Algorithm: "direct", Pass: PassBackwardData,
-			Reason: fmt.Sprintf("stride phase %d of dim %d would start %d rows into dy (padding %v past the filter)", rho, i, -m, s.PadBefore)}
+			Reason: fmt.Sprintf("stride phase %d of dim %d would start %d rows into dy (padding %v at stride %v: a cropped phase is not built)", rho, i, -m, s.PadBefore, s.Stride)}
 	}
 	span := (len(p.taps) - 1) * p.dil
 	p.after = max(0, p.count-s.Out[i]-p.before+span)

@@ -3,6 +3,7 @@ package conv
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -242,7 +243,7 @@ func TestDirectAllocs(t *testing.T) {
 				call = func() { pl.BackwardFilter(w, db, x, y, true) }
 			}
 			call()
-			if n := testing.AllocsPerRun(5, call); n != 0 {
+			if n := steadyAllocs(5, call); n != 0 {
 				t.Errorf("problem %d: %v allocations per %s", i, n, pass)
 			}
 		}
@@ -407,7 +408,8 @@ func TestDirectStridePhases(t *testing.T) {
 	L := directLanes()
 	r := rand.New(rand.NewPCG(6, 6))
 	ran := 0
-	for i := 0; ran < 24 && i < 500; i++ {
+	seen := map[string]bool{}
+	for i := 0; ran < 40 && i < 800; i++ {
 		p := directProblem(r, L)
 		p.Transposed, p.OutputPadding = false, nil
 		d := len(p.In)
@@ -435,18 +437,34 @@ func TestDirectStridePhases(t *testing.T) {
 		if _, ok := pl.engines[PassBackwardData].(*directPlan).pass(PassBackwardData).e.(*phasedEngine); !ok {
 			t.Fatalf("%+v: backward-data did not run by stride phases", p)
 		}
+		seen[fmt.Sprintf("%dD", s.Dims)] = true
+		seen[s.Layout.String()] = true
+		seen[fmt.Sprintf("groups %v", s.Groups > 1)] = true
+		for _, ph := range dd.phases {
+			seen[fmt.Sprintf("zero phase %v", ph.s == nil)] = true
+		}
+		// dx starts as NaN: every position must be written (the zero
+		// phases' too), the packed weights giving the same bits.
 		w, dy := randF32(r, s.WLen), randF32(r, s.YLen)
 		dx, pdx := make([]float32, s.XLen), make([]float32, s.XLen)
 		pl.BackwardData(dx, dy, w)
+		for j := range pdx {
+			pdx[j] = float32(math.NaN())
+		}
 		pl.PackWeights(w)
 		pl.BackwardData(pdx, dy, nil)
 		for j := range dx {
 			if dx[j] != pdx[j] {
-				t.Fatalf("%+v: packed dx[%d] = %v, want %v", p, j, pdx[j], dx[j])
+				t.Fatalf("%+v: packed dx[%d] = %v over NaN, want %v", p, j, pdx[j], dx[j])
 			}
 		}
 	}
-	if ran < 24 {
+	if ran < 40 {
 		t.Fatalf("only %d strided problems ran", ran)
+	}
+	for _, want := range []string{"1D", "2D", "3D", "nchw", "nhwc", "groups true", "groups false", "zero phase true", "zero phase false"} {
+		if !seen[want] {
+			t.Errorf("no strided problem ran with %s", want)
+		}
 	}
 }

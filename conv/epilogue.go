@@ -95,13 +95,20 @@ func biasGrad(s *Shape, db, dy []float32, accumulate bool, acc []float64) {
 	for k := 0; k < s.K; k++ {
 		var sum float64
 		for n := 0; n < s.N; n++ {
-			p := dy[(n*s.K+k)*plane:][:plane]
-			for p0 := 0; p0 < plane; p0 += biasBlock {
-				sum += float64(kernels.Sum(p[p0:min(plane, p0+biasBlock)]))
-			}
+			sum += planeSum(dy[(n*s.K+k)*plane:][:plane])
 		}
 		db[k] += float32(sum)
 	}
+}
+
+// planeSum is biasGrad's sum of one channel plane: blocks of biasBlock
+// positions in float32, added in float64.
+func planeSum(p []float32) float64 {
+	var sum float64
+	for p0 := 0; p0 < len(p); p0 += biasBlock {
+		sum += float64(kernels.Sum(p[p0:min(len(p), p0+biasBlock)]))
+	}
+	return sum
 }
 
 // biasBlock is the positions biasGrad sums in float32 at a time.

@@ -262,6 +262,19 @@ func checkDeterministic(t *testing.T, name string, p Problem, opt Options) {
 	}
 }
 
+// steadyAllocs is the fewest allocations per call of f over three
+// rounds of AllocsPerRun(runs, f). AllocsPerRun counts the whole
+// process's allocations, and the cleanups of the teams of plans that
+// earlier tests dropped run on a goroutine of their own, now and then
+// inside a round; an allocation of f's own shows in every round.
+func steadyAllocs(runs int, f func()) float64 {
+	n := testing.AllocsPerRun(runs, f)
+	for i := 0; i < 2 && n != 0; i++ {
+		n = min(n, testing.AllocsPerRun(runs, f))
+	}
+	return n
+}
+
 // TestPlanAllocs checks that steady-state calls allocate nothing: every
 // engine problem, both layouts, 1 to 3 threads, with the epilogue.
 func TestPlanAllocs(t *testing.T) {
@@ -283,7 +296,7 @@ func TestPlanAllocs(t *testing.T) {
 				}
 				ep := &Epilogue{Residual: make([]float32, s.YLen), ReLU: true}
 				pl.PackWeights(w)
-				if n := testing.AllocsPerRun(3, func() {
+				if n := steadyAllocs(3, func() {
 					pl.Forward(y, x, nil, b, ep)
 					pl.BackwardData(dx, dy, w)
 					pl.BackwardFilter(dw, db, x, dy, true)

@@ -3,6 +3,7 @@
 package direct
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/convkit/convkit/asm"
@@ -68,5 +69,38 @@ func TestDWFamiliesInterpreted(t *testing.T) {
 				t.Fatal("no kernel ran in the interpreter")
 			}
 		})
+	}
+}
+
+// TestDWTilesInterpreted runs every generated amd64 depthwise kernel
+// through the interpreter on two tiles of rows in one call (its loop over
+// tiles) against the twin over all the rows.
+func TestDWTilesInterpreted(t *testing.T) {
+	p, err := asmemu.Generated()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if testing.Short() {
+		t.Skip("the interpreter is slow; -short skips it")
+	}
+	for _, g := range asm.DepthwiseFamilies {
+		r := rand.New(rand.NewPCG(uint64(g.U), uint64(g.B)+3))
+		for u := 1; u <= g.U; u++ {
+			c := newDWCase(r, g.Lanes, Mode(g.Mode), g.B, 2*u)
+			want := c.run(t, func(t *testing.T, rows int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
+				DepthwiseGeneric(g.Lanes, Mode(g.Mode), rows, g.B, dst, src, w, a, bias, res)
+			})
+			got := c.run(t, func(t *testing.T, rows int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
+				taps := a.Taps.Offsets()
+				if len(taps) == 0 {
+					taps = nil
+				}
+				if _, err := p.Call(g.Kernels[u-1].Name, dst, src, w, taps, a.Taps.Len(), 2, a.SrcPix, a.DstPix, bias, res, a.Flags); err != nil {
+					t.Fatal(err)
+				}
+			})
+			sameBits(t, g.Kernels[u-1].Name+" x2 "+c.name, got, want)
+			c.free()
+		}
 	}
 }
