@@ -72,8 +72,12 @@ func directSupports(s *Shape, pass Pass) error {
 	}
 	L := directLanes()
 	switch {
+	case s.byChannels() && pass == PassBackwardFilter:
+		return no("channels-last depthwise backward-filter: not built for the channel kernels (im2col runs it)")
+	case s.byChannels():
+		return nil
 	case s.Groups > 1 && s.CPerG == 1 && s.Layout != ChannelsFirst:
-		return no("channels-last depthwise: the depthwise kernels read channel planes (im2col runs it)")
+		return no("channels-last depthwise with %d output channels per group: the channel kernels pair each output channel with its input channel (im2col runs it)", s.KPerG)
 	case s.byWidth():
 		return nil
 	case s.Groups > 1 && s.KPerG%L != 0:
@@ -140,6 +144,10 @@ func (directAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 	}
 	if d.s.byWidth() {
 		return dwCost(d.s, pass, h, threads)
+	}
+	if d.s.byChannels() {
+		perCycle := h.PeakGFLOPS * 1e9 / float64(4*directLanes())
+		return forwardCycles(d.s, threads) / (perCycle * float64(max(1, threads)))
 	}
 	if pass == PassBackwardFilter {
 		sh := newFilterShape(d.s, threads)

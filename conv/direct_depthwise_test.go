@@ -201,3 +201,76 @@ func TestDirectDepthwiseFilterInf(t *testing.T) {
 		t.Fatalf("dW = %v: want only tap 2 of channel 0 infinite", got)
 	}
 }
+
+// TestDirectDepthwiseChannelsLast checks the channel engine (channels-last
+// depthwise, one output channel per group) against the reference on
+// random problems on every ISA path: forward with the epilogue and
+// backward-data (stride 1, or by stride phases), channel counts with and
+// without a partial last block, strides along the row, 1D to 3D, every
+// padding mode.
+func TestDirectDepthwiseChannelsLast(t *testing.T) {
+	orig := kernels.Current()
+	defer kernels.Use(orig)
+	for _, isa := range kernels.Available() {
+		if err := kernels.Use(isa); err != nil {
+			t.Fatal(err)
+		}
+		L := directLanes()
+		r := rand.New(rand.NewPCG(uint64(isa), 78))
+		seen := map[string]bool{}
+		for i := 0; i < 30; i++ {
+			var p Problem
+			for {
+				p = depthwiseProblem(r, L)
+				p.Layout, p.Transposed, p.OutputPadding = ChannelsLast, false, nil
+				p.Groups = []int{2, L, 2*L + 3}[r.IntN(3)]
+				p.C, p.K = p.Groups, p.Groups
+				if _, err := p.Resolve(); err == nil {
+					break
+				}
+			}
+			t.Run(fmt.Sprintf("%s/%d", isa, i), func(t *testing.T) {
+				opt, passes := directPasses(t, p, 1+i%3)
+				if len(passes) == 0 {
+					return
+				}
+				checkPlan(t, p, opt)
+				pl, err := NewPlan(p, opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				dp := pl.engines[passes[0]].(*directPlan).pass(passes[0])
+				e, ok := dp.e.(*dcEngine)
+				if !ok {
+					return // a phased backward-data alone
+				}
+				if e.fam.ISA != isa && isa != kernels.Generic {
+					t.Errorf("family %s on path %s", e.fam.Name(), isa)
+				}
+				s := e.s
+				if passes[0] == PassForward {
+					x, w, y := randF32(r, s.XLen), randF32(r, s.WLen), make([]float32, s.YLen)
+					var b []float32
+					if s.Bias {
+						b = randF32(r, s.K)
+					}
+					ep := &Epilogue{Residual: randF32(r, s.YLen), ReLU: true}
+					if n := steadyAllocs(3, func() { pl.Forward(y, x, w, b, ep) }); n != 0 {
+						t.Errorf("%v allocations per forward call", n)
+					}
+				}
+				seen[fmt.Sprintf("partial block %v", s.C%L != 0)] = true
+				seen[fmt.Sprintf("row stride > 1: %v", s.Stride[s.Dims-1] > 1)] = true
+				seen[fmt.Sprintf("%dD", s.Dims)] = true
+				for _, pass := range passes {
+					seen[pass.String()] = true
+				}
+			})
+		}
+		for _, want := range []string{"partial block true", "partial block false", "row stride > 1: true", "row stride > 1: false", "1D", "2D", "3D", "fwd", "bwd-data"} {
+			if !seen[want] {
+				t.Errorf("%s: no channels-last depthwise problem ran with %s", isa, want)
+			}
+		}
+	}
+}

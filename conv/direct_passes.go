@@ -125,7 +125,8 @@ type directPass struct {
 }
 
 // forwardEngine runs a derived forward problem: the tile engine
-// (directEngine) or the depthwise one (dwEngine).
+// (directEngine), the width engine (dwEngine) or the channel engine
+// (dcEngine).
 type forwardEngine interface {
 	Forward(y, x, w, b []float32, ep *Epilogue)
 	PackWeights(w []float32)
@@ -143,8 +144,11 @@ type filterEngine interface {
 // newForwardEngine is the engine of the forward problem s: the width
 // engine or the tile engine.
 func newForwardEngine(s *Shape, threads int) forwardEngine {
-	if s.byWidth() {
+	switch {
+	case s.byWidth():
 		return newDWEngine(newDWLayout(s, threads), threads)
+	case s.byChannels():
+		return newDCEngine(newDCLayout(s, threads), threads)
 	}
 	return newDirectEngine(newDirectLayout(s, threads), threads)
 }
@@ -152,15 +156,21 @@ func newForwardEngine(s *Shape, threads int) forwardEngine {
 // forwardBytes and forwardCycles are newForwardEngine's workspace and
 // modelled cycles (its kernels and copies).
 func forwardBytes(s *Shape, threads int) int64 {
-	if s.byWidth() {
+	switch {
+	case s.byWidth():
 		return newDWLayout(s, threads).bytes()
+	case s.byChannels():
+		return newDCLayout(s, threads).bytes()
 	}
 	return newDirectLayout(s, threads).bytes()
 }
 
 func forwardCycles(s *Shape, threads int) float64 {
-	if s.byWidth() {
+	switch {
+	case s.byWidth():
 		return newDWLayout(s, threads).cycles()
+	case s.byChannels():
+		return newDCLayout(s, threads).cycles()
 	}
 	l := newDirectLayout(s, threads)
 	return l.cycles() + float64(l.reordered())
