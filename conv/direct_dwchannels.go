@@ -243,7 +243,9 @@ func (e *dcEngine) block(part int, c *dcCall, n, blk int) {
 			rem /= s.Out[i]
 		}
 		at := ((n*s.OutLen)+r*ow)*s.C + blk*L // the row's first output float
-		if nc == L {                          // in place: each output float read (residual) and written once
+		// A whole block goes in place: each output float read (the
+		// residual) and written once.
+		if nc == L {
 			var rt []float32
 			if res != nil {
 				rt = res[at:]
