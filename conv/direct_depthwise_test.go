@@ -206,8 +206,8 @@ func TestDirectDepthwiseFilterInf(t *testing.T) {
 // depthwise, one output channel per group) against the reference on
 // random problems on every ISA path: forward with the epilogue and
 // backward-data (stride 1, or by stride phases), channel counts with and
-// without a partial last block, strides along the row, 1D to 3D, every
-// padding mode.
+// without a partial last block, x read in place (zero padding) and
+// copied (the other modes), strides along the row, 1D to 3D.
 func TestDirectDepthwiseChannelsLast(t *testing.T) {
 	orig := kernels.Current()
 	defer kernels.Use(orig)
@@ -260,6 +260,7 @@ func TestDirectDepthwiseChannelsLast(t *testing.T) {
 					}
 				}
 				seen[fmt.Sprintf("partial block %v", s.C%L != 0)] = true
+				seen[fmt.Sprintf("in place %v", e.inPlace)] = true
 				seen[fmt.Sprintf("row stride > 1: %v", s.Stride[s.Dims-1] > 1)] = true
 				seen[fmt.Sprintf("%dD", s.Dims)] = true
 				for _, pass := range passes {
@@ -267,7 +268,7 @@ func TestDirectDepthwiseChannelsLast(t *testing.T) {
 				}
 			})
 		}
-		for _, want := range []string{"partial block true", "partial block false", "row stride > 1: true", "row stride > 1: false", "1D", "2D", "3D", "fwd", "bwd-data"} {
+		for _, want := range []string{"partial block true", "partial block false", "in place true", "in place false", "row stride > 1: true", "row stride > 1: false", "1D", "2D", "3D", "fwd", "bwd-data"} {
 			if !seen[want] {
 				t.Errorf("%s: no channels-last depthwise problem ran with %s", isa, want)
 			}

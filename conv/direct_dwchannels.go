@@ -1,6 +1,8 @@
 package conv
 
 import (
+	"slices"
+
 	"github.com/convkit/convkit/direct"
 	"github.com/convkit/convkit/internal/workers"
 	"github.com/convkit/convkit/kernels"
@@ -9,13 +11,19 @@ import (
 // The direct algorithm's channel engine: channels-last depthwise
 // convolutions (groups = C = K), vectorized across channels (direct's
 // Channels kernels: a vector is a block of Lanes channels of one pixel,
-// each with its own weight per tap, so every load is one aligned vector
-// and every lane is useful). An item is one channel block of one image:
-// the thread copies the block's pixels into a buffer of its own,
+// each with its own weight per tap, so every lane is useful). An item is
+// an output row of one image, all its channel blocks in turn while the
+// input rows it reads are in cache, U pixels per tile at any stride, y
+// written in place with the epilogue fused.
+//
+// With zero padding a whole block reads x in place: a tile's taps are
+// those that land inside the input, the same for every output pixel of a
+// run (the interior of a row; each edge pixel alone), so no tap reads
+// the padding and no copy is made. Other padding modes, and the last
+// block when C is not a multiple of the lanes (its vectors would read
+// past the tensor), copy the block's pixels into a buffer of their own,
 // channel-blocked (nCdhw<L>c, the block's plane) and padded by the
-// padding mode, then sweeps the output rows, U pixels per tile at any
-// stride, writing y in place with the epilogue fused; the last block,
-// when C is not a multiple of the lanes, goes through a row buffer (a
+// padding mode; the partial block's output goes through a row buffer (a
 // full vector would write the next pixel's channels).
 
 // byChannels reports whether the channel engine runs the forward problem
@@ -36,7 +44,24 @@ type dcLayout struct {
 	colSrc  []int // per padded column: its input column, -1 for zero
 	taps    *direct.Taps
 	threads int
+	// In place (zero padding): per dim and output index, the first valid
+	// tap and the class of its valid range; per class combination
+	// (mixed radix over the dims) a table; the last dim's runs of equal
+	// class.
+	inPlace bool
+	k0, cls [][]int
+	radix   []int
+	tables  []*direct.Taps
+	runs    []dcRun
 }
+
+// dcRun is a run of n output pixels of a row from x0 whose taps along
+// the row are the same (class cls).
+type dcRun struct{ x0, n, cls int }
+
+// maxDCTables bounds the tables of the in-place form (a problem with more
+// tap classes copies instead).
+const maxDCTables = 4096
 
 func newDCLayout(s *Shape, threads int) *dcLayout {
 	fs := direct.DWFamilies(kernels.Current())
@@ -69,7 +94,91 @@ func newDCLayout(s *Shape, threads int) *dcLayout {
 		tab = append(tab, off, 4*l.L*t)
 	}
 	l.taps = direct.NewTaps(tab)
+	l.layInPlace()
 	return l
+}
+
+// layInPlace sets up the in-place form where the padding is zeros: per
+// dim, each output index's valid tap range [k0, k1), the distinct ranges
+// numbered as classes; a tap table per combination of classes (offsets
+// from the first valid tap, weights at the tap's own index); the row's
+// runs of equal class.
+func (l *dcLayout) layInPlace() {
+	s := l.s
+	if s.padded() && s.PaddingMode != Zeros {
+		return
+	}
+	d := s.Dims
+	l.k0, l.cls = make([][]int, d), make([][]int, d)
+	ranges := make([][][2]int, d) // per dim, per class: its range
+	l.radix = make([]int, d)
+	n := 1
+	for i := d - 1; i >= 0; i-- {
+		l.k0[i], l.cls[i] = make([]int, s.Out[i]), make([]int, s.Out[i])
+		for o := range s.Out[i] {
+			start := o*s.Stride[i] - s.PadBefore[i]
+			k0, k1 := 0, s.Kernel[i]
+			for k0 < k1 && start+k0*s.Dilation[i] < 0 {
+				k0++
+			}
+			for k1 > k0 && start+(k1-1)*s.Dilation[i] >= s.In[i] {
+				k1--
+			}
+			c := slices.Index(ranges[i], [2]int{k0, k1})
+			if c < 0 {
+				c = len(ranges[i])
+				ranges[i] = append(ranges[i], [2]int{k0, k1})
+			}
+			l.k0[i][o], l.cls[i][o] = k0, c
+		}
+		l.radix[i] = n
+		n *= len(ranges[i])
+		if n > maxDCTables {
+			l.k0, l.cls, l.radix = nil, nil, nil
+			return
+		}
+	}
+	inPitch := make([]int, d) // input pixels per index of each dim
+	p := 1
+	for i := d - 1; i >= 0; i-- {
+		inPitch[i] = p
+		p *= s.In[i]
+	}
+	l.tables = make([]*direct.Taps, n)
+	idx := make([]int, d)
+	for c := range n {
+		rem := c
+		for i := range d {
+			idx[i] = rem / l.radix[i]
+			rem %= l.radix[i]
+		}
+		var tab []int
+		for t := range s.KernelSize { // the filter's taps, the last dim fastest
+			off, ok, rt := 0, true, t
+			for i := d - 1; i >= 0; i-- {
+				k := rt % s.Kernel[i]
+				rt /= s.Kernel[i]
+				r := ranges[i][idx[i]]
+				ok = ok && k >= r[0] && k < r[1]
+				off += (k - r[0]) * s.Dilation[i] * inPitch[i]
+			}
+			if ok {
+				tab = append(tab, 4*s.C*off, 4*l.L*t)
+			}
+		}
+		l.tables[c] = direct.NewTaps(tab)
+	}
+	ow := s.Out[d-1]
+	for x := 0; x < ow; {
+		c := l.cls[d-1][x]
+		e := x + 1
+		for e < ow && l.cls[d-1][e] == c {
+			e++
+		}
+		l.runs = append(l.runs, dcRun{x0: x, n: e - x, cls: c})
+		x = e
+	}
+	l.inPlace = true
 }
 
 // sourceRow is the first input pixel of padded row r (the outer dims'
@@ -89,11 +198,20 @@ func (l *dcLayout) sourceRow(r int) int {
 	return base
 }
 
-// bytes is the engine's workspace: a copy and a row buffer per thread,
-// the packed weights and bias.
+// bytes is the engine's workspace: a copy (where blocks are copied) and
+// a row buffer per thread, the packed weights and bias.
 func (l *dcLayout) bytes() int64 {
 	ow := l.s.Out[l.s.Dims-1]
-	return 4 * (int64(l.threads)*int64(l.pix*l.L+ow*l.L) + int64(l.cb*l.L*(l.s.KernelSize+1)))
+	return 4 * (int64(l.threads)*int64(l.copyLen()+ow*l.L) + int64(l.cb*l.L*(l.s.KernelSize+1)))
+}
+
+// copyLen is the floats of a thread's copy: a block's padded plane,
+// where any block is copied (none in place with whole blocks).
+func (l *dcLayout) copyLen() int {
+	if l.inPlace && l.s.C%l.L == 0 {
+		return 0
+	}
+	return l.pix * l.L
 }
 
 // cycles models a forward pass: per output vector and tap an FMA (two a
@@ -104,7 +222,12 @@ func (l *dcLayout) cycles() float64 {
 	ow := s.Out[s.Dims-1]
 	vecs := float64(s.N*l.cb) * float64(s.OutLen)
 	calls := float64(s.N*l.cb) * float64(s.OutLen/ow) * float64(ceilDiv(ow, l.fam.U))
-	return vecs*float64(s.KernelSize)/2 + calls*tileCall + float64(s.N*l.cb*l.pix)
+	copies := float64(s.N*l.cb) * float64(l.pix)
+	if l.inPlace {
+		copies = float64(s.N) * float64(l.copyLen()) // the partial block's
+		calls *= float64(len(l.runs))
+	}
+	return vecs*float64(s.KernelSize)/2 + calls*tileCall + copies
 }
 
 // dcEngine is the channel engine's forward pass of one problem.
@@ -121,9 +244,10 @@ type dcEngine struct {
 }
 
 type dcCall struct {
-	y, x, b []float32
-	ep      *Epilogue
-	per     int
+	y, x, b    []float32
+	ep         *Epilogue
+	phase      dcPhase
+	items, per int
 }
 
 func newDCEngine(l *dcLayout, threads int) *dcEngine {
@@ -131,7 +255,7 @@ func newDCEngine(l *dcLayout, threads int) *dcEngine {
 	e := &dcEngine{dcLayout: l, team: workers.NewTeam(threads),
 		wp: make([]float32, l.cb*s.KernelSize*l.L), bias: make([]float32, l.cb*l.L)}
 	for i := 0; i < e.team.Size(); i++ {
-		e.copies = append(e.copies, make([]float32, l.pix*l.L))
+		e.copies = append(e.copies, make([]float32, l.copyLen()))
 		e.rowBuf = append(e.rowBuf, make([]float32, s.Out[s.Dims-1]*l.L))
 		e.args = append(e.args, &new(paddedDWArgs).DWArgs)
 	}
@@ -170,19 +294,56 @@ func (e *dcEngine) Forward(y, x, w, b []float32, ep *Epilogue) {
 	if b != nil {
 		copy(e.bias, b[:s.C])
 	}
-	var parts int
 	e.call = dcCall{y: y, x: x, b: b, ep: ep}
-	e.call.per, parts = splitItems(e.team, s.N*e.cb)
-	runParts(e.team, e, parts)
+	if e.inPlace { // the whole blocks by rows, all blocks of a row together
+		e.run(dcRows, s.N*(s.OutLen/s.Out[s.Dims-1]))
+	}
+	if n := e.copiedBlocks(); n > 0 {
+		e.run(dcBlocks, s.N*n)
+	}
 	e.call = dcCall{}
 }
 
-// Run computes one part's channel blocks (workers.Task).
+// copiedBlocks is the channel blocks each image copies: all, or in place
+// the partial last block alone (if any).
+func (e *dcEngine) copiedBlocks() int {
+	switch {
+	case !e.inPlace:
+		return e.cb
+	case e.s.C%e.L != 0:
+		return 1
+	}
+	return 0
+}
+
+// run splits the call's phase into items over the team.
+func (e *dcEngine) run(phase dcPhase, items int) {
+	var parts int
+	e.call.phase, e.call.items = phase, items
+	e.call.per, parts = splitItems(e.team, items)
+	runParts(e.team, e, parts)
+}
+
+// dcPhase is one of a call's parallel loops.
+type dcPhase uint8
+
+const (
+	dcRows   dcPhase = iota // in place: per image and output row, every whole block
+	dcBlocks                // copied: per image and copied block, every row
+)
+
+// Run computes one part of the phase in progress (workers.Task).
 func (e *dcEngine) Run(part int) {
 	s := e.s
 	c := &e.call
-	for i := part * c.per; i < min(s.N*e.cb, (part+1)*c.per); i++ {
-		n, blk := i/e.cb, i%e.cb
+	rows := s.OutLen / s.Out[s.Dims-1]
+	for i := part * c.per; i < min(c.items, (part+1)*c.per); i++ {
+		if c.phase == dcRows {
+			e.rowInPlace(part, c, i/rows, i%rows)
+			continue
+		}
+		nb := e.copiedBlocks()
+		n, blk := i/nb, e.cb-nb+i%nb
 		e.copyBlock(e.copies[part], c.x, n, blk)
 		e.block(part, c, n, blk)
 	}
@@ -278,6 +439,52 @@ func (e *dcEngine) partialRow(part int, a *direct.DWArgs, c *dcCall, src, w, bia
 				v = 0
 			}
 			out[j] = v
+		}
+	}
+}
+
+// rowInPlace computes output row r of image n for every whole channel
+// block from x itself: the row's runs of pixels, each with the taps that
+// land in the input, all blocks of the row while its input rows are in
+// cache.
+func (e *dcEngine) rowInPlace(part int, c *dcCall, n, r int) {
+	s := e.s
+	d := s.Dims
+	L := e.L
+	ow := s.Out[d-1]
+	a := e.args[part]
+	*a = direct.DWArgs{SrcPix: 4 * s.C * s.Stride[d-1], DstPix: 4 * s.C}
+	if c.ep != nil && c.ep.ReLU {
+		a.Flags = direct.ReLU
+	}
+	// The row's first valid input pixel along the outer dims and its
+	// class there.
+	pix, cls, rem, pitch := 0, 0, r, s.In[d-1]
+	for i := d - 2; i >= 0; i-- {
+		o := rem % s.Out[i]
+		rem /= s.Out[i]
+		pix += (o*s.Stride[i] - s.PadBefore[i] + e.k0[i][o]*s.Dilation[i]) * pitch
+		pitch *= s.In[i]
+		cls += e.cls[i][o] * e.radix[i]
+	}
+	row := (n*s.OutLen + r*ow) * s.C
+	for _, run := range e.runs {
+		x := run.x0*s.Stride[d-1] - s.PadBefore[d-1] + e.k0[d-1][run.x0]*s.Dilation[d-1]
+		a.Taps = e.tables[cls+run.cls*e.radix[d-1]]
+		for blk := 0; blk < s.C/L; blk++ {
+			src := c.x // no tap lands in the input: not read, the outputs are the bias
+			if a.Taps.Len() > 0 {
+				src = c.x[(n*s.InSize+pix+x)*s.C+blk*L:]
+			}
+			var bias, rt []float32
+			if c.b != nil {
+				bias = e.bias[blk*L : (blk+1)*L]
+			}
+			at := row + run.x0*s.C + blk*L
+			if c.ep != nil && c.ep.Residual != nil {
+				rt = c.ep.Residual[at:]
+			}
+			e.fam.Rows(run.n, c.y[at:], src, e.wp[blk*s.KernelSize*L:][:s.KernelSize*L], a, bias, rt)
 		}
 	}
 }
