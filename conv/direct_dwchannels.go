@@ -11,20 +11,21 @@ import (
 // The direct algorithm's channel engine: channels-last depthwise
 // convolutions (groups = C = K), vectorized across channels (direct's
 // Channels kernels: a vector is a block of Lanes channels of one pixel,
-// each with its own weight per tap, so every lane is useful). An item is
-// an output row of one image, all its channel blocks in turn while the
-// input rows it reads are in cache, U pixels per tile at any stride, y
-// written in place with the epilogue fused.
+// each with its own weight per tap, so every lane is useful), U pixels
+// per tile at any stride, y written in place with the epilogue fused.
 //
 // With zero padding a whole block reads x in place: a tile's taps are
 // those that land inside the input, the same for every output pixel of a
 // run (the interior of a row; each edge pixel alone), so no tap reads
-// the padding and no copy is made. Other padding modes, and the last
+// the padding and no copy is made; an item is an output row of one
+// image, all its channel blocks in turn while the input rows it reads
+// are in cache. Other padding modes, and the last
 // block when C is not a multiple of the lanes (its vectors would read
 // past the tensor), copy the block's pixels into a buffer of their own,
 // channel-blocked (nCdhw<L>c, the block's plane) and padded by the
-// padding mode; the partial block's output goes through a row buffer (a
-// full vector would write the next pixel's channels).
+// padding mode, an item per block of an image; the partial block's
+// output goes through a row buffer (a full vector would write the next
+// pixel's channels).
 
 // byChannels reports whether the channel engine runs the forward problem
 // s: channels-last, depthwise, one output channel per group.
