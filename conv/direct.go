@@ -72,8 +72,6 @@ func directSupports(s *Shape, pass Pass) error {
 	}
 	L := directLanes()
 	switch {
-	case s.byChannels() && pass == PassBackwardFilter:
-		return no("channels-last depthwise backward-filter: not built for the channel kernels (im2col runs it)")
 	case s.byChannels():
 		return nil
 	case s.Groups > 1 && s.CPerG == 1 && s.Layout != ChannelsFirst:
@@ -103,6 +101,8 @@ func passBytes(s *Shape, pass Pass, d derived, threads int) int64 {
 	switch {
 	case d.phases != nil:
 		n = phasedBytes(d.phases, threads)
+	case d.s.byChannels() && pass == PassBackwardFilter:
+		n = dcFilterBytes(newDCLayout(d.s, threads))
 	case d.s.byWidth() && pass == PassBackwardFilter:
 		n = dwFilterBytes(newDWLayout(d.s, threads))
 	case pass == PassBackwardFilter:
@@ -112,7 +112,7 @@ func passBytes(s *Shape, pass Pass, d derived, threads int) int64 {
 	}
 	switch {
 	case pass == PassBackwardFilter && s.Bias:
-		n += 8 * int64(s.K) // biasGrad's sums
+		n += 12 * int64(s.K) // biasGrad's sums
 	case d.flip:
 		n += 4 * int64(s.WLen)
 	}
@@ -147,7 +147,11 @@ func (directAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 	}
 	if d.s.byChannels() {
 		perCycle := h.PeakGFLOPS * 1e9 / float64(4*directLanes())
-		return forwardCycles(d.s, threads) / (perCycle * float64(max(1, threads)))
+		c := forwardCycles(d.s, threads)
+		if pass == PassBackwardFilter {
+			c = dcFilterCycles(newDCLayout(d.s, threads))
+		}
+		return c / (perCycle * float64(max(1, threads)))
 	}
 	if pass == PassBackwardFilter {
 		sh := newFilterShape(d.s, threads)

@@ -132,12 +132,21 @@ func TestDirectDepthwise(t *testing.T) {
 	}
 }
 
-// TestDirectDepthwiseDeterministic checks the depthwise passes bitwise
-// the same on 1, 2 and 3 threads.
+// TestDirectDepthwiseDeterministic checks the width and channel engines'
+// passes bitwise the same on 1, 2 and 3 threads.
 func TestDirectDepthwiseDeterministic(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 8))
-	for i := 0; i < 10; i++ {
+	for i := 0; i < 16; i++ {
 		p := depthwiseProblem(r, directLanes())
+		if i%3 == 2 { // the channel engine's
+			p.Layout, p.Transposed, p.OutputPadding, p.K = ChannelsLast, false, nil, p.C
+			if p.Groups != p.C {
+				continue
+			}
+			if _, err := p.Resolve(); err != nil {
+				continue
+			}
+		}
 		opt, passes := directPasses(t, p, 0)
 		if len(passes) > 0 {
 			checkDeterministic(t, fmt.Sprintf("depthwise problem %d", i), p, opt)
@@ -204,8 +213,9 @@ func TestDirectDepthwiseFilterInf(t *testing.T) {
 
 // TestDirectDepthwiseChannelsLast checks the channel engine (channels-last
 // depthwise, one output channel per group) against the reference on
-// random problems on every ISA path: forward with the epilogue and
-// backward-data (stride 1, or by stride phases), channel counts with and
+// random problems on every ISA path: forward with the epilogue,
+// backward-data (stride 1, or by stride phases) and backward-filter
+// (accumulating too), channel counts with and
 // without a partial last block, x read in place (zero padding) and
 // copied (the other modes), strides along the row, 1D to 3D.
 func TestDirectDepthwiseChannelsLast(t *testing.T) {
@@ -258,6 +268,11 @@ func TestDirectDepthwiseChannelsLast(t *testing.T) {
 					if n := steadyAllocs(3, func() { pl.Forward(y, x, w, b, ep) }); n != 0 {
 						t.Errorf("%v allocations per forward call", n)
 					}
+					if opt.Passes.Has(PassBackwardFilter) {
+						if n := steadyAllocs(3, func() { pl.BackwardFilter(w, b, x, y, true) }); n != 0 {
+							t.Errorf("%v allocations per backward-filter call", n)
+						}
+					}
 				}
 				seen[fmt.Sprintf("partial block %v", s.C%L != 0)] = true
 				seen[fmt.Sprintf("in place %v", e.inPlace)] = true
@@ -268,7 +283,7 @@ func TestDirectDepthwiseChannelsLast(t *testing.T) {
 				}
 			})
 		}
-		for _, want := range []string{"partial block true", "partial block false", "in place true", "in place false", "row stride > 1: true", "row stride > 1: false", "1D", "2D", "3D", "fwd", "bwd-data"} {
+		for _, want := range []string{"partial block true", "partial block false", "in place true", "in place false", "row stride > 1: true", "row stride > 1: false", "1D", "2D", "3D", "fwd", "bwd-data", "bwd-filter"} {
 			if !seen[want] {
 				t.Errorf("%s: no channels-last depthwise problem ran with %s", isa, want)
 			}

@@ -351,7 +351,7 @@ func (e *dcEngine) Run(part int) {
 }
 
 // copyBlock copies channel block blk of image n into dst, padded.
-func (e *dcEngine) copyBlock(dst, x []float32, n, blk int) {
+func (e *dcLayout) copyBlock(dst, x []float32, n, blk int) {
 	s := e.s
 	L := e.L
 	c0 := blk * L
@@ -486,6 +486,164 @@ func (e *dcEngine) rowInPlace(part int, c *dcCall, n, r int) {
 				rt = c.ep.Residual[at:]
 			}
 			e.fam.Rows(run.n, c.y[at:], src, e.wp[blk*s.KernelSize*L:][:s.KernelSize*L], a, bias, rt)
+		}
+	}
+}
+
+// dcFilter is the channel engine's backward-filter pass of the forward
+// problem s (channels-last depthwise, one output channel per group):
+//
+//	dW[c][t] = sum over n and output positions o of dy[n][o][c] * xpad[n][o*stride + t*dilation][c]
+//
+// on the same Channels kernels with the roles moved: per output row, a
+// tile's U "pixels" are the filter taps along the row (dilation apart in
+// the block's padded copy), its "weights" dy's vectors, its "taps" the
+// row's output pixels. Each call's sums are added in float64, in a fixed
+// order (image, filter row, output row), one thread per channel block,
+// so dW is the same whatever the thread count. db is biasGrad's.
+type dcFilter struct {
+	*dcLayout
+	team   *workers.Team
+	copies [][]float32  // per team member: the block's padded plane of x
+	dyb    [][]float32  // per team member: the partial block's dy pixels, [OutLen][L]
+	out    [][]float32  // per team member: a call's tile
+	sums   [][]float64  // per team member: [tap][L]
+	inTab  *direct.Taps // a row's output pixels: x's offset (stride apart), dy's in place
+	bufTab *direct.Taps // the same with dy's from dyb
+	kwFam  *direct.DWFamily
+	call   dcFilterCall
+}
+
+type dcFilterCall struct {
+	dw, x, dy  []float32
+	accumulate bool
+	per        int
+}
+
+func newDCFilter(s *Shape, threads int) *dcFilter {
+	l := newDCLayout(s, threads)
+	f := &dcFilter{dcLayout: l, team: workers.NewTeam(threads), kwFam: l.fam}
+	d := s.Dims
+	ow := s.Out[d-1]
+	in, buf := make([]int, 0, 2*ow), make([]int, 0, 2*ow)
+	for x := 0; x < ow; x++ {
+		in = append(in, 4*l.L*x*s.Stride[d-1], 4*s.C*x)
+		buf = append(buf, 4*l.L*x*s.Stride[d-1], 4*l.L*x)
+	}
+	f.inTab, f.bufTab = direct.NewTaps(in), direct.NewTaps(buf)
+	for i := 0; i < f.team.Size(); i++ {
+		f.copies = append(f.copies, make([]float32, l.pix*l.L))
+		f.dyb = append(f.dyb, make([]float32, dcFilterDyLen(l)))
+		f.out = append(f.out, make([]float32, l.fam.U*l.L))
+		f.sums = append(f.sums, make([]float64, s.KernelSize*l.L))
+	}
+	return f
+}
+
+// dcFilterDyLen is the floats of a thread's dy buffer: the partial
+// block's pixels (0: no partial block).
+func dcFilterDyLen(l *dcLayout) int {
+	if l.s.C%l.L == 0 {
+		return 0
+	}
+	return l.s.OutLen * l.L
+}
+
+// dcFilterBytes is the backward-filter workspace on threads.
+func dcFilterBytes(l *dcLayout) int64 {
+	per := 4*int64(l.pix*l.L+dcFilterDyLen(l)+l.fam.U*l.L) + 8*int64(l.s.KernelSize*l.L)
+	return int64(l.threads) * per
+}
+
+// dcFilterCycles models backward-filter: an FMA per output vector and tap
+// (two a cycle), a call per output row, filter row and run of taps along
+// the row, and the copies.
+func dcFilterCycles(l *dcLayout) float64 {
+	s := l.s
+	ow := s.Out[s.Dims-1]
+	kw := s.Kernel[s.Dims-1]
+	vecs := float64(s.N*l.cb) * float64(s.OutLen)
+	calls := float64(s.N*l.cb) * float64(s.OutLen/ow) * float64(s.KernelSize/kw) * float64(ceilDiv(kw, l.fam.U))
+	return vecs*float64(s.KernelSize)/2 + calls*tileCall + float64(s.N*l.cb*l.pix)
+}
+
+func (f *dcFilter) backwardFilter(dw, _, x, dy []float32, accumulate bool) {
+	var parts int
+	f.call = dcFilterCall{dw: dw, x: x, dy: dy, accumulate: accumulate}
+	f.call.per, parts = splitItems(f.team, f.cb)
+	runParts(f.team, f, parts)
+	f.call = dcFilterCall{}
+}
+
+// Run computes the filters of one part's channel blocks (workers.Task).
+func (f *dcFilter) Run(part int) {
+	s := f.s
+	c := &f.call
+	L := f.L
+	for blk := part * c.per; blk < min(f.cb, (part+1)*c.per); blk++ {
+		sums := f.sums[part]
+		clear(sums)
+		for n := 0; n < s.N; n++ {
+			f.copyBlock(f.copies[part], c.x, n, blk)
+			f.sumImage(part, c, n, blk)
+		}
+		nc := min(L, s.C-blk*L)
+		for l := 0; l < nc; l++ {
+			out := c.dw[(blk*L+l)*s.KernelSize:][:s.KernelSize]
+			for t := range out {
+				v := sums[t*L+l]
+				if c.accumulate {
+					v += float64(out[t])
+				}
+				out[t] = float32(v)
+			}
+		}
+	}
+}
+
+// sumImage adds image n's sums of channel block blk to the part's sums.
+func (f *dcFilter) sumImage(part int, c *dcFilterCall, n, blk int) {
+	s := f.s
+	d := s.Dims
+	L := f.L
+	ow := s.Out[d-1]
+	kw := s.Kernel[d-1]
+	nc := min(L, s.C-blk*L)
+	dy, tab, dyPix := c.dy[n*s.OutLen*s.C+blk*L:], f.inTab, s.C
+	if nc < L { // the partial block: dy's pixels copied, whole vectors
+		dy, tab, dyPix = f.dyb[part], f.bufTab, L
+		for p := 0; p < s.OutLen; p++ {
+			v := dy[p*L : (p+1)*L]
+			copy(v[:nc], c.dy[(n*s.OutLen+p)*s.C+blk*L:][:nc])
+			clear(v[nc:])
+		}
+	}
+	a := direct.DWArgs{Taps: tab, SrcPix: 4 * L * s.Dilation[d-1], DstPix: 4 * L}
+	cp, out, sums := f.copies[part], f.out[part], f.sums[part]
+	outer := s.KernelSize / kw
+	rows := s.OutLen / ow
+	for r := 0; r < rows; r++ {
+		row := 0 // the row's first input pixel in the copy
+		rem := r
+		for i := d - 2; i >= 0; i-- {
+			row += rem % s.Out[i] * s.Stride[i] * f.pitch[i]
+			rem /= s.Out[i]
+		}
+		w := dy[r*ow*dyPix:]
+		for to := 0; to < outer; to++ {
+			off, rt := 0, to // the filter row's offset in the copy, its outer dims' taps
+			for i := d - 2; i >= 0; i-- {
+				off += rt % s.Kernel[i] * s.Dilation[i] * f.pitch[i]
+				rt /= s.Kernel[i]
+			}
+			for k0 := 0; k0 < kw; k0 += f.kwFam.U {
+				u := min(f.kwFam.U, kw-k0)
+				f.kwFam.Tile(u, out, cp[(row+off+k0*s.Dilation[d-1])*L:], w, &a, nil, nil)
+				acc := sums[(to*kw+k0)*L:][:u*L]
+				for j, v := range out[:u*L] {
+					acc[j] += float64(v)
+				}
+			}
 		}
 	}
 }

@@ -182,6 +182,8 @@ func newDirectPass(s *Shape, pass Pass, d derived, threads int, n int64) *direct
 	switch {
 	case d.phases != nil:
 		return &directPass{d: d, bytes: n, e: newPhasedEngine(s, d.phases, threads)}
+	case pass == PassBackwardFilter && d.s.byChannels():
+		return &directPass{d: d, bytes: n, f: newDCFilter(d.s, threads)}
 	case pass == PassBackwardFilter && d.s.byWidth():
 		return &directPass{d: d, bytes: n, f: newDWFilter(d.s, threads)}
 	case pass == PassBackwardFilter:
@@ -211,9 +213,10 @@ func (p *directPass) weights(w []float32) []float32 {
 // directPlan is the direct algorithm's Engine: a directPass per pass it
 // was made for (Config.pass, then addPass).
 type directPlan struct {
-	s       *Shape
-	passes  [numPasses]*directPass
-	biasAcc []float64 // biasGrad's scratch (backward-filter with bias)
+	s        *Shape
+	passes   [numPasses]*directPass
+	biasAcc  []float64 // biasGrad's scratch (backward-filter with bias)
+	biasPart []float32
 }
 
 func (pl *directPlan) Workspace() int64 {
@@ -242,7 +245,7 @@ func (pl *directPlan) addPass(pass Pass, cfg Config) (int64, error) {
 	}
 	pl.passes[pass] = newDirectPass(pl.s, pass, d, threads, n)
 	if pass == PassBackwardFilter && pl.s.Bias {
-		pl.biasAcc = make([]float64, pl.s.K)
+		pl.biasAcc, pl.biasPart = make([]float64, pl.s.K), make([]float32, pl.s.K)
 	}
 	return n, nil
 }
@@ -279,7 +282,7 @@ func (pl *directPlan) BackwardFilter(dw, db, x, dy []float32, accumulate bool) {
 		p.f.backwardFilter(dw, nil, x, dy, accumulate)
 	}
 	if db != nil {
-		biasGrad(pl.s, db, dy, accumulate, pl.biasAcc)
+		biasGrad(pl.s, db, dy, accumulate, pl.biasAcc, pl.biasPart)
 	}
 }
 

@@ -262,7 +262,7 @@ func TestDirectDeclines(t *testing.T) {
 		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Stride: []int{2, 1}, Padding: Pad(3, 0)}, PassBackwardData, "stride phase"},
 		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Padding: Pad(1, 1), PaddingMode: Reflect}, PassBackwardData, "padding_mode"},
 		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Padding: Pad(3, 0)}, PassBackwardData, "span"},
-		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Groups: 8, Layout: ChannelsLast}, PassBackwardFilter, "depthwise"},
+		{Problem{N: 1, C: 8, K: 16, In: []int{6, 6}, Kernel: []int{3, 3}, Groups: 8, Layout: ChannelsLast}, PassBackwardFilter, "pair"},
 		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Stride: []int{2, 2}, Transposed: true}, PassForward, "stride"},
 		{Problem{N: 1, C: 8, K: 8, In: []int{6, 6}, Kernel: []int{3, 3}, Stride: []int{2, 2}, Dilation: []int{3, 3}, OutputPadding: []int{2, 2}, Transposed: true}, PassBackwardData, "output_padding"},
 		{Problem{N: 1, C: 8, K: 16, In: []int{6, 6}, Kernel: []int{3, 3}, Groups: 8, Layout: ChannelsLast}, PassForward, "pair"},

@@ -71,19 +71,25 @@ func onesOf(n int) []float32 {
 // biasGrad sums dy over the images and positions, per channel, in a fixed
 // order (image, position): blocks of biasBlock positions summed in float32
 // on the vector Sum, the blocks added in float64 and rounded once, so its
-// error grows with the block, not with the plane. acc is K float64s of
-// scratch (channels-last sums its rows into it). Every algorithm computes
-// db with it.
-func biasGrad(s *Shape, db, dy []float32, accumulate bool, acc []float64) {
+// error grows with the block, not with the plane. acc (K float64s) and
+// scratch (K float32s) are channels-last's: a block of pixels sums
+// channel by channel on the vector Add into scratch, the blocks into
+// acc. Every algorithm computes db with it.
+func biasGrad(s *Shape, db, dy []float32, accumulate bool, acc []float64, scratch []float32) {
 	if !accumulate {
 		clear(db)
 	}
 	plane := s.OutLen
 	if s.Layout == ChannelsLast {
 		clear(acc)
-		for i := 0; i < len(dy); i += s.K {
-			row := dy[i : i+s.K]
-			for k, v := range row {
+		part := scratch[:s.K] // a block's float32 sums, one per channel
+		pixels := len(dy) / s.K
+		for p0 := 0; p0 < pixels; p0 += biasBlock {
+			clear(part)
+			for p := p0; p < min(pixels, p0+biasBlock); p++ {
+				kernels.Add(part, part, dy[p*s.K:(p+1)*s.K])
+			}
+			for k, v := range part {
 				acc[k] += float64(v)
 			}
 		}

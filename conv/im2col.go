@@ -85,7 +85,7 @@ func (a im2colAlgo) New(s *Shape, cfg Config) (Engine, error) {
 		e.ones = onesOf(s.OutLen)
 	}
 	if s.Bias {
-		e.biasAcc = make([]float64, s.K)
+		e.biasAcc, e.biasPart = make([]float64, s.K), make([]float32, s.K)
 	}
 	return e, nil
 }
@@ -139,7 +139,7 @@ func im2colBlocking(s *Shape, low *im2col.Lowering, cfg Config) blocking {
 		fixed += 4 * int64(s.OutLen) // the epilogue's ones
 	}
 	if s.Bias {
-		fixed += 8 * int64(s.K) // the bias gradient's float64 sums
+		fixed += 12 * int64(s.K) // the bias gradient's float64 sums and float32 block sums
 	}
 	fixed += low.TableBytes()
 	if low.Identity() {
@@ -273,6 +273,7 @@ type im2colEngine struct {
 	xcf, ycf []float32
 	ones     []float32 // the epilogue's bias multiplier: one per output position of a tile
 	biasAcc  []float64 // biasGrad's scratch
+	biasPart []float32 // and its float32 block sums
 	call     call      // the call in progress, read by Run
 	job      lowerJob  // lowerAll's split
 }
@@ -374,7 +375,7 @@ func (e *im2colEngine) BackwardFilter(dw, db, x, dy []float32, accumulate bool) 
 		e.run(call{kind: filterCall, dst: dw, src: long, w: short, srcCh: longCh, dstCh: shortCh, beta: beta})
 	}
 	if s.Bias {
-		biasGrad(s, db, dy, accumulate, e.biasAcc)
+		biasGrad(s, db, dy, accumulate, e.biasAcc, e.biasPart)
 	}
 }
 
