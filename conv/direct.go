@@ -102,7 +102,7 @@ func passBytes(s *Shape, pass Pass, d derived, threads int) int64 {
 	case d.phases != nil:
 		n = phasedBytes(d.phases, threads)
 	case d.s.byChannels() && pass == PassBackwardFilter:
-		n = dcFilterBytes(newDCLayout(d.s, threads))
+		n = dcFilterBytes(newDCLayoutFor(d.s, dcFilterThreads(d.s, threads), false))
 	case d.s.byWidth() && pass == PassBackwardFilter:
 		n = dwFilterBytes(newDWLayout(d.s, threads))
 	case pass == PassBackwardFilter:
@@ -149,7 +149,7 @@ func (directAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 		perCycle := h.PeakGFLOPS * 1e9 / float64(4*directLanes())
 		c := forwardCycles(d.s, threads)
 		if pass == PassBackwardFilter {
-			c = dcFilterCycles(newDCLayout(d.s, threads))
+			c = dcFilterCycles(newDCLayoutFor(d.s, threads, false))
 		}
 		return c / (perCycle * float64(max(1, threads)))
 	}

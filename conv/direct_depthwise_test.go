@@ -232,9 +232,15 @@ func TestDirectDepthwiseChannelsLast(t *testing.T) {
 			var p Problem
 			for {
 				p = depthwiseProblem(r, L)
-				p.Layout, p.Transposed, p.OutputPadding = ChannelsLast, false, nil
+				p.Layout = ChannelsLast
+				if !p.Transposed {
+					p.OutputPadding = nil
+				}
 				p.Groups = []int{2, L, 2*L + 3}[r.IntN(3)]
 				p.C, p.K = p.Groups, p.Groups
+				if i == 0 { // a filter row wider than a tile: the chunks along it
+					p = Problem{N: 2, C: L + 3, K: L + 3, Groups: L + 3, In: []int{40}, Kernel: []int{19}, Dilation: []int{2}, Padding: Pad(9), Bias: true, Layout: ChannelsLast}
+				}
 				if _, err := p.Resolve(); err == nil {
 					break
 				}
@@ -249,10 +255,18 @@ func TestDirectDepthwiseChannelsLast(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				for _, pass := range passes {
+					switch f := pl.engines[pass].(*directPlan).pass(pass).f.(type) {
+					case *dcFilter:
+						seen[fmt.Sprintf("filter transposed %v", p.Transposed)] = true
+						seen[fmt.Sprintf("filter row chunks %v", f.s.Kernel[f.s.Dims-1] > f.kwFam.U)] = true
+						seen[fmt.Sprintf("filter partial block %v", f.s.C%L != 0)] = true
+					}
+				}
 				dp := pl.engines[passes[0]].(*directPlan).pass(passes[0])
 				e, ok := dp.e.(*dcEngine)
 				if !ok {
-					return // a phased backward-data alone
+					return // a phased backward-data, or backward-filter alone
 				}
 				if e.fam.ISA != isa && isa != kernels.Generic {
 					t.Errorf("family %s on path %s", e.fam.Name(), isa)
@@ -283,7 +297,8 @@ func TestDirectDepthwiseChannelsLast(t *testing.T) {
 				}
 			})
 		}
-		for _, want := range []string{"partial block true", "partial block false", "in place true", "in place false", "row stride > 1: true", "row stride > 1: false", "1D", "2D", "3D", "fwd", "bwd-data", "bwd-filter"} {
+		for _, want := range []string{"partial block true", "partial block false", "in place true", "in place false", "row stride > 1: true", "row stride > 1: false", "1D", "2D", "3D", "fwd", "bwd-data", "bwd-filter",
+			"filter transposed true", "filter transposed false", "filter row chunks true", "filter partial block true", "filter partial block false"} {
 			if !seen[want] {
 				t.Errorf("%s: no channels-last depthwise problem ran with %s", isa, want)
 			}

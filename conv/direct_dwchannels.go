@@ -64,7 +64,11 @@ type dcRun struct{ x0, n, cls int }
 // tap classes copies instead).
 const maxDCTables = 4096
 
-func newDCLayout(s *Shape, threads int) *dcLayout {
+func newDCLayout(s *Shape, threads int) *dcLayout { return newDCLayoutFor(s, threads, true) }
+
+// newDCLayoutFor is newDCLayout, with the in-place form's tables only
+// where inPlace asks (backward-filter always copies).
+func newDCLayoutFor(s *Shape, threads int, inPlace bool) *dcLayout {
 	fs := direct.DWFamilies(kernels.Current())
 	l := &dcLayout{s: s, L: fs[0].Lanes, fam: direct.PickDW(fs, direct.Channels, 1), threads: max(1, threads)}
 	l.cb = ceilDiv(s.C, l.L)
@@ -95,7 +99,9 @@ func newDCLayout(s *Shape, threads int) *dcLayout {
 		tab = append(tab, off, 4*l.L*t)
 	}
 	l.taps = direct.NewTaps(tab)
-	l.layInPlace()
+	if inPlace {
+		l.layInPlace()
+	}
 	return l
 }
 
@@ -200,10 +206,15 @@ func (l *dcLayout) sourceRow(r int) int {
 }
 
 // bytes is the engine's workspace: a copy (where blocks are copied) and
-// a row buffer per thread, the packed weights and bias.
+// a row buffer per thread, the packed weights and bias, and the in-place
+// form's tap tables (two ints a tap).
 func (l *dcLayout) bytes() int64 {
 	ow := l.s.Out[l.s.Dims-1]
-	return 4 * (int64(l.threads)*int64(l.copyLen()+ow*l.L) + int64(l.cb*l.L*(l.s.KernelSize+1)))
+	n := 4 * (int64(l.threads)*int64(l.copyLen()+ow*l.L) + int64(l.cb*l.L*(l.s.KernelSize+1)))
+	for _, t := range l.tables {
+		n += 16 * int64(t.Len())
+	}
+	return n
 }
 
 // copyLen is the floats of a thread's copy: a block's padded plane,
@@ -226,7 +237,11 @@ func (l *dcLayout) cycles() float64 {
 	copies := float64(s.N*l.cb) * float64(l.pix)
 	if l.inPlace {
 		copies = float64(s.N) * float64(l.copyLen()) // the partial block's
-		calls *= float64(len(l.runs))
+		perRow := 0
+		for _, r := range l.runs {
+			perRow += ceilDiv(r.n, l.fam.U)
+		}
+		calls = float64(s.N*l.cb) * float64(s.OutLen/ow) * float64(perRow)
 	}
 	return vecs*float64(s.KernelSize)/2 + calls*tileCall + copies
 }
@@ -521,8 +536,8 @@ type dcFilterCall struct {
 }
 
 func newDCFilter(s *Shape, threads int) *dcFilter {
-	l := newDCLayout(s, threads)
-	f := &dcFilter{dcLayout: l, team: workers.NewTeam(threads), kwFam: l.fam}
+	l := newDCLayoutFor(s, dcFilterThreads(s, threads), false)
+	f := &dcFilter{dcLayout: l, team: workers.NewTeam(l.threads), kwFam: l.fam}
 	d := s.Dims
 	ow := s.Out[d-1]
 	in, buf := make([]int, 0, 2*ow), make([]int, 0, 2*ow)
@@ -538,6 +553,12 @@ func newDCFilter(s *Shape, threads int) *dcFilter {
 		f.sums = append(f.sums, make([]float64, s.KernelSize*l.L))
 	}
 	return f
+}
+
+// dcFilterThreads is the threads backward-filter uses: one channel block
+// each at most.
+func dcFilterThreads(s *Shape, threads int) int {
+	return max(1, min(threads, ceilDiv(s.C, direct.DWFamilies(kernels.Current())[0].Lanes)))
 }
 
 // dcFilterDyLen is the floats of a thread's dy buffer: the partial
