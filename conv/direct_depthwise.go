@@ -70,13 +70,12 @@ type dwLayout struct {
 	padDims     []int
 	sw, wq      int
 	pitch       []int
-	planeLen    int     // floats of one input plane's copy
-	copyLen     int     // floats of a copy of a group's planes, with slack for the tail's vectors
-	colSrc      []int   // per padded column: its input column, -1 for a zero
-	rowSrc      [][]int // per outer dim: padded index -> input index, -1 for zero
-	srcRows     []int   // per padded row: its first input float, -1 for zeros
-	margins     []int   // the padded columns outside the input
-	rows, outer int     // output rows per outer slice (dim Dims-2), outer slices
+	planeLen    int   // floats of one input plane's copy
+	copyLen     int   // floats of a copy of a group's planes, with slack for the tail's vectors
+	colSrc      []int // per padded column: its input column, -1 for a zero
+	srcRows     []int // per padded row: its first input float, -1 for zeros
+	margins     []int // the padded columns outside the input
+	rows, outer int   // output rows per outer slice (dim Dims-2), outer slices
 	threads     int
 }
 
@@ -135,13 +134,6 @@ func (l *dwLayout) layCopy() {
 	l.colSrc = make([]int, l.padDims[d-1])
 	for j := range l.colSrc {
 		l.colSrc[j] = paddedSource(j-s.PadBefore[d-1], s.In[d-1], s.PaddingMode)
-	}
-	l.rowSrc = make([][]int, d-1)
-	for i := range l.rowSrc {
-		l.rowSrc[i] = make([]int, l.padDims[i])
-		for v := range l.rowSrc[i] {
-			l.rowSrc[i][v] = paddedSource(v-s.PadBefore[i], s.In[i], s.PaddingMode)
-		}
 	}
 	l.layRows()
 	l.offs = l.tapOffsets()
@@ -270,10 +262,7 @@ func (l *dwLayout) layRows() {
 	}
 	l.srcRows = make([]int, rows)
 	for r := range l.srcRows {
-		l.srcRows[r] = -1
-		if base, ok := l.sourceRow(r); ok {
-			l.srcRows[r] = base * s.In[d-1]
-		}
+		l.srcRows[r] = paddedRowStart(s, l.padDims, r)
 	}
 	pb := s.PadBefore[d-1]
 	for j := range l.colSrc {
@@ -281,23 +270,6 @@ func (l *dwLayout) layRows() {
 			l.margins = append(l.margins, j)
 		}
 	}
-}
-
-// sourceRow maps padded row r (the outer coordinates of the copy) to the
-// input row it copies, false for a row of zero padding.
-func (l *dwLayout) sourceRow(r int) (int, bool) {
-	s := l.s
-	base, pitch := 0, 1
-	for i := s.Dims - 2; i >= 0; i-- {
-		v := l.rowSrc[i][r%l.padDims[i]]
-		r /= l.padDims[i]
-		if v < 0 {
-			return 0, false
-		}
-		base += v * pitch
-		pitch *= s.In[i]
-	}
-	return base, true
 }
 
 // dwEngine is the depthwise forward pass of one problem.

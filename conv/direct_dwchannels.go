@@ -87,7 +87,7 @@ func newDCLayoutFor(s *Shape, threads int, inPlace bool) *dcLayout {
 	}
 	l.srcRows = make([]int, l.pix/l.padDims[d-1])
 	for r := range l.srcRows {
-		l.srcRows[r] = l.sourceRow(r)
+		l.srcRows[r] = paddedRowStart(s, l.padDims, r)
 	}
 	steps := make([]int, d)
 	for i := range steps {
@@ -188,21 +188,16 @@ func (l *dcLayout) layInPlace() {
 	l.inPlace = true
 }
 
-// sourceRow is the first input pixel of padded row r (the outer dims'
-// coordinates of the copy), -1 for a row of zero padding.
-func (l *dcLayout) sourceRow(r int) int {
+// rowStart is the first pixel in a block's padded copy that output row
+// r (its outer dims' coordinates) reads.
+func (l *dcLayout) rowStart(r int) int {
 	s := l.s
-	base, pitch := 0, s.In[s.Dims-1]
+	src := 0
 	for i := s.Dims - 2; i >= 0; i-- {
-		v := paddedSource(r%l.padDims[i]-s.PadBefore[i], s.In[i], s.PaddingMode)
-		r /= l.padDims[i]
-		if v < 0 {
-			return -1
-		}
-		base += v * pitch
-		pitch *= s.In[i]
+		src += r % s.Out[i] * s.Stride[i] * l.pitch[i]
+		r /= s.Out[i]
 	}
-	return base
+	return src
 }
 
 // bytes is the engine's workspace: a copy (where blocks are copied) and
@@ -413,12 +408,7 @@ func (e *dcEngine) block(part int, c *dcCall, n, blk int) {
 	cp := e.copies[part]
 	rows := s.OutLen / ow
 	for r := 0; r < rows; r++ {
-		src := 0 // the row's first input pixel in the copy
-		rem := r
-		for i := d - 2; i >= 0; i-- {
-			src += rem % s.Out[i] * s.Stride[i] * e.pitch[i]
-			rem /= s.Out[i]
-		}
+		src := e.rowStart(r)
 		at := ((n*s.OutLen)+r*ow)*s.C + blk*L // the row's first output float
 		// A whole block goes in place: each output float read (the
 		// residual) and written once.
@@ -644,12 +634,7 @@ func (f *dcFilter) sumImage(part int, c *dcFilterCall, n, blk int) {
 	outer := s.KernelSize / kw
 	rows := s.OutLen / ow
 	for r := 0; r < rows; r++ {
-		row := 0 // the row's first input pixel in the copy
-		rem := r
-		for i := d - 2; i >= 0; i-- {
-			row += rem % s.Out[i] * s.Stride[i] * f.pitch[i]
-			rem /= s.Out[i]
-		}
+		row := f.rowStart(r)
 		w := dy[r*ow*dyPix:]
 		for to := 0; to < outer; to++ {
 			off, rt := 0, to // the filter row's offset in the copy, its outer dims' taps

@@ -66,18 +66,26 @@ func (e *directEngine) itemLanes() int {
 // sourceRow maps padded row ro (the outer coordinates of the copy) to the
 // input pixel its row starts at, false for a row of the zero padding.
 func (e *directEngine) sourceRow(ro int) (int, bool) {
-	s := e.s
+	base := paddedRowStart(e.s, e.srcDims, ro)
+	return base, base >= 0
+}
+
+// paddedRowStart maps row r of a padded copy of s's input (its outer
+// dims' coordinates; padDims the padded sizes, the last unused) to the
+// input pixel that row starts at, -1 for a row of zero padding. The
+// engines' copies share it.
+func paddedRowStart(s *Shape, padDims []int, r int) int {
 	base, pitch := 0, s.In[s.Dims-1]
 	for i := s.Dims - 2; i >= 0; i-- {
-		v := e.colMap[i][ro%e.srcDims[i]]
-		ro /= e.srcDims[i]
+		v := paddedSource(r%padDims[i]-s.PadBefore[i], s.In[i], s.PaddingMode)
+		r /= padDims[i]
 		if v < 0 {
-			return 0, false
+			return -1
 		}
 		base += v * pitch
 		pitch *= s.In[i]
 	}
-	return base, true
+	return base
 }
 
 // copyPixel copies input pixel q of channels c0..c0+nc of image n to
