@@ -167,14 +167,18 @@ func (l *dwLayout) tapOffsets() []int {
 // outerOffset is the copy offset (floats) of the first input row that
 // outer slice o of the output (its coordinates in the dims before the
 // last two) reads.
-func (l *dwLayout) outerOffset(o int) int {
-	s := l.s
-	src := 0
-	for i := s.Dims - 3; i >= 0; i-- {
-		src += o % s.Out[i] * s.Stride[i] * l.pitch[i]
+func (l *dwLayout) outerOffset(o int) int { return strideOffset(l.s, o, l.s.Dims-3, l.pitch) }
+
+// strideOffset is the offset, in pitch units, of the input that the
+// output position with coordinates o in dims 0..last (the last fastest)
+// starts at in a padded copy: the sum of o_i*stride_i*pitch_i.
+func strideOffset(s *Shape, o, last int, pitch []int) int {
+	off := 0
+	for i := last; i >= 0; i-- {
+		off += o % s.Out[i] * s.Stride[i] * pitch[i]
 		o /= s.Out[i]
 	}
-	return src
+	return off
 }
 
 // rowStep is the copy floats from one output row's input to the next's.

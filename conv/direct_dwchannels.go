@@ -190,15 +190,7 @@ func (l *dcLayout) layInPlace() {
 
 // rowStart is the first pixel in a block's padded copy that output row
 // r (its outer dims' coordinates) reads.
-func (l *dcLayout) rowStart(r int) int {
-	s := l.s
-	src := 0
-	for i := s.Dims - 2; i >= 0; i-- {
-		src += r % s.Out[i] * s.Stride[i] * l.pitch[i]
-		r /= s.Out[i]
-	}
-	return src
-}
+func (l *dcLayout) rowStart(r int) int { return strideOffset(l.s, r, l.s.Dims-2, l.pitch) }
 
 // bytes is the engine's workspace: a copy (where blocks are copied) and
 // a row buffer per thread, the packed weights and bias, and the in-place
