@@ -11,8 +11,13 @@
 // thread count. The Epilogue (bias, residual add, ReLU) is fused into the
 // forward pass by every algorithm.
 //
-// The algorithms today: im2col + SGEMM (every parameter). Direct, Winograd
-// and FFT are named (Lookup reports ErrNotImplemented) and plug in behind
-// the same interface. Reference is the float64 oracle of every pass; every
-// algorithm is tested against it.
+// The algorithms today: im2col + SGEMM (every parameter), and direct
+// (direct.go and its files): the tile engine on package direct's
+// generated tile kernels; the width engine (direct_depthwise.go) for
+// depthwise and few-channel problems on channel planes; the channel
+// engine (direct_dwchannels.go) for channels-last depthwise; backward-data
+// by stride phases (direct_phases.go). What direct declines it says why,
+// and auto runs on im2col. Winograd and FFT are named (Lookup reports
+// ErrNotImplemented) and plug in behind the same interface. Reference is
+// the float64 oracle of every pass; every algorithm is tested against it.
 package conv
