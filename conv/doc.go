@@ -16,8 +16,8 @@
 // generated tile kernels; the width engine (direct_depthwise.go) for
 // depthwise and few-channel problems on channel planes; the channel
 // engine (direct_dwchannels.go) for channels-last depthwise; backward-data
-// by stride phases (direct_phases.go). What direct declines it says why,
-// and auto runs on im2col. Winograd and FFT are named (Lookup reports
+// by stride phases (direct_phases.go). Where direct declines a pass it
+// says why, and auto runs the pass on im2col. Winograd and FFT are named (Lookup reports
 // ErrNotImplemented) and plug in behind the same interface. Reference is
 // the float64 oracle of every pass; every algorithm is tested against it.
 package conv
