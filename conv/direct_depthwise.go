@@ -425,23 +425,12 @@ func (e *dwEngine) tail(part int, a *direct.DWArgs, y, cp, w, bias, res []float3
 		f.Tile(u, buf, cp[src0+r*e.rowStep()+e.tailAt:], w, &ta, bias, nil)
 		for i := 0; i < u; i++ {
 			row := (dst0 + (r+i)*ow) + e.tailAt
-			out := y[row:][:ow-e.tailAt]
-			in := buf[i*e.L:][:len(out)]
-			if res == nil {
-				copy(out, in)
-			} else {
-				rs := res[row:][:len(out)]
-				for j, v := range in {
-					out[j] = v + rs[j]
-				}
+			n := ow - e.tailAt
+			var rs []float32
+			if res != nil {
+				rs = res[row:][:n]
 			}
-			if relu {
-				for j, v := range out {
-					if v <= 0 { // false for NaN, which passes through
-						out[j] = 0
-					}
-				}
-			}
+			finishRun(y[row:][:n], buf[i*e.L:][:n], rs, relu)
 		}
 	}
 }

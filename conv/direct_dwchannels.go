@@ -427,17 +427,11 @@ func (e *dcEngine) partialRow(part int, a *direct.DWArgs, c *dcCall, src, w, bia
 	e.fam.Rows(ow, buf, src, w, &ra, bias, nil)
 	relu := a.Flags&direct.ReLU != 0
 	for p := 0; p < ow; p++ {
-		out := c.y[at+p*s.C:][:nc]
-		in := buf[p*e.L:][:nc]
-		for j, v := range in {
-			if res != nil {
-				v += res[at+p*s.C+j]
-			}
-			if relu && v <= 0 { // false for NaN, which passes through
-				v = 0
-			}
-			out[j] = v
+		var rs []float32
+		if res != nil {
+			rs = res[at+p*s.C:][:nc]
 		}
+		finishRun(c.y[at+p*s.C:][:nc], buf[p*e.L:][:nc], rs, relu)
 	}
 }
 

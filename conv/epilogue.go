@@ -59,6 +59,24 @@ func epilogueChannelsLast(s *Shape, y, b []float32, ep *Epilogue) {
 	}
 }
 
+// finishRun moves a run of the kernels' sums (bias included) from a
+// scratch buffer into y with the rest of the epilogue, as the kernels
+// apply it in place: out = in + res (res nil: none), then ReLU when set.
+// res may be out itself.
+func finishRun(out, in, res []float32, relu bool) {
+	switch {
+	case len(out) == 0:
+		return
+	case res != nil:
+		kernels.Add(out, in, res)
+	case &out[0] != &in[0]:
+		copy(out, in)
+	}
+	if relu {
+		kernels.Relu(out, out)
+	}
+}
+
 // onesOf returns n ones.
 func onesOf(n int) []float32 {
 	v := make([]float32, n)
