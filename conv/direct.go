@@ -128,42 +128,32 @@ func fitThreads(s *Shape, pass Pass, d derived, cfg Config) int {
 	return t
 }
 
-// Cost models the kernels' cycles (directLayout.cycles) of the pass's
-// forward problem plus the activations' copies at about a float per
-// cycle; it only ranks the algorithms. The weights' packing is left out:
-// a plan packs them once (PackWeights) for all its calls, or once per
-// optimizer step.
+// Cost models the pass's cycles on the engine that runs it (the kernels
+// and the activations' copies), at 4*Lanes FLOPs a cycle at the peak (2
+// FMAs of Lanes lanes); it only ranks the algorithms. The weights'
+// packing is left out: a plan packs them once (PackWeights) for all its
+// calls, or once per optimizer step.
 func (directAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 	d, err := derive(s, pass)
 	if err != nil {
 		return math.Inf(1)
 	}
-	if d.phases != nil {
-		perCycle := h.PeakGFLOPS * 1e9 / float64(4*directLanes())
-		return phasesCost(s, d.phases, threads) / (perCycle * float64(max(1, threads)))
-	}
-	if d.s.byWidth() {
-		return dwCost(d.s, pass, h, threads)
-	}
-	if d.s.byChannels() {
-		perCycle := h.PeakGFLOPS * 1e9 / float64(4*directLanes())
-		c := forwardCycles(d.s, threads)
-		if pass == PassBackwardFilter {
-			c = dcFilterCycles(newDCLayoutFor(d.s, threads, false))
-		}
-		return c / (perCycle * float64(max(1, threads)))
-	}
-	if pass == PassBackwardFilter {
+	var c float64
+	switch {
+	case d.phases != nil:
+		c = phasesCost(s, d.phases, threads)
+	case d.s.byChannels() && pass == PassBackwardFilter:
+		c = dcFilterCycles(newDCLayoutFor(d.s, threads, false))
+	case d.s.byWidth() && pass == PassBackwardFilter:
+		c = dwFilterCycles(newDWLayout(d.s, threads))
+	case pass == PassBackwardFilter:
 		sh := newFilterShape(d.s, threads)
-		perCycle := h.PeakGFLOPS * 1e9 / float64(4*sh.l.L)
-		copies := float64(sh.l.xCopyLen() + sh.dyFloats + sh.dwFloats)
-		return (sh.cycles(d.s) + copies) / (perCycle * float64(max(1, threads)))
+		c = sh.cycles(d.s) + float64(sh.l.xCopyLen()+sh.dyFloats+sh.dwFloats)
+	default:
+		c = forwardCycles(d.s, threads)
 	}
-	l := newDirectLayout(d.s, threads)
-	// A core does 2 FMAs of L lanes (4L FLOPs) per cycle at the peak.
-	perCycle := h.PeakGFLOPS * 1e9 / float64(4*l.L)
-	copies := float64(l.reordered())
-	return (l.cycles() + copies) / (perCycle * float64(max(1, threads)))
+	perCycle := h.PeakGFLOPS * 1e9 / float64(4*directLanes())
+	return c / (perCycle * float64(max(1, threads)))
 }
 
 // New makes the engine for cfg.pass; the plan adds its other passes

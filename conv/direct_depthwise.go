@@ -589,16 +589,11 @@ func (f *dwFilter) spreadRows(dr, dy []float32) {
 	}
 }
 
-// dwCost is the depthwise passes' modelled time in seconds: the forward
-// kernels' cycles (dwLayout.cycles), or for backward-filter one FMA per
-// vector and tap (a dot product: two loads each) plus the gathers.
-func dwCost(s *Shape, pass Pass, h Host, threads int) float64 {
-	l := newDWLayout(s, threads)
-	perCycle := h.PeakGFLOPS * 1e9 / float64(4*l.L)
-	c := l.cycles()
-	if pass == PassBackwardFilter {
-		vecs := float64(s.N*s.K) * float64(s.OutLen) / float64(l.L)
-		c = vecs*float64(s.CPerG*s.KernelSize)*1.5 + float64(s.N*s.K*s.CPerG)*float64(l.planeLen)/4
-	}
-	return c / (perCycle * float64(max(1, threads)))
+// dwFilterCycles models backward-filter: per vector and tap of every
+// input plane a dot product's FMA (two loads each: 1.5 cycles with the
+// calls), and the copies of x's planes.
+func dwFilterCycles(l *dwLayout) float64 {
+	s := l.s
+	vecs := float64(s.N*s.K) * float64(s.OutLen) / float64(l.L)
+	return vecs*float64(s.CPerG*s.KernelSize)*1.5 + float64(s.N*s.K*s.CPerG)*float64(l.planeLen)/4
 }
