@@ -491,12 +491,13 @@ func dwFilterBytes(l *dwLayout) int64 {
 	return int64(l.threads)*perThread + 4*int64(l.filterCopyLen())
 }
 
-func (f *dwFilter) backwardFilter(dw, db, x, dy []float32, accumulate bool) {
+func (f *dwFilter) backwardFilter(dw, db, x, dy []float32, accumulate bool) bool {
 	var parts int
 	f.call = dwFilterCall{dw: dw, db: db, x: x, dy: dy, accumulate: accumulate}
 	f.call.per, parts = splitItems(f.team, f.s.K)
 	runParts(f.team, f, parts)
 	f.call = dwFilterCall{}
+	return db != nil
 }
 
 // Run computes the filters of one part's output channels (workers.Task).

@@ -564,12 +564,13 @@ func dcFilterCycles(l *dcLayout) float64 {
 	return vecs*float64(s.KernelSize)/2 + calls*tileCall + float64(s.N*l.cb*l.pix)
 }
 
-func (f *dcFilter) backwardFilter(dw, _, x, dy []float32, accumulate bool) {
+func (f *dcFilter) backwardFilter(dw, _, x, dy []float32, accumulate bool) bool {
 	var parts int
 	f.call = dcFilterCall{dw: dw, x: x, dy: dy, accumulate: accumulate}
 	f.call.per, parts = splitItems(f.team, f.cb)
 	runParts(f.team, f, parts)
 	f.call = dcFilterCall{}
+	return false
 }
 
 // Run computes the filters of one part's channel blocks (workers.Task).

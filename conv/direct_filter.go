@@ -183,8 +183,9 @@ func (f *directFilter) positions() {
 }
 
 // backwardFilter computes dW from x and dy; with accumulate it adds it.
-// (The plan computes db: of a transposed problem, from its own dy.)
-func (f *directFilter) backwardFilter(dw, _, x, dy []float32, accumulate bool) {
+// It leaves db to the plan's biasGrad (of a transposed problem, from its
+// own dy).
+func (f *directFilter) backwardFilter(dw, _, x, dy []float32, accumulate bool) bool {
 	s := f.s
 	e := f.in
 	src := x
@@ -199,6 +200,7 @@ func (f *directFilter) backwardFilter(dw, _, x, dy []float32, accumulate bool) {
 	}
 	f.run(dwCall{phase: sumPhase, x: src, dy: dys, items: s.Groups * s.KernelSize * len(f.ogs) * ceilDiv(s.CPerG, f.uc)})
 	f.run(dwCall{phase: unblockPhase, dw: dw, accumulate: accumulate, items: s.Groups * f.kb})
+	return false
 }
 
 func (f *directFilter) run(c dwCall) {

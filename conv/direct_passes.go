@@ -136,9 +136,9 @@ type forwardEngine interface {
 // filterEngine runs a derived problem's backward-filter pass.
 type filterEngine interface {
 	// backwardFilter computes dW and, where the engine sums dy as it
-	// sweeps it (the width engine), db unless db is nil; the tile
-	// engine leaves db to biasGrad.
-	backwardFilter(dw, db, x, dy []float32, accumulate bool)
+	// sweeps it (the width engine), db unless db is nil, reporting
+	// whether it did; the others leave db to biasGrad.
+	backwardFilter(dw, db, x, dy []float32, accumulate bool) (dbDone bool)
 }
 
 // newForwardEngine is the engine of the forward problem s: the width
@@ -273,15 +273,13 @@ func (pl *directPlan) BackwardFilter(dw, db, x, dy []float32, accumulate bool) {
 	if !pl.s.Bias {
 		db = nil
 	}
-	if p.d.swap {
+	var summed bool
+	if p.d.swap { // the derived problem's dy is x: db is not its sum
 		p.f.backwardFilter(dw, nil, dy, x, accumulate)
-	} else if f, ok := p.f.(*dwFilter); ok {
-		f.backwardFilter(dw, db, x, dy, accumulate) // db in the same sweep
-		return
 	} else {
-		p.f.backwardFilter(dw, nil, x, dy, accumulate)
+		summed = p.f.backwardFilter(dw, db, x, dy, accumulate)
 	}
-	if db != nil {
+	if db != nil && !summed {
 		biasGrad(pl.s, db, dy, accumulate, pl.biasAcc, pl.biasPart)
 	}
 }
