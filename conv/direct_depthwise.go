@@ -76,6 +76,7 @@ type dwLayout struct {
 	srcRows     []int // per padded row: its first input float, -1 for zeros
 	margins     []int // the padded columns outside the input
 	rows, outer int   // output rows per outer slice (dim Dims-2), outer slices
+	rowStep     int   // copy floats from one output row's input to the next's
 	threads     int
 }
 
@@ -110,6 +111,7 @@ func newDWLayout(s *Shape, threads int) *dwLayout {
 		l.outer = s.OutLen / (ow * l.rows)
 	}
 	l.layCopy()
+	l.layRowStep()
 	return l
 }
 
@@ -181,12 +183,12 @@ func strideOffset(s *Shape, o, last int, pitch []int) int {
 	return off
 }
 
-// rowStep is the copy floats from one output row's input to the next's.
-func (l *dwLayout) rowStep() int {
+// layRowStep sets rowStep: the copy floats from one output row's input
+// to the next's (0 in 1D: one row).
+func (l *dwLayout) layRowStep() {
 	if d := l.s.Dims; d >= 2 {
-		return l.s.Stride[d-2] * l.pitch[d-2]
+		l.rowStep = l.s.Stride[d-2] * l.pitch[d-2]
 	}
-	return 0
 }
 
 // tailLen is the floats of a thread's scratch tile.
@@ -364,7 +366,7 @@ func (e *dwEngine) plane(part int, c *dwFwdCall, n, k int) {
 		bias = c.b[k : k+1]
 	}
 	a := e.args[part]
-	*a = direct.DWArgs{Taps: e.taps, SrcPix: 4 * e.rowStep(), DstPix: 4 * ow}
+	*a = direct.DWArgs{Taps: e.taps, SrcPix: 4 * e.rowStep, DstPix: 4 * ow}
 	if c.ep != nil {
 		if c.ep.ReLU {
 			a.Flags = direct.ReLU
@@ -422,7 +424,7 @@ func (e *dwEngine) tail(part int, a *direct.DWArgs, y, cp, w, bias, res []float3
 	relu := a.Flags&direct.ReLU != 0
 	for r := 0; r < e.rows; r += f.U {
 		u := min(f.U, e.rows-r)
-		f.Tile(u, buf, cp[src0+r*e.rowStep()+e.tailAt:], w, &ta, bias, nil)
+		f.Tile(u, buf, cp[src0+r*e.rowStep+e.tailAt:], w, &ta, bias, nil)
 		for i := 0; i < u; i++ {
 			row := (dst0 + (r+i)*ow) + e.tailAt
 			n := ow - e.tailAt
@@ -481,7 +483,7 @@ func (l *dwLayout) filterCopyLen() int { return l.planeLen + l.L }
 // outer slice's rows, each rowStep floats but the last (a row's own).
 func (l *dwLayout) dyRowsLen() int {
 	ow := l.s.Out[l.s.Dims-1]
-	return l.outer * ((l.rows-1)*l.rowStep() + ow)
+	return l.outer * ((l.rows-1)*l.rowStep + ow)
 }
 
 // dwFilterBytes is the backward-filter workspace on threads.
@@ -552,7 +554,7 @@ func (f *dwFilter) Run(part int) {
 // pitch (dr) and the copy from the tap's offset.
 func (f *dwFilter) sumSlices(sums []float64, cp, dr []float32) {
 	ow := f.s.Out[f.s.Dims-1]
-	slice := (f.rows-1)*f.rowStep() + ow
+	slice := (f.rows-1)*f.rowStep + ow
 	for o := 0; o < f.outer; o++ {
 		d := dr[o*slice:][:slice]
 		x0 := f.outerOffset(o)
@@ -571,7 +573,7 @@ func (f *dwFilter) sumRows(sums []float64, cp, dy []float32) {
 			x0 := f.outerOffset(o) + off
 			for r := 0; r < f.rows; r++ {
 				d := dy[(o*f.rows+r)*ow:][:ow]
-				sums[t] += float64(kernels.Dot(d, cp[x0+r*f.rowStep():][:ow]))
+				sums[t] += float64(kernels.Dot(d, cp[x0+r*f.rowStep:][:ow]))
 			}
 		}
 	}
@@ -581,7 +583,7 @@ func (f *dwFilter) sumRows(sums []float64, cp, dy []float32) {
 // floats between rows are never written: they stay zero.
 func (f *dwFilter) spreadRows(dr, dy []float32) {
 	ow := f.s.Out[f.s.Dims-1]
-	step := f.rowStep()
+	step := f.rowStep
 	slice := (f.rows-1)*step + ow
 	for o := 0; o < f.outer; o++ {
 		for r := 0; r < f.rows; r++ {

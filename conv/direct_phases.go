@@ -261,15 +261,20 @@ func (e *phasedEngine) Forward(dx, dy, w, _ []float32, _ *Epilogue) {
 // fastest): such a run fills whole rows of dx, so a row is written once,
 // in order, its positions taken from the run's buffers in turn.
 func (e *phasedEngine) scatter(dx []float32) {
-	items := e.s.N * e.s.C
-	if e.s.Layout == ChannelsLast {
-		items = e.s.N
-	}
 	var parts int
 	e.dx = dx
-	e.per, parts = splitItems(e.team, items)
+	e.per, parts = splitItems(e.team, e.scatterItems())
 	runParts(e.team, e, parts)
 	e.dx = nil
+}
+
+// scatterItems is the scatter's items: channel planes (channels-last:
+// images).
+func (e *phasedEngine) scatterItems() int {
+	if e.s.Layout == ChannelsLast {
+		return e.s.N
+	}
+	return e.s.N * e.s.C
 }
 
 // Run scatters one part's planes or images (workers.Task).
@@ -277,11 +282,7 @@ func (e *phasedEngine) Run(part int) {
 	s := e.s
 	d := s.Dims
 	sw := s.Stride[d-1]
-	items := s.N * s.C
-	if s.Layout == ChannelsLast {
-		items = s.N
-	}
-	for it := part * e.per; it < min(items, (part+1)*e.per); it++ {
+	for it := part * e.per; it < min(e.scatterItems(), (part+1)*e.per); it++ {
 		for g := 0; g < len(e.phases); g += sw {
 			rows := 1
 			for _, c := range e.phases[g].count[:d-1] {
