@@ -69,12 +69,7 @@ func depthwiseProblem(r *rand.Rand, L int) Problem {
 // backward-data too), a single input channel without groups, several
 // input planes for few output channels, 1D to 3D.
 func TestDirectDepthwise(t *testing.T) {
-	orig := kernels.Current()
-	defer kernels.Use(orig)
-	for _, isa := range kernels.Available() {
-		if err := kernels.Use(isa); err != nil {
-			t.Fatal(err)
-		}
+	eachISA(t, func(isa kernels.ISA) {
 		L := directLanes()
 		r := rand.New(rand.NewPCG(uint64(isa), 77))
 		seen := map[string]bool{}
@@ -121,15 +116,11 @@ func TestDirectDepthwise(t *testing.T) {
 				}
 			})
 		}
-		for _, want := range []string{"fwd transposed false", "fwd transposed true", "bwd-data transposed false", "bwd-data transposed true",
+		requireSeen(t, seen, isa.String()+": no depthwise problem", "fwd transposed false", "fwd transposed true", "bwd-data transposed false", "bwd-data transposed true",
 			"bwd-filter transposed false", "bwd-filter transposed true", "1D", "2D", "3D", "row stride > 1: true", "row stride > 1: false",
 			"last vector true", "scratch tail true", "scratch tail false", "whole vectors true", "whole vectors false", "multiplier true", "multiplier false", "groups true", "groups false",
-			"input planes per group > 1: true", "input planes per group > 1: false"} {
-			if !seen[want] {
-				t.Errorf("%s: no depthwise problem ran with %s", isa, want)
-			}
-		}
-	}
+			"input planes per group > 1: true", "input planes per group > 1: false")
+	})
 }
 
 // TestDirectDepthwiseDeterministic checks the width and channel engines'
@@ -219,12 +210,7 @@ func TestDirectDepthwiseFilterInf(t *testing.T) {
 // without a partial last block, x read in place (zero padding) and
 // copied (the other modes), strides along the row, 1D to 3D.
 func TestDirectDepthwiseChannelsLast(t *testing.T) {
-	orig := kernels.Current()
-	defer kernels.Use(orig)
-	for _, isa := range kernels.Available() {
-		if err := kernels.Use(isa); err != nil {
-			t.Fatal(err)
-		}
+	eachISA(t, func(isa kernels.ISA) {
 		L := directLanes()
 		r := rand.New(rand.NewPCG(uint64(isa), 78))
 		seen := map[string]bool{}
@@ -297,11 +283,7 @@ func TestDirectDepthwiseChannelsLast(t *testing.T) {
 				}
 			})
 		}
-		for _, want := range []string{"partial block true", "partial block false", "in place true", "in place false", "row stride > 1: true", "row stride > 1: false", "1D", "2D", "3D", "fwd", "bwd-data", "bwd-filter",
-			"filter transposed true", "filter transposed false", "filter row chunks true", "filter partial block true", "filter partial block false"} {
-			if !seen[want] {
-				t.Errorf("%s: no channels-last depthwise problem ran with %s", isa, want)
-			}
-		}
-	}
+		requireSeen(t, seen, isa.String()+": no channels-last depthwise problem", "partial block true", "partial block false", "in place true", "in place false", "row stride > 1: true", "row stride > 1: false", "1D", "2D", "3D", "fwd", "bwd-data", "bwd-filter",
+			"filter transposed true", "filter transposed false", "filter row chunks true", "filter partial block true", "filter partial block false")
+	})
 }

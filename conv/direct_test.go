@@ -74,6 +74,31 @@ func directProblem(r *rand.Rand, L int) Problem {
 	}
 }
 
+// eachISA runs fn with each ISA path the host runs bound in turn, the
+// bound path restored after.
+func eachISA(t *testing.T, fn func(isa kernels.ISA)) {
+	t.Helper()
+	orig := kernels.Current()
+	defer kernels.Use(orig)
+	for _, isa := range kernels.Available() {
+		if err := kernels.Use(isa); err != nil {
+			t.Fatal(err)
+		}
+		fn(isa)
+	}
+}
+
+// requireSeen fails t for each of wants that seen lacks: a variant that
+// the test's problems never ran ("<what> ran with <want>").
+func requireSeen(t *testing.T, seen map[string]bool, what string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !seen[want] {
+			t.Errorf("%s ran with %s", what, want)
+		}
+	}
+}
+
 // directEngineOf returns the plan's forward engine, which must be direct.
 func directEngineOf(t *testing.T, pl *Plan) *directEngine {
 	t.Helper()
@@ -95,12 +120,7 @@ func directEngineOf(t *testing.T, pl *Plan) *directEngine {
 // and that every variant of its layout ran: both input forms, the input
 // read in place and copied, the output written in place and buffered.
 func TestDirectRandomProblems(t *testing.T) {
-	orig := kernels.Current()
-	defer kernels.Use(orig)
-	for _, isa := range kernels.Available() {
-		if err := kernels.Use(isa); err != nil {
-			t.Fatal(err)
-		}
+	eachISA(t, func(isa kernels.ISA) {
 		L := directLanes()
 		r := rand.New(rand.NewPCG(uint64(isa), 41))
 		seen := map[string]bool{}
@@ -144,12 +164,8 @@ func TestDirectRandomProblems(t *testing.T) {
 
 			})
 		}
-		for _, want := range []string{"fwd transposed false", "fwd transposed true", "bwd-data transposed false", "bwd-data transposed true", "bwd-filter transposed false", "bwd-filter transposed true", "form B", "form P", "copied input true", "copied input false", "buffered output true", "buffered output false", "stride phases true", "stride phases false"} {
-			if !seen[want] {
-				t.Errorf("%s: no problem ran with %s", isa, want)
-			}
-		}
-	}
+		requireSeen(t, seen, isa.String()+": no problem", "fwd transposed false", "fwd transposed true", "bwd-data transposed false", "bwd-data transposed true", "bwd-filter transposed false", "bwd-filter transposed true", "form B", "form P", "copied input true", "copied input false", "buffered output true", "buffered output false", "stride phases true", "stride phases false")
+	})
 }
 
 // TestDirectDeterministic checks that direct's passes are bitwise the
@@ -462,9 +478,5 @@ func TestDirectStridePhases(t *testing.T) {
 	if ran < 40 {
 		t.Fatalf("only %d strided problems ran", ran)
 	}
-	for _, want := range []string{"1D", "2D", "3D", "nchw", "nhwc", "groups true", "groups false", "zero phase true", "zero phase false"} {
-		if !seen[want] {
-			t.Errorf("no strided problem ran with %s", want)
-		}
-	}
+	requireSeen(t, seen, "no strided problem", "1D", "2D", "3D", "nchw", "nhwc", "groups true", "groups false", "zero phase true", "zero phase false")
 }
