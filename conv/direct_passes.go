@@ -27,7 +27,7 @@ import (
 // derived is one pass's forward problem.
 type derived struct {
 	s      *Shape
-	flip   bool    // the weights are flipped and their channels exchanged (flipWeights)
+	flip   bool    // the weights are flipped and their channels exchanged (exchangeWeights)
 	swap   bool    // backward-filter of a transposed problem: x and dy exchanged
 	phases []phase // a strided backward-data pass by stride phases (s: the convolution itself)
 }
@@ -93,23 +93,36 @@ func resolveDerived(p Problem, pass Pass) (derived, error) {
 	return derived{s: ds}, nil
 }
 
-// flipWeights writes the flipped weights of a flipped form: w holds
-// groups x a x b filters of taps (a: the outer channels per group), dst
-// groups x b x a, each filter reversed in every dim:
+// exchangeWeights writes filters of w with their channels exchanged and
+// their taps gathered: w holds groups x a x b filters of kt taps (a: the
+// outer channels per group), dst groups x b x a filters of len(taps):
 //
-//	dst[((g*b+j)*a+i)*taps+t] = w[((g*a+i)*b+j)*taps+taps-1-t]
-func flipWeights(dst, w []float32, groups, a, b, taps int) {
+//	dst[((g*b+j)*a+i)*len(taps)+t] = w[((g*a+i)*b+j)*kt+taps[t]]
+//
+// A flipped form's taps are all of them reversed; a stride phase's, its
+// sub-filter's.
+func exchangeWeights(dst, w []float32, groups, a, b, kt int, taps []int) {
+	nt := len(taps)
 	for g := 0; g < groups; g++ {
 		for i := 0; i < a; i++ {
 			for j := 0; j < b; j++ {
-				src := w[((g*a+i)*b+j)*taps:][:taps]
-				out := dst[((g*b+j)*a+i)*taps:][:taps]
-				for t, v := range src {
-					out[taps-1-t] = v
+				src := w[((g*a+i)*b+j)*kt:][:kt]
+				out := dst[((g*b+j)*a+i)*nt:][:nt]
+				for t, st := range taps {
+					out[t] = src[st]
 				}
 			}
 		}
 	}
+}
+
+// reversedTaps is 0..n-1 reversed: a flipped filter's taps.
+func reversedTaps(n int) []int {
+	taps := make([]int, n)
+	for t := range taps {
+		taps[t] = n - 1 - t
+	}
+	return taps
 }
 
 // directPass is one pass of a direct plan: the forward engine of its
@@ -121,7 +134,8 @@ type directPass struct {
 	e       forwardEngine // forward and backward-data: the derived forward problem
 	f       filterEngine  // backward-filter
 	flipped []float32     // nil: the weights are read as given
-	a, b    int           // flipWeights' channel counts
+	a, b    int           // exchangeWeights' channel counts
+	flipMap []int         // the flipped filter's taps
 }
 
 // forwardEngine runs a derived forward problem: the tile engine
@@ -191,7 +205,7 @@ func newDirectPass(s *Shape, pass Pass, d derived, threads int, n int64) *direct
 	}
 	p := &directPass{d: d, bytes: n, e: newForwardEngine(d.s, threads)}
 	if d.flip {
-		p.flipped = make([]float32, s.WLen)
+		p.flipped, p.flipMap = make([]float32, s.WLen), reversedTaps(s.KernelSize)
 		p.a, p.b = s.KPerG, s.CPerG // a convolution's [K][C/groups] filters
 		if s.Transposed {
 			p.a, p.b = s.CPerG, s.KPerG // a transposed one's [C][K/groups]
@@ -206,7 +220,7 @@ func (p *directPass) weights(w []float32) []float32 {
 	if w == nil || p.flipped == nil {
 		return w
 	}
-	flipWeights(p.flipped, w, p.d.s.Groups, p.a, p.b, p.d.s.KernelSize)
+	exchangeWeights(p.flipped, w, p.d.s.Groups, p.a, p.b, p.d.s.KernelSize, p.flipMap)
 	return p.flipped
 }
 

@@ -208,19 +208,7 @@ func (e *phasedEngine) subTaps(ph phase) []int {
 // channels exchanged per group ([K][C/g] filters become [C][K/g]).
 func (e *phasedEngine) phaseWeights(p int, w []float32) {
 	s := e.s
-	dst, taps := e.ws[p], e.tapMap[p]
-	nt, kt := len(taps), s.KernelSize
-	for g := 0; g < s.Groups; g++ {
-		for k := 0; k < s.KPerG; k++ {
-			for c := 0; c < s.CPerG; c++ {
-				src := w[((g*s.KPerG+k)*s.CPerG+c)*kt:][:kt]
-				out := dst[((g*s.CPerG+c)*s.KPerG+k)*nt:][:nt]
-				for j, t := range taps {
-					out[j] = src[t]
-				}
-			}
-		}
-	}
+	exchangeWeights(e.ws[p], w, s.Groups, s.KPerG, s.CPerG, s.KernelSize, e.tapMap[p])
 }
 
 func (e *phasedEngine) PackWeights(w []float32) {
