@@ -353,19 +353,19 @@ func (e *dcEngine) Run(part int) {
 }
 
 // copyBlock copies channel block blk of image n into dst, padded.
-func (e *dcLayout) copyBlock(dst, x []float32, n, blk int) {
-	s := e.s
-	L := e.L
+func (l *dcLayout) copyBlock(dst, x []float32, n, blk int) {
+	s := l.s
+	L := l.L
 	c0 := blk * L
 	nc := min(L, s.C-c0)
-	w := e.padDims[s.Dims-1]
-	for r, base := range e.srcRows {
+	w := l.padDims[s.Dims-1]
+	for r, base := range l.srcRows {
 		out := dst[r*w*L : (r+1)*w*L]
 		if base < 0 {
 			clear(out)
 			continue
 		}
-		for j, m := range e.colSrc {
+		for j, m := range l.colSrc {
 			px := out[j*L : (j+1)*L]
 			if m < 0 {
 				clear(px)
