@@ -117,6 +117,47 @@ func Gather2AVX2(dst []float32, src []float32)
 //go:noescape
 func ScatterAdd2AVX2(dst []float32, src []float32)
 
+// MaxPool2AVX2 is VecKernels.MaxPool2 for AVX2+FMA (8 lanes).
+// Its reference and test oracle is kernels.MaxPool2Generic:
+//
+//	for r := 0; r < rows; r++ { // ow <= w/2; len(y) >= rows*ow; x holds the rows 2r, 2r+1 of w floats
+//		a, b := x[2*r*w:], x[(2*r+1)*w:]
+//		for i := 0; i < ow; i++ {
+//			m := a[2*i]
+//			for _, v := range []float32{a[2*i+1], b[2*i], b[2*i+1]} {
+//				if v > m || v != v { // PyTorch's rule: the first max, the last NaN
+//					m = v
+//				}
+//			}
+//			y[r*ow+i] = m
+//		}
+//	}
+//
+//go:noescape
+func MaxPool2AVX2(y []float32, x []float32, rows int, ow int, w int)
+
+// MaxPool2BackwardAVX2 is VecKernels.MaxPool2Backward for AVX2+FMA (8 lanes).
+// Its reference and test oracle is kernels.MaxPool2BackwardGeneric:
+//
+//	for r := 0; r < rows; r++ { // dx and x as MaxPool2's x, dy as its y
+//		for i := 0; i < ow; i++ {
+//			at := [4]int{2*r*w + 2*i, 2*r*w + 2*i + 1, (2*r+1)*w + 2*i, (2*r+1)*w + 2*i + 1}
+//			k := 0 // the window's winner, as MaxPool2 picks it
+//			for j := 1; j < 4; j++ {
+//				if v := x[at[j]]; v > x[at[k]] || v != v {
+//					k = j
+//				}
+//			}
+//			for j := range at {
+//				dx[at[j]] = 0 // the columns past 2*ow are not written
+//			}
+//			dx[at[k]] = dy[r*ow+i]
+//		}
+//	}
+//
+//go:noescape
+func MaxPool2BackwardAVX2(dx []float32, x []float32, dy []float32, rows int, ow int, w int)
+
 // FmaPeakAVX2 implements kernels.PeakKernel for AVX2+FMA (8 lanes): iters
 // iterations of independent register-only FMAs; returns the flops done.
 func FmaPeakAVX2(iters int) int
@@ -233,6 +274,47 @@ func Gather2AVX512(dst []float32, src []float32)
 //
 //go:noescape
 func ScatterAdd2AVX512(dst []float32, src []float32)
+
+// MaxPool2AVX512 is VecKernels.MaxPool2 for AVX-512F (16 lanes, opmask tails).
+// Its reference and test oracle is kernels.MaxPool2Generic:
+//
+//	for r := 0; r < rows; r++ { // ow <= w/2; len(y) >= rows*ow; x holds the rows 2r, 2r+1 of w floats
+//		a, b := x[2*r*w:], x[(2*r+1)*w:]
+//		for i := 0; i < ow; i++ {
+//			m := a[2*i]
+//			for _, v := range []float32{a[2*i+1], b[2*i], b[2*i+1]} {
+//				if v > m || v != v { // PyTorch's rule: the first max, the last NaN
+//					m = v
+//				}
+//			}
+//			y[r*ow+i] = m
+//		}
+//	}
+//
+//go:noescape
+func MaxPool2AVX512(y []float32, x []float32, rows int, ow int, w int)
+
+// MaxPool2BackwardAVX512 is VecKernels.MaxPool2Backward for AVX-512F (16 lanes, opmask tails).
+// Its reference and test oracle is kernels.MaxPool2BackwardGeneric:
+//
+//	for r := 0; r < rows; r++ { // dx and x as MaxPool2's x, dy as its y
+//		for i := 0; i < ow; i++ {
+//			at := [4]int{2*r*w + 2*i, 2*r*w + 2*i + 1, (2*r+1)*w + 2*i, (2*r+1)*w + 2*i + 1}
+//			k := 0 // the window's winner, as MaxPool2 picks it
+//			for j := 1; j < 4; j++ {
+//				if v := x[at[j]]; v > x[at[k]] || v != v {
+//					k = j
+//				}
+//			}
+//			for j := range at {
+//				dx[at[j]] = 0 // the columns past 2*ow are not written
+//			}
+//			dx[at[k]] = dy[r*ow+i]
+//		}
+//	}
+//
+//go:noescape
+func MaxPool2BackwardAVX512(dx []float32, x []float32, dy []float32, rows int, ow int, w int)
 
 // FmaPeakAVX512 implements kernels.PeakKernel for AVX-512F (16 lanes, opmask tails): iters
 // iterations of independent register-only FMAs; returns the flops done.

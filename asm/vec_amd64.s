@@ -841,6 +841,480 @@ done:
 	VZEROUPPER
 	RET
 
+// func MaxPool2AVX2(y []float32, x []float32, rows int, ow int, w int)
+// Requires: AVX, AVX2
+TEXT ·MaxPool2AVX2(SB), NOSPLIT, $0-72
+	// Compares and selects rather than a max: x86's VMAXPS drops NaN from one
+	// operand and returns its second source for equal zeros, and the reference keeps
+	// the first of equal values bit for bit.
+	MOVQ  y_base+0(FP), AX
+	MOVQ  x_base+24(FP), CX
+	MOVQ  rows+48(FP), DX
+	MOVQ  ow+56(FP), BX
+	MOVQ  w+64(FP), SI
+	TESTQ DX, DX
+	JLE   rowsdone
+	SHLQ  $0x02, SI
+	SHLQ  $0x02, BX
+
+row:
+	MOVQ AX, DI
+	MOVQ CX, R8
+	MOVQ CX, R9
+	ADDQ SI, R9
+	MOVQ BX, R10
+	SHRQ $0x02, R10
+	JZ   rownext
+
+	// Main loop: 1 vectors (8 elements; 2 vectors of whole pairs) per iteration.
+unrolled:
+	CMPQ      R10, $0x00000008
+	JL        single
+	VMOVUPS   (R8), Y1
+	VMOVUPS   32(R8), Y2
+	VSHUFPS   $0x88, Y2, Y1, Y0
+	VSHUFPS   $0xdd, Y2, Y1, Y1
+	VPERMPD   $0xd8, Y0, Y0
+	VPERMPD   $0xd8, Y1, Y1
+	VMOVUPS   (R9), Y3
+	VMOVUPS   32(R9), Y4
+	VSHUFPS   $0x88, Y4, Y3, Y2
+	VSHUFPS   $0xdd, Y4, Y3, Y3
+	VPERMPD   $0xd8, Y2, Y2
+	VPERMPD   $0xd8, Y3, Y3
+	VMOVUPS   Y0, Y0
+	VCMPPS    $0x1e, Y0, Y1, Y4
+	VCMPPS    $0x03, Y1, Y1, Y5
+	VORPS     Y5, Y4, Y4
+	VBLENDVPS Y4, Y1, Y0, Y0
+	VCMPPS    $0x1e, Y0, Y2, Y1
+	VCMPPS    $0x03, Y2, Y2, Y4
+	VORPS     Y4, Y1, Y1
+	VBLENDVPS Y1, Y2, Y0, Y0
+	VCMPPS    $0x1e, Y0, Y3, Y1
+	VCMPPS    $0x03, Y3, Y3, Y2
+	VORPS     Y2, Y1, Y1
+	VBLENDVPS Y1, Y3, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $0x00000040, R8
+	ADDQ      $0x00000040, R9
+	ADDQ      $0x00000020, DI
+	SUBQ      $0x00000008, R10
+	JMP       unrolled
+
+single:
+	// One vector at a time.
+	CMPQ      R10, $0x00000008
+	JL        tail
+	VMOVUPS   (R8), Y1
+	VMOVUPS   32(R8), Y2
+	VSHUFPS   $0x88, Y2, Y1, Y0
+	VSHUFPS   $0xdd, Y2, Y1, Y1
+	VPERMPD   $0xd8, Y0, Y0
+	VPERMPD   $0xd8, Y1, Y1
+	VMOVUPS   (R9), Y3
+	VMOVUPS   32(R9), Y4
+	VSHUFPS   $0x88, Y4, Y3, Y2
+	VSHUFPS   $0xdd, Y4, Y3, Y3
+	VPERMPD   $0xd8, Y2, Y2
+	VPERMPD   $0xd8, Y3, Y3
+	VMOVUPS   Y0, Y0
+	VCMPPS    $0x1e, Y0, Y1, Y4
+	VCMPPS    $0x03, Y1, Y1, Y5
+	VORPS     Y5, Y4, Y4
+	VBLENDVPS Y4, Y1, Y0, Y0
+	VCMPPS    $0x1e, Y0, Y2, Y1
+	VCMPPS    $0x03, Y2, Y2, Y4
+	VORPS     Y4, Y1, Y1
+	VBLENDVPS Y1, Y2, Y0, Y0
+	VCMPPS    $0x1e, Y0, Y3, Y1
+	VCMPPS    $0x03, Y3, Y3, Y2
+	VORPS     Y2, Y1, Y1
+	VBLENDVPS Y1, Y3, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $0x00000040, R8
+	ADDQ      $0x00000040, R9
+	ADDQ      $0x00000020, DI
+	SUBQ      $0x00000008, R10
+	JMP       single
+
+tail:
+	TESTQ R10, R10
+	JZ    done
+	CMPQ  R10, $0x00000004
+	JLE   tailshort
+
+	// The last r = 5..7 elements, masked: the first vector of pairs is full, the
+	// second has 2r-8 live lanes.
+	MOVQ       R10, R11
+	SHLQ       $0x01, R11
+	SUBQ       $0x00000008, R11
+	LEAQ       tailmask<>+0(SB), R12
+	SHLQ       $0x02, R10
+	NEGQ       R10
+	VMOVDQU    32(R12)(R10*1), Y0
+	LEAQ       tailmask<>+0(SB), R10
+	SHLQ       $0x02, R11
+	NEGQ       R11
+	VMOVDQU    32(R10)(R11*1), Y1
+	VMOVUPS    (R8), Y3
+	VMASKMOVPS 32(R8), Y1, Y4
+	VSHUFPS    $0x88, Y4, Y3, Y2
+	VSHUFPS    $0xdd, Y4, Y3, Y3
+	VPERMPD    $0xd8, Y2, Y2
+	VPERMPD    $0xd8, Y3, Y3
+	VMOVUPS    (R9), Y4
+	VMASKMOVPS 32(R9), Y1, Y1
+	VSHUFPS    $0x88, Y1, Y4, Y5
+	VSHUFPS    $0xdd, Y1, Y4, Y1
+	VPERMPD    $0xd8, Y5, Y4
+	VPERMPD    $0xd8, Y1, Y1
+	VMOVUPS    Y2, Y2
+	VCMPPS     $0x1e, Y2, Y3, Y5
+	VCMPPS     $0x03, Y3, Y3, Y6
+	VORPS      Y6, Y5, Y5
+	VBLENDVPS  Y5, Y3, Y2, Y2
+	VCMPPS     $0x1e, Y2, Y4, Y3
+	VCMPPS     $0x03, Y4, Y4, Y5
+	VORPS      Y5, Y3, Y3
+	VBLENDVPS  Y3, Y4, Y2, Y2
+	VCMPPS     $0x1e, Y2, Y1, Y3
+	VCMPPS     $0x03, Y1, Y1, Y4
+	VORPS      Y4, Y3, Y3
+	VBLENDVPS  Y3, Y1, Y2, Y2
+	VMASKMOVPS Y2, Y0, (DI)
+	JMP        done
+
+tailshort:
+	// The last r = 1..4 elements, masked: the first vector of pairs has 2r live
+	// lanes, the second is past the end.
+	MOVQ       R10, R11
+	SHLQ       $0x01, R11
+	LEAQ       tailmask<>+0(SB), R12
+	SHLQ       $0x02, R10
+	NEGQ       R10
+	VMOVDQU    32(R12)(R10*1), Y0
+	LEAQ       tailmask<>+0(SB), R10
+	SHLQ       $0x02, R11
+	NEGQ       R11
+	VMOVDQU    32(R10)(R11*1), Y1
+	VMASKMOVPS (R8), Y1, Y3
+	VXORPS     Y4, Y4, Y4
+	VSHUFPS    $0x88, Y4, Y3, Y2
+	VSHUFPS    $0xdd, Y4, Y3, Y3
+	VPERMPD    $0xd8, Y2, Y2
+	VPERMPD    $0xd8, Y3, Y3
+	VMASKMOVPS (R9), Y1, Y4
+	VXORPS     Y5, Y5, Y5
+	VSHUFPS    $0x88, Y5, Y4, Y1
+	VSHUFPS    $0xdd, Y5, Y4, Y4
+	VPERMPD    $0xd8, Y1, Y1
+	VPERMPD    $0xd8, Y4, Y4
+	VMOVUPS    Y2, Y2
+	VCMPPS     $0x1e, Y2, Y3, Y5
+	VCMPPS     $0x03, Y3, Y3, Y6
+	VORPS      Y6, Y5, Y5
+	VBLENDVPS  Y5, Y3, Y2, Y2
+	VCMPPS     $0x1e, Y2, Y1, Y3
+	VCMPPS     $0x03, Y1, Y1, Y5
+	VORPS      Y5, Y3, Y3
+	VBLENDVPS  Y3, Y1, Y2, Y2
+	VCMPPS     $0x1e, Y2, Y4, Y1
+	VCMPPS     $0x03, Y4, Y4, Y3
+	VORPS      Y3, Y1, Y1
+	VBLENDVPS  Y1, Y4, Y2, Y2
+	VMASKMOVPS Y2, Y0, (DI)
+
+done:
+rownext:
+	ADDQ BX, AX
+	ADDQ SI, CX
+	ADDQ SI, CX
+	DECQ DX
+	JNZ  row
+
+rowsdone:
+	VZEROUPPER
+	RET
+
+// func MaxPool2BackwardAVX2(dx []float32, x []float32, dy []float32, rows int, ow int, w int)
+// Requires: AVX, AVX2
+TEXT ·MaxPool2BackwardAVX2(SB), NOSPLIT, $0-96
+	MOVQ   dx_base+0(FP), AX
+	MOVQ   x_base+24(FP), CX
+	MOVQ   dy_base+48(FP), DX
+	VXORPS Y0, Y0, Y0
+	MOVQ   rows+72(FP), BX
+	MOVQ   ow+80(FP), SI
+	MOVQ   w+88(FP), DI
+	TESTQ  BX, BX
+	JLE    rowsdone
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, SI
+
+row:
+	MOVQ DX, R8
+	MOVQ CX, R9
+	MOVQ CX, R10
+	ADDQ DI, R10
+	MOVQ AX, R11
+	MOVQ AX, R12
+	ADDQ DI, R12
+	MOVQ SI, R13
+	SHRQ $0x02, R13
+	JZ   rownext
+
+	// Main loop: 1 vectors (8 elements; 2 vectors of whole pairs) per iteration.
+unrolled:
+	CMPQ       R13, $0x00000008
+	JL         single
+	VMOVUPS    (R9), Y2
+	VMOVUPS    32(R9), Y3
+	VSHUFPS    $0x88, Y3, Y2, Y1
+	VSHUFPS    $0xdd, Y3, Y2, Y2
+	VPERMPD    $0xd8, Y1, Y1
+	VPERMPD    $0xd8, Y2, Y2
+	VMOVUPS    (R10), Y4
+	VMOVUPS    32(R10), Y5
+	VSHUFPS    $0x88, Y5, Y4, Y3
+	VSHUFPS    $0xdd, Y5, Y4, Y4
+	VPERMPD    $0xd8, Y3, Y3
+	VPERMPD    $0xd8, Y4, Y4
+	VMOVUPS    Y1, Y1
+	VCMPPS     $0x1e, Y1, Y2, Y5
+	VCMPPS     $0x03, Y2, Y2, Y6
+	VORPS      Y6, Y5, Y5
+	VBLENDVPS  Y5, Y2, Y1, Y1
+	VCMPPS     $0x1e, Y1, Y3, Y2
+	VCMPPS     $0x03, Y3, Y3, Y6
+	VORPS      Y6, Y2, Y2
+	VBLENDVPS  Y2, Y3, Y1, Y1
+	VCMPPS     $0x1e, Y1, Y4, Y3
+	VCMPPS     $0x03, Y4, Y4, Y6
+	VORPS      Y6, Y3, Y3
+	VBLENDVPS  Y3, Y4, Y1, Y1
+	VMOVUPS    (R8), Y1
+	VANDPS     Y1, Y3, Y4
+	VBLENDVPS  Y3, Y0, Y1, Y1
+	VANDPS     Y1, Y2, Y3
+	VBLENDVPS  Y2, Y0, Y1, Y1
+	VANDPS     Y1, Y5, Y2
+	VBLENDVPS  Y5, Y0, Y1, Y1
+	VMOVUPS    Y1, Y1
+	VUNPCKLPS  Y2, Y1, Y5
+	VUNPCKHPS  Y2, Y1, Y2
+	VPERM2F128 $0x20, Y2, Y5, Y1
+	VPERM2F128 $0x31, Y2, Y5, Y2
+	VMOVUPS    Y1, (R11)
+	VMOVUPS    Y2, 32(R11)
+	VUNPCKLPS  Y4, Y3, Y1
+	VUNPCKHPS  Y4, Y3, Y3
+	VPERM2F128 $0x20, Y3, Y1, Y2
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMOVUPS    Y2, (R12)
+	VMOVUPS    Y1, 32(R12)
+	ADDQ       $0x00000040, R11
+	ADDQ       $0x00000040, R12
+	ADDQ       $0x00000040, R9
+	ADDQ       $0x00000040, R10
+	ADDQ       $0x00000020, R8
+	SUBQ       $0x00000008, R13
+	JMP        unrolled
+
+single:
+	// One vector at a time.
+	CMPQ       R13, $0x00000008
+	JL         tail
+	VMOVUPS    (R9), Y2
+	VMOVUPS    32(R9), Y3
+	VSHUFPS    $0x88, Y3, Y2, Y1
+	VSHUFPS    $0xdd, Y3, Y2, Y2
+	VPERMPD    $0xd8, Y1, Y1
+	VPERMPD    $0xd8, Y2, Y2
+	VMOVUPS    (R10), Y4
+	VMOVUPS    32(R10), Y5
+	VSHUFPS    $0x88, Y5, Y4, Y3
+	VSHUFPS    $0xdd, Y5, Y4, Y4
+	VPERMPD    $0xd8, Y3, Y3
+	VPERMPD    $0xd8, Y4, Y4
+	VMOVUPS    Y1, Y1
+	VCMPPS     $0x1e, Y1, Y2, Y5
+	VCMPPS     $0x03, Y2, Y2, Y6
+	VORPS      Y6, Y5, Y5
+	VBLENDVPS  Y5, Y2, Y1, Y1
+	VCMPPS     $0x1e, Y1, Y3, Y2
+	VCMPPS     $0x03, Y3, Y3, Y6
+	VORPS      Y6, Y2, Y2
+	VBLENDVPS  Y2, Y3, Y1, Y1
+	VCMPPS     $0x1e, Y1, Y4, Y3
+	VCMPPS     $0x03, Y4, Y4, Y6
+	VORPS      Y6, Y3, Y3
+	VBLENDVPS  Y3, Y4, Y1, Y1
+	VMOVUPS    (R8), Y1
+	VANDPS     Y1, Y3, Y4
+	VBLENDVPS  Y3, Y0, Y1, Y1
+	VANDPS     Y1, Y2, Y3
+	VBLENDVPS  Y2, Y0, Y1, Y1
+	VANDPS     Y1, Y5, Y2
+	VBLENDVPS  Y5, Y0, Y1, Y1
+	VMOVUPS    Y1, Y1
+	VUNPCKLPS  Y2, Y1, Y5
+	VUNPCKHPS  Y2, Y1, Y2
+	VPERM2F128 $0x20, Y2, Y5, Y1
+	VPERM2F128 $0x31, Y2, Y5, Y2
+	VMOVUPS    Y1, (R11)
+	VMOVUPS    Y2, 32(R11)
+	VUNPCKLPS  Y4, Y3, Y1
+	VUNPCKHPS  Y4, Y3, Y3
+	VPERM2F128 $0x20, Y3, Y1, Y2
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMOVUPS    Y2, (R12)
+	VMOVUPS    Y1, 32(R12)
+	ADDQ       $0x00000040, R11
+	ADDQ       $0x00000040, R12
+	ADDQ       $0x00000040, R9
+	ADDQ       $0x00000040, R10
+	ADDQ       $0x00000020, R8
+	SUBQ       $0x00000008, R13
+	JMP        single
+
+tail:
+	TESTQ R13, R13
+	JZ    done
+	CMPQ  R13, $0x00000004
+	JLE   tailshort
+
+	// The last r = 5..7 elements, masked: the first vector of pairs is full, the
+	// second has 2r-8 live lanes.
+	MOVQ       R13, R14
+	SHLQ       $0x01, R14
+	SUBQ       $0x00000008, R14
+	LEAQ       tailmask<>+0(SB), R15
+	SHLQ       $0x02, R13
+	NEGQ       R13
+	VMOVDQU    32(R15)(R13*1), Y1
+	LEAQ       tailmask<>+0(SB), R13
+	SHLQ       $0x02, R14
+	NEGQ       R14
+	VMOVDQU    32(R13)(R14*1), Y2
+	VMOVUPS    (R9), Y4
+	VMASKMOVPS 32(R9), Y2, Y5
+	VSHUFPS    $0x88, Y5, Y4, Y3
+	VSHUFPS    $0xdd, Y5, Y4, Y4
+	VPERMPD    $0xd8, Y3, Y3
+	VPERMPD    $0xd8, Y4, Y4
+	VMOVUPS    (R10), Y6
+	VMASKMOVPS 32(R10), Y2, Y7
+	VSHUFPS    $0x88, Y7, Y6, Y5
+	VSHUFPS    $0xdd, Y7, Y6, Y6
+	VPERMPD    $0xd8, Y5, Y5
+	VPERMPD    $0xd8, Y6, Y6
+	VMOVUPS    Y3, Y3
+	VCMPPS     $0x1e, Y3, Y4, Y7
+	VCMPPS     $0x03, Y4, Y4, Y8
+	VORPS      Y8, Y7, Y7
+	VBLENDVPS  Y7, Y4, Y3, Y3
+	VCMPPS     $0x1e, Y3, Y5, Y4
+	VCMPPS     $0x03, Y5, Y5, Y8
+	VORPS      Y8, Y4, Y4
+	VBLENDVPS  Y4, Y5, Y3, Y3
+	VCMPPS     $0x1e, Y3, Y6, Y5
+	VCMPPS     $0x03, Y6, Y6, Y8
+	VORPS      Y8, Y5, Y5
+	VBLENDVPS  Y5, Y6, Y3, Y3
+	VMASKMOVPS (R8), Y1, Y1
+	VANDPS     Y1, Y5, Y6
+	VBLENDVPS  Y5, Y0, Y1, Y1
+	VANDPS     Y1, Y4, Y5
+	VBLENDVPS  Y4, Y0, Y1, Y1
+	VANDPS     Y1, Y7, Y4
+	VBLENDVPS  Y7, Y0, Y1, Y1
+	VMOVUPS    Y1, Y3
+	VUNPCKLPS  Y4, Y3, Y1
+	VUNPCKHPS  Y4, Y3, Y4
+	VPERM2F128 $0x20, Y4, Y1, Y3
+	VPERM2F128 $0x31, Y4, Y1, Y1
+	VMOVUPS    Y3, (R11)
+	VMASKMOVPS Y1, Y2, 32(R11)
+	VUNPCKLPS  Y6, Y5, Y1
+	VUNPCKHPS  Y6, Y5, Y4
+	VPERM2F128 $0x20, Y4, Y1, Y3
+	VPERM2F128 $0x31, Y4, Y1, Y1
+	VMOVUPS    Y3, (R12)
+	VMASKMOVPS Y1, Y2, 32(R12)
+	JMP        done
+
+tailshort:
+	// The last r = 1..4 elements, masked: the first vector of pairs has 2r live
+	// lanes, the second is past the end.
+	MOVQ       R13, R14
+	SHLQ       $0x01, R14
+	LEAQ       tailmask<>+0(SB), R15
+	SHLQ       $0x02, R13
+	NEGQ       R13
+	VMOVDQU    32(R15)(R13*1), Y1
+	LEAQ       tailmask<>+0(SB), R13
+	SHLQ       $0x02, R14
+	NEGQ       R14
+	VMOVDQU    32(R13)(R14*1), Y2
+	VMASKMOVPS (R9), Y2, Y4
+	VXORPS     Y5, Y5, Y5
+	VSHUFPS    $0x88, Y5, Y4, Y3
+	VSHUFPS    $0xdd, Y5, Y4, Y4
+	VPERMPD    $0xd8, Y3, Y3
+	VPERMPD    $0xd8, Y4, Y4
+	VMASKMOVPS (R10), Y2, Y6
+	VXORPS     Y7, Y7, Y7
+	VSHUFPS    $0x88, Y7, Y6, Y5
+	VSHUFPS    $0xdd, Y7, Y6, Y6
+	VPERMPD    $0xd8, Y5, Y5
+	VPERMPD    $0xd8, Y6, Y6
+	VMOVUPS    Y3, Y3
+	VCMPPS     $0x1e, Y3, Y4, Y7
+	VCMPPS     $0x03, Y4, Y4, Y8
+	VORPS      Y8, Y7, Y7
+	VBLENDVPS  Y7, Y4, Y3, Y3
+	VCMPPS     $0x1e, Y3, Y5, Y4
+	VCMPPS     $0x03, Y5, Y5, Y8
+	VORPS      Y8, Y4, Y4
+	VBLENDVPS  Y4, Y5, Y3, Y3
+	VCMPPS     $0x1e, Y3, Y6, Y5
+	VCMPPS     $0x03, Y6, Y6, Y8
+	VORPS      Y8, Y5, Y5
+	VBLENDVPS  Y5, Y6, Y3, Y3
+	VMASKMOVPS (R8), Y1, Y1
+	VANDPS     Y1, Y5, Y6
+	VBLENDVPS  Y5, Y0, Y1, Y1
+	VANDPS     Y1, Y4, Y5
+	VBLENDVPS  Y4, Y0, Y1, Y1
+	VANDPS     Y1, Y7, Y4
+	VBLENDVPS  Y7, Y0, Y1, Y1
+	VMOVUPS    Y1, Y3
+	VUNPCKLPS  Y4, Y3, Y1
+	VUNPCKHPS  Y4, Y3, Y4
+	VPERM2F128 $0x20, Y4, Y1, Y3
+	VPERM2F128 $0x31, Y4, Y1, Y1
+	VMASKMOVPS Y3, Y2, (R11)
+	VUNPCKLPS  Y6, Y5, Y1
+	VUNPCKHPS  Y6, Y5, Y4
+	VPERM2F128 $0x20, Y4, Y1, Y3
+	VPERM2F128 $0x31, Y4, Y1, Y1
+	VMASKMOVPS Y3, Y2, (R12)
+
+done:
+rownext:
+	ADDQ SI, DX
+	ADDQ DI, CX
+	ADDQ DI, CX
+	ADDQ DI, AX
+	ADDQ DI, AX
+	DECQ BX
+	JNZ  row
+
+rowsdone:
+	VZEROUPPER
+	RET
+
 // func FmaPeakAVX2(iters int) int
 // Requires: AVX, AVX2, FMA3
 TEXT ·FmaPeakAVX2(SB), NOSPLIT, $0-16
@@ -1728,6 +2202,520 @@ tailshort:
 	VMOVUPS    Z1, K2, (AX)
 
 done:
+	VZEROUPPER
+	RET
+
+// func MaxPool2AVX512(y []float32, x []float32, rows int, ow int, w int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·MaxPool2AVX512(SB), NOSPLIT, $0-72
+	// Compares and selects rather than a max: x86's VMAXPS drops NaN from one
+	// operand and returns its second source for equal zeros, and the reference keeps
+	// the first of equal values bit for bit.
+	MOVQ  y_base+0(FP), AX
+	MOVQ  x_base+24(FP), CX
+	MOVQ  rows+48(FP), DX
+	MOVQ  ow+56(FP), BX
+	MOVQ  w+64(FP), SI
+	TESTQ DX, DX
+	JLE   rowsdone
+	SHLQ  $0x02, SI
+	SHLQ  $0x02, BX
+
+row:
+	MOVQ AX, DI
+	MOVQ CX, R8
+	MOVQ CX, R9
+	ADDQ SI, R9
+	MOVQ BX, R10
+	SHRQ $0x02, R10
+	JZ   rownext
+
+	// Main loop: 1 vectors (16 elements; 2 vectors of whole pairs) per iteration.
+unrolled:
+	CMPQ       R10, $0x00000010
+	JL         single
+	VMOVUPS    (R8), Z1
+	VMOVUPS    64(R8), Z2
+	VSHUFPS    $0x88, Z2, Z1, Z0
+	VSHUFPS    $0xdd, Z2, Z1, Z1
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VPERMPD    $0xd8, Z1, Z1
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VMOVUPS    (R9), Z3
+	VMOVUPS    64(R9), Z6
+	VSHUFPS    $0x88, Z6, Z3, Z2
+	VSHUFPS    $0xdd, Z6, Z3, Z3
+	VPERMPD    $0xd8, Z2, Z2
+	VSHUFF32X4 $0xd8, Z2, Z2, Z2
+	VPERMPD    $0xd8, Z3, Z3
+	VSHUFF32X4 $0xd8, Z3, Z3, Z3
+	VMOVUPS    Z0, Z0
+	VCMPPS     $0x1e, Z0, Z1, K1
+	VCMPPS     $0x03, Z1, Z1, K2
+	KORW       K2, K1, K1
+	VBLENDMPS  Z1, Z0, K1, Z0
+	VCMPPS     $0x1e, Z0, Z2, K1
+	VCMPPS     $0x03, Z2, Z2, K2
+	KORW       K2, K1, K1
+	VBLENDMPS  Z2, Z0, K1, Z0
+	VCMPPS     $0x1e, Z0, Z3, K1
+	VCMPPS     $0x03, Z3, Z3, K2
+	KORW       K2, K1, K1
+	VBLENDMPS  Z3, Z0, K1, Z0
+	VMOVUPS    Z0, (DI)
+	ADDQ       $0x00000080, R8
+	ADDQ       $0x00000080, R9
+	ADDQ       $0x00000040, DI
+	SUBQ       $0x00000010, R10
+	JMP        unrolled
+
+single:
+	// One vector at a time.
+	CMPQ       R10, $0x00000010
+	JL         tail
+	VMOVUPS    (R8), Z1
+	VMOVUPS    64(R8), Z2
+	VSHUFPS    $0x88, Z2, Z1, Z0
+	VSHUFPS    $0xdd, Z2, Z1, Z1
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VPERMPD    $0xd8, Z1, Z1
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VMOVUPS    (R9), Z3
+	VMOVUPS    64(R9), Z6
+	VSHUFPS    $0x88, Z6, Z3, Z2
+	VSHUFPS    $0xdd, Z6, Z3, Z3
+	VPERMPD    $0xd8, Z2, Z2
+	VSHUFF32X4 $0xd8, Z2, Z2, Z2
+	VPERMPD    $0xd8, Z3, Z3
+	VSHUFF32X4 $0xd8, Z3, Z3, Z3
+	VMOVUPS    Z0, Z0
+	VCMPPS     $0x1e, Z0, Z1, K1
+	VCMPPS     $0x03, Z1, Z1, K2
+	KORW       K2, K1, K1
+	VBLENDMPS  Z1, Z0, K1, Z0
+	VCMPPS     $0x1e, Z0, Z2, K1
+	VCMPPS     $0x03, Z2, Z2, K2
+	KORW       K2, K1, K1
+	VBLENDMPS  Z2, Z0, K1, Z0
+	VCMPPS     $0x1e, Z0, Z3, K1
+	VCMPPS     $0x03, Z3, Z3, K2
+	KORW       K2, K1, K1
+	VBLENDMPS  Z3, Z0, K1, Z0
+	VMOVUPS    Z0, (DI)
+	ADDQ       $0x00000080, R8
+	ADDQ       $0x00000080, R9
+	ADDQ       $0x00000040, DI
+	SUBQ       $0x00000010, R10
+	JMP        single
+
+tail:
+	TESTQ R10, R10
+	JZ    done
+	CMPQ  R10, $0x00000008
+	JLE   tailshort
+
+	// The last r = 9..15 elements, masked: the first vector of pairs is full, the
+	// second has 2r-16 live lanes.
+	MOVQ       R10, R11
+	SHLQ       $0x01, R11
+	SUBQ       $0x00000010, R11
+	MOVL       $0x0000ffff, R12
+	BZHIL      R10, R12, R10
+	KMOVW      R10, K1
+	MOVL       $0x0000ffff, R10
+	BZHIL      R11, R10, R10
+	KMOVW      R10, K2
+	VMOVUPS    (R8), Z1
+	VMOVUPS.Z  64(R8), K2, Z2
+	VSHUFPS    $0x88, Z2, Z1, Z0
+	VSHUFPS    $0xdd, Z2, Z1, Z1
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VPERMPD    $0xd8, Z1, Z1
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VMOVUPS    (R9), Z3
+	VMOVUPS.Z  64(R9), K2, Z6
+	VSHUFPS    $0x88, Z6, Z3, Z2
+	VSHUFPS    $0xdd, Z6, Z3, Z3
+	VPERMPD    $0xd8, Z2, Z2
+	VSHUFF32X4 $0xd8, Z2, Z2, Z2
+	VPERMPD    $0xd8, Z3, Z3
+	VSHUFF32X4 $0xd8, Z3, Z3, Z3
+	VMOVUPS    Z0, Z0
+	VCMPPS     $0x1e, Z0, Z1, K2
+	VCMPPS     $0x03, Z1, Z1, K3
+	KORW       K3, K2, K2
+	VBLENDMPS  Z1, Z0, K2, Z0
+	VCMPPS     $0x1e, Z0, Z2, K2
+	VCMPPS     $0x03, Z2, Z2, K3
+	KORW       K3, K2, K2
+	VBLENDMPS  Z2, Z0, K2, Z0
+	VCMPPS     $0x1e, Z0, Z3, K2
+	VCMPPS     $0x03, Z3, Z3, K3
+	KORW       K3, K2, K2
+	VBLENDMPS  Z3, Z0, K2, Z0
+	VMOVUPS    Z0, K1, (DI)
+	JMP        done
+
+tailshort:
+	// The last r = 1..8 elements, masked: the first vector of pairs has 2r live
+	// lanes, the second is past the end.
+	MOVQ       R10, R11
+	SHLQ       $0x01, R11
+	MOVL       $0x0000ffff, R12
+	BZHIL      R10, R12, R10
+	KMOVW      R10, K1
+	MOVL       $0x0000ffff, R10
+	BZHIL      R11, R10, R10
+	KMOVW      R10, K2
+	VMOVUPS.Z  (R8), K2, Z1
+	VPXORD     Z4, Z4, Z4
+	VSHUFPS    $0x88, Z4, Z1, Z0
+	VSHUFPS    $0xdd, Z4, Z1, Z1
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VPERMPD    $0xd8, Z1, Z1
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VMOVUPS.Z  (R9), K2, Z3
+	VPXORD     Z5, Z5, Z5
+	VSHUFPS    $0x88, Z5, Z3, Z2
+	VSHUFPS    $0xdd, Z5, Z3, Z3
+	VPERMPD    $0xd8, Z2, Z2
+	VSHUFF32X4 $0xd8, Z2, Z2, Z2
+	VPERMPD    $0xd8, Z3, Z3
+	VSHUFF32X4 $0xd8, Z3, Z3, Z3
+	VMOVUPS    Z0, Z0
+	VCMPPS     $0x1e, Z0, Z1, K2
+	VCMPPS     $0x03, Z1, Z1, K3
+	KORW       K3, K2, K2
+	VBLENDMPS  Z1, Z0, K2, Z0
+	VCMPPS     $0x1e, Z0, Z2, K2
+	VCMPPS     $0x03, Z2, Z2, K3
+	KORW       K3, K2, K2
+	VBLENDMPS  Z2, Z0, K2, Z0
+	VCMPPS     $0x1e, Z0, Z3, K2
+	VCMPPS     $0x03, Z3, Z3, K3
+	KORW       K3, K2, K2
+	VBLENDMPS  Z3, Z0, K2, Z0
+	VMOVUPS    Z0, K1, (DI)
+
+done:
+rownext:
+	ADDQ BX, AX
+	ADDQ SI, CX
+	ADDQ SI, CX
+	DECQ DX
+	JNZ  row
+
+rowsdone:
+	VZEROUPPER
+	RET
+
+// func MaxPool2BackwardAVX512(dx []float32, x []float32, dy []float32, rows int, ow int, w int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·MaxPool2BackwardAVX512(SB), NOSPLIT, $0-96
+	MOVQ   dx_base+0(FP), AX
+	MOVQ   x_base+24(FP), CX
+	MOVQ   dy_base+48(FP), DX
+	VPXORD Z0, Z0, Z0
+	MOVQ   rows+72(FP), BX
+	MOVQ   ow+80(FP), SI
+	MOVQ   w+88(FP), DI
+	TESTQ  BX, BX
+	JLE    rowsdone
+	SHLQ   $0x02, DI
+	SHLQ   $0x02, SI
+
+row:
+	MOVQ DX, R8
+	MOVQ CX, R9
+	MOVQ CX, R10
+	ADDQ DI, R10
+	MOVQ AX, R11
+	MOVQ AX, R12
+	ADDQ DI, R12
+	MOVQ SI, R13
+	SHRQ $0x02, R13
+	JZ   rownext
+
+	// Main loop: 1 vectors (16 elements; 2 vectors of whole pairs) per iteration.
+unrolled:
+	CMPQ       R13, $0x00000010
+	JL         single
+	VMOVUPS    (R9), Z2
+	VMOVUPS    64(R9), Z3
+	VSHUFPS    $0x88, Z3, Z2, Z1
+	VSHUFPS    $0xdd, Z3, Z2, Z2
+	VPERMPD    $0xd8, Z1, Z1
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VPERMPD    $0xd8, Z2, Z2
+	VSHUFF32X4 $0xd8, Z2, Z2, Z2
+	VMOVUPS    (R10), Z4
+	VMOVUPS    64(R10), Z5
+	VSHUFPS    $0x88, Z5, Z4, Z3
+	VSHUFPS    $0xdd, Z5, Z4, Z4
+	VPERMPD    $0xd8, Z3, Z3
+	VSHUFF32X4 $0xd8, Z3, Z3, Z3
+	VPERMPD    $0xd8, Z4, Z4
+	VSHUFF32X4 $0xd8, Z4, Z4, Z4
+	VMOVUPS    Z1, Z1
+	VCMPPS     $0x1e, Z1, Z2, K1
+	VCMPPS     $0x03, Z2, Z2, K2
+	KORW       K2, K1, K1
+	VBLENDMPS  Z2, Z1, K1, Z1
+	VCMPPS     $0x1e, Z1, Z3, K2
+	VCMPPS     $0x03, Z3, Z3, K3
+	KORW       K3, K2, K2
+	VBLENDMPS  Z3, Z1, K2, Z1
+	VCMPPS     $0x1e, Z1, Z4, K3
+	VCMPPS     $0x03, Z4, Z4, K4
+	KORW       K4, K3, K3
+	VBLENDMPS  Z4, Z1, K3, Z1
+	VMOVUPS    (R8), Z1
+	VMOVUPS.Z  Z1, K3, Z4
+	VBLENDMPS  Z0, Z1, K3, Z1
+	VMOVUPS.Z  Z1, K2, Z3
+	VBLENDMPS  Z0, Z1, K2, Z1
+	VMOVUPS.Z  Z1, K1, Z2
+	VBLENDMPS  Z0, Z1, K1, Z1
+	VMOVUPS    Z1, Z1
+	VUNPCKLPS  Z2, Z1, Z5
+	VUNPCKHPS  Z2, Z1, Z1
+	VSHUFF32X4 $0x44, Z1, Z5, Z2
+	VSHUFF32X4 $0xee, Z1, Z5, Z1
+	VSHUFF32X4 $0xd8, Z2, Z2, Z2
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VMOVUPS    Z2, (R11)
+	VMOVUPS    Z1, 64(R11)
+	VUNPCKLPS  Z4, Z3, Z1
+	VUNPCKHPS  Z4, Z3, Z2
+	VSHUFF32X4 $0x44, Z2, Z1, Z3
+	VSHUFF32X4 $0xee, Z2, Z1, Z1
+	VSHUFF32X4 $0xd8, Z3, Z3, Z2
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VMOVUPS    Z2, (R12)
+	VMOVUPS    Z1, 64(R12)
+	ADDQ       $0x00000080, R11
+	ADDQ       $0x00000080, R12
+	ADDQ       $0x00000080, R9
+	ADDQ       $0x00000080, R10
+	ADDQ       $0x00000040, R8
+	SUBQ       $0x00000010, R13
+	JMP        unrolled
+
+single:
+	// One vector at a time.
+	CMPQ       R13, $0x00000010
+	JL         tail
+	VMOVUPS    (R9), Z2
+	VMOVUPS    64(R9), Z3
+	VSHUFPS    $0x88, Z3, Z2, Z1
+	VSHUFPS    $0xdd, Z3, Z2, Z2
+	VPERMPD    $0xd8, Z1, Z1
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VPERMPD    $0xd8, Z2, Z2
+	VSHUFF32X4 $0xd8, Z2, Z2, Z2
+	VMOVUPS    (R10), Z4
+	VMOVUPS    64(R10), Z5
+	VSHUFPS    $0x88, Z5, Z4, Z3
+	VSHUFPS    $0xdd, Z5, Z4, Z4
+	VPERMPD    $0xd8, Z3, Z3
+	VSHUFF32X4 $0xd8, Z3, Z3, Z3
+	VPERMPD    $0xd8, Z4, Z4
+	VSHUFF32X4 $0xd8, Z4, Z4, Z4
+	VMOVUPS    Z1, Z1
+	VCMPPS     $0x1e, Z1, Z2, K1
+	VCMPPS     $0x03, Z2, Z2, K2
+	KORW       K2, K1, K1
+	VBLENDMPS  Z2, Z1, K1, Z1
+	VCMPPS     $0x1e, Z1, Z3, K2
+	VCMPPS     $0x03, Z3, Z3, K3
+	KORW       K3, K2, K2
+	VBLENDMPS  Z3, Z1, K2, Z1
+	VCMPPS     $0x1e, Z1, Z4, K3
+	VCMPPS     $0x03, Z4, Z4, K4
+	KORW       K4, K3, K3
+	VBLENDMPS  Z4, Z1, K3, Z1
+	VMOVUPS    (R8), Z1
+	VMOVUPS.Z  Z1, K3, Z4
+	VBLENDMPS  Z0, Z1, K3, Z1
+	VMOVUPS.Z  Z1, K2, Z3
+	VBLENDMPS  Z0, Z1, K2, Z1
+	VMOVUPS.Z  Z1, K1, Z2
+	VBLENDMPS  Z0, Z1, K1, Z1
+	VMOVUPS    Z1, Z1
+	VUNPCKLPS  Z2, Z1, Z5
+	VUNPCKHPS  Z2, Z1, Z1
+	VSHUFF32X4 $0x44, Z1, Z5, Z2
+	VSHUFF32X4 $0xee, Z1, Z5, Z1
+	VSHUFF32X4 $0xd8, Z2, Z2, Z2
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VMOVUPS    Z2, (R11)
+	VMOVUPS    Z1, 64(R11)
+	VUNPCKLPS  Z4, Z3, Z1
+	VUNPCKHPS  Z4, Z3, Z2
+	VSHUFF32X4 $0x44, Z2, Z1, Z3
+	VSHUFF32X4 $0xee, Z2, Z1, Z1
+	VSHUFF32X4 $0xd8, Z3, Z3, Z2
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VMOVUPS    Z2, (R12)
+	VMOVUPS    Z1, 64(R12)
+	ADDQ       $0x00000080, R11
+	ADDQ       $0x00000080, R12
+	ADDQ       $0x00000080, R9
+	ADDQ       $0x00000080, R10
+	ADDQ       $0x00000040, R8
+	SUBQ       $0x00000010, R13
+	JMP        single
+
+tail:
+	TESTQ R13, R13
+	JZ    done
+	CMPQ  R13, $0x00000008
+	JLE   tailshort
+
+	// The last r = 9..15 elements, masked: the first vector of pairs is full, the
+	// second has 2r-16 live lanes.
+	MOVQ       R13, R14
+	SHLQ       $0x01, R14
+	SUBQ       $0x00000010, R14
+	MOVL       $0x0000ffff, R15
+	BZHIL      R13, R15, R13
+	KMOVW      R13, K1
+	MOVL       $0x0000ffff, R13
+	BZHIL      R14, R13, R13
+	KMOVW      R13, K2
+	VMOVUPS    (R9), Z2
+	VMOVUPS.Z  64(R9), K2, Z3
+	VSHUFPS    $0x88, Z3, Z2, Z1
+	VSHUFPS    $0xdd, Z3, Z2, Z2
+	VPERMPD    $0xd8, Z1, Z1
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VPERMPD    $0xd8, Z2, Z2
+	VSHUFF32X4 $0xd8, Z2, Z2, Z2
+	VMOVUPS    (R10), Z4
+	VMOVUPS.Z  64(R10), K2, Z5
+	VSHUFPS    $0x88, Z5, Z4, Z3
+	VSHUFPS    $0xdd, Z5, Z4, Z4
+	VPERMPD    $0xd8, Z3, Z3
+	VSHUFF32X4 $0xd8, Z3, Z3, Z3
+	VPERMPD    $0xd8, Z4, Z4
+	VSHUFF32X4 $0xd8, Z4, Z4, Z4
+	VMOVUPS    Z1, Z1
+	VCMPPS     $0x1e, Z1, Z2, K3
+	VCMPPS     $0x03, Z2, Z2, K4
+	KORW       K4, K3, K3
+	VBLENDMPS  Z2, Z1, K3, Z1
+	VCMPPS     $0x1e, Z1, Z3, K4
+	VCMPPS     $0x03, Z3, Z3, K5
+	KORW       K5, K4, K4
+	VBLENDMPS  Z3, Z1, K4, Z1
+	VCMPPS     $0x1e, Z1, Z4, K5
+	VCMPPS     $0x03, Z4, Z4, K6
+	KORW       K6, K5, K5
+	VBLENDMPS  Z4, Z1, K5, Z1
+	VMOVUPS.Z  (R8), K1, Z1
+	VMOVUPS.Z  Z1, K5, Z4
+	VBLENDMPS  Z0, Z1, K5, Z1
+	VMOVUPS.Z  Z1, K4, Z3
+	VBLENDMPS  Z0, Z1, K4, Z1
+	VMOVUPS.Z  Z1, K3, Z2
+	VBLENDMPS  Z0, Z1, K3, Z1
+	VMOVUPS    Z1, Z1
+	VUNPCKLPS  Z2, Z1, Z5
+	VUNPCKHPS  Z2, Z1, Z1
+	VSHUFF32X4 $0x44, Z1, Z5, Z2
+	VSHUFF32X4 $0xee, Z1, Z5, Z1
+	VSHUFF32X4 $0xd8, Z2, Z2, Z2
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VMOVUPS    Z2, (R11)
+	VMOVUPS    Z1, K2, 64(R11)
+	VUNPCKLPS  Z4, Z3, Z1
+	VUNPCKHPS  Z4, Z3, Z2
+	VSHUFF32X4 $0x44, Z2, Z1, Z3
+	VSHUFF32X4 $0xee, Z2, Z1, Z1
+	VSHUFF32X4 $0xd8, Z3, Z3, Z2
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VMOVUPS    Z2, (R12)
+	VMOVUPS    Z1, K2, 64(R12)
+	JMP        done
+
+tailshort:
+	// The last r = 1..8 elements, masked: the first vector of pairs has 2r live
+	// lanes, the second is past the end.
+	MOVQ       R13, R14
+	SHLQ       $0x01, R14
+	MOVL       $0x0000ffff, R15
+	BZHIL      R13, R15, R13
+	KMOVW      R13, K1
+	MOVL       $0x0000ffff, R13
+	BZHIL      R14, R13, R13
+	KMOVW      R13, K2
+	VMOVUPS.Z  (R9), K2, Z2
+	VPXORD     Z6, Z6, Z6
+	VSHUFPS    $0x88, Z6, Z2, Z1
+	VSHUFPS    $0xdd, Z6, Z2, Z2
+	VPERMPD    $0xd8, Z1, Z1
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VPERMPD    $0xd8, Z2, Z2
+	VSHUFF32X4 $0xd8, Z2, Z2, Z2
+	VMOVUPS.Z  (R10), K2, Z4
+	VPXORD     Z7, Z7, Z7
+	VSHUFPS    $0x88, Z7, Z4, Z3
+	VSHUFPS    $0xdd, Z7, Z4, Z4
+	VPERMPD    $0xd8, Z3, Z3
+	VSHUFF32X4 $0xd8, Z3, Z3, Z3
+	VPERMPD    $0xd8, Z4, Z4
+	VSHUFF32X4 $0xd8, Z4, Z4, Z4
+	VMOVUPS    Z1, Z1
+	VCMPPS     $0x1e, Z1, Z2, K3
+	VCMPPS     $0x03, Z2, Z2, K4
+	KORW       K4, K3, K3
+	VBLENDMPS  Z2, Z1, K3, Z1
+	VCMPPS     $0x1e, Z1, Z3, K4
+	VCMPPS     $0x03, Z3, Z3, K5
+	KORW       K5, K4, K4
+	VBLENDMPS  Z3, Z1, K4, Z1
+	VCMPPS     $0x1e, Z1, Z4, K5
+	VCMPPS     $0x03, Z4, Z4, K6
+	KORW       K6, K5, K5
+	VBLENDMPS  Z4, Z1, K5, Z1
+	VMOVUPS.Z  (R8), K1, Z1
+	VMOVUPS.Z  Z1, K5, Z4
+	VBLENDMPS  Z0, Z1, K5, Z1
+	VMOVUPS.Z  Z1, K4, Z3
+	VBLENDMPS  Z0, Z1, K4, Z1
+	VMOVUPS.Z  Z1, K3, Z2
+	VBLENDMPS  Z0, Z1, K3, Z1
+	VMOVUPS    Z1, Z1
+	VUNPCKLPS  Z2, Z1, Z5
+	VUNPCKHPS  Z2, Z1, Z1
+	VSHUFF32X4 $0x44, Z1, Z5, Z2
+	VSHUFF32X4 $0xee, Z1, Z5, Z1
+	VSHUFF32X4 $0xd8, Z2, Z2, Z2
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VMOVUPS    Z2, K2, (R11)
+	VUNPCKLPS  Z4, Z3, Z1
+	VUNPCKHPS  Z4, Z3, Z2
+	VSHUFF32X4 $0x44, Z2, Z1, Z3
+	VSHUFF32X4 $0xee, Z2, Z1, Z1
+	VSHUFF32X4 $0xd8, Z3, Z3, Z2
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VMOVUPS    Z2, K2, (R12)
+
+done:
+rownext:
+	ADDQ SI, DX
+	ADDQ DI, CX
+	ADDQ DI, CX
+	ADDQ DI, AX
+	ADDQ DI, AX
+	DECQ BX
+	JNZ  row
+
+rowsdone:
 	VZEROUPPER
 	RET
 

@@ -649,6 +649,405 @@ tail:
 done:
 	RET
 
+// func MaxPool2NEON(y []float32, x []float32, rows int, ow int, w int)
+TEXT ·MaxPool2NEON(SB), NOSPLIT, $0-72
+	// Compares and selects rather than a max: x86's VMAXPS drops NaN from one
+	// operand and returns its second source for equal zeros, and the reference keeps
+	// the first of equal values bit for bit.
+	MOVD y_base+0(FP), R0
+	MOVD x_base+24(FP), R1
+	MOVD rows+48(FP), R2
+	MOVD ow+56(FP), R3
+	MOVD w+64(FP), R4
+	CMP $0, R2
+	BLE rowsdone
+	LSL $2, R4, R4
+	LSL $2, R3, R3
+row:
+	MOVD R0, R5
+	MOVD R1, R6
+	MOVD R1, R7
+	ADD R4, R7, R7
+	MOVD R3, R8
+	LSR $2, R8, R8
+	CBZ R8, rownext
+	// Main loop: 1 vectors (4 elements; 2 vectors of whole pairs) per iteration.
+unrolled:
+	CMP $4, R8
+	BLT single
+	FMOVQ (R6), F0
+	FMOVQ 16(R6), F1
+	VUZP1 V1.S4, V0.S4, V2.S4
+	VUZP2 V1.S4, V0.S4, V3.S4
+	FMOVQ (R7), F0
+	FMOVQ 16(R7), F1
+	VUZP1 V1.S4, V0.S4, V4.S4
+	VUZP2 V1.S4, V0.S4, V5.S4
+	VORR V2.B16, V2.B16, V0.B16
+	WORD $0x6ea0e461 // fcmgt v1.4s, v3.4s, v0.4s
+	WORD $0x4e23e462 // fcmeq v2.4s, v3.4s, v3.4s
+	WORD $0x4e23e466 // fcmeq v6.4s, v3.4s, v3.4s
+	VAND V6.B16, V2.B16, V2.B16
+	WORD $0x6e205842 // not v2.16b, v2.16b
+	VORR V2.B16, V1.B16, V1.B16
+	VORR V1.B16, V1.B16, V2.B16
+	VBSL V0.B16, V3.B16, V2.B16
+	VORR V2.B16, V2.B16, V0.B16
+	WORD $0x6ea0e481 // fcmgt v1.4s, v4.4s, v0.4s
+	WORD $0x4e24e482 // fcmeq v2.4s, v4.4s, v4.4s
+	WORD $0x4e24e483 // fcmeq v3.4s, v4.4s, v4.4s
+	VAND V3.B16, V2.B16, V2.B16
+	WORD $0x6e205842 // not v2.16b, v2.16b
+	VORR V2.B16, V1.B16, V1.B16
+	VORR V1.B16, V1.B16, V2.B16
+	VBSL V0.B16, V4.B16, V2.B16
+	VORR V2.B16, V2.B16, V0.B16
+	WORD $0x6ea0e4a1 // fcmgt v1.4s, v5.4s, v0.4s
+	WORD $0x4e25e4a2 // fcmeq v2.4s, v5.4s, v5.4s
+	WORD $0x4e25e4a3 // fcmeq v3.4s, v5.4s, v5.4s
+	VAND V3.B16, V2.B16, V2.B16
+	WORD $0x6e205842 // not v2.16b, v2.16b
+	VORR V2.B16, V1.B16, V1.B16
+	VORR V1.B16, V1.B16, V2.B16
+	VBSL V0.B16, V5.B16, V2.B16
+	VORR V2.B16, V2.B16, V0.B16
+	FMOVQ F0, (R5)
+	ADD $32, R6, R6
+	ADD $32, R7, R7
+	ADD $16, R5, R5
+	SUB $4, R8, R8
+	B unrolled
+single:
+	// One vector at a time.
+	CMP $4, R8
+	BLT tail
+	FMOVQ (R6), F0
+	FMOVQ 16(R6), F1
+	VUZP1 V1.S4, V0.S4, V2.S4
+	VUZP2 V1.S4, V0.S4, V3.S4
+	FMOVQ (R7), F0
+	FMOVQ 16(R7), F1
+	VUZP1 V1.S4, V0.S4, V4.S4
+	VUZP2 V1.S4, V0.S4, V5.S4
+	VORR V2.B16, V2.B16, V0.B16
+	WORD $0x6ea0e461 // fcmgt v1.4s, v3.4s, v0.4s
+	WORD $0x4e23e462 // fcmeq v2.4s, v3.4s, v3.4s
+	WORD $0x4e23e466 // fcmeq v6.4s, v3.4s, v3.4s
+	VAND V6.B16, V2.B16, V2.B16
+	WORD $0x6e205842 // not v2.16b, v2.16b
+	VORR V2.B16, V1.B16, V1.B16
+	VORR V1.B16, V1.B16, V2.B16
+	VBSL V0.B16, V3.B16, V2.B16
+	VORR V2.B16, V2.B16, V0.B16
+	WORD $0x6ea0e481 // fcmgt v1.4s, v4.4s, v0.4s
+	WORD $0x4e24e482 // fcmeq v2.4s, v4.4s, v4.4s
+	WORD $0x4e24e483 // fcmeq v3.4s, v4.4s, v4.4s
+	VAND V3.B16, V2.B16, V2.B16
+	WORD $0x6e205842 // not v2.16b, v2.16b
+	VORR V2.B16, V1.B16, V1.B16
+	VORR V1.B16, V1.B16, V2.B16
+	VBSL V0.B16, V4.B16, V2.B16
+	VORR V2.B16, V2.B16, V0.B16
+	WORD $0x6ea0e4a1 // fcmgt v1.4s, v5.4s, v0.4s
+	WORD $0x4e25e4a2 // fcmeq v2.4s, v5.4s, v5.4s
+	WORD $0x4e25e4a3 // fcmeq v3.4s, v5.4s, v5.4s
+	VAND V3.B16, V2.B16, V2.B16
+	WORD $0x6e205842 // not v2.16b, v2.16b
+	VORR V2.B16, V1.B16, V1.B16
+	VORR V1.B16, V1.B16, V2.B16
+	VBSL V0.B16, V5.B16, V2.B16
+	VORR V2.B16, V2.B16, V0.B16
+	FMOVQ F0, (R5)
+	ADD $32, R6, R6
+	ADD $32, R7, R7
+	ADD $16, R5, R5
+	SUB $4, R8, R8
+	B single
+tail:
+	// The last 0..3 elements, one at a time in lane 0, each pair whole.
+	CBZ R8, done
+	FMOVS (R6), F0
+	FMOVS 4(R6), F1
+	FMOVS (R7), F2
+	FMOVS 4(R7), F3
+	VORR V0.B16, V0.B16, V4.B16
+	WORD $0x6ea4e420 // fcmgt v0.4s, v1.4s, v4.4s
+	WORD $0x4e21e425 // fcmeq v5.4s, v1.4s, v1.4s
+	WORD $0x4e21e426 // fcmeq v6.4s, v1.4s, v1.4s
+	VAND V6.B16, V5.B16, V5.B16
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VORR V5.B16, V0.B16, V0.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VBSL V4.B16, V1.B16, V5.B16
+	VORR V5.B16, V5.B16, V4.B16
+	WORD $0x6ea4e440 // fcmgt v0.4s, v2.4s, v4.4s
+	WORD $0x4e22e441 // fcmeq v1.4s, v2.4s, v2.4s
+	WORD $0x4e22e445 // fcmeq v5.4s, v2.4s, v2.4s
+	VAND V5.B16, V1.B16, V1.B16
+	WORD $0x6e205821 // not v1.16b, v1.16b
+	VORR V1.B16, V0.B16, V0.B16
+	VORR V0.B16, V0.B16, V1.B16
+	VBSL V4.B16, V2.B16, V1.B16
+	VORR V1.B16, V1.B16, V4.B16
+	WORD $0x6ea4e460 // fcmgt v0.4s, v3.4s, v4.4s
+	WORD $0x4e23e461 // fcmeq v1.4s, v3.4s, v3.4s
+	WORD $0x4e23e462 // fcmeq v2.4s, v3.4s, v3.4s
+	VAND V2.B16, V1.B16, V1.B16
+	WORD $0x6e205821 // not v1.16b, v1.16b
+	VORR V1.B16, V0.B16, V0.B16
+	VORR V0.B16, V0.B16, V1.B16
+	VBSL V4.B16, V3.B16, V1.B16
+	VORR V1.B16, V1.B16, V4.B16
+	FMOVS F4, (R5)
+	ADD $8, R6, R6
+	ADD $8, R7, R7
+	ADD $4, R5, R5
+	SUB $1, R8, R8
+	B tail
+done:
+rownext:
+	ADD R3, R0, R0
+	ADD R4, R1, R1
+	ADD R4, R1, R1
+	SUBS $1, R2, R2
+	BNE row
+rowsdone:
+	RET
+
+// func MaxPool2BackwardNEON(dx []float32, x []float32, dy []float32, rows int, ow int, w int)
+TEXT ·MaxPool2BackwardNEON(SB), NOSPLIT, $0-96
+	MOVD dx_base+0(FP), R0
+	MOVD x_base+24(FP), R1
+	MOVD dy_base+48(FP), R2
+	VEOR V0.B16, V0.B16, V0.B16
+	MOVD rows+72(FP), R3
+	MOVD ow+80(FP), R4
+	MOVD w+88(FP), R5
+	CMP $0, R3
+	BLE rowsdone
+	LSL $2, R5, R5
+	LSL $2, R4, R4
+row:
+	MOVD R2, R6
+	MOVD R1, R7
+	MOVD R1, R8
+	ADD R5, R8, R8
+	MOVD R0, R9
+	MOVD R0, R10
+	ADD R5, R10, R10
+	MOVD R4, R11
+	LSR $2, R11, R11
+	CBZ R11, rownext
+	// Main loop: 1 vectors (4 elements; 2 vectors of whole pairs) per iteration.
+unrolled:
+	CMP $4, R11
+	BLT single
+	FMOVQ (R7), F1
+	FMOVQ 16(R7), F2
+	VUZP1 V2.S4, V1.S4, V3.S4
+	VUZP2 V2.S4, V1.S4, V4.S4
+	FMOVQ (R8), F1
+	FMOVQ 16(R8), F2
+	VUZP1 V2.S4, V1.S4, V5.S4
+	VUZP2 V2.S4, V1.S4, V6.S4
+	VORR V3.B16, V3.B16, V1.B16
+	WORD $0x6ea1e482 // fcmgt v2.4s, v4.4s, v1.4s
+	WORD $0x4e24e487 // fcmeq v7.4s, v4.4s, v4.4s
+	WORD $0x4e24e488 // fcmeq v8.4s, v4.4s, v4.4s
+	VAND V8.B16, V7.B16, V7.B16
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VORR V7.B16, V2.B16, V2.B16
+	VORR V2.B16, V2.B16, V7.B16
+	VBSL V1.B16, V4.B16, V7.B16
+	VORR V7.B16, V7.B16, V1.B16
+	WORD $0x6ea1e4a7 // fcmgt v7.4s, v5.4s, v1.4s
+	WORD $0x4e25e4a8 // fcmeq v8.4s, v5.4s, v5.4s
+	WORD $0x4e25e4a9 // fcmeq v9.4s, v5.4s, v5.4s
+	VAND V9.B16, V8.B16, V8.B16
+	WORD $0x6e205908 // not v8.16b, v8.16b
+	VORR V8.B16, V7.B16, V7.B16
+	VORR V7.B16, V7.B16, V8.B16
+	VBSL V1.B16, V5.B16, V8.B16
+	VORR V8.B16, V8.B16, V1.B16
+	WORD $0x6ea1e4c8 // fcmgt v8.4s, v6.4s, v1.4s
+	WORD $0x4e26e4c9 // fcmeq v9.4s, v6.4s, v6.4s
+	WORD $0x4e26e4ca // fcmeq v10.4s, v6.4s, v6.4s
+	VAND V10.B16, V9.B16, V9.B16
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VORR V9.B16, V8.B16, V8.B16
+	VORR V8.B16, V8.B16, V9.B16
+	VBSL V1.B16, V6.B16, V9.B16
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ (R6), F1
+	VAND V8.B16, V1.B16, V6.B16
+	VORR V8.B16, V8.B16, V9.B16
+	VBSL V1.B16, V0.B16, V9.B16
+	VORR V9.B16, V9.B16, V1.B16
+	VAND V7.B16, V1.B16, V5.B16
+	VORR V7.B16, V7.B16, V8.B16
+	VBSL V1.B16, V0.B16, V8.B16
+	VORR V8.B16, V8.B16, V1.B16
+	VAND V2.B16, V1.B16, V4.B16
+	VORR V2.B16, V2.B16, V7.B16
+	VBSL V1.B16, V0.B16, V7.B16
+	VORR V7.B16, V7.B16, V1.B16
+	VORR V1.B16, V1.B16, V3.B16
+	VZIP1 V4.S4, V3.S4, V1.S4
+	VZIP2 V4.S4, V3.S4, V2.S4
+	FMOVQ F1, (R9)
+	FMOVQ F2, 16(R9)
+	VZIP1 V6.S4, V5.S4, V1.S4
+	VZIP2 V6.S4, V5.S4, V2.S4
+	FMOVQ F1, (R10)
+	FMOVQ F2, 16(R10)
+	ADD $32, R9, R9
+	ADD $32, R10, R10
+	ADD $32, R7, R7
+	ADD $32, R8, R8
+	ADD $16, R6, R6
+	SUB $4, R11, R11
+	B unrolled
+single:
+	// One vector at a time.
+	CMP $4, R11
+	BLT tail
+	FMOVQ (R7), F1
+	FMOVQ 16(R7), F2
+	VUZP1 V2.S4, V1.S4, V3.S4
+	VUZP2 V2.S4, V1.S4, V4.S4
+	FMOVQ (R8), F1
+	FMOVQ 16(R8), F2
+	VUZP1 V2.S4, V1.S4, V5.S4
+	VUZP2 V2.S4, V1.S4, V6.S4
+	VORR V3.B16, V3.B16, V1.B16
+	WORD $0x6ea1e482 // fcmgt v2.4s, v4.4s, v1.4s
+	WORD $0x4e24e487 // fcmeq v7.4s, v4.4s, v4.4s
+	WORD $0x4e24e488 // fcmeq v8.4s, v4.4s, v4.4s
+	VAND V8.B16, V7.B16, V7.B16
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VORR V7.B16, V2.B16, V2.B16
+	VORR V2.B16, V2.B16, V7.B16
+	VBSL V1.B16, V4.B16, V7.B16
+	VORR V7.B16, V7.B16, V1.B16
+	WORD $0x6ea1e4a7 // fcmgt v7.4s, v5.4s, v1.4s
+	WORD $0x4e25e4a8 // fcmeq v8.4s, v5.4s, v5.4s
+	WORD $0x4e25e4a9 // fcmeq v9.4s, v5.4s, v5.4s
+	VAND V9.B16, V8.B16, V8.B16
+	WORD $0x6e205908 // not v8.16b, v8.16b
+	VORR V8.B16, V7.B16, V7.B16
+	VORR V7.B16, V7.B16, V8.B16
+	VBSL V1.B16, V5.B16, V8.B16
+	VORR V8.B16, V8.B16, V1.B16
+	WORD $0x6ea1e4c8 // fcmgt v8.4s, v6.4s, v1.4s
+	WORD $0x4e26e4c9 // fcmeq v9.4s, v6.4s, v6.4s
+	WORD $0x4e26e4ca // fcmeq v10.4s, v6.4s, v6.4s
+	VAND V10.B16, V9.B16, V9.B16
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VORR V9.B16, V8.B16, V8.B16
+	VORR V8.B16, V8.B16, V9.B16
+	VBSL V1.B16, V6.B16, V9.B16
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ (R6), F1
+	VAND V8.B16, V1.B16, V6.B16
+	VORR V8.B16, V8.B16, V9.B16
+	VBSL V1.B16, V0.B16, V9.B16
+	VORR V9.B16, V9.B16, V1.B16
+	VAND V7.B16, V1.B16, V5.B16
+	VORR V7.B16, V7.B16, V8.B16
+	VBSL V1.B16, V0.B16, V8.B16
+	VORR V8.B16, V8.B16, V1.B16
+	VAND V2.B16, V1.B16, V4.B16
+	VORR V2.B16, V2.B16, V7.B16
+	VBSL V1.B16, V0.B16, V7.B16
+	VORR V7.B16, V7.B16, V1.B16
+	VORR V1.B16, V1.B16, V3.B16
+	VZIP1 V4.S4, V3.S4, V1.S4
+	VZIP2 V4.S4, V3.S4, V2.S4
+	FMOVQ F1, (R9)
+	FMOVQ F2, 16(R9)
+	VZIP1 V6.S4, V5.S4, V1.S4
+	VZIP2 V6.S4, V5.S4, V2.S4
+	FMOVQ F1, (R10)
+	FMOVQ F2, 16(R10)
+	ADD $32, R9, R9
+	ADD $32, R10, R10
+	ADD $32, R7, R7
+	ADD $32, R8, R8
+	ADD $16, R6, R6
+	SUB $4, R11, R11
+	B single
+tail:
+	// The last 0..3 elements, one at a time in lane 0, each pair whole.
+	CBZ R11, done
+	FMOVS (R7), F1
+	FMOVS 4(R7), F2
+	FMOVS (R8), F3
+	FMOVS 4(R8), F4
+	VORR V1.B16, V1.B16, V5.B16
+	WORD $0x6ea5e446 // fcmgt v6.4s, v2.4s, v5.4s
+	WORD $0x4e22e447 // fcmeq v7.4s, v2.4s, v2.4s
+	WORD $0x4e22e448 // fcmeq v8.4s, v2.4s, v2.4s
+	VAND V8.B16, V7.B16, V7.B16
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VORR V7.B16, V6.B16, V6.B16
+	VORR V6.B16, V6.B16, V7.B16
+	VBSL V5.B16, V2.B16, V7.B16
+	VORR V7.B16, V7.B16, V5.B16
+	WORD $0x6ea5e467 // fcmgt v7.4s, v3.4s, v5.4s
+	WORD $0x4e23e468 // fcmeq v8.4s, v3.4s, v3.4s
+	WORD $0x4e23e469 // fcmeq v9.4s, v3.4s, v3.4s
+	VAND V9.B16, V8.B16, V8.B16
+	WORD $0x6e205908 // not v8.16b, v8.16b
+	VORR V8.B16, V7.B16, V7.B16
+	VORR V7.B16, V7.B16, V8.B16
+	VBSL V5.B16, V3.B16, V8.B16
+	VORR V8.B16, V8.B16, V5.B16
+	WORD $0x6ea5e488 // fcmgt v8.4s, v4.4s, v5.4s
+	WORD $0x4e24e489 // fcmeq v9.4s, v4.4s, v4.4s
+	WORD $0x4e24e48a // fcmeq v10.4s, v4.4s, v4.4s
+	VAND V10.B16, V9.B16, V9.B16
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VORR V9.B16, V8.B16, V8.B16
+	VORR V8.B16, V8.B16, V9.B16
+	VBSL V5.B16, V4.B16, V9.B16
+	VORR V9.B16, V9.B16, V5.B16
+	FMOVS (R6), F5
+	VAND V8.B16, V5.B16, V4.B16
+	VORR V8.B16, V8.B16, V9.B16
+	VBSL V5.B16, V0.B16, V9.B16
+	VORR V9.B16, V9.B16, V5.B16
+	VAND V7.B16, V5.B16, V3.B16
+	VORR V7.B16, V7.B16, V8.B16
+	VBSL V5.B16, V0.B16, V8.B16
+	VORR V8.B16, V8.B16, V5.B16
+	VAND V6.B16, V5.B16, V2.B16
+	VORR V6.B16, V6.B16, V7.B16
+	VBSL V5.B16, V0.B16, V7.B16
+	VORR V7.B16, V7.B16, V5.B16
+	VORR V5.B16, V5.B16, V1.B16
+	FMOVS F1, (R9)
+	FMOVS F2, 4(R9)
+	FMOVS F3, (R10)
+	FMOVS F4, 4(R10)
+	ADD $8, R9, R9
+	ADD $8, R10, R10
+	ADD $8, R7, R7
+	ADD $8, R8, R8
+	ADD $4, R6, R6
+	SUB $1, R11, R11
+	B tail
+done:
+rownext:
+	ADD R4, R2, R2
+	ADD R5, R1, R1
+	ADD R5, R1, R1
+	ADD R5, R0, R0
+	ADD R5, R0, R0
+	SUBS $1, R3, R3
+	BNE row
+rowsdone:
+	RET
+
 // func FmaPeakNEON(iters int) int
 TEXT ·FmaPeakNEON(SB), NOSPLIT, $0-16
 	MOVD iters+0(FP), R0

@@ -28,30 +28,34 @@ func amd64Table(i ISA) Table {
 	switch i {
 	case AVX2:
 		t.Vec = VecKernels{
-			Axpy:         asm.AxpyAVX2,
-			Dot:          asm.DotAVX2,
-			Scale:        asm.ScaleAVX2,
-			Add:          asm.AddAVX2,
-			Relu:         asm.ReluAVX2,
-			ReluBackward: asm.ReluBackwardAVX2,
-			Max:          asm.MaxAVX2,
-			Sum:          asm.SumAVX2,
-			Gather2:      asm.Gather2AVX2,
-			ScatterAdd2:  asm.ScatterAdd2AVX2,
+			Axpy:             asm.AxpyAVX2,
+			Dot:              asm.DotAVX2,
+			Scale:            asm.ScaleAVX2,
+			Add:              asm.AddAVX2,
+			Relu:             asm.ReluAVX2,
+			ReluBackward:     asm.ReluBackwardAVX2,
+			Max:              asm.MaxAVX2,
+			Sum:              asm.SumAVX2,
+			Gather2:          asm.Gather2AVX2,
+			MaxPool2:         asm.MaxPool2AVX2,
+			MaxPool2Backward: asm.MaxPool2BackwardAVX2,
+			ScatterAdd2:      asm.ScatterAdd2AVX2,
 		}
 		t.Peak = asm.FmaPeakAVX2
 	case AVX512:
 		t.Vec = VecKernels{
-			Axpy:         asm.AxpyAVX512,
-			Dot:          asm.DotAVX512,
-			Scale:        asm.ScaleAVX512,
-			Add:          asm.AddAVX512,
-			Relu:         asm.ReluAVX512,
-			ReluBackward: asm.ReluBackwardAVX512,
-			Max:          asm.MaxAVX512,
-			Sum:          asm.SumAVX512,
-			Gather2:      asm.Gather2AVX512,
-			ScatterAdd2:  asm.ScatterAdd2AVX512,
+			Axpy:             asm.AxpyAVX512,
+			Dot:              asm.DotAVX512,
+			Scale:            asm.ScaleAVX512,
+			Add:              asm.AddAVX512,
+			Relu:             asm.ReluAVX512,
+			ReluBackward:     asm.ReluBackwardAVX512,
+			Max:              asm.MaxAVX512,
+			Sum:              asm.SumAVX512,
+			Gather2:          asm.Gather2AVX512,
+			MaxPool2:         asm.MaxPool2AVX512,
+			MaxPool2Backward: asm.MaxPool2BackwardAVX512,
+			ScatterAdd2:      asm.ScatterAdd2AVX512,
 		}
 		t.Peak = asm.FmaPeakAVX512
 	default:

@@ -11,16 +11,18 @@ import "github.com/convkit/convkit/asm"
 var neon = Table{
 	ISA: NEON,
 	Vec: VecKernels{
-		Axpy:         asm.AxpyNEON,
-		Dot:          asm.DotNEON,
-		Scale:        asm.ScaleNEON,
-		Add:          asm.AddNEON,
-		Relu:         asm.ReluNEON,
-		ReluBackward: asm.ReluBackwardNEON,
-		Max:          asm.MaxNEON,
-		Sum:          asm.SumNEON,
-		Gather2:      asm.Gather2NEON,
-		ScatterAdd2:  asm.ScatterAdd2NEON,
+		Axpy:             asm.AxpyNEON,
+		Dot:              asm.DotNEON,
+		Scale:            asm.ScaleNEON,
+		Add:              asm.AddNEON,
+		Relu:             asm.ReluNEON,
+		ReluBackward:     asm.ReluBackwardNEON,
+		Max:              asm.MaxNEON,
+		Sum:              asm.SumNEON,
+		Gather2:          asm.Gather2NEON,
+		MaxPool2:         asm.MaxPool2NEON,
+		MaxPool2Backward: asm.MaxPool2BackwardNEON,
+		ScatterAdd2:      asm.ScatterAdd2NEON,
 	},
 	// The default family's Micro in the generated table (gemm_asm.go):
 	// 8x12, 24 accumulators, three B vectors.

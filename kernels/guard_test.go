@@ -32,6 +32,13 @@ var guardKernels = []struct {
 	// half of the last pair is the first float of the guard page.
 	{"Gather2", []string{"dst", "src"}, func(v *VecKernels, a [][]float32) { v.Gather2(a[0], a[1]) }, row2},
 	{"ScatterAdd2", []string{"dst", "src"}, func(v *VecKernels, a [][]float32) { v.ScatterAdd2(a[0], a[1]) }, strided2},
+	// The pooling kernels run one output row of n on two input rows of
+	// 2n, back to back (w = 2n): 4n floats, the tightest they allow.
+	{"MaxPool2", []string{"y", "x"}, func(v *VecKernels, a [][]float32) { v.MaxPool2(a[0], a[1], 1, len(a[0]), 2*len(a[0])) },
+		func(n int) []int { return []int{n, 4 * n} }},
+	{"MaxPool2Backward", []string{"dx", "x", "dy"},
+		func(v *VecKernels, a [][]float32) { v.MaxPool2Backward(a[0], a[1], a[2], 1, len(a[2]), 2*len(a[2])) },
+		func(n int) []int { return []int{4 * n, 4 * n, n} }},
 }
 
 // row2 and strided2 are the lengths of the stride-2 kernels' (dst, src)

@@ -48,6 +48,8 @@ func TestNEONIsBound(t *testing.T) {
 	same("Vec.Max", b.Vec.Max, asm.MaxNEON)
 	same("Vec.Sum", b.Vec.Sum, asm.SumNEON)
 	same("Vec.Gather2", b.Vec.Gather2, asm.Gather2NEON)
+	same("Vec.MaxPool2", b.Vec.MaxPool2, asm.MaxPool2NEON)
+	same("Vec.MaxPool2Backward", b.Vec.MaxPool2Backward, asm.MaxPool2BackwardNEON)
 	same("Vec.ScatterAdd2", b.Vec.ScatterAdd2, asm.ScatterAdd2NEON)
 	same("Peak", b.Peak, asm.FmaPeakNEON)
 	same("Gemm.Micro", b.Gemm.Micro, asm.SgemmMicro8x12NEON)

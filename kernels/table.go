@@ -46,6 +46,18 @@ type VecKernels struct {
 	// goroutine may write them during the call. len(dst) >= 2*len(src)-1
 	// (dst[2*len(src)-1] is never touched).
 	ScatterAdd2 func(dst, src []float32)
+	// MaxPool2 is the 2x2 stride-2 max pooling of rows rows of ow outputs:
+	// y[r*ow+i] is the max of the window at columns 2i, 2i+1 of x's rows
+	// 2r and 2r+1 (w floats apart) by PyTorch's rule (a later value wins
+	// when greater or NaN: the first of equal maxima, the last NaN).
+	// rows, ow >= 0, w >= 2*ow, len(y) >= rows*ow, and x holds
+	// (2*rows-1)*w + 2*ow floats when rows*ow > 0.
+	MaxPool2 func(y, x []float32, rows, ow, w int)
+	// MaxPool2Backward writes the gradient of those windows into dx (laid
+	// out as x): dy[r*ow+i] to the element whose input won MaxPool2's
+	// window, +0 to its other three; the columns past 2*ow are not
+	// touched. dx and x as MaxPool2's x, dy as its y.
+	MaxPool2Backward func(dx, x, dy []float32, rows, ow, w int)
 }
 
 // GemmKernels are the SGEMM micro-kernels of one path (see package gemm).
@@ -95,6 +107,9 @@ var generic = Table{
 		Sum:          SumGeneric,
 		Gather2:      Gather2Generic,
 		ScatterAdd2:  ScatterAdd2Generic,
+
+		MaxPool2:         MaxPool2Generic,
+		MaxPool2Backward: MaxPool2BackwardGeneric,
 	},
 	Gemm: GemmKernels{MR: 4, NR: 4, Micro: MicroGeneric4x4},
 	Peak: PeakGeneric,

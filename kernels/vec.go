@@ -1,6 +1,10 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/convkit/convkit/internal/shape"
+)
 
 // The checked entry points: they verify lengths, then call the kernel of
 // the bound table (one atomic load of Bound per call). Mismatched lengths
@@ -61,6 +65,45 @@ func Sum(x []float32) float32 { return Bound().Vec.Sum(x) }
 func Gather2(dst, src []float32) {
 	needLen("Gather2", "src", len(src), 2*len(dst)-1)
 	Bound().Vec.Gather2(dst, src)
+}
+
+// MaxPool2 computes the 2x2 stride-2 max pooling of rows rows of ow
+// outputs into y: y[r*ow+i] is the max of columns 2i, 2i+1 of x's rows 2r
+// and 2r+1, which start w floats apart, by PyTorch's rule (a later value
+// wins when greater or NaN). It panics, naming the parameter, unless
+// rows, ow >= 0, w >= 2*ow, len(y) >= rows*ow and len(x) >=
+// (2*rows-1)*w + 2*ow (when rows*ow > 0).
+func MaxPool2(y, x []float32, rows, ow, w int) {
+	checkPool2("MaxPool2", "y", "x", len(y), len(x), rows, ow, w)
+	Bound().Vec.MaxPool2(y, x, rows, ow, w)
+}
+
+// MaxPool2Backward writes the gradient of MaxPool2's windows into dx, laid
+// out as x: dy[r*ow+i] where the window's winner was, +0 at its other
+// three elements; dx's columns past 2*ow are not touched. dx and x must
+// hold what MaxPool2's x does, dy what its y does.
+func MaxPool2Backward(dx, x, dy []float32, rows, ow, w int) {
+	checkPool2("MaxPool2Backward", "dy", "x", len(dy), len(x), rows, ow, w)
+	checkPool2("MaxPool2Backward", "dy", "dx", len(dy), len(dx), rows, ow, w)
+	Bound().Vec.MaxPool2Backward(dx, x, dy, rows, ow, w)
+}
+
+// checkPool2 checks the geometry of a MaxPool2 call whose output slice
+// (named out) has nOut floats and input (in) nIn.
+func checkPool2(fn, out, in string, nOut, nIn, rows, ow, w int) {
+	if rows < 0 || ow < 0 || w < 2*ow {
+		panic(fmt.Sprintf("kernels.%s: rows = %d, ow = %d, w = %d: want rows, ow >= 0 and w >= 2*ow", fn, rows, ow, w))
+	}
+	if rows == 0 || ow == 0 {
+		return
+	}
+	outs, ok1 := shape.Mul(rows, ow)
+	span, ok2 := shape.MatrixSpan(2*rows, 2*ow, w)
+	if !ok1 || !ok2 {
+		panic(fmt.Sprintf("kernels.%s: rows = %d, ow = %d, w = %d overflow int", fn, rows, ow, w))
+	}
+	needLen(fn, out, nOut, outs)
+	needLen(fn, in, nIn, span)
 }
 
 // ScatterAdd2 computes dst[2*i] += src[i] for every i < len(src), the row

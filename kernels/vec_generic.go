@@ -112,6 +112,51 @@ func ScatterAdd2Generic(dst, src []float32) {
 	}
 }
 
+// MaxPool2Generic is the reference for VecKernels.MaxPool2.
+func MaxPool2Generic(y, x []float32, rows, ow, w int) {
+	for r := range rows {
+		for i := range ow {
+			at := window2(r, i, w)
+			y[r*ow+i] = x[at[maxWinner2(x, at)]]
+		}
+	}
+}
+
+// MaxPool2BackwardGeneric is the reference for VecKernels.MaxPool2Backward.
+func MaxPool2BackwardGeneric(dx, x, dy []float32, rows, ow, w int) {
+	for r := range rows {
+		for i := range ow {
+			at := window2(r, i, w)
+			k := maxWinner2(x, at)
+			for j, p := range at {
+				dx[p] = 0
+				if j == k {
+					dx[p] = dy[r*ow+i]
+				}
+			}
+		}
+	}
+}
+
+// window2 is the positions of output (r, i)'s window in MaxPool2's x, in
+// PyTorch's order.
+func window2(r, i, w int) [4]int {
+	a, b := 2*r*w+2*i, (2*r+1)*w+2*i
+	return [4]int{a, a + 1, b, b + 1}
+}
+
+// maxWinner2 is the position in the window at that PyTorch's max pooling
+// picks: a later value wins when it is greater or NaN.
+func maxWinner2(x []float32, at [4]int) int {
+	k := 0
+	for j := 1; j < 4; j++ {
+		if v := x[at[j]]; v > x[at[k]] || v != v {
+			k = j
+		}
+	}
+	return k
+}
+
 // PeakGeneric is the reference PeakKernel: eight independent multiply-add
 // chains in scalar Go, so it measures what plain Go code reaches.
 func PeakGeneric(iters int) int {

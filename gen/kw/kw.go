@@ -128,6 +128,9 @@ type Step struct {
 	// pairMask, then none (the rest lies past the end).
 	pairFull int
 	pairMask Mask
+	// wholePairs: the pairs of a LoopWholePairs, whose last pair is whole,
+	// so a scalar tail loads and stores both of its elements.
+	wholePairs bool
 }
 
 // At is the j-th vector of this step behind pointer p.
@@ -296,6 +299,65 @@ func (f *Func) pairTail(n G, full int, body func(s Step)) {
 		pairFull: full, pairMask: f.TailMask(live)})
 }
 
+// LoopWholePairs is LoopPairs for paired views of 2n floats: every pair is
+// whole, the last one too (the 2x2 windows of a stride-2 pooling), so both
+// elements of every pair are loaded and stored, and LoadPairs' odd vector
+// may be computed on. A full step runs while its elements are left; the
+// masked tail's r elements cover 2r lanes (a short case r <= Lanes/2 and a
+// long one), the scalar tail loads each pair's two elements into lane 0 of
+// even and odd.
+func (f *Func) LoopWholePairs(n G, plain, paired []G, unroll int, body func(s Step)) {
+	lanes, vb := f.ISA.Lanes, f.ISA.VBytes()
+	unrolled, single, tail, done := f.Fresh("unrolled"), f.Fresh("single"), f.Fresh("tail"), f.Fresh("done")
+	f.Comment(fmt.Sprintf("Main loop: %d vectors (%d elements; %d vectors of whole pairs) per iteration.", unroll, unroll*lanes, 2*unroll))
+	f.Label(unrolled)
+	f.JumpIfLess(n, unroll*lanes, single)
+	body(Step{Count: unroll, stride: vb, wholePairs: true})
+	f.advancePairs(n, plain, paired, unroll*lanes, unroll*vb)
+	f.Jump(unrolled)
+
+	f.Label(single)
+	f.Comment("One vector at a time.")
+	f.JumpIfLess(n, lanes, tail)
+	body(Step{Count: 1, stride: vb, wholePairs: true})
+	f.advancePairs(n, plain, paired, lanes, vb)
+	f.Jump(single)
+
+	f.Label(tail)
+	if f.ISA.Tail == TailScalar {
+		f.Comment(fmt.Sprintf("The last 0..%d elements, one at a time in lane 0, each pair whole.", lanes-1))
+		f.JumpIfZero(n, done)
+		body(Step{Count: 1, Tail: true, Scalar: true, stride: 4, wholePairs: true})
+		f.advancePairs(n, plain, paired, 1, 4)
+		f.Jump(tail)
+	} else {
+		short := f.Fresh("tailshort")
+		f.JumpIfZero(n, done)
+		f.JumpIfLessEq(n, lanes/2, short)
+		f.Comment(fmt.Sprintf("The last r = %d..%d elements, masked: the first vector of pairs is full, the", lanes/2+1, lanes-1),
+			fmt.Sprintf("second has 2r-%d live lanes.", lanes))
+		f.wholePairTail(n, 1, body)
+		f.Jump(done)
+		f.Label(short)
+		f.Comment(fmt.Sprintf("The last r = 1..%d elements, masked: the first vector of pairs has 2r live", lanes/2),
+			"lanes, the second is past the end.")
+		f.wholePairTail(n, 0, body)
+	}
+	f.Label(done)
+}
+
+// wholePairTail is pairTail for whole pairs: 2r-full*Lanes live lanes in
+// the partial vector of pairs.
+func (f *Func) wholePairTail(n G, full int, body func(s Step)) {
+	live := f.MoveGP(n)
+	f.ShlImm(live, 1)
+	if full > 0 {
+		f.SubImm(live, full*f.ISA.Lanes)
+	}
+	body(Step{Count: 1, Tail: true, mask: f.TailMask(n), stride: f.ISA.VBytes(),
+		pairFull: full, pairMask: f.TailMask(live), wholePairs: true})
+}
+
 // advancePairs is advance with the paired pointers moved twice as far.
 func (f *Func) advancePairs(n G, plain, paired []G, elems, bytes int) {
 	for _, p := range paired {
@@ -334,12 +396,15 @@ func (f *Func) storePairVec(s Step, k int, v V, m Mem) {
 // LoadPairs sets even and odd to the first and second elements of the
 // pairs at m (a Step.PairAt): lane i of each holds pair i of the step's
 // vector. In a masked tail the elements past the end are 0 and are not
-// read. The second elements are there to be passed to StorePairs
-// unchanged, never computed on: a scalar tail loads lane 0 of even alone
-// and leaves odd unset.
+// read. In LoopPairs the second elements are there to be passed to
+// StorePairs unchanged, never computed on: a scalar tail loads lane 0 of
+// even alone and leaves odd unset. In LoopWholePairs both are loaded.
 func (f *Func) LoadPairs(s Step, m Mem, even, odd V) {
 	if s.Scalar {
 		f.LoadScalar(m, even)
+		if s.wholePairs {
+			f.LoadScalar(m.Offset(4), odd)
+		}
 		return
 	}
 	f.Unzip(even, odd, f.pairVec(s, 0, m), f.pairVec(s, 1, m.Offset(s.stride)))
@@ -360,6 +425,9 @@ func (f *Func) LoadEvens(s Step, m Mem, even V) {
 func (f *Func) StorePairs(s Step, even, odd V, m Mem) {
 	if s.Scalar {
 		f.StoreScalar(even, m)
+		if s.wholePairs {
+			f.StoreScalar(odd, m.Offset(4))
+		}
 		return
 	}
 	x, y := f.Vec(), f.Vec()

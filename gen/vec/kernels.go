@@ -19,6 +19,8 @@ func emit(f *kw.Func) {
 	sum(f)
 	gather2(f)
 	scatterAdd2(f)
+	maxPool2(f)
+	maxPool2Backward(f)
 	fmaPeak(f)
 }
 
@@ -256,6 +258,131 @@ func scatterAdd2(f *kw.Func) {
 			f.Binary(kw.Add, even, even, f.Src(s, s.At(src, j)))
 			f.StorePairs(s, even, odd, s.PairAt(dst, j))
 		}
+	})
+	f.Ret()
+}
+
+// maxWindow2 runs the window's four values in PyTorch's order (a0, a1,
+// b0, b1), each taking the max when v > best or v is NaN, and returns the
+// max and the masks of the later three takes (a position wins when it
+// takes and no later one does: the first of equal maxima, the last NaN).
+func maxWindow2(f *kw.Func, a0, a1, b0, b1 kw.V) (best kw.V, takes [3]kw.Mask) {
+	best = f.Vec()
+	f.Move(a0, best)
+	for i, v := range []kw.V{a1, b0, b1} {
+		k := f.Cmp(kw.GT, v, best)
+		f.OrMask(f.Cmp(kw.Unord, v, v), k)
+		f.Select(k, v, best, best)
+		takes[i] = k
+	}
+	return best, takes
+}
+
+// rows2 runs body once per output row of a 2x2 stride-2 pooling: rows
+// rows of ow outputs behind out (ow floats apart), the i-th reading the
+// input rows 2i and 2i+1 behind in (w floats apart). body gets the row's
+// pointers (its output row, its two input rows, and extra rows behind
+// each of extra, w floats apart like in's) and ow in a register it may
+// consume.
+func rows2(f *kw.Func, out, in kw.G, extra []kw.G, body func(n, o, a, b kw.G, more []kw.G)) {
+	rows, ow, w := f.Int("rows"), f.Int("ow"), f.Int("w")
+	row, next, done := f.Fresh("row"), f.Fresh("rownext"), f.Fresh("rowsdone")
+	f.JumpIfNotPositive(rows, done)
+	f.ShlImm(w, 2)  // bytes per input row
+	f.ShlImm(ow, 2) // bytes per output row
+	f.Label(row)
+	o, a, b := f.MoveGP(out), f.MoveGP(in), f.MoveGP(in)
+	f.AddGP(b, w)
+	more := make([]kw.G, 0, 2*len(extra))
+	for _, e := range extra {
+		ea, eb := f.MoveGP(e), f.MoveGP(e)
+		f.AddGP(eb, w)
+		more = append(more, ea, eb)
+	}
+	n := f.MoveGP(ow)
+	f.ShrImmJumpZero(n, 2, next) // the outputs of the row; none: nothing to do
+	body(n, o, a, b, more)
+	f.Label(next)
+	f.AddGP(out, ow)
+	for _, p := range append([]kw.G{in}, extra...) {
+		f.AddGP(p, w)
+		f.AddGP(p, w)
+	}
+	f.DecJumpNonZero(rows, row)
+	f.Label(done)
+}
+
+// maxPool2 is the 2x2 stride-2 max pooling of rows of input.
+func maxPool2(f *kw.Func) {
+	f.Kernel("MaxPool2", "func(y, x []float32, rows, ow, w int)",
+		"for r := 0; r < rows; r++ { // ow <= w/2; len(y) >= rows*ow; x holds the rows 2r, 2r+1 of w floats",
+		"	a, b := x[2*r*w:], x[(2*r+1)*w:]",
+		"	for i := 0; i < ow; i++ {",
+		"		m := a[2*i]",
+		"		for _, v := range []float32{a[2*i+1], b[2*i], b[2*i+1]} {",
+		"			if v > m || v != v { // PyTorch's rule: the first max, the last NaN",
+		"				m = v",
+		"			}",
+		"		}",
+		"		y[r*ow+i] = m",
+		"	}",
+		"}")
+	f.Comment("Compares and selects rather than a max: x86's VMAXPS drops NaN from one",
+		"operand and returns its second source for equal zeros, and the reference keeps",
+		"the first of equal values bit for bit.")
+	y, x := f.Ptr("y"), f.Ptr("x")
+	rows2(f, y, x, nil, func(n, yr, a, b kw.G, _ []kw.G) {
+		f.LoopWholePairs(n, []kw.G{yr}, []kw.G{a, b}, 1, func(s kw.Step) {
+			a0, a1, b0, b1 := f.Vec(), f.Vec(), f.Vec(), f.Vec()
+			f.LoadPairs(s, s.PairAt(a, 0), a0, a1)
+			f.LoadPairs(s, s.PairAt(b, 0), b0, b1)
+			best, _ := maxWindow2(f, a0, a1, b0, b1)
+			f.Store(s, best, s.At(yr, 0))
+		})
+	})
+	f.Ret()
+}
+
+// maxPool2Backward routes each output's gradient to the position that won
+// its window, writing every element of the windows.
+func maxPool2Backward(f *kw.Func) {
+	f.Kernel("MaxPool2Backward", "func(dx, x, dy []float32, rows, ow, w int)",
+		"for r := 0; r < rows; r++ { // dx and x as MaxPool2's x, dy as its y",
+		"	for i := 0; i < ow; i++ {",
+		"		at := [4]int{2*r*w + 2*i, 2*r*w + 2*i + 1, (2*r+1)*w + 2*i, (2*r+1)*w + 2*i + 1}",
+		"		k := 0 // the window's winner, as MaxPool2 picks it",
+		"		for j := 1; j < 4; j++ {",
+		"			if v := x[at[j]]; v > x[at[k]] || v != v {",
+		"				k = j",
+		"			}",
+		"		}",
+		"		for j := range at {",
+		"			dx[at[j]] = 0 // the columns past 2*ow are not written",
+		"		}",
+		"		dx[at[k]] = dy[r*ow+i]",
+		"	}",
+		"}")
+	dx, x, dy := f.Ptr("dx"), f.Ptr("x"), f.Ptr("dy")
+	zero := f.Zero()
+	rows2(f, dy, x, []kw.G{dx}, func(n, g, a, b kw.G, more []kw.G) {
+		dxa, dxb := more[0], more[1]
+		f.LoopWholePairs(n, []kw.G{g}, []kw.G{dxa, dxb, a, b}, 1, func(s kw.Step) {
+			a0, a1, b0, b1 := f.Vec(), f.Vec(), f.Vec(), f.Vec()
+			f.LoadPairs(s, s.PairAt(a, 0), a0, a1)
+			f.LoadPairs(s, s.PairAt(b, 0), b0, b1)
+			_, takes := maxWindow2(f, a0, a1, b0, b1)
+			// rem is the gradient not yet claimed, from the last taker back.
+			rem := f.Vec()
+			f.Load(s, s.At(g, 0), rem)
+			out := [4]kw.V{a0, a1, b0, b1} // each value is dead once takes are known
+			for i := 2; i >= 0; i-- {
+				f.ZeroUnless(takes[i], rem, out[i+1])
+				f.Select(takes[i], zero, rem, rem)
+			}
+			f.Move(rem, out[0])
+			f.StorePairs(s, out[0], out[1], s.PairAt(dxa, 0))
+			f.StorePairs(s, out[2], out[3], s.PairAt(dxb, 0))
+		})
 	})
 	f.Ret()
 }

@@ -250,7 +250,7 @@ func near(got, want float32, bound float64) bool {
 // tiny covers the absolute error of results that underflow.
 const tiny = 0x1p-126
 
-var vecName = regexp.MustCompile(`^(Axpy|Dot|Scale|Add|Relu|ReluBackward|Max|Sum|Gather2|ScatterAdd2|FmaPeak)(AVX2|AVX512)$`)
+var vecName = regexp.MustCompile(`^(Axpy|Dot|Scale|Add|Relu|ReluBackward|Max|Sum|Gather2|ScatterAdd2|MaxPool2|MaxPool2Backward|FmaPeak)(AVX2|AVX512)$`)
 
 // vecSizes cover empty, the tail alone, every tail length around the
 // vector and unrolled-loop sizes of both ISAs, and primes.
@@ -327,6 +327,8 @@ func testVector(t *testing.T, p *Program, name string) {
 					}
 				}
 				elementwise(t, label, got, d, nil)
+			case "MaxPool2", "MaxPool2Backward":
+				testPool2(t, p, name, op, label, seed, n, kind)
 			case "Max":
 				_, res := call(t, p, name, func() ([]any, []Region) { _, x, _, _ := inputs(); return []any{x}, nil })
 				// The twin keeps the first of equal zeros, the kernels'
@@ -391,5 +393,31 @@ func testPeak(t *testing.T, p *Program, name string) {
 	}
 	if flops[0] != 0 || flops[1] <= 0 || flops[3] != 3*flops[1] {
 		t.Fatalf("%s: flops for 0, 1, 3 iterations: %d, %d, %d", name, flops[0], flops[1], flops[3])
+	}
+}
+
+// testPool2 checks a pooling kernel on rows of n outputs: one row, and
+// three rows with a pitch past the windows (an odd width).
+func testPool2(t *testing.T, p *Program, name, op, label string, seed uint64, n, kind int) {
+	for _, g := range [][2]int{{1, 2 * n}, {3, 2*n + 1}} {
+		rows, w := g[0], g[1]
+		inputs := func() []any {
+			r := rand.New(rand.NewPCG(seed, 9))
+			x, y := floats(r, 2*rows*w, kind), floats(r, rows*n, kind)
+			if op == "MaxPool2" {
+				return []any{y, x, rows, n, w}
+			}
+			return []any{floats(r, 2*rows*w, kind), x, y, rows, n, w}
+		}
+		args, _ := call(t, p, name, func() ([]any, []Region) { return inputs(), nil })
+		in := inputs()
+		if op == "MaxPool2" {
+			kernels.MaxPool2Generic(in[0].([]float32), in[1].([]float32), rows, n, w)
+		} else {
+			kernels.MaxPool2BackwardGeneric(in[0].([]float32), in[1].([]float32), in[2].([]float32), rows, n, w)
+		}
+		if diff := differ(args[0], in[0]); diff != "" {
+			t.Fatalf("%s rows=%d w=%d: output%s, the twin's", label, rows, w, diff)
+		}
 	}
 }

@@ -28,6 +28,7 @@ func init() {
 		"VORPS":         {exec: binop(func(a, b uint32) uint32 { return a | b }), forms: bin, masks: true, bcst: true},
 		"VCMPPS":        {exec: vcmpps, forms: []string{"ivvv", "imvv", "ivvk", "imvk"}, masks: true, bcst: true, check: cmpDest},
 		"VBLENDVPS":     {exec: vblendvps, forms: []string{"vvvv", "vmvv"}},
+		"VBLENDMPS":     {exec: vblendmps, forms: bin, masks: true, evex: true, check: noZeroBlend},
 		"VPTEST":        {exec: vptest, forms: []string{"vv", "mv"}},
 		"VEXTRACTF128":  {exec: vextract(4), forms: []string{"ivv", "ivm"}, mixed: true, check: widths(8, 4)},
 		"VEXTRACTF64X4": {exec: vextract(8), forms: []string{"ivv", "ivm"}, evex: true, mixed: true, check: widths(16, 8)},
@@ -325,6 +326,32 @@ func vblendvps(m *machine, in *inst) {
 		}
 	}
 	m.setLow(in.a[3].reg, r[:in.lanes])
+}
+
+// vblendmps is VBLENDMPS src2, src1, k, dst: lane i from src2 where k's
+// bit i is set, else from src1. The opmask selects rather than masks the
+// write: every lane is written.
+func vblendmps(m *machine, in *inst) {
+	en := m.active(in)
+	var s2, r [16]uint32
+	m.vsrc(in, &in.a[0], 1<<in.lanes-1, &s2)
+	s1 := &m.v[in.a[1].reg]
+	for i := range int(in.lanes) {
+		r[i] = s1[i]
+		if en>>i&1 != 0 {
+			r[i] = s2[i]
+		}
+	}
+	m.setLow(in.a[2].reg, r[:in.lanes])
+}
+
+// noZeroBlend refuses VBLENDMPS.Z, whose zeroing the interpreter does not
+// model (the kernels never use it).
+func noZeroBlend(in *inst) error {
+	if in.zeroing {
+		return fmt.Errorf("VBLENDMPS.Z is not interpreted")
+	}
+	return nil
 }
 
 // vptest is VPTEST src2, src1: ZF = (src1 AND src2) == 0, CF = (NOT src1
