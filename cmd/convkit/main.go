@@ -1,11 +1,12 @@
 // Command convkit benchmarks convkit's kernels, describes the CPU and the
-// kernels bound to it, and checks golden vectors.
+// kernels bound to it, checks golden vectors, and trains LeNet-5 on MNIST.
 //
 //	convkit info                      CPU, ISA paths, bound kernels, FMA peak
 //	convkit bench                     the report: GEMM then conv, built-in shapes
 //	convkit bench gemm [flags]        SGEMM benchmark (with the gonum peer)
 //	convkit bench conv [flags]        convolution benchmark
 //	convkit golden -dir DIR           check a golden-vector directory
+//	convkit mnist [flags]             train LeNet-5 on MNIST
 //	convkit help [command]            usage
 //
 // Exit status: 0 on success, 1 on failure (a failed golden case, an I/O
@@ -40,6 +41,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runBench(args[1:], stdout, stderr)
 	case "golden":
 		return runGolden(args[1:], stdout, stderr)
+	case "mnist":
+		return runMnist(args[1:], stdout, stderr)
 	}
 	return usageError(stderr, "unknown command %q", args[0])
 }

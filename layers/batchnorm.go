@@ -1,0 +1,226 @@
+package layers
+
+import (
+	"math"
+
+	"github.com/convkit/convkit/internal/shape"
+)
+
+// BatchNormConfig is torch.nn.BatchNorm{1,2,3}d's configuration.
+type BatchNormConfig struct {
+	Features int     // C
+	Eps      float64 // 0: 1e-5
+	Momentum float64 // 0: 0.1; the running update is r = (1-m)·r + m·stat
+	// NoAffine drops the learnable scale and shift (PyTorch's affine=False).
+	NoAffine bool
+	// NoRunningStats makes evaluation use the batch's statistics too
+	// (track_running_stats=False).
+	NoRunningStats bool
+}
+
+// BatchNorm normalizes each channel of (N, C, ...) by its mean and
+// variance over the batch and positions (training) or by running
+// estimates (evaluation), then scales and shifts it. The running variance
+// is updated with the unbiased batch variance, the normalization uses the
+// biased one, as in PyTorch. Statistics are summed in float64.
+type BatchNorm struct {
+	cfg                     BatchNormConfig
+	Weight, Bias            *Param // nil with NoAffine
+	RunningMean, RunningVar *Tensor
+	training                bool
+
+	x            *Tensor
+	mean, invStd []float64 // of the last Forward, per channel
+	variance     []float64
+	out, dx      buffers
+}
+
+// NewBatchNorm validates cfg and returns the layer in training mode with
+// weight 1, bias 0, running mean 0 and running variance 1.
+func NewBatchNorm(cfg BatchNormConfig) (*BatchNorm, error) {
+	op := shape.Op("batch_norm")
+	if cfg.Features < 1 {
+		return nil, op.Errorf("Features", "Features = %d must be >= 1", cfg.Features)
+	}
+	if cfg.Eps == 0 {
+		cfg.Eps = 1e-5
+	}
+	if cfg.Momentum == 0 {
+		cfg.Momentum = 0.1
+	}
+	if cfg.Eps < 0 || cfg.Momentum < 0 || cfg.Momentum > 1 {
+		return nil, op.Errorf("Momentum", "Eps = %g must be > 0 and Momentum = %g in (0, 1]", cfg.Eps, cfg.Momentum)
+	}
+	c := cfg.Features
+	b := &BatchNorm{cfg: cfg, training: true, mean: make([]float64, c), invStd: make([]float64, c), variance: make([]float64, c)}
+	if !cfg.NoAffine {
+		b.Weight, b.Bias = newParam("weight", c), newParam("bias", c)
+		for i := range b.Weight.Value.Data {
+			b.Weight.Value.Data[i] = 1
+		}
+	}
+	if !cfg.NoRunningStats {
+		b.RunningMean, b.RunningVar = NewTensor(c), NewTensor(c)
+		for i := range b.RunningVar.Data {
+			b.RunningVar.Data[i] = 1
+		}
+	}
+	return b, nil
+}
+
+// SetTraining switches between batch statistics (true) and the running
+// ones (false).
+func (b *BatchNorm) SetTraining(training bool) { b.training = training }
+
+// Params returns the scale and shift (none with NoAffine).
+func (b *BatchNorm) Params() []*Param {
+	if b.Weight == nil {
+		return nil
+	}
+	return []*Param{b.Weight, b.Bias}
+}
+
+// Buffers returns the running statistics, under PyTorch's names.
+func (b *BatchNorm) Buffers() []*Buffer {
+	if b.RunningMean == nil {
+		return nil
+	}
+	return []*Buffer{{"running_mean", b.RunningMean}, {"running_var", b.RunningVar}}
+}
+
+// batchStats says whether this pass normalizes by the batch's statistics.
+func (b *BatchNorm) batchStats() bool { return b.training || b.RunningMean == nil }
+
+// geometry checks x and returns N, C and the positions per plane.
+func (b *BatchNorm) geometry(x *Tensor) (n, c, s int, err error) {
+	if len(x.Shape) < 2 || x.Shape[1] != b.cfg.Features {
+		return 0, 0, 0, shape.Op("batch_norm").Errorf("x", "x has shape %v; want (N, %d, ...)", x.Shape, b.cfg.Features)
+	}
+	n, c = x.Shape[0], x.Shape[1]
+	return n, c, len(x.Data) / max(n*c, 1), nil
+}
+
+// Forward normalizes x, updating the running statistics in training.
+func (b *BatchNorm) Forward(x *Tensor) (*Tensor, error) {
+	n, c, s, err := b.geometry(x)
+	if err != nil {
+		return nil, err
+	}
+	m := n * s
+	if b.batchStats() && m < 2 && b.training {
+		return nil, shape.Op("batch_norm").Errorf("x", "x has shape %v: training needs more than one value per channel", x.Shape)
+	}
+	y := b.out.get(x.Shape...)
+	b.x = x
+	for ch := 0; ch < c; ch++ {
+		var mean, v float64
+		if b.batchStats() {
+			mean, v = channelStats(x.Data, n, c, s, ch)
+			if b.training && b.RunningMean != nil {
+				mom := b.cfg.Momentum
+				unbiased := v * float64(m) / float64(m-1)
+				b.RunningMean.Data[ch] = float32((1-mom)*float64(b.RunningMean.Data[ch]) + mom*mean)
+				b.RunningVar.Data[ch] = float32((1-mom)*float64(b.RunningVar.Data[ch]) + mom*unbiased)
+			}
+		} else {
+			mean, v = float64(b.RunningMean.Data[ch]), float64(b.RunningVar.Data[ch])
+		}
+		inv := 1 / math.Sqrt(v+b.cfg.Eps)
+		b.mean[ch], b.invStd[ch], b.variance[ch] = mean, inv, v
+		scale, shift := inv, -mean*inv
+		if b.Weight != nil {
+			g, beta := float64(b.Weight.Value.Data[ch]), float64(b.Bias.Value.Data[ch])
+			scale, shift = g*inv, beta-g*mean*inv
+		}
+		sc, sh := float32(scale), float32(shift)
+		for i := 0; i < n; i++ {
+			at := (i*c + ch) * s
+			yp, xp := y.Data[at:at+s], x.Data[at:at+s]
+			for j, v := range xp {
+				yp[j] = v*sc + sh
+			}
+		}
+	}
+	return y, nil
+}
+
+// channelStats returns channel ch's mean and biased variance, in two
+// passes (the second around the mean, which keeps the variance accurate).
+func channelStats(x []float32, n, c, s, ch int) (mean, variance float64) {
+	var sum float64
+	for i := 0; i < n; i++ {
+		for _, v := range x[(i*c+ch)*s:][:s] {
+			sum += float64(v)
+		}
+	}
+	mean = sum / float64(n*s)
+	var sq float64
+	for i := 0; i < n; i++ {
+		for _, v := range x[(i*c+ch)*s:][:s] {
+			d := float64(v) - mean
+			sq += d * d
+		}
+	}
+	return mean, sq / float64(n*s)
+}
+
+// Backward computes the gradients of the scale and shift and, when needDX,
+// of x: through the batch statistics in training, through the fixed
+// running ones in evaluation.
+func (b *BatchNorm) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
+	if b.x == nil {
+		return nil, shape.Op("batch_norm").Errorf("dy", "Backward before Forward")
+	}
+	if err := checkGrad("batch_norm", dy, b.x.Shape); err != nil {
+		return nil, err
+	}
+	n, c, s, _ := b.geometry(b.x)
+	m := float64(n * s)
+	var dx *Tensor
+	if needDX {
+		dx = b.dx.get(b.x.Shape...)
+	}
+	for ch := 0; ch < c; ch++ {
+		mean, inv := b.mean[ch], b.invStd[ch]
+		var sumDy, sumDyXhat float64
+		for i := 0; i < n; i++ {
+			at := (i*c + ch) * s
+			xp, gp := b.x.Data[at:at+s], dy.Data[at:at+s]
+			for j, g := range gp {
+				sumDy += float64(g)
+				sumDyXhat += float64(g) * (float64(xp[j]) - mean) * inv
+			}
+		}
+		gamma := 1.0
+		if b.Weight != nil {
+			gamma = float64(b.Weight.Value.Data[ch])
+			b.Weight.Grad.Data[ch] = float32(sumDyXhat)
+			b.Bias.Grad.Data[ch] = float32(sumDy)
+		}
+		if dx == nil {
+			continue
+		}
+		// Training: dx = γ·inv·(dy - mean(dy) - x̂·mean(dy·x̂));
+		// evaluation: the statistics are constants, dx = γ·inv·dy.
+		k := gamma * inv
+		a, bb := 0.0, 0.0
+		if b.batchStats() {
+			a, bb = sumDy/m, sumDyXhat/m
+		}
+		for i := 0; i < n; i++ {
+			at := (i*c + ch) * s
+			xp, gp, dp := b.x.Data[at:at+s], dy.Data[at:at+s], dx.Data[at:at+s]
+			for j, g := range gp {
+				xhat := (float64(xp[j]) - mean) * inv
+				dp[j] = float32(k * (float64(g) - a - xhat*bb))
+			}
+		}
+	}
+	return dx, nil
+}
+
+// BatchStats returns the per-channel mean and biased variance the last
+// Forward normalized by (the running ones in evaluation).
+func (b *BatchNorm) BatchStats() (mean, variance []float64) {
+	return append([]float64(nil), b.mean...), append([]float64(nil), b.variance...)
+}

@@ -1,0 +1,239 @@
+package layers
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/convkit/convkit/conv"
+	"github.com/convkit/convkit/internal/shape"
+	"github.com/convkit/convkit/kernels"
+)
+
+// ConvConfig is a convolution layer: torch.nn.Conv{1,2,3}d, or
+// ConvTranspose{1,2,3}d with Transposed. The spatial dims are
+// len(Kernel); Stride, Dilation and OutputPadding default as in
+// conv.Problem.
+type ConvConfig struct {
+	In, Out       int // channels
+	Kernel        []int
+	Stride        []int
+	Padding       conv.Padding
+	Dilation      []int
+	Groups        int
+	NoBias        bool
+	PaddingMode   conv.PaddingMode
+	Transposed    bool
+	OutputPadding []int
+
+	// ReLU applies a ReLU in the convolution's fused epilogue (a Sequential
+	// sets it when a ReLU follows the layer).
+	ReLU bool
+	// Algorithm is the engine's algorithm for every pass ("" or "auto": the
+	// fastest per pass).
+	Algorithm string
+	// Threads is the plans' thread count (<= 0: GOMAXPROCS).
+	Threads int
+}
+
+// Conv is a convolution layer on the engine of package conv. It keeps a
+// plan per input shape, made on that shape's first call.
+type Conv struct {
+	cfg    ConvConfig
+	Weight *Param // (Out, In/Groups, kernel...), or (In, Out/Groups, ...) transposed
+	Bias   *Param // nil with NoBias
+
+	plans   []convPlan
+	cur     *convPlan
+	x, y    *Tensor
+	out, dx buffers
+	masked  buffers // dy through the fused ReLU
+	ep      conv.Epilogue
+}
+
+type convPlan struct {
+	x    []int
+	plan *conv.Plan
+	y    []int
+}
+
+// NewConv validates cfg (as conv.Problem.Resolve does, on the smallest
+// input the filter fits) and returns the layer initialized as PyTorch's
+// defaults do, from a fixed seed; Reset re-initializes it from another.
+func NewConv(cfg ConvConfig) (*Conv, error) {
+	if cfg.Groups == 0 {
+		cfg.Groups = 1
+	}
+	c := &Conv{cfg: cfg}
+	probe := c.problem(nil)
+	if err := checkConvConfig(probe); err != nil {
+		return nil, err
+	}
+	s, err := probe.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	c.Weight = newParam("weight", s.WShape()...)
+	if !cfg.NoBias {
+		c.Bias = newParam("bias", cfg.Out)
+	}
+	c.ep.ReLU = cfg.ReLU
+	c.Reset(rand.New(rand.NewPCG(0, 0)))
+	return c, nil
+}
+
+// checkConvConfig rejects what Resolve cannot see on a probe input.
+func checkConvConfig(p conv.Problem) error {
+	op := shape.Op("conv")
+	if len(p.Kernel) < 1 || len(p.Kernel) > 3 {
+		return op.Errorf("Kernel", "Kernel = %v has %d dims; want 1 to 3", p.Kernel, len(p.Kernel))
+	}
+	for _, k := range p.Kernel {
+		if k < 1 {
+			return op.Errorf("Kernel", "Kernel = %v: every size must be >= 1", p.Kernel)
+		}
+	}
+	return nil
+}
+
+// problem is the layer's conv.Problem for input shape x (nil: a probe input
+// just large enough for the filter, to validate the configuration).
+func (c *Conv) problem(x []int) conv.Problem {
+	cfg := &c.cfg
+	p := conv.Problem{C: cfg.In, K: cfg.Out, Kernel: cfg.Kernel, Stride: cfg.Stride, Dilation: cfg.Dilation,
+		Padding: cfg.Padding, Groups: cfg.Groups, Bias: !cfg.NoBias, PaddingMode: cfg.PaddingMode,
+		Transposed: cfg.Transposed, OutputPadding: cfg.OutputPadding}
+	if x != nil {
+		p.N, p.In = x[0], x[2:]
+		return p
+	}
+	p.N = 1
+	for i, k := range cfg.Kernel {
+		d := 1
+		if i < len(cfg.Dilation) {
+			d = max(cfg.Dilation[i], 1)
+		}
+		pad := 0
+		for _, side := range [][]int{cfg.Padding.Before, cfg.Padding.After} {
+			if i < len(side) {
+				pad = max(pad, side[i])
+			}
+		}
+		op := 0
+		if i < len(cfg.OutputPadding) {
+			op = cfg.OutputPadding[i]
+		}
+		p.In = append(p.In, 2*(d*(k-1)+1)+2*pad+op+2) // room for every rule
+	}
+	return p
+}
+
+// Reset draws the parameters as reset_parameters of torch.nn.Conv*d does:
+// weight and bias uniform in ±1/√fan_in, fan_in = weight.size(1)·prod(Kernel).
+func (c *Conv) Reset(rng *rand.Rand) {
+	ws := c.Weight.Value.Shape
+	fanIn := 1
+	for _, d := range ws[1:] {
+		fanIn *= d
+	}
+	bound := 1 / math.Sqrt(float64(fanIn))
+	uniform(rng, c.Weight.Value.Data, bound)
+	if c.Bias != nil {
+		uniform(rng, c.Bias.Value.Data, bound)
+	}
+}
+
+// SetThreads sets the thread count of the plans made from now on, and
+// drops the plans made so far.
+func (c *Conv) SetThreads(n int) { c.cfg.Threads, c.plans, c.cur = n, nil, nil }
+
+// fuseReLU makes the layer apply ReLU in its epilogue.
+func (c *Conv) fuseReLU() { c.cfg.ReLU, c.ep.ReLU = true, true }
+
+// Params returns the weight and the bias.
+func (c *Conv) Params() []*Param {
+	if c.Bias == nil {
+		return []*Param{c.Weight}
+	}
+	return []*Param{c.Weight, c.Bias}
+}
+
+// Algorithms names the algorithm of each pass of the last input's plan
+// (forward, backward-data, backward-filter), as the engine chose them.
+func (c *Conv) Algorithms() [3]string {
+	var a [3]string
+	if c.cur != nil {
+		for i, p := range []conv.Pass{conv.PassForward, conv.PassBackwardData, conv.PassBackwardFilter} {
+			a[i] = c.cur.plan.Algorithm(p)
+		}
+	}
+	return a
+}
+
+// planFor returns the plan of input shape x, making it on first use.
+func (c *Conv) planFor(x []int) (*convPlan, error) {
+	if c.cur != nil && sameDims(c.cur.x, x) {
+		return c.cur, nil
+	}
+	for i := range c.plans {
+		if sameDims(c.plans[i].x, x) {
+			c.cur = &c.plans[i]
+			return c.cur, nil
+		}
+	}
+	op := shape.Op("conv")
+	if len(x) != len(c.cfg.Kernel)+2 || x[1] != c.cfg.In {
+		return nil, op.Errorf("x", "x has shape %v; want (N, %d, %d spatial dims)", x, c.cfg.In, len(c.cfg.Kernel))
+	}
+	pl, err := conv.NewPlan(c.problem(x), conv.Options{Algorithm: c.cfg.Algorithm, Threads: c.cfg.Threads})
+	if err != nil {
+		return nil, err
+	}
+	s := pl.Shape()
+	y := append([]int{s.N, s.K}, s.Out...)
+	c.plans = append(c.plans, convPlan{x: append([]int(nil), x...), plan: pl, y: y})
+	c.cur = &c.plans[len(c.plans)-1]
+	return c.cur, nil
+}
+
+// Forward computes y = conv(x, W) + b, with the fused ReLU when set.
+func (c *Conv) Forward(x *Tensor) (*Tensor, error) {
+	cp, err := c.planFor(x.Shape)
+	if err != nil {
+		return nil, err
+	}
+	y := c.out.get(cp.y...)
+	var b []float32
+	if c.Bias != nil {
+		b = c.Bias.Value.Data
+	}
+	cp.plan.Forward(y.Data, x.Data, c.Weight.Value.Data, b, &c.ep)
+	c.x, c.y = x, y
+	return y, nil
+}
+
+// Backward computes dW, db and, when needDX, dx (through the fused ReLU
+// first, when set).
+func (c *Conv) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
+	if c.x == nil {
+		return nil, shape.Op("conv").Errorf("dy", "Backward before Forward")
+	}
+	if err := checkGrad("conv", dy, c.cur.y); err != nil {
+		return nil, err
+	}
+	g := dy
+	if c.cfg.ReLU {
+		g = c.masked.get(dy.Shape...)
+		kernels.ReluBackward(g.Data, c.y.Data, dy.Data)
+	}
+	var db []float32
+	if c.Bias != nil {
+		db = c.Bias.Grad.Data
+	}
+	c.cur.plan.BackwardFilter(c.Weight.Grad.Data, db, c.x.Data, g.Data, false)
+	if !needDX {
+		return nil, nil
+	}
+	dx := c.dx.get(c.x.Shape...)
+	c.cur.plan.BackwardData(dx.Data, g.Data, c.Weight.Value.Data)
+	return dx, nil
+}

@@ -1,0 +1,128 @@
+package layers
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+)
+
+// Sequential runs layers in order, as torch.nn.Sequential does, and is a
+// Layer itself. Its parameters are named by position, as PyTorch names
+// them ("0.weight", "3.bias"), so a state dict moves between the two.
+//
+// A Conv followed by a ReLU is fused: the convolution applies the ReLU
+// in its epilogue while its output is in cache, and the ReLU layer is
+// skipped (its position, and so the names, stay).
+type Sequential struct {
+	Layers []Layer
+	fused  []bool // fused[i]: layer i is a ReLU done by layer i-1
+}
+
+// NewSequential returns the layers as one network.
+func NewSequential(layers ...Layer) *Sequential {
+	s := &Sequential{Layers: layers, fused: make([]bool, len(layers))}
+	for i := 1; i < len(layers); i++ {
+		c, isConv := layers[i-1].(*Conv)
+		_, isReLU := layers[i].(*ReLU)
+		if isConv && isReLU && !s.fused[i-1] {
+			c.fuseReLU()
+			s.fused[i] = true
+		}
+	}
+	return s
+}
+
+// Forward runs every layer on the previous one's output.
+func (s *Sequential) Forward(x *Tensor) (*Tensor, error) {
+	for i, l := range s.Layers {
+		if s.fused[i] {
+			continue
+		}
+		y, err := l.Forward(x)
+		if err != nil {
+			return nil, fmt.Errorf("layer %d (%T): %w", i, l, err)
+		}
+		x = y
+	}
+	return x, nil
+}
+
+// Backward runs the layers' Backward in reverse; the first layer computes
+// its input gradient only when needDX.
+func (s *Sequential) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
+	first := 0
+	for first < len(s.Layers) && s.fused[first] {
+		first++
+	}
+	for i := len(s.Layers) - 1; i >= 0; i-- {
+		if s.fused[i] {
+			continue
+		}
+		dx, err := s.Layers[i].Backward(dy, needDX || i > first)
+		if err != nil {
+			return nil, fmt.Errorf("layer %d (%T): %w", i, s.Layers[i], err)
+		}
+		dy = dx
+	}
+	return dy, nil
+}
+
+// Params returns every layer's parameters, named "<position>.<name>".
+func (s *Sequential) Params() []*Param {
+	var out []*Param
+	for i, l := range s.Layers {
+		for _, p := range l.Params() {
+			out = append(out, &Param{Name: strconv.Itoa(i) + "." + p.Name, Value: p.Value, Grad: p.Grad})
+		}
+	}
+	return out
+}
+
+// Buffers returns every layer's buffers, named as Params names them.
+func (s *Sequential) Buffers() []*Buffer {
+	var out []*Buffer
+	for i, l := range s.Layers {
+		if st, ok := l.(Stateful); ok {
+			for _, b := range st.Buffers() {
+				out = append(out, &Buffer{Name: strconv.Itoa(i) + "." + b.Name, Value: b.Value})
+			}
+		}
+	}
+	return out
+}
+
+// SetTraining sets the mode of every layer that has one.
+func (s *Sequential) SetTraining(training bool) {
+	for _, l := range s.Layers {
+		if t, ok := l.(Trainable); ok {
+			t.SetTraining(training)
+		}
+	}
+}
+
+// SetThreads sets the thread count of every layer that runs threads.
+func (s *Sequential) SetThreads(n int) {
+	for _, l := range s.Layers {
+		if t, ok := l.(interface{ SetThreads(int) }); ok {
+			t.SetThreads(n)
+		}
+	}
+}
+
+// Reset re-initializes every layer's parameters in order from one stream
+// seeded by seed, so a network's initial weights follow from the seed.
+func (s *Sequential) Reset(seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	s.reset(rng)
+}
+
+func (s *Sequential) reset(rng *rand.Rand) {
+	for _, l := range s.Layers {
+		switch r := l.(type) {
+		case interface{ reset(*rand.Rand) }:
+			r.reset(rng)
+		case interface{ Reset(*rand.Rand) }:
+			r.Reset(rng)
+		}
+	}
+}
