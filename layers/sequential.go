@@ -112,15 +112,16 @@ func (s *Sequential) SetThreads(n int) {
 // Reset re-initializes every layer's parameters in order from one stream
 // seeded by seed, so a network's initial weights follow from the seed.
 func (s *Sequential) Reset(seed uint64) {
-	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
-	s.reset(rng)
+	s.ResetFrom(rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)))
 }
 
-func (s *Sequential) reset(rng *rand.Rand) {
+// ResetFrom re-initializes every layer with parameters (a nested
+// Sequential's too) in order from rng.
+func (s *Sequential) ResetFrom(rng *rand.Rand) {
 	for _, l := range s.Layers {
 		switch r := l.(type) {
-		case interface{ reset(*rand.Rand) }:
-			r.reset(rng)
+		case *Sequential:
+			r.ResetFrom(rng)
 		case interface{ Reset(*rand.Rand) }:
 			r.Reset(rng)
 		}
