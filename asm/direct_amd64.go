@@ -895,7 +895,7 @@ func DirectUnpackAVX2(dst *float32, stride int, src *float32, blocks int)
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise2x1AVX2C computes tiles tiles of 2 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -913,7 +913,7 @@ func Depthwise1x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise3x1AVX2C computes tiles tiles of 3 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -931,7 +931,7 @@ func Depthwise2x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise4x1AVX2C computes tiles tiles of 4 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -949,7 +949,7 @@ func Depthwise3x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise5x1AVX2C computes tiles tiles of 5 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -967,7 +967,7 @@ func Depthwise4x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise6x1AVX2C computes tiles tiles of 6 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -985,7 +985,7 @@ func Depthwise5x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise7x1AVX2C computes tiles tiles of 7 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1003,7 +1003,7 @@ func Depthwise6x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise8x1AVX2C computes tiles tiles of 8 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1021,7 +1021,7 @@ func Depthwise7x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise8x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise8x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise9x1AVX2C computes tiles tiles of 9 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1039,7 +1039,7 @@ func Depthwise8x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise9x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise9x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise10x1AVX2C computes tiles tiles of 10 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1057,7 +1057,7 @@ func Depthwise9x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise10x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise10x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise11x1AVX2C computes tiles tiles of 11 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1075,7 +1075,7 @@ func Depthwise10x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise11x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise11x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise12x1AVX2C computes tiles tiles of 12 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1093,7 +1093,7 @@ func Depthwise11x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise12x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise12x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise1x1AVX2W computes tiles tiles of 1 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1111,7 +1111,7 @@ func Depthwise12x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise2x1AVX2W computes tiles tiles of 2 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1129,7 +1129,7 @@ func Depthwise1x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise3x1AVX2W computes tiles tiles of 3 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1147,7 +1147,7 @@ func Depthwise2x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise4x1AVX2W computes tiles tiles of 4 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1165,7 +1165,7 @@ func Depthwise3x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise5x1AVX2W computes tiles tiles of 5 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1183,7 +1183,7 @@ func Depthwise4x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise6x1AVX2W computes tiles tiles of 6 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1201,7 +1201,7 @@ func Depthwise5x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise7x1AVX2W computes tiles tiles of 7 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1219,7 +1219,7 @@ func Depthwise6x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise8x1AVX2W computes tiles tiles of 8 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1237,7 +1237,7 @@ func Depthwise7x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise8x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise8x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise9x1AVX2W computes tiles tiles of 9 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1255,7 +1255,7 @@ func Depthwise8x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise9x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise9x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise10x1AVX2W computes tiles tiles of 10 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1273,7 +1273,7 @@ func Depthwise9x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise10x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise10x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise11x1AVX2W computes tiles tiles of 11 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1291,7 +1291,7 @@ func Depthwise10x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise11x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise11x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise12x1AVX2W computes tiles tiles of 12 x 1 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1309,7 +1309,7 @@ func Depthwise11x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise12x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise12x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise1x2AVX2W computes tiles tiles of 1 x 2 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1327,7 +1327,7 @@ func Depthwise12x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise2x2AVX2W computes tiles tiles of 2 x 2 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1345,7 +1345,7 @@ func Depthwise1x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise3x2AVX2W computes tiles tiles of 3 x 2 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1363,7 +1363,7 @@ func Depthwise2x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise4x2AVX2W computes tiles tiles of 4 x 2 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1381,7 +1381,7 @@ func Depthwise3x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise5x2AVX2W computes tiles tiles of 5 x 2 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1399,7 +1399,7 @@ func Depthwise4x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise6x2AVX2W computes tiles tiles of 6 x 2 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1417,7 +1417,7 @@ func Depthwise5x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise1x3AVX2W computes tiles tiles of 1 x 3 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1435,7 +1435,7 @@ func Depthwise6x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise2x3AVX2W computes tiles tiles of 2 x 3 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1453,7 +1453,7 @@ func Depthwise1x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise3x3AVX2W computes tiles tiles of 3 x 3 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1471,7 +1471,7 @@ func Depthwise2x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise4x3AVX2W computes tiles tiles of 4 x 3 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1489,7 +1489,7 @@ func Depthwise3x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise1x4AVX2W computes tiles tiles of 1 x 4 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1507,7 +1507,7 @@ func Depthwise4x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise2x4AVX2W computes tiles tiles of 2 x 4 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1525,7 +1525,7 @@ func Depthwise1x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise3x4AVX2W computes tiles tiles of 3 x 4 vectors of 8 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1543,7 +1543,187 @@ func Depthwise2x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x2AVX2K computes tiles tiles of 1 x 2 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 2, l < 8, with I = j*1 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x2AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x2AVX2K computes tiles tiles of 2 x 2 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 2, l < 8, with I = j*2 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x2AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x2AVX2K computes tiles tiles of 3 x 2 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 2, l < 8, with I = j*3 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x2AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x2AVX2K computes tiles tiles of 4 x 2 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 2, l < 8, with I = j*4 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x2AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x2AVX2K computes tiles tiles of 5 x 2 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 2, l < 8, with I = j*5 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise5x2AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x3AVX2K computes tiles tiles of 1 x 3 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 3, l < 8, with I = j*1 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x3AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x3AVX2K computes tiles tiles of 2 x 3 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 3, l < 8, with I = j*2 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x3AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x3AVX2K computes tiles tiles of 3 x 3 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 3, l < 8, with I = j*3 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x3AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x4AVX2K computes tiles tiles of 1 x 4 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 4, l < 8, with I = j*1 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x4AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x4AVX2K computes tiles tiles of 2 x 4 vectors of 8 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 4, l < 8, with I = j*2 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x4AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Direct1x1AVX512B computes 1 output pixels x 16 channels (1 vectors) of a direct
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3120,7 +3300,7 @@ func DirectUnpackAVX512(dst *float32, stride int, src *float32, blocks int)
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise2x1AVX512C computes tiles tiles of 2 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3138,7 +3318,7 @@ func Depthwise1x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise3x1AVX512C computes tiles tiles of 3 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3156,7 +3336,7 @@ func Depthwise2x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise4x1AVX512C computes tiles tiles of 4 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3174,7 +3354,7 @@ func Depthwise3x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise5x1AVX512C computes tiles tiles of 5 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3192,7 +3372,7 @@ func Depthwise4x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise6x1AVX512C computes tiles tiles of 6 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3210,7 +3390,7 @@ func Depthwise5x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise7x1AVX512C computes tiles tiles of 7 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3228,7 +3408,7 @@ func Depthwise6x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise8x1AVX512C computes tiles tiles of 8 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3246,7 +3426,7 @@ func Depthwise7x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise8x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise8x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise9x1AVX512C computes tiles tiles of 9 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3264,7 +3444,7 @@ func Depthwise8x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise9x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise9x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise10x1AVX512C computes tiles tiles of 10 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3282,7 +3462,7 @@ func Depthwise9x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise10x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise10x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise11x1AVX512C computes tiles tiles of 11 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3300,7 +3480,7 @@ func Depthwise10x1AVX512C(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise11x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise11x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise12x1AVX512C computes tiles tiles of 12 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3318,7 +3498,7 @@ func Depthwise11x1AVX512C(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise12x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise12x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise13x1AVX512C computes tiles tiles of 13 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3336,7 +3516,7 @@ func Depthwise12x1AVX512C(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise13x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise13x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise14x1AVX512C computes tiles tiles of 14 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3354,7 +3534,7 @@ func Depthwise13x1AVX512C(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise14x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise14x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise1x1AVX512W computes tiles tiles of 1 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3372,7 +3552,7 @@ func Depthwise14x1AVX512C(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise2x1AVX512W computes tiles tiles of 2 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3390,7 +3570,7 @@ func Depthwise1x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise3x1AVX512W computes tiles tiles of 3 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3408,7 +3588,7 @@ func Depthwise2x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise4x1AVX512W computes tiles tiles of 4 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3426,7 +3606,7 @@ func Depthwise3x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise5x1AVX512W computes tiles tiles of 5 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3444,7 +3624,7 @@ func Depthwise4x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise6x1AVX512W computes tiles tiles of 6 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3462,7 +3642,7 @@ func Depthwise5x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise7x1AVX512W computes tiles tiles of 7 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3480,7 +3660,7 @@ func Depthwise6x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise8x1AVX512W computes tiles tiles of 8 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3498,7 +3678,7 @@ func Depthwise7x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise8x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise8x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise9x1AVX512W computes tiles tiles of 9 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3516,7 +3696,7 @@ func Depthwise8x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise9x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise9x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise10x1AVX512W computes tiles tiles of 10 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3534,7 +3714,7 @@ func Depthwise9x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise10x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise10x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise11x1AVX512W computes tiles tiles of 11 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3552,7 +3732,7 @@ func Depthwise10x1AVX512W(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise11x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise11x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise12x1AVX512W computes tiles tiles of 12 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3570,7 +3750,7 @@ func Depthwise11x1AVX512W(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise12x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise12x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise13x1AVX512W computes tiles tiles of 13 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3588,7 +3768,7 @@ func Depthwise12x1AVX512W(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise13x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise13x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise14x1AVX512W computes tiles tiles of 14 x 1 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3606,7 +3786,7 @@ func Depthwise13x1AVX512W(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise14x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise14x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise1x2AVX512W computes tiles tiles of 1 x 2 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3624,7 +3804,7 @@ func Depthwise14x1AVX512W(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise2x2AVX512W computes tiles tiles of 2 x 2 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3642,7 +3822,7 @@ func Depthwise1x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise3x2AVX512W computes tiles tiles of 3 x 2 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3660,7 +3840,7 @@ func Depthwise2x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise4x2AVX512W computes tiles tiles of 4 x 2 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3678,7 +3858,7 @@ func Depthwise3x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise5x2AVX512W computes tiles tiles of 5 x 2 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3696,7 +3876,7 @@ func Depthwise4x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise6x2AVX512W computes tiles tiles of 6 x 2 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3714,7 +3894,7 @@ func Depthwise5x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise7x2AVX512W computes tiles tiles of 7 x 2 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3732,7 +3912,7 @@ func Depthwise6x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise8x2AVX512W computes tiles tiles of 8 x 2 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3750,7 +3930,7 @@ func Depthwise7x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise8x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise8x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise9x2AVX512W computes tiles tiles of 9 x 2 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3768,7 +3948,7 @@ func Depthwise8x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise9x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise9x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise10x2AVX512W computes tiles tiles of 10 x 2 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3786,7 +3966,7 @@ func Depthwise9x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise10x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise10x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise11x2AVX512W computes tiles tiles of 11 x 2 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3804,7 +3984,7 @@ func Depthwise10x2AVX512W(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise11x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise11x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise12x2AVX512W computes tiles tiles of 12 x 2 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3822,7 +4002,7 @@ func Depthwise11x2AVX512W(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise12x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise12x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise13x2AVX512W computes tiles tiles of 13 x 2 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3840,7 +4020,7 @@ func Depthwise12x2AVX512W(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise13x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise13x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise14x2AVX512W computes tiles tiles of 14 x 2 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3858,7 +4038,7 @@ func Depthwise13x2AVX512W(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise14x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise14x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise1x3AVX512W computes tiles tiles of 1 x 3 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3876,7 +4056,7 @@ func Depthwise14x2AVX512W(dst *float32, src *float32, w *float32, taps *int, nta
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise2x3AVX512W computes tiles tiles of 2 x 3 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3894,7 +4074,7 @@ func Depthwise1x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise3x3AVX512W computes tiles tiles of 3 x 3 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3912,7 +4092,7 @@ func Depthwise2x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise4x3AVX512W computes tiles tiles of 4 x 3 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3930,7 +4110,7 @@ func Depthwise3x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise5x3AVX512W computes tiles tiles of 5 x 3 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3948,7 +4128,7 @@ func Depthwise4x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise6x3AVX512W computes tiles tiles of 6 x 3 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3966,7 +4146,7 @@ func Depthwise5x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise7x3AVX512W computes tiles tiles of 7 x 3 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -3984,7 +4164,7 @@ func Depthwise6x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise8x3AVX512W computes tiles tiles of 8 x 3 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -4002,7 +4182,7 @@ func Depthwise7x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise8x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise8x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise9x3AVX512W computes tiles tiles of 9 x 3 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -4020,7 +4200,7 @@ func Depthwise8x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise9x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise9x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise1x4AVX512W computes tiles tiles of 1 x 4 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -4038,7 +4218,7 @@ func Depthwise9x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise2x4AVX512W computes tiles tiles of 2 x 4 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -4056,7 +4236,7 @@ func Depthwise1x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise3x4AVX512W computes tiles tiles of 3 x 4 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -4074,7 +4254,7 @@ func Depthwise2x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise4x4AVX512W computes tiles tiles of 4 x 4 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -4092,7 +4272,7 @@ func Depthwise3x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise5x4AVX512W computes tiles tiles of 5 x 4 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -4110,7 +4290,7 @@ func Depthwise4x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise6x4AVX512W computes tiles tiles of 6 x 4 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -4128,7 +4308,7 @@ func Depthwise5x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise7x4AVX512W computes tiles tiles of 7 x 4 vectors of 16 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -4146,4 +4326,490 @@ func Depthwise6x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntap
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x2AVX512K computes tiles tiles of 1 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 2, l < 16, with I = j*1 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x2AVX512K computes tiles tiles of 2 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 2, l < 16, with I = j*2 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x2AVX512K computes tiles tiles of 3 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 2, l < 16, with I = j*3 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x2AVX512K computes tiles tiles of 4 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 2, l < 16, with I = j*4 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x2AVX512K computes tiles tiles of 5 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 2, l < 16, with I = j*5 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise5x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x2AVX512K computes tiles tiles of 6 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 2, l < 16, with I = j*6 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise6x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise7x2AVX512K computes tiles tiles of 7 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 7, o < 2, l < 16, with I = j*7 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise7x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise8x2AVX512K computes tiles tiles of 8 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 8, o < 2, l < 16, with I = j*8 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise8x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise9x2AVX512K computes tiles tiles of 9 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 9, o < 2, l < 16, with I = j*9 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise9x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise10x2AVX512K computes tiles tiles of 10 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 10, o < 2, l < 16, with I = j*10 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise10x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise11x2AVX512K computes tiles tiles of 11 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 11, o < 2, l < 16, with I = j*11 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise11x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise12x2AVX512K computes tiles tiles of 12 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 12, o < 2, l < 16, with I = j*12 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise12x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise13x2AVX512K computes tiles tiles of 13 x 2 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 13, o < 2, l < 16, with I = j*13 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise13x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x3AVX512K computes tiles tiles of 1 x 3 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 3, l < 16, with I = j*1 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x3AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x3AVX512K computes tiles tiles of 2 x 3 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 3, l < 16, with I = j*2 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x3AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x3AVX512K computes tiles tiles of 3 x 3 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 3, l < 16, with I = j*3 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x3AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x3AVX512K computes tiles tiles of 4 x 3 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 3, l < 16, with I = j*4 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x3AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x3AVX512K computes tiles tiles of 5 x 3 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 3, l < 16, with I = j*5 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise5x3AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x3AVX512K computes tiles tiles of 6 x 3 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 3, l < 16, with I = j*6 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise6x3AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise7x3AVX512K computes tiles tiles of 7 x 3 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 7, o < 3, l < 16, with I = j*7 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise7x3AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise8x3AVX512K computes tiles tiles of 8 x 3 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 8, o < 3, l < 16, with I = j*8 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise8x3AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x4AVX512K computes tiles tiles of 1 x 4 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 4, l < 16, with I = j*1 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x4AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x4AVX512K computes tiles tiles of 2 x 4 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 4, l < 16, with I = j*2 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x4AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x4AVX512K computes tiles tiles of 3 x 4 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 4, l < 16, with I = j*3 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x4AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x4AVX512K computes tiles tiles of 4 x 4 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 4, l < 16, with I = j*4 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x4AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x4AVX512K computes tiles tiles of 5 x 4 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 4, l < 16, with I = j*5 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise5x4AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x4AVX512K computes tiles tiles of 6 x 4 vectors of 16 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 4, l < 16, with I = j*6 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise6x4AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)

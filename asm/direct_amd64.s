@@ -10023,9 +10023,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func Depthwise1x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise1x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise1x1AVX2C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise1x1AVX2C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -10111,9 +10111,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise2x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise2x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise2x1AVX2C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise2x1AVX2C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -10206,9 +10206,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise3x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise3x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise3x1AVX2C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise3x1AVX2C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -10308,9 +10308,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise4x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise4x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise4x1AVX2C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise4x1AVX2C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -10420,9 +10420,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise5x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise5x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise5x1AVX2C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise5x1AVX2C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -10539,9 +10539,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise6x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise6x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise6x1AVX2C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise6x1AVX2C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -10668,9 +10668,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise7x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise7x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise7x1AVX2C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise7x1AVX2C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -10804,9 +10804,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise8x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise8x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise8x1AVX2C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise8x1AVX2C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -10950,9 +10950,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise9x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise9x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise9x1AVX2C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise9x1AVX2C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -11106,9 +11106,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise10x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise10x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise10x1AVX2C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise10x1AVX2C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -11269,9 +11269,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise11x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise11x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise11x1AVX2C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise11x1AVX2C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -11439,9 +11439,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise12x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise12x1AVX2C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise12x1AVX2C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise12x1AVX2C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -11616,9 +11616,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise1x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise1x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise1x1AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise1x1AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -11704,9 +11704,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise2x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise2x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise2x1AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise2x1AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -11799,9 +11799,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise3x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise3x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise3x1AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise3x1AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -11901,9 +11901,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise4x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise4x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise4x1AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise4x1AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -12013,9 +12013,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise5x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise5x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise5x1AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise5x1AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -12132,9 +12132,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise6x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise6x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise6x1AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise6x1AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -12261,9 +12261,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise7x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise7x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise7x1AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise7x1AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -12397,9 +12397,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise8x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise8x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise8x1AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise8x1AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -12543,9 +12543,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise9x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise9x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise9x1AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise9x1AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -12699,9 +12699,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise10x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise10x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise10x1AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise10x1AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -12862,9 +12862,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise11x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise11x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise11x1AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise11x1AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -13032,9 +13032,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise12x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise12x1AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise12x1AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise12x1AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -13209,9 +13209,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise1x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise1x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise1x2AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise1x2AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -13304,9 +13304,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise2x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise2x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise2x2AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise2x2AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -13413,9 +13413,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise3x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise3x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise3x2AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise3x2AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -13536,9 +13536,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise4x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise4x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise4x2AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise4x2AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -13676,9 +13676,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise5x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise5x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise5x2AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise5x2AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -13830,9 +13830,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise6x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise6x2AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise6x2AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise6x2AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -14001,9 +14001,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise1x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise1x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise1x3AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise1x3AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -14103,9 +14103,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise2x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise2x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise2x3AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise2x3AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -14226,9 +14226,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise3x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise3x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise3x3AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise3x3AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -14370,9 +14370,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise4x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise4x3AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise4x3AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise4x3AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -14538,9 +14538,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise1x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise1x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise1x4AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise1x4AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -14647,9 +14647,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise2x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise2x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise2x4AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise2x4AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -14784,9 +14784,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise3x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise3x4AVX2W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, FMA3
-TEXT ·Depthwise3x4AVX2W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise3x4AVX2W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -14935,6 +14935,1397 @@ store:
 	MOVQ    res+72(FP), AX
 	MOVQ    dstPix+56(FP), CX
 	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x2AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise1x2AVX2K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VBROADCASTSS 4(AX), Y1
+	JMP          started
+	VMOVUPS Y0, Y1
+	JMP     started
+
+zero:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, Y0
+	VMOVUPS Y1, Y1
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), SI
+	ADDQ         DX, SI
+	VBROADCASTSS (SI), Y2
+	VBROADCASTSS 4(SI), Y3
+	MOVQ         (BX), SI
+	ADDQ         CX, SI
+	VMOVUPS      (SI), Y4
+	VFMADD231PS  Y4, Y2, Y0
+	VFMADD231PS  Y4, Y3, Y1
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	MOVQ   chStride+88(FP), CX
+	VADDPS (AX), Y0, Y0
+	ADDQ   CX, AX
+	VADDPS (AX), Y1, Y1
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y2, Y2, Y2
+	VCMPPS $0x19, Y0, Y2, Y3
+	VANDPS Y0, Y3, Y0
+	VCMPPS $0x19, Y1, Y2, Y2
+	VANDPS Y1, Y2, Y1
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	MOVQ    chStride+88(FP), CX
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Y1, (AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x2AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise2x2AVX2K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y2
+	VBROADCASTSS 4(AX), Y1
+	VMOVUPS      Y1, Y3
+	JMP          started
+	VMOVUPS Y0, Y1
+	VMOVUPS Y0, Y2
+	VMOVUPS Y0, Y3
+	JMP     started
+
+zero:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, Y0
+	VMOVUPS Y3, Y1
+	VMOVUPS Y3, Y2
+	VMOVUPS Y3, Y3
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Y4
+	VBROADCASTSS 4(DI), Y5
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VMOVUPS      (DI), Y6
+	VFMADD231PS  Y6, Y4, Y0
+	VFMADD231PS  Y6, Y5, Y1
+	VMOVUPS      (DI)(SI*1), Y6
+	VFMADD231PS  Y6, Y4, Y2
+	VFMADD231PS  Y6, Y5, Y3
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	MOVQ   chStride+88(FP), DX
+	VADDPS (CX), Y0, Y0
+	VADDPS (CX)(AX*1), Y2, Y2
+	ADDQ   DX, CX
+	VADDPS (CX), Y1, Y1
+	VADDPS (CX)(AX*1), Y3, Y3
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y4, Y4, Y4
+	VCMPPS $0x19, Y0, Y4, Y5
+	VANDPS Y0, Y5, Y0
+	VCMPPS $0x19, Y1, Y4, Y5
+	VANDPS Y1, Y5, Y1
+	VCMPPS $0x19, Y2, Y4, Y5
+	VANDPS Y2, Y5, Y2
+	VCMPPS $0x19, Y3, Y4, Y4
+	VANDPS Y3, Y4, Y3
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	MOVQ    chStride+88(FP), DX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y2, (CX)(AX*1)
+	ADDQ    DX, CX
+	VMOVUPS Y1, (CX)
+	VMOVUPS Y3, (CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x2AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise3x2AVX2K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y4
+	VBROADCASTSS 4(AX), Y1
+	VMOVUPS      Y1, Y3
+	VMOVUPS      Y1, Y5
+	JMP          started
+	VMOVUPS Y0, Y1
+	VMOVUPS Y0, Y2
+	VMOVUPS Y0, Y3
+	VMOVUPS Y0, Y4
+	VMOVUPS Y0, Y5
+	JMP     started
+
+zero:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, Y0
+	VMOVUPS Y5, Y1
+	VMOVUPS Y5, Y2
+	VMOVUPS Y5, Y3
+	VMOVUPS Y5, Y4
+	VMOVUPS Y5, Y5
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Y6
+	VBROADCASTSS 4(DI), Y7
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VMOVUPS      (DI), Y8
+	VFMADD231PS  Y8, Y6, Y0
+	VFMADD231PS  Y8, Y7, Y1
+	VMOVUPS      (DI)(SI*1), Y8
+	VFMADD231PS  Y8, Y6, Y2
+	VFMADD231PS  Y8, Y7, Y3
+	VMOVUPS      (DI)(SI*2), Y8
+	VFMADD231PS  Y8, Y6, Y4
+	VFMADD231PS  Y8, Y7, Y5
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	MOVQ   chStride+88(FP), DX
+	VADDPS (CX), Y0, Y0
+	VADDPS (CX)(AX*1), Y2, Y2
+	VADDPS (CX)(AX*2), Y4, Y4
+	ADDQ   DX, CX
+	VADDPS (CX), Y1, Y1
+	VADDPS (CX)(AX*1), Y3, Y3
+	VADDPS (CX)(AX*2), Y5, Y5
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y6, Y6, Y6
+	VCMPPS $0x19, Y0, Y6, Y7
+	VANDPS Y0, Y7, Y0
+	VCMPPS $0x19, Y1, Y6, Y7
+	VANDPS Y1, Y7, Y1
+	VCMPPS $0x19, Y2, Y6, Y7
+	VANDPS Y2, Y7, Y2
+	VCMPPS $0x19, Y3, Y6, Y7
+	VANDPS Y3, Y7, Y3
+	VCMPPS $0x19, Y4, Y6, Y7
+	VANDPS Y4, Y7, Y4
+	VCMPPS $0x19, Y5, Y6, Y6
+	VANDPS Y5, Y6, Y5
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	MOVQ    chStride+88(FP), DX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y2, (CX)(AX*1)
+	VMOVUPS Y4, (CX)(AX*2)
+	ADDQ    DX, CX
+	VMOVUPS Y1, (CX)
+	VMOVUPS Y3, (CX)(AX*1)
+	VMOVUPS Y5, (CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x2AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise4x2AVX2K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y6
+	VBROADCASTSS 4(AX), Y1
+	VMOVUPS      Y1, Y3
+	VMOVUPS      Y1, Y5
+	VMOVUPS      Y1, Y7
+	JMP          started
+	VMOVUPS Y0, Y1
+	VMOVUPS Y0, Y2
+	VMOVUPS Y0, Y3
+	VMOVUPS Y0, Y4
+	VMOVUPS Y0, Y5
+	VMOVUPS Y0, Y6
+	VMOVUPS Y0, Y7
+	JMP     started
+
+zero:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, Y0
+	VMOVUPS Y7, Y1
+	VMOVUPS Y7, Y2
+	VMOVUPS Y7, Y3
+	VMOVUPS Y7, Y4
+	VMOVUPS Y7, Y5
+	VMOVUPS Y7, Y6
+	VMOVUPS Y7, Y7
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y8
+	VBROADCASTSS 4(R8), Y9
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VMOVUPS      (R8), Y10
+	VFMADD231PS  Y10, Y8, Y0
+	VFMADD231PS  Y10, Y9, Y1
+	VMOVUPS      (R8)(SI*1), Y10
+	VFMADD231PS  Y10, Y8, Y2
+	VFMADD231PS  Y10, Y9, Y3
+	VMOVUPS      (R8)(SI*2), Y10
+	VFMADD231PS  Y10, Y8, Y4
+	VFMADD231PS  Y10, Y9, Y5
+	VMOVUPS      (R8)(DI*1), Y10
+	VFMADD231PS  Y10, Y8, Y6
+	VFMADD231PS  Y10, Y9, Y7
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	MOVQ   chStride+88(FP), BX
+	VADDPS (DX), Y0, Y0
+	VADDPS (DX)(AX*1), Y2, Y2
+	VADDPS (DX)(AX*2), Y4, Y4
+	VADDPS (DX)(CX*1), Y6, Y6
+	ADDQ   BX, DX
+	VADDPS (DX), Y1, Y1
+	VADDPS (DX)(AX*1), Y3, Y3
+	VADDPS (DX)(AX*2), Y5, Y5
+	VADDPS (DX)(CX*1), Y7, Y7
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y8, Y8, Y8
+	VCMPPS $0x19, Y0, Y8, Y9
+	VANDPS Y0, Y9, Y0
+	VCMPPS $0x19, Y1, Y8, Y9
+	VANDPS Y1, Y9, Y1
+	VCMPPS $0x19, Y2, Y8, Y9
+	VANDPS Y2, Y9, Y2
+	VCMPPS $0x19, Y3, Y8, Y9
+	VANDPS Y3, Y9, Y3
+	VCMPPS $0x19, Y4, Y8, Y9
+	VANDPS Y4, Y9, Y4
+	VCMPPS $0x19, Y5, Y8, Y9
+	VANDPS Y5, Y9, Y5
+	VCMPPS $0x19, Y6, Y8, Y9
+	VANDPS Y6, Y9, Y6
+	VCMPPS $0x19, Y7, Y8, Y8
+	VANDPS Y7, Y8, Y7
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	MOVQ    chStride+88(FP), BX
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y2, (DX)(AX*1)
+	VMOVUPS Y4, (DX)(AX*2)
+	VMOVUPS Y6, (DX)(CX*1)
+	ADDQ    BX, DX
+	VMOVUPS Y1, (DX)
+	VMOVUPS Y3, (DX)(AX*1)
+	VMOVUPS Y5, (DX)(AX*2)
+	VMOVUPS Y7, (DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise5x2AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise5x2AVX2K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y8
+	VBROADCASTSS 4(AX), Y1
+	VMOVUPS      Y1, Y3
+	VMOVUPS      Y1, Y5
+	VMOVUPS      Y1, Y7
+	VMOVUPS      Y1, Y9
+	JMP          started
+	VMOVUPS Y0, Y1
+	VMOVUPS Y0, Y2
+	VMOVUPS Y0, Y3
+	VMOVUPS Y0, Y4
+	VMOVUPS Y0, Y5
+	VMOVUPS Y0, Y6
+	VMOVUPS Y0, Y7
+	VMOVUPS Y0, Y8
+	VMOVUPS Y0, Y9
+	JMP     started
+
+zero:
+	VXORPS  Y9, Y9, Y9
+	VMOVUPS Y9, Y0
+	VMOVUPS Y9, Y1
+	VMOVUPS Y9, Y2
+	VMOVUPS Y9, Y3
+	VMOVUPS Y9, Y4
+	VMOVUPS Y9, Y5
+	VMOVUPS Y9, Y6
+	VMOVUPS Y9, Y7
+	VMOVUPS Y9, Y8
+	VMOVUPS Y9, Y9
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y10
+	VBROADCASTSS 4(R8), Y11
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VMOVUPS      (R8), Y12
+	VFMADD231PS  Y12, Y10, Y0
+	VFMADD231PS  Y12, Y11, Y1
+	VMOVUPS      (R8)(SI*1), Y12
+	VFMADD231PS  Y12, Y10, Y2
+	VFMADD231PS  Y12, Y11, Y3
+	VMOVUPS      (R8)(SI*2), Y12
+	VFMADD231PS  Y12, Y10, Y4
+	VFMADD231PS  Y12, Y11, Y5
+	VMOVUPS      (R8)(DI*1), Y12
+	VFMADD231PS  Y12, Y10, Y6
+	VFMADD231PS  Y12, Y11, Y7
+	VMOVUPS      (R8)(SI*4), Y12
+	VFMADD231PS  Y12, Y10, Y8
+	VFMADD231PS  Y12, Y11, Y9
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	MOVQ   chStride+88(FP), BX
+	VADDPS (DX), Y0, Y0
+	VADDPS (DX)(AX*1), Y2, Y2
+	VADDPS (DX)(AX*2), Y4, Y4
+	VADDPS (DX)(CX*1), Y6, Y6
+	VADDPS (DX)(AX*4), Y8, Y8
+	ADDQ   BX, DX
+	VADDPS (DX), Y1, Y1
+	VADDPS (DX)(AX*1), Y3, Y3
+	VADDPS (DX)(AX*2), Y5, Y5
+	VADDPS (DX)(CX*1), Y7, Y7
+	VADDPS (DX)(AX*4), Y9, Y9
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y10, Y10, Y10
+	VCMPPS $0x19, Y0, Y10, Y11
+	VANDPS Y0, Y11, Y0
+	VCMPPS $0x19, Y1, Y10, Y11
+	VANDPS Y1, Y11, Y1
+	VCMPPS $0x19, Y2, Y10, Y11
+	VANDPS Y2, Y11, Y2
+	VCMPPS $0x19, Y3, Y10, Y11
+	VANDPS Y3, Y11, Y3
+	VCMPPS $0x19, Y4, Y10, Y11
+	VANDPS Y4, Y11, Y4
+	VCMPPS $0x19, Y5, Y10, Y11
+	VANDPS Y5, Y11, Y5
+	VCMPPS $0x19, Y6, Y10, Y11
+	VANDPS Y6, Y11, Y6
+	VCMPPS $0x19, Y7, Y10, Y11
+	VANDPS Y7, Y11, Y7
+	VCMPPS $0x19, Y8, Y10, Y11
+	VANDPS Y8, Y11, Y8
+	VCMPPS $0x19, Y9, Y10, Y10
+	VANDPS Y9, Y10, Y9
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	MOVQ    chStride+88(FP), BX
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y2, (DX)(AX*1)
+	VMOVUPS Y4, (DX)(AX*2)
+	VMOVUPS Y6, (DX)(CX*1)
+	VMOVUPS Y8, (DX)(AX*4)
+	ADDQ    BX, DX
+	VMOVUPS Y1, (DX)
+	VMOVUPS Y3, (DX)(AX*1)
+	VMOVUPS Y5, (DX)(AX*2)
+	VMOVUPS Y7, (DX)(CX*1)
+	VMOVUPS Y9, (DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x3AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise1x3AVX2K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VBROADCASTSS 4(AX), Y1
+	VBROADCASTSS 8(AX), Y2
+	JMP          started
+	VMOVUPS Y0, Y1
+	VMOVUPS Y0, Y2
+	JMP     started
+
+zero:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, Y0
+	VMOVUPS Y2, Y1
+	VMOVUPS Y2, Y2
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), SI
+	ADDQ         DX, SI
+	VBROADCASTSS (SI), Y3
+	VBROADCASTSS 4(SI), Y4
+	VBROADCASTSS 8(SI), Y5
+	MOVQ         (BX), SI
+	ADDQ         CX, SI
+	VMOVUPS      (SI), Y6
+	VFMADD231PS  Y6, Y3, Y0
+	VFMADD231PS  Y6, Y4, Y1
+	VFMADD231PS  Y6, Y5, Y2
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	MOVQ   chStride+88(FP), CX
+	VADDPS (AX), Y0, Y0
+	ADDQ   CX, AX
+	VADDPS (AX), Y1, Y1
+	ADDQ   CX, AX
+	VADDPS (AX), Y2, Y2
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y3, Y3, Y3
+	VCMPPS $0x19, Y0, Y3, Y4
+	VANDPS Y0, Y4, Y0
+	VCMPPS $0x19, Y1, Y3, Y4
+	VANDPS Y1, Y4, Y1
+	VCMPPS $0x19, Y2, Y3, Y3
+	VANDPS Y2, Y3, Y2
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	MOVQ    chStride+88(FP), CX
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Y2, (AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x3AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise2x3AVX2K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y3
+	VBROADCASTSS 4(AX), Y1
+	VMOVUPS      Y1, Y4
+	VBROADCASTSS 8(AX), Y2
+	VMOVUPS      Y2, Y5
+	JMP          started
+	VMOVUPS Y0, Y1
+	VMOVUPS Y0, Y2
+	VMOVUPS Y0, Y3
+	VMOVUPS Y0, Y4
+	VMOVUPS Y0, Y5
+	JMP     started
+
+zero:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, Y0
+	VMOVUPS Y5, Y1
+	VMOVUPS Y5, Y2
+	VMOVUPS Y5, Y3
+	VMOVUPS Y5, Y4
+	VMOVUPS Y5, Y5
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Y6
+	VBROADCASTSS 4(DI), Y7
+	VBROADCASTSS 8(DI), Y8
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VMOVUPS      (DI), Y9
+	VFMADD231PS  Y9, Y6, Y0
+	VFMADD231PS  Y9, Y7, Y1
+	VFMADD231PS  Y9, Y8, Y2
+	VMOVUPS      (DI)(SI*1), Y9
+	VFMADD231PS  Y9, Y6, Y3
+	VFMADD231PS  Y9, Y7, Y4
+	VFMADD231PS  Y9, Y8, Y5
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	MOVQ   chStride+88(FP), DX
+	VADDPS (CX), Y0, Y0
+	VADDPS (CX)(AX*1), Y3, Y3
+	ADDQ   DX, CX
+	VADDPS (CX), Y1, Y1
+	VADDPS (CX)(AX*1), Y4, Y4
+	ADDQ   DX, CX
+	VADDPS (CX), Y2, Y2
+	VADDPS (CX)(AX*1), Y5, Y5
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y6, Y6, Y6
+	VCMPPS $0x19, Y0, Y6, Y7
+	VANDPS Y0, Y7, Y0
+	VCMPPS $0x19, Y1, Y6, Y7
+	VANDPS Y1, Y7, Y1
+	VCMPPS $0x19, Y2, Y6, Y7
+	VANDPS Y2, Y7, Y2
+	VCMPPS $0x19, Y3, Y6, Y7
+	VANDPS Y3, Y7, Y3
+	VCMPPS $0x19, Y4, Y6, Y7
+	VANDPS Y4, Y7, Y4
+	VCMPPS $0x19, Y5, Y6, Y6
+	VANDPS Y5, Y6, Y5
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	MOVQ    chStride+88(FP), DX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y3, (CX)(AX*1)
+	ADDQ    DX, CX
+	VMOVUPS Y1, (CX)
+	VMOVUPS Y4, (CX)(AX*1)
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y5, (CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x3AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise3x3AVX2K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y6
+	VBROADCASTSS 4(AX), Y1
+	VMOVUPS      Y1, Y4
+	VMOVUPS      Y1, Y7
+	VBROADCASTSS 8(AX), Y2
+	VMOVUPS      Y2, Y5
+	VMOVUPS      Y2, Y8
+	JMP          started
+	VMOVUPS Y0, Y1
+	VMOVUPS Y0, Y2
+	VMOVUPS Y0, Y3
+	VMOVUPS Y0, Y4
+	VMOVUPS Y0, Y5
+	VMOVUPS Y0, Y6
+	VMOVUPS Y0, Y7
+	VMOVUPS Y0, Y8
+	JMP     started
+
+zero:
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, Y0
+	VMOVUPS Y8, Y1
+	VMOVUPS Y8, Y2
+	VMOVUPS Y8, Y3
+	VMOVUPS Y8, Y4
+	VMOVUPS Y8, Y5
+	VMOVUPS Y8, Y6
+	VMOVUPS Y8, Y7
+	VMOVUPS Y8, Y8
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Y9
+	VBROADCASTSS 4(DI), Y10
+	VBROADCASTSS 8(DI), Y11
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VMOVUPS      (DI), Y12
+	VFMADD231PS  Y12, Y9, Y0
+	VFMADD231PS  Y12, Y10, Y1
+	VFMADD231PS  Y12, Y11, Y2
+	VMOVUPS      (DI)(SI*1), Y12
+	VFMADD231PS  Y12, Y9, Y3
+	VFMADD231PS  Y12, Y10, Y4
+	VFMADD231PS  Y12, Y11, Y5
+	VMOVUPS      (DI)(SI*2), Y12
+	VFMADD231PS  Y12, Y9, Y6
+	VFMADD231PS  Y12, Y10, Y7
+	VFMADD231PS  Y12, Y11, Y8
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	MOVQ   chStride+88(FP), DX
+	VADDPS (CX), Y0, Y0
+	VADDPS (CX)(AX*1), Y3, Y3
+	VADDPS (CX)(AX*2), Y6, Y6
+	ADDQ   DX, CX
+	VADDPS (CX), Y1, Y1
+	VADDPS (CX)(AX*1), Y4, Y4
+	VADDPS (CX)(AX*2), Y7, Y7
+	ADDQ   DX, CX
+	VADDPS (CX), Y2, Y2
+	VADDPS (CX)(AX*1), Y5, Y5
+	VADDPS (CX)(AX*2), Y8, Y8
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y9, Y9, Y9
+	VCMPPS $0x19, Y0, Y9, Y10
+	VANDPS Y0, Y10, Y0
+	VCMPPS $0x19, Y1, Y9, Y10
+	VANDPS Y1, Y10, Y1
+	VCMPPS $0x19, Y2, Y9, Y10
+	VANDPS Y2, Y10, Y2
+	VCMPPS $0x19, Y3, Y9, Y10
+	VANDPS Y3, Y10, Y3
+	VCMPPS $0x19, Y4, Y9, Y10
+	VANDPS Y4, Y10, Y4
+	VCMPPS $0x19, Y5, Y9, Y10
+	VANDPS Y5, Y10, Y5
+	VCMPPS $0x19, Y6, Y9, Y10
+	VANDPS Y6, Y10, Y6
+	VCMPPS $0x19, Y7, Y9, Y10
+	VANDPS Y7, Y10, Y7
+	VCMPPS $0x19, Y8, Y9, Y9
+	VANDPS Y8, Y9, Y8
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	MOVQ    chStride+88(FP), DX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y3, (CX)(AX*1)
+	VMOVUPS Y6, (CX)(AX*2)
+	ADDQ    DX, CX
+	VMOVUPS Y1, (CX)
+	VMOVUPS Y4, (CX)(AX*1)
+	VMOVUPS Y7, (CX)(AX*2)
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y5, (CX)(AX*1)
+	VMOVUPS Y8, (CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x4AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise1x4AVX2K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VBROADCASTSS 4(AX), Y1
+	VBROADCASTSS 8(AX), Y2
+	VBROADCASTSS 12(AX), Y3
+	JMP          started
+	VMOVUPS Y0, Y1
+	VMOVUPS Y0, Y2
+	VMOVUPS Y0, Y3
+	JMP     started
+
+zero:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, Y0
+	VMOVUPS Y3, Y1
+	VMOVUPS Y3, Y2
+	VMOVUPS Y3, Y3
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), SI
+	ADDQ         DX, SI
+	VBROADCASTSS (SI), Y4
+	VBROADCASTSS 4(SI), Y5
+	VBROADCASTSS 8(SI), Y6
+	VBROADCASTSS 12(SI), Y7
+	MOVQ         (BX), SI
+	ADDQ         CX, SI
+	VMOVUPS      (SI), Y8
+	VFMADD231PS  Y8, Y4, Y0
+	VFMADD231PS  Y8, Y5, Y1
+	VFMADD231PS  Y8, Y6, Y2
+	VFMADD231PS  Y8, Y7, Y3
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	MOVQ   chStride+88(FP), CX
+	VADDPS (AX), Y0, Y0
+	ADDQ   CX, AX
+	VADDPS (AX), Y1, Y1
+	ADDQ   CX, AX
+	VADDPS (AX), Y2, Y2
+	ADDQ   CX, AX
+	VADDPS (AX), Y3, Y3
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y4, Y4, Y4
+	VCMPPS $0x19, Y0, Y4, Y5
+	VANDPS Y0, Y5, Y0
+	VCMPPS $0x19, Y1, Y4, Y5
+	VANDPS Y1, Y5, Y1
+	VCMPPS $0x19, Y2, Y4, Y5
+	VANDPS Y2, Y5, Y2
+	VCMPPS $0x19, Y3, Y4, Y4
+	VANDPS Y3, Y4, Y3
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	MOVQ    chStride+88(FP), CX
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Y3, (AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x4AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise2x4AVX2K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y4
+	VBROADCASTSS 4(AX), Y1
+	VMOVUPS      Y1, Y5
+	VBROADCASTSS 8(AX), Y2
+	VMOVUPS      Y2, Y6
+	VBROADCASTSS 12(AX), Y3
+	VMOVUPS      Y3, Y7
+	JMP          started
+	VMOVUPS Y0, Y1
+	VMOVUPS Y0, Y2
+	VMOVUPS Y0, Y3
+	VMOVUPS Y0, Y4
+	VMOVUPS Y0, Y5
+	VMOVUPS Y0, Y6
+	VMOVUPS Y0, Y7
+	JMP     started
+
+zero:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, Y0
+	VMOVUPS Y7, Y1
+	VMOVUPS Y7, Y2
+	VMOVUPS Y7, Y3
+	VMOVUPS Y7, Y4
+	VMOVUPS Y7, Y5
+	VMOVUPS Y7, Y6
+	VMOVUPS Y7, Y7
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Y8
+	VBROADCASTSS 4(DI), Y9
+	VBROADCASTSS 8(DI), Y10
+	VBROADCASTSS 12(DI), Y11
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VMOVUPS      (DI), Y12
+	VFMADD231PS  Y12, Y8, Y0
+	VFMADD231PS  Y12, Y9, Y1
+	VFMADD231PS  Y12, Y10, Y2
+	VFMADD231PS  Y12, Y11, Y3
+	VMOVUPS      (DI)(SI*1), Y12
+	VFMADD231PS  Y12, Y8, Y4
+	VFMADD231PS  Y12, Y9, Y5
+	VFMADD231PS  Y12, Y10, Y6
+	VFMADD231PS  Y12, Y11, Y7
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	MOVQ   chStride+88(FP), DX
+	VADDPS (CX), Y0, Y0
+	VADDPS (CX)(AX*1), Y4, Y4
+	ADDQ   DX, CX
+	VADDPS (CX), Y1, Y1
+	VADDPS (CX)(AX*1), Y5, Y5
+	ADDQ   DX, CX
+	VADDPS (CX), Y2, Y2
+	VADDPS (CX)(AX*1), Y6, Y6
+	ADDQ   DX, CX
+	VADDPS (CX), Y3, Y3
+	VADDPS (CX)(AX*1), Y7, Y7
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y8, Y8, Y8
+	VCMPPS $0x19, Y0, Y8, Y9
+	VANDPS Y0, Y9, Y0
+	VCMPPS $0x19, Y1, Y8, Y9
+	VANDPS Y1, Y9, Y1
+	VCMPPS $0x19, Y2, Y8, Y9
+	VANDPS Y2, Y9, Y2
+	VCMPPS $0x19, Y3, Y8, Y9
+	VANDPS Y3, Y9, Y3
+	VCMPPS $0x19, Y4, Y8, Y9
+	VANDPS Y4, Y9, Y4
+	VCMPPS $0x19, Y5, Y8, Y9
+	VANDPS Y5, Y9, Y5
+	VCMPPS $0x19, Y6, Y8, Y9
+	VANDPS Y6, Y9, Y6
+	VCMPPS $0x19, Y7, Y8, Y8
+	VANDPS Y7, Y8, Y7
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	MOVQ    chStride+88(FP), DX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y4, (CX)(AX*1)
+	ADDQ    DX, CX
+	VMOVUPS Y1, (CX)
+	VMOVUPS Y5, (CX)(AX*1)
+	ADDQ    DX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y6, (CX)(AX*1)
+	ADDQ    DX, CX
+	VMOVUPS Y3, (CX)
+	VMOVUPS Y7, (CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
 	ADDQ    CX, AX
 	MOVQ    AX, res+72(FP)
 
@@ -46354,9 +47745,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func Depthwise1x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise1x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise1x1AVX512C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise1x1AVX512C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -46442,9 +47833,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise2x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise2x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise2x1AVX512C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise2x1AVX512C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -46537,9 +47928,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise3x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise3x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise3x1AVX512C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise3x1AVX512C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -46639,9 +48030,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise4x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise4x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise4x1AVX512C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise4x1AVX512C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -46751,9 +48142,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise5x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise5x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise5x1AVX512C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise5x1AVX512C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -46870,9 +48261,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise6x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise6x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise6x1AVX512C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise6x1AVX512C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -46999,9 +48390,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise7x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise7x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise7x1AVX512C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise7x1AVX512C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -47135,9 +48526,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise8x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise8x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise8x1AVX512C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise8x1AVX512C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -47281,9 +48672,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise9x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise9x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise9x1AVX512C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise9x1AVX512C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -47437,9 +48828,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise10x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise10x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise10x1AVX512C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise10x1AVX512C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -47600,9 +48991,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise11x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise11x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise11x1AVX512C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise11x1AVX512C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -47770,9 +49161,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise12x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise12x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise12x1AVX512C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise12x1AVX512C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -47947,9 +49338,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise13x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise13x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise13x1AVX512C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise13x1AVX512C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -48131,9 +49522,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise14x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise14x1AVX512C(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise14x1AVX512C(SB), NOSPLIT, $0-88
+TEXT ·Depthwise14x1AVX512C(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -48322,9 +49713,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise1x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise1x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise1x1AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise1x1AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -48410,9 +49801,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise2x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise2x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise2x1AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise2x1AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -48505,9 +49896,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise3x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise3x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise3x1AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise3x1AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -48607,9 +49998,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise4x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise4x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise4x1AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise4x1AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -48719,9 +50110,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise5x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise5x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise5x1AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise5x1AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -48838,9 +50229,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise6x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise6x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise6x1AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise6x1AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -48967,9 +50358,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise7x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise7x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise7x1AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise7x1AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -49103,9 +50494,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise8x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise8x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise8x1AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise8x1AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -49249,9 +50640,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise9x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise9x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise9x1AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise9x1AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -49405,9 +50796,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise10x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise10x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise10x1AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise10x1AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -49568,9 +50959,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise11x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise11x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise11x1AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise11x1AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -49738,9 +51129,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise12x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise12x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise12x1AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise12x1AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -49915,9 +51306,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise13x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise13x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise13x1AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise13x1AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -50099,9 +51490,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise14x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise14x1AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise14x1AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise14x1AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -50290,9 +51681,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise1x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise1x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise1x2AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise1x2AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -50385,9 +51776,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise2x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise2x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise2x2AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise2x2AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -50494,9 +51885,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise3x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise3x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise3x2AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise3x2AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -50617,9 +52008,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise4x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise4x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise4x2AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise4x2AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -50757,9 +52148,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise5x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise5x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise5x2AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise5x2AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -50911,9 +52302,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise6x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise6x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise6x2AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise6x2AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -51082,9 +52473,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise7x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise7x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise7x2AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise7x2AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -51267,9 +52658,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise8x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise8x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise8x2AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise8x2AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -51469,9 +52860,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise9x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise9x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise9x2AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise9x2AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -51688,9 +53079,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise10x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise10x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise10x2AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise10x2AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -51921,9 +53312,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise11x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise11x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise11x2AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise11x2AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -52168,9 +53559,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise12x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise12x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise12x2AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise12x2AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -52429,9 +53820,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise13x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise13x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise13x2AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise13x2AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -52704,9 +54095,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise14x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise14x2AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise14x2AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise14x2AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -52993,9 +54384,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise1x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise1x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise1x3AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise1x3AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -53095,9 +54486,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise2x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise2x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise2x3AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise2x3AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -53218,9 +54609,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise3x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise3x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise3x3AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise3x3AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -53362,9 +54753,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise4x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise4x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise4x3AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise4x3AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -53530,9 +54921,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise5x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise5x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise5x3AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise5x3AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -53719,9 +55110,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise6x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise6x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise6x3AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise6x3AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -53932,9 +55323,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise7x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise7x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise7x3AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise7x3AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -54166,9 +55557,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise8x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise8x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise8x3AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise8x3AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -54424,9 +55815,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise9x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise9x3AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise9x3AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise9x3AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -54706,9 +56097,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise1x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise1x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise1x4AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise1x4AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -54815,9 +56206,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise2x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise2x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise2x4AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise2x4AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -54952,9 +56343,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise3x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise3x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise3x4AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise3x4AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -55117,9 +56508,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise4x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise4x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise4x4AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise4x4AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -55313,9 +56704,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise5x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise5x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise5x4AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise5x4AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -55537,9 +56928,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise6x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise6x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise6x4AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise6x4AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -55792,9 +57183,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func Depthwise7x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// func Depthwise7x4AVX512W(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 // Requires: AVX, AVX512F
-TEXT ·Depthwise7x4AVX512W(SB), NOSPLIT, $0-88
+TEXT ·Depthwise7x4AVX512W(SB), NOSPLIT, $0-96
 	MOVQ  tiles+40(FP), AX
 	TESTQ AX, AX
 	JLE   end
@@ -56061,6 +57452,5664 @@ store:
 	MOVQ    res+72(FP), AX
 	MOVQ    dstPix+56(FP), CX
 	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise1x2AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VBROADCASTSS 4(AX), Z1
+	JMP          started
+	VMOVUPS Z0, Z1
+	JMP     started
+
+zero:
+	VPXORD  Z2, Z2, Z2
+	VMOVUPS Z2, Z0
+	VMOVUPS Z2, Z1
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), SI
+	ADDQ         DX, SI
+	VBROADCASTSS (SI), Z3
+	VBROADCASTSS 4(SI), Z4
+	MOVQ         (BX), SI
+	ADDQ         CX, SI
+	VMOVUPS      (SI), Z5
+	VFMADD231PS  Z5, Z3, Z0
+	VFMADD231PS  Z5, Z4, Z1
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	MOVQ   chStride+88(FP), CX
+	VADDPS (AX), Z0, Z0
+	ADDQ   CX, AX
+	VADDPS (AX), Z1, Z1
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z6, Z6, Z6
+	VCMPPS    $0x19, Z0, Z6, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z6, K1
+	VMOVUPS.Z Z1, K1, Z1
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	MOVQ    chStride+88(FP), CX
+	VMOVUPS Z0, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z1, (AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise2x2AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z2
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z3
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	JMP     started
+
+zero:
+	VPXORD  Z4, Z4, Z4
+	VMOVUPS Z4, Z0
+	VMOVUPS Z4, Z1
+	VMOVUPS Z4, Z2
+	VMOVUPS Z4, Z3
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z5
+	VBROADCASTSS 4(DI), Z6
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VMOVUPS      (DI), Z7
+	VFMADD231PS  Z7, Z5, Z0
+	VFMADD231PS  Z7, Z6, Z1
+	VMOVUPS      (DI)(SI*1), Z7
+	VFMADD231PS  Z7, Z5, Z2
+	VFMADD231PS  Z7, Z6, Z3
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	MOVQ   chStride+88(FP), DX
+	VADDPS (CX), Z0, Z0
+	VADDPS (CX)(AX*1), Z2, Z2
+	ADDQ   DX, CX
+	VADDPS (CX), Z1, Z1
+	VADDPS (CX)(AX*1), Z3, Z3
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z8, Z8, Z8
+	VCMPPS    $0x19, Z0, Z8, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z8, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z8, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z8, K1
+	VMOVUPS.Z Z3, K1, Z3
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	MOVQ    chStride+88(FP), DX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z2, (CX)(AX*1)
+	ADDQ    DX, CX
+	VMOVUPS Z1, (CX)
+	VMOVUPS Z3, (CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise3x2AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z4
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z1, Z5
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	JMP     started
+
+zero:
+	VPXORD  Z6, Z6, Z6
+	VMOVUPS Z6, Z0
+	VMOVUPS Z6, Z1
+	VMOVUPS Z6, Z2
+	VMOVUPS Z6, Z3
+	VMOVUPS Z6, Z4
+	VMOVUPS Z6, Z5
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z7
+	VBROADCASTSS 4(DI), Z8
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VMOVUPS      (DI), Z9
+	VFMADD231PS  Z9, Z7, Z0
+	VFMADD231PS  Z9, Z8, Z1
+	VMOVUPS      (DI)(SI*1), Z9
+	VFMADD231PS  Z9, Z7, Z2
+	VFMADD231PS  Z9, Z8, Z3
+	VMOVUPS      (DI)(SI*2), Z9
+	VFMADD231PS  Z9, Z7, Z4
+	VFMADD231PS  Z9, Z8, Z5
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	MOVQ   chStride+88(FP), DX
+	VADDPS (CX), Z0, Z0
+	VADDPS (CX)(AX*1), Z2, Z2
+	VADDPS (CX)(AX*2), Z4, Z4
+	ADDQ   DX, CX
+	VADDPS (CX), Z1, Z1
+	VADDPS (CX)(AX*1), Z3, Z3
+	VADDPS (CX)(AX*2), Z5, Z5
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z10, Z10, Z10
+	VCMPPS    $0x19, Z0, Z10, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z10, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z10, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z10, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z10, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z10, K1
+	VMOVUPS.Z Z5, K1, Z5
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	MOVQ    chStride+88(FP), DX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z2, (CX)(AX*1)
+	VMOVUPS Z4, (CX)(AX*2)
+	ADDQ    DX, CX
+	VMOVUPS Z1, (CX)
+	VMOVUPS Z3, (CX)(AX*1)
+	VMOVUPS Z5, (CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise4x2AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z6
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z1, Z7
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	JMP     started
+
+zero:
+	VPXORD  Z8, Z8, Z8
+	VMOVUPS Z8, Z0
+	VMOVUPS Z8, Z1
+	VMOVUPS Z8, Z2
+	VMOVUPS Z8, Z3
+	VMOVUPS Z8, Z4
+	VMOVUPS Z8, Z5
+	VMOVUPS Z8, Z6
+	VMOVUPS Z8, Z7
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z9
+	VBROADCASTSS 4(R8), Z10
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VMOVUPS      (R8), Z11
+	VFMADD231PS  Z11, Z9, Z0
+	VFMADD231PS  Z11, Z10, Z1
+	VMOVUPS      (R8)(SI*1), Z11
+	VFMADD231PS  Z11, Z9, Z2
+	VFMADD231PS  Z11, Z10, Z3
+	VMOVUPS      (R8)(SI*2), Z11
+	VFMADD231PS  Z11, Z9, Z4
+	VFMADD231PS  Z11, Z10, Z5
+	VMOVUPS      (R8)(DI*1), Z11
+	VFMADD231PS  Z11, Z9, Z6
+	VFMADD231PS  Z11, Z10, Z7
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	MOVQ   chStride+88(FP), BX
+	VADDPS (DX), Z0, Z0
+	VADDPS (DX)(AX*1), Z2, Z2
+	VADDPS (DX)(AX*2), Z4, Z4
+	VADDPS (DX)(CX*1), Z6, Z6
+	ADDQ   BX, DX
+	VADDPS (DX), Z1, Z1
+	VADDPS (DX)(AX*1), Z3, Z3
+	VADDPS (DX)(AX*2), Z5, Z5
+	VADDPS (DX)(CX*1), Z7, Z7
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z12, Z12, Z12
+	VCMPPS    $0x19, Z0, Z12, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z12, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z12, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z12, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z12, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z12, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z12, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z12, K1
+	VMOVUPS.Z Z7, K1, Z7
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	MOVQ    chStride+88(FP), BX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z2, (DX)(AX*1)
+	VMOVUPS Z4, (DX)(AX*2)
+	VMOVUPS Z6, (DX)(CX*1)
+	ADDQ    BX, DX
+	VMOVUPS Z1, (DX)
+	VMOVUPS Z3, (DX)(AX*1)
+	VMOVUPS Z5, (DX)(AX*2)
+	VMOVUPS Z7, (DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise5x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise5x2AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z8
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z1, Z9
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	VMOVUPS Z0, Z9
+	JMP     started
+
+zero:
+	VPXORD  Z10, Z10, Z10
+	VMOVUPS Z10, Z0
+	VMOVUPS Z10, Z1
+	VMOVUPS Z10, Z2
+	VMOVUPS Z10, Z3
+	VMOVUPS Z10, Z4
+	VMOVUPS Z10, Z5
+	VMOVUPS Z10, Z6
+	VMOVUPS Z10, Z7
+	VMOVUPS Z10, Z8
+	VMOVUPS Z10, Z9
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z11
+	VBROADCASTSS 4(R8), Z12
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VMOVUPS      (R8), Z13
+	VFMADD231PS  Z13, Z11, Z0
+	VFMADD231PS  Z13, Z12, Z1
+	VMOVUPS      (R8)(SI*1), Z13
+	VFMADD231PS  Z13, Z11, Z2
+	VFMADD231PS  Z13, Z12, Z3
+	VMOVUPS      (R8)(SI*2), Z13
+	VFMADD231PS  Z13, Z11, Z4
+	VFMADD231PS  Z13, Z12, Z5
+	VMOVUPS      (R8)(DI*1), Z13
+	VFMADD231PS  Z13, Z11, Z6
+	VFMADD231PS  Z13, Z12, Z7
+	VMOVUPS      (R8)(SI*4), Z13
+	VFMADD231PS  Z13, Z11, Z8
+	VFMADD231PS  Z13, Z12, Z9
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	MOVQ   chStride+88(FP), BX
+	VADDPS (DX), Z0, Z0
+	VADDPS (DX)(AX*1), Z2, Z2
+	VADDPS (DX)(AX*2), Z4, Z4
+	VADDPS (DX)(CX*1), Z6, Z6
+	VADDPS (DX)(AX*4), Z8, Z8
+	ADDQ   BX, DX
+	VADDPS (DX), Z1, Z1
+	VADDPS (DX)(AX*1), Z3, Z3
+	VADDPS (DX)(AX*2), Z5, Z5
+	VADDPS (DX)(CX*1), Z7, Z7
+	VADDPS (DX)(AX*4), Z9, Z9
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z14, Z14, Z14
+	VCMPPS    $0x19, Z0, Z14, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z14, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z14, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z14, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z14, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z14, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z14, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z14, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z14, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z14, K1
+	VMOVUPS.Z Z9, K1, Z9
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	MOVQ    chStride+88(FP), BX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z2, (DX)(AX*1)
+	VMOVUPS Z4, (DX)(AX*2)
+	VMOVUPS Z6, (DX)(CX*1)
+	VMOVUPS Z8, (DX)(AX*4)
+	ADDQ    BX, DX
+	VMOVUPS Z1, (DX)
+	VMOVUPS Z3, (DX)(AX*1)
+	VMOVUPS Z5, (DX)(AX*2)
+	VMOVUPS Z7, (DX)(CX*1)
+	VMOVUPS Z9, (DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise6x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise6x2AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z10
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z1, Z9
+	VMOVUPS      Z1, Z11
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	VMOVUPS Z0, Z9
+	VMOVUPS Z0, Z10
+	VMOVUPS Z0, Z11
+	JMP     started
+
+zero:
+	VPXORD  Z12, Z12, Z12
+	VMOVUPS Z12, Z0
+	VMOVUPS Z12, Z1
+	VMOVUPS Z12, Z2
+	VMOVUPS Z12, Z3
+	VMOVUPS Z12, Z4
+	VMOVUPS Z12, Z5
+	VMOVUPS Z12, Z6
+	VMOVUPS Z12, Z7
+	VMOVUPS Z12, Z8
+	VMOVUPS Z12, Z9
+	VMOVUPS Z12, Z10
+	VMOVUPS Z12, Z11
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z13
+	VBROADCASTSS 4(R9), Z14
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VMOVUPS      (R9), Z15
+	VFMADD231PS  Z15, Z13, Z0
+	VFMADD231PS  Z15, Z14, Z1
+	VMOVUPS      (R9)(SI*1), Z15
+	VFMADD231PS  Z15, Z13, Z2
+	VFMADD231PS  Z15, Z14, Z3
+	VMOVUPS      (R9)(SI*2), Z15
+	VFMADD231PS  Z15, Z13, Z4
+	VFMADD231PS  Z15, Z14, Z5
+	VMOVUPS      (R9)(DI*1), Z15
+	VFMADD231PS  Z15, Z13, Z6
+	VFMADD231PS  Z15, Z14, Z7
+	VMOVUPS      (R9)(SI*4), Z15
+	VFMADD231PS  Z15, Z13, Z8
+	VFMADD231PS  Z15, Z14, Z9
+	VMOVUPS      (R9)(R8*1), Z15
+	VFMADD231PS  Z15, Z13, Z10
+	VFMADD231PS  Z15, Z14, Z11
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	MOVQ   chStride+88(FP), SI
+	VADDPS (BX), Z0, Z0
+	VADDPS (BX)(AX*1), Z2, Z2
+	VADDPS (BX)(AX*2), Z4, Z4
+	VADDPS (BX)(CX*1), Z6, Z6
+	VADDPS (BX)(AX*4), Z8, Z8
+	VADDPS (BX)(DX*1), Z10, Z10
+	ADDQ   SI, BX
+	VADDPS (BX), Z1, Z1
+	VADDPS (BX)(AX*1), Z3, Z3
+	VADDPS (BX)(AX*2), Z5, Z5
+	VADDPS (BX)(CX*1), Z7, Z7
+	VADDPS (BX)(AX*4), Z9, Z9
+	VADDPS (BX)(DX*1), Z11, Z11
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z16, Z16, Z16
+	VCMPPS    $0x19, Z0, Z16, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z16, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z16, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z16, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z16, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z16, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z16, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z16, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z16, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z16, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z16, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z16, K1
+	VMOVUPS.Z Z11, K1, Z11
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	MOVQ    chStride+88(FP), SI
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z2, (BX)(AX*1)
+	VMOVUPS Z4, (BX)(AX*2)
+	VMOVUPS Z6, (BX)(CX*1)
+	VMOVUPS Z8, (BX)(AX*4)
+	VMOVUPS Z10, (BX)(DX*1)
+	ADDQ    SI, BX
+	VMOVUPS Z1, (BX)
+	VMOVUPS Z3, (BX)(AX*1)
+	VMOVUPS Z5, (BX)(AX*2)
+	VMOVUPS Z7, (BX)(CX*1)
+	VMOVUPS Z9, (BX)(AX*4)
+	VMOVUPS Z11, (BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise7x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise7x2AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z12
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z1, Z9
+	VMOVUPS      Z1, Z11
+	VMOVUPS      Z1, Z13
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	VMOVUPS Z0, Z9
+	VMOVUPS Z0, Z10
+	VMOVUPS Z0, Z11
+	VMOVUPS Z0, Z12
+	VMOVUPS Z0, Z13
+	JMP     started
+
+zero:
+	VPXORD  Z14, Z14, Z14
+	VMOVUPS Z14, Z0
+	VMOVUPS Z14, Z1
+	VMOVUPS Z14, Z2
+	VMOVUPS Z14, Z3
+	VMOVUPS Z14, Z4
+	VMOVUPS Z14, Z5
+	VMOVUPS Z14, Z6
+	VMOVUPS Z14, Z7
+	VMOVUPS Z14, Z8
+	VMOVUPS Z14, Z9
+	VMOVUPS Z14, Z10
+	VMOVUPS Z14, Z11
+	VMOVUPS Z14, Z12
+	VMOVUPS Z14, Z13
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z15
+	VBROADCASTSS 4(R9), Z16
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VMOVUPS      (R9), Z17
+	VFMADD231PS  Z17, Z15, Z0
+	VFMADD231PS  Z17, Z16, Z1
+	VMOVUPS      (R9)(SI*1), Z17
+	VFMADD231PS  Z17, Z15, Z2
+	VFMADD231PS  Z17, Z16, Z3
+	VMOVUPS      (R9)(SI*2), Z17
+	VFMADD231PS  Z17, Z15, Z4
+	VFMADD231PS  Z17, Z16, Z5
+	VMOVUPS      (R9)(DI*1), Z17
+	VFMADD231PS  Z17, Z15, Z6
+	VFMADD231PS  Z17, Z16, Z7
+	VMOVUPS      (R9)(SI*4), Z17
+	VFMADD231PS  Z17, Z15, Z8
+	VFMADD231PS  Z17, Z16, Z9
+	VMOVUPS      (R9)(R8*1), Z17
+	VFMADD231PS  Z17, Z15, Z10
+	VFMADD231PS  Z17, Z16, Z11
+	VMOVUPS      (R9)(DI*2), Z17
+	VFMADD231PS  Z17, Z15, Z12
+	VFMADD231PS  Z17, Z16, Z13
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	MOVQ   chStride+88(FP), SI
+	VADDPS (BX), Z0, Z0
+	VADDPS (BX)(AX*1), Z2, Z2
+	VADDPS (BX)(AX*2), Z4, Z4
+	VADDPS (BX)(CX*1), Z6, Z6
+	VADDPS (BX)(AX*4), Z8, Z8
+	VADDPS (BX)(DX*1), Z10, Z10
+	VADDPS (BX)(CX*2), Z12, Z12
+	ADDQ   SI, BX
+	VADDPS (BX), Z1, Z1
+	VADDPS (BX)(AX*1), Z3, Z3
+	VADDPS (BX)(AX*2), Z5, Z5
+	VADDPS (BX)(CX*1), Z7, Z7
+	VADDPS (BX)(AX*4), Z9, Z9
+	VADDPS (BX)(DX*1), Z11, Z11
+	VADDPS (BX)(CX*2), Z13, Z13
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z18, Z18, Z18
+	VCMPPS    $0x19, Z0, Z18, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z18, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z18, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z18, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z18, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z18, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z18, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z18, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z18, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z18, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z18, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z18, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z18, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z18, K1
+	VMOVUPS.Z Z13, K1, Z13
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	MOVQ    chStride+88(FP), SI
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z2, (BX)(AX*1)
+	VMOVUPS Z4, (BX)(AX*2)
+	VMOVUPS Z6, (BX)(CX*1)
+	VMOVUPS Z8, (BX)(AX*4)
+	VMOVUPS Z10, (BX)(DX*1)
+	VMOVUPS Z12, (BX)(CX*2)
+	ADDQ    SI, BX
+	VMOVUPS Z1, (BX)
+	VMOVUPS Z3, (BX)(AX*1)
+	VMOVUPS Z5, (BX)(AX*2)
+	VMOVUPS Z7, (BX)(CX*1)
+	VMOVUPS Z9, (BX)(AX*4)
+	VMOVUPS Z11, (BX)(DX*1)
+	VMOVUPS Z13, (BX)(CX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise8x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise8x2AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z14
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z1, Z9
+	VMOVUPS      Z1, Z11
+	VMOVUPS      Z1, Z13
+	VMOVUPS      Z1, Z15
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	VMOVUPS Z0, Z9
+	VMOVUPS Z0, Z10
+	VMOVUPS Z0, Z11
+	VMOVUPS Z0, Z12
+	VMOVUPS Z0, Z13
+	VMOVUPS Z0, Z14
+	VMOVUPS Z0, Z15
+	JMP     started
+
+zero:
+	VPXORD  Z16, Z16, Z16
+	VMOVUPS Z16, Z0
+	VMOVUPS Z16, Z1
+	VMOVUPS Z16, Z2
+	VMOVUPS Z16, Z3
+	VMOVUPS Z16, Z4
+	VMOVUPS Z16, Z5
+	VMOVUPS Z16, Z6
+	VMOVUPS Z16, Z7
+	VMOVUPS Z16, Z8
+	VMOVUPS Z16, Z9
+	VMOVUPS Z16, Z10
+	VMOVUPS Z16, Z11
+	VMOVUPS Z16, Z12
+	VMOVUPS Z16, Z13
+	VMOVUPS Z16, Z14
+	VMOVUPS Z16, Z15
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z17
+	VBROADCASTSS 4(R10), Z18
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	VMOVUPS      (R10), Z19
+	VFMADD231PS  Z19, Z17, Z0
+	VFMADD231PS  Z19, Z18, Z1
+	VMOVUPS      (R10)(SI*1), Z19
+	VFMADD231PS  Z19, Z17, Z2
+	VFMADD231PS  Z19, Z18, Z3
+	VMOVUPS      (R10)(SI*2), Z19
+	VFMADD231PS  Z19, Z17, Z4
+	VFMADD231PS  Z19, Z18, Z5
+	VMOVUPS      (R10)(DI*1), Z19
+	VFMADD231PS  Z19, Z17, Z6
+	VFMADD231PS  Z19, Z18, Z7
+	VMOVUPS      (R10)(SI*4), Z19
+	VFMADD231PS  Z19, Z17, Z8
+	VFMADD231PS  Z19, Z18, Z9
+	VMOVUPS      (R10)(R8*1), Z19
+	VFMADD231PS  Z19, Z17, Z10
+	VFMADD231PS  Z19, Z18, Z11
+	VMOVUPS      (R10)(DI*2), Z19
+	VFMADD231PS  Z19, Z17, Z12
+	VFMADD231PS  Z19, Z18, Z13
+	VMOVUPS      (R10)(R9*1), Z19
+	VFMADD231PS  Z19, Z17, Z14
+	VFMADD231PS  Z19, Z18, Z15
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	MOVQ   chStride+88(FP), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS (SI)(BX*1), Z14, Z14
+	ADDQ   DI, SI
+	VADDPS (SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z15, Z15
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z20, Z20, Z20
+	VCMPPS    $0x19, Z0, Z20, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z20, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z20, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z20, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z20, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z20, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z20, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z20, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z20, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z20, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z20, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z20, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z20, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z20, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z20, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z20, K1
+	VMOVUPS.Z Z15, K1, Z15
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	MOVQ    chStride+88(FP), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	ADDQ    DI, SI
+	VMOVUPS Z1, (SI)
+	VMOVUPS Z3, (SI)(AX*1)
+	VMOVUPS Z5, (SI)(AX*2)
+	VMOVUPS Z7, (SI)(CX*1)
+	VMOVUPS Z9, (SI)(AX*4)
+	VMOVUPS Z11, (SI)(DX*1)
+	VMOVUPS Z13, (SI)(CX*2)
+	VMOVUPS Z15, (SI)(BX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise9x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise9x2AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z16
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z1, Z9
+	VMOVUPS      Z1, Z11
+	VMOVUPS      Z1, Z13
+	VMOVUPS      Z1, Z15
+	VMOVUPS      Z1, Z17
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	VMOVUPS Z0, Z9
+	VMOVUPS Z0, Z10
+	VMOVUPS Z0, Z11
+	VMOVUPS Z0, Z12
+	VMOVUPS Z0, Z13
+	VMOVUPS Z0, Z14
+	VMOVUPS Z0, Z15
+	VMOVUPS Z0, Z16
+	VMOVUPS Z0, Z17
+	JMP     started
+
+zero:
+	VPXORD  Z18, Z18, Z18
+	VMOVUPS Z18, Z0
+	VMOVUPS Z18, Z1
+	VMOVUPS Z18, Z2
+	VMOVUPS Z18, Z3
+	VMOVUPS Z18, Z4
+	VMOVUPS Z18, Z5
+	VMOVUPS Z18, Z6
+	VMOVUPS Z18, Z7
+	VMOVUPS Z18, Z8
+	VMOVUPS Z18, Z9
+	VMOVUPS Z18, Z10
+	VMOVUPS Z18, Z11
+	VMOVUPS Z18, Z12
+	VMOVUPS Z18, Z13
+	VMOVUPS Z18, Z14
+	VMOVUPS Z18, Z15
+	VMOVUPS Z18, Z16
+	VMOVUPS Z18, Z17
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z19
+	VBROADCASTSS 4(R10), Z20
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VMOVUPS      (R10), Z21
+	VFMADD231PS  Z21, Z19, Z0
+	VFMADD231PS  Z21, Z20, Z1
+	VMOVUPS      (R10)(SI*1), Z21
+	VFMADD231PS  Z21, Z19, Z2
+	VFMADD231PS  Z21, Z20, Z3
+	VMOVUPS      (R10)(SI*2), Z21
+	VFMADD231PS  Z21, Z19, Z4
+	VFMADD231PS  Z21, Z20, Z5
+	VMOVUPS      (R10)(DI*1), Z21
+	VFMADD231PS  Z21, Z19, Z6
+	VFMADD231PS  Z21, Z20, Z7
+	VMOVUPS      (R10)(SI*4), Z21
+	VFMADD231PS  Z21, Z19, Z8
+	VFMADD231PS  Z21, Z20, Z9
+	VMOVUPS      (R10)(R8*1), Z21
+	VFMADD231PS  Z21, Z19, Z10
+	VFMADD231PS  Z21, Z20, Z11
+	VMOVUPS      (R10)(DI*2), Z21
+	VFMADD231PS  Z21, Z19, Z12
+	VFMADD231PS  Z21, Z20, Z13
+	VMOVUPS      (R10)(R9*1), Z21
+	VFMADD231PS  Z21, Z19, Z14
+	VFMADD231PS  Z21, Z20, Z15
+	VMOVUPS      (R11), Z21
+	VFMADD231PS  Z21, Z19, Z16
+	VFMADD231PS  Z21, Z20, Z17
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	MOVQ   chStride+88(FP), DI
+	LEAQ   (SI)(AX*8), R8
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS (R8), Z16, Z16
+	ADDQ   DI, SI
+	LEAQ   (SI)(AX*8), R8
+	VADDPS (SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z15, Z15
+	VADDPS (R8), Z17, Z17
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z22, Z22, Z22
+	VCMPPS    $0x19, Z0, Z22, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z22, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z22, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z22, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z22, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z22, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z22, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z22, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z22, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z22, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z22, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z22, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z22, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z22, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z22, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z22, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z22, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z22, K1
+	VMOVUPS.Z Z17, K1, Z17
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	MOVQ    chStride+88(FP), DI
+	LEAQ    (SI)(AX*8), R8
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z16, (R8)
+	ADDQ    DI, SI
+	LEAQ    (SI)(AX*8), R8
+	VMOVUPS Z1, (SI)
+	VMOVUPS Z3, (SI)(AX*1)
+	VMOVUPS Z5, (SI)(AX*2)
+	VMOVUPS Z7, (SI)(CX*1)
+	VMOVUPS Z9, (SI)(AX*4)
+	VMOVUPS Z11, (SI)(DX*1)
+	VMOVUPS Z13, (SI)(CX*2)
+	VMOVUPS Z15, (SI)(BX*1)
+	VMOVUPS Z17, (R8)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise10x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise10x2AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z18
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z1, Z9
+	VMOVUPS      Z1, Z11
+	VMOVUPS      Z1, Z13
+	VMOVUPS      Z1, Z15
+	VMOVUPS      Z1, Z17
+	VMOVUPS      Z1, Z19
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	VMOVUPS Z0, Z9
+	VMOVUPS Z0, Z10
+	VMOVUPS Z0, Z11
+	VMOVUPS Z0, Z12
+	VMOVUPS Z0, Z13
+	VMOVUPS Z0, Z14
+	VMOVUPS Z0, Z15
+	VMOVUPS Z0, Z16
+	VMOVUPS Z0, Z17
+	VMOVUPS Z0, Z18
+	VMOVUPS Z0, Z19
+	JMP     started
+
+zero:
+	VPXORD  Z20, Z20, Z20
+	VMOVUPS Z20, Z0
+	VMOVUPS Z20, Z1
+	VMOVUPS Z20, Z2
+	VMOVUPS Z20, Z3
+	VMOVUPS Z20, Z4
+	VMOVUPS Z20, Z5
+	VMOVUPS Z20, Z6
+	VMOVUPS Z20, Z7
+	VMOVUPS Z20, Z8
+	VMOVUPS Z20, Z9
+	VMOVUPS Z20, Z10
+	VMOVUPS Z20, Z11
+	VMOVUPS Z20, Z12
+	VMOVUPS Z20, Z13
+	VMOVUPS Z20, Z14
+	VMOVUPS Z20, Z15
+	VMOVUPS Z20, Z16
+	VMOVUPS Z20, Z17
+	VMOVUPS Z20, Z18
+	VMOVUPS Z20, Z19
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z21
+	VBROADCASTSS 4(R10), Z22
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VMOVUPS      (R10), Z23
+	VFMADD231PS  Z23, Z21, Z0
+	VFMADD231PS  Z23, Z22, Z1
+	VMOVUPS      (R10)(SI*1), Z23
+	VFMADD231PS  Z23, Z21, Z2
+	VFMADD231PS  Z23, Z22, Z3
+	VMOVUPS      (R10)(SI*2), Z23
+	VFMADD231PS  Z23, Z21, Z4
+	VFMADD231PS  Z23, Z22, Z5
+	VMOVUPS      (R10)(DI*1), Z23
+	VFMADD231PS  Z23, Z21, Z6
+	VFMADD231PS  Z23, Z22, Z7
+	VMOVUPS      (R10)(SI*4), Z23
+	VFMADD231PS  Z23, Z21, Z8
+	VFMADD231PS  Z23, Z22, Z9
+	VMOVUPS      (R10)(R8*1), Z23
+	VFMADD231PS  Z23, Z21, Z10
+	VFMADD231PS  Z23, Z22, Z11
+	VMOVUPS      (R10)(DI*2), Z23
+	VFMADD231PS  Z23, Z21, Z12
+	VFMADD231PS  Z23, Z22, Z13
+	VMOVUPS      (R10)(R9*1), Z23
+	VFMADD231PS  Z23, Z21, Z14
+	VFMADD231PS  Z23, Z22, Z15
+	VMOVUPS      (R11), Z23
+	VFMADD231PS  Z23, Z21, Z16
+	VFMADD231PS  Z23, Z22, Z17
+	VMOVUPS      (R11)(SI*1), Z23
+	VFMADD231PS  Z23, Z21, Z18
+	VFMADD231PS  Z23, Z22, Z19
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	MOVQ   chStride+88(FP), DI
+	LEAQ   (SI)(AX*8), R8
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS (R8), Z16, Z16
+	VADDPS (R8)(AX*1), Z18, Z18
+	ADDQ   DI, SI
+	LEAQ   (SI)(AX*8), R8
+	VADDPS (SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z15, Z15
+	VADDPS (R8), Z17, Z17
+	VADDPS (R8)(AX*1), Z19, Z19
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z24, Z24, Z24
+	VCMPPS    $0x19, Z0, Z24, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z24, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z24, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z24, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z24, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z24, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z24, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z24, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z24, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z24, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z24, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z24, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z24, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z24, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z24, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z24, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z24, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z24, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z24, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z24, K1
+	VMOVUPS.Z Z19, K1, Z19
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	MOVQ    chStride+88(FP), DI
+	LEAQ    (SI)(AX*8), R8
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z16, (R8)
+	VMOVUPS Z18, (R8)(AX*1)
+	ADDQ    DI, SI
+	LEAQ    (SI)(AX*8), R8
+	VMOVUPS Z1, (SI)
+	VMOVUPS Z3, (SI)(AX*1)
+	VMOVUPS Z5, (SI)(AX*2)
+	VMOVUPS Z7, (SI)(CX*1)
+	VMOVUPS Z9, (SI)(AX*4)
+	VMOVUPS Z11, (SI)(DX*1)
+	VMOVUPS Z13, (SI)(CX*2)
+	VMOVUPS Z15, (SI)(BX*1)
+	VMOVUPS Z17, (R8)
+	VMOVUPS Z19, (R8)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise11x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise11x2AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z20
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z1, Z9
+	VMOVUPS      Z1, Z11
+	VMOVUPS      Z1, Z13
+	VMOVUPS      Z1, Z15
+	VMOVUPS      Z1, Z17
+	VMOVUPS      Z1, Z19
+	VMOVUPS      Z1, Z21
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	VMOVUPS Z0, Z9
+	VMOVUPS Z0, Z10
+	VMOVUPS Z0, Z11
+	VMOVUPS Z0, Z12
+	VMOVUPS Z0, Z13
+	VMOVUPS Z0, Z14
+	VMOVUPS Z0, Z15
+	VMOVUPS Z0, Z16
+	VMOVUPS Z0, Z17
+	VMOVUPS Z0, Z18
+	VMOVUPS Z0, Z19
+	VMOVUPS Z0, Z20
+	VMOVUPS Z0, Z21
+	JMP     started
+
+zero:
+	VPXORD  Z22, Z22, Z22
+	VMOVUPS Z22, Z0
+	VMOVUPS Z22, Z1
+	VMOVUPS Z22, Z2
+	VMOVUPS Z22, Z3
+	VMOVUPS Z22, Z4
+	VMOVUPS Z22, Z5
+	VMOVUPS Z22, Z6
+	VMOVUPS Z22, Z7
+	VMOVUPS Z22, Z8
+	VMOVUPS Z22, Z9
+	VMOVUPS Z22, Z10
+	VMOVUPS Z22, Z11
+	VMOVUPS Z22, Z12
+	VMOVUPS Z22, Z13
+	VMOVUPS Z22, Z14
+	VMOVUPS Z22, Z15
+	VMOVUPS Z22, Z16
+	VMOVUPS Z22, Z17
+	VMOVUPS Z22, Z18
+	VMOVUPS Z22, Z19
+	VMOVUPS Z22, Z20
+	VMOVUPS Z22, Z21
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z23
+	VBROADCASTSS 4(R10), Z24
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VMOVUPS      (R10), Z25
+	VFMADD231PS  Z25, Z23, Z0
+	VFMADD231PS  Z25, Z24, Z1
+	VMOVUPS      (R10)(SI*1), Z25
+	VFMADD231PS  Z25, Z23, Z2
+	VFMADD231PS  Z25, Z24, Z3
+	VMOVUPS      (R10)(SI*2), Z25
+	VFMADD231PS  Z25, Z23, Z4
+	VFMADD231PS  Z25, Z24, Z5
+	VMOVUPS      (R10)(DI*1), Z25
+	VFMADD231PS  Z25, Z23, Z6
+	VFMADD231PS  Z25, Z24, Z7
+	VMOVUPS      (R10)(SI*4), Z25
+	VFMADD231PS  Z25, Z23, Z8
+	VFMADD231PS  Z25, Z24, Z9
+	VMOVUPS      (R10)(R8*1), Z25
+	VFMADD231PS  Z25, Z23, Z10
+	VFMADD231PS  Z25, Z24, Z11
+	VMOVUPS      (R10)(DI*2), Z25
+	VFMADD231PS  Z25, Z23, Z12
+	VFMADD231PS  Z25, Z24, Z13
+	VMOVUPS      (R10)(R9*1), Z25
+	VFMADD231PS  Z25, Z23, Z14
+	VFMADD231PS  Z25, Z24, Z15
+	VMOVUPS      (R11), Z25
+	VFMADD231PS  Z25, Z23, Z16
+	VFMADD231PS  Z25, Z24, Z17
+	VMOVUPS      (R11)(SI*1), Z25
+	VFMADD231PS  Z25, Z23, Z18
+	VFMADD231PS  Z25, Z24, Z19
+	VMOVUPS      (R11)(SI*2), Z25
+	VFMADD231PS  Z25, Z23, Z20
+	VFMADD231PS  Z25, Z24, Z21
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	MOVQ   chStride+88(FP), DI
+	LEAQ   (SI)(AX*8), R8
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS (R8), Z16, Z16
+	VADDPS (R8)(AX*1), Z18, Z18
+	VADDPS (R8)(AX*2), Z20, Z20
+	ADDQ   DI, SI
+	LEAQ   (SI)(AX*8), R8
+	VADDPS (SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z15, Z15
+	VADDPS (R8), Z17, Z17
+	VADDPS (R8)(AX*1), Z19, Z19
+	VADDPS (R8)(AX*2), Z21, Z21
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z26, Z26, Z26
+	VCMPPS    $0x19, Z0, Z26, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z26, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z26, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z26, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z26, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z26, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z26, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z26, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z26, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z26, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z26, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z26, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z26, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z26, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z26, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z26, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z26, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z26, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z26, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z26, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z26, K1
+	VMOVUPS.Z Z20, K1, Z20
+	VCMPPS    $0x19, Z21, Z26, K1
+	VMOVUPS.Z Z21, K1, Z21
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	MOVQ    chStride+88(FP), DI
+	LEAQ    (SI)(AX*8), R8
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z16, (R8)
+	VMOVUPS Z18, (R8)(AX*1)
+	VMOVUPS Z20, (R8)(AX*2)
+	ADDQ    DI, SI
+	LEAQ    (SI)(AX*8), R8
+	VMOVUPS Z1, (SI)
+	VMOVUPS Z3, (SI)(AX*1)
+	VMOVUPS Z5, (SI)(AX*2)
+	VMOVUPS Z7, (SI)(CX*1)
+	VMOVUPS Z9, (SI)(AX*4)
+	VMOVUPS Z11, (SI)(DX*1)
+	VMOVUPS Z13, (SI)(CX*2)
+	VMOVUPS Z15, (SI)(BX*1)
+	VMOVUPS Z17, (R8)
+	VMOVUPS Z19, (R8)(AX*1)
+	VMOVUPS Z21, (R8)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise12x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise12x2AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z22
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z1, Z9
+	VMOVUPS      Z1, Z11
+	VMOVUPS      Z1, Z13
+	VMOVUPS      Z1, Z15
+	VMOVUPS      Z1, Z17
+	VMOVUPS      Z1, Z19
+	VMOVUPS      Z1, Z21
+	VMOVUPS      Z1, Z23
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	VMOVUPS Z0, Z9
+	VMOVUPS Z0, Z10
+	VMOVUPS Z0, Z11
+	VMOVUPS Z0, Z12
+	VMOVUPS Z0, Z13
+	VMOVUPS Z0, Z14
+	VMOVUPS Z0, Z15
+	VMOVUPS Z0, Z16
+	VMOVUPS Z0, Z17
+	VMOVUPS Z0, Z18
+	VMOVUPS Z0, Z19
+	VMOVUPS Z0, Z20
+	VMOVUPS Z0, Z21
+	VMOVUPS Z0, Z22
+	VMOVUPS Z0, Z23
+	JMP     started
+
+zero:
+	VPXORD  Z24, Z24, Z24
+	VMOVUPS Z24, Z0
+	VMOVUPS Z24, Z1
+	VMOVUPS Z24, Z2
+	VMOVUPS Z24, Z3
+	VMOVUPS Z24, Z4
+	VMOVUPS Z24, Z5
+	VMOVUPS Z24, Z6
+	VMOVUPS Z24, Z7
+	VMOVUPS Z24, Z8
+	VMOVUPS Z24, Z9
+	VMOVUPS Z24, Z10
+	VMOVUPS Z24, Z11
+	VMOVUPS Z24, Z12
+	VMOVUPS Z24, Z13
+	VMOVUPS Z24, Z14
+	VMOVUPS Z24, Z15
+	VMOVUPS Z24, Z16
+	VMOVUPS Z24, Z17
+	VMOVUPS Z24, Z18
+	VMOVUPS Z24, Z19
+	VMOVUPS Z24, Z20
+	VMOVUPS Z24, Z21
+	VMOVUPS Z24, Z22
+	VMOVUPS Z24, Z23
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z25
+	VBROADCASTSS 4(R10), Z26
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VMOVUPS      (R10), Z27
+	VFMADD231PS  Z27, Z25, Z0
+	VFMADD231PS  Z27, Z26, Z1
+	VMOVUPS      (R10)(SI*1), Z27
+	VFMADD231PS  Z27, Z25, Z2
+	VFMADD231PS  Z27, Z26, Z3
+	VMOVUPS      (R10)(SI*2), Z27
+	VFMADD231PS  Z27, Z25, Z4
+	VFMADD231PS  Z27, Z26, Z5
+	VMOVUPS      (R10)(DI*1), Z27
+	VFMADD231PS  Z27, Z25, Z6
+	VFMADD231PS  Z27, Z26, Z7
+	VMOVUPS      (R10)(SI*4), Z27
+	VFMADD231PS  Z27, Z25, Z8
+	VFMADD231PS  Z27, Z26, Z9
+	VMOVUPS      (R10)(R8*1), Z27
+	VFMADD231PS  Z27, Z25, Z10
+	VFMADD231PS  Z27, Z26, Z11
+	VMOVUPS      (R10)(DI*2), Z27
+	VFMADD231PS  Z27, Z25, Z12
+	VFMADD231PS  Z27, Z26, Z13
+	VMOVUPS      (R10)(R9*1), Z27
+	VFMADD231PS  Z27, Z25, Z14
+	VFMADD231PS  Z27, Z26, Z15
+	VMOVUPS      (R11), Z27
+	VFMADD231PS  Z27, Z25, Z16
+	VFMADD231PS  Z27, Z26, Z17
+	VMOVUPS      (R11)(SI*1), Z27
+	VFMADD231PS  Z27, Z25, Z18
+	VFMADD231PS  Z27, Z26, Z19
+	VMOVUPS      (R11)(SI*2), Z27
+	VFMADD231PS  Z27, Z25, Z20
+	VFMADD231PS  Z27, Z26, Z21
+	VMOVUPS      (R11)(DI*1), Z27
+	VFMADD231PS  Z27, Z25, Z22
+	VFMADD231PS  Z27, Z26, Z23
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	MOVQ   chStride+88(FP), DI
+	LEAQ   (SI)(AX*8), R8
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS (R8), Z16, Z16
+	VADDPS (R8)(AX*1), Z18, Z18
+	VADDPS (R8)(AX*2), Z20, Z20
+	VADDPS (R8)(CX*1), Z22, Z22
+	ADDQ   DI, SI
+	LEAQ   (SI)(AX*8), R8
+	VADDPS (SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z15, Z15
+	VADDPS (R8), Z17, Z17
+	VADDPS (R8)(AX*1), Z19, Z19
+	VADDPS (R8)(AX*2), Z21, Z21
+	VADDPS (R8)(CX*1), Z23, Z23
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z28, Z28, Z28
+	VCMPPS    $0x19, Z0, Z28, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z28, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z28, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z28, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z28, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z28, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z28, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z28, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z28, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z28, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z28, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z28, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z28, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z28, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z28, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z28, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z28, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z28, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z28, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z28, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z28, K1
+	VMOVUPS.Z Z20, K1, Z20
+	VCMPPS    $0x19, Z21, Z28, K1
+	VMOVUPS.Z Z21, K1, Z21
+	VCMPPS    $0x19, Z22, Z28, K1
+	VMOVUPS.Z Z22, K1, Z22
+	VCMPPS    $0x19, Z23, Z28, K1
+	VMOVUPS.Z Z23, K1, Z23
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	MOVQ    chStride+88(FP), DI
+	LEAQ    (SI)(AX*8), R8
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z16, (R8)
+	VMOVUPS Z18, (R8)(AX*1)
+	VMOVUPS Z20, (R8)(AX*2)
+	VMOVUPS Z22, (R8)(CX*1)
+	ADDQ    DI, SI
+	LEAQ    (SI)(AX*8), R8
+	VMOVUPS Z1, (SI)
+	VMOVUPS Z3, (SI)(AX*1)
+	VMOVUPS Z5, (SI)(AX*2)
+	VMOVUPS Z7, (SI)(CX*1)
+	VMOVUPS Z9, (SI)(AX*4)
+	VMOVUPS Z11, (SI)(DX*1)
+	VMOVUPS Z13, (SI)(CX*2)
+	VMOVUPS Z15, (SI)(BX*1)
+	VMOVUPS Z17, (R8)
+	VMOVUPS Z19, (R8)(AX*1)
+	VMOVUPS Z21, (R8)(AX*2)
+	VMOVUPS Z23, (R8)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise13x2AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise13x2AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z22
+	VMOVUPS      Z0, Z24
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z3
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z1, Z9
+	VMOVUPS      Z1, Z11
+	VMOVUPS      Z1, Z13
+	VMOVUPS      Z1, Z15
+	VMOVUPS      Z1, Z17
+	VMOVUPS      Z1, Z19
+	VMOVUPS      Z1, Z21
+	VMOVUPS      Z1, Z23
+	VMOVUPS      Z1, Z25
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	VMOVUPS Z0, Z9
+	VMOVUPS Z0, Z10
+	VMOVUPS Z0, Z11
+	VMOVUPS Z0, Z12
+	VMOVUPS Z0, Z13
+	VMOVUPS Z0, Z14
+	VMOVUPS Z0, Z15
+	VMOVUPS Z0, Z16
+	VMOVUPS Z0, Z17
+	VMOVUPS Z0, Z18
+	VMOVUPS Z0, Z19
+	VMOVUPS Z0, Z20
+	VMOVUPS Z0, Z21
+	VMOVUPS Z0, Z22
+	VMOVUPS Z0, Z23
+	VMOVUPS Z0, Z24
+	VMOVUPS Z0, Z25
+	JMP     started
+
+zero:
+	VPXORD  Z26, Z26, Z26
+	VMOVUPS Z26, Z0
+	VMOVUPS Z26, Z1
+	VMOVUPS Z26, Z2
+	VMOVUPS Z26, Z3
+	VMOVUPS Z26, Z4
+	VMOVUPS Z26, Z5
+	VMOVUPS Z26, Z6
+	VMOVUPS Z26, Z7
+	VMOVUPS Z26, Z8
+	VMOVUPS Z26, Z9
+	VMOVUPS Z26, Z10
+	VMOVUPS Z26, Z11
+	VMOVUPS Z26, Z12
+	VMOVUPS Z26, Z13
+	VMOVUPS Z26, Z14
+	VMOVUPS Z26, Z15
+	VMOVUPS Z26, Z16
+	VMOVUPS Z26, Z17
+	VMOVUPS Z26, Z18
+	VMOVUPS Z26, Z19
+	VMOVUPS Z26, Z20
+	VMOVUPS Z26, Z21
+	VMOVUPS Z26, Z22
+	VMOVUPS Z26, Z23
+	VMOVUPS Z26, Z24
+	VMOVUPS Z26, Z25
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z27
+	VBROADCASTSS 4(R10), Z28
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VMOVUPS      (R10), Z29
+	VFMADD231PS  Z29, Z27, Z0
+	VFMADD231PS  Z29, Z28, Z1
+	VMOVUPS      (R10)(SI*1), Z29
+	VFMADD231PS  Z29, Z27, Z2
+	VFMADD231PS  Z29, Z28, Z3
+	VMOVUPS      (R10)(SI*2), Z29
+	VFMADD231PS  Z29, Z27, Z4
+	VFMADD231PS  Z29, Z28, Z5
+	VMOVUPS      (R10)(DI*1), Z29
+	VFMADD231PS  Z29, Z27, Z6
+	VFMADD231PS  Z29, Z28, Z7
+	VMOVUPS      (R10)(SI*4), Z29
+	VFMADD231PS  Z29, Z27, Z8
+	VFMADD231PS  Z29, Z28, Z9
+	VMOVUPS      (R10)(R8*1), Z29
+	VFMADD231PS  Z29, Z27, Z10
+	VFMADD231PS  Z29, Z28, Z11
+	VMOVUPS      (R10)(DI*2), Z29
+	VFMADD231PS  Z29, Z27, Z12
+	VFMADD231PS  Z29, Z28, Z13
+	VMOVUPS      (R10)(R9*1), Z29
+	VFMADD231PS  Z29, Z27, Z14
+	VFMADD231PS  Z29, Z28, Z15
+	VMOVUPS      (R11), Z29
+	VFMADD231PS  Z29, Z27, Z16
+	VFMADD231PS  Z29, Z28, Z17
+	VMOVUPS      (R11)(SI*1), Z29
+	VFMADD231PS  Z29, Z27, Z18
+	VFMADD231PS  Z29, Z28, Z19
+	VMOVUPS      (R11)(SI*2), Z29
+	VFMADD231PS  Z29, Z27, Z20
+	VFMADD231PS  Z29, Z28, Z21
+	VMOVUPS      (R11)(DI*1), Z29
+	VFMADD231PS  Z29, Z27, Z22
+	VFMADD231PS  Z29, Z28, Z23
+	VMOVUPS      (R11)(SI*4), Z29
+	VFMADD231PS  Z29, Z27, Z24
+	VFMADD231PS  Z29, Z28, Z25
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	MOVQ   chStride+88(FP), DI
+	LEAQ   (SI)(AX*8), R8
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS (R8), Z16, Z16
+	VADDPS (R8)(AX*1), Z18, Z18
+	VADDPS (R8)(AX*2), Z20, Z20
+	VADDPS (R8)(CX*1), Z22, Z22
+	VADDPS (R8)(AX*4), Z24, Z24
+	ADDQ   DI, SI
+	LEAQ   (SI)(AX*8), R8
+	VADDPS (SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z15, Z15
+	VADDPS (R8), Z17, Z17
+	VADDPS (R8)(AX*1), Z19, Z19
+	VADDPS (R8)(AX*2), Z21, Z21
+	VADDPS (R8)(CX*1), Z23, Z23
+	VADDPS (R8)(AX*4), Z25, Z25
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z30, Z30, Z30
+	VCMPPS    $0x19, Z0, Z30, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z30, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z30, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z30, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z30, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z30, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z30, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z30, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z30, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z30, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z30, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z30, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z30, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z30, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z30, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z30, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z30, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z30, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z30, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z30, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z30, K1
+	VMOVUPS.Z Z20, K1, Z20
+	VCMPPS    $0x19, Z21, Z30, K1
+	VMOVUPS.Z Z21, K1, Z21
+	VCMPPS    $0x19, Z22, Z30, K1
+	VMOVUPS.Z Z22, K1, Z22
+	VCMPPS    $0x19, Z23, Z30, K1
+	VMOVUPS.Z Z23, K1, Z23
+	VCMPPS    $0x19, Z24, Z30, K1
+	VMOVUPS.Z Z24, K1, Z24
+	VCMPPS    $0x19, Z25, Z30, K1
+	VMOVUPS.Z Z25, K1, Z25
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	MOVQ    chStride+88(FP), DI
+	LEAQ    (SI)(AX*8), R8
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z16, (R8)
+	VMOVUPS Z18, (R8)(AX*1)
+	VMOVUPS Z20, (R8)(AX*2)
+	VMOVUPS Z22, (R8)(CX*1)
+	VMOVUPS Z24, (R8)(AX*4)
+	ADDQ    DI, SI
+	LEAQ    (SI)(AX*8), R8
+	VMOVUPS Z1, (SI)
+	VMOVUPS Z3, (SI)(AX*1)
+	VMOVUPS Z5, (SI)(AX*2)
+	VMOVUPS Z7, (SI)(CX*1)
+	VMOVUPS Z9, (SI)(AX*4)
+	VMOVUPS Z11, (SI)(DX*1)
+	VMOVUPS Z13, (SI)(CX*2)
+	VMOVUPS Z15, (SI)(BX*1)
+	VMOVUPS Z17, (R8)
+	VMOVUPS Z19, (R8)(AX*1)
+	VMOVUPS Z21, (R8)(AX*2)
+	VMOVUPS Z23, (R8)(CX*1)
+	VMOVUPS Z25, (R8)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000d, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000d, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000d, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x3AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise1x3AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VBROADCASTSS 4(AX), Z1
+	VBROADCASTSS 8(AX), Z2
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	JMP     started
+
+zero:
+	VPXORD  Z3, Z3, Z3
+	VMOVUPS Z3, Z0
+	VMOVUPS Z3, Z1
+	VMOVUPS Z3, Z2
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), SI
+	ADDQ         DX, SI
+	VBROADCASTSS (SI), Z4
+	VBROADCASTSS 4(SI), Z5
+	VBROADCASTSS 8(SI), Z6
+	MOVQ         (BX), SI
+	ADDQ         CX, SI
+	VMOVUPS      (SI), Z7
+	VFMADD231PS  Z7, Z4, Z0
+	VFMADD231PS  Z7, Z5, Z1
+	VFMADD231PS  Z7, Z6, Z2
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	MOVQ   chStride+88(FP), CX
+	VADDPS (AX), Z0, Z0
+	ADDQ   CX, AX
+	VADDPS (AX), Z1, Z1
+	ADDQ   CX, AX
+	VADDPS (AX), Z2, Z2
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z8, Z8, Z8
+	VCMPPS    $0x19, Z0, Z8, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z8, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z8, K1
+	VMOVUPS.Z Z2, K1, Z2
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	MOVQ    chStride+88(FP), CX
+	VMOVUPS Z0, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z2, (AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x3AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise2x3AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z3
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z4
+	VBROADCASTSS 8(AX), Z2
+	VMOVUPS      Z2, Z5
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	JMP     started
+
+zero:
+	VPXORD  Z6, Z6, Z6
+	VMOVUPS Z6, Z0
+	VMOVUPS Z6, Z1
+	VMOVUPS Z6, Z2
+	VMOVUPS Z6, Z3
+	VMOVUPS Z6, Z4
+	VMOVUPS Z6, Z5
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z7
+	VBROADCASTSS 4(DI), Z8
+	VBROADCASTSS 8(DI), Z9
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VMOVUPS      (DI), Z10
+	VFMADD231PS  Z10, Z7, Z0
+	VFMADD231PS  Z10, Z8, Z1
+	VFMADD231PS  Z10, Z9, Z2
+	VMOVUPS      (DI)(SI*1), Z10
+	VFMADD231PS  Z10, Z7, Z3
+	VFMADD231PS  Z10, Z8, Z4
+	VFMADD231PS  Z10, Z9, Z5
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	MOVQ   chStride+88(FP), DX
+	VADDPS (CX), Z0, Z0
+	VADDPS (CX)(AX*1), Z3, Z3
+	ADDQ   DX, CX
+	VADDPS (CX), Z1, Z1
+	VADDPS (CX)(AX*1), Z4, Z4
+	ADDQ   DX, CX
+	VADDPS (CX), Z2, Z2
+	VADDPS (CX)(AX*1), Z5, Z5
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z11, Z11, Z11
+	VCMPPS    $0x19, Z0, Z11, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z11, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z11, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z11, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z11, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z11, K1
+	VMOVUPS.Z Z5, K1, Z5
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	MOVQ    chStride+88(FP), DX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z3, (CX)(AX*1)
+	ADDQ    DX, CX
+	VMOVUPS Z1, (CX)
+	VMOVUPS Z4, (CX)(AX*1)
+	ADDQ    DX, CX
+	VMOVUPS Z2, (CX)
+	VMOVUPS Z5, (CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x3AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise3x3AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z6
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z4
+	VMOVUPS      Z1, Z7
+	VBROADCASTSS 8(AX), Z2
+	VMOVUPS      Z2, Z5
+	VMOVUPS      Z2, Z8
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	JMP     started
+
+zero:
+	VPXORD  Z9, Z9, Z9
+	VMOVUPS Z9, Z0
+	VMOVUPS Z9, Z1
+	VMOVUPS Z9, Z2
+	VMOVUPS Z9, Z3
+	VMOVUPS Z9, Z4
+	VMOVUPS Z9, Z5
+	VMOVUPS Z9, Z6
+	VMOVUPS Z9, Z7
+	VMOVUPS Z9, Z8
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z10
+	VBROADCASTSS 4(DI), Z11
+	VBROADCASTSS 8(DI), Z12
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VMOVUPS      (DI), Z13
+	VFMADD231PS  Z13, Z10, Z0
+	VFMADD231PS  Z13, Z11, Z1
+	VFMADD231PS  Z13, Z12, Z2
+	VMOVUPS      (DI)(SI*1), Z13
+	VFMADD231PS  Z13, Z10, Z3
+	VFMADD231PS  Z13, Z11, Z4
+	VFMADD231PS  Z13, Z12, Z5
+	VMOVUPS      (DI)(SI*2), Z13
+	VFMADD231PS  Z13, Z10, Z6
+	VFMADD231PS  Z13, Z11, Z7
+	VFMADD231PS  Z13, Z12, Z8
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	MOVQ   chStride+88(FP), DX
+	VADDPS (CX), Z0, Z0
+	VADDPS (CX)(AX*1), Z3, Z3
+	VADDPS (CX)(AX*2), Z6, Z6
+	ADDQ   DX, CX
+	VADDPS (CX), Z1, Z1
+	VADDPS (CX)(AX*1), Z4, Z4
+	VADDPS (CX)(AX*2), Z7, Z7
+	ADDQ   DX, CX
+	VADDPS (CX), Z2, Z2
+	VADDPS (CX)(AX*1), Z5, Z5
+	VADDPS (CX)(AX*2), Z8, Z8
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z14, Z14, Z14
+	VCMPPS    $0x19, Z0, Z14, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z14, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z14, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z14, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z14, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z14, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z14, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z14, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z14, K1
+	VMOVUPS.Z Z8, K1, Z8
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	MOVQ    chStride+88(FP), DX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z3, (CX)(AX*1)
+	VMOVUPS Z6, (CX)(AX*2)
+	ADDQ    DX, CX
+	VMOVUPS Z1, (CX)
+	VMOVUPS Z4, (CX)(AX*1)
+	VMOVUPS Z7, (CX)(AX*2)
+	ADDQ    DX, CX
+	VMOVUPS Z2, (CX)
+	VMOVUPS Z5, (CX)(AX*1)
+	VMOVUPS Z8, (CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x3AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise4x3AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z9
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z4
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z1, Z10
+	VBROADCASTSS 8(AX), Z2
+	VMOVUPS      Z2, Z5
+	VMOVUPS      Z2, Z8
+	VMOVUPS      Z2, Z11
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	VMOVUPS Z0, Z9
+	VMOVUPS Z0, Z10
+	VMOVUPS Z0, Z11
+	JMP     started
+
+zero:
+	VPXORD  Z12, Z12, Z12
+	VMOVUPS Z12, Z0
+	VMOVUPS Z12, Z1
+	VMOVUPS Z12, Z2
+	VMOVUPS Z12, Z3
+	VMOVUPS Z12, Z4
+	VMOVUPS Z12, Z5
+	VMOVUPS Z12, Z6
+	VMOVUPS Z12, Z7
+	VMOVUPS Z12, Z8
+	VMOVUPS Z12, Z9
+	VMOVUPS Z12, Z10
+	VMOVUPS Z12, Z11
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z13
+	VBROADCASTSS 4(R8), Z14
+	VBROADCASTSS 8(R8), Z15
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VMOVUPS      (R8), Z16
+	VFMADD231PS  Z16, Z13, Z0
+	VFMADD231PS  Z16, Z14, Z1
+	VFMADD231PS  Z16, Z15, Z2
+	VMOVUPS      (R8)(SI*1), Z16
+	VFMADD231PS  Z16, Z13, Z3
+	VFMADD231PS  Z16, Z14, Z4
+	VFMADD231PS  Z16, Z15, Z5
+	VMOVUPS      (R8)(SI*2), Z16
+	VFMADD231PS  Z16, Z13, Z6
+	VFMADD231PS  Z16, Z14, Z7
+	VFMADD231PS  Z16, Z15, Z8
+	VMOVUPS      (R8)(DI*1), Z16
+	VFMADD231PS  Z16, Z13, Z9
+	VFMADD231PS  Z16, Z14, Z10
+	VFMADD231PS  Z16, Z15, Z11
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	MOVQ   chStride+88(FP), BX
+	VADDPS (DX), Z0, Z0
+	VADDPS (DX)(AX*1), Z3, Z3
+	VADDPS (DX)(AX*2), Z6, Z6
+	VADDPS (DX)(CX*1), Z9, Z9
+	ADDQ   BX, DX
+	VADDPS (DX), Z1, Z1
+	VADDPS (DX)(AX*1), Z4, Z4
+	VADDPS (DX)(AX*2), Z7, Z7
+	VADDPS (DX)(CX*1), Z10, Z10
+	ADDQ   BX, DX
+	VADDPS (DX), Z2, Z2
+	VADDPS (DX)(AX*1), Z5, Z5
+	VADDPS (DX)(AX*2), Z8, Z8
+	VADDPS (DX)(CX*1), Z11, Z11
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z17, Z17, Z17
+	VCMPPS    $0x19, Z0, Z17, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z17, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z17, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z17, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z17, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z17, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z17, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z17, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z17, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z17, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z17, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z17, K1
+	VMOVUPS.Z Z11, K1, Z11
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	MOVQ    chStride+88(FP), BX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z3, (DX)(AX*1)
+	VMOVUPS Z6, (DX)(AX*2)
+	VMOVUPS Z9, (DX)(CX*1)
+	ADDQ    BX, DX
+	VMOVUPS Z1, (DX)
+	VMOVUPS Z4, (DX)(AX*1)
+	VMOVUPS Z7, (DX)(AX*2)
+	VMOVUPS Z10, (DX)(CX*1)
+	ADDQ    BX, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z5, (DX)(AX*1)
+	VMOVUPS Z8, (DX)(AX*2)
+	VMOVUPS Z11, (DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise5x3AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise5x3AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z12
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z4
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z1, Z10
+	VMOVUPS      Z1, Z13
+	VBROADCASTSS 8(AX), Z2
+	VMOVUPS      Z2, Z5
+	VMOVUPS      Z2, Z8
+	VMOVUPS      Z2, Z11
+	VMOVUPS      Z2, Z14
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	VMOVUPS Z0, Z9
+	VMOVUPS Z0, Z10
+	VMOVUPS Z0, Z11
+	VMOVUPS Z0, Z12
+	VMOVUPS Z0, Z13
+	VMOVUPS Z0, Z14
+	JMP     started
+
+zero:
+	VPXORD  Z15, Z15, Z15
+	VMOVUPS Z15, Z0
+	VMOVUPS Z15, Z1
+	VMOVUPS Z15, Z2
+	VMOVUPS Z15, Z3
+	VMOVUPS Z15, Z4
+	VMOVUPS Z15, Z5
+	VMOVUPS Z15, Z6
+	VMOVUPS Z15, Z7
+	VMOVUPS Z15, Z8
+	VMOVUPS Z15, Z9
+	VMOVUPS Z15, Z10
+	VMOVUPS Z15, Z11
+	VMOVUPS Z15, Z12
+	VMOVUPS Z15, Z13
+	VMOVUPS Z15, Z14
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z16
+	VBROADCASTSS 4(R8), Z17
+	VBROADCASTSS 8(R8), Z18
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VMOVUPS      (R8), Z19
+	VFMADD231PS  Z19, Z16, Z0
+	VFMADD231PS  Z19, Z17, Z1
+	VFMADD231PS  Z19, Z18, Z2
+	VMOVUPS      (R8)(SI*1), Z19
+	VFMADD231PS  Z19, Z16, Z3
+	VFMADD231PS  Z19, Z17, Z4
+	VFMADD231PS  Z19, Z18, Z5
+	VMOVUPS      (R8)(SI*2), Z19
+	VFMADD231PS  Z19, Z16, Z6
+	VFMADD231PS  Z19, Z17, Z7
+	VFMADD231PS  Z19, Z18, Z8
+	VMOVUPS      (R8)(DI*1), Z19
+	VFMADD231PS  Z19, Z16, Z9
+	VFMADD231PS  Z19, Z17, Z10
+	VFMADD231PS  Z19, Z18, Z11
+	VMOVUPS      (R8)(SI*4), Z19
+	VFMADD231PS  Z19, Z16, Z12
+	VFMADD231PS  Z19, Z17, Z13
+	VFMADD231PS  Z19, Z18, Z14
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	MOVQ   chStride+88(FP), BX
+	VADDPS (DX), Z0, Z0
+	VADDPS (DX)(AX*1), Z3, Z3
+	VADDPS (DX)(AX*2), Z6, Z6
+	VADDPS (DX)(CX*1), Z9, Z9
+	VADDPS (DX)(AX*4), Z12, Z12
+	ADDQ   BX, DX
+	VADDPS (DX), Z1, Z1
+	VADDPS (DX)(AX*1), Z4, Z4
+	VADDPS (DX)(AX*2), Z7, Z7
+	VADDPS (DX)(CX*1), Z10, Z10
+	VADDPS (DX)(AX*4), Z13, Z13
+	ADDQ   BX, DX
+	VADDPS (DX), Z2, Z2
+	VADDPS (DX)(AX*1), Z5, Z5
+	VADDPS (DX)(AX*2), Z8, Z8
+	VADDPS (DX)(CX*1), Z11, Z11
+	VADDPS (DX)(AX*4), Z14, Z14
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z20, Z20, Z20
+	VCMPPS    $0x19, Z0, Z20, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z20, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z20, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z20, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z20, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z20, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z20, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z20, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z20, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z20, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z20, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z20, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z20, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z20, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z20, K1
+	VMOVUPS.Z Z14, K1, Z14
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	MOVQ    chStride+88(FP), BX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z3, (DX)(AX*1)
+	VMOVUPS Z6, (DX)(AX*2)
+	VMOVUPS Z9, (DX)(CX*1)
+	VMOVUPS Z12, (DX)(AX*4)
+	ADDQ    BX, DX
+	VMOVUPS Z1, (DX)
+	VMOVUPS Z4, (DX)(AX*1)
+	VMOVUPS Z7, (DX)(AX*2)
+	VMOVUPS Z10, (DX)(CX*1)
+	VMOVUPS Z13, (DX)(AX*4)
+	ADDQ    BX, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z5, (DX)(AX*1)
+	VMOVUPS Z8, (DX)(AX*2)
+	VMOVUPS Z11, (DX)(CX*1)
+	VMOVUPS Z14, (DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise6x3AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise6x3AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z15
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z4
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z1, Z10
+	VMOVUPS      Z1, Z13
+	VMOVUPS      Z1, Z16
+	VBROADCASTSS 8(AX), Z2
+	VMOVUPS      Z2, Z5
+	VMOVUPS      Z2, Z8
+	VMOVUPS      Z2, Z11
+	VMOVUPS      Z2, Z14
+	VMOVUPS      Z2, Z17
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	VMOVUPS Z0, Z9
+	VMOVUPS Z0, Z10
+	VMOVUPS Z0, Z11
+	VMOVUPS Z0, Z12
+	VMOVUPS Z0, Z13
+	VMOVUPS Z0, Z14
+	VMOVUPS Z0, Z15
+	VMOVUPS Z0, Z16
+	VMOVUPS Z0, Z17
+	JMP     started
+
+zero:
+	VPXORD  Z18, Z18, Z18
+	VMOVUPS Z18, Z0
+	VMOVUPS Z18, Z1
+	VMOVUPS Z18, Z2
+	VMOVUPS Z18, Z3
+	VMOVUPS Z18, Z4
+	VMOVUPS Z18, Z5
+	VMOVUPS Z18, Z6
+	VMOVUPS Z18, Z7
+	VMOVUPS Z18, Z8
+	VMOVUPS Z18, Z9
+	VMOVUPS Z18, Z10
+	VMOVUPS Z18, Z11
+	VMOVUPS Z18, Z12
+	VMOVUPS Z18, Z13
+	VMOVUPS Z18, Z14
+	VMOVUPS Z18, Z15
+	VMOVUPS Z18, Z16
+	VMOVUPS Z18, Z17
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z19
+	VBROADCASTSS 4(R9), Z20
+	VBROADCASTSS 8(R9), Z21
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VMOVUPS      (R9), Z22
+	VFMADD231PS  Z22, Z19, Z0
+	VFMADD231PS  Z22, Z20, Z1
+	VFMADD231PS  Z22, Z21, Z2
+	VMOVUPS      (R9)(SI*1), Z22
+	VFMADD231PS  Z22, Z19, Z3
+	VFMADD231PS  Z22, Z20, Z4
+	VFMADD231PS  Z22, Z21, Z5
+	VMOVUPS      (R9)(SI*2), Z22
+	VFMADD231PS  Z22, Z19, Z6
+	VFMADD231PS  Z22, Z20, Z7
+	VFMADD231PS  Z22, Z21, Z8
+	VMOVUPS      (R9)(DI*1), Z22
+	VFMADD231PS  Z22, Z19, Z9
+	VFMADD231PS  Z22, Z20, Z10
+	VFMADD231PS  Z22, Z21, Z11
+	VMOVUPS      (R9)(SI*4), Z22
+	VFMADD231PS  Z22, Z19, Z12
+	VFMADD231PS  Z22, Z20, Z13
+	VFMADD231PS  Z22, Z21, Z14
+	VMOVUPS      (R9)(R8*1), Z22
+	VFMADD231PS  Z22, Z19, Z15
+	VFMADD231PS  Z22, Z20, Z16
+	VFMADD231PS  Z22, Z21, Z17
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	MOVQ   chStride+88(FP), SI
+	VADDPS (BX), Z0, Z0
+	VADDPS (BX)(AX*1), Z3, Z3
+	VADDPS (BX)(AX*2), Z6, Z6
+	VADDPS (BX)(CX*1), Z9, Z9
+	VADDPS (BX)(AX*4), Z12, Z12
+	VADDPS (BX)(DX*1), Z15, Z15
+	ADDQ   SI, BX
+	VADDPS (BX), Z1, Z1
+	VADDPS (BX)(AX*1), Z4, Z4
+	VADDPS (BX)(AX*2), Z7, Z7
+	VADDPS (BX)(CX*1), Z10, Z10
+	VADDPS (BX)(AX*4), Z13, Z13
+	VADDPS (BX)(DX*1), Z16, Z16
+	ADDQ   SI, BX
+	VADDPS (BX), Z2, Z2
+	VADDPS (BX)(AX*1), Z5, Z5
+	VADDPS (BX)(AX*2), Z8, Z8
+	VADDPS (BX)(CX*1), Z11, Z11
+	VADDPS (BX)(AX*4), Z14, Z14
+	VADDPS (BX)(DX*1), Z17, Z17
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z23, Z23, Z23
+	VCMPPS    $0x19, Z0, Z23, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z23, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z23, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z23, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z23, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z23, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z23, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z23, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z23, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z23, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z23, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z23, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z23, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z23, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z23, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z23, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z23, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z23, K1
+	VMOVUPS.Z Z17, K1, Z17
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	MOVQ    chStride+88(FP), SI
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z3, (BX)(AX*1)
+	VMOVUPS Z6, (BX)(AX*2)
+	VMOVUPS Z9, (BX)(CX*1)
+	VMOVUPS Z12, (BX)(AX*4)
+	VMOVUPS Z15, (BX)(DX*1)
+	ADDQ    SI, BX
+	VMOVUPS Z1, (BX)
+	VMOVUPS Z4, (BX)(AX*1)
+	VMOVUPS Z7, (BX)(AX*2)
+	VMOVUPS Z10, (BX)(CX*1)
+	VMOVUPS Z13, (BX)(AX*4)
+	VMOVUPS Z16, (BX)(DX*1)
+	ADDQ    SI, BX
+	VMOVUPS Z2, (BX)
+	VMOVUPS Z5, (BX)(AX*1)
+	VMOVUPS Z8, (BX)(AX*2)
+	VMOVUPS Z11, (BX)(CX*1)
+	VMOVUPS Z14, (BX)(AX*4)
+	VMOVUPS Z17, (BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise7x3AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise7x3AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z18
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z4
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z1, Z10
+	VMOVUPS      Z1, Z13
+	VMOVUPS      Z1, Z16
+	VMOVUPS      Z1, Z19
+	VBROADCASTSS 8(AX), Z2
+	VMOVUPS      Z2, Z5
+	VMOVUPS      Z2, Z8
+	VMOVUPS      Z2, Z11
+	VMOVUPS      Z2, Z14
+	VMOVUPS      Z2, Z17
+	VMOVUPS      Z2, Z20
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	VMOVUPS Z0, Z9
+	VMOVUPS Z0, Z10
+	VMOVUPS Z0, Z11
+	VMOVUPS Z0, Z12
+	VMOVUPS Z0, Z13
+	VMOVUPS Z0, Z14
+	VMOVUPS Z0, Z15
+	VMOVUPS Z0, Z16
+	VMOVUPS Z0, Z17
+	VMOVUPS Z0, Z18
+	VMOVUPS Z0, Z19
+	VMOVUPS Z0, Z20
+	JMP     started
+
+zero:
+	VPXORD  Z21, Z21, Z21
+	VMOVUPS Z21, Z0
+	VMOVUPS Z21, Z1
+	VMOVUPS Z21, Z2
+	VMOVUPS Z21, Z3
+	VMOVUPS Z21, Z4
+	VMOVUPS Z21, Z5
+	VMOVUPS Z21, Z6
+	VMOVUPS Z21, Z7
+	VMOVUPS Z21, Z8
+	VMOVUPS Z21, Z9
+	VMOVUPS Z21, Z10
+	VMOVUPS Z21, Z11
+	VMOVUPS Z21, Z12
+	VMOVUPS Z21, Z13
+	VMOVUPS Z21, Z14
+	VMOVUPS Z21, Z15
+	VMOVUPS Z21, Z16
+	VMOVUPS Z21, Z17
+	VMOVUPS Z21, Z18
+	VMOVUPS Z21, Z19
+	VMOVUPS Z21, Z20
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z22
+	VBROADCASTSS 4(R9), Z23
+	VBROADCASTSS 8(R9), Z24
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VMOVUPS      (R9), Z25
+	VFMADD231PS  Z25, Z22, Z0
+	VFMADD231PS  Z25, Z23, Z1
+	VFMADD231PS  Z25, Z24, Z2
+	VMOVUPS      (R9)(SI*1), Z25
+	VFMADD231PS  Z25, Z22, Z3
+	VFMADD231PS  Z25, Z23, Z4
+	VFMADD231PS  Z25, Z24, Z5
+	VMOVUPS      (R9)(SI*2), Z25
+	VFMADD231PS  Z25, Z22, Z6
+	VFMADD231PS  Z25, Z23, Z7
+	VFMADD231PS  Z25, Z24, Z8
+	VMOVUPS      (R9)(DI*1), Z25
+	VFMADD231PS  Z25, Z22, Z9
+	VFMADD231PS  Z25, Z23, Z10
+	VFMADD231PS  Z25, Z24, Z11
+	VMOVUPS      (R9)(SI*4), Z25
+	VFMADD231PS  Z25, Z22, Z12
+	VFMADD231PS  Z25, Z23, Z13
+	VFMADD231PS  Z25, Z24, Z14
+	VMOVUPS      (R9)(R8*1), Z25
+	VFMADD231PS  Z25, Z22, Z15
+	VFMADD231PS  Z25, Z23, Z16
+	VFMADD231PS  Z25, Z24, Z17
+	VMOVUPS      (R9)(DI*2), Z25
+	VFMADD231PS  Z25, Z22, Z18
+	VFMADD231PS  Z25, Z23, Z19
+	VFMADD231PS  Z25, Z24, Z20
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	MOVQ   chStride+88(FP), SI
+	VADDPS (BX), Z0, Z0
+	VADDPS (BX)(AX*1), Z3, Z3
+	VADDPS (BX)(AX*2), Z6, Z6
+	VADDPS (BX)(CX*1), Z9, Z9
+	VADDPS (BX)(AX*4), Z12, Z12
+	VADDPS (BX)(DX*1), Z15, Z15
+	VADDPS (BX)(CX*2), Z18, Z18
+	ADDQ   SI, BX
+	VADDPS (BX), Z1, Z1
+	VADDPS (BX)(AX*1), Z4, Z4
+	VADDPS (BX)(AX*2), Z7, Z7
+	VADDPS (BX)(CX*1), Z10, Z10
+	VADDPS (BX)(AX*4), Z13, Z13
+	VADDPS (BX)(DX*1), Z16, Z16
+	VADDPS (BX)(CX*2), Z19, Z19
+	ADDQ   SI, BX
+	VADDPS (BX), Z2, Z2
+	VADDPS (BX)(AX*1), Z5, Z5
+	VADDPS (BX)(AX*2), Z8, Z8
+	VADDPS (BX)(CX*1), Z11, Z11
+	VADDPS (BX)(AX*4), Z14, Z14
+	VADDPS (BX)(DX*1), Z17, Z17
+	VADDPS (BX)(CX*2), Z20, Z20
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z26, Z26, Z26
+	VCMPPS    $0x19, Z0, Z26, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z26, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z26, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z26, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z26, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z26, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z26, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z26, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z26, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z26, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z26, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z26, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z26, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z26, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z26, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z26, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z26, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z26, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z26, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z26, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z26, K1
+	VMOVUPS.Z Z20, K1, Z20
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	MOVQ    chStride+88(FP), SI
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z3, (BX)(AX*1)
+	VMOVUPS Z6, (BX)(AX*2)
+	VMOVUPS Z9, (BX)(CX*1)
+	VMOVUPS Z12, (BX)(AX*4)
+	VMOVUPS Z15, (BX)(DX*1)
+	VMOVUPS Z18, (BX)(CX*2)
+	ADDQ    SI, BX
+	VMOVUPS Z1, (BX)
+	VMOVUPS Z4, (BX)(AX*1)
+	VMOVUPS Z7, (BX)(AX*2)
+	VMOVUPS Z10, (BX)(CX*1)
+	VMOVUPS Z13, (BX)(AX*4)
+	VMOVUPS Z16, (BX)(DX*1)
+	VMOVUPS Z19, (BX)(CX*2)
+	ADDQ    SI, BX
+	VMOVUPS Z2, (BX)
+	VMOVUPS Z5, (BX)(AX*1)
+	VMOVUPS Z8, (BX)(AX*2)
+	VMOVUPS Z11, (BX)(CX*1)
+	VMOVUPS Z14, (BX)(AX*4)
+	VMOVUPS Z17, (BX)(DX*1)
+	VMOVUPS Z20, (BX)(CX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise8x3AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise8x3AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z21
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z4
+	VMOVUPS      Z1, Z7
+	VMOVUPS      Z1, Z10
+	VMOVUPS      Z1, Z13
+	VMOVUPS      Z1, Z16
+	VMOVUPS      Z1, Z19
+	VMOVUPS      Z1, Z22
+	VBROADCASTSS 8(AX), Z2
+	VMOVUPS      Z2, Z5
+	VMOVUPS      Z2, Z8
+	VMOVUPS      Z2, Z11
+	VMOVUPS      Z2, Z14
+	VMOVUPS      Z2, Z17
+	VMOVUPS      Z2, Z20
+	VMOVUPS      Z2, Z23
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	VMOVUPS Z0, Z9
+	VMOVUPS Z0, Z10
+	VMOVUPS Z0, Z11
+	VMOVUPS Z0, Z12
+	VMOVUPS Z0, Z13
+	VMOVUPS Z0, Z14
+	VMOVUPS Z0, Z15
+	VMOVUPS Z0, Z16
+	VMOVUPS Z0, Z17
+	VMOVUPS Z0, Z18
+	VMOVUPS Z0, Z19
+	VMOVUPS Z0, Z20
+	VMOVUPS Z0, Z21
+	VMOVUPS Z0, Z22
+	VMOVUPS Z0, Z23
+	JMP     started
+
+zero:
+	VPXORD  Z24, Z24, Z24
+	VMOVUPS Z24, Z0
+	VMOVUPS Z24, Z1
+	VMOVUPS Z24, Z2
+	VMOVUPS Z24, Z3
+	VMOVUPS Z24, Z4
+	VMOVUPS Z24, Z5
+	VMOVUPS Z24, Z6
+	VMOVUPS Z24, Z7
+	VMOVUPS Z24, Z8
+	VMOVUPS Z24, Z9
+	VMOVUPS Z24, Z10
+	VMOVUPS Z24, Z11
+	VMOVUPS Z24, Z12
+	VMOVUPS Z24, Z13
+	VMOVUPS Z24, Z14
+	VMOVUPS Z24, Z15
+	VMOVUPS Z24, Z16
+	VMOVUPS Z24, Z17
+	VMOVUPS Z24, Z18
+	VMOVUPS Z24, Z19
+	VMOVUPS Z24, Z20
+	VMOVUPS Z24, Z21
+	VMOVUPS Z24, Z22
+	VMOVUPS Z24, Z23
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z25
+	VBROADCASTSS 4(R10), Z26
+	VBROADCASTSS 8(R10), Z27
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	VMOVUPS      (R10), Z28
+	VFMADD231PS  Z28, Z25, Z0
+	VFMADD231PS  Z28, Z26, Z1
+	VFMADD231PS  Z28, Z27, Z2
+	VMOVUPS      (R10)(SI*1), Z28
+	VFMADD231PS  Z28, Z25, Z3
+	VFMADD231PS  Z28, Z26, Z4
+	VFMADD231PS  Z28, Z27, Z5
+	VMOVUPS      (R10)(SI*2), Z28
+	VFMADD231PS  Z28, Z25, Z6
+	VFMADD231PS  Z28, Z26, Z7
+	VFMADD231PS  Z28, Z27, Z8
+	VMOVUPS      (R10)(DI*1), Z28
+	VFMADD231PS  Z28, Z25, Z9
+	VFMADD231PS  Z28, Z26, Z10
+	VFMADD231PS  Z28, Z27, Z11
+	VMOVUPS      (R10)(SI*4), Z28
+	VFMADD231PS  Z28, Z25, Z12
+	VFMADD231PS  Z28, Z26, Z13
+	VFMADD231PS  Z28, Z27, Z14
+	VMOVUPS      (R10)(R8*1), Z28
+	VFMADD231PS  Z28, Z25, Z15
+	VFMADD231PS  Z28, Z26, Z16
+	VFMADD231PS  Z28, Z27, Z17
+	VMOVUPS      (R10)(DI*2), Z28
+	VFMADD231PS  Z28, Z25, Z18
+	VFMADD231PS  Z28, Z26, Z19
+	VFMADD231PS  Z28, Z27, Z20
+	VMOVUPS      (R10)(R9*1), Z28
+	VFMADD231PS  Z28, Z25, Z21
+	VFMADD231PS  Z28, Z26, Z22
+	VFMADD231PS  Z28, Z27, Z23
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	MOVQ   chStride+88(FP), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z6, Z6
+	VADDPS (SI)(CX*1), Z9, Z9
+	VADDPS (SI)(AX*4), Z12, Z12
+	VADDPS (SI)(DX*1), Z15, Z15
+	VADDPS (SI)(CX*2), Z18, Z18
+	VADDPS (SI)(BX*1), Z21, Z21
+	ADDQ   DI, SI
+	VADDPS (SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z4, Z4
+	VADDPS (SI)(AX*2), Z7, Z7
+	VADDPS (SI)(CX*1), Z10, Z10
+	VADDPS (SI)(AX*4), Z13, Z13
+	VADDPS (SI)(DX*1), Z16, Z16
+	VADDPS (SI)(CX*2), Z19, Z19
+	VADDPS (SI)(BX*1), Z22, Z22
+	ADDQ   DI, SI
+	VADDPS (SI), Z2, Z2
+	VADDPS (SI)(AX*1), Z5, Z5
+	VADDPS (SI)(AX*2), Z8, Z8
+	VADDPS (SI)(CX*1), Z11, Z11
+	VADDPS (SI)(AX*4), Z14, Z14
+	VADDPS (SI)(DX*1), Z17, Z17
+	VADDPS (SI)(CX*2), Z20, Z20
+	VADDPS (SI)(BX*1), Z23, Z23
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z29, Z29, Z29
+	VCMPPS    $0x19, Z0, Z29, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z29, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z29, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z29, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z29, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z29, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z29, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z29, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z29, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z29, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z29, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z29, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z29, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z29, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z29, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z29, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z29, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z29, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z29, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z29, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z29, K1
+	VMOVUPS.Z Z20, K1, Z20
+	VCMPPS    $0x19, Z21, Z29, K1
+	VMOVUPS.Z Z21, K1, Z21
+	VCMPPS    $0x19, Z22, Z29, K1
+	VMOVUPS.Z Z22, K1, Z22
+	VCMPPS    $0x19, Z23, Z29, K1
+	VMOVUPS.Z Z23, K1, Z23
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	MOVQ    chStride+88(FP), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z3, (SI)(AX*1)
+	VMOVUPS Z6, (SI)(AX*2)
+	VMOVUPS Z9, (SI)(CX*1)
+	VMOVUPS Z12, (SI)(AX*4)
+	VMOVUPS Z15, (SI)(DX*1)
+	VMOVUPS Z18, (SI)(CX*2)
+	VMOVUPS Z21, (SI)(BX*1)
+	ADDQ    DI, SI
+	VMOVUPS Z1, (SI)
+	VMOVUPS Z4, (SI)(AX*1)
+	VMOVUPS Z7, (SI)(AX*2)
+	VMOVUPS Z10, (SI)(CX*1)
+	VMOVUPS Z13, (SI)(AX*4)
+	VMOVUPS Z16, (SI)(DX*1)
+	VMOVUPS Z19, (SI)(CX*2)
+	VMOVUPS Z22, (SI)(BX*1)
+	ADDQ    DI, SI
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z5, (SI)(AX*1)
+	VMOVUPS Z8, (SI)(AX*2)
+	VMOVUPS Z11, (SI)(CX*1)
+	VMOVUPS Z14, (SI)(AX*4)
+	VMOVUPS Z17, (SI)(DX*1)
+	VMOVUPS Z20, (SI)(CX*2)
+	VMOVUPS Z23, (SI)(BX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x4AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise1x4AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VBROADCASTSS 4(AX), Z1
+	VBROADCASTSS 8(AX), Z2
+	VBROADCASTSS 12(AX), Z3
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	JMP     started
+
+zero:
+	VPXORD  Z4, Z4, Z4
+	VMOVUPS Z4, Z0
+	VMOVUPS Z4, Z1
+	VMOVUPS Z4, Z2
+	VMOVUPS Z4, Z3
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), SI
+	ADDQ         DX, SI
+	VBROADCASTSS (SI), Z5
+	VBROADCASTSS 4(SI), Z6
+	VBROADCASTSS 8(SI), Z7
+	VBROADCASTSS 12(SI), Z8
+	MOVQ         (BX), SI
+	ADDQ         CX, SI
+	VMOVUPS      (SI), Z9
+	VFMADD231PS  Z9, Z5, Z0
+	VFMADD231PS  Z9, Z6, Z1
+	VFMADD231PS  Z9, Z7, Z2
+	VFMADD231PS  Z9, Z8, Z3
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	MOVQ   chStride+88(FP), CX
+	VADDPS (AX), Z0, Z0
+	ADDQ   CX, AX
+	VADDPS (AX), Z1, Z1
+	ADDQ   CX, AX
+	VADDPS (AX), Z2, Z2
+	ADDQ   CX, AX
+	VADDPS (AX), Z3, Z3
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z10, Z10, Z10
+	VCMPPS    $0x19, Z0, Z10, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z10, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z10, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z10, K1
+	VMOVUPS.Z Z3, K1, Z3
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	MOVQ    chStride+88(FP), CX
+	VMOVUPS Z0, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z2, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z3, (AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x4AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise2x4AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z4
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z5
+	VBROADCASTSS 8(AX), Z2
+	VMOVUPS      Z2, Z6
+	VBROADCASTSS 12(AX), Z3
+	VMOVUPS      Z3, Z7
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	JMP     started
+
+zero:
+	VPXORD  Z8, Z8, Z8
+	VMOVUPS Z8, Z0
+	VMOVUPS Z8, Z1
+	VMOVUPS Z8, Z2
+	VMOVUPS Z8, Z3
+	VMOVUPS Z8, Z4
+	VMOVUPS Z8, Z5
+	VMOVUPS Z8, Z6
+	VMOVUPS Z8, Z7
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z9
+	VBROADCASTSS 4(DI), Z10
+	VBROADCASTSS 8(DI), Z11
+	VBROADCASTSS 12(DI), Z12
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VMOVUPS      (DI), Z13
+	VFMADD231PS  Z13, Z9, Z0
+	VFMADD231PS  Z13, Z10, Z1
+	VFMADD231PS  Z13, Z11, Z2
+	VFMADD231PS  Z13, Z12, Z3
+	VMOVUPS      (DI)(SI*1), Z13
+	VFMADD231PS  Z13, Z9, Z4
+	VFMADD231PS  Z13, Z10, Z5
+	VFMADD231PS  Z13, Z11, Z6
+	VFMADD231PS  Z13, Z12, Z7
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	MOVQ   chStride+88(FP), DX
+	VADDPS (CX), Z0, Z0
+	VADDPS (CX)(AX*1), Z4, Z4
+	ADDQ   DX, CX
+	VADDPS (CX), Z1, Z1
+	VADDPS (CX)(AX*1), Z5, Z5
+	ADDQ   DX, CX
+	VADDPS (CX), Z2, Z2
+	VADDPS (CX)(AX*1), Z6, Z6
+	ADDQ   DX, CX
+	VADDPS (CX), Z3, Z3
+	VADDPS (CX)(AX*1), Z7, Z7
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z14, Z14, Z14
+	VCMPPS    $0x19, Z0, Z14, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z14, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z14, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z14, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z14, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z14, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z14, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z14, K1
+	VMOVUPS.Z Z7, K1, Z7
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	MOVQ    chStride+88(FP), DX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z4, (CX)(AX*1)
+	ADDQ    DX, CX
+	VMOVUPS Z1, (CX)
+	VMOVUPS Z5, (CX)(AX*1)
+	ADDQ    DX, CX
+	VMOVUPS Z2, (CX)
+	VMOVUPS Z6, (CX)(AX*1)
+	ADDQ    DX, CX
+	VMOVUPS Z3, (CX)
+	VMOVUPS Z7, (CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x4AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise3x4AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z8
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z1, Z9
+	VBROADCASTSS 8(AX), Z2
+	VMOVUPS      Z2, Z6
+	VMOVUPS      Z2, Z10
+	VBROADCASTSS 12(AX), Z3
+	VMOVUPS      Z3, Z7
+	VMOVUPS      Z3, Z11
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	VMOVUPS Z0, Z9
+	VMOVUPS Z0, Z10
+	VMOVUPS Z0, Z11
+	JMP     started
+
+zero:
+	VPXORD  Z12, Z12, Z12
+	VMOVUPS Z12, Z0
+	VMOVUPS Z12, Z1
+	VMOVUPS Z12, Z2
+	VMOVUPS Z12, Z3
+	VMOVUPS Z12, Z4
+	VMOVUPS Z12, Z5
+	VMOVUPS Z12, Z6
+	VMOVUPS Z12, Z7
+	VMOVUPS Z12, Z8
+	VMOVUPS Z12, Z9
+	VMOVUPS Z12, Z10
+	VMOVUPS Z12, Z11
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z13
+	VBROADCASTSS 4(DI), Z14
+	VBROADCASTSS 8(DI), Z15
+	VBROADCASTSS 12(DI), Z16
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VMOVUPS      (DI), Z17
+	VFMADD231PS  Z17, Z13, Z0
+	VFMADD231PS  Z17, Z14, Z1
+	VFMADD231PS  Z17, Z15, Z2
+	VFMADD231PS  Z17, Z16, Z3
+	VMOVUPS      (DI)(SI*1), Z17
+	VFMADD231PS  Z17, Z13, Z4
+	VFMADD231PS  Z17, Z14, Z5
+	VFMADD231PS  Z17, Z15, Z6
+	VFMADD231PS  Z17, Z16, Z7
+	VMOVUPS      (DI)(SI*2), Z17
+	VFMADD231PS  Z17, Z13, Z8
+	VFMADD231PS  Z17, Z14, Z9
+	VFMADD231PS  Z17, Z15, Z10
+	VFMADD231PS  Z17, Z16, Z11
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	MOVQ   chStride+88(FP), DX
+	VADDPS (CX), Z0, Z0
+	VADDPS (CX)(AX*1), Z4, Z4
+	VADDPS (CX)(AX*2), Z8, Z8
+	ADDQ   DX, CX
+	VADDPS (CX), Z1, Z1
+	VADDPS (CX)(AX*1), Z5, Z5
+	VADDPS (CX)(AX*2), Z9, Z9
+	ADDQ   DX, CX
+	VADDPS (CX), Z2, Z2
+	VADDPS (CX)(AX*1), Z6, Z6
+	VADDPS (CX)(AX*2), Z10, Z10
+	ADDQ   DX, CX
+	VADDPS (CX), Z3, Z3
+	VADDPS (CX)(AX*1), Z7, Z7
+	VADDPS (CX)(AX*2), Z11, Z11
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z18, Z18, Z18
+	VCMPPS    $0x19, Z0, Z18, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z18, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z18, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z18, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z18, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z18, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z18, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z18, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z18, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z18, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z18, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z18, K1
+	VMOVUPS.Z Z11, K1, Z11
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	MOVQ    chStride+88(FP), DX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z4, (CX)(AX*1)
+	VMOVUPS Z8, (CX)(AX*2)
+	ADDQ    DX, CX
+	VMOVUPS Z1, (CX)
+	VMOVUPS Z5, (CX)(AX*1)
+	VMOVUPS Z9, (CX)(AX*2)
+	ADDQ    DX, CX
+	VMOVUPS Z2, (CX)
+	VMOVUPS Z6, (CX)(AX*1)
+	VMOVUPS Z10, (CX)(AX*2)
+	ADDQ    DX, CX
+	VMOVUPS Z3, (CX)
+	VMOVUPS Z7, (CX)(AX*1)
+	VMOVUPS Z11, (CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x4AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise4x4AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z12
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z1, Z9
+	VMOVUPS      Z1, Z13
+	VBROADCASTSS 8(AX), Z2
+	VMOVUPS      Z2, Z6
+	VMOVUPS      Z2, Z10
+	VMOVUPS      Z2, Z14
+	VBROADCASTSS 12(AX), Z3
+	VMOVUPS      Z3, Z7
+	VMOVUPS      Z3, Z11
+	VMOVUPS      Z3, Z15
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	VMOVUPS Z0, Z9
+	VMOVUPS Z0, Z10
+	VMOVUPS Z0, Z11
+	VMOVUPS Z0, Z12
+	VMOVUPS Z0, Z13
+	VMOVUPS Z0, Z14
+	VMOVUPS Z0, Z15
+	JMP     started
+
+zero:
+	VPXORD  Z16, Z16, Z16
+	VMOVUPS Z16, Z0
+	VMOVUPS Z16, Z1
+	VMOVUPS Z16, Z2
+	VMOVUPS Z16, Z3
+	VMOVUPS Z16, Z4
+	VMOVUPS Z16, Z5
+	VMOVUPS Z16, Z6
+	VMOVUPS Z16, Z7
+	VMOVUPS Z16, Z8
+	VMOVUPS Z16, Z9
+	VMOVUPS Z16, Z10
+	VMOVUPS Z16, Z11
+	VMOVUPS Z16, Z12
+	VMOVUPS Z16, Z13
+	VMOVUPS Z16, Z14
+	VMOVUPS Z16, Z15
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z17
+	VBROADCASTSS 4(R8), Z18
+	VBROADCASTSS 8(R8), Z19
+	VBROADCASTSS 12(R8), Z20
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VMOVUPS      (R8), Z21
+	VFMADD231PS  Z21, Z17, Z0
+	VFMADD231PS  Z21, Z18, Z1
+	VFMADD231PS  Z21, Z19, Z2
+	VFMADD231PS  Z21, Z20, Z3
+	VMOVUPS      (R8)(SI*1), Z21
+	VFMADD231PS  Z21, Z17, Z4
+	VFMADD231PS  Z21, Z18, Z5
+	VFMADD231PS  Z21, Z19, Z6
+	VFMADD231PS  Z21, Z20, Z7
+	VMOVUPS      (R8)(SI*2), Z21
+	VFMADD231PS  Z21, Z17, Z8
+	VFMADD231PS  Z21, Z18, Z9
+	VFMADD231PS  Z21, Z19, Z10
+	VFMADD231PS  Z21, Z20, Z11
+	VMOVUPS      (R8)(DI*1), Z21
+	VFMADD231PS  Z21, Z17, Z12
+	VFMADD231PS  Z21, Z18, Z13
+	VFMADD231PS  Z21, Z19, Z14
+	VFMADD231PS  Z21, Z20, Z15
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	MOVQ   chStride+88(FP), BX
+	VADDPS (DX), Z0, Z0
+	VADDPS (DX)(AX*1), Z4, Z4
+	VADDPS (DX)(AX*2), Z8, Z8
+	VADDPS (DX)(CX*1), Z12, Z12
+	ADDQ   BX, DX
+	VADDPS (DX), Z1, Z1
+	VADDPS (DX)(AX*1), Z5, Z5
+	VADDPS (DX)(AX*2), Z9, Z9
+	VADDPS (DX)(CX*1), Z13, Z13
+	ADDQ   BX, DX
+	VADDPS (DX), Z2, Z2
+	VADDPS (DX)(AX*1), Z6, Z6
+	VADDPS (DX)(AX*2), Z10, Z10
+	VADDPS (DX)(CX*1), Z14, Z14
+	ADDQ   BX, DX
+	VADDPS (DX), Z3, Z3
+	VADDPS (DX)(AX*1), Z7, Z7
+	VADDPS (DX)(AX*2), Z11, Z11
+	VADDPS (DX)(CX*1), Z15, Z15
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z22, Z22, Z22
+	VCMPPS    $0x19, Z0, Z22, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z22, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z22, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z22, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z22, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z22, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z22, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z22, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z22, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z22, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z22, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z22, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z22, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z22, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z22, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z22, K1
+	VMOVUPS.Z Z15, K1, Z15
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	MOVQ    chStride+88(FP), BX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z4, (DX)(AX*1)
+	VMOVUPS Z8, (DX)(AX*2)
+	VMOVUPS Z12, (DX)(CX*1)
+	ADDQ    BX, DX
+	VMOVUPS Z1, (DX)
+	VMOVUPS Z5, (DX)(AX*1)
+	VMOVUPS Z9, (DX)(AX*2)
+	VMOVUPS Z13, (DX)(CX*1)
+	ADDQ    BX, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z6, (DX)(AX*1)
+	VMOVUPS Z10, (DX)(AX*2)
+	VMOVUPS Z14, (DX)(CX*1)
+	ADDQ    BX, DX
+	VMOVUPS Z3, (DX)
+	VMOVUPS Z7, (DX)(AX*1)
+	VMOVUPS Z11, (DX)(AX*2)
+	VMOVUPS Z15, (DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise5x4AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise5x4AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z16
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z1, Z9
+	VMOVUPS      Z1, Z13
+	VMOVUPS      Z1, Z17
+	VBROADCASTSS 8(AX), Z2
+	VMOVUPS      Z2, Z6
+	VMOVUPS      Z2, Z10
+	VMOVUPS      Z2, Z14
+	VMOVUPS      Z2, Z18
+	VBROADCASTSS 12(AX), Z3
+	VMOVUPS      Z3, Z7
+	VMOVUPS      Z3, Z11
+	VMOVUPS      Z3, Z15
+	VMOVUPS      Z3, Z19
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	VMOVUPS Z0, Z9
+	VMOVUPS Z0, Z10
+	VMOVUPS Z0, Z11
+	VMOVUPS Z0, Z12
+	VMOVUPS Z0, Z13
+	VMOVUPS Z0, Z14
+	VMOVUPS Z0, Z15
+	VMOVUPS Z0, Z16
+	VMOVUPS Z0, Z17
+	VMOVUPS Z0, Z18
+	VMOVUPS Z0, Z19
+	JMP     started
+
+zero:
+	VPXORD  Z20, Z20, Z20
+	VMOVUPS Z20, Z0
+	VMOVUPS Z20, Z1
+	VMOVUPS Z20, Z2
+	VMOVUPS Z20, Z3
+	VMOVUPS Z20, Z4
+	VMOVUPS Z20, Z5
+	VMOVUPS Z20, Z6
+	VMOVUPS Z20, Z7
+	VMOVUPS Z20, Z8
+	VMOVUPS Z20, Z9
+	VMOVUPS Z20, Z10
+	VMOVUPS Z20, Z11
+	VMOVUPS Z20, Z12
+	VMOVUPS Z20, Z13
+	VMOVUPS Z20, Z14
+	VMOVUPS Z20, Z15
+	VMOVUPS Z20, Z16
+	VMOVUPS Z20, Z17
+	VMOVUPS Z20, Z18
+	VMOVUPS Z20, Z19
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z21
+	VBROADCASTSS 4(R8), Z22
+	VBROADCASTSS 8(R8), Z23
+	VBROADCASTSS 12(R8), Z24
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VMOVUPS      (R8), Z25
+	VFMADD231PS  Z25, Z21, Z0
+	VFMADD231PS  Z25, Z22, Z1
+	VFMADD231PS  Z25, Z23, Z2
+	VFMADD231PS  Z25, Z24, Z3
+	VMOVUPS      (R8)(SI*1), Z25
+	VFMADD231PS  Z25, Z21, Z4
+	VFMADD231PS  Z25, Z22, Z5
+	VFMADD231PS  Z25, Z23, Z6
+	VFMADD231PS  Z25, Z24, Z7
+	VMOVUPS      (R8)(SI*2), Z25
+	VFMADD231PS  Z25, Z21, Z8
+	VFMADD231PS  Z25, Z22, Z9
+	VFMADD231PS  Z25, Z23, Z10
+	VFMADD231PS  Z25, Z24, Z11
+	VMOVUPS      (R8)(DI*1), Z25
+	VFMADD231PS  Z25, Z21, Z12
+	VFMADD231PS  Z25, Z22, Z13
+	VFMADD231PS  Z25, Z23, Z14
+	VFMADD231PS  Z25, Z24, Z15
+	VMOVUPS      (R8)(SI*4), Z25
+	VFMADD231PS  Z25, Z21, Z16
+	VFMADD231PS  Z25, Z22, Z17
+	VFMADD231PS  Z25, Z23, Z18
+	VFMADD231PS  Z25, Z24, Z19
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	MOVQ   chStride+88(FP), BX
+	VADDPS (DX), Z0, Z0
+	VADDPS (DX)(AX*1), Z4, Z4
+	VADDPS (DX)(AX*2), Z8, Z8
+	VADDPS (DX)(CX*1), Z12, Z12
+	VADDPS (DX)(AX*4), Z16, Z16
+	ADDQ   BX, DX
+	VADDPS (DX), Z1, Z1
+	VADDPS (DX)(AX*1), Z5, Z5
+	VADDPS (DX)(AX*2), Z9, Z9
+	VADDPS (DX)(CX*1), Z13, Z13
+	VADDPS (DX)(AX*4), Z17, Z17
+	ADDQ   BX, DX
+	VADDPS (DX), Z2, Z2
+	VADDPS (DX)(AX*1), Z6, Z6
+	VADDPS (DX)(AX*2), Z10, Z10
+	VADDPS (DX)(CX*1), Z14, Z14
+	VADDPS (DX)(AX*4), Z18, Z18
+	ADDQ   BX, DX
+	VADDPS (DX), Z3, Z3
+	VADDPS (DX)(AX*1), Z7, Z7
+	VADDPS (DX)(AX*2), Z11, Z11
+	VADDPS (DX)(CX*1), Z15, Z15
+	VADDPS (DX)(AX*4), Z19, Z19
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z26, Z26, Z26
+	VCMPPS    $0x19, Z0, Z26, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z26, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z26, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z26, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z26, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z26, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z26, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z26, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z26, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z26, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z26, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z26, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z26, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z26, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z26, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z26, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z26, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z26, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z26, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z26, K1
+	VMOVUPS.Z Z19, K1, Z19
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	MOVQ    chStride+88(FP), BX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z4, (DX)(AX*1)
+	VMOVUPS Z8, (DX)(AX*2)
+	VMOVUPS Z12, (DX)(CX*1)
+	VMOVUPS Z16, (DX)(AX*4)
+	ADDQ    BX, DX
+	VMOVUPS Z1, (DX)
+	VMOVUPS Z5, (DX)(AX*1)
+	VMOVUPS Z9, (DX)(AX*2)
+	VMOVUPS Z13, (DX)(CX*1)
+	VMOVUPS Z17, (DX)(AX*4)
+	ADDQ    BX, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z6, (DX)(AX*1)
+	VMOVUPS Z10, (DX)(AX*2)
+	VMOVUPS Z14, (DX)(CX*1)
+	VMOVUPS Z18, (DX)(AX*4)
+	ADDQ    BX, DX
+	VMOVUPS Z3, (DX)
+	VMOVUPS Z7, (DX)(AX*1)
+	VMOVUPS Z11, (DX)(AX*2)
+	VMOVUPS Z15, (DX)(CX*1)
+	VMOVUPS Z19, (DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise6x4AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise6x4AVX512K(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z20
+	VBROADCASTSS 4(AX), Z1
+	VMOVUPS      Z1, Z5
+	VMOVUPS      Z1, Z9
+	VMOVUPS      Z1, Z13
+	VMOVUPS      Z1, Z17
+	VMOVUPS      Z1, Z21
+	VBROADCASTSS 8(AX), Z2
+	VMOVUPS      Z2, Z6
+	VMOVUPS      Z2, Z10
+	VMOVUPS      Z2, Z14
+	VMOVUPS      Z2, Z18
+	VMOVUPS      Z2, Z22
+	VBROADCASTSS 12(AX), Z3
+	VMOVUPS      Z3, Z7
+	VMOVUPS      Z3, Z11
+	VMOVUPS      Z3, Z15
+	VMOVUPS      Z3, Z19
+	VMOVUPS      Z3, Z23
+	JMP          started
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	VMOVUPS Z0, Z5
+	VMOVUPS Z0, Z6
+	VMOVUPS Z0, Z7
+	VMOVUPS Z0, Z8
+	VMOVUPS Z0, Z9
+	VMOVUPS Z0, Z10
+	VMOVUPS Z0, Z11
+	VMOVUPS Z0, Z12
+	VMOVUPS Z0, Z13
+	VMOVUPS Z0, Z14
+	VMOVUPS Z0, Z15
+	VMOVUPS Z0, Z16
+	VMOVUPS Z0, Z17
+	VMOVUPS Z0, Z18
+	VMOVUPS Z0, Z19
+	VMOVUPS Z0, Z20
+	VMOVUPS Z0, Z21
+	VMOVUPS Z0, Z22
+	VMOVUPS Z0, Z23
+	JMP     started
+
+zero:
+	VPXORD  Z24, Z24, Z24
+	VMOVUPS Z24, Z0
+	VMOVUPS Z24, Z1
+	VMOVUPS Z24, Z2
+	VMOVUPS Z24, Z3
+	VMOVUPS Z24, Z4
+	VMOVUPS Z24, Z5
+	VMOVUPS Z24, Z6
+	VMOVUPS Z24, Z7
+	VMOVUPS Z24, Z8
+	VMOVUPS Z24, Z9
+	VMOVUPS Z24, Z10
+	VMOVUPS Z24, Z11
+	VMOVUPS Z24, Z12
+	VMOVUPS Z24, Z13
+	VMOVUPS Z24, Z14
+	VMOVUPS Z24, Z15
+	VMOVUPS Z24, Z16
+	VMOVUPS Z24, Z17
+	VMOVUPS Z24, Z18
+	VMOVUPS Z24, Z19
+	VMOVUPS Z24, Z20
+	VMOVUPS Z24, Z21
+	VMOVUPS Z24, Z22
+	VMOVUPS Z24, Z23
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z25
+	VBROADCASTSS 4(R9), Z26
+	VBROADCASTSS 8(R9), Z27
+	VBROADCASTSS 12(R9), Z28
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VMOVUPS      (R9), Z29
+	VFMADD231PS  Z29, Z25, Z0
+	VFMADD231PS  Z29, Z26, Z1
+	VFMADD231PS  Z29, Z27, Z2
+	VFMADD231PS  Z29, Z28, Z3
+	VMOVUPS      (R9)(SI*1), Z29
+	VFMADD231PS  Z29, Z25, Z4
+	VFMADD231PS  Z29, Z26, Z5
+	VFMADD231PS  Z29, Z27, Z6
+	VFMADD231PS  Z29, Z28, Z7
+	VMOVUPS      (R9)(SI*2), Z29
+	VFMADD231PS  Z29, Z25, Z8
+	VFMADD231PS  Z29, Z26, Z9
+	VFMADD231PS  Z29, Z27, Z10
+	VFMADD231PS  Z29, Z28, Z11
+	VMOVUPS      (R9)(DI*1), Z29
+	VFMADD231PS  Z29, Z25, Z12
+	VFMADD231PS  Z29, Z26, Z13
+	VFMADD231PS  Z29, Z27, Z14
+	VFMADD231PS  Z29, Z28, Z15
+	VMOVUPS      (R9)(SI*4), Z29
+	VFMADD231PS  Z29, Z25, Z16
+	VFMADD231PS  Z29, Z26, Z17
+	VFMADD231PS  Z29, Z27, Z18
+	VFMADD231PS  Z29, Z28, Z19
+	VMOVUPS      (R9)(R8*1), Z29
+	VFMADD231PS  Z29, Z25, Z20
+	VFMADD231PS  Z29, Z26, Z21
+	VFMADD231PS  Z29, Z27, Z22
+	VFMADD231PS  Z29, Z28, Z23
+	ADDQ         $0x00000010, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	MOVQ   chStride+88(FP), SI
+	VADDPS (BX), Z0, Z0
+	VADDPS (BX)(AX*1), Z4, Z4
+	VADDPS (BX)(AX*2), Z8, Z8
+	VADDPS (BX)(CX*1), Z12, Z12
+	VADDPS (BX)(AX*4), Z16, Z16
+	VADDPS (BX)(DX*1), Z20, Z20
+	ADDQ   SI, BX
+	VADDPS (BX), Z1, Z1
+	VADDPS (BX)(AX*1), Z5, Z5
+	VADDPS (BX)(AX*2), Z9, Z9
+	VADDPS (BX)(CX*1), Z13, Z13
+	VADDPS (BX)(AX*4), Z17, Z17
+	VADDPS (BX)(DX*1), Z21, Z21
+	ADDQ   SI, BX
+	VADDPS (BX), Z2, Z2
+	VADDPS (BX)(AX*1), Z6, Z6
+	VADDPS (BX)(AX*2), Z10, Z10
+	VADDPS (BX)(CX*1), Z14, Z14
+	VADDPS (BX)(AX*4), Z18, Z18
+	VADDPS (BX)(DX*1), Z22, Z22
+	ADDQ   SI, BX
+	VADDPS (BX), Z3, Z3
+	VADDPS (BX)(AX*1), Z7, Z7
+	VADDPS (BX)(AX*2), Z11, Z11
+	VADDPS (BX)(CX*1), Z15, Z15
+	VADDPS (BX)(AX*4), Z19, Z19
+	VADDPS (BX)(DX*1), Z23, Z23
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z30, Z30, Z30
+	VCMPPS    $0x19, Z0, Z30, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z30, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z30, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z30, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z30, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z30, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z30, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z30, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z30, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z30, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z30, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z30, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z30, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z30, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z30, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z30, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z30, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z30, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z30, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z30, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z30, K1
+	VMOVUPS.Z Z20, K1, Z20
+	VCMPPS    $0x19, Z21, Z30, K1
+	VMOVUPS.Z Z21, K1, Z21
+	VCMPPS    $0x19, Z22, Z30, K1
+	VMOVUPS.Z Z22, K1, Z22
+	VCMPPS    $0x19, Z23, Z30, K1
+	VMOVUPS.Z Z23, K1, Z23
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	MOVQ    chStride+88(FP), SI
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z4, (BX)(AX*1)
+	VMOVUPS Z8, (BX)(AX*2)
+	VMOVUPS Z12, (BX)(CX*1)
+	VMOVUPS Z16, (BX)(AX*4)
+	VMOVUPS Z20, (BX)(DX*1)
+	ADDQ    SI, BX
+	VMOVUPS Z1, (BX)
+	VMOVUPS Z5, (BX)(AX*1)
+	VMOVUPS Z9, (BX)(AX*2)
+	VMOVUPS Z13, (BX)(CX*1)
+	VMOVUPS Z17, (BX)(AX*4)
+	VMOVUPS Z21, (BX)(DX*1)
+	ADDQ    SI, BX
+	VMOVUPS Z2, (BX)
+	VMOVUPS Z6, (BX)(AX*1)
+	VMOVUPS Z10, (BX)(AX*2)
+	VMOVUPS Z14, (BX)(CX*1)
+	VMOVUPS Z18, (BX)(AX*4)
+	VMOVUPS Z22, (BX)(DX*1)
+	ADDQ    SI, BX
+	VMOVUPS Z3, (BX)
+	VMOVUPS Z7, (BX)(AX*1)
+	VMOVUPS Z11, (BX)(AX*2)
+	VMOVUPS Z15, (BX)(CX*1)
+	VMOVUPS Z19, (BX)(AX*4)
+	VMOVUPS Z23, (BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
 	ADDQ    CX, AX
 	MOVQ    AX, res+72(FP)
 

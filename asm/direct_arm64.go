@@ -1453,7 +1453,7 @@ func DirectUnpackNEON(dst *float32, stride int, src *float32, blocks int)
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise2x1NEONC computes tiles tiles of 2 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1471,7 +1471,7 @@ func Depthwise1x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise3x1NEONC computes tiles tiles of 3 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1489,7 +1489,7 @@ func Depthwise2x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise4x1NEONC computes tiles tiles of 4 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1507,7 +1507,7 @@ func Depthwise3x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise5x1NEONC computes tiles tiles of 5 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1525,7 +1525,7 @@ func Depthwise4x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise6x1NEONC computes tiles tiles of 6 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1543,7 +1543,7 @@ func Depthwise5x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise7x1NEONC computes tiles tiles of 7 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1561,7 +1561,7 @@ func Depthwise6x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise8x1NEONC computes tiles tiles of 8 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1579,7 +1579,7 @@ func Depthwise7x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise8x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise8x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise9x1NEONC computes tiles tiles of 9 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1597,7 +1597,7 @@ func Depthwise8x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise9x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise9x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise10x1NEONC computes tiles tiles of 10 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1615,7 +1615,7 @@ func Depthwise9x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise10x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise10x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise11x1NEONC computes tiles tiles of 11 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1633,7 +1633,7 @@ func Depthwise10x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise11x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise11x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise12x1NEONC computes tiles tiles of 12 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1651,7 +1651,7 @@ func Depthwise11x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise12x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise12x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise13x1NEONC computes tiles tiles of 13 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1669,7 +1669,7 @@ func Depthwise12x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise13x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise13x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise14x1NEONC computes tiles tiles of 14 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1687,7 +1687,7 @@ func Depthwise13x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise14x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise14x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise1x1NEONW computes tiles tiles of 1 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1705,7 +1705,7 @@ func Depthwise14x1NEONC(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise2x1NEONW computes tiles tiles of 2 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1723,7 +1723,7 @@ func Depthwise1x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise3x1NEONW computes tiles tiles of 3 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1741,7 +1741,7 @@ func Depthwise2x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise4x1NEONW computes tiles tiles of 4 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1759,7 +1759,7 @@ func Depthwise3x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise5x1NEONW computes tiles tiles of 5 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1777,7 +1777,7 @@ func Depthwise4x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise6x1NEONW computes tiles tiles of 6 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1795,7 +1795,7 @@ func Depthwise5x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise7x1NEONW computes tiles tiles of 7 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1813,7 +1813,7 @@ func Depthwise6x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise8x1NEONW computes tiles tiles of 8 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1831,7 +1831,7 @@ func Depthwise7x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise8x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise8x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise9x1NEONW computes tiles tiles of 9 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1849,7 +1849,7 @@ func Depthwise8x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise9x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise9x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise10x1NEONW computes tiles tiles of 10 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1867,7 +1867,7 @@ func Depthwise9x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise10x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise10x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise11x1NEONW computes tiles tiles of 11 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1885,7 +1885,7 @@ func Depthwise10x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise11x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise11x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise12x1NEONW computes tiles tiles of 12 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1903,7 +1903,7 @@ func Depthwise11x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise12x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise12x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise13x1NEONW computes tiles tiles of 13 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1921,7 +1921,7 @@ func Depthwise12x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise13x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise13x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise14x1NEONW computes tiles tiles of 14 x 1 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1939,7 +1939,7 @@ func Depthwise13x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise14x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise14x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise1x2NEONW computes tiles tiles of 1 x 2 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1957,7 +1957,7 @@ func Depthwise14x1NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise2x2NEONW computes tiles tiles of 2 x 2 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1975,7 +1975,7 @@ func Depthwise1x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise3x2NEONW computes tiles tiles of 3 x 2 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -1993,7 +1993,7 @@ func Depthwise2x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise4x2NEONW computes tiles tiles of 4 x 2 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2011,7 +2011,7 @@ func Depthwise3x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise5x2NEONW computes tiles tiles of 5 x 2 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2029,7 +2029,7 @@ func Depthwise4x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise6x2NEONW computes tiles tiles of 6 x 2 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2047,7 +2047,7 @@ func Depthwise5x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise7x2NEONW computes tiles tiles of 7 x 2 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2065,7 +2065,7 @@ func Depthwise6x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise8x2NEONW computes tiles tiles of 8 x 2 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2083,7 +2083,7 @@ func Depthwise7x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise8x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise8x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise9x2NEONW computes tiles tiles of 9 x 2 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2101,7 +2101,7 @@ func Depthwise8x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise9x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise9x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise10x2NEONW computes tiles tiles of 10 x 2 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2119,7 +2119,7 @@ func Depthwise9x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise10x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise10x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise11x2NEONW computes tiles tiles of 11 x 2 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2137,7 +2137,7 @@ func Depthwise10x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise11x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise11x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise12x2NEONW computes tiles tiles of 12 x 2 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2155,7 +2155,7 @@ func Depthwise11x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise12x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise12x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise13x2NEONW computes tiles tiles of 13 x 2 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2173,7 +2173,7 @@ func Depthwise12x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise13x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise13x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise14x2NEONW computes tiles tiles of 14 x 2 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2191,7 +2191,7 @@ func Depthwise13x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise14x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise14x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise1x3NEONW computes tiles tiles of 1 x 3 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2209,7 +2209,7 @@ func Depthwise14x2NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise2x3NEONW computes tiles tiles of 2 x 3 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2227,7 +2227,7 @@ func Depthwise1x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise3x3NEONW computes tiles tiles of 3 x 3 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2245,7 +2245,7 @@ func Depthwise2x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise4x3NEONW computes tiles tiles of 4 x 3 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2263,7 +2263,7 @@ func Depthwise3x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise5x3NEONW computes tiles tiles of 5 x 3 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2281,7 +2281,7 @@ func Depthwise4x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise6x3NEONW computes tiles tiles of 6 x 3 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2299,7 +2299,7 @@ func Depthwise5x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise7x3NEONW computes tiles tiles of 7 x 3 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2317,7 +2317,7 @@ func Depthwise6x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise8x3NEONW computes tiles tiles of 8 x 3 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2335,7 +2335,7 @@ func Depthwise7x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise8x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise8x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise9x3NEONW computes tiles tiles of 9 x 3 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2353,7 +2353,7 @@ func Depthwise8x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise9x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise9x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise1x4NEONW computes tiles tiles of 1 x 4 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2371,7 +2371,7 @@ func Depthwise9x3NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise1x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise1x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise2x4NEONW computes tiles tiles of 2 x 4 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2389,7 +2389,7 @@ func Depthwise1x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise2x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise2x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise3x4NEONW computes tiles tiles of 3 x 4 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2407,7 +2407,7 @@ func Depthwise2x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise3x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise3x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise4x4NEONW computes tiles tiles of 4 x 4 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2425,7 +2425,7 @@ func Depthwise3x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise4x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise4x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise5x4NEONW computes tiles tiles of 5 x 4 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2443,7 +2443,7 @@ func Depthwise4x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise5x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise5x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise6x4NEONW computes tiles tiles of 6 x 4 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2461,7 +2461,7 @@ func Depthwise5x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise6x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise6x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Depthwise7x4NEONW computes tiles tiles of 7 x 4 vectors of 4 lanes of a depthwise
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
@@ -2479,4 +2479,490 @@ func Depthwise6x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps 
 // reference and test oracle is direct.DepthwiseGeneric.
 //
 //go:noescape
-func Depthwise7x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+func Depthwise7x4NEONW(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x2NEONK computes tiles tiles of 1 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 2, l < 4, with I = j*1 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x2NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x2NEONK computes tiles tiles of 2 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 2, l < 4, with I = j*2 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x2NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x2NEONK computes tiles tiles of 3 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 2, l < 4, with I = j*3 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x2NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x2NEONK computes tiles tiles of 4 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 2, l < 4, with I = j*4 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x2NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x2NEONK computes tiles tiles of 5 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 2, l < 4, with I = j*5 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise5x2NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x2NEONK computes tiles tiles of 6 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 2, l < 4, with I = j*6 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise6x2NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise7x2NEONK computes tiles tiles of 7 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 7, o < 2, l < 4, with I = j*7 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise7x2NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise8x2NEONK computes tiles tiles of 8 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 8, o < 2, l < 4, with I = j*8 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise8x2NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise9x2NEONK computes tiles tiles of 9 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 9, o < 2, l < 4, with I = j*9 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise9x2NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise10x2NEONK computes tiles tiles of 10 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 10, o < 2, l < 4, with I = j*10 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise10x2NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise11x2NEONK computes tiles tiles of 11 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 11, o < 2, l < 4, with I = j*11 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise11x2NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise12x2NEONK computes tiles tiles of 12 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 12, o < 2, l < 4, with I = j*12 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise12x2NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise13x2NEONK computes tiles tiles of 13 x 2 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 13, o < 2, l < 4, with I = j*13 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise13x2NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x3NEONK computes tiles tiles of 1 x 3 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 3, l < 4, with I = j*1 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x3NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x3NEONK computes tiles tiles of 2 x 3 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 3, l < 4, with I = j*2 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x3NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x3NEONK computes tiles tiles of 3 x 3 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 3, l < 4, with I = j*3 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x3NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x3NEONK computes tiles tiles of 4 x 3 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 3, l < 4, with I = j*4 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x3NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x3NEONK computes tiles tiles of 5 x 3 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 3, l < 4, with I = j*5 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise5x3NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x3NEONK computes tiles tiles of 6 x 3 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 3, l < 4, with I = j*6 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise6x3NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise7x3NEONK computes tiles tiles of 7 x 3 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 7, o < 3, l < 4, with I = j*7 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise7x3NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise8x3NEONK computes tiles tiles of 8 x 3 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 8, o < 3, l < 4, with I = j*8 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise8x3NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x4NEONK computes tiles tiles of 1 x 4 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 4, l < 4, with I = j*1 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise1x4NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x4NEONK computes tiles tiles of 2 x 4 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 4, l < 4, with I = j*2 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise2x4NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x4NEONK computes tiles tiles of 3 x 4 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 4, l < 4, with I = j*3 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise3x4NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x4NEONK computes tiles tiles of 4 x 4 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 4, l < 4, with I = j*4 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise4x4NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x4NEONK computes tiles tiles of 5 x 4 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 4, l < 4, with I = j*5 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise5x4NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x4NEONK computes tiles tiles of 6 x 4 vectors of 4 lanes of a depthwise
+// convolution, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 4, l < 4, with I = j*6 + i:
+//	  acc := bias[o] (0 if bias is nil)
+//	  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + 4*l] * w[t.W + 4*o]
+//	  D := I*dstPix + o*chStride + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric.
+//
+//go:noescape
+func Depthwise6x4NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)

@@ -163,8 +163,9 @@ type DirectUnpack struct {
 // DepthwiseFunc is the signature of every depthwise-convolution kernel:
 // see Depthwise1x1AVX2C for the contract. taps points at ntaps pairs of
 // ints, each a tap's byte offsets: of its input from the tile's first
-// input, and of its weights.
-type DepthwiseFunc = func(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+// input, and of its weights. chStride (bytes between output channels'
+// planes) is read by mode 'K' only.
+type DepthwiseFunc = func(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // DepthwiseFamily is the depthwise kernels of one ISA, mode and width B:
 // Kernels[u-1] computes tiles of u x B vectors, for every u up to U.
@@ -172,9 +173,11 @@ type DepthwiseFamily struct {
 	ISA   string
 	Lanes int
 	// Mode is what the vectors hold: 'C' (Lanes channels of one pixel, a
-	// weight vector per tap, B = 1) or 'W' (Lanes neighbouring pixels of
+	// weight vector per tap, B = 1), 'W' (Lanes neighbouring pixels of
 	// one channel's row, one weight per tap broadcast; U rows of B
-	// vectors).
+	// vectors) or 'K' (as W, one vector per row, for B output channels
+	// whose planes are chStride bytes apart and whose weights of a tap
+	// are contiguous).
 	Mode    byte
 	U, B    int
 	Kernels []Kernel[DepthwiseFunc]

@@ -78,6 +78,7 @@ type dwLayout struct {
 	rows, outer int   // output rows per outer slice (dim Dims-2), outer slices
 	rowStep     int   // copy floats from one output row's input to the next's
 	threads     int
+	blocks      []dwBlock // a group's output channels in OutChannels blocks (none: one at a time)
 }
 
 // dwChunk is a run of B vectors of an output row, from column col: the
@@ -112,6 +113,7 @@ func newDWLayout(s *Shape, threads int) *dwLayout {
 	}
 	l.layCopy()
 	l.layRowStep()
+	l.layBlocks(fs)
 	return l
 }
 
@@ -192,7 +194,7 @@ func (l *dwLayout) layRowStep() {
 }
 
 // tailLen is the floats of a thread's scratch tile.
-func (l *dwLayout) tailLen() int { return l.tailFam.U * l.L }
+func (l *dwLayout) tailLen() int { return max(l.tailFam.U*l.L, l.blockTailLen()) }
 
 // bytes is the workspace of the forward engine: a copy and a scratch tile
 // per thread, and the packed weights.
@@ -204,6 +206,9 @@ func (l *dwLayout) bytes() int64 {
 // load: two a cycle), a call per tile, and the copy at about four floats
 // a cycle.
 func (l *dwLayout) cycles() float64 {
+	if l.blocks != nil {
+		return l.blockCycles()
+	}
 	s := l.s
 	ow := s.Out[s.Dims-1]
 	vecs := float64(s.N*s.K) * float64(s.OutLen) / float64(l.L)
@@ -314,22 +319,39 @@ type paddedDWArgs struct {
 	_ [64]byte
 }
 
-// PackWeights keeps w for Forward calls with w == nil (the kernels read
-// the weights as PyTorch stores them: a channel's taps in a row).
+// PackWeights keeps w for Forward calls with w == nil: as PyTorch stores
+// them (a channel's taps in a row), or laid out for the output-channel
+// blocks.
 func (e *dwEngine) PackWeights(w []float32) {
-	copy(e.wp, w)
+	e.pack(w)
 	e.packed = true
+}
+
+// pack puts w into wp as the kernels read it.
+func (e *dwEngine) pack(w []float32) {
+	if e.blocks != nil {
+		e.packBlocks(e.wp, w)
+		return
+	}
+	copy(e.wp, w)
 }
 
 func (e *dwEngine) packedWeights() bool { return e.packed }
 
 func (e *dwEngine) Forward(y, x, w, b []float32, ep *Epilogue) {
-	if w == nil {
+	switch {
+	case w == nil:
 		w = e.wp
-	} else {
+	case e.blocks != nil: // the blocks read their channels' weights side by side
+		e.pack(w)
+		w, e.packed = e.wp, false
+	default:
 		e.packed = false
 	}
 	items := e.s.N * e.s.K
+	if e.blocks != nil {
+		items = e.blockItems()
+	}
 	var parts int
 	e.call = dwFwdCall{y: y, x: x, w: w, b: b, ep: ep}
 	e.call.per, parts = splitItems(e.team, items)
@@ -341,6 +363,10 @@ func (e *dwEngine) Forward(y, x, w, b []float32, ep *Epilogue) {
 func (e *dwEngine) Run(part int) {
 	s := e.s
 	c := &e.call
+	if e.blocks != nil {
+		e.runBlocks(part, part*c.per, min(e.blockItems(), (part+1)*c.per))
+		return
+	}
 	lo, hi := part*c.per, min(s.N*s.K, (part+1)*c.per)
 	last := -1 // the input plane in the copy
 	for i := lo; i < hi; i++ {

@@ -73,8 +73,17 @@ func TestDirectDepthwise(t *testing.T) {
 		L := directLanes()
 		r := rand.New(rand.NewPCG(uint64(isa), 77))
 		seen := map[string]bool{}
-		for i := 0; i < 50; i++ {
-			p := depthwiseProblem(r, L)
+		fixed := []Problem{ // a channel left after the blocks of 4, and a multiplier of 5
+			{N: 2, C: 1, K: 5, In: []int{9, 2*L + 3}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
+			{N: 1, C: 2, K: 10, Groups: 2, In: []int{5, L - 1}, Kernel: []int{3, 2}},
+		}
+		for i := 0; i < 50+len(fixed); i++ {
+			var p Problem
+			if i < len(fixed) {
+				p = fixed[i]
+			} else {
+				p = depthwiseProblem(r, L)
+			}
 			t.Run(fmt.Sprintf("%s/%d", isa, i), func(t *testing.T) {
 				opt, passes := directPasses(t, p, 1+i%3)
 				if len(passes) == 0 {
@@ -99,6 +108,21 @@ func TestDirectDepthwise(t *testing.T) {
 						seen[fmt.Sprintf("whole vectors %v", len(l.chunks) > 0)] = true
 						seen[fmt.Sprintf("last vector %v", l.last != nil)] = true
 						seen[fmt.Sprintf("scratch tail %v", l.last == nil && l.tailAt < s.Out[s.Dims-1])] = true
+						seen[fmt.Sprintf("channel blocks %v", l.blocks != nil)] = true
+						ow := s.Out[s.Dims-1]
+						for _, blk := range l.blocks {
+							if blk.f == nil {
+								seen["a channel left after the blocks"] = true
+								continue
+							}
+							if blk.f.ISA != isa && isa != kernels.Generic {
+								t.Errorf("block family %s on path %s", blk.f.Name(), isa)
+							}
+							seen[fmt.Sprintf("block of %d", blk.f.B)] = true
+							seen[fmt.Sprintf("blocks: whole vectors %v", ow >= L)] = true
+							seen[fmt.Sprintf("blocks: last vector %v", ow > L && ow%L != 0)] = true
+							seen[fmt.Sprintf("blocks: scratch tail %v", ow < L)] = true
+						}
 					case nil:
 						l = dp.f.(*dwFilter).dwLayout
 					default:
@@ -119,7 +143,9 @@ func TestDirectDepthwise(t *testing.T) {
 		requireSeen(t, seen, isa.String()+": no depthwise problem", "fwd transposed false", "fwd transposed true", "bwd-data transposed false", "bwd-data transposed true",
 			"bwd-filter transposed false", "bwd-filter transposed true", "1D", "2D", "3D", "row stride > 1: true", "row stride > 1: false",
 			"last vector true", "scratch tail true", "scratch tail false", "whole vectors true", "whole vectors false", "multiplier true", "multiplier false", "groups true", "groups false",
-			"input planes per group > 1: true", "input planes per group > 1: false")
+			"input planes per group > 1: true", "input planes per group > 1: false",
+			"channel blocks true", "channel blocks false", "block of 2", "block of 3", "block of 4", "a channel left after the blocks",
+			"blocks: whole vectors true", "blocks: whole vectors false", "blocks: last vector true", "blocks: scratch tail true")
 	})
 }
 

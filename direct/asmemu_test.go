@@ -65,7 +65,7 @@ func TestTileFamiliesInterpreted(t *testing.T) {
 // call of rows rows being tiles tiles of rows/tiles.
 func dwInterpreted(p *asmemu.Program, g *asm.DepthwiseFamily, tiles int) dwRunner {
 	return func(t *testing.T, rows int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
-		_, err := p.Call(g.Kernels[rows/tiles-1].Name, dst, src, w, tapArg(a.Taps), a.Taps.Len(), tiles, a.SrcPix, a.DstPix, bias, res, a.Flags)
+		_, err := p.Call(g.Kernels[rows/tiles-1].Name, dst, src, w, tapArg(a.Taps), a.Taps.Len(), tiles, a.SrcPix, a.DstPix, bias, res, a.Flags, a.ChStride)
 		if err != nil {
 			t.Fatal(err)
 		}

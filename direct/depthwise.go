@@ -19,6 +19,10 @@ const (
 	// (channel planes, read in place), all with the tap's one weight; a
 	// tile is U rows of B vectors.
 	Width Mode = 'W'
+	// OutChannels: as Width, one vector per row, for B output channels
+	// that read the same input (their planes ChStride bytes apart, a tap's
+	// B weights contiguous): each input vector is loaded once for B FMAs.
+	OutChannels Mode = 'K'
 )
 
 // DWArgs are a depthwise call's table and byte strides.
@@ -27,6 +31,9 @@ type DWArgs struct {
 	SrcPix int // bytes between the inputs of neighbouring tile rows (pixels in mode Channels)
 	DstPix int // bytes between neighbouring tile rows of the output
 	Flags  int // ReLU or 0
+	// ChStride is the bytes between the output (and residual) planes of
+	// the B channels of mode OutChannels; the other modes ignore it.
+	ChStride int
 }
 
 // DWFamily is the depthwise kernels of one ISA, mode and width B:
@@ -41,16 +48,19 @@ type DWFamily struct {
 }
 
 // dwFunc is the generated kernels' signature (asm.DepthwiseFunc).
-type dwFunc = func(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)
+type dwFunc = func(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
 // Name is the family's part of its kernels' names: 9x3AVX512W.
 func (f *DWFamily) Name() string { return fmt.Sprintf("%dx%d%s%c", f.U, f.B, f.ISA, f.Mode) }
 
-// WFloats is the floats of one tap's weights: a vector (Channels) or
-// one (Width).
+// WFloats is the floats of one tap's weights (and of the bias): a vector
+// (Channels), one (Width) or one per output channel (OutChannels).
 func (f *DWFamily) WFloats() int {
-	if f.Mode == Channels {
+	switch f.Mode {
+	case Channels:
 		return f.Lanes
+	case OutChannels:
+		return f.B
 	}
 	return 1
 }
@@ -60,10 +70,11 @@ func (f *DWFamily) WFloats() int {
 // bytes), with L = f.Lanes and V = 4*L:
 //
 //	for i < u, o < B, l < L:
-//	  acc := bias[l] (Channels) or bias[0] (Width); 0 if bias is nil
+//	  acc := bias[l] (Channels), bias[0] (Width) or bias[o] (OutChannels); 0 if bias is nil
 //	  for each tap t of the table:
 //	    acc += src[t.Src + i*SrcPix + o*V + 4*l] * w[t.W + 4*l] (Channels) or w[t.W] (Width)
-//	  D := i*DstPix + o*V + 4*l
+//	    acc += src[t.Src + i*SrcPix + 4*l] * w[t.W + 4*o] (OutChannels)
+//	  D := i*DstPix + o*V + 4*l (OutChannels: i*DstPix + o*ChStride + 4*l)
 //	  acc += res[D] unless res is nil; acc = relu(acc) with ReLU
 //	  dst[D] = acc
 //
@@ -120,7 +131,7 @@ func (f *DWFamily) call(u, tiles int, dst, src, w []float32, a *DWArgs, bias, re
 	if a.Taps.Len() > 0 {
 		tp = &a.Taps.offs[0]
 	}
-	f.asm[u-1](&dst[0], &src[0], &w[0], tp, a.Taps.Len(), tiles, a.SrcPix, a.DstPix, b0, r0, a.Flags)
+	f.asm[u-1](&dst[0], &src[0], &w[0], tp, a.Taps.Len(), tiles, a.SrcPix, a.DstPix, b0, r0, a.Flags, a.ChStride)
 }
 
 // check panics unless every access of a call of u rows lies inside its
@@ -129,7 +140,7 @@ func (f *DWFamily) check(u int, dst, src, w []float32, a *DWArgs, bias, res []fl
 	if a.Taps == nil || a.Flags&^ReLU != 0 {
 		panic(fmt.Sprintf("direct: depthwise %s: a call without a tap table, or flags %#x (only ReLU)", f.Name(), a.Flags))
 	}
-	for _, st := range []int{a.SrcPix, a.DstPix} {
+	for _, st := range []int{a.SrcPix, a.DstPix, a.ChStride} {
 		if st < 0 || st%4 != 0 {
 			panic(fmt.Sprintf("direct: depthwise %s: stride %d in %+v: want >= 0, whole floats", f.Name(), st, *a))
 		}
@@ -141,9 +152,20 @@ func (f *DWFamily) check(u int, dst, src, w []float32, a *DWArgs, bias, res []fl
 			panic(fmt.Sprintf("direct: depthwise %s: %s needs %d bytes (overflow: %v), has %d floats", f.Name(), what, end, !ok, len(s)))
 		}
 	}
-	need("dst", dst, u-1, a.DstPix, f.B, vb)
-	if res != nil {
-		need("res", res, u-1, a.DstPix, f.B, vb)
+	// A tile's outputs: B vectors per row, or (OutChannels) one vector in
+	// each of B planes ChStride bytes apart; its inputs: the row's B
+	// vectors, or one.
+	planes, across, along := 0, f.B, f.B
+	if f.Mode == OutChannels {
+		planes, across, along = f.B-1, 1, 1
+	}
+	for _, o := range []struct {
+		name string
+		s    []float32
+	}{{"dst", dst}, {"res", res}} {
+		if o.s != nil || o.name == "dst" {
+			need(o.name, o.s, u-1, a.DstPix, planes, a.ChStride, across, vb)
+		}
 	}
 	if bias != nil {
 		need("bias", bias, 1, 4*f.WFloats())
@@ -151,7 +173,7 @@ func (f *DWFamily) check(u int, dst, src, w []float32, a *DWArgs, bias, res []fl
 	if a.Taps.Len() == 0 {
 		return
 	}
-	need("src", src, 1, a.Taps.maxSrc, u-1, a.SrcPix, f.B, vb)
+	need("src", src, 1, a.Taps.maxSrc, u-1, a.SrcPix, along, vb)
 	need("w", w, 1, a.Taps.maxW, 1, 4*f.WFloats())
 }
 
@@ -164,21 +186,33 @@ func DepthwiseGeneric(lanes int, m Mode, u, b int, dst, src, w []float32, a *DWA
 			for l := 0; l < lanes; l++ {
 				var acc float32
 				if bias != nil {
-					acc = bias[0]
-					if m == Channels {
+					switch m {
+					case Channels:
 						acc = bias[l]
+					case OutChannels:
+						acc = bias[o]
+					default:
+						acc = bias[0]
 					}
 				}
 				at := (i*a.SrcPix)/4 + o*lanes + l
+				d := (i*a.DstPix)/4 + o*lanes + l
+				if m == OutChannels { // one input vector, B output planes
+					at, d = (i*a.SrcPix)/4+l, (i*a.DstPix+o*a.ChStride)/4+l
+				}
 				for t := 0; t < a.Taps.Len(); t++ {
 					ts, tw := a.Taps.At(t)
-					wt := w[tw/4]
-					if m == Channels {
+					var wt float32
+					switch m {
+					case Channels:
 						wt = w[tw/4+l]
+					case OutChannels:
+						wt = w[tw/4+o]
+					default:
+						wt = w[tw/4]
 					}
 					acc = kernels.FMA32(src[ts/4+at], wt, acc)
 				}
-				d := (i*a.DstPix)/4 + o*lanes + l
 				if res != nil {
 					acc += res[d]
 				}
@@ -218,6 +252,9 @@ var dwTwins = func() []*DWFamily {
 	fs := []*DWFamily{{ISA: kernels.Generic, Lanes: twinLanes, Mode: Channels, U: 8, B: 1, Source: "go"}}
 	for b := 4; b >= 1; b-- {
 		fs = append(fs, &DWFamily{ISA: kernels.Generic, Lanes: twinLanes, Mode: Width, U: 8, B: b, Source: "go"})
+	}
+	for b := 4; b >= 2; b-- {
+		fs = append(fs, &DWFamily{ISA: kernels.Generic, Lanes: twinLanes, Mode: OutChannels, U: 8, B: b, Source: "go"})
 	}
 	return fs
 }()

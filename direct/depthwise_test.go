@@ -27,14 +27,29 @@ func newDWCase(r *rand.Rand, lanes int, m Mode, nb, u int) *dwCase {
 	vb := 4 * lanes
 	a := &c.da
 	ntaps := r.IntN(10)
-	a.SrcPix = nb*vb + 4*r.IntN(2*lanes)
+	along := nb // the vectors of a row that a tile reads (OutChannels: one)
+	if m == OutChannels {
+		along = 1
+	}
+	a.SrcPix = along*vb + 4*r.IntN(2*lanes)
 	if m == Channels && r.IntN(3) == 0 {
 		a.SrcPix = vb * (2 + r.IntN(3)) // a stride of 2-4 pixels
 	}
-	a.DstPix = nb*vb + 4*r.IntN(3)
+	a.DstPix = along*vb + 4*r.IntN(3)
+	c.dstLen = ((u-1)*a.DstPix + nb*vb) / 4
 	wf := lanes
-	if m == Width {
+	switch m {
+	case Width:
 		wf = 1
+	case OutChannels:
+		// The output channels' planes: one after another (loose or
+		// tight), or their rows interleaved.
+		wf = nb
+		a.ChStride = u*a.DstPix + 4*r.IntN(4)
+		if r.IntN(3) == 0 {
+			a.DstPix, a.ChStride = nb*vb+4*r.IntN(3), vb
+		}
+		c.dstLen = ((u-1)*a.DstPix + (nb-1)*a.ChStride + vb) / 4
 	}
 	var offs []int
 	maxSrc, maxW := 0, 0
@@ -46,12 +61,11 @@ func newDWCase(r *rand.Rand, lanes int, m Mode, nb, u int) *dwCase {
 	if r.IntN(2) == 0 {
 		a.Flags |= ReLU
 	}
-	srcLen := (maxSrc + (u-1)*a.SrcPix + nb*vb) / 4
+	srcLen := (maxSrc + (u-1)*a.SrcPix + along*vb) / 4
 	wLen := maxW/4 + wf
 	if ntaps == 0 {
 		srcLen, wLen = 1+r.IntN(3), 1+r.IntN(3)
 	}
-	c.dstLen = ((u-1)*a.DstPix + nb*vb) / 4
 	start := r.IntN(2) == 0
 	c.src = c.guarded(randFloats(r, srcLen), start)
 	c.w = c.guarded(randFloats(r, wLen), !start)
@@ -65,8 +79,8 @@ func newDWCase(r *rand.Rand, lanes int, m Mode, nb, u int) *dwCase {
 	if r.IntN(6) == 0 && srcLen > 0 { // NaN must pass the ReLU
 		c.src[r.IntN(srcLen)] = float32(math.NaN())
 	}
-	c.name = fmt.Sprintf("u=%d taps=%d srcPix=%d dstPix=%d flags=%d bias=%v res=%v",
-		u, ntaps, a.SrcPix, a.DstPix, a.Flags, c.bias != nil, c.res != nil)
+	c.name = fmt.Sprintf("u=%d taps=%d srcPix=%d dstPix=%d chStride=%d flags=%d bias=%v res=%v",
+		u, ntaps, a.SrcPix, a.DstPix, a.ChStride, a.Flags, c.bias != nil, c.res != nil)
 	return c
 }
 
@@ -117,7 +131,10 @@ func TestDWTwinMatchesSum(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 5))
 	for trial := 0; trial < 200; trial++ {
 		lanes, nb := []int{4, 8, 16}[r.IntN(3)], 1+r.IntN(4)
-		m := []Mode{Channels, Width}[r.IntN(2)]
+		m := []Mode{Channels, Width, OutChannels}[r.IntN(3)]
+		if m == OutChannels && nb == 1 {
+			nb = 2
+		}
 		u := 1 + r.IntN(8)
 		c := newDWCase(r, lanes, m, nb, u)
 		got := c.run(t, func(t *testing.T, u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
@@ -126,26 +143,38 @@ func TestDWTwinMatchesSum(t *testing.T) {
 		a := &c.da
 		for i := 0; i < u; i++ {
 			for j := 0; j < nb*lanes; j++ {
-				l := j % lanes
+				l, o := j%lanes, j/lanes
 				var s float64
 				if c.bias != nil {
-					s = float64(c.bias[0])
-					if m == Channels {
+					switch m {
+					case Channels:
 						s = float64(c.bias[l])
+					case OutChannels:
+						s = float64(c.bias[o])
+					default:
+						s = float64(c.bias[0])
 					}
 				}
 				mag := math.Abs(s)
+				in, d := i*a.SrcPix/4+j, i*a.DstPix/4+j
+				if m == OutChannels {
+					in, d = i*a.SrcPix/4+l, (i*a.DstPix+o*a.ChStride)/4+l
+				}
 				for tp := 0; tp < a.Taps.Len(); tp++ {
 					ts, tw := a.Taps.At(tp)
-					wt := c.w[tw/4]
-					if m == Channels {
+					var wt float32
+					switch m {
+					case Channels:
 						wt = c.w[tw/4+l]
+					case OutChannels:
+						wt = c.w[tw/4+o]
+					default:
+						wt = c.w[tw/4]
 					}
-					term := float64(c.src[ts/4+i*a.SrcPix/4+j]) * float64(wt)
+					term := float64(c.src[ts/4+in]) * float64(wt)
 					s += term
 					mag += math.Abs(term)
 				}
-				d := i*a.DstPix/4 + j
 				if c.res != nil {
 					s += float64(c.res[d])
 					mag += math.Abs(float64(c.res[d]))
@@ -169,7 +198,11 @@ func TestDWChecks(t *testing.T) {
 		vb := 4 * f.Lanes
 		ok := func() (dst, src, w []float32, a *DWArgs) {
 			a = &DWArgs{Taps: NewTaps([]int{0, 0}), SrcPix: f.B * vb, DstPix: f.B * vb}
-			return make([]float32, f.U*f.B*f.Lanes), make([]float32, f.U*f.B*f.Lanes), make([]float32, f.WFloats()), a
+			srcLen := f.U * f.B * f.Lanes
+			if f.Mode == OutChannels { // one input vector per row; B planes of U rows
+				a.SrcPix, a.DstPix, a.ChStride, srcLen = vb, vb, f.U*vb, f.U*f.Lanes
+			}
+			return make([]float32, f.U*f.B*f.Lanes), make([]float32, srcLen), make([]float32, f.WFloats()), a
 		}
 		dst, src, w, a := ok()
 		f.Tile(f.U, dst, src, w, a, nil, nil) // fits exactly
@@ -183,6 +216,7 @@ func TestDWChecks(t *testing.T) {
 			"wide tile":  func(_, _, _ *[]float32, _ *DWArgs) int { return f.U + 1 },
 			"wide dst":   func(_, _, _ *[]float32, a *DWArgs) int { a.DstPix = 1 << 62; return f.U },
 			"odd stride": func(_, _, _ *[]float32, a *DWArgs) int { a.SrcPix = 6; return f.U },
+			"odd planes": func(_, _, _ *[]float32, a *DWArgs) int { a.ChStride = -4; return f.U },
 			"flags":      func(_, _, _ *[]float32, a *DWArgs) int { a.Flags = Accumulate; return f.U },
 		} {
 			dst, src, w, a := ok()

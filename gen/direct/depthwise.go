@@ -19,14 +19,21 @@ import (
 //     plane (NCHW read as it is); a tap is one weight, broadcast, times
 //     B vectors along the row, for U rows srcPix bytes apart. The row's
 //     pixels must be contiguous (stride 1 along it).
+//   - K (output channels): as W, but the B accumulators of a row are B
+//     output channels that read the same input (a channel multiplier, a
+//     single input channel, the flipped filter of backward-data): a tap is
+//     B weights, broadcast once each, times one input vector per row,
+//     loaded once and used B times. The output channels' planes are
+//     chStride bytes apart, the tap's B weights contiguous.
 //
 // Either way the accumulators of a U x B tile stay in registers over the
-// tap table, each FMA taking its input vector straight from memory (one
-// load per FMA: the load ports, not the FMA ports, bound these kernels,
-// and memory bounds the convolution).
+// tap table. In modes C and W each FMA takes its input vector straight
+// from memory (one load per FMA: the load ports, not the FMA ports, bound
+// them, and memory bounds a depthwise convolution); mode K loads an input
+// once for B FMAs, so the FMA ports bound it.
 
 // dwModes are the depthwise modes, in emission order.
-var dwModes = []byte{'C', 'W'}
+var dwModes = []byte{'C', 'W', 'K'}
 
 // dwSpare is the vector registers a depthwise kernel keeps beside its
 // accumulators and weight: the residual's vector, ReLU's zero and mask.
@@ -37,8 +44,15 @@ const dwSpare = 3
 // for B = 1..maxB, the accumulators U*B within the registers.
 func dwShapes(isa kw.ISA, mode byte) [][2]int {
 	free := isa.Regs - 1 - dwSpare
-	if mode == 'C' {
+	switch mode {
+	case 'C':
 		return [][2]int{{min(maxU, free), 1}}
+	case 'K': // B weights and the row's input vector beside the accumulators
+		var out [][2]int
+		for b := 2; b <= maxB; b++ {
+			out = append(out, [2]int{min(maxU, (free-b)/b), b})
+		}
+		return out
 	}
 	var out [][2]int
 	for b := 1; b <= maxB; b++ {
@@ -54,7 +68,7 @@ func dwName(isa string, mode byte, u, b int) string {
 }
 
 // dwSignature is every depthwise kernel's Go type (asm.DepthwiseFunc).
-const dwSignature = "func(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int)"
+const dwSignature = "func(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)"
 
 // genDepthwise emits every depthwise kernel of f's ISA.
 func genDepthwise(f *kw.Func) {
@@ -96,9 +110,12 @@ func genDWKernel(f *kw.Func, mode byte, u, b int) {
 	name := dwName(f.ISA.Name, mode, u, b)
 	L := f.ISA.Lanes
 	vb := f.ISA.VBytes()
-	wt, bs := "w[t.W + 4*l]", "bias[l]"
-	if mode == 'W' {
+	wt, bs, in, out := "w[t.W + 4*l]", "bias[l]", fmt.Sprintf("o*%d + ", vb), fmt.Sprintf("o*%d", vb)
+	switch mode {
+	case 'W':
 		wt, bs = "w[t.W]", "bias[0]"
+	case 'K':
+		wt, bs, in, out = "w[t.W + 4*o]", "bias[o]", "", "o*chStride"
 	}
 	f.Function(name, dwSignature,
 		fmt.Sprintf("%s computes tiles tiles of %d x %d vectors of %d lanes of a depthwise", name, u, b, L),
@@ -107,8 +124,8 @@ func genDWKernel(f *kw.Func, mode byte, u, b int) {
 		fmt.Sprintf("\tfor j < tiles, i < %d, o < %d, l < %d, with I = j*%d + i:", u, b, L, u),
 		fmt.Sprintf("\t  acc := %s (0 if bias is nil)", bs),
 		"\t  for each tap t of taps[:2*ntaps] (pairs t.Src, t.W):",
-		fmt.Sprintf("\t    acc += src[t.Src + I*srcPix + o*%d + 4*l] * %s", vb, wt),
-		fmt.Sprintf("\t  D := I*dstPix + o*%d + 4*l", vb),
+		fmt.Sprintf("\t    acc += src[t.Src + I*srcPix + %s4*l] * %s", in, wt),
+		fmt.Sprintf("\t  D := I*dstPix + %s + 4*l", out),
 		"\t  acc += res[D] unless res is nil; acc = relu(acc) with flags&2",
 		"\t  dst[D] = acc",
 		"",
@@ -127,7 +144,7 @@ func genDWKernel(f *kw.Func, mode byte, u, b int) {
 	f.Label("tile")
 	k.dwStart(mode)
 	k.dwTaps(mode)
-	k.dwFinish()
+	k.dwFinish(mode)
 	k.dwNextTile()
 	f.Label("end")
 	f.Ret()
@@ -162,9 +179,18 @@ func (k *kernel) dwStart(mode byte) {
 	bias := f.Int("bias")
 	f.JumpIfZero(bias, "zero")
 	first := k.accs[0][0]
-	if mode == 'C' {
+	switch mode {
+	case 'C':
 		f.LoadVec(kw.Mem{Base: bias}, first)
-	} else {
+	case 'K': // a bias per output channel: per column of the tile
+		for o := 0; o < k.b; o++ {
+			f.Broadcast(kw.Mem{Base: bias, Disp: 4 * o}, k.accs[0][o])
+			for i := 1; i < k.u; i++ {
+				f.Move(k.accs[0][o], k.accs[i][o])
+			}
+		}
+		f.Jump("started")
+	default:
 		f.Broadcast(kw.Mem{Base: bias}, first)
 	}
 	k.fill(first)
@@ -194,20 +220,42 @@ func (k *kernel) dwTaps(mode byte) {
 	t := f.Int("taps")
 	px := strideRegs(f, f.Int("srcPix"), k.u)
 	wv := f.Vec()
+	var wk []kw.V // mode K: the tap's weight of each output channel
+	if mode == 'K' {
+		wk = append(wk, wv)
+		for o := 1; o < k.b; o++ {
+			wk = append(wk, f.Vec())
+		}
+	}
 	f.Label("tap")
 	q := f.LoadGP(kw.Mem{Base: t, Disp: 8})
 	f.AddGP(q, w)
-	if mode == 'C' {
+	switch mode {
+	case 'C':
 		f.LoadVec(kw.Mem{Base: q}, wv)
-	} else {
+	case 'K':
+		for o, v := range wk {
+			f.Broadcast(kw.Mem{Base: q, Disp: 4 * o}, v)
+		}
+	default:
 		f.Broadcast(kw.Mem{Base: q}, wv)
 	}
 	p := f.LoadGP(kw.Mem{Base: t})
 	f.AddGP(p, src)
 	px.at(p)
-	for i := 0; i < k.u; i++ {
-		for o := 0; o < k.b; o++ {
-			f.FMA(k.accs[i][o], wv, px.mem(i, o*k.vb))
+	if mode == 'K' {
+		in := f.Vec()
+		for i := 0; i < k.u; i++ {
+			f.LoadVec(px.mem(i, 0), in)
+			for o, v := range wk {
+				f.FMA(k.accs[i][o], v, in)
+			}
+		}
+	} else {
+		for i := 0; i < k.u; i++ {
+			for o := 0; o < k.b; o++ {
+				f.FMA(k.accs[i][o], wv, px.mem(i, o*k.vb))
+			}
 		}
 	}
 	f.AddImm(t, 16)
@@ -216,11 +264,25 @@ func (k *kernel) dwTaps(mode byte) {
 }
 
 // dwFinish adds the residual, applies the ReLU and stores the tile: the
-// vectors of a pixel (or row) o*vb bytes apart, the pixels dstPix.
-func (k *kernel) dwFinish() {
+// vectors of a pixel (or row) o*vb bytes apart (mode K: the output
+// channels' planes chStride bytes apart), the pixels dstPix.
+func (k *kernel) dwFinish(mode byte) {
 	f := k.f
 	each := func(ptr string, fn func(i, o int, m kw.Mem)) {
 		px := strideRegs(f, f.Int("dstPix"), k.u)
+		if mode == 'K' {
+			base, ch := f.MoveGP(f.Int(ptr)), f.Int("chStride")
+			for o := 0; o < k.b; o++ {
+				if o > 0 {
+					f.AddGP(base, ch)
+				}
+				px.at(base)
+				for i := 0; i < k.u; i++ {
+					fn(i, o, px.mem(i, 0))
+				}
+			}
+			return
+		}
 		px.at(f.Int(ptr))
 		for i := 0; i < k.u; i++ {
 			for o := 0; o < k.b; o++ {

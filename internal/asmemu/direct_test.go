@@ -100,7 +100,7 @@ func testUnpack(t *testing.T, p *Program, name string) {
 }
 
 // dwName parses a depthwise kernel's name: tile, vectors, ISA, mode.
-var dwName = regexp.MustCompile(`^Depthwise(\d+)x(\d+)(AVX2|AVX512)([CW])$`)
+var dwName = regexp.MustCompile(`^Depthwise(\d+)x(\d+)(AVX2|AVX512)([CWK])$`)
 
 // testDepthwise runs a depthwise kernel on one tile and two, with and
 // without each optional operand and the flag, against
@@ -112,8 +112,11 @@ func testDepthwise(t *testing.T, p *Program, name string) {
 	lanes := map[string]int{"AVX2": 8, "AVX512": 16}[m[3]]
 	mode := direct.Mode(m[4][0])
 	wf := lanes
-	if mode == direct.Width {
+	switch mode {
+	case direct.Width:
 		wf = 1
+	case direct.OutChannels:
+		wf = b // a tap's weights of the b channels; their rows interleaved in dst
 	}
 	r := rand.New(rand.NewPCG(uint64(u), uint64(b)+7))
 	rnd := func(n int) []float32 {
@@ -129,6 +132,9 @@ func testDepthwise(t *testing.T, p *Program, name string) {
 		rows := tiles * u
 		a := direct.DWArgs{SrcPix: b*vb + 8, DstPix: b * vb, Flags: variant & direct.ReLU,
 			Taps: direct.NewTaps([]int{0, 0, 4, 4 * wf, 12 + vb, 8 * wf})}
+		if mode == direct.OutChannels {
+			a.ChStride = vb
+		}
 		src, w := rnd((12+vb+(rows-1)*a.SrcPix+b*vb)/4), rnd(3*wf)
 		dst0 := rnd(rows * b * lanes)
 		var bias, res []float32
@@ -147,7 +153,7 @@ func testDepthwise(t *testing.T, p *Program, name string) {
 			direct.DepthwiseGeneric(lanes, mode, u, b, want[j*u*a.DstPix/4:], src[j*u*a.SrcPix/4:], w, &a, bias, rt)
 		}
 		args, _ := call(t, p, name, func() ([]any, []Region) {
-			return []any{append([]float32(nil), dst0...), src, w, a.Taps.Offsets(), a.Taps.Len(), tiles, a.SrcPix, a.DstPix, bias, res, a.Flags}, nil
+			return []any{append([]float32(nil), dst0...), src, w, a.Taps.Offsets(), a.Taps.Len(), tiles, a.SrcPix, a.DstPix, bias, res, a.Flags, a.ChStride}, nil
 		})
 		got := args[0].([]float32)
 		for i := range want {
