@@ -230,10 +230,23 @@ func (l *dwLayout) copyGroup(dst, x []float32, n, g int) {
 
 // copyPlane copies the input plane x (InSize floats) into dst, padded
 // and split into phases. It writes every float of the padded plane, so a
-// buffer serves any plane after another.
+// buffer serves any plane after another; except that with zero padding
+// and a row stride of 1 the padding is the same zeros for every plane,
+// so it is not written: such a buffer must start zeroed (as make gives
+// it) and be written by copyPlane alone. Lenet's planes are 10 to 28
+// floats wide, where the zero rows and margins cost more than the copy.
 func (l *dwLayout) copyPlane(dst, x []float32) {
 	w := l.s.In[l.s.Dims-1]
 	rowLen := l.sw * l.wq
+	if l.zeroPadding() {
+		pb := l.s.PadBefore[l.s.Dims-1]
+		for r, base := range l.srcRows {
+			if base >= 0 {
+				copy(dst[r*rowLen+pb:r*rowLen+pb+w], x[base:base+w])
+			}
+		}
+		return
+	}
 	for r, base := range l.srcRows {
 		out := dst[r*rowLen : (r+1)*rowLen]
 		if base < 0 {
@@ -253,6 +266,10 @@ func (l *dwLayout) copyPlane(dst, x []float32) {
 		}
 	}
 }
+
+// zeroPadding reports whether the copies' padding is zeros that stay in
+// place from plane to plane (see copyPlane).
+func (l *dwLayout) zeroPadding() bool { return l.s.PaddingMode == Zeros && l.sw == 1 }
 
 // valueAt is in[m], 0 for m < 0.
 func valueAt(in []float32, m int) float32 {
