@@ -288,3 +288,57 @@ func TestGradSequential(t *testing.T) {
 		return positives(c1.y.Data) + fmt.Sprint(p1.Indices())
 	})
 }
+
+func TestGradSkips(t *testing.T) {
+	r := rand.New(rand.NewPCG(10, 10))
+	c1, _ := NewConv(ConvConfig{In: 2, Out: 2, Kernel: []int{3, 3}, Padding: conv.Pad(1, 1)})
+	gradCheck(t, "residual", NewResidual(c1), randTensor(r, 1, 2, 2, 5, 5), 1e-2, 2e-3)
+	// A U-Net level: pool, conv, transposed conv back up, beside the input.
+	p, _ := NewMaxPool(PoolConfig{Kernel: []int{2, 2}})
+	c2, _ := NewConv(ConvConfig{In: 2, Out: 3, Kernel: []int{3, 3}, Padding: conv.Pad(1, 1)})
+	up, _ := NewConv(ConvConfig{In: 3, Out: 2, Kernel: []int{2, 2}, Stride: []int{2, 2}, Transposed: true})
+	level := NewConcat(NewSequential(p, c2, up))
+	gradCheckKinks(t, "concat", level, randTensor(r, 1, 2, 2, 6, 6), 1e-3, 5e-3, func() string { return fmt.Sprint(p.Indices()) })
+	if ps := level.Params(); len(ps) != 4 || ps[0].Name != "body.1.weight" {
+		t.Errorf("concat params %v", ps)
+	}
+}
+
+func TestDropout(t *testing.T) {
+	d, err := NewDropout(0.3, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := NewTensor(4, 1000)
+	for i := range x.Data {
+		x.Data[i] = 1
+	}
+	y, _ := d.Forward(x)
+	dropped := 0
+	for _, v := range y.Data {
+		switch v {
+		case 0:
+			dropped++
+		case float32(1 / 0.7):
+		default:
+			t.Fatalf("element %v: want 0 or 1/(1-p)", v)
+		}
+	}
+	if f := float64(dropped) / 4000; math.Abs(f-0.3) > 0.03 {
+		t.Errorf("dropped %.3f of the elements, want 0.3", f)
+	}
+	dy := randTensor(rand.New(rand.NewPCG(1, 2)), 1, 4, 1000)
+	dx, _ := d.Backward(dy, true)
+	for i := range dx.Data {
+		if dx.Data[i] != dy.Data[i]*y.Data[i] {
+			t.Fatalf("dx[%d] = %v, want dy*mask = %v", i, dx.Data[i], dy.Data[i]*y.Data[i])
+		}
+	}
+	d.SetTraining(false)
+	if y, _ := d.Forward(x); y != x {
+		t.Error("evaluation: dropout is not the identity")
+	}
+	if _, err := NewDropout(1, 0); err == nil {
+		t.Error("P = 1 accepted")
+	}
+}

@@ -82,11 +82,7 @@ func (s *Sequential) Params() []*Param {
 func (s *Sequential) Buffers() []*Buffer {
 	var out []*Buffer
 	for i, l := range s.Layers {
-		if st, ok := l.(Stateful); ok {
-			for _, b := range st.Buffers() {
-				out = append(out, &Buffer{Name: strconv.Itoa(i) + "." + b.Name, Value: b.Value})
-			}
-		}
+		out = append(out, buffersOf(strconv.Itoa(i)+".", l)...)
 	}
 	return out
 }
@@ -94,18 +90,14 @@ func (s *Sequential) Buffers() []*Buffer {
 // SetTraining sets the mode of every layer that has one.
 func (s *Sequential) SetTraining(training bool) {
 	for _, l := range s.Layers {
-		if t, ok := l.(Trainable); ok {
-			t.SetTraining(training)
-		}
+		setTraining(l, training)
 	}
 }
 
 // SetThreads sets the thread count of every layer that runs threads.
 func (s *Sequential) SetThreads(n int) {
 	for _, l := range s.Layers {
-		if t, ok := l.(interface{ SetThreads(int) }); ok {
-			t.SetThreads(n)
-		}
+		setThreads(l, n)
 	}
 }
 
@@ -119,11 +111,6 @@ func (s *Sequential) Reset(seed uint64) {
 // Sequential's too) in order from rng.
 func (s *Sequential) ResetFrom(rng *rand.Rand) {
 	for _, l := range s.Layers {
-		switch r := l.(type) {
-		case *Sequential:
-			r.ResetFrom(rng)
-		case interface{ Reset(*rand.Rand) }:
-			r.Reset(rng)
-		}
+		resetFrom(l, rng)
 	}
 }
