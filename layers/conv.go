@@ -48,6 +48,14 @@ type Conv struct {
 	out, dx buffers
 	masked  buffers // dy through the fused ReLU
 	ep      conv.Epilogue
+
+	// A batch norm that follows the layer folds into it in evaluation
+	// (set by Sequential): the plans then have a bias even without one
+	// of the layer's own, zero in training.
+	bn          *BatchNorm
+	foldW       []float32 // the folded weights and bias of the last Forward
+	foldB, zero []float32
+	dbScratch   []float32 // db of a plan's bias the layer does not have
 }
 
 type convPlan struct {
@@ -184,7 +192,9 @@ func (c *Conv) planFor(x []int) (*convPlan, error) {
 	if len(x) != len(c.cfg.Kernel)+2 || x[1] != c.cfg.In {
 		return nil, op.Errorf("x", "x has shape %v; want (N, %d, %d spatial dims)", x, c.cfg.In, len(c.cfg.Kernel))
 	}
-	pl, err := conv.NewPlan(c.problem(x), conv.Options{Algorithm: c.cfg.Algorithm, Threads: c.cfg.Threads})
+	p := c.problem(x)
+	p.Bias = p.Bias || c.bn != nil
+	pl, err := conv.NewPlan(p, conv.Options{Algorithm: c.cfg.Algorithm, Threads: c.cfg.Threads})
 	if err != nil {
 		return nil, err
 	}
@@ -202,13 +212,89 @@ func (c *Conv) Forward(x *Tensor) (*Tensor, error) {
 		return nil, err
 	}
 	y := c.out.get(cp.y...)
-	var b []float32
-	if c.Bias != nil {
-		b = c.Bias.Value.Data
+	w, b := c.Weight.Value.Data, c.bias()
+	if c.folding() {
+		w, b = c.fold()
 	}
-	cp.plan.Forward(y.Data, x.Data, c.Weight.Value.Data, b, &c.ep)
+	cp.plan.Forward(y.Data, x.Data, w, b, &c.ep)
 	c.x, c.y = x, y
 	return y, nil
+}
+
+// bias is the plans' bias: the layer's, or zeros where a batch norm may
+// fold in and the layer has none.
+func (c *Conv) bias() []float32 {
+	switch {
+	case c.Bias != nil:
+		return c.Bias.Value.Data
+	case c.bn != nil:
+		if c.zero == nil {
+			c.zero = make([]float32, c.cfg.Out)
+		}
+		return c.zero
+	}
+	return nil
+}
+
+// folding reports whether Forward runs with the following batch norm
+// folded in: in evaluation, on running statistics.
+func (c *Conv) folding() bool { return c.bn != nil && !c.bn.batchStats() }
+
+// fold returns the weights and bias with the batch norm applied: each
+// output channel's filter scaled by γ/√(var+ε), its bias
+// (b - mean)·γ/√(var+ε) + β, computed in float64.
+func (c *Conv) fold() (w, b []float32) {
+	bn := c.bn
+	if c.foldW == nil {
+		c.foldW, c.foldB = make([]float32, c.Weight.Value.Len()), make([]float32, c.cfg.Out)
+	}
+	src, bias := c.Weight.Value.Data, c.bias()
+	per := len(src) / c.cfg.Out
+	if c.cfg.Transposed { // (In, Out/Groups, k...): channel k's weights are strided
+		per = 0
+	}
+	for k := 0; k < c.cfg.Out; k++ {
+		scale := 1 / math.Sqrt(float64(bn.RunningVar.Data[k])+bn.cfg.Eps)
+		shift := -float64(bn.RunningMean.Data[k]) * scale
+		if bn.Weight != nil {
+			g := float64(bn.Weight.Value.Data[k])
+			scale, shift = scale*g, shift*g+float64(bn.Bias.Value.Data[k])
+		}
+		c.foldB[k] = float32(float64(bias[k])*scale + shift)
+		if per > 0 {
+			for i, v := range src[k*per : (k+1)*per] {
+				c.foldW[k*per+i] = float32(float64(v) * scale)
+			}
+		}
+	}
+	if per == 0 {
+		c.foldTransposed(src)
+	}
+	return c.foldW, c.foldB
+}
+
+// foldTransposed scales a transposed convolution's weights (In,
+// Out/Groups, kernel...) by their output channel's factor, which fold has
+// left in foldB's computation: recomputed here per channel.
+func (c *Conv) foldTransposed(src []float32) {
+	bn := c.bn
+	g := c.cfg.Groups
+	kpg := c.cfg.Out / g
+	ks := len(src) / (c.cfg.In * kpg)
+	for ci := 0; ci < c.cfg.In; ci++ {
+		grp := ci / (c.cfg.In / g)
+		for o := 0; o < kpg; o++ {
+			k := grp*kpg + o
+			scale := 1 / math.Sqrt(float64(bn.RunningVar.Data[k])+bn.cfg.Eps)
+			if bn.Weight != nil {
+				scale *= float64(bn.Weight.Value.Data[k])
+			}
+			at := (ci*kpg + o) * ks
+			for i, v := range src[at : at+ks] {
+				c.foldW[at+i] = float32(float64(v) * scale)
+			}
+		}
+	}
 }
 
 // Backward computes dW, db and, when needDX, dx (through the fused ReLU
@@ -225,9 +311,18 @@ func (c *Conv) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 		g = c.masked.get(dy.Shape...)
 		kernels.ReluBackward(g.Data, c.y.Data, dy.Data)
 	}
+	if c.folding() {
+		return nil, shape.Op("conv").Errorf("dy", "Backward in evaluation with the batch norm folded in: set training mode to train")
+	}
 	var db []float32
-	if c.Bias != nil {
+	switch {
+	case c.Bias != nil:
 		db = c.Bias.Grad.Data
+	case c.bn != nil: // the plan's bias, which the layer does not have
+		if c.dbScratch == nil {
+			c.dbScratch = make([]float32, c.cfg.Out)
+		}
+		db = c.dbScratch
 	}
 	c.cur.plan.BackwardFilter(c.Weight.Grad.Data, db, c.x.Data, g.Data, false)
 	if !needDX {

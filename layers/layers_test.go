@@ -241,3 +241,74 @@ func TestTrainingDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchNormFold: in evaluation a Conv followed by a BatchNorm runs as
+// one convolution on folded weights, equal to the two layers apart; in
+// training both run (the same as apart too), and Backward in evaluation
+// is refused.
+func TestBatchNormFold(t *testing.T) {
+	r := rand.New(rand.NewPCG(14, 14))
+	for _, transposed := range []bool{false, true} {
+		cfg := ConvConfig{In: 3, Out: 4, Kernel: []int{3, 3}, Padding: conv.Pad(1, 1), NoBias: !transposed, Transposed: transposed, Groups: 1 + btoi(transposed)}
+		if transposed {
+			cfg.In, cfg.Out, cfg.Padding = 4, 6, conv.Padding{}
+		}
+		c, err := NewConv(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bn, _ := NewBatchNorm(BatchNormConfig{Features: cfg.Out})
+		for i := range bn.RunningMean.Data {
+			bn.RunningMean.Data[i], bn.RunningVar.Data[i] = float32(i)/5-0.3, 0.5+float32(i)/3
+			bn.Weight.Value.Data[i], bn.Bias.Value.Data[i] = 1.5-float32(i)/4, float32(i)/7
+		}
+		net := NewSequential(c, bn, NewReLU())
+		if !net.folded[1] {
+			t.Fatal("the batch norm was not folded")
+		}
+		c2, _ := NewConv(cfg)
+		copy(c2.Weight.Value.Data, c.Weight.Value.Data)
+		if c.Bias != nil {
+			copy(c2.Bias.Value.Data, c.Bias.Value.Data)
+		}
+		bn2, _ := NewBatchNorm(BatchNormConfig{Features: cfg.Out})
+		for _, p := range [][2]*Tensor{{bn.RunningMean, bn2.RunningMean}, {bn.RunningVar, bn2.RunningVar}, {bn.Weight.Value, bn2.Weight.Value}, {bn.Bias.Value, bn2.Bias.Value}} {
+			copy(p[1].Data, p[0].Data)
+		}
+		apart := func(x *Tensor) []float32 {
+			y, _ := c2.Forward(x)
+			z, _ := bn2.Forward(y)
+			out := make([]float32, z.Len())
+			kernels.Relu(out, z.Data)
+			return out
+		}
+		x := randTensor(r, 1, 2, cfg.In, 6, 5)
+		for _, training := range []bool{true, false} {
+			net.SetTraining(training)
+			bn2.SetTraining(training)
+			y, err := net.Forward(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := apart(x)
+			var d, m float64
+			for i := range want {
+				d = math.Max(d, math.Abs(float64(y.Data[i]-want[i])))
+				m = math.Max(m, math.Abs(float64(want[i])))
+			}
+			if d > 1e-5*m {
+				t.Errorf("transposed %v training %v: max |diff| %.3g of max %.3g", transposed, training, d, m)
+			}
+		}
+		if _, err := net.Backward(NewTensor(net.Layers[0].(*Conv).y.Shape...), true); err == nil {
+			t.Error("Backward in evaluation with the batch norm folded succeeded")
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -12,21 +12,33 @@ import (
 //
 // A Conv followed by a ReLU is fused: the convolution applies the ReLU
 // in its epilogue while its output is in cache, and the ReLU layer is
-// skipped (its position, and so the names, stay).
+// skipped (its position, and so the names, stay). A Conv followed by a
+// BatchNorm with running statistics folds it in evaluation: the filters
+// are scaled and the bias shifted by the statistics, and the batch norm
+// is skipped; in training both run.
 type Sequential struct {
 	Layers []Layer
 	fused  []bool // fused[i]: layer i is a ReLU done by layer i-1
+	folded []bool // folded[i]: layer i is a batch norm that layer i-1 folds in evaluation
 }
 
 // NewSequential returns the layers as one network.
 func NewSequential(layers ...Layer) *Sequential {
-	s := &Sequential{Layers: layers, fused: make([]bool, len(layers))}
+	s := &Sequential{Layers: layers, fused: make([]bool, len(layers)), folded: make([]bool, len(layers))}
 	for i := 1; i < len(layers); i++ {
 		c, isConv := layers[i-1].(*Conv)
-		_, isReLU := layers[i].(*ReLU)
-		if isConv && isReLU && !s.fused[i-1] {
+		if !isConv || s.fused[i-1] || c.bn != nil {
+			continue
+		}
+		switch l := layers[i].(type) {
+		case *ReLU:
 			c.fuseReLU()
 			s.fused[i] = true
+		case *BatchNorm:
+			if l.RunningMean != nil && l.cfg.Features == c.cfg.Out {
+				c.bn = l
+				s.folded[i] = true
+			}
 		}
 	}
 	return s
@@ -35,7 +47,7 @@ func NewSequential(layers ...Layer) *Sequential {
 // Forward runs every layer on the previous one's output.
 func (s *Sequential) Forward(x *Tensor) (*Tensor, error) {
 	for i, l := range s.Layers {
-		if s.fused[i] {
+		if s.fused[i] || (s.folded[i] && !l.(*BatchNorm).batchStats()) {
 			continue
 		}
 		y, err := l.Forward(x)
@@ -55,8 +67,8 @@ func (s *Sequential) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 		first++
 	}
 	for i := len(s.Layers) - 1; i >= 0; i-- {
-		if s.fused[i] {
-			continue
+		if s.fused[i] || (s.folded[i] && !s.Layers[i].(*BatchNorm).batchStats()) {
+			continue // the folding conv refuses Backward in evaluation
 		}
 		dx, err := s.Layers[i].Backward(dy, needDX || i > first)
 		if err != nil {
