@@ -16,6 +16,9 @@ func NewReLU() *ReLU { return &ReLU{} }
 
 // Forward computes y = relu(x).
 func (r *ReLU) Forward(x *Tensor) (*Tensor, error) {
+	if err := checkTensor("relu", "x", x); err != nil {
+		return nil, err
+	}
 	y := r.out.get(x.Shape...)
 	kernels.Relu(y.Data, x.Data)
 	r.y = y
@@ -52,6 +55,9 @@ func NewLeakyReLU(slope float32) *LeakyReLU { return &LeakyReLU{Slope: slope} }
 
 // Forward computes y.
 func (r *LeakyReLU) Forward(x *Tensor) (*Tensor, error) {
+	if err := checkTensor("leaky_relu", "x", x); err != nil {
+		return nil, err
+	}
 	y := r.out.get(x.Shape...)
 	for i, v := range x.Data {
 		if v <= 0 {
@@ -96,8 +102,11 @@ func NewFlatten() *Flatten { return &Flatten{} }
 
 // Forward returns x viewed as (N, prod(rest)).
 func (f *Flatten) Forward(x *Tensor) (*Tensor, error) {
-	if len(x.Shape) < 1 {
-		return nil, shape.Op("flatten").Errorf("x", "x is a scalar; want (N, ...)")
+	if err := checkTensor("flatten", "x", x); err != nil {
+		return nil, err
+	}
+	if len(x.Shape) < 2 {
+		return nil, shape.Op("flatten").Errorf("x", "x has shape %v; want (N, ...) of at least 2 dims", x.Shape)
 	}
 	f.x = append(f.x[:0], x.Shape...)
 	n := x.Shape[0]
@@ -114,6 +123,9 @@ func (f *Flatten) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 		return nil, shape.Op("flatten").Errorf("dy", "Backward before Forward")
 	}
 	n, _ := shape.Product(f.x...)
+	if err := checkTensor("flatten", "dy", dy); err != nil {
+		return nil, err
+	}
 	if len(dy.Data) != n || len(dy.Shape) != 2 || dy.Shape[0] != f.x[0] {
 		return nil, shape.Op("flatten").Errorf("dy", "dy has shape %v; the last Forward's output has %d rows of %d", dy.Shape, f.x[0], n/max(f.x[0], 1))
 	}

@@ -2,6 +2,7 @@ package layers
 
 import (
 	"math"
+	"math/rand/v2"
 
 	"github.com/convkit/convkit/internal/shape"
 )
@@ -28,6 +29,7 @@ type BatchNorm struct {
 	Weight, Bias            *Param // nil with NoAffine
 	RunningMean, RunningVar *Tensor
 	training                bool
+	usedBatch               bool // the last Forward normalized by the batch's statistics
 
 	x            *Tensor
 	mean, invStd []float64 // of the last Forward, per channel
@@ -68,6 +70,22 @@ func NewBatchNorm(cfg BatchNormConfig) (*BatchNorm, error) {
 	return b, nil
 }
 
+// Reset sets the scale to 1, the shift to 0 and the running statistics to
+// mean 0, variance 1, as a new layer has them (rng is not used: PyTorch's
+// batch norm has no random initialization).
+func (b *BatchNorm) Reset(*rand.Rand) {
+	if b.Weight != nil {
+		for i := range b.Weight.Value.Data {
+			b.Weight.Value.Data[i], b.Bias.Value.Data[i] = 1, 0
+		}
+	}
+	if b.RunningMean != nil {
+		for i := range b.RunningMean.Data {
+			b.RunningMean.Data[i], b.RunningVar.Data[i] = 0, 1
+		}
+	}
+}
+
 // SetTraining switches between batch statistics (true) and the running
 // ones (false).
 func (b *BatchNorm) SetTraining(training bool) { b.training = training }
@@ -93,6 +111,9 @@ func (b *BatchNorm) batchStats() bool { return b.training || b.RunningMean == ni
 
 // geometry checks x and returns N, C and the positions per plane.
 func (b *BatchNorm) geometry(x *Tensor) (n, c, s int, err error) {
+	if err := checkTensor("batch_norm", "x", x); err != nil {
+		return 0, 0, 0, err
+	}
 	if len(x.Shape) < 2 || x.Shape[1] != b.cfg.Features {
 		return 0, 0, 0, shape.Op("batch_norm").Errorf("x", "x has shape %v; want (N, %d, ...)", x.Shape, b.cfg.Features)
 	}
@@ -111,7 +132,7 @@ func (b *BatchNorm) Forward(x *Tensor) (*Tensor, error) {
 		return nil, shape.Op("batch_norm").Errorf("x", "x has shape %v: training needs more than one value per channel", x.Shape)
 	}
 	y := b.out.get(x.Shape...)
-	b.x = x
+	b.x, b.usedBatch = x, b.batchStats()
 	for ch := 0; ch < c; ch++ {
 		var mean, v float64
 		if b.batchStats() {
@@ -204,7 +225,7 @@ func (b *BatchNorm) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 		// evaluation: the statistics are constants, dx = γ·inv·dy.
 		k := gamma * inv
 		a, bb := 0.0, 0.0
-		if b.batchStats() {
+		if b.usedBatch {
 			a, bb = sumDy/m, sumDyXhat/m
 		}
 		for i := 0; i < n; i++ {

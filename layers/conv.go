@@ -53,6 +53,8 @@ type Conv struct {
 	// (set by Sequential): the plans then have a bias even without one
 	// of the layer's own, zero in training.
 	bn          *BatchNorm
+	noFold      bool      // Sequential.SetFolding(false)
+	foldedLast  bool      // the last Forward ran folded
 	foldW       []float32 // the folded weights and bias of the last Forward
 	foldB, zero []float32
 	dbScratch   []float32 // db of a plan's bias the layer does not have
@@ -152,7 +154,7 @@ func (c *Conv) Reset(rng *rand.Rand) {
 
 // SetThreads sets the thread count of the plans made from now on, and
 // drops the plans made so far.
-func (c *Conv) SetThreads(n int) { c.cfg.Threads, c.plans, c.cur = n, nil, nil }
+func (c *Conv) SetThreads(n int) { c.cfg.Threads, c.plans, c.cur, c.x = n, nil, nil, nil }
 
 // fuseReLU makes the layer apply ReLU in its epilogue.
 func (c *Conv) fuseReLU() { c.cfg.ReLU, c.ep.ReLU = true, true }
@@ -207,13 +209,17 @@ func (c *Conv) planFor(x []int) (*convPlan, error) {
 
 // Forward computes y = conv(x, W) + b, with the fused ReLU when set.
 func (c *Conv) Forward(x *Tensor) (*Tensor, error) {
+	if err := checkTensor("conv", "x", x); err != nil {
+		return nil, err
+	}
 	cp, err := c.planFor(x.Shape)
 	if err != nil {
 		return nil, err
 	}
 	y := c.out.get(cp.y...)
 	w, b := c.Weight.Value.Data, c.bias()
-	if c.folding() {
+	c.foldedLast = c.folding()
+	if c.foldedLast {
 		w, b = c.fold()
 	}
 	cp.plan.Forward(y.Data, x.Data, w, b, &c.ep)
@@ -237,8 +243,12 @@ func (c *Conv) bias() []float32 {
 }
 
 // folding reports whether Forward runs with the following batch norm
-// folded in: in evaluation, on running statistics.
-func (c *Conv) folding() bool { return c.bn != nil && !c.bn.batchStats() }
+// folded in: in evaluation, on running statistics, unless turned off.
+func (c *Conv) folding() bool { return c.bn != nil && !c.noFold && !c.bn.batchStats() }
+
+// attachBatchNorm makes bn fold into the layer in evaluation. The plans
+// made so far have no bias where the layer has none: they are dropped.
+func (c *Conv) attachBatchNorm(bn *BatchNorm) { c.bn, c.plans, c.cur = bn, nil, nil }
 
 // fold returns the weights and bias with the batch norm applied: each
 // output channel's filter scaled by γ/√(var+ε), its bias
@@ -303,6 +313,9 @@ func (c *Conv) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 	if c.x == nil {
 		return nil, shape.Op("conv").Errorf("dy", "Backward before Forward")
 	}
+	if c.cur == nil {
+		return nil, shape.Op("conv").Errorf("dy", "Backward before Forward")
+	}
 	if err := checkGrad("conv", dy, c.cur.y); err != nil {
 		return nil, err
 	}
@@ -311,8 +324,8 @@ func (c *Conv) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 		g = c.masked.get(dy.Shape...)
 		kernels.ReluBackward(g.Data, c.y.Data, dy.Data)
 	}
-	if c.folding() {
-		return nil, shape.Op("conv").Errorf("dy", "Backward in evaluation with the batch norm folded in: set training mode to train")
+	if c.foldedLast {
+		return nil, shape.Op("conv").Errorf("dy", "the last Forward ran with the batch norm folded in (evaluation): Sequential.SetFolding(false) takes gradients in evaluation")
 	}
 	var db []float32
 	switch {

@@ -165,6 +165,8 @@ func TestGradPooling(t *testing.T) {
 	}{
 		{"max 2x2 (the vector path)", PoolConfig{Kernel: []int{2, 2}}, true, []int{2, 3, 6, 8}},
 		{"max 2x2 odd sizes", PoolConfig{Kernel: []int{2, 2}}, true, []int{2, 2, 7, 9}},
+		{"max 2x2 ceil odd sizes (partial windows)", PoolConfig{Kernel: []int{2, 2}, CeilMode: true}, true, []int{2, 2, 7, 9}},
+		{"avg 2x2 ceil odd sizes", PoolConfig{Kernel: []int{2, 2}, CeilMode: true}, false, []int{2, 2, 5, 7}},
 		{"max 3x3 s2 p1 ceil", PoolConfig{Kernel: []int{3, 3}, Stride: []int{2, 2}, Padding: []int{1, 1}, CeilMode: true}, true, []int{1, 2, 7, 6}},
 		{"max 1d dilated", PoolConfig{Kernel: []int{3}, Stride: []int{1}, Dilation: []int{2}}, true, []int{2, 2, 9}},
 		{"max 3d", PoolConfig{Kernel: []int{2, 2, 2}}, true, []int{1, 2, 4, 4, 6}},

@@ -312,3 +312,51 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+// TestFoldRules: no folding after a conv's own ReLU; a conv that ran before
+// the Sequential still works; SetFolding(false) allows Backward in
+// evaluation; a Backward after a folded Forward fails before any gradient
+// is touched.
+func TestFoldRules(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 15))
+	x := randTensor(r, 1, 2, 2, 5, 5)
+	c, _ := NewConv(ConvConfig{In: 2, Out: 3, Kernel: []int{3, 3}, NoBias: true, ReLU: true})
+	bn, _ := NewBatchNorm(BatchNormConfig{Features: 3})
+	if net := NewSequential(c, bn); net.folded[1] {
+		t.Error("a batch norm folded into a conv with a ReLU of its own")
+	}
+	c2, _ := NewConv(ConvConfig{In: 2, Out: 3, Kernel: []int{3, 3}, NoBias: true})
+	if _, err := c2.Forward(x); err != nil { // a plan without bias, before the Sequential
+		t.Fatal(err)
+	}
+	bn2, _ := NewBatchNorm(BatchNormConfig{Features: 3})
+	net := NewSequential(c2, bn2, NewReLU())
+	net.SetTraining(false)
+	y, err := net.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := append([]float32(nil), c2.Weight.Grad.Data...)
+	if _, err := net.Backward(y, true); err == nil {
+		t.Error("Backward after a folded Forward succeeded")
+	}
+	if !slicesEqual(before, c2.Weight.Grad.Data) {
+		t.Error("a refused Backward changed a gradient")
+	}
+	net.SetFolding(false)
+	if y, err = net.Forward(x); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := net.Backward(y, true); err != nil {
+		t.Errorf("Backward in evaluation without folding: %v", err)
+	}
+}
+
+func slicesEqual(a, b []float32) bool {
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return len(a) == len(b)
+}

@@ -66,6 +66,9 @@ func (l *Linear) Params() []*Param {
 
 // rows checks that t's last dim is want and returns the number of rows.
 func lastDimRows(op shape.Op, name string, t *Tensor, want int) (int, error) {
+	if err := checkTensor(op, name, t); err != nil {
+		return 0, err
+	}
 	if len(t.Shape) < 1 || t.Shape[len(t.Shape)-1] != want {
 		return 0, op.Errorf(name, "%s has shape %v; its last dim must be %d", name, t.Shape, want)
 	}
@@ -105,7 +108,7 @@ func (l *Linear) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if want := len(l.x.Data) / l.In; rows != want || len(dy.Shape) != len(l.x.Shape) {
+	if want := len(l.x.Data) / l.In; rows != want || !sameDims(dy.Shape[:len(dy.Shape)-1], l.x.Shape[:len(l.x.Shape)-1]) {
 		return nil, shape.Op("linear").Errorf("dy", "dy has shape %v; the last Forward's x was %v", dy.Shape, l.x.Shape)
 	}
 	dw := l.Weight.Grad.Data

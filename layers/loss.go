@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/convkit/convkit/internal/shape"
@@ -37,6 +38,9 @@ func NewCrossEntropy(r Reduction) *CrossEntropy { return &CrossEntropy{Reduction
 // geometry returns the samples, the classes and the positions per sample.
 func (l *CrossEntropy) geometry(logits *Tensor, target []int) (n, c, s int, err error) {
 	op := shape.Op("cross_entropy")
+	if err := checkTensor(op, "logits", logits); err != nil {
+		return 0, 0, 0, err
+	}
 	if len(logits.Shape) < 2 {
 		return 0, 0, 0, op.Errorf("logits", "logits has shape %v; want (N, C, ...)", logits.Shape)
 	}
@@ -127,8 +131,12 @@ func (l *CrossEntropy) Backward(dloss float64) (*Tensor, error) {
 }
 
 // Argmax writes the highest-scoring class of each sample (and position)
-// of logits (N, C, ...) into pred, which must hold N x positions entries.
+// of logits (N, C, ...) into pred, which must hold N x positions entries
+// (it panics otherwise, naming both).
 func Argmax(pred []int, logits *Tensor) {
+	if len(logits.Shape) < 2 || len(pred) < len(logits.Data)/max(logits.Shape[1], 1) {
+		panic(fmt.Sprintf("layers.Argmax: logits of shape %v into %d predictions", logits.Shape, len(pred)))
+	}
 	n, c := logits.Shape[0], logits.Shape[1]
 	s := len(logits.Data) / max(n*c, 1)
 	for i := 0; i < n; i++ {

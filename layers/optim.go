@@ -181,15 +181,17 @@ func (o *Adam) Step() {
 	for i, p := range o.params {
 		w, g, m, v := p.Value.Data, p.Grad.Data, o.m[i].Data, o.v[i].Data
 		for j := range w {
+			// Each product rounded before its sum (the conversions keep
+			// the compiler from fusing them), as PyTorch's separate ops do.
 			d := g[j]
 			if c.Decoupled {
-				w[j] *= 1 - float32(c.LR)*wd
+				w[j] *= 1 - float32(float32(c.LR)*wd)
 			} else {
-				d += wd * w[j]
+				d += float32(wd * w[j])
 			}
-			m[j] = b1*m[j] + (1-b1)*d
-			v[j] = b2*v[j] + (1-b2)*d*d
-			w[j] -= stepSize * m[j] / (float32(math.Sqrt(float64(v[j])))/rootBC2 + eps)
+			m[j] = float32(b1*m[j]) + float32((1-b1)*d)
+			v[j] = float32(b2*v[j]) + float32(float32((1-b2)*d)*d)
+			w[j] -= float32(stepSize*m[j]) / (float32(math.Sqrt(float64(v[j])))/rootBC2 + eps)
 		}
 	}
 }
@@ -235,7 +237,7 @@ func CosineLR(lr, minLR float64, epochs int) Schedule {
 }
 
 // EarlyStopping stops training when the validation error has not improved
-// for Patience epochs, and remembers the best epoch.
+// for Patience epochs (0: never), and remembers the best epoch.
 type EarlyStopping struct {
 	Patience  int
 	best      float64
@@ -249,7 +251,7 @@ func (e *EarlyStopping) Observe(epoch int, valErr float64) (stop bool) {
 		e.best, e.bestEpoch, e.seen = valErr, epoch, true
 		return false
 	}
-	return epoch-e.bestEpoch >= e.Patience
+	return e.Patience > 0 && epoch-e.bestEpoch >= e.Patience
 }
 
 // Best returns the best epoch and its validation error.

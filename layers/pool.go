@@ -235,6 +235,9 @@ func (k *poolShapes) resolve(op shape.Op, cfg *PoolConfig, isMax bool, x []int) 
 // Forward computes y = maxpool(x) and records the argmax of each output
 // (the 2x2 stride-2 path finds them again from x only when Indices asks).
 func (p *MaxPool) Forward(x *Tensor) (*Tensor, error) {
+	if err := checkTensor(p.op, "x", x); err != nil {
+		return nil, err
+	}
 	ps, err := p.shapes.resolve(p.op, &p.cfg, true, x.Shape)
 	if err != nil {
 		return nil, err
@@ -293,6 +296,9 @@ func (p *MaxPool) indices2x2() {
 
 // Backward computes dx: each dy element added at its argmax.
 func (p *MaxPool) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
+	if p.ps == nil {
+		return nil, p.op.Errorf("dy", "Backward before Forward")
+	}
 	if err := checkGrad(p.op, dy, p.ps.out); err != nil {
 		return nil, err
 	}
@@ -310,7 +316,9 @@ func (p *MaxPool) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 	for pl := 0; pl < ps.planes; pl++ {
 		dxp := dx.Data[pl*ps.inLen : (pl+1)*ps.inLen]
 		for i, g := range dy.Data[pl*ps.outLen : (pl+1)*ps.outLen] {
-			dxp[idx[pl*ps.outLen+i]] += g
+			if at := idx[pl*ps.outLen+i]; at >= 0 && int(at) < ps.inLen { // a window wholly in the padding has none
+				dxp[at] += g
+			}
 		}
 	}
 	return dx, nil
@@ -334,8 +342,9 @@ func (p *MaxPool) backward2x2(dx, dy []float32) {
 func (p *MaxPool) Params() []*Param { return nil }
 
 // maxPoolForward is the forward sweep: per plane, per output, the max over
-// the window's positions inside the input (the -Inf padding never wins
-// unless the window lies wholly in it, which resolvePool's rules exclude).
+// the window's positions inside the input. A window can lie wholly in the
+// padding (a dilated one): it gives -Inf, and PyTorch's index, past the
+// plane, which Backward skips.
 // As in PyTorch, v > best || v is NaN takes a position: the last NaN of a
 // window wins it.
 func maxPoolForward(ps *poolShape, y []float32, indices []int32, x []float32) {
@@ -378,7 +387,8 @@ func (ps *poolShape) pairs2x2() bool {
 	dd, dh, dw := ps.dims[0], ps.dims[1], ps.dims[2]
 	return dd.k == 1 && dd.stride == 1 && dd.pad == 0 &&
 		dh.k == 2 && dw.k == 2 && dh.stride == 2 && dw.stride == 2 &&
-		dh.pad == 0 && dw.pad == 0 && dh.dil == 1 && dw.dil == 1
+		dh.pad == 0 && dw.pad == 0 && dh.dil == 1 && dw.dil == 1 &&
+		2*dh.out <= dh.in && 2*dw.out <= dw.in // ceil mode's partial windows take the general loop
 }
 
 // slices2x2 calls f for each run of output rows that the kernels can take
@@ -398,6 +408,9 @@ func (ps *poolShape) slices2x2(f func(yAt, xAt, rows int)) {
 
 // Forward computes y = avgpool(x).
 func (p *AvgPool) Forward(x *Tensor) (*Tensor, error) {
+	if err := checkTensor(p.op, "x", x); err != nil {
+		return nil, err
+	}
 	ps, err := p.shapes.resolve(p.op, &p.cfg, false, x.Shape)
 	if err != nil {
 		return nil, err
@@ -410,6 +423,9 @@ func (p *AvgPool) Forward(x *Tensor) (*Tensor, error) {
 
 // Backward computes dx: each dy element spread evenly over its window.
 func (p *AvgPool) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
+	if p.ps == nil {
+		return nil, p.op.Errorf("dy", "Backward before Forward")
+	}
 	if err := checkGrad(p.op, dy, p.ps.out); err != nil {
 		return nil, err
 	}
@@ -490,6 +506,9 @@ func (p *AvgPool) sweep(a, b []float32, back bool) {
 func checkGrad(op shape.Op, dy *Tensor, want []int) error {
 	if want == nil {
 		return op.Errorf("dy", "Backward before Forward")
+	}
+	if err := checkTensor(op, "dy", dy); err != nil {
+		return err
 	}
 	if !sameDims(dy.Shape, want) {
 		return op.Errorf("dy", "dy has shape %v; the last Forward's output has %v", dy.Shape, want)

@@ -16,18 +16,23 @@ import (
 // BatchNorm with running statistics folds it in evaluation: the filters
 // are scaled and the bias shifted by the statistics, and the batch norm
 // is skipped; in training both run.
+//
+// A layer belongs to one Sequential: the fusing and folding are set on
+// the layers themselves. Layers must not be changed after NewSequential.
 type Sequential struct {
-	Layers []Layer
-	fused  []bool // fused[i]: layer i is a ReLU done by layer i-1
-	folded []bool // folded[i]: layer i is a batch norm that layer i-1 folds in evaluation
+	Layers  []Layer
+	fused   []bool // fused[i]: layer i is a ReLU done by layer i-1
+	folded  []bool // folded[i]: layer i is a batch norm that layer i-1 folds in evaluation
+	skipped []bool // skipped[i]: the last Forward skipped layer i, folded
 }
 
 // NewSequential returns the layers as one network.
 func NewSequential(layers ...Layer) *Sequential {
-	s := &Sequential{Layers: layers, fused: make([]bool, len(layers)), folded: make([]bool, len(layers))}
+	n := len(layers)
+	s := &Sequential{Layers: layers, fused: make([]bool, n), folded: make([]bool, n), skipped: make([]bool, n)}
 	for i := 1; i < len(layers); i++ {
 		c, isConv := layers[i-1].(*Conv)
-		if !isConv || s.fused[i-1] || c.bn != nil {
+		if !isConv {
 			continue
 		}
 		switch l := layers[i].(type) {
@@ -35,8 +40,9 @@ func NewSequential(layers ...Layer) *Sequential {
 			c.fuseReLU()
 			s.fused[i] = true
 		case *BatchNorm:
-			if l.RunningMean != nil && l.cfg.Features == c.cfg.Out {
-				c.bn = l
+			// Not after a ReLU of the conv's own: relu(bn(y)) is not bn(relu(y)).
+			if !c.cfg.ReLU && c.bn == nil && l.RunningMean != nil && l.cfg.Features == c.cfg.Out {
+				c.attachBatchNorm(l)
 				s.folded[i] = true
 			}
 		}
@@ -46,8 +52,12 @@ func NewSequential(layers ...Layer) *Sequential {
 
 // Forward runs every layer on the previous one's output.
 func (s *Sequential) Forward(x *Tensor) (*Tensor, error) {
+	if len(s.Layers) != len(s.fused) {
+		return nil, fmt.Errorf("layers: the Sequential's layers changed after NewSequential (%d, made with %d): make a new one", len(s.Layers), len(s.fused))
+	}
 	for i, l := range s.Layers {
-		if s.fused[i] || (s.folded[i] && !l.(*BatchNorm).batchStats()) {
+		s.skipped[i] = s.folded[i] && s.Layers[i-1].(*Conv).folding()
+		if s.fused[i] || s.skipped[i] {
 			continue
 		}
 		y, err := l.Forward(x)
@@ -62,13 +72,18 @@ func (s *Sequential) Forward(x *Tensor) (*Tensor, error) {
 // Backward runs the layers' Backward in reverse; the first layer computes
 // its input gradient only when needDX.
 func (s *Sequential) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
+	for i, sk := range s.skipped {
+		if sk {
+			return nil, fmt.Errorf("layer %d: the last Forward folded this batch norm into layer %d (evaluation): SetFolding(false) takes gradients in evaluation", i, i-1)
+		}
+	}
 	first := 0
 	for first < len(s.Layers) && s.fused[first] {
 		first++
 	}
 	for i := len(s.Layers) - 1; i >= 0; i-- {
-		if s.fused[i] || (s.folded[i] && !s.Layers[i].(*BatchNorm).batchStats()) {
-			continue // the folding conv refuses Backward in evaluation
+		if s.fused[i] {
+			continue
 		}
 		dx, err := s.Layers[i].Backward(dy, needDX || i > first)
 		if err != nil {
@@ -97,6 +112,23 @@ func (s *Sequential) Buffers() []*Buffer {
 		out = append(out, buffersOf(strconv.Itoa(i)+".", l)...)
 	}
 	return out
+}
+
+// SetFolding turns the folding of batch norms into convolutions in
+// evaluation on (the default) or off: off, evaluation runs both layers,
+// and Backward works in evaluation too (PyTorch allows it: gradients of a
+// frozen network, saliency maps).
+func (s *Sequential) SetFolding(on bool) {
+	for i, f := range s.folded {
+		if f {
+			s.Layers[i-1].(*Conv).noFold = !on
+		}
+	}
+	for _, l := range s.Layers {
+		if sub, ok := l.(interface{ SetFolding(bool) }); ok {
+			sub.SetFolding(on)
+		}
+	}
 }
 
 // SetTraining sets the mode of every layer that has one.

@@ -171,6 +171,9 @@ func (d *Dropout) SetTraining(training bool) { d.training = training }
 
 // Forward drops and scales in training; passes x in evaluation.
 func (d *Dropout) Forward(x *Tensor) (*Tensor, error) {
+	if err := checkTensor("dropout", "x", x); err != nil {
+		return nil, err
+	}
 	if !d.training || d.P == 0 {
 		d.identity = true
 		return x, nil
@@ -195,7 +198,10 @@ func (d *Dropout) Forward(x *Tensor) (*Tensor, error) {
 
 // Backward applies the last Forward's mask to dy.
 func (d *Dropout) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
-	if !needDX || d.identity {
+	switch {
+	case !needDX:
+		return nil, nil
+	case d.identity:
 		return dy, nil
 	}
 	if len(dy.Data) != len(d.mask) {

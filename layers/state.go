@@ -43,31 +43,38 @@ func SaveState(w io.Writer, net Network, extra map[string]safetensors.Tensor, me
 
 // LoadState reads a safetensors file into the network: every parameter
 // and buffer must be there with its shape (float32 or float64 data), as
-// torch's load_state_dict(strict=True) requires; tensors the network does
-// not name are left to the caller in the returned file (an optimizer's
-// state; PyTorch's num_batches_tracked).
+// torch's load_state_dict requires; nothing is copied unless all are.
+// Tensors the network does not name are left to the caller in the
+// returned file (an optimizer's state; PyTorch's num_batches_tracked).
 func LoadState(r io.Reader, net Network) (*safetensors.File, error) {
 	f, err := safetensors.Read(r)
 	if err != nil {
 		return nil, err
 	}
-	load := func(name string, t *Tensor) error {
-		st, ok := f.Tensors[name]
-		if !ok {
-			return fmt.Errorf("layers: the file has no tensor %q", name)
-		}
-		if !sameDims(st.Shape, t.Shape) {
-			return fmt.Errorf("layers: tensor %q has shape %v in the file, %v in the network", name, st.Shape, t.Shape)
-		}
-		return st.Float32(t.Data)
+	type target struct {
+		name string
+		t    *Tensor
 	}
+	var all []target
 	for _, p := range net.Params() {
-		if err := load(p.Name, p.Value); err != nil {
-			return nil, err
-		}
+		all = append(all, target{p.Name, p.Value})
 	}
 	for _, b := range net.Buffers() {
-		if err := load(b.Name, b.Value); err != nil {
+		all = append(all, target{b.Name, b.Value})
+	}
+	for _, tg := range all {
+		st, ok := f.Tensors[tg.name]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("layers: the file has no tensor %q", tg.name)
+		case !sameDims(st.Shape, tg.t.Shape):
+			return nil, fmt.Errorf("layers: tensor %q has shape %v in the file, %v in the network", tg.name, st.Shape, tg.t.Shape)
+		case st.DType != safetensors.F32 && st.DType != safetensors.F64:
+			return nil, fmt.Errorf("layers: tensor %q is %s; want F32 or F64", tg.name, st.DType)
+		}
+	}
+	for _, tg := range all {
+		if err := f.Tensors[tg.name].Float32(tg.t.Data); err != nil {
 			return nil, err
 		}
 	}

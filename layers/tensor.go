@@ -53,6 +53,23 @@ func (t *Tensor) SameShape(u *Tensor) bool { return sameDims(t.Shape, u.Shape) }
 // String gives the shape, for error messages and logs.
 func (t *Tensor) String() string { return fmt.Sprintf("Tensor%v", t.Shape) }
 
+// checkTensor is the check at every layer's entry: t's dims are
+// non-negative and its data holds exactly their product, so that the
+// layer's loops and kernels can trust the shape.
+func checkTensor(op shape.Op, name string, t *Tensor) error {
+	if t == nil {
+		return op.Errorf(name, "%s is nil", name)
+	}
+	n, err := elements(t.Shape)
+	if err != nil {
+		return op.Errorf(name, "%s: %v", name, err)
+	}
+	if n != len(t.Data) {
+		return op.Errorf(name, "%s has shape %v (%d elements) but %d data", name, t.Shape, n, len(t.Data))
+	}
+	return nil
+}
+
 func elements(dims []int) (int, error) {
 	for _, d := range dims {
 		if d < 0 {

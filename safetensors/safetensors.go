@@ -32,9 +32,9 @@ const (
 var dtypeSize = map[string]int{F32: 4, F64: 8, I64: 8, I32: 4}
 
 // maxHeader bounds the header length a reader accepts (the reference
-// implementation's limit), so a corrupt length cannot make it allocate
-// without bound.
-const maxHeader = 100 << 20
+// implementation's limit, 100 MB), so a corrupt length cannot make it
+// allocate without bound.
+const maxHeader = 100_000_000
 
 // Tensor is one named tensor: its dtype, shape and raw little-endian bytes.
 type Tensor struct {
@@ -61,18 +61,39 @@ func FromInt64(v []int64, shape ...int) Tensor {
 	return Tensor{DType: I64, Shape: append([]int(nil), shape...), Data: b}
 }
 
-// Len is the tensor's element count (1 for a scalar).
+// Len is the tensor's element count (1 for a scalar), -1 for a negative
+// dim or a count that overflows int.
 func (t Tensor) Len() int {
 	n := 1
 	for _, d := range t.Shape {
+		if d < 0 || (d > 0 && n > math.MaxInt/d) {
+			return -1
+		}
 		n *= d
 	}
 	return n
 }
 
+// check reports whether the data holds exactly the shape's elements of
+// the dtype.
+func (t Tensor) check() error {
+	size, ok := dtypeSize[t.DType]
+	if !ok {
+		return fmt.Errorf("safetensors: dtype %q", t.DType)
+	}
+	n := t.Len()
+	if n < 0 || n > math.MaxInt/size || n*size != len(t.Data) {
+		return fmt.Errorf("safetensors: shape %v of %s does not fit %d bytes", t.Shape, t.DType, len(t.Data))
+	}
+	return nil
+}
+
 // Float32 decodes a F32 or F64 tensor into dst, which must hold Len
 // elements (F64 is rounded).
 func (t Tensor) Float32(dst []float32) error {
+	if err := t.check(); err != nil {
+		return err
+	}
 	if len(dst) != t.Len() {
 		return fmt.Errorf("safetensors: tensor of shape %v into %d floats", t.Shape, len(dst))
 	}
@@ -93,6 +114,9 @@ func (t Tensor) Float32(dst []float32) error {
 
 // Int64 decodes an I64 or I32 tensor.
 func (t Tensor) Int64() ([]int64, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
 	out := make([]int64, t.Len())
 	switch t.DType {
 	case I64:
@@ -148,12 +172,8 @@ func Write(w io.Writer, tensors map[string]Tensor, metadata map[string]string) e
 	off := 0
 	for _, n := range names {
 		t := tensors[n]
-		size, ok := dtypeSize[t.DType]
-		if !ok {
-			return fmt.Errorf("safetensors: tensor %s: dtype %q", n, t.DType)
-		}
-		if want := t.Len() * size; want != len(t.Data) || t.Len() < 0 {
-			return fmt.Errorf("safetensors: tensor %s: shape %v of %s needs %d bytes, has %d", n, t.Shape, t.DType, want, len(t.Data))
+		if err := t.check(); err != nil {
+			return fmt.Errorf("safetensors: tensor %s: %v", n, err)
 		}
 		shape := t.Shape
 		if shape == nil {
@@ -200,8 +220,10 @@ func Read(r io.Reader) (*File, error) {
 		return nil, fmt.Errorf("safetensors: reading the %d-byte header: %v", hlen, err)
 	}
 	var raw map[string]json.RawMessage
-	d := json.NewDecoder(bytes.NewReader(hj))
-	if err := d.Decode(&raw); err != nil {
+	if t := bytes.TrimLeft(hj, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return nil, fmt.Errorf("safetensors: the header is not a JSON object")
+	}
+	if err := json.Unmarshal(hj, &raw); err != nil { // trailing bytes are an error, as the reference's
 		return nil, fmt.Errorf("safetensors: header: %v", err)
 	}
 	data, err := io.ReadAll(r)

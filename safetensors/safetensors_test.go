@@ -66,6 +66,8 @@ func TestReadInvalid(t *testing.T) {
 		{"gap", "gaps", file(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, make([]byte, 8))},
 		{"trailing", "after the last", file(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, make([]byte, 8))},
 		{"metadata", "__metadata__", file(`{"__metadata__":{"a":1}}`, nil)},
+		{"trailing header bytes", "header", file(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}} x`, make([]byte, 4))},
+		{"null header", "not a JSON object", file(`null`, nil)},
 	} {
 		b := c.b
 		if c.name == "huge header" {
@@ -83,6 +85,12 @@ func TestWriteInvalid(t *testing.T) {
 	var buf bytes.Buffer
 	if err := Write(&buf, map[string]Tensor{"a": {DType: F32, Shape: []int{3}, Data: make([]byte, 8)}}, nil); err == nil {
 		t.Error("a tensor whose bytes do not match its shape was written")
+	}
+	if err := Write(&buf, map[string]Tensor{"a": {DType: F32, Shape: []int{-1, -1}, Data: make([]byte, 4)}}, nil); err == nil {
+		t.Error("a tensor of negative dims was written")
+	}
+	if err := (Tensor{DType: F32, Shape: []int{3}, Data: make([]byte, 4)}).Float32(make([]float32, 3)); err == nil {
+		t.Error("Float32 of a tensor shorter than its shape succeeded")
 	}
 	if err := Write(&buf, map[string]Tensor{"__metadata__": FromFloat32([]float32{1})}, nil); err == nil {
 		t.Error("a tensor named __metadata__ was written")

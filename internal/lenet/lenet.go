@@ -5,6 +5,7 @@
 package lenet
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -87,6 +88,9 @@ type Trainer struct {
 
 // NewTrainer builds the network and its optimizer from cfg.
 func NewTrainer(cfg Config) (*Trainer, error) {
+	if cfg.Batch < 1 || cfg.Epochs < 1 {
+		return nil, fmt.Errorf("lenet: batch %d and epochs %d must be >= 1", cfg.Batch, cfg.Epochs)
+	}
 	net, err := New(cfg.Threads, cfg.Algo)
 	if err != nil {
 		return nil, err
