@@ -146,45 +146,66 @@ func resolvePool(op shape.Op, cfg *PoolConfig, max bool, x []int) (*poolShape, e
 // dims of one (n, c) plane as return_indices gives it; Backward routes dy
 // through them.
 type MaxPool struct {
+	pooling
+	in      *Tensor // the last Forward's x
+	indices []int32
+	haveIdx bool // indices are the last Forward's (the 2x2 path makes them on demand)
+	idx     map[int][]int32
+}
+
+// pooling is what max and average pooling share: the configuration, the
+// resolved shapes, the buffers.
+type pooling struct {
 	cfg     PoolConfig
 	op      shape.Op
 	shapes  poolShapes
 	ps      *poolShape // the last Forward's
-	in      *Tensor    // the last Forward's x
-	indices []int32
-	haveIdx bool // indices are the last Forward's (the 2x2 path makes them on demand)
 	out, dx buffers
-	idx     map[int][]int32
+}
+
+// backwardStart checks dy against the last Forward and returns dx's
+// buffer, or nil (and the error, if any) when there is nothing to compute.
+func (p *pooling) backwardStart(dy *Tensor, needDX bool) (*Tensor, error) {
+	if p.ps == nil {
+		return nil, p.op.Errorf("dy", "Backward before Forward")
+	}
+	if err := checkGrad(p.op, dy, p.ps.out); err != nil || !needDX {
+		return nil, err
+	}
+	return p.dx.get(p.ps.in...), nil
+}
+
+// newPooling validates what it can of cfg without an input (the rest is
+// checked against each input's shape).
+func newPooling(kind string, cfg PoolConfig) (pooling, error) {
+	p := pooling{cfg: cfg, op: shape.Op(poolName(kind, len(cfg.Kernel)))}
+	return p, checkPoolConfig(p.op, &cfg, kind == "max")
 }
 
 // NewMaxPool validates what it can of cfg without an input (the rest is
 // checked against each input's shape).
 func NewMaxPool(cfg PoolConfig) (*MaxPool, error) {
-	p := &MaxPool{cfg: cfg, op: shape.Op(poolName("max", len(cfg.Kernel))), idx: map[int][]int32{}}
-	if err := checkPoolConfig(p.op, &cfg, true); err != nil {
+	p, err := newPooling("max", cfg)
+	if err != nil {
 		return nil, err
 	}
-	return p, nil
+	return &MaxPool{pooling: p, idx: map[int][]int32{}}, nil
 }
 
 // AvgPool is average pooling over 1 to 3 spatial dims (torch.nn.AvgPool*d),
 // with PyTorch's divisor rules: the window clipped to the padded input,
 // the padding counted or not (CountIncludePad), or DivisorOverride.
 type AvgPool struct {
-	cfg     PoolConfig
-	op      shape.Op
-	shapes  poolShapes
-	ps      *poolShape // the last Forward's
-	out, dx buffers
+	pooling
 }
 
 // NewAvgPool validates what it can of cfg without an input.
 func NewAvgPool(cfg PoolConfig) (*AvgPool, error) {
-	p := &AvgPool{cfg: cfg, op: shape.Op(poolName("avg", len(cfg.Kernel)))}
-	if err := checkPoolConfig(p.op, &cfg, false); err != nil {
+	p, err := newPooling("avg", cfg)
+	if err != nil {
 		return nil, err
 	}
-	return p, nil
+	return &AvgPool{pooling: p}, nil
 }
 
 func poolName(kind string, nd int) string {
@@ -296,16 +317,10 @@ func (p *MaxPool) indices2x2() {
 
 // Backward computes dx: each dy element added at its argmax.
 func (p *MaxPool) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
-	if p.ps == nil {
-		return nil, p.op.Errorf("dy", "Backward before Forward")
-	}
-	if err := checkGrad(p.op, dy, p.ps.out); err != nil {
+	dx, err := p.backwardStart(dy, needDX)
+	if dx == nil {
 		return nil, err
 	}
-	if !needDX {
-		return nil, nil
-	}
-	dx := p.dx.get(p.ps.in...)
 	ps := p.ps
 	if ps.pairs2x2() {
 		p.backward2x2(dx.Data, dy.Data)
@@ -423,16 +438,10 @@ func (p *AvgPool) Forward(x *Tensor) (*Tensor, error) {
 
 // Backward computes dx: each dy element spread evenly over its window.
 func (p *AvgPool) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
-	if p.ps == nil {
-		return nil, p.op.Errorf("dy", "Backward before Forward")
-	}
-	if err := checkGrad(p.op, dy, p.ps.out); err != nil {
+	dx, err := p.backwardStart(dy, needDX)
+	if dx == nil {
 		return nil, err
 	}
-	if !needDX {
-		return nil, nil
-	}
-	dx := p.dx.get(p.ps.in...)
 	clear(dx.Data)
 	p.sweep(dy.Data, dx.Data, true)
 	return dx, nil

@@ -248,55 +248,7 @@ func (f *Func) advance(n G, ptrs []G, elems, bytes int) {
 // A scalar-tail ISA runs it one element, the first of its pair, at a
 // time. body must not change the pointers or n; n is consumed.
 func (f *Func) LoopPairs(n G, plain, paired []G, unroll int, body func(s Step)) {
-	lanes, vb := f.ISA.Lanes, f.ISA.VBytes()
-	unrolled, single, tail, done := f.Fresh("unrolled"), f.Fresh("single"), f.Fresh("tail"), f.Fresh("done")
-	f.Comment(fmt.Sprintf("Main loop: %d vectors (%d elements; %d vectors of pairs) per iteration, while", unroll, unroll*lanes, 2*unroll),
-		"more than that is left: the last pair, which has no second element, is the tail's.")
-	f.Label(unrolled)
-	f.JumpIfLessEq(n, unroll*lanes, single)
-	body(Step{Count: unroll, stride: vb})
-	f.advancePairs(n, plain, paired, unroll*lanes, unroll*vb)
-	f.Jump(unrolled)
-
-	f.Label(single)
-	f.Comment("One vector at a time, while more than one is left.")
-	f.JumpIfLessEq(n, lanes, tail)
-	body(Step{Count: 1, stride: vb})
-	f.advancePairs(n, plain, paired, lanes, vb)
-	f.Jump(single)
-
-	f.Label(tail)
-	if f.ISA.Tail == TailScalar {
-		f.Comment(fmt.Sprintf("The last 1..%d elements, one at a time in lane 0: the first of each pair only.", lanes))
-		f.JumpIfZero(n, done)
-		body(Step{Count: 1, Tail: true, Scalar: true, stride: 4})
-		f.advancePairs(n, plain, paired, 1, 4)
-		f.Jump(tail)
-	} else {
-		short := f.Fresh("tailshort")
-		f.JumpIfZero(n, done)
-		f.JumpIfLessEq(n, lanes/2, short)
-		f.Comment(fmt.Sprintf("The last r = %d..%d elements, masked: the first vector of pairs is full, the", lanes/2+1, lanes),
-			fmt.Sprintf("second has 2r-%d live lanes, so the missing half of the last pair is not touched.", lanes+1))
-		f.pairTail(n, 1, body)
-		f.Jump(done)
-		f.Label(short)
-		f.Comment(fmt.Sprintf("The last r = 1..%d elements, masked: the first vector of pairs has 2r-1", lanes/2),
-			"live lanes, the second is past the end.")
-		f.pairTail(n, 0, body)
-	}
-	f.Label(done)
-}
-
-// pairTail runs body as the masked tail of LoopPairs for the r = n
-// elements left: the first full (0 or 1) vectors of pairs are full, the
-// next has the remaining 2r-1-full*Lanes lanes live.
-func (f *Func) pairTail(n G, full int, body func(s Step)) {
-	live := f.MoveGP(n)
-	f.ShlImm(live, 1)
-	f.SubImm(live, 1+full*f.ISA.Lanes)
-	body(Step{Count: 1, Tail: true, mask: f.TailMask(n), stride: f.ISA.VBytes(),
-		pairFull: full, pairMask: f.TailMask(live)})
+	f.loopPairs(n, plain, paired, unroll, false, body)
 }
 
 // LoopWholePairs is LoopPairs for paired views of 2n floats: every pair is
@@ -307,55 +259,93 @@ func (f *Func) pairTail(n G, full int, body func(s Step)) {
 // long one), the scalar tail loads each pair's two elements into lane 0 of
 // even and odd.
 func (f *Func) LoopWholePairs(n G, plain, paired []G, unroll int, body func(s Step)) {
+	f.loopPairs(n, plain, paired, unroll, true, body)
+}
+
+// loopPairs is LoopPairs (whole false: the last pair is half) and
+// LoopWholePairs.
+func (f *Func) loopPairs(n G, plain, paired []G, unroll int, whole bool, body func(s Step)) {
 	lanes, vb := f.ISA.Lanes, f.ISA.VBytes()
 	unrolled, single, tail, done := f.Fresh("unrolled"), f.Fresh("single"), f.Fresh("tail"), f.Fresh("done")
-	f.Comment(fmt.Sprintf("Main loop: %d vectors (%d elements; %d vectors of whole pairs) per iteration.", unroll, unroll*lanes, 2*unroll))
+	// A half last pair is the tail's: full steps run only while more than
+	// their elements are left. Whole pairs run while theirs are.
+	atMost := f.JumpIfLessEq
+	if whole {
+		atMost = f.JumpIfLess
+		f.Comment(fmt.Sprintf("Main loop: %d vectors (%d elements; %d vectors of whole pairs) per iteration.", unroll, unroll*lanes, 2*unroll))
+	} else {
+		f.Comment(fmt.Sprintf("Main loop: %d vectors (%d elements; %d vectors of pairs) per iteration, while", unroll, unroll*lanes, 2*unroll),
+			"more than that is left: the last pair, which has no second element, is the tail's.")
+	}
 	f.Label(unrolled)
-	f.JumpIfLess(n, unroll*lanes, single)
-	body(Step{Count: unroll, stride: vb, wholePairs: true})
+	atMost(n, unroll*lanes, single)
+	body(Step{Count: unroll, stride: vb, wholePairs: whole})
 	f.advancePairs(n, plain, paired, unroll*lanes, unroll*vb)
 	f.Jump(unrolled)
 
 	f.Label(single)
-	f.Comment("One vector at a time.")
-	f.JumpIfLess(n, lanes, tail)
-	body(Step{Count: 1, stride: vb, wholePairs: true})
+	if whole {
+		f.Comment("One vector at a time.")
+	} else {
+		f.Comment("One vector at a time, while more than one is left.")
+	}
+	atMost(n, lanes, tail)
+	body(Step{Count: 1, stride: vb, wholePairs: whole})
 	f.advancePairs(n, plain, paired, lanes, vb)
 	f.Jump(single)
 
 	f.Label(tail)
 	if f.ISA.Tail == TailScalar {
-		f.Comment(fmt.Sprintf("The last 0..%d elements, one at a time in lane 0, each pair whole.", lanes-1))
+		if whole {
+			f.Comment(fmt.Sprintf("The last 0..%d elements, one at a time in lane 0, each pair whole.", lanes-1))
+		} else {
+			f.Comment(fmt.Sprintf("The last 1..%d elements, one at a time in lane 0: the first of each pair only.", lanes))
+		}
 		f.JumpIfZero(n, done)
-		body(Step{Count: 1, Tail: true, Scalar: true, stride: 4, wholePairs: true})
+		body(Step{Count: 1, Tail: true, Scalar: true, stride: 4, wholePairs: whole})
 		f.advancePairs(n, plain, paired, 1, 4)
 		f.Jump(tail)
-	} else {
-		short := f.Fresh("tailshort")
-		f.JumpIfZero(n, done)
-		f.JumpIfLessEq(n, lanes/2, short)
+		f.Label(done)
+		return
+	}
+	short := f.Fresh("tailshort")
+	f.JumpIfZero(n, done)
+	f.JumpIfLessEq(n, lanes/2, short)
+	if whole {
 		f.Comment(fmt.Sprintf("The last r = %d..%d elements, masked: the first vector of pairs is full, the", lanes/2+1, lanes-1),
 			fmt.Sprintf("second has 2r-%d live lanes.", lanes))
-		f.wholePairTail(n, 1, body)
-		f.Jump(done)
-		f.Label(short)
+	} else {
+		f.Comment(fmt.Sprintf("The last r = %d..%d elements, masked: the first vector of pairs is full, the", lanes/2+1, lanes),
+			fmt.Sprintf("second has 2r-%d live lanes, so the missing half of the last pair is not touched.", lanes+1))
+	}
+	f.pairTail(n, 1, whole, body)
+	f.Jump(done)
+	f.Label(short)
+	if whole {
 		f.Comment(fmt.Sprintf("The last r = 1..%d elements, masked: the first vector of pairs has 2r live", lanes/2),
 			"lanes, the second is past the end.")
-		f.wholePairTail(n, 0, body)
+	} else {
+		f.Comment(fmt.Sprintf("The last r = 1..%d elements, masked: the first vector of pairs has 2r-1", lanes/2),
+			"live lanes, the second is past the end.")
 	}
+	f.pairTail(n, 0, whole, body)
 	f.Label(done)
 }
 
-// wholePairTail is pairTail for whole pairs: 2r-full*Lanes live lanes in
-// the partial vector of pairs.
-func (f *Func) wholePairTail(n G, full int, body func(s Step)) {
+// pairTail runs body as the masked tail of a pair loop for the r = n
+// elements left: the first full (0 or 1) vectors of pairs are full, the
+// next has the remaining 2r-1-full*Lanes lanes live (2r-full*Lanes for
+// whole pairs).
+func (f *Func) pairTail(n G, full int, whole bool, body func(s Step)) {
 	live := f.MoveGP(n)
 	f.ShlImm(live, 1)
-	if full > 0 {
-		f.SubImm(live, full*f.ISA.Lanes)
+	if off := full * f.ISA.Lanes; !whole {
+		f.SubImm(live, 1+off)
+	} else if off > 0 {
+		f.SubImm(live, off)
 	}
 	body(Step{Count: 1, Tail: true, mask: f.TailMask(n), stride: f.ISA.VBytes(),
-		pairFull: full, pairMask: f.TailMask(live), wholePairs: true})
+		pairFull: full, pairMask: f.TailMask(live), wholePairs: whole})
 }
 
 // advancePairs is advance with the paired pointers moved twice as far.

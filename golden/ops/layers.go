@@ -37,9 +37,27 @@ func params(c *golden.Case, kv ...any) error {
 	return nil
 }
 
-// runLayer runs Forward on x and, when the case has dy, Backward; it
-// returns y and dx (nil without dy).
-func runLayer(c *golden.Case, l layers.Layer, x *layers.Tensor) (y, dx *layers.Tensor, err error) {
+// runLayer runs Forward on the case's x and, when the case has dy,
+// Backward; it returns the outputs y and (with dy) dx.
+func runLayer(c *golden.Case, l layers.Layer) (out map[string][]float64, err error) {
+	x, err := tensor(c, "x")
+	if err != nil {
+		return nil, err
+	}
+	y, dx, err := forwardBackward(c, l, x)
+	if err != nil {
+		return nil, err
+	}
+	out = map[string][]float64{"y": golden.F64(y.Data)}
+	if dx != nil {
+		out["dx"] = golden.F64(dx.Data)
+	}
+	return out, nil
+}
+
+// forwardBackward runs Forward on x and, when the case has dy, Backward;
+// it returns y and dx (nil without dy).
+func forwardBackward(c *golden.Case, l layers.Layer, x *layers.Tensor) (y, dx *layers.Tensor, err error) {
 	if y, err = l.Forward(x); err != nil {
 		return nil, nil, err
 	}
@@ -83,24 +101,16 @@ func evalPool(c *golden.Case) (map[string][]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	x, err := tensor(c, "x")
+	out, err := runLayer(c, l)
 	if err != nil {
 		return nil, err
 	}
-	y, dx, err := runLayer(c, l, x)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string][]float64{"y": golden.F64(y.Data)}
 	if mp != nil {
 		idx := make([]float64, len(mp.Indices()))
 		for i, v := range mp.Indices() {
 			idx[i] = float64(v)
 		}
 		out["indices"] = idx
-	}
-	if dx != nil {
-		out["dx"] = golden.F64(dx.Data)
 	}
 	return out, nil
 }
@@ -119,17 +129,12 @@ func evalLinear(c *golden.Case) (map[string][]float64, error) {
 	if err := load(c, map[string]*layers.Param{"w": l.Weight, "b": l.Bias}); err != nil {
 		return nil, err
 	}
-	x, err := tensor(c, "x")
+	out, err := runLayer(c, l)
 	if err != nil {
 		return nil, err
 	}
-	y, dx, err := runLayer(c, l, x)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string][]float64{"y": golden.F64(y.Data)}
-	if dx != nil {
-		out["dx"], out["dw"] = golden.F64(dx.Data), golden.F64(l.Weight.Grad.Data)
+	if out["dx"] != nil {
+		out["dw"] = golden.F64(l.Weight.Grad.Data)
 		if l.Bias != nil {
 			out["db"] = golden.F64(l.Bias.Grad.Data)
 		}
@@ -227,15 +232,10 @@ func evalBatchNorm(c *golden.Case) (map[string][]float64, error) {
 		}
 		copy(t.Data, v)
 	}
-	x, err := tensor(c, "x")
+	out, err := runLayer(c, b)
 	if err != nil {
 		return nil, err
 	}
-	y, dx, err := runLayer(c, b, x)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string][]float64{"y": golden.F64(y.Data)}
 	if b.RunningMean != nil {
 		out["running_mean_out"], out["running_var_out"] = golden.F64(b.RunningMean.Data), golden.F64(b.RunningVar.Data)
 	}
@@ -243,11 +243,8 @@ func evalBatchNorm(c *golden.Case) (map[string][]float64, error) {
 		mean, variance := b.BatchStats()
 		out["batch_mean"], out["batch_var"] = mean, variance
 	}
-	if dx != nil {
-		out["dx"] = golden.F64(dx.Data)
-		if b.Weight != nil {
-			out["dw"], out["db"] = golden.F64(b.Weight.Grad.Data), golden.F64(b.Bias.Grad.Data)
-		}
+	if out["dx"] != nil && b.Weight != nil {
+		out["dw"], out["db"] = golden.F64(b.Weight.Grad.Data), golden.F64(b.Bias.Grad.Data)
 	}
 	return out, nil
 }
