@@ -360,3 +360,23 @@ func slicesEqual(a, b []float32) bool {
 	}
 	return len(a) == len(b)
 }
+
+// TestCrossEntropyNoSubnormals: the gradient of a confident prediction has
+// zeros, not subnormal floats, where the other classes' probabilities
+// underflow (they would slow every later multiply).
+func TestCrossEntropyNoSubnormals(t *testing.T) {
+	l := NewCrossEntropy(Mean)
+	x, _ := FromData([]float32{100, 0, 13, -5, 90, 1}, 2, 3)
+	if _, err := l.Forward(x, []int{0, 1}); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := l.Backward(1)
+	for i, v := range g.Data {
+		if v != 0 && math.Abs(float64(v)) < 0x1p-126 {
+			t.Errorf("dx[%d] = %g is subnormal", i, v)
+		}
+	}
+	if g.Data[1] != 0 || g.Data[0] <= -1 {
+		t.Errorf("dx = %v", g.Data)
+	}
+}

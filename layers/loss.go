@@ -119,7 +119,7 @@ func (l *CrossEntropy) Backward(dloss float64) (*Tensor, error) {
 	n, c := l.logits.Shape[0], l.logits.Shape[1]
 	s := l.terms / max(n, 1)
 	for i, p := range l.prob {
-		dx.Data[i] = float32(p * scale)
+		dx.Data[i] = float32(flushTiny(p * scale))
 	}
 	for i := 0; i < n; i++ {
 		for p := 0; p < s; p++ {
@@ -128,6 +128,19 @@ func (l *CrossEntropy) Backward(dloss float64) (*Tensor, error) {
 		}
 	}
 	return dx, nil
+}
+
+// flushTiny is v, or 0 when |v| < 2^-100. A confident prediction's other
+// classes have probabilities far below float32's normal range (exp(-100)
+// and less); as gradients they would be subnormal floats, every multiply
+// of which costs a microcode assist on x86 through the whole backward
+// pass (measured: a LeNet epoch went from 3.8 s to 6-8 s as the loss fell
+// late in training). They move no weight by a bit.
+func flushTiny(v float64) float64 {
+	if math.Abs(v) < 0x1p-100 {
+		return 0
+	}
+	return v
 }
 
 // Argmax writes the highest-scoring class of each sample (and position)
