@@ -58,6 +58,9 @@ type Conv struct {
 	foldW       []float32 // the folded weights and bias of the last Forward
 	foldB, zero []float32
 	dbScratch   []float32 // db of a plan's bias the layer does not have
+	// maskedAfter: the max pool after the fused ReLU applies its mask to
+	// the gradient (set by Sequential), so Backward takes dy as masked.
+	maskedAfter bool
 }
 
 type convPlan struct {
@@ -320,7 +323,7 @@ func (c *Conv) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 		return nil, err
 	}
 	g := dy
-	if c.cfg.ReLU {
+	if c.cfg.ReLU && !c.maskedAfter {
 		g = c.masked.get(dy.Shape...)
 		kernels.ReluBackward(g.Data, c.y.Data, dy.Data)
 	}

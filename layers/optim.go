@@ -2,8 +2,10 @@ package layers
 
 import (
 	"math"
+	"runtime"
 
 	"github.com/convkit/convkit/internal/shape"
+	"github.com/convkit/convkit/internal/workers"
 )
 
 // Optimizer updates parameters from their gradients.
@@ -34,6 +36,49 @@ type SGD struct {
 	params []*Param
 	vel    []*Tensor
 	steps  int
+	split  elementSplit
+}
+
+// elementSplit runs an elementwise update over the parameters' elements
+// on a team: part i takes the i-th share of their concatenation.
+type elementSplit struct {
+	team  *workers.Team
+	total int
+	parts int
+	each  func(p, lo, hi int) // elements [lo, hi) of parameter p
+	sizes []int
+}
+
+// minPerPart is the fewest elements worth a thread of their own.
+const minPerPart = 1 << 14
+
+func (e *elementSplit) init(params []*Param, threads int, each func(p, lo, hi int)) {
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	e.sizes = e.sizes[:0]
+	e.total = 0
+	for _, p := range params {
+		e.sizes = append(e.sizes, p.Value.Len())
+		e.total += p.Value.Len()
+	}
+	e.parts = max(1, min(threads, e.total/minPerPart))
+	e.team, e.each = workers.NewTeam(e.parts), each
+}
+
+// run updates every element, split over the team.
+func (e *elementSplit) run() { e.team.Run(e, e.parts) }
+
+// Run updates part's share (workers.Task).
+func (e *elementSplit) Run(part int) {
+	lo, hi := part*e.total/e.parts, (part+1)*e.total/e.parts
+	at := 0
+	for i, n := range e.sizes {
+		if a, b := max(lo, at), min(hi, at+n); a < b {
+			e.each(i, a-at, b-at)
+		}
+		at += n
+	}
 }
 
 // NewSGD validates cfg and returns the optimizer of params.
@@ -49,8 +94,13 @@ func NewSGD(params []*Param, cfg SGDConfig) (*SGD, error) {
 	for _, p := range params {
 		o.vel = append(o.vel, NewTensor(p.Value.Shape...))
 	}
+	o.split.init(params, 0, o.update)
 	return o, nil
 }
+
+// SetThreads sets the update's thread count (<= 0: GOMAXPROCS; small
+// networks use fewer). The result is the same for every count.
+func (o *SGD) SetThreads(n int) { o.split.init(o.params, n, o.update) }
 
 // negligibleBits is the magnitude (as float32 bits, 2^-100) below which
 // SGD treats a gradient or momentum entry as 0 (see Step).
@@ -77,29 +127,31 @@ func flushNegligible(x float32) float32 {
 // moves no weight above 2^-76 by a single bit, so the results are
 // PyTorch's for every weight of any practical size.
 func (o *SGD) Step() {
-	lr, mom, wd := float32(o.cfg.LR), float32(o.cfg.Momentum), float32(o.cfg.WeightDecay)
-	for i, p := range o.params {
-		w, g, v := p.Value.Data, p.Grad.Data, o.vel[i].Data
-		g = g[:len(w)]
-		v = v[:len(w)]
-		for j := range w {
-			d := flushNegligible(g[j] + float32(wd*w[j]))
-			if mom != 0 {
-				m := d
-				if o.steps > 0 {
-					m = flushNegligible(float32(mom*v[j]) + d)
-				}
-				v[j] = m
-				if o.cfg.Nesterov {
-					d += float32(mom * m)
-				} else {
-					d = m
-				}
-			}
-			w[j] -= float32(lr * d)
-		}
-	}
+	o.split.run()
 	o.steps++
+}
+
+// update applies Step to elements [lo, hi) of parameter i.
+func (o *SGD) update(i, lo, hi int) {
+	lr, mom, wd := float32(o.cfg.LR), float32(o.cfg.Momentum), float32(o.cfg.WeightDecay)
+	w, g, v := o.params[i].Value.Data[lo:hi], o.params[i].Grad.Data[lo:hi], o.vel[i].Data[lo:hi]
+	g, v = g[:len(w)], v[:len(w)]
+	for j := range w {
+		d := flushNegligible(g[j] + float32(wd*w[j]))
+		if mom != 0 {
+			m := d
+			if o.steps > 0 {
+				m = flushNegligible(float32(mom*v[j]) + d)
+			}
+			v[j] = m
+			if o.cfg.Nesterov {
+				d += float32(mom * m)
+			} else {
+				d = m
+			}
+		}
+		w[j] -= float32(lr * d)
+	}
 }
 
 // SetLR sets the learning rate.

@@ -147,10 +147,18 @@ func resolvePool(op shape.Op, cfg *PoolConfig, max bool, x []int) (*poolShape, e
 // through them.
 type MaxPool struct {
 	pooling
-	in      *Tensor // the last Forward's x
-	indices []int32
-	haveIdx bool // indices are the last Forward's (the 2x2 path makes them on demand)
-	idx     map[int][]int32
+	// reluBefore: the input is a ReLU's output whose mask this layer's
+	// Backward applies (set by Sequential after a Conv with its ReLU
+	// fused, which then skips it): the winner of a window was positive
+	// exactly where the window's max is, so the mask is applied to dy, a
+	// quarter of the elements for 2x2 pooling.
+	reluBefore bool
+	y          *Tensor // the last Forward's output
+	masked     buffers
+	in         *Tensor // the last Forward's x
+	indices    []int32
+	haveIdx    bool // indices are the last Forward's (the 2x2 path makes them on demand)
+	idx        map[int][]int32
 }
 
 // pooling is what max and average pooling share: the configuration, the
@@ -269,7 +277,7 @@ func (p *MaxPool) Forward(x *Tensor) (*Tensor, error) {
 	if p.idx[n] == nil {
 		p.idx[n] = make([]int32, n)
 	}
-	p.indices, p.in = p.idx[n], x
+	p.indices, p.in, p.y = p.idx[n], x, y
 	if p.ps.pairs2x2() {
 		ow, w := p.ps.dims[2].out, p.ps.dims[2].in
 		p.ps.slices2x2(func(yAt, xAt, rows int) {
@@ -315,11 +323,17 @@ func (p *MaxPool) indices2x2() {
 	p.haveIdx = true
 }
 
-// Backward computes dx: each dy element added at its argmax.
+// Backward computes dx: each dy element added at its argmax (masked by
+// the ReLU before, when it applies that mask).
 func (p *MaxPool) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 	dx, err := p.backwardStart(dy, needDX)
 	if dx == nil {
 		return nil, err
+	}
+	if p.reluBefore {
+		g := p.masked.get(dy.Shape...)
+		kernels.ReluBackward(g.Data, p.y.Data, dy.Data)
+		dy = g
 	}
 	ps := p.ps
 	if ps.pairs2x2() {

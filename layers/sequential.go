@@ -15,7 +15,8 @@ import (
 // skipped (its position, and so the names, stay). A Conv followed by a
 // BatchNorm with running statistics folds it in evaluation: the filters
 // are scaled and the bias shifted by the statistics, and the batch norm
-// is skipped; in training both run.
+// is skipped; in training both run. A max pool after a fused ReLU applies
+// the ReLU's mask to its own gradient, a quarter of the elements.
 //
 // A layer belongs to one Sequential: the fusing and folding are set on
 // the layers themselves. Layers must not be changed after NewSequential.
@@ -45,6 +46,13 @@ func NewSequential(layers ...Layer) *Sequential {
 				c.attachBatchNorm(l)
 				s.folded[i] = true
 			}
+		}
+	}
+	for i := 2; i < len(layers); i++ { // a fused ReLU's mask moves to the max pool after it
+		c, isConv := layers[i-2].(*Conv)
+		p, isPool := layers[i].(*MaxPool)
+		if isConv && s.fused[i-1] && isPool && !c.maskedAfter && !p.reluBefore {
+			c.maskedAfter, p.reluBefore = true, true
 		}
 	}
 	return s

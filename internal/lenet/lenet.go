@@ -100,6 +100,7 @@ func NewTrainer(cfg Config) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
+	opt.SetThreads(cfg.Threads)
 	src := rand.NewPCG(cfg.Seed, 1)
 	return &Trainer{Cfg: cfg, Net: net, Opt: opt, Stop: layers.EarlyStopping{Patience: cfg.Patience},
 		loss: layers.NewCrossEntropy(layers.Mean), sched: layers.CosineLR(cfg.LR, 0, cfg.Epochs),

@@ -138,3 +138,39 @@ func TestTrainSubset(t *testing.T) {
 		t.Fatalf("test accuracy %.1f%% after training on %d images; want >= 85%%", 100*acc, n)
 	}
 }
+
+// TestStepAllocs: a steady LeNet training step on two threads (the SGD
+// update split over them too) allocates nothing.
+func TestStepAllocs(t *testing.T) {
+	dir, err := mnist.DefaultDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	train, _, err := mnist.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Default
+	cfg.Threads = 2
+	tr, err := NewTrainer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := make([]int, cfg.Batch)
+	for i := range idx {
+		idx[i] = i
+	}
+	step := func() {
+		if _, err := tr.Step(train, idx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step()
+	least := math.Inf(1)
+	for range 3 { // the least of three: other tests' team cleanups allocate beside
+		least = math.Min(least, testing.AllocsPerRun(3, step))
+	}
+	if least != 0 {
+		t.Errorf("a training step allocates %v times", least)
+	}
+}
