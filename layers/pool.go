@@ -171,6 +171,20 @@ type pooling struct {
 	out, dx buffers
 }
 
+// forwardStart checks x, resolves the pooling's shape for it and returns
+// the output's buffer.
+func (p *pooling) forwardStart(x *Tensor, isMax bool) (*Tensor, error) {
+	if err := checkTensor(p.op, "x", x); err != nil {
+		return nil, err
+	}
+	ps, err := p.shapes.resolve(p.op, &p.cfg, isMax, x.Shape)
+	if err != nil {
+		return nil, err
+	}
+	p.ps = ps
+	return p.out.get(ps.out...), nil
+}
+
 // backwardStart checks dy against the last Forward and returns dx's
 // buffer, or nil (and the error, if any) when there is nothing to compute.
 func (p *pooling) backwardStart(dy *Tensor, needDX bool) (*Tensor, error) {
@@ -264,15 +278,10 @@ func (k *poolShapes) resolve(op shape.Op, cfg *PoolConfig, isMax bool, x []int) 
 // Forward computes y = maxpool(x) and records the argmax of each output
 // (the 2x2 stride-2 path finds them again from x only when Indices asks).
 func (p *MaxPool) Forward(x *Tensor) (*Tensor, error) {
-	if err := checkTensor(p.op, "x", x); err != nil {
-		return nil, err
-	}
-	ps, err := p.shapes.resolve(p.op, &p.cfg, true, x.Shape)
+	y, err := p.forwardStart(x, true)
 	if err != nil {
 		return nil, err
 	}
-	p.ps = ps
-	y := p.out.get(p.ps.out...)
 	n := len(y.Data)
 	if p.idx[n] == nil {
 		p.idx[n] = make([]int32, n)
@@ -437,15 +446,10 @@ func (ps *poolShape) slices2x2(f func(yAt, xAt, rows int)) {
 
 // Forward computes y = avgpool(x).
 func (p *AvgPool) Forward(x *Tensor) (*Tensor, error) {
-	if err := checkTensor(p.op, "x", x); err != nil {
-		return nil, err
-	}
-	ps, err := p.shapes.resolve(p.op, &p.cfg, false, x.Shape)
+	y, err := p.forwardStart(x, false)
 	if err != nil {
 		return nil, err
 	}
-	p.ps = ps
-	y := p.out.get(p.ps.out...)
 	p.sweep(y.Data, x.Data, false)
 	return y, nil
 }
