@@ -57,6 +57,7 @@ type Conv struct {
 	foldedLast  bool      // the last Forward ran folded
 	foldW       []float32 // the folded weights and bias of the last Forward
 	foldB, zero []float32
+	foldScale   []float64 // per output channel: γ/√(var+ε)
 	dbScratch   []float32 // db of a plan's bias the layer does not have
 	// maskedAfter: the max pool after the fused ReLU applies its mask to
 	// the gradient (set by Sequential), so Backward takes dy as masked.
@@ -260,63 +261,41 @@ func (c *Conv) fold() (w, b []float32) {
 	bn := c.bn
 	if c.foldW == nil {
 		c.foldW, c.foldB = make([]float32, c.Weight.Value.Len()), make([]float32, c.cfg.Out)
+		c.foldScale = make([]float64, c.cfg.Out)
 	}
-	src, bias := c.Weight.Value.Data, c.bias()
-	per := len(src) / c.cfg.Out
-	if c.cfg.Transposed { // (In, Out/Groups, k...): channel k's weights are strided
-		per = 0
-	}
-	for k := 0; k < c.cfg.Out; k++ {
+	bias := c.bias()
+	for k := range c.foldScale {
 		scale := 1 / math.Sqrt(float64(bn.RunningVar.Data[k])+bn.cfg.Eps)
 		shift := -float64(bn.RunningMean.Data[k]) * scale
 		if bn.Weight != nil {
 			g := float64(bn.Weight.Value.Data[k])
 			scale, shift = scale*g, shift*g+float64(bn.Bias.Value.Data[k])
 		}
-		c.foldB[k] = float32(float64(bias[k])*scale + shift)
-		if per > 0 {
-			for i, v := range src[k*per : (k+1)*per] {
-				c.foldW[k*per+i] = float32(float64(v) * scale)
-			}
-		}
+		c.foldScale[k], c.foldB[k] = scale, float32(float64(bias[k])*scale+shift)
 	}
-	if per == 0 {
-		c.foldTransposed(src)
+	// The weights are blocks of one filter's taps, each an output
+	// channel's: (Out, In/G, k...) has In/G blocks per channel in a row;
+	// transposed, (In, Out/G, k...) has channel g·Out/G + o at block
+	// (ci, o) for input channel ci of group g.
+	src := c.Weight.Value.Data
+	ks := len(src) / (c.Weight.Value.Shape[0] * c.Weight.Value.Shape[1])
+	kpg, cpg := c.cfg.Out/c.cfg.Groups, c.cfg.In/c.cfg.Groups
+	for blk := 0; blk < len(src)/ks; blk++ {
+		k := blk / cpg
+		if c.cfg.Transposed {
+			k = blk/c.Weight.Value.Shape[1]/cpg*kpg + blk%kpg
+		}
+		for i, v := range src[blk*ks : (blk+1)*ks] {
+			c.foldW[blk*ks+i] = float32(float64(v) * c.foldScale[k])
+		}
 	}
 	return c.foldW, c.foldB
-}
-
-// foldTransposed scales a transposed convolution's weights (In,
-// Out/Groups, kernel...) by their output channel's factor, which fold has
-// left in foldB's computation: recomputed here per channel.
-func (c *Conv) foldTransposed(src []float32) {
-	bn := c.bn
-	g := c.cfg.Groups
-	kpg := c.cfg.Out / g
-	ks := len(src) / (c.cfg.In * kpg)
-	for ci := 0; ci < c.cfg.In; ci++ {
-		grp := ci / (c.cfg.In / g)
-		for o := 0; o < kpg; o++ {
-			k := grp*kpg + o
-			scale := 1 / math.Sqrt(float64(bn.RunningVar.Data[k])+bn.cfg.Eps)
-			if bn.Weight != nil {
-				scale *= float64(bn.Weight.Value.Data[k])
-			}
-			at := (ci*kpg + o) * ks
-			for i, v := range src[at : at+ks] {
-				c.foldW[at+i] = float32(float64(v) * scale)
-			}
-		}
-	}
 }
 
 // Backward computes dW, db and, when needDX, dx (through the fused ReLU
 // first, when set).
 func (c *Conv) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
-	if c.x == nil {
-		return nil, shape.Op("conv").Errorf("dy", "Backward before Forward")
-	}
-	if c.cur == nil {
+	if c.x == nil || c.cur == nil {
 		return nil, shape.Op("conv").Errorf("dy", "Backward before Forward")
 	}
 	if err := checkGrad("conv", dy, c.cur.y); err != nil {

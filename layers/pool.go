@@ -387,29 +387,40 @@ func (p *MaxPool) Params() []*Param { return nil }
 // window wins it.
 func maxPoolForward(ps *poolShape, y []float32, indices []int32, x []float32) {
 	dd, dh, dw := ps.dims[0], ps.dims[1], ps.dims[2]
+	ps.windows(func(o, plane int, _, first, count [3]int) {
+		xp := x[plane : plane+ps.inLen]
+		best := float32(math.Inf(-1))
+		at := (first[0]*dh.in+first[1])*dw.in + first[2]
+		for i := 0; i < count[0]; i++ {
+			for j := 0; j < count[1]; j++ {
+				row := ((first[0]+i*dd.dil)*dh.in + first[1] + j*dh.dil) * dw.in
+				for k := 0; k < count[2]; k++ {
+					pos := row + first[2] + k*dw.dil
+					if v := xp[pos]; v > best || v != v {
+						best, at = v, pos
+					}
+				}
+			}
+		}
+		y[o], indices[o] = best, int32(at)
+	})
+}
+
+// windows calls f for every output of the general window loop, in order:
+// its index o in the output, its plane's offset in the input, its
+// coordinates, and per dim its window's first position inside the input
+// and how many (dilation apart).
+func (ps *poolShape) windows(f func(o, plane int, out, first, count [3]int)) {
+	dd, dh, dw := ps.dims[0], ps.dims[1], ps.dims[2]
+	o := 0
 	for pl := 0; pl < ps.planes; pl++ {
-		xp := x[pl*ps.inLen : (pl+1)*ps.inLen]
-		o := pl * ps.outLen
 		for od := 0; od < dd.out; od++ {
 			d0, nd := dd.window(od)
 			for oh := 0; oh < dh.out; oh++ {
 				h0, nh := dh.window(oh)
 				for ow := 0; ow < dw.out; ow++ {
 					w0, nw := dw.window(ow)
-					best := float32(math.Inf(-1))
-					at := (d0*dh.in+h0)*dw.in + w0
-					for i := 0; i < nd; i++ {
-						for j := 0; j < nh; j++ {
-							row := ((d0+i*dd.dil)*dh.in + h0 + j*dh.dil) * dw.in
-							for k := 0; k < nw; k++ {
-								pos := row + w0 + k*dw.dil
-								if v := xp[pos]; v > best || v != v {
-									best, at = v, pos
-								}
-							}
-						}
-					}
-					y[o], indices[o] = best, int32(at)
+					f(o, pl*ps.inLen, [3]int{od, oh, ow}, [3]int{d0, h0, w0}, [3]int{nd, nh, nw})
 					o++
 				}
 			}
@@ -489,44 +500,27 @@ func (p *AvgPool) divisor(s [3]int, n [3]int) float32 {
 // or backward (back: a is dy, b is dx, each dy/divisor added over the
 // window).
 func (p *AvgPool) sweep(a, b []float32, back bool) {
-	ps := p.ps
-	dd, dh, dw := ps.dims[0], ps.dims[1], ps.dims[2]
-	for pl := 0; pl < ps.planes; pl++ {
-		bp := b[pl*ps.inLen : (pl+1)*ps.inLen]
-		o := pl * ps.outLen
-		for od := 0; od < dd.out; od++ {
-			d0, nd := dd.window(od)
-			for oh := 0; oh < dh.out; oh++ {
-				h0, nh := dh.window(oh)
-				for ow := 0; ow < dw.out; ow++ {
-					w0, nw := dw.window(ow)
-					div := p.divisor([3]int{od, oh, ow}, [3]int{nd, nh, nw})
+	dh, dw := p.ps.dims[1], p.ps.dims[2]
+	p.ps.windows(func(o, plane int, out, first, count [3]int) {
+		div := p.divisor(out, count)
+		var s float32
+		g := a[o] / div
+		for i := 0; i < count[0]; i++ {
+			for j := 0; j < count[1]; j++ {
+				row := b[plane+((first[0]+i)*dh.in+first[1]+j)*dw.in+first[2]:][:count[2]]
+				for k := range row {
 					if back {
-						g := a[o] / div
-						for i := 0; i < nd; i++ {
-							for j := 0; j < nh; j++ {
-								row := bp[((d0+i)*dh.in+h0+j)*dw.in+w0:][:nw]
-								for k := range row {
-									row[k] += g
-								}
-							}
-						}
+						row[k] += g
 					} else {
-						var s float32
-						for i := 0; i < nd; i++ {
-							for j := 0; j < nh; j++ {
-								for _, v := range bp[((d0+i)*dh.in+h0+j)*dw.in+w0:][:nw] {
-									s += v
-								}
-							}
-						}
-						a[o] = s / div
+						s += row[k]
 					}
-					o++
 				}
 			}
 		}
-	}
+		if !back {
+			a[o] = s / div
+		}
+	})
 }
 
 // checkGrad checks that dy has the shape of the last Forward's output.
