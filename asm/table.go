@@ -182,3 +182,17 @@ type DepthwiseFamily struct {
 	U, B    int
 	Kernels []Kernel[DepthwiseFunc]
 }
+
+// WinogradFunc is the signature of every Winograd transform kernel: see
+// WinogradInF4AVX2 for the contract.
+type WinogradFunc = func(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+
+// WinogradKernel is one generated Winograd transform: of variant
+// F(M x M, 3 x 3), kind "In" (input), "Out" (output, + bias) or "Filter".
+type WinogradKernel struct {
+	ISA    string
+	Lanes  int
+	M      int
+	Kind   string
+	Kernel Kernel[WinogradFunc]
+}

@@ -28,6 +28,10 @@ var Passes = []Pass{Fwd, BwdData, BwdFilter}
 // Algorithm names accepted by -algo; "auto" lets the engine choose.
 var Algos = []string{"auto", "direct", "im2col", "winograd", "fft"}
 
+// AlgoVariants are the names that force one variant of an algorithm
+// (winograd's tile sizes): accepted by -algo, left out of "all".
+var AlgoVariants = []string{"winograd2", "winograd4", "winograd6"}
+
 // ParsePasses parses a comma-separated list of pass names ("all" = every
 // pass).
 func ParsePasses(list string) ([]Pass, error) {
@@ -61,13 +65,13 @@ func ParseAlgos(list string) ([]string, error) {
 	for _, a := range strings.Split(list, ",") {
 		a = strings.TrimSpace(a)
 		ok := false
-		for _, b := range Algos {
+		for _, b := range append(Algos[:len(Algos):len(Algos)], AlgoVariants...) {
 			if a == b {
 				ok = true
 			}
 		}
 		if !ok {
-			return nil, fmt.Errorf("unknown algorithm %q (known: %s, all)", a, strings.Join(Algos, ", "))
+			return nil, fmt.Errorf("unknown algorithm %q (known: %s, %s, all)", a, strings.Join(Algos, ", "), strings.Join(AlgoVariants, ", "))
 		}
 		out = append(out, a)
 	}

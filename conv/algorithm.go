@@ -129,10 +129,10 @@ func (e *UnsupportedError) Error() string {
 var ErrNotImplemented = errors.New("not implemented")
 
 // registry is every algorithm, in the order auto breaks cost ties.
-var registry = []Algorithm{im2colAlgo{}, directAlgo{}}
+var registry = []Algorithm{im2colAlgo{}, directAlgo{}, winogradAlgo{}}
 
 // plannedNames are algorithms that later work delivers.
-var plannedNames = []string{"winograd", "fft"}
+var plannedNames = []string{"fft"}
 
 // Algorithms returns every algorithm convkit has.
 func Algorithms() []Algorithm { return append([]Algorithm(nil), registry...) }
@@ -140,7 +140,7 @@ func Algorithms() []Algorithm { return append([]Algorithm(nil), registry...) }
 // Lookup returns the algorithm of a name, an error wrapping
 // ErrNotImplemented for a planned one, or an error listing the names.
 func Lookup(name string) (Algorithm, error) {
-	for _, a := range registry {
+	for _, a := range append(registry[:len(registry):len(registry)], winogradVariants...) {
 		if a.Name() == name {
 			return a, nil
 		}
@@ -151,7 +151,7 @@ func Lookup(name string) (Algorithm, error) {
 		}
 	}
 	names := []string{"auto"}
-	for _, a := range registry {
+	for _, a := range append(registry[:len(registry):len(registry)], winogradVariants...) {
 		names = append(names, a.Name())
 	}
 	return nil, &Error{Op: "conv", Param: "algorithm", Msg: fmt.Sprintf("algorithm %q: want one of %s", name, strings.Join(names, ", "))}

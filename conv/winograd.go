@@ -1,0 +1,274 @@
+package conv
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/convkit/convkit/winograd"
+)
+
+// winogradAlgo is Winograd's minimal filtering F(m x m, 3 x 3) for 2D
+// 3x3 convolutions at stride 1 and dilation 1: per tile of m x m outputs,
+// the (m+2)^2 transformed inputs times the transformed filters, summed
+// over the input channels as alpha^2 matrix products, then transformed
+// back (see winograd_engine.go). m = 0 is the algorithm "winograd", which
+// takes the fastest variant in the precision bound and workspace limit;
+// "winograd2", "winograd4" and "winograd6" force one (named, never auto's
+// candidates).
+//
+// Its numerics are bounded, not exact (see winogradBound): the
+// transforms round, and an infinite or NaN input spreads NaN over the
+// outputs of every tile whose patch holds it, where the definition keeps
+// them to the outputs it reaches.
+type winogradAlgo struct{ m int }
+
+func (a winogradAlgo) Name() string {
+	if a.m == 0 {
+		return "winograd"
+	}
+	return fmt.Sprintf("winograd%d", a.m)
+}
+
+func (winogradAlgo) perPassEngine() {}
+func (winogradAlgo) Exact() bool    { return false }
+
+// winogradVariants are the algorithms forced by name.
+var winogradVariants = []Algorithm{winogradAlgo{m: 2}, winogradAlgo{m: 4}, winogradAlgo{m: 6}}
+
+// winogradBoundLimit is the largest error bound the default precision
+// admits (Options.Precision Bounded).
+const winogradBoundLimit = 1e-4
+
+// winogradBound is variant m's documented error bound for a sum over c
+// input channels: max|y - ref| / max|ref| against the float64 oracle, for
+// inputs like the golden sets' (normal data, weights scaled by
+// 1/sqrt(fan_in)). The rounding of the transforms dominates and, like a
+// sum of c*9 rounded terms, grows as sqrt(c); each constant is the
+// measured worst over the public 3x3 shapes and random problems
+// (TestWinogradErrorBound), times 2 for margin. Direct sums have about
+// 1e-6 there.
+func winogradBound(m, c int) float64 {
+	var k float64
+	switch m {
+	case 2:
+		k = 2.5e-7
+	case 4:
+		k = 6e-7
+	default:
+		k = 4e-6
+	}
+	return k * math.Sqrt(float64(max(c, 1)))
+}
+
+// winogradProblem is pass's forward problem of s for the Winograd
+// engine, or the reason it cannot run it.
+func winogradProblem(s *Shape, pass Pass, name string) (derived, error) {
+	no := func(format string, a ...any) (derived, error) {
+		return derived{}, &UnsupportedError{Algorithm: name, Pass: pass, Reason: fmt.Sprintf(format, a...)}
+	}
+	if pass == PassBackwardFilter {
+		return no("the Winograd weight-gradient form is not built: direct or im2col computes the filter gradient")
+	}
+	if s.Dims != 2 || !slices.Equal(s.Kernel, []int{3, 3}) {
+		return no("kernel %v: Winograd F(m x m, 3 x 3) computes 2D 3x3 filters", s.Kernel)
+	}
+	d, err := derive(s, pass)
+	if err != nil {
+		return no("%v", err.(*UnsupportedError).Reason)
+	}
+	if d.phases != nil {
+		return no("stride %v: Winograd needs stride 1", s.Stride)
+	}
+	ds := d.s
+	if !slices.Equal(ds.Stride, []int{1, 1}) || !slices.Equal(ds.Dilation, []int{1, 1}) {
+		return no("stride %v, dilation %v: Winograd needs stride 1 and dilation 1", ds.Stride, ds.Dilation)
+	}
+	if ds.CPerG < 4 || ds.KPerG < 4 {
+		return no("%d input and %d output channels per group: too few to fill the %d-channel blocks of the transforms", ds.CPerG, ds.KPerG, directLanes())
+	}
+	return d, nil
+}
+
+func (a winogradAlgo) Supports(s *Shape, pass Pass) error {
+	_, err := winogradProblem(s, pass, a.Name())
+	return err
+}
+
+// variants returns the variants a may run for the forward problem ds
+// under the precision bound: the forced one, or every one whose bound
+// for ds's channel sum is within winogradBoundLimit.
+func (a winogradAlgo) variants(ds *Shape) []*winograd.Variant {
+	var out []*winograd.Variant
+	for _, v := range winograd.Variants() {
+		switch {
+		case a.m != 0 && v.M == a.m:
+			out = append(out, v)
+		case a.m == 0 && winogradBound(v.M, ds.CPerG) <= winogradBoundLimit:
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// choose returns the variant of pass that runs fastest in the model on
+// threads within cfg's workspace limit (nil: none fits), with its
+// layout.
+func (a winogradAlgo) choose(s *Shape, pass Pass, threads int, limit int64) (*winoLayout, error) {
+	d, err := winogradProblem(s, pass, a.Name())
+	if err != nil {
+		return nil, err
+	}
+	var best *winoLayout
+	for _, v := range a.variants(d.s) {
+		l := newWinoLayout(d.s, v, threads)
+		if limit > 0 && l.bytes() > limit {
+			continue
+		}
+		if best == nil || l.cycles() < best.cycles() {
+			best = l
+		}
+	}
+	if best == nil {
+		return nil, &UnsupportedError{Algorithm: a.Name(), Pass: pass, Reason: fmt.Sprintf("no variant within the error bound %g and the workspace limit %d bytes", winogradBoundLimit, limit)}
+	}
+	best.d = d
+	return best, nil
+}
+
+// Workspace is the bytes of the variant choose takes on one thread where
+// the limit holds more threads' buffers only partly (see New).
+func (a winogradAlgo) Workspace(s *Shape, cfg Config) int64 {
+	l, err := a.choose(s, cfg.pass, 1, cfg.WorkspaceLimit)
+	if err != nil {
+		// Report what the smallest variant needs: more than the limit.
+		if l, err = (winogradAlgo{m: 2}).choose(s, cfg.pass, 1, 0); err != nil {
+			return 0
+		}
+		return l.bytes() + 1
+	}
+	return l.bytes()
+}
+
+func (a winogradAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
+	l, err := a.choose(s, pass, threads, 0)
+	if err != nil {
+		return math.Inf(1)
+	}
+	perCycle := h.PeakGFLOPS * 1e9 / float64(4*directLanes())
+	return l.cycles() / (perCycle * float64(max(1, threads)))
+}
+
+// New makes the engine for cfg.pass; the plan adds its other passes.
+func (a winogradAlgo) New(s *Shape, cfg Config) (Engine, error) {
+	pl := &winogradPlan{a: a, s: s}
+	if _, err := pl.addPass(cfg.pass, cfg); err != nil {
+		return nil, err
+	}
+	return pl, nil
+}
+
+// winogradPlan is the Winograd algorithm's Engine: a forward engine per
+// pass (the backward-data pass on the flipped filter).
+type winogradPlan struct {
+	a      winogradAlgo
+	s      *Shape
+	passes [numPasses]*winoPass
+}
+
+// winoPass is one pass: its engine and, for a flipped form, the
+// exchanged weights' buffer.
+type winoPass struct {
+	e       *winoEngine
+	flipped []float32
+	flipMap []int
+	a, b    int // exchangeWeights' channel counts
+}
+
+func (pl *winogradPlan) Workspace() int64 {
+	var n int64
+	for _, p := range pl.passes {
+		if p != nil {
+			n += p.e.bytes() + 4*int64(len(p.flipped))
+		}
+	}
+	return n
+}
+
+func (pl *winogradPlan) addPass(pass Pass, cfg Config) (int64, error) {
+	if pl.passes[pass] != nil {
+		return 0, nil
+	}
+	// The variant is the one-thread choice, so that the bits do not
+	// follow the thread count; then as many threads' buffers as fit.
+	l, err := pl.a.choose(pl.s, pass, 1, cfg.WorkspaceLimit)
+	if err != nil {
+		return 0, err
+	}
+	for threads := max(1, cfg.Threads); threads > 1; threads-- {
+		lt := newWinoLayout(l.s, l.v, threads)
+		if lim := cfg.WorkspaceLimit; lim <= 0 || lt.bytes() <= lim {
+			lt.d, l = l.d, lt
+			break
+		}
+	}
+	p := &winoPass{e: newWinoEngine(l)}
+	s := pl.s
+	if l.d.flip {
+		p.flipped, p.flipMap = make([]float32, s.WLen), reversedTaps(s.KernelSize)
+		p.a, p.b = s.KPerG, s.CPerG
+		if s.Transposed {
+			p.a, p.b = s.CPerG, s.KPerG
+		}
+	}
+	pl.passes[pass] = p
+	return p.e.bytes() + 4*int64(len(p.flipped)), nil
+}
+
+// weights returns w as the pass's forward problem reads it (nil stays
+// nil: the packed weights).
+func (p *winoPass) weights(w []float32, s *Shape) []float32 {
+	if w == nil || p.flipped == nil {
+		return w
+	}
+	exchangeWeights(p.flipped, w, s.Groups, p.a, p.b, 9, p.flipMap)
+	return p.flipped
+}
+
+func (pl *winogradPlan) pass(pass Pass) *winoPass {
+	p := pl.passes[pass]
+	if p == nil {
+		panic(fmt.Sprintf("conv: the winograd engine was not made for %s", pass))
+	}
+	return p
+}
+
+func (pl *winogradPlan) Forward(y, x, w, b []float32, ep *Epilogue) {
+	p := pl.pass(PassForward)
+	p.e.forward(y, x, p.weights(w, pl.s), b, ep)
+}
+
+func (pl *winogradPlan) BackwardData(dx, dy, w []float32) {
+	p := pl.pass(PassBackwardData)
+	p.e.forward(dx, dy, p.weights(w, pl.s), nil, nil)
+}
+
+func (pl *winogradPlan) BackwardFilter(dw, db, x, dy []float32, accumulate bool) {
+	panic("conv: the winograd engine has no backward-filter pass")
+}
+
+func (pl *winogradPlan) packedFor(pass Pass) bool {
+	p := pl.passes[pass]
+	return p != nil && p.e.packed
+}
+
+// PackWeights transforms w for every pass (Forward and BackwardData then
+// take w == nil): the filter transform, which a training step pays once.
+func (pl *winogradPlan) PackWeights(w []float32) {
+	for _, p := range pl.passes {
+		if p != nil {
+			p.e.pack(p.weights(w, pl.s))
+			p.e.packed = true
+		}
+	}
+}

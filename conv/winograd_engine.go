@@ -1,0 +1,467 @@
+package conv
+
+import (
+	"github.com/convkit/convkit/direct"
+	"github.com/convkit/convkit/internal/workers"
+	"github.com/convkit/convkit/kernels"
+	"github.com/convkit/convkit/winograd"
+)
+
+// The Winograd engine computes a 2D 3x3 stride-1 forward problem in
+// items of R x Cw tiles of one image and conv group, each item on one
+// thread from start to end:
+//
+//  1. copy: the item's input patch (R*m+2 rows, Cw*m+2 columns) into a
+//     channel-blocked buffer [cb][row][col][L], its padding filled by the
+//     padding mode, so that no transform reads outside the input and
+//     tiles past the output's edge read zeros;
+//  2. input transform: per channel block and tile row, the generated
+//     kernel turns each tile's alpha x alpha patch into V[xi][cb][t][L];
+//  3. products: per xi, M[xi] = V[xi] U[xi], the transformed filters U
+//     packed for the direct package's blocked tile kernels, read as a 1x1
+//     convolution whose pixels are the tiles (the sums over the input
+//     channels stay in registers);
+//  4. output transform: per output block and tile row, M's tiles into
+//     m x m outputs (+ bias) in an output buffer [kb][row][col][L];
+//  5. the outputs inside y move there with the residual and ReLU.
+//
+// An item's V and M are sized to share L2 (R and Cw from the cache size),
+// so the products read them from there. Every output's sums are the same
+// whatever the item cut, so the result does not depend on the thread
+// count.
+
+// winoLayout is the tiling and buffers of one forward problem and
+// variant.
+type winoLayout struct {
+	s      *Shape
+	d      derived // the pass's derivation (set by choose)
+	v      *winograd.Variant
+	L      int
+	m, a   int // outputs and inputs per tile side
+	cb, kb int // channel blocks per group: input, output
+	th, tw int // tiles per image: rows, columns
+	R, Cw  int // tile rows and columns per item
+	ri, ci int // items per image and group: rows, columns
+	fam    *direct.Family
+	fams    []*direct.Family
+	ogs     []ocGroup
+	threads int // the threads it was cut for
+}
+
+// winoL2Share is the part of L2 an item's V and M may fill.
+const winoL2Share = 0.5
+
+func newWinoLayout(s *Shape, v *winograd.Variant, threads int) *winoLayout {
+	fs := direct.Families(kernels.Current())
+	L := fs[0].Lanes
+	l := &winoLayout{s: s, v: v, L: L, m: v.M, a: v.Alpha}
+	l.cb, l.kb = ceilDiv(s.CPerG, L), ceilDiv(s.KPerG, L)
+	l.th, l.tw = ceilDiv(s.Out[0], l.m), ceilDiv(s.Out[1], l.m)
+	l.fam = direct.Pick(fs, direct.Blocked, 4)
+	l.fams = familiesByB(fs, direct.Blocked, l.fam.B)
+	l.ogs = splitOCBlocks(l.kb, l.fams)
+	w := 0
+	for i, og := range l.ogs {
+		l.ogs[i].w = w
+		w += l.cb * l.fams[og.b-1].WBytes() / 4
+	}
+	l.threads = max(1, threads)
+	l.cut(l.threads)
+	return l
+}
+
+// cut chooses the item's tiles: as many whole tile rows as fit the L2
+// share, else part of a row, then smaller items until every thread has
+// two.
+func (l *winoLayout) cut(threads int) {
+	_, l2, _ := kernels.Caches()
+	perTile := 4 * l.a * l.a * (l.cb + l.kb) * l.L
+	fit := max(1, int(winoL2Share*float64(l2))/perTile)
+	l.Cw, l.R = min(l.tw, fit), 1
+	if l.Cw == l.tw {
+		l.R = max(1, min(l.th, fit/l.tw))
+	}
+	for {
+		l.ri, l.ci = ceilDiv(l.th, l.R), ceilDiv(l.tw, l.Cw)
+		if threads <= 1 || l.items() >= 2*threads {
+			return
+		}
+		switch {
+		case l.R > 1:
+			l.R = ceilDiv(l.R, 2)
+		case l.Cw > 4:
+			l.Cw = ceilDiv(l.Cw, 2)
+		default:
+			return
+		}
+	}
+}
+
+func (l *winoLayout) items() int { return l.s.N * l.s.Groups * l.ri * l.ci }
+
+// Per-item buffer sizes, in floats.
+func (l *winoLayout) inRows() int  { return l.R*l.m + 2 }
+func (l *winoLayout) inCols() int  { return l.Cw*l.m + 2 }
+func (l *winoLayout) tiles() int   { return l.R * l.Cw }
+func (l *winoLayout) inLen() int   { return l.cb * l.inRows() * l.inCols() * l.L }
+func (l *winoLayout) vLen() int    { return l.a * l.a * l.cb * l.tiles() * l.L }
+func (l *winoLayout) mLen() int    { return l.a * l.a * l.kb * l.tiles() * l.L }
+func (l *winoLayout) outLen() int  { return l.kb * l.R * l.m * l.Cw * l.m * l.L }
+func (l *winoLayout) packLen() int { return l.s.Groups * l.a * l.a * l.cb * l.kb * l.L * l.L }
+func (l *winoLayout) scratchLen() int {
+	return l.inLen() + l.vLen() + l.mLen() + l.outLen() + l.a*l.a*l.L + 9*l.L
+}
+
+// bytes is the engine's workspace on threads' buffers: the packed
+// filters and one set of item buffers per thread.
+func (l *winoLayout) bytes() int64 { return 4 * int64(l.packLen()+l.threadsOf()*l.scratchLen()) }
+
+// threadsOf is how many threads' buffers the layout was cut for: at most
+// one per item.
+func (l *winoLayout) threadsOf() int { return max(1, min(l.threads, l.items())) }
+
+// cycles models an item's kernels over every item: the products as the
+// direct model charges a tile (per channel step, max of the FMA and load
+// cycles and the FMA chain; per call tileCall), the transforms by their
+// operations and memory accesses, and the copies by their floats.
+func (l *winoLayout) cycles() float64 {
+	tb := l.tiles()
+	calls := ceilDiv(tb, l.fam.U)
+	u := float64(ceilDiv(tb, calls))
+	var perXi float64
+	for _, og := range l.ogs {
+		b := float64(og.b)
+		perXi += (max(u*b/2, (u+b)/2, fmaChain)*float64(l.cb*l.L) + tileCall) * float64(calls)
+	}
+	in := transformCycles(l.v, winograd.In) * float64(l.cb*tb)
+	out := transformCycles(l.v, winograd.Out) * float64(l.kb*tb)
+	copies := float64(l.inLen()+l.outLen()) / float64(l.L)
+	return (perXi*float64(l.a*l.a) + in + out + copies) * float64(l.items())
+}
+
+// transformCycles models one tile-vector's transform: its FMA-port
+// operations and its loads and stores, two a cycle each.
+func transformCycles(v *winograd.Variant, k winograd.Kind) float64 {
+	p, r, c := v.Matrix(k)
+	nnz := 0
+	for _, x := range p {
+		if x != 0 {
+			nnz++
+		}
+	}
+	ops := float64((c + r) * nnz)
+	mem := float64(c*c + 2*c*r + r*r)
+	return max(ops, mem) / 2
+}
+
+// winoEngine runs a winoLayout on a team.
+type winoEngine struct {
+	*winoLayout
+	team    *workers.Team
+	in, out *winograd.Transform
+	filter  *winograd.Transform
+	taps    *direct.Taps
+	u       []float32 // packed transformed filters [g][xi][og blocks]
+	packed  bool      // u holds PackWeights' filters
+	bias    []float32 // the bias, padded to whole blocks per group
+	zeroB   []float32 // no bias
+	scratch [][]float32 // per thread
+	tr      []*direct.Transposer
+	call    winoCall
+}
+
+// winoCall is the call in progress.
+type winoCall struct {
+	y, x, w []float32
+	ep      *Epilogue
+	bias    []float32 // bias or zeroB
+	packing bool
+	per     int // items per part
+}
+
+func newWinoEngine(l *winoLayout) *winoEngine {
+	isa := kernels.Current()
+	e := &winoEngine{winoLayout: l, team: workers.NewTeam(l.threadsOf())}
+	e.in = winograd.NewTransform(l.v, winograd.In, isa)
+	e.out = winograd.NewTransform(l.v, winograd.Out, isa)
+	e.filter = winograd.NewTransform(l.v, winograd.Filter, isa)
+	if e.in.Lanes != l.L {
+		panic("conv: the Winograd transforms and the tile kernels disagree on the vector width")
+	}
+	e.taps = direct.NewTaps([]int{0, 0})
+	e.u = make([]float32, l.packLen())
+	e.bias = make([]float32, l.s.Groups*l.kb*l.L)
+	e.zeroB = make([]float32, l.s.Groups*l.kb*l.L)
+	for range l.threadsOf() {
+		e.scratch = append(e.scratch, make([]float32, l.scratchLen()))
+		e.tr = append(e.tr, direct.NewTransposer(isa, l.L, max(l.inCols(), l.Cw*l.m)))
+	}
+	return e
+}
+
+// forward computes y from x with filters w (nil: the packed ones), then
+// bias and the epilogue.
+func (e *winoEngine) forward(y, x, w, b []float32, ep *Epilogue) {
+	if w != nil {
+		e.pack(w)
+		e.packed = false
+	}
+	s := e.s
+	bias := e.zeroB
+	if b != nil {
+		bias = e.bias
+		for g := 0; g < s.Groups; g++ {
+			copy(bias[g*e.kb*e.L:][:s.KPerG], b[g*s.KPerG:(g+1)*s.KPerG])
+		}
+	}
+	e.call = winoCall{y: y, x: x, ep: ep, bias: bias}
+	e.runItems(e.items())
+	e.call = winoCall{}
+}
+
+// pack transforms and packs the filters w on the team.
+func (e *winoEngine) pack(w []float32) {
+	e.call = winoCall{w: w, packing: true}
+	e.runItems(e.s.Groups * e.s.CPerG)
+	e.call = winoCall{}
+}
+
+func (e *winoEngine) runItems(items int) {
+	var parts int
+	e.call.per, parts = splitItems(e.team, items)
+	runParts(e.team, e, parts)
+}
+
+// Run computes one part of the call in progress (workers.Task).
+func (e *winoEngine) Run(part int) {
+	c := &e.call
+	if c.packing {
+		lo, hi := part*c.per, min(e.s.Groups*e.s.CPerG, (part+1)*c.per)
+		for i := lo; i < hi; i++ {
+			e.packChannel(e.scratch[part], c.w, i/e.s.CPerG, i%e.s.CPerG)
+		}
+		return
+	}
+	lo, hi := part*c.per, min(e.items(), (part+1)*c.per)
+	for i := lo; i < hi; i++ {
+		e.item(part, i)
+	}
+}
+
+// packChannel transforms the filters of input channel c of group g for
+// every output block: their 3x3 taps gathered L filters to a vector,
+// then the filter transform straight into the packed blocks (xi apart by
+// a whole xi's weights).
+func (e *winoEngine) packChannel(scratch, w []float32, g, c int) {
+	s, L := e.s, e.L
+	gbuf, tmp := scratch[:9*L], scratch[9*L:9*L+e.filter.TmpLen()]
+	xiLen := e.cb * L * e.kb * L
+	base := g * e.a * e.a * xiLen
+	icb, cin := c/L, c%L
+	for _, og := range e.ogs {
+		for o := 0; o < og.b; o++ {
+			k0 := (og.ob0 + o) * L
+			clear(gbuf)
+			for l := 0; l < L && k0+l < s.KPerG; l++ {
+				f := w[((g*s.KPerG+k0+l)*s.CPerG+c)*9:][:9]
+				for t, v := range f {
+					gbuf[t*L+l] = v
+				}
+			}
+			off := base + og.w + (icb*L+cin)*og.b*L + o*L
+			e.filter.Run(e.u[off:], gbuf, tmp, nil, 1, L, xiLen)
+		}
+	}
+}
+
+// item computes item i on thread part's buffers.
+func (e *winoEngine) item(part, i int) {
+	l := e.winoLayout
+	ci := i % l.ci
+	i /= l.ci
+	ri := i % l.ri
+	i /= l.ri
+	g, n := i%e.s.Groups, i/e.s.Groups
+	buf := e.scratch[part]
+	inB, buf := buf[:l.inLen()], buf[l.inLen():]
+	vB, buf := buf[:l.vLen()], buf[l.vLen():]
+	mB, buf := buf[:l.mLen()], buf[l.mLen():]
+	outB, tmp := buf[:l.outLen()], buf[l.outLen():]
+	tr0, tc0 := ri*l.R, ci*l.Cw
+	rows, cols := min(l.R, l.th-tr0), min(l.Cw, l.tw-tc0)
+	e.copyPatch(e.tr[part], inB, n, g, tr0*l.m, tc0*l.m, rows*l.m+2, cols*l.m+2)
+	e.transformIn(inB, vB, tmp, rows, cols)
+	e.products(vB, mB, g)
+	e.transformOut(mB, outB, tmp, g, rows, cols)
+	e.moveOut(e.tr[part], outB, n, g, tr0*l.m, tc0*l.m, rows*l.m, cols*l.m)
+}
+
+// copyPatch copies the input rows [y0, y0+nr) and columns [x0, x0+nc)
+// of the padded input (output coordinates: input index + padding) of
+// image n, group g, into buf [cb][row][col][L] (row pitch inCols): the
+// padding by the padding mode, and zeros past the padded input, where
+// only outputs past y's edge read.
+func (e *winoEngine) copyPatch(t *direct.Transposer, buf []float32, n, g, y0, x0, nr, nc int) {
+	s, L := e.s, e.L
+	H, W := s.In[0], s.In[1]
+	pt, pl := s.PadBefore[0], s.PadBefore[1]
+	rowLen := e.inCols() * L
+	for cb := 0; cb < e.cb; cb++ {
+		c0 := g*s.CPerG + cb*L
+		nch := min(L, s.CPerG-cb*L)
+		plane := buf[cb*e.inRows()*rowLen:]
+		for r := 0; r < nr; r++ {
+			row := plane[r*rowLen:][:nc*L]
+			sy := padSource(y0+r-pt, H, pt, s.PadAfter[0], s.PaddingMode)
+			if sy < 0 {
+				clear(row)
+				continue
+			}
+			// The interior: input columns [lo, hi) at patch columns from lo+pl-x0.
+			lo, hi := max(0, x0-pl), min(W, x0-pl+nc)
+			for j := 0; j < nc; j++ {
+				v := x0 + j - pl
+				if v >= lo && v < hi {
+					continue
+				}
+				px := row[j*L : (j+1)*L]
+				if sx := padSource(v, W, pl, s.PadAfter[1], s.PaddingMode); sx >= 0 {
+					e.copyPixels(t, px, n, c0, nch, sy*W+sx, 1)
+				} else {
+					clear(px)
+				}
+			}
+			if hi > lo {
+				e.copyPixels(t, row[(lo+pl-x0)*L:], n, c0, nch, sy*W+lo, hi-lo)
+			}
+		}
+	}
+}
+
+// padSource maps index v of a dim of size n padded by before and after
+// to the input index it reads: the padding mode inside the padding, -1
+// for zero padding and past it.
+func padSource(v, n, before, after int, m PaddingMode) int {
+	if v < -before || v >= n+after {
+		return -1
+	}
+	return paddedSource(v, n, m)
+}
+
+// copyPixels copies cnt input pixels from pixel q on (channels c0..c0+nc
+// of image n) into blocked pixels of dst, zeros in the missing channels.
+func (e *winoEngine) copyPixels(t *direct.Transposer, dst []float32, n, c0, nc, q, cnt int) {
+	s, L, x := e.s, e.L, e.call.x
+	if s.Layout == ChannelsFirst {
+		t.Interleave(dst, x[(n*s.C+c0)*s.InSize+q:], s.InSize, nc, cnt)
+		return
+	}
+	for j := 0; j < cnt; j++ {
+		px := dst[j*L : (j+1)*L]
+		copy(px, x[(n*s.InSize+q+j)*s.C+c0:][:nc])
+		clear(px[nc:])
+	}
+}
+
+// transformIn transforms the patch's tiles (rows x cols of them, laid
+// out in the item's R x Cw grid) into V[xi][cb][t][L].
+func (e *winoEngine) transformIn(in, v, tmp []float32, rows, cols int) {
+	L, tb := e.L, e.tiles()
+	rowLen := e.inCols() * L
+	xiStride := e.cb * tb * L
+	for cb := 0; cb < e.cb; cb++ {
+		plane := in[cb*e.inRows()*rowLen:]
+		for r := 0; r < rows; r++ {
+			dst := v[(cb*tb+r*e.Cw)*L:]
+			e.in.Run(dst, plane[r*e.m*rowLen:], tmp, nil, cols, rowLen, xiStride)
+		}
+	}
+}
+
+// products computes M[xi] = V[xi] U[xi] for every xi on the blocked
+// tile kernels: the tiles are the pixels of a 1x1 convolution with the
+// item's input channels (one tap), u of them per call.
+func (e *winoEngine) products(v, mb []float32, g int) {
+	L, tb := e.L, e.tiles()
+	xiLen := e.cb * L * e.kb * L
+	calls := ceilDiv(tb, e.fam.U)
+	args := direct.Args{Taps: e.taps, ICB: e.cb, SrcICB: 4 * tb * L, SrcPix: 4 * L, DstPix: 4 * L, DstOCB: 4 * tb * L}
+	for xi := 0; xi < e.a*e.a; xi++ {
+		src := v[xi*e.cb*tb*L:][:e.cb*tb*L]
+		dst := mb[xi*e.kb*tb*L:][:e.kb*tb*L]
+		w := e.u[(g*e.a*e.a+xi)*xiLen:][:xiLen]
+		for _, og := range e.ogs {
+			f := e.fams[og.b-1]
+			a := args
+			a.WICB = f.WBytes()
+			for c := 0; c < calls; c++ {
+				t0, t1 := c*tb/calls, (c+1)*tb/calls
+				f.Tile(t1-t0, dst[(og.ob0*tb+t0)*L:], src[t0*L:], w[og.w:], &a, nil, nil)
+			}
+		}
+	}
+}
+
+// transformOut transforms M's tiles into outputs + bias, [kb][row][col][L]
+// (R*m rows of Cw*m columns).
+func (e *winoEngine) transformOut(mb, out, tmp []float32, g, rows, cols int) {
+	L, tb := e.L, e.tiles()
+	rowLen := e.Cw * e.m * L
+	xiStride := e.kb * tb * L
+	for kb := 0; kb < e.kb; kb++ {
+		bias := e.call.bias[(g*e.kb+kb)*L:][:L]
+		plane := out[kb*e.R*e.m*rowLen:]
+		for r := 0; r < rows; r++ {
+			e.out.Run(plane[r*e.m*rowLen:], mb[(kb*tb+r*e.Cw)*L:], tmp, bias, cols, xiStride, rowLen)
+		}
+	}
+}
+
+// moveOut moves the outputs inside y (rows [y0, y0+nr), columns [x0,
+// x0+nc), cut to y) of image n, group g, from out into y with the
+// residual and ReLU.
+func (e *winoEngine) moveOut(t *direct.Transposer, out []float32, n, g, y0, x0, nr, nc int) {
+	s, L := e.s, e.L
+	OH, OW := s.Out[0], s.Out[1]
+	nr, nc = min(nr, OH-y0), min(nc, OW-x0)
+	rowLen := e.Cw * e.m * L
+	ep := e.call.ep
+	var res []float32
+	relu := false
+	if ep != nil {
+		res, relu = ep.Residual, ep.ReLU
+	}
+	y := e.call.y
+	for kb := 0; kb < e.kb; kb++ {
+		k0 := g*s.KPerG + kb*L
+		nk := min(L, s.KPerG-kb*L)
+		plane := out[kb*e.R*e.m*rowLen:]
+		for r := 0; r < nr; r++ {
+			src := plane[r*rowLen:][:nc*L]
+			p := (y0+r)*OW + x0
+			if s.Layout == ChannelsFirst {
+				base := (n*s.K+k0)*s.OutLen + p
+				t.Deinterleave(y[base:], s.OutLen, nk, src, nc)
+				if res != nil || relu {
+					for k := 0; k < nk; k++ {
+						o := base + k*s.OutLen
+						finishRun(y[o:o+nc], y[o:o+nc], sliceOrNil(res, o, nc), relu)
+					}
+				}
+				continue
+			}
+			for j := 0; j < nc; j++ {
+				o := (n*s.OutLen+p+j)*s.K + k0
+				finishRun(y[o:o+nk], src[j*L:j*L+nk], sliceOrNil(res, o, nk), relu)
+			}
+		}
+	}
+}
+
+// sliceOrNil is v[o:o+n], or nil for a nil v.
+func sliceOrNil(v []float32, o, n int) []float32 {
+	if v == nil {
+		return nil
+	}
+	return v[o : o+n]
+}
