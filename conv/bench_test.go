@@ -36,6 +36,16 @@ func BenchmarkDirectBackwardData(b *testing.B) { benchPass(b, "direct", PassBack
 // BenchmarkDirectBackwardFilter times direct's backward-filter pass.
 func BenchmarkDirectBackwardFilter(b *testing.B) { benchPass(b, "direct", PassBackwardFilter) }
 
+// BenchmarkWinogradForward and the variants' benchmarks time the
+// Winograd forward pass.
+func BenchmarkWinogradForward(b *testing.B)  { benchPass(b, "winograd", PassForward) }
+func BenchmarkWinograd2Forward(b *testing.B) { benchPass(b, "winograd2", PassForward) }
+func BenchmarkWinograd4Forward(b *testing.B) { benchPass(b, "winograd4", PassForward) }
+func BenchmarkWinograd6Forward(b *testing.B) { benchPass(b, "winograd6", PassForward) }
+
+// BenchmarkWinogradBackwardData times its backward-data pass.
+func BenchmarkWinogradBackwardData(b *testing.B) { benchPass(b, "winograd", PassBackwardData) }
+
 // BenchmarkPackWeights times direct's weight packing (PackWeights: once
 // per plan for inference, once per optimizer step in training).
 func BenchmarkPackWeights(b *testing.B) {
@@ -61,7 +71,11 @@ func BenchmarkPackWeights(b *testing.B) {
 // supports); GFLOPS count the forward FLOPs, as the reports do.
 func benchPass(b *testing.B, algo string, pass Pass) {
 	for name, p := range benchProblems {
-		if s, _ := p.Resolve(); algo == "direct" && (directAlgo{}).Supports(s, pass) != nil {
+		a, err := Lookup(algo)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if s, _ := p.Resolve(); a.Supports(s, pass) != nil {
 			continue
 		}
 		b.Run(name, func(b *testing.B) {

@@ -33,16 +33,16 @@ import (
 // winoLayout is the tiling and buffers of one forward problem and
 // variant.
 type winoLayout struct {
-	s      *Shape
-	d      derived // the pass's derivation (set by choose)
-	v      *winograd.Variant
-	L      int
-	m, a   int // outputs and inputs per tile side
-	cb, kb int // channel blocks per group: input, output
-	th, tw int // tiles per image: rows, columns
-	R, Cw  int // tile rows and columns per item
-	ri, ci int // items per image and group: rows, columns
-	fam    *direct.Family
+	s       *Shape
+	d       derived // the pass's derivation (set by choose)
+	v       *winograd.Variant
+	L       int
+	m, a    int // outputs and inputs per tile side
+	cb, kb  int // channel blocks per group: input, output
+	th, tw  int // tiles per image: rows, columns
+	R, Cw   int // tile rows and columns per item
+	ri, ci  int // items per image and group: rows, columns
+	fam     *direct.Family
 	fams    []*direct.Family
 	ogs     []ocGroup
 	threads int // the threads it was cut for
@@ -57,17 +57,35 @@ func newWinoLayout(s *Shape, v *winograd.Variant, threads int) *winoLayout {
 	l := &winoLayout{s: s, v: v, L: L, m: v.M, a: v.Alpha}
 	l.cb, l.kb = ceilDiv(s.CPerG, L), ceilDiv(s.KPerG, L)
 	l.th, l.tw = ceilDiv(s.Out[0], l.m), ceilDiv(s.Out[1], l.m)
-	l.fam = direct.Pick(fs, direct.Blocked, 4)
-	l.fams = familiesByB(fs, direct.Blocked, l.fam.B)
+	l.threads = max(1, threads)
+	l.cut(l.threads)
+	var best *direct.Family
+	bestCycles := 0.0
+	for _, f := range fs {
+		if f.Form != direct.Blocked {
+			continue
+		}
+		l.setFamily(fs, f)
+		if c := l.cycles(); best == nil || c < bestCycles {
+			best, bestCycles = f, c
+		}
+	}
+	l.setFamily(fs, best)
+	return l
+}
+
+// setFamily makes f the products' family: the output blocks in groups of
+// its B (the last narrower), each group's packed filters after the
+// last's.
+func (l *winoLayout) setFamily(fs []*direct.Family, f *direct.Family) {
+	l.fam = f
+	l.fams = familiesByB(fs, direct.Blocked, f.B)
 	l.ogs = splitOCBlocks(l.kb, l.fams)
 	w := 0
 	for i, og := range l.ogs {
 		l.ogs[i].w = w
 		w += l.cb * l.fams[og.b-1].WBytes() / 4
 	}
-	l.threads = max(1, threads)
-	l.cut(l.threads)
-	return l
 }
 
 // cut chooses the item's tiles: as many whole tile rows as fit the L2
@@ -126,11 +144,10 @@ func (l *winoLayout) threadsOf() int { return max(1, min(l.threads, l.items())) 
 // operations and memory accesses, and the copies by their floats.
 func (l *winoLayout) cycles() float64 {
 	tb := l.tiles()
-	calls := ceilDiv(tb, l.fam.U)
-	u := float64(ceilDiv(tb, calls))
 	var perXi float64
 	for _, og := range l.ogs {
-		b := float64(og.b)
+		calls := ceilDiv(tb, l.fams[og.b-1].U)
+		u, b := float64(ceilDiv(tb, calls)), float64(og.b)
 		perXi += (max(u*b/2, (u+b)/2, fmaChain)*float64(l.cb*l.L) + tileCall) * float64(calls)
 	}
 	in := transformCycles(l.v, winograd.In) * float64(l.cb*tb)
@@ -161,10 +178,10 @@ type winoEngine struct {
 	in, out *winograd.Transform
 	filter  *winograd.Transform
 	taps    *direct.Taps
-	u       []float32 // packed transformed filters [g][xi][og blocks]
-	packed  bool      // u holds PackWeights' filters
-	bias    []float32 // the bias, padded to whole blocks per group
-	zeroB   []float32 // no bias
+	u       []float32   // packed transformed filters [g][xi][og blocks]
+	packed  bool        // u holds PackWeights' filters
+	bias    []float32   // the bias, padded to whole blocks per group
+	zeroB   []float32   // no bias
 	scratch [][]float32 // per thread
 	tr      []*direct.Transposer
 	call    winoCall
@@ -384,7 +401,6 @@ func (e *winoEngine) transformIn(in, v, tmp []float32, rows, cols int) {
 func (e *winoEngine) products(v, mb []float32, g int) {
 	L, tb := e.L, e.tiles()
 	xiLen := e.cb * L * e.kb * L
-	calls := ceilDiv(tb, e.fam.U)
 	args := direct.Args{Taps: e.taps, ICB: e.cb, SrcICB: 4 * tb * L, SrcPix: 4 * L, DstPix: 4 * L, DstOCB: 4 * tb * L}
 	for xi := 0; xi < e.a*e.a; xi++ {
 		src := v[xi*e.cb*tb*L:][:e.cb*tb*L]
@@ -394,6 +410,7 @@ func (e *winoEngine) products(v, mb []float32, g int) {
 			f := e.fams[og.b-1]
 			a := args
 			a.WICB = f.WBytes()
+			calls := ceilDiv(tb, f.U)
 			for c := 0; c < calls; c++ {
 				t0, t1 := c*tb/calls, (c+1)*tb/calls
 				f.Tile(t1-t0, dst[(og.ob0*tb+t0)*L:], src[t0*L:], w[og.w:], &a, nil, nil)

@@ -37,16 +37,31 @@ const twinLanes = 8
 // where the host runs isa and this build has one, else the twin at the
 // width of the direct package's twin families.
 func NewTransform(v *Variant, k Kind, isa kernels.ISA) *Transform {
-	t := &Transform{V: v, Kind: k, ISA: kernels.Generic, Lanes: twinLanes, Source: "go"}
-	t.name = "Winograd" + k.String() + v.Name + "Go"
 	if f, name, lanes := generatedKernel(v, k, isa); f != nil && kernels.Supported(isa) {
-		t.ISA, t.Lanes, t.Source, t.asm, t.name = isa, lanes, "asm", f, name
+		t := newTwin(v, k, lanes)
+		t.ISA, t.Source, t.asm, t.name = isa, "asm", f, name
+		return t
 	}
+	return newTwin(v, k, twinLanes)
+}
+
+// Twin returns the Go twin of v's kind k on vectors of lanes floats: the
+// oracle of every generated kernel, whatever its width.
+func Twin(v *Variant, k Kind, lanes int) *Transform { return newTwin(v, k, lanes) }
+
+// Coef returns the coefficient table a kernel call takes: every entry of
+// P, row-major, splat to Lanes floats.
+func (t *Transform) Coef() []float32 { return t.coef }
+
+// newTwin is the twin of v's kind k on vectors of lanes floats.
+func newTwin(v *Variant, k Kind, lanes int) *Transform {
+	t := &Transform{V: v, Kind: k, ISA: kernels.Generic, Lanes: lanes, Source: "go"}
+	t.name = "Winograd" + k.String() + v.Name + "Go"
 	t.p, t.r, t.c = v.Matrix(k)
-	t.coef = make([]float32, len(t.p)*t.Lanes)
+	t.coef = make([]float32, len(t.p)*lanes)
 	for i, x := range t.p {
-		for l := 0; l < t.Lanes; l++ {
-			t.coef[i*t.Lanes+l] = x
+		for l := 0; l < lanes; l++ {
+			t.coef[i*lanes+l] = x
 		}
 	}
 	return t

@@ -201,4 +201,3 @@ func TestChecks(t *testing.T) {
 	}
 	tr.Run(dst, src, tmp, nil, 1, ss, L) // the exact fit runs
 }
-

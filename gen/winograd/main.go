@@ -179,7 +179,7 @@ func genTransform(f *kw.Func, v variant, k kind) {
 		fmt.Sprintf("Out = P In P^T with P %d x %d, for n tiles; src is a %s side, dst a %s side", t.rows, t.cols, src, dst),
 		"(see gen/winograd), tmp holds the intermediate, coef the splat entries of P",
 		"and bias one vector added to every result (Out only). Its reference and",
-		"test oracle is winograd.TransformGeneric.")
+		"test oracle is winograd.Twin.")
 	n := f.Int("n")
 	f.JumpIfNotPositive(n, "done")
 	t.coef, t.tmp = f.Int("coef"), f.Int("tmp")

@@ -50,6 +50,14 @@ func addF(a, b uint32) uint32 {
 	return result(f32(a) + f32(b))
 }
 
+// subF is SUBPS on one lane: a - b (a is the first source).
+func subF(a, b uint32) uint32 {
+	if n, ok := nanOf(a, b); ok {
+		return n
+	}
+	return result(f32(a) - f32(b))
+}
+
 // mulF is MULPS on one lane.
 func mulF(a, b uint32) uint32 {
 	if n, ok := nanOf(a, b); ok {

@@ -55,6 +55,8 @@ func TestKernels(t *testing.T) {
 					testUnpack(t, p, name)
 				case dwName.MatchString(name):
 					testDepthwise(t, p, name)
+				case winogradName.MatchString(name):
+					testWinograd(t, p, name)
 				default:
 					t.Fatalf("no test for %s", name)
 				}

@@ -17,7 +17,7 @@ import (
 // can run each natively beside the interpreter. The SGEMM kernels come
 // and the direct-convolution tiles come from the tables the generators emit
 // (asm.SgemmFamilies, asm.SgemmRowSets, asm.DirectFamilies,
-// asm.DepthwiseFamilies);
+// asm.DepthwiseFamilies, asm.WinogradKernels);
 // the vector primitives have no table and are listed here.
 // TestNativesComplete checks the whole against the files' TEXT symbols.
 var natives = func() map[string]any {
@@ -77,6 +77,9 @@ var natives = func() map[string]any {
 		for _, k := range f.Kernels {
 			add(k.Name, k.Func)
 		}
+	}
+	for _, k := range asm.WinogradKernels {
+		add(k.Kernel.Name, k.Kernel.Func)
 	}
 	for _, rs := range asm.SgemmRowSets {
 		k := rs.Kernels

@@ -20,6 +20,7 @@ func init() {
 		"VFMADD231PS":   {exec: fma231, forms: bin, masks: true, bcst: true},
 		"VFMADD213PS":   {exec: fma213, forms: bin, masks: true, bcst: true},
 		"VADDPS":        {exec: binop(addF), forms: bin, masks: true, bcst: true},
+		"VSUBPS":        {exec: binop(subF), forms: bin, masks: true, bcst: true},
 		"VMULPS":        {exec: binop(mulF), forms: bin, masks: true, bcst: true},
 		"VMAXPS":        {exec: binop(maxF), forms: bin, masks: true, bcst: true},
 		"VXORPS":        {exec: binop(func(a, b uint32) uint32 { return a ^ b }), forms: bin, masks: true, bcst: true},
