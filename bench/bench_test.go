@@ -211,28 +211,36 @@ func (r fakeRunner) MaxRelErr() (float64, error) { return r.err, nil }
 
 // TestConvEngineRuns runs the real engine (package conv) on small shapes:
 // every pass with auto and im2col has numbers, auto names its choice, the
-// result matches the reference, and the other algorithms are not
-// implemented yet.
+// result matches the reference, winograd runs the 3x3 stride-1 shape's
+// forward and backward-data passes and declines the rest with its
+// reason, and fft is not implemented yet.
 func TestConvEngineRuns(t *testing.T) {
 	shapes := []ConvShape{
 		{Name: "c2", N: 2, C: 4, K: 6, Spatial: []int{9, 8}, Filter: []int{3, 3}, Stride: 1, Pad: 1, Dilation: 1, Groups: 2},
 		{Name: "t1", N: 1, C: 3, K: 2, Spatial: []int{7}, Filter: []int{3}, Stride: 2, Pad: 1, Dilation: 1, Groups: 1, Transposed: true},
+		{Name: "w", N: 1, C: 8, K: 9, Spatial: []int{11, 7}, Filter: []int{3, 3}, Stride: 1, Pad: 1, Dilation: 1, Groups: 1},
 	}
-	rows := RunConv(shapes, ConvOptions{Algos: []string{"auto", "im2col", "winograd"}, Threads: []int{1, 2}, Verify: true, Timing: fast, Peaks: fastPeaks()})
-	if len(rows) != 2*3*3*2 {
-		t.Fatalf("%d rows, want 36", len(rows))
+	rows := RunConv(shapes, ConvOptions{Algos: []string{"auto", "im2col", "winograd", "fft"}, Threads: []int{1, 2}, Verify: true, Timing: fast, Peaks: fastPeaks()})
+	if len(rows) != 3*3*4*2 {
+		t.Fatalf("%d rows, want 72", len(rows))
 	}
 	for _, r := range rows {
-		if r.Algo == "winograd" {
+		switch {
+		case r.Algo == "fft":
 			if !strings.HasPrefix(r.Status, "not implemented") {
 				t.Errorf("%+v: want not implemented", r)
+			}
+			continue
+		case r.Algo == "winograd" && (r.Name != "w" || r.Pass == string(BwdFilter)):
+			if !strings.HasPrefix(r.Status, "unsupported") {
+				t.Errorf("%+v: want unsupported", r)
 			}
 			continue
 		}
 		if r.Status != "ok" || math.IsNaN(r.GFLOPS) || !(r.MaxRelErr < 1e-5) {
 			t.Errorf("%+v: want numbers and a small error", r)
 		}
-		if strings.HasPrefix(r.Algo, "auto") && r.Algo != "auto:im2col" && r.Algo != "auto:direct" {
+		if strings.HasPrefix(r.Algo, "auto") && r.Algo != "auto:im2col" && r.Algo != "auto:direct" && r.Algo != "auto:winograd" {
 			t.Errorf("%+v: auto must name its choice", r)
 		}
 	}

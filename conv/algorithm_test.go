@@ -82,7 +82,12 @@ func TestLookup(t *testing.T) {
 			t.Errorf("%s: %v, %v", name, a, err)
 		}
 	}
-	for _, name := range []string{"winograd", "fft"} {
+	for _, name := range []string{"winograd", "winograd2", "winograd4", "winograd6"} {
+		if a, err := Lookup(name); err != nil || a.Name() != name || a.Exact() {
+			t.Errorf("%s: %v, %v (want a bounded algorithm)", name, a, err)
+		}
+	}
+	for _, name := range []string{"fft"} {
 		if _, err := Lookup(name); !errors.Is(err, ErrNotImplemented) {
 			t.Errorf("%s: %v, want ErrNotImplemented", name, err)
 		}

@@ -1,6 +1,8 @@
 package conv
 
 import (
+	"math"
+
 	"github.com/convkit/convkit/direct"
 	"github.com/convkit/convkit/internal/workers"
 	"github.com/convkit/convkit/kernels"
@@ -48,30 +50,64 @@ type winoLayout struct {
 	threads int // the threads it was cut for
 }
 
-// winoL2Share is the part of L2 an item's V and M may fill.
-const winoL2Share = 0.5
-
-func newWinoLayout(s *Shape, v *winograd.Variant, threads int) *winoLayout {
+// newWinoLayout lays out s on variant v for threads, its item cut and
+// family the model's fastest within limit bytes of workspace (0: no
+// limit; where no cut fits, the smallest).
+func newWinoLayout(s *Shape, v *winograd.Variant, threads int, limit int64) *winoLayout {
 	fs := direct.Families(kernels.Current())
 	L := fs[0].Lanes
 	l := &winoLayout{s: s, v: v, L: L, m: v.M, a: v.Alpha}
 	l.cb, l.kb = ceilDiv(s.CPerG, L), ceilDiv(s.KPerG, L)
 	l.th, l.tw = ceilDiv(s.Out[0], l.m), ceilDiv(s.Out[1], l.m)
 	l.threads = max(1, threads)
-	l.cut(l.threads)
-	var best *direct.Family
-	bestCycles := 0.0
+	l.choose(fs, limit)
+	return l
+}
+
+// choose picks the products' family and the item cut that the model
+// finds fastest on the layout's threads within limit: items of R whole
+// tile rows, or of Cw tiles of one row, balanced.
+func (l *winoLayout) choose(fs []*direct.Family, limit int64) {
+	type cut struct {
+		f     *direct.Family
+		r, cw int
+	}
+	var best, smallest cut
+	bestCycles, leastBytes := math.Inf(1), int64(math.MaxInt64)
+	try := func(c cut) {
+		l.setFamily(fs, c.f)
+		l.setCut(c.r, c.cw)
+		if n := l.bytes(); n < leastBytes {
+			smallest, leastBytes = c, n
+		}
+		if limit > 0 && l.bytes() > limit {
+			return
+		}
+		if t := l.itemCycles() * float64(ceilDiv(l.items(), l.threads)); t < bestCycles {
+			best, bestCycles = c, t
+		}
+	}
 	for _, f := range fs {
 		if f.Form != direct.Blocked {
 			continue
 		}
-		l.setFamily(fs, f)
-		if c := l.cycles(); best == nil || c < bestCycles {
-			best, bestCycles = f, c
+		for n := 1; n <= l.th; n++ {
+			try(cut{f, ceilDiv(l.th, n), l.tw})
+		}
+		for n := 2; n <= l.tw; n++ {
+			try(cut{f, 1, ceilDiv(l.tw, n)})
 		}
 	}
-	l.setFamily(fs, best)
-	return l
+	if best.f == nil {
+		best = smallest
+	}
+	l.setFamily(fs, best.f)
+	l.setCut(best.r, best.cw)
+}
+
+func (l *winoLayout) setCut(r, cw int) {
+	l.R, l.Cw = r, cw
+	l.ri, l.ci = ceilDiv(l.th, l.R), ceilDiv(l.tw, l.Cw)
 }
 
 // setFamily makes f the products' family: the output blocks in groups of
@@ -85,33 +121,6 @@ func (l *winoLayout) setFamily(fs []*direct.Family, f *direct.Family) {
 	for i, og := range l.ogs {
 		l.ogs[i].w = w
 		w += l.cb * l.fams[og.b-1].WBytes() / 4
-	}
-}
-
-// cut chooses the item's tiles: as many whole tile rows as fit the L2
-// share, else part of a row, then smaller items until every thread has
-// two.
-func (l *winoLayout) cut(threads int) {
-	_, l2, _ := kernels.Caches()
-	perTile := 4 * l.a * l.a * (l.cb + l.kb) * l.L
-	fit := max(1, int(winoL2Share*float64(l2))/perTile)
-	l.Cw, l.R = min(l.tw, fit), 1
-	if l.Cw == l.tw {
-		l.R = max(1, min(l.th, fit/l.tw))
-	}
-	for {
-		l.ri, l.ci = ceilDiv(l.th, l.R), ceilDiv(l.tw, l.Cw)
-		if threads <= 1 || l.items() >= 2*threads {
-			return
-		}
-		switch {
-		case l.R > 1:
-			l.R = ceilDiv(l.R, 2)
-		case l.Cw > 4:
-			l.Cw = ceilDiv(l.Cw, 2)
-		default:
-			return
-		}
 	}
 }
 
@@ -138,11 +147,22 @@ func (l *winoLayout) bytes() int64 { return 4 * int64(l.packLen()+l.threadsOf()*
 // one per item.
 func (l *winoLayout) threadsOf() int { return max(1, min(l.threads, l.items())) }
 
-// cycles models an item's kernels over every item: the products as the
-// direct model charges a tile (per channel step, max of the FMA and load
-// cycles and the FMA chain; per call tileCall), the transforms by their
-// operations and memory accesses, and the copies by their floats.
-func (l *winoLayout) cycles() float64 {
+// cycles models the kernels of every item on one thread (see
+// itemCycles).
+func (l *winoLayout) cycles() float64 { return l.itemCycles() * float64(l.items()) }
+
+// winoStreamBytes is the model's bytes a cycle of a stream from past L2
+// (L3 or memory): it charges the filters each item reads when they do not
+// stay in L2, and an item's V and M when they spill.
+const winoStreamBytes = 16
+
+// itemCycles models one item: the products as the direct model charges a
+// tile (per channel step, the max of the FMA and load cycles and the FMA
+// chain; per call tileCall), the transforms by their operations and
+// memory accesses, the copies by their floats, and the streams from past
+// L2: the transformed filters where they do not fit half of it, V and M
+// where they do not fit three quarters.
+func (l *winoLayout) itemCycles() float64 {
 	tb := l.tiles()
 	var perXi float64
 	for _, og := range l.ogs {
@@ -153,7 +173,15 @@ func (l *winoLayout) cycles() float64 {
 	in := transformCycles(l.v, winograd.In) * float64(l.cb*tb)
 	out := transformCycles(l.v, winograd.Out) * float64(l.kb*tb)
 	copies := float64(l.inLen()+l.outLen()) / float64(l.L)
-	return (perXi*float64(l.a*l.a) + in + out + copies) * float64(l.items())
+	_, l2, _ := kernels.Caches()
+	var stream float64
+	if w := 4 * l.packLen() / l.s.Groups; w > l2/2 {
+		stream += float64(w)
+	}
+	if vm := 4 * (l.vLen() + l.mLen()); vm > 3*l2/4 {
+		stream += 2 * float64(vm)
+	}
+	return perXi*float64(l.a*l.a) + in + out + copies + stream/winoStreamBytes
 }
 
 // transformCycles models one tile-vector's transform: its FMA-port

@@ -178,3 +178,138 @@ func TestWinogradDeterministic(t *testing.T) {
 		checkDeterministic(t, fmt.Sprintf("problem %d", i), p, opt)
 	}
 }
+
+// TestWinogradErrorBound measures every variant's max|y - ref| / max|ref|
+// against the float64 reference on the public 3x3 stride-1 shapes (N = 1)
+// and on few channels, with inputs like the golden sets' (normal data,
+// weights scaled by 1/sqrt(fan_in)), forward and backward-data, and wants
+// each within its documented bound (winogradBound) and the default
+// choice within winogradBoundLimit.
+func TestWinogradErrorBound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("float64 references of the public shapes; -short skips them")
+	}
+	shapes := []struct{ c, hw int }{{4, 20}, {16, 30}, {64, 56}, {128, 28}, {256, 14}, {512, 7}}
+	for _, sh := range shapes {
+		p := Problem{N: 1, C: sh.c, K: sh.c, In: []int{sh.hw, sh.hw}, Kernel: []int{3, 3}, Padding: Pad(1, 1)}
+		s, err := p.Resolve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rand.New(rand.NewPCG(uint64(sh.c), 3))
+		x, w, dy := randF32(r, s.XLen), randF32(r, s.WLen), randF32(r, s.YLen)
+		scale := float32(1 / math.Sqrt(float64(9*sh.c)))
+		for i := range w {
+			w[i] *= scale
+		}
+		ref := NewReference(s)
+		wantY := ref.Forward(golden.F64(x), golden.F64(w), nil)
+		wantDX := ref.BackwardData(golden.F64(dy), golden.F64(w))
+		line := fmt.Sprintf("c%-3d %dx%d:", sh.c, sh.hw, sh.hw)
+		for _, algo := range []string{"winograd2", "winograd4", "winograd6", "winograd", "direct"} {
+			pl, err := NewPlan(p, Options{Algorithm: algo, Threads: 1, Passes: PassSet(PassForward, PassBackwardData)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			y, dx := make([]float32, s.YLen), make([]float32, s.XLen)
+			pl.Forward(y, x, w, nil, nil)
+			pl.BackwardData(dx, dy, w)
+			ey, edx := relErr(y, wantY), relErr(dx, wantDX)
+			line += fmt.Sprintf("  %s %.2g/%.2g", algo, ey, edx)
+			var bound float64
+			switch algo {
+			case "direct":
+				continue
+			case "winograd":
+				bound = winogradBoundLimit
+			default:
+				bound = winogradBound(int(algo[len(algo)-1]-'0'), sh.c)
+			}
+			if ey > bound || edx > bound {
+				t.Errorf("%s %s: errors %.3g (y), %.3g (dx) > bound %.3g", line, algo, ey, edx, bound)
+			}
+		}
+		t.Log(line)
+	}
+}
+
+// relErr is max|got - want| / max|want|.
+func relErr(got []float32, want []float64) float64 {
+	var num, den float64
+	for i, v := range want {
+		num = max(num, math.Abs(float64(got[i])-v))
+		den = max(den, math.Abs(v))
+	}
+	return num / den
+}
+
+// TestWinogradAdmission checks auto's rules: Exact admits no Winograd
+// variant, the default precision drops the variants whose bound exceeds
+// 1e-4 for the channel sum, and under a workspace limit winograd takes a
+// smaller variant, then auto another algorithm.
+func TestWinogradAdmission(t *testing.T) {
+	p := Problem{N: 1, C: 64, K: 64, In: []int{56, 56}, Kernel: []int{3, 3}, Padding: Pad(1, 1)}
+	if _, err := NewPlan(p, Options{Algorithm: "winograd", Precision: Exact}); err == nil {
+		t.Error("winograd under Exact: no error")
+	}
+	pl, err := NewPlan(p, Options{Precision: Exact, Passes: PassSet(PassForward)})
+	if err != nil || pl.Algorithm(PassForward) == "winograd" {
+		t.Errorf("auto under Exact: %v, %v", pl.Algorithm(PassForward), err)
+	}
+	pl, err = NewPlan(p, Options{Passes: PassSet(PassForward), Threads: 1})
+	if err != nil || pl.Algorithm(PassForward) != "winograd" {
+		t.Errorf("auto on %v: %v, %v; want winograd", p.In, pl.Algorithm(PassForward), err)
+	}
+
+	wide, _ := Problem{N: 1, C: 4096, K: 64, In: []int{8, 8}, Kernel: []int{3, 3}}.Resolve()
+	for _, v := range (winogradAlgo{}).variants(wide) {
+		if winogradBound(v.M, wide.CPerG) > winogradBoundLimit {
+			t.Errorf("F%d admitted for %d channels (bound %.3g)", v.M, wide.CPerG, winogradBound(v.M, wide.CPerG))
+		}
+	}
+	if n := len((winogradAlgo{}).variants(wide)); n == 0 || n == 3 {
+		t.Errorf("%d variants for %d channels, want some but not all", n, wide.CPerG)
+	}
+
+	s, _ := p.Resolve()
+	f2, _ := (winogradAlgo{m: 2}).choose(s, PassForward, 1, 0)
+	best, _ := (winogradAlgo{}).choose(s, PassForward, 1, 0)
+	if best.v.M == 2 {
+		t.Fatalf("the model takes F(2x2) unlimited: the test wants a larger one")
+	}
+	// Under the least that the model's variant needs at any cut, it must
+	// give way.
+	lim := newWinoLayout(s, best.v, 1, 1).bytes() - 1
+	l, err := (winogradAlgo{}).choose(s, PassForward, 1, lim)
+	if err != nil || l.v.M == best.v.M || l.bytes() > lim {
+		t.Errorf("limit %d: %v; want a variant smaller than F(%d)", lim, err, best.v.M)
+	}
+	small := int64(f2.packLen()) // the packed filters of F(2x2) alone take 4x this
+	pl, err = NewPlan(p, Options{Passes: PassSet(PassForward), WorkspaceLimit: small})
+	if err != nil || pl.Algorithm(PassForward) == "winograd" {
+		t.Errorf("auto at limit %d: %v, %v; want another algorithm", small, pl.Algorithm(PassForward), err)
+	}
+}
+
+// TestWinogradAllocs checks that steady-state passes allocate nothing.
+func TestWinogradAllocs(t *testing.T) {
+	p := Problem{N: 2, C: 24, K: 40, In: []int{19, 23}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true}
+	pl, err := NewPlan(p, Options{Algorithm: "winograd", Passes: PassSet(PassForward, PassBackwardData), Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := pl.Shape()
+	r := rand.New(rand.NewPCG(1, 1))
+	x, w, b, y := randF32(r, s.XLen), randF32(r, s.WLen), randF32(r, s.K), make([]float32, s.YLen)
+	pl.PackWeights(w)
+	ep := &Epilogue{Residual: randF32(r, s.YLen), ReLU: true}
+	if n := steadyAllocs(20, func() { pl.Forward(y, x, nil, b, ep) }); n != 0 {
+		t.Errorf("Forward: %v allocations", n)
+	}
+	if n := steadyAllocs(20, func() { pl.BackwardData(x, y, nil) }); n != 0 {
+		t.Errorf("BackwardData: %v allocations", n)
+	}
+	if n := steadyAllocs(20, func() { pl.Forward(y, x, w, b, nil) }); n != 0 {
+		t.Errorf("Forward with w (the filter transform per call): %v allocations", n)
+	}
+}

@@ -35,7 +35,7 @@ func subcommands() []subcommand {
 			"Benchmark convolution passes per shape, algorithm, ISA and thread count. Rows the engine\n" +
 				"cannot run yet say 'not implemented: ...' in the status column.",
 			func() *flag.FlagSet { fs, _ := benchFlags("bench conv", false, true); return fs }},
-		{"golden", "-dir DIR [-run REGEXP] [-algo auto|im2col|direct]",
+		{"golden", "-dir DIR [-run REGEXP] [-algo auto|im2col|direct|winograd]",
 			"Evaluate every case of a golden-vector directory (manifest.json + .bin tensors): one line\n" +
 				"'PASS <name> <op> max_rel_err=<v>' or 'FAIL <name> <op> max_rel_err=<v|NaN> reason=<...>'\n" +
 				"per case, then 'N passed, M failed'. Exit status 1 if any case failed.",
