@@ -44,6 +44,7 @@ type winoLayout struct {
 	th, tw  int // tiles per image: rows, columns
 	R, Cw   int // tile rows and columns per item
 	ri, ci  int // items per image and group: rows, columns
+	ks      int // items per tile block: the output-channel groups split ks ways
 	fam     *direct.Family
 	fams    []*direct.Family
 	ogs     []ocGroup
@@ -69,14 +70,17 @@ func newWinoLayout(s *Shape, v *winograd.Variant, threads int, limit int64) *win
 // tile rows, or of Cw tiles of one row, balanced.
 func (l *winoLayout) choose(fs []*direct.Family, limit int64) {
 	type cut struct {
-		f     *direct.Family
-		r, cw int
+		f         *direct.Family
+		r, cw, ks int
 	}
 	var best, smallest cut
 	bestCycles, leastBytes := math.Inf(1), int64(math.MaxInt64)
 	try := func(c cut) {
 		l.setFamily(fs, c.f)
-		l.setCut(c.r, c.cw)
+		if c.ks > len(l.ogs) {
+			return
+		}
+		l.setCut(c.r, c.cw, c.ks)
 		if n := l.bytes(); n < leastBytes {
 			smallest, leastBytes = c, n
 		}
@@ -91,22 +95,27 @@ func (l *winoLayout) choose(fs []*direct.Family, limit int64) {
 		if f.Form != direct.Blocked {
 			continue
 		}
-		for n := 1; n <= l.th; n++ {
-			try(cut{f, ceilDiv(l.th, n), l.tw})
-		}
-		for n := 2; n <= l.tw; n++ {
-			try(cut{f, 1, ceilDiv(l.tw, n)})
+		// Splitting the output channels too lets threads share few
+		// tiles, each reading part of the filters, at the price of
+		// transforming the input once per part.
+		for ks := 1; ks <= l.threads; ks++ {
+			for n := 1; n <= l.th; n++ {
+				try(cut{f, ceilDiv(l.th, n), l.tw, ks})
+			}
+			for n := 2; n <= l.tw; n++ {
+				try(cut{f, 1, ceilDiv(l.tw, n), ks})
+			}
 		}
 	}
 	if best.f == nil {
 		best = smallest
 	}
 	l.setFamily(fs, best.f)
-	l.setCut(best.r, best.cw)
+	l.setCut(best.r, best.cw, best.ks)
 }
 
-func (l *winoLayout) setCut(r, cw int) {
-	l.R, l.Cw = r, cw
+func (l *winoLayout) setCut(r, cw, ks int) {
+	l.R, l.Cw, l.ks = r, cw, ks
 	l.ri, l.ci = ceilDiv(l.th, l.R), ceilDiv(l.tw, l.Cw)
 }
 
@@ -124,7 +133,15 @@ func (l *winoLayout) setFamily(fs []*direct.Family, f *direct.Family) {
 	}
 }
 
-func (l *winoLayout) items() int { return l.s.N * l.s.Groups * l.ri * l.ci }
+func (l *winoLayout) items() int { return l.s.N * l.s.Groups * l.ri * l.ci * l.ks }
+
+// ogPart is part k of ks of the output-channel groups: ogs[lo:hi], the
+// output blocks [kb0, kb1).
+func (l *winoLayout) ogPart(k int) (lo, hi, kb0, kb1 int) {
+	lo, hi = k*len(l.ogs)/l.ks, (k+1)*len(l.ogs)/l.ks
+	last := l.ogs[hi-1]
+	return lo, hi, l.ogs[lo].ob0, last.ob0 + last.b
+}
 
 // Per-item buffer sizes, in floats.
 func (l *winoLayout) inRows() int  { return l.R*l.m + 2 }
@@ -152,9 +169,12 @@ func (l *winoLayout) threadsOf() int { return max(1, min(l.threads, l.items())) 
 func (l *winoLayout) cycles() float64 { return l.itemCycles() * float64(l.items()) }
 
 // winoStreamBytes is the model's bytes a cycle of a stream from past L2
-// (L3 or memory): it charges the filters each item reads when they do not
-// stay in L2, and an item's V and M when they spill.
-const winoStreamBytes = 16
+// (L3 or memory): it charges the transformed filters each item reads
+// when they do not stay in L2 (past the filters' own bytes, which every
+// algorithm reads), and an item's V and M when they spill. 6 is what
+// resnet_3x3_c256 on F(4x4) and resnet_3x3_c512 on F(2x2) sustained
+// (7-13 GB/s at about 2.5 GHz); it only ranks the variants.
+const winoStreamBytes = 6
 
 // itemCycles models one item: the products as the direct model charges a
 // tile (per channel step, the max of the FMA and load cycles and the FMA
@@ -170,18 +190,21 @@ func (l *winoLayout) itemCycles() float64 {
 		u, b := float64(ceilDiv(tb, calls)), float64(og.b)
 		perXi += (max(u*b/2, (u+b)/2, fmaChain)*float64(l.cb*l.L) + tileCall) * float64(calls)
 	}
+	ks := float64(l.ks)
 	in := transformCycles(l.v, winograd.In) * float64(l.cb*tb)
-	out := transformCycles(l.v, winograd.Out) * float64(l.kb*tb)
-	copies := float64(l.inLen()+l.outLen()) / float64(l.L)
+	out := transformCycles(l.v, winograd.Out) * float64(l.kb*tb) / ks
+	copies := float64(l.inLen()) / float64(l.L)
+	copies += float64(l.outLen()) / float64(l.L) / ks
 	_, l2, _ := kernels.Caches()
 	var stream float64
 	if w := 4 * l.packLen() / l.s.Groups; w > l2/2 {
-		stream += float64(w)
+		// What past the filters' own size every algorithm reads once.
+		stream += (float64(w) - 4*float64(l.s.WLen/l.s.Groups)) / ks
 	}
 	if vm := 4 * (l.vLen() + l.mLen()); vm > 3*l2/4 {
 		stream += 2 * float64(vm)
 	}
-	return perXi*float64(l.a*l.a) + in + out + copies + stream/winoStreamBytes
+	return perXi*float64(l.a*l.a)/ks + in + out + copies + stream/winoStreamBytes
 }
 
 // transformCycles models one tile-vector's transform: its FMA-port
@@ -322,6 +345,8 @@ func (e *winoEngine) packChannel(scratch, w []float32, g, c int) {
 // item computes item i on thread part's buffers.
 func (e *winoEngine) item(part, i int) {
 	l := e.winoLayout
+	k := i % l.ks
+	i /= l.ks
 	ci := i % l.ci
 	i /= l.ci
 	ri := i % l.ri
@@ -336,9 +361,10 @@ func (e *winoEngine) item(part, i int) {
 	rows, cols := min(l.R, l.th-tr0), min(l.Cw, l.tw-tc0)
 	e.copyPatch(e.tr[part], inB, n, g, tr0*l.m, tc0*l.m, rows*l.m+2, cols*l.m+2)
 	e.transformIn(inB, vB, tmp, rows, cols)
-	e.products(vB, mB, g)
-	e.transformOut(mB, outB, tmp, g, rows, cols)
-	e.moveOut(e.tr[part], outB, n, g, tr0*l.m, tc0*l.m, rows*l.m, cols*l.m)
+	lo, hi, kb0, kb1 := l.ogPart(k)
+	e.products(vB, mB, g, e.ogs[lo:hi])
+	e.transformOut(mB, outB, tmp, g, rows, cols, kb0, kb1)
+	e.moveOut(e.tr[part], outB, n, g, tr0*l.m, tc0*l.m, rows*l.m, cols*l.m, kb0, kb1)
 }
 
 // copyPatch copies the input rows [y0, y0+nr) and columns [x0, x0+nc)
@@ -426,7 +452,7 @@ func (e *winoEngine) transformIn(in, v, tmp []float32, rows, cols int) {
 // products computes M[xi] = V[xi] U[xi] for every xi on the blocked
 // tile kernels: the tiles are the pixels of a 1x1 convolution with the
 // item's input channels (one tap), u of them per call.
-func (e *winoEngine) products(v, mb []float32, g int) {
+func (e *winoEngine) products(v, mb []float32, g int, ogs []ocGroup) {
 	L, tb := e.L, e.tiles()
 	xiLen := e.cb * L * e.kb * L
 	args := direct.Args{Taps: e.taps, ICB: e.cb, SrcICB: 4 * tb * L, SrcPix: 4 * L, DstPix: 4 * L, DstOCB: 4 * tb * L}
@@ -434,7 +460,7 @@ func (e *winoEngine) products(v, mb []float32, g int) {
 		src := v[xi*e.cb*tb*L:][:e.cb*tb*L]
 		dst := mb[xi*e.kb*tb*L:][:e.kb*tb*L]
 		w := e.u[(g*e.a*e.a+xi)*xiLen:][:xiLen]
-		for _, og := range e.ogs {
+		for _, og := range ogs {
 			f := e.fams[og.b-1]
 			a := args
 			a.WICB = f.WBytes()
@@ -449,11 +475,11 @@ func (e *winoEngine) products(v, mb []float32, g int) {
 
 // transformOut transforms M's tiles into outputs + bias, [kb][row][col][L]
 // (R*m rows of Cw*m columns).
-func (e *winoEngine) transformOut(mb, out, tmp []float32, g, rows, cols int) {
+func (e *winoEngine) transformOut(mb, out, tmp []float32, g, rows, cols, kb0, kb1 int) {
 	L, tb := e.L, e.tiles()
 	rowLen := e.Cw * e.m * L
 	xiStride := e.kb * tb * L
-	for kb := 0; kb < e.kb; kb++ {
+	for kb := kb0; kb < kb1; kb++ {
 		bias := e.call.bias[(g*e.kb+kb)*L:][:L]
 		plane := out[kb*e.R*e.m*rowLen:]
 		for r := 0; r < rows; r++ {
@@ -465,7 +491,7 @@ func (e *winoEngine) transformOut(mb, out, tmp []float32, g, rows, cols int) {
 // moveOut moves the outputs inside y (rows [y0, y0+nr), columns [x0,
 // x0+nc), cut to y) of image n, group g, from out into y with the
 // residual and ReLU.
-func (e *winoEngine) moveOut(t *direct.Transposer, out []float32, n, g, y0, x0, nr, nc int) {
+func (e *winoEngine) moveOut(t *direct.Transposer, out []float32, n, g, y0, x0, nr, nc, kb0, kb1 int) {
 	s, L := e.s, e.L
 	OH, OW := s.Out[0], s.Out[1]
 	nr, nc = min(nr, OH-y0), min(nc, OW-x0)
@@ -477,7 +503,7 @@ func (e *winoEngine) moveOut(t *direct.Transposer, out []float32, n, g, y0, x0, 
 		res, relu = ep.Residual, ep.ReLU
 	}
 	y := e.call.y
-	for kb := 0; kb < e.kb; kb++ {
+	for kb := kb0; kb < kb1; kb++ {
 		k0 := g*s.KPerG + kb*L
 		nk := min(L, s.KPerG-kb*L)
 		plane := out[kb*e.R*e.m*rowLen:]

@@ -71,14 +71,11 @@ func (t *Transposer) InterleaveTo(dst []float32, dstStride int, src []float32, s
 		full = n / L * L
 	}
 	if full > 0 {
-		for r := 0; r < L; r++ {
-			if r < nc {
-				t.ptrs[r] = &src[r*stride]
-			} else {
-				t.ptrs[r] = &t.zeros[0]
-			}
+		t.packFrom(dst, dstStride, src, stride, nc, 0, full/L)
+		if full < n { // the last pixels as one more block ending at n: the overlap rewrites the same values
+			t.packFrom(dst, dstStride, src, stride, nc, n-L, 1)
+			full = n
 		}
-		t.packT(&dst[0], dstStride, &t.ptrs[0], full/L)
 		clear(t.ptrs[:])
 	}
 	for p := full; p < n; p++ {
@@ -90,6 +87,19 @@ func (t *Transposer) InterleaveTo(dst []float32, dstStride int, src []float32, s
 			}
 		}
 	}
+}
+
+// packFrom runs the transposing pack on blocks of pixels from pixel p0
+// of the nc planes (zeros for the missing ones).
+func (t *Transposer) packFrom(dst []float32, dstStride int, src []float32, stride, nc, p0, blocks int) {
+	for r := 0; r < t.L; r++ {
+		if r < nc {
+			t.ptrs[r] = &src[r*stride+p0]
+		} else {
+			t.ptrs[r] = &t.zeros[p0]
+		}
+	}
+	t.packT(&dst[p0*dstStride], dstStride, &t.ptrs[0], blocks)
 }
 
 // Deinterleave writes n blocked pixels' first nk <= L channels into
@@ -111,6 +121,10 @@ func (t *Transposer) Deinterleave(dst []float32, stride, nk int, src []float32, 
 	switch {
 	case full > 0 && nk == L:
 		t.unpack(&dst[0], stride, &src[0], full/L)
+		if full < n { // one more block ending at n, rewriting the overlap's same values
+			t.unpack(&dst[n-L], stride, &src[(n-L)*L], 1)
+			full = n
+		}
 	case full > 0: // a partial block: all L rows into scratch, then nk of them
 		for p0 := 0; p0 < full; p0 += PartRun {
 			m := min(PartRun, full-p0)
