@@ -46,6 +46,27 @@ func BenchmarkWinograd6Forward(b *testing.B) { benchPass(b, "winograd6", PassFor
 // BenchmarkWinogradBackwardData times its backward-data pass.
 func BenchmarkWinogradBackwardData(b *testing.B) { benchPass(b, "winograd", PassBackwardData) }
 
+// BenchmarkWinogradPackWeights times winograd's filter transform and
+// packing (PackWeights), which a training step pays once.
+func BenchmarkWinogradPackWeights(b *testing.B) {
+	for name, p := range benchProblems {
+		if s, _ := p.Resolve(); (winogradAlgo{}).Supports(s, PassForward) != nil {
+			continue
+		}
+		b.Run(name, func(b *testing.B) {
+			pl, err := NewPlan(p, Options{Threads: 1, Algorithm: "winograd", Passes: PassSet(PassForward)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			w := randF32(rand.New(rand.NewPCG(1, 2)), pl.Shape().WLen)
+			for b.Loop() {
+				pl.PackWeights(w)
+			}
+			b.ReportMetric(float64(pl.Workspace()), "workspace-bytes")
+		})
+	}
+}
+
 // BenchmarkPackWeights times direct's weight packing (PackWeights: once
 // per plan for inference, once per optimizer step in training).
 func BenchmarkPackWeights(b *testing.B) {

@@ -153,7 +153,9 @@ func (l *winoLayout) mLen() int    { return l.a * l.a * l.kb * l.tiles() * l.L }
 func (l *winoLayout) outLen() int  { return l.kb * l.R * l.m * l.Cw * l.m * l.L }
 func (l *winoLayout) packLen() int { return l.s.Groups * l.a * l.a * l.cb * l.kb * l.L * l.L }
 func (l *winoLayout) scratchLen() int {
-	return l.inLen() + l.vLen() + l.mLen() + l.outLen() + l.a*l.a*l.L + 9*l.L
+	items := l.inLen() + l.vLen() + l.mLen() + l.outLen() + l.a*l.a*l.L
+	pack := (9+l.a*l.a)*l.kb*l.L + l.a*3*l.L // packChannel's rows and the transform's tmp
+	return max(items, pack)
 }
 
 // bytes is the engine's workspace on threads' buffers: the packed
@@ -316,28 +318,36 @@ func (e *winoEngine) Run(part int) {
 	}
 }
 
-// packChannel transforms the filters of input channel c of group g for
-// every output block: their 3x3 taps gathered L filters to a vector,
-// then the filter transform straight into the packed blocks (xi apart by
-// a whole xi's weights).
+// packChannel transforms the filters of input channel c of group g: its
+// 3x3 taps of every output channel gathered tap-major (9 rows of Kp),
+// one filter-transform call over all Kp/L vectors into alpha^2 rows of
+// Kp, then each row into its xi's packed blocks, in runs of B*L floats.
+// Transforming straight into the blocks stored a vector per xi per call,
+// 36 pages apart. Where the packed filters pass L2 the stores into them
+// bound it (resnet_3x3_c256: 9.4 MB in about 3 ms here).
 func (e *winoEngine) packChannel(scratch, w []float32, g, c int) {
 	s, L := e.s, e.L
-	gbuf, tmp := scratch[:9*L], scratch[9*L:9*L+e.filter.TmpLen()]
-	xiLen := e.cb * L * e.kb * L
+	kp := e.kb * L
+	gbuf, rest := scratch[:9*kp], scratch[9*kp:]
+	rows, tmp := rest[:e.a*e.a*kp], rest[e.a*e.a*kp:][:e.filter.TmpLen()]
+	for k := 0; k < s.KPerG; k++ {
+		for t, v := range w[((g*s.KPerG+k)*s.CPerG+c)*9:][:9] {
+			gbuf[t*kp+k] = v
+		}
+	}
+	for t := 0; t < 9; t++ { // the padding channels
+		clear(gbuf[t*kp+s.KPerG : (t+1)*kp])
+	}
+	e.filter.Run(rows, gbuf, tmp, nil, e.kb, kp, kp)
+	xiLen := e.cb * L * kp
 	base := g * e.a * e.a * xiLen
 	icb, cin := c/L, c%L
-	for _, og := range e.ogs {
-		for o := 0; o < og.b; o++ {
-			k0 := (og.ob0 + o) * L
-			clear(gbuf)
-			for l := 0; l < L && k0+l < s.KPerG; l++ {
-				f := w[((g*s.KPerG+k0+l)*s.CPerG+c)*9:][:9]
-				for t, v := range f {
-					gbuf[t*L+l] = v
-				}
-			}
-			off := base + og.w + (icb*L+cin)*og.b*L + o*L
-			e.filter.Run(e.u[off:], gbuf, tmp, nil, 1, L, xiLen)
+	for xi := 0; xi < e.a*e.a; xi++ {
+		row := rows[xi*kp:][:kp]
+		dst := e.u[base+xi*xiLen:][:xiLen]
+		for _, og := range e.ogs {
+			n := og.b * L
+			copy(dst[og.w+(icb*L+cin)*n:][:n], row[og.ob0*L:][:n])
 		}
 	}
 }
