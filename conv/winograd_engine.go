@@ -474,11 +474,7 @@ func (e *winoEngine) products(v, mb []float32, g int, ogs []ocGroup) {
 			f := e.fams[og.b-1]
 			a := args
 			a.WICB = f.WBytes()
-			calls := ceilDiv(tb, f.U)
-			for c := 0; c < calls; c++ {
-				t0, t1 := c*tb/calls, (c+1)*tb/calls
-				f.Tile(t1-t0, dst[(og.ob0*tb+t0)*L:], src[t0*L:], w[og.w:], &a, nil, nil)
-			}
+			f.TileRow(tb, dst[og.ob0*tb*L:], src, w[og.w:], &a, nil, nil)
 		}
 	}
 }

@@ -137,6 +137,42 @@ func (f *Family) Tile(u int, dst, src, w []float32, a *Args, bias, res []float32
 	f.asm[u-1](&dst[0], &src[0], &w[0], tp, nt, a.ICB, a.SrcICB, a.WICB, a.SrcPix, a.DstPix, a.DstOCB, bp, rp, a.Flags)
 }
 
+// TileRow computes a row of n pixels (n >= 1, any count) as Tile does,
+// in ceil(n/U) calls of balanced widths, the pixels' strides those of a;
+// one check covers the whole row. Its results are Tile's, pixel for
+// pixel.
+func (f *Family) TileRow(n int, dst, src, w []float32, a *Args, bias, res []float32) {
+	if n < 1 {
+		panic(fmt.Sprintf("direct: %s: a row of %d pixels", f.Name(), n))
+	}
+	f.checkSpan(n, dst, src, w, a, bias, res)
+	calls := (n + f.U - 1) / f.U
+	for c := 0; c < calls; c++ {
+		t0, t1 := c*n/calls, (c+1)*n/calls
+		d, sr := dst[t0*a.DstPix/4:], src[t0*a.SrcPix/4:]
+		var r []float32
+		if res != nil {
+			r = res[t0*a.DstPix/4:]
+		}
+		if f.asm == nil {
+			TileGeneric(f.Lanes, f.Cin, t1-t0, f.B, d, sr, w, a, bias, r)
+			continue
+		}
+		var bp, rp *float32
+		if bias != nil {
+			bp = &bias[0]
+		}
+		if r != nil {
+			rp = &r[0]
+		}
+		tp, nt := (*int)(nil), a.Taps.Len()
+		if nt > 0 {
+			tp = &a.Taps.offs[0]
+		}
+		f.asm[t1-t0-1](&d[0], &sr[0], &w[0], tp, nt, a.ICB, a.SrcICB, a.WICB, a.SrcPix, a.DstPix, a.DstOCB, bp, rp, a.Flags)
+	}
+}
+
 // check panics unless every access of the call lies inside its slice:
 // every count and stride non-negative, strides whole floats, and each
 // slice's reach (a sum of products, computed overflow-safe) within it.
@@ -144,6 +180,11 @@ func (f *Family) check(u int, dst, src, w []float32, a *Args, bias, res []float3
 	if u < 1 || u > f.U {
 		panic(fmt.Sprintf("direct: %s: tile of %d pixels, want 1..%d", f.Name(), u, f.U))
 	}
+	f.checkSpan(u, dst, src, w, a, bias, res)
+}
+
+// checkSpan is check's reach of u pixels (any count).
+func (f *Family) checkSpan(u int, dst, src, w []float32, a *Args, bias, res []float32) {
 	if a.Taps == nil || a.ICB < 1 {
 		panic(fmt.Sprintf("direct: %s: a call without a tap table, or %d channel groups", f.Name(), a.ICB))
 	}

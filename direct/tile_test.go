@@ -263,3 +263,41 @@ func TestTileChecks(t *testing.T) {
 		}()
 	}
 }
+
+// TestTileRow checks that a row of any width gives what Tile gives on
+// its balanced pieces, bit for bit, and that a row reaching past a slice
+// panics before any kernel runs.
+func TestTileRow(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, f := range Families(kernels.Current()) {
+		if f.Form != Blocked {
+			continue
+		}
+		L := f.Lanes
+		for _, n := range []int{1, f.U, f.U + 1, 2*f.U + 3} {
+			a := &Args{Taps: NewTaps([]int{0, 0}), ICB: 2, SrcICB: 4 * n * L, SrcPix: 4 * L, DstPix: 4 * L, DstOCB: 4 * n * L, WICB: f.WBytes()}
+			src, w := randFloats(r, 2*n*L), randFloats(r, 2*f.WBytes()/4)
+			bias := randFloats(r, f.B*L)
+			got, want := make([]float32, f.B*n*L), make([]float32, f.B*n*L)
+			f.TileRow(n, got, src, w, a, bias, nil)
+			calls := (n + f.U - 1) / f.U
+			for c := 0; c < calls; c++ {
+				t0, t1 := c*n/calls, (c+1)*n/calls
+				f.Tile(t1-t0, want[t0*L:], src[t0*L:], w, a, bias, nil)
+			}
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s n=%d: dst[%d] = %v, want %v", f.Name(), n, i, got[i], want[i])
+				}
+			}
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Errorf("%s n=%d: a short src did not panic", f.Name(), n)
+					}
+				}()
+				f.TileRow(n, got, src[:len(src)-1], w, a, bias, nil)
+			}()
+		}
+	}
+}
