@@ -8,7 +8,7 @@ package asm
 // Out = P In P^T with P 4 x 4, for n tiles; src is a grid side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradInF2AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -17,7 +17,7 @@ func WinogradInF2AVX2(dst *float32, src *float32, tmp *float32, coef *float32, b
 // Out = P In P^T with P 2 x 4, for n tiles; src is a linear side, dst a grid side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradOutF2AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -26,7 +26,7 @@ func WinogradOutF2AVX2(dst *float32, src *float32, tmp *float32, coef *float32, 
 // Out = P In P^T with P 4 x 3, for n tiles; src is a linear side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradFilterF2AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -35,7 +35,7 @@ func WinogradFilterF2AVX2(dst *float32, src *float32, tmp *float32, coef *float3
 // Out = P In P^T with P 6 x 6, for n tiles; src is a grid side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradInF4AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -44,7 +44,7 @@ func WinogradInF4AVX2(dst *float32, src *float32, tmp *float32, coef *float32, b
 // Out = P In P^T with P 4 x 6, for n tiles; src is a linear side, dst a grid side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradOutF4AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -53,7 +53,7 @@ func WinogradOutF4AVX2(dst *float32, src *float32, tmp *float32, coef *float32, 
 // Out = P In P^T with P 6 x 3, for n tiles; src is a linear side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradFilterF4AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -62,7 +62,7 @@ func WinogradFilterF4AVX2(dst *float32, src *float32, tmp *float32, coef *float3
 // Out = P In P^T with P 8 x 8, for n tiles; src is a grid side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradInF6AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -71,7 +71,7 @@ func WinogradInF6AVX2(dst *float32, src *float32, tmp *float32, coef *float32, b
 // Out = P In P^T with P 6 x 8, for n tiles; src is a linear side, dst a grid side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradOutF6AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -80,7 +80,7 @@ func WinogradOutF6AVX2(dst *float32, src *float32, tmp *float32, coef *float32, 
 // Out = P In P^T with P 8 x 3, for n tiles; src is a linear side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradFilterF6AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -89,7 +89,7 @@ func WinogradFilterF6AVX2(dst *float32, src *float32, tmp *float32, coef *float3
 // Out = P In P^T with P 4 x 4, for n tiles; src is a grid side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradInF2AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -98,7 +98,7 @@ func WinogradInF2AVX512(dst *float32, src *float32, tmp *float32, coef *float32,
 // Out = P In P^T with P 2 x 4, for n tiles; src is a linear side, dst a grid side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradOutF2AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -107,7 +107,7 @@ func WinogradOutF2AVX512(dst *float32, src *float32, tmp *float32, coef *float32
 // Out = P In P^T with P 4 x 3, for n tiles; src is a linear side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradFilterF2AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -116,7 +116,7 @@ func WinogradFilterF2AVX512(dst *float32, src *float32, tmp *float32, coef *floa
 // Out = P In P^T with P 6 x 6, for n tiles; src is a grid side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradInF4AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -125,7 +125,7 @@ func WinogradInF4AVX512(dst *float32, src *float32, tmp *float32, coef *float32,
 // Out = P In P^T with P 4 x 6, for n tiles; src is a linear side, dst a grid side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradOutF4AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -134,7 +134,7 @@ func WinogradOutF4AVX512(dst *float32, src *float32, tmp *float32, coef *float32
 // Out = P In P^T with P 6 x 3, for n tiles; src is a linear side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradFilterF4AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -143,7 +143,7 @@ func WinogradFilterF4AVX512(dst *float32, src *float32, tmp *float32, coef *floa
 // Out = P In P^T with P 8 x 8, for n tiles; src is a grid side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradInF6AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -152,7 +152,7 @@ func WinogradInF6AVX512(dst *float32, src *float32, tmp *float32, coef *float32,
 // Out = P In P^T with P 6 x 8, for n tiles; src is a linear side, dst a grid side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradOutF6AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -161,7 +161,7 @@ func WinogradOutF6AVX512(dst *float32, src *float32, tmp *float32, coef *float32
 // Out = P In P^T with P 8 x 3, for n tiles; src is a linear side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradFilterF6AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)

@@ -8,7 +8,7 @@ package asm
 // Out = P In P^T with P 4 x 4, for n tiles; src is a grid side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradInF2NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -17,7 +17,7 @@ func WinogradInF2NEON(dst *float32, src *float32, tmp *float32, coef *float32, b
 // Out = P In P^T with P 2 x 4, for n tiles; src is a linear side, dst a grid side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradOutF2NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -26,7 +26,7 @@ func WinogradOutF2NEON(dst *float32, src *float32, tmp *float32, coef *float32, 
 // Out = P In P^T with P 4 x 3, for n tiles; src is a linear side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradFilterF2NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -35,7 +35,7 @@ func WinogradFilterF2NEON(dst *float32, src *float32, tmp *float32, coef *float3
 // Out = P In P^T with P 6 x 6, for n tiles; src is a grid side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradInF4NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -44,7 +44,7 @@ func WinogradInF4NEON(dst *float32, src *float32, tmp *float32, coef *float32, b
 // Out = P In P^T with P 4 x 6, for n tiles; src is a linear side, dst a grid side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradOutF4NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -53,7 +53,7 @@ func WinogradOutF4NEON(dst *float32, src *float32, tmp *float32, coef *float32, 
 // Out = P In P^T with P 6 x 3, for n tiles; src is a linear side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradFilterF4NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -62,7 +62,7 @@ func WinogradFilterF4NEON(dst *float32, src *float32, tmp *float32, coef *float3
 // Out = P In P^T with P 8 x 8, for n tiles; src is a grid side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradInF6NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -71,7 +71,7 @@ func WinogradInF6NEON(dst *float32, src *float32, tmp *float32, coef *float32, b
 // Out = P In P^T with P 6 x 8, for n tiles; src is a linear side, dst a grid side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradOutF6NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
@@ -80,7 +80,7 @@ func WinogradOutF6NEON(dst *float32, src *float32, tmp *float32, coef *float32, 
 // Out = P In P^T with P 8 x 3, for n tiles; src is a linear side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
-// test oracle is winograd.TransformGeneric.
+// test oracle is winograd.Twin.
 //
 //go:noescape
 func WinogradFilterF6NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)

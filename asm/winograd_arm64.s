@@ -28,11 +28,11 @@ tile:
 	WORD $0x4ea2d484 // fsub v4.4s, v4.4s, v2.4s
 	FMOVQ F4, (R1)
 	VORR V1.B16, V1.B16, V0.B16
-	WORD $0x4e22d400 // fadd v0.4s, v0.4s, v2.4s
-	FMOVQ F0, 16(R1)
-	VORR V1.B16, V1.B16, V0.B16
-	WORD $0x4ea2d400 // fsub v0.4s, v0.4s, v2.4s
-	FMOVQ F0, 32(R1)
+	VORR V2.B16, V2.B16, V4.B16
+	WORD $0x4e24d402 // fadd v2.4s, v0.4s, v4.4s
+	WORD $0x4ea4d405 // fsub v5.4s, v0.4s, v4.4s
+	FMOVQ F2, 16(R1)
+	FMOVQ F5, 32(R1)
 	VORR V1.B16, V1.B16, V0.B16
 	WORD $0x4ea3d400 // fsub v0.4s, v0.4s, v3.4s
 	FMOVQ F0, 48(R1)
@@ -45,11 +45,11 @@ tile:
 	WORD $0x4ea2d484 // fsub v4.4s, v4.4s, v2.4s
 	FMOVQ F4, 64(R1)
 	VORR V1.B16, V1.B16, V0.B16
-	WORD $0x4e22d400 // fadd v0.4s, v0.4s, v2.4s
-	FMOVQ F0, 80(R1)
-	VORR V1.B16, V1.B16, V0.B16
-	WORD $0x4ea2d400 // fsub v0.4s, v0.4s, v2.4s
-	FMOVQ F0, 96(R1)
+	VORR V2.B16, V2.B16, V4.B16
+	WORD $0x4e24d402 // fadd v2.4s, v0.4s, v4.4s
+	WORD $0x4ea4d405 // fsub v5.4s, v0.4s, v4.4s
+	FMOVQ F2, 80(R1)
+	FMOVQ F5, 96(R1)
 	VORR V1.B16, V1.B16, V0.B16
 	WORD $0x4ea3d400 // fsub v0.4s, v0.4s, v3.4s
 	FMOVQ F0, 112(R1)
@@ -62,11 +62,11 @@ tile:
 	WORD $0x4ea2d484 // fsub v4.4s, v4.4s, v2.4s
 	FMOVQ F4, 128(R1)
 	VORR V1.B16, V1.B16, V0.B16
-	WORD $0x4e22d400 // fadd v0.4s, v0.4s, v2.4s
-	FMOVQ F0, 144(R1)
-	VORR V1.B16, V1.B16, V0.B16
-	WORD $0x4ea2d400 // fsub v0.4s, v0.4s, v2.4s
-	FMOVQ F0, 160(R1)
+	VORR V2.B16, V2.B16, V4.B16
+	WORD $0x4e24d402 // fadd v2.4s, v0.4s, v4.4s
+	WORD $0x4ea4d405 // fsub v5.4s, v0.4s, v4.4s
+	FMOVQ F2, 144(R1)
+	FMOVQ F5, 160(R1)
 	VORR V1.B16, V1.B16, V0.B16
 	WORD $0x4ea3d400 // fsub v0.4s, v0.4s, v3.4s
 	FMOVQ F0, 176(R1)
@@ -79,11 +79,11 @@ tile:
 	WORD $0x4ea2d484 // fsub v4.4s, v4.4s, v2.4s
 	FMOVQ F4, 192(R1)
 	VORR V1.B16, V1.B16, V0.B16
-	WORD $0x4e22d400 // fadd v0.4s, v0.4s, v2.4s
-	FMOVQ F0, 208(R1)
-	VORR V1.B16, V1.B16, V0.B16
-	WORD $0x4ea2d400 // fsub v0.4s, v0.4s, v2.4s
-	FMOVQ F0, 224(R1)
+	VORR V2.B16, V2.B16, V4.B16
+	WORD $0x4e24d402 // fadd v2.4s, v0.4s, v4.4s
+	WORD $0x4ea4d405 // fsub v5.4s, v0.4s, v4.4s
+	FMOVQ F2, 208(R1)
+	FMOVQ F5, 224(R1)
 	VORR V1.B16, V1.B16, V0.B16
 	WORD $0x4ea3d400 // fsub v0.4s, v0.4s, v3.4s
 	FMOVQ F0, 240(R1)
@@ -96,17 +96,17 @@ tile:
 	VORR V0.B16, V0.B16, V4.B16
 	WORD $0x4ea2d484 // fsub v4.4s, v4.4s, v2.4s
 	FMOVQ F4, (R8)
-	ADD R6, R8, R8
 	VORR V1.B16, V1.B16, V0.B16
-	WORD $0x4e22d400 // fadd v0.4s, v0.4s, v2.4s
-	FMOVQ F0, (R8)
+	VORR V2.B16, V2.B16, V4.B16
+	WORD $0x4e24d402 // fadd v2.4s, v0.4s, v4.4s
+	WORD $0x4ea4d405 // fsub v5.4s, v0.4s, v4.4s
 	ADD R6, R8, R8
-	VORR V1.B16, V1.B16, V0.B16
-	WORD $0x4ea2d400 // fsub v0.4s, v0.4s, v2.4s
-	FMOVQ F0, (R8)
+	FMOVQ F2, (R8)
 	ADD R6, R8, R8
+	FMOVQ F5, (R8)
 	VORR V1.B16, V1.B16, V0.B16
 	WORD $0x4ea3d400 // fsub v0.4s, v0.4s, v3.4s
+	ADD R6, R8, R8
 	FMOVQ F0, (R8)
 	ADD R5, R7, R7
 	FMOVQ 16(R1), F0
@@ -117,17 +117,17 @@ tile:
 	VORR V0.B16, V0.B16, V4.B16
 	WORD $0x4ea2d484 // fsub v4.4s, v4.4s, v2.4s
 	FMOVQ F4, (R8)
-	ADD R6, R8, R8
 	VORR V1.B16, V1.B16, V0.B16
-	WORD $0x4e22d400 // fadd v0.4s, v0.4s, v2.4s
-	FMOVQ F0, (R8)
+	VORR V2.B16, V2.B16, V4.B16
+	WORD $0x4e24d402 // fadd v2.4s, v0.4s, v4.4s
+	WORD $0x4ea4d405 // fsub v5.4s, v0.4s, v4.4s
 	ADD R6, R8, R8
-	VORR V1.B16, V1.B16, V0.B16
-	WORD $0x4ea2d400 // fsub v0.4s, v0.4s, v2.4s
-	FMOVQ F0, (R8)
+	FMOVQ F2, (R8)
 	ADD R6, R8, R8
+	FMOVQ F5, (R8)
 	VORR V1.B16, V1.B16, V0.B16
 	WORD $0x4ea3d400 // fsub v0.4s, v0.4s, v3.4s
+	ADD R6, R8, R8
 	FMOVQ F0, (R8)
 	ADD R5, R7, R7
 	FMOVQ 32(R1), F0
@@ -138,17 +138,17 @@ tile:
 	VORR V0.B16, V0.B16, V4.B16
 	WORD $0x4ea2d484 // fsub v4.4s, v4.4s, v2.4s
 	FMOVQ F4, (R8)
-	ADD R6, R8, R8
 	VORR V1.B16, V1.B16, V0.B16
-	WORD $0x4e22d400 // fadd v0.4s, v0.4s, v2.4s
-	FMOVQ F0, (R8)
+	VORR V2.B16, V2.B16, V4.B16
+	WORD $0x4e24d402 // fadd v2.4s, v0.4s, v4.4s
+	WORD $0x4ea4d405 // fsub v5.4s, v0.4s, v4.4s
 	ADD R6, R8, R8
-	VORR V1.B16, V1.B16, V0.B16
-	WORD $0x4ea2d400 // fsub v0.4s, v0.4s, v2.4s
-	FMOVQ F0, (R8)
+	FMOVQ F2, (R8)
 	ADD R6, R8, R8
+	FMOVQ F5, (R8)
 	VORR V1.B16, V1.B16, V0.B16
 	WORD $0x4ea3d400 // fsub v0.4s, v0.4s, v3.4s
+	ADD R6, R8, R8
 	FMOVQ F0, (R8)
 	ADD R5, R7, R7
 	FMOVQ 48(R1), F0
@@ -159,17 +159,17 @@ tile:
 	VORR V0.B16, V0.B16, V4.B16
 	WORD $0x4ea2d484 // fsub v4.4s, v4.4s, v2.4s
 	FMOVQ F4, (R8)
-	ADD R6, R8, R8
 	VORR V1.B16, V1.B16, V0.B16
-	WORD $0x4e22d400 // fadd v0.4s, v0.4s, v2.4s
-	FMOVQ F0, (R8)
+	VORR V2.B16, V2.B16, V4.B16
+	WORD $0x4e24d402 // fadd v2.4s, v0.4s, v4.4s
+	WORD $0x4ea4d405 // fsub v5.4s, v0.4s, v4.4s
 	ADD R6, R8, R8
-	VORR V1.B16, V1.B16, V0.B16
-	WORD $0x4ea2d400 // fsub v0.4s, v0.4s, v2.4s
-	FMOVQ F0, (R8)
+	FMOVQ F2, (R8)
 	ADD R6, R8, R8
+	FMOVQ F5, (R8)
 	VORR V1.B16, V1.B16, V0.B16
 	WORD $0x4ea3d400 // fsub v0.4s, v0.4s, v3.4s
+	ADD R6, R8, R8
 	FMOVQ F0, (R8)
 	ADD $32, R2, R2
 	ADD $16, R3, R3
@@ -201,12 +201,12 @@ tile:
 	ADD R4, R6, R6
 	FMOVQ (R6), F4
 	ADD R4, R6, R6
-	VORR V1.B16, V1.B16, V5.B16
-	WORD $0x4e22d4a5 // fadd v5.4s, v5.4s, v2.4s
-	WORD $0x4e23d4a5 // fadd v5.4s, v5.4s, v3.4s
-	FMOVQ F5, (R1)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
+	WORD $0x4e23d445 // fadd v5.4s, v2.4s, v3.4s
+	WORD $0x4ea3d446 // fsub v6.4s, v2.4s, v3.4s
+	VORR V1.B16, V1.B16, V2.B16
+	WORD $0x4e25d442 // fadd v2.4s, v2.4s, v5.4s
+	FMOVQ F2, (R1)
+	VORR V6.B16, V6.B16, V1.B16
 	WORD $0x4e24d421 // fadd v1.4s, v1.4s, v4.4s
 	FMOVQ F1, 16(R1)
 	FMOVQ (R6), F1
@@ -217,12 +217,12 @@ tile:
 	ADD R4, R6, R6
 	FMOVQ (R6), F4
 	ADD R4, R6, R6
-	VORR V1.B16, V1.B16, V5.B16
-	WORD $0x4e22d4a5 // fadd v5.4s, v5.4s, v2.4s
-	WORD $0x4e23d4a5 // fadd v5.4s, v5.4s, v3.4s
-	FMOVQ F5, 32(R1)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
+	WORD $0x4e23d445 // fadd v5.4s, v2.4s, v3.4s
+	WORD $0x4ea3d446 // fsub v6.4s, v2.4s, v3.4s
+	VORR V1.B16, V1.B16, V2.B16
+	WORD $0x4e25d442 // fadd v2.4s, v2.4s, v5.4s
+	FMOVQ F2, 32(R1)
+	VORR V6.B16, V6.B16, V1.B16
 	WORD $0x4e24d421 // fadd v1.4s, v1.4s, v4.4s
 	FMOVQ F1, 48(R1)
 	FMOVQ (R6), F1
@@ -233,12 +233,12 @@ tile:
 	ADD R4, R6, R6
 	FMOVQ (R6), F4
 	ADD R4, R6, R6
-	VORR V1.B16, V1.B16, V5.B16
-	WORD $0x4e22d4a5 // fadd v5.4s, v5.4s, v2.4s
-	WORD $0x4e23d4a5 // fadd v5.4s, v5.4s, v3.4s
-	FMOVQ F5, 64(R1)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
+	WORD $0x4e23d445 // fadd v5.4s, v2.4s, v3.4s
+	WORD $0x4ea3d446 // fsub v6.4s, v2.4s, v3.4s
+	VORR V1.B16, V1.B16, V2.B16
+	WORD $0x4e25d442 // fadd v2.4s, v2.4s, v5.4s
+	FMOVQ F2, 64(R1)
+	VORR V6.B16, V6.B16, V1.B16
 	WORD $0x4e24d421 // fadd v1.4s, v1.4s, v4.4s
 	FMOVQ F1, 80(R1)
 	FMOVQ (R6), F1
@@ -249,12 +249,12 @@ tile:
 	ADD R4, R6, R6
 	FMOVQ (R6), F4
 	ADD R4, R6, R6
-	VORR V1.B16, V1.B16, V5.B16
-	WORD $0x4e22d4a5 // fadd v5.4s, v5.4s, v2.4s
-	WORD $0x4e23d4a5 // fadd v5.4s, v5.4s, v3.4s
-	FMOVQ F5, 96(R1)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
+	WORD $0x4e23d445 // fadd v5.4s, v2.4s, v3.4s
+	WORD $0x4ea3d446 // fsub v6.4s, v2.4s, v3.4s
+	VORR V1.B16, V1.B16, V2.B16
+	WORD $0x4e25d442 // fadd v2.4s, v2.4s, v5.4s
+	FMOVQ F2, 96(R1)
+	VORR V6.B16, V6.B16, V1.B16
 	WORD $0x4e24d421 // fadd v1.4s, v1.4s, v4.4s
 	FMOVQ F1, 112(R1)
 	MOVD R3, R6
@@ -263,16 +263,16 @@ tile:
 	FMOVQ 64(R1), F3
 	FMOVQ 96(R1), F4
 	MOVD R6, R7
-	VORR V1.B16, V1.B16, V5.B16
-	WORD $0x4e22d4a5 // fadd v5.4s, v5.4s, v2.4s
-	WORD $0x4e23d4a5 // fadd v5.4s, v5.4s, v3.4s
-	WORD $0x4e20d4a5 // fadd v5.4s, v5.4s, v0.4s
-	FMOVQ F5, (R7)
-	ADD R5, R7, R7
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
+	WORD $0x4e23d445 // fadd v5.4s, v2.4s, v3.4s
+	WORD $0x4ea3d446 // fsub v6.4s, v2.4s, v3.4s
+	VORR V1.B16, V1.B16, V2.B16
+	WORD $0x4e25d442 // fadd v2.4s, v2.4s, v5.4s
+	WORD $0x4e20d442 // fadd v2.4s, v2.4s, v0.4s
+	FMOVQ F2, (R7)
+	VORR V6.B16, V6.B16, V1.B16
 	WORD $0x4e24d421 // fadd v1.4s, v1.4s, v4.4s
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
+	ADD R5, R7, R7
 	FMOVQ F1, (R7)
 	ADD $16, R6, R6
 	FMOVQ 16(R1), F1
@@ -280,16 +280,16 @@ tile:
 	FMOVQ 80(R1), F3
 	FMOVQ 112(R1), F4
 	MOVD R6, R7
-	VORR V1.B16, V1.B16, V5.B16
-	WORD $0x4e22d4a5 // fadd v5.4s, v5.4s, v2.4s
-	WORD $0x4e23d4a5 // fadd v5.4s, v5.4s, v3.4s
-	WORD $0x4e20d4a5 // fadd v5.4s, v5.4s, v0.4s
-	FMOVQ F5, (R7)
-	ADD R5, R7, R7
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
+	WORD $0x4e23d445 // fadd v5.4s, v2.4s, v3.4s
+	WORD $0x4ea3d446 // fsub v6.4s, v2.4s, v3.4s
+	VORR V1.B16, V1.B16, V2.B16
+	WORD $0x4e25d442 // fadd v2.4s, v2.4s, v5.4s
+	WORD $0x4e20d442 // fadd v2.4s, v2.4s, v0.4s
+	FMOVQ F2, (R7)
+	VORR V6.B16, V6.B16, V1.B16
 	WORD $0x4e24d421 // fadd v1.4s, v1.4s, v4.4s
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
+	ADD R5, R7, R7
 	FMOVQ F1, (R7)
 	ADD $16, R2, R2
 	ADD $32, R3, R3
@@ -322,20 +322,16 @@ tile:
 	ADD R5, R8, R8
 	VORR V1.B16, V1.B16, V4.B16
 	FMOVQ F4, (R2)
-	FMOVQ 48(R1), F4
-	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
 	FMOVQ 64(R1), F4
-	VFMLA V4.S4, V2.S4, V5.S4
-	FMOVQ 80(R1), F4
-	VFMLA V4.S4, V3.S4, V5.S4
-	FMOVQ F5, 16(R2)
-	FMOVQ 96(R1), F4
-	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
-	FMOVQ 112(R1), F1
-	VFMLA V1.S4, V2.S4, V5.S4
-	FMOVQ 128(R1), F1
-	VFMLA V1.S4, V3.S4, V5.S4
-	FMOVQ F5, 32(R2)
+	WORD $0x6e24dc45 // fmul v5.4s, v2.4s, v4.4s
+	FMOVQ 48(R1), F2
+	WORD $0x6e22dc24 // fmul v4.4s, v1.4s, v2.4s
+	FMOVQ 80(R1), F1
+	VFMLA V1.S4, V3.S4, V4.S4
+	WORD $0x4e24d4a1 // fadd v1.4s, v5.4s, v4.4s
+	WORD $0x4ea4d4a2 // fsub v2.4s, v5.4s, v4.4s
+	FMOVQ F1, 16(R2)
+	FMOVQ F2, 32(R2)
 	WORD $0x4ea3d401 // fsub v1.4s, v0.4s, v3.4s
 	FMOVQ F1, 48(R2)
 	FMOVQ (R8), F1
@@ -346,20 +342,16 @@ tile:
 	ADD R5, R8, R8
 	VORR V1.B16, V1.B16, V4.B16
 	FMOVQ F4, 64(R2)
-	FMOVQ 48(R1), F4
-	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
 	FMOVQ 64(R1), F4
-	VFMLA V4.S4, V2.S4, V5.S4
-	FMOVQ 80(R1), F4
-	VFMLA V4.S4, V3.S4, V5.S4
-	FMOVQ F5, 80(R2)
-	FMOVQ 96(R1), F4
-	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
-	FMOVQ 112(R1), F1
-	VFMLA V1.S4, V2.S4, V5.S4
-	FMOVQ 128(R1), F1
-	VFMLA V1.S4, V3.S4, V5.S4
-	FMOVQ F5, 96(R2)
+	WORD $0x6e24dc45 // fmul v5.4s, v2.4s, v4.4s
+	FMOVQ 48(R1), F2
+	WORD $0x6e22dc24 // fmul v4.4s, v1.4s, v2.4s
+	FMOVQ 80(R1), F1
+	VFMLA V1.S4, V3.S4, V4.S4
+	WORD $0x4e24d4a1 // fadd v1.4s, v5.4s, v4.4s
+	WORD $0x4ea4d4a2 // fsub v2.4s, v5.4s, v4.4s
+	FMOVQ F1, 80(R2)
+	FMOVQ F2, 96(R2)
 	WORD $0x4ea3d401 // fsub v1.4s, v0.4s, v3.4s
 	FMOVQ F1, 112(R2)
 	FMOVQ (R8), F1
@@ -370,20 +362,16 @@ tile:
 	ADD R5, R8, R8
 	VORR V1.B16, V1.B16, V4.B16
 	FMOVQ F4, 128(R2)
-	FMOVQ 48(R1), F4
-	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
 	FMOVQ 64(R1), F4
-	VFMLA V4.S4, V2.S4, V5.S4
-	FMOVQ 80(R1), F4
-	VFMLA V4.S4, V3.S4, V5.S4
-	FMOVQ F5, 144(R2)
-	FMOVQ 96(R1), F4
-	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
-	FMOVQ 112(R1), F1
-	VFMLA V1.S4, V2.S4, V5.S4
-	FMOVQ 128(R1), F1
-	VFMLA V1.S4, V3.S4, V5.S4
-	FMOVQ F5, 160(R2)
+	WORD $0x6e24dc45 // fmul v5.4s, v2.4s, v4.4s
+	FMOVQ 48(R1), F2
+	WORD $0x6e22dc24 // fmul v4.4s, v1.4s, v2.4s
+	FMOVQ 80(R1), F1
+	VFMLA V1.S4, V3.S4, V4.S4
+	WORD $0x4e24d4a1 // fadd v1.4s, v5.4s, v4.4s
+	WORD $0x4ea4d4a2 // fsub v2.4s, v5.4s, v4.4s
+	FMOVQ F1, 144(R2)
+	FMOVQ F2, 160(R2)
 	WORD $0x4ea3d401 // fsub v1.4s, v0.4s, v3.4s
 	FMOVQ F1, 176(R2)
 	MOVD R4, R8
@@ -393,24 +381,20 @@ tile:
 	MOVD R8, R9
 	VORR V1.B16, V1.B16, V4.B16
 	FMOVQ F4, (R9)
-	ADD R7, R9, R9
-	FMOVQ 48(R1), F4
-	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
 	FMOVQ 64(R1), F4
-	VFMLA V4.S4, V2.S4, V5.S4
-	FMOVQ 80(R1), F4
-	VFMLA V4.S4, V3.S4, V5.S4
-	FMOVQ F5, (R9)
+	WORD $0x6e24dc45 // fmul v5.4s, v2.4s, v4.4s
+	FMOVQ 48(R1), F2
+	WORD $0x6e22dc24 // fmul v4.4s, v1.4s, v2.4s
+	FMOVQ 80(R1), F1
+	VFMLA V1.S4, V3.S4, V4.S4
+	WORD $0x4e24d4a1 // fadd v1.4s, v5.4s, v4.4s
+	WORD $0x4ea4d4a2 // fsub v2.4s, v5.4s, v4.4s
 	ADD R7, R9, R9
-	FMOVQ 96(R1), F4
-	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
-	FMOVQ 112(R1), F1
-	VFMLA V1.S4, V2.S4, V5.S4
-	FMOVQ 128(R1), F1
-	VFMLA V1.S4, V3.S4, V5.S4
-	FMOVQ F5, (R9)
+	FMOVQ F1, (R9)
 	ADD R7, R9, R9
+	FMOVQ F2, (R9)
 	WORD $0x4ea3d401 // fsub v1.4s, v0.4s, v3.4s
+	ADD R7, R9, R9
 	FMOVQ F1, (R9)
 	ADD R6, R8, R8
 	FMOVQ 16(R2), F1
@@ -419,24 +403,20 @@ tile:
 	MOVD R8, R9
 	VORR V1.B16, V1.B16, V4.B16
 	FMOVQ F4, (R9)
-	ADD R7, R9, R9
-	FMOVQ 48(R1), F4
-	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
 	FMOVQ 64(R1), F4
-	VFMLA V4.S4, V2.S4, V5.S4
-	FMOVQ 80(R1), F4
-	VFMLA V4.S4, V3.S4, V5.S4
-	FMOVQ F5, (R9)
+	WORD $0x6e24dc45 // fmul v5.4s, v2.4s, v4.4s
+	FMOVQ 48(R1), F2
+	WORD $0x6e22dc24 // fmul v4.4s, v1.4s, v2.4s
+	FMOVQ 80(R1), F1
+	VFMLA V1.S4, V3.S4, V4.S4
+	WORD $0x4e24d4a1 // fadd v1.4s, v5.4s, v4.4s
+	WORD $0x4ea4d4a2 // fsub v2.4s, v5.4s, v4.4s
 	ADD R7, R9, R9
-	FMOVQ 96(R1), F4
-	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
-	FMOVQ 112(R1), F1
-	VFMLA V1.S4, V2.S4, V5.S4
-	FMOVQ 128(R1), F1
-	VFMLA V1.S4, V3.S4, V5.S4
-	FMOVQ F5, (R9)
+	FMOVQ F1, (R9)
 	ADD R7, R9, R9
+	FMOVQ F2, (R9)
 	WORD $0x4ea3d401 // fsub v1.4s, v0.4s, v3.4s
+	ADD R7, R9, R9
 	FMOVQ F1, (R9)
 	ADD R6, R8, R8
 	FMOVQ 32(R2), F1
@@ -445,24 +425,20 @@ tile:
 	MOVD R8, R9
 	VORR V1.B16, V1.B16, V4.B16
 	FMOVQ F4, (R9)
-	ADD R7, R9, R9
-	FMOVQ 48(R1), F4
-	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
 	FMOVQ 64(R1), F4
-	VFMLA V4.S4, V2.S4, V5.S4
-	FMOVQ 80(R1), F4
-	VFMLA V4.S4, V3.S4, V5.S4
-	FMOVQ F5, (R9)
+	WORD $0x6e24dc45 // fmul v5.4s, v2.4s, v4.4s
+	FMOVQ 48(R1), F2
+	WORD $0x6e22dc24 // fmul v4.4s, v1.4s, v2.4s
+	FMOVQ 80(R1), F1
+	VFMLA V1.S4, V3.S4, V4.S4
+	WORD $0x4e24d4a1 // fadd v1.4s, v5.4s, v4.4s
+	WORD $0x4ea4d4a2 // fsub v2.4s, v5.4s, v4.4s
 	ADD R7, R9, R9
-	FMOVQ 96(R1), F4
-	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
-	FMOVQ 112(R1), F1
-	VFMLA V1.S4, V2.S4, V5.S4
-	FMOVQ 128(R1), F1
-	VFMLA V1.S4, V3.S4, V5.S4
-	FMOVQ F5, (R9)
+	FMOVQ F1, (R9)
 	ADD R7, R9, R9
+	FMOVQ F2, (R9)
 	WORD $0x4ea3d401 // fsub v1.4s, v0.4s, v3.4s
+	ADD R7, R9, R9
 	FMOVQ F1, (R9)
 	ADD R6, R8, R8
 	FMOVQ 48(R2), F1
@@ -471,24 +447,20 @@ tile:
 	MOVD R8, R9
 	VORR V1.B16, V1.B16, V4.B16
 	FMOVQ F4, (R9)
-	ADD R7, R9, R9
-	FMOVQ 48(R1), F4
-	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
 	FMOVQ 64(R1), F4
-	VFMLA V4.S4, V2.S4, V5.S4
-	FMOVQ 80(R1), F4
-	VFMLA V4.S4, V3.S4, V5.S4
-	FMOVQ F5, (R9)
+	WORD $0x6e24dc45 // fmul v5.4s, v2.4s, v4.4s
+	FMOVQ 48(R1), F2
+	WORD $0x6e22dc24 // fmul v4.4s, v1.4s, v2.4s
+	FMOVQ 80(R1), F1
+	VFMLA V1.S4, V3.S4, V4.S4
+	WORD $0x4e24d4a1 // fadd v1.4s, v5.4s, v4.4s
+	WORD $0x4ea4d4a2 // fsub v2.4s, v5.4s, v4.4s
 	ADD R7, R9, R9
-	FMOVQ 96(R1), F4
-	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
-	FMOVQ 112(R1), F1
-	VFMLA V1.S4, V2.S4, V5.S4
-	FMOVQ 128(R1), F1
-	VFMLA V1.S4, V3.S4, V5.S4
-	FMOVQ F5, (R9)
+	FMOVQ F1, (R9)
 	ADD R7, R9, R9
+	FMOVQ F2, (R9)
 	WORD $0x4ea3d401 // fsub v1.4s, v0.4s, v3.4s
+	ADD R7, R9, R9
 	FMOVQ F1, (R9)
 	ADD $16, R3, R3
 	ADD $16, R4, R4
@@ -527,32 +499,24 @@ tile:
 	FMOVQ F7, (R2)
 	FMOVQ 112(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
+	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
 	FMOVQ 128(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 16(R2)
-	FMOVQ 208(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 32(R2)
+	WORD $0x6e20dc47 // fmul v7.4s, v2.4s, v0.4s
+	WORD $0x4ea4d4e7 // fsub v7.4s, v7.4s, v4.4s
+	WORD $0x4e27d4c0 // fadd v0.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c8 // fsub v8.4s, v6.4s, v7.4s
+	FMOVQ F0, 16(R2)
+	FMOVQ F8, 32(R2)
 	FMOVQ 304(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
 	FMOVQ 336(R1), F0
 	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 48(R2)
-	FMOVQ 400(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4ea2d4c6 // fsub v6.4s, v6.4s, v2.4s
-	FMOVQ 432(R1), F0
-	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 64(R2)
+	VORR V2.B16, V2.B16, V0.B16
+	WORD $0x4ea4d400 // fsub v0.4s, v0.4s, v4.4s
+	WORD $0x4e20d4c2 // fadd v2.4s, v6.4s, v0.4s
+	WORD $0x4ea0d4c4 // fsub v4.4s, v6.4s, v0.4s
+	FMOVQ F2, 48(R2)
+	FMOVQ F4, 64(R2)
 	FMOVQ 496(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 528(R1), F0
@@ -574,32 +538,24 @@ tile:
 	FMOVQ F7, 96(R2)
 	FMOVQ 112(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
+	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
 	FMOVQ 128(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 112(R2)
-	FMOVQ 208(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 128(R2)
+	WORD $0x6e20dc47 // fmul v7.4s, v2.4s, v0.4s
+	WORD $0x4ea4d4e7 // fsub v7.4s, v7.4s, v4.4s
+	WORD $0x4e27d4c0 // fadd v0.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c8 // fsub v8.4s, v6.4s, v7.4s
+	FMOVQ F0, 112(R2)
+	FMOVQ F8, 128(R2)
 	FMOVQ 304(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
 	FMOVQ 336(R1), F0
 	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 144(R2)
-	FMOVQ 400(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4ea2d4c6 // fsub v6.4s, v6.4s, v2.4s
-	FMOVQ 432(R1), F0
-	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 160(R2)
+	VORR V2.B16, V2.B16, V0.B16
+	WORD $0x4ea4d400 // fsub v0.4s, v0.4s, v4.4s
+	WORD $0x4e20d4c2 // fadd v2.4s, v6.4s, v0.4s
+	WORD $0x4ea0d4c4 // fsub v4.4s, v6.4s, v0.4s
+	FMOVQ F2, 144(R2)
+	FMOVQ F4, 160(R2)
 	FMOVQ 496(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 528(R1), F0
@@ -621,32 +577,24 @@ tile:
 	FMOVQ F7, 192(R2)
 	FMOVQ 112(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
+	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
 	FMOVQ 128(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 208(R2)
-	FMOVQ 208(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 224(R2)
+	WORD $0x6e20dc47 // fmul v7.4s, v2.4s, v0.4s
+	WORD $0x4ea4d4e7 // fsub v7.4s, v7.4s, v4.4s
+	WORD $0x4e27d4c0 // fadd v0.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c8 // fsub v8.4s, v6.4s, v7.4s
+	FMOVQ F0, 208(R2)
+	FMOVQ F8, 224(R2)
 	FMOVQ 304(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
 	FMOVQ 336(R1), F0
 	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 240(R2)
-	FMOVQ 400(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4ea2d4c6 // fsub v6.4s, v6.4s, v2.4s
-	FMOVQ 432(R1), F0
-	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 256(R2)
+	VORR V2.B16, V2.B16, V0.B16
+	WORD $0x4ea4d400 // fsub v0.4s, v0.4s, v4.4s
+	WORD $0x4e20d4c2 // fadd v2.4s, v6.4s, v0.4s
+	WORD $0x4ea0d4c4 // fsub v4.4s, v6.4s, v0.4s
+	FMOVQ F2, 240(R2)
+	FMOVQ F4, 256(R2)
 	FMOVQ 496(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 528(R1), F0
@@ -668,32 +616,24 @@ tile:
 	FMOVQ F7, 288(R2)
 	FMOVQ 112(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
+	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
 	FMOVQ 128(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 304(R2)
-	FMOVQ 208(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 320(R2)
+	WORD $0x6e20dc47 // fmul v7.4s, v2.4s, v0.4s
+	WORD $0x4ea4d4e7 // fsub v7.4s, v7.4s, v4.4s
+	WORD $0x4e27d4c0 // fadd v0.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c8 // fsub v8.4s, v6.4s, v7.4s
+	FMOVQ F0, 304(R2)
+	FMOVQ F8, 320(R2)
 	FMOVQ 304(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
 	FMOVQ 336(R1), F0
 	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 336(R2)
-	FMOVQ 400(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4ea2d4c6 // fsub v6.4s, v6.4s, v2.4s
-	FMOVQ 432(R1), F0
-	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 352(R2)
+	VORR V2.B16, V2.B16, V0.B16
+	WORD $0x4ea4d400 // fsub v0.4s, v0.4s, v4.4s
+	WORD $0x4e20d4c2 // fadd v2.4s, v6.4s, v0.4s
+	WORD $0x4ea0d4c4 // fsub v4.4s, v6.4s, v0.4s
+	FMOVQ F2, 336(R2)
+	FMOVQ F4, 352(R2)
 	FMOVQ 496(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 528(R1), F0
@@ -715,32 +655,24 @@ tile:
 	FMOVQ F7, 384(R2)
 	FMOVQ 112(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
+	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
 	FMOVQ 128(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 400(R2)
-	FMOVQ 208(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 416(R2)
+	WORD $0x6e20dc47 // fmul v7.4s, v2.4s, v0.4s
+	WORD $0x4ea4d4e7 // fsub v7.4s, v7.4s, v4.4s
+	WORD $0x4e27d4c0 // fadd v0.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c8 // fsub v8.4s, v6.4s, v7.4s
+	FMOVQ F0, 400(R2)
+	FMOVQ F8, 416(R2)
 	FMOVQ 304(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
 	FMOVQ 336(R1), F0
 	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 432(R2)
-	FMOVQ 400(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4ea2d4c6 // fsub v6.4s, v6.4s, v2.4s
-	FMOVQ 432(R1), F0
-	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 448(R2)
+	VORR V2.B16, V2.B16, V0.B16
+	WORD $0x4ea4d400 // fsub v0.4s, v0.4s, v4.4s
+	WORD $0x4e20d4c2 // fadd v2.4s, v6.4s, v0.4s
+	WORD $0x4ea0d4c4 // fsub v4.4s, v6.4s, v0.4s
+	FMOVQ F2, 432(R2)
+	FMOVQ F4, 448(R2)
 	FMOVQ 496(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 528(R1), F0
@@ -762,32 +694,24 @@ tile:
 	FMOVQ F7, 480(R2)
 	FMOVQ 112(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
+	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
 	FMOVQ 128(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 496(R2)
-	FMOVQ 208(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 512(R2)
+	WORD $0x6e20dc47 // fmul v7.4s, v2.4s, v0.4s
+	WORD $0x4ea4d4e7 // fsub v7.4s, v7.4s, v4.4s
+	WORD $0x4e27d4c0 // fadd v0.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c8 // fsub v8.4s, v6.4s, v7.4s
+	FMOVQ F0, 496(R2)
+	FMOVQ F8, 512(R2)
 	FMOVQ 304(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
 	FMOVQ 336(R1), F0
 	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 528(R2)
-	FMOVQ 400(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4ea2d4c6 // fsub v6.4s, v6.4s, v2.4s
-	FMOVQ 432(R1), F0
-	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, 544(R2)
+	VORR V2.B16, V2.B16, V0.B16
+	WORD $0x4ea4d400 // fsub v0.4s, v0.4s, v4.4s
+	WORD $0x4e20d4c2 // fadd v2.4s, v6.4s, v0.4s
+	WORD $0x4ea0d4c4 // fsub v4.4s, v6.4s, v0.4s
+	FMOVQ F2, 528(R2)
+	FMOVQ F4, 544(R2)
 	FMOVQ 496(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 528(R1), F0
@@ -808,44 +732,36 @@ tile:
 	VFMLA V0.S4, V2.S4, V7.S4
 	WORD $0x4e24d4e7 // fadd v7.4s, v7.4s, v4.4s
 	FMOVQ F7, (R9)
-	ADD R7, R9, R9
 	FMOVQ 112(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
+	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
 	FMOVQ 128(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	WORD $0x6e20dc47 // fmul v7.4s, v2.4s, v0.4s
+	WORD $0x4ea4d4e7 // fsub v7.4s, v7.4s, v4.4s
+	WORD $0x4e27d4c0 // fadd v0.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c8 // fsub v8.4s, v6.4s, v7.4s
 	ADD R7, R9, R9
-	FMOVQ 208(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F8, (R9)
 	FMOVQ 304(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
 	FMOVQ 336(R1), F0
 	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	VORR V2.B16, V2.B16, V0.B16
+	WORD $0x4ea4d400 // fsub v0.4s, v0.4s, v4.4s
+	WORD $0x4e20d4c2 // fadd v2.4s, v6.4s, v0.4s
+	WORD $0x4ea0d4c4 // fsub v4.4s, v6.4s, v0.4s
 	ADD R7, R9, R9
-	FMOVQ 400(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4ea2d4c6 // fsub v6.4s, v6.4s, v2.4s
-	FMOVQ 432(R1), F0
-	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	FMOVQ F2, (R9)
 	ADD R7, R9, R9
+	FMOVQ F4, (R9)
 	FMOVQ 496(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 528(R1), F0
 	VFMLA V0.S4, V3.S4, V2.S4
 	WORD $0x4e25d442 // fadd v2.4s, v2.4s, v5.4s
+	ADD R7, R9, R9
 	FMOVQ F2, (R9)
 	ADD R6, R8, R8
 	FMOVQ 16(R2), F0
@@ -861,44 +777,36 @@ tile:
 	VFMLA V0.S4, V2.S4, V7.S4
 	WORD $0x4e24d4e7 // fadd v7.4s, v7.4s, v4.4s
 	FMOVQ F7, (R9)
-	ADD R7, R9, R9
 	FMOVQ 112(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
+	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
 	FMOVQ 128(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	WORD $0x6e20dc47 // fmul v7.4s, v2.4s, v0.4s
+	WORD $0x4ea4d4e7 // fsub v7.4s, v7.4s, v4.4s
+	WORD $0x4e27d4c0 // fadd v0.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c8 // fsub v8.4s, v6.4s, v7.4s
 	ADD R7, R9, R9
-	FMOVQ 208(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F8, (R9)
 	FMOVQ 304(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
 	FMOVQ 336(R1), F0
 	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	VORR V2.B16, V2.B16, V0.B16
+	WORD $0x4ea4d400 // fsub v0.4s, v0.4s, v4.4s
+	WORD $0x4e20d4c2 // fadd v2.4s, v6.4s, v0.4s
+	WORD $0x4ea0d4c4 // fsub v4.4s, v6.4s, v0.4s
 	ADD R7, R9, R9
-	FMOVQ 400(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4ea2d4c6 // fsub v6.4s, v6.4s, v2.4s
-	FMOVQ 432(R1), F0
-	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	FMOVQ F2, (R9)
 	ADD R7, R9, R9
+	FMOVQ F4, (R9)
 	FMOVQ 496(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 528(R1), F0
 	VFMLA V0.S4, V3.S4, V2.S4
 	WORD $0x4e25d442 // fadd v2.4s, v2.4s, v5.4s
+	ADD R7, R9, R9
 	FMOVQ F2, (R9)
 	ADD R6, R8, R8
 	FMOVQ 32(R2), F0
@@ -914,44 +822,36 @@ tile:
 	VFMLA V0.S4, V2.S4, V7.S4
 	WORD $0x4e24d4e7 // fadd v7.4s, v7.4s, v4.4s
 	FMOVQ F7, (R9)
-	ADD R7, R9, R9
 	FMOVQ 112(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
+	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
 	FMOVQ 128(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	WORD $0x6e20dc47 // fmul v7.4s, v2.4s, v0.4s
+	WORD $0x4ea4d4e7 // fsub v7.4s, v7.4s, v4.4s
+	WORD $0x4e27d4c0 // fadd v0.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c8 // fsub v8.4s, v6.4s, v7.4s
 	ADD R7, R9, R9
-	FMOVQ 208(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F8, (R9)
 	FMOVQ 304(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
 	FMOVQ 336(R1), F0
 	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	VORR V2.B16, V2.B16, V0.B16
+	WORD $0x4ea4d400 // fsub v0.4s, v0.4s, v4.4s
+	WORD $0x4e20d4c2 // fadd v2.4s, v6.4s, v0.4s
+	WORD $0x4ea0d4c4 // fsub v4.4s, v6.4s, v0.4s
 	ADD R7, R9, R9
-	FMOVQ 400(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4ea2d4c6 // fsub v6.4s, v6.4s, v2.4s
-	FMOVQ 432(R1), F0
-	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	FMOVQ F2, (R9)
 	ADD R7, R9, R9
+	FMOVQ F4, (R9)
 	FMOVQ 496(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 528(R1), F0
 	VFMLA V0.S4, V3.S4, V2.S4
 	WORD $0x4e25d442 // fadd v2.4s, v2.4s, v5.4s
+	ADD R7, R9, R9
 	FMOVQ F2, (R9)
 	ADD R6, R8, R8
 	FMOVQ 48(R2), F0
@@ -967,44 +867,36 @@ tile:
 	VFMLA V0.S4, V2.S4, V7.S4
 	WORD $0x4e24d4e7 // fadd v7.4s, v7.4s, v4.4s
 	FMOVQ F7, (R9)
-	ADD R7, R9, R9
 	FMOVQ 112(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
+	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
 	FMOVQ 128(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	WORD $0x6e20dc47 // fmul v7.4s, v2.4s, v0.4s
+	WORD $0x4ea4d4e7 // fsub v7.4s, v7.4s, v4.4s
+	WORD $0x4e27d4c0 // fadd v0.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c8 // fsub v8.4s, v6.4s, v7.4s
 	ADD R7, R9, R9
-	FMOVQ 208(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F8, (R9)
 	FMOVQ 304(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
 	FMOVQ 336(R1), F0
 	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	VORR V2.B16, V2.B16, V0.B16
+	WORD $0x4ea4d400 // fsub v0.4s, v0.4s, v4.4s
+	WORD $0x4e20d4c2 // fadd v2.4s, v6.4s, v0.4s
+	WORD $0x4ea0d4c4 // fsub v4.4s, v6.4s, v0.4s
 	ADD R7, R9, R9
-	FMOVQ 400(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4ea2d4c6 // fsub v6.4s, v6.4s, v2.4s
-	FMOVQ 432(R1), F0
-	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	FMOVQ F2, (R9)
 	ADD R7, R9, R9
+	FMOVQ F4, (R9)
 	FMOVQ 496(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 528(R1), F0
 	VFMLA V0.S4, V3.S4, V2.S4
 	WORD $0x4e25d442 // fadd v2.4s, v2.4s, v5.4s
+	ADD R7, R9, R9
 	FMOVQ F2, (R9)
 	ADD R6, R8, R8
 	FMOVQ 64(R2), F0
@@ -1020,44 +912,36 @@ tile:
 	VFMLA V0.S4, V2.S4, V7.S4
 	WORD $0x4e24d4e7 // fadd v7.4s, v7.4s, v4.4s
 	FMOVQ F7, (R9)
-	ADD R7, R9, R9
 	FMOVQ 112(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
+	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
 	FMOVQ 128(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	WORD $0x6e20dc47 // fmul v7.4s, v2.4s, v0.4s
+	WORD $0x4ea4d4e7 // fsub v7.4s, v7.4s, v4.4s
+	WORD $0x4e27d4c0 // fadd v0.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c8 // fsub v8.4s, v6.4s, v7.4s
 	ADD R7, R9, R9
-	FMOVQ 208(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F8, (R9)
 	FMOVQ 304(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
 	FMOVQ 336(R1), F0
 	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	VORR V2.B16, V2.B16, V0.B16
+	WORD $0x4ea4d400 // fsub v0.4s, v0.4s, v4.4s
+	WORD $0x4e20d4c2 // fadd v2.4s, v6.4s, v0.4s
+	WORD $0x4ea0d4c4 // fsub v4.4s, v6.4s, v0.4s
 	ADD R7, R9, R9
-	FMOVQ 400(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4ea2d4c6 // fsub v6.4s, v6.4s, v2.4s
-	FMOVQ 432(R1), F0
-	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	FMOVQ F2, (R9)
 	ADD R7, R9, R9
+	FMOVQ F4, (R9)
 	FMOVQ 496(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 528(R1), F0
 	VFMLA V0.S4, V3.S4, V2.S4
 	WORD $0x4e25d442 // fadd v2.4s, v2.4s, v5.4s
+	ADD R7, R9, R9
 	FMOVQ F2, (R9)
 	ADD R6, R8, R8
 	FMOVQ 80(R2), F0
@@ -1073,44 +957,36 @@ tile:
 	VFMLA V0.S4, V2.S4, V7.S4
 	WORD $0x4e24d4e7 // fadd v7.4s, v7.4s, v4.4s
 	FMOVQ F7, (R9)
-	ADD R7, R9, R9
 	FMOVQ 112(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
+	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
 	FMOVQ 128(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	WORD $0x6e20dc47 // fmul v7.4s, v2.4s, v0.4s
+	WORD $0x4ea4d4e7 // fsub v7.4s, v7.4s, v4.4s
+	WORD $0x4e27d4c0 // fadd v0.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c8 // fsub v8.4s, v6.4s, v7.4s
 	ADD R7, R9, R9
-	FMOVQ 208(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V6.S4
-	WORD $0x4ea3d4c6 // fsub v6.4s, v6.4s, v3.4s
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F8, (R9)
 	FMOVQ 304(R1), F0
 	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
 	FMOVQ 336(R1), F0
 	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4ea4d4c6 // fsub v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	VORR V2.B16, V2.B16, V0.B16
+	WORD $0x4ea4d400 // fsub v0.4s, v0.4s, v4.4s
+	WORD $0x4e20d4c2 // fadd v2.4s, v6.4s, v0.4s
+	WORD $0x4ea0d4c4 // fsub v4.4s, v6.4s, v0.4s
 	ADD R7, R9, R9
-	FMOVQ 400(R1), F0
-	WORD $0x6e20dc26 // fmul v6.4s, v1.4s, v0.4s
-	WORD $0x4ea2d4c6 // fsub v6.4s, v6.4s, v2.4s
-	FMOVQ 432(R1), F0
-	VFMLA V0.S4, V3.S4, V6.S4
-	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
-	FMOVQ F6, (R9)
+	FMOVQ F2, (R9)
 	ADD R7, R9, R9
+	FMOVQ F4, (R9)
 	FMOVQ 496(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 528(R1), F0
 	VFMLA V0.S4, V3.S4, V2.S4
 	WORD $0x4e25d442 // fadd v2.4s, v2.4s, v5.4s
+	ADD R7, R9, R9
 	FMOVQ F2, (R9)
 	ADD $64, R3, R3
 	ADD $16, R4, R4
@@ -1146,32 +1022,25 @@ tile:
 	ADD R5, R7, R7
 	FMOVQ (R7), F6
 	ADD R5, R7, R7
-	VORR V1.B16, V1.B16, V7.B16
-	WORD $0x4e22d4e7 // fadd v7.4s, v7.4s, v2.4s
-	WORD $0x4e23d4e7 // fadd v7.4s, v7.4s, v3.4s
-	WORD $0x4e24d4e7 // fadd v7.4s, v7.4s, v4.4s
-	WORD $0x4e25d4e7 // fadd v7.4s, v7.4s, v5.4s
-	FMOVQ F7, (R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 144(R1), F7
-	VFMLA V7.S4, V4.S4, V1.S4
-	FMOVQ 160(R1), F7
-	VFMLA V7.S4, V5.S4, V1.S4
+	WORD $0x4e23d447 // fadd v7.4s, v2.4s, v3.4s
+	WORD $0x4ea3d448 // fsub v8.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	VORR V1.B16, V1.B16, V4.B16
+	WORD $0x4e27d484 // fadd v4.4s, v4.4s, v7.4s
+	WORD $0x4e22d484 // fadd v4.4s, v4.4s, v2.4s
+	FMOVQ F4, (R2)
+	VORR V8.B16, V8.B16, V1.B16
+	FMOVQ 144(R1), F4
+	VFMLA V4.S4, V3.S4, V1.S4
 	FMOVQ F1, 16(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 240(R1), F7
-	VFMLA V7.S4, V4.S4, V1.S4
-	FMOVQ 256(R1), F7
-	VFMLA V7.S4, V5.S4, V1.S4
+	VORR V7.B16, V7.B16, V1.B16
+	FMOVQ 240(R1), F4
+	VFMLA V4.S4, V2.S4, V1.S4
 	FMOVQ F1, 32(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
+	VORR V8.B16, V8.B16, V1.B16
 	FMOVQ 336(R1), F2
-	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 352(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	VFMLA V2.S4, V3.S4, V1.S4
 	WORD $0x4e26d421 // fadd v1.4s, v1.4s, v6.4s
 	FMOVQ F1, 48(R2)
 	FMOVQ (R7), F1
@@ -1186,32 +1055,25 @@ tile:
 	ADD R5, R7, R7
 	FMOVQ (R7), F6
 	ADD R5, R7, R7
-	VORR V1.B16, V1.B16, V7.B16
-	WORD $0x4e22d4e7 // fadd v7.4s, v7.4s, v2.4s
-	WORD $0x4e23d4e7 // fadd v7.4s, v7.4s, v3.4s
-	WORD $0x4e24d4e7 // fadd v7.4s, v7.4s, v4.4s
-	WORD $0x4e25d4e7 // fadd v7.4s, v7.4s, v5.4s
-	FMOVQ F7, 64(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 144(R1), F7
-	VFMLA V7.S4, V4.S4, V1.S4
-	FMOVQ 160(R1), F7
-	VFMLA V7.S4, V5.S4, V1.S4
+	WORD $0x4e23d447 // fadd v7.4s, v2.4s, v3.4s
+	WORD $0x4ea3d448 // fsub v8.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	VORR V1.B16, V1.B16, V4.B16
+	WORD $0x4e27d484 // fadd v4.4s, v4.4s, v7.4s
+	WORD $0x4e22d484 // fadd v4.4s, v4.4s, v2.4s
+	FMOVQ F4, 64(R2)
+	VORR V8.B16, V8.B16, V1.B16
+	FMOVQ 144(R1), F4
+	VFMLA V4.S4, V3.S4, V1.S4
 	FMOVQ F1, 80(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 240(R1), F7
-	VFMLA V7.S4, V4.S4, V1.S4
-	FMOVQ 256(R1), F7
-	VFMLA V7.S4, V5.S4, V1.S4
+	VORR V7.B16, V7.B16, V1.B16
+	FMOVQ 240(R1), F4
+	VFMLA V4.S4, V2.S4, V1.S4
 	FMOVQ F1, 96(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
+	VORR V8.B16, V8.B16, V1.B16
 	FMOVQ 336(R1), F2
-	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 352(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	VFMLA V2.S4, V3.S4, V1.S4
 	WORD $0x4e26d421 // fadd v1.4s, v1.4s, v6.4s
 	FMOVQ F1, 112(R2)
 	FMOVQ (R7), F1
@@ -1226,32 +1088,25 @@ tile:
 	ADD R5, R7, R7
 	FMOVQ (R7), F6
 	ADD R5, R7, R7
-	VORR V1.B16, V1.B16, V7.B16
-	WORD $0x4e22d4e7 // fadd v7.4s, v7.4s, v2.4s
-	WORD $0x4e23d4e7 // fadd v7.4s, v7.4s, v3.4s
-	WORD $0x4e24d4e7 // fadd v7.4s, v7.4s, v4.4s
-	WORD $0x4e25d4e7 // fadd v7.4s, v7.4s, v5.4s
-	FMOVQ F7, 128(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 144(R1), F7
-	VFMLA V7.S4, V4.S4, V1.S4
-	FMOVQ 160(R1), F7
-	VFMLA V7.S4, V5.S4, V1.S4
+	WORD $0x4e23d447 // fadd v7.4s, v2.4s, v3.4s
+	WORD $0x4ea3d448 // fsub v8.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	VORR V1.B16, V1.B16, V4.B16
+	WORD $0x4e27d484 // fadd v4.4s, v4.4s, v7.4s
+	WORD $0x4e22d484 // fadd v4.4s, v4.4s, v2.4s
+	FMOVQ F4, 128(R2)
+	VORR V8.B16, V8.B16, V1.B16
+	FMOVQ 144(R1), F4
+	VFMLA V4.S4, V3.S4, V1.S4
 	FMOVQ F1, 144(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 240(R1), F7
-	VFMLA V7.S4, V4.S4, V1.S4
-	FMOVQ 256(R1), F7
-	VFMLA V7.S4, V5.S4, V1.S4
+	VORR V7.B16, V7.B16, V1.B16
+	FMOVQ 240(R1), F4
+	VFMLA V4.S4, V2.S4, V1.S4
 	FMOVQ F1, 160(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
+	VORR V8.B16, V8.B16, V1.B16
 	FMOVQ 336(R1), F2
-	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 352(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	VFMLA V2.S4, V3.S4, V1.S4
 	WORD $0x4e26d421 // fadd v1.4s, v1.4s, v6.4s
 	FMOVQ F1, 176(R2)
 	FMOVQ (R7), F1
@@ -1266,32 +1121,25 @@ tile:
 	ADD R5, R7, R7
 	FMOVQ (R7), F6
 	ADD R5, R7, R7
-	VORR V1.B16, V1.B16, V7.B16
-	WORD $0x4e22d4e7 // fadd v7.4s, v7.4s, v2.4s
-	WORD $0x4e23d4e7 // fadd v7.4s, v7.4s, v3.4s
-	WORD $0x4e24d4e7 // fadd v7.4s, v7.4s, v4.4s
-	WORD $0x4e25d4e7 // fadd v7.4s, v7.4s, v5.4s
-	FMOVQ F7, 192(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 144(R1), F7
-	VFMLA V7.S4, V4.S4, V1.S4
-	FMOVQ 160(R1), F7
-	VFMLA V7.S4, V5.S4, V1.S4
+	WORD $0x4e23d447 // fadd v7.4s, v2.4s, v3.4s
+	WORD $0x4ea3d448 // fsub v8.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	VORR V1.B16, V1.B16, V4.B16
+	WORD $0x4e27d484 // fadd v4.4s, v4.4s, v7.4s
+	WORD $0x4e22d484 // fadd v4.4s, v4.4s, v2.4s
+	FMOVQ F4, 192(R2)
+	VORR V8.B16, V8.B16, V1.B16
+	FMOVQ 144(R1), F4
+	VFMLA V4.S4, V3.S4, V1.S4
 	FMOVQ F1, 208(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 240(R1), F7
-	VFMLA V7.S4, V4.S4, V1.S4
-	FMOVQ 256(R1), F7
-	VFMLA V7.S4, V5.S4, V1.S4
+	VORR V7.B16, V7.B16, V1.B16
+	FMOVQ 240(R1), F4
+	VFMLA V4.S4, V2.S4, V1.S4
 	FMOVQ F1, 224(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
+	VORR V8.B16, V8.B16, V1.B16
 	FMOVQ 336(R1), F2
-	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 352(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	VFMLA V2.S4, V3.S4, V1.S4
 	WORD $0x4e26d421 // fadd v1.4s, v1.4s, v6.4s
 	FMOVQ F1, 240(R2)
 	FMOVQ (R7), F1
@@ -1306,32 +1154,25 @@ tile:
 	ADD R5, R7, R7
 	FMOVQ (R7), F6
 	ADD R5, R7, R7
-	VORR V1.B16, V1.B16, V7.B16
-	WORD $0x4e22d4e7 // fadd v7.4s, v7.4s, v2.4s
-	WORD $0x4e23d4e7 // fadd v7.4s, v7.4s, v3.4s
-	WORD $0x4e24d4e7 // fadd v7.4s, v7.4s, v4.4s
-	WORD $0x4e25d4e7 // fadd v7.4s, v7.4s, v5.4s
-	FMOVQ F7, 256(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 144(R1), F7
-	VFMLA V7.S4, V4.S4, V1.S4
-	FMOVQ 160(R1), F7
-	VFMLA V7.S4, V5.S4, V1.S4
+	WORD $0x4e23d447 // fadd v7.4s, v2.4s, v3.4s
+	WORD $0x4ea3d448 // fsub v8.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	VORR V1.B16, V1.B16, V4.B16
+	WORD $0x4e27d484 // fadd v4.4s, v4.4s, v7.4s
+	WORD $0x4e22d484 // fadd v4.4s, v4.4s, v2.4s
+	FMOVQ F4, 256(R2)
+	VORR V8.B16, V8.B16, V1.B16
+	FMOVQ 144(R1), F4
+	VFMLA V4.S4, V3.S4, V1.S4
 	FMOVQ F1, 272(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 240(R1), F7
-	VFMLA V7.S4, V4.S4, V1.S4
-	FMOVQ 256(R1), F7
-	VFMLA V7.S4, V5.S4, V1.S4
+	VORR V7.B16, V7.B16, V1.B16
+	FMOVQ 240(R1), F4
+	VFMLA V4.S4, V2.S4, V1.S4
 	FMOVQ F1, 288(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
+	VORR V8.B16, V8.B16, V1.B16
 	FMOVQ 336(R1), F2
-	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 352(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	VFMLA V2.S4, V3.S4, V1.S4
 	WORD $0x4e26d421 // fadd v1.4s, v1.4s, v6.4s
 	FMOVQ F1, 304(R2)
 	FMOVQ (R7), F1
@@ -1346,32 +1187,25 @@ tile:
 	ADD R5, R7, R7
 	FMOVQ (R7), F6
 	ADD R5, R7, R7
-	VORR V1.B16, V1.B16, V7.B16
-	WORD $0x4e22d4e7 // fadd v7.4s, v7.4s, v2.4s
-	WORD $0x4e23d4e7 // fadd v7.4s, v7.4s, v3.4s
-	WORD $0x4e24d4e7 // fadd v7.4s, v7.4s, v4.4s
-	WORD $0x4e25d4e7 // fadd v7.4s, v7.4s, v5.4s
-	FMOVQ F7, 320(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 144(R1), F7
-	VFMLA V7.S4, V4.S4, V1.S4
-	FMOVQ 160(R1), F7
-	VFMLA V7.S4, V5.S4, V1.S4
+	WORD $0x4e23d447 // fadd v7.4s, v2.4s, v3.4s
+	WORD $0x4ea3d448 // fsub v8.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	VORR V1.B16, V1.B16, V4.B16
+	WORD $0x4e27d484 // fadd v4.4s, v4.4s, v7.4s
+	WORD $0x4e22d484 // fadd v4.4s, v4.4s, v2.4s
+	FMOVQ F4, 320(R2)
+	VORR V8.B16, V8.B16, V1.B16
+	FMOVQ 144(R1), F4
+	VFMLA V4.S4, V3.S4, V1.S4
 	FMOVQ F1, 336(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 240(R1), F7
-	VFMLA V7.S4, V4.S4, V1.S4
-	FMOVQ 256(R1), F7
-	VFMLA V7.S4, V5.S4, V1.S4
+	VORR V7.B16, V7.B16, V1.B16
+	FMOVQ 240(R1), F4
+	VFMLA V4.S4, V2.S4, V1.S4
 	FMOVQ F1, 352(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
+	VORR V8.B16, V8.B16, V1.B16
 	FMOVQ 336(R1), F2
-	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 352(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	VFMLA V2.S4, V3.S4, V1.S4
 	WORD $0x4e26d421 // fadd v1.4s, v1.4s, v6.4s
 	FMOVQ F1, 368(R2)
 	MOVD R4, R7
@@ -1382,40 +1216,33 @@ tile:
 	FMOVQ 256(R2), F5
 	FMOVQ 320(R2), F6
 	MOVD R7, R8
-	VORR V1.B16, V1.B16, V7.B16
-	WORD $0x4e22d4e7 // fadd v7.4s, v7.4s, v2.4s
-	WORD $0x4e23d4e7 // fadd v7.4s, v7.4s, v3.4s
-	WORD $0x4e24d4e7 // fadd v7.4s, v7.4s, v4.4s
-	WORD $0x4e25d4e7 // fadd v7.4s, v7.4s, v5.4s
-	WORD $0x4e20d4e7 // fadd v7.4s, v7.4s, v0.4s
-	FMOVQ F7, (R8)
-	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 144(R1), F7
-	VFMLA V7.S4, V4.S4, V1.S4
-	FMOVQ 160(R1), F7
-	VFMLA V7.S4, V5.S4, V1.S4
+	WORD $0x4e23d447 // fadd v7.4s, v2.4s, v3.4s
+	WORD $0x4ea3d448 // fsub v8.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	VORR V1.B16, V1.B16, V4.B16
+	WORD $0x4e27d484 // fadd v4.4s, v4.4s, v7.4s
+	WORD $0x4e22d484 // fadd v4.4s, v4.4s, v2.4s
+	WORD $0x4e20d484 // fadd v4.4s, v4.4s, v0.4s
+	FMOVQ F4, (R8)
+	VORR V8.B16, V8.B16, V1.B16
+	FMOVQ 144(R1), F4
+	VFMLA V4.S4, V3.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 240(R1), F7
-	VFMLA V7.S4, V4.S4, V1.S4
-	FMOVQ 256(R1), F7
-	VFMLA V7.S4, V5.S4, V1.S4
+	FMOVQ F1, (R8)
+	VORR V7.B16, V7.B16, V1.B16
+	FMOVQ 240(R1), F4
+	VFMLA V4.S4, V2.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
+	FMOVQ F1, (R8)
+	VORR V8.B16, V8.B16, V1.B16
 	FMOVQ 336(R1), F2
-	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 352(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	VFMLA V2.S4, V3.S4, V1.S4
 	WORD $0x4e26d421 // fadd v1.4s, v1.4s, v6.4s
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
+	ADD R6, R8, R8
 	FMOVQ F1, (R8)
 	ADD $16, R7, R7
 	FMOVQ 16(R2), F1
@@ -1425,40 +1252,33 @@ tile:
 	FMOVQ 272(R2), F5
 	FMOVQ 336(R2), F6
 	MOVD R7, R8
-	VORR V1.B16, V1.B16, V7.B16
-	WORD $0x4e22d4e7 // fadd v7.4s, v7.4s, v2.4s
-	WORD $0x4e23d4e7 // fadd v7.4s, v7.4s, v3.4s
-	WORD $0x4e24d4e7 // fadd v7.4s, v7.4s, v4.4s
-	WORD $0x4e25d4e7 // fadd v7.4s, v7.4s, v5.4s
-	WORD $0x4e20d4e7 // fadd v7.4s, v7.4s, v0.4s
-	FMOVQ F7, (R8)
-	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 144(R1), F7
-	VFMLA V7.S4, V4.S4, V1.S4
-	FMOVQ 160(R1), F7
-	VFMLA V7.S4, V5.S4, V1.S4
+	WORD $0x4e23d447 // fadd v7.4s, v2.4s, v3.4s
+	WORD $0x4ea3d448 // fsub v8.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	VORR V1.B16, V1.B16, V4.B16
+	WORD $0x4e27d484 // fadd v4.4s, v4.4s, v7.4s
+	WORD $0x4e22d484 // fadd v4.4s, v4.4s, v2.4s
+	WORD $0x4e20d484 // fadd v4.4s, v4.4s, v0.4s
+	FMOVQ F4, (R8)
+	VORR V8.B16, V8.B16, V1.B16
+	FMOVQ 144(R1), F4
+	VFMLA V4.S4, V3.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 240(R1), F7
-	VFMLA V7.S4, V4.S4, V1.S4
-	FMOVQ 256(R1), F7
-	VFMLA V7.S4, V5.S4, V1.S4
+	FMOVQ F1, (R8)
+	VORR V7.B16, V7.B16, V1.B16
+	FMOVQ 240(R1), F4
+	VFMLA V4.S4, V2.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
+	FMOVQ F1, (R8)
+	VORR V8.B16, V8.B16, V1.B16
 	FMOVQ 336(R1), F2
-	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 352(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	VFMLA V2.S4, V3.S4, V1.S4
 	WORD $0x4e26d421 // fadd v1.4s, v1.4s, v6.4s
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
+	ADD R6, R8, R8
 	FMOVQ F1, (R8)
 	ADD $16, R7, R7
 	FMOVQ 32(R2), F1
@@ -1468,40 +1288,33 @@ tile:
 	FMOVQ 288(R2), F5
 	FMOVQ 352(R2), F6
 	MOVD R7, R8
-	VORR V1.B16, V1.B16, V7.B16
-	WORD $0x4e22d4e7 // fadd v7.4s, v7.4s, v2.4s
-	WORD $0x4e23d4e7 // fadd v7.4s, v7.4s, v3.4s
-	WORD $0x4e24d4e7 // fadd v7.4s, v7.4s, v4.4s
-	WORD $0x4e25d4e7 // fadd v7.4s, v7.4s, v5.4s
-	WORD $0x4e20d4e7 // fadd v7.4s, v7.4s, v0.4s
-	FMOVQ F7, (R8)
-	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 144(R1), F7
-	VFMLA V7.S4, V4.S4, V1.S4
-	FMOVQ 160(R1), F7
-	VFMLA V7.S4, V5.S4, V1.S4
+	WORD $0x4e23d447 // fadd v7.4s, v2.4s, v3.4s
+	WORD $0x4ea3d448 // fsub v8.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	VORR V1.B16, V1.B16, V4.B16
+	WORD $0x4e27d484 // fadd v4.4s, v4.4s, v7.4s
+	WORD $0x4e22d484 // fadd v4.4s, v4.4s, v2.4s
+	WORD $0x4e20d484 // fadd v4.4s, v4.4s, v0.4s
+	FMOVQ F4, (R8)
+	VORR V8.B16, V8.B16, V1.B16
+	FMOVQ 144(R1), F4
+	VFMLA V4.S4, V3.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 240(R1), F7
-	VFMLA V7.S4, V4.S4, V1.S4
-	FMOVQ 256(R1), F7
-	VFMLA V7.S4, V5.S4, V1.S4
+	FMOVQ F1, (R8)
+	VORR V7.B16, V7.B16, V1.B16
+	FMOVQ 240(R1), F4
+	VFMLA V4.S4, V2.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
+	FMOVQ F1, (R8)
+	VORR V8.B16, V8.B16, V1.B16
 	FMOVQ 336(R1), F2
-	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 352(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	VFMLA V2.S4, V3.S4, V1.S4
 	WORD $0x4e26d421 // fadd v1.4s, v1.4s, v6.4s
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
+	ADD R6, R8, R8
 	FMOVQ F1, (R8)
 	ADD $16, R7, R7
 	FMOVQ 48(R2), F1
@@ -1511,40 +1324,33 @@ tile:
 	FMOVQ 304(R2), F5
 	FMOVQ 368(R2), F6
 	MOVD R7, R8
-	VORR V1.B16, V1.B16, V7.B16
-	WORD $0x4e22d4e7 // fadd v7.4s, v7.4s, v2.4s
-	WORD $0x4e23d4e7 // fadd v7.4s, v7.4s, v3.4s
-	WORD $0x4e24d4e7 // fadd v7.4s, v7.4s, v4.4s
-	WORD $0x4e25d4e7 // fadd v7.4s, v7.4s, v5.4s
-	WORD $0x4e20d4e7 // fadd v7.4s, v7.4s, v0.4s
-	FMOVQ F7, (R8)
-	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 144(R1), F7
-	VFMLA V7.S4, V4.S4, V1.S4
-	FMOVQ 160(R1), F7
-	VFMLA V7.S4, V5.S4, V1.S4
+	WORD $0x4e23d447 // fadd v7.4s, v2.4s, v3.4s
+	WORD $0x4ea3d448 // fsub v8.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	VORR V1.B16, V1.B16, V4.B16
+	WORD $0x4e27d484 // fadd v4.4s, v4.4s, v7.4s
+	WORD $0x4e22d484 // fadd v4.4s, v4.4s, v2.4s
+	WORD $0x4e20d484 // fadd v4.4s, v4.4s, v0.4s
+	FMOVQ F4, (R8)
+	VORR V8.B16, V8.B16, V1.B16
+	FMOVQ 144(R1), F4
+	VFMLA V4.S4, V3.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 240(R1), F7
-	VFMLA V7.S4, V4.S4, V1.S4
-	FMOVQ 256(R1), F7
-	VFMLA V7.S4, V5.S4, V1.S4
+	FMOVQ F1, (R8)
+	VORR V7.B16, V7.B16, V1.B16
+	FMOVQ 240(R1), F4
+	VFMLA V4.S4, V2.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
+	FMOVQ F1, (R8)
+	VORR V8.B16, V8.B16, V1.B16
 	FMOVQ 336(R1), F2
-	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 352(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	VFMLA V2.S4, V3.S4, V1.S4
 	WORD $0x4e26d421 // fadd v1.4s, v1.4s, v6.4s
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
+	ADD R6, R8, R8
 	FMOVQ F1, (R8)
 	ADD $16, R3, R3
 	ADD $64, R4, R4
@@ -1577,34 +1383,26 @@ tile:
 	FMOVQ (R1), F3
 	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ F4, (R2)
-	FMOVQ 48(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ 64(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 80(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 16(R2)
-	FMOVQ 96(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 112(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 128(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 32(R2)
-	FMOVQ 144(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
+	FMOVQ F3, 16(R2)
+	FMOVQ F6, 32(R2)
 	FMOVQ 160(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 176(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 48(R2)
-	FMOVQ 192(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 208(R1), F0
-	VFMLA V0.S4, V1.S4, V4.S4
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V4.S4
-	FMOVQ F4, 64(R2)
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 144(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 176(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	WORD $0x4e23d480 // fadd v0.4s, v4.4s, v3.4s
+	WORD $0x4ea3d481 // fsub v1.4s, v4.4s, v3.4s
+	FMOVQ F0, 48(R2)
+	FMOVQ F1, 64(R2)
 	VORR V2.B16, V2.B16, V0.B16
 	FMOVQ F0, 80(R2)
 	FMOVQ (R8), F0
@@ -1616,34 +1414,26 @@ tile:
 	FMOVQ (R1), F3
 	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ F4, 96(R2)
-	FMOVQ 48(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ 64(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 80(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 112(R2)
-	FMOVQ 96(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 112(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 128(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 128(R2)
-	FMOVQ 144(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
+	FMOVQ F3, 112(R2)
+	FMOVQ F6, 128(R2)
 	FMOVQ 160(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 176(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 144(R2)
-	FMOVQ 192(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 208(R1), F0
-	VFMLA V0.S4, V1.S4, V4.S4
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V4.S4
-	FMOVQ F4, 160(R2)
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 144(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 176(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	WORD $0x4e23d480 // fadd v0.4s, v4.4s, v3.4s
+	WORD $0x4ea3d481 // fsub v1.4s, v4.4s, v3.4s
+	FMOVQ F0, 144(R2)
+	FMOVQ F1, 160(R2)
 	VORR V2.B16, V2.B16, V0.B16
 	FMOVQ F0, 176(R2)
 	FMOVQ (R8), F0
@@ -1655,34 +1445,26 @@ tile:
 	FMOVQ (R1), F3
 	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ F4, 192(R2)
-	FMOVQ 48(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ 64(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 80(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 208(R2)
-	FMOVQ 96(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 112(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 128(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 224(R2)
-	FMOVQ 144(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
+	FMOVQ F3, 208(R2)
+	FMOVQ F6, 224(R2)
 	FMOVQ 160(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 176(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 240(R2)
-	FMOVQ 192(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 208(R1), F0
-	VFMLA V0.S4, V1.S4, V4.S4
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V4.S4
-	FMOVQ F4, 256(R2)
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 144(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 176(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	WORD $0x4e23d480 // fadd v0.4s, v4.4s, v3.4s
+	WORD $0x4ea3d481 // fsub v1.4s, v4.4s, v3.4s
+	FMOVQ F0, 240(R2)
+	FMOVQ F1, 256(R2)
 	VORR V2.B16, V2.B16, V0.B16
 	FMOVQ F0, 272(R2)
 	MOVD R4, R8
@@ -1693,40 +1475,32 @@ tile:
 	FMOVQ (R1), F3
 	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ F4, (R9)
-	ADD R7, R9, R9
-	FMOVQ 48(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ 64(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 80(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 96(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 112(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 128(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 144(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 160(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 176(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 144(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 176(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	WORD $0x4e23d480 // fadd v0.4s, v4.4s, v3.4s
+	WORD $0x4ea3d481 // fsub v1.4s, v4.4s, v3.4s
 	ADD R7, R9, R9
-	FMOVQ 192(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 208(R1), F0
-	VFMLA V0.S4, V1.S4, V4.S4
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F1, (R9)
 	VORR V2.B16, V2.B16, V0.B16
+	ADD R7, R9, R9
 	FMOVQ F0, (R9)
 	ADD R6, R8, R8
 	FMOVQ 16(R2), F0
@@ -1736,40 +1510,32 @@ tile:
 	FMOVQ (R1), F3
 	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ F4, (R9)
-	ADD R7, R9, R9
-	FMOVQ 48(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ 64(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 80(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 96(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 112(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 128(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 144(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 160(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 176(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 144(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 176(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	WORD $0x4e23d480 // fadd v0.4s, v4.4s, v3.4s
+	WORD $0x4ea3d481 // fsub v1.4s, v4.4s, v3.4s
 	ADD R7, R9, R9
-	FMOVQ 192(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 208(R1), F0
-	VFMLA V0.S4, V1.S4, V4.S4
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F1, (R9)
 	VORR V2.B16, V2.B16, V0.B16
+	ADD R7, R9, R9
 	FMOVQ F0, (R9)
 	ADD R6, R8, R8
 	FMOVQ 32(R2), F0
@@ -1779,40 +1545,32 @@ tile:
 	FMOVQ (R1), F3
 	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ F4, (R9)
-	ADD R7, R9, R9
-	FMOVQ 48(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ 64(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 80(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 96(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 112(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 128(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 144(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 160(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 176(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 144(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 176(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	WORD $0x4e23d480 // fadd v0.4s, v4.4s, v3.4s
+	WORD $0x4ea3d481 // fsub v1.4s, v4.4s, v3.4s
 	ADD R7, R9, R9
-	FMOVQ 192(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 208(R1), F0
-	VFMLA V0.S4, V1.S4, V4.S4
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F1, (R9)
 	VORR V2.B16, V2.B16, V0.B16
+	ADD R7, R9, R9
 	FMOVQ F0, (R9)
 	ADD R6, R8, R8
 	FMOVQ 48(R2), F0
@@ -1822,40 +1580,32 @@ tile:
 	FMOVQ (R1), F3
 	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ F4, (R9)
-	ADD R7, R9, R9
-	FMOVQ 48(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ 64(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 80(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 96(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 112(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 128(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 144(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 160(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 176(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 144(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 176(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	WORD $0x4e23d480 // fadd v0.4s, v4.4s, v3.4s
+	WORD $0x4ea3d481 // fsub v1.4s, v4.4s, v3.4s
 	ADD R7, R9, R9
-	FMOVQ 192(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 208(R1), F0
-	VFMLA V0.S4, V1.S4, V4.S4
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F1, (R9)
 	VORR V2.B16, V2.B16, V0.B16
+	ADD R7, R9, R9
 	FMOVQ F0, (R9)
 	ADD R6, R8, R8
 	FMOVQ 64(R2), F0
@@ -1865,40 +1615,32 @@ tile:
 	FMOVQ (R1), F3
 	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ F4, (R9)
-	ADD R7, R9, R9
-	FMOVQ 48(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ 64(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 80(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 96(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 112(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 128(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 144(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 160(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 176(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 144(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 176(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	WORD $0x4e23d480 // fadd v0.4s, v4.4s, v3.4s
+	WORD $0x4ea3d481 // fsub v1.4s, v4.4s, v3.4s
 	ADD R7, R9, R9
-	FMOVQ 192(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 208(R1), F0
-	VFMLA V0.S4, V1.S4, V4.S4
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F1, (R9)
 	VORR V2.B16, V2.B16, V0.B16
+	ADD R7, R9, R9
 	FMOVQ F0, (R9)
 	ADD R6, R8, R8
 	FMOVQ 80(R2), F0
@@ -1908,40 +1650,32 @@ tile:
 	FMOVQ (R1), F3
 	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ F4, (R9)
-	ADD R7, R9, R9
-	FMOVQ 48(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ 64(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 80(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 96(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 112(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 128(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 144(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 160(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 176(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 144(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 176(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	WORD $0x4e23d480 // fadd v0.4s, v4.4s, v3.4s
+	WORD $0x4ea3d481 // fsub v1.4s, v4.4s, v3.4s
 	ADD R7, R9, R9
-	FMOVQ 192(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 208(R1), F0
-	VFMLA V0.S4, V1.S4, V4.S4
-	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F1, (R9)
 	VORR V2.B16, V2.B16, V0.B16
+	ADD R7, R9, R9
 	FMOVQ F0, (R9)
 	ADD $16, R3, R3
 	ADD $16, R4, R4
@@ -1985,78 +1719,50 @@ tile:
 	FMOVQ F9, (R2)
 	FMOVQ 144(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 160(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 176(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 192(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 208(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
+	FMOVQ 160(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
+	FMOVQ 192(R1), F0
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 16(R2)
-	FMOVQ 272(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 288(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 336(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 352(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 32(R2)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
+	FMOVQ F0, 16(R2)
+	FMOVQ F10, 32(R2)
 	FMOVQ 400(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 416(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 432(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
+	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	FMOVQ 416(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
 	FMOVQ 448(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 480(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 48(R2)
-	FMOVQ 528(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 544(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 560(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 576(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
-	FMOVQ 608(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 64(R2)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
+	FMOVQ F0, 48(R2)
+	FMOVQ F10, 64(R2)
 	FMOVQ 656(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4e22d508 // fadd v8.4s, v8.4s, v2.4s
 	FMOVQ 688(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 704(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 720(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 736(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 80(R2)
-	FMOVQ 784(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4ea2d508 // fsub v8.4s, v8.4s, v2.4s
-	FMOVQ 816(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 832(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 848(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 864(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 96(R2)
+	VORR V2.B16, V2.B16, V0.B16
+	FMOVQ 704(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ 736(R1), F2
+	VFMLA V2.S4, V6.S4, V0.S4
+	WORD $0x4e20d502 // fadd v2.4s, v8.4s, v0.4s
+	WORD $0x4ea0d504 // fsub v4.4s, v8.4s, v0.4s
+	FMOVQ F2, 80(R2)
+	FMOVQ F4, 96(R2)
 	FMOVQ 912(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 944(R1), F0
@@ -2086,78 +1792,50 @@ tile:
 	FMOVQ F9, 128(R2)
 	FMOVQ 144(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 160(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 176(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 192(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 208(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
+	FMOVQ 160(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
+	FMOVQ 192(R1), F0
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 144(R2)
-	FMOVQ 272(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 288(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 336(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 352(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 160(R2)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
+	FMOVQ F0, 144(R2)
+	FMOVQ F10, 160(R2)
 	FMOVQ 400(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 416(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 432(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
+	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	FMOVQ 416(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
 	FMOVQ 448(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 480(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 176(R2)
-	FMOVQ 528(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 544(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 560(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 576(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
-	FMOVQ 608(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 192(R2)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
+	FMOVQ F0, 176(R2)
+	FMOVQ F10, 192(R2)
 	FMOVQ 656(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4e22d508 // fadd v8.4s, v8.4s, v2.4s
 	FMOVQ 688(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 704(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 720(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 736(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 208(R2)
-	FMOVQ 784(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4ea2d508 // fsub v8.4s, v8.4s, v2.4s
-	FMOVQ 816(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 832(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 848(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 864(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 224(R2)
+	VORR V2.B16, V2.B16, V0.B16
+	FMOVQ 704(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ 736(R1), F2
+	VFMLA V2.S4, V6.S4, V0.S4
+	WORD $0x4e20d502 // fadd v2.4s, v8.4s, v0.4s
+	WORD $0x4ea0d504 // fsub v4.4s, v8.4s, v0.4s
+	FMOVQ F2, 208(R2)
+	FMOVQ F4, 224(R2)
 	FMOVQ 912(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 944(R1), F0
@@ -2187,78 +1865,50 @@ tile:
 	FMOVQ F9, 256(R2)
 	FMOVQ 144(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 160(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 176(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 192(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 208(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
+	FMOVQ 160(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
+	FMOVQ 192(R1), F0
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 272(R2)
-	FMOVQ 272(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 288(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 336(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 352(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 288(R2)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
+	FMOVQ F0, 272(R2)
+	FMOVQ F10, 288(R2)
 	FMOVQ 400(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 416(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 432(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
+	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	FMOVQ 416(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
 	FMOVQ 448(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 480(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 304(R2)
-	FMOVQ 528(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 544(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 560(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 576(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
-	FMOVQ 608(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 320(R2)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
+	FMOVQ F0, 304(R2)
+	FMOVQ F10, 320(R2)
 	FMOVQ 656(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4e22d508 // fadd v8.4s, v8.4s, v2.4s
 	FMOVQ 688(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 704(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 720(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 736(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 336(R2)
-	FMOVQ 784(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4ea2d508 // fsub v8.4s, v8.4s, v2.4s
-	FMOVQ 816(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 832(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 848(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 864(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 352(R2)
+	VORR V2.B16, V2.B16, V0.B16
+	FMOVQ 704(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ 736(R1), F2
+	VFMLA V2.S4, V6.S4, V0.S4
+	WORD $0x4e20d502 // fadd v2.4s, v8.4s, v0.4s
+	WORD $0x4ea0d504 // fsub v4.4s, v8.4s, v0.4s
+	FMOVQ F2, 336(R2)
+	FMOVQ F4, 352(R2)
 	FMOVQ 912(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 944(R1), F0
@@ -2288,78 +1938,50 @@ tile:
 	FMOVQ F9, 384(R2)
 	FMOVQ 144(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 160(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 176(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 192(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 208(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
+	FMOVQ 160(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
+	FMOVQ 192(R1), F0
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 400(R2)
-	FMOVQ 272(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 288(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 336(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 352(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 416(R2)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
+	FMOVQ F0, 400(R2)
+	FMOVQ F10, 416(R2)
 	FMOVQ 400(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 416(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 432(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
+	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	FMOVQ 416(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
 	FMOVQ 448(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 480(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 432(R2)
-	FMOVQ 528(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 544(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 560(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 576(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
-	FMOVQ 608(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 448(R2)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
+	FMOVQ F0, 432(R2)
+	FMOVQ F10, 448(R2)
 	FMOVQ 656(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4e22d508 // fadd v8.4s, v8.4s, v2.4s
 	FMOVQ 688(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 704(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 720(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 736(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 464(R2)
-	FMOVQ 784(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4ea2d508 // fsub v8.4s, v8.4s, v2.4s
-	FMOVQ 816(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 832(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 848(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 864(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 480(R2)
+	VORR V2.B16, V2.B16, V0.B16
+	FMOVQ 704(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ 736(R1), F2
+	VFMLA V2.S4, V6.S4, V0.S4
+	WORD $0x4e20d502 // fadd v2.4s, v8.4s, v0.4s
+	WORD $0x4ea0d504 // fsub v4.4s, v8.4s, v0.4s
+	FMOVQ F2, 464(R2)
+	FMOVQ F4, 480(R2)
 	FMOVQ 912(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 944(R1), F0
@@ -2389,78 +2011,50 @@ tile:
 	FMOVQ F9, 512(R2)
 	FMOVQ 144(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 160(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 176(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 192(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 208(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
+	FMOVQ 160(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
+	FMOVQ 192(R1), F0
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 528(R2)
-	FMOVQ 272(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 288(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 336(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 352(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 544(R2)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
+	FMOVQ F0, 528(R2)
+	FMOVQ F10, 544(R2)
 	FMOVQ 400(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 416(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 432(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
+	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	FMOVQ 416(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
 	FMOVQ 448(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 480(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 560(R2)
-	FMOVQ 528(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 544(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 560(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 576(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
-	FMOVQ 608(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 576(R2)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
+	FMOVQ F0, 560(R2)
+	FMOVQ F10, 576(R2)
 	FMOVQ 656(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4e22d508 // fadd v8.4s, v8.4s, v2.4s
 	FMOVQ 688(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 704(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 720(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 736(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 592(R2)
-	FMOVQ 784(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4ea2d508 // fsub v8.4s, v8.4s, v2.4s
-	FMOVQ 816(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 832(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 848(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 864(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 608(R2)
+	VORR V2.B16, V2.B16, V0.B16
+	FMOVQ 704(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ 736(R1), F2
+	VFMLA V2.S4, V6.S4, V0.S4
+	WORD $0x4e20d502 // fadd v2.4s, v8.4s, v0.4s
+	WORD $0x4ea0d504 // fsub v4.4s, v8.4s, v0.4s
+	FMOVQ F2, 592(R2)
+	FMOVQ F4, 608(R2)
 	FMOVQ 912(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 944(R1), F0
@@ -2490,78 +2084,50 @@ tile:
 	FMOVQ F9, 640(R2)
 	FMOVQ 144(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 160(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 176(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 192(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 208(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
+	FMOVQ 160(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
+	FMOVQ 192(R1), F0
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 656(R2)
-	FMOVQ 272(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 288(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 336(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 352(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 672(R2)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
+	FMOVQ F0, 656(R2)
+	FMOVQ F10, 672(R2)
 	FMOVQ 400(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 416(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 432(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
+	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	FMOVQ 416(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
 	FMOVQ 448(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 480(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 688(R2)
-	FMOVQ 528(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 544(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 560(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 576(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
-	FMOVQ 608(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 704(R2)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
+	FMOVQ F0, 688(R2)
+	FMOVQ F10, 704(R2)
 	FMOVQ 656(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4e22d508 // fadd v8.4s, v8.4s, v2.4s
 	FMOVQ 688(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 704(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 720(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 736(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 720(R2)
-	FMOVQ 784(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4ea2d508 // fsub v8.4s, v8.4s, v2.4s
-	FMOVQ 816(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 832(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 848(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 864(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 736(R2)
+	VORR V2.B16, V2.B16, V0.B16
+	FMOVQ 704(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ 736(R1), F2
+	VFMLA V2.S4, V6.S4, V0.S4
+	WORD $0x4e20d502 // fadd v2.4s, v8.4s, v0.4s
+	WORD $0x4ea0d504 // fsub v4.4s, v8.4s, v0.4s
+	FMOVQ F2, 720(R2)
+	FMOVQ F4, 736(R2)
 	FMOVQ 912(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 944(R1), F0
@@ -2591,78 +2157,50 @@ tile:
 	FMOVQ F9, 768(R2)
 	FMOVQ 144(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 160(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 176(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 192(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 208(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
+	FMOVQ 160(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
+	FMOVQ 192(R1), F0
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 784(R2)
-	FMOVQ 272(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 288(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 336(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 352(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 800(R2)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
+	FMOVQ F0, 784(R2)
+	FMOVQ F10, 800(R2)
 	FMOVQ 400(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 416(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 432(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
+	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	FMOVQ 416(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
 	FMOVQ 448(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 480(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 816(R2)
-	FMOVQ 528(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 544(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 560(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 576(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
-	FMOVQ 608(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 832(R2)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
+	FMOVQ F0, 816(R2)
+	FMOVQ F10, 832(R2)
 	FMOVQ 656(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4e22d508 // fadd v8.4s, v8.4s, v2.4s
 	FMOVQ 688(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 704(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 720(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 736(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 848(R2)
-	FMOVQ 784(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4ea2d508 // fsub v8.4s, v8.4s, v2.4s
-	FMOVQ 816(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 832(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 848(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 864(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 864(R2)
+	VORR V2.B16, V2.B16, V0.B16
+	FMOVQ 704(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ 736(R1), F2
+	VFMLA V2.S4, V6.S4, V0.S4
+	WORD $0x4e20d502 // fadd v2.4s, v8.4s, v0.4s
+	WORD $0x4ea0d504 // fsub v4.4s, v8.4s, v0.4s
+	FMOVQ F2, 848(R2)
+	FMOVQ F4, 864(R2)
 	FMOVQ 912(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 944(R1), F0
@@ -2692,78 +2230,50 @@ tile:
 	FMOVQ F9, 896(R2)
 	FMOVQ 144(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 160(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 176(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 192(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 208(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
+	FMOVQ 160(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
+	FMOVQ 192(R1), F0
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 912(R2)
-	FMOVQ 272(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 288(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 336(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 352(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 928(R2)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
+	FMOVQ F0, 912(R2)
+	FMOVQ F10, 928(R2)
 	FMOVQ 400(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 416(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 432(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
+	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	FMOVQ 416(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
 	FMOVQ 448(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 480(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 944(R2)
-	FMOVQ 528(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 544(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 560(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 576(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
-	FMOVQ 608(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 960(R2)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
+	FMOVQ F0, 944(R2)
+	FMOVQ F10, 960(R2)
 	FMOVQ 656(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4e22d508 // fadd v8.4s, v8.4s, v2.4s
 	FMOVQ 688(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 704(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 720(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 736(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 976(R2)
-	FMOVQ 784(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4ea2d508 // fsub v8.4s, v8.4s, v2.4s
-	FMOVQ 816(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 832(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 848(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 864(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, 992(R2)
+	VORR V2.B16, V2.B16, V0.B16
+	FMOVQ 704(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ 736(R1), F2
+	VFMLA V2.S4, V6.S4, V0.S4
+	WORD $0x4e20d502 // fadd v2.4s, v8.4s, v0.4s
+	WORD $0x4ea0d504 // fsub v4.4s, v8.4s, v0.4s
+	FMOVQ F2, 976(R2)
+	FMOVQ F4, 992(R2)
 	FMOVQ 912(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 944(R1), F0
@@ -2792,87 +2302,58 @@ tile:
 	FMOVQ 96(R1), F0
 	VFMLA V0.S4, V6.S4, V9.S4
 	FMOVQ F9, (R9)
-	ADD R7, R9, R9
 	FMOVQ 144(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 160(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 176(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 192(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 208(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
+	FMOVQ 160(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
+	FMOVQ 192(R1), F0
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
 	ADD R7, R9, R9
-	FMOVQ 272(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 288(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 336(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 352(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F10, (R9)
 	FMOVQ 400(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 416(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 432(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
+	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	FMOVQ 416(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
 	FMOVQ 448(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 480(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
 	ADD R7, R9, R9
-	FMOVQ 528(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 544(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 560(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 576(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
-	FMOVQ 608(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F10, (R9)
 	FMOVQ 656(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4e22d508 // fadd v8.4s, v8.4s, v2.4s
 	FMOVQ 688(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 704(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 720(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 736(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VORR V2.B16, V2.B16, V0.B16
+	FMOVQ 704(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ 736(R1), F2
+	VFMLA V2.S4, V6.S4, V0.S4
+	WORD $0x4e20d502 // fadd v2.4s, v8.4s, v0.4s
+	WORD $0x4ea0d504 // fsub v4.4s, v8.4s, v0.4s
 	ADD R7, R9, R9
-	FMOVQ 784(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4ea2d508 // fsub v8.4s, v8.4s, v2.4s
-	FMOVQ 816(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 832(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 848(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 864(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F2, (R9)
 	ADD R7, R9, R9
+	FMOVQ F4, (R9)
 	FMOVQ 912(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 944(R1), F0
@@ -2881,6 +2362,7 @@ tile:
 	VFMLA V0.S4, V5.S4, V2.S4
 	FMOVQ 1008(R1), F0
 	VFMLA V0.S4, V7.S4, V2.S4
+	ADD R7, R9, R9
 	FMOVQ F2, (R9)
 	ADD R6, R8, R8
 	FMOVQ 16(R2), F0
@@ -2901,87 +2383,58 @@ tile:
 	FMOVQ 96(R1), F0
 	VFMLA V0.S4, V6.S4, V9.S4
 	FMOVQ F9, (R9)
-	ADD R7, R9, R9
 	FMOVQ 144(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 160(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 176(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 192(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 208(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
+	FMOVQ 160(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
+	FMOVQ 192(R1), F0
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
 	ADD R7, R9, R9
-	FMOVQ 272(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 288(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 336(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 352(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F10, (R9)
 	FMOVQ 400(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 416(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 432(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
+	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	FMOVQ 416(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
 	FMOVQ 448(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 480(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
 	ADD R7, R9, R9
-	FMOVQ 528(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 544(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 560(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 576(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
-	FMOVQ 608(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F10, (R9)
 	FMOVQ 656(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4e22d508 // fadd v8.4s, v8.4s, v2.4s
 	FMOVQ 688(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 704(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 720(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 736(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VORR V2.B16, V2.B16, V0.B16
+	FMOVQ 704(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ 736(R1), F2
+	VFMLA V2.S4, V6.S4, V0.S4
+	WORD $0x4e20d502 // fadd v2.4s, v8.4s, v0.4s
+	WORD $0x4ea0d504 // fsub v4.4s, v8.4s, v0.4s
 	ADD R7, R9, R9
-	FMOVQ 784(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4ea2d508 // fsub v8.4s, v8.4s, v2.4s
-	FMOVQ 816(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 832(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 848(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 864(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F2, (R9)
 	ADD R7, R9, R9
+	FMOVQ F4, (R9)
 	FMOVQ 912(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 944(R1), F0
@@ -2990,6 +2443,7 @@ tile:
 	VFMLA V0.S4, V5.S4, V2.S4
 	FMOVQ 1008(R1), F0
 	VFMLA V0.S4, V7.S4, V2.S4
+	ADD R7, R9, R9
 	FMOVQ F2, (R9)
 	ADD R6, R8, R8
 	FMOVQ 32(R2), F0
@@ -3010,87 +2464,58 @@ tile:
 	FMOVQ 96(R1), F0
 	VFMLA V0.S4, V6.S4, V9.S4
 	FMOVQ F9, (R9)
-	ADD R7, R9, R9
 	FMOVQ 144(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 160(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 176(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 192(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 208(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
+	FMOVQ 160(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
+	FMOVQ 192(R1), F0
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
 	ADD R7, R9, R9
-	FMOVQ 272(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 288(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 336(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 352(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F10, (R9)
 	FMOVQ 400(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 416(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 432(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
+	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	FMOVQ 416(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
 	FMOVQ 448(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 480(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
 	ADD R7, R9, R9
-	FMOVQ 528(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 544(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 560(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 576(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
-	FMOVQ 608(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F10, (R9)
 	FMOVQ 656(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4e22d508 // fadd v8.4s, v8.4s, v2.4s
 	FMOVQ 688(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 704(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 720(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 736(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VORR V2.B16, V2.B16, V0.B16
+	FMOVQ 704(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ 736(R1), F2
+	VFMLA V2.S4, V6.S4, V0.S4
+	WORD $0x4e20d502 // fadd v2.4s, v8.4s, v0.4s
+	WORD $0x4ea0d504 // fsub v4.4s, v8.4s, v0.4s
 	ADD R7, R9, R9
-	FMOVQ 784(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4ea2d508 // fsub v8.4s, v8.4s, v2.4s
-	FMOVQ 816(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 832(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 848(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 864(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F2, (R9)
 	ADD R7, R9, R9
+	FMOVQ F4, (R9)
 	FMOVQ 912(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 944(R1), F0
@@ -3099,6 +2524,7 @@ tile:
 	VFMLA V0.S4, V5.S4, V2.S4
 	FMOVQ 1008(R1), F0
 	VFMLA V0.S4, V7.S4, V2.S4
+	ADD R7, R9, R9
 	FMOVQ F2, (R9)
 	ADD R6, R8, R8
 	FMOVQ 48(R2), F0
@@ -3119,87 +2545,58 @@ tile:
 	FMOVQ 96(R1), F0
 	VFMLA V0.S4, V6.S4, V9.S4
 	FMOVQ F9, (R9)
-	ADD R7, R9, R9
 	FMOVQ 144(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 160(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 176(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 192(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 208(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
+	FMOVQ 160(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
+	FMOVQ 192(R1), F0
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
 	ADD R7, R9, R9
-	FMOVQ 272(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 288(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 336(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 352(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F10, (R9)
 	FMOVQ 400(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 416(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 432(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
+	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	FMOVQ 416(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
 	FMOVQ 448(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 480(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
 	ADD R7, R9, R9
-	FMOVQ 528(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 544(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 560(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 576(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
-	FMOVQ 608(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F10, (R9)
 	FMOVQ 656(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4e22d508 // fadd v8.4s, v8.4s, v2.4s
 	FMOVQ 688(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 704(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 720(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 736(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VORR V2.B16, V2.B16, V0.B16
+	FMOVQ 704(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ 736(R1), F2
+	VFMLA V2.S4, V6.S4, V0.S4
+	WORD $0x4e20d502 // fadd v2.4s, v8.4s, v0.4s
+	WORD $0x4ea0d504 // fsub v4.4s, v8.4s, v0.4s
 	ADD R7, R9, R9
-	FMOVQ 784(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4ea2d508 // fsub v8.4s, v8.4s, v2.4s
-	FMOVQ 816(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 832(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 848(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 864(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F2, (R9)
 	ADD R7, R9, R9
+	FMOVQ F4, (R9)
 	FMOVQ 912(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 944(R1), F0
@@ -3208,6 +2605,7 @@ tile:
 	VFMLA V0.S4, V5.S4, V2.S4
 	FMOVQ 1008(R1), F0
 	VFMLA V0.S4, V7.S4, V2.S4
+	ADD R7, R9, R9
 	FMOVQ F2, (R9)
 	ADD R6, R8, R8
 	FMOVQ 64(R2), F0
@@ -3228,87 +2626,58 @@ tile:
 	FMOVQ 96(R1), F0
 	VFMLA V0.S4, V6.S4, V9.S4
 	FMOVQ F9, (R9)
-	ADD R7, R9, R9
 	FMOVQ 144(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 160(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 176(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 192(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 208(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
+	FMOVQ 160(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
+	FMOVQ 192(R1), F0
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
 	ADD R7, R9, R9
-	FMOVQ 272(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 288(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 336(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 352(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F10, (R9)
 	FMOVQ 400(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 416(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 432(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
+	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	FMOVQ 416(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
 	FMOVQ 448(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 480(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
 	ADD R7, R9, R9
-	FMOVQ 528(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 544(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 560(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 576(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
-	FMOVQ 608(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F10, (R9)
 	FMOVQ 656(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4e22d508 // fadd v8.4s, v8.4s, v2.4s
 	FMOVQ 688(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 704(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 720(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 736(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VORR V2.B16, V2.B16, V0.B16
+	FMOVQ 704(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ 736(R1), F2
+	VFMLA V2.S4, V6.S4, V0.S4
+	WORD $0x4e20d502 // fadd v2.4s, v8.4s, v0.4s
+	WORD $0x4ea0d504 // fsub v4.4s, v8.4s, v0.4s
 	ADD R7, R9, R9
-	FMOVQ 784(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4ea2d508 // fsub v8.4s, v8.4s, v2.4s
-	FMOVQ 816(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 832(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 848(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 864(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F2, (R9)
 	ADD R7, R9, R9
+	FMOVQ F4, (R9)
 	FMOVQ 912(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 944(R1), F0
@@ -3317,6 +2686,7 @@ tile:
 	VFMLA V0.S4, V5.S4, V2.S4
 	FMOVQ 1008(R1), F0
 	VFMLA V0.S4, V7.S4, V2.S4
+	ADD R7, R9, R9
 	FMOVQ F2, (R9)
 	ADD R6, R8, R8
 	FMOVQ 80(R2), F0
@@ -3337,87 +2707,58 @@ tile:
 	FMOVQ 96(R1), F0
 	VFMLA V0.S4, V6.S4, V9.S4
 	FMOVQ F9, (R9)
-	ADD R7, R9, R9
 	FMOVQ 144(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 160(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 176(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 192(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 208(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
+	FMOVQ 160(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
+	FMOVQ 192(R1), F0
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
 	ADD R7, R9, R9
-	FMOVQ 272(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 288(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 336(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 352(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F10, (R9)
 	FMOVQ 400(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 416(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 432(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
+	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	FMOVQ 416(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
 	FMOVQ 448(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 480(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
 	ADD R7, R9, R9
-	FMOVQ 528(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 544(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 560(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 576(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
-	FMOVQ 608(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F10, (R9)
 	FMOVQ 656(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4e22d508 // fadd v8.4s, v8.4s, v2.4s
 	FMOVQ 688(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 704(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 720(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 736(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VORR V2.B16, V2.B16, V0.B16
+	FMOVQ 704(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ 736(R1), F2
+	VFMLA V2.S4, V6.S4, V0.S4
+	WORD $0x4e20d502 // fadd v2.4s, v8.4s, v0.4s
+	WORD $0x4ea0d504 // fsub v4.4s, v8.4s, v0.4s
 	ADD R7, R9, R9
-	FMOVQ 784(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4ea2d508 // fsub v8.4s, v8.4s, v2.4s
-	FMOVQ 816(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 832(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 848(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 864(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F2, (R9)
 	ADD R7, R9, R9
+	FMOVQ F4, (R9)
 	FMOVQ 912(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 944(R1), F0
@@ -3426,6 +2767,7 @@ tile:
 	VFMLA V0.S4, V5.S4, V2.S4
 	FMOVQ 1008(R1), F0
 	VFMLA V0.S4, V7.S4, V2.S4
+	ADD R7, R9, R9
 	FMOVQ F2, (R9)
 	ADD R6, R8, R8
 	FMOVQ 96(R2), F0
@@ -3446,87 +2788,58 @@ tile:
 	FMOVQ 96(R1), F0
 	VFMLA V0.S4, V6.S4, V9.S4
 	FMOVQ F9, (R9)
-	ADD R7, R9, R9
 	FMOVQ 144(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 160(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 176(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 192(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 208(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
+	FMOVQ 160(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
+	FMOVQ 192(R1), F0
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
 	ADD R7, R9, R9
-	FMOVQ 272(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 288(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 336(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 352(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F10, (R9)
 	FMOVQ 400(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 416(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 432(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
+	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	FMOVQ 416(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
 	FMOVQ 448(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 480(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
 	ADD R7, R9, R9
-	FMOVQ 528(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 544(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 560(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 576(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
-	FMOVQ 608(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F10, (R9)
 	FMOVQ 656(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4e22d508 // fadd v8.4s, v8.4s, v2.4s
 	FMOVQ 688(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 704(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 720(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 736(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VORR V2.B16, V2.B16, V0.B16
+	FMOVQ 704(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ 736(R1), F2
+	VFMLA V2.S4, V6.S4, V0.S4
+	WORD $0x4e20d502 // fadd v2.4s, v8.4s, v0.4s
+	WORD $0x4ea0d504 // fsub v4.4s, v8.4s, v0.4s
 	ADD R7, R9, R9
-	FMOVQ 784(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4ea2d508 // fsub v8.4s, v8.4s, v2.4s
-	FMOVQ 816(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 832(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 848(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 864(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F2, (R9)
 	ADD R7, R9, R9
+	FMOVQ F4, (R9)
 	FMOVQ 912(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 944(R1), F0
@@ -3535,6 +2848,7 @@ tile:
 	VFMLA V0.S4, V5.S4, V2.S4
 	FMOVQ 1008(R1), F0
 	VFMLA V0.S4, V7.S4, V2.S4
+	ADD R7, R9, R9
 	FMOVQ F2, (R9)
 	ADD R6, R8, R8
 	FMOVQ 112(R2), F0
@@ -3555,87 +2869,58 @@ tile:
 	FMOVQ 96(R1), F0
 	VFMLA V0.S4, V6.S4, V9.S4
 	FMOVQ F9, (R9)
-	ADD R7, R9, R9
 	FMOVQ 144(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 160(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 176(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 192(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 208(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
+	FMOVQ 160(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
+	FMOVQ 192(R1), F0
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 224(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
 	ADD R7, R9, R9
-	FMOVQ 272(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 288(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 336(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 352(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F10, (R9)
 	FMOVQ 400(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 416(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
 	FMOVQ 432(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
+	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	FMOVQ 416(R1), F0
+	WORD $0x6e20dc49 // fmul v9.4s, v2.4s, v0.4s
 	FMOVQ 448(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
+	VFMLA V0.S4, V4.S4, V9.S4
 	FMOVQ 480(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VFMLA V0.S4, V6.S4, V9.S4
+	WORD $0x4e29d500 // fadd v0.4s, v8.4s, v9.4s
+	WORD $0x4ea9d50a // fsub v10.4s, v8.4s, v9.4s
 	ADD R7, R9, R9
-	FMOVQ 528(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	FMOVQ 544(R1), F0
-	VFMLA V0.S4, V2.S4, V8.S4
-	FMOVQ 560(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 576(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	WORD $0x4e25d508 // fadd v8.4s, v8.4s, v5.4s
-	FMOVQ 608(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F10, (R9)
 	FMOVQ 656(R1), F0
 	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4e22d508 // fadd v8.4s, v8.4s, v2.4s
 	FMOVQ 688(R1), F0
 	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 704(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
 	FMOVQ 720(R1), F0
 	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 736(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	VORR V2.B16, V2.B16, V0.B16
+	FMOVQ 704(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ 736(R1), F2
+	VFMLA V2.S4, V6.S4, V0.S4
+	WORD $0x4e20d502 // fadd v2.4s, v8.4s, v0.4s
+	WORD $0x4ea0d504 // fsub v4.4s, v8.4s, v0.4s
 	ADD R7, R9, R9
-	FMOVQ 784(R1), F0
-	WORD $0x6e20dc28 // fmul v8.4s, v1.4s, v0.4s
-	WORD $0x4ea2d508 // fsub v8.4s, v8.4s, v2.4s
-	FMOVQ 816(R1), F0
-	VFMLA V0.S4, V3.S4, V8.S4
-	FMOVQ 832(R1), F0
-	VFMLA V0.S4, V4.S4, V8.S4
-	FMOVQ 848(R1), F0
-	VFMLA V0.S4, V5.S4, V8.S4
-	FMOVQ 864(R1), F0
-	VFMLA V0.S4, V6.S4, V8.S4
-	FMOVQ F8, (R9)
+	FMOVQ F2, (R9)
 	ADD R7, R9, R9
+	FMOVQ F4, (R9)
 	FMOVQ 912(R1), F0
 	WORD $0x6e20dc22 // fmul v2.4s, v1.4s, v0.4s
 	FMOVQ 944(R1), F0
@@ -3644,6 +2929,7 @@ tile:
 	VFMLA V0.S4, V5.S4, V2.S4
 	FMOVQ 1008(R1), F0
 	VFMLA V0.S4, V7.S4, V2.S4
+	ADD R7, R9, R9
 	FMOVQ F2, (R9)
 	ADD $96, R3, R3
 	ADD $16, R4, R4
@@ -3683,68 +2969,46 @@ tile:
 	ADD R5, R7, R7
 	FMOVQ (R7), F8
 	ADD R5, R7, R7
-	VORR V1.B16, V1.B16, V9.B16
-	WORD $0x4e22d529 // fadd v9.4s, v9.4s, v2.4s
-	WORD $0x4e23d529 // fadd v9.4s, v9.4s, v3.4s
-	WORD $0x4e24d529 // fadd v9.4s, v9.4s, v4.4s
-	WORD $0x4e25d529 // fadd v9.4s, v9.4s, v5.4s
-	WORD $0x4e26d529 // fadd v9.4s, v9.4s, v6.4s
-	WORD $0x4e27d529 // fadd v9.4s, v9.4s, v7.4s
-	FMOVQ F9, (R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 176(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 192(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 208(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 224(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	WORD $0x4e23d449 // fadd v9.4s, v2.4s, v3.4s
+	WORD $0x4ea3d44a // fsub v10.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	WORD $0x4e27d4c4 // fadd v4.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c5 // fsub v5.4s, v6.4s, v7.4s
+	VORR V1.B16, V1.B16, V6.B16
+	WORD $0x4e29d4c6 // fadd v6.4s, v6.4s, v9.4s
+	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
+	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
+	FMOVQ F6, (R2)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 208(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	FMOVQ F1, 16(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 304(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 320(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 336(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 352(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 304(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V4.S4, V1.S4
 	FMOVQ F1, 32(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 432(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 448(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 464(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 480(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 432(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 464(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	FMOVQ F1, 48(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 560(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 576(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 592(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 608(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
-	FMOVQ F1, 64(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 688(R1), F2
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 560(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 592(R1), F2
 	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 704(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	FMOVQ F1, 64(R2)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 688(R1), F2
+	VFMLA V2.S4, V3.S4, V1.S4
 	FMOVQ 720(R1), F2
-	VFMLA V2.S4, V6.S4, V1.S4
-	FMOVQ 736(R1), F2
-	VFMLA V2.S4, V7.S4, V1.S4
+	VFMLA V2.S4, V5.S4, V1.S4
 	WORD $0x4e28d421 // fadd v1.4s, v1.4s, v8.4s
 	FMOVQ F1, 80(R2)
 	FMOVQ (R7), F1
@@ -3763,68 +3027,46 @@ tile:
 	ADD R5, R7, R7
 	FMOVQ (R7), F8
 	ADD R5, R7, R7
-	VORR V1.B16, V1.B16, V9.B16
-	WORD $0x4e22d529 // fadd v9.4s, v9.4s, v2.4s
-	WORD $0x4e23d529 // fadd v9.4s, v9.4s, v3.4s
-	WORD $0x4e24d529 // fadd v9.4s, v9.4s, v4.4s
-	WORD $0x4e25d529 // fadd v9.4s, v9.4s, v5.4s
-	WORD $0x4e26d529 // fadd v9.4s, v9.4s, v6.4s
-	WORD $0x4e27d529 // fadd v9.4s, v9.4s, v7.4s
-	FMOVQ F9, 96(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 176(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 192(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 208(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 224(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	WORD $0x4e23d449 // fadd v9.4s, v2.4s, v3.4s
+	WORD $0x4ea3d44a // fsub v10.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	WORD $0x4e27d4c4 // fadd v4.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c5 // fsub v5.4s, v6.4s, v7.4s
+	VORR V1.B16, V1.B16, V6.B16
+	WORD $0x4e29d4c6 // fadd v6.4s, v6.4s, v9.4s
+	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
+	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
+	FMOVQ F6, 96(R2)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 208(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	FMOVQ F1, 112(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 304(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 320(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 336(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 352(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 304(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V4.S4, V1.S4
 	FMOVQ F1, 128(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 432(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 448(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 464(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 480(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 432(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 464(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	FMOVQ F1, 144(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 560(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 576(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 592(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 608(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
-	FMOVQ F1, 160(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 688(R1), F2
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 560(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 592(R1), F2
 	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 704(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	FMOVQ F1, 160(R2)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 688(R1), F2
+	VFMLA V2.S4, V3.S4, V1.S4
 	FMOVQ 720(R1), F2
-	VFMLA V2.S4, V6.S4, V1.S4
-	FMOVQ 736(R1), F2
-	VFMLA V2.S4, V7.S4, V1.S4
+	VFMLA V2.S4, V5.S4, V1.S4
 	WORD $0x4e28d421 // fadd v1.4s, v1.4s, v8.4s
 	FMOVQ F1, 176(R2)
 	FMOVQ (R7), F1
@@ -3843,68 +3085,46 @@ tile:
 	ADD R5, R7, R7
 	FMOVQ (R7), F8
 	ADD R5, R7, R7
-	VORR V1.B16, V1.B16, V9.B16
-	WORD $0x4e22d529 // fadd v9.4s, v9.4s, v2.4s
-	WORD $0x4e23d529 // fadd v9.4s, v9.4s, v3.4s
-	WORD $0x4e24d529 // fadd v9.4s, v9.4s, v4.4s
-	WORD $0x4e25d529 // fadd v9.4s, v9.4s, v5.4s
-	WORD $0x4e26d529 // fadd v9.4s, v9.4s, v6.4s
-	WORD $0x4e27d529 // fadd v9.4s, v9.4s, v7.4s
-	FMOVQ F9, 192(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 176(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 192(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 208(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 224(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	WORD $0x4e23d449 // fadd v9.4s, v2.4s, v3.4s
+	WORD $0x4ea3d44a // fsub v10.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	WORD $0x4e27d4c4 // fadd v4.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c5 // fsub v5.4s, v6.4s, v7.4s
+	VORR V1.B16, V1.B16, V6.B16
+	WORD $0x4e29d4c6 // fadd v6.4s, v6.4s, v9.4s
+	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
+	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
+	FMOVQ F6, 192(R2)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 208(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	FMOVQ F1, 208(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 304(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 320(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 336(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 352(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 304(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V4.S4, V1.S4
 	FMOVQ F1, 224(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 432(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 448(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 464(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 480(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 432(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 464(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	FMOVQ F1, 240(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 560(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 576(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 592(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 608(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
-	FMOVQ F1, 256(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 688(R1), F2
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 560(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 592(R1), F2
 	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 704(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	FMOVQ F1, 256(R2)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 688(R1), F2
+	VFMLA V2.S4, V3.S4, V1.S4
 	FMOVQ 720(R1), F2
-	VFMLA V2.S4, V6.S4, V1.S4
-	FMOVQ 736(R1), F2
-	VFMLA V2.S4, V7.S4, V1.S4
+	VFMLA V2.S4, V5.S4, V1.S4
 	WORD $0x4e28d421 // fadd v1.4s, v1.4s, v8.4s
 	FMOVQ F1, 272(R2)
 	FMOVQ (R7), F1
@@ -3923,68 +3143,46 @@ tile:
 	ADD R5, R7, R7
 	FMOVQ (R7), F8
 	ADD R5, R7, R7
-	VORR V1.B16, V1.B16, V9.B16
-	WORD $0x4e22d529 // fadd v9.4s, v9.4s, v2.4s
-	WORD $0x4e23d529 // fadd v9.4s, v9.4s, v3.4s
-	WORD $0x4e24d529 // fadd v9.4s, v9.4s, v4.4s
-	WORD $0x4e25d529 // fadd v9.4s, v9.4s, v5.4s
-	WORD $0x4e26d529 // fadd v9.4s, v9.4s, v6.4s
-	WORD $0x4e27d529 // fadd v9.4s, v9.4s, v7.4s
-	FMOVQ F9, 288(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 176(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 192(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 208(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 224(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	WORD $0x4e23d449 // fadd v9.4s, v2.4s, v3.4s
+	WORD $0x4ea3d44a // fsub v10.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	WORD $0x4e27d4c4 // fadd v4.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c5 // fsub v5.4s, v6.4s, v7.4s
+	VORR V1.B16, V1.B16, V6.B16
+	WORD $0x4e29d4c6 // fadd v6.4s, v6.4s, v9.4s
+	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
+	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
+	FMOVQ F6, 288(R2)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 208(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	FMOVQ F1, 304(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 304(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 320(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 336(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 352(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 304(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V4.S4, V1.S4
 	FMOVQ F1, 320(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 432(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 448(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 464(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 480(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 432(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 464(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	FMOVQ F1, 336(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 560(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 576(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 592(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 608(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
-	FMOVQ F1, 352(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 688(R1), F2
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 560(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 592(R1), F2
 	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 704(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	FMOVQ F1, 352(R2)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 688(R1), F2
+	VFMLA V2.S4, V3.S4, V1.S4
 	FMOVQ 720(R1), F2
-	VFMLA V2.S4, V6.S4, V1.S4
-	FMOVQ 736(R1), F2
-	VFMLA V2.S4, V7.S4, V1.S4
+	VFMLA V2.S4, V5.S4, V1.S4
 	WORD $0x4e28d421 // fadd v1.4s, v1.4s, v8.4s
 	FMOVQ F1, 368(R2)
 	FMOVQ (R7), F1
@@ -4003,68 +3201,46 @@ tile:
 	ADD R5, R7, R7
 	FMOVQ (R7), F8
 	ADD R5, R7, R7
-	VORR V1.B16, V1.B16, V9.B16
-	WORD $0x4e22d529 // fadd v9.4s, v9.4s, v2.4s
-	WORD $0x4e23d529 // fadd v9.4s, v9.4s, v3.4s
-	WORD $0x4e24d529 // fadd v9.4s, v9.4s, v4.4s
-	WORD $0x4e25d529 // fadd v9.4s, v9.4s, v5.4s
-	WORD $0x4e26d529 // fadd v9.4s, v9.4s, v6.4s
-	WORD $0x4e27d529 // fadd v9.4s, v9.4s, v7.4s
-	FMOVQ F9, 384(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 176(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 192(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 208(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 224(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	WORD $0x4e23d449 // fadd v9.4s, v2.4s, v3.4s
+	WORD $0x4ea3d44a // fsub v10.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	WORD $0x4e27d4c4 // fadd v4.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c5 // fsub v5.4s, v6.4s, v7.4s
+	VORR V1.B16, V1.B16, V6.B16
+	WORD $0x4e29d4c6 // fadd v6.4s, v6.4s, v9.4s
+	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
+	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
+	FMOVQ F6, 384(R2)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 208(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	FMOVQ F1, 400(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 304(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 320(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 336(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 352(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 304(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V4.S4, V1.S4
 	FMOVQ F1, 416(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 432(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 448(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 464(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 480(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 432(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 464(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	FMOVQ F1, 432(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 560(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 576(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 592(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 608(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
-	FMOVQ F1, 448(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 688(R1), F2
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 560(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 592(R1), F2
 	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 704(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	FMOVQ F1, 448(R2)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 688(R1), F2
+	VFMLA V2.S4, V3.S4, V1.S4
 	FMOVQ 720(R1), F2
-	VFMLA V2.S4, V6.S4, V1.S4
-	FMOVQ 736(R1), F2
-	VFMLA V2.S4, V7.S4, V1.S4
+	VFMLA V2.S4, V5.S4, V1.S4
 	WORD $0x4e28d421 // fadd v1.4s, v1.4s, v8.4s
 	FMOVQ F1, 464(R2)
 	FMOVQ (R7), F1
@@ -4083,68 +3259,46 @@ tile:
 	ADD R5, R7, R7
 	FMOVQ (R7), F8
 	ADD R5, R7, R7
-	VORR V1.B16, V1.B16, V9.B16
-	WORD $0x4e22d529 // fadd v9.4s, v9.4s, v2.4s
-	WORD $0x4e23d529 // fadd v9.4s, v9.4s, v3.4s
-	WORD $0x4e24d529 // fadd v9.4s, v9.4s, v4.4s
-	WORD $0x4e25d529 // fadd v9.4s, v9.4s, v5.4s
-	WORD $0x4e26d529 // fadd v9.4s, v9.4s, v6.4s
-	WORD $0x4e27d529 // fadd v9.4s, v9.4s, v7.4s
-	FMOVQ F9, 480(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 176(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 192(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 208(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 224(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	WORD $0x4e23d449 // fadd v9.4s, v2.4s, v3.4s
+	WORD $0x4ea3d44a // fsub v10.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	WORD $0x4e27d4c4 // fadd v4.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c5 // fsub v5.4s, v6.4s, v7.4s
+	VORR V1.B16, V1.B16, V6.B16
+	WORD $0x4e29d4c6 // fadd v6.4s, v6.4s, v9.4s
+	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
+	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
+	FMOVQ F6, 480(R2)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 208(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	FMOVQ F1, 496(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 304(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 320(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 336(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 352(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 304(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V4.S4, V1.S4
 	FMOVQ F1, 512(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 432(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 448(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 464(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 480(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 432(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 464(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	FMOVQ F1, 528(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 560(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 576(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 592(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 608(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
-	FMOVQ F1, 544(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 688(R1), F2
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 560(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 592(R1), F2
 	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 704(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	FMOVQ F1, 544(R2)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 688(R1), F2
+	VFMLA V2.S4, V3.S4, V1.S4
 	FMOVQ 720(R1), F2
-	VFMLA V2.S4, V6.S4, V1.S4
-	FMOVQ 736(R1), F2
-	VFMLA V2.S4, V7.S4, V1.S4
+	VFMLA V2.S4, V5.S4, V1.S4
 	WORD $0x4e28d421 // fadd v1.4s, v1.4s, v8.4s
 	FMOVQ F1, 560(R2)
 	FMOVQ (R7), F1
@@ -4163,68 +3317,46 @@ tile:
 	ADD R5, R7, R7
 	FMOVQ (R7), F8
 	ADD R5, R7, R7
-	VORR V1.B16, V1.B16, V9.B16
-	WORD $0x4e22d529 // fadd v9.4s, v9.4s, v2.4s
-	WORD $0x4e23d529 // fadd v9.4s, v9.4s, v3.4s
-	WORD $0x4e24d529 // fadd v9.4s, v9.4s, v4.4s
-	WORD $0x4e25d529 // fadd v9.4s, v9.4s, v5.4s
-	WORD $0x4e26d529 // fadd v9.4s, v9.4s, v6.4s
-	WORD $0x4e27d529 // fadd v9.4s, v9.4s, v7.4s
-	FMOVQ F9, 576(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 176(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 192(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 208(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 224(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	WORD $0x4e23d449 // fadd v9.4s, v2.4s, v3.4s
+	WORD $0x4ea3d44a // fsub v10.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	WORD $0x4e27d4c4 // fadd v4.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c5 // fsub v5.4s, v6.4s, v7.4s
+	VORR V1.B16, V1.B16, V6.B16
+	WORD $0x4e29d4c6 // fadd v6.4s, v6.4s, v9.4s
+	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
+	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
+	FMOVQ F6, 576(R2)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 208(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	FMOVQ F1, 592(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 304(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 320(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 336(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 352(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 304(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V4.S4, V1.S4
 	FMOVQ F1, 608(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 432(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 448(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 464(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 480(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 432(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 464(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	FMOVQ F1, 624(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 560(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 576(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 592(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 608(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
-	FMOVQ F1, 640(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 688(R1), F2
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 560(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 592(R1), F2
 	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 704(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	FMOVQ F1, 640(R2)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 688(R1), F2
+	VFMLA V2.S4, V3.S4, V1.S4
 	FMOVQ 720(R1), F2
-	VFMLA V2.S4, V6.S4, V1.S4
-	FMOVQ 736(R1), F2
-	VFMLA V2.S4, V7.S4, V1.S4
+	VFMLA V2.S4, V5.S4, V1.S4
 	WORD $0x4e28d421 // fadd v1.4s, v1.4s, v8.4s
 	FMOVQ F1, 656(R2)
 	FMOVQ (R7), F1
@@ -4243,68 +3375,46 @@ tile:
 	ADD R5, R7, R7
 	FMOVQ (R7), F8
 	ADD R5, R7, R7
-	VORR V1.B16, V1.B16, V9.B16
-	WORD $0x4e22d529 // fadd v9.4s, v9.4s, v2.4s
-	WORD $0x4e23d529 // fadd v9.4s, v9.4s, v3.4s
-	WORD $0x4e24d529 // fadd v9.4s, v9.4s, v4.4s
-	WORD $0x4e25d529 // fadd v9.4s, v9.4s, v5.4s
-	WORD $0x4e26d529 // fadd v9.4s, v9.4s, v6.4s
-	WORD $0x4e27d529 // fadd v9.4s, v9.4s, v7.4s
-	FMOVQ F9, 672(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 176(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 192(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 208(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 224(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	WORD $0x4e23d449 // fadd v9.4s, v2.4s, v3.4s
+	WORD $0x4ea3d44a // fsub v10.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	WORD $0x4e27d4c4 // fadd v4.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c5 // fsub v5.4s, v6.4s, v7.4s
+	VORR V1.B16, V1.B16, V6.B16
+	WORD $0x4e29d4c6 // fadd v6.4s, v6.4s, v9.4s
+	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
+	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
+	FMOVQ F6, 672(R2)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 208(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	FMOVQ F1, 688(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 304(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 320(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 336(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 352(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 304(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V4.S4, V1.S4
 	FMOVQ F1, 704(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 432(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 448(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 464(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 480(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 432(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 464(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	FMOVQ F1, 720(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 560(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 576(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 592(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 608(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
-	FMOVQ F1, 736(R2)
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 688(R1), F2
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 560(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 592(R1), F2
 	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 704(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	FMOVQ F1, 736(R2)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 688(R1), F2
+	VFMLA V2.S4, V3.S4, V1.S4
 	FMOVQ 720(R1), F2
-	VFMLA V2.S4, V6.S4, V1.S4
-	FMOVQ 736(R1), F2
-	VFMLA V2.S4, V7.S4, V1.S4
+	VFMLA V2.S4, V5.S4, V1.S4
 	WORD $0x4e28d421 // fadd v1.4s, v1.4s, v8.4s
 	FMOVQ F1, 752(R2)
 	MOVD R4, R7
@@ -4317,80 +3427,58 @@ tile:
 	FMOVQ 576(R2), F7
 	FMOVQ 672(R2), F8
 	MOVD R7, R8
-	VORR V1.B16, V1.B16, V9.B16
-	WORD $0x4e22d529 // fadd v9.4s, v9.4s, v2.4s
-	WORD $0x4e23d529 // fadd v9.4s, v9.4s, v3.4s
-	WORD $0x4e24d529 // fadd v9.4s, v9.4s, v4.4s
-	WORD $0x4e25d529 // fadd v9.4s, v9.4s, v5.4s
-	WORD $0x4e26d529 // fadd v9.4s, v9.4s, v6.4s
-	WORD $0x4e27d529 // fadd v9.4s, v9.4s, v7.4s
-	WORD $0x4e20d529 // fadd v9.4s, v9.4s, v0.4s
-	FMOVQ F9, (R8)
-	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 176(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 192(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 208(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 224(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	WORD $0x4e23d449 // fadd v9.4s, v2.4s, v3.4s
+	WORD $0x4ea3d44a // fsub v10.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	WORD $0x4e27d4c4 // fadd v4.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c5 // fsub v5.4s, v6.4s, v7.4s
+	VORR V1.B16, V1.B16, V6.B16
+	WORD $0x4e29d4c6 // fadd v6.4s, v6.4s, v9.4s
+	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
+	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
+	WORD $0x4e20d4c6 // fadd v6.4s, v6.4s, v0.4s
+	FMOVQ F6, (R8)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 208(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 304(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 320(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 336(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 352(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	FMOVQ F1, (R8)
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 304(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V4.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 432(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 448(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 464(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 480(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	FMOVQ F1, (R8)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 432(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 464(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 560(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 576(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 592(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 608(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
-	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
 	FMOVQ F1, (R8)
-	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 688(R1), F2
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 560(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 592(R1), F2
 	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 704(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
+	ADD R6, R8, R8
+	FMOVQ F1, (R8)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 688(R1), F2
+	VFMLA V2.S4, V3.S4, V1.S4
 	FMOVQ 720(R1), F2
-	VFMLA V2.S4, V6.S4, V1.S4
-	FMOVQ 736(R1), F2
-	VFMLA V2.S4, V7.S4, V1.S4
+	VFMLA V2.S4, V5.S4, V1.S4
 	WORD $0x4e28d421 // fadd v1.4s, v1.4s, v8.4s
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
+	ADD R6, R8, R8
 	FMOVQ F1, (R8)
 	ADD $16, R7, R7
 	FMOVQ 16(R2), F1
@@ -4402,80 +3490,58 @@ tile:
 	FMOVQ 592(R2), F7
 	FMOVQ 688(R2), F8
 	MOVD R7, R8
-	VORR V1.B16, V1.B16, V9.B16
-	WORD $0x4e22d529 // fadd v9.4s, v9.4s, v2.4s
-	WORD $0x4e23d529 // fadd v9.4s, v9.4s, v3.4s
-	WORD $0x4e24d529 // fadd v9.4s, v9.4s, v4.4s
-	WORD $0x4e25d529 // fadd v9.4s, v9.4s, v5.4s
-	WORD $0x4e26d529 // fadd v9.4s, v9.4s, v6.4s
-	WORD $0x4e27d529 // fadd v9.4s, v9.4s, v7.4s
-	WORD $0x4e20d529 // fadd v9.4s, v9.4s, v0.4s
-	FMOVQ F9, (R8)
-	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 176(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 192(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 208(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 224(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	WORD $0x4e23d449 // fadd v9.4s, v2.4s, v3.4s
+	WORD $0x4ea3d44a // fsub v10.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	WORD $0x4e27d4c4 // fadd v4.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c5 // fsub v5.4s, v6.4s, v7.4s
+	VORR V1.B16, V1.B16, V6.B16
+	WORD $0x4e29d4c6 // fadd v6.4s, v6.4s, v9.4s
+	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
+	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
+	WORD $0x4e20d4c6 // fadd v6.4s, v6.4s, v0.4s
+	FMOVQ F6, (R8)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 208(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 304(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 320(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 336(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 352(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	FMOVQ F1, (R8)
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 304(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V4.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 432(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 448(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 464(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 480(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	FMOVQ F1, (R8)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 432(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 464(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 560(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 576(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 592(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 608(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
-	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
 	FMOVQ F1, (R8)
-	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 688(R1), F2
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 560(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 592(R1), F2
 	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 704(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
+	ADD R6, R8, R8
+	FMOVQ F1, (R8)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 688(R1), F2
+	VFMLA V2.S4, V3.S4, V1.S4
 	FMOVQ 720(R1), F2
-	VFMLA V2.S4, V6.S4, V1.S4
-	FMOVQ 736(R1), F2
-	VFMLA V2.S4, V7.S4, V1.S4
+	VFMLA V2.S4, V5.S4, V1.S4
 	WORD $0x4e28d421 // fadd v1.4s, v1.4s, v8.4s
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
+	ADD R6, R8, R8
 	FMOVQ F1, (R8)
 	ADD $16, R7, R7
 	FMOVQ 32(R2), F1
@@ -4487,80 +3553,58 @@ tile:
 	FMOVQ 608(R2), F7
 	FMOVQ 704(R2), F8
 	MOVD R7, R8
-	VORR V1.B16, V1.B16, V9.B16
-	WORD $0x4e22d529 // fadd v9.4s, v9.4s, v2.4s
-	WORD $0x4e23d529 // fadd v9.4s, v9.4s, v3.4s
-	WORD $0x4e24d529 // fadd v9.4s, v9.4s, v4.4s
-	WORD $0x4e25d529 // fadd v9.4s, v9.4s, v5.4s
-	WORD $0x4e26d529 // fadd v9.4s, v9.4s, v6.4s
-	WORD $0x4e27d529 // fadd v9.4s, v9.4s, v7.4s
-	WORD $0x4e20d529 // fadd v9.4s, v9.4s, v0.4s
-	FMOVQ F9, (R8)
-	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 176(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 192(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 208(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 224(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	WORD $0x4e23d449 // fadd v9.4s, v2.4s, v3.4s
+	WORD $0x4ea3d44a // fsub v10.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	WORD $0x4e27d4c4 // fadd v4.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c5 // fsub v5.4s, v6.4s, v7.4s
+	VORR V1.B16, V1.B16, V6.B16
+	WORD $0x4e29d4c6 // fadd v6.4s, v6.4s, v9.4s
+	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
+	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
+	WORD $0x4e20d4c6 // fadd v6.4s, v6.4s, v0.4s
+	FMOVQ F6, (R8)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 208(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 304(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 320(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 336(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 352(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	FMOVQ F1, (R8)
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 304(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V4.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 432(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 448(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 464(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 480(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	FMOVQ F1, (R8)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 432(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 464(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 560(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 576(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 592(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 608(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
-	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
 	FMOVQ F1, (R8)
-	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 688(R1), F2
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 560(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 592(R1), F2
 	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 704(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
+	ADD R6, R8, R8
+	FMOVQ F1, (R8)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 688(R1), F2
+	VFMLA V2.S4, V3.S4, V1.S4
 	FMOVQ 720(R1), F2
-	VFMLA V2.S4, V6.S4, V1.S4
-	FMOVQ 736(R1), F2
-	VFMLA V2.S4, V7.S4, V1.S4
+	VFMLA V2.S4, V5.S4, V1.S4
 	WORD $0x4e28d421 // fadd v1.4s, v1.4s, v8.4s
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
+	ADD R6, R8, R8
 	FMOVQ F1, (R8)
 	ADD $16, R7, R7
 	FMOVQ 48(R2), F1
@@ -4572,80 +3616,58 @@ tile:
 	FMOVQ 624(R2), F7
 	FMOVQ 720(R2), F8
 	MOVD R7, R8
-	VORR V1.B16, V1.B16, V9.B16
-	WORD $0x4e22d529 // fadd v9.4s, v9.4s, v2.4s
-	WORD $0x4e23d529 // fadd v9.4s, v9.4s, v3.4s
-	WORD $0x4e24d529 // fadd v9.4s, v9.4s, v4.4s
-	WORD $0x4e25d529 // fadd v9.4s, v9.4s, v5.4s
-	WORD $0x4e26d529 // fadd v9.4s, v9.4s, v6.4s
-	WORD $0x4e27d529 // fadd v9.4s, v9.4s, v7.4s
-	WORD $0x4e20d529 // fadd v9.4s, v9.4s, v0.4s
-	FMOVQ F9, (R8)
-	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 176(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 192(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 208(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 224(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	WORD $0x4e23d449 // fadd v9.4s, v2.4s, v3.4s
+	WORD $0x4ea3d44a // fsub v10.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	WORD $0x4e27d4c4 // fadd v4.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c5 // fsub v5.4s, v6.4s, v7.4s
+	VORR V1.B16, V1.B16, V6.B16
+	WORD $0x4e29d4c6 // fadd v6.4s, v6.4s, v9.4s
+	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
+	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
+	WORD $0x4e20d4c6 // fadd v6.4s, v6.4s, v0.4s
+	FMOVQ F6, (R8)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 208(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 304(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 320(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 336(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 352(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	FMOVQ F1, (R8)
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 304(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V4.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 432(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 448(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 464(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 480(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	FMOVQ F1, (R8)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 432(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 464(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 560(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 576(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 592(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 608(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
-	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
 	FMOVQ F1, (R8)
-	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 688(R1), F2
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 560(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 592(R1), F2
 	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 704(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
+	ADD R6, R8, R8
+	FMOVQ F1, (R8)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 688(R1), F2
+	VFMLA V2.S4, V3.S4, V1.S4
 	FMOVQ 720(R1), F2
-	VFMLA V2.S4, V6.S4, V1.S4
-	FMOVQ 736(R1), F2
-	VFMLA V2.S4, V7.S4, V1.S4
+	VFMLA V2.S4, V5.S4, V1.S4
 	WORD $0x4e28d421 // fadd v1.4s, v1.4s, v8.4s
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
+	ADD R6, R8, R8
 	FMOVQ F1, (R8)
 	ADD $16, R7, R7
 	FMOVQ 64(R2), F1
@@ -4657,80 +3679,58 @@ tile:
 	FMOVQ 640(R2), F7
 	FMOVQ 736(R2), F8
 	MOVD R7, R8
-	VORR V1.B16, V1.B16, V9.B16
-	WORD $0x4e22d529 // fadd v9.4s, v9.4s, v2.4s
-	WORD $0x4e23d529 // fadd v9.4s, v9.4s, v3.4s
-	WORD $0x4e24d529 // fadd v9.4s, v9.4s, v4.4s
-	WORD $0x4e25d529 // fadd v9.4s, v9.4s, v5.4s
-	WORD $0x4e26d529 // fadd v9.4s, v9.4s, v6.4s
-	WORD $0x4e27d529 // fadd v9.4s, v9.4s, v7.4s
-	WORD $0x4e20d529 // fadd v9.4s, v9.4s, v0.4s
-	FMOVQ F9, (R8)
-	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 176(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 192(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 208(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 224(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	WORD $0x4e23d449 // fadd v9.4s, v2.4s, v3.4s
+	WORD $0x4ea3d44a // fsub v10.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	WORD $0x4e27d4c4 // fadd v4.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c5 // fsub v5.4s, v6.4s, v7.4s
+	VORR V1.B16, V1.B16, V6.B16
+	WORD $0x4e29d4c6 // fadd v6.4s, v6.4s, v9.4s
+	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
+	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
+	WORD $0x4e20d4c6 // fadd v6.4s, v6.4s, v0.4s
+	FMOVQ F6, (R8)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 208(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 304(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 320(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 336(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 352(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	FMOVQ F1, (R8)
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 304(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V4.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 432(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 448(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 464(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 480(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	FMOVQ F1, (R8)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 432(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 464(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 560(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 576(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 592(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 608(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
-	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
 	FMOVQ F1, (R8)
-	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 688(R1), F2
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 560(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 592(R1), F2
 	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 704(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
+	ADD R6, R8, R8
+	FMOVQ F1, (R8)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 688(R1), F2
+	VFMLA V2.S4, V3.S4, V1.S4
 	FMOVQ 720(R1), F2
-	VFMLA V2.S4, V6.S4, V1.S4
-	FMOVQ 736(R1), F2
-	VFMLA V2.S4, V7.S4, V1.S4
+	VFMLA V2.S4, V5.S4, V1.S4
 	WORD $0x4e28d421 // fadd v1.4s, v1.4s, v8.4s
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
+	ADD R6, R8, R8
 	FMOVQ F1, (R8)
 	ADD $16, R7, R7
 	FMOVQ 80(R2), F1
@@ -4742,80 +3742,58 @@ tile:
 	FMOVQ 656(R2), F7
 	FMOVQ 752(R2), F8
 	MOVD R7, R8
-	VORR V1.B16, V1.B16, V9.B16
-	WORD $0x4e22d529 // fadd v9.4s, v9.4s, v2.4s
-	WORD $0x4e23d529 // fadd v9.4s, v9.4s, v3.4s
-	WORD $0x4e24d529 // fadd v9.4s, v9.4s, v4.4s
-	WORD $0x4e25d529 // fadd v9.4s, v9.4s, v5.4s
-	WORD $0x4e26d529 // fadd v9.4s, v9.4s, v6.4s
-	WORD $0x4e27d529 // fadd v9.4s, v9.4s, v7.4s
-	WORD $0x4e20d529 // fadd v9.4s, v9.4s, v0.4s
-	FMOVQ F9, (R8)
-	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 176(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 192(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 208(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 224(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	WORD $0x4e23d449 // fadd v9.4s, v2.4s, v3.4s
+	WORD $0x4ea3d44a // fsub v10.4s, v2.4s, v3.4s
+	WORD $0x4e25d482 // fadd v2.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	WORD $0x4e27d4c4 // fadd v4.4s, v6.4s, v7.4s
+	WORD $0x4ea7d4c5 // fsub v5.4s, v6.4s, v7.4s
+	VORR V1.B16, V1.B16, V6.B16
+	WORD $0x4e29d4c6 // fadd v6.4s, v6.4s, v9.4s
+	WORD $0x4e22d4c6 // fadd v6.4s, v6.4s, v2.4s
+	WORD $0x4e24d4c6 // fadd v6.4s, v6.4s, v4.4s
+	WORD $0x4e20d4c6 // fadd v6.4s, v6.4s, v0.4s
+	FMOVQ F6, (R8)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 208(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 304(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 320(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 336(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 352(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	FMOVQ F1, (R8)
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 304(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V4.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 432(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 448(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 464(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 480(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
+	FMOVQ F1, (R8)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 432(R1), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 464(R1), F6
+	VFMLA V6.S4, V5.S4, V1.S4
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
-	FMOVQ F1, (R8)
 	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
-	FMOVQ 560(R1), F9
-	VFMLA V9.S4, V4.S4, V1.S4
-	FMOVQ 576(R1), F9
-	VFMLA V9.S4, V5.S4, V1.S4
-	FMOVQ 592(R1), F9
-	VFMLA V9.S4, V6.S4, V1.S4
-	FMOVQ 608(R1), F9
-	VFMLA V9.S4, V7.S4, V1.S4
-	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
 	FMOVQ F1, (R8)
-	ADD R6, R8, R8
-	VORR V2.B16, V2.B16, V1.B16
-	WORD $0x4ea3d421 // fsub v1.4s, v1.4s, v3.4s
-	FMOVQ 688(R1), F2
+	VORR V9.B16, V9.B16, V1.B16
+	FMOVQ 560(R1), F6
+	VFMLA V6.S4, V2.S4, V1.S4
+	FMOVQ 592(R1), F2
 	VFMLA V2.S4, V4.S4, V1.S4
-	FMOVQ 704(R1), F2
-	VFMLA V2.S4, V5.S4, V1.S4
+	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
+	ADD R6, R8, R8
+	FMOVQ F1, (R8)
+	VORR V10.B16, V10.B16, V1.B16
+	FMOVQ 688(R1), F2
+	VFMLA V2.S4, V3.S4, V1.S4
 	FMOVQ 720(R1), F2
-	VFMLA V2.S4, V6.S4, V1.S4
-	FMOVQ 736(R1), F2
-	VFMLA V2.S4, V7.S4, V1.S4
+	VFMLA V2.S4, V5.S4, V1.S4
 	WORD $0x4e28d421 // fadd v1.4s, v1.4s, v8.4s
 	WORD $0x4e20d421 // fadd v1.4s, v1.4s, v0.4s
+	ADD R6, R8, R8
 	FMOVQ F1, (R8)
 	ADD $16, R3, R3
 	ADD $96, R4, R4
@@ -4848,48 +3826,36 @@ tile:
 	FMOVQ (R1), F3
 	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ F4, (R2)
-	FMOVQ 48(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ 64(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 80(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 16(R2)
-	FMOVQ 96(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 112(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 128(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 32(R2)
-	FMOVQ 144(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
+	FMOVQ F3, 16(R2)
+	FMOVQ F6, 32(R2)
 	FMOVQ 160(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 144(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 176(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 48(R2)
-	FMOVQ 192(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 208(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 224(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 64(R2)
-	FMOVQ 240(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
+	FMOVQ F3, 48(R2)
+	FMOVQ F6, 64(R2)
 	FMOVQ 256(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 272(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 80(R2)
-	FMOVQ 288(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V1.S4, V4.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V2.S4, V4.S4
-	FMOVQ F4, 96(R2)
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 240(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 272(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	WORD $0x4e23d480 // fadd v0.4s, v4.4s, v3.4s
+	WORD $0x4ea3d481 // fsub v1.4s, v4.4s, v3.4s
+	FMOVQ F0, 80(R2)
+	FMOVQ F1, 96(R2)
 	FMOVQ 368(R1), F0
 	WORD $0x6e20dc41 // fmul v1.4s, v2.4s, v0.4s
 	FMOVQ F1, 112(R2)
@@ -4902,48 +3868,36 @@ tile:
 	FMOVQ (R1), F3
 	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ F4, 128(R2)
-	FMOVQ 48(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ 64(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 80(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 144(R2)
-	FMOVQ 96(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 112(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 128(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 160(R2)
-	FMOVQ 144(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
+	FMOVQ F3, 144(R2)
+	FMOVQ F6, 160(R2)
 	FMOVQ 160(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 144(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 176(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 176(R2)
-	FMOVQ 192(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 208(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 224(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 192(R2)
-	FMOVQ 240(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
+	FMOVQ F3, 176(R2)
+	FMOVQ F6, 192(R2)
 	FMOVQ 256(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 272(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 208(R2)
-	FMOVQ 288(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V1.S4, V4.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V2.S4, V4.S4
-	FMOVQ F4, 224(R2)
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 240(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 272(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	WORD $0x4e23d480 // fadd v0.4s, v4.4s, v3.4s
+	WORD $0x4ea3d481 // fsub v1.4s, v4.4s, v3.4s
+	FMOVQ F0, 208(R2)
+	FMOVQ F1, 224(R2)
 	FMOVQ 368(R1), F0
 	WORD $0x6e20dc41 // fmul v1.4s, v2.4s, v0.4s
 	FMOVQ F1, 240(R2)
@@ -4956,48 +3910,36 @@ tile:
 	FMOVQ (R1), F3
 	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ F4, 256(R2)
-	FMOVQ 48(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ 64(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 80(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 272(R2)
-	FMOVQ 96(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 112(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 128(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 288(R2)
-	FMOVQ 144(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
+	FMOVQ F3, 272(R2)
+	FMOVQ F6, 288(R2)
 	FMOVQ 160(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 144(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 176(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 304(R2)
-	FMOVQ 192(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 208(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 224(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 320(R2)
-	FMOVQ 240(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
+	FMOVQ F3, 304(R2)
+	FMOVQ F6, 320(R2)
 	FMOVQ 256(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 272(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, 336(R2)
-	FMOVQ 288(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V1.S4, V4.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V2.S4, V4.S4
-	FMOVQ F4, 352(R2)
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 240(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 272(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	WORD $0x4e23d480 // fadd v0.4s, v4.4s, v3.4s
+	WORD $0x4ea3d481 // fsub v1.4s, v4.4s, v3.4s
+	FMOVQ F0, 336(R2)
+	FMOVQ F1, 352(R2)
 	FMOVQ 368(R1), F0
 	WORD $0x6e20dc41 // fmul v1.4s, v2.4s, v0.4s
 	FMOVQ F1, 368(R2)
@@ -5009,57 +3951,45 @@ tile:
 	FMOVQ (R1), F3
 	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ F4, (R9)
-	ADD R7, R9, R9
-	FMOVQ 48(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ 64(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 80(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 96(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 112(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 128(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 144(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 160(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 144(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 176(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 192(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 208(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 224(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 240(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 256(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 272(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 240(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 272(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	WORD $0x4e23d480 // fadd v0.4s, v4.4s, v3.4s
+	WORD $0x4ea3d481 // fsub v1.4s, v4.4s, v3.4s
 	ADD R7, R9, R9
-	FMOVQ 288(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V1.S4, V4.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F1, (R9)
 	FMOVQ 368(R1), F0
 	WORD $0x6e20dc41 // fmul v1.4s, v2.4s, v0.4s
+	ADD R7, R9, R9
 	FMOVQ F1, (R9)
 	ADD R6, R8, R8
 	FMOVQ 16(R2), F0
@@ -5069,57 +3999,45 @@ tile:
 	FMOVQ (R1), F3
 	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ F4, (R9)
-	ADD R7, R9, R9
-	FMOVQ 48(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ 64(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 80(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 96(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 112(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 128(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 144(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 160(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 144(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 176(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 192(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 208(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 224(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 240(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 256(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 272(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 240(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 272(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	WORD $0x4e23d480 // fadd v0.4s, v4.4s, v3.4s
+	WORD $0x4ea3d481 // fsub v1.4s, v4.4s, v3.4s
 	ADD R7, R9, R9
-	FMOVQ 288(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V1.S4, V4.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F1, (R9)
 	FMOVQ 368(R1), F0
 	WORD $0x6e20dc41 // fmul v1.4s, v2.4s, v0.4s
+	ADD R7, R9, R9
 	FMOVQ F1, (R9)
 	ADD R6, R8, R8
 	FMOVQ 32(R2), F0
@@ -5129,57 +4047,45 @@ tile:
 	FMOVQ (R1), F3
 	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ F4, (R9)
-	ADD R7, R9, R9
-	FMOVQ 48(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ 64(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 80(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 96(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 112(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 128(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 144(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 160(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 144(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 176(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 192(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 208(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 224(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 240(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 256(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 272(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 240(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 272(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	WORD $0x4e23d480 // fadd v0.4s, v4.4s, v3.4s
+	WORD $0x4ea3d481 // fsub v1.4s, v4.4s, v3.4s
 	ADD R7, R9, R9
-	FMOVQ 288(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V1.S4, V4.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F1, (R9)
 	FMOVQ 368(R1), F0
 	WORD $0x6e20dc41 // fmul v1.4s, v2.4s, v0.4s
+	ADD R7, R9, R9
 	FMOVQ F1, (R9)
 	ADD R6, R8, R8
 	FMOVQ 48(R2), F0
@@ -5189,57 +4095,45 @@ tile:
 	FMOVQ (R1), F3
 	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ F4, (R9)
-	ADD R7, R9, R9
-	FMOVQ 48(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ 64(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 80(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 96(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 112(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 128(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 144(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 160(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 144(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 176(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 192(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 208(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 224(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 240(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 256(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 272(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 240(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 272(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	WORD $0x4e23d480 // fadd v0.4s, v4.4s, v3.4s
+	WORD $0x4ea3d481 // fsub v1.4s, v4.4s, v3.4s
 	ADD R7, R9, R9
-	FMOVQ 288(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V1.S4, V4.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F1, (R9)
 	FMOVQ 368(R1), F0
 	WORD $0x6e20dc41 // fmul v1.4s, v2.4s, v0.4s
+	ADD R7, R9, R9
 	FMOVQ F1, (R9)
 	ADD R6, R8, R8
 	FMOVQ 64(R2), F0
@@ -5249,57 +4143,45 @@ tile:
 	FMOVQ (R1), F3
 	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ F4, (R9)
-	ADD R7, R9, R9
-	FMOVQ 48(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ 64(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 80(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 96(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 112(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 128(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 144(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 160(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 144(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 176(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 192(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 208(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 224(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 240(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 256(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 272(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 240(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 272(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	WORD $0x4e23d480 // fadd v0.4s, v4.4s, v3.4s
+	WORD $0x4ea3d481 // fsub v1.4s, v4.4s, v3.4s
 	ADD R7, R9, R9
-	FMOVQ 288(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V1.S4, V4.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F1, (R9)
 	FMOVQ 368(R1), F0
 	WORD $0x6e20dc41 // fmul v1.4s, v2.4s, v0.4s
+	ADD R7, R9, R9
 	FMOVQ F1, (R9)
 	ADD R6, R8, R8
 	FMOVQ 80(R2), F0
@@ -5309,57 +4191,45 @@ tile:
 	FMOVQ (R1), F3
 	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ F4, (R9)
-	ADD R7, R9, R9
-	FMOVQ 48(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ 64(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 80(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 96(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 112(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 128(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 144(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 160(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 144(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 176(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 192(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 208(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 224(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 240(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 256(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 272(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 240(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 272(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	WORD $0x4e23d480 // fadd v0.4s, v4.4s, v3.4s
+	WORD $0x4ea3d481 // fsub v1.4s, v4.4s, v3.4s
 	ADD R7, R9, R9
-	FMOVQ 288(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V1.S4, V4.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F1, (R9)
 	FMOVQ 368(R1), F0
 	WORD $0x6e20dc41 // fmul v1.4s, v2.4s, v0.4s
+	ADD R7, R9, R9
 	FMOVQ F1, (R9)
 	ADD R6, R8, R8
 	FMOVQ 96(R2), F0
@@ -5369,57 +4239,45 @@ tile:
 	FMOVQ (R1), F3
 	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ F4, (R9)
-	ADD R7, R9, R9
-	FMOVQ 48(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ 64(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 80(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 96(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 112(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 128(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 144(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 160(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 144(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 176(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 192(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 208(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 224(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 240(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 256(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 272(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 240(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 272(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	WORD $0x4e23d480 // fadd v0.4s, v4.4s, v3.4s
+	WORD $0x4ea3d481 // fsub v1.4s, v4.4s, v3.4s
 	ADD R7, R9, R9
-	FMOVQ 288(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V1.S4, V4.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F1, (R9)
 	FMOVQ 368(R1), F0
 	WORD $0x6e20dc41 // fmul v1.4s, v2.4s, v0.4s
+	ADD R7, R9, R9
 	FMOVQ F1, (R9)
 	ADD R6, R8, R8
 	FMOVQ 112(R2), F0
@@ -5429,57 +4287,45 @@ tile:
 	FMOVQ (R1), F3
 	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ F4, (R9)
-	ADD R7, R9, R9
-	FMOVQ 48(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
 	FMOVQ 64(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 80(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 96(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 112(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 128(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 144(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 160(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 144(R1), F3
+	WORD $0x6e23dc05 // fmul v5.4s, v0.4s, v3.4s
 	FMOVQ 176(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	VFMLA V3.S4, V2.S4, V5.S4
+	WORD $0x4e25d483 // fadd v3.4s, v4.4s, v5.4s
+	WORD $0x4ea5d486 // fsub v6.4s, v4.4s, v5.4s
 	ADD R7, R9, R9
-	FMOVQ 192(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 208(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 224(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F3, (R9)
 	ADD R7, R9, R9
-	FMOVQ 240(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
+	FMOVQ F6, (R9)
 	FMOVQ 256(R1), F3
-	VFMLA V3.S4, V1.S4, V4.S4
-	FMOVQ 272(R1), F3
-	VFMLA V3.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	WORD $0x6e23dc24 // fmul v4.4s, v1.4s, v3.4s
+	FMOVQ 240(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 272(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	WORD $0x4e23d480 // fadd v0.4s, v4.4s, v3.4s
+	WORD $0x4ea3d481 // fsub v1.4s, v4.4s, v3.4s
 	ADD R7, R9, R9
-	FMOVQ 288(R1), F3
-	WORD $0x6e23dc04 // fmul v4.4s, v0.4s, v3.4s
-	FMOVQ 304(R1), F0
-	VFMLA V0.S4, V1.S4, V4.S4
-	FMOVQ 320(R1), F0
-	VFMLA V0.S4, V2.S4, V4.S4
-	FMOVQ F4, (R9)
+	FMOVQ F0, (R9)
 	ADD R7, R9, R9
+	FMOVQ F1, (R9)
 	FMOVQ 368(R1), F0
 	WORD $0x6e20dc41 // fmul v1.4s, v2.4s, v0.4s
+	ADD R7, R9, R9
 	FMOVQ F1, (R9)
 	ADD $16, R3, R3
 	ADD $16, R4, R4

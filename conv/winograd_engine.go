@@ -153,8 +153,9 @@ func (l *winoLayout) mLen() int    { return l.a * l.a * l.kb * l.tiles() * l.L }
 func (l *winoLayout) outLen() int  { return l.kb * l.R * l.m * l.Cw * l.m * l.L }
 func (l *winoLayout) packLen() int { return l.s.Groups * l.a * l.a * l.cb * l.kb * l.L * l.L }
 func (l *winoLayout) scratchLen() int {
-	items := l.inLen() + l.vLen() + l.mLen() + l.outLen() + l.a*l.a*l.L
-	pack := (9+l.a*l.a)*l.kb*l.L + l.a*3*l.L // packChannel's rows and the transform's tmp
+	tmp := l.a*l.a*l.L + 4*l.a // a transform's (its twin's operands beside)
+	items := l.inLen() + l.vLen() + l.mLen() + l.outLen() + tmp
+	pack := (9+l.a*l.a)*l.kb*l.L + tmp // packChannel's rows and the transform's tmp
 	return max(items, pack)
 }
 

@@ -2,7 +2,6 @@ package winograd
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/convkit/convkit/internal/shape"
 	"github.com/convkit/convkit/kernels"
@@ -24,6 +23,7 @@ type Transform struct {
 	coef   []float32
 	asm    kernelFunc // nil: the twin
 	name   string
+	plan   *plan1D
 }
 
 // kernelFunc is the generated kernels' signature (asm.WinogradFunc).
@@ -58,6 +58,7 @@ func newTwin(v *Variant, k Kind, lanes int) *Transform {
 	t := &Transform{V: v, Kind: k, ISA: kernels.Generic, Lanes: lanes, Source: "go"}
 	t.name = "Winograd" + k.String() + v.Name + "Go"
 	t.p, t.r, t.c = v.Matrix(k)
+	t.plan = newPlan1D(t.p, t.r, t.c)
 	t.coef = make([]float32, len(t.p)*lanes)
 	for i, x := range t.p {
 		for l := 0; l < lanes; l++ {
@@ -71,8 +72,9 @@ func newTwin(v *Variant, k Kind, lanes int) *Transform {
 // the twin.
 func (t *Transform) Name() string { return t.name }
 
-// TmpLen is the floats of scratch a call needs: the c x r intermediate.
-func (t *Transform) TmpLen() int { return t.c * t.r * t.Lanes }
+// TmpLen is the floats of scratch a call needs: the c x r intermediate
+// (and the twin's operands).
+func (t *Transform) TmpLen() int { return t.c*t.r*t.Lanes + t.c + t.plan.opsLen() + t.r }
 
 // Run transforms n tiles: dst's tiles from src's (strides in floats, see
 // the package doc for the sides), with bias (Lanes floats, Out only; nil
@@ -141,10 +143,12 @@ func (t *Transform) check(dst, src, tmp, bias []float32, n, srcStride, dstStride
 }
 
 // generic is the twin: the kernels' arithmetic, operation for operation
-// (see apply), so that both give the same bits.
+// (plan1D), so that both give the same bits. Its scratch is tmp's end.
 func (t *Transform) generic(dst, src, tmp, bias []float32, n, srcStride, dstStride int) {
 	L, m := t.Lanes, t.V.M
-	in := make([]float32, t.c) // (the twin may allocate: it is the oracle and the generic path's)
+	scratch := tmp[t.c*t.r*L:]
+	in, scratch := scratch[:t.c], scratch[t.c:]
+	ops, out := scratch[:t.plan.opsLen()], scratch[t.plan.opsLen():][:t.r]
 	for tile := 0; tile < n; tile++ {
 		s0, d0 := tile*L, tile*L
 		if t.Kind.srcGrid() {
@@ -159,8 +163,9 @@ func (t *Transform) generic(dst, src, tmp, bias []float32, n, srcStride, dstStri
 				for j := range in {
 					in[j] = src[s0+t.offset(t.Kind.srcGrid(), k, j, t.c, srcStride)+l]
 				}
-				for j := 0; j < t.r; j++ {
-					tmp[(k*t.r+j)*L+l] = t.apply(j, in)
+				t.plan.eval(in, out, ops)
+				for j, v := range out {
+					tmp[(k*t.r+j)*L+l] = v
 				}
 			}
 			// Out = P T, a column of T at a time.
@@ -168,8 +173,8 @@ func (t *Transform) generic(dst, src, tmp, bias []float32, n, srcStride, dstStri
 				for k := range in {
 					in[k] = tmp[(k*t.r+j)*L+l]
 				}
-				for i := 0; i < t.r; i++ {
-					v := t.apply(i, in)
+				t.plan.eval(in, out, ops)
+				for i, v := range out {
 					if bias != nil {
 						v += bias[l]
 					}
@@ -187,34 +192,4 @@ func (t *Transform) offset(grid bool, i, j, rows, stride int) int {
 		return i*stride + j*t.Lanes
 	}
 	return (i*rows + j) * stride
-}
-
-// apply is row i of P applied to in, as the kernels do it: the terms in
-// order, the first a copy (+1), 0 - x (-1) or a product, then adds (+1),
-// subtracts (-1) or fused multiply-adds; zero coefficients skipped.
-func (t *Transform) apply(i int, in []float32) float32 {
-	row := t.p[i*t.c : (i+1)*t.c]
-	var acc float32
-	first := true
-	for k, x := range in {
-		c := row[k]
-		switch {
-		case c == 0:
-			continue
-		case first && c == 1:
-			acc = x
-		case first && c == -1:
-			acc = 0 - x
-		case first:
-			acc = c * x
-		case c == 1:
-			acc += x
-		case c == -1:
-			acc -= x
-		default:
-			acc = float32(math.FMA(float64(x), float64(c), float64(acc)))
-		}
-		first = false
-	}
-	return acc
 }

@@ -140,7 +140,7 @@ func TestTransformsCompute(t *testing.T) {
 		d := randFloats(r, a*a*L) // grid: row stride a*L
 		g := randFloats(r, 9*L)   // linear: stride L
 		bias := randFloats(r, L)
-		tmp := make([]float32, a*a*L)
+		tmp := make([]float32, max(in.TmpLen(), out.TmpLen(), fil.TmpLen()))
 		vd := make([]float32, a*a*L)
 		vg := make([]float32, a*a*L)
 		in.Run(vd, d, tmp, nil, 1, a*L, L)

@@ -151,8 +151,9 @@ func goTable(arch string) string {
 type transform struct {
 	f          *kw.Func
 	k          kind
-	p          []float64 // P, row-major (exact in float64 for the tests below)
+	p          []float32 // P rounded to float32, row-major
 	rows, cols int       // P's shape: r x c
+	plan       *plan1D
 	vb         int
 	coef, tmp  kw.G
 	zero       kw.V
@@ -162,10 +163,8 @@ type transform struct {
 func genTransform(f *kw.Func, v variant, k kind) {
 	pm := k.p(v)
 	t := &transform{f: f, k: k, rows: pm.rows, cols: pm.cols, vb: f.ISA.VBytes()}
-	for _, x := range pm.v {
-		fv, _ := x.Float64()
-		t.p = append(t.p, fv)
-	}
+	t.p = pm.float32s()
+	t.plan = newPlan1D(t.p, t.rows, t.cols)
 	name := kernelName(k, v, f.ISA.Name)
 	src, dst := "linear", "linear"
 	if k.srcGrid {
@@ -190,13 +189,10 @@ func genTransform(f *kw.Func, v variant, k kind) {
 		bias = f.Vec()
 		f.LoadVec(kw.Mem{Base: f.Int("bias")}, bias)
 	}
-	for i := 0; i < t.rows && !t.hasZero; i++ {
-		for kk := 0; kk < t.cols; kk++ {
-			if c := t.p[i*t.cols+kk]; c != 0 {
-				if c == -1 {
-					t.zero, t.hasZero = f.Zero(), true
-				}
-				break
+	for _, row := range t.plan.rows {
+		for _, ts := range [][]term{row.terms, row.e, row.o} {
+			if len(ts) > 0 && ts[0].coef == -1 && !t.hasZero {
+				t.zero, t.hasZero = f.Zero(), true
 			}
 		}
 	}
@@ -245,10 +241,9 @@ func (t *transform) rowsPass(src, stride kw.G) {
 		if t.k.srcGrid {
 			f.AddGP(w, stride)
 		}
-		for j := 0; j < t.rows; j++ {
-			out := t.apply(j, in)
+		t.plan.emit(t, in, func(j int, out kw.V) {
 			f.StoreVec(out, kw.Mem{Base: t.tmp, Disp: (k*t.rows + j) * t.vb})
-		}
+		})
 	}
 }
 
@@ -264,21 +259,27 @@ func (t *transform) columnsPass(dst, stride, rowStep kw.G, bias kw.V) {
 			in[k] = f.Vec()
 			f.LoadVec(kw.Mem{Base: t.tmp, Disp: (k*t.rows + j) * t.vb}, in[k])
 		}
-		w := f.MoveGP(col)
-		for i := 0; i < t.rows; i++ {
-			out := t.apply(i, in)
+		// The outputs come in plan order: each stored at its own row's
+		// address, from the column's base.
+		step := rowStep
+		if t.k.dstGrid {
+			step = stride
+		}
+		w, at := f.MoveGP(col), 0 // w points at row at
+		t.plan.emit(t, in, func(i int, out kw.V) {
 			if t.k.bias {
 				f.Binary(kw.Add, out, out, bias)
 			}
-			f.StoreVec(out, kw.Mem{Base: w})
-			if i+1 < t.rows {
-				if t.k.dstGrid {
-					f.AddGP(w, stride)
-				} else {
-					f.AddGP(w, rowStep)
-				}
+			switch {
+			case i == at+1:
+				f.AddGP(w, step)
+			case i != at:
+				f.MulImm(w, step, i)
+				f.AddGP(w, col)
 			}
-		}
+			at = i
+			f.StoreVec(out, kw.Mem{Base: w})
+		})
 		if j+1 < t.rows {
 			if t.k.dstGrid {
 				f.AddImm(col, t.vb)
@@ -289,36 +290,3 @@ func (t *transform) columnsPass(dst, stride, rowStep kw.G, bias kw.V) {
 	}
 }
 
-// apply returns row i of P applied to the vectors in: the terms in order,
-// the first a copy, a negation (0 - x) or a product, the rest an add, a
-// subtract or a fused multiply-add by the coefficient's vector.
-func (t *transform) apply(i int, in []kw.V) kw.V {
-	f := t.f
-	acc := f.Vec()
-	first := true
-	for k, x := range in {
-		c := t.p[i*t.cols+k]
-		coef := kw.Mem{Base: t.coef, Disp: (i*t.cols + k) * t.vb}
-		switch {
-		case c == 0:
-			continue
-		case first && c == 1:
-			f.Move(x, acc)
-		case first && c == -1:
-			f.Binary(kw.Sub, acc, t.zero, x)
-		case first:
-			f.Mul(acc, x, coef)
-		case c == 1:
-			f.Binary(kw.Add, acc, acc, x)
-		case c == -1:
-			f.Binary(kw.Sub, acc, acc, x)
-		default:
-			f.FMA(acc, x, coef)
-		}
-		first = false
-	}
-	if first {
-		panic(fmt.Sprintf("winograd: row %d of a %s matrix is zero", i, t.k.name))
-	}
-	return acc
-}
