@@ -289,4 +289,3 @@ func (t *transform) columnsPass(dst, stride, rowStep kw.G, bias kw.V) {
 		}
 	}
 }
-
