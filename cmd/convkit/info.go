@@ -15,6 +15,7 @@ import (
 
 	"github.com/convkit/convkit/bench"
 	"github.com/convkit/convkit/kernels"
+	"github.com/convkit/convkit/winograd"
 )
 
 type infoOpts struct {
@@ -157,6 +158,16 @@ func boundKernels() []KernelInfo {
 		funcName(reflect.ValueOf(t.Gemm.Micro)),
 	})
 	out = append(out, KernelInfo{"Peak", funcName(reflect.ValueOf(t.Peak))})
+	for _, v := range winograd.Variants() {
+		for k := winograd.In; k <= winograd.Filter; k++ {
+			tr := winograd.NewTransform(v, k, kernels.Current())
+			name := "asm." + tr.Name()
+			if tr.Source == "go" {
+				name = "winograd.Twin (" + tr.Name() + ")"
+			}
+			out = append(out, KernelInfo{fmt.Sprintf("Winograd.%s %s", v.Name, k), name})
+		}
+	}
 	return out
 }
 
