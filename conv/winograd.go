@@ -87,7 +87,7 @@ func winogradProblem(s *Shape, pass Pass, name string) (derived, error) {
 		return no("stride %v, dilation %v: Winograd needs stride 1 and dilation 1", ds.Stride, ds.Dilation)
 	}
 	if ds.CPerG < 4 || ds.KPerG < 4 {
-		return no("%d input and %d output channels per group: too few to fill the %d-channel blocks of the transforms", ds.CPerG, ds.KPerG, directLanes())
+		return no("%d input and %d output channels per group: under 4, the %d-channel blocks of the transforms would be mostly padding", ds.CPerG, ds.KPerG, directLanes())
 	}
 	return d, nil
 }
@@ -113,17 +113,22 @@ func (a winogradAlgo) variants(ds *Shape) []*winograd.Variant {
 	return out
 }
 
-// choose returns the variant of pass that runs fastest in the model on
-// threads within cfg's workspace limit (nil: none fits), with its
-// layout.
+// choose returns the layout of the variant of pass that runs fastest in
+// the model on one thread within limit bytes of workspace (the engine's
+// own and, for a flipped form, the exchanged weights), cut for threads;
+// the variant is the one-thread choice so that the bits never follow the
+// thread count.
 func (a winogradAlgo) choose(s *Shape, pass Pass, threads int, limit int64) (*winoLayout, error) {
 	d, err := winogradProblem(s, pass, a.Name())
 	if err != nil {
 		return nil, err
 	}
+	if limit > 0 && d.flip {
+		limit = max(1, limit-4*int64(s.WLen))
+	}
 	var best *winoLayout
 	for _, v := range a.variants(d.s) {
-		l := newWinoLayout(d.s, v, threads, limit)
+		l := newWinoLayout(d.s, v, 1, limit)
 		if limit > 0 && l.bytes() > limit {
 			continue
 		}
@@ -132,24 +137,45 @@ func (a winogradAlgo) choose(s *Shape, pass Pass, threads int, limit int64) (*wi
 		}
 	}
 	if best == nil {
-		return nil, &UnsupportedError{Algorithm: a.Name(), Pass: pass, Reason: fmt.Sprintf("no variant within the error bound %g and the workspace limit %d bytes", winogradBoundLimit, limit)}
+		return nil, &UnsupportedError{Algorithm: a.Name(), Pass: pass, Reason: fmt.Sprintf("no variant within the error bound %g fits the workspace limit of %d bytes", winogradBoundLimit, limit)}
+	}
+	if threads > 1 {
+		if l := newWinoLayout(d.s, best.v, threads, limit); limit <= 0 || l.bytes() <= limit {
+			best = l
+		}
 	}
 	best.d = d
 	return best, nil
 }
 
-// Workspace is the bytes of the variant choose takes on one thread where
-// the limit holds more threads' buffers only partly (see New).
-func (a winogradAlgo) Workspace(s *Shape, cfg Config) int64 {
-	l, err := a.choose(s, cfg.pass, 1, cfg.WorkspaceLimit)
-	if err != nil {
-		// Report what the smallest variant needs: more than the limit.
-		if l, err = (winogradAlgo{m: 2}).choose(s, cfg.pass, 1, 0); err != nil {
-			return 0
-		}
-		return l.bytes() + 1
+// winoBytes is the workspace of layout l for its pass: the engine's and
+// the exchanged weights of a flipped form.
+func winoBytes(s *Shape, l *winoLayout) int64 {
+	n := l.bytes()
+	if l.d.flip {
+		n += 4 * int64(s.WLen)
 	}
-	return l.bytes()
+	return n
+}
+
+// Workspace is the bytes of what choose takes on cfg.Threads within the
+// limit; over the limit (no variant fits) the least any variant needs,
+// which exceeds it.
+func (a winogradAlgo) Workspace(s *Shape, cfg Config) int64 {
+	if l, err := a.choose(s, cfg.pass, cfg.Threads, cfg.WorkspaceLimit); err == nil {
+		return winoBytes(s, l)
+	}
+	d, err := winogradProblem(s, cfg.pass, a.Name())
+	if err != nil {
+		return 0
+	}
+	least := int64(math.MaxInt64)
+	for _, v := range a.variants(d.s) {
+		l := newWinoLayout(d.s, v, 1, 1) // limit 1: the smallest cut
+		l.d = d
+		least = min(least, winoBytes(s, l))
+	}
+	return max(least, cfg.WorkspaceLimit+1)
 }
 
 func (a winogradAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
@@ -158,7 +184,7 @@ func (a winogradAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 		return math.Inf(1)
 	}
 	perCycle := h.PeakGFLOPS * 1e9 / float64(4*directLanes())
-	return l.cycles() / (perCycle * float64(max(1, threads)))
+	return l.itemCycles() * float64(ceilDiv(l.items(), l.threadsOf())) / perCycle
 }
 
 // New makes the engine for cfg.pass; the plan adds its other passes.
@@ -191,7 +217,7 @@ func (pl *winogradPlan) Workspace() int64 {
 	var n int64
 	for _, p := range pl.passes {
 		if p != nil {
-			n += p.e.bytes() + 4*int64(len(p.flipped))
+			n += winoBytes(pl.s, p.e.winoLayout)
 		}
 	}
 	return n
@@ -201,18 +227,9 @@ func (pl *winogradPlan) addPass(pass Pass, cfg Config) (int64, error) {
 	if pl.passes[pass] != nil {
 		return 0, nil
 	}
-	// The variant is the one-thread choice, so that the bits do not
-	// follow the thread count; then as many threads' buffers as fit.
-	l, err := pl.a.choose(pl.s, pass, 1, cfg.WorkspaceLimit)
+	l, err := pl.a.choose(pl.s, pass, max(1, cfg.Threads), cfg.WorkspaceLimit)
 	if err != nil {
 		return 0, err
-	}
-	for threads := max(1, cfg.Threads); threads > 1; threads-- {
-		lt := newWinoLayout(l.s, l.v, threads, cfg.WorkspaceLimit)
-		if lim := cfg.WorkspaceLimit; lim <= 0 || lt.bytes() <= lim {
-			lt.d, l = l.d, lt
-			break
-		}
 	}
 	p := &winoPass{e: newWinoEngine(l)}
 	s := pl.s
@@ -224,7 +241,7 @@ func (pl *winogradPlan) addPass(pass Pass, cfg Config) (int64, error) {
 		}
 	}
 	pl.passes[pass] = p
-	return p.e.bytes() + 4*int64(len(p.flipped)), nil
+	return winoBytes(s, l), nil
 }
 
 // weights returns w as the pass's forward problem reads it (nil stays

@@ -27,8 +27,9 @@ import (
 //     m x m outputs (+ bias) in an output buffer [kb][row][col][L];
 //  5. the outputs inside y move there with the residual and ReLU.
 //
-// An item's V and M are sized to share L2 (R and Cw from the cache size),
-// so the products read them from there. Every output's sums are the same
+// The cost model cuts the items (R, Cw and an output-channel split ks):
+// it charges V and M that spill L2 and the transformed filters each item
+// streams from past it, so the products mostly read from L2. Every output's sums are the same
 // whatever the item cut, so the result does not depend on the thread
 // count.
 
@@ -160,8 +161,16 @@ func (l *winoLayout) scratchLen() int {
 }
 
 // bytes is the engine's workspace on threads' buffers: the packed
-// filters and one set of item buffers per thread.
-func (l *winoLayout) bytes() int64 { return 4 * int64(l.packLen()+l.threadsOf()*l.scratchLen()) }
+// filters, the padded bias (twice: with and without), and per thread the
+// item buffers and a Transposer's scratch.
+func (l *winoLayout) bytes() int64 {
+	perThread := 4*int64(l.scratchLen()) + transposerBytes(l.L, l.maxRow())
+	return 4*int64(l.packLen()+2*l.s.Groups*l.kb*l.L) + int64(l.threadsOf())*perThread
+}
+
+// maxRow is the widest row a Transposer moves: a patch row or an output
+// row.
+func (l *winoLayout) maxRow() int { return max(l.inCols(), l.Cw*l.m) }
 
 // threadsOf is how many threads' buffers the layout was cut for: at most
 // one per item.
@@ -265,7 +274,7 @@ func newWinoEngine(l *winoLayout) *winoEngine {
 	e.zeroB = make([]float32, l.s.Groups*l.kb*l.L)
 	for range l.threadsOf() {
 		e.scratch = append(e.scratch, make([]float32, l.scratchLen()))
-		e.tr = append(e.tr, direct.NewTransposer(isa, l.L, max(l.inCols(), l.Cw*l.m)))
+		e.tr = append(e.tr, direct.NewTransposer(isa, l.L, l.maxRow()))
 	}
 	return e
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/convkit/convkit/golden"
@@ -42,7 +43,7 @@ func winogradProblemFor(r *rand.Rand, L int) Problem {
 	return p
 }
 
-// winogradPlanOf returns the winograd engine of the plan's pass.
+// winogradEngineOf returns the winograd engine of the plan's pass.
 func winogradEngineOf(t *testing.T, pl *Plan, pass Pass) *winoEngine {
 	t.Helper()
 	wp, ok := pl.engines[pass].(*winogradPlan)
@@ -133,9 +134,6 @@ func TestWinogradRandomProblems(t *testing.T) {
 			var p Problem
 			var passes []Pass
 			for len(passes) == 0 {
-				if _, err := p.Resolve(); err == nil && false {
-					break
-				}
 				p = winogradProblemFor(r, directLanes())
 				if _, err := p.Resolve(); err != nil {
 					continue
@@ -311,5 +309,37 @@ func TestWinogradAllocs(t *testing.T) {
 	}
 	if n := steadyAllocs(20, func() { pl.Forward(y, x, w, b, nil) }); n != 0 {
 		t.Errorf("Forward with w (the filter transform per call): %v allocations", n)
+	}
+}
+
+// TestWinogradWorkspaceLimit checks the workspace accounting under
+// limits around what a forward plus backward-data plan needs: a plan
+// that fits on three threads fits on one, a plan made reports at most
+// the limit, and a refusal names the limit.
+func TestWinogradWorkspaceLimit(t *testing.T) {
+	p := Problem{N: 2, C: 64, K: 64, In: []int{40, 40}, Kernel: []int{3, 3}, Padding: Pad(1, 1)}
+	opt := Options{Algorithm: "winograd4", Passes: PassSet(PassForward, PassBackwardData)}
+	full, err := NewPlan(p, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, frac := range []float64{0.3, 0.5, 0.7, 0.8, 0.9, 1.0} {
+		lim := int64(frac * float64(full.Workspace()))
+		var fits [4]bool
+		for _, threads := range []int{1, 3} {
+			o := opt
+			o.Threads, o.WorkspaceLimit = threads, lim
+			pl, err := NewPlan(p, o)
+			fits[threads] = err == nil
+			if err == nil && pl.Workspace() > lim {
+				t.Errorf("limit %d, %d threads: a plan of %d bytes", lim, threads, pl.Workspace())
+			}
+			if err != nil && !strings.Contains(err.Error(), "limit") {
+				t.Errorf("limit %d: %v, want the limit named", lim, err)
+			}
+		}
+		if fits[3] && !fits[1] {
+			t.Errorf("limit %d: fits on 3 threads, not on 1", lim)
+		}
 	}
 }

@@ -55,7 +55,8 @@ func (t *Transposer) Interleave(dst, src []float32, stride, nc, n int) {
 }
 
 // InterleaveTo is Interleave into pixels dstStride >= L floats apart (a
-// block of a pixel's channels):
+// block of a pixel's channels). dst and src must not overlap (a row's
+// last block is written again over the one before):
 //
 //	dst[p*dstStride+r] = src[r*stride+p] (r < nc), 0 (nc <= r < L)    for p < n
 func (t *Transposer) InterleaveTo(dst []float32, dstStride int, src []float32, stride, nc, n int) {
@@ -103,7 +104,8 @@ func (t *Transposer) packFrom(dst []float32, dstStride int, src []float32, strid
 }
 
 // Deinterleave writes n blocked pixels' first nk <= L channels into
-// planes:
+// planes, stride >= n floats apart; dst and src must not overlap (a
+// row's last block is written again over the one before):
 //
 //	dst[r*stride+p] = src[p*L+r]    for r < nk, p < n
 func (t *Transposer) Deinterleave(dst []float32, stride, nk int, src []float32, n int) {

@@ -18,8 +18,9 @@
 //   - Filter: P = G (alpha x 3): a 3 x 3 filter into its alpha x alpha
 //     transform.
 //
-// Where the elements lie is the Side of each operand: a Grid (pixels:
-// element (i, j) at i*stride + j*Lanes floats, the next tile m pixels on)
-// or Linear (element (i, j) at (i*cols + j)*stride floats, the next tile
-// one vector on).
+// Each operand's elements lie on one of two kinds of side: a grid (the
+// image's pixels, In's source and Out's destination: element (i, j) at
+// i*stride + j*Lanes floats, the next tile m pixels on) or a linear side
+// (the transformed tile, the filter: element (i, j) at (i*cols +
+// j)*stride floats, the next tile one vector on).
 package winograd

@@ -1,6 +1,6 @@
 package winograd
 
-import "math"
+import "github.com/convkit/convkit/kernels"
 
 // The evaluation plan of a 1D transform (P, r x c, applied to c values):
 // the operation order the generated kernels and the twin share, bit for
@@ -158,7 +158,9 @@ func rowsPair(a, b []term) []int {
 // opsLen is the operands' count: x, then s and d of each pair.
 func (pl *plan1D) opsLen() int { return pl.c + 2*len(pl.pairs) }
 
-func fma32(x, y, z float32) float32 { return float32(math.FMA(float64(x), float64(y), float64(z))) }
+// fma32 is x*y + z rounded once to float32, as the kernels' FMA is
+// (kernels.FMA32: float64's FMA rounded twice can differ).
+func fma32(x, y, z float32) float32 { return kernels.FMA32(x, y, z) }
 
 // sumTerms evaluates terms over the operands by rule 3.
 func sumTerms(ts []term, ops []float32) float32 {
