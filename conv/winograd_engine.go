@@ -165,7 +165,11 @@ func (l *winoLayout) scratchLen() int {
 // item buffers and a Transposer's scratch.
 func (l *winoLayout) bytes() int64 {
 	perThread := 4*int64(l.scratchLen()) + transposerBytes(l.L, l.maxRow())
-	return 4*int64(l.packLen()+2*l.s.Groups*l.kb*l.L) + int64(l.threadsOf())*perThread
+	shared := 2 * l.s.Groups * l.kb * l.L
+	if l.ks > 1 {
+		shared += l.vLen()
+	}
+	return 4*int64(l.packLen()+shared) + int64(l.threadsOf())*perThread
 }
 
 // maxRow is the widest row a Transposer moves: a patch row or an output
@@ -203,10 +207,10 @@ func (l *winoLayout) itemCycles() float64 {
 		perXi += (max(u*b/2, (u+b)/2, fmaChain)*float64(l.cb*l.L) + tileCall) * float64(calls)
 	}
 	ks := float64(l.ks)
-	in := transformCycles(l.v, winograd.In) * float64(l.cb*tb)
+	// A split block's input is shared out too (its first phase).
+	in := transformCycles(l.v, winograd.In) * float64(l.cb*tb) / ks
 	out := transformCycles(l.v, winograd.Out) * float64(l.kb*tb) / ks
-	copies := float64(l.inLen()) / float64(l.L)
-	copies += float64(l.outLen()) / float64(l.L) / ks
+	copies := float64(l.inLen()+l.outLen()) / float64(l.L) / ks
 	_, l2, _ := kernels.Caches()
 	var stream float64
 	if w := 4 * l.packLen() / l.s.Groups; w > l2/2 {
@@ -216,8 +220,16 @@ func (l *winoLayout) itemCycles() float64 {
 	if vm := 4 * (l.vLen() + l.mLen()); vm > 3*l2/4 {
 		stream += 2 * float64(vm)
 	}
-	return perXi*float64(l.a*l.a)/ks + in + out + copies + stream/winoStreamBytes
+	var barriers float64
+	if l.ks > 1 {
+		barriers = 2 * winoBarrier / ks
+	}
+	return perXi*float64(l.a*l.a)/ks + in + out + copies + stream/winoStreamBytes + barriers
 }
+
+// winoBarrier is the model's cycles of one hand-over between the team's
+// threads (a split block has two).
+const winoBarrier = 10000
 
 // transformCycles models one tile-vector's transform: its FMA-port
 // operations and its loads and stores, two a cycle each.
@@ -246,6 +258,7 @@ type winoEngine struct {
 	bias    []float32   // the bias, padded to whole blocks per group
 	zeroB   []float32   // no bias
 	scratch [][]float32 // per thread
+	sharedV []float32   // a split block's V (ks > 1)
 	tr      []*direct.Transposer
 	call    winoCall
 }
@@ -257,6 +270,9 @@ type winoCall struct {
 	bias    []float32 // bias or zeroB
 	packing bool
 	per     int // items per part
+	phase   int // phaseItems, or a phase of block
+	block   int
+	parts   int // phaseInput's parts
 }
 
 func newWinoEngine(l *winoLayout) *winoEngine {
@@ -272,6 +288,9 @@ func newWinoEngine(l *winoLayout) *winoEngine {
 	e.u = make([]float32, l.packLen())
 	e.bias = make([]float32, l.s.Groups*l.kb*l.L)
 	e.zeroB = make([]float32, l.s.Groups*l.kb*l.L)
+	if l.ks > 1 {
+		e.sharedV = make([]float32, l.vLen())
+	}
 	for range l.threadsOf() {
 		e.scratch = append(e.scratch, make([]float32, l.scratchLen()))
 		e.tr = append(e.tr, direct.NewTransposer(isa, l.L, l.maxRow()))
@@ -295,7 +314,19 @@ func (e *winoEngine) forward(y, x, w, b []float32, ep *Epilogue) {
 		}
 	}
 	e.call = winoCall{y: y, x: x, ep: ep, bias: bias}
-	e.runItems(e.items())
+	if e.ks == 1 {
+		e.runItems(e.items())
+	} else {
+		// Few blocks: each block's input transform shared out by channel
+		// blocks, then its output parts, a barrier (Team.Run) between.
+		for b := 0; b < e.items()/e.ks; b++ {
+			parts := min(e.team.Size(), e.cb)
+			e.call.phase, e.call.block, e.call.parts = phaseInput, b, parts
+			runParts(e.team, e, parts)
+			e.call.phase = phaseOutputs
+			runParts(e.team, e, e.ks)
+		}
+	}
 	e.call = winoCall{}
 }
 
@@ -322,11 +353,26 @@ func (e *winoEngine) Run(part int) {
 		}
 		return
 	}
-	lo, hi := part*c.per, min(e.items(), (part+1)*c.per)
-	for i := lo; i < hi; i++ {
-		e.item(part, i)
+	switch c.phase {
+	case phaseInput:
+		e.inputPart(part, c.parts, c.block)
+	case phaseOutputs:
+		e.outputs(part, e.sharedV, c.block*e.ks+part)
+	default:
+		lo, hi := part*c.per, min(e.items(), (part+1)*c.per)
+		for i := lo; i < hi; i++ {
+			e.item(part, i)
+		}
 	}
 }
+
+// The phases of a split block (ks > 1): its input on every thread, then
+// its ks output parts.
+const (
+	phaseItems = iota
+	phaseInput
+	phaseOutputs
+)
 
 // packChannel transforms the filters of input channel c of group g: its
 // 3x3 taps of every output channel gathered tap-major (9 rows of Kp),
@@ -362,29 +408,57 @@ func (e *winoEngine) packChannel(scratch, w []float32, g, c int) {
 	}
 }
 
-// item computes item i on thread part's buffers.
+// block is tile block b's image, group, first tile row and column, and
+// tile rows and columns.
+func (l *winoLayout) block(b int) (n, g, tr0, tc0, rows, cols int) {
+	ci := b % l.ci
+	b /= l.ci
+	ri := b % l.ri
+	b /= l.ri
+	g, n = b%l.s.Groups, b/l.s.Groups
+	tr0, tc0 = ri*l.R, ci*l.Cw
+	return n, g, tr0, tc0, min(l.R, l.th-tr0), min(l.Cw, l.tw-tc0)
+}
+
+// buffers cuts thread part's scratch into the item buffers.
+func (e *winoEngine) buffers(part int) (in, v, mb, out, tmp []float32) {
+	l, buf := e.winoLayout, e.scratch[part]
+	in, buf = buf[:l.inLen()], buf[l.inLen():]
+	v, buf = buf[:l.vLen()], buf[l.vLen():]
+	mb, buf = buf[:l.mLen()], buf[l.mLen():]
+	return in, v, mb, buf[:l.outLen()], buf[l.outLen():]
+}
+
+// item computes item i (tile block i/ks, output part i%ks) on thread
+// part's buffers, from the input on: the layouts whose blocks outnumber
+// the threads (ks = 1).
 func (e *winoEngine) item(part, i int) {
-	l := e.winoLayout
-	k := i % l.ks
-	i /= l.ks
-	ci := i % l.ci
-	i /= l.ci
-	ri := i % l.ri
-	i /= l.ri
-	g, n := i%e.s.Groups, i/e.s.Groups
-	buf := e.scratch[part]
-	inB, buf := buf[:l.inLen()], buf[l.inLen():]
-	vB, buf := buf[:l.vLen()], buf[l.vLen():]
-	mB, buf := buf[:l.mLen()], buf[l.mLen():]
-	outB, tmp := buf[:l.outLen()], buf[l.outLen():]
-	tr0, tc0 := ri*l.R, ci*l.Cw
-	rows, cols := min(l.R, l.th-tr0), min(l.Cw, l.tw-tc0)
-	e.copyPatch(e.tr[part], inB, n, g, tr0*l.m, tc0*l.m, rows*l.m+2, cols*l.m+2)
-	e.transformIn(inB, vB, tmp, rows, cols)
-	lo, hi, kb0, kb1 := l.ogPart(k)
-	e.products(vB, mB, g, e.ogs[lo:hi])
+	inB, vB, _, _, tmp := e.buffers(part)
+	n, g, tr0, tc0, rows, cols := e.block(i / e.ks)
+	e.copyPatch(e.tr[part], inB, n, g, tr0*e.m, tc0*e.m, rows*e.m+2, cols*e.m+2, 0, e.cb)
+	e.transformIn(inB, vB, tmp, rows, cols, 0, e.cb)
+	e.outputs(part, vB, i)
+}
+
+// outputs computes item i's products, output transform and move into y
+// from the transformed input v.
+func (e *winoEngine) outputs(part int, v []float32, i int) {
+	_, _, mB, outB, tmp := e.buffers(part)
+	n, g, tr0, tc0, rows, cols := e.block(i / e.ks)
+	lo, hi, kb0, kb1 := e.ogPart(i % e.ks)
+	e.products(v, mB, g, e.ogs[lo:hi])
 	e.transformOut(mB, outB, tmp, g, rows, cols, kb0, kb1)
-	e.moveOut(e.tr[part], outB, n, g, tr0*l.m, tc0*l.m, rows*l.m, cols*l.m, kb0, kb1)
+	e.moveOut(e.tr[part], outB, n, g, tr0*e.m, tc0*e.m, rows*e.m, cols*e.m, kb0, kb1)
+}
+
+// inputPart transforms part of tile block b's input channel blocks into
+// the shared V (the first phase of a split block, ks > 1).
+func (e *winoEngine) inputPart(part, parts, b int) {
+	inB, _, _, _, tmp := e.buffers(part)
+	n, g, tr0, tc0, rows, cols := e.block(b)
+	cb0, cb1 := part*e.cb/parts, (part+1)*e.cb/parts
+	e.copyPatch(e.tr[part], inB, n, g, tr0*e.m, tc0*e.m, rows*e.m+2, cols*e.m+2, cb0, cb1)
+	e.transformIn(inB, e.sharedV, tmp, rows, cols, cb0, cb1)
 }
 
 // copyPatch copies the input rows [y0, y0+nr) and columns [x0, x0+nc)
@@ -392,12 +466,12 @@ func (e *winoEngine) item(part, i int) {
 // image n, group g, into buf [cb][row][col][L] (row pitch inCols): the
 // padding by the padding mode, and zeros past the padded input, where
 // only outputs past y's edge read.
-func (e *winoEngine) copyPatch(t *direct.Transposer, buf []float32, n, g, y0, x0, nr, nc int) {
+func (e *winoEngine) copyPatch(t *direct.Transposer, buf []float32, n, g, y0, x0, nr, nc, cb0, cb1 int) {
 	s, L := e.s, e.L
 	H, W := s.In[0], s.In[1]
 	pt, pl := s.PadBefore[0], s.PadBefore[1]
 	rowLen := e.inCols() * L
-	for cb := 0; cb < e.cb; cb++ {
+	for cb := cb0; cb < cb1; cb++ {
 		c0 := g*s.CPerG + cb*L
 		nch := min(L, s.CPerG-cb*L)
 		plane := buf[cb*e.inRows()*rowLen:]
@@ -456,11 +530,11 @@ func (e *winoEngine) copyPixels(t *direct.Transposer, dst []float32, n, c0, nc, 
 
 // transformIn transforms the patch's tiles (rows x cols of them, laid
 // out in the item's R x Cw grid) into V[xi][cb][t][L].
-func (e *winoEngine) transformIn(in, v, tmp []float32, rows, cols int) {
+func (e *winoEngine) transformIn(in, v, tmp []float32, rows, cols, cb0, cb1 int) {
 	L, tb := e.L, e.tiles()
 	rowLen := e.inCols() * L
 	xiStride := e.cb * tb * L
-	for cb := 0; cb < e.cb; cb++ {
+	for cb := cb0; cb < cb1; cb++ {
 		plane := in[cb*e.inRows()*rowLen:]
 		for r := 0; r < rows; r++ {
 			dst := v[(cb*tb+r*e.Cw)*L:]

@@ -343,3 +343,24 @@ func TestWinogradWorkspaceLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestWinogradSplitBlocks checks the split-block path (few tiles for the
+// threads: each block's input shared out, then its output parts) against
+// the reference and bitwise against one thread, asserting it ran.
+func TestWinogradSplitBlocks(t *testing.T) {
+	for _, p := range []Problem{
+		{N: 1, C: 256, K: 256, In: []int{7, 7}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
+		{N: 1, C: 200, K: 300, In: []int{6, 9}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Layout: ChannelsLast},
+	} {
+		opt := Options{Algorithm: "winograd", Passes: PassSet(PassForward, PassBackwardData), Threads: 2}
+		pl, err := NewPlan(p, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := winogradEngineOf(t, pl, PassForward); e.ks < 2 {
+			t.Fatalf("%v: ks %d on 2 threads, want a split", p.In, e.ks)
+		}
+		checkWinograd(t, p, opt, winogradEngineOf(t, pl, PassForward).m)
+		checkDeterministic(t, fmt.Sprint(p.In), p, opt)
+	}
+}
