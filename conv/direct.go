@@ -258,13 +258,21 @@ func (l *directLayout) chooseFamily(fs []*direct.Family) {
 
 func (l *directLayout) setFamily(fs []*direct.Family, f *direct.Family) {
 	l.fam = f
-	l.fams = familiesByB(fs, l.form, f.B)
-	l.ogs = splitOCBlocks(l.kb, l.fams)
+	l.fams, l.ogs = ocGroupsOf(fs, l.form, f, l.kb, l.icb*l.taps)
+}
+
+// ocGroupsOf splits kb output-channel blocks into groups of f's B (the
+// last narrower, on the families of form in fs by B), each group's packed
+// weights (steps tap steps of its family's WBytes) after the last's.
+func ocGroupsOf(fs []*direct.Family, form direct.Form, f *direct.Family, kb, steps int) ([]*direct.Family, []ocGroup) {
+	fams := familiesByB(fs, form, f.B)
+	ogs := splitOCBlocks(kb, fams)
 	w := 0
-	for i, og := range l.ogs {
-		l.ogs[i].w = w
-		w += l.icb * l.taps * l.fams[og.b-1].WBytes() / 4
+	for i, og := range ogs {
+		ogs[i].w = w
+		w += steps * fams[og.b-1].WBytes() / 4
 	}
+	return fams, ogs
 }
 
 // familiesByB returns the families of form in fs by vector count:

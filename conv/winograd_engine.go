@@ -125,13 +125,7 @@ func (l *winoLayout) setCut(r, cw, ks int) {
 // last's.
 func (l *winoLayout) setFamily(fs []*direct.Family, f *direct.Family) {
 	l.fam = f
-	l.fams = familiesByB(fs, direct.Blocked, f.B)
-	l.ogs = splitOCBlocks(l.kb, l.fams)
-	w := 0
-	for i, og := range l.ogs {
-		l.ogs[i].w = w
-		w += l.cb * l.fams[og.b-1].WBytes() / 4
-	}
+	l.fams, l.ogs = ocGroupsOf(fs, direct.Blocked, f, l.kb, l.cb)
 }
 
 func (l *winoLayout) items() int { return l.s.N * l.s.Groups * l.ri * l.ci * l.ks }

@@ -119,6 +119,11 @@ func (f *Family) WBytes() int { return f.Cin * f.B * f.Lanes * 4 }
 // generated kernels trust their arguments.
 func (f *Family) Tile(u int, dst, src, w []float32, a *Args, bias, res []float32) {
 	f.check(u, dst, src, w, a, bias, res)
+	f.run(u, dst, src, w, a, bias, res)
+}
+
+// run is a checked tile's call: the kernel of u pixels, or the twin.
+func (f *Family) run(u int, dst, src, w []float32, a *Args, bias, res []float32) {
 	if f.asm == nil {
 		TileGeneric(f.Lanes, f.Cin, u, f.B, dst, src, w, a, bias, res)
 		return
@@ -154,22 +159,7 @@ func (f *Family) TileRow(n int, dst, src, w []float32, a *Args, bias, res []floa
 		if res != nil {
 			r = res[t0*a.DstPix/4:]
 		}
-		if f.asm == nil {
-			TileGeneric(f.Lanes, f.Cin, t1-t0, f.B, d, sr, w, a, bias, r)
-			continue
-		}
-		var bp, rp *float32
-		if bias != nil {
-			bp = &bias[0]
-		}
-		if r != nil {
-			rp = &r[0]
-		}
-		tp, nt := (*int)(nil), a.Taps.Len()
-		if nt > 0 {
-			tp = &a.Taps.offs[0]
-		}
-		f.asm[t1-t0-1](&d[0], &sr[0], &w[0], tp, nt, a.ICB, a.SrcICB, a.WICB, a.SrcPix, a.DstPix, a.DstOCB, bp, rp, a.Flags)
+		f.run(t1-t0, d, sr, w, a, bias, r)
 	}
 }
 
@@ -214,18 +204,5 @@ func (f *Family) checkSpan(u int, dst, src, w []float32, a *Args, bias, res []fl
 	need("w", w, a.ICB-1, a.WICB, 1, a.Taps.maxW, 1, f.WBytes())
 }
 
-// sumOfProducts returns terms[0]*terms[1] + terms[2]*terms[3] + ..., and
-// false if it overflows int.
-func sumOfProducts(terms ...int) (int, bool) {
-	sum := 0
-	for i := 0; i+1 < len(terms); i += 2 {
-		p, ok := shape.Mul(terms[i], terms[i+1])
-		if ok {
-			sum, ok = shape.Add(sum, p)
-		}
-		if !ok {
-			return 0, false
-		}
-	}
-	return sum, true
-}
+// sumOfProducts is shape.SumOfProducts: the reach of an access.
+func sumOfProducts(terms ...int) (int, bool) { return shape.SumOfProducts(terms...) }

@@ -100,24 +100,9 @@ func (t *Transform) Run(dst, src, tmp, bias []float32, n, srcStride, dstStride i
 func (t *Transform) reach(grid bool, rows, stride, n int) (int, bool) {
 	L := t.Lanes
 	if grid {
-		return sum(rows-1, stride, rows-1, L, 1, L, n-1, t.V.M*L)
+		return shape.SumOfProducts(rows-1, stride, rows-1, L, 1, L, n-1, t.V.M*L)
 	}
-	return sum(rows*rows-1, stride, 1, L, n-1, L)
-}
-
-// sum is terms[0]*terms[1] + terms[2]*terms[3] + ..., false on overflow.
-func sum(terms ...int) (int, bool) {
-	s := 0
-	for i := 0; i+1 < len(terms); i += 2 {
-		p, ok := shape.Mul(terms[i], terms[i+1])
-		if ok {
-			s, ok = shape.Add(s, p)
-		}
-		if !ok {
-			return 0, false
-		}
-	}
-	return s, true
+	return shape.SumOfProducts(rows*rows-1, stride, 1, L, n-1, L)
 }
 
 func (t *Transform) check(dst, src, tmp, bias []float32, n, srcStride, dstStride int) {

@@ -46,6 +46,23 @@ func Add(a, b int) (int, bool) {
 	return s, true
 }
 
+// SumOfProducts returns terms[0]*terms[1] + terms[2]*terms[3] + ... and
+// true when every term is >= 0 and nothing overflows an int; otherwise 0
+// and false: the reach of a strided access (count*stride + ...).
+func SumOfProducts(terms ...int) (int, bool) {
+	sum := 0
+	for i := 0; i+1 < len(terms); i += 2 {
+		p, ok := Mul(terms[i], terms[i+1])
+		if ok {
+			sum, ok = Add(sum, p)
+		}
+		if !ok {
+			return 0, false
+		}
+	}
+	return sum, true
+}
+
 // Product returns the product of dims (1 for none) and true when every dim
 // is >= 0 and the product fits in an int; otherwise 0 and false. A zero
 // dim makes the product 0 however large the others are: an empty tensor
