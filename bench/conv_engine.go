@@ -90,7 +90,7 @@ func (cw *convWork) Runner(pass Pass, algo string, threads int) (ConvRunner, err
 		// optimizer step; BenchmarkPackWeights in package conv times that).
 		pl.PackWeights(cw.w)
 	}
-	return &convRun{cw: cw, pl: pl, pass: pass, algo: pl.Algorithm(cp)}, nil
+	return &convRun{cw: cw, pl: pl, pass: pass, algo: pl.Variant(cp)}, nil
 }
 
 // convRun runs one pass of a plan.
@@ -116,8 +116,8 @@ func (r *convRun) Run() error {
 	return nil
 }
 
-// Algo names the algorithm the plan runs (the report writes auto's
-// choice as auto:<name>).
+// Algo names the algorithm the plan runs, its variant where it has some
+// (the report writes auto's choice as auto:<name>, e.g. auto:winograd4).
 func (r *convRun) Algo() string { return r.algo }
 
 // MaxRelErr compares the last result with conv's float64 reference:

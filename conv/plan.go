@@ -170,6 +170,23 @@ func (pl *Plan) Algorithm(pass Pass) string {
 	return ""
 }
 
+// Variant names what pass runs where its algorithm has variants, by the
+// name that forces it (winograd's tile sizes: "winograd4"), else
+// Algorithm(pass).
+func (pl *Plan) Variant(pass Pass) string {
+	if pass < numPasses {
+		if v, ok := pl.engines[pass].(variantNamer); ok {
+			return v.variant(pass)
+		}
+	}
+	return pl.Algorithm(pass)
+}
+
+// variantNamer is an Engine whose passes run a variant of its algorithm.
+type variantNamer interface {
+	variant(pass Pass) string
+}
+
 // Workspace returns the bytes of buffers the plan holds. The GEMM's
 // packing panels (a few hundred KiB per thread, from the cache sizes) come
 // on top.

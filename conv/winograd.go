@@ -276,6 +276,11 @@ func (pl *winogradPlan) BackwardFilter(dw, db, x, dy []float32, accumulate bool)
 	panic("conv: the winograd engine has no backward-filter pass")
 }
 
+// variant is the forced name of the variant pass runs: winograd4.
+func (pl *winogradPlan) variant(pass Pass) string {
+	return fmt.Sprintf("winograd%d", pl.pass(pass).e.m)
+}
+
 func (pl *winogradPlan) packedFor(pass Pass) bool {
 	p := pl.passes[pass]
 	return p != nil && p.e.packed

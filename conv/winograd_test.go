@@ -258,6 +258,9 @@ func TestWinogradAdmission(t *testing.T) {
 	if err != nil || pl.Algorithm(PassForward) != "winograd" {
 		t.Errorf("auto on %v: %v, %v; want winograd", p.In, pl.Algorithm(PassForward), err)
 	}
+	if v := pl.Variant(PassForward); !strings.HasPrefix(v, "winograd") || len(v) != len("winograd4") {
+		t.Errorf("auto's variant: %q, want winograd<m>", v)
+	}
 
 	wide, _ := Problem{N: 1, C: 4096, K: 64, In: []int{8, 8}, Kernel: []int{3, 3}}.Resolve()
 	for _, v := range (winogradAlgo{}).variants(wide) {
