@@ -110,12 +110,33 @@ func (e *directEngine) copyRun(t *direct.Transposer, dst, x []float32, n, c0, nc
 	switch {
 	case s.Layout == ChannelsFirst && k == 1:
 		copy(dst[p:p+cnt], x[(n*s.C+c0)*s.InSize+q:][:cnt])
-	case s.Layout == ChannelsFirst:
-		t.Interleave(dst[p*k:], x[(n*s.C+c0)*s.InSize+q:], s.InSize, nc, cnt)
-	default:
+	case k == 1: // a channels-last input's one channel per pixel
 		for j := 0; j < cnt; j++ {
-			copy(dst[(p+j)*k:][:nc], x[(n*s.InSize+q+j)*s.C+c0:][:nc])
+			dst[p+j] = x[(n*s.InSize+q+j)*s.C+c0]
 		}
+	default:
+		copyBlocked(t, dst[p*k:], x, s, n, c0, nc, q, cnt)
+	}
+}
+
+// copyBlocked copies cnt input pixels from pixel q on (channels c0..c0+nc
+// of image n) into blocked pixels of dst (t.L floats each), zeros in the
+// missing channels: the transposing pack from channels-first x, whole
+// vectors from channels-last (no call per pixel).
+func copyBlocked(t *direct.Transposer, dst, x []float32, s *Shape, n, c0, nc, q, cnt int) {
+	L := t.L
+	if s.Layout == ChannelsFirst {
+		t.Interleave(dst, x[(n*s.C+c0)*s.InSize+q:], s.InSize, nc, cnt)
+		return
+	}
+	src := x[(n*s.InSize+q)*s.C+c0:]
+	if nc == L && copyVectors(dst, L, src, s.C, cnt) {
+		return
+	}
+	for j := 0; j < cnt; j++ {
+		px := dst[j*L : (j+1)*L]
+		copy(px, src[j*s.C:][:nc])
+		clear(px[nc:])
 	}
 }
 

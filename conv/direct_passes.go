@@ -133,9 +133,40 @@ type directPass struct {
 	bytes   int64         // its workspace (passBytes)
 	e       forwardEngine // forward and backward-data: the derived forward problem
 	f       filterEngine  // backward-filter
-	flipped []float32     // nil: the weights are read as given
-	a, b    int           // exchangeWeights' channel counts
-	flipMap []int         // the flipped filter's taps
+	flipper               // a flipped form's exchanged weights (zero: read as given)
+}
+
+// flipper holds the weights of a flipped form (derive): flipped in every
+// dim, input and output channels exchanged per group.
+type flipper struct {
+	flipped []float32 // nil: the weights are read as given
+	a, b    int       // exchangeWeights' channel counts
+	flipMap []int     // the flipped filter's taps
+	groups  int
+	taps    int
+}
+
+// newFlipper is the flipper of s's flipped form (flip false: none).
+func newFlipper(s *Shape, flip bool) flipper {
+	if !flip {
+		return flipper{}
+	}
+	f := flipper{flipped: make([]float32, s.WLen), flipMap: reversedTaps(s.KernelSize), groups: s.Groups, taps: s.KernelSize}
+	f.a, f.b = s.KPerG, s.CPerG // a convolution's [K][C/groups] filters
+	if s.Transposed {
+		f.a, f.b = s.CPerG, s.KPerG // a transposed one's [C][K/groups]
+	}
+	return f
+}
+
+// weights returns w in the form the derived problem reads (nil stays
+// nil: the packed weights).
+func (f *flipper) weights(w []float32) []float32 {
+	if w == nil || f.flipped == nil {
+		return w
+	}
+	exchangeWeights(f.flipped, w, f.groups, f.a, f.b, f.taps, f.flipMap)
+	return f.flipped
 }
 
 // forwardEngine runs a derived forward problem: the tile engine
@@ -203,25 +234,7 @@ func newDirectPass(s *Shape, pass Pass, d derived, threads int, n int64) *direct
 	case pass == PassBackwardFilter:
 		return &directPass{d: d, bytes: n, f: newDirectFilter(d.s, threads)}
 	}
-	p := &directPass{d: d, bytes: n, e: newForwardEngine(d.s, threads)}
-	if d.flip {
-		p.flipped, p.flipMap = make([]float32, s.WLen), reversedTaps(s.KernelSize)
-		p.a, p.b = s.KPerG, s.CPerG // a convolution's [K][C/groups] filters
-		if s.Transposed {
-			p.a, p.b = s.CPerG, s.KPerG // a transposed one's [C][K/groups]
-		}
-	}
-	return p
-}
-
-// weights returns w in the form the derived problem reads (nil stays
-// nil: the packed weights).
-func (p *directPass) weights(w []float32) []float32 {
-	if w == nil || p.flipped == nil {
-		return w
-	}
-	exchangeWeights(p.flipped, w, p.d.s.Groups, p.a, p.b, p.d.s.KernelSize, p.flipMap)
-	return p.flipped
+	return &directPass{d: d, bytes: n, e: newForwardEngine(d.s, threads), flipper: newFlipper(s, d.flip)}
 }
 
 // directPlan is the direct algorithm's Engine: a directPass per pass it

@@ -205,12 +205,10 @@ type winogradPlan struct {
 }
 
 // winoPass is one pass: its engine and, for a flipped form, the
-// exchanged weights' buffer.
+// exchanged weights.
 type winoPass struct {
-	e       *winoEngine
-	flipped []float32
-	flipMap []int
-	a, b    int // exchangeWeights' channel counts
+	e *winoEngine
+	flipper
 }
 
 func (pl *winogradPlan) Workspace() int64 {
@@ -231,27 +229,8 @@ func (pl *winogradPlan) addPass(pass Pass, cfg Config) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	p := &winoPass{e: newWinoEngine(l)}
-	s := pl.s
-	if l.d.flip {
-		p.flipped, p.flipMap = make([]float32, s.WLen), reversedTaps(s.KernelSize)
-		p.a, p.b = s.KPerG, s.CPerG
-		if s.Transposed {
-			p.a, p.b = s.CPerG, s.KPerG
-		}
-	}
-	pl.passes[pass] = p
-	return winoBytes(s, l), nil
-}
-
-// weights returns w as the pass's forward problem reads it (nil stays
-// nil: the packed weights).
-func (p *winoPass) weights(w []float32, s *Shape) []float32 {
-	if w == nil || p.flipped == nil {
-		return w
-	}
-	exchangeWeights(p.flipped, w, s.Groups, p.a, p.b, 9, p.flipMap)
-	return p.flipped
+	pl.passes[pass] = &winoPass{e: newWinoEngine(l), flipper: newFlipper(pl.s, l.d.flip)}
+	return winoBytes(pl.s, l), nil
 }
 
 func (pl *winogradPlan) pass(pass Pass) *winoPass {
@@ -264,12 +243,12 @@ func (pl *winogradPlan) pass(pass Pass) *winoPass {
 
 func (pl *winogradPlan) Forward(y, x, w, b []float32, ep *Epilogue) {
 	p := pl.pass(PassForward)
-	p.e.forward(y, x, p.weights(w, pl.s), b, ep)
+	p.e.forward(y, x, p.weights(w), b, ep)
 }
 
 func (pl *winogradPlan) BackwardData(dx, dy, w []float32) {
 	p := pl.pass(PassBackwardData)
-	p.e.forward(dx, dy, p.weights(w, pl.s), nil, nil)
+	p.e.forward(dx, dy, p.weights(w), nil, nil)
 }
 
 func (pl *winogradPlan) BackwardFilter(dw, db, x, dy []float32, accumulate bool) {
@@ -291,7 +270,7 @@ func (pl *winogradPlan) packedFor(pass Pass) bool {
 func (pl *winogradPlan) PackWeights(w []float32) {
 	for _, p := range pl.passes {
 		if p != nil {
-			p.e.pack(p.weights(w, pl.s))
+			p.e.pack(p.weights(w))
 			p.e.packed = true
 		}
 	}

@@ -485,13 +485,13 @@ func (e *winoEngine) copyPatch(t *direct.Transposer, buf []float32, n, g, y0, x0
 				}
 				px := row[j*L : (j+1)*L]
 				if sx := padSource(v, W, pl, s.PadAfter[1], s.PaddingMode); sx >= 0 {
-					e.copyPixels(t, px, n, c0, nch, sy*W+sx, 1)
+					copyBlocked(t, px, e.call.x, s, n, c0, nch, sy*W+sx, 1)
 				} else {
 					clear(px)
 				}
 			}
 			if hi > lo {
-				e.copyPixels(t, row[(lo+pl-x0)*L:], n, c0, nch, sy*W+lo, hi-lo)
+				copyBlocked(t, row[(lo+pl-x0)*L:], e.call.x, s, n, c0, nch, sy*W+lo, hi-lo)
 			}
 		}
 	}
@@ -505,25 +505,6 @@ func padSource(v, n, before, after int, m PaddingMode) int {
 		return -1
 	}
 	return paddedSource(v, n, m)
-}
-
-// copyPixels copies cnt input pixels from pixel q on (channels c0..c0+nc
-// of image n) into blocked pixels of dst, zeros in the missing channels.
-func (e *winoEngine) copyPixels(t *direct.Transposer, dst []float32, n, c0, nc, q, cnt int) {
-	s, L, x := e.s, e.L, e.call.x
-	if s.Layout == ChannelsFirst {
-		t.Interleave(dst, x[(n*s.C+c0)*s.InSize+q:], s.InSize, nc, cnt)
-		return
-	}
-	src := x[(n*s.InSize+q)*s.C+c0:]
-	if nc == L && copyVectors(dst, L, src, s.C, cnt) {
-		return
-	}
-	for j := 0; j < cnt; j++ {
-		px := dst[j*L : (j+1)*L]
-		copy(px, src[j*s.C:][:nc])
-		clear(px[nc:])
-	}
 }
 
 // copyVectors copies n vectors of lanes floats, dst's dstStride floats
