@@ -11,7 +11,9 @@ import (
 
 // The Winograd engine computes a 2D 3x3 stride-1 forward problem in
 // items of R x Cw tiles of one image and conv group, each item on one
-// thread from start to end:
+// thread from start to end (where blocks are fewer than threads, a block's
+// steps 1-2 are shared out by channel blocks and steps 3-5 by output
+// parts, a barrier between):
 //
 //  1. copy: the item's input patch (R*m+2 rows, Cw*m+2 columns) into a
 //     channel-blocked buffer [cb][row][col][L], its padding filled by the
@@ -29,9 +31,9 @@ import (
 //
 // The cost model cuts the items (R, Cw and an output-channel split ks):
 // it charges V and M that spill L2 and the transformed filters each item
-// streams from past it, so the products mostly read from L2. Every output's sums are the same
-// whatever the item cut, so the result does not depend on the thread
-// count.
+// streams from past it, so the products mostly read from L2. Every
+// output's sums are the same whatever the item cut, so the result does
+// not depend on the thread count.
 
 // winoLayout is the tiling and buffers of one forward problem and
 // variant.
