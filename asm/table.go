@@ -188,7 +188,8 @@ type DepthwiseFamily struct {
 type WinogradFunc = func(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
 
 // WinogradKernel is one generated Winograd transform: of variant
-// F(M x M, 3 x 3), kind "In" (input), "Out" (output, + bias) or "Filter".
+// F(M x M, 3 x 3), kind "In" (input), "Out" (output, + bias) or "Filter",
+// or of its weight-gradient form F(3 x 3, M x M), "GradDy" or "GradDw".
 type WinogradKernel struct {
 	ISA    string
 	Lanes  int

@@ -4,7 +4,7 @@
 
 package asm
 
-// WinogradInF2AVX2 is the in transform of Winograd F2 (4 x 4 tiles from 4 x 4),
+// WinogradInF2AVX2 is the input transform of Winograd F2 (4 x 4 tiles from 4 x 4),
 // Out = P In P^T with P 4 x 4, for n tiles; src is a grid side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
@@ -13,7 +13,7 @@ package asm
 //go:noescape
 func WinogradInF2AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
 
-// WinogradOutF2AVX2 is the out transform of Winograd F2 (2 x 2 tiles from 4 x 4),
+// WinogradOutF2AVX2 is the output transform of Winograd F2 (2 x 2 tiles from 4 x 4),
 // Out = P In P^T with P 2 x 4, for n tiles; src is a linear side, dst a grid side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
@@ -31,7 +31,25 @@ func WinogradOutF2AVX2(dst *float32, src *float32, tmp *float32, coef *float32, 
 //go:noescape
 func WinogradFilterF2AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
 
-// WinogradInF4AVX2 is the in transform of Winograd F4 (6 x 6 tiles from 6 x 6),
+// WinogradGradDyF2AVX2 is the weight-gradient form's dy transform of Winograd F2 (4 x 4 tiles from 2 x 2),
+// Out = P In P^T with P 4 x 2, for n tiles; src is a grid side, dst a linear side
+// (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
+// and bias one vector added to every result (Out only). Its reference and
+// test oracle is winograd.Twin.
+//
+//go:noescape
+func WinogradGradDyF2AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+
+// WinogradGradDwF2AVX2 is the weight-gradient form's output transform of Winograd F2 (3 x 3 tiles from 4 x 4),
+// Out = P In P^T with P 3 x 4, for n tiles; src is a linear side, dst a linear side
+// (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
+// and bias one vector added to every result (Out only). Its reference and
+// test oracle is winograd.Twin.
+//
+//go:noescape
+func WinogradGradDwF2AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+
+// WinogradInF4AVX2 is the input transform of Winograd F4 (6 x 6 tiles from 6 x 6),
 // Out = P In P^T with P 6 x 6, for n tiles; src is a grid side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
@@ -40,7 +58,7 @@ func WinogradFilterF2AVX2(dst *float32, src *float32, tmp *float32, coef *float3
 //go:noescape
 func WinogradInF4AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
 
-// WinogradOutF4AVX2 is the out transform of Winograd F4 (4 x 4 tiles from 6 x 6),
+// WinogradOutF4AVX2 is the output transform of Winograd F4 (4 x 4 tiles from 6 x 6),
 // Out = P In P^T with P 4 x 6, for n tiles; src is a linear side, dst a grid side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
@@ -58,7 +76,25 @@ func WinogradOutF4AVX2(dst *float32, src *float32, tmp *float32, coef *float32, 
 //go:noescape
 func WinogradFilterF4AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
 
-// WinogradInF6AVX2 is the in transform of Winograd F6 (8 x 8 tiles from 8 x 8),
+// WinogradGradDyF4AVX2 is the weight-gradient form's dy transform of Winograd F4 (6 x 6 tiles from 4 x 4),
+// Out = P In P^T with P 6 x 4, for n tiles; src is a grid side, dst a linear side
+// (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
+// and bias one vector added to every result (Out only). Its reference and
+// test oracle is winograd.Twin.
+//
+//go:noescape
+func WinogradGradDyF4AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+
+// WinogradGradDwF4AVX2 is the weight-gradient form's output transform of Winograd F4 (3 x 3 tiles from 6 x 6),
+// Out = P In P^T with P 3 x 6, for n tiles; src is a linear side, dst a linear side
+// (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
+// and bias one vector added to every result (Out only). Its reference and
+// test oracle is winograd.Twin.
+//
+//go:noescape
+func WinogradGradDwF4AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+
+// WinogradInF6AVX2 is the input transform of Winograd F6 (8 x 8 tiles from 8 x 8),
 // Out = P In P^T with P 8 x 8, for n tiles; src is a grid side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
@@ -67,7 +103,7 @@ func WinogradFilterF4AVX2(dst *float32, src *float32, tmp *float32, coef *float3
 //go:noescape
 func WinogradInF6AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
 
-// WinogradOutF6AVX2 is the out transform of Winograd F6 (6 x 6 tiles from 8 x 8),
+// WinogradOutF6AVX2 is the output transform of Winograd F6 (6 x 6 tiles from 8 x 8),
 // Out = P In P^T with P 6 x 8, for n tiles; src is a linear side, dst a grid side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
@@ -85,7 +121,25 @@ func WinogradOutF6AVX2(dst *float32, src *float32, tmp *float32, coef *float32, 
 //go:noescape
 func WinogradFilterF6AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
 
-// WinogradInF2AVX512 is the in transform of Winograd F2 (4 x 4 tiles from 4 x 4),
+// WinogradGradDyF6AVX2 is the weight-gradient form's dy transform of Winograd F6 (8 x 8 tiles from 6 x 6),
+// Out = P In P^T with P 8 x 6, for n tiles; src is a grid side, dst a linear side
+// (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
+// and bias one vector added to every result (Out only). Its reference and
+// test oracle is winograd.Twin.
+//
+//go:noescape
+func WinogradGradDyF6AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+
+// WinogradGradDwF6AVX2 is the weight-gradient form's output transform of Winograd F6 (3 x 3 tiles from 8 x 8),
+// Out = P In P^T with P 3 x 8, for n tiles; src is a linear side, dst a linear side
+// (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
+// and bias one vector added to every result (Out only). Its reference and
+// test oracle is winograd.Twin.
+//
+//go:noescape
+func WinogradGradDwF6AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+
+// WinogradInF2AVX512 is the input transform of Winograd F2 (4 x 4 tiles from 4 x 4),
 // Out = P In P^T with P 4 x 4, for n tiles; src is a grid side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
@@ -94,7 +148,7 @@ func WinogradFilterF6AVX2(dst *float32, src *float32, tmp *float32, coef *float3
 //go:noescape
 func WinogradInF2AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
 
-// WinogradOutF2AVX512 is the out transform of Winograd F2 (2 x 2 tiles from 4 x 4),
+// WinogradOutF2AVX512 is the output transform of Winograd F2 (2 x 2 tiles from 4 x 4),
 // Out = P In P^T with P 2 x 4, for n tiles; src is a linear side, dst a grid side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
@@ -112,7 +166,25 @@ func WinogradOutF2AVX512(dst *float32, src *float32, tmp *float32, coef *float32
 //go:noescape
 func WinogradFilterF2AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
 
-// WinogradInF4AVX512 is the in transform of Winograd F4 (6 x 6 tiles from 6 x 6),
+// WinogradGradDyF2AVX512 is the weight-gradient form's dy transform of Winograd F2 (4 x 4 tiles from 2 x 2),
+// Out = P In P^T with P 4 x 2, for n tiles; src is a grid side, dst a linear side
+// (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
+// and bias one vector added to every result (Out only). Its reference and
+// test oracle is winograd.Twin.
+//
+//go:noescape
+func WinogradGradDyF2AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+
+// WinogradGradDwF2AVX512 is the weight-gradient form's output transform of Winograd F2 (3 x 3 tiles from 4 x 4),
+// Out = P In P^T with P 3 x 4, for n tiles; src is a linear side, dst a linear side
+// (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
+// and bias one vector added to every result (Out only). Its reference and
+// test oracle is winograd.Twin.
+//
+//go:noescape
+func WinogradGradDwF2AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+
+// WinogradInF4AVX512 is the input transform of Winograd F4 (6 x 6 tiles from 6 x 6),
 // Out = P In P^T with P 6 x 6, for n tiles; src is a grid side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
@@ -121,7 +193,7 @@ func WinogradFilterF2AVX512(dst *float32, src *float32, tmp *float32, coef *floa
 //go:noescape
 func WinogradInF4AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
 
-// WinogradOutF4AVX512 is the out transform of Winograd F4 (4 x 4 tiles from 6 x 6),
+// WinogradOutF4AVX512 is the output transform of Winograd F4 (4 x 4 tiles from 6 x 6),
 // Out = P In P^T with P 4 x 6, for n tiles; src is a linear side, dst a grid side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
@@ -139,7 +211,25 @@ func WinogradOutF4AVX512(dst *float32, src *float32, tmp *float32, coef *float32
 //go:noescape
 func WinogradFilterF4AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
 
-// WinogradInF6AVX512 is the in transform of Winograd F6 (8 x 8 tiles from 8 x 8),
+// WinogradGradDyF4AVX512 is the weight-gradient form's dy transform of Winograd F4 (6 x 6 tiles from 4 x 4),
+// Out = P In P^T with P 6 x 4, for n tiles; src is a grid side, dst a linear side
+// (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
+// and bias one vector added to every result (Out only). Its reference and
+// test oracle is winograd.Twin.
+//
+//go:noescape
+func WinogradGradDyF4AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+
+// WinogradGradDwF4AVX512 is the weight-gradient form's output transform of Winograd F4 (3 x 3 tiles from 6 x 6),
+// Out = P In P^T with P 3 x 6, for n tiles; src is a linear side, dst a linear side
+// (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
+// and bias one vector added to every result (Out only). Its reference and
+// test oracle is winograd.Twin.
+//
+//go:noescape
+func WinogradGradDwF4AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+
+// WinogradInF6AVX512 is the input transform of Winograd F6 (8 x 8 tiles from 8 x 8),
 // Out = P In P^T with P 8 x 8, for n tiles; src is a grid side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
@@ -148,7 +238,7 @@ func WinogradFilterF4AVX512(dst *float32, src *float32, tmp *float32, coef *floa
 //go:noescape
 func WinogradInF6AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
 
-// WinogradOutF6AVX512 is the out transform of Winograd F6 (6 x 6 tiles from 8 x 8),
+// WinogradOutF6AVX512 is the output transform of Winograd F6 (6 x 6 tiles from 8 x 8),
 // Out = P In P^T with P 6 x 8, for n tiles; src is a linear side, dst a grid side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
@@ -165,3 +255,21 @@ func WinogradOutF6AVX512(dst *float32, src *float32, tmp *float32, coef *float32
 //
 //go:noescape
 func WinogradFilterF6AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+
+// WinogradGradDyF6AVX512 is the weight-gradient form's dy transform of Winograd F6 (8 x 8 tiles from 6 x 6),
+// Out = P In P^T with P 8 x 6, for n tiles; src is a grid side, dst a linear side
+// (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
+// and bias one vector added to every result (Out only). Its reference and
+// test oracle is winograd.Twin.
+//
+//go:noescape
+func WinogradGradDyF6AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+
+// WinogradGradDwF6AVX512 is the weight-gradient form's output transform of Winograd F6 (3 x 3 tiles from 8 x 8),
+// Out = P In P^T with P 3 x 8, for n tiles; src is a linear side, dst a linear side
+// (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
+// and bias one vector added to every result (Out only). Its reference and
+// test oracle is winograd.Twin.
+//
+//go:noescape
+func WinogradGradDwF6AVX512(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)

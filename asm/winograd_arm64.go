@@ -4,7 +4,7 @@
 
 package asm
 
-// WinogradInF2NEON is the in transform of Winograd F2 (4 x 4 tiles from 4 x 4),
+// WinogradInF2NEON is the input transform of Winograd F2 (4 x 4 tiles from 4 x 4),
 // Out = P In P^T with P 4 x 4, for n tiles; src is a grid side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
@@ -13,7 +13,7 @@ package asm
 //go:noescape
 func WinogradInF2NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
 
-// WinogradOutF2NEON is the out transform of Winograd F2 (2 x 2 tiles from 4 x 4),
+// WinogradOutF2NEON is the output transform of Winograd F2 (2 x 2 tiles from 4 x 4),
 // Out = P In P^T with P 2 x 4, for n tiles; src is a linear side, dst a grid side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
@@ -31,7 +31,25 @@ func WinogradOutF2NEON(dst *float32, src *float32, tmp *float32, coef *float32, 
 //go:noescape
 func WinogradFilterF2NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
 
-// WinogradInF4NEON is the in transform of Winograd F4 (6 x 6 tiles from 6 x 6),
+// WinogradGradDyF2NEON is the weight-gradient form's dy transform of Winograd F2 (4 x 4 tiles from 2 x 2),
+// Out = P In P^T with P 4 x 2, for n tiles; src is a grid side, dst a linear side
+// (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
+// and bias one vector added to every result (Out only). Its reference and
+// test oracle is winograd.Twin.
+//
+//go:noescape
+func WinogradGradDyF2NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+
+// WinogradGradDwF2NEON is the weight-gradient form's output transform of Winograd F2 (3 x 3 tiles from 4 x 4),
+// Out = P In P^T with P 3 x 4, for n tiles; src is a linear side, dst a linear side
+// (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
+// and bias one vector added to every result (Out only). Its reference and
+// test oracle is winograd.Twin.
+//
+//go:noescape
+func WinogradGradDwF2NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+
+// WinogradInF4NEON is the input transform of Winograd F4 (6 x 6 tiles from 6 x 6),
 // Out = P In P^T with P 6 x 6, for n tiles; src is a grid side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
@@ -40,7 +58,7 @@ func WinogradFilterF2NEON(dst *float32, src *float32, tmp *float32, coef *float3
 //go:noescape
 func WinogradInF4NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
 
-// WinogradOutF4NEON is the out transform of Winograd F4 (4 x 4 tiles from 6 x 6),
+// WinogradOutF4NEON is the output transform of Winograd F4 (4 x 4 tiles from 6 x 6),
 // Out = P In P^T with P 4 x 6, for n tiles; src is a linear side, dst a grid side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
@@ -58,7 +76,25 @@ func WinogradOutF4NEON(dst *float32, src *float32, tmp *float32, coef *float32, 
 //go:noescape
 func WinogradFilterF4NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
 
-// WinogradInF6NEON is the in transform of Winograd F6 (8 x 8 tiles from 8 x 8),
+// WinogradGradDyF4NEON is the weight-gradient form's dy transform of Winograd F4 (6 x 6 tiles from 4 x 4),
+// Out = P In P^T with P 6 x 4, for n tiles; src is a grid side, dst a linear side
+// (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
+// and bias one vector added to every result (Out only). Its reference and
+// test oracle is winograd.Twin.
+//
+//go:noescape
+func WinogradGradDyF4NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+
+// WinogradGradDwF4NEON is the weight-gradient form's output transform of Winograd F4 (3 x 3 tiles from 6 x 6),
+// Out = P In P^T with P 3 x 6, for n tiles; src is a linear side, dst a linear side
+// (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
+// and bias one vector added to every result (Out only). Its reference and
+// test oracle is winograd.Twin.
+//
+//go:noescape
+func WinogradGradDwF4NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+
+// WinogradInF6NEON is the input transform of Winograd F6 (8 x 8 tiles from 8 x 8),
 // Out = P In P^T with P 8 x 8, for n tiles; src is a grid side, dst a linear side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
@@ -67,7 +103,7 @@ func WinogradFilterF4NEON(dst *float32, src *float32, tmp *float32, coef *float3
 //go:noescape
 func WinogradInF6NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
 
-// WinogradOutF6NEON is the out transform of Winograd F6 (6 x 6 tiles from 8 x 8),
+// WinogradOutF6NEON is the output transform of Winograd F6 (6 x 6 tiles from 8 x 8),
 // Out = P In P^T with P 6 x 8, for n tiles; src is a linear side, dst a grid side
 // (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
 // and bias one vector added to every result (Out only). Its reference and
@@ -84,3 +120,21 @@ func WinogradOutF6NEON(dst *float32, src *float32, tmp *float32, coef *float32, 
 //
 //go:noescape
 func WinogradFilterF6NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+
+// WinogradGradDyF6NEON is the weight-gradient form's dy transform of Winograd F6 (8 x 8 tiles from 6 x 6),
+// Out = P In P^T with P 8 x 6, for n tiles; src is a grid side, dst a linear side
+// (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
+// and bias one vector added to every result (Out only). Its reference and
+// test oracle is winograd.Twin.
+//
+//go:noescape
+func WinogradGradDyF6NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+
+// WinogradGradDwF6NEON is the weight-gradient form's output transform of Winograd F6 (3 x 3 tiles from 8 x 8),
+// Out = P In P^T with P 3 x 8, for n tiles; src is a linear side, dst a linear side
+// (see gen/winograd), tmp holds the intermediate, coef the splat entries of P
+// and bias one vector added to every result (Out only). Its reference and
+// test oracle is winograd.Twin.
+//
+//go:noescape
+func WinogradGradDwF6NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)

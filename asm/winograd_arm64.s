@@ -469,6 +469,283 @@ tile:
 done:
 	RET
 
+// func WinogradGradDyF2NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+TEXT ·WinogradGradDyF2NEON(SB), NOSPLIT, $0-64
+	MOVD n+40(FP), R0
+	CMP $0, R0
+	BLE done
+	MOVD coef+24(FP), R1
+	MOVD tmp+16(FP), R2
+	MOVD src+8(FP), R3
+	MOVD dst+0(FP), R4
+	MOVD srcStride+48(FP), R5
+	MOVD dstStride+56(FP), R6
+	VEOR V0.B16, V0.B16, V0.B16
+	MOVD $4, R8
+	MUL R8, R6, R7
+tile:
+	MOVD R3, R8
+	FMOVQ (R8), F1
+	FMOVQ 16(R8), F2
+	ADD R5, R8, R8
+	VORR V1.B16, V1.B16, V3.B16
+	FMOVQ F3, (R2)
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc44 // fmul v4.4s, v2.4s, v3.4s
+	FMOVQ 32(R1), F3
+	WORD $0x6e23dc25 // fmul v5.4s, v1.4s, v3.4s
+	WORD $0x4e25d481 // fadd v1.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	FMOVQ F1, 16(R2)
+	FMOVQ F3, 32(R2)
+	WORD $0x4ea2d401 // fsub v1.4s, v0.4s, v2.4s
+	FMOVQ F1, 48(R2)
+	FMOVQ (R8), F1
+	FMOVQ 16(R8), F2
+	ADD R5, R8, R8
+	VORR V1.B16, V1.B16, V3.B16
+	FMOVQ F3, 64(R2)
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc44 // fmul v4.4s, v2.4s, v3.4s
+	FMOVQ 32(R1), F3
+	WORD $0x6e23dc25 // fmul v5.4s, v1.4s, v3.4s
+	WORD $0x4e25d481 // fadd v1.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	FMOVQ F1, 80(R2)
+	FMOVQ F3, 96(R2)
+	WORD $0x4ea2d401 // fsub v1.4s, v0.4s, v2.4s
+	FMOVQ F1, 112(R2)
+	MOVD R4, R8
+	FMOVQ (R2), F1
+	FMOVQ 64(R2), F2
+	MOVD R8, R9
+	VORR V1.B16, V1.B16, V3.B16
+	FMOVQ F3, (R9)
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc44 // fmul v4.4s, v2.4s, v3.4s
+	FMOVQ 32(R1), F3
+	WORD $0x6e23dc25 // fmul v5.4s, v1.4s, v3.4s
+	WORD $0x4e25d481 // fadd v1.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	ADD R7, R9, R9
+	FMOVQ F3, (R9)
+	WORD $0x4ea2d401 // fsub v1.4s, v0.4s, v2.4s
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	ADD R6, R8, R8
+	FMOVQ 16(R2), F1
+	FMOVQ 80(R2), F2
+	MOVD R8, R9
+	VORR V1.B16, V1.B16, V3.B16
+	FMOVQ F3, (R9)
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc44 // fmul v4.4s, v2.4s, v3.4s
+	FMOVQ 32(R1), F3
+	WORD $0x6e23dc25 // fmul v5.4s, v1.4s, v3.4s
+	WORD $0x4e25d481 // fadd v1.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	ADD R7, R9, R9
+	FMOVQ F3, (R9)
+	WORD $0x4ea2d401 // fsub v1.4s, v0.4s, v2.4s
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	ADD R6, R8, R8
+	FMOVQ 32(R2), F1
+	FMOVQ 96(R2), F2
+	MOVD R8, R9
+	VORR V1.B16, V1.B16, V3.B16
+	FMOVQ F3, (R9)
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc44 // fmul v4.4s, v2.4s, v3.4s
+	FMOVQ 32(R1), F3
+	WORD $0x6e23dc25 // fmul v5.4s, v1.4s, v3.4s
+	WORD $0x4e25d481 // fadd v1.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	ADD R7, R9, R9
+	FMOVQ F3, (R9)
+	WORD $0x4ea2d401 // fsub v1.4s, v0.4s, v2.4s
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	ADD R6, R8, R8
+	FMOVQ 48(R2), F1
+	FMOVQ 112(R2), F2
+	MOVD R8, R9
+	VORR V1.B16, V1.B16, V3.B16
+	FMOVQ F3, (R9)
+	FMOVQ 48(R1), F3
+	WORD $0x6e23dc44 // fmul v4.4s, v2.4s, v3.4s
+	FMOVQ 32(R1), F3
+	WORD $0x6e23dc25 // fmul v5.4s, v1.4s, v3.4s
+	WORD $0x4e25d481 // fadd v1.4s, v4.4s, v5.4s
+	WORD $0x4ea5d483 // fsub v3.4s, v4.4s, v5.4s
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	ADD R7, R9, R9
+	FMOVQ F3, (R9)
+	WORD $0x4ea2d401 // fsub v1.4s, v0.4s, v2.4s
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	ADD $32, R3, R3
+	ADD $16, R4, R4
+	SUBS $1, R0, R0
+	BNE tile
+done:
+	RET
+
+// func WinogradGradDwF2NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+TEXT ·WinogradGradDwF2NEON(SB), NOSPLIT, $0-64
+	MOVD n+40(FP), R0
+	CMP $0, R0
+	BLE done
+	MOVD coef+24(FP), R1
+	MOVD tmp+16(FP), R1
+	MOVD src+8(FP), R2
+	MOVD dst+0(FP), R3
+	MOVD srcStride+48(FP), R4
+	MOVD dstStride+56(FP), R5
+	MOVD $3, R7
+	MUL R7, R5, R6
+tile:
+	MOVD R2, R7
+	FMOVQ (R7), F0
+	ADD R4, R7, R7
+	FMOVQ (R7), F1
+	ADD R4, R7, R7
+	FMOVQ (R7), F2
+	ADD R4, R7, R7
+	FMOVQ (R7), F3
+	ADD R4, R7, R7
+	WORD $0x4e22d424 // fadd v4.4s, v1.4s, v2.4s
+	WORD $0x4ea2d425 // fsub v5.4s, v1.4s, v2.4s
+	VORR V0.B16, V0.B16, V1.B16
+	WORD $0x4e24d421 // fadd v1.4s, v1.4s, v4.4s
+	FMOVQ F1, (R1)
+	VORR V5.B16, V5.B16, V0.B16
+	FMOVQ F0, 16(R1)
+	VORR V4.B16, V4.B16, V0.B16
+	WORD $0x4e23d400 // fadd v0.4s, v0.4s, v3.4s
+	FMOVQ F0, 32(R1)
+	FMOVQ (R7), F0
+	ADD R4, R7, R7
+	FMOVQ (R7), F1
+	ADD R4, R7, R7
+	FMOVQ (R7), F2
+	ADD R4, R7, R7
+	FMOVQ (R7), F3
+	ADD R4, R7, R7
+	WORD $0x4e22d424 // fadd v4.4s, v1.4s, v2.4s
+	WORD $0x4ea2d425 // fsub v5.4s, v1.4s, v2.4s
+	VORR V0.B16, V0.B16, V1.B16
+	WORD $0x4e24d421 // fadd v1.4s, v1.4s, v4.4s
+	FMOVQ F1, 48(R1)
+	VORR V5.B16, V5.B16, V0.B16
+	FMOVQ F0, 64(R1)
+	VORR V4.B16, V4.B16, V0.B16
+	WORD $0x4e23d400 // fadd v0.4s, v0.4s, v3.4s
+	FMOVQ F0, 80(R1)
+	FMOVQ (R7), F0
+	ADD R4, R7, R7
+	FMOVQ (R7), F1
+	ADD R4, R7, R7
+	FMOVQ (R7), F2
+	ADD R4, R7, R7
+	FMOVQ (R7), F3
+	ADD R4, R7, R7
+	WORD $0x4e22d424 // fadd v4.4s, v1.4s, v2.4s
+	WORD $0x4ea2d425 // fsub v5.4s, v1.4s, v2.4s
+	VORR V0.B16, V0.B16, V1.B16
+	WORD $0x4e24d421 // fadd v1.4s, v1.4s, v4.4s
+	FMOVQ F1, 96(R1)
+	VORR V5.B16, V5.B16, V0.B16
+	FMOVQ F0, 112(R1)
+	VORR V4.B16, V4.B16, V0.B16
+	WORD $0x4e23d400 // fadd v0.4s, v0.4s, v3.4s
+	FMOVQ F0, 128(R1)
+	FMOVQ (R7), F0
+	ADD R4, R7, R7
+	FMOVQ (R7), F1
+	ADD R4, R7, R7
+	FMOVQ (R7), F2
+	ADD R4, R7, R7
+	FMOVQ (R7), F3
+	ADD R4, R7, R7
+	WORD $0x4e22d424 // fadd v4.4s, v1.4s, v2.4s
+	WORD $0x4ea2d425 // fsub v5.4s, v1.4s, v2.4s
+	VORR V0.B16, V0.B16, V1.B16
+	WORD $0x4e24d421 // fadd v1.4s, v1.4s, v4.4s
+	FMOVQ F1, 144(R1)
+	VORR V5.B16, V5.B16, V0.B16
+	FMOVQ F0, 160(R1)
+	VORR V4.B16, V4.B16, V0.B16
+	WORD $0x4e23d400 // fadd v0.4s, v0.4s, v3.4s
+	FMOVQ F0, 176(R1)
+	MOVD R3, R7
+	FMOVQ (R1), F0
+	FMOVQ 48(R1), F1
+	FMOVQ 96(R1), F2
+	FMOVQ 144(R1), F3
+	MOVD R7, R8
+	WORD $0x4e22d424 // fadd v4.4s, v1.4s, v2.4s
+	WORD $0x4ea2d425 // fsub v5.4s, v1.4s, v2.4s
+	VORR V0.B16, V0.B16, V1.B16
+	WORD $0x4e24d421 // fadd v1.4s, v1.4s, v4.4s
+	FMOVQ F1, (R8)
+	VORR V5.B16, V5.B16, V0.B16
+	ADD R6, R8, R8
+	FMOVQ F0, (R8)
+	VORR V4.B16, V4.B16, V0.B16
+	WORD $0x4e23d400 // fadd v0.4s, v0.4s, v3.4s
+	ADD R6, R8, R8
+	FMOVQ F0, (R8)
+	ADD R5, R7, R7
+	FMOVQ 16(R1), F0
+	FMOVQ 64(R1), F1
+	FMOVQ 112(R1), F2
+	FMOVQ 160(R1), F3
+	MOVD R7, R8
+	WORD $0x4e22d424 // fadd v4.4s, v1.4s, v2.4s
+	WORD $0x4ea2d425 // fsub v5.4s, v1.4s, v2.4s
+	VORR V0.B16, V0.B16, V1.B16
+	WORD $0x4e24d421 // fadd v1.4s, v1.4s, v4.4s
+	FMOVQ F1, (R8)
+	VORR V5.B16, V5.B16, V0.B16
+	ADD R6, R8, R8
+	FMOVQ F0, (R8)
+	VORR V4.B16, V4.B16, V0.B16
+	WORD $0x4e23d400 // fadd v0.4s, v0.4s, v3.4s
+	ADD R6, R8, R8
+	FMOVQ F0, (R8)
+	ADD R5, R7, R7
+	FMOVQ 32(R1), F0
+	FMOVQ 80(R1), F1
+	FMOVQ 128(R1), F2
+	FMOVQ 176(R1), F3
+	MOVD R7, R8
+	WORD $0x4e22d424 // fadd v4.4s, v1.4s, v2.4s
+	WORD $0x4ea2d425 // fsub v5.4s, v1.4s, v2.4s
+	VORR V0.B16, V0.B16, V1.B16
+	WORD $0x4e24d421 // fadd v1.4s, v1.4s, v4.4s
+	FMOVQ F1, (R8)
+	VORR V5.B16, V5.B16, V0.B16
+	ADD R6, R8, R8
+	FMOVQ F0, (R8)
+	VORR V4.B16, V4.B16, V0.B16
+	WORD $0x4e23d400 // fadd v0.4s, v0.4s, v3.4s
+	ADD R6, R8, R8
+	FMOVQ F0, (R8)
+	ADD $16, R2, R2
+	ADD $16, R3, R3
+	SUBS $1, R0, R0
+	BNE tile
+done:
+	RET
+
 // func WinogradInF4NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
 TEXT ·WinogradInF4NEON(SB), NOSPLIT, $0-64
 	MOVD n+40(FP), R0
@@ -1675,6 +1952,681 @@ tile:
 	ADD R7, R9, R9
 	FMOVQ F1, (R9)
 	VORR V2.B16, V2.B16, V0.B16
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD $16, R3, R3
+	ADD $16, R4, R4
+	SUBS $1, R0, R0
+	BNE tile
+done:
+	RET
+
+// func WinogradGradDyF4NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+TEXT ·WinogradGradDyF4NEON(SB), NOSPLIT, $0-64
+	MOVD n+40(FP), R0
+	CMP $0, R0
+	BLE done
+	MOVD coef+24(FP), R1
+	MOVD tmp+16(FP), R2
+	MOVD src+8(FP), R3
+	MOVD dst+0(FP), R4
+	MOVD srcStride+48(FP), R5
+	MOVD dstStride+56(FP), R6
+	MOVD $6, R8
+	MUL R8, R6, R7
+tile:
+	MOVD R3, R8
+	FMOVQ (R8), F0
+	FMOVQ 16(R8), F1
+	FMOVQ 32(R8), F2
+	FMOVQ 48(R8), F3
+	ADD R5, R8, R8
+	FMOVQ (R1), F4
+	WORD $0x6e24dc05 // fmul v5.4s, v0.4s, v4.4s
+	FMOVQ F5, (R2)
+	FMOVQ 80(R1), F4
+	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
+	FMOVQ 112(R1), F4
+	VFMLA V4.S4, V3.S4, V5.S4
+	FMOVQ 64(R1), F4
+	WORD $0x6e24dc06 // fmul v6.4s, v0.4s, v4.4s
+	FMOVQ 96(R1), F4
+	VFMLA V4.S4, V2.S4, V6.S4
+	WORD $0x4e26d4a4 // fadd v4.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a7 // fsub v7.4s, v5.4s, v6.4s
+	FMOVQ F4, 16(R2)
+	FMOVQ F7, 32(R2)
+	FMOVQ 208(R1), F4
+	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
+	FMOVQ 240(R1), F1
+	VFMLA V1.S4, V3.S4, V5.S4
+	FMOVQ 192(R1), F1
+	WORD $0x6e21dc04 // fmul v4.4s, v0.4s, v1.4s
+	FMOVQ 224(R1), F0
+	VFMLA V0.S4, V2.S4, V4.S4
+	WORD $0x4e24d4a0 // fadd v0.4s, v5.4s, v4.4s
+	WORD $0x4ea4d4a1 // fsub v1.4s, v5.4s, v4.4s
+	FMOVQ F0, 48(R2)
+	FMOVQ F1, 64(R2)
+	VORR V3.B16, V3.B16, V0.B16
+	FMOVQ F0, 80(R2)
+	FMOVQ (R8), F0
+	FMOVQ 16(R8), F1
+	FMOVQ 32(R8), F2
+	FMOVQ 48(R8), F3
+	ADD R5, R8, R8
+	FMOVQ (R1), F4
+	WORD $0x6e24dc05 // fmul v5.4s, v0.4s, v4.4s
+	FMOVQ F5, 96(R2)
+	FMOVQ 80(R1), F4
+	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
+	FMOVQ 112(R1), F4
+	VFMLA V4.S4, V3.S4, V5.S4
+	FMOVQ 64(R1), F4
+	WORD $0x6e24dc06 // fmul v6.4s, v0.4s, v4.4s
+	FMOVQ 96(R1), F4
+	VFMLA V4.S4, V2.S4, V6.S4
+	WORD $0x4e26d4a4 // fadd v4.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a7 // fsub v7.4s, v5.4s, v6.4s
+	FMOVQ F4, 112(R2)
+	FMOVQ F7, 128(R2)
+	FMOVQ 208(R1), F4
+	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
+	FMOVQ 240(R1), F1
+	VFMLA V1.S4, V3.S4, V5.S4
+	FMOVQ 192(R1), F1
+	WORD $0x6e21dc04 // fmul v4.4s, v0.4s, v1.4s
+	FMOVQ 224(R1), F0
+	VFMLA V0.S4, V2.S4, V4.S4
+	WORD $0x4e24d4a0 // fadd v0.4s, v5.4s, v4.4s
+	WORD $0x4ea4d4a1 // fsub v1.4s, v5.4s, v4.4s
+	FMOVQ F0, 144(R2)
+	FMOVQ F1, 160(R2)
+	VORR V3.B16, V3.B16, V0.B16
+	FMOVQ F0, 176(R2)
+	FMOVQ (R8), F0
+	FMOVQ 16(R8), F1
+	FMOVQ 32(R8), F2
+	FMOVQ 48(R8), F3
+	ADD R5, R8, R8
+	FMOVQ (R1), F4
+	WORD $0x6e24dc05 // fmul v5.4s, v0.4s, v4.4s
+	FMOVQ F5, 192(R2)
+	FMOVQ 80(R1), F4
+	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
+	FMOVQ 112(R1), F4
+	VFMLA V4.S4, V3.S4, V5.S4
+	FMOVQ 64(R1), F4
+	WORD $0x6e24dc06 // fmul v6.4s, v0.4s, v4.4s
+	FMOVQ 96(R1), F4
+	VFMLA V4.S4, V2.S4, V6.S4
+	WORD $0x4e26d4a4 // fadd v4.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a7 // fsub v7.4s, v5.4s, v6.4s
+	FMOVQ F4, 208(R2)
+	FMOVQ F7, 224(R2)
+	FMOVQ 208(R1), F4
+	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
+	FMOVQ 240(R1), F1
+	VFMLA V1.S4, V3.S4, V5.S4
+	FMOVQ 192(R1), F1
+	WORD $0x6e21dc04 // fmul v4.4s, v0.4s, v1.4s
+	FMOVQ 224(R1), F0
+	VFMLA V0.S4, V2.S4, V4.S4
+	WORD $0x4e24d4a0 // fadd v0.4s, v5.4s, v4.4s
+	WORD $0x4ea4d4a1 // fsub v1.4s, v5.4s, v4.4s
+	FMOVQ F0, 240(R2)
+	FMOVQ F1, 256(R2)
+	VORR V3.B16, V3.B16, V0.B16
+	FMOVQ F0, 272(R2)
+	FMOVQ (R8), F0
+	FMOVQ 16(R8), F1
+	FMOVQ 32(R8), F2
+	FMOVQ 48(R8), F3
+	ADD R5, R8, R8
+	FMOVQ (R1), F4
+	WORD $0x6e24dc05 // fmul v5.4s, v0.4s, v4.4s
+	FMOVQ F5, 288(R2)
+	FMOVQ 80(R1), F4
+	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
+	FMOVQ 112(R1), F4
+	VFMLA V4.S4, V3.S4, V5.S4
+	FMOVQ 64(R1), F4
+	WORD $0x6e24dc06 // fmul v6.4s, v0.4s, v4.4s
+	FMOVQ 96(R1), F4
+	VFMLA V4.S4, V2.S4, V6.S4
+	WORD $0x4e26d4a4 // fadd v4.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a7 // fsub v7.4s, v5.4s, v6.4s
+	FMOVQ F4, 304(R2)
+	FMOVQ F7, 320(R2)
+	FMOVQ 208(R1), F4
+	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
+	FMOVQ 240(R1), F1
+	VFMLA V1.S4, V3.S4, V5.S4
+	FMOVQ 192(R1), F1
+	WORD $0x6e21dc04 // fmul v4.4s, v0.4s, v1.4s
+	FMOVQ 224(R1), F0
+	VFMLA V0.S4, V2.S4, V4.S4
+	WORD $0x4e24d4a0 // fadd v0.4s, v5.4s, v4.4s
+	WORD $0x4ea4d4a1 // fsub v1.4s, v5.4s, v4.4s
+	FMOVQ F0, 336(R2)
+	FMOVQ F1, 352(R2)
+	VORR V3.B16, V3.B16, V0.B16
+	FMOVQ F0, 368(R2)
+	MOVD R4, R8
+	FMOVQ (R2), F0
+	FMOVQ 96(R2), F1
+	FMOVQ 192(R2), F2
+	FMOVQ 288(R2), F3
+	MOVD R8, R9
+	FMOVQ (R1), F4
+	WORD $0x6e24dc05 // fmul v5.4s, v0.4s, v4.4s
+	FMOVQ F5, (R9)
+	FMOVQ 80(R1), F4
+	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
+	FMOVQ 112(R1), F4
+	VFMLA V4.S4, V3.S4, V5.S4
+	FMOVQ 64(R1), F4
+	WORD $0x6e24dc06 // fmul v6.4s, v0.4s, v4.4s
+	FMOVQ 96(R1), F4
+	VFMLA V4.S4, V2.S4, V6.S4
+	WORD $0x4e26d4a4 // fadd v4.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a7 // fsub v7.4s, v5.4s, v6.4s
+	ADD R7, R9, R9
+	FMOVQ F4, (R9)
+	ADD R7, R9, R9
+	FMOVQ F7, (R9)
+	FMOVQ 208(R1), F4
+	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
+	FMOVQ 240(R1), F1
+	VFMLA V1.S4, V3.S4, V5.S4
+	FMOVQ 192(R1), F1
+	WORD $0x6e21dc04 // fmul v4.4s, v0.4s, v1.4s
+	FMOVQ 224(R1), F0
+	VFMLA V0.S4, V2.S4, V4.S4
+	WORD $0x4e24d4a0 // fadd v0.4s, v5.4s, v4.4s
+	WORD $0x4ea4d4a1 // fsub v1.4s, v5.4s, v4.4s
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	VORR V3.B16, V3.B16, V0.B16
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R6, R8, R8
+	FMOVQ 16(R2), F0
+	FMOVQ 112(R2), F1
+	FMOVQ 208(R2), F2
+	FMOVQ 304(R2), F3
+	MOVD R8, R9
+	FMOVQ (R1), F4
+	WORD $0x6e24dc05 // fmul v5.4s, v0.4s, v4.4s
+	FMOVQ F5, (R9)
+	FMOVQ 80(R1), F4
+	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
+	FMOVQ 112(R1), F4
+	VFMLA V4.S4, V3.S4, V5.S4
+	FMOVQ 64(R1), F4
+	WORD $0x6e24dc06 // fmul v6.4s, v0.4s, v4.4s
+	FMOVQ 96(R1), F4
+	VFMLA V4.S4, V2.S4, V6.S4
+	WORD $0x4e26d4a4 // fadd v4.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a7 // fsub v7.4s, v5.4s, v6.4s
+	ADD R7, R9, R9
+	FMOVQ F4, (R9)
+	ADD R7, R9, R9
+	FMOVQ F7, (R9)
+	FMOVQ 208(R1), F4
+	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
+	FMOVQ 240(R1), F1
+	VFMLA V1.S4, V3.S4, V5.S4
+	FMOVQ 192(R1), F1
+	WORD $0x6e21dc04 // fmul v4.4s, v0.4s, v1.4s
+	FMOVQ 224(R1), F0
+	VFMLA V0.S4, V2.S4, V4.S4
+	WORD $0x4e24d4a0 // fadd v0.4s, v5.4s, v4.4s
+	WORD $0x4ea4d4a1 // fsub v1.4s, v5.4s, v4.4s
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	VORR V3.B16, V3.B16, V0.B16
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R6, R8, R8
+	FMOVQ 32(R2), F0
+	FMOVQ 128(R2), F1
+	FMOVQ 224(R2), F2
+	FMOVQ 320(R2), F3
+	MOVD R8, R9
+	FMOVQ (R1), F4
+	WORD $0x6e24dc05 // fmul v5.4s, v0.4s, v4.4s
+	FMOVQ F5, (R9)
+	FMOVQ 80(R1), F4
+	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
+	FMOVQ 112(R1), F4
+	VFMLA V4.S4, V3.S4, V5.S4
+	FMOVQ 64(R1), F4
+	WORD $0x6e24dc06 // fmul v6.4s, v0.4s, v4.4s
+	FMOVQ 96(R1), F4
+	VFMLA V4.S4, V2.S4, V6.S4
+	WORD $0x4e26d4a4 // fadd v4.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a7 // fsub v7.4s, v5.4s, v6.4s
+	ADD R7, R9, R9
+	FMOVQ F4, (R9)
+	ADD R7, R9, R9
+	FMOVQ F7, (R9)
+	FMOVQ 208(R1), F4
+	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
+	FMOVQ 240(R1), F1
+	VFMLA V1.S4, V3.S4, V5.S4
+	FMOVQ 192(R1), F1
+	WORD $0x6e21dc04 // fmul v4.4s, v0.4s, v1.4s
+	FMOVQ 224(R1), F0
+	VFMLA V0.S4, V2.S4, V4.S4
+	WORD $0x4e24d4a0 // fadd v0.4s, v5.4s, v4.4s
+	WORD $0x4ea4d4a1 // fsub v1.4s, v5.4s, v4.4s
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	VORR V3.B16, V3.B16, V0.B16
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R6, R8, R8
+	FMOVQ 48(R2), F0
+	FMOVQ 144(R2), F1
+	FMOVQ 240(R2), F2
+	FMOVQ 336(R2), F3
+	MOVD R8, R9
+	FMOVQ (R1), F4
+	WORD $0x6e24dc05 // fmul v5.4s, v0.4s, v4.4s
+	FMOVQ F5, (R9)
+	FMOVQ 80(R1), F4
+	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
+	FMOVQ 112(R1), F4
+	VFMLA V4.S4, V3.S4, V5.S4
+	FMOVQ 64(R1), F4
+	WORD $0x6e24dc06 // fmul v6.4s, v0.4s, v4.4s
+	FMOVQ 96(R1), F4
+	VFMLA V4.S4, V2.S4, V6.S4
+	WORD $0x4e26d4a4 // fadd v4.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a7 // fsub v7.4s, v5.4s, v6.4s
+	ADD R7, R9, R9
+	FMOVQ F4, (R9)
+	ADD R7, R9, R9
+	FMOVQ F7, (R9)
+	FMOVQ 208(R1), F4
+	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
+	FMOVQ 240(R1), F1
+	VFMLA V1.S4, V3.S4, V5.S4
+	FMOVQ 192(R1), F1
+	WORD $0x6e21dc04 // fmul v4.4s, v0.4s, v1.4s
+	FMOVQ 224(R1), F0
+	VFMLA V0.S4, V2.S4, V4.S4
+	WORD $0x4e24d4a0 // fadd v0.4s, v5.4s, v4.4s
+	WORD $0x4ea4d4a1 // fsub v1.4s, v5.4s, v4.4s
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	VORR V3.B16, V3.B16, V0.B16
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R6, R8, R8
+	FMOVQ 64(R2), F0
+	FMOVQ 160(R2), F1
+	FMOVQ 256(R2), F2
+	FMOVQ 352(R2), F3
+	MOVD R8, R9
+	FMOVQ (R1), F4
+	WORD $0x6e24dc05 // fmul v5.4s, v0.4s, v4.4s
+	FMOVQ F5, (R9)
+	FMOVQ 80(R1), F4
+	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
+	FMOVQ 112(R1), F4
+	VFMLA V4.S4, V3.S4, V5.S4
+	FMOVQ 64(R1), F4
+	WORD $0x6e24dc06 // fmul v6.4s, v0.4s, v4.4s
+	FMOVQ 96(R1), F4
+	VFMLA V4.S4, V2.S4, V6.S4
+	WORD $0x4e26d4a4 // fadd v4.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a7 // fsub v7.4s, v5.4s, v6.4s
+	ADD R7, R9, R9
+	FMOVQ F4, (R9)
+	ADD R7, R9, R9
+	FMOVQ F7, (R9)
+	FMOVQ 208(R1), F4
+	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
+	FMOVQ 240(R1), F1
+	VFMLA V1.S4, V3.S4, V5.S4
+	FMOVQ 192(R1), F1
+	WORD $0x6e21dc04 // fmul v4.4s, v0.4s, v1.4s
+	FMOVQ 224(R1), F0
+	VFMLA V0.S4, V2.S4, V4.S4
+	WORD $0x4e24d4a0 // fadd v0.4s, v5.4s, v4.4s
+	WORD $0x4ea4d4a1 // fsub v1.4s, v5.4s, v4.4s
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	VORR V3.B16, V3.B16, V0.B16
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R6, R8, R8
+	FMOVQ 80(R2), F0
+	FMOVQ 176(R2), F1
+	FMOVQ 272(R2), F2
+	FMOVQ 368(R2), F3
+	MOVD R8, R9
+	FMOVQ (R1), F4
+	WORD $0x6e24dc05 // fmul v5.4s, v0.4s, v4.4s
+	FMOVQ F5, (R9)
+	FMOVQ 80(R1), F4
+	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
+	FMOVQ 112(R1), F4
+	VFMLA V4.S4, V3.S4, V5.S4
+	FMOVQ 64(R1), F4
+	WORD $0x6e24dc06 // fmul v6.4s, v0.4s, v4.4s
+	FMOVQ 96(R1), F4
+	VFMLA V4.S4, V2.S4, V6.S4
+	WORD $0x4e26d4a4 // fadd v4.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a7 // fsub v7.4s, v5.4s, v6.4s
+	ADD R7, R9, R9
+	FMOVQ F4, (R9)
+	ADD R7, R9, R9
+	FMOVQ F7, (R9)
+	FMOVQ 208(R1), F4
+	WORD $0x6e24dc25 // fmul v5.4s, v1.4s, v4.4s
+	FMOVQ 240(R1), F1
+	VFMLA V1.S4, V3.S4, V5.S4
+	FMOVQ 192(R1), F1
+	WORD $0x6e21dc04 // fmul v4.4s, v0.4s, v1.4s
+	FMOVQ 224(R1), F0
+	VFMLA V0.S4, V2.S4, V4.S4
+	WORD $0x4e24d4a0 // fadd v0.4s, v5.4s, v4.4s
+	WORD $0x4ea4d4a1 // fsub v1.4s, v5.4s, v4.4s
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	VORR V3.B16, V3.B16, V0.B16
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD $64, R3, R3
+	ADD $16, R4, R4
+	SUBS $1, R0, R0
+	BNE tile
+done:
+	RET
+
+// func WinogradGradDwF4NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+TEXT ·WinogradGradDwF4NEON(SB), NOSPLIT, $0-64
+	MOVD n+40(FP), R0
+	CMP $0, R0
+	BLE done
+	MOVD coef+24(FP), R1
+	MOVD tmp+16(FP), R2
+	MOVD src+8(FP), R3
+	MOVD dst+0(FP), R4
+	MOVD srcStride+48(FP), R5
+	MOVD dstStride+56(FP), R6
+	MOVD $3, R8
+	MUL R8, R6, R7
+tile:
+	MOVD R3, R8
+	FMOVQ (R8), F0
+	ADD R5, R8, R8
+	FMOVQ (R8), F1
+	ADD R5, R8, R8
+	FMOVQ (R8), F2
+	ADD R5, R8, R8
+	FMOVQ (R8), F3
+	ADD R5, R8, R8
+	FMOVQ (R8), F4
+	ADD R5, R8, R8
+	FMOVQ (R8), F5
+	ADD R5, R8, R8
+	WORD $0x4e22d426 // fadd v6.4s, v1.4s, v2.4s
+	WORD $0x4ea2d427 // fsub v7.4s, v1.4s, v2.4s
+	WORD $0x4e24d461 // fadd v1.4s, v3.4s, v4.4s
+	WORD $0x4ea4d462 // fsub v2.4s, v3.4s, v4.4s
+	VORR V0.B16, V0.B16, V3.B16
+	WORD $0x4e26d463 // fadd v3.4s, v3.4s, v6.4s
+	WORD $0x4e21d463 // fadd v3.4s, v3.4s, v1.4s
+	FMOVQ F3, (R2)
+	VORR V7.B16, V7.B16, V0.B16
+	FMOVQ 144(R1), F3
+	VFMLA V3.S4, V2.S4, V0.S4
+	FMOVQ F0, 16(R2)
+	VORR V6.B16, V6.B16, V0.B16
+	FMOVQ 240(R1), F2
+	VFMLA V2.S4, V1.S4, V0.S4
+	WORD $0x4e25d400 // fadd v0.4s, v0.4s, v5.4s
+	FMOVQ F0, 32(R2)
+	FMOVQ (R8), F0
+	ADD R5, R8, R8
+	FMOVQ (R8), F1
+	ADD R5, R8, R8
+	FMOVQ (R8), F2
+	ADD R5, R8, R8
+	FMOVQ (R8), F3
+	ADD R5, R8, R8
+	FMOVQ (R8), F4
+	ADD R5, R8, R8
+	FMOVQ (R8), F5
+	ADD R5, R8, R8
+	WORD $0x4e22d426 // fadd v6.4s, v1.4s, v2.4s
+	WORD $0x4ea2d427 // fsub v7.4s, v1.4s, v2.4s
+	WORD $0x4e24d461 // fadd v1.4s, v3.4s, v4.4s
+	WORD $0x4ea4d462 // fsub v2.4s, v3.4s, v4.4s
+	VORR V0.B16, V0.B16, V3.B16
+	WORD $0x4e26d463 // fadd v3.4s, v3.4s, v6.4s
+	WORD $0x4e21d463 // fadd v3.4s, v3.4s, v1.4s
+	FMOVQ F3, 48(R2)
+	VORR V7.B16, V7.B16, V0.B16
+	FMOVQ 144(R1), F3
+	VFMLA V3.S4, V2.S4, V0.S4
+	FMOVQ F0, 64(R2)
+	VORR V6.B16, V6.B16, V0.B16
+	FMOVQ 240(R1), F2
+	VFMLA V2.S4, V1.S4, V0.S4
+	WORD $0x4e25d400 // fadd v0.4s, v0.4s, v5.4s
+	FMOVQ F0, 80(R2)
+	FMOVQ (R8), F0
+	ADD R5, R8, R8
+	FMOVQ (R8), F1
+	ADD R5, R8, R8
+	FMOVQ (R8), F2
+	ADD R5, R8, R8
+	FMOVQ (R8), F3
+	ADD R5, R8, R8
+	FMOVQ (R8), F4
+	ADD R5, R8, R8
+	FMOVQ (R8), F5
+	ADD R5, R8, R8
+	WORD $0x4e22d426 // fadd v6.4s, v1.4s, v2.4s
+	WORD $0x4ea2d427 // fsub v7.4s, v1.4s, v2.4s
+	WORD $0x4e24d461 // fadd v1.4s, v3.4s, v4.4s
+	WORD $0x4ea4d462 // fsub v2.4s, v3.4s, v4.4s
+	VORR V0.B16, V0.B16, V3.B16
+	WORD $0x4e26d463 // fadd v3.4s, v3.4s, v6.4s
+	WORD $0x4e21d463 // fadd v3.4s, v3.4s, v1.4s
+	FMOVQ F3, 96(R2)
+	VORR V7.B16, V7.B16, V0.B16
+	FMOVQ 144(R1), F3
+	VFMLA V3.S4, V2.S4, V0.S4
+	FMOVQ F0, 112(R2)
+	VORR V6.B16, V6.B16, V0.B16
+	FMOVQ 240(R1), F2
+	VFMLA V2.S4, V1.S4, V0.S4
+	WORD $0x4e25d400 // fadd v0.4s, v0.4s, v5.4s
+	FMOVQ F0, 128(R2)
+	FMOVQ (R8), F0
+	ADD R5, R8, R8
+	FMOVQ (R8), F1
+	ADD R5, R8, R8
+	FMOVQ (R8), F2
+	ADD R5, R8, R8
+	FMOVQ (R8), F3
+	ADD R5, R8, R8
+	FMOVQ (R8), F4
+	ADD R5, R8, R8
+	FMOVQ (R8), F5
+	ADD R5, R8, R8
+	WORD $0x4e22d426 // fadd v6.4s, v1.4s, v2.4s
+	WORD $0x4ea2d427 // fsub v7.4s, v1.4s, v2.4s
+	WORD $0x4e24d461 // fadd v1.4s, v3.4s, v4.4s
+	WORD $0x4ea4d462 // fsub v2.4s, v3.4s, v4.4s
+	VORR V0.B16, V0.B16, V3.B16
+	WORD $0x4e26d463 // fadd v3.4s, v3.4s, v6.4s
+	WORD $0x4e21d463 // fadd v3.4s, v3.4s, v1.4s
+	FMOVQ F3, 144(R2)
+	VORR V7.B16, V7.B16, V0.B16
+	FMOVQ 144(R1), F3
+	VFMLA V3.S4, V2.S4, V0.S4
+	FMOVQ F0, 160(R2)
+	VORR V6.B16, V6.B16, V0.B16
+	FMOVQ 240(R1), F2
+	VFMLA V2.S4, V1.S4, V0.S4
+	WORD $0x4e25d400 // fadd v0.4s, v0.4s, v5.4s
+	FMOVQ F0, 176(R2)
+	FMOVQ (R8), F0
+	ADD R5, R8, R8
+	FMOVQ (R8), F1
+	ADD R5, R8, R8
+	FMOVQ (R8), F2
+	ADD R5, R8, R8
+	FMOVQ (R8), F3
+	ADD R5, R8, R8
+	FMOVQ (R8), F4
+	ADD R5, R8, R8
+	FMOVQ (R8), F5
+	ADD R5, R8, R8
+	WORD $0x4e22d426 // fadd v6.4s, v1.4s, v2.4s
+	WORD $0x4ea2d427 // fsub v7.4s, v1.4s, v2.4s
+	WORD $0x4e24d461 // fadd v1.4s, v3.4s, v4.4s
+	WORD $0x4ea4d462 // fsub v2.4s, v3.4s, v4.4s
+	VORR V0.B16, V0.B16, V3.B16
+	WORD $0x4e26d463 // fadd v3.4s, v3.4s, v6.4s
+	WORD $0x4e21d463 // fadd v3.4s, v3.4s, v1.4s
+	FMOVQ F3, 192(R2)
+	VORR V7.B16, V7.B16, V0.B16
+	FMOVQ 144(R1), F3
+	VFMLA V3.S4, V2.S4, V0.S4
+	FMOVQ F0, 208(R2)
+	VORR V6.B16, V6.B16, V0.B16
+	FMOVQ 240(R1), F2
+	VFMLA V2.S4, V1.S4, V0.S4
+	WORD $0x4e25d400 // fadd v0.4s, v0.4s, v5.4s
+	FMOVQ F0, 224(R2)
+	FMOVQ (R8), F0
+	ADD R5, R8, R8
+	FMOVQ (R8), F1
+	ADD R5, R8, R8
+	FMOVQ (R8), F2
+	ADD R5, R8, R8
+	FMOVQ (R8), F3
+	ADD R5, R8, R8
+	FMOVQ (R8), F4
+	ADD R5, R8, R8
+	FMOVQ (R8), F5
+	ADD R5, R8, R8
+	WORD $0x4e22d426 // fadd v6.4s, v1.4s, v2.4s
+	WORD $0x4ea2d427 // fsub v7.4s, v1.4s, v2.4s
+	WORD $0x4e24d461 // fadd v1.4s, v3.4s, v4.4s
+	WORD $0x4ea4d462 // fsub v2.4s, v3.4s, v4.4s
+	VORR V0.B16, V0.B16, V3.B16
+	WORD $0x4e26d463 // fadd v3.4s, v3.4s, v6.4s
+	WORD $0x4e21d463 // fadd v3.4s, v3.4s, v1.4s
+	FMOVQ F3, 240(R2)
+	VORR V7.B16, V7.B16, V0.B16
+	FMOVQ 144(R1), F3
+	VFMLA V3.S4, V2.S4, V0.S4
+	FMOVQ F0, 256(R2)
+	VORR V6.B16, V6.B16, V0.B16
+	FMOVQ 240(R1), F2
+	VFMLA V2.S4, V1.S4, V0.S4
+	WORD $0x4e25d400 // fadd v0.4s, v0.4s, v5.4s
+	FMOVQ F0, 272(R2)
+	MOVD R4, R8
+	FMOVQ (R2), F0
+	FMOVQ 48(R2), F1
+	FMOVQ 96(R2), F2
+	FMOVQ 144(R2), F3
+	FMOVQ 192(R2), F4
+	FMOVQ 240(R2), F5
+	MOVD R8, R9
+	WORD $0x4e22d426 // fadd v6.4s, v1.4s, v2.4s
+	WORD $0x4ea2d427 // fsub v7.4s, v1.4s, v2.4s
+	WORD $0x4e24d461 // fadd v1.4s, v3.4s, v4.4s
+	WORD $0x4ea4d462 // fsub v2.4s, v3.4s, v4.4s
+	VORR V0.B16, V0.B16, V3.B16
+	WORD $0x4e26d463 // fadd v3.4s, v3.4s, v6.4s
+	WORD $0x4e21d463 // fadd v3.4s, v3.4s, v1.4s
+	FMOVQ F3, (R9)
+	VORR V7.B16, V7.B16, V0.B16
+	FMOVQ 144(R1), F3
+	VFMLA V3.S4, V2.S4, V0.S4
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	VORR V6.B16, V6.B16, V0.B16
+	FMOVQ 240(R1), F2
+	VFMLA V2.S4, V1.S4, V0.S4
+	WORD $0x4e25d400 // fadd v0.4s, v0.4s, v5.4s
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R6, R8, R8
+	FMOVQ 16(R2), F0
+	FMOVQ 64(R2), F1
+	FMOVQ 112(R2), F2
+	FMOVQ 160(R2), F3
+	FMOVQ 208(R2), F4
+	FMOVQ 256(R2), F5
+	MOVD R8, R9
+	WORD $0x4e22d426 // fadd v6.4s, v1.4s, v2.4s
+	WORD $0x4ea2d427 // fsub v7.4s, v1.4s, v2.4s
+	WORD $0x4e24d461 // fadd v1.4s, v3.4s, v4.4s
+	WORD $0x4ea4d462 // fsub v2.4s, v3.4s, v4.4s
+	VORR V0.B16, V0.B16, V3.B16
+	WORD $0x4e26d463 // fadd v3.4s, v3.4s, v6.4s
+	WORD $0x4e21d463 // fadd v3.4s, v3.4s, v1.4s
+	FMOVQ F3, (R9)
+	VORR V7.B16, V7.B16, V0.B16
+	FMOVQ 144(R1), F3
+	VFMLA V3.S4, V2.S4, V0.S4
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	VORR V6.B16, V6.B16, V0.B16
+	FMOVQ 240(R1), F2
+	VFMLA V2.S4, V1.S4, V0.S4
+	WORD $0x4e25d400 // fadd v0.4s, v0.4s, v5.4s
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R6, R8, R8
+	FMOVQ 32(R2), F0
+	FMOVQ 80(R2), F1
+	FMOVQ 128(R2), F2
+	FMOVQ 176(R2), F3
+	FMOVQ 224(R2), F4
+	FMOVQ 272(R2), F5
+	MOVD R8, R9
+	WORD $0x4e22d426 // fadd v6.4s, v1.4s, v2.4s
+	WORD $0x4ea2d427 // fsub v7.4s, v1.4s, v2.4s
+	WORD $0x4e24d461 // fadd v1.4s, v3.4s, v4.4s
+	WORD $0x4ea4d462 // fsub v2.4s, v3.4s, v4.4s
+	VORR V0.B16, V0.B16, V3.B16
+	WORD $0x4e26d463 // fadd v3.4s, v3.4s, v6.4s
+	WORD $0x4e21d463 // fadd v3.4s, v3.4s, v1.4s
+	FMOVQ F3, (R9)
+	VORR V7.B16, V7.B16, V0.B16
+	FMOVQ 144(R1), F3
+	VFMLA V3.S4, V2.S4, V0.S4
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	VORR V6.B16, V6.B16, V0.B16
+	FMOVQ 240(R1), F2
+	VFMLA V2.S4, V1.S4, V0.S4
+	WORD $0x4e25d400 // fadd v0.4s, v0.4s, v5.4s
 	ADD R7, R9, R9
 	FMOVQ F0, (R9)
 	ADD $16, R3, R3
@@ -4327,6 +5279,1396 @@ tile:
 	WORD $0x6e20dc41 // fmul v1.4s, v2.4s, v0.4s
 	ADD R7, R9, R9
 	FMOVQ F1, (R9)
+	ADD $16, R3, R3
+	ADD $16, R4, R4
+	SUBS $1, R0, R0
+	BNE tile
+done:
+	RET
+
+// func WinogradGradDyF6NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+TEXT ·WinogradGradDyF6NEON(SB), NOSPLIT, $0-64
+	MOVD n+40(FP), R0
+	CMP $0, R0
+	BLE done
+	MOVD coef+24(FP), R1
+	MOVD tmp+16(FP), R2
+	MOVD src+8(FP), R3
+	MOVD dst+0(FP), R4
+	MOVD srcStride+48(FP), R5
+	MOVD dstStride+56(FP), R6
+	MOVD $8, R8
+	MUL R8, R6, R7
+tile:
+	MOVD R3, R8
+	FMOVQ (R8), F0
+	FMOVQ 16(R8), F1
+	FMOVQ 32(R8), F2
+	FMOVQ 48(R8), F3
+	FMOVQ 64(R8), F4
+	FMOVQ 80(R8), F5
+	ADD R5, R8, R8
+	FMOVQ (R1), F6
+	WORD $0x6e26dc07 // fmul v7.4s, v0.4s, v6.4s
+	FMOVQ F7, (R2)
+	FMOVQ 112(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 144(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 96(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 128(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 160(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	FMOVQ F6, 16(R2)
+	FMOVQ F9, 32(R2)
+	FMOVQ 304(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 368(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 288(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 320(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 352(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	FMOVQ F6, 48(R2)
+	FMOVQ F9, 64(R2)
+	FMOVQ 496(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 528(R1), F1
+	VFMLA V1.S4, V3.S4, V7.S4
+	FMOVQ 560(R1), F1
+	VFMLA V1.S4, V5.S4, V7.S4
+	FMOVQ 480(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 512(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	FMOVQ 544(R1), F0
+	VFMLA V0.S4, V4.S4, V3.S4
+	WORD $0x4e23d4e0 // fadd v0.4s, v7.4s, v3.4s
+	WORD $0x4ea3d4e1 // fsub v1.4s, v7.4s, v3.4s
+	FMOVQ F0, 80(R2)
+	FMOVQ F1, 96(R2)
+	FMOVQ 752(R1), F0
+	WORD $0x6e20dca1 // fmul v1.4s, v5.4s, v0.4s
+	FMOVQ F1, 112(R2)
+	FMOVQ (R8), F0
+	FMOVQ 16(R8), F1
+	FMOVQ 32(R8), F2
+	FMOVQ 48(R8), F3
+	FMOVQ 64(R8), F4
+	FMOVQ 80(R8), F5
+	ADD R5, R8, R8
+	FMOVQ (R1), F6
+	WORD $0x6e26dc07 // fmul v7.4s, v0.4s, v6.4s
+	FMOVQ F7, 128(R2)
+	FMOVQ 112(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 144(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 96(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 128(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 160(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	FMOVQ F6, 144(R2)
+	FMOVQ F9, 160(R2)
+	FMOVQ 304(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 368(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 288(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 320(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 352(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	FMOVQ F6, 176(R2)
+	FMOVQ F9, 192(R2)
+	FMOVQ 496(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 528(R1), F1
+	VFMLA V1.S4, V3.S4, V7.S4
+	FMOVQ 560(R1), F1
+	VFMLA V1.S4, V5.S4, V7.S4
+	FMOVQ 480(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 512(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	FMOVQ 544(R1), F0
+	VFMLA V0.S4, V4.S4, V3.S4
+	WORD $0x4e23d4e0 // fadd v0.4s, v7.4s, v3.4s
+	WORD $0x4ea3d4e1 // fsub v1.4s, v7.4s, v3.4s
+	FMOVQ F0, 208(R2)
+	FMOVQ F1, 224(R2)
+	FMOVQ 752(R1), F0
+	WORD $0x6e20dca1 // fmul v1.4s, v5.4s, v0.4s
+	FMOVQ F1, 240(R2)
+	FMOVQ (R8), F0
+	FMOVQ 16(R8), F1
+	FMOVQ 32(R8), F2
+	FMOVQ 48(R8), F3
+	FMOVQ 64(R8), F4
+	FMOVQ 80(R8), F5
+	ADD R5, R8, R8
+	FMOVQ (R1), F6
+	WORD $0x6e26dc07 // fmul v7.4s, v0.4s, v6.4s
+	FMOVQ F7, 256(R2)
+	FMOVQ 112(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 144(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 96(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 128(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 160(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	FMOVQ F6, 272(R2)
+	FMOVQ F9, 288(R2)
+	FMOVQ 304(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 368(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 288(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 320(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 352(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	FMOVQ F6, 304(R2)
+	FMOVQ F9, 320(R2)
+	FMOVQ 496(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 528(R1), F1
+	VFMLA V1.S4, V3.S4, V7.S4
+	FMOVQ 560(R1), F1
+	VFMLA V1.S4, V5.S4, V7.S4
+	FMOVQ 480(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 512(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	FMOVQ 544(R1), F0
+	VFMLA V0.S4, V4.S4, V3.S4
+	WORD $0x4e23d4e0 // fadd v0.4s, v7.4s, v3.4s
+	WORD $0x4ea3d4e1 // fsub v1.4s, v7.4s, v3.4s
+	FMOVQ F0, 336(R2)
+	FMOVQ F1, 352(R2)
+	FMOVQ 752(R1), F0
+	WORD $0x6e20dca1 // fmul v1.4s, v5.4s, v0.4s
+	FMOVQ F1, 368(R2)
+	FMOVQ (R8), F0
+	FMOVQ 16(R8), F1
+	FMOVQ 32(R8), F2
+	FMOVQ 48(R8), F3
+	FMOVQ 64(R8), F4
+	FMOVQ 80(R8), F5
+	ADD R5, R8, R8
+	FMOVQ (R1), F6
+	WORD $0x6e26dc07 // fmul v7.4s, v0.4s, v6.4s
+	FMOVQ F7, 384(R2)
+	FMOVQ 112(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 144(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 96(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 128(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 160(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	FMOVQ F6, 400(R2)
+	FMOVQ F9, 416(R2)
+	FMOVQ 304(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 368(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 288(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 320(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 352(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	FMOVQ F6, 432(R2)
+	FMOVQ F9, 448(R2)
+	FMOVQ 496(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 528(R1), F1
+	VFMLA V1.S4, V3.S4, V7.S4
+	FMOVQ 560(R1), F1
+	VFMLA V1.S4, V5.S4, V7.S4
+	FMOVQ 480(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 512(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	FMOVQ 544(R1), F0
+	VFMLA V0.S4, V4.S4, V3.S4
+	WORD $0x4e23d4e0 // fadd v0.4s, v7.4s, v3.4s
+	WORD $0x4ea3d4e1 // fsub v1.4s, v7.4s, v3.4s
+	FMOVQ F0, 464(R2)
+	FMOVQ F1, 480(R2)
+	FMOVQ 752(R1), F0
+	WORD $0x6e20dca1 // fmul v1.4s, v5.4s, v0.4s
+	FMOVQ F1, 496(R2)
+	FMOVQ (R8), F0
+	FMOVQ 16(R8), F1
+	FMOVQ 32(R8), F2
+	FMOVQ 48(R8), F3
+	FMOVQ 64(R8), F4
+	FMOVQ 80(R8), F5
+	ADD R5, R8, R8
+	FMOVQ (R1), F6
+	WORD $0x6e26dc07 // fmul v7.4s, v0.4s, v6.4s
+	FMOVQ F7, 512(R2)
+	FMOVQ 112(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 144(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 96(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 128(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 160(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	FMOVQ F6, 528(R2)
+	FMOVQ F9, 544(R2)
+	FMOVQ 304(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 368(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 288(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 320(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 352(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	FMOVQ F6, 560(R2)
+	FMOVQ F9, 576(R2)
+	FMOVQ 496(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 528(R1), F1
+	VFMLA V1.S4, V3.S4, V7.S4
+	FMOVQ 560(R1), F1
+	VFMLA V1.S4, V5.S4, V7.S4
+	FMOVQ 480(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 512(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	FMOVQ 544(R1), F0
+	VFMLA V0.S4, V4.S4, V3.S4
+	WORD $0x4e23d4e0 // fadd v0.4s, v7.4s, v3.4s
+	WORD $0x4ea3d4e1 // fsub v1.4s, v7.4s, v3.4s
+	FMOVQ F0, 592(R2)
+	FMOVQ F1, 608(R2)
+	FMOVQ 752(R1), F0
+	WORD $0x6e20dca1 // fmul v1.4s, v5.4s, v0.4s
+	FMOVQ F1, 624(R2)
+	FMOVQ (R8), F0
+	FMOVQ 16(R8), F1
+	FMOVQ 32(R8), F2
+	FMOVQ 48(R8), F3
+	FMOVQ 64(R8), F4
+	FMOVQ 80(R8), F5
+	ADD R5, R8, R8
+	FMOVQ (R1), F6
+	WORD $0x6e26dc07 // fmul v7.4s, v0.4s, v6.4s
+	FMOVQ F7, 640(R2)
+	FMOVQ 112(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 144(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 96(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 128(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 160(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	FMOVQ F6, 656(R2)
+	FMOVQ F9, 672(R2)
+	FMOVQ 304(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 368(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 288(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 320(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 352(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	FMOVQ F6, 688(R2)
+	FMOVQ F9, 704(R2)
+	FMOVQ 496(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 528(R1), F1
+	VFMLA V1.S4, V3.S4, V7.S4
+	FMOVQ 560(R1), F1
+	VFMLA V1.S4, V5.S4, V7.S4
+	FMOVQ 480(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 512(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	FMOVQ 544(R1), F0
+	VFMLA V0.S4, V4.S4, V3.S4
+	WORD $0x4e23d4e0 // fadd v0.4s, v7.4s, v3.4s
+	WORD $0x4ea3d4e1 // fsub v1.4s, v7.4s, v3.4s
+	FMOVQ F0, 720(R2)
+	FMOVQ F1, 736(R2)
+	FMOVQ 752(R1), F0
+	WORD $0x6e20dca1 // fmul v1.4s, v5.4s, v0.4s
+	FMOVQ F1, 752(R2)
+	MOVD R4, R8
+	FMOVQ (R2), F0
+	FMOVQ 128(R2), F1
+	FMOVQ 256(R2), F2
+	FMOVQ 384(R2), F3
+	FMOVQ 512(R2), F4
+	FMOVQ 640(R2), F5
+	MOVD R8, R9
+	FMOVQ (R1), F6
+	WORD $0x6e26dc07 // fmul v7.4s, v0.4s, v6.4s
+	FMOVQ F7, (R9)
+	FMOVQ 112(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 144(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 96(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 128(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 160(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	ADD R7, R9, R9
+	FMOVQ F6, (R9)
+	ADD R7, R9, R9
+	FMOVQ F9, (R9)
+	FMOVQ 304(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 368(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 288(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 320(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 352(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	ADD R7, R9, R9
+	FMOVQ F6, (R9)
+	ADD R7, R9, R9
+	FMOVQ F9, (R9)
+	FMOVQ 496(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 528(R1), F1
+	VFMLA V1.S4, V3.S4, V7.S4
+	FMOVQ 560(R1), F1
+	VFMLA V1.S4, V5.S4, V7.S4
+	FMOVQ 480(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 512(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	FMOVQ 544(R1), F0
+	VFMLA V0.S4, V4.S4, V3.S4
+	WORD $0x4e23d4e0 // fadd v0.4s, v7.4s, v3.4s
+	WORD $0x4ea3d4e1 // fsub v1.4s, v7.4s, v3.4s
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	FMOVQ 752(R1), F0
+	WORD $0x6e20dca1 // fmul v1.4s, v5.4s, v0.4s
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	ADD R6, R8, R8
+	FMOVQ 16(R2), F0
+	FMOVQ 144(R2), F1
+	FMOVQ 272(R2), F2
+	FMOVQ 400(R2), F3
+	FMOVQ 528(R2), F4
+	FMOVQ 656(R2), F5
+	MOVD R8, R9
+	FMOVQ (R1), F6
+	WORD $0x6e26dc07 // fmul v7.4s, v0.4s, v6.4s
+	FMOVQ F7, (R9)
+	FMOVQ 112(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 144(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 96(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 128(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 160(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	ADD R7, R9, R9
+	FMOVQ F6, (R9)
+	ADD R7, R9, R9
+	FMOVQ F9, (R9)
+	FMOVQ 304(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 368(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 288(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 320(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 352(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	ADD R7, R9, R9
+	FMOVQ F6, (R9)
+	ADD R7, R9, R9
+	FMOVQ F9, (R9)
+	FMOVQ 496(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 528(R1), F1
+	VFMLA V1.S4, V3.S4, V7.S4
+	FMOVQ 560(R1), F1
+	VFMLA V1.S4, V5.S4, V7.S4
+	FMOVQ 480(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 512(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	FMOVQ 544(R1), F0
+	VFMLA V0.S4, V4.S4, V3.S4
+	WORD $0x4e23d4e0 // fadd v0.4s, v7.4s, v3.4s
+	WORD $0x4ea3d4e1 // fsub v1.4s, v7.4s, v3.4s
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	FMOVQ 752(R1), F0
+	WORD $0x6e20dca1 // fmul v1.4s, v5.4s, v0.4s
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	ADD R6, R8, R8
+	FMOVQ 32(R2), F0
+	FMOVQ 160(R2), F1
+	FMOVQ 288(R2), F2
+	FMOVQ 416(R2), F3
+	FMOVQ 544(R2), F4
+	FMOVQ 672(R2), F5
+	MOVD R8, R9
+	FMOVQ (R1), F6
+	WORD $0x6e26dc07 // fmul v7.4s, v0.4s, v6.4s
+	FMOVQ F7, (R9)
+	FMOVQ 112(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 144(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 96(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 128(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 160(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	ADD R7, R9, R9
+	FMOVQ F6, (R9)
+	ADD R7, R9, R9
+	FMOVQ F9, (R9)
+	FMOVQ 304(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 368(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 288(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 320(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 352(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	ADD R7, R9, R9
+	FMOVQ F6, (R9)
+	ADD R7, R9, R9
+	FMOVQ F9, (R9)
+	FMOVQ 496(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 528(R1), F1
+	VFMLA V1.S4, V3.S4, V7.S4
+	FMOVQ 560(R1), F1
+	VFMLA V1.S4, V5.S4, V7.S4
+	FMOVQ 480(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 512(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	FMOVQ 544(R1), F0
+	VFMLA V0.S4, V4.S4, V3.S4
+	WORD $0x4e23d4e0 // fadd v0.4s, v7.4s, v3.4s
+	WORD $0x4ea3d4e1 // fsub v1.4s, v7.4s, v3.4s
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	FMOVQ 752(R1), F0
+	WORD $0x6e20dca1 // fmul v1.4s, v5.4s, v0.4s
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	ADD R6, R8, R8
+	FMOVQ 48(R2), F0
+	FMOVQ 176(R2), F1
+	FMOVQ 304(R2), F2
+	FMOVQ 432(R2), F3
+	FMOVQ 560(R2), F4
+	FMOVQ 688(R2), F5
+	MOVD R8, R9
+	FMOVQ (R1), F6
+	WORD $0x6e26dc07 // fmul v7.4s, v0.4s, v6.4s
+	FMOVQ F7, (R9)
+	FMOVQ 112(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 144(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 96(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 128(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 160(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	ADD R7, R9, R9
+	FMOVQ F6, (R9)
+	ADD R7, R9, R9
+	FMOVQ F9, (R9)
+	FMOVQ 304(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 368(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 288(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 320(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 352(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	ADD R7, R9, R9
+	FMOVQ F6, (R9)
+	ADD R7, R9, R9
+	FMOVQ F9, (R9)
+	FMOVQ 496(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 528(R1), F1
+	VFMLA V1.S4, V3.S4, V7.S4
+	FMOVQ 560(R1), F1
+	VFMLA V1.S4, V5.S4, V7.S4
+	FMOVQ 480(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 512(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	FMOVQ 544(R1), F0
+	VFMLA V0.S4, V4.S4, V3.S4
+	WORD $0x4e23d4e0 // fadd v0.4s, v7.4s, v3.4s
+	WORD $0x4ea3d4e1 // fsub v1.4s, v7.4s, v3.4s
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	FMOVQ 752(R1), F0
+	WORD $0x6e20dca1 // fmul v1.4s, v5.4s, v0.4s
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	ADD R6, R8, R8
+	FMOVQ 64(R2), F0
+	FMOVQ 192(R2), F1
+	FMOVQ 320(R2), F2
+	FMOVQ 448(R2), F3
+	FMOVQ 576(R2), F4
+	FMOVQ 704(R2), F5
+	MOVD R8, R9
+	FMOVQ (R1), F6
+	WORD $0x6e26dc07 // fmul v7.4s, v0.4s, v6.4s
+	FMOVQ F7, (R9)
+	FMOVQ 112(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 144(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 96(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 128(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 160(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	ADD R7, R9, R9
+	FMOVQ F6, (R9)
+	ADD R7, R9, R9
+	FMOVQ F9, (R9)
+	FMOVQ 304(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 368(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 288(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 320(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 352(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	ADD R7, R9, R9
+	FMOVQ F6, (R9)
+	ADD R7, R9, R9
+	FMOVQ F9, (R9)
+	FMOVQ 496(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 528(R1), F1
+	VFMLA V1.S4, V3.S4, V7.S4
+	FMOVQ 560(R1), F1
+	VFMLA V1.S4, V5.S4, V7.S4
+	FMOVQ 480(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 512(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	FMOVQ 544(R1), F0
+	VFMLA V0.S4, V4.S4, V3.S4
+	WORD $0x4e23d4e0 // fadd v0.4s, v7.4s, v3.4s
+	WORD $0x4ea3d4e1 // fsub v1.4s, v7.4s, v3.4s
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	FMOVQ 752(R1), F0
+	WORD $0x6e20dca1 // fmul v1.4s, v5.4s, v0.4s
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	ADD R6, R8, R8
+	FMOVQ 80(R2), F0
+	FMOVQ 208(R2), F1
+	FMOVQ 336(R2), F2
+	FMOVQ 464(R2), F3
+	FMOVQ 592(R2), F4
+	FMOVQ 720(R2), F5
+	MOVD R8, R9
+	FMOVQ (R1), F6
+	WORD $0x6e26dc07 // fmul v7.4s, v0.4s, v6.4s
+	FMOVQ F7, (R9)
+	FMOVQ 112(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 144(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 96(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 128(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 160(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	ADD R7, R9, R9
+	FMOVQ F6, (R9)
+	ADD R7, R9, R9
+	FMOVQ F9, (R9)
+	FMOVQ 304(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 368(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 288(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 320(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 352(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	ADD R7, R9, R9
+	FMOVQ F6, (R9)
+	ADD R7, R9, R9
+	FMOVQ F9, (R9)
+	FMOVQ 496(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 528(R1), F1
+	VFMLA V1.S4, V3.S4, V7.S4
+	FMOVQ 560(R1), F1
+	VFMLA V1.S4, V5.S4, V7.S4
+	FMOVQ 480(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 512(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	FMOVQ 544(R1), F0
+	VFMLA V0.S4, V4.S4, V3.S4
+	WORD $0x4e23d4e0 // fadd v0.4s, v7.4s, v3.4s
+	WORD $0x4ea3d4e1 // fsub v1.4s, v7.4s, v3.4s
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	FMOVQ 752(R1), F0
+	WORD $0x6e20dca1 // fmul v1.4s, v5.4s, v0.4s
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	ADD R6, R8, R8
+	FMOVQ 96(R2), F0
+	FMOVQ 224(R2), F1
+	FMOVQ 352(R2), F2
+	FMOVQ 480(R2), F3
+	FMOVQ 608(R2), F4
+	FMOVQ 736(R2), F5
+	MOVD R8, R9
+	FMOVQ (R1), F6
+	WORD $0x6e26dc07 // fmul v7.4s, v0.4s, v6.4s
+	FMOVQ F7, (R9)
+	FMOVQ 112(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 144(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 96(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 128(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 160(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	ADD R7, R9, R9
+	FMOVQ F6, (R9)
+	ADD R7, R9, R9
+	FMOVQ F9, (R9)
+	FMOVQ 304(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 368(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 288(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 320(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 352(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	ADD R7, R9, R9
+	FMOVQ F6, (R9)
+	ADD R7, R9, R9
+	FMOVQ F9, (R9)
+	FMOVQ 496(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 528(R1), F1
+	VFMLA V1.S4, V3.S4, V7.S4
+	FMOVQ 560(R1), F1
+	VFMLA V1.S4, V5.S4, V7.S4
+	FMOVQ 480(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 512(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	FMOVQ 544(R1), F0
+	VFMLA V0.S4, V4.S4, V3.S4
+	WORD $0x4e23d4e0 // fadd v0.4s, v7.4s, v3.4s
+	WORD $0x4ea3d4e1 // fsub v1.4s, v7.4s, v3.4s
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	FMOVQ 752(R1), F0
+	WORD $0x6e20dca1 // fmul v1.4s, v5.4s, v0.4s
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	ADD R6, R8, R8
+	FMOVQ 112(R2), F0
+	FMOVQ 240(R2), F1
+	FMOVQ 368(R2), F2
+	FMOVQ 496(R2), F3
+	FMOVQ 624(R2), F4
+	FMOVQ 752(R2), F5
+	MOVD R8, R9
+	FMOVQ (R1), F6
+	WORD $0x6e26dc07 // fmul v7.4s, v0.4s, v6.4s
+	FMOVQ F7, (R9)
+	FMOVQ 112(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 144(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 176(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 96(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 128(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 160(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	ADD R7, R9, R9
+	FMOVQ F6, (R9)
+	ADD R7, R9, R9
+	FMOVQ F9, (R9)
+	FMOVQ 304(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 336(R1), F6
+	VFMLA V6.S4, V3.S4, V7.S4
+	FMOVQ 368(R1), F6
+	VFMLA V6.S4, V5.S4, V7.S4
+	FMOVQ 288(R1), F6
+	WORD $0x6e26dc08 // fmul v8.4s, v0.4s, v6.4s
+	FMOVQ 320(R1), F6
+	VFMLA V6.S4, V2.S4, V8.S4
+	FMOVQ 352(R1), F6
+	VFMLA V6.S4, V4.S4, V8.S4
+	WORD $0x4e28d4e6 // fadd v6.4s, v7.4s, v8.4s
+	WORD $0x4ea8d4e9 // fsub v9.4s, v7.4s, v8.4s
+	ADD R7, R9, R9
+	FMOVQ F6, (R9)
+	ADD R7, R9, R9
+	FMOVQ F9, (R9)
+	FMOVQ 496(R1), F6
+	WORD $0x6e26dc27 // fmul v7.4s, v1.4s, v6.4s
+	FMOVQ 528(R1), F1
+	VFMLA V1.S4, V3.S4, V7.S4
+	FMOVQ 560(R1), F1
+	VFMLA V1.S4, V5.S4, V7.S4
+	FMOVQ 480(R1), F1
+	WORD $0x6e21dc03 // fmul v3.4s, v0.4s, v1.4s
+	FMOVQ 512(R1), F0
+	VFMLA V0.S4, V2.S4, V3.S4
+	FMOVQ 544(R1), F0
+	VFMLA V0.S4, V4.S4, V3.S4
+	WORD $0x4e23d4e0 // fadd v0.4s, v7.4s, v3.4s
+	WORD $0x4ea3d4e1 // fsub v1.4s, v7.4s, v3.4s
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	FMOVQ 752(R1), F0
+	WORD $0x6e20dca1 // fmul v1.4s, v5.4s, v0.4s
+	ADD R7, R9, R9
+	FMOVQ F1, (R9)
+	ADD $96, R3, R3
+	ADD $16, R4, R4
+	SUBS $1, R0, R0
+	BNE tile
+done:
+	RET
+
+// func WinogradGradDwF6NEON(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
+TEXT ·WinogradGradDwF6NEON(SB), NOSPLIT, $0-64
+	MOVD n+40(FP), R0
+	CMP $0, R0
+	BLE done
+	MOVD coef+24(FP), R1
+	MOVD tmp+16(FP), R2
+	MOVD src+8(FP), R3
+	MOVD dst+0(FP), R4
+	MOVD srcStride+48(FP), R5
+	MOVD dstStride+56(FP), R6
+	MOVD $3, R8
+	MUL R8, R6, R7
+tile:
+	MOVD R3, R8
+	FMOVQ (R8), F0
+	ADD R5, R8, R8
+	FMOVQ (R8), F1
+	ADD R5, R8, R8
+	FMOVQ (R8), F2
+	ADD R5, R8, R8
+	FMOVQ (R8), F3
+	ADD R5, R8, R8
+	FMOVQ (R8), F4
+	ADD R5, R8, R8
+	FMOVQ (R8), F5
+	ADD R5, R8, R8
+	FMOVQ (R8), F6
+	ADD R5, R8, R8
+	FMOVQ (R8), F7
+	ADD R5, R8, R8
+	WORD $0x4e22d428 // fadd v8.4s, v1.4s, v2.4s
+	WORD $0x4ea2d429 // fsub v9.4s, v1.4s, v2.4s
+	WORD $0x4e24d461 // fadd v1.4s, v3.4s, v4.4s
+	WORD $0x4ea4d462 // fsub v2.4s, v3.4s, v4.4s
+	WORD $0x4e26d4a3 // fadd v3.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a4 // fsub v4.4s, v5.4s, v6.4s
+	VORR V0.B16, V0.B16, V5.B16
+	WORD $0x4e28d4a5 // fadd v5.4s, v5.4s, v8.4s
+	WORD $0x4e21d4a5 // fadd v5.4s, v5.4s, v1.4s
+	WORD $0x4e23d4a5 // fadd v5.4s, v5.4s, v3.4s
+	FMOVQ F5, (R2)
+	VORR V9.B16, V9.B16, V0.B16
+	FMOVQ 176(R1), F5
+	VFMLA V5.S4, V2.S4, V0.S4
+	FMOVQ 208(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ F0, 16(R2)
+	VORR V8.B16, V8.B16, V0.B16
+	FMOVQ 304(R1), F2
+	VFMLA V2.S4, V1.S4, V0.S4
+	FMOVQ 336(R1), F1
+	VFMLA V1.S4, V3.S4, V0.S4
+	WORD $0x4e27d400 // fadd v0.4s, v0.4s, v7.4s
+	FMOVQ F0, 32(R2)
+	FMOVQ (R8), F0
+	ADD R5, R8, R8
+	FMOVQ (R8), F1
+	ADD R5, R8, R8
+	FMOVQ (R8), F2
+	ADD R5, R8, R8
+	FMOVQ (R8), F3
+	ADD R5, R8, R8
+	FMOVQ (R8), F4
+	ADD R5, R8, R8
+	FMOVQ (R8), F5
+	ADD R5, R8, R8
+	FMOVQ (R8), F6
+	ADD R5, R8, R8
+	FMOVQ (R8), F7
+	ADD R5, R8, R8
+	WORD $0x4e22d428 // fadd v8.4s, v1.4s, v2.4s
+	WORD $0x4ea2d429 // fsub v9.4s, v1.4s, v2.4s
+	WORD $0x4e24d461 // fadd v1.4s, v3.4s, v4.4s
+	WORD $0x4ea4d462 // fsub v2.4s, v3.4s, v4.4s
+	WORD $0x4e26d4a3 // fadd v3.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a4 // fsub v4.4s, v5.4s, v6.4s
+	VORR V0.B16, V0.B16, V5.B16
+	WORD $0x4e28d4a5 // fadd v5.4s, v5.4s, v8.4s
+	WORD $0x4e21d4a5 // fadd v5.4s, v5.4s, v1.4s
+	WORD $0x4e23d4a5 // fadd v5.4s, v5.4s, v3.4s
+	FMOVQ F5, 48(R2)
+	VORR V9.B16, V9.B16, V0.B16
+	FMOVQ 176(R1), F5
+	VFMLA V5.S4, V2.S4, V0.S4
+	FMOVQ 208(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ F0, 64(R2)
+	VORR V8.B16, V8.B16, V0.B16
+	FMOVQ 304(R1), F2
+	VFMLA V2.S4, V1.S4, V0.S4
+	FMOVQ 336(R1), F1
+	VFMLA V1.S4, V3.S4, V0.S4
+	WORD $0x4e27d400 // fadd v0.4s, v0.4s, v7.4s
+	FMOVQ F0, 80(R2)
+	FMOVQ (R8), F0
+	ADD R5, R8, R8
+	FMOVQ (R8), F1
+	ADD R5, R8, R8
+	FMOVQ (R8), F2
+	ADD R5, R8, R8
+	FMOVQ (R8), F3
+	ADD R5, R8, R8
+	FMOVQ (R8), F4
+	ADD R5, R8, R8
+	FMOVQ (R8), F5
+	ADD R5, R8, R8
+	FMOVQ (R8), F6
+	ADD R5, R8, R8
+	FMOVQ (R8), F7
+	ADD R5, R8, R8
+	WORD $0x4e22d428 // fadd v8.4s, v1.4s, v2.4s
+	WORD $0x4ea2d429 // fsub v9.4s, v1.4s, v2.4s
+	WORD $0x4e24d461 // fadd v1.4s, v3.4s, v4.4s
+	WORD $0x4ea4d462 // fsub v2.4s, v3.4s, v4.4s
+	WORD $0x4e26d4a3 // fadd v3.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a4 // fsub v4.4s, v5.4s, v6.4s
+	VORR V0.B16, V0.B16, V5.B16
+	WORD $0x4e28d4a5 // fadd v5.4s, v5.4s, v8.4s
+	WORD $0x4e21d4a5 // fadd v5.4s, v5.4s, v1.4s
+	WORD $0x4e23d4a5 // fadd v5.4s, v5.4s, v3.4s
+	FMOVQ F5, 96(R2)
+	VORR V9.B16, V9.B16, V0.B16
+	FMOVQ 176(R1), F5
+	VFMLA V5.S4, V2.S4, V0.S4
+	FMOVQ 208(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ F0, 112(R2)
+	VORR V8.B16, V8.B16, V0.B16
+	FMOVQ 304(R1), F2
+	VFMLA V2.S4, V1.S4, V0.S4
+	FMOVQ 336(R1), F1
+	VFMLA V1.S4, V3.S4, V0.S4
+	WORD $0x4e27d400 // fadd v0.4s, v0.4s, v7.4s
+	FMOVQ F0, 128(R2)
+	FMOVQ (R8), F0
+	ADD R5, R8, R8
+	FMOVQ (R8), F1
+	ADD R5, R8, R8
+	FMOVQ (R8), F2
+	ADD R5, R8, R8
+	FMOVQ (R8), F3
+	ADD R5, R8, R8
+	FMOVQ (R8), F4
+	ADD R5, R8, R8
+	FMOVQ (R8), F5
+	ADD R5, R8, R8
+	FMOVQ (R8), F6
+	ADD R5, R8, R8
+	FMOVQ (R8), F7
+	ADD R5, R8, R8
+	WORD $0x4e22d428 // fadd v8.4s, v1.4s, v2.4s
+	WORD $0x4ea2d429 // fsub v9.4s, v1.4s, v2.4s
+	WORD $0x4e24d461 // fadd v1.4s, v3.4s, v4.4s
+	WORD $0x4ea4d462 // fsub v2.4s, v3.4s, v4.4s
+	WORD $0x4e26d4a3 // fadd v3.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a4 // fsub v4.4s, v5.4s, v6.4s
+	VORR V0.B16, V0.B16, V5.B16
+	WORD $0x4e28d4a5 // fadd v5.4s, v5.4s, v8.4s
+	WORD $0x4e21d4a5 // fadd v5.4s, v5.4s, v1.4s
+	WORD $0x4e23d4a5 // fadd v5.4s, v5.4s, v3.4s
+	FMOVQ F5, 144(R2)
+	VORR V9.B16, V9.B16, V0.B16
+	FMOVQ 176(R1), F5
+	VFMLA V5.S4, V2.S4, V0.S4
+	FMOVQ 208(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ F0, 160(R2)
+	VORR V8.B16, V8.B16, V0.B16
+	FMOVQ 304(R1), F2
+	VFMLA V2.S4, V1.S4, V0.S4
+	FMOVQ 336(R1), F1
+	VFMLA V1.S4, V3.S4, V0.S4
+	WORD $0x4e27d400 // fadd v0.4s, v0.4s, v7.4s
+	FMOVQ F0, 176(R2)
+	FMOVQ (R8), F0
+	ADD R5, R8, R8
+	FMOVQ (R8), F1
+	ADD R5, R8, R8
+	FMOVQ (R8), F2
+	ADD R5, R8, R8
+	FMOVQ (R8), F3
+	ADD R5, R8, R8
+	FMOVQ (R8), F4
+	ADD R5, R8, R8
+	FMOVQ (R8), F5
+	ADD R5, R8, R8
+	FMOVQ (R8), F6
+	ADD R5, R8, R8
+	FMOVQ (R8), F7
+	ADD R5, R8, R8
+	WORD $0x4e22d428 // fadd v8.4s, v1.4s, v2.4s
+	WORD $0x4ea2d429 // fsub v9.4s, v1.4s, v2.4s
+	WORD $0x4e24d461 // fadd v1.4s, v3.4s, v4.4s
+	WORD $0x4ea4d462 // fsub v2.4s, v3.4s, v4.4s
+	WORD $0x4e26d4a3 // fadd v3.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a4 // fsub v4.4s, v5.4s, v6.4s
+	VORR V0.B16, V0.B16, V5.B16
+	WORD $0x4e28d4a5 // fadd v5.4s, v5.4s, v8.4s
+	WORD $0x4e21d4a5 // fadd v5.4s, v5.4s, v1.4s
+	WORD $0x4e23d4a5 // fadd v5.4s, v5.4s, v3.4s
+	FMOVQ F5, 192(R2)
+	VORR V9.B16, V9.B16, V0.B16
+	FMOVQ 176(R1), F5
+	VFMLA V5.S4, V2.S4, V0.S4
+	FMOVQ 208(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ F0, 208(R2)
+	VORR V8.B16, V8.B16, V0.B16
+	FMOVQ 304(R1), F2
+	VFMLA V2.S4, V1.S4, V0.S4
+	FMOVQ 336(R1), F1
+	VFMLA V1.S4, V3.S4, V0.S4
+	WORD $0x4e27d400 // fadd v0.4s, v0.4s, v7.4s
+	FMOVQ F0, 224(R2)
+	FMOVQ (R8), F0
+	ADD R5, R8, R8
+	FMOVQ (R8), F1
+	ADD R5, R8, R8
+	FMOVQ (R8), F2
+	ADD R5, R8, R8
+	FMOVQ (R8), F3
+	ADD R5, R8, R8
+	FMOVQ (R8), F4
+	ADD R5, R8, R8
+	FMOVQ (R8), F5
+	ADD R5, R8, R8
+	FMOVQ (R8), F6
+	ADD R5, R8, R8
+	FMOVQ (R8), F7
+	ADD R5, R8, R8
+	WORD $0x4e22d428 // fadd v8.4s, v1.4s, v2.4s
+	WORD $0x4ea2d429 // fsub v9.4s, v1.4s, v2.4s
+	WORD $0x4e24d461 // fadd v1.4s, v3.4s, v4.4s
+	WORD $0x4ea4d462 // fsub v2.4s, v3.4s, v4.4s
+	WORD $0x4e26d4a3 // fadd v3.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a4 // fsub v4.4s, v5.4s, v6.4s
+	VORR V0.B16, V0.B16, V5.B16
+	WORD $0x4e28d4a5 // fadd v5.4s, v5.4s, v8.4s
+	WORD $0x4e21d4a5 // fadd v5.4s, v5.4s, v1.4s
+	WORD $0x4e23d4a5 // fadd v5.4s, v5.4s, v3.4s
+	FMOVQ F5, 240(R2)
+	VORR V9.B16, V9.B16, V0.B16
+	FMOVQ 176(R1), F5
+	VFMLA V5.S4, V2.S4, V0.S4
+	FMOVQ 208(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ F0, 256(R2)
+	VORR V8.B16, V8.B16, V0.B16
+	FMOVQ 304(R1), F2
+	VFMLA V2.S4, V1.S4, V0.S4
+	FMOVQ 336(R1), F1
+	VFMLA V1.S4, V3.S4, V0.S4
+	WORD $0x4e27d400 // fadd v0.4s, v0.4s, v7.4s
+	FMOVQ F0, 272(R2)
+	FMOVQ (R8), F0
+	ADD R5, R8, R8
+	FMOVQ (R8), F1
+	ADD R5, R8, R8
+	FMOVQ (R8), F2
+	ADD R5, R8, R8
+	FMOVQ (R8), F3
+	ADD R5, R8, R8
+	FMOVQ (R8), F4
+	ADD R5, R8, R8
+	FMOVQ (R8), F5
+	ADD R5, R8, R8
+	FMOVQ (R8), F6
+	ADD R5, R8, R8
+	FMOVQ (R8), F7
+	ADD R5, R8, R8
+	WORD $0x4e22d428 // fadd v8.4s, v1.4s, v2.4s
+	WORD $0x4ea2d429 // fsub v9.4s, v1.4s, v2.4s
+	WORD $0x4e24d461 // fadd v1.4s, v3.4s, v4.4s
+	WORD $0x4ea4d462 // fsub v2.4s, v3.4s, v4.4s
+	WORD $0x4e26d4a3 // fadd v3.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a4 // fsub v4.4s, v5.4s, v6.4s
+	VORR V0.B16, V0.B16, V5.B16
+	WORD $0x4e28d4a5 // fadd v5.4s, v5.4s, v8.4s
+	WORD $0x4e21d4a5 // fadd v5.4s, v5.4s, v1.4s
+	WORD $0x4e23d4a5 // fadd v5.4s, v5.4s, v3.4s
+	FMOVQ F5, 288(R2)
+	VORR V9.B16, V9.B16, V0.B16
+	FMOVQ 176(R1), F5
+	VFMLA V5.S4, V2.S4, V0.S4
+	FMOVQ 208(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ F0, 304(R2)
+	VORR V8.B16, V8.B16, V0.B16
+	FMOVQ 304(R1), F2
+	VFMLA V2.S4, V1.S4, V0.S4
+	FMOVQ 336(R1), F1
+	VFMLA V1.S4, V3.S4, V0.S4
+	WORD $0x4e27d400 // fadd v0.4s, v0.4s, v7.4s
+	FMOVQ F0, 320(R2)
+	FMOVQ (R8), F0
+	ADD R5, R8, R8
+	FMOVQ (R8), F1
+	ADD R5, R8, R8
+	FMOVQ (R8), F2
+	ADD R5, R8, R8
+	FMOVQ (R8), F3
+	ADD R5, R8, R8
+	FMOVQ (R8), F4
+	ADD R5, R8, R8
+	FMOVQ (R8), F5
+	ADD R5, R8, R8
+	FMOVQ (R8), F6
+	ADD R5, R8, R8
+	FMOVQ (R8), F7
+	ADD R5, R8, R8
+	WORD $0x4e22d428 // fadd v8.4s, v1.4s, v2.4s
+	WORD $0x4ea2d429 // fsub v9.4s, v1.4s, v2.4s
+	WORD $0x4e24d461 // fadd v1.4s, v3.4s, v4.4s
+	WORD $0x4ea4d462 // fsub v2.4s, v3.4s, v4.4s
+	WORD $0x4e26d4a3 // fadd v3.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a4 // fsub v4.4s, v5.4s, v6.4s
+	VORR V0.B16, V0.B16, V5.B16
+	WORD $0x4e28d4a5 // fadd v5.4s, v5.4s, v8.4s
+	WORD $0x4e21d4a5 // fadd v5.4s, v5.4s, v1.4s
+	WORD $0x4e23d4a5 // fadd v5.4s, v5.4s, v3.4s
+	FMOVQ F5, 336(R2)
+	VORR V9.B16, V9.B16, V0.B16
+	FMOVQ 176(R1), F5
+	VFMLA V5.S4, V2.S4, V0.S4
+	FMOVQ 208(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ F0, 352(R2)
+	VORR V8.B16, V8.B16, V0.B16
+	FMOVQ 304(R1), F2
+	VFMLA V2.S4, V1.S4, V0.S4
+	FMOVQ 336(R1), F1
+	VFMLA V1.S4, V3.S4, V0.S4
+	WORD $0x4e27d400 // fadd v0.4s, v0.4s, v7.4s
+	FMOVQ F0, 368(R2)
+	MOVD R4, R8
+	FMOVQ (R2), F0
+	FMOVQ 48(R2), F1
+	FMOVQ 96(R2), F2
+	FMOVQ 144(R2), F3
+	FMOVQ 192(R2), F4
+	FMOVQ 240(R2), F5
+	FMOVQ 288(R2), F6
+	FMOVQ 336(R2), F7
+	MOVD R8, R9
+	WORD $0x4e22d428 // fadd v8.4s, v1.4s, v2.4s
+	WORD $0x4ea2d429 // fsub v9.4s, v1.4s, v2.4s
+	WORD $0x4e24d461 // fadd v1.4s, v3.4s, v4.4s
+	WORD $0x4ea4d462 // fsub v2.4s, v3.4s, v4.4s
+	WORD $0x4e26d4a3 // fadd v3.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a4 // fsub v4.4s, v5.4s, v6.4s
+	VORR V0.B16, V0.B16, V5.B16
+	WORD $0x4e28d4a5 // fadd v5.4s, v5.4s, v8.4s
+	WORD $0x4e21d4a5 // fadd v5.4s, v5.4s, v1.4s
+	WORD $0x4e23d4a5 // fadd v5.4s, v5.4s, v3.4s
+	FMOVQ F5, (R9)
+	VORR V9.B16, V9.B16, V0.B16
+	FMOVQ 176(R1), F5
+	VFMLA V5.S4, V2.S4, V0.S4
+	FMOVQ 208(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	VORR V8.B16, V8.B16, V0.B16
+	FMOVQ 304(R1), F2
+	VFMLA V2.S4, V1.S4, V0.S4
+	FMOVQ 336(R1), F1
+	VFMLA V1.S4, V3.S4, V0.S4
+	WORD $0x4e27d400 // fadd v0.4s, v0.4s, v7.4s
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R6, R8, R8
+	FMOVQ 16(R2), F0
+	FMOVQ 64(R2), F1
+	FMOVQ 112(R2), F2
+	FMOVQ 160(R2), F3
+	FMOVQ 208(R2), F4
+	FMOVQ 256(R2), F5
+	FMOVQ 304(R2), F6
+	FMOVQ 352(R2), F7
+	MOVD R8, R9
+	WORD $0x4e22d428 // fadd v8.4s, v1.4s, v2.4s
+	WORD $0x4ea2d429 // fsub v9.4s, v1.4s, v2.4s
+	WORD $0x4e24d461 // fadd v1.4s, v3.4s, v4.4s
+	WORD $0x4ea4d462 // fsub v2.4s, v3.4s, v4.4s
+	WORD $0x4e26d4a3 // fadd v3.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a4 // fsub v4.4s, v5.4s, v6.4s
+	VORR V0.B16, V0.B16, V5.B16
+	WORD $0x4e28d4a5 // fadd v5.4s, v5.4s, v8.4s
+	WORD $0x4e21d4a5 // fadd v5.4s, v5.4s, v1.4s
+	WORD $0x4e23d4a5 // fadd v5.4s, v5.4s, v3.4s
+	FMOVQ F5, (R9)
+	VORR V9.B16, V9.B16, V0.B16
+	FMOVQ 176(R1), F5
+	VFMLA V5.S4, V2.S4, V0.S4
+	FMOVQ 208(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	VORR V8.B16, V8.B16, V0.B16
+	FMOVQ 304(R1), F2
+	VFMLA V2.S4, V1.S4, V0.S4
+	FMOVQ 336(R1), F1
+	VFMLA V1.S4, V3.S4, V0.S4
+	WORD $0x4e27d400 // fadd v0.4s, v0.4s, v7.4s
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	ADD R6, R8, R8
+	FMOVQ 32(R2), F0
+	FMOVQ 80(R2), F1
+	FMOVQ 128(R2), F2
+	FMOVQ 176(R2), F3
+	FMOVQ 224(R2), F4
+	FMOVQ 272(R2), F5
+	FMOVQ 320(R2), F6
+	FMOVQ 368(R2), F7
+	MOVD R8, R9
+	WORD $0x4e22d428 // fadd v8.4s, v1.4s, v2.4s
+	WORD $0x4ea2d429 // fsub v9.4s, v1.4s, v2.4s
+	WORD $0x4e24d461 // fadd v1.4s, v3.4s, v4.4s
+	WORD $0x4ea4d462 // fsub v2.4s, v3.4s, v4.4s
+	WORD $0x4e26d4a3 // fadd v3.4s, v5.4s, v6.4s
+	WORD $0x4ea6d4a4 // fsub v4.4s, v5.4s, v6.4s
+	VORR V0.B16, V0.B16, V5.B16
+	WORD $0x4e28d4a5 // fadd v5.4s, v5.4s, v8.4s
+	WORD $0x4e21d4a5 // fadd v5.4s, v5.4s, v1.4s
+	WORD $0x4e23d4a5 // fadd v5.4s, v5.4s, v3.4s
+	FMOVQ F5, (R9)
+	VORR V9.B16, V9.B16, V0.B16
+	FMOVQ 176(R1), F5
+	VFMLA V5.S4, V2.S4, V0.S4
+	FMOVQ 208(R1), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
+	VORR V8.B16, V8.B16, V0.B16
+	FMOVQ 304(R1), F2
+	VFMLA V2.S4, V1.S4, V0.S4
+	FMOVQ 336(R1), F1
+	VFMLA V1.S4, V3.S4, V0.S4
+	WORD $0x4e27d400 // fadd v0.4s, v0.4s, v7.4s
+	ADD R7, R9, R9
+	FMOVQ F0, (R9)
 	ADD $16, R3, R3
 	ADD $16, R4, R4
 	SUBS $1, R0, R0

@@ -16,10 +16,18 @@
 //   - Out: P = A^T (m x alpha): the products of a tile into its m x m
 //     outputs, + bias;
 //   - Filter: P = G (alpha x 3): a 3 x 3 filter into its alpha x alpha
-//     transform.
+//     transform;
+//
+// and those of the weight-gradient form F(3 x 3, m x m), on the same
+// points (its input transform is In):
+//
+//   - GradDy: P = G' (alpha x m): an m x m tile of dy (vectors of output
+//     channels) into its alpha x alpha transform;
+//   - GradDw: P = A'^T (3 x alpha): the alpha x alpha sums over the tiles
+//     of In times GradDy into a 3 x 3 filter gradient.
 //
 // Each operand's elements lie on one of two kinds of side: a grid (the
-// image's pixels, In's source and Out's destination: element (i, j) at
+// image's pixels, In's and GradDy's source and Out's destination: element (i, j) at
 // i*stride + j*Lanes floats, the next tile m pixels on) or a linear side
 // (the transformed tile, the filter: element (i, j) at (i*cols +
 // j)*stride floats, the next tile one vector on).

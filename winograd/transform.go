@@ -114,9 +114,9 @@ func (t *Transform) check(dst, src, tmp, bias []float32, n, srcStride, dstStride
 			panic(fmt.Sprintf("winograd: %s: %s needs %d floats (overflow: %v), has %d", t.Name(), what, n, !ok, len(s)))
 		}
 	}
-	sn, ok := t.reach(t.Kind.srcGrid(), t.c, srcStride, n)
+	sn, ok := t.reach(t.Kind.SrcGrid(), t.c, srcStride, n)
 	need("src", src, sn, ok)
-	dn, ok := t.reach(t.Kind.dstGrid(), t.r, dstStride, n)
+	dn, ok := t.reach(t.Kind.DstGrid(), t.r, dstStride, n)
 	need("dst", dst, dn, ok)
 	need("tmp", tmp, t.TmpLen(), true)
 	if (t.Kind == Out) != (bias != nil) {
@@ -136,17 +136,17 @@ func (t *Transform) generic(dst, src, tmp, bias []float32, n, srcStride, dstStri
 	ops, out := scratch[:t.plan.opsLen()], scratch[t.plan.opsLen():][:t.r]
 	for tile := 0; tile < n; tile++ {
 		s0, d0 := tile*L, tile*L
-		if t.Kind.srcGrid() {
+		if t.Kind.SrcGrid() {
 			s0 = tile * m * L
 		}
-		if t.Kind.dstGrid() {
+		if t.Kind.DstGrid() {
 			d0 = tile * m * L
 		}
 		for l := 0; l < L; l++ {
 			// T = In P^T, a row of In at a time.
 			for k := 0; k < t.c; k++ {
 				for j := range in {
-					in[j] = src[s0+t.offset(t.Kind.srcGrid(), k, j, t.c, srcStride)+l]
+					in[j] = src[s0+t.offset(t.Kind.SrcGrid(), k, j, t.c, srcStride)+l]
 				}
 				t.plan.eval(in, out, ops)
 				for j, v := range out {
@@ -163,7 +163,7 @@ func (t *Transform) generic(dst, src, tmp, bias []float32, n, srcStride, dstStri
 					if bias != nil {
 						v += bias[l]
 					}
-					dst[d0+t.offset(t.Kind.dstGrid(), i, j, t.r, dstStride)+l] = v
+					dst[d0+t.offset(t.Kind.DstGrid(), i, j, t.r, dstStride)+l] = v
 				}
 			}
 		}

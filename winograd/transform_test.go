@@ -46,10 +46,10 @@ func checkAgainstTwin(t *testing.T, tr *Transform, run runner) {
 	twin.asm = nil
 	_, rows, cols := tr.V.Matrix(tr.Kind)
 	for _, n := range []int{1, 2, 3, 5} {
-		ss := sideStride(r, tr, tr.Kind.srcGrid(), cols, n)
-		ds := sideStride(r, tr, tr.Kind.dstGrid(), rows, n)
-		sn, _ := tr.reach(tr.Kind.srcGrid(), cols, ss, n)
-		dn, _ := tr.reach(tr.Kind.dstGrid(), rows, ds, n)
+		ss := sideStride(r, tr, tr.Kind.SrcGrid(), cols, n)
+		ds := sideStride(r, tr, tr.Kind.DstGrid(), rows, n)
+		sn, _ := tr.reach(tr.Kind.SrcGrid(), cols, ss, n)
+		dn, _ := tr.reach(tr.Kind.DstGrid(), rows, ds, n)
 		src := randFloats(r, sn)
 		src[r.IntN(sn)] = float32(math.Inf(1))
 		var bias []float32
@@ -93,7 +93,7 @@ func hostTransforms() []*Transform {
 			continue
 		}
 		for _, v := range Variants() {
-			for k := In; k <= Filter; k++ {
+			for _, k := range Kinds() {
 				if tr := NewTransform(v, k, isa); tr.Source == "asm" {
 					out = append(out, tr)
 				}
@@ -200,4 +200,45 @@ func TestChecks(t *testing.T) {
 		}()
 	}
 	tr.Run(dst, src, tmp, nil, 1, ss, L) // the exact fit runs
+}
+
+// TestGradTransformsCompute checks that the weight-gradient form's twins
+// compute one tile's filter gradient: dW = A'^T [(G' dy G'^T) . (B^T x
+// B)] A' is dW[u][v] = sum over the tile of dy[i][j] x[i+u][j+v].
+func TestGradTransformsCompute(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, v := range Variants() {
+		a, m, L := v.Alpha, v.M, twinLanes
+		in := NewTransform(v, In, kernels.Generic)
+		gdy := NewTransform(v, GradDy, kernels.Generic)
+		gdw := NewTransform(v, GradDw, kernels.Generic)
+		x := randFloats(r, a*a*L)  // grid: row stride a*L
+		dy := randFloats(r, m*m*L) // grid: row stride m*L
+		tmp := make([]float32, max(in.TmpLen(), gdy.TmpLen(), gdw.TmpLen()))
+		vx := make([]float32, a*a*L)
+		vdy := make([]float32, a*a*L)
+		in.Run(vx, x, tmp, nil, 1, a*L, L)
+		gdy.Run(vdy, dy, tmp, nil, 1, m*L, L)
+		for i := range vx {
+			vx[i] *= vdy[i]
+		}
+		dw := make([]float32, 9*L)
+		gdw.Run(dw, vx, tmp, nil, 1, L, L)
+		for l := 0; l < L; l++ {
+			for u := 0; u < 3; u++ {
+				for w := 0; w < 3; w++ {
+					var want float64
+					for i := 0; i < m; i++ {
+						for j := 0; j < m; j++ {
+							want += float64(dy[(i*m+j)*L+l]) * float64(x[((i+u)*a+j+w)*L+l])
+						}
+					}
+					got := float64(dw[(u*3+w)*L+l])
+					if math.Abs(got-want) > 1e-4*(1+math.Abs(want)) {
+						t.Fatalf("%s lane %d: dW[%d][%d] = %v, want %v", v.Name, l, u, w, got, want)
+					}
+				}
+			}
+		}
+	}
 }

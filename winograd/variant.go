@@ -4,7 +4,9 @@ import "fmt"
 
 // Variant is one algorithm F(M x M, 3 x 3): tiles of M x M outputs read
 // Alpha x Alpha inputs (Alpha = M + 2), with y = A^T [(G g G^T) . (B^T d
-// B)] A.
+// B)] A; and its weight-gradient form F(3 x 3, M x M) on the same points,
+// with dW = A'^T [(G' dy G'^T) . (B^T x B)] A' summed over the tiles of
+// dy (M x M each) and their Alpha x Alpha input patches.
 type Variant struct {
 	Name     string    // "F2", "F4", "F6"
 	M, Alpha int       // outputs and inputs per tile side
@@ -12,6 +14,8 @@ type Variant struct {
 	BT       []float32 // Alpha x Alpha, row-major
 	G        []float32 // Alpha x 3
 	AT       []float32 // M x Alpha
+	GradG    []float32 // G': Alpha x M
+	GradAT   []float32 // A'^T: 3 x Alpha
 }
 
 // Variants returns the generated variants, smallest tile first.
@@ -42,11 +46,15 @@ const (
 	In     Kind = iota // input patch -> transformed tile (B^T)
 	Out                // products -> outputs, + bias (A^T)
 	Filter             // filter -> transformed filter (G)
+	GradDy             // a tile of dy -> transformed (G'), the weight-gradient form
+	GradDw             // sums over the tiles -> filter gradient (A'^T)
+	numKinds
 )
 
-var kindNames = [...]string{"In", "Out", "Filter"}
+var kindNames = [...]string{"In", "Out", "Filter", "GradDy", "GradDw"}
 
-// String is the kind's part of the kernel names: In, Out, Filter.
+// String is the kind's part of the kernel names: In, Out, Filter,
+// GradDy, GradDw.
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
 		return kindNames[k]
@@ -61,10 +69,26 @@ func (v *Variant) Matrix(k Kind) (p []float32, r, c int) {
 		return v.BT, v.Alpha, v.Alpha
 	case Out:
 		return v.AT, v.M, v.Alpha
+	case GradDy:
+		return v.GradG, v.Alpha, v.M
+	case GradDw:
+		return v.GradAT, 3, v.Alpha
 	}
 	return v.G, v.Alpha, 3
 }
 
-// srcGrid and dstGrid say which sides of a kind are pixel grids.
-func (k Kind) srcGrid() bool { return k == In }
-func (k Kind) dstGrid() bool { return k == Out }
+// Kinds returns every kind, in order.
+func Kinds() []Kind {
+	out := make([]Kind, numKinds)
+	for i := range out {
+		out[i] = Kind(i)
+	}
+	return out
+}
+
+// SrcGrid reports whether the kind's source is a pixel grid (else a
+// linear side; see the package doc).
+func (k Kind) SrcGrid() bool { return k == In || k == GradDy }
+
+// DstGrid reports whether the kind's destination is a pixel grid.
+func (k Kind) DstGrid() bool { return k == Out }

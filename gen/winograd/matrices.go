@@ -153,6 +153,42 @@ func (v variant) transforms() (bt, g, at *matrix) {
 	return bt, g, at
 }
 
+// gradTransforms returns the matrices of the weight-gradient form F(3 x
+// 3, m x m) on the same points: dW = A'^T [(G' dy G'^T) . (B^T x B)] A'
+// with G' (alpha x m) for the dy tiles and A'^T (3 x alpha) for the
+// filter gradient, and B^T the input transform. The weight gradient
+// dW_r = sum_i dy_i x_(i+r) is the correlation of x with the "filter" dy
+// of m taps, 3 outputs: so, as in transforms, dW = E_3^T diag(E_m dy)
+// E^-T x, and with B^T's rows scaled by s_j, G' = E_m with row j divided
+// by s_j and A'^T = E_3^T.
+func (v variant) gradTransforms() (gt, gat *matrix) {
+	a := v.alpha()
+	bt, _, _ := v.transforms()
+	inv := inverse(v.evaluation(a))
+	gt = v.evaluation(v.m)
+	for j := 0; j < a; j++ {
+		// B^T row j over E^-T row j: the scale transforms applied.
+		s := new(big.Rat)
+		for k := 0; k < a; k++ {
+			if inv.at(k, j).Sign() != 0 {
+				s.Quo(bt.at(j, k), inv.at(k, j))
+				break
+			}
+		}
+		for k := 0; k < v.m; k++ {
+			gt.at(j, k).Quo(gt.at(j, k), s)
+		}
+	}
+	e3 := v.evaluation(r)
+	gat = newMatrix(r, a)
+	for i := 0; i < r; i++ {
+		for j := 0; j < a; j++ {
+			gat.at(i, j).Set(e3.at(j, i))
+		}
+	}
+	return gt, gat
+}
+
 // integerScale is the factor that makes a row of rationals integers with
 // greatest common divisor 1, its first nonzero entry positive.
 func integerScale(row []*big.Rat) *big.Rat {

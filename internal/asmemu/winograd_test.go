@@ -11,7 +11,7 @@ import (
 )
 
 // winogradName parses a Winograd transform's name: kind, tile, ISA.
-var winogradName = regexp.MustCompile(`^Winograd(In|Out|Filter)F(\d)(AVX2|AVX512)$`)
+var winogradName = regexp.MustCompile(`^Winograd(In|Out|Filter|GradDy|GradDw)F(\d)(AVX2|AVX512)$`)
 
 // testWinograd runs a transform on one tile and three (strides with
 // slack, an infinity in the input) against winograd.Twin bit for bit,
@@ -24,7 +24,12 @@ func testWinograd(t *testing.T, p *Program, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kind := map[string]winograd.Kind{"In": winograd.In, "Out": winograd.Out, "Filter": winograd.Filter}[m[1]]
+	var kind winograd.Kind
+	for _, k := range winograd.Kinds() {
+		if k.String() == m[1] {
+			kind = k
+		}
+	}
 	tw := winograd.Twin(v, kind, lanes)
 	_, rows, cols := v.Matrix(kind)
 	r := rand.New(rand.NewPCG(uint64(tile), uint64(kind)))
@@ -45,8 +50,8 @@ func testWinograd(t *testing.T, p *Program, name string) {
 		return stride, (e*e-1)*stride + n*lanes
 	}
 	for _, n := range []int{1, 3} {
-		ss, sn := side(kind == winograd.In, cols, n)
-		ds, dn := side(kind == winograd.Out, rows, n)
+		ss, sn := side(kind.SrcGrid(), cols, n)
+		ds, dn := side(kind.DstGrid(), rows, n)
 		src, dst0 := rnd(sn), rnd(dn)
 		src[n] = float32(math.Inf(-1))
 		var bias []float32
