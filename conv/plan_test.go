@@ -102,11 +102,14 @@ func TestPlanMatchesReference(t *testing.T) {
 	}
 }
 
-func checkPlan(t *testing.T, p Problem, opt Options) { checkPlanWithin(t, p, opt, exactBound) }
+func checkPlan(t *testing.T, p Problem, opt Options) {
+	checkPlanWithin(t, p, opt, func(_ Pass, n int) float64 { return exactBound(n) })
+}
 
-// checkPlanWithin is checkPlan with the error bound of a sum of fanIn
-// products given.
-func checkPlanWithin(t *testing.T, p Problem, opt Options, bound func(fanIn int) float64) {
+// checkPlanWithin is checkPlan with the error bound of pass's sums of n
+// products given (n: the fan-in, or for the filter gradient the images
+// times the output positions).
+func checkPlanWithin(t *testing.T, p Problem, opt Options, bound func(pass Pass, n int) float64) {
 	t.Helper()
 	pl, err := NewPlan(p, opt)
 	if err != nil {
@@ -143,13 +146,13 @@ func checkPlanWithin(t *testing.T, p Problem, opt Options, bound func(fanIn int)
 		mag[i] += math.Abs(float64(res[i]))
 	}
 	if y != nil {
-		withinBound(t, "y", y, want, mag, bound(fanIn))
+		withinBound(t, "y", y, want, mag, bound(PassForward, fanIn))
 	}
 
 	if opt.Passes.Has(PassBackwardData) {
 		dx := make([]float32, s.XLen)
 		pl.BackwardData(dx, dy, w)
-		withinBound(t, "dx", dx, ref.BackwardData(golden.F64(dy), golden.F64(w)), ref.BackwardData(abs64(dy), abs64(w)), bound(s.KPerG*s.KernelSize))
+		withinBound(t, "dx", dx, ref.BackwardData(golden.F64(dy), golden.F64(w)), ref.BackwardData(abs64(dy), abs64(w)), bound(PassBackwardData, s.KPerG*s.KernelSize))
 	}
 	if !opt.Passes.Has(PassBackwardFilter) {
 		return
@@ -163,7 +166,7 @@ func checkPlanWithin(t *testing.T, p Problem, opt Options, bound func(fanIn int)
 	pl.BackwardFilter(dw, db, x, dy, false)
 	wdw, wdb := ref.BackwardFilter(golden.F64(x), golden.F64(dy))
 	mdw, mdb := ref.BackwardFilter(abs64(x), abs64(dy))
-	within(t, "dw", dw, wdw, mdw, s.N*s.OutLen)
+	withinBound(t, "dw", dw, wdw, mdw, bound(PassBackwardFilter, s.N*s.OutLen))
 	if s.Bias {
 		within(t, "db", db, wdb, mdb, s.N*s.OutLen)
 	}

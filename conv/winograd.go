@@ -69,9 +69,6 @@ func winogradProblem(s *Shape, pass Pass, name string) (derived, error) {
 	no := func(format string, a ...any) (derived, error) {
 		return derived{}, &UnsupportedError{Algorithm: name, Pass: pass, Reason: fmt.Sprintf(format, a...)}
 	}
-	if pass == PassBackwardFilter {
-		return no("the Winograd weight-gradient form is not built: direct or im2col computes the filter gradient")
-	}
 	if s.Dims != 2 || !slices.Equal(s.Kernel, []int{3, 3}) {
 		return no("kernel %v: Winograd F(m x m, 3 x 3) computes 2D 3x3 filters", s.Kernel)
 	}
@@ -119,6 +116,9 @@ func (a winogradAlgo) variants(ds *Shape) []*winograd.Variant {
 // the variant is the one-thread choice so that the bits never follow the
 // thread count.
 func (a winogradAlgo) choose(s *Shape, pass Pass, threads int, limit int64) (*winoLayout, error) {
+	if pass == PassBackwardFilter {
+		panic("conv: winogradAlgo.choose of the backward-filter pass (chooseGrad)")
+	}
 	d, err := winogradProblem(s, pass, a.Name())
 	if err != nil {
 		return nil, err
@@ -148,6 +148,64 @@ func (a winogradAlgo) choose(s *Shape, pass Pass, threads int, limit int64) (*wi
 	return best, nil
 }
 
+// gradVariants returns the variants of the weight-gradient form a may
+// run for the forward problem ds: the forced one, or every one whose
+// bound for the sum over ds's images and output positions is within
+// winogradBoundLimit. F(3x3, 6x6) never runs: its G' spans 1/360 to
+// 16/45, and its error passes 1e-4 on every public shape.
+func (a winogradAlgo) gradVariants(ds *Shape) []*winograd.Variant {
+	var out []*winograd.Variant
+	for _, v := range winograd.Variants() {
+		switch {
+		case v.M > 4:
+		case a.m != 0 && v.M == a.m:
+			out = append(out, v)
+		case a.m == 0 && winogradGradBound(v.M, ds.N*ds.OutLen) <= winogradBoundLimit:
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// chooseGrad returns the layout of the weight-gradient form that runs
+// fastest in the model on one thread within limit bytes, cut for
+// threads.
+func (a winogradAlgo) chooseGrad(s *Shape, threads int, limit int64) (*winoGradLayout, error) {
+	d, err := winogradProblem(s, PassBackwardFilter, a.Name())
+	if err != nil {
+		return nil, err
+	}
+	vs := a.gradVariants(d.s)
+	if len(vs) == 0 {
+		return nil, &UnsupportedError{Algorithm: a.Name(), Pass: PassBackwardFilter, Reason: winogradGradNone(a.m, d.s)}
+	}
+	var best *winoGradLayout
+	for _, v := range vs {
+		l := newWinoGradLayout(d.s, v, 1)
+		if limit > 0 && newWinoGradLayout(d.s, v, threads).bytes() > limit {
+			continue
+		}
+		if best == nil || l.cycles() < best.cycles() {
+			best = l
+		}
+	}
+	if best == nil {
+		return nil, &UnsupportedError{Algorithm: a.Name(), Pass: PassBackwardFilter, Reason: fmt.Sprintf("no variant of the weight-gradient form fits the workspace limit of %d bytes", limit)}
+	}
+	best = newWinoGradLayout(d.s, best.v, threads)
+	best.d = d
+	return best, nil
+}
+
+// winogradGradNone is why no weight-gradient variant runs forced variant
+// m (0: any) on ds.
+func winogradGradNone(m int, ds *Shape) string {
+	if m > 4 {
+		return fmt.Sprintf("the weight-gradient form F(3x3, %dx%d) is not accurate in float32 (G' spans 1/360 to 16/45): F(3x3, 2x2) and F(3x3, 4x4) compute it", m, m)
+	}
+	return fmt.Sprintf("no weight-gradient variant's error bound over %d positions is within %g", ds.N*ds.OutLen, winogradBoundLimit)
+}
+
 // winoBytes is the workspace of layout l for its pass: the engine's and
 // the exchanged weights of a flipped form.
 func winoBytes(s *Shape, l *winoLayout) int64 {
@@ -162,6 +220,20 @@ func winoBytes(s *Shape, l *winoLayout) int64 {
 // limit; over the limit (no variant fits) the least any variant needs,
 // which exceeds it.
 func (a winogradAlgo) Workspace(s *Shape, cfg Config) int64 {
+	if cfg.pass == PassBackwardFilter {
+		if l, err := a.chooseGrad(s, cfg.Threads, cfg.WorkspaceLimit); err == nil {
+			return l.bytes()
+		}
+		d, err := winogradProblem(s, cfg.pass, a.Name())
+		if err != nil {
+			return 0
+		}
+		least := int64(math.MaxInt64)
+		for _, v := range a.gradVariants(d.s) {
+			least = min(least, newWinoGradLayout(d.s, v, 1).bytes())
+		}
+		return max(least, cfg.WorkspaceLimit+1)
+	}
 	if l, err := a.choose(s, cfg.pass, cfg.Threads, cfg.WorkspaceLimit); err == nil {
 		return winoBytes(s, l)
 	}
@@ -179,11 +251,18 @@ func (a winogradAlgo) Workspace(s *Shape, cfg Config) int64 {
 }
 
 func (a winogradAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
+	perCycle := h.PeakGFLOPS * 1e9 / float64(4*directLanes())
+	if pass == PassBackwardFilter {
+		l, err := a.chooseGrad(s, threads, 0)
+		if err != nil {
+			return math.Inf(1)
+		}
+		return l.cycles() / (perCycle * float64(max(1, threads)))
+	}
 	l, err := a.choose(s, pass, threads, 0)
 	if err != nil {
 		return math.Inf(1)
 	}
-	perCycle := h.PeakGFLOPS * 1e9 / float64(4*directLanes())
 	return l.itemCycles() * float64(ceilDiv(l.items(), l.threadsOf())) / perCycle
 }
 
@@ -197,25 +276,37 @@ func (a winogradAlgo) New(s *Shape, cfg Config) (Engine, error) {
 }
 
 // winogradPlan is the Winograd algorithm's Engine: a forward engine per
-// pass (the backward-data pass on the flipped filter).
+// pass (the backward-data pass on the flipped filter), and the
+// weight-gradient form's for the backward-filter pass.
 type winogradPlan struct {
-	a      winogradAlgo
-	s      *Shape
-	passes [numPasses]*winoPass
+	a        winogradAlgo
+	s        *Shape
+	passes   [numPasses]*winoPass
+	biasAcc  []float64 // biasGrad's scratch (backward-filter with bias)
+	biasPart []float32
 }
 
-// winoPass is one pass: its engine and, for a flipped form, the
-// exchanged weights.
+// winoPass is one pass: its engine (e, or g for the backward-filter
+// pass) and, for a flipped form, the exchanged weights.
 type winoPass struct {
 	e *winoEngine
+	g *winoGrad
 	flipper
+}
+
+// bytes is the pass's workspace.
+func (p *winoPass) bytes(s *Shape) int64 {
+	if p.g != nil {
+		return p.g.bytes()
+	}
+	return winoBytes(s, p.e.winoLayout)
 }
 
 func (pl *winogradPlan) Workspace() int64 {
 	var n int64
 	for _, p := range pl.passes {
 		if p != nil {
-			n += winoBytes(pl.s, p.e.winoLayout)
+			n += p.bytes(pl.s)
 		}
 	}
 	return n
@@ -224,6 +315,17 @@ func (pl *winogradPlan) Workspace() int64 {
 func (pl *winogradPlan) addPass(pass Pass, cfg Config) (int64, error) {
 	if pl.passes[pass] != nil {
 		return 0, nil
+	}
+	if pass == PassBackwardFilter {
+		l, err := pl.a.chooseGrad(pl.s, max(1, cfg.Threads), cfg.WorkspaceLimit)
+		if err != nil {
+			return 0, err
+		}
+		pl.passes[pass] = &winoPass{g: newWinoGrad(l)}
+		if pl.s.Bias {
+			pl.biasAcc, pl.biasPart = make([]float64, pl.s.K), make([]float32, pl.s.K)
+		}
+		return pl.passes[pass].bytes(pl.s), nil
 	}
 	l, err := pl.a.choose(pl.s, pass, max(1, cfg.Threads), cfg.WorkspaceLimit)
 	if err != nil {
@@ -251,27 +353,61 @@ func (pl *winogradPlan) BackwardData(dx, dy, w []float32) {
 	p.e.forward(dx, dy, p.weights(w), nil, nil)
 }
 
+// BackwardFilter computes dw on the weight-gradient form (of a
+// transposed problem, the convolution it transposes, x and dy exchanged)
+// and db from dy.
 func (pl *winogradPlan) BackwardFilter(dw, db, x, dy []float32, accumulate bool) {
-	panic("conv: the winograd engine has no backward-filter pass")
+	p := pl.pass(PassBackwardFilter)
+	if p.g.d.swap {
+		p.g.backwardFilter(dw, dy, x, accumulate)
+	} else {
+		p.g.backwardFilter(dw, x, dy, accumulate)
+	}
+	if pl.s.Bias && db != nil {
+		biasGrad(pl.s, db, dy, accumulate, pl.biasAcc, pl.biasPart)
+	}
 }
 
 // variant is the forced name of the variant pass runs: winograd4.
 func (pl *winogradPlan) variant(pass Pass) string {
-	return fmt.Sprintf("winograd%d", pl.pass(pass).e.m)
+	p := pl.pass(pass)
+	if p.g != nil {
+		return fmt.Sprintf("winograd%d", p.g.m)
+	}
+	return fmt.Sprintf("winograd%d", p.e.m)
 }
 
 func (pl *winogradPlan) packedFor(pass Pass) bool {
 	p := pl.passes[pass]
-	return p != nil && p.e.packed
+	return p != nil && p.e != nil && p.e.packed
 }
 
-// PackWeights transforms w for every pass (Forward and BackwardData then
-// take w == nil): the filter transform, which a training step pays once.
+// PackWeights transforms w for every pass that reads it (Forward and
+// BackwardData then take w == nil): the filter transform, which a
+// training step pays once.
 func (pl *winogradPlan) PackWeights(w []float32) {
 	for _, p := range pl.passes {
-		if p != nil {
+		if p != nil && p.e != nil {
 			p.e.pack(p.weights(w))
 			p.e.packed = true
 		}
 	}
+}
+
+// winogradGradBound is the weight-gradient form F(3x3, m x m)'s
+// documented error bound for a sum over positions (images x output
+// positions): max|dW - ref| / max|ref| against the float64 oracle, for
+// inputs like the golden sets' (normal x and dy). The sum's own rounding
+// grows with the positions no faster than |ref| does; the transforms'
+// dominates, so the bound is k*max(positions, 16)^(1/4), each k twice
+// the largest measured error / positions^(1/4) over the shapes of
+// TestWinogradErrorBound (F(3x3, 2x2): 2.6e-7..1.3e-6; F(3x3, 4x4):
+// 3.3e-6..6.1e-6; direct 1e-7..2e-6). F(3x3, 4x4) stays within 1e-4 up
+// to about 700,000 positions.
+func winogradGradBound(m, positions int) float64 {
+	k := 3.5e-7
+	if m == 4 {
+		k = 3.4e-6
+	}
+	return k * math.Sqrt(math.Sqrt(float64(max(positions, 16))))
 }

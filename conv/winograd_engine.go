@@ -463,38 +463,46 @@ func (e *winoEngine) inputPart(part, parts, b int) {
 // padding by the padding mode, and zeros past the padded input, where
 // only outputs past y's edge read.
 func (e *winoEngine) copyPatch(t *direct.Transposer, buf []float32, n, g, y0, x0, nr, nc, cb0, cb1 int) {
-	s, L := e.s, e.L
+	rowLen := e.inCols() * e.L
+	for cb := cb0; cb < cb1; cb++ {
+		plane := buf[cb*e.inRows()*rowLen:]
+		copyPatchBlock(t, plane, e.call.x, e.s, rowLen, n, g, cb, y0, x0, nr, nc)
+	}
+}
+
+// copyPatchBlock copies channel block cb (t.L channels) of a patch of
+// image n, group g of x, the input of s, into plane [row][col][L] of row
+// pitch rowLen floats: the rows [y0, y0+nr) and columns [x0, x0+nc) of
+// the padded input, as copyPatch.
+func copyPatchBlock(t *direct.Transposer, plane, x []float32, s *Shape, rowLen, n, g, cb, y0, x0, nr, nc int) {
+	L := t.L
 	H, W := s.In[0], s.In[1]
 	pt, pl := s.PadBefore[0], s.PadBefore[1]
-	rowLen := e.inCols() * L
-	for cb := cb0; cb < cb1; cb++ {
-		c0 := g*s.CPerG + cb*L
-		nch := min(L, s.CPerG-cb*L)
-		plane := buf[cb*e.inRows()*rowLen:]
-		for r := 0; r < nr; r++ {
-			row := plane[r*rowLen:][:nc*L]
-			sy := padSource(y0+r-pt, H, pt, s.PadAfter[0], s.PaddingMode)
-			if sy < 0 {
-				clear(row)
+	c0 := g*s.CPerG + cb*L
+	nch := min(L, s.CPerG-cb*L)
+	for r := 0; r < nr; r++ {
+		row := plane[r*rowLen:][:nc*L]
+		sy := padSource(y0+r-pt, H, pt, s.PadAfter[0], s.PaddingMode)
+		if sy < 0 {
+			clear(row)
+			continue
+		}
+		// The interior: input columns [lo, hi) at patch columns from lo+pl-x0.
+		lo, hi := max(0, x0-pl), min(W, x0-pl+nc)
+		for j := 0; j < nc; j++ {
+			v := x0 + j - pl
+			if v >= lo && v < hi {
 				continue
 			}
-			// The interior: input columns [lo, hi) at patch columns from lo+pl-x0.
-			lo, hi := max(0, x0-pl), min(W, x0-pl+nc)
-			for j := 0; j < nc; j++ {
-				v := x0 + j - pl
-				if v >= lo && v < hi {
-					continue
-				}
-				px := row[j*L : (j+1)*L]
-				if sx := padSource(v, W, pl, s.PadAfter[1], s.PaddingMode); sx >= 0 {
-					copyBlocked(t, px, e.call.x, s, n, c0, nch, sy*W+sx, 1)
-				} else {
-					clear(px)
-				}
+			px := row[j*L : (j+1)*L]
+			if sx := padSource(v, W, pl, s.PadAfter[1], s.PaddingMode); sx >= 0 {
+				copyBlocked(t, px, x, s, n, c0, nch, sy*W+sx, 1)
+			} else {
+				clear(px)
 			}
-			if hi > lo {
-				copyBlocked(t, row[(lo+pl-x0)*L:], e.call.x, s, n, c0, nch, sy*W+lo, hi-lo)
-			}
+		}
+		if hi > lo {
+			copyBlocked(t, row[(lo+pl-x0)*L:], x, s, n, c0, nch, sy*W+lo, hi-lo)
 		}
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/convkit/convkit/golden"
 	"github.com/convkit/convkit/kernels"
+	"github.com/convkit/convkit/winograd"
 )
 
 // winogradProblemFor draws a 2D 3x3 stride-1 problem with channel counts
@@ -53,13 +55,33 @@ func winogradEngineOf(t *testing.T, pl *Plan, pass Pass) *winoEngine {
 	return wp.pass(pass).e
 }
 
+// winogradTransformsOf returns the transforms the plan's pass runs.
+func winogradTransformsOf(t *testing.T, pl *Plan, pass Pass) []*winograd.Transform {
+	t.Helper()
+	wp, ok := pl.engines[pass].(*winogradPlan)
+	if !ok {
+		t.Fatalf("%s runs %s, want winograd", pass, pl.Algorithm(pass))
+	}
+	if g := wp.pass(pass).g; g != nil {
+		return []*winograd.Transform{g.in, g.gdy, g.gdw}
+	}
+	e := wp.pass(pass).e
+	return []*winograd.Transform{e.in, e.out, e.filter}
+}
+
 // checkWinograd runs the plan's passes against the float64 reference
 // (checkPlanWithin), the forward pass with bias, residual and ReLU,
-// within 6 times variant m's documented bound for the channel sum,
-// relative to the magnitude |x|*|w|.
+// within 6 times variant m's documented bound for the channel sum (the
+// filter gradient: for the images' positions), relative to the magnitude
+// |x|*|w|.
 func checkWinograd(t *testing.T, p Problem, opt Options, m int) {
 	t.Helper()
-	checkPlanWithin(t, p, opt, func(fanIn int) float64 { return 6 * winogradBound(m, fanIn/9) })
+	checkPlanWithin(t, p, opt, func(pass Pass, n int) float64 {
+		if pass == PassBackwardFilter {
+			return 6 * winogradGradBound(m, n)
+		}
+		return 6 * winogradBound(m, n/9)
+	})
 }
 
 // winogradPasses is the passes winograd computes of p.
@@ -69,7 +91,7 @@ func winogradPasses(t *testing.T, p Problem) []Pass {
 		t.Fatal(err)
 	}
 	var ps []Pass
-	for _, pass := range []Pass{PassForward, PassBackwardData} {
+	for _, pass := range []Pass{PassForward, PassBackwardData, PassBackwardFilter} {
 		if (winogradAlgo{}).Supports(s, pass) == nil {
 			ps = append(ps, pass)
 		}
@@ -97,13 +119,18 @@ func TestWinogradRandomProblems(t *testing.T) {
 			}
 			for _, m := range []int{2, 4, 6} {
 				t.Run(fmt.Sprintf("%s/%d/F%d", isa, i, m), func(t *testing.T) {
+					passes := passes
+					if m == 6 { // no weight-gradient form F(3x3, 6x6)
+						passes = slices.DeleteFunc(slices.Clone(passes), func(p Pass) bool { return p == PassBackwardFilter })
+					}
 					opt := Options{Algorithm: fmt.Sprintf("winograd%d", m), Passes: PassSet(passes...), Threads: 1 + i%3}
 					checkWinograd(t, p, opt, m)
 					pl, _ := NewPlan(p, opt)
 					for _, pass := range passes {
-						e := winogradEngineOf(t, pl, pass)
-						if want := isa != kernels.Generic; (e.in.Source == "asm") != want || (want && e.in.ISA != isa) {
-							t.Errorf("%s: input transform %s on path %s", pass, e.in.Name(), isa)
+						for _, tr := range winogradTransformsOf(t, pl, pass) {
+							if want := isa != kernels.Generic; (tr.Source == "asm") != want || (want && tr.ISA != isa) {
+								t.Errorf("%s: transform %s on path %s", pass, tr.Name(), isa)
+							}
 						}
 						seen[pass.String()] = true
 						seen[fmt.Sprintf("transposed %v", p.Transposed)] = true
@@ -113,7 +140,7 @@ func TestWinogradRandomProblems(t *testing.T) {
 				})
 			}
 		}
-		requireSeen(t, seen, isa.String()+": no problem", "fwd", "bwd-data", "transposed true", "transposed false", "nchw", "nhwc", "padding zeros", "padding reflect", "padding replicate", "padding circular")
+		requireSeen(t, seen, isa.String()+": no problem", "fwd", "bwd-data", "bwd-filter", "transposed true", "transposed false", "nchw", "nhwc", "padding zeros", "padding reflect", "padding replicate", "padding circular")
 	})
 }
 
@@ -180,6 +207,31 @@ func TestWinogradErrorBound(t *testing.T) {
 			}
 			if ey > bound || edx > bound {
 				t.Errorf("%s %s: errors %.3g (y), %.3g (dx) > bound %.3g", line, algo, ey, edx, bound)
+			}
+		}
+		// The filter gradient: a sum over the positions.
+		wantDW, _ := ref.BackwardFilter(golden.F64(x), golden.F64(dy))
+		line += "  dW:"
+		for _, algo := range []string{"winograd2", "winograd4", "winograd", "direct"} {
+			pl, err := NewPlan(p, Options{Algorithm: algo, Threads: 1, Passes: PassSet(PassBackwardFilter)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dw := make([]float32, s.WLen)
+			pl.BackwardFilter(dw, nil, x, dy, false)
+			e := relErr(dw, wantDW)
+			line += fmt.Sprintf(" %s %.2g", algo, e)
+			var bound float64
+			switch algo {
+			case "direct":
+				continue
+			case "winograd":
+				bound = winogradBoundLimit
+			default:
+				bound = winogradGradBound(int(algo[len(algo)-1]-'0'), s.N*s.OutLen)
+			}
+			if e > bound {
+				t.Errorf("%s %s: error %.3g (dW) > bound %.3g", line, algo, e, bound)
 			}
 		}
 		t.Log(line)
@@ -250,7 +302,7 @@ func TestWinogradAdmission(t *testing.T) {
 // TestWinogradAllocs checks that steady-state passes allocate nothing.
 func TestWinogradAllocs(t *testing.T) {
 	p := Problem{N: 2, C: 24, K: 40, In: []int{19, 23}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true}
-	pl, err := NewPlan(p, Options{Algorithm: "winograd", Passes: PassSet(PassForward, PassBackwardData), Threads: 2})
+	pl, err := NewPlan(p, Options{Algorithm: "winograd", Passes: PassSet(PassForward, PassBackwardData, PassBackwardFilter), Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,6 +319,10 @@ func TestWinogradAllocs(t *testing.T) {
 	}
 	if n := steadyAllocs(20, func() { pl.Forward(y, x, w, b, nil) }); n != 0 {
 		t.Errorf("Forward with w (the filter transform per call): %v allocations", n)
+	}
+	dw, db := make([]float32, s.WLen), make([]float32, s.K)
+	if n := steadyAllocs(20, func() { pl.BackwardFilter(dw, db, x, y, true) }); n != 0 {
+		t.Errorf("BackwardFilter: %v allocations", n)
 	}
 }
 
@@ -320,5 +376,39 @@ func TestWinogradSplitBlocks(t *testing.T) {
 		}
 		checkWinograd(t, p, opt, winogradEngineOf(t, pl, PassForward).m)
 		checkDeterministic(t, fmt.Sprint(p.In), p, opt)
+	}
+}
+
+// TestWinogradGradCuts checks the weight-gradient form cut into bands of
+// one and two tile rows and chunks of one and two images against the
+// reference, and bitwise on 1, 2 and 3 threads at each cut.
+func TestWinogradGradCuts(t *testing.T) {
+	defer func() { testGradCut = [2]int{} }()
+	r := rand.New(rand.NewPCG(7, 11))
+	for i := 0; i < 4; i++ {
+		p := winogradProblemFor(r, directLanes())
+		p.N, p.In = 3, []int{9 + r.IntN(9), 5 + r.IntN(9)}
+		if _, err := p.Resolve(); err != nil || len(winogradPasses(t, p)) < 3 {
+			i--
+			continue
+		}
+		for _, cut := range [][2]int{{1, 1}, {2, 2}} {
+			testGradCut = cut
+			for _, m := range []int{2, 4} {
+				opt := Options{Algorithm: fmt.Sprintf("winograd%d", m), Passes: PassSet(PassBackwardFilter)}
+				t.Run(fmt.Sprintf("%d/%v/F%d", i, cut, m), func(t *testing.T) {
+					pl, err := NewPlan(p, opt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					g := pl.engines[PassBackwardFilter].(*winogradPlan).pass(PassBackwardFilter).g
+					if g.R != min(cut[0], g.th) || g.imgs != cut[1] {
+						t.Fatalf("cut R %d, images %d; want %v", g.R, g.imgs, cut)
+					}
+					checkWinograd(t, p, opt, m)
+					checkDeterministic(t, fmt.Sprint(cut), p, opt)
+				})
+			}
+		}
 	}
 }

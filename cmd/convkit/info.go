@@ -159,7 +159,7 @@ func boundKernels() []KernelInfo {
 	})
 	out = append(out, KernelInfo{"Peak", funcName(reflect.ValueOf(t.Peak))})
 	for _, v := range winograd.Variants() {
-		for k := winograd.In; k <= winograd.Filter; k++ {
+		for _, k := range winograd.Kinds() {
 			tr := winograd.NewTransform(v, k, kernels.Current())
 			name := "asm." + tr.Name()
 			if tr.Source == "go" {

@@ -1,0 +1,360 @@
+package conv
+
+import (
+	"github.com/convkit/convkit/direct"
+	"github.com/convkit/convkit/internal/workers"
+	"github.com/convkit/convkit/kernels"
+	"github.com/convkit/convkit/winograd"
+)
+
+// The Winograd weight-gradient form F(3 x 3, m x m) computes the filter
+// gradient of a 2D 3x3 stride-1 forward problem: dy is cut into tiles of
+// m x m outputs, each with the alpha x alpha input patch its outputs
+// read, and
+//
+//	dW[k][c] = A'^T [ sum over tiles of (G' dy_k G'^T) . (B^T x_c B) ] A'
+//
+// so that the sum over the images and positions runs in the transformed
+// domain as alpha^2 matrix products, M[xi][k][c] = sum_t U[xi][t][k]
+// V[xi][t][c], and the output transform runs once per filter. A pass
+// runs conv group by conv group, each in chunks of whole images:
+//
+//  1. transforms (items: an image's channel block or output block, over a
+//     band of R tile rows): the input patch (copyPatchBlock, as the
+//     forward engine) through In into V[xi][c][t] (channel planes, the
+//     products' broadcast side); dy's block, zero past its edge, through
+//     GradDy into U[xi][t][Kp] (whole pixels of output blocks, the
+//     products' vector side);
+//  2. products (items: xi x output group x channel tile): the direct
+//     package's planes-form tile kernels, the chunk's tiles as the input
+//     channels of a 1x1 convolution whose pixels are the input channels,
+//     adding to M after the first chunk;
+//  3. after the last chunk (items: output blocks): GradDw turns M into
+//     the 3 x 3 gradients, which move into dW (adding with accumulate).
+//
+// Every M element is one tile call's sum per chunk, the chunks in order,
+// and the chunks do not follow the thread count: the result is bitwise
+// the same on any number of threads.
+
+// winoGradLayout is the tiling and buffers of the weight-gradient form
+// of one forward problem and variant.
+type winoGradLayout struct {
+	s       *Shape
+	d       derived // the pass's derivation (set by chooseGrad)
+	v       *winograd.Variant
+	L       int
+	m, a    int // outputs and inputs per tile side
+	cb, kb  int // channel blocks per group: input, output
+	th, tw  int // tiles per image: rows, columns
+	R       int // tile rows per band
+	bands   int // bands per image
+	imgs    int // images per chunk
+	fams    []*direct.Family
+	ogs     []ocGroup
+	uc      int // input channels per product tile
+	threads int
+}
+
+func newWinoGradLayout(s *Shape, v *winograd.Variant, threads int) *winoGradLayout {
+	fs := direct.Families(kernels.Current())
+	L := fs[0].Lanes
+	l := &winoGradLayout{s: s, v: v, L: L, m: v.M, a: v.Alpha, threads: max(1, threads)}
+	l.cb, l.kb = ceilDiv(s.CPerG, L), ceilDiv(s.KPerG, L)
+	l.th, l.tw = ceilDiv(s.Out[0], l.m), ceilDiv(s.Out[1], l.m)
+	l.fams = familiesByB(fs, direct.Planes, direct.Pick(fs, direct.Planes, maxB(fs)).B)
+	l.ogs = splitOCBlocks(l.kb, l.fams)
+	l.uc = 1 << 30
+	for _, og := range l.ogs {
+		l.uc = min(l.uc, l.fams[og.b-1].U)
+	}
+	// A band's patch and transformed tiles take at most half of L2; a
+	// chunk's transformed tiles at most L2, but one image at least.
+	_, l2, _ := kernels.Caches()
+	perRow := 4 * L * ((l.m+2)*(l.tw*l.m+2) + l.a*l.a*l.tw)
+	l.R = max(1, min(l.th, l2/2/perRow))
+	l.imgs = max(1, min(s.N, l2/(4*l.chunkLen(1))))
+	if testGradCut[0] > 0 {
+		l.R, l.imgs = min(l.th, testGradCut[0]), min(s.N, testGradCut[1])
+	}
+	l.bands = ceilDiv(l.th, l.R)
+	return l
+}
+
+// testGradCut, when set, is the tile rows per band and the images per
+// chunk (tests: several of each on small problems).
+var testGradCut [2]int
+
+// tilesPer is the tiles of one image.
+func (l *winoGradLayout) tilesPer() int { return l.th * l.tw }
+
+// chunkLen is the floats of V and U for a chunk of imgs images.
+func (l *winoGradLayout) chunkLen(imgs int) int {
+	return l.a * l.a * imgs * l.tilesPer() * (l.s.CPerG + l.kb*l.L)
+}
+
+// Buffer sizes, in floats: shared (V, U, M), per thread (a band's patch,
+// its transformed tiles and a transform's scratch, or the final step's
+// gradients and their two reorders).
+func (l *winoGradLayout) vLen() int { return l.a * l.a * l.s.CPerG * l.imgs * l.tilesPer() }
+func (l *winoGradLayout) uLen() int { return l.a * l.a * l.imgs * l.tilesPer() * l.kb * l.L }
+func (l *winoGradLayout) mLen() int { return l.a * l.a * l.kb * l.s.CPerG * l.L }
+func (l *winoGradLayout) patchLen() int {
+	return max((l.R*l.m+2)*(l.tw*l.m+2), l.R*l.m*l.tw*l.m) * l.L
+}
+func (l *winoGradLayout) bandLen() int { return l.a * l.a * l.R * l.tw * l.L }
+func (l *winoGradLayout) tmpLen() int  { return l.a*l.a*l.L + 4*l.a }
+func (l *winoGradLayout) finishLen() int {
+	return 3 * 9 * l.s.CPerG * l.L
+}
+func (l *winoGradLayout) scratchLen() int {
+	return max(l.patchLen()+l.bandLen(), l.finishLen()) + l.tmpLen()
+}
+
+// maxRow is the widest row a Transposer moves: a patch row, a band's
+// tiles, or a block of dW's rows.
+func (l *winoGradLayout) maxRow() int {
+	return max(l.tw*l.m+2, l.R*l.tw, 9*l.s.CPerG)
+}
+
+// threadsOf is the threads the layout keeps buffers for.
+func (l *winoGradLayout) threadsOf() int { return l.threads }
+
+// bytes is the pass's workspace: V, U and M, and per thread its scratch
+// and Transposer.
+func (l *winoGradLayout) bytes() int64 {
+	perThread := 4*int64(l.scratchLen()) + transposerBytes(l.L, l.maxRow())
+	return 4*int64(l.vLen()+l.uLen()+l.mLen()) + int64(l.threadsOf())*perThread
+}
+
+// cycles models the pass on one thread, as winoLayout.itemCycles models
+// the forward: the products as the direct model charges a tile (per
+// step, the max of the FMA and load cycles and the FMA chain; tileCall a
+// call), the transforms by their operations and memory accesses, and the
+// copies and reorders by their vectors.
+func (l *winoGradLayout) cycles() float64 {
+	s := l.s
+	tiles := float64(s.N * l.tilesPer())
+	chunks := float64(ceilDiv(s.N, l.imgs))
+	var perStep, calls float64
+	for _, og := range l.ogs {
+		for c0 := 0; c0 < s.CPerG; c0 += l.uc {
+			u, b := float64(min(l.uc, s.CPerG-c0)), float64(og.b)
+			perStep += max(u*b/2, (u+b)/2, fmaChain)
+			calls++
+		}
+	}
+	xi := float64(l.a * l.a)
+	products := xi * (perStep*tiles + calls*chunks*tileCall)
+	in := transformCycles(l.v, winograd.In) * float64(l.cb) * tiles
+	dy := transformCycles(l.v, winograd.GradDy) * float64(l.kb) * tiles
+	dw := transformCycles(l.v, winograd.GradDw) * float64(l.kb*s.CPerG)
+	copies := float64(s.N*l.bands*l.patchLen()*(l.cb+l.kb)) / float64(l.L)
+	reorders := 2 * float64(l.chunkLen(1)) * float64(s.N) / float64(l.L)
+	return float64(s.Groups) * (products + in + dy + dw + copies + reorders)
+}
+
+// winoGrad runs a winoGradLayout on a team.
+type winoGrad struct {
+	*winoGradLayout
+	team       *workers.Team
+	in, gdy    *winograd.Transform
+	gdw        *winograd.Transform
+	dyShape    *Shape // dy as the input of a problem: its blocks copied as x's are
+	taps       *direct.Taps
+	v, u, mAcc []float32
+	scratch    [][]float32
+	tr         []*direct.Transposer
+	args       []*direct.Args
+	call       winoGradCall
+}
+
+// winoGradCall is the call in progress.
+type winoGradCall struct {
+	phase      int
+	x, dy, dw  []float32
+	accumulate bool
+	g          int // conv group
+	n0, imgs   int // the chunk's images
+	first      bool
+	items, per int
+}
+
+// The phases of a chunk, and the final one.
+const (
+	gradTransforms = iota
+	gradProducts
+	gradFinish
+)
+
+func newWinoGrad(l *winoGradLayout) *winoGrad {
+	isa := kernels.Current()
+	e := &winoGrad{winoGradLayout: l, team: workers.NewTeam(l.threadsOf())}
+	e.in = winograd.NewTransform(l.v, winograd.In, isa)
+	e.gdy = winograd.NewTransform(l.v, winograd.GradDy, isa)
+	e.gdw = winograd.NewTransform(l.v, winograd.GradDw, isa)
+	if e.in.Lanes != l.L {
+		panic("conv: the Winograd transforms and the tile kernels disagree on the vector width")
+	}
+	ds := *l.s
+	ds.C, ds.CPerG, ds.In, ds.InSize = l.s.K, l.s.KPerG, l.s.Out, l.s.OutLen
+	ds.PadBefore, ds.PadAfter, ds.PaddingMode = []int{0, 0}, []int{0, 0}, Zeros
+	e.dyShape = &ds
+	e.taps = direct.NewTaps([]int{0, 0})
+	e.v, e.u, e.mAcc = make([]float32, l.vLen()), make([]float32, l.uLen()), make([]float32, l.mLen())
+	e.args = newArgs(l.threadsOf())
+	for range l.threadsOf() {
+		e.scratch = append(e.scratch, make([]float32, l.scratchLen()))
+		e.tr = append(e.tr, direct.NewTransposer(isa, l.L, l.maxRow()))
+	}
+	return e
+}
+
+// backwardFilter computes dW (adding it with accumulate) from the forward
+// problem's input x and output gradient dy.
+func (e *winoGrad) backwardFilter(dw, x, dy []float32, accumulate bool) {
+	s := e.s
+	for g := 0; g < s.Groups; g++ {
+		for n0 := 0; n0 < s.N; n0 += e.imgs {
+			imgs := min(e.imgs, s.N-n0)
+			c := winoGradCall{x: x, dy: dy, g: g, n0: n0, imgs: imgs, first: n0 == 0}
+			c.phase, c.items = gradTransforms, imgs*e.bands*(e.cb+e.kb)
+			e.run(c)
+			c.phase, c.items = gradProducts, e.a*e.a*len(e.ogs)*ceilDiv(s.CPerG, e.uc)
+			e.run(c)
+		}
+		e.run(winoGradCall{phase: gradFinish, dw: dw, accumulate: accumulate, g: g, items: e.kb})
+	}
+}
+
+func (e *winoGrad) run(c winoGradCall) {
+	var parts int
+	c.per, parts = splitItems(e.team, c.items)
+	e.call = c
+	runParts(e.team, e, parts)
+	e.call = winoGradCall{}
+}
+
+// Run computes one part of the call in progress (workers.Task).
+func (e *winoGrad) Run(part int) {
+	c := &e.call
+	lo, hi := part*c.per, min(c.items, (part+1)*c.per)
+	for i := lo; i < hi; i++ {
+		switch c.phase {
+		case gradTransforms:
+			blocks := e.cb + e.kb
+			blk, band, img := i%blocks, i/blocks%e.bands, i/blocks/e.bands
+			if blk < e.cb {
+				e.transformX(part, img, band, blk)
+			} else {
+				e.transformDy(part, img, band, blk-e.cb)
+			}
+		case gradProducts:
+			e.product(part, i)
+		default:
+			e.finish(part, i)
+		}
+	}
+}
+
+var _ workers.Task = (*winoGrad)(nil)
+
+// band is band b's first tile row and tile rows, and the chunk's tiles.
+func (e *winoGrad) band(b int) (tr0, rows, tc int) {
+	tr0 = b * e.R
+	return tr0, min(e.R, e.th-tr0), e.call.imgs * e.tilesPer()
+}
+
+// transformX transforms channel block cb of image img of the chunk over
+// tile band b into the channel planes of V[xi][c][t].
+func (e *winoGrad) transformX(part, img, b, cb int) {
+	c := &e.call
+	L, a := e.L, e.a
+	tr0, rows, tc := e.band(b)
+	buf := e.scratch[part]
+	patch, vb, tmp := buf[:e.patchLen()], buf[e.patchLen():][:e.bandLen()], buf[e.patchLen()+e.bandLen():][:e.tmpLen()]
+	rowLen := (e.tw*e.m + 2) * L
+	copyPatchBlock(e.tr[part], patch, c.x, e.s, rowLen, c.n0+img, c.g, cb, tr0*e.m, 0, rows*e.m+2, e.tw*e.m+2)
+	bt := rows * e.tw // the band's tiles
+	for r := 0; r < rows; r++ {
+		e.in.Run(vb[r*e.tw*L:], patch[r*e.m*rowLen:], tmp, nil, e.tw, rowLen, e.R*e.tw*L)
+	}
+	t0 := img*e.tilesPer() + tr0*e.tw
+	c0 := cb * L
+	nch := min(L, e.s.CPerG-c0)
+	for xi := 0; xi < a*a; xi++ {
+		dst := e.v[(xi*e.s.CPerG+c0)*tc+t0:]
+		e.tr[part].Deinterleave(dst, tc, nch, vb[xi*e.R*e.tw*L:][:bt*L], bt)
+	}
+}
+
+// transformDy transforms output block ob of image img of the chunk over
+// tile band b into U[xi][t][Kp] (the band's dy zero past its edge).
+func (e *winoGrad) transformDy(part, img, b, ob int) {
+	c := &e.call
+	L, a := e.L, e.a
+	tr0, rows, tc := e.band(b)
+	buf := e.scratch[part]
+	patch, ub, tmp := buf[:e.patchLen()], buf[e.patchLen():][:e.bandLen()], buf[e.patchLen()+e.bandLen():][:e.tmpLen()]
+	rowLen := e.tw * e.m * L
+	copyPatchBlock(e.tr[part], patch, c.dy, e.dyShape, rowLen, c.n0+img, c.g, ob, tr0*e.m, 0, rows*e.m, e.tw*e.m)
+	bt := rows * e.tw
+	for r := 0; r < rows; r++ {
+		e.gdy.Run(ub[r*e.tw*L:], patch[r*e.m*rowLen:], tmp, nil, e.tw, rowLen, e.R*e.tw*L)
+	}
+	kp := e.kb * L
+	t0 := img*e.tilesPer() + tr0*e.tw
+	for xi := 0; xi < a*a; xi++ {
+		copyVectors(e.u[(xi*tc+t0)*kp+ob*L:], kp, ub[xi*e.R*e.tw*L:][:bt*L], L, bt)
+	}
+}
+
+// product sums the chunk's tiles into item i's part of M: transformed
+// element xi, output group og, a tile of uc input channels.
+func (e *winoGrad) product(part, i int) {
+	c := &e.call
+	s, L := e.s, e.L
+	cts := ceilDiv(s.CPerG, e.uc)
+	ct, og, xi := i%cts, e.ogs[i/cts%len(e.ogs)], i/cts/len(e.ogs)
+	tc := c.imgs * e.tilesPer()
+	kp := e.kb * L
+	c0 := ct * e.uc
+	u := min(e.uc, s.CPerG-c0)
+	a := e.args[part]
+	*a = direct.Args{Taps: e.taps, ICB: tc, SrcICB: 4, WICB: 4 * kp, SrcPix: 4 * tc, DstPix: 4 * L, DstOCB: 4 * s.CPerG * L}
+	if !c.first {
+		a.Flags = direct.Accumulate
+	}
+	src := e.v[(xi*s.CPerG+c0)*tc:]
+	w := e.u[xi*tc*kp+og.ob0*L:]
+	dst := e.mAcc[((xi*e.kb+og.ob0)*s.CPerG+c0)*L:]
+	e.fams[og.b-1].Tile(u, dst, src, w, a, nil, nil)
+}
+
+// finish turns output block ob of M into its 3 x 3 gradients and moves
+// them into PyTorch's [K][C/groups][3][3] dW of conv group g (adding with
+// accumulate): GradDw into [tap][c][L], reordered to [c][tap][L], then
+// unpacked into L rows of dW.
+func (e *winoGrad) finish(part, ob int) {
+	c := &e.call
+	s, L := e.s, e.L
+	cpg := s.CPerG
+	buf := e.scratch[part]
+	n := 9 * cpg * L
+	byTap, byChan, unb := buf[:n], buf[n:2*n], buf[2*n:3*n]
+	tmp := buf[3*n:][:e.tmpLen()]
+	e.gdw.Run(byTap, e.mAcc[ob*cpg*L:], tmp, nil, cpg, e.kb*cpg*L, cpg*L)
+	for t := 0; t < 9; t++ {
+		copyVectors(byChan[t*L:], 9*L, byTap[t*cpg*L:][:cpg*L], L, cpg)
+	}
+	rowLen := 9 * cpg
+	kl := ob * L
+	nk := min(L, s.KPerG-kl)
+	dst := c.dw[(c.g*s.KPerG+kl)*rowLen:][:nk*rowLen]
+	if !c.accumulate {
+		e.tr[part].Deinterleave(dst, rowLen, nk, byChan, rowLen)
+		return
+	}
+	tmpRows := unb[:nk*rowLen]
+	e.tr[part].Deinterleave(tmpRows, rowLen, nk, byChan, rowLen)
+	kernels.Add(dst, tmpRows, dst)
+}
