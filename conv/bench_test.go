@@ -46,6 +46,12 @@ func BenchmarkWinograd6Forward(b *testing.B) { benchPass(b, "winograd6", PassFor
 // BenchmarkWinogradBackwardData times its backward-data pass.
 func BenchmarkWinogradBackwardData(b *testing.B) { benchPass(b, "winograd", PassBackwardData) }
 
+// BenchmarkWinogradBackwardFilter and the variants' benchmarks time its
+// backward-filter pass, the weight-gradient form.
+func BenchmarkWinogradBackwardFilter(b *testing.B)  { benchPass(b, "winograd", PassBackwardFilter) }
+func BenchmarkWinograd2BackwardFilter(b *testing.B) { benchPass(b, "winograd2", PassBackwardFilter) }
+func BenchmarkWinograd4BackwardFilter(b *testing.B) { benchPass(b, "winograd4", PassBackwardFilter) }
+
 // BenchmarkWinogradPackWeights times winograd's filter transform and
 // packing (PackWeights), which a training step pays once.
 func BenchmarkWinogradPackWeights(b *testing.B) {

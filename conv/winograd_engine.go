@@ -527,8 +527,12 @@ func copyVectors(dst []float32, dstStride int, src []float32, srcStride, n int) 
 	}
 	switch lanes := min(dstStride, srcStride); {
 	case lanes >= 16 && (dstStride == 16 || srcStride == 16):
+		// Two halves: the compiler moves 32 bytes inline, 64 with a call
+		// to memmove.
 		for j := 0; j < n; j++ {
-			*(*[16]float32)(dst[j*dstStride:]) = *(*[16]float32)(src[j*srcStride:])
+			d, s := dst[j*dstStride:], src[j*srcStride:]
+			*(*[8]float32)(d) = *(*[8]float32)(s)
+			*(*[8]float32)(d[8:]) = *(*[8]float32)(s[8:])
 		}
 	case lanes >= 8 && (dstStride == 8 || srcStride == 8):
 		for j := 0; j < n; j++ {

@@ -52,6 +52,8 @@ type winoGradLayout struct {
 	fams    []*direct.Family
 	ogs     []ocGroup
 	uc      int // input channels per product tile
+	gc      int // input channels per product item (a multiple of uc)
+	bmax    int // the most output blocks of a group
 	threads int
 }
 
@@ -77,8 +79,30 @@ func newWinoGradLayout(s *Shape, v *winograd.Variant, threads int) *winoGradLayo
 		l.R, l.imgs = min(l.th, testGradCut[0]), min(s.N, testGradCut[1])
 	}
 	l.bands = ceilDiv(l.th, l.R)
+	l.bmax = 0
+	for _, og := range l.ogs {
+		l.bmax = max(l.bmax, og.b)
+	}
+	// A product item's sums (alpha^2 x its output blocks x gc channels)
+	// take at most half of L2, so that the output transform reads them
+	// from there; and the items are at least two per thread.
+	perChan := 4 * l.a * l.a * l.bmax * L
+	l.gc = max(l.uc, l2/2/perChan/l.uc*l.uc)
+	for l.gc > l.uc && len(l.ogs)*ceilDiv(s.CPerG, l.gc) < 2*l.threads {
+		l.gc -= l.uc
+	}
+	l.gc = min(l.gc, ceilDiv(s.CPerG, l.uc)*l.uc)
 	return l
 }
+
+// chunks is the chunks of images of a pass.
+func (l *winoGradLayout) chunks() int { return ceilDiv(l.s.N, l.imgs) }
+
+// productItems is the products' items: output groups x channel groups.
+func (l *winoGradLayout) productItems() int { return len(l.ogs) * ceilDiv(l.s.CPerG, l.gc) }
+
+// itemMLen is the floats of one product item's sums.
+func (l *winoGradLayout) itemMLen() int { return l.a * l.a * l.bmax * l.gc * l.L }
 
 // testGradCut, when set, is the tile rows per band and the images per
 // chunk (tests: several of each on small problems).
@@ -97,14 +121,26 @@ func (l *winoGradLayout) chunkLen(imgs int) int {
 // gradients and their two reorders).
 func (l *winoGradLayout) vLen() int { return l.a * l.a * l.s.CPerG * l.imgs * l.tilesPer() }
 func (l *winoGradLayout) uLen() int { return l.a * l.a * l.imgs * l.tilesPer() * l.kb * l.L }
-func (l *winoGradLayout) mLen() int { return l.a * l.a * l.kb * l.s.CPerG * l.L }
+
+// mLen is the sums kept between chunks: none for one chunk, whose items
+// sum in their thread's scratch.
+func (l *winoGradLayout) mLen() int {
+	if l.chunks() == 1 {
+		return 0
+	}
+	return l.productItems() * l.itemMLen()
+}
 func (l *winoGradLayout) patchLen() int {
 	return max((l.R*l.m+2)*(l.tw*l.m+2), l.R*l.m*l.tw*l.m) * l.L
 }
 func (l *winoGradLayout) bandLen() int { return l.a * l.a * l.R * l.tw * l.L }
 func (l *winoGradLayout) tmpLen() int  { return l.a*l.a*l.L + 4*l.a }
 func (l *winoGradLayout) finishLen() int {
-	return 3 * 9 * l.s.CPerG * l.L
+	n := 3 * 9 * l.gc * l.L
+	if l.chunks() == 1 {
+		n += l.itemMLen()
+	}
+	return n
 }
 func (l *winoGradLayout) scratchLen() int {
 	return max(l.patchLen()+l.bandLen(), l.finishLen()) + l.tmpLen()
@@ -113,7 +149,7 @@ func (l *winoGradLayout) scratchLen() int {
 // maxRow is the widest row a Transposer moves: a patch row, a band's
 // tiles, or a block of dW's rows.
 func (l *winoGradLayout) maxRow() int {
-	return max(l.tw*l.m+2, l.R*l.tw, 9*l.s.CPerG)
+	return max(l.tw*l.m+2, l.R*l.tw, 9*l.gc)
 }
 
 // threadsOf is the threads the layout keeps buffers for.
@@ -173,17 +209,17 @@ type winoGradCall struct {
 	phase      int
 	x, dy, dw  []float32
 	accumulate bool
-	g          int // conv group
-	n0, imgs   int // the chunk's images
-	first      bool
+	g          int  // conv group
+	n0, imgs   int  // the chunk's images
+	first      bool // the first chunk: the sums start
+	last       bool // the last chunk: the sums end in dW
 	items, per int
 }
 
-// The phases of a chunk, and the final one.
+// The phases of a chunk.
 const (
 	gradTransforms = iota
 	gradProducts
-	gradFinish
 )
 
 func newWinoGrad(l *winoGradLayout) *winoGrad {
@@ -200,7 +236,10 @@ func newWinoGrad(l *winoGradLayout) *winoGrad {
 	ds.PadBefore, ds.PadAfter, ds.PaddingMode = []int{0, 0}, []int{0, 0}, Zeros
 	e.dyShape = &ds
 	e.taps = direct.NewTaps([]int{0, 0})
-	e.v, e.u, e.mAcc = make([]float32, l.vLen()), make([]float32, l.uLen()), make([]float32, l.mLen())
+	e.v, e.u = make([]float32, l.vLen()), make([]float32, l.uLen())
+	if n := l.mLen(); n > 0 {
+		e.mAcc = make([]float32, n)
+	}
 	e.args = newArgs(l.threadsOf())
 	for range l.threadsOf() {
 		e.scratch = append(e.scratch, make([]float32, l.scratchLen()))
@@ -216,13 +255,12 @@ func (e *winoGrad) backwardFilter(dw, x, dy []float32, accumulate bool) {
 	for g := 0; g < s.Groups; g++ {
 		for n0 := 0; n0 < s.N; n0 += e.imgs {
 			imgs := min(e.imgs, s.N-n0)
-			c := winoGradCall{x: x, dy: dy, g: g, n0: n0, imgs: imgs, first: n0 == 0}
+			c := winoGradCall{x: x, dy: dy, dw: dw, accumulate: accumulate, g: g, n0: n0, imgs: imgs, first: n0 == 0, last: n0+imgs == s.N}
 			c.phase, c.items = gradTransforms, imgs*e.bands*(e.cb+e.kb)
 			e.run(c)
-			c.phase, c.items = gradProducts, e.a*e.a*len(e.ogs)*ceilDiv(s.CPerG, e.uc)
+			c.phase, c.items = gradProducts, e.productItems()
 			e.run(c)
 		}
-		e.run(winoGradCall{phase: gradFinish, dw: dw, accumulate: accumulate, g: g, items: e.kb})
 	}
 }
 
@@ -239,19 +277,16 @@ func (e *winoGrad) Run(part int) {
 	c := &e.call
 	lo, hi := part*c.per, min(c.items, (part+1)*c.per)
 	for i := lo; i < hi; i++ {
-		switch c.phase {
-		case gradTransforms:
-			blocks := e.cb + e.kb
-			blk, band, img := i%blocks, i/blocks%e.bands, i/blocks/e.bands
-			if blk < e.cb {
-				e.transformX(part, img, band, blk)
-			} else {
-				e.transformDy(part, img, band, blk-e.cb)
-			}
-		case gradProducts:
+		if c.phase == gradProducts {
 			e.product(part, i)
-		default:
-			e.finish(part, i)
+			continue
+		}
+		blocks := e.cb + e.kb
+		blk, band, img := i%blocks, i/blocks%e.bands, i/blocks/e.bands
+		if blk < e.cb {
+			e.transformX(part, img, band, blk)
+		} else {
+			e.transformDy(part, img, band, blk-e.cb)
 		}
 	}
 }
@@ -291,70 +326,93 @@ func (e *winoGrad) transformX(part, img, b, cb int) {
 // tile band b into U[xi][t][Kp] (the band's dy zero past its edge).
 func (e *winoGrad) transformDy(part, img, b, ob int) {
 	c := &e.call
-	L, a := e.L, e.a
+	L := e.L
 	tr0, rows, tc := e.band(b)
 	buf := e.scratch[part]
-	patch, ub, tmp := buf[:e.patchLen()], buf[e.patchLen():][:e.bandLen()], buf[e.patchLen()+e.bandLen():][:e.tmpLen()]
+	patch, tmp := buf[:e.patchLen()], buf[e.patchLen()+e.bandLen():][:e.tmpLen()]
 	rowLen := e.tw * e.m * L
 	copyPatchBlock(e.tr[part], patch, c.dy, e.dyShape, rowLen, c.n0+img, c.g, ob, tr0*e.m, 0, rows*e.m, e.tw*e.m)
-	bt := rows * e.tw
-	for r := 0; r < rows; r++ {
-		e.gdy.Run(ub[r*e.tw*L:], patch[r*e.m*rowLen:], tmp, nil, e.tw, rowLen, e.R*e.tw*L)
-	}
+	// A call per tile, straight into U's pixels: a call over a row wrote
+	// its tiles a vector apart, and moving them into place cost three
+	// times the transform (resnet_3x3_c64).
 	kp := e.kb * L
 	t0 := img*e.tilesPer() + tr0*e.tw
-	for xi := 0; xi < a*a; xi++ {
-		copyVectors(e.u[(xi*tc+t0)*kp+ob*L:], kp, ub[xi*e.R*e.tw*L:][:bt*L], L, bt)
+	for r := 0; r < rows; r++ {
+		for j := 0; j < e.tw; j++ {
+			t := t0 + r*e.tw + j
+			e.gdy.Run(e.u[t*kp+ob*L:], patch[r*e.m*rowLen+j*e.m*L:], tmp, nil, 1, rowLen, tc*kp)
+		}
 	}
 }
 
-// product sums the chunk's tiles into item i's part of M: transformed
-// element xi, output group og, a tile of uc input channels.
+// product sums the chunk's tiles into product item i's sums, an output
+// group's blocks by gc input channels for every xi ([xi][block][c][L]),
+// xi by xi so that each reads V[xi] and
+// U[xi] while in cache (a row of cn "pixels" under one check); after the
+// last chunk, it finishes the item.
 func (e *winoGrad) product(part, i int) {
 	c := &e.call
 	s, L := e.s, e.L
-	cts := ceilDiv(s.CPerG, e.uc)
-	ct, og, xi := i%cts, e.ogs[i/cts%len(e.ogs)], i/cts/len(e.ogs)
+	cgs := ceilDiv(s.CPerG, e.gc)
+	og, cg0 := e.ogs[i/cgs], i%cgs*e.gc
+	cn := min(e.gc, s.CPerG-cg0)
 	tc := c.imgs * e.tilesPer()
 	kp := e.kb * L
-	c0 := ct * e.uc
-	u := min(e.uc, s.CPerG-c0)
+	sums := e.itemSums(part, i)
 	a := e.args[part]
-	*a = direct.Args{Taps: e.taps, ICB: tc, SrcICB: 4, WICB: 4 * kp, SrcPix: 4 * tc, DstPix: 4 * L, DstOCB: 4 * s.CPerG * L}
+	*a = direct.Args{Taps: e.taps, ICB: tc, SrcICB: 4, WICB: 4 * kp, SrcPix: 4 * tc, DstPix: 4 * L, DstOCB: 4 * cn * L}
 	if !c.first {
 		a.Flags = direct.Accumulate
 	}
-	src := e.v[(xi*s.CPerG+c0)*tc:]
-	w := e.u[xi*tc*kp+og.ob0*L:]
-	dst := e.mAcc[((xi*e.kb+og.ob0)*s.CPerG+c0)*L:]
-	e.fams[og.b-1].Tile(u, dst, src, w, a, nil, nil)
+	fam := e.fams[og.b-1]
+	xiLen := og.b * cn * L
+	for xi := 0; xi < e.a*e.a; xi++ {
+		w := e.u[xi*tc*kp+og.ob0*L:]
+		fam.TileRow(cn, sums[xi*xiLen:], e.v[(xi*s.CPerG+cg0)*tc:], w, a, nil, nil)
+	}
+	if c.last {
+		e.finish(part, og, cg0, cn, sums)
+	}
 }
 
-// finish turns output block ob of M into its 3 x 3 gradients and moves
-// them into PyTorch's [K][C/groups][3][3] dW of conv group g (adding with
-// accumulate): GradDw into [tap][c][L], reordered to [c][tap][L], then
-// unpacked into L rows of dW.
-func (e *winoGrad) finish(part, ob int) {
+// itemSums is product item i's sums: in the pass's buffer between
+// chunks, else in the thread's scratch.
+func (e *winoGrad) itemSums(part, i int) []float32 {
+	if e.mAcc != nil {
+		return e.mAcc[i*e.itemMLen():][:e.itemMLen()]
+	}
+	return e.scratch[part][3*9*e.gc*e.L:][:e.itemMLen()]
+}
+
+// finish turns an item's sums (output group og, input channels [c0,
+// c0+cn)) into its 3 x 3 gradients and moves them into PyTorch's
+// [K][C/groups][3][3] dW of the call's conv group (adding with
+// accumulate): per output block, GradDw into [tap][c][L], reordered to
+// [c][tap][L], then unpacked into L rows of dW.
+func (e *winoGrad) finish(part int, og ocGroup, c0, cn int, sums []float32) {
 	c := &e.call
 	s, L := e.s, e.L
-	cpg := s.CPerG
 	buf := e.scratch[part]
-	n := 9 * cpg * L
+	n := 9 * cn * L
 	byTap, byChan, unb := buf[:n], buf[n:2*n], buf[2*n:3*n]
-	tmp := buf[3*n:][:e.tmpLen()]
-	e.gdw.Run(byTap, e.mAcc[ob*cpg*L:], tmp, nil, cpg, e.kb*cpg*L, cpg*L)
-	for t := 0; t < 9; t++ {
-		copyVectors(byChan[t*L:], 9*L, byTap[t*cpg*L:][:cpg*L], L, cpg)
+	tmp := buf[len(buf)-e.tmpLen():]
+	rowLen := 9 * s.CPerG
+	for o := 0; o < og.b; o++ {
+		e.gdw.Run(byTap, sums[o*cn*L:], tmp, nil, cn, og.b*cn*L, cn*L)
+		for t := 0; t < 9; t++ {
+			copyVectors(byChan[t*L:], 9*L, byTap[t*cn*L:][:cn*L], L, cn)
+		}
+		kl := (og.ob0 + o) * L
+		nk := min(L, s.KPerG-kl)
+		dst := c.dw[(c.g*s.KPerG+kl)*rowLen+9*c0:]
+		if !c.accumulate {
+			e.tr[part].Deinterleave(dst, rowLen, nk, byChan, 9*cn)
+			continue
+		}
+		e.tr[part].Deinterleave(unb, 9*cn, nk, byChan, 9*cn)
+		for k := 0; k < nk; k++ {
+			row := dst[k*rowLen:][:9*cn]
+			kernels.Add(row, unb[k*9*cn:][:9*cn], row)
+		}
 	}
-	rowLen := 9 * cpg
-	kl := ob * L
-	nk := min(L, s.KPerG-kl)
-	dst := c.dw[(c.g*s.KPerG+kl)*rowLen:][:nk*rowLen]
-	if !c.accumulate {
-		e.tr[part].Deinterleave(dst, rowLen, nk, byChan, rowLen)
-		return
-	}
-	tmpRows := unb[:nk*rowLen]
-	e.tr[part].Deinterleave(tmpRows, rowLen, nk, byChan, rowLen)
-	kernels.Add(dst, tmpRows, dst)
 }
