@@ -16,12 +16,13 @@ import (
 
 // pick returns the algorithm of pass under opt: the named one, checked
 // against the problem, the precision and the workspace limit, or auto's
-// choice among the algorithms that pass those checks.
+// choice among the algorithms that pass those checks; and why
+// (Plan.Reason).
 //
 // chosen names the algorithms earlier passes took: their engines need no
 // more workspace, but for an engine made per pass (perPass), whose new
 // pass must fit what is left.
-func pick(s *Shape, pass Pass, opt Options, cfg Config, chosen map[string]bool) (Algorithm, error) {
+func pick(s *Shape, pass Pass, opt Options, cfg Config, chosen map[string]bool) (Algorithm, string, error) {
 	admitted := func(a Algorithm) error {
 		c := cfg
 		if chosen[a.Name()] && !perPass(a) {
@@ -32,37 +33,59 @@ func pick(s *Shape, pass Pass, opt Options, cfg Config, chosen map[string]bool) 
 	if opt.Algorithm != "" && opt.Algorithm != "auto" {
 		a, err := Lookup(opt.Algorithm)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		return a, admitted(a)
+		return a, "named by Options.Algorithm", admitted(a)
 	}
 	var cands []Algorithm
 	var reasons []error
+	var declined []string
 	for _, a := range registry {
 		if err := admitted(a); err != nil {
 			reasons = append(reasons, err)
+			declined = append(declined, fmt.Sprintf("%s: %s", a.Name(), declineReason(err)))
 			continue
 		}
 		cands = append(cands, a)
 	}
+	why := func(how string) string {
+		if len(declined) == 0 {
+			return how
+		}
+		return how + "; declined: " + strings.Join(declined, "; ")
+	}
 	switch {
 	case len(cands) == 0:
-		return nil, fmt.Errorf("%s: no algorithm computes %s: %w", s.op(), pass, errors.Join(reasons...))
+		return nil, "", fmt.Errorf("%s: no algorithm computes %s: %w", s.op(), pass, errors.Join(reasons...))
 	case len(cands) == 1:
-		return cands[0], nil
+		return cands[0], why("the only algorithm admitted"), nil
 	case opt.Autotune:
-		return tuned(s, pass, opt, cfg, cands)
+		a, err := tuned(s, pass, opt, cfg, cands)
+		return a, why("autotune: the fastest measured"), err
 	}
 	h := HostNow()
 	best, bestCost := cands[0], math.Inf(1)
+	costs := make([]string, 0, len(cands))
 	for _, a := range cands {
 		// Ranked on one thread: a choice that followed the thread count
 		// would make the result's bits follow it too.
-		if c := a.Cost(s, pass, h, 1); c < bestCost {
+		c := a.Cost(s, pass, h, 1)
+		costs = append(costs, fmt.Sprintf("%s %.3g ms", a.Name(), 1e3*c))
+		if c < bestCost {
 			best, bestCost = a, c
 		}
 	}
-	return best, nil
+	return best, why("the cost model's fastest on one thread (" + strings.Join(costs, ", ") + ")"), nil
+}
+
+// declineReason is an admission error's reason alone: an
+// UnsupportedError's Reason, else the error's text.
+func declineReason(err error) string {
+	var ue *UnsupportedError
+	if errors.As(err, &ue) {
+		return ue.Reason
+	}
+	return err.Error()
 }
 
 // admits checks that a computes pass of s within the precision and the

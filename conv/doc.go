@@ -17,12 +17,15 @@
 // depthwise and few-channel problems on channel planes; the channel
 // engine (direct_dwchannels.go) for channels-last depthwise; backward-data
 // by stride phases (direct_phases.go); and winograd (winograd.go,
-// winograd_engine.go): F(2x2), F(4x4) and F(6x6) for 2D 3x3 stride-1
-// forward and backward-data passes, on package winograd's generated
-// transforms and package direct's tile kernels as its batched products,
+// winograd_engine.go, winograd_filter.go): F(2x2), F(4x4) and F(6x6)
+// for 2D 3x3 stride-1 forward and backward-data passes, and the
+// weight-gradient form F(3x3, 2x2) and F(3x3, 4x4) for backward-filter,
+// on package winograd's generated transforms and package direct's tile
+// kernels as its batched products,
 // within a documented error bound (Precision Bounded, the default;
 // Exact admits im2col and direct only). Where an algorithm declines a
-// pass it says why, and auto runs the pass on another. FFT is named
+// pass it says why, and auto runs the pass on another; Plan.Reason
+// records why each pass runs its algorithm. FFT is named
 // (Lookup reports ErrNotImplemented) and plugs in behind the same
 // interface. Reference is the float64 oracle of every pass; every
 // algorithm is tested against it.

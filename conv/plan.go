@@ -46,6 +46,7 @@ type Options struct {
 type Plan struct {
 	s       *Shape
 	algos   [numPasses]Algorithm
+	reasons [numPasses]string // why each pass runs its algorithm (Reason)
 	engines [numPasses]Engine
 	bytes   int64
 	busy    atomic.Bool
@@ -71,6 +72,13 @@ func NewPlan(p Problem, opt Options) (*Plan, error) {
 		// for every pass, one engine, as narrow as the limit needs.
 		opt.Algorithm = "im2col"
 		pl, err = build(s, opt, cfg)
+		if err == nil {
+			for pass := range pl.reasons {
+				if pl.reasons[pass] != "" {
+					pl.reasons[pass] = fmt.Sprintf("the passes' own choices do not fit the workspace limit of %d bytes together: im2col runs every pass", opt.WorkspaceLimit)
+				}
+			}
+		}
 	}
 	return pl, err
 }
@@ -101,10 +109,11 @@ func build(s *Shape, opt Options, cfg Config) (*Plan, error) {
 		if lim > 0 {
 			pc.WorkspaceLimit = max(1, lim-leastSum)
 		}
-		a, err := pick(s, pass, opt, pc, chosen)
+		a, why, err := pick(s, pass, opt, pc, chosen)
 		if err != nil {
 			return nil, err
 		}
+		pl.reasons[pass] = why
 		c := choice{pass: pass, a: a}
 		if !chosen[a.Name()] || perPass(a) {
 			one := pc
@@ -166,6 +175,18 @@ func (pl *Plan) Shape() *Shape { return pl.s }
 func (pl *Plan) Algorithm(pass Pass) string {
 	if pass < numPasses && pl.algos[pass] != nil {
 		return pl.algos[pass].Name()
+	}
+	return ""
+}
+
+// Reason says why pass runs its algorithm: named by the options, the only
+// one admitted, autotune's measurement or the cost model's estimates
+// (each candidate's milliseconds on one thread), followed by the reason
+// each other algorithm declined the pass ("winograd: stride [2 2]:
+// Winograd needs stride 1"). It is "" for a pass the plan was not made for.
+func (pl *Plan) Reason(pass Pass) string {
+	if pass < numPasses {
+		return pl.reasons[pass]
 	}
 	return ""
 }

@@ -12,7 +12,9 @@ import (
 // 3x3 convolutions at stride 1 and dilation 1: per tile of m x m outputs,
 // the (m+2)^2 transformed inputs times the transformed filters, summed
 // over the input channels as alpha^2 matrix products, then transformed
-// back (see winograd_engine.go). m = 0 is the algorithm "winograd", which
+// back (see winograd_engine.go); the backward-filter pass runs the
+// weight-gradient form F(3 x 3, m x m), m = 2 or 4 (winograd_filter.go).
+// m = 0 is the algorithm "winograd", which
 // takes the fastest variant in the precision bound and workspace limit;
 // "winograd2", "winograd4" and "winograd6" force one (named, never auto's
 // candidates).

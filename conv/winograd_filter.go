@@ -283,15 +283,29 @@ func (e *winoGrad) Run(part int) {
 		}
 		blocks := e.cb + e.kb
 		blk, band, img := i%blocks, i/blocks%e.bands, i/blocks/e.bands
-		if blk < e.cb {
-			e.transformX(part, img, band, blk)
+		if x, j := e.transformOf(blk); x {
+			e.transformX(part, img, band, j)
 		} else {
-			e.transformDy(part, img, band, blk-e.cb)
+			e.transformDy(part, img, band, j)
 		}
 	}
 }
 
 var _ workers.Task = (*winoGrad)(nil)
+
+// transformOf maps block blk of a band's transforms to an input block
+// (x true) or an output block of dy, alternating while both remain, so
+// that a part of consecutive items holds some of each.
+func (l *winoGradLayout) transformOf(blk int) (x bool, j int) {
+	both := 2 * min(l.cb, l.kb)
+	switch {
+	case blk < both:
+		return blk%2 == 0, blk / 2
+	case l.cb > l.kb:
+		return true, blk - both + l.kb
+	}
+	return false, blk - both + l.cb
+}
 
 // band is band b's first tile row and tile rows, and the chunk's tiles.
 func (e *winoGrad) band(b int) (tr0, rows, tc int) {

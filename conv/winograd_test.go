@@ -412,3 +412,35 @@ func TestWinogradGradCuts(t *testing.T) {
 		}
 	}
 }
+
+// TestWinogradReason checks that a plan records why each pass runs its
+// algorithm: auto's cost model with winograd's estimate beside the
+// others' where it competes (the filter gradient too), winograd's reason
+// where it declines, and a named algorithm as named.
+func TestWinogradReason(t *testing.T) {
+	p := Problem{N: 1, C: 64, K: 64, In: []int{20, 20}, Kernel: []int{3, 3}, Padding: Pad(1, 1)}
+	pl, err := NewPlan(p, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pass := range []Pass{PassForward, PassBackwardData, PassBackwardFilter} {
+		if r := pl.Reason(pass); !strings.Contains(r, "cost model") || !strings.Contains(r, "winograd ") || !strings.Contains(r, "direct ") {
+			t.Errorf("%s: reason %q, want the model's estimates of winograd and direct", pass, r)
+		}
+	}
+	p.Stride = []int{2, 2}
+	pl, err = NewPlan(p, Options{Threads: 1, Passes: PassSet(PassBackwardFilter)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := pl.Reason(PassBackwardFilter); !strings.Contains(r, "winograd: stride [2 2]") {
+		t.Errorf("stride 2: reason %q, want winograd's", r)
+	}
+	if r := pl.Reason(PassForward); r != "" {
+		t.Errorf("a pass not planned: reason %q", r)
+	}
+	pl, _ = NewPlan(p, Options{Algorithm: "direct", Threads: 1})
+	if r := pl.Reason(PassForward); !strings.Contains(r, "named") {
+		t.Errorf("named: reason %q", r)
+	}
+}
