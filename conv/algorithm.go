@@ -58,10 +58,17 @@ const (
 )
 
 // Host is what the cost models read about the machine: the measured FMA
-// peak and the cache sizes.
+// peak and stream rate, and the cache sizes.
 type Host struct {
 	PeakGFLOPS float64 // one thread, measured (see HostNow)
+	StreamGBs  float64 // one thread's reads of a buffer past L2, GB/s, measured
 	L1, L2, L3 int     // bytes, per core (L3: shared)
+}
+
+// streamBytesPerCycle is the stream rate in bytes per cycle of the
+// models' clock: the FMA peak's vector FMAs at two a cycle.
+func (h Host) streamBytesPerCycle() float64 {
+	return h.StreamGBs / (h.PeakGFLOPS / float64(4*directLanes()))
 }
 
 // Config is what an algorithm's engine is built for.

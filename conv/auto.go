@@ -111,8 +111,8 @@ var host struct {
 }
 
 // HostNow returns the cost models' view of this machine under the bound
-// ISA: the cache sizes, and the FMA peak of one thread, measured on the
-// first call per ISA (a few milliseconds).
+// ISA: the cache sizes, and the FMA peak and stream rate of one thread,
+// measured on the first call per ISA (a few milliseconds to tens).
 func HostNow() Host {
 	isa := kernels.Current()
 	host.Lock()
@@ -124,7 +124,7 @@ func HostNow() Host {
 		host.byISA = map[kernels.ISA]Host{}
 	}
 	l1, l2, l3 := kernels.Caches()
-	h := Host{PeakGFLOPS: measurePeak(), L1: l1, L2: l2, L3: l3}
+	h := Host{PeakGFLOPS: measurePeak(), StreamGBs: measureStream(l2), L1: l1, L2: l2, L3: l3}
 	host.byISA[isa] = h
 	return h
 }
@@ -148,6 +148,26 @@ func measurePeak() float64 {
 		}
 		return max(best, float64(flops)/el.Seconds()/1e9)
 	}
+}
+
+// measureStream times one thread's reads of a buffer of 4 x L2 (at
+// least 8 MiB, at most 32 MiB: past L2, where the models' streams come
+// from; L3 on most hosts), the best of five passes after it is written,
+// in GB/s. The buffer's first touch costs a few milliseconds to tens
+// (its page faults), once per process and ISA.
+func measureStream(l2 int) float64 {
+	n := min(max(4*l2, 8<<20), 32<<20) / 4
+	buf := make([]float32, n)
+	for i := range buf {
+		buf[i] = 1
+	}
+	best := 0.0
+	for range 5 {
+		start := time.Now()
+		kernels.Sum(buf)
+		best = max(best, float64(4*n)/time.Since(start).Seconds()/1e9)
+	}
+	return best
 }
 
 // The autotune cache: choices by key, and the files already read.

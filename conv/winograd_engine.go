@@ -181,12 +181,13 @@ func (l *winoLayout) threadsOf() int { return max(1, min(l.threads, l.items())) 
 func (l *winoLayout) cycles() float64 { return l.itemCycles() * float64(l.items()) }
 
 // winoStreamBytes is the model's bytes a cycle of a stream from past L2
-// (L3 or memory): it charges the transformed filters each item reads
-// when they do not stay in L2 (past the filters' own bytes, which every
-// algorithm reads), and an item's V and M when they spill. 6 is what
-// resnet_3x3_c256 on F(4x4) and resnet_3x3_c512 on F(2x2) sustained
-// (7-13 GB/s at about 2.5 GHz); it only ranks the variants.
-const winoStreamBytes = 6
+// (L3 or memory), the host's measured stream rate (HostNow): it charges
+// the transformed filters each item reads when they do not stay in L2
+// (past the filters' own bytes, which every algorithm reads), and an
+// item's V and M when they spill. A constant of 6 (what one VM
+// sustained) ranked F(2x2) and direct above F(4x4) on a host with 4 times
+// its rate (resnet_3x3_c512: direct 2.07 ms, F(4x4) 1.20 ms).
+func winoStreamBytes() float64 { return max(1, HostNow().streamBytesPerCycle()) }
 
 // itemCycles models one item: the products as the direct model charges a
 // tile (per channel step, the max of the FMA and load cycles and the FMA
@@ -220,7 +221,7 @@ func (l *winoLayout) itemCycles() float64 {
 	if l.ks > 1 {
 		barriers = 2 * winoBarrier / ks
 	}
-	return perXi*float64(l.a*l.a)/ks + in + out + copies + stream/winoStreamBytes + barriers
+	return perXi*float64(l.a*l.a)/ks + in + out + copies + stream/winoStreamBytes() + barriers
 }
 
 // winoBarrier is the model's cycles of one hand-over between the team's

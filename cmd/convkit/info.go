@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/convkit/convkit/conv"
 	"io"
 	"reflect"
 	"runtime"
@@ -62,6 +63,9 @@ type Info struct {
 	// Peaks per available ISA for 1 thread and all logical CPUs (empty
 	// with -peak=false).
 	Peaks []bench.PeakResult `json:"peaks"`
+	// StreamGBs is the cost models' stream rate of the bound path (one
+	// thread's reads past L2, conv.HostNow), GB/s; 0 with -peak=false.
+	StreamGBs float64 `json:"stream_gbs"`
 }
 
 // KernelInfo names the function bound to one primitive.
@@ -139,6 +143,7 @@ func gatherInfo(o *infoOpts) *Info {
 			}
 		}
 		in.Peaks = m.Results()
+		in.StreamGBs = conv.HostNow().StreamGBs
 	}
 	return in
 }
@@ -223,6 +228,8 @@ func writeInfoTable(w io.Writer, in *Info) {
 			}
 			fmt.Fprintf(tw, "  %s\t%d\t%s\n", p.ISA, p.Threads, v)
 		}
+		tw.Flush()
+		fmt.Fprintf(w, "\nStream rate past L2, measured now (the cost models'): %.1f GB/s\n", in.StreamGBs)
 	}
 	tw.Flush()
 }
