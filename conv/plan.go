@@ -182,8 +182,8 @@ func (pl *Plan) Algorithm(pass Pass) string {
 // Reason says why pass runs its algorithm: named by the options, the only
 // one admitted, autotune's measurement or the cost model's estimates
 // (each candidate's milliseconds on one thread), followed by the reason
-// each other algorithm declined the pass ("winograd: stride [2 2]:
-// Winograd needs stride 1"). It is "" for a pass the plan was not made for.
+// each other algorithm declined the pass ("winograd: stride [2 2],
+// dilation [1 1]: Winograd needs stride 1 and dilation 1"). It is "" for a pass the plan was not made for.
 func (pl *Plan) Reason(pass Pass) string {
 	if pass < numPasses {
 		return pl.reasons[pass]

@@ -92,6 +92,10 @@ func winogradProblem(s *Shape, pass Pass, name string) (derived, error) {
 }
 
 func (a winogradAlgo) Supports(s *Shape, pass Pass) error {
+	if pass == PassBackwardFilter {
+		_, _, err := a.gradProblem(s)
+		return err
+	}
 	_, err := winogradProblem(s, pass, a.Name())
 	return err
 }
@@ -169,22 +173,33 @@ func (a winogradAlgo) gradVariants(ds *Shape) []*winograd.Variant {
 	return out
 }
 
-// chooseGrad returns the layout of the weight-gradient form that runs
-// fastest in the model on one thread within limit bytes, cut for
-// threads.
-func (a winogradAlgo) chooseGrad(s *Shape, threads int, limit int64) (*winoGradLayout, error) {
+// gradProblem is the forward problem of the backward-filter pass of s
+// and the weight-gradient variants a may run on it, or why none.
+func (a winogradAlgo) gradProblem(s *Shape) (derived, []*winograd.Variant, error) {
 	d, err := winogradProblem(s, PassBackwardFilter, a.Name())
 	if err != nil {
-		return nil, err
+		return d, nil, err
 	}
 	vs := a.gradVariants(d.s)
 	if len(vs) == 0 {
-		return nil, &UnsupportedError{Algorithm: a.Name(), Pass: PassBackwardFilter, Reason: winogradGradNone(a.m, d.s)}
+		return d, nil, &UnsupportedError{Algorithm: a.Name(), Pass: PassBackwardFilter, Reason: winogradGradNone(a.m, d.s)}
+	}
+	return d, vs, nil
+}
+
+// chooseGrad returns the layout of the weight-gradient form whose variant
+// runs fastest in the model on one thread within limit bytes (0: no
+// limit) on one thread, cut for the most of threads that fit: the
+// variant, and so the bits, never follow the thread count.
+func (a winogradAlgo) chooseGrad(s *Shape, threads int, limit int64) (*winoGradLayout, error) {
+	d, vs, err := a.gradProblem(s)
+	if err != nil {
+		return nil, err
 	}
 	var best *winoGradLayout
 	for _, v := range vs {
 		l := newWinoGradLayout(d.s, v, 1)
-		if limit > 0 && newWinoGradLayout(d.s, v, threads).bytes() > limit {
+		if limit > 0 && l.bytes() > limit {
 			continue
 		}
 		if best == nil || l.cycles() < best.cycles() {
@@ -194,9 +209,32 @@ func (a winogradAlgo) chooseGrad(s *Shape, threads int, limit int64) (*winoGradL
 	if best == nil {
 		return nil, &UnsupportedError{Algorithm: a.Name(), Pass: PassBackwardFilter, Reason: fmt.Sprintf("no variant of the weight-gradient form fits the workspace limit of %d bytes", limit)}
 	}
-	best = newWinoGradLayout(d.s, best.v, threads)
+	for t := max(1, threads); t > 1; t-- {
+		if l := newWinoGradLayout(d.s, best.v, t); limit <= 0 || l.bytes() <= limit {
+			best = l
+			break
+		}
+	}
 	best.d = d
 	return best, nil
+}
+
+// gradBiasBytes is the bias gradient's scratch (biasGrad's float64 and
+// float32 sums per output channel).
+func gradBiasBytes(s *Shape) int64 {
+	if !s.Bias {
+		return 0
+	}
+	return 12 * int64(s.K)
+}
+
+// gradLimit is what a workspace limit leaves the weight-gradient form's
+// engine (0: no limit).
+func gradLimit(s *Shape, limit int64) int64 {
+	if limit <= 0 {
+		return 0
+	}
+	return max(1, limit-gradBiasBytes(s))
 }
 
 // winogradGradNone is why no weight-gradient variant runs forced variant
@@ -223,16 +261,16 @@ func winoBytes(s *Shape, l *winoLayout) int64 {
 // which exceeds it.
 func (a winogradAlgo) Workspace(s *Shape, cfg Config) int64 {
 	if cfg.pass == PassBackwardFilter {
-		if l, err := a.chooseGrad(s, cfg.Threads, cfg.WorkspaceLimit); err == nil {
-			return l.bytes()
+		if l, err := a.chooseGrad(s, cfg.Threads, gradLimit(s, cfg.WorkspaceLimit)); err == nil {
+			return l.bytes() + gradBiasBytes(s)
 		}
-		d, err := winogradProblem(s, cfg.pass, a.Name())
+		d, vs, err := a.gradProblem(s)
 		if err != nil {
 			return 0
 		}
 		least := int64(math.MaxInt64)
-		for _, v := range a.gradVariants(d.s) {
-			least = min(least, newWinoGradLayout(d.s, v, 1).bytes())
+		for _, v := range vs {
+			least = min(least, newWinoGradLayout(d.s, v, 1).bytes()+gradBiasBytes(s))
 		}
 		return max(least, cfg.WorkspaceLimit+1)
 	}
@@ -299,7 +337,7 @@ type winoPass struct {
 // bytes is the pass's workspace.
 func (p *winoPass) bytes(s *Shape) int64 {
 	if p.g != nil {
-		return p.g.bytes()
+		return p.g.bytes() + gradBiasBytes(s)
 	}
 	return winoBytes(s, p.e.winoLayout)
 }
@@ -319,7 +357,7 @@ func (pl *winogradPlan) addPass(pass Pass, cfg Config) (int64, error) {
 		return 0, nil
 	}
 	if pass == PassBackwardFilter {
-		l, err := pl.a.chooseGrad(pl.s, max(1, cfg.Threads), cfg.WorkspaceLimit)
+		l, err := pl.a.chooseGrad(pl.s, max(1, cfg.Threads), gradLimit(pl.s, cfg.WorkspaceLimit))
 		if err != nil {
 			return 0, err
 		}

@@ -25,12 +25,14 @@ import (
 //     products' broadcast side); dy's block, zero past its edge, through
 //     GradDy into U[xi][t][Kp] (whole pixels of output blocks, the
 //     products' vector side);
-//  2. products (items: xi x output group x channel tile): the direct
-//     package's planes-form tile kernels, the chunk's tiles as the input
-//     channels of a 1x1 convolution whose pixels are the input channels,
-//     adding to M after the first chunk;
-//  3. after the last chunk (items: output blocks): GradDw turns M into
-//     the 3 x 3 gradients, which move into dW (adding with accumulate).
+//  2. products (items: an output group by a group of gc input channels,
+//     every xi inside): the direct package's planes-form tile kernels,
+//     the chunk's tiles as the input channels of a 1x1 convolution whose
+//     pixels are the input channels, adding to the item's sums after the
+//     first chunk;
+//  3. in the last chunk each product item finishes its sums: GradDw
+//     turns them into 3 x 3 gradients, which move into dW (adding with
+//     accumulate). With one chunk the sums stay in the thread's scratch.
 //
 // Every M element is one tile call's sum per chunk, the chunks in order,
 // and the chunks do not follow the thread count: the result is bitwise
@@ -116,9 +118,10 @@ func (l *winoGradLayout) chunkLen(imgs int) int {
 	return l.a * l.a * imgs * l.tilesPer() * (l.s.CPerG + l.kb*l.L)
 }
 
-// Buffer sizes, in floats: shared (V, U, M), per thread (a band's patch,
-// its transformed tiles and a transform's scratch, or the final step's
-// gradients and their two reorders).
+// Buffer sizes, in floats: shared (V, U, and the items' sums between
+// chunks), per thread (a band's patch, its transformed tiles and a
+// transform's scratch; or a finishing item's gradients and their two
+// reorders, and with one chunk the item's sums).
 func (l *winoGradLayout) vLen() int { return l.a * l.a * l.s.CPerG * l.imgs * l.tilesPer() }
 func (l *winoGradLayout) uLen() int { return l.a * l.a * l.imgs * l.tilesPer() * l.kb * l.L }
 

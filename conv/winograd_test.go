@@ -275,6 +275,9 @@ func TestWinogradAdmission(t *testing.T) {
 			t.Errorf("F%d admitted for %d channels (bound %.3g)", v.M, wide.CPerG, winogradBound(v.M, wide.CPerG))
 		}
 	}
+	if err := (winogradAlgo{m: 6}).Supports(wide, PassBackwardFilter); err == nil || !strings.Contains(err.Error(), "F(3x3, 6x6)") {
+		t.Errorf("winograd6's backward-filter: %v, want it declined", err)
+	}
 	if n := len((winogradAlgo{}).variants(wide)); n == 0 || n == 3 {
 		t.Errorf("%d variants for %d channels, want some but not all", n, wide.CPerG)
 	}
@@ -327,12 +330,12 @@ func TestWinogradAllocs(t *testing.T) {
 }
 
 // TestWinogradWorkspaceLimit checks the workspace accounting under
-// limits around what a forward plus backward-data plan needs: a plan
+// limits around what a plan of the three passes needs: a plan
 // that fits on three threads fits on one, a plan made reports at most
 // the limit, and a refusal names the limit.
 func TestWinogradWorkspaceLimit(t *testing.T) {
 	p := Problem{N: 2, C: 64, K: 64, In: []int{40, 40}, Kernel: []int{3, 3}, Padding: Pad(1, 1)}
-	opt := Options{Algorithm: "winograd4", Passes: PassSet(PassForward, PassBackwardData)}
+	opt := Options{Algorithm: "winograd4", Passes: PassSet(PassForward, PassBackwardData, PassBackwardFilter)}
 	full, err := NewPlan(p, opt)
 	if err != nil {
 		t.Fatal(err)

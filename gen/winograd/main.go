@@ -36,9 +36,9 @@
 // row-major, splat to a vector), so the kernels need no constants.
 //
 // An element (i, j) lies, on a grid side (the image's pixels: the input's
-// source, the output's destination), at base + i*stride + j*vb; on a
-// linear side (the transformed tile, the filter), at base + (i*cols +
-// j)*stride. Tile t+1 starts m pixels (grid) or one vector (linear) after
+// and gradDy's source, the output's destination), at base + i*stride +
+// j*vb; on a linear side (the transformed tile, the filter), at base +
+// (i*cols + j)*stride. Tile t+1 starts m pixels (grid) or one vector (linear) after
 // tile t.
 package main
 
@@ -53,7 +53,7 @@ import (
 	"github.com/convkit/convkit/gen/kw"
 )
 
-// kind is one of the three transforms.
+// kind is one of the five transforms.
 type kind struct {
 	name    string // "In", "Out", "Filter", "GradDy", "GradDw"
 	doc     string // what it transforms, for the kernels' comments
