@@ -196,16 +196,8 @@ func TestWinogradErrorBound(t *testing.T) {
 			pl.BackwardData(dx, dy, w)
 			ey, edx := relErr(y, wantY), relErr(dx, wantDX)
 			line += fmt.Sprintf("  %s %.2g/%.2g", algo, ey, edx)
-			var bound float64
-			switch algo {
-			case "direct":
-				continue
-			case "winograd":
-				bound = winogradBoundLimit
-			default:
-				bound = winogradBound(int(algo[len(algo)-1]-'0'), sh.c)
-			}
-			if ey > bound || edx > bound {
+			bound, ok := algoBound(algo, func(m int) float64 { return winogradBound(m, sh.c) })
+			if ok && (ey > bound || edx > bound) {
 				t.Errorf("%s %s: errors %.3g (y), %.3g (dx) > bound %.3g", line, algo, ey, edx, bound)
 			}
 		}
@@ -221,21 +213,26 @@ func TestWinogradErrorBound(t *testing.T) {
 			pl.BackwardFilter(dw, nil, x, dy, false)
 			e := relErr(dw, wantDW)
 			line += fmt.Sprintf(" %s %.2g", algo, e)
-			var bound float64
-			switch algo {
-			case "direct":
-				continue
-			case "winograd":
-				bound = winogradBoundLimit
-			default:
-				bound = winogradGradBound(int(algo[len(algo)-1]-'0'), s.N*s.OutLen)
-			}
-			if e > bound {
+			bound, ok := algoBound(algo, func(m int) float64 { return winogradGradBound(m, s.N*s.OutLen) })
+			if ok && e > bound {
 				t.Errorf("%s %s: error %.3g (dW) > bound %.3g", line, algo, e, bound)
 			}
 		}
 		t.Log(line)
 	}
+}
+
+// algoBound is the error bound TestWinogradErrorBound holds algo to:
+// variant m's (bound) for a forced variant, the default limit for
+// winograd, none (false) for direct.
+func algoBound(algo string, bound func(m int) float64) (float64, bool) {
+	switch algo {
+	case "direct":
+		return 0, false
+	case "winograd":
+		return winogradBoundLimit, true
+	}
+	return bound(int(algo[len(algo)-1] - '0')), true
 }
 
 // relErr is max|got - want| / max|want|.
