@@ -1,3 +1,22 @@
-// Package fft holds real and complex power-of-two FFTs with SIMD butterflies
-// and the overlap-add FFT convolution used for large filters.
+// Package fft computes discrete Fourier transforms of float32 data:
+// complex-to-complex, and real-to-complex / complex-to-real, of every
+// length, on plans made once per length and reused.
+//
+// Conventions (those of FFTW and gonum's dsp/fourier):
+//
+//   - Forward: X[k] = sum_j x[j] exp(-2 pi i j k / n); inverse: x[j] =
+//     sum_k X[k] exp(+2 pi i j k / n). Neither is normalized: an inverse
+//     of a forward multiplies by n.
+//   - A real transform of n points keeps the half spectrum X[0..n/2]
+//     (n/2 + 1 values); the rest is its conjugate mirror. The inverse
+//     reads those n/2 + 1 values and ignores the imaginary parts of X[0]
+//     and, for even n, of X[n/2], as a Hermitian spectrum defines them.
+//
+// Lengths whose prime factors are 2, 3, 5 and 7 run a mixed-radix
+// decimation in time (radix 4 and 2 specialised); any other length goes
+// through Bluestein's chirp transform on a power-of-two length. A real
+// transform of even length runs on a complex one of half the length.
+//
+// This is the Go path, the oracle of the generated codelets to come; the
+// convolution engine's FFT algorithm builds on it.
 package fft

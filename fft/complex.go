@@ -1,0 +1,189 @@
+package fft
+
+import (
+	"fmt"
+	"math"
+	"sync"
+)
+
+// Plan is the complex transform of one length. It is immutable after
+// NewPlan and safe for concurrent use: each call takes its scratch from
+// the plan's pool, so that steady-state calls allocate nothing.
+type Plan struct {
+	n       int
+	factors []int        // the mixed-radix factors, in order (nil: Bluestein)
+	tw      []complex128 // exp(-2 pi i e / n), e < n
+	blue    *bluestein
+	scratch sync.Pool // *[]complex64 of scratchLen
+}
+
+// NewPlan returns the plan of the complex transforms of n points, or an
+// error for n < 1.
+func NewPlan(n int) (*Plan, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("fft: length %d: want >= 1", n)
+	}
+	p := &Plan{n: n}
+	if f, ok := smoothFactors(n); ok {
+		p.factors = f
+		p.tw = twiddles(n)
+	} else {
+		p.blue = newBluestein(n)
+	}
+	size := p.scratchLen()
+	p.scratch.New = func() any {
+		s := make([]complex64, size)
+		return &s
+	}
+	return p, nil
+}
+
+// Len is the plan's transform length.
+func (p *Plan) Len() int { return p.n }
+
+func (p *Plan) scratchLen() int {
+	if p.blue != nil {
+		return 2 * p.blue.m
+	}
+	return p.n
+}
+
+// Forward computes dst = DFT(src), both of Len() values (dst and src may
+// be the same slice). It panics naming the lengths if either is short.
+func (p *Plan) Forward(dst, src []complex64) { p.transform(dst, src, false) }
+
+// Inverse computes the unnormalized inverse: dst[j] = sum_k src[k]
+// exp(+2 pi i j k / n).
+func (p *Plan) Inverse(dst, src []complex64) { p.transform(dst, src, true) }
+
+func (p *Plan) transform(dst, src []complex64, inverse bool) {
+	if len(dst) < p.n || len(src) < p.n {
+		panic(fmt.Sprintf("fft: a transform of %d points: len(dst) = %d, len(src) = %d", p.n, len(dst), len(src)))
+	}
+	sp := p.scratch.Get().(*[]complex64)
+	defer p.scratch.Put(sp)
+	s := *sp
+	if p.blue != nil {
+		p.blue.run(dst[:p.n], src[:p.n], s, inverse)
+		return
+	}
+	// The recursion reads src with strides and writes dst in order: an
+	// in-place call first copies src aside.
+	in := src[:p.n]
+	if &dst[0] == &src[0] {
+		copy(s, in)
+		in = s[:p.n]
+	}
+	p.mixed(dst[:p.n], in, 1, p.factors, inverse)
+}
+
+// mixed computes the DFT of the n = len(out) values in[0], in[stride],
+// ... into out by decimation in time on factors: radix r = factors[0]
+// splits the input into r sequences of stride r*stride, whose DFTs land
+// in out's r quarters, then each output quadruple (k, k+m, ..., k+(r-1)m)
+// comes from the r values at those positions, twiddled.
+func (p *Plan) mixed(out, in []complex64, stride int, factors []int, inverse bool) {
+	n := len(out)
+	if n == 1 {
+		out[0] = in[0]
+		return
+	}
+	r := factors[0]
+	m := n / r
+	for j := 0; j < r; j++ {
+		p.mixed(out[j*m:(j+1)*m], in[j*stride:], stride*r, factors[1:], inverse)
+	}
+	step := p.n / n // out's twiddle exp(-2 pi i / n) is tw[step]
+	switch r {
+	case 2:
+		p.radix2(out, m, step, inverse)
+	case 4:
+		p.radix4(out, m, step, inverse)
+	default:
+		p.radixGeneric(out, r, m, step, inverse)
+	}
+}
+
+// twiddle is exp(-+2 pi i e*step / n) for the plan's n, the sign by
+// direction.
+func (p *Plan) twiddle(e int, inverse bool) complex128 {
+	w := p.tw[e%p.n]
+	if inverse {
+		return complex(real(w), -imag(w))
+	}
+	return w
+}
+
+func (p *Plan) radix2(out []complex64, m, step int, inverse bool) {
+	for k := 0; k < m; k++ {
+		a := complex128(out[k])
+		b := p.twiddle(k*step, inverse) * complex128(out[k+m])
+		out[k], out[k+m] = complex64(a+b), complex64(a-b)
+	}
+}
+
+func (p *Plan) radix4(out []complex64, m, step int, inverse bool) {
+	// -i for the forward transform, +i for the inverse.
+	rot := complex(0, -1)
+	if inverse {
+		rot = complex(0, 1)
+	}
+	for k := 0; k < m; k++ {
+		a := complex128(out[k])
+		b := p.twiddle(k*step, inverse) * complex128(out[k+m])
+		c := p.twiddle(2*k*step, inverse) * complex128(out[k+2*m])
+		d := p.twiddle(3*k*step, inverse) * complex128(out[k+3*m])
+		s0, s1 := a+c, a-c
+		t0, t1 := b+d, rot*(b-d)
+		out[k] = complex64(s0 + t0)
+		out[k+m] = complex64(s1 + t1)
+		out[k+2*m] = complex64(s0 - t0)
+		out[k+3*m] = complex64(s1 - t1)
+	}
+}
+
+// radixGeneric is the butterfly of any radix r <= 7: per output index k,
+// the r twiddled values t_j, then out[k + q*m] = sum_j t_j w_r^(j*q).
+func (p *Plan) radixGeneric(out []complex64, r, m, step int, inverse bool) {
+	var t [maxRadix]complex128
+	rstep := p.n / r // exp(-2 pi i / r)
+	for k := 0; k < m; k++ {
+		for j := 0; j < r; j++ {
+			t[j] = p.twiddle(j*k*step, inverse) * complex128(out[k+j*m])
+		}
+		for q := 0; q < r; q++ {
+			var sum complex128
+			for j := 0; j < r; j++ {
+				sum += t[j] * p.twiddle((j*q%r)*rstep, inverse)
+			}
+			out[k+q*m] = complex64(sum)
+		}
+	}
+}
+
+// maxRadix is the largest factor of the mixed-radix path.
+const maxRadix = 7
+
+// smoothFactors factors n into 4s, 2s, 3s, 5s and 7s (4 first), or
+// reports that n has a larger prime factor.
+func smoothFactors(n int) ([]int, bool) {
+	var f []int
+	for _, r := range []int{4, 2, 3, 5, 7} {
+		for n%r == 0 {
+			f = append(f, r)
+			n /= r
+		}
+	}
+	return f, n == 1
+}
+
+// twiddles is exp(-2 pi i e / n) for e < n, each from its own angle in
+// float64 (no accumulated rotation).
+func twiddles(n int) []complex128 {
+	w := make([]complex128, n)
+	for e := range w {
+		s, c := math.Sincos(-2 * math.Pi * float64(e) / float64(n))
+		w[e] = complex(c, s)
+	}
+	return w
+}

@@ -1,0 +1,268 @@
+package fft
+
+import (
+	"math"
+	"math/cmplx"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// testSizes covers every size class: 1, 2, powers of two, 2,3,5,7-smooth
+// sizes, primes (Bluestein) and composites with a large prime factor.
+var testSizes = []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 25, 27, 30, 31, 32, 49, 60, 64, 97, 100, 121, 127, 128, 210, 243, 256, 343, 500, 509, 1000, 1024, 1031, 2048, 4096}
+
+// dft is the float64 DFT of x, the sign of the exponent by direction.
+func dft(x []complex128, inverse bool) []complex128 {
+	n := len(x)
+	sign := -1.0
+	if inverse {
+		sign = 1
+	}
+	out := make([]complex128, n)
+	for k := range out {
+		var s complex128
+		for j, v := range x {
+			e := (j * k) % n
+			s += v * cmplx.Rect(1, sign*2*math.Pi*float64(e)/float64(n))
+		}
+		out[k] = s
+	}
+	return out
+}
+
+func randComplex(r *rand.Rand, n int) []complex64 {
+	x := make([]complex64, n)
+	for i := range x {
+		x[i] = complex(float32(r.NormFloat64()), float32(r.NormFloat64()))
+	}
+	return x
+}
+
+func widen(x []complex64) []complex128 {
+	out := make([]complex128, len(x))
+	for i, v := range x {
+		out[i] = complex128(v)
+	}
+	return out
+}
+
+// relErr is max|got - want| / max|want|.
+func relErr(got []complex64, want []complex128) float64 {
+	var num, den float64
+	for i, w := range want {
+		num = max(num, cmplx.Abs(complex128(got[i])-w))
+		den = max(den, cmplx.Abs(w))
+	}
+	if den == 0 {
+		return num
+	}
+	return num / den
+}
+
+// errBound is the tests' bound for a transform of n points: a few float32
+// roundings per level of the factorization (Bluestein adds two
+// transforms of its length).
+func errBound(n int) float64 { return 2e-7 * (4 + 3*math.Log2(float64(2*n))) }
+
+// TestComplexAgainstDFT checks both directions of every size class
+// against the float64 DFT, out of place and in place.
+func TestComplexAgainstDFT(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range testSizes {
+		p, err := NewPlan(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, inverse := range []bool{false, true} {
+			x := randComplex(r, n)
+			want := dft(widen(x), inverse)
+			got := make([]complex64, n)
+			inPlace := append([]complex64(nil), x...)
+			if inverse {
+				p.Inverse(got, x)
+				p.Inverse(inPlace, inPlace)
+			} else {
+				p.Forward(got, x)
+				p.Forward(inPlace, inPlace)
+			}
+			e := relErr(got, want)
+			if e > errBound(n) {
+				t.Errorf("n %d inverse %v: error %.3g > %.3g", n, inverse, e, errBound(n))
+			}
+			if !inverse && (n == 97 || n == 1000 || n == 1031 || n == 4096) {
+				t.Logf("n %d: forward error %.2g (bound %.2g)", n, e, errBound(n))
+			}
+			for i := range got {
+				if got[i] != inPlace[i] {
+					t.Fatalf("n %d: in place [%d] = %v, out of place %v", n, i, inPlace[i], got[i])
+				}
+			}
+		}
+	}
+}
+
+// TestComplexIdentities checks the round trip (Inverse of Forward is n
+// times the input), Parseval's sum and linearity.
+func TestComplexIdentities(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range testSizes {
+		p, _ := NewPlan(n)
+		x, y := randComplex(r, n), randComplex(r, n)
+		fx, fy, back := make([]complex64, n), make([]complex64, n), make([]complex64, n)
+		p.Forward(fx, x)
+		p.Forward(fy, y)
+		p.Inverse(back, fx)
+		scaled := make([]complex128, n)
+		var ex, efx float64
+		for i := range x {
+			scaled[i] = complex128(x[i]) * complex(float64(n), 0)
+			ex += math.Pow(cmplx.Abs(complex128(x[i])), 2)
+			efx += math.Pow(cmplx.Abs(complex128(fx[i])), 2)
+		}
+		if e := relErr(back, scaled); e > 2*errBound(n) {
+			t.Errorf("n %d: round trip error %.3g", n, e)
+		}
+		if d := math.Abs(efx/float64(n)-ex) / ex; d > 4*errBound(n) {
+			t.Errorf("n %d: Parseval: sum |X|^2 / n = %v, sum |x|^2 = %v", n, efx/float64(n), ex)
+		}
+		a, b := complex64(complex(0.5, -1.5)), complex64(complex(2, 0.25))
+		comb := make([]complex64, n)
+		want := make([]complex128, n)
+		for i := range comb {
+			comb[i] = a*x[i] + b*y[i]
+			want[i] = complex128(a)*complex128(fx[i]) + complex128(b)*complex128(fy[i])
+		}
+		p.Forward(comb, comb)
+		if e := relErr(comb, want); e > 4*errBound(n) {
+			t.Errorf("n %d: linearity error %.3g", n, e)
+		}
+	}
+}
+
+// TestRealAgainstDFT checks the real transforms of every size class
+// against the float64 DFT's half spectrum, and the inverse against n
+// times the input.
+func TestRealAgainstDFT(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, n := range testSizes {
+		p, err := NewRealPlan(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := make([]float32, n)
+		xc := make([]complex128, n)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+			xc[i] = complex(float64(x[i]), 0)
+		}
+		want := dft(xc, false)[:n/2+1]
+		spec := make([]complex64, n/2+1)
+		p.Forward(spec, x)
+		if e := relErr(spec, want); e > errBound(n) {
+			t.Errorf("real n %d: error %.3g > %.3g", n, e, errBound(n))
+		}
+		back := make([]float32, n)
+		p.Inverse(back, spec)
+		var num, den float64
+		for i, v := range x {
+			num = max(num, math.Abs(float64(back[i])-float64(n)*float64(v)))
+			den = max(den, math.Abs(float64(n)*float64(v)))
+		}
+		if num/den > 2*errBound(n) {
+			t.Errorf("real n %d: round trip error %.3g", n, num/den)
+		}
+	}
+}
+
+// TestRealInverseIgnoresNonHermitian checks that the inverse reads only
+// the real parts of X[0] and, for even n, X[n/2].
+func TestRealInverseIgnoresNonHermitian(t *testing.T) {
+	for _, n := range []int{8, 9, 12, 97} {
+		p, _ := NewRealPlan(n)
+		r := rand.New(rand.NewPCG(uint64(n), 1))
+		spec := randComplex(r, n/2+1)
+		a, b := make([]float32, n), make([]float32, n)
+		p.Inverse(a, spec)
+		spec[0] = complex(real(spec[0]), 7)
+		if n%2 == 0 {
+			spec[n/2] = complex(real(spec[n/2]), -3)
+		}
+		p.Inverse(b, spec)
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("n %d: [%d] %v, %v with other imaginary parts", n, i, a[i], b[i])
+			}
+		}
+	}
+}
+
+// TestConcurrentAndAllocs runs one plan from several goroutines at once
+// (each result as alone) and wants steady-state calls to allocate
+// nothing.
+func TestConcurrentAndAllocs(t *testing.T) {
+	for _, n := range []int{1024, 97, 360} {
+		p, _ := NewPlan(n)
+		rp, _ := NewRealPlan(n)
+		x := randComplex(rand.New(rand.NewPCG(7, uint64(n))), n)
+		want := make([]complex64, n)
+		p.Forward(want, x)
+		var wg sync.WaitGroup
+		for g := 0; g < 4; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got := make([]complex64, n)
+				for it := 0; it < 50; it++ {
+					p.Forward(got, x)
+					for i := range got {
+						if got[i] != want[i] {
+							t.Errorf("n %d: concurrent result differs at %d", n, i)
+							return
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		out := make([]complex64, n)
+		xr, spec := make([]float32, n), make([]complex64, n/2+1)
+		if a := testing.AllocsPerRun(20, func() {
+			p.Forward(out, x)
+			p.Inverse(out, out)
+			rp.Forward(spec, xr)
+			rp.Inverse(xr, spec)
+		}); a != 0 {
+			t.Errorf("n %d: %v allocations per call", n, a)
+		}
+	}
+}
+
+// TestErrors checks the plans' length errors and the calls' panics on
+// short slices, naming the lengths.
+func TestErrors(t *testing.T) {
+	if _, err := NewPlan(0); err == nil {
+		t.Error("NewPlan(0): no error")
+	}
+	if _, err := NewRealPlan(-1); err == nil {
+		t.Error("NewRealPlan(-1): no error")
+	}
+	p, _ := NewPlan(8)
+	rp, _ := NewRealPlan(8)
+	for name, call := range map[string]func(){
+		"complex dst": func() { p.Forward(make([]complex64, 7), make([]complex64, 8)) },
+		"complex src": func() { p.Inverse(make([]complex64, 8), make([]complex64, 3)) },
+		"real dst":    func() { rp.Forward(make([]complex64, 4), make([]float32, 8)) },
+		"real src":    func() { rp.Inverse(make([]float32, 7), make([]complex64, 5)) },
+	} {
+		func() {
+			defer func() {
+				if e := recover(); e == nil || !strings.Contains(e.(string), "8 points") {
+					t.Errorf("%s: panic %v, want one naming the length", name, e)
+				}
+			}()
+			call()
+		}()
+	}
+}
