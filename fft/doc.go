@@ -1,6 +1,8 @@
 // Package fft computes discrete Fourier transforms of float32 data:
 // complex-to-complex, and real-to-complex / complex-to-real, of every
-// length, on plans made once per length and reused.
+// length, in 1D (Plan, RealPlan) and over the axes of an N-D array
+// (PlanND, RealPlanND), on plans made once per size and reused. Batches
+// of transforms at any distance are one call (ForwardBatch).
 //
 // Conventions (those of FFTW and gonum's dsp/fourier):
 //
@@ -11,6 +13,10 @@
 //     (n/2 + 1 values); the rest is its conjugate mirror. The inverse
 //     reads those n/2 + 1 values and ignores the imaginary parts of X[0]
 //     and, for even n, of X[n/2], as a Hermitian spectrum defines them.
+//   - An N-D array is row-major, its last dim contiguous. A real N-D
+//     transform halves the last dim (dims[last]/2 + 1 complex values, row
+//     pitch that many) and keeps the others whole; it runs the rows' real
+//     transforms, then complex ones along the other axes.
 //
 // Lengths whose prime factors are 2, 3, 5 and 7 run a mixed-radix
 // decimation in time (radix 4 and 2 specialised); any other length goes

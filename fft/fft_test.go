@@ -1,6 +1,7 @@
 package fft
 
 import (
+	"fmt"
 	"math"
 	"math/cmplx"
 	"math/rand/v2"
@@ -263,6 +264,58 @@ func TestErrors(t *testing.T) {
 				}
 			}()
 			call()
+		}()
+	}
+}
+
+// TestBatch checks the batched calls against one call per transform, at
+// contiguous and padded distances, and the check of their reach.
+func TestBatch(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 13))
+	for _, n := range []int{1, 12, 97, 256} {
+		p, _ := NewPlan(n)
+		rp, _ := NewRealPlan(n)
+		for _, dist := range []int{n, n + 3} {
+			const count = 5
+			src := randComplex(r, (count-1)*dist+n)
+			dst := make([]complex64, len(src))
+			p.ForwardBatch(dst, src, count, dist, dist)
+			one := make([]complex64, n)
+			for b := 0; b < count; b++ {
+				p.Forward(one, src[b*dist:])
+				for i := range one {
+					if dst[b*dist+i] != one[i] {
+						t.Fatalf("n %d dist %d: transform %d differs at %d", n, dist, b, i)
+					}
+				}
+			}
+			back := make([]complex64, len(src))
+			p.InverseBatch(back, dst, count, dist, dist)
+			xr := make([]float32, (count-1)*dist+n)
+			for i := range xr {
+				xr[i] = float32(r.NormFloat64())
+			}
+			sd := n/2 + 2
+			spec := make([]complex64, (count-1)*sd+n/2+1)
+			rp.ForwardBatch(spec, xr, count, sd, dist)
+			rone := make([]complex64, n/2+1)
+			for b := 0; b < count; b++ {
+				rp.Forward(rone, xr[b*dist:])
+				for i := range rone {
+					if spec[b*sd+i] != rone[i] {
+						t.Fatalf("real n %d: transform %d differs at %d", n, b, i)
+					}
+				}
+			}
+			rp.InverseBatch(xr, spec, count, dist, sd)
+		}
+		func() {
+			defer func() {
+				if e := recover(); e == nil || !strings.Contains(fmt.Sprint(e), "batch") {
+					t.Errorf("n %d: short batch: panic %v", n, e)
+				}
+			}()
+			p.ForwardBatch(make([]complex64, 2*n), make([]complex64, 3*n-1), 3, n, n)
 		}()
 	}
 }

@@ -1,0 +1,200 @@
+package fft
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/convkit/convkit/internal/shape"
+)
+
+// PlanND is the complex transform of an array of dims (row-major: the
+// last dim contiguous), 1 to 3 dims or more: a 1D transform along every
+// axis. Safe for concurrent use; steady-state calls allocate nothing.
+type PlanND struct {
+	dims []int
+	n    int
+	axes []*Plan // one per dim
+	cols sync.Pool
+}
+
+// NewPlanND returns the plan of the complex transforms of dims, or an
+// error naming a dim under 1 or a size that overflows int.
+func NewPlanND(dims ...int) (*PlanND, error) {
+	n, err := ndLen(dims)
+	if err != nil {
+		return nil, err
+	}
+	p := &PlanND{dims: append([]int(nil), dims...), n: n}
+	longest := 0
+	for _, d := range dims {
+		a, _ := NewPlan(d)
+		p.axes = append(p.axes, a)
+		longest = max(longest, d)
+	}
+	p.cols.New = func() any { s := make([]complex64, longest); return &s }
+	return p, nil
+}
+
+// ndLen is the element count of dims, or an error.
+func ndLen(dims []int) (int, error) {
+	if len(dims) == 0 {
+		return 0, fmt.Errorf("fft: no dims")
+	}
+	n := 1
+	for i, d := range dims {
+		if d < 1 {
+			return 0, fmt.Errorf("fft: dims %v: dim %d is %d, want >= 1", dims, i, d)
+		}
+		var ok bool
+		if n, ok = shape.Mul(n, d); !ok {
+			return 0, fmt.Errorf("fft: dims %v: the element count overflows int", dims)
+		}
+	}
+	return n, nil
+}
+
+// Len is the array's element count.
+func (p *PlanND) Len() int { return p.n }
+
+// Forward computes dst = DFT(src) over every axis (dst and src may be the
+// same slice). It panics naming the lengths if either is short.
+func (p *PlanND) Forward(dst, src []complex64) { p.transform(dst, src, false) }
+
+// Inverse computes the unnormalized inverse over every axis: Inverse of
+// Forward multiplies by Len().
+func (p *PlanND) Inverse(dst, src []complex64) { p.transform(dst, src, true) }
+
+func (p *PlanND) transform(dst, src []complex64, inverse bool) {
+	if len(dst) < p.n || len(src) < p.n {
+		panic(fmt.Sprintf("fft: a transform of %v (%d points): len(dst) = %d, len(src) = %d", p.dims, p.n, len(dst), len(src)))
+	}
+	if &dst[0] != &src[0] {
+		copy(dst[:p.n], src[:p.n])
+	}
+	for a := range p.dims {
+		alongAxis(dst[:p.n], p.dims, a, p.axes[a], &p.cols, inverse)
+	}
+}
+
+// alongAxis transforms every line of x (shape dims) along axis a in
+// place: the last axis's lines are contiguous; the others' are gathered
+// into a pooled column, transformed and scattered back.
+func alongAxis(x []complex64, dims []int, a int, pl *Plan, cols *sync.Pool, inverse bool) {
+	n := dims[a]
+	inner := 1
+	for _, d := range dims[a+1:] {
+		inner *= d
+	}
+	outer := len(x) / (n * inner)
+	run := pl.Forward
+	if inverse {
+		run = pl.Inverse
+	}
+	if inner == 1 {
+		for o := 0; o < outer; o++ {
+			line := x[o*n : (o+1)*n]
+			run(line, line)
+		}
+		return
+	}
+	cp := cols.Get().(*[]complex64)
+	defer cols.Put(cp)
+	col := (*cp)[:n]
+	for o := 0; o < outer; o++ {
+		base := o * n * inner
+		for i := 0; i < inner; i++ {
+			for j := range col {
+				col[j] = x[base+j*inner+i]
+			}
+			run(col, col)
+			for j, v := range col {
+				x[base+j*inner+i] = v
+			}
+		}
+	}
+}
+
+// RealPlanND is the real transform of an array of dims (row-major): the
+// forward to the half spectrum, whose last dim is halved to
+// dims[last]/2 + 1 complex values (the other dims whole), and its
+// inverse. Safe for concurrent use; steady-state calls allocate nothing.
+type RealPlanND struct {
+	dims     []int
+	spec     []int // the spectrum's dims
+	n, sn    int   // real and spectrum element counts
+	last     *RealPlan
+	axes     []*Plan // the complex transforms of dims[:last]
+	cols     sync.Pool
+	specCopy sync.Pool // the inverse's copy of its input
+}
+
+// NewRealPlanND returns the plan of the real transforms of dims, or an
+// error naming a dim under 1 or a size that overflows int.
+func NewRealPlanND(dims ...int) (*RealPlanND, error) {
+	n, err := ndLen(dims)
+	if err != nil {
+		return nil, err
+	}
+	d := len(dims)
+	p := &RealPlanND{dims: append([]int(nil), dims...), n: n}
+	p.spec = append([]int(nil), dims...)
+	p.spec[d-1] = dims[d-1]/2 + 1
+	p.sn = n / dims[d-1] * p.spec[d-1]
+	p.last, _ = NewRealPlan(dims[d-1])
+	longest := 1
+	for _, v := range dims[:d-1] {
+		a, _ := NewPlan(v)
+		p.axes = append(p.axes, a)
+		longest = max(longest, v)
+	}
+	p.cols.New = func() any { s := make([]complex64, longest); return &s }
+	sn := p.sn
+	p.specCopy.New = func() any { s := make([]complex64, sn); return &s }
+	return p, nil
+}
+
+// Len is the real array's element count.
+func (p *RealPlanND) Len() int { return p.n }
+
+// SpectrumLen is the half spectrum's element count.
+func (p *RealPlanND) SpectrumLen() int { return p.sn }
+
+// SpectrumDims is the half spectrum's dims: dims with the last halved.
+func (p *RealPlanND) SpectrumDims() []int { return append([]int(nil), p.spec...) }
+
+// Forward computes the half spectrum dst (SpectrumLen values) of the real
+// array src (Len values): each row's real transform, then the complex
+// transforms along the other axes. It panics naming the lengths if
+// either is short.
+func (p *RealPlanND) Forward(dst []complex64, src []float32) {
+	if len(dst) < p.sn || len(src) < p.n {
+		panic(fmt.Sprintf("fft: a real transform of %v: len(dst) = %d (want %d), len(src) = %d (want %d)", p.dims, len(dst), p.sn, len(src), p.n))
+	}
+	w, sw := p.dims[len(p.dims)-1], p.spec[len(p.spec)-1]
+	for r := 0; r < p.n/w; r++ {
+		p.last.Forward(dst[r*sw:(r+1)*sw], src[r*w:(r+1)*w])
+	}
+	for a := range p.axes {
+		alongAxis(dst[:p.sn], p.spec, a, p.axes[a], &p.cols, false)
+	}
+}
+
+// Inverse computes the real array dst (Len values) of the half spectrum
+// src (SpectrumLen values, left unchanged): the unnormalized inverse,
+// Inverse of Forward multiplying by Len().
+func (p *RealPlanND) Inverse(dst []float32, src []complex64) {
+	if len(dst) < p.n || len(src) < p.sn {
+		panic(fmt.Sprintf("fft: a real inverse of %v: len(dst) = %d (want %d), len(src) = %d (want %d)", p.dims, len(dst), p.n, len(src), p.sn))
+	}
+	sp := p.specCopy.Get().(*[]complex64)
+	defer p.specCopy.Put(sp)
+	s := *sp
+	copy(s, src[:p.sn])
+	for a := range p.axes {
+		alongAxis(s, p.spec, a, p.axes[a], &p.cols, true)
+	}
+	w, sw := p.dims[len(p.dims)-1], p.spec[len(p.spec)-1]
+	for r := 0; r < p.n/w; r++ {
+		p.last.Inverse(dst[r*w:(r+1)*w], s[r*sw:(r+1)*sw])
+	}
+}

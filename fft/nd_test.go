@@ -1,0 +1,145 @@
+package fft
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+var ndShapes = [][]int{{1}, {12}, {3, 5}, {8, 8}, {6, 7}, {1, 9}, {9, 1}, {4, 6, 5}, {2, 3, 9}, {16, 16}, {5, 97}, {3, 4, 16}}
+
+// dftND is the float64 DFT of x (shape dims) along every axis.
+func dftND(x []complex128, dims []int, inverse bool) []complex128 {
+	out := append([]complex128(nil), x...)
+	for a := range dims {
+		n, inner := dims[a], 1
+		for _, d := range dims[a+1:] {
+			inner *= d
+		}
+		outer := len(x) / (n * inner)
+		col := make([]complex128, n)
+		for o := 0; o < outer; o++ {
+			for i := 0; i < inner; i++ {
+				for j := range col {
+					col[j] = out[o*n*inner+j*inner+i]
+				}
+				for j, v := range dft(col, inverse) {
+					out[o*n*inner+j*inner+i] = v
+				}
+			}
+		}
+	}
+	return out
+}
+
+func ndCount(dims []int) int {
+	n := 1
+	for _, d := range dims {
+		n *= d
+	}
+	return n
+}
+
+// TestPlanNDAgainstDFT checks the complex N-D transforms both ways
+// against the float64 DFT along every axis, and the round trip.
+func TestPlanNDAgainstDFT(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 9))
+	for _, dims := range ndShapes {
+		n := ndCount(dims)
+		p, err := NewPlanND(dims...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := randComplex(r, n)
+		got, back := make([]complex64, n), make([]complex64, n)
+		p.Forward(got, x)
+		bound := errBound(n)
+		if e := relErr(got, dftND(widen(x), dims, false)); e > bound {
+			t.Errorf("%v: forward error %.3g > %.3g", dims, e, bound)
+		}
+		p.Inverse(back, got)
+		scaled := widen(x)
+		for i := range scaled {
+			scaled[i] *= complex(float64(n), 0)
+		}
+		if e := relErr(back, scaled); e > 2*bound {
+			t.Errorf("%v: round trip error %.3g", dims, e)
+		}
+	}
+}
+
+// TestRealPlanNDAgainstDFT checks the real N-D transform against the
+// float64 DFT's half spectrum (the last dim halved) and its inverse
+// against Len() times the input, leaving the spectrum unchanged.
+func TestRealPlanNDAgainstDFT(t *testing.T) {
+	r := rand.New(rand.NewPCG(10, 11))
+	for _, dims := range ndShapes {
+		n := ndCount(dims)
+		p, err := NewRealPlanND(dims...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := make([]float32, n)
+		xc := make([]complex128, n)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+			xc[i] = complex(float64(x[i]), 0)
+		}
+		full := dftND(xc, dims, false)
+		w := dims[len(dims)-1]
+		sw := w/2 + 1
+		want := make([]complex128, 0, p.SpectrumLen())
+		for row := 0; row < n/w; row++ {
+			want = append(want, full[row*w:row*w+sw]...)
+		}
+		spec := make([]complex64, p.SpectrumLen())
+		p.Forward(spec, x)
+		if e := relErr(spec, want); e > errBound(n) {
+			t.Errorf("%v: forward error %.3g", dims, e)
+		}
+		kept := append([]complex64(nil), spec...)
+		back := make([]float32, n)
+		p.Inverse(back, spec)
+		var num, den float64
+		for i, v := range x {
+			num = max(num, math.Abs(float64(back[i])-float64(n)*float64(v)))
+			den = max(den, math.Abs(float64(n)*float64(v)))
+		}
+		if num/den > 2*errBound(n) {
+			t.Errorf("%v: round trip error %.3g", dims, num/den)
+		}
+		for i := range spec {
+			if spec[i] != kept[i] {
+				t.Fatalf("%v: Inverse changed its input at %d", dims, i)
+			}
+		}
+		if got := p.SpectrumDims(); got[len(got)-1] != sw {
+			t.Errorf("%v: spectrum dims %v", dims, got)
+		}
+	}
+}
+
+// TestNDErrorsAndAllocs checks the N-D plans' errors and that their
+// steady-state calls allocate nothing.
+func TestNDErrorsAndAllocs(t *testing.T) {
+	for _, dims := range [][]int{{}, {4, 0}, {-1}, {1 << 40, 1 << 40}} {
+		if _, err := NewPlanND(dims...); err == nil {
+			t.Errorf("NewPlanND(%v): no error", dims)
+		}
+		if _, err := NewRealPlanND(dims...); err == nil {
+			t.Errorf("NewRealPlanND(%v): no error", dims)
+		}
+	}
+	p, _ := NewPlanND(12, 10)
+	rp, _ := NewRealPlanND(6, 5, 14)
+	x := make([]complex64, p.Len())
+	xr, spec := make([]float32, rp.Len()), make([]complex64, rp.SpectrumLen())
+	if a := testing.AllocsPerRun(20, func() {
+		p.Forward(x, x)
+		p.Inverse(x, x)
+		rp.Forward(spec, xr)
+		rp.Inverse(xr, spec)
+	}); a != 0 {
+		t.Errorf("%v allocations per call", a)
+	}
+}
