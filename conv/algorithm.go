@@ -60,9 +60,11 @@ const (
 // Host is what the cost models read about the machine: the measured FMA
 // peak and stream rate, and the cache sizes.
 type Host struct {
-	PeakGFLOPS float64 // one thread, measured (see HostNow)
-	StreamGBs  float64 // one thread's reads of a buffer past L2, GB/s, measured
-	L1, L2, L3 int     // bytes, per core (L3: shared)
+	PeakGFLOPS  float64 // one thread, measured (see HostNow)
+	StreamGBs   float64 // one thread's reads of a buffer past L2, GB/s, measured
+	FFTGFLOPS   float64 // package fft's real 2D transform, 2.5 N log2 N a call, measured
+	CMACsPerSec float64 // complex64 multiply-adds a second of the FFT engine's loop, measured
+	L1, L2, L3  int     // bytes, per core (L3: shared)
 }
 
 // streamBytesPerCycle is the stream rate in bytes per cycle of the
@@ -136,10 +138,10 @@ func (e *UnsupportedError) Error() string {
 var ErrNotImplemented = errors.New("not implemented")
 
 // registry is every algorithm, in the order auto breaks cost ties.
-var registry = []Algorithm{im2colAlgo{}, directAlgo{}, winogradAlgo{}}
+var registry = []Algorithm{im2colAlgo{}, directAlgo{}, winogradAlgo{}, fftAlgo{}}
 
 // plannedNames are algorithms that later work delivers.
-var plannedNames = []string{"fft"}
+var plannedNames []string
 
 // Algorithms returns every algorithm convkit has.
 func Algorithms() []Algorithm { return append([]Algorithm(nil), registry...) }

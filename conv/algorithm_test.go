@@ -87,7 +87,13 @@ func TestLookup(t *testing.T) {
 			t.Errorf("%s: %v, %v (want a bounded algorithm)", name, a, err)
 		}
 	}
-	for _, name := range []string{"fft"} {
+	if a, err := Lookup("fft"); err != nil || a.Exact() {
+		t.Errorf("fft: %v, %v (want a bounded algorithm)", a, err)
+	}
+	// A name planned but not delivered.
+	defer func(saved []string) { plannedNames = saved }(plannedNames)
+	plannedNames = []string{"planned"}
+	for _, name := range plannedNames {
 		if _, err := Lookup(name); !errors.Is(err, ErrNotImplemented) {
 			t.Errorf("%s: %v, want ErrNotImplemented", name, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/convkit/convkit/fft"
 	"github.com/convkit/convkit/internal/prng"
 	"github.com/convkit/convkit/kernels"
 )
@@ -125,6 +126,7 @@ func HostNow() Host {
 	}
 	l1, l2, l3 := kernels.Caches()
 	h := Host{PeakGFLOPS: measurePeak(), StreamGBs: measureStream(l2), L1: l1, L2: l2, L3: l3}
+	h.FFTGFLOPS, h.CMACsPerSec = measureFFT()
 	host.byISA[isa] = h
 	return h
 }
@@ -168,6 +170,34 @@ func measureStream(l2 int) float64 {
 		best = max(best, float64(4*n)/time.Since(start).Seconds()/1e9)
 	}
 	return best
+}
+
+// measureFFT times package fft's real transform of a 64 x 64 grid and
+// the FFT engine's spectrum multiply-add on 4096 values, the best of a
+// few runs each (about a millisecond).
+func measureFFT() (gflops, macs float64) {
+	p, err := fft.NewRealPlanND(64, 64)
+	if err != nil {
+		return 0, 0
+	}
+	grid := make([]float32, p.Len())
+	spec := make([]complex64, p.SpectrumLen())
+	a, b, acc := make([]complex64, 4096), make([]complex64, 4096), make([]complex64, 4096)
+	best, bestMAC := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
+	for range 5 {
+		start := time.Now()
+		for range 4 {
+			p.Forward(spec, grid)
+		}
+		best = min(best, time.Since(start)/4)
+		start = time.Now()
+		for range 4 {
+			macConj(acc, a, b)
+		}
+		bestMAC = min(bestMAC, time.Since(start)/4)
+	}
+	n := float64(p.Len())
+	return 2.5 * n * math.Log2(n) / best.Seconds() / 1e9, 4096 / bestMAC.Seconds()
 }
 
 // The autotune cache: choices by key, and the files already read.

@@ -53,11 +53,12 @@ func (b *bluestein) run(dst, src, s []complex64, inverse bool) {
 		a[j] = complex64(x * b.chirp[j])
 	}
 	clear(a[b.n:])
-	b.inner.Forward(a, a)
+	work := s[b.m : 2*b.m]
+	b.inner.ForwardWith(a, a, work)
 	for i, v := range b.spec {
 		a[i] *= v
 	}
-	b.inner.Inverse(a, a)
+	b.inner.InverseWith(a, a, work)
 	for k := 0; k < b.n; k++ {
 		y := complex128(a[k]) * b.chirp[k]
 		if inverse {

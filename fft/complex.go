@@ -8,7 +8,8 @@ import (
 
 // Plan is the complex transform of one length. It is immutable after
 // NewPlan and safe for concurrent use: each call takes its scratch from
-// the plan's pool, so that steady-state calls allocate nothing.
+// the plan's pool, or from the caller (the With calls, WorkLen values),
+// which never allocates.
 type Plan struct {
 	n       int
 	factors []int        // the mixed-radix factors, in order (nil: Bluestein)
@@ -30,18 +31,23 @@ func NewPlan(n int) (*Plan, error) {
 	} else {
 		p.blue = newBluestein(n)
 	}
-	size := p.scratchLen()
-	p.scratch.New = func() any {
-		s := make([]complex64, size)
+	p.scratch.New = newPool(p.WorkLen())
+	return p, nil
+}
+
+// newPool is a sync.Pool's New of n-value work buffers.
+func newPool(n int) func() any {
+	return func() any {
+		s := make([]complex64, n)
 		return &s
 	}
-	return p, nil
 }
 
 // Len is the plan's transform length.
 func (p *Plan) Len() int { return p.n }
 
-func (p *Plan) scratchLen() int {
+// WorkLen is the scratch values ForwardWith and InverseWith take.
+func (p *Plan) WorkLen() int {
 	if p.blue != nil {
 		return 2 * p.blue.m
 	}
@@ -56,13 +62,22 @@ func (p *Plan) Forward(dst, src []complex64) { p.transform(dst, src, false) }
 // exp(+2 pi i j k / n).
 func (p *Plan) Inverse(dst, src []complex64) { p.transform(dst, src, true) }
 
+// ForwardWith is Forward on the caller's scratch work (WorkLen values).
+func (p *Plan) ForwardWith(dst, src, work []complex64) { p.transformWith(dst, src, work, false) }
+
+// InverseWith is Inverse on the caller's scratch work (WorkLen values).
+func (p *Plan) InverseWith(dst, src, work []complex64) { p.transformWith(dst, src, work, true) }
+
 func (p *Plan) transform(dst, src []complex64, inverse bool) {
-	if len(dst) < p.n || len(src) < p.n {
-		panic(fmt.Sprintf("fft: a transform of %d points: len(dst) = %d, len(src) = %d", p.n, len(dst), len(src)))
-	}
 	sp := p.scratch.Get().(*[]complex64)
-	defer p.scratch.Put(sp)
-	s := *sp
+	p.transformWith(dst, src, *sp, inverse)
+	p.scratch.Put(sp)
+}
+
+func (p *Plan) transformWith(dst, src, s []complex64, inverse bool) {
+	if len(dst) < p.n || len(src) < p.n || len(s) < p.WorkLen() {
+		panic(fmt.Sprintf("fft: a transform of %d points: len(dst) = %d, len(src) = %d, len(work) = %d (want %d)", p.n, len(dst), len(src), len(s), p.WorkLen()))
+	}
 	if p.blue != nil {
 		p.blue.run(dst[:p.n], src[:p.n], s, inverse)
 		return
@@ -186,4 +201,14 @@ func twiddles(n int) []complex128 {
 		w[e] = complex(c, s)
 	}
 	return w
+}
+
+// GoodLen is the smallest length >= n whose prime factors are 2, 3, 5
+// and 7: the mixed-radix path's lengths (a convolution pads to one).
+func GoodLen(n int) int {
+	for m := max(1, n); ; m++ {
+		if _, ok := smoothFactors(m); ok {
+			return m
+		}
+	}
 }

@@ -14,7 +14,7 @@ type PlanND struct {
 	dims []int
 	n    int
 	axes []*Plan // one per dim
-	cols sync.Pool
+	work sync.Pool
 }
 
 // NewPlanND returns the plan of the complex transforms of dims, or an
@@ -25,15 +25,16 @@ func NewPlanND(dims ...int) (*PlanND, error) {
 		return nil, err
 	}
 	p := &PlanND{dims: append([]int(nil), dims...), n: n}
-	longest := 0
 	for _, d := range dims {
 		a, _ := NewPlan(d)
 		p.axes = append(p.axes, a)
-		longest = max(longest, d)
 	}
-	p.cols.New = func() any { s := make([]complex64, longest); return &s }
+	p.work.New = newPool(p.WorkLen())
 	return p, nil
 }
+
+// WorkLen is the scratch values ForwardWith and InverseWith take.
+func (p *PlanND) WorkLen() int { return axesWorkLen(p.axes) }
 
 // ndLen is the element count of dims, or an error.
 func ndLen(dims []int) (int, error) {
@@ -64,49 +65,56 @@ func (p *PlanND) Forward(dst, src []complex64) { p.transform(dst, src, false) }
 // Forward multiplies by Len().
 func (p *PlanND) Inverse(dst, src []complex64) { p.transform(dst, src, true) }
 
+// ForwardWith is Forward on the caller's scratch work (WorkLen values).
+func (p *PlanND) ForwardWith(dst, src, work []complex64) { p.transformWith(dst, src, work, false) }
+
+// InverseWith is Inverse on the caller's scratch work (WorkLen values).
+func (p *PlanND) InverseWith(dst, src, work []complex64) { p.transformWith(dst, src, work, true) }
+
 func (p *PlanND) transform(dst, src []complex64, inverse bool) {
-	if len(dst) < p.n || len(src) < p.n {
-		panic(fmt.Sprintf("fft: a transform of %v (%d points): len(dst) = %d, len(src) = %d", p.dims, p.n, len(dst), len(src)))
+	wp := p.work.Get().(*[]complex64)
+	p.transformWith(dst, src, *wp, inverse)
+	p.work.Put(wp)
+}
+
+func (p *PlanND) transformWith(dst, src, work []complex64, inverse bool) {
+	if len(dst) < p.n || len(src) < p.n || len(work) < p.WorkLen() {
+		panic(fmt.Sprintf("fft: a transform of %v (%d points): len(dst) = %d, len(src) = %d, len(work) = %d (want %d)", p.dims, p.n, len(dst), len(src), len(work), p.WorkLen()))
 	}
 	if &dst[0] != &src[0] {
 		copy(dst[:p.n], src[:p.n])
 	}
 	for a := range p.dims {
-		alongAxis(dst[:p.n], p.dims, a, p.axes[a], &p.cols, inverse)
+		alongAxis(dst[:p.n], p.dims, a, p.axes[a], work, inverse)
 	}
 }
 
 // alongAxis transforms every line of x (shape dims) along axis a in
-// place: the last axis's lines are contiguous; the others' are gathered
-// into a pooled column, transformed and scattered back.
-func alongAxis(x []complex64, dims []int, a int, pl *Plan, cols *sync.Pool, inverse bool) {
+// place on work (the line's values and pl's work): the last axis's lines
+// are contiguous; the others' are gathered into a column, transformed
+// and scattered back.
+func alongAxis(x []complex64, dims []int, a int, pl *Plan, work []complex64, inverse bool) {
 	n := dims[a]
 	inner := 1
 	for _, d := range dims[a+1:] {
 		inner *= d
 	}
 	outer := len(x) / (n * inner)
-	run := pl.Forward
-	if inverse {
-		run = pl.Inverse
-	}
+	col, pw := work[:n], work[n:]
 	if inner == 1 {
 		for o := 0; o < outer; o++ {
 			line := x[o*n : (o+1)*n]
-			run(line, line)
+			pl.transformWith(line, line, pw, inverse)
 		}
 		return
 	}
-	cp := cols.Get().(*[]complex64)
-	defer cols.Put(cp)
-	col := (*cp)[:n]
 	for o := 0; o < outer; o++ {
 		base := o * n * inner
 		for i := 0; i < inner; i++ {
 			for j := range col {
 				col[j] = x[base+j*inner+i]
 			}
-			run(col, col)
+			pl.transformWith(col, col, pw, inverse)
 			for j, v := range col {
 				x[base+j*inner+i] = v
 			}
@@ -114,18 +122,27 @@ func alongAxis(x []complex64, dims []int, a int, pl *Plan, cols *sync.Pool, inve
 	}
 }
 
+// axesWorkLen is alongAxis's work for the plans axes: the longest line
+// and the most any plan takes.
+func axesWorkLen(axes []*Plan) int {
+	line, w := 0, 0
+	for _, a := range axes {
+		line, w = max(line, a.Len()), max(w, a.WorkLen())
+	}
+	return line + w
+}
+
 // RealPlanND is the real transform of an array of dims (row-major): the
 // forward to the half spectrum, whose last dim is halved to
 // dims[last]/2 + 1 complex values (the other dims whole), and its
 // inverse. Safe for concurrent use; steady-state calls allocate nothing.
 type RealPlanND struct {
-	dims     []int
-	spec     []int // the spectrum's dims
-	n, sn    int   // real and spectrum element counts
-	last     *RealPlan
-	axes     []*Plan // the complex transforms of dims[:last]
-	cols     sync.Pool
-	specCopy sync.Pool // the inverse's copy of its input
+	dims  []int
+	spec  []int // the spectrum's dims
+	n, sn int   // real and spectrum element counts
+	last  *RealPlan
+	axes  []*Plan // the complex transforms of dims[:last]
+	work  sync.Pool
 }
 
 // NewRealPlanND returns the plan of the real transforms of dims, or an
@@ -141,17 +158,17 @@ func NewRealPlanND(dims ...int) (*RealPlanND, error) {
 	p.spec[d-1] = dims[d-1]/2 + 1
 	p.sn = n / dims[d-1] * p.spec[d-1]
 	p.last, _ = NewRealPlan(dims[d-1])
-	longest := 1
 	for _, v := range dims[:d-1] {
 		a, _ := NewPlan(v)
 		p.axes = append(p.axes, a)
-		longest = max(longest, v)
 	}
-	p.cols.New = func() any { s := make([]complex64, longest); return &s }
-	sn := p.sn
-	p.specCopy.New = func() any { s := make([]complex64, sn); return &s }
+	p.work.New = newPool(p.WorkLen())
 	return p, nil
 }
+
+// WorkLen is the scratch values ForwardWith and InverseWith take: the
+// inverse's copy of its spectrum, then the rows' or the axes' work.
+func (p *RealPlanND) WorkLen() int { return p.sn + max(p.last.WorkLen(), axesWorkLen(p.axes)) }
 
 // Len is the real array's element count.
 func (p *RealPlanND) Len() int { return p.n }
@@ -167,34 +184,47 @@ func (p *RealPlanND) SpectrumDims() []int { return append([]int(nil), p.spec...)
 // transforms along the other axes. It panics naming the lengths if
 // either is short.
 func (p *RealPlanND) Forward(dst []complex64, src []float32) {
-	if len(dst) < p.sn || len(src) < p.n {
-		panic(fmt.Sprintf("fft: a real transform of %v: len(dst) = %d (want %d), len(src) = %d (want %d)", p.dims, len(dst), p.sn, len(src), p.n))
-	}
-	w, sw := p.dims[len(p.dims)-1], p.spec[len(p.spec)-1]
-	for r := 0; r < p.n/w; r++ {
-		p.last.Forward(dst[r*sw:(r+1)*sw], src[r*w:(r+1)*w])
-	}
-	for a := range p.axes {
-		alongAxis(dst[:p.sn], p.spec, a, p.axes[a], &p.cols, false)
-	}
+	wp := p.work.Get().(*[]complex64)
+	p.ForwardWith(dst, src, *wp)
+	p.work.Put(wp)
 }
 
 // Inverse computes the real array dst (Len values) of the half spectrum
 // src (SpectrumLen values, left unchanged): the unnormalized inverse,
 // Inverse of Forward multiplying by Len().
 func (p *RealPlanND) Inverse(dst []float32, src []complex64) {
-	if len(dst) < p.n || len(src) < p.sn {
-		panic(fmt.Sprintf("fft: a real inverse of %v: len(dst) = %d (want %d), len(src) = %d (want %d)", p.dims, len(dst), p.n, len(src), p.sn))
+	wp := p.work.Get().(*[]complex64)
+	p.InverseWith(dst, src, *wp)
+	p.work.Put(wp)
+}
+
+// ForwardWith is Forward on the caller's scratch work (WorkLen values).
+func (p *RealPlanND) ForwardWith(dst []complex64, src []float32, work []complex64) {
+	if len(dst) < p.sn || len(src) < p.n || len(work) < p.WorkLen() {
+		panic(fmt.Sprintf("fft: a real transform of %v: len(dst) = %d (want %d), len(src) = %d (want %d), len(work) = %d (want %d)", p.dims, len(dst), p.sn, len(src), p.n, len(work), p.WorkLen()))
 	}
-	sp := p.specCopy.Get().(*[]complex64)
-	defer p.specCopy.Put(sp)
-	s := *sp
+	w, sw := p.dims[len(p.dims)-1], p.spec[len(p.spec)-1]
+	rest := work[p.sn:]
+	for r := 0; r < p.n/w; r++ {
+		p.last.ForwardWith(dst[r*sw:(r+1)*sw], src[r*w:(r+1)*w], rest)
+	}
+	for a := range p.axes {
+		alongAxis(dst[:p.sn], p.spec, a, p.axes[a], rest, false)
+	}
+}
+
+// InverseWith is Inverse on the caller's scratch work (WorkLen values).
+func (p *RealPlanND) InverseWith(dst []float32, src, work []complex64) {
+	if len(dst) < p.n || len(src) < p.sn || len(work) < p.WorkLen() {
+		panic(fmt.Sprintf("fft: a real inverse of %v: len(dst) = %d (want %d), len(src) = %d (want %d), len(work) = %d (want %d)", p.dims, len(dst), p.n, len(src), p.sn, len(work), p.WorkLen()))
+	}
+	s, rest := work[:p.sn], work[p.sn:]
 	copy(s, src[:p.sn])
 	for a := range p.axes {
-		alongAxis(s, p.spec, a, p.axes[a], &p.cols, true)
+		alongAxis(s, p.spec, a, p.axes[a], rest, true)
 	}
 	w, sw := p.dims[len(p.dims)-1], p.spec[len(p.spec)-1]
 	for r := 0; r < p.n/w; r++ {
-		p.last.Inverse(dst[r*w:(r+1)*w], s[r*sw:(r+1)*sw])
+		p.last.InverseWith(dst[r*w:(r+1)*w], s[r*sw:(r+1)*sw], rest)
 	}
 }

@@ -143,3 +143,41 @@ func TestNDErrorsAndAllocs(t *testing.T) {
 		t.Errorf("%v allocations per call", a)
 	}
 }
+
+// TestWithMatchesPooled checks that the calls on the caller's work give
+// the pooled calls' bits, and that short work panics.
+func TestWithMatchesPooled(t *testing.T) {
+	r := rand.New(rand.NewPCG(14, 15))
+	for _, dims := range [][]int{{97}, {12, 10}, {6, 5, 14}} {
+		rp, _ := NewRealPlanND(dims...)
+		x := make([]float32, rp.Len())
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		a, b := make([]complex64, rp.SpectrumLen()), make([]complex64, rp.SpectrumLen())
+		work := make([]complex64, rp.WorkLen())
+		rp.Forward(a, x)
+		rp.ForwardWith(b, x, work)
+		ya, yb := make([]float32, rp.Len()), make([]float32, rp.Len())
+		rp.Inverse(ya, a)
+		rp.InverseWith(yb, b, work)
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("%v: ForwardWith differs at %d", dims, i)
+			}
+		}
+		for i := range ya {
+			if ya[i] != yb[i] {
+				t.Fatalf("%v: InverseWith differs at %d", dims, i)
+			}
+		}
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%v: short work: no panic", dims)
+				}
+			}()
+			rp.ForwardWith(b, x, work[:len(work)-1])
+		}()
+	}
+}
