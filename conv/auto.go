@@ -126,7 +126,7 @@ func HostNow() Host {
 	}
 	l1, l2, l3 := kernels.Caches()
 	h := Host{PeakGFLOPS: measurePeak(), StreamGBs: measureStream(l2), L1: l1, L2: l2, L3: l3}
-	h.FFTGFLOPS, h.CMACsPerSec = measureFFT()
+	h.FFTGFLOPS, h.FFTGFLOPSL, h.CMACsPerSec = measureFFT()
 	host.byISA[isa] = h
 	return h
 }
@@ -172,32 +172,36 @@ func measureStream(l2 int) float64 {
 	return best
 }
 
-// measureFFT times package fft's real transform of a 64 x 64 grid and
-// the FFT engine's spectrum multiply-add on 4096 values, the best of a
-// few runs each (about a millisecond).
-func measureFFT() (gflops, macs float64) {
-	p, err := fft.NewRealPlanND(64, 64)
-	if err != nil {
-		return 0, 0
-	}
-	grid := make([]float32, p.Len())
-	spec := make([]complex64, p.SpectrumLen())
-	a, b, acc := make([]complex64, 4096), make([]complex64, 4096), make([]complex64, 4096)
-	best, bestMAC := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
-	for range 5 {
-		start := time.Now()
-		for range 4 {
+// measureFFT times package fft's real transforms of a 64 x 64 grid and
+// of 65536 points, and the FFT engine's spectrum multiply-add on 4096
+// values, the best of a few runs each (a few milliseconds).
+func measureFFT() (small, large, macs float64) {
+	rate := func(p *fft.RealPlanND, reps int) float64 {
+		grid := make([]float32, p.Len())
+		spec := make([]complex64, p.SpectrumLen())
+		best := time.Duration(math.MaxInt64)
+		for range reps {
+			start := time.Now()
 			p.Forward(spec, grid)
+			best = min(best, time.Since(start))
 		}
-		best = min(best, time.Since(start)/4)
-		start = time.Now()
-		for range 4 {
-			macConj(acc, a, b)
-		}
-		bestMAC = min(bestMAC, time.Since(start)/4)
+		n := float64(p.Len())
+		return 2.5 * n * math.Log2(n) / best.Seconds() / 1e9
 	}
-	n := float64(p.Len())
-	return 2.5 * n * math.Log2(n) / best.Seconds() / 1e9, 4096 / bestMAC.Seconds()
+	ps, err1 := fft.NewRealPlanND(64, 64)
+	pl, err2 := fft.NewRealPlanND(65536)
+	if err1 != nil || err2 != nil {
+		return 0, 0, 0
+	}
+	small, large = rate(ps, 20), rate(pl, 4)
+	a, b, acc := make([]complex64, 4096), make([]complex64, 4096), make([]complex64, 4096)
+	bestMAC := time.Duration(math.MaxInt64)
+	for range 10 {
+		start := time.Now()
+		macConj(acc, a, b)
+		bestMAC = min(bestMAC, time.Since(start))
+	}
+	return small, large, 4096 / bestMAC.Seconds()
 }
 
 // The autotune cache: choices by key, and the files already read.

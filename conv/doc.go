@@ -25,8 +25,8 @@
 // within a documented error bound (Precision Bounded, the default;
 // Exact admits im2col and direct only). Where an algorithm declines a
 // pass it says why, and auto runs the pass on another; Plan.Reason
-// records why each pass runs its algorithm. FFT is named
-// (Lookup reports ErrNotImplemented) and plugs in behind the same
-// interface. Reference is the float64 oracle of every pass; every
+// records why each pass runs its algorithm. fft (fft.go, fft_grid.go)
+// runs stride-1 convolutions of any filter on package fft's transforms,
+// also within a documented bound. Reference is the float64 oracle of every pass; every
 // algorithm is tested against it.
 package conv

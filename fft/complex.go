@@ -105,13 +105,21 @@ func (p *Plan) mixed(out, in []complex64, stride int, factors []int, inverse boo
 	}
 	r := factors[0]
 	m := n / r
-	for j := 0; j < r; j++ {
-		p.mixed(out[j*m:(j+1)*m], in[j*stride:], stride*r, factors[1:], inverse)
+	if m == 1 { // the last factor: its r inputs straight in, no calls per point
+		for j := 0; j < r; j++ {
+			out[j] = in[j*stride]
+		}
+	} else {
+		for j := 0; j < r; j++ {
+			p.mixed(out[j*m:(j+1)*m], in[j*stride:], stride*r, factors[1:], inverse)
+		}
 	}
 	step := p.n / n // out's twiddle exp(-2 pi i / n) is tw[step]
 	switch r {
 	case 2:
 		p.radix2(out, m, step, inverse)
+	case 3:
+		p.radix3(out, m, step, inverse)
 	case 4:
 		p.radix4(out, m, step, inverse)
 	default:
@@ -119,10 +127,10 @@ func (p *Plan) mixed(out, in []complex64, stride int, factors []int, inverse boo
 	}
 }
 
-// twiddle is exp(-+2 pi i e*step / n) for the plan's n, the sign by
-// direction.
+// twiddle is exp(-+2 pi i e / n) for the plan's n and e < n, the sign by
+// direction (the butterflies' exponents never reach n).
 func (p *Plan) twiddle(e int, inverse bool) complex128 {
-	w := p.tw[e%p.n]
+	w := p.tw[e]
 	if inverse {
 		return complex(real(w), -imag(w))
 	}
@@ -134,6 +142,25 @@ func (p *Plan) radix2(out []complex64, m, step int, inverse bool) {
 		a := complex128(out[k])
 		b := p.twiddle(k*step, inverse) * complex128(out[k+m])
 		out[k], out[k+m] = complex64(a+b), complex64(a-b)
+	}
+}
+
+// radix3 is the butterfly of radix 3: with s = t1 + t2 and d = t1 - t2,
+// the outputs a + s and a - s/2 -+ i (sqrt(3)/2) d.
+func (p *Plan) radix3(out []complex64, m, step int, inverse bool) {
+	h := complex(0, -math.Sqrt(3)/2) // -i sin(2 pi / 3), the forward's
+	if inverse {
+		h = -h
+	}
+	for k := 0; k < m; k++ {
+		a := complex128(out[k])
+		b := p.twiddle(k*step, inverse) * complex128(out[k+m])
+		c := p.twiddle(2*k*step, inverse) * complex128(out[k+2*m])
+		sum, diff := b+c, h*(b-c)
+		mid := a - sum*0.5
+		out[k] = complex64(a + sum)
+		out[k+m] = complex64(mid + diff)
+		out[k+2*m] = complex64(mid - diff)
 	}
 }
 

@@ -21,7 +21,7 @@ func goldenFlags() (*flag.FlagSet, *goldenOpts) {
 	o := &goldenOpts{}
 	fs.StringVar(&o.dir, "dir", "", "golden-vector `DIR`ectory (holds manifest.json); required")
 	fs.StringVar(&o.run, "run", "", "only the cases whose name matches this `REGEXP`")
-	fs.StringVar(&o.algo, "algo", "auto", "the conv `ALGORITHM` of the conv and conv_transpose cases: auto, im2col, direct, winograd or winograd2|4|6 (each pass it declines runs on auto)")
+	fs.StringVar(&o.algo, "algo", "auto", "the conv `ALGORITHM` of the conv and conv_transpose cases: auto, im2col, direct, winograd, winograd2|4|6 or fft (each pass it declines runs on auto)")
 	return fs, o
 }
 
