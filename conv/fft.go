@@ -358,33 +358,33 @@ func (e *fftEngine) tapCell(t int) int {
 // forward computes y from x with filters w (nil: the packed ones), image
 // by image and group by group.
 func (e *fftEngine) forward(y, x, w, b []float32, ep *Epilogue) {
-	s := e.s
-	if w != nil {
-		e.packFilters(w)
-		e.packed = false
-	}
-	for n := 0; n < s.N; n++ {
-		for g := 0; g < s.Groups; g++ {
-			e.run(fftCall{phase: fftInputPhase, x: x, n: n, g: g, items: s.CPerG})
-			e.run(fftCall{phase: fftOutputPhase, y: y, b: b, ep: ep, n: n, g: g, items: s.KPerG})
-		}
-	}
-	if s.Layout == ChannelsLast {
-		epilogueChannelsLast(s, y, b, ep)
+	e.eachImage(w, fftCall{x: x}, e.s.CPerG, fftCall{y: y, b: b, ep: ep}, e.s.KPerG)
+	if e.s.Layout == ChannelsLast {
+		epilogueChannelsLast(e.s, y, b, ep)
 	}
 }
 
 // backwardData computes dx from dy with filters w (nil: the packed ones).
 func (e *fftEngine) backwardData(dx, dy, w []float32) {
+	e.eachImage(w, fftCall{x: dy}, e.s.KPerG, fftCall{y: dx}, e.s.CPerG)
+}
+
+// eachImage runs the filters' transforms when w is given, then per image
+// and group the input spectra (in, ins channels) and the outputs (out,
+// outs channels).
+func (e *fftEngine) eachImage(w []float32, in fftCall, ins int, out fftCall, outs int) {
 	s := e.s
 	if w != nil {
 		e.packFilters(w)
 		e.packed = false
 	}
+	in.phase, in.items = fftInputPhase, ins
+	out.phase, out.items = fftOutputPhase, outs
 	for n := 0; n < s.N; n++ {
 		for g := 0; g < s.Groups; g++ {
-			e.run(fftCall{phase: fftInputPhase, x: dy, n: n, g: g, items: s.KPerG})
-			e.run(fftCall{phase: fftOutputPhase, y: dx, n: n, g: g, items: s.CPerG})
+			in.n, in.g, out.n, out.g = n, g, n, g
+			e.run(in)
+			e.run(out)
 		}
 	}
 }

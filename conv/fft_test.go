@@ -178,25 +178,5 @@ func TestFFTDeclines(t *testing.T) {
 
 // TestFFTAllocs checks that steady-state passes allocate nothing.
 func TestFFTAllocs(t *testing.T) {
-	p := Problem{N: 2, C: 3, K: 4, In: []int{30, 20}, Kernel: []int{7, 5}, Padding: Pad(3, 2), Bias: true}
-	pl, err := NewPlan(p, Options{Algorithm: "fft", Passes: PassSet(PassForward, PassBackwardData, PassBackwardFilter), Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := pl.Shape()
-	r := rand.New(rand.NewPCG(1, 1))
-	x, w, b, y := randF32(r, s.XLen), randF32(r, s.WLen), randF32(r, s.K), make([]float32, s.YLen)
-	dw, db := make([]float32, s.WLen), make([]float32, s.K)
-	pl.PackWeights(w)
-	ep := &Epilogue{ReLU: true}
-	for name, call := range map[string]func(){
-		"Forward":        func() { pl.Forward(y, x, nil, b, ep) },
-		"BackwardData":   func() { pl.BackwardData(x, y, nil) },
-		"BackwardFilter": func() { pl.BackwardFilter(dw, db, x, y, true) },
-		"Forward with w": func() { pl.Forward(y, x, w, b, nil) },
-	} {
-		if n := steadyAllocs(10, call); n != 0 {
-			t.Errorf("%s: %v allocations", name, n)
-		}
-	}
+	checkPassAllocs(t, Problem{N: 2, C: 3, K: 4, In: []int{30, 20}, Kernel: []int{7, 5}, Padding: Pad(3, 2), Bias: true}, "fft")
 }

@@ -435,3 +435,34 @@ func TestPlanSplitsLowering(t *testing.T) {
 		t.Errorf("tiles %d, blocks %d/%d, tile of %d elements: want one tile and block of at least %d", e.tiles(), e.blocks, e.splitBlocks, e.rows*e.tile, minSplitLowering)
 	}
 }
+
+// checkPassAllocs wants the three passes of p on algo, on two threads,
+// to allocate nothing in steady state: Forward with the packed weights
+// and the whole epilogue, and with explicit weights (the filter
+// transform per call), BackwardData, BackwardFilter accumulating.
+func checkPassAllocs(t *testing.T, p Problem, algo string) {
+	t.Helper()
+	pl, err := NewPlan(p, Options{Algorithm: algo, Passes: PassSet(PassForward, PassBackwardData, PassBackwardFilter), Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := pl.Shape()
+	r := rand.New(rand.NewPCG(1, 1))
+	x, w, b, y := randF32(r, s.XLen), randF32(r, s.WLen), randF32(r, s.K), make([]float32, s.YLen)
+	dw, db := make([]float32, s.WLen), make([]float32, s.K)
+	pl.PackWeights(w)
+	ep := &Epilogue{Residual: randF32(r, s.YLen), ReLU: true}
+	for _, c := range []struct {
+		name string
+		call func()
+	}{
+		{"Forward", func() { pl.Forward(y, x, nil, b, ep) }},
+		{"Forward with w", func() { pl.Forward(y, x, w, b, nil) }},
+		{"BackwardData", func() { pl.BackwardData(x, y, nil) }},
+		{"BackwardFilter", func() { pl.BackwardFilter(dw, db, x, y, true) }},
+	} {
+		if n := steadyAllocs(20, c.call); n != 0 {
+			t.Errorf("%s %s: %v allocations", algo, c.name, n)
+		}
+	}
+}

@@ -301,29 +301,7 @@ func TestWinogradAdmission(t *testing.T) {
 
 // TestWinogradAllocs checks that steady-state passes allocate nothing.
 func TestWinogradAllocs(t *testing.T) {
-	p := Problem{N: 2, C: 24, K: 40, In: []int{19, 23}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true}
-	pl, err := NewPlan(p, Options{Algorithm: "winograd", Passes: PassSet(PassForward, PassBackwardData, PassBackwardFilter), Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := pl.Shape()
-	r := rand.New(rand.NewPCG(1, 1))
-	x, w, b, y := randF32(r, s.XLen), randF32(r, s.WLen), randF32(r, s.K), make([]float32, s.YLen)
-	pl.PackWeights(w)
-	ep := &Epilogue{Residual: randF32(r, s.YLen), ReLU: true}
-	if n := steadyAllocs(20, func() { pl.Forward(y, x, nil, b, ep) }); n != 0 {
-		t.Errorf("Forward: %v allocations", n)
-	}
-	if n := steadyAllocs(20, func() { pl.BackwardData(x, y, nil) }); n != 0 {
-		t.Errorf("BackwardData: %v allocations", n)
-	}
-	if n := steadyAllocs(20, func() { pl.Forward(y, x, w, b, nil) }); n != 0 {
-		t.Errorf("Forward with w (the filter transform per call): %v allocations", n)
-	}
-	dw, db := make([]float32, s.WLen), make([]float32, s.K)
-	if n := steadyAllocs(20, func() { pl.BackwardFilter(dw, db, x, y, true) }); n != 0 {
-		t.Errorf("BackwardFilter: %v allocations", n)
-	}
+	checkPassAllocs(t, Problem{N: 2, C: 24, K: 40, In: []int{19, 23}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true}, "winograd")
 }
 
 // TestWinogradWorkspaceLimit checks the workspace accounting under

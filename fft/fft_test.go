@@ -166,15 +166,20 @@ func TestRealAgainstDFT(t *testing.T) {
 		}
 		back := make([]float32, n)
 		p.Inverse(back, spec)
-		var num, den float64
-		for i, v := range x {
-			num = max(num, math.Abs(float64(back[i])-float64(n)*float64(v)))
-			den = max(den, math.Abs(float64(n)*float64(v)))
-		}
-		if num/den > 2*errBound(n) {
-			t.Errorf("real n %d: round trip error %.3g", n, num/den)
+		if e := scaledErr(back, x, n); e > 2*errBound(n) {
+			t.Errorf("real n %d: round trip error %.3g", n, e)
 		}
 	}
+}
+
+// scaledErr is max|got - n*x| / max|n*x|: a round trip's error.
+func scaledErr(got, x []float32, n int) float64 {
+	var num, den float64
+	for i, v := range x {
+		num = max(num, math.Abs(float64(got[i])-float64(n)*float64(v)))
+		den = max(den, math.Abs(float64(n)*float64(v)))
+	}
+	return num / den
 }
 
 // TestRealInverseIgnoresNonHermitian checks that the inverse reads only
