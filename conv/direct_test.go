@@ -267,7 +267,7 @@ func TestDirectAllocs(t *testing.T) {
 }
 
 // TestDirectDeclines checks that direct refuses, with its reason, what it
-// does not compute, and that auto then runs im2col.
+// does not compute, and that auto then runs another algorithm.
 func TestDirectDeclines(t *testing.T) {
 	L := directLanes()
 	for _, c := range []struct {
@@ -294,8 +294,8 @@ func TestDirectDeclines(t *testing.T) {
 			t.Errorf("%+v %s: %v, want a reason with %q", c.p, c.pass, err, c.want)
 		}
 		pl, err := NewPlan(c.p, Options{Passes: PassSet(c.pass)})
-		if err != nil || pl.Algorithm(c.pass) != "im2col" {
-			t.Errorf("%+v %s: auto: %v, %v, want im2col", c.p, c.pass, pl, err)
+		if err != nil || pl.Algorithm(c.pass) == "direct" || pl.Algorithm(c.pass) == "" {
+			t.Errorf("%+v %s: auto: %v, %v, want another algorithm than direct", c.p, c.pass, pl, err)
 		}
 	}
 }

@@ -115,11 +115,32 @@ func (l *fftLayout) bytes(pass Pass) int64 {
 	return 8*int64(l.filterLen()+l.imageLen(pass)) + 4*int64(l.s.OutLen) + int64(l.threads)*perThread
 }
 
+// Workspace is the bytes of the layout New makes: on the most of
+// cfg.Threads whose buffers fit the limit (the bits do not follow the
+// thread count), one thread's where none fits.
 func (a fftAlgo) Workspace(s *Shape, cfg Config) int64 {
 	if a.Supports(s, cfg.pass) != nil {
 		return 0
 	}
-	return newFFTLayout(s, cfg.Threads).bytes(cfg.pass)
+	return fitFFTLayout(s, cfg.pass, cfg.Threads, cfg.WorkspaceLimit).bytes(cfg.pass)
+}
+
+// fitFFTLayout is the layout of s on the most threads, at most threads,
+// whose buffers for pass fit limit (0: no limit); one thread's where
+// none fits.
+func fitFFTLayout(s *Shape, pass Pass, threads int, limit int64) *fftLayout {
+	l := newFFTLayout(s, 1)
+	if limit <= 0 {
+		l.threads = max(1, threads)
+		return l
+	}
+	for t := max(1, threads); t > 1; t-- {
+		if l.threads = t; l.bytes(pass) <= limit {
+			return l
+		}
+	}
+	l.threads = 1
+	return l
 }
 
 // Cost models a pass from the host's measured FFT rates (small and large
@@ -183,7 +204,7 @@ func (pl *fftPlan) addPass(pass Pass, cfg Config) (int64, error) {
 	if err := (fftAlgo{}).Supports(pl.s, pass); err != nil {
 		return 0, err
 	}
-	l := newFFTLayout(pl.s, cfg.Threads)
+	l := fitFFTLayout(pl.s, pass, cfg.Threads, cfg.WorkspaceLimit)
 	if lim := cfg.WorkspaceLimit; lim > 0 && l.bytes(pass) > lim {
 		return 0, pl.s.op().Errorf("workspace_limit", "fft needs %d bytes of workspace for %s, the limit is %d", l.bytes(pass), pass, lim)
 	}
