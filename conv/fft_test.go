@@ -21,21 +21,7 @@ func fftProblemFor(r *rand.Rand) Problem {
 		p.Dilation = append(p.Dilation, 1+r.IntN(2))
 		p.In = append(p.In, 3+r.IntN(maxIn))
 	}
-	switch r.IntN(4) {
-	case 0:
-		p.Padding = Padding{Kind: Same}
-	case 1:
-		p.Padding = Padding{Kind: Full}
-	default:
-		b, a := make([]int, dims), make([]int, dims)
-		for d := range b {
-			b[d], a[d] = r.IntN(3), r.IntN(3)
-		}
-		p.Padding = Padding{Kind: Explicit, Before: b, After: a}
-	}
-	if r.IntN(3) == 0 {
-		p.PaddingMode = PaddingMode(r.IntN(4))
-	}
+	p.Padding, p.PaddingMode = randPadding(r, dims)
 	if r.IntN(4) == 0 {
 		p.Groups = 2
 		p.C, p.K = 2*p.C, 2*p.K

@@ -23,17 +23,7 @@ func winogradProblemFor(r *rand.Rand, L int) Problem {
 		In: []int{1 + r.IntN(17), 1 + r.IntN(23)}, Kernel: []int{3, 3},
 		Bias: r.IntN(2) == 0, Layout: Layout(r.IntN(2)),
 	}
-	switch r.IntN(4) {
-	case 0:
-		p.Padding = Padding{Kind: Same}
-	case 1:
-		p.Padding = Padding{Kind: Full}
-	default:
-		p.Padding = Padding{Kind: Explicit, Before: []int{r.IntN(3), r.IntN(3)}, After: []int{r.IntN(3), r.IntN(3)}}
-	}
-	if r.IntN(3) == 0 {
-		p.PaddingMode = PaddingMode(r.IntN(4))
-	}
+	p.Padding, p.PaddingMode = randPadding(r, 2)
 	if r.IntN(4) == 0 {
 		p.Groups = 2
 		p.C, p.K = 2*chans[r.IntN(len(chans))], 2*chans[r.IntN(len(chans))]
@@ -43,6 +33,33 @@ func winogradProblemFor(r *rand.Rand, L int) Problem {
 		p.Padding = Pad(r.IntN(3), r.IntN(3))
 	}
 	return p
+}
+
+// randPadding draws a padding of dims dims (same, full, or explicit of 0
+// to 2 per side) and, one time in three, a padding mode other than the
+// default.
+func randPadding(r *rand.Rand, dims int) (Padding, PaddingMode) {
+	var pad Padding
+	switch r.IntN(4) {
+	case 0:
+		pad = Padding{Kind: Same}
+	case 1:
+		pad = Padding{Kind: Full}
+	default:
+		b, a := make([]int, dims), make([]int, dims)
+		for d := range b {
+			b[d] = r.IntN(3)
+		}
+		for d := range a {
+			a[d] = r.IntN(3)
+		}
+		pad = Padding{Kind: Explicit, Before: b, After: a}
+	}
+	var mode PaddingMode
+	if r.IntN(3) == 0 {
+		mode = PaddingMode(r.IntN(4))
+	}
+	return pad, mode
 }
 
 // winogradEngineOf returns the winograd engine of the plan's pass.

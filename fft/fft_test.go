@@ -152,12 +152,7 @@ func TestRealAgainstDFT(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x := make([]float32, n)
-		xc := make([]complex128, n)
-		for i := range x {
-			x[i] = float32(r.NormFloat64())
-			xc[i] = complex(float64(x[i]), 0)
-		}
+		x, xc := randReal(r, n)
 		want := dft(xc, false)[:n/2+1]
 		spec := make([]complex64, n/2+1)
 		p.Forward(spec, x)
@@ -170,6 +165,16 @@ func TestRealAgainstDFT(t *testing.T) {
 			t.Errorf("real n %d: round trip error %.3g", n, e)
 		}
 	}
+}
+
+// randReal is n normal values and the same widened to complex.
+func randReal(r *rand.Rand, n int) ([]float32, []complex128) {
+	x, xc := make([]float32, n), make([]complex128, n)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+		xc[i] = complex(float64(x[i]), 0)
+	}
+	return x, xc
 }
 
 // scaledErr is max|got - n*x| / max|n*x|: a round trip's error.

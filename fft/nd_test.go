@@ -78,12 +78,7 @@ func TestRealPlanNDAgainstDFT(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x := make([]float32, n)
-		xc := make([]complex128, n)
-		for i := range x {
-			x[i] = float32(r.NormFloat64())
-			xc[i] = complex(float64(x[i]), 0)
-		}
+		x, xc := randReal(r, n)
 		full := dftND(xc, dims, false)
 		w := dims[len(dims)-1]
 		sw := w/2 + 1
