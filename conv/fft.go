@@ -272,6 +272,7 @@ type fftEngine struct {
 	grids  [][]float32   // per thread
 	specs  [][]complex64
 	ones   []float32
+	tapAt  []int // per filter tap, its cell on the grid (tapCells)
 	call   fftCall
 }
 
@@ -308,6 +309,7 @@ func newFFTEngine(l *fftLayout, pass Pass) (*fftEngine, error) {
 		e.works = append(e.works, make([]complex64, l.plan.WorkLen()))
 	}
 	e.ones = onesOf(l.s.OutLen)
+	e.tapAt = e.tapCells()
 	return e, nil
 }
 
@@ -356,24 +358,34 @@ func (e *fftEngine) packFilter(part, i int) {
 	taps := e.call.w[i*s.KernelSize:][:s.KernelSize]
 	scale := float32(1 / float64(e.cells))
 	for t, v := range taps {
-		grid[e.tapCell(t)] = v * scale
+		grid[e.tapAt[t]] = v * scale
 	}
 	e.plan.ForwardWith(e.filt[i*e.spec:][:e.spec], grid, e.works[part])
 }
 
-// tapCell is filter tap t's cell on the grid: t * dilation per dim.
-func (e *fftEngine) tapCell(t int) int {
+// tapCells is every filter tap's cell on the grid: tap t (row-major
+// over the kernel) at t's index times the dilation per dim. Made once:
+// the packing and the filter gradient read it per tap.
+func (e *fftEngine) tapCells() []int {
 	s := e.s
-	cell := 0
-	for d := range s.Kernel {
-		// Tap t's index in dim d: the kernel is row-major.
-		inner := 1
-		for _, k := range s.Kernel[d+1:] {
-			inner *= k
+	cells := make([]int, s.KernelSize)
+	for t := range cells {
+		cell, rest := 0, t
+		for d := len(s.Kernel) - 1; d >= 0; d-- {
+			cell, rest = cell+rest%s.Kernel[d]*s.Dilation[d]*e.stride(d), rest/s.Kernel[d]
 		}
-		cell = cell*e.grid[d] + (t/inner)%s.Kernel[d]*s.Dilation[d]
+		cells[t] = cell
 	}
-	return cell
+	return cells
+}
+
+// stride is the grid's step between neighbours in dim d.
+func (e *fftEngine) stride(d int) int {
+	st := 1
+	for _, g := range e.grid[d+1:] {
+		st *= g
+	}
+	return st
 }
 
 // forward computes y from x with filters w (nil: the packed ones), image
@@ -496,7 +508,7 @@ func (e *fftEngine) gradTaps(part, i int) {
 	scale := float32(1 / float64(e.cells))
 	dst := c.dw[i*s.KernelSize:][:s.KernelSize]
 	for t := range dst {
-		v := grid[e.tapCell(t)] * scale
+		v := grid[e.tapAt[t]] * scale
 		if c.accumulate {
 			v += dst[t]
 		}
