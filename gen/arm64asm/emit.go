@@ -240,6 +240,9 @@ func (fn *Func) VST1(a Arr, first VReg, n int, base GPR, post bool) {
 // VFMLA is d += n * m lane by lane (fused).
 func (fn *Func) VFMLA(a Arr, d, n, m VReg) { fn.Op("VFMLA", m.A(a), n.A(a), d.A(a)) }
 
+// VFMLS is d -= n * m lane by lane (fused).
+func (fn *Func) VFMLS(a Arr, d, n, m VReg) { fn.Op("VFMLS", m.A(a), n.A(a), d.A(a)) }
+
 // VEOR is d = n ^ m bitwise; VEOR of a register with itself zeroes it.
 func (fn *Func) VEOR(d, n, m VReg) { fn.Op("VEOR", m.A(B16), n.A(B16), d.A(B16)) }
 

@@ -259,6 +259,7 @@ func (a *avx) binop(op Op) func(...operand.Op) {
 func (a *avx) Binary(op Op, dst, x V, y Operand) { a.binop(op)(xo(y), xv(x), xv(dst)) }
 func (a *avx) Mul(dst, x V, y Operand)           { a.VMULPS(xo(y), xv(x), xv(dst)) }
 func (a *avx) FMA(acc, x V, y Operand)           { a.VFMADD231PS(xo(y), xv(x), xv(acc)) }
+func (a *avx) FNMA(acc, x V, y Operand)          { a.VFNMADD231PS(xo(y), xv(x), xv(acc)) }
 func (a *avx) MulAdd(dst, m V, y Operand)        { a.VFMADD213PS(xo(y), xv(m), xv(dst)) }
 
 // predicates are the VCMPPS immediates of Pred.

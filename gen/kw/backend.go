@@ -85,6 +85,7 @@ type Vectors interface {
 	Binary(op Op, dst, x V, y Operand) // dst = x op y
 	Mul(dst, x V, y Operand)           // dst = x * y
 	FMA(acc, x V, y Operand)           // acc += x*y, one rounding
+	FNMA(acc, x V, y Operand)          // acc -= x*y, one rounding
 	MulAdd(dst, m V, y Operand)        // dst = dst*m + y, one rounding
 	// Reduce folds the lanes of v with op, halving the width (lane i
 	// meets lane i+Lanes/2, ...); lane 0 of the result holds it.

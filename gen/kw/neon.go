@@ -521,6 +521,11 @@ func (n *neon) FMA(acc, x V, y Operand) {
 	n.op([]*vreg{d, s, t}, func() { n.fn.VFMLA(a.S4, d.v(), s.v(), t.v()) })
 }
 
+func (n *neon) FNMA(acc, x V, y Operand) {
+	d, s, t := nv(acc), nv(x), n.reg(y)
+	n.op([]*vreg{d, s, t}, func() { n.fn.VFMLS(a.S4, d.v(), s.v(), t.v()) })
+}
+
 // MulAdd has no destructive-multiplicand form on NEON: the sum goes to a
 // scratch register (y's) and moves back.
 func (n *neon) MulAdd(dst, m V, y Operand) {

@@ -19,6 +19,7 @@ func init() {
 		"VMASKMOVPS":    {exec: vmaskmov, forms: []string{"mvv", "vvm"}},
 		"VFMADD231PS":   {exec: fma231, forms: bin, masks: true, bcst: true},
 		"VFMADD213PS":   {exec: fma213, forms: bin, masks: true, bcst: true},
+		"VFNMADD231PS":  {exec: fnma231, forms: bin, masks: true, bcst: true},
 		"VADDPS":        {exec: binop(addF), forms: bin, masks: true, bcst: true},
 		"VSUBPS":        {exec: binop(subF), forms: bin, masks: true, bcst: true},
 		"VMULPS":        {exec: binop(mulF), forms: bin, masks: true, bcst: true},
@@ -271,6 +272,23 @@ func fma231(m *machine, in *inst) {
 	s2, d := &m.v[in.a[1].reg], &m.v[in.a[2].reg]
 	for i := range int(in.lanes) {
 		r[i] = fmaF(s2[i], s3[i], d[i])
+	}
+	m.vset(in, in.a[2].reg, &r, en)
+}
+
+// fnma231 is VFNMADD231PS src3, src2, dst: dst = -(src2*src3) + dst, one
+// rounding (the product's sign flipped, exactly, before the sum).
+func fnma231(m *machine, in *inst) {
+	en := m.active(in)
+	var s3, r [16]uint32
+	m.vsrc(in, &in.a[0], en, &s3)
+	s2, d := &m.v[in.a[1].reg], &m.v[in.a[2].reg]
+	for i := range int(in.lanes) {
+		if n, ok := nanOf(s2[i], s3[i], d[i]); ok {
+			r[i] = n
+			continue
+		}
+		r[i] = fmaF(s2[i]^0x80000000, s3[i], d[i])
 	}
 	m.vset(in, in.a[2].reg, &r, en)
 }
