@@ -13,8 +13,10 @@ package asm
 //go:generate go run -C ../gen ./sgemm -out ../asm/sgemm_amd64.s -stubs ../asm/sgemm_amd64.go -table ../asm/sgemm_tiles_amd64.go -pkg asm
 //go:generate go run -C ../gen ./direct -out ../asm/direct_amd64.s -stubs ../asm/direct_amd64.go -table ../asm/direct_tiles_amd64.go -pkg asm
 //go:generate go run -C ../gen ./winograd -out ../asm/winograd_amd64.s -stubs ../asm/winograd_amd64.go -table ../asm/winograd_kernels_amd64.go -pkg asm
+//go:generate go run -C ../gen ./fft -out ../asm/fft_amd64.s -stubs ../asm/fft_amd64.go -table ../asm/fft_kernels_amd64.go -pkg asm
 //go:generate go run -C ../gen ./vec -arch arm64 -out ../asm/vec_arm64.s -stubs ../asm/vec_arm64.go -pkg asm
 //go:generate go run -C ../gen ./sgemm -arch arm64 -out ../asm/sgemm_arm64.s -stubs ../asm/sgemm_arm64.go -table ../asm/sgemm_tiles_arm64.go -pkg asm
 //go:generate go run -C ../gen ./direct -arch arm64 -out ../asm/direct_arm64.s -stubs ../asm/direct_arm64.go -table ../asm/direct_tiles_arm64.go -pkg asm
 //go:generate go run -C ../gen ./winograd -arch arm64 -out ../asm/winograd_arm64.s -stubs ../asm/winograd_arm64.go -table ../asm/winograd_kernels_arm64.go -pkg asm
+//go:generate go run -C ../gen ./fft -arch arm64 -out ../asm/fft_arm64.s -stubs ../asm/fft_arm64.go -table ../asm/fft_kernels_arm64.go -pkg asm
 //go:generate go run -C ../gen ./winograd -matrices ../winograd/matrices.go

@@ -197,3 +197,21 @@ type WinogradKernel struct {
 	Kind   string
 	Kernel Kernel[WinogradFunc]
 }
+
+// FFTFunc is the signature of the FFT butterfly and RealPair kernels:
+// see FFTRadix4AVX2 and FFTRealPairAVX2 for the contracts.
+type FFTFunc = func(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+
+// FFTMulFunc is the signature of the FFT products: see FFTMulAddAVX2.
+type FFTMulFunc = func(dst *float32, a *float32, b *float32, n int, dstIm int, aIm int, bIm int)
+
+// FFTKernelSet is the generated FFT kernels of one ISA: the Stockham
+// butterflies by radix (Radix[2], Radix[3], Radix[4]), the real-transform
+// step, and the split complex products.
+type FFTKernelSet struct {
+	ISA                              string
+	Lanes                            int
+	Radix                            [5]Kernel[FFTFunc]
+	RealPair                         Kernel[FFTFunc]
+	Mul, MulConj, MulAdd, MulAddConj Kernel[FFTMulFunc]
+}

@@ -1,0 +1,217 @@
+package fft
+
+import (
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/convkit/convkit/asm"
+	"github.com/convkit/convkit/kernels"
+)
+
+// run is one side of a kernel call on split complex data: stream t's
+// real parts at data[re+t*step:], its imaginary parts at data[im+t*step:]
+// (offsets and step in floats).
+type run struct {
+	data         []float32
+	re, im, step int
+}
+
+// reach reports whether r streams of n floats lie inside data.
+func (r run) reach(streams, n int) bool {
+	last := (streams - 1) * r.step
+	lo := min(r.re, r.im) + min(0, last)
+	hi := max(r.re, r.im) + max(0, last) + n
+	return n >= 0 && lo >= 0 && hi <= len(r.data)
+}
+
+// laneKernels are the kernels of one path: the generated ones, or nil
+// where the twins run.
+type laneKernels struct {
+	isa kernels.ISA
+	set *asm.FFTKernelSet
+}
+
+func kernelsFor(isa kernels.ISA) laneKernels { return laneKernels{isa: isa, set: generatedSet(isa)} }
+
+// Name is the kernels' path: the ISA, or "go" for the twins.
+func (k laneKernels) name() string {
+	if k.set == nil {
+		return "go"
+	}
+	return k.set.ISA
+}
+
+func ptr(r run) *float32 { return (*float32)(unsafe.Pointer(unsafe.SliceData(r.data[r.re:]))) }
+
+// butterfly runs a radix-r Stockham butterfly over runs of n floats: the
+// r inputs of src, the r outputs of dst, twiddles w_1.. in tw.
+func (k laneKernels) butterfly(r int, dst, src run, n int, tw []float32) {
+	if n <= 0 {
+		return
+	}
+	if !dst.reach(r, n) || !src.reach(r, n) || len(tw) < 2*(r-1) {
+		panic(fmt.Sprintf("fft: radix-%d butterfly of %d lanes outside its slices (dst %d floats at %d/%d step %d, src %d at %d/%d step %d)",
+			r, n, len(dst.data), dst.re, dst.im, dst.step, len(src.data), src.re, src.im, src.step))
+	}
+	if k.set == nil {
+		butterflyGo(r, dst, src, n, tw)
+		return
+	}
+	var twp *float32
+	if r > 1 {
+		twp = &tw[0]
+	}
+	k.set.Radix[r].Func(ptr(dst), ptr(src), twp, n, 4*src.step, 4*dst.step, 4*(src.im-src.re), 4*(dst.im-dst.re))
+}
+
+// realPair runs RealPair over n floats: rows A, B of src (step apart),
+// out1, out2 of dst; tw = alpha, beta.re, beta.im.
+func (k laneKernels) realPair(dst, src run, n int, tw *[3]float32) {
+	if n <= 0 {
+		return
+	}
+	if !dst.reach(2, n) || !src.reach(2, n) {
+		panic(fmt.Sprintf("fft: real pair of %d lanes outside its slices", n))
+	}
+	if k.set == nil {
+		realPairGo(dst, src, n, tw)
+		return
+	}
+	k.set.RealPair.Func(ptr(dst), ptr(src), &tw[0], n, 4*src.step, 4*dst.step, 4*(src.im-src.re), 4*(dst.im-dst.re))
+}
+
+// MulKind is one of the split complex products of MulSplit.
+type MulKind uint8
+
+// The products.
+const (
+	Mul        MulKind = iota // dst = a * b
+	MulConj                   // dst = a * conj(b)
+	MulAdd                    // dst += a * b
+	MulAddConj                // dst += a * conj(b)
+)
+
+func (m MulKind) acc() bool  { return m == MulAdd || m == MulAddConj }
+func (m MulKind) conj() bool { return m == MulConj || m == MulAddConj }
+
+// mul runs product kind over n floats.
+func (k laneKernels) mul(kind MulKind, dst, a, b run, n int) {
+	if n <= 0 {
+		return
+	}
+	if !dst.reach(1, n) || !a.reach(1, n) || !b.reach(1, n) {
+		panic(fmt.Sprintf("fft: product of %d lanes outside its slices (dst %d, a %d, b %d floats)", n, len(dst.data), len(a.data), len(b.data)))
+	}
+	if k.set == nil {
+		mulGo(kind, dst, a, b, n)
+		return
+	}
+	var fn asm.FFTMulFunc
+	switch kind {
+	case Mul:
+		fn = k.set.Mul.Func
+	case MulConj:
+		fn = k.set.MulConj.Func
+	case MulAdd:
+		fn = k.set.MulAdd.Func
+	default:
+		fn = k.set.MulAddConj.Func
+	}
+	fn(ptr(dst), ptr(a), ptr(b), n, 4*(dst.im-dst.re), 4*(a.im-a.re), 4*(b.im-b.re))
+}
+
+// The twins: the kernels' specification, in their order of operations
+// (a fused multiply-add where they fuse), so that both agree bit for bit.
+
+var (
+	cos3 = float32(-0.5)
+	sin3 = float32(math.Sqrt(3) / 2)
+)
+
+func fma(x, y, z float32) float32  { return kernels.FMA32(x, y, z) }
+func fnma(x, y, z float32) float32 { return kernels.FMA32(-x, y, z) }
+
+// twiddleGo is the kernels' x * w: Mul, then FNMA or FMA.
+func twiddleGo(xr, xi, wr, wi float32) (float32, float32) {
+	return fnma(xi, wi, xr*wr), fma(xi, wr, xr*wi)
+}
+
+func butterflyGo(r int, dst, src run, n int, tw []float32) {
+	var xr, xi, yr, yi [4]float32
+	for l := 0; l < n; l++ {
+		for t := 0; t < r; t++ {
+			xr[t], xi[t] = src.data[src.re+t*src.step+l], src.data[src.im+t*src.step+l]
+		}
+		switch r {
+		case 2:
+			yr[0], yi[0] = xr[0]+xr[1], xi[0]+xi[1]
+			yr[1], yi[1] = xr[0]-xr[1], xi[0]-xi[1]
+		case 3:
+			sr, si := xr[1]+xr[2], xi[1]+xi[2]
+			dr, di := xr[1]-xr[2], xi[1]-xi[2]
+			yr[0], yi[0] = xr[0]+sr, xi[0]+si
+			tr, ti := fma(sr, cos3, xr[0]), fma(si, cos3, xi[0])
+			yr[1], yi[1] = fma(di, sin3, tr), fnma(dr, sin3, ti)
+			yr[2], yi[2] = fnma(di, sin3, tr), fma(dr, sin3, ti)
+		case 4:
+			s02r, s02i := xr[0]+xr[2], xi[0]+xi[2]
+			d02r, d02i := xr[0]-xr[2], xi[0]-xi[2]
+			s13r, s13i := xr[1]+xr[3], xi[1]+xi[3]
+			d13r, d13i := xr[1]-xr[3], xi[1]-xi[3]
+			yr[1], yi[1] = d02r+d13i, d02i-d13r
+			yr[3], yi[3] = d02r-d13i, d02i+d13r
+			yr[0], yi[0] = s02r+s13r, s02i+s13i
+			yr[2], yi[2] = s02r-s13r, s02i-s13i
+		}
+		for u := 0; u < r; u++ {
+			if u > 0 {
+				yr[u], yi[u] = twiddleGo(yr[u], yi[u], tw[2*(u-1)], tw[2*(u-1)+1])
+			}
+			dst.data[dst.re+u*dst.step+l], dst.data[dst.im+u*dst.step+l] = yr[u], yi[u]
+		}
+	}
+}
+
+func realPairGo(dst, src run, n int, tw *[3]float32) {
+	alpha, br, bi := tw[0], tw[1], tw[2]
+	for l := 0; l < n; l++ {
+		ar, ai := src.data[src.re+l], src.data[src.im+l]
+		bRe, bIm := src.data[src.re+src.step+l], src.data[src.im+src.step+l]
+		er, ei := ar+bRe, ai-bIm
+		dr, di := ar-bRe, ai+bIm
+		pr, pi := twiddleGo(dr, di, br, bi)
+		er, ei = er*alpha, ei*alpha
+		dst.data[dst.re+l], dst.data[dst.im+l] = er+pr, ei+pi
+		dst.data[dst.re+dst.step+l], dst.data[dst.im+dst.step+l] = er-pr, pi-ei
+	}
+}
+
+func mulGo(kind MulKind, dst, a, b run, n int) {
+	for l := 0; l < n; l++ {
+		xr, xi := a.data[a.re+l], a.data[a.im+l]
+		yr, yi := b.data[b.re+l], b.data[b.im+l]
+		var zr, zi float32
+		if kind.acc() {
+			zr, zi = fma(xr, yr, dst.data[dst.re+l]), dst.data[dst.im+l]
+		} else {
+			zr = xr * yr
+		}
+		if kind.conj() {
+			zr = fma(xi, yi, zr)
+		} else {
+			zr = fnma(xi, yi, zr)
+		}
+		if kind.acc() {
+			zi = fma(xi, yr, zi)
+		} else {
+			zi = xi * yr
+		}
+		if kind.conj() {
+			zi = fnma(xr, yi, zi)
+		} else {
+			zi = fma(xr, yi, zi)
+		}
+		dst.data[dst.re+l], dst.data[dst.im+l] = zr, zi
+	}
+}

@@ -1,0 +1,345 @@
+// Command fft generates convkit's FFT kernels: AVX2+FMA and AVX-512 on
+// amd64, NEON on arm64, from one description written against gen/kw.
+// asm/doc.go runs it:
+//
+//	go run -C ../gen ./fft -out ../asm/fft_amd64.s -stubs ../asm/fft_amd64.go -table ../asm/fft_kernels_amd64.go -pkg asm
+//	go run -C ../gen ./fft -arch arm64 -out ../asm/fft_arm64.s -stubs ../asm/fft_arm64.go -table ../asm/fft_kernels_arm64.go -pkg asm
+//
+// The kernels work on split complex data (the real parts in one plane,
+// the imaginary parts in another, im bytes after the real ones) and on
+// runs of n floats: every float of a run is one lane, so the same
+// arithmetic runs in every lane and no kernel needs a shuffle. A lane is
+// one signal of a batch of transforms (package fft's LanePlan), or one
+// frequency of a pointwise product.
+//
+//   - Radix2, Radix3, Radix4: one butterfly of a Stockham decimation-in-
+//     frequency stage, y_u = w_u * sum_t x_t e^(-2 pi i t u / r), the
+//     input t at src + t*srcStep, the output u at dst + u*dstStep, w_u
+//     (u >= 1) the complex twiddles tw[2(u-1)], tw[2(u-1)+1].
+//   - RealPair: the step between a real transform and the complex one of
+//     half its length, both ways, on a pair of rows A (src) and B (src +
+//     srcStep): E = A + conj(B), D = A - conj(B), out1 = alpha*E + beta*D
+//     at dst and out2 = conj(alpha*E - beta*D) at dst + dstStep, with
+//     alpha, beta = tw[0], tw[1] + i tw[2].
+//   - Mul, MulConj, MulAdd, MulAddConj: dst (+)= a * b or a * conj(b),
+//     the products of FFT convolution and the four-step twiddles.
+//
+// A complex product takes Mul, then FMA or FNMA: the pure-Go twins in
+// package fft follow the same order, so kernels and twins agree bit for
+// bit.
+package main
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/convkit/convkit/gen/kw"
+)
+
+// archISAs are the ISAs of each architecture's output, in emission order.
+var archISAs = map[string][]kw.ISA{"amd64": {kw.AVX2, kw.AVX512}, "arm64": {kw.NEON}}
+
+// butterflySig is the signature of the butterfly and RealPair kernels
+// (asm.FFTFunc); mulSig that of the products (asm.FFTMulFunc).
+const (
+	butterflySig = "func(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)"
+	mulSig       = "func(dst *float32, a *float32, b *float32, n int, dstIm int, aIm int, bIm int)"
+)
+
+// products are the Mul kernels: accumulate into dst, conjugate b.
+var products = []struct {
+	name      string
+	acc, conj bool
+}{{"Mul", false, false}, {"MulConj", false, true}, {"MulAdd", true, false}, {"MulAddConj", true, true}}
+
+func main() {
+	kw.MainWith("fft", "fftMaskTab", func(f *kw.Func) {
+		for _, r := range []int{2, 3, 4} {
+			genButterfly(f, r)
+		}
+		genRealPair(f)
+		for _, p := range products {
+			genMul(f, p.name, p.acc, p.conj)
+		}
+	}, kw.Options{Table: goTable})
+}
+
+// goTable returns the declarations of asm/fft_kernels_<arch>.go.
+func goTable(arch string) string {
+	var b strings.Builder
+	b.WriteString("// FFTKernels lists every generated FFT kernel, by ISA.\n")
+	b.WriteString("var FFTKernels = []FFTKernelSet{\n")
+	for _, isa := range archISAs[arch] {
+		n := isa.Name
+		fmt.Fprintf(&b, "{ISA: %q, Lanes: %d,\n", n, isa.Lanes)
+		fmt.Fprintf(&b, "Radix: [5]Kernel[FFTFunc]{2: {Name: \"FFTRadix2%s\", Func: FFTRadix2%s}, 3: {Name: \"FFTRadix3%s\", Func: FFTRadix3%s}, 4: {Name: \"FFTRadix4%s\", Func: FFTRadix4%s}},\n", n, n, n, n, n, n)
+		fmt.Fprintf(&b, "RealPair: Kernel[FFTFunc]{Name: \"FFTRealPair%s\", Func: FFTRealPair%s},\n", n, n)
+		for _, p := range products {
+			fmt.Fprintf(&b, "%s: Kernel[FFTMulFunc]{Name: \"FFT%s%s\", Func: FFT%s%s},\n", p.name, p.name, n, p.name, n)
+		}
+		b.WriteString("},\n")
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// cplx is a complex vector: real and imaginary lanes.
+type cplx struct{ re, im kw.V }
+
+// streams are the r pointers of one side of a butterfly (base + t*step,
+// t < r), each with its imaginary plane im bytes on (an index register).
+type streams struct {
+	p  []kw.G
+	im kw.G
+}
+
+func newStreams(f *kw.Func, base, step, im kw.G, r int) streams {
+	s := streams{p: []kw.G{base}, im: im}
+	for t := 1; t < r; t++ {
+		p := f.MoveGP(s.p[t-1])
+		f.AddGP(p, step)
+		s.p = append(s.p, p)
+	}
+	return s
+}
+
+func (s streams) reAt(st kw.Step, t int) kw.Mem { return st.At(s.p[t], 0) }
+func (s streams) imAt(st kw.Step, t int) kw.Mem {
+	m := st.At(s.p[t], 0)
+	m.Index, m.Scale = s.im, 1
+	return m
+}
+
+func (s streams) load(f *kw.Func, st kw.Step, t int) cplx {
+	c := cplx{f.Vec(), f.Vec()}
+	f.Load(st, s.reAt(st, t), c.re)
+	f.Load(st, s.imAt(st, t), c.im)
+	return c
+}
+
+func (s streams) store(f *kw.Func, st kw.Step, t int, c cplx) {
+	f.Store(st, c.re, s.reAt(st, t))
+	f.Store(st, c.im, s.imAt(st, t))
+}
+
+// add, sub: lane-wise complex sums.
+func add(f *kw.Func, x, y cplx) cplx {
+	z := cplx{f.Vec(), f.Vec()}
+	f.Binary(kw.Add, z.re, x.re, y.re)
+	f.Binary(kw.Add, z.im, x.im, y.im)
+	return z
+}
+
+func sub(f *kw.Func, x, y cplx) cplx {
+	z := cplx{f.Vec(), f.Vec()}
+	f.Binary(kw.Sub, z.re, x.re, y.re)
+	f.Binary(kw.Sub, z.im, x.im, y.im)
+	return z
+}
+
+// twiddle returns x * (wr + i wi): re = x.re*wr - x.im*wi, im = x.re*wi +
+// x.im*wr (Mul, then FNMA or FMA).
+func twiddle(f *kw.Func, x cplx, wr, wi kw.Operand) cplx {
+	z := cplx{f.Vec(), f.Vec()}
+	f.Mul(z.re, x.re, wr)
+	f.FNMA(z.re, x.im, wi)
+	f.Mul(z.im, x.re, wi)
+	f.FMA(z.im, x.im, wr)
+	return z
+}
+
+// splat returns the float32 v in every lane.
+func splat(f *kw.Func, v float64) kw.V { return f.Splat(math.Float32bits(float32(v))) }
+
+// genButterfly emits FFTRadix<r><ISA>.
+func genButterfly(f *kw.Func, r int) {
+	name := fmt.Sprintf("FFTRadix%d%s", r, f.ISA.Name)
+	f.Function(name, butterflySig,
+		fmt.Sprintf("%s is one radix-%d butterfly of a Stockham decimation-in-frequency", name, r),
+		"stage on runs of n lanes of split complex data (bytes: steps, and the",
+		"imaginary planes' offsets):",
+		"",
+		fmt.Sprintf("\tfor l < n, u < %d: y_u = w_u * sum_t x_t e^(-2 pi i t u / %d)", r, r),
+		"\t  x_t = src[t*srcStep + 4l] + i src[t*srcStep + srcIm + 4l]",
+		"\t  y_u to dst[u*dstStep + 4l] and dst[u*dstStep + dstIm + 4l]",
+		"\t  w_0 = 1, w_u = tw[2(u-1)] + i tw[2(u-1)+1]",
+		"",
+		"Its reference and test oracle is fft's radix twin (butterflyGo).")
+	n := f.Int("n")
+	f.JumpIfNotPositive(n, "end")
+	srcP, dstP, tw := f.Int("src"), f.Int("dst"), f.Int("tw")
+	in := newStreams(f, srcP, f.Int("srcStep"), f.Int("srcIm"), r)
+	out := newStreams(f, dstP, f.Int("dstStep"), f.Int("dstIm"), r)
+	// The twiddles: in registers where there are enough (AVX-512, NEON),
+	// else broadcast from tw on each use.
+	keep := f.ISA.Regs >= 32
+	w := make([]cplx, r)
+	if keep {
+		for u := 1; u < r; u++ {
+			w[u] = cplx{f.Vec(), f.Vec()}
+			f.Broadcast(kw.Mem{Base: tw, Disp: 8 * (u - 1)}, w[u].re)
+			f.Broadcast(kw.Mem{Base: tw, Disp: 8*(u-1) + 4}, w[u].im)
+		}
+	}
+	var c3, s3 kw.V // radix 3: -1/2 and sin(2 pi / 3)
+	if r == 3 {
+		c3, s3 = splat(f, -0.5), splat(f, math.Sqrt(3)/2)
+	}
+	ptrs := append(append([]kw.G{}, in.p...), out.p...)
+	f.Loop(n, ptrs, 1, func(st kw.Step) {
+		x := make([]cplx, r)
+		for t := range x {
+			x[t] = in.load(f, st, t)
+		}
+		y := dft(f, x, c3, s3)
+		for u := range y {
+			if u > 0 {
+				wu := w[u]
+				if !keep {
+					wu = cplx{f.Vec(), f.Vec()}
+					f.Broadcast(kw.Mem{Base: tw, Disp: 8 * (u - 1)}, wu.re)
+					f.Broadcast(kw.Mem{Base: tw, Disp: 8*(u-1) + 4}, wu.im)
+				}
+				y[u] = twiddle(f, y[u], wu.re, wu.im)
+			}
+			out.store(f, st, u, y[u])
+		}
+	})
+	f.Label("end")
+	f.Ret()
+}
+
+// dft returns the forward DFT of x (2, 3 or 4 points), in the order the
+// twin follows.
+func dft(f *kw.Func, x []cplx, c3, s3 kw.V) []cplx {
+	switch len(x) {
+	case 2:
+		return []cplx{add(f, x[0], x[1]), sub(f, x[0], x[1])}
+	case 3:
+		// y0 = x0 + s; t = x0 - s/2; d = sin(2pi/3)(x1 - x2);
+		// y1 = t - i d, y2 = t + i d, s = x1 + x2.
+		s, d := add(f, x[1], x[2]), sub(f, x[1], x[2])
+		y0 := add(f, x[0], s)
+		t := cplx{f.Vec(), f.Vec()}
+		f.Move(x[0].re, t.re)
+		f.FMA(t.re, s.re, c3)
+		f.Move(x[0].im, t.im)
+		f.FMA(t.im, s.im, c3)
+		y1, y2 := cplx{f.Vec(), f.Vec()}, cplx{f.Vec(), f.Vec()}
+		f.Move(t.re, y1.re)
+		f.FMA(y1.re, d.im, s3) // t.re + s3 d.im
+		f.Move(t.im, y1.im)
+		f.FNMA(y1.im, d.re, s3) // t.im - s3 d.re
+		f.Move(t.re, y2.re)
+		f.FNMA(y2.re, d.im, s3)
+		f.Move(t.im, y2.im)
+		f.FMA(y2.im, d.re, s3)
+		return []cplx{y0, y1, y2}
+	}
+	// y0 = s02 + s13, y2 = s02 - s13, y1 = d02 - i d13, y3 = d02 + i d13.
+	s02, d02 := add(f, x[0], x[2]), sub(f, x[0], x[2])
+	s13, d13 := add(f, x[1], x[3]), sub(f, x[1], x[3])
+	y1, y3 := cplx{f.Vec(), f.Vec()}, cplx{f.Vec(), f.Vec()}
+	f.Binary(kw.Add, y1.re, d02.re, d13.im)
+	f.Binary(kw.Sub, y1.im, d02.im, d13.re)
+	f.Binary(kw.Sub, y3.re, d02.re, d13.im)
+	f.Binary(kw.Add, y3.im, d02.im, d13.re)
+	return []cplx{add(f, s02, s13), y1, sub(f, s02, s13), y3}
+}
+
+// genRealPair emits FFTRealPair<ISA>.
+func genRealPair(f *kw.Func) {
+	name := "FFTRealPair" + f.ISA.Name
+	f.Function(name, butterflySig,
+		name+" is the step between a real transform and the complex one of half",
+		"its length, on runs of n lanes of a pair of rows (bytes, as FFTRadix2):",
+		"",
+		"\tfor l < n: A = src row, B = src row + srcStep",
+		"\t  E = A + conj(B), D = A - conj(B), P = beta*D",
+		"\t  dst row = alpha*E + P, dst row + dstStep = conj(alpha*E - P)",
+		"\t  alpha = tw[0], beta = tw[1] + i tw[2]",
+		"",
+		"A row and B may be one (so may dst's), and dst may be src: each lane is",
+		"loaded before it is stored. Its reference and test oracle is fft's",
+		"realPairGo.")
+	n := f.Int("n")
+	f.JumpIfNotPositive(n, "end")
+	srcP, dstP, tw := f.Int("src"), f.Int("dst"), f.Int("tw")
+	in := newStreams(f, srcP, f.Int("srcStep"), f.Int("srcIm"), 2)
+	out := newStreams(f, dstP, f.Int("dstStep"), f.Int("dstIm"), 2)
+	alpha, br, bi := f.Vec(), f.Vec(), f.Vec()
+	f.Broadcast(kw.Mem{Base: tw}, alpha)
+	f.Broadcast(kw.Mem{Base: tw, Disp: 4}, br)
+	f.Broadcast(kw.Mem{Base: tw, Disp: 8}, bi)
+	ptrs := append(append([]kw.G{}, in.p...), out.p...)
+	f.Loop(n, ptrs, 1, func(st kw.Step) {
+		a, b := in.load(f, st, 0), in.load(f, st, 1)
+		e, d := cplx{f.Vec(), f.Vec()}, cplx{f.Vec(), f.Vec()}
+		f.Binary(kw.Add, e.re, a.re, b.re)
+		f.Binary(kw.Sub, e.im, a.im, b.im)
+		f.Binary(kw.Sub, d.re, a.re, b.re)
+		f.Binary(kw.Add, d.im, a.im, b.im)
+		p := twiddle(f, d, br, bi)
+		f.Mul(e.re, e.re, alpha)
+		f.Mul(e.im, e.im, alpha)
+		o1 := add(f, e, p)
+		o2 := cplx{f.Vec(), f.Vec()}
+		f.Binary(kw.Sub, o2.re, e.re, p.re)
+		f.Binary(kw.Sub, o2.im, p.im, e.im)
+		out.store(f, st, 0, o1)
+		out.store(f, st, 1, o2)
+	})
+	f.Label("end")
+	f.Ret()
+}
+
+// genMul emits FFT<name><ISA>: dst (+)= a*b or a*conj(b).
+func genMul(f *kw.Func, base string, acc, conj bool) {
+	name := "FFT" + base + f.ISA.Name
+	op, bb := "=", "b"
+	if acc {
+		op = "+="
+	}
+	if conj {
+		bb = "conj(b)"
+	}
+	f.Function(name, mulSig,
+		fmt.Sprintf("%s is dst %s a * %s on n lanes of split complex data, the", name, op, bb),
+		"imaginary planes dstIm, aIm and bIm bytes after the real ones; dst may",
+		"be a or b. Its reference and test oracle is fft's mulGo.")
+	n := f.Int("n")
+	f.JumpIfNotPositive(n, "end")
+	d := streams{p: []kw.G{f.Int("dst")}, im: f.Int("dstIm")}
+	a := streams{p: []kw.G{f.Int("a")}, im: f.Int("aIm")}
+	b := streams{p: []kw.G{f.Int("b")}, im: f.Int("bIm")}
+	f.Loop(n, []kw.G{d.p[0], a.p[0], b.p[0]}, 1, func(st kw.Step) {
+		x, y := a.load(f, st, 0), b.load(f, st, 0)
+		z := cplx{f.Vec(), f.Vec()}
+		if acc {
+			z = d.load(f, st, 0)
+			f.FMA(z.re, x.re, y.re)
+		} else {
+			f.Mul(z.re, x.re, y.re)
+		}
+		// re: + a.re b.re -/+ a.im b.im; im: a.re (+/-) b.im + a.im b.re.
+		if conj {
+			f.FMA(z.re, x.im, y.im)
+		} else {
+			f.FNMA(z.re, x.im, y.im)
+		}
+		if acc {
+			f.FMA(z.im, x.im, y.re)
+		} else {
+			f.Mul(z.im, x.im, y.re)
+		}
+		if conj {
+			f.FNMA(z.im, x.re, y.im)
+		} else {
+			f.FMA(z.im, x.re, y.im)
+		}
+		d.store(f, st, 0, z)
+	})
+	f.Label("end")
+	f.Ret()
+}
