@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/convkit/convkit/kernels"
 	"gonum.org/v1/gonum/dsp/fourier"
 )
 
@@ -79,6 +80,28 @@ func BenchmarkGonumR2C(b *testing.B) {
 				p.Coefficients(y, x)
 			}
 			reportMFLOPS(b, n, false)
+		})
+	}
+}
+
+// BenchmarkLanePlan is n-point transforms of lanes signals in split form
+// on the bound path; MFLOPS conventional (5 n log2 n per signal).
+func BenchmarkLanePlan(b *testing.B) {
+	for _, c := range [][2]int{{144, 288}, {288, 145}, {144, 144}, {1024, 64}, {288, 243}} {
+		n, lanes := c[0], c[1]
+		b.Run(fmt.Sprintf("%dx%d", n, lanes), func(b *testing.B) {
+			p, err := NewLanePlan(n, kernels.Current())
+			if err != nil {
+				b.Skip(err)
+			}
+			src, dst := Dense(make([]float32, 2*n*lanes), n, lanes), Dense(make([]float32, 2*n*lanes), n, lanes)
+			work := make([]float32, p.WorkLen(lanes))
+			b.ResetTimer()
+			for range b.N {
+				p.Forward(dst, src, lanes, work)
+			}
+			flops := 5 * float64(n) * math.Log2(float64(n)) * float64(lanes)
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e6, "MFLOPS")
 		})
 	}
 }

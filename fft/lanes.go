@@ -1,0 +1,171 @@
+package fft
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/convkit/convkit/kernels"
+)
+
+// Split is a batch of complex signals in split form, lanes signals side
+// by side: element j of signal l has its real part at Data[Re+j*Step+l]
+// and its imaginary part at Data[Im+j*Step+l] (offsets in floats). The
+// signals are the lanes of the vectors, so a transform runs the same
+// arithmetic in every lane and needs no shuffles: the form of the
+// columns of a row-major array (Step = its row length), and of the
+// spectra of FFT convolution.
+type Split struct {
+	Data         []float32
+	Re, Im, Step int
+}
+
+// Dense returns the split batch of n elements of lanes signals whose real
+// planes fill data[:n*lanes] and imaginary planes data[n*lanes:2*n*lanes].
+func Dense(data []float32, n, lanes int) Split {
+	return Split{Data: data, Re: 0, Im: n * lanes, Step: lanes}
+}
+
+// swapped is s with the roles of its planes exchanged: the inverse
+// transform is the forward one on swapped planes, both sides.
+func (s Split) swapped() Split { s.Re, s.Im = s.Im, s.Re; return s }
+
+// at is the run of element j.
+func (s Split) at(j int) run { return run{data: s.Data, re: s.Re + j*s.Step, im: s.Im + j*s.Step} }
+
+// check panics naming the batch if its n elements of lanes signals do not
+// lie inside Data.
+func (s Split) check(what string, n, lanes int) {
+	if lanes < 0 || s.Step < lanes || !s.at(0).reach(n, lanes) {
+		panic(fmt.Sprintf("fft: %s of %d elements x %d lanes (re %d, im %d, step %d) outside its %d floats", what, n, lanes, s.Re, s.Im, s.Step, len(s.Data)))
+	}
+}
+
+// LanePlan is the complex DFT of one length of factors 2 and 3 over
+// batches of signals in split form (Split), on the generated radix-2, 3
+// and 4 butterflies of the path it was made for (their twins in Go
+// where it has none): a Stockham decimation in frequency, each stage from
+// one buffer to the other, so that the result comes in natural order. A
+// LanePlan is immutable and safe for concurrent use; every call takes
+// the caller's scratch (WorkLen) and allocates nothing.
+type LanePlan struct {
+	n      int
+	stages []laneStage
+	k      laneKernels
+}
+
+// laneStage is one Stockham stage: radix r on sub-transforms of n points
+// at stride s (m = n/r butterflies each), twiddles tw[p] = w_n^(p*u) for
+// u = 1..r-1, interleaved re, im.
+type laneStage struct {
+	r, n, s, m int
+	tw         []float32
+}
+
+// NewLanePlan returns the plan of n-point transforms on path isa, or an
+// error if n is not a product of 2s and 3s.
+func NewLanePlan(n int, isa kernels.ISA) (*LanePlan, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("fft: lane transform of length %d: want >= 1", n)
+	}
+	var radices []int
+	m := n
+	for m%4 == 0 {
+		radices, m = append(radices, 4), m/4
+	}
+	if m%2 == 0 {
+		radices, m = append(radices, 2), m/2
+	}
+	for m%3 == 0 {
+		radices, m = append(radices, 3), m/3
+	}
+	if m != 1 {
+		return nil, fmt.Errorf("fft: lane transform of length %d: want a product of 2s and 3s", n)
+	}
+	p := &LanePlan{n: n, k: kernelsFor(isa)}
+	cur, s := n, 1
+	for _, r := range radices {
+		st := laneStage{r: r, n: cur, s: s, m: cur / r}
+		for q := 0; q < st.m; q++ {
+			for u := 1; u < r; u++ {
+				a := -2 * math.Pi * float64(q*u%cur) / float64(cur)
+				st.tw = append(st.tw, float32(math.Cos(a)), float32(math.Sin(a)))
+			}
+		}
+		p.stages = append(p.stages, st)
+		cur, s = cur/r, s*r
+	}
+	return p, nil
+}
+
+// Len is the plan's transform length.
+func (p *LanePlan) Len() int { return p.n }
+
+// Path is the name of the kernels the plan runs: the ISA, or "go".
+func (p *LanePlan) Path() string { return p.k.name() }
+
+// WorkLen is the scratch floats a call on lanes signals takes.
+func (p *LanePlan) WorkLen(lanes int) int { return 4 * p.n * lanes }
+
+// Forward computes dst = DFT(src) of lanes signals, X[k] = sum_j x[j]
+// exp(-2 pi i j k / n), unnormalized. dst must not overlap src or work;
+// src is read only. It panics naming the batch if a slice is short.
+func (p *LanePlan) Forward(dst, src Split, lanes int, work []float32) {
+	p.transform(dst, src, lanes, work)
+}
+
+// Inverse computes dst = the inverse DFT of src, exp(+2 pi i j k / n),
+// unnormalized (Inverse of Forward multiplies by n): Forward on the
+// swapped planes.
+func (p *LanePlan) Inverse(dst, src Split, lanes int, work []float32) {
+	p.transform(dst.swapped(), src.swapped(), lanes, work)
+}
+
+func (p *LanePlan) transform(dst, src Split, lanes int, work []float32) {
+	if lanes == 0 {
+		return
+	}
+	dst.check("destination", p.n, lanes)
+	src.check("source", p.n, lanes)
+	if len(work) < p.WorkLen(lanes) {
+		panic(fmt.Sprintf("fft: lane transform of %d x %d: len(work) = %d, need %d", p.n, lanes, len(work), p.WorkLen(lanes)))
+	}
+	if p.n == 1 {
+		copy(dst.Data[dst.Re:][:lanes], src.Data[src.Re:][:lanes])
+		copy(dst.Data[dst.Im:][:lanes], src.Data[src.Im:][:lanes])
+		return
+	}
+	// The stage before the last writes bufs[1], never dst; the one
+	// before that bufs[0], which dst serves where it is dense.
+	half := 2 * p.n * lanes
+	bufs := [2]Split{Dense(work[half:2*half], p.n, lanes), Dense(work[:half], p.n, lanes)}
+	if dst.Step == lanes {
+		bufs[0] = dst
+	}
+	in := src
+	for i, st := range p.stages {
+		out := dst
+		if left := len(p.stages) - 1 - i; left > 0 {
+			out = bufs[left%2]
+		}
+		p.stage(st, out, in, lanes)
+		in = out
+	}
+}
+
+// stage runs one Stockham stage: for p < m, q < s, the inputs t at
+// element q + s*(p + t*m), the outputs u at q + s*(r*p + u), times
+// w^(p*u). Where both sides are dense the s elements of q are one run.
+func (p *LanePlan) stage(st laneStage, out, in Split, lanes int) {
+	runs, n := st.s, lanes
+	if in.Step == lanes && out.Step == lanes {
+		runs, n = 1, st.s*lanes
+	}
+	for b := 0; b < st.m; b++ {
+		tw := st.tw[2*(st.r-1)*b:][:2*(st.r-1)]
+		for q := 0; q < runs; q++ {
+			src, dst := in.at(q+st.s*b), out.at(q+st.s*st.r*b)
+			src.step, dst.step = st.s*st.m*in.Step, st.s*out.Step
+			p.k.butterfly(st.r, dst, src, n, tw)
+		}
+	}
+}

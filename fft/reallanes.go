@@ -1,0 +1,138 @@
+package fft
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/convkit/convkit/kernels"
+)
+
+// RealLanePlan is the real DFT of one even length n of factors 2 and 3
+// over batches of real signals side by side (element j of signal l at
+// x[j*step + l]: the columns of a row-major array), into the half
+// spectrum X[0..n/2] in split form (Split, n/2+1 elements), and back. It
+// runs the complex LanePlan of n/2 points on the signals' even and odd
+// elements as real and imaginary parts, then RealPair kernels that
+// separate the two. Immutable and safe for concurrent use; the calls
+// take the caller's scratch and allocate nothing.
+type RealLanePlan struct {
+	n    int
+	half *LanePlan
+	fwd  [][3]float32 // per k <= n/4: RealPair's alpha, beta forward
+	inv  [][3]float32 // and inverse
+}
+
+// NewRealLanePlan returns the plan of n-point real transforms on path
+// isa, or an error if n is not even and a product of 2s and 3s.
+func NewRealLanePlan(n int, isa kernels.ISA) (*RealLanePlan, error) {
+	if n < 2 || n%2 != 0 {
+		return nil, fmt.Errorf("fft: real lane transform of length %d: want an even length", n)
+	}
+	half, err := NewLanePlan(n/2, isa)
+	if err != nil {
+		return nil, err
+	}
+	p := &RealLanePlan{n: n, half: half}
+	for k := 0; k <= n/4; k++ {
+		s, c := math.Sincos(2 * math.Pi * float64(k) / float64(n))
+		// Forward: X[k] = E/2 + w^k (A - conj B)/(2i), w = e^(-2 pi i/n):
+		// beta = -i w^k / 2. Inverse: Z[k] = E + i conj(w^k) D.
+		p.fwd = append(p.fwd, [3]float32{0.5, float32(-s / 2), float32(-c / 2)})
+		p.inv = append(p.inv, [3]float32{1, float32(-s), float32(c)})
+	}
+	return p, nil
+}
+
+// Len is the plan's real transform length.
+func (p *RealLanePlan) Len() int { return p.n }
+
+// SpectrumLen is the elements of a half spectrum: n/2 + 1.
+func (p *RealLanePlan) SpectrumLen() int { return p.n/2 + 1 }
+
+// WorkLen is the scratch floats a call on lanes signals takes.
+func (p *RealLanePlan) WorkLen(lanes int) int { return p.half.WorkLen(lanes) + 2*p.SpectrumLen()*lanes }
+
+// Forward computes the half spectra dst (n/2+1 elements) of lanes real
+// signals of x, element j of signal l at x[j*step+l], unnormalized. dst
+// must not overlap x or work.
+func (p *RealLanePlan) Forward(dst Split, x []float32, step, lanes int, work []float32) {
+	if lanes == 0 {
+		return
+	}
+	m := p.n / 2
+	dst.check("real transform's spectrum", m+1, lanes)
+	if step < lanes || len(x) < (p.n-1)*step+lanes {
+		panic(fmt.Sprintf("fft: real lane transform of %d x %d lanes (step %d): len(x) = %d, need %d", p.n, lanes, step, len(x), (p.n-1)*step+lanes))
+	}
+	if len(work) < p.WorkLen(lanes) {
+		panic(fmt.Sprintf("fft: real lane transform of %d x %d: len(work) = %d, need %d", p.n, lanes, len(work), p.WorkLen(lanes)))
+	}
+	p.half.Forward(dst, Split{Data: x, Re: 0, Im: step, Step: 2 * step}, lanes, work)
+	p.pairs(dst, dst, lanes, p.fwd, 0)
+}
+
+// Inverse computes lanes real signals into x (element j of signal l at
+// x[j*step+l]) from their half spectra src, unnormalized (Inverse of
+// Forward multiplies by n); the imaginary parts of X[0] and X[n/2] are
+// ignored. src is read only.
+func (p *RealLanePlan) Inverse(x []float32, step int, src Split, lanes int, work []float32) {
+	if lanes == 0 {
+		return
+	}
+	m := p.n / 2
+	src.check("real transform's spectrum", m+1, lanes)
+	if step < lanes || len(x) < (p.n-1)*step+lanes {
+		panic(fmt.Sprintf("fft: real lane inverse of %d x %d lanes (step %d): len(x) = %d, need %d", p.n, lanes, step, len(x), (p.n-1)*step+lanes))
+	}
+	if len(work) < p.WorkLen(lanes) {
+		panic(fmt.Sprintf("fft: real lane inverse of %d x %d: len(work) = %d, need %d", p.n, lanes, len(work), p.WorkLen(lanes)))
+	}
+	zl := 2 * (m + 1) * lanes
+	z := Dense(work[:zl], m+1, lanes)
+	p.pairs(z, src, lanes, p.inv, m)
+	p.half.Inverse(Split{Data: x, Re: 0, Im: step, Step: 2 * step}, z, lanes, work[zl:])
+}
+
+// pairs runs RealPair on the rows k and n/2-k of src into dst, for k <=
+// n/4; k = 0 pairs row 0 with row b0 (0 forward, where row n/2 is the
+// output's; n/2 inverse), its second output row n/2.
+func (p *RealLanePlan) pairs(dst, src Split, lanes int, tw [][3]float32, b0 int) {
+	m := p.n / 2
+	for k := range tw {
+		a, b := src.at(k), src.at(m-k)
+		o1, o2 := dst.at(k), dst.at(m-k)
+		if k == 0 {
+			b, o2 = src.at(b0), dst.at(m)
+		}
+		a.step, o1.step = b.re-a.re, o2.re-o1.re
+		p.half.k.realPair(o1, a, lanes, &tw[k])
+	}
+}
+
+// SplitOps are the split complex products of one path (MulKind): the
+// pointwise products of FFT convolution and of four-step twiddles.
+type SplitOps struct{ k laneKernels }
+
+// SplitOpsFor returns the products of path isa (its generated kernels,
+// the twins where it has none).
+func SplitOpsFor(isa kernels.ISA) SplitOps { return SplitOps{kernelsFor(isa)} }
+
+// Path is the name of the kernels: the ISA, or "go".
+func (o SplitOps) Path() string { return o.k.name() }
+
+// Mul computes kind's product over n elements of lanes values: dst (+)=
+// a * b or a * conj(b). dst may be a or b.
+func (o SplitOps) Mul(kind MulKind, dst, a, b Split, n, lanes int) {
+	if n <= 0 || lanes <= 0 {
+		return
+	}
+	dst.check("product's destination", n, lanes)
+	a.check("product's a", n, lanes)
+	b.check("product's b", n, lanes)
+	if dst.Step == lanes && a.Step == lanes && b.Step == lanes {
+		n, lanes = 1, n*lanes
+	}
+	for j := 0; j < n; j++ {
+		o.k.mul(kind, dst.at(j), a.at(j), b.at(j), lanes)
+	}
+}
