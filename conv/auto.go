@@ -172,36 +172,38 @@ func measureStream(l2 int) float64 {
 	return best
 }
 
-// measureFFT times package fft's real transforms of a 64 x 64 grid and
-// of 65536 points, and the FFT engine's spectrum multiply-add on 4096
-// values, the best of a few runs each (a few milliseconds).
+// measureFFT times the FFT engine's grid transforms (gridFFT) of a 64 x
+// 64 grid and of 65536 points (1D), and its split spectrum
+// multiply-add on 4096 values, on the bound path, the best of a few
+// runs each (a few milliseconds).
 func measureFFT() (small, large, macs float64) {
-	rate := func(p *fft.RealPlanND, reps int) float64 {
-		grid := make([]float32, p.Len())
-		spec := make([]complex64, p.SpectrumLen())
+	isa := kernels.Current()
+	rate := func(grid []int, reps int) float64 {
+		g, err := newGridFFT(grid, isa)
+		if err != nil {
+			return 0
+		}
+		w, cells, spec := g.newWork(), make([]float32, g.cells), make([]float32, 2*g.spec)
 		best := time.Duration(math.MaxInt64)
 		for range reps {
 			start := time.Now()
-			p.Forward(spec, grid)
+			g.forward(spec, cells, w)
 			best = min(best, time.Since(start))
 		}
-		n := float64(p.Len())
+		n := float64(g.cells)
 		return 2.5 * n * math.Log2(n) / best.Seconds() / 1e9
 	}
-	ps, err1 := fft.NewRealPlanND(64, 64)
-	pl, err2 := fft.NewRealPlanND(65536)
-	if err1 != nil || err2 != nil {
-		return 0, 0, 0
-	}
-	small, large = rate(ps, 20), rate(pl, 4)
-	a, b, acc := make([]complex64, 4096), make([]complex64, 4096), make([]complex64, 4096)
+	small, large = rate([]int{64, 64}, 20), rate([]int{65536}, 4)
+	const n = 4096
+	ops := fft.SplitOpsFor(isa)
+	a, b, acc := fft.Dense(make([]float32, 2*n), 1, n), fft.Dense(make([]float32, 2*n), 1, n), fft.Dense(make([]float32, 2*n), 1, n)
 	bestMAC := time.Duration(math.MaxInt64)
 	for range 10 {
 		start := time.Now()
-		macConj(acc, a, b)
+		ops.Mul(fft.MulAddConj, acc, a, b, 1, n)
 		bestMAC = min(bestMAC, time.Since(start))
 	}
-	return small, large, 4096 / bestMAC.Seconds()
+	return small, large, n / bestMAC.Seconds()
 }
 
 // The autotune cache: choices by key, and the files already read.

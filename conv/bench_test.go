@@ -23,6 +23,9 @@ var benchProblems = map[string]Problem{
 	"resnet_3x3s2_c128":    {N: 1, C: 128, K: 128, In: []int{56, 56}, Kernel: []int{3, 3}, Stride: []int{2, 2}, Padding: Pad(1, 1), Bias: true},
 	"lenet_5x5_c1":         {N: 64, C: 1, K: 6, In: []int{28, 28}, Kernel: []int{5, 5}, Padding: Pad(2, 2), Bias: true},
 	"mobilenet_dw3x3_c256": {N: 1, C: 256, K: 256, Groups: 256, In: []int{56, 56}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
+	"large_15x15_c16":      {N: 1, C: 16, K: 16, In: []int{128, 128}, Kernel: []int{15, 15}, Padding: Pad(7, 7), Bias: true},
+	"large_31x31_c8":       {N: 1, C: 8, K: 8, In: []int{256, 256}, Kernel: []int{31, 31}, Padding: Pad(15, 15), Bias: true},
+	"audio_1d_k255_c4":     {N: 1, C: 4, K: 4, In: []int{65536}, Kernel: []int{255}, Padding: Pad(127), Bias: true},
 }
 
 func BenchmarkForward(b *testing.B)        { benchPass(b, "im2col", PassForward) }
@@ -38,10 +41,13 @@ func BenchmarkDirectBackwardFilter(b *testing.B) { benchPass(b, "direct", PassBa
 
 // BenchmarkWinogradForward and the variants' benchmarks time the
 // Winograd forward pass.
-func BenchmarkWinogradForward(b *testing.B)  { benchPass(b, "winograd", PassForward) }
-func BenchmarkWinograd2Forward(b *testing.B) { benchPass(b, "winograd2", PassForward) }
-func BenchmarkWinograd4Forward(b *testing.B) { benchPass(b, "winograd4", PassForward) }
-func BenchmarkWinograd6Forward(b *testing.B) { benchPass(b, "winograd6", PassForward) }
+func BenchmarkWinogradForward(b *testing.B)   { benchPass(b, "winograd", PassForward) }
+func BenchmarkFFTForward(b *testing.B)        { benchPass(b, "fft", PassForward) }
+func BenchmarkFFTBackwardData(b *testing.B)   { benchPass(b, "fft", PassBackwardData) }
+func BenchmarkFFTBackwardFilter(b *testing.B) { benchPass(b, "fft", PassBackwardFilter) }
+func BenchmarkWinograd2Forward(b *testing.B)  { benchPass(b, "winograd2", PassForward) }
+func BenchmarkWinograd4Forward(b *testing.B)  { benchPass(b, "winograd4", PassForward) }
+func BenchmarkWinograd6Forward(b *testing.B)  { benchPass(b, "winograd6", PassForward) }
 
 // BenchmarkWinogradBackwardData times its backward-data pass.
 func BenchmarkWinogradBackwardData(b *testing.B) { benchPass(b, "winograd", PassBackwardData) }

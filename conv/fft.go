@@ -7,6 +7,7 @@ import (
 
 	"github.com/convkit/convkit/fft"
 	"github.com/convkit/convkit/internal/workers"
+	"github.com/convkit/convkit/kernels"
 )
 
 // fftAlgo is FFT convolution: per image and conv group, each channel's
@@ -24,8 +25,9 @@ import (
 // filter spectra are kept (PackWeights) with the 1/|F| of the inverse.
 // Each output channel (input channel for backward-data, filter for
 // backward-filter) is summed by one thread in a fixed order, so the bits
-// do not follow the thread count. Transforms run on package fft's Go
-// path; the generated codelets come later.
+// do not follow the thread count. The transforms are gridFFT's, on
+// package fft's lane transforms (the generated butterflies), and the
+// products its split complex kernels.
 type fftAlgo struct{}
 
 func (fftAlgo) Name() string   { return "fft" }
@@ -37,12 +39,11 @@ func (fftAlgo) perPassEngine() {}
 // input channels forward, the output channels backward-data, the images
 // for the filter gradient): max|y - ref| / max|ref| against the float64
 // oracle for inputs like the golden sets'. The transforms' rounding
-// grows with log2 of the grid (their butterflies sum in complex128, so
-// it stays under direct's: TestFFTErrorBound measured 1.1e-7..1.9e-7 on
-// grids of 576 to 16384 points, direct 6.8e-8..3.4e-6); k is twice the
-// largest error / log2(cells) measured.
+// grows with log2 of the grid (float32 butterflies: TestFFTErrorBound
+// measured 1.7e-7..3.2e-7 on grids of 576 to 4374 points, direct
+// 6.8e-8..2.2e-6); k is twice the largest error / log2(cells) measured.
 func fftBound(cells, chans int) float64 {
-	return 4e-8 * math.Log2(float64(max(cells, 2))) * max(1, math.Sqrt(float64(chans)/16))
+	return 6e-8 * math.Log2(float64(max(cells, 2))) * max(1, math.Sqrt(float64(chans)/16))
 }
 
 func (a fftAlgo) Supports(s *Shape, pass Pass) error {
@@ -60,16 +61,46 @@ func (a fftAlgo) Supports(s *Shape, pass Pass) error {
 	return nil
 }
 
-// fftGridLen is the grid's length for a padded input of n: the smallest
-// length >= n of factors 2 and 3, whose butterflies the Go path
-// specialises (a radix-5 or radix-7 stage runs the generic one, and
-// audio_1d_k255_c4 on 67500 = 2^2 3^3 5^4 points took 2.3x its model).
-func fftGridLen(n int) int {
-	for m := fft.GoodLen(n); ; m = fft.GoodLen(m + 1) {
-		if m%5 != 0 && m%7 != 0 {
-			return m
+// fftGridLen is the grid's length for a padded input of n: of factors 2
+// and 3 (the radices of the generated butterflies), even where it is the
+// real transform's (dim 0), and of the least modelled cost among those
+// up to a quarter longer than n: its cells times its transform's passes
+// over them (one per butterfly stage: a length of many 2s takes fewer
+// passes a cell than one of many 3s), half again where align (at least
+// 64) is not a divisor: the length of the rows that are the lanes of
+// the first transform (whole vectors run 1.8x faster than a ragged end).
+func fftGridLen(n int, even bool, align int) int {
+	best, bestCost := 0, math.Inf(1)
+	for m := fft.GoodLen(n); m <= n+n/4 || best == 0; m = fft.GoodLen(m + 1) {
+		if m%5 == 0 || m%7 == 0 || even && m%2 != 0 {
+			continue
+		}
+		c := float64(m) * float64(fftPasses(m))
+		if align > 1 && m >= 64 && m%align != 0 {
+			c *= 1.5
+		}
+		if c < bestCost {
+			best, bestCost = m, c
 		}
 	}
+	return best
+}
+
+// fftPasses is the butterfly stages of a lane transform of m points of
+// factors 2 and 3 (radix 4 while it divides, then 2, then 3s), at least
+// one.
+func fftPasses(m int) int {
+	p := 0
+	for ; m%4 == 0; m /= 4 {
+		p++
+	}
+	if m%2 == 0 {
+		m, p = m/2, p+1
+	}
+	for ; m%3 == 0; m /= 3 {
+		p++
+	}
+	return max(p, 1)
 }
 
 // fftLayout is the grid of one problem.
@@ -78,8 +109,9 @@ type fftLayout struct {
 	pad     []int // the padded input per dim
 	grid    []int // F per dim
 	cells   int   // prod(grid)
-	spec    int   // the half spectrum's values
-	plan    *fft.RealPlanND
+	spec    int   // the half spectrum's complex values
+	block   int   // the products' frequencies per item (blocks)
+	g       *gridFFT
 	threads int
 }
 
@@ -88,30 +120,46 @@ func newFFTLayout(s *Shape, threads int) *fftLayout {
 	for d := range s.In {
 		p := s.In[d] + s.PadBefore[d] + s.PadAfter[d]
 		l.pad = append(l.pad, p)
-		l.grid = append(l.grid, fftGridLen(p))
+		// The last dim's rows are the lanes of the real transform (and a
+		// 1D grid's n2 of its four steps): whole vectors of 16.
+		align := 0
+		switch {
+		case len(s.In) == 1:
+			align = 32
+		case d == len(s.In)-1:
+			align = 16
+		}
+		l.grid = append(l.grid, fftGridLen(p, d == 0, align))
 		l.cells *= l.grid[d]
 	}
-	l.plan, _ = fft.NewRealPlanND(l.grid...)
-	l.spec = l.plan.SpectrumLen()
+	l.g, _ = newGridFFT(l.grid, kernels.Current())
+	if l.g != nil {
+		l.spec = l.g.spec
+	}
+	// A block of every spectrum of one image fits half of L2, so that the
+	// products stream the filter spectra alone.
+	_, l2, _ := kernels.Caches()
+	l.block = min(max(l2/2/(8*(s.CPerG+s.KPerG))/16*16, 512), max(l.spec, 1))
 	return l
+}
+
+// blocks is the number of frequency blocks.
+func (l *fftLayout) blocks() int {
+	return (l.spec + l.block - 1) / l.block
 }
 
 // Floats and complex values of the buffers: the filter spectra (or the
 // filter gradient's), one image's spectra of its inputs, and per thread
 // a grid and a spectrum.
 func (l *fftLayout) filterLen() int { return l.s.Groups * l.s.KPerG * l.s.CPerG * l.spec }
-func (l *fftLayout) imageLen(pass Pass) int {
-	switch pass {
-	case PassForward:
-		return l.s.CPerG * l.spec
-	case PassBackwardData:
-		return l.s.KPerG * l.spec
-	}
-	return (l.s.CPerG + l.s.KPerG) * l.spec
-}
+
+// imageLen is one image's spectra: its inputs' and its outputs' (x's
+// then y's forward, dy's then dx's backward-data, x's then dy's for the
+// filter gradient).
+func (l *fftLayout) imageLen(pass Pass) int { return (l.s.CPerG + l.s.KPerG) * l.spec }
 
 func (l *fftLayout) bytes(pass Pass) int64 {
-	perThread := 4*int64(l.cells) + 8*int64(l.spec+l.plan.WorkLen())
+	perThread := 4*int64(l.cells) + l.g.workBytes()
 	return 8*int64(l.filterLen()+l.imageLen(pass)) + 4*int64(l.s.OutLen) + int64(l.threads)*perThread
 }
 
@@ -265,12 +313,11 @@ type fftEngine struct {
 	*fftLayout
 	pass   Pass
 	team   *workers.Team
-	works  [][]complex64 // per thread: the transforms' scratch
-	filt   []complex64   // the filter spectra [g][k][c] (scaled by 1/cells), or the filter gradient's
-	img    []complex64   // one image's spectra: x's channels, or dy's, or both (x's first)
-	packed bool          // filt holds PackWeights' filters
-	grids  [][]float32   // per thread
-	specs  [][]complex64
+	works  []*gridWork // per thread: the transforms' scratch
+	filt   []float32   // the filter spectra [g][k][c] (scaled by 1/cells), or the filter gradient's
+	img    []float32   // one image's spectra: x's channels, or dy's, or both (x's first)
+	packed bool        // filt holds PackWeights' filters
+	grids  [][]float32 // per thread
 	ones   []float32
 	tapAt  []int // per filter tap, its cell on the grid (tapCells)
 	call   fftCall
@@ -291,22 +338,22 @@ type fftCall struct {
 const (
 	fftPackPhase     = iota // filter spectra, per (g, k, c)
 	fftInputPhase           // one image's input spectra, per channel
-	fftOutputPhase          // one image's products and inverses, per output channel
-	fftGradPhase            // dW's spectra += one image's products, per filter row k
+	fftProductPhase         // one image's output spectra, per frequency block
+	fftOutputPhase          // one image's inverses, per output channel
+	fftGradPhase            // dW's spectra += one image's products, per frequency block
 	fftGradTapsPhase        // dW's inverses into the taps, per (g, k, c)
 )
 
 func newFFTEngine(l *fftLayout, pass Pass) (*fftEngine, error) {
-	if l.plan == nil {
-		return nil, fmt.Errorf("conv: fft: no plan for the grid %v", l.grid)
+	if l.g == nil {
+		return nil, fmt.Errorf("conv: fft: no transform of the grid %v", l.grid)
 	}
 	e := &fftEngine{fftLayout: l, pass: pass, team: workers.NewTeam(l.threads)}
-	e.filt = make([]complex64, l.filterLen())
-	e.img = make([]complex64, l.imageLen(pass))
+	e.filt = make([]float32, 2*l.filterLen())
+	e.img = make([]float32, 2*l.imageLen(pass))
 	for range l.threads {
 		e.grids = append(e.grids, make([]float32, l.cells))
-		e.specs = append(e.specs, make([]complex64, l.spec))
-		e.works = append(e.works, make([]complex64, l.plan.WorkLen()))
+		e.works = append(e.works, l.g.newWork())
 	}
 	e.ones = onesOf(l.s.OutLen)
 	e.tapAt = e.tapCells()
@@ -330,6 +377,8 @@ func (e *fftEngine) Run(part int) {
 			e.packFilter(part, i)
 		case fftInputPhase:
 			e.inputSpectrum(part, i)
+		case fftProductPhase:
+			e.products(i)
 		case fftOutputPhase:
 			e.output(part, i)
 		case fftGradPhase:
@@ -360,7 +409,12 @@ func (e *fftEngine) packFilter(part, i int) {
 	for t, v := range taps {
 		grid[e.tapAt[t]] = v * scale
 	}
-	e.plan.ForwardWith(e.filt[i*e.spec:][:e.spec], grid, e.works[part])
+	e.g.forward(e.spectrum(e.filt, i), grid, e.works[part])
+}
+
+// spectrum is the i-th spectrum of buf (2*spec floats each, split).
+func (e *fftEngine) spectrum(buf []float32, i int) []float32 {
+	return buf[2*i*e.spec:][:2*e.spec]
 }
 
 // tapCells is every filter tap's cell on the grid: tap t (row-major
@@ -417,6 +471,7 @@ func (e *fftEngine) eachImage(w []float32, in fftCall, ins int, out fftCall, out
 		for g := 0; g < s.Groups; g++ {
 			in.n, in.g, out.n, out.g = n, g, n, g
 			e.run(in)
+			e.run(fftCall{phase: fftProductPhase, g: g, items: e.blocks()})
 			e.run(out)
 		}
 	}
@@ -432,7 +487,7 @@ func (e *fftEngine) backwardFilter(dw, x, dy []float32, accumulate bool) {
 		for g := 0; g < s.Groups; g++ {
 			c := fftCall{phase: fftInputPhase, x: x, y: dy, n: n, g: g, items: s.CPerG + s.KPerG}
 			e.run(c)
-			e.run(fftCall{phase: fftGradPhase, g: g, items: s.KPerG})
+			e.run(fftCall{phase: fftGradPhase, g: g, items: e.blocks()})
 		}
 	}
 	e.run(fftCall{phase: fftGradTapsPhase, dw: dw, accumulate: accumulate, items: s.Groups * s.KPerG * s.CPerG})
@@ -455,30 +510,60 @@ func (e *fftEngine) inputSpectrum(part, i int) {
 		}
 		e.placeOutput(grid, src, c.n, c.g*s.KPerG+k)
 	}
-	e.plan.ForwardWith(e.img[i*e.spec:][:e.spec], grid, e.works[part])
+	e.g.forward(e.spectrum(e.img, i), grid, e.works[part])
 }
 
-// output computes output channel i of the call's image and group: the
-// spectra's products summed over the other side's channels, the
-// inverse, then the crop into y with the epilogue (forward) or the fold
-// into dx (backward-data).
-func (e *fftEngine) output(part, i int) {
-	s, c := e.s, &e.call
-	acc := e.specs[part]
-	clear(acc)
-	if e.pass == PassForward {
-		for ch := 0; ch < s.CPerG; ch++ {
-			w := e.filt[((c.g*s.KPerG+i)*s.CPerG+ch)*e.spec:][:e.spec]
-			macConj(acc, e.img[ch*e.spec:][:e.spec], w)
-		}
-	} else {
-		for k := 0; k < s.KPerG; k++ {
-			w := e.filt[((c.g*s.KPerG+k)*s.CPerG+i)*e.spec:][:e.spec]
-			mac(acc, e.img[k*e.spec:][:e.spec], w)
+// blockOf is frequency block blk of spectrum i of buf: its first
+// frequency and its split view.
+func (e *fftEngine) blockOf(buf []float32, i, blk int) (fft.Split, int) {
+	f0 := blk * e.block
+	n := min(e.block, e.spec-f0)
+	return fft.Split{Data: buf, Re: 2*i*e.spec + f0, Im: (2*i+1)*e.spec + f0, Step: n}, n
+}
+
+// products computes frequency block blk of the call's output spectra,
+// each the sum over the other side's channels in order:
+//
+//	forward:       Y_k  = sum_c X_c conj(W_kc)
+//	backward-data: DX_c = sum_k DY_k W_kc
+//
+// A block of every spectrum of the image stays in cache; the filters'
+// stream by once.
+func (e *fftEngine) products(blk int) {
+	s, g := e.s, e.call.g
+	ins, outs := s.CPerG, s.KPerG
+	first, rest := fft.MulConj, fft.MulAddConj
+	filter := func(o, in int) int { return (g*s.KPerG+o)*s.CPerG + in }
+	if e.pass == PassBackwardData {
+		ins, outs = s.KPerG, s.CPerG
+		first, rest = fft.Mul, fft.MulAdd
+		filter = func(o, in int) int { return (g*s.KPerG+in)*s.CPerG + o }
+	}
+	for o := 0; o < outs; o++ {
+		acc, n := e.blockOf(e.img, ins+o, blk)
+		for in := 0; in < ins; in++ {
+			x, _ := e.blockOf(e.img, in, blk)
+			w, _ := e.blockOf(e.filt, filter(o, in), blk)
+			kind := rest
+			if in == 0 {
+				kind = first
+			}
+			e.g.ops.Mul(kind, acc, x, w, 1, n)
 		}
 	}
+}
+
+// output computes output channel i of the call's image and group from
+// its spectrum: the inverse, then the crop into y with the epilogue
+// (forward) or the fold into dx (backward-data).
+func (e *fftEngine) output(part, i int) {
+	s, c := e.s, &e.call
+	ins := s.CPerG
+	if e.pass == PassBackwardData {
+		ins = s.KPerG
+	}
 	grid := e.grids[part]
-	e.plan.InverseWith(grid, acc, e.works[part])
+	e.g.inverse(grid, e.spectrum(e.img, ins+i), e.works[part])
 	if e.pass == PassForward {
 		k := c.g*s.KPerG + i
 		e.cropOutput(c.y, grid, c.n, k)
@@ -490,13 +575,17 @@ func (e *fftEngine) output(part, i int) {
 	e.foldInput(c.y, grid, c.n, c.g*s.CPerG+i)
 }
 
-// gradProducts adds one image's products into filter row k's gradient
-// spectra: DW_kc += conj(DY_k) X_c.
-func (e *fftEngine) gradProducts(k int) {
+// gradProducts adds one image's products into frequency block blk of
+// every filter's gradient spectrum: DW_kc += X_c conj(DY_k).
+func (e *fftEngine) gradProducts(blk int) {
 	s, g := e.s, e.call.g
-	dy := e.img[(s.CPerG+k)*e.spec:][:e.spec]
-	for c := 0; c < s.CPerG; c++ {
-		macConj(e.filt[((g*s.KPerG+k)*s.CPerG+c)*e.spec:][:e.spec], e.img[c*e.spec:][:e.spec], dy)
+	for k := 0; k < s.KPerG; k++ {
+		dy, n := e.blockOf(e.img, s.CPerG+k, blk)
+		for c := 0; c < s.CPerG; c++ {
+			acc, _ := e.blockOf(e.filt, (g*s.KPerG+k)*s.CPerG+c, blk)
+			x, _ := e.blockOf(e.img, c, blk)
+			e.g.ops.Mul(fft.MulAddConj, acc, x, dy, 1, n)
+		}
 	}
 }
 
@@ -504,7 +593,7 @@ func (e *fftEngine) gradProducts(k int) {
 func (e *fftEngine) gradTaps(part, i int) {
 	s, c := e.s, &e.call
 	grid := e.grids[part]
-	e.plan.InverseWith(grid, e.filt[i*e.spec:][:e.spec], e.works[part])
+	e.g.inverse(grid, e.spectrum(e.filt, i), e.works[part])
 	scale := float32(1 / float64(e.cells))
 	dst := c.dw[i*s.KernelSize:][:s.KernelSize]
 	for t := range dst {
@@ -513,22 +602,5 @@ func (e *fftEngine) gradTaps(part, i int) {
 			v += dst[t]
 		}
 		dst[t] = v
-	}
-}
-
-// mac is acc += a*b, element by element.
-func mac(acc, a, b []complex64) {
-	a, b = a[:len(acc)], b[:len(acc)]
-	for f := range acc {
-		acc[f] += a[f] * b[f]
-	}
-}
-
-// macConj is acc += a*conj(b), element by element.
-func macConj(acc, a, b []complex64) {
-	a, b = a[:len(acc)], b[:len(acc)]
-	for f := range acc {
-		x, y := a[f], b[f]
-		acc[f] += complex(real(x)*real(y)+imag(x)*imag(y), imag(x)*real(y)-real(x)*imag(y))
 	}
 }

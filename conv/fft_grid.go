@@ -81,20 +81,25 @@ rowLoop:
 			}
 		}
 		src := x[base+rowOffset(srcIdx[:d-1], s.In)*step:]
-		for v := range row {
-			switch {
-			case v >= pb && v < pb+W:
-				row[v] = src[(v-pb)*step]
-			case v < e.pad[d-1]:
-				if sx := padSource(v-pb, W, pb, pa, s.PaddingMode); sx >= 0 {
-					row[v] = src[sx*step]
-				} else {
-					row[v] = 0
-				}
-			default:
-				row[v] = 0
+		if step == 1 {
+			copy(row[pb:pb+W], src[:W])
+		} else {
+			for v := range W {
+				row[pb+v] = src[v*step]
 			}
 		}
+		// The padding's columns by the mode; zeros past the padded row.
+		for v := 0; v < e.pad[d-1]; v++ {
+			if v == pb {
+				v = pb + W - 1
+				continue
+			}
+			row[v] = 0
+			if sx := padSource(v-pb, W, pb, pa, s.PaddingMode); sx >= 0 {
+				row[v] = src[sx*step]
+			}
+		}
+		clear(row[e.pad[d-1]:])
 	}
 }
 
@@ -116,8 +121,12 @@ rowLoop:
 			}
 		}
 		src := dy[base+rowOffset(idx, s.Out)*step:]
-		for v := 0; v < OW; v++ {
-			row[v] = src[v*step]
+		if step == 1 {
+			copy(row[:OW], src[:OW])
+		} else {
+			for v := 0; v < OW; v++ {
+				row[v] = src[v*step]
+			}
 		}
 		clear(row[OW:])
 	}
