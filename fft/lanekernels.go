@@ -215,3 +215,31 @@ func mulGo(kind MulKind, dst, a, b run, n int) {
 		dst.data[dst.re+l], dst.data[dst.im+l] = zr, zi
 	}
 }
+
+// KernelTwin runs the pure-Go twin of the generated kernel FFT<kind><ISA>
+// (kind Radix2, Radix3, Radix4 or RealPair) on the kernel's arguments,
+// the pointers as slices starting there, the steps and offsets in bytes:
+// the specification the tests of the generated code hold it to.
+func KernelTwin(kind string, dst, src, tw []float32, n, srcStep, dstStep, srcIm, dstIm int) {
+	d := run{data: dst, im: dstIm / 4, step: dstStep / 4}
+	s := run{data: src, im: srcIm / 4, step: srcStep / 4}
+	switch kind {
+	case "RealPair":
+		realPairGo(d, s, n, (*[3]float32)(tw))
+	case "Radix2", "Radix3", "Radix4":
+		butterflyGo(int(kind[5]-'0'), d, s, n, tw)
+	default:
+		panic("fft: no kernel twin " + kind)
+	}
+}
+
+// MulTwin is KernelTwin for the products FFT<kind><ISA> (kind Mul,
+// MulConj, MulAdd or MulAddConj).
+func MulTwin(kind string, dst, a, b []float32, n, dstIm, aIm, bIm int) {
+	kinds := map[string]MulKind{"Mul": Mul, "MulConj": MulConj, "MulAdd": MulAdd, "MulAddConj": MulAddConj}
+	k, ok := kinds[kind]
+	if !ok {
+		panic("fft: no product twin " + kind)
+	}
+	mulGo(k, run{data: dst, im: dstIm / 4}, run{data: a, im: aIm / 4}, run{data: b, im: bIm / 4}, n)
+}

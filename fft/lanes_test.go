@@ -161,14 +161,21 @@ func dft64(src Split, n, lanes int, inverse bool) [][]complex128 {
 	if inverse {
 		sign = 1
 	}
+	w := make([]complex128, n)
+	for e := range w {
+		w[e] = cmplx.Rect(1, sign*2*math.Pi*float64(e)/float64(n))
+	}
 	out := make([][]complex128, lanes)
+	x := make([]complex128, n)
 	for l := range out {
 		out[l] = make([]complex128, n)
+		for j := range x {
+			x[j] = complex(float64(src.Data[src.Re+j*src.Step+l]), float64(src.Data[src.Im+j*src.Step+l]))
+		}
 		for k := 0; k < n; k++ {
 			var s complex128
-			for j := 0; j < n; j++ {
-				x := complex(float64(src.Data[src.Re+j*src.Step+l]), float64(src.Data[src.Im+j*src.Step+l]))
-				s += x * cmplx.Rect(1, sign*2*math.Pi*float64(j*k%n)/float64(n))
+			for j, v := range x {
+				s += v * w[j*k%n]
 			}
 			out[l][k] = s
 		}

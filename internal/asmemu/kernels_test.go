@@ -57,6 +57,8 @@ func TestKernels(t *testing.T) {
 					testDepthwise(t, p, name)
 				case winogradName.MatchString(name):
 					testWinograd(t, p, name)
+				case fftName.MatchString(name):
+					testFFT(t, p, name)
 				default:
 					t.Fatalf("no test for %s", name)
 				}

@@ -17,7 +17,7 @@ import (
 // can run each natively beside the interpreter. The SGEMM kernels come
 // and the direct-convolution tiles come from the tables the generators emit
 // (asm.SgemmFamilies, asm.SgemmRowSets, asm.DirectFamilies,
-// asm.DepthwiseFamilies, asm.WinogradKernels);
+// asm.DepthwiseFamilies, asm.WinogradKernels, asm.FFTKernels);
 // the vector primitives have no table and are listed here.
 // TestNativesComplete checks the whole against the files' TEXT symbols.
 var natives = func() map[string]any {
@@ -80,6 +80,14 @@ var natives = func() map[string]any {
 	}
 	for _, k := range asm.WinogradKernels {
 		add(k.Kernel.Name, k.Kernel.Func)
+	}
+	for _, k := range asm.FFTKernels {
+		for _, r := range []asm.Kernel[asm.FFTFunc]{k.Radix[2], k.Radix[3], k.Radix[4], k.RealPair} {
+			add(r.Name, r.Func)
+		}
+		for _, m := range []asm.Kernel[asm.FFTMulFunc]{k.Mul, k.MulConj, k.MulAdd, k.MulAddConj} {
+			add(m.Name, m.Func)
+		}
 	}
 	for _, rs := range asm.SgemmRowSets {
 		k := rs.Kernels

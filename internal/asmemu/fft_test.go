@@ -1,0 +1,68 @@
+package asmemu
+
+import (
+	"math"
+	"math/rand/v2"
+	"regexp"
+	"testing"
+
+	"github.com/convkit/convkit/fft"
+)
+
+// fftName parses an FFT kernel's name: kind, ISA.
+var fftName = regexp.MustCompile(`^FFT(Radix2|Radix3|Radix4|RealPair|Mul|MulConj|MulAdd|MulAddConj)(AVX2|AVX512)$`)
+
+// testFFT runs an FFT kernel on runs of several lengths (whole vectors,
+// a tail, both) with gaps between its streams and planes against fft's
+// twin bit for bit, and natively where the host can.
+func testFFT(t *testing.T, p *Program, name string) {
+	m := fftName.FindStringSubmatch(name)
+	kind := m[1]
+	r := rand.New(rand.NewPCG(uint64(len(kind)), 7))
+	rnd := func(n int) []float32 {
+		out := make([]float32, n)
+		for i := range out {
+			out[i] = float32(r.NormFloat64())
+		}
+		return out
+	}
+	streams := map[string]int{"Radix2": 2, "Radix3": 3, "Radix4": 4, "RealPair": 2}[kind]
+	for _, n := range []int{1, 7, 16, 37} {
+		if streams == 0 { // a product: dst, a, b of n lanes, planes n+3 apart
+			im := 4 * (n + 3)
+			dst0, a, b := rnd(2*n+3), rnd(2*n+3), rnd(2*n+3)
+			a[1] = float32(math.Inf(1))
+			want := append([]float32(nil), dst0...)
+			fft.MulTwin(kind, want, a, b, n, im, im, im)
+			args, _ := call(t, p, name, func() ([]any, []Region) {
+				return []any{append([]float32(nil), dst0...), a, b, n, im, im, im}, nil
+			})
+			same(t, name, n, args[0].([]float32), want)
+			continue
+		}
+		// streams n+1 floats apart on the source, n+2 on the destination;
+		// each imaginary plane after the streams' real parts.
+		ss, ds := n+1, n+2
+		sim, dim := streams*ss, streams*ds
+		src, dst0 := rnd(2*streams*ss), rnd(2*streams*ds)
+		tw := rnd(2 * (streams - 1))
+		if kind == "RealPair" {
+			tw = rnd(3)
+		}
+		want := append([]float32(nil), dst0...)
+		fft.KernelTwin(kind, want, src, tw, n, 4*ss, 4*ds, 4*sim, 4*dim)
+		args, _ := call(t, p, name, func() ([]any, []Region) {
+			return []any{append([]float32(nil), dst0...), src, tw, n, 4 * ss, 4 * ds, 4 * sim, 4 * dim}, nil
+		})
+		same(t, name, n, args[0].([]float32), want)
+	}
+}
+
+func same(t *testing.T, name string, n int, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+			t.Fatalf("%s n=%d: dst[%d] = %v, twin %v", name, n, i, got[i], want[i])
+		}
+	}
+}
