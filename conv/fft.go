@@ -210,8 +210,12 @@ func (a fftAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 	macs := float64(s.KPerG*s.CPerG) * float64(l.spec) / h.CMACsPerSec
 	perImage := chans*(transform+copyGrid) + macs
 	total := float64(s.N*s.Groups) * perImage
-	if pass == PassBackwardFilter { // and the filters' inverses
-		total += float64(s.Groups*s.KPerG*s.CPerG) * (transform + copyGrid)
+	if pass == PassBackwardFilter { // and the filters' inverses: about half a transform where they prune
+		inv := transform
+		if l.g.prunes() {
+			inv /= 2
+		}
+		total += float64(s.Groups*s.KPerG*s.CPerG) * (inv + copyGrid)
 	}
 	return total / float64(max(1, threads))
 }
@@ -320,6 +324,10 @@ type fftEngine struct {
 	grids  [][]float32 // per thread
 	ones   []float32
 	tapAt  []int // per filter tap, its cell on the grid (tapCells)
+	// The filter gradient's inverses keep the taps' extent per dim
+	// (gridFFT.inverseTaps, where it prunes) and read tap t at keptAt[t].
+	tapExt []int
+	keptAt []int
 	call   fftCall
 }
 
@@ -357,6 +365,9 @@ func newFFTEngine(l *fftLayout, pass Pass) (*fftEngine, error) {
 	}
 	e.ones = onesOf(l.s.OutLen)
 	e.tapAt = e.tapCells()
+	if l.g.prunes() {
+		e.tapExt, e.keptAt = e.keptCells()
+	}
 	return e, nil
 }
 
@@ -431,6 +442,29 @@ func (e *fftEngine) tapCells() []int {
 		cells[t] = cell
 	}
 	return cells
+}
+
+// keptCells is the taps' extent per dim, (kernel-1)*dilation+1 (dim 0:
+// the grid's), and each tap's cell on the grid inverseTaps keeps.
+func (e *fftEngine) keptCells() (ext, cells []int) {
+	s := e.s
+	d := len(s.Kernel)
+	ext = make([]int, d)
+	ext[0] = e.grid[0]
+	for j := 1; j < d; j++ {
+		ext[j] = (s.Kernel[j]-1)*s.Dilation[j] + 1
+	}
+	cells = make([]int, s.KernelSize)
+	for t := range cells {
+		cell, rest, stride := 0, t, 1
+		for j := d - 1; j >= 0; j-- {
+			cell += rest % s.Kernel[j] * s.Dilation[j] * stride
+			rest /= s.Kernel[j]
+			stride *= ext[j]
+		}
+		cells[t] = cell
+	}
+	return ext, cells
 }
 
 // stride is the grid's step between neighbours in dim d.
@@ -593,11 +627,17 @@ func (e *fftEngine) gradProducts(blk int) {
 func (e *fftEngine) gradTaps(part, i int) {
 	s, c := e.s, &e.call
 	grid := e.grids[part]
-	e.g.inverse(grid, e.spectrum(e.filt, i), e.works[part])
+	at := e.tapAt
+	if e.keptAt != nil {
+		e.g.inverseTaps(grid, e.spectrum(e.filt, i), e.works[part], e.tapExt)
+		at = e.keptAt
+	} else {
+		e.g.inverse(grid, e.spectrum(e.filt, i), e.works[part])
+	}
 	scale := float32(1 / float64(e.cells))
 	dst := c.dw[i*s.KernelSize:][:s.KernelSize]
 	for t := range dst {
-		v := grid[e.tapAt[t]] * scale
+		v := grid[at[t]] * scale
 		if c.accumulate {
 			v += dst[t]
 		}

@@ -237,3 +237,42 @@ func transposePlanes(tr *direct.Transposer, dst, src []float32, plane, rows, col
 		}
 	}
 }
+
+// prunes reports whether inverseTaps runs for this grid: 2D and 3D (a 1D
+// grid's four steps would keep whole rows).
+func (g *gridFFT) prunes() bool { return g.tw == nil }
+
+// inverseTaps is inverse restricted to the cells whose index in each dim
+// d >= 1 is below ext[d] (dim 0 whole), written into grid row-major as
+// dims[0] x ext[1] x ... (the filter gradient's taps lie there): the last
+// axis' inverse runs whole, then only its kept rows go on, and the real
+// transform of dim 0 runs on the kept lanes alone (15 of 144 for a 15x15
+// filter on a 144 x 144 grid).
+func (g *gridFFT) inverseTaps(grid, spec []float32, w *gridWork, ext []int) {
+	cur, other := w.x, w.t
+	last := len(g.axes) - 1
+	n := g.dims[last+1]
+	outer := g.half / n
+	keep := ext[last+1]
+	g.axes[last].Inverse(g.dense(other, n, g.pitch), g.dense(spec, n, g.pitch), g.pitch, w.work)
+	transposePlanes(w.tr, cur, other, g.spec, keep, outer, g.pitch, keep)
+	inner := keep // the kept cells of the dims after the current one
+	for a := last - 1; a >= 0; a-- {
+		n := g.dims[a+1]
+		outer /= n
+		for o := 0; o < outer; o++ {
+			at := func(buf []float32) fft.Split {
+				return fft.Split{Data: buf, Re: o * n * inner, Im: g.spec + o*n*inner, Step: inner}
+			}
+			g.axes[a].Inverse(at(other), at(cur), inner, w.work)
+		}
+		e := ext[a+1]
+		for o := 0; o < outer; o++ { // each block's first e elements, packed
+			for _, plane := range []int{0, g.spec} {
+				copy(cur[plane+o*e*inner:][:e*inner], other[plane+o*n*inner:][:e*inner])
+			}
+		}
+		inner *= e
+	}
+	g.real0.Inverse(grid, inner, g.dense(cur, g.m1, inner), inner, w.work)
+}
