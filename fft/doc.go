@@ -23,6 +23,20 @@
 // through Bluestein's chirp transform on a power-of-two length. A real
 // transform of even length runs on a complex one of half the length.
 //
-// This is the Go path, the oracle of the generated codelets to come; the
-// convolution engine's FFT algorithm builds on it.
+// Those plans are the Go path. The lane transforms run on generated
+// kernels (gen/fft: radix-2, 3 and 4 Stockham butterflies, the step
+// between a real transform and the complex one of half its length, split
+// complex products, for AVX2, AVX-512 and NEON, each with its Go twin):
+//
+//   - LanePlan: complex transforms of lengths 2^a 3^b over batches of
+//     signals side by side in split form (Split: a plane of real parts, a
+//     plane of imaginary parts, signal l of element j at j*Step + l), the
+//     signals the vector lanes, in natural order, unnormalized both ways;
+//   - RealLanePlan: real transforms of even such lengths over the columns
+//     of a row-major array, into the half spectrum along that axis;
+//   - SplitOps: the pointwise products dst (+)= a * b or a * conj(b).
+//
+// The convolution engine's FFT algorithm runs on them (conv's gridFFT);
+// the natural-order single transforms on the generated kernels are still
+// to come.
 package fft

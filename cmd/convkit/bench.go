@@ -67,8 +67,10 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 			return runBenchCmd("bench gemm", true, false, args[1:], stdout, stderr)
 		case "conv":
 			return runBenchCmd("bench conv", false, true, args[1:], stdout, stderr)
+		case "fft":
+			return runBenchFFT(args[1:], stdout, stderr)
 		}
-		return commandUsageError(stderr, "bench", "unknown subcommand %q (known: gemm, conv)", args[0])
+		return commandUsageError(stderr, "bench", "unknown subcommand %q (known: gemm, conv, fft)", args[0])
 	}
 	return runBenchCmd("bench", true, true, args, stdout, stderr)
 }

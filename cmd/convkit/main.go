@@ -5,6 +5,7 @@
 //	convkit bench                     the report: GEMM then conv, built-in shapes
 //	convkit bench gemm [flags]        SGEMM benchmark (with the gonum peer)
 //	convkit bench conv [flags]        convolution benchmark
+//	convkit bench fft [flags]         FFT benchmark (with the gonum peer)
 //	convkit golden -dir DIR           check a golden-vector directory
 //	convkit mnist [flags]             train LeNet-5 on MNIST
 //	convkit help [command]            usage

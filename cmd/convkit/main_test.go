@@ -166,13 +166,37 @@ func TestBenchConv(t *testing.T) {
 	}
 }
 
+// TestBenchFFT runs bench fft on two sizes: a row per implementation,
+// kind and size (the lane rows 1D only), fft_bench.c's size names.
+func TestBenchFFT(t *testing.T) {
+	st, out, errs := convkit(t, "bench", "fft", "-sizes", "96,8x12", "-kind", "r2c,c2c", "-format", "tsv", "-min-time", "1ms", "-max-time", "20ms", "-quiet")
+	if st != 0 {
+		t.Fatalf("exit %d: %s", st, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if lines[0] != "name\tkind\tsize\tisa\tthreads\truns\tmedian_us\tmflops\tstatus" {
+		t.Fatalf("header %q", lines[0])
+	}
+	for _, want := range []string{"convkit\tr2c\t96\tgo\t1", "convkit-lanes\tc2c\t96\t", "gonum\tr2c\t96\tgonum", "convkit\tc2c\t8x12\tgo"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no row %q in\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "\tok\n"); n != 2*(3+1) {
+		t.Errorf("%d ok rows, want 8:\n%s", n, out)
+	}
+}
+
 func TestBenchErrors(t *testing.T) {
 	cases := []struct {
 		args []string
 		st   int
 		msg  string
 	}{
-		{[]string{"bench", "fft"}, 2, `unknown subcommand "fft"`},
+		{[]string{"bench", "dft"}, 2, `unknown subcommand "dft"`},
+		{[]string{"bench", "fft", "-sizes", "12x"}, 2, `-sizes: size "12x"`},
+		{[]string{"bench", "fft", "-kind", "r2r"}, 2, `-kind: kind "r2r"`},
+		{[]string{"bench", "fft", "-format", "xml"}, 2, `-format "xml"`},
 		{[]string{"bench", "gemm", "-bogus"}, 2, "flag provided but not defined: -bogus"},
 		{[]string{"bench", "gemm", "-format", "xml"}, 2, `-format "xml"`},
 		{[]string{"bench", "gemm", "-threads", "0"}, 2, "-threads"},

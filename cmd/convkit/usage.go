@@ -35,6 +35,12 @@ func subcommands() []subcommand {
 			"Benchmark convolution passes per shape, algorithm, ISA and thread count. Rows the engine\n" +
 				"cannot run yet say 'not implemented: ...' in the status column.",
 			func() *flag.FlagSet { fs, _ := benchFlags("bench conv", false, true); return fs }},
+		{"bench fft", "[-sizes 256,1024,...,128x128,...] [-kind r2c,c2r,c2c] [-threads N[,N]] [-isa NAME[,NAME]|all] [-format table|tsv|json]",
+			"Benchmark FFTs per size and kind: package fft's plans (name convkit), its batched lane\n" +
+				"transforms on the generated butterflies per ISA and thread count (convkit-lanes, 1D lengths\n" +
+				"of factors 2 and 3) and gonum's dsp/fourier: median microseconds per transform and the\n" +
+				"conventional MFLOPS (2.5 N log2 N real, 5 N log2 N complex), as ../shared/anchors/fft_bench.c.",
+			func() *flag.FlagSet { fs, _ := fftFlags(); return fs }},
 		{"golden", "-dir DIR [-run REGEXP] [-algo auto|im2col|direct|winograd]",
 			"Evaluate every case of a golden-vector directory (manifest.json + .bin tensors): one line\n" +
 				"'PASS <name> <op> max_rel_err=<v>' or 'FAIL <name> <op> max_rel_err=<v|NaN> reason=<...>'\n" +
