@@ -88,7 +88,7 @@ func NewPlan(p Problem, opt Options) (*Plan, error) {
 // workspace limit the picks are made on each algorithm's least workspace
 // (one thread's), which does not depend on the thread count, so neither
 // do the picks nor the results' bits; each engine is then built within
-// what the earlier ones left, less the least of those still to come.
+// its share of the limit: its least and the slack in proportion.
 func build(s *Shape, opt Options, cfg Config) (*Plan, error) {
 	pl := &Plan{s: s}
 	lim := cfg.WorkspaceLimit
@@ -125,15 +125,15 @@ func build(s *Shape, opt Options, cfg Config) (*Plan, error) {
 		picks = append(picks, c)
 	}
 	built := map[string]Engine{}
-	for i, c := range picks {
+	for _, c := range picks {
 		pc := cfg
 		pc.pass = c.pass
-		if lim > 0 {
-			later := int64(0)
-			for _, d := range picks[i+1:] {
-				later += d.least
-			}
-			pc.WorkspaceLimit = max(1, lim-pl.bytes-later)
+		if lim > 0 && leastSum > 0 {
+			// Each engine's share of the limit: its least and the slack in
+			// proportion to it. The shares sum to the limit and do not
+			// follow the thread count (the others' use does), so neither
+			// does an engine's narrowing, nor the bits.
+			pc.WorkspaceLimit = max(1, c.least+(lim-leastSum)*c.least/leastSum)
 		}
 		e, ok := built[c.a.Name()]
 		switch {
