@@ -61,6 +61,13 @@ func FFTRadix4AVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, 
 //go:noescape
 func FFTRealPairAVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
 
+// FFTScaleAddConjAVX2 is dst += src * conj(w) on a run of n lanes of split complex
+// data (bytes, as FFTRadix2; the steps unused), w = tw[0] + i tw[1] the same
+// for every lane. Its reference and test oracle is fft's scaleAddConjGo.
+//
+//go:noescape
+func FFTScaleAddConjAVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+
 // FFTMulAVX2 is dst = a * b on n lanes of split complex data, the
 // imaginary planes dstIm, aIm and bIm bytes after the real ones; dst may
 // be a or b. Its reference and test oracle is fft's mulGo.
@@ -145,6 +152,13 @@ func FFTRadix4AVX512(dst *float32, src *float32, tw *float32, n int, srcStep int
 //
 //go:noescape
 func FFTRealPairAVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+
+// FFTScaleAddConjAVX512 is dst += src * conj(w) on a run of n lanes of split complex
+// data (bytes, as FFTRadix2; the steps unused), w = tw[0] + i tw[1] the same
+// for every lane. Its reference and test oracle is fft's scaleAddConjGo.
+//
+//go:noescape
+func FFTScaleAddConjAVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
 
 // FFTMulAVX512 is dst = a * b on n lanes of split complex data, the
 // imaginary planes dstIm, aIm and bIm bytes after the real ones; dst may

@@ -207,11 +207,12 @@ type FFTMulFunc = func(dst *float32, a *float32, b *float32, n int, dstIm int, a
 
 // FFTKernelSet is the generated FFT kernels of one ISA: the Stockham
 // butterflies by radix (Radix[2], Radix[3], Radix[4]), the real-transform
-// step, and the split complex products.
+// step, the run times one conjugated scalar, and the split complex
+// products.
 type FFTKernelSet struct {
 	ISA                              string
 	Lanes                            int
 	Radix                            [5]Kernel[FFTFunc]
-	RealPair                         Kernel[FFTFunc]
+	RealPair, ScaleAddConj           Kernel[FFTFunc]
 	Mul, MulConj, MulAdd, MulAddConj Kernel[FFTMulFunc]
 }

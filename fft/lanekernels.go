@@ -81,6 +81,22 @@ func (k laneKernels) realPair(dst, src run, n int, tw *[3]float32) {
 	k.set.RealPair.Func(ptr(dst), ptr(src), &tw[0], n, 4*src.step, 4*dst.step, 4*(src.im-src.re), 4*(dst.im-dst.re))
 }
 
+// scaleAddConj runs ScaleAddConj over n floats: dst += src * conj(w),
+// w = tw[0] + i tw[1].
+func (k laneKernels) scaleAddConj(dst, src run, n int, tw []float32) {
+	if n <= 0 {
+		return
+	}
+	if !dst.reach(1, n) || !src.reach(1, n) || len(tw) < 2 {
+		panic(fmt.Sprintf("fft: scaled sum of %d lanes outside its slices", n))
+	}
+	if k.set == nil {
+		scaleAddConjGo(dst, src, n, tw)
+		return
+	}
+	k.set.ScaleAddConj.Func(ptr(dst), ptr(src), &tw[0], n, 0, 0, 4*(src.im-src.re), 4*(dst.im-dst.re))
+}
+
 // MulKind is one of the split complex products of MulSplit.
 type MulKind uint8
 
@@ -187,6 +203,17 @@ func realPairGo(dst, src run, n int, tw *[3]float32) {
 	}
 }
 
+func scaleAddConjGo(dst, src run, n int, tw []float32) {
+	wr, wi := tw[0], tw[1]
+	for l := 0; l < n; l++ {
+		xr, xi := src.data[src.re+l], src.data[src.im+l]
+		zr, zi := dst.data[dst.re+l], dst.data[dst.im+l]
+		zr = fma(xi, wi, fma(xr, wr, zr))
+		zi = fnma(xr, wi, fma(xi, wr, zi))
+		dst.data[dst.re+l], dst.data[dst.im+l] = zr, zi
+	}
+}
+
 func mulGo(kind MulKind, dst, a, b run, n int) {
 	for l := 0; l < n; l++ {
 		xr, xi := a.data[a.re+l], a.data[a.im+l]
@@ -217,7 +244,8 @@ func mulGo(kind MulKind, dst, a, b run, n int) {
 }
 
 // KernelTwin runs the pure-Go twin of the generated kernel FFT<kind><ISA>
-// (kind Radix2, Radix3, Radix4 or RealPair) on the kernel's arguments,
+// (kind Radix2, Radix3, Radix4, RealPair or ScaleAddConj) on the
+// kernel's arguments,
 // the pointers as slices starting there, the steps and offsets in bytes:
 // the specification the tests of the generated code hold it to.
 func KernelTwin(kind string, dst, src, tw []float32, n, srcStep, dstStep, srcIm, dstIm int) {
@@ -226,6 +254,8 @@ func KernelTwin(kind string, dst, src, tw []float32, n, srcStep, dstStep, srcIm,
 	switch kind {
 	case "RealPair":
 		realPairGo(d, s, n, (*[3]float32)(tw))
+	case "ScaleAddConj":
+		scaleAddConjGo(d, s, n, tw)
 	case "Radix2", "Radix3", "Radix4":
 		butterflyGo(int(kind[5]-'0'), d, s, n, tw)
 	default:

@@ -119,6 +119,16 @@ func TestLaneKernelsAgainstTwins(t *testing.T) {
 				})
 				sameBits(t, fmt.Sprintf("%s realPair n=%d im=%d", k.name(), n, im), got, want)
 			}
+			{
+				size, re := layout(1, n, 0, -n)
+				a, dst0, w := randSlice(r, 2*n), randSlice(r, size), randSlice(r, 2)
+				want := append([]float32{}, dst0...)
+				twin.scaleAddConj(run{data: want, re: re, im: re - n}, run{data: a, im: n}, n, w)
+				got := guarded(t, dst0, a, func(d, s []float32) {
+					k.scaleAddConj(run{data: d, re: re, im: re - n}, run{data: s, im: n}, n, w)
+				})
+				sameBits(t, fmt.Sprintf("%s scaleAddConj n=%d", k.name(), n), got, want)
+			}
 			for kind := Mul; kind <= MulAddConj; kind++ {
 				size, re := layout(1, n, 0, -n)
 				a, b, dst0 := randSlice(r, 2*n), randSlice(r, 2*n), randSlice(r, size)

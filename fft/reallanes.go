@@ -136,3 +136,21 @@ func (o SplitOps) Mul(kind MulKind, dst, a, b Split, n, lanes int) {
 		o.k.mul(kind, dst.at(j), a.at(j), b.at(j), lanes)
 	}
 }
+
+// MulAddConjRows computes dst[j] += a[j] * conj(w[j]) over n elements of
+// lanes values: one complex w[j] = w[2j] + i w[2j+1] per element (row),
+// the same for all its lanes (a filter's frequency times a batch of
+// tiles). dst may be a.
+func (o SplitOps) MulAddConjRows(dst, a Split, w []float32, n, lanes int) {
+	if n <= 0 || lanes <= 0 {
+		return
+	}
+	dst.check("rows product's destination", n, lanes)
+	a.check("rows product's a", n, lanes)
+	if len(w) < 2*n {
+		panic(fmt.Sprintf("fft: rows product of %d elements: len(w) = %d, need %d", n, len(w), 2*n))
+	}
+	for j := 0; j < n; j++ {
+		o.k.scaleAddConj(dst.at(j), a.at(j), lanes, w[2*j:2*j+2])
+	}
+}

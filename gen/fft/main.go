@@ -21,6 +21,9 @@
 //     srcStep): E = A + conj(B), D = A - conj(B), out1 = alpha*E + beta*D
 //     at dst and out2 = conj(alpha*E - beta*D) at dst + dstStep, with
 //     alpha, beta = tw[0], tw[1] + i tw[2].
+//   - ScaleAddConj: dst += src * conj(w), one complex w = tw[0] + i tw[1]
+//     for the whole run: the products of overlap-save tiles (the lanes)
+//     with one frequency of a filter.
 //   - Mul, MulConj, MulAdd, MulAddConj: dst (+)= a * b or a * conj(b),
 //     the products of FFT convolution and the four-step twiddles.
 //
@@ -59,6 +62,7 @@ func main() {
 			genButterfly(f, r)
 		}
 		genRealPair(f)
+		genScaleAddConj(f)
 		for _, p := range products {
 			genMul(f, p.name, p.acc, p.conj)
 		}
@@ -75,6 +79,7 @@ func goTable(arch string) string {
 		fmt.Fprintf(&b, "{ISA: %q, Lanes: %d,\n", n, isa.Lanes)
 		fmt.Fprintf(&b, "Radix: [5]Kernel[FFTFunc]{2: {Name: \"FFTRadix2%s\", Func: FFTRadix2%s}, 3: {Name: \"FFTRadix3%s\", Func: FFTRadix3%s}, 4: {Name: \"FFTRadix4%s\", Func: FFTRadix4%s}},\n", n, n, n, n, n, n)
 		fmt.Fprintf(&b, "RealPair: Kernel[FFTFunc]{Name: \"FFTRealPair%s\", Func: FFTRealPair%s},\n", n, n)
+		fmt.Fprintf(&b, "ScaleAddConj: Kernel[FFTFunc]{Name: \"FFTScaleAddConj%s\", Func: FFTScaleAddConj%s},\n", n, n)
 		for _, p := range products {
 			fmt.Fprintf(&b, "%s: Kernel[FFTMulFunc]{Name: \"FFT%s%s\", Func: FFT%s%s},\n", p.name, p.name, n, p.name, n)
 		}
@@ -339,6 +344,34 @@ func genMul(f *kw.Func, base string, acc, conj bool) {
 			f.FMA(z.im, x.re, y.im)
 		}
 		d.store(f, st, 0, z)
+	})
+	f.Label("end")
+	f.Ret()
+}
+
+// genScaleAddConj emits FFTScaleAddConj<ISA>.
+func genScaleAddConj(f *kw.Func) {
+	name := "FFTScaleAddConj" + f.ISA.Name
+	f.Function(name, butterflySig,
+		name+" is dst += src * conj(w) on a run of n lanes of split complex",
+		"data (bytes, as FFTRadix2; the steps unused), w = tw[0] + i tw[1] the same",
+		"for every lane. Its reference and test oracle is fft's scaleAddConjGo.")
+	n := f.Int("n")
+	f.JumpIfNotPositive(n, "end")
+	in := streams{p: []kw.G{f.Int("src")}, im: f.Int("srcIm")}
+	out := streams{p: []kw.G{f.Int("dst")}, im: f.Int("dstIm")}
+	tw := f.Int("tw")
+	wr, wi := f.Vec(), f.Vec()
+	f.Broadcast(kw.Mem{Base: tw}, wr)
+	f.Broadcast(kw.Mem{Base: tw, Disp: 4}, wi)
+	f.Loop(n, []kw.G{in.p[0], out.p[0]}, 1, func(st kw.Step) {
+		x, z := in.load(f, st, 0), out.load(f, st, 0)
+		// re += x.re wr + x.im wi; im += x.im wr - x.re wi.
+		f.FMA(z.re, x.re, wr)
+		f.FMA(z.re, x.im, wi)
+		f.FMA(z.im, x.im, wr)
+		f.FNMA(z.im, x.re, wi)
+		out.store(f, st, 0, z)
 	})
 	f.Label("end")
 	f.Ret()

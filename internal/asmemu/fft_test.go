@@ -10,7 +10,7 @@ import (
 )
 
 // fftName parses an FFT kernel's name: kind, ISA.
-var fftName = regexp.MustCompile(`^FFT(Radix2|Radix3|Radix4|RealPair|Mul|MulConj|MulAdd|MulAddConj)(AVX2|AVX512)$`)
+var fftName = regexp.MustCompile(`^FFT(Radix2|Radix3|Radix4|RealPair|ScaleAddConj|Mul|MulConj|MulAdd|MulAddConj)(AVX2|AVX512)$`)
 
 // testFFT runs an FFT kernel on runs of several lengths (whole vectors,
 // a tail, both) with gaps between its streams and planes against fft's
@@ -26,7 +26,7 @@ func testFFT(t *testing.T, p *Program, name string) {
 		}
 		return out
 	}
-	streams := map[string]int{"Radix2": 2, "Radix3": 3, "Radix4": 4, "RealPair": 2}[kind]
+	streams := map[string]int{"Radix2": 2, "Radix3": 3, "Radix4": 4, "RealPair": 2, "ScaleAddConj": 1}[kind]
 	for _, n := range []int{1, 7, 16, 37} {
 		if streams == 0 { // a product: dst, a, b of n lanes, planes n+3 apart
 			im := 4 * (n + 3)
@@ -46,8 +46,11 @@ func testFFT(t *testing.T, p *Program, name string) {
 		sim, dim := streams*ss, streams*ds
 		src, dst0 := rnd(2*streams*ss), rnd(2*streams*ds)
 		tw := rnd(2 * (streams - 1))
-		if kind == "RealPair" {
+		switch kind {
+		case "RealPair":
 			tw = rnd(3)
+		case "ScaleAddConj":
+			tw = rnd(2)
 		}
 		want := append([]float32(nil), dst0...)
 		fft.KernelTwin(kind, want, src, tw, n, 4*ss, 4*ds, 4*sim, 4*dim)

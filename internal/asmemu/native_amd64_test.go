@@ -82,7 +82,7 @@ var natives = func() map[string]any {
 		add(k.Kernel.Name, k.Kernel.Func)
 	}
 	for _, k := range asm.FFTKernels {
-		for _, r := range []asm.Kernel[asm.FFTFunc]{k.Radix[2], k.Radix[3], k.Radix[4], k.RealPair} {
+		for _, r := range []asm.Kernel[asm.FFTFunc]{k.Radix[2], k.Radix[3], k.Radix[4], k.RealPair, k.ScaleAddConj} {
 			add(r.Name, r.Func)
 		}
 		for _, m := range []asm.Kernel[asm.FFTMulFunc]{k.Mul, k.MulConj, k.MulAdd, k.MulAddConj} {
