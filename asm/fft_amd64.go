@@ -61,12 +61,15 @@ func FFTRadix4AVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, 
 //go:noescape
 func FFTRealPairAVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
 
-// FFTScaleAddConjAVX2 is dst += src * conj(w) on a run of n lanes of split complex
-// data (bytes, as FFTRadix2; the steps unused), w = tw[0] + i tw[1] the same
-// for every lane. Its reference and test oracle is fft's scaleAddConjGo.
+// FFTScaleAddConjAVX2 is dst += src * conj(w_r) on rows rows of n lanes of split complex
+// data, rows pitch bytes apart on both sides, the imaginary planes srcIm and
+// dstIm bytes after the real ones, w_r = tw[2r] + i tw[2r+1] the same for every
+// lane of row r: the products of overlap-save tiles (the lanes) with a
+// filter's frequencies (the rows). Its reference and test oracle is fft's
+// scaleAddConjGo.
 //
 //go:noescape
-func FFTScaleAddConjAVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+func FFTScaleAddConjAVX2(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int)
 
 // FFTMulAVX2 is dst = a * b on n lanes of split complex data, the
 // imaginary planes dstIm, aIm and bIm bytes after the real ones; dst may
@@ -153,12 +156,15 @@ func FFTRadix4AVX512(dst *float32, src *float32, tw *float32, n int, srcStep int
 //go:noescape
 func FFTRealPairAVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
 
-// FFTScaleAddConjAVX512 is dst += src * conj(w) on a run of n lanes of split complex
-// data (bytes, as FFTRadix2; the steps unused), w = tw[0] + i tw[1] the same
-// for every lane. Its reference and test oracle is fft's scaleAddConjGo.
+// FFTScaleAddConjAVX512 is dst += src * conj(w_r) on rows rows of n lanes of split complex
+// data, rows pitch bytes apart on both sides, the imaginary planes srcIm and
+// dstIm bytes after the real ones, w_r = tw[2r] + i tw[2r+1] the same for every
+// lane of row r: the products of overlap-save tiles (the lanes) with a
+// filter's frequencies (the rows). Its reference and test oracle is fft's
+// scaleAddConjGo.
 //
 //go:noescape
-func FFTScaleAddConjAVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+func FFTScaleAddConjAVX512(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int)
 
 // FFTMulAVX512 is dst = a * b on n lanes of split complex data, the
 // imaginary planes dstIm, aIm and bIm bytes after the real ones; dst may

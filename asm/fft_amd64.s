@@ -667,78 +667,93 @@ end:
 	VZEROUPPER
 	RET
 
-// func FFTScaleAddConjAVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+// func FFTScaleAddConjAVX2(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int)
 // Requires: AVX, FMA3
 TEXT ·FFTScaleAddConjAVX2(SB), NOSPLIT, $0-64
-	MOVQ         n+24(FP), AX
-	TESTQ        AX, AX
-	JLE          end
-	MOVQ         src+8(FP), CX
-	MOVQ         srcIm+48(FP), DX
-	MOVQ         dst+0(FP), BX
-	MOVQ         dstIm+56(FP), SI
-	MOVQ         tw+16(FP), DI
-	VBROADCASTSS (DI), Y0
-	VBROADCASTSS 4(DI), Y1
+	MOVQ  n+24(FP), AX
+	MOVQ  rows+32(FP), CX
+	TESTQ AX, AX
+	JLE   end
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  src+8(FP), DX
+	MOVQ  dst+0(FP), BX
+	MOVQ  tw+16(FP), SI
+	MOVQ  srcIm+48(FP), DI
+	MOVQ  dstIm+56(FP), R8
+	MOVQ  pitch+40(FP), R9
+
+row:
+	VBROADCASTSS (SI), Y0
+	VBROADCASTSS 4(SI), Y1
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+	MOVQ         AX, R12
 
 	// Main loop: 1 vectors (8 elements) per iteration.
 unrolled:
-	CMPQ         AX, $0x00000008
+	CMPQ         R12, $0x00000008
 	JL           single
-	VMOVUPS      (CX), Y2
-	VMOVUPS      (CX)(DX*1), Y3
-	VMOVUPS      (BX), Y4
-	VMOVUPS      (BX)(SI*1), Y5
+	VMOVUPS      (R10), Y2
+	VMOVUPS      (R10)(DI*1), Y3
+	VMOVUPS      (R11), Y4
+	VMOVUPS      (R11)(R8*1), Y5
 	VFMADD231PS  Y0, Y2, Y4
 	VFMADD231PS  Y1, Y3, Y4
 	VFMADD231PS  Y0, Y3, Y5
 	VFNMADD231PS Y1, Y2, Y5
-	VMOVUPS      Y4, (BX)
-	VMOVUPS      Y5, (BX)(SI*1)
-	ADDQ         $0x00000020, CX
-	ADDQ         $0x00000020, BX
-	SUBQ         $0x00000008, AX
+	VMOVUPS      Y4, (R11)
+	VMOVUPS      Y5, (R11)(R8*1)
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R11
+	SUBQ         $0x00000008, R12
 	JMP          unrolled
 
 single:
 	// One vector at a time.
-	CMPQ         AX, $0x00000008
+	CMPQ         R12, $0x00000008
 	JL           tail
-	VMOVUPS      (CX), Y2
-	VMOVUPS      (CX)(DX*1), Y3
-	VMOVUPS      (BX), Y4
-	VMOVUPS      (BX)(SI*1), Y5
+	VMOVUPS      (R10), Y2
+	VMOVUPS      (R10)(DI*1), Y3
+	VMOVUPS      (R11), Y4
+	VMOVUPS      (R11)(R8*1), Y5
 	VFMADD231PS  Y0, Y2, Y4
 	VFMADD231PS  Y1, Y3, Y4
 	VFMADD231PS  Y0, Y3, Y5
 	VFNMADD231PS Y1, Y2, Y5
-	VMOVUPS      Y4, (BX)
-	VMOVUPS      Y5, (BX)(SI*1)
-	ADDQ         $0x00000020, CX
-	ADDQ         $0x00000020, BX
-	SUBQ         $0x00000008, AX
+	VMOVUPS      Y4, (R11)
+	VMOVUPS      Y5, (R11)(R8*1)
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R11
+	SUBQ         $0x00000008, R12
 	JMP          single
 
 tail:
 	// The last 0..7 elements, masked: nothing outside the slices is touched.
-	TESTQ        AX, AX
+	TESTQ        R12, R12
 	JZ           done
-	LEAQ         fftMaskTab<>+0(SB), DI
-	SHLQ         $0x02, AX
-	NEGQ         AX
-	VMOVDQU      32(DI)(AX*1), Y2
-	VMASKMOVPS   (CX), Y2, Y3
-	VMASKMOVPS   (CX)(DX*1), Y2, Y4
-	VMASKMOVPS   (BX), Y2, Y5
-	VMASKMOVPS   (BX)(SI*1), Y2, Y6
+	LEAQ         fftMaskTab<>+0(SB), R13
+	SHLQ         $0x02, R12
+	NEGQ         R12
+	VMOVDQU      32(R13)(R12*1), Y2
+	VMASKMOVPS   (R10), Y2, Y3
+	VMASKMOVPS   (R10)(DI*1), Y2, Y4
+	VMASKMOVPS   (R11), Y2, Y5
+	VMASKMOVPS   (R11)(R8*1), Y2, Y6
 	VFMADD231PS  Y0, Y3, Y5
 	VFMADD231PS  Y1, Y4, Y5
 	VFMADD231PS  Y0, Y4, Y6
 	VFNMADD231PS Y1, Y3, Y6
-	VMASKMOVPS   Y5, Y2, (BX)
-	VMASKMOVPS   Y6, Y2, (BX)(SI*1)
+	VMASKMOVPS   Y5, Y2, (R11)
+	VMASKMOVPS   Y6, Y2, (R11)(R8*1)
 
 done:
+	ADDQ R9, DX
+	ADDQ R9, BX
+	ADDQ $0x00000008, SI
+	DECQ CX
+	JNZ  row
+
 end:
 	VZEROUPPER
 	RET
@@ -1680,77 +1695,92 @@ end:
 	VZEROUPPER
 	RET
 
-// func FFTScaleAddConjAVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+// func FFTScaleAddConjAVX512(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·FFTScaleAddConjAVX512(SB), NOSPLIT, $0-64
-	MOVQ         n+24(FP), AX
-	TESTQ        AX, AX
-	JLE          end
-	MOVQ         src+8(FP), CX
-	MOVQ         srcIm+48(FP), DX
-	MOVQ         dst+0(FP), BX
-	MOVQ         dstIm+56(FP), SI
-	MOVQ         tw+16(FP), DI
-	VBROADCASTSS (DI), Z0
-	VBROADCASTSS 4(DI), Z1
+	MOVQ  n+24(FP), AX
+	MOVQ  rows+32(FP), CX
+	TESTQ AX, AX
+	JLE   end
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  src+8(FP), DX
+	MOVQ  dst+0(FP), BX
+	MOVQ  tw+16(FP), SI
+	MOVQ  srcIm+48(FP), DI
+	MOVQ  dstIm+56(FP), R8
+	MOVQ  pitch+40(FP), R9
+
+row:
+	VBROADCASTSS (SI), Z0
+	VBROADCASTSS 4(SI), Z1
+	MOVQ         DX, R10
+	MOVQ         BX, R11
+	MOVQ         AX, R12
 
 	// Main loop: 1 vectors (16 elements) per iteration.
 unrolled:
-	CMPQ         AX, $0x00000010
+	CMPQ         R12, $0x00000010
 	JL           single
-	VMOVUPS      (CX), Z2
-	VMOVUPS      (CX)(DX*1), Z3
-	VMOVUPS      (BX), Z4
-	VMOVUPS      (BX)(SI*1), Z5
+	VMOVUPS      (R10), Z2
+	VMOVUPS      (R10)(DI*1), Z3
+	VMOVUPS      (R11), Z4
+	VMOVUPS      (R11)(R8*1), Z5
 	VFMADD231PS  Z0, Z2, Z4
 	VFMADD231PS  Z1, Z3, Z4
 	VFMADD231PS  Z0, Z3, Z5
 	VFNMADD231PS Z1, Z2, Z5
-	VMOVUPS      Z4, (BX)
-	VMOVUPS      Z5, (BX)(SI*1)
-	ADDQ         $0x00000040, CX
-	ADDQ         $0x00000040, BX
-	SUBQ         $0x00000010, AX
+	VMOVUPS      Z4, (R11)
+	VMOVUPS      Z5, (R11)(R8*1)
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	SUBQ         $0x00000010, R12
 	JMP          unrolled
 
 single:
 	// One vector at a time.
-	CMPQ         AX, $0x00000010
+	CMPQ         R12, $0x00000010
 	JL           tail
-	VMOVUPS      (CX), Z2
-	VMOVUPS      (CX)(DX*1), Z3
-	VMOVUPS      (BX), Z4
-	VMOVUPS      (BX)(SI*1), Z5
+	VMOVUPS      (R10), Z2
+	VMOVUPS      (R10)(DI*1), Z3
+	VMOVUPS      (R11), Z4
+	VMOVUPS      (R11)(R8*1), Z5
 	VFMADD231PS  Z0, Z2, Z4
 	VFMADD231PS  Z1, Z3, Z4
 	VFMADD231PS  Z0, Z3, Z5
 	VFNMADD231PS Z1, Z2, Z5
-	VMOVUPS      Z4, (BX)
-	VMOVUPS      Z5, (BX)(SI*1)
-	ADDQ         $0x00000040, CX
-	ADDQ         $0x00000040, BX
-	SUBQ         $0x00000010, AX
+	VMOVUPS      Z4, (R11)
+	VMOVUPS      Z5, (R11)(R8*1)
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	SUBQ         $0x00000010, R12
 	JMP          single
 
 tail:
 	// The last 0..15 elements, masked: nothing outside the slices is touched.
-	TESTQ        AX, AX
+	TESTQ        R12, R12
 	JZ           done
-	MOVL         $0x0000ffff, DI
-	BZHIL        AX, DI, AX
-	KMOVW        AX, K1
-	VMOVUPS.Z    (CX), K1, Z2
-	VMOVUPS.Z    (CX)(DX*1), K1, Z3
-	VMOVUPS.Z    (BX), K1, Z4
-	VMOVUPS.Z    (BX)(SI*1), K1, Z5
+	MOVL         $0x0000ffff, R13
+	BZHIL        R12, R13, R12
+	KMOVW        R12, K1
+	VMOVUPS.Z    (R10), K1, Z2
+	VMOVUPS.Z    (R10)(DI*1), K1, Z3
+	VMOVUPS.Z    (R11), K1, Z4
+	VMOVUPS.Z    (R11)(R8*1), K1, Z5
 	VFMADD231PS  Z0, Z2, Z4
 	VFMADD231PS  Z1, Z3, Z4
 	VFMADD231PS  Z0, Z3, Z5
 	VFNMADD231PS Z1, Z2, Z5
-	VMOVUPS      Z4, K1, (BX)
-	VMOVUPS      Z5, K1, (BX)(SI*1)
+	VMOVUPS      Z4, K1, (R11)
+	VMOVUPS      Z5, K1, (R11)(R8*1)
 
 done:
+	ADDQ R9, DX
+	ADDQ R9, BX
+	ADDQ $0x00000008, SI
+	DECQ CX
+	JNZ  row
+
 end:
 	VZEROUPPER
 	RET

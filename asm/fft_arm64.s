@@ -690,80 +690,93 @@ done:
 end:
 	RET
 
-// func FFTScaleAddConjNEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+// func FFTScaleAddConjNEON(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int)
 TEXT ·FFTScaleAddConjNEON(SB), NOSPLIT, $0-64
 	MOVD n+24(FP), R0
+	MOVD rows+32(FP), R1
 	CMP $0, R0
 	BLE end
-	MOVD src+8(FP), R1
-	MOVD srcIm+48(FP), R2
+	CMP $0, R1
+	BLE end
+	MOVD src+8(FP), R2
 	MOVD dst+0(FP), R3
-	MOVD dstIm+56(FP), R4
-	MOVD tw+16(FP), R5
-	VLD1R (R5), [V0.S4]
-	ADD $4, R5, R6
-	VLD1R (R6), [V1.S4]
+	MOVD tw+16(FP), R4
+	MOVD srcIm+48(FP), R5
+	MOVD dstIm+56(FP), R6
+	MOVD pitch+40(FP), R7
+row:
+	VLD1R (R4), [V0.S4]
+	ADD $4, R4, R8
+	VLD1R (R8), [V1.S4]
+	MOVD R2, R8
+	MOVD R3, R9
+	MOVD R0, R10
 	// Main loop: 1 vectors (4 elements) per iteration.
 unrolled:
-	CMP $4, R0
+	CMP $4, R10
 	BLT single
-	FMOVQ (R1), F2
-	ADD R2<<0, R1, R5
-	FMOVQ (R5), F3
-	FMOVQ (R3), F4
-	ADD R4<<0, R3, R5
-	FMOVQ (R5), F5
+	FMOVQ (R8), F2
+	ADD R5<<0, R8, R11
+	FMOVQ (R11), F3
+	FMOVQ (R9), F4
+	ADD R6<<0, R9, R11
+	FMOVQ (R11), F5
 	VFMLA V0.S4, V2.S4, V4.S4
 	VFMLA V1.S4, V3.S4, V4.S4
 	VFMLA V0.S4, V3.S4, V5.S4
 	VFMLS V1.S4, V2.S4, V5.S4
-	FMOVQ F4, (R3)
-	FMOVQ F5, (R5)
-	ADD $16, R1, R1
-	ADD $16, R3, R3
-	SUB $4, R0, R0
+	FMOVQ F4, (R9)
+	FMOVQ F5, (R11)
+	ADD $16, R8, R8
+	ADD $16, R9, R9
+	SUB $4, R10, R10
 	B unrolled
 single:
 	// One vector at a time.
-	CMP $4, R0
+	CMP $4, R10
 	BLT tail
-	FMOVQ (R1), F2
-	ADD R2<<0, R1, R5
-	FMOVQ (R5), F3
-	FMOVQ (R3), F4
-	ADD R4<<0, R3, R5
-	FMOVQ (R5), F5
+	FMOVQ (R8), F2
+	ADD R5<<0, R8, R11
+	FMOVQ (R11), F3
+	FMOVQ (R9), F4
+	ADD R6<<0, R9, R11
+	FMOVQ (R11), F5
 	VFMLA V0.S4, V2.S4, V4.S4
 	VFMLA V1.S4, V3.S4, V4.S4
 	VFMLA V0.S4, V3.S4, V5.S4
 	VFMLS V1.S4, V2.S4, V5.S4
-	FMOVQ F4, (R3)
-	FMOVQ F5, (R5)
-	ADD $16, R1, R1
-	ADD $16, R3, R3
-	SUB $4, R0, R0
+	FMOVQ F4, (R9)
+	FMOVQ F5, (R11)
+	ADD $16, R8, R8
+	ADD $16, R9, R9
+	SUB $4, R10, R10
 	B single
 tail:
 	// The last 0..3 elements, one at a time in lane 0.
-	CMP $1, R0
+	CMP $1, R10
 	BLT done
-	FMOVS (R1), F2
-	ADD R2<<0, R1, R5
-	FMOVS (R5), F3
-	FMOVS (R3), F4
-	ADD R4<<0, R3, R5
-	FMOVS (R5), F5
+	FMOVS (R8), F2
+	ADD R5<<0, R8, R11
+	FMOVS (R11), F3
+	FMOVS (R9), F4
+	ADD R6<<0, R9, R11
+	FMOVS (R11), F5
 	VFMLA V0.S4, V2.S4, V4.S4
 	VFMLA V1.S4, V3.S4, V4.S4
 	VFMLA V0.S4, V3.S4, V5.S4
 	VFMLS V1.S4, V2.S4, V5.S4
-	FMOVS F4, (R3)
-	FMOVS F5, (R5)
-	ADD $4, R1, R1
-	ADD $4, R3, R3
-	SUB $1, R0, R0
+	FMOVS F4, (R9)
+	FMOVS F5, (R11)
+	ADD $4, R8, R8
+	ADD $4, R9, R9
+	SUB $1, R10, R10
 	B tail
 done:
+	ADD R7, R2, R2
+	ADD R7, R3, R3
+	ADD $8, R4, R4
+	SUBS $1, R1, R1
+	BNE row
 end:
 	RET
 

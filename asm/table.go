@@ -202,6 +202,10 @@ type WinogradKernel struct {
 // see FFTRadix4AVX2 and FFTRealPairAVX2 for the contracts.
 type FFTFunc = func(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
 
+// FFTRowsFunc is the signature of the FFT products by one scalar per
+// row: see FFTScaleAddConjAVX2.
+type FFTRowsFunc = func(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int)
+
 // FFTMulFunc is the signature of the FFT products: see FFTMulAddAVX2.
 type FFTMulFunc = func(dst *float32, a *float32, b *float32, n int, dstIm int, aIm int, bIm int)
 
@@ -213,6 +217,7 @@ type FFTKernelSet struct {
 	ISA                              string
 	Lanes                            int
 	Radix                            [5]Kernel[FFTFunc]
-	RealPair, ScaleAddConj           Kernel[FFTFunc]
+	RealPair                         Kernel[FFTFunc]
+	ScaleAddConj                     Kernel[FFTRowsFunc]
 	Mul, MulConj, MulAdd, MulAddConj Kernel[FFTMulFunc]
 }

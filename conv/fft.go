@@ -112,6 +112,7 @@ type fftLayout struct {
 	spec    int   // the half spectrum's complex values
 	block   int   // the products' frequencies per item (blocks)
 	g       *gridFFT
+	tiles   *fftTiles // the forward pass's overlap-save tiles (1D, long signals); nil: the whole grid
 	threads int
 }
 
@@ -136,11 +137,20 @@ func newFFTLayout(s *Shape, threads int) *fftLayout {
 	if l.g != nil {
 		l.spec = l.g.spec
 	}
+	l.tiles = newFFTTiles(s, l.cells)
 	// A block of every spectrum of one image fits half of L2, so that the
 	// products stream the filter spectra alone.
 	_, l2, _ := kernels.Caches()
 	l.block = min(max(l2/2/(8*(s.CPerG+s.KPerG))/16*16, 512), max(l.spec, 1))
 	return l
+}
+
+// tiledFor is the tiles pass runs on: the forward pass's, if any.
+func (l *fftLayout) tiledFor(pass Pass) *fftTiles {
+	if pass == PassForward {
+		return l.tiles
+	}
+	return nil
 }
 
 // blocks is the number of frequency blocks.
@@ -159,6 +169,10 @@ func (l *fftLayout) filterLen() int { return l.s.Groups * l.s.KPerG * l.s.CPerG 
 func (l *fftLayout) imageLen(pass Pass) int { return (l.s.CPerG + l.s.KPerG) * l.spec }
 
 func (l *fftLayout) bytes(pass Pass) int64 {
+	if t := l.tiledFor(pass); t != nil {
+		perThread := 4*int64(t.threadLen()) + 8*int64(t.T/2+1+t.T)
+		return 4*int64(t.filterLen(l.s)+t.imageLen(l.s)) + 4*int64(l.s.OutLen) + int64(l.threads)*perThread
+	}
 	perThread := 4*int64(l.cells) + l.g.workBytes()
 	return 8*int64(l.filterLen()+l.imageLen(pass)) + 4*int64(l.s.OutLen) + int64(l.threads)*perThread
 }
@@ -324,6 +338,14 @@ type fftEngine struct {
 	grids  [][]float32 // per thread
 	ones   []float32
 	tapAt  []int // per filter tap, its cell on the grid (tapCells)
+	// The tiled forward pass's: its layout (nil: the whole grid), per
+	// thread its scratch, and the plain real transform of T points that
+	// packs the filters (with its spectrum and scratch per thread).
+	tiles          *fftTiles
+	tileWorks      []*tileWork
+	tileFilterPlan *fft.RealPlan
+	tileSpec       [][]complex64
+	tileFFTWork    [][]complex64
 	// The filter gradient's inverses keep the taps' extent per dim
 	// (gridFFT.inverseTaps, where it prunes) and read tap t at keptAt[t].
 	tapExt []int
@@ -357,13 +379,27 @@ func newFFTEngine(l *fftLayout, pass Pass) (*fftEngine, error) {
 		return nil, fmt.Errorf("conv: fft: no transform of the grid %v", l.grid)
 	}
 	e := &fftEngine{fftLayout: l, pass: pass, team: workers.NewTeam(l.threads)}
+	e.ones = onesOf(l.s.OutLen)
+	if t := l.tiledFor(pass); t != nil {
+		e.tiles = t
+		e.filt, e.img = make([]float32, t.filterLen(l.s)), make([]float32, t.imageLen(l.s))
+		var err error
+		if e.tileFilterPlan, err = fft.NewRealPlan(t.T); err != nil {
+			return nil, err
+		}
+		for range l.threads {
+			e.tileWorks = append(e.tileWorks, t.newWork())
+			e.tileSpec = append(e.tileSpec, make([]complex64, t.T/2+1))
+			e.tileFFTWork = append(e.tileFFTWork, make([]complex64, e.tileFilterPlan.WorkLen()))
+		}
+		return e, nil
+	}
 	e.filt = make([]float32, 2*l.filterLen())
 	e.img = make([]float32, 2*l.imageLen(pass))
 	for range l.threads {
 		e.grids = append(e.grids, make([]float32, l.cells))
 		e.works = append(e.works, l.g.newWork())
 	}
-	e.ones = onesOf(l.s.OutLen)
 	e.tapAt = e.tapCells()
 	if l.g.prunes() {
 		e.tapExt, e.keptAt = e.keptCells()
@@ -385,12 +421,24 @@ func (e *fftEngine) Run(part int) {
 	for i := part * c.per; i < min(c.items, (part+1)*c.per); i++ {
 		switch c.phase {
 		case fftPackPhase:
-			e.packFilter(part, i)
+			if e.tiles != nil {
+				e.packTiledFilter(part, i)
+			} else {
+				e.packFilter(part, i)
+			}
 		case fftInputPhase:
-			e.inputSpectrum(part, i)
+			if e.tiles != nil {
+				e.tiledInput(part, i)
+			} else {
+				e.inputSpectrum(part, i)
+			}
 		case fftProductPhase:
 			e.products(i)
 		case fftOutputPhase:
+			if e.tiles != nil {
+				e.tiledOutput(part, i)
+				continue
+			}
 			e.output(part, i)
 		case fftGradPhase:
 			e.gradProducts(i)
@@ -505,7 +553,9 @@ func (e *fftEngine) eachImage(w []float32, in fftCall, ins int, out fftCall, out
 		for g := 0; g < s.Groups; g++ {
 			in.n, in.g, out.n, out.g = n, g, n, g
 			e.run(in)
-			e.run(fftCall{phase: fftProductPhase, g: g, items: e.blocks()})
+			if e.tiles == nil { // the tiles' products are their outputs'
+				e.run(fftCall{phase: fftProductPhase, g: g, items: e.blocks()})
+			}
 			e.run(out)
 		}
 	}

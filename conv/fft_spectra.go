@@ -208,32 +208,36 @@ func (g *gridFFT) inverse(grid, spec []float32, w *gridWork) {
 	g.real0.Inverse(grid, g.lanes0, x, g.lanes0, w.work)
 }
 
-// transposePlanes writes both planes (plane floats apart) of the rows x
-// cols matrix of src (rows srcPitch apart) transposed into dst (rows
-// dstPitch apart), dst[c*dstPitch+r] = src[r*srcPitch+c], zeros in the
-// padding of each dst row past rows; on the transposer's kernels, L
-// source rows at a time.
+// transposePlanes is transposePlane on both planes, plane floats apart.
 func transposePlanes(tr *direct.Transposer, dst, src []float32, plane, rows, cols, srcPitch, dstPitch int) {
 	for _, off := range []int{0, plane} {
-		d, s := dst[off:off+cols*dstPitch], src[off:off+(rows-1)*srcPitch+cols]
-		if L := tr.L; rows >= L {
-			// The last block ends at rows, rewriting the overlap with the
-			// same values.
-			for r0 := 0; r0 < rows; r0 += L {
-				r0 = min(r0, rows-L)
-				tr.InterleaveTo(d[r0:], dstPitch, s[r0*srcPitch:], srcPitch, L, cols)
-			}
-		} else {
-			for r := 0; r < rows; r++ {
-				for c, v := range s[r*srcPitch : r*srcPitch+cols] {
-					d[c*dstPitch+r] = v
-				}
+		transposePlane(tr, dst[off:], src[off:], rows, cols, srcPitch, dstPitch)
+	}
+}
+
+// transposePlane writes the rows x cols matrix of src (rows srcPitch
+// apart; they may overlap) transposed into dst (rows dstPitch apart),
+// dst[c*dstPitch+r] = src[r*srcPitch+c], zeros in the padding of each dst
+// row past rows; on the transposer's kernels, L source rows at a time.
+func transposePlane(tr *direct.Transposer, dst, src []float32, rows, cols, srcPitch, dstPitch int) {
+	d, s := dst[:(cols-1)*dstPitch+rows], src[:(rows-1)*srcPitch+cols]
+	if L := tr.L; rows >= L && dstPitch >= L {
+		// The last block ends at rows, rewriting the overlap with the
+		// same values.
+		for r0 := 0; r0 < rows; r0 += L {
+			r0 = min(r0, rows-L)
+			tr.InterleaveTo(d[r0:], dstPitch, s[r0*srcPitch:], srcPitch, L, cols)
+		}
+	} else {
+		for r := 0; r < rows; r++ {
+			for c, v := range s[r*srcPitch : r*srcPitch+cols] {
+				d[c*dstPitch+r] = v
 			}
 		}
-		if dstPitch > rows {
-			for c := 0; c < cols; c++ {
-				clear(d[c*dstPitch+rows : (c+1)*dstPitch])
-			}
+	}
+	if dstPitch > rows {
+		for c := 0; c < cols; c++ {
+			clear(dst[c*dstPitch+rows : (c+1)*dstPitch])
 		}
 	}
 }

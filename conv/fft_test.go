@@ -166,3 +166,29 @@ func TestFFTDeclines(t *testing.T) {
 func TestFFTAllocs(t *testing.T) {
 	checkPassAllocs(t, Problem{N: 2, C: 3, K: 4, In: []int{30, 20}, Kernel: []int{7, 5}, Padding: Pad(3, 2), Bias: true}, "fft")
 }
+
+// TestFFTTiles checks the overlap-save tiles of long 1D forward passes
+// (asserting that they run) in every padding mode, with dilation, groups,
+// both layouts, the bias and on two threads, beside the whole grid of
+// the other passes.
+func TestFFTTiles(t *testing.T) {
+	problems := []Problem{
+		{N: 2, C: 3, K: 2, In: []int{3000}, Kernel: []int{7}, Dilation: []int{2}, Padding: Pad(5), PaddingMode: Reflect, Bias: true},
+		{N: 1, C: 4, K: 4, Groups: 2, In: []int{2000}, Kernel: []int{9}, Padding: Pad(4), PaddingMode: Circular, Layout: ChannelsLast, Bias: true},
+		{N: 1, C: 2, K: 3, In: []int{1500}, Kernel: []int{3}, PaddingMode: Replicate, Padding: Pad(7)},
+		{N: 1, C: 1, K: 1, In: []int{5000}, Kernel: []int{31}},
+	}
+	for i, p := range problems {
+		s, err := p.Resolve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := newFFTLayout(s, 1)
+		if l.tiles == nil {
+			t.Fatalf("problem %d: no tiles (grid %v)", i, l.grid)
+		}
+		t.Run(fmt.Sprintf("%d/T%d_tiles%d", i, l.tiles.T, l.tiles.nt), func(t *testing.T) {
+			checkFFT(t, p, 1+i%2)
+		})
+	}
+}

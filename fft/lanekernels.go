@@ -81,20 +81,22 @@ func (k laneKernels) realPair(dst, src run, n int, tw *[3]float32) {
 	k.set.RealPair.Func(ptr(dst), ptr(src), &tw[0], n, 4*src.step, 4*dst.step, 4*(src.im-src.re), 4*(dst.im-dst.re))
 }
 
-// scaleAddConj runs ScaleAddConj over n floats: dst += src * conj(w),
-// w = tw[0] + i tw[1].
-func (k laneKernels) scaleAddConj(dst, src run, n int, tw []float32) {
-	if n <= 0 {
+// scaleAddConj runs ScaleAddConj on rows runs of n floats, pitch floats
+// apart on both sides: row r of dst += row r of src * conj(w_r), w_r =
+// tw[2r] + i tw[2r+1].
+func (k laneKernels) scaleAddConj(dst, src run, n, rows, pitch int, tw []float32) {
+	if n <= 0 || rows <= 0 {
 		return
 	}
-	if !dst.reach(1, n) || !src.reach(1, n) || len(tw) < 2 {
-		panic(fmt.Sprintf("fft: scaled sum of %d lanes outside its slices", n))
+	dst.step, src.step = pitch, pitch
+	if !dst.reach(rows, n) || !src.reach(rows, n) || len(tw) < 2*rows {
+		panic(fmt.Sprintf("fft: scaled sum of %d rows of %d lanes outside its slices", rows, n))
 	}
 	if k.set == nil {
-		scaleAddConjGo(dst, src, n, tw)
+		scaleAddConjGo(dst, src, n, rows, tw)
 		return
 	}
-	k.set.ScaleAddConj.Func(ptr(dst), ptr(src), &tw[0], n, 0, 0, 4*(src.im-src.re), 4*(dst.im-dst.re))
+	k.set.ScaleAddConj.Func(ptr(dst), ptr(src), &tw[0], n, rows, 4*pitch, 4*(src.im-src.re), 4*(dst.im-dst.re))
 }
 
 // MulKind is one of the split complex products of MulSplit.
@@ -203,14 +205,17 @@ func realPairGo(dst, src run, n int, tw *[3]float32) {
 	}
 }
 
-func scaleAddConjGo(dst, src run, n int, tw []float32) {
-	wr, wi := tw[0], tw[1]
-	for l := 0; l < n; l++ {
-		xr, xi := src.data[src.re+l], src.data[src.im+l]
-		zr, zi := dst.data[dst.re+l], dst.data[dst.im+l]
-		zr = fma(xi, wi, fma(xr, wr, zr))
-		zi = fnma(xr, wi, fma(xi, wr, zi))
-		dst.data[dst.re+l], dst.data[dst.im+l] = zr, zi
+func scaleAddConjGo(dst, src run, n, rows int, tw []float32) {
+	for r := 0; r < rows; r++ {
+		wr, wi := tw[2*r], tw[2*r+1]
+		d, x := r*dst.step, r*src.step
+		for l := 0; l < n; l++ {
+			xr, xi := src.data[src.re+x+l], src.data[src.im+x+l]
+			zr, zi := dst.data[dst.re+d+l], dst.data[dst.im+d+l]
+			zr = fma(xi, wi, fma(xr, wr, zr))
+			zi = fnma(xr, wi, fma(xi, wr, zi))
+			dst.data[dst.re+d+l], dst.data[dst.im+d+l] = zr, zi
+		}
 	}
 }
 
@@ -244,8 +249,7 @@ func mulGo(kind MulKind, dst, a, b run, n int) {
 }
 
 // KernelTwin runs the pure-Go twin of the generated kernel FFT<kind><ISA>
-// (kind Radix2, Radix3, Radix4, RealPair or ScaleAddConj) on the
-// kernel's arguments,
+// (kind Radix2, Radix3, Radix4 or RealPair) on the kernel's arguments,
 // the pointers as slices starting there, the steps and offsets in bytes:
 // the specification the tests of the generated code hold it to.
 func KernelTwin(kind string, dst, src, tw []float32, n, srcStep, dstStep, srcIm, dstIm int) {
@@ -254,13 +258,19 @@ func KernelTwin(kind string, dst, src, tw []float32, n, srcStep, dstStep, srcIm,
 	switch kind {
 	case "RealPair":
 		realPairGo(d, s, n, (*[3]float32)(tw))
-	case "ScaleAddConj":
-		scaleAddConjGo(d, s, n, tw)
 	case "Radix2", "Radix3", "Radix4":
 		butterflyGo(int(kind[5]-'0'), d, s, n, tw)
 	default:
 		panic("fft: no kernel twin " + kind)
 	}
+}
+
+// RowsTwin is KernelTwin for FFTScaleAddConj<ISA>, the product by one
+// scalar per row.
+func RowsTwin(dst, src, tw []float32, n, rows, pitch, srcIm, dstIm int) {
+	d := run{data: dst, im: dstIm / 4, step: pitch / 4}
+	s := run{data: src, im: srcIm / 4, step: pitch / 4}
+	scaleAddConjGo(d, s, n, rows, tw)
 }
 
 // MulTwin is KernelTwin for the products FFT<kind><ISA> (kind Mul,

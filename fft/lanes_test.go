@@ -119,15 +119,17 @@ func TestLaneKernelsAgainstTwins(t *testing.T) {
 				})
 				sameBits(t, fmt.Sprintf("%s realPair n=%d im=%d", k.name(), n, im), got, want)
 			}
-			{
-				size, re := layout(1, n, 0, -n)
-				a, dst0, w := randSlice(r, 2*n), randSlice(r, size), randSlice(r, 2)
+			for _, rows := range []int{1, 3} { // rows n+1 apart, planes after them
+				pitch := n + 1
+				size := 2 * rows * pitch
+				a, dst0, w := randSlice(r, size), randSlice(r, size), randSlice(r, 2*rows)
 				want := append([]float32{}, dst0...)
-				twin.scaleAddConj(run{data: want, re: re, im: re - n}, run{data: a, im: n}, n, w)
+				view := func(d []float32) run { return run{data: d, im: rows * pitch} }
+				twin.scaleAddConj(view(want), view(a), n, rows, pitch, w)
 				got := guarded(t, dst0, a, func(d, s []float32) {
-					k.scaleAddConj(run{data: d, re: re, im: re - n}, run{data: s, im: n}, n, w)
+					k.scaleAddConj(view(d), view(s), n, rows, pitch, w)
 				})
-				sameBits(t, fmt.Sprintf("%s scaleAddConj n=%d", k.name(), n), got, want)
+				sameBits(t, fmt.Sprintf("%s scaleAddConj n=%d rows=%d", k.name(), n, rows), got, want)
 			}
 			for kind := Mul; kind <= MulAddConj; kind++ {
 				size, re := layout(1, n, 0, -n)

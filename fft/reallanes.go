@@ -150,7 +150,11 @@ func (o SplitOps) MulAddConjRows(dst, a Split, w []float32, n, lanes int) {
 	if len(w) < 2*n {
 		panic(fmt.Sprintf("fft: rows product of %d elements: len(w) = %d, need %d", n, len(w), 2*n))
 	}
-	for j := 0; j < n; j++ {
-		o.k.scaleAddConj(dst.at(j), a.at(j), lanes, w[2*j:2*j+2])
+	if dst.Step != a.Step {
+		for j := 0; j < n; j++ {
+			o.k.scaleAddConj(dst.at(j), a.at(j), lanes, 1, 0, w[2*j:2*j+2])
+		}
+		return
 	}
+	o.k.scaleAddConj(dst.at(0), a.at(0), lanes, n, a.Step, w)
 }

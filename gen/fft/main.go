@@ -21,9 +21,9 @@
 //     srcStep): E = A + conj(B), D = A - conj(B), out1 = alpha*E + beta*D
 //     at dst and out2 = conj(alpha*E - beta*D) at dst + dstStep, with
 //     alpha, beta = tw[0], tw[1] + i tw[2].
-//   - ScaleAddConj: dst += src * conj(w), one complex w = tw[0] + i tw[1]
-//     for the whole run: the products of overlap-save tiles (the lanes)
-//     with one frequency of a filter.
+//   - ScaleAddConj: dst += src * conj(w_r) on rows of runs, one complex
+//     w_r per row: the products of overlap-save tiles (the lanes) with a
+//     filter's frequencies (the rows).
 //   - Mul, MulConj, MulAdd, MulAddConj: dst (+)= a * b or a * conj(b),
 //     the products of FFT convolution and the four-step twiddles.
 //
@@ -48,6 +48,7 @@ var archISAs = map[string][]kw.ISA{"amd64": {kw.AVX2, kw.AVX512}, "arm64": {kw.N
 const (
 	butterflySig = "func(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)"
 	mulSig       = "func(dst *float32, a *float32, b *float32, n int, dstIm int, aIm int, bIm int)"
+	rowsSig      = "func(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int)"
 )
 
 // products are the Mul kernels: accumulate into dst, conjugate b.
@@ -79,7 +80,7 @@ func goTable(arch string) string {
 		fmt.Fprintf(&b, "{ISA: %q, Lanes: %d,\n", n, isa.Lanes)
 		fmt.Fprintf(&b, "Radix: [5]Kernel[FFTFunc]{2: {Name: \"FFTRadix2%s\", Func: FFTRadix2%s}, 3: {Name: \"FFTRadix3%s\", Func: FFTRadix3%s}, 4: {Name: \"FFTRadix4%s\", Func: FFTRadix4%s}},\n", n, n, n, n, n, n)
 		fmt.Fprintf(&b, "RealPair: Kernel[FFTFunc]{Name: \"FFTRealPair%s\", Func: FFTRealPair%s},\n", n, n)
-		fmt.Fprintf(&b, "ScaleAddConj: Kernel[FFTFunc]{Name: \"FFTScaleAddConj%s\", Func: FFTScaleAddConj%s},\n", n, n)
+		fmt.Fprintf(&b, "ScaleAddConj: Kernel[FFTRowsFunc]{Name: \"FFTScaleAddConj%s\", Func: FFTScaleAddConj%s},\n", n, n)
 		for _, p := range products {
 			fmt.Fprintf(&b, "%s: Kernel[FFTMulFunc]{Name: \"FFT%s%s\", Func: FFT%s%s},\n", p.name, p.name, n, p.name, n)
 		}
@@ -352,18 +353,25 @@ func genMul(f *kw.Func, base string, acc, conj bool) {
 // genScaleAddConj emits FFTScaleAddConj<ISA>.
 func genScaleAddConj(f *kw.Func) {
 	name := "FFTScaleAddConj" + f.ISA.Name
-	f.Function(name, butterflySig,
-		name+" is dst += src * conj(w) on a run of n lanes of split complex",
-		"data (bytes, as FFTRadix2; the steps unused), w = tw[0] + i tw[1] the same",
-		"for every lane. Its reference and test oracle is fft's scaleAddConjGo.")
-	n := f.Int("n")
-	f.JumpIfNotPositive(n, "end")
-	in := streams{p: []kw.G{f.Int("src")}, im: f.Int("srcIm")}
-	out := streams{p: []kw.G{f.Int("dst")}, im: f.Int("dstIm")}
-	tw := f.Int("tw")
+	f.Function(name, rowsSig,
+		name+" is dst += src * conj(w_r) on rows rows of n lanes of split complex",
+		"data, rows pitch bytes apart on both sides, the imaginary planes srcIm and",
+		"dstIm bytes after the real ones, w_r = tw[2r] + i tw[2r+1] the same for every",
+		"lane of row r: the products of overlap-save tiles (the lanes) with a",
+		"filter's frequencies (the rows). Its reference and test oracle is fft's",
+		"scaleAddConjGo.")
+	n0, rows := f.Int("n"), f.Int("rows")
+	f.JumpIfNotPositive(n0, "end")
+	f.JumpIfNotPositive(rows, "end")
+	src, dst, tw := f.Int("src"), f.Int("dst"), f.Int("tw")
+	sim, dim, pitch := f.Int("srcIm"), f.Int("dstIm"), f.Int("pitch")
+	f.Label("row")
 	wr, wi := f.Vec(), f.Vec()
 	f.Broadcast(kw.Mem{Base: tw}, wr)
 	f.Broadcast(kw.Mem{Base: tw, Disp: 4}, wi)
+	in := streams{p: []kw.G{f.MoveGP(src)}, im: sim}
+	out := streams{p: []kw.G{f.MoveGP(dst)}, im: dim}
+	n := f.MoveGP(n0)
 	f.Loop(n, []kw.G{in.p[0], out.p[0]}, 1, func(st kw.Step) {
 		x, z := in.load(f, st, 0), out.load(f, st, 0)
 		// re += x.re wr + x.im wi; im += x.im wr - x.re wi.
@@ -373,6 +381,10 @@ func genScaleAddConj(f *kw.Func) {
 		f.FNMA(z.im, x.re, wi)
 		out.store(f, st, 0, z)
 	})
+	f.AddGP(src, pitch)
+	f.AddGP(dst, pitch)
+	f.AddImm(tw, 8)
+	f.DecJumpNonZero(rows, "row")
 	f.Label("end")
 	f.Ret()
 }

@@ -26,8 +26,20 @@ func testFFT(t *testing.T, p *Program, name string) {
 		}
 		return out
 	}
-	streams := map[string]int{"Radix2": 2, "Radix3": 3, "Radix4": 4, "RealPair": 2, "ScaleAddConj": 1}[kind]
+	streams := map[string]int{"Radix2": 2, "Radix3": 3, "Radix4": 4, "RealPair": 2}[kind]
 	for _, n := range []int{1, 7, 16, 37} {
+		if kind == "ScaleAddConj" { // 3 rows n+2 apart, the planes after them
+			rows, pitch := 3, n+2
+			dst0, src, tw := rnd(2*rows*pitch), rnd(2*rows*pitch), rnd(2*rows)
+			im := 4 * rows * pitch
+			want := append([]float32(nil), dst0...)
+			fft.RowsTwin(want, src, tw, n, rows, 4*pitch, im, im)
+			args, _ := call(t, p, name, func() ([]any, []Region) {
+				return []any{append([]float32(nil), dst0...), src, tw, n, rows, 4 * pitch, im, im}, nil
+			})
+			same(t, name, n, args[0].([]float32), want)
+			continue
+		}
 		if streams == 0 { // a product: dst, a, b of n lanes, planes n+3 apart
 			im := 4 * (n + 3)
 			dst0, a, b := rnd(2*n+3), rnd(2*n+3), rnd(2*n+3)
@@ -46,11 +58,8 @@ func testFFT(t *testing.T, p *Program, name string) {
 		sim, dim := streams*ss, streams*ds
 		src, dst0 := rnd(2*streams*ss), rnd(2*streams*ds)
 		tw := rnd(2 * (streams - 1))
-		switch kind {
-		case "RealPair":
+		if kind == "RealPair" {
 			tw = rnd(3)
-		case "ScaleAddConj":
-			tw = rnd(2)
 		}
 		want := append([]float32(nil), dst0...)
 		fft.KernelTwin(kind, want, src, tw, n, 4*ss, 4*ds, 4*sim, 4*dim)
