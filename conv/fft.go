@@ -213,25 +213,45 @@ func (a fftAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 		return math.Inf(1)
 	}
 	l := newFFTLayout(s, 1)
-	cells := float64(l.cells)
 	// The rate between the two probes (4096 and 65536 points) by log2 of
-	// the grid, held past them.
-	f := min(1, max(0, (math.Log2(cells)-12)/4))
-	rate := h.FFTGFLOPS + f*(h.FFTGFLOPSL-h.FFTGFLOPS)
-	transform := 2.5 * cells * math.Log2(max(cells, 2)) / (rate * 1e9)
+	// the transform, held past them.
+	rate := func(points float64) float64 {
+		f := min(1, max(0, (math.Log2(points)-12)/4))
+		return (h.FFTGFLOPS + f*(h.FFTGFLOPSL-h.FFTGFLOPS)) * 1e9
+	}
+	cells := float64(l.cells)
+	transform := 2.5 * cells * math.Log2(max(cells, 2)) / rate(cells)
 	copyGrid := cells * 1e-9 // about a nanosecond a point
+	spec := float64(l.spec)
+	if t := l.tiledFor(pass); t != nil { // the tiles: P lanes of T points
+		cells = float64(t.P * t.T)
+		transform = 2.5 * cells * math.Log2(float64(t.T)) / rate(float64(t.T))
+		copyGrid, spec = cells*1e-9, float64(t.P*t.m)
+	}
 	chans := float64(s.CPerG + s.KPerG)
-	macs := float64(s.KPerG*s.CPerG) * float64(l.spec) / h.CMACsPerSec
+	macs := float64(s.KPerG*s.CPerG) * spec / h.CMACsPerSec
 	perImage := chans*(transform+copyGrid) + macs
 	total := float64(s.N*s.Groups) * perImage
-	if pass == PassBackwardFilter { // and the filters' inverses: about half a transform where they prune
-		inv := transform
-		if l.g.prunes() {
-			inv /= 2
-		}
-		total += float64(s.Groups*s.KPerG*s.CPerG) * (inv + copyGrid)
+	if pass == PassBackwardFilter { // and the filters' inverses
+		total += float64(s.Groups*s.KPerG*s.CPerG) * (l.inverseShare()*transform + copyGrid)
 	}
 	return total / float64(max(1, threads))
+}
+
+// inverseShare is the part of a whole transform the filter gradient's
+// inverses cost: all where they do not prune; else the last axis (a
+// share of the passes by the dims) whole and the rest on the kept lanes.
+func (l *fftLayout) inverseShare() float64 {
+	if !l.g.prunes() {
+		return 1
+	}
+	d := len(l.grid)
+	kept := 1.0
+	for j := 1; j < d; j++ {
+		kept *= float64((l.s.Kernel[j]-1)*l.s.Dilation[j]+1) / float64(l.grid[j])
+	}
+	last := 1 / float64(d)
+	return last + (1-last)*kept
 }
 
 func (a fftAlgo) New(s *Shape, cfg Config) (Engine, error) {
