@@ -59,14 +59,7 @@ func (p *RealLanePlan) Forward(dst Split, x []float32, step, lanes int, work []f
 	if lanes == 0 {
 		return
 	}
-	m := p.n / 2
-	dst.check("real transform's spectrum", m+1, lanes)
-	if step < lanes || len(x) < (p.n-1)*step+lanes {
-		panic(fmt.Sprintf("fft: real lane transform of %d x %d lanes (step %d): len(x) = %d, need %d", p.n, lanes, step, len(x), (p.n-1)*step+lanes))
-	}
-	if len(work) < p.WorkLen(lanes) {
-		panic(fmt.Sprintf("fft: real lane transform of %d x %d: len(work) = %d, need %d", p.n, lanes, len(work), p.WorkLen(lanes)))
-	}
+	p.check("transform", dst, x, step, lanes, work)
 	p.half.Forward(dst, Split{Data: x, Re: 0, Im: step, Step: 2 * step}, lanes, work)
 	p.pairs(dst, dst, lanes, p.fwd, 0)
 }
@@ -79,18 +72,24 @@ func (p *RealLanePlan) Inverse(x []float32, step int, src Split, lanes int, work
 	if lanes == 0 {
 		return
 	}
+	p.check("inverse", src, x, step, lanes, work)
 	m := p.n / 2
-	src.check("real transform's spectrum", m+1, lanes)
-	if step < lanes || len(x) < (p.n-1)*step+lanes {
-		panic(fmt.Sprintf("fft: real lane inverse of %d x %d lanes (step %d): len(x) = %d, need %d", p.n, lanes, step, len(x), (p.n-1)*step+lanes))
-	}
-	if len(work) < p.WorkLen(lanes) {
-		panic(fmt.Sprintf("fft: real lane inverse of %d x %d: len(work) = %d, need %d", p.n, lanes, len(work), p.WorkLen(lanes)))
-	}
 	zl := 2 * (m + 1) * lanes
 	z := Dense(work[:zl], m+1, lanes)
 	p.pairs(z, src, lanes, p.inv, m)
 	p.half.Inverse(Split{Data: x, Re: 0, Im: step, Step: 2 * step}, z, lanes, work[zl:])
+}
+
+// check panics naming the call's operands if the spectrum, the real
+// signals (lanes of x, step apart) or work is short.
+func (p *RealLanePlan) check(what string, spec Split, x []float32, step, lanes int, work []float32) {
+	spec.check("real "+what+"'s spectrum", p.n/2+1, lanes)
+	if step < lanes || len(x) < (p.n-1)*step+lanes {
+		panic(fmt.Sprintf("fft: real lane %s of %d x %d lanes (step %d): len(x) = %d, need %d", what, p.n, lanes, step, len(x), (p.n-1)*step+lanes))
+	}
+	if len(work) < p.WorkLen(lanes) {
+		panic(fmt.Sprintf("fft: real lane %s of %d x %d: len(work) = %d, need %d", what, p.n, lanes, len(work), p.WorkLen(lanes)))
+	}
 }
 
 // pairs runs RealPair on the rows k and n/2-k of src into dst, for k <=
