@@ -141,6 +141,8 @@ func (k laneKernels) mul(kind MulKind, dst, a, b run, n int) {
 
 // The twins: the kernels' specification, in their order of operations
 // (a fused multiply-add where they fuse), so that both agree bit for bit.
+// Every product the kernels round is converted to float32 explicitly: Go
+// may fuse a product into a following sum otherwise (it does on arm64).
 
 var (
 	cos3 = float32(-0.5)
@@ -152,7 +154,7 @@ func fnma(x, y, z float32) float32 { return kernels.FMA32(-x, y, z) }
 
 // twiddleGo is the kernels' x * w: Mul, then FNMA or FMA.
 func twiddleGo(xr, xi, wr, wi float32) (float32, float32) {
-	return fnma(xi, wi, xr*wr), fma(xi, wr, xr*wi)
+	return fnma(xi, wi, float32(xr*wr)), fma(xi, wr, float32(xr*wi))
 }
 
 func butterflyGo(r int, dst, src run, n int, tw []float32) {
@@ -199,7 +201,7 @@ func realPairGo(dst, src run, n int, tw *[3]float32) {
 		er, ei := ar+bRe, ai-bIm
 		dr, di := ar-bRe, ai+bIm
 		pr, pi := twiddleGo(dr, di, br, bi)
-		er, ei = er*alpha, ei*alpha
+		er, ei = float32(er*alpha), float32(ei*alpha) // rounded, as the kernels' Mul: never fused into the sums below
 		dst.data[dst.re+l], dst.data[dst.im+l] = er+pr, ei+pi
 		dst.data[dst.re+dst.step+l], dst.data[dst.im+dst.step+l] = er-pr, pi-ei
 	}
@@ -227,7 +229,7 @@ func mulGo(kind MulKind, dst, a, b run, n int) {
 		if kind.acc() {
 			zr, zi = fma(xr, yr, dst.data[dst.re+l]), dst.data[dst.im+l]
 		} else {
-			zr = xr * yr
+			zr = float32(xr * yr)
 		}
 		if kind.conj() {
 			zr = fma(xi, yi, zr)
@@ -237,7 +239,7 @@ func mulGo(kind MulKind, dst, a, b run, n int) {
 		if kind.acc() {
 			zi = fma(xi, yr, zi)
 		} else {
-			zi = xi * yr
+			zi = float32(xi * yr)
 		}
 		if kind.conj() {
 			zi = fnma(xr, yi, zi)

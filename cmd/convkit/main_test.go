@@ -141,7 +141,7 @@ func TestBenchConv(t *testing.T) {
 		f := strings.Split(l, "\t")
 		status := f[len(f)-1]
 		switch f[3] {
-		case "auto:im2col", "auto:direct": // auto runs the engine's choice, verified
+		case "auto:im2col", "auto:direct", "auto:fft": // auto runs the engine's choice, verified (fft where the path's direct is slow: NEON under qemu)
 			if status != "ok" || f[8] == "" || f[10] == "" || f[2] != "nchw" {
 				t.Errorf("row %q: want numbers and max_rel_err", l)
 			}
@@ -155,7 +155,7 @@ func TestBenchConv(t *testing.T) {
 	}
 	args = append([]string{"bench", "conv", "-shapes", "testdata/tiny_conv.tsv", "-pass", "fwd", "-threads", "1"}, quick...)
 	st, out, _ = convkit(t, args...)
-	if st != 0 || strings.Count(out, "auto:im2col")+strings.Count(out, "auto:direct") != 3 || !strings.Contains(out, "Convolution") {
+	if st != 0 || strings.Count(out, "auto:im2col")+strings.Count(out, "auto:direct")+strings.Count(out, "auto:fft") != 3 || !strings.Contains(out, "Convolution") {
 		t.Errorf("table: exit %d\n%s", st, out)
 	}
 	// Channels-last runs the same rows in nhwc, verified.
