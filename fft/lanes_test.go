@@ -319,3 +319,16 @@ func TestRealLanePlanAgainstDFT(t *testing.T) {
 		}
 	}
 }
+
+func TestRealLanePlanAllocs(t *testing.T) {
+	p, _ := NewRealLanePlan(288, kernels.Current())
+	m := p.SpectrumLen()
+	x, spec := make([]float32, 288*16), Dense(make([]float32, 2*m*16), m, 16)
+	work := make([]float32, p.WorkLen(16))
+	if a := testing.AllocsPerRun(10, func() {
+		p.Forward(spec, x, 16, 16, work)
+		p.Inverse(x, 16, spec, 16, work)
+	}); a != 0 {
+		t.Fatalf("Forward and Inverse allocate %v times", a)
+	}
+}

@@ -83,7 +83,7 @@ func (p *RealLanePlan) Inverse(x []float32, step int, src Split, lanes int, work
 // check panics naming the call's operands if the spectrum, the real
 // signals (lanes of x, step apart) or work is short.
 func (p *RealLanePlan) check(what string, spec Split, x []float32, step, lanes int, work []float32) {
-	spec.check("real "+what+"'s spectrum", p.n/2+1, lanes)
+	spec.check("real transform's spectrum", p.n/2+1, lanes)
 	if step < lanes || len(x) < (p.n-1)*step+lanes {
 		panic(fmt.Sprintf("fft: real lane %s of %d x %d lanes (step %d): len(x) = %d, need %d", what, p.n, lanes, step, len(x), (p.n-1)*step+lanes))
 	}
