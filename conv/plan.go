@@ -133,7 +133,9 @@ func build(s *Shape, opt Options, cfg Config) (*Plan, error) {
 			// proportion to it. The shares sum to the limit and do not
 			// follow the thread count (the others' use does), so neither
 			// does an engine's narrowing, nor the bits.
-			pc.WorkspaceLimit = max(1, c.least+(lim-leastSum)*c.least/leastSum)
+			// In float64: the slack times the least could overflow int64.
+			share := float64(c.least) + float64(lim-leastSum)*(float64(c.least)/float64(leastSum))
+			pc.WorkspaceLimit = max(1, int64(min(share, float64(lim))))
 		}
 		e, ok := built[c.a.Name()]
 		switch {

@@ -466,3 +466,14 @@ func checkPassAllocs(t *testing.T, p Problem, algo string) {
 		}
 	}
 }
+
+// TestWorkspaceLimitHuge: a limit near the int64 range is no limit (the
+// engines' shares do not overflow).
+func TestWorkspaceLimitHuge(t *testing.T) {
+	p := Problem{N: 1, C: 64, K: 64, In: []int{56, 56}, Kernel: []int{3, 3}, Padding: Pad(1, 1)}
+	for _, l := range []int64{math.MaxInt64, math.MaxInt64 / 2, 1 << 40} {
+		if _, err := NewPlan(p, Options{WorkspaceLimit: l}); err != nil {
+			t.Errorf("limit %d: %v", l, err)
+		}
+	}
+}

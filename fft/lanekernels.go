@@ -17,12 +17,23 @@ type run struct {
 	re, im, step int
 }
 
-// reach reports whether r streams of n floats lie inside data.
+// reach reports whether r streams of n floats lie inside data, checked
+// term by term so that no offset or step, however large, can overflow
+// into a false yes (an asm kernel trusts it).
 func (r run) reach(streams, n int) bool {
-	last := (streams - 1) * r.step
-	lo := min(r.re, r.im) + min(0, last)
-	hi := max(r.re, r.im) + max(0, last) + n
-	return n >= 0 && lo >= 0 && hi <= len(r.data)
+	size := len(r.data)
+	if n < 0 || streams < 1 || r.re < 0 || r.im < 0 || r.re > size-n || r.im > size-n {
+		return false
+	}
+	if streams == 1 || r.step == 0 {
+		return true
+	}
+	room := size - n - max(r.re, r.im) // past the last stream's start
+	if r.step > 0 {
+		return r.step <= room/(streams-1)
+	}
+	back := min(r.re, r.im) // before the first stream's start
+	return -r.step <= back/(streams-1)
 }
 
 // laneKernels are the kernels of one path: the generated ones, or nil

@@ -35,7 +35,9 @@ func (s Split) at(j int) run { return run{data: s.Data, re: s.Re + j*s.Step, im:
 // check panics naming the batch if its n elements of lanes signals do not
 // lie inside Data.
 func (s Split) check(what string, n, lanes int) {
-	if lanes < 0 || s.Step < lanes || !s.at(0).reach(n, lanes) {
+	r := s.at(0)
+	r.step = s.Step
+	if lanes < 0 || s.Step < lanes || !r.reach(n, lanes) {
 		panic(fmt.Sprintf("fft: %s of %d elements x %d lanes (re %d, im %d, step %d) outside its %d floats", what, n, lanes, s.Re, s.Im, s.Step, len(s.Data)))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/cmplx"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/convkit/convkit/internal/guardpage"
@@ -261,8 +262,8 @@ func TestLanePlanErrors(t *testing.T) {
 	}
 	p, _ := NewLanePlan(8, kernels.Generic)
 	defer func() {
-		if recover() == nil {
-			t.Fatal("short source: no panic")
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "source") {
+			t.Fatalf("short source: panic %v, want one naming the source", r)
 		}
 	}()
 	p.Forward(Dense(make([]float32, 32), 8, 2), Dense(make([]float32, 31), 8, 2), 2, make([]float32, p.WorkLen(2)))
@@ -330,5 +331,27 @@ func TestRealLanePlanAllocs(t *testing.T) {
 		p.Inverse(x, 16, spec, 16, work)
 	}); a != 0 {
 		t.Fatalf("Forward and Inverse allocate %v times", a)
+	}
+}
+
+// TestReachOverflow: offsets and steps near the int range never pass
+// the kernels' bounds check.
+func TestReachOverflow(t *testing.T) {
+	data := make([]float32, 64)
+	for _, r := range []run{
+		{data: data, re: 0, im: math.MaxInt - 3, step: 8},
+		{data: data, re: 4, im: 8, step: math.MaxInt / 2},
+		{data: data, re: 4, im: 8, step: math.MinInt / 2},
+		{data: data, re: -1, im: 8, step: 1},
+	} {
+		if r.reach(2, 4) {
+			t.Errorf("%+v passes", r)
+		}
+	}
+	if !(run{data: data, re: 0, im: 32, step: 8}).reach(4, 8) {
+		t.Error("an in-range run fails")
+	}
+	if !(run{data: data, re: 24, im: 56, step: -8}).reach(4, 8) {
+		t.Error("an in-range run backwards fails")
 	}
 }
