@@ -11,9 +11,9 @@ import (
 )
 
 // fftAlgo is FFT convolution: per image and conv group, each channel's
-// padded input on a grid of F (per dim the smallest 2,3,5,7-smooth
-// length >= the padded input, so that the circular correlation never
-// wraps onto an output), its real transform, then per frequency the sum
+// padded input on a grid of F (per dim a length of 2s and 3s >= the
+// padded input, so that the circular correlation never wraps onto an
+// output: fftGridLen), its real transform, then per frequency the sum
 // over the channels of spectrum times filter spectrum, and the inverse:
 //
 //	forward:         Y_k  = sum_c X_c conj(W_kc)      y = crop(IFFT(Y))

@@ -66,8 +66,10 @@ func (p *RealLanePlan) Forward(dst Split, x []float32, step, lanes int, work []f
 
 // Inverse computes lanes real signals into x (element j of signal l at
 // x[j*step+l]) from their half spectra src, unnormalized (Inverse of
-// Forward multiplies by n); the imaginary parts of X[0] and X[n/2] are
-// ignored. src is read only.
+// Forward multiplies by n). The imaginary parts of X[0] and X[n/2] are
+// read, not ignored: a real signal's spectrum has them zero, and the
+// inverse of one where they are not is not the real part of a complex
+// inverse. src is read only.
 func (p *RealLanePlan) Inverse(x []float32, step int, src Split, lanes int, work []float32) {
 	if lanes == 0 {
 		return
