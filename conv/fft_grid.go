@@ -65,7 +65,6 @@ func (e *fftEngine) padInput(grid, x []float32, n, ch int) {
 	s := e.s
 	d := len(s.In)
 	base, step := tensorChannel(s.Layout, n, ch, s.C, s.InSize)
-	W, pb, pa := s.In[d-1], s.PadBefore[d-1], s.PadAfter[d-1]
 	var srcIdx [8]int
 rowLoop:
 	for w := newRows(e.grid); w.next(); {
@@ -80,27 +79,34 @@ rowLoop:
 				continue rowLoop
 			}
 		}
-		src := x[base+rowOffset(srcIdx[:d-1], s.In)*step:]
-		if step == 1 {
-			copy(row[pb:pb+W], src[:W])
-		} else {
-			for v := range W {
-				row[pb+v] = src[v*step]
-			}
-		}
-		// The padding's columns by the mode; zeros past the padded row.
-		for v := 0; v < e.pad[d-1]; v++ {
-			if v == pb {
-				v = pb + W - 1
-				continue
-			}
-			row[v] = 0
-			if sx := padSource(v-pb, W, pb, pa, s.PaddingMode); sx >= 0 {
-				row[v] = src[sx*step]
-			}
-		}
-		clear(row[e.pad[d-1]:])
+		padRow(row, x[base+rowOffset(srcIdx[:d-1], s.In)*step:], step, s)
 	}
+}
+
+// padRow fills row with one row of the input (src, its points step
+// apart) padded along the last dim by s's padding and mode, zeros past
+// the padded row: the interior copied, the padding's points by the mode.
+func padRow(row, src []float32, step int, s *Shape) {
+	d := len(s.In)
+	W, pb, pa := s.In[d-1], s.PadBefore[d-1], s.PadAfter[d-1]
+	if step == 1 {
+		copy(row[pb:pb+W], src[:W])
+	} else {
+		for v := range W {
+			row[pb+v] = src[v*step]
+		}
+	}
+	for v := 0; v < pb+W+pa; v++ {
+		if v == pb {
+			v = pb + W - 1
+			continue
+		}
+		row[v] = 0
+		if sx := padSource(v-pb, W, pb, pa, s.PaddingMode); sx >= 0 {
+			row[v] = src[sx*step]
+		}
+	}
+	clear(row[min(pb+W+pa, len(row)):])
 }
 
 // placeOutput fills grid with channel k of image n of an output-shaped

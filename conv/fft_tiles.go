@@ -115,27 +115,7 @@ func (e *fftEngine) tiledInput(part, i int) {
 	s, t, c := e.s, e.tiles, &e.call
 	w := e.tileWorks[part]
 	base, step := tensorChannel(s.Layout, c.n, c.g*s.CPerG+i, s.C, s.InSize)
-	W, pb, pa := s.In[0], s.PadBefore[0], s.PadAfter[0]
-	src := c.x[base:]
-	if step == 1 {
-		copy(w.padded[pb:pb+W], src[:W])
-	} else {
-		for v := range W {
-			w.padded[pb+v] = src[v*step]
-		}
-	}
-	// The padding by the mode, zeros past the padded signal.
-	for p := 0; p < pb+W+pa; p++ {
-		if p == pb {
-			p = pb + W - 1
-			continue
-		}
-		w.padded[p] = 0
-		if sx := padSource(p-pb, W, pb, pa, s.PaddingMode); sx >= 0 {
-			w.padded[p] = src[sx*step]
-		}
-	}
-	clear(w.padded[min(pb+W+pa, len(w.padded)):])
+	padRow(w.padded, c.x[base:], step, s)
 	// G[j][t] = padded[t*H + j]: nt source rows H apart, T long.
 	transposePlane(w.tr, w.grid, w.padded, t.nt, t.T, t.H, t.P)
 	t.plan.Forward(t.spectrum(e.img, i), w.grid, t.P, t.P, w.work)
