@@ -146,6 +146,11 @@ func (g *gridFFT) dense(buf []float32, n, lanes int) fft.Split {
 	return fft.Split{Data: buf, Re: 0, Im: g.spec, Step: lanes}
 }
 
+// block is block o of a middle axis in buf: n elements of inner lanes.
+func (g *gridFFT) block(buf []float32, o, n, inner int) fft.Split {
+	return fft.Split{Data: buf, Re: o * n * inner, Im: g.spec + o*n*inner, Step: inner}
+}
+
 // forward transforms grid (cells floats) into spec (2*spec floats).
 func (g *gridFFT) forward(spec, grid []float32, w *gridWork) {
 	if len(spec) < 2*g.spec || len(grid) < g.cells {
@@ -163,10 +168,7 @@ func (g *gridFFT) forward(spec, grid []float32, w *gridWork) {
 		inner := g.half / (outer * n)
 		if a < len(g.axes)-1 {
 			for o := 0; o < outer; o++ {
-				at := func(buf []float32) fft.Split {
-					return fft.Split{Data: buf, Re: o * n * inner, Im: g.spec + o*n*inner, Step: inner}
-				}
-				p.Forward(at(other), at(cur), inner, w.work)
+				p.Forward(g.block(other, o, n, inner), g.block(cur, o, n, inner), inner, w.work)
 			}
 			cur, other = other, cur
 			outer *= n
@@ -194,10 +196,7 @@ func (g *gridFFT) inverse(grid, spec []float32, w *gridWork) {
 		outer /= n
 		inner := g.half / (outer * n)
 		for o := 0; o < outer; o++ {
-			at := func(buf []float32) fft.Split {
-				return fft.Split{Data: buf, Re: o * n * inner, Im: g.spec + o*n*inner, Step: inner}
-			}
-			g.axes[a].Inverse(at(other), at(cur), inner, w.work)
+			g.axes[a].Inverse(g.block(other, o, n, inner), g.block(cur, o, n, inner), inner, w.work)
 		}
 		cur, other = other, cur
 	}
@@ -265,10 +264,7 @@ func (g *gridFFT) inverseTaps(grid, spec []float32, w *gridWork, ext []int) {
 		n := g.dims[a+1]
 		outer /= n
 		for o := 0; o < outer; o++ {
-			at := func(buf []float32) fft.Split {
-				return fft.Split{Data: buf, Re: o * n * inner, Im: g.spec + o*n*inner, Step: inner}
-			}
-			g.axes[a].Inverse(at(other), at(cur), inner, w.work)
+			g.axes[a].Inverse(g.block(other, o, n, inner), g.block(cur, o, n, inner), inner, w.work)
 		}
 		e := ext[a+1]
 		for o := 0; o < outer; o++ { // each block's first e elements, packed
