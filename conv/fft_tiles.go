@@ -99,9 +99,8 @@ func (e *fftEngine) packTiledFilter(part, i int) {
 	for j, v := range e.call.w[i*s.KernelSize:][:s.KernelSize] {
 		x[j*s.Dilation[0]] = v * scale
 	}
-	spec := e.tileFilterPlan.ForwardWith
 	out := e.tileSpec[part]
-	spec(out, x, e.tileFFTWork[part])
+	e.tileFilterPlan.ForwardWith(out, x, e.tileFFTWork[part])
 	dst := e.filt[i*2*t.m:][:2*t.m]
 	for f, v := range out[:t.m] {
 		dst[2*f], dst[2*f+1] = real(v), imag(v)
