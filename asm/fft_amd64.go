@@ -99,6 +99,31 @@ func FFTMulAddAVX2(dst *float32, a *float32, b *float32, n int, dstIm int, aIm i
 //go:noescape
 func FFTMulAddConjAVX2(dst *float32, a *float32, b *float32, n int, dstIm int, aIm int, bIm int)
 
+// FFTTransposeAVX2 transposes a plane of rows*8 x cols*8 floats in blocks of 8 x 8,
+// the pitches in bytes and signed:
+//
+//	for i < rows*8, j < cols*8:
+//	  dst[j*dstPitch + 4i] = src[i*srcPitch + 4j]
+//
+// dst must not overlap src. Its reference and test oracle is fft's
+// transposeGo.
+//
+//go:noescape
+func FFTTransposeAVX2(dst *float32, src *float32, rows int, cols int, srcPitch int, dstPitch int)
+
+// FFTUnzipAVX2 splits n pairs of floats into planes: re[l] = src[2l], im[l] =
+// src[2l+1], for l < n. Its reference and test oracle is fft's unzipGo.
+//
+//go:noescape
+func FFTUnzipAVX2(re *float32, im *float32, src *float32, n int)
+
+// FFTZipAVX2 interleaves two planes into n pairs of floats: dst[2l] = re[l],
+// dst[2l+1] = im[l], for l < n. Its reference and test oracle is fft's
+// zipGo.
+//
+//go:noescape
+func FFTZipAVX2(dst *float32, re *float32, im *float32, n int)
+
 // FFTRadix2AVX512 is one radix-2 butterfly of a Stockham decimation-in-frequency
 // stage on runs of n lanes of split complex data (bytes: steps, and the
 // imaginary planes' offsets):
@@ -193,3 +218,28 @@ func FFTMulAddAVX512(dst *float32, a *float32, b *float32, n int, dstIm int, aIm
 //
 //go:noescape
 func FFTMulAddConjAVX512(dst *float32, a *float32, b *float32, n int, dstIm int, aIm int, bIm int)
+
+// FFTTransposeAVX512 transposes a plane of rows*16 x cols*16 floats in blocks of 16 x 16,
+// the pitches in bytes and signed:
+//
+//	for i < rows*16, j < cols*16:
+//	  dst[j*dstPitch + 4i] = src[i*srcPitch + 4j]
+//
+// dst must not overlap src. Its reference and test oracle is fft's
+// transposeGo.
+//
+//go:noescape
+func FFTTransposeAVX512(dst *float32, src *float32, rows int, cols int, srcPitch int, dstPitch int)
+
+// FFTUnzipAVX512 splits n pairs of floats into planes: re[l] = src[2l], im[l] =
+// src[2l+1], for l < n. Its reference and test oracle is fft's unzipGo.
+//
+//go:noescape
+func FFTUnzipAVX512(re *float32, im *float32, src *float32, n int)
+
+// FFTZipAVX512 interleaves two planes into n pairs of floats: dst[2l] = re[l],
+// dst[2l+1] = im[l], for l < n. Its reference and test oracle is fft's
+// zipGo.
+//
+//go:noescape
+func FFTZipAVX512(dst *float32, re *float32, im *float32, n int)

@@ -1078,6 +1078,314 @@ end:
 	VZEROUPPER
 	RET
 
+// func FFTTransposeAVX2(dst *float32, src *float32, rows int, cols int, srcPitch int, dstPitch int)
+// Requires: AVX
+TEXT ·FFTTransposeAVX2(SB), NOSPLIT, $0-48
+	MOVQ   rows+16(FP), AX
+	MOVQ   cols+24(FP), CX
+	TESTQ  AX, AX
+	JLE    end
+	TESTQ  CX, CX
+	JLE    end
+	MOVQ   src+8(FP), DX
+	MOVQ   dst+0(FP), BX
+	MOVQ   srcPitch+32(FP), SI
+	MOVQ   dstPitch+40(FP), DI
+	IMUL3Q $0x00000008, SI, R8
+
+row:
+	MOVQ DX, R9
+	MOVQ BX, R10
+	MOVQ CX, R11
+
+col:
+	MOVQ       R9, R12
+	VMOVUPS    (R12), Y0
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Y1
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Y2
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Y3
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Y4
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Y5
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Y6
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Y7
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y9
+	VUNPCKLPS  Y3, Y2, Y10
+	VUNPCKHPS  Y3, Y2, Y11
+	VUNPCKLPS  Y5, Y4, Y12
+	VUNPCKHPS  Y5, Y4, Y13
+	VUNPCKLPS  Y7, Y6, Y5
+	VUNPCKHPS  Y7, Y6, Y7
+	VSHUFPS    $0x44, Y10, Y8, Y0
+	VSHUFPS    $0xee, Y10, Y8, Y1
+	VSHUFPS    $0x44, Y11, Y9, Y2
+	VSHUFPS    $0xee, Y11, Y9, Y3
+	VSHUFPS    $0x44, Y5, Y12, Y4
+	VSHUFPS    $0xee, Y5, Y12, Y5
+	VSHUFPS    $0x44, Y7, Y13, Y6
+	VSHUFPS    $0xee, Y7, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y5
+	VPERM2F128 $0x31, Y7, Y3, Y7
+	VMOVUPS    Y8, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Y9, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Y10, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Y11, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Y12, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Y13, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Y5, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Y7, (R10)
+	ADDQ       DI, R10
+	ADDQ       $0x00000020, R9
+	DECQ       R11
+	JNZ        col
+	ADDQ       R8, DX
+	ADDQ       $0x00000020, BX
+	DECQ       AX
+	JNZ        row
+
+end:
+	VZEROUPPER
+	RET
+
+// func FFTUnzipAVX2(re *float32, im *float32, src *float32, n int)
+// Requires: AVX, AVX2
+TEXT ·FFTUnzipAVX2(SB), NOSPLIT, $0-32
+	MOVQ  n+24(FP), AX
+	TESTQ AX, AX
+	JLE   end
+	MOVQ  re+0(FP), CX
+	MOVQ  im+8(FP), DX
+	MOVQ  src+16(FP), BX
+
+	// Main loop: 2 vectors (16 elements; 4 vectors of whole pairs) per iteration.
+unrolled:
+	CMPQ    AX, $0x00000010
+	JL      single
+	VMOVUPS (BX), Y1
+	VMOVUPS 32(BX), Y2
+	VSHUFPS $0x88, Y2, Y1, Y0
+	VSHUFPS $0xdd, Y2, Y1, Y1
+	VPERMPD $0xd8, Y0, Y0
+	VPERMPD $0xd8, Y1, Y1
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, (DX)
+	VMOVUPS 64(BX), Y1
+	VMOVUPS 96(BX), Y2
+	VSHUFPS $0x88, Y2, Y1, Y0
+	VSHUFPS $0xdd, Y2, Y1, Y1
+	VPERMPD $0xd8, Y0, Y0
+	VPERMPD $0xd8, Y1, Y1
+	VMOVUPS Y0, 32(CX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ    $0x00000080, BX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, AX
+	JMP     unrolled
+
+single:
+	// One vector at a time.
+	CMPQ    AX, $0x00000008
+	JL      tail
+	VMOVUPS (BX), Y1
+	VMOVUPS 32(BX), Y2
+	VSHUFPS $0x88, Y2, Y1, Y0
+	VSHUFPS $0xdd, Y2, Y1, Y1
+	VPERMPD $0xd8, Y0, Y0
+	VPERMPD $0xd8, Y1, Y1
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, (DX)
+	ADDQ    $0x00000040, BX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000008, AX
+	JMP     single
+
+tail:
+	TESTQ AX, AX
+	JZ    done
+	CMPQ  AX, $0x00000004
+	JLE   tailshort
+
+	// The last r = 5..7 elements, masked: the first vector of pairs is full, the
+	// second has 2r-8 live lanes.
+	MOVQ       AX, SI
+	SHLQ       $0x01, SI
+	SUBQ       $0x00000008, SI
+	LEAQ       fftMaskTab<>+0(SB), DI
+	SHLQ       $0x02, AX
+	NEGQ       AX
+	VMOVDQU    32(DI)(AX*1), Y0
+	LEAQ       fftMaskTab<>+0(SB), AX
+	SHLQ       $0x02, SI
+	NEGQ       SI
+	VMOVDQU    32(AX)(SI*1), Y1
+	VMOVUPS    (BX), Y2
+	VMASKMOVPS 32(BX), Y1, Y1
+	VSHUFPS    $0x88, Y1, Y2, Y3
+	VSHUFPS    $0xdd, Y1, Y2, Y1
+	VPERMPD    $0xd8, Y3, Y2
+	VPERMPD    $0xd8, Y1, Y1
+	VMASKMOVPS Y2, Y0, (CX)
+	VMASKMOVPS Y1, Y0, (DX)
+	JMP        done
+
+tailshort:
+	// The last r = 1..4 elements, masked: the first vector of pairs has 2r live
+	// lanes, the second is past the end.
+	MOVQ       AX, SI
+	SHLQ       $0x01, SI
+	LEAQ       fftMaskTab<>+0(SB), DI
+	SHLQ       $0x02, AX
+	NEGQ       AX
+	VMOVDQU    32(DI)(AX*1), Y0
+	LEAQ       fftMaskTab<>+0(SB), AX
+	SHLQ       $0x02, SI
+	NEGQ       SI
+	VMOVDQU    32(AX)(SI*1), Y1
+	VMASKMOVPS (BX), Y1, Y2
+	VXORPS     Y3, Y3, Y3
+	VSHUFPS    $0x88, Y3, Y2, Y1
+	VSHUFPS    $0xdd, Y3, Y2, Y2
+	VPERMPD    $0xd8, Y1, Y1
+	VPERMPD    $0xd8, Y2, Y2
+	VMASKMOVPS Y1, Y0, (CX)
+	VMASKMOVPS Y2, Y0, (DX)
+
+done:
+end:
+	VZEROUPPER
+	RET
+
+// func FFTZipAVX2(dst *float32, re *float32, im *float32, n int)
+// Requires: AVX
+TEXT ·FFTZipAVX2(SB), NOSPLIT, $0-32
+	MOVQ  n+24(FP), AX
+	TESTQ AX, AX
+	JLE   end
+	MOVQ  dst+0(FP), CX
+	MOVQ  re+8(FP), DX
+	MOVQ  im+16(FP), BX
+
+	// Main loop: 2 vectors (16 elements; 4 vectors of whole pairs) per iteration.
+unrolled:
+	CMPQ       AX, $0x00000010
+	JL         single
+	VMOVUPS    (DX), Y0
+	VMOVUPS    (BX), Y1
+	VUNPCKLPS  Y1, Y0, Y2
+	VUNPCKHPS  Y1, Y0, Y1
+	VPERM2F128 $0x20, Y1, Y2, Y0
+	VPERM2F128 $0x31, Y1, Y2, Y1
+	VMOVUPS    Y0, (CX)
+	VMOVUPS    Y1, 32(CX)
+	VMOVUPS    32(DX), Y0
+	VMOVUPS    32(BX), Y1
+	VUNPCKLPS  Y1, Y0, Y2
+	VUNPCKHPS  Y1, Y0, Y1
+	VPERM2F128 $0x20, Y1, Y2, Y0
+	VPERM2F128 $0x31, Y1, Y2, Y1
+	VMOVUPS    Y0, 64(CX)
+	VMOVUPS    Y1, 96(CX)
+	ADDQ       $0x00000080, CX
+	ADDQ       $0x00000040, DX
+	ADDQ       $0x00000040, BX
+	SUBQ       $0x00000010, AX
+	JMP        unrolled
+
+single:
+	// One vector at a time.
+	CMPQ       AX, $0x00000008
+	JL         tail
+	VMOVUPS    (DX), Y0
+	VMOVUPS    (BX), Y1
+	VUNPCKLPS  Y1, Y0, Y2
+	VUNPCKHPS  Y1, Y0, Y1
+	VPERM2F128 $0x20, Y1, Y2, Y0
+	VPERM2F128 $0x31, Y1, Y2, Y1
+	VMOVUPS    Y0, (CX)
+	VMOVUPS    Y1, 32(CX)
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000020, DX
+	ADDQ       $0x00000020, BX
+	SUBQ       $0x00000008, AX
+	JMP        single
+
+tail:
+	TESTQ AX, AX
+	JZ    done
+	CMPQ  AX, $0x00000004
+	JLE   tailshort
+
+	// The last r = 5..7 elements, masked: the first vector of pairs is full, the
+	// second has 2r-8 live lanes.
+	MOVQ       AX, SI
+	SHLQ       $0x01, SI
+	SUBQ       $0x00000008, SI
+	LEAQ       fftMaskTab<>+0(SB), DI
+	SHLQ       $0x02, AX
+	NEGQ       AX
+	VMOVDQU    32(DI)(AX*1), Y0
+	LEAQ       fftMaskTab<>+0(SB), AX
+	SHLQ       $0x02, SI
+	NEGQ       SI
+	VMOVDQU    32(AX)(SI*1), Y1
+	VMASKMOVPS (DX), Y0, Y2
+	VMASKMOVPS (BX), Y0, Y0
+	VUNPCKLPS  Y0, Y2, Y3
+	VUNPCKHPS  Y0, Y2, Y2
+	VPERM2F128 $0x20, Y2, Y3, Y0
+	VPERM2F128 $0x31, Y2, Y3, Y2
+	VMOVUPS    Y0, (CX)
+	VMASKMOVPS Y2, Y1, 32(CX)
+	JMP        done
+
+tailshort:
+	// The last r = 1..4 elements, masked: the first vector of pairs has 2r live
+	// lanes, the second is past the end.
+	MOVQ       AX, SI
+	SHLQ       $0x01, SI
+	LEAQ       fftMaskTab<>+0(SB), DI
+	SHLQ       $0x02, AX
+	NEGQ       AX
+	VMOVDQU    32(DI)(AX*1), Y0
+	LEAQ       fftMaskTab<>+0(SB), AX
+	SHLQ       $0x02, SI
+	NEGQ       SI
+	VMOVDQU    32(AX)(SI*1), Y1
+	VMASKMOVPS (DX), Y0, Y2
+	VMASKMOVPS (BX), Y0, Y0
+	VUNPCKLPS  Y0, Y2, Y3
+	VUNPCKHPS  Y0, Y2, Y2
+	VPERM2F128 $0x20, Y2, Y3, Y0
+	VPERM2F128 $0x31, Y2, Y3, Y2
+	VMASKMOVPS Y0, Y1, (CX)
+
+done:
+end:
+	VZEROUPPER
+	RET
+
 // func FFTRadix2AVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·FFTRadix2AVX512(SB), NOSPLIT, $0-64
@@ -2095,6 +2403,398 @@ tail:
 	VFNMADD231PS Z3, Z0, Z5
 	VMOVUPS      Z4, K1, (CX)
 	VMOVUPS      Z5, K1, (CX)(DX*1)
+
+done:
+end:
+	VZEROUPPER
+	RET
+
+// func FFTTransposeAVX512(dst *float32, src *float32, rows int, cols int, srcPitch int, dstPitch int)
+// Requires: AVX, AVX512F
+TEXT ·FFTTransposeAVX512(SB), NOSPLIT, $0-48
+	MOVQ   rows+16(FP), AX
+	MOVQ   cols+24(FP), CX
+	TESTQ  AX, AX
+	JLE    end
+	TESTQ  CX, CX
+	JLE    end
+	MOVQ   src+8(FP), DX
+	MOVQ   dst+0(FP), BX
+	MOVQ   srcPitch+32(FP), SI
+	MOVQ   dstPitch+40(FP), DI
+	IMUL3Q $0x00000010, SI, R8
+
+row:
+	MOVQ DX, R9
+	MOVQ BX, R10
+	MOVQ CX, R11
+
+col:
+	MOVQ       R9, R12
+	VMOVUPS    (R12), Z0
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Z1
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Z2
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Z3
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Z4
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Z5
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Z6
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Z7
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Z8
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Z9
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Z10
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Z11
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Z12
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Z13
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Z14
+	ADDQ       SI, R12
+	VMOVUPS    (R12), Z15
+	VUNPCKLPS  Z1, Z0, Z16
+	VUNPCKHPS  Z1, Z0, Z17
+	VUNPCKLPS  Z3, Z2, Z18
+	VUNPCKHPS  Z3, Z2, Z19
+	VUNPCKLPS  Z5, Z4, Z20
+	VUNPCKHPS  Z5, Z4, Z21
+	VUNPCKLPS  Z7, Z6, Z22
+	VUNPCKHPS  Z7, Z6, Z23
+	VUNPCKLPS  Z9, Z8, Z24
+	VUNPCKHPS  Z9, Z8, Z25
+	VUNPCKLPS  Z11, Z10, Z26
+	VUNPCKHPS  Z11, Z10, Z27
+	VUNPCKLPS  Z13, Z12, Z28
+	VUNPCKHPS  Z13, Z12, Z29
+	VUNPCKLPS  Z15, Z14, Z30
+	VUNPCKHPS  Z15, Z14, Z15
+	VSHUFPS    $0x44, Z18, Z16, Z0
+	VSHUFPS    $0xee, Z18, Z16, Z1
+	VSHUFPS    $0x44, Z19, Z17, Z2
+	VSHUFPS    $0xee, Z19, Z17, Z3
+	VSHUFPS    $0x44, Z22, Z20, Z4
+	VSHUFPS    $0xee, Z22, Z20, Z5
+	VSHUFPS    $0x44, Z23, Z21, Z6
+	VSHUFPS    $0xee, Z23, Z21, Z7
+	VSHUFPS    $0x44, Z26, Z24, Z8
+	VSHUFPS    $0xee, Z26, Z24, Z9
+	VSHUFPS    $0x44, Z27, Z25, Z10
+	VSHUFPS    $0xee, Z27, Z25, Z11
+	VSHUFPS    $0x44, Z30, Z28, Z12
+	VSHUFPS    $0xee, Z30, Z28, Z13
+	VSHUFPS    $0x44, Z15, Z29, Z14
+	VSHUFPS    $0xee, Z15, Z29, Z15
+	VSHUFF32X4 $0x44, Z4, Z0, Z16
+	VSHUFF32X4 $0xee, Z4, Z0, Z20
+	VSHUFF32X4 $0x44, Z12, Z8, Z24
+	VSHUFF32X4 $0xee, Z12, Z8, Z28
+	VSHUFF32X4 $0x44, Z5, Z1, Z17
+	VSHUFF32X4 $0xee, Z5, Z1, Z21
+	VSHUFF32X4 $0x44, Z13, Z9, Z25
+	VSHUFF32X4 $0xee, Z13, Z9, Z29
+	VSHUFF32X4 $0x44, Z6, Z2, Z18
+	VSHUFF32X4 $0xee, Z6, Z2, Z22
+	VSHUFF32X4 $0x44, Z14, Z10, Z26
+	VSHUFF32X4 $0xee, Z14, Z10, Z30
+	VSHUFF32X4 $0x44, Z7, Z3, Z19
+	VSHUFF32X4 $0xee, Z7, Z3, Z23
+	VSHUFF32X4 $0x44, Z15, Z11, Z27
+	VSHUFF32X4 $0xee, Z15, Z11, Z15
+	VSHUFF32X4 $0x88, Z24, Z16, Z0
+	VSHUFF32X4 $0xdd, Z24, Z16, Z4
+	VSHUFF32X4 $0x88, Z28, Z20, Z8
+	VSHUFF32X4 $0xdd, Z28, Z20, Z12
+	VSHUFF32X4 $0x88, Z25, Z17, Z1
+	VSHUFF32X4 $0xdd, Z25, Z17, Z5
+	VSHUFF32X4 $0x88, Z29, Z21, Z9
+	VSHUFF32X4 $0xdd, Z29, Z21, Z13
+	VSHUFF32X4 $0x88, Z26, Z18, Z2
+	VSHUFF32X4 $0xdd, Z26, Z18, Z6
+	VSHUFF32X4 $0x88, Z30, Z22, Z10
+	VSHUFF32X4 $0xdd, Z30, Z22, Z14
+	VSHUFF32X4 $0x88, Z27, Z19, Z3
+	VSHUFF32X4 $0xdd, Z27, Z19, Z7
+	VSHUFF32X4 $0x88, Z15, Z23, Z11
+	VSHUFF32X4 $0xdd, Z15, Z23, Z15
+	VMOVUPS    Z0, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Z1, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Z2, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Z3, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Z4, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Z5, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Z6, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Z7, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Z8, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Z9, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Z10, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Z11, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Z12, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Z13, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Z14, (R10)
+	ADDQ       DI, R10
+	VMOVUPS    Z15, (R10)
+	ADDQ       DI, R10
+	ADDQ       $0x00000040, R9
+	DECQ       R11
+	JNZ        col
+	ADDQ       R8, DX
+	ADDQ       $0x00000040, BX
+	DECQ       AX
+	JNZ        row
+
+end:
+	VZEROUPPER
+	RET
+
+// func FFTUnzipAVX512(re *float32, im *float32, src *float32, n int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·FFTUnzipAVX512(SB), NOSPLIT, $0-32
+	MOVQ  n+24(FP), AX
+	TESTQ AX, AX
+	JLE   end
+	MOVQ  re+0(FP), CX
+	MOVQ  im+8(FP), DX
+	MOVQ  src+16(FP), BX
+
+	// Main loop: 2 vectors (32 elements; 4 vectors of whole pairs) per iteration.
+unrolled:
+	CMPQ       AX, $0x00000020
+	JL         single
+	VMOVUPS    (BX), Z1
+	VMOVUPS    64(BX), Z3
+	VSHUFPS    $0x88, Z3, Z1, Z0
+	VSHUFPS    $0xdd, Z3, Z1, Z1
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VPERMPD    $0xd8, Z1, Z1
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VMOVUPS    Z0, (CX)
+	VMOVUPS    Z1, (DX)
+	VMOVUPS    128(BX), Z1
+	VMOVUPS    192(BX), Z3
+	VSHUFPS    $0x88, Z3, Z1, Z0
+	VSHUFPS    $0xdd, Z3, Z1, Z1
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VPERMPD    $0xd8, Z1, Z1
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VMOVUPS    Z0, 64(CX)
+	VMOVUPS    Z1, 64(DX)
+	ADDQ       $0x00000100, BX
+	ADDQ       $0x00000080, CX
+	ADDQ       $0x00000080, DX
+	SUBQ       $0x00000020, AX
+	JMP        unrolled
+
+single:
+	// One vector at a time.
+	CMPQ       AX, $0x00000010
+	JL         tail
+	VMOVUPS    (BX), Z1
+	VMOVUPS    64(BX), Z3
+	VSHUFPS    $0x88, Z3, Z1, Z0
+	VSHUFPS    $0xdd, Z3, Z1, Z1
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VPERMPD    $0xd8, Z1, Z1
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VMOVUPS    Z0, (CX)
+	VMOVUPS    Z1, (DX)
+	ADDQ       $0x00000080, BX
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000040, DX
+	SUBQ       $0x00000010, AX
+	JMP        single
+
+tail:
+	TESTQ AX, AX
+	JZ    done
+	CMPQ  AX, $0x00000008
+	JLE   tailshort
+
+	// The last r = 9..15 elements, masked: the first vector of pairs is full, the
+	// second has 2r-16 live lanes.
+	MOVQ       AX, SI
+	SHLQ       $0x01, SI
+	SUBQ       $0x00000010, SI
+	MOVL       $0x0000ffff, DI
+	BZHIL      AX, DI, AX
+	KMOVW      AX, K1
+	MOVL       $0x0000ffff, AX
+	BZHIL      SI, AX, AX
+	KMOVW      AX, K2
+	VMOVUPS    (BX), Z1
+	VMOVUPS.Z  64(BX), K2, Z2
+	VSHUFPS    $0x88, Z2, Z1, Z0
+	VSHUFPS    $0xdd, Z2, Z1, Z1
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VPERMPD    $0xd8, Z1, Z1
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VMOVUPS    Z0, K1, (CX)
+	VMOVUPS    Z1, K1, (DX)
+	JMP        done
+
+tailshort:
+	// The last r = 1..8 elements, masked: the first vector of pairs has 2r live
+	// lanes, the second is past the end.
+	MOVQ       AX, SI
+	SHLQ       $0x01, SI
+	MOVL       $0x0000ffff, DI
+	BZHIL      AX, DI, AX
+	KMOVW      AX, K1
+	MOVL       $0x0000ffff, AX
+	BZHIL      SI, AX, AX
+	KMOVW      AX, K2
+	VMOVUPS.Z  (BX), K2, Z0
+	VPXORD     Z2, Z2, Z2
+	VSHUFPS    $0x88, Z2, Z0, Z1
+	VSHUFPS    $0xdd, Z2, Z0, Z0
+	VPERMPD    $0xd8, Z1, Z1
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VPERMPD    $0xd8, Z0, Z0
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS    Z1, K1, (CX)
+	VMOVUPS    Z0, K1, (DX)
+
+done:
+end:
+	VZEROUPPER
+	RET
+
+// func FFTZipAVX512(dst *float32, re *float32, im *float32, n int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·FFTZipAVX512(SB), NOSPLIT, $0-32
+	MOVQ  n+24(FP), AX
+	TESTQ AX, AX
+	JLE   end
+	MOVQ  dst+0(FP), CX
+	MOVQ  re+8(FP), DX
+	MOVQ  im+16(FP), BX
+
+	// Main loop: 2 vectors (32 elements; 4 vectors of whole pairs) per iteration.
+unrolled:
+	CMPQ       AX, $0x00000020
+	JL         single
+	VMOVUPS    (DX), Z0
+	VMOVUPS    (BX), Z1
+	VUNPCKLPS  Z1, Z0, Z2
+	VUNPCKHPS  Z1, Z0, Z0
+	VSHUFF32X4 $0x44, Z0, Z2, Z1
+	VSHUFF32X4 $0xee, Z0, Z2, Z0
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS    Z1, (CX)
+	VMOVUPS    Z0, 64(CX)
+	VMOVUPS    64(DX), Z0
+	VMOVUPS    64(BX), Z1
+	VUNPCKLPS  Z1, Z0, Z2
+	VUNPCKHPS  Z1, Z0, Z0
+	VSHUFF32X4 $0x44, Z0, Z2, Z1
+	VSHUFF32X4 $0xee, Z0, Z2, Z0
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS    Z1, 128(CX)
+	VMOVUPS    Z0, 192(CX)
+	ADDQ       $0x00000100, CX
+	ADDQ       $0x00000080, DX
+	ADDQ       $0x00000080, BX
+	SUBQ       $0x00000020, AX
+	JMP        unrolled
+
+single:
+	// One vector at a time.
+	CMPQ       AX, $0x00000010
+	JL         tail
+	VMOVUPS    (DX), Z0
+	VMOVUPS    (BX), Z1
+	VUNPCKLPS  Z1, Z0, Z2
+	VUNPCKHPS  Z1, Z0, Z0
+	VSHUFF32X4 $0x44, Z0, Z2, Z1
+	VSHUFF32X4 $0xee, Z0, Z2, Z0
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS    Z1, (CX)
+	VMOVUPS    Z0, 64(CX)
+	ADDQ       $0x00000080, CX
+	ADDQ       $0x00000040, DX
+	ADDQ       $0x00000040, BX
+	SUBQ       $0x00000010, AX
+	JMP        single
+
+tail:
+	TESTQ AX, AX
+	JZ    done
+	CMPQ  AX, $0x00000008
+	JLE   tailshort
+
+	// The last r = 9..15 elements, masked: the first vector of pairs is full, the
+	// second has 2r-16 live lanes.
+	MOVQ       AX, SI
+	SHLQ       $0x01, SI
+	SUBQ       $0x00000010, SI
+	MOVL       $0x0000ffff, DI
+	BZHIL      AX, DI, AX
+	KMOVW      AX, K1
+	MOVL       $0x0000ffff, AX
+	BZHIL      SI, AX, AX
+	KMOVW      AX, K2
+	VMOVUPS.Z  (DX), K1, Z0
+	VMOVUPS.Z  (BX), K1, Z1
+	VUNPCKLPS  Z1, Z0, Z2
+	VUNPCKHPS  Z1, Z0, Z0
+	VSHUFF32X4 $0x44, Z0, Z2, Z1
+	VSHUFF32X4 $0xee, Z0, Z2, Z0
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS    Z1, (CX)
+	VMOVUPS    Z0, K2, 64(CX)
+	JMP        done
+
+tailshort:
+	// The last r = 1..8 elements, masked: the first vector of pairs has 2r live
+	// lanes, the second is past the end.
+	MOVQ       AX, SI
+	SHLQ       $0x01, SI
+	MOVL       $0x0000ffff, DI
+	BZHIL      AX, DI, AX
+	KMOVW      AX, K1
+	MOVL       $0x0000ffff, AX
+	BZHIL      SI, AX, AX
+	KMOVW      AX, K2
+	VMOVUPS.Z  (DX), K1, Z0
+	VMOVUPS.Z  (BX), K1, Z1
+	VUNPCKLPS  Z1, Z0, Z2
+	VUNPCKHPS  Z1, Z0, Z0
+	VSHUFF32X4 $0x44, Z0, Z2, Z1
+	VSHUFF32X4 $0xee, Z0, Z2, Z0
+	VSHUFF32X4 $0xd8, Z1, Z1, Z1
+	VSHUFF32X4 $0xd8, Z0, Z0, Z0
+	VMOVUPS    Z1, K2, (CX)
 
 done:
 end:

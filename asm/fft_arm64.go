@@ -98,3 +98,28 @@ func FFTMulAddNEON(dst *float32, a *float32, b *float32, n int, dstIm int, aIm i
 //
 //go:noescape
 func FFTMulAddConjNEON(dst *float32, a *float32, b *float32, n int, dstIm int, aIm int, bIm int)
+
+// FFTTransposeNEON transposes a plane of rows*4 x cols*4 floats in blocks of 4 x 4,
+// the pitches in bytes and signed:
+//
+//	for i < rows*4, j < cols*4:
+//	  dst[j*dstPitch + 4i] = src[i*srcPitch + 4j]
+//
+// dst must not overlap src. Its reference and test oracle is fft's
+// transposeGo.
+//
+//go:noescape
+func FFTTransposeNEON(dst *float32, src *float32, rows int, cols int, srcPitch int, dstPitch int)
+
+// FFTUnzipNEON splits n pairs of floats into planes: re[l] = src[2l], im[l] =
+// src[2l+1], for l < n. Its reference and test oracle is fft's unzipGo.
+//
+//go:noescape
+func FFTUnzipNEON(re *float32, im *float32, src *float32, n int)
+
+// FFTZipNEON interleaves two planes into n pairs of floats: dst[2l] = re[l],
+// dst[2l+1] = im[l], for l < n. Its reference and test oracle is fft's
+// zipGo.
+//
+//go:noescape
+func FFTZipNEON(dst *float32, re *float32, im *float32, n int)

@@ -1115,3 +1115,176 @@ tail:
 done:
 end:
 	RET
+
+// func FFTTransposeNEON(dst *float32, src *float32, rows int, cols int, srcPitch int, dstPitch int)
+TEXT ·FFTTransposeNEON(SB), NOSPLIT, $0-48
+	MOVD rows+16(FP), R0
+	MOVD cols+24(FP), R1
+	CMP $0, R0
+	BLE end
+	CMP $0, R1
+	BLE end
+	MOVD src+8(FP), R2
+	MOVD dst+0(FP), R3
+	MOVD srcPitch+32(FP), R4
+	MOVD dstPitch+40(FP), R5
+	MOVD $4, R7
+	MUL R7, R4, R6
+row:
+	MOVD R2, R7
+	MOVD R3, R8
+	MOVD R1, R9
+col:
+	MOVD R7, R10
+	FMOVQ (R10), F0
+	ADD R4, R10, R10
+	FMOVQ (R10), F1
+	ADD R4, R10, R10
+	FMOVQ (R10), F2
+	ADD R4, R10, R10
+	FMOVQ (R10), F3
+	VTRN1 V1.S4, V0.S4, V4.S4
+	VTRN2 V1.S4, V0.S4, V5.S4
+	VTRN1 V3.S4, V2.S4, V6.S4
+	VTRN2 V3.S4, V2.S4, V7.S4
+	VTRN1 V6.D2, V4.D2, V0.D2
+	VTRN1 V7.D2, V5.D2, V1.D2
+	VTRN2 V6.D2, V4.D2, V2.D2
+	VTRN2 V7.D2, V5.D2, V3.D2
+	FMOVQ F0, (R8)
+	ADD R5, R8, R8
+	FMOVQ F1, (R8)
+	ADD R5, R8, R8
+	FMOVQ F2, (R8)
+	ADD R5, R8, R8
+	FMOVQ F3, (R8)
+	ADD R5, R8, R8
+	ADD $16, R7, R7
+	SUBS $1, R9, R9
+	BNE col
+	ADD R6, R2, R2
+	ADD $16, R3, R3
+	SUBS $1, R0, R0
+	BNE row
+end:
+	RET
+
+// func FFTUnzipNEON(re *float32, im *float32, src *float32, n int)
+TEXT ·FFTUnzipNEON(SB), NOSPLIT, $0-32
+	MOVD n+24(FP), R0
+	CMP $0, R0
+	BLE end
+	MOVD re+0(FP), R1
+	MOVD im+8(FP), R2
+	MOVD src+16(FP), R3
+	// Main loop: 2 vectors (8 elements; 4 vectors of whole pairs) per iteration.
+unrolled:
+	CMP $8, R0
+	BLT single
+	FMOVQ (R3), F0
+	FMOVQ 16(R3), F1
+	VUZP1 V1.S4, V0.S4, V2.S4
+	VUZP2 V1.S4, V0.S4, V3.S4
+	FMOVQ F2, (R1)
+	FMOVQ F3, (R2)
+	FMOVQ 32(R3), F0
+	FMOVQ 48(R3), F1
+	VUZP1 V1.S4, V0.S4, V2.S4
+	VUZP2 V1.S4, V0.S4, V3.S4
+	FMOVQ F2, 16(R1)
+	FMOVQ F3, 16(R2)
+	ADD $64, R3, R3
+	ADD $32, R1, R1
+	ADD $32, R2, R2
+	SUB $8, R0, R0
+	B unrolled
+single:
+	// One vector at a time.
+	CMP $4, R0
+	BLT tail
+	FMOVQ (R3), F0
+	FMOVQ 16(R3), F1
+	VUZP1 V1.S4, V0.S4, V2.S4
+	VUZP2 V1.S4, V0.S4, V3.S4
+	FMOVQ F2, (R1)
+	FMOVQ F3, (R2)
+	ADD $32, R3, R3
+	ADD $16, R1, R1
+	ADD $16, R2, R2
+	SUB $4, R0, R0
+	B single
+tail:
+	// The last 0..3 elements, one at a time in lane 0, each pair whole.
+	CBZ R0, done
+	FMOVS (R3), F0
+	FMOVS 4(R3), F1
+	FMOVS F0, (R1)
+	FMOVS F1, (R2)
+	ADD $8, R3, R3
+	ADD $4, R1, R1
+	ADD $4, R2, R2
+	SUB $1, R0, R0
+	B tail
+done:
+end:
+	RET
+
+// func FFTZipNEON(dst *float32, re *float32, im *float32, n int)
+TEXT ·FFTZipNEON(SB), NOSPLIT, $0-32
+	MOVD n+24(FP), R0
+	CMP $0, R0
+	BLE end
+	MOVD dst+0(FP), R1
+	MOVD re+8(FP), R2
+	MOVD im+16(FP), R3
+	// Main loop: 2 vectors (8 elements; 4 vectors of whole pairs) per iteration.
+unrolled:
+	CMP $8, R0
+	BLT single
+	FMOVQ (R2), F0
+	FMOVQ (R3), F1
+	VZIP1 V1.S4, V0.S4, V2.S4
+	VZIP2 V1.S4, V0.S4, V3.S4
+	FMOVQ F2, (R1)
+	FMOVQ F3, 16(R1)
+	FMOVQ 16(R2), F0
+	FMOVQ 16(R3), F1
+	VZIP1 V1.S4, V0.S4, V2.S4
+	VZIP2 V1.S4, V0.S4, V3.S4
+	FMOVQ F2, 32(R1)
+	FMOVQ F3, 48(R1)
+	ADD $64, R1, R1
+	ADD $32, R2, R2
+	ADD $32, R3, R3
+	SUB $8, R0, R0
+	B unrolled
+single:
+	// One vector at a time.
+	CMP $4, R0
+	BLT tail
+	FMOVQ (R2), F0
+	FMOVQ (R3), F1
+	VZIP1 V1.S4, V0.S4, V2.S4
+	VZIP2 V1.S4, V0.S4, V3.S4
+	FMOVQ F2, (R1)
+	FMOVQ F3, 16(R1)
+	ADD $32, R1, R1
+	ADD $16, R2, R2
+	ADD $16, R3, R3
+	SUB $4, R0, R0
+	B single
+tail:
+	// The last 0..3 elements, one at a time in lane 0, each pair whole.
+	CBZ R0, done
+	FMOVS (R2), F0
+	FMOVS (R3), F1
+	FMOVS F0, (R1)
+	FMOVS F1, 4(R1)
+	ADD $8, R1, R1
+	ADD $4, R2, R2
+	ADD $4, R3, R3
+	SUB $1, R0, R0
+	B tail
+done:
+end:
+	RET

@@ -14,6 +14,9 @@ var FFTKernels = []FFTKernelSet{
 		MulConj:      Kernel[FFTMulFunc]{Name: "FFTMulConjAVX2", Func: FFTMulConjAVX2},
 		MulAdd:       Kernel[FFTMulFunc]{Name: "FFTMulAddAVX2", Func: FFTMulAddAVX2},
 		MulAddConj:   Kernel[FFTMulFunc]{Name: "FFTMulAddConjAVX2", Func: FFTMulAddConjAVX2},
+		Transpose:    Kernel[FFTTransposeFunc]{Name: "FFTTransposeAVX2", Func: FFTTransposeAVX2},
+		Unzip:        Kernel[FFTUnzipFunc]{Name: "FFTUnzipAVX2", Func: FFTUnzipAVX2},
+		Zip:          Kernel[FFTZipFunc]{Name: "FFTZipAVX2", Func: FFTZipAVX2},
 	},
 	{ISA: "AVX512", Lanes: 16,
 		Radix:        [5]Kernel[FFTFunc]{2: {Name: "FFTRadix2AVX512", Func: FFTRadix2AVX512}, 3: {Name: "FFTRadix3AVX512", Func: FFTRadix3AVX512}, 4: {Name: "FFTRadix4AVX512", Func: FFTRadix4AVX512}},
@@ -23,5 +26,8 @@ var FFTKernels = []FFTKernelSet{
 		MulConj:      Kernel[FFTMulFunc]{Name: "FFTMulConjAVX512", Func: FFTMulConjAVX512},
 		MulAdd:       Kernel[FFTMulFunc]{Name: "FFTMulAddAVX512", Func: FFTMulAddAVX512},
 		MulAddConj:   Kernel[FFTMulFunc]{Name: "FFTMulAddConjAVX512", Func: FFTMulAddConjAVX512},
+		Transpose:    Kernel[FFTTransposeFunc]{Name: "FFTTransposeAVX512", Func: FFTTransposeAVX512},
+		Unzip:        Kernel[FFTUnzipFunc]{Name: "FFTUnzipAVX512", Func: FFTUnzipAVX512},
+		Zip:          Kernel[FFTZipFunc]{Name: "FFTZipAVX512", Func: FFTZipAVX512},
 	},
 }

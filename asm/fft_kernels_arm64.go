@@ -14,5 +14,8 @@ var FFTKernels = []FFTKernelSet{
 		MulConj:      Kernel[FFTMulFunc]{Name: "FFTMulConjNEON", Func: FFTMulConjNEON},
 		MulAdd:       Kernel[FFTMulFunc]{Name: "FFTMulAddNEON", Func: FFTMulAddNEON},
 		MulAddConj:   Kernel[FFTMulFunc]{Name: "FFTMulAddConjNEON", Func: FFTMulAddConjNEON},
+		Transpose:    Kernel[FFTTransposeFunc]{Name: "FFTTransposeNEON", Func: FFTTransposeNEON},
+		Unzip:        Kernel[FFTUnzipFunc]{Name: "FFTUnzipNEON", Func: FFTUnzipNEON},
+		Zip:          Kernel[FFTZipFunc]{Name: "FFTZipNEON", Func: FFTZipNEON},
 	},
 }

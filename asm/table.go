@@ -209,10 +209,23 @@ type FFTRowsFunc = func(dst *float32, src *float32, tw *float32, n int, rows int
 // FFTMulFunc is the signature of the FFT products: see FFTMulAddAVX2.
 type FFTMulFunc = func(dst *float32, a *float32, b *float32, n int, dstIm int, aIm int, bIm int)
 
+// FFTTransposeFunc is the signature of the FFT plane transpose: see
+// FFTTransposeAVX2.
+type FFTTransposeFunc = func(dst *float32, src *float32, rows int, cols int, srcPitch int, dstPitch int)
+
+// FFTUnzipFunc is the signature of the split of interleaved pairs into
+// planes: see FFTUnzipAVX2.
+type FFTUnzipFunc = func(re *float32, im *float32, src *float32, n int)
+
+// FFTZipFunc is the signature of the interleave of two planes: see
+// FFTZipAVX2.
+type FFTZipFunc = func(dst *float32, re *float32, im *float32, n int)
+
 // FFTKernelSet is the generated FFT kernels of one ISA: the Stockham
 // butterflies by radix (Radix[2], Radix[3], Radix[4]), the real-transform
-// step, the run times one conjugated scalar, and the split complex
-// products.
+// step, the run times one conjugated scalar, the split complex
+// products, the block transpose of a plane, and the moves between
+// interleaved pairs and split planes.
 type FFTKernelSet struct {
 	ISA                              string
 	Lanes                            int
@@ -220,4 +233,7 @@ type FFTKernelSet struct {
 	RealPair                         Kernel[FFTFunc]
 	ScaleAddConj                     Kernel[FFTRowsFunc]
 	Mul, MulConj, MulAdd, MulAddConj Kernel[FFTMulFunc]
+	Transpose                        Kernel[FFTTransposeFunc]
+	Unzip                            Kernel[FFTUnzipFunc]
+	Zip                              Kernel[FFTZipFunc]
 }

@@ -49,6 +49,9 @@ const (
 	butterflySig = "func(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)"
 	mulSig       = "func(dst *float32, a *float32, b *float32, n int, dstIm int, aIm int, bIm int)"
 	rowsSig      = "func(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int)"
+	transposeSig = "func(dst *float32, src *float32, rows int, cols int, srcPitch int, dstPitch int)"
+	unzipSig     = "func(re *float32, im *float32, src *float32, n int)"
+	zipSig       = "func(dst *float32, re *float32, im *float32, n int)"
 )
 
 // products are the Mul kernels: accumulate into dst, conjugate b.
@@ -67,6 +70,9 @@ func main() {
 		for _, p := range products {
 			genMul(f, p.name, p.acc, p.conj)
 		}
+		genTranspose(f)
+		genUnzip(f)
+		genZip(f)
 	}, kw.Options{Table: goTable})
 }
 
@@ -84,6 +90,9 @@ func goTable(arch string) string {
 		for _, p := range products {
 			fmt.Fprintf(&b, "%s: Kernel[FFTMulFunc]{Name: \"FFT%s%s\", Func: FFT%s%s},\n", p.name, p.name, n, p.name, n)
 		}
+		fmt.Fprintf(&b, "Transpose: Kernel[FFTTransposeFunc]{Name: \"FFTTranspose%s\", Func: FFTTranspose%s},\n", n, n)
+		fmt.Fprintf(&b, "Unzip: Kernel[FFTUnzipFunc]{Name: \"FFTUnzip%s\", Func: FFTUnzip%s},\n", n, n)
+		fmt.Fprintf(&b, "Zip: Kernel[FFTZipFunc]{Name: \"FFTZip%s\", Func: FFTZip%s},\n", n, n)
 		b.WriteString("},\n")
 	}
 	b.WriteString("}\n")
@@ -385,6 +394,100 @@ func genScaleAddConj(f *kw.Func) {
 	f.AddGP(dst, pitch)
 	f.AddImm(tw, 8)
 	f.DecJumpNonZero(rows, "row")
+	f.Label("end")
+	f.Ret()
+}
+
+// genTranspose emits FFTTranspose<ISA>: a float plane transposed in
+// blocks of Lanes x Lanes, each block in registers. Signed pitches make
+// it a reversal of either axis too (a negative source pitch reverses
+// the destination's columns, a negative destination pitch its rows):
+// the mirrored half spectra of the real transforms need that.
+func genTranspose(f *kw.Func) {
+	L := f.ISA.Lanes
+	name := "FFTTranspose" + f.ISA.Name
+	f.Function(name, transposeSig,
+		fmt.Sprintf("%s transposes a plane of rows*%d x cols*%d floats in blocks of %d x %d,", name, L, L, L, L),
+		"the pitches in bytes and signed:",
+		"",
+		fmt.Sprintf("\tfor i < rows*%d, j < cols*%d:", L, L),
+		"\t  dst[j*dstPitch + 4i] = src[i*srcPitch + 4j]",
+		"",
+		"dst must not overlap src. Its reference and test oracle is fft's",
+		"transposeGo.")
+	rows, cols := f.Int("rows"), f.Int("cols")
+	f.JumpIfNotPositive(rows, "end")
+	f.JumpIfNotPositive(cols, "end")
+	src, dst := f.Int("src"), f.Int("dst")
+	sp, dp := f.Int("srcPitch"), f.Int("dstPitch")
+	spL := f.GP()
+	f.MulImm(spL, sp, L)
+	f.Label("row")
+	s, d, c := f.MoveGP(src), f.MoveGP(dst), f.MoveGP(cols)
+	f.Label("col")
+	q := f.MoveGP(s)
+	x := make([]kw.V, L)
+	for r := range x {
+		x[r] = f.Vec()
+		f.LoadVec(kw.Mem{Base: q}, x[r])
+		if r < L-1 {
+			f.AddGP(q, sp)
+		}
+	}
+	for _, v := range f.Transpose(x) {
+		f.StoreVec(v, kw.Mem{Base: d})
+		f.AddGP(d, dp) // after the block, d is the next block's: L rows on
+	}
+	f.AddImm(s, f.ISA.VBytes())
+	f.DecJumpNonZero(c, "col")
+	// The next block row: L source rows on, L destination floats on.
+	f.AddGP(src, spL)
+	f.AddImm(dst, f.ISA.VBytes())
+	f.DecJumpNonZero(rows, "row")
+	f.Label("end")
+	f.Ret()
+}
+
+// genUnzip emits FFTUnzip<ISA>: interleaved complex values (or a real
+// signal's even and odd samples) into the two planes of split form.
+func genUnzip(f *kw.Func) {
+	name := "FFTUnzip" + f.ISA.Name
+	f.Function(name, unzipSig,
+		name+" splits n pairs of floats into planes: re[l] = src[2l], im[l] =",
+		"src[2l+1], for l < n. Its reference and test oracle is fft's unzipGo.")
+	n := f.Int("n")
+	f.JumpIfNotPositive(n, "end")
+	re, im, src := f.Int("re"), f.Int("im"), f.Int("src")
+	f.LoopWholePairs(n, []kw.G{re, im}, []kw.G{src}, 2, func(st kw.Step) {
+		for j := 0; j < st.Count; j++ {
+			e, o := f.Vec(), f.Vec()
+			f.LoadPairs(st, st.PairAt(src, j), e, o)
+			f.Store(st, e, st.At(re, j))
+			f.Store(st, o, st.At(im, j))
+		}
+	})
+	f.Label("end")
+	f.Ret()
+}
+
+// genZip emits FFTZip<ISA>, the inverse of FFTUnzip.
+func genZip(f *kw.Func) {
+	name := "FFTZip" + f.ISA.Name
+	f.Function(name, zipSig,
+		name+" interleaves two planes into n pairs of floats: dst[2l] = re[l],",
+		"dst[2l+1] = im[l], for l < n. Its reference and test oracle is fft's",
+		"zipGo.")
+	n := f.Int("n")
+	f.JumpIfNotPositive(n, "end")
+	dst, re, im := f.Int("dst"), f.Int("re"), f.Int("im")
+	f.LoopWholePairs(n, []kw.G{re, im}, []kw.G{dst}, 2, func(st kw.Step) {
+		for j := 0; j < st.Count; j++ {
+			e, o := f.Vec(), f.Vec()
+			f.Load(st, st.At(re, j), e)
+			f.Load(st, st.At(im, j), o)
+			f.StorePairs(st, e, o, st.PairAt(dst, j))
+		}
+	})
 	f.Label("end")
 	f.Ret()
 }

@@ -4,13 +4,14 @@ import (
 	"math"
 	"math/rand/v2"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/convkit/convkit/fft"
 )
 
 // fftName parses an FFT kernel's name: kind, ISA.
-var fftName = regexp.MustCompile(`^FFT(Radix2|Radix3|Radix4|RealPair|ScaleAddConj|Mul|MulConj|MulAdd|MulAddConj)(AVX2|AVX512)$`)
+var fftName = regexp.MustCompile(`^FFT(Radix2|Radix3|Radix4|RealPair|ScaleAddConj|Mul|MulConj|MulAdd|MulAddConj|Transpose|Unzip|Zip)(AVX2|AVX512)$`)
 
 // testFFT runs an FFT kernel on runs of several lengths (whole vectors,
 // a tail, both) with gaps between its streams and planes against fft's
@@ -25,6 +26,32 @@ func testFFT(t *testing.T, p *Program, name string) {
 			out[i] = float32(r.NormFloat64())
 		}
 		return out
+	}
+	switch kind {
+	case "Transpose":
+		testFFTTranspose(t, p, name, rnd)
+		return
+	case "Unzip", "Zip":
+		for _, n := range []int{1, 7, 16, 37} {
+			a, b, c := rnd(2*n), rnd(n), rnd(n)
+			if kind == "Unzip" {
+				wantRe, wantIm := append([]float32(nil), b...), append([]float32(nil), c...)
+				fft.UnzipTwin(wantRe, wantIm, a, n)
+				args, _ := call(t, p, name, func() ([]any, []Region) {
+					return []any{append([]float32(nil), b...), append([]float32(nil), c...), a, n}, nil
+				})
+				same(t, name, n, args[0].([]float32), wantRe)
+				same(t, name, n, args[1].([]float32), wantIm)
+				continue
+			}
+			want := append([]float32(nil), a...)
+			fft.ZipTwin(want, b, c, n)
+			args, _ := call(t, p, name, func() ([]any, []Region) {
+				return []any{append([]float32(nil), a...), b, c, n}, nil
+			})
+			same(t, name, n, args[0].([]float32), want)
+		}
+		return
 	}
 	streams := map[string]int{"Radix2": 2, "Radix3": 3, "Radix4": 4, "RealPair": 2}[kind]
 	for _, n := range []int{1, 7, 16, 37} {
@@ -76,5 +103,25 @@ func same(t *testing.T, name string, n int, got, want []float32) {
 		if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
 			t.Fatalf("%s n=%d: dst[%d] = %v, twin %v", name, n, i, got[i], want[i])
 		}
+	}
+}
+
+// testFFTTranspose runs a transpose kernel on 1x1, 2x3 and 3x1 blocks,
+// the pitches wider than the rows, against the twin.
+func testFFTTranspose(t *testing.T, p *Program, name string, rnd func(int) []float32) {
+	lanes := 8
+	if strings.HasSuffix(name, "AVX512") {
+		lanes = 16
+	}
+	for _, b := range [][2]int{{1, 1}, {2, 3}, {3, 1}} {
+		rows, cols := b[0]*lanes, b[1]*lanes
+		sp, dp := cols+5, rows+3
+		src, dst0 := rnd(rows*sp), rnd(cols*dp)
+		want := append([]float32(nil), dst0...)
+		fft.TransposeTwin(want, src, lanes, b[0], b[1], 4*sp, 4*dp)
+		args, _ := call(t, p, name, func() ([]any, []Region) {
+			return []any{append([]float32(nil), dst0...), src, b[0], b[1], 4 * sp, 4 * dp}, nil
+		})
+		same(t, name, rows, args[0].([]float32), want)
 	}
 }

@@ -89,6 +89,9 @@ var natives = func() map[string]any {
 		for _, m := range []asm.Kernel[asm.FFTMulFunc]{k.Mul, k.MulConj, k.MulAdd, k.MulAddConj} {
 			add(m.Name, m.Func)
 		}
+		add(k.Transpose.Name, k.Transpose.Func)
+		add(k.Unzip.Name, k.Unzip.Func)
+		add(k.Zip.Name, k.Zip.Func)
 	}
 	for _, rs := range asm.SgemmRowSets {
 		k := rs.Kernels

@@ -1,0 +1,133 @@
+package fft
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// The moves: block transposes of float planes and the conversion between
+// interleaved complex values and split planes. They run the generated
+// kernels on whole vectors and blocks, and Go on what is left over.
+
+// planeReach reports whether rows rows of cols floats, pitch floats
+// apart (signed), starting at off, lie inside a slice of size floats:
+// every address is affine in the row, so the first and last rows bound
+// them. Sizes are the plans' own, far from overflow, but the check is
+// still term by term: an asm kernel trusts it.
+func planeReach(size, off, pitch, rows, cols int) bool {
+	if rows <= 0 || cols <= 0 {
+		return true
+	}
+	if off < 0 || cols > size || off > size-cols {
+		return false
+	}
+	if rows == 1 {
+		return true
+	}
+	if pitch >= 0 {
+		return pitch <= (size-cols-off)/(rows-1)
+	}
+	return -pitch <= off/(rows-1)
+}
+
+// transpose sets dst[d0 + j*dp + i] = src[s0 + i*sp + j] for i < rows,
+// j < cols (pitches in floats, signed): the generated kernel on whole
+// blocks of Lanes x Lanes, Go on the edges. dst must not overlap src.
+func (k laneKernels) transpose(dst []float32, d0, dp int, src []float32, s0, sp, rows, cols int) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	if !planeReach(len(src), s0, sp, rows, cols) || !planeReach(len(dst), d0, dp, cols, rows) {
+		panic(fmt.Sprintf("fft: transpose of %d x %d outside its slices (src %d floats at %d pitch %d, dst %d at %d pitch %d)",
+			rows, cols, len(src), s0, sp, len(dst), d0, dp))
+	}
+	br, bc := 0, 0
+	if k.set != nil {
+		L := k.set.Lanes
+		br, bc = rows/L, cols/L
+		if br > 0 && bc > 0 {
+			k.set.Transpose.Func(&dst[d0], &src[s0], br, bc, 4*sp, 4*dp)
+		}
+		br, bc = br*L, bc*L
+		if br == 0 || bc == 0 {
+			br, bc = 0, 0
+		}
+	}
+	// The edges: rows past the blocks (every column), then the columns
+	// past the blocks of the block rows.
+	transposeGo(dst, d0+br, dp, src, s0+br*sp, sp, rows-br, cols)
+	transposeGo(dst, d0+bc*dp, dp, src, s0+bc, sp, br, cols-bc)
+}
+
+func transposeGo(dst []float32, d0, dp int, src []float32, s0, sp, rows, cols int) {
+	for i := 0; i < rows; i++ {
+		s := src[s0+i*sp:][:cols]
+		for j, v := range s {
+			dst[d0+j*dp+i] = v
+		}
+	}
+}
+
+// unzip splits n interleaved complex values into the planes re and im.
+func (k laneKernels) unzip(re, im []float32, src []complex64) {
+	n := len(src)
+	if len(re) < n || len(im) < n {
+		panic(fmt.Sprintf("fft: split of %d values into planes of %d and %d", n, len(re), len(im)))
+	}
+	if n == 0 {
+		return
+	}
+	if k.set == nil {
+		unzipGo(re, im, src)
+		return
+	}
+	k.set.Unzip.Func(&re[0], &im[0], (*float32)(unsafe.Pointer(&src[0])), n)
+}
+
+// zip interleaves the planes re and im into the n complex values of dst.
+func (k laneKernels) zip(dst []complex64, re, im []float32) {
+	n := len(dst)
+	if len(re) < n || len(im) < n {
+		panic(fmt.Sprintf("fft: interleave of planes of %d and %d into %d values", len(re), len(im), n))
+	}
+	if n == 0 {
+		return
+	}
+	if k.set == nil {
+		zipGo(dst, re, im)
+		return
+	}
+	k.set.Zip.Func((*float32)(unsafe.Pointer(&dst[0])), &re[0], &im[0], n)
+}
+
+func unzipGo(re, im []float32, src []complex64) {
+	re, im = re[:len(src)], im[:len(src)]
+	for l, v := range src {
+		re[l], im[l] = real(v), imag(v)
+	}
+}
+
+func zipGo(dst []complex64, re, im []float32) {
+	re, im = re[:len(dst)], im[:len(dst)]
+	for l := range dst {
+		dst[l] = complex(re[l], im[l])
+	}
+}
+
+// TransposeTwin runs the twin of FFTTranspose<ISA> on its arguments:
+// rows x cols blocks of lanes x lanes, pitches in bytes (non-negative:
+// the slices start at the kernel's pointers).
+func TransposeTwin(dst, src []float32, lanes, rows, cols, srcPitch, dstPitch int) {
+	transposeGo(dst, 0, dstPitch/4, src, 0, srcPitch/4, rows*lanes, cols*lanes)
+}
+
+// UnzipTwin and ZipTwin run the twins of FFTUnzip<ISA> and FFTZip<ISA>
+// on n pairs.
+func UnzipTwin(re, im, src []float32, n int) {
+	unzipGo(re, im, unsafe.Slice((*complex64)(unsafe.Pointer(unsafe.SliceData(src))), n))
+}
+
+// ZipTwin: see UnzipTwin.
+func ZipTwin(dst, re, im []float32, n int) {
+	zipGo(unsafe.Slice((*complex64)(unsafe.Pointer(unsafe.SliceData(dst))), n), re, im)
+}

@@ -1,0 +1,71 @@
+package fft
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"unsafe"
+)
+
+// asComplex views 2n floats as n complex values.
+func asComplex(f []float32) []complex64 {
+	return unsafe.Slice((*complex64)(unsafe.Pointer(unsafe.SliceData(f))), len(f)/2)
+}
+
+// TestTransposeKernels holds every host path's transpose to the twin on
+// sizes around the block sizes, with pitches of both signs (the
+// reversals the real transforms use), against guard pages.
+func TestTransposeKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	sizes := []int{0, 1, 3, 8, 15, 16, 17, 33, 40}
+	for _, k := range append(hostKernels(), laneKernels{}) {
+		for _, rows := range sizes {
+			for _, cols := range sizes {
+				for _, sign := range [][2]int{{1, 1}, {-1, 1}, {1, -1}, {-1, -1}} {
+					sp, dp := sign[0]*(cols+3), sign[1]*(rows+1)
+					ssize, s0 := layout(max(rows, 1), cols, sp, 0)
+					dsize, d0 := layout(max(cols, 1), rows, dp, 0)
+					src, dst0 := randSlice(r, ssize), randSlice(r, dsize)
+					want := append([]float32{}, dst0...)
+					transposeGo(want, d0, dp, src, s0, sp, rows, cols)
+					got := guarded(t, dst0, src, func(d, s []float32) {
+						k.transpose(d, d0, dp, s, s0, sp, rows, cols)
+					})
+					sameBits(t, fmt.Sprintf("%s transpose %dx%d pitches %d %d", k.name(), rows, cols, sp, dp), got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestZipKernels: the moves between pairs and planes, every length.
+func TestZipKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, k := range append(hostKernels(), laneKernels{}) {
+		for _, n := range laneLens {
+			pairs := randSlice(r, 2*n)
+			planes := guarded(t, randSlice(r, 2*n), pairs, func(d, s []float32) {
+				k.unzip(d[:n], d[n:], asComplex(s))
+			})
+			for l := 0; l < n; l++ {
+				if planes[l] != pairs[2*l] || planes[n+l] != pairs[2*l+1] {
+					t.Fatalf("%s unzip n=%d: lane %d = %v, %v; want %v, %v", k.name(), n, l, planes[l], planes[n+l], pairs[2*l], pairs[2*l+1])
+				}
+			}
+			back := guarded(t, randSlice(r, 2*n), planes, func(d, s []float32) {
+				k.zip(asComplex(d), s[:n], s[n:])
+			})
+			sameBits(t, fmt.Sprintf("%s zip n=%d", k.name(), n), back, pairs)
+		}
+	}
+}
+
+func TestTransposeRefusesOutside(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a transpose past its slice did not panic")
+		}
+	}()
+	src, dst := make([]float32, 16*16), make([]float32, 16*16)
+	laneKernels{}.transpose(dst, 0, 17, src, 0, 16, 16, 16)
+}
