@@ -22,38 +22,44 @@ DATA fftMaskTab<>+56(SB)/4, $0x00000000
 DATA fftMaskTab<>+60(SB)/4, $0x00000000
 GLOBL fftMaskTab<>(SB), RODATA|NOPTR, $64
 
-// func FFTRadix2AVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+// func FFTRadix2AVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 // Requires: AVX, FMA3
-TEXT ·FFTRadix2AVX2(SB), NOSPLIT, $0-64
+TEXT ·FFTRadix2AVX2(SB), NOSPLIT, $0-88
 	MOVQ  n+24(FP), AX
+	MOVQ  count+64(FP), CX
 	TESTQ AX, AX
 	JLE   end
-	MOVQ  src+8(FP), CX
-	MOVQ  dst+0(FP), DX
-	MOVQ  tw+16(FP), BX
-	MOVQ  srcStep+32(FP), SI
-	MOVQ  srcIm+48(FP), DI
-	MOVQ  CX, R8
-	ADDQ  SI, R8
-	MOVQ  dstStep+40(FP), SI
-	MOVQ  dstIm+56(FP), R9
-	MOVQ  DX, R10
-	ADDQ  SI, R10
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  srcIm+48(FP), AX
+	MOVQ  dstIm+56(FP), CX
+
+butterfly:
+	MOVQ n+24(FP), DX
+	MOVQ tw+16(FP), BX
+	MOVQ src+8(FP), SI
+	MOVQ srcStep+32(FP), DI
+	MOVQ SI, R8
+	ADDQ DI, R8
+	MOVQ dst+0(FP), DI
+	MOVQ dstStep+40(FP), R9
+	MOVQ DI, R10
+	ADDQ R9, R10
 
 	// Main loop: 1 vectors (8 elements) per iteration.
 unrolled:
-	CMPQ         AX, $0x00000008
+	CMPQ         DX, $0x00000008
 	JL           single
-	VMOVUPS      (CX), Y0
-	VMOVUPS      (CX)(DI*1), Y1
+	VMOVUPS      (SI), Y0
+	VMOVUPS      (SI)(AX*1), Y1
 	VMOVUPS      (R8), Y2
-	VMOVUPS      (R8)(DI*1), Y3
+	VMOVUPS      (R8)(AX*1), Y3
 	VADDPS       Y2, Y0, Y4
 	VADDPS       Y3, Y1, Y5
 	VSUBPS       Y2, Y0, Y0
 	VSUBPS       Y3, Y1, Y1
-	VMOVUPS      Y4, (DX)
-	VMOVUPS      Y5, (DX)(R9*1)
+	VMOVUPS      Y4, (DI)
+	VMOVUPS      Y5, (DI)(CX*1)
 	VBROADCASTSS (BX), Y2
 	VBROADCASTSS 4(BX), Y3
 	VMULPS       Y2, Y0, Y4
@@ -61,28 +67,28 @@ unrolled:
 	VMULPS       Y3, Y0, Y0
 	VFMADD231PS  Y2, Y1, Y0
 	VMOVUPS      Y4, (R10)
-	VMOVUPS      Y0, (R10)(R9*1)
-	ADDQ         $0x00000020, CX
+	VMOVUPS      Y0, (R10)(CX*1)
+	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, R8
-	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R10
-	SUBQ         $0x00000008, AX
+	SUBQ         $0x00000008, DX
 	JMP          unrolled
 
 single:
 	// One vector at a time.
-	CMPQ         AX, $0x00000008
+	CMPQ         DX, $0x00000008
 	JL           tail
-	VMOVUPS      (CX), Y0
-	VMOVUPS      (CX)(DI*1), Y1
+	VMOVUPS      (SI), Y0
+	VMOVUPS      (SI)(AX*1), Y1
 	VMOVUPS      (R8), Y2
-	VMOVUPS      (R8)(DI*1), Y3
+	VMOVUPS      (R8)(AX*1), Y3
 	VADDPS       Y2, Y0, Y4
 	VADDPS       Y3, Y1, Y5
 	VSUBPS       Y2, Y0, Y0
 	VSUBPS       Y3, Y1, Y1
-	VMOVUPS      Y4, (DX)
-	VMOVUPS      Y5, (DX)(R9*1)
+	VMOVUPS      Y4, (DI)
+	VMOVUPS      Y5, (DI)(CX*1)
 	VBROADCASTSS (BX), Y2
 	VBROADCASTSS 4(BX), Y3
 	VMULPS       Y2, Y0, Y4
@@ -90,32 +96,32 @@ single:
 	VMULPS       Y3, Y0, Y0
 	VFMADD231PS  Y2, Y1, Y0
 	VMOVUPS      Y4, (R10)
-	VMOVUPS      Y0, (R10)(R9*1)
-	ADDQ         $0x00000020, CX
+	VMOVUPS      Y0, (R10)(CX*1)
+	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, R8
-	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R10
-	SUBQ         $0x00000008, AX
+	SUBQ         $0x00000008, DX
 	JMP          single
 
 tail:
 	// The last 0..7 elements, masked: nothing outside the slices is touched.
-	TESTQ        AX, AX
+	TESTQ        DX, DX
 	JZ           done
-	LEAQ         fftMaskTab<>+0(SB), SI
-	SHLQ         $0x02, AX
-	NEGQ         AX
-	VMOVDQU      32(SI)(AX*1), Y0
-	VMASKMOVPS   (CX), Y0, Y1
-	VMASKMOVPS   (CX)(DI*1), Y0, Y2
+	LEAQ         fftMaskTab<>+0(SB), R9
+	SHLQ         $0x02, DX
+	NEGQ         DX
+	VMOVDQU      32(R9)(DX*1), Y0
+	VMASKMOVPS   (SI), Y0, Y1
+	VMASKMOVPS   (SI)(AX*1), Y0, Y2
 	VMASKMOVPS   (R8), Y0, Y3
-	VMASKMOVPS   (R8)(DI*1), Y0, Y4
+	VMASKMOVPS   (R8)(AX*1), Y0, Y4
 	VADDPS       Y3, Y1, Y5
 	VADDPS       Y4, Y2, Y6
 	VSUBPS       Y3, Y1, Y1
 	VSUBPS       Y4, Y2, Y2
-	VMASKMOVPS   Y5, Y0, (DX)
-	VMASKMOVPS   Y6, Y0, (DX)(R9*1)
+	VMASKMOVPS   Y5, Y0, (DI)
+	VMASKMOVPS   Y6, Y0, (DI)(CX*1)
 	VBROADCASTSS (BX), Y3
 	VBROADCASTSS 4(BX), Y4
 	VMULPS       Y3, Y1, Y5
@@ -123,51 +129,74 @@ tail:
 	VMULPS       Y4, Y1, Y1
 	VFMADD231PS  Y3, Y2, Y1
 	VMASKMOVPS   Y5, Y0, (R10)
-	VMASKMOVPS   Y1, Y0, (R10)(R9*1)
+	VMASKMOVPS   Y1, Y0, (R10)(CX*1)
 
 done:
+	ADDQ  $0x00000008, BX
+	MOVQ  BX, tw+16(FP)
+	MOVQ  src+8(FP), DX
+	MOVQ  srcNext+72(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, src+8(FP)
+	MOVQ  dst+0(FP), DX
+	MOVQ  dstNext+80(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, dst+0(FP)
+	MOVQ  count+64(FP), DX
+	SUBQ  $0x00000001, DX
+	MOVQ  DX, count+64(FP)
+	TESTQ DX, DX
+	JLE   end
+	JMP   butterfly
+
 end:
 	VZEROUPPER
 	RET
 
-// func FFTRadix3AVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+// func FFTRadix3AVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·FFTRadix3AVX2(SB), NOSPLIT, $0-64
-	MOVQ         n+24(FP), AX
-	TESTQ        AX, AX
-	JLE          end
-	MOVQ         src+8(FP), CX
-	MOVQ         dst+0(FP), DX
+TEXT ·FFTRadix3AVX2(SB), NOSPLIT, $0-88
+	MOVQ  n+24(FP), AX
+	MOVQ  count+64(FP), CX
+	TESTQ AX, AX
+	JLE   end
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  srcIm+48(FP), AX
+	MOVQ  dstIm+56(FP), CX
+
+butterfly:
+	MOVQ         n+24(FP), DX
 	MOVQ         tw+16(FP), BX
-	MOVQ         srcStep+32(FP), SI
-	MOVQ         srcIm+48(FP), DI
-	MOVQ         CX, R8
-	ADDQ         SI, R8
+	MOVQ         src+8(FP), SI
+	MOVQ         srcStep+32(FP), DI
+	MOVQ         SI, R8
+	ADDQ         DI, R8
 	MOVQ         R8, R9
-	ADDQ         SI, R9
-	MOVQ         dstStep+40(FP), SI
-	MOVQ         dstIm+56(FP), R10
-	MOVQ         DX, R11
-	ADDQ         SI, R11
+	ADDQ         DI, R9
+	MOVQ         dst+0(FP), DI
+	MOVQ         dstStep+40(FP), R10
+	MOVQ         DI, R11
+	ADDQ         R10, R11
 	MOVQ         R11, R12
-	ADDQ         SI, R12
-	MOVL         $0xbf000000, SI
-	VMOVD        SI, X0
+	ADDQ         R10, R12
+	MOVL         $0xbf000000, R10
+	VMOVD        R10, X0
 	VBROADCASTSS X0, Y0
-	MOVL         $0x3f5db3d7, SI
-	VMOVD        SI, X1
+	MOVL         $0x3f5db3d7, R10
+	VMOVD        R10, X1
 	VBROADCASTSS X1, Y1
 
 	// Main loop: 1 vectors (8 elements) per iteration.
 unrolled:
-	CMPQ         AX, $0x00000008
+	CMPQ         DX, $0x00000008
 	JL           single
-	VMOVUPS      (CX), Y2
-	VMOVUPS      (CX)(DI*1), Y3
+	VMOVUPS      (SI), Y2
+	VMOVUPS      (SI)(AX*1), Y3
 	VMOVUPS      (R8), Y4
-	VMOVUPS      (R8)(DI*1), Y5
+	VMOVUPS      (R8)(AX*1), Y5
 	VMOVUPS      (R9), Y6
-	VMOVUPS      (R9)(DI*1), Y7
+	VMOVUPS      (R9)(AX*1), Y7
 	VADDPS       Y6, Y4, Y8
 	VADDPS       Y7, Y5, Y9
 	VSUBPS       Y6, Y4, Y4
@@ -186,8 +215,8 @@ unrolled:
 	VFNMADD231PS Y1, Y5, Y2
 	VMOVUPS      Y3, Y3
 	VFMADD231PS  Y1, Y4, Y3
-	VMOVUPS      Y6, (DX)
-	VMOVUPS      Y7, (DX)(R10*1)
+	VMOVUPS      Y6, (DI)
+	VMOVUPS      Y7, (DI)(CX*1)
 	VBROADCASTSS (BX), Y4
 	VBROADCASTSS 4(BX), Y5
 	VMULPS       Y4, Y8, Y6
@@ -195,7 +224,7 @@ unrolled:
 	VMULPS       Y5, Y8, Y5
 	VFMADD231PS  Y4, Y9, Y5
 	VMOVUPS      Y6, (R11)
-	VMOVUPS      Y5, (R11)(R10*1)
+	VMOVUPS      Y5, (R11)(CX*1)
 	VBROADCASTSS 8(BX), Y4
 	VBROADCASTSS 12(BX), Y5
 	VMULPS       Y4, Y2, Y6
@@ -203,26 +232,26 @@ unrolled:
 	VMULPS       Y5, Y2, Y2
 	VFMADD231PS  Y4, Y3, Y2
 	VMOVUPS      Y6, (R12)
-	VMOVUPS      Y2, (R12)(R10*1)
-	ADDQ         $0x00000020, CX
+	VMOVUPS      Y2, (R12)(CX*1)
+	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R11
 	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, AX
+	SUBQ         $0x00000008, DX
 	JMP          unrolled
 
 single:
 	// One vector at a time.
-	CMPQ         AX, $0x00000008
+	CMPQ         DX, $0x00000008
 	JL           tail
-	VMOVUPS      (CX), Y2
-	VMOVUPS      (CX)(DI*1), Y3
+	VMOVUPS      (SI), Y2
+	VMOVUPS      (SI)(AX*1), Y3
 	VMOVUPS      (R8), Y4
-	VMOVUPS      (R8)(DI*1), Y5
+	VMOVUPS      (R8)(AX*1), Y5
 	VMOVUPS      (R9), Y6
-	VMOVUPS      (R9)(DI*1), Y7
+	VMOVUPS      (R9)(AX*1), Y7
 	VADDPS       Y6, Y4, Y8
 	VADDPS       Y7, Y5, Y9
 	VSUBPS       Y6, Y4, Y4
@@ -241,8 +270,8 @@ single:
 	VFNMADD231PS Y1, Y5, Y2
 	VMOVUPS      Y3, Y3
 	VFMADD231PS  Y1, Y4, Y3
-	VMOVUPS      Y6, (DX)
-	VMOVUPS      Y7, (DX)(R10*1)
+	VMOVUPS      Y6, (DI)
+	VMOVUPS      Y7, (DI)(CX*1)
 	VBROADCASTSS (BX), Y4
 	VBROADCASTSS 4(BX), Y5
 	VMULPS       Y4, Y8, Y6
@@ -250,7 +279,7 @@ single:
 	VMULPS       Y5, Y8, Y5
 	VFMADD231PS  Y4, Y9, Y5
 	VMOVUPS      Y6, (R11)
-	VMOVUPS      Y5, (R11)(R10*1)
+	VMOVUPS      Y5, (R11)(CX*1)
 	VBROADCASTSS 8(BX), Y4
 	VBROADCASTSS 12(BX), Y5
 	VMULPS       Y4, Y2, Y6
@@ -258,30 +287,30 @@ single:
 	VMULPS       Y5, Y2, Y2
 	VFMADD231PS  Y4, Y3, Y2
 	VMOVUPS      Y6, (R12)
-	VMOVUPS      Y2, (R12)(R10*1)
-	ADDQ         $0x00000020, CX
+	VMOVUPS      Y2, (R12)(CX*1)
+	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, R9
-	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R11
 	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, AX
+	SUBQ         $0x00000008, DX
 	JMP          single
 
 tail:
 	// The last 0..7 elements, masked: nothing outside the slices is touched.
-	TESTQ        AX, AX
+	TESTQ        DX, DX
 	JZ           done
-	LEAQ         fftMaskTab<>+0(SB), SI
-	SHLQ         $0x02, AX
-	NEGQ         AX
-	VMOVDQU      32(SI)(AX*1), Y2
-	VMASKMOVPS   (CX), Y2, Y3
-	VMASKMOVPS   (CX)(DI*1), Y2, Y4
+	LEAQ         fftMaskTab<>+0(SB), R10
+	SHLQ         $0x02, DX
+	NEGQ         DX
+	VMOVDQU      32(R10)(DX*1), Y2
+	VMASKMOVPS   (SI), Y2, Y3
+	VMASKMOVPS   (SI)(AX*1), Y2, Y4
 	VMASKMOVPS   (R8), Y2, Y5
-	VMASKMOVPS   (R8)(DI*1), Y2, Y6
+	VMASKMOVPS   (R8)(AX*1), Y2, Y6
 	VMASKMOVPS   (R9), Y2, Y7
-	VMASKMOVPS   (R9)(DI*1), Y2, Y8
+	VMASKMOVPS   (R9)(AX*1), Y2, Y8
 	VADDPS       Y7, Y5, Y9
 	VADDPS       Y8, Y6, Y10
 	VSUBPS       Y7, Y5, Y5
@@ -300,8 +329,8 @@ tail:
 	VFNMADD231PS Y1, Y6, Y3
 	VMOVUPS      Y4, Y4
 	VFMADD231PS  Y1, Y5, Y4
-	VMASKMOVPS   Y7, Y2, (DX)
-	VMASKMOVPS   Y8, Y2, (DX)(R10*1)
+	VMASKMOVPS   Y7, Y2, (DI)
+	VMASKMOVPS   Y8, Y2, (DI)(CX*1)
 	VBROADCASTSS (BX), Y1
 	VBROADCASTSS 4(BX), Y5
 	VMULPS       Y1, Y0, Y6
@@ -309,7 +338,7 @@ tail:
 	VMULPS       Y5, Y0, Y0
 	VFMADD231PS  Y1, Y9, Y0
 	VMASKMOVPS   Y6, Y2, (R11)
-	VMASKMOVPS   Y0, Y2, (R11)(R10*1)
+	VMASKMOVPS   Y0, Y2, (R11)(CX*1)
 	VBROADCASTSS 8(BX), Y0
 	VBROADCASTSS 12(BX), Y1
 	VMULPS       Y0, Y3, Y5
@@ -317,51 +346,74 @@ tail:
 	VMULPS       Y1, Y3, Y1
 	VFMADD231PS  Y0, Y4, Y1
 	VMASKMOVPS   Y5, Y2, (R12)
-	VMASKMOVPS   Y1, Y2, (R12)(R10*1)
+	VMASKMOVPS   Y1, Y2, (R12)(CX*1)
 
 done:
+	ADDQ  $0x00000010, BX
+	MOVQ  BX, tw+16(FP)
+	MOVQ  src+8(FP), DX
+	MOVQ  srcNext+72(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, src+8(FP)
+	MOVQ  dst+0(FP), DX
+	MOVQ  dstNext+80(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, dst+0(FP)
+	MOVQ  count+64(FP), DX
+	SUBQ  $0x00000001, DX
+	MOVQ  DX, count+64(FP)
+	TESTQ DX, DX
+	JLE   end
+	JMP   butterfly
+
 end:
 	VZEROUPPER
 	RET
 
-// func FFTRadix4AVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+// func FFTRadix4AVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 // Requires: AVX, FMA3
-TEXT ·FFTRadix4AVX2(SB), NOSPLIT, $0-64
+TEXT ·FFTRadix4AVX2(SB), NOSPLIT, $0-88
 	MOVQ  n+24(FP), AX
+	MOVQ  count+64(FP), CX
 	TESTQ AX, AX
 	JLE   end
-	MOVQ  src+8(FP), CX
-	MOVQ  dst+0(FP), DX
-	MOVQ  tw+16(FP), BX
-	MOVQ  srcStep+32(FP), SI
-	MOVQ  srcIm+48(FP), DI
-	MOVQ  CX, R8
-	ADDQ  SI, R8
-	MOVQ  R8, R9
-	ADDQ  SI, R9
-	MOVQ  R9, R10
-	ADDQ  SI, R10
-	MOVQ  dstStep+40(FP), SI
-	MOVQ  dstIm+56(FP), R11
-	MOVQ  DX, R12
-	ADDQ  SI, R12
-	MOVQ  R12, R13
-	ADDQ  SI, R13
-	MOVQ  R13, R14
-	ADDQ  SI, R14
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  srcIm+48(FP), AX
+	MOVQ  dstIm+56(FP), CX
+
+butterfly:
+	MOVQ n+24(FP), DX
+	MOVQ tw+16(FP), BX
+	MOVQ src+8(FP), SI
+	MOVQ srcStep+32(FP), DI
+	MOVQ SI, R8
+	ADDQ DI, R8
+	MOVQ R8, R9
+	ADDQ DI, R9
+	MOVQ R9, R10
+	ADDQ DI, R10
+	MOVQ dst+0(FP), DI
+	MOVQ dstStep+40(FP), R11
+	MOVQ DI, R12
+	ADDQ R11, R12
+	MOVQ R12, R13
+	ADDQ R11, R13
+	MOVQ R13, R14
+	ADDQ R11, R14
 
 	// Main loop: 1 vectors (8 elements) per iteration.
 unrolled:
-	CMPQ         AX, $0x00000008
+	CMPQ         DX, $0x00000008
 	JL           single
-	VMOVUPS      (CX), Y0
-	VMOVUPS      (CX)(DI*1), Y1
+	VMOVUPS      (SI), Y0
+	VMOVUPS      (SI)(AX*1), Y1
 	VMOVUPS      (R8), Y2
-	VMOVUPS      (R8)(DI*1), Y3
+	VMOVUPS      (R8)(AX*1), Y3
 	VMOVUPS      (R9), Y4
-	VMOVUPS      (R9)(DI*1), Y5
+	VMOVUPS      (R9)(AX*1), Y5
 	VMOVUPS      (R10), Y6
-	VMOVUPS      (R10)(DI*1), Y7
+	VMOVUPS      (R10)(AX*1), Y7
 	VADDPS       Y4, Y0, Y8
 	VADDPS       Y5, Y1, Y9
 	VSUBPS       Y4, Y0, Y0
@@ -378,8 +430,8 @@ unrolled:
 	VADDPS       Y5, Y9, Y3
 	VSUBPS       Y4, Y8, Y4
 	VSUBPS       Y5, Y9, Y5
-	VMOVUPS      Y2, (DX)
-	VMOVUPS      Y3, (DX)(R11*1)
+	VMOVUPS      Y2, (DI)
+	VMOVUPS      Y3, (DI)(CX*1)
 	VBROADCASTSS (BX), Y2
 	VBROADCASTSS 4(BX), Y3
 	VMULPS       Y2, Y6, Y8
@@ -387,7 +439,7 @@ unrolled:
 	VMULPS       Y3, Y6, Y3
 	VFMADD231PS  Y2, Y7, Y3
 	VMOVUPS      Y8, (R12)
-	VMOVUPS      Y3, (R12)(R11*1)
+	VMOVUPS      Y3, (R12)(CX*1)
 	VBROADCASTSS 8(BX), Y2
 	VBROADCASTSS 12(BX), Y3
 	VMULPS       Y2, Y4, Y6
@@ -395,7 +447,7 @@ unrolled:
 	VMULPS       Y3, Y4, Y3
 	VFMADD231PS  Y2, Y5, Y3
 	VMOVUPS      Y6, (R13)
-	VMOVUPS      Y3, (R13)(R11*1)
+	VMOVUPS      Y3, (R13)(CX*1)
 	VBROADCASTSS 16(BX), Y2
 	VBROADCASTSS 20(BX), Y3
 	VMULPS       Y2, Y0, Y4
@@ -403,30 +455,30 @@ unrolled:
 	VMULPS       Y3, Y0, Y0
 	VFMADD231PS  Y2, Y1, Y0
 	VMOVUPS      Y4, (R14)
-	VMOVUPS      Y0, (R14)(R11*1)
-	ADDQ         $0x00000020, CX
+	VMOVUPS      Y0, (R14)(CX*1)
+	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, R9
 	ADDQ         $0x00000020, R10
-	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R12
 	ADDQ         $0x00000020, R13
 	ADDQ         $0x00000020, R14
-	SUBQ         $0x00000008, AX
+	SUBQ         $0x00000008, DX
 	JMP          unrolled
 
 single:
 	// One vector at a time.
-	CMPQ         AX, $0x00000008
+	CMPQ         DX, $0x00000008
 	JL           tail
-	VMOVUPS      (CX), Y0
-	VMOVUPS      (CX)(DI*1), Y1
+	VMOVUPS      (SI), Y0
+	VMOVUPS      (SI)(AX*1), Y1
 	VMOVUPS      (R8), Y2
-	VMOVUPS      (R8)(DI*1), Y3
+	VMOVUPS      (R8)(AX*1), Y3
 	VMOVUPS      (R9), Y4
-	VMOVUPS      (R9)(DI*1), Y5
+	VMOVUPS      (R9)(AX*1), Y5
 	VMOVUPS      (R10), Y6
-	VMOVUPS      (R10)(DI*1), Y7
+	VMOVUPS      (R10)(AX*1), Y7
 	VADDPS       Y4, Y0, Y8
 	VADDPS       Y5, Y1, Y9
 	VSUBPS       Y4, Y0, Y0
@@ -443,8 +495,8 @@ single:
 	VADDPS       Y5, Y9, Y3
 	VSUBPS       Y4, Y8, Y4
 	VSUBPS       Y5, Y9, Y5
-	VMOVUPS      Y2, (DX)
-	VMOVUPS      Y3, (DX)(R11*1)
+	VMOVUPS      Y2, (DI)
+	VMOVUPS      Y3, (DI)(CX*1)
 	VBROADCASTSS (BX), Y2
 	VBROADCASTSS 4(BX), Y3
 	VMULPS       Y2, Y6, Y8
@@ -452,7 +504,7 @@ single:
 	VMULPS       Y3, Y6, Y3
 	VFMADD231PS  Y2, Y7, Y3
 	VMOVUPS      Y8, (R12)
-	VMOVUPS      Y3, (R12)(R11*1)
+	VMOVUPS      Y3, (R12)(CX*1)
 	VBROADCASTSS 8(BX), Y2
 	VBROADCASTSS 12(BX), Y3
 	VMULPS       Y2, Y4, Y6
@@ -460,7 +512,7 @@ single:
 	VMULPS       Y3, Y4, Y3
 	VFMADD231PS  Y2, Y5, Y3
 	VMOVUPS      Y6, (R13)
-	VMOVUPS      Y3, (R13)(R11*1)
+	VMOVUPS      Y3, (R13)(CX*1)
 	VBROADCASTSS 16(BX), Y2
 	VBROADCASTSS 20(BX), Y3
 	VMULPS       Y2, Y0, Y4
@@ -468,34 +520,34 @@ single:
 	VMULPS       Y3, Y0, Y0
 	VFMADD231PS  Y2, Y1, Y0
 	VMOVUPS      Y4, (R14)
-	VMOVUPS      Y0, (R14)(R11*1)
-	ADDQ         $0x00000020, CX
+	VMOVUPS      Y0, (R14)(CX*1)
+	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, R9
 	ADDQ         $0x00000020, R10
-	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R12
 	ADDQ         $0x00000020, R13
 	ADDQ         $0x00000020, R14
-	SUBQ         $0x00000008, AX
+	SUBQ         $0x00000008, DX
 	JMP          single
 
 tail:
 	// The last 0..7 elements, masked: nothing outside the slices is touched.
-	TESTQ        AX, AX
+	TESTQ        DX, DX
 	JZ           done
-	LEAQ         fftMaskTab<>+0(SB), SI
-	SHLQ         $0x02, AX
-	NEGQ         AX
-	VMOVDQU      32(SI)(AX*1), Y0
-	VMASKMOVPS   (CX), Y0, Y1
-	VMASKMOVPS   (CX)(DI*1), Y0, Y2
+	LEAQ         fftMaskTab<>+0(SB), R11
+	SHLQ         $0x02, DX
+	NEGQ         DX
+	VMOVDQU      32(R11)(DX*1), Y0
+	VMASKMOVPS   (SI), Y0, Y1
+	VMASKMOVPS   (SI)(AX*1), Y0, Y2
 	VMASKMOVPS   (R8), Y0, Y3
-	VMASKMOVPS   (R8)(DI*1), Y0, Y4
+	VMASKMOVPS   (R8)(AX*1), Y0, Y4
 	VMASKMOVPS   (R9), Y0, Y5
-	VMASKMOVPS   (R9)(DI*1), Y0, Y6
+	VMASKMOVPS   (R9)(AX*1), Y0, Y6
 	VMASKMOVPS   (R10), Y0, Y7
-	VMASKMOVPS   (R10)(DI*1), Y0, Y8
+	VMASKMOVPS   (R10)(AX*1), Y0, Y8
 	VADDPS       Y5, Y1, Y9
 	VADDPS       Y6, Y2, Y10
 	VSUBPS       Y5, Y1, Y1
@@ -512,8 +564,8 @@ tail:
 	VADDPS       Y6, Y10, Y4
 	VSUBPS       Y5, Y9, Y5
 	VSUBPS       Y6, Y10, Y6
-	VMASKMOVPS   Y3, Y0, (DX)
-	VMASKMOVPS   Y4, Y0, (DX)(R11*1)
+	VMASKMOVPS   Y3, Y0, (DI)
+	VMASKMOVPS   Y4, Y0, (DI)(CX*1)
 	VBROADCASTSS (BX), Y3
 	VBROADCASTSS 4(BX), Y4
 	VMULPS       Y3, Y7, Y9
@@ -521,7 +573,7 @@ tail:
 	VMULPS       Y4, Y7, Y4
 	VFMADD231PS  Y3, Y8, Y4
 	VMASKMOVPS   Y9, Y0, (R12)
-	VMASKMOVPS   Y4, Y0, (R12)(R11*1)
+	VMASKMOVPS   Y4, Y0, (R12)(CX*1)
 	VBROADCASTSS 8(BX), Y3
 	VBROADCASTSS 12(BX), Y4
 	VMULPS       Y3, Y5, Y7
@@ -529,7 +581,7 @@ tail:
 	VMULPS       Y4, Y5, Y4
 	VFMADD231PS  Y3, Y6, Y4
 	VMASKMOVPS   Y7, Y0, (R13)
-	VMASKMOVPS   Y4, Y0, (R13)(R11*1)
+	VMASKMOVPS   Y4, Y0, (R13)(CX*1)
 	VBROADCASTSS 16(BX), Y3
 	VBROADCASTSS 20(BX), Y4
 	VMULPS       Y3, Y1, Y5
@@ -537,9 +589,26 @@ tail:
 	VMULPS       Y4, Y1, Y1
 	VFMADD231PS  Y3, Y2, Y1
 	VMASKMOVPS   Y5, Y0, (R14)
-	VMASKMOVPS   Y1, Y0, (R14)(R11*1)
+	VMASKMOVPS   Y1, Y0, (R14)(CX*1)
 
 done:
+	ADDQ  $0x00000018, BX
+	MOVQ  BX, tw+16(FP)
+	MOVQ  src+8(FP), DX
+	MOVQ  srcNext+72(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, src+8(FP)
+	MOVQ  dst+0(FP), DX
+	MOVQ  dstNext+80(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, dst+0(FP)
+	MOVQ  count+64(FP), DX
+	SUBQ  $0x00000001, DX
+	MOVQ  DX, count+64(FP)
+	TESTQ DX, DX
+	JLE   end
+	JMP   butterfly
+
 end:
 	VZEROUPPER
 	RET
@@ -1386,151 +1455,180 @@ end:
 	VZEROUPPER
 	RET
 
-// func FFTRadix2AVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+// func FFTRadix2AVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 // Requires: AVX, AVX512F, BMI2
-TEXT ·FFTRadix2AVX512(SB), NOSPLIT, $0-64
-	MOVQ         n+24(FP), AX
-	TESTQ        AX, AX
-	JLE          end
-	MOVQ         src+8(FP), CX
-	MOVQ         dst+0(FP), DX
+TEXT ·FFTRadix2AVX512(SB), NOSPLIT, $0-88
+	MOVQ  n+24(FP), AX
+	MOVQ  count+64(FP), CX
+	TESTQ AX, AX
+	JLE   end
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  srcIm+48(FP), AX
+	MOVQ  dstIm+56(FP), CX
+
+butterfly:
+	MOVQ         n+24(FP), DX
 	MOVQ         tw+16(FP), BX
-	MOVQ         srcStep+32(FP), SI
-	MOVQ         srcIm+48(FP), DI
-	MOVQ         CX, R8
-	ADDQ         SI, R8
-	MOVQ         dstStep+40(FP), SI
-	MOVQ         dstIm+56(FP), R9
-	MOVQ         DX, R10
-	ADDQ         SI, R10
+	MOVQ         src+8(FP), SI
+	MOVQ         srcStep+32(FP), DI
+	MOVQ         SI, R8
+	ADDQ         DI, R8
+	MOVQ         dst+0(FP), DI
+	MOVQ         dstStep+40(FP), R9
+	MOVQ         DI, R10
+	ADDQ         R9, R10
 	VBROADCASTSS (BX), Z0
 	VBROADCASTSS 4(BX), Z1
 
 	// Main loop: 1 vectors (16 elements) per iteration.
 unrolled:
-	CMPQ         AX, $0x00000010
+	CMPQ         DX, $0x00000010
 	JL           single
-	VMOVUPS      (CX), Z2
-	VMOVUPS      (CX)(DI*1), Z3
+	VMOVUPS      (SI), Z2
+	VMOVUPS      (SI)(AX*1), Z3
 	VMOVUPS      (R8), Z4
-	VMOVUPS      (R8)(DI*1), Z5
+	VMOVUPS      (R8)(AX*1), Z5
 	VADDPS       Z4, Z2, Z6
 	VADDPS       Z5, Z3, Z7
 	VSUBPS       Z4, Z2, Z2
 	VSUBPS       Z5, Z3, Z3
-	VMOVUPS      Z6, (DX)
-	VMOVUPS      Z7, (DX)(R9*1)
+	VMOVUPS      Z6, (DI)
+	VMOVUPS      Z7, (DI)(CX*1)
 	VMULPS       Z0, Z2, Z4
 	VFNMADD231PS Z1, Z3, Z4
 	VMULPS       Z1, Z2, Z2
 	VFMADD231PS  Z0, Z3, Z2
 	VMOVUPS      Z4, (R10)
-	VMOVUPS      Z2, (R10)(R9*1)
-	ADDQ         $0x00000040, CX
+	VMOVUPS      Z2, (R10)(CX*1)
+	ADDQ         $0x00000040, SI
 	ADDQ         $0x00000040, R8
-	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R10
-	SUBQ         $0x00000010, AX
+	SUBQ         $0x00000010, DX
 	JMP          unrolled
 
 single:
 	// One vector at a time.
-	CMPQ         AX, $0x00000010
+	CMPQ         DX, $0x00000010
 	JL           tail
-	VMOVUPS      (CX), Z2
-	VMOVUPS      (CX)(DI*1), Z3
+	VMOVUPS      (SI), Z2
+	VMOVUPS      (SI)(AX*1), Z3
 	VMOVUPS      (R8), Z4
-	VMOVUPS      (R8)(DI*1), Z5
+	VMOVUPS      (R8)(AX*1), Z5
 	VADDPS       Z4, Z2, Z6
 	VADDPS       Z5, Z3, Z7
 	VSUBPS       Z4, Z2, Z2
 	VSUBPS       Z5, Z3, Z3
-	VMOVUPS      Z6, (DX)
-	VMOVUPS      Z7, (DX)(R9*1)
+	VMOVUPS      Z6, (DI)
+	VMOVUPS      Z7, (DI)(CX*1)
 	VMULPS       Z0, Z2, Z4
 	VFNMADD231PS Z1, Z3, Z4
 	VMULPS       Z1, Z2, Z2
 	VFMADD231PS  Z0, Z3, Z2
 	VMOVUPS      Z4, (R10)
-	VMOVUPS      Z2, (R10)(R9*1)
-	ADDQ         $0x00000040, CX
+	VMOVUPS      Z2, (R10)(CX*1)
+	ADDQ         $0x00000040, SI
 	ADDQ         $0x00000040, R8
-	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R10
-	SUBQ         $0x00000010, AX
+	SUBQ         $0x00000010, DX
 	JMP          single
 
 tail:
 	// The last 0..15 elements, masked: nothing outside the slices is touched.
-	TESTQ        AX, AX
+	TESTQ        DX, DX
 	JZ           done
-	MOVL         $0x0000ffff, BX
-	BZHIL        AX, BX, AX
-	KMOVW        AX, K1
-	VMOVUPS.Z    (CX), K1, Z2
-	VMOVUPS.Z    (CX)(DI*1), K1, Z3
+	MOVL         $0x0000ffff, R9
+	BZHIL        DX, R9, DX
+	KMOVW        DX, K1
+	VMOVUPS.Z    (SI), K1, Z2
+	VMOVUPS.Z    (SI)(AX*1), K1, Z3
 	VMOVUPS.Z    (R8), K1, Z4
-	VMOVUPS.Z    (R8)(DI*1), K1, Z5
+	VMOVUPS.Z    (R8)(AX*1), K1, Z5
 	VADDPS       Z4, Z2, Z6
 	VADDPS       Z5, Z3, Z7
 	VSUBPS       Z4, Z2, Z2
 	VSUBPS       Z5, Z3, Z3
-	VMOVUPS      Z6, K1, (DX)
-	VMOVUPS      Z7, K1, (DX)(R9*1)
+	VMOVUPS      Z6, K1, (DI)
+	VMOVUPS      Z7, K1, (DI)(CX*1)
 	VMULPS       Z0, Z2, Z4
 	VFNMADD231PS Z1, Z3, Z4
 	VMULPS       Z1, Z2, Z1
 	VFMADD231PS  Z0, Z3, Z1
 	VMOVUPS      Z4, K1, (R10)
-	VMOVUPS      Z1, K1, (R10)(R9*1)
+	VMOVUPS      Z1, K1, (R10)(CX*1)
 
 done:
+	ADDQ  $0x00000008, BX
+	MOVQ  BX, tw+16(FP)
+	MOVQ  src+8(FP), DX
+	MOVQ  srcNext+72(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, src+8(FP)
+	MOVQ  dst+0(FP), DX
+	MOVQ  dstNext+80(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, dst+0(FP)
+	MOVQ  count+64(FP), DX
+	SUBQ  $0x00000001, DX
+	MOVQ  DX, count+64(FP)
+	TESTQ DX, DX
+	JLE   end
+	JMP   butterfly
+
 end:
 	VZEROUPPER
 	RET
 
-// func FFTRadix3AVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+// func FFTRadix3AVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 // Requires: AVX, AVX512F, BMI2
-TEXT ·FFTRadix3AVX512(SB), NOSPLIT, $0-64
-	MOVQ         n+24(FP), AX
-	TESTQ        AX, AX
-	JLE          end
-	MOVQ         src+8(FP), CX
-	MOVQ         dst+0(FP), DX
+TEXT ·FFTRadix3AVX512(SB), NOSPLIT, $0-88
+	MOVQ  n+24(FP), AX
+	MOVQ  count+64(FP), CX
+	TESTQ AX, AX
+	JLE   end
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  srcIm+48(FP), AX
+	MOVQ  dstIm+56(FP), CX
+
+butterfly:
+	MOVQ         n+24(FP), DX
 	MOVQ         tw+16(FP), BX
-	MOVQ         srcStep+32(FP), SI
-	MOVQ         srcIm+48(FP), DI
-	MOVQ         CX, R8
-	ADDQ         SI, R8
+	MOVQ         src+8(FP), SI
+	MOVQ         srcStep+32(FP), DI
+	MOVQ         SI, R8
+	ADDQ         DI, R8
 	MOVQ         R8, R9
-	ADDQ         SI, R9
-	MOVQ         dstStep+40(FP), SI
-	MOVQ         dstIm+56(FP), R10
-	MOVQ         DX, R11
-	ADDQ         SI, R11
+	ADDQ         DI, R9
+	MOVQ         dst+0(FP), DI
+	MOVQ         dstStep+40(FP), R10
+	MOVQ         DI, R11
+	ADDQ         R10, R11
 	MOVQ         R11, R12
-	ADDQ         SI, R12
+	ADDQ         R10, R12
 	VBROADCASTSS (BX), Z0
 	VBROADCASTSS 4(BX), Z1
 	VBROADCASTSS 8(BX), Z2
 	VBROADCASTSS 12(BX), Z3
-	MOVL         $0xbf000000, BX
-	VMOVD        BX, X4
+	MOVL         $0xbf000000, R10
+	VMOVD        R10, X4
 	VBROADCASTSS X4, Z4
-	MOVL         $0x3f5db3d7, BX
-	VMOVD        BX, X5
+	MOVL         $0x3f5db3d7, R10
+	VMOVD        R10, X5
 	VBROADCASTSS X5, Z5
 
 	// Main loop: 1 vectors (16 elements) per iteration.
 unrolled:
-	CMPQ         AX, $0x00000010
+	CMPQ         DX, $0x00000010
 	JL           single
-	VMOVUPS      (CX), Z6
-	VMOVUPS      (CX)(DI*1), Z7
+	VMOVUPS      (SI), Z6
+	VMOVUPS      (SI)(AX*1), Z7
 	VMOVUPS      (R8), Z8
-	VMOVUPS      (R8)(DI*1), Z9
+	VMOVUPS      (R8)(AX*1), Z9
 	VMOVUPS      (R9), Z10
-	VMOVUPS      (R9)(DI*1), Z11
+	VMOVUPS      (R9)(AX*1), Z11
 	VADDPS       Z10, Z8, Z12
 	VADDPS       Z11, Z9, Z13
 	VSUBPS       Z10, Z8, Z8
@@ -1549,39 +1647,39 @@ unrolled:
 	VFNMADD231PS Z5, Z9, Z6
 	VMOVUPS      Z7, Z7
 	VFMADD231PS  Z5, Z8, Z7
-	VMOVUPS      Z10, (DX)
-	VMOVUPS      Z11, (DX)(R10*1)
+	VMOVUPS      Z10, (DI)
+	VMOVUPS      Z11, (DI)(CX*1)
 	VMULPS       Z0, Z12, Z8
 	VFNMADD231PS Z1, Z13, Z8
 	VMULPS       Z1, Z12, Z9
 	VFMADD231PS  Z0, Z13, Z9
 	VMOVUPS      Z8, (R11)
-	VMOVUPS      Z9, (R11)(R10*1)
+	VMOVUPS      Z9, (R11)(CX*1)
 	VMULPS       Z2, Z6, Z8
 	VFNMADD231PS Z3, Z7, Z8
 	VMULPS       Z3, Z6, Z6
 	VFMADD231PS  Z2, Z7, Z6
 	VMOVUPS      Z8, (R12)
-	VMOVUPS      Z6, (R12)(R10*1)
-	ADDQ         $0x00000040, CX
+	VMOVUPS      Z6, (R12)(CX*1)
+	ADDQ         $0x00000040, SI
 	ADDQ         $0x00000040, R8
 	ADDQ         $0x00000040, R9
-	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R11
 	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, AX
+	SUBQ         $0x00000010, DX
 	JMP          unrolled
 
 single:
 	// One vector at a time.
-	CMPQ         AX, $0x00000010
+	CMPQ         DX, $0x00000010
 	JL           tail
-	VMOVUPS      (CX), Z6
-	VMOVUPS      (CX)(DI*1), Z7
+	VMOVUPS      (SI), Z6
+	VMOVUPS      (SI)(AX*1), Z7
 	VMOVUPS      (R8), Z8
-	VMOVUPS      (R8)(DI*1), Z9
+	VMOVUPS      (R8)(AX*1), Z9
 	VMOVUPS      (R9), Z10
-	VMOVUPS      (R9)(DI*1), Z11
+	VMOVUPS      (R9)(AX*1), Z11
 	VADDPS       Z10, Z8, Z12
 	VADDPS       Z11, Z9, Z13
 	VSUBPS       Z10, Z8, Z8
@@ -1600,42 +1698,42 @@ single:
 	VFNMADD231PS Z5, Z9, Z6
 	VMOVUPS      Z7, Z7
 	VFMADD231PS  Z5, Z8, Z7
-	VMOVUPS      Z10, (DX)
-	VMOVUPS      Z11, (DX)(R10*1)
+	VMOVUPS      Z10, (DI)
+	VMOVUPS      Z11, (DI)(CX*1)
 	VMULPS       Z0, Z12, Z8
 	VFNMADD231PS Z1, Z13, Z8
 	VMULPS       Z1, Z12, Z9
 	VFMADD231PS  Z0, Z13, Z9
 	VMOVUPS      Z8, (R11)
-	VMOVUPS      Z9, (R11)(R10*1)
+	VMOVUPS      Z9, (R11)(CX*1)
 	VMULPS       Z2, Z6, Z8
 	VFNMADD231PS Z3, Z7, Z8
 	VMULPS       Z3, Z6, Z6
 	VFMADD231PS  Z2, Z7, Z6
 	VMOVUPS      Z8, (R12)
-	VMOVUPS      Z6, (R12)(R10*1)
-	ADDQ         $0x00000040, CX
+	VMOVUPS      Z6, (R12)(CX*1)
+	ADDQ         $0x00000040, SI
 	ADDQ         $0x00000040, R8
 	ADDQ         $0x00000040, R9
-	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R11
 	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, AX
+	SUBQ         $0x00000010, DX
 	JMP          single
 
 tail:
 	// The last 0..15 elements, masked: nothing outside the slices is touched.
-	TESTQ        AX, AX
+	TESTQ        DX, DX
 	JZ           done
-	MOVL         $0x0000ffff, BX
-	BZHIL        AX, BX, AX
-	KMOVW        AX, K1
-	VMOVUPS.Z    (CX), K1, Z6
-	VMOVUPS.Z    (CX)(DI*1), K1, Z7
+	MOVL         $0x0000ffff, R10
+	BZHIL        DX, R10, DX
+	KMOVW        DX, K1
+	VMOVUPS.Z    (SI), K1, Z6
+	VMOVUPS.Z    (SI)(AX*1), K1, Z7
 	VMOVUPS.Z    (R8), K1, Z8
-	VMOVUPS.Z    (R8)(DI*1), K1, Z9
+	VMOVUPS.Z    (R8)(AX*1), K1, Z9
 	VMOVUPS.Z    (R9), K1, Z10
-	VMOVUPS.Z    (R9)(DI*1), K1, Z11
+	VMOVUPS.Z    (R9)(AX*1), K1, Z11
 	VADDPS       Z10, Z8, Z12
 	VADDPS       Z11, Z9, Z13
 	VSUBPS       Z10, Z8, Z8
@@ -1654,51 +1752,74 @@ tail:
 	VFNMADD231PS Z5, Z9, Z6
 	VMOVUPS      Z7, Z7
 	VFMADD231PS  Z5, Z8, Z7
-	VMOVUPS      Z10, K1, (DX)
-	VMOVUPS      Z11, K1, (DX)(R10*1)
+	VMOVUPS      Z10, K1, (DI)
+	VMOVUPS      Z11, K1, (DI)(CX*1)
 	VMULPS       Z0, Z4, Z5
 	VFNMADD231PS Z1, Z12, Z5
 	VMULPS       Z1, Z4, Z1
 	VFMADD231PS  Z0, Z12, Z1
 	VMOVUPS      Z5, K1, (R11)
-	VMOVUPS      Z1, K1, (R11)(R10*1)
+	VMOVUPS      Z1, K1, (R11)(CX*1)
 	VMULPS       Z2, Z6, Z0
 	VFNMADD231PS Z3, Z7, Z0
 	VMULPS       Z3, Z6, Z1
 	VFMADD231PS  Z2, Z7, Z1
 	VMOVUPS      Z0, K1, (R12)
-	VMOVUPS      Z1, K1, (R12)(R10*1)
+	VMOVUPS      Z1, K1, (R12)(CX*1)
 
 done:
+	ADDQ  $0x00000010, BX
+	MOVQ  BX, tw+16(FP)
+	MOVQ  src+8(FP), DX
+	MOVQ  srcNext+72(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, src+8(FP)
+	MOVQ  dst+0(FP), DX
+	MOVQ  dstNext+80(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, dst+0(FP)
+	MOVQ  count+64(FP), DX
+	SUBQ  $0x00000001, DX
+	MOVQ  DX, count+64(FP)
+	TESTQ DX, DX
+	JLE   end
+	JMP   butterfly
+
 end:
 	VZEROUPPER
 	RET
 
-// func FFTRadix4AVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+// func FFTRadix4AVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 // Requires: AVX, AVX512F, BMI2
-TEXT ·FFTRadix4AVX512(SB), NOSPLIT, $0-64
-	MOVQ         n+24(FP), AX
-	TESTQ        AX, AX
-	JLE          end
-	MOVQ         src+8(FP), CX
-	MOVQ         dst+0(FP), DX
+TEXT ·FFTRadix4AVX512(SB), NOSPLIT, $0-88
+	MOVQ  n+24(FP), AX
+	MOVQ  count+64(FP), CX
+	TESTQ AX, AX
+	JLE   end
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  srcIm+48(FP), AX
+	MOVQ  dstIm+56(FP), CX
+
+butterfly:
+	MOVQ         n+24(FP), DX
 	MOVQ         tw+16(FP), BX
-	MOVQ         srcStep+32(FP), SI
-	MOVQ         srcIm+48(FP), DI
-	MOVQ         CX, R8
-	ADDQ         SI, R8
+	MOVQ         src+8(FP), SI
+	MOVQ         srcStep+32(FP), DI
+	MOVQ         SI, R8
+	ADDQ         DI, R8
 	MOVQ         R8, R9
-	ADDQ         SI, R9
+	ADDQ         DI, R9
 	MOVQ         R9, R10
-	ADDQ         SI, R10
-	MOVQ         dstStep+40(FP), SI
-	MOVQ         dstIm+56(FP), R11
-	MOVQ         DX, R12
-	ADDQ         SI, R12
+	ADDQ         DI, R10
+	MOVQ         dst+0(FP), DI
+	MOVQ         dstStep+40(FP), R11
+	MOVQ         DI, R12
+	ADDQ         R11, R12
 	MOVQ         R12, R13
-	ADDQ         SI, R13
+	ADDQ         R11, R13
 	MOVQ         R13, R14
-	ADDQ         SI, R14
+	ADDQ         R11, R14
 	VBROADCASTSS (BX), Z0
 	VBROADCASTSS 4(BX), Z1
 	VBROADCASTSS 8(BX), Z2
@@ -1708,16 +1829,16 @@ TEXT ·FFTRadix4AVX512(SB), NOSPLIT, $0-64
 
 	// Main loop: 1 vectors (16 elements) per iteration.
 unrolled:
-	CMPQ         AX, $0x00000010
+	CMPQ         DX, $0x00000010
 	JL           single
-	VMOVUPS      (CX), Z6
-	VMOVUPS      (CX)(DI*1), Z7
+	VMOVUPS      (SI), Z6
+	VMOVUPS      (SI)(AX*1), Z7
 	VMOVUPS      (R8), Z8
-	VMOVUPS      (R8)(DI*1), Z9
+	VMOVUPS      (R8)(AX*1), Z9
 	VMOVUPS      (R9), Z10
-	VMOVUPS      (R9)(DI*1), Z11
+	VMOVUPS      (R9)(AX*1), Z11
 	VMOVUPS      (R10), Z12
-	VMOVUPS      (R10)(DI*1), Z13
+	VMOVUPS      (R10)(AX*1), Z13
 	VADDPS       Z10, Z6, Z14
 	VADDPS       Z11, Z7, Z15
 	VSUBPS       Z10, Z6, Z6
@@ -1734,49 +1855,49 @@ unrolled:
 	VADDPS       Z11, Z15, Z9
 	VSUBPS       Z10, Z14, Z10
 	VSUBPS       Z11, Z15, Z11
-	VMOVUPS      Z8, (DX)
-	VMOVUPS      Z9, (DX)(R11*1)
+	VMOVUPS      Z8, (DI)
+	VMOVUPS      Z9, (DI)(CX*1)
 	VMULPS       Z0, Z12, Z8
 	VFNMADD231PS Z1, Z13, Z8
 	VMULPS       Z1, Z12, Z9
 	VFMADD231PS  Z0, Z13, Z9
 	VMOVUPS      Z8, (R12)
-	VMOVUPS      Z9, (R12)(R11*1)
+	VMOVUPS      Z9, (R12)(CX*1)
 	VMULPS       Z2, Z10, Z8
 	VFNMADD231PS Z3, Z11, Z8
 	VMULPS       Z3, Z10, Z9
 	VFMADD231PS  Z2, Z11, Z9
 	VMOVUPS      Z8, (R13)
-	VMOVUPS      Z9, (R13)(R11*1)
+	VMOVUPS      Z9, (R13)(CX*1)
 	VMULPS       Z4, Z6, Z8
 	VFNMADD231PS Z5, Z7, Z8
 	VMULPS       Z5, Z6, Z6
 	VFMADD231PS  Z4, Z7, Z6
 	VMOVUPS      Z8, (R14)
-	VMOVUPS      Z6, (R14)(R11*1)
-	ADDQ         $0x00000040, CX
+	VMOVUPS      Z6, (R14)(CX*1)
+	ADDQ         $0x00000040, SI
 	ADDQ         $0x00000040, R8
 	ADDQ         $0x00000040, R9
 	ADDQ         $0x00000040, R10
-	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R12
 	ADDQ         $0x00000040, R13
 	ADDQ         $0x00000040, R14
-	SUBQ         $0x00000010, AX
+	SUBQ         $0x00000010, DX
 	JMP          unrolled
 
 single:
 	// One vector at a time.
-	CMPQ         AX, $0x00000010
+	CMPQ         DX, $0x00000010
 	JL           tail
-	VMOVUPS      (CX), Z6
-	VMOVUPS      (CX)(DI*1), Z7
+	VMOVUPS      (SI), Z6
+	VMOVUPS      (SI)(AX*1), Z7
 	VMOVUPS      (R8), Z8
-	VMOVUPS      (R8)(DI*1), Z9
+	VMOVUPS      (R8)(AX*1), Z9
 	VMOVUPS      (R9), Z10
-	VMOVUPS      (R9)(DI*1), Z11
+	VMOVUPS      (R9)(AX*1), Z11
 	VMOVUPS      (R10), Z12
-	VMOVUPS      (R10)(DI*1), Z13
+	VMOVUPS      (R10)(AX*1), Z13
 	VADDPS       Z10, Z6, Z14
 	VADDPS       Z11, Z7, Z15
 	VSUBPS       Z10, Z6, Z6
@@ -1793,52 +1914,52 @@ single:
 	VADDPS       Z11, Z15, Z9
 	VSUBPS       Z10, Z14, Z10
 	VSUBPS       Z11, Z15, Z11
-	VMOVUPS      Z8, (DX)
-	VMOVUPS      Z9, (DX)(R11*1)
+	VMOVUPS      Z8, (DI)
+	VMOVUPS      Z9, (DI)(CX*1)
 	VMULPS       Z0, Z12, Z8
 	VFNMADD231PS Z1, Z13, Z8
 	VMULPS       Z1, Z12, Z9
 	VFMADD231PS  Z0, Z13, Z9
 	VMOVUPS      Z8, (R12)
-	VMOVUPS      Z9, (R12)(R11*1)
+	VMOVUPS      Z9, (R12)(CX*1)
 	VMULPS       Z2, Z10, Z8
 	VFNMADD231PS Z3, Z11, Z8
 	VMULPS       Z3, Z10, Z9
 	VFMADD231PS  Z2, Z11, Z9
 	VMOVUPS      Z8, (R13)
-	VMOVUPS      Z9, (R13)(R11*1)
+	VMOVUPS      Z9, (R13)(CX*1)
 	VMULPS       Z4, Z6, Z8
 	VFNMADD231PS Z5, Z7, Z8
 	VMULPS       Z5, Z6, Z6
 	VFMADD231PS  Z4, Z7, Z6
 	VMOVUPS      Z8, (R14)
-	VMOVUPS      Z6, (R14)(R11*1)
-	ADDQ         $0x00000040, CX
+	VMOVUPS      Z6, (R14)(CX*1)
+	ADDQ         $0x00000040, SI
 	ADDQ         $0x00000040, R8
 	ADDQ         $0x00000040, R9
 	ADDQ         $0x00000040, R10
-	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R12
 	ADDQ         $0x00000040, R13
 	ADDQ         $0x00000040, R14
-	SUBQ         $0x00000010, AX
+	SUBQ         $0x00000010, DX
 	JMP          single
 
 tail:
 	// The last 0..15 elements, masked: nothing outside the slices is touched.
-	TESTQ        AX, AX
+	TESTQ        DX, DX
 	JZ           done
-	MOVL         $0x0000ffff, BX
-	BZHIL        AX, BX, AX
-	KMOVW        AX, K1
-	VMOVUPS.Z    (CX), K1, Z6
-	VMOVUPS.Z    (CX)(DI*1), K1, Z7
+	MOVL         $0x0000ffff, R11
+	BZHIL        DX, R11, DX
+	KMOVW        DX, K1
+	VMOVUPS.Z    (SI), K1, Z6
+	VMOVUPS.Z    (SI)(AX*1), K1, Z7
 	VMOVUPS.Z    (R8), K1, Z8
-	VMOVUPS.Z    (R8)(DI*1), K1, Z9
+	VMOVUPS.Z    (R8)(AX*1), K1, Z9
 	VMOVUPS.Z    (R9), K1, Z10
-	VMOVUPS.Z    (R9)(DI*1), K1, Z11
+	VMOVUPS.Z    (R9)(AX*1), K1, Z11
 	VMOVUPS.Z    (R10), K1, Z12
-	VMOVUPS.Z    (R10)(DI*1), K1, Z13
+	VMOVUPS.Z    (R10)(AX*1), K1, Z13
 	VADDPS       Z10, Z6, Z14
 	VADDPS       Z11, Z7, Z15
 	VSUBPS       Z10, Z6, Z6
@@ -1855,28 +1976,45 @@ tail:
 	VADDPS       Z11, Z15, Z9
 	VSUBPS       Z10, Z14, Z10
 	VSUBPS       Z11, Z15, Z11
-	VMOVUPS      Z8, K1, (DX)
-	VMOVUPS      Z9, K1, (DX)(R11*1)
+	VMOVUPS      Z8, K1, (DI)
+	VMOVUPS      Z9, K1, (DI)(CX*1)
 	VMULPS       Z0, Z12, Z8
 	VFNMADD231PS Z1, Z13, Z8
 	VMULPS       Z1, Z12, Z1
 	VFMADD231PS  Z0, Z13, Z1
 	VMOVUPS      Z8, K1, (R12)
-	VMOVUPS      Z1, K1, (R12)(R11*1)
+	VMOVUPS      Z1, K1, (R12)(CX*1)
 	VMULPS       Z2, Z10, Z0
 	VFNMADD231PS Z3, Z11, Z0
 	VMULPS       Z3, Z10, Z1
 	VFMADD231PS  Z2, Z11, Z1
 	VMOVUPS      Z0, K1, (R13)
-	VMOVUPS      Z1, K1, (R13)(R11*1)
+	VMOVUPS      Z1, K1, (R13)(CX*1)
 	VMULPS       Z4, Z6, Z0
 	VFNMADD231PS Z5, Z7, Z0
 	VMULPS       Z5, Z6, Z1
 	VFMADD231PS  Z4, Z7, Z1
 	VMOVUPS      Z0, K1, (R14)
-	VMOVUPS      Z1, K1, (R14)(R11*1)
+	VMOVUPS      Z1, K1, (R14)(CX*1)
 
 done:
+	ADDQ  $0x00000018, BX
+	MOVQ  BX, tw+16(FP)
+	MOVQ  src+8(FP), DX
+	MOVQ  srcNext+72(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, src+8(FP)
+	MOVQ  dst+0(FP), DX
+	MOVQ  dstNext+80(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, dst+0(FP)
+	MOVQ  count+64(FP), DX
+	SUBQ  $0x00000001, DX
+	MOVQ  DX, count+64(FP)
+	TESTQ DX, DX
+	JLE   end
+	JMP   butterfly
+
 end:
 	VZEROUPPER
 	RET

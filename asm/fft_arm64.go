@@ -4,47 +4,47 @@
 
 package asm
 
-// FFTRadix2NEON is one radix-2 butterfly of a Stockham decimation-in-frequency
-// stage on runs of n lanes of split complex data (bytes: steps, and the
-// imaginary planes' offsets):
+// FFTRadix2NEON is count radix-2 butterflies of a Stockham decimation-in-frequency
+// stage on runs of n lanes of split complex data (bytes: steps, the
+// imaginary planes' offsets, the distances between butterflies):
 //
-//	for l < n, u < 2: y_u = w_u * sum_t x_t e^(-2 pi i t u / 2)
-//	  x_t = src[t*srcStep + 4l] + i src[t*srcStep + srcIm + 4l]
-//	  y_u to dst[u*dstStep + 4l] and dst[u*dstStep + dstIm + 4l]
-//	  w_0 = 1, w_u = tw[2(u-1)] + i tw[2(u-1)+1]
+//	for b < count, l < n, u < 2: y_u = w_u * sum_t x_t e^(-2 pi i t u / 2)
+//	  x_t = src[b*srcNext + t*srcStep + 4l] + i src[... + srcIm]
+//	  y_u to dst[b*dstNext + u*dstStep + 4l] and dst[... + dstIm]
+//	  w_0 = 1, w_u = tw[2(1 b + u-1)] + i tw[2(1 b + u-1)+1]
 //
 // Its reference and test oracle is fft's radix twin (butterflyGo).
 //
 //go:noescape
-func FFTRadix2NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+func FFTRadix2NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 
-// FFTRadix3NEON is one radix-3 butterfly of a Stockham decimation-in-frequency
-// stage on runs of n lanes of split complex data (bytes: steps, and the
-// imaginary planes' offsets):
+// FFTRadix3NEON is count radix-3 butterflies of a Stockham decimation-in-frequency
+// stage on runs of n lanes of split complex data (bytes: steps, the
+// imaginary planes' offsets, the distances between butterflies):
 //
-//	for l < n, u < 3: y_u = w_u * sum_t x_t e^(-2 pi i t u / 3)
-//	  x_t = src[t*srcStep + 4l] + i src[t*srcStep + srcIm + 4l]
-//	  y_u to dst[u*dstStep + 4l] and dst[u*dstStep + dstIm + 4l]
-//	  w_0 = 1, w_u = tw[2(u-1)] + i tw[2(u-1)+1]
+//	for b < count, l < n, u < 3: y_u = w_u * sum_t x_t e^(-2 pi i t u / 3)
+//	  x_t = src[b*srcNext + t*srcStep + 4l] + i src[... + srcIm]
+//	  y_u to dst[b*dstNext + u*dstStep + 4l] and dst[... + dstIm]
+//	  w_0 = 1, w_u = tw[2(2 b + u-1)] + i tw[2(2 b + u-1)+1]
 //
 // Its reference and test oracle is fft's radix twin (butterflyGo).
 //
 //go:noescape
-func FFTRadix3NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+func FFTRadix3NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 
-// FFTRadix4NEON is one radix-4 butterfly of a Stockham decimation-in-frequency
-// stage on runs of n lanes of split complex data (bytes: steps, and the
-// imaginary planes' offsets):
+// FFTRadix4NEON is count radix-4 butterflies of a Stockham decimation-in-frequency
+// stage on runs of n lanes of split complex data (bytes: steps, the
+// imaginary planes' offsets, the distances between butterflies):
 //
-//	for l < n, u < 4: y_u = w_u * sum_t x_t e^(-2 pi i t u / 4)
-//	  x_t = src[t*srcStep + 4l] + i src[t*srcStep + srcIm + 4l]
-//	  y_u to dst[u*dstStep + 4l] and dst[u*dstStep + dstIm + 4l]
-//	  w_0 = 1, w_u = tw[2(u-1)] + i tw[2(u-1)+1]
+//	for b < count, l < n, u < 4: y_u = w_u * sum_t x_t e^(-2 pi i t u / 4)
+//	  x_t = src[b*srcNext + t*srcStep + 4l] + i src[... + srcIm]
+//	  y_u to dst[b*dstNext + u*dstStep + 4l] and dst[... + dstIm]
+//	  w_0 = 1, w_u = tw[2(3 b + u-1)] + i tw[2(3 b + u-1)+1]
 //
 // Its reference and test oracle is fft's radix twin (butterflyGo).
 //
 //go:noescape
-func FFTRadix4NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+func FFTRadix4NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 
 // FFTRealPairNEON is the step between a real transform and the complex one of half
 // its length, on runs of n lanes of a pair of rows (bytes, as FFTRadix2):

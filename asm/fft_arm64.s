@@ -4,163 +4,189 @@
 
 #include "textflag.h"
 
-// func FFTRadix2NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
-TEXT ·FFTRadix2NEON(SB), NOSPLIT, $0-64
+// func FFTRadix2NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+TEXT ·FFTRadix2NEON(SB), NOSPLIT, $0-88
 	MOVD n+24(FP), R0
+	MOVD count+64(FP), R1
 	CMP $0, R0
 	BLE end
-	MOVD src+8(FP), R1
-	MOVD dst+0(FP), R2
+	CMP $0, R1
+	BLE end
+	MOVD srcIm+48(FP), R0
+	MOVD dstIm+56(FP), R1
+butterfly:
+	MOVD n+24(FP), R2
 	MOVD tw+16(FP), R3
-	MOVD srcStep+32(FP), R4
-	MOVD srcIm+48(FP), R5
-	MOVD R1, R6
-	ADD R4, R6, R6
-	MOVD dstStep+40(FP), R4
-	MOVD dstIm+56(FP), R7
-	MOVD R2, R8
-	ADD R4, R8, R8
+	MOVD src+8(FP), R4
+	MOVD srcStep+32(FP), R5
+	MOVD R4, R6
+	ADD R5, R6, R6
+	MOVD dst+0(FP), R5
+	MOVD dstStep+40(FP), R7
+	MOVD R5, R8
+	ADD R7, R8, R8
 	VLD1R (R3), [V0.S4]
-	ADD $4, R3, R4
-	VLD1R (R4), [V1.S4]
+	ADD $4, R3, R7
+	VLD1R (R7), [V1.S4]
 	// Main loop: 1 vectors (4 elements) per iteration.
 unrolled:
-	CMP $4, R0
+	CMP $4, R2
 	BLT single
-	FMOVQ (R1), F2
-	ADD R5<<0, R1, R3
-	FMOVQ (R3), F3
+	FMOVQ (R4), F2
+	ADD R0<<0, R4, R7
+	FMOVQ (R7), F3
 	FMOVQ (R6), F4
-	ADD R5<<0, R6, R3
-	FMOVQ (R3), F5
+	ADD R0<<0, R6, R7
+	FMOVQ (R7), F5
 	WORD $0x4e24d446 // fadd v6.4s, v2.4s, v4.4s
 	WORD $0x4e25d467 // fadd v7.4s, v3.4s, v5.4s
 	WORD $0x4ea4d448 // fsub v8.4s, v2.4s, v4.4s
 	WORD $0x4ea5d462 // fsub v2.4s, v3.4s, v5.4s
-	FMOVQ F6, (R2)
-	ADD R7<<0, R2, R3
-	FMOVQ F7, (R3)
+	FMOVQ F6, (R5)
+	ADD R1<<0, R5, R7
+	FMOVQ F7, (R7)
 	WORD $0x6e20dd03 // fmul v3.4s, v8.4s, v0.4s
 	VFMLS V1.S4, V2.S4, V3.S4
 	WORD $0x6e21dd04 // fmul v4.4s, v8.4s, v1.4s
 	VFMLA V0.S4, V2.S4, V4.S4
 	FMOVQ F3, (R8)
-	ADD R7<<0, R8, R3
-	FMOVQ F4, (R3)
-	ADD $16, R1, R1
+	ADD R1<<0, R8, R7
+	FMOVQ F4, (R7)
+	ADD $16, R4, R4
 	ADD $16, R6, R6
-	ADD $16, R2, R2
+	ADD $16, R5, R5
 	ADD $16, R8, R8
-	SUB $4, R0, R0
+	SUB $4, R2, R2
 	B unrolled
 single:
 	// One vector at a time.
-	CMP $4, R0
+	CMP $4, R2
 	BLT tail
-	FMOVQ (R1), F2
-	ADD R5<<0, R1, R3
-	FMOVQ (R3), F3
+	FMOVQ (R4), F2
+	ADD R0<<0, R4, R7
+	FMOVQ (R7), F3
 	FMOVQ (R6), F4
-	ADD R5<<0, R6, R3
-	FMOVQ (R3), F5
+	ADD R0<<0, R6, R7
+	FMOVQ (R7), F5
 	WORD $0x4e24d446 // fadd v6.4s, v2.4s, v4.4s
 	WORD $0x4e25d467 // fadd v7.4s, v3.4s, v5.4s
 	WORD $0x4ea4d448 // fsub v8.4s, v2.4s, v4.4s
 	WORD $0x4ea5d462 // fsub v2.4s, v3.4s, v5.4s
-	FMOVQ F6, (R2)
-	ADD R7<<0, R2, R3
-	FMOVQ F7, (R3)
+	FMOVQ F6, (R5)
+	ADD R1<<0, R5, R7
+	FMOVQ F7, (R7)
 	WORD $0x6e20dd03 // fmul v3.4s, v8.4s, v0.4s
 	VFMLS V1.S4, V2.S4, V3.S4
 	WORD $0x6e21dd04 // fmul v4.4s, v8.4s, v1.4s
 	VFMLA V0.S4, V2.S4, V4.S4
 	FMOVQ F3, (R8)
-	ADD R7<<0, R8, R3
-	FMOVQ F4, (R3)
-	ADD $16, R1, R1
+	ADD R1<<0, R8, R7
+	FMOVQ F4, (R7)
+	ADD $16, R4, R4
 	ADD $16, R6, R6
-	ADD $16, R2, R2
+	ADD $16, R5, R5
 	ADD $16, R8, R8
-	SUB $4, R0, R0
+	SUB $4, R2, R2
 	B single
 tail:
 	// The last 0..3 elements, one at a time in lane 0.
-	CMP $1, R0
+	CMP $1, R2
 	BLT done
-	FMOVS (R1), F2
-	ADD R5<<0, R1, R3
-	FMOVS (R3), F3
+	FMOVS (R4), F2
+	ADD R0<<0, R4, R7
+	FMOVS (R7), F3
 	FMOVS (R6), F4
-	ADD R5<<0, R6, R3
-	FMOVS (R3), F5
+	ADD R0<<0, R6, R7
+	FMOVS (R7), F5
 	WORD $0x4e24d446 // fadd v6.4s, v2.4s, v4.4s
 	WORD $0x4e25d467 // fadd v7.4s, v3.4s, v5.4s
 	WORD $0x4ea4d448 // fsub v8.4s, v2.4s, v4.4s
 	WORD $0x4ea5d462 // fsub v2.4s, v3.4s, v5.4s
-	FMOVS F6, (R2)
-	ADD R7<<0, R2, R3
-	FMOVS F7, (R3)
+	FMOVS F6, (R5)
+	ADD R1<<0, R5, R7
+	FMOVS F7, (R7)
 	WORD $0x6e20dd03 // fmul v3.4s, v8.4s, v0.4s
 	VFMLS V1.S4, V2.S4, V3.S4
 	WORD $0x6e21dd04 // fmul v4.4s, v8.4s, v1.4s
 	VFMLA V0.S4, V2.S4, V4.S4
 	FMOVS F3, (R8)
-	ADD R7<<0, R8, R3
-	FMOVS F4, (R3)
-	ADD $4, R1, R1
+	ADD R1<<0, R8, R7
+	FMOVS F4, (R7)
+	ADD $4, R4, R4
 	ADD $4, R6, R6
-	ADD $4, R2, R2
+	ADD $4, R5, R5
 	ADD $4, R8, R8
-	SUB $1, R0, R0
+	SUB $1, R2, R2
 	B tail
 done:
+	ADD $8, R3, R3
+	MOVD R3, tw+16(FP)
+	MOVD src+8(FP), R2
+	MOVD srcNext+72(FP), R3
+	ADD R3, R2, R2
+	MOVD R2, src+8(FP)
+	MOVD dst+0(FP), R2
+	MOVD dstNext+80(FP), R3
+	ADD R3, R2, R2
+	MOVD R2, dst+0(FP)
+	MOVD count+64(FP), R2
+	SUB $1, R2, R2
+	MOVD R2, count+64(FP)
+	CMP $0, R2
+	BLE end
+	B butterfly
 end:
 	RET
 
-// func FFTRadix3NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
-TEXT ·FFTRadix3NEON(SB), NOSPLIT, $0-64
+// func FFTRadix3NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+TEXT ·FFTRadix3NEON(SB), NOSPLIT, $0-88
 	MOVD n+24(FP), R0
+	MOVD count+64(FP), R1
 	CMP $0, R0
 	BLE end
-	MOVD src+8(FP), R1
-	MOVD dst+0(FP), R2
+	CMP $0, R1
+	BLE end
+	MOVD srcIm+48(FP), R0
+	MOVD dstIm+56(FP), R1
+butterfly:
+	MOVD n+24(FP), R2
 	MOVD tw+16(FP), R3
-	MOVD srcStep+32(FP), R4
-	MOVD srcIm+48(FP), R5
-	MOVD R1, R6
-	ADD R4, R6, R6
+	MOVD src+8(FP), R4
+	MOVD srcStep+32(FP), R5
+	MOVD R4, R6
+	ADD R5, R6, R6
 	MOVD R6, R7
-	ADD R4, R7, R7
-	MOVD dstStep+40(FP), R4
-	MOVD dstIm+56(FP), R8
-	MOVD R2, R9
-	ADD R4, R9, R9
+	ADD R5, R7, R7
+	MOVD dst+0(FP), R5
+	MOVD dstStep+40(FP), R8
+	MOVD R5, R9
+	ADD R8, R9, R9
 	MOVD R9, R10
-	ADD R4, R10, R10
+	ADD R8, R10, R10
 	VLD1R (R3), [V0.S4]
-	ADD $4, R3, R4
-	VLD1R (R4), [V1.S4]
-	ADD $8, R3, R4
-	VLD1R (R4), [V2.S4]
-	ADD $12, R3, R4
-	VLD1R (R4), [V3.S4]
-	MOVW $0xbf000000, R3
-	VDUP R3, V4.S4
-	MOVW $0x3f5db3d7, R3
-	VDUP R3, V5.S4
+	ADD $4, R3, R8
+	VLD1R (R8), [V1.S4]
+	ADD $8, R3, R8
+	VLD1R (R8), [V2.S4]
+	ADD $12, R3, R8
+	VLD1R (R8), [V3.S4]
+	MOVW $0xbf000000, R8
+	VDUP R8, V4.S4
+	MOVW $0x3f5db3d7, R8
+	VDUP R8, V5.S4
 	// Main loop: 1 vectors (4 elements) per iteration.
 unrolled:
-	CMP $4, R0
+	CMP $4, R2
 	BLT single
-	FMOVQ (R1), F6
-	ADD R5<<0, R1, R3
-	FMOVQ (R3), F7
+	FMOVQ (R4), F6
+	ADD R0<<0, R4, R8
+	FMOVQ (R8), F7
 	FMOVQ (R6), F8
-	ADD R5<<0, R6, R3
-	FMOVQ (R3), F9
+	ADD R0<<0, R6, R8
+	FMOVQ (R8), F9
 	FMOVQ (R7), F10
-	ADD R5<<0, R7, R3
-	FMOVQ (R3), F11
+	ADD R0<<0, R7, R8
+	FMOVQ (R8), F11
 	WORD $0x4e2ad50c // fadd v12.4s, v8.4s, v10.4s
 	WORD $0x4e2bd52d // fadd v13.4s, v9.4s, v11.4s
 	WORD $0x4eaad50e // fsub v14.4s, v8.4s, v10.4s
@@ -179,44 +205,44 @@ unrolled:
 	VFMLS V5.S4, V8.S4, V13.S4
 	VORR V6.B16, V6.B16, V8.B16
 	VFMLA V5.S4, V14.S4, V8.S4
-	FMOVQ F9, (R2)
-	ADD R8<<0, R2, R3
-	FMOVQ F10, (R3)
+	FMOVQ F9, (R5)
+	ADD R1<<0, R5, R8
+	FMOVQ F10, (R8)
 	WORD $0x6e20dce6 // fmul v6.4s, v7.4s, v0.4s
 	VFMLS V1.S4, V12.S4, V6.S4
 	WORD $0x6e21dce9 // fmul v9.4s, v7.4s, v1.4s
 	VFMLA V0.S4, V12.S4, V9.S4
 	FMOVQ F6, (R9)
-	ADD R8<<0, R9, R3
-	FMOVQ F9, (R3)
+	ADD R1<<0, R9, R8
+	FMOVQ F9, (R8)
 	WORD $0x6e22dda6 // fmul v6.4s, v13.4s, v2.4s
 	VFMLS V3.S4, V8.S4, V6.S4
 	WORD $0x6e23dda7 // fmul v7.4s, v13.4s, v3.4s
 	VFMLA V2.S4, V8.S4, V7.S4
 	FMOVQ F6, (R10)
-	ADD R8<<0, R10, R3
-	FMOVQ F7, (R3)
-	ADD $16, R1, R1
+	ADD R1<<0, R10, R8
+	FMOVQ F7, (R8)
+	ADD $16, R4, R4
 	ADD $16, R6, R6
 	ADD $16, R7, R7
-	ADD $16, R2, R2
+	ADD $16, R5, R5
 	ADD $16, R9, R9
 	ADD $16, R10, R10
-	SUB $4, R0, R0
+	SUB $4, R2, R2
 	B unrolled
 single:
 	// One vector at a time.
-	CMP $4, R0
+	CMP $4, R2
 	BLT tail
-	FMOVQ (R1), F6
-	ADD R5<<0, R1, R3
-	FMOVQ (R3), F7
+	FMOVQ (R4), F6
+	ADD R0<<0, R4, R8
+	FMOVQ (R8), F7
 	FMOVQ (R6), F8
-	ADD R5<<0, R6, R3
-	FMOVQ (R3), F9
+	ADD R0<<0, R6, R8
+	FMOVQ (R8), F9
 	FMOVQ (R7), F10
-	ADD R5<<0, R7, R3
-	FMOVQ (R3), F11
+	ADD R0<<0, R7, R8
+	FMOVQ (R8), F11
 	WORD $0x4e2ad50c // fadd v12.4s, v8.4s, v10.4s
 	WORD $0x4e2bd52d // fadd v13.4s, v9.4s, v11.4s
 	WORD $0x4eaad50e // fsub v14.4s, v8.4s, v10.4s
@@ -235,44 +261,44 @@ single:
 	VFMLS V5.S4, V8.S4, V13.S4
 	VORR V6.B16, V6.B16, V8.B16
 	VFMLA V5.S4, V14.S4, V8.S4
-	FMOVQ F9, (R2)
-	ADD R8<<0, R2, R3
-	FMOVQ F10, (R3)
+	FMOVQ F9, (R5)
+	ADD R1<<0, R5, R8
+	FMOVQ F10, (R8)
 	WORD $0x6e20dce6 // fmul v6.4s, v7.4s, v0.4s
 	VFMLS V1.S4, V12.S4, V6.S4
 	WORD $0x6e21dce9 // fmul v9.4s, v7.4s, v1.4s
 	VFMLA V0.S4, V12.S4, V9.S4
 	FMOVQ F6, (R9)
-	ADD R8<<0, R9, R3
-	FMOVQ F9, (R3)
+	ADD R1<<0, R9, R8
+	FMOVQ F9, (R8)
 	WORD $0x6e22dda6 // fmul v6.4s, v13.4s, v2.4s
 	VFMLS V3.S4, V8.S4, V6.S4
 	WORD $0x6e23dda7 // fmul v7.4s, v13.4s, v3.4s
 	VFMLA V2.S4, V8.S4, V7.S4
 	FMOVQ F6, (R10)
-	ADD R8<<0, R10, R3
-	FMOVQ F7, (R3)
-	ADD $16, R1, R1
+	ADD R1<<0, R10, R8
+	FMOVQ F7, (R8)
+	ADD $16, R4, R4
 	ADD $16, R6, R6
 	ADD $16, R7, R7
-	ADD $16, R2, R2
+	ADD $16, R5, R5
 	ADD $16, R9, R9
 	ADD $16, R10, R10
-	SUB $4, R0, R0
+	SUB $4, R2, R2
 	B single
 tail:
 	// The last 0..3 elements, one at a time in lane 0.
-	CMP $1, R0
+	CMP $1, R2
 	BLT done
-	FMOVS (R1), F6
-	ADD R5<<0, R1, R3
-	FMOVS (R3), F7
+	FMOVS (R4), F6
+	ADD R0<<0, R4, R8
+	FMOVS (R8), F7
 	FMOVS (R6), F8
-	ADD R5<<0, R6, R3
-	FMOVS (R3), F9
+	ADD R0<<0, R6, R8
+	FMOVS (R8), F9
 	FMOVS (R7), F10
-	ADD R5<<0, R7, R3
-	FMOVS (R3), F11
+	ADD R0<<0, R7, R8
+	FMOVS (R8), F11
 	WORD $0x4e2ad50c // fadd v12.4s, v8.4s, v10.4s
 	WORD $0x4e2bd52d // fadd v13.4s, v9.4s, v11.4s
 	WORD $0x4eaad50e // fsub v14.4s, v8.4s, v10.4s
@@ -291,86 +317,107 @@ tail:
 	VFMLS V5.S4, V8.S4, V13.S4
 	VORR V6.B16, V6.B16, V8.B16
 	VFMLA V5.S4, V14.S4, V8.S4
-	FMOVS F9, (R2)
-	ADD R8<<0, R2, R3
-	FMOVS F10, (R3)
+	FMOVS F9, (R5)
+	ADD R1<<0, R5, R8
+	FMOVS F10, (R8)
 	WORD $0x6e20dce6 // fmul v6.4s, v7.4s, v0.4s
 	VFMLS V1.S4, V12.S4, V6.S4
 	WORD $0x6e21dce9 // fmul v9.4s, v7.4s, v1.4s
 	VFMLA V0.S4, V12.S4, V9.S4
 	FMOVS F6, (R9)
-	ADD R8<<0, R9, R3
-	FMOVS F9, (R3)
+	ADD R1<<0, R9, R8
+	FMOVS F9, (R8)
 	WORD $0x6e22dda6 // fmul v6.4s, v13.4s, v2.4s
 	VFMLS V3.S4, V8.S4, V6.S4
 	WORD $0x6e23dda7 // fmul v7.4s, v13.4s, v3.4s
 	VFMLA V2.S4, V8.S4, V7.S4
 	FMOVS F6, (R10)
-	ADD R8<<0, R10, R3
-	FMOVS F7, (R3)
-	ADD $4, R1, R1
+	ADD R1<<0, R10, R8
+	FMOVS F7, (R8)
+	ADD $4, R4, R4
 	ADD $4, R6, R6
 	ADD $4, R7, R7
-	ADD $4, R2, R2
+	ADD $4, R5, R5
 	ADD $4, R9, R9
 	ADD $4, R10, R10
-	SUB $1, R0, R0
+	SUB $1, R2, R2
 	B tail
 done:
+	ADD $16, R3, R3
+	MOVD R3, tw+16(FP)
+	MOVD src+8(FP), R2
+	MOVD srcNext+72(FP), R3
+	ADD R3, R2, R2
+	MOVD R2, src+8(FP)
+	MOVD dst+0(FP), R2
+	MOVD dstNext+80(FP), R3
+	ADD R3, R2, R2
+	MOVD R2, dst+0(FP)
+	MOVD count+64(FP), R2
+	SUB $1, R2, R2
+	MOVD R2, count+64(FP)
+	CMP $0, R2
+	BLE end
+	B butterfly
 end:
 	RET
 
-// func FFTRadix4NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
-TEXT ·FFTRadix4NEON(SB), NOSPLIT, $0-64
+// func FFTRadix4NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+TEXT ·FFTRadix4NEON(SB), NOSPLIT, $0-88
 	MOVD n+24(FP), R0
+	MOVD count+64(FP), R1
 	CMP $0, R0
 	BLE end
-	MOVD src+8(FP), R1
-	MOVD dst+0(FP), R2
+	CMP $0, R1
+	BLE end
+	MOVD srcIm+48(FP), R0
+	MOVD dstIm+56(FP), R1
+butterfly:
+	MOVD n+24(FP), R2
 	MOVD tw+16(FP), R3
-	MOVD srcStep+32(FP), R4
-	MOVD srcIm+48(FP), R5
-	MOVD R1, R6
-	ADD R4, R6, R6
+	MOVD src+8(FP), R4
+	MOVD srcStep+32(FP), R5
+	MOVD R4, R6
+	ADD R5, R6, R6
 	MOVD R6, R7
-	ADD R4, R7, R7
+	ADD R5, R7, R7
 	MOVD R7, R8
-	ADD R4, R8, R8
-	MOVD dstStep+40(FP), R4
-	MOVD dstIm+56(FP), R9
-	MOVD R2, R10
-	ADD R4, R10, R10
+	ADD R5, R8, R8
+	MOVD dst+0(FP), R5
+	MOVD dstStep+40(FP), R9
+	MOVD R5, R10
+	ADD R9, R10, R10
 	MOVD R10, R11
-	ADD R4, R11, R11
+	ADD R9, R11, R11
 	MOVD R11, R12
-	ADD R4, R12, R12
+	ADD R9, R12, R12
 	VLD1R (R3), [V0.S4]
-	ADD $4, R3, R4
-	VLD1R (R4), [V1.S4]
-	ADD $8, R3, R4
-	VLD1R (R4), [V2.S4]
-	ADD $12, R3, R4
-	VLD1R (R4), [V3.S4]
-	ADD $16, R3, R4
-	VLD1R (R4), [V4.S4]
-	ADD $20, R3, R4
-	VLD1R (R4), [V5.S4]
+	ADD $4, R3, R9
+	VLD1R (R9), [V1.S4]
+	ADD $8, R3, R9
+	VLD1R (R9), [V2.S4]
+	ADD $12, R3, R9
+	VLD1R (R9), [V3.S4]
+	ADD $16, R3, R9
+	VLD1R (R9), [V4.S4]
+	ADD $20, R3, R9
+	VLD1R (R9), [V5.S4]
 	// Main loop: 1 vectors (4 elements) per iteration.
 unrolled:
-	CMP $4, R0
+	CMP $4, R2
 	BLT single
-	FMOVQ (R1), F6
-	ADD R5<<0, R1, R3
-	FMOVQ (R3), F7
+	FMOVQ (R4), F6
+	ADD R0<<0, R4, R9
+	FMOVQ (R9), F7
 	FMOVQ (R6), F8
-	ADD R5<<0, R6, R3
-	FMOVQ (R3), F9
+	ADD R0<<0, R6, R9
+	FMOVQ (R9), F9
 	FMOVQ (R7), F10
-	ADD R5<<0, R7, R3
-	FMOVQ (R3), F11
+	ADD R0<<0, R7, R9
+	FMOVQ (R9), F11
 	FMOVQ (R8), F12
-	ADD R5<<0, R8, R3
-	FMOVQ (R3), F13
+	ADD R0<<0, R8, R9
+	FMOVQ (R9), F13
 	WORD $0x4e2ad4ce // fadd v14.4s, v6.4s, v10.4s
 	WORD $0x4e2bd4ef // fadd v15.4s, v7.4s, v11.4s
 	WORD $0x4eaad4d0 // fsub v16.4s, v6.4s, v10.4s
@@ -387,56 +434,56 @@ unrolled:
 	WORD $0x4e2ad5eb // fadd v11.4s, v15.4s, v10.4s
 	WORD $0x4ea7d5d0 // fsub v16.4s, v14.4s, v7.4s
 	WORD $0x4eaad5e7 // fsub v7.4s, v15.4s, v10.4s
-	FMOVQ F6, (R2)
-	ADD R9<<0, R2, R3
-	FMOVQ F11, (R3)
+	FMOVQ F6, (R5)
+	ADD R1<<0, R5, R9
+	FMOVQ F11, (R9)
 	WORD $0x6e20dd26 // fmul v6.4s, v9.4s, v0.4s
 	VFMLS V1.S4, V12.S4, V6.S4
 	WORD $0x6e21dd2a // fmul v10.4s, v9.4s, v1.4s
 	VFMLA V0.S4, V12.S4, V10.S4
 	FMOVQ F6, (R10)
-	ADD R9<<0, R10, R3
-	FMOVQ F10, (R3)
+	ADD R1<<0, R10, R9
+	FMOVQ F10, (R9)
 	WORD $0x6e22de06 // fmul v6.4s, v16.4s, v2.4s
 	VFMLS V3.S4, V7.S4, V6.S4
 	WORD $0x6e23de09 // fmul v9.4s, v16.4s, v3.4s
 	VFMLA V2.S4, V7.S4, V9.S4
 	FMOVQ F6, (R11)
-	ADD R9<<0, R11, R3
-	FMOVQ F9, (R3)
+	ADD R1<<0, R11, R9
+	FMOVQ F9, (R9)
 	WORD $0x6e24dda6 // fmul v6.4s, v13.4s, v4.4s
 	VFMLS V5.S4, V8.S4, V6.S4
 	WORD $0x6e25dda7 // fmul v7.4s, v13.4s, v5.4s
 	VFMLA V4.S4, V8.S4, V7.S4
 	FMOVQ F6, (R12)
-	ADD R9<<0, R12, R3
-	FMOVQ F7, (R3)
-	ADD $16, R1, R1
+	ADD R1<<0, R12, R9
+	FMOVQ F7, (R9)
+	ADD $16, R4, R4
 	ADD $16, R6, R6
 	ADD $16, R7, R7
 	ADD $16, R8, R8
-	ADD $16, R2, R2
+	ADD $16, R5, R5
 	ADD $16, R10, R10
 	ADD $16, R11, R11
 	ADD $16, R12, R12
-	SUB $4, R0, R0
+	SUB $4, R2, R2
 	B unrolled
 single:
 	// One vector at a time.
-	CMP $4, R0
+	CMP $4, R2
 	BLT tail
-	FMOVQ (R1), F6
-	ADD R5<<0, R1, R3
-	FMOVQ (R3), F7
+	FMOVQ (R4), F6
+	ADD R0<<0, R4, R9
+	FMOVQ (R9), F7
 	FMOVQ (R6), F8
-	ADD R5<<0, R6, R3
-	FMOVQ (R3), F9
+	ADD R0<<0, R6, R9
+	FMOVQ (R9), F9
 	FMOVQ (R7), F10
-	ADD R5<<0, R7, R3
-	FMOVQ (R3), F11
+	ADD R0<<0, R7, R9
+	FMOVQ (R9), F11
 	FMOVQ (R8), F12
-	ADD R5<<0, R8, R3
-	FMOVQ (R3), F13
+	ADD R0<<0, R8, R9
+	FMOVQ (R9), F13
 	WORD $0x4e2ad4ce // fadd v14.4s, v6.4s, v10.4s
 	WORD $0x4e2bd4ef // fadd v15.4s, v7.4s, v11.4s
 	WORD $0x4eaad4d0 // fsub v16.4s, v6.4s, v10.4s
@@ -453,56 +500,56 @@ single:
 	WORD $0x4e2ad5eb // fadd v11.4s, v15.4s, v10.4s
 	WORD $0x4ea7d5d0 // fsub v16.4s, v14.4s, v7.4s
 	WORD $0x4eaad5e7 // fsub v7.4s, v15.4s, v10.4s
-	FMOVQ F6, (R2)
-	ADD R9<<0, R2, R3
-	FMOVQ F11, (R3)
+	FMOVQ F6, (R5)
+	ADD R1<<0, R5, R9
+	FMOVQ F11, (R9)
 	WORD $0x6e20dd26 // fmul v6.4s, v9.4s, v0.4s
 	VFMLS V1.S4, V12.S4, V6.S4
 	WORD $0x6e21dd2a // fmul v10.4s, v9.4s, v1.4s
 	VFMLA V0.S4, V12.S4, V10.S4
 	FMOVQ F6, (R10)
-	ADD R9<<0, R10, R3
-	FMOVQ F10, (R3)
+	ADD R1<<0, R10, R9
+	FMOVQ F10, (R9)
 	WORD $0x6e22de06 // fmul v6.4s, v16.4s, v2.4s
 	VFMLS V3.S4, V7.S4, V6.S4
 	WORD $0x6e23de09 // fmul v9.4s, v16.4s, v3.4s
 	VFMLA V2.S4, V7.S4, V9.S4
 	FMOVQ F6, (R11)
-	ADD R9<<0, R11, R3
-	FMOVQ F9, (R3)
+	ADD R1<<0, R11, R9
+	FMOVQ F9, (R9)
 	WORD $0x6e24dda6 // fmul v6.4s, v13.4s, v4.4s
 	VFMLS V5.S4, V8.S4, V6.S4
 	WORD $0x6e25dda7 // fmul v7.4s, v13.4s, v5.4s
 	VFMLA V4.S4, V8.S4, V7.S4
 	FMOVQ F6, (R12)
-	ADD R9<<0, R12, R3
-	FMOVQ F7, (R3)
-	ADD $16, R1, R1
+	ADD R1<<0, R12, R9
+	FMOVQ F7, (R9)
+	ADD $16, R4, R4
 	ADD $16, R6, R6
 	ADD $16, R7, R7
 	ADD $16, R8, R8
-	ADD $16, R2, R2
+	ADD $16, R5, R5
 	ADD $16, R10, R10
 	ADD $16, R11, R11
 	ADD $16, R12, R12
-	SUB $4, R0, R0
+	SUB $4, R2, R2
 	B single
 tail:
 	// The last 0..3 elements, one at a time in lane 0.
-	CMP $1, R0
+	CMP $1, R2
 	BLT done
-	FMOVS (R1), F6
-	ADD R5<<0, R1, R3
-	FMOVS (R3), F7
+	FMOVS (R4), F6
+	ADD R0<<0, R4, R9
+	FMOVS (R9), F7
 	FMOVS (R6), F8
-	ADD R5<<0, R6, R3
-	FMOVS (R3), F9
+	ADD R0<<0, R6, R9
+	FMOVS (R9), F9
 	FMOVS (R7), F10
-	ADD R5<<0, R7, R3
-	FMOVS (R3), F11
+	ADD R0<<0, R7, R9
+	FMOVS (R9), F11
 	FMOVS (R8), F12
-	ADD R5<<0, R8, R3
-	FMOVS (R3), F13
+	ADD R0<<0, R8, R9
+	FMOVS (R9), F13
 	WORD $0x4e2ad4ce // fadd v14.4s, v6.4s, v10.4s
 	WORD $0x4e2bd4ef // fadd v15.4s, v7.4s, v11.4s
 	WORD $0x4eaad4d0 // fsub v16.4s, v6.4s, v10.4s
@@ -519,41 +566,57 @@ tail:
 	WORD $0x4e2ad5eb // fadd v11.4s, v15.4s, v10.4s
 	WORD $0x4ea7d5d0 // fsub v16.4s, v14.4s, v7.4s
 	WORD $0x4eaad5e7 // fsub v7.4s, v15.4s, v10.4s
-	FMOVS F6, (R2)
-	ADD R9<<0, R2, R3
-	FMOVS F11, (R3)
+	FMOVS F6, (R5)
+	ADD R1<<0, R5, R9
+	FMOVS F11, (R9)
 	WORD $0x6e20dd26 // fmul v6.4s, v9.4s, v0.4s
 	VFMLS V1.S4, V12.S4, V6.S4
 	WORD $0x6e21dd2a // fmul v10.4s, v9.4s, v1.4s
 	VFMLA V0.S4, V12.S4, V10.S4
 	FMOVS F6, (R10)
-	ADD R9<<0, R10, R3
-	FMOVS F10, (R3)
+	ADD R1<<0, R10, R9
+	FMOVS F10, (R9)
 	WORD $0x6e22de06 // fmul v6.4s, v16.4s, v2.4s
 	VFMLS V3.S4, V7.S4, V6.S4
 	WORD $0x6e23de09 // fmul v9.4s, v16.4s, v3.4s
 	VFMLA V2.S4, V7.S4, V9.S4
 	FMOVS F6, (R11)
-	ADD R9<<0, R11, R3
-	FMOVS F9, (R3)
+	ADD R1<<0, R11, R9
+	FMOVS F9, (R9)
 	WORD $0x6e24dda6 // fmul v6.4s, v13.4s, v4.4s
 	VFMLS V5.S4, V8.S4, V6.S4
 	WORD $0x6e25dda7 // fmul v7.4s, v13.4s, v5.4s
 	VFMLA V4.S4, V8.S4, V7.S4
 	FMOVS F6, (R12)
-	ADD R9<<0, R12, R3
-	FMOVS F7, (R3)
-	ADD $4, R1, R1
+	ADD R1<<0, R12, R9
+	FMOVS F7, (R9)
+	ADD $4, R4, R4
 	ADD $4, R6, R6
 	ADD $4, R7, R7
 	ADD $4, R8, R8
-	ADD $4, R2, R2
+	ADD $4, R5, R5
 	ADD $4, R10, R10
 	ADD $4, R11, R11
 	ADD $4, R12, R12
-	SUB $1, R0, R0
+	SUB $1, R2, R2
 	B tail
 done:
+	ADD $24, R3, R3
+	MOVD R3, tw+16(FP)
+	MOVD src+8(FP), R2
+	MOVD srcNext+72(FP), R3
+	ADD R3, R2, R2
+	MOVD R2, src+8(FP)
+	MOVD dst+0(FP), R2
+	MOVD dstNext+80(FP), R3
+	ADD R3, R2, R2
+	MOVD R2, dst+0(FP)
+	MOVD count+64(FP), R2
+	SUB $1, R2, R2
+	MOVD R2, count+64(FP)
+	CMP $0, R2
+	BLE end
+	B butterfly
 end:
 	RET
 

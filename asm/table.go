@@ -198,9 +198,13 @@ type WinogradKernel struct {
 	Kernel Kernel[WinogradFunc]
 }
 
-// FFTFunc is the signature of the FFT butterfly and RealPair kernels:
-// see FFTRadix4AVX2 and FFTRealPairAVX2 for the contracts.
+// FFTFunc is the signature of the FFT RealPair kernels: see
+// FFTRealPairAVX2 for the contract.
 type FFTFunc = func(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+
+// FFTStageFunc is the signature of the FFT butterflies: see
+// FFTRadix4AVX2.
+type FFTStageFunc = func(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 
 // FFTRowsFunc is the signature of the FFT products by one scalar per
 // row: see FFTScaleAddConjAVX2.
@@ -229,7 +233,7 @@ type FFTZipFunc = func(dst *float32, re *float32, im *float32, n int)
 type FFTKernelSet struct {
 	ISA                              string
 	Lanes                            int
-	Radix                            [5]Kernel[FFTFunc]
+	Radix                            [5]Kernel[FFTStageFunc]
 	RealPair                         Kernel[FFTFunc]
 	ScaleAddConj                     Kernel[FFTRowsFunc]
 	Mul, MulConj, MulAdd, MulAddConj Kernel[FFTMulFunc]

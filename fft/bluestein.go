@@ -41,7 +41,10 @@ func newBluestein(n int) *bluestein {
 	return b
 }
 
-// run transforms src into dst on scratch s (2m values); the inverse is
+// workLen is run's scratch: the padded signal and the inner plan's work.
+func (b *bluestein) workLen() int { return b.m + b.inner.WorkLen() }
+
+// run transforms src into dst on scratch s (workLen values); the inverse is
 // the conjugate of the forward transform of the conjugate.
 func (b *bluestein) run(dst, src, s []complex64, inverse bool) {
 	a := s[:b.m]
@@ -53,7 +56,7 @@ func (b *bluestein) run(dst, src, s []complex64, inverse bool) {
 		a[j] = complex64(x * b.chirp[j])
 	}
 	clear(a[b.n:])
-	work := s[b.m : 2*b.m]
+	work := s[b.m:b.workLen()]
 	b.inner.ForwardWith(a, a, work)
 	for i, v := range b.spec {
 		a[i] *= v

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sync"
+
+	"github.com/convkit/convkit/kernels"
 )
 
 // Plan is the complex transform of one length. It is immutable after
@@ -15,16 +17,23 @@ type Plan struct {
 	factors []int        // the mixed-radix factors, in order (nil: Bluestein)
 	tw      []complex128 // exp(-2 pi i e / n), e < n
 	blue    *bluestein
+	fast    *fourStep // the generated kernels' path, where n has one
 	scratch sync.Pool // *[]complex64 of scratchLen
 }
 
-// NewPlan returns the plan of the complex transforms of n points, or an
-// error for n < 1.
-func NewPlan(n int) (*Plan, error) {
+// NewPlan returns the plan of the complex transforms of n points on the
+// host's bound path (kernels.Current), or an error for n < 1.
+func NewPlan(n int) (*Plan, error) { return NewPlanFor(n, kernels.Current()) }
+
+// NewPlanFor is NewPlan on path isa: the generated kernels of isa where
+// n splits into two factors of 2s and 3s, each a multiple of the
+// vector's lanes (256 and up, on AVX-512), else (and for kernels.Generic)
+// the Go path.
+func NewPlanFor(n int, isa kernels.ISA) (*Plan, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("fft: length %d: want >= 1", n)
 	}
-	p := &Plan{n: n}
+	p := &Plan{n: n, fast: newFourStep(n, isa)}
 	if f, ok := smoothFactors(n); ok {
 		p.factors = f
 		p.tw = twiddles(n)
@@ -46,10 +55,21 @@ func newPool(n int) func() any {
 // Len is the plan's transform length.
 func (p *Plan) Len() int { return p.n }
 
+// Path is the kernels the plan runs: an ISA's name, or "go".
+func (p *Plan) Path() string {
+	if p.fast != nil {
+		return p.fast.k.name()
+	}
+	return "go"
+}
+
 // WorkLen is the scratch values ForwardWith and InverseWith take.
 func (p *Plan) WorkLen() int {
-	if p.blue != nil {
-		return 2 * p.blue.m
+	switch {
+	case p.fast != nil:
+		return max(p.n, (p.fast.workLen()+1)/2)
+	case p.blue != nil:
+		return p.blue.workLen()
 	}
 	return p.n
 }
@@ -77,6 +97,10 @@ func (p *Plan) transform(dst, src []complex64, inverse bool) {
 func (p *Plan) transformWith(dst, src, s []complex64, inverse bool) {
 	if len(dst) < p.n || len(src) < p.n || len(s) < p.WorkLen() {
 		panic(fmt.Sprintf("fft: a transform of %d points: len(dst) = %d, len(src) = %d, len(work) = %d (want %d)", p.n, len(dst), len(src), len(s), p.WorkLen()))
+	}
+	if p.fast != nil {
+		p.fast.transform(dst, src, floats(s), inverse)
+		return
 	}
 	if p.blue != nil {
 		p.blue.run(dst[:p.n], src[:p.n], s, inverse)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/convkit/convkit/kernels"
 )
 
 // testSizes covers every size class: 1, 2, powers of two, 2,3,5,7-smooth
@@ -327,5 +329,52 @@ func TestBatch(t *testing.T) {
 			}()
 			p.ForwardBatch(make([]complex64, 2*n), make([]complex64, 3*n-1), 3, n, n)
 		}()
+	}
+}
+
+// TestFourStepPaths runs the complex plans of every host path on the
+// lengths that split into two factors of whole vectors, asserting that
+// the generated path ran: against the float64 DFT up to 1024 points and
+// against the Go path's float64-accumulated plan past that, both
+// directions, in place and out of place.
+func TestFourStepPaths(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, isa := range lanePaths()[1:] {
+		for _, n := range []int{64, 144, 256, 576, 1024, 2304, 4096, 6912, 16384} {
+			p, err := NewPlanFor(n, isa)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, fast := fourStepSplit(n, kernelsFor(isa).set.Lanes)
+			if want := map[bool]string{true: kernelsFor(isa).name(), false: "go"}[fast]; p.Path() != want {
+				t.Fatalf("%v n=%d: path %s, want %s", isa, n, p.Path(), want)
+			}
+			goPlan, _ := NewPlanFor(n, kernels.Generic)
+			for _, inverse := range []bool{false, true} {
+				x := randComplex(r, n)
+				var want []complex128
+				if n <= 1024 {
+					want = dft(widen(x), inverse)
+				} else {
+					ref := make([]complex64, n)
+					goPlan.transform(ref, x, inverse)
+					want = widen(ref)
+				}
+				got := make([]complex64, n)
+				inPlace := append([]complex64(nil), x...)
+				p.transform(got, x, inverse)
+				p.transform(inPlace, inPlace, inverse)
+				if e := relErr(got, want); e > 2*errBound(n) {
+					t.Errorf("%v n=%d inverse %v: error %.3g > %.3g", isa, n, inverse, e, 2*errBound(n))
+				} else if !inverse {
+					t.Logf("%v n=%d (%s): forward error %.2g", isa, n, p.Path(), e)
+				}
+				for i := range got {
+					if got[i] != inPlace[i] {
+						t.Fatalf("%v n=%d: in place [%d] = %v, out of place %v", isa, n, i, inPlace[i], got[i])
+					}
+				}
+			}
+		}
 	}
 }

@@ -55,25 +55,48 @@ func (k laneKernels) name() string {
 
 func ptr(r run) *float32 { return (*float32)(unsafe.Pointer(unsafe.SliceData(r.data[r.re:]))) }
 
-// butterfly runs a radix-r Stockham butterfly over runs of n floats: the
-// r inputs of src, the r outputs of dst, twiddles w_1.. in tw.
-func (k laneKernels) butterfly(r int, dst, src run, n int, tw []float32) {
-	if n <= 0 {
+// butterfly runs count radix-r Stockham butterflies over runs of n
+// floats: butterfly b's r inputs at src moved b*srcNext floats, its r
+// outputs at dst moved b*dstNext, its twiddles w_1.. at tw[2(r-1)b:].
+func (k laneKernels) butterfly(r int, dst, src run, n int, tw []float32, count, srcNext, dstNext int) {
+	if n <= 0 || count <= 0 {
 		return
 	}
-	if !dst.reach(r, n) || !src.reach(r, n) || len(tw) < 2*(r-1) {
-		panic(fmt.Sprintf("fft: radix-%d butterfly of %d lanes outside its slices (dst %d floats at %d/%d step %d, src %d at %d/%d step %d)",
-			r, n, len(dst.data), dst.re, dst.im, dst.step, len(src.data), src.re, src.im, src.step))
-	}
+	k.checkButterfly(r, dst, src, n, tw, count, srcNext, dstNext)
 	if k.set == nil {
-		butterflyGo(r, dst, src, n, tw)
+		for b := 0; b < count; b++ {
+			butterflyGo(r, dst, src, n, tw[2*(r-1)*b:])
+			dst.re, dst.im, src.re, src.im = dst.re+dstNext, dst.im+dstNext, src.re+srcNext, src.im+srcNext
+		}
 		return
 	}
-	var twp *float32
-	if r > 1 {
-		twp = &tw[0]
+	k.set.Radix[r].Func(ptr(dst), ptr(src), &tw[0], n, 4*src.step, 4*dst.step, 4*(src.im-src.re), 4*(dst.im-dst.re), count, 4*srcNext, 4*dstNext)
+}
+
+// checkButterfly panics naming the call if the butterflies' streams or
+// twiddles are not inside their slices: every address is affine in the
+// butterfly, so the first and the last bound them.
+func (laneKernels) checkButterfly(r int, dst, src run, n int, tw []float32, count, srcNext, dstNext int) {
+	last := func(x run, next int) run { x.re += (count - 1) * next; x.im += (count - 1) * next; return x }
+	if !dst.reach(r, n) || !src.reach(r, n) || !last(dst, dstNext).reach(r, n) || !last(src, srcNext).reach(r, n) ||
+		len(tw)/(2*(r-1)) < count {
+		panic(fmt.Sprintf("fft: %d radix-%d butterflies of %d lanes outside their slices (dst %d floats at %d/%d step %d next %d, src %d at %d/%d step %d next %d, %d twiddles)",
+			count, r, n, len(dst.data), dst.re, dst.im, dst.step, dstNext, len(src.data), src.re, src.im, src.step, srcNext, len(tw)))
 	}
-	k.set.Radix[r].Func(ptr(dst), ptr(src), twp, n, 4*src.step, 4*dst.step, 4*(src.im-src.re), 4*(dst.im-dst.re))
+}
+
+// run executes recorded butterfly calls on data, which must be at least
+// as long as the slice they were recorded (and checked) on.
+func (k laneKernels) run(data []float32, calls []stageCall) {
+	for i := range calls {
+		c := &calls[i]
+		if k.set == nil {
+			k.butterfly(c.r, run{data: data, re: c.dst, im: c.dstIm, step: c.dstStep}, run{data: data, re: c.src, im: c.srcIm, step: c.srcStep},
+				c.n, c.tw, c.count, c.srcNext, c.dstNext)
+			continue
+		}
+		k.set.Radix[c.r].Func(&data[c.dst], &data[c.src], &c.tw[0], c.n, 4*c.srcStep, 4*c.dstStep, 4*(c.srcIm-c.src), 4*(c.dstIm-c.dst), c.count, 4*c.srcNext, 4*c.dstNext)
+	}
 }
 
 // realPair runs RealPair over n floats: rows A, B of src (step apart),
@@ -264,15 +287,16 @@ func mulGo(kind MulKind, dst, a, b run, n int) {
 // KernelTwin runs the pure-Go twin of the generated kernel FFT<kind><ISA>
 // (kind Radix2, Radix3, Radix4 or RealPair) on the kernel's arguments,
 // the pointers as slices starting there, the steps and offsets in bytes:
-// the specification the tests of the generated code hold it to.
-func KernelTwin(kind string, dst, src, tw []float32, n, srcStep, dstStep, srcIm, dstIm int) {
+// the specification the tests of the generated code hold it to. count,
+// srcNext and dstNext are the butterflies' (RealPair ignores them).
+func KernelTwin(kind string, dst, src, tw []float32, n, srcStep, dstStep, srcIm, dstIm, count, srcNext, dstNext int) {
 	d := run{data: dst, im: dstIm / 4, step: dstStep / 4}
 	s := run{data: src, im: srcIm / 4, step: srcStep / 4}
 	switch kind {
 	case "RealPair":
 		realPairGo(d, s, n, (*[3]float32)(tw))
 	case "Radix2", "Radix3", "Radix4":
-		butterflyGo(int(kind[5]-'0'), d, s, n, tw)
+		laneKernels{}.butterfly(int(kind[5]-'0'), d, s, n, tw, count, srcNext/4, dstNext/4)
 	default:
 		panic("fft: no kernel twin " + kind)
 	}

@@ -136,38 +136,69 @@ func (p *LanePlan) transform(dst, src Split, lanes int, work []float32) {
 		copy(dst.Data[dst.Im:][:lanes], src.Data[src.Im:][:lanes])
 		return
 	}
-	// The stage before the last writes bufs[1], never dst; the one
-	// before that bufs[0], which dst serves where it is dense.
+	p.walk(dst, src, lanes, work, 0, func(st *laneStage, dst, src run, n, count, srcNext, dstNext int) {
+		p.k.butterfly(st.r, dst, src, n, st.tw, count, srcNext, dstNext)
+	})
+}
+
+// walk passes emit the butterfly calls of a transform of lanes signals
+// from src to dst on work[wo:] (WorkLen floats there). The stage before
+// the last writes the second half of work, never dst; the one before
+// that the first half, which dst serves where it is dense.
+func (p *LanePlan) walk(dst, src Split, lanes int, work []float32, wo int, emit func(st *laneStage, dst, src run, n, count, srcNext, dstNext int)) {
 	half := 2 * p.n * lanes
-	bufs := [2]Split{Dense(work[half:2*half], p.n, lanes), Dense(work[:half], p.n, lanes)}
+	bufs := [2]Split{{Data: work, Re: wo + half, Im: wo + half + p.n*lanes, Step: lanes}, {Data: work, Re: wo, Im: wo + p.n*lanes, Step: lanes}}
 	if dst.Step == lanes {
 		bufs[0] = dst
 	}
 	in := src
-	for i, st := range p.stages {
+	for i := range p.stages {
 		out := dst
 		if left := len(p.stages) - 1 - i; left > 0 {
 			out = bufs[left%2]
 		}
-		p.stage(st, out, in, lanes)
+		p.stage(&p.stages[i], out, in, lanes, emit)
 		in = out
 	}
 }
 
-// stage runs one Stockham stage: for p < m, q < s, the inputs t at
+// stage emits one Stockham stage: for p < m, q < s, the inputs t at
 // element q + s*(p + t*m), the outputs u at q + s*(r*p + u), times
-// w^(p*u). Where both sides are dense the s elements of q are one run.
-func (p *LanePlan) stage(st laneStage, out, in Split, lanes int) {
+// w^(p*u): one kernel call per q runs the m butterflies p. Where both
+// sides are dense the s elements of q are one run, the stage one call.
+func (p *LanePlan) stage(st *laneStage, out, in Split, lanes int, emit func(st *laneStage, dst, src run, n, count, srcNext, dstNext int)) {
 	runs, n := st.s, lanes
 	if in.Step == lanes && out.Step == lanes {
 		runs, n = 1, st.s*lanes
 	}
-	for b := 0; b < st.m; b++ {
-		tw := st.tw[2*(st.r-1)*b:][:2*(st.r-1)]
-		for q := 0; q < runs; q++ {
-			src, dst := in.at(q+st.s*b), out.at(q+st.s*st.r*b)
-			src.step, dst.step = st.s*st.m*in.Step, st.s*out.Step
-			p.k.butterfly(st.r, dst, src, n, tw)
-		}
+	for q := 0; q < runs; q++ {
+		src, dst := in.at(q), out.at(q)
+		src.step, dst.step = st.s*st.m*in.Step, st.s*out.Step
+		emit(st, dst, src, n, st.m, st.s*in.Step, st.s*st.r*out.Step)
 	}
+}
+
+// stageCall is one recorded butterfly call of a transform whose buffers
+// all lie in one slice: offsets and steps in floats.
+type stageCall struct {
+	r                       int
+	dst, src, dstIm, srcIm  int
+	n, srcStep, dstStep     int
+	count, srcNext, dstNext int
+	tw                      []float32
+}
+
+// record returns the butterfly calls of a transform of lanes signals
+// from src to dst on work[wo:], all three in the slice data, each call
+// checked against data's bounds now (as butterfly checks a call), so
+// that run executes them unchecked. It panics if the plan's n is 1 (no
+// butterflies).
+func (p *LanePlan) record(dst, src Split, lanes int, data []float32, wo int) []stageCall {
+	var calls []stageCall
+	p.walk(dst, src, lanes, data, wo, func(st *laneStage, d, s run, n, count, srcNext, dstNext int) {
+		laneKernels{}.checkButterfly(st.r, d, s, n, st.tw, count, srcNext, dstNext)
+		calls = append(calls, stageCall{r: st.r, dst: d.re, src: s.re, dstIm: d.im, srcIm: s.im, n: n,
+			srcStep: s.step, dstStep: d.step, count: count, srcNext: srcNext, dstNext: dstNext, tw: st.tw})
+	})
+	return calls
 }

@@ -87,21 +87,22 @@ func TestLaneKernelsAgainstTwins(t *testing.T) {
 	for _, k := range ks {
 		for _, n := range laneLens {
 			for _, radix := range []int{2, 3, 4} {
-				for _, geo := range [][2]int{{1, 1}, {3, -1}, {2, 2}} { // step, im as multiples of n
-					step, im := geo[0]*max(n, 1), geo[1]*(radix*geo[0]*max(n, 1))
-					ss, sre := layout(radix, n, step, im)
-					dim := -(radix*(step+1) + n) // past the real planes' span
-					ds, dre := layout(radix, n, step+1, dim)
+				for _, geo := range [][3]int{{1, 1, 1}, {3, -1, 1}, {2, 2, 1}, {1, 1, 3}, {2, -1, 2}} { // step, im as multiples of n; butterflies
+					count := geo[2]
+					step, im := geo[0]*max(n, 1), geo[1]*(radix*count*geo[0]*max(n, 1))
+					ss, sre := layout(radix*count, n, step, im)
+					dim := -(radix*count*(step+1) + n) // past the real planes' span
+					ds, dre := layout(radix*count, n, step+1, dim)
 					src, dst0 := randSlice(r, ss), randSlice(r, ds)
-					tw := randSlice(r, 2*(radix-1))
+					tw := randSlice(r, 2*(radix-1)*count)
 					in := run{re: sre, im: sre + im, step: step}
 					out := run{re: dre, im: dre + dim, step: step + 1}
 					want := append([]float32{}, dst0...)
 					in.data, out.data = src, want
-					twin.butterfly(radix, out, in, n, tw)
+					twin.butterfly(radix, out, in, n, tw, count, radix*step, radix*(step+1))
 					got := guarded(t, dst0, src, func(d, s []float32) {
 						in.data, out.data = s, d
-						k.butterfly(radix, out, in, n, tw)
+						k.butterfly(radix, out, in, n, tw, count, radix*step, radix*(step+1))
 					})
 					sameBits(t, fmt.Sprintf("%s radix %d n=%d geo %v", k.name(), radix, n, geo), got, want)
 				}

@@ -55,8 +55,12 @@ func (k laneKernels) transpose(dst []float32, d0, dp int, src []float32, s0, sp,
 	}
 	// The edges: rows past the blocks (every column), then the columns
 	// past the blocks of the block rows.
-	transposeGo(dst, d0+br, dp, src, s0+br*sp, sp, rows-br, cols)
-	transposeGo(dst, d0+bc*dp, dp, src, s0+bc, sp, br, cols-bc)
+	if br < rows {
+		transposeGo(dst, d0+br, dp, src, s0+br*sp, sp, rows-br, cols)
+	}
+	if bc < cols {
+		transposeGo(dst, d0+bc*dp, dp, src, s0+bc, sp, br, cols-bc)
+	}
 }
 
 func transposeGo(dst []float32, d0, dp int, src []float32, s0, sp, rows, cols int) {

@@ -12,10 +12,12 @@
 // one signal of a batch of transforms (package fft's LanePlan), or one
 // frequency of a pointwise product.
 //
-//   - Radix2, Radix3, Radix4: one butterfly of a Stockham decimation-in-
-//     frequency stage, y_u = w_u * sum_t x_t e^(-2 pi i t u / r), the
+//   - Radix2, Radix3, Radix4: the butterflies of a Stockham decimation-
+//     in-frequency stage, y_u = w_u * sum_t x_t e^(-2 pi i t u / r), the
 //     input t at src + t*srcStep, the output u at dst + u*dstStep, w_u
-//     (u >= 1) the complex twiddles tw[2(u-1)], tw[2(u-1)+1].
+//     (u >= 1) the complex twiddles tw[2(u-1)], tw[2(u-1)+1]; count of
+//     them in one call, srcNext and dstNext apart, each with its own
+//     r-1 twiddles (a whole stage is one call where its runs are dense).
 //   - RealPair: the step between a real transform and the complex one of
 //     half its length, both ways, on a pair of rows A (src) and B (src +
 //     srcStep): E = A + conj(B), D = A - conj(B), out1 = alpha*E + beta*D
@@ -47,6 +49,7 @@ var archISAs = map[string][]kw.ISA{"amd64": {kw.AVX2, kw.AVX512}, "arm64": {kw.N
 // (asm.FFTFunc); mulSig that of the products (asm.FFTMulFunc).
 const (
 	butterflySig = "func(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)"
+	stageSig     = "func(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)"
 	mulSig       = "func(dst *float32, a *float32, b *float32, n int, dstIm int, aIm int, bIm int)"
 	rowsSig      = "func(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int)"
 	transposeSig = "func(dst *float32, src *float32, rows int, cols int, srcPitch int, dstPitch int)"
@@ -84,7 +87,7 @@ func goTable(arch string) string {
 	for _, isa := range archISAs[arch] {
 		n := isa.Name
 		fmt.Fprintf(&b, "{ISA: %q, Lanes: %d,\n", n, isa.Lanes)
-		fmt.Fprintf(&b, "Radix: [5]Kernel[FFTFunc]{2: {Name: \"FFTRadix2%s\", Func: FFTRadix2%s}, 3: {Name: \"FFTRadix3%s\", Func: FFTRadix3%s}, 4: {Name: \"FFTRadix4%s\", Func: FFTRadix4%s}},\n", n, n, n, n, n, n)
+		fmt.Fprintf(&b, "Radix: [5]Kernel[FFTStageFunc]{2: {Name: \"FFTRadix2%s\", Func: FFTRadix2%s}, 3: {Name: \"FFTRadix3%s\", Func: FFTRadix3%s}, 4: {Name: \"FFTRadix4%s\", Func: FFTRadix4%s}},\n", n, n, n, n, n, n)
 		fmt.Fprintf(&b, "RealPair: Kernel[FFTFunc]{Name: \"FFTRealPair%s\", Func: FFTRealPair%s},\n", n, n)
 		fmt.Fprintf(&b, "ScaleAddConj: Kernel[FFTRowsFunc]{Name: \"FFTScaleAddConj%s\", Func: FFTScaleAddConj%s},\n", n, n)
 		for _, p := range products {
@@ -167,25 +170,33 @@ func twiddle(f *kw.Func, x cplx, wr, wi kw.Operand) cplx {
 // splat returns the float32 v in every lane.
 func splat(f *kw.Func, v float64) kw.V { return f.Splat(math.Float32bits(float32(v))) }
 
-// genButterfly emits FFTRadix<r><ISA>.
+// genButterfly emits FFTRadix<r><ISA>: count butterflies of one stage,
+// each on its runs of n lanes with its own twiddles. The butterflies'
+// pointers and count live in the argument slots between butterflies
+// (StoreParam), so that the inner loop keeps every register for its 2r
+// streams.
 func genButterfly(f *kw.Func, r int) {
 	name := fmt.Sprintf("FFTRadix%d%s", r, f.ISA.Name)
-	f.Function(name, butterflySig,
-		fmt.Sprintf("%s is one radix-%d butterfly of a Stockham decimation-in-frequency", name, r),
-		"stage on runs of n lanes of split complex data (bytes: steps, and the",
-		"imaginary planes' offsets):",
+	f.Function(name, stageSig,
+		fmt.Sprintf("%s is count radix-%d butterflies of a Stockham decimation-in-frequency", name, r),
+		"stage on runs of n lanes of split complex data (bytes: steps, the",
+		"imaginary planes' offsets, the distances between butterflies):",
 		"",
-		fmt.Sprintf("\tfor l < n, u < %d: y_u = w_u * sum_t x_t e^(-2 pi i t u / %d)", r, r),
-		"\t  x_t = src[t*srcStep + 4l] + i src[t*srcStep + srcIm + 4l]",
-		"\t  y_u to dst[u*dstStep + 4l] and dst[u*dstStep + dstIm + 4l]",
-		"\t  w_0 = 1, w_u = tw[2(u-1)] + i tw[2(u-1)+1]",
+		fmt.Sprintf("\tfor b < count, l < n, u < %d: y_u = w_u * sum_t x_t e^(-2 pi i t u / %d)", r, r),
+		"\t  x_t = src[b*srcNext + t*srcStep + 4l] + i src[... + srcIm]",
+		"\t  y_u to dst[b*dstNext + u*dstStep + 4l] and dst[... + dstIm]",
+		fmt.Sprintf("\t  w_0 = 1, w_u = tw[2(%d b + u-1)] + i tw[2(%d b + u-1)+1]", r-1, r-1),
 		"",
 		"Its reference and test oracle is fft's radix twin (butterflyGo).")
+	n0, count := f.Int("n"), f.Int("count")
+	f.JumpIfNotPositive(n0, "end")
+	f.JumpIfNotPositive(count, "end")
+	sim, dim := f.Int("srcIm"), f.Int("dstIm")
+	f.Label("butterfly")
 	n := f.Int("n")
-	f.JumpIfNotPositive(n, "end")
-	srcP, dstP, tw := f.Int("src"), f.Int("dst"), f.Int("tw")
-	in := newStreams(f, srcP, f.Int("srcStep"), f.Int("srcIm"), r)
-	out := newStreams(f, dstP, f.Int("dstStep"), f.Int("dstIm"), r)
+	tw := f.Int("tw")
+	in := newStreams(f, f.Int("src"), f.Int("srcStep"), sim, r)
+	out := newStreams(f, f.Int("dst"), f.Int("dstStep"), dim, r)
 	// The twiddles: in registers where there are enough (AVX-512, NEON),
 	// else broadcast from tw on each use.
 	keep := f.ISA.Regs >= 32
@@ -221,6 +232,19 @@ func genButterfly(f *kw.Func, r int) {
 			out.store(f, st, u, y[u])
 		}
 	})
+	// The next butterfly: its pointers and the count back to their slots.
+	f.AddImm(tw, 8*(r-1))
+	f.StoreParam(tw, "tw")
+	for _, p := range []struct{ ptr, next string }{{"src", "srcNext"}, {"dst", "dstNext"}} {
+		g := f.Int(p.ptr)
+		f.AddGP(g, f.Int(p.next))
+		f.StoreParam(g, p.ptr)
+	}
+	c := f.Int("count")
+	f.SubImm(c, 1)
+	f.StoreParam(c, "count")
+	f.JumpIfNotPositive(c, "end")
+	f.Jump("butterfly")
 	f.Label("end")
 	f.Ret()
 }

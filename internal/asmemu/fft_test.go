@@ -84,14 +84,24 @@ func testFFT(t *testing.T, p *Program, name string) {
 		ss, ds := n+1, n+2
 		sim, dim := streams*ss, streams*ds
 		src, dst0 := rnd(2*streams*ss), rnd(2*streams*ds)
-		tw := rnd(2 * (streams - 1))
 		if kind == "RealPair" {
-			tw = rnd(3)
+			tw := rnd(3)
+			want := append([]float32(nil), dst0...)
+			fft.KernelTwin(kind, want, src, tw, n, 4*ss, 4*ds, 4*sim, 4*dim, 0, 0, 0)
+			args, _ := call(t, p, name, func() ([]any, []Region) {
+				return []any{append([]float32(nil), dst0...), src, tw, n, 4 * ss, 4 * ds, 4 * sim, 4 * dim}, nil
+			})
+			same(t, name, n, args[0].([]float32), want)
+			continue
 		}
+		// Two butterflies: the second's streams interleaved with the
+		// first's (next = one step on), its own twiddles.
+		src, dst0 = rnd(2*streams*ss+ss), rnd(2*streams*ds+ds)
+		tw := rnd(2 * 2 * (streams - 1))
 		want := append([]float32(nil), dst0...)
-		fft.KernelTwin(kind, want, src, tw, n, 4*ss, 4*ds, 4*sim, 4*dim)
+		fft.KernelTwin(kind, want, src, tw, n, 4*ss, 4*ds, 4*sim, 4*dim, 2, 4*(ss/2), 4*(ds/2))
 		args, _ := call(t, p, name, func() ([]any, []Region) {
-			return []any{append([]float32(nil), dst0...), src, tw, n, 4 * ss, 4 * ds, 4 * sim, 4 * dim}, nil
+			return []any{append([]float32(nil), dst0...), src, tw, n, 4 * ss, 4 * ds, 4 * sim, 4 * dim, 2, 4 * (ss / 2), 4 * (ds / 2)}, nil
 		})
 		same(t, name, n, args[0].([]float32), want)
 	}

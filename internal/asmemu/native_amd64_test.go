@@ -82,9 +82,10 @@ var natives = func() map[string]any {
 		add(k.Kernel.Name, k.Kernel.Func)
 	}
 	for _, k := range asm.FFTKernels {
-		for _, r := range []asm.Kernel[asm.FFTFunc]{k.Radix[2], k.Radix[3], k.Radix[4], k.RealPair} {
+		for _, r := range []asm.Kernel[asm.FFTStageFunc]{k.Radix[2], k.Radix[3], k.Radix[4]} {
 			add(r.Name, r.Func)
 		}
+		add(k.RealPair.Name, k.RealPair.Func)
 		add(k.ScaleAddConj.Name, k.ScaleAddConj.Func)
 		for _, m := range []asm.Kernel[asm.FFTMulFunc]{k.Mul, k.MulConj, k.MulAdd, k.MulAddConj} {
 			add(m.Name, m.Func)
