@@ -2019,6 +2019,535 @@ end:
 	VZEROUPPER
 	RET
 
+// func FFTRadix8AVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·FFTRadix8AVX512(SB), NOSPLIT, $0-88
+	MOVQ  n+24(FP), AX
+	MOVQ  count+64(FP), CX
+	TESTQ AX, AX
+	JLE   end
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  srcIm+48(FP), AX
+	MOVQ  dstIm+56(FP), CX
+
+butterfly:
+	MOVQ         n+24(FP), DX
+	MOVQ         tw+16(FP), BX
+	MOVQ         src+8(FP), SI
+	MOVQ         srcStep+32(FP), DI
+	IMUL3Q       $0x00000003, DI, R8
+	MOVQ         dst+0(FP), R9
+	MOVQ         dstStep+40(FP), R10
+	IMUL3Q       $0x00000003, R10, R11
+	MOVL         $0x3f3504f3, R12
+	VMOVD        R12, X0
+	VBROADCASTSS X0, Z0
+
+	// Main loop: 1 vectors (16 elements) per iteration.
+unrolled:
+	CMPQ         DX, $0x00000010
+	JL           single
+	VMOVUPS      (SI), Z1
+	VMOVUPS      (SI)(AX*1), Z2
+	LEAQ         (SI)(DI*2), R12
+	VMOVUPS      (R12), Z3
+	VMOVUPS      (R12)(AX*1), Z4
+	LEAQ         (SI)(DI*4), R12
+	VMOVUPS      (R12), Z5
+	VMOVUPS      (R12)(AX*1), Z6
+	LEAQ         (SI)(R8*2), R12
+	VMOVUPS      (R12), Z7
+	VMOVUPS      (R12)(AX*1), Z8
+	VADDPS       Z5, Z1, Z9
+	VADDPS       Z6, Z2, Z10
+	VSUBPS       Z5, Z1, Z1
+	VSUBPS       Z6, Z2, Z2
+	VADDPS       Z7, Z3, Z5
+	VADDPS       Z8, Z4, Z6
+	VSUBPS       Z7, Z3, Z3
+	VSUBPS       Z8, Z4, Z4
+	VADDPS       Z4, Z1, Z7
+	VSUBPS       Z3, Z2, Z8
+	VSUBPS       Z4, Z1, Z1
+	VADDPS       Z3, Z2, Z2
+	VADDPS       Z5, Z9, Z3
+	VADDPS       Z6, Z10, Z4
+	VSUBPS       Z5, Z9, Z5
+	VSUBPS       Z6, Z10, Z6
+	LEAQ         (SI)(DI*1), R12
+	VMOVUPS      (R12), Z9
+	VMOVUPS      (R12)(AX*1), Z10
+	LEAQ         (SI)(R8*1), R12
+	VMOVUPS      (R12), Z11
+	VMOVUPS      (R12)(AX*1), Z12
+	LEAQ         (SI)(R8*1), R12
+	LEAQ         (R12)(DI*2), R12
+	VMOVUPS      (R12), Z13
+	VMOVUPS      (R12)(AX*1), Z14
+	LEAQ         (SI)(R8*1), R12
+	LEAQ         (R12)(DI*4), R12
+	VMOVUPS      (R12), Z15
+	VMOVUPS      (R12)(AX*1), Z16
+	VADDPS       Z13, Z9, Z17
+	VADDPS       Z14, Z10, Z18
+	VSUBPS       Z13, Z9, Z9
+	VSUBPS       Z14, Z10, Z10
+	VADDPS       Z15, Z11, Z13
+	VADDPS       Z16, Z12, Z14
+	VSUBPS       Z15, Z11, Z11
+	VSUBPS       Z16, Z12, Z12
+	VADDPS       Z12, Z9, Z15
+	VSUBPS       Z11, Z10, Z16
+	VSUBPS       Z12, Z9, Z9
+	VADDPS       Z11, Z10, Z10
+	VADDPS       Z13, Z17, Z11
+	VADDPS       Z14, Z18, Z12
+	VSUBPS       Z13, Z17, Z13
+	VSUBPS       Z14, Z18, Z14
+	VADDPS       Z11, Z3, Z17
+	VADDPS       Z12, Z4, Z18
+	VSUBPS       Z11, Z3, Z3
+	VSUBPS       Z12, Z4, Z4
+	VADDPS       Z14, Z5, Z11
+	VSUBPS       Z13, Z6, Z12
+	VSUBPS       Z14, Z5, Z5
+	VADDPS       Z13, Z6, Z6
+	VADDPS       Z16, Z15, Z13
+	VSUBPS       Z15, Z16, Z14
+	VMOVUPS      Z7, Z15
+	VMOVUPS      Z8, Z16
+	VMOVUPS      Z7, Z7
+	VMOVUPS      Z8, Z8
+	VFMADD231PS  Z0, Z13, Z15
+	VFMADD231PS  Z0, Z14, Z16
+	VFNMADD231PS Z0, Z13, Z7
+	VFNMADD231PS Z0, Z14, Z8
+	VADDPS       Z10, Z9, Z13
+	VSUBPS       Z9, Z10, Z9
+	VMOVUPS      Z1, Z10
+	VMOVUPS      Z2, Z14
+	VMOVUPS      Z1, Z1
+	VMOVUPS      Z2, Z2
+	VFMADD231PS  Z0, Z9, Z10
+	VFNMADD231PS Z0, Z13, Z14
+	VFNMADD231PS Z0, Z9, Z1
+	VFMADD231PS  Z0, Z13, Z2
+	VMOVUPS      Z17, (R9)
+	VMOVUPS      Z18, (R9)(CX*1)
+	VBROADCASTSS (BX), Z9
+	VBROADCASTSS 4(BX), Z13
+	VMULPS       Z9, Z15, Z17
+	VFNMADD231PS Z13, Z16, Z17
+	VMULPS       Z13, Z15, Z13
+	VFMADD231PS  Z9, Z16, Z13
+	LEAQ         (R9)(R10*1), R12
+	VMOVUPS      Z17, (R12)
+	VMOVUPS      Z13, (R12)(CX*1)
+	VBROADCASTSS 8(BX), Z9
+	VBROADCASTSS 12(BX), Z13
+	VMULPS       Z9, Z11, Z15
+	VFNMADD231PS Z13, Z12, Z15
+	VMULPS       Z13, Z11, Z11
+	VFMADD231PS  Z9, Z12, Z11
+	LEAQ         (R9)(R10*2), R12
+	VMOVUPS      Z15, (R12)
+	VMOVUPS      Z11, (R12)(CX*1)
+	VBROADCASTSS 16(BX), Z9
+	VBROADCASTSS 20(BX), Z11
+	VMULPS       Z9, Z10, Z12
+	VFNMADD231PS Z11, Z14, Z12
+	VMULPS       Z11, Z10, Z10
+	VFMADD231PS  Z9, Z14, Z10
+	LEAQ         (R9)(R11*1), R12
+	VMOVUPS      Z12, (R12)
+	VMOVUPS      Z10, (R12)(CX*1)
+	VBROADCASTSS 24(BX), Z9
+	VBROADCASTSS 28(BX), Z10
+	VMULPS       Z9, Z3, Z11
+	VFNMADD231PS Z10, Z4, Z11
+	VMULPS       Z10, Z3, Z3
+	VFMADD231PS  Z9, Z4, Z3
+	LEAQ         (R9)(R10*4), R12
+	VMOVUPS      Z11, (R12)
+	VMOVUPS      Z3, (R12)(CX*1)
+	VBROADCASTSS 32(BX), Z3
+	VBROADCASTSS 36(BX), Z4
+	VMULPS       Z3, Z7, Z9
+	VFNMADD231PS Z4, Z8, Z9
+	VMULPS       Z4, Z7, Z4
+	VFMADD231PS  Z3, Z8, Z4
+	LEAQ         (R9)(R11*1), R12
+	LEAQ         (R12)(R10*2), R12
+	VMOVUPS      Z9, (R12)
+	VMOVUPS      Z4, (R12)(CX*1)
+	VBROADCASTSS 40(BX), Z3
+	VBROADCASTSS 44(BX), Z4
+	VMULPS       Z3, Z5, Z7
+	VFNMADD231PS Z4, Z6, Z7
+	VMULPS       Z4, Z5, Z4
+	VFMADD231PS  Z3, Z6, Z4
+	LEAQ         (R9)(R11*2), R12
+	VMOVUPS      Z7, (R12)
+	VMOVUPS      Z4, (R12)(CX*1)
+	VBROADCASTSS 48(BX), Z3
+	VBROADCASTSS 52(BX), Z4
+	VMULPS       Z3, Z1, Z5
+	VFNMADD231PS Z4, Z2, Z5
+	VMULPS       Z4, Z1, Z1
+	VFMADD231PS  Z3, Z2, Z1
+	LEAQ         (R9)(R11*1), R12
+	LEAQ         (R12)(R10*4), R12
+	VMOVUPS      Z5, (R12)
+	VMOVUPS      Z1, (R12)(CX*1)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, DX
+	JMP          unrolled
+
+single:
+	// One vector at a time.
+	CMPQ         DX, $0x00000010
+	JL           tail
+	VMOVUPS      (SI), Z1
+	VMOVUPS      (SI)(AX*1), Z2
+	LEAQ         (SI)(DI*2), R12
+	VMOVUPS      (R12), Z3
+	VMOVUPS      (R12)(AX*1), Z4
+	LEAQ         (SI)(DI*4), R12
+	VMOVUPS      (R12), Z5
+	VMOVUPS      (R12)(AX*1), Z6
+	LEAQ         (SI)(R8*2), R12
+	VMOVUPS      (R12), Z7
+	VMOVUPS      (R12)(AX*1), Z8
+	VADDPS       Z5, Z1, Z9
+	VADDPS       Z6, Z2, Z10
+	VSUBPS       Z5, Z1, Z1
+	VSUBPS       Z6, Z2, Z2
+	VADDPS       Z7, Z3, Z5
+	VADDPS       Z8, Z4, Z6
+	VSUBPS       Z7, Z3, Z3
+	VSUBPS       Z8, Z4, Z4
+	VADDPS       Z4, Z1, Z7
+	VSUBPS       Z3, Z2, Z8
+	VSUBPS       Z4, Z1, Z1
+	VADDPS       Z3, Z2, Z2
+	VADDPS       Z5, Z9, Z3
+	VADDPS       Z6, Z10, Z4
+	VSUBPS       Z5, Z9, Z5
+	VSUBPS       Z6, Z10, Z6
+	LEAQ         (SI)(DI*1), R12
+	VMOVUPS      (R12), Z9
+	VMOVUPS      (R12)(AX*1), Z10
+	LEAQ         (SI)(R8*1), R12
+	VMOVUPS      (R12), Z11
+	VMOVUPS      (R12)(AX*1), Z12
+	LEAQ         (SI)(R8*1), R12
+	LEAQ         (R12)(DI*2), R12
+	VMOVUPS      (R12), Z13
+	VMOVUPS      (R12)(AX*1), Z14
+	LEAQ         (SI)(R8*1), R12
+	LEAQ         (R12)(DI*4), R12
+	VMOVUPS      (R12), Z15
+	VMOVUPS      (R12)(AX*1), Z16
+	VADDPS       Z13, Z9, Z17
+	VADDPS       Z14, Z10, Z18
+	VSUBPS       Z13, Z9, Z9
+	VSUBPS       Z14, Z10, Z10
+	VADDPS       Z15, Z11, Z13
+	VADDPS       Z16, Z12, Z14
+	VSUBPS       Z15, Z11, Z11
+	VSUBPS       Z16, Z12, Z12
+	VADDPS       Z12, Z9, Z15
+	VSUBPS       Z11, Z10, Z16
+	VSUBPS       Z12, Z9, Z9
+	VADDPS       Z11, Z10, Z10
+	VADDPS       Z13, Z17, Z11
+	VADDPS       Z14, Z18, Z12
+	VSUBPS       Z13, Z17, Z13
+	VSUBPS       Z14, Z18, Z14
+	VADDPS       Z11, Z3, Z17
+	VADDPS       Z12, Z4, Z18
+	VSUBPS       Z11, Z3, Z3
+	VSUBPS       Z12, Z4, Z4
+	VADDPS       Z14, Z5, Z11
+	VSUBPS       Z13, Z6, Z12
+	VSUBPS       Z14, Z5, Z5
+	VADDPS       Z13, Z6, Z6
+	VADDPS       Z16, Z15, Z13
+	VSUBPS       Z15, Z16, Z14
+	VMOVUPS      Z7, Z15
+	VMOVUPS      Z8, Z16
+	VMOVUPS      Z7, Z7
+	VMOVUPS      Z8, Z8
+	VFMADD231PS  Z0, Z13, Z15
+	VFMADD231PS  Z0, Z14, Z16
+	VFNMADD231PS Z0, Z13, Z7
+	VFNMADD231PS Z0, Z14, Z8
+	VADDPS       Z10, Z9, Z13
+	VSUBPS       Z9, Z10, Z9
+	VMOVUPS      Z1, Z10
+	VMOVUPS      Z2, Z14
+	VMOVUPS      Z1, Z1
+	VMOVUPS      Z2, Z2
+	VFMADD231PS  Z0, Z9, Z10
+	VFNMADD231PS Z0, Z13, Z14
+	VFNMADD231PS Z0, Z9, Z1
+	VFMADD231PS  Z0, Z13, Z2
+	VMOVUPS      Z17, (R9)
+	VMOVUPS      Z18, (R9)(CX*1)
+	VBROADCASTSS (BX), Z9
+	VBROADCASTSS 4(BX), Z13
+	VMULPS       Z9, Z15, Z17
+	VFNMADD231PS Z13, Z16, Z17
+	VMULPS       Z13, Z15, Z13
+	VFMADD231PS  Z9, Z16, Z13
+	LEAQ         (R9)(R10*1), R12
+	VMOVUPS      Z17, (R12)
+	VMOVUPS      Z13, (R12)(CX*1)
+	VBROADCASTSS 8(BX), Z9
+	VBROADCASTSS 12(BX), Z13
+	VMULPS       Z9, Z11, Z15
+	VFNMADD231PS Z13, Z12, Z15
+	VMULPS       Z13, Z11, Z11
+	VFMADD231PS  Z9, Z12, Z11
+	LEAQ         (R9)(R10*2), R12
+	VMOVUPS      Z15, (R12)
+	VMOVUPS      Z11, (R12)(CX*1)
+	VBROADCASTSS 16(BX), Z9
+	VBROADCASTSS 20(BX), Z11
+	VMULPS       Z9, Z10, Z12
+	VFNMADD231PS Z11, Z14, Z12
+	VMULPS       Z11, Z10, Z10
+	VFMADD231PS  Z9, Z14, Z10
+	LEAQ         (R9)(R11*1), R12
+	VMOVUPS      Z12, (R12)
+	VMOVUPS      Z10, (R12)(CX*1)
+	VBROADCASTSS 24(BX), Z9
+	VBROADCASTSS 28(BX), Z10
+	VMULPS       Z9, Z3, Z11
+	VFNMADD231PS Z10, Z4, Z11
+	VMULPS       Z10, Z3, Z3
+	VFMADD231PS  Z9, Z4, Z3
+	LEAQ         (R9)(R10*4), R12
+	VMOVUPS      Z11, (R12)
+	VMOVUPS      Z3, (R12)(CX*1)
+	VBROADCASTSS 32(BX), Z3
+	VBROADCASTSS 36(BX), Z4
+	VMULPS       Z3, Z7, Z9
+	VFNMADD231PS Z4, Z8, Z9
+	VMULPS       Z4, Z7, Z4
+	VFMADD231PS  Z3, Z8, Z4
+	LEAQ         (R9)(R11*1), R12
+	LEAQ         (R12)(R10*2), R12
+	VMOVUPS      Z9, (R12)
+	VMOVUPS      Z4, (R12)(CX*1)
+	VBROADCASTSS 40(BX), Z3
+	VBROADCASTSS 44(BX), Z4
+	VMULPS       Z3, Z5, Z7
+	VFNMADD231PS Z4, Z6, Z7
+	VMULPS       Z4, Z5, Z4
+	VFMADD231PS  Z3, Z6, Z4
+	LEAQ         (R9)(R11*2), R12
+	VMOVUPS      Z7, (R12)
+	VMOVUPS      Z4, (R12)(CX*1)
+	VBROADCASTSS 48(BX), Z3
+	VBROADCASTSS 52(BX), Z4
+	VMULPS       Z3, Z1, Z5
+	VFNMADD231PS Z4, Z2, Z5
+	VMULPS       Z4, Z1, Z1
+	VFMADD231PS  Z3, Z2, Z1
+	LEAQ         (R9)(R11*1), R12
+	LEAQ         (R12)(R10*4), R12
+	VMOVUPS      Z5, (R12)
+	VMOVUPS      Z1, (R12)(CX*1)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, DX
+	JMP          single
+
+tail:
+	// The last 0..15 elements, masked: nothing outside the slices is touched.
+	TESTQ        DX, DX
+	JZ           done
+	MOVL         $0x0000ffff, R12
+	BZHIL        DX, R12, DX
+	KMOVW        DX, K1
+	VMOVUPS.Z    (SI), K1, Z1
+	VMOVUPS.Z    (SI)(AX*1), K1, Z2
+	LEAQ         (SI)(DI*2), DX
+	VMOVUPS.Z    (DX), K1, Z3
+	VMOVUPS.Z    (DX)(AX*1), K1, Z4
+	LEAQ         (SI)(DI*4), DX
+	VMOVUPS.Z    (DX), K1, Z5
+	VMOVUPS.Z    (DX)(AX*1), K1, Z6
+	LEAQ         (SI)(R8*2), DX
+	VMOVUPS.Z    (DX), K1, Z7
+	VMOVUPS.Z    (DX)(AX*1), K1, Z8
+	VADDPS       Z5, Z1, Z9
+	VADDPS       Z6, Z2, Z10
+	VSUBPS       Z5, Z1, Z1
+	VSUBPS       Z6, Z2, Z2
+	VADDPS       Z7, Z3, Z5
+	VADDPS       Z8, Z4, Z6
+	VSUBPS       Z7, Z3, Z3
+	VSUBPS       Z8, Z4, Z4
+	VADDPS       Z4, Z1, Z7
+	VSUBPS       Z3, Z2, Z8
+	VSUBPS       Z4, Z1, Z1
+	VADDPS       Z3, Z2, Z2
+	VADDPS       Z5, Z9, Z3
+	VADDPS       Z6, Z10, Z4
+	VSUBPS       Z5, Z9, Z5
+	VSUBPS       Z6, Z10, Z6
+	LEAQ         (SI)(DI*1), DX
+	VMOVUPS.Z    (DX), K1, Z9
+	VMOVUPS.Z    (DX)(AX*1), K1, Z10
+	LEAQ         (SI)(R8*1), DX
+	VMOVUPS.Z    (DX), K1, Z11
+	VMOVUPS.Z    (DX)(AX*1), K1, Z12
+	LEAQ         (SI)(R8*1), DX
+	LEAQ         (DX)(DI*2), DX
+	VMOVUPS.Z    (DX), K1, Z13
+	VMOVUPS.Z    (DX)(AX*1), K1, Z14
+	LEAQ         (SI)(R8*1), DX
+	LEAQ         (DX)(DI*4), DX
+	VMOVUPS.Z    (DX), K1, Z15
+	VMOVUPS.Z    (DX)(AX*1), K1, Z16
+	VADDPS       Z13, Z9, Z17
+	VADDPS       Z14, Z10, Z18
+	VSUBPS       Z13, Z9, Z9
+	VSUBPS       Z14, Z10, Z10
+	VADDPS       Z15, Z11, Z13
+	VADDPS       Z16, Z12, Z14
+	VSUBPS       Z15, Z11, Z11
+	VSUBPS       Z16, Z12, Z12
+	VADDPS       Z12, Z9, Z15
+	VSUBPS       Z11, Z10, Z16
+	VSUBPS       Z12, Z9, Z9
+	VADDPS       Z11, Z10, Z10
+	VADDPS       Z13, Z17, Z11
+	VADDPS       Z14, Z18, Z12
+	VSUBPS       Z13, Z17, Z13
+	VSUBPS       Z14, Z18, Z14
+	VADDPS       Z11, Z3, Z17
+	VADDPS       Z12, Z4, Z18
+	VSUBPS       Z11, Z3, Z3
+	VSUBPS       Z12, Z4, Z4
+	VADDPS       Z14, Z5, Z11
+	VSUBPS       Z13, Z6, Z12
+	VSUBPS       Z14, Z5, Z5
+	VADDPS       Z13, Z6, Z6
+	VADDPS       Z16, Z15, Z13
+	VSUBPS       Z15, Z16, Z14
+	VMOVUPS      Z7, Z15
+	VMOVUPS      Z8, Z16
+	VMOVUPS      Z7, Z7
+	VMOVUPS      Z8, Z8
+	VFMADD231PS  Z0, Z13, Z15
+	VFMADD231PS  Z0, Z14, Z16
+	VFNMADD231PS Z0, Z13, Z7
+	VFNMADD231PS Z0, Z14, Z8
+	VADDPS       Z10, Z9, Z13
+	VSUBPS       Z9, Z10, Z9
+	VMOVUPS      Z1, Z10
+	VMOVUPS      Z2, Z14
+	VMOVUPS      Z1, Z1
+	VMOVUPS      Z2, Z2
+	VFMADD231PS  Z0, Z9, Z10
+	VFNMADD231PS Z0, Z13, Z14
+	VFNMADD231PS Z0, Z9, Z1
+	VFMADD231PS  Z0, Z13, Z2
+	VMOVUPS      Z17, K1, (R9)
+	VMOVUPS      Z18, K1, (R9)(CX*1)
+	VBROADCASTSS (BX), Z0
+	VBROADCASTSS 4(BX), Z9
+	VMULPS       Z0, Z15, Z13
+	VFNMADD231PS Z9, Z16, Z13
+	VMULPS       Z9, Z15, Z9
+	VFMADD231PS  Z0, Z16, Z9
+	LEAQ         (R9)(R10*1), DX
+	VMOVUPS      Z13, K1, (DX)
+	VMOVUPS      Z9, K1, (DX)(CX*1)
+	VBROADCASTSS 8(BX), Z0
+	VBROADCASTSS 12(BX), Z9
+	VMULPS       Z0, Z11, Z13
+	VFNMADD231PS Z9, Z12, Z13
+	VMULPS       Z9, Z11, Z9
+	VFMADD231PS  Z0, Z12, Z9
+	LEAQ         (R9)(R10*2), DX
+	VMOVUPS      Z13, K1, (DX)
+	VMOVUPS      Z9, K1, (DX)(CX*1)
+	VBROADCASTSS 16(BX), Z0
+	VBROADCASTSS 20(BX), Z9
+	VMULPS       Z0, Z10, Z11
+	VFNMADD231PS Z9, Z14, Z11
+	VMULPS       Z9, Z10, Z9
+	VFMADD231PS  Z0, Z14, Z9
+	LEAQ         (R9)(R11*1), DX
+	VMOVUPS      Z11, K1, (DX)
+	VMOVUPS      Z9, K1, (DX)(CX*1)
+	VBROADCASTSS 24(BX), Z0
+	VBROADCASTSS 28(BX), Z9
+	VMULPS       Z0, Z3, Z10
+	VFNMADD231PS Z9, Z4, Z10
+	VMULPS       Z9, Z3, Z3
+	VFMADD231PS  Z0, Z4, Z3
+	LEAQ         (R9)(R10*4), DX
+	VMOVUPS      Z10, K1, (DX)
+	VMOVUPS      Z3, K1, (DX)(CX*1)
+	VBROADCASTSS 32(BX), Z0
+	VBROADCASTSS 36(BX), Z3
+	VMULPS       Z0, Z7, Z4
+	VFNMADD231PS Z3, Z8, Z4
+	VMULPS       Z3, Z7, Z3
+	VFMADD231PS  Z0, Z8, Z3
+	LEAQ         (R9)(R11*1), DX
+	LEAQ         (DX)(R10*2), DX
+	VMOVUPS      Z4, K1, (DX)
+	VMOVUPS      Z3, K1, (DX)(CX*1)
+	VBROADCASTSS 40(BX), Z0
+	VBROADCASTSS 44(BX), Z3
+	VMULPS       Z0, Z5, Z4
+	VFNMADD231PS Z3, Z6, Z4
+	VMULPS       Z3, Z5, Z3
+	VFMADD231PS  Z0, Z6, Z3
+	LEAQ         (R9)(R11*2), DX
+	VMOVUPS      Z4, K1, (DX)
+	VMOVUPS      Z3, K1, (DX)(CX*1)
+	VBROADCASTSS 48(BX), Z0
+	VBROADCASTSS 52(BX), Z3
+	VMULPS       Z0, Z1, Z4
+	VFNMADD231PS Z3, Z2, Z4
+	VMULPS       Z3, Z1, Z1
+	VFMADD231PS  Z0, Z2, Z1
+	LEAQ         (R9)(R11*1), DX
+	LEAQ         (DX)(R10*4), DX
+	VMOVUPS      Z4, K1, (DX)
+	VMOVUPS      Z1, K1, (DX)(CX*1)
+
+done:
+	ADDQ  $0x00000038, BX
+	MOVQ  BX, tw+16(FP)
+	MOVQ  src+8(FP), DX
+	MOVQ  srcNext+72(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, src+8(FP)
+	MOVQ  dst+0(FP), DX
+	MOVQ  dstNext+80(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, dst+0(FP)
+	MOVQ  count+64(FP), DX
+	SUBQ  $0x00000001, DX
+	MOVQ  DX, count+64(FP)
+	TESTQ DX, DX
+	JLE   end
+	JMP   butterfly
+
+end:
+	VZEROUPPER
+	RET
+
 // func FFTRealPairAVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·FFTRealPairAVX512(SB), NOSPLIT, $0-64

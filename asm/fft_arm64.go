@@ -46,6 +46,20 @@ func FFTRadix3NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, 
 //go:noescape
 func FFTRadix4NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 
+// FFTRadix8NEON is count radix-8 butterflies of a Stockham decimation-in-frequency
+// stage on runs of n lanes of split complex data (bytes: steps, the
+// imaginary planes' offsets, the distances between butterflies):
+//
+//	for b < count, l < n, u < 8: y_u = w_u * sum_t x_t e^(-2 pi i t u / 8)
+//	  x_t = src[b*srcNext + t*srcStep + 4l] + i src[... + srcIm]
+//	  y_u to dst[b*dstNext + u*dstStep + 4l] and dst[... + dstIm]
+//	  w_0 = 1, w_u = tw[2(7 b + u-1)] + i tw[2(7 b + u-1)+1]
+//
+// Its reference and test oracle is fft's radix twin (butterflyGo).
+//
+//go:noescape
+func FFTRadix8NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+
 // FFTRealPairNEON is the step between a real transform and the complex one of half
 // its length, on runs of n lanes of a pair of rows (bytes, as FFTRadix2):
 //

@@ -7,7 +7,7 @@ package asm
 // FFTKernels lists every generated FFT kernel, by ISA.
 var FFTKernels = []FFTKernelSet{
 	{ISA: "AVX2", Lanes: 8,
-		Radix:        [5]Kernel[FFTStageFunc]{2: {Name: "FFTRadix2AVX2", Func: FFTRadix2AVX2}, 3: {Name: "FFTRadix3AVX2", Func: FFTRadix3AVX2}, 4: {Name: "FFTRadix4AVX2", Func: FFTRadix4AVX2}},
+		Radix:        [9]Kernel[FFTStageFunc]{2: {Name: "FFTRadix2AVX2", Func: FFTRadix2AVX2}, 3: {Name: "FFTRadix3AVX2", Func: FFTRadix3AVX2}, 4: {Name: "FFTRadix4AVX2", Func: FFTRadix4AVX2}},
 		RealPair:     Kernel[FFTFunc]{Name: "FFTRealPairAVX2", Func: FFTRealPairAVX2},
 		ScaleAddConj: Kernel[FFTRowsFunc]{Name: "FFTScaleAddConjAVX2", Func: FFTScaleAddConjAVX2},
 		Mul:          Kernel[FFTMulFunc]{Name: "FFTMulAVX2", Func: FFTMulAVX2},
@@ -19,7 +19,7 @@ var FFTKernels = []FFTKernelSet{
 		Zip:          Kernel[FFTZipFunc]{Name: "FFTZipAVX2", Func: FFTZipAVX2},
 	},
 	{ISA: "AVX512", Lanes: 16,
-		Radix:        [5]Kernel[FFTStageFunc]{2: {Name: "FFTRadix2AVX512", Func: FFTRadix2AVX512}, 3: {Name: "FFTRadix3AVX512", Func: FFTRadix3AVX512}, 4: {Name: "FFTRadix4AVX512", Func: FFTRadix4AVX512}},
+		Radix:        [9]Kernel[FFTStageFunc]{2: {Name: "FFTRadix2AVX512", Func: FFTRadix2AVX512}, 3: {Name: "FFTRadix3AVX512", Func: FFTRadix3AVX512}, 4: {Name: "FFTRadix4AVX512", Func: FFTRadix4AVX512}, 8: {Name: "FFTRadix8AVX512", Func: FFTRadix8AVX512}},
 		RealPair:     Kernel[FFTFunc]{Name: "FFTRealPairAVX512", Func: FFTRealPairAVX512},
 		ScaleAddConj: Kernel[FFTRowsFunc]{Name: "FFTScaleAddConjAVX512", Func: FFTScaleAddConjAVX512},
 		Mul:          Kernel[FFTMulFunc]{Name: "FFTMulAVX512", Func: FFTMulAVX512},

@@ -7,7 +7,7 @@ package asm
 // FFTKernels lists every generated FFT kernel, by ISA.
 var FFTKernels = []FFTKernelSet{
 	{ISA: "NEON", Lanes: 4,
-		Radix:        [5]Kernel[FFTStageFunc]{2: {Name: "FFTRadix2NEON", Func: FFTRadix2NEON}, 3: {Name: "FFTRadix3NEON", Func: FFTRadix3NEON}, 4: {Name: "FFTRadix4NEON", Func: FFTRadix4NEON}},
+		Radix:        [9]Kernel[FFTStageFunc]{2: {Name: "FFTRadix2NEON", Func: FFTRadix2NEON}, 3: {Name: "FFTRadix3NEON", Func: FFTRadix3NEON}, 4: {Name: "FFTRadix4NEON", Func: FFTRadix4NEON}, 8: {Name: "FFTRadix8NEON", Func: FFTRadix8NEON}},
 		RealPair:     Kernel[FFTFunc]{Name: "FFTRealPairNEON", Func: FFTRealPairNEON},
 		ScaleAddConj: Kernel[FFTRowsFunc]{Name: "FFTScaleAddConjNEON", Func: FFTScaleAddConjNEON},
 		Mul:          Kernel[FFTMulFunc]{Name: "FFTMulNEON", Func: FFTMulNEON},

@@ -226,14 +226,15 @@ type FFTUnzipFunc = func(re *float32, im *float32, src *float32, n int)
 type FFTZipFunc = func(dst *float32, re *float32, im *float32, n int)
 
 // FFTKernelSet is the generated FFT kernels of one ISA: the Stockham
-// butterflies by radix (Radix[2], Radix[3], Radix[4]), the real-transform
+// butterflies by radix (Radix[2], [3], [4], and [8] on ISAs of 32
+// vector registers; a radix without a kernel has a nil Func), the real-transform
 // step, the run times one conjugated scalar, the split complex
 // products, the block transpose of a plane, and the moves between
 // interleaved pairs and split planes.
 type FFTKernelSet struct {
 	ISA                              string
 	Lanes                            int
-	Radix                            [5]Kernel[FFTStageFunc]
+	Radix                            [9]Kernel[FFTStageFunc]
 	RealPair                         Kernel[FFTFunc]
 	ScaleAddConj                     Kernel[FFTRowsFunc]
 	Mul, MulConj, MulAdd, MulAddConj Kernel[FFTMulFunc]

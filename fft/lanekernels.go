@@ -53,6 +53,10 @@ func (k laneKernels) name() string {
 	return k.set.ISA
 }
 
+// hasRadix reports whether the path runs radix r butterflies (the twins
+// run every radix).
+func (k laneKernels) hasRadix(r int) bool { return k.set == nil || k.set.Radix[r].Func != nil }
+
 func ptr(r run) *float32 { return (*float32)(unsafe.Pointer(unsafe.SliceData(r.data[r.re:]))) }
 
 // butterfly runs count radix-r Stockham butterflies over runs of n
@@ -191,8 +195,39 @@ func twiddleGo(xr, xi, wr, wi float32) (float32, float32) {
 	return fnma(xi, wi, float32(xr*wr)), fma(xi, wr, float32(xr*wi))
 }
 
+// dft4Go is the kernels' 4-point DFT.
+func dft4Go(xr, xi [4]float32) (yr, yi [4]float32) {
+	s02r, s02i := xr[0]+xr[2], xi[0]+xi[2]
+	d02r, d02i := xr[0]-xr[2], xi[0]-xi[2]
+	s13r, s13i := xr[1]+xr[3], xi[1]+xi[3]
+	d13r, d13i := xr[1]-xr[3], xi[1]-xi[3]
+	yr[1], yi[1] = d02r+d13i, d02i-d13r
+	yr[3], yi[3] = d02r-d13i, d02i+d13r
+	yr[0], yi[0] = s02r+s13r, s02i+s13i
+	yr[2], yi[2] = s02r-s13r, s02i-s13i
+	return yr, yi
+}
+
+// sqrtHalf is radix 8's h = sqrt(1/2).
+var sqrtHalf = float32(math.Sqrt(0.5))
+
+// dft8Go is the kernels' 8-point DFT (gen/fft's dft8): the even and odd
+// points' 4-point DFTs, combined with W^u = (h(1 - i))^u, h fused.
+func dft8Go(xr, xi [8]float32) (yr, yi [8]float32) {
+	er, ei := dft4Go([4]float32{xr[0], xr[2], xr[4], xr[6]}, [4]float32{xi[0], xi[2], xi[4], xi[6]})
+	or, oi := dft4Go([4]float32{xr[1], xr[3], xr[5], xr[7]}, [4]float32{xi[1], xi[3], xi[5], xi[7]})
+	h := sqrtHalf
+	yr[0], yi[0], yr[4], yi[4] = er[0]+or[0], ei[0]+oi[0], er[0]-or[0], ei[0]-oi[0]
+	yr[2], yi[2], yr[6], yi[6] = er[2]+oi[2], ei[2]-or[2], er[2]-oi[2], ei[2]+or[2]
+	sum, diff := or[1]+oi[1], oi[1]-or[1]
+	yr[1], yi[1], yr[5], yi[5] = fma(sum, h, er[1]), fma(diff, h, ei[1]), fnma(sum, h, er[1]), fnma(diff, h, ei[1])
+	sum, diff = or[3]+oi[3], oi[3]-or[3]
+	yr[3], yi[3], yr[7], yi[7] = fma(diff, h, er[3]), fnma(sum, h, ei[3]), fnma(diff, h, er[3]), fma(sum, h, ei[3])
+	return yr, yi
+}
+
 func butterflyGo(r int, dst, src run, n int, tw []float32) {
-	var xr, xi, yr, yi [4]float32
+	var xr, xi, yr, yi [8]float32
 	for l := 0; l < n; l++ {
 		for t := 0; t < r; t++ {
 			xr[t], xi[t] = src.data[src.re+t*src.step+l], src.data[src.im+t*src.step+l]
@@ -209,14 +244,11 @@ func butterflyGo(r int, dst, src run, n int, tw []float32) {
 			yr[1], yi[1] = fma(di, sin3, tr), fnma(dr, sin3, ti)
 			yr[2], yi[2] = fnma(di, sin3, tr), fma(dr, sin3, ti)
 		case 4:
-			s02r, s02i := xr[0]+xr[2], xi[0]+xi[2]
-			d02r, d02i := xr[0]-xr[2], xi[0]-xi[2]
-			s13r, s13i := xr[1]+xr[3], xi[1]+xi[3]
-			d13r, d13i := xr[1]-xr[3], xi[1]-xi[3]
-			yr[1], yi[1] = d02r+d13i, d02i-d13r
-			yr[3], yi[3] = d02r-d13i, d02i+d13r
-			yr[0], yi[0] = s02r+s13r, s02i+s13i
-			yr[2], yi[2] = s02r-s13r, s02i-s13i
+			a, b := dft4Go([4]float32(xr[:4]), [4]float32(xi[:4]))
+			copy(yr[:], a[:])
+			copy(yi[:], b[:])
+		case 8:
+			yr, yi = dft8Go(xr, xi)
 		}
 		for u := 0; u < r; u++ {
 			if u > 0 {
@@ -285,7 +317,7 @@ func mulGo(kind MulKind, dst, a, b run, n int) {
 }
 
 // KernelTwin runs the pure-Go twin of the generated kernel FFT<kind><ISA>
-// (kind Radix2, Radix3, Radix4 or RealPair) on the kernel's arguments,
+// (kind Radix2, Radix3, Radix4, Radix8 or RealPair) on the kernel's arguments,
 // the pointers as slices starting there, the steps and offsets in bytes:
 // the specification the tests of the generated code hold it to. count,
 // srcNext and dstNext are the butterflies' (RealPair ignores them).
@@ -295,7 +327,7 @@ func KernelTwin(kind string, dst, src, tw []float32, n, srcStep, dstStep, srcIm,
 	switch kind {
 	case "RealPair":
 		realPairGo(d, s, n, (*[3]float32)(tw))
-	case "Radix2", "Radix3", "Radix4":
+	case "Radix2", "Radix3", "Radix4", "Radix8":
 		laneKernels{}.butterfly(int(kind[5]-'0'), d, s, n, tw, count, srcNext/4, dstNext/4)
 	default:
 		panic("fft: no kernel twin " + kind)

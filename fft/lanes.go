@@ -69,8 +69,12 @@ func NewLanePlan(n int, isa kernels.ISA) (*LanePlan, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("fft: lane transform of length %d: want >= 1", n)
 	}
+	k := kernelsFor(isa)
 	var radices []int
 	m := n
+	for k.hasRadix(8) && m%8 == 0 {
+		radices, m = append(radices, 8), m/8
+	}
 	for m%4 == 0 {
 		radices, m = append(radices, 4), m/4
 	}
@@ -83,7 +87,7 @@ func NewLanePlan(n int, isa kernels.ISA) (*LanePlan, error) {
 	if m != 1 {
 		return nil, fmt.Errorf("fft: lane transform of length %d: want a product of 2s and 3s", n)
 	}
-	p := &LanePlan{n: n, k: kernelsFor(isa)}
+	p := &LanePlan{n: n, k: k}
 	cur, s := n, 1
 	for _, r := range radices {
 		st := laneStage{r: r, n: cur, s: s, m: cur / r}

@@ -86,7 +86,10 @@ func TestLaneKernelsAgainstTwins(t *testing.T) {
 	twin := laneKernels{}
 	for _, k := range ks {
 		for _, n := range laneLens {
-			for _, radix := range []int{2, 3, 4} {
+			for _, radix := range []int{2, 3, 4, 8} {
+				if !k.hasRadix(radix) {
+					continue
+				}
 				for _, geo := range [][3]int{{1, 1, 1}, {3, -1, 1}, {2, 2, 1}, {1, 1, 3}, {2, -1, 2}} { // step, im as multiples of n; butterflies
 					count := geo[2]
 					step, im := geo[0]*max(n, 1), geo[1]*(radix*count*geo[0]*max(n, 1))

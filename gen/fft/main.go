@@ -65,7 +65,7 @@ var products = []struct {
 
 func main() {
 	kw.MainWith("fft", "fftMaskTab", func(f *kw.Func) {
-		for _, r := range []int{2, 3, 4} {
+		for _, r := range radices(f.ISA) {
 			genButterfly(f, r)
 		}
 		genRealPair(f)
@@ -79,6 +79,15 @@ func main() {
 	}, kw.Options{Table: goTable})
 }
 
+// radices are the butterflies of an ISA: radix 8 needs 16 registers for
+// its inputs alone, so only ISAs with 32 have it.
+func radices(isa kw.ISA) []int {
+	if isa.Regs >= 32 {
+		return []int{2, 3, 4, 8}
+	}
+	return []int{2, 3, 4}
+}
+
 // goTable returns the declarations of asm/fft_kernels_<arch>.go.
 func goTable(arch string) string {
 	var b strings.Builder
@@ -87,7 +96,11 @@ func goTable(arch string) string {
 	for _, isa := range archISAs[arch] {
 		n := isa.Name
 		fmt.Fprintf(&b, "{ISA: %q, Lanes: %d,\n", n, isa.Lanes)
-		fmt.Fprintf(&b, "Radix: [5]Kernel[FFTStageFunc]{2: {Name: \"FFTRadix2%s\", Func: FFTRadix2%s}, 3: {Name: \"FFTRadix3%s\", Func: FFTRadix3%s}, 4: {Name: \"FFTRadix4%s\", Func: FFTRadix4%s}},\n", n, n, n, n, n, n)
+		b.WriteString("Radix: [9]Kernel[FFTStageFunc]{")
+		for _, r := range radices(isa) {
+			fmt.Fprintf(&b, "%d: {Name: \"FFTRadix%d%s\", Func: FFTRadix%d%s}, ", r, r, n, r, n)
+		}
+		b.WriteString("},\n")
 		fmt.Fprintf(&b, "RealPair: Kernel[FFTFunc]{Name: \"FFTRealPair%s\", Func: FFTRealPair%s},\n", n, n)
 		fmt.Fprintf(&b, "ScaleAddConj: Kernel[FFTRowsFunc]{Name: \"FFTScaleAddConj%s\", Func: FFTScaleAddConj%s},\n", n, n)
 		for _, p := range products {
@@ -120,6 +133,57 @@ func newStreams(f *kw.Func, base, step, im kw.G, r int) streams {
 		s.p = append(s.p, p)
 	}
 	return s
+}
+
+// sides are the two kinds of the r streams of a butterfly's side:
+// streams (a pointer each) and strided (one pointer and the step).
+type sides interface {
+	ptrs() []kw.G // the pointers the loop advances
+	load(f *kw.Func, st kw.Step, t int) cplx
+	store(f *kw.Func, st kw.Step, t int, c cplx)
+}
+
+func (s streams) ptrs() []kw.G { return s.p }
+
+// strided is a side whose stream t is base + t*step, its address formed
+// on each use (one or two LEAs from base, step and 3*step): 8 streams
+// in 4 registers.
+type strided struct{ base, step, step3, im kw.G }
+
+func newStrided(f *kw.Func, base, step, im kw.G) strided {
+	s3 := f.GP()
+	f.MulImm(s3, step, 3)
+	return strided{base: base, step: step, step3: s3, im: im}
+}
+
+func (s strided) ptrs() []kw.G { return []kw.G{s.base} }
+
+// addr returns a register holding stream t's address (t < 8).
+func (s strided) addr(f *kw.Func, t int) kw.G {
+	lea := func(base, index kw.G, scale int) kw.G {
+		g := f.GP()
+		f.Lea(kw.Mem{Base: base, Index: index, Scale: scale}, g)
+		return g
+	}
+	switch t {
+	case 0:
+		return s.base
+	case 1, 2, 4:
+		return lea(s.base, s.step, t)
+	case 3, 6:
+		return lea(s.base, s.step3, t/3)
+	}
+	return lea(lea(s.base, s.step3, 1), s.step, t-3) // 5, 7
+}
+
+func (s strided) load(f *kw.Func, st kw.Step, t int) cplx {
+	p := s.addr(f, t)
+	return streams{p: []kw.G{p}, im: s.im}.load(f, st, 0)
+}
+
+func (s strided) store(f *kw.Func, st kw.Step, t int, c cplx) {
+	p := s.addr(f, t)
+	streams{p: []kw.G{p}, im: s.im}.store(f, st, 0, c)
 }
 
 func (s streams) reAt(st kw.Step, t int) kw.Mem { return st.At(s.p[t], 0) }
@@ -195,11 +259,15 @@ func genButterfly(f *kw.Func, r int) {
 	f.Label("butterfly")
 	n := f.Int("n")
 	tw := f.Int("tw")
-	in := newStreams(f, f.Int("src"), f.Int("srcStep"), sim, r)
-	out := newStreams(f, f.Int("dst"), f.Int("dstStep"), dim, r)
+	var in, out sides
+	if r == 8 { // 16 stream pointers would not fit amd64's registers
+		in, out = newStrided(f, f.Int("src"), f.Int("srcStep"), sim), newStrided(f, f.Int("dst"), f.Int("dstStep"), dim)
+	} else {
+		in, out = newStreams(f, f.Int("src"), f.Int("srcStep"), sim, r), newStreams(f, f.Int("dst"), f.Int("dstStep"), dim, r)
+	}
 	// The twiddles: in registers where there are enough (AVX-512, NEON),
 	// else broadcast from tw on each use.
-	keep := f.ISA.Regs >= 32
+	keep := f.ISA.Regs >= 32 && r <= 4
 	w := make([]cplx, r)
 	if keep {
 		for u := 1; u < r; u++ {
@@ -208,17 +276,25 @@ func genButterfly(f *kw.Func, r int) {
 			f.Broadcast(kw.Mem{Base: tw, Disp: 8*(u-1) + 4}, w[u].im)
 		}
 	}
-	var c3, s3 kw.V // radix 3: -1/2 and sin(2 pi / 3)
-	if r == 3 {
+	var c3, s3 kw.V // radix 3: -1/2 and sin(2 pi / 3); radix 8: sqrt(1/2) in c3
+	switch r {
+	case 3:
 		c3, s3 = splat(f, -0.5), splat(f, math.Sqrt(3)/2)
+	case 8:
+		c3 = splat(f, math.Sqrt(0.5))
 	}
-	ptrs := append(append([]kw.G{}, in.p...), out.p...)
+	ptrs := append(append([]kw.G{}, in.ptrs()...), out.ptrs()...)
 	f.Loop(n, ptrs, 1, func(st kw.Step) {
-		x := make([]cplx, r)
-		for t := range x {
-			x[t] = in.load(f, st, t)
+		var y []cplx
+		if r == 8 {
+			y = dft8(f, func(t int) cplx { return in.load(f, st, t) }, c3)
+		} else {
+			x := make([]cplx, r)
+			for t := range x {
+				x[t] = in.load(f, st, t)
+			}
+			y = dft(f, x, c3, s3)
 		}
-		y := dft(f, x, c3, s3)
 		for u := range y {
 			if u > 0 {
 				wu := w[u]
@@ -247,6 +323,51 @@ func genButterfly(f *kw.Func, r int) {
 	f.Jump("butterfly")
 	f.Label("end")
 	f.Ret()
+}
+
+// dft8 returns the forward DFT of the 8 points load(t): the DFTs of the
+// even and of the odd points (loaded in turn, so that at most 16
+// vectors are live), then y_u = E_u + W^u O_u and y_(u+4) = E_u - W^u
+// O_u with W = e^(-i pi/4) = h(1 - i), h = sqrt(1/2):
+//
+//	W O = h((O.re + O.im) + i(O.im - O.re))
+//	W^2 O = O.im - i O.re
+//	W^3 O = h((O.im - O.re) - i(O.re + O.im))
+//
+// the h products fused into the sums, in the order the twin follows.
+func dft8(f *kw.Func, load func(t int) cplx, h kw.V) []cplx {
+	e := dft(f, []cplx{load(0), load(2), load(4), load(6)}, kw.V{}, kw.V{})
+	o := dft(f, []cplx{load(1), load(3), load(5), load(7)}, kw.V{}, kw.V{})
+	y := make([]cplx, 8)
+	y[0], y[4] = add(f, e[0], o[0]), sub(f, e[0], o[0])
+	y[2], y[6] = cplx{f.Vec(), f.Vec()}, cplx{f.Vec(), f.Vec()}
+	f.Binary(kw.Add, y[2].re, e[2].re, o[2].im)
+	f.Binary(kw.Sub, y[2].im, e[2].im, o[2].re)
+	f.Binary(kw.Sub, y[6].re, e[2].re, o[2].im)
+	f.Binary(kw.Add, y[6].im, e[2].im, o[2].re)
+	for _, u := range []int{1, 3} {
+		sum, diff := f.Vec(), f.Vec()
+		f.Binary(kw.Add, sum, o[u].re, o[u].im)
+		f.Binary(kw.Sub, diff, o[u].im, o[u].re)
+		a, b := cplx{f.Vec(), f.Vec()}, cplx{f.Vec(), f.Vec()}
+		f.Move(e[u].re, a.re)
+		f.Move(e[u].im, a.im)
+		f.Move(e[u].re, b.re)
+		f.Move(e[u].im, b.im)
+		if u == 1 { // y1 = E1 + h(sum + i diff), y5 = E1 - h(sum + i diff)
+			f.FMA(a.re, sum, h)
+			f.FMA(a.im, diff, h)
+			f.FNMA(b.re, sum, h)
+			f.FNMA(b.im, diff, h)
+		} else { // y3 = E3 + h(diff - i sum), y7 = E3 - h(diff - i sum)
+			f.FMA(a.re, diff, h)
+			f.FNMA(a.im, sum, h)
+			f.FNMA(b.re, diff, h)
+			f.FMA(b.im, sum, h)
+		}
+		y[u], y[u+4] = a, b
+	}
+	return y
 }
 
 // dft returns the forward DFT of x (2, 3 or 4 points), in the order the

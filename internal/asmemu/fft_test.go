@@ -11,7 +11,7 @@ import (
 )
 
 // fftName parses an FFT kernel's name: kind, ISA.
-var fftName = regexp.MustCompile(`^FFT(Radix2|Radix3|Radix4|RealPair|ScaleAddConj|Mul|MulConj|MulAdd|MulAddConj|Transpose|Unzip|Zip)(AVX2|AVX512)$`)
+var fftName = regexp.MustCompile(`^FFT(Radix2|Radix3|Radix4|Radix8|RealPair|ScaleAddConj|Mul|MulConj|MulAdd|MulAddConj|Transpose|Unzip|Zip)(AVX2|AVX512)$`)
 
 // testFFT runs an FFT kernel on runs of several lengths (whole vectors,
 // a tail, both) with gaps between its streams and planes against fft's
@@ -53,7 +53,7 @@ func testFFT(t *testing.T, p *Program, name string) {
 		}
 		return
 	}
-	streams := map[string]int{"Radix2": 2, "Radix3": 3, "Radix4": 4, "RealPair": 2}[kind]
+	streams := map[string]int{"Radix2": 2, "Radix3": 3, "Radix4": 4, "Radix8": 8, "RealPair": 2}[kind]
 	for _, n := range []int{1, 7, 16, 37} {
 		if kind == "ScaleAddConj" { // 3 rows n+2 apart, the planes after them
 			rows, pitch := 3, n+2

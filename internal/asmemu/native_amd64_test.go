@@ -82,8 +82,10 @@ var natives = func() map[string]any {
 		add(k.Kernel.Name, k.Kernel.Func)
 	}
 	for _, k := range asm.FFTKernels {
-		for _, r := range []asm.Kernel[asm.FFTStageFunc]{k.Radix[2], k.Radix[3], k.Radix[4]} {
-			add(r.Name, r.Func)
+		for _, r := range k.Radix {
+			if r.Func != nil {
+				add(r.Name, r.Func)
+			}
 		}
 		add(k.RealPair.Name, k.RealPair.Func)
 		add(k.ScaleAddConj.Name, k.ScaleAddConj.Func)
