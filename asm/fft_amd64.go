@@ -124,6 +124,22 @@ func FFTUnzipAVX2(re *float32, im *float32, src *float32, n int)
 //go:noescape
 func FFTZipAVX2(dst *float32, re *float32, im *float32, n int)
 
+// FFTRealHalfAVX2 is the step between a real transform and the complex one of half its
+// length, one signal, on count vectors of 8 frequencies (bytes: offsets):
+//
+//	for v < count, l < 8: i = 8 v + l
+//	  A = srcA[4i] + i srcA[srcIm + 4i], B = the same at srcB - 4i + 28
+//	  beta = tw[4i] + i tw[twIm + 4i]
+//	  E = A + conj(B), D = A - conj(B), P = beta*D
+//	  dstA at 4i = alpha*E + P, dstB at -4i + 28 = conj(alpha*E - P)
+//
+// dstA, dstB may be srcA, srcB (each vector is loaded before it is stored),
+// and the two sides may meet. Its reference and test oracle is fft's
+// realHalfGo.
+//
+//go:noescape
+func FFTRealHalfAVX2(dstA *float32, dstB *float32, srcA *float32, srcB *float32, tw *float32, alpha float32, count int, dstIm int, srcIm int, twIm int)
+
 // FFTRadix2AVX512 is count radix-2 butterflies of a Stockham decimation-in-frequency
 // stage on runs of n lanes of split complex data (bytes: steps, the
 // imaginary planes' offsets, the distances between butterflies):
@@ -257,3 +273,19 @@ func FFTUnzipAVX512(re *float32, im *float32, src *float32, n int)
 //
 //go:noescape
 func FFTZipAVX512(dst *float32, re *float32, im *float32, n int)
+
+// FFTRealHalfAVX512 is the step between a real transform and the complex one of half its
+// length, one signal, on count vectors of 16 frequencies (bytes: offsets):
+//
+//	for v < count, l < 16: i = 16 v + l
+//	  A = srcA[4i] + i srcA[srcIm + 4i], B = the same at srcB - 4i + 60
+//	  beta = tw[4i] + i tw[twIm + 4i]
+//	  E = A + conj(B), D = A - conj(B), P = beta*D
+//	  dstA at 4i = alpha*E + P, dstB at -4i + 60 = conj(alpha*E - P)
+//
+// dstA, dstB may be srcA, srcB (each vector is loaded before it is stored),
+// and the two sides may meet. Its reference and test oracle is fft's
+// realHalfGo.
+//
+//go:noescape
+func FFTRealHalfAVX512(dstA *float32, dstB *float32, srcA *float32, srcB *float32, tw *float32, alpha float32, count int, dstIm int, srcIm int, twIm int)

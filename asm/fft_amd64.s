@@ -1455,6 +1455,67 @@ end:
 	VZEROUPPER
 	RET
 
+// func FFTRealHalfAVX2(dstA *float32, dstB *float32, srcA *float32, srcB *float32, tw *float32, alpha float32, count int, dstIm int, srcIm int, twIm int)
+// Requires: AVX, FMA3
+TEXT ·FFTRealHalfAVX2(SB), NOSPLIT, $0-80
+	MOVQ         count+48(FP), AX
+	TESTQ        AX, AX
+	JLE          end
+	MOVQ         dstA+0(FP), CX
+	MOVQ         dstB+8(FP), DX
+	MOVQ         srcA+16(FP), BX
+	MOVQ         srcB+24(FP), SI
+	MOVQ         tw+32(FP), DI
+	MOVQ         dstIm+56(FP), R8
+	MOVQ         srcIm+64(FP), R9
+	MOVQ         twIm+72(FP), R10
+	VBROADCASTSS alpha+40(FP), Y0
+
+loop:
+	VMOVUPS      (BX), Y1
+	VMOVUPS      (BX)(R9*1), Y2
+	VMOVUPS      (SI), Y3
+	VMOVUPS      (SI)(R9*1), Y4
+	VSHUFPS      $0x1b, Y3, Y3, Y3
+	VPERM2F128   $0x01, Y3, Y3, Y3
+	VSHUFPS      $0x1b, Y4, Y4, Y4
+	VPERM2F128   $0x01, Y4, Y4, Y4
+	VMOVUPS      (DI), Y5
+	VMOVUPS      (DI)(R10*1), Y6
+	VADDPS       Y3, Y1, Y7
+	VSUBPS       Y4, Y2, Y8
+	VSUBPS       Y3, Y1, Y1
+	VADDPS       Y4, Y2, Y2
+	VMULPS       Y5, Y1, Y3
+	VFNMADD231PS Y6, Y2, Y3
+	VMULPS       Y6, Y1, Y1
+	VFMADD231PS  Y5, Y2, Y1
+	VMULPS       Y0, Y7, Y7
+	VMULPS       Y0, Y8, Y8
+	VADDPS       Y3, Y7, Y2
+	VADDPS       Y1, Y8, Y4
+	VSUBPS       Y3, Y7, Y3
+	VSUBPS       Y8, Y1, Y1
+	VSHUFPS      $0x1b, Y3, Y3, Y3
+	VPERM2F128   $0x01, Y3, Y3, Y3
+	VSHUFPS      $0x1b, Y1, Y1, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y1
+	VMOVUPS      Y2, (CX)
+	VMOVUPS      Y4, (CX)(R8*1)
+	VMOVUPS      Y3, (DX)
+	VMOVUPS      Y1, (DX)(R8*1)
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, BX
+	ADDQ         $0x00000020, DI
+	SUBQ         $0x00000020, DX
+	SUBQ         $0x00000020, SI
+	DECQ         AX
+	JNZ          loop
+
+end:
+	VZEROUPPER
+	RET
+
 // func FFTRadix2AVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·FFTRadix2AVX512(SB), NOSPLIT, $0-88
@@ -3464,6 +3525,67 @@ tailshort:
 	VMOVUPS    Z1, K2, (CX)
 
 done:
+end:
+	VZEROUPPER
+	RET
+
+// func FFTRealHalfAVX512(dstA *float32, dstB *float32, srcA *float32, srcB *float32, tw *float32, alpha float32, count int, dstIm int, srcIm int, twIm int)
+// Requires: AVX, AVX512F
+TEXT ·FFTRealHalfAVX512(SB), NOSPLIT, $0-80
+	MOVQ         count+48(FP), AX
+	TESTQ        AX, AX
+	JLE          end
+	MOVQ         dstA+0(FP), CX
+	MOVQ         dstB+8(FP), DX
+	MOVQ         srcA+16(FP), BX
+	MOVQ         srcB+24(FP), SI
+	MOVQ         tw+32(FP), DI
+	MOVQ         dstIm+56(FP), R8
+	MOVQ         srcIm+64(FP), R9
+	MOVQ         twIm+72(FP), R10
+	VBROADCASTSS alpha+40(FP), Z0
+
+loop:
+	VMOVUPS      (BX), Z1
+	VMOVUPS      (BX)(R9*1), Z2
+	VMOVUPS      (SI), Z3
+	VMOVUPS      (SI)(R9*1), Z4
+	VSHUFPS      $0x1b, Z3, Z3, Z3
+	VSHUFF32X4   $0x1b, Z3, Z3, Z3
+	VSHUFPS      $0x1b, Z4, Z4, Z4
+	VSHUFF32X4   $0x1b, Z4, Z4, Z4
+	VMOVUPS      (DI), Z5
+	VMOVUPS      (DI)(R10*1), Z6
+	VADDPS       Z3, Z1, Z7
+	VSUBPS       Z4, Z2, Z8
+	VSUBPS       Z3, Z1, Z1
+	VADDPS       Z4, Z2, Z2
+	VMULPS       Z5, Z1, Z3
+	VFNMADD231PS Z6, Z2, Z3
+	VMULPS       Z6, Z1, Z1
+	VFMADD231PS  Z5, Z2, Z1
+	VMULPS       Z0, Z7, Z7
+	VMULPS       Z0, Z8, Z8
+	VADDPS       Z3, Z7, Z2
+	VADDPS       Z1, Z8, Z4
+	VSUBPS       Z3, Z7, Z3
+	VSUBPS       Z8, Z1, Z1
+	VSHUFPS      $0x1b, Z3, Z3, Z3
+	VSHUFF32X4   $0x1b, Z3, Z3, Z3
+	VSHUFPS      $0x1b, Z1, Z1, Z1
+	VSHUFF32X4   $0x1b, Z1, Z1, Z1
+	VMOVUPS      Z2, (CX)
+	VMOVUPS      Z4, (CX)(R8*1)
+	VMOVUPS      Z3, (DX)
+	VMOVUPS      Z1, (DX)(R8*1)
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, BX
+	ADDQ         $0x00000040, DI
+	SUBQ         $0x00000040, DX
+	SUBQ         $0x00000040, SI
+	DECQ         AX
+	JNZ          loop
+
 end:
 	VZEROUPPER
 	RET

@@ -137,3 +137,19 @@ func FFTUnzipNEON(re *float32, im *float32, src *float32, n int)
 //
 //go:noescape
 func FFTZipNEON(dst *float32, re *float32, im *float32, n int)
+
+// FFTRealHalfNEON is the step between a real transform and the complex one of half its
+// length, one signal, on count vectors of 4 frequencies (bytes: offsets):
+//
+//	for v < count, l < 4: i = 4 v + l
+//	  A = srcA[4i] + i srcA[srcIm + 4i], B = the same at srcB - 4i + 12
+//	  beta = tw[4i] + i tw[twIm + 4i]
+//	  E = A + conj(B), D = A - conj(B), P = beta*D
+//	  dstA at 4i = alpha*E + P, dstB at -4i + 12 = conj(alpha*E - P)
+//
+// dstA, dstB may be srcA, srcB (each vector is loaded before it is stored),
+// and the two sides may meet. Its reference and test oracle is fft's
+// realHalfGo.
+//
+//go:noescape
+func FFTRealHalfNEON(dstA *float32, dstB *float32, srcA *float32, srcB *float32, tw *float32, alpha float32, count int, dstIm int, srcIm int, twIm int)

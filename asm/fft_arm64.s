@@ -1961,3 +1961,66 @@ tail:
 done:
 end:
 	RET
+
+// func FFTRealHalfNEON(dstA *float32, dstB *float32, srcA *float32, srcB *float32, tw *float32, alpha float32, count int, dstIm int, srcIm int, twIm int)
+TEXT ·FFTRealHalfNEON(SB), NOSPLIT, $0-80
+	MOVD count+48(FP), R0
+	CMP $0, R0
+	BLE end
+	MOVD dstA+0(FP), R1
+	MOVD dstB+8(FP), R2
+	MOVD srcA+16(FP), R3
+	MOVD srcB+24(FP), R4
+	MOVD tw+32(FP), R5
+	MOVD dstIm+56(FP), R6
+	MOVD srcIm+64(FP), R7
+	MOVD twIm+72(FP), R8
+	FMOVS alpha+40(FP), F0
+	VDUP V0.S[0], V0.S4
+loop:
+	FMOVQ (R3), F1
+	ADD R7<<0, R3, R9
+	FMOVQ (R9), F2
+	FMOVQ (R4), F3
+	ADD R7<<0, R4, R9
+	FMOVQ (R9), F4
+	VREV64 V3.S4, V5.S4
+	VEXT $8, V5.B16, V5.B16, V3.B16
+	VREV64 V4.S4, V5.S4
+	VEXT $8, V5.B16, V5.B16, V4.B16
+	FMOVQ (R5), F5
+	ADD R8<<0, R5, R9
+	FMOVQ (R9), F6
+	WORD $0x4e23d427 // fadd v7.4s, v1.4s, v3.4s
+	WORD $0x4ea4d448 // fsub v8.4s, v2.4s, v4.4s
+	WORD $0x4ea3d429 // fsub v9.4s, v1.4s, v3.4s
+	WORD $0x4e24d441 // fadd v1.4s, v2.4s, v4.4s
+	WORD $0x6e25dd22 // fmul v2.4s, v9.4s, v5.4s
+	VFMLS V6.S4, V1.S4, V2.S4
+	WORD $0x6e26dd23 // fmul v3.4s, v9.4s, v6.4s
+	VFMLA V5.S4, V1.S4, V3.S4
+	WORD $0x6e20dce7 // fmul v7.4s, v7.4s, v0.4s
+	WORD $0x6e20dd08 // fmul v8.4s, v8.4s, v0.4s
+	WORD $0x4e22d4e1 // fadd v1.4s, v7.4s, v2.4s
+	WORD $0x4e23d504 // fadd v4.4s, v8.4s, v3.4s
+	WORD $0x4ea2d4e5 // fsub v5.4s, v7.4s, v2.4s
+	WORD $0x4ea8d462 // fsub v2.4s, v3.4s, v8.4s
+	VREV64 V5.S4, V3.S4
+	VEXT $8, V3.B16, V3.B16, V5.B16
+	VREV64 V2.S4, V3.S4
+	VEXT $8, V3.B16, V3.B16, V2.B16
+	FMOVQ F1, (R1)
+	ADD R6<<0, R1, R9
+	FMOVQ F4, (R9)
+	FMOVQ F5, (R2)
+	ADD R6<<0, R2, R9
+	FMOVQ F2, (R9)
+	ADD $16, R1, R1
+	ADD $16, R3, R3
+	ADD $16, R5, R5
+	SUB $16, R2, R2
+	SUB $16, R4, R4
+	SUBS $1, R0, R0
+	BNE loop
+end:
+	RET

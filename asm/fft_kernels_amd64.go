@@ -17,6 +17,7 @@ var FFTKernels = []FFTKernelSet{
 		Transpose:    Kernel[FFTTransposeFunc]{Name: "FFTTransposeAVX2", Func: FFTTransposeAVX2},
 		Unzip:        Kernel[FFTUnzipFunc]{Name: "FFTUnzipAVX2", Func: FFTUnzipAVX2},
 		Zip:          Kernel[FFTZipFunc]{Name: "FFTZipAVX2", Func: FFTZipAVX2},
+		RealHalf:     Kernel[FFTRealHalfFunc]{Name: "FFTRealHalfAVX2", Func: FFTRealHalfAVX2},
 	},
 	{ISA: "AVX512", Lanes: 16,
 		Radix:        [9]Kernel[FFTStageFunc]{2: {Name: "FFTRadix2AVX512", Func: FFTRadix2AVX512}, 3: {Name: "FFTRadix3AVX512", Func: FFTRadix3AVX512}, 4: {Name: "FFTRadix4AVX512", Func: FFTRadix4AVX512}, 8: {Name: "FFTRadix8AVX512", Func: FFTRadix8AVX512}},
@@ -29,5 +30,6 @@ var FFTKernels = []FFTKernelSet{
 		Transpose:    Kernel[FFTTransposeFunc]{Name: "FFTTransposeAVX512", Func: FFTTransposeAVX512},
 		Unzip:        Kernel[FFTUnzipFunc]{Name: "FFTUnzipAVX512", Func: FFTUnzipAVX512},
 		Zip:          Kernel[FFTZipFunc]{Name: "FFTZipAVX512", Func: FFTZipAVX512},
+		RealHalf:     Kernel[FFTRealHalfFunc]{Name: "FFTRealHalfAVX512", Func: FFTRealHalfAVX512},
 	},
 }

@@ -17,5 +17,6 @@ var FFTKernels = []FFTKernelSet{
 		Transpose:    Kernel[FFTTransposeFunc]{Name: "FFTTransposeNEON", Func: FFTTransposeNEON},
 		Unzip:        Kernel[FFTUnzipFunc]{Name: "FFTUnzipNEON", Func: FFTUnzipNEON},
 		Zip:          Kernel[FFTZipFunc]{Name: "FFTZipNEON", Func: FFTZipNEON},
+		RealHalf:     Kernel[FFTRealHalfFunc]{Name: "FFTRealHalfNEON", Func: FFTRealHalfNEON},
 	},
 }

@@ -225,6 +225,10 @@ type FFTUnzipFunc = func(re *float32, im *float32, src *float32, n int)
 // FFTZipAVX2.
 type FFTZipFunc = func(dst *float32, re *float32, im *float32, n int)
 
+// FFTRealHalfFunc is the signature of the real transform's step on one
+// signal: see FFTRealHalfAVX2.
+type FFTRealHalfFunc = func(dstA *float32, dstB *float32, srcA *float32, srcB *float32, tw *float32, alpha float32, count int, dstIm int, srcIm int, twIm int)
+
 // FFTKernelSet is the generated FFT kernels of one ISA: the Stockham
 // butterflies by radix (Radix[2], [3], [4], and [8] on ISAs of 32
 // vector registers; a radix without a kernel has a nil Func), the real-transform
@@ -241,4 +245,5 @@ type FFTKernelSet struct {
 	Transpose                        Kernel[FFTTransposeFunc]
 	Unzip                            Kernel[FFTUnzipFunc]
 	Zip                              Kernel[FFTZipFunc]
+	RealHalf                         Kernel[FFTRealHalfFunc]
 }

@@ -332,6 +332,20 @@ func TestBatch(t *testing.T) {
 	}
 }
 
+// wantPath is the path a complex plan of n on isa must run: isa's
+// kernels where n splits into two multiples of their lanes, AVX2's on an
+// AVX-512 plan too short for its own, else Go.
+func wantPath(n int, isa kernels.ISA) string {
+	for _, p := range []kernels.ISA{isa, kernels.AVX2} {
+		if k := kernelsFor(p); k.set != nil && (p == isa || isa == kernels.AVX512) {
+			if _, _, ok := fourStepSplit(n, k.set.Lanes); ok {
+				return k.name()
+			}
+		}
+	}
+	return "go"
+}
+
 // TestFourStepPaths runs the complex plans of every host path on the
 // lengths that split into two factors of whole vectors, asserting that
 // the generated path ran: against the float64 DFT up to 1024 points and
@@ -345,8 +359,7 @@ func TestFourStepPaths(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, _, fast := fourStepSplit(n, kernelsFor(isa).set.Lanes)
-			if want := map[bool]string{true: kernelsFor(isa).name(), false: "go"}[fast]; p.Path() != want {
+			if want := wantPath(n, isa); p.Path() != want {
 				t.Fatalf("%v n=%d: path %s, want %s", isa, n, p.Path(), want)
 			}
 			goPlan, _ := NewPlanFor(n, kernels.Generic)
@@ -374,6 +387,50 @@ func TestFourStepPaths(t *testing.T) {
 						t.Fatalf("%v n=%d: in place [%d] = %v, out of place %v", isa, n, i, inPlace[i], got[i])
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestRealFourStepPaths is TestFourStepPaths for the real plans: the
+// forward against the float64 DFT, the inverse by its round trip and
+// against the Go path, the path asserted; the inverse ignores the
+// imaginary parts of X[0] and X[n/2].
+func TestRealFourStepPaths(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, isa := range lanePaths()[1:] {
+		for _, n := range []int{128, 512, 1152, 2048, 4608, 8192, 32768} {
+			p, _ := NewRealPlanFor(n, isa)
+			if want := wantPath(n/2, isa); p.Path() != want {
+				t.Fatalf("%v n=%d: path %s, want %s", isa, n, p.Path(), want)
+			}
+			goPlan, _ := NewRealPlanFor(n, kernels.Generic)
+			x, x64 := randReal(r, n)
+			spec := make([]complex64, n/2+1)
+			p.Forward(spec, x)
+			var want []complex128
+			if n <= 2048 {
+				want = dft(x64, false)[:n/2+1]
+			} else {
+				ref := make([]complex64, n/2+1)
+				goPlan.Forward(ref, x)
+				want = widen(ref)
+			}
+			if e := relErr(spec, want); e > 2*errBound(n) {
+				t.Errorf("%v n=%d: forward error %.3g > %.3g", isa, n, e, 2*errBound(n))
+			} else {
+				t.Logf("%v n=%d (%s): forward error %.2g", isa, n, p.Path(), e)
+			}
+			spec[0] += complex(0, 5) // ignored
+			spec[n/2] += complex(0, -3)
+			back, ref := make([]float32, n), make([]float32, n)
+			p.Inverse(back, spec)
+			goPlan.Inverse(ref, spec)
+			if e := scaledErr(back, x, n); e > 2*errBound(n) {
+				t.Errorf("%v n=%d: round trip error %.3g", isa, n, e)
+			}
+			if e := scaledErr(back, ref, 1); e > 2*errBound(n) {
+				t.Errorf("%v n=%d: inverse differs from the Go path's by %.3g", isa, n, e)
 			}
 		}
 	}

@@ -45,16 +45,12 @@ const planePad = 48
 // the path has no generated kernels or n does not split into two
 // factors of 2s and 3s with whole vectors of lanes on both sides.
 func newFourStep(n int, isa kernels.ISA) *fourStep {
-	k := kernelsFor(isa)
-	if k.set == nil {
-		return nil
-	}
-	n1, n2, ok := fourStepSplit(n, k.set.Lanes)
+	k, n1, n2, ok := fourStepKernels(n, isa)
 	if !ok {
 		return nil
 	}
-	cols, err1 := NewLanePlan(n1, isa)
-	rows, err2 := NewLanePlan(n2, isa)
+	cols, err1 := NewLanePlan(n1, k.isa)
+	rows, err2 := NewLanePlan(n2, k.isa)
 	if err1 != nil || err2 != nil {
 		return nil
 	}
@@ -69,6 +65,25 @@ func newFourStep(n int, isa kernels.ISA) *fourStep {
 	f.colCalls = cols.record(f.split(work, 1, n2), f.split(work, 0, n2), n2, work, f.laneOff())
 	f.rowCalls = rows.record(f.split(work, 1, n1), f.split(work, 0, n1), n1, work, f.laneOff())
 	return f
+}
+
+// fourStepKernels returns the kernels and split of the four-step of n on
+// path isa: isa's own, or where n is too short for their vectors
+// (fewer than lanes^2 points), a narrower path of the same host
+// (AVX-512's 16 lanes need 256 points, AVX2's 8 lanes 64).
+func fourStepKernels(n int, isa kernels.ISA) (k laneKernels, n1, n2 int, ok bool) {
+	paths := []kernels.ISA{isa}
+	if isa == kernels.AVX512 {
+		paths = append(paths, kernels.AVX2)
+	}
+	for _, p := range paths {
+		if k = kernelsFor(p); k.set != nil {
+			if n1, n2, ok = fourStepSplit(n, k.set.Lanes); ok {
+				return k, n1, n2, true
+			}
+		}
+	}
+	return laneKernels{}, 0, 0, false
 }
 
 // fourStepSplit picks n = n1*n2, both products of 2s and 3s and
@@ -124,11 +139,23 @@ func (f *fourStep) plane(s Split, im bool) []float32 {
 // transform computes dst = DFT(src) (inverse: the unnormalized inverse)
 // of n values on work (workLen floats). dst may be src.
 func (f *fourStep) transform(dst, src []complex64, work []float32, inverse bool) {
+	f.checkWork(work)
+	a, b := f.split(work, 0, f.n2), f.split(work, 1, f.n2)
+	f.k.unzip(f.plane(a, inverse), f.plane(a, !inverse), src[:f.n])
+	f.core(work)
+	f.k.zip(dst[:f.n], f.plane(b, inverse), f.plane(b, !inverse))
+}
+
+func (f *fourStep) checkWork(work []float32) {
 	if len(work) < f.workLen() {
 		panic(fmt.Sprintf("fft: four-step transform of %d points: len(work) = %d floats, need %d", f.n, len(work), f.workLen()))
 	}
+}
+
+// core runs steps 2 to 5: the forward transform of split buffer 0 (rows
+// of n2) into split buffer 1 (natural order); buffer 0 is clobbered.
+func (f *fourStep) core(work []float32) {
 	a, b := f.split(work, 0, f.n2), f.split(work, 1, f.n2)
-	f.k.unzip(f.plane(a, inverse), f.plane(a, !inverse), src[:f.n])
 	f.k.run(work, f.colCalls)
 	tw := Split{Data: f.tw, Re: 0, Im: f.n, Step: f.n2}
 	f.k.mul(Mul, b.at(0), b.at(0), tw.at(0), f.n)
@@ -136,7 +163,6 @@ func (f *fourStep) transform(dst, src []complex64, work []float32, inverse bool)
 		f.k.transpose(f.plane(a, im), 0, f.n1, f.plane(b, im), 0, f.n2, f.n1, f.n2)
 	}
 	f.k.run(work, f.rowCalls)
-	f.k.zip(dst[:f.n], f.plane(b, inverse), f.plane(b, !inverse))
 }
 
 // floats views a complex64 scratch buffer as its floats.

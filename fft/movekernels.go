@@ -135,3 +135,46 @@ func UnzipTwin(re, im, src []float32, n int) {
 func ZipTwin(dst, re, im []float32, n int) {
 	zipGo(unsafe.Slice((*complex64)(unsafe.Pointer(unsafe.SliceData(dst))), n), re, im)
 }
+
+// realHalf runs RealHalf on the frequencies k0 .. k0+count*L-1 (L the
+// path's lanes; the twins take lanes) of one signal's split planes: A =
+// src[k], B = src[m-k], beta = tw[k], out1 to dst[k], out2 to dst[m-k].
+// The A and B windows of every vector must be disjoint (k0 >= 1 and
+// k0+count*L <= m/2), and dst must not overlap src.
+func (k laneKernels) realHalf(dst, src, tw run, m, k0, count, lanes int, alpha float32) {
+	if count <= 0 {
+		return
+	}
+	end := k0 + count*lanes
+	if k0 < 1 || 2*(end-1) >= m || !dst.reach(1, m) || !src.reach(1, m) || !tw.reach(1, end) {
+		panic(fmt.Sprintf("fft: real half step on %d..%d of %d outside its planes", k0, end, m))
+	}
+	if k.set == nil {
+		realHalfGo(dst, src, tw, m, k0, end, alpha)
+		return
+	}
+	b := m - k0 - (lanes - 1)
+	k.set.RealHalf.Func(&dst.data[dst.re+k0], &dst.data[dst.re+b], &src.data[src.re+k0], &src.data[src.re+b], &tw.data[tw.re+k0], alpha,
+		count, 4*(dst.im-dst.re), 4*(src.im-src.re), 4*(tw.im-tw.re))
+}
+
+// realHalfGo is RealHalf's twin, in RealPair's order of operations.
+func realHalfGo(dst, src, tw run, m, k0, end int, alpha float32) {
+	for k := k0; k < end; k++ {
+		ar, ai := src.data[src.re+k], src.data[src.im+k]
+		bRe, bIm := src.data[src.re+m-k], src.data[src.im+m-k]
+		er, ei := ar+bRe, ai-bIm
+		dr, di := ar-bRe, ai+bIm
+		pr, pi := twiddleGo(dr, di, tw.data[tw.re+k], tw.data[tw.im+k])
+		er, ei = float32(er*alpha), float32(ei*alpha)
+		dst.data[dst.re+k], dst.data[dst.im+k] = er+pr, ei+pi
+		dst.data[dst.re+m-k], dst.data[dst.im+m-k] = er-pr, pi-ei
+	}
+}
+
+// RealHalfTwin runs the twin of FFTRealHalf<ISA> on planes of m values:
+// dst's real plane at dst[0:], imaginary at dst[im:], src's and tw's the
+// same, the vectors of lanes from frequency k0.
+func RealHalfTwin(dst, src, tw []float32, im, twIm, m, k0, count, lanes int, alpha float32) {
+	realHalfGo(run{data: dst, im: im}, run{data: src, im: im}, run{data: tw, im: twIm}, m, k0, k0+count*lanes, alpha)
+}

@@ -69,3 +69,26 @@ func TestTransposeRefusesOutside(t *testing.T) {
 	src, dst := make([]float32, 16*16), make([]float32, 16*16)
 	laneKernels{}.transpose(dst, 0, 17, src, 0, 16, 16, 16)
 }
+
+// TestRealHalfKernels holds every host path's RealHalf to the twin on
+// planes of several lengths, one vector and several, against guard
+// pages.
+func TestRealHalfKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, k := range hostKernels() {
+		L := k.set.Lanes
+		for _, m := range []int{2*L + 2, 2*L + 6, 6 * L, 8*L + 10} {
+			count := (m/2 - 1) / L
+			for _, k0 := range []int{1, m/2 - count*L} {
+				im := m + 3
+				src, dst0, tw := randSlice(r, 2*im), randSlice(r, 2*im), randSlice(r, 2*(m/2+1))
+				want := append([]float32{}, dst0...)
+				realHalfGo(run{data: want, im: im}, run{data: src, im: im}, run{data: tw, im: m/2 + 1}, m, k0, k0+count*L, 0.5)
+				got := guarded(t, dst0, src, func(d, s []float32) {
+					k.realHalf(run{data: d, im: im}, run{data: s, im: im}, run{data: tw, im: m/2 + 1}, m, k0, count, L, 0.5)
+				})
+				sameBits(t, fmt.Sprintf("%s realHalf m=%d k0=%d", k.name(), m, k0), got, want)
+			}
+		}
+	}
+}

@@ -3,6 +3,8 @@ package fft
 import (
 	"fmt"
 	"sync"
+
+	"github.com/convkit/convkit/kernels"
 )
 
 // RealPlan is the real transform of n points: the forward to the half
@@ -10,23 +12,31 @@ import (
 // concurrent use and allocates nothing per call.
 type RealPlan struct {
 	n    int
-	half *Plan       // the complex transform of n/2 points (even n)
-	full *Plan       // the complex transform of n points (odd n)
-	tw   []complex64 // exp(-2 pi i k / n), k <= n/2 (even n)
+	half *Plan         // the complex transform of n/2 points (even n)
+	full *Plan         // the complex transform of n points (odd n)
+	tw   []complex64   // exp(-2 pi i k / n), k <= n/2 (even n)
+	fast *realFourStep // the generated kernels' path, where half has one
 	work sync.Pool
 }
 
-// NewRealPlan returns the plan of the real transforms of n points, or an
-// error for n < 1.
-func NewRealPlan(n int) (*RealPlan, error) {
+// NewRealPlan returns the plan of the real transforms of n points on the
+// host's bound path (kernels.Current), or an error for n < 1.
+func NewRealPlan(n int) (*RealPlan, error) { return NewRealPlanFor(n, kernels.Current()) }
+
+// NewRealPlanFor is NewRealPlan on path isa: the generated kernels where
+// the complex transform of n/2 runs on them (NewPlanFor), else Go.
+func NewRealPlanFor(n int, isa kernels.ISA) (*RealPlan, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("fft: real length %d: want >= 1", n)
 	}
 	p := &RealPlan{n: n}
 	if n%2 == 1 {
-		p.full, _ = NewPlan(n)
+		p.full, _ = NewPlanFor(n, isa)
 	} else {
-		p.half, _ = NewPlan(n / 2)
+		p.half, _ = NewPlanFor(n/2, isa)
+		if p.half.fast != nil {
+			p.fast = newRealFourStep(p.half.fast)
+		}
 		w := twiddles(n)
 		p.tw = make([]complex64, n/2+1)
 		for k := range p.tw {
@@ -40,8 +50,19 @@ func NewRealPlan(n int) (*RealPlan, error) {
 // Len is the plan's real length; the spectrum holds Len()/2 + 1 values.
 func (p *RealPlan) Len() int { return p.n }
 
+// Path is the kernels the plan runs: an ISA's name, or "go".
+func (p *RealPlan) Path() string {
+	if p.fast != nil {
+		return p.fast.c.k.name()
+	}
+	return "go"
+}
+
 // WorkLen is the scratch values ForwardWith and InverseWith take.
 func (p *RealPlan) WorkLen() int {
+	if p.fast != nil {
+		return (p.fast.c.workLen() + 1) / 2
+	}
 	if p.full != nil {
 		return p.n + p.full.WorkLen()
 	}
@@ -69,6 +90,10 @@ func (p *RealPlan) ForwardWith(dst []complex64, src []float32, work []complex64)
 	n := p.n
 	if len(dst) < n/2+1 || len(src) < n || len(work) < p.WorkLen() {
 		panic(fmt.Sprintf("fft: a real transform of %d points: len(dst) = %d (want %d), len(src) = %d, len(work) = %d (want %d)", n, len(dst), n/2+1, len(src), len(work), p.WorkLen()))
+	}
+	if p.fast != nil {
+		p.fast.forward(dst, src, floats(work))
+		return
 	}
 	if p.full != nil {
 		p.oddForward(dst, src, work)
@@ -115,6 +140,10 @@ func (p *RealPlan) InverseWith(dst []float32, src, work []complex64) {
 	n := p.n
 	if len(dst) < n || len(src) < n/2+1 || len(work) < p.WorkLen() {
 		panic(fmt.Sprintf("fft: a real inverse of %d points: len(dst) = %d, len(src) = %d (want %d), len(work) = %d (want %d)", n, len(dst), len(src), n/2+1, len(work), p.WorkLen()))
+	}
+	if p.fast != nil {
+		p.fast.inverse(dst, src, floats(work))
+		return
 	}
 	if p.full != nil {
 		p.oddInverse(dst, src, work)

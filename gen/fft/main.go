@@ -55,6 +55,7 @@ const (
 	transposeSig = "func(dst *float32, src *float32, rows int, cols int, srcPitch int, dstPitch int)"
 	unzipSig     = "func(re *float32, im *float32, src *float32, n int)"
 	zipSig       = "func(dst *float32, re *float32, im *float32, n int)"
+	halfSig      = "func(dstA *float32, dstB *float32, srcA *float32, srcB *float32, tw *float32, alpha float32, count int, dstIm int, srcIm int, twIm int)"
 )
 
 // products are the Mul kernels: accumulate into dst, conjugate b.
@@ -76,6 +77,7 @@ func main() {
 		genTranspose(f)
 		genUnzip(f)
 		genZip(f)
+		genRealHalf(f)
 	}, kw.Options{Table: goTable})
 }
 
@@ -109,6 +111,7 @@ func goTable(arch string) string {
 		fmt.Fprintf(&b, "Transpose: Kernel[FFTTransposeFunc]{Name: \"FFTTranspose%s\", Func: FFTTranspose%s},\n", n, n)
 		fmt.Fprintf(&b, "Unzip: Kernel[FFTUnzipFunc]{Name: \"FFTUnzip%s\", Func: FFTUnzip%s},\n", n, n)
 		fmt.Fprintf(&b, "Zip: Kernel[FFTZipFunc]{Name: \"FFTZip%s\", Func: FFTZip%s},\n", n, n)
+		fmt.Fprintf(&b, "RealHalf: Kernel[FFTRealHalfFunc]{Name: \"FFTRealHalf%s\", Func: FFTRealHalf%s},\n", n, n)
 		b.WriteString("},\n")
 	}
 	b.WriteString("}\n")
@@ -633,6 +636,71 @@ func genZip(f *kw.Func) {
 			f.StorePairs(st, e, o, st.PairAt(dst, j))
 		}
 	})
+	f.Label("end")
+	f.Ret()
+}
+
+// genRealHalf emits FFTRealHalf<ISA>: RealPair's step for one signal,
+// the frequencies the lanes, so that the partner of frequency k, m - k,
+// runs backwards: the B side is loaded and stored reversed, and beta is
+// a vector of its own per lane (a table) rather than one scalar.
+func genRealHalf(f *kw.Func) {
+	L, vb := f.ISA.Lanes, f.ISA.VBytes()
+	name := "FFTRealHalf" + f.ISA.Name
+	f.Function(name, halfSig,
+		name+" is the step between a real transform and the complex one of half its",
+		fmt.Sprintf("length, one signal, on count vectors of %d frequencies (bytes: offsets):", L),
+		"",
+		fmt.Sprintf("\tfor v < count, l < %d: i = %d v + l", L, L),
+		fmt.Sprintf("\t  A = srcA[4i] + i srcA[srcIm + 4i], B = the same at srcB - 4i + %d", 4*(L-1)),
+		"\t  beta = tw[4i] + i tw[twIm + 4i]",
+		"\t  E = A + conj(B), D = A - conj(B), P = beta*D",
+		fmt.Sprintf("\t  dstA at 4i = alpha*E + P, dstB at -4i + %d = conj(alpha*E - P)", 4*(L-1)),
+		"",
+		"dstA, dstB may be srcA, srcB (each vector is loaded before it is stored),",
+		"and the two sides may meet. Its reference and test oracle is fft's",
+		"realHalfGo.")
+	count := f.Int("count")
+	f.JumpIfNotPositive(count, "end")
+	da, db, sa, sb, tw := f.Int("dstA"), f.Int("dstB"), f.Int("srcA"), f.Int("srcB"), f.Int("tw")
+	dim, sim, tim := f.Int("dstIm"), f.Int("srcIm"), f.Int("twIm")
+	alpha := f.BroadcastParam("alpha")
+	at := func(p, im kw.G) kw.Mem { return kw.Mem{Base: p, Index: im, Scale: 1} }
+	f.Label("loop")
+	a, b, w := cplx{f.Vec(), f.Vec()}, cplx{f.Vec(), f.Vec()}, cplx{f.Vec(), f.Vec()}
+	f.LoadVec(kw.Mem{Base: sa}, a.re)
+	f.LoadVec(at(sa, sim), a.im)
+	f.LoadVec(kw.Mem{Base: sb}, b.re)
+	f.LoadVec(at(sb, sim), b.im)
+	f.Reverse(b.re, b.re)
+	f.Reverse(b.im, b.im)
+	f.LoadVec(kw.Mem{Base: tw}, w.re)
+	f.LoadVec(at(tw, tim), w.im)
+	e, d := cplx{f.Vec(), f.Vec()}, cplx{f.Vec(), f.Vec()}
+	f.Binary(kw.Add, e.re, a.re, b.re)
+	f.Binary(kw.Sub, e.im, a.im, b.im)
+	f.Binary(kw.Sub, d.re, a.re, b.re)
+	f.Binary(kw.Add, d.im, a.im, b.im)
+	p := twiddle(f, d, w.re, w.im)
+	f.Mul(e.re, e.re, alpha)
+	f.Mul(e.im, e.im, alpha)
+	o1 := add(f, e, p)
+	o2 := cplx{f.Vec(), f.Vec()}
+	f.Binary(kw.Sub, o2.re, e.re, p.re)
+	f.Binary(kw.Sub, o2.im, p.im, e.im)
+	f.Reverse(o2.re, o2.re)
+	f.Reverse(o2.im, o2.im)
+	f.StoreVec(o1.re, kw.Mem{Base: da})
+	f.StoreVec(o1.im, at(da, dim))
+	f.StoreVec(o2.re, kw.Mem{Base: db})
+	f.StoreVec(o2.im, at(db, dim))
+	for _, g := range []kw.G{da, sa, tw} {
+		f.AddImm(g, vb)
+	}
+	for _, g := range []kw.G{db, sb} {
+		f.SubImm(g, vb)
+	}
+	f.DecJumpNonZero(count, "loop")
 	f.Label("end")
 	f.Ret()
 }

@@ -573,6 +573,18 @@ func (a *avx) Unzip(even, odd, x, y V) {
 	a.orderPairs(to, xv(odd))
 }
 
+// Reverse reverses each 128-bit block (VSHUFPS of x with itself), then
+// the blocks (VSHUFF32X4 on zmm, VPERM2F128 on ymm): immediates only.
+func (a *avx) Reverse(dst, x V) {
+	t := a.vec()
+	a.VSHUFPS(operand.U8(0x1B), xv(x), xv(x), t)
+	if a.opmask {
+		a.VSHUFF32X4(operand.U8(0x1B), t, t, xv(dst))
+		return
+	}
+	a.VPERM2F128(operand.U8(0x01), t, t, xv(dst))
+}
+
 // Evens is Unzip's even half: the shuffle can write dst at once, having
 // read x and y.
 func (a *avx) Evens(dst, x, y V) {

@@ -135,6 +135,9 @@ type Permutes interface {
 	Unzip(even, odd, x, y V)
 	// Evens is Unzip's even half alone: dst = the even lanes of x then y.
 	Evens(dst, x, y V)
+	// Reverse sets dst to x's lanes in reverse order (dst may be x):
+	// the mirrored half of a real transform's spectrum.
+	Reverse(dst, x V)
 }
 
 // Lanes is the partial vector of n live lanes (1 <= n <= Lanes) fixed when

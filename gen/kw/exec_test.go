@@ -122,7 +122,7 @@ var preds = []struct {
 }{{"Unord", Unord}, {"LT", LT}, {"NGE", NGE}, {"GT", GT}}
 
 // oneKernels are the test kernels of one signature each, in emission order.
-var oneKernels = []string{"Mul", "FMA", "LaneFMA", "MulAdd", "ZeroUnless", "ReduceAdd", "ReduceMax", "Broadcast", "Zip", "Unzip", "Evens", "Transpose", "LoopAdd", "Partial", "EvenLoop", "PairLoop"}
+var oneKernels = []string{"Mul", "FMA", "LaneFMA", "MulAdd", "ZeroUnless", "ReduceAdd", "ReduceMax", "Broadcast", "Zip", "Unzip", "Evens", "Reverse", "Transpose", "LoopAdd", "Partial", "EvenLoop", "PairLoop"}
 
 const sig = "func(dst, x, y []float32)"
 
@@ -230,6 +230,13 @@ func testKernels(f *Func) {
 		d, x, y := begin("Evens")
 		v := f.Vec()
 		f.Evens(v, load(x, 0), load(y, 0))
+		f.StoreVec(v, Mem{Base: d})
+		f.Ret()
+	}
+	{ // dst[:L] = x[:L] reversed
+		d, x, _ := begin("Reverse")
+		v := f.Vec()
+		f.Reverse(v, load(x, 0))
 		f.StoreVec(v, Mem{Base: d})
 		f.Ret()
 	}

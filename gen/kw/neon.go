@@ -667,6 +667,15 @@ func (n *neon) Unzip(even, odd, x, y V) {
 	n.pairPerm("VUZP1", "VUZP2", nv(even), nv(odd), nv(x), nv(y))
 }
 
+// Reverse is REV64 (the pairs of lanes swapped) then EXT by 8 bytes (the
+// halves swapped).
+func (n *neon) Reverse(dst, x V) {
+	s, t, d := nv(x), n.newV(), nv(dst)
+	n.op([]*vreg{s, t}, func() { n.fn.Op("VREV64", s.v().A(a.S4), t.v().A(a.S4)) })
+	n.op([]*vreg{t, d}, func() { n.fn.Op("VEXT", "$8", t.v().A(a.B16), t.v().A(a.B16), d.v().A(a.B16)) })
+	n.wrote(d)
+}
+
 // Evens is one UZP1, which reads x and y before it writes dst.
 func (n *neon) Evens(dst, x, y V) { n.perm("VUZP1", nv(dst), nv(x), nv(y)) }
 

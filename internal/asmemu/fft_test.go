@@ -11,7 +11,7 @@ import (
 )
 
 // fftName parses an FFT kernel's name: kind, ISA.
-var fftName = regexp.MustCompile(`^FFT(Radix2|Radix3|Radix4|Radix8|RealPair|ScaleAddConj|Mul|MulConj|MulAdd|MulAddConj|Transpose|Unzip|Zip)(AVX2|AVX512)$`)
+var fftName = regexp.MustCompile(`^FFT(Radix2|Radix3|Radix4|Radix8|RealPair|ScaleAddConj|Mul|MulConj|MulAdd|MulAddConj|Transpose|Unzip|Zip|RealHalf)(AVX2|AVX512)$`)
 
 // testFFT runs an FFT kernel on runs of several lengths (whole vectors,
 // a tail, both) with gaps between its streams and planes against fft's
@@ -30,6 +30,26 @@ func testFFT(t *testing.T, p *Program, name string) {
 	switch kind {
 	case "Transpose":
 		testFFTTranspose(t, p, name, rnd)
+		return
+	case "RealHalf":
+		lanes := 8
+		if strings.HasSuffix(name, "AVX512") {
+			lanes = 16
+		}
+		for _, m := range []int{2*lanes + 2, 6 * lanes} {
+			count, im := (m/2-1)/lanes, m+3
+			src, dst0, tw := rnd(2*im), rnd(2*im), rnd(2*(m/2+1))
+			want := append([]float32(nil), dst0...)
+			fft.RealHalfTwin(want, src, tw, im, m/2+1, m, 1, count, lanes, 0.5)
+			b := m - 1 - (lanes - 1)
+			args, _ := call(t, p, name, func() ([]any, []Region) {
+				d := append([]float32(nil), dst0...)
+				// The kernel's pointers, as slices from there: dstB and
+				// srcB inside dst and src (regions of their own).
+				return []any{d[1:], d[b:], src[1:], src[b:], tw[1:], float32(0.5), count, 4 * im, 4 * im, 4 * (m/2 + 1)}, nil
+			})
+			same(t, name, m, args[0].([]float32), want[1:])
+		}
 		return
 	case "Unzip", "Zip":
 		for _, n := range []int{1, 7, 16, 37} {

@@ -95,6 +95,7 @@ var natives = func() map[string]any {
 		add(k.Transpose.Name, k.Transpose.Func)
 		add(k.Unzip.Name, k.Unzip.Func)
 		add(k.Zip.Name, k.Zip.Func)
+		add(k.RealHalf.Name, k.RealHalf.Func)
 	}
 	for _, rs := range asm.SgemmRowSets {
 		k := rs.Kernels
