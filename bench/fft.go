@@ -20,14 +20,15 @@ import (
 // and size on one path and thread count.
 type FFTResult struct {
 	// Name is the implementation: "convkit" (package fft's plans, the
-	// natural-order transforms of every length), "convkit-lanes" (its
+	// natural-order transforms of every length, on each -isa path: ISA
+	// is the path the plan ran), "convkit-lanes" (its
 	// batched lane transforms on the generated butterflies: a batch of
 	// 16 signals per thread, the time per signal) or "gonum" (dsp/fourier,
 	// float64).
 	Name    string  `json:"name"`
 	Kind    string  `json:"kind"` // r2c, c2r or c2c
 	Size    string  `json:"size"` // as fft_bench.c writes it: 1024, 128x128
-	ISA     string  `json:"isa"`  // the path: "go" for the Go plans, a peer's name
+	ISA     string  `json:"isa"`  // the path the plan ran ("go": the Go plans), a peer's name
 	Threads int     `json:"threads"`
 	Runs    int     `json:"runs"`
 	Median  float64 `json:"median_us"` // one transform, microseconds
@@ -109,14 +110,17 @@ func RunFFT(sizes [][]int, o FFTOptions) []FFTResult {
 	}
 	for _, dims := range sizes {
 		for _, kind := range o.Kinds {
-			for _, t := range o.Threads {
-				r := FFTResult{Name: "convkit", Kind: kind, Size: fftSizeName(dims), ISA: "go", Threads: t}
-				if t > 1 {
-					r.Status = "not implemented: package fft's plans run one transform on one thread (the lane transforms spread a batch)"
-					add(r)
-					continue
+			for _, isa := range o.ISAs {
+				for _, t := range o.Threads {
+					call, path := planCall(kind, dims, isa)
+					r := FFTResult{Name: "convkit", Kind: kind, Size: fftSizeName(dims), ISA: path, Threads: t}
+					if t > 1 {
+						r.Status = "not implemented: package fft's plans run one transform on one thread (the lane transforms spread a batch)"
+						add(r)
+						continue
+					}
+					add(o.measure(r, dims, call))
 				}
-				add(o.measure(r, dims, planCall(kind, dims)))
 			}
 			if len(dims) == 1 {
 				for _, isa := range o.ISAs {
@@ -192,24 +196,26 @@ func randReal(n int) []float32 {
 	return out
 }
 
-// planCall is package fft's plan of kind over dims (1D: Plan, RealPlan;
-// N-D: PlanND, RealPlanND), with the caller's scratch.
-func planCall(kind string, dims []int) fftCall {
+// planCall is package fft's plan of kind over dims on path isa (1D:
+// Plan, RealPlan; N-D: PlanND, RealPlanND), with the caller's scratch,
+// and the path the plan runs (isa's kernels, a narrower ISA's for short
+// sizes, or "go").
+func planCall(kind string, dims []int, isa kernels.ISA) (fftCall, string) {
 	n := 1
 	for _, d := range dims {
 		n *= d
 	}
 	if kind == "c2c" {
-		p, _ := fft.NewPlanND(dims...)
+		p, _ := fft.NewPlanNDFor(isa, dims...)
 		src, dst, work := randComplex(n), make([]complex64, n), make([]complex64, p.WorkLen())
 		return func(reps int) int {
 			for range reps {
 				p.ForwardWith(dst, src, work)
 			}
 			return reps
-		}
+		}, strings.ToLower(p.Path())
 	}
-	p, _ := fft.NewRealPlanND(dims...)
+	p, _ := fft.NewRealPlanNDFor(isa, dims...)
 	x, spec, work := randReal(n), make([]complex64, p.SpectrumLen()), make([]complex64, p.WorkLen())
 	p.ForwardWith(spec, x, work)
 	back := make([]float32, n)
@@ -222,7 +228,7 @@ func planCall(kind string, dims []int) fftCall {
 			}
 		}
 		return reps
-	}
+	}, strings.ToLower(p.Path())
 }
 
 // laneSignals is the batch of one thread of the lane rows.

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/convkit/convkit/internal/shape"
+	"github.com/convkit/convkit/kernels"
 )
 
 // PlanND is the complex transform of an array of dims (row-major: the
@@ -14,27 +15,51 @@ type PlanND struct {
 	dims []int
 	n    int
 	axes []*Plan // one per dim
+	grid *grid2  // 2D on the generated kernels, where the dims qualify
 	work sync.Pool
 }
 
-// NewPlanND returns the plan of the complex transforms of dims, or an
-// error naming a dim under 1 or a size that overflows int.
-func NewPlanND(dims ...int) (*PlanND, error) {
+// NewPlanND returns the plan of the complex transforms of dims on the
+// host's bound path, or an error naming a dim under 1 or a size that
+// overflows int.
+func NewPlanND(dims ...int) (*PlanND, error) { return NewPlanNDFor(kernels.Current(), dims...) }
+
+// NewPlanNDFor is NewPlanND on path isa: 2D arrays whose dims are
+// products of 2s and 3s and multiples of the vectors' lanes run on its
+// generated kernels (grid2), every axis of the others on NewPlanFor's.
+func NewPlanNDFor(isa kernels.ISA, dims ...int) (*PlanND, error) {
 	n, err := ndLen(dims)
 	if err != nil {
 		return nil, err
 	}
 	p := &PlanND{dims: append([]int(nil), dims...), n: n}
 	for _, d := range dims {
-		a, _ := NewPlan(d)
+		a, _ := NewPlanFor(d, isa)
 		p.axes = append(p.axes, a)
+	}
+	if len(dims) == 2 {
+		p.grid = newGrid2(dims[0], dims[1], isa, false)
 	}
 	p.work.New = newPool(p.WorkLen())
 	return p, nil
 }
 
+// Path is the kernels the plan runs: an ISA's name, or "go" (for N-D
+// arrays other than 2D, the first axis's path).
+func (p *PlanND) Path() string {
+	if p.grid != nil {
+		return p.grid.k.name()
+	}
+	return p.axes[0].Path()
+}
+
 // WorkLen is the scratch values ForwardWith and InverseWith take.
-func (p *PlanND) WorkLen() int { return axesWorkLen(p.axes) }
+func (p *PlanND) WorkLen() int {
+	if p.grid != nil {
+		return (p.grid.workLen() + 1) / 2
+	}
+	return axesWorkLen(p.axes)
+}
 
 // ndLen is the element count of dims, or an error.
 func ndLen(dims []int) (int, error) {
@@ -80,6 +105,14 @@ func (p *PlanND) transform(dst, src []complex64, inverse bool) {
 func (p *PlanND) transformWith(dst, src, work []complex64, inverse bool) {
 	if len(dst) < p.n || len(src) < p.n || len(work) < p.WorkLen() {
 		panic(fmt.Sprintf("fft: a transform of %v (%d points): len(dst) = %d, len(src) = %d, len(work) = %d (want %d)", p.dims, p.n, len(dst), len(src), len(work), p.WorkLen()))
+	}
+	if p.grid != nil {
+		p.grid.transform(dst, src, floats(work), inverse)
+		return
+	}
+	if len(p.dims) == 1 {
+		p.axes[0].transformWith(dst, src, work, inverse)
+		return
 	}
 	if &dst[0] != &src[0] {
 		copy(dst[:p.n], src[:p.n])
@@ -142,12 +175,18 @@ type RealPlanND struct {
 	n, sn int   // real and spectrum element counts
 	last  *RealPlan
 	axes  []*Plan // the complex transforms of dims[:last]
+	grid  *grid2  // 2D on the generated kernels, where the dims qualify
 	work  sync.Pool
 }
 
-// NewRealPlanND returns the plan of the real transforms of dims, or an
-// error naming a dim under 1 or a size that overflows int.
-func NewRealPlanND(dims ...int) (*RealPlanND, error) {
+// NewRealPlanND returns the plan of the real transforms of dims on the
+// host's bound path, or an error naming a dim under 1 or a size that
+// overflows int.
+func NewRealPlanND(dims ...int) (*RealPlanND, error) { return NewRealPlanNDFor(kernels.Current(), dims...) }
+
+// NewRealPlanNDFor is NewRealPlanND on path isa, as NewPlanNDFor (the
+// last dim even).
+func NewRealPlanNDFor(isa kernels.ISA, dims ...int) (*RealPlanND, error) {
 	n, err := ndLen(dims)
 	if err != nil {
 		return nil, err
@@ -157,10 +196,13 @@ func NewRealPlanND(dims ...int) (*RealPlanND, error) {
 	p.spec = append([]int(nil), dims...)
 	p.spec[d-1] = dims[d-1]/2 + 1
 	p.sn = n / dims[d-1] * p.spec[d-1]
-	p.last, _ = NewRealPlan(dims[d-1])
+	p.last, _ = NewRealPlanFor(dims[d-1], isa)
 	for _, v := range dims[:d-1] {
-		a, _ := NewPlan(v)
+		a, _ := NewPlanFor(v, isa)
 		p.axes = append(p.axes, a)
+	}
+	if d == 2 && dims[1]%2 == 0 {
+		p.grid = newGrid2(dims[0], dims[1], isa, true)
 	}
 	p.work.New = newPool(p.WorkLen())
 	return p, nil
@@ -168,7 +210,21 @@ func NewRealPlanND(dims ...int) (*RealPlanND, error) {
 
 // WorkLen is the scratch values ForwardWith and InverseWith take: the
 // inverse's copy of its spectrum, then the rows' or the axes' work.
-func (p *RealPlanND) WorkLen() int { return p.sn + max(p.last.WorkLen(), axesWorkLen(p.axes)) }
+func (p *RealPlanND) WorkLen() int {
+	if p.grid != nil {
+		return (p.grid.workLen() + 1) / 2
+	}
+	return p.sn + max(p.last.WorkLen(), axesWorkLen(p.axes))
+}
+
+// Path is the kernels the plan runs: an ISA's name, or "go" (for N-D
+// arrays other than 2D, the rows' path).
+func (p *RealPlanND) Path() string {
+	if p.grid != nil {
+		return p.grid.k.name()
+	}
+	return p.last.Path()
+}
 
 // Len is the real array's element count.
 func (p *RealPlanND) Len() int { return p.n }
@@ -203,6 +259,10 @@ func (p *RealPlanND) ForwardWith(dst []complex64, src []float32, work []complex6
 	if len(dst) < p.sn || len(src) < p.n || len(work) < p.WorkLen() {
 		panic(fmt.Sprintf("fft: a real transform of %v: len(dst) = %d (want %d), len(src) = %d (want %d), len(work) = %d (want %d)", p.dims, len(dst), p.sn, len(src), p.n, len(work), p.WorkLen()))
 	}
+	if p.grid != nil {
+		p.grid.realForward(dst, src, floats(work))
+		return
+	}
 	w, sw := p.dims[len(p.dims)-1], p.spec[len(p.spec)-1]
 	rest := work[p.sn:]
 	for r := 0; r < p.n/w; r++ {
@@ -217,6 +277,10 @@ func (p *RealPlanND) ForwardWith(dst []complex64, src []float32, work []complex6
 func (p *RealPlanND) InverseWith(dst []float32, src, work []complex64) {
 	if len(dst) < p.n || len(src) < p.sn || len(work) < p.WorkLen() {
 		panic(fmt.Sprintf("fft: a real inverse of %v: len(dst) = %d (want %d), len(src) = %d (want %d), len(work) = %d (want %d)", p.dims, len(dst), p.n, len(src), p.sn, len(work), p.WorkLen()))
+	}
+	if p.grid != nil {
+		p.grid.realInverse(dst, src, floats(work))
+		return
 	}
 	s, rest := work[:p.sn], work[p.sn:]
 	copy(s, src[:p.sn])

@@ -3,6 +3,8 @@ package fft
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/convkit/convkit/kernels"
 )
 
 var ndShapes = [][]int{{1}, {12}, {3, 5}, {8, 8}, {6, 7}, {1, 9}, {9, 1}, {4, 6, 5}, {2, 3, 9}, {16, 16}, {5, 97}, {3, 4, 16}}
@@ -168,5 +170,59 @@ func TestWithMatchesPooled(t *testing.T) {
 			}()
 			rp.ForwardWith(b, x, work[:len(work)-1])
 		}()
+	}
+}
+
+// TestGrid2Paths runs the 2D plans of every host path on shapes whose
+// dims are whole vectors of lanes, asserting the generated path ran:
+// the complex transform both ways and the real forward against the
+// float64 DFT, the real inverse against the Go path's on a spectrum
+// whose undefined imaginary parts are not zero (both ignore them).
+func TestGrid2Paths(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, isa := range lanePaths()[1:] {
+		for _, dims := range [][]int{{8, 8}, {16, 16}, {32, 48}, {48, 16}, {64, 64}, {96, 32}} {
+			n := ndCount(dims)
+			p, _ := NewPlanNDFor(isa, dims...)
+			rp, _ := NewRealPlanNDFor(isa, dims...)
+			if p.Path() == "go" || rp.Path() == "go" {
+				if L := kernelsFor(isa).set.Lanes; dims[0]%L == 0 && dims[1]%L == 0 {
+					t.Fatalf("%v %v: paths %s, %s: want the generated kernels", isa, dims, p.Path(), rp.Path())
+				}
+				continue
+			}
+			x := randComplex(r, n)
+			for _, inverse := range []bool{false, true} {
+				got := make([]complex64, n)
+				p.transform(got, x, inverse)
+				if e := relErr(got, dftND(widen(x), dims, inverse)); e > 2*errBound(n) {
+					t.Errorf("%v %v inverse %v: error %.3g", isa, dims, inverse, e)
+				}
+			}
+			xr, xc := randReal(r, n)
+			full := dftND(xc, dims, false)
+			w, sw := dims[1], dims[1]/2+1
+			var want []complex128
+			for row := 0; row < dims[0]; row++ {
+				want = append(want, full[row*w:row*w+sw]...)
+			}
+			spec := make([]complex64, rp.SpectrumLen())
+			rp.Forward(spec, xr)
+			if e := relErr(spec, want); e > 2*errBound(n) {
+				t.Errorf("%v %v: real forward error %.3g", isa, dims, e)
+			} else {
+				t.Logf("%v %v (%s): real forward error %.2g", isa, dims, rp.Path(), e)
+			}
+			for i := range spec {
+				spec[i] += complex(0, float32(r.NormFloat64()))
+			}
+			goPlan, _ := NewRealPlanNDFor(kernels.Generic, dims...)
+			back, ref := make([]float32, n), make([]float32, n)
+			rp.Inverse(back, spec)
+			goPlan.Inverse(ref, spec)
+			if e := scaledErr(back, ref, 1); e > 2*errBound(n) {
+				t.Errorf("%v %v: real inverse differs from the Go path's by %.3g", isa, dims, e)
+			}
+		}
 	}
 }
