@@ -182,7 +182,9 @@ type RealPlanND struct {
 // NewRealPlanND returns the plan of the real transforms of dims on the
 // host's bound path, or an error naming a dim under 1 or a size that
 // overflows int.
-func NewRealPlanND(dims ...int) (*RealPlanND, error) { return NewRealPlanNDFor(kernels.Current(), dims...) }
+func NewRealPlanND(dims ...int) (*RealPlanND, error) {
+	return NewRealPlanNDFor(kernels.Current(), dims...)
+}
 
 // NewRealPlanNDFor is NewRealPlanND on path isa, as NewPlanNDFor (the
 // last dim even).
