@@ -55,7 +55,7 @@ func planeRun(s Split, swapped bool) run {
 // forward computes the half spectrum dst (m+1 values) of the 2m reals x.
 func (r *realFourStep) forward(dst []complex64, x []float32, work []float32) {
 	c, m := r.c, r.c.n
-	c.checkWork(work)
+	work = c.checkWork(work)
 	a, b := c.split(work, 0, c.n2), c.split(work, 1, c.n2)
 	c.k.unzip(c.plane(a, false), c.plane(a, true), pairs(x, m))
 	c.core(work)
@@ -72,7 +72,7 @@ func (r *realFourStep) forward(dst []complex64, x []float32, work []float32) {
 // the imaginary parts of src[0] and src[m] ignored), unnormalized.
 func (r *realFourStep) inverse(x []float32, src []complex64, work []float32) {
 	c, m := r.c, r.c.n
-	c.checkWork(work)
+	work = c.checkWork(work)
 	a, b := c.split(work, 0, c.n2), c.split(work, 1, c.n2)
 	c.k.unzip(work[b.Re:][:m+1], work[b.Im:][:m+1], src[:m+1])
 	// Z into buffer 0 with its planes swapped: the complex inverse is the

@@ -58,7 +58,7 @@ func (g *grid2) workLen() int {
 	if g.r1 != nil {
 		lane = max(lane, g.r1.WorkLen(g.n0))
 	}
-	return g.laneOff() + lane
+	return g.laneOff() + lane + alignSlack
 }
 
 func (g *grid2) laneOff() int { return 2 * (2*g.n + 2*planePad) }
@@ -69,10 +69,12 @@ func (g *grid2) buf(work []float32, i, step int) Split {
 	return Split{Data: work, Re: base, Im: base + g.n + planePad, Step: step}
 }
 
-func (g *grid2) checkWork(work []float32) {
+// checkWork panics if work is short, and returns it aligned.
+func (g *grid2) checkWork(work []float32) []float32 {
 	if len(work) < g.workLen() {
 		panic(fmt.Sprintf("fft: 2D transform of %d x %d: len(work) = %d floats, need %d", g.n0, g.n1, len(work), g.workLen()))
 	}
+	return aligned(work)
 }
 
 // planes returns s's two planes of n floats (swapped: exchanged).
@@ -93,7 +95,7 @@ func (g *grid2) transposeSplit(dst, src Split, rows, cols int) {
 // transform computes the complex 2D DFT (inverse: the unnormalized
 // inverse) of src into dst, n values each; dst may be src.
 func (g *grid2) transform(dst, src []complex64, work []float32, inverse bool) {
-	g.checkWork(work)
+	work = g.checkWork(work)
 	lane := work[g.laneOff():]
 	a, b := g.buf(work, 0, g.n1), g.buf(work, 1, g.n1)
 	re, im := planes(a, g.n, inverse)
@@ -110,7 +112,7 @@ func (g *grid2) transform(dst, src []complex64, work []float32, inverse bool) {
 // realForward computes the half spectrum dst (n0 x h1) of the real
 // array x (n0 x n1).
 func (g *grid2) realForward(dst []complex64, x []float32, work []float32) {
-	g.checkWork(work)
+	work = g.checkWork(work)
 	lane := work[g.laneOff():]
 	a := g.buf(work, 0, g.n0)
 	g.k.transpose(work, a.Re, g.n0, x, 0, g.n1, g.n0, g.n1) // x^T: n1 x n0
@@ -129,7 +131,7 @@ func (g *grid2) realForward(dst []complex64, x []float32, work []float32) {
 // transform along dim 1 leaves undefined (those of its frequencies 0
 // and n1/2, after the inverse along dim 0), as the Go path does.
 func (g *grid2) realInverse(x []float32, src []complex64, work []float32) {
-	g.checkWork(work)
+	work = g.checkWork(work)
 	lane := work[g.laneOff():]
 	in := g.buf(work, 0, g.h1)
 	re, im := planes(in, g.n0*g.h1, false)
