@@ -18,15 +18,37 @@
 //     pitch that many) and keeps the others whole; it runs the rows' real
 //     transforms, then complex ones along the other axes.
 //
-// Lengths whose prime factors are 2, 3, 5 and 7 run a mixed-radix
-// decimation in time (radix 4 and 2 specialised); any other length goes
-// through Bluestein's chirp transform on a power-of-two length. A real
-// transform of even length runs on a complex one of half the length.
+// Paths. A plan runs on the generated kernels of the host's bound path
+// (kernels.Current; the For constructors take a path) where its length
+// allows, else on Go:
 //
-// Those plans are the Go path. The lane transforms run on generated
-// kernels (gen/fft: radix-2, 3 and 4 Stockham butterflies, the step
-// between a real transform and the complex one of half its length, split
-// complex products, for AVX2, AVX-512 and NEON, each with its Go twin):
+//   - complex 1D of n = n1*n2, both products of 2s and 3s and multiples
+//     of the vector's lanes (AVX-512: 256, 1024, 2304, ...; AVX2 and
+//     shorter lengths on AVX-512 hosts: 64 and up): a four-step of lane
+//     transforms, the n1-point transforms of the n2 columns, twiddles, a
+//     block transpose in registers, the n2-point transforms of the n1
+//     columns, which leaves natural order, between a split of the
+//     interleaved values into planes and back (Unzip, Zip);
+//   - real 1D of 2m points with such an m: the four-step of m on the
+//     samples' pairs as complex values, then RealHalf, the frequencies k
+//     and m - k side by side (the partner reversed in registers);
+//   - 2D of dims both multiples of the lanes and products of 2s and 3s:
+//     lane transforms along dim 0, transposes around those along dim 1
+//     (real: the input transposed first, so that the last dim is the
+//     halved one).
+//
+// The Go path: lengths whose prime factors are 2, 3, 5 and 7 run a
+// mixed-radix decimation in time (radix 4 and 2 specialised); any other
+// length goes through Bluestein's chirp transform on a power-of-two
+// length. A real transform of even length runs on a complex one of half
+// the length. Plan.Path and its kin name the path a plan runs.
+//
+// The generated kernels (gen/fft, for AVX2, AVX-512 and NEON, each with
+// its Go twin): radix-2, 3, 4 and (32-register ISAs) 8 Stockham
+// butterflies, a whole stage per call; the step between a real transform
+// and the complex one of half its length, for batches (RealPair) and for
+// one signal (RealHalf); split complex products; the block transpose;
+// Unzip and Zip. On them, besides the plans:
 //
 //   - LanePlan: complex transforms of lengths 2^a 3^b over batches of
 //     signals side by side in split form (Split: a plane of real parts, a
@@ -36,7 +58,6 @@
 //     of a row-major array, into the half spectrum along that axis;
 //   - SplitOps: the pointwise products dst (+)= a * b or a * conj(b).
 //
-// The convolution engine's FFT algorithm runs on them (conv's gridFFT);
-// the natural-order single transforms on the generated kernels are still
-// to come.
+// The convolution engine's FFT algorithm runs on the lane transforms
+// (conv's gridFFT).
 package fft

@@ -215,7 +215,7 @@ func TestRealInverseIgnoresNonHermitian(t *testing.T) {
 // (each result as alone) and wants steady-state calls to allocate
 // nothing.
 func TestConcurrentAndAllocs(t *testing.T) {
-	for _, n := range []int{1024, 97, 360} {
+	for _, n := range []int{1024, 97, 360, 4096} { // 1024, 4096: the generated path where the host has one
 		p, _ := NewPlan(n)
 		rp, _ := NewRealPlan(n)
 		x := randComplex(rand.New(rand.NewPCG(7, uint64(n))), n)

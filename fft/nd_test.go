@@ -121,17 +121,19 @@ func TestNDErrorsAndAllocs(t *testing.T) {
 			t.Errorf("NewRealPlanND(%v): no error", dims)
 		}
 	}
-	p, _ := NewPlanND(12, 10)
-	rp, _ := NewRealPlanND(6, 5, 14)
-	x := make([]complex64, p.Len())
-	xr, spec := make([]float32, rp.Len()), make([]complex64, rp.SpectrumLen())
-	if a := testing.AllocsPerRun(20, func() {
-		p.Forward(x, x)
-		p.Inverse(x, x)
-		rp.Forward(spec, xr)
-		rp.Inverse(xr, spec)
-	}); a != 0 {
-		t.Errorf("%v allocations per call", a)
+	for _, shapes := range [][2][]int{{{12, 10}, {6, 5, 14}}, {{64, 64}, {64, 64}}} { // 64 x 64: the generated path
+		p, _ := NewPlanND(shapes[0]...)
+		rp, _ := NewRealPlanND(shapes[1]...)
+		x := make([]complex64, p.Len())
+		xr, spec := make([]float32, rp.Len()), make([]complex64, rp.SpectrumLen())
+		if a := testing.AllocsPerRun(20, func() {
+			p.Forward(x, x)
+			p.Inverse(x, x)
+			rp.Forward(spec, xr)
+			rp.Inverse(xr, spec)
+		}); a != 0 {
+			t.Errorf("%v, %v: %v allocations per call", shapes[0], shapes[1], a)
+		}
 	}
 }
 
