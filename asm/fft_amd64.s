@@ -613,35 +613,41 @@ end:
 	VZEROUPPER
 	RET
 
-// func FFTRealPairAVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+// func FFTRealPairAVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 // Requires: AVX, FMA3
-TEXT ·FFTRealPairAVX2(SB), NOSPLIT, $0-64
-	MOVQ         n+24(FP), AX
-	TESTQ        AX, AX
-	JLE          end
-	MOVQ         src+8(FP), CX
-	MOVQ         dst+0(FP), DX
+TEXT ·FFTRealPairAVX2(SB), NOSPLIT, $0-88
+	MOVQ  n+24(FP), AX
+	MOVQ  count+64(FP), CX
+	TESTQ AX, AX
+	JLE   end
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  srcIm+48(FP), AX
+	MOVQ  dstIm+56(FP), CX
+
+pair:
+	MOVQ         n+24(FP), DX
 	MOVQ         tw+16(FP), BX
-	MOVQ         srcStep+32(FP), SI
-	MOVQ         srcIm+48(FP), DI
-	MOVQ         CX, R8
-	ADDQ         SI, R8
-	MOVQ         dstStep+40(FP), SI
-	MOVQ         dstIm+56(FP), R9
-	MOVQ         DX, R10
-	ADDQ         SI, R10
+	MOVQ         src+8(FP), SI
+	MOVQ         srcStep+32(FP), DI
+	MOVQ         SI, R8
+	ADDQ         DI, R8
+	MOVQ         dst+0(FP), DI
+	MOVQ         dstStep+40(FP), R9
+	MOVQ         DI, R10
+	ADDQ         R9, R10
 	VBROADCASTSS (BX), Y0
 	VBROADCASTSS 4(BX), Y1
 	VBROADCASTSS 8(BX), Y2
 
 	// Main loop: 1 vectors (8 elements) per iteration.
 unrolled:
-	CMPQ         AX, $0x00000008
+	CMPQ         DX, $0x00000008
 	JL           single
-	VMOVUPS      (CX), Y3
-	VMOVUPS      (CX)(DI*1), Y4
+	VMOVUPS      (SI), Y3
+	VMOVUPS      (SI)(AX*1), Y4
 	VMOVUPS      (R8), Y5
-	VMOVUPS      (R8)(DI*1), Y6
+	VMOVUPS      (R8)(AX*1), Y6
 	VADDPS       Y5, Y3, Y7
 	VSUBPS       Y6, Y4, Y8
 	VSUBPS       Y5, Y3, Y3
@@ -656,25 +662,25 @@ unrolled:
 	VADDPS       Y3, Y8, Y6
 	VSUBPS       Y5, Y7, Y5
 	VSUBPS       Y8, Y3, Y3
-	VMOVUPS      Y4, (DX)
-	VMOVUPS      Y6, (DX)(R9*1)
+	VMOVUPS      Y4, (DI)
+	VMOVUPS      Y6, (DI)(CX*1)
 	VMOVUPS      Y5, (R10)
-	VMOVUPS      Y3, (R10)(R9*1)
-	ADDQ         $0x00000020, CX
+	VMOVUPS      Y3, (R10)(CX*1)
+	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, R8
-	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R10
-	SUBQ         $0x00000008, AX
+	SUBQ         $0x00000008, DX
 	JMP          unrolled
 
 single:
 	// One vector at a time.
-	CMPQ         AX, $0x00000008
+	CMPQ         DX, $0x00000008
 	JL           tail
-	VMOVUPS      (CX), Y3
-	VMOVUPS      (CX)(DI*1), Y4
+	VMOVUPS      (SI), Y3
+	VMOVUPS      (SI)(AX*1), Y4
 	VMOVUPS      (R8), Y5
-	VMOVUPS      (R8)(DI*1), Y6
+	VMOVUPS      (R8)(AX*1), Y6
 	VADDPS       Y5, Y3, Y7
 	VSUBPS       Y6, Y4, Y8
 	VSUBPS       Y5, Y3, Y3
@@ -689,29 +695,29 @@ single:
 	VADDPS       Y3, Y8, Y6
 	VSUBPS       Y5, Y7, Y5
 	VSUBPS       Y8, Y3, Y3
-	VMOVUPS      Y4, (DX)
-	VMOVUPS      Y6, (DX)(R9*1)
+	VMOVUPS      Y4, (DI)
+	VMOVUPS      Y6, (DI)(CX*1)
 	VMOVUPS      Y5, (R10)
-	VMOVUPS      Y3, (R10)(R9*1)
-	ADDQ         $0x00000020, CX
+	VMOVUPS      Y3, (R10)(CX*1)
+	ADDQ         $0x00000020, SI
 	ADDQ         $0x00000020, R8
-	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R10
-	SUBQ         $0x00000008, AX
+	SUBQ         $0x00000008, DX
 	JMP          single
 
 tail:
 	// The last 0..7 elements, masked: nothing outside the slices is touched.
-	TESTQ        AX, AX
+	TESTQ        DX, DX
 	JZ           done
-	LEAQ         fftMaskTab<>+0(SB), BX
-	SHLQ         $0x02, AX
-	NEGQ         AX
-	VMOVDQU      32(BX)(AX*1), Y3
-	VMASKMOVPS   (CX), Y3, Y4
-	VMASKMOVPS   (CX)(DI*1), Y3, Y5
+	LEAQ         fftMaskTab<>+0(SB), R9
+	SHLQ         $0x02, DX
+	NEGQ         DX
+	VMOVDQU      32(R9)(DX*1), Y3
+	VMASKMOVPS   (SI), Y3, Y4
+	VMASKMOVPS   (SI)(AX*1), Y3, Y5
 	VMASKMOVPS   (R8), Y3, Y6
-	VMASKMOVPS   (R8)(DI*1), Y3, Y7
+	VMASKMOVPS   (R8)(AX*1), Y3, Y7
 	VADDPS       Y6, Y4, Y8
 	VSUBPS       Y7, Y5, Y9
 	VSUBPS       Y6, Y4, Y4
@@ -726,12 +732,37 @@ tail:
 	VADDPS       Y2, Y9, Y1
 	VSUBPS       Y6, Y8, Y4
 	VSUBPS       Y9, Y2, Y2
-	VMASKMOVPS   Y0, Y3, (DX)
-	VMASKMOVPS   Y1, Y3, (DX)(R9*1)
+	VMASKMOVPS   Y0, Y3, (DI)
+	VMASKMOVPS   Y1, Y3, (DI)(CX*1)
 	VMASKMOVPS   Y4, Y3, (R10)
-	VMASKMOVPS   Y2, Y3, (R10)(R9*1)
+	VMASKMOVPS   Y2, Y3, (R10)(CX*1)
 
 done:
+	ADDQ  $0x0000000c, BX
+	MOVQ  BX, tw+16(FP)
+	MOVQ  src+8(FP), DX
+	MOVQ  srcStep+32(FP), BX
+	MOVQ  srcNext+72(FP), SI
+	ADDQ  SI, DX
+	MOVQ  DX, src+8(FP)
+	SHLQ  $0x01, SI
+	SUBQ  SI, BX
+	MOVQ  BX, srcStep+32(FP)
+	MOVQ  dst+0(FP), DX
+	MOVQ  dstStep+40(FP), BX
+	MOVQ  dstNext+80(FP), SI
+	ADDQ  SI, DX
+	MOVQ  DX, dst+0(FP)
+	SHLQ  $0x01, SI
+	SUBQ  SI, BX
+	MOVQ  BX, dstStep+40(FP)
+	MOVQ  count+64(FP), DX
+	SUBQ  $0x00000001, DX
+	MOVQ  DX, count+64(FP)
+	TESTQ DX, DX
+	JLE   end
+	JMP   pair
+
 end:
 	VZEROUPPER
 	RET
@@ -820,6 +851,136 @@ done:
 	ADDQ R9, DX
 	ADDQ R9, BX
 	ADDQ $0x00000008, SI
+	DECQ CX
+	JNZ  row
+
+end:
+	VZEROUPPER
+	RET
+
+// func FFTScaleAddConjSumAVX2(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int, chans int, srcChan int, twChan int)
+// Requires: AVX, FMA3
+TEXT ·FFTScaleAddConjSumAVX2(SB), NOSPLIT, $0-88
+	MOVQ  n+24(FP), AX
+	MOVQ  rows+32(FP), CX
+	MOVQ  chans+64(FP), DX
+	TESTQ AX, AX
+	JLE   end
+	TESTQ CX, CX
+	JLE   end
+	TESTQ DX, DX
+	JLE   end
+	MOVQ  src+8(FP), AX
+	MOVQ  dst+0(FP), DX
+	MOVQ  tw+16(FP), BX
+	MOVQ  srcIm+48(FP), SI
+	MOVQ  dstIm+56(FP), DI
+
+row:
+	MOVQ AX, R8
+	MOVQ DX, R9
+	MOVQ n+24(FP), R10
+
+	// Main loop: 1 vectors (8 elements) per iteration.
+unrolled:
+	CMPQ    R10, $0x00000008
+	JL      single
+	VMOVUPS (R9), Y0
+	VMOVUPS (R9)(DI*1), Y1
+	MOVQ    chans+64(FP), R11
+	MOVQ    R8, R12
+	MOVQ    BX, R13
+
+chan:
+	VBROADCASTSS (R13), Y2
+	VBROADCASTSS 4(R13), Y3
+	VMOVUPS      (R12), Y4
+	VMOVUPS      (R12)(SI*1), Y5
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y5, Y0
+	VFMADD231PS  Y2, Y5, Y1
+	VFNMADD231PS Y3, Y4, Y1
+	MOVQ         srcChan+72(FP), R14
+	ADDQ         R14, R12
+	MOVQ         twChan+80(FP), R14
+	ADDQ         R14, R13
+	DECQ         R11
+	JNZ          chan
+	VMOVUPS      Y0, (R9)
+	VMOVUPS      Y1, (R9)(DI*1)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, R10
+	JMP          unrolled
+
+single:
+	// One vector at a time.
+	CMPQ    R10, $0x00000008
+	JL      tail
+	VMOVUPS (R9), Y0
+	VMOVUPS (R9)(DI*1), Y1
+	MOVQ    chans+64(FP), R11
+	MOVQ    R8, R12
+	MOVQ    BX, R13
+
+chan2:
+	VBROADCASTSS (R13), Y2
+	VBROADCASTSS 4(R13), Y3
+	VMOVUPS      (R12), Y4
+	VMOVUPS      (R12)(SI*1), Y5
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y5, Y0
+	VFMADD231PS  Y2, Y5, Y1
+	VFNMADD231PS Y3, Y4, Y1
+	MOVQ         srcChan+72(FP), R14
+	ADDQ         R14, R12
+	MOVQ         twChan+80(FP), R14
+	ADDQ         R14, R13
+	DECQ         R11
+	JNZ          chan2
+	VMOVUPS      Y0, (R9)
+	VMOVUPS      Y1, (R9)(DI*1)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, R10
+	JMP          single
+
+tail:
+	// The last 0..7 elements, masked: nothing outside the slices is touched.
+	TESTQ      R10, R10
+	JZ         done
+	LEAQ       fftMaskTab<>+0(SB), R11
+	SHLQ       $0x02, R10
+	NEGQ       R10
+	VMOVDQU    32(R11)(R10*1), Y0
+	VMASKMOVPS (R9), Y0, Y1
+	VMASKMOVPS (R9)(DI*1), Y0, Y2
+	MOVQ       chans+64(FP), R10
+	MOVQ       BX, R11
+
+chan3:
+	VBROADCASTSS (R11), Y3
+	VBROADCASTSS 4(R11), Y4
+	VMASKMOVPS   (R8), Y0, Y5
+	VMASKMOVPS   (R8)(SI*1), Y0, Y6
+	VFMADD231PS  Y3, Y5, Y1
+	VFMADD231PS  Y4, Y6, Y1
+	VFMADD231PS  Y3, Y6, Y2
+	VFNMADD231PS Y4, Y5, Y2
+	MOVQ         srcChan+72(FP), R12
+	ADDQ         R12, R8
+	MOVQ         twChan+80(FP), R12
+	ADDQ         R12, R11
+	DECQ         R10
+	JNZ          chan3
+	VMASKMOVPS   Y1, Y0, (R9)
+	VMASKMOVPS   Y2, Y0, (R9)(DI*1)
+
+done:
+	MOVQ pitch+40(FP), R8
+	ADDQ R8, AX
+	ADDQ R8, DX
+	ADDQ $0x00000008, BX
 	DECQ CX
 	JNZ  row
 
@@ -2609,35 +2770,41 @@ end:
 	VZEROUPPER
 	RET
 
-// func FFTRealPairAVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+// func FFTRealPairAVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 // Requires: AVX, AVX512F, BMI2
-TEXT ·FFTRealPairAVX512(SB), NOSPLIT, $0-64
-	MOVQ         n+24(FP), AX
-	TESTQ        AX, AX
-	JLE          end
-	MOVQ         src+8(FP), CX
-	MOVQ         dst+0(FP), DX
+TEXT ·FFTRealPairAVX512(SB), NOSPLIT, $0-88
+	MOVQ  n+24(FP), AX
+	MOVQ  count+64(FP), CX
+	TESTQ AX, AX
+	JLE   end
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  srcIm+48(FP), AX
+	MOVQ  dstIm+56(FP), CX
+
+pair:
+	MOVQ         n+24(FP), DX
 	MOVQ         tw+16(FP), BX
-	MOVQ         srcStep+32(FP), SI
-	MOVQ         srcIm+48(FP), DI
-	MOVQ         CX, R8
-	ADDQ         SI, R8
-	MOVQ         dstStep+40(FP), SI
-	MOVQ         dstIm+56(FP), R9
-	MOVQ         DX, R10
-	ADDQ         SI, R10
+	MOVQ         src+8(FP), SI
+	MOVQ         srcStep+32(FP), DI
+	MOVQ         SI, R8
+	ADDQ         DI, R8
+	MOVQ         dst+0(FP), DI
+	MOVQ         dstStep+40(FP), R9
+	MOVQ         DI, R10
+	ADDQ         R9, R10
 	VBROADCASTSS (BX), Z0
 	VBROADCASTSS 4(BX), Z1
 	VBROADCASTSS 8(BX), Z2
 
 	// Main loop: 1 vectors (16 elements) per iteration.
 unrolled:
-	CMPQ         AX, $0x00000010
+	CMPQ         DX, $0x00000010
 	JL           single
-	VMOVUPS      (CX), Z3
-	VMOVUPS      (CX)(DI*1), Z4
+	VMOVUPS      (SI), Z3
+	VMOVUPS      (SI)(AX*1), Z4
 	VMOVUPS      (R8), Z5
-	VMOVUPS      (R8)(DI*1), Z6
+	VMOVUPS      (R8)(AX*1), Z6
 	VADDPS       Z5, Z3, Z7
 	VSUBPS       Z6, Z4, Z8
 	VSUBPS       Z5, Z3, Z3
@@ -2652,25 +2819,25 @@ unrolled:
 	VADDPS       Z3, Z8, Z6
 	VSUBPS       Z5, Z7, Z5
 	VSUBPS       Z8, Z3, Z3
-	VMOVUPS      Z4, (DX)
-	VMOVUPS      Z6, (DX)(R9*1)
+	VMOVUPS      Z4, (DI)
+	VMOVUPS      Z6, (DI)(CX*1)
 	VMOVUPS      Z5, (R10)
-	VMOVUPS      Z3, (R10)(R9*1)
-	ADDQ         $0x00000040, CX
+	VMOVUPS      Z3, (R10)(CX*1)
+	ADDQ         $0x00000040, SI
 	ADDQ         $0x00000040, R8
-	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R10
-	SUBQ         $0x00000010, AX
+	SUBQ         $0x00000010, DX
 	JMP          unrolled
 
 single:
 	// One vector at a time.
-	CMPQ         AX, $0x00000010
+	CMPQ         DX, $0x00000010
 	JL           tail
-	VMOVUPS      (CX), Z3
-	VMOVUPS      (CX)(DI*1), Z4
+	VMOVUPS      (SI), Z3
+	VMOVUPS      (SI)(AX*1), Z4
 	VMOVUPS      (R8), Z5
-	VMOVUPS      (R8)(DI*1), Z6
+	VMOVUPS      (R8)(AX*1), Z6
 	VADDPS       Z5, Z3, Z7
 	VSUBPS       Z6, Z4, Z8
 	VSUBPS       Z5, Z3, Z3
@@ -2685,28 +2852,28 @@ single:
 	VADDPS       Z3, Z8, Z6
 	VSUBPS       Z5, Z7, Z5
 	VSUBPS       Z8, Z3, Z3
-	VMOVUPS      Z4, (DX)
-	VMOVUPS      Z6, (DX)(R9*1)
+	VMOVUPS      Z4, (DI)
+	VMOVUPS      Z6, (DI)(CX*1)
 	VMOVUPS      Z5, (R10)
-	VMOVUPS      Z3, (R10)(R9*1)
-	ADDQ         $0x00000040, CX
+	VMOVUPS      Z3, (R10)(CX*1)
+	ADDQ         $0x00000040, SI
 	ADDQ         $0x00000040, R8
-	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R10
-	SUBQ         $0x00000010, AX
+	SUBQ         $0x00000010, DX
 	JMP          single
 
 tail:
 	// The last 0..15 elements, masked: nothing outside the slices is touched.
-	TESTQ        AX, AX
+	TESTQ        DX, DX
 	JZ           done
-	MOVL         $0x0000ffff, BX
-	BZHIL        AX, BX, AX
-	KMOVW        AX, K1
-	VMOVUPS.Z    (CX), K1, Z3
-	VMOVUPS.Z    (CX)(DI*1), K1, Z4
+	MOVL         $0x0000ffff, R9
+	BZHIL        DX, R9, DX
+	KMOVW        DX, K1
+	VMOVUPS.Z    (SI), K1, Z3
+	VMOVUPS.Z    (SI)(AX*1), K1, Z4
 	VMOVUPS.Z    (R8), K1, Z5
-	VMOVUPS.Z    (R8)(DI*1), K1, Z6
+	VMOVUPS.Z    (R8)(AX*1), K1, Z6
 	VADDPS       Z5, Z3, Z7
 	VSUBPS       Z6, Z4, Z8
 	VSUBPS       Z5, Z3, Z3
@@ -2721,12 +2888,37 @@ tail:
 	VADDPS       Z2, Z8, Z1
 	VSUBPS       Z5, Z7, Z3
 	VSUBPS       Z8, Z2, Z2
-	VMOVUPS      Z0, K1, (DX)
-	VMOVUPS      Z1, K1, (DX)(R9*1)
+	VMOVUPS      Z0, K1, (DI)
+	VMOVUPS      Z1, K1, (DI)(CX*1)
 	VMOVUPS      Z3, K1, (R10)
-	VMOVUPS      Z2, K1, (R10)(R9*1)
+	VMOVUPS      Z2, K1, (R10)(CX*1)
 
 done:
+	ADDQ  $0x0000000c, BX
+	MOVQ  BX, tw+16(FP)
+	MOVQ  src+8(FP), DX
+	MOVQ  srcStep+32(FP), BX
+	MOVQ  srcNext+72(FP), SI
+	ADDQ  SI, DX
+	MOVQ  DX, src+8(FP)
+	SHLQ  $0x01, SI
+	SUBQ  SI, BX
+	MOVQ  BX, srcStep+32(FP)
+	MOVQ  dst+0(FP), DX
+	MOVQ  dstStep+40(FP), BX
+	MOVQ  dstNext+80(FP), SI
+	ADDQ  SI, DX
+	MOVQ  DX, dst+0(FP)
+	SHLQ  $0x01, SI
+	SUBQ  SI, BX
+	MOVQ  BX, dstStep+40(FP)
+	MOVQ  count+64(FP), DX
+	SUBQ  $0x00000001, DX
+	MOVQ  DX, count+64(FP)
+	TESTQ DX, DX
+	JLE   end
+	JMP   pair
+
 end:
 	VZEROUPPER
 	RET
@@ -2814,6 +3006,135 @@ done:
 	ADDQ R9, DX
 	ADDQ R9, BX
 	ADDQ $0x00000008, SI
+	DECQ CX
+	JNZ  row
+
+end:
+	VZEROUPPER
+	RET
+
+// func FFTScaleAddConjSumAVX512(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int, chans int, srcChan int, twChan int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·FFTScaleAddConjSumAVX512(SB), NOSPLIT, $0-88
+	MOVQ  n+24(FP), AX
+	MOVQ  rows+32(FP), CX
+	MOVQ  chans+64(FP), DX
+	TESTQ AX, AX
+	JLE   end
+	TESTQ CX, CX
+	JLE   end
+	TESTQ DX, DX
+	JLE   end
+	MOVQ  src+8(FP), AX
+	MOVQ  dst+0(FP), DX
+	MOVQ  tw+16(FP), BX
+	MOVQ  srcIm+48(FP), SI
+	MOVQ  dstIm+56(FP), DI
+
+row:
+	MOVQ AX, R8
+	MOVQ DX, R9
+	MOVQ n+24(FP), R10
+
+	// Main loop: 1 vectors (16 elements) per iteration.
+unrolled:
+	CMPQ    R10, $0x00000010
+	JL      single
+	VMOVUPS (R9), Z0
+	VMOVUPS (R9)(DI*1), Z1
+	MOVQ    chans+64(FP), R11
+	MOVQ    R8, R12
+	MOVQ    BX, R13
+
+chan:
+	VBROADCASTSS (R13), Z2
+	VBROADCASTSS 4(R13), Z3
+	VMOVUPS      (R12), Z4
+	VMOVUPS      (R12)(SI*1), Z5
+	VFMADD231PS  Z2, Z4, Z0
+	VFMADD231PS  Z3, Z5, Z0
+	VFMADD231PS  Z2, Z5, Z1
+	VFNMADD231PS Z3, Z4, Z1
+	MOVQ         srcChan+72(FP), R14
+	ADDQ         R14, R12
+	MOVQ         twChan+80(FP), R14
+	ADDQ         R14, R13
+	DECQ         R11
+	JNZ          chan
+	VMOVUPS      Z0, (R9)
+	VMOVUPS      Z1, (R9)(DI*1)
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, R10
+	JMP          unrolled
+
+single:
+	// One vector at a time.
+	CMPQ    R10, $0x00000010
+	JL      tail
+	VMOVUPS (R9), Z0
+	VMOVUPS (R9)(DI*1), Z1
+	MOVQ    chans+64(FP), R11
+	MOVQ    R8, R12
+	MOVQ    BX, R13
+
+chan2:
+	VBROADCASTSS (R13), Z2
+	VBROADCASTSS 4(R13), Z3
+	VMOVUPS      (R12), Z4
+	VMOVUPS      (R12)(SI*1), Z5
+	VFMADD231PS  Z2, Z4, Z0
+	VFMADD231PS  Z3, Z5, Z0
+	VFMADD231PS  Z2, Z5, Z1
+	VFNMADD231PS Z3, Z4, Z1
+	MOVQ         srcChan+72(FP), R14
+	ADDQ         R14, R12
+	MOVQ         twChan+80(FP), R14
+	ADDQ         R14, R13
+	DECQ         R11
+	JNZ          chan2
+	VMOVUPS      Z0, (R9)
+	VMOVUPS      Z1, (R9)(DI*1)
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, R10
+	JMP          single
+
+tail:
+	// The last 0..15 elements, masked: nothing outside the slices is touched.
+	TESTQ     R10, R10
+	JZ        done
+	MOVL      $0x0000ffff, R11
+	BZHIL     R10, R11, R10
+	KMOVW     R10, K1
+	VMOVUPS.Z (R9), K1, Z0
+	VMOVUPS.Z (R9)(DI*1), K1, Z1
+	MOVQ      chans+64(FP), R10
+	MOVQ      BX, R11
+
+chan3:
+	VBROADCASTSS (R11), Z2
+	VBROADCASTSS 4(R11), Z3
+	VMOVUPS.Z    (R8), K1, Z4
+	VMOVUPS.Z    (R8)(SI*1), K1, Z5
+	VFMADD231PS  Z2, Z4, Z0
+	VFMADD231PS  Z3, Z5, Z0
+	VFMADD231PS  Z2, Z5, Z1
+	VFNMADD231PS Z3, Z4, Z1
+	MOVQ         srcChan+72(FP), R12
+	ADDQ         R12, R8
+	MOVQ         twChan+80(FP), R12
+	ADDQ         R12, R11
+	DECQ         R10
+	JNZ          chan3
+	VMOVUPS      Z0, K1, (R9)
+	VMOVUPS      Z1, K1, (R9)(DI*1)
+
+done:
+	MOVQ pitch+40(FP), R8
+	ADDQ R8, AX
+	ADDQ R8, DX
+	ADDQ $0x00000008, BX
 	DECQ CX
 	JNZ  row
 

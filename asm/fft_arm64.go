@@ -61,19 +61,21 @@ func FFTRadix4NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, 
 func FFTRadix8NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 
 // FFTRealPairNEON is the step between a real transform and the complex one of half
-// its length, on runs of n lanes of a pair of rows (bytes, as FFTRadix2):
+// its length, on runs of n lanes of count pairs of rows (bytes), the rows
+// of pair b converging on each other (the rows k and n/2 - k of a spectrum):
 //
-//	for l < n: A = src row, B = src row + srcStep
+//	for b < count, l < n: A = src + b*srcNext, B = A + srcStep - 2b*srcNext
 //	  E = A + conj(B), D = A - conj(B), P = beta*D
-//	  dst row = alpha*E + P, dst row + dstStep = conj(alpha*E - P)
-//	  alpha = tw[0], beta = tw[1] + i tw[2]
+//	  dst row (dst + b*dstNext) = alpha*E + P
+//	  dst row + dstStep - 2b*dstNext = conj(alpha*E - P)
+//	  alpha = tw[3b], beta = tw[3b+1] + i tw[3b+2]
 //
 // A row and B may be one (so may dst's), and dst may be src: each lane is
-// loaded before it is stored. Its reference and test oracle is fft's
-// realPairGo.
+// loaded before it is stored, and the first output row is stored before
+// the second. Its reference and test oracle is fft's realPairGo.
 //
 //go:noescape
-func FFTRealPairNEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
+func FFTRealPairNEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 
 // FFTScaleAddConjNEON is dst += src * conj(w_r) on rows rows of n lanes of split complex
 // data, rows pitch bytes apart on both sides, the imaginary planes srcIm and
@@ -84,6 +86,20 @@ func FFTRealPairNEON(dst *float32, src *float32, tw *float32, n int, srcStep int
 //
 //go:noescape
 func FFTScaleAddConjNEON(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int)
+
+// FFTScaleAddConjSumNEON is dst += sum_c src_c * conj(w_(c,r)) on rows rows of n lanes of split
+// complex data (bytes: offsets, pitches):
+//
+//	for r < rows, l < n, c < chans, in order of c:
+//	  dst[r*pitch + 4l] (+ dstIm) += src[c*srcChan + r*pitch + 4l] (+ srcIm) * conj(w)
+//	  w = tw[c*twChan + 8r] + i tw[c*twChan + 8r + 4]
+//
+// each channel's product fused as ScaleAddConj's, so that the sums agree
+// bit for bit with chans calls of it. Its reference and test oracle is
+// fft's scaleAddConjGo, once per channel.
+//
+//go:noescape
+func FFTScaleAddConjSumNEON(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int, chans int, srcChan int, twChan int)
 
 // FFTMulNEON is dst = a * b on n lanes of split complex data, the
 // imaginary planes dstIm, aIm and bIm bytes after the real ones; dst may

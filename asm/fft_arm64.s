@@ -1230,37 +1230,42 @@ done:
 end:
 	RET
 
-// func FFTRealPairNEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
-TEXT ·FFTRealPairNEON(SB), NOSPLIT, $0-64
+// func FFTRealPairNEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+TEXT ·FFTRealPairNEON(SB), NOSPLIT, $0-88
 	MOVD n+24(FP), R0
+	MOVD count+64(FP), R1
 	CMP $0, R0
 	BLE end
-	MOVD src+8(FP), R1
-	MOVD dst+0(FP), R2
+	CMP $0, R1
+	BLE end
+	MOVD srcIm+48(FP), R0
+	MOVD dstIm+56(FP), R1
+pair:
+	MOVD n+24(FP), R2
 	MOVD tw+16(FP), R3
-	MOVD srcStep+32(FP), R4
-	MOVD srcIm+48(FP), R5
-	MOVD R1, R6
-	ADD R4, R6, R6
-	MOVD dstStep+40(FP), R4
-	MOVD dstIm+56(FP), R7
-	MOVD R2, R8
-	ADD R4, R8, R8
+	MOVD src+8(FP), R4
+	MOVD srcStep+32(FP), R5
+	MOVD R4, R6
+	ADD R5, R6, R6
+	MOVD dst+0(FP), R5
+	MOVD dstStep+40(FP), R7
+	MOVD R5, R8
+	ADD R7, R8, R8
 	VLD1R (R3), [V0.S4]
-	ADD $4, R3, R4
-	VLD1R (R4), [V1.S4]
-	ADD $8, R3, R4
-	VLD1R (R4), [V2.S4]
+	ADD $4, R3, R7
+	VLD1R (R7), [V1.S4]
+	ADD $8, R3, R7
+	VLD1R (R7), [V2.S4]
 	// Main loop: 1 vectors (4 elements) per iteration.
 unrolled:
-	CMP $4, R0
+	CMP $4, R2
 	BLT single
-	FMOVQ (R1), F3
-	ADD R5<<0, R1, R3
-	FMOVQ (R3), F4
+	FMOVQ (R4), F3
+	ADD R0<<0, R4, R7
+	FMOVQ (R7), F4
 	FMOVQ (R6), F5
-	ADD R5<<0, R6, R3
-	FMOVQ (R3), F6
+	ADD R0<<0, R6, R7
+	FMOVQ (R7), F6
 	WORD $0x4e25d467 // fadd v7.4s, v3.4s, v5.4s
 	WORD $0x4ea6d488 // fsub v8.4s, v4.4s, v6.4s
 	WORD $0x4ea5d469 // fsub v9.4s, v3.4s, v5.4s
@@ -1275,28 +1280,28 @@ unrolled:
 	WORD $0x4e25d506 // fadd v6.4s, v8.4s, v5.4s
 	WORD $0x4ea4d4e9 // fsub v9.4s, v7.4s, v4.4s
 	WORD $0x4ea8d4a4 // fsub v4.4s, v5.4s, v8.4s
-	FMOVQ F3, (R2)
-	ADD R7<<0, R2, R3
-	FMOVQ F6, (R3)
+	FMOVQ F3, (R5)
+	ADD R1<<0, R5, R7
+	FMOVQ F6, (R7)
 	FMOVQ F9, (R8)
-	ADD R7<<0, R8, R3
-	FMOVQ F4, (R3)
-	ADD $16, R1, R1
+	ADD R1<<0, R8, R7
+	FMOVQ F4, (R7)
+	ADD $16, R4, R4
 	ADD $16, R6, R6
-	ADD $16, R2, R2
+	ADD $16, R5, R5
 	ADD $16, R8, R8
-	SUB $4, R0, R0
+	SUB $4, R2, R2
 	B unrolled
 single:
 	// One vector at a time.
-	CMP $4, R0
+	CMP $4, R2
 	BLT tail
-	FMOVQ (R1), F3
-	ADD R5<<0, R1, R3
-	FMOVQ (R3), F4
+	FMOVQ (R4), F3
+	ADD R0<<0, R4, R7
+	FMOVQ (R7), F4
 	FMOVQ (R6), F5
-	ADD R5<<0, R6, R3
-	FMOVQ (R3), F6
+	ADD R0<<0, R6, R7
+	FMOVQ (R7), F6
 	WORD $0x4e25d467 // fadd v7.4s, v3.4s, v5.4s
 	WORD $0x4ea6d488 // fsub v8.4s, v4.4s, v6.4s
 	WORD $0x4ea5d469 // fsub v9.4s, v3.4s, v5.4s
@@ -1311,28 +1316,28 @@ single:
 	WORD $0x4e25d506 // fadd v6.4s, v8.4s, v5.4s
 	WORD $0x4ea4d4e9 // fsub v9.4s, v7.4s, v4.4s
 	WORD $0x4ea8d4a4 // fsub v4.4s, v5.4s, v8.4s
-	FMOVQ F3, (R2)
-	ADD R7<<0, R2, R3
-	FMOVQ F6, (R3)
+	FMOVQ F3, (R5)
+	ADD R1<<0, R5, R7
+	FMOVQ F6, (R7)
 	FMOVQ F9, (R8)
-	ADD R7<<0, R8, R3
-	FMOVQ F4, (R3)
-	ADD $16, R1, R1
+	ADD R1<<0, R8, R7
+	FMOVQ F4, (R7)
+	ADD $16, R4, R4
 	ADD $16, R6, R6
-	ADD $16, R2, R2
+	ADD $16, R5, R5
 	ADD $16, R8, R8
-	SUB $4, R0, R0
+	SUB $4, R2, R2
 	B single
 tail:
 	// The last 0..3 elements, one at a time in lane 0.
-	CMP $1, R0
+	CMP $1, R2
 	BLT done
-	FMOVS (R1), F3
-	ADD R5<<0, R1, R3
-	FMOVS (R3), F4
+	FMOVS (R4), F3
+	ADD R0<<0, R4, R7
+	FMOVS (R7), F4
 	FMOVS (R6), F5
-	ADD R5<<0, R6, R3
-	FMOVS (R3), F6
+	ADD R0<<0, R6, R7
+	FMOVS (R7), F6
 	WORD $0x4e25d467 // fadd v7.4s, v3.4s, v5.4s
 	WORD $0x4ea6d488 // fsub v8.4s, v4.4s, v6.4s
 	WORD $0x4ea5d469 // fsub v9.4s, v3.4s, v5.4s
@@ -1347,19 +1352,43 @@ tail:
 	WORD $0x4e25d506 // fadd v6.4s, v8.4s, v5.4s
 	WORD $0x4ea4d4e9 // fsub v9.4s, v7.4s, v4.4s
 	WORD $0x4ea8d4a4 // fsub v4.4s, v5.4s, v8.4s
-	FMOVS F3, (R2)
-	ADD R7<<0, R2, R3
-	FMOVS F6, (R3)
+	FMOVS F3, (R5)
+	ADD R1<<0, R5, R7
+	FMOVS F6, (R7)
 	FMOVS F9, (R8)
-	ADD R7<<0, R8, R3
-	FMOVS F4, (R3)
-	ADD $4, R1, R1
+	ADD R1<<0, R8, R7
+	FMOVS F4, (R7)
+	ADD $4, R4, R4
 	ADD $4, R6, R6
-	ADD $4, R2, R2
+	ADD $4, R5, R5
 	ADD $4, R8, R8
-	SUB $1, R0, R0
+	SUB $1, R2, R2
 	B tail
 done:
+	ADD $12, R3, R3
+	MOVD R3, tw+16(FP)
+	MOVD src+8(FP), R2
+	MOVD srcStep+32(FP), R3
+	MOVD srcNext+72(FP), R4
+	ADD R4, R2, R2
+	MOVD R2, src+8(FP)
+	LSL $1, R4, R4
+	SUB R4, R3, R3
+	MOVD R3, srcStep+32(FP)
+	MOVD dst+0(FP), R2
+	MOVD dstStep+40(FP), R3
+	MOVD dstNext+80(FP), R4
+	ADD R4, R2, R2
+	MOVD R2, dst+0(FP)
+	LSL $1, R4, R4
+	SUB R4, R3, R3
+	MOVD R3, dstStep+40(FP)
+	MOVD count+64(FP), R2
+	SUB $1, R2, R2
+	MOVD R2, count+64(FP)
+	CMP $0, R2
+	BLE end
+	B pair
 end:
 	RET
 
@@ -1448,6 +1477,138 @@ done:
 	ADD R7, R2, R2
 	ADD R7, R3, R3
 	ADD $8, R4, R4
+	SUBS $1, R1, R1
+	BNE row
+end:
+	RET
+
+// func FFTScaleAddConjSumNEON(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int, chans int, srcChan int, twChan int)
+TEXT ·FFTScaleAddConjSumNEON(SB), NOSPLIT, $0-88
+	MOVD n+24(FP), R0
+	MOVD rows+32(FP), R1
+	MOVD chans+64(FP), R2
+	CMP $0, R0
+	BLE end
+	CMP $0, R1
+	BLE end
+	CMP $0, R2
+	BLE end
+	MOVD src+8(FP), R0
+	MOVD dst+0(FP), R2
+	MOVD tw+16(FP), R3
+	MOVD srcIm+48(FP), R4
+	MOVD dstIm+56(FP), R5
+row:
+	MOVD R0, R6
+	MOVD R2, R7
+	MOVD n+24(FP), R8
+	// Main loop: 1 vectors (4 elements) per iteration.
+unrolled:
+	CMP $4, R8
+	BLT single
+	FMOVQ (R7), F0
+	ADD R5<<0, R7, R9
+	FMOVQ (R9), F1
+	MOVD chans+64(FP), R9
+	MOVD R6, R10
+	MOVD R3, R11
+chan:
+	VLD1R (R11), [V2.S4]
+	ADD $4, R11, R12
+	VLD1R (R12), [V3.S4]
+	FMOVQ (R10), F4
+	ADD R4<<0, R10, R12
+	FMOVQ (R12), F5
+	VFMLA V2.S4, V4.S4, V0.S4
+	VFMLA V3.S4, V5.S4, V0.S4
+	VFMLA V2.S4, V5.S4, V1.S4
+	VFMLS V3.S4, V4.S4, V1.S4
+	MOVD srcChan+72(FP), R12
+	ADD R12, R10, R10
+	MOVD twChan+80(FP), R12
+	ADD R12, R11, R11
+	SUBS $1, R9, R9
+	BNE chan
+	FMOVQ F0, (R7)
+	ADD R5<<0, R7, R9
+	FMOVQ F1, (R9)
+	ADD $16, R6, R6
+	ADD $16, R7, R7
+	SUB $4, R8, R8
+	B unrolled
+single:
+	// One vector at a time.
+	CMP $4, R8
+	BLT tail
+	FMOVQ (R7), F0
+	ADD R5<<0, R7, R9
+	FMOVQ (R9), F1
+	MOVD chans+64(FP), R9
+	MOVD R6, R10
+	MOVD R3, R11
+chan2:
+	VLD1R (R11), [V2.S4]
+	ADD $4, R11, R12
+	VLD1R (R12), [V3.S4]
+	FMOVQ (R10), F4
+	ADD R4<<0, R10, R12
+	FMOVQ (R12), F5
+	VFMLA V2.S4, V4.S4, V0.S4
+	VFMLA V3.S4, V5.S4, V0.S4
+	VFMLA V2.S4, V5.S4, V1.S4
+	VFMLS V3.S4, V4.S4, V1.S4
+	MOVD srcChan+72(FP), R12
+	ADD R12, R10, R10
+	MOVD twChan+80(FP), R12
+	ADD R12, R11, R11
+	SUBS $1, R9, R9
+	BNE chan2
+	FMOVQ F0, (R7)
+	ADD R5<<0, R7, R9
+	FMOVQ F1, (R9)
+	ADD $16, R6, R6
+	ADD $16, R7, R7
+	SUB $4, R8, R8
+	B single
+tail:
+	// The last 0..3 elements, one at a time in lane 0.
+	CMP $1, R8
+	BLT done
+	FMOVS (R7), F0
+	ADD R5<<0, R7, R9
+	FMOVS (R9), F1
+	MOVD chans+64(FP), R9
+	MOVD R6, R10
+	MOVD R3, R11
+chan3:
+	VLD1R (R11), [V2.S4]
+	ADD $4, R11, R12
+	VLD1R (R12), [V3.S4]
+	FMOVS (R10), F4
+	ADD R4<<0, R10, R12
+	FMOVS (R12), F5
+	VFMLA V2.S4, V4.S4, V0.S4
+	VFMLA V3.S4, V5.S4, V0.S4
+	VFMLA V2.S4, V5.S4, V1.S4
+	VFMLS V3.S4, V4.S4, V1.S4
+	MOVD srcChan+72(FP), R12
+	ADD R12, R10, R10
+	MOVD twChan+80(FP), R12
+	ADD R12, R11, R11
+	SUBS $1, R9, R9
+	BNE chan3
+	FMOVS F0, (R7)
+	ADD R5<<0, R7, R9
+	FMOVS F1, (R9)
+	ADD $4, R6, R6
+	ADD $4, R7, R7
+	SUB $1, R8, R8
+	B tail
+done:
+	MOVD pitch+40(FP), R6
+	ADD R6, R0, R0
+	ADD R6, R2, R2
+	ADD $8, R3, R3
 	SUBS $1, R1, R1
 	BNE row
 end:

@@ -198,12 +198,8 @@ type WinogradKernel struct {
 	Kernel Kernel[WinogradFunc]
 }
 
-// FFTFunc is the signature of the FFT RealPair kernels: see
-// FFTRealPairAVX2 for the contract.
-type FFTFunc = func(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int)
-
-// FFTStageFunc is the signature of the FFT butterflies: see
-// FFTRadix4AVX2.
+// FFTStageFunc is the signature of the FFT butterflies and RealPair
+// kernels: see FFTRadix4AVX2 and FFTRealPairAVX2.
 type FFTStageFunc = func(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 
 // FFTRowsFunc is the signature of the FFT products by one scalar per
@@ -229,6 +225,10 @@ type FFTZipFunc = func(dst *float32, re *float32, im *float32, n int)
 // signal: see FFTRealHalfAVX2.
 type FFTRealHalfFunc = func(dstA *float32, dstB *float32, srcA *float32, srcB *float32, tw *float32, alpha float32, count int, dstIm int, srcIm int, twIm int)
 
+// FFTSumFunc is the signature of the channel sums of the products by
+// one scalar per row: see FFTScaleAddConjSumAVX2.
+type FFTSumFunc = func(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int, chans int, srcChan int, twChan int)
+
 // FFTKernelSet is the generated FFT kernels of one ISA: the Stockham
 // butterflies by radix (Radix[2], [3], [4], and [8] on ISAs of 32
 // vector registers; a radix without a kernel has a nil Func), the real-transform
@@ -239,8 +239,9 @@ type FFTKernelSet struct {
 	ISA                              string
 	Lanes                            int
 	Radix                            [9]Kernel[FFTStageFunc]
-	RealPair                         Kernel[FFTFunc]
+	RealPair                         Kernel[FFTStageFunc]
 	ScaleAddConj                     Kernel[FFTRowsFunc]
+	ScaleAddConjSum                  Kernel[FFTSumFunc]
 	Mul, MulConj, MulAdd, MulAddConj Kernel[FFTMulFunc]
 	Transpose                        Kernel[FFTTransposeFunc]
 	Unzip                            Kernel[FFTUnzipFunc]

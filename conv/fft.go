@@ -438,6 +438,10 @@ func (e *fftEngine) run(c fftCall) {
 // Run computes one part of the call in progress (workers.Task).
 func (e *fftEngine) Run(part int) {
 	c := &e.call
+	if c.phase == fftOutputPhase && e.tiles != nil {
+		e.tiledOutputs(part, part*c.per, min(c.items, (part+1)*c.per))
+		return
+	}
 	for i := part * c.per; i < min(c.items, (part+1)*c.per); i++ {
 		switch c.phase {
 		case fftPackPhase:
@@ -455,10 +459,6 @@ func (e *fftEngine) Run(part int) {
 		case fftProductPhase:
 			e.products(i)
 		case fftOutputPhase:
-			if e.tiles != nil {
-				e.tiledOutput(part, i)
-				continue
-			}
 			e.output(part, i)
 		case fftGradPhase:
 			e.gradProducts(i)

@@ -23,6 +23,8 @@ type fftTiles struct {
 	nt, P  int // tiles, lanes (nt padded to whole vectors of 16)
 	m      int // spectrum rows: T/2 + 1
 	padLen int // the padded input's points read: (nt-1)*H + T
+	chunk  int // output channels whose sums one pass of products fills (tiledOutputs)
+	rows   int // frequency rows per block of those products
 	plan   *fft.RealLanePlan
 	isa    kernels.ISA
 }
@@ -56,6 +58,7 @@ func newFFTTiles(s *Shape, grid int) *fftTiles {
 	if best.plan, err = fft.NewRealLanePlan(best.T, kernels.Current()); err != nil {
 		return nil
 	}
+	best.chunk, best.rows = best.productBlocks(s)
 	best.isa = kernels.Current()
 	return best
 }
@@ -66,21 +69,40 @@ func newFFTTiles(s *Shape, grid int) *fftTiles {
 func (t *fftTiles) filterLen(s *Shape) int { return s.Groups * s.KPerG * s.CPerG * 2 * t.m }
 func (t *fftTiles) imageLen(s *Shape) int  { return s.CPerG * 2 * t.m * t.P }
 func (t *fftTiles) threadLen() int {
-	return t.T*t.P + t.padLen + 2*t.m*t.P + t.plan.WorkLen(t.P) + max(t.T, t.P) // the transposer's
+	return t.T*t.P + t.padLen + t.chunk*2*t.m*t.P + t.plan.WorkLen(t.P) + max(t.T, t.P) // the transposer's
+}
+
+// productBlocks sizes the products' passes: chunk output channels' sums
+// at once (as many as half of L2 holds whole, at least 1, at most
+// KPerG), filled by blocks of rows frequency rows whose every input
+// spectrum and sum fit half of L2 together. Channel by channel over
+// whole spectra, each output channel streamed every input spectrum from
+// L3 (audio_1d_k255_c4: half of its time in the products).
+func (t *fftTiles) productBlocks(s *Shape) (chunk, rows int) {
+	_, l2, _ := kernels.Caches()
+	sum := 2 * t.m * t.P * 4
+	chunk = min(s.KPerG, max(1, l2/2/sum))
+	rows = min(t.m, max(1, l2/2/((s.CPerG+chunk)*t.P*8)))
+	return chunk, rows
 }
 
 // tileWork is one thread's tiled scratch.
 type tileWork struct {
-	grid, padded, acc, work []float32
-	tr                      *direct.Transposer
+	grid, padded, work []float32
+	accs               [][]float32 // chunk sums of spectra
+	tr                 *direct.Transposer
 }
 
 func (t *fftTiles) newWork() *tileWork {
-	return &tileWork{
+	w := &tileWork{
 		grid: make([]float32, t.T*t.P), padded: make([]float32, t.padLen),
-		acc: make([]float32, 2*t.m*t.P), work: make([]float32, t.plan.WorkLen(t.P)),
-		tr: direct.NewTransposer(t.isa, transposeLanes(t.isa), max(t.T, t.P)),
+		work: make([]float32, t.plan.WorkLen(t.P)),
+		tr:   direct.NewTransposer(t.isa, transposeLanes(t.isa), max(t.T, t.P)),
 	}
+	for range t.chunk {
+		w.accs = append(w.accs, make([]float32, 2*t.m*t.P))
+	}
+	return w
 }
 
 // spectrum is input channel c's spectrum in img.
@@ -120,20 +142,48 @@ func (e *fftEngine) tiledInput(part, i int) {
 	t.plan.Forward(t.spectrum(e.img, i), w.grid, t.P, t.P, w.work)
 }
 
-// tiledOutput computes output channel i of the call's image and group:
-// the products over the input channels, one filter value per frequency
-// row, the tiles' inverse, then each tile's first H outputs into y, and
-// the epilogue.
-func (e *fftEngine) tiledOutput(part, i int) {
+// tiledOutputs computes output channels i0..i1-1 of the call's image
+// and group, chunk at a time: the products over the input channels
+// (one filter value per frequency row) by blocks of rows, every channel
+// of the chunk per block; then each channel's tiles' inverse, the
+// tiles' first H outputs into y, and the epilogue (tiledOutput).
+func (e *fftEngine) tiledOutputs(part, i0, i1 int) {
 	s, t, c := e.s, e.tiles, &e.call
 	w := e.tileWorks[part]
-	clear(w.acc)
-	acc := fft.Dense(w.acc, t.m, t.P)
-	k := c.g*s.KPerG + i
-	for ch := 0; ch < s.CPerG; ch++ {
-		f := (k*s.CPerG + ch) * 2 * t.m
-		e.g.ops.MulAddConjRows(acc, t.spectrum(e.img, ch), e.filt[f:f+2*t.m], t.m, t.P)
+	for k0 := i0; k0 < i1; k0 += t.chunk {
+		ks := min(t.chunk, i1-k0)
+		for a := range ks {
+			clear(w.accs[a])
+		}
+		for r0 := 0; r0 < t.m; r0 += t.rows {
+			nr := min(t.rows, t.m-r0)
+			// Every input channel's spectrum: channel ch at ch*2*m*P.
+			img := rowsFrom(fft.Split{Data: e.img, Re: 0, Im: t.m * t.P, Step: t.P}, r0)
+			for a := range ks {
+				acc := rowsFrom(fft.Dense(w.accs[a], t.m, t.P), r0)
+				k := c.g*s.KPerG + k0 + a
+				f := k*s.CPerG*2*t.m + 2*r0
+				e.g.ops.MulAddConjRowsSum(acc, img, 2*t.m*t.P, e.filt[f:], 2*t.m, s.CPerG, nr, t.P)
+			}
+		}
+		for a := range ks {
+			e.tiledOutput(part, k0+a, fft.Dense(w.accs[a], t.m, t.P))
+		}
 	}
+}
+
+// rowsFrom is s from its row r0 on.
+func rowsFrom(s fft.Split, r0 int) fft.Split {
+	s.Re += r0 * s.Step
+	s.Im += r0 * s.Step
+	return s
+}
+
+// tiledOutput finishes output channel i from its spectra's sum acc.
+func (e *fftEngine) tiledOutput(part, i int, acc fft.Split) {
+	s, t, c := e.s, e.tiles, &e.call
+	w := e.tileWorks[part]
+	k := c.g*s.KPerG + i
 	t.plan.Inverse(w.grid, t.P, acc, t.P, w.work)
 	// y[tile*H + j] = G[j][tile] for j < H, within the output.
 	base, step := tensorChannel(s.Layout, c.n, k, s.K, s.OutLen)

@@ -103,20 +103,30 @@ func (k laneKernels) run(data []float32, calls []stageCall) {
 	}
 }
 
-// realPair runs RealPair over n floats: rows A, B of src (step apart),
-// out1, out2 of dst; tw = alpha, beta.re, beta.im.
-func (k laneKernels) realPair(dst, src run, n int, tw *[3]float32) {
-	if n <= 0 {
+// realPair runs RealPair over n floats on count pairs of rows: pair b's
+// rows A (src moved b*srcNext) and B (src.step - 2b*srcNext after A),
+// out1 and out2 of dst likewise; its tw = alpha, beta.re, beta.im at
+// tw[b].
+func (k laneKernels) realPair(dst, src run, n int, tw [][3]float32, srcNext, dstNext int) {
+	count := len(tw)
+	if n <= 0 || count == 0 {
 		return
 	}
-	if !dst.reach(2, n) || !src.reach(2, n) {
-		panic(fmt.Sprintf("fft: real pair of %d lanes outside its slices", n))
+	pair := func(x run, next, b int) run { // pair b's rows
+		x.re, x.im, x.step = x.re+b*next, x.im+b*next, x.step-2*b*next
+		return x
+	}
+	last := func(x run, next int) run { return pair(x, next, count-1) }
+	if !dst.reach(2, n) || !src.reach(2, n) || !last(dst, dstNext).reach(2, n) || !last(src, srcNext).reach(2, n) {
+		panic(fmt.Sprintf("fft: %d real pairs of %d lanes outside their slices", count, n))
 	}
 	if k.set == nil {
-		realPairGo(dst, src, n, tw)
+		for b := range tw {
+			realPairGo(pair(dst, dstNext, b), pair(src, srcNext, b), n, &tw[b])
+		}
 		return
 	}
-	k.set.RealPair.Func(ptr(dst), ptr(src), &tw[0], n, 4*src.step, 4*dst.step, 4*(src.im-src.re), 4*(dst.im-dst.re))
+	k.set.RealPair.Func(ptr(dst), ptr(src), &tw[0][0], n, 4*src.step, 4*dst.step, 4*(src.im-src.re), 4*(dst.im-dst.re), count, 4*srcNext, 4*dstNext)
 }
 
 // scaleAddConj runs ScaleAddConj on rows runs of n floats, pitch floats
@@ -135,6 +145,26 @@ func (k laneKernels) scaleAddConj(dst, src run, n, rows, pitch int, tw []float32
 		return
 	}
 	k.set.ScaleAddConj.Func(ptr(dst), ptr(src), &tw[0], n, rows, 4*pitch, 4*(src.im-src.re), 4*(dst.im-dst.re))
+}
+
+// scaleAddConjSum is scaleAddConj over chans inputs (src moved c*srcChan
+// floats, tw c*twChan) into one sum, channel by channel per vector;
+// checked by its caller (MulAddConjRowsSum).
+func (k laneKernels) scaleAddConjSum(dst, src run, n, rows, pitch int, tw []float32, chans, srcChan, twChan int) {
+	if k.set == nil {
+		scaleAddConjSumGo(dst, src, n, rows, pitch, tw, chans, srcChan, twChan)
+		return
+	}
+	k.set.ScaleAddConjSum.Func(ptr(dst), ptr(src), &tw[0], n, rows, 4*pitch, 4*(src.im-src.re), 4*(dst.im-dst.re), chans, 4*srcChan, 4*twChan)
+}
+
+func scaleAddConjSumGo(dst, src run, n, rows, pitch int, tw []float32, chans, srcChan, twChan int) {
+	dst.step, src.step = pitch, pitch
+	for c := 0; c < chans; c++ {
+		s := src
+		s.re, s.im = src.re+c*srcChan, src.im+c*srcChan
+		scaleAddConjGo(dst, s, n, rows, tw[c*twChan:])
+	}
 }
 
 // MulKind is one of the split complex products of MulSplit.
@@ -320,13 +350,14 @@ func mulGo(kind MulKind, dst, a, b run, n int) {
 // (kind Radix2, Radix3, Radix4, Radix8 or RealPair) on the kernel's arguments,
 // the pointers as slices starting there, the steps and offsets in bytes:
 // the specification the tests of the generated code hold it to. count,
-// srcNext and dstNext are the butterflies' (RealPair ignores them).
+// srcNext and dstNext are the butterflies' or the row pairs'.
 func KernelTwin(kind string, dst, src, tw []float32, n, srcStep, dstStep, srcIm, dstIm, count, srcNext, dstNext int) {
 	d := run{data: dst, im: dstIm / 4, step: dstStep / 4}
 	s := run{data: src, im: srcIm / 4, step: srcStep / 4}
 	switch kind {
 	case "RealPair":
-		realPairGo(d, s, n, (*[3]float32)(tw))
+		pairs := unsafe.Slice((*[3]float32)(unsafe.Pointer(unsafe.SliceData(tw))), count)
+		laneKernels{}.realPair(d, s, n, pairs, srcNext/4, dstNext/4)
 	case "Radix2", "Radix3", "Radix4", "Radix8":
 		laneKernels{}.butterfly(int(kind[5]-'0'), d, s, n, tw, count, srcNext/4, dstNext/4)
 	default:
@@ -340,6 +371,13 @@ func RowsTwin(dst, src, tw []float32, n, rows, pitch, srcIm, dstIm int) {
 	d := run{data: dst, im: dstIm / 4, step: pitch / 4}
 	s := run{data: src, im: srcIm / 4, step: pitch / 4}
 	scaleAddConjGo(d, s, n, rows, tw)
+}
+
+// SumTwin is RowsTwin for FFTScaleAddConjSum<ISA>, its offsets in bytes.
+func SumTwin(dst, src, tw []float32, n, rows, pitch, srcIm, dstIm, chans, srcChan, twChan int) {
+	d := run{data: dst, im: dstIm / 4}
+	s := run{data: src, im: srcIm / 4}
+	scaleAddConjSumGo(d, s, n, rows, pitch/4, tw, chans, srcChan/4, twChan/4)
 }
 
 // MulTwin is KernelTwin for the products FFT<kind><ISA> (kind Mul,

@@ -110,19 +110,25 @@ func TestLaneKernelsAgainstTwins(t *testing.T) {
 					sameBits(t, fmt.Sprintf("%s radix %d n=%d geo %v", k.name(), radix, n, geo), got, want)
 				}
 			}
-			for _, im := range []int{n, -2 * (2*n + 3)} {
-				size, re := layout(2, n, 2*n+3, im)
+			for _, im := range []int{6 * (n + 3), -6 * (n + 3)} {
+				// Six rows n+3 apart: the pairs (1, 5), (2, 4), (3, 3) in
+				// one call, the last one row with itself; then (0, 5) alone.
+				S := n + 3
+				size, re := layout(6, n, S, im)
 				src, dst0 := randSlice(r, size), randSlice(r, size)
-				tw := [3]float32{0.5, float32(r.NormFloat64()), float32(r.NormFloat64())}
-				in := run{re: re, im: re + im, step: 2*n + 3}
-				want := append([]float32{}, dst0...)
-				in.data = src
-				twin.realPair(run{data: want, re: re, im: re + im, step: 2*n + 3}, in, n, &tw)
-				got := guarded(t, dst0, src, func(d, s []float32) {
-					in.data = s
-					k.realPair(run{data: d, re: re, im: re + im, step: 2*n + 3}, in, n, &tw)
-				})
-				sameBits(t, fmt.Sprintf("%s realPair n=%d im=%d", k.name(), n, im), got, want)
+				tw := make([][3]float32, 3)
+				for i := range tw {
+					tw[i] = [3]float32{0.5, float32(r.NormFloat64()), float32(r.NormFloat64())}
+				}
+				at := func(d []float32, row, step int) run { return run{data: d, re: re + row*S, im: re + im + row*S, step: step} }
+				for _, c := range []struct{ row, step, count, next int }{{1, 4 * S, 3, S}, {0, 5 * S, 1, 0}} {
+					want := append([]float32{}, dst0...)
+					twin.realPair(at(want, c.row, c.step), at(src, c.row, c.step), n, tw[:c.count], c.next, c.next)
+					got := guarded(t, dst0, src, func(d, s []float32) {
+						k.realPair(at(d, c.row, c.step), at(s, c.row, c.step), n, tw[:c.count], c.next, c.next)
+					})
+					sameBits(t, fmt.Sprintf("%s realPair n=%d im=%d count %d", k.name(), n, im, c.count), got, want)
+				}
 			}
 			for _, rows := range []int{1, 3} { // rows n+1 apart, planes after them
 				pitch := n + 1
@@ -157,11 +163,11 @@ func TestLaneKernelsInPlace(t *testing.T) {
 	for _, k := range append(hostKernels(), laneKernels{}) {
 		n := 37
 		data := randSlice(r, 4*n)
-		tw := [3]float32{1, 0.25, -0.75}
+		tw := [][3]float32{{1, 0.25, -0.75}}
 		ref := append([]float32{}, data...) // the twin out of place
-		laneKernels{}.realPair(run{data: ref, im: n, step: 2 * n}, run{data: append([]float32{}, data...), im: n, step: 2 * n}, n, &tw)
+		laneKernels{}.realPair(run{data: ref, im: n, step: 2 * n}, run{data: append([]float32{}, data...), im: n, step: 2 * n}, n, tw, 0, 0)
 		got := append([]float32{}, data...)
-		k.realPair(run{data: got, im: n, step: 2 * n}, run{data: got, im: n, step: 2 * n}, n, &tw)
+		k.realPair(run{data: got, im: n, step: 2 * n}, run{data: got, im: n, step: 2 * n}, n, tw, 0, 0)
 		sameBits(t, k.name()+" realPair in place", got, ref)
 		a := randSlice(r, 2*n)
 		b := randSlice(r, 2*n)

@@ -99,14 +99,15 @@ func (p *RealLanePlan) check(what string, spec Split, x []float32, step, lanes i
 // output's; n/2 inverse), its second output row n/2.
 func (p *RealLanePlan) pairs(dst, src Split, lanes int, tw [][3]float32, b0 int) {
 	m := p.n / 2
-	for k := range tw {
-		a, b := src.at(k), src.at(m-k)
-		o1, o2 := dst.at(k), dst.at(m-k)
-		if k == 0 {
-			b, o2 = src.at(b0), dst.at(m)
-		}
-		a.step, o1.step = b.re-a.re, o2.re-o1.re
-		p.half.k.realPair(o1, a, lanes, &tw[k])
+	// k = 0 pairs with row b0 and writes row m; k >= 1 with row m - k,
+	// one kernel call for all of them.
+	a, o1 := src.at(0), dst.at(0)
+	a.step, o1.step = src.at(b0).re-a.re, dst.at(m).re-o1.re
+	p.half.k.realPair(o1, a, lanes, tw[:1], 0, 0)
+	if len(tw) > 1 {
+		a, o1 = src.at(1), dst.at(1)
+		a.step, o1.step = (m-2)*src.Step, (m-2)*dst.Step
+		p.half.k.realPair(o1, a, lanes, tw[1:], src.Step, dst.Step)
 	}
 }
 
@@ -158,4 +159,24 @@ func (o SplitOps) MulAddConjRows(dst, a Split, w []float32, n, lanes int) {
 		return
 	}
 	o.k.scaleAddConj(dst.at(0), a.at(0), lanes, n, a.Step, w)
+}
+
+// MulAddConjRowsSum is MulAddConjRows over chans inputs into one sum:
+// dst[j] += sum_c a_c[j] * conj(w_c[j]), a_c = a moved c*aChan floats
+// (both planes) and w_c = w[c*wChan:], in order of c, bit for bit chans
+// calls of MulAddConjRows, the sum loaded and stored once per vector. a
+// and dst must have the same Step.
+func (o SplitOps) MulAddConjRowsSum(dst, a Split, aChan int, w []float32, wChan, chans, n, lanes int) {
+	if n <= 0 || lanes <= 0 || chans <= 0 {
+		return
+	}
+	last := a
+	last.Re, last.Im = a.Re+(chans-1)*aChan, a.Im+(chans-1)*aChan
+	dst.check("rows sum's destination", n, lanes)
+	a.check("rows sum's first input", n, lanes)
+	last.check("rows sum's last input", n, lanes)
+	if dst.Step != a.Step || aChan < 0 || wChan < 0 || len(w) < (chans-1)*wChan+2*n {
+		panic(fmt.Sprintf("fft: rows sum of %d inputs x %d elements: steps %d, %d, %d weights at %d apart, need %d", chans, n, dst.Step, a.Step, len(w), wChan, (chans-1)*wChan+2*n))
+	}
+	o.k.scaleAddConjSum(dst.at(0), a.at(0), lanes, n, a.Step, w, chans, aChan, wChan)
 }

@@ -55,6 +55,7 @@ const (
 	transposeSig = "func(dst *float32, src *float32, rows int, cols int, srcPitch int, dstPitch int)"
 	unzipSig     = "func(re *float32, im *float32, src *float32, n int)"
 	zipSig       = "func(dst *float32, re *float32, im *float32, n int)"
+	sumSig       = "func(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int, chans int, srcChan int, twChan int)"
 	halfSig      = "func(dstA *float32, dstB *float32, srcA *float32, srcB *float32, tw *float32, alpha float32, count int, dstIm int, srcIm int, twIm int)"
 )
 
@@ -71,6 +72,7 @@ func main() {
 		}
 		genRealPair(f)
 		genScaleAddConj(f)
+		genScaleAddConjSum(f)
 		for _, p := range products {
 			genMul(f, p.name, p.acc, p.conj)
 		}
@@ -103,8 +105,9 @@ func goTable(arch string) string {
 			fmt.Fprintf(&b, "%d: {Name: \"FFTRadix%d%s\", Func: FFTRadix%d%s}, ", r, r, n, r, n)
 		}
 		b.WriteString("},\n")
-		fmt.Fprintf(&b, "RealPair: Kernel[FFTFunc]{Name: \"FFTRealPair%s\", Func: FFTRealPair%s},\n", n, n)
+		fmt.Fprintf(&b, "RealPair: Kernel[FFTStageFunc]{Name: \"FFTRealPair%s\", Func: FFTRealPair%s},\n", n, n)
 		fmt.Fprintf(&b, "ScaleAddConj: Kernel[FFTRowsFunc]{Name: \"FFTScaleAddConj%s\", Func: FFTScaleAddConj%s},\n", n, n)
+		fmt.Fprintf(&b, "ScaleAddConjSum: Kernel[FFTSumFunc]{Name: \"FFTScaleAddConjSum%s\", Func: FFTScaleAddConjSum%s},\n", n, n)
 		for _, p := range products {
 			fmt.Fprintf(&b, "%s: Kernel[FFTMulFunc]{Name: \"FFT%s%s\", Func: FFT%s%s},\n", p.name, p.name, n, p.name, n)
 		}
@@ -414,23 +417,28 @@ func dft(f *kw.Func, x []cplx, c3, s3 kw.V) []cplx {
 // genRealPair emits FFTRealPair<ISA>.
 func genRealPair(f *kw.Func) {
 	name := "FFTRealPair" + f.ISA.Name
-	f.Function(name, butterflySig,
+	f.Function(name, stageSig,
 		name+" is the step between a real transform and the complex one of half",
-		"its length, on runs of n lanes of a pair of rows (bytes, as FFTRadix2):",
+		"its length, on runs of n lanes of count pairs of rows (bytes), the rows",
+		"of pair b converging on each other (the rows k and n/2 - k of a spectrum):",
 		"",
-		"\tfor l < n: A = src row, B = src row + srcStep",
+		"\tfor b < count, l < n: A = src + b*srcNext, B = A + srcStep - 2b*srcNext",
 		"\t  E = A + conj(B), D = A - conj(B), P = beta*D",
-		"\t  dst row = alpha*E + P, dst row + dstStep = conj(alpha*E - P)",
-		"\t  alpha = tw[0], beta = tw[1] + i tw[2]",
+		"\t  dst row (dst + b*dstNext) = alpha*E + P",
+		"\t  dst row + dstStep - 2b*dstNext = conj(alpha*E - P)",
+		"\t  alpha = tw[3b], beta = tw[3b+1] + i tw[3b+2]",
 		"",
 		"A row and B may be one (so may dst's), and dst may be src: each lane is",
-		"loaded before it is stored. Its reference and test oracle is fft's",
-		"realPairGo.")
-	n := f.Int("n")
-	f.JumpIfNotPositive(n, "end")
-	srcP, dstP, tw := f.Int("src"), f.Int("dst"), f.Int("tw")
-	in := newStreams(f, srcP, f.Int("srcStep"), f.Int("srcIm"), 2)
-	out := newStreams(f, dstP, f.Int("dstStep"), f.Int("dstIm"), 2)
+		"loaded before it is stored, and the first output row is stored before",
+		"the second. Its reference and test oracle is fft's realPairGo.")
+	n0, count := f.Int("n"), f.Int("count")
+	f.JumpIfNotPositive(n0, "end")
+	f.JumpIfNotPositive(count, "end")
+	sim, dim := f.Int("srcIm"), f.Int("dstIm")
+	f.Label("pair")
+	n, tw := f.Int("n"), f.Int("tw")
+	in := newStreams(f, f.Int("src"), f.Int("srcStep"), sim, 2)
+	out := newStreams(f, f.Int("dst"), f.Int("dstStep"), dim, 2)
 	alpha, br, bi := f.Vec(), f.Vec(), f.Vec()
 	f.Broadcast(kw.Mem{Base: tw}, alpha)
 	f.Broadcast(kw.Mem{Base: tw, Disp: 4}, br)
@@ -453,6 +461,22 @@ func genRealPair(f *kw.Func) {
 		out.store(f, st, 0, o1)
 		out.store(f, st, 1, o2)
 	})
+	// The next pair: one row on, the partner one row back.
+	f.AddImm(tw, 12)
+	f.StoreParam(tw, "tw")
+	for _, p := range []struct{ ptr, step, next string }{{"src", "srcStep", "srcNext"}, {"dst", "dstStep", "dstNext"}} {
+		g, st, nx := f.Int(p.ptr), f.Int(p.step), f.Int(p.next)
+		f.AddGP(g, nx)
+		f.StoreParam(g, p.ptr)
+		f.ShlImm(nx, 1)
+		f.SubGP(st, nx)
+		f.StoreParam(st, p.step)
+	}
+	c := f.Int("count")
+	f.SubImm(c, 1)
+	f.StoreParam(c, "count")
+	f.JumpIfNotPositive(c, "end")
+	f.Jump("pair")
 	f.Label("end")
 	f.Ret()
 }
@@ -701,6 +725,62 @@ func genRealHalf(f *kw.Func) {
 		f.SubImm(g, vb)
 	}
 	f.DecJumpNonZero(count, "loop")
+	f.Label("end")
+	f.Ret()
+}
+
+// genScaleAddConjSum emits FFTScaleAddConjSum<ISA>: ScaleAddConj over
+// chans input channels into one sum, the channels the innermost loop, so
+// that the sum is loaded and stored once per vector rather than once
+// per channel (the products of overlap-save tiles, where C times the
+// sums' traffic was most of their cost).
+func genScaleAddConjSum(f *kw.Func) {
+	name := "FFTScaleAddConjSum" + f.ISA.Name
+	f.Function(name, sumSig,
+		name+" is dst += sum_c src_c * conj(w_(c,r)) on rows rows of n lanes of split",
+		"complex data (bytes: offsets, pitches):",
+		"",
+		"\tfor r < rows, l < n, c < chans, in order of c:",
+		"\t  dst[r*pitch + 4l] (+ dstIm) += src[c*srcChan + r*pitch + 4l] (+ srcIm) * conj(w)",
+		"\t  w = tw[c*twChan + 8r] + i tw[c*twChan + 8r + 4]",
+		"",
+		"each channel's product fused as ScaleAddConj's, so that the sums agree",
+		"bit for bit with chans calls of it. Its reference and test oracle is",
+		"fft's scaleAddConjGo, once per channel.")
+	n0, rows, chans := f.Int("n"), f.Int("rows"), f.Int("chans")
+	f.JumpIfNotPositive(n0, "end")
+	f.JumpIfNotPositive(rows, "end")
+	f.JumpIfNotPositive(chans, "end")
+	src, dst, tw := f.Int("src"), f.Int("dst"), f.Int("tw")
+	sim, dim := f.Int("srcIm"), f.Int("dstIm")
+	f.Label("row")
+	in := streams{p: []kw.G{f.MoveGP(src)}, im: sim}
+	out := streams{p: []kw.G{f.MoveGP(dst)}, im: dim}
+	n := f.Int("n")
+	f.Loop(n, []kw.G{in.p[0], out.p[0]}, 1, func(st kw.Step) {
+		z := out.load(f, st, 0)
+		c, p, w := f.Int("chans"), f.MoveGP(in.p[0]), f.MoveGP(tw)
+		label := f.Fresh("chan")
+		f.Label(label)
+		wr, wi := f.Vec(), f.Vec()
+		f.Broadcast(kw.Mem{Base: w}, wr)
+		f.Broadcast(kw.Mem{Base: w, Disp: 4}, wi)
+		x := streams{p: []kw.G{p}, im: sim}.load(f, st, 0)
+		// re += x.re wr + x.im wi; im += x.im wr - x.re wi.
+		f.FMA(z.re, x.re, wr)
+		f.FMA(z.re, x.im, wi)
+		f.FMA(z.im, x.im, wr)
+		f.FNMA(z.im, x.re, wi)
+		f.AddGP(p, f.Int("srcChan"))
+		f.AddGP(w, f.Int("twChan"))
+		f.DecJumpNonZero(c, label)
+		out.store(f, st, 0, z)
+	})
+	pitch := f.Int("pitch")
+	f.AddGP(src, pitch)
+	f.AddGP(dst, pitch)
+	f.AddImm(tw, 8)
+	f.DecJumpNonZero(rows, "row")
 	f.Label("end")
 	f.Ret()
 }

@@ -350,6 +350,7 @@ func (a *avx) Imm(imm int) G {
 func (a *avx) StoreParam(g G, name string) { a.Store(xg(g), a.Param(name)) }
 func (a *avx) Lea(m Mem, dst G)            { a.LEAQ(xm(m), xg(dst)) }
 func (a *avx) AddGP(dst, src G)            { a.ADDQ(xg(src), xg(dst)) }
+func (a *avx) SubGP(dst, src G)            { a.SUBQ(xg(src), xg(dst)) }
 func (a *avx) ShlImm(g G, s int)           { a.SHLQ(operand.Imm(uint64(s)), xg(g)) }
 
 func (a *avx) ShrImmJumpZero(g G, s int, label string) {

@@ -51,6 +51,7 @@ type Scalars interface {
 	LoadGP(m Mem) G // a fresh register holding the 64 bits at m
 	Lea(m Mem, dst G)
 	AddGP(dst, src G)
+	SubGP(dst, src G) // dst -= src
 	AddImm(g G, imm int)
 	SubImm(g G, imm int)
 	MulImm(dst, src G, imm int) // dst = src * imm

@@ -420,6 +420,12 @@ func (n *neon) Lea(m Mem, dst G) {
 	n.wrote(r)
 }
 
+func (n *neon) SubGP(dst, src G) {
+	d, s := ng(dst), ng(src)
+	n.op([]*vreg{d, s}, func() { n.fn.Op("SUB", s.gs(), d.gs(), d.gs()) })
+	n.wrote(ng(dst))
+}
+
 func (n *neon) AddGP(dst, src G) {
 	d, s := ng(dst), ng(src)
 	n.op([]*vreg{d, s}, func() { n.fn.Op("ADD", s.gs(), d.gs(), d.gs()) })

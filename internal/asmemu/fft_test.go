@@ -105,11 +105,14 @@ func testFFT(t *testing.T, p *Program, name string) {
 		sim, dim := streams*ss, streams*ds
 		src, dst0 := rnd(2*streams*ss), rnd(2*streams*ds)
 		if kind == "RealPair" {
-			tw := rnd(3)
+			// Two pairs: rows 0 and 1 (srcStep one stream on), then the
+			// same row twice (the step less two nexts of half a stream).
+			tw := rnd(6)
+			h, hd := ss/2, ds/2
 			want := append([]float32(nil), dst0...)
-			fft.KernelTwin(kind, want, src, tw, n, 4*ss, 4*ds, 4*sim, 4*dim, 0, 0, 0)
+			fft.KernelTwin(kind, want, src, tw, n, 4*2*h, 4*2*hd, 4*sim, 4*dim, 2, 4*h, 4*hd)
 			args, _ := call(t, p, name, func() ([]any, []Region) {
-				return []any{append([]float32(nil), dst0...), src, tw, n, 4 * ss, 4 * ds, 4 * sim, 4 * dim}, nil
+				return []any{append([]float32(nil), dst0...), src, tw, n, 4 * 2 * h, 4 * 2 * hd, 4 * sim, 4 * dim, 2, 4 * h, 4 * hd}, nil
 			})
 			same(t, name, n, args[0].([]float32), want)
 			continue
