@@ -120,7 +120,9 @@ func TestLaneKernelsAgainstTwins(t *testing.T) {
 				for i := range tw {
 					tw[i] = [3]float32{0.5, float32(r.NormFloat64()), float32(r.NormFloat64())}
 				}
-				at := func(d []float32, row, step int) run { return run{data: d, re: re + row*S, im: re + im + row*S, step: step} }
+				at := func(d []float32, row, step int) run {
+					return run{data: d, re: re + row*S, im: re + im + row*S, step: step}
+				}
 				for _, c := range []struct{ row, step, count, next int }{{1, 4 * S, 3, S}, {0, 5 * S, 1, 0}} {
 					want := append([]float32{}, dst0...)
 					twin.realPair(at(want, c.row, c.step), at(src, c.row, c.step), n, tw[:c.count], c.next, c.next)
