@@ -11,7 +11,7 @@ import (
 )
 
 // fftName parses an FFT kernel's name: kind, ISA.
-var fftName = regexp.MustCompile(`^FFT(Radix2|Radix3|Radix4|Radix8|RealPair|ScaleAddConj|Mul|MulConj|MulAdd|MulAddConj|Transpose|Unzip|Zip|RealHalf)(AVX2|AVX512)$`)
+var fftName = regexp.MustCompile(`^FFT(Radix2|Radix3|Radix4|Radix8|RealPair|ScaleAddConj|ScaleAddConjSum|Mul|MulConj|MulAdd|MulAddConj|Transpose|Unzip|Zip|RealHalf)(AVX2|AVX512)$`)
 
 // testFFT runs an FFT kernel on runs of several lengths (whole vectors,
 // a tail, both) with gaps between its streams and planes against fft's
@@ -30,6 +30,20 @@ func testFFT(t *testing.T, p *Program, name string) {
 	switch kind {
 	case "Transpose":
 		testFFTTranspose(t, p, name, rnd)
+		return
+	case "ScaleAddConjSum":
+		for _, n := range []int{1, 7, 16, 37} {
+			rows, chans, pitch := 3, 2, n+2
+			plane := rows * pitch
+			srcChan, twChan := 2*plane+1, 2*rows+3
+			src, dst0, tw := rnd(chans*srcChan), rnd(2*plane), rnd(chans*twChan)
+			want := append([]float32(nil), dst0...)
+			fft.SumTwin(want, src, tw, n, rows, 4*pitch, 4*plane, 4*plane, chans, 4*srcChan, 4*twChan)
+			args, _ := call(t, p, name, func() ([]any, []Region) {
+				return []any{append([]float32(nil), dst0...), src, tw, n, rows, 4 * pitch, 4 * plane, 4 * plane, chans, 4 * srcChan, 4 * twChan}, nil
+			})
+			same(t, name, n, args[0].([]float32), want)
+		}
 		return
 	case "RealHalf":
 		lanes := 8
