@@ -18,6 +18,20 @@ package asm
 //go:noescape
 func FFTRadix2AVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 
+// FFTRadix2LastAVX2 is count radix-2 butterflies of a Stockham decimation-in-frequency
+// stage on runs of n lanes of split complex data (bytes: steps, the
+// imaginary planes' offsets, the distances between butterflies):
+//
+//	for b < count, l < n, u < 2: y_u = w_u * sum_t x_t e^(-2 pi i t u / 2)
+//	  x_t = src[b*srcNext + t*srcStep + 4l] + i src[... + srcIm]
+//	  y_u to dst[b*dstNext + u*dstStep + 4l] and dst[... + dstIm]
+//	  w_u = 1 (tw is not read)
+//
+// Its reference and test oracle is fft's radix twin (butterflyGo).
+//
+//go:noescape
+func FFTRadix2LastAVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+
 // FFTRadix3AVX2 is count radix-3 butterflies of a Stockham decimation-in-frequency
 // stage on runs of n lanes of split complex data (bytes: steps, the
 // imaginary planes' offsets, the distances between butterflies):
@@ -32,6 +46,20 @@ func FFTRadix2AVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, 
 //go:noescape
 func FFTRadix3AVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 
+// FFTRadix3LastAVX2 is count radix-3 butterflies of a Stockham decimation-in-frequency
+// stage on runs of n lanes of split complex data (bytes: steps, the
+// imaginary planes' offsets, the distances between butterflies):
+//
+//	for b < count, l < n, u < 3: y_u = w_u * sum_t x_t e^(-2 pi i t u / 3)
+//	  x_t = src[b*srcNext + t*srcStep + 4l] + i src[... + srcIm]
+//	  y_u to dst[b*dstNext + u*dstStep + 4l] and dst[... + dstIm]
+//	  w_u = 1 (tw is not read)
+//
+// Its reference and test oracle is fft's radix twin (butterflyGo).
+//
+//go:noescape
+func FFTRadix3LastAVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+
 // FFTRadix4AVX2 is count radix-4 butterflies of a Stockham decimation-in-frequency
 // stage on runs of n lanes of split complex data (bytes: steps, the
 // imaginary planes' offsets, the distances between butterflies):
@@ -45,6 +73,20 @@ func FFTRadix3AVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, 
 //
 //go:noescape
 func FFTRadix4AVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+
+// FFTRadix4LastAVX2 is count radix-4 butterflies of a Stockham decimation-in-frequency
+// stage on runs of n lanes of split complex data (bytes: steps, the
+// imaginary planes' offsets, the distances between butterflies):
+//
+//	for b < count, l < n, u < 4: y_u = w_u * sum_t x_t e^(-2 pi i t u / 4)
+//	  x_t = src[b*srcNext + t*srcStep + 4l] + i src[... + srcIm]
+//	  y_u to dst[b*dstNext + u*dstStep + 4l] and dst[... + dstIm]
+//	  w_u = 1 (tw is not read)
+//
+// Its reference and test oracle is fft's radix twin (butterflyGo).
+//
+//go:noescape
+func FFTRadix4LastAVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 
 // FFTRealPairAVX2 is the step between a real transform and the complex one of half
 // its length, on runs of n lanes of count pairs of rows (bytes), the rows
@@ -170,6 +212,20 @@ func FFTRealHalfAVX2(dstA *float32, dstB *float32, srcA *float32, srcB *float32,
 //go:noescape
 func FFTRadix2AVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 
+// FFTRadix2LastAVX512 is count radix-2 butterflies of a Stockham decimation-in-frequency
+// stage on runs of n lanes of split complex data (bytes: steps, the
+// imaginary planes' offsets, the distances between butterflies):
+//
+//	for b < count, l < n, u < 2: y_u = w_u * sum_t x_t e^(-2 pi i t u / 2)
+//	  x_t = src[b*srcNext + t*srcStep + 4l] + i src[... + srcIm]
+//	  y_u to dst[b*dstNext + u*dstStep + 4l] and dst[... + dstIm]
+//	  w_u = 1 (tw is not read)
+//
+// Its reference and test oracle is fft's radix twin (butterflyGo).
+//
+//go:noescape
+func FFTRadix2LastAVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+
 // FFTRadix3AVX512 is count radix-3 butterflies of a Stockham decimation-in-frequency
 // stage on runs of n lanes of split complex data (bytes: steps, the
 // imaginary planes' offsets, the distances between butterflies):
@@ -183,6 +239,20 @@ func FFTRadix2AVX512(dst *float32, src *float32, tw *float32, n int, srcStep int
 //
 //go:noescape
 func FFTRadix3AVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+
+// FFTRadix3LastAVX512 is count radix-3 butterflies of a Stockham decimation-in-frequency
+// stage on runs of n lanes of split complex data (bytes: steps, the
+// imaginary planes' offsets, the distances between butterflies):
+//
+//	for b < count, l < n, u < 3: y_u = w_u * sum_t x_t e^(-2 pi i t u / 3)
+//	  x_t = src[b*srcNext + t*srcStep + 4l] + i src[... + srcIm]
+//	  y_u to dst[b*dstNext + u*dstStep + 4l] and dst[... + dstIm]
+//	  w_u = 1 (tw is not read)
+//
+// Its reference and test oracle is fft's radix twin (butterflyGo).
+//
+//go:noescape
+func FFTRadix3LastAVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 
 // FFTRadix4AVX512 is count radix-4 butterflies of a Stockham decimation-in-frequency
 // stage on runs of n lanes of split complex data (bytes: steps, the
@@ -198,6 +268,20 @@ func FFTRadix3AVX512(dst *float32, src *float32, tw *float32, n int, srcStep int
 //go:noescape
 func FFTRadix4AVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 
+// FFTRadix4LastAVX512 is count radix-4 butterflies of a Stockham decimation-in-frequency
+// stage on runs of n lanes of split complex data (bytes: steps, the
+// imaginary planes' offsets, the distances between butterflies):
+//
+//	for b < count, l < n, u < 4: y_u = w_u * sum_t x_t e^(-2 pi i t u / 4)
+//	  x_t = src[b*srcNext + t*srcStep + 4l] + i src[... + srcIm]
+//	  y_u to dst[b*dstNext + u*dstStep + 4l] and dst[... + dstIm]
+//	  w_u = 1 (tw is not read)
+//
+// Its reference and test oracle is fft's radix twin (butterflyGo).
+//
+//go:noescape
+func FFTRadix4LastAVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+
 // FFTRadix8AVX512 is count radix-8 butterflies of a Stockham decimation-in-frequency
 // stage on runs of n lanes of split complex data (bytes: steps, the
 // imaginary planes' offsets, the distances between butterflies):
@@ -211,6 +295,20 @@ func FFTRadix4AVX512(dst *float32, src *float32, tw *float32, n int, srcStep int
 //
 //go:noescape
 func FFTRadix8AVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+
+// FFTRadix8LastAVX512 is count radix-8 butterflies of a Stockham decimation-in-frequency
+// stage on runs of n lanes of split complex data (bytes: steps, the
+// imaginary planes' offsets, the distances between butterflies):
+//
+//	for b < count, l < n, u < 8: y_u = w_u * sum_t x_t e^(-2 pi i t u / 8)
+//	  x_t = src[b*srcNext + t*srcStep + 4l] + i src[... + srcIm]
+//	  y_u to dst[b*dstNext + u*dstStep + 4l] and dst[... + dstIm]
+//	  w_u = 1 (tw is not read)
+//
+// Its reference and test oracle is fft's radix twin (butterflyGo).
+//
+//go:noescape
+func FFTRadix8LastAVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 
 // FFTRealPairAVX512 is the step between a real transform and the complex one of half
 // its length, on runs of n lanes of count pairs of rows (bytes), the rows

@@ -153,6 +153,119 @@ end:
 	VZEROUPPER
 	RET
 
+// func FFTRadix2LastAVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+// Requires: AVX
+TEXT ·FFTRadix2LastAVX2(SB), NOSPLIT, $0-88
+	MOVQ  n+24(FP), AX
+	MOVQ  count+64(FP), CX
+	TESTQ AX, AX
+	JLE   end
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  srcIm+48(FP), AX
+	MOVQ  dstIm+56(FP), CX
+
+butterfly:
+	MOVQ n+24(FP), DX
+	MOVQ tw+16(FP), BX
+	MOVQ src+8(FP), SI
+	MOVQ srcStep+32(FP), DI
+	MOVQ SI, R8
+	ADDQ DI, R8
+	MOVQ dst+0(FP), DI
+	MOVQ dstStep+40(FP), R9
+	MOVQ DI, R10
+	ADDQ R9, R10
+
+	// Main loop: 1 vectors (8 elements) per iteration.
+unrolled:
+	CMPQ    DX, $0x00000008
+	JL      single
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(AX*1), Y1
+	VMOVUPS (R8), Y2
+	VMOVUPS (R8)(AX*1), Y3
+	VADDPS  Y2, Y0, Y4
+	VADDPS  Y3, Y1, Y5
+	VSUBPS  Y2, Y0, Y0
+	VSUBPS  Y3, Y1, Y1
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, (DI)(CX*1)
+	VMOVUPS Y0, (R10)
+	VMOVUPS Y1, (R10)(CX*1)
+	ADDQ    $0x00000020, SI
+	ADDQ    $0x00000020, R8
+	ADDQ    $0x00000020, DI
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, DX
+	JMP     unrolled
+
+single:
+	// One vector at a time.
+	CMPQ    DX, $0x00000008
+	JL      tail
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(AX*1), Y1
+	VMOVUPS (R8), Y2
+	VMOVUPS (R8)(AX*1), Y3
+	VADDPS  Y2, Y0, Y4
+	VADDPS  Y3, Y1, Y5
+	VSUBPS  Y2, Y0, Y0
+	VSUBPS  Y3, Y1, Y1
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, (DI)(CX*1)
+	VMOVUPS Y0, (R10)
+	VMOVUPS Y1, (R10)(CX*1)
+	ADDQ    $0x00000020, SI
+	ADDQ    $0x00000020, R8
+	ADDQ    $0x00000020, DI
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, DX
+	JMP     single
+
+tail:
+	// The last 0..7 elements, masked: nothing outside the slices is touched.
+	TESTQ      DX, DX
+	JZ         done
+	LEAQ       fftMaskTab<>+0(SB), R9
+	SHLQ       $0x02, DX
+	NEGQ       DX
+	VMOVDQU    32(R9)(DX*1), Y0
+	VMASKMOVPS (SI), Y0, Y1
+	VMASKMOVPS (SI)(AX*1), Y0, Y2
+	VMASKMOVPS (R8), Y0, Y3
+	VMASKMOVPS (R8)(AX*1), Y0, Y4
+	VADDPS     Y3, Y1, Y5
+	VADDPS     Y4, Y2, Y6
+	VSUBPS     Y3, Y1, Y1
+	VSUBPS     Y4, Y2, Y2
+	VMASKMOVPS Y5, Y0, (DI)
+	VMASKMOVPS Y6, Y0, (DI)(CX*1)
+	VMASKMOVPS Y1, Y0, (R10)
+	VMASKMOVPS Y2, Y0, (R10)(CX*1)
+
+done:
+	ADDQ  $0x00000008, BX
+	MOVQ  BX, tw+16(FP)
+	MOVQ  src+8(FP), DX
+	MOVQ  srcNext+72(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, src+8(FP)
+	MOVQ  dst+0(FP), DX
+	MOVQ  dstNext+80(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, dst+0(FP)
+	MOVQ  count+64(FP), DX
+	SUBQ  $0x00000001, DX
+	MOVQ  DX, count+64(FP)
+	TESTQ DX, DX
+	JLE   end
+	JMP   butterfly
+
+end:
+	VZEROUPPER
+	RET
+
 // func FFTRadix3AVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 // Requires: AVX, AVX2, FMA3
 TEXT ·FFTRadix3AVX2(SB), NOSPLIT, $0-88
@@ -347,6 +460,187 @@ tail:
 	VFMADD231PS  Y0, Y4, Y1
 	VMASKMOVPS   Y5, Y2, (R12)
 	VMASKMOVPS   Y1, Y2, (R12)(CX*1)
+
+done:
+	ADDQ  $0x00000010, BX
+	MOVQ  BX, tw+16(FP)
+	MOVQ  src+8(FP), DX
+	MOVQ  srcNext+72(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, src+8(FP)
+	MOVQ  dst+0(FP), DX
+	MOVQ  dstNext+80(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, dst+0(FP)
+	MOVQ  count+64(FP), DX
+	SUBQ  $0x00000001, DX
+	MOVQ  DX, count+64(FP)
+	TESTQ DX, DX
+	JLE   end
+	JMP   butterfly
+
+end:
+	VZEROUPPER
+	RET
+
+// func FFTRadix3LastAVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·FFTRadix3LastAVX2(SB), NOSPLIT, $0-88
+	MOVQ  n+24(FP), AX
+	MOVQ  count+64(FP), CX
+	TESTQ AX, AX
+	JLE   end
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  srcIm+48(FP), AX
+	MOVQ  dstIm+56(FP), CX
+
+butterfly:
+	MOVQ         n+24(FP), DX
+	MOVQ         tw+16(FP), BX
+	MOVQ         src+8(FP), SI
+	MOVQ         srcStep+32(FP), DI
+	MOVQ         SI, R8
+	ADDQ         DI, R8
+	MOVQ         R8, R9
+	ADDQ         DI, R9
+	MOVQ         dst+0(FP), DI
+	MOVQ         dstStep+40(FP), R10
+	MOVQ         DI, R11
+	ADDQ         R10, R11
+	MOVQ         R11, R12
+	ADDQ         R10, R12
+	MOVL         $0xbf000000, R10
+	VMOVD        R10, X0
+	VBROADCASTSS X0, Y0
+	MOVL         $0x3f5db3d7, R10
+	VMOVD        R10, X1
+	VBROADCASTSS X1, Y1
+
+	// Main loop: 1 vectors (8 elements) per iteration.
+unrolled:
+	CMPQ         DX, $0x00000008
+	JL           single
+	VMOVUPS      (SI), Y2
+	VMOVUPS      (SI)(AX*1), Y3
+	VMOVUPS      (R8), Y4
+	VMOVUPS      (R8)(AX*1), Y5
+	VMOVUPS      (R9), Y6
+	VMOVUPS      (R9)(AX*1), Y7
+	VADDPS       Y6, Y4, Y8
+	VADDPS       Y7, Y5, Y9
+	VSUBPS       Y6, Y4, Y4
+	VSUBPS       Y7, Y5, Y5
+	VADDPS       Y8, Y2, Y6
+	VADDPS       Y9, Y3, Y7
+	VMOVUPS      Y2, Y2
+	VFMADD231PS  Y0, Y8, Y2
+	VMOVUPS      Y3, Y3
+	VFMADD231PS  Y0, Y9, Y3
+	VMOVUPS      Y2, Y8
+	VFMADD231PS  Y1, Y5, Y8
+	VMOVUPS      Y3, Y9
+	VFNMADD231PS Y1, Y4, Y9
+	VMOVUPS      Y2, Y2
+	VFNMADD231PS Y1, Y5, Y2
+	VMOVUPS      Y3, Y3
+	VFMADD231PS  Y1, Y4, Y3
+	VMOVUPS      Y6, (DI)
+	VMOVUPS      Y7, (DI)(CX*1)
+	VMOVUPS      Y8, (R11)
+	VMOVUPS      Y9, (R11)(CX*1)
+	VMOVUPS      Y2, (R12)
+	VMOVUPS      Y3, (R12)(CX*1)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, DX
+	JMP          unrolled
+
+single:
+	// One vector at a time.
+	CMPQ         DX, $0x00000008
+	JL           tail
+	VMOVUPS      (SI), Y2
+	VMOVUPS      (SI)(AX*1), Y3
+	VMOVUPS      (R8), Y4
+	VMOVUPS      (R8)(AX*1), Y5
+	VMOVUPS      (R9), Y6
+	VMOVUPS      (R9)(AX*1), Y7
+	VADDPS       Y6, Y4, Y8
+	VADDPS       Y7, Y5, Y9
+	VSUBPS       Y6, Y4, Y4
+	VSUBPS       Y7, Y5, Y5
+	VADDPS       Y8, Y2, Y6
+	VADDPS       Y9, Y3, Y7
+	VMOVUPS      Y2, Y2
+	VFMADD231PS  Y0, Y8, Y2
+	VMOVUPS      Y3, Y3
+	VFMADD231PS  Y0, Y9, Y3
+	VMOVUPS      Y2, Y8
+	VFMADD231PS  Y1, Y5, Y8
+	VMOVUPS      Y3, Y9
+	VFNMADD231PS Y1, Y4, Y9
+	VMOVUPS      Y2, Y2
+	VFNMADD231PS Y1, Y5, Y2
+	VMOVUPS      Y3, Y3
+	VFMADD231PS  Y1, Y4, Y3
+	VMOVUPS      Y6, (DI)
+	VMOVUPS      Y7, (DI)(CX*1)
+	VMOVUPS      Y8, (R11)
+	VMOVUPS      Y9, (R11)(CX*1)
+	VMOVUPS      Y2, (R12)
+	VMOVUPS      Y3, (R12)(CX*1)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, DX
+	JMP          single
+
+tail:
+	// The last 0..7 elements, masked: nothing outside the slices is touched.
+	TESTQ        DX, DX
+	JZ           done
+	LEAQ         fftMaskTab<>+0(SB), R10
+	SHLQ         $0x02, DX
+	NEGQ         DX
+	VMOVDQU      32(R10)(DX*1), Y2
+	VMASKMOVPS   (SI), Y2, Y3
+	VMASKMOVPS   (SI)(AX*1), Y2, Y4
+	VMASKMOVPS   (R8), Y2, Y5
+	VMASKMOVPS   (R8)(AX*1), Y2, Y6
+	VMASKMOVPS   (R9), Y2, Y7
+	VMASKMOVPS   (R9)(AX*1), Y2, Y8
+	VADDPS       Y7, Y5, Y9
+	VADDPS       Y8, Y6, Y10
+	VSUBPS       Y7, Y5, Y5
+	VSUBPS       Y8, Y6, Y6
+	VADDPS       Y9, Y3, Y7
+	VADDPS       Y10, Y4, Y8
+	VMOVUPS      Y3, Y3
+	VFMADD231PS  Y0, Y9, Y3
+	VMOVUPS      Y4, Y4
+	VFMADD231PS  Y0, Y10, Y4
+	VMOVUPS      Y3, Y0
+	VFMADD231PS  Y1, Y6, Y0
+	VMOVUPS      Y4, Y9
+	VFNMADD231PS Y1, Y5, Y9
+	VMOVUPS      Y3, Y3
+	VFNMADD231PS Y1, Y6, Y3
+	VMOVUPS      Y4, Y4
+	VFMADD231PS  Y1, Y5, Y4
+	VMASKMOVPS   Y7, Y2, (DI)
+	VMASKMOVPS   Y8, Y2, (DI)(CX*1)
+	VMASKMOVPS   Y0, Y2, (R11)
+	VMASKMOVPS   Y9, Y2, (R11)(CX*1)
+	VMASKMOVPS   Y3, Y2, (R12)
+	VMASKMOVPS   Y4, Y2, (R12)(CX*1)
 
 done:
 	ADDQ  $0x00000010, BX
@@ -590,6 +884,195 @@ tail:
 	VFMADD231PS  Y3, Y2, Y1
 	VMASKMOVPS   Y5, Y0, (R14)
 	VMASKMOVPS   Y1, Y0, (R14)(CX*1)
+
+done:
+	ADDQ  $0x00000018, BX
+	MOVQ  BX, tw+16(FP)
+	MOVQ  src+8(FP), DX
+	MOVQ  srcNext+72(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, src+8(FP)
+	MOVQ  dst+0(FP), DX
+	MOVQ  dstNext+80(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, dst+0(FP)
+	MOVQ  count+64(FP), DX
+	SUBQ  $0x00000001, DX
+	MOVQ  DX, count+64(FP)
+	TESTQ DX, DX
+	JLE   end
+	JMP   butterfly
+
+end:
+	VZEROUPPER
+	RET
+
+// func FFTRadix4LastAVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+// Requires: AVX
+TEXT ·FFTRadix4LastAVX2(SB), NOSPLIT, $0-88
+	MOVQ  n+24(FP), AX
+	MOVQ  count+64(FP), CX
+	TESTQ AX, AX
+	JLE   end
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  srcIm+48(FP), AX
+	MOVQ  dstIm+56(FP), CX
+
+butterfly:
+	MOVQ n+24(FP), DX
+	MOVQ tw+16(FP), BX
+	MOVQ src+8(FP), SI
+	MOVQ srcStep+32(FP), DI
+	MOVQ SI, R8
+	ADDQ DI, R8
+	MOVQ R8, R9
+	ADDQ DI, R9
+	MOVQ R9, R10
+	ADDQ DI, R10
+	MOVQ dst+0(FP), DI
+	MOVQ dstStep+40(FP), R11
+	MOVQ DI, R12
+	ADDQ R11, R12
+	MOVQ R12, R13
+	ADDQ R11, R13
+	MOVQ R13, R14
+	ADDQ R11, R14
+
+	// Main loop: 1 vectors (8 elements) per iteration.
+unrolled:
+	CMPQ    DX, $0x00000008
+	JL      single
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(AX*1), Y1
+	VMOVUPS (R8), Y2
+	VMOVUPS (R8)(AX*1), Y3
+	VMOVUPS (R9), Y4
+	VMOVUPS (R9)(AX*1), Y5
+	VMOVUPS (R10), Y6
+	VMOVUPS (R10)(AX*1), Y7
+	VADDPS  Y4, Y0, Y8
+	VADDPS  Y5, Y1, Y9
+	VSUBPS  Y4, Y0, Y0
+	VSUBPS  Y5, Y1, Y1
+	VADDPS  Y6, Y2, Y4
+	VADDPS  Y7, Y3, Y5
+	VSUBPS  Y6, Y2, Y2
+	VSUBPS  Y7, Y3, Y3
+	VADDPS  Y3, Y0, Y6
+	VSUBPS  Y2, Y1, Y7
+	VSUBPS  Y3, Y0, Y0
+	VADDPS  Y2, Y1, Y1
+	VADDPS  Y4, Y8, Y2
+	VADDPS  Y5, Y9, Y3
+	VSUBPS  Y4, Y8, Y4
+	VSUBPS  Y5, Y9, Y5
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, (DI)(CX*1)
+	VMOVUPS Y6, (R12)
+	VMOVUPS Y7, (R12)(CX*1)
+	VMOVUPS Y4, (R13)
+	VMOVUPS Y5, (R13)(CX*1)
+	VMOVUPS Y0, (R14)
+	VMOVUPS Y1, (R14)(CX*1)
+	ADDQ    $0x00000020, SI
+	ADDQ    $0x00000020, R8
+	ADDQ    $0x00000020, R9
+	ADDQ    $0x00000020, R10
+	ADDQ    $0x00000020, DI
+	ADDQ    $0x00000020, R12
+	ADDQ    $0x00000020, R13
+	ADDQ    $0x00000020, R14
+	SUBQ    $0x00000008, DX
+	JMP     unrolled
+
+single:
+	// One vector at a time.
+	CMPQ    DX, $0x00000008
+	JL      tail
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(AX*1), Y1
+	VMOVUPS (R8), Y2
+	VMOVUPS (R8)(AX*1), Y3
+	VMOVUPS (R9), Y4
+	VMOVUPS (R9)(AX*1), Y5
+	VMOVUPS (R10), Y6
+	VMOVUPS (R10)(AX*1), Y7
+	VADDPS  Y4, Y0, Y8
+	VADDPS  Y5, Y1, Y9
+	VSUBPS  Y4, Y0, Y0
+	VSUBPS  Y5, Y1, Y1
+	VADDPS  Y6, Y2, Y4
+	VADDPS  Y7, Y3, Y5
+	VSUBPS  Y6, Y2, Y2
+	VSUBPS  Y7, Y3, Y3
+	VADDPS  Y3, Y0, Y6
+	VSUBPS  Y2, Y1, Y7
+	VSUBPS  Y3, Y0, Y0
+	VADDPS  Y2, Y1, Y1
+	VADDPS  Y4, Y8, Y2
+	VADDPS  Y5, Y9, Y3
+	VSUBPS  Y4, Y8, Y4
+	VSUBPS  Y5, Y9, Y5
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, (DI)(CX*1)
+	VMOVUPS Y6, (R12)
+	VMOVUPS Y7, (R12)(CX*1)
+	VMOVUPS Y4, (R13)
+	VMOVUPS Y5, (R13)(CX*1)
+	VMOVUPS Y0, (R14)
+	VMOVUPS Y1, (R14)(CX*1)
+	ADDQ    $0x00000020, SI
+	ADDQ    $0x00000020, R8
+	ADDQ    $0x00000020, R9
+	ADDQ    $0x00000020, R10
+	ADDQ    $0x00000020, DI
+	ADDQ    $0x00000020, R12
+	ADDQ    $0x00000020, R13
+	ADDQ    $0x00000020, R14
+	SUBQ    $0x00000008, DX
+	JMP     single
+
+tail:
+	// The last 0..7 elements, masked: nothing outside the slices is touched.
+	TESTQ      DX, DX
+	JZ         done
+	LEAQ       fftMaskTab<>+0(SB), R11
+	SHLQ       $0x02, DX
+	NEGQ       DX
+	VMOVDQU    32(R11)(DX*1), Y0
+	VMASKMOVPS (SI), Y0, Y1
+	VMASKMOVPS (SI)(AX*1), Y0, Y2
+	VMASKMOVPS (R8), Y0, Y3
+	VMASKMOVPS (R8)(AX*1), Y0, Y4
+	VMASKMOVPS (R9), Y0, Y5
+	VMASKMOVPS (R9)(AX*1), Y0, Y6
+	VMASKMOVPS (R10), Y0, Y7
+	VMASKMOVPS (R10)(AX*1), Y0, Y8
+	VADDPS     Y5, Y1, Y9
+	VADDPS     Y6, Y2, Y10
+	VSUBPS     Y5, Y1, Y1
+	VSUBPS     Y6, Y2, Y2
+	VADDPS     Y7, Y3, Y5
+	VADDPS     Y8, Y4, Y6
+	VSUBPS     Y7, Y3, Y3
+	VSUBPS     Y8, Y4, Y4
+	VADDPS     Y4, Y1, Y7
+	VSUBPS     Y3, Y2, Y8
+	VSUBPS     Y4, Y1, Y1
+	VADDPS     Y3, Y2, Y2
+	VADDPS     Y5, Y9, Y3
+	VADDPS     Y6, Y10, Y4
+	VSUBPS     Y5, Y9, Y5
+	VSUBPS     Y6, Y10, Y6
+	VMASKMOVPS Y3, Y0, (DI)
+	VMASKMOVPS Y4, Y0, (DI)(CX*1)
+	VMASKMOVPS Y7, Y0, (R12)
+	VMASKMOVPS Y8, Y0, (R12)(CX*1)
+	VMASKMOVPS Y5, Y0, (R13)
+	VMASKMOVPS Y6, Y0, (R13)(CX*1)
+	VMASKMOVPS Y1, Y0, (R14)
+	VMASKMOVPS Y2, Y0, (R14)(CX*1)
 
 done:
 	ADDQ  $0x00000018, BX
@@ -1803,6 +2286,118 @@ end:
 	VZEROUPPER
 	RET
 
+// func FFTRadix2LastAVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·FFTRadix2LastAVX512(SB), NOSPLIT, $0-88
+	MOVQ  n+24(FP), AX
+	MOVQ  count+64(FP), CX
+	TESTQ AX, AX
+	JLE   end
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  srcIm+48(FP), AX
+	MOVQ  dstIm+56(FP), CX
+
+butterfly:
+	MOVQ n+24(FP), DX
+	MOVQ tw+16(FP), BX
+	MOVQ src+8(FP), SI
+	MOVQ srcStep+32(FP), DI
+	MOVQ SI, R8
+	ADDQ DI, R8
+	MOVQ dst+0(FP), DI
+	MOVQ dstStep+40(FP), R9
+	MOVQ DI, R10
+	ADDQ R9, R10
+
+	// Main loop: 1 vectors (16 elements) per iteration.
+unrolled:
+	CMPQ    DX, $0x00000010
+	JL      single
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI)(AX*1), Z1
+	VMOVUPS (R8), Z2
+	VMOVUPS (R8)(AX*1), Z3
+	VADDPS  Z2, Z0, Z4
+	VADDPS  Z3, Z1, Z5
+	VSUBPS  Z2, Z0, Z0
+	VSUBPS  Z3, Z1, Z1
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, (DI)(CX*1)
+	VMOVUPS Z0, (R10)
+	VMOVUPS Z1, (R10)(CX*1)
+	ADDQ    $0x00000040, SI
+	ADDQ    $0x00000040, R8
+	ADDQ    $0x00000040, DI
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000010, DX
+	JMP     unrolled
+
+single:
+	// One vector at a time.
+	CMPQ    DX, $0x00000010
+	JL      tail
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI)(AX*1), Z1
+	VMOVUPS (R8), Z2
+	VMOVUPS (R8)(AX*1), Z3
+	VADDPS  Z2, Z0, Z4
+	VADDPS  Z3, Z1, Z5
+	VSUBPS  Z2, Z0, Z0
+	VSUBPS  Z3, Z1, Z1
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, (DI)(CX*1)
+	VMOVUPS Z0, (R10)
+	VMOVUPS Z1, (R10)(CX*1)
+	ADDQ    $0x00000040, SI
+	ADDQ    $0x00000040, R8
+	ADDQ    $0x00000040, DI
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000010, DX
+	JMP     single
+
+tail:
+	// The last 0..15 elements, masked: nothing outside the slices is touched.
+	TESTQ     DX, DX
+	JZ        done
+	MOVL      $0x0000ffff, R9
+	BZHIL     DX, R9, DX
+	KMOVW     DX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (SI)(AX*1), K1, Z1
+	VMOVUPS.Z (R8), K1, Z2
+	VMOVUPS.Z (R8)(AX*1), K1, Z3
+	VADDPS    Z2, Z0, Z4
+	VADDPS    Z3, Z1, Z5
+	VSUBPS    Z2, Z0, Z0
+	VSUBPS    Z3, Z1, Z1
+	VMOVUPS   Z4, K1, (DI)
+	VMOVUPS   Z5, K1, (DI)(CX*1)
+	VMOVUPS   Z0, K1, (R10)
+	VMOVUPS   Z1, K1, (R10)(CX*1)
+
+done:
+	ADDQ  $0x00000008, BX
+	MOVQ  BX, tw+16(FP)
+	MOVQ  src+8(FP), DX
+	MOVQ  srcNext+72(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, src+8(FP)
+	MOVQ  dst+0(FP), DX
+	MOVQ  dstNext+80(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, dst+0(FP)
+	MOVQ  count+64(FP), DX
+	SUBQ  $0x00000001, DX
+	MOVQ  DX, count+64(FP)
+	TESTQ DX, DX
+	JLE   end
+	JMP   butterfly
+
+end:
+	VZEROUPPER
+	RET
+
 // func FFTRadix3AVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·FFTRadix3AVX512(SB), NOSPLIT, $0-88
@@ -1988,6 +2583,186 @@ tail:
 	VFMADD231PS  Z2, Z7, Z1
 	VMOVUPS      Z0, K1, (R12)
 	VMOVUPS      Z1, K1, (R12)(CX*1)
+
+done:
+	ADDQ  $0x00000010, BX
+	MOVQ  BX, tw+16(FP)
+	MOVQ  src+8(FP), DX
+	MOVQ  srcNext+72(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, src+8(FP)
+	MOVQ  dst+0(FP), DX
+	MOVQ  dstNext+80(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, dst+0(FP)
+	MOVQ  count+64(FP), DX
+	SUBQ  $0x00000001, DX
+	MOVQ  DX, count+64(FP)
+	TESTQ DX, DX
+	JLE   end
+	JMP   butterfly
+
+end:
+	VZEROUPPER
+	RET
+
+// func FFTRadix3LastAVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·FFTRadix3LastAVX512(SB), NOSPLIT, $0-88
+	MOVQ  n+24(FP), AX
+	MOVQ  count+64(FP), CX
+	TESTQ AX, AX
+	JLE   end
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  srcIm+48(FP), AX
+	MOVQ  dstIm+56(FP), CX
+
+butterfly:
+	MOVQ         n+24(FP), DX
+	MOVQ         tw+16(FP), BX
+	MOVQ         src+8(FP), SI
+	MOVQ         srcStep+32(FP), DI
+	MOVQ         SI, R8
+	ADDQ         DI, R8
+	MOVQ         R8, R9
+	ADDQ         DI, R9
+	MOVQ         dst+0(FP), DI
+	MOVQ         dstStep+40(FP), R10
+	MOVQ         DI, R11
+	ADDQ         R10, R11
+	MOVQ         R11, R12
+	ADDQ         R10, R12
+	MOVL         $0xbf000000, R10
+	VMOVD        R10, X0
+	VBROADCASTSS X0, Z0
+	MOVL         $0x3f5db3d7, R10
+	VMOVD        R10, X1
+	VBROADCASTSS X1, Z1
+
+	// Main loop: 1 vectors (16 elements) per iteration.
+unrolled:
+	CMPQ         DX, $0x00000010
+	JL           single
+	VMOVUPS      (SI), Z2
+	VMOVUPS      (SI)(AX*1), Z3
+	VMOVUPS      (R8), Z4
+	VMOVUPS      (R8)(AX*1), Z5
+	VMOVUPS      (R9), Z6
+	VMOVUPS      (R9)(AX*1), Z7
+	VADDPS       Z6, Z4, Z8
+	VADDPS       Z7, Z5, Z9
+	VSUBPS       Z6, Z4, Z4
+	VSUBPS       Z7, Z5, Z5
+	VADDPS       Z8, Z2, Z6
+	VADDPS       Z9, Z3, Z7
+	VMOVUPS      Z2, Z2
+	VFMADD231PS  Z0, Z8, Z2
+	VMOVUPS      Z3, Z3
+	VFMADD231PS  Z0, Z9, Z3
+	VMOVUPS      Z2, Z8
+	VFMADD231PS  Z1, Z5, Z8
+	VMOVUPS      Z3, Z9
+	VFNMADD231PS Z1, Z4, Z9
+	VMOVUPS      Z2, Z2
+	VFNMADD231PS Z1, Z5, Z2
+	VMOVUPS      Z3, Z3
+	VFMADD231PS  Z1, Z4, Z3
+	VMOVUPS      Z6, (DI)
+	VMOVUPS      Z7, (DI)(CX*1)
+	VMOVUPS      Z8, (R11)
+	VMOVUPS      Z9, (R11)(CX*1)
+	VMOVUPS      Z2, (R12)
+	VMOVUPS      Z3, (R12)(CX*1)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, DX
+	JMP          unrolled
+
+single:
+	// One vector at a time.
+	CMPQ         DX, $0x00000010
+	JL           tail
+	VMOVUPS      (SI), Z2
+	VMOVUPS      (SI)(AX*1), Z3
+	VMOVUPS      (R8), Z4
+	VMOVUPS      (R8)(AX*1), Z5
+	VMOVUPS      (R9), Z6
+	VMOVUPS      (R9)(AX*1), Z7
+	VADDPS       Z6, Z4, Z8
+	VADDPS       Z7, Z5, Z9
+	VSUBPS       Z6, Z4, Z4
+	VSUBPS       Z7, Z5, Z5
+	VADDPS       Z8, Z2, Z6
+	VADDPS       Z9, Z3, Z7
+	VMOVUPS      Z2, Z2
+	VFMADD231PS  Z0, Z8, Z2
+	VMOVUPS      Z3, Z3
+	VFMADD231PS  Z0, Z9, Z3
+	VMOVUPS      Z2, Z8
+	VFMADD231PS  Z1, Z5, Z8
+	VMOVUPS      Z3, Z9
+	VFNMADD231PS Z1, Z4, Z9
+	VMOVUPS      Z2, Z2
+	VFNMADD231PS Z1, Z5, Z2
+	VMOVUPS      Z3, Z3
+	VFMADD231PS  Z1, Z4, Z3
+	VMOVUPS      Z6, (DI)
+	VMOVUPS      Z7, (DI)(CX*1)
+	VMOVUPS      Z8, (R11)
+	VMOVUPS      Z9, (R11)(CX*1)
+	VMOVUPS      Z2, (R12)
+	VMOVUPS      Z3, (R12)(CX*1)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, DX
+	JMP          single
+
+tail:
+	// The last 0..15 elements, masked: nothing outside the slices is touched.
+	TESTQ        DX, DX
+	JZ           done
+	MOVL         $0x0000ffff, R10
+	BZHIL        DX, R10, DX
+	KMOVW        DX, K1
+	VMOVUPS.Z    (SI), K1, Z2
+	VMOVUPS.Z    (SI)(AX*1), K1, Z3
+	VMOVUPS.Z    (R8), K1, Z4
+	VMOVUPS.Z    (R8)(AX*1), K1, Z5
+	VMOVUPS.Z    (R9), K1, Z6
+	VMOVUPS.Z    (R9)(AX*1), K1, Z7
+	VADDPS       Z6, Z4, Z8
+	VADDPS       Z7, Z5, Z9
+	VSUBPS       Z6, Z4, Z4
+	VSUBPS       Z7, Z5, Z5
+	VADDPS       Z8, Z2, Z6
+	VADDPS       Z9, Z3, Z7
+	VMOVUPS      Z2, Z2
+	VFMADD231PS  Z0, Z8, Z2
+	VMOVUPS      Z3, Z3
+	VFMADD231PS  Z0, Z9, Z3
+	VMOVUPS      Z2, Z0
+	VFMADD231PS  Z1, Z5, Z0
+	VMOVUPS      Z3, Z8
+	VFNMADD231PS Z1, Z4, Z8
+	VMOVUPS      Z2, Z2
+	VFNMADD231PS Z1, Z5, Z2
+	VMOVUPS      Z3, Z3
+	VFMADD231PS  Z1, Z4, Z3
+	VMOVUPS      Z6, K1, (DI)
+	VMOVUPS      Z7, K1, (DI)(CX*1)
+	VMOVUPS      Z0, K1, (R11)
+	VMOVUPS      Z8, K1, (R11)(CX*1)
+	VMOVUPS      Z2, K1, (R12)
+	VMOVUPS      Z3, K1, (R12)(CX*1)
 
 done:
 	ADDQ  $0x00000010, BX
@@ -2218,6 +2993,194 @@ tail:
 	VFMADD231PS  Z4, Z7, Z1
 	VMOVUPS      Z0, K1, (R14)
 	VMOVUPS      Z1, K1, (R14)(CX*1)
+
+done:
+	ADDQ  $0x00000018, BX
+	MOVQ  BX, tw+16(FP)
+	MOVQ  src+8(FP), DX
+	MOVQ  srcNext+72(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, src+8(FP)
+	MOVQ  dst+0(FP), DX
+	MOVQ  dstNext+80(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, dst+0(FP)
+	MOVQ  count+64(FP), DX
+	SUBQ  $0x00000001, DX
+	MOVQ  DX, count+64(FP)
+	TESTQ DX, DX
+	JLE   end
+	JMP   butterfly
+
+end:
+	VZEROUPPER
+	RET
+
+// func FFTRadix4LastAVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·FFTRadix4LastAVX512(SB), NOSPLIT, $0-88
+	MOVQ  n+24(FP), AX
+	MOVQ  count+64(FP), CX
+	TESTQ AX, AX
+	JLE   end
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  srcIm+48(FP), AX
+	MOVQ  dstIm+56(FP), CX
+
+butterfly:
+	MOVQ n+24(FP), DX
+	MOVQ tw+16(FP), BX
+	MOVQ src+8(FP), SI
+	MOVQ srcStep+32(FP), DI
+	MOVQ SI, R8
+	ADDQ DI, R8
+	MOVQ R8, R9
+	ADDQ DI, R9
+	MOVQ R9, R10
+	ADDQ DI, R10
+	MOVQ dst+0(FP), DI
+	MOVQ dstStep+40(FP), R11
+	MOVQ DI, R12
+	ADDQ R11, R12
+	MOVQ R12, R13
+	ADDQ R11, R13
+	MOVQ R13, R14
+	ADDQ R11, R14
+
+	// Main loop: 1 vectors (16 elements) per iteration.
+unrolled:
+	CMPQ    DX, $0x00000010
+	JL      single
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI)(AX*1), Z1
+	VMOVUPS (R8), Z2
+	VMOVUPS (R8)(AX*1), Z3
+	VMOVUPS (R9), Z4
+	VMOVUPS (R9)(AX*1), Z5
+	VMOVUPS (R10), Z6
+	VMOVUPS (R10)(AX*1), Z7
+	VADDPS  Z4, Z0, Z8
+	VADDPS  Z5, Z1, Z9
+	VSUBPS  Z4, Z0, Z0
+	VSUBPS  Z5, Z1, Z1
+	VADDPS  Z6, Z2, Z4
+	VADDPS  Z7, Z3, Z5
+	VSUBPS  Z6, Z2, Z2
+	VSUBPS  Z7, Z3, Z3
+	VADDPS  Z3, Z0, Z6
+	VSUBPS  Z2, Z1, Z7
+	VSUBPS  Z3, Z0, Z0
+	VADDPS  Z2, Z1, Z1
+	VADDPS  Z4, Z8, Z2
+	VADDPS  Z5, Z9, Z3
+	VSUBPS  Z4, Z8, Z4
+	VSUBPS  Z5, Z9, Z5
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, (DI)(CX*1)
+	VMOVUPS Z6, (R12)
+	VMOVUPS Z7, (R12)(CX*1)
+	VMOVUPS Z4, (R13)
+	VMOVUPS Z5, (R13)(CX*1)
+	VMOVUPS Z0, (R14)
+	VMOVUPS Z1, (R14)(CX*1)
+	ADDQ    $0x00000040, SI
+	ADDQ    $0x00000040, R8
+	ADDQ    $0x00000040, R9
+	ADDQ    $0x00000040, R10
+	ADDQ    $0x00000040, DI
+	ADDQ    $0x00000040, R12
+	ADDQ    $0x00000040, R13
+	ADDQ    $0x00000040, R14
+	SUBQ    $0x00000010, DX
+	JMP     unrolled
+
+single:
+	// One vector at a time.
+	CMPQ    DX, $0x00000010
+	JL      tail
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI)(AX*1), Z1
+	VMOVUPS (R8), Z2
+	VMOVUPS (R8)(AX*1), Z3
+	VMOVUPS (R9), Z4
+	VMOVUPS (R9)(AX*1), Z5
+	VMOVUPS (R10), Z6
+	VMOVUPS (R10)(AX*1), Z7
+	VADDPS  Z4, Z0, Z8
+	VADDPS  Z5, Z1, Z9
+	VSUBPS  Z4, Z0, Z0
+	VSUBPS  Z5, Z1, Z1
+	VADDPS  Z6, Z2, Z4
+	VADDPS  Z7, Z3, Z5
+	VSUBPS  Z6, Z2, Z2
+	VSUBPS  Z7, Z3, Z3
+	VADDPS  Z3, Z0, Z6
+	VSUBPS  Z2, Z1, Z7
+	VSUBPS  Z3, Z0, Z0
+	VADDPS  Z2, Z1, Z1
+	VADDPS  Z4, Z8, Z2
+	VADDPS  Z5, Z9, Z3
+	VSUBPS  Z4, Z8, Z4
+	VSUBPS  Z5, Z9, Z5
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, (DI)(CX*1)
+	VMOVUPS Z6, (R12)
+	VMOVUPS Z7, (R12)(CX*1)
+	VMOVUPS Z4, (R13)
+	VMOVUPS Z5, (R13)(CX*1)
+	VMOVUPS Z0, (R14)
+	VMOVUPS Z1, (R14)(CX*1)
+	ADDQ    $0x00000040, SI
+	ADDQ    $0x00000040, R8
+	ADDQ    $0x00000040, R9
+	ADDQ    $0x00000040, R10
+	ADDQ    $0x00000040, DI
+	ADDQ    $0x00000040, R12
+	ADDQ    $0x00000040, R13
+	ADDQ    $0x00000040, R14
+	SUBQ    $0x00000010, DX
+	JMP     single
+
+tail:
+	// The last 0..15 elements, masked: nothing outside the slices is touched.
+	TESTQ     DX, DX
+	JZ        done
+	MOVL      $0x0000ffff, R11
+	BZHIL     DX, R11, DX
+	KMOVW     DX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (SI)(AX*1), K1, Z1
+	VMOVUPS.Z (R8), K1, Z2
+	VMOVUPS.Z (R8)(AX*1), K1, Z3
+	VMOVUPS.Z (R9), K1, Z4
+	VMOVUPS.Z (R9)(AX*1), K1, Z5
+	VMOVUPS.Z (R10), K1, Z6
+	VMOVUPS.Z (R10)(AX*1), K1, Z7
+	VADDPS    Z4, Z0, Z8
+	VADDPS    Z5, Z1, Z9
+	VSUBPS    Z4, Z0, Z0
+	VSUBPS    Z5, Z1, Z1
+	VADDPS    Z6, Z2, Z4
+	VADDPS    Z7, Z3, Z5
+	VSUBPS    Z6, Z2, Z2
+	VSUBPS    Z7, Z3, Z3
+	VADDPS    Z3, Z0, Z6
+	VSUBPS    Z2, Z1, Z7
+	VSUBPS    Z3, Z0, Z0
+	VADDPS    Z2, Z1, Z1
+	VADDPS    Z4, Z8, Z2
+	VADDPS    Z5, Z9, Z3
+	VSUBPS    Z4, Z8, Z4
+	VSUBPS    Z5, Z9, Z5
+	VMOVUPS   Z2, K1, (DI)
+	VMOVUPS   Z3, K1, (DI)(CX*1)
+	VMOVUPS   Z6, K1, (R12)
+	VMOVUPS   Z7, K1, (R12)(CX*1)
+	VMOVUPS   Z4, K1, (R13)
+	VMOVUPS   Z5, K1, (R13)(CX*1)
+	VMOVUPS   Z0, K1, (R14)
+	VMOVUPS   Z1, K1, (R14)(CX*1)
 
 done:
 	ADDQ  $0x00000018, BX
@@ -2747,6 +3710,409 @@ tail:
 	LEAQ         (DX)(R10*4), DX
 	VMOVUPS      Z4, K1, (DX)
 	VMOVUPS      Z1, K1, (DX)(CX*1)
+
+done:
+	ADDQ  $0x00000038, BX
+	MOVQ  BX, tw+16(FP)
+	MOVQ  src+8(FP), DX
+	MOVQ  srcNext+72(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, src+8(FP)
+	MOVQ  dst+0(FP), DX
+	MOVQ  dstNext+80(FP), BX
+	ADDQ  BX, DX
+	MOVQ  DX, dst+0(FP)
+	MOVQ  count+64(FP), DX
+	SUBQ  $0x00000001, DX
+	MOVQ  DX, count+64(FP)
+	TESTQ DX, DX
+	JLE   end
+	JMP   butterfly
+
+end:
+	VZEROUPPER
+	RET
+
+// func FFTRadix8LastAVX512(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·FFTRadix8LastAVX512(SB), NOSPLIT, $0-88
+	MOVQ  n+24(FP), AX
+	MOVQ  count+64(FP), CX
+	TESTQ AX, AX
+	JLE   end
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  srcIm+48(FP), AX
+	MOVQ  dstIm+56(FP), CX
+
+butterfly:
+	MOVQ         n+24(FP), DX
+	MOVQ         tw+16(FP), BX
+	MOVQ         src+8(FP), SI
+	MOVQ         srcStep+32(FP), DI
+	IMUL3Q       $0x00000003, DI, R8
+	MOVQ         dst+0(FP), R9
+	MOVQ         dstStep+40(FP), R10
+	IMUL3Q       $0x00000003, R10, R11
+	MOVL         $0x3f3504f3, R12
+	VMOVD        R12, X0
+	VBROADCASTSS X0, Z0
+
+	// Main loop: 1 vectors (16 elements) per iteration.
+unrolled:
+	CMPQ         DX, $0x00000010
+	JL           single
+	VMOVUPS      (SI), Z1
+	VMOVUPS      (SI)(AX*1), Z2
+	LEAQ         (SI)(DI*2), R12
+	VMOVUPS      (R12), Z3
+	VMOVUPS      (R12)(AX*1), Z4
+	LEAQ         (SI)(DI*4), R12
+	VMOVUPS      (R12), Z5
+	VMOVUPS      (R12)(AX*1), Z6
+	LEAQ         (SI)(R8*2), R12
+	VMOVUPS      (R12), Z7
+	VMOVUPS      (R12)(AX*1), Z8
+	VADDPS       Z5, Z1, Z9
+	VADDPS       Z6, Z2, Z10
+	VSUBPS       Z5, Z1, Z1
+	VSUBPS       Z6, Z2, Z2
+	VADDPS       Z7, Z3, Z5
+	VADDPS       Z8, Z4, Z6
+	VSUBPS       Z7, Z3, Z3
+	VSUBPS       Z8, Z4, Z4
+	VADDPS       Z4, Z1, Z7
+	VSUBPS       Z3, Z2, Z8
+	VSUBPS       Z4, Z1, Z1
+	VADDPS       Z3, Z2, Z2
+	VADDPS       Z5, Z9, Z3
+	VADDPS       Z6, Z10, Z4
+	VSUBPS       Z5, Z9, Z5
+	VSUBPS       Z6, Z10, Z6
+	LEAQ         (SI)(DI*1), R12
+	VMOVUPS      (R12), Z9
+	VMOVUPS      (R12)(AX*1), Z10
+	LEAQ         (SI)(R8*1), R12
+	VMOVUPS      (R12), Z11
+	VMOVUPS      (R12)(AX*1), Z12
+	LEAQ         (SI)(R8*1), R12
+	LEAQ         (R12)(DI*2), R12
+	VMOVUPS      (R12), Z13
+	VMOVUPS      (R12)(AX*1), Z14
+	LEAQ         (SI)(R8*1), R12
+	LEAQ         (R12)(DI*4), R12
+	VMOVUPS      (R12), Z15
+	VMOVUPS      (R12)(AX*1), Z16
+	VADDPS       Z13, Z9, Z17
+	VADDPS       Z14, Z10, Z18
+	VSUBPS       Z13, Z9, Z9
+	VSUBPS       Z14, Z10, Z10
+	VADDPS       Z15, Z11, Z13
+	VADDPS       Z16, Z12, Z14
+	VSUBPS       Z15, Z11, Z11
+	VSUBPS       Z16, Z12, Z12
+	VADDPS       Z12, Z9, Z15
+	VSUBPS       Z11, Z10, Z16
+	VSUBPS       Z12, Z9, Z9
+	VADDPS       Z11, Z10, Z10
+	VADDPS       Z13, Z17, Z11
+	VADDPS       Z14, Z18, Z12
+	VSUBPS       Z13, Z17, Z13
+	VSUBPS       Z14, Z18, Z14
+	VADDPS       Z11, Z3, Z17
+	VADDPS       Z12, Z4, Z18
+	VSUBPS       Z11, Z3, Z3
+	VSUBPS       Z12, Z4, Z4
+	VADDPS       Z14, Z5, Z11
+	VSUBPS       Z13, Z6, Z12
+	VSUBPS       Z14, Z5, Z5
+	VADDPS       Z13, Z6, Z6
+	VADDPS       Z16, Z15, Z13
+	VSUBPS       Z15, Z16, Z14
+	VMOVUPS      Z7, Z15
+	VMOVUPS      Z8, Z16
+	VMOVUPS      Z7, Z7
+	VMOVUPS      Z8, Z8
+	VFMADD231PS  Z0, Z13, Z15
+	VFMADD231PS  Z0, Z14, Z16
+	VFNMADD231PS Z0, Z13, Z7
+	VFNMADD231PS Z0, Z14, Z8
+	VADDPS       Z10, Z9, Z13
+	VSUBPS       Z9, Z10, Z9
+	VMOVUPS      Z1, Z10
+	VMOVUPS      Z2, Z14
+	VMOVUPS      Z1, Z1
+	VMOVUPS      Z2, Z2
+	VFMADD231PS  Z0, Z9, Z10
+	VFNMADD231PS Z0, Z13, Z14
+	VFNMADD231PS Z0, Z9, Z1
+	VFMADD231PS  Z0, Z13, Z2
+	VMOVUPS      Z17, (R9)
+	VMOVUPS      Z18, (R9)(CX*1)
+	LEAQ         (R9)(R10*1), R12
+	VMOVUPS      Z15, (R12)
+	VMOVUPS      Z16, (R12)(CX*1)
+	LEAQ         (R9)(R10*2), R12
+	VMOVUPS      Z11, (R12)
+	VMOVUPS      Z12, (R12)(CX*1)
+	LEAQ         (R9)(R11*1), R12
+	VMOVUPS      Z10, (R12)
+	VMOVUPS      Z14, (R12)(CX*1)
+	LEAQ         (R9)(R10*4), R12
+	VMOVUPS      Z3, (R12)
+	VMOVUPS      Z4, (R12)(CX*1)
+	LEAQ         (R9)(R11*1), R12
+	LEAQ         (R12)(R10*2), R12
+	VMOVUPS      Z7, (R12)
+	VMOVUPS      Z8, (R12)(CX*1)
+	LEAQ         (R9)(R11*2), R12
+	VMOVUPS      Z5, (R12)
+	VMOVUPS      Z6, (R12)(CX*1)
+	LEAQ         (R9)(R11*1), R12
+	LEAQ         (R12)(R10*4), R12
+	VMOVUPS      Z1, (R12)
+	VMOVUPS      Z2, (R12)(CX*1)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, DX
+	JMP          unrolled
+
+single:
+	// One vector at a time.
+	CMPQ         DX, $0x00000010
+	JL           tail
+	VMOVUPS      (SI), Z1
+	VMOVUPS      (SI)(AX*1), Z2
+	LEAQ         (SI)(DI*2), R12
+	VMOVUPS      (R12), Z3
+	VMOVUPS      (R12)(AX*1), Z4
+	LEAQ         (SI)(DI*4), R12
+	VMOVUPS      (R12), Z5
+	VMOVUPS      (R12)(AX*1), Z6
+	LEAQ         (SI)(R8*2), R12
+	VMOVUPS      (R12), Z7
+	VMOVUPS      (R12)(AX*1), Z8
+	VADDPS       Z5, Z1, Z9
+	VADDPS       Z6, Z2, Z10
+	VSUBPS       Z5, Z1, Z1
+	VSUBPS       Z6, Z2, Z2
+	VADDPS       Z7, Z3, Z5
+	VADDPS       Z8, Z4, Z6
+	VSUBPS       Z7, Z3, Z3
+	VSUBPS       Z8, Z4, Z4
+	VADDPS       Z4, Z1, Z7
+	VSUBPS       Z3, Z2, Z8
+	VSUBPS       Z4, Z1, Z1
+	VADDPS       Z3, Z2, Z2
+	VADDPS       Z5, Z9, Z3
+	VADDPS       Z6, Z10, Z4
+	VSUBPS       Z5, Z9, Z5
+	VSUBPS       Z6, Z10, Z6
+	LEAQ         (SI)(DI*1), R12
+	VMOVUPS      (R12), Z9
+	VMOVUPS      (R12)(AX*1), Z10
+	LEAQ         (SI)(R8*1), R12
+	VMOVUPS      (R12), Z11
+	VMOVUPS      (R12)(AX*1), Z12
+	LEAQ         (SI)(R8*1), R12
+	LEAQ         (R12)(DI*2), R12
+	VMOVUPS      (R12), Z13
+	VMOVUPS      (R12)(AX*1), Z14
+	LEAQ         (SI)(R8*1), R12
+	LEAQ         (R12)(DI*4), R12
+	VMOVUPS      (R12), Z15
+	VMOVUPS      (R12)(AX*1), Z16
+	VADDPS       Z13, Z9, Z17
+	VADDPS       Z14, Z10, Z18
+	VSUBPS       Z13, Z9, Z9
+	VSUBPS       Z14, Z10, Z10
+	VADDPS       Z15, Z11, Z13
+	VADDPS       Z16, Z12, Z14
+	VSUBPS       Z15, Z11, Z11
+	VSUBPS       Z16, Z12, Z12
+	VADDPS       Z12, Z9, Z15
+	VSUBPS       Z11, Z10, Z16
+	VSUBPS       Z12, Z9, Z9
+	VADDPS       Z11, Z10, Z10
+	VADDPS       Z13, Z17, Z11
+	VADDPS       Z14, Z18, Z12
+	VSUBPS       Z13, Z17, Z13
+	VSUBPS       Z14, Z18, Z14
+	VADDPS       Z11, Z3, Z17
+	VADDPS       Z12, Z4, Z18
+	VSUBPS       Z11, Z3, Z3
+	VSUBPS       Z12, Z4, Z4
+	VADDPS       Z14, Z5, Z11
+	VSUBPS       Z13, Z6, Z12
+	VSUBPS       Z14, Z5, Z5
+	VADDPS       Z13, Z6, Z6
+	VADDPS       Z16, Z15, Z13
+	VSUBPS       Z15, Z16, Z14
+	VMOVUPS      Z7, Z15
+	VMOVUPS      Z8, Z16
+	VMOVUPS      Z7, Z7
+	VMOVUPS      Z8, Z8
+	VFMADD231PS  Z0, Z13, Z15
+	VFMADD231PS  Z0, Z14, Z16
+	VFNMADD231PS Z0, Z13, Z7
+	VFNMADD231PS Z0, Z14, Z8
+	VADDPS       Z10, Z9, Z13
+	VSUBPS       Z9, Z10, Z9
+	VMOVUPS      Z1, Z10
+	VMOVUPS      Z2, Z14
+	VMOVUPS      Z1, Z1
+	VMOVUPS      Z2, Z2
+	VFMADD231PS  Z0, Z9, Z10
+	VFNMADD231PS Z0, Z13, Z14
+	VFNMADD231PS Z0, Z9, Z1
+	VFMADD231PS  Z0, Z13, Z2
+	VMOVUPS      Z17, (R9)
+	VMOVUPS      Z18, (R9)(CX*1)
+	LEAQ         (R9)(R10*1), R12
+	VMOVUPS      Z15, (R12)
+	VMOVUPS      Z16, (R12)(CX*1)
+	LEAQ         (R9)(R10*2), R12
+	VMOVUPS      Z11, (R12)
+	VMOVUPS      Z12, (R12)(CX*1)
+	LEAQ         (R9)(R11*1), R12
+	VMOVUPS      Z10, (R12)
+	VMOVUPS      Z14, (R12)(CX*1)
+	LEAQ         (R9)(R10*4), R12
+	VMOVUPS      Z3, (R12)
+	VMOVUPS      Z4, (R12)(CX*1)
+	LEAQ         (R9)(R11*1), R12
+	LEAQ         (R12)(R10*2), R12
+	VMOVUPS      Z7, (R12)
+	VMOVUPS      Z8, (R12)(CX*1)
+	LEAQ         (R9)(R11*2), R12
+	VMOVUPS      Z5, (R12)
+	VMOVUPS      Z6, (R12)(CX*1)
+	LEAQ         (R9)(R11*1), R12
+	LEAQ         (R12)(R10*4), R12
+	VMOVUPS      Z1, (R12)
+	VMOVUPS      Z2, (R12)(CX*1)
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, DX
+	JMP          single
+
+tail:
+	// The last 0..15 elements, masked: nothing outside the slices is touched.
+	TESTQ        DX, DX
+	JZ           done
+	MOVL         $0x0000ffff, R12
+	BZHIL        DX, R12, DX
+	KMOVW        DX, K1
+	VMOVUPS.Z    (SI), K1, Z1
+	VMOVUPS.Z    (SI)(AX*1), K1, Z2
+	LEAQ         (SI)(DI*2), DX
+	VMOVUPS.Z    (DX), K1, Z3
+	VMOVUPS.Z    (DX)(AX*1), K1, Z4
+	LEAQ         (SI)(DI*4), DX
+	VMOVUPS.Z    (DX), K1, Z5
+	VMOVUPS.Z    (DX)(AX*1), K1, Z6
+	LEAQ         (SI)(R8*2), DX
+	VMOVUPS.Z    (DX), K1, Z7
+	VMOVUPS.Z    (DX)(AX*1), K1, Z8
+	VADDPS       Z5, Z1, Z9
+	VADDPS       Z6, Z2, Z10
+	VSUBPS       Z5, Z1, Z1
+	VSUBPS       Z6, Z2, Z2
+	VADDPS       Z7, Z3, Z5
+	VADDPS       Z8, Z4, Z6
+	VSUBPS       Z7, Z3, Z3
+	VSUBPS       Z8, Z4, Z4
+	VADDPS       Z4, Z1, Z7
+	VSUBPS       Z3, Z2, Z8
+	VSUBPS       Z4, Z1, Z1
+	VADDPS       Z3, Z2, Z2
+	VADDPS       Z5, Z9, Z3
+	VADDPS       Z6, Z10, Z4
+	VSUBPS       Z5, Z9, Z5
+	VSUBPS       Z6, Z10, Z6
+	LEAQ         (SI)(DI*1), DX
+	VMOVUPS.Z    (DX), K1, Z9
+	VMOVUPS.Z    (DX)(AX*1), K1, Z10
+	LEAQ         (SI)(R8*1), DX
+	VMOVUPS.Z    (DX), K1, Z11
+	VMOVUPS.Z    (DX)(AX*1), K1, Z12
+	LEAQ         (SI)(R8*1), DX
+	LEAQ         (DX)(DI*2), DX
+	VMOVUPS.Z    (DX), K1, Z13
+	VMOVUPS.Z    (DX)(AX*1), K1, Z14
+	LEAQ         (SI)(R8*1), DX
+	LEAQ         (DX)(DI*4), DX
+	VMOVUPS.Z    (DX), K1, Z15
+	VMOVUPS.Z    (DX)(AX*1), K1, Z16
+	VADDPS       Z13, Z9, Z17
+	VADDPS       Z14, Z10, Z18
+	VSUBPS       Z13, Z9, Z9
+	VSUBPS       Z14, Z10, Z10
+	VADDPS       Z15, Z11, Z13
+	VADDPS       Z16, Z12, Z14
+	VSUBPS       Z15, Z11, Z11
+	VSUBPS       Z16, Z12, Z12
+	VADDPS       Z12, Z9, Z15
+	VSUBPS       Z11, Z10, Z16
+	VSUBPS       Z12, Z9, Z9
+	VADDPS       Z11, Z10, Z10
+	VADDPS       Z13, Z17, Z11
+	VADDPS       Z14, Z18, Z12
+	VSUBPS       Z13, Z17, Z13
+	VSUBPS       Z14, Z18, Z14
+	VADDPS       Z11, Z3, Z17
+	VADDPS       Z12, Z4, Z18
+	VSUBPS       Z11, Z3, Z3
+	VSUBPS       Z12, Z4, Z4
+	VADDPS       Z14, Z5, Z11
+	VSUBPS       Z13, Z6, Z12
+	VSUBPS       Z14, Z5, Z5
+	VADDPS       Z13, Z6, Z6
+	VADDPS       Z16, Z15, Z13
+	VSUBPS       Z15, Z16, Z14
+	VMOVUPS      Z7, Z15
+	VMOVUPS      Z8, Z16
+	VMOVUPS      Z7, Z7
+	VMOVUPS      Z8, Z8
+	VFMADD231PS  Z0, Z13, Z15
+	VFMADD231PS  Z0, Z14, Z16
+	VFNMADD231PS Z0, Z13, Z7
+	VFNMADD231PS Z0, Z14, Z8
+	VADDPS       Z10, Z9, Z13
+	VSUBPS       Z9, Z10, Z9
+	VMOVUPS      Z1, Z10
+	VMOVUPS      Z2, Z14
+	VMOVUPS      Z1, Z1
+	VMOVUPS      Z2, Z2
+	VFMADD231PS  Z0, Z9, Z10
+	VFNMADD231PS Z0, Z13, Z14
+	VFNMADD231PS Z0, Z9, Z1
+	VFMADD231PS  Z0, Z13, Z2
+	VMOVUPS      Z17, K1, (R9)
+	VMOVUPS      Z18, K1, (R9)(CX*1)
+	LEAQ         (R9)(R10*1), DX
+	VMOVUPS      Z15, K1, (DX)
+	VMOVUPS      Z16, K1, (DX)(CX*1)
+	LEAQ         (R9)(R10*2), DX
+	VMOVUPS      Z11, K1, (DX)
+	VMOVUPS      Z12, K1, (DX)(CX*1)
+	LEAQ         (R9)(R11*1), DX
+	VMOVUPS      Z10, K1, (DX)
+	VMOVUPS      Z14, K1, (DX)(CX*1)
+	LEAQ         (R9)(R10*4), DX
+	VMOVUPS      Z3, K1, (DX)
+	VMOVUPS      Z4, K1, (DX)(CX*1)
+	LEAQ         (R9)(R11*1), DX
+	LEAQ         (DX)(R10*2), DX
+	VMOVUPS      Z7, K1, (DX)
+	VMOVUPS      Z8, K1, (DX)(CX*1)
+	LEAQ         (R9)(R11*2), DX
+	VMOVUPS      Z5, K1, (DX)
+	VMOVUPS      Z6, K1, (DX)(CX*1)
+	LEAQ         (R9)(R11*1), DX
+	LEAQ         (DX)(R10*4), DX
+	VMOVUPS      Z1, K1, (DX)
+	VMOVUPS      Z2, K1, (DX)(CX*1)
 
 done:
 	ADDQ  $0x00000038, BX

@@ -18,6 +18,20 @@ package asm
 //go:noescape
 func FFTRadix2NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 
+// FFTRadix2LastNEON is count radix-2 butterflies of a Stockham decimation-in-frequency
+// stage on runs of n lanes of split complex data (bytes: steps, the
+// imaginary planes' offsets, the distances between butterflies):
+//
+//	for b < count, l < n, u < 2: y_u = w_u * sum_t x_t e^(-2 pi i t u / 2)
+//	  x_t = src[b*srcNext + t*srcStep + 4l] + i src[... + srcIm]
+//	  y_u to dst[b*dstNext + u*dstStep + 4l] and dst[... + dstIm]
+//	  w_u = 1 (tw is not read)
+//
+// Its reference and test oracle is fft's radix twin (butterflyGo).
+//
+//go:noescape
+func FFTRadix2LastNEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+
 // FFTRadix3NEON is count radix-3 butterflies of a Stockham decimation-in-frequency
 // stage on runs of n lanes of split complex data (bytes: steps, the
 // imaginary planes' offsets, the distances between butterflies):
@@ -31,6 +45,20 @@ func FFTRadix2NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, 
 //
 //go:noescape
 func FFTRadix3NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+
+// FFTRadix3LastNEON is count radix-3 butterflies of a Stockham decimation-in-frequency
+// stage on runs of n lanes of split complex data (bytes: steps, the
+// imaginary planes' offsets, the distances between butterflies):
+//
+//	for b < count, l < n, u < 3: y_u = w_u * sum_t x_t e^(-2 pi i t u / 3)
+//	  x_t = src[b*srcNext + t*srcStep + 4l] + i src[... + srcIm]
+//	  y_u to dst[b*dstNext + u*dstStep + 4l] and dst[... + dstIm]
+//	  w_u = 1 (tw is not read)
+//
+// Its reference and test oracle is fft's radix twin (butterflyGo).
+//
+//go:noescape
+func FFTRadix3LastNEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 
 // FFTRadix4NEON is count radix-4 butterflies of a Stockham decimation-in-frequency
 // stage on runs of n lanes of split complex data (bytes: steps, the
@@ -46,6 +74,20 @@ func FFTRadix3NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, 
 //go:noescape
 func FFTRadix4NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 
+// FFTRadix4LastNEON is count radix-4 butterflies of a Stockham decimation-in-frequency
+// stage on runs of n lanes of split complex data (bytes: steps, the
+// imaginary planes' offsets, the distances between butterflies):
+//
+//	for b < count, l < n, u < 4: y_u = w_u * sum_t x_t e^(-2 pi i t u / 4)
+//	  x_t = src[b*srcNext + t*srcStep + 4l] + i src[... + srcIm]
+//	  y_u to dst[b*dstNext + u*dstStep + 4l] and dst[... + dstIm]
+//	  w_u = 1 (tw is not read)
+//
+// Its reference and test oracle is fft's radix twin (butterflyGo).
+//
+//go:noescape
+func FFTRadix4LastNEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+
 // FFTRadix8NEON is count radix-8 butterflies of a Stockham decimation-in-frequency
 // stage on runs of n lanes of split complex data (bytes: steps, the
 // imaginary planes' offsets, the distances between butterflies):
@@ -59,6 +101,20 @@ func FFTRadix4NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, 
 //
 //go:noescape
 func FFTRadix8NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+
+// FFTRadix8LastNEON is count radix-8 butterflies of a Stockham decimation-in-frequency
+// stage on runs of n lanes of split complex data (bytes: steps, the
+// imaginary planes' offsets, the distances between butterflies):
+//
+//	for b < count, l < n, u < 8: y_u = w_u * sum_t x_t e^(-2 pi i t u / 8)
+//	  x_t = src[b*srcNext + t*srcStep + 4l] + i src[... + srcIm]
+//	  y_u to dst[b*dstNext + u*dstStep + 4l] and dst[... + dstIm]
+//	  w_u = 1 (tw is not read)
+//
+// Its reference and test oracle is fft's radix twin (butterflyGo).
+//
+//go:noescape
+func FFTRadix8LastNEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 
 // FFTRealPairNEON is the step between a real transform and the complex one of half
 // its length, on runs of n lanes of count pairs of rows (bytes), the rows

@@ -138,6 +138,125 @@ done:
 end:
 	RET
 
+// func FFTRadix2LastNEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+TEXT ·FFTRadix2LastNEON(SB), NOSPLIT, $0-88
+	MOVD n+24(FP), R0
+	MOVD count+64(FP), R1
+	CMP $0, R0
+	BLE end
+	CMP $0, R1
+	BLE end
+	MOVD srcIm+48(FP), R0
+	MOVD dstIm+56(FP), R1
+butterfly:
+	MOVD n+24(FP), R2
+	MOVD tw+16(FP), R3
+	MOVD src+8(FP), R4
+	MOVD srcStep+32(FP), R5
+	MOVD R4, R6
+	ADD R5, R6, R6
+	MOVD dst+0(FP), R5
+	MOVD dstStep+40(FP), R7
+	MOVD R5, R8
+	ADD R7, R8, R8
+	// Main loop: 1 vectors (4 elements) per iteration.
+unrolled:
+	CMP $4, R2
+	BLT single
+	FMOVQ (R4), F0
+	ADD R0<<0, R4, R7
+	FMOVQ (R7), F1
+	FMOVQ (R6), F2
+	ADD R0<<0, R6, R7
+	FMOVQ (R7), F3
+	WORD $0x4e22d404 // fadd v4.4s, v0.4s, v2.4s
+	WORD $0x4e23d425 // fadd v5.4s, v1.4s, v3.4s
+	WORD $0x4ea2d406 // fsub v6.4s, v0.4s, v2.4s
+	WORD $0x4ea3d420 // fsub v0.4s, v1.4s, v3.4s
+	FMOVQ F4, (R5)
+	ADD R1<<0, R5, R7
+	FMOVQ F5, (R7)
+	FMOVQ F6, (R8)
+	ADD R1<<0, R8, R7
+	FMOVQ F0, (R7)
+	ADD $16, R4, R4
+	ADD $16, R6, R6
+	ADD $16, R5, R5
+	ADD $16, R8, R8
+	SUB $4, R2, R2
+	B unrolled
+single:
+	// One vector at a time.
+	CMP $4, R2
+	BLT tail
+	FMOVQ (R4), F0
+	ADD R0<<0, R4, R7
+	FMOVQ (R7), F1
+	FMOVQ (R6), F2
+	ADD R0<<0, R6, R7
+	FMOVQ (R7), F3
+	WORD $0x4e22d404 // fadd v4.4s, v0.4s, v2.4s
+	WORD $0x4e23d425 // fadd v5.4s, v1.4s, v3.4s
+	WORD $0x4ea2d406 // fsub v6.4s, v0.4s, v2.4s
+	WORD $0x4ea3d420 // fsub v0.4s, v1.4s, v3.4s
+	FMOVQ F4, (R5)
+	ADD R1<<0, R5, R7
+	FMOVQ F5, (R7)
+	FMOVQ F6, (R8)
+	ADD R1<<0, R8, R7
+	FMOVQ F0, (R7)
+	ADD $16, R4, R4
+	ADD $16, R6, R6
+	ADD $16, R5, R5
+	ADD $16, R8, R8
+	SUB $4, R2, R2
+	B single
+tail:
+	// The last 0..3 elements, one at a time in lane 0.
+	CMP $1, R2
+	BLT done
+	FMOVS (R4), F0
+	ADD R0<<0, R4, R7
+	FMOVS (R7), F1
+	FMOVS (R6), F2
+	ADD R0<<0, R6, R7
+	FMOVS (R7), F3
+	WORD $0x4e22d404 // fadd v4.4s, v0.4s, v2.4s
+	WORD $0x4e23d425 // fadd v5.4s, v1.4s, v3.4s
+	WORD $0x4ea2d406 // fsub v6.4s, v0.4s, v2.4s
+	WORD $0x4ea3d420 // fsub v0.4s, v1.4s, v3.4s
+	FMOVS F4, (R5)
+	ADD R1<<0, R5, R7
+	FMOVS F5, (R7)
+	FMOVS F6, (R8)
+	ADD R1<<0, R8, R7
+	FMOVS F0, (R7)
+	ADD $4, R4, R4
+	ADD $4, R6, R6
+	ADD $4, R5, R5
+	ADD $4, R8, R8
+	SUB $1, R2, R2
+	B tail
+done:
+	ADD $8, R3, R3
+	MOVD R3, tw+16(FP)
+	MOVD src+8(FP), R2
+	MOVD srcNext+72(FP), R3
+	ADD R3, R2, R2
+	MOVD R2, src+8(FP)
+	MOVD dst+0(FP), R2
+	MOVD dstNext+80(FP), R3
+	ADD R3, R2, R2
+	MOVD R2, dst+0(FP)
+	MOVD count+64(FP), R2
+	SUB $1, R2, R2
+	MOVD R2, count+64(FP)
+	CMP $0, R2
+	BLE end
+	B butterfly
+end:
+	RET
+
 // func FFTRadix3NEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 TEXT ·FFTRadix3NEON(SB), NOSPLIT, $0-88
 	MOVD n+24(FP), R0
@@ -334,6 +453,199 @@ tail:
 	FMOVS F6, (R10)
 	ADD R1<<0, R10, R8
 	FMOVS F7, (R8)
+	ADD $4, R4, R4
+	ADD $4, R6, R6
+	ADD $4, R7, R7
+	ADD $4, R5, R5
+	ADD $4, R9, R9
+	ADD $4, R10, R10
+	SUB $1, R2, R2
+	B tail
+done:
+	ADD $16, R3, R3
+	MOVD R3, tw+16(FP)
+	MOVD src+8(FP), R2
+	MOVD srcNext+72(FP), R3
+	ADD R3, R2, R2
+	MOVD R2, src+8(FP)
+	MOVD dst+0(FP), R2
+	MOVD dstNext+80(FP), R3
+	ADD R3, R2, R2
+	MOVD R2, dst+0(FP)
+	MOVD count+64(FP), R2
+	SUB $1, R2, R2
+	MOVD R2, count+64(FP)
+	CMP $0, R2
+	BLE end
+	B butterfly
+end:
+	RET
+
+// func FFTRadix3LastNEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+TEXT ·FFTRadix3LastNEON(SB), NOSPLIT, $0-88
+	MOVD n+24(FP), R0
+	MOVD count+64(FP), R1
+	CMP $0, R0
+	BLE end
+	CMP $0, R1
+	BLE end
+	MOVD srcIm+48(FP), R0
+	MOVD dstIm+56(FP), R1
+butterfly:
+	MOVD n+24(FP), R2
+	MOVD tw+16(FP), R3
+	MOVD src+8(FP), R4
+	MOVD srcStep+32(FP), R5
+	MOVD R4, R6
+	ADD R5, R6, R6
+	MOVD R6, R7
+	ADD R5, R7, R7
+	MOVD dst+0(FP), R5
+	MOVD dstStep+40(FP), R8
+	MOVD R5, R9
+	ADD R8, R9, R9
+	MOVD R9, R10
+	ADD R8, R10, R10
+	MOVW $0xbf000000, R8
+	VDUP R8, V0.S4
+	MOVW $0x3f5db3d7, R8
+	VDUP R8, V1.S4
+	// Main loop: 1 vectors (4 elements) per iteration.
+unrolled:
+	CMP $4, R2
+	BLT single
+	FMOVQ (R4), F2
+	ADD R0<<0, R4, R8
+	FMOVQ (R8), F3
+	FMOVQ (R6), F4
+	ADD R0<<0, R6, R8
+	FMOVQ (R8), F5
+	FMOVQ (R7), F6
+	ADD R0<<0, R7, R8
+	FMOVQ (R8), F7
+	WORD $0x4e26d488 // fadd v8.4s, v4.4s, v6.4s
+	WORD $0x4e27d4a9 // fadd v9.4s, v5.4s, v7.4s
+	WORD $0x4ea6d48a // fsub v10.4s, v4.4s, v6.4s
+	WORD $0x4ea7d4a4 // fsub v4.4s, v5.4s, v7.4s
+	WORD $0x4e28d445 // fadd v5.4s, v2.4s, v8.4s
+	WORD $0x4e29d466 // fadd v6.4s, v3.4s, v9.4s
+	VORR V2.B16, V2.B16, V7.B16
+	VFMLA V0.S4, V8.S4, V7.S4
+	VORR V3.B16, V3.B16, V2.B16
+	VFMLA V0.S4, V9.S4, V2.S4
+	VORR V7.B16, V7.B16, V3.B16
+	VFMLA V1.S4, V4.S4, V3.S4
+	VORR V2.B16, V2.B16, V8.B16
+	VFMLS V1.S4, V10.S4, V8.S4
+	VORR V7.B16, V7.B16, V9.B16
+	VFMLS V1.S4, V4.S4, V9.S4
+	VORR V2.B16, V2.B16, V4.B16
+	VFMLA V1.S4, V10.S4, V4.S4
+	FMOVQ F5, (R5)
+	ADD R1<<0, R5, R8
+	FMOVQ F6, (R8)
+	FMOVQ F3, (R9)
+	ADD R1<<0, R9, R8
+	FMOVQ F8, (R8)
+	FMOVQ F9, (R10)
+	ADD R1<<0, R10, R8
+	FMOVQ F4, (R8)
+	ADD $16, R4, R4
+	ADD $16, R6, R6
+	ADD $16, R7, R7
+	ADD $16, R5, R5
+	ADD $16, R9, R9
+	ADD $16, R10, R10
+	SUB $4, R2, R2
+	B unrolled
+single:
+	// One vector at a time.
+	CMP $4, R2
+	BLT tail
+	FMOVQ (R4), F2
+	ADD R0<<0, R4, R8
+	FMOVQ (R8), F3
+	FMOVQ (R6), F4
+	ADD R0<<0, R6, R8
+	FMOVQ (R8), F5
+	FMOVQ (R7), F6
+	ADD R0<<0, R7, R8
+	FMOVQ (R8), F7
+	WORD $0x4e26d488 // fadd v8.4s, v4.4s, v6.4s
+	WORD $0x4e27d4a9 // fadd v9.4s, v5.4s, v7.4s
+	WORD $0x4ea6d48a // fsub v10.4s, v4.4s, v6.4s
+	WORD $0x4ea7d4a4 // fsub v4.4s, v5.4s, v7.4s
+	WORD $0x4e28d445 // fadd v5.4s, v2.4s, v8.4s
+	WORD $0x4e29d466 // fadd v6.4s, v3.4s, v9.4s
+	VORR V2.B16, V2.B16, V7.B16
+	VFMLA V0.S4, V8.S4, V7.S4
+	VORR V3.B16, V3.B16, V2.B16
+	VFMLA V0.S4, V9.S4, V2.S4
+	VORR V7.B16, V7.B16, V3.B16
+	VFMLA V1.S4, V4.S4, V3.S4
+	VORR V2.B16, V2.B16, V8.B16
+	VFMLS V1.S4, V10.S4, V8.S4
+	VORR V7.B16, V7.B16, V9.B16
+	VFMLS V1.S4, V4.S4, V9.S4
+	VORR V2.B16, V2.B16, V4.B16
+	VFMLA V1.S4, V10.S4, V4.S4
+	FMOVQ F5, (R5)
+	ADD R1<<0, R5, R8
+	FMOVQ F6, (R8)
+	FMOVQ F3, (R9)
+	ADD R1<<0, R9, R8
+	FMOVQ F8, (R8)
+	FMOVQ F9, (R10)
+	ADD R1<<0, R10, R8
+	FMOVQ F4, (R8)
+	ADD $16, R4, R4
+	ADD $16, R6, R6
+	ADD $16, R7, R7
+	ADD $16, R5, R5
+	ADD $16, R9, R9
+	ADD $16, R10, R10
+	SUB $4, R2, R2
+	B single
+tail:
+	// The last 0..3 elements, one at a time in lane 0.
+	CMP $1, R2
+	BLT done
+	FMOVS (R4), F2
+	ADD R0<<0, R4, R8
+	FMOVS (R8), F3
+	FMOVS (R6), F4
+	ADD R0<<0, R6, R8
+	FMOVS (R8), F5
+	FMOVS (R7), F6
+	ADD R0<<0, R7, R8
+	FMOVS (R8), F7
+	WORD $0x4e26d488 // fadd v8.4s, v4.4s, v6.4s
+	WORD $0x4e27d4a9 // fadd v9.4s, v5.4s, v7.4s
+	WORD $0x4ea6d48a // fsub v10.4s, v4.4s, v6.4s
+	WORD $0x4ea7d4a4 // fsub v4.4s, v5.4s, v7.4s
+	WORD $0x4e28d445 // fadd v5.4s, v2.4s, v8.4s
+	WORD $0x4e29d466 // fadd v6.4s, v3.4s, v9.4s
+	VORR V2.B16, V2.B16, V7.B16
+	VFMLA V0.S4, V8.S4, V7.S4
+	VORR V3.B16, V3.B16, V2.B16
+	VFMLA V0.S4, V9.S4, V2.S4
+	VORR V7.B16, V7.B16, V3.B16
+	VFMLA V1.S4, V4.S4, V3.S4
+	VORR V2.B16, V2.B16, V8.B16
+	VFMLS V1.S4, V10.S4, V8.S4
+	VORR V7.B16, V7.B16, V9.B16
+	VFMLS V1.S4, V4.S4, V9.S4
+	VORR V2.B16, V2.B16, V4.B16
+	VFMLA V1.S4, V10.S4, V4.S4
+	FMOVS F5, (R5)
+	ADD R1<<0, R5, R8
+	FMOVS F6, (R8)
+	FMOVS F3, (R9)
+	ADD R1<<0, R9, R8
+	FMOVS F8, (R8)
+	FMOVS F9, (R10)
+	ADD R1<<0, R10, R8
+	FMOVS F4, (R8)
 	ADD $4, R4, R4
 	ADD $4, R6, R6
 	ADD $4, R7, R7
@@ -590,6 +902,217 @@ tail:
 	FMOVS F6, (R12)
 	ADD R1<<0, R12, R9
 	FMOVS F7, (R9)
+	ADD $4, R4, R4
+	ADD $4, R6, R6
+	ADD $4, R7, R7
+	ADD $4, R8, R8
+	ADD $4, R5, R5
+	ADD $4, R10, R10
+	ADD $4, R11, R11
+	ADD $4, R12, R12
+	SUB $1, R2, R2
+	B tail
+done:
+	ADD $24, R3, R3
+	MOVD R3, tw+16(FP)
+	MOVD src+8(FP), R2
+	MOVD srcNext+72(FP), R3
+	ADD R3, R2, R2
+	MOVD R2, src+8(FP)
+	MOVD dst+0(FP), R2
+	MOVD dstNext+80(FP), R3
+	ADD R3, R2, R2
+	MOVD R2, dst+0(FP)
+	MOVD count+64(FP), R2
+	SUB $1, R2, R2
+	MOVD R2, count+64(FP)
+	CMP $0, R2
+	BLE end
+	B butterfly
+end:
+	RET
+
+// func FFTRadix4LastNEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+TEXT ·FFTRadix4LastNEON(SB), NOSPLIT, $0-88
+	MOVD n+24(FP), R0
+	MOVD count+64(FP), R1
+	CMP $0, R0
+	BLE end
+	CMP $0, R1
+	BLE end
+	MOVD srcIm+48(FP), R0
+	MOVD dstIm+56(FP), R1
+butterfly:
+	MOVD n+24(FP), R2
+	MOVD tw+16(FP), R3
+	MOVD src+8(FP), R4
+	MOVD srcStep+32(FP), R5
+	MOVD R4, R6
+	ADD R5, R6, R6
+	MOVD R6, R7
+	ADD R5, R7, R7
+	MOVD R7, R8
+	ADD R5, R8, R8
+	MOVD dst+0(FP), R5
+	MOVD dstStep+40(FP), R9
+	MOVD R5, R10
+	ADD R9, R10, R10
+	MOVD R10, R11
+	ADD R9, R11, R11
+	MOVD R11, R12
+	ADD R9, R12, R12
+	// Main loop: 1 vectors (4 elements) per iteration.
+unrolled:
+	CMP $4, R2
+	BLT single
+	FMOVQ (R4), F0
+	ADD R0<<0, R4, R9
+	FMOVQ (R9), F1
+	FMOVQ (R6), F2
+	ADD R0<<0, R6, R9
+	FMOVQ (R9), F3
+	FMOVQ (R7), F4
+	ADD R0<<0, R7, R9
+	FMOVQ (R9), F5
+	FMOVQ (R8), F6
+	ADD R0<<0, R8, R9
+	FMOVQ (R9), F7
+	WORD $0x4e24d408 // fadd v8.4s, v0.4s, v4.4s
+	WORD $0x4e25d429 // fadd v9.4s, v1.4s, v5.4s
+	WORD $0x4ea4d40a // fsub v10.4s, v0.4s, v4.4s
+	WORD $0x4ea5d420 // fsub v0.4s, v1.4s, v5.4s
+	WORD $0x4e26d441 // fadd v1.4s, v2.4s, v6.4s
+	WORD $0x4e27d464 // fadd v4.4s, v3.4s, v7.4s
+	WORD $0x4ea6d445 // fsub v5.4s, v2.4s, v6.4s
+	WORD $0x4ea7d462 // fsub v2.4s, v3.4s, v7.4s
+	WORD $0x4e22d543 // fadd v3.4s, v10.4s, v2.4s
+	WORD $0x4ea5d406 // fsub v6.4s, v0.4s, v5.4s
+	WORD $0x4ea2d547 // fsub v7.4s, v10.4s, v2.4s
+	WORD $0x4e25d402 // fadd v2.4s, v0.4s, v5.4s
+	WORD $0x4e21d500 // fadd v0.4s, v8.4s, v1.4s
+	WORD $0x4e24d525 // fadd v5.4s, v9.4s, v4.4s
+	WORD $0x4ea1d50a // fsub v10.4s, v8.4s, v1.4s
+	WORD $0x4ea4d521 // fsub v1.4s, v9.4s, v4.4s
+	FMOVQ F0, (R5)
+	ADD R1<<0, R5, R9
+	FMOVQ F5, (R9)
+	FMOVQ F3, (R10)
+	ADD R1<<0, R10, R9
+	FMOVQ F6, (R9)
+	FMOVQ F10, (R11)
+	ADD R1<<0, R11, R9
+	FMOVQ F1, (R9)
+	FMOVQ F7, (R12)
+	ADD R1<<0, R12, R9
+	FMOVQ F2, (R9)
+	ADD $16, R4, R4
+	ADD $16, R6, R6
+	ADD $16, R7, R7
+	ADD $16, R8, R8
+	ADD $16, R5, R5
+	ADD $16, R10, R10
+	ADD $16, R11, R11
+	ADD $16, R12, R12
+	SUB $4, R2, R2
+	B unrolled
+single:
+	// One vector at a time.
+	CMP $4, R2
+	BLT tail
+	FMOVQ (R4), F0
+	ADD R0<<0, R4, R9
+	FMOVQ (R9), F1
+	FMOVQ (R6), F2
+	ADD R0<<0, R6, R9
+	FMOVQ (R9), F3
+	FMOVQ (R7), F4
+	ADD R0<<0, R7, R9
+	FMOVQ (R9), F5
+	FMOVQ (R8), F6
+	ADD R0<<0, R8, R9
+	FMOVQ (R9), F7
+	WORD $0x4e24d408 // fadd v8.4s, v0.4s, v4.4s
+	WORD $0x4e25d429 // fadd v9.4s, v1.4s, v5.4s
+	WORD $0x4ea4d40a // fsub v10.4s, v0.4s, v4.4s
+	WORD $0x4ea5d420 // fsub v0.4s, v1.4s, v5.4s
+	WORD $0x4e26d441 // fadd v1.4s, v2.4s, v6.4s
+	WORD $0x4e27d464 // fadd v4.4s, v3.4s, v7.4s
+	WORD $0x4ea6d445 // fsub v5.4s, v2.4s, v6.4s
+	WORD $0x4ea7d462 // fsub v2.4s, v3.4s, v7.4s
+	WORD $0x4e22d543 // fadd v3.4s, v10.4s, v2.4s
+	WORD $0x4ea5d406 // fsub v6.4s, v0.4s, v5.4s
+	WORD $0x4ea2d547 // fsub v7.4s, v10.4s, v2.4s
+	WORD $0x4e25d402 // fadd v2.4s, v0.4s, v5.4s
+	WORD $0x4e21d500 // fadd v0.4s, v8.4s, v1.4s
+	WORD $0x4e24d525 // fadd v5.4s, v9.4s, v4.4s
+	WORD $0x4ea1d50a // fsub v10.4s, v8.4s, v1.4s
+	WORD $0x4ea4d521 // fsub v1.4s, v9.4s, v4.4s
+	FMOVQ F0, (R5)
+	ADD R1<<0, R5, R9
+	FMOVQ F5, (R9)
+	FMOVQ F3, (R10)
+	ADD R1<<0, R10, R9
+	FMOVQ F6, (R9)
+	FMOVQ F10, (R11)
+	ADD R1<<0, R11, R9
+	FMOVQ F1, (R9)
+	FMOVQ F7, (R12)
+	ADD R1<<0, R12, R9
+	FMOVQ F2, (R9)
+	ADD $16, R4, R4
+	ADD $16, R6, R6
+	ADD $16, R7, R7
+	ADD $16, R8, R8
+	ADD $16, R5, R5
+	ADD $16, R10, R10
+	ADD $16, R11, R11
+	ADD $16, R12, R12
+	SUB $4, R2, R2
+	B single
+tail:
+	// The last 0..3 elements, one at a time in lane 0.
+	CMP $1, R2
+	BLT done
+	FMOVS (R4), F0
+	ADD R0<<0, R4, R9
+	FMOVS (R9), F1
+	FMOVS (R6), F2
+	ADD R0<<0, R6, R9
+	FMOVS (R9), F3
+	FMOVS (R7), F4
+	ADD R0<<0, R7, R9
+	FMOVS (R9), F5
+	FMOVS (R8), F6
+	ADD R0<<0, R8, R9
+	FMOVS (R9), F7
+	WORD $0x4e24d408 // fadd v8.4s, v0.4s, v4.4s
+	WORD $0x4e25d429 // fadd v9.4s, v1.4s, v5.4s
+	WORD $0x4ea4d40a // fsub v10.4s, v0.4s, v4.4s
+	WORD $0x4ea5d420 // fsub v0.4s, v1.4s, v5.4s
+	WORD $0x4e26d441 // fadd v1.4s, v2.4s, v6.4s
+	WORD $0x4e27d464 // fadd v4.4s, v3.4s, v7.4s
+	WORD $0x4ea6d445 // fsub v5.4s, v2.4s, v6.4s
+	WORD $0x4ea7d462 // fsub v2.4s, v3.4s, v7.4s
+	WORD $0x4e22d543 // fadd v3.4s, v10.4s, v2.4s
+	WORD $0x4ea5d406 // fsub v6.4s, v0.4s, v5.4s
+	WORD $0x4ea2d547 // fsub v7.4s, v10.4s, v2.4s
+	WORD $0x4e25d402 // fadd v2.4s, v0.4s, v5.4s
+	WORD $0x4e21d500 // fadd v0.4s, v8.4s, v1.4s
+	WORD $0x4e24d525 // fadd v5.4s, v9.4s, v4.4s
+	WORD $0x4ea1d50a // fsub v10.4s, v8.4s, v1.4s
+	WORD $0x4ea4d521 // fsub v1.4s, v9.4s, v4.4s
+	FMOVS F0, (R5)
+	ADD R1<<0, R5, R9
+	FMOVS F5, (R9)
+	FMOVS F3, (R10)
+	ADD R1<<0, R10, R9
+	FMOVS F6, (R9)
+	FMOVS F10, (R11)
+	ADD R1<<0, R11, R9
+	FMOVS F1, (R9)
+	FMOVS F7, (R12)
+	ADD R1<<0, R12, R9
+	FMOVS F2, (R9)
 	ADD $4, R4, R4
 	ADD $4, R6, R6
 	ADD $4, R7, R7
@@ -1206,6 +1729,451 @@ tail:
 	FMOVS F3, (R11)
 	ADD R1<<0, R11, R10
 	FMOVS F4, (R10)
+	ADD $4, R4, R4
+	ADD $4, R7, R7
+	SUB $1, R2, R2
+	B tail
+done:
+	ADD $56, R3, R3
+	MOVD R3, tw+16(FP)
+	MOVD src+8(FP), R2
+	MOVD srcNext+72(FP), R3
+	ADD R3, R2, R2
+	MOVD R2, src+8(FP)
+	MOVD dst+0(FP), R2
+	MOVD dstNext+80(FP), R3
+	ADD R3, R2, R2
+	MOVD R2, dst+0(FP)
+	MOVD count+64(FP), R2
+	SUB $1, R2, R2
+	MOVD R2, count+64(FP)
+	CMP $0, R2
+	BLE end
+	B butterfly
+end:
+	RET
+
+// func FFTRadix8LastNEON(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
+TEXT ·FFTRadix8LastNEON(SB), NOSPLIT, $0-88
+	MOVD n+24(FP), R0
+	MOVD count+64(FP), R1
+	CMP $0, R0
+	BLE end
+	CMP $0, R1
+	BLE end
+	MOVD srcIm+48(FP), R0
+	MOVD dstIm+56(FP), R1
+butterfly:
+	MOVD n+24(FP), R2
+	MOVD tw+16(FP), R3
+	MOVD src+8(FP), R4
+	MOVD srcStep+32(FP), R5
+	MOVD $3, R7
+	MUL R7, R5, R6
+	MOVD dst+0(FP), R7
+	MOVD dstStep+40(FP), R8
+	MOVD $3, R10
+	MUL R10, R8, R9
+	MOVW $0x3f3504f3, R10
+	VDUP R10, V0.S4
+	// Main loop: 1 vectors (4 elements) per iteration.
+unrolled:
+	CMP $4, R2
+	BLT single
+	FMOVQ (R4), F1
+	ADD R0<<0, R4, R10
+	FMOVQ (R10), F2
+	ADD R5<<1, R4, R10
+	FMOVQ (R10), F3
+	ADD R0<<0, R10, R11
+	FMOVQ (R11), F4
+	ADD R5<<2, R4, R10
+	FMOVQ (R10), F5
+	ADD R0<<0, R10, R11
+	FMOVQ (R11), F6
+	ADD R6<<1, R4, R10
+	FMOVQ (R10), F7
+	ADD R0<<0, R10, R11
+	FMOVQ (R11), F8
+	WORD $0x4e25d429 // fadd v9.4s, v1.4s, v5.4s
+	WORD $0x4e26d44a // fadd v10.4s, v2.4s, v6.4s
+	WORD $0x4ea5d42b // fsub v11.4s, v1.4s, v5.4s
+	WORD $0x4ea6d441 // fsub v1.4s, v2.4s, v6.4s
+	WORD $0x4e27d462 // fadd v2.4s, v3.4s, v7.4s
+	WORD $0x4e28d485 // fadd v5.4s, v4.4s, v8.4s
+	WORD $0x4ea7d466 // fsub v6.4s, v3.4s, v7.4s
+	WORD $0x4ea8d483 // fsub v3.4s, v4.4s, v8.4s
+	WORD $0x4e23d564 // fadd v4.4s, v11.4s, v3.4s
+	WORD $0x4ea6d427 // fsub v7.4s, v1.4s, v6.4s
+	WORD $0x4ea3d568 // fsub v8.4s, v11.4s, v3.4s
+	WORD $0x4e26d423 // fadd v3.4s, v1.4s, v6.4s
+	WORD $0x4e22d521 // fadd v1.4s, v9.4s, v2.4s
+	WORD $0x4e25d546 // fadd v6.4s, v10.4s, v5.4s
+	WORD $0x4ea2d52b // fsub v11.4s, v9.4s, v2.4s
+	WORD $0x4ea5d542 // fsub v2.4s, v10.4s, v5.4s
+	ADD R5<<0, R4, R10
+	FMOVQ (R10), F5
+	ADD R0<<0, R10, R11
+	FMOVQ (R11), F9
+	ADD R6<<0, R4, R10
+	FMOVQ (R10), F10
+	ADD R0<<0, R10, R11
+	FMOVQ (R11), F12
+	ADD R6<<0, R4, R10
+	ADD R5<<1, R10, R11
+	FMOVQ (R11), F13
+	ADD R0<<0, R11, R10
+	FMOVQ (R10), F14
+	ADD R6<<0, R4, R10
+	ADD R5<<2, R10, R11
+	FMOVQ (R11), F15
+	ADD R0<<0, R11, R10
+	FMOVQ (R10), F16
+	WORD $0x4e2dd4b1 // fadd v17.4s, v5.4s, v13.4s
+	WORD $0x4e2ed532 // fadd v18.4s, v9.4s, v14.4s
+	WORD $0x4eadd4b3 // fsub v19.4s, v5.4s, v13.4s
+	WORD $0x4eaed525 // fsub v5.4s, v9.4s, v14.4s
+	WORD $0x4e2fd549 // fadd v9.4s, v10.4s, v15.4s
+	WORD $0x4e30d58d // fadd v13.4s, v12.4s, v16.4s
+	WORD $0x4eafd54e // fsub v14.4s, v10.4s, v15.4s
+	WORD $0x4eb0d58a // fsub v10.4s, v12.4s, v16.4s
+	WORD $0x4e2ad66c // fadd v12.4s, v19.4s, v10.4s
+	WORD $0x4eaed4af // fsub v15.4s, v5.4s, v14.4s
+	WORD $0x4eaad670 // fsub v16.4s, v19.4s, v10.4s
+	WORD $0x4e2ed4aa // fadd v10.4s, v5.4s, v14.4s
+	WORD $0x4e29d625 // fadd v5.4s, v17.4s, v9.4s
+	WORD $0x4e2dd64e // fadd v14.4s, v18.4s, v13.4s
+	WORD $0x4ea9d633 // fsub v19.4s, v17.4s, v9.4s
+	WORD $0x4eadd649 // fsub v9.4s, v18.4s, v13.4s
+	WORD $0x4e25d42d // fadd v13.4s, v1.4s, v5.4s
+	WORD $0x4e2ed4d1 // fadd v17.4s, v6.4s, v14.4s
+	WORD $0x4ea5d432 // fsub v18.4s, v1.4s, v5.4s
+	WORD $0x4eaed4c1 // fsub v1.4s, v6.4s, v14.4s
+	WORD $0x4e29d565 // fadd v5.4s, v11.4s, v9.4s
+	WORD $0x4eb3d446 // fsub v6.4s, v2.4s, v19.4s
+	WORD $0x4ea9d56e // fsub v14.4s, v11.4s, v9.4s
+	WORD $0x4e33d449 // fadd v9.4s, v2.4s, v19.4s
+	WORD $0x4e2fd582 // fadd v2.4s, v12.4s, v15.4s
+	WORD $0x4eacd5eb // fsub v11.4s, v15.4s, v12.4s
+	VORR V4.B16, V4.B16, V12.B16
+	VORR V7.B16, V7.B16, V15.B16
+	VORR V4.B16, V4.B16, V19.B16
+	VORR V7.B16, V7.B16, V4.B16
+	VFMLA V0.S4, V2.S4, V12.S4
+	VFMLA V0.S4, V11.S4, V15.S4
+	VFMLS V0.S4, V2.S4, V19.S4
+	VFMLS V0.S4, V11.S4, V4.S4
+	WORD $0x4e2ad602 // fadd v2.4s, v16.4s, v10.4s
+	WORD $0x4eb0d547 // fsub v7.4s, v10.4s, v16.4s
+	VORR V8.B16, V8.B16, V10.B16
+	VORR V3.B16, V3.B16, V11.B16
+	VORR V8.B16, V8.B16, V16.B16
+	VORR V3.B16, V3.B16, V8.B16
+	VFMLA V0.S4, V7.S4, V10.S4
+	VFMLS V0.S4, V2.S4, V11.S4
+	VFMLS V0.S4, V7.S4, V16.S4
+	VFMLA V0.S4, V2.S4, V8.S4
+	FMOVQ F13, (R7)
+	ADD R1<<0, R7, R10
+	FMOVQ F17, (R10)
+	ADD R8<<0, R7, R10
+	FMOVQ F12, (R10)
+	ADD R1<<0, R10, R11
+	FMOVQ F15, (R11)
+	ADD R8<<1, R7, R10
+	FMOVQ F5, (R10)
+	ADD R1<<0, R10, R11
+	FMOVQ F6, (R11)
+	ADD R9<<0, R7, R10
+	FMOVQ F10, (R10)
+	ADD R1<<0, R10, R11
+	FMOVQ F11, (R11)
+	ADD R8<<2, R7, R10
+	FMOVQ F18, (R10)
+	ADD R1<<0, R10, R11
+	FMOVQ F1, (R11)
+	ADD R9<<0, R7, R10
+	ADD R8<<1, R10, R11
+	FMOVQ F19, (R11)
+	ADD R1<<0, R11, R10
+	FMOVQ F4, (R10)
+	ADD R9<<1, R7, R10
+	FMOVQ F14, (R10)
+	ADD R1<<0, R10, R11
+	FMOVQ F9, (R11)
+	ADD R9<<0, R7, R10
+	ADD R8<<2, R10, R11
+	FMOVQ F16, (R11)
+	ADD R1<<0, R11, R10
+	FMOVQ F8, (R10)
+	ADD $16, R4, R4
+	ADD $16, R7, R7
+	SUB $4, R2, R2
+	B unrolled
+single:
+	// One vector at a time.
+	CMP $4, R2
+	BLT tail
+	FMOVQ (R4), F1
+	ADD R0<<0, R4, R10
+	FMOVQ (R10), F2
+	ADD R5<<1, R4, R10
+	FMOVQ (R10), F3
+	ADD R0<<0, R10, R11
+	FMOVQ (R11), F4
+	ADD R5<<2, R4, R10
+	FMOVQ (R10), F5
+	ADD R0<<0, R10, R11
+	FMOVQ (R11), F6
+	ADD R6<<1, R4, R10
+	FMOVQ (R10), F7
+	ADD R0<<0, R10, R11
+	FMOVQ (R11), F8
+	WORD $0x4e25d429 // fadd v9.4s, v1.4s, v5.4s
+	WORD $0x4e26d44a // fadd v10.4s, v2.4s, v6.4s
+	WORD $0x4ea5d42b // fsub v11.4s, v1.4s, v5.4s
+	WORD $0x4ea6d441 // fsub v1.4s, v2.4s, v6.4s
+	WORD $0x4e27d462 // fadd v2.4s, v3.4s, v7.4s
+	WORD $0x4e28d485 // fadd v5.4s, v4.4s, v8.4s
+	WORD $0x4ea7d466 // fsub v6.4s, v3.4s, v7.4s
+	WORD $0x4ea8d483 // fsub v3.4s, v4.4s, v8.4s
+	WORD $0x4e23d564 // fadd v4.4s, v11.4s, v3.4s
+	WORD $0x4ea6d427 // fsub v7.4s, v1.4s, v6.4s
+	WORD $0x4ea3d568 // fsub v8.4s, v11.4s, v3.4s
+	WORD $0x4e26d423 // fadd v3.4s, v1.4s, v6.4s
+	WORD $0x4e22d521 // fadd v1.4s, v9.4s, v2.4s
+	WORD $0x4e25d546 // fadd v6.4s, v10.4s, v5.4s
+	WORD $0x4ea2d52b // fsub v11.4s, v9.4s, v2.4s
+	WORD $0x4ea5d542 // fsub v2.4s, v10.4s, v5.4s
+	ADD R5<<0, R4, R10
+	FMOVQ (R10), F5
+	ADD R0<<0, R10, R11
+	FMOVQ (R11), F9
+	ADD R6<<0, R4, R10
+	FMOVQ (R10), F10
+	ADD R0<<0, R10, R11
+	FMOVQ (R11), F12
+	ADD R6<<0, R4, R10
+	ADD R5<<1, R10, R11
+	FMOVQ (R11), F13
+	ADD R0<<0, R11, R10
+	FMOVQ (R10), F14
+	ADD R6<<0, R4, R10
+	ADD R5<<2, R10, R11
+	FMOVQ (R11), F15
+	ADD R0<<0, R11, R10
+	FMOVQ (R10), F16
+	WORD $0x4e2dd4b1 // fadd v17.4s, v5.4s, v13.4s
+	WORD $0x4e2ed532 // fadd v18.4s, v9.4s, v14.4s
+	WORD $0x4eadd4b3 // fsub v19.4s, v5.4s, v13.4s
+	WORD $0x4eaed525 // fsub v5.4s, v9.4s, v14.4s
+	WORD $0x4e2fd549 // fadd v9.4s, v10.4s, v15.4s
+	WORD $0x4e30d58d // fadd v13.4s, v12.4s, v16.4s
+	WORD $0x4eafd54e // fsub v14.4s, v10.4s, v15.4s
+	WORD $0x4eb0d58a // fsub v10.4s, v12.4s, v16.4s
+	WORD $0x4e2ad66c // fadd v12.4s, v19.4s, v10.4s
+	WORD $0x4eaed4af // fsub v15.4s, v5.4s, v14.4s
+	WORD $0x4eaad670 // fsub v16.4s, v19.4s, v10.4s
+	WORD $0x4e2ed4aa // fadd v10.4s, v5.4s, v14.4s
+	WORD $0x4e29d625 // fadd v5.4s, v17.4s, v9.4s
+	WORD $0x4e2dd64e // fadd v14.4s, v18.4s, v13.4s
+	WORD $0x4ea9d633 // fsub v19.4s, v17.4s, v9.4s
+	WORD $0x4eadd649 // fsub v9.4s, v18.4s, v13.4s
+	WORD $0x4e25d42d // fadd v13.4s, v1.4s, v5.4s
+	WORD $0x4e2ed4d1 // fadd v17.4s, v6.4s, v14.4s
+	WORD $0x4ea5d432 // fsub v18.4s, v1.4s, v5.4s
+	WORD $0x4eaed4c1 // fsub v1.4s, v6.4s, v14.4s
+	WORD $0x4e29d565 // fadd v5.4s, v11.4s, v9.4s
+	WORD $0x4eb3d446 // fsub v6.4s, v2.4s, v19.4s
+	WORD $0x4ea9d56e // fsub v14.4s, v11.4s, v9.4s
+	WORD $0x4e33d449 // fadd v9.4s, v2.4s, v19.4s
+	WORD $0x4e2fd582 // fadd v2.4s, v12.4s, v15.4s
+	WORD $0x4eacd5eb // fsub v11.4s, v15.4s, v12.4s
+	VORR V4.B16, V4.B16, V12.B16
+	VORR V7.B16, V7.B16, V15.B16
+	VORR V4.B16, V4.B16, V19.B16
+	VORR V7.B16, V7.B16, V4.B16
+	VFMLA V0.S4, V2.S4, V12.S4
+	VFMLA V0.S4, V11.S4, V15.S4
+	VFMLS V0.S4, V2.S4, V19.S4
+	VFMLS V0.S4, V11.S4, V4.S4
+	WORD $0x4e2ad602 // fadd v2.4s, v16.4s, v10.4s
+	WORD $0x4eb0d547 // fsub v7.4s, v10.4s, v16.4s
+	VORR V8.B16, V8.B16, V10.B16
+	VORR V3.B16, V3.B16, V11.B16
+	VORR V8.B16, V8.B16, V16.B16
+	VORR V3.B16, V3.B16, V8.B16
+	VFMLA V0.S4, V7.S4, V10.S4
+	VFMLS V0.S4, V2.S4, V11.S4
+	VFMLS V0.S4, V7.S4, V16.S4
+	VFMLA V0.S4, V2.S4, V8.S4
+	FMOVQ F13, (R7)
+	ADD R1<<0, R7, R10
+	FMOVQ F17, (R10)
+	ADD R8<<0, R7, R10
+	FMOVQ F12, (R10)
+	ADD R1<<0, R10, R11
+	FMOVQ F15, (R11)
+	ADD R8<<1, R7, R10
+	FMOVQ F5, (R10)
+	ADD R1<<0, R10, R11
+	FMOVQ F6, (R11)
+	ADD R9<<0, R7, R10
+	FMOVQ F10, (R10)
+	ADD R1<<0, R10, R11
+	FMOVQ F11, (R11)
+	ADD R8<<2, R7, R10
+	FMOVQ F18, (R10)
+	ADD R1<<0, R10, R11
+	FMOVQ F1, (R11)
+	ADD R9<<0, R7, R10
+	ADD R8<<1, R10, R11
+	FMOVQ F19, (R11)
+	ADD R1<<0, R11, R10
+	FMOVQ F4, (R10)
+	ADD R9<<1, R7, R10
+	FMOVQ F14, (R10)
+	ADD R1<<0, R10, R11
+	FMOVQ F9, (R11)
+	ADD R9<<0, R7, R10
+	ADD R8<<2, R10, R11
+	FMOVQ F16, (R11)
+	ADD R1<<0, R11, R10
+	FMOVQ F8, (R10)
+	ADD $16, R4, R4
+	ADD $16, R7, R7
+	SUB $4, R2, R2
+	B single
+tail:
+	// The last 0..3 elements, one at a time in lane 0.
+	CMP $1, R2
+	BLT done
+	FMOVS (R4), F1
+	ADD R0<<0, R4, R10
+	FMOVS (R10), F2
+	ADD R5<<1, R4, R10
+	FMOVS (R10), F3
+	ADD R0<<0, R10, R11
+	FMOVS (R11), F4
+	ADD R5<<2, R4, R10
+	FMOVS (R10), F5
+	ADD R0<<0, R10, R11
+	FMOVS (R11), F6
+	ADD R6<<1, R4, R10
+	FMOVS (R10), F7
+	ADD R0<<0, R10, R11
+	FMOVS (R11), F8
+	WORD $0x4e25d429 // fadd v9.4s, v1.4s, v5.4s
+	WORD $0x4e26d44a // fadd v10.4s, v2.4s, v6.4s
+	WORD $0x4ea5d42b // fsub v11.4s, v1.4s, v5.4s
+	WORD $0x4ea6d441 // fsub v1.4s, v2.4s, v6.4s
+	WORD $0x4e27d462 // fadd v2.4s, v3.4s, v7.4s
+	WORD $0x4e28d485 // fadd v5.4s, v4.4s, v8.4s
+	WORD $0x4ea7d466 // fsub v6.4s, v3.4s, v7.4s
+	WORD $0x4ea8d483 // fsub v3.4s, v4.4s, v8.4s
+	WORD $0x4e23d564 // fadd v4.4s, v11.4s, v3.4s
+	WORD $0x4ea6d427 // fsub v7.4s, v1.4s, v6.4s
+	WORD $0x4ea3d568 // fsub v8.4s, v11.4s, v3.4s
+	WORD $0x4e26d423 // fadd v3.4s, v1.4s, v6.4s
+	WORD $0x4e22d521 // fadd v1.4s, v9.4s, v2.4s
+	WORD $0x4e25d546 // fadd v6.4s, v10.4s, v5.4s
+	WORD $0x4ea2d52b // fsub v11.4s, v9.4s, v2.4s
+	WORD $0x4ea5d542 // fsub v2.4s, v10.4s, v5.4s
+	ADD R5<<0, R4, R10
+	FMOVS (R10), F5
+	ADD R0<<0, R10, R11
+	FMOVS (R11), F9
+	ADD R6<<0, R4, R10
+	FMOVS (R10), F10
+	ADD R0<<0, R10, R11
+	FMOVS (R11), F12
+	ADD R6<<0, R4, R10
+	ADD R5<<1, R10, R11
+	FMOVS (R11), F13
+	ADD R0<<0, R11, R10
+	FMOVS (R10), F14
+	ADD R6<<0, R4, R10
+	ADD R5<<2, R10, R11
+	FMOVS (R11), F15
+	ADD R0<<0, R11, R10
+	FMOVS (R10), F16
+	WORD $0x4e2dd4b1 // fadd v17.4s, v5.4s, v13.4s
+	WORD $0x4e2ed532 // fadd v18.4s, v9.4s, v14.4s
+	WORD $0x4eadd4b3 // fsub v19.4s, v5.4s, v13.4s
+	WORD $0x4eaed525 // fsub v5.4s, v9.4s, v14.4s
+	WORD $0x4e2fd549 // fadd v9.4s, v10.4s, v15.4s
+	WORD $0x4e30d58d // fadd v13.4s, v12.4s, v16.4s
+	WORD $0x4eafd54e // fsub v14.4s, v10.4s, v15.4s
+	WORD $0x4eb0d58a // fsub v10.4s, v12.4s, v16.4s
+	WORD $0x4e2ad66c // fadd v12.4s, v19.4s, v10.4s
+	WORD $0x4eaed4af // fsub v15.4s, v5.4s, v14.4s
+	WORD $0x4eaad670 // fsub v16.4s, v19.4s, v10.4s
+	WORD $0x4e2ed4aa // fadd v10.4s, v5.4s, v14.4s
+	WORD $0x4e29d625 // fadd v5.4s, v17.4s, v9.4s
+	WORD $0x4e2dd64e // fadd v14.4s, v18.4s, v13.4s
+	WORD $0x4ea9d633 // fsub v19.4s, v17.4s, v9.4s
+	WORD $0x4eadd649 // fsub v9.4s, v18.4s, v13.4s
+	WORD $0x4e25d42d // fadd v13.4s, v1.4s, v5.4s
+	WORD $0x4e2ed4d1 // fadd v17.4s, v6.4s, v14.4s
+	WORD $0x4ea5d432 // fsub v18.4s, v1.4s, v5.4s
+	WORD $0x4eaed4c1 // fsub v1.4s, v6.4s, v14.4s
+	WORD $0x4e29d565 // fadd v5.4s, v11.4s, v9.4s
+	WORD $0x4eb3d446 // fsub v6.4s, v2.4s, v19.4s
+	WORD $0x4ea9d56e // fsub v14.4s, v11.4s, v9.4s
+	WORD $0x4e33d449 // fadd v9.4s, v2.4s, v19.4s
+	WORD $0x4e2fd582 // fadd v2.4s, v12.4s, v15.4s
+	WORD $0x4eacd5eb // fsub v11.4s, v15.4s, v12.4s
+	VORR V4.B16, V4.B16, V12.B16
+	VORR V7.B16, V7.B16, V15.B16
+	VORR V4.B16, V4.B16, V19.B16
+	VORR V7.B16, V7.B16, V4.B16
+	VFMLA V0.S4, V2.S4, V12.S4
+	VFMLA V0.S4, V11.S4, V15.S4
+	VFMLS V0.S4, V2.S4, V19.S4
+	VFMLS V0.S4, V11.S4, V4.S4
+	WORD $0x4e2ad602 // fadd v2.4s, v16.4s, v10.4s
+	WORD $0x4eb0d547 // fsub v7.4s, v10.4s, v16.4s
+	VORR V8.B16, V8.B16, V10.B16
+	VORR V3.B16, V3.B16, V11.B16
+	VORR V8.B16, V8.B16, V16.B16
+	VORR V3.B16, V3.B16, V8.B16
+	VFMLA V0.S4, V7.S4, V10.S4
+	VFMLS V0.S4, V2.S4, V11.S4
+	VFMLS V0.S4, V7.S4, V16.S4
+	VFMLA V0.S4, V2.S4, V8.S4
+	FMOVS F13, (R7)
+	ADD R1<<0, R7, R10
+	FMOVS F17, (R10)
+	ADD R8<<0, R7, R10
+	FMOVS F12, (R10)
+	ADD R1<<0, R10, R11
+	FMOVS F15, (R11)
+	ADD R8<<1, R7, R10
+	FMOVS F5, (R10)
+	ADD R1<<0, R10, R11
+	FMOVS F6, (R11)
+	ADD R9<<0, R7, R10
+	FMOVS F10, (R10)
+	ADD R1<<0, R10, R11
+	FMOVS F11, (R11)
+	ADD R8<<2, R7, R10
+	FMOVS F18, (R10)
+	ADD R1<<0, R10, R11
+	FMOVS F1, (R11)
+	ADD R9<<0, R7, R10
+	ADD R8<<1, R10, R11
+	FMOVS F19, (R11)
+	ADD R1<<0, R11, R10
+	FMOVS F4, (R10)
+	ADD R9<<1, R7, R10
+	FMOVS F14, (R10)
+	ADD R1<<0, R10, R11
+	FMOVS F9, (R11)
+	ADD R9<<0, R7, R10
+	ADD R8<<2, R10, R11
+	FMOVS F16, (R11)
+	ADD R1<<0, R11, R10
+	FMOVS F8, (R10)
 	ADD $4, R4, R4
 	ADD $4, R7, R7
 	SUB $1, R2, R2

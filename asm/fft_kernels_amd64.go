@@ -8,6 +8,7 @@ package asm
 var FFTKernels = []FFTKernelSet{
 	{ISA: "AVX2", Lanes: 8,
 		Radix:           [9]Kernel[FFTStageFunc]{2: {Name: "FFTRadix2AVX2", Func: FFTRadix2AVX2}, 3: {Name: "FFTRadix3AVX2", Func: FFTRadix3AVX2}, 4: {Name: "FFTRadix4AVX2", Func: FFTRadix4AVX2}},
+		RadixLast:       [9]Kernel[FFTStageFunc]{2: {Name: "FFTRadix2LastAVX2", Func: FFTRadix2LastAVX2}, 3: {Name: "FFTRadix3LastAVX2", Func: FFTRadix3LastAVX2}, 4: {Name: "FFTRadix4LastAVX2", Func: FFTRadix4LastAVX2}},
 		RealPair:        Kernel[FFTStageFunc]{Name: "FFTRealPairAVX2", Func: FFTRealPairAVX2},
 		ScaleAddConj:    Kernel[FFTRowsFunc]{Name: "FFTScaleAddConjAVX2", Func: FFTScaleAddConjAVX2},
 		ScaleAddConjSum: Kernel[FFTSumFunc]{Name: "FFTScaleAddConjSumAVX2", Func: FFTScaleAddConjSumAVX2},
@@ -22,6 +23,7 @@ var FFTKernels = []FFTKernelSet{
 	},
 	{ISA: "AVX512", Lanes: 16,
 		Radix:           [9]Kernel[FFTStageFunc]{2: {Name: "FFTRadix2AVX512", Func: FFTRadix2AVX512}, 3: {Name: "FFTRadix3AVX512", Func: FFTRadix3AVX512}, 4: {Name: "FFTRadix4AVX512", Func: FFTRadix4AVX512}, 8: {Name: "FFTRadix8AVX512", Func: FFTRadix8AVX512}},
+		RadixLast:       [9]Kernel[FFTStageFunc]{2: {Name: "FFTRadix2LastAVX512", Func: FFTRadix2LastAVX512}, 3: {Name: "FFTRadix3LastAVX512", Func: FFTRadix3LastAVX512}, 4: {Name: "FFTRadix4LastAVX512", Func: FFTRadix4LastAVX512}, 8: {Name: "FFTRadix8LastAVX512", Func: FFTRadix8LastAVX512}},
 		RealPair:        Kernel[FFTStageFunc]{Name: "FFTRealPairAVX512", Func: FFTRealPairAVX512},
 		ScaleAddConj:    Kernel[FFTRowsFunc]{Name: "FFTScaleAddConjAVX512", Func: FFTScaleAddConjAVX512},
 		ScaleAddConjSum: Kernel[FFTSumFunc]{Name: "FFTScaleAddConjSumAVX512", Func: FFTScaleAddConjSumAVX512},

@@ -8,6 +8,7 @@ package asm
 var FFTKernels = []FFTKernelSet{
 	{ISA: "NEON", Lanes: 4,
 		Radix:           [9]Kernel[FFTStageFunc]{2: {Name: "FFTRadix2NEON", Func: FFTRadix2NEON}, 3: {Name: "FFTRadix3NEON", Func: FFTRadix3NEON}, 4: {Name: "FFTRadix4NEON", Func: FFTRadix4NEON}, 8: {Name: "FFTRadix8NEON", Func: FFTRadix8NEON}},
+		RadixLast:       [9]Kernel[FFTStageFunc]{2: {Name: "FFTRadix2LastNEON", Func: FFTRadix2LastNEON}, 3: {Name: "FFTRadix3LastNEON", Func: FFTRadix3LastNEON}, 4: {Name: "FFTRadix4LastNEON", Func: FFTRadix4LastNEON}, 8: {Name: "FFTRadix8LastNEON", Func: FFTRadix8LastNEON}},
 		RealPair:        Kernel[FFTStageFunc]{Name: "FFTRealPairNEON", Func: FFTRealPairNEON},
 		ScaleAddConj:    Kernel[FFTRowsFunc]{Name: "FFTScaleAddConjNEON", Func: FFTScaleAddConjNEON},
 		ScaleAddConjSum: Kernel[FFTSumFunc]{Name: "FFTScaleAddConjSumNEON", Func: FFTScaleAddConjSumNEON},

@@ -239,6 +239,7 @@ type FFTKernelSet struct {
 	ISA                              string
 	Lanes                            int
 	Radix                            [9]Kernel[FFTStageFunc]
+	RadixLast                        [9]Kernel[FFTStageFunc] // a last stage's: no twiddles
 	RealPair                         Kernel[FFTStageFunc]
 	ScaleAddConj                     Kernel[FFTRowsFunc]
 	ScaleAddConjSum                  Kernel[FFTSumFunc]

@@ -87,7 +87,7 @@ func BenchmarkGonumR2C(b *testing.B) {
 // BenchmarkLanePlan is n-point transforms of lanes signals in split form
 // on the bound path; MFLOPS conventional (5 n log2 n per signal).
 func BenchmarkLanePlan(b *testing.B) {
-	for _, c := range [][2]int{{192, 192}, {192, 193}, {192, 200}, {144, 288}, {144, 290}, {288, 145}, {288, 144}, {1024, 64}, {1024, 65}} {
+	for _, c := range [][2]int{{192, 192}, {192, 193}, {192, 200}, {144, 288}, {144, 290}, {288, 145}, {288, 144}, {1024, 64}, {1024, 65}, {64, 16}, {64, 64}, {512, 16}, {512, 96}} {
 		n, lanes := c[0], c[1]
 		b.Run(fmt.Sprintf("%dx%d", n, lanes), func(b *testing.B) {
 			p, err := NewLanePlan(n, kernels.Current())

@@ -3,6 +3,7 @@ package fft
 import (
 	"fmt"
 	"math"
+	"strings"
 	"unsafe"
 
 	"github.com/convkit/convkit/asm"
@@ -62,19 +63,28 @@ func ptr(r run) *float32 { return (*float32)(unsafe.Pointer(unsafe.SliceData(r.d
 // butterfly runs count radix-r Stockham butterflies over runs of n
 // floats: butterfly b's r inputs at src moved b*srcNext floats, its r
 // outputs at dst moved b*dstNext, its twiddles w_1.. at tw[2(r-1)b:].
-func (k laneKernels) butterfly(r int, dst, src run, n int, tw []float32, count, srcNext, dstNext int) {
+// plain: the stage's last, every twiddle 1, none multiplied.
+func (k laneKernels) butterfly(r int, dst, src run, n int, tw []float32, count, srcNext, dstNext int, plain bool) {
 	if n <= 0 || count <= 0 {
 		return
 	}
 	k.checkButterfly(r, dst, src, n, tw, count, srcNext, dstNext)
 	if k.set == nil {
 		for b := 0; b < count; b++ {
-			butterflyGo(r, dst, src, n, tw[2*(r-1)*b:])
+			butterflyGo(r, dst, src, n, tw[2*(r-1)*b:], plain)
 			dst.re, dst.im, src.re, src.im = dst.re+dstNext, dst.im+dstNext, src.re+srcNext, src.im+srcNext
 		}
 		return
 	}
-	k.set.Radix[r].Func(ptr(dst), ptr(src), &tw[0], n, 4*src.step, 4*dst.step, 4*(src.im-src.re), 4*(dst.im-dst.re), count, 4*srcNext, 4*dstNext)
+	k.radix(r, plain)(ptr(dst), ptr(src), &tw[0], n, 4*src.step, 4*dst.step, 4*(src.im-src.re), 4*(dst.im-dst.re), count, 4*srcNext, 4*dstNext)
+}
+
+// radix is the path's radix-r butterfly kernel (plain: the last stage's).
+func (k laneKernels) radix(r int, plain bool) asm.FFTStageFunc {
+	if plain {
+		return k.set.RadixLast[r].Func
+	}
+	return k.set.Radix[r].Func
 }
 
 // checkButterfly panics naming the call if the butterflies' streams or
@@ -96,10 +106,10 @@ func (k laneKernels) run(data []float32, calls []stageCall) {
 		c := &calls[i]
 		if k.set == nil {
 			k.butterfly(c.r, run{data: data, re: c.dst, im: c.dstIm, step: c.dstStep}, run{data: data, re: c.src, im: c.srcIm, step: c.srcStep},
-				c.n, c.tw, c.count, c.srcNext, c.dstNext)
+				c.n, c.tw, c.count, c.srcNext, c.dstNext, c.plain)
 			continue
 		}
-		k.set.Radix[c.r].Func(&data[c.dst], &data[c.src], &c.tw[0], c.n, 4*c.srcStep, 4*c.dstStep, 4*(c.srcIm-c.src), 4*(c.dstIm-c.dst), c.count, 4*c.srcNext, 4*c.dstNext)
+		k.radix(c.r, c.plain)(&data[c.dst], &data[c.src], &c.tw[0], c.n, 4*c.srcStep, 4*c.dstStep, 4*(c.srcIm-c.src), 4*(c.dstIm-c.dst), c.count, 4*c.srcNext, 4*c.dstNext)
 	}
 }
 
@@ -256,7 +266,7 @@ func dft8Go(xr, xi [8]float32) (yr, yi [8]float32) {
 	return yr, yi
 }
 
-func butterflyGo(r int, dst, src run, n int, tw []float32) {
+func butterflyGo(r int, dst, src run, n int, tw []float32, plain bool) {
 	var xr, xi, yr, yi [8]float32
 	for l := 0; l < n; l++ {
 		for t := 0; t < r; t++ {
@@ -281,7 +291,7 @@ func butterflyGo(r int, dst, src run, n int, tw []float32) {
 			yr, yi = dft8Go(xr, xi)
 		}
 		for u := 0; u < r; u++ {
-			if u > 0 {
+			if u > 0 && !plain {
 				yr[u], yi[u] = twiddleGo(yr[u], yi[u], tw[2*(u-1)], tw[2*(u-1)+1])
 			}
 			dst.data[dst.re+u*dst.step+l], dst.data[dst.im+u*dst.step+l] = yr[u], yi[u]
@@ -347,7 +357,7 @@ func mulGo(kind MulKind, dst, a, b run, n int) {
 }
 
 // KernelTwin runs the pure-Go twin of the generated kernel FFT<kind><ISA>
-// (kind Radix2, Radix3, Radix4, Radix8 or RealPair) on the kernel's arguments,
+// (kind Radix2, Radix3, Radix4, Radix8, their Last forms, or RealPair) on the kernel's arguments,
 // the pointers as slices starting there, the steps and offsets in bytes:
 // the specification the tests of the generated code hold it to. count,
 // srcNext and dstNext are the butterflies' or the row pairs'.
@@ -358,8 +368,8 @@ func KernelTwin(kind string, dst, src, tw []float32, n, srcStep, dstStep, srcIm,
 	case "RealPair":
 		pairs := unsafe.Slice((*[3]float32)(unsafe.Pointer(unsafe.SliceData(tw))), count)
 		laneKernels{}.realPair(d, s, n, pairs, srcNext/4, dstNext/4)
-	case "Radix2", "Radix3", "Radix4", "Radix8":
-		laneKernels{}.butterfly(int(kind[5]-'0'), d, s, n, tw, count, srcNext/4, dstNext/4)
+	case "Radix2", "Radix3", "Radix4", "Radix8", "Radix2Last", "Radix3Last", "Radix4Last", "Radix8Last":
+		laneKernels{}.butterfly(int(kind[5]-'0'), d, s, n, tw, count, srcNext/4, dstNext/4, strings.HasSuffix(kind, "Last"))
 	default:
 		panic("fft: no kernel twin " + kind)
 	}

@@ -147,7 +147,7 @@ func (p *LanePlan) transform(dst, src Split, lanes int, work []float32) {
 		return
 	}
 	p.walk(dst, src, lanes, work, 0, func(st *laneStage, dst, src run, n, count, srcNext, dstNext int) {
-		p.k.butterfly(st.r, dst, src, n, st.tw, count, srcNext, dstNext)
+		p.k.butterfly(st.r, dst, src, n, st.tw, count, srcNext, dstNext, st.m == 1)
 	})
 }
 
@@ -192,6 +192,7 @@ func (p *LanePlan) stage(st *laneStage, out, in Split, lanes int, emit func(st *
 // all lie in one slice: offsets and steps in floats.
 type stageCall struct {
 	r                       int
+	plain                   bool // the last stage: no twiddles
 	dst, src, dstIm, srcIm  int
 	n, srcStep, dstStep     int
 	count, srcNext, dstNext int
@@ -207,7 +208,7 @@ func (p *LanePlan) record(dst, src Split, lanes int, data []float32, wo int) []s
 	var calls []stageCall
 	p.walk(dst, src, lanes, data, wo, func(st *laneStage, d, s run, n, count, srcNext, dstNext int) {
 		laneKernels{}.checkButterfly(st.r, d, s, n, st.tw, count, srcNext, dstNext)
-		calls = append(calls, stageCall{r: st.r, dst: d.re, src: s.re, dstIm: d.im, srcIm: s.im, n: n,
+		calls = append(calls, stageCall{r: st.r, plain: st.m == 1, dst: d.re, src: s.re, dstIm: d.im, srcIm: s.im, n: n,
 			srcStep: s.step, dstStep: d.step, count: count, srcNext: srcNext, dstNext: dstNext, tw: st.tw})
 	})
 	return calls

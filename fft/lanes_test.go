@@ -90,8 +90,8 @@ func TestLaneKernelsAgainstTwins(t *testing.T) {
 				if !k.hasRadix(radix) {
 					continue
 				}
-				for _, geo := range [][3]int{{1, 1, 1}, {3, -1, 1}, {2, 2, 1}, {1, 1, 3}, {2, -1, 2}} { // step, im as multiples of n; butterflies
-					count := geo[2]
+				for _, geo := range [][4]int{{1, 1, 1, 0}, {3, -1, 1, 0}, {2, 2, 1, 0}, {1, 1, 3, 0}, {2, -1, 2, 0}, {1, 1, 1, 1}, {2, -1, 2, 1}} { // step, im as multiples of n; butterflies; plain
+					count, plain := geo[2], geo[3] == 1
 					step, im := geo[0]*max(n, 1), geo[1]*(radix*count*geo[0]*max(n, 1))
 					ss, sre := layout(radix*count, n, step, im)
 					dim := -(radix*count*(step+1) + n) // past the real planes' span
@@ -102,10 +102,10 @@ func TestLaneKernelsAgainstTwins(t *testing.T) {
 					out := run{re: dre, im: dre + dim, step: step + 1}
 					want := append([]float32{}, dst0...)
 					in.data, out.data = src, want
-					twin.butterfly(radix, out, in, n, tw, count, radix*step, radix*(step+1))
+					twin.butterfly(radix, out, in, n, tw, count, radix*step, radix*(step+1), plain)
 					got := guarded(t, dst0, src, func(d, s []float32) {
 						in.data, out.data = s, d
-						k.butterfly(radix, out, in, n, tw, count, radix*step, radix*(step+1))
+						k.butterfly(radix, out, in, n, tw, count, radix*step, radix*(step+1), plain)
 					})
 					sameBits(t, fmt.Sprintf("%s radix %d n=%d geo %v", k.name(), radix, n, geo), got, want)
 				}

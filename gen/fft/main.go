@@ -68,7 +68,8 @@ var products = []struct {
 func main() {
 	kw.MainWith("fft", "fftMaskTab", func(f *kw.Func) {
 		for _, r := range radices(f.ISA) {
-			genButterfly(f, r)
+			genButterfly(f, r, false)
+			genButterfly(f, r, true)
 		}
 		genRealPair(f)
 		genScaleAddConj(f)
@@ -100,11 +101,13 @@ func goTable(arch string) string {
 	for _, isa := range archISAs[arch] {
 		n := isa.Name
 		fmt.Fprintf(&b, "{ISA: %q, Lanes: %d,\n", n, isa.Lanes)
-		b.WriteString("Radix: [9]Kernel[FFTStageFunc]{")
-		for _, r := range radices(isa) {
-			fmt.Fprintf(&b, "%d: {Name: \"FFTRadix%d%s\", Func: FFTRadix%d%s}, ", r, r, n, r, n)
+		for _, last := range []string{"", "Last"} {
+			fmt.Fprintf(&b, "Radix%s: [9]Kernel[FFTStageFunc]{", last)
+			for _, r := range radices(isa) {
+				fmt.Fprintf(&b, "%d: {Name: \"FFTRadix%d%s%s\", Func: FFTRadix%d%s%s}, ", r, r, last, n, r, last, n)
+			}
+			b.WriteString("},\n")
 		}
-		b.WriteString("},\n")
 		fmt.Fprintf(&b, "RealPair: Kernel[FFTStageFunc]{Name: \"FFTRealPair%s\", Func: FFTRealPair%s},\n", n, n)
 		fmt.Fprintf(&b, "ScaleAddConj: Kernel[FFTRowsFunc]{Name: \"FFTScaleAddConj%s\", Func: FFTScaleAddConj%s},\n", n, n)
 		fmt.Fprintf(&b, "ScaleAddConjSum: Kernel[FFTSumFunc]{Name: \"FFTScaleAddConjSum%s\", Func: FFTScaleAddConjSum%s},\n", n, n)
@@ -245,8 +248,16 @@ func splat(f *kw.Func, v float64) kw.V { return f.Splat(math.Float32bits(float32
 // pointers and count live in the argument slots between butterflies
 // (StoreParam), so that the inner loop keeps every register for its 2r
 // streams.
-func genButterfly(f *kw.Func, r int) {
+//
+// last: FFTRadix<r>Last<ISA>, a stage's last, whose twiddles are all 1
+// (m = 1): none is read or multiplied (a third of radix 8's arithmetic).
+func genButterfly(f *kw.Func, r int, last bool) {
 	name := fmt.Sprintf("FFTRadix%d%s", r, f.ISA.Name)
+	spec := fmt.Sprintf("\t  w_0 = 1, w_u = tw[2(%d b + u-1)] + i tw[2(%d b + u-1)+1]", r-1, r-1)
+	if last {
+		name = fmt.Sprintf("FFTRadix%dLast%s", r, f.ISA.Name)
+		spec = "\t  w_u = 1 (tw is not read)"
+	}
 	f.Function(name, stageSig,
 		fmt.Sprintf("%s is count radix-%d butterflies of a Stockham decimation-in-frequency", name, r),
 		"stage on runs of n lanes of split complex data (bytes: steps, the",
@@ -255,7 +266,7 @@ func genButterfly(f *kw.Func, r int) {
 		fmt.Sprintf("\tfor b < count, l < n, u < %d: y_u = w_u * sum_t x_t e^(-2 pi i t u / %d)", r, r),
 		"\t  x_t = src[b*srcNext + t*srcStep + 4l] + i src[... + srcIm]",
 		"\t  y_u to dst[b*dstNext + u*dstStep + 4l] and dst[... + dstIm]",
-		fmt.Sprintf("\t  w_0 = 1, w_u = tw[2(%d b + u-1)] + i tw[2(%d b + u-1)+1]", r-1, r-1),
+		spec,
 		"",
 		"Its reference and test oracle is fft's radix twin (butterflyGo).")
 	n0, count := f.Int("n"), f.Int("count")
@@ -273,7 +284,7 @@ func genButterfly(f *kw.Func, r int) {
 	}
 	// The twiddles: in registers where there are enough (AVX-512, NEON),
 	// else broadcast from tw on each use.
-	keep := f.ISA.Regs >= 32 && r <= 4
+	keep := f.ISA.Regs >= 32 && r <= 4 && !last
 	w := make([]cplx, r)
 	if keep {
 		for u := 1; u < r; u++ {
@@ -302,7 +313,7 @@ func genButterfly(f *kw.Func, r int) {
 			y = dft(f, x, c3, s3)
 		}
 		for u := range y {
-			if u > 0 {
+			if u > 0 && !last {
 				wu := w[u]
 				if !keep {
 					wu = cplx{f.Vec(), f.Vec()}

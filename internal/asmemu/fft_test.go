@@ -11,7 +11,7 @@ import (
 )
 
 // fftName parses an FFT kernel's name: kind, ISA.
-var fftName = regexp.MustCompile(`^FFT(Radix2|Radix3|Radix4|Radix8|RealPair|ScaleAddConj|ScaleAddConjSum|Mul|MulConj|MulAdd|MulAddConj|Transpose|Unzip|Zip|RealHalf)(AVX2|AVX512)$`)
+var fftName = regexp.MustCompile(`^FFT(Radix2|Radix3|Radix4|Radix8|Radix2Last|Radix3Last|Radix4Last|Radix8Last|RealPair|ScaleAddConj|ScaleAddConjSum|Mul|MulConj|MulAdd|MulAddConj|Transpose|Unzip|Zip|RealHalf)(AVX2|AVX512)$`)
 
 // testFFT runs an FFT kernel on runs of several lengths (whole vectors,
 // a tail, both) with gaps between its streams and planes against fft's
@@ -87,7 +87,7 @@ func testFFT(t *testing.T, p *Program, name string) {
 		}
 		return
 	}
-	streams := map[string]int{"Radix2": 2, "Radix3": 3, "Radix4": 4, "Radix8": 8, "RealPair": 2}[kind]
+	streams := map[string]int{"Radix2": 2, "Radix3": 3, "Radix4": 4, "Radix8": 8, "RealPair": 2}[strings.TrimSuffix(kind, "Last")]
 	for _, n := range []int{1, 7, 16, 37} {
 		if kind == "ScaleAddConj" { // 3 rows n+2 apart, the planes after them
 			rows, pitch := 3, n+2

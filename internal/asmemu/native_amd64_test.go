@@ -82,7 +82,7 @@ var natives = func() map[string]any {
 		add(k.Kernel.Name, k.Kernel.Func)
 	}
 	for _, k := range asm.FFTKernels {
-		for _, r := range k.Radix {
+		for _, r := range append(k.Radix[:], k.RadixLast[:]...) {
 			if r.Func != nil {
 				add(r.Name, r.Func)
 			}
