@@ -21,6 +21,11 @@ type grid2 struct {
 	d0, d1    *LanePlan // n0 and n1 points
 	r1        *RealLanePlan
 	k         laneKernels
+	// The complex transform's rows on the four-step of n1 where it has
+	// one (rowFS), then the columns by blocks of blk: two passes over
+	// memory where the transposes take six (transformRows).
+	rowFS *fourStep
+	blk   int
 }
 
 // newGrid2 returns the 2D plan of n0 x n1 on path isa (real: the real
@@ -40,6 +45,18 @@ func newGrid2(n0, n1 int, isa kernels.ISA, real bool) *grid2 {
 			return nil
 		}
 		g := &grid2{n0: n0, n1: n1, n: n0 * n1, h1: n1/2 + 1, d0: d0, d1: d1, k: k}
+		if !real {
+			// Short rows would take AVX2's four-step beside AVX-512's
+			// columns: measured slower than the transposes (64 x 64: 2x).
+			// Rows under 16 vectors have four-steps of a few vectors a
+			// side whose fixed costs lose to the transposes (AVX2 64 x 64:
+			// 15 against 8.6 us; 128 x 128: 52 against 56).
+			if g.rowFS = newFourStep(n1, isa); g.rowFS != nil && (g.rowFS.k.set != k.set || n1 < 16*k.set.Lanes) {
+				g.rowFS = nil
+			}
+			_, l2, _ := kernels.Caches()
+			g.blk = min(n1, max(k.set.Lanes, l2/2/(32*n0)/k.set.Lanes*k.set.Lanes))
+		}
 		if real {
 			var err error
 			if g.r1, err = NewRealLanePlan(n1, p); err != nil {
@@ -54,6 +71,9 @@ func newGrid2(n0, n1 int, isa kernels.ISA, real bool) *grid2 {
 // workLen is the scratch floats of a call: two split buffers and the
 // lane plans' scratch.
 func (g *grid2) workLen() int {
+	if g.rowFS != nil {
+		return max(g.rowFS.workLen(), 2*(2*g.n0*g.blk+2*planePad)+g.d0.WorkLen(g.blk)+alignSlack)
+	}
 	lane := max(g.d0.WorkLen(g.n1), g.d1.WorkLen(g.n0))
 	if g.r1 != nil {
 		lane = max(lane, g.r1.WorkLen(g.n0))
@@ -77,6 +97,15 @@ func (g *grid2) checkWork(work []float32) []float32 {
 	return aligned(work)
 }
 
+// name is the plan's path: the columns' kernels, and the rows' where
+// they differ.
+func (g *grid2) name() string {
+	if g.rowFS != nil && g.rowFS.k.set != g.k.set {
+		return g.k.name() + "/" + g.rowFS.k.name()
+	}
+	return g.k.name()
+}
+
 // planes returns s's two planes of n floats (swapped: exchanged).
 func planes(s Split, n int, swapped bool) (re, im []float32) {
 	re, im = s.Data[s.Re:][:n], s.Data[s.Im:][:n]
@@ -95,6 +124,10 @@ func (g *grid2) transposeSplit(dst, src Split, rows, cols int) {
 // transform computes the complex 2D DFT (inverse: the unnormalized
 // inverse) of src into dst, n values each; dst may be src.
 func (g *grid2) transform(dst, src []complex64, work []float32, inverse bool) {
+	if g.rowFS != nil {
+		g.transformRows(dst, src, work, inverse)
+		return
+	}
 	work = g.checkWork(work)
 	lane := work[g.laneOff():]
 	a, b := g.buf(work, 0, g.n1), g.buf(work, 1, g.n1)
@@ -145,4 +178,31 @@ func (g *grid2) realInverse(x []float32, src []complex64, work []float32) {
 	xt := g.buf(work, 1, g.n0)
 	g.r1.Inverse(work[xt.Re:][:g.n], g.n0, st, g.n0, lane) // n1 x n0
 	g.k.transpose(x, 0, g.n1, work, xt.Re, g.n0, g.n1, g.n0)
+}
+
+// transformRows is transform on the rows' four-step: each row's
+// transform in cache, src row to dst row; then the columns of dst in
+// blocks of blk, each block split into a dense buffer (its rows' Unzip),
+// transformed there with the columns as lanes, and put back.
+func (g *grid2) transformRows(dst, src []complex64, work []float32, inverse bool) {
+	work = g.checkWork(work)
+	for i := 0; i < g.n0; i++ {
+		g.rowFS.transform(dst[i*g.n1:][:g.n1], src[i*g.n1:][:g.n1], work, inverse)
+	}
+	half := 2*g.n0*g.blk + 2*planePad
+	lane := work[2*half:]
+	for c0 := 0; c0 < g.n1; c0 += g.blk {
+		w := min(g.blk, g.n1-c0)
+		a := Split{Data: work, Re: 0, Im: g.n0*w + planePad, Step: w}
+		b := Split{Data: work, Re: half, Im: half + g.n0*w + planePad, Step: w}
+		ar, ai := planes(a, g.n0*w, inverse)
+		for j := 0; j < g.n0; j++ {
+			g.k.unzip(ar[j*w:][:w], ai[j*w:][:w], dst[j*g.n1+c0:][:w])
+		}
+		g.d0.Forward(b, a, w, lane)
+		br, bi := planes(b, g.n0*w, inverse)
+		for j := 0; j < g.n0; j++ {
+			g.k.zip(dst[j*g.n1+c0:][:w], br[j*w:][:w], bi[j*w:][:w])
+		}
+	}
 }

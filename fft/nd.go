@@ -48,7 +48,7 @@ func NewPlanNDFor(isa kernels.ISA, dims ...int) (*PlanND, error) {
 // arrays other than 2D, the first axis's path).
 func (p *PlanND) Path() string {
 	if p.grid != nil {
-		return p.grid.k.name()
+		return p.grid.name()
 	}
 	return p.axes[0].Path()
 }

@@ -183,7 +183,7 @@ func TestWithMatchesPooled(t *testing.T) {
 func TestGrid2Paths(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
 	for _, isa := range lanePaths()[1:] {
-		for _, dims := range [][]int{{8, 8}, {16, 16}, {32, 48}, {48, 16}, {64, 64}, {96, 32}} {
+		for _, dims := range [][]int{{8, 8}, {16, 16}, {32, 48}, {48, 16}, {64, 64}, {96, 32}, {32, 256}, {16, 576}} {
 			n := ndCount(dims)
 			p, _ := NewPlanNDFor(isa, dims...)
 			rp, _ := NewRealPlanNDFor(isa, dims...)
