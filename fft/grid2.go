@@ -26,6 +26,9 @@ type grid2 struct {
 	// memory where the transposes take six (transformRows).
 	rowFS *fourStep
 	blk   int
+	// The real transform's the same way: each row's real four-step
+	// (RealHalf) in cache, then the half spectrum's columns in blocks.
+	rowRFS *realFourStep
 }
 
 // newGrid2 returns the 2D plan of n0 x n1 on path isa (real: the real
@@ -54,15 +57,18 @@ func newGrid2(n0, n1 int, isa kernels.ISA, real bool) *grid2 {
 			if g.rowFS = newFourStep(n1, isa); g.rowFS != nil && (g.rowFS.k.set != k.set || n1 < 16*k.set.Lanes) {
 				g.rowFS = nil
 			}
-			_, l2, _ := kernels.Caches()
-			g.blk = min(n1, max(k.set.Lanes, l2/2/(32*n0)/k.set.Lanes*k.set.Lanes))
 		}
 		if real {
 			var err error
 			if g.r1, err = NewRealLanePlan(n1, p); err != nil {
 				return nil
 			}
+			if fs := newFourStep(n1/2, isa); fs != nil && fs.k.set == k.set && n1/2 >= 16*k.set.Lanes {
+				g.rowRFS = newRealFourStep(fs)
+			}
 		}
+		_, l2, _ := kernels.Caches()
+		g.blk = min(n1, max(k.set.Lanes, l2/2/(32*n0)/k.set.Lanes*k.set.Lanes))
 		return g
 	}
 	return nil
@@ -71,8 +77,13 @@ func newGrid2(n0, n1 int, isa kernels.ISA, real bool) *grid2 {
 // workLen is the scratch floats of a call: two split buffers and the
 // lane plans' scratch.
 func (g *grid2) workLen() int {
+	// Each step aligns its part again (aligned): a slack each time.
+	cols := 2*(2*g.n0*g.blk+2*planePad) + g.d0.WorkLen(g.blk) + alignSlack
 	if g.rowFS != nil {
-		return max(g.rowFS.workLen(), 2*(2*g.n0*g.blk+2*planePad)+g.d0.WorkLen(g.blk)+alignSlack)
+		return max(g.rowFS.workLen(), cols) + alignSlack
+	}
+	if g.rowRFS != nil {
+		return g.specLen() + max(g.rowRFS.c.workLen(), cols) + alignSlack
 	}
 	lane := max(g.d0.WorkLen(g.n1), g.d1.WorkLen(g.n0))
 	if g.r1 != nil {
@@ -80,6 +91,10 @@ func (g *grid2) workLen() int {
 	}
 	return g.laneOff() + lane + alignSlack
 }
+
+// specLen is the floats of a half spectrum, interleaved: the real
+// inverse's copy of its input's column transforms.
+func (g *grid2) specLen() int { return 2*g.n0*g.h1 + alignSlack + 1 }
 
 func (g *grid2) laneOff() int { return 2 * (2*g.n + 2*planePad) }
 
@@ -145,6 +160,14 @@ func (g *grid2) transform(dst, src []complex64, work []float32, inverse bool) {
 // realForward computes the half spectrum dst (n0 x h1) of the real
 // array x (n0 x n1).
 func (g *grid2) realForward(dst []complex64, x []float32, work []float32) {
+	if g.rowRFS != nil { // each row's half spectrum, then its columns
+		work = g.checkWork(work)
+		for i := 0; i < g.n0; i++ {
+			g.rowRFS.forward(dst[i*g.h1:][:g.h1], x[i*g.n1:][:g.n1], work)
+		}
+		g.columnBlocks(dst, dst, g.h1, work, false)
+		return
+	}
 	work = g.checkWork(work)
 	lane := work[g.laneOff():]
 	a := g.buf(work, 0, g.n0)
@@ -164,6 +187,16 @@ func (g *grid2) realForward(dst []complex64, x []float32, work []float32) {
 // transform along dim 1 leaves undefined (those of its frequencies 0
 // and n1/2, after the inverse along dim 0), as the Go path does.
 func (g *grid2) realInverse(x []float32, src []complex64, work []float32) {
+	if g.rowRFS != nil { // the columns into a copy, then each row's real inverse
+		work = g.checkWork(work)
+		spec := pairs(work[:2*g.n0*g.h1], g.n0*g.h1)
+		rest := work[g.specLen():]
+		g.columnBlocks(spec, src, g.h1, rest, true)
+		for i := 0; i < g.n0; i++ {
+			g.rowRFS.inverse(x[i*g.n1:][:g.n1], spec[i*g.h1:][:g.h1], rest)
+		}
+		return
+	}
 	work = g.checkWork(work)
 	lane := work[g.laneOff():]
 	in := g.buf(work, 0, g.h1)
@@ -189,20 +222,29 @@ func (g *grid2) transformRows(dst, src []complex64, work []float32, inverse bool
 	for i := 0; i < g.n0; i++ {
 		g.rowFS.transform(dst[i*g.n1:][:g.n1], src[i*g.n1:][:g.n1], work, inverse)
 	}
+	g.columnBlocks(dst, dst, g.n1, work, inverse)
+}
+
+// columnBlocks transforms the cols columns of the n0 x cols array src
+// (complex, interleaved) into dst (which may be src) along dim 0, in
+// blocks of blk columns: each block's rows split into a dense buffer
+// (Unzip), transformed there with the columns as lanes, and put back.
+func (g *grid2) columnBlocks(dst, src []complex64, cols int, work []float32, inverse bool) {
+	work = aligned(work)
 	half := 2*g.n0*g.blk + 2*planePad
 	lane := work[2*half:]
-	for c0 := 0; c0 < g.n1; c0 += g.blk {
-		w := min(g.blk, g.n1-c0)
+	for c0 := 0; c0 < cols; c0 += g.blk {
+		w := min(g.blk, cols-c0)
 		a := Split{Data: work, Re: 0, Im: g.n0*w + planePad, Step: w}
 		b := Split{Data: work, Re: half, Im: half + g.n0*w + planePad, Step: w}
 		ar, ai := planes(a, g.n0*w, inverse)
 		for j := 0; j < g.n0; j++ {
-			g.k.unzip(ar[j*w:][:w], ai[j*w:][:w], dst[j*g.n1+c0:][:w])
+			g.k.unzip(ar[j*w:][:w], ai[j*w:][:w], src[j*cols+c0:][:w])
 		}
 		g.d0.Forward(b, a, w, lane)
 		br, bi := planes(b, g.n0*w, inverse)
 		for j := 0; j < g.n0; j++ {
-			g.k.zip(dst[j*g.n1+c0:][:w], br[j*w:][:w], bi[j*w:][:w])
+			g.k.zip(dst[j*cols+c0:][:w], br[j*w:][:w], bi[j*w:][:w])
 		}
 	}
 }
