@@ -33,9 +33,12 @@
 //     samples' pairs as complex values, then RealHalf, the frequencies k
 //     and m - k side by side (the partner reversed in registers);
 //   - 2D of dims both multiples of the lanes and products of 2s and 3s:
-//     lane transforms along dim 0, transposes around those along dim 1
-//     (real: the input transposed first, so that the last dim is the
-//     halved one).
+//     rows of 16 vectors or more (real: 32) run each row's 1D transform
+//     above in cache, then the columns by blocks that fit half of L2
+//     (each block split into a dense buffer, its columns the lanes): two
+//     passes over memory. Shorter rows: lane transforms along dim 0,
+//     transposes around those along dim 1 (real: the input transposed
+//     first, so that the last dim is the halved one).
 //
 // The Go path: lengths whose prime factors are 2, 3, 5 and 7 run a
 // mixed-radix decimation in time (radix 4 and 2 specialised); any other
