@@ -22,6 +22,72 @@ DATA directMaskTab<>+56(SB)/4, $0x00000000
 DATA directMaskTab<>+60(SB)/4, $0x00000000
 GLOBL directMaskTab<>(SB), RODATA|NOPTR, $64
 
+DATA directMaskTabPerm<>+0(SB)/4, $0x00000000
+DATA directMaskTabPerm<>+4(SB)/4, $0x00000002
+DATA directMaskTabPerm<>+8(SB)/4, $0x00000004
+DATA directMaskTabPerm<>+12(SB)/4, $0x00000006
+DATA directMaskTabPerm<>+16(SB)/4, $0x00000008
+DATA directMaskTabPerm<>+20(SB)/4, $0x0000000a
+DATA directMaskTabPerm<>+24(SB)/4, $0x0000000c
+DATA directMaskTabPerm<>+28(SB)/4, $0x0000000e
+DATA directMaskTabPerm<>+32(SB)/4, $0x00000010
+DATA directMaskTabPerm<>+36(SB)/4, $0x00000012
+DATA directMaskTabPerm<>+40(SB)/4, $0x00000014
+DATA directMaskTabPerm<>+44(SB)/4, $0x00000016
+DATA directMaskTabPerm<>+48(SB)/4, $0x00000018
+DATA directMaskTabPerm<>+52(SB)/4, $0x0000001a
+DATA directMaskTabPerm<>+56(SB)/4, $0x0000001c
+DATA directMaskTabPerm<>+60(SB)/4, $0x0000001e
+DATA directMaskTabPerm<>+64(SB)/4, $0x00000001
+DATA directMaskTabPerm<>+68(SB)/4, $0x00000003
+DATA directMaskTabPerm<>+72(SB)/4, $0x00000005
+DATA directMaskTabPerm<>+76(SB)/4, $0x00000007
+DATA directMaskTabPerm<>+80(SB)/4, $0x00000009
+DATA directMaskTabPerm<>+84(SB)/4, $0x0000000b
+DATA directMaskTabPerm<>+88(SB)/4, $0x0000000d
+DATA directMaskTabPerm<>+92(SB)/4, $0x0000000f
+DATA directMaskTabPerm<>+96(SB)/4, $0x00000011
+DATA directMaskTabPerm<>+100(SB)/4, $0x00000013
+DATA directMaskTabPerm<>+104(SB)/4, $0x00000015
+DATA directMaskTabPerm<>+108(SB)/4, $0x00000017
+DATA directMaskTabPerm<>+112(SB)/4, $0x00000019
+DATA directMaskTabPerm<>+116(SB)/4, $0x0000001b
+DATA directMaskTabPerm<>+120(SB)/4, $0x0000001d
+DATA directMaskTabPerm<>+124(SB)/4, $0x0000001f
+DATA directMaskTabPerm<>+128(SB)/4, $0x00000000
+DATA directMaskTabPerm<>+132(SB)/4, $0x00000010
+DATA directMaskTabPerm<>+136(SB)/4, $0x00000001
+DATA directMaskTabPerm<>+140(SB)/4, $0x00000011
+DATA directMaskTabPerm<>+144(SB)/4, $0x00000002
+DATA directMaskTabPerm<>+148(SB)/4, $0x00000012
+DATA directMaskTabPerm<>+152(SB)/4, $0x00000003
+DATA directMaskTabPerm<>+156(SB)/4, $0x00000013
+DATA directMaskTabPerm<>+160(SB)/4, $0x00000004
+DATA directMaskTabPerm<>+164(SB)/4, $0x00000014
+DATA directMaskTabPerm<>+168(SB)/4, $0x00000005
+DATA directMaskTabPerm<>+172(SB)/4, $0x00000015
+DATA directMaskTabPerm<>+176(SB)/4, $0x00000006
+DATA directMaskTabPerm<>+180(SB)/4, $0x00000016
+DATA directMaskTabPerm<>+184(SB)/4, $0x00000007
+DATA directMaskTabPerm<>+188(SB)/4, $0x00000017
+DATA directMaskTabPerm<>+192(SB)/4, $0x00000008
+DATA directMaskTabPerm<>+196(SB)/4, $0x00000018
+DATA directMaskTabPerm<>+200(SB)/4, $0x00000009
+DATA directMaskTabPerm<>+204(SB)/4, $0x00000019
+DATA directMaskTabPerm<>+208(SB)/4, $0x0000000a
+DATA directMaskTabPerm<>+212(SB)/4, $0x0000001a
+DATA directMaskTabPerm<>+216(SB)/4, $0x0000000b
+DATA directMaskTabPerm<>+220(SB)/4, $0x0000001b
+DATA directMaskTabPerm<>+224(SB)/4, $0x0000000c
+DATA directMaskTabPerm<>+228(SB)/4, $0x0000001c
+DATA directMaskTabPerm<>+232(SB)/4, $0x0000000d
+DATA directMaskTabPerm<>+236(SB)/4, $0x0000001d
+DATA directMaskTabPerm<>+240(SB)/4, $0x0000000e
+DATA directMaskTabPerm<>+244(SB)/4, $0x0000001e
+DATA directMaskTabPerm<>+248(SB)/4, $0x0000000f
+DATA directMaskTabPerm<>+252(SB)/4, $0x0000001f
+GLOBL directMaskTabPerm<>(SB), RODATA|NOPTR, $256
+
 // func Direct1x1AVX2B(dst *float32, src *float32, w *float32, taps *int, ntaps int, icb int, srcICB int, wICB int, srcPix int, dstPix int, dstOCB int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3
 TEXT ·Direct1x1AVX2B(SB), NOSPLIT, $0-112

@@ -22,6 +22,72 @@ DATA fftMaskTab<>+56(SB)/4, $0x00000000
 DATA fftMaskTab<>+60(SB)/4, $0x00000000
 GLOBL fftMaskTab<>(SB), RODATA|NOPTR, $64
 
+DATA fftMaskTabPerm<>+0(SB)/4, $0x00000000
+DATA fftMaskTabPerm<>+4(SB)/4, $0x00000002
+DATA fftMaskTabPerm<>+8(SB)/4, $0x00000004
+DATA fftMaskTabPerm<>+12(SB)/4, $0x00000006
+DATA fftMaskTabPerm<>+16(SB)/4, $0x00000008
+DATA fftMaskTabPerm<>+20(SB)/4, $0x0000000a
+DATA fftMaskTabPerm<>+24(SB)/4, $0x0000000c
+DATA fftMaskTabPerm<>+28(SB)/4, $0x0000000e
+DATA fftMaskTabPerm<>+32(SB)/4, $0x00000010
+DATA fftMaskTabPerm<>+36(SB)/4, $0x00000012
+DATA fftMaskTabPerm<>+40(SB)/4, $0x00000014
+DATA fftMaskTabPerm<>+44(SB)/4, $0x00000016
+DATA fftMaskTabPerm<>+48(SB)/4, $0x00000018
+DATA fftMaskTabPerm<>+52(SB)/4, $0x0000001a
+DATA fftMaskTabPerm<>+56(SB)/4, $0x0000001c
+DATA fftMaskTabPerm<>+60(SB)/4, $0x0000001e
+DATA fftMaskTabPerm<>+64(SB)/4, $0x00000001
+DATA fftMaskTabPerm<>+68(SB)/4, $0x00000003
+DATA fftMaskTabPerm<>+72(SB)/4, $0x00000005
+DATA fftMaskTabPerm<>+76(SB)/4, $0x00000007
+DATA fftMaskTabPerm<>+80(SB)/4, $0x00000009
+DATA fftMaskTabPerm<>+84(SB)/4, $0x0000000b
+DATA fftMaskTabPerm<>+88(SB)/4, $0x0000000d
+DATA fftMaskTabPerm<>+92(SB)/4, $0x0000000f
+DATA fftMaskTabPerm<>+96(SB)/4, $0x00000011
+DATA fftMaskTabPerm<>+100(SB)/4, $0x00000013
+DATA fftMaskTabPerm<>+104(SB)/4, $0x00000015
+DATA fftMaskTabPerm<>+108(SB)/4, $0x00000017
+DATA fftMaskTabPerm<>+112(SB)/4, $0x00000019
+DATA fftMaskTabPerm<>+116(SB)/4, $0x0000001b
+DATA fftMaskTabPerm<>+120(SB)/4, $0x0000001d
+DATA fftMaskTabPerm<>+124(SB)/4, $0x0000001f
+DATA fftMaskTabPerm<>+128(SB)/4, $0x00000000
+DATA fftMaskTabPerm<>+132(SB)/4, $0x00000010
+DATA fftMaskTabPerm<>+136(SB)/4, $0x00000001
+DATA fftMaskTabPerm<>+140(SB)/4, $0x00000011
+DATA fftMaskTabPerm<>+144(SB)/4, $0x00000002
+DATA fftMaskTabPerm<>+148(SB)/4, $0x00000012
+DATA fftMaskTabPerm<>+152(SB)/4, $0x00000003
+DATA fftMaskTabPerm<>+156(SB)/4, $0x00000013
+DATA fftMaskTabPerm<>+160(SB)/4, $0x00000004
+DATA fftMaskTabPerm<>+164(SB)/4, $0x00000014
+DATA fftMaskTabPerm<>+168(SB)/4, $0x00000005
+DATA fftMaskTabPerm<>+172(SB)/4, $0x00000015
+DATA fftMaskTabPerm<>+176(SB)/4, $0x00000006
+DATA fftMaskTabPerm<>+180(SB)/4, $0x00000016
+DATA fftMaskTabPerm<>+184(SB)/4, $0x00000007
+DATA fftMaskTabPerm<>+188(SB)/4, $0x00000017
+DATA fftMaskTabPerm<>+192(SB)/4, $0x00000008
+DATA fftMaskTabPerm<>+196(SB)/4, $0x00000018
+DATA fftMaskTabPerm<>+200(SB)/4, $0x00000009
+DATA fftMaskTabPerm<>+204(SB)/4, $0x00000019
+DATA fftMaskTabPerm<>+208(SB)/4, $0x0000000a
+DATA fftMaskTabPerm<>+212(SB)/4, $0x0000001a
+DATA fftMaskTabPerm<>+216(SB)/4, $0x0000000b
+DATA fftMaskTabPerm<>+220(SB)/4, $0x0000001b
+DATA fftMaskTabPerm<>+224(SB)/4, $0x0000000c
+DATA fftMaskTabPerm<>+228(SB)/4, $0x0000001c
+DATA fftMaskTabPerm<>+232(SB)/4, $0x0000000d
+DATA fftMaskTabPerm<>+236(SB)/4, $0x0000001d
+DATA fftMaskTabPerm<>+240(SB)/4, $0x0000000e
+DATA fftMaskTabPerm<>+244(SB)/4, $0x0000001e
+DATA fftMaskTabPerm<>+248(SB)/4, $0x0000000f
+DATA fftMaskTabPerm<>+252(SB)/4, $0x0000001f
+GLOBL fftMaskTabPerm<>(SB), RODATA|NOPTR, $256
+
 // func FFTRadix2AVX2(dst *float32, src *float32, tw *float32, n int, srcStep int, dstStep int, srcIm int, dstIm int, count int, srcNext int, dstNext int)
 // Requires: AVX, FMA3
 TEXT ·FFTRadix2AVX2(SB), NOSPLIT, $0-88
@@ -4997,53 +5063,53 @@ TEXT ·FFTUnzipAVX512(SB), NOSPLIT, $0-32
 
 	// Main loop: 2 vectors (32 elements; 4 vectors of whole pairs) per iteration.
 unrolled:
-	CMPQ       AX, $0x00000020
-	JL         single
-	VMOVUPS    (BX), Z1
-	VMOVUPS    64(BX), Z3
-	VSHUFPS    $0x88, Z3, Z1, Z0
-	VSHUFPS    $0xdd, Z3, Z1, Z1
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VPERMPD    $0xd8, Z1, Z1
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VMOVUPS    Z0, (CX)
-	VMOVUPS    Z1, (DX)
-	VMOVUPS    128(BX), Z1
-	VMOVUPS    192(BX), Z3
-	VSHUFPS    $0x88, Z3, Z1, Z0
-	VSHUFPS    $0xdd, Z3, Z1, Z1
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VPERMPD    $0xd8, Z1, Z1
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VMOVUPS    Z0, 64(CX)
-	VMOVUPS    Z1, 64(DX)
-	ADDQ       $0x00000100, BX
-	ADDQ       $0x00000080, CX
-	ADDQ       $0x00000080, DX
-	SUBQ       $0x00000020, AX
-	JMP        unrolled
+	CMPQ      AX, $0x00000020
+	JL        single
+	VMOVUPS   (BX), Z0
+	VMOVUPS   64(BX), Z3
+	VMOVUPS   fftMaskTabPerm<>+0(SB), Z4
+	VPERMI2PS Z3, Z0, Z4
+	VMOVUPS   fftMaskTabPerm<>+64(SB), Z1
+	VPERMI2PS Z3, Z0, Z1
+	VMOVUPS   Z4, Z0
+	VMOVUPS   Z1, Z1
+	VMOVUPS   Z0, (CX)
+	VMOVUPS   Z1, (DX)
+	VMOVUPS   128(BX), Z0
+	VMOVUPS   192(BX), Z3
+	VMOVUPS   fftMaskTabPerm<>+0(SB), Z4
+	VPERMI2PS Z3, Z0, Z4
+	VMOVUPS   fftMaskTabPerm<>+64(SB), Z1
+	VPERMI2PS Z3, Z0, Z1
+	VMOVUPS   Z4, Z0
+	VMOVUPS   Z1, Z1
+	VMOVUPS   Z0, 64(CX)
+	VMOVUPS   Z1, 64(DX)
+	ADDQ      $0x00000100, BX
+	ADDQ      $0x00000080, CX
+	ADDQ      $0x00000080, DX
+	SUBQ      $0x00000020, AX
+	JMP       unrolled
 
 single:
 	// One vector at a time.
-	CMPQ       AX, $0x00000010
-	JL         tail
-	VMOVUPS    (BX), Z1
-	VMOVUPS    64(BX), Z3
-	VSHUFPS    $0x88, Z3, Z1, Z0
-	VSHUFPS    $0xdd, Z3, Z1, Z1
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VPERMPD    $0xd8, Z1, Z1
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VMOVUPS    Z0, (CX)
-	VMOVUPS    Z1, (DX)
-	ADDQ       $0x00000080, BX
-	ADDQ       $0x00000040, CX
-	ADDQ       $0x00000040, DX
-	SUBQ       $0x00000010, AX
-	JMP        single
+	CMPQ      AX, $0x00000010
+	JL        tail
+	VMOVUPS   (BX), Z0
+	VMOVUPS   64(BX), Z3
+	VMOVUPS   fftMaskTabPerm<>+0(SB), Z4
+	VPERMI2PS Z3, Z0, Z4
+	VMOVUPS   fftMaskTabPerm<>+64(SB), Z1
+	VPERMI2PS Z3, Z0, Z1
+	VMOVUPS   Z4, Z0
+	VMOVUPS   Z1, Z1
+	VMOVUPS   Z0, (CX)
+	VMOVUPS   Z1, (DX)
+	ADDQ      $0x00000080, BX
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, DX
+	SUBQ      $0x00000010, AX
+	JMP       single
 
 tail:
 	TESTQ AX, AX
@@ -5053,48 +5119,48 @@ tail:
 
 	// The last r = 9..15 elements, masked: the first vector of pairs is full, the
 	// second has 2r-16 live lanes.
-	MOVQ       AX, SI
-	SHLQ       $0x01, SI
-	SUBQ       $0x00000010, SI
-	MOVL       $0x0000ffff, DI
-	BZHIL      AX, DI, AX
-	KMOVW      AX, K1
-	MOVL       $0x0000ffff, AX
-	BZHIL      SI, AX, AX
-	KMOVW      AX, K2
-	VMOVUPS    (BX), Z1
-	VMOVUPS.Z  64(BX), K2, Z2
-	VSHUFPS    $0x88, Z2, Z1, Z0
-	VSHUFPS    $0xdd, Z2, Z1, Z1
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VPERMPD    $0xd8, Z1, Z1
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VMOVUPS    Z0, K1, (CX)
-	VMOVUPS    Z1, K1, (DX)
-	JMP        done
+	MOVQ      AX, SI
+	SHLQ      $0x01, SI
+	SUBQ      $0x00000010, SI
+	MOVL      $0x0000ffff, DI
+	BZHIL     AX, DI, AX
+	KMOVW     AX, K1
+	MOVL      $0x0000ffff, AX
+	BZHIL     SI, AX, AX
+	KMOVW     AX, K2
+	VMOVUPS   (BX), Z0
+	VMOVUPS.Z 64(BX), K2, Z2
+	VMOVUPS   fftMaskTabPerm<>+0(SB), Z3
+	VPERMI2PS Z2, Z0, Z3
+	VMOVUPS   fftMaskTabPerm<>+64(SB), Z1
+	VPERMI2PS Z2, Z0, Z1
+	VMOVUPS   Z3, Z0
+	VMOVUPS   Z1, Z1
+	VMOVUPS   Z0, K1, (CX)
+	VMOVUPS   Z1, K1, (DX)
+	JMP       done
 
 tailshort:
 	// The last r = 1..8 elements, masked: the first vector of pairs has 2r live
 	// lanes, the second is past the end.
-	MOVQ       AX, SI
-	SHLQ       $0x01, SI
-	MOVL       $0x0000ffff, DI
-	BZHIL      AX, DI, AX
-	KMOVW      AX, K1
-	MOVL       $0x0000ffff, AX
-	BZHIL      SI, AX, AX
-	KMOVW      AX, K2
-	VMOVUPS.Z  (BX), K2, Z0
-	VPXORD     Z2, Z2, Z2
-	VSHUFPS    $0x88, Z2, Z0, Z1
-	VSHUFPS    $0xdd, Z2, Z0, Z0
-	VPERMPD    $0xd8, Z1, Z1
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS    Z1, K1, (CX)
-	VMOVUPS    Z0, K1, (DX)
+	MOVQ      AX, SI
+	SHLQ      $0x01, SI
+	MOVL      $0x0000ffff, DI
+	BZHIL     AX, DI, AX
+	KMOVW     AX, K1
+	MOVL      $0x0000ffff, AX
+	BZHIL     SI, AX, AX
+	KMOVW     AX, K2
+	VMOVUPS.Z (BX), K2, Z0
+	VPXORD    Z2, Z2, Z2
+	VMOVUPS   fftMaskTabPerm<>+0(SB), Z1
+	VPERMI2PS Z2, Z0, Z1
+	VMOVUPS   fftMaskTabPerm<>+64(SB), Z3
+	VPERMI2PS Z2, Z0, Z3
+	VMOVUPS   Z1, Z0
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z0, K1, (CX)
+	VMOVUPS   Z1, K1, (DX)
 
 done:
 end:
@@ -5113,53 +5179,53 @@ TEXT ·FFTZipAVX512(SB), NOSPLIT, $0-32
 
 	// Main loop: 2 vectors (32 elements; 4 vectors of whole pairs) per iteration.
 unrolled:
-	CMPQ       AX, $0x00000020
-	JL         single
-	VMOVUPS    (DX), Z0
-	VMOVUPS    (BX), Z1
-	VUNPCKLPS  Z1, Z0, Z2
-	VUNPCKHPS  Z1, Z0, Z0
-	VSHUFF32X4 $0x44, Z0, Z2, Z1
-	VSHUFF32X4 $0xee, Z0, Z2, Z0
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS    Z1, (CX)
-	VMOVUPS    Z0, 64(CX)
-	VMOVUPS    64(DX), Z0
-	VMOVUPS    64(BX), Z1
-	VUNPCKLPS  Z1, Z0, Z2
-	VUNPCKHPS  Z1, Z0, Z0
-	VSHUFF32X4 $0x44, Z0, Z2, Z1
-	VSHUFF32X4 $0xee, Z0, Z2, Z0
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS    Z1, 128(CX)
-	VMOVUPS    Z0, 192(CX)
-	ADDQ       $0x00000100, CX
-	ADDQ       $0x00000080, DX
-	ADDQ       $0x00000080, BX
-	SUBQ       $0x00000020, AX
-	JMP        unrolled
+	CMPQ      AX, $0x00000020
+	JL        single
+	VMOVUPS   (DX), Z0
+	VMOVUPS   (BX), Z1
+	VMOVUPS   fftMaskTabPerm<>+128(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   fftMaskTabPerm<>+192(SB), Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z0, (CX)
+	VMOVUPS   Z1, 64(CX)
+	VMOVUPS   64(DX), Z0
+	VMOVUPS   64(BX), Z1
+	VMOVUPS   fftMaskTabPerm<>+128(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   fftMaskTabPerm<>+192(SB), Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z0, 128(CX)
+	VMOVUPS   Z1, 192(CX)
+	ADDQ      $0x00000100, CX
+	ADDQ      $0x00000080, DX
+	ADDQ      $0x00000080, BX
+	SUBQ      $0x00000020, AX
+	JMP       unrolled
 
 single:
 	// One vector at a time.
-	CMPQ       AX, $0x00000010
-	JL         tail
-	VMOVUPS    (DX), Z0
-	VMOVUPS    (BX), Z1
-	VUNPCKLPS  Z1, Z0, Z2
-	VUNPCKHPS  Z1, Z0, Z0
-	VSHUFF32X4 $0x44, Z0, Z2, Z1
-	VSHUFF32X4 $0xee, Z0, Z2, Z0
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS    Z1, (CX)
-	VMOVUPS    Z0, 64(CX)
-	ADDQ       $0x00000080, CX
-	ADDQ       $0x00000040, DX
-	ADDQ       $0x00000040, BX
-	SUBQ       $0x00000010, AX
-	JMP        single
+	CMPQ      AX, $0x00000010
+	JL        tail
+	VMOVUPS   (DX), Z0
+	VMOVUPS   (BX), Z1
+	VMOVUPS   fftMaskTabPerm<>+128(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   fftMaskTabPerm<>+192(SB), Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z0, (CX)
+	VMOVUPS   Z1, 64(CX)
+	ADDQ      $0x00000080, CX
+	ADDQ      $0x00000040, DX
+	ADDQ      $0x00000040, BX
+	SUBQ      $0x00000010, AX
+	JMP       single
 
 tail:
 	TESTQ AX, AX
@@ -5169,47 +5235,47 @@ tail:
 
 	// The last r = 9..15 elements, masked: the first vector of pairs is full, the
 	// second has 2r-16 live lanes.
-	MOVQ       AX, SI
-	SHLQ       $0x01, SI
-	SUBQ       $0x00000010, SI
-	MOVL       $0x0000ffff, DI
-	BZHIL      AX, DI, AX
-	KMOVW      AX, K1
-	MOVL       $0x0000ffff, AX
-	BZHIL      SI, AX, AX
-	KMOVW      AX, K2
-	VMOVUPS.Z  (DX), K1, Z0
-	VMOVUPS.Z  (BX), K1, Z1
-	VUNPCKLPS  Z1, Z0, Z2
-	VUNPCKHPS  Z1, Z0, Z0
-	VSHUFF32X4 $0x44, Z0, Z2, Z1
-	VSHUFF32X4 $0xee, Z0, Z2, Z0
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS    Z1, (CX)
-	VMOVUPS    Z0, K2, 64(CX)
-	JMP        done
+	MOVQ      AX, SI
+	SHLQ      $0x01, SI
+	SUBQ      $0x00000010, SI
+	MOVL      $0x0000ffff, DI
+	BZHIL     AX, DI, AX
+	KMOVW     AX, K1
+	MOVL      $0x0000ffff, AX
+	BZHIL     SI, AX, AX
+	KMOVW     AX, K2
+	VMOVUPS.Z (DX), K1, Z0
+	VMOVUPS.Z (BX), K1, Z1
+	VMOVUPS   fftMaskTabPerm<>+128(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   fftMaskTabPerm<>+192(SB), Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z0, (CX)
+	VMOVUPS   Z1, K2, 64(CX)
+	JMP       done
 
 tailshort:
 	// The last r = 1..8 elements, masked: the first vector of pairs has 2r live
 	// lanes, the second is past the end.
-	MOVQ       AX, SI
-	SHLQ       $0x01, SI
-	MOVL       $0x0000ffff, DI
-	BZHIL      AX, DI, AX
-	KMOVW      AX, K1
-	MOVL       $0x0000ffff, AX
-	BZHIL      SI, AX, AX
-	KMOVW      AX, K2
-	VMOVUPS.Z  (DX), K1, Z0
-	VMOVUPS.Z  (BX), K1, Z1
-	VUNPCKLPS  Z1, Z0, Z2
-	VUNPCKHPS  Z1, Z0, Z0
-	VSHUFF32X4 $0x44, Z0, Z2, Z1
-	VSHUFF32X4 $0xee, Z0, Z2, Z0
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS    Z1, K2, (CX)
+	MOVQ      AX, SI
+	SHLQ      $0x01, SI
+	MOVL      $0x0000ffff, DI
+	BZHIL     AX, DI, AX
+	KMOVW     AX, K1
+	MOVL      $0x0000ffff, AX
+	BZHIL     SI, AX, AX
+	KMOVW     AX, K2
+	VMOVUPS.Z (DX), K1, Z0
+	VMOVUPS.Z (BX), K1, Z1
+	VMOVUPS   fftMaskTabPerm<>+128(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   fftMaskTabPerm<>+192(SB), Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z0, K2, (CX)
 
 done:
 end:

@@ -22,6 +22,72 @@ DATA sgemmMaskTab<>+56(SB)/4, $0x00000000
 DATA sgemmMaskTab<>+60(SB)/4, $0x00000000
 GLOBL sgemmMaskTab<>(SB), RODATA|NOPTR, $64
 
+DATA sgemmMaskTabPerm<>+0(SB)/4, $0x00000000
+DATA sgemmMaskTabPerm<>+4(SB)/4, $0x00000002
+DATA sgemmMaskTabPerm<>+8(SB)/4, $0x00000004
+DATA sgemmMaskTabPerm<>+12(SB)/4, $0x00000006
+DATA sgemmMaskTabPerm<>+16(SB)/4, $0x00000008
+DATA sgemmMaskTabPerm<>+20(SB)/4, $0x0000000a
+DATA sgemmMaskTabPerm<>+24(SB)/4, $0x0000000c
+DATA sgemmMaskTabPerm<>+28(SB)/4, $0x0000000e
+DATA sgemmMaskTabPerm<>+32(SB)/4, $0x00000010
+DATA sgemmMaskTabPerm<>+36(SB)/4, $0x00000012
+DATA sgemmMaskTabPerm<>+40(SB)/4, $0x00000014
+DATA sgemmMaskTabPerm<>+44(SB)/4, $0x00000016
+DATA sgemmMaskTabPerm<>+48(SB)/4, $0x00000018
+DATA sgemmMaskTabPerm<>+52(SB)/4, $0x0000001a
+DATA sgemmMaskTabPerm<>+56(SB)/4, $0x0000001c
+DATA sgemmMaskTabPerm<>+60(SB)/4, $0x0000001e
+DATA sgemmMaskTabPerm<>+64(SB)/4, $0x00000001
+DATA sgemmMaskTabPerm<>+68(SB)/4, $0x00000003
+DATA sgemmMaskTabPerm<>+72(SB)/4, $0x00000005
+DATA sgemmMaskTabPerm<>+76(SB)/4, $0x00000007
+DATA sgemmMaskTabPerm<>+80(SB)/4, $0x00000009
+DATA sgemmMaskTabPerm<>+84(SB)/4, $0x0000000b
+DATA sgemmMaskTabPerm<>+88(SB)/4, $0x0000000d
+DATA sgemmMaskTabPerm<>+92(SB)/4, $0x0000000f
+DATA sgemmMaskTabPerm<>+96(SB)/4, $0x00000011
+DATA sgemmMaskTabPerm<>+100(SB)/4, $0x00000013
+DATA sgemmMaskTabPerm<>+104(SB)/4, $0x00000015
+DATA sgemmMaskTabPerm<>+108(SB)/4, $0x00000017
+DATA sgemmMaskTabPerm<>+112(SB)/4, $0x00000019
+DATA sgemmMaskTabPerm<>+116(SB)/4, $0x0000001b
+DATA sgemmMaskTabPerm<>+120(SB)/4, $0x0000001d
+DATA sgemmMaskTabPerm<>+124(SB)/4, $0x0000001f
+DATA sgemmMaskTabPerm<>+128(SB)/4, $0x00000000
+DATA sgemmMaskTabPerm<>+132(SB)/4, $0x00000010
+DATA sgemmMaskTabPerm<>+136(SB)/4, $0x00000001
+DATA sgemmMaskTabPerm<>+140(SB)/4, $0x00000011
+DATA sgemmMaskTabPerm<>+144(SB)/4, $0x00000002
+DATA sgemmMaskTabPerm<>+148(SB)/4, $0x00000012
+DATA sgemmMaskTabPerm<>+152(SB)/4, $0x00000003
+DATA sgemmMaskTabPerm<>+156(SB)/4, $0x00000013
+DATA sgemmMaskTabPerm<>+160(SB)/4, $0x00000004
+DATA sgemmMaskTabPerm<>+164(SB)/4, $0x00000014
+DATA sgemmMaskTabPerm<>+168(SB)/4, $0x00000005
+DATA sgemmMaskTabPerm<>+172(SB)/4, $0x00000015
+DATA sgemmMaskTabPerm<>+176(SB)/4, $0x00000006
+DATA sgemmMaskTabPerm<>+180(SB)/4, $0x00000016
+DATA sgemmMaskTabPerm<>+184(SB)/4, $0x00000007
+DATA sgemmMaskTabPerm<>+188(SB)/4, $0x00000017
+DATA sgemmMaskTabPerm<>+192(SB)/4, $0x00000008
+DATA sgemmMaskTabPerm<>+196(SB)/4, $0x00000018
+DATA sgemmMaskTabPerm<>+200(SB)/4, $0x00000009
+DATA sgemmMaskTabPerm<>+204(SB)/4, $0x00000019
+DATA sgemmMaskTabPerm<>+208(SB)/4, $0x0000000a
+DATA sgemmMaskTabPerm<>+212(SB)/4, $0x0000001a
+DATA sgemmMaskTabPerm<>+216(SB)/4, $0x0000000b
+DATA sgemmMaskTabPerm<>+220(SB)/4, $0x0000001b
+DATA sgemmMaskTabPerm<>+224(SB)/4, $0x0000000c
+DATA sgemmMaskTabPerm<>+228(SB)/4, $0x0000001c
+DATA sgemmMaskTabPerm<>+232(SB)/4, $0x0000000d
+DATA sgemmMaskTabPerm<>+236(SB)/4, $0x0000001d
+DATA sgemmMaskTabPerm<>+240(SB)/4, $0x0000000e
+DATA sgemmMaskTabPerm<>+244(SB)/4, $0x0000001e
+DATA sgemmMaskTabPerm<>+248(SB)/4, $0x0000000f
+DATA sgemmMaskTabPerm<>+252(SB)/4, $0x0000001f
+GLOBL sgemmMaskTabPerm<>(SB), RODATA|NOPTR, $256
+
 // func Sgemm6x16AVX2P1(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, nr int, alpha float32, beta float32, tiles int, an int, bn int, cn int)
 // Requires: AVX, FMA3, MMX+
 TEXT ·Sgemm6x16AVX2P1(SB), NOSPLIT, $0-104

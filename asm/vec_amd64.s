@@ -22,6 +22,72 @@ DATA tailmask<>+56(SB)/4, $0x00000000
 DATA tailmask<>+60(SB)/4, $0x00000000
 GLOBL tailmask<>(SB), RODATA|NOPTR, $64
 
+DATA tailmaskPerm<>+0(SB)/4, $0x00000000
+DATA tailmaskPerm<>+4(SB)/4, $0x00000002
+DATA tailmaskPerm<>+8(SB)/4, $0x00000004
+DATA tailmaskPerm<>+12(SB)/4, $0x00000006
+DATA tailmaskPerm<>+16(SB)/4, $0x00000008
+DATA tailmaskPerm<>+20(SB)/4, $0x0000000a
+DATA tailmaskPerm<>+24(SB)/4, $0x0000000c
+DATA tailmaskPerm<>+28(SB)/4, $0x0000000e
+DATA tailmaskPerm<>+32(SB)/4, $0x00000010
+DATA tailmaskPerm<>+36(SB)/4, $0x00000012
+DATA tailmaskPerm<>+40(SB)/4, $0x00000014
+DATA tailmaskPerm<>+44(SB)/4, $0x00000016
+DATA tailmaskPerm<>+48(SB)/4, $0x00000018
+DATA tailmaskPerm<>+52(SB)/4, $0x0000001a
+DATA tailmaskPerm<>+56(SB)/4, $0x0000001c
+DATA tailmaskPerm<>+60(SB)/4, $0x0000001e
+DATA tailmaskPerm<>+64(SB)/4, $0x00000001
+DATA tailmaskPerm<>+68(SB)/4, $0x00000003
+DATA tailmaskPerm<>+72(SB)/4, $0x00000005
+DATA tailmaskPerm<>+76(SB)/4, $0x00000007
+DATA tailmaskPerm<>+80(SB)/4, $0x00000009
+DATA tailmaskPerm<>+84(SB)/4, $0x0000000b
+DATA tailmaskPerm<>+88(SB)/4, $0x0000000d
+DATA tailmaskPerm<>+92(SB)/4, $0x0000000f
+DATA tailmaskPerm<>+96(SB)/4, $0x00000011
+DATA tailmaskPerm<>+100(SB)/4, $0x00000013
+DATA tailmaskPerm<>+104(SB)/4, $0x00000015
+DATA tailmaskPerm<>+108(SB)/4, $0x00000017
+DATA tailmaskPerm<>+112(SB)/4, $0x00000019
+DATA tailmaskPerm<>+116(SB)/4, $0x0000001b
+DATA tailmaskPerm<>+120(SB)/4, $0x0000001d
+DATA tailmaskPerm<>+124(SB)/4, $0x0000001f
+DATA tailmaskPerm<>+128(SB)/4, $0x00000000
+DATA tailmaskPerm<>+132(SB)/4, $0x00000010
+DATA tailmaskPerm<>+136(SB)/4, $0x00000001
+DATA tailmaskPerm<>+140(SB)/4, $0x00000011
+DATA tailmaskPerm<>+144(SB)/4, $0x00000002
+DATA tailmaskPerm<>+148(SB)/4, $0x00000012
+DATA tailmaskPerm<>+152(SB)/4, $0x00000003
+DATA tailmaskPerm<>+156(SB)/4, $0x00000013
+DATA tailmaskPerm<>+160(SB)/4, $0x00000004
+DATA tailmaskPerm<>+164(SB)/4, $0x00000014
+DATA tailmaskPerm<>+168(SB)/4, $0x00000005
+DATA tailmaskPerm<>+172(SB)/4, $0x00000015
+DATA tailmaskPerm<>+176(SB)/4, $0x00000006
+DATA tailmaskPerm<>+180(SB)/4, $0x00000016
+DATA tailmaskPerm<>+184(SB)/4, $0x00000007
+DATA tailmaskPerm<>+188(SB)/4, $0x00000017
+DATA tailmaskPerm<>+192(SB)/4, $0x00000008
+DATA tailmaskPerm<>+196(SB)/4, $0x00000018
+DATA tailmaskPerm<>+200(SB)/4, $0x00000009
+DATA tailmaskPerm<>+204(SB)/4, $0x00000019
+DATA tailmaskPerm<>+208(SB)/4, $0x0000000a
+DATA tailmaskPerm<>+212(SB)/4, $0x0000001a
+DATA tailmaskPerm<>+216(SB)/4, $0x0000000b
+DATA tailmaskPerm<>+220(SB)/4, $0x0000001b
+DATA tailmaskPerm<>+224(SB)/4, $0x0000000c
+DATA tailmaskPerm<>+228(SB)/4, $0x0000001c
+DATA tailmaskPerm<>+232(SB)/4, $0x0000000d
+DATA tailmaskPerm<>+236(SB)/4, $0x0000001d
+DATA tailmaskPerm<>+240(SB)/4, $0x0000000e
+DATA tailmaskPerm<>+244(SB)/4, $0x0000001e
+DATA tailmaskPerm<>+248(SB)/4, $0x0000000f
+DATA tailmaskPerm<>+252(SB)/4, $0x0000001f
+GLOBL tailmaskPerm<>(SB), RODATA|NOPTR, $256
+
 // func AxpyAVX2(alpha float32, x []float32, y []float32)
 // Requires: AVX, FMA3
 TEXT ·AxpyAVX2(SB), NOSPLIT, $0-56
@@ -1929,51 +1995,51 @@ TEXT ·Gather2AVX512(SB), NOSPLIT, $0-48
 	// Main loop: 4 vectors (64 elements; 8 vectors of pairs) per iteration, while
 	// more than that is left: the last pair, which has no second element, is the tail's.
 unrolled:
-	CMPQ       DX, $0x00000040
-	JLE        single
-	VMOVUPS    (CX), Z0
-	VMOVUPS    64(CX), Z2
-	VSHUFPS    $0x88, Z2, Z0, Z0
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS    Z0, (AX)
-	VMOVUPS    128(CX), Z0
-	VMOVUPS    192(CX), Z2
-	VSHUFPS    $0x88, Z2, Z0, Z0
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS    Z0, 64(AX)
-	VMOVUPS    256(CX), Z0
-	VMOVUPS    320(CX), Z2
-	VSHUFPS    $0x88, Z2, Z0, Z0
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS    Z0, 128(AX)
-	VMOVUPS    384(CX), Z0
-	VMOVUPS    448(CX), Z2
-	VSHUFPS    $0x88, Z2, Z0, Z0
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS    Z0, 192(AX)
-	ADDQ       $0x00000200, CX
-	ADDQ       $0x00000100, AX
-	SUBQ       $0x00000040, DX
-	JMP        unrolled
+	CMPQ      DX, $0x00000040
+	JLE       single
+	VMOVUPS   (CX), Z0
+	VMOVUPS   64(CX), Z2
+	VMOVUPS   tailmaskPerm<>+0(SB), Z3
+	VPERMI2PS Z2, Z0, Z3
+	VMOVUPS   Z3, Z0
+	VMOVUPS   Z0, (AX)
+	VMOVUPS   128(CX), Z0
+	VMOVUPS   192(CX), Z2
+	VMOVUPS   tailmaskPerm<>+0(SB), Z3
+	VPERMI2PS Z2, Z0, Z3
+	VMOVUPS   Z3, Z0
+	VMOVUPS   Z0, 64(AX)
+	VMOVUPS   256(CX), Z0
+	VMOVUPS   320(CX), Z2
+	VMOVUPS   tailmaskPerm<>+0(SB), Z3
+	VPERMI2PS Z2, Z0, Z3
+	VMOVUPS   Z3, Z0
+	VMOVUPS   Z0, 128(AX)
+	VMOVUPS   384(CX), Z0
+	VMOVUPS   448(CX), Z2
+	VMOVUPS   tailmaskPerm<>+0(SB), Z3
+	VPERMI2PS Z2, Z0, Z3
+	VMOVUPS   Z3, Z0
+	VMOVUPS   Z0, 192(AX)
+	ADDQ      $0x00000200, CX
+	ADDQ      $0x00000100, AX
+	SUBQ      $0x00000040, DX
+	JMP       unrolled
 
 single:
 	// One vector at a time, while more than one is left.
-	CMPQ       DX, $0x00000010
-	JLE        tail
-	VMOVUPS    (CX), Z0
-	VMOVUPS    64(CX), Z2
-	VSHUFPS    $0x88, Z2, Z0, Z0
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS    Z0, (AX)
-	ADDQ       $0x00000080, CX
-	ADDQ       $0x00000040, AX
-	SUBQ       $0x00000010, DX
-	JMP        single
+	CMPQ      DX, $0x00000010
+	JLE       tail
+	VMOVUPS   (CX), Z0
+	VMOVUPS   64(CX), Z2
+	VMOVUPS   tailmaskPerm<>+0(SB), Z3
+	VPERMI2PS Z2, Z0, Z3
+	VMOVUPS   Z3, Z0
+	VMOVUPS   Z0, (AX)
+	ADDQ      $0x00000080, CX
+	ADDQ      $0x00000040, AX
+	SUBQ      $0x00000010, DX
+	JMP       single
 
 tail:
 	TESTQ DX, DX
@@ -1983,41 +2049,41 @@ tail:
 
 	// The last r = 9..16 elements, masked: the first vector of pairs is full, the
 	// second has 2r-17 live lanes, so the missing half of the last pair is not touched.
-	MOVQ       DX, BX
-	SHLQ       $0x01, BX
-	SUBQ       $0x00000011, BX
-	MOVL       $0x0000ffff, SI
-	BZHIL      DX, SI, DX
-	KMOVW      DX, K1
-	MOVL       $0x0000ffff, DX
-	BZHIL      BX, DX, DX
-	KMOVW      DX, K2
-	VMOVUPS    (CX), Z0
-	VMOVUPS.Z  64(CX), K2, Z1
-	VSHUFPS    $0x88, Z1, Z0, Z0
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS    Z0, K1, (AX)
-	JMP        done
+	MOVQ      DX, BX
+	SHLQ      $0x01, BX
+	SUBQ      $0x00000011, BX
+	MOVL      $0x0000ffff, SI
+	BZHIL     DX, SI, DX
+	KMOVW     DX, K1
+	MOVL      $0x0000ffff, DX
+	BZHIL     BX, DX, DX
+	KMOVW     DX, K2
+	VMOVUPS   (CX), Z0
+	VMOVUPS.Z 64(CX), K2, Z1
+	VMOVUPS   tailmaskPerm<>+0(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z0, K1, (AX)
+	JMP       done
 
 tailshort:
 	// The last r = 1..8 elements, masked: the first vector of pairs has 2r-1
 	// live lanes, the second is past the end.
-	MOVQ       DX, BX
-	SHLQ       $0x01, BX
-	SUBQ       $0x00000001, BX
-	MOVL       $0x0000ffff, SI
-	BZHIL      DX, SI, DX
-	KMOVW      DX, K1
-	MOVL       $0x0000ffff, DX
-	BZHIL      BX, DX, DX
-	KMOVW      DX, K2
-	VMOVUPS.Z  (CX), K2, Z0
-	VPXORD     Z1, Z1, Z1
-	VSHUFPS    $0x88, Z1, Z0, Z0
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS    Z0, K1, (AX)
+	MOVQ      DX, BX
+	SHLQ      $0x01, BX
+	SUBQ      $0x00000001, BX
+	MOVL      $0x0000ffff, SI
+	BZHIL     DX, SI, DX
+	KMOVW     DX, K1
+	MOVL      $0x0000ffff, DX
+	BZHIL     BX, DX, DX
+	KMOVW     DX, K2
+	VMOVUPS.Z (CX), K2, Z0
+	VPXORD    Z1, Z1, Z1
+	VMOVUPS   tailmaskPerm<>+0(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z0, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -2033,106 +2099,106 @@ TEXT ·ScatterAdd2AVX512(SB), NOSPLIT, $0-48
 	// Main loop: 4 vectors (64 elements; 8 vectors of pairs) per iteration, while
 	// more than that is left: the last pair, which has no second element, is the tail's.
 unrolled:
-	CMPQ       DX, $0x00000040
-	JLE        single
-	VMOVUPS    (AX), Z1
-	VMOVUPS    64(AX), Z2
-	VSHUFPS    $0x88, Z2, Z1, Z0
-	VSHUFPS    $0xdd, Z2, Z1, Z1
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VPERMPD    $0xd8, Z1, Z1
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VADDPS     (CX), Z0, Z0
-	VUNPCKLPS  Z1, Z0, Z2
-	VUNPCKHPS  Z1, Z0, Z0
-	VSHUFF32X4 $0x44, Z0, Z2, Z1
-	VSHUFF32X4 $0xee, Z0, Z2, Z0
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS    Z1, (AX)
-	VMOVUPS    Z0, 64(AX)
-	VMOVUPS    128(AX), Z1
-	VMOVUPS    192(AX), Z2
-	VSHUFPS    $0x88, Z2, Z1, Z0
-	VSHUFPS    $0xdd, Z2, Z1, Z1
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VPERMPD    $0xd8, Z1, Z1
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VADDPS     64(CX), Z0, Z0
-	VUNPCKLPS  Z1, Z0, Z2
-	VUNPCKHPS  Z1, Z0, Z0
-	VSHUFF32X4 $0x44, Z0, Z2, Z1
-	VSHUFF32X4 $0xee, Z0, Z2, Z0
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS    Z1, 128(AX)
-	VMOVUPS    Z0, 192(AX)
-	VMOVUPS    256(AX), Z1
-	VMOVUPS    320(AX), Z2
-	VSHUFPS    $0x88, Z2, Z1, Z0
-	VSHUFPS    $0xdd, Z2, Z1, Z1
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VPERMPD    $0xd8, Z1, Z1
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VADDPS     128(CX), Z0, Z0
-	VUNPCKLPS  Z1, Z0, Z2
-	VUNPCKHPS  Z1, Z0, Z0
-	VSHUFF32X4 $0x44, Z0, Z2, Z1
-	VSHUFF32X4 $0xee, Z0, Z2, Z0
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS    Z1, 256(AX)
-	VMOVUPS    Z0, 320(AX)
-	VMOVUPS    384(AX), Z1
-	VMOVUPS    448(AX), Z2
-	VSHUFPS    $0x88, Z2, Z1, Z0
-	VSHUFPS    $0xdd, Z2, Z1, Z1
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VPERMPD    $0xd8, Z1, Z1
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VADDPS     192(CX), Z0, Z0
-	VUNPCKLPS  Z1, Z0, Z2
-	VUNPCKHPS  Z1, Z0, Z0
-	VSHUFF32X4 $0x44, Z0, Z2, Z1
-	VSHUFF32X4 $0xee, Z0, Z2, Z0
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS    Z1, 384(AX)
-	VMOVUPS    Z0, 448(AX)
-	ADDQ       $0x00000200, AX
-	ADDQ       $0x00000100, CX
-	SUBQ       $0x00000040, DX
-	JMP        unrolled
+	CMPQ      DX, $0x00000040
+	JLE       single
+	VMOVUPS   (AX), Z0
+	VMOVUPS   64(AX), Z2
+	VMOVUPS   tailmaskPerm<>+0(SB), Z3
+	VPERMI2PS Z2, Z0, Z3
+	VMOVUPS   tailmaskPerm<>+64(SB), Z1
+	VPERMI2PS Z2, Z0, Z1
+	VMOVUPS   Z3, Z0
+	VMOVUPS   Z1, Z1
+	VADDPS    (CX), Z0, Z0
+	VMOVUPS   tailmaskPerm<>+128(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   tailmaskPerm<>+192(SB), Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z0, (AX)
+	VMOVUPS   Z1, 64(AX)
+	VMOVUPS   128(AX), Z0
+	VMOVUPS   192(AX), Z2
+	VMOVUPS   tailmaskPerm<>+0(SB), Z3
+	VPERMI2PS Z2, Z0, Z3
+	VMOVUPS   tailmaskPerm<>+64(SB), Z1
+	VPERMI2PS Z2, Z0, Z1
+	VMOVUPS   Z3, Z0
+	VMOVUPS   Z1, Z1
+	VADDPS    64(CX), Z0, Z0
+	VMOVUPS   tailmaskPerm<>+128(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   tailmaskPerm<>+192(SB), Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z0, 128(AX)
+	VMOVUPS   Z1, 192(AX)
+	VMOVUPS   256(AX), Z0
+	VMOVUPS   320(AX), Z2
+	VMOVUPS   tailmaskPerm<>+0(SB), Z3
+	VPERMI2PS Z2, Z0, Z3
+	VMOVUPS   tailmaskPerm<>+64(SB), Z1
+	VPERMI2PS Z2, Z0, Z1
+	VMOVUPS   Z3, Z0
+	VMOVUPS   Z1, Z1
+	VADDPS    128(CX), Z0, Z0
+	VMOVUPS   tailmaskPerm<>+128(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   tailmaskPerm<>+192(SB), Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z0, 256(AX)
+	VMOVUPS   Z1, 320(AX)
+	VMOVUPS   384(AX), Z0
+	VMOVUPS   448(AX), Z2
+	VMOVUPS   tailmaskPerm<>+0(SB), Z3
+	VPERMI2PS Z2, Z0, Z3
+	VMOVUPS   tailmaskPerm<>+64(SB), Z1
+	VPERMI2PS Z2, Z0, Z1
+	VMOVUPS   Z3, Z0
+	VMOVUPS   Z1, Z1
+	VADDPS    192(CX), Z0, Z0
+	VMOVUPS   tailmaskPerm<>+128(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   tailmaskPerm<>+192(SB), Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z0, 384(AX)
+	VMOVUPS   Z1, 448(AX)
+	ADDQ      $0x00000200, AX
+	ADDQ      $0x00000100, CX
+	SUBQ      $0x00000040, DX
+	JMP       unrolled
 
 single:
 	// One vector at a time, while more than one is left.
-	CMPQ       DX, $0x00000010
-	JLE        tail
-	VMOVUPS    (AX), Z1
-	VMOVUPS    64(AX), Z2
-	VSHUFPS    $0x88, Z2, Z1, Z0
-	VSHUFPS    $0xdd, Z2, Z1, Z1
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VPERMPD    $0xd8, Z1, Z1
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VADDPS     (CX), Z0, Z0
-	VUNPCKLPS  Z1, Z0, Z2
-	VUNPCKHPS  Z1, Z0, Z0
-	VSHUFF32X4 $0x44, Z0, Z2, Z1
-	VSHUFF32X4 $0xee, Z0, Z2, Z0
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS    Z1, (AX)
-	VMOVUPS    Z0, 64(AX)
-	ADDQ       $0x00000080, AX
-	ADDQ       $0x00000040, CX
-	SUBQ       $0x00000010, DX
-	JMP        single
+	CMPQ      DX, $0x00000010
+	JLE       tail
+	VMOVUPS   (AX), Z0
+	VMOVUPS   64(AX), Z2
+	VMOVUPS   tailmaskPerm<>+0(SB), Z3
+	VPERMI2PS Z2, Z0, Z3
+	VMOVUPS   tailmaskPerm<>+64(SB), Z1
+	VPERMI2PS Z2, Z0, Z1
+	VMOVUPS   Z3, Z0
+	VMOVUPS   Z1, Z1
+	VADDPS    (CX), Z0, Z0
+	VMOVUPS   tailmaskPerm<>+128(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   tailmaskPerm<>+192(SB), Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z0, (AX)
+	VMOVUPS   Z1, 64(AX)
+	ADDQ      $0x00000080, AX
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000010, DX
+	JMP       single
 
 tail:
 	TESTQ DX, DX
@@ -2142,64 +2208,64 @@ tail:
 
 	// The last r = 9..16 elements, masked: the first vector of pairs is full, the
 	// second has 2r-17 live lanes, so the missing half of the last pair is not touched.
-	MOVQ       DX, BX
-	SHLQ       $0x01, BX
-	SUBQ       $0x00000011, BX
-	MOVL       $0x0000ffff, SI
-	BZHIL      DX, SI, DX
-	KMOVW      DX, K1
-	MOVL       $0x0000ffff, DX
-	BZHIL      BX, DX, DX
-	KMOVW      DX, K2
-	VMOVUPS    (AX), Z1
-	VMOVUPS.Z  64(AX), K2, Z2
-	VSHUFPS    $0x88, Z2, Z1, Z0
-	VSHUFPS    $0xdd, Z2, Z1, Z1
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VPERMPD    $0xd8, Z1, Z1
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VMOVUPS.Z  (CX), K1, Z2
-	VADDPS     Z2, Z0, Z0
-	VUNPCKLPS  Z1, Z0, Z2
-	VUNPCKHPS  Z1, Z0, Z0
-	VSHUFF32X4 $0x44, Z0, Z2, Z1
-	VSHUFF32X4 $0xee, Z0, Z2, Z0
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS    Z1, (AX)
-	VMOVUPS    Z0, K2, 64(AX)
-	JMP        done
+	MOVQ      DX, BX
+	SHLQ      $0x01, BX
+	SUBQ      $0x00000011, BX
+	MOVL      $0x0000ffff, SI
+	BZHIL     DX, SI, DX
+	KMOVW     DX, K1
+	MOVL      $0x0000ffff, DX
+	BZHIL     BX, DX, DX
+	KMOVW     DX, K2
+	VMOVUPS   (AX), Z0
+	VMOVUPS.Z 64(AX), K2, Z2
+	VMOVUPS   tailmaskPerm<>+0(SB), Z3
+	VPERMI2PS Z2, Z0, Z3
+	VMOVUPS   tailmaskPerm<>+64(SB), Z1
+	VPERMI2PS Z2, Z0, Z1
+	VMOVUPS   Z3, Z0
+	VMOVUPS   Z1, Z1
+	VMOVUPS.Z (CX), K1, Z2
+	VADDPS    Z2, Z0, Z0
+	VMOVUPS   tailmaskPerm<>+128(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   tailmaskPerm<>+192(SB), Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z0, (AX)
+	VMOVUPS   Z1, K2, 64(AX)
+	JMP       done
 
 tailshort:
 	// The last r = 1..8 elements, masked: the first vector of pairs has 2r-1
 	// live lanes, the second is past the end.
-	MOVQ       DX, BX
-	SHLQ       $0x01, BX
-	SUBQ       $0x00000001, BX
-	MOVL       $0x0000ffff, SI
-	BZHIL      DX, SI, DX
-	KMOVW      DX, K1
-	MOVL       $0x0000ffff, DX
-	BZHIL      BX, DX, DX
-	KMOVW      DX, K2
-	VMOVUPS.Z  (AX), K2, Z0
-	VPXORD     Z3, Z3, Z3
-	VSHUFPS    $0x88, Z3, Z0, Z1
-	VSHUFPS    $0xdd, Z3, Z0, Z0
-	VPERMPD    $0xd8, Z1, Z1
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS.Z  (CX), K1, Z2
-	VADDPS     Z2, Z1, Z1
-	VUNPCKLPS  Z0, Z1, Z2
-	VUNPCKHPS  Z0, Z1, Z0
-	VSHUFF32X4 $0x44, Z0, Z2, Z1
-	VSHUFF32X4 $0xee, Z0, Z2, Z0
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VMOVUPS    Z1, K2, (AX)
+	MOVQ      DX, BX
+	SHLQ      $0x01, BX
+	SUBQ      $0x00000001, BX
+	MOVL      $0x0000ffff, SI
+	BZHIL     DX, SI, DX
+	KMOVW     DX, K1
+	MOVL      $0x0000ffff, DX
+	BZHIL     BX, DX, DX
+	KMOVW     DX, K2
+	VMOVUPS.Z (AX), K2, Z0
+	VPXORD    Z4, Z4, Z4
+	VMOVUPS   tailmaskPerm<>+0(SB), Z1
+	VPERMI2PS Z4, Z0, Z1
+	VMOVUPS   tailmaskPerm<>+64(SB), Z2
+	VPERMI2PS Z4, Z0, Z2
+	VMOVUPS   Z1, Z0
+	VMOVUPS   Z2, Z1
+	VMOVUPS.Z (CX), K1, Z2
+	VADDPS    Z2, Z0, Z0
+	VMOVUPS   tailmaskPerm<>+128(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   tailmaskPerm<>+192(SB), Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z0, K2, (AX)
 
 done:
 	VZEROUPPER
@@ -2232,83 +2298,83 @@ row:
 
 	// Main loop: 1 vectors (16 elements; 2 vectors of whole pairs) per iteration.
 unrolled:
-	CMPQ       R10, $0x00000010
-	JL         single
-	VMOVUPS    (R8), Z1
-	VMOVUPS    64(R8), Z2
-	VSHUFPS    $0x88, Z2, Z1, Z0
-	VSHUFPS    $0xdd, Z2, Z1, Z1
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VPERMPD    $0xd8, Z1, Z1
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VMOVUPS    (R9), Z3
-	VMOVUPS    64(R9), Z6
-	VSHUFPS    $0x88, Z6, Z3, Z2
-	VSHUFPS    $0xdd, Z6, Z3, Z3
-	VPERMPD    $0xd8, Z2, Z2
-	VSHUFF32X4 $0xd8, Z2, Z2, Z2
-	VPERMPD    $0xd8, Z3, Z3
-	VSHUFF32X4 $0xd8, Z3, Z3, Z3
-	VMOVUPS    Z0, Z0
-	VCMPPS     $0x1e, Z0, Z1, K1
-	VCMPPS     $0x03, Z1, Z1, K2
-	KORW       K2, K1, K1
-	VBLENDMPS  Z1, Z0, K1, Z0
-	VCMPPS     $0x1e, Z0, Z2, K1
-	VCMPPS     $0x03, Z2, Z2, K2
-	KORW       K2, K1, K1
-	VBLENDMPS  Z2, Z0, K1, Z0
-	VCMPPS     $0x1e, Z0, Z3, K1
-	VCMPPS     $0x03, Z3, Z3, K2
-	KORW       K2, K1, K1
-	VBLENDMPS  Z3, Z0, K1, Z0
-	VMOVUPS    Z0, (DI)
-	ADDQ       $0x00000080, R8
-	ADDQ       $0x00000080, R9
-	ADDQ       $0x00000040, DI
-	SUBQ       $0x00000010, R10
-	JMP        unrolled
+	CMPQ      R10, $0x00000010
+	JL        single
+	VMOVUPS   (R8), Z0
+	VMOVUPS   64(R8), Z2
+	VMOVUPS   tailmaskPerm<>+0(SB), Z3
+	VPERMI2PS Z2, Z0, Z3
+	VMOVUPS   tailmaskPerm<>+64(SB), Z1
+	VPERMI2PS Z2, Z0, Z1
+	VMOVUPS   Z3, Z0
+	VMOVUPS   Z1, Z1
+	VMOVUPS   (R9), Z2
+	VMOVUPS   64(R9), Z6
+	VMOVUPS   tailmaskPerm<>+0(SB), Z7
+	VPERMI2PS Z6, Z2, Z7
+	VMOVUPS   tailmaskPerm<>+64(SB), Z3
+	VPERMI2PS Z6, Z2, Z3
+	VMOVUPS   Z7, Z2
+	VMOVUPS   Z3, Z3
+	VMOVUPS   Z0, Z0
+	VCMPPS    $0x1e, Z0, Z1, K1
+	VCMPPS    $0x03, Z1, Z1, K2
+	KORW      K2, K1, K1
+	VBLENDMPS Z1, Z0, K1, Z0
+	VCMPPS    $0x1e, Z0, Z2, K1
+	VCMPPS    $0x03, Z2, Z2, K2
+	KORW      K2, K1, K1
+	VBLENDMPS Z2, Z0, K1, Z0
+	VCMPPS    $0x1e, Z0, Z3, K1
+	VCMPPS    $0x03, Z3, Z3, K2
+	KORW      K2, K1, K1
+	VBLENDMPS Z3, Z0, K1, Z0
+	VMOVUPS   Z0, (DI)
+	ADDQ      $0x00000080, R8
+	ADDQ      $0x00000080, R9
+	ADDQ      $0x00000040, DI
+	SUBQ      $0x00000010, R10
+	JMP       unrolled
 
 single:
 	// One vector at a time.
-	CMPQ       R10, $0x00000010
-	JL         tail
-	VMOVUPS    (R8), Z1
-	VMOVUPS    64(R8), Z2
-	VSHUFPS    $0x88, Z2, Z1, Z0
-	VSHUFPS    $0xdd, Z2, Z1, Z1
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VPERMPD    $0xd8, Z1, Z1
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VMOVUPS    (R9), Z3
-	VMOVUPS    64(R9), Z6
-	VSHUFPS    $0x88, Z6, Z3, Z2
-	VSHUFPS    $0xdd, Z6, Z3, Z3
-	VPERMPD    $0xd8, Z2, Z2
-	VSHUFF32X4 $0xd8, Z2, Z2, Z2
-	VPERMPD    $0xd8, Z3, Z3
-	VSHUFF32X4 $0xd8, Z3, Z3, Z3
-	VMOVUPS    Z0, Z0
-	VCMPPS     $0x1e, Z0, Z1, K1
-	VCMPPS     $0x03, Z1, Z1, K2
-	KORW       K2, K1, K1
-	VBLENDMPS  Z1, Z0, K1, Z0
-	VCMPPS     $0x1e, Z0, Z2, K1
-	VCMPPS     $0x03, Z2, Z2, K2
-	KORW       K2, K1, K1
-	VBLENDMPS  Z2, Z0, K1, Z0
-	VCMPPS     $0x1e, Z0, Z3, K1
-	VCMPPS     $0x03, Z3, Z3, K2
-	KORW       K2, K1, K1
-	VBLENDMPS  Z3, Z0, K1, Z0
-	VMOVUPS    Z0, (DI)
-	ADDQ       $0x00000080, R8
-	ADDQ       $0x00000080, R9
-	ADDQ       $0x00000040, DI
-	SUBQ       $0x00000010, R10
-	JMP        single
+	CMPQ      R10, $0x00000010
+	JL        tail
+	VMOVUPS   (R8), Z0
+	VMOVUPS   64(R8), Z2
+	VMOVUPS   tailmaskPerm<>+0(SB), Z3
+	VPERMI2PS Z2, Z0, Z3
+	VMOVUPS   tailmaskPerm<>+64(SB), Z1
+	VPERMI2PS Z2, Z0, Z1
+	VMOVUPS   Z3, Z0
+	VMOVUPS   Z1, Z1
+	VMOVUPS   (R9), Z2
+	VMOVUPS   64(R9), Z6
+	VMOVUPS   tailmaskPerm<>+0(SB), Z7
+	VPERMI2PS Z6, Z2, Z7
+	VMOVUPS   tailmaskPerm<>+64(SB), Z3
+	VPERMI2PS Z6, Z2, Z3
+	VMOVUPS   Z7, Z2
+	VMOVUPS   Z3, Z3
+	VMOVUPS   Z0, Z0
+	VCMPPS    $0x1e, Z0, Z1, K1
+	VCMPPS    $0x03, Z1, Z1, K2
+	KORW      K2, K1, K1
+	VBLENDMPS Z1, Z0, K1, Z0
+	VCMPPS    $0x1e, Z0, Z2, K1
+	VCMPPS    $0x03, Z2, Z2, K2
+	KORW      K2, K1, K1
+	VBLENDMPS Z2, Z0, K1, Z0
+	VCMPPS    $0x1e, Z0, Z3, K1
+	VCMPPS    $0x03, Z3, Z3, K2
+	KORW      K2, K1, K1
+	VBLENDMPS Z3, Z0, K1, Z0
+	VMOVUPS   Z0, (DI)
+	ADDQ      $0x00000080, R8
+	ADDQ      $0x00000080, R9
+	ADDQ      $0x00000040, DI
+	SUBQ      $0x00000010, R10
+	JMP       single
 
 tail:
 	TESTQ R10, R10
@@ -2318,88 +2384,88 @@ tail:
 
 	// The last r = 9..15 elements, masked: the first vector of pairs is full, the
 	// second has 2r-16 live lanes.
-	MOVQ       R10, R11
-	SHLQ       $0x01, R11
-	SUBQ       $0x00000010, R11
-	MOVL       $0x0000ffff, R12
-	BZHIL      R10, R12, R10
-	KMOVW      R10, K1
-	MOVL       $0x0000ffff, R10
-	BZHIL      R11, R10, R10
-	KMOVW      R10, K2
-	VMOVUPS    (R8), Z1
-	VMOVUPS.Z  64(R8), K2, Z2
-	VSHUFPS    $0x88, Z2, Z1, Z0
-	VSHUFPS    $0xdd, Z2, Z1, Z1
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VPERMPD    $0xd8, Z1, Z1
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VMOVUPS    (R9), Z3
-	VMOVUPS.Z  64(R9), K2, Z6
-	VSHUFPS    $0x88, Z6, Z3, Z2
-	VSHUFPS    $0xdd, Z6, Z3, Z3
-	VPERMPD    $0xd8, Z2, Z2
-	VSHUFF32X4 $0xd8, Z2, Z2, Z2
-	VPERMPD    $0xd8, Z3, Z3
-	VSHUFF32X4 $0xd8, Z3, Z3, Z3
-	VMOVUPS    Z0, Z0
-	VCMPPS     $0x1e, Z0, Z1, K2
-	VCMPPS     $0x03, Z1, Z1, K3
-	KORW       K3, K2, K2
-	VBLENDMPS  Z1, Z0, K2, Z0
-	VCMPPS     $0x1e, Z0, Z2, K2
-	VCMPPS     $0x03, Z2, Z2, K3
-	KORW       K3, K2, K2
-	VBLENDMPS  Z2, Z0, K2, Z0
-	VCMPPS     $0x1e, Z0, Z3, K2
-	VCMPPS     $0x03, Z3, Z3, K3
-	KORW       K3, K2, K2
-	VBLENDMPS  Z3, Z0, K2, Z0
-	VMOVUPS    Z0, K1, (DI)
-	JMP        done
+	MOVQ      R10, R11
+	SHLQ      $0x01, R11
+	SUBQ      $0x00000010, R11
+	MOVL      $0x0000ffff, R12
+	BZHIL     R10, R12, R10
+	KMOVW     R10, K1
+	MOVL      $0x0000ffff, R10
+	BZHIL     R11, R10, R10
+	KMOVW     R10, K2
+	VMOVUPS   (R8), Z0
+	VMOVUPS.Z 64(R8), K2, Z2
+	VMOVUPS   tailmaskPerm<>+0(SB), Z3
+	VPERMI2PS Z2, Z0, Z3
+	VMOVUPS   tailmaskPerm<>+64(SB), Z1
+	VPERMI2PS Z2, Z0, Z1
+	VMOVUPS   Z3, Z0
+	VMOVUPS   Z1, Z1
+	VMOVUPS   (R9), Z2
+	VMOVUPS.Z 64(R9), K2, Z6
+	VMOVUPS   tailmaskPerm<>+0(SB), Z7
+	VPERMI2PS Z6, Z2, Z7
+	VMOVUPS   tailmaskPerm<>+64(SB), Z3
+	VPERMI2PS Z6, Z2, Z3
+	VMOVUPS   Z7, Z2
+	VMOVUPS   Z3, Z3
+	VMOVUPS   Z0, Z0
+	VCMPPS    $0x1e, Z0, Z1, K2
+	VCMPPS    $0x03, Z1, Z1, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z1, Z0, K2, Z0
+	VCMPPS    $0x1e, Z0, Z2, K2
+	VCMPPS    $0x03, Z2, Z2, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z2, Z0, K2, Z0
+	VCMPPS    $0x1e, Z0, Z3, K2
+	VCMPPS    $0x03, Z3, Z3, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z3, Z0, K2, Z0
+	VMOVUPS   Z0, K1, (DI)
+	JMP       done
 
 tailshort:
 	// The last r = 1..8 elements, masked: the first vector of pairs has 2r live
 	// lanes, the second is past the end.
-	MOVQ       R10, R11
-	SHLQ       $0x01, R11
-	MOVL       $0x0000ffff, R12
-	BZHIL      R10, R12, R10
-	KMOVW      R10, K1
-	MOVL       $0x0000ffff, R10
-	BZHIL      R11, R10, R10
-	KMOVW      R10, K2
-	VMOVUPS.Z  (R8), K2, Z1
-	VPXORD     Z4, Z4, Z4
-	VSHUFPS    $0x88, Z4, Z1, Z0
-	VSHUFPS    $0xdd, Z4, Z1, Z1
-	VPERMPD    $0xd8, Z0, Z0
-	VSHUFF32X4 $0xd8, Z0, Z0, Z0
-	VPERMPD    $0xd8, Z1, Z1
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VMOVUPS.Z  (R9), K2, Z3
-	VPXORD     Z5, Z5, Z5
-	VSHUFPS    $0x88, Z5, Z3, Z2
-	VSHUFPS    $0xdd, Z5, Z3, Z3
-	VPERMPD    $0xd8, Z2, Z2
-	VSHUFF32X4 $0xd8, Z2, Z2, Z2
-	VPERMPD    $0xd8, Z3, Z3
-	VSHUFF32X4 $0xd8, Z3, Z3, Z3
-	VMOVUPS    Z0, Z0
-	VCMPPS     $0x1e, Z0, Z1, K2
-	VCMPPS     $0x03, Z1, Z1, K3
-	KORW       K3, K2, K2
-	VBLENDMPS  Z1, Z0, K2, Z0
-	VCMPPS     $0x1e, Z0, Z2, K2
-	VCMPPS     $0x03, Z2, Z2, K3
-	KORW       K3, K2, K2
-	VBLENDMPS  Z2, Z0, K2, Z0
-	VCMPPS     $0x1e, Z0, Z3, K2
-	VCMPPS     $0x03, Z3, Z3, K3
-	KORW       K3, K2, K2
-	VBLENDMPS  Z3, Z0, K2, Z0
-	VMOVUPS    Z0, K1, (DI)
+	MOVQ      R10, R11
+	SHLQ      $0x01, R11
+	MOVL      $0x0000ffff, R12
+	BZHIL     R10, R12, R10
+	KMOVW     R10, K1
+	MOVL      $0x0000ffff, R10
+	BZHIL     R11, R10, R10
+	KMOVW     R10, K2
+	VMOVUPS.Z (R8), K2, Z0
+	VPXORD    Z4, Z4, Z4
+	VMOVUPS   tailmaskPerm<>+0(SB), Z2
+	VPERMI2PS Z4, Z0, Z2
+	VMOVUPS   tailmaskPerm<>+64(SB), Z1
+	VPERMI2PS Z4, Z0, Z1
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z1, Z1
+	VMOVUPS.Z (R9), K2, Z2
+	VPXORD    Z5, Z5, Z5
+	VMOVUPS   tailmaskPerm<>+0(SB), Z6
+	VPERMI2PS Z5, Z2, Z6
+	VMOVUPS   tailmaskPerm<>+64(SB), Z3
+	VPERMI2PS Z5, Z2, Z3
+	VMOVUPS   Z6, Z2
+	VMOVUPS   Z3, Z3
+	VMOVUPS   Z0, Z0
+	VCMPPS    $0x1e, Z0, Z1, K2
+	VCMPPS    $0x03, Z1, Z1, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z1, Z0, K2, Z0
+	VCMPPS    $0x1e, Z0, Z2, K2
+	VCMPPS    $0x03, Z2, Z2, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z2, Z0, K2, Z0
+	VCMPPS    $0x1e, Z0, Z3, K2
+	VCMPPS    $0x03, Z3, Z3, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z3, Z0, K2, Z0
+	VMOVUPS   Z0, K1, (DI)
 
 done:
 rownext:
@@ -2442,133 +2508,133 @@ row:
 
 	// Main loop: 1 vectors (16 elements; 2 vectors of whole pairs) per iteration.
 unrolled:
-	CMPQ       R13, $0x00000010
-	JL         single
-	VMOVUPS    (R9), Z2
-	VMOVUPS    64(R9), Z3
-	VSHUFPS    $0x88, Z3, Z2, Z1
-	VSHUFPS    $0xdd, Z3, Z2, Z2
-	VPERMPD    $0xd8, Z1, Z1
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VPERMPD    $0xd8, Z2, Z2
-	VSHUFF32X4 $0xd8, Z2, Z2, Z2
-	VMOVUPS    (R10), Z4
-	VMOVUPS    64(R10), Z5
-	VSHUFPS    $0x88, Z5, Z4, Z3
-	VSHUFPS    $0xdd, Z5, Z4, Z4
-	VPERMPD    $0xd8, Z3, Z3
-	VSHUFF32X4 $0xd8, Z3, Z3, Z3
-	VPERMPD    $0xd8, Z4, Z4
-	VSHUFF32X4 $0xd8, Z4, Z4, Z4
-	VMOVUPS    Z1, Z1
-	VCMPPS     $0x1e, Z1, Z2, K1
-	VCMPPS     $0x03, Z2, Z2, K2
-	KORW       K2, K1, K1
-	VBLENDMPS  Z2, Z1, K1, Z1
-	VCMPPS     $0x1e, Z1, Z3, K2
-	VCMPPS     $0x03, Z3, Z3, K3
-	KORW       K3, K2, K2
-	VBLENDMPS  Z3, Z1, K2, Z1
-	VCMPPS     $0x1e, Z1, Z4, K3
-	VCMPPS     $0x03, Z4, Z4, K4
-	KORW       K4, K3, K3
-	VBLENDMPS  Z4, Z1, K3, Z1
-	VMOVUPS    (R8), Z1
-	VMOVUPS.Z  Z1, K3, Z4
-	VBLENDMPS  Z0, Z1, K3, Z1
-	VMOVUPS.Z  Z1, K2, Z3
-	VBLENDMPS  Z0, Z1, K2, Z1
-	VMOVUPS.Z  Z1, K1, Z2
-	VBLENDMPS  Z0, Z1, K1, Z1
-	VMOVUPS    Z1, Z1
-	VUNPCKLPS  Z2, Z1, Z5
-	VUNPCKHPS  Z2, Z1, Z1
-	VSHUFF32X4 $0x44, Z1, Z5, Z2
-	VSHUFF32X4 $0xee, Z1, Z5, Z1
-	VSHUFF32X4 $0xd8, Z2, Z2, Z2
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VMOVUPS    Z2, (R11)
-	VMOVUPS    Z1, 64(R11)
-	VUNPCKLPS  Z4, Z3, Z1
-	VUNPCKHPS  Z4, Z3, Z2
-	VSHUFF32X4 $0x44, Z2, Z1, Z3
-	VSHUFF32X4 $0xee, Z2, Z1, Z1
-	VSHUFF32X4 $0xd8, Z3, Z3, Z2
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VMOVUPS    Z2, (R12)
-	VMOVUPS    Z1, 64(R12)
-	ADDQ       $0x00000080, R11
-	ADDQ       $0x00000080, R12
-	ADDQ       $0x00000080, R9
-	ADDQ       $0x00000080, R10
-	ADDQ       $0x00000040, R8
-	SUBQ       $0x00000010, R13
-	JMP        unrolled
+	CMPQ      R13, $0x00000010
+	JL        single
+	VMOVUPS   (R9), Z1
+	VMOVUPS   64(R9), Z3
+	VMOVUPS   tailmaskPerm<>+0(SB), Z4
+	VPERMI2PS Z3, Z1, Z4
+	VMOVUPS   tailmaskPerm<>+64(SB), Z2
+	VPERMI2PS Z3, Z1, Z2
+	VMOVUPS   Z4, Z1
+	VMOVUPS   Z2, Z2
+	VMOVUPS   (R10), Z3
+	VMOVUPS   64(R10), Z5
+	VMOVUPS   tailmaskPerm<>+0(SB), Z6
+	VPERMI2PS Z5, Z3, Z6
+	VMOVUPS   tailmaskPerm<>+64(SB), Z4
+	VPERMI2PS Z5, Z3, Z4
+	VMOVUPS   Z6, Z3
+	VMOVUPS   Z4, Z4
+	VMOVUPS   Z1, Z1
+	VCMPPS    $0x1e, Z1, Z2, K1
+	VCMPPS    $0x03, Z2, Z2, K2
+	KORW      K2, K1, K1
+	VBLENDMPS Z2, Z1, K1, Z1
+	VCMPPS    $0x1e, Z1, Z3, K2
+	VCMPPS    $0x03, Z3, Z3, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z3, Z1, K2, Z1
+	VCMPPS    $0x1e, Z1, Z4, K3
+	VCMPPS    $0x03, Z4, Z4, K4
+	KORW      K4, K3, K3
+	VBLENDMPS Z4, Z1, K3, Z1
+	VMOVUPS   (R8), Z1
+	VMOVUPS.Z Z1, K3, Z4
+	VBLENDMPS Z0, Z1, K3, Z1
+	VMOVUPS.Z Z1, K2, Z3
+	VBLENDMPS Z0, Z1, K2, Z1
+	VMOVUPS.Z Z1, K1, Z2
+	VBLENDMPS Z0, Z1, K1, Z1
+	VMOVUPS   Z1, Z1
+	VMOVUPS   tailmaskPerm<>+128(SB), Z5
+	VPERMI2PS Z2, Z1, Z5
+	VMOVUPS   tailmaskPerm<>+192(SB), Z6
+	VPERMI2PS Z2, Z1, Z6
+	VMOVUPS   Z5, Z1
+	VMOVUPS   Z6, Z2
+	VMOVUPS   Z1, (R11)
+	VMOVUPS   Z2, 64(R11)
+	VMOVUPS   tailmaskPerm<>+128(SB), Z1
+	VPERMI2PS Z4, Z3, Z1
+	VMOVUPS   tailmaskPerm<>+192(SB), Z2
+	VPERMI2PS Z4, Z3, Z2
+	VMOVUPS   Z1, Z1
+	VMOVUPS   Z2, Z2
+	VMOVUPS   Z1, (R12)
+	VMOVUPS   Z2, 64(R12)
+	ADDQ      $0x00000080, R11
+	ADDQ      $0x00000080, R12
+	ADDQ      $0x00000080, R9
+	ADDQ      $0x00000080, R10
+	ADDQ      $0x00000040, R8
+	SUBQ      $0x00000010, R13
+	JMP       unrolled
 
 single:
 	// One vector at a time.
-	CMPQ       R13, $0x00000010
-	JL         tail
-	VMOVUPS    (R9), Z2
-	VMOVUPS    64(R9), Z3
-	VSHUFPS    $0x88, Z3, Z2, Z1
-	VSHUFPS    $0xdd, Z3, Z2, Z2
-	VPERMPD    $0xd8, Z1, Z1
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VPERMPD    $0xd8, Z2, Z2
-	VSHUFF32X4 $0xd8, Z2, Z2, Z2
-	VMOVUPS    (R10), Z4
-	VMOVUPS    64(R10), Z5
-	VSHUFPS    $0x88, Z5, Z4, Z3
-	VSHUFPS    $0xdd, Z5, Z4, Z4
-	VPERMPD    $0xd8, Z3, Z3
-	VSHUFF32X4 $0xd8, Z3, Z3, Z3
-	VPERMPD    $0xd8, Z4, Z4
-	VSHUFF32X4 $0xd8, Z4, Z4, Z4
-	VMOVUPS    Z1, Z1
-	VCMPPS     $0x1e, Z1, Z2, K1
-	VCMPPS     $0x03, Z2, Z2, K2
-	KORW       K2, K1, K1
-	VBLENDMPS  Z2, Z1, K1, Z1
-	VCMPPS     $0x1e, Z1, Z3, K2
-	VCMPPS     $0x03, Z3, Z3, K3
-	KORW       K3, K2, K2
-	VBLENDMPS  Z3, Z1, K2, Z1
-	VCMPPS     $0x1e, Z1, Z4, K3
-	VCMPPS     $0x03, Z4, Z4, K4
-	KORW       K4, K3, K3
-	VBLENDMPS  Z4, Z1, K3, Z1
-	VMOVUPS    (R8), Z1
-	VMOVUPS.Z  Z1, K3, Z4
-	VBLENDMPS  Z0, Z1, K3, Z1
-	VMOVUPS.Z  Z1, K2, Z3
-	VBLENDMPS  Z0, Z1, K2, Z1
-	VMOVUPS.Z  Z1, K1, Z2
-	VBLENDMPS  Z0, Z1, K1, Z1
-	VMOVUPS    Z1, Z1
-	VUNPCKLPS  Z2, Z1, Z5
-	VUNPCKHPS  Z2, Z1, Z1
-	VSHUFF32X4 $0x44, Z1, Z5, Z2
-	VSHUFF32X4 $0xee, Z1, Z5, Z1
-	VSHUFF32X4 $0xd8, Z2, Z2, Z2
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VMOVUPS    Z2, (R11)
-	VMOVUPS    Z1, 64(R11)
-	VUNPCKLPS  Z4, Z3, Z1
-	VUNPCKHPS  Z4, Z3, Z2
-	VSHUFF32X4 $0x44, Z2, Z1, Z3
-	VSHUFF32X4 $0xee, Z2, Z1, Z1
-	VSHUFF32X4 $0xd8, Z3, Z3, Z2
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VMOVUPS    Z2, (R12)
-	VMOVUPS    Z1, 64(R12)
-	ADDQ       $0x00000080, R11
-	ADDQ       $0x00000080, R12
-	ADDQ       $0x00000080, R9
-	ADDQ       $0x00000080, R10
-	ADDQ       $0x00000040, R8
-	SUBQ       $0x00000010, R13
-	JMP        single
+	CMPQ      R13, $0x00000010
+	JL        tail
+	VMOVUPS   (R9), Z1
+	VMOVUPS   64(R9), Z3
+	VMOVUPS   tailmaskPerm<>+0(SB), Z4
+	VPERMI2PS Z3, Z1, Z4
+	VMOVUPS   tailmaskPerm<>+64(SB), Z2
+	VPERMI2PS Z3, Z1, Z2
+	VMOVUPS   Z4, Z1
+	VMOVUPS   Z2, Z2
+	VMOVUPS   (R10), Z3
+	VMOVUPS   64(R10), Z5
+	VMOVUPS   tailmaskPerm<>+0(SB), Z6
+	VPERMI2PS Z5, Z3, Z6
+	VMOVUPS   tailmaskPerm<>+64(SB), Z4
+	VPERMI2PS Z5, Z3, Z4
+	VMOVUPS   Z6, Z3
+	VMOVUPS   Z4, Z4
+	VMOVUPS   Z1, Z1
+	VCMPPS    $0x1e, Z1, Z2, K1
+	VCMPPS    $0x03, Z2, Z2, K2
+	KORW      K2, K1, K1
+	VBLENDMPS Z2, Z1, K1, Z1
+	VCMPPS    $0x1e, Z1, Z3, K2
+	VCMPPS    $0x03, Z3, Z3, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z3, Z1, K2, Z1
+	VCMPPS    $0x1e, Z1, Z4, K3
+	VCMPPS    $0x03, Z4, Z4, K4
+	KORW      K4, K3, K3
+	VBLENDMPS Z4, Z1, K3, Z1
+	VMOVUPS   (R8), Z1
+	VMOVUPS.Z Z1, K3, Z4
+	VBLENDMPS Z0, Z1, K3, Z1
+	VMOVUPS.Z Z1, K2, Z3
+	VBLENDMPS Z0, Z1, K2, Z1
+	VMOVUPS.Z Z1, K1, Z2
+	VBLENDMPS Z0, Z1, K1, Z1
+	VMOVUPS   Z1, Z1
+	VMOVUPS   tailmaskPerm<>+128(SB), Z5
+	VPERMI2PS Z2, Z1, Z5
+	VMOVUPS   tailmaskPerm<>+192(SB), Z6
+	VPERMI2PS Z2, Z1, Z6
+	VMOVUPS   Z5, Z1
+	VMOVUPS   Z6, Z2
+	VMOVUPS   Z1, (R11)
+	VMOVUPS   Z2, 64(R11)
+	VMOVUPS   tailmaskPerm<>+128(SB), Z1
+	VPERMI2PS Z4, Z3, Z1
+	VMOVUPS   tailmaskPerm<>+192(SB), Z2
+	VPERMI2PS Z4, Z3, Z2
+	VMOVUPS   Z1, Z1
+	VMOVUPS   Z2, Z2
+	VMOVUPS   Z1, (R12)
+	VMOVUPS   Z2, 64(R12)
+	ADDQ      $0x00000080, R11
+	ADDQ      $0x00000080, R12
+	ADDQ      $0x00000080, R9
+	ADDQ      $0x00000080, R10
+	ADDQ      $0x00000040, R8
+	SUBQ      $0x00000010, R13
+	JMP       single
 
 tail:
 	TESTQ R13, R13
@@ -2578,132 +2644,132 @@ tail:
 
 	// The last r = 9..15 elements, masked: the first vector of pairs is full, the
 	// second has 2r-16 live lanes.
-	MOVQ       R13, R14
-	SHLQ       $0x01, R14
-	SUBQ       $0x00000010, R14
-	MOVL       $0x0000ffff, R15
-	BZHIL      R13, R15, R13
-	KMOVW      R13, K1
-	MOVL       $0x0000ffff, R13
-	BZHIL      R14, R13, R13
-	KMOVW      R13, K2
-	VMOVUPS    (R9), Z2
-	VMOVUPS.Z  64(R9), K2, Z3
-	VSHUFPS    $0x88, Z3, Z2, Z1
-	VSHUFPS    $0xdd, Z3, Z2, Z2
-	VPERMPD    $0xd8, Z1, Z1
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VPERMPD    $0xd8, Z2, Z2
-	VSHUFF32X4 $0xd8, Z2, Z2, Z2
-	VMOVUPS    (R10), Z4
-	VMOVUPS.Z  64(R10), K2, Z5
-	VSHUFPS    $0x88, Z5, Z4, Z3
-	VSHUFPS    $0xdd, Z5, Z4, Z4
-	VPERMPD    $0xd8, Z3, Z3
-	VSHUFF32X4 $0xd8, Z3, Z3, Z3
-	VPERMPD    $0xd8, Z4, Z4
-	VSHUFF32X4 $0xd8, Z4, Z4, Z4
-	VMOVUPS    Z1, Z1
-	VCMPPS     $0x1e, Z1, Z2, K3
-	VCMPPS     $0x03, Z2, Z2, K4
-	KORW       K4, K3, K3
-	VBLENDMPS  Z2, Z1, K3, Z1
-	VCMPPS     $0x1e, Z1, Z3, K4
-	VCMPPS     $0x03, Z3, Z3, K5
-	KORW       K5, K4, K4
-	VBLENDMPS  Z3, Z1, K4, Z1
-	VCMPPS     $0x1e, Z1, Z4, K5
-	VCMPPS     $0x03, Z4, Z4, K6
-	KORW       K6, K5, K5
-	VBLENDMPS  Z4, Z1, K5, Z1
-	VMOVUPS.Z  (R8), K1, Z1
-	VMOVUPS.Z  Z1, K5, Z4
-	VBLENDMPS  Z0, Z1, K5, Z1
-	VMOVUPS.Z  Z1, K4, Z3
-	VBLENDMPS  Z0, Z1, K4, Z1
-	VMOVUPS.Z  Z1, K3, Z2
-	VBLENDMPS  Z0, Z1, K3, Z1
-	VMOVUPS    Z1, Z1
-	VUNPCKLPS  Z2, Z1, Z5
-	VUNPCKHPS  Z2, Z1, Z1
-	VSHUFF32X4 $0x44, Z1, Z5, Z2
-	VSHUFF32X4 $0xee, Z1, Z5, Z1
-	VSHUFF32X4 $0xd8, Z2, Z2, Z2
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VMOVUPS    Z2, (R11)
-	VMOVUPS    Z1, K2, 64(R11)
-	VUNPCKLPS  Z4, Z3, Z1
-	VUNPCKHPS  Z4, Z3, Z2
-	VSHUFF32X4 $0x44, Z2, Z1, Z3
-	VSHUFF32X4 $0xee, Z2, Z1, Z1
-	VSHUFF32X4 $0xd8, Z3, Z3, Z2
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VMOVUPS    Z2, (R12)
-	VMOVUPS    Z1, K2, 64(R12)
-	JMP        done
+	MOVQ      R13, R14
+	SHLQ      $0x01, R14
+	SUBQ      $0x00000010, R14
+	MOVL      $0x0000ffff, R15
+	BZHIL     R13, R15, R13
+	KMOVW     R13, K1
+	MOVL      $0x0000ffff, R13
+	BZHIL     R14, R13, R13
+	KMOVW     R13, K2
+	VMOVUPS   (R9), Z1
+	VMOVUPS.Z 64(R9), K2, Z3
+	VMOVUPS   tailmaskPerm<>+0(SB), Z4
+	VPERMI2PS Z3, Z1, Z4
+	VMOVUPS   tailmaskPerm<>+64(SB), Z2
+	VPERMI2PS Z3, Z1, Z2
+	VMOVUPS   Z4, Z1
+	VMOVUPS   Z2, Z2
+	VMOVUPS   (R10), Z3
+	VMOVUPS.Z 64(R10), K2, Z5
+	VMOVUPS   tailmaskPerm<>+0(SB), Z6
+	VPERMI2PS Z5, Z3, Z6
+	VMOVUPS   tailmaskPerm<>+64(SB), Z4
+	VPERMI2PS Z5, Z3, Z4
+	VMOVUPS   Z6, Z3
+	VMOVUPS   Z4, Z4
+	VMOVUPS   Z1, Z1
+	VCMPPS    $0x1e, Z1, Z2, K3
+	VCMPPS    $0x03, Z2, Z2, K4
+	KORW      K4, K3, K3
+	VBLENDMPS Z2, Z1, K3, Z1
+	VCMPPS    $0x1e, Z1, Z3, K4
+	VCMPPS    $0x03, Z3, Z3, K5
+	KORW      K5, K4, K4
+	VBLENDMPS Z3, Z1, K4, Z1
+	VCMPPS    $0x1e, Z1, Z4, K5
+	VCMPPS    $0x03, Z4, Z4, K6
+	KORW      K6, K5, K5
+	VBLENDMPS Z4, Z1, K5, Z1
+	VMOVUPS.Z (R8), K1, Z1
+	VMOVUPS.Z Z1, K5, Z4
+	VBLENDMPS Z0, Z1, K5, Z1
+	VMOVUPS.Z Z1, K4, Z3
+	VBLENDMPS Z0, Z1, K4, Z1
+	VMOVUPS.Z Z1, K3, Z2
+	VBLENDMPS Z0, Z1, K3, Z1
+	VMOVUPS   Z1, Z1
+	VMOVUPS   tailmaskPerm<>+128(SB), Z5
+	VPERMI2PS Z2, Z1, Z5
+	VMOVUPS   tailmaskPerm<>+192(SB), Z6
+	VPERMI2PS Z2, Z1, Z6
+	VMOVUPS   Z5, Z1
+	VMOVUPS   Z6, Z2
+	VMOVUPS   Z1, (R11)
+	VMOVUPS   Z2, K2, 64(R11)
+	VMOVUPS   tailmaskPerm<>+128(SB), Z1
+	VPERMI2PS Z4, Z3, Z1
+	VMOVUPS   tailmaskPerm<>+192(SB), Z2
+	VPERMI2PS Z4, Z3, Z2
+	VMOVUPS   Z1, Z1
+	VMOVUPS   Z2, Z2
+	VMOVUPS   Z1, (R12)
+	VMOVUPS   Z2, K2, 64(R12)
+	JMP       done
 
 tailshort:
 	// The last r = 1..8 elements, masked: the first vector of pairs has 2r live
 	// lanes, the second is past the end.
-	MOVQ       R13, R14
-	SHLQ       $0x01, R14
-	MOVL       $0x0000ffff, R15
-	BZHIL      R13, R15, R13
-	KMOVW      R13, K1
-	MOVL       $0x0000ffff, R13
-	BZHIL      R14, R13, R13
-	KMOVW      R13, K2
-	VMOVUPS.Z  (R9), K2, Z2
-	VPXORD     Z6, Z6, Z6
-	VSHUFPS    $0x88, Z6, Z2, Z1
-	VSHUFPS    $0xdd, Z6, Z2, Z2
-	VPERMPD    $0xd8, Z1, Z1
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VPERMPD    $0xd8, Z2, Z2
-	VSHUFF32X4 $0xd8, Z2, Z2, Z2
-	VMOVUPS.Z  (R10), K2, Z4
-	VPXORD     Z7, Z7, Z7
-	VSHUFPS    $0x88, Z7, Z4, Z3
-	VSHUFPS    $0xdd, Z7, Z4, Z4
-	VPERMPD    $0xd8, Z3, Z3
-	VSHUFF32X4 $0xd8, Z3, Z3, Z3
-	VPERMPD    $0xd8, Z4, Z4
-	VSHUFF32X4 $0xd8, Z4, Z4, Z4
-	VMOVUPS    Z1, Z1
-	VCMPPS     $0x1e, Z1, Z2, K3
-	VCMPPS     $0x03, Z2, Z2, K4
-	KORW       K4, K3, K3
-	VBLENDMPS  Z2, Z1, K3, Z1
-	VCMPPS     $0x1e, Z1, Z3, K4
-	VCMPPS     $0x03, Z3, Z3, K5
-	KORW       K5, K4, K4
-	VBLENDMPS  Z3, Z1, K4, Z1
-	VCMPPS     $0x1e, Z1, Z4, K5
-	VCMPPS     $0x03, Z4, Z4, K6
-	KORW       K6, K5, K5
-	VBLENDMPS  Z4, Z1, K5, Z1
-	VMOVUPS.Z  (R8), K1, Z1
-	VMOVUPS.Z  Z1, K5, Z4
-	VBLENDMPS  Z0, Z1, K5, Z1
-	VMOVUPS.Z  Z1, K4, Z3
-	VBLENDMPS  Z0, Z1, K4, Z1
-	VMOVUPS.Z  Z1, K3, Z2
-	VBLENDMPS  Z0, Z1, K3, Z1
-	VMOVUPS    Z1, Z1
-	VUNPCKLPS  Z2, Z1, Z5
-	VUNPCKHPS  Z2, Z1, Z1
-	VSHUFF32X4 $0x44, Z1, Z5, Z2
-	VSHUFF32X4 $0xee, Z1, Z5, Z1
-	VSHUFF32X4 $0xd8, Z2, Z2, Z2
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VMOVUPS    Z2, K2, (R11)
-	VUNPCKLPS  Z4, Z3, Z1
-	VUNPCKHPS  Z4, Z3, Z2
-	VSHUFF32X4 $0x44, Z2, Z1, Z3
-	VSHUFF32X4 $0xee, Z2, Z1, Z1
-	VSHUFF32X4 $0xd8, Z3, Z3, Z2
-	VSHUFF32X4 $0xd8, Z1, Z1, Z1
-	VMOVUPS    Z2, K2, (R12)
+	MOVQ      R13, R14
+	SHLQ      $0x01, R14
+	MOVL      $0x0000ffff, R15
+	BZHIL     R13, R15, R13
+	KMOVW     R13, K1
+	MOVL      $0x0000ffff, R13
+	BZHIL     R14, R13, R13
+	KMOVW     R13, K2
+	VMOVUPS.Z (R9), K2, Z1
+	VPXORD    Z7, Z7, Z7
+	VMOVUPS   tailmaskPerm<>+0(SB), Z3
+	VPERMI2PS Z7, Z1, Z3
+	VMOVUPS   tailmaskPerm<>+64(SB), Z2
+	VPERMI2PS Z7, Z1, Z2
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z2, Z2
+	VMOVUPS.Z (R10), K2, Z3
+	VPXORD    Z8, Z8, Z8
+	VMOVUPS   tailmaskPerm<>+0(SB), Z5
+	VPERMI2PS Z8, Z3, Z5
+	VMOVUPS   tailmaskPerm<>+64(SB), Z4
+	VPERMI2PS Z8, Z3, Z4
+	VMOVUPS   Z5, Z3
+	VMOVUPS   Z4, Z4
+	VMOVUPS   Z1, Z1
+	VCMPPS    $0x1e, Z1, Z2, K3
+	VCMPPS    $0x03, Z2, Z2, K4
+	KORW      K4, K3, K3
+	VBLENDMPS Z2, Z1, K3, Z1
+	VCMPPS    $0x1e, Z1, Z3, K4
+	VCMPPS    $0x03, Z3, Z3, K5
+	KORW      K5, K4, K4
+	VBLENDMPS Z3, Z1, K4, Z1
+	VCMPPS    $0x1e, Z1, Z4, K5
+	VCMPPS    $0x03, Z4, Z4, K6
+	KORW      K6, K5, K5
+	VBLENDMPS Z4, Z1, K5, Z1
+	VMOVUPS.Z (R8), K1, Z1
+	VMOVUPS.Z Z1, K5, Z4
+	VBLENDMPS Z0, Z1, K5, Z1
+	VMOVUPS.Z Z1, K4, Z3
+	VBLENDMPS Z0, Z1, K4, Z1
+	VMOVUPS.Z Z1, K3, Z2
+	VBLENDMPS Z0, Z1, K3, Z1
+	VMOVUPS   Z1, Z1
+	VMOVUPS   tailmaskPerm<>+128(SB), Z5
+	VPERMI2PS Z2, Z1, Z5
+	VMOVUPS   tailmaskPerm<>+192(SB), Z6
+	VPERMI2PS Z2, Z1, Z6
+	VMOVUPS   Z5, Z1
+	VMOVUPS   Z6, Z2
+	VMOVUPS   Z1, K2, (R11)
+	VMOVUPS   tailmaskPerm<>+128(SB), Z1
+	VPERMI2PS Z4, Z3, Z1
+	VMOVUPS   tailmaskPerm<>+192(SB), Z2
+	VPERMI2PS Z4, Z3, Z2
+	VMOVUPS   Z1, Z1
+	VMOVUPS   Z2, Z2
+	VMOVUPS   Z1, K2, (R12)
 
 done:
 rownext:

@@ -22,6 +22,72 @@ DATA winogradMaskTab<>+56(SB)/4, $0x00000000
 DATA winogradMaskTab<>+60(SB)/4, $0x00000000
 GLOBL winogradMaskTab<>(SB), RODATA|NOPTR, $64
 
+DATA winogradMaskTabPerm<>+0(SB)/4, $0x00000000
+DATA winogradMaskTabPerm<>+4(SB)/4, $0x00000002
+DATA winogradMaskTabPerm<>+8(SB)/4, $0x00000004
+DATA winogradMaskTabPerm<>+12(SB)/4, $0x00000006
+DATA winogradMaskTabPerm<>+16(SB)/4, $0x00000008
+DATA winogradMaskTabPerm<>+20(SB)/4, $0x0000000a
+DATA winogradMaskTabPerm<>+24(SB)/4, $0x0000000c
+DATA winogradMaskTabPerm<>+28(SB)/4, $0x0000000e
+DATA winogradMaskTabPerm<>+32(SB)/4, $0x00000010
+DATA winogradMaskTabPerm<>+36(SB)/4, $0x00000012
+DATA winogradMaskTabPerm<>+40(SB)/4, $0x00000014
+DATA winogradMaskTabPerm<>+44(SB)/4, $0x00000016
+DATA winogradMaskTabPerm<>+48(SB)/4, $0x00000018
+DATA winogradMaskTabPerm<>+52(SB)/4, $0x0000001a
+DATA winogradMaskTabPerm<>+56(SB)/4, $0x0000001c
+DATA winogradMaskTabPerm<>+60(SB)/4, $0x0000001e
+DATA winogradMaskTabPerm<>+64(SB)/4, $0x00000001
+DATA winogradMaskTabPerm<>+68(SB)/4, $0x00000003
+DATA winogradMaskTabPerm<>+72(SB)/4, $0x00000005
+DATA winogradMaskTabPerm<>+76(SB)/4, $0x00000007
+DATA winogradMaskTabPerm<>+80(SB)/4, $0x00000009
+DATA winogradMaskTabPerm<>+84(SB)/4, $0x0000000b
+DATA winogradMaskTabPerm<>+88(SB)/4, $0x0000000d
+DATA winogradMaskTabPerm<>+92(SB)/4, $0x0000000f
+DATA winogradMaskTabPerm<>+96(SB)/4, $0x00000011
+DATA winogradMaskTabPerm<>+100(SB)/4, $0x00000013
+DATA winogradMaskTabPerm<>+104(SB)/4, $0x00000015
+DATA winogradMaskTabPerm<>+108(SB)/4, $0x00000017
+DATA winogradMaskTabPerm<>+112(SB)/4, $0x00000019
+DATA winogradMaskTabPerm<>+116(SB)/4, $0x0000001b
+DATA winogradMaskTabPerm<>+120(SB)/4, $0x0000001d
+DATA winogradMaskTabPerm<>+124(SB)/4, $0x0000001f
+DATA winogradMaskTabPerm<>+128(SB)/4, $0x00000000
+DATA winogradMaskTabPerm<>+132(SB)/4, $0x00000010
+DATA winogradMaskTabPerm<>+136(SB)/4, $0x00000001
+DATA winogradMaskTabPerm<>+140(SB)/4, $0x00000011
+DATA winogradMaskTabPerm<>+144(SB)/4, $0x00000002
+DATA winogradMaskTabPerm<>+148(SB)/4, $0x00000012
+DATA winogradMaskTabPerm<>+152(SB)/4, $0x00000003
+DATA winogradMaskTabPerm<>+156(SB)/4, $0x00000013
+DATA winogradMaskTabPerm<>+160(SB)/4, $0x00000004
+DATA winogradMaskTabPerm<>+164(SB)/4, $0x00000014
+DATA winogradMaskTabPerm<>+168(SB)/4, $0x00000005
+DATA winogradMaskTabPerm<>+172(SB)/4, $0x00000015
+DATA winogradMaskTabPerm<>+176(SB)/4, $0x00000006
+DATA winogradMaskTabPerm<>+180(SB)/4, $0x00000016
+DATA winogradMaskTabPerm<>+184(SB)/4, $0x00000007
+DATA winogradMaskTabPerm<>+188(SB)/4, $0x00000017
+DATA winogradMaskTabPerm<>+192(SB)/4, $0x00000008
+DATA winogradMaskTabPerm<>+196(SB)/4, $0x00000018
+DATA winogradMaskTabPerm<>+200(SB)/4, $0x00000009
+DATA winogradMaskTabPerm<>+204(SB)/4, $0x00000019
+DATA winogradMaskTabPerm<>+208(SB)/4, $0x0000000a
+DATA winogradMaskTabPerm<>+212(SB)/4, $0x0000001a
+DATA winogradMaskTabPerm<>+216(SB)/4, $0x0000000b
+DATA winogradMaskTabPerm<>+220(SB)/4, $0x0000001b
+DATA winogradMaskTabPerm<>+224(SB)/4, $0x0000000c
+DATA winogradMaskTabPerm<>+228(SB)/4, $0x0000001c
+DATA winogradMaskTabPerm<>+232(SB)/4, $0x0000000d
+DATA winogradMaskTabPerm<>+236(SB)/4, $0x0000001d
+DATA winogradMaskTabPerm<>+240(SB)/4, $0x0000000e
+DATA winogradMaskTabPerm<>+244(SB)/4, $0x0000001e
+DATA winogradMaskTabPerm<>+248(SB)/4, $0x0000000f
+DATA winogradMaskTabPerm<>+252(SB)/4, $0x0000001f
+GLOBL winogradMaskTabPerm<>(SB), RODATA|NOPTR, $256
+
 // func WinogradInF2AVX2(dst *float32, src *float32, tmp *float32, coef *float32, bias *float32, n int, srcStride int, dstStride int)
 // Requires: AVX
 TEXT ·WinogradInF2AVX2(SB), NOSPLIT, $0-64

@@ -34,6 +34,10 @@ type avx struct {
 	// tailTable is AVX2's sliding window of 8 all-ones then 8 zero int32
 	// lanes: the 32 bytes at offset 4*(8-r) select the first r lanes.
 	tailTable operand.Mem
+	// permTable is AVX-512's four index vectors for VPERMI2PS: the even
+	// lanes of a pair of vectors, the odd ones, and the two halves of
+	// their interleave (Unzip and Zip in one permute per output).
+	permTable operand.Mem
 }
 
 // NewAVX2 returns the AVX2+FMA backend writing into ctx; tableName names
@@ -42,9 +46,37 @@ func NewAVX2(ctx *build.Context, tableName string) Backend {
 	return &avx{Context: ctx, isa: AVX2, vec: ctx.YMM, tailTable: avomain.LaneMaskTable(ctx, tableName)}
 }
 
-// NewAVX512 returns the AVX-512F backend writing into ctx.
-func NewAVX512(ctx *build.Context) Backend {
-	return &avx{Context: ctx, isa: AVX512, opmask: true, vec: ctx.ZMM}
+// NewAVX512 returns the AVX-512F backend writing into ctx; tableName
+// names its permute table (one per output file).
+func NewAVX512(ctx *build.Context, tableName string) Backend {
+	return &avx{Context: ctx, isa: AVX512, opmask: true, vec: ctx.ZMM, permTable: permTable(ctx, tableName)}
+}
+
+// permTable emits the index vectors of permTable.
+func permTable(ctx *build.Context, name string) operand.Mem {
+	m := ctx.StaticGlobal(name)
+	ctx.DataAttributes(attr.RODATA | attr.NOPTR)
+	idx := [4]func(i int) int{
+		func(i int) int { return 2 * i },              // evens
+		func(i int) int { return 2*i + 1 },            // odds
+		func(i int) int { return i/2 + 16*(i%2) },     // zip: x0 y0 x1 y1 ...
+		func(i int) int { return 8 + i/2 + 16*(i%2) }, // zip: x8 y8 ...
+	}
+	for k, f := range idx {
+		for i := 0; i < 16; i++ {
+			ctx.AddDatum(64*k+4*i, operand.U32(f(i)))
+		}
+	}
+	return m
+}
+
+// permute2 returns the lanes of x and y (lanes 16.. y's) that index
+// vector k of permTable picks: one VPERMI2PS, which overwrites its index.
+func (a *avx) permute2(k int, x, y V) reg.VecVirtual {
+	t := a.vec()
+	a.VMOVUPS(a.permTable.Offset(64*k), t)
+	a.VPERMI2PS(xv(y), xv(x), t)
+	return t
 }
 
 func (a *avx) ISA() ISA { return a.isa }
@@ -547,6 +579,12 @@ func (a *avx) Select(k Mask, x, y, dst V) {
 // Zip interleaves inside every 128-bit block (VUNPCKLPS/HPS), then puts
 // the blocks in order: VPERM2F128 on ymm, two VSHUFF32X4 on zmm.
 func (a *avx) Zip(lo, hi, x, y V) {
+	if a.opmask { // one permute per output, both read before either is written
+		l, h := a.permute2(2, x, y), a.permute2(3, x, y)
+		a.VMOVUPS(l, xv(lo))
+		a.VMOVUPS(h, xv(hi))
+		return
+	}
 	t0, t1 := a.vec(), a.vec()
 	a.VUNPCKLPS(xv(y), xv(x), t0) // per block b: x[4b] y[4b] x[4b+1] y[4b+1]
 	a.VUNPCKHPS(xv(y), xv(x), t1) // x[4b+2] y[4b+2] x[4b+3] y[4b+3]
@@ -567,6 +605,12 @@ func (a *avx) Zip(lo, hi, x, y V) {
 // shuffles read x and y before anything is written (even or odd may be x
 // or y).
 func (a *avx) Unzip(even, odd, x, y V) {
+	if a.opmask {
+		e, o := a.permute2(0, x, y), a.permute2(1, x, y)
+		a.VMOVUPS(e, xv(even))
+		a.VMOVUPS(o, xv(odd))
+		return
+	}
 	te, to := a.vec(), a.vec()
 	a.VSHUFPS(operand.U8(0x88), xv(y), xv(x), te) // per block: x0 x2 y0 y2
 	a.VSHUFPS(operand.U8(0xDD), xv(y), xv(x), to) // x1 x3 y1 y3
@@ -589,6 +633,10 @@ func (a *avx) Reverse(dst, x V) {
 // Evens is Unzip's even half: the shuffle can write dst at once, having
 // read x and y.
 func (a *avx) Evens(dst, x, y V) {
+	if a.opmask {
+		a.VMOVUPS(a.permute2(0, x, y), xv(dst))
+		return
+	}
 	d := xv(dst)
 	a.VSHUFPS(operand.U8(0x88), xv(y), xv(x), d)
 	a.orderPairs(d, d)

@@ -41,7 +41,7 @@ func TestExecute(t *testing.T) {
 
 	ctx := build.NewContext()
 	ctx.ConstraintExpr("amd64")
-	x86 := []Backend{NewAVX2(ctx, "kwmask"), NewAVX512(ctx)}
+	x86 := []Backend{NewAVX2(ctx, "kwmask"), NewAVX512(ctx, "kwperm")}
 	for _, b := range x86 {
 		testKernels(New(b))
 	}

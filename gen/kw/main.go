@@ -42,7 +42,7 @@ func MainWith(prog, maskTable string, family func(f *Func), opt Options) {
 		os.Args = append(os.Args[:1], args...)
 		ctx := build.NewContext()
 		emit := func() {
-			for _, b := range []Backend{NewAVX2(ctx, maskTable), NewAVX512(ctx)} {
+			for _, b := range []Backend{NewAVX2(ctx, maskTable), NewAVX512(ctx, maskTable+"Perm")} {
 				family(New(b))
 			}
 		}

@@ -40,6 +40,7 @@ func init() {
 		"VUNPCKHPS":     {exec: vunpck(2), forms: bin, masks: true, check: noMaskedMemPermute},
 		"VSHUFPS":       {exec: vshufps, forms: []string{"ivvv", "imvv"}, masks: true, check: noMaskedMemPermute},
 		"VPERM2F128":    {exec: vperm2f128, forms: []string{"ivvv", "imvv"}, check: widths(8, 8)},
+		"VPERMI2PS":     {exec: vpermi2ps, forms: []string{"vvv", "mvv"}, evex: true, check: widths(16, 16)},
 		"VSHUFF32X4":    {exec: vshuff32x4, forms: []string{"ivvv", "imvv"}, evex: true, check: widths(16, 16)},
 		"VPERMPD":       {exec: vpermpd, forms: []string{"ivv", "imv"}, evex: true, check: noXMM},
 		"MOVSS":         {exec: movss, forms: []string{"mv", "vm", "vv"}, check: widths(4, 4)},
@@ -491,6 +492,24 @@ func vshuff32x4(m *machine, in *inst) {
 		copy(r[4*blk:4*blk+4], src[4*sel:])
 	}
 	m.setLow(in.a[3].reg, r[:])
+}
+
+// vpermi2ps is VPERMI2PS src, table1, idx: lane i of idx becomes lane
+// idx[i]&15 of table1, or of src (the second table) where idx[i]&16 is
+// set; the index is overwritten.
+func vpermi2ps(m *machine, in *inst) {
+	var t2, r [16]uint32
+	m.vsrc(in, &in.a[0], 0xffff, &t2)
+	t1, idx := &m.v[in.a[1].reg], &m.v[in.a[2].reg]
+	for i := range 16 {
+		j := idx[i] & 31
+		if j&16 != 0 {
+			r[i] = t2[j&15]
+		} else {
+			r[i] = t1[j]
+		}
+	}
+	m.setLow(in.a[2].reg, r[:])
 }
 
 // noXMM: the instruction has Y and Z forms only.
