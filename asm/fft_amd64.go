@@ -169,18 +169,26 @@ func FFTMulAddConjAVX2(dst *float32, a *float32, b *float32, n int, dstIm int, a
 //go:noescape
 func FFTTransposeAVX2(dst *float32, src *float32, rows int, cols int, srcPitch int, dstPitch int)
 
-// FFTUnzipAVX2 splits n pairs of floats into planes: re[l] = src[2l], im[l] =
-// src[2l+1], for l < n. Its reference and test oracle is fft's unzipGo.
+// FFTUnzipAVX2 splits rows rows of n pairs of floats into planes (pitches in bytes):
+//
+//	for r < rows, l < n:
+//	  re[r*dstPitch + 4l] = src[r*srcPitch + 8l], im[... + 4l] = src[... + 8l + 4]
+//
+// Its reference and test oracle is fft's unzipGo.
 //
 //go:noescape
-func FFTUnzipAVX2(re *float32, im *float32, src *float32, n int)
+func FFTUnzipAVX2(re *float32, im *float32, src *float32, n int, rows int, srcPitch int, dstPitch int)
 
-// FFTZipAVX2 interleaves two planes into n pairs of floats: dst[2l] = re[l],
-// dst[2l+1] = im[l], for l < n. Its reference and test oracle is fft's
-// zipGo.
+// FFTZipAVX2 interleaves rows rows of n values of two planes into pairs of floats
+// (pitches in bytes):
+//
+//	for r < rows, l < n:
+//	  dst[r*dstPitch + 8l] = re[r*srcPitch + 4l], dst[... + 8l + 4] = im[... + 4l]
+//
+// Its reference and test oracle is fft's zipGo.
 //
 //go:noescape
-func FFTZipAVX2(dst *float32, re *float32, im *float32, n int)
+func FFTZipAVX2(dst *float32, re *float32, im *float32, n int, rows int, dstPitch int, srcPitch int)
 
 // FFTRealHalfAVX2 is the step between a real transform and the complex one of half its
 // length, one signal, on count vectors of 8 frequencies (bytes: offsets):
@@ -391,18 +399,26 @@ func FFTMulAddConjAVX512(dst *float32, a *float32, b *float32, n int, dstIm int,
 //go:noescape
 func FFTTransposeAVX512(dst *float32, src *float32, rows int, cols int, srcPitch int, dstPitch int)
 
-// FFTUnzipAVX512 splits n pairs of floats into planes: re[l] = src[2l], im[l] =
-// src[2l+1], for l < n. Its reference and test oracle is fft's unzipGo.
+// FFTUnzipAVX512 splits rows rows of n pairs of floats into planes (pitches in bytes):
+//
+//	for r < rows, l < n:
+//	  re[r*dstPitch + 4l] = src[r*srcPitch + 8l], im[... + 4l] = src[... + 8l + 4]
+//
+// Its reference and test oracle is fft's unzipGo.
 //
 //go:noescape
-func FFTUnzipAVX512(re *float32, im *float32, src *float32, n int)
+func FFTUnzipAVX512(re *float32, im *float32, src *float32, n int, rows int, srcPitch int, dstPitch int)
 
-// FFTZipAVX512 interleaves two planes into n pairs of floats: dst[2l] = re[l],
-// dst[2l+1] = im[l], for l < n. Its reference and test oracle is fft's
-// zipGo.
+// FFTZipAVX512 interleaves rows rows of n values of two planes into pairs of floats
+// (pitches in bytes):
+//
+//	for r < rows, l < n:
+//	  dst[r*dstPitch + 8l] = re[r*srcPitch + 4l], dst[... + 8l + 4] = im[... + 4l]
+//
+// Its reference and test oracle is fft's zipGo.
 //
 //go:noescape
-func FFTZipAVX512(dst *float32, re *float32, im *float32, n int)
+func FFTZipAVX512(dst *float32, re *float32, im *float32, n int, rows int, dstPitch int, srcPitch int)
 
 // FFTRealHalfAVX512 is the step between a real transform and the complex one of half its
 // length, one signal, on count vectors of 16 frequencies (bytes: offsets):

@@ -1946,221 +1946,255 @@ end:
 	VZEROUPPER
 	RET
 
-// func FFTUnzipAVX2(re *float32, im *float32, src *float32, n int)
+// func FFTUnzipAVX2(re *float32, im *float32, src *float32, n int, rows int, srcPitch int, dstPitch int)
 // Requires: AVX, AVX2
-TEXT ·FFTUnzipAVX2(SB), NOSPLIT, $0-32
+TEXT ·FFTUnzipAVX2(SB), NOSPLIT, $0-56
 	MOVQ  n+24(FP), AX
+	MOVQ  rows+32(FP), CX
 	TESTQ AX, AX
 	JLE   end
-	MOVQ  re+0(FP), CX
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  re+0(FP), AX
 	MOVQ  im+8(FP), DX
 	MOVQ  src+16(FP), BX
 
+row:
+	MOVQ n+24(FP), SI
+	MOVQ AX, DI
+	MOVQ DX, R8
+	MOVQ BX, R9
+
 	// Main loop: 2 vectors (16 elements; 4 vectors of whole pairs) per iteration.
 unrolled:
-	CMPQ    AX, $0x00000010
+	CMPQ    SI, $0x00000010
 	JL      single
-	VMOVUPS (BX), Y1
-	VMOVUPS 32(BX), Y2
+	VMOVUPS (R9), Y1
+	VMOVUPS 32(R9), Y2
 	VSHUFPS $0x88, Y2, Y1, Y0
 	VSHUFPS $0xdd, Y2, Y1, Y1
 	VPERMPD $0xd8, Y0, Y0
 	VPERMPD $0xd8, Y1, Y1
-	VMOVUPS Y0, (CX)
-	VMOVUPS Y1, (DX)
-	VMOVUPS 64(BX), Y1
-	VMOVUPS 96(BX), Y2
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, (R8)
+	VMOVUPS 64(R9), Y1
+	VMOVUPS 96(R9), Y2
 	VSHUFPS $0x88, Y2, Y1, Y0
 	VSHUFPS $0xdd, Y2, Y1, Y1
 	VPERMPD $0xd8, Y0, Y0
 	VPERMPD $0xd8, Y1, Y1
-	VMOVUPS Y0, 32(CX)
-	VMOVUPS Y1, 32(DX)
-	ADDQ    $0x00000080, BX
-	ADDQ    $0x00000040, CX
-	ADDQ    $0x00000040, DX
-	SUBQ    $0x00000010, AX
+	VMOVUPS Y0, 32(DI)
+	VMOVUPS Y1, 32(R8)
+	ADDQ    $0x00000080, R9
+	ADDQ    $0x00000040, DI
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000010, SI
 	JMP     unrolled
 
 single:
 	// One vector at a time.
-	CMPQ    AX, $0x00000008
+	CMPQ    SI, $0x00000008
 	JL      tail
-	VMOVUPS (BX), Y1
-	VMOVUPS 32(BX), Y2
+	VMOVUPS (R9), Y1
+	VMOVUPS 32(R9), Y2
 	VSHUFPS $0x88, Y2, Y1, Y0
 	VSHUFPS $0xdd, Y2, Y1, Y1
 	VPERMPD $0xd8, Y0, Y0
 	VPERMPD $0xd8, Y1, Y1
-	VMOVUPS Y0, (CX)
-	VMOVUPS Y1, (DX)
-	ADDQ    $0x00000040, BX
-	ADDQ    $0x00000020, CX
-	ADDQ    $0x00000020, DX
-	SUBQ    $0x00000008, AX
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, (R8)
+	ADDQ    $0x00000040, R9
+	ADDQ    $0x00000020, DI
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000008, SI
 	JMP     single
 
 tail:
-	TESTQ AX, AX
+	TESTQ SI, SI
 	JZ    done
-	CMPQ  AX, $0x00000004
+	CMPQ  SI, $0x00000004
 	JLE   tailshort
 
 	// The last r = 5..7 elements, masked: the first vector of pairs is full, the
 	// second has 2r-8 live lanes.
-	MOVQ       AX, SI
-	SHLQ       $0x01, SI
-	SUBQ       $0x00000008, SI
-	LEAQ       fftMaskTab<>+0(SB), DI
-	SHLQ       $0x02, AX
-	NEGQ       AX
-	VMOVDQU    32(DI)(AX*1), Y0
-	LEAQ       fftMaskTab<>+0(SB), AX
+	MOVQ       SI, R10
+	SHLQ       $0x01, R10
+	SUBQ       $0x00000008, R10
+	LEAQ       fftMaskTab<>+0(SB), R11
 	SHLQ       $0x02, SI
 	NEGQ       SI
-	VMOVDQU    32(AX)(SI*1), Y1
-	VMOVUPS    (BX), Y2
-	VMASKMOVPS 32(BX), Y1, Y1
+	VMOVDQU    32(R11)(SI*1), Y0
+	LEAQ       fftMaskTab<>+0(SB), SI
+	SHLQ       $0x02, R10
+	NEGQ       R10
+	VMOVDQU    32(SI)(R10*1), Y1
+	VMOVUPS    (R9), Y2
+	VMASKMOVPS 32(R9), Y1, Y1
 	VSHUFPS    $0x88, Y1, Y2, Y3
 	VSHUFPS    $0xdd, Y1, Y2, Y1
 	VPERMPD    $0xd8, Y3, Y2
 	VPERMPD    $0xd8, Y1, Y1
-	VMASKMOVPS Y2, Y0, (CX)
-	VMASKMOVPS Y1, Y0, (DX)
+	VMASKMOVPS Y2, Y0, (DI)
+	VMASKMOVPS Y1, Y0, (R8)
 	JMP        done
 
 tailshort:
 	// The last r = 1..4 elements, masked: the first vector of pairs has 2r live
 	// lanes, the second is past the end.
-	MOVQ       AX, SI
-	SHLQ       $0x01, SI
-	LEAQ       fftMaskTab<>+0(SB), DI
-	SHLQ       $0x02, AX
-	NEGQ       AX
-	VMOVDQU    32(DI)(AX*1), Y0
-	LEAQ       fftMaskTab<>+0(SB), AX
+	MOVQ       SI, R10
+	SHLQ       $0x01, R10
+	LEAQ       fftMaskTab<>+0(SB), R11
 	SHLQ       $0x02, SI
 	NEGQ       SI
-	VMOVDQU    32(AX)(SI*1), Y1
-	VMASKMOVPS (BX), Y1, Y2
+	VMOVDQU    32(R11)(SI*1), Y0
+	LEAQ       fftMaskTab<>+0(SB), SI
+	SHLQ       $0x02, R10
+	NEGQ       R10
+	VMOVDQU    32(SI)(R10*1), Y1
+	VMASKMOVPS (R9), Y1, Y2
 	VXORPS     Y3, Y3, Y3
 	VSHUFPS    $0x88, Y3, Y2, Y1
 	VSHUFPS    $0xdd, Y3, Y2, Y2
 	VPERMPD    $0xd8, Y1, Y1
 	VPERMPD    $0xd8, Y2, Y2
-	VMASKMOVPS Y1, Y0, (CX)
-	VMASKMOVPS Y2, Y0, (DX)
+	VMASKMOVPS Y1, Y0, (DI)
+	VMASKMOVPS Y2, Y0, (R8)
 
 done:
+	MOVQ dstPitch+48(FP), SI
+	ADDQ SI, AX
+	ADDQ SI, DX
+	MOVQ srcPitch+40(FP), SI
+	ADDQ SI, BX
+	DECQ CX
+	JNZ  row
+
 end:
 	VZEROUPPER
 	RET
 
-// func FFTZipAVX2(dst *float32, re *float32, im *float32, n int)
+// func FFTZipAVX2(dst *float32, re *float32, im *float32, n int, rows int, dstPitch int, srcPitch int)
 // Requires: AVX
-TEXT ·FFTZipAVX2(SB), NOSPLIT, $0-32
+TEXT ·FFTZipAVX2(SB), NOSPLIT, $0-56
 	MOVQ  n+24(FP), AX
+	MOVQ  rows+32(FP), CX
 	TESTQ AX, AX
 	JLE   end
-	MOVQ  dst+0(FP), CX
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  dst+0(FP), AX
 	MOVQ  re+8(FP), DX
 	MOVQ  im+16(FP), BX
 
+row:
+	MOVQ n+24(FP), SI
+	MOVQ AX, DI
+	MOVQ DX, R8
+	MOVQ BX, R9
+
 	// Main loop: 2 vectors (16 elements; 4 vectors of whole pairs) per iteration.
 unrolled:
-	CMPQ       AX, $0x00000010
+	CMPQ       SI, $0x00000010
 	JL         single
-	VMOVUPS    (DX), Y0
-	VMOVUPS    (BX), Y1
+	VMOVUPS    (R8), Y0
+	VMOVUPS    (R9), Y1
 	VUNPCKLPS  Y1, Y0, Y2
 	VUNPCKHPS  Y1, Y0, Y1
 	VPERM2F128 $0x20, Y1, Y2, Y0
 	VPERM2F128 $0x31, Y1, Y2, Y1
-	VMOVUPS    Y0, (CX)
-	VMOVUPS    Y1, 32(CX)
-	VMOVUPS    32(DX), Y0
-	VMOVUPS    32(BX), Y1
+	VMOVUPS    Y0, (DI)
+	VMOVUPS    Y1, 32(DI)
+	VMOVUPS    32(R8), Y0
+	VMOVUPS    32(R9), Y1
 	VUNPCKLPS  Y1, Y0, Y2
 	VUNPCKHPS  Y1, Y0, Y1
 	VPERM2F128 $0x20, Y1, Y2, Y0
 	VPERM2F128 $0x31, Y1, Y2, Y1
-	VMOVUPS    Y0, 64(CX)
-	VMOVUPS    Y1, 96(CX)
-	ADDQ       $0x00000080, CX
-	ADDQ       $0x00000040, DX
-	ADDQ       $0x00000040, BX
-	SUBQ       $0x00000010, AX
+	VMOVUPS    Y0, 64(DI)
+	VMOVUPS    Y1, 96(DI)
+	ADDQ       $0x00000080, DI
+	ADDQ       $0x00000040, R8
+	ADDQ       $0x00000040, R9
+	SUBQ       $0x00000010, SI
 	JMP        unrolled
 
 single:
 	// One vector at a time.
-	CMPQ       AX, $0x00000008
+	CMPQ       SI, $0x00000008
 	JL         tail
-	VMOVUPS    (DX), Y0
-	VMOVUPS    (BX), Y1
+	VMOVUPS    (R8), Y0
+	VMOVUPS    (R9), Y1
 	VUNPCKLPS  Y1, Y0, Y2
 	VUNPCKHPS  Y1, Y0, Y1
 	VPERM2F128 $0x20, Y1, Y2, Y0
 	VPERM2F128 $0x31, Y1, Y2, Y1
-	VMOVUPS    Y0, (CX)
-	VMOVUPS    Y1, 32(CX)
-	ADDQ       $0x00000040, CX
-	ADDQ       $0x00000020, DX
-	ADDQ       $0x00000020, BX
-	SUBQ       $0x00000008, AX
+	VMOVUPS    Y0, (DI)
+	VMOVUPS    Y1, 32(DI)
+	ADDQ       $0x00000040, DI
+	ADDQ       $0x00000020, R8
+	ADDQ       $0x00000020, R9
+	SUBQ       $0x00000008, SI
 	JMP        single
 
 tail:
-	TESTQ AX, AX
+	TESTQ SI, SI
 	JZ    done
-	CMPQ  AX, $0x00000004
+	CMPQ  SI, $0x00000004
 	JLE   tailshort
 
 	// The last r = 5..7 elements, masked: the first vector of pairs is full, the
 	// second has 2r-8 live lanes.
-	MOVQ       AX, SI
-	SHLQ       $0x01, SI
-	SUBQ       $0x00000008, SI
-	LEAQ       fftMaskTab<>+0(SB), DI
-	SHLQ       $0x02, AX
-	NEGQ       AX
-	VMOVDQU    32(DI)(AX*1), Y0
-	LEAQ       fftMaskTab<>+0(SB), AX
+	MOVQ       SI, R10
+	SHLQ       $0x01, R10
+	SUBQ       $0x00000008, R10
+	LEAQ       fftMaskTab<>+0(SB), R11
 	SHLQ       $0x02, SI
 	NEGQ       SI
-	VMOVDQU    32(AX)(SI*1), Y1
-	VMASKMOVPS (DX), Y0, Y2
-	VMASKMOVPS (BX), Y0, Y0
+	VMOVDQU    32(R11)(SI*1), Y0
+	LEAQ       fftMaskTab<>+0(SB), SI
+	SHLQ       $0x02, R10
+	NEGQ       R10
+	VMOVDQU    32(SI)(R10*1), Y1
+	VMASKMOVPS (R8), Y0, Y2
+	VMASKMOVPS (R9), Y0, Y0
 	VUNPCKLPS  Y0, Y2, Y3
 	VUNPCKHPS  Y0, Y2, Y2
 	VPERM2F128 $0x20, Y2, Y3, Y0
 	VPERM2F128 $0x31, Y2, Y3, Y2
-	VMOVUPS    Y0, (CX)
-	VMASKMOVPS Y2, Y1, 32(CX)
+	VMOVUPS    Y0, (DI)
+	VMASKMOVPS Y2, Y1, 32(DI)
 	JMP        done
 
 tailshort:
 	// The last r = 1..4 elements, masked: the first vector of pairs has 2r live
 	// lanes, the second is past the end.
-	MOVQ       AX, SI
-	SHLQ       $0x01, SI
-	LEAQ       fftMaskTab<>+0(SB), DI
-	SHLQ       $0x02, AX
-	NEGQ       AX
-	VMOVDQU    32(DI)(AX*1), Y0
-	LEAQ       fftMaskTab<>+0(SB), AX
+	MOVQ       SI, R10
+	SHLQ       $0x01, R10
+	LEAQ       fftMaskTab<>+0(SB), R11
 	SHLQ       $0x02, SI
 	NEGQ       SI
-	VMOVDQU    32(AX)(SI*1), Y1
-	VMASKMOVPS (DX), Y0, Y2
-	VMASKMOVPS (BX), Y0, Y0
+	VMOVDQU    32(R11)(SI*1), Y0
+	LEAQ       fftMaskTab<>+0(SB), SI
+	SHLQ       $0x02, R10
+	NEGQ       R10
+	VMOVDQU    32(SI)(R10*1), Y1
+	VMASKMOVPS (R8), Y0, Y2
+	VMASKMOVPS (R9), Y0, Y0
 	VUNPCKLPS  Y0, Y2, Y3
 	VUNPCKHPS  Y0, Y2, Y2
 	VPERM2F128 $0x20, Y2, Y3, Y0
 	VPERM2F128 $0x31, Y2, Y3, Y2
-	VMASKMOVPS Y0, Y1, (CX)
+	VMASKMOVPS Y0, Y1, (DI)
 
 done:
+	MOVQ srcPitch+48(FP), SI
+	ADDQ SI, DX
+	ADDQ SI, BX
+	MOVQ dstPitch+40(FP), SI
+	ADDQ SI, AX
+	DECQ CX
+	JNZ  row
+
 end:
 	VZEROUPPER
 	RET
@@ -5051,233 +5085,267 @@ end:
 	VZEROUPPER
 	RET
 
-// func FFTUnzipAVX512(re *float32, im *float32, src *float32, n int)
+// func FFTUnzipAVX512(re *float32, im *float32, src *float32, n int, rows int, srcPitch int, dstPitch int)
 // Requires: AVX, AVX512F, BMI2
-TEXT ·FFTUnzipAVX512(SB), NOSPLIT, $0-32
+TEXT ·FFTUnzipAVX512(SB), NOSPLIT, $0-56
 	MOVQ  n+24(FP), AX
+	MOVQ  rows+32(FP), CX
 	TESTQ AX, AX
 	JLE   end
-	MOVQ  re+0(FP), CX
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  re+0(FP), AX
 	MOVQ  im+8(FP), DX
 	MOVQ  src+16(FP), BX
 
+row:
+	MOVQ n+24(FP), SI
+	MOVQ AX, DI
+	MOVQ DX, R8
+	MOVQ BX, R9
+
 	// Main loop: 2 vectors (32 elements; 4 vectors of whole pairs) per iteration.
 unrolled:
-	CMPQ      AX, $0x00000020
+	CMPQ      SI, $0x00000020
 	JL        single
-	VMOVUPS   (BX), Z0
-	VMOVUPS   64(BX), Z3
+	VMOVUPS   (R9), Z0
+	VMOVUPS   64(R9), Z3
 	VMOVUPS   fftMaskTabPerm<>+0(SB), Z4
 	VPERMI2PS Z3, Z0, Z4
 	VMOVUPS   fftMaskTabPerm<>+64(SB), Z1
 	VPERMI2PS Z3, Z0, Z1
 	VMOVUPS   Z4, Z0
 	VMOVUPS   Z1, Z1
-	VMOVUPS   Z0, (CX)
-	VMOVUPS   Z1, (DX)
-	VMOVUPS   128(BX), Z0
-	VMOVUPS   192(BX), Z3
+	VMOVUPS   Z0, (DI)
+	VMOVUPS   Z1, (R8)
+	VMOVUPS   128(R9), Z0
+	VMOVUPS   192(R9), Z3
 	VMOVUPS   fftMaskTabPerm<>+0(SB), Z4
 	VPERMI2PS Z3, Z0, Z4
 	VMOVUPS   fftMaskTabPerm<>+64(SB), Z1
 	VPERMI2PS Z3, Z0, Z1
 	VMOVUPS   Z4, Z0
 	VMOVUPS   Z1, Z1
-	VMOVUPS   Z0, 64(CX)
-	VMOVUPS   Z1, 64(DX)
-	ADDQ      $0x00000100, BX
-	ADDQ      $0x00000080, CX
-	ADDQ      $0x00000080, DX
-	SUBQ      $0x00000020, AX
+	VMOVUPS   Z0, 64(DI)
+	VMOVUPS   Z1, 64(R8)
+	ADDQ      $0x00000100, R9
+	ADDQ      $0x00000080, DI
+	ADDQ      $0x00000080, R8
+	SUBQ      $0x00000020, SI
 	JMP       unrolled
 
 single:
 	// One vector at a time.
-	CMPQ      AX, $0x00000010
+	CMPQ      SI, $0x00000010
 	JL        tail
-	VMOVUPS   (BX), Z0
-	VMOVUPS   64(BX), Z3
+	VMOVUPS   (R9), Z0
+	VMOVUPS   64(R9), Z3
 	VMOVUPS   fftMaskTabPerm<>+0(SB), Z4
 	VPERMI2PS Z3, Z0, Z4
 	VMOVUPS   fftMaskTabPerm<>+64(SB), Z1
 	VPERMI2PS Z3, Z0, Z1
 	VMOVUPS   Z4, Z0
 	VMOVUPS   Z1, Z1
-	VMOVUPS   Z0, (CX)
-	VMOVUPS   Z1, (DX)
-	ADDQ      $0x00000080, BX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, AX
+	VMOVUPS   Z0, (DI)
+	VMOVUPS   Z1, (R8)
+	ADDQ      $0x00000080, R9
+	ADDQ      $0x00000040, DI
+	ADDQ      $0x00000040, R8
+	SUBQ      $0x00000010, SI
 	JMP       single
 
 tail:
-	TESTQ AX, AX
+	TESTQ SI, SI
 	JZ    done
-	CMPQ  AX, $0x00000008
+	CMPQ  SI, $0x00000008
 	JLE   tailshort
 
 	// The last r = 9..15 elements, masked: the first vector of pairs is full, the
 	// second has 2r-16 live lanes.
-	MOVQ      AX, SI
-	SHLQ      $0x01, SI
-	SUBQ      $0x00000010, SI
-	MOVL      $0x0000ffff, DI
-	BZHIL     AX, DI, AX
-	KMOVW     AX, K1
-	MOVL      $0x0000ffff, AX
-	BZHIL     SI, AX, AX
-	KMOVW     AX, K2
-	VMOVUPS   (BX), Z0
-	VMOVUPS.Z 64(BX), K2, Z2
+	MOVQ      SI, R10
+	SHLQ      $0x01, R10
+	SUBQ      $0x00000010, R10
+	MOVL      $0x0000ffff, R11
+	BZHIL     SI, R11, SI
+	KMOVW     SI, K1
+	MOVL      $0x0000ffff, SI
+	BZHIL     R10, SI, SI
+	KMOVW     SI, K2
+	VMOVUPS   (R9), Z0
+	VMOVUPS.Z 64(R9), K2, Z3
+	VMOVUPS   fftMaskTabPerm<>+0(SB), Z4
+	VPERMI2PS Z3, Z0, Z4
+	VMOVUPS   fftMaskTabPerm<>+64(SB), Z1
+	VPERMI2PS Z3, Z0, Z1
+	VMOVUPS   Z4, Z0
+	VMOVUPS   Z1, Z1
+	VMOVUPS   Z0, K1, (DI)
+	VMOVUPS   Z1, K1, (R8)
+	JMP       done
+
+tailshort:
+	// The last r = 1..8 elements, masked: the first vector of pairs has 2r live
+	// lanes, the second is past the end.
+	MOVQ      SI, R10
+	SHLQ      $0x01, R10
+	MOVL      $0x0000ffff, R11
+	BZHIL     SI, R11, SI
+	KMOVW     SI, K1
+	MOVL      $0x0000ffff, SI
+	BZHIL     R10, SI, SI
+	KMOVW     SI, K2
+	VMOVUPS.Z (R9), K2, Z0
+	VPXORD    Z2, Z2, Z2
 	VMOVUPS   fftMaskTabPerm<>+0(SB), Z3
 	VPERMI2PS Z2, Z0, Z3
 	VMOVUPS   fftMaskTabPerm<>+64(SB), Z1
 	VPERMI2PS Z2, Z0, Z1
 	VMOVUPS   Z3, Z0
 	VMOVUPS   Z1, Z1
-	VMOVUPS   Z0, K1, (CX)
-	VMOVUPS   Z1, K1, (DX)
-	JMP       done
-
-tailshort:
-	// The last r = 1..8 elements, masked: the first vector of pairs has 2r live
-	// lanes, the second is past the end.
-	MOVQ      AX, SI
-	SHLQ      $0x01, SI
-	MOVL      $0x0000ffff, DI
-	BZHIL     AX, DI, AX
-	KMOVW     AX, K1
-	MOVL      $0x0000ffff, AX
-	BZHIL     SI, AX, AX
-	KMOVW     AX, K2
-	VMOVUPS.Z (BX), K2, Z0
-	VPXORD    Z2, Z2, Z2
-	VMOVUPS   fftMaskTabPerm<>+0(SB), Z1
-	VPERMI2PS Z2, Z0, Z1
-	VMOVUPS   fftMaskTabPerm<>+64(SB), Z3
-	VPERMI2PS Z2, Z0, Z3
-	VMOVUPS   Z1, Z0
-	VMOVUPS   Z3, Z1
-	VMOVUPS   Z0, K1, (CX)
-	VMOVUPS   Z1, K1, (DX)
+	VMOVUPS   Z0, K1, (DI)
+	VMOVUPS   Z1, K1, (R8)
 
 done:
+	MOVQ dstPitch+48(FP), SI
+	ADDQ SI, AX
+	ADDQ SI, DX
+	MOVQ srcPitch+40(FP), SI
+	ADDQ SI, BX
+	DECQ CX
+	JNZ  row
+
 end:
 	VZEROUPPER
 	RET
 
-// func FFTZipAVX512(dst *float32, re *float32, im *float32, n int)
+// func FFTZipAVX512(dst *float32, re *float32, im *float32, n int, rows int, dstPitch int, srcPitch int)
 // Requires: AVX, AVX512F, BMI2
-TEXT ·FFTZipAVX512(SB), NOSPLIT, $0-32
+TEXT ·FFTZipAVX512(SB), NOSPLIT, $0-56
 	MOVQ  n+24(FP), AX
+	MOVQ  rows+32(FP), CX
 	TESTQ AX, AX
 	JLE   end
-	MOVQ  dst+0(FP), CX
+	TESTQ CX, CX
+	JLE   end
+	MOVQ  dst+0(FP), AX
 	MOVQ  re+8(FP), DX
 	MOVQ  im+16(FP), BX
 
+row:
+	MOVQ n+24(FP), SI
+	MOVQ AX, DI
+	MOVQ DX, R8
+	MOVQ BX, R9
+
 	// Main loop: 2 vectors (32 elements; 4 vectors of whole pairs) per iteration.
 unrolled:
-	CMPQ      AX, $0x00000020
+	CMPQ      SI, $0x00000020
 	JL        single
-	VMOVUPS   (DX), Z0
-	VMOVUPS   (BX), Z1
+	VMOVUPS   (R8), Z0
+	VMOVUPS   (R9), Z1
 	VMOVUPS   fftMaskTabPerm<>+128(SB), Z2
 	VPERMI2PS Z1, Z0, Z2
 	VMOVUPS   fftMaskTabPerm<>+192(SB), Z3
 	VPERMI2PS Z1, Z0, Z3
 	VMOVUPS   Z2, Z0
 	VMOVUPS   Z3, Z1
-	VMOVUPS   Z0, (CX)
-	VMOVUPS   Z1, 64(CX)
-	VMOVUPS   64(DX), Z0
-	VMOVUPS   64(BX), Z1
+	VMOVUPS   Z0, (DI)
+	VMOVUPS   Z1, 64(DI)
+	VMOVUPS   64(R8), Z0
+	VMOVUPS   64(R9), Z1
 	VMOVUPS   fftMaskTabPerm<>+128(SB), Z2
 	VPERMI2PS Z1, Z0, Z2
 	VMOVUPS   fftMaskTabPerm<>+192(SB), Z3
 	VPERMI2PS Z1, Z0, Z3
 	VMOVUPS   Z2, Z0
 	VMOVUPS   Z3, Z1
-	VMOVUPS   Z0, 128(CX)
-	VMOVUPS   Z1, 192(CX)
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000080, DX
-	ADDQ      $0x00000080, BX
-	SUBQ      $0x00000020, AX
+	VMOVUPS   Z0, 128(DI)
+	VMOVUPS   Z1, 192(DI)
+	ADDQ      $0x00000100, DI
+	ADDQ      $0x00000080, R8
+	ADDQ      $0x00000080, R9
+	SUBQ      $0x00000020, SI
 	JMP       unrolled
 
 single:
 	// One vector at a time.
-	CMPQ      AX, $0x00000010
+	CMPQ      SI, $0x00000010
 	JL        tail
-	VMOVUPS   (DX), Z0
-	VMOVUPS   (BX), Z1
+	VMOVUPS   (R8), Z0
+	VMOVUPS   (R9), Z1
 	VMOVUPS   fftMaskTabPerm<>+128(SB), Z2
 	VPERMI2PS Z1, Z0, Z2
 	VMOVUPS   fftMaskTabPerm<>+192(SB), Z3
 	VPERMI2PS Z1, Z0, Z3
 	VMOVUPS   Z2, Z0
 	VMOVUPS   Z3, Z1
-	VMOVUPS   Z0, (CX)
-	VMOVUPS   Z1, 64(CX)
-	ADDQ      $0x00000080, CX
-	ADDQ      $0x00000040, DX
-	ADDQ      $0x00000040, BX
-	SUBQ      $0x00000010, AX
+	VMOVUPS   Z0, (DI)
+	VMOVUPS   Z1, 64(DI)
+	ADDQ      $0x00000080, DI
+	ADDQ      $0x00000040, R8
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000010, SI
 	JMP       single
 
 tail:
-	TESTQ AX, AX
+	TESTQ SI, SI
 	JZ    done
-	CMPQ  AX, $0x00000008
+	CMPQ  SI, $0x00000008
 	JLE   tailshort
 
 	// The last r = 9..15 elements, masked: the first vector of pairs is full, the
 	// second has 2r-16 live lanes.
-	MOVQ      AX, SI
-	SHLQ      $0x01, SI
-	SUBQ      $0x00000010, SI
-	MOVL      $0x0000ffff, DI
-	BZHIL     AX, DI, AX
-	KMOVW     AX, K1
-	MOVL      $0x0000ffff, AX
-	BZHIL     SI, AX, AX
-	KMOVW     AX, K2
-	VMOVUPS.Z (DX), K1, Z0
-	VMOVUPS.Z (BX), K1, Z1
+	MOVQ      SI, R10
+	SHLQ      $0x01, R10
+	SUBQ      $0x00000010, R10
+	MOVL      $0x0000ffff, R11
+	BZHIL     SI, R11, SI
+	KMOVW     SI, K1
+	MOVL      $0x0000ffff, SI
+	BZHIL     R10, SI, SI
+	KMOVW     SI, K2
+	VMOVUPS.Z (R8), K1, Z0
+	VMOVUPS.Z (R9), K1, Z1
 	VMOVUPS   fftMaskTabPerm<>+128(SB), Z2
 	VPERMI2PS Z1, Z0, Z2
 	VMOVUPS   fftMaskTabPerm<>+192(SB), Z3
 	VPERMI2PS Z1, Z0, Z3
 	VMOVUPS   Z2, Z0
 	VMOVUPS   Z3, Z1
-	VMOVUPS   Z0, (CX)
-	VMOVUPS   Z1, K2, 64(CX)
+	VMOVUPS   Z0, (DI)
+	VMOVUPS   Z1, K2, 64(DI)
 	JMP       done
 
 tailshort:
 	// The last r = 1..8 elements, masked: the first vector of pairs has 2r live
 	// lanes, the second is past the end.
-	MOVQ      AX, SI
-	SHLQ      $0x01, SI
-	MOVL      $0x0000ffff, DI
-	BZHIL     AX, DI, AX
-	KMOVW     AX, K1
-	MOVL      $0x0000ffff, AX
-	BZHIL     SI, AX, AX
-	KMOVW     AX, K2
-	VMOVUPS.Z (DX), K1, Z0
-	VMOVUPS.Z (BX), K1, Z1
+	MOVQ      SI, R10
+	SHLQ      $0x01, R10
+	MOVL      $0x0000ffff, R11
+	BZHIL     SI, R11, SI
+	KMOVW     SI, K1
+	MOVL      $0x0000ffff, SI
+	BZHIL     R10, SI, SI
+	KMOVW     SI, K2
+	VMOVUPS.Z (R8), K1, Z0
+	VMOVUPS.Z (R9), K1, Z1
 	VMOVUPS   fftMaskTabPerm<>+128(SB), Z2
 	VPERMI2PS Z1, Z0, Z2
 	VMOVUPS   fftMaskTabPerm<>+192(SB), Z3
 	VPERMI2PS Z1, Z0, Z3
 	VMOVUPS   Z2, Z0
 	VMOVUPS   Z3, Z1
-	VMOVUPS   Z0, K2, (CX)
+	VMOVUPS   Z0, K2, (DI)
 
 done:
+	MOVQ srcPitch+48(FP), SI
+	ADDQ SI, DX
+	ADDQ SI, BX
+	MOVQ dstPitch+40(FP), SI
+	ADDQ SI, AX
+	DECQ CX
+	JNZ  row
+
 end:
 	VZEROUPPER
 	RET

@@ -197,18 +197,26 @@ func FFTMulAddConjNEON(dst *float32, a *float32, b *float32, n int, dstIm int, a
 //go:noescape
 func FFTTransposeNEON(dst *float32, src *float32, rows int, cols int, srcPitch int, dstPitch int)
 
-// FFTUnzipNEON splits n pairs of floats into planes: re[l] = src[2l], im[l] =
-// src[2l+1], for l < n. Its reference and test oracle is fft's unzipGo.
+// FFTUnzipNEON splits rows rows of n pairs of floats into planes (pitches in bytes):
+//
+//	for r < rows, l < n:
+//	  re[r*dstPitch + 4l] = src[r*srcPitch + 8l], im[... + 4l] = src[... + 8l + 4]
+//
+// Its reference and test oracle is fft's unzipGo.
 //
 //go:noescape
-func FFTUnzipNEON(re *float32, im *float32, src *float32, n int)
+func FFTUnzipNEON(re *float32, im *float32, src *float32, n int, rows int, srcPitch int, dstPitch int)
 
-// FFTZipNEON interleaves two planes into n pairs of floats: dst[2l] = re[l],
-// dst[2l+1] = im[l], for l < n. Its reference and test oracle is fft's
-// zipGo.
+// FFTZipNEON interleaves rows rows of n values of two planes into pairs of floats
+// (pitches in bytes):
+//
+//	for r < rows, l < n:
+//	  dst[r*dstPitch + 8l] = re[r*srcPitch + 4l], dst[... + 8l + 4] = im[... + 4l]
+//
+// Its reference and test oracle is fft's zipGo.
 //
 //go:noescape
-func FFTZipNEON(dst *float32, re *float32, im *float32, n int)
+func FFTZipNEON(dst *float32, re *float32, im *float32, n int, rows int, dstPitch int, srcPitch int)
 
 // FFTRealHalfNEON is the step between a real transform and the complex one of half its
 // length, one signal, on count vectors of 4 frequencies (bytes: offsets):

@@ -2971,123 +2971,153 @@ col:
 end:
 	RET
 
-// func FFTUnzipNEON(re *float32, im *float32, src *float32, n int)
-TEXT ·FFTUnzipNEON(SB), NOSPLIT, $0-32
+// func FFTUnzipNEON(re *float32, im *float32, src *float32, n int, rows int, srcPitch int, dstPitch int)
+TEXT ·FFTUnzipNEON(SB), NOSPLIT, $0-56
 	MOVD n+24(FP), R0
+	MOVD rows+32(FP), R1
 	CMP $0, R0
 	BLE end
-	MOVD re+0(FP), R1
+	CMP $0, R1
+	BLE end
+	MOVD re+0(FP), R0
 	MOVD im+8(FP), R2
 	MOVD src+16(FP), R3
+row:
+	MOVD n+24(FP), R4
+	MOVD R0, R5
+	MOVD R2, R6
+	MOVD R3, R7
 	// Main loop: 2 vectors (8 elements; 4 vectors of whole pairs) per iteration.
 unrolled:
-	CMP $8, R0
+	CMP $8, R4
 	BLT single
-	FMOVQ (R3), F0
-	FMOVQ 16(R3), F1
+	FMOVQ (R7), F0
+	FMOVQ 16(R7), F1
 	VUZP1 V1.S4, V0.S4, V2.S4
 	VUZP2 V1.S4, V0.S4, V3.S4
-	FMOVQ F2, (R1)
-	FMOVQ F3, (R2)
-	FMOVQ 32(R3), F0
-	FMOVQ 48(R3), F1
+	FMOVQ F2, (R5)
+	FMOVQ F3, (R6)
+	FMOVQ 32(R7), F0
+	FMOVQ 48(R7), F1
 	VUZP1 V1.S4, V0.S4, V2.S4
 	VUZP2 V1.S4, V0.S4, V3.S4
-	FMOVQ F2, 16(R1)
-	FMOVQ F3, 16(R2)
-	ADD $64, R3, R3
-	ADD $32, R1, R1
-	ADD $32, R2, R2
-	SUB $8, R0, R0
+	FMOVQ F2, 16(R5)
+	FMOVQ F3, 16(R6)
+	ADD $64, R7, R7
+	ADD $32, R5, R5
+	ADD $32, R6, R6
+	SUB $8, R4, R4
 	B unrolled
 single:
 	// One vector at a time.
-	CMP $4, R0
+	CMP $4, R4
 	BLT tail
-	FMOVQ (R3), F0
-	FMOVQ 16(R3), F1
+	FMOVQ (R7), F0
+	FMOVQ 16(R7), F1
 	VUZP1 V1.S4, V0.S4, V2.S4
 	VUZP2 V1.S4, V0.S4, V3.S4
-	FMOVQ F2, (R1)
-	FMOVQ F3, (R2)
-	ADD $32, R3, R3
-	ADD $16, R1, R1
-	ADD $16, R2, R2
-	SUB $4, R0, R0
+	FMOVQ F2, (R5)
+	FMOVQ F3, (R6)
+	ADD $32, R7, R7
+	ADD $16, R5, R5
+	ADD $16, R6, R6
+	SUB $4, R4, R4
 	B single
 tail:
 	// The last 0..3 elements, one at a time in lane 0, each pair whole.
-	CBZ R0, done
-	FMOVS (R3), F0
-	FMOVS 4(R3), F1
-	FMOVS F0, (R1)
-	FMOVS F1, (R2)
-	ADD $8, R3, R3
-	ADD $4, R1, R1
-	ADD $4, R2, R2
-	SUB $1, R0, R0
+	CBZ R4, done
+	FMOVS (R7), F0
+	FMOVS 4(R7), F1
+	FMOVS F0, (R5)
+	FMOVS F1, (R6)
+	ADD $8, R7, R7
+	ADD $4, R5, R5
+	ADD $4, R6, R6
+	SUB $1, R4, R4
 	B tail
 done:
+	MOVD dstPitch+48(FP), R4
+	ADD R4, R0, R0
+	ADD R4, R2, R2
+	MOVD srcPitch+40(FP), R4
+	ADD R4, R3, R3
+	SUBS $1, R1, R1
+	BNE row
 end:
 	RET
 
-// func FFTZipNEON(dst *float32, re *float32, im *float32, n int)
-TEXT ·FFTZipNEON(SB), NOSPLIT, $0-32
+// func FFTZipNEON(dst *float32, re *float32, im *float32, n int, rows int, dstPitch int, srcPitch int)
+TEXT ·FFTZipNEON(SB), NOSPLIT, $0-56
 	MOVD n+24(FP), R0
+	MOVD rows+32(FP), R1
 	CMP $0, R0
 	BLE end
-	MOVD dst+0(FP), R1
+	CMP $0, R1
+	BLE end
+	MOVD dst+0(FP), R0
 	MOVD re+8(FP), R2
 	MOVD im+16(FP), R3
+row:
+	MOVD n+24(FP), R4
+	MOVD R0, R5
+	MOVD R2, R6
+	MOVD R3, R7
 	// Main loop: 2 vectors (8 elements; 4 vectors of whole pairs) per iteration.
 unrolled:
-	CMP $8, R0
+	CMP $8, R4
 	BLT single
-	FMOVQ (R2), F0
-	FMOVQ (R3), F1
+	FMOVQ (R6), F0
+	FMOVQ (R7), F1
 	VZIP1 V1.S4, V0.S4, V2.S4
 	VZIP2 V1.S4, V0.S4, V3.S4
-	FMOVQ F2, (R1)
-	FMOVQ F3, 16(R1)
-	FMOVQ 16(R2), F0
-	FMOVQ 16(R3), F1
+	FMOVQ F2, (R5)
+	FMOVQ F3, 16(R5)
+	FMOVQ 16(R6), F0
+	FMOVQ 16(R7), F1
 	VZIP1 V1.S4, V0.S4, V2.S4
 	VZIP2 V1.S4, V0.S4, V3.S4
-	FMOVQ F2, 32(R1)
-	FMOVQ F3, 48(R1)
-	ADD $64, R1, R1
-	ADD $32, R2, R2
-	ADD $32, R3, R3
-	SUB $8, R0, R0
+	FMOVQ F2, 32(R5)
+	FMOVQ F3, 48(R5)
+	ADD $64, R5, R5
+	ADD $32, R6, R6
+	ADD $32, R7, R7
+	SUB $8, R4, R4
 	B unrolled
 single:
 	// One vector at a time.
-	CMP $4, R0
+	CMP $4, R4
 	BLT tail
-	FMOVQ (R2), F0
-	FMOVQ (R3), F1
+	FMOVQ (R6), F0
+	FMOVQ (R7), F1
 	VZIP1 V1.S4, V0.S4, V2.S4
 	VZIP2 V1.S4, V0.S4, V3.S4
-	FMOVQ F2, (R1)
-	FMOVQ F3, 16(R1)
-	ADD $32, R1, R1
-	ADD $16, R2, R2
-	ADD $16, R3, R3
-	SUB $4, R0, R0
+	FMOVQ F2, (R5)
+	FMOVQ F3, 16(R5)
+	ADD $32, R5, R5
+	ADD $16, R6, R6
+	ADD $16, R7, R7
+	SUB $4, R4, R4
 	B single
 tail:
 	// The last 0..3 elements, one at a time in lane 0, each pair whole.
-	CBZ R0, done
-	FMOVS (R2), F0
-	FMOVS (R3), F1
-	FMOVS F0, (R1)
-	FMOVS F1, 4(R1)
-	ADD $8, R1, R1
-	ADD $4, R2, R2
-	ADD $4, R3, R3
-	SUB $1, R0, R0
+	CBZ R4, done
+	FMOVS (R6), F0
+	FMOVS (R7), F1
+	FMOVS F0, (R5)
+	FMOVS F1, 4(R5)
+	ADD $8, R5, R5
+	ADD $4, R6, R6
+	ADD $4, R7, R7
+	SUB $1, R4, R4
 	B tail
 done:
+	MOVD srcPitch+48(FP), R4
+	ADD R4, R2, R2
+	ADD R4, R3, R3
+	MOVD dstPitch+40(FP), R4
+	ADD R4, R0, R0
+	SUBS $1, R1, R1
+	BNE row
 end:
 	RET
 

@@ -215,11 +215,11 @@ type FFTTransposeFunc = func(dst *float32, src *float32, rows int, cols int, src
 
 // FFTUnzipFunc is the signature of the split of interleaved pairs into
 // planes: see FFTUnzipAVX2.
-type FFTUnzipFunc = func(re *float32, im *float32, src *float32, n int)
+type FFTUnzipFunc = func(re *float32, im *float32, src *float32, n int, rows int, srcPitch int, dstPitch int)
 
 // FFTZipFunc is the signature of the interleave of two planes: see
 // FFTZipAVX2.
-type FFTZipFunc = func(dst *float32, re *float32, im *float32, n int)
+type FFTZipFunc = func(dst *float32, re *float32, im *float32, n int, rows int, dstPitch int, srcPitch int)
 
 // FFTRealHalfFunc is the signature of the real transform's step on one
 // signal: see FFTRealHalfAVX2.

@@ -74,34 +74,48 @@ func transposeGo(dst []float32, d0, dp int, src []float32, s0, sp, rows, cols in
 
 // unzip splits n interleaved complex values into the planes re and im.
 func (k laneKernels) unzip(re, im []float32, src []complex64) {
-	n := len(src)
-	if len(re) < n || len(im) < n {
-		panic(fmt.Sprintf("fft: split of %d values into planes of %d and %d", n, len(re), len(im)))
-	}
-	if n == 0 {
-		return
-	}
-	if k.set == nil {
-		unzipGo(re, im, src)
-		return
-	}
-	k.set.Unzip.Func(&re[0], &im[0], (*float32)(unsafe.Pointer(&src[0])), n)
+	k.unzipRows(re, im, len(src), src, len(src), len(src), 1)
 }
 
 // zip interleaves the planes re and im into the n complex values of dst.
 func (k laneKernels) zip(dst []complex64, re, im []float32) {
-	n := len(dst)
-	if len(re) < n || len(im) < n {
-		panic(fmt.Sprintf("fft: interleave of planes of %d and %d into %d values", len(re), len(im), n))
-	}
-	if n == 0 {
+	k.zipRows(dst, len(dst), re, im, len(dst), len(dst), 1)
+}
+
+// unzipRows splits rows rows of n complex values, row r at src[r*sp:],
+// into the planes: re[r*dp + l], im[r*dp + l] (pitches >= n).
+func (k laneKernels) unzipRows(re, im []float32, dp int, src []complex64, sp, n, rows int) {
+	if n <= 0 || rows <= 0 {
 		return
+	}
+	if dp < n || sp < n || !planeReach(len(re), 0, dp, rows, n) || !planeReach(len(im), 0, dp, rows, n) || !planeReach(len(src), 0, sp, rows, n) {
+		panic(fmt.Sprintf("fft: split of %d rows of %d values (pitches %d, %d) outside its slices (%d values; planes of %d, %d)", rows, n, sp, dp, len(src), len(re), len(im)))
 	}
 	if k.set == nil {
-		zipGo(dst, re, im)
+		for r := 0; r < rows; r++ {
+			unzipGo(re[r*dp:], im[r*dp:], src[r*sp:][:n])
+		}
 		return
 	}
-	k.set.Zip.Func((*float32)(unsafe.Pointer(&dst[0])), &re[0], &im[0], n)
+	k.set.Unzip.Func(&re[0], &im[0], (*float32)(unsafe.Pointer(&src[0])), n, rows, 8*sp, 4*dp)
+}
+
+// zipRows interleaves rows rows of n values of the planes, row r at
+// re[r*sp:], im[r*sp:], into dst[r*dp:] (pitches >= n).
+func (k laneKernels) zipRows(dst []complex64, dp int, re, im []float32, sp, n, rows int) {
+	if n <= 0 || rows <= 0 {
+		return
+	}
+	if dp < n || sp < n || !planeReach(len(re), 0, sp, rows, n) || !planeReach(len(im), 0, sp, rows, n) || !planeReach(len(dst), 0, dp, rows, n) {
+		panic(fmt.Sprintf("fft: interleave of %d rows of %d values (pitches %d, %d) outside its slices (%d values; planes of %d, %d)", rows, n, sp, dp, len(dst), len(re), len(im)))
+	}
+	if k.set == nil {
+		for r := 0; r < rows; r++ {
+			zipGo(dst[r*dp:][:n], re[r*sp:], im[r*sp:])
+		}
+		return
+	}
+	k.set.Zip.Func((*float32)(unsafe.Pointer(&dst[0])), &re[0], &im[0], n, rows, 8*dp, 4*sp)
 }
 
 func unzipGo(re, im []float32, src []complex64) {
@@ -126,14 +140,20 @@ func TransposeTwin(dst, src []float32, lanes, rows, cols, srcPitch, dstPitch int
 }
 
 // UnzipTwin and ZipTwin run the twins of FFTUnzip<ISA> and FFTZip<ISA>
-// on n pairs.
-func UnzipTwin(re, im, src []float32, n int) {
-	unzipGo(re, im, unsafe.Slice((*complex64)(unsafe.Pointer(unsafe.SliceData(src))), n))
+// on rows of n pairs, the pitches in bytes (whole values).
+func UnzipTwin(re, im, src []float32, n, rows, srcPitch, dstPitch int) {
+	c := unsafe.Slice((*complex64)(unsafe.Pointer(unsafe.SliceData(src))), len(src)/2)
+	for r := 0; r < rows; r++ {
+		unzipGo(re[r*dstPitch/4:], im[r*dstPitch/4:], c[r*srcPitch/8:][:n])
+	}
 }
 
 // ZipTwin: see UnzipTwin.
-func ZipTwin(dst, re, im []float32, n int) {
-	zipGo(unsafe.Slice((*complex64)(unsafe.Pointer(unsafe.SliceData(dst))), n), re, im)
+func ZipTwin(dst, re, im []float32, n, rows, dstPitch, srcPitch int) {
+	c := unsafe.Slice((*complex64)(unsafe.Pointer(unsafe.SliceData(dst))), len(dst)/2)
+	for r := 0; r < rows; r++ {
+		zipGo(c[r*dstPitch/8:][:n], re[r*srcPitch/4:], im[r*srcPitch/4:])
+	}
 }
 
 // realHalf runs RealHalf on the frequencies k0 .. k0+count*L-1 (L the

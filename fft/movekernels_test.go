@@ -124,3 +124,34 @@ func TestScaleAddConjSumKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestZipRowsKernels: the row forms of the moves, pitches wider than
+// the rows, against the twins and guard pages.
+func TestZipRowsKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, k := range append(hostKernels(), laneKernels{}) {
+		for _, n := range laneLens {
+			rows, sp, dp := 3, n+2, n+1
+			if n == 0 {
+				continue
+			}
+			pairs := randSlice(r, 2*((rows-1)*sp+n))
+			plane := (rows-1)*dp + n
+			planes := guarded(t, randSlice(r, 2*plane), pairs, func(d, s []float32) {
+				k.unzipRows(d[:plane], d[plane:], dp, asComplex(s), sp, n, rows)
+			})
+			for row := 0; row < rows; row++ {
+				for l := 0; l < n; l++ {
+					c := 2 * (row*sp + l)
+					if planes[row*dp+l] != pairs[c] || planes[plane+row*dp+l] != pairs[c+1] {
+						t.Fatalf("%s unzipRows n=%d: row %d lane %d", k.name(), n, row, l)
+					}
+				}
+			}
+			back := guarded(t, append([]float32{}, pairs...), planes, func(d, s []float32) {
+				k.zipRows(asComplex(d), sp, s[:plane], s[plane:], dp, n, rows)
+			})
+			sameBits(t, fmt.Sprintf("%s zipRows n=%d", k.name(), n), back, pairs)
+		}
+	}
+}

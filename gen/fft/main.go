@@ -53,8 +53,8 @@ const (
 	mulSig       = "func(dst *float32, a *float32, b *float32, n int, dstIm int, aIm int, bIm int)"
 	rowsSig      = "func(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int)"
 	transposeSig = "func(dst *float32, src *float32, rows int, cols int, srcPitch int, dstPitch int)"
-	unzipSig     = "func(re *float32, im *float32, src *float32, n int)"
-	zipSig       = "func(dst *float32, re *float32, im *float32, n int)"
+	unzipSig     = "func(re *float32, im *float32, src *float32, n int, rows int, srcPitch int, dstPitch int)"
+	zipSig       = "func(dst *float32, re *float32, im *float32, n int, rows int, dstPitch int, srcPitch int)"
 	sumSig       = "func(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int, chans int, srcChan int, twChan int)"
 	halfSig      = "func(dstA *float32, dstB *float32, srcA *float32, srcB *float32, tw *float32, alpha float32, count int, dstIm int, srcIm int, twIm int)"
 )
@@ -632,23 +632,36 @@ func genTranspose(f *kw.Func) {
 }
 
 // genUnzip emits FFTUnzip<ISA>: interleaved complex values (or a real
-// signal's even and odd samples) into the two planes of split form.
+// signal's even and odd samples) into the two planes of split form, on
+// rows of n pairs (a block of columns of a larger array).
 func genUnzip(f *kw.Func) {
 	name := "FFTUnzip" + f.ISA.Name
 	f.Function(name, unzipSig,
-		name+" splits n pairs of floats into planes: re[l] = src[2l], im[l] =",
-		"src[2l+1], for l < n. Its reference and test oracle is fft's unzipGo.")
-	n := f.Int("n")
-	f.JumpIfNotPositive(n, "end")
+		name+" splits rows rows of n pairs of floats into planes (pitches in bytes):",
+		"",
+		"\tfor r < rows, l < n:",
+		"\t  re[r*dstPitch + 4l] = src[r*srcPitch + 8l], im[... + 4l] = src[... + 8l + 4]",
+		"",
+		"Its reference and test oracle is fft's unzipGo.")
+	n0, rows := f.Int("n"), f.Int("rows")
+	f.JumpIfNotPositive(n0, "end")
+	f.JumpIfNotPositive(rows, "end")
 	re, im, src := f.Int("re"), f.Int("im"), f.Int("src")
-	f.LoopWholePairs(n, []kw.G{re, im}, []kw.G{src}, 2, func(st kw.Step) {
+	f.Label("row")
+	n, r, i, s := f.Int("n"), f.MoveGP(re), f.MoveGP(im), f.MoveGP(src)
+	f.LoopWholePairs(n, []kw.G{r, i}, []kw.G{s}, 2, func(st kw.Step) {
 		for j := 0; j < st.Count; j++ {
 			e, o := f.Vec(), f.Vec()
-			f.LoadPairs(st, st.PairAt(src, j), e, o)
-			f.Store(st, e, st.At(re, j))
-			f.Store(st, o, st.At(im, j))
+			f.LoadPairs(st, st.PairAt(s, j), e, o)
+			f.Store(st, e, st.At(r, j))
+			f.Store(st, o, st.At(i, j))
 		}
 	})
+	dp := f.Int("dstPitch")
+	f.AddGP(re, dp)
+	f.AddGP(im, dp)
+	f.AddGP(src, f.Int("srcPitch"))
+	f.DecJumpNonZero(rows, "row")
 	f.Label("end")
 	f.Ret()
 }
@@ -657,20 +670,32 @@ func genUnzip(f *kw.Func) {
 func genZip(f *kw.Func) {
 	name := "FFTZip" + f.ISA.Name
 	f.Function(name, zipSig,
-		name+" interleaves two planes into n pairs of floats: dst[2l] = re[l],",
-		"dst[2l+1] = im[l], for l < n. Its reference and test oracle is fft's",
-		"zipGo.")
-	n := f.Int("n")
-	f.JumpIfNotPositive(n, "end")
+		name+" interleaves rows rows of n values of two planes into pairs of floats",
+		"(pitches in bytes):",
+		"",
+		"\tfor r < rows, l < n:",
+		"\t  dst[r*dstPitch + 8l] = re[r*srcPitch + 4l], dst[... + 8l + 4] = im[... + 4l]",
+		"",
+		"Its reference and test oracle is fft's zipGo.")
+	n0, rows := f.Int("n"), f.Int("rows")
+	f.JumpIfNotPositive(n0, "end")
+	f.JumpIfNotPositive(rows, "end")
 	dst, re, im := f.Int("dst"), f.Int("re"), f.Int("im")
-	f.LoopWholePairs(n, []kw.G{re, im}, []kw.G{dst}, 2, func(st kw.Step) {
+	f.Label("row")
+	n, d, r, i := f.Int("n"), f.MoveGP(dst), f.MoveGP(re), f.MoveGP(im)
+	f.LoopWholePairs(n, []kw.G{r, i}, []kw.G{d}, 2, func(st kw.Step) {
 		for j := 0; j < st.Count; j++ {
 			e, o := f.Vec(), f.Vec()
-			f.Load(st, st.At(re, j), e)
-			f.Load(st, st.At(im, j), o)
-			f.StorePairs(st, e, o, st.PairAt(dst, j))
+			f.Load(st, st.At(r, j), e)
+			f.Load(st, st.At(i, j), o)
+			f.StorePairs(st, e, o, st.PairAt(d, j))
 		}
 	})
+	sp := f.Int("srcPitch")
+	f.AddGP(re, sp)
+	f.AddGP(im, sp)
+	f.AddGP(dst, f.Int("dstPitch"))
+	f.DecJumpNonZero(rows, "row")
 	f.Label("end")
 	f.Ret()
 }

@@ -67,21 +67,22 @@ func testFFT(t *testing.T, p *Program, name string) {
 		return
 	case "Unzip", "Zip":
 		for _, n := range []int{1, 7, 16, 37} {
-			a, b, c := rnd(2*n), rnd(n), rnd(n)
+			rows, pp, vp := 3, n+1, n+2 // pairs' pitch, planes' pitch (values)
+			a, b, c := rnd(2*rows*pp), rnd(rows*vp), rnd(rows*vp)
 			if kind == "Unzip" {
 				wantRe, wantIm := append([]float32(nil), b...), append([]float32(nil), c...)
-				fft.UnzipTwin(wantRe, wantIm, a, n)
+				fft.UnzipTwin(wantRe, wantIm, a, n, rows, 8*pp, 4*vp)
 				args, _ := call(t, p, name, func() ([]any, []Region) {
-					return []any{append([]float32(nil), b...), append([]float32(nil), c...), a, n}, nil
+					return []any{append([]float32(nil), b...), append([]float32(nil), c...), a, n, rows, 8 * pp, 4 * vp}, nil
 				})
 				same(t, name, n, args[0].([]float32), wantRe)
 				same(t, name, n, args[1].([]float32), wantIm)
 				continue
 			}
 			want := append([]float32(nil), a...)
-			fft.ZipTwin(want, b, c, n)
+			fft.ZipTwin(want, b, c, n, rows, 8*pp, 4*vp)
 			args, _ := call(t, p, name, func() ([]any, []Region) {
-				return []any{append([]float32(nil), a...), b, c, n}, nil
+				return []any{append([]float32(nil), a...), b, c, n, rows, 8 * pp, 4 * vp}, nil
 			})
 			same(t, name, n, args[0].([]float32), want)
 		}
