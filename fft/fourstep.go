@@ -35,6 +35,7 @@ type fourStep struct {
 	// The lane transforms' butterfly calls on the work buffer, recorded
 	// and checked once (steps 2 and 5).
 	colCalls, rowCalls []stageCall
+	blocks             *fsBlocks // the complex transform cache-blocked, where it pays
 }
 
 // planePad is the floats between the two planes of a split buffer, and
@@ -64,6 +65,7 @@ func newFourStep(n int, isa kernels.ISA) *fourStep {
 	work := make([]float32, f.workLen()-alignSlack) // what checkWork leaves at least
 	f.colCalls = cols.record(f.split(work, 1, n2), f.split(work, 0, n2), n2, work, f.laneOff())
 	f.rowCalls = rows.record(f.split(work, 1, n1), f.split(work, 0, n1), n1, work, f.laneOff())
+	f.blocks = newFSBlocks(f)
 	return f
 }
 
@@ -116,7 +118,11 @@ func laneFactors(n int) (int, bool) {
 // workLen is the scratch floats of a call: two split buffers and the
 // lane plans' scratch.
 func (f *fourStep) workLen() int {
-	return f.laneOff() + max(f.cols.WorkLen(f.n2), f.rows.WorkLen(f.n1)) + alignSlack
+	n := f.laneOff() + max(f.cols.WorkLen(f.n2), f.rows.WorkLen(f.n1))
+	if f.blocks != nil {
+		n = max(n, f.blocks.size)
+	}
+	return n + alignSlack
 }
 
 // alignSlack is the floats a caller's scratch may lose to aligned.
@@ -152,6 +158,10 @@ func (f *fourStep) plane(s Split, im bool) []float32 {
 // of n values on work (workLen floats). dst may be src.
 func (f *fourStep) transform(dst, src []complex64, work []float32, inverse bool) {
 	work = f.checkWork(work)
+	if f.blocks != nil {
+		f.blocks.transform(f, dst, src, work, inverse)
+		return
+	}
 	a, b := f.split(work, 0, f.n2), f.split(work, 1, f.n2)
 	f.k.unzip(f.plane(a, inverse), f.plane(a, !inverse), src[:f.n])
 	f.core(work)

@@ -542,6 +542,15 @@ func genMul(f *kw.Func, base string, acc, conj bool) {
 	f.Ret()
 }
 
+// macConj is z += x * conj(w): re += x.re wr + x.im wi, im += x.im wr -
+// x.re wi, each product fused, in the order the twins follow.
+func macConj(f *kw.Func, z, x cplx, wr, wi kw.V) {
+	f.FMA(z.re, x.re, wr)
+	f.FMA(z.re, x.im, wi)
+	f.FMA(z.im, x.im, wr)
+	f.FNMA(z.im, x.re, wi)
+}
+
 // genScaleAddConj emits FFTScaleAddConj<ISA>.
 func genScaleAddConj(f *kw.Func) {
 	name := "FFTScaleAddConj" + f.ISA.Name
@@ -566,11 +575,7 @@ func genScaleAddConj(f *kw.Func) {
 	n := f.MoveGP(n0)
 	f.Loop(n, []kw.G{in.p[0], out.p[0]}, 1, func(st kw.Step) {
 		x, z := in.load(f, st, 0), out.load(f, st, 0)
-		// re += x.re wr + x.im wi; im += x.im wr - x.re wi.
-		f.FMA(z.re, x.re, wr)
-		f.FMA(z.re, x.im, wi)
-		f.FMA(z.im, x.im, wr)
-		f.FNMA(z.im, x.re, wi)
+		macConj(f, z, x, wr, wi)
 		out.store(f, st, 0, z)
 	})
 	f.AddGP(src, pitch)
@@ -801,12 +806,7 @@ func genScaleAddConjSum(f *kw.Func) {
 		wr, wi := f.Vec(), f.Vec()
 		f.Broadcast(kw.Mem{Base: w}, wr)
 		f.Broadcast(kw.Mem{Base: w, Disp: 4}, wi)
-		x := streams{p: []kw.G{p}, im: sim}.load(f, st, 0)
-		// re += x.re wr + x.im wi; im += x.im wr - x.re wi.
-		f.FMA(z.re, x.re, wr)
-		f.FMA(z.re, x.im, wi)
-		f.FMA(z.im, x.im, wr)
-		f.FNMA(z.im, x.re, wi)
+		macConj(f, z, streams{p: []kw.G{p}, im: sim}.load(f, st, 0), wr, wi)
 		f.AddGP(p, f.Int("srcChan"))
 		f.AddGP(w, f.Int("twChan"))
 		f.DecJumpNonZero(c, label)
