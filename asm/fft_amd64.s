@@ -1407,9 +1407,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func FFTScaleAddConjSumAVX2(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int, chans int, srcChan int, twChan int)
+// func FFTConjSumAVX2(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int, chans int, srcChan int, twChan int)
 // Requires: AVX, FMA3
-TEXT ·FFTScaleAddConjSumAVX2(SB), NOSPLIT, $0-88
+TEXT ·FFTConjSumAVX2(SB), NOSPLIT, $0-88
 	MOVQ  n+24(FP), AX
 	MOVQ  rows+32(FP), CX
 	MOVQ  chans+64(FP), DX
@@ -1432,13 +1432,13 @@ row:
 
 	// Main loop: 1 vectors (8 elements) per iteration.
 unrolled:
-	CMPQ    R10, $0x00000008
-	JL      single
-	VMOVUPS (R9), Y0
-	VMOVUPS (R9)(DI*1), Y1
-	MOVQ    chans+64(FP), R11
-	MOVQ    R8, R12
-	MOVQ    BX, R13
+	CMPQ   R10, $0x00000008
+	JL     single
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   chans+64(FP), R11
+	MOVQ   R8, R12
+	MOVQ   BX, R13
 
 chan:
 	VBROADCASTSS (R13), Y2
@@ -1464,13 +1464,13 @@ chan:
 
 single:
 	// One vector at a time.
-	CMPQ    R10, $0x00000008
-	JL      tail
-	VMOVUPS (R9), Y0
-	VMOVUPS (R9)(DI*1), Y1
-	MOVQ    chans+64(FP), R11
-	MOVQ    R8, R12
-	MOVQ    BX, R13
+	CMPQ   R10, $0x00000008
+	JL     tail
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   chans+64(FP), R11
+	MOVQ   R8, R12
+	MOVQ   BX, R13
 
 chan2:
 	VBROADCASTSS (R13), Y2
@@ -1496,16 +1496,16 @@ chan2:
 
 tail:
 	// The last 0..7 elements, masked: nothing outside the slices is touched.
-	TESTQ      R10, R10
-	JZ         done
-	LEAQ       fftMaskTab<>+0(SB), R11
-	SHLQ       $0x02, R10
-	NEGQ       R10
-	VMOVDQU    32(R11)(R10*1), Y0
-	VMASKMOVPS (R9), Y0, Y1
-	VMASKMOVPS (R9)(DI*1), Y0, Y2
-	MOVQ       chans+64(FP), R10
-	MOVQ       BX, R11
+	TESTQ   R10, R10
+	JZ      done
+	LEAQ    fftMaskTab<>+0(SB), R11
+	SHLQ    $0x02, R10
+	NEGQ    R10
+	VMOVDQU 32(R11)(R10*1), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	MOVQ    chans+64(FP), R10
+	MOVQ    BX, R11
 
 chan3:
 	VBROADCASTSS (R11), Y3
@@ -4479,9 +4479,9 @@ end:
 	VZEROUPPER
 	RET
 
-// func FFTScaleAddConjSumAVX512(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int, chans int, srcChan int, twChan int)
+// func FFTConjSumAVX512(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int, chans int, srcChan int, twChan int)
 // Requires: AVX, AVX512F, BMI2
-TEXT ·FFTScaleAddConjSumAVX512(SB), NOSPLIT, $0-88
+TEXT ·FFTConjSumAVX512(SB), NOSPLIT, $0-88
 	MOVQ  n+24(FP), AX
 	MOVQ  rows+32(FP), CX
 	MOVQ  chans+64(FP), DX
@@ -4504,13 +4504,13 @@ row:
 
 	// Main loop: 1 vectors (16 elements) per iteration.
 unrolled:
-	CMPQ    R10, $0x00000010
-	JL      single
-	VMOVUPS (R9), Z0
-	VMOVUPS (R9)(DI*1), Z1
-	MOVQ    chans+64(FP), R11
-	MOVQ    R8, R12
-	MOVQ    BX, R13
+	CMPQ   R10, $0x00000010
+	JL     single
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	MOVQ   chans+64(FP), R11
+	MOVQ   R8, R12
+	MOVQ   BX, R13
 
 chan:
 	VBROADCASTSS (R13), Z2
@@ -4536,31 +4536,31 @@ chan:
 
 single:
 	// One vector at a time.
-	CMPQ    R10, $0x00000010
-	JL      tail
-	VMOVUPS (R9), Z0
-	VMOVUPS (R9)(DI*1), Z1
-	MOVQ    chans+64(FP), R11
-	MOVQ    R8, R12
-	MOVQ    BX, R13
+	CMPQ   R10, $0x00000010
+	JL     tail
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ   chans+64(FP), R11
+	MOVQ   R8, R12
+	MOVQ   BX, R13
 
 chan2:
 	VBROADCASTSS (R13), Z2
 	VBROADCASTSS 4(R13), Z3
 	VMOVUPS      (R12), Z4
 	VMOVUPS      (R12)(SI*1), Z5
-	VFMADD231PS  Z2, Z4, Z0
-	VFMADD231PS  Z3, Z5, Z0
-	VFMADD231PS  Z2, Z5, Z1
-	VFNMADD231PS Z3, Z4, Z1
+	VFMADD231PS  Z2, Z4, Z6
+	VFMADD231PS  Z3, Z5, Z6
+	VFMADD231PS  Z2, Z5, Z7
+	VFNMADD231PS Z3, Z4, Z7
 	MOVQ         srcChan+72(FP), R14
 	ADDQ         R14, R12
 	MOVQ         twChan+80(FP), R14
 	ADDQ         R14, R13
 	DECQ         R11
 	JNZ          chan2
-	VMOVUPS      Z0, (R9)
-	VMOVUPS      Z1, (R9)(DI*1)
+	VMOVUPS      Z6, (R9)
+	VMOVUPS      Z7, (R9)(DI*1)
 	ADDQ         $0x00000040, R8
 	ADDQ         $0x00000040, R9
 	SUBQ         $0x00000010, R10
@@ -4568,33 +4568,33 @@ chan2:
 
 tail:
 	// The last 0..15 elements, masked: nothing outside the slices is touched.
-	TESTQ     R10, R10
-	JZ        done
-	MOVL      $0x0000ffff, R11
-	BZHIL     R10, R11, R10
-	KMOVW     R10, K1
-	VMOVUPS.Z (R9), K1, Z0
-	VMOVUPS.Z (R9)(DI*1), K1, Z1
-	MOVQ      chans+64(FP), R10
-	MOVQ      BX, R11
+	TESTQ  R10, R10
+	JZ     done
+	MOVL   $0x0000ffff, R11
+	BZHIL  R10, R11, R10
+	KMOVW  R10, K1
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	MOVQ   chans+64(FP), R10
+	MOVQ   BX, R11
 
 chan3:
 	VBROADCASTSS (R11), Z2
 	VBROADCASTSS 4(R11), Z3
 	VMOVUPS.Z    (R8), K1, Z4
 	VMOVUPS.Z    (R8)(SI*1), K1, Z5
-	VFMADD231PS  Z2, Z4, Z0
-	VFMADD231PS  Z3, Z5, Z0
-	VFMADD231PS  Z2, Z5, Z1
-	VFNMADD231PS Z3, Z4, Z1
+	VFMADD231PS  Z2, Z4, Z8
+	VFMADD231PS  Z3, Z5, Z8
+	VFMADD231PS  Z2, Z5, Z9
+	VFNMADD231PS Z3, Z4, Z9
 	MOVQ         srcChan+72(FP), R12
 	ADDQ         R12, R8
 	MOVQ         twChan+80(FP), R12
 	ADDQ         R12, R11
 	DECQ         R10
 	JNZ          chan3
-	VMOVUPS      Z0, K1, (R9)
-	VMOVUPS      Z1, K1, (R9)(DI*1)
+	VMOVUPS      Z8, K1, (R9)
+	VMOVUPS      Z9, K1, (R9)(DI*1)
 
 done:
 	MOVQ pitch+40(FP), R8

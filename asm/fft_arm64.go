@@ -143,19 +143,19 @@ func FFTRealPairNEON(dst *float32, src *float32, tw *float32, n int, srcStep int
 //go:noescape
 func FFTScaleAddConjNEON(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int)
 
-// FFTScaleAddConjSumNEON is dst += sum_c src_c * conj(w_(c,r)) on rows rows of n lanes of split
+// FFTConjSumNEON is dst = sum_c src_c * conj(w_(c,r)) on rows rows of n lanes of split
 // complex data (bytes: offsets, pitches):
 //
 //	for r < rows, l < n, c < chans, in order of c:
-//	  dst[r*pitch + 4l] (+ dstIm) += src[c*srcChan + r*pitch + 4l] (+ srcIm) * conj(w)
+//	  dst[r*pitch + 4l] (+ dstIm) (0 before c = 0) += src[c*srcChan + r*pitch + 4l] (+ srcIm) * conj(w)
 //	  w = tw[c*twChan + 8r] + i tw[c*twChan + 8r + 4]
 //
 // each channel's product fused as ScaleAddConj's, so that the sums agree
-// bit for bit with chans calls of it. Its reference and test oracle is
-// fft's scaleAddConjGo, once per channel.
+// bit for bit with chans calls of it on a cleared dst. Its reference and
+// test oracle is fft's conjSumGo.
 //
 //go:noescape
-func FFTScaleAddConjSumNEON(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int, chans int, srcChan int, twChan int)
+func FFTConjSumNEON(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int, chans int, srcChan int, twChan int)
 
 // FFTMulNEON is dst = a * b on n lanes of split complex data, the
 // imaginary planes dstIm, aIm and bIm bytes after the real ones; dst may

@@ -2450,8 +2450,8 @@ done:
 end:
 	RET
 
-// func FFTScaleAddConjSumNEON(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int, chans int, srcChan int, twChan int)
-TEXT ·FFTScaleAddConjSumNEON(SB), NOSPLIT, $0-88
+// func FFTConjSumNEON(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int, chans int, srcChan int, twChan int)
+TEXT ·FFTConjSumNEON(SB), NOSPLIT, $0-88
 	MOVD n+24(FP), R0
 	MOVD rows+32(FP), R1
 	MOVD chans+64(FP), R2
@@ -2474,9 +2474,8 @@ row:
 unrolled:
 	CMP $4, R8
 	BLT single
-	FMOVQ (R7), F0
-	ADD R5<<0, R7, R9
-	FMOVQ (R9), F1
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
 	MOVD chans+64(FP), R9
 	MOVD R6, R10
 	MOVD R3, R11
@@ -2508,9 +2507,8 @@ single:
 	// One vector at a time.
 	CMP $4, R8
 	BLT tail
-	FMOVQ (R7), F0
-	ADD R5<<0, R7, R9
-	FMOVQ (R9), F1
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
 	MOVD chans+64(FP), R9
 	MOVD R6, R10
 	MOVD R3, R11
@@ -2542,9 +2540,8 @@ tail:
 	// The last 0..3 elements, one at a time in lane 0.
 	CMP $1, R8
 	BLT done
-	FMOVS (R7), F0
-	ADD R5<<0, R7, R9
-	FMOVS (R9), F1
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
 	MOVD chans+64(FP), R9
 	MOVD R6, R10
 	MOVD R3, R11

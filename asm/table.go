@@ -226,7 +226,7 @@ type FFTZipFunc = func(dst *float32, re *float32, im *float32, n int, rows int, 
 type FFTRealHalfFunc = func(dstA *float32, dstB *float32, srcA *float32, srcB *float32, tw *float32, alpha float32, count int, dstIm int, srcIm int, twIm int)
 
 // FFTSumFunc is the signature of the channel sums of the products by
-// one scalar per row: see FFTScaleAddConjSumAVX2.
+// one scalar per row: see FFTConjSumAVX2.
 type FFTSumFunc = func(dst *float32, src *float32, tw *float32, n int, rows int, pitch int, srcIm int, dstIm int, chans int, srcChan int, twChan int)
 
 // FFTKernelSet is the generated FFT kernels of one ISA: the Stockham
@@ -242,7 +242,7 @@ type FFTKernelSet struct {
 	RadixLast                        [9]Kernel[FFTStageFunc] // a last stage's: no twiddles
 	RealPair                         Kernel[FFTStageFunc]
 	ScaleAddConj                     Kernel[FFTRowsFunc]
-	ScaleAddConjSum                  Kernel[FFTSumFunc]
+	ConjSum                          Kernel[FFTSumFunc]
 	Mul, MulConj, MulAdd, MulAddConj Kernel[FFTMulFunc]
 	Transpose                        Kernel[FFTTransposeFunc]
 	Unzip                            Kernel[FFTUnzipFunc]

@@ -143,18 +143,16 @@ func (e *fftEngine) tiledInput(part, i int) {
 }
 
 // tiledOutputs computes output channels i0..i1-1 of the call's image
-// and group, chunk at a time: the products over the input channels
-// (one filter value per frequency row) by blocks of rows, every channel
-// of the chunk per block; then each channel's tiles' inverse, the
+// and group, chunk at a time: the sums of the products over the input
+// channels (one filter value per frequency row, MulConjRowsSum, which
+// writes every float of a sum) by blocks of rows, every channel of the
+// chunk per block; then each channel's tiles' inverse, the
 // tiles' first H outputs into y, and the epilogue (tiledOutput).
 func (e *fftEngine) tiledOutputs(part, i0, i1 int) {
 	s, t, c := e.s, e.tiles, &e.call
 	w := e.tileWorks[part]
 	for k0 := i0; k0 < i1; k0 += t.chunk {
 		ks := min(t.chunk, i1-k0)
-		for a := range ks {
-			clear(w.accs[a])
-		}
 		for r0 := 0; r0 < t.m; r0 += t.rows {
 			nr := min(t.rows, t.m-r0)
 			// Every input channel's spectrum: channel ch at ch*2*m*P.
@@ -163,7 +161,7 @@ func (e *fftEngine) tiledOutputs(part, i0, i1 int) {
 				acc := rowsFrom(fft.Dense(w.accs[a], t.m, t.P), r0)
 				k := c.g*s.KPerG + k0 + a
 				f := k*s.CPerG*2*t.m + 2*r0
-				e.g.ops.MulAddConjRowsSum(acc, img, 2*t.m*t.P, e.filt[f:], 2*t.m, s.CPerG, nr, t.P)
+				e.g.ops.MulConjRowsSum(acc, img, 2*t.m*t.P, e.filt[f:], 2*t.m, s.CPerG, nr, t.P)
 			}
 		}
 		for a := range ks {

@@ -157,19 +157,23 @@ func (k laneKernels) scaleAddConj(dst, src run, n, rows, pitch int, tw []float32
 	k.set.ScaleAddConj.Func(ptr(dst), ptr(src), &tw[0], n, rows, 4*pitch, 4*(src.im-src.re), 4*(dst.im-dst.re))
 }
 
-// scaleAddConjSum is scaleAddConj over chans inputs (src moved c*srcChan
-// floats, tw c*twChan) into one sum, channel by channel per vector;
-// checked by its caller (MulAddConjRowsSum).
-func (k laneKernels) scaleAddConjSum(dst, src run, n, rows, pitch int, tw []float32, chans, srcChan, twChan int) {
+// conjSum sets dst to the sum over chans inputs (src moved c*srcChan
+// floats, tw c*twChan) of scaleAddConj's products, channel by channel
+// per vector; checked by its caller (MulConjRowsSum).
+func (k laneKernels) conjSum(dst, src run, n, rows, pitch int, tw []float32, chans, srcChan, twChan int) {
 	if k.set == nil {
-		scaleAddConjSumGo(dst, src, n, rows, pitch, tw, chans, srcChan, twChan)
+		conjSumGo(dst, src, n, rows, pitch, tw, chans, srcChan, twChan)
 		return
 	}
-	k.set.ScaleAddConjSum.Func(ptr(dst), ptr(src), &tw[0], n, rows, 4*pitch, 4*(src.im-src.re), 4*(dst.im-dst.re), chans, 4*srcChan, 4*twChan)
+	k.set.ConjSum.Func(ptr(dst), ptr(src), &tw[0], n, rows, 4*pitch, 4*(src.im-src.re), 4*(dst.im-dst.re), chans, 4*srcChan, 4*twChan)
 }
 
-func scaleAddConjSumGo(dst, src run, n, rows, pitch int, tw []float32, chans, srcChan, twChan int) {
+func conjSumGo(dst, src run, n, rows, pitch int, tw []float32, chans, srcChan, twChan int) {
 	dst.step, src.step = pitch, pitch
+	for r := 0; r < rows; r++ {
+		clear(dst.data[dst.re+r*pitch:][:n])
+		clear(dst.data[dst.im+r*pitch:][:n])
+	}
 	for c := 0; c < chans; c++ {
 		s := src
 		s.re, s.im = src.re+c*srcChan, src.im+c*srcChan
@@ -383,11 +387,11 @@ func RowsTwin(dst, src, tw []float32, n, rows, pitch, srcIm, dstIm int) {
 	scaleAddConjGo(d, s, n, rows, tw)
 }
 
-// SumTwin is RowsTwin for FFTScaleAddConjSum<ISA>, its offsets in bytes.
+// SumTwin is RowsTwin for FFTConjSum<ISA>, its offsets in bytes.
 func SumTwin(dst, src, tw []float32, n, rows, pitch, srcIm, dstIm, chans, srcChan, twChan int) {
 	d := run{data: dst, im: dstIm / 4}
 	s := run{data: src, im: srcIm / 4}
-	scaleAddConjSumGo(d, s, n, rows, pitch/4, tw, chans, srcChan/4, twChan/4)
+	conjSumGo(d, s, n, rows, pitch/4, tw, chans, srcChan/4, twChan/4)
 }
 
 // MulTwin is KernelTwin for the products FFT<kind><ISA> (kind Mul,

@@ -93,10 +93,10 @@ func TestRealHalfKernels(t *testing.T) {
 	}
 }
 
-// TestScaleAddConjSumKernels holds every host path's channel sum to the
+// TestConjSumKernels holds every host path's channel sum to the
 // twin (and so to chans calls of ScaleAddConj) on run lengths around
 // the vectors, against guard pages.
-func TestScaleAddConjSumKernels(t *testing.T) {
+func TestConjSumKernels(t *testing.T) {
 	r := rand.New(rand.NewPCG(17, 18))
 	for _, k := range hostKernels() {
 		for _, n := range laneLens {
@@ -108,14 +108,18 @@ func TestScaleAddConjSumKernels(t *testing.T) {
 				src := randSlice(r, chans*srcChan)
 				dst0, tw := randSlice(r, 2*plane), randSlice(r, chans*twChan)
 				want := append([]float32{}, dst0...)
-				scaleAddConjSumGo(run{data: want, im: plane}, run{data: src, im: plane}, n, rows, pitch, tw, chans, srcChan, twChan)
+				conjSumGo(run{data: want, im: plane}, run{data: src, im: plane}, n, rows, pitch, tw, chans, srcChan, twChan)
 				got := guarded(t, dst0, src, func(d, s []float32) {
 					o := SplitOps{k}
-					o.MulAddConjRowsSum(Split{Data: d, Im: plane, Step: pitch}, Split{Data: s, Im: plane, Step: pitch}, srcChan, tw, twChan, chans, rows, n)
+					o.MulConjRowsSum(Split{Data: d, Im: plane, Step: pitch}, Split{Data: s, Im: plane, Step: pitch}, srcChan, tw, twChan, chans, rows, n)
 				})
 				sameBits(t, fmt.Sprintf("%s sum n=%d rows=%d chans=%d", k.name(), n, rows, chans), got, want)
-				// The same as chans calls of ScaleAddConj.
+				// The same as chans calls of ScaleAddConj on a cleared dst.
 				seq := append([]float32{}, dst0...)
+				for row := 0; row < rows; row++ {
+					clear(seq[row*pitch:][:n])
+					clear(seq[plane+row*pitch:][:n])
+				}
 				for c := 0; c < chans; c++ {
 					scaleAddConjGo(run{data: seq, im: plane, step: pitch}, run{data: src, re: c * srcChan, im: c*srcChan + plane, step: pitch}, n, rows, tw[c*twChan:])
 				}

@@ -161,12 +161,12 @@ func (o SplitOps) MulAddConjRows(dst, a Split, w []float32, n, lanes int) {
 	o.k.scaleAddConj(dst.at(0), a.at(0), lanes, n, a.Step, w)
 }
 
-// MulAddConjRowsSum is MulAddConjRows over chans inputs into one sum:
-// dst[j] += sum_c a_c[j] * conj(w_c[j]), a_c = a moved c*aChan floats
-// (both planes) and w_c = w[c*wChan:], in order of c, bit for bit chans
-// calls of MulAddConjRows, the sum loaded and stored once per vector. a
-// and dst must have the same Step.
-func (o SplitOps) MulAddConjRowsSum(dst, a Split, aChan int, w []float32, wChan, chans, n, lanes int) {
+// MulConjRowsSum sets dst to the sum over chans inputs of
+// MulAddConjRows' products: dst[j] = sum_c a_c[j] * conj(w_c[j]), a_c = a
+// moved c*aChan floats (both planes) and w_c = w[c*wChan:], in order of
+// c, bit for bit chans calls of MulAddConjRows on a cleared dst, the
+// sum stored once per vector. a and dst must have the same Step.
+func (o SplitOps) MulConjRowsSum(dst, a Split, aChan int, w []float32, wChan, chans, n, lanes int) {
 	if n <= 0 || lanes <= 0 || chans <= 0 {
 		return
 	}
@@ -178,5 +178,5 @@ func (o SplitOps) MulAddConjRowsSum(dst, a Split, aChan int, w []float32, wChan,
 	if dst.Step != a.Step || aChan < 0 || wChan < 0 || len(w) < (chans-1)*wChan+2*n {
 		panic(fmt.Sprintf("fft: rows sum of %d inputs x %d elements: steps %d, %d, %d weights at %d apart, need %d", chans, n, dst.Step, a.Step, len(w), wChan, (chans-1)*wChan+2*n))
 	}
-	o.k.scaleAddConjSum(dst.at(0), a.at(0), lanes, n, a.Step, w, chans, aChan, wChan)
+	o.k.conjSum(dst.at(0), a.at(0), lanes, n, a.Step, w, chans, aChan, wChan)
 }

@@ -73,7 +73,7 @@ func main() {
 		}
 		genRealPair(f)
 		genScaleAddConj(f)
-		genScaleAddConjSum(f)
+		genConjSum(f)
 		for _, p := range products {
 			genMul(f, p.name, p.acc, p.conj)
 		}
@@ -110,7 +110,7 @@ func goTable(arch string) string {
 		}
 		fmt.Fprintf(&b, "RealPair: Kernel[FFTStageFunc]{Name: \"FFTRealPair%s\", Func: FFTRealPair%s},\n", n, n)
 		fmt.Fprintf(&b, "ScaleAddConj: Kernel[FFTRowsFunc]{Name: \"FFTScaleAddConj%s\", Func: FFTScaleAddConj%s},\n", n, n)
-		fmt.Fprintf(&b, "ScaleAddConjSum: Kernel[FFTSumFunc]{Name: \"FFTScaleAddConjSum%s\", Func: FFTScaleAddConjSum%s},\n", n, n)
+		fmt.Fprintf(&b, "ConjSum: Kernel[FFTSumFunc]{Name: \"FFTConjSum%s\", Func: FFTConjSum%s},\n", n, n)
 		for _, p := range products {
 			fmt.Fprintf(&b, "%s: Kernel[FFTMulFunc]{Name: \"FFT%s%s\", Func: FFT%s%s},\n", p.name, p.name, n, p.name, n)
 		}
@@ -770,24 +770,24 @@ func genRealHalf(f *kw.Func) {
 	f.Ret()
 }
 
-// genScaleAddConjSum emits FFTScaleAddConjSum<ISA>: ScaleAddConj over
-// chans input channels into one sum, the channels the innermost loop, so
-// that the sum is loaded and stored once per vector rather than once
-// per channel (the products of overlap-save tiles, where C times the
-// sums' traffic was most of their cost).
-func genScaleAddConjSum(f *kw.Func) {
-	name := "FFTScaleAddConjSum" + f.ISA.Name
+// genConjSum emits FFTConjSum<ISA>: the sum over chans input channels
+// of ScaleAddConj's products, the channels the innermost loop, so that
+// the sum is stored once per vector, never loaded (the products of
+// overlap-save tiles, where C times the sums' traffic, and clearing
+// them, were most of their cost).
+func genConjSum(f *kw.Func) {
+	name := "FFTConjSum" + f.ISA.Name
 	f.Function(name, sumSig,
-		name+" is dst += sum_c src_c * conj(w_(c,r)) on rows rows of n lanes of split",
+		name+" is dst = sum_c src_c * conj(w_(c,r)) on rows rows of n lanes of split",
 		"complex data (bytes: offsets, pitches):",
 		"",
 		"\tfor r < rows, l < n, c < chans, in order of c:",
-		"\t  dst[r*pitch + 4l] (+ dstIm) += src[c*srcChan + r*pitch + 4l] (+ srcIm) * conj(w)",
+		"\t  dst[r*pitch + 4l] (+ dstIm) (0 before c = 0) += src[c*srcChan + r*pitch + 4l] (+ srcIm) * conj(w)",
 		"\t  w = tw[c*twChan + 8r] + i tw[c*twChan + 8r + 4]",
 		"",
 		"each channel's product fused as ScaleAddConj's, so that the sums agree",
-		"bit for bit with chans calls of it. Its reference and test oracle is",
-		"fft's scaleAddConjGo, once per channel.")
+		"bit for bit with chans calls of it on a cleared dst. Its reference and",
+		"test oracle is fft's conjSumGo.")
 	n0, rows, chans := f.Int("n"), f.Int("rows"), f.Int("chans")
 	f.JumpIfNotPositive(n0, "end")
 	f.JumpIfNotPositive(rows, "end")
@@ -799,7 +799,7 @@ func genScaleAddConjSum(f *kw.Func) {
 	out := streams{p: []kw.G{f.MoveGP(dst)}, im: dim}
 	n := f.Int("n")
 	f.Loop(n, []kw.G{in.p[0], out.p[0]}, 1, func(st kw.Step) {
-		z := out.load(f, st, 0)
+		z := cplx{f.Zero(), f.Zero()}
 		c, p, w := f.Int("chans"), f.MoveGP(in.p[0]), f.MoveGP(tw)
 		label := f.Fresh("chan")
 		f.Label(label)

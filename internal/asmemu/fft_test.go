@@ -11,7 +11,7 @@ import (
 )
 
 // fftName parses an FFT kernel's name: kind, ISA.
-var fftName = regexp.MustCompile(`^FFT(Radix2|Radix3|Radix4|Radix8|Radix2Last|Radix3Last|Radix4Last|Radix8Last|RealPair|ScaleAddConj|ScaleAddConjSum|Mul|MulConj|MulAdd|MulAddConj|Transpose|Unzip|Zip|RealHalf)(AVX2|AVX512)$`)
+var fftName = regexp.MustCompile(`^FFT(Radix2|Radix3|Radix4|Radix8|Radix2Last|Radix3Last|Radix4Last|Radix8Last|RealPair|ScaleAddConj|ConjSum|Mul|MulConj|MulAdd|MulAddConj|Transpose|Unzip|Zip|RealHalf)(AVX2|AVX512)$`)
 
 // testFFT runs an FFT kernel on runs of several lengths (whole vectors,
 // a tail, both) with gaps between its streams and planes against fft's
@@ -31,7 +31,7 @@ func testFFT(t *testing.T, p *Program, name string) {
 	case "Transpose":
 		testFFTTranspose(t, p, name, rnd)
 		return
-	case "ScaleAddConjSum":
+	case "ConjSum":
 		for _, n := range []int{1, 7, 16, 37} {
 			rows, chans, pitch := 3, 2, n+2
 			plane := rows * pitch

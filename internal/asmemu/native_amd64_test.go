@@ -89,7 +89,7 @@ var natives = func() map[string]any {
 		}
 		add(k.RealPair.Name, k.RealPair.Func)
 		add(k.ScaleAddConj.Name, k.ScaleAddConj.Func)
-		add(k.ScaleAddConjSum.Name, k.ScaleAddConjSum.Func)
+		add(k.ConjSum.Name, k.ConjSum.Func)
 		for _, m := range []asm.Kernel[asm.FFTMulFunc]{k.Mul, k.MulConj, k.MulAdd, k.MulAddConj} {
 			add(m.Name, m.Func)
 		}
