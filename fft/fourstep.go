@@ -22,7 +22,7 @@ import (
 //  6. interleave (Zip).
 //
 // Every step runs on whole vectors where n1 and n2 are multiples of the
-// lanes, which fourStepSplit prefers. The inverse is the forward on
+// lanes, which fourStepSplit requires. The inverse is the forward on
 // swapped planes. Planes sit a few vectors apart (planePad) so that the
 // real and imaginary parts of one element never share an L1 set: at
 // power-of-two distances they collide and the loads stall.

@@ -14,7 +14,7 @@ import (
 // halves the last dim as FFTW does, its real input transposed first so
 // that the half spectrum comes out of RealLanePlan along dim 1. Every
 // dim is a product of 2s and 3s and a multiple of the lanes
-// (grid2Kernels).
+// (newGrid2).
 type grid2 struct {
 	n0, n1, n int
 	h1        int       // the real spectrum's last dim, n1/2 + 1

@@ -34,7 +34,7 @@ func (r run) reach(streams, n int) bool {
 		return r.step <= room/(streams-1)
 	}
 	back := min(r.re, r.im) // before the first stream's start
-	return -r.step <= back/(streams-1)
+	return r.step != math.MinInt && -r.step <= back/(streams-1)
 }
 
 // laneKernels are the kernels of one path: the generated ones, or nil
@@ -87,10 +87,23 @@ func (k laneKernels) radix(r int, plain bool) asm.FFTStageFunc {
 	return k.set.Radix[r].Func
 }
 
+// nextFits reports whether count steps of next floats (either sign)
+// can lie inside size floats, checked by division: the products the
+// bounds checks form afterwards then cannot overflow.
+func nextFits(count, next, size int) bool {
+	if count <= 1 || next == 0 {
+		return true
+	}
+	return next != math.MinInt && max(next, -next) <= size/(count-1)
+}
+
 // checkButterfly panics naming the call if the butterflies' streams or
 // twiddles are not inside their slices: every address is affine in the
 // butterfly, so the first and the last bound them.
 func (laneKernels) checkButterfly(r int, dst, src run, n int, tw []float32, count, srcNext, dstNext int) {
+	if !nextFits(count, srcNext, len(src.data)) || !nextFits(count, dstNext, len(dst.data)) {
+		panic(fmt.Sprintf("fft: %d radix-%d butterflies %d and %d floats apart outside slices of %d and %d floats", count, r, srcNext, dstNext, len(src.data), len(dst.data)))
+	}
 	last := func(x run, next int) run { x.re += (count - 1) * next; x.im += (count - 1) * next; return x }
 	if !dst.reach(r, n) || !src.reach(r, n) || !last(dst, dstNext).reach(r, n) || !last(src, srcNext).reach(r, n) ||
 		len(tw)/(2*(r-1)) < count {
@@ -121,6 +134,9 @@ func (k laneKernels) realPair(dst, src run, n int, tw [][3]float32, srcNext, dst
 	count := len(tw)
 	if n <= 0 || count == 0 {
 		return
+	}
+	if !nextFits(2*count, srcNext, len(src.data)) || !nextFits(2*count, dstNext, len(dst.data)) {
+		panic(fmt.Sprintf("fft: %d real pairs %d and %d floats apart outside slices of %d and %d floats", count, srcNext, dstNext, len(src.data), len(dst.data)))
 	}
 	pair := func(x run, next, b int) run { // pair b's rows
 		x.re, x.im, x.step = x.re+b*next, x.im+b*next, x.step-2*b*next

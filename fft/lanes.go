@@ -43,8 +43,8 @@ func (s Split) check(what string, n, lanes int) {
 }
 
 // LanePlan is the complex DFT of one length of factors 2 and 3 over
-// batches of signals in split form (Split), on the generated radix-2, 3
-// and 4 butterflies of the path it was made for (their twins in Go
+// batches of signals in split form (Split), on the generated radix-2, 3,
+// 4 and (32-register ISAs) 8 butterflies of the path it was made for (their twins in Go
 // where it has none): a Stockham decimation in frequency, each stage from
 // one buffer to the other, so that the result comes in natural order. A
 // LanePlan is immutable and safe for concurrent use; every call takes
@@ -202,8 +202,7 @@ type stageCall struct {
 // record returns the butterfly calls of a transform of lanes signals
 // from src to dst on work[wo:], all three in the slice data, each call
 // checked against data's bounds now (as butterfly checks a call), so
-// that run executes them unchecked. It panics if the plan's n is 1 (no
-// butterflies).
+// that run executes them unchecked. A plan of n = 1 records none.
 func (p *LanePlan) record(dst, src Split, lanes int, data []float32, wo int) []stageCall {
 	var calls []stageCall
 	p.walk(dst, src, lanes, data, wo, func(st *laneStage, d, s run, n, count, srcNext, dstNext int) {

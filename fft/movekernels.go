@@ -2,6 +2,7 @@ package fft
 
 import (
 	"fmt"
+	"math"
 	"unsafe"
 )
 
@@ -27,7 +28,7 @@ func planeReach(size, off, pitch, rows, cols int) bool {
 	if pitch >= 0 {
 		return pitch <= (size-cols-off)/(rows-1)
 	}
-	return -pitch <= off/(rows-1)
+	return pitch != math.MinInt && -pitch <= off/(rows-1)
 }
 
 // transpose sets dst[d0 + j*dp + i] = src[s0 + i*sp + j] for i < rows,
@@ -164,6 +165,9 @@ func ZipTwin(dst, re, im []float32, n, rows, dstPitch, srcPitch int) {
 func (k laneKernels) realHalf(dst, src, tw run, m, k0, count, lanes int, alpha float32) {
 	if count <= 0 {
 		return
+	}
+	if k.set != nil {
+		lanes = k.set.Lanes // the kernel's vectors, whatever the caller says
 	}
 	end := k0 + count*lanes
 	if k0 < 1 || 2*(end-1) >= m || !dst.reach(1, m) || !src.reach(1, m) || !tw.reach(1, end) {

@@ -159,3 +159,35 @@ func TestZipRowsKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestStrideOverflowRefused: distances whose products overflow must be
+// refused by the checks, not passed to a kernel (a review found
+// MulConjRowsSum's wrapping to a false yes: a SIGSEGV in the kernel).
+func TestStrideOverflowRefused(t *testing.T) {
+	refused := func(what string, call func()) {
+		t.Helper()
+		defer func() {
+			if recover() == nil {
+				t.Errorf("%s: no panic", what)
+			}
+		}()
+		call()
+	}
+	for _, k := range append(hostKernels(), laneKernels{}) {
+		o := SplitOps{k}
+		a, d, w := make([]float32, 64), make([]float32, 64), make([]float32, 2)
+		refused("rows sum, channels 2^61 apart", func() {
+			o.MulConjRowsSum(Dense(d, 1, 16), Dense(a, 1, 16), 1<<61, w, 0, 9, 1, 16)
+		})
+		refused("rows sum, weights 2^61 apart", func() {
+			o.MulConjRowsSum(Dense(d, 1, 16), Dense(a, 1, 16), 0, w, 1<<61, 9, 1, 16)
+		})
+		tw := make([]float32, 2*9)
+		refused("butterflies 2^61 apart", func() {
+			k.butterfly(2, run{data: d, im: 32, step: 8}, run{data: a, im: 32, step: 8}, 4, tw, 9, 1<<61, 0, false)
+		})
+		refused("pitch MinInt", func() {
+			k.transpose(d, 32, -1<<63, a, 0, 8, 2, 2)
+		})
+	}
+}

@@ -170,6 +170,11 @@ func (o SplitOps) MulConjRowsSum(dst, a Split, aChan int, w []float32, wChan, ch
 	if n <= 0 || lanes <= 0 || chans <= 0 {
 		return
 	}
+	// The channel distances bounded by division first, so that no
+	// product below can overflow into a false yes (the kernel trusts it).
+	if chans > 1 && (aChan < 0 || wChan < 0 || aChan > len(a.Data)/(chans-1) || wChan > len(w)/(chans-1)) {
+		panic(fmt.Sprintf("fft: rows sum of %d inputs %d floats apart, weights %d apart: outside slices of %d and %d floats", chans, aChan, wChan, len(a.Data), len(w)))
+	}
 	last := a
 	last.Re, last.Im = a.Re+(chans-1)*aChan, a.Im+(chans-1)*aChan
 	dst.check("rows sum's destination", n, lanes)
