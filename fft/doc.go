@@ -23,8 +23,9 @@
 // allows, else on Go:
 //
 //   - complex 1D of n = n1*n2, both products of 2s and 3s and multiples
-//     of the vector's lanes (AVX-512: 256, 1024, 2304, ...; AVX2 and
-//     shorter lengths on AVX-512 hosts: 64 and up): a four-step of lane
+//     of the vector's lanes (AVX-512: 256, 1024, 2304, ...; AVX2: 64 and
+//     up; on AVX-512 hosts, lengths AVX-512's vectors do not split, such
+//     as 128 or 576, take AVX2's): a four-step of lane
 //     transforms, the n1-point transforms of the n2 columns, twiddles, a
 //     block transpose in registers, the n2-point transforms of the n1
 //     columns, which leaves natural order, between a split of the
@@ -33,8 +34,8 @@
 //     samples' pairs as complex values, then RealHalf, the frequencies k
 //     and m - k side by side (the partner reversed in registers);
 //   - 2D of dims both multiples of the lanes and products of 2s and 3s:
-//     rows of 16 vectors or more (real: 32) run each row's 1D transform
-//     above in cache, then the columns by blocks that fit half of L2
+//     rows of 16 vectors or more (real: 32) whose 1D transform above runs
+//     on the same ISA run it in cache, row by row, then the columns by blocks that fit half of L2
 //     (each block split into a dense buffer, its columns the lanes): two
 //     passes over memory. Shorter rows: lane transforms along dim 0,
 //     transposes around those along dim 1 (real: the input transposed
