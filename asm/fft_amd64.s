@@ -2082,9 +2082,9 @@ TEXT ·FFTZipAVX2(SB), NOSPLIT, $0-56
 	JLE   end
 	TESTQ CX, CX
 	JLE   end
-	MOVQ  dst+0(FP), AX
-	MOVQ  re+8(FP), DX
-	MOVQ  im+16(FP), BX
+	MOVQ  re+8(FP), AX
+	MOVQ  im+16(FP), DX
+	MOVQ  dst+0(FP), BX
 
 row:
 	MOVQ n+24(FP), SI
@@ -2096,25 +2096,25 @@ row:
 unrolled:
 	CMPQ       SI, $0x00000010
 	JL         single
-	VMOVUPS    (R8), Y0
-	VMOVUPS    (R9), Y1
+	VMOVUPS    (DI), Y0
+	VMOVUPS    (R8), Y1
 	VUNPCKLPS  Y1, Y0, Y2
 	VUNPCKHPS  Y1, Y0, Y1
 	VPERM2F128 $0x20, Y1, Y2, Y0
 	VPERM2F128 $0x31, Y1, Y2, Y1
-	VMOVUPS    Y0, (DI)
-	VMOVUPS    Y1, 32(DI)
-	VMOVUPS    32(R8), Y0
-	VMOVUPS    32(R9), Y1
+	VMOVUPS    Y0, (R9)
+	VMOVUPS    Y1, 32(R9)
+	VMOVUPS    32(DI), Y0
+	VMOVUPS    32(R8), Y1
 	VUNPCKLPS  Y1, Y0, Y2
 	VUNPCKHPS  Y1, Y0, Y1
 	VPERM2F128 $0x20, Y1, Y2, Y0
 	VPERM2F128 $0x31, Y1, Y2, Y1
-	VMOVUPS    Y0, 64(DI)
-	VMOVUPS    Y1, 96(DI)
-	ADDQ       $0x00000080, DI
+	VMOVUPS    Y0, 64(R9)
+	VMOVUPS    Y1, 96(R9)
+	ADDQ       $0x00000080, R9
+	ADDQ       $0x00000040, DI
 	ADDQ       $0x00000040, R8
-	ADDQ       $0x00000040, R9
 	SUBQ       $0x00000010, SI
 	JMP        unrolled
 
@@ -2122,17 +2122,17 @@ single:
 	// One vector at a time.
 	CMPQ       SI, $0x00000008
 	JL         tail
-	VMOVUPS    (R8), Y0
-	VMOVUPS    (R9), Y1
+	VMOVUPS    (DI), Y0
+	VMOVUPS    (R8), Y1
 	VUNPCKLPS  Y1, Y0, Y2
 	VUNPCKHPS  Y1, Y0, Y1
 	VPERM2F128 $0x20, Y1, Y2, Y0
 	VPERM2F128 $0x31, Y1, Y2, Y1
-	VMOVUPS    Y0, (DI)
-	VMOVUPS    Y1, 32(DI)
-	ADDQ       $0x00000040, DI
+	VMOVUPS    Y0, (R9)
+	VMOVUPS    Y1, 32(R9)
+	ADDQ       $0x00000040, R9
+	ADDQ       $0x00000020, DI
 	ADDQ       $0x00000020, R8
-	ADDQ       $0x00000020, R9
 	SUBQ       $0x00000008, SI
 	JMP        single
 
@@ -2155,14 +2155,14 @@ tail:
 	SHLQ       $0x02, R10
 	NEGQ       R10
 	VMOVDQU    32(SI)(R10*1), Y1
-	VMASKMOVPS (R8), Y0, Y2
-	VMASKMOVPS (R9), Y0, Y0
+	VMASKMOVPS (DI), Y0, Y2
+	VMASKMOVPS (R8), Y0, Y0
 	VUNPCKLPS  Y0, Y2, Y3
 	VUNPCKHPS  Y0, Y2, Y2
 	VPERM2F128 $0x20, Y2, Y3, Y0
 	VPERM2F128 $0x31, Y2, Y3, Y2
-	VMOVUPS    Y0, (DI)
-	VMASKMOVPS Y2, Y1, 32(DI)
+	VMOVUPS    Y0, (R9)
+	VMASKMOVPS Y2, Y1, 32(R9)
 	JMP        done
 
 tailshort:
@@ -2178,20 +2178,20 @@ tailshort:
 	SHLQ       $0x02, R10
 	NEGQ       R10
 	VMOVDQU    32(SI)(R10*1), Y1
-	VMASKMOVPS (R8), Y0, Y2
-	VMASKMOVPS (R9), Y0, Y0
+	VMASKMOVPS (DI), Y0, Y2
+	VMASKMOVPS (R8), Y0, Y0
 	VUNPCKLPS  Y0, Y2, Y3
 	VUNPCKHPS  Y0, Y2, Y2
 	VPERM2F128 $0x20, Y2, Y3, Y0
 	VPERM2F128 $0x31, Y2, Y3, Y2
-	VMASKMOVPS Y0, Y1, (DI)
+	VMASKMOVPS Y0, Y1, (R9)
 
 done:
 	MOVQ srcPitch+48(FP), SI
-	ADDQ SI, DX
-	ADDQ SI, BX
-	MOVQ dstPitch+40(FP), SI
 	ADDQ SI, AX
+	ADDQ SI, DX
+	MOVQ dstPitch+40(FP), SI
+	ADDQ SI, BX
 	DECQ CX
 	JNZ  row
 
@@ -5227,9 +5227,9 @@ TEXT ·FFTZipAVX512(SB), NOSPLIT, $0-56
 	JLE   end
 	TESTQ CX, CX
 	JLE   end
-	MOVQ  dst+0(FP), AX
-	MOVQ  re+8(FP), DX
-	MOVQ  im+16(FP), BX
+	MOVQ  re+8(FP), AX
+	MOVQ  im+16(FP), DX
+	MOVQ  dst+0(FP), BX
 
 row:
 	MOVQ n+24(FP), SI
@@ -5241,29 +5241,29 @@ row:
 unrolled:
 	CMPQ      SI, $0x00000020
 	JL        single
-	VMOVUPS   (R8), Z0
-	VMOVUPS   (R9), Z1
+	VMOVUPS   (DI), Z0
+	VMOVUPS   (R8), Z1
 	VMOVUPS   fftMaskTabPerm<>+128(SB), Z2
 	VPERMI2PS Z1, Z0, Z2
 	VMOVUPS   fftMaskTabPerm<>+192(SB), Z3
 	VPERMI2PS Z1, Z0, Z3
 	VMOVUPS   Z2, Z0
 	VMOVUPS   Z3, Z1
-	VMOVUPS   Z0, (DI)
-	VMOVUPS   Z1, 64(DI)
-	VMOVUPS   64(R8), Z0
-	VMOVUPS   64(R9), Z1
+	VMOVUPS   Z0, (R9)
+	VMOVUPS   Z1, 64(R9)
+	VMOVUPS   64(DI), Z0
+	VMOVUPS   64(R8), Z1
 	VMOVUPS   fftMaskTabPerm<>+128(SB), Z2
 	VPERMI2PS Z1, Z0, Z2
 	VMOVUPS   fftMaskTabPerm<>+192(SB), Z3
 	VPERMI2PS Z1, Z0, Z3
 	VMOVUPS   Z2, Z0
 	VMOVUPS   Z3, Z1
-	VMOVUPS   Z0, 128(DI)
-	VMOVUPS   Z1, 192(DI)
-	ADDQ      $0x00000100, DI
+	VMOVUPS   Z0, 128(R9)
+	VMOVUPS   Z1, 192(R9)
+	ADDQ      $0x00000100, R9
+	ADDQ      $0x00000080, DI
 	ADDQ      $0x00000080, R8
-	ADDQ      $0x00000080, R9
 	SUBQ      $0x00000020, SI
 	JMP       unrolled
 
@@ -5271,19 +5271,19 @@ single:
 	// One vector at a time.
 	CMPQ      SI, $0x00000010
 	JL        tail
-	VMOVUPS   (R8), Z0
-	VMOVUPS   (R9), Z1
+	VMOVUPS   (DI), Z0
+	VMOVUPS   (R8), Z1
 	VMOVUPS   fftMaskTabPerm<>+128(SB), Z2
 	VPERMI2PS Z1, Z0, Z2
 	VMOVUPS   fftMaskTabPerm<>+192(SB), Z3
 	VPERMI2PS Z1, Z0, Z3
 	VMOVUPS   Z2, Z0
 	VMOVUPS   Z3, Z1
-	VMOVUPS   Z0, (DI)
-	VMOVUPS   Z1, 64(DI)
-	ADDQ      $0x00000080, DI
+	VMOVUPS   Z0, (R9)
+	VMOVUPS   Z1, 64(R9)
+	ADDQ      $0x00000080, R9
+	ADDQ      $0x00000040, DI
 	ADDQ      $0x00000040, R8
-	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000010, SI
 	JMP       single
 
@@ -5304,16 +5304,16 @@ tail:
 	MOVL      $0x0000ffff, SI
 	BZHIL     R10, SI, SI
 	KMOVW     SI, K2
-	VMOVUPS.Z (R8), K1, Z0
-	VMOVUPS.Z (R9), K1, Z1
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (R8), K1, Z1
 	VMOVUPS   fftMaskTabPerm<>+128(SB), Z2
 	VPERMI2PS Z1, Z0, Z2
 	VMOVUPS   fftMaskTabPerm<>+192(SB), Z3
 	VPERMI2PS Z1, Z0, Z3
 	VMOVUPS   Z2, Z0
 	VMOVUPS   Z3, Z1
-	VMOVUPS   Z0, (DI)
-	VMOVUPS   Z1, K2, 64(DI)
+	VMOVUPS   Z0, (R9)
+	VMOVUPS   Z1, K2, 64(R9)
 	JMP       done
 
 tailshort:
@@ -5327,22 +5327,22 @@ tailshort:
 	MOVL      $0x0000ffff, SI
 	BZHIL     R10, SI, SI
 	KMOVW     SI, K2
-	VMOVUPS.Z (R8), K1, Z0
-	VMOVUPS.Z (R9), K1, Z1
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (R8), K1, Z1
 	VMOVUPS   fftMaskTabPerm<>+128(SB), Z2
 	VPERMI2PS Z1, Z0, Z2
 	VMOVUPS   fftMaskTabPerm<>+192(SB), Z3
 	VPERMI2PS Z1, Z0, Z3
 	VMOVUPS   Z2, Z0
 	VMOVUPS   Z3, Z1
-	VMOVUPS   Z0, K2, (DI)
+	VMOVUPS   Z0, K2, (R9)
 
 done:
 	MOVQ srcPitch+48(FP), SI
-	ADDQ SI, DX
-	ADDQ SI, BX
-	MOVQ dstPitch+40(FP), SI
 	ADDQ SI, AX
+	ADDQ SI, DX
+	MOVQ dstPitch+40(FP), SI
+	ADDQ SI, BX
 	DECQ CX
 	JNZ  row
 

@@ -3051,9 +3051,9 @@ TEXT ·FFTZipNEON(SB), NOSPLIT, $0-56
 	BLE end
 	CMP $0, R1
 	BLE end
-	MOVD dst+0(FP), R0
-	MOVD re+8(FP), R2
-	MOVD im+16(FP), R3
+	MOVD re+8(FP), R0
+	MOVD im+16(FP), R2
+	MOVD dst+0(FP), R3
 row:
 	MOVD n+24(FP), R4
 	MOVD R0, R5
@@ -3063,56 +3063,56 @@ row:
 unrolled:
 	CMP $8, R4
 	BLT single
-	FMOVQ (R6), F0
-	FMOVQ (R7), F1
+	FMOVQ (R5), F0
+	FMOVQ (R6), F1
 	VZIP1 V1.S4, V0.S4, V2.S4
 	VZIP2 V1.S4, V0.S4, V3.S4
-	FMOVQ F2, (R5)
-	FMOVQ F3, 16(R5)
-	FMOVQ 16(R6), F0
-	FMOVQ 16(R7), F1
+	FMOVQ F2, (R7)
+	FMOVQ F3, 16(R7)
+	FMOVQ 16(R5), F0
+	FMOVQ 16(R6), F1
 	VZIP1 V1.S4, V0.S4, V2.S4
 	VZIP2 V1.S4, V0.S4, V3.S4
-	FMOVQ F2, 32(R5)
-	FMOVQ F3, 48(R5)
-	ADD $64, R5, R5
+	FMOVQ F2, 32(R7)
+	FMOVQ F3, 48(R7)
+	ADD $64, R7, R7
+	ADD $32, R5, R5
 	ADD $32, R6, R6
-	ADD $32, R7, R7
 	SUB $8, R4, R4
 	B unrolled
 single:
 	// One vector at a time.
 	CMP $4, R4
 	BLT tail
-	FMOVQ (R6), F0
-	FMOVQ (R7), F1
+	FMOVQ (R5), F0
+	FMOVQ (R6), F1
 	VZIP1 V1.S4, V0.S4, V2.S4
 	VZIP2 V1.S4, V0.S4, V3.S4
-	FMOVQ F2, (R5)
-	FMOVQ F3, 16(R5)
-	ADD $32, R5, R5
+	FMOVQ F2, (R7)
+	FMOVQ F3, 16(R7)
+	ADD $32, R7, R7
+	ADD $16, R5, R5
 	ADD $16, R6, R6
-	ADD $16, R7, R7
 	SUB $4, R4, R4
 	B single
 tail:
 	// The last 0..3 elements, one at a time in lane 0, each pair whole.
 	CBZ R4, done
-	FMOVS (R6), F0
-	FMOVS (R7), F1
-	FMOVS F0, (R5)
-	FMOVS F1, 4(R5)
-	ADD $8, R5, R5
+	FMOVS (R5), F0
+	FMOVS (R6), F1
+	FMOVS F0, (R7)
+	FMOVS F1, 4(R7)
+	ADD $8, R7, R7
+	ADD $4, R5, R5
 	ADD $4, R6, R6
-	ADD $4, R7, R7
 	SUB $1, R4, R4
 	B tail
 done:
 	MOVD srcPitch+48(FP), R4
-	ADD R4, R2, R2
-	ADD R4, R3, R3
-	MOVD dstPitch+40(FP), R4
 	ADD R4, R0, R0
+	ADD R4, R2, R2
+	MOVD dstPitch+40(FP), R4
+	ADD R4, R3, R3
 	SUBS $1, R1, R1
 	BNE row
 end:

@@ -92,7 +92,7 @@ func fourStepKernels(n int, isa kernels.ISA) (k laneKernels, n1, n2 int, ok bool
 // multiples of lanes, n1 the nearest to sqrt(n) (the smaller, so that
 // the second pass has the longer lanes); ok is false if there is none.
 func fourStepSplit(n, lanes int) (n1, n2 int, ok bool) {
-	if _, smooth := laneFactors(n); !smooth || n%(lanes*lanes) != 0 {
+	if !laneFactors(n) || n%(lanes*lanes) != 0 {
 		return 0, 0, false
 	}
 	for d := lanes; d*d <= n; d += lanes {
@@ -104,7 +104,10 @@ func fourStepSplit(n, lanes int) (n1, n2 int, ok bool) {
 }
 
 // laneFactors reports whether n is a product of 2s and 3s.
-func laneFactors(n int) (int, bool) {
+func laneFactors(n int) bool {
+	if n < 1 {
+		return false
+	}
 	m := n
 	for m%2 == 0 {
 		m /= 2
@@ -112,7 +115,7 @@ func laneFactors(n int) (int, bool) {
 	for m%3 == 0 {
 		m /= 3
 	}
-	return n, m == 1 && n >= 1
+	return m == 1
 }
 
 // workLen is the scratch floats of a call: two split buffers and the

@@ -648,24 +648,34 @@ func genUnzip(f *kw.Func) {
 		"\t  re[r*dstPitch + 4l] = src[r*srcPitch + 8l], im[... + 4l] = src[... + 8l + 4]",
 		"",
 		"Its reference and test oracle is fft's unzipGo.")
+	pairRows(f, "src", "srcPitch", "dstPitch", func(st kw.Step, j int, pairs, re, im kw.G) {
+		e, o := f.Vec(), f.Vec()
+		f.LoadPairs(st, st.PairAt(pairs, j), e, o)
+		f.Store(st, e, st.At(re, j))
+		f.Store(st, o, st.At(im, j))
+	})
+}
+
+// pairRows emits the loop Unzip and Zip share: rows rows of n pairs at
+// the pointer argument pairs (pairsPitch bytes apart) beside n values of
+// the planes re and im (planesPitch apart), body run per vector j of a
+// step with the step's pointers.
+func pairRows(f *kw.Func, pairs, pairsPitch, planesPitch string, body func(st kw.Step, j int, pairs, re, im kw.G)) {
 	n0, rows := f.Int("n"), f.Int("rows")
 	f.JumpIfNotPositive(n0, "end")
 	f.JumpIfNotPositive(rows, "end")
-	re, im, src := f.Int("re"), f.Int("im"), f.Int("src")
+	re, im, pp := f.Int("re"), f.Int("im"), f.Int(pairs)
 	f.Label("row")
-	n, r, i, s := f.Int("n"), f.MoveGP(re), f.MoveGP(im), f.MoveGP(src)
-	f.LoopWholePairs(n, []kw.G{r, i}, []kw.G{s}, 2, func(st kw.Step) {
+	n, r, i, p := f.Int("n"), f.MoveGP(re), f.MoveGP(im), f.MoveGP(pp)
+	f.LoopWholePairs(n, []kw.G{r, i}, []kw.G{p}, 2, func(st kw.Step) {
 		for j := 0; j < st.Count; j++ {
-			e, o := f.Vec(), f.Vec()
-			f.LoadPairs(st, st.PairAt(s, j), e, o)
-			f.Store(st, e, st.At(r, j))
-			f.Store(st, o, st.At(i, j))
+			body(st, j, p, r, i)
 		}
 	})
-	dp := f.Int("dstPitch")
-	f.AddGP(re, dp)
-	f.AddGP(im, dp)
-	f.AddGP(src, f.Int("srcPitch"))
+	vp := f.Int(planesPitch)
+	f.AddGP(re, vp)
+	f.AddGP(im, vp)
+	f.AddGP(pp, f.Int(pairsPitch))
 	f.DecJumpNonZero(rows, "row")
 	f.Label("end")
 	f.Ret()
@@ -682,27 +692,12 @@ func genZip(f *kw.Func) {
 		"\t  dst[r*dstPitch + 8l] = re[r*srcPitch + 4l], dst[... + 8l + 4] = im[... + 4l]",
 		"",
 		"Its reference and test oracle is fft's zipGo.")
-	n0, rows := f.Int("n"), f.Int("rows")
-	f.JumpIfNotPositive(n0, "end")
-	f.JumpIfNotPositive(rows, "end")
-	dst, re, im := f.Int("dst"), f.Int("re"), f.Int("im")
-	f.Label("row")
-	n, d, r, i := f.Int("n"), f.MoveGP(dst), f.MoveGP(re), f.MoveGP(im)
-	f.LoopWholePairs(n, []kw.G{r, i}, []kw.G{d}, 2, func(st kw.Step) {
-		for j := 0; j < st.Count; j++ {
-			e, o := f.Vec(), f.Vec()
-			f.Load(st, st.At(r, j), e)
-			f.Load(st, st.At(i, j), o)
-			f.StorePairs(st, e, o, st.PairAt(d, j))
-		}
+	pairRows(f, "dst", "dstPitch", "srcPitch", func(st kw.Step, j int, pairs, re, im kw.G) {
+		e, o := f.Vec(), f.Vec()
+		f.Load(st, st.At(re, j), e)
+		f.Load(st, st.At(im, j), o)
+		f.StorePairs(st, e, o, st.PairAt(pairs, j))
 	})
-	sp := f.Int("srcPitch")
-	f.AddGP(re, sp)
-	f.AddGP(im, sp)
-	f.AddGP(dst, f.Int("dstPitch"))
-	f.DecJumpNonZero(rows, "row")
-	f.Label("end")
-	f.Ret()
 }
 
 // genRealHalf emits FFTRealHalf<ISA>: RealPair's step for one signal,
