@@ -149,7 +149,8 @@ type ConvOptions struct {
 	// Verify fills max_rel_err from ConvRunner.MaxRelErr.
 	Verify bool
 	// Layout is the activations' layout of every shape: "nchw" (or
-	// empty: channels first, as the shape files give them) or "nhwc".
+	// empty: channels first, as the shape files give them), "nhwc", or a
+	// blocked layout ("nchw16c", as conv.ParseLayout reads it).
 	Layout string
 	// LoweredGEMM adds, to the forward rows of every shape with N = 1,
 	// groups = 1 and no transposition, a row of convkit's SGEMM on the

@@ -20,9 +20,9 @@ type convEngine struct{}
 
 // problemOf is the conv.Problem of a benchmark shape, in its layout.
 func problemOf(s ConvShape) conv.Problem {
-	layout := conv.ChannelsFirst
-	if s.Layout == "nhwc" {
-		layout = conv.ChannelsLast
+	layout, err := conv.ParseLayout(s.Layout)
+	if err != nil || s.Layout == "" {
+		layout = conv.ChannelsFirst // the options were checked: "" is nchw
 	}
 	d := s.Dims()
 	per := func(v int) []int {

@@ -17,7 +17,7 @@ type Result struct {
 	Kind    string // "gemm" or "conv"
 	Name    string // shape name from the shape file
 	Pass    string // conv: fwd, bwd-data or bwd-filter
-	Layout  string // conv: nchw or nhwc
+	Layout  string // conv: nchw, nhwc or a blocked layout (nchw16c)
 	Algo    string // conv: the algorithm asked for ("auto:x" when auto chose x)
 	ISA     string // kernels ISA name, or a peer's name ("gonum")
 	Threads int

@@ -56,7 +56,8 @@ type ConvShape struct {
 	Groups     int
 	Transposed bool
 	// Layout is the activations' layout the benchmark runs: "nchw" (or
-	// empty) or "nhwc" (RunConv sets it from ConvOptions.Layout).
+	// empty), "nhwc" or a blocked layout such as "nchw16c" (RunConv sets
+	// it from ConvOptions.Layout).
 	Layout string
 	// Source is "file:line" of the row, for messages.
 	Source string

@@ -36,12 +36,14 @@ func pick(s *Shape, pass Pass, opt Options, cfg Config, chosen map[string]bool) 
 		if err != nil {
 			return nil, "", err
 		}
+		a = forLayout(a, s)
 		return a, "named by Options.Algorithm", admitted(a)
 	}
 	var cands []Algorithm
 	var reasons []error
 	var declined []string
 	for _, a := range registry {
+		a = forLayout(a, s)
 		if err := admitted(a); err != nil {
 			reasons = append(reasons, err)
 			declined = append(declined, fmt.Sprintf("%s: %s", a.Name(), declineReason(err)))

@@ -39,6 +39,39 @@ func (directAlgo) Exact() bool    { return true }
 // channel block.
 func directLanes() int { return direct.Families(kernels.Current())[0].Lanes }
 
+// nativeBlocked reports whether pass of the blocked s runs on the tile
+// engine in the layout itself: x read in place or copied by whole
+// blocks, y written in place with the epilogue fused. That needs the
+// kernels' own block, the blocked form (channels per group a multiple of
+// the block, or one group of at least two blocks' worth) and whole
+// output blocks per group. Backward-filter, the stride phases and the
+// depthwise engines run on the channels-first twin (blockedAlgo).
+func (directAlgo) nativeBlocked(s *Shape, pass Pass) bool {
+	L := directLanes()
+	if pass == PassBackwardFilter || s.Layout.Lanes() != L {
+		return false
+	}
+	d, err := derive(s, pass)
+	if err != nil || d.phases != nil {
+		return false
+	}
+	ds := d.s
+	if ds.Groups == 1 {
+		return blockedForm(ds, L) == direct.Blocked
+	}
+	return ds.CPerG%L == 0 && ds.KPerG%L == 0
+}
+
+// blockedForm is the input form the tile engine takes for s: blocked,
+// or planes for the first layer (fewer channels per group than a block
+// would fill).
+func blockedForm(s *Shape, L int) direct.Form {
+	if s.CPerG%L != 0 && (s.Groups > 1 || s.CPerG < 2*L) {
+		return direct.Planes
+	}
+	return direct.Blocked
+}
+
 func (directAlgo) Supports(s *Shape, pass Pass) error {
 	_, err := deriveSupported(s, pass)
 	return err
@@ -213,12 +246,7 @@ type ocGroup struct {
 }
 
 func newDirectLayout(s *Shape, threads int) *directLayout {
-	L := direct.Families(kernels.Current())[0].Lanes
-	form := direct.Blocked
-	if s.CPerG%L != 0 && (s.Groups > 1 || s.CPerG < 2*L) {
-		form = direct.Planes
-	}
-	return newDirectLayoutForm(s, threads, form)
+	return newDirectLayoutForm(s, threads, blockedForm(s, directLanes()))
 }
 
 // newDirectLayoutForm is newDirectLayout with the input form given.
@@ -375,9 +403,11 @@ func (l *directLayout) layInput() {
 	s := l.s
 	L := l.L
 	inPlace := !s.padded()
-	if l.form == direct.Blocked {
-		inPlace = inPlace && s.Layout == ChannelsLast && s.CPerG%L == 0
-	} else {
+	blockedX := l.form == direct.Blocked && s.Layout.Lanes() == L // x in the kernels' own blocks
+	switch {
+	case l.form == direct.Blocked:
+		inPlace = inPlace && (s.Layout == ChannelsLast || blockedX) && s.CPerG%L == 0
+	default:
 		inPlace = inPlace && s.Layout == ChannelsFirst
 	}
 	l.copyX = !inPlace
@@ -394,7 +424,7 @@ func (l *directLayout) layInput() {
 		plane *= l.srcDims[i]
 	}
 	switch {
-	case l.copyX && l.form == direct.Blocked: // [N][G*icb][plane][L]
+	case (l.copyX || blockedX) && l.form == direct.Blocked: // [N][G*icb][plane][L]
 		l.unit, l.srcICB = 4*L, 4*L*plane
 		l.srcImage = s.Groups * l.icb * plane * L
 	case l.copyX || s.Layout == ChannelsFirst: // planes: [N][C][plane]
@@ -414,10 +444,15 @@ func (l *directLayout) layInput() {
 func (l *directLayout) layOutput() {
 	s := l.s
 	L := l.L
-	l.bufY = !(s.Layout == ChannelsLast && s.KPerG%L == 0)
-	if l.bufY { // a band of rows: [B][band*ow][L]
+	blockedY := s.Layout.Lanes() == L && (s.Groups == 1 || s.KPerG%L == 0)
+	l.bufY = !(s.Layout == ChannelsLast && s.KPerG%L == 0 || blockedY)
+	switch {
+	case l.bufY: // a band of rows: [B][band*ow][L]
 		l.dstPix, l.dstOCB = 4*L, 4*L*l.band*s.Out[s.Dims-1]
-	} else {
+	case blockedY: // [N][ceil(K/L)][plane][L]
+		l.dstPix, l.dstOCB = 4*L, 4*L*s.OutLen
+		l.dstImage = s.YLen / s.N
+	default:
 		l.dstPix, l.dstOCB = 4*s.K, 4*L
 		l.dstImage = s.K * s.OutLen
 	}
@@ -733,7 +768,7 @@ func (e *directEngine) row(part int, c *directCall, n, g, ogi, r, rr, x0, x1 int
 	if e.bufY {
 		y = e.rowBuf[part]
 	} else {
-		dstOff = (n*e.dstImage+g*s.KPerG+og.ob0*e.L)*4 + r*ow*e.dstPix
+		dstOff = n*e.dstImage*4 + (g*s.KPerG/e.L+og.ob0)*e.dstOCB + r*ow*e.dstPix
 	}
 	*a = direct.Args{Taps: e.tables[og.b-1], ICB: e.icb,
 		SrcICB: e.srcICB, WICB: e.taps * f.WBytes(), SrcPix: s.Stride[d-1] * e.unit,

@@ -94,12 +94,22 @@ func (e *directEngine) copyPixel(dst, x []float32, n, c0, nc, p, q int) {
 	s := e.s
 	k := e.itemLanes()
 	for l := 0; l < nc; l++ {
-		if s.Layout == ChannelsFirst {
-			dst[p*k+l] = x[(n*s.C+c0+l)*s.InSize+q]
-		} else {
-			dst[p*k+l] = x[(n*s.InSize+q)*s.C+c0+l]
+		switch c := c0 + l; {
+		case s.Layout == ChannelsFirst:
+			dst[p*k+l] = x[(n*s.C+c)*s.InSize+q]
+		case s.Layout == ChannelsLast:
+			dst[p*k+l] = x[(n*s.InSize+q)*s.C+c]
+		default:
+			dst[p*k+l] = x[blockedIndex(s, n, c, q)]
 		}
 	}
+}
+
+// blockedIndex is the index of channel c of pixel q of image n in the
+// blocked x of s.
+func blockedIndex(s *Shape, n, c, q int) int {
+	L := s.Layout.Lanes()
+	return ((n*ceilDiv(s.C, L)+c/L)*s.InSize+q)*L + c%L
 }
 
 // copyRun copies cnt input pixels from q on (a row's interior) to padded
@@ -125,8 +135,15 @@ func (e *directEngine) copyRun(t *direct.Transposer, dst, x []float32, n, c0, nc
 // vectors from channels-last (no call per pixel).
 func copyBlocked(t *direct.Transposer, dst, x []float32, s *Shape, n, c0, nc, q, cnt int) {
 	L := t.L
-	if s.Layout == ChannelsFirst {
+	switch {
+	case s.Layout == ChannelsFirst:
 		t.Interleave(dst, x[(n*s.C+c0)*s.InSize+q:], s.InSize, nc, cnt)
+		return
+	case s.Layout != ChannelsLast: // the kernels' own blocks (c0 starts one): whole pixels
+		copy(dst[:cnt*L], x[blockedIndex(s, n, c0, q):][:cnt*L])
+		for j := 0; nc < L && j < cnt; j++ {
+			clear(dst[j*L+nc : (j+1)*L]) // x's padding lanes are not read
+		}
 		return
 	}
 	src := x[(n*s.InSize+q)*s.C+c0:]

@@ -167,7 +167,13 @@ type perPassAlgorithm interface {
 	perPassEngine()
 }
 
-func perPass(a Algorithm) bool { _, ok := a.(perPassAlgorithm); return ok }
+func perPass(a Algorithm) bool {
+	if b, ok := a.(blockedAlgo); ok {
+		a = b.Algorithm
+	}
+	_, ok := a.(perPassAlgorithm)
+	return ok
+}
 
 // Shape returns the plan's resolved problem.
 func (pl *Plan) Shape() *Shape { return pl.s }
@@ -252,13 +258,19 @@ type weightPacker interface {
 	packedFor(pass Pass) bool
 }
 
+// selectivePacker is a weightPacker whose passes may not all pack their
+// own weights (the blocked adapter's inner engines).
+type selectivePacker interface {
+	packs(pass Pass) bool
+}
+
 // packedEngine returns w for engine e of pass: nil (the engine's packed
 // form, packed again from the plan's copy if a call with explicit
 // weights overwrote it) when the caller passed none and e packs its own,
 // else the weights to pass on.
 func (pl *Plan) packedEngine(e Engine, pass Pass, w []float32, given bool) []float32 {
 	wp, ok := e.(weightPacker)
-	if !ok || given {
+	if ps, sel := e.(selectivePacker); !ok || given || sel && !ps.packs(pass) {
 		return w
 	}
 	if !wp.packedFor(pass) {

@@ -70,20 +70,103 @@ func Pad(p ...int) Padding { return Padding{Kind: Explicit, Before: p} }
 // Layout is the memory order of the activations (x, y and their
 // gradients). Weights are always in PyTorch's order: K x C/groups x kernel
 // for a convolution, C x K/groups x kernel for a transposed one.
+//
+// The blocked layouts (oneDNN's nCdhw<L>c) hold the channels in blocks of
+// L: N x ceil(C/L) x spatial x L, a pixel's L channels of a block
+// contiguous. They are the direct kernels' own (BlockedLayout gives the
+// host's), so that a network can keep its activations blocked from layer
+// to layer and skip the reorders. The last block's lanes past C are
+// ignored in an input and written as zero in an output (a residual's
+// lanes there are added, so they stay zero when its are).
 type Layout uint8
 
 // The layouts.
 const (
 	ChannelsFirst Layout = iota // NCW, NCHW, NCDHW (PyTorch)
 	ChannelsLast                // NWC, NHWC, NDHWC (TensorFlow, ONNX Runtime, XNNPACK)
+	Blocked4                    // nCw4c, nChw4c, nCdhw4c: NEON's vectors
+	Blocked8                    // ... 8c: AVX2's
+	Blocked16                   // ... 16c: AVX-512's
+	numLayouts
 )
 
-// String returns the 2D spelling of the layout.
+// String returns the 2D spelling of the layout: nchw, nhwc, nchw16c.
 func (l Layout) String() string {
-	if l == ChannelsLast {
+	switch {
+	case l == ChannelsLast:
 		return "nhwc"
+	case l.Lanes() > 0:
+		return fmt.Sprintf("nchw%dc", l.Lanes())
+	case l == ChannelsFirst:
+		return "nchw"
 	}
-	return "nchw"
+	return fmt.Sprintf("Layout(%d)", int(l))
+}
+
+// Lanes is a blocked layout's channels per block, 0 for the others.
+func (l Layout) Lanes() int {
+	switch l {
+	case Blocked4:
+		return 4
+	case Blocked8:
+		return 8
+	case Blocked16:
+		return 16
+	}
+	return 0
+}
+
+// Blocked is the blocked layout of lanes channels per block (4, 8 or 16),
+// false for another count.
+func Blocked(lanes int) (Layout, bool) {
+	switch lanes {
+	case 4:
+		return Blocked4, true
+	case 8:
+		return Blocked8, true
+	case 16:
+		return Blocked16, true
+	}
+	return 0, false
+}
+
+// BlockedLayout is the blocked layout of the bound path's direct kernels
+// (its vector width): the one the direct algorithm reads and writes in
+// place. The others are reordered into it.
+func BlockedLayout() Layout {
+	l, _ := Blocked(directLanes())
+	return l
+}
+
+// ParseLayout reads a layout's name as String spells it (or its 1D and
+// 3D forms: ncw, nwc, ncdhw, ndhwc, ncw8c, ncdhw16c), "blocked" being
+// BlockedLayout.
+func ParseLayout(name string) (Layout, error) {
+	switch name {
+	case "nchw", "ncw", "ncdhw":
+		return ChannelsFirst, nil
+	case "nhwc", "nwc", "ndhwc":
+		return ChannelsLast, nil
+	case "blocked":
+		return BlockedLayout(), nil
+	}
+	for _, l := range []Layout{Blocked4, Blocked8, Blocked16} {
+		for _, sp := range []string{"ncw", "nchw", "ncdhw"} {
+			if name == fmt.Sprintf("%s%dc", sp, l.Lanes()) {
+				return l, nil
+			}
+		}
+	}
+	return 0, &Error{Op: "conv", Param: "layout", Msg: fmt.Sprintf("layout %q: want nchw, nhwc, blocked, nchw4c, nchw8c or nchw16c", name)}
+}
+
+// paddedChannels is the channel slots a tensor of c channels holds in
+// layout l: c rounded up to whole blocks for a blocked layout.
+func (l Layout) paddedChannels(c int) int {
+	if L := l.Lanes(); L > 0 {
+		return ceilDiv(c, L) * L
+	}
+	return c
 }
 
 // Problem is a convolution as torch.nn.functional.conv{1,2,3}d or
@@ -114,7 +197,7 @@ type Shape struct {
 	Out            []int // the output's spatial sizes
 	PadBefore      []int // per dim; for a transposed problem, its padding argument
 	PadAfter       []int
-	XLen, YLen     int // elements of x and y
+	XLen, YLen     int // elements of x and y (a blocked layout's padding lanes included)
 	WLen           int // elements of the weights
 	CPerG, KPerG   int // channels per group, in and out
 	InSize, OutLen int // prod(In), prod(Out)
@@ -149,8 +232,8 @@ func (p Problem) Resolve() (*Shape, error) {
 	if p.PaddingMode > Circular {
 		return nil, op.Errorf("padding_mode", "padding_mode = %d: want zeros, reflect, replicate or circular", p.PaddingMode)
 	}
-	if p.Layout > ChannelsLast {
-		return nil, op.Errorf("layout", "layout = %d: want channels-first or channels-last", p.Layout)
+	if p.Layout >= numLayouts {
+		return nil, op.Errorf("layout", "layout = %d: want channels-first, channels-last or a blocked layout", p.Layout)
 	}
 	var err error
 	s := &Shape{Problem: p, Dims: d}
@@ -358,10 +441,10 @@ func (s *Shape) resolveSizes(op shape.Op) error {
 	if s.KernelSize, err = op.Product("kernel_size", "spatial", s.Kernel...); err != nil {
 		return err
 	}
-	if s.XLen, err = op.Product("x", dimNames(s.Dims, "C"), append([]int{s.N, s.C}, s.In...)...); err != nil {
+	if s.XLen, err = op.Product("x", dimNames(s.Dims, "C"), append([]int{s.N, s.Layout.paddedChannels(s.C)}, s.In...)...); err != nil {
 		return err
 	}
-	if s.YLen, err = op.Product("y", dimNames(s.Dims, "K"), append([]int{s.N, s.K}, s.Out...)...); err != nil {
+	if s.YLen, err = op.Product("y", dimNames(s.Dims, "K"), append([]int{s.N, s.Layout.paddedChannels(s.K)}, s.Out...)...); err != nil {
 		return err
 	}
 	wDims := append([]int{s.K, s.CPerG}, s.Kernel...)

@@ -251,8 +251,11 @@ func (r *Reference) yPlane(v []float64, n, k int) plane {
 
 func (r *Reference) plane(v []float64, n, c, ch, size int) plane {
 	step := 1
-	if r.s.Layout == ChannelsLast {
+	switch l := r.s.Layout; {
+	case l == ChannelsLast:
 		step = ch
+	case l.Lanes() > 0:
+		step = l.Lanes()
 	}
 	return plane{v, layoutIndex(r.s.Layout, n, c, ch, 0, size), step}
 }
@@ -385,8 +388,11 @@ func dotStrided(n int, a []float64, ai, as int, b []float64, bi, bs int) float64
 // with ch channels of plane elements (p the flat spatial position), in
 // layout l.
 func layoutIndex(l Layout, n, c, ch, p, plane int) int {
-	if l == ChannelsLast {
+	switch L := l.Lanes(); {
+	case l == ChannelsLast:
 		return (n*plane+p)*ch + c
+	case L > 0:
+		return ((n*ceilDiv(ch, L)+c/L)*plane+p)*L + c%L
 	}
 	return (n*ch+c)*plane + p
 }

@@ -110,7 +110,7 @@ func TestResolveErrors(t *testing.T) {
 		{"transposed output empty", func(p *Problem) { p.Transposed, p.Padding = true, Pad(6, 0) }, "padding", "output empty"},
 		{"named padding with sizes", func(p *Problem) { p.Padding = Padding{Kind: Full, Before: []int{7, 7}} }, "padding", "takes no sizes"},
 		{"unknown padding mode", func(p *Problem) { p.PaddingMode = 7 }, "padding_mode", "padding_mode = 7"},
-		{"unknown layout", func(p *Problem) { p.Layout = 3 }, "layout", "layout = 3"},
+		{"unknown layout", func(p *Problem) { p.Layout = numLayouts }, "layout", fmt.Sprintf("layout = %d", numLayouts)},
 		{"dilated span overflowing", func(p *Problem) { p.Kernel, p.Dilation = []int{1<<32 + 1, 3}, []int{1 << 32, 1} }, "dilation", "overflows int"},
 		{"same with a huge dilation", func(p *Problem) { p.Padding, p.Dilation = Padding{Kind: Same}, []int{math.MaxInt/2 + 1, 1} }, "dilation", "overflows int"},
 		{"padding overflowing", func(p *Problem) { p.Padding = Pad(math.MaxInt-4, 0) }, "padding", "overflows int"},

@@ -100,6 +100,20 @@ func (a winogradAlgo) Supports(s *Shape, pass Pass) error {
 	return err
 }
 
+// nativeBlocked reports whether pass of the blocked s runs in that layout
+// itself: the forward and backward-data passes, in the kernels' own
+// blocks, with every group's channels starting a block (patches copied
+// by whole blocks, rows written out as runs). Backward-filter runs on the
+// channels-first twin (blockedAlgo).
+func (a winogradAlgo) nativeBlocked(s *Shape, pass Pass) bool {
+	L := directLanes()
+	if pass == PassBackwardFilter || s.Layout.Lanes() != L {
+		return false
+	}
+	d, err := winogradProblem(s, pass, a.Name())
+	return err == nil && (d.s.Groups == 1 || d.s.CPerG%L == 0 && d.s.KPerG%L == 0)
+}
+
 // variants returns the variants a may run for the forward problem ds
 // under the precision bound: the forced one, or every one whose bound
 // for ds's channel sum is within winogradBoundLimit.

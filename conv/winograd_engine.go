@@ -621,6 +621,11 @@ func (e *winoEngine) moveOut(t *direct.Transposer, out []float32, n, g, y0, x0, 
 		for r := 0; r < nr; r++ {
 			src := plane[r*rowLen:][:nc*L]
 			p := (y0+r)*OW + x0
+			if s.Layout.Lanes() == L { // the kernels' own blocks: the row as one run
+				o := ((n*ceilDiv(s.K, L)+k0/L)*s.OutLen + p) * L
+				finishRun(y[o:o+nc*L], src, sliceOrNil(res, o, nc*L), relu)
+				continue
+			}
 			if s.Layout == ChannelsFirst {
 				base := (n*s.K+k0)*s.OutLen + p
 				t.Deinterleave(y[base:], s.OutLen, nk, src, nc)

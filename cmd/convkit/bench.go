@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/convkit/convkit/bench"
+	convpkg "github.com/convkit/convkit/conv"
 	"github.com/convkit/convkit/kernels"
 )
 
@@ -50,7 +51,7 @@ func benchFlags(name string, gemm, conv bool) (*flag.FlagSet, *benchOpts) {
 		fs.StringVar(&o.algo, "algo", "auto", "conv algorithms, comma-separated: auto, direct, im2col, winograd, fft, or 'all'")
 		fs.StringVar(&o.pass, "pass", "fwd,bwd-data,bwd-filter", "conv passes, comma-separated: fwd, bwd-data, bwd-filter, or 'all'")
 		fs.BoolVar(&o.lowered, "lowered-gemm", false, "add a row of convkit's SGEMM on the GEMM of each N=1, groups=1, untransposed shape's im2col forward pass (algo sgemm:MxNxK)")
-		fs.StringVar(&o.layout, "layout", "nchw", "conv activation layout: nchw (channels first, as PyTorch) or nhwc (channels last)")
+		fs.StringVar(&o.layout, "layout", "nchw", "conv activation layout: nchw (channels first, as PyTorch), nhwc (channels last), or blocked (nchw16c, nchw8c, nchw4c: channels in blocks; \"blocked\" is the host's direct kernels' own)")
 		fs.BoolVar(&o.verify, "verify", false, "verify each conv result against a float64 reference (adds max_rel_err = max|y-ref|/max|ref|)")
 	}
 	fs.DurationVar(&o.minTime, "min-time", bench.DefaultTiming.MinTime, "time each row at least this long (and at least 5 calls), after a warm-up call")
@@ -126,9 +127,11 @@ func runBenchCmd(name string, gemm, conv bool, args []string, stdout, stderr io.
 		if err != nil {
 			return commandUsageError(stderr, name, "-algo: %v", err)
 		}
-		if o.layout != "nchw" && o.layout != "nhwc" {
-			return commandUsageError(stderr, name, "-layout: %q: want nchw or nhwc", o.layout)
+		layout, err := convpkg.ParseLayout(o.layout)
+		if err != nil {
+			return commandUsageError(stderr, name, "-layout: %q: want nchw, nhwc, blocked (the host's direct kernels' blocks), nchw4c, nchw8c or nchw16c", o.layout)
 		}
+		o.layout = layout.String()
 		shapes := bench.DefaultConvShapes()
 		if o.shapes != "" {
 			if shapes, err = bench.LoadConvShapes(o.shapes); err != nil {

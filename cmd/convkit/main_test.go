@@ -205,7 +205,7 @@ func TestBenchErrors(t *testing.T) {
 		{[]string{"bench", "gemm", "-threads", "0"}, 2, "-threads"},
 		{[]string{"bench", "gemm", "-isa", "sse9"}, 2, "unknown ISA"},
 		{[]string{"bench", "conv", "-algo", "magic"}, 2, `unknown algorithm "magic"`},
-		{[]string{"bench", "conv", "-layout", "nchwc"}, 2, `-layout: "nchwc": want nchw or nhwc`},
+		{[]string{"bench", "conv", "-layout", "nchwc"}, 2, `-layout: "nchwc": want nchw, nhwc, blocked`},
 		{[]string{"golden", "-dir", ".", "-algo", "magic"}, 2, `-algo`},
 		{[]string{"bench", "conv", "-pass", "sideways"}, 2, `unknown pass "sideways"`},
 		{[]string{"bench", "conv", "extra"}, 2, `unexpected argument "extra"`},

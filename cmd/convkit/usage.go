@@ -31,7 +31,7 @@ func subcommands() []subcommand {
 				"thread count, with gonum's Sgemm as a peer row, and verify every result against a float64\n" +
 				"reference (max_rel_err; status 'error: ...' above 1e-6*sqrt(K)).",
 			func() *flag.FlagSet { fs, _ := benchFlags("bench gemm", true, false); return fs }},
-		{"bench conv", "[-shapes FILE] [-algo A[,A]] [-pass P[,P]] [-layout nchw|nhwc] [-threads N[,N]] [-isa NAME[,NAME]|all] [-verify] [-format table|tsv|json]",
+		{"bench conv", "[-shapes FILE] [-algo A[,A]] [-pass P[,P]] [-layout nchw|nhwc|blocked|nchw16c|nchw8c|nchw4c] [-threads N[,N]] [-isa NAME[,NAME]|all] [-verify] [-format table|tsv|json]",
 			"Benchmark convolution passes per shape, algorithm, ISA and thread count. Rows the engine\n" +
 				"cannot run yet say 'not implemented: ...' in the status column.",
 			func() *flag.FlagSet { fs, _ := benchFlags("bench conv", false, true); return fs }},
