@@ -40,15 +40,18 @@ func (directAlgo) Exact() bool    { return true }
 func directLanes() int { return direct.Families(kernels.Current())[0].Lanes }
 
 // nativeBlocked reports whether pass of the blocked s runs on the tile
-// engine in the layout itself: x read in place or copied by whole
-// blocks, y written in place with the epilogue fused. That needs the
-// kernels' own block, the blocked form (channels per group a multiple of
+// engines in the layout itself. Forward and backward-data: x read in
+// place or copied by whole blocks, y written in place with the epilogue
+// fused; that needs the blocked form (channels per group a multiple of
 // the block, or one group of at least two blocks' worth) and whole
-// output blocks per group. Backward-filter, the stride phases and the
-// depthwise engines run on the channels-first twin (blockedAlgo).
+// output blocks per group. Backward-filter: x copied into its planes a
+// lane at a time, dy's blocks moved by whole vectors; whole output blocks
+// per group. Everything needs the kernels' own block. The stride phases
+// and the depthwise engines run on the channels-first twin
+// (blockedAlgo).
 func (directAlgo) nativeBlocked(s *Shape, pass Pass) bool {
 	L := directLanes()
-	if pass == PassBackwardFilter || s.Layout.Lanes() != L {
+	if s.Layout.Lanes() != L {
 		return false
 	}
 	d, err := derive(s, pass)
@@ -56,10 +59,15 @@ func (directAlgo) nativeBlocked(s *Shape, pass Pass) bool {
 		return false
 	}
 	ds := d.s
-	if ds.Groups == 1 {
+	switch {
+	case ds.Groups > 1 && ds.CPerG%L != 0: // depthwise and small groups: the twin
+		return false
+	case pass == PassBackwardFilter:
+		return ds.Groups == 1 || ds.KPerG%L == 0
+	case ds.Groups == 1:
 		return blockedForm(ds, L) == direct.Blocked
 	}
-	return ds.CPerG%L == 0 && ds.KPerG%L == 0
+	return ds.KPerG%L == 0
 }
 
 // blockedForm is the input form the tile engine takes for s: blocked,

@@ -247,8 +247,20 @@ func (f *directFilter) blockDy(part int, dy []float32, n, blk int) {
 	g, ob := blk/f.kb, blk%f.kb
 	k0, nk := g*s.KPerG+ob*L, max(0, min(L, s.KPerG-ob*L))
 	dst := f.dyb[n*s.OutLen*f.kpad+blk*L:]
-	if s.Layout == ChannelsFirst {
+	switch {
+	case s.Layout == ChannelsFirst:
 		f.tr[part].InterleaveTo(dst, f.kpad, dy[(n*s.K+k0)*s.OutLen:], s.OutLen, nk, s.OutLen)
+		return
+	case s.Layout.Lanes() == L: // the block's pixels, as they are (k0 starts a block)
+		src := dy[((n*ceilDiv(s.K, L)+k0/L)*s.OutLen)*L:][:s.OutLen*L]
+		if nk == L && copyVectors(dst, f.kpad, src, L, s.OutLen) {
+			return
+		}
+		for p := 0; p < s.OutLen; p++ {
+			px := dst[p*f.kpad:][:L]
+			copy(px, src[p*L:][:nk])
+			clear(px[nk:])
+		}
 		return
 	}
 	for p := 0; p < s.OutLen; p++ {

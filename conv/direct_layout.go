@@ -120,9 +120,14 @@ func (e *directEngine) copyRun(t *direct.Transposer, dst, x []float32, n, c0, nc
 	switch {
 	case s.Layout == ChannelsFirst && k == 1:
 		copy(dst[p:p+cnt], x[(n*s.C+c0)*s.InSize+q:][:cnt])
-	case k == 1: // a channels-last input's one channel per pixel
+	case k == 1 && s.Layout == ChannelsLast: // one channel per pixel
 		for j := 0; j < cnt; j++ {
 			dst[p+j] = x[(n*s.InSize+q+j)*s.C+c0]
+		}
+	case k == 1: // a blocked input's one lane per pixel
+		L, at := s.Layout.Lanes(), blockedIndex(s, n, c0, q)
+		for j := 0; j < cnt; j++ {
+			dst[p+j] = x[at+j*L]
 		}
 	default:
 		copyBlocked(t, dst[p*k:], x, s, n, c0, nc, q, cnt)

@@ -98,6 +98,10 @@ func biasGrad(s *Shape, db, dy []float32, accumulate bool, acc []float64, scratc
 		clear(db)
 	}
 	plane := s.OutLen
+	if L := s.Layout.Lanes(); L > 0 {
+		biasGradBlocked(s, db, dy, acc, scratch, L)
+		return
+	}
 	if s.Layout == ChannelsLast {
 		clear(acc)
 		part := scratch[:s.K] // a block's float32 sums, one per channel
@@ -122,6 +126,32 @@ func biasGrad(s *Shape, db, dy []float32, accumulate bool, acc []float64, scratc
 			sum += planeSum(dy[(n*s.K+k)*plane:][:plane])
 		}
 		db[k] += float32(sum)
+	}
+}
+
+// biasGradBlocked is biasGrad of a blocked dy: per channel block, the
+// pixels of every image in turn in runs of biasBlock summed in float32
+// lanes and added in float64, the order channels-last sums them in.
+func biasGradBlocked(s *Shape, db, dy []float32, acc []float64, scratch []float32, L int) {
+	kb, plane := ceilDiv(s.K, L), s.OutLen
+	for b := 0; b < kb; b++ {
+		nk := min(L, s.K-b*L)
+		part, sums := scratch[:nk], acc[b*L:][:nk] // acc and scratch hold K
+		clear(sums)
+		pixels := s.N * plane
+		for p0 := 0; p0 < pixels; p0 += biasBlock {
+			clear(part)
+			for p := p0; p < min(pixels, p0+biasBlock); p++ {
+				at := ((p/plane*kb+b)*plane + p%plane) * L
+				kernels.Add(part, part, dy[at:at+nk])
+			}
+			for l, v := range part {
+				sums[l] += float64(v)
+			}
+		}
+		for l, v := range sums {
+			db[b*L+l] += float32(v)
+		}
 	}
 }
 

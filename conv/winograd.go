@@ -101,13 +101,12 @@ func (a winogradAlgo) Supports(s *Shape, pass Pass) error {
 }
 
 // nativeBlocked reports whether pass of the blocked s runs in that layout
-// itself: the forward and backward-data passes, in the kernels' own
-// blocks, with every group's channels starting a block (patches copied
-// by whole blocks, rows written out as runs). Backward-filter runs on the
-// channels-first twin (blockedAlgo).
+// itself: every pass, in the kernels' own blocks, with every group's
+// channels starting a block (x's and dy's patches copied by whole
+// blocks, rows written out as runs).
 func (a winogradAlgo) nativeBlocked(s *Shape, pass Pass) bool {
 	L := directLanes()
-	if pass == PassBackwardFilter || s.Layout.Lanes() != L {
+	if s.Layout.Lanes() != L {
 		return false
 	}
 	d, err := winogradProblem(s, pass, a.Name())

@@ -19,7 +19,7 @@ func (r *ReLU) Forward(x *Tensor) (*Tensor, error) {
 	if err := checkTensor("relu", "x", x); err != nil {
 		return nil, err
 	}
-	y := r.out.get(x.Shape...)
+	y := r.out.like(x)
 	kernels.Relu(y.Data, x.Data)
 	r.y = y
 	return y, nil
@@ -31,10 +31,10 @@ func (r *ReLU) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 	if r.y == nil {
 		return nil, shape.Op("relu").Errorf("dy", "Backward before Forward")
 	}
-	if err := checkGrad("relu", dy, r.y.Shape); err != nil || !needDX {
+	if err := checkGrad("relu", dy, r.y.Shape, r.y.Lanes); err != nil || !needDX {
 		return nil, err
 	}
-	dx := r.dx.get(dy.Shape...)
+	dx := r.dx.like(dy)
 	kernels.ReluBackward(dx.Data, r.y.Data, dy.Data)
 	return dx, nil
 }
@@ -58,7 +58,7 @@ func (r *LeakyReLU) Forward(x *Tensor) (*Tensor, error) {
 	if err := checkTensor("leaky_relu", "x", x); err != nil {
 		return nil, err
 	}
-	y := r.out.get(x.Shape...)
+	y := r.out.like(x)
 	for i, v := range x.Data {
 		if v <= 0 {
 			v *= r.Slope
@@ -74,10 +74,10 @@ func (r *LeakyReLU) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 	if r.x == nil {
 		return nil, shape.Op("leaky_relu").Errorf("dy", "Backward before Forward")
 	}
-	if err := checkGrad("leaky_relu", dy, r.x.Shape); err != nil || !needDX {
+	if err := checkGrad("leaky_relu", dy, r.x.Shape, r.x.Lanes); err != nil || !needDX {
 		return nil, err
 	}
-	dx := r.dx.get(dy.Shape...)
+	dx := r.dx.like(dy)
 	for i, g := range dy.Data {
 		if r.x.Data[i] <= 0 {
 			g *= r.Slope
@@ -102,7 +102,7 @@ func NewFlatten() *Flatten { return &Flatten{} }
 
 // Forward returns x viewed as (N, prod(rest)).
 func (f *Flatten) Forward(x *Tensor) (*Tensor, error) {
-	if err := checkTensor("flatten", "x", x); err != nil {
+	if err := checkPlain("flatten", "x", x); err != nil {
 		return nil, err
 	}
 	if len(x.Shape) < 2 {
@@ -123,7 +123,7 @@ func (f *Flatten) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 		return nil, shape.Op("flatten").Errorf("dy", "Backward before Forward")
 	}
 	n, _ := shape.Product(f.x...)
-	if err := checkTensor("flatten", "dy", dy); err != nil {
+	if err := checkPlain("flatten", "dy", dy); err != nil {
 		return nil, err
 	}
 	if len(dy.Data) != n || len(dy.Shape) != 2 || dy.Shape[0] != f.x[0] {

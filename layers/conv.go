@@ -65,9 +65,10 @@ type Conv struct {
 }
 
 type convPlan struct {
-	x    []int
-	plan *conv.Plan
-	y    []int
+	x     []int
+	lanes int // the activations' channel block (0: row-major)
+	plan  *conv.Plan
+	y     []int
 }
 
 // NewConv validates cfg (as conv.Problem.Resolve does, on the smallest
@@ -183,13 +184,14 @@ func (c *Conv) Algorithms() [3]string {
 	return a
 }
 
-// planFor returns the plan of input shape x, making it on first use.
-func (c *Conv) planFor(x []int) (*convPlan, error) {
-	if c.cur != nil && sameDims(c.cur.x, x) {
+// planFor returns the plan of input shape x in the layout of lanes,
+// making it on first use.
+func (c *Conv) planFor(x []int, lanes int) (*convPlan, error) {
+	if c.cur != nil && c.cur.lanes == lanes && sameDims(c.cur.x, x) {
 		return c.cur, nil
 	}
 	for i := range c.plans {
-		if sameDims(c.plans[i].x, x) {
+		if c.plans[i].lanes == lanes && sameDims(c.plans[i].x, x) {
 			c.cur = &c.plans[i]
 			return c.cur, nil
 		}
@@ -200,13 +202,16 @@ func (c *Conv) planFor(x []int) (*convPlan, error) {
 	}
 	p := c.problem(x)
 	p.Bias = p.Bias || c.bn != nil
+	if lanes > 0 {
+		p.Layout, _ = conv.Blocked(lanes)
+	}
 	pl, err := conv.NewPlan(p, conv.Options{Algorithm: c.cfg.Algorithm, Threads: c.cfg.Threads})
 	if err != nil {
 		return nil, err
 	}
 	s := pl.Shape()
 	y := append([]int{s.N, s.K}, s.Out...)
-	c.plans = append(c.plans, convPlan{x: append([]int(nil), x...), plan: pl, y: y})
+	c.plans = append(c.plans, convPlan{x: append([]int(nil), x...), lanes: lanes, plan: pl, y: y})
 	c.cur = &c.plans[len(c.plans)-1]
 	return c.cur, nil
 }
@@ -216,11 +221,11 @@ func (c *Conv) Forward(x *Tensor) (*Tensor, error) {
 	if err := checkTensor("conv", "x", x); err != nil {
 		return nil, err
 	}
-	cp, err := c.planFor(x.Shape)
+	cp, err := c.planFor(x.Shape, x.Lanes)
 	if err != nil {
 		return nil, err
 	}
-	y := c.out.get(cp.y...)
+	y := c.out.getBlocked(x.Lanes, cp.y...)
 	w, b := c.Weight.Value.Data, c.bias()
 	c.foldedLast = c.folding()
 	if c.foldedLast {
@@ -298,12 +303,12 @@ func (c *Conv) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 	if c.x == nil || c.cur == nil {
 		return nil, shape.Op("conv").Errorf("dy", "Backward before Forward")
 	}
-	if err := checkGrad("conv", dy, c.cur.y); err != nil {
+	if err := checkGrad("conv", dy, c.cur.y, c.cur.lanes); err != nil {
 		return nil, err
 	}
 	g := dy
 	if c.cfg.ReLU && !c.maskedAfter {
-		g = c.masked.get(dy.Shape...)
+		g = c.masked.like(dy)
 		kernels.ReluBackward(g.Data, c.y.Data, dy.Data)
 	}
 	if c.foldedLast {
@@ -323,7 +328,7 @@ func (c *Conv) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 	if !needDX {
 		return nil, nil
 	}
-	dx := c.dx.get(c.x.Shape...)
+	dx := c.dx.like(c.x)
 	c.cur.plan.BackwardData(dx.Data, g.Data, c.Weight.Value.Data)
 	return dx, nil
 }

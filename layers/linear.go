@@ -66,7 +66,7 @@ func (l *Linear) Params() []*Param {
 
 // rows checks that t's last dim is want and returns the number of rows.
 func lastDimRows(op shape.Op, name string, t *Tensor, want int) (int, error) {
-	if err := checkTensor(op, name, t); err != nil {
+	if err := checkPlain(op, name, t); err != nil {
 		return 0, err
 	}
 	if len(t.Shape) < 1 || t.Shape[len(t.Shape)-1] != want {

@@ -38,7 +38,7 @@ func NewCrossEntropy(r Reduction) *CrossEntropy { return &CrossEntropy{Reduction
 // geometry returns the samples, the classes and the positions per sample.
 func (l *CrossEntropy) geometry(logits *Tensor, target []int) (n, c, s int, err error) {
 	op := shape.Op("cross_entropy")
-	if err := checkTensor(op, "logits", logits); err != nil {
+	if err := checkPlain(op, "logits", logits); err != nil {
 		return 0, 0, 0, err
 	}
 	if len(logits.Shape) < 2 {

@@ -52,6 +52,7 @@ func (d poolDim) window(o int) (first, count int) {
 // (leading ones of size 1 when the pooling has fewer), planes = N*C.
 type poolShape struct {
 	in     []int // the input's shape
+	lanes  int   // the input's channel block (0: row-major)
 	dims   [3]poolDim
 	planes int
 	inLen  int // elements per input plane
@@ -177,12 +178,12 @@ func (p *pooling) forwardStart(x *Tensor, isMax bool) (*Tensor, error) {
 	if err := checkTensor(p.op, "x", x); err != nil {
 		return nil, err
 	}
-	ps, err := p.shapes.resolve(p.op, &p.cfg, isMax, x.Shape)
+	ps, err := p.shapes.resolve(p.op, &p.cfg, isMax, x)
 	if err != nil {
 		return nil, err
 	}
 	p.ps = ps
-	return p.out.get(ps.out...), nil
+	return p.out.getBlocked(ps.lanes, ps.out...), nil
 }
 
 // backwardStart checks dy against the last Forward and returns dx's
@@ -191,10 +192,10 @@ func (p *pooling) backwardStart(dy *Tensor, needDX bool) (*Tensor, error) {
 	if p.ps == nil {
 		return nil, p.op.Errorf("dy", "Backward before Forward")
 	}
-	if err := checkGrad(p.op, dy, p.ps.out); err != nil || !needDX {
+	if err := checkGrad(p.op, dy, p.ps.out, p.ps.lanes); err != nil || !needDX {
 		return nil, err
 	}
-	return p.dx.get(p.ps.in...), nil
+	return p.dx.getBlocked(p.ps.lanes, p.ps.in...), nil
 }
 
 // newPooling validates what it can of cfg without an input (the rest is
@@ -258,19 +259,19 @@ type poolShapes struct {
 	kept []*poolShape
 }
 
-// resolve returns the pooling's shape for input dims x, resolving and
-// keeping it on first use.
-func (k *poolShapes) resolve(op shape.Op, cfg *PoolConfig, isMax bool, x []int) (*poolShape, error) {
+// resolve returns the pooling's shape for input x's dims and layout,
+// resolving and keeping it on first use.
+func (k *poolShapes) resolve(op shape.Op, cfg *PoolConfig, isMax bool, x *Tensor) (*poolShape, error) {
 	for _, ps := range k.kept {
-		if sameDims(ps.in, x) {
+		if ps.lanes == x.Lanes && sameDims(ps.in, x.Shape) {
 			return ps, nil
 		}
 	}
-	ps, err := resolvePool(op, cfg, isMax, x)
+	ps, err := resolvePool(op, cfg, isMax, x.Shape)
 	if err != nil {
 		return nil, err
 	}
-	ps.in = append([]int(nil), x...)
+	ps.in, ps.lanes = append([]int(nil), x.Shape...), x.Lanes
 	k.kept = append(k.kept, ps)
 	return ps, nil
 }
@@ -287,7 +288,7 @@ func (p *MaxPool) Forward(x *Tensor) (*Tensor, error) {
 		p.idx[n] = make([]int32, n)
 	}
 	p.indices, p.in, p.y = p.idx[n], x, y
-	if p.ps.pairs2x2() {
+	if p.ps.pairs2x2() && p.ps.lanes == 0 {
 		ow, w := p.ps.dims[2].out, p.ps.dims[2].in
 		p.ps.slices2x2(func(yAt, xAt, rows int) {
 			kernels.MaxPool2(y.Data[yAt:], x.Data[xAt:], rows, ow, w)
@@ -302,7 +303,9 @@ func (p *MaxPool) Forward(x *Tensor) (*Tensor, error) {
 
 // Indices are the argmax positions of the last Forward, one per output
 // element, each flattened over its plane's spatial dims (the window's
-// first maximum, or its last NaN, as PyTorch's return_indices gives).
+// first maximum, or its last NaN, as PyTorch's return_indices gives). For
+// a blocked input they are in the output's blocked order (the padding
+// lanes' entries mean nothing).
 func (p *MaxPool) Indices() []int32 {
 	if !p.haveIdx && p.in != nil {
 		p.indices2x2()
@@ -340,22 +343,26 @@ func (p *MaxPool) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 		return nil, err
 	}
 	if p.reluBefore {
-		g := p.masked.get(dy.Shape...)
+		g := p.masked.like(dy)
 		kernels.ReluBackward(g.Data, p.y.Data, dy.Data)
 		dy = g
 	}
 	ps := p.ps
-	if ps.pairs2x2() {
+	if ps.pairs2x2() && ps.lanes == 0 {
 		p.backward2x2(dx.Data, dy.Data)
 		return dx, nil
 	}
 	clear(dx.Data)
 	idx := p.Indices()
-	for pl := 0; pl < ps.planes; pl++ {
-		dxp := dx.Data[pl*ps.inLen : (pl+1)*ps.inLen]
-		for i, g := range dy.Data[pl*ps.outLen : (pl+1)*ps.outLen] {
-			if at := idx[pl*ps.outLen+i]; at >= 0 && int(at) < ps.inLen { // a window wholly in the padding has none
-				dxp[at] += g
+	for pl := 0; pl < ps.vecPlanes(); pl++ {
+		in, out, step, nl := ps.planeAt(pl)
+		dxp := dx.Data[in : in+ps.inLen*step]
+		for i := 0; i < ps.outLen; i++ {
+			o := out + i*step
+			for l, at := range idx[o : o+nl] {
+				if at >= 0 && int(at) < ps.inLen { // a window wholly in the padding has none
+					dxp[int(at)*step+l] += dy.Data[o+l]
+				}
 			}
 		}
 	}
@@ -387,45 +394,78 @@ func (p *MaxPool) Params() []*Param { return nil }
 // window wins it.
 func maxPoolForward(ps *poolShape, y []float32, indices []int32, x []float32) {
 	dd, dh, dw := ps.dims[0], ps.dims[1], ps.dims[2]
-	ps.windows(func(o, plane int, _, first, count [3]int) {
-		xp := x[plane : plane+ps.inLen]
-		best := float32(math.Inf(-1))
-		at := (first[0]*dh.in+first[1])*dw.in + first[2]
+	var best [maxLanes]float32
+	var at [maxLanes]int32
+	ps.windows(func(o, plane, step, nl int, _, first, count [3]int) {
+		xp := x[plane : plane+ps.inLen*step]
+		b, a := best[:nl], at[:nl]
+		first0 := int32((first[0]*dh.in+first[1])*dw.in + first[2])
+		for l := range b {
+			b[l], a[l] = float32(math.Inf(-1)), first0
+		}
 		for i := 0; i < count[0]; i++ {
 			for j := 0; j < count[1]; j++ {
 				row := ((first[0]+i*dd.dil)*dh.in + first[1] + j*dh.dil) * dw.in
 				for k := 0; k < count[2]; k++ {
 					pos := row + first[2] + k*dw.dil
-					if v := xp[pos]; v > best || v != v {
-						best, at = v, pos
+					for l, v := range xp[pos*step : pos*step+nl] {
+						if v > b[l] || v != v {
+							b[l], a[l] = v, int32(pos)
+						}
 					}
 				}
 			}
 		}
-		y[o], indices[o] = best, int32(at)
+		copy(y[o:o+nl], b)
+		copy(indices[o:o+nl], a)
 	})
 }
 
+// maxLanes is the widest channel block (AVX-512's 16).
+const maxLanes = 16
+
 // windows calls f for every output of the general window loop, in order:
-// its index o in the output, its plane's offset in the input, its
-// coordinates, and per dim its window's first position inside the input
-// and how many (dilation apart).
-func (ps *poolShape) windows(f func(o, plane int, out, first, count [3]int)) {
+// its first index o in the output, its plane's first element in the
+// input and the step between positions, the lanes the output holds (a
+// channel, or a block's real channels: nl lanes at o, o+1, ...; at each
+// input position the same), its coordinates, and per dim its window's
+// first position inside the input and how many (dilation apart).
+func (ps *poolShape) windows(f func(o, plane, step, nl int, out, first, count [3]int)) {
 	dd, dh, dw := ps.dims[0], ps.dims[1], ps.dims[2]
-	o := 0
-	for pl := 0; pl < ps.planes; pl++ {
+	for pl := 0; pl < ps.vecPlanes(); pl++ {
+		in, o, step, nl := ps.planeAt(pl)
 		for od := 0; od < dd.out; od++ {
 			d0, nd := dd.window(od)
 			for oh := 0; oh < dh.out; oh++ {
 				h0, nh := dh.window(oh)
 				for ow := 0; ow < dw.out; ow++ {
 					w0, nw := dw.window(ow)
-					f(o, pl*ps.inLen, [3]int{od, oh, ow}, [3]int{d0, h0, w0}, [3]int{nd, nh, nw})
-					o++
+					f(o, in, step, nl, [3]int{od, oh, ow}, [3]int{d0, h0, w0}, [3]int{nd, nh, nw})
+					o += step
 				}
 			}
 		}
 	}
+}
+
+// vecPlanes is the planes the window loops sweep: N x C channel planes,
+// or N x ceil(C/L) planes of blocks (every lane of a block at once).
+func (ps *poolShape) vecPlanes() int {
+	if L := ps.lanes; L > 0 {
+		return ps.in[0] * ((ps.in[1] + L - 1) / L)
+	}
+	return ps.planes
+}
+
+// planeAt locates vector plane pl in the input and the output: each
+// one's first element, the step between positions and the real lanes.
+func (ps *poolShape) planeAt(pl int) (in, out, step, nl int) {
+	L := ps.lanes
+	if L == 0 {
+		return pl * ps.inLen, pl * ps.outLen, 1, 1
+	}
+	cb := (ps.in[1] + L - 1) / L
+	return pl * ps.inLen * L, pl * ps.outLen * L, L, min(L, ps.in[1]-pl%cb*L)
 }
 
 // pairs2x2 reports whether the pooling is the common 2x2 stride-2
@@ -501,38 +541,48 @@ func (p *AvgPool) divisor(s [3]int, n [3]int) float32 {
 // window).
 func (p *AvgPool) sweep(a, b []float32, back bool) {
 	dh, dw := p.ps.dims[1], p.ps.dims[2]
-	p.ps.windows(func(o, plane int, out, first, count [3]int) {
+	var sum, grad [maxLanes]float32
+	p.ps.windows(func(o, plane, step, nl int, out, first, count [3]int) {
 		div := p.divisor(out, count)
-		var s float32
-		g := a[o] / div
-		for i := 0; i < count[0]; i++ {
+		s, g := sum[:nl], grad[:nl]
+		for l := range s {
+			s[l], g[l] = 0, a[o+l]/div
+		}
+		for i := 0; i < count[0] && count[2] > 0; i++ {
 			for j := 0; j < count[1]; j++ {
-				row := b[plane+((first[0]+i)*dh.in+first[1]+j)*dw.in+first[2]:][:count[2]]
-				for k := range row {
-					if back {
-						row[k] += g
-					} else {
-						s += row[k]
+				at := plane + (((first[0]+i)*dh.in+first[1]+j)*dw.in+first[2])*step
+				row := b[at : at+(count[2]-1)*step+nl]
+				for k := 0; k < len(row); k += step {
+					v := row[k : k+nl]
+					for l := range v {
+						if back {
+							v[l] += g[l]
+						} else {
+							s[l] += v[l]
+						}
 					}
 				}
 			}
 		}
 		if !back {
-			a[o] = s / div
+			for l, v := range s {
+				a[o+l] = v / div
+			}
 		}
 	})
 }
 
-// checkGrad checks that dy has the shape of the last Forward's output.
-func checkGrad(op shape.Op, dy *Tensor, want []int) error {
+// checkGrad checks that dy has the shape and layout (lanes) of the last
+// Forward's output.
+func checkGrad(op shape.Op, dy *Tensor, want []int, lanes int) error {
 	if want == nil {
 		return op.Errorf("dy", "Backward before Forward")
 	}
 	if err := checkTensor(op, "dy", dy); err != nil {
 		return err
 	}
-	if !sameDims(dy.Shape, want) {
-		return op.Errorf("dy", "dy has shape %v; the last Forward's output has %v", dy.Shape, want)
+	if !sameDims(dy.Shape, want) || dy.Lanes != lanes {
+		return op.Errorf("dy", "dy has shape %v%s; the last Forward's output has %v%s", dy.Shape, blockedNote(dy.Lanes), want, blockedNote(lanes))
 	}
 	return nil
 }

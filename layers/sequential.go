@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+
+	"github.com/convkit/convkit/conv"
 )
 
 // Sequential runs layers in order, as torch.nn.Sequential does, and is a
@@ -18,6 +20,13 @@ import (
 // is skipped; in training both run. A max pool after a fused ReLU applies
 // the ReLU's mask to its own gradient, a quarter of the elements.
 //
+// A blocked input (Tensor.Lanes > 0) stays blocked through the layers
+// that take it (the conv family) and is reordered to row-major before
+// one that does not (Flatten, Linear); SetBlocked makes a row-major
+// input blocked before the first layer that takes it. The output is in
+// the input's layout, and Backward reorders the gradients where Forward
+// reordered the activations.
+//
 // A layer belongs to one Sequential: the fusing and folding are set on
 // the layers themselves. Layers must not be changed after NewSequential.
 type Sequential struct {
@@ -25,12 +34,22 @@ type Sequential struct {
 	fused   []bool // fused[i]: layer i is a ReLU done by layer i-1
 	folded  []bool // folded[i]: layer i is a batch norm that layer i-1 folds in evaluation
 	skipped []bool // skipped[i]: the last Forward skipped layer i, folded
+	// The layouts: blocked is SetBlocked's channel block (0: off). The
+	// last Forward reordered layer i's input (i = len: the output) where
+	// moved[i], from the layout of from[i] lanes; fwd and bwd hold the
+	// reorders' buffers.
+	blocked  int
+	moved    []bool
+	from     []int
+	fwd, bwd []buffers
+	ro       reorder
 }
 
 // NewSequential returns the layers as one network.
 func NewSequential(layers ...Layer) *Sequential {
 	n := len(layers)
-	s := &Sequential{Layers: layers, fused: make([]bool, n), folded: make([]bool, n), skipped: make([]bool, n)}
+	s := &Sequential{Layers: layers, fused: make([]bool, n), folded: make([]bool, n), skipped: make([]bool, n),
+		moved: make([]bool, n+1), from: make([]int, n+1), fwd: make([]buffers, n+1), bwd: make([]buffers, n+1)}
 	for i := 1; i < len(layers); i++ {
 		c, isConv := layers[i-1].(*Conv)
 		if !isConv {
@@ -58,15 +77,58 @@ func NewSequential(layers ...Layer) *Sequential {
 	return s
 }
 
+// SetBlocked turns blocked mode on or off, here and in the Sequentials
+// inside (skip connections' bodies). On, activations whose channels fill
+// whole blocks of the host's direct kernels (conv.BlockedLayout) are kept
+// in those blocks from layer to layer: a row-major one is reordered into
+// blocks before a conv-family layer, a blocked one whose last block is
+// partial back to row-major (its convolutions would run on a
+// channels-first copy anyway, and the padding lanes cost as much as the
+// channels). The convolutions on blocks read and write them in place.
+func (s *Sequential) SetBlocked(on bool) {
+	s.blocked = 0
+	if on {
+		s.blocked = conv.BlockedLayout().Lanes()
+	}
+	for _, l := range s.Layers {
+		setBlocked(l, on)
+	}
+}
+
+// setBlocked passes SetBlocked on to a layer that has it, or to a skip
+// connection's body.
+func setBlocked(l Layer, on bool) {
+	switch v := l.(type) {
+	case interface{ SetBlocked(bool) }:
+		v.SetBlocked(on)
+	case *Residual:
+		setBlocked(v.Body, on)
+	case *Concat:
+		setBlocked(v.Body, on)
+	}
+}
+
 // Forward runs every layer on the previous one's output.
 func (s *Sequential) Forward(x *Tensor) (*Tensor, error) {
 	if len(s.Layers) != len(s.fused) {
 		return nil, fmt.Errorf("layers: the Sequential's layers changed after NewSequential (%d, made with %d): make a new one", len(s.Layers), len(s.fused))
 	}
+	if err := checkTensor("sequential", "x", x); err != nil {
+		return nil, err
+	}
+	inLanes := x.Lanes
 	for i, l := range s.Layers {
+		s.moved[i] = false
 		s.skipped[i] = s.folded[i] && s.Layers[i-1].(*Conv).folding()
 		if s.fused[i] || s.skipped[i] {
 			continue
+		}
+		blocks := takesBlocked(l)
+		switch {
+		case x.Lanes == 0 && s.blocked > 0 && blocks && len(x.Shape) >= 3 && x.Shape[1]%s.blocked == 0:
+			x = s.reorder(i, x, s.blocked)
+		case x.Lanes > 0 && (!blocks || s.blocked > 0 && x.Shape[1]%x.Lanes != 0):
+			x = s.reorder(i, x, 0)
 		}
 		y, err := l.Forward(x)
 		if err != nil {
@@ -74,7 +136,37 @@ func (s *Sequential) Forward(x *Tensor) (*Tensor, error) {
 		}
 		x = y
 	}
+	end := len(s.Layers)
+	s.moved[end] = false
+	if x.Lanes != inLanes && len(x.Shape) >= 3 { // the output in the input's layout
+		x = s.reorder(end, x, inLanes)
+	}
 	return x, nil
+}
+
+// reorder returns t in the layout of lanes (0: row-major), as Forward's
+// reorder i, recording it.
+func (s *Sequential) reorder(i int, t *Tensor, lanes int) *Tensor {
+	s.moved[i], s.from[i] = true, t.Lanes
+	return s.reorderInto(&s.fwd[i], t, lanes)
+}
+
+// reorderInto returns t in the layout of lanes, in a buffer of b.
+func (s *Sequential) reorderInto(b *buffers, t *Tensor, lanes int) *Tensor {
+	out := b.getBlocked(lanes, t.Shape...)
+	if err := s.ro.to(out, t); err != nil {
+		panic(err) // the layouts differ and the shapes agree by construction
+	}
+	return out
+}
+
+// unmove takes gradient g back through Forward's reorder i, if it made
+// one: into the layout the activation had before it.
+func (s *Sequential) unmove(i int, g *Tensor) *Tensor {
+	if !s.moved[i] || g.Lanes == s.from[i] {
+		return g
+	}
+	return s.reorderInto(&s.bwd[i], g, s.from[i])
 }
 
 // Backward runs the layers' Backward in reverse; the first layer computes
@@ -89,6 +181,8 @@ func (s *Sequential) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 	for first < len(s.Layers) && s.fused[first] {
 		first++
 	}
+	end := len(s.Layers)
+	dy = s.unmove(end, dy)
 	for i := len(s.Layers) - 1; i >= 0; i-- {
 		if s.fused[i] {
 			continue
@@ -96,6 +190,9 @@ func (s *Sequential) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 		dx, err := s.Layers[i].Backward(dy, needDX || i > first)
 		if err != nil {
 			return nil, fmt.Errorf("layer %d (%T): %w", i, s.Layers[i], err)
+		}
+		if dx != nil {
+			dx = s.unmove(i, dx)
 		}
 		dy = dx
 	}
@@ -146,8 +243,10 @@ func (s *Sequential) SetTraining(training bool) {
 	}
 }
 
-// SetThreads sets the thread count of every layer that runs threads.
+// SetThreads sets the thread count of every layer that runs threads, and
+// of the reorders.
 func (s *Sequential) SetThreads(n int) {
+	s.ro.setThreads(n)
 	for _, l := range s.Layers {
 		setThreads(l, n)
 	}

@@ -31,7 +31,7 @@ func (r *Residual) Forward(x *Tensor) (*Tensor, error) {
 	if !b.SameShape(x) {
 		return nil, shape.Op("residual").Errorf("Body", "the body maps %v to %v; a residual needs the same shape", x.Shape, b.Shape)
 	}
-	y := r.out.get(x.Shape...)
+	y := r.out.like(x)
 	kernels.Add(y.Data, x.Data, b.Data)
 	return y, nil
 }
@@ -43,7 +43,7 @@ func (r *Residual) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 	if err != nil || !needDX {
 		return nil, err
 	}
-	dx := r.dx.get(dy.Shape...)
+	dx := r.dx.like(dy)
 	kernels.Add(dx.Data, dy.Data, g.Data)
 	return dx, nil
 }
@@ -55,7 +55,8 @@ func (r *Residual) Params() []*Param { return prefixed("body.", r.Body.Params())
 // channels first, then the body's. Body must keep every other dim.
 type Concat struct {
 	Body    Layer
-	x, b    []int
+	x, b, y []int // the last Forward's input, body output and output shapes
+	lanes   int   // and their layout
 	out, dx buffers
 	dbody   buffers
 }
@@ -77,16 +78,14 @@ func (c *Concat) Forward(x *Tensor) (*Tensor, error) {
 			return nil, shape.Op("concat").Errorf("Body", "the body maps %v to %v: dim %d differs; only the channels may", x.Shape, b.Shape, i)
 		}
 	}
-	c.x, c.b = append(c.x[:0], x.Shape...), append(c.b[:0], b.Shape...)
-	n := x.Shape[0]
-	cx, cb := x.Shape[1], b.Shape[1]
-	per := len(x.Data) / max(n*cx, 1)
-	y := c.out.getWithChannels(x.Shape, cx+cb)
-	for i := 0; i < n; i++ {
-		dst := y.Data[i*(cx+cb)*per:]
-		copy(dst[:cx*per], x.Data[i*cx*per:(i+1)*cx*per])
-		copy(dst[cx*per:(cx+cb)*per], b.Data[i*cb*per:(i+1)*cb*per])
+	if b.Lanes != x.Lanes {
+		return nil, shape.Op("concat").Errorf("Body", "the body answers in channel blocks of %d, its input has %d", b.Lanes, x.Lanes)
 	}
+	c.x, c.b, c.lanes = append(c.x[:0], x.Shape...), append(c.b[:0], b.Shape...), x.Lanes
+	y := c.out.getWithChannels(x, x.Shape[1]+b.Shape[1])
+	c.y = y.Shape
+	copyChannels(y, 0, x, 0, x.Shape[1])
+	copyChannels(y, x.Shape[1], b, 0, b.Shape[1])
 	return y, nil
 }
 
@@ -96,43 +95,68 @@ func (c *Concat) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 	if c.x == nil {
 		return nil, shape.Op("concat").Errorf("dy", "Backward before Forward")
 	}
-	n, cx, cb := c.x[0], c.x[1], c.b[1]
-	per := 1
-	for _, d := range c.x[2:] {
-		per *= d
+	cx, cb := c.x[1], c.b[1]
+	if err := checkGrad("concat", dy, c.y, c.lanes); err != nil {
+		return nil, err
 	}
-	if len(dy.Data) != n*(cx+cb)*per {
-		return nil, shape.Op("concat").Errorf("dy", "dy has shape %v; the last Forward's output has %d channels of %v", dy.Shape, cx+cb, c.x)
-	}
-	db := c.dbody.get(c.b...)
-	for i := 0; i < n; i++ {
-		copy(db.Data[i*cb*per:(i+1)*cb*per], dy.Data[(i*(cx+cb)+cx)*per:(i+1)*(cx+cb)*per])
-	}
+	db := c.dbody.getBlocked(c.lanes, c.b...)
+	copyChannels(db, 0, dy, cx, cb)
 	g, err := c.Body.Backward(db, needDX)
 	if err != nil || !needDX {
 		return nil, err
 	}
-	dx := c.dx.get(c.x...)
-	for i := 0; i < n; i++ {
-		at := i * cx * per
-		kernels.Add(dx.Data[at:at+cx*per], dy.Data[i*(cx+cb)*per:][:cx*per], g.Data[at:at+cx*per])
-	}
+	dx := c.dx.getBlocked(c.lanes, c.x...)
+	copyChannels(dx, 0, dy, 0, cx)
+	kernels.Add(dx.Data, dx.Data, g.Data)
 	return dx, nil
+}
+
+// copyChannels copies channels [sc0, sc0+nc) of every image of src into
+// channels [dc0, dc0+nc) of dst (the same layout, batch and positions):
+// runs of whole images' channel ranges, whole blocks where both ranges
+// start a block and end one (or end their tensor's channels, whose
+// padding lanes are zero), else a channel plane at a time.
+func copyChannels(dst *Tensor, dc0 int, src *Tensor, sc0, nc int) {
+	L, n, sp := src.Lanes, src.Shape[0], spatialOf(src.Shape)
+	dC, sC := dst.Shape[1], src.Shape[1]
+	whole := L == 0 || dc0%L == 0 && sc0%L == 0 && (nc%L == 0 || dc0+nc == dC && sc0+nc == sC)
+	if whole {
+		unit := 1 // the channels of a run: a block's, or one
+		if L > 0 {
+			unit = L
+		}
+		run := (nc + unit - 1) / unit * unit * sp
+		dImg, sImg := len(dst.Data)/max(n, 1), len(src.Data)/max(n, 1)
+		for i := 0; i < n; i++ {
+			copy(dst.Data[i*dImg+dc0/unit*unit*sp:][:run], src.Data[i*sImg+sc0/unit*unit*sp:][:run])
+		}
+		return
+	}
+	for i := 0; i < n; i++ {
+		for c := 0; c < nc; c++ {
+			db, step := channelPlane(L, i, dC, dc0+c, sp)
+			sb, _ := channelPlane(L, i, sC, sc0+c, sp)
+			d, s := stridedPlane(dst.Data, db, step, sp), stridedPlane(src.Data, sb, step, sp)
+			for j := 0; j < len(s); j += step {
+				d[j] = s[j]
+			}
+		}
+	}
 }
 
 // Params returns the body's, under "body.".
 func (c *Concat) Params() []*Param { return prefixed("body.", c.Body.Params()) }
 
-// getWithChannels is get for dims with dim 1 replaced by c.
-func (b *buffers) getWithChannels(dims []int, c int) *Tensor {
-	for _, t := range b.ts {
-		if len(t.Shape) == len(dims) && t.Shape[1] == c && sameDims(t.Shape[2:], dims[2:]) && t.Shape[0] == dims[0] {
-			return t
+// getWithChannels is like for t's dims with dim 1 replaced by c.
+func (b *buffers) getWithChannels(t *Tensor, c int) *Tensor {
+	for _, u := range b.ts {
+		if u.Lanes == t.Lanes && len(u.Shape) == len(t.Shape) && u.Shape[0] == t.Shape[0] && u.Shape[1] == c && sameDims(u.Shape[2:], t.Shape[2:]) {
+			return u
 		}
 	}
-	d := append([]int(nil), dims...)
+	d := append([]int(nil), t.Shape...)
 	d[1] = c
-	return b.get(d...)
+	return b.getBlocked(t.Lanes, d...)
 }
 
 // prefixed returns ps with prefix before each name.
@@ -184,7 +208,7 @@ func (d *Dropout) Forward(x *Tensor) (*Tensor, error) {
 	}
 	d.mask = d.mask[:len(x.Data)]
 	keep := float32(1 / (1 - d.P))
-	y := d.out.get(x.Shape...)
+	y := d.out.like(x)
 	for i, v := range x.Data {
 		m := keep
 		if d.rng.Float64() < d.P {
@@ -207,7 +231,7 @@ func (d *Dropout) Backward(dy *Tensor, needDX bool) (*Tensor, error) {
 	if len(dy.Data) != len(d.mask) {
 		return nil, shape.Op("dropout").Errorf("dy", "dy has %d elements; the last Forward had %d", len(dy.Data), len(d.mask))
 	}
-	dx := d.dx.get(dy.Shape...)
+	dx := d.dx.like(dy)
 	for i, g := range dy.Data {
 		dx.Data[i] = g * d.mask[i]
 	}

@@ -5,7 +5,7 @@
 // intersection-over-union on held-out images and writes a PNG of inputs,
 // targets and predictions.
 //
-//	go run ./examples/unet [-epochs 12] [-train 2000] [-png unet.png]
+//	go run ./examples/unet [-epochs 12] [-train 2000] [-png unet.png] [-blocked]
 package main
 
 import (
@@ -17,6 +17,7 @@ import (
 	"log"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/convkit/convkit/conv"
@@ -31,12 +32,21 @@ func main() {
 	nTest := flag.Int("test", 200, "held-out images")
 	batch := flag.Int("batch", 16, "batch size")
 	out := flag.String("png", "unet.png", "where to write inputs, targets and predictions")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the training to this file")
+	blocked := flag.Bool("blocked", false, "keep the activations in the direct kernels' channel blocks between layers (Sequential.SetBlocked)")
 	flag.Parse()
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		check(err)
+		check(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	train, test := newShapes(rng, *nTrain), newShapes(rng, *nTest)
 	net := unet()
 	net.Reset(3)
+	net.SetBlocked(*blocked)
 	opt, err := layers.NewAdam(net.Params(), layers.AdamConfig{LR: 3e-3})
 	check(err)
 	sched := layers.CosineLR(3e-3, 1e-4, *epochs)
