@@ -174,7 +174,7 @@ func TestLayersBlocked(t *testing.T) {
 
 // blockedNet is a small network of every kind of layer: a conv with a
 // fused ReLU, batch norm, pooling, a residual block, a U-Net style
-// concatenation, a conv to 20 channels (a partial block at every block
+// concatenation, a conv to 18 channels (a partial block at every block
 // size), then Flatten and Linear.
 func blockedNet(t *testing.T) *Sequential {
 	t.Helper()
@@ -191,9 +191,9 @@ func blockedNet(t *testing.T) *Sequential {
 	net := NewSequential(
 		c(16, 32), NewReLU(), must(NewBatchNorm(BatchNormConfig{Features: 32})),
 		must(NewMaxPool(PoolConfig{Kernel: []int{2, 2}})),
-		NewResidual(body), NewConcat(c(32, 16)), NewLeakyReLU(0.01), c(48, 20),
+		NewResidual(body), NewConcat(c(32, 16)), NewLeakyReLU(0.01), c(48, 18),
 		must(NewAvgPool(PoolConfig{Kernel: []int{2, 2}})),
-		NewFlatten(), must(NewLinear(20*2*2, 10, true)))
+		NewFlatten(), must(NewLinear(18*2*2, 10, true)))
 	net.Reset(7)
 	return net
 }
@@ -227,7 +227,7 @@ func TestSequentialBlocked(t *testing.T) {
 		}
 	}
 	if got := strings.Join(moved, ","); got != "0,8" {
-		t.Errorf("reordered before layers %s, want 0 (the input) and 8 (20 channels: a partial block)", got)
+		t.Errorf("reordered before layers %s, want 0 (the input) and 8 (18 channels: a partial block)", got)
 	}
 	dy := randTensor(r, 1, y.Shape...)
 	dx, err := plain.Backward(dy, true)
