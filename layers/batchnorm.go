@@ -11,7 +11,12 @@ import (
 type BatchNormConfig struct {
 	Features int     // C
 	Eps      float64 // 0: 1e-5
-	Momentum float64 // 0: 0.1; the running update is r = (1-m)·r + m·stat
+	// Momentum is the running update's weight of the batch, r = (1-m)·r
+	// + m·stat: 0 means PyTorch's 0.1, Zero an exact 0.
+	Momentum float64
+	// Cumulative makes the running statistics plain averages over every
+	// batch seen (PyTorch's momentum=None: m = 1/num_batches_tracked).
+	Cumulative bool
 	// NoAffine drops the learnable scale and shift (PyTorch's affine=False).
 	NoAffine bool
 	// NoRunningStats makes evaluation use the batch's statistics too
@@ -28,8 +33,11 @@ type BatchNorm struct {
 	cfg                     BatchNormConfig
 	Weight, Bias            *Param // nil with NoAffine
 	RunningMean, RunningVar *Tensor
-	training                bool
-	usedBatch               bool // the last Forward normalized by the batch's statistics
+	// BatchesTracked counts the training batches that updated the running
+	// statistics (PyTorch's num_batches_tracked).
+	BatchesTracked int64
+	training       bool
+	usedBatch      bool // the last Forward normalized by the batch's statistics
 
 	x            *Tensor
 	mean, invStd []float64 // of the last Forward, per channel
@@ -51,12 +59,10 @@ func NewBatchNorm(cfg BatchNormConfig) (*BatchNorm, error) {
 	if cfg.Eps == 0 {
 		cfg.Eps = 1e-5
 	}
-	if cfg.Momentum == 0 {
-		cfg.Momentum = 0.1
+	if cfg.Eps < 0 || cfg.Momentum < 0 && cfg.Momentum != Zero || cfg.Momentum > 1 {
+		return nil, op.Errorf("Momentum", "Eps = %g must be > 0 and Momentum = %g in (0, 1] (or Zero)", cfg.Eps, cfg.Momentum)
 	}
-	if cfg.Eps < 0 || cfg.Momentum < 0 || cfg.Momentum > 1 {
-		return nil, op.Errorf("Momentum", "Eps = %g must be > 0 and Momentum = %g in (0, 1]", cfg.Eps, cfg.Momentum)
-	}
+	cfg.Momentum = orDefault(cfg.Momentum, 0.1)
 	c := cfg.Features
 	b := &BatchNorm{cfg: cfg, training: true, mean: make([]float64, c), invStd: make([]float64, c), variance: make([]float64, c),
 		scale: make([]float32, c), shift: make([]float32, c), sumDy: make([]float64, c), sumDyXhat: make([]float64, c),
@@ -89,6 +95,7 @@ func (b *BatchNorm) Reset(*rand.Rand) {
 		for i := range b.RunningMean.Data {
 			b.RunningMean.Data[i], b.RunningVar.Data[i] = 0, 1
 		}
+		b.BatchesTracked = 0
 	}
 }
 
@@ -104,12 +111,14 @@ func (b *BatchNorm) Params() []*Param {
 	return []*Param{b.Weight, b.Bias}
 }
 
-// Buffers returns the running statistics, under PyTorch's names.
+// Buffers returns the running statistics and the batch count, under
+// PyTorch's names.
 func (b *BatchNorm) Buffers() []*Buffer {
 	if b.RunningMean == nil {
 		return nil
 	}
-	return []*Buffer{{"running_mean", b.RunningMean}, {"running_var", b.RunningVar}}
+	return []*Buffer{{Name: "running_mean", Value: b.RunningMean}, {Name: "running_var", Value: b.RunningVar},
+		{Name: "num_batches_tracked", Count: &b.BatchesTracked}}
 }
 
 // batchStats says whether this pass normalizes by the batch's statistics.
@@ -139,6 +148,13 @@ func (b *BatchNorm) Forward(x *Tensor) (*Tensor, error) {
 	}
 	y := b.out.like(x)
 	b.x, b.usedBatch = x, b.batchStats()
+	mom := b.cfg.Momentum
+	if b.training && b.RunningMean != nil {
+		b.BatchesTracked++
+		if b.cfg.Cumulative {
+			mom = 1 / float64(b.BatchesTracked)
+		}
+	}
 	if b.batchStats() {
 		if x.Lanes > 0 {
 			blockStats(x, n, c, s, b.mean, b.variance)
@@ -152,7 +168,6 @@ func (b *BatchNorm) Forward(x *Tensor) (*Tensor, error) {
 		mean, v := b.mean[ch], b.variance[ch]
 		switch {
 		case b.batchStats() && b.training && b.RunningMean != nil:
-			mom := b.cfg.Momentum
 			unbiased := v * float64(m) / float64(m-1)
 			b.RunningMean.Data[ch] = float32((1-mom)*float64(b.RunningMean.Data[ch]) + mom*mean)
 			b.RunningVar.Data[ch] = float32((1-mom)*float64(b.RunningVar.Data[ch]) + mom*unbiased)

@@ -39,10 +39,31 @@ func newParam(name string, dims ...int) *Param {
 }
 
 // Buffer is a layer's non-trainable state that a checkpoint keeps
-// (batch norm's running statistics), under its PyTorch name.
+// (batch norm's running statistics), under its PyTorch name: a float32
+// tensor, or a counter (PyTorch's 0-dim int64 tensors: batch norm's
+// num_batches_tracked), exactly one of Value and Count set.
 type Buffer struct {
 	Name  string
 	Value *Tensor
+	Count *int64
+}
+
+// Zero asks for an exact 0 in a configuration field whose zero value
+// means PyTorch's default: BatchNormConfig.Momentum (running statistics
+// that never move) and AdamConfig's betas (Adam(betas=(0, 0.99)), as GAN
+// recipes use).
+const Zero = -1.0
+
+// orDefault resolves a field that the zero value defaults: 0 is def,
+// Zero is 0, anything else itself.
+func orDefault(v, def float64) float64 {
+	switch v {
+	case 0:
+		return def
+	case Zero:
+		return 0
+	}
+	return v
 }
 
 // Stateful is a layer with buffers.

@@ -178,7 +178,7 @@ func (o *SGD) SetSteps(n int) { o.steps = n }
 
 // AdamConfig is torch.optim.Adam's (or AdamW's, with Decoupled)
 // configuration. Zero values take PyTorch's defaults: LR 1e-3, betas
-// 0.9 and 0.999, eps 1e-8.
+// 0.9 and 0.999, eps 1e-8; a beta of Zero is an exact 0.
 type AdamConfig struct {
 	LR, Beta1, Beta2, Eps, WeightDecay float64
 	// Decoupled makes it AdamW: the weights decay by lr·wd apart from the
@@ -199,12 +199,7 @@ func NewAdam(params []*Param, cfg AdamConfig) (*Adam, error) {
 	if cfg.LR == 0 {
 		cfg.LR = 1e-3
 	}
-	if cfg.Beta1 == 0 {
-		cfg.Beta1 = 0.9
-	}
-	if cfg.Beta2 == 0 {
-		cfg.Beta2 = 0.999
-	}
+	cfg.Beta1, cfg.Beta2 = orDefault(cfg.Beta1, 0.9), orDefault(cfg.Beta2, 0.999)
 	if cfg.Eps == 0 {
 		cfg.Eps = 1e-8
 	}

@@ -271,7 +271,7 @@ func buffersOf(prefix string, body Layer) []*Buffer {
 	}
 	var out []*Buffer
 	for _, b := range st.Buffers() {
-		out = append(out, &Buffer{Name: prefix + b.Name, Value: b.Value})
+		out = append(out, &Buffer{Name: prefix + b.Name, Value: b.Value, Count: b.Count})
 	}
 	return out
 }

@@ -23,6 +23,10 @@ func StateTensors(net Network) map[string]safetensors.Tensor {
 		out[p.Name] = safetensors.FromFloat32(p.Value.Data, p.Value.Shape...)
 	}
 	for _, b := range net.Buffers() {
+		if b.Count != nil {
+			out[b.Name] = safetensors.FromInt64([]int64{*b.Count}) // 0-dim, as torch saves it
+			continue
+		}
 		out[b.Name] = safetensors.FromFloat32(b.Value.Data, b.Value.Shape...)
 	}
 	return out
@@ -44,8 +48,10 @@ func SaveState(w io.Writer, net Network, extra map[string]safetensors.Tensor, me
 // LoadState reads a safetensors file into the network: every parameter
 // and buffer must be there with its shape (float32 or float64 data), as
 // torch's load_state_dict requires; nothing is copied unless all are.
-// Tensors the network does not name are left to the caller in the
-// returned file (an optimizer's state; PyTorch's num_batches_tracked).
+// Counters (num_batches_tracked) are read where the file has them, as a
+// single integer, and left as they are where it does not (files written
+// before convkit kept them). Tensors the network does not name are left
+// to the caller in the returned file (an optimizer's state).
 func LoadState(r io.Reader, net Network) (*safetensors.File, error) {
 	f, err := safetensors.Read(r)
 	if err != nil {
@@ -56,11 +62,22 @@ func LoadState(r io.Reader, net Network) (*safetensors.File, error) {
 		t    *Tensor
 	}
 	var all []target
+	counts := map[*int64]int64{}
 	for _, p := range net.Params() {
 		all = append(all, target{p.Name, p.Value})
 	}
 	for _, b := range net.Buffers() {
-		all = append(all, target{b.Name, b.Value})
+		if b.Count == nil {
+			all = append(all, target{b.Name, b.Value})
+			continue
+		}
+		if st, ok := f.Tensors[b.Name]; ok {
+			v, err := st.Int64()
+			if err != nil || len(v) != 1 {
+				return nil, fmt.Errorf("layers: counter %q must be one integer; the file has %s of shape %v", b.Name, st.DType, st.Shape)
+			}
+			counts[b.Count] = v[0]
+		}
 	}
 	for _, tg := range all {
 		st, ok := f.Tensors[tg.name]
@@ -77,6 +94,9 @@ func LoadState(r io.Reader, net Network) (*safetensors.File, error) {
 		if err := f.Tensors[tg.name].Float32(tg.t.Data); err != nil {
 			return nil, err
 		}
+	}
+	for c, v := range counts {
+		*c = v
 	}
 	return f, nil
 }
