@@ -244,6 +244,14 @@ func kcStepFor(p *problem, NR, ncMax int, packA, packB bool) int {
 		// passes over C and fewer kernel calls (conv-shaped products,
 		// 64 x 3136 x 576: +2.5% on the AVX2 host).
 		kcStep = max(kcStep, p.bl.l1/(4*NR)&^7)
+		if packA && p.fast.q[0] != nil {
+			// The Q kernels fetch the next strip while they sweep this
+			// one, so a strip streams from L2 whatever its depth: let the
+			// packed A block (m rows) fill half of L2 instead, down to one
+			// pass over C. Zen 4, one thread, interleaved, 64x3136x576:
+			// kc = 576 median 108.8 GFLOPS, 192 105.0, 96 96.0.
+			kcStep = max(kcStep, min(1024, p.bl.l2/2/(4*roundUp(p.m, p.fast.mr)))&^7)
+		}
 	}
 	return kcStep
 }
