@@ -119,9 +119,9 @@ func (ctx *Context) run(p *problem) {
 	for i := range s.jobs {
 		j := job{p: p, m: p.m, n: p.n, ws: ctx.ws[i]}
 		if s.byN {
-			j.j0, j.n = i*s.chunk, min(s.chunk, p.n-i*s.chunk)
+			j.j0, j.n = s.piece(i, p.n)
 		} else {
-			j.i0, j.m = i*s.chunk, min(s.chunk, p.m-i*s.chunk)
+			j.i0, j.m = s.piece(i, p.m)
 		}
 		ctx.jobs[i] = j
 	}
