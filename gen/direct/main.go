@@ -402,6 +402,16 @@ func (k *kernel) loops() {
 				}
 				continue
 			}
+			if f.ISA.EmbeddedBroadcast && k.b == 1 {
+				// One output-channel vector: each broadcast feeds one
+				// FMA, so fold it into the FMA's memory operand (one
+				// instruction instead of two). Zen 4, one thread, auto's
+				// direct rows: lenet_5x5_c6 forward 0.50 -> 0.33 ms,
+				// large_15x15_c16 23.1 -> 17.2, the stem's backward-data
+				// 18.7 -> 14.1; no row slower beyond noise.
+				f.FMABcast(k.accs[i][0], wv[0], px.mem(i, 4*c))
+				continue
+			}
 			x := in[i%len(in)]
 			f.Broadcast(px.mem(i, 4*c), x)
 			for o := 0; o < k.b; o++ {
