@@ -50,6 +50,9 @@ func Add(a, b int) (int, bool) {
 // true when every term is >= 0 and nothing overflows an int; otherwise 0
 // and false: the reach of a strided access (count*stride + ...).
 func SumOfProducts(terms ...int) (int, bool) {
+	if s, ok := smallSumOfProducts(terms); ok {
+		return s, true
+	}
 	sum := 0
 	for i := 0; i+1 < len(terms); i += 2 {
 		p, ok := Mul(terms[i], terms[i+1])
@@ -59,6 +62,26 @@ func SumOfProducts(terms ...int) (int, bool) {
 		if !ok {
 			return 0, false
 		}
+	}
+	return sum, true
+}
+
+// smallSumOfProducts is SumOfProducts where every term is below small
+// and there are at most 128 terms, so no product or sum can overflow: the
+// common case, computed without the checks of Mul and Add (the direct
+// convolution kernels check their reach this way on every call).
+func smallSumOfProducts(terms []int) (int, bool) {
+	const small = 1 << (bits.UintSize/2 - 4) // products < 2^(UintSize-8)
+	if len(terms) > 128 {
+		return 0, false
+	}
+	sum := 0
+	for i := 0; i+1 < len(terms); i += 2 {
+		a, b := terms[i], terms[i+1]
+		if uint(a) >= small || uint(b) >= small {
+			return 0, false
+		}
+		sum += a * b
 	}
 	return sum, true
 }
