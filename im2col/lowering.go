@@ -317,7 +317,24 @@ func gatherStrided(dst, src []float32, stride int, vec *kernels.VecKernels) {
 		return
 	}
 	src = src[:(n-1)*stride+1]
-	for i, j := 0, 0; i < n; i, j = i+1, j+stride {
+	i, j := 0, 0
+	switch stride {
+	// Constant strides let the compiler prove a group's four reads
+	// inside the group's one reslice: one bounds check per four elements
+	// instead of one each (alexnet_11x11s4's lowering on Zen 4:
+	// 28% of the im2col forward before).
+	case 3:
+		for ; i+4 <= n; i, j = i+4, j+12 {
+			s, d := src[j:j+10:j+10], dst[i:i+4:i+4]
+			d[0], d[1], d[2], d[3] = s[0], s[3], s[6], s[9]
+		}
+	case 4:
+		for ; i+4 <= n; i, j = i+4, j+16 {
+			s, d := src[j:j+13:j+13], dst[i:i+4:i+4]
+			d[0], d[1], d[2], d[3] = s[0], s[4], s[8], s[12]
+		}
+	}
+	for ; i < n; i, j = i+1, j+stride {
 		dst[i] = src[j]
 	}
 }

@@ -3,6 +3,7 @@ package im2col
 import (
 	"fmt"
 	"github.com/convkit/convkit/internal/guardpage"
+	"github.com/convkit/convkit/kernels"
 	"math/rand/v2"
 	"testing"
 )
@@ -187,6 +188,28 @@ func TestGuardPages(t *testing.T) {
 			l.Lift(src, col, n, chans, j0, n)
 			sb.Free()
 			cb.Free()
+		}
+	}
+}
+
+// TestGatherStrided checks every stride's gather, the unrolled constant
+// strides included, on lengths around their groups of four, with the
+// source cut to exactly what it reads.
+func TestGatherStrided(t *testing.T) {
+	vec := &kernels.Bound().Vec
+	for stride := 2; stride <= 6; stride++ {
+		for n := 0; n <= 13; n++ {
+			src := make([]float32, max(0, (n-1)*stride+1))
+			for i := range src {
+				src[i] = float32(i)
+			}
+			dst := make([]float32, n)
+			gatherStrided(dst, src, stride, vec)
+			for i, v := range dst {
+				if v != float32(i*stride) {
+					t.Fatalf("stride %d, n %d: dst[%d] = %v, want %v", stride, n, i, v, i*stride)
+				}
+			}
 		}
 	}
 }
