@@ -329,12 +329,13 @@ func (ctx *Context) splitFor(p *problem, t int) split {
 }
 
 // splitC splits C into at most t blocks of whole mr x nr units, one per
-// thread, the last block taking what is left (split.piece). Each thread packs its own
-// panels: the shared operand is packed once per thread, which costs about
-// t/n (or t/m) of the work and needs no barrier. It splits the longer
-// side, so the operand that every thread reads whole (A when splitting n,
-// B when splitting m) is the smaller one, unless whole-unit chunks of it
-// balance clearly worse than the other side's.
+// thread, the last block taking what is left (split.piece says which job
+// runs it). Each thread packs its own panels: the shared operand is packed
+// once per thread, which costs about t/n (or t/m) of the work and needs no
+// barrier. It splits the longer side, so the operand that every thread
+// reads whole (A when splitting n, B when splitting m) is the smaller one,
+// unless whole-unit chunks of it balance clearly worse than the other
+// side's.
 func splitC(m, n, t, mr, nr int) split {
 	chunkN, largestN := chunkFor(n, t, nr, false)
 	chunkM, largestM := chunkFor(m, t, mr, true)

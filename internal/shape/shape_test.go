@@ -349,3 +349,33 @@ func checkSpan(t *testing.T, what string, dims, strides []int, span int, ok bool
 		t.Fatalf("%s(%v, %v) = %d, %v; want %v, %v", what, dims, strides, span, ok, exact, wantOK)
 	}
 }
+
+// TestSumOfProducts checks SumOfProducts against exact big-integer sums on
+// terms that take the small-term fast path, terms at and past its bound,
+// and sums that overflow or have a negative term.
+func TestSumOfProducts(t *testing.T) {
+	const small = 1 << 28 // smallSumOfProducts' bound on 64-bit ints
+	cases := [][]int{
+		{}, {7}, {3, 4}, {3, 4, 5},
+		{small - 1, small - 1, small - 1, small - 1},
+		{small, small}, {small, 1, 2, 3},
+		{math.MaxInt, 1}, {math.MaxInt / 2, 2, 1, 1},
+		{math.MaxInt / 2, 2, 2, 1},
+		{1 << 40, 1 << 30}, {-1, 2}, {2, -1}, {1, 1, -3, 0},
+	}
+	for _, terms := range cases {
+		exact := new(big.Int)
+		ok := true
+		for i := 0; i+1 < len(terms); i += 2 {
+			if terms[i] < 0 || terms[i+1] < 0 {
+				ok = false
+			}
+			exact.Add(exact, new(big.Int).Mul(big.NewInt(int64(terms[i])), big.NewInt(int64(terms[i+1]))))
+		}
+		ok = ok && exact.IsInt64() && exact.Int64() <= math.MaxInt
+		got, gotOK := SumOfProducts(terms...)
+		if gotOK != ok || ok && int64(got) != exact.Int64() || !ok && got != 0 {
+			t.Errorf("SumOfProducts(%v) = %d, %v; want %v, %v", terms, got, gotOK, exact, ok)
+		}
+	}
+}
