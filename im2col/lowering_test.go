@@ -63,10 +63,10 @@ func randomGeometry(r *rand.Rand) Geometry {
 
 func TestLowerLiftMatchDefinition(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	flat := 0
+	flat, zeroFlat := 0, 0
 	defer func() {
-		if flat < 50 {
-			t.Errorf("only %d of the geometries took the flat path", flat)
+		if flat < 50 || zeroFlat < 15 {
+			t.Errorf("only %d of the geometries took the flat path, %d of them zero-padded (zeroPadding)", flat, zeroFlat)
 		}
 	}()
 	for trial := range 400 {
@@ -74,6 +74,9 @@ func TestLowerLiftMatchDefinition(t *testing.T) {
 		l := New(g)
 		if l.flat {
 			flat++
+		}
+		if l.padRows != nil {
+			zeroFlat++
 		}
 		chans := 1 + r.IntN(3)
 		src := make([]float32, chans*l.LongPlane())

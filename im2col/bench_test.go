@@ -1,0 +1,49 @@
+package im2col
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/convkit/convkit/kernels"
+)
+
+// BenchmarkLower lowers resnet_3x3_c64 (64 channels of 56x56, a 3x3
+// filter, padding 1: a flat lowering) in tiles of several widths, to
+// separate the per-row cost from the per-element one.
+func BenchmarkLower(b *testing.B) {
+	l := New(Geometry{Short: []int{56, 56}, Long: []int{56, 56}, Kernel: []int{3, 3},
+		Stride: []int{1, 1}, Dilation: []int{1, 1}, Pad: []int{1, 1}})
+	chans := 64
+	src := make([]float32, chans*l.LongPlane())
+	for i := range src {
+		src[i] = float32(i % 7)
+	}
+	for _, tile := range []int{64, 192, 384, 784, 3136} {
+		col := make([]float32, chans*l.KernelSize()*tile)
+		b.Run(fmt.Sprint("tile", tile), func(b *testing.B) {
+			for b.Loop() {
+				for j0 := 0; j0 < l.ShortLen(); j0 += tile {
+					cols := min(tile, l.ShortLen()-j0)
+					l.Lower(col, cols, src, chans, j0, cols)
+				}
+			}
+			b.SetBytes(int64(4 * chans * l.KernelSize() * l.ShortLen()))
+		})
+	}
+}
+
+// BenchmarkGatherStrided gathers runs of 55 (alexnet_11x11s4's output
+// rows) at strides 2 to 4.
+func BenchmarkGatherStrided(b *testing.B) {
+	vec := &kernels.Bound().Vec
+	for _, stride := range []int{2, 3, 4} {
+		src := make([]float32, 64*stride)
+		dst := make([]float32, 55)
+		b.Run(fmt.Sprint("stride", stride), func(b *testing.B) {
+			for b.Loop() {
+				gatherStrided(dst, src, stride, vec)
+			}
+			b.SetBytes(4 * int64(len(dst)))
+		})
+	}
+}
