@@ -738,9 +738,7 @@ func (e *directEngine) Run(part int) {
 			og := j % len(e.ogs)
 			j /= len(e.ogs)
 			n, g := j/e.s.Groups, j%e.s.Groups
-			for r := r0; r < r0+nr; r++ {
-				e.row(part, c, n, g, og, r, r-r0, x0, x1)
-			}
+			e.bandRows(part, c, n, g, og, r0, nr, x0, x1)
 			if e.bufY {
 				e.flushRows(part, c, n, g, e.ogs[og], r0, nr, x0, x1)
 			}
@@ -752,18 +750,37 @@ func (e *directEngine) Run(part int) {
 	}
 }
 
-// row computes columns [x0, x1) of output row r (the positions of the
-// last spatial dim at fixed outer coordinates) of image n, conv group g
-// and channel group og: into y, or row rr of the band buffer.
-func (e *directEngine) row(part int, c *directCall, n, g, ogi, r, rr, x0, x1 int) {
+// bandRows computes columns [x0, x1) of output rows [r0, r0+nr) (a row:
+// the positions of the last spatial dim at fixed outer coordinates) of
+// image n, conv group g and channel group og: into y, or the band buffer
+// (row r at its row r-r0). Rows whose inputs lie a fixed step apart (those
+// of one plane: every row of a 2D problem) run as one TileBand.
+func (e *directEngine) bandRows(part int, c *directCall, n, g, ogi, r0, nr, x0, x1 int) {
+	s := e.s
+	d := s.Dims
+	for r, end := r0, r0+nr; r < end; {
+		rows := end - r
+		if d >= 2 {
+			inner := s.Out[d-2]
+			rows = min(rows, inner-r%inner)
+		}
+		e.rows(part, c, n, g, ogi, r, r-r0, rows, x0, x1)
+		r += rows
+	}
+}
+
+// rows computes columns [x0, x1) of output rows [r, r+rows), all in one
+// plane of the outer dims (their inputs a fixed step apart), into y or the
+// band buffer from its row rr.
+func (e *directEngine) rows(part int, c *directCall, n, g, ogi, r, rr, rows, x0, x1 int) {
 	s := e.s
 	a := e.args[part]
 	og := e.ogs[ogi]
 	f := e.fams[og.b-1]
 	d := s.Dims
 	ow := s.Out[d-1]
-	// The row's first input pixel: the outer coordinates of r times the
-	// strides (the copy holds the padding, so no offset).
+	// The first row's first input pixel: the outer coordinates of r times
+	// the strides (the copy holds the padding, so no offset).
 	srcOff, rem := 0, r
 	for i := d - 2; i >= 0; i-- {
 		o := rem % s.Out[i]
@@ -771,6 +788,10 @@ func (e *directEngine) row(part int, c *directCall, n, g, ogi, r, rr, x0, x1 int
 		srcOff += o * s.Stride[i] * e.pitch[i]
 	}
 	srcOff = (n*e.srcImage)*4 + g*e.srcGroup + srcOff*e.unit
+	b := direct.Band{Rows: rows, Pixels: x1 - x0, DstRow: ow * e.dstPix}
+	if d >= 2 {
+		b.SrcRow = s.Stride[d-2] * e.pitch[d-2] * e.unit
+	}
 	blk := g*e.kb + og.ob0
 	y, dstOff := c.y, rr*ow*e.dstPix
 	if e.bufY {
@@ -792,13 +813,9 @@ func (e *directEngine) row(part int, c *directCall, n, g, ogi, r, rr, x0, x1 int
 		}
 		res = c.ep.Residual
 	}
-	for x := x0; x < x1; x += f.U {
-		u := min(f.U, x1-x)
-		so, do := (srcOff+x*a.SrcPix)/4, (dstOff+x*e.dstPix)/4
-		var rt []float32
-		if res != nil {
-			rt = res[do:]
-		}
-		f.Tile(u, y[do:], c.x[so:], w, a, bias, rt)
+	so, do := (srcOff+x0*a.SrcPix)/4, (dstOff+x0*e.dstPix)/4
+	if res != nil {
+		res = res[do:]
 	}
+	f.TileBand(b, y[do:], c.x[so:], w, a, bias, res)
 }

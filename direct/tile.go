@@ -163,6 +163,51 @@ func (f *Family) TileRow(n int, dst, src, w []float32, a *Args, bias, res []floa
 	}
 }
 
+// Band is a run of output rows for TileBand: Rows rows of Pixels pixels
+// each, row i's dst (and res) DstRow bytes and its src SrcRow bytes after
+// row i-1's.
+type Band struct {
+	Rows, Pixels   int
+	DstRow, SrcRow int
+}
+
+// TileBand computes the rows of b, each as TileRow does at its row's
+// offsets (the same w, bias and Args). One check covers the band: every
+// stride is non-negative, so its last row reaches furthest into every
+// slice. (A check per row was a tenth of lenet_5x5_c6's forward pass,
+// whose rows are one tile each.) Its results are TileRow's, row for row.
+func (f *Family) TileBand(b Band, dst, src, w []float32, a *Args, bias, res []float32) {
+	if b.Rows < 1 || b.Pixels < 1 || b.DstRow < 0 || b.SrcRow < 0 || (b.DstRow|b.SrcRow)%4 != 0 {
+		panic(fmt.Sprintf("direct: %s: band %+v: want at least a row of a pixel, strides >= 0 and whole floats", f.Name(), b))
+	}
+	lastDst, okD := sumOfProducts(b.Rows-1, b.DstRow)
+	lastSrc, okS := sumOfProducts(b.Rows-1, b.SrcRow)
+	if !okD || !okS || lastDst >= 4*len(dst) || lastSrc > 4*len(src) || res != nil && lastDst >= 4*len(res) {
+		panic(fmt.Sprintf("direct: %s: band %+v past its slices (dst %d, src %d, res %d floats)", f.Name(), b, len(dst), len(src), len(res)))
+	}
+	var lastRes []float32
+	if res != nil {
+		lastRes = res[lastDst/4:]
+	}
+	f.checkSpan(b.Pixels, dst[lastDst/4:], src[lastSrc/4:], w, a, bias, lastRes)
+	calls := (b.Pixels + f.U - 1) / f.U
+	for r := range b.Rows {
+		d, sr := dst[r*b.DstRow/4:], src[r*b.SrcRow/4:]
+		var rr []float32
+		if res != nil {
+			rr = res[r*b.DstRow/4:]
+		}
+		for c := 0; c < calls; c++ {
+			t0, t1 := c*b.Pixels/calls, (c+1)*b.Pixels/calls
+			var rt []float32
+			if rr != nil {
+				rt = rr[t0*a.DstPix/4:]
+			}
+			f.run(t1-t0, d[t0*a.DstPix/4:], sr[t0*a.SrcPix/4:], w, a, bias, rt)
+		}
+	}
+}
+
 // check panics unless every access of the call lies inside its slice:
 // every count and stride non-negative, strides whole floats, and each
 // slice's reach (a sum of products, computed overflow-safe) within it.

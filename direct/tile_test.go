@@ -301,3 +301,70 @@ func TestTileRow(t *testing.T) {
 		}
 	}
 }
+
+// TestTileBand checks a band of rows against a TileRow per row, bit for
+// bit, with and without res, and that a band whose last row overruns a
+// slice panics before any kernel runs.
+func TestTileBand(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, f := range Families(kernels.Current()) {
+		if f.Form != Blocked {
+			continue
+		}
+		L := f.Lanes
+		for _, n := range []int{1, f.U + 1, 2*f.U + 3} {
+			for _, rows := range []int{1, 3} {
+				for _, withRes := range []bool{false, true} {
+					// Rows of n pixels, a pixel of padding between them in
+					// dst and two in src; two input-channel groups.
+					dstRow, srcRow := (n+1)*L, (n+2)*L
+					a := &Args{Taps: NewTaps([]int{0, 0, 4 * L, 0}), ICB: 2, SrcICB: 4 * rows * srcRow, SrcPix: 4 * L,
+						DstPix: 4 * L, DstOCB: 4 * rows * dstRow, WICB: f.WBytes(), Flags: ReLU}
+					// Each slice ends where the last row's last pixel reaches.
+					srcLen := rows*srcRow + (rows-1)*srcRow + (n+1)*L
+					dstLen := (f.B-1)*rows*dstRow + (rows-1)*dstRow + n*L
+					src, w := randFloats(r, srcLen), randFloats(r, 2*f.WBytes()/4)
+					bias := randFloats(r, f.B*L)
+					var res []float32
+					if withRes {
+						res = randFloats(r, dstLen)
+					}
+					got, want := make([]float32, dstLen), make([]float32, dstLen)
+					b := Band{Rows: rows, Pixels: n, DstRow: 4 * dstRow, SrcRow: 4 * srcRow}
+					f.TileBand(b, got, src, w, a, bias, res)
+					for i := range rows {
+						var rr []float32
+						if res != nil {
+							rr = res[i*dstRow:]
+						}
+						f.TileRow(n, want[i*dstRow:], src[i*srcRow:], w, a, bias, rr)
+					}
+					name := fmt.Sprintf("%s n=%d rows=%d res=%v", f.Name(), n, rows, withRes)
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%s: dst[%d] = %v, want %v", name, i, got[i], want[i])
+						}
+					}
+					mustPanic(t, name+": a short src", func() { f.TileBand(b, got, src[:len(src)-1], w, a, bias, res) })
+					mustPanic(t, name+": a short dst", func() { f.TileBand(b, got[:len(got)-1], src, w, a, bias, res) })
+					if res != nil {
+						mustPanic(t, name+": a short res", func() { f.TileBand(b, got, src, w, a, bias, res[:len(res)-1]) })
+					}
+					bad := b
+					bad.SrcRow = -4
+					mustPanic(t, name+": a negative row stride", func() { f.TileBand(bad, got, src, w, a, bias, res) })
+				}
+			}
+		}
+	}
+}
+
+func mustPanic(t *testing.T, what string, fn func()) {
+	t.Helper()
+	defer func() {
+		if recover() == nil {
+			t.Errorf("%s did not panic", what)
+		}
+	}()
+	fn()
+}
