@@ -8,27 +8,36 @@ import (
 )
 
 // BenchmarkLower lowers resnet_3x3_c64 (64 channels of 56x56, a 3x3
-// filter, padding 1: a flat lowering) in tiles of several widths, to
-// separate the per-row cost from the per-element one.
+// filter, padding 1: a flat lowering) and resnet_stem_7x7s2 (3 channels
+// of 224x224, 7x7 at stride 2, padding 3: run by run) in tiles of several
+// widths, to separate the per-row cost from the per-element one.
 func BenchmarkLower(b *testing.B) {
-	l := New(Geometry{Short: []int{56, 56}, Long: []int{56, 56}, Kernel: []int{3, 3},
-		Stride: []int{1, 1}, Dilation: []int{1, 1}, Pad: []int{1, 1}})
-	chans := 64
-	src := make([]float32, chans*l.LongPlane())
-	for i := range src {
-		src[i] = float32(i % 7)
-	}
-	for _, tile := range []int{64, 192, 384, 784, 3136} {
-		col := make([]float32, chans*l.KernelSize()*tile)
-		b.Run(fmt.Sprint("tile", tile), func(b *testing.B) {
-			for b.Loop() {
-				for j0 := 0; j0 < l.ShortLen(); j0 += tile {
-					cols := min(tile, l.ShortLen()-j0)
-					l.Lower(col, cols, src, chans, j0, cols)
+	c64 := Geometry{Short: []int{56, 56}, Long: []int{56, 56}, Kernel: []int{3, 3},
+		Stride: []int{1, 1}, Dilation: []int{1, 1}, Pad: []int{1, 1}}
+	stem := Geometry{Short: []int{112, 112}, Long: []int{224, 224}, Kernel: []int{7, 7},
+		Stride: []int{2, 2}, Dilation: []int{1, 1}, Pad: []int{3, 3}}
+	for _, c := range []struct {
+		name  string
+		g     Geometry
+		chans int
+	}{{"c64", c64, 64}, {"stem", stem, 3}} {
+		l := New(c.g)
+		src := make([]float32, c.chans*l.LongPlane())
+		for i := range src {
+			src[i] = float32(i % 7)
+		}
+		for _, tile := range []int{64, 192, 608, 3136} {
+			col := make([]float32, c.chans*l.KernelSize()*tile)
+			b.Run(fmt.Sprintf("%s/tile%d", c.name, tile), func(b *testing.B) {
+				for b.Loop() {
+					for j0 := 0; j0 < l.ShortLen(); j0 += tile {
+						cols := min(tile, l.ShortLen()-j0)
+						l.Lower(col, cols, src, c.chans, j0, cols)
+					}
 				}
-			}
-			b.SetBytes(int64(4 * chans * l.KernelSize() * l.ShortLen()))
-		})
+				b.SetBytes(int64(4 * c.chans * l.KernelSize() * l.ShortLen()))
+			})
+		}
 	}
 }
 

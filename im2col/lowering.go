@@ -278,6 +278,8 @@ func (l *Lowering) walk(col []float32, ld int, long []float32, chans, j0, cols i
 					l.liftRuns(plane, row, ko, kl, so0, a0, vec)
 				case l.flat:
 					l.lowerFlat(row, plane, ko, kl, j0, so0, a0)
+				case l.g.Mode == Zeros:
+					l.lowerRunsZeros(row, plane, ko, kl, so0, a0, vec)
 				default:
 					l.lowerRuns(row, plane, ko, kl, so0, a0, vec)
 				}
@@ -323,6 +325,42 @@ func (l *Lowering) lowerRuns(dst, plane []float32, ko, kl, so0, a0 int, vec *ker
 			}
 		default:
 			l.lowerRun(run, plane[lrow*l.longW:][:l.longW], a, b, kl)
+		}
+	}
+}
+
+// lowerRunsZeros is lowerRuns for zero padding: each run is the gather
+// of its taps inside the long row with the few at its ends zeroed in
+// place, with no call per padding element (the stem's 7x7 stride-2
+// lowering has taps in the padding in 5 of its 7 columns of taps, so
+// most of its runs took lowerRun's clipping).
+func (l *Lowering) lowerRunsZeros(dst, plane []float32, ko, kl, so0, a0 int, vec *kernels.VecKernels) {
+	cols := len(dst)
+	first, end, base := l.first[kl], l.end[kl], kl*l.dil-l.pad
+	for so, a, d := so0, a0, 0; d < cols; so, a = so+1, 0 {
+		b := min(l.shortW, a+cols-d)
+		run := dst[d : d+b-a]
+		d += b - a
+		lrow := int(l.rowOf[so*l.outerTaps+ko])
+		if lrow < 0 {
+			clear(run)
+			continue
+		}
+		lo, hi := clamp(first, a, b)-a, clamp(end, a, b)-a
+		for i := range lo {
+			run[i] = 0
+		}
+		for i := hi; i < len(run); i++ {
+			run[i] = 0
+		}
+		if lo == hi {
+			continue
+		}
+		src := plane[lrow*l.longW+(a+lo)*l.stride+base:]
+		if l.stride == 1 {
+			copy(run[lo:hi], src)
+		} else {
+			gatherStrided(run[lo:hi], src, l.stride, vec)
 		}
 	}
 }

@@ -63,10 +63,10 @@ func randomGeometry(r *rand.Rand) Geometry {
 
 func TestLowerLiftMatchDefinition(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	flat, zeroFlat := 0, 0
+	flat, zeroFlat, zeroRuns := 0, 0, 0
 	defer func() {
-		if flat < 50 || zeroFlat < 15 {
-			t.Errorf("only %d of the geometries took the flat path, %d of them zero-padded (zeroPadding)", flat, zeroFlat)
+		if flat < 50 || zeroFlat < 15 || zeroRuns < 40 {
+			t.Errorf("only %d of the geometries took the flat path, %d of them zero-padded (zeroPadding); %d lowerRunsZeros", flat, zeroFlat, zeroRuns)
 		}
 	}()
 	for trial := range 400 {
@@ -77,6 +77,9 @@ func TestLowerLiftMatchDefinition(t *testing.T) {
 		}
 		if l.padRows != nil {
 			zeroFlat++
+		}
+		if !l.flat && g.Mode == Zeros {
+			zeroRuns++
 		}
 		chans := 1 + r.IntN(3)
 		src := make([]float32, chans*l.LongPlane())
