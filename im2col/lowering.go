@@ -494,12 +494,30 @@ func (l *Lowering) zeroPadding(dst []float32, ko, kl, so0, a0 int) {
 			clear(dst[max(p, 0):min(p+w, cols)])
 		}
 	}
-	// The edge columns, from their first position in dst on (no
-	// division: two of them per row cost as much as the stores).
-	for o := range l.first[kl] {
+	first, end := l.first[kl], l.end[kl]
+	if first == 0 && end == w {
+		return
+	}
+	if cols < w {
+		// At most two runs, which need not reach the edges (1D: one
+		// short row, and its edge taps in only the first and last
+		// tiles).
+		for a, d := a0, 0; d < cols; a = 0 {
+			b := min(w, a+cols-d)
+			run := dst[d : d+b-a]
+			clear(run[:clamp(first, a, b)-a])
+			clear(run[clamp(end, a, b)-a:])
+			d += b - a
+		}
+		return
+	}
+	// The tile holds every column: zero each edge column from its first
+	// position in dst on (no division: two of them per row cost as much
+	// as the stores).
+	for o := range first {
 		zeroEvery(dst, o-a0, w)
 	}
-	for o := l.end[kl]; o < w; o++ {
+	for o := end; o < w; o++ {
 		zeroEvery(dst, o-a0, w)
 	}
 }
