@@ -10,23 +10,28 @@ import (
 // BenchmarkLower lowers resnet_3x3_c64 (64 channels of 56x56, a 3x3
 // filter, padding 1: a flat lowering) and resnet_stem_7x7s2 (3 channels
 // of 224x224, 7x7 at stride 2, padding 3: run by run) in tiles of several
-// widths, to separate the per-row cost from the per-element one.
+// widths (and lenet_5x5_c6's image: runs of 10), to separate the per-row cost from the per-element one.
 func BenchmarkLower(b *testing.B) {
 	c64 := Geometry{Short: []int{56, 56}, Long: []int{56, 56}, Kernel: []int{3, 3},
 		Stride: []int{1, 1}, Dilation: []int{1, 1}, Pad: []int{1, 1}}
 	stem := Geometry{Short: []int{112, 112}, Long: []int{224, 224}, Kernel: []int{7, 7},
 		Stride: []int{2, 2}, Dilation: []int{1, 1}, Pad: []int{3, 3}}
+	lenet := Geometry{Short: []int{10, 10}, Long: []int{14, 14}, Kernel: []int{5, 5},
+		Stride: []int{1, 1}, Dilation: []int{1, 1}, Pad: []int{0, 0}}
 	for _, c := range []struct {
 		name  string
 		g     Geometry
 		chans int
-	}{{"c64", c64, 64}, {"stem", stem, 3}} {
+	}{{"c64", c64, 64}, {"stem", stem, 3}, {"lenet_c6", lenet, 6}} {
 		l := New(c.g)
 		src := make([]float32, c.chans*l.LongPlane())
 		for i := range src {
 			src[i] = float32(i % 7)
 		}
-		for _, tile := range []int{64, 192, 608, 3136} {
+		for _, tile := range []int{64, 100, 192, 608, 3136} {
+			if tile > l.ShortLen() {
+				continue
+			}
 			col := make([]float32, c.chans*l.KernelSize()*tile)
 			b.Run(fmt.Sprintf("%s/tile%d", c.name, tile), func(b *testing.B) {
 				for b.Loop() {

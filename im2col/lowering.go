@@ -346,6 +346,15 @@ func (l *Lowering) lowerRunsZeros(dst, plane []float32, ko, kl, so0, a0 int, vec
 			clear(run)
 			continue
 		}
+		if a >= first && b <= end { // every tap inside: the common case
+			src := plane[lrow*l.longW+a*l.stride+base:]
+			if l.stride == 1 {
+				copy(run, src)
+			} else {
+				gatherStrided(run, src, l.stride, vec)
+			}
+			continue
+		}
 		lo, hi := clamp(first, a, b)-a, clamp(end, a, b)-a
 		for i := range lo {
 			run[i] = 0
