@@ -81,6 +81,7 @@ type Config struct {
 	pass           Pass  // the pass the engine is first made for (New); the plan adds others (passAdder)
 	tile           int   // tests: im2col's column tile (0: from the cache size)
 	chans          int   // tests: im2col's long channels per block (0: from the cache size)
+	noPhase        bool  // tests: im2col never lowers from a phased copy
 }
 
 // Algorithm is one way of computing a problem's passes. An algorithm is a

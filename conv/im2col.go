@@ -87,6 +87,9 @@ func (a im2colAlgo) New(s *Shape, cfg Config) (Engine, error) {
 	if s.Bias {
 		e.biasAcc, e.biasPart = make([]float64, s.K), make([]float32, s.K)
 	}
+	if bl.phased {
+		e.phasedLong = make([]float32, s.N*s.Groups*s.im2colRows()/low.KernelSize()*low.LongPlane())
+	}
 	return e, nil
 }
 
@@ -110,6 +113,10 @@ type blocking struct {
 	// Backward-data and backward-filter: channels per block and blocks
 	// (never more channels than a forward block).
 	splitChans, splitBlocks int
+	// phased: the forward and backward-filter passes lower a copy of the
+	// long tensor that the lowering's Phase has reordered, so that a
+	// last-dim stride of 3 or more gathers by copies (alexnet_11x11s4).
+	phased bool
 }
 
 // splitBlocks is how many blocks backward-data and backward-filter cut
@@ -187,7 +194,20 @@ func im2colBlocking(s *Shape, low *im2col.Lowering, cfg Config) blocking {
 	bl.splitBlocks = max(blocks, min(splitBlocks, lg/minSplitChans))
 	bl.splitChans = ceilDiv(lg, bl.splitBlocks)
 	bl.splitBlocks = ceilDiv(lg, bl.splitChans)
+	if pb := 4 * int64(s.N*s.Groups*lg) * int64(low.LongPlane()); phasedLowering(s, low, cfg) && (cfg.WorkspaceLimit <= 0 || bl.bytes+pb <= cfg.WorkspaceLimit) {
+		bl.phased, bl.bytes = true, bl.bytes+pb
+	}
 	return bl
+}
+
+// phasedLowering reports whether the engine lowers s from a phased copy
+// of its long tensor: where the last dim's stride is 3 or more. A copy
+// of a phase's run beats the scalar gather of those strides by about a
+// third (alexnet_11x11s4's lowering, its Phase pass included); stride 2
+// gathers on the generated Gather2 at nearly the speed of a copy, and
+// the Phase pass would cost more than it saves.
+func phasedLowering(s *Shape, low *im2col.Lowering, cfg Config) bool {
+	return low.Phased() && s.Stride[s.Dims-1] >= 3 && !cfg.noPhase
 }
 
 // tileWidth is the widest column tile whose floats, perCol per column
@@ -276,6 +296,10 @@ type im2colEngine struct {
 	biasPart []float32 // and its float32 block sums
 	call     call      // the call in progress, read by Run
 	job      lowerJob  // lowerAll's split
+	// phasedLong is the phased copy of the long tensor (nil: the
+	// lowering reads the tensor itself), and phase its pass.
+	phasedLong []float32
+	phase      phaseJob
 }
 
 // callKind is the loop a call runs.
@@ -302,6 +326,7 @@ type call struct {
 	beta         float32 // filter: 0 or 1 (accumulate)
 	items, per   int     // items, and items per team member
 	parallel     bool    // each team member runs items on its own 1-thread GEMM
+	phased       bool    // src is phasedLong: lower it with LowerPhased
 }
 
 func (e *im2colEngine) Workspace() int64 { return e.bytes }
@@ -391,6 +416,10 @@ func (e *im2colEngine) run(c call) {
 	default:
 		c.items = s.Groups * e.splitBlocks
 	}
+	if e.phasedLong != nil && c.kind != scatterCall {
+		e.phaseAll(c.src, c.srcCh)
+		c.src, c.phased = e.phasedLong, true
+	}
 	t := e.team.Size()
 	c.parallel = t > 1 && c.items >= t
 	c.per = c.items
@@ -413,11 +442,11 @@ func (e *im2colEngine) run(c call) {
 // all-thread GEMM, so that the lowering does not run on one thread while
 // the others wait.
 type lowerJob struct {
-	l          *im2col.Lowering
-	col, long  []float32
-	chans, per int
-	j0, cols   int
-	lift       bool
+	l            *im2col.Lowering
+	col, long    []float32
+	chans, per   int
+	j0, cols     int
+	lift, phased bool
 }
 
 // minSplitLowering is the smallest tile (in lowered elements: tens of
@@ -431,11 +460,42 @@ func (j *lowerJob) Run(part int) {
 	n := min(j.per, j.chans-c0)
 	col := j.col[c0*j.l.KernelSize()*j.cols:]
 	long := j.long[c0*j.l.LongPlane():]
-	if j.lift {
+	switch {
+	case j.lift:
 		j.l.Lift(long, col, j.cols, n, j.j0, j.cols)
-	} else {
+	case j.phased:
+		j.l.LowerPhased(col, j.cols, long, n, j.j0, j.cols)
+	default:
 		j.l.Lower(col, j.cols, long, n, j.j0, j.cols)
 	}
+}
+
+// phaseJob is the Phase pass of a call's long tensor into phasedLong,
+// split by channel planes across the team (workers.Task).
+type phaseJob struct {
+	l               *im2col.Lowering
+	dst, src        []float32
+	planes, perPart int
+}
+
+func (j *phaseJob) Run(part int) {
+	p0, plane := part*j.perPart, j.l.LongPlane()
+	n := min(j.perPart, j.planes-p0)
+	j.l.Phase(j.dst[p0*plane:], j.src[p0*plane:], n)
+}
+
+// phaseAll phases the long tensor src (every image's ch channels) into
+// phasedLong: on the team where it is big enough to pay for waking it.
+func (e *im2colEngine) phaseAll(src []float32, ch int) {
+	planes := e.s.N * ch
+	e.phase = phaseJob{l: e.low, dst: e.phasedLong, src: src, planes: planes, perPart: planes}
+	if t := e.team.Size(); t > 1 && planes > 1 && planes*e.low.LongPlane() >= minSplitLowering {
+		e.phase.perPart = ceilDiv(planes, t)
+		e.team.RunParked(&e.phase, ceilDiv(planes, e.phase.perPart))
+	} else {
+		e.phase.Run(0)
+	}
+	e.phase = phaseJob{}
 }
 
 // lowerAll lowers (or lifts) a tile of chans channels: split by channels
@@ -447,11 +507,11 @@ func (j *lowerJob) Run(part int) {
 func (e *im2colEngine) lowerAll(col, long []float32, chans, j0, cols int, lift bool) {
 	t := e.team.Size()
 	if e.call.parallel || t == 1 || chans == 1 || e.tiles() > 2 || chans*e.low.KernelSize()*cols < minSplitLowering {
-		j := lowerJob{l: e.low, col: col, long: long, chans: chans, per: chans, j0: j0, cols: cols, lift: lift}
+		j := lowerJob{l: e.low, col: col, long: long, chans: chans, per: chans, j0: j0, cols: cols, lift: lift, phased: e.call.phased}
 		j.Run(0)
 		return
 	}
-	e.job = lowerJob{l: e.low, col: col, long: long, chans: chans, per: ceilDiv(chans, t), j0: j0, cols: cols, lift: lift}
+	e.job = lowerJob{l: e.low, col: col, long: long, chans: chans, per: ceilDiv(chans, t), j0: j0, cols: cols, lift: lift, phased: e.call.phased}
 	e.team.RunParked(&e.job, ceilDiv(chans, e.job.per))
 	e.job = lowerJob{}
 }

@@ -33,8 +33,9 @@ type Options struct {
 	// TuneFile is where autotune's choices are kept between processes:
 	// read when a plan first needs it, appended to on each new choice.
 	TuneFile string
-	tile     int // tests: the im2col column tile (0: from the cache size)
-	chans    int // tests: the im2col channels per block (0: from the cache size)
+	tile     int  // tests: the im2col column tile (0: from the cache size)
+	chans    int  // tests: the im2col channels per block (0: from the cache size)
+	noPhase  bool // tests: im2col lowers from the long tensor itself, never a phased copy
 }
 
 // Plan computes the passes of one problem. NewPlan validates it, picks an
@@ -64,7 +65,7 @@ func NewPlan(p Problem, opt Options) (*Plan, error) {
 	if opt.Threads <= 0 {
 		opt.Threads = runtime.GOMAXPROCS(0)
 	}
-	cfg := Config{Threads: opt.Threads, WorkspaceLimit: opt.WorkspaceLimit, tile: opt.tile, chans: opt.chans}
+	cfg := Config{Threads: opt.Threads, WorkspaceLimit: opt.WorkspaceLimit, tile: opt.tile, chans: opt.chans, noPhase: opt.noPhase}
 	pl, err := build(s, opt, cfg)
 	var pe *Error
 	if err != nil && opt.WorkspaceLimit > 0 && (opt.Algorithm == "" || opt.Algorithm == "auto") && errors.As(err, &pe) && pe.Param == "workspace_limit" {

@@ -241,31 +241,10 @@ func TestPlanDeterministic(t *testing.T) {
 // and compares the results bit for bit.
 func checkDeterministic(t *testing.T, name string, p Problem, opt Options) {
 	t.Helper()
-	var first [5][]float32
+	var first [4][]float32
 	for threads := 1; threads <= 3; threads++ {
 		opt.Threads = threads
-		pl, err := NewPlan(p, opt)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		s := pl.Shape()
-		r := rand.New(rand.NewPCG(7, uint64(s.XLen)))
-		x, w, dy, res := randF32(r, s.XLen), randF32(r, s.WLen), randF32(r, s.YLen), randF32(r, s.YLen)
-		var b, db []float32
-		if s.Bias {
-			b, db = randF32(r, s.K), randF32(r, s.K)
-		}
-		y, dx, dw := make([]float32, s.YLen), make([]float32, s.XLen), randF32(r, s.WLen)
-		if opt.Passes.Has(PassForward) {
-			pl.Forward(y, x, w, b, &Epilogue{Residual: res, ReLU: true})
-		}
-		if opt.Passes.Has(PassBackwardData) {
-			pl.BackwardData(dx, dy, w)
-		}
-		if opt.Passes.Has(PassBackwardFilter) {
-			pl.BackwardFilter(dw, db, x, dy, true) // on top of random dw and db
-		}
-		got := [5][]float32{y, dx, dw, db}
+		got := runPasses(t, name, p, opt)
 		if threads == 1 {
 			first = got
 			continue
@@ -278,6 +257,36 @@ func checkDeterministic(t *testing.T, name string, p Problem, opt Options) {
 			}
 		}
 	}
+}
+
+// runPasses runs the passes of opt on a plan of p under opt, on inputs
+// drawn from the problem's sizes, and returns y, dx, dw and db (the
+// forward pass with the epilogue, backward-filter accumulating onto
+// random dw and db).
+func runPasses(t *testing.T, name string, p Problem, opt Options) [4][]float32 {
+	t.Helper()
+	pl, err := NewPlan(p, opt)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	s := pl.Shape()
+	r := rand.New(rand.NewPCG(7, uint64(s.XLen)))
+	x, w, dy, res := randF32(r, s.XLen), randF32(r, s.WLen), randF32(r, s.YLen), randF32(r, s.YLen)
+	var b, db []float32
+	if s.Bias {
+		b, db = randF32(r, s.K), randF32(r, s.K)
+	}
+	y, dx, dw := make([]float32, s.YLen), make([]float32, s.XLen), randF32(r, s.WLen)
+	if opt.Passes.Has(PassForward) {
+		pl.Forward(y, x, w, b, &Epilogue{Residual: res, ReLU: true})
+	}
+	if opt.Passes.Has(PassBackwardData) {
+		pl.BackwardData(dx, dy, w)
+	}
+	if opt.Passes.Has(PassBackwardFilter) {
+		pl.BackwardFilter(dw, db, x, dy, true) // on top of random dw and db
+	}
+	return [4][]float32{y, dx, dw, db}
 }
 
 // steadyAllocs is the fewest allocations per call of f over three
@@ -474,6 +483,43 @@ func TestWorkspaceLimitHuge(t *testing.T) {
 	for _, l := range []int64{math.MaxInt64, math.MaxInt64 / 2, 1 << 40} {
 		if _, err := NewPlan(p, Options{WorkspaceLimit: l}); err != nil {
 			t.Errorf("limit %d: %v", l, err)
+		}
+	}
+}
+
+// TestPlanPhasedLowering checks the phased lowering (a last-dim stride
+// of 3 or more) against the reference, and bit for bit against the
+// unphased one, on every pass: convolutions and transposed ones (whose
+// backward-data pass gathers), 1D to 3D, groups and batches, and asserts
+// that the phased path ran.
+func TestPlanPhasedLowering(t *testing.T) {
+	problems := []Problem{
+		{N: 2, C: 3, K: 4, In: []int{27, 23}, Kernel: []int{5, 5}, Stride: []int{2, 4}, Padding: Pad(2, 1), Bias: true},
+		{N: 1, C: 4, K: 6, Groups: 2, In: []int{40}, Kernel: []int{7}, Stride: []int{3}, Padding: Pad(3), Dilation: []int{2}},
+		{N: 1, C: 2, K: 3, In: []int{5, 6, 17}, Kernel: []int{2, 3, 4}, Stride: []int{1, 2, 3}, Padding: Pad(1, 0, 2), Bias: true},
+		{N: 2, C: 3, K: 2, In: []int{6, 7}, Kernel: []int{3, 5}, Stride: []int{3, 3}, Transposed: true, OutputPadding: []int{1, 2}, Bias: true},
+	}
+	for i, p := range problems {
+		name := fmt.Sprint("problem ", i)
+		checkPlan(t, p, Options{Algorithm: "im2col", Threads: 2})
+		for _, noPhase := range []bool{false, true} {
+			pl, err := NewPlan(p, Options{Algorithm: "im2col", Threads: 1, noPhase: noPhase})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := pl.engines[PassBackwardFilter].(*im2colEngine)
+			if phased := e.phasedLong != nil; phased == noPhase {
+				t.Fatalf("%s: phased %v with noPhase %v", name, phased, noPhase)
+			}
+		}
+		phased := runPasses(t, name, p, Options{Algorithm: "im2col", Threads: 2})
+		plain := runPasses(t, name, p, Options{Algorithm: "im2col", Threads: 2, noPhase: true})
+		for k, what := range []string{"y", "dx", "dw", "db"} {
+			for j := range phased[k] {
+				if math.Float32bits(phased[k][j]) != math.Float32bits(plain[k][j]) {
+					t.Fatalf("%s: %s[%d] = %v phased, %v not", name, what, j, phased[k][j], plain[k][j])
+				}
+			}
 		}
 	}
 }

@@ -16,19 +16,21 @@ func BenchmarkLower(b *testing.B) {
 		Stride: []int{1, 1}, Dilation: []int{1, 1}, Pad: []int{1, 1}}
 	stem := Geometry{Short: []int{112, 112}, Long: []int{224, 224}, Kernel: []int{7, 7},
 		Stride: []int{2, 2}, Dilation: []int{1, 1}, Pad: []int{3, 3}}
+	alexnet := Geometry{Short: []int{55, 55}, Long: []int{227, 227}, Kernel: []int{11, 11},
+		Stride: []int{4, 4}, Dilation: []int{1, 1}, Pad: []int{0, 0}}
 	lenet := Geometry{Short: []int{10, 10}, Long: []int{14, 14}, Kernel: []int{5, 5},
 		Stride: []int{1, 1}, Dilation: []int{1, 1}, Pad: []int{0, 0}}
 	for _, c := range []struct {
 		name  string
 		g     Geometry
 		chans int
-	}{{"c64", c64, 64}, {"stem", stem, 3}, {"lenet_c6", lenet, 6}} {
+	}{{"c64", c64, 64}, {"stem", stem, 3}, {"alexnet", alexnet, 3}, {"lenet_c6", lenet, 6}} {
 		l := New(c.g)
 		src := make([]float32, c.chans*l.LongPlane())
 		for i := range src {
 			src[i] = float32(i % 7)
 		}
-		for _, tile := range []int{64, 100, 192, 608, 3136} {
+		for _, tile := range []int{100, 192, 608, 3136} {
 			if tile > l.ShortLen() {
 				continue
 			}
@@ -38,6 +40,21 @@ func BenchmarkLower(b *testing.B) {
 					for j0 := 0; j0 < l.ShortLen(); j0 += tile {
 						cols := min(tile, l.ShortLen()-j0)
 						l.Lower(col, cols, src, c.chans, j0, cols)
+					}
+				}
+				b.SetBytes(int64(4 * c.chans * l.KernelSize() * l.ShortLen()))
+			})
+			if !l.Phased() {
+				continue
+			}
+			// The phased lowering, its Phase pass included.
+			phased := make([]float32, len(src))
+			b.Run(fmt.Sprintf("%s/phased/tile%d", c.name, tile), func(b *testing.B) {
+				for b.Loop() {
+					l.Phase(phased, src, c.chans)
+					for j0 := 0; j0 < l.ShortLen(); j0 += tile {
+						cols := min(tile, l.ShortLen()-j0)
+						l.LowerPhased(col, cols, phased, c.chans, j0, cols)
 					}
 				}
 				b.SetBytes(int64(4 * c.chans * l.KernelSize() * l.ShortLen()))

@@ -83,6 +83,13 @@ type Lowering struct {
 	// lowering: its rows are fixed by clearing these runs and the
 	// last dim's edge taps, with no walk over every run.
 	padRows [][]int32
+	// A phased lowering (zero padding, a last-dim stride s > 1) may read
+	// a long tensor whose rows Phase has grouped by index mod s: phase p
+	// (the elements x = p mod s) from phaseOff[p] on, x at
+	// phaseOff[p] + x/s. The taps of a run at last-dim offset kl are then
+	// one run of their phase, from phaseStart[kl] + the run's first
+	// short position on: a copy instead of a strided gather.
+	phaseOff, phaseStart []int
 }
 
 // New returns the lowering of g. It panics if g's slices disagree in
@@ -111,6 +118,9 @@ func New(g Geometry) *Lowering {
 	l.buildShifts()
 	if l.flat && g.Mode == Zeros {
 		l.buildPadRows()
+	}
+	if l.stride > 1 && g.Mode == Zeros {
+		l.buildPhases()
 	}
 	return l
 }
@@ -191,6 +201,56 @@ func (l *Lowering) buildPadRows() {
 	}
 }
 
+// buildPhases fills phaseOff and phaseStart.
+func (l *Lowering) buildPhases() {
+	s := l.stride
+	l.phaseOff = make([]int, s)
+	for p := 1; p < s; p++ {
+		l.phaseOff[p] = l.phaseOff[p-1] + ceilDiv(max(0, l.longW-(p-1)), s)
+	}
+	l.phaseStart = make([]int, l.kw)
+	for kl := range l.kw {
+		base := kl*l.dil - l.pad
+		p := ((base % s) + s) % s
+		l.phaseStart[kl] = l.phaseOff[p] + (base-p)/s
+	}
+}
+
+// Phased reports whether LowerPhased applies: zero padding and a stride
+// above 1 along the last dim.
+func (l *Lowering) Phased() bool { return l.phaseOff != nil }
+
+// Phase copies chans planes of src (LongPlane floats each) into dst, each
+// long row's elements grouped by their index mod the last dim's stride s
+// (x in phase x mod s, in order), for LowerPhased. It panics unless the
+// lowering is phased.
+func (l *Lowering) Phase(dst, src []float32, chans int) {
+	if !l.Phased() {
+		panic("im2col: Phase on a lowering that is not phased")
+	}
+	n := chans * l.longPlane
+	dst, src = dst[:n], src[:n]
+	vec := &kernels.Bound().Vec
+	for r := 0; r < n; r += l.longW {
+		row, out := src[r:r+l.longW], dst[r:r+l.longW]
+		for p, off := range l.phaseOff {
+			if p < l.longW {
+				gatherStrided(out[off:off+ceilDiv(l.longW-p, l.stride)], row[p:], l.stride, vec)
+			}
+		}
+	}
+}
+
+// LowerPhased is Lower on a long tensor that Phase has reordered: the
+// same columns, from runs that are copies.
+func (l *Lowering) LowerPhased(col []float32, ld int, phased []float32, chans, j0, cols int) {
+	if !l.Phased() {
+		panic("im2col: LowerPhased on a lowering that is not phased")
+	}
+	l.check(col, ld, phased, chans, j0, cols)
+	l.walk(col, ld, phased, chans, j0, cols, false, true)
+}
+
 // MapIndex maps a long index v along a dim of size n through the mode:
 // v itself inside, the mode's source outside, -1 for zeros. The
 // convolution's validation keeps reflect padding below n and circular
@@ -226,7 +286,7 @@ func (l *Lowering) TableBytes() int64 {
 	for _, r := range l.padRows {
 		pads += len(r)
 	}
-	return int64(4*len(l.rowOf) + len(l.natural) + 8*(len(l.first)+len(l.end)+len(l.shift)) + 4*pads + 24*len(l.padRows))
+	return int64(4*len(l.rowOf) + len(l.natural) + 8*(len(l.first)+len(l.end)+len(l.shift)+len(l.phaseOff)+len(l.phaseStart)) + 4*pads + 24*len(l.padRows))
 }
 
 // KernelSize is the number of kernel offsets (rows per channel).
@@ -246,7 +306,7 @@ func (l *Lowering) LongPlane() int { return l.longPlane }
 // short row).
 func (l *Lowering) Lower(col []float32, ld int, src []float32, chans, j0, cols int) {
 	l.check(col, ld, src, chans, j0, cols)
-	l.walk(col, ld, src, chans, j0, cols, false)
+	l.walk(col, ld, src, chans, j0, cols, false, false)
 }
 
 // Lift adds the columns [j0, j0+cols) of col (rows ld floats apart) back into dst, chans
@@ -256,14 +316,14 @@ func (l *Lowering) Lower(col []float32, ld int, src []float32, chans, j0, cols i
 // moved out of a row before adding the rest in one pass).
 func (l *Lowering) Lift(dst, col []float32, ld, chans, j0, cols int) {
 	l.check(col, ld, dst, chans, j0, cols)
-	l.walk(col, ld, dst, chans, j0, cols, true)
+	l.walk(col, ld, dst, chans, j0, cols, true, false)
 }
 
 // walk runs Lower (or, with lift, Lift) over every row of the tile, in
 // the column matrix's row order: channel, outer kernel offset ko,
 // last-dim kernel offset kl. (A branch per row, not a func value: the
 // rows of small planes are short enough for an indirect call to show.)
-func (l *Lowering) walk(col []float32, ld int, long []float32, chans, j0, cols int, lift bool) {
+func (l *Lowering) walk(col []float32, ld int, long []float32, chans, j0, cols int, lift, phased bool) {
 	vec := &kernels.Bound().Vec
 	so0, a0 := j0/l.shortW, j0%l.shortW
 	for c := range chans {
@@ -278,6 +338,8 @@ func (l *Lowering) walk(col []float32, ld int, long []float32, chans, j0, cols i
 					l.liftRuns(plane, row, ko, kl, so0, a0, vec)
 				case l.flat:
 					l.lowerFlat(row, plane, ko, kl, j0, so0, a0)
+				case phased:
+					l.lowerPhasedRuns(row, plane, ko, kl, so0, a0)
 				case l.g.Mode == Zeros:
 					l.lowerRunsZeros(row, plane, ko, kl, so0, a0, vec)
 				default:
@@ -371,6 +433,29 @@ func (l *Lowering) lowerRunsZeros(dst, plane []float32, ko, kl, so0, a0 int, vec
 		} else {
 			gatherStrided(run[lo:hi], src, l.stride, vec)
 		}
+	}
+}
+
+// lowerPhasedRuns is lowerRunsZeros on a phased long tensor: the inside
+// taps of each run are one run of their phase.
+func (l *Lowering) lowerPhasedRuns(dst, plane []float32, ko, kl, so0, a0 int) {
+	cols := len(dst)
+	first, end, start := l.first[kl], l.end[kl], l.phaseStart[kl]
+	for so, a, d := so0, a0, 0; d < cols; so, a = so+1, 0 {
+		b := min(l.shortW, a+cols-d)
+		run := dst[d : d+b-a]
+		d += b - a
+		lrow := int(l.rowOf[so*l.outerTaps+ko])
+		if lrow < 0 {
+			clear(run)
+			continue
+		}
+		lo, hi := clamp(first, a, b), clamp(end, a, b)
+		clear(run[:lo-a])
+		if lo < hi {
+			copy(run[lo-a:hi-a], plane[lrow*l.longW+start+lo:])
+		}
+		clear(run[hi-a:])
 	}
 }
 

@@ -2,6 +2,7 @@ package im2col
 
 import (
 	"fmt"
+	"math"
 	"github.com/convkit/convkit/internal/guardpage"
 	"github.com/convkit/convkit/kernels"
 	"math/rand/v2"
@@ -63,10 +64,10 @@ func randomGeometry(r *rand.Rand) Geometry {
 
 func TestLowerLiftMatchDefinition(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	flat, zeroFlat, zeroRuns := 0, 0, 0
+	flat, zeroFlat, zeroRuns, phased := 0, 0, 0, 0
 	defer func() {
-		if flat < 50 || zeroFlat < 15 || zeroRuns < 40 {
-			t.Errorf("only %d of the geometries took the flat path, %d of them zero-padded (zeroPadding); %d lowerRunsZeros", flat, zeroFlat, zeroRuns)
+		if flat < 50 || zeroFlat < 15 || zeroRuns < 40 || phased < 25 {
+			t.Errorf("only %d of the geometries took the flat path, %d of them zero-padded (zeroPadding); %d lowerRunsZeros, %d phased", flat, zeroFlat, zeroRuns, phased)
 		}
 	}()
 	for trial := range 400 {
@@ -86,6 +87,12 @@ func TestLowerLiftMatchDefinition(t *testing.T) {
 		for i := range src {
 			src[i] = float32(r.IntN(17) - 8)
 		}
+		var phasedSrc []float32
+		if l.Phased() {
+			phased++
+			phasedSrc = make([]float32, len(src))
+			l.Phase(phasedSrc, src, chans)
+		}
 		rows := chans * l.KernelSize()
 		tile := 1 + r.IntN(l.ShortLen())
 		name := fmt.Sprintf("trial %d %+v chans %d tile %d", trial, g, chans, tile)
@@ -99,6 +106,19 @@ func TestLowerLiftMatchDefinition(t *testing.T) {
 				col[i] = 7
 			}
 			l.Lower(col, ld, src, chans, j0, cols)
+			if phasedSrc != nil {
+				// The phased source lowers to the same columns, bit for bit.
+				again := make([]float32, len(col))
+				for i := range again {
+					again[i] = 7
+				}
+				l.LowerPhased(again, ld, phasedSrc, chans, j0, cols)
+				for i := range col {
+					if math.Float32bits(again[i]) != math.Float32bits(col[i]) {
+						t.Fatalf("%s: LowerPhased wrote col[%d] = %v, Lower %v", name, i, again[i], col[i])
+					}
+				}
+			}
 			for i, v := range col {
 				if (i >= rows*ld || i%ld >= cols) && v != 7 {
 					t.Fatalf("%s: Lower wrote col[%d] outside the tile (ld %d)", name, i, ld)
