@@ -2,9 +2,9 @@ package im2col
 
 import (
 	"fmt"
-	"math"
 	"github.com/convkit/convkit/internal/guardpage"
 	"github.com/convkit/convkit/kernels"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
