@@ -2,11 +2,12 @@ package im2col
 
 import (
 	"fmt"
-	"github.com/convkit/convkit/internal/guardpage"
-	"github.com/convkit/convkit/kernels"
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/convkit/convkit/internal/guardpage"
+	"github.com/convkit/convkit/kernels"
 )
 
 // tapOf is the plain definition: the long plane offset of short position j
