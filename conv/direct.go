@@ -253,9 +253,26 @@ type ocGroup struct {
 	w      int // float offset of its packed weights within the conv group's
 }
 
+// newDirectLayout lays s out for the tile kernels on threads, in the
+// form blockedForm gives, or in planes where that reads x in place and
+// models cheaper.
 func newDirectLayout(s *Shape, threads int) *directLayout {
-	return newDirectLayoutForm(s, threads, blockedForm(s, directLanes()))
+	l := newDirectLayoutForm(s, threads, blockedForm(s, directLanes()))
+	if l.form == direct.Blocked && l.copyX && s.Groups == 1 && s.Layout == ChannelsFirst && !s.padded() {
+		// The planes form reads such an x in place, where the blocked
+		// one copies it into blocks: take it where the model, the copy
+		// counted, finds it cheaper (wavenet_1d_k2_d8_c64, two taps
+		// per channel: the copy was a tenth of its time).
+		if p := newDirectLayoutForm(s, threads, direct.Planes); p.modelCost() < l.modelCost() {
+			return p
+		}
+	}
+	return l
 }
+
+// modelCost is the model's time of the layout's forward pass: the
+// kernels' cycles and the elements reordered (about a cycle each).
+func (l *directLayout) modelCost() float64 { return l.cycles() + float64(l.reordered()) }
 
 // newDirectLayoutForm is newDirectLayout with the input form given.
 func newDirectLayoutForm(s *Shape, threads int, form direct.Form) *directLayout {

@@ -50,7 +50,7 @@ func (s *Shape) byWidth() bool {
 		return false
 	}
 	t := newDirectLayout(s, 1)
-	return w.cycles() < t.cycles()+float64(t.reordered())
+	return w.cycles() < t.modelCost()
 }
 
 // dwLayout is how the depthwise kernels sweep one plane of the forward

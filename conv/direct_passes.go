@@ -217,8 +217,7 @@ func forwardCycles(s *Shape, threads int) float64 {
 	case s.byChannels():
 		return newDCLayout(s, threads).cycles()
 	}
-	l := newDirectLayout(s, threads)
-	return l.cycles() + float64(l.reordered())
+	return newDirectLayout(s, threads).modelCost()
 }
 
 // newDirectPass makes pass's engine on threads; n is its workspace

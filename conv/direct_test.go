@@ -480,3 +480,36 @@ func TestDirectStridePhases(t *testing.T) {
 	}
 	requireSeen(t, seen, "no strided problem", "1D", "2D", "3D", "nchw", "nhwc", "groups true", "groups false", "zero phase true", "zero phase false")
 }
+
+// TestDirectPlanesInPlace checks that an unpadded channels-first problem
+// with many channels and few taps (wavenet_1d_k2_d8_c64's kind) takes the
+// planes form, x read in place, and computes it right; padded, it copies
+// x into blocks as before.
+func TestDirectPlanesInPlace(t *testing.T) {
+	L := directLanes()
+	for _, p := range []Problem{
+		{N: 2, C: 2*L + 3, K: 3*L - 1, In: []int{61}, Kernel: []int{2}, Dilation: []int{5}, Bias: true},
+		{N: 1, C: 4 * L, K: 2 * L, In: []int{9, 23}, Kernel: []int{1, 2}, Bias: true},
+	} {
+		s, err := p.Resolve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l := newDirectLayout(s, 1); l.form != direct.Planes || l.copyX {
+			t.Errorf("%+v: form %c, x copied %v: want planes read in place", p, l.form, l.copyX)
+		}
+		checkPlan(t, p, Options{Algorithm: "direct", Threads: 2})
+		padded := p
+		ones := make([]int, len(p.In))
+		for i := range ones {
+			ones[i] = 1
+		}
+		padded.Padding = Pad(ones...)
+		if s, err = padded.Resolve(); err != nil {
+			t.Fatal(err)
+		}
+		if l := newDirectLayout(s, 1); l.form != direct.Blocked {
+			t.Errorf("%+v: form %c, want blocked", padded, l.form)
+		}
+	}
+}
