@@ -230,6 +230,15 @@ func (a fftAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 	}
 	chans := float64(s.CPerG + s.KPerG)
 	macs := float64(s.KPerG*s.CPerG) * spec / h.CMACsPerSec
+	// The filters' spectra (complex64 per point) stream in from past the
+	// caches once per image where they exceed L3, at the stream rate
+	// measured at best (L3's; memory's is slower and unmeasured, its
+	// probe's page faults costing more than the models may): the probe
+	// behind CMACsPerSec runs in L2. (volume_3d_3x3x3_c16's are 101 MB: the
+	// model put its forward pass at 10 ms, and it ran 19.)
+	if wb := 8 * float64(s.KPerG*s.CPerG) * spec; wb > float64(h.L3) && h.StreamGBs > 0 {
+		macs += wb / (h.StreamGBs * 1e9)
+	}
 	perImage := chans*(transform+copyGrid) + macs
 	total := float64(s.N*s.Groups) * perImage
 	if pass == PassBackwardFilter { // and the filters' inverses
