@@ -2,6 +2,7 @@ package conv
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -26,6 +27,8 @@ var benchProblems = map[string]Problem{
 	"large_15x15_c16":      {N: 1, C: 16, K: 16, In: []int{128, 128}, Kernel: []int{15, 15}, Padding: Pad(7, 7), Bias: true},
 	"large_31x31_c8":       {N: 1, C: 8, K: 8, In: []int{256, 256}, Kernel: []int{31, 31}, Padding: Pad(15, 15), Bias: true},
 	"audio_1d_k255_c4":     {N: 1, C: 4, K: 4, In: []int{65536}, Kernel: []int{255}, Padding: Pad(127), Bias: true},
+	"wavenet_1d_k2_d8_c64": {N: 1, C: 64, K: 64, In: []int{16000}, Kernel: []int{2}, Dilation: []int{8}, Bias: true},
+	"dilated_3x3_d4_c64":   {N: 1, C: 64, K: 64, In: []int{64, 64}, Kernel: []int{3, 3}, Dilation: []int{4, 4}, Padding: Pad(4, 4), Bias: true},
 }
 
 func BenchmarkForward(b *testing.B)        { benchPass(b, "im2col", PassForward) }
@@ -100,8 +103,9 @@ func BenchmarkPackWeights(b *testing.B) {
 	}
 }
 
-// benchPass times one pass of algo's plan on one thread (the problems it
-// supports); GFLOPS count the forward FLOPs, as the reports do.
+// benchPass times one pass of algo's plan on GOMAXPROCS threads (go test
+// -cpu 1,2 sets them) on the problems it supports; GFLOPS count the
+// forward FLOPs, as the reports do.
 func benchPass(b *testing.B, algo string, pass Pass) {
 	for name, p := range benchProblems {
 		a, err := Lookup(algo)
@@ -112,7 +116,7 @@ func benchPass(b *testing.B, algo string, pass Pass) {
 			continue
 		}
 		b.Run(name, func(b *testing.B) {
-			pl, err := NewPlan(p, Options{Threads: 1, Algorithm: algo, Passes: PassSet(pass)})
+			pl, err := NewPlan(p, Options{Threads: runtime.GOMAXPROCS(0), Algorithm: algo, Passes: PassSet(pass)})
 			if err != nil {
 				b.Fatal(err)
 			}
