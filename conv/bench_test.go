@@ -27,6 +27,7 @@ var benchProblems = map[string]Problem{
 	"large_15x15_c16":      {N: 1, C: 16, K: 16, In: []int{128, 128}, Kernel: []int{15, 15}, Padding: Pad(7, 7), Bias: true},
 	"large_31x31_c8":       {N: 1, C: 8, K: 8, In: []int{256, 256}, Kernel: []int{31, 31}, Padding: Pad(15, 15), Bias: true},
 	"audio_1d_k255_c4":     {N: 1, C: 4, K: 4, In: []int{65536}, Kernel: []int{255}, Padding: Pad(127), Bias: true},
+	"resnet_1x1_c256_k64":  {N: 1, C: 256, K: 64, In: []int{56, 56}, Kernel: []int{1, 1}, Bias: true},
 	"wavenet_1d_k2_d8_c64": {N: 1, C: 64, K: 64, In: []int{16000}, Kernel: []int{2}, Dilation: []int{8}, Bias: true},
 	"dilated_3x3_d4_c64":   {N: 1, C: 64, K: 64, In: []int{64, 64}, Kernel: []int{3, 3}, Dilation: []int{4, 4}, Padding: Pad(4, 4), Bias: true},
 }
