@@ -117,6 +117,16 @@ func Gather2AVX2(dst []float32, src []float32)
 //go:noescape
 func ScatterAdd2AVX2(dst []float32, src []float32)
 
+// Interleave2AVX2 is VecKernels.Interleave2 for AVX2+FMA (8 lanes).
+// Its reference and test oracle is kernels.Interleave2Generic:
+//
+//	for i := range even { // len(odd) >= len(even), len(dst) >= 2*len(even)
+//		dst[2*i], dst[2*i+1] = even[i], odd[i]
+//	}
+//
+//go:noescape
+func Interleave2AVX2(dst []float32, even []float32, odd []float32)
+
 // MaxPool2AVX2 is VecKernels.MaxPool2 for AVX2+FMA (8 lanes).
 // Its reference and test oracle is kernels.MaxPool2Generic:
 //
@@ -274,6 +284,16 @@ func Gather2AVX512(dst []float32, src []float32)
 //
 //go:noescape
 func ScatterAdd2AVX512(dst []float32, src []float32)
+
+// Interleave2AVX512 is VecKernels.Interleave2 for AVX-512F (16 lanes, opmask tails).
+// Its reference and test oracle is kernels.Interleave2Generic:
+//
+//	for i := range even { // len(odd) >= len(even), len(dst) >= 2*len(even)
+//		dst[2*i], dst[2*i+1] = even[i], odd[i]
+//	}
+//
+//go:noescape
+func Interleave2AVX512(dst []float32, even []float32, odd []float32)
 
 // MaxPool2AVX512 is VecKernels.MaxPool2 for AVX-512F (16 lanes, opmask tails).
 // Its reference and test oracle is kernels.MaxPool2Generic:

@@ -907,6 +907,128 @@ done:
 	VZEROUPPER
 	RET
 
+// func Interleave2AVX2(dst []float32, even []float32, odd []float32)
+// Requires: AVX
+TEXT ·Interleave2AVX2(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), AX
+	MOVQ even_base+24(FP), CX
+	MOVQ odd_base+48(FP), DX
+	MOVQ even_len+32(FP), BX
+
+	// Main loop: 4 vectors (32 elements; 8 vectors of whole pairs) per iteration.
+unrolled:
+	CMPQ       BX, $0x00000020
+	JL         single
+	VMOVUPS    (CX), Y0
+	VMOVUPS    (DX), Y1
+	VUNPCKLPS  Y1, Y0, Y2
+	VUNPCKHPS  Y1, Y0, Y1
+	VPERM2F128 $0x20, Y1, Y2, Y0
+	VPERM2F128 $0x31, Y1, Y2, Y1
+	VMOVUPS    Y0, (AX)
+	VMOVUPS    Y1, 32(AX)
+	VMOVUPS    32(CX), Y0
+	VMOVUPS    32(DX), Y1
+	VUNPCKLPS  Y1, Y0, Y2
+	VUNPCKHPS  Y1, Y0, Y1
+	VPERM2F128 $0x20, Y1, Y2, Y0
+	VPERM2F128 $0x31, Y1, Y2, Y1
+	VMOVUPS    Y0, 64(AX)
+	VMOVUPS    Y1, 96(AX)
+	VMOVUPS    64(CX), Y0
+	VMOVUPS    64(DX), Y1
+	VUNPCKLPS  Y1, Y0, Y2
+	VUNPCKHPS  Y1, Y0, Y1
+	VPERM2F128 $0x20, Y1, Y2, Y0
+	VPERM2F128 $0x31, Y1, Y2, Y1
+	VMOVUPS    Y0, 128(AX)
+	VMOVUPS    Y1, 160(AX)
+	VMOVUPS    96(CX), Y0
+	VMOVUPS    96(DX), Y1
+	VUNPCKLPS  Y1, Y0, Y2
+	VUNPCKHPS  Y1, Y0, Y1
+	VPERM2F128 $0x20, Y1, Y2, Y0
+	VPERM2F128 $0x31, Y1, Y2, Y1
+	VMOVUPS    Y0, 192(AX)
+	VMOVUPS    Y1, 224(AX)
+	ADDQ       $0x00000100, AX
+	ADDQ       $0x00000080, CX
+	ADDQ       $0x00000080, DX
+	SUBQ       $0x00000020, BX
+	JMP        unrolled
+
+single:
+	// One vector at a time.
+	CMPQ       BX, $0x00000008
+	JL         tail
+	VMOVUPS    (CX), Y0
+	VMOVUPS    (DX), Y1
+	VUNPCKLPS  Y1, Y0, Y2
+	VUNPCKHPS  Y1, Y0, Y1
+	VPERM2F128 $0x20, Y1, Y2, Y0
+	VPERM2F128 $0x31, Y1, Y2, Y1
+	VMOVUPS    Y0, (AX)
+	VMOVUPS    Y1, 32(AX)
+	ADDQ       $0x00000040, AX
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000020, DX
+	SUBQ       $0x00000008, BX
+	JMP        single
+
+tail:
+	TESTQ BX, BX
+	JZ    done
+	CMPQ  BX, $0x00000004
+	JLE   tailshort
+
+	// The last r = 5..7 elements, masked: the first vector of pairs is full, the
+	// second has 2r-8 live lanes.
+	MOVQ       BX, SI
+	SHLQ       $0x01, SI
+	SUBQ       $0x00000008, SI
+	LEAQ       tailmask<>+0(SB), DI
+	SHLQ       $0x02, BX
+	NEGQ       BX
+	VMOVDQU    32(DI)(BX*1), Y0
+	LEAQ       tailmask<>+0(SB), BX
+	SHLQ       $0x02, SI
+	NEGQ       SI
+	VMOVDQU    32(BX)(SI*1), Y1
+	VMASKMOVPS (CX), Y0, Y2
+	VMASKMOVPS (DX), Y0, Y0
+	VUNPCKLPS  Y0, Y2, Y3
+	VUNPCKHPS  Y0, Y2, Y2
+	VPERM2F128 $0x20, Y2, Y3, Y0
+	VPERM2F128 $0x31, Y2, Y3, Y2
+	VMOVUPS    Y0, (AX)
+	VMASKMOVPS Y2, Y1, 32(AX)
+	JMP        done
+
+tailshort:
+	// The last r = 1..4 elements, masked: the first vector of pairs has 2r live
+	// lanes, the second is past the end.
+	MOVQ       BX, SI
+	SHLQ       $0x01, SI
+	LEAQ       tailmask<>+0(SB), DI
+	SHLQ       $0x02, BX
+	NEGQ       BX
+	VMOVDQU    32(DI)(BX*1), Y0
+	LEAQ       tailmask<>+0(SB), BX
+	SHLQ       $0x02, SI
+	NEGQ       SI
+	VMOVDQU    32(BX)(SI*1), Y1
+	VMASKMOVPS (CX), Y0, Y2
+	VMASKMOVPS (DX), Y0, Y0
+	VUNPCKLPS  Y0, Y2, Y3
+	VUNPCKHPS  Y0, Y2, Y2
+	VPERM2F128 $0x20, Y2, Y3, Y0
+	VPERM2F128 $0x31, Y2, Y3, Y2
+	VMASKMOVPS Y0, Y1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
 // func MaxPool2AVX2(y []float32, x []float32, rows int, ow int, w int)
 // Requires: AVX, AVX2
 TEXT ·MaxPool2AVX2(SB), NOSPLIT, $0-72
@@ -2259,6 +2381,138 @@ tailshort:
 	VMOVUPS   Z2, Z1
 	VMOVUPS.Z (CX), K1, Z2
 	VADDPS    Z2, Z0, Z0
+	VMOVUPS   tailmaskPerm<>+128(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   tailmaskPerm<>+192(SB), Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z0, K2, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func Interleave2AVX512(dst []float32, even []float32, odd []float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·Interleave2AVX512(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), AX
+	MOVQ even_base+24(FP), CX
+	MOVQ odd_base+48(FP), DX
+	MOVQ even_len+32(FP), BX
+
+	// Main loop: 4 vectors (64 elements; 8 vectors of whole pairs) per iteration.
+unrolled:
+	CMPQ      BX, $0x00000040
+	JL        single
+	VMOVUPS   (CX), Z0
+	VMOVUPS   (DX), Z1
+	VMOVUPS   tailmaskPerm<>+128(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   tailmaskPerm<>+192(SB), Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z0, (AX)
+	VMOVUPS   Z1, 64(AX)
+	VMOVUPS   64(CX), Z0
+	VMOVUPS   64(DX), Z1
+	VMOVUPS   tailmaskPerm<>+128(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   tailmaskPerm<>+192(SB), Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z0, 128(AX)
+	VMOVUPS   Z1, 192(AX)
+	VMOVUPS   128(CX), Z0
+	VMOVUPS   128(DX), Z1
+	VMOVUPS   tailmaskPerm<>+128(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   tailmaskPerm<>+192(SB), Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z0, 256(AX)
+	VMOVUPS   Z1, 320(AX)
+	VMOVUPS   192(CX), Z0
+	VMOVUPS   192(DX), Z1
+	VMOVUPS   tailmaskPerm<>+128(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   tailmaskPerm<>+192(SB), Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z0, 384(AX)
+	VMOVUPS   Z1, 448(AX)
+	ADDQ      $0x00000200, AX
+	ADDQ      $0x00000100, CX
+	ADDQ      $0x00000100, DX
+	SUBQ      $0x00000040, BX
+	JMP       unrolled
+
+single:
+	// One vector at a time.
+	CMPQ      BX, $0x00000010
+	JL        tail
+	VMOVUPS   (CX), Z0
+	VMOVUPS   (DX), Z1
+	VMOVUPS   tailmaskPerm<>+128(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   tailmaskPerm<>+192(SB), Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z0, (AX)
+	VMOVUPS   Z1, 64(AX)
+	ADDQ      $0x00000080, AX
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, DX
+	SUBQ      $0x00000010, BX
+	JMP       single
+
+tail:
+	TESTQ BX, BX
+	JZ    done
+	CMPQ  BX, $0x00000008
+	JLE   tailshort
+
+	// The last r = 9..15 elements, masked: the first vector of pairs is full, the
+	// second has 2r-16 live lanes.
+	MOVQ      BX, SI
+	SHLQ      $0x01, SI
+	SUBQ      $0x00000010, SI
+	MOVL      $0x0000ffff, DI
+	BZHIL     BX, DI, BX
+	KMOVW     BX, K1
+	MOVL      $0x0000ffff, BX
+	BZHIL     SI, BX, BX
+	KMOVW     BX, K2
+	VMOVUPS.Z (CX), K1, Z0
+	VMOVUPS.Z (DX), K1, Z1
+	VMOVUPS   tailmaskPerm<>+128(SB), Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVUPS   tailmaskPerm<>+192(SB), Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, Z0
+	VMOVUPS   Z3, Z1
+	VMOVUPS   Z0, (AX)
+	VMOVUPS   Z1, K2, 64(AX)
+	JMP       done
+
+tailshort:
+	// The last r = 1..8 elements, masked: the first vector of pairs has 2r live
+	// lanes, the second is past the end.
+	MOVQ      BX, SI
+	SHLQ      $0x01, SI
+	MOVL      $0x0000ffff, DI
+	BZHIL     BX, DI, BX
+	KMOVW     BX, K1
+	MOVL      $0x0000ffff, BX
+	BZHIL     SI, BX, BX
+	KMOVW     BX, K2
+	VMOVUPS.Z (CX), K1, Z0
+	VMOVUPS.Z (DX), K1, Z1
 	VMOVUPS   tailmaskPerm<>+128(SB), Z2
 	VPERMI2PS Z1, Z0, Z2
 	VMOVUPS   tailmaskPerm<>+192(SB), Z3

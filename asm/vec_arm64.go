@@ -117,6 +117,16 @@ func Gather2NEON(dst []float32, src []float32)
 //go:noescape
 func ScatterAdd2NEON(dst []float32, src []float32)
 
+// Interleave2NEON is VecKernels.Interleave2 for NEON (4 lanes).
+// Its reference and test oracle is kernels.Interleave2Generic:
+//
+//	for i := range even { // len(odd) >= len(even), len(dst) >= 2*len(even)
+//		dst[2*i], dst[2*i+1] = even[i], odd[i]
+//	}
+//
+//go:noescape
+func Interleave2NEON(dst []float32, even []float32, odd []float32)
+
 // MaxPool2NEON is VecKernels.MaxPool2 for NEON (4 lanes).
 // Its reference and test oracle is kernels.MaxPool2Generic:
 //

@@ -649,6 +649,75 @@ tail:
 done:
 	RET
 
+// func Interleave2NEON(dst []float32, even []float32, odd []float32)
+TEXT ·Interleave2NEON(SB), NOSPLIT, $0-72
+	MOVD dst_base+0(FP), R0
+	MOVD even_base+24(FP), R1
+	MOVD odd_base+48(FP), R2
+	MOVD even_len+32(FP), R3
+	// Main loop: 4 vectors (16 elements; 8 vectors of whole pairs) per iteration.
+unrolled:
+	CMP $16, R3
+	BLT single
+	FMOVQ (R1), F0
+	FMOVQ (R2), F1
+	VZIP1 V1.S4, V0.S4, V2.S4
+	VZIP2 V1.S4, V0.S4, V3.S4
+	FMOVQ F2, (R0)
+	FMOVQ F3, 16(R0)
+	FMOVQ 16(R1), F0
+	FMOVQ 16(R2), F1
+	VZIP1 V1.S4, V0.S4, V2.S4
+	VZIP2 V1.S4, V0.S4, V3.S4
+	FMOVQ F2, 32(R0)
+	FMOVQ F3, 48(R0)
+	FMOVQ 32(R1), F0
+	FMOVQ 32(R2), F1
+	VZIP1 V1.S4, V0.S4, V2.S4
+	VZIP2 V1.S4, V0.S4, V3.S4
+	FMOVQ F2, 64(R0)
+	FMOVQ F3, 80(R0)
+	FMOVQ 48(R1), F0
+	FMOVQ 48(R2), F1
+	VZIP1 V1.S4, V0.S4, V2.S4
+	VZIP2 V1.S4, V0.S4, V3.S4
+	FMOVQ F2, 96(R0)
+	FMOVQ F3, 112(R0)
+	ADD $128, R0, R0
+	ADD $64, R1, R1
+	ADD $64, R2, R2
+	SUB $16, R3, R3
+	B unrolled
+single:
+	// One vector at a time.
+	CMP $4, R3
+	BLT tail
+	FMOVQ (R1), F0
+	FMOVQ (R2), F1
+	VZIP1 V1.S4, V0.S4, V2.S4
+	VZIP2 V1.S4, V0.S4, V3.S4
+	FMOVQ F2, (R0)
+	FMOVQ F3, 16(R0)
+	ADD $32, R0, R0
+	ADD $16, R1, R1
+	ADD $16, R2, R2
+	SUB $4, R3, R3
+	B single
+tail:
+	// The last 0..3 elements, one at a time in lane 0, each pair whole.
+	CBZ R3, done
+	FMOVS (R1), F0
+	FMOVS (R2), F1
+	FMOVS F0, (R0)
+	FMOVS F1, 4(R0)
+	ADD $8, R0, R0
+	ADD $4, R1, R1
+	ADD $4, R2, R2
+	SUB $1, R3, R3
+	B tail
+done:
+	RET
+
 // func MaxPool2NEON(y []float32, x []float32, rows int, ow int, w int)
 TEXT ·MaxPool2NEON(SB), NOSPLIT, $0-72
 	// Compares and selects rather than a max: x86's VMAXPS drops NaN from one

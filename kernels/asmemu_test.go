@@ -61,6 +61,7 @@ func emuTable(t *testing.T, p *asmemu.Program, isa ISA, suffix string) *Table {
 			Sum:          func(x []float32) float32 { return call("Sum", x)[0].(float32) },
 			Gather2:      func(dst, src []float32) { call("Gather2", dst, src) },
 			ScatterAdd2:  func(dst, src []float32) { call("ScatterAdd2", dst, src) },
+			Interleave2:  func(dst, even, odd []float32) { call("Interleave2", dst, even, odd) },
 			MaxPool2:     func(y, x []float32, rows, ow, w int) { call("MaxPool2", y, x, rows, ow, w) },
 			MaxPool2Backward: func(dx, x, dy []float32, rows, ow, w int) {
 				call("MaxPool2Backward", dx, x, dy, rows, ow, w)

@@ -40,6 +40,7 @@ func amd64Table(i ISA) Table {
 			MaxPool2:         asm.MaxPool2AVX2,
 			MaxPool2Backward: asm.MaxPool2BackwardAVX2,
 			ScatterAdd2:      asm.ScatterAdd2AVX2,
+			Interleave2:      asm.Interleave2AVX2,
 		}
 		t.Peak = asm.FmaPeakAVX2
 	case AVX512:
@@ -56,6 +57,7 @@ func amd64Table(i ISA) Table {
 			MaxPool2:         asm.MaxPool2AVX512,
 			MaxPool2Backward: asm.MaxPool2BackwardAVX512,
 			ScatterAdd2:      asm.ScatterAdd2AVX512,
+			Interleave2:      asm.Interleave2AVX512,
 		}
 		t.Peak = asm.FmaPeakAVX512
 	default:

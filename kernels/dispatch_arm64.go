@@ -23,6 +23,7 @@ var neon = Table{
 		MaxPool2:         asm.MaxPool2NEON,
 		MaxPool2Backward: asm.MaxPool2BackwardNEON,
 		ScatterAdd2:      asm.ScatterAdd2NEON,
+		Interleave2:      asm.Interleave2NEON,
 	},
 	// The default family's Micro in the generated table (gemm_asm.go):
 	// 8x12, 24 accumulators, three B vectors.

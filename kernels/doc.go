@@ -4,8 +4,9 @@
 // here and serves as the test oracle for every assembly kernel.
 //
 // The bound kernels are plain func values in an immutable Table (Vec: the
-// vector primitives, the stride-2 row kernels Gather2 and ScatterAdd2 of
-// im2col and col2im among them; Gemm: the SGEMM micro-kernel; Peak: the
+// vector primitives, the stride-2 row kernels Gather2, ScatterAdd2 and
+// Interleave2 of im2col and col2im among them; Gemm: the SGEMM
+// micro-kernel; Peak: the
 // FMA throughput probe), published through an atomic pointer that Bound
 // loads; higher packages (gemm, fft, conv) call them without knowing which
 // ISA is behind them.

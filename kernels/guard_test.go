@@ -32,6 +32,8 @@ var guardKernels = []struct {
 	// half of the last pair is the first float of the guard page.
 	{"Gather2", []string{"dst", "src"}, func(v *VecKernels, a [][]float32) { v.Gather2(a[0], a[1]) }, row2},
 	{"ScatterAdd2", []string{"dst", "src"}, func(v *VecKernels, a [][]float32) { v.ScatterAdd2(a[0], a[1]) }, strided2},
+	{"Interleave2", []string{"dst", "even", "odd"}, func(v *VecKernels, a [][]float32) { v.Interleave2(a[0], a[1], a[2]) },
+		func(n int) []int { return []int{2 * n, n, n} }},
 	// The pooling kernels run one output row of n on two input rows of
 	// 2n, back to back (w = 2n): 4n floats, the tightest they allow.
 	{"MaxPool2", []string{"y", "x"}, func(v *VecKernels, a [][]float32) { v.MaxPool2(a[0], a[1], 1, len(a[0]), 2*len(a[0])) },

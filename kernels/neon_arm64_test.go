@@ -51,6 +51,7 @@ func TestNEONIsBound(t *testing.T) {
 	same("Vec.MaxPool2", b.Vec.MaxPool2, asm.MaxPool2NEON)
 	same("Vec.MaxPool2Backward", b.Vec.MaxPool2Backward, asm.MaxPool2BackwardNEON)
 	same("Vec.ScatterAdd2", b.Vec.ScatterAdd2, asm.ScatterAdd2NEON)
+	same("Vec.Interleave2", b.Vec.Interleave2, asm.Interleave2NEON)
 	same("Peak", b.Peak, asm.FmaPeakNEON)
 	same("Gemm.Micro", b.Gemm.Micro, asm.SgemmMicro8x12NEON)
 	if b.Gemm.MR != 8 || b.Gemm.NR != 12 {

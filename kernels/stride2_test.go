@@ -72,6 +72,29 @@ func TestVecScatterAdd2(t *testing.T) {
 	})
 }
 
+func TestVecInterleave2(t *testing.T) {
+	const pad = 40
+	eachISA(t, func(t *testing.T, tab *Table) {
+		r := rand.New(rand.NewPCG(16, 16))
+		for _, n := range stride2Sizes() {
+			for kind := range 2 {
+				what := fmt.Sprintf("Interleave2 n=%d kind=%d", n, kind)
+				even, _ := stride2Inputs(r, n, kind, pad)
+				odd, _ := stride2Inputs(r, n, kind, pad)
+				m := 2 * n // whole pairs
+				dst := padded(r, m, pad)
+				evenBefore, oddBefore, want := clone(even), clone(odd), clone(dst[:m])
+				tab.Vec.Interleave2(dst[:m], even[:n], odd[:n])
+				Interleave2Generic(want, evenBefore[:n], oddBefore[:n])
+				checkBits(t, what, dst[:m], want) // moved, never computed: every bit kept
+				checkSentinels(t, what+" dst", dst, m)
+				checkBits(t, what+" even (read only)", even, evenBefore)
+				checkBits(t, what+" odd (read only)", odd, oddBefore)
+			}
+		}
+	})
+}
+
 // checkScatterAdd2 checks got, dst after ScatterAdd2(dst, src) from
 // before, against the twin: the odd elements bit for bit as they were,
 // the even ones bit for bit the twin's sums, except for what IEEE 754
@@ -127,8 +150,14 @@ func TestVecStride2Checked(t *testing.T) {
 	if want := []float32{11, 20, 32}; !equalBits(acc, want) {
 		t.Errorf("ScatterAdd2: %v, want %v", acc, want)
 	}
+	zip := make([]float32, 6)
+	Interleave2(zip, []float32{1, 3, 5}, []float32{2, 4, 6})
+	if want := []float32{1, 2, 3, 4, 5, 6}; !equalBits(zip, want) {
+		t.Errorf("Interleave2: %v, want %v", zip, want)
+	}
 	Gather2(nil, nil)
 	ScatterAdd2(nil, nil)
+	Interleave2(nil, nil, nil)
 	for _, c := range []struct {
 		name, want string
 		call       func()
@@ -137,6 +166,8 @@ func TestVecStride2Checked(t *testing.T) {
 		{"Gather2 empty src", "kernels.Gather2: len(src) = 0, need at least 1", func() { Gather2(make([]float32, 1), nil) }},
 		{"ScatterAdd2", "kernels.ScatterAdd2: len(dst) = 4, need at least 5", func() { ScatterAdd2(make([]float32, 4), make([]float32, 3)) }},
 		{"ScatterAdd2 empty dst", "kernels.ScatterAdd2: len(dst) = 0, need at least 1", func() { ScatterAdd2(nil, make([]float32, 1)) }},
+		{"Interleave2", "kernels.Interleave2: len(dst) = 5, need at least 6", func() { Interleave2(make([]float32, 5), make([]float32, 3), make([]float32, 3)) }},
+		{"Interleave2 short odd", "kernels.Interleave2: len(odd) = 2, need at least 3", func() { Interleave2(make([]float32, 6), make([]float32, 3), make([]float32, 2)) }},
 	} {
 		func() {
 			defer func() {

@@ -46,6 +46,10 @@ type VecKernels struct {
 	// goroutine may write them during the call. len(dst) >= 2*len(src)-1
 	// (dst[2*len(src)-1] is never touched).
 	ScatterAdd2 func(dst, src []float32)
+	// Interleave2 computes dst[2*i], dst[2*i+1] = even[i], odd[i] for
+	// i < len(even): the row store of a stride-2, 2-tap col2im whose taps
+	// do not overlap. len(odd) >= len(even), len(dst) >= 2*len(even).
+	Interleave2 func(dst, even, odd []float32)
 	// MaxPool2 is the 2x2 stride-2 max pooling of rows rows of ow outputs:
 	// y[r*ow+i] is the max of the window at columns 2i, 2i+1 of x's rows
 	// 2r and 2r+1 (w floats apart) by PyTorch's rule (a later value wins
@@ -107,6 +111,7 @@ var generic = Table{
 		Sum:          SumGeneric,
 		Gather2:      Gather2Generic,
 		ScatterAdd2:  ScatterAdd2Generic,
+		Interleave2:  Interleave2Generic,
 
 		MaxPool2:         MaxPool2Generic,
 		MaxPool2Backward: MaxPool2BackwardGeneric,

@@ -106,6 +106,18 @@ func checkPool2(fn, out, in string, nOut, nIn, rows, ow, w int) {
 	needLen(fn, in, nIn, span)
 }
 
+// Interleave2 zips even and odd into dst: dst[2*i] = even[i] and
+// dst[2*i+1] = odd[i] for every i < len(even), the row store of a
+// stride-2, 2-tap col2im whose taps do not overlap (a 2x2 stride-2
+// transposed convolution: every element of dst written once, none read).
+// odd needs len(even) elements, dst 2*len(even).
+func Interleave2(dst, even, odd []float32) {
+	n := len(even)
+	needLen("Interleave2", "odd", len(odd), n)
+	needLen("Interleave2", "dst", len(dst), 2*n)
+	Bound().Vec.Interleave2(dst, even, odd)
+}
+
 // ScatterAdd2 computes dst[2*i] += src[i] for every i < len(src), the row
 // accumulation of a stride-2 col2im; the odd elements of dst are left as
 // they are, bit for bit, though written back (so the other phase of the

@@ -112,6 +112,15 @@ func ScatterAdd2Generic(dst, src []float32) {
 	}
 }
 
+// Interleave2Generic is the reference for VecKernels.Interleave2.
+func Interleave2Generic(dst, even, odd []float32) {
+	n := len(even)
+	dst, odd = dst[:2*n], odd[:n]
+	for i, v := range even {
+		dst[2*i], dst[2*i+1] = v, odd[i]
+	}
+}
+
 // MaxPool2Generic is the reference for VecKernels.MaxPool2.
 func MaxPool2Generic(y, x []float32, rows, ow, w int) {
 	for r := range rows {

@@ -419,6 +419,9 @@ var vecBenches = []struct {
 	// writes one and reads half of one.
 	{"Gather2", 6, func(v *VecKernels, x, _, dst []float32) { v.Gather2(dst[:len(x)/2], x) }},
 	{"ScatterAdd2", 10, func(v *VecKernels, x, y, _ []float32) { v.ScatterAdd2(y, x[:len(y)/2]) }},
+	// Interleave2 reads two rows of n/2 and writes one of n: 8 bytes per
+	// element of n.
+	{"Interleave2", 8, func(v *VecKernels, x, y, dst []float32) { v.Interleave2(dst, x[:len(x)/2], y[:len(x)/2]) }},
 }
 
 var benchSink float32

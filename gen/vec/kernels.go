@@ -19,6 +19,7 @@ func emit(f *kw.Func) {
 	sum(f)
 	gather2(f)
 	scatterAdd2(f)
+	interleave2(f)
 	maxPool2(f)
 	maxPool2Backward(f)
 	fmaPeak(f)
@@ -257,6 +258,28 @@ func scatterAdd2(f *kw.Func) {
 			f.LoadPairs(s, s.PairAt(dst, j), even, odd)
 			f.Binary(kw.Add, even, even, f.Src(s, s.At(src, j)))
 			f.StorePairs(s, even, odd, s.PairAt(dst, j))
+		}
+	})
+	f.Ret()
+}
+
+// interleave2 is the row store of a stride-2, 2-tap col2im whose taps do
+// not overlap (a 2x2 stride-2 transposed convolution): two rows of the
+// column matrix zipped into one row of the output, every element written
+// once, none read: whole pairs, the last one too.
+func interleave2(f *kw.Func) {
+	f.Kernel("Interleave2", "func(dst, even, odd []float32)",
+		"for i := range even { // len(odd) >= len(even), len(dst) >= 2*len(even)",
+		"	dst[2*i], dst[2*i+1] = even[i], odd[i]",
+		"}")
+	dst, even, odd := f.Ptr("dst"), f.Ptr("even"), f.Ptr("odd")
+	n := f.Len("even")
+	f.LoopWholePairs(n, []kw.G{even, odd}, []kw.G{dst}, f.ISA.Unroll, func(s kw.Step) {
+		for j := 0; j < s.Count; j++ {
+			e, o := f.Vec(), f.Vec()
+			f.Load(s, s.At(even, j), e)
+			f.Load(s, s.At(odd, j), o)
+			f.StorePairs(s, e, o, s.PairAt(dst, j))
 		}
 	})
 	f.Ret()

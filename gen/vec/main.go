@@ -1,6 +1,7 @@
 // Command vec generates convkit's vector primitives (Axpy, Dot, Scale,
-// Add, Relu, ReluBackward, Max, Sum, and the stride-2 Gather2 and
-// ScatterAdd2 of im2col and col2im) and the FMA-peak probe as Plan 9
+// Add, Relu, ReluBackward, Max, Sum, and the stride-2 Gather2,
+// ScatterAdd2 and Interleave2 of im2col and col2im) and the FMA-peak
+// probe as Plan 9
 // assembly plus Go stubs for package asm: for AVX2+FMA and AVX-512 on
 // amd64, for NEON on arm64.
 //

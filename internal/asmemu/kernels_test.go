@@ -254,7 +254,7 @@ func near(got, want float32, bound float64) bool {
 // tiny covers the absolute error of results that underflow.
 const tiny = 0x1p-126
 
-var vecName = regexp.MustCompile(`^(Axpy|Dot|Scale|Add|Relu|ReluBackward|Max|Sum|Gather2|ScatterAdd2|MaxPool2|MaxPool2Backward|FmaPeak)(AVX2|AVX512)$`)
+var vecName = regexp.MustCompile(`^(Axpy|Dot|Scale|Add|Relu|ReluBackward|Max|Sum|Gather2|ScatterAdd2|Interleave2|MaxPool2|MaxPool2Backward|FmaPeak)(AVX2|AVX512)$`)
 
 // vecSizes cover empty, the tail alone, every tail length around the
 // vector and unrolled-loop sizes of both ISAs, and primes.
@@ -331,6 +331,15 @@ func testVector(t *testing.T, p *Program, name string) {
 					}
 				}
 				elementwise(t, label, got, d, nil)
+			case "Interleave2":
+				odd := func() []float32 { return floats(rand.New(rand.NewPCG(seed, 9)), n, kind) }
+				args, _ := call(t, p, name, func() ([]any, []Region) { e, _ := pairs(); return []any{make([]float32, 2*n), e, odd()}, nil })
+				e, _ := pairs()
+				d := make([]float32, 2*n)
+				kernels.Interleave2Generic(d, e, odd())
+				if diff := differ(args[0], d); diff != "" {
+					t.Fatalf("%s: dst%s, the twin's", label, diff)
+				}
 			case "MaxPool2", "MaxPool2Backward":
 				testPool2(t, p, name, op, label, seed, n, kind)
 			case "Max":
