@@ -6,10 +6,9 @@
 // The bound kernels are plain func values in an immutable Table (Vec: the
 // vector primitives, the stride-2 row kernels Gather2, ScatterAdd2 and
 // Interleave2 of im2col and col2im among them; Gemm: the SGEMM
-// micro-kernel; Peak: the
-// FMA throughput probe), published through an atomic pointer that Bound
-// loads; higher packages (gemm, fft, conv) call them without knowing which
-// ISA is behind them.
+// micro-kernel; Peak: the FMA throughput probe), published through an
+// atomic pointer that Bound loads; higher packages (gemm, fft, conv) call
+// them without knowing which ISA is behind them.
 //
 // The choice can be forced: set CONVKIT_ISA=generic|avx2|avx512|neon in the
 // environment before the program starts, or call Use (at start-up or in
