@@ -470,6 +470,8 @@ func (j *lowerJob) Run(part int) {
 	col := j.col[c0*j.l.KernelSize()*j.cols:]
 	long := j.long[c0*j.l.LongPlane():]
 	switch {
+	case j.lift && j.l.Disjoint():
+		j.l.Place(long, col, j.cols, n, j.j0, j.cols)
 	case j.lift:
 		j.l.Lift(long, col, j.cols, n, j.j0, j.cols)
 	case j.phased:
@@ -594,7 +596,13 @@ func (e *im2colEngine) scatter(c *call, ctx *gemm.Context, col []float32, n, g, 
 		ctx.Sgemm(true, false, e.rows, shortLen, sg, 1, wg, e.rows, srcG, shortLen, 0, dstG, shortLen)
 	} else {
 		dstB := dstG[c0*plane:][:nc*plane]
-		clear(dstB)
+		// A disjoint lowering's columns are placed, not added: no
+		// clear where they cover dst, and no pass reading it back (the
+		// 2x2 stride-2 transposed convolution spent a fifth of its
+		// forward pass clearing and adding).
+		if !l.Covers() {
+			clear(dstB)
+		}
 		for j0 := 0; j0 < shortLen; j0 += e.tile {
 			cols := min(e.tile, shortLen-j0)
 			ct := col[:nc*ks*cols]

@@ -523,3 +523,30 @@ func TestPlanPhasedLowering(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanDisjointScatter checks the scatter passes of disjoint lowerings
+// (every stride the kernel size: the columns placed, not added) against
+// the reference and across thread counts: 2x2 stride-2 transposed
+// convolutions (zipped on Interleave2) with and without output padding
+// (which Place does not cover), 1D and 3D ones, and the backward-data
+// pass of a 3x3 stride-3 convolution, with groups, batches and the bias.
+func TestPlanDisjointScatter(t *testing.T) {
+	problems := []Problem{
+		{N: 2, C: 6, K: 4, In: []int{7, 9}, Kernel: []int{2, 2}, Stride: []int{2, 2}, Transposed: true, Bias: true},
+		{N: 1, C: 4, K: 6, Groups: 2, In: []int{5, 6}, Kernel: []int{2, 2}, Stride: []int{2, 2}, Transposed: true, OutputPadding: []int{1, 1}, Bias: true},
+		{N: 1, C: 3, K: 5, In: []int{37}, Kernel: []int{2}, Stride: []int{2}, Transposed: true},
+		{N: 1, C: 2, K: 3, In: []int{3, 4, 5}, Kernel: []int{1, 2, 2}, Stride: []int{1, 2, 2}, Transposed: true, Bias: true},
+		{N: 2, C: 3, K: 4, In: []int{9, 12}, Kernel: []int{3, 3}, Stride: []int{3, 3}, Bias: true},
+	}
+	for i, p := range problems {
+		checkPlan(t, p, Options{Algorithm: "im2col", Threads: 1 + i%2})
+		checkDeterministic(t, fmt.Sprint("disjoint problem ", i), p, Options{Algorithm: "im2col"})
+		pl, err := NewPlan(p, Options{Algorithm: "im2col"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !pl.engines[PassForward].(*im2colEngine).low.Disjoint() {
+			t.Errorf("problem %d: the lowering is not disjoint", i)
+		}
+	}
+}

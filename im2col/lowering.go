@@ -90,6 +90,11 @@ type Lowering struct {
 	// one run of their phase, from phaseStart[kl] + the run's first
 	// short position on: a copy instead of a strided gather.
 	phaseOff, phaseStart []int
+	// disjoint: in every dim the stride is the kernel size, the dilation
+	// 1 and the padding 0, so that each long position is the tap of at
+	// most one (column, row) (a 2x2 stride-2 transposed convolution);
+	// covers: of exactly one (no long position past the last tap).
+	disjoint, covers bool
 }
 
 // New returns the lowering of g. It panics if g's slices disagree in
@@ -122,6 +127,12 @@ func New(g Geometry) *Lowering {
 	if l.stride > 1 && g.Mode == Zeros {
 		l.buildPhases()
 	}
+	l.disjoint, l.covers = true, true
+	for i := range d {
+		l.disjoint = l.disjoint && g.Stride[i] == g.Kernel[i] && g.Dilation[i] == 1 && g.Pad[i] == 0
+		l.covers = l.covers && g.Long[i] == g.Short[i]*g.Stride[i]
+	}
+	l.covers = l.covers && l.disjoint
 	return l
 }
 
@@ -249,6 +260,77 @@ func (l *Lowering) LowerPhased(col []float32, ld int, phased []float32, chans, j
 	}
 	l.check(col, ld, phased, chans, j0, cols)
 	l.walk(col, ld, phased, chans, j0, cols, false, true)
+}
+
+// Disjoint reports whether each long position is the tap of at most one
+// (column, row) of the column matrix (every stride the kernel size,
+// dilation 1, no padding): Place applies.
+func (l *Lowering) Disjoint() bool { return l.disjoint }
+
+// Covers reports whether each long position is the tap of exactly one:
+// Disjoint, and no positions past the last tap (a transposed
+// convolution's output padding), so that Place writes every element.
+func (l *Lowering) Covers() bool { return l.covers }
+
+// Place is Lift for a disjoint lowering: it stores the columns [j0,
+// j0+cols) of col at their taps' positions in dst instead of adding them
+// (every element written at most once, none read), leaving the positions
+// no tap of the tile reaches as they are. A 2-tap stride-2 last dim zips
+// each pair of rows on Interleave2. It panics unless Disjoint.
+func (l *Lowering) Place(dst, col []float32, ld, chans, j0, cols int) {
+	if !l.disjoint {
+		panic("im2col: Place on a lowering that is not disjoint")
+	}
+	l.check(col, ld, dst, chans, j0, cols)
+	vec := &kernels.Bound().Vec
+	so0, a0 := j0/l.shortW, j0%l.shortW
+	for c := range chans {
+		plane := dst[c*l.longPlane:][:l.longPlane]
+		for ko := range l.outerTaps {
+			row := col[(c*l.kernelSize+ko*l.kw)*ld:]
+			if l.kw == 2 {
+				l.placePairs(plane, row[:cols], row[ld:][:cols], ko, so0, a0, vec)
+				continue
+			}
+			for kl := range l.kw {
+				l.placeRuns(plane, row[kl*ld:][:cols], ko, kl, so0, a0)
+			}
+		}
+	}
+}
+
+// placePairs stores the rows of last-dim taps 0 and 1 at outer offset ko,
+// zipped run by run into their long rows.
+func (l *Lowering) placePairs(plane, even, odd []float32, ko, so0, a0 int, vec *kernels.VecKernels) {
+	cols := len(even)
+	for so, a, d := so0, a0, 0; d < cols; so, a = so+1, 0 {
+		b := min(l.shortW, a+cols-d)
+		lrow := int(l.rowOf[so*l.outerTaps+ko])
+		start := lrow*l.longW + 2*a
+		vec.Interleave2(plane[start:start+2*(b-a)], even[d:d+b-a], odd[d:d+b-a])
+		d += b - a
+	}
+}
+
+// placeRuns stores the row src of last-dim tap kl at outer offset ko, run
+// by run, at its stride.
+func (l *Lowering) placeRuns(plane, src []float32, ko, kl, so0, a0 int) {
+	cols := len(src)
+	for so, a, d := so0, a0, 0; d < cols; so, a = so+1, 0 {
+		b := min(l.shortW, a+cols-d)
+		run := src[d : d+b-a]
+		d += b - a
+		lrow := int(l.rowOf[so*l.outerTaps+ko])
+		dst := plane[lrow*l.longW+a*l.stride+kl:]
+		if l.stride == 1 {
+			copy(dst, run)
+			continue
+		}
+		dst = dst[:(len(run)-1)*l.stride+1]
+		for i, v := range run {
+			dst[i*l.stride] = v
+		}
+	}
 }
 
 // MapIndex maps a long index v along a dim of size n through the mode:

@@ -240,3 +240,66 @@ func TestGatherStrided(t *testing.T) {
 		}
 	}
 }
+
+// TestPlace checks Place against Lift on disjoint geometries (2-tap
+// stride-2 last dims, zipped, and others, strided), tile by tile: every
+// position a tap reaches holds its value, bit for bit, and the others keep
+// theirs; where the lowering covers the long tensor, none is left.
+func TestPlace(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for gi, g := range []Geometry{
+		{Short: []int{7}, Long: []int{14}, Kernel: []int{2}},
+		{Short: []int{7}, Long: []int{16}, Kernel: []int{2}}, // output padding: two positions no tap reaches
+		{Short: []int{5, 9}, Long: []int{10, 18}, Kernel: []int{2, 2}},
+		{Short: []int{3, 4, 6}, Long: []int{3, 8, 12}, Kernel: []int{1, 2, 2}},
+		{Short: []int{4, 5}, Long: []int{12, 15}, Kernel: []int{3, 3}},
+		{Short: []int{6, 5}, Long: []int{6, 5}, Kernel: []int{1, 1}},
+	} {
+		d := len(g.Short)
+		g.Stride, g.Dilation, g.Pad = append([]int(nil), g.Kernel...), make([]int, d), make([]int, d)
+		for i := range d {
+			g.Dilation[i] = 1
+		}
+		l := New(g)
+		if !l.Disjoint() {
+			t.Fatalf("geometry %d %+v: not disjoint", gi, g)
+		}
+		covers := gi != 1
+		if l.Covers() != covers {
+			t.Errorf("geometry %d: Covers %v, want %v", gi, l.Covers(), covers)
+		}
+		chans := 1 + r.IntN(3)
+		rows := chans * l.KernelSize()
+		for _, tile := range []int{1, 3, l.ShortLen()/2 + 1, l.ShortLen()} {
+			const untouched = -99 // no single tap's value (they are -8..8)
+			placed := make([]float32, chans*l.LongPlane())
+			for i := range placed {
+				placed[i] = untouched
+			}
+			lifted := make([]float32, len(placed))
+			for j0 := 0; j0 < l.ShortLen(); j0 += tile {
+				cols := min(tile, l.ShortLen()-j0)
+				col := make([]float32, rows*cols)
+				for i := range col {
+					col[i] = float32(r.IntN(17) - 8)
+				}
+				l.Place(placed, col, cols, chans, j0, cols)
+				l.Lift(lifted, col, cols, chans, j0, cols)
+			}
+			for i := range placed {
+				switch {
+				case placed[i] == untouched && (covers || lifted[i] != 0):
+					t.Fatalf("geometry %d tile %d: element %d not placed (lifted %v)", gi, tile, i, lifted[i])
+				case placed[i] != untouched && math.Float32bits(placed[i]) != math.Float32bits(lifted[i]):
+					t.Fatalf("geometry %d tile %d: element %d placed %v, lifted %v", gi, tile, i, placed[i], lifted[i])
+				}
+			}
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Place on a lowering that is not disjoint did not panic")
+		}
+	}()
+	New(Geometry{Short: []int{3}, Long: []int{5}, Kernel: []int{3}, Stride: []int{1}, Dilation: []int{1}, Pad: []int{0}}).Place(make([]float32, 5), make([]float32, 9), 3, 1, 0, 3)
+}
