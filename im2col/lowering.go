@@ -422,8 +422,6 @@ func (l *Lowering) walk(col []float32, ld int, long []float32, chans, j0, cols i
 					l.lowerFlat(row, plane, ko, kl, j0, so0, a0)
 				case phased:
 					l.lowerPhasedRuns(row, plane, ko, kl, so0, a0)
-				case l.g.Mode == Zeros:
-					l.lowerRunsZeros(row, plane, ko, kl, so0, a0, vec)
 				default:
 					l.lowerRuns(row, plane, ko, kl, so0, a0, vec)
 				}
@@ -446,7 +444,8 @@ func (l *Lowering) check(col []float32, ld int, long []float32, chans, j0, cols 
 
 // lowerRuns fills the row dst of kernel offset (ko, kl) run by run. A
 // run whose taps all land inside its long row is one copy (or gather); only
-// the others go through lowerRun's clipping. vec is the bound vector
+// the others go through lowerZeroEnds (zero padding) or lowerRun's
+// clipping (the other modes). vec is the bound vector
 // kernels, read once per call (their lengths hold by construction).
 func (l *Lowering) lowerRuns(dst, plane []float32, ko, kl, so0, a0 int, vec *kernels.VecKernels) {
 	cols := len(dst)
@@ -467,58 +466,39 @@ func (l *Lowering) lowerRuns(dst, plane []float32, ko, kl, so0, a0 int, vec *ker
 			default:
 				gatherStrided(run, src, l.stride, vec)
 			}
+		case l.g.Mode == Zeros:
+			l.lowerZeroEnds(run, plane[lrow*l.longW:][:l.longW], a, b, kl, vec)
 		default:
 			l.lowerRun(run, plane[lrow*l.longW:][:l.longW], a, b, kl)
 		}
 	}
 }
 
-// lowerRunsZeros is lowerRuns for zero padding: each run is the gather
-// of its taps inside the long row with the few at its ends zeroed in
-// place, with no call per padding element (the stem's 7x7 stride-2
-// lowering has taps in the padding in 5 of its 7 columns of taps, so
-// most of its runs took lowerRun's clipping).
-func (l *Lowering) lowerRunsZeros(dst, plane []float32, ko, kl, so0, a0 int, vec *kernels.VecKernels) {
-	cols := len(dst)
-	first, end, base := l.first[kl], l.end[kl], kl*l.dil-l.pad
-	for so, a, d := so0, a0, 0; d < cols; so, a = so+1, 0 {
-		b := min(l.shortW, a+cols-d)
-		run := dst[d : d+b-a]
-		d += b - a
-		lrow := int(l.rowOf[so*l.outerTaps+ko])
-		if lrow < 0 {
-			clear(run)
-			continue
-		}
-		if a >= first && b <= end { // every tap inside: the common case
-			src := plane[lrow*l.longW+a*l.stride+base:]
-			if l.stride == 1 {
-				copy(run, src)
-			} else {
-				gatherStrided(run, src, l.stride, vec)
-			}
-			continue
-		}
-		lo, hi := clamp(first, a, b)-a, clamp(end, a, b)-a
-		for i := range lo {
-			run[i] = 0
-		}
-		for i := hi; i < len(run); i++ {
-			run[i] = 0
-		}
-		if lo == hi {
-			continue
-		}
-		src := plane[lrow*l.longW+(a+lo)*l.stride+base:]
-		if l.stride == 1 {
-			copy(run[lo:hi], src)
-		} else {
-			gatherStrided(run[lo:hi], src, l.stride, vec)
-		}
+// lowerZeroEnds fills the run dst of short positions [a, b) from the
+// long row row at last-dim tap kl under zero padding: the taps inside
+// gathered, the few at its ends zeroed in place, with no call per padding
+// element (the stem's 7x7 stride-2 lowering has taps in the padding in 5
+// of its 7 columns of taps, so most of its runs took lowerRun's clipping).
+func (l *Lowering) lowerZeroEnds(dst, row []float32, a, b, kl int, vec *kernels.VecKernels) {
+	lo, hi := clamp(l.first[kl], a, b)-a, clamp(l.end[kl], a, b)-a
+	for i := range lo {
+		dst[i] = 0
+	}
+	for i := hi; i < len(dst); i++ {
+		dst[i] = 0
+	}
+	if lo == hi {
+		return
+	}
+	src := row[(a+lo)*l.stride+kl*l.dil-l.pad:]
+	if l.stride == 1 {
+		copy(dst[lo:hi], src)
+	} else {
+		gatherStrided(dst[lo:hi], src, l.stride, vec)
 	}
 }
 
-// lowerPhasedRuns is lowerRunsZeros on a phased long tensor: the inside
+// lowerPhasedRuns is lowerRuns on a phased long tensor: the inside
 // taps of each run are one run of their phase.
 func (l *Lowering) lowerPhasedRuns(dst, plane []float32, ko, kl, so0, a0 int) {
 	cols := len(dst)

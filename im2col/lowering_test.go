@@ -68,7 +68,7 @@ func TestLowerLiftMatchDefinition(t *testing.T) {
 	flat, zeroFlat, zeroRuns, phased := 0, 0, 0, 0
 	defer func() {
 		if flat < 50 || zeroFlat < 15 || zeroRuns < 40 || phased < 25 {
-			t.Errorf("only %d of the geometries took the flat path, %d of them zero-padded (zeroPadding); %d lowerRunsZeros, %d phased", flat, zeroFlat, zeroRuns, phased)
+			t.Errorf("only %d of the geometries took the flat path, %d of them zero-padded (zeroPadding); %d zero-padded run by run (lowerZeroEnds), %d phased", flat, zeroFlat, zeroRuns, phased)
 		}
 	}()
 	for trial := range 400 {
