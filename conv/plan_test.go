@@ -550,3 +550,15 @@ func TestPlanDisjointScatter(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanDisjointPaddedAfter: a stride-equals-kernel convolution padded
+// only after its input has taps past the input's edge, so its lowering is
+// not disjoint and backward-data adds (it once placed, out of the row).
+func TestPlanDisjointPaddedAfter(t *testing.T) {
+	for _, p := range []Problem{
+		{N: 1, C: 2, K: 3, In: []int{5}, Kernel: []int{2}, Stride: []int{2}, Padding: Padding{Kind: Explicit, Before: []int{0}, After: []int{1}}},
+		{N: 1, C: 2, K: 2, In: []int{5, 5}, Kernel: []int{2, 2}, Stride: []int{2, 2}, Padding: Padding{Kind: Explicit, Before: []int{0, 0}, After: []int{1, 1}}},
+	} {
+		checkPlan(t, p, Options{Algorithm: "im2col", Threads: 1})
+	}
+}

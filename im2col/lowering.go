@@ -129,7 +129,10 @@ func New(g Geometry) *Lowering {
 	}
 	l.disjoint, l.covers = true, true
 	for i := range d {
-		l.disjoint = l.disjoint && g.Stride[i] == g.Kernel[i] && g.Dilation[i] == 1 && g.Pad[i] == 0
+		// Long >= Short*Stride: every tap inside (no padding after
+		// either: a convolution may pad only after its input).
+		l.disjoint = l.disjoint && g.Stride[i] == g.Kernel[i] && g.Dilation[i] == 1 && g.Pad[i] == 0 &&
+			g.Long[i] >= g.Short[i]*g.Stride[i]
 		l.covers = l.covers && g.Long[i] == g.Short[i]*g.Stride[i]
 	}
 	l.covers = l.covers && l.disjoint
