@@ -97,7 +97,7 @@ func (a im2colAlgo) New(s *Shape, cfg Config) (Engine, error) {
 		e.biasAcc, e.biasPart = make([]float64, s.K), make([]float32, s.K)
 	}
 	if bl.phased {
-		e.phasedLong = make([]float32, s.N*s.Groups*s.im2colRows()/low.KernelSize()*low.LongPlane())
+		e.phasedLong = make([]float32, s.N*s.Groups*(s.im2colRows()/low.KernelSize())*low.LongPlane())
 	}
 	return e, nil
 }
