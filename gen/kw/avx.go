@@ -435,6 +435,7 @@ func (a *avx) BroadcastParam(name string) V {
 
 func (a *avx) Broadcast(m Mem, dst V) { a.VBROADCASTSS(xm(m), xv(dst)) }
 func (a *avx) Prefetch(m Mem)         { a.PREFETCHT0(xm(m)) }
+func (a *avx) PrefetchL2(m Mem)       { a.PREFETCHT1(xm(m)) }
 
 func (a *avx) FMABcast(acc, x V, m Mem) {
 	if !a.isa.EmbeddedBroadcast {

@@ -82,6 +82,7 @@ type Vectors interface {
 	StoreScalar(v V, m Mem)  // lane 0 to m
 	Broadcast(m Mem, dst V)  // the float32 at m in every lane
 	Prefetch(m Mem)          // into L1; never faults
+	PrefetchL2(m Mem)        // into L2 (not L1), for a line to be written; never faults
 
 	Binary(op Op, dst, x V, y Operand) // dst = x op y
 	Mul(dst, x V, y Operand)           // dst = x * y

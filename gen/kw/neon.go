@@ -484,6 +484,11 @@ func (n *neon) Prefetch(m Mem) {
 	n.memOp(m, nil, func(s string) { n.fn.Op("PRFM", s, "PLDL1KEEP") })
 }
 
+// PrefetchL2 asks for the line with intent to store (PST), into L2.
+func (n *neon) PrefetchL2(m Mem) {
+	n.memOp(m, nil, func(s string) { n.fn.Op("PRFM", s, "PSTL2KEEP") })
+}
+
 // reg returns o in a register: a Mem operand is loaded into a scratch one.
 func (n *neon) reg(o Operand) *vreg {
 	switch o := o.(type) {

@@ -52,6 +52,7 @@ func init() {
 		"KXORW":         {exec: kop(func(a, b uint64) uint64 { return a ^ b }), forms: []string{"kkk"}},
 		"KORTESTW":      {exec: kortestw, forms: []string{"kk"}},
 		"PREFETCHT0":    {exec: func(*machine, *inst) {}, forms: []string{"m"}}, // a hint: never faults
+		"PREFETCHT1":    {exec: func(*machine, *inst) {}, forms: []string{"m"}},
 		"VZEROUPPER":    {exec: vzeroupper, forms: []string{""}},
 	} {
 		ops[name] = d
