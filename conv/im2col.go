@@ -84,7 +84,7 @@ func (a im2colAlgo) New(s *Shape, cfg Config) (Engine, error) {
 	for i := range t {
 		e.one[i] = gemm.NewContext(1)
 		if !e.low.Identity() {
-			e.cols[i] = make([]float32, bl.chans*e.low.KernelSize()*bl.tile)
+			e.cols[i] = make([]float32, (bl.chans*e.low.KernelSize()+boolInt(bl.biasRow))*bl.tile)
 		}
 	}
 	if s.Layout == ChannelsLast && !e.channelsLastGEMM {
@@ -92,6 +92,10 @@ func (a im2colAlgo) New(s *Shape, cfg Config) (Engine, error) {
 	}
 	if s.Layout == ChannelsFirst && s.Bias {
 		e.ones = onesOf(s.OutLen)
+	}
+	if bl.biasRow {
+		e.ones = onesOf(s.OutLen)
+		e.wBias = make([]float32, s.K*(bl.chans*low.KernelSize()+1))
 	}
 	if s.Bias {
 		e.biasAcc, e.biasPart = make([]float64, s.K), make([]float32, s.K)
@@ -126,6 +130,9 @@ type blocking struct {
 	// long tensor that the lowering's Phase has reordered, so that a
 	// last-dim stride of 3 or more gathers by copies (alexnet_11x11s4).
 	phased bool
+	// biasRow: the forward pass sums the bias in the GEMM of block 0,
+	// as one more row of its tile (see biasRowPays).
+	biasRow bool
 }
 
 // splitBlocks is how many blocks backward-data and backward-filter cut
@@ -196,6 +203,11 @@ func im2colBlocking(s *Shape, low *im2col.Lowering, cfg Config) blocking {
 	blocks := ceilDiv(lg, chans)
 	chans = ceilDiv(lg, blocks) // balanced
 	bl := blocking{tile: tile, chans: chans, blocks: blocks, workers: workers, bytes: fixed + perTile()*int64(workers)}
+	// The bias row: one more row per tile (ones), and block 0's weights
+	// with the bias beside them.
+	if rb := 4 * (int64(tile)*int64(workers) + int64(s.K)*int64(chans*ks+1)); biasRowPays(s, chans*ks) && (cfg.WorkspaceLimit <= 0 || bl.bytes+rb <= cfg.WorkspaceLimit) {
+		bl.biasRow, bl.bytes = true, bl.bytes+rb
+	}
 	// Backward-data and backward-filter compute each block on its own
 	// (a block of dx's channels, of dW's columns): at least splitBlocks
 	// of them, from the problem alone, lets one image of one group run on
@@ -207,6 +219,19 @@ func im2colBlocking(s *Shape, low *im2col.Lowering, cfg Config) blocking {
 		bl.phased, bl.bytes = true, bl.bytes+pb
 	}
 	return bl
+}
+
+// biasRowPays reports whether s's forward pass sums its bias into the
+// GEMM as one more row of the first block's column tile, a row of ones
+// against a column of the bias beside the block's weights, rather than
+// adding it in a pass over y: where the copy of those weights that each
+// call makes (rows0+1 floats per output channel) is at most a quarter of
+// y's floats per channel. The pass rereads and rewrites every tile of y
+// (vgg_3x3_c3: a quarter of its forward time at one thread, its y rows
+// 1024-float multiples apart); the row costs the GEMM 1/rows0 more FMAs.
+// A big layer on a small plane (resnet_3x3_c512 at 7x7) keeps the pass.
+func biasRowPays(s *Shape, rows0 int) bool {
+	return s.Bias && !s.Transposed && 4*(rows0+1) <= s.N*s.OutLen
 }
 
 // phasedLowering reports whether the engine lowers s from a phased copy
@@ -301,6 +326,10 @@ type im2colEngine struct {
 	// problem (nil otherwise).
 	xcf, ycf []float32
 	ones     []float32 // the epilogue's bias multiplier: one per output position of a tile
+	// wBias is block 0's weights of every output channel with its bias
+	// beside them, for the biasRow forward pass: K rows of
+	// chans*kernel+1.
+	wBias    []float32
 	biasAcc  []float64 // biasGrad's scratch
 	biasPart []float32 // and its float32 block sums
 	call     call      // the call in progress, read by Run
@@ -332,6 +361,7 @@ type call struct {
 	b            []float32 // gather of a channels-first forward: the fused epilogue
 	ep           *Epilogue
 	fuse         bool
+	biasRow      bool    // gather: the bias is in wBias, summed by block 0's GEMM
 	beta         float32 // filter: 0 or 1 (accumulate)
 	items, per   int     // items, and items per team member
 	parallel     bool    // each team member runs items on its own 1-thread GEMM
@@ -362,15 +392,31 @@ func (e *im2colEngine) Forward(y, x, w, b []float32, ep *Epilogue) {
 		return
 	}
 	xs, ys := e.channelsFirst(x, e.xcf, s.C, s.InSize), e.orBuffer(y, e.ycf)
+	biasRow := e.biasRow && b != nil
+	if biasRow {
+		e.packBias(w, b)
+		b = nil // summed by the GEMM
+	}
 	fuse := s.Layout == ChannelsFirst && ep.active(b)
 	if s.Transposed {
 		e.run(call{kind: scatterCall, dst: ys, src: xs, w: w, srcCh: s.C, dstCh: s.K, b: b, ep: ep, fuse: fuse})
 	} else {
-		e.run(call{kind: gatherCall, dst: ys, src: xs, w: w, srcCh: s.C, dstCh: s.K, b: b, ep: ep, fuse: fuse})
+		e.run(call{kind: gatherCall, dst: ys, src: xs, w: w, srcCh: s.C, dstCh: s.K, b: b, ep: ep, fuse: fuse, biasRow: biasRow})
 	}
 	if s.Layout == ChannelsLast {
 		relayout(y, ys, s.N, s.K, s.OutLen, false)
 		epilogueChannelsLast(s, y, b, ep)
+	}
+}
+
+// packBias fills wBias: each output channel's weights of block 0, then
+// its bias.
+func (e *im2colEngine) packBias(w, b []float32) {
+	rows0 := e.chans * e.low.KernelSize()
+	for k := range e.s.K {
+		row := e.wBias[k*(rows0+1):][:rows0+1]
+		copy(row, w[k*e.rows:][:rows0])
+		row[rows0] = b[k]
 	}
 }
 
@@ -567,9 +613,15 @@ func (e *im2colEngine) gather(c *call, ctx *gemm.Context, col []float32, n, g, t
 		beta := float32(0)
 		for b := range e.blocks {
 			c0, nc := e.block(b, sg)
-			ct := col[:nc*ks*cols]
-			e.lowerAll(ct, srcG[c0*plane:], nc, j0, cols, false)
-			ctx.Sgemm(false, false, dg, cols, nc*ks, 1, wg[c0*ks:], e.rows, ct, cols, beta, dstG[j0:], shortLen)
+			rows, wb, ldw := nc*ks, wg[c0*ks:], e.rows
+			e.lowerAll(col[:rows*cols], srcG[c0*plane:], nc, j0, cols, false)
+			if b == 0 && c.biasRow {
+				// The bias as one more row: ones against wBias's last column.
+				copy(col[rows*cols:][:cols], e.ones)
+				wb, ldw = e.wBias[g*dg*(rows+1):], rows+1
+				rows++
+			}
+			ctx.Sgemm(false, false, dg, cols, rows, 1, wb, ldw, col[:rows*cols], cols, beta, dstG[j0:], shortLen)
 			beta = 1
 		}
 	}
@@ -734,3 +786,11 @@ func relayout(dst, src []float32, n, ch, plane int, toFirst bool) {
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// boolInt is 1 for true, 0 for false.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -562,3 +562,45 @@ func TestPlanDisjointPaddedAfter(t *testing.T) {
 		checkPlan(t, p, Options{Algorithm: "im2col", Threads: 1})
 	}
 }
+
+// TestPlanBiasRow checks the forward pass that sums the bias in the GEMM
+// as one more row of ones (biasRow) against the reference, with the
+// epilogue and across thread counts: groups, a batch, channels last, 1D
+// and 3D, several channel blocks (the row goes with the first), and a
+// problem whose weights outweigh its output plane, which keeps the pass
+// over y. Each asserts which of the two it ran.
+func TestPlanBiasRow(t *testing.T) {
+	cases := []struct {
+		p     Problem
+		chans int // channels per block (0: the blocking's own)
+		row   bool
+	}{
+		{p: Problem{N: 2, C: 3, K: 5, In: []int{17, 19}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true}, row: true},
+		{p: Problem{N: 1, C: 6, K: 4, Groups: 2, In: []int{23, 9}, Kernel: []int{3, 2}, Stride: []int{2, 1}, Bias: true}, row: true},
+		{p: Problem{N: 1, C: 3, K: 7, In: []int{13, 11}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true, Layout: ChannelsLast}, row: true},
+		{p: Problem{N: 1, C: 2, K: 3, In: []int{301}, Kernel: []int{5}, Dilation: []int{3}, Bias: true}, row: true},
+		{p: Problem{N: 1, C: 2, K: 4, In: []int{6, 7, 8}, Kernel: []int{3, 3, 3}, Padding: Pad(1, 1, 1), Bias: true}, row: true},
+		{p: Problem{N: 1, C: 9, K: 6, In: []int{16, 16}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true}, chans: 4, row: true},
+		{p: Problem{N: 1, C: 32, K: 8, In: []int{4, 4}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true}, row: false},
+	}
+	for i, c := range cases {
+		name := fmt.Sprint("bias-row problem ", i)
+		opt := Options{Algorithm: "im2col", Passes: PassSet(PassForward), chans: c.chans}
+		pl, err := NewPlan(c.p, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := pl.engines[PassForward].(*im2colEngine)
+		if e.biasRow != c.row {
+			t.Errorf("%s: biasRow %v, want %v", name, e.biasRow, c.row)
+		}
+		if c.chans > 0 && e.blocks < 2 {
+			t.Errorf("%s: %d channel blocks, want several", name, e.blocks)
+		}
+		for threads := 1; threads <= 2; threads++ {
+			opt.Threads = threads
+			checkPlan(t, c.p, opt)
+		}
+		checkDeterministic(t, name, c.p, opt)
+	}
+}
