@@ -133,7 +133,9 @@ func checkPlanWithin(t *testing.T, p Problem, opt Options, bound func(pass Pass,
 	if s.Bias {
 		babs = abs64(b)
 	}
-	y := make([]float32, s.YLen)
+	// The outputs start as NaN, so that a pass that leaves any of them
+	// unwritten (a skipped clear, a missed tile) fails.
+	y := nanF32(s.YLen)
 	if !opt.Passes.Has(PassForward) {
 		y = nil
 	} else {
@@ -150,7 +152,7 @@ func checkPlanWithin(t *testing.T, p Problem, opt Options, bound func(pass Pass,
 	}
 
 	if opt.Passes.Has(PassBackwardData) {
-		dx := make([]float32, s.XLen)
+		dx := nanF32(s.XLen)
 		pl.BackwardData(dx, dy, w)
 		withinBound(t, "dx", dx, ref.BackwardData(golden.F64(dy), golden.F64(w)), ref.BackwardData(abs64(dy), abs64(w)), bound(PassBackwardData, s.KPerG*s.KernelSize))
 	}
@@ -158,10 +160,10 @@ func checkPlanWithin(t *testing.T, p Problem, opt Options, bound func(pass Pass,
 		return
 	}
 
-	dw := make([]float32, s.WLen)
+	dw := nanF32(s.WLen)
 	var db []float32
 	if s.Bias {
-		db = make([]float32, s.K)
+		db = nanF32(s.K)
 	}
 	pl.BackwardFilter(dw, db, x, dy, false)
 	wdw, wdb := ref.BackwardFilter(golden.F64(x), golden.F64(dy))
@@ -276,7 +278,7 @@ func runPasses(t *testing.T, name string, p Problem, opt Options) [4][]float32 {
 	if s.Bias {
 		b, db = randF32(r, s.K), randF32(r, s.K)
 	}
-	y, dx, dw := make([]float32, s.YLen), make([]float32, s.XLen), randF32(r, s.WLen)
+	y, dx, dw := nanF32(s.YLen), nanF32(s.XLen), randF32(r, s.WLen) // NaN: see checkPlanWithin
 	if opt.Passes.Has(PassForward) {
 		pl.Forward(y, x, w, b, &Epilogue{Residual: res, ReLU: true})
 	}
@@ -603,4 +605,14 @@ func TestPlanBiasRow(t *testing.T) {
 		}
 		checkDeterministic(t, name, c.p, opt)
 	}
+}
+
+// nanF32 returns n NaNs: an output buffer whose every unwritten element
+// shows.
+func nanF32(n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(math.NaN())
+	}
+	return v
 }
