@@ -222,21 +222,22 @@ func (a fftAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 	cells := float64(l.cells)
 	transform := 2.5 * cells * math.Log2(max(cells, 2)) / rate(cells)
 	copyGrid := cells * 1e-9 // about a nanosecond a point
-	spec := float64(l.spec)
+	spec, filterSpec := float64(l.spec), float64(l.spec)
 	if t := l.tiledFor(pass); t != nil { // the tiles: P lanes of T points
 		cells = float64(t.P * t.T)
 		transform = 2.5 * cells * math.Log2(float64(t.T)) / rate(float64(t.T))
-		copyGrid, spec = cells*1e-9, float64(t.P*t.m)
+		// Every tile meets the same filter spectrum of m rows.
+		copyGrid, spec, filterSpec = cells*1e-9, float64(t.P*t.m), float64(t.m)
 	}
 	chans := float64(s.CPerG + s.KPerG)
 	macs := float64(s.KPerG*s.CPerG) * spec / h.CMACsPerSec
 	// The filters' spectra (complex64 per point) stream in from past the
-	// caches once per image where they exceed L3, at the stream rate
-	// measured at best (L3's; memory's is slower and unmeasured, its
-	// probe's page faults costing more than the models may): the probe
-	// behind CMACsPerSec runs in L2. (volume_3d_3x3x3_c16's are 101 MB: the
-	// model put its forward pass at 10 ms, and it ran 19.)
-	if wb := 8 * float64(s.KPerG*s.CPerG) * spec; wb > float64(h.L3) && h.StreamGBs > 0 {
+	// caches once per image and group where every group's together exceed
+	// L3, at the stream rate measured at best (L3's; memory's is slower and
+	// unmeasured, its probe's page faults costing more than the models
+	// may): the probe behind CMACsPerSec runs in L2. (volume_3d_3x3x3_c16's
+	// are 101 MB: the model put its forward pass at 10 ms, and it ran 19.)
+	if wb := 8 * float64(s.KPerG*s.CPerG) * filterSpec; wb*float64(s.Groups) > float64(h.L3) && h.StreamGBs > 0 {
 		macs += wb / (h.StreamGBs * 1e9)
 	}
 	perImage := chans*(transform+copyGrid) + macs
