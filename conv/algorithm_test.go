@@ -162,8 +162,8 @@ func TestWorkspaceLimit(t *testing.T) {
 	more, err := NewPlan(p, Options{Threads: 3, WorkspaceLimit: lim, Algorithm: "im2col"})
 	if err != nil || more.Workspace() > lim {
 		t.Errorf("3 threads, limit %d: %v", lim, err)
-	} else if a, b := small.engines[PassForward].(*im2colEngine), more.engines[PassForward].(*im2colEngine); a.tile != b.tile || a.chans != b.chans {
-		t.Errorf("3 threads, limit %d: tile %d by %d channels, 1 thread: %d by %d", lim, b.tile, b.chans, a.tile, a.chans)
+	} else if a, b := small.engines[PassForward].(*im2colEngine), more.engines[PassForward].(*im2colEngine); a.tile != b.tile || a.chans != b.chans || a.biasRow != b.biasRow {
+		t.Errorf("3 threads, limit %d: tile %d by %d channels (bias row %v), 1 thread: %d by %d (%v)", lim, b.tile, b.chans, b.biasRow, a.tile, a.chans, a.biasRow)
 	}
 	for _, algo := range []string{"im2col", "auto"} {
 		var e *Error

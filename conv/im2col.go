@@ -94,7 +94,9 @@ func (a im2colAlgo) New(s *Shape, cfg Config) (Engine, error) {
 		e.ones = onesOf(s.OutLen)
 	}
 	if bl.biasRow {
-		e.ones = onesOf(s.OutLen)
+		if e.ones == nil {
+			e.ones = onesOf(s.OutLen)
+		}
 		e.wBias = make([]float32, s.K*(bl.chans*low.KernelSize()+1))
 	}
 	if s.Bias {
@@ -195,19 +197,33 @@ func im2colBlocking(s *Shape, low *im2col.Lowering, cfg Config) blocking {
 			tile = int(max(1, (lim-fixed)/(4*int64(ks))))
 		}
 	}
-	workers := max(1, cfg.Threads)
-	if lim := cfg.WorkspaceLimit; lim > 0 {
-		workers = int(max(1, min(int64(workers), (lim-fixed)/max(1, perTile()))))
-	}
 	chans = min(chans, lg)
 	blocks := ceilDiv(lg, chans)
 	chans = ceilDiv(lg, blocks) // balanced
-	bl := blocking{tile: tile, chans: chans, blocks: blocks, workers: workers, bytes: fixed + perTile()*int64(workers)}
-	// The bias row: one more row per tile (ones), and block 0's weights
-	// with the bias beside them.
-	if rb := 4 * (int64(tile)*int64(workers) + int64(s.K)*int64(chans*ks+1)); biasRowPays(s, chans*ks) && (cfg.WorkspaceLimit <= 0 || bl.bytes+rb <= cfg.WorkspaceLimit) {
-		bl.biasRow, bl.bytes = true, bl.bytes+rb
+	// The bias row, decided as for one thread too (it orders the sums):
+	// one more row per tile (ones), block 0's weights with the bias
+	// beside them, and the ones where the epilogue has none.
+	biasRow, rowBytes := biasRowPays(s, chans*ks, cfg.pass), int64(0)
+	if biasRow {
+		rowBytes = 4 * int64(s.K) * int64(chans*ks+1)
+		if s.Layout != ChannelsFirst {
+			rowBytes += 4 * int64(s.OutLen)
+		}
+		tileRow := 4 * int64(tile)
+		if lim := cfg.WorkspaceLimit; lim > 0 && fixed+rowBytes+perTile()+tileRow > lim {
+			biasRow, rowBytes = false, 0
+		}
 	}
+	tileBytes := perTile()
+	if biasRow {
+		tileBytes += 4 * int64(tile)
+	}
+	workers := max(1, cfg.Threads)
+	if lim := cfg.WorkspaceLimit; lim > 0 {
+		workers = int(max(1, min(int64(workers), (lim-fixed-rowBytes)/tileBytes)))
+	}
+	bl := blocking{tile: tile, chans: chans, blocks: blocks, workers: workers, biasRow: biasRow,
+		bytes: fixed + rowBytes + tileBytes*int64(workers)}
 	// Backward-data and backward-filter compute each block on its own
 	// (a block of dx's channels, of dW's columns): at least splitBlocks
 	// of them, from the problem alone, lets one image of one group run on
@@ -226,12 +242,15 @@ func im2colBlocking(s *Shape, low *im2col.Lowering, cfg Config) blocking {
 // against a column of the bias beside the block's weights, rather than
 // adding it in a pass over y: where the copy of those weights that each
 // call makes (rows0+1 floats per output channel) is at most a quarter of
-// y's floats per channel. The pass rereads and rewrites every tile of y
+// one image's output plane (N plays no part, so that an image's result
+// does not depend on the batch it came in). The engine must be made for
+// the forward pass (Config.pass; a plan makes it for its first). The
+// pass rereads and rewrites every tile of y
 // (vgg_3x3_c3: a quarter of its forward time at one thread, its y rows
 // 1024-float multiples apart); the row costs the GEMM 1/rows0 more FMAs.
 // A big layer on a small plane (resnet_3x3_c512 at 7x7) keeps the pass.
-func biasRowPays(s *Shape, rows0 int) bool {
-	return s.Bias && !s.Transposed && 4*(rows0+1) <= s.N*s.OutLen
+func biasRowPays(s *Shape, rows0 int, pass Pass) bool {
+	return pass == PassForward && s.Bias && !s.Transposed && 4*(rows0+1) <= s.OutLen
 }
 
 // phasedLowering reports whether the engine lowers s from a phased copy

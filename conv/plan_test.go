@@ -583,7 +583,9 @@ func TestPlanBiasRow(t *testing.T) {
 		{p: Problem{N: 1, C: 2, K: 3, In: []int{301}, Kernel: []int{5}, Dilation: []int{3}, Bias: true}, row: true},
 		{p: Problem{N: 1, C: 2, K: 4, In: []int{6, 7, 8}, Kernel: []int{3, 3, 3}, Padding: Pad(1, 1, 1), Bias: true}, row: true},
 		{p: Problem{N: 1, C: 9, K: 6, In: []int{16, 16}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true}, chans: 4, row: true},
+		{p: Problem{N: 2, C: 8, K: 6, Groups: 2, In: []int{12, 10}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true}, chans: 2, row: true},
 		{p: Problem{N: 1, C: 32, K: 8, In: []int{4, 4}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true}, row: false},
+		{p: Problem{N: 1, C: 3, K: 4, In: []int{15, 15}, Kernel: []int{3, 3}, Transposed: true, Bias: true}, row: false},
 	}
 	for i, c := range cases {
 		name := fmt.Sprint("bias-row problem ", i)
@@ -604,6 +606,41 @@ func TestPlanBiasRow(t *testing.T) {
 			checkPlan(t, c.p, opt)
 		}
 		checkDeterministic(t, name, c.p, opt)
+	}
+	// A plan that runs only the backward passes on im2col holds no row.
+	p := cases[0].p
+	if pl, err := NewPlan(p, Options{Algorithm: "im2col", Passes: PassSet(PassBackwardData, PassBackwardFilter)}); err != nil {
+		t.Fatal(err)
+	} else if e := pl.engines[PassBackwardData].(*im2colEngine); e.biasRow || e.wBias != nil {
+		t.Errorf("backward-only plan: biasRow %v", e.biasRow)
+	}
+	// Under a workspace limit the row is decided as for one thread: every
+	// thread count makes the same choice, and the workspace it reports
+	// holds the row's buffers.
+	p.Layout = ChannelsLast
+	base, err := NewPlan(p, Options{Algorithm: "im2col", Threads: 1, Passes: PassSet(PassForward)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lim := range []int64{base.Workspace(), base.Workspace() - 1} {
+		var rows [3]bool
+		for threads := 1; threads <= 3; threads++ {
+			pl, err := NewPlan(p, Options{Algorithm: "im2col", Threads: threads, WorkspaceLimit: lim, Passes: PassSet(PassForward)})
+			if err != nil {
+				t.Fatalf("limit %d, %d threads: %v", lim, threads, err)
+			}
+			e := pl.engines[PassForward].(*im2colEngine)
+			rows[threads-1] = e.biasRow
+			if held := 4 * int64(len(e.wBias)+len(e.ones)+len(e.xcf)+len(e.ycf)+len(e.cols)*len(e.cols[0])); e.Workspace() < held {
+				t.Errorf("limit %d, %d threads: workspace %d, buffers %d bytes", lim, threads, e.Workspace(), held)
+			}
+		}
+		if rows[0] != rows[1] || rows[0] != rows[2] {
+			t.Errorf("limit %d: biasRow by thread count %v", lim, rows)
+		}
+		if want := lim == base.Workspace(); rows[0] != want {
+			t.Errorf("limit %d (unlimited %d): biasRow %v, want %v", lim, base.Workspace(), rows[0], want)
+		}
 	}
 }
 
