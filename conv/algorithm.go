@@ -65,7 +65,10 @@ type Host struct {
 	FFTGFLOPS   float64 // package fft's real transform of 4096 points (64 x 64), 2.5 N log2 N a call, measured
 	FFTGFLOPSL  float64 // the same of 65536 points (1D), past L2 on most hosts, measured
 	CMACsPerSec float64 // complex64 multiply-adds a second of the FFT engine's loop, measured
-	L1, L2, L3  int     // bytes, per core (L3: shared)
+	// CMACsFarPerSec is the same loop with its filter operand read from
+	// past L2 a block at a time (0: unmeasured, taken as CMACsPerSec).
+	CMACsFarPerSec float64
+	L1, L2, L3     int // bytes, per core (L3: shared)
 }
 
 // streamBytesPerCycle is the stream rate in bytes per cycle of the

@@ -127,8 +127,10 @@ func HostNow() Host {
 		host.byISA = map[kernels.ISA]Host{}
 	}
 	l1, l2, l3 := kernels.Caches()
-	h := Host{PeakGFLOPS: measurePeak(), StreamGBs: measureStream(l2), L1: l1, L2: l2, L3: l3}
+	stream, far := measureStream(l2)
+	h := Host{PeakGFLOPS: measurePeak(), StreamGBs: stream, L1: l1, L2: l2, L3: l3}
 	h.FFTGFLOPS, h.FFTGFLOPSL, h.CMACsPerSec = measureFFT()
+	h.CMACsFarPerSec = measureFarMACs(far)
 	host.byISA[isa] = h
 	return h
 }
@@ -157,9 +159,10 @@ func measurePeak() float64 {
 // measureStream times one thread's reads of a buffer of 4 x L2 (at
 // least 8 MiB, at most 32 MiB: past L2, where the models' streams come
 // from; L3 on most hosts), the best of five passes after it is written,
-// in GB/s. The buffer's first touch costs a few milliseconds to tens
-// (its page faults), once per process and ISA.
-func measureStream(l2 int) float64 {
+// in GB/s, and the buffer (for measureFarMACs). The buffer's first touch
+// costs a few milliseconds to tens (its page faults), once per process
+// and ISA.
+func measureStream(l2 int) (float64, []float32) {
 	n := min(max(4*l2, 8<<20), 32<<20) / 4
 	buf := make([]float32, n)
 	for i := range buf {
@@ -171,7 +174,38 @@ func measureStream(l2 int) float64 {
 		kernels.Sum(buf)
 		best = max(best, float64(4*n)/time.Since(start).Seconds()/1e9)
 	}
-	return best
+	return best, buf
+}
+
+// farMACBlock is the block of measureFarMACs' calls, in complex values:
+// about the FFT engine's frequency blocks (fftLayout.block).
+const farMACBlock = 1024
+
+// measureFarMACs times the FFT engine's split multiply-add with its
+// filter operand read from far, a block at a time from a new place of
+// far (measureStream's buffer, past L2: its start, which the stream's
+// last pass evicted from L2 first), the accumulator and the image in L1:
+// the engine's product loop over filter spectra that do not stay in L2.
+// In complex multiply-adds a second, the best of three passes of 32
+// blocks, each block read once.
+func measureFarMACs(far []float32) float64 {
+	const n, calls = farMACBlock, 32
+	if len(far) < 3*calls*2*n {
+		return 0
+	}
+	ops := fft.SplitOpsFor(kernels.Current())
+	x, acc := fft.Dense(make([]float32, 2*n), 1, n), fft.Dense(make([]float32, 2*n), 1, n)
+	best := time.Duration(math.MaxInt64)
+	for pass := range 3 {
+		start := time.Now()
+		for i := range calls {
+			off := (pass*calls + i) * 2 * n
+			w := fft.Split{Data: far, Re: off, Im: off + n, Step: n}
+			ops.Mul(fft.MulAddConj, acc, x, w, 1, n)
+		}
+		best = min(best, time.Since(start))
+	}
+	return calls * n / best.Seconds()
 }
 
 // measureFFT times the FFT engine's grid transforms (gridFFT) of a 64 x

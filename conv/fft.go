@@ -230,14 +230,25 @@ func (a fftAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 		copyGrid, spec, filterSpec = cells*1e-9, float64(t.P*t.m), float64(t.m)
 	}
 	chans := float64(s.CPerG + s.KPerG)
-	macs := float64(s.KPerG*s.CPerG) * spec / h.CMACsPerSec
+	// The products read each filter spectrum once per image: from L2
+	// where every group's fit, else from past it, at the rate measured
+	// for that (CMACsFarPerSec: volume_3d_3x3x3_c16's 101 MB of spectra
+	// ran its products at about half the in-L2 rate, and auto took the
+	// FFT at 17 ms over direct's 10). The tiles' products use each
+	// filter row across all their lanes, so they stay at the L2 rate.
+	wb := 8 * float64(s.KPerG*s.CPerG) * filterSpec
+	macRate := h.CMACsPerSec
+	if l.tiledFor(pass) == nil && wb*float64(s.Groups) > float64(h.L2) && h.CMACsFarPerSec > 0 {
+		macRate = min(macRate, h.CMACsFarPerSec)
+	}
+	macs := float64(s.KPerG*s.CPerG) * spec / macRate
 	// The filters' spectra (complex64 per point) stream in from past the
 	// caches once per image and group where every group's together exceed
 	// L3, at the stream rate measured at best (L3's; memory's is slower and
 	// unmeasured, its probe's page faults costing more than the models
 	// may): the probe behind CMACsPerSec runs in L2. (volume_3d_3x3x3_c16's
 	// are 101 MB: the model put its forward pass at 10 ms, and it ran 19.)
-	if wb := 8 * float64(s.KPerG*s.CPerG) * filterSpec; wb*float64(s.Groups) > float64(h.L3) && h.StreamGBs > 0 {
+	if wb*float64(s.Groups) > float64(h.L3) && h.StreamGBs > 0 {
 		macs += wb / (h.StreamGBs * 1e9)
 	}
 	perImage := chans*(transform+copyGrid) + macs

@@ -192,3 +192,26 @@ func TestFFTTiles(t *testing.T) {
 		})
 	}
 }
+
+// TestFFTCostFarFilters checks that the cost model takes the products at
+// the far rate (CMACsFarPerSec) exactly where the filter spectra outgrow
+// L2 and the transform is not tiled: volume_3d_3x3x3_c16's 101 MB of
+// spectra, not lenet_5x5_c1's few or the tiles of audio_1d_k255_c4.
+func TestFFTCostFarFilters(t *testing.T) {
+	near := Host{PeakGFLOPS: 100, StreamGBs: 80, FFTGFLOPS: 30, FFTGFLOPSL: 30, CMACsPerSec: 3e9, L1: 32 << 10, L2: 1 << 20, L3: 32 << 20}
+	far := near
+	far.CMACsFarPerSec = near.CMACsPerSec / 2
+	for _, c := range []struct {
+		name  string
+		slows bool
+	}{{"volume_3d_3x3x3_c16", true}, {"lenet_5x5_c1", false}, {"audio_1d_k255_c4", false}} {
+		s, err := benchProblems[c.name].Resolve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := fftAlgo{}.Cost(s, PassForward, near, 1), fftAlgo{}.Cost(s, PassForward, far, 1)
+		if slows := b > a; slows != c.slows || b < a {
+			t.Errorf("%s: cost %.3g ms with the far rate, %.3g ms without; want slower: %v", c.name, 1e3*b, 1e3*a, c.slows)
+		}
+	}
+}
