@@ -168,6 +168,32 @@ func MaxPool2AVX2(y []float32, x []float32, rows int, ow int, w int)
 //go:noescape
 func MaxPool2BackwardAVX2(dx []float32, x []float32, dy []float32, rows int, ow int, w int)
 
+// DotShifts3AVX2 is VecKernels.DotShifts3 for AVX2+FMA (8 lanes).
+// Its reference and test oracle is kernels.DotShifts3Generic:
+//
+//	for t := 0; t < 3; t++ { // len(y) >= len(x) + 2*step, len(sums) >= 3
+//		for i := range x {
+//			sums[t] += x[i] * y[t*step+i] // fused, in 16 interleaved partial sums per t
+//		}
+//	}
+//	(sums[t] is set, not added to: it starts from 0.)
+//
+//go:noescape
+func DotShifts3AVX2(x []float32, y []float32, step int, sums []float32)
+
+// DotShifts5AVX2 is VecKernels.DotShifts5 for AVX2+FMA (8 lanes).
+// Its reference and test oracle is kernels.DotShifts5Generic:
+//
+//	for t := 0; t < 5; t++ { // len(y) >= len(x) + 4*step, len(sums) >= 5
+//		for i := range x {
+//			sums[t] += x[i] * y[t*step+i] // fused, in 16 interleaved partial sums per t
+//		}
+//	}
+//	(sums[t] is set, not added to: it starts from 0.)
+//
+//go:noescape
+func DotShifts5AVX2(x []float32, y []float32, step int, sums []float32)
+
 // FmaPeakAVX2 implements kernels.PeakKernel for AVX2+FMA (8 lanes): iters
 // iterations of independent register-only FMAs; returns the flops done.
 func FmaPeakAVX2(iters int) int
@@ -335,6 +361,32 @@ func MaxPool2AVX512(y []float32, x []float32, rows int, ow int, w int)
 //
 //go:noescape
 func MaxPool2BackwardAVX512(dx []float32, x []float32, dy []float32, rows int, ow int, w int)
+
+// DotShifts3AVX512 is VecKernels.DotShifts3 for AVX-512F (16 lanes, opmask tails).
+// Its reference and test oracle is kernels.DotShifts3Generic:
+//
+//	for t := 0; t < 3; t++ { // len(y) >= len(x) + 2*step, len(sums) >= 3
+//		for i := range x {
+//			sums[t] += x[i] * y[t*step+i] // fused, in 32 interleaved partial sums per t
+//		}
+//	}
+//	(sums[t] is set, not added to: it starts from 0.)
+//
+//go:noescape
+func DotShifts3AVX512(x []float32, y []float32, step int, sums []float32)
+
+// DotShifts5AVX512 is VecKernels.DotShifts5 for AVX-512F (16 lanes, opmask tails).
+// Its reference and test oracle is kernels.DotShifts5Generic:
+//
+//	for t := 0; t < 5; t++ { // len(y) >= len(x) + 4*step, len(sums) >= 5
+//		for i := range x {
+//			sums[t] += x[i] * y[t*step+i] // fused, in 32 interleaved partial sums per t
+//		}
+//	}
+//	(sums[t] is set, not added to: it starts from 0.)
+//
+//go:noescape
+func DotShifts5AVX512(x []float32, y []float32, step int, sums []float32)
 
 // FmaPeakAVX512 implements kernels.PeakKernel for AVX-512F (16 lanes, opmask tails): iters
 // iterations of independent register-only FMAs; returns the flops done.

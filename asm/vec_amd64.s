@@ -1503,6 +1503,238 @@ rowsdone:
 	VZEROUPPER
 	RET
 
+// func DotShifts3AVX2(x []float32, y []float32, step int, sums []float32)
+// Requires: AVX, FMA3
+TEXT ·DotShifts3AVX2(SB), NOSPLIT, $0-80
+	MOVQ   x_base+0(FP), AX
+	MOVQ   step+48(FP), CX
+	MOVQ   y_base+24(FP), DX
+	MOVQ   y_base+24(FP), BX
+	LEAQ   (DX)(CX*4), BX
+	MOVQ   y_base+24(FP), SI
+	LEAQ   (BX)(CX*4), SI
+	MOVQ   x_len+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+
+	// Main loop: 2 vectors (16 elements) per iteration.
+unrolled:
+	CMPQ        CX, $0x00000010
+	JL          single
+	VMOVUPS     (AX), Y6
+	VFMADD231PS (DX), Y6, Y0
+	VFMADD231PS (BX), Y6, Y2
+	VFMADD231PS (SI), Y6, Y4
+	VMOVUPS     32(AX), Y6
+	VFMADD231PS 32(DX), Y6, Y1
+	VFMADD231PS 32(BX), Y6, Y3
+	VFMADD231PS 32(SI), Y6, Y5
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, BX
+	ADDQ        $0x00000040, SI
+	SUBQ        $0x00000010, CX
+	JMP         unrolled
+
+single:
+	// One vector at a time.
+	CMPQ        CX, $0x00000008
+	JL          tail
+	VMOVUPS     (AX), Y6
+	VFMADD231PS (DX), Y6, Y0
+	VFMADD231PS (BX), Y6, Y2
+	VFMADD231PS (SI), Y6, Y4
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000020, SI
+	SUBQ        $0x00000008, CX
+	JMP         single
+
+tail:
+	// The last 0..7 elements, masked: nothing outside the slices is touched.
+	TESTQ       CX, CX
+	JZ          done
+	LEAQ        tailmask<>+0(SB), DI
+	SHLQ        $0x02, CX
+	NEGQ        CX
+	VMOVDQU     32(DI)(CX*1), Y6
+	VMASKMOVPS  (AX), Y6, Y7
+	VMASKMOVPS  (DX), Y6, Y8
+	VFMADD231PS Y8, Y7, Y0
+	VMASKMOVPS  (BX), Y6, Y8
+	VFMADD231PS Y8, Y7, Y2
+	VMASKMOVPS  (SI), Y6, Y6
+	VFMADD231PS Y6, Y7, Y4
+
+done:
+	MOVQ         sums_base+56(FP), AX
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSS       X1, (AX)
+	VADDPS       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X4, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VZEROUPPER
+	RET
+
+// func DotShifts5AVX2(x []float32, y []float32, step int, sums []float32)
+// Requires: AVX, FMA3
+TEXT ·DotShifts5AVX2(SB), NOSPLIT, $0-80
+	MOVQ   x_base+0(FP), AX
+	MOVQ   step+48(FP), CX
+	MOVQ   y_base+24(FP), DX
+	MOVQ   y_base+24(FP), BX
+	LEAQ   (DX)(CX*4), BX
+	MOVQ   y_base+24(FP), SI
+	LEAQ   (BX)(CX*4), SI
+	MOVQ   y_base+24(FP), DI
+	LEAQ   (SI)(CX*4), DI
+	MOVQ   y_base+24(FP), R8
+	LEAQ   (DI)(CX*4), R8
+	MOVQ   x_len+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+
+	// Main loop: 2 vectors (16 elements) per iteration.
+unrolled:
+	CMPQ        CX, $0x00000010
+	JL          single
+	VMOVUPS     (AX), Y10
+	VFMADD231PS (DX), Y10, Y0
+	VFMADD231PS (BX), Y10, Y2
+	VFMADD231PS (SI), Y10, Y4
+	VFMADD231PS (DI), Y10, Y6
+	VFMADD231PS (R8), Y10, Y8
+	VMOVUPS     32(AX), Y10
+	VFMADD231PS 32(DX), Y10, Y1
+	VFMADD231PS 32(BX), Y10, Y3
+	VFMADD231PS 32(SI), Y10, Y5
+	VFMADD231PS 32(DI), Y10, Y7
+	VFMADD231PS 32(R8), Y10, Y9
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, BX
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	SUBQ        $0x00000010, CX
+	JMP         unrolled
+
+single:
+	// One vector at a time.
+	CMPQ        CX, $0x00000008
+	JL          tail
+	VMOVUPS     (AX), Y10
+	VFMADD231PS (DX), Y10, Y0
+	VFMADD231PS (BX), Y10, Y2
+	VFMADD231PS (SI), Y10, Y4
+	VFMADD231PS (DI), Y10, Y6
+	VFMADD231PS (R8), Y10, Y8
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000020, SI
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	SUBQ        $0x00000008, CX
+	JMP         single
+
+tail:
+	// The last 0..7 elements, masked: nothing outside the slices is touched.
+	TESTQ       CX, CX
+	JZ          done
+	LEAQ        tailmask<>+0(SB), R9
+	SHLQ        $0x02, CX
+	NEGQ        CX
+	VMOVDQU     32(R9)(CX*1), Y10
+	VMASKMOVPS  (AX), Y10, Y11
+	VMASKMOVPS  (DX), Y10, Y12
+	VFMADD231PS Y12, Y11, Y0
+	VMASKMOVPS  (BX), Y10, Y12
+	VFMADD231PS Y12, Y11, Y2
+	VMASKMOVPS  (SI), Y10, Y12
+	VFMADD231PS Y12, Y11, Y4
+	VMASKMOVPS  (DI), Y10, Y12
+	VFMADD231PS Y12, Y11, Y6
+	VMASKMOVPS  (R8), Y10, Y10
+	VFMADD231PS Y10, Y11, Y8
+
+done:
+	MOVQ         sums_base+56(FP), AX
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSS       X1, (AX)
+	VADDPS       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X4, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VADDPS       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X0
+	VADDPS       X6, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 12(AX)
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X0
+	VADDPS       X8, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 16(AX)
+	VZEROUPPER
+	RET
+
 // func FmaPeakAVX2(iters int) int
 // Requires: AVX, AVX2, FMA3
 TEXT ·FmaPeakAVX2(SB), NOSPLIT, $0-16
@@ -3036,6 +3268,252 @@ rownext:
 	JNZ  row
 
 rowsdone:
+	VZEROUPPER
+	RET
+
+// func DotShifts3AVX512(x []float32, y []float32, step int, sums []float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·DotShifts3AVX512(SB), NOSPLIT, $0-80
+	MOVQ   x_base+0(FP), AX
+	MOVQ   step+48(FP), CX
+	MOVQ   y_base+24(FP), DX
+	MOVQ   y_base+24(FP), BX
+	LEAQ   (DX)(CX*4), BX
+	MOVQ   y_base+24(FP), SI
+	LEAQ   (BX)(CX*4), SI
+	MOVQ   x_len+8(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+
+	// Main loop: 2 vectors (32 elements) per iteration.
+unrolled:
+	CMPQ        CX, $0x00000020
+	JL          single
+	VMOVUPS     (AX), Z6
+	VFMADD231PS (DX), Z6, Z0
+	VFMADD231PS (BX), Z6, Z2
+	VFMADD231PS (SI), Z6, Z4
+	VMOVUPS     64(AX), Z6
+	VFMADD231PS 64(DX), Z6, Z1
+	VFMADD231PS 64(BX), Z6, Z3
+	VFMADD231PS 64(SI), Z6, Z5
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, DX
+	ADDQ        $0x00000080, BX
+	ADDQ        $0x00000080, SI
+	SUBQ        $0x00000020, CX
+	JMP         unrolled
+
+single:
+	// One vector at a time.
+	CMPQ        CX, $0x00000010
+	JL          tail
+	VMOVUPS     (AX), Z6
+	VFMADD231PS (DX), Z6, Z0
+	VFMADD231PS (BX), Z6, Z2
+	VFMADD231PS (SI), Z6, Z4
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, BX
+	ADDQ        $0x00000040, SI
+	SUBQ        $0x00000010, CX
+	JMP         single
+
+tail:
+	// The last 0..15 elements, masked: nothing outside the slices is touched.
+	TESTQ       CX, CX
+	JZ          done
+	MOVL        $0x0000ffff, DI
+	BZHIL       CX, DI, CX
+	KMOVW       CX, K1
+	VMOVUPS.Z   (AX), K1, Z6
+	VMOVUPS.Z   (DX), K1, Z7
+	VFMADD231PS Z7, Z6, Z0
+	VMOVUPS.Z   (BX), K1, Z7
+	VFMADD231PS Z7, Z6, Z2
+	VMOVUPS.Z   (SI), K1, Z7
+	VFMADD231PS Z7, Z6, Z4
+
+done:
+	MOVQ          sums_base+56(FP), AX
+	VADDPS        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y0, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VADDPS        Z3, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VADDPS        Z5, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VADDPS        Y4, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 8(AX)
+	VZEROUPPER
+	RET
+
+// func DotShifts5AVX512(x []float32, y []float32, step int, sums []float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·DotShifts5AVX512(SB), NOSPLIT, $0-80
+	MOVQ   x_base+0(FP), AX
+	MOVQ   step+48(FP), CX
+	MOVQ   y_base+24(FP), DX
+	MOVQ   y_base+24(FP), BX
+	LEAQ   (DX)(CX*4), BX
+	MOVQ   y_base+24(FP), SI
+	LEAQ   (BX)(CX*4), SI
+	MOVQ   y_base+24(FP), DI
+	LEAQ   (SI)(CX*4), DI
+	MOVQ   y_base+24(FP), R8
+	LEAQ   (DI)(CX*4), R8
+	MOVQ   x_len+8(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+
+	// Main loop: 2 vectors (32 elements) per iteration.
+unrolled:
+	CMPQ        CX, $0x00000020
+	JL          single
+	VMOVUPS     (AX), Z10
+	VFMADD231PS (DX), Z10, Z0
+	VFMADD231PS (BX), Z10, Z2
+	VFMADD231PS (SI), Z10, Z4
+	VFMADD231PS (DI), Z10, Z6
+	VFMADD231PS (R8), Z10, Z8
+	VMOVUPS     64(AX), Z10
+	VFMADD231PS 64(DX), Z10, Z1
+	VFMADD231PS 64(BX), Z10, Z3
+	VFMADD231PS 64(SI), Z10, Z5
+	VFMADD231PS 64(DI), Z10, Z7
+	VFMADD231PS 64(R8), Z10, Z9
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, DX
+	ADDQ        $0x00000080, BX
+	ADDQ        $0x00000080, SI
+	ADDQ        $0x00000080, DI
+	ADDQ        $0x00000080, R8
+	SUBQ        $0x00000020, CX
+	JMP         unrolled
+
+single:
+	// One vector at a time.
+	CMPQ        CX, $0x00000010
+	JL          tail
+	VMOVUPS     (AX), Z10
+	VFMADD231PS (DX), Z10, Z0
+	VFMADD231PS (BX), Z10, Z2
+	VFMADD231PS (SI), Z10, Z4
+	VFMADD231PS (DI), Z10, Z6
+	VFMADD231PS (R8), Z10, Z8
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, BX
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	SUBQ        $0x00000010, CX
+	JMP         single
+
+tail:
+	// The last 0..15 elements, masked: nothing outside the slices is touched.
+	TESTQ       CX, CX
+	JZ          done
+	MOVL        $0x0000ffff, R9
+	BZHIL       CX, R9, CX
+	KMOVW       CX, K1
+	VMOVUPS.Z   (AX), K1, Z10
+	VMOVUPS.Z   (DX), K1, Z11
+	VFMADD231PS Z11, Z10, Z0
+	VMOVUPS.Z   (BX), K1, Z11
+	VFMADD231PS Z11, Z10, Z2
+	VMOVUPS.Z   (SI), K1, Z11
+	VFMADD231PS Z11, Z10, Z4
+	VMOVUPS.Z   (DI), K1, Z11
+	VFMADD231PS Z11, Z10, Z6
+	VMOVUPS.Z   (R8), K1, Z11
+	VFMADD231PS Z11, Z10, Z8
+
+done:
+	MOVQ          sums_base+56(FP), AX
+	VADDPS        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y0, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (AX)
+	VADDPS        Z3, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VADDPS        Z5, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VADDPS        Y4, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 8(AX)
+	VADDPS        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y0
+	VADDPS        Y6, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 12(AX)
+	VADDPS        Z9, Z8, Z8
+	VEXTRACTF64X4 $0x01, Z8, Y0
+	VADDPS        Y8, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 16(AX)
 	VZEROUPPER
 	RET
 

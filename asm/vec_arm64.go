@@ -168,6 +168,32 @@ func MaxPool2NEON(y []float32, x []float32, rows int, ow int, w int)
 //go:noescape
 func MaxPool2BackwardNEON(dx []float32, x []float32, dy []float32, rows int, ow int, w int)
 
+// DotShifts3NEON is VecKernels.DotShifts3 for NEON (4 lanes).
+// Its reference and test oracle is kernels.DotShifts3Generic:
+//
+//	for t := 0; t < 3; t++ { // len(y) >= len(x) + 2*step, len(sums) >= 3
+//		for i := range x {
+//			sums[t] += x[i] * y[t*step+i] // fused, in 8 interleaved partial sums per t
+//		}
+//	}
+//	(sums[t] is set, not added to: it starts from 0.)
+//
+//go:noescape
+func DotShifts3NEON(x []float32, y []float32, step int, sums []float32)
+
+// DotShifts5NEON is VecKernels.DotShifts5 for NEON (4 lanes).
+// Its reference and test oracle is kernels.DotShifts5Generic:
+//
+//	for t := 0; t < 5; t++ { // len(y) >= len(x) + 4*step, len(sums) >= 5
+//		for i := range x {
+//			sums[t] += x[i] * y[t*step+i] // fused, in 8 interleaved partial sums per t
+//		}
+//	}
+//	(sums[t] is set, not added to: it starts from 0.)
+//
+//go:noescape
+func DotShifts5NEON(x []float32, y []float32, step int, sums []float32)
+
 // FmaPeakNEON implements kernels.PeakKernel for NEON (4 lanes): iters
 // iterations of independent register-only FMAs; returns the flops done.
 //

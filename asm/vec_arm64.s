@@ -1117,6 +1117,232 @@ rownext:
 rowsdone:
 	RET
 
+// func DotShifts3NEON(x []float32, y []float32, step int, sums []float32)
+TEXT ·DotShifts3NEON(SB), NOSPLIT, $0-80
+	MOVD x_base+0(FP), R0
+	MOVD step+48(FP), R1
+	MOVD y_base+24(FP), R2
+	MOVD y_base+24(FP), R3
+	ADD R1<<2, R2, R3
+	MOVD y_base+24(FP), R4
+	ADD R1<<2, R3, R4
+	MOVD x_len+8(FP), R1
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	// Main loop: 2 vectors (8 elements) per iteration.
+unrolled:
+	CMP $8, R1
+	BLT single
+	FMOVQ (R0), F6
+	FMOVQ (R2), F7
+	VFMLA V7.S4, V6.S4, V0.S4
+	FMOVQ (R3), F7
+	VFMLA V7.S4, V6.S4, V2.S4
+	FMOVQ (R4), F7
+	VFMLA V7.S4, V6.S4, V4.S4
+	FMOVQ 16(R0), F6
+	FMOVQ 16(R2), F7
+	VFMLA V7.S4, V6.S4, V1.S4
+	FMOVQ 16(R3), F7
+	VFMLA V7.S4, V6.S4, V3.S4
+	FMOVQ 16(R4), F7
+	VFMLA V7.S4, V6.S4, V5.S4
+	ADD $32, R0, R0
+	ADD $32, R2, R2
+	ADD $32, R3, R3
+	ADD $32, R4, R4
+	SUB $8, R1, R1
+	B unrolled
+single:
+	// One vector at a time.
+	CMP $4, R1
+	BLT tail
+	FMOVQ (R0), F6
+	FMOVQ (R2), F7
+	VFMLA V7.S4, V6.S4, V0.S4
+	FMOVQ (R3), F7
+	VFMLA V7.S4, V6.S4, V2.S4
+	FMOVQ (R4), F7
+	VFMLA V7.S4, V6.S4, V4.S4
+	ADD $16, R0, R0
+	ADD $16, R2, R2
+	ADD $16, R3, R3
+	ADD $16, R4, R4
+	SUB $4, R1, R1
+	B single
+tail:
+	// The last 0..3 elements, one at a time in lane 0.
+	CMP $1, R1
+	BLT done
+	FMOVS (R0), F6
+	FMOVS (R2), F7
+	VFMLA V7.S4, V6.S4, V0.S4
+	FMOVS (R3), F7
+	VFMLA V7.S4, V6.S4, V2.S4
+	FMOVS (R4), F7
+	VFMLA V7.S4, V6.S4, V4.S4
+	ADD $4, R0, R0
+	ADD $4, R2, R2
+	ADD $4, R3, R3
+	ADD $4, R4, R4
+	SUB $1, R1, R1
+	B tail
+done:
+	MOVD sums_base+56(FP), R0
+	WORD $0x4e21d400 // fadd v0.4s, v0.4s, v1.4s
+	VEXT $8, V0.B16, V0.B16, V1.B16
+	WORD $0x4e21d401 // fadd v1.4s, v0.4s, v1.4s
+	WORD $0x7e30d820 // faddp s0, v1.2s
+	FMOVS F0, (R0)
+	WORD $0x4e23d442 // fadd v2.4s, v2.4s, v3.4s
+	VEXT $8, V2.B16, V2.B16, V0.B16
+	WORD $0x4e20d440 // fadd v0.4s, v2.4s, v0.4s
+	WORD $0x7e30d801 // faddp s1, v0.2s
+	FMOVS F1, 4(R0)
+	WORD $0x4e25d484 // fadd v4.4s, v4.4s, v5.4s
+	VEXT $8, V4.B16, V4.B16, V0.B16
+	WORD $0x4e20d480 // fadd v0.4s, v4.4s, v0.4s
+	WORD $0x7e30d801 // faddp s1, v0.2s
+	FMOVS F1, 8(R0)
+	RET
+
+// func DotShifts5NEON(x []float32, y []float32, step int, sums []float32)
+TEXT ·DotShifts5NEON(SB), NOSPLIT, $0-80
+	MOVD x_base+0(FP), R0
+	MOVD step+48(FP), R1
+	MOVD y_base+24(FP), R2
+	MOVD y_base+24(FP), R3
+	ADD R1<<2, R2, R3
+	MOVD y_base+24(FP), R4
+	ADD R1<<2, R3, R4
+	MOVD y_base+24(FP), R5
+	ADD R1<<2, R4, R5
+	MOVD y_base+24(FP), R6
+	ADD R1<<2, R5, R6
+	MOVD x_len+8(FP), R1
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	// Main loop: 2 vectors (8 elements) per iteration.
+unrolled:
+	CMP $8, R1
+	BLT single
+	FMOVQ (R0), F10
+	FMOVQ (R2), F11
+	VFMLA V11.S4, V10.S4, V0.S4
+	FMOVQ (R3), F11
+	VFMLA V11.S4, V10.S4, V2.S4
+	FMOVQ (R4), F11
+	VFMLA V11.S4, V10.S4, V4.S4
+	FMOVQ (R5), F11
+	VFMLA V11.S4, V10.S4, V6.S4
+	FMOVQ (R6), F11
+	VFMLA V11.S4, V10.S4, V8.S4
+	FMOVQ 16(R0), F10
+	FMOVQ 16(R2), F11
+	VFMLA V11.S4, V10.S4, V1.S4
+	FMOVQ 16(R3), F11
+	VFMLA V11.S4, V10.S4, V3.S4
+	FMOVQ 16(R4), F11
+	VFMLA V11.S4, V10.S4, V5.S4
+	FMOVQ 16(R5), F11
+	VFMLA V11.S4, V10.S4, V7.S4
+	FMOVQ 16(R6), F11
+	VFMLA V11.S4, V10.S4, V9.S4
+	ADD $32, R0, R0
+	ADD $32, R2, R2
+	ADD $32, R3, R3
+	ADD $32, R4, R4
+	ADD $32, R5, R5
+	ADD $32, R6, R6
+	SUB $8, R1, R1
+	B unrolled
+single:
+	// One vector at a time.
+	CMP $4, R1
+	BLT tail
+	FMOVQ (R0), F10
+	FMOVQ (R2), F11
+	VFMLA V11.S4, V10.S4, V0.S4
+	FMOVQ (R3), F11
+	VFMLA V11.S4, V10.S4, V2.S4
+	FMOVQ (R4), F11
+	VFMLA V11.S4, V10.S4, V4.S4
+	FMOVQ (R5), F11
+	VFMLA V11.S4, V10.S4, V6.S4
+	FMOVQ (R6), F11
+	VFMLA V11.S4, V10.S4, V8.S4
+	ADD $16, R0, R0
+	ADD $16, R2, R2
+	ADD $16, R3, R3
+	ADD $16, R4, R4
+	ADD $16, R5, R5
+	ADD $16, R6, R6
+	SUB $4, R1, R1
+	B single
+tail:
+	// The last 0..3 elements, one at a time in lane 0.
+	CMP $1, R1
+	BLT done
+	FMOVS (R0), F10
+	FMOVS (R2), F11
+	VFMLA V11.S4, V10.S4, V0.S4
+	FMOVS (R3), F11
+	VFMLA V11.S4, V10.S4, V2.S4
+	FMOVS (R4), F11
+	VFMLA V11.S4, V10.S4, V4.S4
+	FMOVS (R5), F11
+	VFMLA V11.S4, V10.S4, V6.S4
+	FMOVS (R6), F11
+	VFMLA V11.S4, V10.S4, V8.S4
+	ADD $4, R0, R0
+	ADD $4, R2, R2
+	ADD $4, R3, R3
+	ADD $4, R4, R4
+	ADD $4, R5, R5
+	ADD $4, R6, R6
+	SUB $1, R1, R1
+	B tail
+done:
+	MOVD sums_base+56(FP), R0
+	WORD $0x4e21d400 // fadd v0.4s, v0.4s, v1.4s
+	VEXT $8, V0.B16, V0.B16, V1.B16
+	WORD $0x4e21d401 // fadd v1.4s, v0.4s, v1.4s
+	WORD $0x7e30d820 // faddp s0, v1.2s
+	FMOVS F0, (R0)
+	WORD $0x4e23d442 // fadd v2.4s, v2.4s, v3.4s
+	VEXT $8, V2.B16, V2.B16, V0.B16
+	WORD $0x4e20d440 // fadd v0.4s, v2.4s, v0.4s
+	WORD $0x7e30d801 // faddp s1, v0.2s
+	FMOVS F1, 4(R0)
+	WORD $0x4e25d484 // fadd v4.4s, v4.4s, v5.4s
+	VEXT $8, V4.B16, V4.B16, V0.B16
+	WORD $0x4e20d480 // fadd v0.4s, v4.4s, v0.4s
+	WORD $0x7e30d801 // faddp s1, v0.2s
+	FMOVS F1, 8(R0)
+	WORD $0x4e27d4c6 // fadd v6.4s, v6.4s, v7.4s
+	VEXT $8, V6.B16, V6.B16, V0.B16
+	WORD $0x4e20d4c0 // fadd v0.4s, v6.4s, v0.4s
+	WORD $0x7e30d801 // faddp s1, v0.2s
+	FMOVS F1, 12(R0)
+	WORD $0x4e29d508 // fadd v8.4s, v8.4s, v9.4s
+	VEXT $8, V8.B16, V8.B16, V0.B16
+	WORD $0x4e20d500 // fadd v0.4s, v8.4s, v0.4s
+	WORD $0x7e30d801 // faddp s1, v0.2s
+	FMOVS F1, 16(R0)
+	RET
+
 // func FmaPeakNEON(iters int) int
 TEXT ·FmaPeakNEON(SB), NOSPLIT, $0-16
 	MOVD iters+0(FP), R0

@@ -1,7 +1,6 @@
 package conv
 
 import (
-	"math"
 	"unsafe"
 
 	"github.com/convkit/convkit/direct"
@@ -489,16 +488,23 @@ func (e *dwEngine) tail(part int, a *direct.DWArgs, y, cp, w, bias, res []float3
 // tap and outer slice the sum is one dot product of two contiguous runs:
 // the buffer, and the copy from the tap's offset. The zeros meet inputs
 // that the tap does not reach in PyTorch's sum, where an infinite or NaN
-// input would make 0*Inf = NaN: a plane with one (its dot product with
-// zeros is NaN) is summed a row at a time instead, exactly as PyTorch's.
+// input would make 0*Inf = NaN: a plane whose sums come out NaN is
+// summed again a row at a time, exactly as PyTorch's (a NaN of its own
+// comes back; one of those zeros' does not).
 type dwFilter struct {
 	*dwLayout
 	team   *workers.Team
 	copies [][]float32 // per team member: the input plane's copy
 	dyRows [][]float32 // per team member: dy's plane at the copy's row pitch
 	sums   [][]float64 // per team member: a channel's sums per tap
-	zeros  []float32   // copyLen zeros: the test for non-finite inputs
-	call   dwFilterCall
+	saved  [][]float64 // per team member: a channel's sums before a plane, for the row-at-a-time redo
+	// shift is the copy floats between the taps of a row of the filter
+	// (its last dim) where they are evenly spaced (stride 1 in the last
+	// dim: its dilation), so that DotShifts sums a row of taps in one
+	// pass; 0 where they are not (they go one Dot each).
+	shift   int
+	rowSums [][]float32 // per team member: DotShifts' sums of a row of taps
+	call    dwFilterCall
 }
 
 type dwFilterCall struct {
@@ -509,13 +515,45 @@ type dwFilterCall struct {
 
 func newDWFilter(s *Shape, threads int) *dwFilter {
 	f := &dwFilter{dwLayout: newDWLayout(s, threads), team: workers.NewTeam(threads)}
-	f.zeros = make([]float32, f.filterCopyLen())
+	f.shift = evenShift(f.offs, s.Kernel[s.Dims-1])
 	for i := 0; i < f.team.Size(); i++ {
+		f.rowSums = append(f.rowSums, make([]float32, s.Kernel[s.Dims-1]))
 		f.copies = append(f.copies, make([]float32, f.filterCopyLen()))
 		f.dyRows = append(f.dyRows, make([]float32, f.dyRowsLen()))
 		f.sums = append(f.sums, make([]float64, s.CPerG*s.KernelSize))
+		f.saved = append(f.saved, make([]float64, s.KernelSize))
 	}
 	return f
+}
+
+// anyNaN reports whether v holds a NaN.
+func anyNaN(v []float64) bool {
+	for _, x := range v {
+		if x != x {
+			return true
+		}
+	}
+	return false
+}
+
+// evenShift is the spacing of each row of kl taps in offs (kl at a time)
+// where every row's is the same and positive, else 0.
+func evenShift(offs []int, kl int) int {
+	if kl < 2 {
+		return 0
+	}
+	step := offs[1] - offs[0]
+	if step <= 0 {
+		return 0
+	}
+	for t0 := 0; t0 < len(offs); t0 += kl {
+		for k := 1; k < kl; k++ {
+			if offs[t0+k]-offs[t0] != k*step {
+				return 0
+			}
+		}
+	}
+	return step
 }
 
 // filterCopyLen is the floats of backward-filter's copy: one plane, with
@@ -532,8 +570,8 @@ func (l *dwLayout) dyRowsLen() int {
 // dwFilterBytes is the backward-filter workspace on threads.
 func dwFilterBytes(l *dwLayout) int64 {
 	s := l.s
-	perThread := 4*int64(l.filterCopyLen()+l.dyRowsLen()) + 8*int64(s.CPerG*s.KernelSize)
-	return int64(l.threads)*perThread + 4*int64(l.filterCopyLen())
+	perThread := 4*int64(l.filterCopyLen()+l.dyRowsLen()+s.Kernel[s.Dims-1]) + 8*int64(s.CPerG*s.KernelSize+s.KernelSize)
+	return int64(l.threads) * perThread
 }
 
 func (f *dwFilter) backwardFilter(dw, db, x, dy []float32, accumulate bool) bool {
@@ -550,7 +588,7 @@ func (f *dwFilter) Run(part int) {
 	s := f.s
 	c := &f.call
 	lo, hi := part*c.per, min(s.K, (part+1)*c.per)
-	cp, dr, sums := f.copies[part], f.dyRows[part], f.sums[part]
+	cp, dr, sums, rs := f.copies[part], f.dyRows[part], f.sums[part], f.rowSums[part]
 	taps := s.KernelSize
 	for k := lo; k < hi; k++ {
 		clear(sums)
@@ -565,15 +603,17 @@ func (f *dwFilter) Run(part int) {
 			for ci := 0; ci < s.CPerG; ci++ {
 				f.copyPlane(cp, c.x[(n*s.C+g*s.CPerG+ci)*s.InSize:][:s.InSize])
 				sc := sums[ci*taps:][:taps]
-				if math.IsNaN(float64(kernels.Dot(cp, f.zeros))) { // an infinite or NaN input
-					f.sumRows(sc, cp, dyp)
-					continue
-				}
 				if !spread {
 					f.spreadRows(dr, dyp)
 					spread = true
 				}
-				f.sumSlices(sc, cp, dr)
+				saved := f.saved[part]
+				copy(saved, sc)
+				f.sumSlices(sc, cp, dr, rs)
+				if anyNaN(sc) { // an infinite or NaN input
+					copy(sc, saved)
+					f.sumRows(sc, cp, dyp)
+				}
 			}
 		}
 		out := c.dw[k*len(sums):][:len(sums)]
@@ -594,15 +634,29 @@ func (f *dwFilter) Run(part int) {
 
 // sumSlices adds each tap's sums of one input plane's copy cp to sums:
 // per outer slice, the dot product of dy's rows spread at the copy's
-// pitch (dr) and the copy from the tap's offset.
-func (f *dwFilter) sumSlices(sums []float64, cp, dr []float32) {
+// pitch (dr) and the copy from the tap's offset; a row of evenly spaced
+// taps in one DotShifts pass (rs: its sums), which loads each vector of
+// dr once for the row's taps (mobilenet_dw3x3_c256's backward-filter at
+// one thread, with the NaN test folded into the sums: 0.81-0.97 ->
+// 0.65-0.72 ms).
+func (f *dwFilter) sumSlices(sums []float64, cp, dr, rs []float32) {
 	ow := f.s.Out[f.s.Dims-1]
 	slice := (f.rows-1)*f.rowStep + ow
+	kl := len(rs)
 	for o := 0; o < f.outer; o++ {
 		d := dr[o*slice:][:slice]
 		x0 := f.outerOffset(o)
-		for t, off := range f.offs {
-			sums[t] += float64(kernels.Dot(d, cp[x0+off:][:slice]))
+		if f.shift == 0 {
+			for t, off := range f.offs {
+				sums[t] += float64(kernels.Dot(d, cp[x0+off:][:slice]))
+			}
+			continue
+		}
+		for t0 := 0; t0 < len(f.offs); t0 += kl {
+			kernels.DotShifts(d, cp[x0+f.offs[t0]:][:slice+(kl-1)*f.shift], f.shift, rs)
+			for k, v := range rs {
+				sums[t0+k] += float64(v)
+			}
 		}
 	}
 }

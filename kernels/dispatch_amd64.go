@@ -41,6 +41,8 @@ func amd64Table(i ISA) Table {
 			MaxPool2Backward: asm.MaxPool2BackwardAVX2,
 			ScatterAdd2:      asm.ScatterAdd2AVX2,
 			Interleave2:      asm.Interleave2AVX2,
+			DotShifts3:       asm.DotShifts3AVX2,
+			DotShifts5:       asm.DotShifts5AVX2,
 		}
 		t.Peak = asm.FmaPeakAVX2
 	case AVX512:
@@ -58,6 +60,8 @@ func amd64Table(i ISA) Table {
 			MaxPool2Backward: asm.MaxPool2BackwardAVX512,
 			ScatterAdd2:      asm.ScatterAdd2AVX512,
 			Interleave2:      asm.Interleave2AVX512,
+			DotShifts3:       asm.DotShifts3AVX512,
+			DotShifts5:       asm.DotShifts5AVX512,
 		}
 		t.Peak = asm.FmaPeakAVX512
 	default:

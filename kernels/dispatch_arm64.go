@@ -24,6 +24,8 @@ var neon = Table{
 		MaxPool2Backward: asm.MaxPool2BackwardNEON,
 		ScatterAdd2:      asm.ScatterAdd2NEON,
 		Interleave2:      asm.Interleave2NEON,
+		DotShifts3:       asm.DotShifts3NEON,
+		DotShifts5:       asm.DotShifts5NEON,
 	},
 	// The default family's Micro in the generated table (gemm_asm.go):
 	// 8x12, 24 accumulators, three B vectors.

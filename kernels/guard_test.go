@@ -34,6 +34,11 @@ var guardKernels = []struct {
 	{"ScatterAdd2", []string{"dst", "src"}, func(v *VecKernels, a [][]float32) { v.ScatterAdd2(a[0], a[1]) }, strided2},
 	{"Interleave2", []string{"dst", "even", "odd"}, func(v *VecKernels, a [][]float32) { v.Interleave2(a[0], a[1], a[2]) },
 		func(n int) []int { return []int{2 * n, n, n} }},
+	// The shifted dots at step 7: y ends its last window's n floats in.
+	{"DotShifts3", []string{"x", "y", "sums"}, func(v *VecKernels, a [][]float32) { v.DotShifts3(a[0], a[1], 7, a[2]) },
+		func(n int) []int { return []int{n, n + 2*7, 3} }},
+	{"DotShifts5", []string{"x", "y", "sums"}, func(v *VecKernels, a [][]float32) { v.DotShifts5(a[0], a[1], 7, a[2]) },
+		func(n int) []int { return []int{n, n + 4*7, 5} }},
 	// The pooling kernels run one output row of n on two input rows of
 	// 2n, back to back (w = 2n): 4n floats, the tightest they allow.
 	{"MaxPool2", []string{"y", "x"}, func(v *VecKernels, a [][]float32) { v.MaxPool2(a[0], a[1], 1, len(a[0]), 2*len(a[0])) },

@@ -52,6 +52,8 @@ func TestNEONIsBound(t *testing.T) {
 	same("Vec.MaxPool2Backward", b.Vec.MaxPool2Backward, asm.MaxPool2BackwardNEON)
 	same("Vec.ScatterAdd2", b.Vec.ScatterAdd2, asm.ScatterAdd2NEON)
 	same("Vec.Interleave2", b.Vec.Interleave2, asm.Interleave2NEON)
+	same("Vec.DotShifts3", b.Vec.DotShifts3, asm.DotShifts3NEON)
+	same("Vec.DotShifts5", b.Vec.DotShifts5, asm.DotShifts5NEON)
 	same("Peak", b.Peak, asm.FmaPeakNEON)
 	same("Gemm.Micro", b.Gemm.Micro, asm.SgemmMicro8x12NEON)
 	if b.Gemm.MR != 8 || b.Gemm.NR != 12 {

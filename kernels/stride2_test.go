@@ -168,6 +168,8 @@ func TestVecStride2Checked(t *testing.T) {
 		{"ScatterAdd2 empty dst", "kernels.ScatterAdd2: len(dst) = 0, need at least 1", func() { ScatterAdd2(nil, make([]float32, 1)) }},
 		{"Interleave2", "kernels.Interleave2: len(dst) = 5, need at least 6", func() { Interleave2(make([]float32, 5), make([]float32, 3), make([]float32, 3)) }},
 		{"Interleave2 short odd", "kernels.Interleave2: len(odd) = 2, need at least 3", func() { Interleave2(make([]float32, 6), make([]float32, 3), make([]float32, 2)) }},
+		{"DotShifts short y", "kernels.DotShifts: len(y) = 12, need at least 13", func() { DotShifts(make([]float32, 5), make([]float32, 12), 4, make([]float32, 3)) }},
+		{"DotShifts step", "kernels.DotShifts: step = -1, need >= 0", func() { DotShifts(make([]float32, 5), make([]float32, 12), -1, make([]float32, 3)) }},
 	} {
 		func() {
 			defer func() {

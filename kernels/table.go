@@ -50,6 +50,14 @@ type VecKernels struct {
 	// i < len(even): the row store of a stride-2, 2-tap col2im whose taps
 	// do not overlap. len(odd) >= len(even), len(dst) >= 2*len(even).
 	Interleave2 func(dst, even, odd []float32)
+	// DotShifts3 sets sums[t] = sum x[i]*y[t*step+i] over i < len(x), for
+	// t < 3: the dot products of x with three windows of y step floats
+	// apart, in one pass (a depthwise filter gradient's row of 3 taps).
+	// step >= 0, len(y) >= len(x)+2*step, len(sums) >= 3.
+	DotShifts3 func(x, y []float32, step int, sums []float32)
+	// DotShifts5 is DotShifts3 for t < 5: len(y) >= len(x)+4*step,
+	// len(sums) >= 5.
+	DotShifts5 func(x, y []float32, step int, sums []float32)
 	// MaxPool2 is the 2x2 stride-2 max pooling of rows rows of ow outputs:
 	// y[r*ow+i] is the max of the window at columns 2i, 2i+1 of x's rows
 	// 2r and 2r+1 (w floats apart) by PyTorch's rule (a later value wins
@@ -112,6 +120,8 @@ var generic = Table{
 		Gather2:      Gather2Generic,
 		ScatterAdd2:  ScatterAdd2Generic,
 		Interleave2:  Interleave2Generic,
+		DotShifts3:   DotShifts3Generic,
+		DotShifts5:   DotShifts5Generic,
 
 		MaxPool2:         MaxPool2Generic,
 		MaxPool2Backward: MaxPool2BackwardGeneric,

@@ -118,6 +118,38 @@ func Interleave2(dst, even, odd []float32) {
 	Bound().Vec.Interleave2(dst, even, odd)
 }
 
+// DotShifts sets sums[t] to the dot product of x with y[t*step:] for
+// every t < len(sums), in one pass over x: on the generated DotShifts3
+// and DotShifts5 for three and five windows, on Dot one window at a time
+// otherwise. y needs len(x)+(len(sums)-1)*step elements; step >= 0.
+func DotShifts(x, y []float32, step int, sums []float32) {
+	if step < 0 {
+		panic(fmt.Sprintf("kernels.DotShifts: step = %d, need >= 0", step))
+	}
+	if len(sums) == 0 {
+		return
+	}
+	span, ok := shape.Mul(len(sums)-1, step)
+	if ok {
+		span, ok = shape.Add(span, len(x))
+	}
+	if !ok {
+		panic(fmt.Sprintf("kernels.DotShifts: len(x) = %d, %d windows %d apart overflow int", len(x), len(sums), step))
+	}
+	needLen("DotShifts", "y", len(y), span)
+	v := &Bound().Vec
+	switch len(sums) {
+	case 3:
+		v.DotShifts3(x, y, step, sums)
+	case 5:
+		v.DotShifts5(x, y, step, sums)
+	default:
+		for t := range sums {
+			sums[t] = v.Dot(x, y[t*step:])
+		}
+	}
+}
+
 // ScatterAdd2 computes dst[2*i] += src[i] for every i < len(src), the row
 // accumulation of a stride-2 col2im; the odd elements of dst are left as
 // they are, bit for bit, though written back (so the other phase of the

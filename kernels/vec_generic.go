@@ -112,6 +112,23 @@ func ScatterAdd2Generic(dst, src []float32) {
 	}
 }
 
+// DotShifts3Generic is the reference for VecKernels.DotShifts3.
+func DotShifts3Generic(x, y []float32, step int, sums []float32) {
+	dotShiftsGeneric(x, y, step, sums[:3])
+}
+
+// DotShifts5Generic is the reference for VecKernels.DotShifts5.
+func DotShifts5Generic(x, y []float32, step int, sums []float32) {
+	dotShiftsGeneric(x, y, step, sums[:5])
+}
+
+// dotShiftsGeneric sets sums[t] to the dot product of x with y[t*step:].
+func dotShiftsGeneric(x, y []float32, step int, sums []float32) {
+	for t := range sums {
+		sums[t] = DotGeneric(x, y[t*step:])
+	}
+}
+
 // Interleave2Generic is the reference for VecKernels.Interleave2.
 func Interleave2Generic(dst, even, odd []float32) {
 	n := len(even)

@@ -124,6 +124,59 @@ func TestVecDot(t *testing.T) {
 	})
 }
 
+// TestVecDotShifts checks DotShifts3 and DotShifts5 against float64 dot
+// products of each window, at steps 0 (one window), 1 (overlapping) and
+// 23 (apart), and that they set sums (not add to it) and leave the rest
+// of it alone; and the checked DotShifts for the other counts.
+func TestVecDotShifts(t *testing.T) {
+	eachISA(t, func(t *testing.T, tab *Table) {
+		r := rand.New(rand.NewPCG(21, 21))
+		for _, taps := range []int{3, 5} {
+			for _, step := range []int{0, 1, 23} {
+				for _, n := range vecSizes {
+					x, y := randVec(r, n), randVec(r, n+(taps-1)*step)
+					sums := []float32{9, 9, 9, 9, 9, 9}
+					switch taps {
+					case 3:
+						tab.Vec.DotShifts3(x, y, step, sums)
+					default:
+						tab.Vec.DotShifts5(x, y, step, sums)
+					}
+					checkShiftedDots(t, fmt.Sprintf("DotShifts%d n=%d step=%d", taps, n, step), sums[:taps], x, y, step)
+					if sums[taps] != 9 {
+						t.Errorf("DotShifts%d n=%d step=%d: sums[%d] = %v, want it left at 9", taps, n, step, taps, sums[taps])
+					}
+				}
+			}
+		}
+	})
+	r := rand.New(rand.NewPCG(22, 22))
+	for _, windows := range []int{0, 1, 2, 3, 4, 5, 7} {
+		x := randVec(r, 37)
+		y := randVec(r, 37+max(0, windows-1)*4)
+		sums := make([]float32, windows)
+		DotShifts(x, y, 4, sums)
+		checkShiftedDots(t, fmt.Sprintf("DotShifts windows=%d", windows), sums, x, y, 4)
+	}
+}
+
+// checkShiftedDots checks sums[w] against the float64 dot of x and
+// y[w*step:].
+func checkShiftedDots(t *testing.T, what string, sums, x, y []float32, step int) {
+	t.Helper()
+	for w, got := range sums {
+		var ref, abs float64
+		for i := range x {
+			p := float64(x[i]) * float64(y[w*step+i])
+			ref += p
+			abs += math.Abs(p)
+		}
+		if d := math.Abs(float64(got) - ref); d > reduceBound(len(x), abs) {
+			t.Errorf("%s window %d: %v, want %v (error %g)", what, w, got, ref, d)
+		}
+	}
+}
+
 func TestVecSum(t *testing.T) {
 	eachISA(t, func(t *testing.T, tab *Table) {
 		r := rand.New(rand.NewPCG(3, 3))

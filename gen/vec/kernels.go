@@ -22,6 +22,8 @@ func emit(f *kw.Func) {
 	interleave2(f)
 	maxPool2(f)
 	maxPool2Backward(f)
+	dotShifts(f, 3)
+	dotShifts(f, 5)
 	fmaPeak(f)
 }
 
@@ -220,6 +222,48 @@ func sum(f *kw.Func) {
 		}
 	})
 	f.ReturnFloat(f.Reduce(kw.Add, f.Fold(kw.Add, acc)))
+	f.Ret()
+}
+
+// dotShifts emits DotShifts<taps>: the dot products of x with taps
+// windows of y, step floats apart, in one pass over x (a depthwise
+// filter gradient's row of taps: each x vector is loaded once for taps
+// FMAs, where taps Dots load it taps times).
+func dotShifts(f *kw.Func, taps int) {
+	const unroll = 2 // taps x 2 accumulators: 10 of AVX2's 16 registers at 5 taps
+	f.Kernel(fmt.Sprintf("DotShifts%d", taps), "func(x, y []float32, step int, sums []float32)",
+		fmt.Sprintf("for t := 0; t < %d; t++ { // len(y) >= len(x) + %d*step, len(sums) >= %d", taps, taps-1, taps),
+		"	for i := range x {",
+		fmt.Sprintf("		sums[t] += x[i] * y[t*step+i] // fused, in %d interleaved partial sums per t", unroll*f.ISA.Lanes),
+		"	}",
+		"}",
+		"(sums[t] is set, not added to: it starts from 0.)")
+	x := f.Ptr("x")
+	step := f.Int("step")
+	ys := []kw.G{f.Ptr("y")}
+	for t := 1; t < taps; t++ {
+		y := f.Ptr("y")
+		f.Lea(kw.Mem{Base: ys[t-1], Index: step, Scale: 4}, y)
+		ys = append(ys, y)
+	}
+	n := f.Len("x")
+	acc := make([][]kw.V, taps)
+	for t := range acc {
+		acc[t] = f.Zeros(unroll)
+	}
+	f.Loop(n, append([]kw.G{x}, ys...), unroll, func(s kw.Step) {
+		for j := 0; j < s.Count; j++ {
+			v := f.Vec()
+			f.Load(s, s.At(x, j), v)
+			for t, y := range ys {
+				f.FMA(acc[t][j], v, f.Src(s, s.At(y, j)))
+			}
+		}
+	})
+	sums := f.Ptr("sums")
+	for t := range acc {
+		f.StoreScalar(f.Reduce(kw.Add, f.Fold(kw.Add, acc[t])), kw.Mem{Base: sums, Disp: 4 * t})
+	}
 	f.Ret()
 }
 

@@ -254,7 +254,7 @@ func near(got, want float32, bound float64) bool {
 // tiny covers the absolute error of results that underflow.
 const tiny = 0x1p-126
 
-var vecName = regexp.MustCompile(`^(Axpy|Dot|Scale|Add|Relu|ReluBackward|Max|Sum|Gather2|ScatterAdd2|Interleave2|MaxPool2|MaxPool2Backward|FmaPeak)(AVX2|AVX512)$`)
+var vecName = regexp.MustCompile(`^(Axpy|Dot|Scale|Add|Relu|ReluBackward|Max|Sum|Gather2|ScatterAdd2|Interleave2|MaxPool2|MaxPool2Backward|DotShifts3|DotShifts5|FmaPeak)(AVX2|AVX512)$`)
 
 // vecSizes cover empty, the tail alone, every tail length around the
 // vector and unrolled-loop sizes of both ISAs, and primes.
@@ -342,6 +342,8 @@ func testVector(t *testing.T, p *Program, name string) {
 				}
 			case "MaxPool2", "MaxPool2Backward":
 				testPool2(t, p, name, op, label, seed, n, kind)
+			case "DotShifts3", "DotShifts5":
+				testDotShifts(t, p, name, label, seed, n, kind, int(op[len(op)-1]-'0'))
 			case "Max":
 				_, res := call(t, p, name, func() ([]any, []Region) { _, x, _, _ := inputs(); return []any{x}, nil })
 				// The twin keeps the first of equal zeros, the kernels'
@@ -431,6 +433,29 @@ func testPool2(t *testing.T, p *Program, name, op, label string, seed uint64, n,
 		}
 		if diff := differ(args[0], in[0]); diff != "" {
 			t.Fatalf("%s rows=%d w=%d: output%s, the twin's", label, rows, w, diff)
+		}
+	}
+}
+
+// testDotShifts checks DotShifts<taps> against its twin at several steps
+// (0: every window the same; 1: overlapping; 19: apart), y the tightest
+// the contract allows: len(x)+(taps-1)*step.
+func testDotShifts(t *testing.T, p *Program, name, label string, seed uint64, n, kind, taps int) {
+	for _, step := range []int{0, 1, 19} {
+		mk := func() ([]any, []Region) {
+			r := rand.New(rand.NewPCG(seed, 10))
+			return []any{floats(r, n, kind), floats(r, n+(taps-1)*step, kind), step, make([]float32, taps)}, nil
+		}
+		args, _ := call(t, p, name, mk)
+		in, _ := mk()
+		x, y := in[0].([]float32), in[1].([]float32)
+		got := args[3].([]float32)
+		for w := 0; w < taps; w++ {
+			var mag float64
+			for i := range x {
+				mag += math.Abs(float64(x[i]) * float64(y[w*step+i]))
+			}
+			reduction(t, fmt.Sprintf("%s step=%d window %d", label, step, w), got[w], kernels.DotGeneric(x, y[w*step:]), 2*Gamma(n+1)*mag)
 		}
 	}
 }

@@ -36,6 +36,8 @@ var natives = func() map[string]any {
 		"MaxPool2AVX2":           asm.MaxPool2AVX2,
 		"MaxPool2BackwardAVX2":   asm.MaxPool2BackwardAVX2,
 		"FmaPeakAVX2":            asm.FmaPeakAVX2,
+		"DotShifts3AVX2":         asm.DotShifts3AVX2,
+		"DotShifts5AVX2":         asm.DotShifts5AVX2,
 		"AxpyAVX512":             asm.AxpyAVX512,
 		"DotAVX512":              asm.DotAVX512,
 		"ScaleAVX512":            asm.ScaleAVX512,
@@ -50,6 +52,8 @@ var natives = func() map[string]any {
 		"MaxPool2AVX512":         asm.MaxPool2AVX512,
 		"MaxPool2BackwardAVX512": asm.MaxPool2BackwardAVX512,
 		"FmaPeakAVX512":          asm.FmaPeakAVX512,
+		"DotShifts3AVX512":       asm.DotShifts3AVX512,
+		"DotShifts5AVX512":       asm.DotShifts5AVX512,
 	}
 	add := func(name string, fn any) {
 		if _, dup := n[name]; dup {
