@@ -194,6 +194,16 @@ func DotShifts3AVX2(x []float32, y []float32, step int, sums []float32)
 //go:noescape
 func DotShifts5AVX2(x []float32, y []float32, step int, sums []float32)
 
+// CopyRowsAVX2 is VecKernels.CopyRows for AVX2+FMA (8 lanes).
+// Its reference and test oracle is kernels.CopyRowsGeneric:
+//
+//	for r := 0; r < rows; r++ { // w >= 0; dst and src hold (rows-1)*pitch + w floats
+//		copy(dst[r*dstPitch:][:w], src[r*srcPitch:][:w])
+//	}
+//
+//go:noescape
+func CopyRowsAVX2(dst []float32, src []float32, rows int, w int, dstPitch int, srcPitch int)
+
 // FmaPeakAVX2 implements kernels.PeakKernel for AVX2+FMA (8 lanes): iters
 // iterations of independent register-only FMAs; returns the flops done.
 func FmaPeakAVX2(iters int) int
@@ -387,6 +397,16 @@ func DotShifts3AVX512(x []float32, y []float32, step int, sums []float32)
 //
 //go:noescape
 func DotShifts5AVX512(x []float32, y []float32, step int, sums []float32)
+
+// CopyRowsAVX512 is VecKernels.CopyRows for AVX-512F (16 lanes, opmask tails).
+// Its reference and test oracle is kernels.CopyRowsGeneric:
+//
+//	for r := 0; r < rows; r++ { // w >= 0; dst and src hold (rows-1)*pitch + w floats
+//		copy(dst[r*dstPitch:][:w], src[r*srcPitch:][:w])
+//	}
+//
+//go:noescape
+func CopyRowsAVX512(dst []float32, src []float32, rows int, w int, dstPitch int, srcPitch int)
 
 // FmaPeakAVX512 implements kernels.PeakKernel for AVX-512F (16 lanes, opmask tails): iters
 // iterations of independent register-only FMAs; returns the flops done.

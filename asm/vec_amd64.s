@@ -1735,6 +1735,76 @@ done:
 	VZEROUPPER
 	RET
 
+// func CopyRowsAVX2(dst []float32, src []float32, rows int, w int, dstPitch int, srcPitch int)
+// Requires: AVX
+TEXT ·CopyRowsAVX2(SB), NOSPLIT, $0-80
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  src_base+24(FP), CX
+	MOVQ  rows+48(FP), DX
+	MOVQ  dstPitch+64(FP), BX
+	MOVQ  srcPitch+72(FP), SI
+	TESTQ DX, DX
+	JLE   rowsdone
+	SHLQ  $0x02, BX
+	SHLQ  $0x02, SI
+
+row:
+	MOVQ  AX, DI
+	MOVQ  CX, R8
+	MOVQ  w+56(FP), R9
+	TESTQ R9, R9
+	JLE   rownext
+
+	// Main loop: 4 vectors (32 elements) per iteration.
+unrolled:
+	CMPQ    R9, $0x00000020
+	JL      single
+	VMOVUPS (R8), Y0
+	VMOVUPS Y0, (DI)
+	VMOVUPS 32(R8), Y0
+	VMOVUPS Y0, 32(DI)
+	VMOVUPS 64(R8), Y0
+	VMOVUPS Y0, 64(DI)
+	VMOVUPS 96(R8), Y0
+	VMOVUPS Y0, 96(DI)
+	ADDQ    $0x00000080, DI
+	ADDQ    $0x00000080, R8
+	SUBQ    $0x00000020, R9
+	JMP     unrolled
+
+single:
+	// One vector at a time.
+	CMPQ    R9, $0x00000008
+	JL      tail
+	VMOVUPS (R8), Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $0x00000020, DI
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000008, R9
+	JMP     single
+
+tail:
+	// The last 0..7 elements, masked: nothing outside the slices is touched.
+	TESTQ      R9, R9
+	JZ         done
+	LEAQ       tailmask<>+0(SB), R10
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	VMOVDQU    32(R10)(R9*1), Y0
+	VMASKMOVPS (R8), Y0, Y1
+	VMASKMOVPS Y1, Y0, (DI)
+
+done:
+rownext:
+	ADDQ BX, AX
+	ADDQ SI, CX
+	DECQ DX
+	JNZ  row
+
+rowsdone:
+	VZEROUPPER
+	RET
+
 // func FmaPeakAVX2(iters int) int
 // Requires: AVX, AVX2, FMA3
 TEXT ·FmaPeakAVX2(SB), NOSPLIT, $0-16
@@ -3514,6 +3584,75 @@ done:
 	VMOVSHDUP     X1, X0
 	VADDPS        X0, X1, X1
 	VMOVSS        X1, 16(AX)
+	VZEROUPPER
+	RET
+
+// func CopyRowsAVX512(dst []float32, src []float32, rows int, w int, dstPitch int, srcPitch int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·CopyRowsAVX512(SB), NOSPLIT, $0-80
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  src_base+24(FP), CX
+	MOVQ  rows+48(FP), DX
+	MOVQ  dstPitch+64(FP), BX
+	MOVQ  srcPitch+72(FP), SI
+	TESTQ DX, DX
+	JLE   rowsdone
+	SHLQ  $0x02, BX
+	SHLQ  $0x02, SI
+
+row:
+	MOVQ  AX, DI
+	MOVQ  CX, R8
+	MOVQ  w+56(FP), R9
+	TESTQ R9, R9
+	JLE   rownext
+
+	// Main loop: 4 vectors (64 elements) per iteration.
+unrolled:
+	CMPQ    R9, $0x00000040
+	JL      single
+	VMOVUPS (R8), Z0
+	VMOVUPS Z0, (DI)
+	VMOVUPS 64(R8), Z0
+	VMOVUPS Z0, 64(DI)
+	VMOVUPS 128(R8), Z0
+	VMOVUPS Z0, 128(DI)
+	VMOVUPS 192(R8), Z0
+	VMOVUPS Z0, 192(DI)
+	ADDQ    $0x00000100, DI
+	ADDQ    $0x00000100, R8
+	SUBQ    $0x00000040, R9
+	JMP     unrolled
+
+single:
+	// One vector at a time.
+	CMPQ    R9, $0x00000010
+	JL      tail
+	VMOVUPS (R8), Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x00000040, DI
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000010, R9
+	JMP     single
+
+tail:
+	// The last 0..15 elements, masked: nothing outside the slices is touched.
+	TESTQ     R9, R9
+	JZ        done
+	MOVL      $0x0000ffff, R10
+	BZHIL     R9, R10, R9
+	KMOVW     R9, K1
+	VMOVUPS.Z (R8), K1, Z0
+	VMOVUPS   Z0, K1, (DI)
+
+done:
+rownext:
+	ADDQ BX, AX
+	ADDQ SI, CX
+	DECQ DX
+	JNZ  row
+
+rowsdone:
 	VZEROUPPER
 	RET
 

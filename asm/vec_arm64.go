@@ -194,6 +194,16 @@ func DotShifts3NEON(x []float32, y []float32, step int, sums []float32)
 //go:noescape
 func DotShifts5NEON(x []float32, y []float32, step int, sums []float32)
 
+// CopyRowsNEON is VecKernels.CopyRows for NEON (4 lanes).
+// Its reference and test oracle is kernels.CopyRowsGeneric:
+//
+//	for r := 0; r < rows; r++ { // w >= 0; dst and src hold (rows-1)*pitch + w floats
+//		copy(dst[r*dstPitch:][:w], src[r*srcPitch:][:w])
+//	}
+//
+//go:noescape
+func CopyRowsNEON(dst []float32, src []float32, rows int, w int, dstPitch int, srcPitch int)
+
 // FmaPeakNEON implements kernels.PeakKernel for NEON (4 lanes): iters
 // iterations of independent register-only FMAs; returns the flops done.
 //

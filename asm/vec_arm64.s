@@ -1343,6 +1343,68 @@ done:
 	FMOVS F1, 16(R0)
 	RET
 
+// func CopyRowsNEON(dst []float32, src []float32, rows int, w int, dstPitch int, srcPitch int)
+TEXT ·CopyRowsNEON(SB), NOSPLIT, $0-80
+	MOVD dst_base+0(FP), R0
+	MOVD src_base+24(FP), R1
+	MOVD rows+48(FP), R2
+	MOVD dstPitch+64(FP), R3
+	MOVD srcPitch+72(FP), R4
+	CMP $0, R2
+	BLE rowsdone
+	LSL $2, R3, R3
+	LSL $2, R4, R4
+row:
+	MOVD R0, R5
+	MOVD R1, R6
+	MOVD w+56(FP), R7
+	CMP $0, R7
+	BLE rownext
+	// Main loop: 4 vectors (16 elements) per iteration.
+unrolled:
+	CMP $16, R7
+	BLT single
+	FMOVQ (R6), F0
+	FMOVQ F0, (R5)
+	FMOVQ 16(R6), F0
+	FMOVQ F0, 16(R5)
+	FMOVQ 32(R6), F0
+	FMOVQ F0, 32(R5)
+	FMOVQ 48(R6), F0
+	FMOVQ F0, 48(R5)
+	ADD $64, R5, R5
+	ADD $64, R6, R6
+	SUB $16, R7, R7
+	B unrolled
+single:
+	// One vector at a time.
+	CMP $4, R7
+	BLT tail
+	FMOVQ (R6), F0
+	FMOVQ F0, (R5)
+	ADD $16, R5, R5
+	ADD $16, R6, R6
+	SUB $4, R7, R7
+	B single
+tail:
+	// The last 0..3 elements, one at a time in lane 0.
+	CMP $1, R7
+	BLT done
+	FMOVS (R6), F0
+	FMOVS F0, (R5)
+	ADD $4, R5, R5
+	ADD $4, R6, R6
+	SUB $1, R7, R7
+	B tail
+done:
+rownext:
+	ADD R3, R0, R0
+	ADD R4, R1, R1
+	SUBS $1, R2, R2
+	BNE row
+rowsdone:
+	RET
+
 // func FmaPeakNEON(iters int) int
 TEXT ·FmaPeakNEON(SB), NOSPLIT, $0-16
 	MOVD iters+0(FP), R0

@@ -238,11 +238,22 @@ func (l *dwLayout) copyPlane(dst, x []float32) {
 	w := l.s.In[l.s.Dims-1]
 	rowLen := l.sw * l.wq
 	if l.zeroPadding() {
+		// Each run of rows that follow one another in x is one CopyRows
+		// (a plane's, in 2D): mobilenet_dw3x3_c256's copies took a third
+		// of its forward pass as a memmove per 56-float row.
 		pb := l.s.PadBefore[l.s.Dims-1]
-		for r, base := range l.srcRows {
-			if base >= 0 {
-				copy(dst[r*rowLen+pb:r*rowLen+pb+w], x[base:base+w])
+		for r := 0; r < len(l.srcRows); {
+			base := l.srcRows[r]
+			if base < 0 {
+				r++
+				continue
 			}
+			n := 1
+			for r+n < len(l.srcRows) && l.srcRows[r+n] == base+n*w {
+				n++
+			}
+			kernels.CopyRows(dst[r*rowLen+pb:], x[base:], n, w, rowLen, w)
+			r += n
 		}
 		return
 	}
@@ -683,9 +694,7 @@ func (f *dwFilter) spreadRows(dr, dy []float32) {
 	step := f.rowStep
 	slice := (f.rows-1)*step + ow
 	for o := 0; o < f.outer; o++ {
-		for r := 0; r < f.rows; r++ {
-			copy(dr[o*slice+r*step:][:ow], dy[(o*f.rows+r)*ow:][:ow])
-		}
+		kernels.CopyRows(dr[o*slice:], dy[o*f.rows*ow:], f.rows, ow, step, ow)
 	}
 }
 

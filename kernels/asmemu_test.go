@@ -64,6 +64,9 @@ func emuTable(t *testing.T, p *asmemu.Program, isa ISA, suffix string) *Table {
 			Interleave2:  func(dst, even, odd []float32) { call("Interleave2", dst, even, odd) },
 			DotShifts3:   func(x, y []float32, step int, sums []float32) { call("DotShifts3", x, y, step, sums) },
 			DotShifts5:   func(x, y []float32, step int, sums []float32) { call("DotShifts5", x, y, step, sums) },
+			CopyRows: func(dst, src []float32, rows, w, dp, sp int) {
+				call("CopyRows", dst, src, rows, w, dp, sp)
+			},
 			MaxPool2:     func(y, x []float32, rows, ow, w int) { call("MaxPool2", y, x, rows, ow, w) },
 			MaxPool2Backward: func(dx, x, dy []float32, rows, ow, w int) {
 				call("MaxPool2Backward", dx, x, dy, rows, ow, w)

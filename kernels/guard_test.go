@@ -39,6 +39,9 @@ var guardKernels = []struct {
 		func(n int) []int { return []int{n, n + 2*7, 3} }},
 	{"DotShifts5", []string{"x", "y", "sums"}, func(v *VecKernels, a [][]float32) { v.DotShifts5(a[0], a[1], 7, a[2]) },
 		func(n int) []int { return []int{n, n + 4*7, 5} }},
+	// CopyRows: 3 rows of n/3, dst's 2 floats apart, src's back to back.
+	{"CopyRows", []string{"dst", "src"}, func(v *VecKernels, a [][]float32) { w := len(a[1]) / 3; v.CopyRows(a[0], a[1], 3, w, w+2, w) },
+		func(n int) []int { w := n / 3; return []int{2*(w+2) + w, 3 * w} }},
 	// The pooling kernels run one output row of n on two input rows of
 	// 2n, back to back (w = 2n): 4n floats, the tightest they allow.
 	{"MaxPool2", []string{"y", "x"}, func(v *VecKernels, a [][]float32) { v.MaxPool2(a[0], a[1], 1, len(a[0]), 2*len(a[0])) },

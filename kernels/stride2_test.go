@@ -169,6 +169,8 @@ func TestVecStride2Checked(t *testing.T) {
 		{"Interleave2", "kernels.Interleave2: len(dst) = 5, need at least 6", func() { Interleave2(make([]float32, 5), make([]float32, 3), make([]float32, 3)) }},
 		{"Interleave2 short odd", "kernels.Interleave2: len(odd) = 2, need at least 3", func() { Interleave2(make([]float32, 6), make([]float32, 3), make([]float32, 2)) }},
 		{"DotShifts short y", "kernels.DotShifts: len(y) = 12, need at least 13", func() { DotShifts(make([]float32, 5), make([]float32, 12), 4, make([]float32, 3)) }},
+		{"CopyRows short src", "kernels.CopyRows: len(src) = 10, need at least 11", func() { CopyRows(make([]float32, 20), make([]float32, 10), 2, 3, 9, 8) }},
+		{"CopyRows rows", "kernels.CopyRows: rows = -1", func() { CopyRows(nil, nil, -1, 3, 9, 8) }},
 		{"DotShifts step", "kernels.DotShifts: step = -1, need >= 0", func() { DotShifts(make([]float32, 5), make([]float32, 12), -1, make([]float32, 3)) }},
 	} {
 		func() {

@@ -58,6 +58,10 @@ type VecKernels struct {
 	// DotShifts5 is DotShifts3 for t < 5: len(y) >= len(x)+4*step,
 	// len(sums) >= 5.
 	DotShifts5 func(x, y []float32, step int, sums []float32)
+	// CopyRows copies rows rows of w floats: dst[r*dstPitch+i] =
+	// src[r*srcPitch+i] for r < rows, i < w. rows, w >= 0; dst and src
+	// hold (rows-1)*pitch+w floats when rows*w > 0, and do not overlap.
+	CopyRows func(dst, src []float32, rows, w, dstPitch, srcPitch int)
 	// MaxPool2 is the 2x2 stride-2 max pooling of rows rows of ow outputs:
 	// y[r*ow+i] is the max of the window at columns 2i, 2i+1 of x's rows
 	// 2r and 2r+1 (w floats apart) by PyTorch's rule (a later value wins
@@ -122,6 +126,7 @@ var generic = Table{
 		Interleave2:  Interleave2Generic,
 		DotShifts3:   DotShifts3Generic,
 		DotShifts5:   DotShifts5Generic,
+		CopyRows:     CopyRowsGeneric,
 
 		MaxPool2:         MaxPool2Generic,
 		MaxPool2Backward: MaxPool2BackwardGeneric,

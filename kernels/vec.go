@@ -150,6 +150,27 @@ func DotShifts(x, y []float32, step int, sums []float32) {
 	}
 }
 
+// CopyRows copies rows rows of w floats from src, srcPitch floats apart,
+// to dst, dstPitch floats apart, in one call (a padded copy's rows, where
+// a copy per row of tens of floats costs more in calls than in moves).
+// dst and src must not overlap; each needs (rows-1)*pitch+w floats.
+func CopyRows(dst, src []float32, rows, w, dstPitch, srcPitch int) {
+	if rows < 0 || w < 0 || dstPitch < 0 || srcPitch < 0 {
+		panic(fmt.Sprintf("kernels.CopyRows: rows = %d, w = %d, dstPitch = %d, srcPitch = %d: need all >= 0", rows, w, dstPitch, srcPitch))
+	}
+	if rows == 0 || w == 0 {
+		return
+	}
+	dspan, ok1 := shape.MatrixSpan(rows, w, dstPitch)
+	sspan, ok2 := shape.MatrixSpan(rows, w, srcPitch)
+	if !ok1 || !ok2 {
+		panic(fmt.Sprintf("kernels.CopyRows: rows = %d, w = %d, pitches %d and %d overflow int", rows, w, dstPitch, srcPitch))
+	}
+	needLen("CopyRows", "dst", len(dst), dspan)
+	needLen("CopyRows", "src", len(src), sspan)
+	Bound().Vec.CopyRows(dst, src, rows, w, dstPitch, srcPitch)
+}
+
 // ScatterAdd2 computes dst[2*i] += src[i] for every i < len(src), the row
 // accumulation of a stride-2 col2im; the odd elements of dst are left as
 // they are, bit for bit, though written back (so the other phase of the

@@ -129,6 +129,13 @@ func dotShiftsGeneric(x, y []float32, step int, sums []float32) {
 	}
 }
 
+// CopyRowsGeneric is the reference for VecKernels.CopyRows.
+func CopyRowsGeneric(dst, src []float32, rows, w, dstPitch, srcPitch int) {
+	for r := 0; r < rows; r++ {
+		copy(dst[r*dstPitch:][:w], src[r*srcPitch:][:w])
+	}
+}
+
 // Interleave2Generic is the reference for VecKernels.Interleave2.
 func Interleave2Generic(dst, even, odd []float32) {
 	n := len(even)

@@ -177,6 +177,31 @@ func checkShiftedDots(t *testing.T, what string, sums, x, y []float32, step int)
 	}
 }
 
+// TestVecCopyRows checks CopyRows bit for bit against the twin: rows of
+// every vecSizes width between pitches at and past the width, the floats
+// between dst's rows and past its last left alone; and the checked
+// CopyRows on empty copies.
+func TestVecCopyRows(t *testing.T) {
+	eachISA(t, func(t *testing.T, tab *Table) {
+		r := rand.New(rand.NewPCG(23, 23))
+		for _, rows := range []int{1, 2, 5} {
+			for _, w := range vecSizes {
+				for _, gap := range []int{0, 3} {
+					dp, sp := w+gap, w+2*gap+1
+					src := randVec(r, (rows-1)*sp+w)
+					dst := randVec(r, (rows-1)*dp+w+7)
+					want := clone(dst)
+					tab.Vec.CopyRows(dst, src, rows, w, dp, sp)
+					CopyRowsGeneric(want, src, rows, w, dp, sp)
+					checkBits(t, fmt.Sprintf("CopyRows rows=%d w=%d gap=%d", rows, w, gap), dst, want)
+				}
+			}
+		}
+	})
+	CopyRows(nil, nil, 0, 5, 9, 9)
+	CopyRows(nil, nil, 4, 0, 9, 9)
+}
+
 func TestVecSum(t *testing.T) {
 	eachISA(t, func(t *testing.T, tab *Table) {
 		r := rand.New(rand.NewPCG(3, 3))

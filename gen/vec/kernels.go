@@ -24,6 +24,7 @@ func emit(f *kw.Func) {
 	maxPool2Backward(f)
 	dotShifts(f, 3)
 	dotShifts(f, 5)
+	copyRows(f)
 	fmaPeak(f)
 }
 
@@ -264,6 +265,38 @@ func dotShifts(f *kw.Func, taps int) {
 	for t := range acc {
 		f.StoreScalar(f.Reduce(kw.Add, f.Fold(kw.Add, acc[t])), kw.Mem{Base: sums, Disp: 4 * t})
 	}
+	f.Ret()
+}
+
+// copyRows copies rows of w floats between two pitches in one call: the
+// padded copies of the depthwise engines, whose rows of tens of floats
+// cost more in memmove's calls than in their moves.
+func copyRows(f *kw.Func) {
+	f.Kernel("CopyRows", "func(dst, src []float32, rows, w, dstPitch, srcPitch int)",
+		"for r := 0; r < rows; r++ { // w >= 0; dst and src hold (rows-1)*pitch + w floats",
+		"	copy(dst[r*dstPitch:][:w], src[r*srcPitch:][:w])",
+		"}")
+	dst, src := f.Ptr("dst"), f.Ptr("src")
+	rows, dp, sp := f.Int("rows"), f.Int("dstPitch"), f.Int("srcPitch")
+	row, next, done := f.Fresh("row"), f.Fresh("rownext"), f.Fresh("rowsdone")
+	f.JumpIfNotPositive(rows, done)
+	f.ShlImm(dp, 2)
+	f.ShlImm(sp, 2)
+	f.Label(row)
+	d, s, n := f.MoveGP(dst), f.MoveGP(src), f.Int("w")
+	f.JumpIfNotPositive(n, next)
+	f.Loop(n, []kw.G{d, s}, f.ISA.Unroll, func(st kw.Step) {
+		for j := 0; j < st.Count; j++ {
+			v := f.Vec()
+			f.Load(st, st.At(s, j), v)
+			f.Store(st, v, st.At(d, j))
+		}
+	})
+	f.Label(next)
+	f.AddGP(dst, dp)
+	f.AddGP(src, sp)
+	f.DecJumpNonZero(rows, row)
+	f.Label(done)
 	f.Ret()
 }
 

@@ -254,7 +254,7 @@ func near(got, want float32, bound float64) bool {
 // tiny covers the absolute error of results that underflow.
 const tiny = 0x1p-126
 
-var vecName = regexp.MustCompile(`^(Axpy|Dot|Scale|Add|Relu|ReluBackward|Max|Sum|Gather2|ScatterAdd2|Interleave2|MaxPool2|MaxPool2Backward|DotShifts3|DotShifts5|FmaPeak)(AVX2|AVX512)$`)
+var vecName = regexp.MustCompile(`^(Axpy|Dot|Scale|Add|Relu|ReluBackward|Max|Sum|Gather2|ScatterAdd2|Interleave2|MaxPool2|MaxPool2Backward|DotShifts3|DotShifts5|CopyRows|FmaPeak)(AVX2|AVX512)$`)
 
 // vecSizes cover empty, the tail alone, every tail length around the
 // vector and unrolled-loop sizes of both ISAs, and primes.
@@ -342,6 +342,8 @@ func testVector(t *testing.T, p *Program, name string) {
 				}
 			case "MaxPool2", "MaxPool2Backward":
 				testPool2(t, p, name, op, label, seed, n, kind)
+			case "CopyRows":
+				testCopyRows(t, p, name, label, seed, n, kind)
 			case "DotShifts3", "DotShifts5":
 				testDotShifts(t, p, name, label, seed, n, kind, int(op[len(op)-1]-'0'))
 			case "Max":
@@ -457,5 +459,24 @@ func testDotShifts(t *testing.T, p *Program, name, label string, seed uint64, n,
 			}
 			reduction(t, fmt.Sprintf("%s step=%d window %d", label, step, w), got[w], kernels.DotGeneric(x, y[w*step:]), 2*Gamma(n+1)*mag)
 		}
+	}
+}
+
+// testCopyRows checks CopyRows against its twin on 3 rows of n floats,
+// both sides the tightest their pitches allow (n+5 and n+2), and the
+// floats between dst's rows kept.
+func testCopyRows(t *testing.T, p *Program, name, label string, seed uint64, n, kind int) {
+	const rows = 3
+	dp, sp := n+5, n+2
+	mk := func() ([]any, []Region) {
+		r := rand.New(rand.NewPCG(seed, 11))
+		return []any{floats(r, (rows-1)*dp+n, kind), floats(r, (rows-1)*sp+n, kind), rows, n, dp, sp}, nil
+	}
+	args, _ := call(t, p, name, mk)
+	in, _ := mk()
+	want := in[0].([]float32)
+	kernels.CopyRowsGeneric(want, in[1].([]float32), rows, n, dp, sp)
+	if diff := differ(args[0], want); diff != "" {
+		t.Fatalf("%s: dst%s, the twin's", label, diff)
 	}
 }

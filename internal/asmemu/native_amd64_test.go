@@ -38,6 +38,7 @@ var natives = func() map[string]any {
 		"FmaPeakAVX2":            asm.FmaPeakAVX2,
 		"DotShifts3AVX2":         asm.DotShifts3AVX2,
 		"DotShifts5AVX2":         asm.DotShifts5AVX2,
+		"CopyRowsAVX2":           asm.CopyRowsAVX2,
 		"AxpyAVX512":             asm.AxpyAVX512,
 		"DotAVX512":              asm.DotAVX512,
 		"ScaleAVX512":            asm.ScaleAVX512,
@@ -54,6 +55,7 @@ var natives = func() map[string]any {
 		"FmaPeakAVX512":          asm.FmaPeakAVX512,
 		"DotShifts3AVX512":       asm.DotShifts3AVX512,
 		"DotShifts5AVX512":       asm.DotShifts5AVX512,
+		"CopyRowsAVX512":         asm.CopyRowsAVX512,
 	}
 	add := func(name string, fn any) {
 		if _, dup := n[name]; dup {
