@@ -67,7 +67,7 @@ func emuTable(t *testing.T, p *asmemu.Program, isa ISA, suffix string) *Table {
 			CopyRows: func(dst, src []float32, rows, w, dp, sp int) {
 				call("CopyRows", dst, src, rows, w, dp, sp)
 			},
-			MaxPool2:     func(y, x []float32, rows, ow, w int) { call("MaxPool2", y, x, rows, ow, w) },
+			MaxPool2: func(y, x []float32, rows, ow, w int) { call("MaxPool2", y, x, rows, ow, w) },
 			MaxPool2Backward: func(dx, x, dy []float32, rows, ow, w int) {
 				call("MaxPool2Backward", dx, x, dy, rows, ow, w)
 			},
