@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"runtime"
 	"slices"
 	"time"
 )
@@ -34,7 +35,11 @@ func (t Timing) Measure(run func() error) (median time.Duration, runs int, err e
 	if t.MaxTime > 0 && warm >= t.MaxTime {
 		return warm, 1, nil
 	}
-	var times []time.Duration
+	// The garbage of earlier cells (their tensors and plans) is collected
+	// now, not by a GC cycle that would take a core from the timed calls
+	// (on a 2-core host, half of a 2-thread cell's).
+	runtime.GC()
+	times := make([]time.Duration, 0, 256)
 	var total time.Duration
 	for {
 		s := time.Now()
