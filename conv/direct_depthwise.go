@@ -511,8 +511,9 @@ type dwFilter struct {
 	saved  [][]float64 // per team member: a channel's sums before a plane, for the row-at-a-time redo
 	// shift is the copy floats between the taps of a row of the filter
 	// (its last dim) where they are evenly spaced (stride 1 in the last
-	// dim: its dilation), so that DotShifts sums a row of taps in one
-	// pass; 0 where they are not (they go one Dot each).
+	// dim: its dilation; or a stride whose phases happen to space them
+	// evenly), so that DotShifts sums a row of taps in one pass; 0 where
+	// they are not (they go one Dot each).
 	shift   int
 	rowSums [][]float32 // per team member: DotShifts' sums of a row of taps
 	call    dwFilterCall
@@ -537,10 +538,11 @@ func newDWFilter(s *Shape, threads int) *dwFilter {
 	return f
 }
 
-// anyNaN reports whether v holds a NaN.
-func anyNaN(v []float64) bool {
-	for _, x := range v {
-		if x != x {
+// addedNaN reports whether a sum of v is NaN where it was not in before:
+// a NaN carried from an earlier image is not this plane's to redo.
+func addedNaN(v, before []float64) bool {
+	for i, x := range v {
+		if x != x && before[i] == before[i] {
 			return true
 		}
 	}
@@ -621,7 +623,7 @@ func (f *dwFilter) Run(part int) {
 				saved := f.saved[part]
 				copy(saved, sc)
 				f.sumSlices(sc, cp, dr, rs)
-				if anyNaN(sc) { // an infinite or NaN input
+				if addedNaN(sc, saved) { // an infinite or NaN input
 					copy(sc, saved)
 					f.sumRows(sc, cp, dyp)
 				}

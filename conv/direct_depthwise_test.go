@@ -228,6 +228,67 @@ func TestDirectDepthwiseFilterInf(t *testing.T) {
 	}
 }
 
+// TestDirectDepthwiseFilterRows checks the depthwise backward-filter's
+// row-of-taps sums (DotShifts3, DotShifts5, and the Dot fallback of other
+// widths and of unevenly spaced taps) against the reference: 3 and 5
+// taps, dilated, 3D, a 4-tap row, a stride-2 row; and its redo of a
+// plane with non-finite inputs over several images: a NaN in image 0
+// stays NaN without forcing the later images' planes through the redo,
+// and an Inf in image 1 that one tap alone meets stays Inf.
+func TestDirectDepthwiseFilterRows(t *testing.T) {
+	cases := []struct {
+		p     Problem
+		shift bool
+	}{
+		{Problem{N: 2, C: 3, K: 3, Groups: 3, In: []int{9, 21}, Kernel: []int{3, 3}, Padding: Pad(1, 1)}, true},
+		{Problem{N: 1, C: 2, K: 2, Groups: 2, In: []int{11, 19}, Kernel: []int{5, 5}, Padding: Pad(2, 2)}, true},
+		{Problem{N: 1, C: 2, K: 2, Groups: 2, In: []int{13, 23}, Kernel: []int{3, 3}, Dilation: []int{2, 3}, Padding: Pad(2, 3)}, true},
+		{Problem{N: 1, C: 2, K: 2, Groups: 2, In: []int{5, 6, 17}, Kernel: []int{3, 3, 5}, Padding: Pad(1, 1, 2)}, true},
+		{Problem{N: 1, C: 2, K: 2, Groups: 2, In: []int{7, 18}, Kernel: []int{2, 4}, Padding: Pad(1, 1)}, true},
+		{Problem{N: 1, C: 2, K: 2, Groups: 2, In: []int{9, 20}, Kernel: []int{3, 3}, Stride: []int{1, 2}, Padding: Pad(1, 1)}, false},
+	}
+	for i, c := range cases {
+		opt := Options{Algorithm: "direct", Passes: PassSet(PassBackwardFilter), Threads: 1}
+		s, err := c.p.Resolve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := newDWFilter(s, 1); (f.shift > 0) != c.shift {
+			t.Errorf("case %d: shift %d, want evenly spaced taps: %v", i, f.shift, c.shift)
+		}
+		checkPlan(t, c.p, opt)
+	}
+	p := Problem{N: 3, C: 2, K: 2, Groups: 2, In: []int{4, 9}, Kernel: []int{1, 3}}
+	s, err := p.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 5))
+	x, dy := randF32(r, s.XLen), randF32(r, s.YLen)
+	x[10] = float32(math.NaN())                       // image 0, channel 0: every tap it meets NaN
+	x[s.C*s.InSize+s.InSize+8] = float32(math.Inf(1)) // image 1, channel 1, row 0, the last column: tap 2 alone
+	grads := map[string][]float32{}
+	for _, algo := range []string{"direct", "im2col"} {
+		pl, err := NewPlan(p, Options{Algorithm: algo, Passes: PassSet(PassBackwardFilter), Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dw := make([]float32, s.WLen)
+		pl.BackwardFilter(dw, nil, x, dy, false)
+		grads[algo] = dw
+	}
+	got, want := grads["direct"], grads["im2col"]
+	for i := range want {
+		g, w := float64(got[i]), float64(want[i])
+		if math.IsNaN(g) != math.IsNaN(w) || math.IsInf(g, 0) != math.IsInf(w, 0) || !math.IsInf(w, 0) && !math.IsNaN(w) && math.Abs(g-w) > 1e-5*(1+math.Abs(w)) {
+			t.Fatalf("dW[%d] = %v, im2col %v", i, g, w)
+		}
+	}
+	if !math.IsNaN(float64(got[0])) || !math.IsInf(float64(got[5]), 0) || math.IsInf(float64(got[3]), 0) || math.IsNaN(float64(got[3])) {
+		t.Fatalf("dW = %v: want channel 0 NaN, channel 1's tap 2 alone infinite", got)
+	}
+}
+
 // TestDirectDepthwiseChannelsLast checks the channel engine (channels-last
 // depthwise, one output channel per group) against the reference on
 // random problems on every ISA path: forward with the epilogue,

@@ -131,6 +131,9 @@ func dotShiftsGeneric(x, y []float32, step int, sums []float32) {
 
 // CopyRowsGeneric is the reference for VecKernels.CopyRows.
 func CopyRowsGeneric(dst, src []float32, rows, w, dstPitch, srcPitch int) {
+	if w == 0 {
+		return // the slices may be empty: nothing is read or written
+	}
 	for r := 0; r < rows; r++ {
 		copy(dst[r*dstPitch:][:w], src[r*srcPitch:][:w])
 	}

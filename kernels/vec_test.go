@@ -200,6 +200,10 @@ func TestVecCopyRows(t *testing.T) {
 	})
 	CopyRows(nil, nil, 0, 5, 9, 9)
 	CopyRows(nil, nil, 4, 0, 9, 9)
+	eachISA(t, func(t *testing.T, tab *Table) {
+		tab.Vec.CopyRows(nil, nil, 0, 5, 9, 9) // the raw kernels too: nothing touched
+		tab.Vec.CopyRows(nil, nil, 4, 0, 9, 9)
+	})
 }
 
 func TestVecSum(t *testing.T) {
