@@ -223,7 +223,8 @@ func (a fftAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 	transform := 2.5 * cells * math.Log2(max(cells, 2)) / rate(cells)
 	copyGrid := cells * 1e-9 // about a nanosecond a point
 	spec, filterSpec := float64(l.spec), float64(l.spec)
-	if t := l.tiledFor(pass); t != nil { // the tiles: P lanes of T points
+	tiled := l.tiledFor(pass)
+	if t := tiled; t != nil { // the tiles: P lanes of T points
 		cells = float64(t.P * t.T)
 		transform = 2.5 * cells * math.Log2(float64(t.T)) / rate(float64(t.T))
 		// Every tile meets the same filter spectrum of m rows.
@@ -238,7 +239,7 @@ func (a fftAlgo) Cost(s *Shape, pass Pass, h Host, threads int) float64 {
 	// filter row across all their lanes, so they stay at the L2 rate.
 	wb := 8 * float64(s.KPerG*s.CPerG) * filterSpec
 	macRate := h.CMACsPerSec
-	if l.tiledFor(pass) == nil && wb*float64(s.Groups) > float64(h.L2) && h.CMACsFarPerSec > 0 {
+	if tiled == nil && wb*float64(s.Groups) > float64(h.L2) && h.CMACsFarPerSec > 0 {
 		macRate = min(macRate, h.CMACsFarPerSec)
 	}
 	macs := float64(s.KPerG*s.CPerG) * spec / macRate

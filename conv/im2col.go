@@ -81,10 +81,14 @@ func (a im2colAlgo) New(s *Shape, cfg Config) (Engine, error) {
 	e := &im2colEngine{s: s, low: low, blocking: bl, rows: s.im2colRows(), team: workers.NewTeam(t),
 		all: gemm.NewContext(max(1, cfg.Threads)), one: make([]*gemm.Context, t), cols: make([][]float32, t)}
 	e.channelsLastGEMM = s.Layout == ChannelsLast && e.low.Identity()
+	tileRows := bl.chans * e.low.KernelSize()
+	if bl.biasRow {
+		tileRows++ // the ones
+	}
 	for i := range t {
 		e.one[i] = gemm.NewContext(1)
 		if !e.low.Identity() {
-			e.cols[i] = make([]float32, (bl.chans*e.low.KernelSize()+boolInt(bl.biasRow))*bl.tile)
+			e.cols[i] = make([]float32, tileRows*bl.tile)
 		}
 	}
 	if s.Layout == ChannelsLast && !e.channelsLastGEMM {
@@ -203,20 +207,17 @@ func im2colBlocking(s *Shape, low *im2col.Lowering, cfg Config) blocking {
 	// The bias row, decided as for one thread too (it orders the sums):
 	// one more row per tile (ones), block 0's weights with the bias
 	// beside them, and the ones where the epilogue has none.
-	biasRow, rowBytes := biasRowPays(s, chans*ks, cfg.pass), int64(0)
+	biasRow, rowBytes, tileBytes := biasRowPays(s, chans*ks, cfg.pass), int64(0), perTile()
 	if biasRow {
 		rowBytes = 4 * int64(s.K) * int64(chans*ks+1)
 		if s.Layout != ChannelsFirst {
 			rowBytes += 4 * int64(s.OutLen)
 		}
-		tileRow := 4 * int64(tile)
-		if lim := cfg.WorkspaceLimit; lim > 0 && fixed+rowBytes+perTile()+tileRow > lim {
+		if lim := cfg.WorkspaceLimit; lim > 0 && fixed+rowBytes+tileBytes+4*int64(tile) > lim {
 			biasRow, rowBytes = false, 0
+		} else {
+			tileBytes += 4 * int64(tile)
 		}
-	}
-	tileBytes := perTile()
-	if biasRow {
-		tileBytes += 4 * int64(tile)
 	}
 	workers := max(1, cfg.Threads)
 	if lim := cfg.WorkspaceLimit; lim > 0 {
@@ -805,11 +806,3 @@ func relayout(dst, src []float32, n, ch, plane int, toFirst bool) {
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
-
-// boolInt is 1 for true, 0 for false.
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
