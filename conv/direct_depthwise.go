@@ -69,13 +69,14 @@ type dwLayout struct {
 	padDims     []int
 	sw, wq      int
 	pitch       []int
-	planeLen    int   // floats of one input plane's copy
-	copyLen     int   // floats of a copy of a group's planes, with slack for the tail's vectors
-	colSrc      []int // per padded column: its input column, -1 for a zero
-	srcRows     []int // per padded row: its first input float, -1 for zeros
-	margins     []int // the padded columns outside the input
-	rows, outer int   // output rows per outer slice (dim Dims-2), outer slices
-	rowStep     int   // copy floats from one output row's input to the next's
+	planeLen    int      // floats of one input plane's copy
+	copyLen     int      // floats of a copy of a group's planes, with slack for the tail's vectors
+	colSrc      []int    // per padded column: its input column, -1 for a zero
+	srcRows     []int    // per padded row: its first input float, -1 for zeros
+	rowRuns     []rowRun // the runs of padded rows that follow one another in the input
+	margins     []int    // the padded columns outside the input
+	rows, outer int      // output rows per outer slice (dim Dims-2), outer slices
+	rowStep     int      // copy floats from one output row's input to the next's
 	threads     int
 	blocks      []dwBlock // a group's output channels in OutChannels blocks (none: one at a time)
 }
@@ -242,18 +243,8 @@ func (l *dwLayout) copyPlane(dst, x []float32) {
 		// (a plane's, in 2D): mobilenet_dw3x3_c256's copies took a third
 		// of its forward pass as a memmove per 56-float row.
 		pb := l.s.PadBefore[l.s.Dims-1]
-		for r := 0; r < len(l.srcRows); {
-			base := l.srcRows[r]
-			if base < 0 {
-				r++
-				continue
-			}
-			n := 1
-			for r+n < len(l.srcRows) && l.srcRows[r+n] == base+n*w {
-				n++
-			}
-			kernels.CopyRows(dst[r*rowLen+pb:], x[base:], n, w, rowLen, w)
-			r += n
+		for _, run := range l.rowRuns {
+			kernels.CopyRows(dst[run.row*rowLen+pb:], x[run.base:], run.n, w, rowLen, w)
 		}
 		return
 	}
@@ -302,12 +293,37 @@ func (l *dwLayout) layRows() {
 	for r := range l.srcRows {
 		l.srcRows[r] = paddedRowStart(s, l.padDims, r)
 	}
+	l.rowRuns = rowRunsOf(l.srcRows, s.In[d-1])
 	pb := s.PadBefore[d-1]
 	for j := range l.colSrc {
 		if j < pb || j >= pb+s.In[d-1] {
 			l.margins = append(l.margins, j)
 		}
 	}
+}
+
+// rowRun is n padded rows from row whose inputs follow one another from
+// the input float base on.
+type rowRun struct{ row, base, n int }
+
+// rowRunsOf cuts the padded rows with input (srcRows >= 0) into runs whose
+// input rows, w floats each, follow one another.
+func rowRunsOf(srcRows []int, w int) []rowRun {
+	var runs []rowRun
+	for r := 0; r < len(srcRows); {
+		base := srcRows[r]
+		if base < 0 {
+			r++
+			continue
+		}
+		n := 1
+		for r+n < len(srcRows) && srcRows[r+n] == base+n*w {
+			n++
+		}
+		runs = append(runs, rowRun{row: r, base: base, n: n})
+		r += n
+	}
+	return runs
 }
 
 // dwEngine is the depthwise forward pass of one problem.

@@ -206,23 +206,7 @@ func TestDirectDepthwiseFilterInf(t *testing.T) {
 	}
 	x, dy := randF32(r, s.XLen), randF32(r, s.YLen)
 	x[7] = float32(math.Inf(1)) // image 0, channel 0, row 0, the last column: tap 2 alone
-	grads := map[string][]float32{}
-	for _, algo := range []string{"direct", "im2col"} {
-		pl, err := NewPlan(p, Options{Algorithm: algo, Passes: PassSet(PassBackwardFilter), Threads: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		dw := make([]float32, s.WLen)
-		pl.BackwardFilter(dw, nil, x, dy, false)
-		grads[algo] = dw
-	}
-	got, want := grads["direct"], grads["im2col"]
-	for i := range want {
-		g, w := float64(got[i]), float64(want[i])
-		if math.IsNaN(g) != math.IsNaN(w) || math.IsInf(g, 0) != math.IsInf(w, 0) || !math.IsInf(w, 0) && !math.IsNaN(w) && math.Abs(g-w) > 1e-5*(1+math.Abs(w)) {
-			t.Fatalf("dW[%d] = %v, im2col %v", i, g, w)
-		}
-	}
+	got := filterGradLikeIm2col(t, p, x, dy)
 	if !math.IsInf(float64(got[2]), 0) || math.IsInf(float64(got[0]), 0) || math.IsNaN(float64(got[0])) {
 		t.Fatalf("dW = %v: want only tap 2 of channel 0 infinite", got)
 	}
@@ -267,13 +251,24 @@ func TestDirectDepthwiseFilterRows(t *testing.T) {
 	x, dy := randF32(r, s.XLen), randF32(r, s.YLen)
 	x[10] = float32(math.NaN())                       // image 0, channel 0: every tap it meets NaN
 	x[s.C*s.InSize+s.InSize+8] = float32(math.Inf(1)) // image 1, channel 1, row 0, the last column: tap 2 alone
+	got := filterGradLikeIm2col(t, p, x, dy)
+	if !math.IsNaN(float64(got[0])) || !math.IsInf(float64(got[5]), 0) || math.IsInf(float64(got[3]), 0) || math.IsNaN(float64(got[3])) {
+		t.Fatalf("dW = %v: want channel 0 NaN, channel 1's tap 2 alone infinite", got)
+	}
+}
+
+// filterGradLikeIm2col returns direct's backward-filter dW of p from x
+// and dy, after checking it against im2col's: the same NaNs and
+// infinities, the finite values within 1e-5.
+func filterGradLikeIm2col(t *testing.T, p Problem, x, dy []float32) []float32 {
+	t.Helper()
 	grads := map[string][]float32{}
 	for _, algo := range []string{"direct", "im2col"} {
 		pl, err := NewPlan(p, Options{Algorithm: algo, Passes: PassSet(PassBackwardFilter), Threads: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		dw := make([]float32, s.WLen)
+		dw := make([]float32, pl.Shape().WLen)
 		pl.BackwardFilter(dw, nil, x, dy, false)
 		grads[algo] = dw
 	}
@@ -284,9 +279,7 @@ func TestDirectDepthwiseFilterRows(t *testing.T) {
 			t.Fatalf("dW[%d] = %v, im2col %v", i, g, w)
 		}
 	}
-	if !math.IsNaN(float64(got[0])) || !math.IsInf(float64(got[5]), 0) || math.IsInf(float64(got[3]), 0) || math.IsNaN(float64(got[3])) {
-		t.Fatalf("dW = %v: want channel 0 NaN, channel 1's tap 2 alone infinite", got)
-	}
+	return got
 }
 
 // TestDirectDepthwiseChannelsLast checks the channel engine (channels-last
