@@ -1740,13 +1740,13 @@ done:
 TEXT ·CopyRowsAVX2(SB), NOSPLIT, $0-80
 	MOVQ  dst_base+0(FP), AX
 	MOVQ  src_base+24(FP), CX
-	MOVQ  rows+48(FP), DX
-	MOVQ  dstPitch+64(FP), BX
-	MOVQ  srcPitch+72(FP), SI
-	TESTQ DX, DX
+	MOVQ  dstPitch+64(FP), DX
+	MOVQ  srcPitch+72(FP), BX
+	MOVQ  rows+48(FP), SI
+	TESTQ SI, SI
 	JLE   rowsdone
+	SHLQ  $0x02, DX
 	SHLQ  $0x02, BX
-	SHLQ  $0x02, SI
 
 row:
 	MOVQ  AX, DI
@@ -1796,9 +1796,9 @@ tail:
 
 done:
 rownext:
-	ADDQ BX, AX
-	ADDQ SI, CX
-	DECQ DX
+	ADDQ DX, AX
+	ADDQ BX, CX
+	DECQ SI
 	JNZ  row
 
 rowsdone:
@@ -3592,13 +3592,13 @@ done:
 TEXT ·CopyRowsAVX512(SB), NOSPLIT, $0-80
 	MOVQ  dst_base+0(FP), AX
 	MOVQ  src_base+24(FP), CX
-	MOVQ  rows+48(FP), DX
-	MOVQ  dstPitch+64(FP), BX
-	MOVQ  srcPitch+72(FP), SI
-	TESTQ DX, DX
+	MOVQ  dstPitch+64(FP), DX
+	MOVQ  srcPitch+72(FP), BX
+	MOVQ  rows+48(FP), SI
+	TESTQ SI, SI
 	JLE   rowsdone
+	SHLQ  $0x02, DX
 	SHLQ  $0x02, BX
-	SHLQ  $0x02, SI
 
 row:
 	MOVQ  AX, DI
@@ -3647,9 +3647,9 @@ tail:
 
 done:
 rownext:
-	ADDQ BX, AX
-	ADDQ SI, CX
-	DECQ DX
+	ADDQ DX, AX
+	ADDQ BX, CX
+	DECQ SI
 	JNZ  row
 
 rowsdone:

@@ -1347,13 +1347,13 @@ done:
 TEXT ·CopyRowsNEON(SB), NOSPLIT, $0-80
 	MOVD dst_base+0(FP), R0
 	MOVD src_base+24(FP), R1
-	MOVD rows+48(FP), R2
-	MOVD dstPitch+64(FP), R3
-	MOVD srcPitch+72(FP), R4
-	CMP $0, R2
+	MOVD dstPitch+64(FP), R2
+	MOVD srcPitch+72(FP), R3
+	MOVD rows+48(FP), R4
+	CMP $0, R4
 	BLE rowsdone
+	LSL $2, R2, R2
 	LSL $2, R3, R3
-	LSL $2, R4, R4
 row:
 	MOVD R0, R5
 	MOVD R1, R6
@@ -1398,9 +1398,9 @@ tail:
 	B tail
 done:
 rownext:
-	ADD R3, R0, R0
-	ADD R4, R1, R1
-	SUBS $1, R2, R2
+	ADD R2, R0, R0
+	ADD R3, R1, R1
+	SUBS $1, R4, R4
 	BNE row
 rowsdone:
 	RET

@@ -277,27 +277,40 @@ func copyRows(f *kw.Func) {
 		"	copy(dst[r*dstPitch:][:w], src[r*srcPitch:][:w])",
 		"}")
 	dst, src := f.Ptr("dst"), f.Ptr("src")
-	rows, dp, sp := f.Int("rows"), f.Int("dstPitch"), f.Int("srcPitch")
+	dp, sp := f.Int("dstPitch"), f.Int("srcPitch")
+	eachRow(f, f.Int("rows"), func() {
+		f.ShlImm(dp, 2)
+		f.ShlImm(sp, 2)
+	}, func(next string) {
+		d, s, n := f.MoveGP(dst), f.MoveGP(src), f.Int("w")
+		f.JumpIfNotPositive(n, next)
+		f.Loop(n, []kw.G{d, s}, f.ISA.Unroll, func(st kw.Step) {
+			for j := 0; j < st.Count; j++ {
+				v := f.Vec()
+				f.Load(st, st.At(s, j), v)
+				f.Store(st, v, st.At(d, j))
+			}
+		})
+	}, [][2]kw.G{{dst, dp}, {src, sp}})
+	f.Ret()
+}
+
+// eachRow runs body rows times (rows is consumed; nothing runs when it is
+// not positive, setup included): setup once first, then per row body,
+// which may jump to next to end its row early, then each pointer of
+// steps advanced by its step register (bytes).
+func eachRow(f *kw.Func, rows kw.G, setup func(), body func(next string), steps [][2]kw.G) {
 	row, next, done := f.Fresh("row"), f.Fresh("rownext"), f.Fresh("rowsdone")
 	f.JumpIfNotPositive(rows, done)
-	f.ShlImm(dp, 2)
-	f.ShlImm(sp, 2)
+	setup()
 	f.Label(row)
-	d, s, n := f.MoveGP(dst), f.MoveGP(src), f.Int("w")
-	f.JumpIfNotPositive(n, next)
-	f.Loop(n, []kw.G{d, s}, f.ISA.Unroll, func(st kw.Step) {
-		for j := 0; j < st.Count; j++ {
-			v := f.Vec()
-			f.Load(st, st.At(s, j), v)
-			f.Store(st, v, st.At(d, j))
-		}
-	})
+	body(next)
 	f.Label(next)
-	f.AddGP(dst, dp)
-	f.AddGP(src, sp)
+	for _, st := range steps {
+		f.AddGP(st[0], st[1])
+	}
 	f.DecJumpNonZero(rows, row)
 	f.Label(done)
-	f.Ret()
 }
 
 // gather2 is the stride-2 row copy of im2col: src is read as pairs, the
@@ -386,30 +399,26 @@ func maxWindow2(f *kw.Func, a0, a1, b0, b1 kw.V) (best kw.V, takes [3]kw.Mask) {
 // consume.
 func rows2(f *kw.Func, out, in kw.G, extra []kw.G, body func(n, o, a, b kw.G, more []kw.G)) {
 	rows, ow, w := f.Int("rows"), f.Int("ow"), f.Int("w")
-	row, next, done := f.Fresh("row"), f.Fresh("rownext"), f.Fresh("rowsdone")
-	f.JumpIfNotPositive(rows, done)
-	f.ShlImm(w, 2)  // bytes per input row
-	f.ShlImm(ow, 2) // bytes per output row
-	f.Label(row)
-	o, a, b := f.MoveGP(out), f.MoveGP(in), f.MoveGP(in)
-	f.AddGP(b, w)
-	more := make([]kw.G, 0, 2*len(extra))
-	for _, e := range extra {
-		ea, eb := f.MoveGP(e), f.MoveGP(e)
-		f.AddGP(eb, w)
-		more = append(more, ea, eb)
-	}
-	n := f.MoveGP(ow)
-	f.ShrImmJumpZero(n, 2, next) // the outputs of the row; none: nothing to do
-	body(n, o, a, b, more)
-	f.Label(next)
-	f.AddGP(out, ow)
+	steps := [][2]kw.G{{out, ow}}
 	for _, p := range append([]kw.G{in}, extra...) {
-		f.AddGP(p, w)
-		f.AddGP(p, w)
+		steps = append(steps, [2]kw.G{p, w}, [2]kw.G{p, w}) // two input rows
 	}
-	f.DecJumpNonZero(rows, row)
-	f.Label(done)
+	eachRow(f, rows, func() {
+		f.ShlImm(w, 2)  // bytes per input row
+		f.ShlImm(ow, 2) // bytes per output row
+	}, func(next string) {
+		o, a, b := f.MoveGP(out), f.MoveGP(in), f.MoveGP(in)
+		f.AddGP(b, w)
+		more := make([]kw.G, 0, 2*len(extra))
+		for _, e := range extra {
+			ea, eb := f.MoveGP(e), f.MoveGP(e)
+			f.AddGP(eb, w)
+			more = append(more, ea, eb)
+		}
+		n := f.MoveGP(ow)
+		f.ShrImmJumpZero(n, 2, next) // the outputs of the row; none: nothing to do
+		body(n, o, a, b, more)
+	}, steps)
 }
 
 // maxPool2 is the 2x2 stride-2 max pooling of rows of input.
