@@ -1509,11 +1509,9 @@ TEXT ·DotShifts3AVX2(SB), NOSPLIT, $0-80
 	MOVQ   x_base+0(FP), AX
 	MOVQ   step+48(FP), CX
 	MOVQ   y_base+24(FP), DX
-	MOVQ   y_base+24(FP), BX
 	LEAQ   (DX)(CX*4), BX
-	MOVQ   y_base+24(FP), SI
-	LEAQ   (BX)(CX*4), SI
-	MOVQ   x_len+8(FP), CX
+	LEAQ   (BX)(CX*4), CX
+	MOVQ   x_len+8(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -1523,52 +1521,52 @@ TEXT ·DotShifts3AVX2(SB), NOSPLIT, $0-80
 
 	// Main loop: 2 vectors (16 elements) per iteration.
 unrolled:
-	CMPQ        CX, $0x00000010
+	CMPQ        SI, $0x00000010
 	JL          single
 	VMOVUPS     (AX), Y6
 	VFMADD231PS (DX), Y6, Y0
 	VFMADD231PS (BX), Y6, Y2
-	VFMADD231PS (SI), Y6, Y4
+	VFMADD231PS (CX), Y6, Y4
 	VMOVUPS     32(AX), Y6
 	VFMADD231PS 32(DX), Y6, Y1
 	VFMADD231PS 32(BX), Y6, Y3
-	VFMADD231PS 32(SI), Y6, Y5
+	VFMADD231PS 32(CX), Y6, Y5
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, DX
 	ADDQ        $0x00000040, BX
-	ADDQ        $0x00000040, SI
-	SUBQ        $0x00000010, CX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, SI
 	JMP         unrolled
 
 single:
 	// One vector at a time.
-	CMPQ        CX, $0x00000008
+	CMPQ        SI, $0x00000008
 	JL          tail
 	VMOVUPS     (AX), Y6
 	VFMADD231PS (DX), Y6, Y0
 	VFMADD231PS (BX), Y6, Y2
-	VFMADD231PS (SI), Y6, Y4
+	VFMADD231PS (CX), Y6, Y4
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, DX
 	ADDQ        $0x00000020, BX
-	ADDQ        $0x00000020, SI
-	SUBQ        $0x00000008, CX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, SI
 	JMP         single
 
 tail:
 	// The last 0..7 elements, masked: nothing outside the slices is touched.
-	TESTQ       CX, CX
+	TESTQ       SI, SI
 	JZ          done
 	LEAQ        tailmask<>+0(SB), DI
-	SHLQ        $0x02, CX
-	NEGQ        CX
-	VMOVDQU     32(DI)(CX*1), Y6
+	SHLQ        $0x02, SI
+	NEGQ        SI
+	VMOVDQU     32(DI)(SI*1), Y6
 	VMASKMOVPS  (AX), Y6, Y7
 	VMASKMOVPS  (DX), Y6, Y8
 	VFMADD231PS Y8, Y7, Y0
 	VMASKMOVPS  (BX), Y6, Y8
 	VFMADD231PS Y8, Y7, Y2
-	VMASKMOVPS  (SI), Y6, Y6
+	VMASKMOVPS  (CX), Y6, Y6
 	VFMADD231PS Y6, Y7, Y4
 
 done:
@@ -1606,15 +1604,11 @@ TEXT ·DotShifts5AVX2(SB), NOSPLIT, $0-80
 	MOVQ   x_base+0(FP), AX
 	MOVQ   step+48(FP), CX
 	MOVQ   y_base+24(FP), DX
-	MOVQ   y_base+24(FP), BX
 	LEAQ   (DX)(CX*4), BX
-	MOVQ   y_base+24(FP), SI
 	LEAQ   (BX)(CX*4), SI
-	MOVQ   y_base+24(FP), DI
 	LEAQ   (SI)(CX*4), DI
-	MOVQ   y_base+24(FP), R8
-	LEAQ   (DI)(CX*4), R8
-	MOVQ   x_len+8(FP), CX
+	LEAQ   (DI)(CX*4), CX
+	MOVQ   x_len+8(FP), R8
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -1628,56 +1622,56 @@ TEXT ·DotShifts5AVX2(SB), NOSPLIT, $0-80
 
 	// Main loop: 2 vectors (16 elements) per iteration.
 unrolled:
-	CMPQ        CX, $0x00000010
+	CMPQ        R8, $0x00000010
 	JL          single
 	VMOVUPS     (AX), Y10
 	VFMADD231PS (DX), Y10, Y0
 	VFMADD231PS (BX), Y10, Y2
 	VFMADD231PS (SI), Y10, Y4
 	VFMADD231PS (DI), Y10, Y6
-	VFMADD231PS (R8), Y10, Y8
+	VFMADD231PS (CX), Y10, Y8
 	VMOVUPS     32(AX), Y10
 	VFMADD231PS 32(DX), Y10, Y1
 	VFMADD231PS 32(BX), Y10, Y3
 	VFMADD231PS 32(SI), Y10, Y5
 	VFMADD231PS 32(DI), Y10, Y7
-	VFMADD231PS 32(R8), Y10, Y9
+	VFMADD231PS 32(CX), Y10, Y9
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, DX
 	ADDQ        $0x00000040, BX
 	ADDQ        $0x00000040, SI
 	ADDQ        $0x00000040, DI
-	ADDQ        $0x00000040, R8
-	SUBQ        $0x00000010, CX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, R8
 	JMP         unrolled
 
 single:
 	// One vector at a time.
-	CMPQ        CX, $0x00000008
+	CMPQ        R8, $0x00000008
 	JL          tail
 	VMOVUPS     (AX), Y10
 	VFMADD231PS (DX), Y10, Y0
 	VFMADD231PS (BX), Y10, Y2
 	VFMADD231PS (SI), Y10, Y4
 	VFMADD231PS (DI), Y10, Y6
-	VFMADD231PS (R8), Y10, Y8
+	VFMADD231PS (CX), Y10, Y8
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, DX
 	ADDQ        $0x00000020, BX
 	ADDQ        $0x00000020, SI
 	ADDQ        $0x00000020, DI
-	ADDQ        $0x00000020, R8
-	SUBQ        $0x00000008, CX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, R8
 	JMP         single
 
 tail:
 	// The last 0..7 elements, masked: nothing outside the slices is touched.
-	TESTQ       CX, CX
+	TESTQ       R8, R8
 	JZ          done
 	LEAQ        tailmask<>+0(SB), R9
-	SHLQ        $0x02, CX
-	NEGQ        CX
-	VMOVDQU     32(R9)(CX*1), Y10
+	SHLQ        $0x02, R8
+	NEGQ        R8
+	VMOVDQU     32(R9)(R8*1), Y10
 	VMASKMOVPS  (AX), Y10, Y11
 	VMASKMOVPS  (DX), Y10, Y12
 	VFMADD231PS Y12, Y11, Y0
@@ -1687,7 +1681,7 @@ tail:
 	VFMADD231PS Y12, Y11, Y4
 	VMASKMOVPS  (DI), Y10, Y12
 	VFMADD231PS Y12, Y11, Y6
-	VMASKMOVPS  (R8), Y10, Y10
+	VMASKMOVPS  (CX), Y10, Y10
 	VFMADD231PS Y10, Y11, Y8
 
 done:
@@ -3347,11 +3341,9 @@ TEXT ·DotShifts3AVX512(SB), NOSPLIT, $0-80
 	MOVQ   x_base+0(FP), AX
 	MOVQ   step+48(FP), CX
 	MOVQ   y_base+24(FP), DX
-	MOVQ   y_base+24(FP), BX
 	LEAQ   (DX)(CX*4), BX
-	MOVQ   y_base+24(FP), SI
-	LEAQ   (BX)(CX*4), SI
-	MOVQ   x_len+8(FP), CX
+	LEAQ   (BX)(CX*4), CX
+	MOVQ   x_len+8(FP), SI
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -3361,51 +3353,51 @@ TEXT ·DotShifts3AVX512(SB), NOSPLIT, $0-80
 
 	// Main loop: 2 vectors (32 elements) per iteration.
 unrolled:
-	CMPQ        CX, $0x00000020
+	CMPQ        SI, $0x00000020
 	JL          single
 	VMOVUPS     (AX), Z6
 	VFMADD231PS (DX), Z6, Z0
 	VFMADD231PS (BX), Z6, Z2
-	VFMADD231PS (SI), Z6, Z4
+	VFMADD231PS (CX), Z6, Z4
 	VMOVUPS     64(AX), Z6
 	VFMADD231PS 64(DX), Z6, Z1
 	VFMADD231PS 64(BX), Z6, Z3
-	VFMADD231PS 64(SI), Z6, Z5
+	VFMADD231PS 64(CX), Z6, Z5
 	ADDQ        $0x00000080, AX
 	ADDQ        $0x00000080, DX
 	ADDQ        $0x00000080, BX
-	ADDQ        $0x00000080, SI
-	SUBQ        $0x00000020, CX
+	ADDQ        $0x00000080, CX
+	SUBQ        $0x00000020, SI
 	JMP         unrolled
 
 single:
 	// One vector at a time.
-	CMPQ        CX, $0x00000010
+	CMPQ        SI, $0x00000010
 	JL          tail
 	VMOVUPS     (AX), Z6
 	VFMADD231PS (DX), Z6, Z0
 	VFMADD231PS (BX), Z6, Z2
-	VFMADD231PS (SI), Z6, Z4
+	VFMADD231PS (CX), Z6, Z4
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, DX
 	ADDQ        $0x00000040, BX
-	ADDQ        $0x00000040, SI
-	SUBQ        $0x00000010, CX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, SI
 	JMP         single
 
 tail:
 	// The last 0..15 elements, masked: nothing outside the slices is touched.
-	TESTQ       CX, CX
+	TESTQ       SI, SI
 	JZ          done
 	MOVL        $0x0000ffff, DI
-	BZHIL       CX, DI, CX
-	KMOVW       CX, K1
+	BZHIL       SI, DI, SI
+	KMOVW       SI, K1
 	VMOVUPS.Z   (AX), K1, Z6
 	VMOVUPS.Z   (DX), K1, Z7
 	VFMADD231PS Z7, Z6, Z0
 	VMOVUPS.Z   (BX), K1, Z7
 	VFMADD231PS Z7, Z6, Z2
-	VMOVUPS.Z   (SI), K1, Z7
+	VMOVUPS.Z   (CX), K1, Z7
 	VFMADD231PS Z7, Z6, Z4
 
 done:
@@ -3449,15 +3441,11 @@ TEXT ·DotShifts5AVX512(SB), NOSPLIT, $0-80
 	MOVQ   x_base+0(FP), AX
 	MOVQ   step+48(FP), CX
 	MOVQ   y_base+24(FP), DX
-	MOVQ   y_base+24(FP), BX
 	LEAQ   (DX)(CX*4), BX
-	MOVQ   y_base+24(FP), SI
 	LEAQ   (BX)(CX*4), SI
-	MOVQ   y_base+24(FP), DI
 	LEAQ   (SI)(CX*4), DI
-	MOVQ   y_base+24(FP), R8
-	LEAQ   (DI)(CX*4), R8
-	MOVQ   x_len+8(FP), CX
+	LEAQ   (DI)(CX*4), CX
+	MOVQ   x_len+8(FP), R8
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -3471,55 +3459,55 @@ TEXT ·DotShifts5AVX512(SB), NOSPLIT, $0-80
 
 	// Main loop: 2 vectors (32 elements) per iteration.
 unrolled:
-	CMPQ        CX, $0x00000020
+	CMPQ        R8, $0x00000020
 	JL          single
 	VMOVUPS     (AX), Z10
 	VFMADD231PS (DX), Z10, Z0
 	VFMADD231PS (BX), Z10, Z2
 	VFMADD231PS (SI), Z10, Z4
 	VFMADD231PS (DI), Z10, Z6
-	VFMADD231PS (R8), Z10, Z8
+	VFMADD231PS (CX), Z10, Z8
 	VMOVUPS     64(AX), Z10
 	VFMADD231PS 64(DX), Z10, Z1
 	VFMADD231PS 64(BX), Z10, Z3
 	VFMADD231PS 64(SI), Z10, Z5
 	VFMADD231PS 64(DI), Z10, Z7
-	VFMADD231PS 64(R8), Z10, Z9
+	VFMADD231PS 64(CX), Z10, Z9
 	ADDQ        $0x00000080, AX
 	ADDQ        $0x00000080, DX
 	ADDQ        $0x00000080, BX
 	ADDQ        $0x00000080, SI
 	ADDQ        $0x00000080, DI
-	ADDQ        $0x00000080, R8
-	SUBQ        $0x00000020, CX
+	ADDQ        $0x00000080, CX
+	SUBQ        $0x00000020, R8
 	JMP         unrolled
 
 single:
 	// One vector at a time.
-	CMPQ        CX, $0x00000010
+	CMPQ        R8, $0x00000010
 	JL          tail
 	VMOVUPS     (AX), Z10
 	VFMADD231PS (DX), Z10, Z0
 	VFMADD231PS (BX), Z10, Z2
 	VFMADD231PS (SI), Z10, Z4
 	VFMADD231PS (DI), Z10, Z6
-	VFMADD231PS (R8), Z10, Z8
+	VFMADD231PS (CX), Z10, Z8
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, DX
 	ADDQ        $0x00000040, BX
 	ADDQ        $0x00000040, SI
 	ADDQ        $0x00000040, DI
-	ADDQ        $0x00000040, R8
-	SUBQ        $0x00000010, CX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, R8
 	JMP         single
 
 tail:
 	// The last 0..15 elements, masked: nothing outside the slices is touched.
-	TESTQ       CX, CX
+	TESTQ       R8, R8
 	JZ          done
 	MOVL        $0x0000ffff, R9
-	BZHIL       CX, R9, CX
-	KMOVW       CX, K1
+	BZHIL       R8, R9, R8
+	KMOVW       R8, K1
 	VMOVUPS.Z   (AX), K1, Z10
 	VMOVUPS.Z   (DX), K1, Z11
 	VFMADD231PS Z11, Z10, Z0
@@ -3529,7 +3517,7 @@ tail:
 	VFMADD231PS Z11, Z10, Z4
 	VMOVUPS.Z   (DI), K1, Z11
 	VFMADD231PS Z11, Z10, Z6
-	VMOVUPS.Z   (R8), K1, Z11
+	VMOVUPS.Z   (CX), K1, Z11
 	VFMADD231PS Z11, Z10, Z8
 
 done:

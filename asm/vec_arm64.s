@@ -1122,9 +1122,7 @@ TEXT ·DotShifts3NEON(SB), NOSPLIT, $0-80
 	MOVD x_base+0(FP), R0
 	MOVD step+48(FP), R1
 	MOVD y_base+24(FP), R2
-	MOVD y_base+24(FP), R3
 	ADD R1<<2, R2, R3
-	MOVD y_base+24(FP), R4
 	ADD R1<<2, R3, R4
 	MOVD x_len+8(FP), R1
 	VEOR V0.B16, V0.B16, V0.B16
@@ -1215,13 +1213,9 @@ TEXT ·DotShifts5NEON(SB), NOSPLIT, $0-80
 	MOVD x_base+0(FP), R0
 	MOVD step+48(FP), R1
 	MOVD y_base+24(FP), R2
-	MOVD y_base+24(FP), R3
 	ADD R1<<2, R2, R3
-	MOVD y_base+24(FP), R4
 	ADD R1<<2, R3, R4
-	MOVD y_base+24(FP), R5
 	ADD R1<<2, R4, R5
-	MOVD y_base+24(FP), R6
 	ADD R1<<2, R5, R6
 	MOVD x_len+8(FP), R1
 	VEOR V0.B16, V0.B16, V0.B16

@@ -243,7 +243,7 @@ func dotShifts(f *kw.Func, taps int) {
 	step := f.Int("step")
 	ys := []kw.G{f.Ptr("y")}
 	for t := 1; t < taps; t++ {
-		y := f.Ptr("y")
+		y := f.GP()
 		f.Lea(kw.Mem{Base: ys[t-1], Index: step, Scale: 4}, y)
 		ys = append(ys, y)
 	}
