@@ -1725,6 +1725,996 @@ func Depthwise1x4AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps 
 //go:noescape
 func Depthwise2x4AVX2K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
+// Depthwise1x1AVX2R3 computes tiles tiles of 1 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 1, l < 8, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x1AVX2R3 computes tiles tiles of 2 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 1, l < 8, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x1AVX2R3 computes tiles tiles of 3 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 1, l < 8, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x1AVX2R3 computes tiles tiles of 4 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 1, l < 8, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x1AVX2R3 computes tiles tiles of 5 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 1, l < 8, with I = j*5 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise5x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x1AVX2R3 computes tiles tiles of 6 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 1, l < 8, with I = j*6 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise6x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise7x1AVX2R3 computes tiles tiles of 7 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 7, o < 1, l < 8, with I = j*7 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise7x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise8x1AVX2R3 computes tiles tiles of 8 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 8, o < 1, l < 8, with I = j*8 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise8x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise9x1AVX2R3 computes tiles tiles of 9 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 9, o < 1, l < 8, with I = j*9 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise9x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise10x1AVX2R3 computes tiles tiles of 10 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 10, o < 1, l < 8, with I = j*10 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise10x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise11x1AVX2R3 computes tiles tiles of 11 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 11, o < 1, l < 8, with I = j*11 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise11x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise12x1AVX2R3 computes tiles tiles of 12 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 12, o < 1, l < 8, with I = j*12 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise12x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x2AVX2R3 computes tiles tiles of 1 x 2 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 2, l < 8, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x2AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x2AVX2R3 computes tiles tiles of 2 x 2 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 2, l < 8, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x2AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x2AVX2R3 computes tiles tiles of 3 x 2 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 2, l < 8, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x2AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x2AVX2R3 computes tiles tiles of 4 x 2 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 2, l < 8, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x2AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x2AVX2R3 computes tiles tiles of 5 x 2 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 2, l < 8, with I = j*5 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise5x2AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x2AVX2R3 computes tiles tiles of 6 x 2 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 2, l < 8, with I = j*6 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise6x2AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x3AVX2R3 computes tiles tiles of 1 x 3 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 3, l < 8, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x3AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x3AVX2R3 computes tiles tiles of 2 x 3 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 3, l < 8, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x3AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x3AVX2R3 computes tiles tiles of 3 x 3 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 3, l < 8, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x3AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x3AVX2R3 computes tiles tiles of 4 x 3 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 3, l < 8, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x3AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x4AVX2R3 computes tiles tiles of 1 x 4 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 4, l < 8, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x4AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x4AVX2R3 computes tiles tiles of 2 x 4 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 4, l < 8, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x4AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x4AVX2R3 computes tiles tiles of 3 x 4 vectors of 8 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 4, l < 8, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x4AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x1AVX2R5 computes tiles tiles of 1 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 1, l < 8, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x1AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x1AVX2R5 computes tiles tiles of 2 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 1, l < 8, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x1AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x1AVX2R5 computes tiles tiles of 3 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 1, l < 8, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x1AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x1AVX2R5 computes tiles tiles of 4 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 1, l < 8, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x1AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x1AVX2R5 computes tiles tiles of 5 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 1, l < 8, with I = j*5 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise5x1AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x1AVX2R5 computes tiles tiles of 6 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 1, l < 8, with I = j*6 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise6x1AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise7x1AVX2R5 computes tiles tiles of 7 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 7, o < 1, l < 8, with I = j*7 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise7x1AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise8x1AVX2R5 computes tiles tiles of 8 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 8, o < 1, l < 8, with I = j*8 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise8x1AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise9x1AVX2R5 computes tiles tiles of 9 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 9, o < 1, l < 8, with I = j*9 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise9x1AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise10x1AVX2R5 computes tiles tiles of 10 x 1 vectors of 8 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 10, o < 1, l < 8, with I = j*10 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise10x1AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x2AVX2R5 computes tiles tiles of 1 x 2 vectors of 8 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 2, l < 8, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x2AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x2AVX2R5 computes tiles tiles of 2 x 2 vectors of 8 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 2, l < 8, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x2AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x2AVX2R5 computes tiles tiles of 3 x 2 vectors of 8 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 2, l < 8, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x2AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x2AVX2R5 computes tiles tiles of 4 x 2 vectors of 8 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 2, l < 8, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x2AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x2AVX2R5 computes tiles tiles of 5 x 2 vectors of 8 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 2, l < 8, with I = j*5 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise5x2AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x3AVX2R5 computes tiles tiles of 1 x 3 vectors of 8 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 3, l < 8, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x3AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x3AVX2R5 computes tiles tiles of 2 x 3 vectors of 8 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 3, l < 8, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x3AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x3AVX2R5 computes tiles tiles of 3 x 3 vectors of 8 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 3, l < 8, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x3AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x4AVX2R5 computes tiles tiles of 1 x 4 vectors of 8 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 4, l < 8, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x4AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x4AVX2R5 computes tiles tiles of 2 x 4 vectors of 8 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 4, l < 8, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*32 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*32 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x4AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
 // Direct1x1AVX512B computes 1 output pixels x 16 channels (1 vectors) of a direct
 // convolution, in bytes (every offset and stride; a float is 4 bytes):
 //
@@ -4813,3 +5803,1741 @@ func Depthwise5x4AVX512K(dst *float32, src *float32, w *float32, taps *int, ntap
 //
 //go:noescape
 func Depthwise6x4AVX512K(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x1AVX512R3 computes tiles tiles of 1 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 1, l < 16, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x1AVX512R3 computes tiles tiles of 2 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 1, l < 16, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x1AVX512R3 computes tiles tiles of 3 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 1, l < 16, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x1AVX512R3 computes tiles tiles of 4 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 1, l < 16, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x1AVX512R3 computes tiles tiles of 5 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 1, l < 16, with I = j*5 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise5x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x1AVX512R3 computes tiles tiles of 6 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 1, l < 16, with I = j*6 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise6x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise7x1AVX512R3 computes tiles tiles of 7 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 7, o < 1, l < 16, with I = j*7 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise7x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise8x1AVX512R3 computes tiles tiles of 8 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 8, o < 1, l < 16, with I = j*8 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise8x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise9x1AVX512R3 computes tiles tiles of 9 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 9, o < 1, l < 16, with I = j*9 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise9x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise10x1AVX512R3 computes tiles tiles of 10 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 10, o < 1, l < 16, with I = j*10 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise10x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise11x1AVX512R3 computes tiles tiles of 11 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 11, o < 1, l < 16, with I = j*11 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise11x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise12x1AVX512R3 computes tiles tiles of 12 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 12, o < 1, l < 16, with I = j*12 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise12x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise13x1AVX512R3 computes tiles tiles of 13 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 13, o < 1, l < 16, with I = j*13 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise13x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise14x1AVX512R3 computes tiles tiles of 14 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 14, o < 1, l < 16, with I = j*14 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise14x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x2AVX512R3 computes tiles tiles of 1 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 2, l < 16, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x2AVX512R3 computes tiles tiles of 2 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 2, l < 16, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x2AVX512R3 computes tiles tiles of 3 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 2, l < 16, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x2AVX512R3 computes tiles tiles of 4 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 2, l < 16, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x2AVX512R3 computes tiles tiles of 5 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 2, l < 16, with I = j*5 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise5x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x2AVX512R3 computes tiles tiles of 6 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 2, l < 16, with I = j*6 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise6x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise7x2AVX512R3 computes tiles tiles of 7 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 7, o < 2, l < 16, with I = j*7 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise7x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise8x2AVX512R3 computes tiles tiles of 8 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 8, o < 2, l < 16, with I = j*8 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise8x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise9x2AVX512R3 computes tiles tiles of 9 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 9, o < 2, l < 16, with I = j*9 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise9x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise10x2AVX512R3 computes tiles tiles of 10 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 10, o < 2, l < 16, with I = j*10 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise10x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise11x2AVX512R3 computes tiles tiles of 11 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 11, o < 2, l < 16, with I = j*11 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise11x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise12x2AVX512R3 computes tiles tiles of 12 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 12, o < 2, l < 16, with I = j*12 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise12x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise13x2AVX512R3 computes tiles tiles of 13 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 13, o < 2, l < 16, with I = j*13 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise13x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x3AVX512R3 computes tiles tiles of 1 x 3 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 3, l < 16, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x3AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x3AVX512R3 computes tiles tiles of 2 x 3 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 3, l < 16, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x3AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x3AVX512R3 computes tiles tiles of 3 x 3 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 3, l < 16, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x3AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x3AVX512R3 computes tiles tiles of 4 x 3 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 3, l < 16, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x3AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x3AVX512R3 computes tiles tiles of 5 x 3 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 3, l < 16, with I = j*5 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise5x3AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x3AVX512R3 computes tiles tiles of 6 x 3 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 3, l < 16, with I = j*6 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise6x3AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise7x3AVX512R3 computes tiles tiles of 7 x 3 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 7, o < 3, l < 16, with I = j*7 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise7x3AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise8x3AVX512R3 computes tiles tiles of 8 x 3 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 8, o < 3, l < 16, with I = j*8 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise8x3AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x4AVX512R3 computes tiles tiles of 1 x 4 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 4, l < 16, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x4AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x4AVX512R3 computes tiles tiles of 2 x 4 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 4, l < 16, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x4AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x4AVX512R3 computes tiles tiles of 3 x 4 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 4, l < 16, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x4AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x4AVX512R3 computes tiles tiles of 4 x 4 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 4, l < 16, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x4AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x4AVX512R3 computes tiles tiles of 5 x 4 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 4, l < 16, with I = j*5 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise5x4AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x4AVX512R3 computes tiles tiles of 6 x 4 vectors of 16 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 4, l < 16, with I = j*6 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise6x4AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x1AVX512R5 computes tiles tiles of 1 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 1, l < 16, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x1AVX512R5 computes tiles tiles of 2 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 1, l < 16, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x1AVX512R5 computes tiles tiles of 3 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 1, l < 16, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x1AVX512R5 computes tiles tiles of 4 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 1, l < 16, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x1AVX512R5 computes tiles tiles of 5 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 1, l < 16, with I = j*5 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise5x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x1AVX512R5 computes tiles tiles of 6 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 1, l < 16, with I = j*6 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise6x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise7x1AVX512R5 computes tiles tiles of 7 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 7, o < 1, l < 16, with I = j*7 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise7x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise8x1AVX512R5 computes tiles tiles of 8 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 8, o < 1, l < 16, with I = j*8 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise8x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise9x1AVX512R5 computes tiles tiles of 9 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 9, o < 1, l < 16, with I = j*9 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise9x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise10x1AVX512R5 computes tiles tiles of 10 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 10, o < 1, l < 16, with I = j*10 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise10x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise11x1AVX512R5 computes tiles tiles of 11 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 11, o < 1, l < 16, with I = j*11 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise11x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise12x1AVX512R5 computes tiles tiles of 12 x 1 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 12, o < 1, l < 16, with I = j*12 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise12x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x2AVX512R5 computes tiles tiles of 1 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 2, l < 16, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x2AVX512R5 computes tiles tiles of 2 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 2, l < 16, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x2AVX512R5 computes tiles tiles of 3 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 2, l < 16, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x2AVX512R5 computes tiles tiles of 4 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 2, l < 16, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x2AVX512R5 computes tiles tiles of 5 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 2, l < 16, with I = j*5 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise5x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x2AVX512R5 computes tiles tiles of 6 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 2, l < 16, with I = j*6 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise6x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise7x2AVX512R5 computes tiles tiles of 7 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 7, o < 2, l < 16, with I = j*7 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise7x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise8x2AVX512R5 computes tiles tiles of 8 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 8, o < 2, l < 16, with I = j*8 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise8x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise9x2AVX512R5 computes tiles tiles of 9 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 9, o < 2, l < 16, with I = j*9 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise9x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise10x2AVX512R5 computes tiles tiles of 10 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 10, o < 2, l < 16, with I = j*10 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise10x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise11x2AVX512R5 computes tiles tiles of 11 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 11, o < 2, l < 16, with I = j*11 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise11x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise12x2AVX512R5 computes tiles tiles of 12 x 2 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 12, o < 2, l < 16, with I = j*12 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise12x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x3AVX512R5 computes tiles tiles of 1 x 3 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 3, l < 16, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x3AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x3AVX512R5 computes tiles tiles of 2 x 3 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 3, l < 16, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x3AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x3AVX512R5 computes tiles tiles of 3 x 3 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 3, l < 16, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x3AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x3AVX512R5 computes tiles tiles of 4 x 3 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 3, l < 16, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x3AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x3AVX512R5 computes tiles tiles of 5 x 3 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 3, l < 16, with I = j*5 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise5x3AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x3AVX512R5 computes tiles tiles of 6 x 3 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 3, l < 16, with I = j*6 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise6x3AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise7x3AVX512R5 computes tiles tiles of 7 x 3 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 7, o < 3, l < 16, with I = j*7 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise7x3AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise8x3AVX512R5 computes tiles tiles of 8 x 3 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 8, o < 3, l < 16, with I = j*8 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise8x3AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x4AVX512R5 computes tiles tiles of 1 x 4 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 4, l < 16, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x4AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x4AVX512R5 computes tiles tiles of 2 x 4 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 4, l < 16, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x4AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x4AVX512R5 computes tiles tiles of 3 x 4 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 4, l < 16, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x4AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x4AVX512R5 computes tiles tiles of 4 x 4 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 4, l < 16, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x4AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x4AVX512R5 computes tiles tiles of 5 x 4 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 4, l < 16, with I = j*5 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise5x4AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x4AVX512R5 computes tiles tiles of 6 x 4 vectors of 16 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 4, l < 16, with I = j*6 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*64 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*64 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise6x4AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)

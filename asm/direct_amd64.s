@@ -16406,6 +16406,7393 @@ end:
 	VZEROUPPER
 	RET
 
+// func Depthwise1x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise1x1AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	JMP          started
+
+zero:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, Y0
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Y1
+	MOVQ         24(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Y2
+	MOVQ         40(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Y3
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VFMADD231PS  (DI), Y1, Y0
+	VFMADD231PS  (DI)(SI*1), Y2, Y0
+	VFMADD231PS  (DI)(SI*2), Y3, Y0
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Y0, Y0
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y1, Y1, Y1
+	VCMPPS $0x19, Y0, Y1, Y1
+	VANDPS Y0, Y1, Y0
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Y0, (AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise2x1AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	JMP          started
+
+zero:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, Y0
+	VMOVUPS Y1, Y1
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y2
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y3
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y4
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Y2, Y0
+	VMOVUPS      (R8)(SI*1), Y5
+	VFMADD231PS  Y5, Y2, Y1
+	VFMADD231PS  Y5, Y3, Y0
+	VMOVUPS      (R8)(SI*2), Y2
+	VFMADD231PS  Y2, Y3, Y1
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  (R8)(DI*1), Y4, Y1
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Y0, Y0
+	VADDPS (CX)(AX*1), Y1, Y1
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y2, Y2, Y2
+	VCMPPS $0x19, Y0, Y2, Y3
+	VANDPS Y0, Y3, Y0
+	VCMPPS $0x19, Y1, Y2, Y2
+	VANDPS Y1, Y2, Y1
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, (CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise3x1AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	JMP          started
+
+zero:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, Y0
+	VMOVUPS Y2, Y1
+	VMOVUPS Y2, Y2
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y3
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y4
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y5
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Y3, Y0
+	VMOVUPS      (R8)(SI*1), Y6
+	VFMADD231PS  Y6, Y3, Y1
+	VFMADD231PS  Y6, Y4, Y0
+	VMOVUPS      (R8)(SI*2), Y6
+	VFMADD231PS  Y6, Y3, Y2
+	VFMADD231PS  Y6, Y4, Y1
+	VFMADD231PS  Y6, Y5, Y0
+	VMOVUPS      (R8)(DI*1), Y3
+	VFMADD231PS  Y3, Y4, Y2
+	VFMADD231PS  Y3, Y5, Y1
+	VFMADD231PS  (R8)(SI*4), Y5, Y2
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Y0, Y0
+	VADDPS (CX)(AX*1), Y1, Y1
+	VADDPS (CX)(AX*2), Y2, Y2
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y3, Y3, Y3
+	VCMPPS $0x19, Y0, Y3, Y4
+	VANDPS Y0, Y4, Y0
+	VCMPPS $0x19, Y1, Y3, Y4
+	VANDPS Y1, Y4, Y1
+	VCMPPS $0x19, Y2, Y3, Y3
+	VANDPS Y2, Y3, Y2
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, (CX)(AX*1)
+	VMOVUPS Y2, (CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise4x1AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	JMP          started
+
+zero:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, Y0
+	VMOVUPS Y3, Y1
+	VMOVUPS Y3, Y2
+	VMOVUPS Y3, Y3
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y4
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y5
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y6
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Y4, Y0
+	VMOVUPS      (R9)(SI*1), Y7
+	VFMADD231PS  Y7, Y4, Y1
+	VFMADD231PS  Y7, Y5, Y0
+	VMOVUPS      (R9)(SI*2), Y7
+	VFMADD231PS  Y7, Y4, Y2
+	VFMADD231PS  Y7, Y5, Y1
+	VFMADD231PS  Y7, Y6, Y0
+	VMOVUPS      (R9)(DI*1), Y7
+	VFMADD231PS  Y7, Y4, Y3
+	VFMADD231PS  Y7, Y5, Y2
+	VFMADD231PS  Y7, Y6, Y1
+	VMOVUPS      (R9)(SI*4), Y4
+	VFMADD231PS  Y4, Y5, Y3
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  (R9)(R8*1), Y6, Y3
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Y0, Y0
+	VADDPS (DX)(AX*1), Y1, Y1
+	VADDPS (DX)(AX*2), Y2, Y2
+	VADDPS (DX)(CX*1), Y3, Y3
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y4, Y4, Y4
+	VCMPPS $0x19, Y0, Y4, Y5
+	VANDPS Y0, Y5, Y0
+	VCMPPS $0x19, Y1, Y4, Y5
+	VANDPS Y1, Y5, Y1
+	VCMPPS $0x19, Y2, Y4, Y5
+	VANDPS Y2, Y5, Y2
+	VCMPPS $0x19, Y3, Y4, Y4
+	VANDPS Y3, Y4, Y3
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, (DX)(AX*1)
+	VMOVUPS Y2, (DX)(AX*2)
+	VMOVUPS Y3, (DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise5x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise5x1AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	JMP          started
+
+zero:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, Y0
+	VMOVUPS Y4, Y1
+	VMOVUPS Y4, Y2
+	VMOVUPS Y4, Y3
+	VMOVUPS Y4, Y4
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y5
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y6
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y7
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Y5, Y0
+	VMOVUPS      (R9)(SI*1), Y8
+	VFMADD231PS  Y8, Y5, Y1
+	VFMADD231PS  Y8, Y6, Y0
+	VMOVUPS      (R9)(SI*2), Y8
+	VFMADD231PS  Y8, Y5, Y2
+	VFMADD231PS  Y8, Y6, Y1
+	VFMADD231PS  Y8, Y7, Y0
+	VMOVUPS      (R9)(DI*1), Y8
+	VFMADD231PS  Y8, Y5, Y3
+	VFMADD231PS  Y8, Y6, Y2
+	VFMADD231PS  Y8, Y7, Y1
+	VMOVUPS      (R9)(SI*4), Y8
+	VFMADD231PS  Y8, Y5, Y4
+	VFMADD231PS  Y8, Y6, Y3
+	VFMADD231PS  Y8, Y7, Y2
+	VMOVUPS      (R9)(R8*1), Y5
+	VFMADD231PS  Y5, Y6, Y4
+	VFMADD231PS  Y5, Y7, Y3
+	VFMADD231PS  (R9)(DI*2), Y7, Y4
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Y0, Y0
+	VADDPS (DX)(AX*1), Y1, Y1
+	VADDPS (DX)(AX*2), Y2, Y2
+	VADDPS (DX)(CX*1), Y3, Y3
+	VADDPS (DX)(AX*4), Y4, Y4
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y5, Y5, Y5
+	VCMPPS $0x19, Y0, Y5, Y6
+	VANDPS Y0, Y6, Y0
+	VCMPPS $0x19, Y1, Y5, Y6
+	VANDPS Y1, Y6, Y1
+	VCMPPS $0x19, Y2, Y5, Y6
+	VANDPS Y2, Y6, Y2
+	VCMPPS $0x19, Y3, Y5, Y6
+	VANDPS Y3, Y6, Y3
+	VCMPPS $0x19, Y4, Y5, Y5
+	VANDPS Y4, Y5, Y4
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, (DX)(AX*1)
+	VMOVUPS Y2, (DX)(AX*2)
+	VMOVUPS Y3, (DX)(CX*1)
+	VMOVUPS Y4, (DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise6x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise6x1AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	JMP          started
+
+zero:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, Y0
+	VMOVUPS Y5, Y1
+	VMOVUPS Y5, Y2
+	VMOVUPS Y5, Y3
+	VMOVUPS Y5, Y4
+	VMOVUPS Y5, Y5
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y6
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y7
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y8
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	VFMADD231PS  (R10), Y6, Y0
+	VMOVUPS      (R10)(SI*1), Y9
+	VFMADD231PS  Y9, Y6, Y1
+	VFMADD231PS  Y9, Y7, Y0
+	VMOVUPS      (R10)(SI*2), Y9
+	VFMADD231PS  Y9, Y6, Y2
+	VFMADD231PS  Y9, Y7, Y1
+	VFMADD231PS  Y9, Y8, Y0
+	VMOVUPS      (R10)(DI*1), Y9
+	VFMADD231PS  Y9, Y6, Y3
+	VFMADD231PS  Y9, Y7, Y2
+	VFMADD231PS  Y9, Y8, Y1
+	VMOVUPS      (R10)(SI*4), Y9
+	VFMADD231PS  Y9, Y6, Y4
+	VFMADD231PS  Y9, Y7, Y3
+	VFMADD231PS  Y9, Y8, Y2
+	VMOVUPS      (R10)(R8*1), Y9
+	VFMADD231PS  Y9, Y6, Y5
+	VFMADD231PS  Y9, Y7, Y4
+	VFMADD231PS  Y9, Y8, Y3
+	VMOVUPS      (R10)(DI*2), Y6
+	VFMADD231PS  Y6, Y7, Y5
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  (R10)(R9*1), Y8, Y5
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Y0, Y0
+	VADDPS (BX)(AX*1), Y1, Y1
+	VADDPS (BX)(AX*2), Y2, Y2
+	VADDPS (BX)(CX*1), Y3, Y3
+	VADDPS (BX)(AX*4), Y4, Y4
+	VADDPS (BX)(DX*1), Y5, Y5
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y6, Y6, Y6
+	VCMPPS $0x19, Y0, Y6, Y7
+	VANDPS Y0, Y7, Y0
+	VCMPPS $0x19, Y1, Y6, Y7
+	VANDPS Y1, Y7, Y1
+	VCMPPS $0x19, Y2, Y6, Y7
+	VANDPS Y2, Y7, Y2
+	VCMPPS $0x19, Y3, Y6, Y7
+	VANDPS Y3, Y7, Y3
+	VCMPPS $0x19, Y4, Y6, Y7
+	VANDPS Y4, Y7, Y4
+	VCMPPS $0x19, Y5, Y6, Y6
+	VANDPS Y5, Y6, Y5
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, (BX)(AX*1)
+	VMOVUPS Y2, (BX)(AX*2)
+	VMOVUPS Y3, (BX)(CX*1)
+	VMOVUPS Y4, (BX)(AX*4)
+	VMOVUPS Y5, (BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise7x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise7x1AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	JMP          started
+
+zero:
+	VXORPS  Y6, Y6, Y6
+	VMOVUPS Y6, Y0
+	VMOVUPS Y6, Y1
+	VMOVUPS Y6, Y2
+	VMOVUPS Y6, Y3
+	VMOVUPS Y6, Y4
+	VMOVUPS Y6, Y5
+	VMOVUPS Y6, Y6
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y7
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y8
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y9
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Y7, Y0
+	VMOVUPS      (R10)(SI*1), Y10
+	VFMADD231PS  Y10, Y7, Y1
+	VFMADD231PS  Y10, Y8, Y0
+	VMOVUPS      (R10)(SI*2), Y10
+	VFMADD231PS  Y10, Y7, Y2
+	VFMADD231PS  Y10, Y8, Y1
+	VFMADD231PS  Y10, Y9, Y0
+	VMOVUPS      (R10)(DI*1), Y10
+	VFMADD231PS  Y10, Y7, Y3
+	VFMADD231PS  Y10, Y8, Y2
+	VFMADD231PS  Y10, Y9, Y1
+	VMOVUPS      (R10)(SI*4), Y10
+	VFMADD231PS  Y10, Y7, Y4
+	VFMADD231PS  Y10, Y8, Y3
+	VFMADD231PS  Y10, Y9, Y2
+	VMOVUPS      (R10)(R8*1), Y10
+	VFMADD231PS  Y10, Y7, Y5
+	VFMADD231PS  Y10, Y8, Y4
+	VFMADD231PS  Y10, Y9, Y3
+	VMOVUPS      (R10)(DI*2), Y10
+	VFMADD231PS  Y10, Y7, Y6
+	VFMADD231PS  Y10, Y8, Y5
+	VFMADD231PS  Y10, Y9, Y4
+	VMOVUPS      (R10)(R9*1), Y7
+	VFMADD231PS  Y7, Y8, Y6
+	VFMADD231PS  Y7, Y9, Y5
+	VFMADD231PS  (R11), Y9, Y6
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Y0, Y0
+	VADDPS (BX)(AX*1), Y1, Y1
+	VADDPS (BX)(AX*2), Y2, Y2
+	VADDPS (BX)(CX*1), Y3, Y3
+	VADDPS (BX)(AX*4), Y4, Y4
+	VADDPS (BX)(DX*1), Y5, Y5
+	VADDPS (BX)(CX*2), Y6, Y6
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y7, Y7, Y7
+	VCMPPS $0x19, Y0, Y7, Y8
+	VANDPS Y0, Y8, Y0
+	VCMPPS $0x19, Y1, Y7, Y8
+	VANDPS Y1, Y8, Y1
+	VCMPPS $0x19, Y2, Y7, Y8
+	VANDPS Y2, Y8, Y2
+	VCMPPS $0x19, Y3, Y7, Y8
+	VANDPS Y3, Y8, Y3
+	VCMPPS $0x19, Y4, Y7, Y8
+	VANDPS Y4, Y8, Y4
+	VCMPPS $0x19, Y5, Y7, Y8
+	VANDPS Y5, Y8, Y5
+	VCMPPS $0x19, Y6, Y7, Y7
+	VANDPS Y6, Y7, Y6
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, (BX)(AX*1)
+	VMOVUPS Y2, (BX)(AX*2)
+	VMOVUPS Y3, (BX)(CX*1)
+	VMOVUPS Y4, (BX)(AX*4)
+	VMOVUPS Y5, (BX)(DX*1)
+	VMOVUPS Y6, (BX)(CX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise8x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise8x1AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	JMP          started
+
+zero:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, Y0
+	VMOVUPS Y7, Y1
+	VMOVUPS Y7, Y2
+	VMOVUPS Y7, Y3
+	VMOVUPS Y7, Y4
+	VMOVUPS Y7, Y5
+	VMOVUPS Y7, Y6
+	VMOVUPS Y7, Y7
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y8
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y9
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y10
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Y8, Y0
+	VMOVUPS      (R10)(SI*1), Y11
+	VFMADD231PS  Y11, Y8, Y1
+	VFMADD231PS  Y11, Y9, Y0
+	VMOVUPS      (R10)(SI*2), Y11
+	VFMADD231PS  Y11, Y8, Y2
+	VFMADD231PS  Y11, Y9, Y1
+	VFMADD231PS  Y11, Y10, Y0
+	VMOVUPS      (R10)(DI*1), Y11
+	VFMADD231PS  Y11, Y8, Y3
+	VFMADD231PS  Y11, Y9, Y2
+	VFMADD231PS  Y11, Y10, Y1
+	VMOVUPS      (R10)(SI*4), Y11
+	VFMADD231PS  Y11, Y8, Y4
+	VFMADD231PS  Y11, Y9, Y3
+	VFMADD231PS  Y11, Y10, Y2
+	VMOVUPS      (R10)(R8*1), Y11
+	VFMADD231PS  Y11, Y8, Y5
+	VFMADD231PS  Y11, Y9, Y4
+	VFMADD231PS  Y11, Y10, Y3
+	VMOVUPS      (R10)(DI*2), Y11
+	VFMADD231PS  Y11, Y8, Y6
+	VFMADD231PS  Y11, Y9, Y5
+	VFMADD231PS  Y11, Y10, Y4
+	VMOVUPS      (R10)(R9*1), Y11
+	VFMADD231PS  Y11, Y8, Y7
+	VFMADD231PS  Y11, Y9, Y6
+	VFMADD231PS  Y11, Y10, Y5
+	VMOVUPS      (R11), Y8
+	VFMADD231PS  Y8, Y9, Y7
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  (R11)(SI*1), Y10, Y7
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	VADDPS (SI), Y0, Y0
+	VADDPS (SI)(AX*1), Y1, Y1
+	VADDPS (SI)(AX*2), Y2, Y2
+	VADDPS (SI)(CX*1), Y3, Y3
+	VADDPS (SI)(AX*4), Y4, Y4
+	VADDPS (SI)(DX*1), Y5, Y5
+	VADDPS (SI)(CX*2), Y6, Y6
+	VADDPS (SI)(BX*1), Y7, Y7
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y8, Y8, Y8
+	VCMPPS $0x19, Y0, Y8, Y9
+	VANDPS Y0, Y9, Y0
+	VCMPPS $0x19, Y1, Y8, Y9
+	VANDPS Y1, Y9, Y1
+	VCMPPS $0x19, Y2, Y8, Y9
+	VANDPS Y2, Y9, Y2
+	VCMPPS $0x19, Y3, Y8, Y9
+	VANDPS Y3, Y9, Y3
+	VCMPPS $0x19, Y4, Y8, Y9
+	VANDPS Y4, Y9, Y4
+	VCMPPS $0x19, Y5, Y8, Y9
+	VANDPS Y5, Y9, Y5
+	VCMPPS $0x19, Y6, Y8, Y9
+	VANDPS Y6, Y9, Y6
+	VCMPPS $0x19, Y7, Y8, Y8
+	VANDPS Y7, Y8, Y7
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, (SI)(AX*1)
+	VMOVUPS Y2, (SI)(AX*2)
+	VMOVUPS Y3, (SI)(CX*1)
+	VMOVUPS Y4, (SI)(AX*4)
+	VMOVUPS Y5, (SI)(DX*1)
+	VMOVUPS Y6, (SI)(CX*2)
+	VMOVUPS Y7, (SI)(BX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise9x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise9x1AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	VMOVUPS      Y0, Y8
+	JMP          started
+
+zero:
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, Y0
+	VMOVUPS Y8, Y1
+	VMOVUPS Y8, Y2
+	VMOVUPS Y8, Y3
+	VMOVUPS Y8, Y4
+	VMOVUPS Y8, Y5
+	VMOVUPS Y8, Y6
+	VMOVUPS Y8, Y7
+	VMOVUPS Y8, Y8
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y9
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y10
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y11
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Y9, Y0
+	VMOVUPS      (R10)(SI*1), Y12
+	VFMADD231PS  Y12, Y9, Y1
+	VFMADD231PS  Y12, Y10, Y0
+	VMOVUPS      (R10)(SI*2), Y12
+	VFMADD231PS  Y12, Y9, Y2
+	VFMADD231PS  Y12, Y10, Y1
+	VFMADD231PS  Y12, Y11, Y0
+	VMOVUPS      (R10)(DI*1), Y12
+	VFMADD231PS  Y12, Y9, Y3
+	VFMADD231PS  Y12, Y10, Y2
+	VFMADD231PS  Y12, Y11, Y1
+	VMOVUPS      (R10)(SI*4), Y12
+	VFMADD231PS  Y12, Y9, Y4
+	VFMADD231PS  Y12, Y10, Y3
+	VFMADD231PS  Y12, Y11, Y2
+	VMOVUPS      (R10)(R8*1), Y12
+	VFMADD231PS  Y12, Y9, Y5
+	VFMADD231PS  Y12, Y10, Y4
+	VFMADD231PS  Y12, Y11, Y3
+	VMOVUPS      (R10)(DI*2), Y12
+	VFMADD231PS  Y12, Y9, Y6
+	VFMADD231PS  Y12, Y10, Y5
+	VFMADD231PS  Y12, Y11, Y4
+	VMOVUPS      (R10)(R9*1), Y12
+	VFMADD231PS  Y12, Y9, Y7
+	VFMADD231PS  Y12, Y10, Y6
+	VFMADD231PS  Y12, Y11, Y5
+	VMOVUPS      (R11), Y12
+	VFMADD231PS  Y12, Y9, Y8
+	VFMADD231PS  Y12, Y10, Y7
+	VFMADD231PS  Y12, Y11, Y6
+	VMOVUPS      (R11)(SI*1), Y9
+	VFMADD231PS  Y9, Y10, Y8
+	VFMADD231PS  Y9, Y11, Y7
+	VFMADD231PS  (R11)(SI*2), Y11, Y8
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Y0, Y0
+	VADDPS (SI)(AX*1), Y1, Y1
+	VADDPS (SI)(AX*2), Y2, Y2
+	VADDPS (SI)(CX*1), Y3, Y3
+	VADDPS (SI)(AX*4), Y4, Y4
+	VADDPS (SI)(DX*1), Y5, Y5
+	VADDPS (SI)(CX*2), Y6, Y6
+	VADDPS (SI)(BX*1), Y7, Y7
+	VADDPS (DI), Y8, Y8
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y9, Y9, Y9
+	VCMPPS $0x19, Y0, Y9, Y10
+	VANDPS Y0, Y10, Y0
+	VCMPPS $0x19, Y1, Y9, Y10
+	VANDPS Y1, Y10, Y1
+	VCMPPS $0x19, Y2, Y9, Y10
+	VANDPS Y2, Y10, Y2
+	VCMPPS $0x19, Y3, Y9, Y10
+	VANDPS Y3, Y10, Y3
+	VCMPPS $0x19, Y4, Y9, Y10
+	VANDPS Y4, Y10, Y4
+	VCMPPS $0x19, Y5, Y9, Y10
+	VANDPS Y5, Y10, Y5
+	VCMPPS $0x19, Y6, Y9, Y10
+	VANDPS Y6, Y10, Y6
+	VCMPPS $0x19, Y7, Y9, Y10
+	VANDPS Y7, Y10, Y7
+	VCMPPS $0x19, Y8, Y9, Y9
+	VANDPS Y8, Y9, Y8
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, (SI)(AX*1)
+	VMOVUPS Y2, (SI)(AX*2)
+	VMOVUPS Y3, (SI)(CX*1)
+	VMOVUPS Y4, (SI)(AX*4)
+	VMOVUPS Y5, (SI)(DX*1)
+	VMOVUPS Y6, (SI)(CX*2)
+	VMOVUPS Y7, (SI)(BX*1)
+	VMOVUPS Y8, (DI)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise10x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise10x1AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y9
+	JMP          started
+
+zero:
+	VXORPS  Y9, Y9, Y9
+	VMOVUPS Y9, Y0
+	VMOVUPS Y9, Y1
+	VMOVUPS Y9, Y2
+	VMOVUPS Y9, Y3
+	VMOVUPS Y9, Y4
+	VMOVUPS Y9, Y5
+	VMOVUPS Y9, Y6
+	VMOVUPS Y9, Y7
+	VMOVUPS Y9, Y8
+	VMOVUPS Y9, Y9
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y10
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y11
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y12
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Y10, Y0
+	VMOVUPS      (R10)(SI*1), Y13
+	VFMADD231PS  Y13, Y10, Y1
+	VFMADD231PS  Y13, Y11, Y0
+	VMOVUPS      (R10)(SI*2), Y13
+	VFMADD231PS  Y13, Y10, Y2
+	VFMADD231PS  Y13, Y11, Y1
+	VFMADD231PS  Y13, Y12, Y0
+	VMOVUPS      (R10)(DI*1), Y13
+	VFMADD231PS  Y13, Y10, Y3
+	VFMADD231PS  Y13, Y11, Y2
+	VFMADD231PS  Y13, Y12, Y1
+	VMOVUPS      (R10)(SI*4), Y13
+	VFMADD231PS  Y13, Y10, Y4
+	VFMADD231PS  Y13, Y11, Y3
+	VFMADD231PS  Y13, Y12, Y2
+	VMOVUPS      (R10)(R8*1), Y13
+	VFMADD231PS  Y13, Y10, Y5
+	VFMADD231PS  Y13, Y11, Y4
+	VFMADD231PS  Y13, Y12, Y3
+	VMOVUPS      (R10)(DI*2), Y13
+	VFMADD231PS  Y13, Y10, Y6
+	VFMADD231PS  Y13, Y11, Y5
+	VFMADD231PS  Y13, Y12, Y4
+	VMOVUPS      (R10)(R9*1), Y13
+	VFMADD231PS  Y13, Y10, Y7
+	VFMADD231PS  Y13, Y11, Y6
+	VFMADD231PS  Y13, Y12, Y5
+	VMOVUPS      (R11), Y13
+	VFMADD231PS  Y13, Y10, Y8
+	VFMADD231PS  Y13, Y11, Y7
+	VFMADD231PS  Y13, Y12, Y6
+	VMOVUPS      (R11)(SI*1), Y13
+	VFMADD231PS  Y13, Y10, Y9
+	VFMADD231PS  Y13, Y11, Y8
+	VFMADD231PS  Y13, Y12, Y7
+	VMOVUPS      (R11)(SI*2), Y10
+	VFMADD231PS  Y10, Y11, Y9
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  (R11)(DI*1), Y12, Y9
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Y0, Y0
+	VADDPS (SI)(AX*1), Y1, Y1
+	VADDPS (SI)(AX*2), Y2, Y2
+	VADDPS (SI)(CX*1), Y3, Y3
+	VADDPS (SI)(AX*4), Y4, Y4
+	VADDPS (SI)(DX*1), Y5, Y5
+	VADDPS (SI)(CX*2), Y6, Y6
+	VADDPS (SI)(BX*1), Y7, Y7
+	VADDPS (DI), Y8, Y8
+	VADDPS (DI)(AX*1), Y9, Y9
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y10, Y10, Y10
+	VCMPPS $0x19, Y0, Y10, Y11
+	VANDPS Y0, Y11, Y0
+	VCMPPS $0x19, Y1, Y10, Y11
+	VANDPS Y1, Y11, Y1
+	VCMPPS $0x19, Y2, Y10, Y11
+	VANDPS Y2, Y11, Y2
+	VCMPPS $0x19, Y3, Y10, Y11
+	VANDPS Y3, Y11, Y3
+	VCMPPS $0x19, Y4, Y10, Y11
+	VANDPS Y4, Y11, Y4
+	VCMPPS $0x19, Y5, Y10, Y11
+	VANDPS Y5, Y11, Y5
+	VCMPPS $0x19, Y6, Y10, Y11
+	VANDPS Y6, Y11, Y6
+	VCMPPS $0x19, Y7, Y10, Y11
+	VANDPS Y7, Y11, Y7
+	VCMPPS $0x19, Y8, Y10, Y11
+	VANDPS Y8, Y11, Y8
+	VCMPPS $0x19, Y9, Y10, Y10
+	VANDPS Y9, Y10, Y9
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, (SI)(AX*1)
+	VMOVUPS Y2, (SI)(AX*2)
+	VMOVUPS Y3, (SI)(CX*1)
+	VMOVUPS Y4, (SI)(AX*4)
+	VMOVUPS Y5, (SI)(DX*1)
+	VMOVUPS Y6, (SI)(CX*2)
+	VMOVUPS Y7, (SI)(BX*1)
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, (DI)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise11x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise11x1AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y9
+	VMOVUPS      Y0, Y10
+	JMP          started
+
+zero:
+	VXORPS  Y10, Y10, Y10
+	VMOVUPS Y10, Y0
+	VMOVUPS Y10, Y1
+	VMOVUPS Y10, Y2
+	VMOVUPS Y10, Y3
+	VMOVUPS Y10, Y4
+	VMOVUPS Y10, Y5
+	VMOVUPS Y10, Y6
+	VMOVUPS Y10, Y7
+	VMOVUPS Y10, Y8
+	VMOVUPS Y10, Y9
+	VMOVUPS Y10, Y10
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y11
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y12
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y13
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Y11, Y0
+	VMOVUPS      (R10)(SI*1), Y14
+	VFMADD231PS  Y14, Y11, Y1
+	VFMADD231PS  Y14, Y12, Y0
+	VMOVUPS      (R10)(SI*2), Y14
+	VFMADD231PS  Y14, Y11, Y2
+	VFMADD231PS  Y14, Y12, Y1
+	VFMADD231PS  Y14, Y13, Y0
+	VMOVUPS      (R10)(DI*1), Y14
+	VFMADD231PS  Y14, Y11, Y3
+	VFMADD231PS  Y14, Y12, Y2
+	VFMADD231PS  Y14, Y13, Y1
+	VMOVUPS      (R10)(SI*4), Y14
+	VFMADD231PS  Y14, Y11, Y4
+	VFMADD231PS  Y14, Y12, Y3
+	VFMADD231PS  Y14, Y13, Y2
+	VMOVUPS      (R10)(R8*1), Y14
+	VFMADD231PS  Y14, Y11, Y5
+	VFMADD231PS  Y14, Y12, Y4
+	VFMADD231PS  Y14, Y13, Y3
+	VMOVUPS      (R10)(DI*2), Y14
+	VFMADD231PS  Y14, Y11, Y6
+	VFMADD231PS  Y14, Y12, Y5
+	VFMADD231PS  Y14, Y13, Y4
+	VMOVUPS      (R10)(R9*1), Y14
+	VFMADD231PS  Y14, Y11, Y7
+	VFMADD231PS  Y14, Y12, Y6
+	VFMADD231PS  Y14, Y13, Y5
+	VMOVUPS      (R11), Y14
+	VFMADD231PS  Y14, Y11, Y8
+	VFMADD231PS  Y14, Y12, Y7
+	VFMADD231PS  Y14, Y13, Y6
+	VMOVUPS      (R11)(SI*1), Y14
+	VFMADD231PS  Y14, Y11, Y9
+	VFMADD231PS  Y14, Y12, Y8
+	VFMADD231PS  Y14, Y13, Y7
+	VMOVUPS      (R11)(SI*2), Y14
+	VFMADD231PS  Y14, Y11, Y10
+	VFMADD231PS  Y14, Y12, Y9
+	VFMADD231PS  Y14, Y13, Y8
+	VMOVUPS      (R11)(DI*1), Y11
+	VFMADD231PS  Y11, Y12, Y10
+	VFMADD231PS  Y11, Y13, Y9
+	VFMADD231PS  (R11)(SI*4), Y13, Y10
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Y0, Y0
+	VADDPS (SI)(AX*1), Y1, Y1
+	VADDPS (SI)(AX*2), Y2, Y2
+	VADDPS (SI)(CX*1), Y3, Y3
+	VADDPS (SI)(AX*4), Y4, Y4
+	VADDPS (SI)(DX*1), Y5, Y5
+	VADDPS (SI)(CX*2), Y6, Y6
+	VADDPS (SI)(BX*1), Y7, Y7
+	VADDPS (DI), Y8, Y8
+	VADDPS (DI)(AX*1), Y9, Y9
+	VADDPS (DI)(AX*2), Y10, Y10
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y11, Y11, Y11
+	VCMPPS $0x19, Y0, Y11, Y12
+	VANDPS Y0, Y12, Y0
+	VCMPPS $0x19, Y1, Y11, Y12
+	VANDPS Y1, Y12, Y1
+	VCMPPS $0x19, Y2, Y11, Y12
+	VANDPS Y2, Y12, Y2
+	VCMPPS $0x19, Y3, Y11, Y12
+	VANDPS Y3, Y12, Y3
+	VCMPPS $0x19, Y4, Y11, Y12
+	VANDPS Y4, Y12, Y4
+	VCMPPS $0x19, Y5, Y11, Y12
+	VANDPS Y5, Y12, Y5
+	VCMPPS $0x19, Y6, Y11, Y12
+	VANDPS Y6, Y12, Y6
+	VCMPPS $0x19, Y7, Y11, Y12
+	VANDPS Y7, Y12, Y7
+	VCMPPS $0x19, Y8, Y11, Y12
+	VANDPS Y8, Y12, Y8
+	VCMPPS $0x19, Y9, Y11, Y12
+	VANDPS Y9, Y12, Y9
+	VCMPPS $0x19, Y10, Y11, Y11
+	VANDPS Y10, Y11, Y10
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, (SI)(AX*1)
+	VMOVUPS Y2, (SI)(AX*2)
+	VMOVUPS Y3, (SI)(CX*1)
+	VMOVUPS Y4, (SI)(AX*4)
+	VMOVUPS Y5, (SI)(DX*1)
+	VMOVUPS Y6, (SI)(CX*2)
+	VMOVUPS Y7, (SI)(BX*1)
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, (DI)(AX*1)
+	VMOVUPS Y10, (DI)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise12x1AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise12x1AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y9
+	VMOVUPS      Y0, Y10
+	VMOVUPS      Y0, Y11
+	JMP          started
+
+zero:
+	VXORPS  Y11, Y11, Y11
+	VMOVUPS Y11, Y0
+	VMOVUPS Y11, Y1
+	VMOVUPS Y11, Y2
+	VMOVUPS Y11, Y3
+	VMOVUPS Y11, Y4
+	VMOVUPS Y11, Y5
+	VMOVUPS Y11, Y6
+	VMOVUPS Y11, Y7
+	VMOVUPS Y11, Y8
+	VMOVUPS Y11, Y9
+	VMOVUPS Y11, Y10
+	VMOVUPS Y11, Y11
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y12
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y13
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y14
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Y12, Y0
+	VMOVUPS      (R10)(SI*1), Y15
+	VFMADD231PS  Y15, Y12, Y1
+	VFMADD231PS  Y15, Y13, Y0
+	VMOVUPS      (R10)(SI*2), Y15
+	VFMADD231PS  Y15, Y12, Y2
+	VFMADD231PS  Y15, Y13, Y1
+	VFMADD231PS  Y15, Y14, Y0
+	VMOVUPS      (R10)(DI*1), Y15
+	VFMADD231PS  Y15, Y12, Y3
+	VFMADD231PS  Y15, Y13, Y2
+	VFMADD231PS  Y15, Y14, Y1
+	VMOVUPS      (R10)(SI*4), Y15
+	VFMADD231PS  Y15, Y12, Y4
+	VFMADD231PS  Y15, Y13, Y3
+	VFMADD231PS  Y15, Y14, Y2
+	VMOVUPS      (R10)(R8*1), Y15
+	VFMADD231PS  Y15, Y12, Y5
+	VFMADD231PS  Y15, Y13, Y4
+	VFMADD231PS  Y15, Y14, Y3
+	VMOVUPS      (R10)(DI*2), Y15
+	VFMADD231PS  Y15, Y12, Y6
+	VFMADD231PS  Y15, Y13, Y5
+	VFMADD231PS  Y15, Y14, Y4
+	VMOVUPS      (R10)(R9*1), Y15
+	VFMADD231PS  Y15, Y12, Y7
+	VFMADD231PS  Y15, Y13, Y6
+	VFMADD231PS  Y15, Y14, Y5
+	VMOVUPS      (R11), Y15
+	VFMADD231PS  Y15, Y12, Y8
+	VFMADD231PS  Y15, Y13, Y7
+	VFMADD231PS  Y15, Y14, Y6
+	VMOVUPS      (R11)(SI*1), Y15
+	VFMADD231PS  Y15, Y12, Y9
+	VFMADD231PS  Y15, Y13, Y8
+	VFMADD231PS  Y15, Y14, Y7
+	VMOVUPS      (R11)(SI*2), Y15
+	VFMADD231PS  Y15, Y12, Y10
+	VFMADD231PS  Y15, Y13, Y9
+	VFMADD231PS  Y15, Y14, Y8
+	VMOVUPS      (R11)(DI*1), Y15
+	VFMADD231PS  Y15, Y12, Y11
+	VFMADD231PS  Y15, Y13, Y10
+	VFMADD231PS  Y15, Y14, Y9
+	VMOVUPS      (R11)(SI*4), Y12
+	VFMADD231PS  Y12, Y13, Y11
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  (R11)(R8*1), Y14, Y11
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Y0, Y0
+	VADDPS (SI)(AX*1), Y1, Y1
+	VADDPS (SI)(AX*2), Y2, Y2
+	VADDPS (SI)(CX*1), Y3, Y3
+	VADDPS (SI)(AX*4), Y4, Y4
+	VADDPS (SI)(DX*1), Y5, Y5
+	VADDPS (SI)(CX*2), Y6, Y6
+	VADDPS (SI)(BX*1), Y7, Y7
+	VADDPS (DI), Y8, Y8
+	VADDPS (DI)(AX*1), Y9, Y9
+	VADDPS (DI)(AX*2), Y10, Y10
+	VADDPS (DI)(CX*1), Y11, Y11
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y12, Y12, Y12
+	VCMPPS $0x19, Y0, Y12, Y13
+	VANDPS Y0, Y13, Y0
+	VCMPPS $0x19, Y1, Y12, Y13
+	VANDPS Y1, Y13, Y1
+	VCMPPS $0x19, Y2, Y12, Y13
+	VANDPS Y2, Y13, Y2
+	VCMPPS $0x19, Y3, Y12, Y13
+	VANDPS Y3, Y13, Y3
+	VCMPPS $0x19, Y4, Y12, Y13
+	VANDPS Y4, Y13, Y4
+	VCMPPS $0x19, Y5, Y12, Y13
+	VANDPS Y5, Y13, Y5
+	VCMPPS $0x19, Y6, Y12, Y13
+	VANDPS Y6, Y13, Y6
+	VCMPPS $0x19, Y7, Y12, Y13
+	VANDPS Y7, Y13, Y7
+	VCMPPS $0x19, Y8, Y12, Y13
+	VANDPS Y8, Y13, Y8
+	VCMPPS $0x19, Y9, Y12, Y13
+	VANDPS Y9, Y13, Y9
+	VCMPPS $0x19, Y10, Y12, Y13
+	VANDPS Y10, Y13, Y10
+	VCMPPS $0x19, Y11, Y12, Y12
+	VANDPS Y11, Y12, Y11
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, (SI)(AX*1)
+	VMOVUPS Y2, (SI)(AX*2)
+	VMOVUPS Y3, (SI)(CX*1)
+	VMOVUPS Y4, (SI)(AX*4)
+	VMOVUPS Y5, (SI)(DX*1)
+	VMOVUPS Y6, (SI)(CX*2)
+	VMOVUPS Y7, (SI)(BX*1)
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, (DI)(AX*1)
+	VMOVUPS Y10, (DI)(AX*2)
+	VMOVUPS Y11, (DI)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x2AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise1x2AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	JMP          started
+
+zero:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, Y0
+	VMOVUPS Y1, Y1
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Y2
+	MOVQ         24(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Y3
+	MOVQ         40(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Y4
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VFMADD231PS  (DI), Y2, Y0
+	VFMADD231PS  32(DI), Y2, Y1
+	VFMADD231PS  (DI)(SI*1), Y3, Y0
+	VFMADD231PS  32(DI)(SI*1), Y3, Y1
+	VFMADD231PS  (DI)(SI*2), Y4, Y0
+	VFMADD231PS  32(DI)(SI*2), Y4, Y1
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Y0, Y0
+	VADDPS 32(AX), Y1, Y1
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y2, Y2, Y2
+	VCMPPS $0x19, Y0, Y2, Y3
+	VANDPS Y0, Y3, Y0
+	VCMPPS $0x19, Y1, Y2, Y2
+	VANDPS Y1, Y2, Y1
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x2AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise2x2AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	JMP          started
+
+zero:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, Y0
+	VMOVUPS Y3, Y1
+	VMOVUPS Y3, Y2
+	VMOVUPS Y3, Y3
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y4
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y5
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y6
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Y4, Y0
+	VFMADD231PS  32(R8), Y4, Y1
+	VMOVUPS      (R8)(SI*1), Y7
+	VFMADD231PS  Y7, Y4, Y2
+	VFMADD231PS  Y7, Y5, Y0
+	VMOVUPS      32(R8)(SI*1), Y7
+	VFMADD231PS  Y7, Y4, Y3
+	VFMADD231PS  Y7, Y5, Y1
+	VMOVUPS      (R8)(SI*2), Y4
+	VFMADD231PS  Y4, Y5, Y2
+	VFMADD231PS  Y4, Y6, Y0
+	VMOVUPS      32(R8)(SI*2), Y4
+	VFMADD231PS  Y4, Y5, Y3
+	VFMADD231PS  Y4, Y6, Y1
+	VFMADD231PS  (R8)(DI*1), Y6, Y2
+	VFMADD231PS  32(R8)(DI*1), Y6, Y3
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Y0, Y0
+	VADDPS 32(CX), Y1, Y1
+	VADDPS (CX)(AX*1), Y2, Y2
+	VADDPS 32(CX)(AX*1), Y3, Y3
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y4, Y4, Y4
+	VCMPPS $0x19, Y0, Y4, Y5
+	VANDPS Y0, Y5, Y0
+	VCMPPS $0x19, Y1, Y4, Y5
+	VANDPS Y1, Y5, Y1
+	VCMPPS $0x19, Y2, Y4, Y5
+	VANDPS Y2, Y5, Y2
+	VCMPPS $0x19, Y3, Y4, Y4
+	VANDPS Y3, Y4, Y3
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	VMOVUPS Y2, (CX)(AX*1)
+	VMOVUPS Y3, 32(CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x2AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise3x2AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	JMP          started
+
+zero:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, Y0
+	VMOVUPS Y5, Y1
+	VMOVUPS Y5, Y2
+	VMOVUPS Y5, Y3
+	VMOVUPS Y5, Y4
+	VMOVUPS Y5, Y5
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y6
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y7
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y8
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Y6, Y0
+	VFMADD231PS  32(R8), Y6, Y1
+	VMOVUPS      (R8)(SI*1), Y9
+	VFMADD231PS  Y9, Y6, Y2
+	VFMADD231PS  Y9, Y7, Y0
+	VMOVUPS      32(R8)(SI*1), Y9
+	VFMADD231PS  Y9, Y6, Y3
+	VFMADD231PS  Y9, Y7, Y1
+	VMOVUPS      (R8)(SI*2), Y9
+	VFMADD231PS  Y9, Y6, Y4
+	VFMADD231PS  Y9, Y7, Y2
+	VFMADD231PS  Y9, Y8, Y0
+	VMOVUPS      32(R8)(SI*2), Y9
+	VFMADD231PS  Y9, Y6, Y5
+	VFMADD231PS  Y9, Y7, Y3
+	VFMADD231PS  Y9, Y8, Y1
+	VMOVUPS      (R8)(DI*1), Y6
+	VFMADD231PS  Y6, Y7, Y4
+	VFMADD231PS  Y6, Y8, Y2
+	VMOVUPS      32(R8)(DI*1), Y6
+	VFMADD231PS  Y6, Y7, Y5
+	VFMADD231PS  Y6, Y8, Y3
+	VFMADD231PS  (R8)(SI*4), Y8, Y4
+	VFMADD231PS  32(R8)(SI*4), Y8, Y5
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Y0, Y0
+	VADDPS 32(CX), Y1, Y1
+	VADDPS (CX)(AX*1), Y2, Y2
+	VADDPS 32(CX)(AX*1), Y3, Y3
+	VADDPS (CX)(AX*2), Y4, Y4
+	VADDPS 32(CX)(AX*2), Y5, Y5
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y6, Y6, Y6
+	VCMPPS $0x19, Y0, Y6, Y7
+	VANDPS Y0, Y7, Y0
+	VCMPPS $0x19, Y1, Y6, Y7
+	VANDPS Y1, Y7, Y1
+	VCMPPS $0x19, Y2, Y6, Y7
+	VANDPS Y2, Y7, Y2
+	VCMPPS $0x19, Y3, Y6, Y7
+	VANDPS Y3, Y7, Y3
+	VCMPPS $0x19, Y4, Y6, Y7
+	VANDPS Y4, Y7, Y4
+	VCMPPS $0x19, Y5, Y6, Y6
+	VANDPS Y5, Y6, Y5
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	VMOVUPS Y2, (CX)(AX*1)
+	VMOVUPS Y3, 32(CX)(AX*1)
+	VMOVUPS Y4, (CX)(AX*2)
+	VMOVUPS Y5, 32(CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x2AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise4x2AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	JMP          started
+
+zero:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, Y0
+	VMOVUPS Y7, Y1
+	VMOVUPS Y7, Y2
+	VMOVUPS Y7, Y3
+	VMOVUPS Y7, Y4
+	VMOVUPS Y7, Y5
+	VMOVUPS Y7, Y6
+	VMOVUPS Y7, Y7
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y8
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y9
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y10
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Y8, Y0
+	VFMADD231PS  32(R9), Y8, Y1
+	VMOVUPS      (R9)(SI*1), Y11
+	VFMADD231PS  Y11, Y8, Y2
+	VFMADD231PS  Y11, Y9, Y0
+	VMOVUPS      32(R9)(SI*1), Y11
+	VFMADD231PS  Y11, Y8, Y3
+	VFMADD231PS  Y11, Y9, Y1
+	VMOVUPS      (R9)(SI*2), Y11
+	VFMADD231PS  Y11, Y8, Y4
+	VFMADD231PS  Y11, Y9, Y2
+	VFMADD231PS  Y11, Y10, Y0
+	VMOVUPS      32(R9)(SI*2), Y11
+	VFMADD231PS  Y11, Y8, Y5
+	VFMADD231PS  Y11, Y9, Y3
+	VFMADD231PS  Y11, Y10, Y1
+	VMOVUPS      (R9)(DI*1), Y11
+	VFMADD231PS  Y11, Y8, Y6
+	VFMADD231PS  Y11, Y9, Y4
+	VFMADD231PS  Y11, Y10, Y2
+	VMOVUPS      32(R9)(DI*1), Y11
+	VFMADD231PS  Y11, Y8, Y7
+	VFMADD231PS  Y11, Y9, Y5
+	VFMADD231PS  Y11, Y10, Y3
+	VMOVUPS      (R9)(SI*4), Y8
+	VFMADD231PS  Y8, Y9, Y6
+	VFMADD231PS  Y8, Y10, Y4
+	VMOVUPS      32(R9)(SI*4), Y8
+	VFMADD231PS  Y8, Y9, Y7
+	VFMADD231PS  Y8, Y10, Y5
+	VFMADD231PS  (R9)(R8*1), Y10, Y6
+	VFMADD231PS  32(R9)(R8*1), Y10, Y7
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Y0, Y0
+	VADDPS 32(DX), Y1, Y1
+	VADDPS (DX)(AX*1), Y2, Y2
+	VADDPS 32(DX)(AX*1), Y3, Y3
+	VADDPS (DX)(AX*2), Y4, Y4
+	VADDPS 32(DX)(AX*2), Y5, Y5
+	VADDPS (DX)(CX*1), Y6, Y6
+	VADDPS 32(DX)(CX*1), Y7, Y7
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y8, Y8, Y8
+	VCMPPS $0x19, Y0, Y8, Y9
+	VANDPS Y0, Y9, Y0
+	VCMPPS $0x19, Y1, Y8, Y9
+	VANDPS Y1, Y9, Y1
+	VCMPPS $0x19, Y2, Y8, Y9
+	VANDPS Y2, Y9, Y2
+	VCMPPS $0x19, Y3, Y8, Y9
+	VANDPS Y3, Y9, Y3
+	VCMPPS $0x19, Y4, Y8, Y9
+	VANDPS Y4, Y9, Y4
+	VCMPPS $0x19, Y5, Y8, Y9
+	VANDPS Y5, Y9, Y5
+	VCMPPS $0x19, Y6, Y8, Y9
+	VANDPS Y6, Y9, Y6
+	VCMPPS $0x19, Y7, Y8, Y8
+	VANDPS Y7, Y8, Y7
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, (DX)(AX*1)
+	VMOVUPS Y3, 32(DX)(AX*1)
+	VMOVUPS Y4, (DX)(AX*2)
+	VMOVUPS Y5, 32(DX)(AX*2)
+	VMOVUPS Y6, (DX)(CX*1)
+	VMOVUPS Y7, 32(DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise5x2AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise5x2AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y9
+	JMP          started
+
+zero:
+	VXORPS  Y9, Y9, Y9
+	VMOVUPS Y9, Y0
+	VMOVUPS Y9, Y1
+	VMOVUPS Y9, Y2
+	VMOVUPS Y9, Y3
+	VMOVUPS Y9, Y4
+	VMOVUPS Y9, Y5
+	VMOVUPS Y9, Y6
+	VMOVUPS Y9, Y7
+	VMOVUPS Y9, Y8
+	VMOVUPS Y9, Y9
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y10
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y11
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y12
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Y10, Y0
+	VFMADD231PS  32(R9), Y10, Y1
+	VMOVUPS      (R9)(SI*1), Y13
+	VFMADD231PS  Y13, Y10, Y2
+	VFMADD231PS  Y13, Y11, Y0
+	VMOVUPS      32(R9)(SI*1), Y13
+	VFMADD231PS  Y13, Y10, Y3
+	VFMADD231PS  Y13, Y11, Y1
+	VMOVUPS      (R9)(SI*2), Y13
+	VFMADD231PS  Y13, Y10, Y4
+	VFMADD231PS  Y13, Y11, Y2
+	VFMADD231PS  Y13, Y12, Y0
+	VMOVUPS      32(R9)(SI*2), Y13
+	VFMADD231PS  Y13, Y10, Y5
+	VFMADD231PS  Y13, Y11, Y3
+	VFMADD231PS  Y13, Y12, Y1
+	VMOVUPS      (R9)(DI*1), Y13
+	VFMADD231PS  Y13, Y10, Y6
+	VFMADD231PS  Y13, Y11, Y4
+	VFMADD231PS  Y13, Y12, Y2
+	VMOVUPS      32(R9)(DI*1), Y13
+	VFMADD231PS  Y13, Y10, Y7
+	VFMADD231PS  Y13, Y11, Y5
+	VFMADD231PS  Y13, Y12, Y3
+	VMOVUPS      (R9)(SI*4), Y13
+	VFMADD231PS  Y13, Y10, Y8
+	VFMADD231PS  Y13, Y11, Y6
+	VFMADD231PS  Y13, Y12, Y4
+	VMOVUPS      32(R9)(SI*4), Y13
+	VFMADD231PS  Y13, Y10, Y9
+	VFMADD231PS  Y13, Y11, Y7
+	VFMADD231PS  Y13, Y12, Y5
+	VMOVUPS      (R9)(R8*1), Y10
+	VFMADD231PS  Y10, Y11, Y8
+	VFMADD231PS  Y10, Y12, Y6
+	VMOVUPS      32(R9)(R8*1), Y10
+	VFMADD231PS  Y10, Y11, Y9
+	VFMADD231PS  Y10, Y12, Y7
+	VFMADD231PS  (R9)(DI*2), Y12, Y8
+	VFMADD231PS  32(R9)(DI*2), Y12, Y9
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Y0, Y0
+	VADDPS 32(DX), Y1, Y1
+	VADDPS (DX)(AX*1), Y2, Y2
+	VADDPS 32(DX)(AX*1), Y3, Y3
+	VADDPS (DX)(AX*2), Y4, Y4
+	VADDPS 32(DX)(AX*2), Y5, Y5
+	VADDPS (DX)(CX*1), Y6, Y6
+	VADDPS 32(DX)(CX*1), Y7, Y7
+	VADDPS (DX)(AX*4), Y8, Y8
+	VADDPS 32(DX)(AX*4), Y9, Y9
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y10, Y10, Y10
+	VCMPPS $0x19, Y0, Y10, Y11
+	VANDPS Y0, Y11, Y0
+	VCMPPS $0x19, Y1, Y10, Y11
+	VANDPS Y1, Y11, Y1
+	VCMPPS $0x19, Y2, Y10, Y11
+	VANDPS Y2, Y11, Y2
+	VCMPPS $0x19, Y3, Y10, Y11
+	VANDPS Y3, Y11, Y3
+	VCMPPS $0x19, Y4, Y10, Y11
+	VANDPS Y4, Y11, Y4
+	VCMPPS $0x19, Y5, Y10, Y11
+	VANDPS Y5, Y11, Y5
+	VCMPPS $0x19, Y6, Y10, Y11
+	VANDPS Y6, Y11, Y6
+	VCMPPS $0x19, Y7, Y10, Y11
+	VANDPS Y7, Y11, Y7
+	VCMPPS $0x19, Y8, Y10, Y11
+	VANDPS Y8, Y11, Y8
+	VCMPPS $0x19, Y9, Y10, Y10
+	VANDPS Y9, Y10, Y9
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, (DX)(AX*1)
+	VMOVUPS Y3, 32(DX)(AX*1)
+	VMOVUPS Y4, (DX)(AX*2)
+	VMOVUPS Y5, 32(DX)(AX*2)
+	VMOVUPS Y6, (DX)(CX*1)
+	VMOVUPS Y7, 32(DX)(CX*1)
+	VMOVUPS Y8, (DX)(AX*4)
+	VMOVUPS Y9, 32(DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise6x2AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise6x2AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y9
+	VMOVUPS      Y0, Y10
+	VMOVUPS      Y0, Y11
+	JMP          started
+
+zero:
+	VXORPS  Y11, Y11, Y11
+	VMOVUPS Y11, Y0
+	VMOVUPS Y11, Y1
+	VMOVUPS Y11, Y2
+	VMOVUPS Y11, Y3
+	VMOVUPS Y11, Y4
+	VMOVUPS Y11, Y5
+	VMOVUPS Y11, Y6
+	VMOVUPS Y11, Y7
+	VMOVUPS Y11, Y8
+	VMOVUPS Y11, Y9
+	VMOVUPS Y11, Y10
+	VMOVUPS Y11, Y11
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y12
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y13
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y14
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	VFMADD231PS  (R10), Y12, Y0
+	VFMADD231PS  32(R10), Y12, Y1
+	VMOVUPS      (R10)(SI*1), Y15
+	VFMADD231PS  Y15, Y12, Y2
+	VFMADD231PS  Y15, Y13, Y0
+	VMOVUPS      32(R10)(SI*1), Y15
+	VFMADD231PS  Y15, Y12, Y3
+	VFMADD231PS  Y15, Y13, Y1
+	VMOVUPS      (R10)(SI*2), Y15
+	VFMADD231PS  Y15, Y12, Y4
+	VFMADD231PS  Y15, Y13, Y2
+	VFMADD231PS  Y15, Y14, Y0
+	VMOVUPS      32(R10)(SI*2), Y15
+	VFMADD231PS  Y15, Y12, Y5
+	VFMADD231PS  Y15, Y13, Y3
+	VFMADD231PS  Y15, Y14, Y1
+	VMOVUPS      (R10)(DI*1), Y15
+	VFMADD231PS  Y15, Y12, Y6
+	VFMADD231PS  Y15, Y13, Y4
+	VFMADD231PS  Y15, Y14, Y2
+	VMOVUPS      32(R10)(DI*1), Y15
+	VFMADD231PS  Y15, Y12, Y7
+	VFMADD231PS  Y15, Y13, Y5
+	VFMADD231PS  Y15, Y14, Y3
+	VMOVUPS      (R10)(SI*4), Y15
+	VFMADD231PS  Y15, Y12, Y8
+	VFMADD231PS  Y15, Y13, Y6
+	VFMADD231PS  Y15, Y14, Y4
+	VMOVUPS      32(R10)(SI*4), Y15
+	VFMADD231PS  Y15, Y12, Y9
+	VFMADD231PS  Y15, Y13, Y7
+	VFMADD231PS  Y15, Y14, Y5
+	VMOVUPS      (R10)(R8*1), Y15
+	VFMADD231PS  Y15, Y12, Y10
+	VFMADD231PS  Y15, Y13, Y8
+	VFMADD231PS  Y15, Y14, Y6
+	VMOVUPS      32(R10)(R8*1), Y15
+	VFMADD231PS  Y15, Y12, Y11
+	VFMADD231PS  Y15, Y13, Y9
+	VFMADD231PS  Y15, Y14, Y7
+	VMOVUPS      (R10)(DI*2), Y12
+	VFMADD231PS  Y12, Y13, Y10
+	VFMADD231PS  Y12, Y14, Y8
+	VMOVUPS      32(R10)(DI*2), Y12
+	VFMADD231PS  Y12, Y13, Y11
+	VFMADD231PS  Y12, Y14, Y9
+	VFMADD231PS  (R10)(R9*1), Y14, Y10
+	VFMADD231PS  32(R10)(R9*1), Y14, Y11
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Y0, Y0
+	VADDPS 32(BX), Y1, Y1
+	VADDPS (BX)(AX*1), Y2, Y2
+	VADDPS 32(BX)(AX*1), Y3, Y3
+	VADDPS (BX)(AX*2), Y4, Y4
+	VADDPS 32(BX)(AX*2), Y5, Y5
+	VADDPS (BX)(CX*1), Y6, Y6
+	VADDPS 32(BX)(CX*1), Y7, Y7
+	VADDPS (BX)(AX*4), Y8, Y8
+	VADDPS 32(BX)(AX*4), Y9, Y9
+	VADDPS (BX)(DX*1), Y10, Y10
+	VADDPS 32(BX)(DX*1), Y11, Y11
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y12, Y12, Y12
+	VCMPPS $0x19, Y0, Y12, Y13
+	VANDPS Y0, Y13, Y0
+	VCMPPS $0x19, Y1, Y12, Y13
+	VANDPS Y1, Y13, Y1
+	VCMPPS $0x19, Y2, Y12, Y13
+	VANDPS Y2, Y13, Y2
+	VCMPPS $0x19, Y3, Y12, Y13
+	VANDPS Y3, Y13, Y3
+	VCMPPS $0x19, Y4, Y12, Y13
+	VANDPS Y4, Y13, Y4
+	VCMPPS $0x19, Y5, Y12, Y13
+	VANDPS Y5, Y13, Y5
+	VCMPPS $0x19, Y6, Y12, Y13
+	VANDPS Y6, Y13, Y6
+	VCMPPS $0x19, Y7, Y12, Y13
+	VANDPS Y7, Y13, Y7
+	VCMPPS $0x19, Y8, Y12, Y13
+	VANDPS Y8, Y13, Y8
+	VCMPPS $0x19, Y9, Y12, Y13
+	VANDPS Y9, Y13, Y9
+	VCMPPS $0x19, Y10, Y12, Y13
+	VANDPS Y10, Y13, Y10
+	VCMPPS $0x19, Y11, Y12, Y12
+	VANDPS Y11, Y12, Y11
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	VMOVUPS Y2, (BX)(AX*1)
+	VMOVUPS Y3, 32(BX)(AX*1)
+	VMOVUPS Y4, (BX)(AX*2)
+	VMOVUPS Y5, 32(BX)(AX*2)
+	VMOVUPS Y6, (BX)(CX*1)
+	VMOVUPS Y7, 32(BX)(CX*1)
+	VMOVUPS Y8, (BX)(AX*4)
+	VMOVUPS Y9, 32(BX)(AX*4)
+	VMOVUPS Y10, (BX)(DX*1)
+	VMOVUPS Y11, 32(BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x3AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise1x3AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	JMP          started
+
+zero:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, Y0
+	VMOVUPS Y2, Y1
+	VMOVUPS Y2, Y2
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Y3
+	MOVQ         24(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Y4
+	MOVQ         40(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Y5
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VFMADD231PS  (DI), Y3, Y0
+	VFMADD231PS  32(DI), Y3, Y1
+	VFMADD231PS  64(DI), Y3, Y2
+	VFMADD231PS  (DI)(SI*1), Y4, Y0
+	VFMADD231PS  32(DI)(SI*1), Y4, Y1
+	VFMADD231PS  64(DI)(SI*1), Y4, Y2
+	VFMADD231PS  (DI)(SI*2), Y5, Y0
+	VFMADD231PS  32(DI)(SI*2), Y5, Y1
+	VFMADD231PS  64(DI)(SI*2), Y5, Y2
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Y0, Y0
+	VADDPS 32(AX), Y1, Y1
+	VADDPS 64(AX), Y2, Y2
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y3, Y3, Y3
+	VCMPPS $0x19, Y0, Y3, Y4
+	VANDPS Y0, Y4, Y0
+	VCMPPS $0x19, Y1, Y3, Y4
+	VANDPS Y1, Y4, Y1
+	VCMPPS $0x19, Y2, Y3, Y3
+	VANDPS Y2, Y3, Y2
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x3AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise2x3AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	JMP          started
+
+zero:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, Y0
+	VMOVUPS Y5, Y1
+	VMOVUPS Y5, Y2
+	VMOVUPS Y5, Y3
+	VMOVUPS Y5, Y4
+	VMOVUPS Y5, Y5
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y6
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y7
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y8
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Y6, Y0
+	VFMADD231PS  32(R8), Y6, Y1
+	VFMADD231PS  64(R8), Y6, Y2
+	VMOVUPS      (R8)(SI*1), Y9
+	VFMADD231PS  Y9, Y6, Y3
+	VFMADD231PS  Y9, Y7, Y0
+	VMOVUPS      32(R8)(SI*1), Y9
+	VFMADD231PS  Y9, Y6, Y4
+	VFMADD231PS  Y9, Y7, Y1
+	VMOVUPS      64(R8)(SI*1), Y9
+	VFMADD231PS  Y9, Y6, Y5
+	VFMADD231PS  Y9, Y7, Y2
+	VMOVUPS      (R8)(SI*2), Y6
+	VFMADD231PS  Y6, Y7, Y3
+	VFMADD231PS  Y6, Y8, Y0
+	VMOVUPS      32(R8)(SI*2), Y6
+	VFMADD231PS  Y6, Y7, Y4
+	VFMADD231PS  Y6, Y8, Y1
+	VMOVUPS      64(R8)(SI*2), Y6
+	VFMADD231PS  Y6, Y7, Y5
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  (R8)(DI*1), Y8, Y3
+	VFMADD231PS  32(R8)(DI*1), Y8, Y4
+	VFMADD231PS  64(R8)(DI*1), Y8, Y5
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Y0, Y0
+	VADDPS 32(CX), Y1, Y1
+	VADDPS 64(CX), Y2, Y2
+	VADDPS (CX)(AX*1), Y3, Y3
+	VADDPS 32(CX)(AX*1), Y4, Y4
+	VADDPS 64(CX)(AX*1), Y5, Y5
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y6, Y6, Y6
+	VCMPPS $0x19, Y0, Y6, Y7
+	VANDPS Y0, Y7, Y0
+	VCMPPS $0x19, Y1, Y6, Y7
+	VANDPS Y1, Y7, Y1
+	VCMPPS $0x19, Y2, Y6, Y7
+	VANDPS Y2, Y7, Y2
+	VCMPPS $0x19, Y3, Y6, Y7
+	VANDPS Y3, Y7, Y3
+	VCMPPS $0x19, Y4, Y6, Y7
+	VANDPS Y4, Y7, Y4
+	VCMPPS $0x19, Y5, Y6, Y6
+	VANDPS Y5, Y6, Y5
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	VMOVUPS Y2, 64(CX)
+	VMOVUPS Y3, (CX)(AX*1)
+	VMOVUPS Y4, 32(CX)(AX*1)
+	VMOVUPS Y5, 64(CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x3AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise3x3AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	VMOVUPS      Y0, Y8
+	JMP          started
+
+zero:
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, Y0
+	VMOVUPS Y8, Y1
+	VMOVUPS Y8, Y2
+	VMOVUPS Y8, Y3
+	VMOVUPS Y8, Y4
+	VMOVUPS Y8, Y5
+	VMOVUPS Y8, Y6
+	VMOVUPS Y8, Y7
+	VMOVUPS Y8, Y8
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y9
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y10
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y11
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Y9, Y0
+	VFMADD231PS  32(R8), Y9, Y1
+	VFMADD231PS  64(R8), Y9, Y2
+	VMOVUPS      (R8)(SI*1), Y12
+	VFMADD231PS  Y12, Y9, Y3
+	VFMADD231PS  Y12, Y10, Y0
+	VMOVUPS      32(R8)(SI*1), Y12
+	VFMADD231PS  Y12, Y9, Y4
+	VFMADD231PS  Y12, Y10, Y1
+	VMOVUPS      64(R8)(SI*1), Y12
+	VFMADD231PS  Y12, Y9, Y5
+	VFMADD231PS  Y12, Y10, Y2
+	VMOVUPS      (R8)(SI*2), Y12
+	VFMADD231PS  Y12, Y9, Y6
+	VFMADD231PS  Y12, Y10, Y3
+	VFMADD231PS  Y12, Y11, Y0
+	VMOVUPS      32(R8)(SI*2), Y12
+	VFMADD231PS  Y12, Y9, Y7
+	VFMADD231PS  Y12, Y10, Y4
+	VFMADD231PS  Y12, Y11, Y1
+	VMOVUPS      64(R8)(SI*2), Y12
+	VFMADD231PS  Y12, Y9, Y8
+	VFMADD231PS  Y12, Y10, Y5
+	VFMADD231PS  Y12, Y11, Y2
+	VMOVUPS      (R8)(DI*1), Y9
+	VFMADD231PS  Y9, Y10, Y6
+	VFMADD231PS  Y9, Y11, Y3
+	VMOVUPS      32(R8)(DI*1), Y9
+	VFMADD231PS  Y9, Y10, Y7
+	VFMADD231PS  Y9, Y11, Y4
+	VMOVUPS      64(R8)(DI*1), Y9
+	VFMADD231PS  Y9, Y10, Y8
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  (R8)(SI*4), Y11, Y6
+	VFMADD231PS  32(R8)(SI*4), Y11, Y7
+	VFMADD231PS  64(R8)(SI*4), Y11, Y8
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Y0, Y0
+	VADDPS 32(CX), Y1, Y1
+	VADDPS 64(CX), Y2, Y2
+	VADDPS (CX)(AX*1), Y3, Y3
+	VADDPS 32(CX)(AX*1), Y4, Y4
+	VADDPS 64(CX)(AX*1), Y5, Y5
+	VADDPS (CX)(AX*2), Y6, Y6
+	VADDPS 32(CX)(AX*2), Y7, Y7
+	VADDPS 64(CX)(AX*2), Y8, Y8
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y9, Y9, Y9
+	VCMPPS $0x19, Y0, Y9, Y10
+	VANDPS Y0, Y10, Y0
+	VCMPPS $0x19, Y1, Y9, Y10
+	VANDPS Y1, Y10, Y1
+	VCMPPS $0x19, Y2, Y9, Y10
+	VANDPS Y2, Y10, Y2
+	VCMPPS $0x19, Y3, Y9, Y10
+	VANDPS Y3, Y10, Y3
+	VCMPPS $0x19, Y4, Y9, Y10
+	VANDPS Y4, Y10, Y4
+	VCMPPS $0x19, Y5, Y9, Y10
+	VANDPS Y5, Y10, Y5
+	VCMPPS $0x19, Y6, Y9, Y10
+	VANDPS Y6, Y10, Y6
+	VCMPPS $0x19, Y7, Y9, Y10
+	VANDPS Y7, Y10, Y7
+	VCMPPS $0x19, Y8, Y9, Y9
+	VANDPS Y8, Y9, Y8
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	VMOVUPS Y2, 64(CX)
+	VMOVUPS Y3, (CX)(AX*1)
+	VMOVUPS Y4, 32(CX)(AX*1)
+	VMOVUPS Y5, 64(CX)(AX*1)
+	VMOVUPS Y6, (CX)(AX*2)
+	VMOVUPS Y7, 32(CX)(AX*2)
+	VMOVUPS Y8, 64(CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x3AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise4x3AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y9
+	VMOVUPS      Y0, Y10
+	VMOVUPS      Y0, Y11
+	JMP          started
+
+zero:
+	VXORPS  Y11, Y11, Y11
+	VMOVUPS Y11, Y0
+	VMOVUPS Y11, Y1
+	VMOVUPS Y11, Y2
+	VMOVUPS Y11, Y3
+	VMOVUPS Y11, Y4
+	VMOVUPS Y11, Y5
+	VMOVUPS Y11, Y6
+	VMOVUPS Y11, Y7
+	VMOVUPS Y11, Y8
+	VMOVUPS Y11, Y9
+	VMOVUPS Y11, Y10
+	VMOVUPS Y11, Y11
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y12
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y13
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y14
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Y12, Y0
+	VFMADD231PS  32(R9), Y12, Y1
+	VFMADD231PS  64(R9), Y12, Y2
+	VMOVUPS      (R9)(SI*1), Y15
+	VFMADD231PS  Y15, Y12, Y3
+	VFMADD231PS  Y15, Y13, Y0
+	VMOVUPS      32(R9)(SI*1), Y15
+	VFMADD231PS  Y15, Y12, Y4
+	VFMADD231PS  Y15, Y13, Y1
+	VMOVUPS      64(R9)(SI*1), Y15
+	VFMADD231PS  Y15, Y12, Y5
+	VFMADD231PS  Y15, Y13, Y2
+	VMOVUPS      (R9)(SI*2), Y15
+	VFMADD231PS  Y15, Y12, Y6
+	VFMADD231PS  Y15, Y13, Y3
+	VFMADD231PS  Y15, Y14, Y0
+	VMOVUPS      32(R9)(SI*2), Y15
+	VFMADD231PS  Y15, Y12, Y7
+	VFMADD231PS  Y15, Y13, Y4
+	VFMADD231PS  Y15, Y14, Y1
+	VMOVUPS      64(R9)(SI*2), Y15
+	VFMADD231PS  Y15, Y12, Y8
+	VFMADD231PS  Y15, Y13, Y5
+	VFMADD231PS  Y15, Y14, Y2
+	VMOVUPS      (R9)(DI*1), Y15
+	VFMADD231PS  Y15, Y12, Y9
+	VFMADD231PS  Y15, Y13, Y6
+	VFMADD231PS  Y15, Y14, Y3
+	VMOVUPS      32(R9)(DI*1), Y15
+	VFMADD231PS  Y15, Y12, Y10
+	VFMADD231PS  Y15, Y13, Y7
+	VFMADD231PS  Y15, Y14, Y4
+	VMOVUPS      64(R9)(DI*1), Y15
+	VFMADD231PS  Y15, Y12, Y11
+	VFMADD231PS  Y15, Y13, Y8
+	VFMADD231PS  Y15, Y14, Y5
+	VMOVUPS      (R9)(SI*4), Y12
+	VFMADD231PS  Y12, Y13, Y9
+	VFMADD231PS  Y12, Y14, Y6
+	VMOVUPS      32(R9)(SI*4), Y12
+	VFMADD231PS  Y12, Y13, Y10
+	VFMADD231PS  Y12, Y14, Y7
+	VMOVUPS      64(R9)(SI*4), Y12
+	VFMADD231PS  Y12, Y13, Y11
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  (R9)(R8*1), Y14, Y9
+	VFMADD231PS  32(R9)(R8*1), Y14, Y10
+	VFMADD231PS  64(R9)(R8*1), Y14, Y11
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Y0, Y0
+	VADDPS 32(DX), Y1, Y1
+	VADDPS 64(DX), Y2, Y2
+	VADDPS (DX)(AX*1), Y3, Y3
+	VADDPS 32(DX)(AX*1), Y4, Y4
+	VADDPS 64(DX)(AX*1), Y5, Y5
+	VADDPS (DX)(AX*2), Y6, Y6
+	VADDPS 32(DX)(AX*2), Y7, Y7
+	VADDPS 64(DX)(AX*2), Y8, Y8
+	VADDPS (DX)(CX*1), Y9, Y9
+	VADDPS 32(DX)(CX*1), Y10, Y10
+	VADDPS 64(DX)(CX*1), Y11, Y11
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y12, Y12, Y12
+	VCMPPS $0x19, Y0, Y12, Y13
+	VANDPS Y0, Y13, Y0
+	VCMPPS $0x19, Y1, Y12, Y13
+	VANDPS Y1, Y13, Y1
+	VCMPPS $0x19, Y2, Y12, Y13
+	VANDPS Y2, Y13, Y2
+	VCMPPS $0x19, Y3, Y12, Y13
+	VANDPS Y3, Y13, Y3
+	VCMPPS $0x19, Y4, Y12, Y13
+	VANDPS Y4, Y13, Y4
+	VCMPPS $0x19, Y5, Y12, Y13
+	VANDPS Y5, Y13, Y5
+	VCMPPS $0x19, Y6, Y12, Y13
+	VANDPS Y6, Y13, Y6
+	VCMPPS $0x19, Y7, Y12, Y13
+	VANDPS Y7, Y13, Y7
+	VCMPPS $0x19, Y8, Y12, Y13
+	VANDPS Y8, Y13, Y8
+	VCMPPS $0x19, Y9, Y12, Y13
+	VANDPS Y9, Y13, Y9
+	VCMPPS $0x19, Y10, Y12, Y13
+	VANDPS Y10, Y13, Y10
+	VCMPPS $0x19, Y11, Y12, Y12
+	VANDPS Y11, Y12, Y11
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, 64(DX)
+	VMOVUPS Y3, (DX)(AX*1)
+	VMOVUPS Y4, 32(DX)(AX*1)
+	VMOVUPS Y5, 64(DX)(AX*1)
+	VMOVUPS Y6, (DX)(AX*2)
+	VMOVUPS Y7, 32(DX)(AX*2)
+	VMOVUPS Y8, 64(DX)(AX*2)
+	VMOVUPS Y9, (DX)(CX*1)
+	VMOVUPS Y10, 32(DX)(CX*1)
+	VMOVUPS Y11, 64(DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x4AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise1x4AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	JMP          started
+
+zero:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, Y0
+	VMOVUPS Y3, Y1
+	VMOVUPS Y3, Y2
+	VMOVUPS Y3, Y3
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Y4
+	MOVQ         24(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Y5
+	MOVQ         40(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Y6
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VFMADD231PS  (DI), Y4, Y0
+	VFMADD231PS  32(DI), Y4, Y1
+	VFMADD231PS  64(DI), Y4, Y2
+	VFMADD231PS  96(DI), Y4, Y3
+	VFMADD231PS  (DI)(SI*1), Y5, Y0
+	VFMADD231PS  32(DI)(SI*1), Y5, Y1
+	VFMADD231PS  64(DI)(SI*1), Y5, Y2
+	VFMADD231PS  96(DI)(SI*1), Y5, Y3
+	VFMADD231PS  (DI)(SI*2), Y6, Y0
+	VFMADD231PS  32(DI)(SI*2), Y6, Y1
+	VFMADD231PS  64(DI)(SI*2), Y6, Y2
+	VFMADD231PS  96(DI)(SI*2), Y6, Y3
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Y0, Y0
+	VADDPS 32(AX), Y1, Y1
+	VADDPS 64(AX), Y2, Y2
+	VADDPS 96(AX), Y3, Y3
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y4, Y4, Y4
+	VCMPPS $0x19, Y0, Y4, Y5
+	VANDPS Y0, Y5, Y0
+	VCMPPS $0x19, Y1, Y4, Y5
+	VANDPS Y1, Y5, Y1
+	VCMPPS $0x19, Y2, Y4, Y5
+	VANDPS Y2, Y5, Y2
+	VCMPPS $0x19, Y3, Y4, Y4
+	VANDPS Y3, Y4, Y3
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x4AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise2x4AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	JMP          started
+
+zero:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, Y0
+	VMOVUPS Y7, Y1
+	VMOVUPS Y7, Y2
+	VMOVUPS Y7, Y3
+	VMOVUPS Y7, Y4
+	VMOVUPS Y7, Y5
+	VMOVUPS Y7, Y6
+	VMOVUPS Y7, Y7
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y8
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y9
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y10
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Y8, Y0
+	VFMADD231PS  32(R8), Y8, Y1
+	VFMADD231PS  64(R8), Y8, Y2
+	VFMADD231PS  96(R8), Y8, Y3
+	VMOVUPS      (R8)(SI*1), Y11
+	VFMADD231PS  Y11, Y8, Y4
+	VFMADD231PS  Y11, Y9, Y0
+	VMOVUPS      32(R8)(SI*1), Y11
+	VFMADD231PS  Y11, Y8, Y5
+	VFMADD231PS  Y11, Y9, Y1
+	VMOVUPS      64(R8)(SI*1), Y11
+	VFMADD231PS  Y11, Y8, Y6
+	VFMADD231PS  Y11, Y9, Y2
+	VMOVUPS      96(R8)(SI*1), Y11
+	VFMADD231PS  Y11, Y8, Y7
+	VFMADD231PS  Y11, Y9, Y3
+	VMOVUPS      (R8)(SI*2), Y8
+	VFMADD231PS  Y8, Y9, Y4
+	VFMADD231PS  Y8, Y10, Y0
+	VMOVUPS      32(R8)(SI*2), Y8
+	VFMADD231PS  Y8, Y9, Y5
+	VFMADD231PS  Y8, Y10, Y1
+	VMOVUPS      64(R8)(SI*2), Y8
+	VFMADD231PS  Y8, Y9, Y6
+	VFMADD231PS  Y8, Y10, Y2
+	VMOVUPS      96(R8)(SI*2), Y8
+	VFMADD231PS  Y8, Y9, Y7
+	VFMADD231PS  Y8, Y10, Y3
+	VFMADD231PS  (R8)(DI*1), Y10, Y4
+	VFMADD231PS  32(R8)(DI*1), Y10, Y5
+	VFMADD231PS  64(R8)(DI*1), Y10, Y6
+	VFMADD231PS  96(R8)(DI*1), Y10, Y7
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Y0, Y0
+	VADDPS 32(CX), Y1, Y1
+	VADDPS 64(CX), Y2, Y2
+	VADDPS 96(CX), Y3, Y3
+	VADDPS (CX)(AX*1), Y4, Y4
+	VADDPS 32(CX)(AX*1), Y5, Y5
+	VADDPS 64(CX)(AX*1), Y6, Y6
+	VADDPS 96(CX)(AX*1), Y7, Y7
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y8, Y8, Y8
+	VCMPPS $0x19, Y0, Y8, Y9
+	VANDPS Y0, Y9, Y0
+	VCMPPS $0x19, Y1, Y8, Y9
+	VANDPS Y1, Y9, Y1
+	VCMPPS $0x19, Y2, Y8, Y9
+	VANDPS Y2, Y9, Y2
+	VCMPPS $0x19, Y3, Y8, Y9
+	VANDPS Y3, Y9, Y3
+	VCMPPS $0x19, Y4, Y8, Y9
+	VANDPS Y4, Y9, Y4
+	VCMPPS $0x19, Y5, Y8, Y9
+	VANDPS Y5, Y9, Y5
+	VCMPPS $0x19, Y6, Y8, Y9
+	VANDPS Y6, Y9, Y6
+	VCMPPS $0x19, Y7, Y8, Y8
+	VANDPS Y7, Y8, Y7
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	VMOVUPS Y2, 64(CX)
+	VMOVUPS Y3, 96(CX)
+	VMOVUPS Y4, (CX)(AX*1)
+	VMOVUPS Y5, 32(CX)(AX*1)
+	VMOVUPS Y6, 64(CX)(AX*1)
+	VMOVUPS Y7, 96(CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x4AVX2R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise3x4AVX2R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y9
+	VMOVUPS      Y0, Y10
+	VMOVUPS      Y0, Y11
+	JMP          started
+
+zero:
+	VXORPS  Y11, Y11, Y11
+	VMOVUPS Y11, Y0
+	VMOVUPS Y11, Y1
+	VMOVUPS Y11, Y2
+	VMOVUPS Y11, Y3
+	VMOVUPS Y11, Y4
+	VMOVUPS Y11, Y5
+	VMOVUPS Y11, Y6
+	VMOVUPS Y11, Y7
+	VMOVUPS Y11, Y8
+	VMOVUPS Y11, Y9
+	VMOVUPS Y11, Y10
+	VMOVUPS Y11, Y11
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y12
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y13
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y14
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Y12, Y0
+	VFMADD231PS  32(R8), Y12, Y1
+	VFMADD231PS  64(R8), Y12, Y2
+	VFMADD231PS  96(R8), Y12, Y3
+	VMOVUPS      (R8)(SI*1), Y15
+	VFMADD231PS  Y15, Y12, Y4
+	VFMADD231PS  Y15, Y13, Y0
+	VMOVUPS      32(R8)(SI*1), Y15
+	VFMADD231PS  Y15, Y12, Y5
+	VFMADD231PS  Y15, Y13, Y1
+	VMOVUPS      64(R8)(SI*1), Y15
+	VFMADD231PS  Y15, Y12, Y6
+	VFMADD231PS  Y15, Y13, Y2
+	VMOVUPS      96(R8)(SI*1), Y15
+	VFMADD231PS  Y15, Y12, Y7
+	VFMADD231PS  Y15, Y13, Y3
+	VMOVUPS      (R8)(SI*2), Y15
+	VFMADD231PS  Y15, Y12, Y8
+	VFMADD231PS  Y15, Y13, Y4
+	VFMADD231PS  Y15, Y14, Y0
+	VMOVUPS      32(R8)(SI*2), Y15
+	VFMADD231PS  Y15, Y12, Y9
+	VFMADD231PS  Y15, Y13, Y5
+	VFMADD231PS  Y15, Y14, Y1
+	VMOVUPS      64(R8)(SI*2), Y15
+	VFMADD231PS  Y15, Y12, Y10
+	VFMADD231PS  Y15, Y13, Y6
+	VFMADD231PS  Y15, Y14, Y2
+	VMOVUPS      96(R8)(SI*2), Y15
+	VFMADD231PS  Y15, Y12, Y11
+	VFMADD231PS  Y15, Y13, Y7
+	VFMADD231PS  Y15, Y14, Y3
+	VMOVUPS      (R8)(DI*1), Y12
+	VFMADD231PS  Y12, Y13, Y8
+	VFMADD231PS  Y12, Y14, Y4
+	VMOVUPS      32(R8)(DI*1), Y12
+	VFMADD231PS  Y12, Y13, Y9
+	VFMADD231PS  Y12, Y14, Y5
+	VMOVUPS      64(R8)(DI*1), Y12
+	VFMADD231PS  Y12, Y13, Y10
+	VFMADD231PS  Y12, Y14, Y6
+	VMOVUPS      96(R8)(DI*1), Y12
+	VFMADD231PS  Y12, Y13, Y11
+	VFMADD231PS  Y12, Y14, Y7
+	VFMADD231PS  (R8)(SI*4), Y14, Y8
+	VFMADD231PS  32(R8)(SI*4), Y14, Y9
+	VFMADD231PS  64(R8)(SI*4), Y14, Y10
+	VFMADD231PS  96(R8)(SI*4), Y14, Y11
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Y0, Y0
+	VADDPS 32(CX), Y1, Y1
+	VADDPS 64(CX), Y2, Y2
+	VADDPS 96(CX), Y3, Y3
+	VADDPS (CX)(AX*1), Y4, Y4
+	VADDPS 32(CX)(AX*1), Y5, Y5
+	VADDPS 64(CX)(AX*1), Y6, Y6
+	VADDPS 96(CX)(AX*1), Y7, Y7
+	VADDPS (CX)(AX*2), Y8, Y8
+	VADDPS 32(CX)(AX*2), Y9, Y9
+	VADDPS 64(CX)(AX*2), Y10, Y10
+	VADDPS 96(CX)(AX*2), Y11, Y11
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y12, Y12, Y12
+	VCMPPS $0x19, Y0, Y12, Y13
+	VANDPS Y0, Y13, Y0
+	VCMPPS $0x19, Y1, Y12, Y13
+	VANDPS Y1, Y13, Y1
+	VCMPPS $0x19, Y2, Y12, Y13
+	VANDPS Y2, Y13, Y2
+	VCMPPS $0x19, Y3, Y12, Y13
+	VANDPS Y3, Y13, Y3
+	VCMPPS $0x19, Y4, Y12, Y13
+	VANDPS Y4, Y13, Y4
+	VCMPPS $0x19, Y5, Y12, Y13
+	VANDPS Y5, Y13, Y5
+	VCMPPS $0x19, Y6, Y12, Y13
+	VANDPS Y6, Y13, Y6
+	VCMPPS $0x19, Y7, Y12, Y13
+	VANDPS Y7, Y13, Y7
+	VCMPPS $0x19, Y8, Y12, Y13
+	VANDPS Y8, Y13, Y8
+	VCMPPS $0x19, Y9, Y12, Y13
+	VANDPS Y9, Y13, Y9
+	VCMPPS $0x19, Y10, Y12, Y13
+	VANDPS Y10, Y13, Y10
+	VCMPPS $0x19, Y11, Y12, Y12
+	VANDPS Y11, Y12, Y11
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	VMOVUPS Y2, 64(CX)
+	VMOVUPS Y3, 96(CX)
+	VMOVUPS Y4, (CX)(AX*1)
+	VMOVUPS Y5, 32(CX)(AX*1)
+	VMOVUPS Y6, 64(CX)(AX*1)
+	VMOVUPS Y7, 96(CX)(AX*1)
+	VMOVUPS Y8, (CX)(AX*2)
+	VMOVUPS Y9, 32(CX)(AX*2)
+	VMOVUPS Y10, 64(CX)(AX*2)
+	VMOVUPS Y11, 96(CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x1AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise1x1AVX2R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	JMP          started
+
+zero:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, Y0
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y1
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y2
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y3
+	MOVQ         56(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y4
+	MOVQ         72(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y5
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Y1, Y0
+	VFMADD231PS  (R8)(SI*1), Y2, Y0
+	VFMADD231PS  (R8)(SI*2), Y3, Y0
+	VFMADD231PS  (R8)(DI*1), Y4, Y0
+	VFMADD231PS  (R8)(SI*4), Y5, Y0
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Y0, Y0
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y1, Y1, Y1
+	VCMPPS $0x19, Y0, Y1, Y1
+	VANDPS Y0, Y1, Y0
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Y0, (AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x1AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise2x1AVX2R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	JMP          started
+
+zero:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, Y0
+	VMOVUPS Y1, Y1
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y2
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y3
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y4
+	MOVQ         56(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y5
+	MOVQ         72(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y6
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Y2, Y0
+	VMOVUPS      (R9)(SI*1), Y7
+	VFMADD231PS  Y7, Y2, Y1
+	VFMADD231PS  Y7, Y3, Y0
+	VMOVUPS      (R9)(SI*2), Y2
+	VFMADD231PS  Y2, Y3, Y1
+	VFMADD231PS  Y2, Y4, Y0
+	VMOVUPS      (R9)(DI*1), Y2
+	VFMADD231PS  Y2, Y4, Y1
+	VFMADD231PS  Y2, Y5, Y0
+	VMOVUPS      (R9)(SI*4), Y2
+	VFMADD231PS  Y2, Y5, Y1
+	VFMADD231PS  Y2, Y6, Y0
+	VFMADD231PS  (R9)(R8*1), Y6, Y1
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Y0, Y0
+	VADDPS (CX)(AX*1), Y1, Y1
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y2, Y2, Y2
+	VCMPPS $0x19, Y0, Y2, Y3
+	VANDPS Y0, Y3, Y0
+	VCMPPS $0x19, Y1, Y2, Y2
+	VANDPS Y1, Y2, Y1
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, (CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x1AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise3x1AVX2R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	JMP          started
+
+zero:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, Y0
+	VMOVUPS Y2, Y1
+	VMOVUPS Y2, Y2
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y3
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y4
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y5
+	MOVQ         56(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y6
+	MOVQ         72(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y7
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Y3, Y0
+	VMOVUPS      (R9)(SI*1), Y8
+	VFMADD231PS  Y8, Y3, Y1
+	VFMADD231PS  Y8, Y4, Y0
+	VMOVUPS      (R9)(SI*2), Y8
+	VFMADD231PS  Y8, Y3, Y2
+	VFMADD231PS  Y8, Y4, Y1
+	VFMADD231PS  Y8, Y5, Y0
+	VMOVUPS      (R9)(DI*1), Y3
+	VFMADD231PS  Y3, Y4, Y2
+	VFMADD231PS  Y3, Y5, Y1
+	VFMADD231PS  Y3, Y6, Y0
+	VMOVUPS      (R9)(SI*4), Y3
+	VFMADD231PS  Y3, Y5, Y2
+	VFMADD231PS  Y3, Y6, Y1
+	VFMADD231PS  Y3, Y7, Y0
+	VMOVUPS      (R9)(R8*1), Y3
+	VFMADD231PS  Y3, Y6, Y2
+	VFMADD231PS  Y3, Y7, Y1
+	VFMADD231PS  (R9)(DI*2), Y7, Y2
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Y0, Y0
+	VADDPS (CX)(AX*1), Y1, Y1
+	VADDPS (CX)(AX*2), Y2, Y2
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y3, Y3, Y3
+	VCMPPS $0x19, Y0, Y3, Y4
+	VANDPS Y0, Y4, Y0
+	VCMPPS $0x19, Y1, Y3, Y4
+	VANDPS Y1, Y4, Y1
+	VCMPPS $0x19, Y2, Y3, Y3
+	VANDPS Y2, Y3, Y2
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, (CX)(AX*1)
+	VMOVUPS Y2, (CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x1AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise4x1AVX2R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	JMP          started
+
+zero:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, Y0
+	VMOVUPS Y3, Y1
+	VMOVUPS Y3, Y2
+	VMOVUPS Y3, Y3
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y4
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y5
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y6
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y7
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y8
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	VFMADD231PS  (R10), Y4, Y0
+	VMOVUPS      (R10)(SI*1), Y9
+	VFMADD231PS  Y9, Y4, Y1
+	VFMADD231PS  Y9, Y5, Y0
+	VMOVUPS      (R10)(SI*2), Y9
+	VFMADD231PS  Y9, Y4, Y2
+	VFMADD231PS  Y9, Y5, Y1
+	VFMADD231PS  Y9, Y6, Y0
+	VMOVUPS      (R10)(DI*1), Y9
+	VFMADD231PS  Y9, Y4, Y3
+	VFMADD231PS  Y9, Y5, Y2
+	VFMADD231PS  Y9, Y6, Y1
+	VFMADD231PS  Y9, Y7, Y0
+	VMOVUPS      (R10)(SI*4), Y4
+	VFMADD231PS  Y4, Y5, Y3
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y4, Y7, Y1
+	VFMADD231PS  Y4, Y8, Y0
+	VMOVUPS      (R10)(R8*1), Y4
+	VFMADD231PS  Y4, Y6, Y3
+	VFMADD231PS  Y4, Y7, Y2
+	VFMADD231PS  Y4, Y8, Y1
+	VMOVUPS      (R10)(DI*2), Y4
+	VFMADD231PS  Y4, Y7, Y3
+	VFMADD231PS  Y4, Y8, Y2
+	VFMADD231PS  (R10)(R9*1), Y8, Y3
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Y0, Y0
+	VADDPS (DX)(AX*1), Y1, Y1
+	VADDPS (DX)(AX*2), Y2, Y2
+	VADDPS (DX)(CX*1), Y3, Y3
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y4, Y4, Y4
+	VCMPPS $0x19, Y0, Y4, Y5
+	VANDPS Y0, Y5, Y0
+	VCMPPS $0x19, Y1, Y4, Y5
+	VANDPS Y1, Y5, Y1
+	VCMPPS $0x19, Y2, Y4, Y5
+	VANDPS Y2, Y5, Y2
+	VCMPPS $0x19, Y3, Y4, Y4
+	VANDPS Y3, Y4, Y3
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, (DX)(AX*1)
+	VMOVUPS Y2, (DX)(AX*2)
+	VMOVUPS Y3, (DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise5x1AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise5x1AVX2R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	JMP          started
+
+zero:
+	VXORPS  Y4, Y4, Y4
+	VMOVUPS Y4, Y0
+	VMOVUPS Y4, Y1
+	VMOVUPS Y4, Y2
+	VMOVUPS Y4, Y3
+	VMOVUPS Y4, Y4
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y5
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y6
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y7
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y8
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y9
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Y5, Y0
+	VMOVUPS      (R10)(SI*1), Y10
+	VFMADD231PS  Y10, Y5, Y1
+	VFMADD231PS  Y10, Y6, Y0
+	VMOVUPS      (R10)(SI*2), Y10
+	VFMADD231PS  Y10, Y5, Y2
+	VFMADD231PS  Y10, Y6, Y1
+	VFMADD231PS  Y10, Y7, Y0
+	VMOVUPS      (R10)(DI*1), Y10
+	VFMADD231PS  Y10, Y5, Y3
+	VFMADD231PS  Y10, Y6, Y2
+	VFMADD231PS  Y10, Y7, Y1
+	VFMADD231PS  Y10, Y8, Y0
+	VMOVUPS      (R10)(SI*4), Y10
+	VFMADD231PS  Y10, Y5, Y4
+	VFMADD231PS  Y10, Y6, Y3
+	VFMADD231PS  Y10, Y7, Y2
+	VFMADD231PS  Y10, Y8, Y1
+	VFMADD231PS  Y10, Y9, Y0
+	VMOVUPS      (R10)(R8*1), Y5
+	VFMADD231PS  Y5, Y6, Y4
+	VFMADD231PS  Y5, Y7, Y3
+	VFMADD231PS  Y5, Y8, Y2
+	VFMADD231PS  Y5, Y9, Y1
+	VMOVUPS      (R10)(DI*2), Y5
+	VFMADD231PS  Y5, Y7, Y4
+	VFMADD231PS  Y5, Y8, Y3
+	VFMADD231PS  Y5, Y9, Y2
+	VMOVUPS      (R10)(R9*1), Y5
+	VFMADD231PS  Y5, Y8, Y4
+	VFMADD231PS  Y5, Y9, Y3
+	VFMADD231PS  (R11), Y9, Y4
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Y0, Y0
+	VADDPS (DX)(AX*1), Y1, Y1
+	VADDPS (DX)(AX*2), Y2, Y2
+	VADDPS (DX)(CX*1), Y3, Y3
+	VADDPS (DX)(AX*4), Y4, Y4
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y5, Y5, Y5
+	VCMPPS $0x19, Y0, Y5, Y6
+	VANDPS Y0, Y6, Y0
+	VCMPPS $0x19, Y1, Y5, Y6
+	VANDPS Y1, Y6, Y1
+	VCMPPS $0x19, Y2, Y5, Y6
+	VANDPS Y2, Y6, Y2
+	VCMPPS $0x19, Y3, Y5, Y6
+	VANDPS Y3, Y6, Y3
+	VCMPPS $0x19, Y4, Y5, Y5
+	VANDPS Y4, Y5, Y4
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, (DX)(AX*1)
+	VMOVUPS Y2, (DX)(AX*2)
+	VMOVUPS Y3, (DX)(CX*1)
+	VMOVUPS Y4, (DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise6x1AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise6x1AVX2R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	JMP          started
+
+zero:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, Y0
+	VMOVUPS Y5, Y1
+	VMOVUPS Y5, Y2
+	VMOVUPS Y5, Y3
+	VMOVUPS Y5, Y4
+	VMOVUPS Y5, Y5
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y6
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y7
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y8
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y9
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y10
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Y6, Y0
+	VMOVUPS      (R10)(SI*1), Y11
+	VFMADD231PS  Y11, Y6, Y1
+	VFMADD231PS  Y11, Y7, Y0
+	VMOVUPS      (R10)(SI*2), Y11
+	VFMADD231PS  Y11, Y6, Y2
+	VFMADD231PS  Y11, Y7, Y1
+	VFMADD231PS  Y11, Y8, Y0
+	VMOVUPS      (R10)(DI*1), Y11
+	VFMADD231PS  Y11, Y6, Y3
+	VFMADD231PS  Y11, Y7, Y2
+	VFMADD231PS  Y11, Y8, Y1
+	VFMADD231PS  Y11, Y9, Y0
+	VMOVUPS      (R10)(SI*4), Y11
+	VFMADD231PS  Y11, Y6, Y4
+	VFMADD231PS  Y11, Y7, Y3
+	VFMADD231PS  Y11, Y8, Y2
+	VFMADD231PS  Y11, Y9, Y1
+	VFMADD231PS  Y11, Y10, Y0
+	VMOVUPS      (R10)(R8*1), Y11
+	VFMADD231PS  Y11, Y6, Y5
+	VFMADD231PS  Y11, Y7, Y4
+	VFMADD231PS  Y11, Y8, Y3
+	VFMADD231PS  Y11, Y9, Y2
+	VFMADD231PS  Y11, Y10, Y1
+	VMOVUPS      (R10)(DI*2), Y6
+	VFMADD231PS  Y6, Y7, Y5
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y6, Y9, Y3
+	VFMADD231PS  Y6, Y10, Y2
+	VMOVUPS      (R10)(R9*1), Y6
+	VFMADD231PS  Y6, Y8, Y5
+	VFMADD231PS  Y6, Y9, Y4
+	VFMADD231PS  Y6, Y10, Y3
+	VMOVUPS      (R11), Y6
+	VFMADD231PS  Y6, Y9, Y5
+	VFMADD231PS  Y6, Y10, Y4
+	VFMADD231PS  (R11)(SI*1), Y10, Y5
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Y0, Y0
+	VADDPS (BX)(AX*1), Y1, Y1
+	VADDPS (BX)(AX*2), Y2, Y2
+	VADDPS (BX)(CX*1), Y3, Y3
+	VADDPS (BX)(AX*4), Y4, Y4
+	VADDPS (BX)(DX*1), Y5, Y5
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y6, Y6, Y6
+	VCMPPS $0x19, Y0, Y6, Y7
+	VANDPS Y0, Y7, Y0
+	VCMPPS $0x19, Y1, Y6, Y7
+	VANDPS Y1, Y7, Y1
+	VCMPPS $0x19, Y2, Y6, Y7
+	VANDPS Y2, Y7, Y2
+	VCMPPS $0x19, Y3, Y6, Y7
+	VANDPS Y3, Y7, Y3
+	VCMPPS $0x19, Y4, Y6, Y7
+	VANDPS Y4, Y7, Y4
+	VCMPPS $0x19, Y5, Y6, Y6
+	VANDPS Y5, Y6, Y5
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, (BX)(AX*1)
+	VMOVUPS Y2, (BX)(AX*2)
+	VMOVUPS Y3, (BX)(CX*1)
+	VMOVUPS Y4, (BX)(AX*4)
+	VMOVUPS Y5, (BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise7x1AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise7x1AVX2R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	JMP          started
+
+zero:
+	VXORPS  Y6, Y6, Y6
+	VMOVUPS Y6, Y0
+	VMOVUPS Y6, Y1
+	VMOVUPS Y6, Y2
+	VMOVUPS Y6, Y3
+	VMOVUPS Y6, Y4
+	VMOVUPS Y6, Y5
+	VMOVUPS Y6, Y6
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y7
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y8
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y9
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y10
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y11
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Y7, Y0
+	VMOVUPS      (R10)(SI*1), Y12
+	VFMADD231PS  Y12, Y7, Y1
+	VFMADD231PS  Y12, Y8, Y0
+	VMOVUPS      (R10)(SI*2), Y12
+	VFMADD231PS  Y12, Y7, Y2
+	VFMADD231PS  Y12, Y8, Y1
+	VFMADD231PS  Y12, Y9, Y0
+	VMOVUPS      (R10)(DI*1), Y12
+	VFMADD231PS  Y12, Y7, Y3
+	VFMADD231PS  Y12, Y8, Y2
+	VFMADD231PS  Y12, Y9, Y1
+	VFMADD231PS  Y12, Y10, Y0
+	VMOVUPS      (R10)(SI*4), Y12
+	VFMADD231PS  Y12, Y7, Y4
+	VFMADD231PS  Y12, Y8, Y3
+	VFMADD231PS  Y12, Y9, Y2
+	VFMADD231PS  Y12, Y10, Y1
+	VFMADD231PS  Y12, Y11, Y0
+	VMOVUPS      (R10)(R8*1), Y12
+	VFMADD231PS  Y12, Y7, Y5
+	VFMADD231PS  Y12, Y8, Y4
+	VFMADD231PS  Y12, Y9, Y3
+	VFMADD231PS  Y12, Y10, Y2
+	VFMADD231PS  Y12, Y11, Y1
+	VMOVUPS      (R10)(DI*2), Y12
+	VFMADD231PS  Y12, Y7, Y6
+	VFMADD231PS  Y12, Y8, Y5
+	VFMADD231PS  Y12, Y9, Y4
+	VFMADD231PS  Y12, Y10, Y3
+	VFMADD231PS  Y12, Y11, Y2
+	VMOVUPS      (R10)(R9*1), Y7
+	VFMADD231PS  Y7, Y8, Y6
+	VFMADD231PS  Y7, Y9, Y5
+	VFMADD231PS  Y7, Y10, Y4
+	VFMADD231PS  Y7, Y11, Y3
+	VMOVUPS      (R11), Y7
+	VFMADD231PS  Y7, Y9, Y6
+	VFMADD231PS  Y7, Y10, Y5
+	VFMADD231PS  Y7, Y11, Y4
+	VMOVUPS      (R11)(SI*1), Y7
+	VFMADD231PS  Y7, Y10, Y6
+	VFMADD231PS  Y7, Y11, Y5
+	VFMADD231PS  (R11)(SI*2), Y11, Y6
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Y0, Y0
+	VADDPS (BX)(AX*1), Y1, Y1
+	VADDPS (BX)(AX*2), Y2, Y2
+	VADDPS (BX)(CX*1), Y3, Y3
+	VADDPS (BX)(AX*4), Y4, Y4
+	VADDPS (BX)(DX*1), Y5, Y5
+	VADDPS (BX)(CX*2), Y6, Y6
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y7, Y7, Y7
+	VCMPPS $0x19, Y0, Y7, Y8
+	VANDPS Y0, Y8, Y0
+	VCMPPS $0x19, Y1, Y7, Y8
+	VANDPS Y1, Y8, Y1
+	VCMPPS $0x19, Y2, Y7, Y8
+	VANDPS Y2, Y8, Y2
+	VCMPPS $0x19, Y3, Y7, Y8
+	VANDPS Y3, Y8, Y3
+	VCMPPS $0x19, Y4, Y7, Y8
+	VANDPS Y4, Y8, Y4
+	VCMPPS $0x19, Y5, Y7, Y8
+	VANDPS Y5, Y8, Y5
+	VCMPPS $0x19, Y6, Y7, Y7
+	VANDPS Y6, Y7, Y6
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, (BX)(AX*1)
+	VMOVUPS Y2, (BX)(AX*2)
+	VMOVUPS Y3, (BX)(CX*1)
+	VMOVUPS Y4, (BX)(AX*4)
+	VMOVUPS Y5, (BX)(DX*1)
+	VMOVUPS Y6, (BX)(CX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise8x1AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise8x1AVX2R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	JMP          started
+
+zero:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, Y0
+	VMOVUPS Y7, Y1
+	VMOVUPS Y7, Y2
+	VMOVUPS Y7, Y3
+	VMOVUPS Y7, Y4
+	VMOVUPS Y7, Y5
+	VMOVUPS Y7, Y6
+	VMOVUPS Y7, Y7
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y8
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y9
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y10
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y11
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y12
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Y8, Y0
+	VMOVUPS      (R10)(SI*1), Y13
+	VFMADD231PS  Y13, Y8, Y1
+	VFMADD231PS  Y13, Y9, Y0
+	VMOVUPS      (R10)(SI*2), Y13
+	VFMADD231PS  Y13, Y8, Y2
+	VFMADD231PS  Y13, Y9, Y1
+	VFMADD231PS  Y13, Y10, Y0
+	VMOVUPS      (R10)(DI*1), Y13
+	VFMADD231PS  Y13, Y8, Y3
+	VFMADD231PS  Y13, Y9, Y2
+	VFMADD231PS  Y13, Y10, Y1
+	VFMADD231PS  Y13, Y11, Y0
+	VMOVUPS      (R10)(SI*4), Y13
+	VFMADD231PS  Y13, Y8, Y4
+	VFMADD231PS  Y13, Y9, Y3
+	VFMADD231PS  Y13, Y10, Y2
+	VFMADD231PS  Y13, Y11, Y1
+	VFMADD231PS  Y13, Y12, Y0
+	VMOVUPS      (R10)(R8*1), Y13
+	VFMADD231PS  Y13, Y8, Y5
+	VFMADD231PS  Y13, Y9, Y4
+	VFMADD231PS  Y13, Y10, Y3
+	VFMADD231PS  Y13, Y11, Y2
+	VFMADD231PS  Y13, Y12, Y1
+	VMOVUPS      (R10)(DI*2), Y13
+	VFMADD231PS  Y13, Y8, Y6
+	VFMADD231PS  Y13, Y9, Y5
+	VFMADD231PS  Y13, Y10, Y4
+	VFMADD231PS  Y13, Y11, Y3
+	VFMADD231PS  Y13, Y12, Y2
+	VMOVUPS      (R10)(R9*1), Y13
+	VFMADD231PS  Y13, Y8, Y7
+	VFMADD231PS  Y13, Y9, Y6
+	VFMADD231PS  Y13, Y10, Y5
+	VFMADD231PS  Y13, Y11, Y4
+	VFMADD231PS  Y13, Y12, Y3
+	VMOVUPS      (R11), Y8
+	VFMADD231PS  Y8, Y9, Y7
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y8, Y11, Y5
+	VFMADD231PS  Y8, Y12, Y4
+	VMOVUPS      (R11)(SI*1), Y8
+	VFMADD231PS  Y8, Y10, Y7
+	VFMADD231PS  Y8, Y11, Y6
+	VFMADD231PS  Y8, Y12, Y5
+	VMOVUPS      (R11)(SI*2), Y8
+	VFMADD231PS  Y8, Y11, Y7
+	VFMADD231PS  Y8, Y12, Y6
+	VFMADD231PS  (R11)(DI*1), Y12, Y7
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	VADDPS (SI), Y0, Y0
+	VADDPS (SI)(AX*1), Y1, Y1
+	VADDPS (SI)(AX*2), Y2, Y2
+	VADDPS (SI)(CX*1), Y3, Y3
+	VADDPS (SI)(AX*4), Y4, Y4
+	VADDPS (SI)(DX*1), Y5, Y5
+	VADDPS (SI)(CX*2), Y6, Y6
+	VADDPS (SI)(BX*1), Y7, Y7
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y8, Y8, Y8
+	VCMPPS $0x19, Y0, Y8, Y9
+	VANDPS Y0, Y9, Y0
+	VCMPPS $0x19, Y1, Y8, Y9
+	VANDPS Y1, Y9, Y1
+	VCMPPS $0x19, Y2, Y8, Y9
+	VANDPS Y2, Y9, Y2
+	VCMPPS $0x19, Y3, Y8, Y9
+	VANDPS Y3, Y9, Y3
+	VCMPPS $0x19, Y4, Y8, Y9
+	VANDPS Y4, Y9, Y4
+	VCMPPS $0x19, Y5, Y8, Y9
+	VANDPS Y5, Y9, Y5
+	VCMPPS $0x19, Y6, Y8, Y9
+	VANDPS Y6, Y9, Y6
+	VCMPPS $0x19, Y7, Y8, Y8
+	VANDPS Y7, Y8, Y7
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, (SI)(AX*1)
+	VMOVUPS Y2, (SI)(AX*2)
+	VMOVUPS Y3, (SI)(CX*1)
+	VMOVUPS Y4, (SI)(AX*4)
+	VMOVUPS Y5, (SI)(DX*1)
+	VMOVUPS Y6, (SI)(CX*2)
+	VMOVUPS Y7, (SI)(BX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise9x1AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise9x1AVX2R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	VMOVUPS      Y0, Y8
+	JMP          started
+
+zero:
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, Y0
+	VMOVUPS Y8, Y1
+	VMOVUPS Y8, Y2
+	VMOVUPS Y8, Y3
+	VMOVUPS Y8, Y4
+	VMOVUPS Y8, Y5
+	VMOVUPS Y8, Y6
+	VMOVUPS Y8, Y7
+	VMOVUPS Y8, Y8
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y9
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y10
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y11
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y12
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y13
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Y9, Y0
+	VMOVUPS      (R10)(SI*1), Y14
+	VFMADD231PS  Y14, Y9, Y1
+	VFMADD231PS  Y14, Y10, Y0
+	VMOVUPS      (R10)(SI*2), Y14
+	VFMADD231PS  Y14, Y9, Y2
+	VFMADD231PS  Y14, Y10, Y1
+	VFMADD231PS  Y14, Y11, Y0
+	VMOVUPS      (R10)(DI*1), Y14
+	VFMADD231PS  Y14, Y9, Y3
+	VFMADD231PS  Y14, Y10, Y2
+	VFMADD231PS  Y14, Y11, Y1
+	VFMADD231PS  Y14, Y12, Y0
+	VMOVUPS      (R10)(SI*4), Y14
+	VFMADD231PS  Y14, Y9, Y4
+	VFMADD231PS  Y14, Y10, Y3
+	VFMADD231PS  Y14, Y11, Y2
+	VFMADD231PS  Y14, Y12, Y1
+	VFMADD231PS  Y14, Y13, Y0
+	VMOVUPS      (R10)(R8*1), Y14
+	VFMADD231PS  Y14, Y9, Y5
+	VFMADD231PS  Y14, Y10, Y4
+	VFMADD231PS  Y14, Y11, Y3
+	VFMADD231PS  Y14, Y12, Y2
+	VFMADD231PS  Y14, Y13, Y1
+	VMOVUPS      (R10)(DI*2), Y14
+	VFMADD231PS  Y14, Y9, Y6
+	VFMADD231PS  Y14, Y10, Y5
+	VFMADD231PS  Y14, Y11, Y4
+	VFMADD231PS  Y14, Y12, Y3
+	VFMADD231PS  Y14, Y13, Y2
+	VMOVUPS      (R10)(R9*1), Y14
+	VFMADD231PS  Y14, Y9, Y7
+	VFMADD231PS  Y14, Y10, Y6
+	VFMADD231PS  Y14, Y11, Y5
+	VFMADD231PS  Y14, Y12, Y4
+	VFMADD231PS  Y14, Y13, Y3
+	VMOVUPS      (R11), Y14
+	VFMADD231PS  Y14, Y9, Y8
+	VFMADD231PS  Y14, Y10, Y7
+	VFMADD231PS  Y14, Y11, Y6
+	VFMADD231PS  Y14, Y12, Y5
+	VFMADD231PS  Y14, Y13, Y4
+	VMOVUPS      (R11)(SI*1), Y9
+	VFMADD231PS  Y9, Y10, Y8
+	VFMADD231PS  Y9, Y11, Y7
+	VFMADD231PS  Y9, Y12, Y6
+	VFMADD231PS  Y9, Y13, Y5
+	VMOVUPS      (R11)(SI*2), Y9
+	VFMADD231PS  Y9, Y11, Y8
+	VFMADD231PS  Y9, Y12, Y7
+	VFMADD231PS  Y9, Y13, Y6
+	VMOVUPS      (R11)(DI*1), Y9
+	VFMADD231PS  Y9, Y12, Y8
+	VFMADD231PS  Y9, Y13, Y7
+	VFMADD231PS  (R11)(SI*4), Y13, Y8
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Y0, Y0
+	VADDPS (SI)(AX*1), Y1, Y1
+	VADDPS (SI)(AX*2), Y2, Y2
+	VADDPS (SI)(CX*1), Y3, Y3
+	VADDPS (SI)(AX*4), Y4, Y4
+	VADDPS (SI)(DX*1), Y5, Y5
+	VADDPS (SI)(CX*2), Y6, Y6
+	VADDPS (SI)(BX*1), Y7, Y7
+	VADDPS (DI), Y8, Y8
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y9, Y9, Y9
+	VCMPPS $0x19, Y0, Y9, Y10
+	VANDPS Y0, Y10, Y0
+	VCMPPS $0x19, Y1, Y9, Y10
+	VANDPS Y1, Y10, Y1
+	VCMPPS $0x19, Y2, Y9, Y10
+	VANDPS Y2, Y10, Y2
+	VCMPPS $0x19, Y3, Y9, Y10
+	VANDPS Y3, Y10, Y3
+	VCMPPS $0x19, Y4, Y9, Y10
+	VANDPS Y4, Y10, Y4
+	VCMPPS $0x19, Y5, Y9, Y10
+	VANDPS Y5, Y10, Y5
+	VCMPPS $0x19, Y6, Y9, Y10
+	VANDPS Y6, Y10, Y6
+	VCMPPS $0x19, Y7, Y9, Y10
+	VANDPS Y7, Y10, Y7
+	VCMPPS $0x19, Y8, Y9, Y9
+	VANDPS Y8, Y9, Y8
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, (SI)(AX*1)
+	VMOVUPS Y2, (SI)(AX*2)
+	VMOVUPS Y3, (SI)(CX*1)
+	VMOVUPS Y4, (SI)(AX*4)
+	VMOVUPS Y5, (SI)(DX*1)
+	VMOVUPS Y6, (SI)(CX*2)
+	VMOVUPS Y7, (SI)(BX*1)
+	VMOVUPS Y8, (DI)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise10x1AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise10x1AVX2R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y9
+	JMP          started
+
+zero:
+	VXORPS  Y9, Y9, Y9
+	VMOVUPS Y9, Y0
+	VMOVUPS Y9, Y1
+	VMOVUPS Y9, Y2
+	VMOVUPS Y9, Y3
+	VMOVUPS Y9, Y4
+	VMOVUPS Y9, Y5
+	VMOVUPS Y9, Y6
+	VMOVUPS Y9, Y7
+	VMOVUPS Y9, Y8
+	VMOVUPS Y9, Y9
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y10
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y11
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y12
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y13
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y14
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Y10, Y0
+	VMOVUPS      (R10)(SI*1), Y15
+	VFMADD231PS  Y15, Y10, Y1
+	VFMADD231PS  Y15, Y11, Y0
+	VMOVUPS      (R10)(SI*2), Y15
+	VFMADD231PS  Y15, Y10, Y2
+	VFMADD231PS  Y15, Y11, Y1
+	VFMADD231PS  Y15, Y12, Y0
+	VMOVUPS      (R10)(DI*1), Y15
+	VFMADD231PS  Y15, Y10, Y3
+	VFMADD231PS  Y15, Y11, Y2
+	VFMADD231PS  Y15, Y12, Y1
+	VFMADD231PS  Y15, Y13, Y0
+	VMOVUPS      (R10)(SI*4), Y15
+	VFMADD231PS  Y15, Y10, Y4
+	VFMADD231PS  Y15, Y11, Y3
+	VFMADD231PS  Y15, Y12, Y2
+	VFMADD231PS  Y15, Y13, Y1
+	VFMADD231PS  Y15, Y14, Y0
+	VMOVUPS      (R10)(R8*1), Y15
+	VFMADD231PS  Y15, Y10, Y5
+	VFMADD231PS  Y15, Y11, Y4
+	VFMADD231PS  Y15, Y12, Y3
+	VFMADD231PS  Y15, Y13, Y2
+	VFMADD231PS  Y15, Y14, Y1
+	VMOVUPS      (R10)(DI*2), Y15
+	VFMADD231PS  Y15, Y10, Y6
+	VFMADD231PS  Y15, Y11, Y5
+	VFMADD231PS  Y15, Y12, Y4
+	VFMADD231PS  Y15, Y13, Y3
+	VFMADD231PS  Y15, Y14, Y2
+	VMOVUPS      (R10)(R9*1), Y15
+	VFMADD231PS  Y15, Y10, Y7
+	VFMADD231PS  Y15, Y11, Y6
+	VFMADD231PS  Y15, Y12, Y5
+	VFMADD231PS  Y15, Y13, Y4
+	VFMADD231PS  Y15, Y14, Y3
+	VMOVUPS      (R11), Y15
+	VFMADD231PS  Y15, Y10, Y8
+	VFMADD231PS  Y15, Y11, Y7
+	VFMADD231PS  Y15, Y12, Y6
+	VFMADD231PS  Y15, Y13, Y5
+	VFMADD231PS  Y15, Y14, Y4
+	VMOVUPS      (R11)(SI*1), Y15
+	VFMADD231PS  Y15, Y10, Y9
+	VFMADD231PS  Y15, Y11, Y8
+	VFMADD231PS  Y15, Y12, Y7
+	VFMADD231PS  Y15, Y13, Y6
+	VFMADD231PS  Y15, Y14, Y5
+	VMOVUPS      (R11)(SI*2), Y10
+	VFMADD231PS  Y10, Y11, Y9
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y10, Y13, Y7
+	VFMADD231PS  Y10, Y14, Y6
+	VMOVUPS      (R11)(DI*1), Y10
+	VFMADD231PS  Y10, Y12, Y9
+	VFMADD231PS  Y10, Y13, Y8
+	VFMADD231PS  Y10, Y14, Y7
+	VMOVUPS      (R11)(SI*4), Y10
+	VFMADD231PS  Y10, Y13, Y9
+	VFMADD231PS  Y10, Y14, Y8
+	VFMADD231PS  (R11)(R8*1), Y14, Y9
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Y0, Y0
+	VADDPS (SI)(AX*1), Y1, Y1
+	VADDPS (SI)(AX*2), Y2, Y2
+	VADDPS (SI)(CX*1), Y3, Y3
+	VADDPS (SI)(AX*4), Y4, Y4
+	VADDPS (SI)(DX*1), Y5, Y5
+	VADDPS (SI)(CX*2), Y6, Y6
+	VADDPS (SI)(BX*1), Y7, Y7
+	VADDPS (DI), Y8, Y8
+	VADDPS (DI)(AX*1), Y9, Y9
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y10, Y10, Y10
+	VCMPPS $0x19, Y0, Y10, Y11
+	VANDPS Y0, Y11, Y0
+	VCMPPS $0x19, Y1, Y10, Y11
+	VANDPS Y1, Y11, Y1
+	VCMPPS $0x19, Y2, Y10, Y11
+	VANDPS Y2, Y11, Y2
+	VCMPPS $0x19, Y3, Y10, Y11
+	VANDPS Y3, Y11, Y3
+	VCMPPS $0x19, Y4, Y10, Y11
+	VANDPS Y4, Y11, Y4
+	VCMPPS $0x19, Y5, Y10, Y11
+	VANDPS Y5, Y11, Y5
+	VCMPPS $0x19, Y6, Y10, Y11
+	VANDPS Y6, Y11, Y6
+	VCMPPS $0x19, Y7, Y10, Y11
+	VANDPS Y7, Y11, Y7
+	VCMPPS $0x19, Y8, Y10, Y11
+	VANDPS Y8, Y11, Y8
+	VCMPPS $0x19, Y9, Y10, Y10
+	VANDPS Y9, Y10, Y9
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, (SI)(AX*1)
+	VMOVUPS Y2, (SI)(AX*2)
+	VMOVUPS Y3, (SI)(CX*1)
+	VMOVUPS Y4, (SI)(AX*4)
+	VMOVUPS Y5, (SI)(DX*1)
+	VMOVUPS Y6, (SI)(CX*2)
+	VMOVUPS Y7, (SI)(BX*1)
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, (DI)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x2AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise1x2AVX2R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	JMP          started
+
+zero:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, Y0
+	VMOVUPS Y1, Y1
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y2
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y3
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y4
+	MOVQ         56(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y5
+	MOVQ         72(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y6
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Y2, Y0
+	VFMADD231PS  32(R8), Y2, Y1
+	VFMADD231PS  (R8)(SI*1), Y3, Y0
+	VFMADD231PS  32(R8)(SI*1), Y3, Y1
+	VFMADD231PS  (R8)(SI*2), Y4, Y0
+	VFMADD231PS  32(R8)(SI*2), Y4, Y1
+	VFMADD231PS  (R8)(DI*1), Y5, Y0
+	VFMADD231PS  32(R8)(DI*1), Y5, Y1
+	VFMADD231PS  (R8)(SI*4), Y6, Y0
+	VFMADD231PS  32(R8)(SI*4), Y6, Y1
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Y0, Y0
+	VADDPS 32(AX), Y1, Y1
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y2, Y2, Y2
+	VCMPPS $0x19, Y0, Y2, Y3
+	VANDPS Y0, Y3, Y0
+	VCMPPS $0x19, Y1, Y2, Y2
+	VANDPS Y1, Y2, Y1
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x2AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise2x2AVX2R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	JMP          started
+
+zero:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, Y0
+	VMOVUPS Y3, Y1
+	VMOVUPS Y3, Y2
+	VMOVUPS Y3, Y3
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y4
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y5
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y6
+	MOVQ         56(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y7
+	MOVQ         72(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y8
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Y4, Y0
+	VFMADD231PS  32(R9), Y4, Y1
+	VMOVUPS      (R9)(SI*1), Y9
+	VFMADD231PS  Y9, Y4, Y2
+	VFMADD231PS  Y9, Y5, Y0
+	VMOVUPS      32(R9)(SI*1), Y9
+	VFMADD231PS  Y9, Y4, Y3
+	VFMADD231PS  Y9, Y5, Y1
+	VMOVUPS      (R9)(SI*2), Y4
+	VFMADD231PS  Y4, Y5, Y2
+	VFMADD231PS  Y4, Y6, Y0
+	VMOVUPS      32(R9)(SI*2), Y4
+	VFMADD231PS  Y4, Y5, Y3
+	VFMADD231PS  Y4, Y6, Y1
+	VMOVUPS      (R9)(DI*1), Y4
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y4, Y7, Y0
+	VMOVUPS      32(R9)(DI*1), Y4
+	VFMADD231PS  Y4, Y6, Y3
+	VFMADD231PS  Y4, Y7, Y1
+	VMOVUPS      (R9)(SI*4), Y4
+	VFMADD231PS  Y4, Y7, Y2
+	VFMADD231PS  Y4, Y8, Y0
+	VMOVUPS      32(R9)(SI*4), Y4
+	VFMADD231PS  Y4, Y7, Y3
+	VFMADD231PS  Y4, Y8, Y1
+	VFMADD231PS  (R9)(R8*1), Y8, Y2
+	VFMADD231PS  32(R9)(R8*1), Y8, Y3
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Y0, Y0
+	VADDPS 32(CX), Y1, Y1
+	VADDPS (CX)(AX*1), Y2, Y2
+	VADDPS 32(CX)(AX*1), Y3, Y3
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y4, Y4, Y4
+	VCMPPS $0x19, Y0, Y4, Y5
+	VANDPS Y0, Y5, Y0
+	VCMPPS $0x19, Y1, Y4, Y5
+	VANDPS Y1, Y5, Y1
+	VCMPPS $0x19, Y2, Y4, Y5
+	VANDPS Y2, Y5, Y2
+	VCMPPS $0x19, Y3, Y4, Y4
+	VANDPS Y3, Y4, Y3
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	VMOVUPS Y2, (CX)(AX*1)
+	VMOVUPS Y3, 32(CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x2AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise3x2AVX2R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	JMP          started
+
+zero:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, Y0
+	VMOVUPS Y5, Y1
+	VMOVUPS Y5, Y2
+	VMOVUPS Y5, Y3
+	VMOVUPS Y5, Y4
+	VMOVUPS Y5, Y5
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y6
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y7
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y8
+	MOVQ         56(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y9
+	MOVQ         72(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y10
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Y6, Y0
+	VFMADD231PS  32(R9), Y6, Y1
+	VMOVUPS      (R9)(SI*1), Y11
+	VFMADD231PS  Y11, Y6, Y2
+	VFMADD231PS  Y11, Y7, Y0
+	VMOVUPS      32(R9)(SI*1), Y11
+	VFMADD231PS  Y11, Y6, Y3
+	VFMADD231PS  Y11, Y7, Y1
+	VMOVUPS      (R9)(SI*2), Y11
+	VFMADD231PS  Y11, Y6, Y4
+	VFMADD231PS  Y11, Y7, Y2
+	VFMADD231PS  Y11, Y8, Y0
+	VMOVUPS      32(R9)(SI*2), Y11
+	VFMADD231PS  Y11, Y6, Y5
+	VFMADD231PS  Y11, Y7, Y3
+	VFMADD231PS  Y11, Y8, Y1
+	VMOVUPS      (R9)(DI*1), Y6
+	VFMADD231PS  Y6, Y7, Y4
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y6, Y9, Y0
+	VMOVUPS      32(R9)(DI*1), Y6
+	VFMADD231PS  Y6, Y7, Y5
+	VFMADD231PS  Y6, Y8, Y3
+	VFMADD231PS  Y6, Y9, Y1
+	VMOVUPS      (R9)(SI*4), Y6
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y6, Y9, Y2
+	VFMADD231PS  Y6, Y10, Y0
+	VMOVUPS      32(R9)(SI*4), Y6
+	VFMADD231PS  Y6, Y8, Y5
+	VFMADD231PS  Y6, Y9, Y3
+	VFMADD231PS  Y6, Y10, Y1
+	VMOVUPS      (R9)(R8*1), Y6
+	VFMADD231PS  Y6, Y9, Y4
+	VFMADD231PS  Y6, Y10, Y2
+	VMOVUPS      32(R9)(R8*1), Y6
+	VFMADD231PS  Y6, Y9, Y5
+	VFMADD231PS  Y6, Y10, Y3
+	VFMADD231PS  (R9)(DI*2), Y10, Y4
+	VFMADD231PS  32(R9)(DI*2), Y10, Y5
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Y0, Y0
+	VADDPS 32(CX), Y1, Y1
+	VADDPS (CX)(AX*1), Y2, Y2
+	VADDPS 32(CX)(AX*1), Y3, Y3
+	VADDPS (CX)(AX*2), Y4, Y4
+	VADDPS 32(CX)(AX*2), Y5, Y5
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y6, Y6, Y6
+	VCMPPS $0x19, Y0, Y6, Y7
+	VANDPS Y0, Y7, Y0
+	VCMPPS $0x19, Y1, Y6, Y7
+	VANDPS Y1, Y7, Y1
+	VCMPPS $0x19, Y2, Y6, Y7
+	VANDPS Y2, Y7, Y2
+	VCMPPS $0x19, Y3, Y6, Y7
+	VANDPS Y3, Y7, Y3
+	VCMPPS $0x19, Y4, Y6, Y7
+	VANDPS Y4, Y7, Y4
+	VCMPPS $0x19, Y5, Y6, Y6
+	VANDPS Y5, Y6, Y5
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	VMOVUPS Y2, (CX)(AX*1)
+	VMOVUPS Y3, 32(CX)(AX*1)
+	VMOVUPS Y4, (CX)(AX*2)
+	VMOVUPS Y5, 32(CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x2AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise4x2AVX2R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	JMP          started
+
+zero:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, Y0
+	VMOVUPS Y7, Y1
+	VMOVUPS Y7, Y2
+	VMOVUPS Y7, Y3
+	VMOVUPS Y7, Y4
+	VMOVUPS Y7, Y5
+	VMOVUPS Y7, Y6
+	VMOVUPS Y7, Y7
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y8
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y9
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y10
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y11
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y12
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	VFMADD231PS  (R10), Y8, Y0
+	VFMADD231PS  32(R10), Y8, Y1
+	VMOVUPS      (R10)(SI*1), Y13
+	VFMADD231PS  Y13, Y8, Y2
+	VFMADD231PS  Y13, Y9, Y0
+	VMOVUPS      32(R10)(SI*1), Y13
+	VFMADD231PS  Y13, Y8, Y3
+	VFMADD231PS  Y13, Y9, Y1
+	VMOVUPS      (R10)(SI*2), Y13
+	VFMADD231PS  Y13, Y8, Y4
+	VFMADD231PS  Y13, Y9, Y2
+	VFMADD231PS  Y13, Y10, Y0
+	VMOVUPS      32(R10)(SI*2), Y13
+	VFMADD231PS  Y13, Y8, Y5
+	VFMADD231PS  Y13, Y9, Y3
+	VFMADD231PS  Y13, Y10, Y1
+	VMOVUPS      (R10)(DI*1), Y13
+	VFMADD231PS  Y13, Y8, Y6
+	VFMADD231PS  Y13, Y9, Y4
+	VFMADD231PS  Y13, Y10, Y2
+	VFMADD231PS  Y13, Y11, Y0
+	VMOVUPS      32(R10)(DI*1), Y13
+	VFMADD231PS  Y13, Y8, Y7
+	VFMADD231PS  Y13, Y9, Y5
+	VFMADD231PS  Y13, Y10, Y3
+	VFMADD231PS  Y13, Y11, Y1
+	VMOVUPS      (R10)(SI*4), Y8
+	VFMADD231PS  Y8, Y9, Y6
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y8, Y11, Y2
+	VFMADD231PS  Y8, Y12, Y0
+	VMOVUPS      32(R10)(SI*4), Y8
+	VFMADD231PS  Y8, Y9, Y7
+	VFMADD231PS  Y8, Y10, Y5
+	VFMADD231PS  Y8, Y11, Y3
+	VFMADD231PS  Y8, Y12, Y1
+	VMOVUPS      (R10)(R8*1), Y8
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y8, Y11, Y4
+	VFMADD231PS  Y8, Y12, Y2
+	VMOVUPS      32(R10)(R8*1), Y8
+	VFMADD231PS  Y8, Y10, Y7
+	VFMADD231PS  Y8, Y11, Y5
+	VFMADD231PS  Y8, Y12, Y3
+	VMOVUPS      (R10)(DI*2), Y8
+	VFMADD231PS  Y8, Y11, Y6
+	VFMADD231PS  Y8, Y12, Y4
+	VMOVUPS      32(R10)(DI*2), Y8
+	VFMADD231PS  Y8, Y11, Y7
+	VFMADD231PS  Y8, Y12, Y5
+	VFMADD231PS  (R10)(R9*1), Y12, Y6
+	VFMADD231PS  32(R10)(R9*1), Y12, Y7
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Y0, Y0
+	VADDPS 32(DX), Y1, Y1
+	VADDPS (DX)(AX*1), Y2, Y2
+	VADDPS 32(DX)(AX*1), Y3, Y3
+	VADDPS (DX)(AX*2), Y4, Y4
+	VADDPS 32(DX)(AX*2), Y5, Y5
+	VADDPS (DX)(CX*1), Y6, Y6
+	VADDPS 32(DX)(CX*1), Y7, Y7
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y8, Y8, Y8
+	VCMPPS $0x19, Y0, Y8, Y9
+	VANDPS Y0, Y9, Y0
+	VCMPPS $0x19, Y1, Y8, Y9
+	VANDPS Y1, Y9, Y1
+	VCMPPS $0x19, Y2, Y8, Y9
+	VANDPS Y2, Y9, Y2
+	VCMPPS $0x19, Y3, Y8, Y9
+	VANDPS Y3, Y9, Y3
+	VCMPPS $0x19, Y4, Y8, Y9
+	VANDPS Y4, Y9, Y4
+	VCMPPS $0x19, Y5, Y8, Y9
+	VANDPS Y5, Y9, Y5
+	VCMPPS $0x19, Y6, Y8, Y9
+	VANDPS Y6, Y9, Y6
+	VCMPPS $0x19, Y7, Y8, Y8
+	VANDPS Y7, Y8, Y7
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, (DX)(AX*1)
+	VMOVUPS Y3, 32(DX)(AX*1)
+	VMOVUPS Y4, (DX)(AX*2)
+	VMOVUPS Y5, 32(DX)(AX*2)
+	VMOVUPS Y6, (DX)(CX*1)
+	VMOVUPS Y7, 32(DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise5x2AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise5x2AVX2R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	VMOVUPS      Y0, Y8
+	VMOVUPS      Y0, Y9
+	JMP          started
+
+zero:
+	VXORPS  Y9, Y9, Y9
+	VMOVUPS Y9, Y0
+	VMOVUPS Y9, Y1
+	VMOVUPS Y9, Y2
+	VMOVUPS Y9, Y3
+	VMOVUPS Y9, Y4
+	VMOVUPS Y9, Y5
+	VMOVUPS Y9, Y6
+	VMOVUPS Y9, Y7
+	VMOVUPS Y9, Y8
+	VMOVUPS Y9, Y9
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y10
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y11
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y12
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y13
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Y14
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Y10, Y0
+	VFMADD231PS  32(R10), Y10, Y1
+	VMOVUPS      (R10)(SI*1), Y15
+	VFMADD231PS  Y15, Y10, Y2
+	VFMADD231PS  Y15, Y11, Y0
+	VMOVUPS      32(R10)(SI*1), Y15
+	VFMADD231PS  Y15, Y10, Y3
+	VFMADD231PS  Y15, Y11, Y1
+	VMOVUPS      (R10)(SI*2), Y15
+	VFMADD231PS  Y15, Y10, Y4
+	VFMADD231PS  Y15, Y11, Y2
+	VFMADD231PS  Y15, Y12, Y0
+	VMOVUPS      32(R10)(SI*2), Y15
+	VFMADD231PS  Y15, Y10, Y5
+	VFMADD231PS  Y15, Y11, Y3
+	VFMADD231PS  Y15, Y12, Y1
+	VMOVUPS      (R10)(DI*1), Y15
+	VFMADD231PS  Y15, Y10, Y6
+	VFMADD231PS  Y15, Y11, Y4
+	VFMADD231PS  Y15, Y12, Y2
+	VFMADD231PS  Y15, Y13, Y0
+	VMOVUPS      32(R10)(DI*1), Y15
+	VFMADD231PS  Y15, Y10, Y7
+	VFMADD231PS  Y15, Y11, Y5
+	VFMADD231PS  Y15, Y12, Y3
+	VFMADD231PS  Y15, Y13, Y1
+	VMOVUPS      (R10)(SI*4), Y15
+	VFMADD231PS  Y15, Y10, Y8
+	VFMADD231PS  Y15, Y11, Y6
+	VFMADD231PS  Y15, Y12, Y4
+	VFMADD231PS  Y15, Y13, Y2
+	VFMADD231PS  Y15, Y14, Y0
+	VMOVUPS      32(R10)(SI*4), Y15
+	VFMADD231PS  Y15, Y10, Y9
+	VFMADD231PS  Y15, Y11, Y7
+	VFMADD231PS  Y15, Y12, Y5
+	VFMADD231PS  Y15, Y13, Y3
+	VFMADD231PS  Y15, Y14, Y1
+	VMOVUPS      (R10)(R8*1), Y10
+	VFMADD231PS  Y10, Y11, Y8
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y10, Y13, Y4
+	VFMADD231PS  Y10, Y14, Y2
+	VMOVUPS      32(R10)(R8*1), Y10
+	VFMADD231PS  Y10, Y11, Y9
+	VFMADD231PS  Y10, Y12, Y7
+	VFMADD231PS  Y10, Y13, Y5
+	VFMADD231PS  Y10, Y14, Y3
+	VMOVUPS      (R10)(DI*2), Y10
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y10, Y13, Y6
+	VFMADD231PS  Y10, Y14, Y4
+	VMOVUPS      32(R10)(DI*2), Y10
+	VFMADD231PS  Y10, Y12, Y9
+	VFMADD231PS  Y10, Y13, Y7
+	VFMADD231PS  Y10, Y14, Y5
+	VMOVUPS      (R10)(R9*1), Y10
+	VFMADD231PS  Y10, Y13, Y8
+	VFMADD231PS  Y10, Y14, Y6
+	VMOVUPS      32(R10)(R9*1), Y10
+	VFMADD231PS  Y10, Y13, Y9
+	VFMADD231PS  Y10, Y14, Y7
+	VFMADD231PS  (R11), Y14, Y8
+	VFMADD231PS  32(R11), Y14, Y9
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Y0, Y0
+	VADDPS 32(DX), Y1, Y1
+	VADDPS (DX)(AX*1), Y2, Y2
+	VADDPS 32(DX)(AX*1), Y3, Y3
+	VADDPS (DX)(AX*2), Y4, Y4
+	VADDPS 32(DX)(AX*2), Y5, Y5
+	VADDPS (DX)(CX*1), Y6, Y6
+	VADDPS 32(DX)(CX*1), Y7, Y7
+	VADDPS (DX)(AX*4), Y8, Y8
+	VADDPS 32(DX)(AX*4), Y9, Y9
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y10, Y10, Y10
+	VCMPPS $0x19, Y0, Y10, Y11
+	VANDPS Y0, Y11, Y0
+	VCMPPS $0x19, Y1, Y10, Y11
+	VANDPS Y1, Y11, Y1
+	VCMPPS $0x19, Y2, Y10, Y11
+	VANDPS Y2, Y11, Y2
+	VCMPPS $0x19, Y3, Y10, Y11
+	VANDPS Y3, Y11, Y3
+	VCMPPS $0x19, Y4, Y10, Y11
+	VANDPS Y4, Y11, Y4
+	VCMPPS $0x19, Y5, Y10, Y11
+	VANDPS Y5, Y11, Y5
+	VCMPPS $0x19, Y6, Y10, Y11
+	VANDPS Y6, Y11, Y6
+	VCMPPS $0x19, Y7, Y10, Y11
+	VANDPS Y7, Y11, Y7
+	VCMPPS $0x19, Y8, Y10, Y11
+	VANDPS Y8, Y11, Y8
+	VCMPPS $0x19, Y9, Y10, Y10
+	VANDPS Y9, Y10, Y9
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, (DX)(AX*1)
+	VMOVUPS Y3, 32(DX)(AX*1)
+	VMOVUPS Y4, (DX)(AX*2)
+	VMOVUPS Y5, 32(DX)(AX*2)
+	VMOVUPS Y6, (DX)(CX*1)
+	VMOVUPS Y7, 32(DX)(CX*1)
+	VMOVUPS Y8, (DX)(AX*4)
+	VMOVUPS Y9, 32(DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x3AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise1x3AVX2R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	JMP          started
+
+zero:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, Y0
+	VMOVUPS Y2, Y1
+	VMOVUPS Y2, Y2
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y3
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y4
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y5
+	MOVQ         56(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y6
+	MOVQ         72(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y7
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Y3, Y0
+	VFMADD231PS  32(R8), Y3, Y1
+	VFMADD231PS  64(R8), Y3, Y2
+	VFMADD231PS  (R8)(SI*1), Y4, Y0
+	VFMADD231PS  32(R8)(SI*1), Y4, Y1
+	VFMADD231PS  64(R8)(SI*1), Y4, Y2
+	VFMADD231PS  (R8)(SI*2), Y5, Y0
+	VFMADD231PS  32(R8)(SI*2), Y5, Y1
+	VFMADD231PS  64(R8)(SI*2), Y5, Y2
+	VFMADD231PS  (R8)(DI*1), Y6, Y0
+	VFMADD231PS  32(R8)(DI*1), Y6, Y1
+	VFMADD231PS  64(R8)(DI*1), Y6, Y2
+	VFMADD231PS  (R8)(SI*4), Y7, Y0
+	VFMADD231PS  32(R8)(SI*4), Y7, Y1
+	VFMADD231PS  64(R8)(SI*4), Y7, Y2
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Y0, Y0
+	VADDPS 32(AX), Y1, Y1
+	VADDPS 64(AX), Y2, Y2
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y3, Y3, Y3
+	VCMPPS $0x19, Y0, Y3, Y4
+	VANDPS Y0, Y4, Y0
+	VCMPPS $0x19, Y1, Y3, Y4
+	VANDPS Y1, Y4, Y1
+	VCMPPS $0x19, Y2, Y3, Y3
+	VANDPS Y2, Y3, Y2
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x3AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise2x3AVX2R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	JMP          started
+
+zero:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, Y0
+	VMOVUPS Y5, Y1
+	VMOVUPS Y5, Y2
+	VMOVUPS Y5, Y3
+	VMOVUPS Y5, Y4
+	VMOVUPS Y5, Y5
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y6
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y7
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y8
+	MOVQ         56(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y9
+	MOVQ         72(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y10
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Y6, Y0
+	VFMADD231PS  32(R9), Y6, Y1
+	VFMADD231PS  64(R9), Y6, Y2
+	VMOVUPS      (R9)(SI*1), Y11
+	VFMADD231PS  Y11, Y6, Y3
+	VFMADD231PS  Y11, Y7, Y0
+	VMOVUPS      32(R9)(SI*1), Y11
+	VFMADD231PS  Y11, Y6, Y4
+	VFMADD231PS  Y11, Y7, Y1
+	VMOVUPS      64(R9)(SI*1), Y11
+	VFMADD231PS  Y11, Y6, Y5
+	VFMADD231PS  Y11, Y7, Y2
+	VMOVUPS      (R9)(SI*2), Y6
+	VFMADD231PS  Y6, Y7, Y3
+	VFMADD231PS  Y6, Y8, Y0
+	VMOVUPS      32(R9)(SI*2), Y6
+	VFMADD231PS  Y6, Y7, Y4
+	VFMADD231PS  Y6, Y8, Y1
+	VMOVUPS      64(R9)(SI*2), Y6
+	VFMADD231PS  Y6, Y7, Y5
+	VFMADD231PS  Y6, Y8, Y2
+	VMOVUPS      (R9)(DI*1), Y6
+	VFMADD231PS  Y6, Y8, Y3
+	VFMADD231PS  Y6, Y9, Y0
+	VMOVUPS      32(R9)(DI*1), Y6
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y6, Y9, Y1
+	VMOVUPS      64(R9)(DI*1), Y6
+	VFMADD231PS  Y6, Y8, Y5
+	VFMADD231PS  Y6, Y9, Y2
+	VMOVUPS      (R9)(SI*4), Y6
+	VFMADD231PS  Y6, Y9, Y3
+	VFMADD231PS  Y6, Y10, Y0
+	VMOVUPS      32(R9)(SI*4), Y6
+	VFMADD231PS  Y6, Y9, Y4
+	VFMADD231PS  Y6, Y10, Y1
+	VMOVUPS      64(R9)(SI*4), Y6
+	VFMADD231PS  Y6, Y9, Y5
+	VFMADD231PS  Y6, Y10, Y2
+	VFMADD231PS  (R9)(R8*1), Y10, Y3
+	VFMADD231PS  32(R9)(R8*1), Y10, Y4
+	VFMADD231PS  64(R9)(R8*1), Y10, Y5
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Y0, Y0
+	VADDPS 32(CX), Y1, Y1
+	VADDPS 64(CX), Y2, Y2
+	VADDPS (CX)(AX*1), Y3, Y3
+	VADDPS 32(CX)(AX*1), Y4, Y4
+	VADDPS 64(CX)(AX*1), Y5, Y5
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y6, Y6, Y6
+	VCMPPS $0x19, Y0, Y6, Y7
+	VANDPS Y0, Y7, Y0
+	VCMPPS $0x19, Y1, Y6, Y7
+	VANDPS Y1, Y7, Y1
+	VCMPPS $0x19, Y2, Y6, Y7
+	VANDPS Y2, Y7, Y2
+	VCMPPS $0x19, Y3, Y6, Y7
+	VANDPS Y3, Y7, Y3
+	VCMPPS $0x19, Y4, Y6, Y7
+	VANDPS Y4, Y7, Y4
+	VCMPPS $0x19, Y5, Y6, Y6
+	VANDPS Y5, Y6, Y5
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	VMOVUPS Y2, 64(CX)
+	VMOVUPS Y3, (CX)(AX*1)
+	VMOVUPS Y4, 32(CX)(AX*1)
+	VMOVUPS Y5, 64(CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x3AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise3x3AVX2R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	VMOVUPS      Y0, Y8
+	JMP          started
+
+zero:
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, Y0
+	VMOVUPS Y8, Y1
+	VMOVUPS Y8, Y2
+	VMOVUPS Y8, Y3
+	VMOVUPS Y8, Y4
+	VMOVUPS Y8, Y5
+	VMOVUPS Y8, Y6
+	VMOVUPS Y8, Y7
+	VMOVUPS Y8, Y8
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y9
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y10
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y11
+	MOVQ         56(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y12
+	MOVQ         72(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y13
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Y9, Y0
+	VFMADD231PS  32(R9), Y9, Y1
+	VFMADD231PS  64(R9), Y9, Y2
+	VMOVUPS      (R9)(SI*1), Y14
+	VFMADD231PS  Y14, Y9, Y3
+	VFMADD231PS  Y14, Y10, Y0
+	VMOVUPS      32(R9)(SI*1), Y14
+	VFMADD231PS  Y14, Y9, Y4
+	VFMADD231PS  Y14, Y10, Y1
+	VMOVUPS      64(R9)(SI*1), Y14
+	VFMADD231PS  Y14, Y9, Y5
+	VFMADD231PS  Y14, Y10, Y2
+	VMOVUPS      (R9)(SI*2), Y14
+	VFMADD231PS  Y14, Y9, Y6
+	VFMADD231PS  Y14, Y10, Y3
+	VFMADD231PS  Y14, Y11, Y0
+	VMOVUPS      32(R9)(SI*2), Y14
+	VFMADD231PS  Y14, Y9, Y7
+	VFMADD231PS  Y14, Y10, Y4
+	VFMADD231PS  Y14, Y11, Y1
+	VMOVUPS      64(R9)(SI*2), Y14
+	VFMADD231PS  Y14, Y9, Y8
+	VFMADD231PS  Y14, Y10, Y5
+	VFMADD231PS  Y14, Y11, Y2
+	VMOVUPS      (R9)(DI*1), Y9
+	VFMADD231PS  Y9, Y10, Y6
+	VFMADD231PS  Y9, Y11, Y3
+	VFMADD231PS  Y9, Y12, Y0
+	VMOVUPS      32(R9)(DI*1), Y9
+	VFMADD231PS  Y9, Y10, Y7
+	VFMADD231PS  Y9, Y11, Y4
+	VFMADD231PS  Y9, Y12, Y1
+	VMOVUPS      64(R9)(DI*1), Y9
+	VFMADD231PS  Y9, Y10, Y8
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y9, Y12, Y2
+	VMOVUPS      (R9)(SI*4), Y9
+	VFMADD231PS  Y9, Y11, Y6
+	VFMADD231PS  Y9, Y12, Y3
+	VFMADD231PS  Y9, Y13, Y0
+	VMOVUPS      32(R9)(SI*4), Y9
+	VFMADD231PS  Y9, Y11, Y7
+	VFMADD231PS  Y9, Y12, Y4
+	VFMADD231PS  Y9, Y13, Y1
+	VMOVUPS      64(R9)(SI*4), Y9
+	VFMADD231PS  Y9, Y11, Y8
+	VFMADD231PS  Y9, Y12, Y5
+	VFMADD231PS  Y9, Y13, Y2
+	VMOVUPS      (R9)(R8*1), Y9
+	VFMADD231PS  Y9, Y12, Y6
+	VFMADD231PS  Y9, Y13, Y3
+	VMOVUPS      32(R9)(R8*1), Y9
+	VFMADD231PS  Y9, Y12, Y7
+	VFMADD231PS  Y9, Y13, Y4
+	VMOVUPS      64(R9)(R8*1), Y9
+	VFMADD231PS  Y9, Y12, Y8
+	VFMADD231PS  Y9, Y13, Y5
+	VFMADD231PS  (R9)(DI*2), Y13, Y6
+	VFMADD231PS  32(R9)(DI*2), Y13, Y7
+	VFMADD231PS  64(R9)(DI*2), Y13, Y8
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Y0, Y0
+	VADDPS 32(CX), Y1, Y1
+	VADDPS 64(CX), Y2, Y2
+	VADDPS (CX)(AX*1), Y3, Y3
+	VADDPS 32(CX)(AX*1), Y4, Y4
+	VADDPS 64(CX)(AX*1), Y5, Y5
+	VADDPS (CX)(AX*2), Y6, Y6
+	VADDPS 32(CX)(AX*2), Y7, Y7
+	VADDPS 64(CX)(AX*2), Y8, Y8
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y9, Y9, Y9
+	VCMPPS $0x19, Y0, Y9, Y10
+	VANDPS Y0, Y10, Y0
+	VCMPPS $0x19, Y1, Y9, Y10
+	VANDPS Y1, Y10, Y1
+	VCMPPS $0x19, Y2, Y9, Y10
+	VANDPS Y2, Y10, Y2
+	VCMPPS $0x19, Y3, Y9, Y10
+	VANDPS Y3, Y10, Y3
+	VCMPPS $0x19, Y4, Y9, Y10
+	VANDPS Y4, Y10, Y4
+	VCMPPS $0x19, Y5, Y9, Y10
+	VANDPS Y5, Y10, Y5
+	VCMPPS $0x19, Y6, Y9, Y10
+	VANDPS Y6, Y10, Y6
+	VCMPPS $0x19, Y7, Y9, Y10
+	VANDPS Y7, Y10, Y7
+	VCMPPS $0x19, Y8, Y9, Y9
+	VANDPS Y8, Y9, Y8
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	VMOVUPS Y2, 64(CX)
+	VMOVUPS Y3, (CX)(AX*1)
+	VMOVUPS Y4, 32(CX)(AX*1)
+	VMOVUPS Y5, 64(CX)(AX*1)
+	VMOVUPS Y6, (CX)(AX*2)
+	VMOVUPS Y7, 32(CX)(AX*2)
+	VMOVUPS Y8, 64(CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x4AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise1x4AVX2R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	JMP          started
+
+zero:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, Y0
+	VMOVUPS Y3, Y1
+	VMOVUPS Y3, Y2
+	VMOVUPS Y3, Y3
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y4
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y5
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y6
+	MOVQ         56(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y7
+	MOVQ         72(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Y8
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Y4, Y0
+	VFMADD231PS  32(R8), Y4, Y1
+	VFMADD231PS  64(R8), Y4, Y2
+	VFMADD231PS  96(R8), Y4, Y3
+	VFMADD231PS  (R8)(SI*1), Y5, Y0
+	VFMADD231PS  32(R8)(SI*1), Y5, Y1
+	VFMADD231PS  64(R8)(SI*1), Y5, Y2
+	VFMADD231PS  96(R8)(SI*1), Y5, Y3
+	VFMADD231PS  (R8)(SI*2), Y6, Y0
+	VFMADD231PS  32(R8)(SI*2), Y6, Y1
+	VFMADD231PS  64(R8)(SI*2), Y6, Y2
+	VFMADD231PS  96(R8)(SI*2), Y6, Y3
+	VFMADD231PS  (R8)(DI*1), Y7, Y0
+	VFMADD231PS  32(R8)(DI*1), Y7, Y1
+	VFMADD231PS  64(R8)(DI*1), Y7, Y2
+	VFMADD231PS  96(R8)(DI*1), Y7, Y3
+	VFMADD231PS  (R8)(SI*4), Y8, Y0
+	VFMADD231PS  32(R8)(SI*4), Y8, Y1
+	VFMADD231PS  64(R8)(SI*4), Y8, Y2
+	VFMADD231PS  96(R8)(SI*4), Y8, Y3
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Y0, Y0
+	VADDPS 32(AX), Y1, Y1
+	VADDPS 64(AX), Y2, Y2
+	VADDPS 96(AX), Y3, Y3
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y4, Y4, Y4
+	VCMPPS $0x19, Y0, Y4, Y5
+	VANDPS Y0, Y5, Y0
+	VCMPPS $0x19, Y1, Y4, Y5
+	VANDPS Y1, Y5, Y1
+	VCMPPS $0x19, Y2, Y4, Y5
+	VANDPS Y2, Y5, Y2
+	VCMPPS $0x19, Y3, Y4, Y4
+	VANDPS Y3, Y4, Y3
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x4AVX2R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, FMA3
+TEXT ·Depthwise2x4AVX2R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Y0
+	VMOVUPS      Y0, Y1
+	VMOVUPS      Y0, Y2
+	VMOVUPS      Y0, Y3
+	VMOVUPS      Y0, Y4
+	VMOVUPS      Y0, Y5
+	VMOVUPS      Y0, Y6
+	VMOVUPS      Y0, Y7
+	JMP          started
+
+zero:
+	VXORPS  Y7, Y7, Y7
+	VMOVUPS Y7, Y0
+	VMOVUPS Y7, Y1
+	VMOVUPS Y7, Y2
+	VMOVUPS Y7, Y3
+	VMOVUPS Y7, Y4
+	VMOVUPS Y7, Y5
+	VMOVUPS Y7, Y6
+	VMOVUPS Y7, Y7
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y8
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y9
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y10
+	MOVQ         56(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y11
+	MOVQ         72(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Y12
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Y8, Y0
+	VFMADD231PS  32(R9), Y8, Y1
+	VFMADD231PS  64(R9), Y8, Y2
+	VFMADD231PS  96(R9), Y8, Y3
+	VMOVUPS      (R9)(SI*1), Y13
+	VFMADD231PS  Y13, Y8, Y4
+	VFMADD231PS  Y13, Y9, Y0
+	VMOVUPS      32(R9)(SI*1), Y13
+	VFMADD231PS  Y13, Y8, Y5
+	VFMADD231PS  Y13, Y9, Y1
+	VMOVUPS      64(R9)(SI*1), Y13
+	VFMADD231PS  Y13, Y8, Y6
+	VFMADD231PS  Y13, Y9, Y2
+	VMOVUPS      96(R9)(SI*1), Y13
+	VFMADD231PS  Y13, Y8, Y7
+	VFMADD231PS  Y13, Y9, Y3
+	VMOVUPS      (R9)(SI*2), Y8
+	VFMADD231PS  Y8, Y9, Y4
+	VFMADD231PS  Y8, Y10, Y0
+	VMOVUPS      32(R9)(SI*2), Y8
+	VFMADD231PS  Y8, Y9, Y5
+	VFMADD231PS  Y8, Y10, Y1
+	VMOVUPS      64(R9)(SI*2), Y8
+	VFMADD231PS  Y8, Y9, Y6
+	VFMADD231PS  Y8, Y10, Y2
+	VMOVUPS      96(R9)(SI*2), Y8
+	VFMADD231PS  Y8, Y9, Y7
+	VFMADD231PS  Y8, Y10, Y3
+	VMOVUPS      (R9)(DI*1), Y8
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y8, Y11, Y0
+	VMOVUPS      32(R9)(DI*1), Y8
+	VFMADD231PS  Y8, Y10, Y5
+	VFMADD231PS  Y8, Y11, Y1
+	VMOVUPS      64(R9)(DI*1), Y8
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y8, Y11, Y2
+	VMOVUPS      96(R9)(DI*1), Y8
+	VFMADD231PS  Y8, Y10, Y7
+	VFMADD231PS  Y8, Y11, Y3
+	VMOVUPS      (R9)(SI*4), Y8
+	VFMADD231PS  Y8, Y11, Y4
+	VFMADD231PS  Y8, Y12, Y0
+	VMOVUPS      32(R9)(SI*4), Y8
+	VFMADD231PS  Y8, Y11, Y5
+	VFMADD231PS  Y8, Y12, Y1
+	VMOVUPS      64(R9)(SI*4), Y8
+	VFMADD231PS  Y8, Y11, Y6
+	VFMADD231PS  Y8, Y12, Y2
+	VMOVUPS      96(R9)(SI*4), Y8
+	VFMADD231PS  Y8, Y11, Y7
+	VFMADD231PS  Y8, Y12, Y3
+	VFMADD231PS  (R9)(R8*1), Y12, Y4
+	VFMADD231PS  32(R9)(R8*1), Y12, Y5
+	VFMADD231PS  64(R9)(R8*1), Y12, Y6
+	VFMADD231PS  96(R9)(R8*1), Y12, Y7
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Y0, Y0
+	VADDPS 32(CX), Y1, Y1
+	VADDPS 64(CX), Y2, Y2
+	VADDPS 96(CX), Y3, Y3
+	VADDPS (CX)(AX*1), Y4, Y4
+	VADDPS 32(CX)(AX*1), Y5, Y5
+	VADDPS 64(CX)(AX*1), Y6, Y6
+	VADDPS 96(CX)(AX*1), Y7, Y7
+
+nores:
+	MOVQ   flags+80(FP), AX
+	TESTQ  $0x00000002, AX
+	JZ     store
+	VXORPS Y8, Y8, Y8
+	VCMPPS $0x19, Y0, Y8, Y9
+	VANDPS Y0, Y9, Y0
+	VCMPPS $0x19, Y1, Y8, Y9
+	VANDPS Y1, Y9, Y1
+	VCMPPS $0x19, Y2, Y8, Y9
+	VANDPS Y2, Y9, Y2
+	VCMPPS $0x19, Y3, Y8, Y9
+	VANDPS Y3, Y9, Y3
+	VCMPPS $0x19, Y4, Y8, Y9
+	VANDPS Y4, Y9, Y4
+	VCMPPS $0x19, Y5, Y8, Y9
+	VANDPS Y5, Y9, Y5
+	VCMPPS $0x19, Y6, Y8, Y9
+	VANDPS Y6, Y9, Y6
+	VCMPPS $0x19, Y7, Y8, Y8
+	VANDPS Y7, Y8, Y7
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	VMOVUPS Y2, 64(CX)
+	VMOVUPS Y3, 96(CX)
+	VMOVUPS Y4, (CX)(AX*1)
+	VMOVUPS Y5, 32(CX)(AX*1)
+	VMOVUPS Y6, 64(CX)(AX*1)
+	VMOVUPS Y7, 96(CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
 // func Direct1x1AVX512B(dst *float32, src *float32, w *float32, taps *int, ntaps int, icb int, srcICB int, wICB int, srcPix int, dstPix int, dstOCB int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F
 TEXT ·Direct1x1AVX512B(SB), NOSPLIT, $0-112
@@ -61375,6 +68762,17637 @@ store:
 	VMOVUPS Z15, (BX)(CX*1)
 	VMOVUPS Z19, (BX)(AX*4)
 	VMOVUPS Z23, (BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise1x1AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	JMP          started
+
+zero:
+	VPXORD  Z1, Z1, Z1
+	VMOVUPS Z1, Z0
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z2
+	MOVQ         24(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z3
+	MOVQ         40(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z4
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VFMADD231PS  (DI), Z2, Z0
+	VFMADD231PS  (DI)(SI*1), Z3, Z0
+	VFMADD231PS  (DI)(SI*2), Z4, Z0
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Z0, Z0
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z5, Z5, Z5
+	VCMPPS    $0x19, Z0, Z5, K1
+	VMOVUPS.Z Z0, K1, Z0
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Z0, (AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise2x1AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	JMP          started
+
+zero:
+	VPXORD  Z2, Z2, Z2
+	VMOVUPS Z2, Z0
+	VMOVUPS Z2, Z1
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z3
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z4
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z5
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Z3, Z0
+	VMOVUPS      (R8)(SI*1), Z6
+	VFMADD231PS  Z6, Z3, Z1
+	VFMADD231PS  Z6, Z4, Z0
+	VMOVUPS      (R8)(SI*2), Z3
+	VFMADD231PS  Z3, Z4, Z1
+	VFMADD231PS  Z3, Z5, Z0
+	VFMADD231PS  (R8)(DI*1), Z5, Z1
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS (CX)(AX*1), Z1, Z1
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z7, Z7, Z7
+	VCMPPS    $0x19, Z0, Z7, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z7, K1
+	VMOVUPS.Z Z1, K1, Z1
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, (CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise3x1AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	JMP          started
+
+zero:
+	VPXORD  Z3, Z3, Z3
+	VMOVUPS Z3, Z0
+	VMOVUPS Z3, Z1
+	VMOVUPS Z3, Z2
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z4
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z5
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z6
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Z4, Z0
+	VMOVUPS      (R8)(SI*1), Z7
+	VFMADD231PS  Z7, Z4, Z1
+	VFMADD231PS  Z7, Z5, Z0
+	VMOVUPS      (R8)(SI*2), Z7
+	VFMADD231PS  Z7, Z4, Z2
+	VFMADD231PS  Z7, Z5, Z1
+	VFMADD231PS  Z7, Z6, Z0
+	VMOVUPS      (R8)(DI*1), Z4
+	VFMADD231PS  Z4, Z5, Z2
+	VFMADD231PS  Z4, Z6, Z1
+	VFMADD231PS  (R8)(SI*4), Z6, Z2
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS (CX)(AX*1), Z1, Z1
+	VADDPS (CX)(AX*2), Z2, Z2
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z8, Z8, Z8
+	VCMPPS    $0x19, Z0, Z8, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z8, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z8, K1
+	VMOVUPS.Z Z2, K1, Z2
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, (CX)(AX*1)
+	VMOVUPS Z2, (CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise4x1AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	JMP          started
+
+zero:
+	VPXORD  Z4, Z4, Z4
+	VMOVUPS Z4, Z0
+	VMOVUPS Z4, Z1
+	VMOVUPS Z4, Z2
+	VMOVUPS Z4, Z3
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z5
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z6
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z7
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z5, Z0
+	VMOVUPS      (R9)(SI*1), Z8
+	VFMADD231PS  Z8, Z5, Z1
+	VFMADD231PS  Z8, Z6, Z0
+	VMOVUPS      (R9)(SI*2), Z8
+	VFMADD231PS  Z8, Z5, Z2
+	VFMADD231PS  Z8, Z6, Z1
+	VFMADD231PS  Z8, Z7, Z0
+	VMOVUPS      (R9)(DI*1), Z8
+	VFMADD231PS  Z8, Z5, Z3
+	VFMADD231PS  Z8, Z6, Z2
+	VFMADD231PS  Z8, Z7, Z1
+	VMOVUPS      (R9)(SI*4), Z5
+	VFMADD231PS  Z5, Z6, Z3
+	VFMADD231PS  Z5, Z7, Z2
+	VFMADD231PS  (R9)(R8*1), Z7, Z3
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS (DX)(AX*1), Z1, Z1
+	VADDPS (DX)(AX*2), Z2, Z2
+	VADDPS (DX)(CX*1), Z3, Z3
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z9, Z9, Z9
+	VCMPPS    $0x19, Z0, Z9, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z9, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z9, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z9, K1
+	VMOVUPS.Z Z3, K1, Z3
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, (DX)(AX*1)
+	VMOVUPS Z2, (DX)(AX*2)
+	VMOVUPS Z3, (DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise5x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise5x1AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	JMP          started
+
+zero:
+	VPXORD  Z5, Z5, Z5
+	VMOVUPS Z5, Z0
+	VMOVUPS Z5, Z1
+	VMOVUPS Z5, Z2
+	VMOVUPS Z5, Z3
+	VMOVUPS Z5, Z4
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z6
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z7
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z8
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z6, Z0
+	VMOVUPS      (R9)(SI*1), Z9
+	VFMADD231PS  Z9, Z6, Z1
+	VFMADD231PS  Z9, Z7, Z0
+	VMOVUPS      (R9)(SI*2), Z9
+	VFMADD231PS  Z9, Z6, Z2
+	VFMADD231PS  Z9, Z7, Z1
+	VFMADD231PS  Z9, Z8, Z0
+	VMOVUPS      (R9)(DI*1), Z9
+	VFMADD231PS  Z9, Z6, Z3
+	VFMADD231PS  Z9, Z7, Z2
+	VFMADD231PS  Z9, Z8, Z1
+	VMOVUPS      (R9)(SI*4), Z9
+	VFMADD231PS  Z9, Z6, Z4
+	VFMADD231PS  Z9, Z7, Z3
+	VFMADD231PS  Z9, Z8, Z2
+	VMOVUPS      (R9)(R8*1), Z6
+	VFMADD231PS  Z6, Z7, Z4
+	VFMADD231PS  Z6, Z8, Z3
+	VFMADD231PS  (R9)(DI*2), Z8, Z4
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS (DX)(AX*1), Z1, Z1
+	VADDPS (DX)(AX*2), Z2, Z2
+	VADDPS (DX)(CX*1), Z3, Z3
+	VADDPS (DX)(AX*4), Z4, Z4
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z10, Z10, Z10
+	VCMPPS    $0x19, Z0, Z10, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z10, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z10, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z10, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z10, K1
+	VMOVUPS.Z Z4, K1, Z4
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, (DX)(AX*1)
+	VMOVUPS Z2, (DX)(AX*2)
+	VMOVUPS Z3, (DX)(CX*1)
+	VMOVUPS Z4, (DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise6x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise6x1AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	JMP          started
+
+zero:
+	VPXORD  Z6, Z6, Z6
+	VMOVUPS Z6, Z0
+	VMOVUPS Z6, Z1
+	VMOVUPS Z6, Z2
+	VMOVUPS Z6, Z3
+	VMOVUPS Z6, Z4
+	VMOVUPS Z6, Z5
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z7
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z8
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z9
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	VFMADD231PS  (R10), Z7, Z0
+	VMOVUPS      (R10)(SI*1), Z10
+	VFMADD231PS  Z10, Z7, Z1
+	VFMADD231PS  Z10, Z8, Z0
+	VMOVUPS      (R10)(SI*2), Z10
+	VFMADD231PS  Z10, Z7, Z2
+	VFMADD231PS  Z10, Z8, Z1
+	VFMADD231PS  Z10, Z9, Z0
+	VMOVUPS      (R10)(DI*1), Z10
+	VFMADD231PS  Z10, Z7, Z3
+	VFMADD231PS  Z10, Z8, Z2
+	VFMADD231PS  Z10, Z9, Z1
+	VMOVUPS      (R10)(SI*4), Z10
+	VFMADD231PS  Z10, Z7, Z4
+	VFMADD231PS  Z10, Z8, Z3
+	VFMADD231PS  Z10, Z9, Z2
+	VMOVUPS      (R10)(R8*1), Z10
+	VFMADD231PS  Z10, Z7, Z5
+	VFMADD231PS  Z10, Z8, Z4
+	VFMADD231PS  Z10, Z9, Z3
+	VMOVUPS      (R10)(DI*2), Z7
+	VFMADD231PS  Z7, Z8, Z5
+	VFMADD231PS  Z7, Z9, Z4
+	VFMADD231PS  (R10)(R9*1), Z9, Z5
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS (BX)(AX*1), Z1, Z1
+	VADDPS (BX)(AX*2), Z2, Z2
+	VADDPS (BX)(CX*1), Z3, Z3
+	VADDPS (BX)(AX*4), Z4, Z4
+	VADDPS (BX)(DX*1), Z5, Z5
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z11, Z11, Z11
+	VCMPPS    $0x19, Z0, Z11, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z11, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z11, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z11, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z11, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z11, K1
+	VMOVUPS.Z Z5, K1, Z5
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, (BX)(AX*1)
+	VMOVUPS Z2, (BX)(AX*2)
+	VMOVUPS Z3, (BX)(CX*1)
+	VMOVUPS Z4, (BX)(AX*4)
+	VMOVUPS Z5, (BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise7x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise7x1AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	JMP          started
+
+zero:
+	VPXORD  Z7, Z7, Z7
+	VMOVUPS Z7, Z0
+	VMOVUPS Z7, Z1
+	VMOVUPS Z7, Z2
+	VMOVUPS Z7, Z3
+	VMOVUPS Z7, Z4
+	VMOVUPS Z7, Z5
+	VMOVUPS Z7, Z6
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z8
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z9
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z10
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z8, Z0
+	VMOVUPS      (R10)(SI*1), Z11
+	VFMADD231PS  Z11, Z8, Z1
+	VFMADD231PS  Z11, Z9, Z0
+	VMOVUPS      (R10)(SI*2), Z11
+	VFMADD231PS  Z11, Z8, Z2
+	VFMADD231PS  Z11, Z9, Z1
+	VFMADD231PS  Z11, Z10, Z0
+	VMOVUPS      (R10)(DI*1), Z11
+	VFMADD231PS  Z11, Z8, Z3
+	VFMADD231PS  Z11, Z9, Z2
+	VFMADD231PS  Z11, Z10, Z1
+	VMOVUPS      (R10)(SI*4), Z11
+	VFMADD231PS  Z11, Z8, Z4
+	VFMADD231PS  Z11, Z9, Z3
+	VFMADD231PS  Z11, Z10, Z2
+	VMOVUPS      (R10)(R8*1), Z11
+	VFMADD231PS  Z11, Z8, Z5
+	VFMADD231PS  Z11, Z9, Z4
+	VFMADD231PS  Z11, Z10, Z3
+	VMOVUPS      (R10)(DI*2), Z11
+	VFMADD231PS  Z11, Z8, Z6
+	VFMADD231PS  Z11, Z9, Z5
+	VFMADD231PS  Z11, Z10, Z4
+	VMOVUPS      (R10)(R9*1), Z8
+	VFMADD231PS  Z8, Z9, Z6
+	VFMADD231PS  Z8, Z10, Z5
+	VFMADD231PS  (R11), Z10, Z6
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS (BX)(AX*1), Z1, Z1
+	VADDPS (BX)(AX*2), Z2, Z2
+	VADDPS (BX)(CX*1), Z3, Z3
+	VADDPS (BX)(AX*4), Z4, Z4
+	VADDPS (BX)(DX*1), Z5, Z5
+	VADDPS (BX)(CX*2), Z6, Z6
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z12, Z12, Z12
+	VCMPPS    $0x19, Z0, Z12, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z12, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z12, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z12, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z12, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z12, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z12, K1
+	VMOVUPS.Z Z6, K1, Z6
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, (BX)(AX*1)
+	VMOVUPS Z2, (BX)(AX*2)
+	VMOVUPS Z3, (BX)(CX*1)
+	VMOVUPS Z4, (BX)(AX*4)
+	VMOVUPS Z5, (BX)(DX*1)
+	VMOVUPS Z6, (BX)(CX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise8x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise8x1AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	JMP          started
+
+zero:
+	VPXORD  Z8, Z8, Z8
+	VMOVUPS Z8, Z0
+	VMOVUPS Z8, Z1
+	VMOVUPS Z8, Z2
+	VMOVUPS Z8, Z3
+	VMOVUPS Z8, Z4
+	VMOVUPS Z8, Z5
+	VMOVUPS Z8, Z6
+	VMOVUPS Z8, Z7
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z9
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z10
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z11
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z9, Z0
+	VMOVUPS      (R10)(SI*1), Z12
+	VFMADD231PS  Z12, Z9, Z1
+	VFMADD231PS  Z12, Z10, Z0
+	VMOVUPS      (R10)(SI*2), Z12
+	VFMADD231PS  Z12, Z9, Z2
+	VFMADD231PS  Z12, Z10, Z1
+	VFMADD231PS  Z12, Z11, Z0
+	VMOVUPS      (R10)(DI*1), Z12
+	VFMADD231PS  Z12, Z9, Z3
+	VFMADD231PS  Z12, Z10, Z2
+	VFMADD231PS  Z12, Z11, Z1
+	VMOVUPS      (R10)(SI*4), Z12
+	VFMADD231PS  Z12, Z9, Z4
+	VFMADD231PS  Z12, Z10, Z3
+	VFMADD231PS  Z12, Z11, Z2
+	VMOVUPS      (R10)(R8*1), Z12
+	VFMADD231PS  Z12, Z9, Z5
+	VFMADD231PS  Z12, Z10, Z4
+	VFMADD231PS  Z12, Z11, Z3
+	VMOVUPS      (R10)(DI*2), Z12
+	VFMADD231PS  Z12, Z9, Z6
+	VFMADD231PS  Z12, Z10, Z5
+	VFMADD231PS  Z12, Z11, Z4
+	VMOVUPS      (R10)(R9*1), Z12
+	VFMADD231PS  Z12, Z9, Z7
+	VFMADD231PS  Z12, Z10, Z6
+	VFMADD231PS  Z12, Z11, Z5
+	VMOVUPS      (R11), Z9
+	VFMADD231PS  Z9, Z10, Z7
+	VFMADD231PS  Z9, Z11, Z6
+	VFMADD231PS  (R11)(SI*1), Z11, Z7
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z1, Z1
+	VADDPS (SI)(AX*2), Z2, Z2
+	VADDPS (SI)(CX*1), Z3, Z3
+	VADDPS (SI)(AX*4), Z4, Z4
+	VADDPS (SI)(DX*1), Z5, Z5
+	VADDPS (SI)(CX*2), Z6, Z6
+	VADDPS (SI)(BX*1), Z7, Z7
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z13, Z13, Z13
+	VCMPPS    $0x19, Z0, Z13, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z13, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z13, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z13, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z13, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z13, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z13, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z13, K1
+	VMOVUPS.Z Z7, K1, Z7
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, (SI)(AX*1)
+	VMOVUPS Z2, (SI)(AX*2)
+	VMOVUPS Z3, (SI)(CX*1)
+	VMOVUPS Z4, (SI)(AX*4)
+	VMOVUPS Z5, (SI)(DX*1)
+	VMOVUPS Z6, (SI)(CX*2)
+	VMOVUPS Z7, (SI)(BX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise9x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise9x1AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	JMP          started
+
+zero:
+	VPXORD  Z9, Z9, Z9
+	VMOVUPS Z9, Z0
+	VMOVUPS Z9, Z1
+	VMOVUPS Z9, Z2
+	VMOVUPS Z9, Z3
+	VMOVUPS Z9, Z4
+	VMOVUPS Z9, Z5
+	VMOVUPS Z9, Z6
+	VMOVUPS Z9, Z7
+	VMOVUPS Z9, Z8
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z10
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z11
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z12
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z10, Z0
+	VMOVUPS      (R10)(SI*1), Z13
+	VFMADD231PS  Z13, Z10, Z1
+	VFMADD231PS  Z13, Z11, Z0
+	VMOVUPS      (R10)(SI*2), Z13
+	VFMADD231PS  Z13, Z10, Z2
+	VFMADD231PS  Z13, Z11, Z1
+	VFMADD231PS  Z13, Z12, Z0
+	VMOVUPS      (R10)(DI*1), Z13
+	VFMADD231PS  Z13, Z10, Z3
+	VFMADD231PS  Z13, Z11, Z2
+	VFMADD231PS  Z13, Z12, Z1
+	VMOVUPS      (R10)(SI*4), Z13
+	VFMADD231PS  Z13, Z10, Z4
+	VFMADD231PS  Z13, Z11, Z3
+	VFMADD231PS  Z13, Z12, Z2
+	VMOVUPS      (R10)(R8*1), Z13
+	VFMADD231PS  Z13, Z10, Z5
+	VFMADD231PS  Z13, Z11, Z4
+	VFMADD231PS  Z13, Z12, Z3
+	VMOVUPS      (R10)(DI*2), Z13
+	VFMADD231PS  Z13, Z10, Z6
+	VFMADD231PS  Z13, Z11, Z5
+	VFMADD231PS  Z13, Z12, Z4
+	VMOVUPS      (R10)(R9*1), Z13
+	VFMADD231PS  Z13, Z10, Z7
+	VFMADD231PS  Z13, Z11, Z6
+	VFMADD231PS  Z13, Z12, Z5
+	VMOVUPS      (R11), Z13
+	VFMADD231PS  Z13, Z10, Z8
+	VFMADD231PS  Z13, Z11, Z7
+	VFMADD231PS  Z13, Z12, Z6
+	VMOVUPS      (R11)(SI*1), Z10
+	VFMADD231PS  Z10, Z11, Z8
+	VFMADD231PS  Z10, Z12, Z7
+	VFMADD231PS  (R11)(SI*2), Z12, Z8
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z1, Z1
+	VADDPS (SI)(AX*2), Z2, Z2
+	VADDPS (SI)(CX*1), Z3, Z3
+	VADDPS (SI)(AX*4), Z4, Z4
+	VADDPS (SI)(DX*1), Z5, Z5
+	VADDPS (SI)(CX*2), Z6, Z6
+	VADDPS (SI)(BX*1), Z7, Z7
+	VADDPS (DI), Z8, Z8
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z14, Z14, Z14
+	VCMPPS    $0x19, Z0, Z14, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z14, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z14, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z14, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z14, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z14, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z14, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z14, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z14, K1
+	VMOVUPS.Z Z8, K1, Z8
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, (SI)(AX*1)
+	VMOVUPS Z2, (SI)(AX*2)
+	VMOVUPS Z3, (SI)(CX*1)
+	VMOVUPS Z4, (SI)(AX*4)
+	VMOVUPS Z5, (SI)(DX*1)
+	VMOVUPS Z6, (SI)(CX*2)
+	VMOVUPS Z7, (SI)(BX*1)
+	VMOVUPS Z8, (DI)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise10x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise10x1AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	JMP          started
+
+zero:
+	VPXORD  Z10, Z10, Z10
+	VMOVUPS Z10, Z0
+	VMOVUPS Z10, Z1
+	VMOVUPS Z10, Z2
+	VMOVUPS Z10, Z3
+	VMOVUPS Z10, Z4
+	VMOVUPS Z10, Z5
+	VMOVUPS Z10, Z6
+	VMOVUPS Z10, Z7
+	VMOVUPS Z10, Z8
+	VMOVUPS Z10, Z9
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z11
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z12
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z13
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z11, Z0
+	VMOVUPS      (R10)(SI*1), Z14
+	VFMADD231PS  Z14, Z11, Z1
+	VFMADD231PS  Z14, Z12, Z0
+	VMOVUPS      (R10)(SI*2), Z14
+	VFMADD231PS  Z14, Z11, Z2
+	VFMADD231PS  Z14, Z12, Z1
+	VFMADD231PS  Z14, Z13, Z0
+	VMOVUPS      (R10)(DI*1), Z14
+	VFMADD231PS  Z14, Z11, Z3
+	VFMADD231PS  Z14, Z12, Z2
+	VFMADD231PS  Z14, Z13, Z1
+	VMOVUPS      (R10)(SI*4), Z14
+	VFMADD231PS  Z14, Z11, Z4
+	VFMADD231PS  Z14, Z12, Z3
+	VFMADD231PS  Z14, Z13, Z2
+	VMOVUPS      (R10)(R8*1), Z14
+	VFMADD231PS  Z14, Z11, Z5
+	VFMADD231PS  Z14, Z12, Z4
+	VFMADD231PS  Z14, Z13, Z3
+	VMOVUPS      (R10)(DI*2), Z14
+	VFMADD231PS  Z14, Z11, Z6
+	VFMADD231PS  Z14, Z12, Z5
+	VFMADD231PS  Z14, Z13, Z4
+	VMOVUPS      (R10)(R9*1), Z14
+	VFMADD231PS  Z14, Z11, Z7
+	VFMADD231PS  Z14, Z12, Z6
+	VFMADD231PS  Z14, Z13, Z5
+	VMOVUPS      (R11), Z14
+	VFMADD231PS  Z14, Z11, Z8
+	VFMADD231PS  Z14, Z12, Z7
+	VFMADD231PS  Z14, Z13, Z6
+	VMOVUPS      (R11)(SI*1), Z14
+	VFMADD231PS  Z14, Z11, Z9
+	VFMADD231PS  Z14, Z12, Z8
+	VFMADD231PS  Z14, Z13, Z7
+	VMOVUPS      (R11)(SI*2), Z11
+	VFMADD231PS  Z11, Z12, Z9
+	VFMADD231PS  Z11, Z13, Z8
+	VFMADD231PS  (R11)(DI*1), Z13, Z9
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z1, Z1
+	VADDPS (SI)(AX*2), Z2, Z2
+	VADDPS (SI)(CX*1), Z3, Z3
+	VADDPS (SI)(AX*4), Z4, Z4
+	VADDPS (SI)(DX*1), Z5, Z5
+	VADDPS (SI)(CX*2), Z6, Z6
+	VADDPS (SI)(BX*1), Z7, Z7
+	VADDPS (DI), Z8, Z8
+	VADDPS (DI)(AX*1), Z9, Z9
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z15, Z15, Z15
+	VCMPPS    $0x19, Z0, Z15, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z15, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z15, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z15, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z15, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z15, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z15, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z15, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z15, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z15, K1
+	VMOVUPS.Z Z9, K1, Z9
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, (SI)(AX*1)
+	VMOVUPS Z2, (SI)(AX*2)
+	VMOVUPS Z3, (SI)(CX*1)
+	VMOVUPS Z4, (SI)(AX*4)
+	VMOVUPS Z5, (SI)(DX*1)
+	VMOVUPS Z6, (SI)(CX*2)
+	VMOVUPS Z7, (SI)(BX*1)
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, (DI)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise11x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise11x1AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	JMP          started
+
+zero:
+	VPXORD  Z11, Z11, Z11
+	VMOVUPS Z11, Z0
+	VMOVUPS Z11, Z1
+	VMOVUPS Z11, Z2
+	VMOVUPS Z11, Z3
+	VMOVUPS Z11, Z4
+	VMOVUPS Z11, Z5
+	VMOVUPS Z11, Z6
+	VMOVUPS Z11, Z7
+	VMOVUPS Z11, Z8
+	VMOVUPS Z11, Z9
+	VMOVUPS Z11, Z10
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z12
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z13
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z14
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z12, Z0
+	VMOVUPS      (R10)(SI*1), Z15
+	VFMADD231PS  Z15, Z12, Z1
+	VFMADD231PS  Z15, Z13, Z0
+	VMOVUPS      (R10)(SI*2), Z15
+	VFMADD231PS  Z15, Z12, Z2
+	VFMADD231PS  Z15, Z13, Z1
+	VFMADD231PS  Z15, Z14, Z0
+	VMOVUPS      (R10)(DI*1), Z15
+	VFMADD231PS  Z15, Z12, Z3
+	VFMADD231PS  Z15, Z13, Z2
+	VFMADD231PS  Z15, Z14, Z1
+	VMOVUPS      (R10)(SI*4), Z15
+	VFMADD231PS  Z15, Z12, Z4
+	VFMADD231PS  Z15, Z13, Z3
+	VFMADD231PS  Z15, Z14, Z2
+	VMOVUPS      (R10)(R8*1), Z15
+	VFMADD231PS  Z15, Z12, Z5
+	VFMADD231PS  Z15, Z13, Z4
+	VFMADD231PS  Z15, Z14, Z3
+	VMOVUPS      (R10)(DI*2), Z15
+	VFMADD231PS  Z15, Z12, Z6
+	VFMADD231PS  Z15, Z13, Z5
+	VFMADD231PS  Z15, Z14, Z4
+	VMOVUPS      (R10)(R9*1), Z15
+	VFMADD231PS  Z15, Z12, Z7
+	VFMADD231PS  Z15, Z13, Z6
+	VFMADD231PS  Z15, Z14, Z5
+	VMOVUPS      (R11), Z15
+	VFMADD231PS  Z15, Z12, Z8
+	VFMADD231PS  Z15, Z13, Z7
+	VFMADD231PS  Z15, Z14, Z6
+	VMOVUPS      (R11)(SI*1), Z15
+	VFMADD231PS  Z15, Z12, Z9
+	VFMADD231PS  Z15, Z13, Z8
+	VFMADD231PS  Z15, Z14, Z7
+	VMOVUPS      (R11)(SI*2), Z15
+	VFMADD231PS  Z15, Z12, Z10
+	VFMADD231PS  Z15, Z13, Z9
+	VFMADD231PS  Z15, Z14, Z8
+	VMOVUPS      (R11)(DI*1), Z12
+	VFMADD231PS  Z12, Z13, Z10
+	VFMADD231PS  Z12, Z14, Z9
+	VFMADD231PS  (R11)(SI*4), Z14, Z10
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z1, Z1
+	VADDPS (SI)(AX*2), Z2, Z2
+	VADDPS (SI)(CX*1), Z3, Z3
+	VADDPS (SI)(AX*4), Z4, Z4
+	VADDPS (SI)(DX*1), Z5, Z5
+	VADDPS (SI)(CX*2), Z6, Z6
+	VADDPS (SI)(BX*1), Z7, Z7
+	VADDPS (DI), Z8, Z8
+	VADDPS (DI)(AX*1), Z9, Z9
+	VADDPS (DI)(AX*2), Z10, Z10
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z16, Z16, Z16
+	VCMPPS    $0x19, Z0, Z16, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z16, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z16, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z16, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z16, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z16, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z16, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z16, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z16, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z16, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z16, K1
+	VMOVUPS.Z Z10, K1, Z10
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, (SI)(AX*1)
+	VMOVUPS Z2, (SI)(AX*2)
+	VMOVUPS Z3, (SI)(CX*1)
+	VMOVUPS Z4, (SI)(AX*4)
+	VMOVUPS Z5, (SI)(DX*1)
+	VMOVUPS Z6, (SI)(CX*2)
+	VMOVUPS Z7, (SI)(BX*1)
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, (DI)(AX*1)
+	VMOVUPS Z10, (DI)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise12x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise12x1AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	JMP          started
+
+zero:
+	VPXORD  Z12, Z12, Z12
+	VMOVUPS Z12, Z0
+	VMOVUPS Z12, Z1
+	VMOVUPS Z12, Z2
+	VMOVUPS Z12, Z3
+	VMOVUPS Z12, Z4
+	VMOVUPS Z12, Z5
+	VMOVUPS Z12, Z6
+	VMOVUPS Z12, Z7
+	VMOVUPS Z12, Z8
+	VMOVUPS Z12, Z9
+	VMOVUPS Z12, Z10
+	VMOVUPS Z12, Z11
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z13
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z14
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z15
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z13, Z0
+	VMOVUPS      (R10)(SI*1), Z16
+	VFMADD231PS  Z16, Z13, Z1
+	VFMADD231PS  Z16, Z14, Z0
+	VMOVUPS      (R10)(SI*2), Z16
+	VFMADD231PS  Z16, Z13, Z2
+	VFMADD231PS  Z16, Z14, Z1
+	VFMADD231PS  Z16, Z15, Z0
+	VMOVUPS      (R10)(DI*1), Z16
+	VFMADD231PS  Z16, Z13, Z3
+	VFMADD231PS  Z16, Z14, Z2
+	VFMADD231PS  Z16, Z15, Z1
+	VMOVUPS      (R10)(SI*4), Z16
+	VFMADD231PS  Z16, Z13, Z4
+	VFMADD231PS  Z16, Z14, Z3
+	VFMADD231PS  Z16, Z15, Z2
+	VMOVUPS      (R10)(R8*1), Z16
+	VFMADD231PS  Z16, Z13, Z5
+	VFMADD231PS  Z16, Z14, Z4
+	VFMADD231PS  Z16, Z15, Z3
+	VMOVUPS      (R10)(DI*2), Z16
+	VFMADD231PS  Z16, Z13, Z6
+	VFMADD231PS  Z16, Z14, Z5
+	VFMADD231PS  Z16, Z15, Z4
+	VMOVUPS      (R10)(R9*1), Z16
+	VFMADD231PS  Z16, Z13, Z7
+	VFMADD231PS  Z16, Z14, Z6
+	VFMADD231PS  Z16, Z15, Z5
+	VMOVUPS      (R11), Z16
+	VFMADD231PS  Z16, Z13, Z8
+	VFMADD231PS  Z16, Z14, Z7
+	VFMADD231PS  Z16, Z15, Z6
+	VMOVUPS      (R11)(SI*1), Z16
+	VFMADD231PS  Z16, Z13, Z9
+	VFMADD231PS  Z16, Z14, Z8
+	VFMADD231PS  Z16, Z15, Z7
+	VMOVUPS      (R11)(SI*2), Z16
+	VFMADD231PS  Z16, Z13, Z10
+	VFMADD231PS  Z16, Z14, Z9
+	VFMADD231PS  Z16, Z15, Z8
+	VMOVUPS      (R11)(DI*1), Z16
+	VFMADD231PS  Z16, Z13, Z11
+	VFMADD231PS  Z16, Z14, Z10
+	VFMADD231PS  Z16, Z15, Z9
+	VMOVUPS      (R11)(SI*4), Z13
+	VFMADD231PS  Z13, Z14, Z11
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  (R11)(R8*1), Z15, Z11
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z1, Z1
+	VADDPS (SI)(AX*2), Z2, Z2
+	VADDPS (SI)(CX*1), Z3, Z3
+	VADDPS (SI)(AX*4), Z4, Z4
+	VADDPS (SI)(DX*1), Z5, Z5
+	VADDPS (SI)(CX*2), Z6, Z6
+	VADDPS (SI)(BX*1), Z7, Z7
+	VADDPS (DI), Z8, Z8
+	VADDPS (DI)(AX*1), Z9, Z9
+	VADDPS (DI)(AX*2), Z10, Z10
+	VADDPS (DI)(CX*1), Z11, Z11
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z17, Z17, Z17
+	VCMPPS    $0x19, Z0, Z17, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z17, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z17, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z17, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z17, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z17, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z17, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z17, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z17, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z17, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z17, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z17, K1
+	VMOVUPS.Z Z11, K1, Z11
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, (SI)(AX*1)
+	VMOVUPS Z2, (SI)(AX*2)
+	VMOVUPS Z3, (SI)(CX*1)
+	VMOVUPS Z4, (SI)(AX*4)
+	VMOVUPS Z5, (SI)(DX*1)
+	VMOVUPS Z6, (SI)(CX*2)
+	VMOVUPS Z7, (SI)(BX*1)
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, (DI)(AX*1)
+	VMOVUPS Z10, (DI)(AX*2)
+	VMOVUPS Z11, (DI)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise13x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise13x1AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	JMP          started
+
+zero:
+	VPXORD  Z13, Z13, Z13
+	VMOVUPS Z13, Z0
+	VMOVUPS Z13, Z1
+	VMOVUPS Z13, Z2
+	VMOVUPS Z13, Z3
+	VMOVUPS Z13, Z4
+	VMOVUPS Z13, Z5
+	VMOVUPS Z13, Z6
+	VMOVUPS Z13, Z7
+	VMOVUPS Z13, Z8
+	VMOVUPS Z13, Z9
+	VMOVUPS Z13, Z10
+	VMOVUPS Z13, Z11
+	VMOVUPS Z13, Z12
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z14
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z15
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z16
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z14, Z0
+	VMOVUPS      (R10)(SI*1), Z17
+	VFMADD231PS  Z17, Z14, Z1
+	VFMADD231PS  Z17, Z15, Z0
+	VMOVUPS      (R10)(SI*2), Z17
+	VFMADD231PS  Z17, Z14, Z2
+	VFMADD231PS  Z17, Z15, Z1
+	VFMADD231PS  Z17, Z16, Z0
+	VMOVUPS      (R10)(DI*1), Z17
+	VFMADD231PS  Z17, Z14, Z3
+	VFMADD231PS  Z17, Z15, Z2
+	VFMADD231PS  Z17, Z16, Z1
+	VMOVUPS      (R10)(SI*4), Z17
+	VFMADD231PS  Z17, Z14, Z4
+	VFMADD231PS  Z17, Z15, Z3
+	VFMADD231PS  Z17, Z16, Z2
+	VMOVUPS      (R10)(R8*1), Z17
+	VFMADD231PS  Z17, Z14, Z5
+	VFMADD231PS  Z17, Z15, Z4
+	VFMADD231PS  Z17, Z16, Z3
+	VMOVUPS      (R10)(DI*2), Z17
+	VFMADD231PS  Z17, Z14, Z6
+	VFMADD231PS  Z17, Z15, Z5
+	VFMADD231PS  Z17, Z16, Z4
+	VMOVUPS      (R10)(R9*1), Z17
+	VFMADD231PS  Z17, Z14, Z7
+	VFMADD231PS  Z17, Z15, Z6
+	VFMADD231PS  Z17, Z16, Z5
+	VMOVUPS      (R11), Z17
+	VFMADD231PS  Z17, Z14, Z8
+	VFMADD231PS  Z17, Z15, Z7
+	VFMADD231PS  Z17, Z16, Z6
+	VMOVUPS      (R11)(SI*1), Z17
+	VFMADD231PS  Z17, Z14, Z9
+	VFMADD231PS  Z17, Z15, Z8
+	VFMADD231PS  Z17, Z16, Z7
+	VMOVUPS      (R11)(SI*2), Z17
+	VFMADD231PS  Z17, Z14, Z10
+	VFMADD231PS  Z17, Z15, Z9
+	VFMADD231PS  Z17, Z16, Z8
+	VMOVUPS      (R11)(DI*1), Z17
+	VFMADD231PS  Z17, Z14, Z11
+	VFMADD231PS  Z17, Z15, Z10
+	VFMADD231PS  Z17, Z16, Z9
+	VMOVUPS      (R11)(SI*4), Z17
+	VFMADD231PS  Z17, Z14, Z12
+	VFMADD231PS  Z17, Z15, Z11
+	VFMADD231PS  Z17, Z16, Z10
+	VMOVUPS      (R11)(R8*1), Z14
+	VFMADD231PS  Z14, Z15, Z12
+	VFMADD231PS  Z14, Z16, Z11
+	VFMADD231PS  (R11)(DI*2), Z16, Z12
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z1, Z1
+	VADDPS (SI)(AX*2), Z2, Z2
+	VADDPS (SI)(CX*1), Z3, Z3
+	VADDPS (SI)(AX*4), Z4, Z4
+	VADDPS (SI)(DX*1), Z5, Z5
+	VADDPS (SI)(CX*2), Z6, Z6
+	VADDPS (SI)(BX*1), Z7, Z7
+	VADDPS (DI), Z8, Z8
+	VADDPS (DI)(AX*1), Z9, Z9
+	VADDPS (DI)(AX*2), Z10, Z10
+	VADDPS (DI)(CX*1), Z11, Z11
+	VADDPS (DI)(AX*4), Z12, Z12
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z18, Z18, Z18
+	VCMPPS    $0x19, Z0, Z18, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z18, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z18, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z18, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z18, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z18, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z18, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z18, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z18, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z18, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z18, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z18, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z18, K1
+	VMOVUPS.Z Z12, K1, Z12
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, (SI)(AX*1)
+	VMOVUPS Z2, (SI)(AX*2)
+	VMOVUPS Z3, (SI)(CX*1)
+	VMOVUPS Z4, (SI)(AX*4)
+	VMOVUPS Z5, (SI)(DX*1)
+	VMOVUPS Z6, (SI)(CX*2)
+	VMOVUPS Z7, (SI)(BX*1)
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, (DI)(AX*1)
+	VMOVUPS Z10, (DI)(AX*2)
+	VMOVUPS Z11, (DI)(CX*1)
+	VMOVUPS Z12, (DI)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000d, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000d, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000d, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise14x1AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise14x1AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	JMP          started
+
+zero:
+	VPXORD  Z14, Z14, Z14
+	VMOVUPS Z14, Z0
+	VMOVUPS Z14, Z1
+	VMOVUPS Z14, Z2
+	VMOVUPS Z14, Z3
+	VMOVUPS Z14, Z4
+	VMOVUPS Z14, Z5
+	VMOVUPS Z14, Z6
+	VMOVUPS Z14, Z7
+	VMOVUPS Z14, Z8
+	VMOVUPS Z14, Z9
+	VMOVUPS Z14, Z10
+	VMOVUPS Z14, Z11
+	VMOVUPS Z14, Z12
+	VMOVUPS Z14, Z13
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z15
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z16
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z17
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z15, Z0
+	VMOVUPS      (R10)(SI*1), Z18
+	VFMADD231PS  Z18, Z15, Z1
+	VFMADD231PS  Z18, Z16, Z0
+	VMOVUPS      (R10)(SI*2), Z18
+	VFMADD231PS  Z18, Z15, Z2
+	VFMADD231PS  Z18, Z16, Z1
+	VFMADD231PS  Z18, Z17, Z0
+	VMOVUPS      (R10)(DI*1), Z18
+	VFMADD231PS  Z18, Z15, Z3
+	VFMADD231PS  Z18, Z16, Z2
+	VFMADD231PS  Z18, Z17, Z1
+	VMOVUPS      (R10)(SI*4), Z18
+	VFMADD231PS  Z18, Z15, Z4
+	VFMADD231PS  Z18, Z16, Z3
+	VFMADD231PS  Z18, Z17, Z2
+	VMOVUPS      (R10)(R8*1), Z18
+	VFMADD231PS  Z18, Z15, Z5
+	VFMADD231PS  Z18, Z16, Z4
+	VFMADD231PS  Z18, Z17, Z3
+	VMOVUPS      (R10)(DI*2), Z18
+	VFMADD231PS  Z18, Z15, Z6
+	VFMADD231PS  Z18, Z16, Z5
+	VFMADD231PS  Z18, Z17, Z4
+	VMOVUPS      (R10)(R9*1), Z18
+	VFMADD231PS  Z18, Z15, Z7
+	VFMADD231PS  Z18, Z16, Z6
+	VFMADD231PS  Z18, Z17, Z5
+	VMOVUPS      (R11), Z18
+	VFMADD231PS  Z18, Z15, Z8
+	VFMADD231PS  Z18, Z16, Z7
+	VFMADD231PS  Z18, Z17, Z6
+	VMOVUPS      (R11)(SI*1), Z18
+	VFMADD231PS  Z18, Z15, Z9
+	VFMADD231PS  Z18, Z16, Z8
+	VFMADD231PS  Z18, Z17, Z7
+	VMOVUPS      (R11)(SI*2), Z18
+	VFMADD231PS  Z18, Z15, Z10
+	VFMADD231PS  Z18, Z16, Z9
+	VFMADD231PS  Z18, Z17, Z8
+	VMOVUPS      (R11)(DI*1), Z18
+	VFMADD231PS  Z18, Z15, Z11
+	VFMADD231PS  Z18, Z16, Z10
+	VFMADD231PS  Z18, Z17, Z9
+	VMOVUPS      (R11)(SI*4), Z18
+	VFMADD231PS  Z18, Z15, Z12
+	VFMADD231PS  Z18, Z16, Z11
+	VFMADD231PS  Z18, Z17, Z10
+	VMOVUPS      (R11)(R8*1), Z18
+	VFMADD231PS  Z18, Z15, Z13
+	VFMADD231PS  Z18, Z16, Z12
+	VFMADD231PS  Z18, Z17, Z11
+	VMOVUPS      (R11)(DI*2), Z15
+	VFMADD231PS  Z15, Z16, Z13
+	VFMADD231PS  Z15, Z17, Z12
+	VFMADD231PS  (R11)(R9*1), Z17, Z13
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z1, Z1
+	VADDPS (SI)(AX*2), Z2, Z2
+	VADDPS (SI)(CX*1), Z3, Z3
+	VADDPS (SI)(AX*4), Z4, Z4
+	VADDPS (SI)(DX*1), Z5, Z5
+	VADDPS (SI)(CX*2), Z6, Z6
+	VADDPS (SI)(BX*1), Z7, Z7
+	VADDPS (DI), Z8, Z8
+	VADDPS (DI)(AX*1), Z9, Z9
+	VADDPS (DI)(AX*2), Z10, Z10
+	VADDPS (DI)(CX*1), Z11, Z11
+	VADDPS (DI)(AX*4), Z12, Z12
+	VADDPS (DI)(DX*1), Z13, Z13
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z19, Z19, Z19
+	VCMPPS    $0x19, Z0, Z19, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z19, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z19, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z19, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z19, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z19, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z19, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z19, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z19, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z19, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z19, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z19, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z19, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z19, K1
+	VMOVUPS.Z Z13, K1, Z13
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, (SI)(AX*1)
+	VMOVUPS Z2, (SI)(AX*2)
+	VMOVUPS Z3, (SI)(CX*1)
+	VMOVUPS Z4, (SI)(AX*4)
+	VMOVUPS Z5, (SI)(DX*1)
+	VMOVUPS Z6, (SI)(CX*2)
+	VMOVUPS Z7, (SI)(BX*1)
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, (DI)(AX*1)
+	VMOVUPS Z10, (DI)(AX*2)
+	VMOVUPS Z11, (DI)(CX*1)
+	VMOVUPS Z12, (DI)(AX*4)
+	VMOVUPS Z13, (DI)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000e, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000e, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000e, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise1x2AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	JMP          started
+
+zero:
+	VPXORD  Z2, Z2, Z2
+	VMOVUPS Z2, Z0
+	VMOVUPS Z2, Z1
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z3
+	MOVQ         24(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z4
+	MOVQ         40(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z5
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VFMADD231PS  (DI), Z3, Z0
+	VFMADD231PS  64(DI), Z3, Z1
+	VFMADD231PS  (DI)(SI*1), Z4, Z0
+	VFMADD231PS  64(DI)(SI*1), Z4, Z1
+	VFMADD231PS  (DI)(SI*2), Z5, Z0
+	VFMADD231PS  64(DI)(SI*2), Z5, Z1
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z6, Z6, Z6
+	VCMPPS    $0x19, Z0, Z6, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z6, K1
+	VMOVUPS.Z Z1, K1, Z1
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise2x2AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	JMP          started
+
+zero:
+	VPXORD  Z4, Z4, Z4
+	VMOVUPS Z4, Z0
+	VMOVUPS Z4, Z1
+	VMOVUPS Z4, Z2
+	VMOVUPS Z4, Z3
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z5
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z6
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z7
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Z5, Z0
+	VFMADD231PS  64(R8), Z5, Z1
+	VMOVUPS      (R8)(SI*1), Z8
+	VFMADD231PS  Z8, Z5, Z2
+	VFMADD231PS  Z8, Z6, Z0
+	VMOVUPS      64(R8)(SI*1), Z8
+	VFMADD231PS  Z8, Z5, Z3
+	VFMADD231PS  Z8, Z6, Z1
+	VMOVUPS      (R8)(SI*2), Z5
+	VFMADD231PS  Z5, Z6, Z2
+	VFMADD231PS  Z5, Z7, Z0
+	VMOVUPS      64(R8)(SI*2), Z5
+	VFMADD231PS  Z5, Z6, Z3
+	VFMADD231PS  Z5, Z7, Z1
+	VFMADD231PS  (R8)(DI*1), Z7, Z2
+	VFMADD231PS  64(R8)(DI*1), Z7, Z3
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS 64(CX), Z1, Z1
+	VADDPS (CX)(AX*1), Z2, Z2
+	VADDPS 64(CX)(AX*1), Z3, Z3
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z9, Z9, Z9
+	VCMPPS    $0x19, Z0, Z9, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z9, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z9, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z9, K1
+	VMOVUPS.Z Z3, K1, Z3
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, 64(CX)
+	VMOVUPS Z2, (CX)(AX*1)
+	VMOVUPS Z3, 64(CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise3x2AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	JMP          started
+
+zero:
+	VPXORD  Z6, Z6, Z6
+	VMOVUPS Z6, Z0
+	VMOVUPS Z6, Z1
+	VMOVUPS Z6, Z2
+	VMOVUPS Z6, Z3
+	VMOVUPS Z6, Z4
+	VMOVUPS Z6, Z5
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z7
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z8
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z9
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Z7, Z0
+	VFMADD231PS  64(R8), Z7, Z1
+	VMOVUPS      (R8)(SI*1), Z10
+	VFMADD231PS  Z10, Z7, Z2
+	VFMADD231PS  Z10, Z8, Z0
+	VMOVUPS      64(R8)(SI*1), Z10
+	VFMADD231PS  Z10, Z7, Z3
+	VFMADD231PS  Z10, Z8, Z1
+	VMOVUPS      (R8)(SI*2), Z10
+	VFMADD231PS  Z10, Z7, Z4
+	VFMADD231PS  Z10, Z8, Z2
+	VFMADD231PS  Z10, Z9, Z0
+	VMOVUPS      64(R8)(SI*2), Z10
+	VFMADD231PS  Z10, Z7, Z5
+	VFMADD231PS  Z10, Z8, Z3
+	VFMADD231PS  Z10, Z9, Z1
+	VMOVUPS      (R8)(DI*1), Z7
+	VFMADD231PS  Z7, Z8, Z4
+	VFMADD231PS  Z7, Z9, Z2
+	VMOVUPS      64(R8)(DI*1), Z7
+	VFMADD231PS  Z7, Z8, Z5
+	VFMADD231PS  Z7, Z9, Z3
+	VFMADD231PS  (R8)(SI*4), Z9, Z4
+	VFMADD231PS  64(R8)(SI*4), Z9, Z5
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS 64(CX), Z1, Z1
+	VADDPS (CX)(AX*1), Z2, Z2
+	VADDPS 64(CX)(AX*1), Z3, Z3
+	VADDPS (CX)(AX*2), Z4, Z4
+	VADDPS 64(CX)(AX*2), Z5, Z5
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z11, Z11, Z11
+	VCMPPS    $0x19, Z0, Z11, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z11, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z11, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z11, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z11, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z11, K1
+	VMOVUPS.Z Z5, K1, Z5
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, 64(CX)
+	VMOVUPS Z2, (CX)(AX*1)
+	VMOVUPS Z3, 64(CX)(AX*1)
+	VMOVUPS Z4, (CX)(AX*2)
+	VMOVUPS Z5, 64(CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise4x2AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	JMP          started
+
+zero:
+	VPXORD  Z8, Z8, Z8
+	VMOVUPS Z8, Z0
+	VMOVUPS Z8, Z1
+	VMOVUPS Z8, Z2
+	VMOVUPS Z8, Z3
+	VMOVUPS Z8, Z4
+	VMOVUPS Z8, Z5
+	VMOVUPS Z8, Z6
+	VMOVUPS Z8, Z7
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z9
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z10
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z11
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z9, Z0
+	VFMADD231PS  64(R9), Z9, Z1
+	VMOVUPS      (R9)(SI*1), Z12
+	VFMADD231PS  Z12, Z9, Z2
+	VFMADD231PS  Z12, Z10, Z0
+	VMOVUPS      64(R9)(SI*1), Z12
+	VFMADD231PS  Z12, Z9, Z3
+	VFMADD231PS  Z12, Z10, Z1
+	VMOVUPS      (R9)(SI*2), Z12
+	VFMADD231PS  Z12, Z9, Z4
+	VFMADD231PS  Z12, Z10, Z2
+	VFMADD231PS  Z12, Z11, Z0
+	VMOVUPS      64(R9)(SI*2), Z12
+	VFMADD231PS  Z12, Z9, Z5
+	VFMADD231PS  Z12, Z10, Z3
+	VFMADD231PS  Z12, Z11, Z1
+	VMOVUPS      (R9)(DI*1), Z12
+	VFMADD231PS  Z12, Z9, Z6
+	VFMADD231PS  Z12, Z10, Z4
+	VFMADD231PS  Z12, Z11, Z2
+	VMOVUPS      64(R9)(DI*1), Z12
+	VFMADD231PS  Z12, Z9, Z7
+	VFMADD231PS  Z12, Z10, Z5
+	VFMADD231PS  Z12, Z11, Z3
+	VMOVUPS      (R9)(SI*4), Z9
+	VFMADD231PS  Z9, Z10, Z6
+	VFMADD231PS  Z9, Z11, Z4
+	VMOVUPS      64(R9)(SI*4), Z9
+	VFMADD231PS  Z9, Z10, Z7
+	VFMADD231PS  Z9, Z11, Z5
+	VFMADD231PS  (R9)(R8*1), Z11, Z6
+	VFMADD231PS  64(R9)(R8*1), Z11, Z7
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS (DX)(AX*1), Z2, Z2
+	VADDPS 64(DX)(AX*1), Z3, Z3
+	VADDPS (DX)(AX*2), Z4, Z4
+	VADDPS 64(DX)(AX*2), Z5, Z5
+	VADDPS (DX)(CX*1), Z6, Z6
+	VADDPS 64(DX)(CX*1), Z7, Z7
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z13, Z13, Z13
+	VCMPPS    $0x19, Z0, Z13, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z13, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z13, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z13, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z13, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z13, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z13, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z13, K1
+	VMOVUPS.Z Z7, K1, Z7
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, (DX)(AX*1)
+	VMOVUPS Z3, 64(DX)(AX*1)
+	VMOVUPS Z4, (DX)(AX*2)
+	VMOVUPS Z5, 64(DX)(AX*2)
+	VMOVUPS Z6, (DX)(CX*1)
+	VMOVUPS Z7, 64(DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise5x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise5x2AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	JMP          started
+
+zero:
+	VPXORD  Z10, Z10, Z10
+	VMOVUPS Z10, Z0
+	VMOVUPS Z10, Z1
+	VMOVUPS Z10, Z2
+	VMOVUPS Z10, Z3
+	VMOVUPS Z10, Z4
+	VMOVUPS Z10, Z5
+	VMOVUPS Z10, Z6
+	VMOVUPS Z10, Z7
+	VMOVUPS Z10, Z8
+	VMOVUPS Z10, Z9
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z11
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z12
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z13
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z11, Z0
+	VFMADD231PS  64(R9), Z11, Z1
+	VMOVUPS      (R9)(SI*1), Z14
+	VFMADD231PS  Z14, Z11, Z2
+	VFMADD231PS  Z14, Z12, Z0
+	VMOVUPS      64(R9)(SI*1), Z14
+	VFMADD231PS  Z14, Z11, Z3
+	VFMADD231PS  Z14, Z12, Z1
+	VMOVUPS      (R9)(SI*2), Z14
+	VFMADD231PS  Z14, Z11, Z4
+	VFMADD231PS  Z14, Z12, Z2
+	VFMADD231PS  Z14, Z13, Z0
+	VMOVUPS      64(R9)(SI*2), Z14
+	VFMADD231PS  Z14, Z11, Z5
+	VFMADD231PS  Z14, Z12, Z3
+	VFMADD231PS  Z14, Z13, Z1
+	VMOVUPS      (R9)(DI*1), Z14
+	VFMADD231PS  Z14, Z11, Z6
+	VFMADD231PS  Z14, Z12, Z4
+	VFMADD231PS  Z14, Z13, Z2
+	VMOVUPS      64(R9)(DI*1), Z14
+	VFMADD231PS  Z14, Z11, Z7
+	VFMADD231PS  Z14, Z12, Z5
+	VFMADD231PS  Z14, Z13, Z3
+	VMOVUPS      (R9)(SI*4), Z14
+	VFMADD231PS  Z14, Z11, Z8
+	VFMADD231PS  Z14, Z12, Z6
+	VFMADD231PS  Z14, Z13, Z4
+	VMOVUPS      64(R9)(SI*4), Z14
+	VFMADD231PS  Z14, Z11, Z9
+	VFMADD231PS  Z14, Z12, Z7
+	VFMADD231PS  Z14, Z13, Z5
+	VMOVUPS      (R9)(R8*1), Z11
+	VFMADD231PS  Z11, Z12, Z8
+	VFMADD231PS  Z11, Z13, Z6
+	VMOVUPS      64(R9)(R8*1), Z11
+	VFMADD231PS  Z11, Z12, Z9
+	VFMADD231PS  Z11, Z13, Z7
+	VFMADD231PS  (R9)(DI*2), Z13, Z8
+	VFMADD231PS  64(R9)(DI*2), Z13, Z9
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS (DX)(AX*1), Z2, Z2
+	VADDPS 64(DX)(AX*1), Z3, Z3
+	VADDPS (DX)(AX*2), Z4, Z4
+	VADDPS 64(DX)(AX*2), Z5, Z5
+	VADDPS (DX)(CX*1), Z6, Z6
+	VADDPS 64(DX)(CX*1), Z7, Z7
+	VADDPS (DX)(AX*4), Z8, Z8
+	VADDPS 64(DX)(AX*4), Z9, Z9
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z15, Z15, Z15
+	VCMPPS    $0x19, Z0, Z15, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z15, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z15, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z15, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z15, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z15, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z15, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z15, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z15, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z15, K1
+	VMOVUPS.Z Z9, K1, Z9
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, (DX)(AX*1)
+	VMOVUPS Z3, 64(DX)(AX*1)
+	VMOVUPS Z4, (DX)(AX*2)
+	VMOVUPS Z5, 64(DX)(AX*2)
+	VMOVUPS Z6, (DX)(CX*1)
+	VMOVUPS Z7, 64(DX)(CX*1)
+	VMOVUPS Z8, (DX)(AX*4)
+	VMOVUPS Z9, 64(DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise6x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise6x2AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	JMP          started
+
+zero:
+	VPXORD  Z12, Z12, Z12
+	VMOVUPS Z12, Z0
+	VMOVUPS Z12, Z1
+	VMOVUPS Z12, Z2
+	VMOVUPS Z12, Z3
+	VMOVUPS Z12, Z4
+	VMOVUPS Z12, Z5
+	VMOVUPS Z12, Z6
+	VMOVUPS Z12, Z7
+	VMOVUPS Z12, Z8
+	VMOVUPS Z12, Z9
+	VMOVUPS Z12, Z10
+	VMOVUPS Z12, Z11
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z13
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z14
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z15
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	VFMADD231PS  (R10), Z13, Z0
+	VFMADD231PS  64(R10), Z13, Z1
+	VMOVUPS      (R10)(SI*1), Z16
+	VFMADD231PS  Z16, Z13, Z2
+	VFMADD231PS  Z16, Z14, Z0
+	VMOVUPS      64(R10)(SI*1), Z16
+	VFMADD231PS  Z16, Z13, Z3
+	VFMADD231PS  Z16, Z14, Z1
+	VMOVUPS      (R10)(SI*2), Z16
+	VFMADD231PS  Z16, Z13, Z4
+	VFMADD231PS  Z16, Z14, Z2
+	VFMADD231PS  Z16, Z15, Z0
+	VMOVUPS      64(R10)(SI*2), Z16
+	VFMADD231PS  Z16, Z13, Z5
+	VFMADD231PS  Z16, Z14, Z3
+	VFMADD231PS  Z16, Z15, Z1
+	VMOVUPS      (R10)(DI*1), Z16
+	VFMADD231PS  Z16, Z13, Z6
+	VFMADD231PS  Z16, Z14, Z4
+	VFMADD231PS  Z16, Z15, Z2
+	VMOVUPS      64(R10)(DI*1), Z16
+	VFMADD231PS  Z16, Z13, Z7
+	VFMADD231PS  Z16, Z14, Z5
+	VFMADD231PS  Z16, Z15, Z3
+	VMOVUPS      (R10)(SI*4), Z16
+	VFMADD231PS  Z16, Z13, Z8
+	VFMADD231PS  Z16, Z14, Z6
+	VFMADD231PS  Z16, Z15, Z4
+	VMOVUPS      64(R10)(SI*4), Z16
+	VFMADD231PS  Z16, Z13, Z9
+	VFMADD231PS  Z16, Z14, Z7
+	VFMADD231PS  Z16, Z15, Z5
+	VMOVUPS      (R10)(R8*1), Z16
+	VFMADD231PS  Z16, Z13, Z10
+	VFMADD231PS  Z16, Z14, Z8
+	VFMADD231PS  Z16, Z15, Z6
+	VMOVUPS      64(R10)(R8*1), Z16
+	VFMADD231PS  Z16, Z13, Z11
+	VFMADD231PS  Z16, Z14, Z9
+	VFMADD231PS  Z16, Z15, Z7
+	VMOVUPS      (R10)(DI*2), Z13
+	VFMADD231PS  Z13, Z14, Z10
+	VFMADD231PS  Z13, Z15, Z8
+	VMOVUPS      64(R10)(DI*2), Z13
+	VFMADD231PS  Z13, Z14, Z11
+	VFMADD231PS  Z13, Z15, Z9
+	VFMADD231PS  (R10)(R9*1), Z15, Z10
+	VFMADD231PS  64(R10)(R9*1), Z15, Z11
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS 64(BX), Z1, Z1
+	VADDPS (BX)(AX*1), Z2, Z2
+	VADDPS 64(BX)(AX*1), Z3, Z3
+	VADDPS (BX)(AX*2), Z4, Z4
+	VADDPS 64(BX)(AX*2), Z5, Z5
+	VADDPS (BX)(CX*1), Z6, Z6
+	VADDPS 64(BX)(CX*1), Z7, Z7
+	VADDPS (BX)(AX*4), Z8, Z8
+	VADDPS 64(BX)(AX*4), Z9, Z9
+	VADDPS (BX)(DX*1), Z10, Z10
+	VADDPS 64(BX)(DX*1), Z11, Z11
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z17, Z17, Z17
+	VCMPPS    $0x19, Z0, Z17, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z17, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z17, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z17, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z17, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z17, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z17, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z17, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z17, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z17, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z17, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z17, K1
+	VMOVUPS.Z Z11, K1, Z11
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, (BX)(AX*1)
+	VMOVUPS Z3, 64(BX)(AX*1)
+	VMOVUPS Z4, (BX)(AX*2)
+	VMOVUPS Z5, 64(BX)(AX*2)
+	VMOVUPS Z6, (BX)(CX*1)
+	VMOVUPS Z7, 64(BX)(CX*1)
+	VMOVUPS Z8, (BX)(AX*4)
+	VMOVUPS Z9, 64(BX)(AX*4)
+	VMOVUPS Z10, (BX)(DX*1)
+	VMOVUPS Z11, 64(BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise7x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise7x2AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	JMP          started
+
+zero:
+	VPXORD  Z14, Z14, Z14
+	VMOVUPS Z14, Z0
+	VMOVUPS Z14, Z1
+	VMOVUPS Z14, Z2
+	VMOVUPS Z14, Z3
+	VMOVUPS Z14, Z4
+	VMOVUPS Z14, Z5
+	VMOVUPS Z14, Z6
+	VMOVUPS Z14, Z7
+	VMOVUPS Z14, Z8
+	VMOVUPS Z14, Z9
+	VMOVUPS Z14, Z10
+	VMOVUPS Z14, Z11
+	VMOVUPS Z14, Z12
+	VMOVUPS Z14, Z13
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z15
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z16
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z17
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z15, Z0
+	VFMADD231PS  64(R10), Z15, Z1
+	VMOVUPS      (R10)(SI*1), Z18
+	VFMADD231PS  Z18, Z15, Z2
+	VFMADD231PS  Z18, Z16, Z0
+	VMOVUPS      64(R10)(SI*1), Z18
+	VFMADD231PS  Z18, Z15, Z3
+	VFMADD231PS  Z18, Z16, Z1
+	VMOVUPS      (R10)(SI*2), Z18
+	VFMADD231PS  Z18, Z15, Z4
+	VFMADD231PS  Z18, Z16, Z2
+	VFMADD231PS  Z18, Z17, Z0
+	VMOVUPS      64(R10)(SI*2), Z18
+	VFMADD231PS  Z18, Z15, Z5
+	VFMADD231PS  Z18, Z16, Z3
+	VFMADD231PS  Z18, Z17, Z1
+	VMOVUPS      (R10)(DI*1), Z18
+	VFMADD231PS  Z18, Z15, Z6
+	VFMADD231PS  Z18, Z16, Z4
+	VFMADD231PS  Z18, Z17, Z2
+	VMOVUPS      64(R10)(DI*1), Z18
+	VFMADD231PS  Z18, Z15, Z7
+	VFMADD231PS  Z18, Z16, Z5
+	VFMADD231PS  Z18, Z17, Z3
+	VMOVUPS      (R10)(SI*4), Z18
+	VFMADD231PS  Z18, Z15, Z8
+	VFMADD231PS  Z18, Z16, Z6
+	VFMADD231PS  Z18, Z17, Z4
+	VMOVUPS      64(R10)(SI*4), Z18
+	VFMADD231PS  Z18, Z15, Z9
+	VFMADD231PS  Z18, Z16, Z7
+	VFMADD231PS  Z18, Z17, Z5
+	VMOVUPS      (R10)(R8*1), Z18
+	VFMADD231PS  Z18, Z15, Z10
+	VFMADD231PS  Z18, Z16, Z8
+	VFMADD231PS  Z18, Z17, Z6
+	VMOVUPS      64(R10)(R8*1), Z18
+	VFMADD231PS  Z18, Z15, Z11
+	VFMADD231PS  Z18, Z16, Z9
+	VFMADD231PS  Z18, Z17, Z7
+	VMOVUPS      (R10)(DI*2), Z18
+	VFMADD231PS  Z18, Z15, Z12
+	VFMADD231PS  Z18, Z16, Z10
+	VFMADD231PS  Z18, Z17, Z8
+	VMOVUPS      64(R10)(DI*2), Z18
+	VFMADD231PS  Z18, Z15, Z13
+	VFMADD231PS  Z18, Z16, Z11
+	VFMADD231PS  Z18, Z17, Z9
+	VMOVUPS      (R10)(R9*1), Z15
+	VFMADD231PS  Z15, Z16, Z12
+	VFMADD231PS  Z15, Z17, Z10
+	VMOVUPS      64(R10)(R9*1), Z15
+	VFMADD231PS  Z15, Z16, Z13
+	VFMADD231PS  Z15, Z17, Z11
+	VFMADD231PS  (R11), Z17, Z12
+	VFMADD231PS  64(R11), Z17, Z13
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS 64(BX), Z1, Z1
+	VADDPS (BX)(AX*1), Z2, Z2
+	VADDPS 64(BX)(AX*1), Z3, Z3
+	VADDPS (BX)(AX*2), Z4, Z4
+	VADDPS 64(BX)(AX*2), Z5, Z5
+	VADDPS (BX)(CX*1), Z6, Z6
+	VADDPS 64(BX)(CX*1), Z7, Z7
+	VADDPS (BX)(AX*4), Z8, Z8
+	VADDPS 64(BX)(AX*4), Z9, Z9
+	VADDPS (BX)(DX*1), Z10, Z10
+	VADDPS 64(BX)(DX*1), Z11, Z11
+	VADDPS (BX)(CX*2), Z12, Z12
+	VADDPS 64(BX)(CX*2), Z13, Z13
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z19, Z19, Z19
+	VCMPPS    $0x19, Z0, Z19, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z19, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z19, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z19, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z19, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z19, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z19, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z19, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z19, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z19, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z19, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z19, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z19, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z19, K1
+	VMOVUPS.Z Z13, K1, Z13
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, (BX)(AX*1)
+	VMOVUPS Z3, 64(BX)(AX*1)
+	VMOVUPS Z4, (BX)(AX*2)
+	VMOVUPS Z5, 64(BX)(AX*2)
+	VMOVUPS Z6, (BX)(CX*1)
+	VMOVUPS Z7, 64(BX)(CX*1)
+	VMOVUPS Z8, (BX)(AX*4)
+	VMOVUPS Z9, 64(BX)(AX*4)
+	VMOVUPS Z10, (BX)(DX*1)
+	VMOVUPS Z11, 64(BX)(DX*1)
+	VMOVUPS Z12, (BX)(CX*2)
+	VMOVUPS Z13, 64(BX)(CX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise8x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise8x2AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	JMP          started
+
+zero:
+	VPXORD  Z16, Z16, Z16
+	VMOVUPS Z16, Z0
+	VMOVUPS Z16, Z1
+	VMOVUPS Z16, Z2
+	VMOVUPS Z16, Z3
+	VMOVUPS Z16, Z4
+	VMOVUPS Z16, Z5
+	VMOVUPS Z16, Z6
+	VMOVUPS Z16, Z7
+	VMOVUPS Z16, Z8
+	VMOVUPS Z16, Z9
+	VMOVUPS Z16, Z10
+	VMOVUPS Z16, Z11
+	VMOVUPS Z16, Z12
+	VMOVUPS Z16, Z13
+	VMOVUPS Z16, Z14
+	VMOVUPS Z16, Z15
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z17
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z18
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z19
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z17, Z0
+	VFMADD231PS  64(R10), Z17, Z1
+	VMOVUPS      (R10)(SI*1), Z20
+	VFMADD231PS  Z20, Z17, Z2
+	VFMADD231PS  Z20, Z18, Z0
+	VMOVUPS      64(R10)(SI*1), Z20
+	VFMADD231PS  Z20, Z17, Z3
+	VFMADD231PS  Z20, Z18, Z1
+	VMOVUPS      (R10)(SI*2), Z20
+	VFMADD231PS  Z20, Z17, Z4
+	VFMADD231PS  Z20, Z18, Z2
+	VFMADD231PS  Z20, Z19, Z0
+	VMOVUPS      64(R10)(SI*2), Z20
+	VFMADD231PS  Z20, Z17, Z5
+	VFMADD231PS  Z20, Z18, Z3
+	VFMADD231PS  Z20, Z19, Z1
+	VMOVUPS      (R10)(DI*1), Z20
+	VFMADD231PS  Z20, Z17, Z6
+	VFMADD231PS  Z20, Z18, Z4
+	VFMADD231PS  Z20, Z19, Z2
+	VMOVUPS      64(R10)(DI*1), Z20
+	VFMADD231PS  Z20, Z17, Z7
+	VFMADD231PS  Z20, Z18, Z5
+	VFMADD231PS  Z20, Z19, Z3
+	VMOVUPS      (R10)(SI*4), Z20
+	VFMADD231PS  Z20, Z17, Z8
+	VFMADD231PS  Z20, Z18, Z6
+	VFMADD231PS  Z20, Z19, Z4
+	VMOVUPS      64(R10)(SI*4), Z20
+	VFMADD231PS  Z20, Z17, Z9
+	VFMADD231PS  Z20, Z18, Z7
+	VFMADD231PS  Z20, Z19, Z5
+	VMOVUPS      (R10)(R8*1), Z20
+	VFMADD231PS  Z20, Z17, Z10
+	VFMADD231PS  Z20, Z18, Z8
+	VFMADD231PS  Z20, Z19, Z6
+	VMOVUPS      64(R10)(R8*1), Z20
+	VFMADD231PS  Z20, Z17, Z11
+	VFMADD231PS  Z20, Z18, Z9
+	VFMADD231PS  Z20, Z19, Z7
+	VMOVUPS      (R10)(DI*2), Z20
+	VFMADD231PS  Z20, Z17, Z12
+	VFMADD231PS  Z20, Z18, Z10
+	VFMADD231PS  Z20, Z19, Z8
+	VMOVUPS      64(R10)(DI*2), Z20
+	VFMADD231PS  Z20, Z17, Z13
+	VFMADD231PS  Z20, Z18, Z11
+	VFMADD231PS  Z20, Z19, Z9
+	VMOVUPS      (R10)(R9*1), Z20
+	VFMADD231PS  Z20, Z17, Z14
+	VFMADD231PS  Z20, Z18, Z12
+	VFMADD231PS  Z20, Z19, Z10
+	VMOVUPS      64(R10)(R9*1), Z20
+	VFMADD231PS  Z20, Z17, Z15
+	VFMADD231PS  Z20, Z18, Z13
+	VFMADD231PS  Z20, Z19, Z11
+	VMOVUPS      (R11), Z17
+	VFMADD231PS  Z17, Z18, Z14
+	VFMADD231PS  Z17, Z19, Z12
+	VMOVUPS      64(R11), Z17
+	VFMADD231PS  Z17, Z18, Z15
+	VFMADD231PS  Z17, Z19, Z13
+	VFMADD231PS  (R11)(SI*1), Z19, Z14
+	VFMADD231PS  64(R11)(SI*1), Z19, Z15
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS 64(SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS 64(SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS 64(SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS 64(SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS 64(SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS 64(SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS 64(SI)(BX*1), Z15, Z15
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z21, Z21, Z21
+	VCMPPS    $0x19, Z0, Z21, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z21, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z21, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z21, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z21, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z21, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z21, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z21, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z21, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z21, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z21, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z21, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z21, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z21, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z21, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z21, K1
+	VMOVUPS.Z Z15, K1, Z15
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z3, 64(SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z5, 64(SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z7, 64(SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z9, 64(SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z11, 64(SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z13, 64(SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z15, 64(SI)(BX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise9x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise9x2AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	JMP          started
+
+zero:
+	VPXORD  Z18, Z18, Z18
+	VMOVUPS Z18, Z0
+	VMOVUPS Z18, Z1
+	VMOVUPS Z18, Z2
+	VMOVUPS Z18, Z3
+	VMOVUPS Z18, Z4
+	VMOVUPS Z18, Z5
+	VMOVUPS Z18, Z6
+	VMOVUPS Z18, Z7
+	VMOVUPS Z18, Z8
+	VMOVUPS Z18, Z9
+	VMOVUPS Z18, Z10
+	VMOVUPS Z18, Z11
+	VMOVUPS Z18, Z12
+	VMOVUPS Z18, Z13
+	VMOVUPS Z18, Z14
+	VMOVUPS Z18, Z15
+	VMOVUPS Z18, Z16
+	VMOVUPS Z18, Z17
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z19
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z20
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z21
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z19, Z0
+	VFMADD231PS  64(R10), Z19, Z1
+	VMOVUPS      (R10)(SI*1), Z22
+	VFMADD231PS  Z22, Z19, Z2
+	VFMADD231PS  Z22, Z20, Z0
+	VMOVUPS      64(R10)(SI*1), Z22
+	VFMADD231PS  Z22, Z19, Z3
+	VFMADD231PS  Z22, Z20, Z1
+	VMOVUPS      (R10)(SI*2), Z22
+	VFMADD231PS  Z22, Z19, Z4
+	VFMADD231PS  Z22, Z20, Z2
+	VFMADD231PS  Z22, Z21, Z0
+	VMOVUPS      64(R10)(SI*2), Z22
+	VFMADD231PS  Z22, Z19, Z5
+	VFMADD231PS  Z22, Z20, Z3
+	VFMADD231PS  Z22, Z21, Z1
+	VMOVUPS      (R10)(DI*1), Z22
+	VFMADD231PS  Z22, Z19, Z6
+	VFMADD231PS  Z22, Z20, Z4
+	VFMADD231PS  Z22, Z21, Z2
+	VMOVUPS      64(R10)(DI*1), Z22
+	VFMADD231PS  Z22, Z19, Z7
+	VFMADD231PS  Z22, Z20, Z5
+	VFMADD231PS  Z22, Z21, Z3
+	VMOVUPS      (R10)(SI*4), Z22
+	VFMADD231PS  Z22, Z19, Z8
+	VFMADD231PS  Z22, Z20, Z6
+	VFMADD231PS  Z22, Z21, Z4
+	VMOVUPS      64(R10)(SI*4), Z22
+	VFMADD231PS  Z22, Z19, Z9
+	VFMADD231PS  Z22, Z20, Z7
+	VFMADD231PS  Z22, Z21, Z5
+	VMOVUPS      (R10)(R8*1), Z22
+	VFMADD231PS  Z22, Z19, Z10
+	VFMADD231PS  Z22, Z20, Z8
+	VFMADD231PS  Z22, Z21, Z6
+	VMOVUPS      64(R10)(R8*1), Z22
+	VFMADD231PS  Z22, Z19, Z11
+	VFMADD231PS  Z22, Z20, Z9
+	VFMADD231PS  Z22, Z21, Z7
+	VMOVUPS      (R10)(DI*2), Z22
+	VFMADD231PS  Z22, Z19, Z12
+	VFMADD231PS  Z22, Z20, Z10
+	VFMADD231PS  Z22, Z21, Z8
+	VMOVUPS      64(R10)(DI*2), Z22
+	VFMADD231PS  Z22, Z19, Z13
+	VFMADD231PS  Z22, Z20, Z11
+	VFMADD231PS  Z22, Z21, Z9
+	VMOVUPS      (R10)(R9*1), Z22
+	VFMADD231PS  Z22, Z19, Z14
+	VFMADD231PS  Z22, Z20, Z12
+	VFMADD231PS  Z22, Z21, Z10
+	VMOVUPS      64(R10)(R9*1), Z22
+	VFMADD231PS  Z22, Z19, Z15
+	VFMADD231PS  Z22, Z20, Z13
+	VFMADD231PS  Z22, Z21, Z11
+	VMOVUPS      (R11), Z22
+	VFMADD231PS  Z22, Z19, Z16
+	VFMADD231PS  Z22, Z20, Z14
+	VFMADD231PS  Z22, Z21, Z12
+	VMOVUPS      64(R11), Z22
+	VFMADD231PS  Z22, Z19, Z17
+	VFMADD231PS  Z22, Z20, Z15
+	VFMADD231PS  Z22, Z21, Z13
+	VMOVUPS      (R11)(SI*1), Z19
+	VFMADD231PS  Z19, Z20, Z16
+	VFMADD231PS  Z19, Z21, Z14
+	VMOVUPS      64(R11)(SI*1), Z19
+	VFMADD231PS  Z19, Z20, Z17
+	VFMADD231PS  Z19, Z21, Z15
+	VFMADD231PS  (R11)(SI*2), Z21, Z16
+	VFMADD231PS  64(R11)(SI*2), Z21, Z17
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS 64(SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS 64(SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS 64(SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS 64(SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS 64(SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS 64(SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS 64(SI)(BX*1), Z15, Z15
+	VADDPS (DI), Z16, Z16
+	VADDPS 64(DI), Z17, Z17
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z23, Z23, Z23
+	VCMPPS    $0x19, Z0, Z23, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z23, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z23, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z23, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z23, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z23, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z23, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z23, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z23, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z23, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z23, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z23, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z23, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z23, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z23, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z23, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z23, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z23, K1
+	VMOVUPS.Z Z17, K1, Z17
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z3, 64(SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z5, 64(SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z7, 64(SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z9, 64(SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z11, 64(SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z13, 64(SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z15, 64(SI)(BX*1)
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise10x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise10x2AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	JMP          started
+
+zero:
+	VPXORD  Z20, Z20, Z20
+	VMOVUPS Z20, Z0
+	VMOVUPS Z20, Z1
+	VMOVUPS Z20, Z2
+	VMOVUPS Z20, Z3
+	VMOVUPS Z20, Z4
+	VMOVUPS Z20, Z5
+	VMOVUPS Z20, Z6
+	VMOVUPS Z20, Z7
+	VMOVUPS Z20, Z8
+	VMOVUPS Z20, Z9
+	VMOVUPS Z20, Z10
+	VMOVUPS Z20, Z11
+	VMOVUPS Z20, Z12
+	VMOVUPS Z20, Z13
+	VMOVUPS Z20, Z14
+	VMOVUPS Z20, Z15
+	VMOVUPS Z20, Z16
+	VMOVUPS Z20, Z17
+	VMOVUPS Z20, Z18
+	VMOVUPS Z20, Z19
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z21
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z22
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z23
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z21, Z0
+	VFMADD231PS  64(R10), Z21, Z1
+	VMOVUPS      (R10)(SI*1), Z24
+	VFMADD231PS  Z24, Z21, Z2
+	VFMADD231PS  Z24, Z22, Z0
+	VMOVUPS      64(R10)(SI*1), Z24
+	VFMADD231PS  Z24, Z21, Z3
+	VFMADD231PS  Z24, Z22, Z1
+	VMOVUPS      (R10)(SI*2), Z24
+	VFMADD231PS  Z24, Z21, Z4
+	VFMADD231PS  Z24, Z22, Z2
+	VFMADD231PS  Z24, Z23, Z0
+	VMOVUPS      64(R10)(SI*2), Z24
+	VFMADD231PS  Z24, Z21, Z5
+	VFMADD231PS  Z24, Z22, Z3
+	VFMADD231PS  Z24, Z23, Z1
+	VMOVUPS      (R10)(DI*1), Z24
+	VFMADD231PS  Z24, Z21, Z6
+	VFMADD231PS  Z24, Z22, Z4
+	VFMADD231PS  Z24, Z23, Z2
+	VMOVUPS      64(R10)(DI*1), Z24
+	VFMADD231PS  Z24, Z21, Z7
+	VFMADD231PS  Z24, Z22, Z5
+	VFMADD231PS  Z24, Z23, Z3
+	VMOVUPS      (R10)(SI*4), Z24
+	VFMADD231PS  Z24, Z21, Z8
+	VFMADD231PS  Z24, Z22, Z6
+	VFMADD231PS  Z24, Z23, Z4
+	VMOVUPS      64(R10)(SI*4), Z24
+	VFMADD231PS  Z24, Z21, Z9
+	VFMADD231PS  Z24, Z22, Z7
+	VFMADD231PS  Z24, Z23, Z5
+	VMOVUPS      (R10)(R8*1), Z24
+	VFMADD231PS  Z24, Z21, Z10
+	VFMADD231PS  Z24, Z22, Z8
+	VFMADD231PS  Z24, Z23, Z6
+	VMOVUPS      64(R10)(R8*1), Z24
+	VFMADD231PS  Z24, Z21, Z11
+	VFMADD231PS  Z24, Z22, Z9
+	VFMADD231PS  Z24, Z23, Z7
+	VMOVUPS      (R10)(DI*2), Z24
+	VFMADD231PS  Z24, Z21, Z12
+	VFMADD231PS  Z24, Z22, Z10
+	VFMADD231PS  Z24, Z23, Z8
+	VMOVUPS      64(R10)(DI*2), Z24
+	VFMADD231PS  Z24, Z21, Z13
+	VFMADD231PS  Z24, Z22, Z11
+	VFMADD231PS  Z24, Z23, Z9
+	VMOVUPS      (R10)(R9*1), Z24
+	VFMADD231PS  Z24, Z21, Z14
+	VFMADD231PS  Z24, Z22, Z12
+	VFMADD231PS  Z24, Z23, Z10
+	VMOVUPS      64(R10)(R9*1), Z24
+	VFMADD231PS  Z24, Z21, Z15
+	VFMADD231PS  Z24, Z22, Z13
+	VFMADD231PS  Z24, Z23, Z11
+	VMOVUPS      (R11), Z24
+	VFMADD231PS  Z24, Z21, Z16
+	VFMADD231PS  Z24, Z22, Z14
+	VFMADD231PS  Z24, Z23, Z12
+	VMOVUPS      64(R11), Z24
+	VFMADD231PS  Z24, Z21, Z17
+	VFMADD231PS  Z24, Z22, Z15
+	VFMADD231PS  Z24, Z23, Z13
+	VMOVUPS      (R11)(SI*1), Z24
+	VFMADD231PS  Z24, Z21, Z18
+	VFMADD231PS  Z24, Z22, Z16
+	VFMADD231PS  Z24, Z23, Z14
+	VMOVUPS      64(R11)(SI*1), Z24
+	VFMADD231PS  Z24, Z21, Z19
+	VFMADD231PS  Z24, Z22, Z17
+	VFMADD231PS  Z24, Z23, Z15
+	VMOVUPS      (R11)(SI*2), Z21
+	VFMADD231PS  Z21, Z22, Z18
+	VFMADD231PS  Z21, Z23, Z16
+	VMOVUPS      64(R11)(SI*2), Z21
+	VFMADD231PS  Z21, Z22, Z19
+	VFMADD231PS  Z21, Z23, Z17
+	VFMADD231PS  (R11)(DI*1), Z23, Z18
+	VFMADD231PS  64(R11)(DI*1), Z23, Z19
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS 64(SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS 64(SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS 64(SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS 64(SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS 64(SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS 64(SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS 64(SI)(BX*1), Z15, Z15
+	VADDPS (DI), Z16, Z16
+	VADDPS 64(DI), Z17, Z17
+	VADDPS (DI)(AX*1), Z18, Z18
+	VADDPS 64(DI)(AX*1), Z19, Z19
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z25, Z25, Z25
+	VCMPPS    $0x19, Z0, Z25, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z25, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z25, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z25, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z25, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z25, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z25, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z25, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z25, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z25, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z25, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z25, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z25, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z25, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z25, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z25, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z25, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z25, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z25, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z25, K1
+	VMOVUPS.Z Z19, K1, Z19
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z3, 64(SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z5, 64(SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z7, 64(SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z9, 64(SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z11, 64(SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z13, 64(SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z15, 64(SI)(BX*1)
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	VMOVUPS Z18, (DI)(AX*1)
+	VMOVUPS Z19, 64(DI)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise11x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise11x2AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	JMP          started
+
+zero:
+	VPXORD  Z22, Z22, Z22
+	VMOVUPS Z22, Z0
+	VMOVUPS Z22, Z1
+	VMOVUPS Z22, Z2
+	VMOVUPS Z22, Z3
+	VMOVUPS Z22, Z4
+	VMOVUPS Z22, Z5
+	VMOVUPS Z22, Z6
+	VMOVUPS Z22, Z7
+	VMOVUPS Z22, Z8
+	VMOVUPS Z22, Z9
+	VMOVUPS Z22, Z10
+	VMOVUPS Z22, Z11
+	VMOVUPS Z22, Z12
+	VMOVUPS Z22, Z13
+	VMOVUPS Z22, Z14
+	VMOVUPS Z22, Z15
+	VMOVUPS Z22, Z16
+	VMOVUPS Z22, Z17
+	VMOVUPS Z22, Z18
+	VMOVUPS Z22, Z19
+	VMOVUPS Z22, Z20
+	VMOVUPS Z22, Z21
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z23
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z24
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z25
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z23, Z0
+	VFMADD231PS  64(R10), Z23, Z1
+	VMOVUPS      (R10)(SI*1), Z26
+	VFMADD231PS  Z26, Z23, Z2
+	VFMADD231PS  Z26, Z24, Z0
+	VMOVUPS      64(R10)(SI*1), Z26
+	VFMADD231PS  Z26, Z23, Z3
+	VFMADD231PS  Z26, Z24, Z1
+	VMOVUPS      (R10)(SI*2), Z26
+	VFMADD231PS  Z26, Z23, Z4
+	VFMADD231PS  Z26, Z24, Z2
+	VFMADD231PS  Z26, Z25, Z0
+	VMOVUPS      64(R10)(SI*2), Z26
+	VFMADD231PS  Z26, Z23, Z5
+	VFMADD231PS  Z26, Z24, Z3
+	VFMADD231PS  Z26, Z25, Z1
+	VMOVUPS      (R10)(DI*1), Z26
+	VFMADD231PS  Z26, Z23, Z6
+	VFMADD231PS  Z26, Z24, Z4
+	VFMADD231PS  Z26, Z25, Z2
+	VMOVUPS      64(R10)(DI*1), Z26
+	VFMADD231PS  Z26, Z23, Z7
+	VFMADD231PS  Z26, Z24, Z5
+	VFMADD231PS  Z26, Z25, Z3
+	VMOVUPS      (R10)(SI*4), Z26
+	VFMADD231PS  Z26, Z23, Z8
+	VFMADD231PS  Z26, Z24, Z6
+	VFMADD231PS  Z26, Z25, Z4
+	VMOVUPS      64(R10)(SI*4), Z26
+	VFMADD231PS  Z26, Z23, Z9
+	VFMADD231PS  Z26, Z24, Z7
+	VFMADD231PS  Z26, Z25, Z5
+	VMOVUPS      (R10)(R8*1), Z26
+	VFMADD231PS  Z26, Z23, Z10
+	VFMADD231PS  Z26, Z24, Z8
+	VFMADD231PS  Z26, Z25, Z6
+	VMOVUPS      64(R10)(R8*1), Z26
+	VFMADD231PS  Z26, Z23, Z11
+	VFMADD231PS  Z26, Z24, Z9
+	VFMADD231PS  Z26, Z25, Z7
+	VMOVUPS      (R10)(DI*2), Z26
+	VFMADD231PS  Z26, Z23, Z12
+	VFMADD231PS  Z26, Z24, Z10
+	VFMADD231PS  Z26, Z25, Z8
+	VMOVUPS      64(R10)(DI*2), Z26
+	VFMADD231PS  Z26, Z23, Z13
+	VFMADD231PS  Z26, Z24, Z11
+	VFMADD231PS  Z26, Z25, Z9
+	VMOVUPS      (R10)(R9*1), Z26
+	VFMADD231PS  Z26, Z23, Z14
+	VFMADD231PS  Z26, Z24, Z12
+	VFMADD231PS  Z26, Z25, Z10
+	VMOVUPS      64(R10)(R9*1), Z26
+	VFMADD231PS  Z26, Z23, Z15
+	VFMADD231PS  Z26, Z24, Z13
+	VFMADD231PS  Z26, Z25, Z11
+	VMOVUPS      (R11), Z26
+	VFMADD231PS  Z26, Z23, Z16
+	VFMADD231PS  Z26, Z24, Z14
+	VFMADD231PS  Z26, Z25, Z12
+	VMOVUPS      64(R11), Z26
+	VFMADD231PS  Z26, Z23, Z17
+	VFMADD231PS  Z26, Z24, Z15
+	VFMADD231PS  Z26, Z25, Z13
+	VMOVUPS      (R11)(SI*1), Z26
+	VFMADD231PS  Z26, Z23, Z18
+	VFMADD231PS  Z26, Z24, Z16
+	VFMADD231PS  Z26, Z25, Z14
+	VMOVUPS      64(R11)(SI*1), Z26
+	VFMADD231PS  Z26, Z23, Z19
+	VFMADD231PS  Z26, Z24, Z17
+	VFMADD231PS  Z26, Z25, Z15
+	VMOVUPS      (R11)(SI*2), Z26
+	VFMADD231PS  Z26, Z23, Z20
+	VFMADD231PS  Z26, Z24, Z18
+	VFMADD231PS  Z26, Z25, Z16
+	VMOVUPS      64(R11)(SI*2), Z26
+	VFMADD231PS  Z26, Z23, Z21
+	VFMADD231PS  Z26, Z24, Z19
+	VFMADD231PS  Z26, Z25, Z17
+	VMOVUPS      (R11)(DI*1), Z23
+	VFMADD231PS  Z23, Z24, Z20
+	VFMADD231PS  Z23, Z25, Z18
+	VMOVUPS      64(R11)(DI*1), Z23
+	VFMADD231PS  Z23, Z24, Z21
+	VFMADD231PS  Z23, Z25, Z19
+	VFMADD231PS  (R11)(SI*4), Z25, Z20
+	VFMADD231PS  64(R11)(SI*4), Z25, Z21
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS 64(SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS 64(SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS 64(SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS 64(SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS 64(SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS 64(SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS 64(SI)(BX*1), Z15, Z15
+	VADDPS (DI), Z16, Z16
+	VADDPS 64(DI), Z17, Z17
+	VADDPS (DI)(AX*1), Z18, Z18
+	VADDPS 64(DI)(AX*1), Z19, Z19
+	VADDPS (DI)(AX*2), Z20, Z20
+	VADDPS 64(DI)(AX*2), Z21, Z21
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z27, Z27, Z27
+	VCMPPS    $0x19, Z0, Z27, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z27, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z27, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z27, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z27, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z27, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z27, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z27, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z27, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z27, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z27, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z27, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z27, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z27, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z27, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z27, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z27, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z27, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z27, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z27, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z27, K1
+	VMOVUPS.Z Z20, K1, Z20
+	VCMPPS    $0x19, Z21, Z27, K1
+	VMOVUPS.Z Z21, K1, Z21
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z3, 64(SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z5, 64(SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z7, 64(SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z9, 64(SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z11, 64(SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z13, 64(SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z15, 64(SI)(BX*1)
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	VMOVUPS Z18, (DI)(AX*1)
+	VMOVUPS Z19, 64(DI)(AX*1)
+	VMOVUPS Z20, (DI)(AX*2)
+	VMOVUPS Z21, 64(DI)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise12x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise12x2AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	VMOVUPS      Z0, Z22
+	VMOVUPS      Z0, Z23
+	JMP          started
+
+zero:
+	VPXORD  Z24, Z24, Z24
+	VMOVUPS Z24, Z0
+	VMOVUPS Z24, Z1
+	VMOVUPS Z24, Z2
+	VMOVUPS Z24, Z3
+	VMOVUPS Z24, Z4
+	VMOVUPS Z24, Z5
+	VMOVUPS Z24, Z6
+	VMOVUPS Z24, Z7
+	VMOVUPS Z24, Z8
+	VMOVUPS Z24, Z9
+	VMOVUPS Z24, Z10
+	VMOVUPS Z24, Z11
+	VMOVUPS Z24, Z12
+	VMOVUPS Z24, Z13
+	VMOVUPS Z24, Z14
+	VMOVUPS Z24, Z15
+	VMOVUPS Z24, Z16
+	VMOVUPS Z24, Z17
+	VMOVUPS Z24, Z18
+	VMOVUPS Z24, Z19
+	VMOVUPS Z24, Z20
+	VMOVUPS Z24, Z21
+	VMOVUPS Z24, Z22
+	VMOVUPS Z24, Z23
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z25
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z26
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z27
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z25, Z0
+	VFMADD231PS  64(R10), Z25, Z1
+	VMOVUPS      (R10)(SI*1), Z28
+	VFMADD231PS  Z28, Z25, Z2
+	VFMADD231PS  Z28, Z26, Z0
+	VMOVUPS      64(R10)(SI*1), Z28
+	VFMADD231PS  Z28, Z25, Z3
+	VFMADD231PS  Z28, Z26, Z1
+	VMOVUPS      (R10)(SI*2), Z28
+	VFMADD231PS  Z28, Z25, Z4
+	VFMADD231PS  Z28, Z26, Z2
+	VFMADD231PS  Z28, Z27, Z0
+	VMOVUPS      64(R10)(SI*2), Z28
+	VFMADD231PS  Z28, Z25, Z5
+	VFMADD231PS  Z28, Z26, Z3
+	VFMADD231PS  Z28, Z27, Z1
+	VMOVUPS      (R10)(DI*1), Z28
+	VFMADD231PS  Z28, Z25, Z6
+	VFMADD231PS  Z28, Z26, Z4
+	VFMADD231PS  Z28, Z27, Z2
+	VMOVUPS      64(R10)(DI*1), Z28
+	VFMADD231PS  Z28, Z25, Z7
+	VFMADD231PS  Z28, Z26, Z5
+	VFMADD231PS  Z28, Z27, Z3
+	VMOVUPS      (R10)(SI*4), Z28
+	VFMADD231PS  Z28, Z25, Z8
+	VFMADD231PS  Z28, Z26, Z6
+	VFMADD231PS  Z28, Z27, Z4
+	VMOVUPS      64(R10)(SI*4), Z28
+	VFMADD231PS  Z28, Z25, Z9
+	VFMADD231PS  Z28, Z26, Z7
+	VFMADD231PS  Z28, Z27, Z5
+	VMOVUPS      (R10)(R8*1), Z28
+	VFMADD231PS  Z28, Z25, Z10
+	VFMADD231PS  Z28, Z26, Z8
+	VFMADD231PS  Z28, Z27, Z6
+	VMOVUPS      64(R10)(R8*1), Z28
+	VFMADD231PS  Z28, Z25, Z11
+	VFMADD231PS  Z28, Z26, Z9
+	VFMADD231PS  Z28, Z27, Z7
+	VMOVUPS      (R10)(DI*2), Z28
+	VFMADD231PS  Z28, Z25, Z12
+	VFMADD231PS  Z28, Z26, Z10
+	VFMADD231PS  Z28, Z27, Z8
+	VMOVUPS      64(R10)(DI*2), Z28
+	VFMADD231PS  Z28, Z25, Z13
+	VFMADD231PS  Z28, Z26, Z11
+	VFMADD231PS  Z28, Z27, Z9
+	VMOVUPS      (R10)(R9*1), Z28
+	VFMADD231PS  Z28, Z25, Z14
+	VFMADD231PS  Z28, Z26, Z12
+	VFMADD231PS  Z28, Z27, Z10
+	VMOVUPS      64(R10)(R9*1), Z28
+	VFMADD231PS  Z28, Z25, Z15
+	VFMADD231PS  Z28, Z26, Z13
+	VFMADD231PS  Z28, Z27, Z11
+	VMOVUPS      (R11), Z28
+	VFMADD231PS  Z28, Z25, Z16
+	VFMADD231PS  Z28, Z26, Z14
+	VFMADD231PS  Z28, Z27, Z12
+	VMOVUPS      64(R11), Z28
+	VFMADD231PS  Z28, Z25, Z17
+	VFMADD231PS  Z28, Z26, Z15
+	VFMADD231PS  Z28, Z27, Z13
+	VMOVUPS      (R11)(SI*1), Z28
+	VFMADD231PS  Z28, Z25, Z18
+	VFMADD231PS  Z28, Z26, Z16
+	VFMADD231PS  Z28, Z27, Z14
+	VMOVUPS      64(R11)(SI*1), Z28
+	VFMADD231PS  Z28, Z25, Z19
+	VFMADD231PS  Z28, Z26, Z17
+	VFMADD231PS  Z28, Z27, Z15
+	VMOVUPS      (R11)(SI*2), Z28
+	VFMADD231PS  Z28, Z25, Z20
+	VFMADD231PS  Z28, Z26, Z18
+	VFMADD231PS  Z28, Z27, Z16
+	VMOVUPS      64(R11)(SI*2), Z28
+	VFMADD231PS  Z28, Z25, Z21
+	VFMADD231PS  Z28, Z26, Z19
+	VFMADD231PS  Z28, Z27, Z17
+	VMOVUPS      (R11)(DI*1), Z28
+	VFMADD231PS  Z28, Z25, Z22
+	VFMADD231PS  Z28, Z26, Z20
+	VFMADD231PS  Z28, Z27, Z18
+	VMOVUPS      64(R11)(DI*1), Z28
+	VFMADD231PS  Z28, Z25, Z23
+	VFMADD231PS  Z28, Z26, Z21
+	VFMADD231PS  Z28, Z27, Z19
+	VMOVUPS      (R11)(SI*4), Z25
+	VFMADD231PS  Z25, Z26, Z22
+	VFMADD231PS  Z25, Z27, Z20
+	VMOVUPS      64(R11)(SI*4), Z25
+	VFMADD231PS  Z25, Z26, Z23
+	VFMADD231PS  Z25, Z27, Z21
+	VFMADD231PS  (R11)(R8*1), Z27, Z22
+	VFMADD231PS  64(R11)(R8*1), Z27, Z23
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS 64(SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS 64(SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS 64(SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS 64(SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS 64(SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS 64(SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS 64(SI)(BX*1), Z15, Z15
+	VADDPS (DI), Z16, Z16
+	VADDPS 64(DI), Z17, Z17
+	VADDPS (DI)(AX*1), Z18, Z18
+	VADDPS 64(DI)(AX*1), Z19, Z19
+	VADDPS (DI)(AX*2), Z20, Z20
+	VADDPS 64(DI)(AX*2), Z21, Z21
+	VADDPS (DI)(CX*1), Z22, Z22
+	VADDPS 64(DI)(CX*1), Z23, Z23
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z29, Z29, Z29
+	VCMPPS    $0x19, Z0, Z29, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z29, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z29, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z29, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z29, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z29, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z29, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z29, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z29, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z29, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z29, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z29, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z29, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z29, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z29, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z29, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z29, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z29, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z29, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z29, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z29, K1
+	VMOVUPS.Z Z20, K1, Z20
+	VCMPPS    $0x19, Z21, Z29, K1
+	VMOVUPS.Z Z21, K1, Z21
+	VCMPPS    $0x19, Z22, Z29, K1
+	VMOVUPS.Z Z22, K1, Z22
+	VCMPPS    $0x19, Z23, Z29, K1
+	VMOVUPS.Z Z23, K1, Z23
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z3, 64(SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z5, 64(SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z7, 64(SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z9, 64(SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z11, 64(SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z13, 64(SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z15, 64(SI)(BX*1)
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	VMOVUPS Z18, (DI)(AX*1)
+	VMOVUPS Z19, 64(DI)(AX*1)
+	VMOVUPS Z20, (DI)(AX*2)
+	VMOVUPS Z21, 64(DI)(AX*2)
+	VMOVUPS Z22, (DI)(CX*1)
+	VMOVUPS Z23, 64(DI)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise13x2AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise13x2AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	VMOVUPS      Z0, Z22
+	VMOVUPS      Z0, Z23
+	VMOVUPS      Z0, Z24
+	VMOVUPS      Z0, Z25
+	JMP          started
+
+zero:
+	VPXORD  Z26, Z26, Z26
+	VMOVUPS Z26, Z0
+	VMOVUPS Z26, Z1
+	VMOVUPS Z26, Z2
+	VMOVUPS Z26, Z3
+	VMOVUPS Z26, Z4
+	VMOVUPS Z26, Z5
+	VMOVUPS Z26, Z6
+	VMOVUPS Z26, Z7
+	VMOVUPS Z26, Z8
+	VMOVUPS Z26, Z9
+	VMOVUPS Z26, Z10
+	VMOVUPS Z26, Z11
+	VMOVUPS Z26, Z12
+	VMOVUPS Z26, Z13
+	VMOVUPS Z26, Z14
+	VMOVUPS Z26, Z15
+	VMOVUPS Z26, Z16
+	VMOVUPS Z26, Z17
+	VMOVUPS Z26, Z18
+	VMOVUPS Z26, Z19
+	VMOVUPS Z26, Z20
+	VMOVUPS Z26, Z21
+	VMOVUPS Z26, Z22
+	VMOVUPS Z26, Z23
+	VMOVUPS Z26, Z24
+	VMOVUPS Z26, Z25
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z27
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z28
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z29
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z27, Z0
+	VFMADD231PS  64(R10), Z27, Z1
+	VMOVUPS      (R10)(SI*1), Z30
+	VFMADD231PS  Z30, Z27, Z2
+	VFMADD231PS  Z30, Z28, Z0
+	VMOVUPS      64(R10)(SI*1), Z30
+	VFMADD231PS  Z30, Z27, Z3
+	VFMADD231PS  Z30, Z28, Z1
+	VMOVUPS      (R10)(SI*2), Z30
+	VFMADD231PS  Z30, Z27, Z4
+	VFMADD231PS  Z30, Z28, Z2
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      64(R10)(SI*2), Z30
+	VFMADD231PS  Z30, Z27, Z5
+	VFMADD231PS  Z30, Z28, Z3
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      (R10)(DI*1), Z30
+	VFMADD231PS  Z30, Z27, Z6
+	VFMADD231PS  Z30, Z28, Z4
+	VFMADD231PS  Z30, Z29, Z2
+	VMOVUPS      64(R10)(DI*1), Z30
+	VFMADD231PS  Z30, Z27, Z7
+	VFMADD231PS  Z30, Z28, Z5
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      (R10)(SI*4), Z30
+	VFMADD231PS  Z30, Z27, Z8
+	VFMADD231PS  Z30, Z28, Z6
+	VFMADD231PS  Z30, Z29, Z4
+	VMOVUPS      64(R10)(SI*4), Z30
+	VFMADD231PS  Z30, Z27, Z9
+	VFMADD231PS  Z30, Z28, Z7
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      (R10)(R8*1), Z30
+	VFMADD231PS  Z30, Z27, Z10
+	VFMADD231PS  Z30, Z28, Z8
+	VFMADD231PS  Z30, Z29, Z6
+	VMOVUPS      64(R10)(R8*1), Z30
+	VFMADD231PS  Z30, Z27, Z11
+	VFMADD231PS  Z30, Z28, Z9
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      (R10)(DI*2), Z30
+	VFMADD231PS  Z30, Z27, Z12
+	VFMADD231PS  Z30, Z28, Z10
+	VFMADD231PS  Z30, Z29, Z8
+	VMOVUPS      64(R10)(DI*2), Z30
+	VFMADD231PS  Z30, Z27, Z13
+	VFMADD231PS  Z30, Z28, Z11
+	VFMADD231PS  Z30, Z29, Z9
+	VMOVUPS      (R10)(R9*1), Z30
+	VFMADD231PS  Z30, Z27, Z14
+	VFMADD231PS  Z30, Z28, Z12
+	VFMADD231PS  Z30, Z29, Z10
+	VMOVUPS      64(R10)(R9*1), Z30
+	VFMADD231PS  Z30, Z27, Z15
+	VFMADD231PS  Z30, Z28, Z13
+	VFMADD231PS  Z30, Z29, Z11
+	VMOVUPS      (R11), Z30
+	VFMADD231PS  Z30, Z27, Z16
+	VFMADD231PS  Z30, Z28, Z14
+	VFMADD231PS  Z30, Z29, Z12
+	VMOVUPS      64(R11), Z30
+	VFMADD231PS  Z30, Z27, Z17
+	VFMADD231PS  Z30, Z28, Z15
+	VFMADD231PS  Z30, Z29, Z13
+	VMOVUPS      (R11)(SI*1), Z30
+	VFMADD231PS  Z30, Z27, Z18
+	VFMADD231PS  Z30, Z28, Z16
+	VFMADD231PS  Z30, Z29, Z14
+	VMOVUPS      64(R11)(SI*1), Z30
+	VFMADD231PS  Z30, Z27, Z19
+	VFMADD231PS  Z30, Z28, Z17
+	VFMADD231PS  Z30, Z29, Z15
+	VMOVUPS      (R11)(SI*2), Z30
+	VFMADD231PS  Z30, Z27, Z20
+	VFMADD231PS  Z30, Z28, Z18
+	VFMADD231PS  Z30, Z29, Z16
+	VMOVUPS      64(R11)(SI*2), Z30
+	VFMADD231PS  Z30, Z27, Z21
+	VFMADD231PS  Z30, Z28, Z19
+	VFMADD231PS  Z30, Z29, Z17
+	VMOVUPS      (R11)(DI*1), Z30
+	VFMADD231PS  Z30, Z27, Z22
+	VFMADD231PS  Z30, Z28, Z20
+	VFMADD231PS  Z30, Z29, Z18
+	VMOVUPS      64(R11)(DI*1), Z30
+	VFMADD231PS  Z30, Z27, Z23
+	VFMADD231PS  Z30, Z28, Z21
+	VFMADD231PS  Z30, Z29, Z19
+	VMOVUPS      (R11)(SI*4), Z30
+	VFMADD231PS  Z30, Z27, Z24
+	VFMADD231PS  Z30, Z28, Z22
+	VFMADD231PS  Z30, Z29, Z20
+	VMOVUPS      64(R11)(SI*4), Z30
+	VFMADD231PS  Z30, Z27, Z25
+	VFMADD231PS  Z30, Z28, Z23
+	VFMADD231PS  Z30, Z29, Z21
+	VMOVUPS      (R11)(R8*1), Z27
+	VFMADD231PS  Z27, Z28, Z24
+	VFMADD231PS  Z27, Z29, Z22
+	VMOVUPS      64(R11)(R8*1), Z27
+	VFMADD231PS  Z27, Z28, Z25
+	VFMADD231PS  Z27, Z29, Z23
+	VFMADD231PS  (R11)(DI*2), Z29, Z24
+	VFMADD231PS  64(R11)(DI*2), Z29, Z25
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS 64(SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS 64(SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS 64(SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS 64(SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS 64(SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS 64(SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS 64(SI)(BX*1), Z15, Z15
+	VADDPS (DI), Z16, Z16
+	VADDPS 64(DI), Z17, Z17
+	VADDPS (DI)(AX*1), Z18, Z18
+	VADDPS 64(DI)(AX*1), Z19, Z19
+	VADDPS (DI)(AX*2), Z20, Z20
+	VADDPS 64(DI)(AX*2), Z21, Z21
+	VADDPS (DI)(CX*1), Z22, Z22
+	VADDPS 64(DI)(CX*1), Z23, Z23
+	VADDPS (DI)(AX*4), Z24, Z24
+	VADDPS 64(DI)(AX*4), Z25, Z25
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z31, Z31, Z31
+	VCMPPS    $0x19, Z0, Z31, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z31, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z31, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z31, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z31, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z31, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z31, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z31, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z31, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z31, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z31, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z31, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z31, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z31, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z31, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z31, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z31, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z31, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z31, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z31, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z31, K1
+	VMOVUPS.Z Z20, K1, Z20
+	VCMPPS    $0x19, Z21, Z31, K1
+	VMOVUPS.Z Z21, K1, Z21
+	VCMPPS    $0x19, Z22, Z31, K1
+	VMOVUPS.Z Z22, K1, Z22
+	VCMPPS    $0x19, Z23, Z31, K1
+	VMOVUPS.Z Z23, K1, Z23
+	VCMPPS    $0x19, Z24, Z31, K1
+	VMOVUPS.Z Z24, K1, Z24
+	VCMPPS    $0x19, Z25, Z31, K1
+	VMOVUPS.Z Z25, K1, Z25
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z3, 64(SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z5, 64(SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z7, 64(SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z9, 64(SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z11, 64(SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z13, 64(SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z15, 64(SI)(BX*1)
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	VMOVUPS Z18, (DI)(AX*1)
+	VMOVUPS Z19, 64(DI)(AX*1)
+	VMOVUPS Z20, (DI)(AX*2)
+	VMOVUPS Z21, 64(DI)(AX*2)
+	VMOVUPS Z22, (DI)(CX*1)
+	VMOVUPS Z23, 64(DI)(CX*1)
+	VMOVUPS Z24, (DI)(AX*4)
+	VMOVUPS Z25, 64(DI)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000d, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000d, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000d, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x3AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise1x3AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	JMP          started
+
+zero:
+	VPXORD  Z3, Z3, Z3
+	VMOVUPS Z3, Z0
+	VMOVUPS Z3, Z1
+	VMOVUPS Z3, Z2
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z4
+	MOVQ         24(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z5
+	MOVQ         40(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z6
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VFMADD231PS  (DI), Z4, Z0
+	VFMADD231PS  64(DI), Z4, Z1
+	VFMADD231PS  128(DI), Z4, Z2
+	VFMADD231PS  (DI)(SI*1), Z5, Z0
+	VFMADD231PS  64(DI)(SI*1), Z5, Z1
+	VFMADD231PS  128(DI)(SI*1), Z5, Z2
+	VFMADD231PS  (DI)(SI*2), Z6, Z0
+	VFMADD231PS  64(DI)(SI*2), Z6, Z1
+	VFMADD231PS  128(DI)(SI*2), Z6, Z2
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z7, Z7, Z7
+	VCMPPS    $0x19, Z0, Z7, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z7, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z7, K1
+	VMOVUPS.Z Z2, K1, Z2
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x3AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise2x3AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	JMP          started
+
+zero:
+	VPXORD  Z6, Z6, Z6
+	VMOVUPS Z6, Z0
+	VMOVUPS Z6, Z1
+	VMOVUPS Z6, Z2
+	VMOVUPS Z6, Z3
+	VMOVUPS Z6, Z4
+	VMOVUPS Z6, Z5
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z7
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z8
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z9
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Z7, Z0
+	VFMADD231PS  64(R8), Z7, Z1
+	VFMADD231PS  128(R8), Z7, Z2
+	VMOVUPS      (R8)(SI*1), Z10
+	VFMADD231PS  Z10, Z7, Z3
+	VFMADD231PS  Z10, Z8, Z0
+	VMOVUPS      64(R8)(SI*1), Z10
+	VFMADD231PS  Z10, Z7, Z4
+	VFMADD231PS  Z10, Z8, Z1
+	VMOVUPS      128(R8)(SI*1), Z10
+	VFMADD231PS  Z10, Z7, Z5
+	VFMADD231PS  Z10, Z8, Z2
+	VMOVUPS      (R8)(SI*2), Z7
+	VFMADD231PS  Z7, Z8, Z3
+	VFMADD231PS  Z7, Z9, Z0
+	VMOVUPS      64(R8)(SI*2), Z7
+	VFMADD231PS  Z7, Z8, Z4
+	VFMADD231PS  Z7, Z9, Z1
+	VMOVUPS      128(R8)(SI*2), Z7
+	VFMADD231PS  Z7, Z8, Z5
+	VFMADD231PS  Z7, Z9, Z2
+	VFMADD231PS  (R8)(DI*1), Z9, Z3
+	VFMADD231PS  64(R8)(DI*1), Z9, Z4
+	VFMADD231PS  128(R8)(DI*1), Z9, Z5
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS 64(CX), Z1, Z1
+	VADDPS 128(CX), Z2, Z2
+	VADDPS (CX)(AX*1), Z3, Z3
+	VADDPS 64(CX)(AX*1), Z4, Z4
+	VADDPS 128(CX)(AX*1), Z5, Z5
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z11, Z11, Z11
+	VCMPPS    $0x19, Z0, Z11, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z11, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z11, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z11, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z11, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z11, K1
+	VMOVUPS.Z Z5, K1, Z5
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, 64(CX)
+	VMOVUPS Z2, 128(CX)
+	VMOVUPS Z3, (CX)(AX*1)
+	VMOVUPS Z4, 64(CX)(AX*1)
+	VMOVUPS Z5, 128(CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x3AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise3x3AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	JMP          started
+
+zero:
+	VPXORD  Z9, Z9, Z9
+	VMOVUPS Z9, Z0
+	VMOVUPS Z9, Z1
+	VMOVUPS Z9, Z2
+	VMOVUPS Z9, Z3
+	VMOVUPS Z9, Z4
+	VMOVUPS Z9, Z5
+	VMOVUPS Z9, Z6
+	VMOVUPS Z9, Z7
+	VMOVUPS Z9, Z8
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z10
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z11
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z12
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Z10, Z0
+	VFMADD231PS  64(R8), Z10, Z1
+	VFMADD231PS  128(R8), Z10, Z2
+	VMOVUPS      (R8)(SI*1), Z13
+	VFMADD231PS  Z13, Z10, Z3
+	VFMADD231PS  Z13, Z11, Z0
+	VMOVUPS      64(R8)(SI*1), Z13
+	VFMADD231PS  Z13, Z10, Z4
+	VFMADD231PS  Z13, Z11, Z1
+	VMOVUPS      128(R8)(SI*1), Z13
+	VFMADD231PS  Z13, Z10, Z5
+	VFMADD231PS  Z13, Z11, Z2
+	VMOVUPS      (R8)(SI*2), Z13
+	VFMADD231PS  Z13, Z10, Z6
+	VFMADD231PS  Z13, Z11, Z3
+	VFMADD231PS  Z13, Z12, Z0
+	VMOVUPS      64(R8)(SI*2), Z13
+	VFMADD231PS  Z13, Z10, Z7
+	VFMADD231PS  Z13, Z11, Z4
+	VFMADD231PS  Z13, Z12, Z1
+	VMOVUPS      128(R8)(SI*2), Z13
+	VFMADD231PS  Z13, Z10, Z8
+	VFMADD231PS  Z13, Z11, Z5
+	VFMADD231PS  Z13, Z12, Z2
+	VMOVUPS      (R8)(DI*1), Z10
+	VFMADD231PS  Z10, Z11, Z6
+	VFMADD231PS  Z10, Z12, Z3
+	VMOVUPS      64(R8)(DI*1), Z10
+	VFMADD231PS  Z10, Z11, Z7
+	VFMADD231PS  Z10, Z12, Z4
+	VMOVUPS      128(R8)(DI*1), Z10
+	VFMADD231PS  Z10, Z11, Z8
+	VFMADD231PS  Z10, Z12, Z5
+	VFMADD231PS  (R8)(SI*4), Z12, Z6
+	VFMADD231PS  64(R8)(SI*4), Z12, Z7
+	VFMADD231PS  128(R8)(SI*4), Z12, Z8
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS 64(CX), Z1, Z1
+	VADDPS 128(CX), Z2, Z2
+	VADDPS (CX)(AX*1), Z3, Z3
+	VADDPS 64(CX)(AX*1), Z4, Z4
+	VADDPS 128(CX)(AX*1), Z5, Z5
+	VADDPS (CX)(AX*2), Z6, Z6
+	VADDPS 64(CX)(AX*2), Z7, Z7
+	VADDPS 128(CX)(AX*2), Z8, Z8
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z14, Z14, Z14
+	VCMPPS    $0x19, Z0, Z14, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z14, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z14, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z14, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z14, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z14, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z14, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z14, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z14, K1
+	VMOVUPS.Z Z8, K1, Z8
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, 64(CX)
+	VMOVUPS Z2, 128(CX)
+	VMOVUPS Z3, (CX)(AX*1)
+	VMOVUPS Z4, 64(CX)(AX*1)
+	VMOVUPS Z5, 128(CX)(AX*1)
+	VMOVUPS Z6, (CX)(AX*2)
+	VMOVUPS Z7, 64(CX)(AX*2)
+	VMOVUPS Z8, 128(CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x3AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise4x3AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	JMP          started
+
+zero:
+	VPXORD  Z12, Z12, Z12
+	VMOVUPS Z12, Z0
+	VMOVUPS Z12, Z1
+	VMOVUPS Z12, Z2
+	VMOVUPS Z12, Z3
+	VMOVUPS Z12, Z4
+	VMOVUPS Z12, Z5
+	VMOVUPS Z12, Z6
+	VMOVUPS Z12, Z7
+	VMOVUPS Z12, Z8
+	VMOVUPS Z12, Z9
+	VMOVUPS Z12, Z10
+	VMOVUPS Z12, Z11
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z13
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z14
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z15
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z13, Z0
+	VFMADD231PS  64(R9), Z13, Z1
+	VFMADD231PS  128(R9), Z13, Z2
+	VMOVUPS      (R9)(SI*1), Z16
+	VFMADD231PS  Z16, Z13, Z3
+	VFMADD231PS  Z16, Z14, Z0
+	VMOVUPS      64(R9)(SI*1), Z16
+	VFMADD231PS  Z16, Z13, Z4
+	VFMADD231PS  Z16, Z14, Z1
+	VMOVUPS      128(R9)(SI*1), Z16
+	VFMADD231PS  Z16, Z13, Z5
+	VFMADD231PS  Z16, Z14, Z2
+	VMOVUPS      (R9)(SI*2), Z16
+	VFMADD231PS  Z16, Z13, Z6
+	VFMADD231PS  Z16, Z14, Z3
+	VFMADD231PS  Z16, Z15, Z0
+	VMOVUPS      64(R9)(SI*2), Z16
+	VFMADD231PS  Z16, Z13, Z7
+	VFMADD231PS  Z16, Z14, Z4
+	VFMADD231PS  Z16, Z15, Z1
+	VMOVUPS      128(R9)(SI*2), Z16
+	VFMADD231PS  Z16, Z13, Z8
+	VFMADD231PS  Z16, Z14, Z5
+	VFMADD231PS  Z16, Z15, Z2
+	VMOVUPS      (R9)(DI*1), Z16
+	VFMADD231PS  Z16, Z13, Z9
+	VFMADD231PS  Z16, Z14, Z6
+	VFMADD231PS  Z16, Z15, Z3
+	VMOVUPS      64(R9)(DI*1), Z16
+	VFMADD231PS  Z16, Z13, Z10
+	VFMADD231PS  Z16, Z14, Z7
+	VFMADD231PS  Z16, Z15, Z4
+	VMOVUPS      128(R9)(DI*1), Z16
+	VFMADD231PS  Z16, Z13, Z11
+	VFMADD231PS  Z16, Z14, Z8
+	VFMADD231PS  Z16, Z15, Z5
+	VMOVUPS      (R9)(SI*4), Z13
+	VFMADD231PS  Z13, Z14, Z9
+	VFMADD231PS  Z13, Z15, Z6
+	VMOVUPS      64(R9)(SI*4), Z13
+	VFMADD231PS  Z13, Z14, Z10
+	VFMADD231PS  Z13, Z15, Z7
+	VMOVUPS      128(R9)(SI*4), Z13
+	VFMADD231PS  Z13, Z14, Z11
+	VFMADD231PS  Z13, Z15, Z8
+	VFMADD231PS  (R9)(R8*1), Z15, Z9
+	VFMADD231PS  64(R9)(R8*1), Z15, Z10
+	VFMADD231PS  128(R9)(R8*1), Z15, Z11
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS 128(DX), Z2, Z2
+	VADDPS (DX)(AX*1), Z3, Z3
+	VADDPS 64(DX)(AX*1), Z4, Z4
+	VADDPS 128(DX)(AX*1), Z5, Z5
+	VADDPS (DX)(AX*2), Z6, Z6
+	VADDPS 64(DX)(AX*2), Z7, Z7
+	VADDPS 128(DX)(AX*2), Z8, Z8
+	VADDPS (DX)(CX*1), Z9, Z9
+	VADDPS 64(DX)(CX*1), Z10, Z10
+	VADDPS 128(DX)(CX*1), Z11, Z11
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z17, Z17, Z17
+	VCMPPS    $0x19, Z0, Z17, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z17, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z17, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z17, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z17, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z17, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z17, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z17, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z17, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z17, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z17, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z17, K1
+	VMOVUPS.Z Z11, K1, Z11
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, (DX)(AX*1)
+	VMOVUPS Z4, 64(DX)(AX*1)
+	VMOVUPS Z5, 128(DX)(AX*1)
+	VMOVUPS Z6, (DX)(AX*2)
+	VMOVUPS Z7, 64(DX)(AX*2)
+	VMOVUPS Z8, 128(DX)(AX*2)
+	VMOVUPS Z9, (DX)(CX*1)
+	VMOVUPS Z10, 64(DX)(CX*1)
+	VMOVUPS Z11, 128(DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise5x3AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise5x3AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	JMP          started
+
+zero:
+	VPXORD  Z15, Z15, Z15
+	VMOVUPS Z15, Z0
+	VMOVUPS Z15, Z1
+	VMOVUPS Z15, Z2
+	VMOVUPS Z15, Z3
+	VMOVUPS Z15, Z4
+	VMOVUPS Z15, Z5
+	VMOVUPS Z15, Z6
+	VMOVUPS Z15, Z7
+	VMOVUPS Z15, Z8
+	VMOVUPS Z15, Z9
+	VMOVUPS Z15, Z10
+	VMOVUPS Z15, Z11
+	VMOVUPS Z15, Z12
+	VMOVUPS Z15, Z13
+	VMOVUPS Z15, Z14
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z16
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z17
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z18
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z16, Z0
+	VFMADD231PS  64(R9), Z16, Z1
+	VFMADD231PS  128(R9), Z16, Z2
+	VMOVUPS      (R9)(SI*1), Z19
+	VFMADD231PS  Z19, Z16, Z3
+	VFMADD231PS  Z19, Z17, Z0
+	VMOVUPS      64(R9)(SI*1), Z19
+	VFMADD231PS  Z19, Z16, Z4
+	VFMADD231PS  Z19, Z17, Z1
+	VMOVUPS      128(R9)(SI*1), Z19
+	VFMADD231PS  Z19, Z16, Z5
+	VFMADD231PS  Z19, Z17, Z2
+	VMOVUPS      (R9)(SI*2), Z19
+	VFMADD231PS  Z19, Z16, Z6
+	VFMADD231PS  Z19, Z17, Z3
+	VFMADD231PS  Z19, Z18, Z0
+	VMOVUPS      64(R9)(SI*2), Z19
+	VFMADD231PS  Z19, Z16, Z7
+	VFMADD231PS  Z19, Z17, Z4
+	VFMADD231PS  Z19, Z18, Z1
+	VMOVUPS      128(R9)(SI*2), Z19
+	VFMADD231PS  Z19, Z16, Z8
+	VFMADD231PS  Z19, Z17, Z5
+	VFMADD231PS  Z19, Z18, Z2
+	VMOVUPS      (R9)(DI*1), Z19
+	VFMADD231PS  Z19, Z16, Z9
+	VFMADD231PS  Z19, Z17, Z6
+	VFMADD231PS  Z19, Z18, Z3
+	VMOVUPS      64(R9)(DI*1), Z19
+	VFMADD231PS  Z19, Z16, Z10
+	VFMADD231PS  Z19, Z17, Z7
+	VFMADD231PS  Z19, Z18, Z4
+	VMOVUPS      128(R9)(DI*1), Z19
+	VFMADD231PS  Z19, Z16, Z11
+	VFMADD231PS  Z19, Z17, Z8
+	VFMADD231PS  Z19, Z18, Z5
+	VMOVUPS      (R9)(SI*4), Z19
+	VFMADD231PS  Z19, Z16, Z12
+	VFMADD231PS  Z19, Z17, Z9
+	VFMADD231PS  Z19, Z18, Z6
+	VMOVUPS      64(R9)(SI*4), Z19
+	VFMADD231PS  Z19, Z16, Z13
+	VFMADD231PS  Z19, Z17, Z10
+	VFMADD231PS  Z19, Z18, Z7
+	VMOVUPS      128(R9)(SI*4), Z19
+	VFMADD231PS  Z19, Z16, Z14
+	VFMADD231PS  Z19, Z17, Z11
+	VFMADD231PS  Z19, Z18, Z8
+	VMOVUPS      (R9)(R8*1), Z16
+	VFMADD231PS  Z16, Z17, Z12
+	VFMADD231PS  Z16, Z18, Z9
+	VMOVUPS      64(R9)(R8*1), Z16
+	VFMADD231PS  Z16, Z17, Z13
+	VFMADD231PS  Z16, Z18, Z10
+	VMOVUPS      128(R9)(R8*1), Z16
+	VFMADD231PS  Z16, Z17, Z14
+	VFMADD231PS  Z16, Z18, Z11
+	VFMADD231PS  (R9)(DI*2), Z18, Z12
+	VFMADD231PS  64(R9)(DI*2), Z18, Z13
+	VFMADD231PS  128(R9)(DI*2), Z18, Z14
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS 128(DX), Z2, Z2
+	VADDPS (DX)(AX*1), Z3, Z3
+	VADDPS 64(DX)(AX*1), Z4, Z4
+	VADDPS 128(DX)(AX*1), Z5, Z5
+	VADDPS (DX)(AX*2), Z6, Z6
+	VADDPS 64(DX)(AX*2), Z7, Z7
+	VADDPS 128(DX)(AX*2), Z8, Z8
+	VADDPS (DX)(CX*1), Z9, Z9
+	VADDPS 64(DX)(CX*1), Z10, Z10
+	VADDPS 128(DX)(CX*1), Z11, Z11
+	VADDPS (DX)(AX*4), Z12, Z12
+	VADDPS 64(DX)(AX*4), Z13, Z13
+	VADDPS 128(DX)(AX*4), Z14, Z14
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z20, Z20, Z20
+	VCMPPS    $0x19, Z0, Z20, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z20, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z20, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z20, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z20, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z20, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z20, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z20, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z20, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z20, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z20, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z20, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z20, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z20, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z20, K1
+	VMOVUPS.Z Z14, K1, Z14
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, (DX)(AX*1)
+	VMOVUPS Z4, 64(DX)(AX*1)
+	VMOVUPS Z5, 128(DX)(AX*1)
+	VMOVUPS Z6, (DX)(AX*2)
+	VMOVUPS Z7, 64(DX)(AX*2)
+	VMOVUPS Z8, 128(DX)(AX*2)
+	VMOVUPS Z9, (DX)(CX*1)
+	VMOVUPS Z10, 64(DX)(CX*1)
+	VMOVUPS Z11, 128(DX)(CX*1)
+	VMOVUPS Z12, (DX)(AX*4)
+	VMOVUPS Z13, 64(DX)(AX*4)
+	VMOVUPS Z14, 128(DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise6x3AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise6x3AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	JMP          started
+
+zero:
+	VPXORD  Z18, Z18, Z18
+	VMOVUPS Z18, Z0
+	VMOVUPS Z18, Z1
+	VMOVUPS Z18, Z2
+	VMOVUPS Z18, Z3
+	VMOVUPS Z18, Z4
+	VMOVUPS Z18, Z5
+	VMOVUPS Z18, Z6
+	VMOVUPS Z18, Z7
+	VMOVUPS Z18, Z8
+	VMOVUPS Z18, Z9
+	VMOVUPS Z18, Z10
+	VMOVUPS Z18, Z11
+	VMOVUPS Z18, Z12
+	VMOVUPS Z18, Z13
+	VMOVUPS Z18, Z14
+	VMOVUPS Z18, Z15
+	VMOVUPS Z18, Z16
+	VMOVUPS Z18, Z17
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z19
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z20
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z21
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	VFMADD231PS  (R10), Z19, Z0
+	VFMADD231PS  64(R10), Z19, Z1
+	VFMADD231PS  128(R10), Z19, Z2
+	VMOVUPS      (R10)(SI*1), Z22
+	VFMADD231PS  Z22, Z19, Z3
+	VFMADD231PS  Z22, Z20, Z0
+	VMOVUPS      64(R10)(SI*1), Z22
+	VFMADD231PS  Z22, Z19, Z4
+	VFMADD231PS  Z22, Z20, Z1
+	VMOVUPS      128(R10)(SI*1), Z22
+	VFMADD231PS  Z22, Z19, Z5
+	VFMADD231PS  Z22, Z20, Z2
+	VMOVUPS      (R10)(SI*2), Z22
+	VFMADD231PS  Z22, Z19, Z6
+	VFMADD231PS  Z22, Z20, Z3
+	VFMADD231PS  Z22, Z21, Z0
+	VMOVUPS      64(R10)(SI*2), Z22
+	VFMADD231PS  Z22, Z19, Z7
+	VFMADD231PS  Z22, Z20, Z4
+	VFMADD231PS  Z22, Z21, Z1
+	VMOVUPS      128(R10)(SI*2), Z22
+	VFMADD231PS  Z22, Z19, Z8
+	VFMADD231PS  Z22, Z20, Z5
+	VFMADD231PS  Z22, Z21, Z2
+	VMOVUPS      (R10)(DI*1), Z22
+	VFMADD231PS  Z22, Z19, Z9
+	VFMADD231PS  Z22, Z20, Z6
+	VFMADD231PS  Z22, Z21, Z3
+	VMOVUPS      64(R10)(DI*1), Z22
+	VFMADD231PS  Z22, Z19, Z10
+	VFMADD231PS  Z22, Z20, Z7
+	VFMADD231PS  Z22, Z21, Z4
+	VMOVUPS      128(R10)(DI*1), Z22
+	VFMADD231PS  Z22, Z19, Z11
+	VFMADD231PS  Z22, Z20, Z8
+	VFMADD231PS  Z22, Z21, Z5
+	VMOVUPS      (R10)(SI*4), Z22
+	VFMADD231PS  Z22, Z19, Z12
+	VFMADD231PS  Z22, Z20, Z9
+	VFMADD231PS  Z22, Z21, Z6
+	VMOVUPS      64(R10)(SI*4), Z22
+	VFMADD231PS  Z22, Z19, Z13
+	VFMADD231PS  Z22, Z20, Z10
+	VFMADD231PS  Z22, Z21, Z7
+	VMOVUPS      128(R10)(SI*4), Z22
+	VFMADD231PS  Z22, Z19, Z14
+	VFMADD231PS  Z22, Z20, Z11
+	VFMADD231PS  Z22, Z21, Z8
+	VMOVUPS      (R10)(R8*1), Z22
+	VFMADD231PS  Z22, Z19, Z15
+	VFMADD231PS  Z22, Z20, Z12
+	VFMADD231PS  Z22, Z21, Z9
+	VMOVUPS      64(R10)(R8*1), Z22
+	VFMADD231PS  Z22, Z19, Z16
+	VFMADD231PS  Z22, Z20, Z13
+	VFMADD231PS  Z22, Z21, Z10
+	VMOVUPS      128(R10)(R8*1), Z22
+	VFMADD231PS  Z22, Z19, Z17
+	VFMADD231PS  Z22, Z20, Z14
+	VFMADD231PS  Z22, Z21, Z11
+	VMOVUPS      (R10)(DI*2), Z19
+	VFMADD231PS  Z19, Z20, Z15
+	VFMADD231PS  Z19, Z21, Z12
+	VMOVUPS      64(R10)(DI*2), Z19
+	VFMADD231PS  Z19, Z20, Z16
+	VFMADD231PS  Z19, Z21, Z13
+	VMOVUPS      128(R10)(DI*2), Z19
+	VFMADD231PS  Z19, Z20, Z17
+	VFMADD231PS  Z19, Z21, Z14
+	VFMADD231PS  (R10)(R9*1), Z21, Z15
+	VFMADD231PS  64(R10)(R9*1), Z21, Z16
+	VFMADD231PS  128(R10)(R9*1), Z21, Z17
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS 64(BX), Z1, Z1
+	VADDPS 128(BX), Z2, Z2
+	VADDPS (BX)(AX*1), Z3, Z3
+	VADDPS 64(BX)(AX*1), Z4, Z4
+	VADDPS 128(BX)(AX*1), Z5, Z5
+	VADDPS (BX)(AX*2), Z6, Z6
+	VADDPS 64(BX)(AX*2), Z7, Z7
+	VADDPS 128(BX)(AX*2), Z8, Z8
+	VADDPS (BX)(CX*1), Z9, Z9
+	VADDPS 64(BX)(CX*1), Z10, Z10
+	VADDPS 128(BX)(CX*1), Z11, Z11
+	VADDPS (BX)(AX*4), Z12, Z12
+	VADDPS 64(BX)(AX*4), Z13, Z13
+	VADDPS 128(BX)(AX*4), Z14, Z14
+	VADDPS (BX)(DX*1), Z15, Z15
+	VADDPS 64(BX)(DX*1), Z16, Z16
+	VADDPS 128(BX)(DX*1), Z17, Z17
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z23, Z23, Z23
+	VCMPPS    $0x19, Z0, Z23, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z23, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z23, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z23, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z23, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z23, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z23, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z23, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z23, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z23, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z23, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z23, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z23, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z23, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z23, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z23, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z23, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z23, K1
+	VMOVUPS.Z Z17, K1, Z17
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, (BX)(AX*1)
+	VMOVUPS Z4, 64(BX)(AX*1)
+	VMOVUPS Z5, 128(BX)(AX*1)
+	VMOVUPS Z6, (BX)(AX*2)
+	VMOVUPS Z7, 64(BX)(AX*2)
+	VMOVUPS Z8, 128(BX)(AX*2)
+	VMOVUPS Z9, (BX)(CX*1)
+	VMOVUPS Z10, 64(BX)(CX*1)
+	VMOVUPS Z11, 128(BX)(CX*1)
+	VMOVUPS Z12, (BX)(AX*4)
+	VMOVUPS Z13, 64(BX)(AX*4)
+	VMOVUPS Z14, 128(BX)(AX*4)
+	VMOVUPS Z15, (BX)(DX*1)
+	VMOVUPS Z16, 64(BX)(DX*1)
+	VMOVUPS Z17, 128(BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise7x3AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise7x3AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	JMP          started
+
+zero:
+	VPXORD  Z21, Z21, Z21
+	VMOVUPS Z21, Z0
+	VMOVUPS Z21, Z1
+	VMOVUPS Z21, Z2
+	VMOVUPS Z21, Z3
+	VMOVUPS Z21, Z4
+	VMOVUPS Z21, Z5
+	VMOVUPS Z21, Z6
+	VMOVUPS Z21, Z7
+	VMOVUPS Z21, Z8
+	VMOVUPS Z21, Z9
+	VMOVUPS Z21, Z10
+	VMOVUPS Z21, Z11
+	VMOVUPS Z21, Z12
+	VMOVUPS Z21, Z13
+	VMOVUPS Z21, Z14
+	VMOVUPS Z21, Z15
+	VMOVUPS Z21, Z16
+	VMOVUPS Z21, Z17
+	VMOVUPS Z21, Z18
+	VMOVUPS Z21, Z19
+	VMOVUPS Z21, Z20
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z22
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z23
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z24
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z22, Z0
+	VFMADD231PS  64(R10), Z22, Z1
+	VFMADD231PS  128(R10), Z22, Z2
+	VMOVUPS      (R10)(SI*1), Z25
+	VFMADD231PS  Z25, Z22, Z3
+	VFMADD231PS  Z25, Z23, Z0
+	VMOVUPS      64(R10)(SI*1), Z25
+	VFMADD231PS  Z25, Z22, Z4
+	VFMADD231PS  Z25, Z23, Z1
+	VMOVUPS      128(R10)(SI*1), Z25
+	VFMADD231PS  Z25, Z22, Z5
+	VFMADD231PS  Z25, Z23, Z2
+	VMOVUPS      (R10)(SI*2), Z25
+	VFMADD231PS  Z25, Z22, Z6
+	VFMADD231PS  Z25, Z23, Z3
+	VFMADD231PS  Z25, Z24, Z0
+	VMOVUPS      64(R10)(SI*2), Z25
+	VFMADD231PS  Z25, Z22, Z7
+	VFMADD231PS  Z25, Z23, Z4
+	VFMADD231PS  Z25, Z24, Z1
+	VMOVUPS      128(R10)(SI*2), Z25
+	VFMADD231PS  Z25, Z22, Z8
+	VFMADD231PS  Z25, Z23, Z5
+	VFMADD231PS  Z25, Z24, Z2
+	VMOVUPS      (R10)(DI*1), Z25
+	VFMADD231PS  Z25, Z22, Z9
+	VFMADD231PS  Z25, Z23, Z6
+	VFMADD231PS  Z25, Z24, Z3
+	VMOVUPS      64(R10)(DI*1), Z25
+	VFMADD231PS  Z25, Z22, Z10
+	VFMADD231PS  Z25, Z23, Z7
+	VFMADD231PS  Z25, Z24, Z4
+	VMOVUPS      128(R10)(DI*1), Z25
+	VFMADD231PS  Z25, Z22, Z11
+	VFMADD231PS  Z25, Z23, Z8
+	VFMADD231PS  Z25, Z24, Z5
+	VMOVUPS      (R10)(SI*4), Z25
+	VFMADD231PS  Z25, Z22, Z12
+	VFMADD231PS  Z25, Z23, Z9
+	VFMADD231PS  Z25, Z24, Z6
+	VMOVUPS      64(R10)(SI*4), Z25
+	VFMADD231PS  Z25, Z22, Z13
+	VFMADD231PS  Z25, Z23, Z10
+	VFMADD231PS  Z25, Z24, Z7
+	VMOVUPS      128(R10)(SI*4), Z25
+	VFMADD231PS  Z25, Z22, Z14
+	VFMADD231PS  Z25, Z23, Z11
+	VFMADD231PS  Z25, Z24, Z8
+	VMOVUPS      (R10)(R8*1), Z25
+	VFMADD231PS  Z25, Z22, Z15
+	VFMADD231PS  Z25, Z23, Z12
+	VFMADD231PS  Z25, Z24, Z9
+	VMOVUPS      64(R10)(R8*1), Z25
+	VFMADD231PS  Z25, Z22, Z16
+	VFMADD231PS  Z25, Z23, Z13
+	VFMADD231PS  Z25, Z24, Z10
+	VMOVUPS      128(R10)(R8*1), Z25
+	VFMADD231PS  Z25, Z22, Z17
+	VFMADD231PS  Z25, Z23, Z14
+	VFMADD231PS  Z25, Z24, Z11
+	VMOVUPS      (R10)(DI*2), Z25
+	VFMADD231PS  Z25, Z22, Z18
+	VFMADD231PS  Z25, Z23, Z15
+	VFMADD231PS  Z25, Z24, Z12
+	VMOVUPS      64(R10)(DI*2), Z25
+	VFMADD231PS  Z25, Z22, Z19
+	VFMADD231PS  Z25, Z23, Z16
+	VFMADD231PS  Z25, Z24, Z13
+	VMOVUPS      128(R10)(DI*2), Z25
+	VFMADD231PS  Z25, Z22, Z20
+	VFMADD231PS  Z25, Z23, Z17
+	VFMADD231PS  Z25, Z24, Z14
+	VMOVUPS      (R10)(R9*1), Z22
+	VFMADD231PS  Z22, Z23, Z18
+	VFMADD231PS  Z22, Z24, Z15
+	VMOVUPS      64(R10)(R9*1), Z22
+	VFMADD231PS  Z22, Z23, Z19
+	VFMADD231PS  Z22, Z24, Z16
+	VMOVUPS      128(R10)(R9*1), Z22
+	VFMADD231PS  Z22, Z23, Z20
+	VFMADD231PS  Z22, Z24, Z17
+	VFMADD231PS  (R11), Z24, Z18
+	VFMADD231PS  64(R11), Z24, Z19
+	VFMADD231PS  128(R11), Z24, Z20
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS 64(BX), Z1, Z1
+	VADDPS 128(BX), Z2, Z2
+	VADDPS (BX)(AX*1), Z3, Z3
+	VADDPS 64(BX)(AX*1), Z4, Z4
+	VADDPS 128(BX)(AX*1), Z5, Z5
+	VADDPS (BX)(AX*2), Z6, Z6
+	VADDPS 64(BX)(AX*2), Z7, Z7
+	VADDPS 128(BX)(AX*2), Z8, Z8
+	VADDPS (BX)(CX*1), Z9, Z9
+	VADDPS 64(BX)(CX*1), Z10, Z10
+	VADDPS 128(BX)(CX*1), Z11, Z11
+	VADDPS (BX)(AX*4), Z12, Z12
+	VADDPS 64(BX)(AX*4), Z13, Z13
+	VADDPS 128(BX)(AX*4), Z14, Z14
+	VADDPS (BX)(DX*1), Z15, Z15
+	VADDPS 64(BX)(DX*1), Z16, Z16
+	VADDPS 128(BX)(DX*1), Z17, Z17
+	VADDPS (BX)(CX*2), Z18, Z18
+	VADDPS 64(BX)(CX*2), Z19, Z19
+	VADDPS 128(BX)(CX*2), Z20, Z20
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z26, Z26, Z26
+	VCMPPS    $0x19, Z0, Z26, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z26, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z26, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z26, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z26, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z26, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z26, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z26, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z26, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z26, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z26, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z26, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z26, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z26, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z26, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z26, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z26, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z26, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z26, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z26, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z26, K1
+	VMOVUPS.Z Z20, K1, Z20
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, (BX)(AX*1)
+	VMOVUPS Z4, 64(BX)(AX*1)
+	VMOVUPS Z5, 128(BX)(AX*1)
+	VMOVUPS Z6, (BX)(AX*2)
+	VMOVUPS Z7, 64(BX)(AX*2)
+	VMOVUPS Z8, 128(BX)(AX*2)
+	VMOVUPS Z9, (BX)(CX*1)
+	VMOVUPS Z10, 64(BX)(CX*1)
+	VMOVUPS Z11, 128(BX)(CX*1)
+	VMOVUPS Z12, (BX)(AX*4)
+	VMOVUPS Z13, 64(BX)(AX*4)
+	VMOVUPS Z14, 128(BX)(AX*4)
+	VMOVUPS Z15, (BX)(DX*1)
+	VMOVUPS Z16, 64(BX)(DX*1)
+	VMOVUPS Z17, 128(BX)(DX*1)
+	VMOVUPS Z18, (BX)(CX*2)
+	VMOVUPS Z19, 64(BX)(CX*2)
+	VMOVUPS Z20, 128(BX)(CX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise8x3AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise8x3AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	VMOVUPS      Z0, Z22
+	VMOVUPS      Z0, Z23
+	JMP          started
+
+zero:
+	VPXORD  Z24, Z24, Z24
+	VMOVUPS Z24, Z0
+	VMOVUPS Z24, Z1
+	VMOVUPS Z24, Z2
+	VMOVUPS Z24, Z3
+	VMOVUPS Z24, Z4
+	VMOVUPS Z24, Z5
+	VMOVUPS Z24, Z6
+	VMOVUPS Z24, Z7
+	VMOVUPS Z24, Z8
+	VMOVUPS Z24, Z9
+	VMOVUPS Z24, Z10
+	VMOVUPS Z24, Z11
+	VMOVUPS Z24, Z12
+	VMOVUPS Z24, Z13
+	VMOVUPS Z24, Z14
+	VMOVUPS Z24, Z15
+	VMOVUPS Z24, Z16
+	VMOVUPS Z24, Z17
+	VMOVUPS Z24, Z18
+	VMOVUPS Z24, Z19
+	VMOVUPS Z24, Z20
+	VMOVUPS Z24, Z21
+	VMOVUPS Z24, Z22
+	VMOVUPS Z24, Z23
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z25
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z26
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z27
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z25, Z0
+	VFMADD231PS  64(R10), Z25, Z1
+	VFMADD231PS  128(R10), Z25, Z2
+	VMOVUPS      (R10)(SI*1), Z28
+	VFMADD231PS  Z28, Z25, Z3
+	VFMADD231PS  Z28, Z26, Z0
+	VMOVUPS      64(R10)(SI*1), Z28
+	VFMADD231PS  Z28, Z25, Z4
+	VFMADD231PS  Z28, Z26, Z1
+	VMOVUPS      128(R10)(SI*1), Z28
+	VFMADD231PS  Z28, Z25, Z5
+	VFMADD231PS  Z28, Z26, Z2
+	VMOVUPS      (R10)(SI*2), Z28
+	VFMADD231PS  Z28, Z25, Z6
+	VFMADD231PS  Z28, Z26, Z3
+	VFMADD231PS  Z28, Z27, Z0
+	VMOVUPS      64(R10)(SI*2), Z28
+	VFMADD231PS  Z28, Z25, Z7
+	VFMADD231PS  Z28, Z26, Z4
+	VFMADD231PS  Z28, Z27, Z1
+	VMOVUPS      128(R10)(SI*2), Z28
+	VFMADD231PS  Z28, Z25, Z8
+	VFMADD231PS  Z28, Z26, Z5
+	VFMADD231PS  Z28, Z27, Z2
+	VMOVUPS      (R10)(DI*1), Z28
+	VFMADD231PS  Z28, Z25, Z9
+	VFMADD231PS  Z28, Z26, Z6
+	VFMADD231PS  Z28, Z27, Z3
+	VMOVUPS      64(R10)(DI*1), Z28
+	VFMADD231PS  Z28, Z25, Z10
+	VFMADD231PS  Z28, Z26, Z7
+	VFMADD231PS  Z28, Z27, Z4
+	VMOVUPS      128(R10)(DI*1), Z28
+	VFMADD231PS  Z28, Z25, Z11
+	VFMADD231PS  Z28, Z26, Z8
+	VFMADD231PS  Z28, Z27, Z5
+	VMOVUPS      (R10)(SI*4), Z28
+	VFMADD231PS  Z28, Z25, Z12
+	VFMADD231PS  Z28, Z26, Z9
+	VFMADD231PS  Z28, Z27, Z6
+	VMOVUPS      64(R10)(SI*4), Z28
+	VFMADD231PS  Z28, Z25, Z13
+	VFMADD231PS  Z28, Z26, Z10
+	VFMADD231PS  Z28, Z27, Z7
+	VMOVUPS      128(R10)(SI*4), Z28
+	VFMADD231PS  Z28, Z25, Z14
+	VFMADD231PS  Z28, Z26, Z11
+	VFMADD231PS  Z28, Z27, Z8
+	VMOVUPS      (R10)(R8*1), Z28
+	VFMADD231PS  Z28, Z25, Z15
+	VFMADD231PS  Z28, Z26, Z12
+	VFMADD231PS  Z28, Z27, Z9
+	VMOVUPS      64(R10)(R8*1), Z28
+	VFMADD231PS  Z28, Z25, Z16
+	VFMADD231PS  Z28, Z26, Z13
+	VFMADD231PS  Z28, Z27, Z10
+	VMOVUPS      128(R10)(R8*1), Z28
+	VFMADD231PS  Z28, Z25, Z17
+	VFMADD231PS  Z28, Z26, Z14
+	VFMADD231PS  Z28, Z27, Z11
+	VMOVUPS      (R10)(DI*2), Z28
+	VFMADD231PS  Z28, Z25, Z18
+	VFMADD231PS  Z28, Z26, Z15
+	VFMADD231PS  Z28, Z27, Z12
+	VMOVUPS      64(R10)(DI*2), Z28
+	VFMADD231PS  Z28, Z25, Z19
+	VFMADD231PS  Z28, Z26, Z16
+	VFMADD231PS  Z28, Z27, Z13
+	VMOVUPS      128(R10)(DI*2), Z28
+	VFMADD231PS  Z28, Z25, Z20
+	VFMADD231PS  Z28, Z26, Z17
+	VFMADD231PS  Z28, Z27, Z14
+	VMOVUPS      (R10)(R9*1), Z28
+	VFMADD231PS  Z28, Z25, Z21
+	VFMADD231PS  Z28, Z26, Z18
+	VFMADD231PS  Z28, Z27, Z15
+	VMOVUPS      64(R10)(R9*1), Z28
+	VFMADD231PS  Z28, Z25, Z22
+	VFMADD231PS  Z28, Z26, Z19
+	VFMADD231PS  Z28, Z27, Z16
+	VMOVUPS      128(R10)(R9*1), Z28
+	VFMADD231PS  Z28, Z25, Z23
+	VFMADD231PS  Z28, Z26, Z20
+	VFMADD231PS  Z28, Z27, Z17
+	VMOVUPS      (R11), Z25
+	VFMADD231PS  Z25, Z26, Z21
+	VFMADD231PS  Z25, Z27, Z18
+	VMOVUPS      64(R11), Z25
+	VFMADD231PS  Z25, Z26, Z22
+	VFMADD231PS  Z25, Z27, Z19
+	VMOVUPS      128(R11), Z25
+	VFMADD231PS  Z25, Z26, Z23
+	VFMADD231PS  Z25, Z27, Z20
+	VFMADD231PS  (R11)(SI*1), Z27, Z21
+	VFMADD231PS  64(R11)(SI*1), Z27, Z22
+	VFMADD231PS  128(R11)(SI*1), Z27, Z23
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS (SI)(AX*1), Z3, Z3
+	VADDPS 64(SI)(AX*1), Z4, Z4
+	VADDPS 128(SI)(AX*1), Z5, Z5
+	VADDPS (SI)(AX*2), Z6, Z6
+	VADDPS 64(SI)(AX*2), Z7, Z7
+	VADDPS 128(SI)(AX*2), Z8, Z8
+	VADDPS (SI)(CX*1), Z9, Z9
+	VADDPS 64(SI)(CX*1), Z10, Z10
+	VADDPS 128(SI)(CX*1), Z11, Z11
+	VADDPS (SI)(AX*4), Z12, Z12
+	VADDPS 64(SI)(AX*4), Z13, Z13
+	VADDPS 128(SI)(AX*4), Z14, Z14
+	VADDPS (SI)(DX*1), Z15, Z15
+	VADDPS 64(SI)(DX*1), Z16, Z16
+	VADDPS 128(SI)(DX*1), Z17, Z17
+	VADDPS (SI)(CX*2), Z18, Z18
+	VADDPS 64(SI)(CX*2), Z19, Z19
+	VADDPS 128(SI)(CX*2), Z20, Z20
+	VADDPS (SI)(BX*1), Z21, Z21
+	VADDPS 64(SI)(BX*1), Z22, Z22
+	VADDPS 128(SI)(BX*1), Z23, Z23
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z29, Z29, Z29
+	VCMPPS    $0x19, Z0, Z29, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z29, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z29, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z29, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z29, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z29, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z29, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z29, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z29, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z29, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z29, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z29, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z29, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z29, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z29, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z29, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z29, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z29, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z29, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z29, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z29, K1
+	VMOVUPS.Z Z20, K1, Z20
+	VCMPPS    $0x19, Z21, Z29, K1
+	VMOVUPS.Z Z21, K1, Z21
+	VCMPPS    $0x19, Z22, Z29, K1
+	VMOVUPS.Z Z22, K1, Z22
+	VCMPPS    $0x19, Z23, Z29, K1
+	VMOVUPS.Z Z23, K1, Z23
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, (SI)(AX*1)
+	VMOVUPS Z4, 64(SI)(AX*1)
+	VMOVUPS Z5, 128(SI)(AX*1)
+	VMOVUPS Z6, (SI)(AX*2)
+	VMOVUPS Z7, 64(SI)(AX*2)
+	VMOVUPS Z8, 128(SI)(AX*2)
+	VMOVUPS Z9, (SI)(CX*1)
+	VMOVUPS Z10, 64(SI)(CX*1)
+	VMOVUPS Z11, 128(SI)(CX*1)
+	VMOVUPS Z12, (SI)(AX*4)
+	VMOVUPS Z13, 64(SI)(AX*4)
+	VMOVUPS Z14, 128(SI)(AX*4)
+	VMOVUPS Z15, (SI)(DX*1)
+	VMOVUPS Z16, 64(SI)(DX*1)
+	VMOVUPS Z17, 128(SI)(DX*1)
+	VMOVUPS Z18, (SI)(CX*2)
+	VMOVUPS Z19, 64(SI)(CX*2)
+	VMOVUPS Z20, 128(SI)(CX*2)
+	VMOVUPS Z21, (SI)(BX*1)
+	VMOVUPS Z22, 64(SI)(BX*1)
+	VMOVUPS Z23, 128(SI)(BX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x4AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise1x4AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	JMP          started
+
+zero:
+	VPXORD  Z4, Z4, Z4
+	VMOVUPS Z4, Z0
+	VMOVUPS Z4, Z1
+	VMOVUPS Z4, Z2
+	VMOVUPS Z4, Z3
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+
+tap:
+	MOVQ         8(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z5
+	MOVQ         24(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z6
+	MOVQ         40(BX), DI
+	ADDQ         DX, DI
+	VBROADCASTSS (DI), Z7
+	MOVQ         (BX), DI
+	ADDQ         CX, DI
+	VFMADD231PS  (DI), Z5, Z0
+	VFMADD231PS  64(DI), Z5, Z1
+	VFMADD231PS  128(DI), Z5, Z2
+	VFMADD231PS  192(DI), Z5, Z3
+	VFMADD231PS  (DI)(SI*1), Z6, Z0
+	VFMADD231PS  64(DI)(SI*1), Z6, Z1
+	VFMADD231PS  128(DI)(SI*1), Z6, Z2
+	VFMADD231PS  192(DI)(SI*1), Z6, Z3
+	VFMADD231PS  (DI)(SI*2), Z7, Z0
+	VFMADD231PS  64(DI)(SI*2), Z7, Z1
+	VFMADD231PS  128(DI)(SI*2), Z7, Z2
+	VFMADD231PS  192(DI)(SI*2), Z7, Z3
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z8, Z8, Z8
+	VCMPPS    $0x19, Z0, Z8, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z8, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z8, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z8, K1
+	VMOVUPS.Z Z3, K1, Z3
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x4AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise2x4AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	JMP          started
+
+zero:
+	VPXORD  Z8, Z8, Z8
+	VMOVUPS Z8, Z0
+	VMOVUPS Z8, Z1
+	VMOVUPS Z8, Z2
+	VMOVUPS Z8, Z3
+	VMOVUPS Z8, Z4
+	VMOVUPS Z8, Z5
+	VMOVUPS Z8, Z6
+	VMOVUPS Z8, Z7
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z9
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z10
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z11
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Z9, Z0
+	VFMADD231PS  64(R8), Z9, Z1
+	VFMADD231PS  128(R8), Z9, Z2
+	VFMADD231PS  192(R8), Z9, Z3
+	VMOVUPS      (R8)(SI*1), Z12
+	VFMADD231PS  Z12, Z9, Z4
+	VFMADD231PS  Z12, Z10, Z0
+	VMOVUPS      64(R8)(SI*1), Z12
+	VFMADD231PS  Z12, Z9, Z5
+	VFMADD231PS  Z12, Z10, Z1
+	VMOVUPS      128(R8)(SI*1), Z12
+	VFMADD231PS  Z12, Z9, Z6
+	VFMADD231PS  Z12, Z10, Z2
+	VMOVUPS      192(R8)(SI*1), Z12
+	VFMADD231PS  Z12, Z9, Z7
+	VFMADD231PS  Z12, Z10, Z3
+	VMOVUPS      (R8)(SI*2), Z9
+	VFMADD231PS  Z9, Z10, Z4
+	VFMADD231PS  Z9, Z11, Z0
+	VMOVUPS      64(R8)(SI*2), Z9
+	VFMADD231PS  Z9, Z10, Z5
+	VFMADD231PS  Z9, Z11, Z1
+	VMOVUPS      128(R8)(SI*2), Z9
+	VFMADD231PS  Z9, Z10, Z6
+	VFMADD231PS  Z9, Z11, Z2
+	VMOVUPS      192(R8)(SI*2), Z9
+	VFMADD231PS  Z9, Z10, Z7
+	VFMADD231PS  Z9, Z11, Z3
+	VFMADD231PS  (R8)(DI*1), Z11, Z4
+	VFMADD231PS  64(R8)(DI*1), Z11, Z5
+	VFMADD231PS  128(R8)(DI*1), Z11, Z6
+	VFMADD231PS  192(R8)(DI*1), Z11, Z7
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS 64(CX), Z1, Z1
+	VADDPS 128(CX), Z2, Z2
+	VADDPS 192(CX), Z3, Z3
+	VADDPS (CX)(AX*1), Z4, Z4
+	VADDPS 64(CX)(AX*1), Z5, Z5
+	VADDPS 128(CX)(AX*1), Z6, Z6
+	VADDPS 192(CX)(AX*1), Z7, Z7
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z13, Z13, Z13
+	VCMPPS    $0x19, Z0, Z13, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z13, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z13, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z13, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z13, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z13, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z13, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z13, K1
+	VMOVUPS.Z Z7, K1, Z7
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, 64(CX)
+	VMOVUPS Z2, 128(CX)
+	VMOVUPS Z3, 192(CX)
+	VMOVUPS Z4, (CX)(AX*1)
+	VMOVUPS Z5, 64(CX)(AX*1)
+	VMOVUPS Z6, 128(CX)(AX*1)
+	VMOVUPS Z7, 192(CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x4AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise3x4AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	JMP          started
+
+zero:
+	VPXORD  Z12, Z12, Z12
+	VMOVUPS Z12, Z0
+	VMOVUPS Z12, Z1
+	VMOVUPS Z12, Z2
+	VMOVUPS Z12, Z3
+	VMOVUPS Z12, Z4
+	VMOVUPS Z12, Z5
+	VMOVUPS Z12, Z6
+	VMOVUPS Z12, Z7
+	VMOVUPS Z12, Z8
+	VMOVUPS Z12, Z9
+	VMOVUPS Z12, Z10
+	VMOVUPS Z12, Z11
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z13
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z14
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z15
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Z13, Z0
+	VFMADD231PS  64(R8), Z13, Z1
+	VFMADD231PS  128(R8), Z13, Z2
+	VFMADD231PS  192(R8), Z13, Z3
+	VMOVUPS      (R8)(SI*1), Z16
+	VFMADD231PS  Z16, Z13, Z4
+	VFMADD231PS  Z16, Z14, Z0
+	VMOVUPS      64(R8)(SI*1), Z16
+	VFMADD231PS  Z16, Z13, Z5
+	VFMADD231PS  Z16, Z14, Z1
+	VMOVUPS      128(R8)(SI*1), Z16
+	VFMADD231PS  Z16, Z13, Z6
+	VFMADD231PS  Z16, Z14, Z2
+	VMOVUPS      192(R8)(SI*1), Z16
+	VFMADD231PS  Z16, Z13, Z7
+	VFMADD231PS  Z16, Z14, Z3
+	VMOVUPS      (R8)(SI*2), Z16
+	VFMADD231PS  Z16, Z13, Z8
+	VFMADD231PS  Z16, Z14, Z4
+	VFMADD231PS  Z16, Z15, Z0
+	VMOVUPS      64(R8)(SI*2), Z16
+	VFMADD231PS  Z16, Z13, Z9
+	VFMADD231PS  Z16, Z14, Z5
+	VFMADD231PS  Z16, Z15, Z1
+	VMOVUPS      128(R8)(SI*2), Z16
+	VFMADD231PS  Z16, Z13, Z10
+	VFMADD231PS  Z16, Z14, Z6
+	VFMADD231PS  Z16, Z15, Z2
+	VMOVUPS      192(R8)(SI*2), Z16
+	VFMADD231PS  Z16, Z13, Z11
+	VFMADD231PS  Z16, Z14, Z7
+	VFMADD231PS  Z16, Z15, Z3
+	VMOVUPS      (R8)(DI*1), Z13
+	VFMADD231PS  Z13, Z14, Z8
+	VFMADD231PS  Z13, Z15, Z4
+	VMOVUPS      64(R8)(DI*1), Z13
+	VFMADD231PS  Z13, Z14, Z9
+	VFMADD231PS  Z13, Z15, Z5
+	VMOVUPS      128(R8)(DI*1), Z13
+	VFMADD231PS  Z13, Z14, Z10
+	VFMADD231PS  Z13, Z15, Z6
+	VMOVUPS      192(R8)(DI*1), Z13
+	VFMADD231PS  Z13, Z14, Z11
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  (R8)(SI*4), Z15, Z8
+	VFMADD231PS  64(R8)(SI*4), Z15, Z9
+	VFMADD231PS  128(R8)(SI*4), Z15, Z10
+	VFMADD231PS  192(R8)(SI*4), Z15, Z11
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS 64(CX), Z1, Z1
+	VADDPS 128(CX), Z2, Z2
+	VADDPS 192(CX), Z3, Z3
+	VADDPS (CX)(AX*1), Z4, Z4
+	VADDPS 64(CX)(AX*1), Z5, Z5
+	VADDPS 128(CX)(AX*1), Z6, Z6
+	VADDPS 192(CX)(AX*1), Z7, Z7
+	VADDPS (CX)(AX*2), Z8, Z8
+	VADDPS 64(CX)(AX*2), Z9, Z9
+	VADDPS 128(CX)(AX*2), Z10, Z10
+	VADDPS 192(CX)(AX*2), Z11, Z11
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z17, Z17, Z17
+	VCMPPS    $0x19, Z0, Z17, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z17, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z17, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z17, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z17, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z17, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z17, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z17, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z17, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z17, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z17, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z17, K1
+	VMOVUPS.Z Z11, K1, Z11
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, 64(CX)
+	VMOVUPS Z2, 128(CX)
+	VMOVUPS Z3, 192(CX)
+	VMOVUPS Z4, (CX)(AX*1)
+	VMOVUPS Z5, 64(CX)(AX*1)
+	VMOVUPS Z6, 128(CX)(AX*1)
+	VMOVUPS Z7, 192(CX)(AX*1)
+	VMOVUPS Z8, (CX)(AX*2)
+	VMOVUPS Z9, 64(CX)(AX*2)
+	VMOVUPS Z10, 128(CX)(AX*2)
+	VMOVUPS Z11, 192(CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x4AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise4x4AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	JMP          started
+
+zero:
+	VPXORD  Z16, Z16, Z16
+	VMOVUPS Z16, Z0
+	VMOVUPS Z16, Z1
+	VMOVUPS Z16, Z2
+	VMOVUPS Z16, Z3
+	VMOVUPS Z16, Z4
+	VMOVUPS Z16, Z5
+	VMOVUPS Z16, Z6
+	VMOVUPS Z16, Z7
+	VMOVUPS Z16, Z8
+	VMOVUPS Z16, Z9
+	VMOVUPS Z16, Z10
+	VMOVUPS Z16, Z11
+	VMOVUPS Z16, Z12
+	VMOVUPS Z16, Z13
+	VMOVUPS Z16, Z14
+	VMOVUPS Z16, Z15
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z17
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z18
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z19
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z17, Z0
+	VFMADD231PS  64(R9), Z17, Z1
+	VFMADD231PS  128(R9), Z17, Z2
+	VFMADD231PS  192(R9), Z17, Z3
+	VMOVUPS      (R9)(SI*1), Z20
+	VFMADD231PS  Z20, Z17, Z4
+	VFMADD231PS  Z20, Z18, Z0
+	VMOVUPS      64(R9)(SI*1), Z20
+	VFMADD231PS  Z20, Z17, Z5
+	VFMADD231PS  Z20, Z18, Z1
+	VMOVUPS      128(R9)(SI*1), Z20
+	VFMADD231PS  Z20, Z17, Z6
+	VFMADD231PS  Z20, Z18, Z2
+	VMOVUPS      192(R9)(SI*1), Z20
+	VFMADD231PS  Z20, Z17, Z7
+	VFMADD231PS  Z20, Z18, Z3
+	VMOVUPS      (R9)(SI*2), Z20
+	VFMADD231PS  Z20, Z17, Z8
+	VFMADD231PS  Z20, Z18, Z4
+	VFMADD231PS  Z20, Z19, Z0
+	VMOVUPS      64(R9)(SI*2), Z20
+	VFMADD231PS  Z20, Z17, Z9
+	VFMADD231PS  Z20, Z18, Z5
+	VFMADD231PS  Z20, Z19, Z1
+	VMOVUPS      128(R9)(SI*2), Z20
+	VFMADD231PS  Z20, Z17, Z10
+	VFMADD231PS  Z20, Z18, Z6
+	VFMADD231PS  Z20, Z19, Z2
+	VMOVUPS      192(R9)(SI*2), Z20
+	VFMADD231PS  Z20, Z17, Z11
+	VFMADD231PS  Z20, Z18, Z7
+	VFMADD231PS  Z20, Z19, Z3
+	VMOVUPS      (R9)(DI*1), Z20
+	VFMADD231PS  Z20, Z17, Z12
+	VFMADD231PS  Z20, Z18, Z8
+	VFMADD231PS  Z20, Z19, Z4
+	VMOVUPS      64(R9)(DI*1), Z20
+	VFMADD231PS  Z20, Z17, Z13
+	VFMADD231PS  Z20, Z18, Z9
+	VFMADD231PS  Z20, Z19, Z5
+	VMOVUPS      128(R9)(DI*1), Z20
+	VFMADD231PS  Z20, Z17, Z14
+	VFMADD231PS  Z20, Z18, Z10
+	VFMADD231PS  Z20, Z19, Z6
+	VMOVUPS      192(R9)(DI*1), Z20
+	VFMADD231PS  Z20, Z17, Z15
+	VFMADD231PS  Z20, Z18, Z11
+	VFMADD231PS  Z20, Z19, Z7
+	VMOVUPS      (R9)(SI*4), Z17
+	VFMADD231PS  Z17, Z18, Z12
+	VFMADD231PS  Z17, Z19, Z8
+	VMOVUPS      64(R9)(SI*4), Z17
+	VFMADD231PS  Z17, Z18, Z13
+	VFMADD231PS  Z17, Z19, Z9
+	VMOVUPS      128(R9)(SI*4), Z17
+	VFMADD231PS  Z17, Z18, Z14
+	VFMADD231PS  Z17, Z19, Z10
+	VMOVUPS      192(R9)(SI*4), Z17
+	VFMADD231PS  Z17, Z18, Z15
+	VFMADD231PS  Z17, Z19, Z11
+	VFMADD231PS  (R9)(R8*1), Z19, Z12
+	VFMADD231PS  64(R9)(R8*1), Z19, Z13
+	VFMADD231PS  128(R9)(R8*1), Z19, Z14
+	VFMADD231PS  192(R9)(R8*1), Z19, Z15
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS 128(DX), Z2, Z2
+	VADDPS 192(DX), Z3, Z3
+	VADDPS (DX)(AX*1), Z4, Z4
+	VADDPS 64(DX)(AX*1), Z5, Z5
+	VADDPS 128(DX)(AX*1), Z6, Z6
+	VADDPS 192(DX)(AX*1), Z7, Z7
+	VADDPS (DX)(AX*2), Z8, Z8
+	VADDPS 64(DX)(AX*2), Z9, Z9
+	VADDPS 128(DX)(AX*2), Z10, Z10
+	VADDPS 192(DX)(AX*2), Z11, Z11
+	VADDPS (DX)(CX*1), Z12, Z12
+	VADDPS 64(DX)(CX*1), Z13, Z13
+	VADDPS 128(DX)(CX*1), Z14, Z14
+	VADDPS 192(DX)(CX*1), Z15, Z15
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z21, Z21, Z21
+	VCMPPS    $0x19, Z0, Z21, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z21, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z21, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z21, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z21, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z21, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z21, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z21, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z21, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z21, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z21, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z21, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z21, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z21, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z21, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z21, K1
+	VMOVUPS.Z Z15, K1, Z15
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	VMOVUPS Z4, (DX)(AX*1)
+	VMOVUPS Z5, 64(DX)(AX*1)
+	VMOVUPS Z6, 128(DX)(AX*1)
+	VMOVUPS Z7, 192(DX)(AX*1)
+	VMOVUPS Z8, (DX)(AX*2)
+	VMOVUPS Z9, 64(DX)(AX*2)
+	VMOVUPS Z10, 128(DX)(AX*2)
+	VMOVUPS Z11, 192(DX)(AX*2)
+	VMOVUPS Z12, (DX)(CX*1)
+	VMOVUPS Z13, 64(DX)(CX*1)
+	VMOVUPS Z14, 128(DX)(CX*1)
+	VMOVUPS Z15, 192(DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise5x4AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise5x4AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	JMP          started
+
+zero:
+	VPXORD  Z20, Z20, Z20
+	VMOVUPS Z20, Z0
+	VMOVUPS Z20, Z1
+	VMOVUPS Z20, Z2
+	VMOVUPS Z20, Z3
+	VMOVUPS Z20, Z4
+	VMOVUPS Z20, Z5
+	VMOVUPS Z20, Z6
+	VMOVUPS Z20, Z7
+	VMOVUPS Z20, Z8
+	VMOVUPS Z20, Z9
+	VMOVUPS Z20, Z10
+	VMOVUPS Z20, Z11
+	VMOVUPS Z20, Z12
+	VMOVUPS Z20, Z13
+	VMOVUPS Z20, Z14
+	VMOVUPS Z20, Z15
+	VMOVUPS Z20, Z16
+	VMOVUPS Z20, Z17
+	VMOVUPS Z20, Z18
+	VMOVUPS Z20, Z19
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z21
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z22
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z23
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z21, Z0
+	VFMADD231PS  64(R9), Z21, Z1
+	VFMADD231PS  128(R9), Z21, Z2
+	VFMADD231PS  192(R9), Z21, Z3
+	VMOVUPS      (R9)(SI*1), Z24
+	VFMADD231PS  Z24, Z21, Z4
+	VFMADD231PS  Z24, Z22, Z0
+	VMOVUPS      64(R9)(SI*1), Z24
+	VFMADD231PS  Z24, Z21, Z5
+	VFMADD231PS  Z24, Z22, Z1
+	VMOVUPS      128(R9)(SI*1), Z24
+	VFMADD231PS  Z24, Z21, Z6
+	VFMADD231PS  Z24, Z22, Z2
+	VMOVUPS      192(R9)(SI*1), Z24
+	VFMADD231PS  Z24, Z21, Z7
+	VFMADD231PS  Z24, Z22, Z3
+	VMOVUPS      (R9)(SI*2), Z24
+	VFMADD231PS  Z24, Z21, Z8
+	VFMADD231PS  Z24, Z22, Z4
+	VFMADD231PS  Z24, Z23, Z0
+	VMOVUPS      64(R9)(SI*2), Z24
+	VFMADD231PS  Z24, Z21, Z9
+	VFMADD231PS  Z24, Z22, Z5
+	VFMADD231PS  Z24, Z23, Z1
+	VMOVUPS      128(R9)(SI*2), Z24
+	VFMADD231PS  Z24, Z21, Z10
+	VFMADD231PS  Z24, Z22, Z6
+	VFMADD231PS  Z24, Z23, Z2
+	VMOVUPS      192(R9)(SI*2), Z24
+	VFMADD231PS  Z24, Z21, Z11
+	VFMADD231PS  Z24, Z22, Z7
+	VFMADD231PS  Z24, Z23, Z3
+	VMOVUPS      (R9)(DI*1), Z24
+	VFMADD231PS  Z24, Z21, Z12
+	VFMADD231PS  Z24, Z22, Z8
+	VFMADD231PS  Z24, Z23, Z4
+	VMOVUPS      64(R9)(DI*1), Z24
+	VFMADD231PS  Z24, Z21, Z13
+	VFMADD231PS  Z24, Z22, Z9
+	VFMADD231PS  Z24, Z23, Z5
+	VMOVUPS      128(R9)(DI*1), Z24
+	VFMADD231PS  Z24, Z21, Z14
+	VFMADD231PS  Z24, Z22, Z10
+	VFMADD231PS  Z24, Z23, Z6
+	VMOVUPS      192(R9)(DI*1), Z24
+	VFMADD231PS  Z24, Z21, Z15
+	VFMADD231PS  Z24, Z22, Z11
+	VFMADD231PS  Z24, Z23, Z7
+	VMOVUPS      (R9)(SI*4), Z24
+	VFMADD231PS  Z24, Z21, Z16
+	VFMADD231PS  Z24, Z22, Z12
+	VFMADD231PS  Z24, Z23, Z8
+	VMOVUPS      64(R9)(SI*4), Z24
+	VFMADD231PS  Z24, Z21, Z17
+	VFMADD231PS  Z24, Z22, Z13
+	VFMADD231PS  Z24, Z23, Z9
+	VMOVUPS      128(R9)(SI*4), Z24
+	VFMADD231PS  Z24, Z21, Z18
+	VFMADD231PS  Z24, Z22, Z14
+	VFMADD231PS  Z24, Z23, Z10
+	VMOVUPS      192(R9)(SI*4), Z24
+	VFMADD231PS  Z24, Z21, Z19
+	VFMADD231PS  Z24, Z22, Z15
+	VFMADD231PS  Z24, Z23, Z11
+	VMOVUPS      (R9)(R8*1), Z21
+	VFMADD231PS  Z21, Z22, Z16
+	VFMADD231PS  Z21, Z23, Z12
+	VMOVUPS      64(R9)(R8*1), Z21
+	VFMADD231PS  Z21, Z22, Z17
+	VFMADD231PS  Z21, Z23, Z13
+	VMOVUPS      128(R9)(R8*1), Z21
+	VFMADD231PS  Z21, Z22, Z18
+	VFMADD231PS  Z21, Z23, Z14
+	VMOVUPS      192(R9)(R8*1), Z21
+	VFMADD231PS  Z21, Z22, Z19
+	VFMADD231PS  Z21, Z23, Z15
+	VFMADD231PS  (R9)(DI*2), Z23, Z16
+	VFMADD231PS  64(R9)(DI*2), Z23, Z17
+	VFMADD231PS  128(R9)(DI*2), Z23, Z18
+	VFMADD231PS  192(R9)(DI*2), Z23, Z19
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS 128(DX), Z2, Z2
+	VADDPS 192(DX), Z3, Z3
+	VADDPS (DX)(AX*1), Z4, Z4
+	VADDPS 64(DX)(AX*1), Z5, Z5
+	VADDPS 128(DX)(AX*1), Z6, Z6
+	VADDPS 192(DX)(AX*1), Z7, Z7
+	VADDPS (DX)(AX*2), Z8, Z8
+	VADDPS 64(DX)(AX*2), Z9, Z9
+	VADDPS 128(DX)(AX*2), Z10, Z10
+	VADDPS 192(DX)(AX*2), Z11, Z11
+	VADDPS (DX)(CX*1), Z12, Z12
+	VADDPS 64(DX)(CX*1), Z13, Z13
+	VADDPS 128(DX)(CX*1), Z14, Z14
+	VADDPS 192(DX)(CX*1), Z15, Z15
+	VADDPS (DX)(AX*4), Z16, Z16
+	VADDPS 64(DX)(AX*4), Z17, Z17
+	VADDPS 128(DX)(AX*4), Z18, Z18
+	VADDPS 192(DX)(AX*4), Z19, Z19
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z25, Z25, Z25
+	VCMPPS    $0x19, Z0, Z25, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z25, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z25, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z25, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z25, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z25, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z25, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z25, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z25, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z25, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z25, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z25, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z25, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z25, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z25, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z25, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z25, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z25, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z25, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z25, K1
+	VMOVUPS.Z Z19, K1, Z19
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	VMOVUPS Z4, (DX)(AX*1)
+	VMOVUPS Z5, 64(DX)(AX*1)
+	VMOVUPS Z6, 128(DX)(AX*1)
+	VMOVUPS Z7, 192(DX)(AX*1)
+	VMOVUPS Z8, (DX)(AX*2)
+	VMOVUPS Z9, 64(DX)(AX*2)
+	VMOVUPS Z10, 128(DX)(AX*2)
+	VMOVUPS Z11, 192(DX)(AX*2)
+	VMOVUPS Z12, (DX)(CX*1)
+	VMOVUPS Z13, 64(DX)(CX*1)
+	VMOVUPS Z14, 128(DX)(CX*1)
+	VMOVUPS Z15, 192(DX)(CX*1)
+	VMOVUPS Z16, (DX)(AX*4)
+	VMOVUPS Z17, 64(DX)(AX*4)
+	VMOVUPS Z18, 128(DX)(AX*4)
+	VMOVUPS Z19, 192(DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise6x4AVX512R3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise6x4AVX512R3(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	VMOVUPS      Z0, Z22
+	VMOVUPS      Z0, Z23
+	JMP          started
+
+zero:
+	VPXORD  Z24, Z24, Z24
+	VMOVUPS Z24, Z0
+	VMOVUPS Z24, Z1
+	VMOVUPS Z24, Z2
+	VMOVUPS Z24, Z3
+	VMOVUPS Z24, Z4
+	VMOVUPS Z24, Z5
+	VMOVUPS Z24, Z6
+	VMOVUPS Z24, Z7
+	VMOVUPS Z24, Z8
+	VMOVUPS Z24, Z9
+	VMOVUPS Z24, Z10
+	VMOVUPS Z24, Z11
+	VMOVUPS Z24, Z12
+	VMOVUPS Z24, Z13
+	VMOVUPS Z24, Z14
+	VMOVUPS Z24, Z15
+	VMOVUPS Z24, Z16
+	VMOVUPS Z24, Z17
+	VMOVUPS Z24, Z18
+	VMOVUPS Z24, Z19
+	VMOVUPS Z24, Z20
+	VMOVUPS Z24, Z21
+	VMOVUPS Z24, Z22
+	VMOVUPS Z24, Z23
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z25
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z26
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z27
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	VFMADD231PS  (R10), Z25, Z0
+	VFMADD231PS  64(R10), Z25, Z1
+	VFMADD231PS  128(R10), Z25, Z2
+	VFMADD231PS  192(R10), Z25, Z3
+	VMOVUPS      (R10)(SI*1), Z28
+	VFMADD231PS  Z28, Z25, Z4
+	VFMADD231PS  Z28, Z26, Z0
+	VMOVUPS      64(R10)(SI*1), Z28
+	VFMADD231PS  Z28, Z25, Z5
+	VFMADD231PS  Z28, Z26, Z1
+	VMOVUPS      128(R10)(SI*1), Z28
+	VFMADD231PS  Z28, Z25, Z6
+	VFMADD231PS  Z28, Z26, Z2
+	VMOVUPS      192(R10)(SI*1), Z28
+	VFMADD231PS  Z28, Z25, Z7
+	VFMADD231PS  Z28, Z26, Z3
+	VMOVUPS      (R10)(SI*2), Z28
+	VFMADD231PS  Z28, Z25, Z8
+	VFMADD231PS  Z28, Z26, Z4
+	VFMADD231PS  Z28, Z27, Z0
+	VMOVUPS      64(R10)(SI*2), Z28
+	VFMADD231PS  Z28, Z25, Z9
+	VFMADD231PS  Z28, Z26, Z5
+	VFMADD231PS  Z28, Z27, Z1
+	VMOVUPS      128(R10)(SI*2), Z28
+	VFMADD231PS  Z28, Z25, Z10
+	VFMADD231PS  Z28, Z26, Z6
+	VFMADD231PS  Z28, Z27, Z2
+	VMOVUPS      192(R10)(SI*2), Z28
+	VFMADD231PS  Z28, Z25, Z11
+	VFMADD231PS  Z28, Z26, Z7
+	VFMADD231PS  Z28, Z27, Z3
+	VMOVUPS      (R10)(DI*1), Z28
+	VFMADD231PS  Z28, Z25, Z12
+	VFMADD231PS  Z28, Z26, Z8
+	VFMADD231PS  Z28, Z27, Z4
+	VMOVUPS      64(R10)(DI*1), Z28
+	VFMADD231PS  Z28, Z25, Z13
+	VFMADD231PS  Z28, Z26, Z9
+	VFMADD231PS  Z28, Z27, Z5
+	VMOVUPS      128(R10)(DI*1), Z28
+	VFMADD231PS  Z28, Z25, Z14
+	VFMADD231PS  Z28, Z26, Z10
+	VFMADD231PS  Z28, Z27, Z6
+	VMOVUPS      192(R10)(DI*1), Z28
+	VFMADD231PS  Z28, Z25, Z15
+	VFMADD231PS  Z28, Z26, Z11
+	VFMADD231PS  Z28, Z27, Z7
+	VMOVUPS      (R10)(SI*4), Z28
+	VFMADD231PS  Z28, Z25, Z16
+	VFMADD231PS  Z28, Z26, Z12
+	VFMADD231PS  Z28, Z27, Z8
+	VMOVUPS      64(R10)(SI*4), Z28
+	VFMADD231PS  Z28, Z25, Z17
+	VFMADD231PS  Z28, Z26, Z13
+	VFMADD231PS  Z28, Z27, Z9
+	VMOVUPS      128(R10)(SI*4), Z28
+	VFMADD231PS  Z28, Z25, Z18
+	VFMADD231PS  Z28, Z26, Z14
+	VFMADD231PS  Z28, Z27, Z10
+	VMOVUPS      192(R10)(SI*4), Z28
+	VFMADD231PS  Z28, Z25, Z19
+	VFMADD231PS  Z28, Z26, Z15
+	VFMADD231PS  Z28, Z27, Z11
+	VMOVUPS      (R10)(R8*1), Z28
+	VFMADD231PS  Z28, Z25, Z20
+	VFMADD231PS  Z28, Z26, Z16
+	VFMADD231PS  Z28, Z27, Z12
+	VMOVUPS      64(R10)(R8*1), Z28
+	VFMADD231PS  Z28, Z25, Z21
+	VFMADD231PS  Z28, Z26, Z17
+	VFMADD231PS  Z28, Z27, Z13
+	VMOVUPS      128(R10)(R8*1), Z28
+	VFMADD231PS  Z28, Z25, Z22
+	VFMADD231PS  Z28, Z26, Z18
+	VFMADD231PS  Z28, Z27, Z14
+	VMOVUPS      192(R10)(R8*1), Z28
+	VFMADD231PS  Z28, Z25, Z23
+	VFMADD231PS  Z28, Z26, Z19
+	VFMADD231PS  Z28, Z27, Z15
+	VMOVUPS      (R10)(DI*2), Z25
+	VFMADD231PS  Z25, Z26, Z20
+	VFMADD231PS  Z25, Z27, Z16
+	VMOVUPS      64(R10)(DI*2), Z25
+	VFMADD231PS  Z25, Z26, Z21
+	VFMADD231PS  Z25, Z27, Z17
+	VMOVUPS      128(R10)(DI*2), Z25
+	VFMADD231PS  Z25, Z26, Z22
+	VFMADD231PS  Z25, Z27, Z18
+	VMOVUPS      192(R10)(DI*2), Z25
+	VFMADD231PS  Z25, Z26, Z23
+	VFMADD231PS  Z25, Z27, Z19
+	VFMADD231PS  (R10)(R9*1), Z27, Z20
+	VFMADD231PS  64(R10)(R9*1), Z27, Z21
+	VFMADD231PS  128(R10)(R9*1), Z27, Z22
+	VFMADD231PS  192(R10)(R9*1), Z27, Z23
+	ADDQ         $0x00000030, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS 64(BX), Z1, Z1
+	VADDPS 128(BX), Z2, Z2
+	VADDPS 192(BX), Z3, Z3
+	VADDPS (BX)(AX*1), Z4, Z4
+	VADDPS 64(BX)(AX*1), Z5, Z5
+	VADDPS 128(BX)(AX*1), Z6, Z6
+	VADDPS 192(BX)(AX*1), Z7, Z7
+	VADDPS (BX)(AX*2), Z8, Z8
+	VADDPS 64(BX)(AX*2), Z9, Z9
+	VADDPS 128(BX)(AX*2), Z10, Z10
+	VADDPS 192(BX)(AX*2), Z11, Z11
+	VADDPS (BX)(CX*1), Z12, Z12
+	VADDPS 64(BX)(CX*1), Z13, Z13
+	VADDPS 128(BX)(CX*1), Z14, Z14
+	VADDPS 192(BX)(CX*1), Z15, Z15
+	VADDPS (BX)(AX*4), Z16, Z16
+	VADDPS 64(BX)(AX*4), Z17, Z17
+	VADDPS 128(BX)(AX*4), Z18, Z18
+	VADDPS 192(BX)(AX*4), Z19, Z19
+	VADDPS (BX)(DX*1), Z20, Z20
+	VADDPS 64(BX)(DX*1), Z21, Z21
+	VADDPS 128(BX)(DX*1), Z22, Z22
+	VADDPS 192(BX)(DX*1), Z23, Z23
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z29, Z29, Z29
+	VCMPPS    $0x19, Z0, Z29, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z29, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z29, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z29, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z29, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z29, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z29, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z29, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z29, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z29, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z29, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z29, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z29, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z29, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z29, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z29, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z29, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z29, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z29, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z29, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z29, K1
+	VMOVUPS.Z Z20, K1, Z20
+	VCMPPS    $0x19, Z21, Z29, K1
+	VMOVUPS.Z Z21, K1, Z21
+	VCMPPS    $0x19, Z22, Z29, K1
+	VMOVUPS.Z Z22, K1, Z22
+	VCMPPS    $0x19, Z23, Z29, K1
+	VMOVUPS.Z Z23, K1, Z23
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, (BX)(AX*1)
+	VMOVUPS Z5, 64(BX)(AX*1)
+	VMOVUPS Z6, 128(BX)(AX*1)
+	VMOVUPS Z7, 192(BX)(AX*1)
+	VMOVUPS Z8, (BX)(AX*2)
+	VMOVUPS Z9, 64(BX)(AX*2)
+	VMOVUPS Z10, 128(BX)(AX*2)
+	VMOVUPS Z11, 192(BX)(AX*2)
+	VMOVUPS Z12, (BX)(CX*1)
+	VMOVUPS Z13, 64(BX)(CX*1)
+	VMOVUPS Z14, 128(BX)(CX*1)
+	VMOVUPS Z15, 192(BX)(CX*1)
+	VMOVUPS Z16, (BX)(AX*4)
+	VMOVUPS Z17, 64(BX)(AX*4)
+	VMOVUPS Z18, 128(BX)(AX*4)
+	VMOVUPS Z19, 192(BX)(AX*4)
+	VMOVUPS Z20, (BX)(DX*1)
+	VMOVUPS Z21, 64(BX)(DX*1)
+	VMOVUPS Z22, 128(BX)(DX*1)
+	VMOVUPS Z23, 192(BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise1x1AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	JMP          started
+
+zero:
+	VPXORD  Z1, Z1, Z1
+	VMOVUPS Z1, Z0
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z2
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z3
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z4
+	MOVQ         56(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z5
+	MOVQ         72(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z6
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Z2, Z0
+	VFMADD231PS  (R8)(SI*1), Z3, Z0
+	VFMADD231PS  (R8)(SI*2), Z4, Z0
+	VFMADD231PS  (R8)(DI*1), Z5, Z0
+	VFMADD231PS  (R8)(SI*4), Z6, Z0
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Z0, Z0
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z7, Z7, Z7
+	VCMPPS    $0x19, Z0, Z7, K1
+	VMOVUPS.Z Z0, K1, Z0
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Z0, (AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise2x1AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	JMP          started
+
+zero:
+	VPXORD  Z2, Z2, Z2
+	VMOVUPS Z2, Z0
+	VMOVUPS Z2, Z1
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z3
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z4
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z5
+	MOVQ         56(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z6
+	MOVQ         72(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z7
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z3, Z0
+	VMOVUPS      (R9)(SI*1), Z8
+	VFMADD231PS  Z8, Z3, Z1
+	VFMADD231PS  Z8, Z4, Z0
+	VMOVUPS      (R9)(SI*2), Z3
+	VFMADD231PS  Z3, Z4, Z1
+	VFMADD231PS  Z3, Z5, Z0
+	VMOVUPS      (R9)(DI*1), Z3
+	VFMADD231PS  Z3, Z5, Z1
+	VFMADD231PS  Z3, Z6, Z0
+	VMOVUPS      (R9)(SI*4), Z3
+	VFMADD231PS  Z3, Z6, Z1
+	VFMADD231PS  Z3, Z7, Z0
+	VFMADD231PS  (R9)(R8*1), Z7, Z1
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS (CX)(AX*1), Z1, Z1
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z9, Z9, Z9
+	VCMPPS    $0x19, Z0, Z9, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z9, K1
+	VMOVUPS.Z Z1, K1, Z1
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, (CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise3x1AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	JMP          started
+
+zero:
+	VPXORD  Z3, Z3, Z3
+	VMOVUPS Z3, Z0
+	VMOVUPS Z3, Z1
+	VMOVUPS Z3, Z2
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z4
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z5
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z6
+	MOVQ         56(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z7
+	MOVQ         72(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z8
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z4, Z0
+	VMOVUPS      (R9)(SI*1), Z9
+	VFMADD231PS  Z9, Z4, Z1
+	VFMADD231PS  Z9, Z5, Z0
+	VMOVUPS      (R9)(SI*2), Z9
+	VFMADD231PS  Z9, Z4, Z2
+	VFMADD231PS  Z9, Z5, Z1
+	VFMADD231PS  Z9, Z6, Z0
+	VMOVUPS      (R9)(DI*1), Z4
+	VFMADD231PS  Z4, Z5, Z2
+	VFMADD231PS  Z4, Z6, Z1
+	VFMADD231PS  Z4, Z7, Z0
+	VMOVUPS      (R9)(SI*4), Z4
+	VFMADD231PS  Z4, Z6, Z2
+	VFMADD231PS  Z4, Z7, Z1
+	VFMADD231PS  Z4, Z8, Z0
+	VMOVUPS      (R9)(R8*1), Z4
+	VFMADD231PS  Z4, Z7, Z2
+	VFMADD231PS  Z4, Z8, Z1
+	VFMADD231PS  (R9)(DI*2), Z8, Z2
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS (CX)(AX*1), Z1, Z1
+	VADDPS (CX)(AX*2), Z2, Z2
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z10, Z10, Z10
+	VCMPPS    $0x19, Z0, Z10, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z10, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z10, K1
+	VMOVUPS.Z Z2, K1, Z2
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, (CX)(AX*1)
+	VMOVUPS Z2, (CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise4x1AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	JMP          started
+
+zero:
+	VPXORD  Z4, Z4, Z4
+	VMOVUPS Z4, Z0
+	VMOVUPS Z4, Z1
+	VMOVUPS Z4, Z2
+	VMOVUPS Z4, Z3
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z5
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z6
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z7
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z8
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z9
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	VFMADD231PS  (R10), Z5, Z0
+	VMOVUPS      (R10)(SI*1), Z10
+	VFMADD231PS  Z10, Z5, Z1
+	VFMADD231PS  Z10, Z6, Z0
+	VMOVUPS      (R10)(SI*2), Z10
+	VFMADD231PS  Z10, Z5, Z2
+	VFMADD231PS  Z10, Z6, Z1
+	VFMADD231PS  Z10, Z7, Z0
+	VMOVUPS      (R10)(DI*1), Z10
+	VFMADD231PS  Z10, Z5, Z3
+	VFMADD231PS  Z10, Z6, Z2
+	VFMADD231PS  Z10, Z7, Z1
+	VFMADD231PS  Z10, Z8, Z0
+	VMOVUPS      (R10)(SI*4), Z5
+	VFMADD231PS  Z5, Z6, Z3
+	VFMADD231PS  Z5, Z7, Z2
+	VFMADD231PS  Z5, Z8, Z1
+	VFMADD231PS  Z5, Z9, Z0
+	VMOVUPS      (R10)(R8*1), Z5
+	VFMADD231PS  Z5, Z7, Z3
+	VFMADD231PS  Z5, Z8, Z2
+	VFMADD231PS  Z5, Z9, Z1
+	VMOVUPS      (R10)(DI*2), Z5
+	VFMADD231PS  Z5, Z8, Z3
+	VFMADD231PS  Z5, Z9, Z2
+	VFMADD231PS  (R10)(R9*1), Z9, Z3
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS (DX)(AX*1), Z1, Z1
+	VADDPS (DX)(AX*2), Z2, Z2
+	VADDPS (DX)(CX*1), Z3, Z3
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z11, Z11, Z11
+	VCMPPS    $0x19, Z0, Z11, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z11, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z11, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z11, K1
+	VMOVUPS.Z Z3, K1, Z3
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, (DX)(AX*1)
+	VMOVUPS Z2, (DX)(AX*2)
+	VMOVUPS Z3, (DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise5x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise5x1AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	JMP          started
+
+zero:
+	VPXORD  Z5, Z5, Z5
+	VMOVUPS Z5, Z0
+	VMOVUPS Z5, Z1
+	VMOVUPS Z5, Z2
+	VMOVUPS Z5, Z3
+	VMOVUPS Z5, Z4
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z6
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z7
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z8
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z9
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z10
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z6, Z0
+	VMOVUPS      (R10)(SI*1), Z11
+	VFMADD231PS  Z11, Z6, Z1
+	VFMADD231PS  Z11, Z7, Z0
+	VMOVUPS      (R10)(SI*2), Z11
+	VFMADD231PS  Z11, Z6, Z2
+	VFMADD231PS  Z11, Z7, Z1
+	VFMADD231PS  Z11, Z8, Z0
+	VMOVUPS      (R10)(DI*1), Z11
+	VFMADD231PS  Z11, Z6, Z3
+	VFMADD231PS  Z11, Z7, Z2
+	VFMADD231PS  Z11, Z8, Z1
+	VFMADD231PS  Z11, Z9, Z0
+	VMOVUPS      (R10)(SI*4), Z11
+	VFMADD231PS  Z11, Z6, Z4
+	VFMADD231PS  Z11, Z7, Z3
+	VFMADD231PS  Z11, Z8, Z2
+	VFMADD231PS  Z11, Z9, Z1
+	VFMADD231PS  Z11, Z10, Z0
+	VMOVUPS      (R10)(R8*1), Z6
+	VFMADD231PS  Z6, Z7, Z4
+	VFMADD231PS  Z6, Z8, Z3
+	VFMADD231PS  Z6, Z9, Z2
+	VFMADD231PS  Z6, Z10, Z1
+	VMOVUPS      (R10)(DI*2), Z6
+	VFMADD231PS  Z6, Z8, Z4
+	VFMADD231PS  Z6, Z9, Z3
+	VFMADD231PS  Z6, Z10, Z2
+	VMOVUPS      (R10)(R9*1), Z6
+	VFMADD231PS  Z6, Z9, Z4
+	VFMADD231PS  Z6, Z10, Z3
+	VFMADD231PS  (R11), Z10, Z4
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS (DX)(AX*1), Z1, Z1
+	VADDPS (DX)(AX*2), Z2, Z2
+	VADDPS (DX)(CX*1), Z3, Z3
+	VADDPS (DX)(AX*4), Z4, Z4
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z12, Z12, Z12
+	VCMPPS    $0x19, Z0, Z12, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z12, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z12, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z12, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z12, K1
+	VMOVUPS.Z Z4, K1, Z4
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, (DX)(AX*1)
+	VMOVUPS Z2, (DX)(AX*2)
+	VMOVUPS Z3, (DX)(CX*1)
+	VMOVUPS Z4, (DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise6x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise6x1AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	JMP          started
+
+zero:
+	VPXORD  Z6, Z6, Z6
+	VMOVUPS Z6, Z0
+	VMOVUPS Z6, Z1
+	VMOVUPS Z6, Z2
+	VMOVUPS Z6, Z3
+	VMOVUPS Z6, Z4
+	VMOVUPS Z6, Z5
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z7
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z8
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z9
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z10
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z11
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z7, Z0
+	VMOVUPS      (R10)(SI*1), Z12
+	VFMADD231PS  Z12, Z7, Z1
+	VFMADD231PS  Z12, Z8, Z0
+	VMOVUPS      (R10)(SI*2), Z12
+	VFMADD231PS  Z12, Z7, Z2
+	VFMADD231PS  Z12, Z8, Z1
+	VFMADD231PS  Z12, Z9, Z0
+	VMOVUPS      (R10)(DI*1), Z12
+	VFMADD231PS  Z12, Z7, Z3
+	VFMADD231PS  Z12, Z8, Z2
+	VFMADD231PS  Z12, Z9, Z1
+	VFMADD231PS  Z12, Z10, Z0
+	VMOVUPS      (R10)(SI*4), Z12
+	VFMADD231PS  Z12, Z7, Z4
+	VFMADD231PS  Z12, Z8, Z3
+	VFMADD231PS  Z12, Z9, Z2
+	VFMADD231PS  Z12, Z10, Z1
+	VFMADD231PS  Z12, Z11, Z0
+	VMOVUPS      (R10)(R8*1), Z12
+	VFMADD231PS  Z12, Z7, Z5
+	VFMADD231PS  Z12, Z8, Z4
+	VFMADD231PS  Z12, Z9, Z3
+	VFMADD231PS  Z12, Z10, Z2
+	VFMADD231PS  Z12, Z11, Z1
+	VMOVUPS      (R10)(DI*2), Z7
+	VFMADD231PS  Z7, Z8, Z5
+	VFMADD231PS  Z7, Z9, Z4
+	VFMADD231PS  Z7, Z10, Z3
+	VFMADD231PS  Z7, Z11, Z2
+	VMOVUPS      (R10)(R9*1), Z7
+	VFMADD231PS  Z7, Z9, Z5
+	VFMADD231PS  Z7, Z10, Z4
+	VFMADD231PS  Z7, Z11, Z3
+	VMOVUPS      (R11), Z7
+	VFMADD231PS  Z7, Z10, Z5
+	VFMADD231PS  Z7, Z11, Z4
+	VFMADD231PS  (R11)(SI*1), Z11, Z5
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS (BX)(AX*1), Z1, Z1
+	VADDPS (BX)(AX*2), Z2, Z2
+	VADDPS (BX)(CX*1), Z3, Z3
+	VADDPS (BX)(AX*4), Z4, Z4
+	VADDPS (BX)(DX*1), Z5, Z5
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z13, Z13, Z13
+	VCMPPS    $0x19, Z0, Z13, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z13, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z13, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z13, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z13, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z13, K1
+	VMOVUPS.Z Z5, K1, Z5
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, (BX)(AX*1)
+	VMOVUPS Z2, (BX)(AX*2)
+	VMOVUPS Z3, (BX)(CX*1)
+	VMOVUPS Z4, (BX)(AX*4)
+	VMOVUPS Z5, (BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise7x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise7x1AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	JMP          started
+
+zero:
+	VPXORD  Z7, Z7, Z7
+	VMOVUPS Z7, Z0
+	VMOVUPS Z7, Z1
+	VMOVUPS Z7, Z2
+	VMOVUPS Z7, Z3
+	VMOVUPS Z7, Z4
+	VMOVUPS Z7, Z5
+	VMOVUPS Z7, Z6
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z8
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z9
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z10
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z11
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z12
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z8, Z0
+	VMOVUPS      (R10)(SI*1), Z13
+	VFMADD231PS  Z13, Z8, Z1
+	VFMADD231PS  Z13, Z9, Z0
+	VMOVUPS      (R10)(SI*2), Z13
+	VFMADD231PS  Z13, Z8, Z2
+	VFMADD231PS  Z13, Z9, Z1
+	VFMADD231PS  Z13, Z10, Z0
+	VMOVUPS      (R10)(DI*1), Z13
+	VFMADD231PS  Z13, Z8, Z3
+	VFMADD231PS  Z13, Z9, Z2
+	VFMADD231PS  Z13, Z10, Z1
+	VFMADD231PS  Z13, Z11, Z0
+	VMOVUPS      (R10)(SI*4), Z13
+	VFMADD231PS  Z13, Z8, Z4
+	VFMADD231PS  Z13, Z9, Z3
+	VFMADD231PS  Z13, Z10, Z2
+	VFMADD231PS  Z13, Z11, Z1
+	VFMADD231PS  Z13, Z12, Z0
+	VMOVUPS      (R10)(R8*1), Z13
+	VFMADD231PS  Z13, Z8, Z5
+	VFMADD231PS  Z13, Z9, Z4
+	VFMADD231PS  Z13, Z10, Z3
+	VFMADD231PS  Z13, Z11, Z2
+	VFMADD231PS  Z13, Z12, Z1
+	VMOVUPS      (R10)(DI*2), Z13
+	VFMADD231PS  Z13, Z8, Z6
+	VFMADD231PS  Z13, Z9, Z5
+	VFMADD231PS  Z13, Z10, Z4
+	VFMADD231PS  Z13, Z11, Z3
+	VFMADD231PS  Z13, Z12, Z2
+	VMOVUPS      (R10)(R9*1), Z8
+	VFMADD231PS  Z8, Z9, Z6
+	VFMADD231PS  Z8, Z10, Z5
+	VFMADD231PS  Z8, Z11, Z4
+	VFMADD231PS  Z8, Z12, Z3
+	VMOVUPS      (R11), Z8
+	VFMADD231PS  Z8, Z10, Z6
+	VFMADD231PS  Z8, Z11, Z5
+	VFMADD231PS  Z8, Z12, Z4
+	VMOVUPS      (R11)(SI*1), Z8
+	VFMADD231PS  Z8, Z11, Z6
+	VFMADD231PS  Z8, Z12, Z5
+	VFMADD231PS  (R11)(SI*2), Z12, Z6
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS (BX)(AX*1), Z1, Z1
+	VADDPS (BX)(AX*2), Z2, Z2
+	VADDPS (BX)(CX*1), Z3, Z3
+	VADDPS (BX)(AX*4), Z4, Z4
+	VADDPS (BX)(DX*1), Z5, Z5
+	VADDPS (BX)(CX*2), Z6, Z6
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z14, Z14, Z14
+	VCMPPS    $0x19, Z0, Z14, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z14, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z14, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z14, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z14, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z14, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z14, K1
+	VMOVUPS.Z Z6, K1, Z6
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, (BX)(AX*1)
+	VMOVUPS Z2, (BX)(AX*2)
+	VMOVUPS Z3, (BX)(CX*1)
+	VMOVUPS Z4, (BX)(AX*4)
+	VMOVUPS Z5, (BX)(DX*1)
+	VMOVUPS Z6, (BX)(CX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise8x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise8x1AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	JMP          started
+
+zero:
+	VPXORD  Z8, Z8, Z8
+	VMOVUPS Z8, Z0
+	VMOVUPS Z8, Z1
+	VMOVUPS Z8, Z2
+	VMOVUPS Z8, Z3
+	VMOVUPS Z8, Z4
+	VMOVUPS Z8, Z5
+	VMOVUPS Z8, Z6
+	VMOVUPS Z8, Z7
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z9
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z10
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z11
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z12
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z13
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z9, Z0
+	VMOVUPS      (R10)(SI*1), Z14
+	VFMADD231PS  Z14, Z9, Z1
+	VFMADD231PS  Z14, Z10, Z0
+	VMOVUPS      (R10)(SI*2), Z14
+	VFMADD231PS  Z14, Z9, Z2
+	VFMADD231PS  Z14, Z10, Z1
+	VFMADD231PS  Z14, Z11, Z0
+	VMOVUPS      (R10)(DI*1), Z14
+	VFMADD231PS  Z14, Z9, Z3
+	VFMADD231PS  Z14, Z10, Z2
+	VFMADD231PS  Z14, Z11, Z1
+	VFMADD231PS  Z14, Z12, Z0
+	VMOVUPS      (R10)(SI*4), Z14
+	VFMADD231PS  Z14, Z9, Z4
+	VFMADD231PS  Z14, Z10, Z3
+	VFMADD231PS  Z14, Z11, Z2
+	VFMADD231PS  Z14, Z12, Z1
+	VFMADD231PS  Z14, Z13, Z0
+	VMOVUPS      (R10)(R8*1), Z14
+	VFMADD231PS  Z14, Z9, Z5
+	VFMADD231PS  Z14, Z10, Z4
+	VFMADD231PS  Z14, Z11, Z3
+	VFMADD231PS  Z14, Z12, Z2
+	VFMADD231PS  Z14, Z13, Z1
+	VMOVUPS      (R10)(DI*2), Z14
+	VFMADD231PS  Z14, Z9, Z6
+	VFMADD231PS  Z14, Z10, Z5
+	VFMADD231PS  Z14, Z11, Z4
+	VFMADD231PS  Z14, Z12, Z3
+	VFMADD231PS  Z14, Z13, Z2
+	VMOVUPS      (R10)(R9*1), Z14
+	VFMADD231PS  Z14, Z9, Z7
+	VFMADD231PS  Z14, Z10, Z6
+	VFMADD231PS  Z14, Z11, Z5
+	VFMADD231PS  Z14, Z12, Z4
+	VFMADD231PS  Z14, Z13, Z3
+	VMOVUPS      (R11), Z9
+	VFMADD231PS  Z9, Z10, Z7
+	VFMADD231PS  Z9, Z11, Z6
+	VFMADD231PS  Z9, Z12, Z5
+	VFMADD231PS  Z9, Z13, Z4
+	VMOVUPS      (R11)(SI*1), Z9
+	VFMADD231PS  Z9, Z11, Z7
+	VFMADD231PS  Z9, Z12, Z6
+	VFMADD231PS  Z9, Z13, Z5
+	VMOVUPS      (R11)(SI*2), Z9
+	VFMADD231PS  Z9, Z12, Z7
+	VFMADD231PS  Z9, Z13, Z6
+	VFMADD231PS  (R11)(DI*1), Z13, Z7
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z1, Z1
+	VADDPS (SI)(AX*2), Z2, Z2
+	VADDPS (SI)(CX*1), Z3, Z3
+	VADDPS (SI)(AX*4), Z4, Z4
+	VADDPS (SI)(DX*1), Z5, Z5
+	VADDPS (SI)(CX*2), Z6, Z6
+	VADDPS (SI)(BX*1), Z7, Z7
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z15, Z15, Z15
+	VCMPPS    $0x19, Z0, Z15, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z15, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z15, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z15, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z15, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z15, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z15, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z15, K1
+	VMOVUPS.Z Z7, K1, Z7
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, (SI)(AX*1)
+	VMOVUPS Z2, (SI)(AX*2)
+	VMOVUPS Z3, (SI)(CX*1)
+	VMOVUPS Z4, (SI)(AX*4)
+	VMOVUPS Z5, (SI)(DX*1)
+	VMOVUPS Z6, (SI)(CX*2)
+	VMOVUPS Z7, (SI)(BX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise9x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise9x1AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	JMP          started
+
+zero:
+	VPXORD  Z9, Z9, Z9
+	VMOVUPS Z9, Z0
+	VMOVUPS Z9, Z1
+	VMOVUPS Z9, Z2
+	VMOVUPS Z9, Z3
+	VMOVUPS Z9, Z4
+	VMOVUPS Z9, Z5
+	VMOVUPS Z9, Z6
+	VMOVUPS Z9, Z7
+	VMOVUPS Z9, Z8
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z10
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z11
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z12
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z13
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z14
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z10, Z0
+	VMOVUPS      (R10)(SI*1), Z15
+	VFMADD231PS  Z15, Z10, Z1
+	VFMADD231PS  Z15, Z11, Z0
+	VMOVUPS      (R10)(SI*2), Z15
+	VFMADD231PS  Z15, Z10, Z2
+	VFMADD231PS  Z15, Z11, Z1
+	VFMADD231PS  Z15, Z12, Z0
+	VMOVUPS      (R10)(DI*1), Z15
+	VFMADD231PS  Z15, Z10, Z3
+	VFMADD231PS  Z15, Z11, Z2
+	VFMADD231PS  Z15, Z12, Z1
+	VFMADD231PS  Z15, Z13, Z0
+	VMOVUPS      (R10)(SI*4), Z15
+	VFMADD231PS  Z15, Z10, Z4
+	VFMADD231PS  Z15, Z11, Z3
+	VFMADD231PS  Z15, Z12, Z2
+	VFMADD231PS  Z15, Z13, Z1
+	VFMADD231PS  Z15, Z14, Z0
+	VMOVUPS      (R10)(R8*1), Z15
+	VFMADD231PS  Z15, Z10, Z5
+	VFMADD231PS  Z15, Z11, Z4
+	VFMADD231PS  Z15, Z12, Z3
+	VFMADD231PS  Z15, Z13, Z2
+	VFMADD231PS  Z15, Z14, Z1
+	VMOVUPS      (R10)(DI*2), Z15
+	VFMADD231PS  Z15, Z10, Z6
+	VFMADD231PS  Z15, Z11, Z5
+	VFMADD231PS  Z15, Z12, Z4
+	VFMADD231PS  Z15, Z13, Z3
+	VFMADD231PS  Z15, Z14, Z2
+	VMOVUPS      (R10)(R9*1), Z15
+	VFMADD231PS  Z15, Z10, Z7
+	VFMADD231PS  Z15, Z11, Z6
+	VFMADD231PS  Z15, Z12, Z5
+	VFMADD231PS  Z15, Z13, Z4
+	VFMADD231PS  Z15, Z14, Z3
+	VMOVUPS      (R11), Z15
+	VFMADD231PS  Z15, Z10, Z8
+	VFMADD231PS  Z15, Z11, Z7
+	VFMADD231PS  Z15, Z12, Z6
+	VFMADD231PS  Z15, Z13, Z5
+	VFMADD231PS  Z15, Z14, Z4
+	VMOVUPS      (R11)(SI*1), Z10
+	VFMADD231PS  Z10, Z11, Z8
+	VFMADD231PS  Z10, Z12, Z7
+	VFMADD231PS  Z10, Z13, Z6
+	VFMADD231PS  Z10, Z14, Z5
+	VMOVUPS      (R11)(SI*2), Z10
+	VFMADD231PS  Z10, Z12, Z8
+	VFMADD231PS  Z10, Z13, Z7
+	VFMADD231PS  Z10, Z14, Z6
+	VMOVUPS      (R11)(DI*1), Z10
+	VFMADD231PS  Z10, Z13, Z8
+	VFMADD231PS  Z10, Z14, Z7
+	VFMADD231PS  (R11)(SI*4), Z14, Z8
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z1, Z1
+	VADDPS (SI)(AX*2), Z2, Z2
+	VADDPS (SI)(CX*1), Z3, Z3
+	VADDPS (SI)(AX*4), Z4, Z4
+	VADDPS (SI)(DX*1), Z5, Z5
+	VADDPS (SI)(CX*2), Z6, Z6
+	VADDPS (SI)(BX*1), Z7, Z7
+	VADDPS (DI), Z8, Z8
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z16, Z16, Z16
+	VCMPPS    $0x19, Z0, Z16, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z16, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z16, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z16, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z16, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z16, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z16, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z16, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z16, K1
+	VMOVUPS.Z Z8, K1, Z8
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, (SI)(AX*1)
+	VMOVUPS Z2, (SI)(AX*2)
+	VMOVUPS Z3, (SI)(CX*1)
+	VMOVUPS Z4, (SI)(AX*4)
+	VMOVUPS Z5, (SI)(DX*1)
+	VMOVUPS Z6, (SI)(CX*2)
+	VMOVUPS Z7, (SI)(BX*1)
+	VMOVUPS Z8, (DI)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise10x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise10x1AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	JMP          started
+
+zero:
+	VPXORD  Z10, Z10, Z10
+	VMOVUPS Z10, Z0
+	VMOVUPS Z10, Z1
+	VMOVUPS Z10, Z2
+	VMOVUPS Z10, Z3
+	VMOVUPS Z10, Z4
+	VMOVUPS Z10, Z5
+	VMOVUPS Z10, Z6
+	VMOVUPS Z10, Z7
+	VMOVUPS Z10, Z8
+	VMOVUPS Z10, Z9
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z11
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z12
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z13
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z14
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z15
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z11, Z0
+	VMOVUPS      (R10)(SI*1), Z16
+	VFMADD231PS  Z16, Z11, Z1
+	VFMADD231PS  Z16, Z12, Z0
+	VMOVUPS      (R10)(SI*2), Z16
+	VFMADD231PS  Z16, Z11, Z2
+	VFMADD231PS  Z16, Z12, Z1
+	VFMADD231PS  Z16, Z13, Z0
+	VMOVUPS      (R10)(DI*1), Z16
+	VFMADD231PS  Z16, Z11, Z3
+	VFMADD231PS  Z16, Z12, Z2
+	VFMADD231PS  Z16, Z13, Z1
+	VFMADD231PS  Z16, Z14, Z0
+	VMOVUPS      (R10)(SI*4), Z16
+	VFMADD231PS  Z16, Z11, Z4
+	VFMADD231PS  Z16, Z12, Z3
+	VFMADD231PS  Z16, Z13, Z2
+	VFMADD231PS  Z16, Z14, Z1
+	VFMADD231PS  Z16, Z15, Z0
+	VMOVUPS      (R10)(R8*1), Z16
+	VFMADD231PS  Z16, Z11, Z5
+	VFMADD231PS  Z16, Z12, Z4
+	VFMADD231PS  Z16, Z13, Z3
+	VFMADD231PS  Z16, Z14, Z2
+	VFMADD231PS  Z16, Z15, Z1
+	VMOVUPS      (R10)(DI*2), Z16
+	VFMADD231PS  Z16, Z11, Z6
+	VFMADD231PS  Z16, Z12, Z5
+	VFMADD231PS  Z16, Z13, Z4
+	VFMADD231PS  Z16, Z14, Z3
+	VFMADD231PS  Z16, Z15, Z2
+	VMOVUPS      (R10)(R9*1), Z16
+	VFMADD231PS  Z16, Z11, Z7
+	VFMADD231PS  Z16, Z12, Z6
+	VFMADD231PS  Z16, Z13, Z5
+	VFMADD231PS  Z16, Z14, Z4
+	VFMADD231PS  Z16, Z15, Z3
+	VMOVUPS      (R11), Z16
+	VFMADD231PS  Z16, Z11, Z8
+	VFMADD231PS  Z16, Z12, Z7
+	VFMADD231PS  Z16, Z13, Z6
+	VFMADD231PS  Z16, Z14, Z5
+	VFMADD231PS  Z16, Z15, Z4
+	VMOVUPS      (R11)(SI*1), Z16
+	VFMADD231PS  Z16, Z11, Z9
+	VFMADD231PS  Z16, Z12, Z8
+	VFMADD231PS  Z16, Z13, Z7
+	VFMADD231PS  Z16, Z14, Z6
+	VFMADD231PS  Z16, Z15, Z5
+	VMOVUPS      (R11)(SI*2), Z11
+	VFMADD231PS  Z11, Z12, Z9
+	VFMADD231PS  Z11, Z13, Z8
+	VFMADD231PS  Z11, Z14, Z7
+	VFMADD231PS  Z11, Z15, Z6
+	VMOVUPS      (R11)(DI*1), Z11
+	VFMADD231PS  Z11, Z13, Z9
+	VFMADD231PS  Z11, Z14, Z8
+	VFMADD231PS  Z11, Z15, Z7
+	VMOVUPS      (R11)(SI*4), Z11
+	VFMADD231PS  Z11, Z14, Z9
+	VFMADD231PS  Z11, Z15, Z8
+	VFMADD231PS  (R11)(R8*1), Z15, Z9
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z1, Z1
+	VADDPS (SI)(AX*2), Z2, Z2
+	VADDPS (SI)(CX*1), Z3, Z3
+	VADDPS (SI)(AX*4), Z4, Z4
+	VADDPS (SI)(DX*1), Z5, Z5
+	VADDPS (SI)(CX*2), Z6, Z6
+	VADDPS (SI)(BX*1), Z7, Z7
+	VADDPS (DI), Z8, Z8
+	VADDPS (DI)(AX*1), Z9, Z9
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z17, Z17, Z17
+	VCMPPS    $0x19, Z0, Z17, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z17, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z17, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z17, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z17, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z17, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z17, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z17, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z17, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z17, K1
+	VMOVUPS.Z Z9, K1, Z9
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, (SI)(AX*1)
+	VMOVUPS Z2, (SI)(AX*2)
+	VMOVUPS Z3, (SI)(CX*1)
+	VMOVUPS Z4, (SI)(AX*4)
+	VMOVUPS Z5, (SI)(DX*1)
+	VMOVUPS Z6, (SI)(CX*2)
+	VMOVUPS Z7, (SI)(BX*1)
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, (DI)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise11x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise11x1AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	JMP          started
+
+zero:
+	VPXORD  Z11, Z11, Z11
+	VMOVUPS Z11, Z0
+	VMOVUPS Z11, Z1
+	VMOVUPS Z11, Z2
+	VMOVUPS Z11, Z3
+	VMOVUPS Z11, Z4
+	VMOVUPS Z11, Z5
+	VMOVUPS Z11, Z6
+	VMOVUPS Z11, Z7
+	VMOVUPS Z11, Z8
+	VMOVUPS Z11, Z9
+	VMOVUPS Z11, Z10
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z12
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z13
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z14
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z15
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z16
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z12, Z0
+	VMOVUPS      (R10)(SI*1), Z17
+	VFMADD231PS  Z17, Z12, Z1
+	VFMADD231PS  Z17, Z13, Z0
+	VMOVUPS      (R10)(SI*2), Z17
+	VFMADD231PS  Z17, Z12, Z2
+	VFMADD231PS  Z17, Z13, Z1
+	VFMADD231PS  Z17, Z14, Z0
+	VMOVUPS      (R10)(DI*1), Z17
+	VFMADD231PS  Z17, Z12, Z3
+	VFMADD231PS  Z17, Z13, Z2
+	VFMADD231PS  Z17, Z14, Z1
+	VFMADD231PS  Z17, Z15, Z0
+	VMOVUPS      (R10)(SI*4), Z17
+	VFMADD231PS  Z17, Z12, Z4
+	VFMADD231PS  Z17, Z13, Z3
+	VFMADD231PS  Z17, Z14, Z2
+	VFMADD231PS  Z17, Z15, Z1
+	VFMADD231PS  Z17, Z16, Z0
+	VMOVUPS      (R10)(R8*1), Z17
+	VFMADD231PS  Z17, Z12, Z5
+	VFMADD231PS  Z17, Z13, Z4
+	VFMADD231PS  Z17, Z14, Z3
+	VFMADD231PS  Z17, Z15, Z2
+	VFMADD231PS  Z17, Z16, Z1
+	VMOVUPS      (R10)(DI*2), Z17
+	VFMADD231PS  Z17, Z12, Z6
+	VFMADD231PS  Z17, Z13, Z5
+	VFMADD231PS  Z17, Z14, Z4
+	VFMADD231PS  Z17, Z15, Z3
+	VFMADD231PS  Z17, Z16, Z2
+	VMOVUPS      (R10)(R9*1), Z17
+	VFMADD231PS  Z17, Z12, Z7
+	VFMADD231PS  Z17, Z13, Z6
+	VFMADD231PS  Z17, Z14, Z5
+	VFMADD231PS  Z17, Z15, Z4
+	VFMADD231PS  Z17, Z16, Z3
+	VMOVUPS      (R11), Z17
+	VFMADD231PS  Z17, Z12, Z8
+	VFMADD231PS  Z17, Z13, Z7
+	VFMADD231PS  Z17, Z14, Z6
+	VFMADD231PS  Z17, Z15, Z5
+	VFMADD231PS  Z17, Z16, Z4
+	VMOVUPS      (R11)(SI*1), Z17
+	VFMADD231PS  Z17, Z12, Z9
+	VFMADD231PS  Z17, Z13, Z8
+	VFMADD231PS  Z17, Z14, Z7
+	VFMADD231PS  Z17, Z15, Z6
+	VFMADD231PS  Z17, Z16, Z5
+	VMOVUPS      (R11)(SI*2), Z17
+	VFMADD231PS  Z17, Z12, Z10
+	VFMADD231PS  Z17, Z13, Z9
+	VFMADD231PS  Z17, Z14, Z8
+	VFMADD231PS  Z17, Z15, Z7
+	VFMADD231PS  Z17, Z16, Z6
+	VMOVUPS      (R11)(DI*1), Z12
+	VFMADD231PS  Z12, Z13, Z10
+	VFMADD231PS  Z12, Z14, Z9
+	VFMADD231PS  Z12, Z15, Z8
+	VFMADD231PS  Z12, Z16, Z7
+	VMOVUPS      (R11)(SI*4), Z12
+	VFMADD231PS  Z12, Z14, Z10
+	VFMADD231PS  Z12, Z15, Z9
+	VFMADD231PS  Z12, Z16, Z8
+	VMOVUPS      (R11)(R8*1), Z12
+	VFMADD231PS  Z12, Z15, Z10
+	VFMADD231PS  Z12, Z16, Z9
+	VFMADD231PS  (R11)(DI*2), Z16, Z10
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z1, Z1
+	VADDPS (SI)(AX*2), Z2, Z2
+	VADDPS (SI)(CX*1), Z3, Z3
+	VADDPS (SI)(AX*4), Z4, Z4
+	VADDPS (SI)(DX*1), Z5, Z5
+	VADDPS (SI)(CX*2), Z6, Z6
+	VADDPS (SI)(BX*1), Z7, Z7
+	VADDPS (DI), Z8, Z8
+	VADDPS (DI)(AX*1), Z9, Z9
+	VADDPS (DI)(AX*2), Z10, Z10
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z18, Z18, Z18
+	VCMPPS    $0x19, Z0, Z18, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z18, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z18, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z18, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z18, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z18, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z18, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z18, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z18, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z18, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z18, K1
+	VMOVUPS.Z Z10, K1, Z10
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, (SI)(AX*1)
+	VMOVUPS Z2, (SI)(AX*2)
+	VMOVUPS Z3, (SI)(CX*1)
+	VMOVUPS Z4, (SI)(AX*4)
+	VMOVUPS Z5, (SI)(DX*1)
+	VMOVUPS Z6, (SI)(CX*2)
+	VMOVUPS Z7, (SI)(BX*1)
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, (DI)(AX*1)
+	VMOVUPS Z10, (DI)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise12x1AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise12x1AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	JMP          started
+
+zero:
+	VPXORD  Z12, Z12, Z12
+	VMOVUPS Z12, Z0
+	VMOVUPS Z12, Z1
+	VMOVUPS Z12, Z2
+	VMOVUPS Z12, Z3
+	VMOVUPS Z12, Z4
+	VMOVUPS Z12, Z5
+	VMOVUPS Z12, Z6
+	VMOVUPS Z12, Z7
+	VMOVUPS Z12, Z8
+	VMOVUPS Z12, Z9
+	VMOVUPS Z12, Z10
+	VMOVUPS Z12, Z11
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z13
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z14
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z15
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z16
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z17
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z13, Z0
+	VMOVUPS      (R10)(SI*1), Z18
+	VFMADD231PS  Z18, Z13, Z1
+	VFMADD231PS  Z18, Z14, Z0
+	VMOVUPS      (R10)(SI*2), Z18
+	VFMADD231PS  Z18, Z13, Z2
+	VFMADD231PS  Z18, Z14, Z1
+	VFMADD231PS  Z18, Z15, Z0
+	VMOVUPS      (R10)(DI*1), Z18
+	VFMADD231PS  Z18, Z13, Z3
+	VFMADD231PS  Z18, Z14, Z2
+	VFMADD231PS  Z18, Z15, Z1
+	VFMADD231PS  Z18, Z16, Z0
+	VMOVUPS      (R10)(SI*4), Z18
+	VFMADD231PS  Z18, Z13, Z4
+	VFMADD231PS  Z18, Z14, Z3
+	VFMADD231PS  Z18, Z15, Z2
+	VFMADD231PS  Z18, Z16, Z1
+	VFMADD231PS  Z18, Z17, Z0
+	VMOVUPS      (R10)(R8*1), Z18
+	VFMADD231PS  Z18, Z13, Z5
+	VFMADD231PS  Z18, Z14, Z4
+	VFMADD231PS  Z18, Z15, Z3
+	VFMADD231PS  Z18, Z16, Z2
+	VFMADD231PS  Z18, Z17, Z1
+	VMOVUPS      (R10)(DI*2), Z18
+	VFMADD231PS  Z18, Z13, Z6
+	VFMADD231PS  Z18, Z14, Z5
+	VFMADD231PS  Z18, Z15, Z4
+	VFMADD231PS  Z18, Z16, Z3
+	VFMADD231PS  Z18, Z17, Z2
+	VMOVUPS      (R10)(R9*1), Z18
+	VFMADD231PS  Z18, Z13, Z7
+	VFMADD231PS  Z18, Z14, Z6
+	VFMADD231PS  Z18, Z15, Z5
+	VFMADD231PS  Z18, Z16, Z4
+	VFMADD231PS  Z18, Z17, Z3
+	VMOVUPS      (R11), Z18
+	VFMADD231PS  Z18, Z13, Z8
+	VFMADD231PS  Z18, Z14, Z7
+	VFMADD231PS  Z18, Z15, Z6
+	VFMADD231PS  Z18, Z16, Z5
+	VFMADD231PS  Z18, Z17, Z4
+	VMOVUPS      (R11)(SI*1), Z18
+	VFMADD231PS  Z18, Z13, Z9
+	VFMADD231PS  Z18, Z14, Z8
+	VFMADD231PS  Z18, Z15, Z7
+	VFMADD231PS  Z18, Z16, Z6
+	VFMADD231PS  Z18, Z17, Z5
+	VMOVUPS      (R11)(SI*2), Z18
+	VFMADD231PS  Z18, Z13, Z10
+	VFMADD231PS  Z18, Z14, Z9
+	VFMADD231PS  Z18, Z15, Z8
+	VFMADD231PS  Z18, Z16, Z7
+	VFMADD231PS  Z18, Z17, Z6
+	VMOVUPS      (R11)(DI*1), Z18
+	VFMADD231PS  Z18, Z13, Z11
+	VFMADD231PS  Z18, Z14, Z10
+	VFMADD231PS  Z18, Z15, Z9
+	VFMADD231PS  Z18, Z16, Z8
+	VFMADD231PS  Z18, Z17, Z7
+	VMOVUPS      (R11)(SI*4), Z13
+	VFMADD231PS  Z13, Z14, Z11
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z13, Z16, Z9
+	VFMADD231PS  Z13, Z17, Z8
+	VMOVUPS      (R11)(R8*1), Z13
+	VFMADD231PS  Z13, Z15, Z11
+	VFMADD231PS  Z13, Z16, Z10
+	VFMADD231PS  Z13, Z17, Z9
+	VMOVUPS      (R11)(DI*2), Z13
+	VFMADD231PS  Z13, Z16, Z11
+	VFMADD231PS  Z13, Z17, Z10
+	VFMADD231PS  (R11)(R9*1), Z17, Z11
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(AX*1), Z1, Z1
+	VADDPS (SI)(AX*2), Z2, Z2
+	VADDPS (SI)(CX*1), Z3, Z3
+	VADDPS (SI)(AX*4), Z4, Z4
+	VADDPS (SI)(DX*1), Z5, Z5
+	VADDPS (SI)(CX*2), Z6, Z6
+	VADDPS (SI)(BX*1), Z7, Z7
+	VADDPS (DI), Z8, Z8
+	VADDPS (DI)(AX*1), Z9, Z9
+	VADDPS (DI)(AX*2), Z10, Z10
+	VADDPS (DI)(CX*1), Z11, Z11
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z19, Z19, Z19
+	VCMPPS    $0x19, Z0, Z19, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z19, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z19, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z19, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z19, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z19, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z19, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z19, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z19, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z19, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z19, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z19, K1
+	VMOVUPS.Z Z11, K1, Z11
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, (SI)(AX*1)
+	VMOVUPS Z2, (SI)(AX*2)
+	VMOVUPS Z3, (SI)(CX*1)
+	VMOVUPS Z4, (SI)(AX*4)
+	VMOVUPS Z5, (SI)(DX*1)
+	VMOVUPS Z6, (SI)(CX*2)
+	VMOVUPS Z7, (SI)(BX*1)
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, (DI)(AX*1)
+	VMOVUPS Z10, (DI)(AX*2)
+	VMOVUPS Z11, (DI)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise1x2AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	JMP          started
+
+zero:
+	VPXORD  Z2, Z2, Z2
+	VMOVUPS Z2, Z0
+	VMOVUPS Z2, Z1
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z3
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z4
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z5
+	MOVQ         56(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z6
+	MOVQ         72(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z7
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Z3, Z0
+	VFMADD231PS  64(R8), Z3, Z1
+	VFMADD231PS  (R8)(SI*1), Z4, Z0
+	VFMADD231PS  64(R8)(SI*1), Z4, Z1
+	VFMADD231PS  (R8)(SI*2), Z5, Z0
+	VFMADD231PS  64(R8)(SI*2), Z5, Z1
+	VFMADD231PS  (R8)(DI*1), Z6, Z0
+	VFMADD231PS  64(R8)(DI*1), Z6, Z1
+	VFMADD231PS  (R8)(SI*4), Z7, Z0
+	VFMADD231PS  64(R8)(SI*4), Z7, Z1
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z8, Z8, Z8
+	VCMPPS    $0x19, Z0, Z8, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z8, K1
+	VMOVUPS.Z Z1, K1, Z1
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise2x2AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	JMP          started
+
+zero:
+	VPXORD  Z4, Z4, Z4
+	VMOVUPS Z4, Z0
+	VMOVUPS Z4, Z1
+	VMOVUPS Z4, Z2
+	VMOVUPS Z4, Z3
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z5
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z6
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z7
+	MOVQ         56(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z8
+	MOVQ         72(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z9
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z5, Z0
+	VFMADD231PS  64(R9), Z5, Z1
+	VMOVUPS      (R9)(SI*1), Z10
+	VFMADD231PS  Z10, Z5, Z2
+	VFMADD231PS  Z10, Z6, Z0
+	VMOVUPS      64(R9)(SI*1), Z10
+	VFMADD231PS  Z10, Z5, Z3
+	VFMADD231PS  Z10, Z6, Z1
+	VMOVUPS      (R9)(SI*2), Z5
+	VFMADD231PS  Z5, Z6, Z2
+	VFMADD231PS  Z5, Z7, Z0
+	VMOVUPS      64(R9)(SI*2), Z5
+	VFMADD231PS  Z5, Z6, Z3
+	VFMADD231PS  Z5, Z7, Z1
+	VMOVUPS      (R9)(DI*1), Z5
+	VFMADD231PS  Z5, Z7, Z2
+	VFMADD231PS  Z5, Z8, Z0
+	VMOVUPS      64(R9)(DI*1), Z5
+	VFMADD231PS  Z5, Z7, Z3
+	VFMADD231PS  Z5, Z8, Z1
+	VMOVUPS      (R9)(SI*4), Z5
+	VFMADD231PS  Z5, Z8, Z2
+	VFMADD231PS  Z5, Z9, Z0
+	VMOVUPS      64(R9)(SI*4), Z5
+	VFMADD231PS  Z5, Z8, Z3
+	VFMADD231PS  Z5, Z9, Z1
+	VFMADD231PS  (R9)(R8*1), Z9, Z2
+	VFMADD231PS  64(R9)(R8*1), Z9, Z3
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS 64(CX), Z1, Z1
+	VADDPS (CX)(AX*1), Z2, Z2
+	VADDPS 64(CX)(AX*1), Z3, Z3
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z11, Z11, Z11
+	VCMPPS    $0x19, Z0, Z11, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z11, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z11, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z11, K1
+	VMOVUPS.Z Z3, K1, Z3
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, 64(CX)
+	VMOVUPS Z2, (CX)(AX*1)
+	VMOVUPS Z3, 64(CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise3x2AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	JMP          started
+
+zero:
+	VPXORD  Z6, Z6, Z6
+	VMOVUPS Z6, Z0
+	VMOVUPS Z6, Z1
+	VMOVUPS Z6, Z2
+	VMOVUPS Z6, Z3
+	VMOVUPS Z6, Z4
+	VMOVUPS Z6, Z5
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z7
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z8
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z9
+	MOVQ         56(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z10
+	MOVQ         72(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z11
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z7, Z0
+	VFMADD231PS  64(R9), Z7, Z1
+	VMOVUPS      (R9)(SI*1), Z12
+	VFMADD231PS  Z12, Z7, Z2
+	VFMADD231PS  Z12, Z8, Z0
+	VMOVUPS      64(R9)(SI*1), Z12
+	VFMADD231PS  Z12, Z7, Z3
+	VFMADD231PS  Z12, Z8, Z1
+	VMOVUPS      (R9)(SI*2), Z12
+	VFMADD231PS  Z12, Z7, Z4
+	VFMADD231PS  Z12, Z8, Z2
+	VFMADD231PS  Z12, Z9, Z0
+	VMOVUPS      64(R9)(SI*2), Z12
+	VFMADD231PS  Z12, Z7, Z5
+	VFMADD231PS  Z12, Z8, Z3
+	VFMADD231PS  Z12, Z9, Z1
+	VMOVUPS      (R9)(DI*1), Z7
+	VFMADD231PS  Z7, Z8, Z4
+	VFMADD231PS  Z7, Z9, Z2
+	VFMADD231PS  Z7, Z10, Z0
+	VMOVUPS      64(R9)(DI*1), Z7
+	VFMADD231PS  Z7, Z8, Z5
+	VFMADD231PS  Z7, Z9, Z3
+	VFMADD231PS  Z7, Z10, Z1
+	VMOVUPS      (R9)(SI*4), Z7
+	VFMADD231PS  Z7, Z9, Z4
+	VFMADD231PS  Z7, Z10, Z2
+	VFMADD231PS  Z7, Z11, Z0
+	VMOVUPS      64(R9)(SI*4), Z7
+	VFMADD231PS  Z7, Z9, Z5
+	VFMADD231PS  Z7, Z10, Z3
+	VFMADD231PS  Z7, Z11, Z1
+	VMOVUPS      (R9)(R8*1), Z7
+	VFMADD231PS  Z7, Z10, Z4
+	VFMADD231PS  Z7, Z11, Z2
+	VMOVUPS      64(R9)(R8*1), Z7
+	VFMADD231PS  Z7, Z10, Z5
+	VFMADD231PS  Z7, Z11, Z3
+	VFMADD231PS  (R9)(DI*2), Z11, Z4
+	VFMADD231PS  64(R9)(DI*2), Z11, Z5
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS 64(CX), Z1, Z1
+	VADDPS (CX)(AX*1), Z2, Z2
+	VADDPS 64(CX)(AX*1), Z3, Z3
+	VADDPS (CX)(AX*2), Z4, Z4
+	VADDPS 64(CX)(AX*2), Z5, Z5
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z13, Z13, Z13
+	VCMPPS    $0x19, Z0, Z13, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z13, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z13, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z13, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z13, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z13, K1
+	VMOVUPS.Z Z5, K1, Z5
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, 64(CX)
+	VMOVUPS Z2, (CX)(AX*1)
+	VMOVUPS Z3, 64(CX)(AX*1)
+	VMOVUPS Z4, (CX)(AX*2)
+	VMOVUPS Z5, 64(CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise4x2AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	JMP          started
+
+zero:
+	VPXORD  Z8, Z8, Z8
+	VMOVUPS Z8, Z0
+	VMOVUPS Z8, Z1
+	VMOVUPS Z8, Z2
+	VMOVUPS Z8, Z3
+	VMOVUPS Z8, Z4
+	VMOVUPS Z8, Z5
+	VMOVUPS Z8, Z6
+	VMOVUPS Z8, Z7
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z9
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z10
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z11
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z12
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z13
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	VFMADD231PS  (R10), Z9, Z0
+	VFMADD231PS  64(R10), Z9, Z1
+	VMOVUPS      (R10)(SI*1), Z14
+	VFMADD231PS  Z14, Z9, Z2
+	VFMADD231PS  Z14, Z10, Z0
+	VMOVUPS      64(R10)(SI*1), Z14
+	VFMADD231PS  Z14, Z9, Z3
+	VFMADD231PS  Z14, Z10, Z1
+	VMOVUPS      (R10)(SI*2), Z14
+	VFMADD231PS  Z14, Z9, Z4
+	VFMADD231PS  Z14, Z10, Z2
+	VFMADD231PS  Z14, Z11, Z0
+	VMOVUPS      64(R10)(SI*2), Z14
+	VFMADD231PS  Z14, Z9, Z5
+	VFMADD231PS  Z14, Z10, Z3
+	VFMADD231PS  Z14, Z11, Z1
+	VMOVUPS      (R10)(DI*1), Z14
+	VFMADD231PS  Z14, Z9, Z6
+	VFMADD231PS  Z14, Z10, Z4
+	VFMADD231PS  Z14, Z11, Z2
+	VFMADD231PS  Z14, Z12, Z0
+	VMOVUPS      64(R10)(DI*1), Z14
+	VFMADD231PS  Z14, Z9, Z7
+	VFMADD231PS  Z14, Z10, Z5
+	VFMADD231PS  Z14, Z11, Z3
+	VFMADD231PS  Z14, Z12, Z1
+	VMOVUPS      (R10)(SI*4), Z9
+	VFMADD231PS  Z9, Z10, Z6
+	VFMADD231PS  Z9, Z11, Z4
+	VFMADD231PS  Z9, Z12, Z2
+	VFMADD231PS  Z9, Z13, Z0
+	VMOVUPS      64(R10)(SI*4), Z9
+	VFMADD231PS  Z9, Z10, Z7
+	VFMADD231PS  Z9, Z11, Z5
+	VFMADD231PS  Z9, Z12, Z3
+	VFMADD231PS  Z9, Z13, Z1
+	VMOVUPS      (R10)(R8*1), Z9
+	VFMADD231PS  Z9, Z11, Z6
+	VFMADD231PS  Z9, Z12, Z4
+	VFMADD231PS  Z9, Z13, Z2
+	VMOVUPS      64(R10)(R8*1), Z9
+	VFMADD231PS  Z9, Z11, Z7
+	VFMADD231PS  Z9, Z12, Z5
+	VFMADD231PS  Z9, Z13, Z3
+	VMOVUPS      (R10)(DI*2), Z9
+	VFMADD231PS  Z9, Z12, Z6
+	VFMADD231PS  Z9, Z13, Z4
+	VMOVUPS      64(R10)(DI*2), Z9
+	VFMADD231PS  Z9, Z12, Z7
+	VFMADD231PS  Z9, Z13, Z5
+	VFMADD231PS  (R10)(R9*1), Z13, Z6
+	VFMADD231PS  64(R10)(R9*1), Z13, Z7
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS (DX)(AX*1), Z2, Z2
+	VADDPS 64(DX)(AX*1), Z3, Z3
+	VADDPS (DX)(AX*2), Z4, Z4
+	VADDPS 64(DX)(AX*2), Z5, Z5
+	VADDPS (DX)(CX*1), Z6, Z6
+	VADDPS 64(DX)(CX*1), Z7, Z7
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z15, Z15, Z15
+	VCMPPS    $0x19, Z0, Z15, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z15, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z15, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z15, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z15, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z15, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z15, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z15, K1
+	VMOVUPS.Z Z7, K1, Z7
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, (DX)(AX*1)
+	VMOVUPS Z3, 64(DX)(AX*1)
+	VMOVUPS Z4, (DX)(AX*2)
+	VMOVUPS Z5, 64(DX)(AX*2)
+	VMOVUPS Z6, (DX)(CX*1)
+	VMOVUPS Z7, 64(DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise5x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise5x2AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	JMP          started
+
+zero:
+	VPXORD  Z10, Z10, Z10
+	VMOVUPS Z10, Z0
+	VMOVUPS Z10, Z1
+	VMOVUPS Z10, Z2
+	VMOVUPS Z10, Z3
+	VMOVUPS Z10, Z4
+	VMOVUPS Z10, Z5
+	VMOVUPS Z10, Z6
+	VMOVUPS Z10, Z7
+	VMOVUPS Z10, Z8
+	VMOVUPS Z10, Z9
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z11
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z12
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z13
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z14
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z15
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z11, Z0
+	VFMADD231PS  64(R10), Z11, Z1
+	VMOVUPS      (R10)(SI*1), Z16
+	VFMADD231PS  Z16, Z11, Z2
+	VFMADD231PS  Z16, Z12, Z0
+	VMOVUPS      64(R10)(SI*1), Z16
+	VFMADD231PS  Z16, Z11, Z3
+	VFMADD231PS  Z16, Z12, Z1
+	VMOVUPS      (R10)(SI*2), Z16
+	VFMADD231PS  Z16, Z11, Z4
+	VFMADD231PS  Z16, Z12, Z2
+	VFMADD231PS  Z16, Z13, Z0
+	VMOVUPS      64(R10)(SI*2), Z16
+	VFMADD231PS  Z16, Z11, Z5
+	VFMADD231PS  Z16, Z12, Z3
+	VFMADD231PS  Z16, Z13, Z1
+	VMOVUPS      (R10)(DI*1), Z16
+	VFMADD231PS  Z16, Z11, Z6
+	VFMADD231PS  Z16, Z12, Z4
+	VFMADD231PS  Z16, Z13, Z2
+	VFMADD231PS  Z16, Z14, Z0
+	VMOVUPS      64(R10)(DI*1), Z16
+	VFMADD231PS  Z16, Z11, Z7
+	VFMADD231PS  Z16, Z12, Z5
+	VFMADD231PS  Z16, Z13, Z3
+	VFMADD231PS  Z16, Z14, Z1
+	VMOVUPS      (R10)(SI*4), Z16
+	VFMADD231PS  Z16, Z11, Z8
+	VFMADD231PS  Z16, Z12, Z6
+	VFMADD231PS  Z16, Z13, Z4
+	VFMADD231PS  Z16, Z14, Z2
+	VFMADD231PS  Z16, Z15, Z0
+	VMOVUPS      64(R10)(SI*4), Z16
+	VFMADD231PS  Z16, Z11, Z9
+	VFMADD231PS  Z16, Z12, Z7
+	VFMADD231PS  Z16, Z13, Z5
+	VFMADD231PS  Z16, Z14, Z3
+	VFMADD231PS  Z16, Z15, Z1
+	VMOVUPS      (R10)(R8*1), Z11
+	VFMADD231PS  Z11, Z12, Z8
+	VFMADD231PS  Z11, Z13, Z6
+	VFMADD231PS  Z11, Z14, Z4
+	VFMADD231PS  Z11, Z15, Z2
+	VMOVUPS      64(R10)(R8*1), Z11
+	VFMADD231PS  Z11, Z12, Z9
+	VFMADD231PS  Z11, Z13, Z7
+	VFMADD231PS  Z11, Z14, Z5
+	VFMADD231PS  Z11, Z15, Z3
+	VMOVUPS      (R10)(DI*2), Z11
+	VFMADD231PS  Z11, Z13, Z8
+	VFMADD231PS  Z11, Z14, Z6
+	VFMADD231PS  Z11, Z15, Z4
+	VMOVUPS      64(R10)(DI*2), Z11
+	VFMADD231PS  Z11, Z13, Z9
+	VFMADD231PS  Z11, Z14, Z7
+	VFMADD231PS  Z11, Z15, Z5
+	VMOVUPS      (R10)(R9*1), Z11
+	VFMADD231PS  Z11, Z14, Z8
+	VFMADD231PS  Z11, Z15, Z6
+	VMOVUPS      64(R10)(R9*1), Z11
+	VFMADD231PS  Z11, Z14, Z9
+	VFMADD231PS  Z11, Z15, Z7
+	VFMADD231PS  (R11), Z15, Z8
+	VFMADD231PS  64(R11), Z15, Z9
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS (DX)(AX*1), Z2, Z2
+	VADDPS 64(DX)(AX*1), Z3, Z3
+	VADDPS (DX)(AX*2), Z4, Z4
+	VADDPS 64(DX)(AX*2), Z5, Z5
+	VADDPS (DX)(CX*1), Z6, Z6
+	VADDPS 64(DX)(CX*1), Z7, Z7
+	VADDPS (DX)(AX*4), Z8, Z8
+	VADDPS 64(DX)(AX*4), Z9, Z9
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z17, Z17, Z17
+	VCMPPS    $0x19, Z0, Z17, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z17, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z17, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z17, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z17, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z17, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z17, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z17, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z17, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z17, K1
+	VMOVUPS.Z Z9, K1, Z9
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, (DX)(AX*1)
+	VMOVUPS Z3, 64(DX)(AX*1)
+	VMOVUPS Z4, (DX)(AX*2)
+	VMOVUPS Z5, 64(DX)(AX*2)
+	VMOVUPS Z6, (DX)(CX*1)
+	VMOVUPS Z7, 64(DX)(CX*1)
+	VMOVUPS Z8, (DX)(AX*4)
+	VMOVUPS Z9, 64(DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise6x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise6x2AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	JMP          started
+
+zero:
+	VPXORD  Z12, Z12, Z12
+	VMOVUPS Z12, Z0
+	VMOVUPS Z12, Z1
+	VMOVUPS Z12, Z2
+	VMOVUPS Z12, Z3
+	VMOVUPS Z12, Z4
+	VMOVUPS Z12, Z5
+	VMOVUPS Z12, Z6
+	VMOVUPS Z12, Z7
+	VMOVUPS Z12, Z8
+	VMOVUPS Z12, Z9
+	VMOVUPS Z12, Z10
+	VMOVUPS Z12, Z11
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z13
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z14
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z15
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z16
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z17
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z13, Z0
+	VFMADD231PS  64(R10), Z13, Z1
+	VMOVUPS      (R10)(SI*1), Z18
+	VFMADD231PS  Z18, Z13, Z2
+	VFMADD231PS  Z18, Z14, Z0
+	VMOVUPS      64(R10)(SI*1), Z18
+	VFMADD231PS  Z18, Z13, Z3
+	VFMADD231PS  Z18, Z14, Z1
+	VMOVUPS      (R10)(SI*2), Z18
+	VFMADD231PS  Z18, Z13, Z4
+	VFMADD231PS  Z18, Z14, Z2
+	VFMADD231PS  Z18, Z15, Z0
+	VMOVUPS      64(R10)(SI*2), Z18
+	VFMADD231PS  Z18, Z13, Z5
+	VFMADD231PS  Z18, Z14, Z3
+	VFMADD231PS  Z18, Z15, Z1
+	VMOVUPS      (R10)(DI*1), Z18
+	VFMADD231PS  Z18, Z13, Z6
+	VFMADD231PS  Z18, Z14, Z4
+	VFMADD231PS  Z18, Z15, Z2
+	VFMADD231PS  Z18, Z16, Z0
+	VMOVUPS      64(R10)(DI*1), Z18
+	VFMADD231PS  Z18, Z13, Z7
+	VFMADD231PS  Z18, Z14, Z5
+	VFMADD231PS  Z18, Z15, Z3
+	VFMADD231PS  Z18, Z16, Z1
+	VMOVUPS      (R10)(SI*4), Z18
+	VFMADD231PS  Z18, Z13, Z8
+	VFMADD231PS  Z18, Z14, Z6
+	VFMADD231PS  Z18, Z15, Z4
+	VFMADD231PS  Z18, Z16, Z2
+	VFMADD231PS  Z18, Z17, Z0
+	VMOVUPS      64(R10)(SI*4), Z18
+	VFMADD231PS  Z18, Z13, Z9
+	VFMADD231PS  Z18, Z14, Z7
+	VFMADD231PS  Z18, Z15, Z5
+	VFMADD231PS  Z18, Z16, Z3
+	VFMADD231PS  Z18, Z17, Z1
+	VMOVUPS      (R10)(R8*1), Z18
+	VFMADD231PS  Z18, Z13, Z10
+	VFMADD231PS  Z18, Z14, Z8
+	VFMADD231PS  Z18, Z15, Z6
+	VFMADD231PS  Z18, Z16, Z4
+	VFMADD231PS  Z18, Z17, Z2
+	VMOVUPS      64(R10)(R8*1), Z18
+	VFMADD231PS  Z18, Z13, Z11
+	VFMADD231PS  Z18, Z14, Z9
+	VFMADD231PS  Z18, Z15, Z7
+	VFMADD231PS  Z18, Z16, Z5
+	VFMADD231PS  Z18, Z17, Z3
+	VMOVUPS      (R10)(DI*2), Z13
+	VFMADD231PS  Z13, Z14, Z10
+	VFMADD231PS  Z13, Z15, Z8
+	VFMADD231PS  Z13, Z16, Z6
+	VFMADD231PS  Z13, Z17, Z4
+	VMOVUPS      64(R10)(DI*2), Z13
+	VFMADD231PS  Z13, Z14, Z11
+	VFMADD231PS  Z13, Z15, Z9
+	VFMADD231PS  Z13, Z16, Z7
+	VFMADD231PS  Z13, Z17, Z5
+	VMOVUPS      (R10)(R9*1), Z13
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z13, Z16, Z8
+	VFMADD231PS  Z13, Z17, Z6
+	VMOVUPS      64(R10)(R9*1), Z13
+	VFMADD231PS  Z13, Z15, Z11
+	VFMADD231PS  Z13, Z16, Z9
+	VFMADD231PS  Z13, Z17, Z7
+	VMOVUPS      (R11), Z13
+	VFMADD231PS  Z13, Z16, Z10
+	VFMADD231PS  Z13, Z17, Z8
+	VMOVUPS      64(R11), Z13
+	VFMADD231PS  Z13, Z16, Z11
+	VFMADD231PS  Z13, Z17, Z9
+	VFMADD231PS  (R11)(SI*1), Z17, Z10
+	VFMADD231PS  64(R11)(SI*1), Z17, Z11
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS 64(BX), Z1, Z1
+	VADDPS (BX)(AX*1), Z2, Z2
+	VADDPS 64(BX)(AX*1), Z3, Z3
+	VADDPS (BX)(AX*2), Z4, Z4
+	VADDPS 64(BX)(AX*2), Z5, Z5
+	VADDPS (BX)(CX*1), Z6, Z6
+	VADDPS 64(BX)(CX*1), Z7, Z7
+	VADDPS (BX)(AX*4), Z8, Z8
+	VADDPS 64(BX)(AX*4), Z9, Z9
+	VADDPS (BX)(DX*1), Z10, Z10
+	VADDPS 64(BX)(DX*1), Z11, Z11
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z19, Z19, Z19
+	VCMPPS    $0x19, Z0, Z19, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z19, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z19, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z19, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z19, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z19, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z19, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z19, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z19, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z19, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z19, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z19, K1
+	VMOVUPS.Z Z11, K1, Z11
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, (BX)(AX*1)
+	VMOVUPS Z3, 64(BX)(AX*1)
+	VMOVUPS Z4, (BX)(AX*2)
+	VMOVUPS Z5, 64(BX)(AX*2)
+	VMOVUPS Z6, (BX)(CX*1)
+	VMOVUPS Z7, 64(BX)(CX*1)
+	VMOVUPS Z8, (BX)(AX*4)
+	VMOVUPS Z9, 64(BX)(AX*4)
+	VMOVUPS Z10, (BX)(DX*1)
+	VMOVUPS Z11, 64(BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise7x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise7x2AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	JMP          started
+
+zero:
+	VPXORD  Z14, Z14, Z14
+	VMOVUPS Z14, Z0
+	VMOVUPS Z14, Z1
+	VMOVUPS Z14, Z2
+	VMOVUPS Z14, Z3
+	VMOVUPS Z14, Z4
+	VMOVUPS Z14, Z5
+	VMOVUPS Z14, Z6
+	VMOVUPS Z14, Z7
+	VMOVUPS Z14, Z8
+	VMOVUPS Z14, Z9
+	VMOVUPS Z14, Z10
+	VMOVUPS Z14, Z11
+	VMOVUPS Z14, Z12
+	VMOVUPS Z14, Z13
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z15
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z16
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z17
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z18
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z19
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z15, Z0
+	VFMADD231PS  64(R10), Z15, Z1
+	VMOVUPS      (R10)(SI*1), Z20
+	VFMADD231PS  Z20, Z15, Z2
+	VFMADD231PS  Z20, Z16, Z0
+	VMOVUPS      64(R10)(SI*1), Z20
+	VFMADD231PS  Z20, Z15, Z3
+	VFMADD231PS  Z20, Z16, Z1
+	VMOVUPS      (R10)(SI*2), Z20
+	VFMADD231PS  Z20, Z15, Z4
+	VFMADD231PS  Z20, Z16, Z2
+	VFMADD231PS  Z20, Z17, Z0
+	VMOVUPS      64(R10)(SI*2), Z20
+	VFMADD231PS  Z20, Z15, Z5
+	VFMADD231PS  Z20, Z16, Z3
+	VFMADD231PS  Z20, Z17, Z1
+	VMOVUPS      (R10)(DI*1), Z20
+	VFMADD231PS  Z20, Z15, Z6
+	VFMADD231PS  Z20, Z16, Z4
+	VFMADD231PS  Z20, Z17, Z2
+	VFMADD231PS  Z20, Z18, Z0
+	VMOVUPS      64(R10)(DI*1), Z20
+	VFMADD231PS  Z20, Z15, Z7
+	VFMADD231PS  Z20, Z16, Z5
+	VFMADD231PS  Z20, Z17, Z3
+	VFMADD231PS  Z20, Z18, Z1
+	VMOVUPS      (R10)(SI*4), Z20
+	VFMADD231PS  Z20, Z15, Z8
+	VFMADD231PS  Z20, Z16, Z6
+	VFMADD231PS  Z20, Z17, Z4
+	VFMADD231PS  Z20, Z18, Z2
+	VFMADD231PS  Z20, Z19, Z0
+	VMOVUPS      64(R10)(SI*4), Z20
+	VFMADD231PS  Z20, Z15, Z9
+	VFMADD231PS  Z20, Z16, Z7
+	VFMADD231PS  Z20, Z17, Z5
+	VFMADD231PS  Z20, Z18, Z3
+	VFMADD231PS  Z20, Z19, Z1
+	VMOVUPS      (R10)(R8*1), Z20
+	VFMADD231PS  Z20, Z15, Z10
+	VFMADD231PS  Z20, Z16, Z8
+	VFMADD231PS  Z20, Z17, Z6
+	VFMADD231PS  Z20, Z18, Z4
+	VFMADD231PS  Z20, Z19, Z2
+	VMOVUPS      64(R10)(R8*1), Z20
+	VFMADD231PS  Z20, Z15, Z11
+	VFMADD231PS  Z20, Z16, Z9
+	VFMADD231PS  Z20, Z17, Z7
+	VFMADD231PS  Z20, Z18, Z5
+	VFMADD231PS  Z20, Z19, Z3
+	VMOVUPS      (R10)(DI*2), Z20
+	VFMADD231PS  Z20, Z15, Z12
+	VFMADD231PS  Z20, Z16, Z10
+	VFMADD231PS  Z20, Z17, Z8
+	VFMADD231PS  Z20, Z18, Z6
+	VFMADD231PS  Z20, Z19, Z4
+	VMOVUPS      64(R10)(DI*2), Z20
+	VFMADD231PS  Z20, Z15, Z13
+	VFMADD231PS  Z20, Z16, Z11
+	VFMADD231PS  Z20, Z17, Z9
+	VFMADD231PS  Z20, Z18, Z7
+	VFMADD231PS  Z20, Z19, Z5
+	VMOVUPS      (R10)(R9*1), Z15
+	VFMADD231PS  Z15, Z16, Z12
+	VFMADD231PS  Z15, Z17, Z10
+	VFMADD231PS  Z15, Z18, Z8
+	VFMADD231PS  Z15, Z19, Z6
+	VMOVUPS      64(R10)(R9*1), Z15
+	VFMADD231PS  Z15, Z16, Z13
+	VFMADD231PS  Z15, Z17, Z11
+	VFMADD231PS  Z15, Z18, Z9
+	VFMADD231PS  Z15, Z19, Z7
+	VMOVUPS      (R11), Z15
+	VFMADD231PS  Z15, Z17, Z12
+	VFMADD231PS  Z15, Z18, Z10
+	VFMADD231PS  Z15, Z19, Z8
+	VMOVUPS      64(R11), Z15
+	VFMADD231PS  Z15, Z17, Z13
+	VFMADD231PS  Z15, Z18, Z11
+	VFMADD231PS  Z15, Z19, Z9
+	VMOVUPS      (R11)(SI*1), Z15
+	VFMADD231PS  Z15, Z18, Z12
+	VFMADD231PS  Z15, Z19, Z10
+	VMOVUPS      64(R11)(SI*1), Z15
+	VFMADD231PS  Z15, Z18, Z13
+	VFMADD231PS  Z15, Z19, Z11
+	VFMADD231PS  (R11)(SI*2), Z19, Z12
+	VFMADD231PS  64(R11)(SI*2), Z19, Z13
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS 64(BX), Z1, Z1
+	VADDPS (BX)(AX*1), Z2, Z2
+	VADDPS 64(BX)(AX*1), Z3, Z3
+	VADDPS (BX)(AX*2), Z4, Z4
+	VADDPS 64(BX)(AX*2), Z5, Z5
+	VADDPS (BX)(CX*1), Z6, Z6
+	VADDPS 64(BX)(CX*1), Z7, Z7
+	VADDPS (BX)(AX*4), Z8, Z8
+	VADDPS 64(BX)(AX*4), Z9, Z9
+	VADDPS (BX)(DX*1), Z10, Z10
+	VADDPS 64(BX)(DX*1), Z11, Z11
+	VADDPS (BX)(CX*2), Z12, Z12
+	VADDPS 64(BX)(CX*2), Z13, Z13
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z21, Z21, Z21
+	VCMPPS    $0x19, Z0, Z21, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z21, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z21, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z21, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z21, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z21, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z21, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z21, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z21, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z21, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z21, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z21, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z21, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z21, K1
+	VMOVUPS.Z Z13, K1, Z13
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, (BX)(AX*1)
+	VMOVUPS Z3, 64(BX)(AX*1)
+	VMOVUPS Z4, (BX)(AX*2)
+	VMOVUPS Z5, 64(BX)(AX*2)
+	VMOVUPS Z6, (BX)(CX*1)
+	VMOVUPS Z7, 64(BX)(CX*1)
+	VMOVUPS Z8, (BX)(AX*4)
+	VMOVUPS Z9, 64(BX)(AX*4)
+	VMOVUPS Z10, (BX)(DX*1)
+	VMOVUPS Z11, 64(BX)(DX*1)
+	VMOVUPS Z12, (BX)(CX*2)
+	VMOVUPS Z13, 64(BX)(CX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise8x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise8x2AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	JMP          started
+
+zero:
+	VPXORD  Z16, Z16, Z16
+	VMOVUPS Z16, Z0
+	VMOVUPS Z16, Z1
+	VMOVUPS Z16, Z2
+	VMOVUPS Z16, Z3
+	VMOVUPS Z16, Z4
+	VMOVUPS Z16, Z5
+	VMOVUPS Z16, Z6
+	VMOVUPS Z16, Z7
+	VMOVUPS Z16, Z8
+	VMOVUPS Z16, Z9
+	VMOVUPS Z16, Z10
+	VMOVUPS Z16, Z11
+	VMOVUPS Z16, Z12
+	VMOVUPS Z16, Z13
+	VMOVUPS Z16, Z14
+	VMOVUPS Z16, Z15
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z17
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z18
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z19
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z20
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z21
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z17, Z0
+	VFMADD231PS  64(R10), Z17, Z1
+	VMOVUPS      (R10)(SI*1), Z22
+	VFMADD231PS  Z22, Z17, Z2
+	VFMADD231PS  Z22, Z18, Z0
+	VMOVUPS      64(R10)(SI*1), Z22
+	VFMADD231PS  Z22, Z17, Z3
+	VFMADD231PS  Z22, Z18, Z1
+	VMOVUPS      (R10)(SI*2), Z22
+	VFMADD231PS  Z22, Z17, Z4
+	VFMADD231PS  Z22, Z18, Z2
+	VFMADD231PS  Z22, Z19, Z0
+	VMOVUPS      64(R10)(SI*2), Z22
+	VFMADD231PS  Z22, Z17, Z5
+	VFMADD231PS  Z22, Z18, Z3
+	VFMADD231PS  Z22, Z19, Z1
+	VMOVUPS      (R10)(DI*1), Z22
+	VFMADD231PS  Z22, Z17, Z6
+	VFMADD231PS  Z22, Z18, Z4
+	VFMADD231PS  Z22, Z19, Z2
+	VFMADD231PS  Z22, Z20, Z0
+	VMOVUPS      64(R10)(DI*1), Z22
+	VFMADD231PS  Z22, Z17, Z7
+	VFMADD231PS  Z22, Z18, Z5
+	VFMADD231PS  Z22, Z19, Z3
+	VFMADD231PS  Z22, Z20, Z1
+	VMOVUPS      (R10)(SI*4), Z22
+	VFMADD231PS  Z22, Z17, Z8
+	VFMADD231PS  Z22, Z18, Z6
+	VFMADD231PS  Z22, Z19, Z4
+	VFMADD231PS  Z22, Z20, Z2
+	VFMADD231PS  Z22, Z21, Z0
+	VMOVUPS      64(R10)(SI*4), Z22
+	VFMADD231PS  Z22, Z17, Z9
+	VFMADD231PS  Z22, Z18, Z7
+	VFMADD231PS  Z22, Z19, Z5
+	VFMADD231PS  Z22, Z20, Z3
+	VFMADD231PS  Z22, Z21, Z1
+	VMOVUPS      (R10)(R8*1), Z22
+	VFMADD231PS  Z22, Z17, Z10
+	VFMADD231PS  Z22, Z18, Z8
+	VFMADD231PS  Z22, Z19, Z6
+	VFMADD231PS  Z22, Z20, Z4
+	VFMADD231PS  Z22, Z21, Z2
+	VMOVUPS      64(R10)(R8*1), Z22
+	VFMADD231PS  Z22, Z17, Z11
+	VFMADD231PS  Z22, Z18, Z9
+	VFMADD231PS  Z22, Z19, Z7
+	VFMADD231PS  Z22, Z20, Z5
+	VFMADD231PS  Z22, Z21, Z3
+	VMOVUPS      (R10)(DI*2), Z22
+	VFMADD231PS  Z22, Z17, Z12
+	VFMADD231PS  Z22, Z18, Z10
+	VFMADD231PS  Z22, Z19, Z8
+	VFMADD231PS  Z22, Z20, Z6
+	VFMADD231PS  Z22, Z21, Z4
+	VMOVUPS      64(R10)(DI*2), Z22
+	VFMADD231PS  Z22, Z17, Z13
+	VFMADD231PS  Z22, Z18, Z11
+	VFMADD231PS  Z22, Z19, Z9
+	VFMADD231PS  Z22, Z20, Z7
+	VFMADD231PS  Z22, Z21, Z5
+	VMOVUPS      (R10)(R9*1), Z22
+	VFMADD231PS  Z22, Z17, Z14
+	VFMADD231PS  Z22, Z18, Z12
+	VFMADD231PS  Z22, Z19, Z10
+	VFMADD231PS  Z22, Z20, Z8
+	VFMADD231PS  Z22, Z21, Z6
+	VMOVUPS      64(R10)(R9*1), Z22
+	VFMADD231PS  Z22, Z17, Z15
+	VFMADD231PS  Z22, Z18, Z13
+	VFMADD231PS  Z22, Z19, Z11
+	VFMADD231PS  Z22, Z20, Z9
+	VFMADD231PS  Z22, Z21, Z7
+	VMOVUPS      (R11), Z17
+	VFMADD231PS  Z17, Z18, Z14
+	VFMADD231PS  Z17, Z19, Z12
+	VFMADD231PS  Z17, Z20, Z10
+	VFMADD231PS  Z17, Z21, Z8
+	VMOVUPS      64(R11), Z17
+	VFMADD231PS  Z17, Z18, Z15
+	VFMADD231PS  Z17, Z19, Z13
+	VFMADD231PS  Z17, Z20, Z11
+	VFMADD231PS  Z17, Z21, Z9
+	VMOVUPS      (R11)(SI*1), Z17
+	VFMADD231PS  Z17, Z19, Z14
+	VFMADD231PS  Z17, Z20, Z12
+	VFMADD231PS  Z17, Z21, Z10
+	VMOVUPS      64(R11)(SI*1), Z17
+	VFMADD231PS  Z17, Z19, Z15
+	VFMADD231PS  Z17, Z20, Z13
+	VFMADD231PS  Z17, Z21, Z11
+	VMOVUPS      (R11)(SI*2), Z17
+	VFMADD231PS  Z17, Z20, Z14
+	VFMADD231PS  Z17, Z21, Z12
+	VMOVUPS      64(R11)(SI*2), Z17
+	VFMADD231PS  Z17, Z20, Z15
+	VFMADD231PS  Z17, Z21, Z13
+	VFMADD231PS  (R11)(DI*1), Z21, Z14
+	VFMADD231PS  64(R11)(DI*1), Z21, Z15
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS 64(SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS 64(SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS 64(SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS 64(SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS 64(SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS 64(SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS 64(SI)(BX*1), Z15, Z15
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z23, Z23, Z23
+	VCMPPS    $0x19, Z0, Z23, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z23, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z23, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z23, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z23, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z23, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z23, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z23, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z23, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z23, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z23, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z23, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z23, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z23, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z23, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z23, K1
+	VMOVUPS.Z Z15, K1, Z15
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z3, 64(SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z5, 64(SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z7, 64(SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z9, 64(SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z11, 64(SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z13, 64(SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z15, 64(SI)(BX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise9x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise9x2AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	JMP          started
+
+zero:
+	VPXORD  Z18, Z18, Z18
+	VMOVUPS Z18, Z0
+	VMOVUPS Z18, Z1
+	VMOVUPS Z18, Z2
+	VMOVUPS Z18, Z3
+	VMOVUPS Z18, Z4
+	VMOVUPS Z18, Z5
+	VMOVUPS Z18, Z6
+	VMOVUPS Z18, Z7
+	VMOVUPS Z18, Z8
+	VMOVUPS Z18, Z9
+	VMOVUPS Z18, Z10
+	VMOVUPS Z18, Z11
+	VMOVUPS Z18, Z12
+	VMOVUPS Z18, Z13
+	VMOVUPS Z18, Z14
+	VMOVUPS Z18, Z15
+	VMOVUPS Z18, Z16
+	VMOVUPS Z18, Z17
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z19
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z20
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z21
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z22
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z23
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z19, Z0
+	VFMADD231PS  64(R10), Z19, Z1
+	VMOVUPS      (R10)(SI*1), Z24
+	VFMADD231PS  Z24, Z19, Z2
+	VFMADD231PS  Z24, Z20, Z0
+	VMOVUPS      64(R10)(SI*1), Z24
+	VFMADD231PS  Z24, Z19, Z3
+	VFMADD231PS  Z24, Z20, Z1
+	VMOVUPS      (R10)(SI*2), Z24
+	VFMADD231PS  Z24, Z19, Z4
+	VFMADD231PS  Z24, Z20, Z2
+	VFMADD231PS  Z24, Z21, Z0
+	VMOVUPS      64(R10)(SI*2), Z24
+	VFMADD231PS  Z24, Z19, Z5
+	VFMADD231PS  Z24, Z20, Z3
+	VFMADD231PS  Z24, Z21, Z1
+	VMOVUPS      (R10)(DI*1), Z24
+	VFMADD231PS  Z24, Z19, Z6
+	VFMADD231PS  Z24, Z20, Z4
+	VFMADD231PS  Z24, Z21, Z2
+	VFMADD231PS  Z24, Z22, Z0
+	VMOVUPS      64(R10)(DI*1), Z24
+	VFMADD231PS  Z24, Z19, Z7
+	VFMADD231PS  Z24, Z20, Z5
+	VFMADD231PS  Z24, Z21, Z3
+	VFMADD231PS  Z24, Z22, Z1
+	VMOVUPS      (R10)(SI*4), Z24
+	VFMADD231PS  Z24, Z19, Z8
+	VFMADD231PS  Z24, Z20, Z6
+	VFMADD231PS  Z24, Z21, Z4
+	VFMADD231PS  Z24, Z22, Z2
+	VFMADD231PS  Z24, Z23, Z0
+	VMOVUPS      64(R10)(SI*4), Z24
+	VFMADD231PS  Z24, Z19, Z9
+	VFMADD231PS  Z24, Z20, Z7
+	VFMADD231PS  Z24, Z21, Z5
+	VFMADD231PS  Z24, Z22, Z3
+	VFMADD231PS  Z24, Z23, Z1
+	VMOVUPS      (R10)(R8*1), Z24
+	VFMADD231PS  Z24, Z19, Z10
+	VFMADD231PS  Z24, Z20, Z8
+	VFMADD231PS  Z24, Z21, Z6
+	VFMADD231PS  Z24, Z22, Z4
+	VFMADD231PS  Z24, Z23, Z2
+	VMOVUPS      64(R10)(R8*1), Z24
+	VFMADD231PS  Z24, Z19, Z11
+	VFMADD231PS  Z24, Z20, Z9
+	VFMADD231PS  Z24, Z21, Z7
+	VFMADD231PS  Z24, Z22, Z5
+	VFMADD231PS  Z24, Z23, Z3
+	VMOVUPS      (R10)(DI*2), Z24
+	VFMADD231PS  Z24, Z19, Z12
+	VFMADD231PS  Z24, Z20, Z10
+	VFMADD231PS  Z24, Z21, Z8
+	VFMADD231PS  Z24, Z22, Z6
+	VFMADD231PS  Z24, Z23, Z4
+	VMOVUPS      64(R10)(DI*2), Z24
+	VFMADD231PS  Z24, Z19, Z13
+	VFMADD231PS  Z24, Z20, Z11
+	VFMADD231PS  Z24, Z21, Z9
+	VFMADD231PS  Z24, Z22, Z7
+	VFMADD231PS  Z24, Z23, Z5
+	VMOVUPS      (R10)(R9*1), Z24
+	VFMADD231PS  Z24, Z19, Z14
+	VFMADD231PS  Z24, Z20, Z12
+	VFMADD231PS  Z24, Z21, Z10
+	VFMADD231PS  Z24, Z22, Z8
+	VFMADD231PS  Z24, Z23, Z6
+	VMOVUPS      64(R10)(R9*1), Z24
+	VFMADD231PS  Z24, Z19, Z15
+	VFMADD231PS  Z24, Z20, Z13
+	VFMADD231PS  Z24, Z21, Z11
+	VFMADD231PS  Z24, Z22, Z9
+	VFMADD231PS  Z24, Z23, Z7
+	VMOVUPS      (R11), Z24
+	VFMADD231PS  Z24, Z19, Z16
+	VFMADD231PS  Z24, Z20, Z14
+	VFMADD231PS  Z24, Z21, Z12
+	VFMADD231PS  Z24, Z22, Z10
+	VFMADD231PS  Z24, Z23, Z8
+	VMOVUPS      64(R11), Z24
+	VFMADD231PS  Z24, Z19, Z17
+	VFMADD231PS  Z24, Z20, Z15
+	VFMADD231PS  Z24, Z21, Z13
+	VFMADD231PS  Z24, Z22, Z11
+	VFMADD231PS  Z24, Z23, Z9
+	VMOVUPS      (R11)(SI*1), Z19
+	VFMADD231PS  Z19, Z20, Z16
+	VFMADD231PS  Z19, Z21, Z14
+	VFMADD231PS  Z19, Z22, Z12
+	VFMADD231PS  Z19, Z23, Z10
+	VMOVUPS      64(R11)(SI*1), Z19
+	VFMADD231PS  Z19, Z20, Z17
+	VFMADD231PS  Z19, Z21, Z15
+	VFMADD231PS  Z19, Z22, Z13
+	VFMADD231PS  Z19, Z23, Z11
+	VMOVUPS      (R11)(SI*2), Z19
+	VFMADD231PS  Z19, Z21, Z16
+	VFMADD231PS  Z19, Z22, Z14
+	VFMADD231PS  Z19, Z23, Z12
+	VMOVUPS      64(R11)(SI*2), Z19
+	VFMADD231PS  Z19, Z21, Z17
+	VFMADD231PS  Z19, Z22, Z15
+	VFMADD231PS  Z19, Z23, Z13
+	VMOVUPS      (R11)(DI*1), Z19
+	VFMADD231PS  Z19, Z22, Z16
+	VFMADD231PS  Z19, Z23, Z14
+	VMOVUPS      64(R11)(DI*1), Z19
+	VFMADD231PS  Z19, Z22, Z17
+	VFMADD231PS  Z19, Z23, Z15
+	VFMADD231PS  (R11)(SI*4), Z23, Z16
+	VFMADD231PS  64(R11)(SI*4), Z23, Z17
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS 64(SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS 64(SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS 64(SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS 64(SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS 64(SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS 64(SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS 64(SI)(BX*1), Z15, Z15
+	VADDPS (DI), Z16, Z16
+	VADDPS 64(DI), Z17, Z17
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z25, Z25, Z25
+	VCMPPS    $0x19, Z0, Z25, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z25, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z25, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z25, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z25, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z25, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z25, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z25, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z25, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z25, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z25, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z25, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z25, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z25, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z25, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z25, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z25, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z25, K1
+	VMOVUPS.Z Z17, K1, Z17
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z3, 64(SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z5, 64(SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z7, 64(SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z9, 64(SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z11, 64(SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z13, 64(SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z15, 64(SI)(BX*1)
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000009, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise10x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise10x2AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	JMP          started
+
+zero:
+	VPXORD  Z20, Z20, Z20
+	VMOVUPS Z20, Z0
+	VMOVUPS Z20, Z1
+	VMOVUPS Z20, Z2
+	VMOVUPS Z20, Z3
+	VMOVUPS Z20, Z4
+	VMOVUPS Z20, Z5
+	VMOVUPS Z20, Z6
+	VMOVUPS Z20, Z7
+	VMOVUPS Z20, Z8
+	VMOVUPS Z20, Z9
+	VMOVUPS Z20, Z10
+	VMOVUPS Z20, Z11
+	VMOVUPS Z20, Z12
+	VMOVUPS Z20, Z13
+	VMOVUPS Z20, Z14
+	VMOVUPS Z20, Z15
+	VMOVUPS Z20, Z16
+	VMOVUPS Z20, Z17
+	VMOVUPS Z20, Z18
+	VMOVUPS Z20, Z19
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z21
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z22
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z23
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z24
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z25
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z21, Z0
+	VFMADD231PS  64(R10), Z21, Z1
+	VMOVUPS      (R10)(SI*1), Z26
+	VFMADD231PS  Z26, Z21, Z2
+	VFMADD231PS  Z26, Z22, Z0
+	VMOVUPS      64(R10)(SI*1), Z26
+	VFMADD231PS  Z26, Z21, Z3
+	VFMADD231PS  Z26, Z22, Z1
+	VMOVUPS      (R10)(SI*2), Z26
+	VFMADD231PS  Z26, Z21, Z4
+	VFMADD231PS  Z26, Z22, Z2
+	VFMADD231PS  Z26, Z23, Z0
+	VMOVUPS      64(R10)(SI*2), Z26
+	VFMADD231PS  Z26, Z21, Z5
+	VFMADD231PS  Z26, Z22, Z3
+	VFMADD231PS  Z26, Z23, Z1
+	VMOVUPS      (R10)(DI*1), Z26
+	VFMADD231PS  Z26, Z21, Z6
+	VFMADD231PS  Z26, Z22, Z4
+	VFMADD231PS  Z26, Z23, Z2
+	VFMADD231PS  Z26, Z24, Z0
+	VMOVUPS      64(R10)(DI*1), Z26
+	VFMADD231PS  Z26, Z21, Z7
+	VFMADD231PS  Z26, Z22, Z5
+	VFMADD231PS  Z26, Z23, Z3
+	VFMADD231PS  Z26, Z24, Z1
+	VMOVUPS      (R10)(SI*4), Z26
+	VFMADD231PS  Z26, Z21, Z8
+	VFMADD231PS  Z26, Z22, Z6
+	VFMADD231PS  Z26, Z23, Z4
+	VFMADD231PS  Z26, Z24, Z2
+	VFMADD231PS  Z26, Z25, Z0
+	VMOVUPS      64(R10)(SI*4), Z26
+	VFMADD231PS  Z26, Z21, Z9
+	VFMADD231PS  Z26, Z22, Z7
+	VFMADD231PS  Z26, Z23, Z5
+	VFMADD231PS  Z26, Z24, Z3
+	VFMADD231PS  Z26, Z25, Z1
+	VMOVUPS      (R10)(R8*1), Z26
+	VFMADD231PS  Z26, Z21, Z10
+	VFMADD231PS  Z26, Z22, Z8
+	VFMADD231PS  Z26, Z23, Z6
+	VFMADD231PS  Z26, Z24, Z4
+	VFMADD231PS  Z26, Z25, Z2
+	VMOVUPS      64(R10)(R8*1), Z26
+	VFMADD231PS  Z26, Z21, Z11
+	VFMADD231PS  Z26, Z22, Z9
+	VFMADD231PS  Z26, Z23, Z7
+	VFMADD231PS  Z26, Z24, Z5
+	VFMADD231PS  Z26, Z25, Z3
+	VMOVUPS      (R10)(DI*2), Z26
+	VFMADD231PS  Z26, Z21, Z12
+	VFMADD231PS  Z26, Z22, Z10
+	VFMADD231PS  Z26, Z23, Z8
+	VFMADD231PS  Z26, Z24, Z6
+	VFMADD231PS  Z26, Z25, Z4
+	VMOVUPS      64(R10)(DI*2), Z26
+	VFMADD231PS  Z26, Z21, Z13
+	VFMADD231PS  Z26, Z22, Z11
+	VFMADD231PS  Z26, Z23, Z9
+	VFMADD231PS  Z26, Z24, Z7
+	VFMADD231PS  Z26, Z25, Z5
+	VMOVUPS      (R10)(R9*1), Z26
+	VFMADD231PS  Z26, Z21, Z14
+	VFMADD231PS  Z26, Z22, Z12
+	VFMADD231PS  Z26, Z23, Z10
+	VFMADD231PS  Z26, Z24, Z8
+	VFMADD231PS  Z26, Z25, Z6
+	VMOVUPS      64(R10)(R9*1), Z26
+	VFMADD231PS  Z26, Z21, Z15
+	VFMADD231PS  Z26, Z22, Z13
+	VFMADD231PS  Z26, Z23, Z11
+	VFMADD231PS  Z26, Z24, Z9
+	VFMADD231PS  Z26, Z25, Z7
+	VMOVUPS      (R11), Z26
+	VFMADD231PS  Z26, Z21, Z16
+	VFMADD231PS  Z26, Z22, Z14
+	VFMADD231PS  Z26, Z23, Z12
+	VFMADD231PS  Z26, Z24, Z10
+	VFMADD231PS  Z26, Z25, Z8
+	VMOVUPS      64(R11), Z26
+	VFMADD231PS  Z26, Z21, Z17
+	VFMADD231PS  Z26, Z22, Z15
+	VFMADD231PS  Z26, Z23, Z13
+	VFMADD231PS  Z26, Z24, Z11
+	VFMADD231PS  Z26, Z25, Z9
+	VMOVUPS      (R11)(SI*1), Z26
+	VFMADD231PS  Z26, Z21, Z18
+	VFMADD231PS  Z26, Z22, Z16
+	VFMADD231PS  Z26, Z23, Z14
+	VFMADD231PS  Z26, Z24, Z12
+	VFMADD231PS  Z26, Z25, Z10
+	VMOVUPS      64(R11)(SI*1), Z26
+	VFMADD231PS  Z26, Z21, Z19
+	VFMADD231PS  Z26, Z22, Z17
+	VFMADD231PS  Z26, Z23, Z15
+	VFMADD231PS  Z26, Z24, Z13
+	VFMADD231PS  Z26, Z25, Z11
+	VMOVUPS      (R11)(SI*2), Z21
+	VFMADD231PS  Z21, Z22, Z18
+	VFMADD231PS  Z21, Z23, Z16
+	VFMADD231PS  Z21, Z24, Z14
+	VFMADD231PS  Z21, Z25, Z12
+	VMOVUPS      64(R11)(SI*2), Z21
+	VFMADD231PS  Z21, Z22, Z19
+	VFMADD231PS  Z21, Z23, Z17
+	VFMADD231PS  Z21, Z24, Z15
+	VFMADD231PS  Z21, Z25, Z13
+	VMOVUPS      (R11)(DI*1), Z21
+	VFMADD231PS  Z21, Z23, Z18
+	VFMADD231PS  Z21, Z24, Z16
+	VFMADD231PS  Z21, Z25, Z14
+	VMOVUPS      64(R11)(DI*1), Z21
+	VFMADD231PS  Z21, Z23, Z19
+	VFMADD231PS  Z21, Z24, Z17
+	VFMADD231PS  Z21, Z25, Z15
+	VMOVUPS      (R11)(SI*4), Z21
+	VFMADD231PS  Z21, Z24, Z18
+	VFMADD231PS  Z21, Z25, Z16
+	VMOVUPS      64(R11)(SI*4), Z21
+	VFMADD231PS  Z21, Z24, Z19
+	VFMADD231PS  Z21, Z25, Z17
+	VFMADD231PS  (R11)(R8*1), Z25, Z18
+	VFMADD231PS  64(R11)(R8*1), Z25, Z19
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS 64(SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS 64(SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS 64(SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS 64(SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS 64(SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS 64(SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS 64(SI)(BX*1), Z15, Z15
+	VADDPS (DI), Z16, Z16
+	VADDPS 64(DI), Z17, Z17
+	VADDPS (DI)(AX*1), Z18, Z18
+	VADDPS 64(DI)(AX*1), Z19, Z19
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z27, Z27, Z27
+	VCMPPS    $0x19, Z0, Z27, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z27, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z27, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z27, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z27, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z27, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z27, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z27, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z27, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z27, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z27, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z27, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z27, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z27, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z27, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z27, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z27, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z27, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z27, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z27, K1
+	VMOVUPS.Z Z19, K1, Z19
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z3, 64(SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z5, 64(SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z7, 64(SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z9, 64(SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z11, 64(SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z13, 64(SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z15, 64(SI)(BX*1)
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	VMOVUPS Z18, (DI)(AX*1)
+	VMOVUPS Z19, 64(DI)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000a, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise11x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise11x2AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	JMP          started
+
+zero:
+	VPXORD  Z22, Z22, Z22
+	VMOVUPS Z22, Z0
+	VMOVUPS Z22, Z1
+	VMOVUPS Z22, Z2
+	VMOVUPS Z22, Z3
+	VMOVUPS Z22, Z4
+	VMOVUPS Z22, Z5
+	VMOVUPS Z22, Z6
+	VMOVUPS Z22, Z7
+	VMOVUPS Z22, Z8
+	VMOVUPS Z22, Z9
+	VMOVUPS Z22, Z10
+	VMOVUPS Z22, Z11
+	VMOVUPS Z22, Z12
+	VMOVUPS Z22, Z13
+	VMOVUPS Z22, Z14
+	VMOVUPS Z22, Z15
+	VMOVUPS Z22, Z16
+	VMOVUPS Z22, Z17
+	VMOVUPS Z22, Z18
+	VMOVUPS Z22, Z19
+	VMOVUPS Z22, Z20
+	VMOVUPS Z22, Z21
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z23
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z24
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z25
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z26
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z27
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z23, Z0
+	VFMADD231PS  64(R10), Z23, Z1
+	VMOVUPS      (R10)(SI*1), Z28
+	VFMADD231PS  Z28, Z23, Z2
+	VFMADD231PS  Z28, Z24, Z0
+	VMOVUPS      64(R10)(SI*1), Z28
+	VFMADD231PS  Z28, Z23, Z3
+	VFMADD231PS  Z28, Z24, Z1
+	VMOVUPS      (R10)(SI*2), Z28
+	VFMADD231PS  Z28, Z23, Z4
+	VFMADD231PS  Z28, Z24, Z2
+	VFMADD231PS  Z28, Z25, Z0
+	VMOVUPS      64(R10)(SI*2), Z28
+	VFMADD231PS  Z28, Z23, Z5
+	VFMADD231PS  Z28, Z24, Z3
+	VFMADD231PS  Z28, Z25, Z1
+	VMOVUPS      (R10)(DI*1), Z28
+	VFMADD231PS  Z28, Z23, Z6
+	VFMADD231PS  Z28, Z24, Z4
+	VFMADD231PS  Z28, Z25, Z2
+	VFMADD231PS  Z28, Z26, Z0
+	VMOVUPS      64(R10)(DI*1), Z28
+	VFMADD231PS  Z28, Z23, Z7
+	VFMADD231PS  Z28, Z24, Z5
+	VFMADD231PS  Z28, Z25, Z3
+	VFMADD231PS  Z28, Z26, Z1
+	VMOVUPS      (R10)(SI*4), Z28
+	VFMADD231PS  Z28, Z23, Z8
+	VFMADD231PS  Z28, Z24, Z6
+	VFMADD231PS  Z28, Z25, Z4
+	VFMADD231PS  Z28, Z26, Z2
+	VFMADD231PS  Z28, Z27, Z0
+	VMOVUPS      64(R10)(SI*4), Z28
+	VFMADD231PS  Z28, Z23, Z9
+	VFMADD231PS  Z28, Z24, Z7
+	VFMADD231PS  Z28, Z25, Z5
+	VFMADD231PS  Z28, Z26, Z3
+	VFMADD231PS  Z28, Z27, Z1
+	VMOVUPS      (R10)(R8*1), Z28
+	VFMADD231PS  Z28, Z23, Z10
+	VFMADD231PS  Z28, Z24, Z8
+	VFMADD231PS  Z28, Z25, Z6
+	VFMADD231PS  Z28, Z26, Z4
+	VFMADD231PS  Z28, Z27, Z2
+	VMOVUPS      64(R10)(R8*1), Z28
+	VFMADD231PS  Z28, Z23, Z11
+	VFMADD231PS  Z28, Z24, Z9
+	VFMADD231PS  Z28, Z25, Z7
+	VFMADD231PS  Z28, Z26, Z5
+	VFMADD231PS  Z28, Z27, Z3
+	VMOVUPS      (R10)(DI*2), Z28
+	VFMADD231PS  Z28, Z23, Z12
+	VFMADD231PS  Z28, Z24, Z10
+	VFMADD231PS  Z28, Z25, Z8
+	VFMADD231PS  Z28, Z26, Z6
+	VFMADD231PS  Z28, Z27, Z4
+	VMOVUPS      64(R10)(DI*2), Z28
+	VFMADD231PS  Z28, Z23, Z13
+	VFMADD231PS  Z28, Z24, Z11
+	VFMADD231PS  Z28, Z25, Z9
+	VFMADD231PS  Z28, Z26, Z7
+	VFMADD231PS  Z28, Z27, Z5
+	VMOVUPS      (R10)(R9*1), Z28
+	VFMADD231PS  Z28, Z23, Z14
+	VFMADD231PS  Z28, Z24, Z12
+	VFMADD231PS  Z28, Z25, Z10
+	VFMADD231PS  Z28, Z26, Z8
+	VFMADD231PS  Z28, Z27, Z6
+	VMOVUPS      64(R10)(R9*1), Z28
+	VFMADD231PS  Z28, Z23, Z15
+	VFMADD231PS  Z28, Z24, Z13
+	VFMADD231PS  Z28, Z25, Z11
+	VFMADD231PS  Z28, Z26, Z9
+	VFMADD231PS  Z28, Z27, Z7
+	VMOVUPS      (R11), Z28
+	VFMADD231PS  Z28, Z23, Z16
+	VFMADD231PS  Z28, Z24, Z14
+	VFMADD231PS  Z28, Z25, Z12
+	VFMADD231PS  Z28, Z26, Z10
+	VFMADD231PS  Z28, Z27, Z8
+	VMOVUPS      64(R11), Z28
+	VFMADD231PS  Z28, Z23, Z17
+	VFMADD231PS  Z28, Z24, Z15
+	VFMADD231PS  Z28, Z25, Z13
+	VFMADD231PS  Z28, Z26, Z11
+	VFMADD231PS  Z28, Z27, Z9
+	VMOVUPS      (R11)(SI*1), Z28
+	VFMADD231PS  Z28, Z23, Z18
+	VFMADD231PS  Z28, Z24, Z16
+	VFMADD231PS  Z28, Z25, Z14
+	VFMADD231PS  Z28, Z26, Z12
+	VFMADD231PS  Z28, Z27, Z10
+	VMOVUPS      64(R11)(SI*1), Z28
+	VFMADD231PS  Z28, Z23, Z19
+	VFMADD231PS  Z28, Z24, Z17
+	VFMADD231PS  Z28, Z25, Z15
+	VFMADD231PS  Z28, Z26, Z13
+	VFMADD231PS  Z28, Z27, Z11
+	VMOVUPS      (R11)(SI*2), Z28
+	VFMADD231PS  Z28, Z23, Z20
+	VFMADD231PS  Z28, Z24, Z18
+	VFMADD231PS  Z28, Z25, Z16
+	VFMADD231PS  Z28, Z26, Z14
+	VFMADD231PS  Z28, Z27, Z12
+	VMOVUPS      64(R11)(SI*2), Z28
+	VFMADD231PS  Z28, Z23, Z21
+	VFMADD231PS  Z28, Z24, Z19
+	VFMADD231PS  Z28, Z25, Z17
+	VFMADD231PS  Z28, Z26, Z15
+	VFMADD231PS  Z28, Z27, Z13
+	VMOVUPS      (R11)(DI*1), Z23
+	VFMADD231PS  Z23, Z24, Z20
+	VFMADD231PS  Z23, Z25, Z18
+	VFMADD231PS  Z23, Z26, Z16
+	VFMADD231PS  Z23, Z27, Z14
+	VMOVUPS      64(R11)(DI*1), Z23
+	VFMADD231PS  Z23, Z24, Z21
+	VFMADD231PS  Z23, Z25, Z19
+	VFMADD231PS  Z23, Z26, Z17
+	VFMADD231PS  Z23, Z27, Z15
+	VMOVUPS      (R11)(SI*4), Z23
+	VFMADD231PS  Z23, Z25, Z20
+	VFMADD231PS  Z23, Z26, Z18
+	VFMADD231PS  Z23, Z27, Z16
+	VMOVUPS      64(R11)(SI*4), Z23
+	VFMADD231PS  Z23, Z25, Z21
+	VFMADD231PS  Z23, Z26, Z19
+	VFMADD231PS  Z23, Z27, Z17
+	VMOVUPS      (R11)(R8*1), Z23
+	VFMADD231PS  Z23, Z26, Z20
+	VFMADD231PS  Z23, Z27, Z18
+	VMOVUPS      64(R11)(R8*1), Z23
+	VFMADD231PS  Z23, Z26, Z21
+	VFMADD231PS  Z23, Z27, Z19
+	VFMADD231PS  (R11)(DI*2), Z27, Z20
+	VFMADD231PS  64(R11)(DI*2), Z27, Z21
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS 64(SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS 64(SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS 64(SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS 64(SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS 64(SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS 64(SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS 64(SI)(BX*1), Z15, Z15
+	VADDPS (DI), Z16, Z16
+	VADDPS 64(DI), Z17, Z17
+	VADDPS (DI)(AX*1), Z18, Z18
+	VADDPS 64(DI)(AX*1), Z19, Z19
+	VADDPS (DI)(AX*2), Z20, Z20
+	VADDPS 64(DI)(AX*2), Z21, Z21
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z29, Z29, Z29
+	VCMPPS    $0x19, Z0, Z29, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z29, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z29, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z29, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z29, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z29, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z29, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z29, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z29, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z29, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z29, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z29, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z29, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z29, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z29, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z29, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z29, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z29, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z29, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z29, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z29, K1
+	VMOVUPS.Z Z20, K1, Z20
+	VCMPPS    $0x19, Z21, Z29, K1
+	VMOVUPS.Z Z21, K1, Z21
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z3, 64(SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z5, 64(SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z7, 64(SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z9, 64(SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z11, 64(SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z13, 64(SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z15, 64(SI)(BX*1)
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	VMOVUPS Z18, (DI)(AX*1)
+	VMOVUPS Z19, 64(DI)(AX*1)
+	VMOVUPS Z20, (DI)(AX*2)
+	VMOVUPS Z21, 64(DI)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000b, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise12x2AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise12x2AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	VMOVUPS      Z0, Z22
+	VMOVUPS      Z0, Z23
+	JMP          started
+
+zero:
+	VPXORD  Z24, Z24, Z24
+	VMOVUPS Z24, Z0
+	VMOVUPS Z24, Z1
+	VMOVUPS Z24, Z2
+	VMOVUPS Z24, Z3
+	VMOVUPS Z24, Z4
+	VMOVUPS Z24, Z5
+	VMOVUPS Z24, Z6
+	VMOVUPS Z24, Z7
+	VMOVUPS Z24, Z8
+	VMOVUPS Z24, Z9
+	VMOVUPS Z24, Z10
+	VMOVUPS Z24, Z11
+	VMOVUPS Z24, Z12
+	VMOVUPS Z24, Z13
+	VMOVUPS Z24, Z14
+	VMOVUPS Z24, Z15
+	VMOVUPS Z24, Z16
+	VMOVUPS Z24, Z17
+	VMOVUPS Z24, Z18
+	VMOVUPS Z24, Z19
+	VMOVUPS Z24, Z20
+	VMOVUPS Z24, Z21
+	VMOVUPS Z24, Z22
+	VMOVUPS Z24, Z23
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z25
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z26
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z27
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z28
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z29
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z25, Z0
+	VFMADD231PS  64(R10), Z25, Z1
+	VMOVUPS      (R10)(SI*1), Z30
+	VFMADD231PS  Z30, Z25, Z2
+	VFMADD231PS  Z30, Z26, Z0
+	VMOVUPS      64(R10)(SI*1), Z30
+	VFMADD231PS  Z30, Z25, Z3
+	VFMADD231PS  Z30, Z26, Z1
+	VMOVUPS      (R10)(SI*2), Z30
+	VFMADD231PS  Z30, Z25, Z4
+	VFMADD231PS  Z30, Z26, Z2
+	VFMADD231PS  Z30, Z27, Z0
+	VMOVUPS      64(R10)(SI*2), Z30
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z26, Z3
+	VFMADD231PS  Z30, Z27, Z1
+	VMOVUPS      (R10)(DI*1), Z30
+	VFMADD231PS  Z30, Z25, Z6
+	VFMADD231PS  Z30, Z26, Z4
+	VFMADD231PS  Z30, Z27, Z2
+	VFMADD231PS  Z30, Z28, Z0
+	VMOVUPS      64(R10)(DI*1), Z30
+	VFMADD231PS  Z30, Z25, Z7
+	VFMADD231PS  Z30, Z26, Z5
+	VFMADD231PS  Z30, Z27, Z3
+	VFMADD231PS  Z30, Z28, Z1
+	VMOVUPS      (R10)(SI*4), Z30
+	VFMADD231PS  Z30, Z25, Z8
+	VFMADD231PS  Z30, Z26, Z6
+	VFMADD231PS  Z30, Z27, Z4
+	VFMADD231PS  Z30, Z28, Z2
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      64(R10)(SI*4), Z30
+	VFMADD231PS  Z30, Z25, Z9
+	VFMADD231PS  Z30, Z26, Z7
+	VFMADD231PS  Z30, Z27, Z5
+	VFMADD231PS  Z30, Z28, Z3
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      (R10)(R8*1), Z30
+	VFMADD231PS  Z30, Z25, Z10
+	VFMADD231PS  Z30, Z26, Z8
+	VFMADD231PS  Z30, Z27, Z6
+	VFMADD231PS  Z30, Z28, Z4
+	VFMADD231PS  Z30, Z29, Z2
+	VMOVUPS      64(R10)(R8*1), Z30
+	VFMADD231PS  Z30, Z25, Z11
+	VFMADD231PS  Z30, Z26, Z9
+	VFMADD231PS  Z30, Z27, Z7
+	VFMADD231PS  Z30, Z28, Z5
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      (R10)(DI*2), Z30
+	VFMADD231PS  Z30, Z25, Z12
+	VFMADD231PS  Z30, Z26, Z10
+	VFMADD231PS  Z30, Z27, Z8
+	VFMADD231PS  Z30, Z28, Z6
+	VFMADD231PS  Z30, Z29, Z4
+	VMOVUPS      64(R10)(DI*2), Z30
+	VFMADD231PS  Z30, Z25, Z13
+	VFMADD231PS  Z30, Z26, Z11
+	VFMADD231PS  Z30, Z27, Z9
+	VFMADD231PS  Z30, Z28, Z7
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      (R10)(R9*1), Z30
+	VFMADD231PS  Z30, Z25, Z14
+	VFMADD231PS  Z30, Z26, Z12
+	VFMADD231PS  Z30, Z27, Z10
+	VFMADD231PS  Z30, Z28, Z8
+	VFMADD231PS  Z30, Z29, Z6
+	VMOVUPS      64(R10)(R9*1), Z30
+	VFMADD231PS  Z30, Z25, Z15
+	VFMADD231PS  Z30, Z26, Z13
+	VFMADD231PS  Z30, Z27, Z11
+	VFMADD231PS  Z30, Z28, Z9
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      (R11), Z30
+	VFMADD231PS  Z30, Z25, Z16
+	VFMADD231PS  Z30, Z26, Z14
+	VFMADD231PS  Z30, Z27, Z12
+	VFMADD231PS  Z30, Z28, Z10
+	VFMADD231PS  Z30, Z29, Z8
+	VMOVUPS      64(R11), Z30
+	VFMADD231PS  Z30, Z25, Z17
+	VFMADD231PS  Z30, Z26, Z15
+	VFMADD231PS  Z30, Z27, Z13
+	VFMADD231PS  Z30, Z28, Z11
+	VFMADD231PS  Z30, Z29, Z9
+	VMOVUPS      (R11)(SI*1), Z30
+	VFMADD231PS  Z30, Z25, Z18
+	VFMADD231PS  Z30, Z26, Z16
+	VFMADD231PS  Z30, Z27, Z14
+	VFMADD231PS  Z30, Z28, Z12
+	VFMADD231PS  Z30, Z29, Z10
+	VMOVUPS      64(R11)(SI*1), Z30
+	VFMADD231PS  Z30, Z25, Z19
+	VFMADD231PS  Z30, Z26, Z17
+	VFMADD231PS  Z30, Z27, Z15
+	VFMADD231PS  Z30, Z28, Z13
+	VFMADD231PS  Z30, Z29, Z11
+	VMOVUPS      (R11)(SI*2), Z30
+	VFMADD231PS  Z30, Z25, Z20
+	VFMADD231PS  Z30, Z26, Z18
+	VFMADD231PS  Z30, Z27, Z16
+	VFMADD231PS  Z30, Z28, Z14
+	VFMADD231PS  Z30, Z29, Z12
+	VMOVUPS      64(R11)(SI*2), Z30
+	VFMADD231PS  Z30, Z25, Z21
+	VFMADD231PS  Z30, Z26, Z19
+	VFMADD231PS  Z30, Z27, Z17
+	VFMADD231PS  Z30, Z28, Z15
+	VFMADD231PS  Z30, Z29, Z13
+	VMOVUPS      (R11)(DI*1), Z30
+	VFMADD231PS  Z30, Z25, Z22
+	VFMADD231PS  Z30, Z26, Z20
+	VFMADD231PS  Z30, Z27, Z18
+	VFMADD231PS  Z30, Z28, Z16
+	VFMADD231PS  Z30, Z29, Z14
+	VMOVUPS      64(R11)(DI*1), Z30
+	VFMADD231PS  Z30, Z25, Z23
+	VFMADD231PS  Z30, Z26, Z21
+	VFMADD231PS  Z30, Z27, Z19
+	VFMADD231PS  Z30, Z28, Z17
+	VFMADD231PS  Z30, Z29, Z15
+	VMOVUPS      (R11)(SI*4), Z25
+	VFMADD231PS  Z25, Z26, Z22
+	VFMADD231PS  Z25, Z27, Z20
+	VFMADD231PS  Z25, Z28, Z18
+	VFMADD231PS  Z25, Z29, Z16
+	VMOVUPS      64(R11)(SI*4), Z25
+	VFMADD231PS  Z25, Z26, Z23
+	VFMADD231PS  Z25, Z27, Z21
+	VFMADD231PS  Z25, Z28, Z19
+	VFMADD231PS  Z25, Z29, Z17
+	VMOVUPS      (R11)(R8*1), Z25
+	VFMADD231PS  Z25, Z27, Z22
+	VFMADD231PS  Z25, Z28, Z20
+	VFMADD231PS  Z25, Z29, Z18
+	VMOVUPS      64(R11)(R8*1), Z25
+	VFMADD231PS  Z25, Z27, Z23
+	VFMADD231PS  Z25, Z28, Z21
+	VFMADD231PS  Z25, Z29, Z19
+	VMOVUPS      (R11)(DI*2), Z25
+	VFMADD231PS  Z25, Z28, Z22
+	VFMADD231PS  Z25, Z29, Z20
+	VMOVUPS      64(R11)(DI*2), Z25
+	VFMADD231PS  Z25, Z28, Z23
+	VFMADD231PS  Z25, Z29, Z21
+	VFMADD231PS  (R11)(R9*1), Z29, Z22
+	VFMADD231PS  64(R11)(R9*1), Z29, Z23
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	LEAQ   (SI)(AX*8), DI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS (SI)(AX*1), Z2, Z2
+	VADDPS 64(SI)(AX*1), Z3, Z3
+	VADDPS (SI)(AX*2), Z4, Z4
+	VADDPS 64(SI)(AX*2), Z5, Z5
+	VADDPS (SI)(CX*1), Z6, Z6
+	VADDPS 64(SI)(CX*1), Z7, Z7
+	VADDPS (SI)(AX*4), Z8, Z8
+	VADDPS 64(SI)(AX*4), Z9, Z9
+	VADDPS (SI)(DX*1), Z10, Z10
+	VADDPS 64(SI)(DX*1), Z11, Z11
+	VADDPS (SI)(CX*2), Z12, Z12
+	VADDPS 64(SI)(CX*2), Z13, Z13
+	VADDPS (SI)(BX*1), Z14, Z14
+	VADDPS 64(SI)(BX*1), Z15, Z15
+	VADDPS (DI), Z16, Z16
+	VADDPS 64(DI), Z17, Z17
+	VADDPS (DI)(AX*1), Z18, Z18
+	VADDPS 64(DI)(AX*1), Z19, Z19
+	VADDPS (DI)(AX*2), Z20, Z20
+	VADDPS 64(DI)(AX*2), Z21, Z21
+	VADDPS (DI)(CX*1), Z22, Z22
+	VADDPS 64(DI)(CX*1), Z23, Z23
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z31, Z31, Z31
+	VCMPPS    $0x19, Z0, Z31, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z31, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z31, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z31, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z31, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z31, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z31, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z31, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z31, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z31, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z31, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z31, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z31, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z31, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z31, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z31, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z31, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z31, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z31, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z31, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z31, K1
+	VMOVUPS.Z Z20, K1, Z20
+	VCMPPS    $0x19, Z21, Z31, K1
+	VMOVUPS.Z Z21, K1, Z21
+	VCMPPS    $0x19, Z22, Z31, K1
+	VMOVUPS.Z Z22, K1, Z22
+	VCMPPS    $0x19, Z23, Z31, K1
+	VMOVUPS.Z Z23, K1, Z23
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	LEAQ    (SI)(AX*8), DI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, (SI)(AX*1)
+	VMOVUPS Z3, 64(SI)(AX*1)
+	VMOVUPS Z4, (SI)(AX*2)
+	VMOVUPS Z5, 64(SI)(AX*2)
+	VMOVUPS Z6, (SI)(CX*1)
+	VMOVUPS Z7, 64(SI)(CX*1)
+	VMOVUPS Z8, (SI)(AX*4)
+	VMOVUPS Z9, 64(SI)(AX*4)
+	VMOVUPS Z10, (SI)(DX*1)
+	VMOVUPS Z11, 64(SI)(DX*1)
+	VMOVUPS Z12, (SI)(CX*2)
+	VMOVUPS Z13, 64(SI)(CX*2)
+	VMOVUPS Z14, (SI)(BX*1)
+	VMOVUPS Z15, 64(SI)(BX*1)
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	VMOVUPS Z18, (DI)(AX*1)
+	VMOVUPS Z19, 64(DI)(AX*1)
+	VMOVUPS Z20, (DI)(AX*2)
+	VMOVUPS Z21, 64(DI)(AX*2)
+	VMOVUPS Z22, (DI)(CX*1)
+	VMOVUPS Z23, 64(DI)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x0000000c, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x3AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise1x3AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	JMP          started
+
+zero:
+	VPXORD  Z3, Z3, Z3
+	VMOVUPS Z3, Z0
+	VMOVUPS Z3, Z1
+	VMOVUPS Z3, Z2
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z4
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z5
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z6
+	MOVQ         56(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z7
+	MOVQ         72(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z8
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Z4, Z0
+	VFMADD231PS  64(R8), Z4, Z1
+	VFMADD231PS  128(R8), Z4, Z2
+	VFMADD231PS  (R8)(SI*1), Z5, Z0
+	VFMADD231PS  64(R8)(SI*1), Z5, Z1
+	VFMADD231PS  128(R8)(SI*1), Z5, Z2
+	VFMADD231PS  (R8)(SI*2), Z6, Z0
+	VFMADD231PS  64(R8)(SI*2), Z6, Z1
+	VFMADD231PS  128(R8)(SI*2), Z6, Z2
+	VFMADD231PS  (R8)(DI*1), Z7, Z0
+	VFMADD231PS  64(R8)(DI*1), Z7, Z1
+	VFMADD231PS  128(R8)(DI*1), Z7, Z2
+	VFMADD231PS  (R8)(SI*4), Z8, Z0
+	VFMADD231PS  64(R8)(SI*4), Z8, Z1
+	VFMADD231PS  128(R8)(SI*4), Z8, Z2
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z9, Z9, Z9
+	VCMPPS    $0x19, Z0, Z9, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z9, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z9, K1
+	VMOVUPS.Z Z2, K1, Z2
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x3AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise2x3AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	JMP          started
+
+zero:
+	VPXORD  Z6, Z6, Z6
+	VMOVUPS Z6, Z0
+	VMOVUPS Z6, Z1
+	VMOVUPS Z6, Z2
+	VMOVUPS Z6, Z3
+	VMOVUPS Z6, Z4
+	VMOVUPS Z6, Z5
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z7
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z8
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z9
+	MOVQ         56(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z10
+	MOVQ         72(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z11
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z7, Z0
+	VFMADD231PS  64(R9), Z7, Z1
+	VFMADD231PS  128(R9), Z7, Z2
+	VMOVUPS      (R9)(SI*1), Z12
+	VFMADD231PS  Z12, Z7, Z3
+	VFMADD231PS  Z12, Z8, Z0
+	VMOVUPS      64(R9)(SI*1), Z12
+	VFMADD231PS  Z12, Z7, Z4
+	VFMADD231PS  Z12, Z8, Z1
+	VMOVUPS      128(R9)(SI*1), Z12
+	VFMADD231PS  Z12, Z7, Z5
+	VFMADD231PS  Z12, Z8, Z2
+	VMOVUPS      (R9)(SI*2), Z7
+	VFMADD231PS  Z7, Z8, Z3
+	VFMADD231PS  Z7, Z9, Z0
+	VMOVUPS      64(R9)(SI*2), Z7
+	VFMADD231PS  Z7, Z8, Z4
+	VFMADD231PS  Z7, Z9, Z1
+	VMOVUPS      128(R9)(SI*2), Z7
+	VFMADD231PS  Z7, Z8, Z5
+	VFMADD231PS  Z7, Z9, Z2
+	VMOVUPS      (R9)(DI*1), Z7
+	VFMADD231PS  Z7, Z9, Z3
+	VFMADD231PS  Z7, Z10, Z0
+	VMOVUPS      64(R9)(DI*1), Z7
+	VFMADD231PS  Z7, Z9, Z4
+	VFMADD231PS  Z7, Z10, Z1
+	VMOVUPS      128(R9)(DI*1), Z7
+	VFMADD231PS  Z7, Z9, Z5
+	VFMADD231PS  Z7, Z10, Z2
+	VMOVUPS      (R9)(SI*4), Z7
+	VFMADD231PS  Z7, Z10, Z3
+	VFMADD231PS  Z7, Z11, Z0
+	VMOVUPS      64(R9)(SI*4), Z7
+	VFMADD231PS  Z7, Z10, Z4
+	VFMADD231PS  Z7, Z11, Z1
+	VMOVUPS      128(R9)(SI*4), Z7
+	VFMADD231PS  Z7, Z10, Z5
+	VFMADD231PS  Z7, Z11, Z2
+	VFMADD231PS  (R9)(R8*1), Z11, Z3
+	VFMADD231PS  64(R9)(R8*1), Z11, Z4
+	VFMADD231PS  128(R9)(R8*1), Z11, Z5
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS 64(CX), Z1, Z1
+	VADDPS 128(CX), Z2, Z2
+	VADDPS (CX)(AX*1), Z3, Z3
+	VADDPS 64(CX)(AX*1), Z4, Z4
+	VADDPS 128(CX)(AX*1), Z5, Z5
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z13, Z13, Z13
+	VCMPPS    $0x19, Z0, Z13, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z13, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z13, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z13, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z13, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z13, K1
+	VMOVUPS.Z Z5, K1, Z5
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, 64(CX)
+	VMOVUPS Z2, 128(CX)
+	VMOVUPS Z3, (CX)(AX*1)
+	VMOVUPS Z4, 64(CX)(AX*1)
+	VMOVUPS Z5, 128(CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x3AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise3x3AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	JMP          started
+
+zero:
+	VPXORD  Z9, Z9, Z9
+	VMOVUPS Z9, Z0
+	VMOVUPS Z9, Z1
+	VMOVUPS Z9, Z2
+	VMOVUPS Z9, Z3
+	VMOVUPS Z9, Z4
+	VMOVUPS Z9, Z5
+	VMOVUPS Z9, Z6
+	VMOVUPS Z9, Z7
+	VMOVUPS Z9, Z8
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z10
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z11
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z12
+	MOVQ         56(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z13
+	MOVQ         72(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z14
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z10, Z0
+	VFMADD231PS  64(R9), Z10, Z1
+	VFMADD231PS  128(R9), Z10, Z2
+	VMOVUPS      (R9)(SI*1), Z15
+	VFMADD231PS  Z15, Z10, Z3
+	VFMADD231PS  Z15, Z11, Z0
+	VMOVUPS      64(R9)(SI*1), Z15
+	VFMADD231PS  Z15, Z10, Z4
+	VFMADD231PS  Z15, Z11, Z1
+	VMOVUPS      128(R9)(SI*1), Z15
+	VFMADD231PS  Z15, Z10, Z5
+	VFMADD231PS  Z15, Z11, Z2
+	VMOVUPS      (R9)(SI*2), Z15
+	VFMADD231PS  Z15, Z10, Z6
+	VFMADD231PS  Z15, Z11, Z3
+	VFMADD231PS  Z15, Z12, Z0
+	VMOVUPS      64(R9)(SI*2), Z15
+	VFMADD231PS  Z15, Z10, Z7
+	VFMADD231PS  Z15, Z11, Z4
+	VFMADD231PS  Z15, Z12, Z1
+	VMOVUPS      128(R9)(SI*2), Z15
+	VFMADD231PS  Z15, Z10, Z8
+	VFMADD231PS  Z15, Z11, Z5
+	VFMADD231PS  Z15, Z12, Z2
+	VMOVUPS      (R9)(DI*1), Z10
+	VFMADD231PS  Z10, Z11, Z6
+	VFMADD231PS  Z10, Z12, Z3
+	VFMADD231PS  Z10, Z13, Z0
+	VMOVUPS      64(R9)(DI*1), Z10
+	VFMADD231PS  Z10, Z11, Z7
+	VFMADD231PS  Z10, Z12, Z4
+	VFMADD231PS  Z10, Z13, Z1
+	VMOVUPS      128(R9)(DI*1), Z10
+	VFMADD231PS  Z10, Z11, Z8
+	VFMADD231PS  Z10, Z12, Z5
+	VFMADD231PS  Z10, Z13, Z2
+	VMOVUPS      (R9)(SI*4), Z10
+	VFMADD231PS  Z10, Z12, Z6
+	VFMADD231PS  Z10, Z13, Z3
+	VFMADD231PS  Z10, Z14, Z0
+	VMOVUPS      64(R9)(SI*4), Z10
+	VFMADD231PS  Z10, Z12, Z7
+	VFMADD231PS  Z10, Z13, Z4
+	VFMADD231PS  Z10, Z14, Z1
+	VMOVUPS      128(R9)(SI*4), Z10
+	VFMADD231PS  Z10, Z12, Z8
+	VFMADD231PS  Z10, Z13, Z5
+	VFMADD231PS  Z10, Z14, Z2
+	VMOVUPS      (R9)(R8*1), Z10
+	VFMADD231PS  Z10, Z13, Z6
+	VFMADD231PS  Z10, Z14, Z3
+	VMOVUPS      64(R9)(R8*1), Z10
+	VFMADD231PS  Z10, Z13, Z7
+	VFMADD231PS  Z10, Z14, Z4
+	VMOVUPS      128(R9)(R8*1), Z10
+	VFMADD231PS  Z10, Z13, Z8
+	VFMADD231PS  Z10, Z14, Z5
+	VFMADD231PS  (R9)(DI*2), Z14, Z6
+	VFMADD231PS  64(R9)(DI*2), Z14, Z7
+	VFMADD231PS  128(R9)(DI*2), Z14, Z8
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS 64(CX), Z1, Z1
+	VADDPS 128(CX), Z2, Z2
+	VADDPS (CX)(AX*1), Z3, Z3
+	VADDPS 64(CX)(AX*1), Z4, Z4
+	VADDPS 128(CX)(AX*1), Z5, Z5
+	VADDPS (CX)(AX*2), Z6, Z6
+	VADDPS 64(CX)(AX*2), Z7, Z7
+	VADDPS 128(CX)(AX*2), Z8, Z8
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z16, Z16, Z16
+	VCMPPS    $0x19, Z0, Z16, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z16, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z16, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z16, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z16, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z16, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z16, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z16, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z16, K1
+	VMOVUPS.Z Z8, K1, Z8
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, 64(CX)
+	VMOVUPS Z2, 128(CX)
+	VMOVUPS Z3, (CX)(AX*1)
+	VMOVUPS Z4, 64(CX)(AX*1)
+	VMOVUPS Z5, 128(CX)(AX*1)
+	VMOVUPS Z6, (CX)(AX*2)
+	VMOVUPS Z7, 64(CX)(AX*2)
+	VMOVUPS Z8, 128(CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x3AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise4x3AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	JMP          started
+
+zero:
+	VPXORD  Z12, Z12, Z12
+	VMOVUPS Z12, Z0
+	VMOVUPS Z12, Z1
+	VMOVUPS Z12, Z2
+	VMOVUPS Z12, Z3
+	VMOVUPS Z12, Z4
+	VMOVUPS Z12, Z5
+	VMOVUPS Z12, Z6
+	VMOVUPS Z12, Z7
+	VMOVUPS Z12, Z8
+	VMOVUPS Z12, Z9
+	VMOVUPS Z12, Z10
+	VMOVUPS Z12, Z11
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z13
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z14
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z15
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z16
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z17
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	VFMADD231PS  (R10), Z13, Z0
+	VFMADD231PS  64(R10), Z13, Z1
+	VFMADD231PS  128(R10), Z13, Z2
+	VMOVUPS      (R10)(SI*1), Z18
+	VFMADD231PS  Z18, Z13, Z3
+	VFMADD231PS  Z18, Z14, Z0
+	VMOVUPS      64(R10)(SI*1), Z18
+	VFMADD231PS  Z18, Z13, Z4
+	VFMADD231PS  Z18, Z14, Z1
+	VMOVUPS      128(R10)(SI*1), Z18
+	VFMADD231PS  Z18, Z13, Z5
+	VFMADD231PS  Z18, Z14, Z2
+	VMOVUPS      (R10)(SI*2), Z18
+	VFMADD231PS  Z18, Z13, Z6
+	VFMADD231PS  Z18, Z14, Z3
+	VFMADD231PS  Z18, Z15, Z0
+	VMOVUPS      64(R10)(SI*2), Z18
+	VFMADD231PS  Z18, Z13, Z7
+	VFMADD231PS  Z18, Z14, Z4
+	VFMADD231PS  Z18, Z15, Z1
+	VMOVUPS      128(R10)(SI*2), Z18
+	VFMADD231PS  Z18, Z13, Z8
+	VFMADD231PS  Z18, Z14, Z5
+	VFMADD231PS  Z18, Z15, Z2
+	VMOVUPS      (R10)(DI*1), Z18
+	VFMADD231PS  Z18, Z13, Z9
+	VFMADD231PS  Z18, Z14, Z6
+	VFMADD231PS  Z18, Z15, Z3
+	VFMADD231PS  Z18, Z16, Z0
+	VMOVUPS      64(R10)(DI*1), Z18
+	VFMADD231PS  Z18, Z13, Z10
+	VFMADD231PS  Z18, Z14, Z7
+	VFMADD231PS  Z18, Z15, Z4
+	VFMADD231PS  Z18, Z16, Z1
+	VMOVUPS      128(R10)(DI*1), Z18
+	VFMADD231PS  Z18, Z13, Z11
+	VFMADD231PS  Z18, Z14, Z8
+	VFMADD231PS  Z18, Z15, Z5
+	VFMADD231PS  Z18, Z16, Z2
+	VMOVUPS      (R10)(SI*4), Z13
+	VFMADD231PS  Z13, Z14, Z9
+	VFMADD231PS  Z13, Z15, Z6
+	VFMADD231PS  Z13, Z16, Z3
+	VFMADD231PS  Z13, Z17, Z0
+	VMOVUPS      64(R10)(SI*4), Z13
+	VFMADD231PS  Z13, Z14, Z10
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z13, Z16, Z4
+	VFMADD231PS  Z13, Z17, Z1
+	VMOVUPS      128(R10)(SI*4), Z13
+	VFMADD231PS  Z13, Z14, Z11
+	VFMADD231PS  Z13, Z15, Z8
+	VFMADD231PS  Z13, Z16, Z5
+	VFMADD231PS  Z13, Z17, Z2
+	VMOVUPS      (R10)(R8*1), Z13
+	VFMADD231PS  Z13, Z15, Z9
+	VFMADD231PS  Z13, Z16, Z6
+	VFMADD231PS  Z13, Z17, Z3
+	VMOVUPS      64(R10)(R8*1), Z13
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z13, Z16, Z7
+	VFMADD231PS  Z13, Z17, Z4
+	VMOVUPS      128(R10)(R8*1), Z13
+	VFMADD231PS  Z13, Z15, Z11
+	VFMADD231PS  Z13, Z16, Z8
+	VFMADD231PS  Z13, Z17, Z5
+	VMOVUPS      (R10)(DI*2), Z13
+	VFMADD231PS  Z13, Z16, Z9
+	VFMADD231PS  Z13, Z17, Z6
+	VMOVUPS      64(R10)(DI*2), Z13
+	VFMADD231PS  Z13, Z16, Z10
+	VFMADD231PS  Z13, Z17, Z7
+	VMOVUPS      128(R10)(DI*2), Z13
+	VFMADD231PS  Z13, Z16, Z11
+	VFMADD231PS  Z13, Z17, Z8
+	VFMADD231PS  (R10)(R9*1), Z17, Z9
+	VFMADD231PS  64(R10)(R9*1), Z17, Z10
+	VFMADD231PS  128(R10)(R9*1), Z17, Z11
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS 128(DX), Z2, Z2
+	VADDPS (DX)(AX*1), Z3, Z3
+	VADDPS 64(DX)(AX*1), Z4, Z4
+	VADDPS 128(DX)(AX*1), Z5, Z5
+	VADDPS (DX)(AX*2), Z6, Z6
+	VADDPS 64(DX)(AX*2), Z7, Z7
+	VADDPS 128(DX)(AX*2), Z8, Z8
+	VADDPS (DX)(CX*1), Z9, Z9
+	VADDPS 64(DX)(CX*1), Z10, Z10
+	VADDPS 128(DX)(CX*1), Z11, Z11
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z19, Z19, Z19
+	VCMPPS    $0x19, Z0, Z19, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z19, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z19, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z19, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z19, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z19, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z19, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z19, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z19, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z19, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z19, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z19, K1
+	VMOVUPS.Z Z11, K1, Z11
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, (DX)(AX*1)
+	VMOVUPS Z4, 64(DX)(AX*1)
+	VMOVUPS Z5, 128(DX)(AX*1)
+	VMOVUPS Z6, (DX)(AX*2)
+	VMOVUPS Z7, 64(DX)(AX*2)
+	VMOVUPS Z8, 128(DX)(AX*2)
+	VMOVUPS Z9, (DX)(CX*1)
+	VMOVUPS Z10, 64(DX)(CX*1)
+	VMOVUPS Z11, 128(DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise5x3AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise5x3AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	JMP          started
+
+zero:
+	VPXORD  Z15, Z15, Z15
+	VMOVUPS Z15, Z0
+	VMOVUPS Z15, Z1
+	VMOVUPS Z15, Z2
+	VMOVUPS Z15, Z3
+	VMOVUPS Z15, Z4
+	VMOVUPS Z15, Z5
+	VMOVUPS Z15, Z6
+	VMOVUPS Z15, Z7
+	VMOVUPS Z15, Z8
+	VMOVUPS Z15, Z9
+	VMOVUPS Z15, Z10
+	VMOVUPS Z15, Z11
+	VMOVUPS Z15, Z12
+	VMOVUPS Z15, Z13
+	VMOVUPS Z15, Z14
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z16
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z17
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z18
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z19
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z20
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z16, Z0
+	VFMADD231PS  64(R10), Z16, Z1
+	VFMADD231PS  128(R10), Z16, Z2
+	VMOVUPS      (R10)(SI*1), Z21
+	VFMADD231PS  Z21, Z16, Z3
+	VFMADD231PS  Z21, Z17, Z0
+	VMOVUPS      64(R10)(SI*1), Z21
+	VFMADD231PS  Z21, Z16, Z4
+	VFMADD231PS  Z21, Z17, Z1
+	VMOVUPS      128(R10)(SI*1), Z21
+	VFMADD231PS  Z21, Z16, Z5
+	VFMADD231PS  Z21, Z17, Z2
+	VMOVUPS      (R10)(SI*2), Z21
+	VFMADD231PS  Z21, Z16, Z6
+	VFMADD231PS  Z21, Z17, Z3
+	VFMADD231PS  Z21, Z18, Z0
+	VMOVUPS      64(R10)(SI*2), Z21
+	VFMADD231PS  Z21, Z16, Z7
+	VFMADD231PS  Z21, Z17, Z4
+	VFMADD231PS  Z21, Z18, Z1
+	VMOVUPS      128(R10)(SI*2), Z21
+	VFMADD231PS  Z21, Z16, Z8
+	VFMADD231PS  Z21, Z17, Z5
+	VFMADD231PS  Z21, Z18, Z2
+	VMOVUPS      (R10)(DI*1), Z21
+	VFMADD231PS  Z21, Z16, Z9
+	VFMADD231PS  Z21, Z17, Z6
+	VFMADD231PS  Z21, Z18, Z3
+	VFMADD231PS  Z21, Z19, Z0
+	VMOVUPS      64(R10)(DI*1), Z21
+	VFMADD231PS  Z21, Z16, Z10
+	VFMADD231PS  Z21, Z17, Z7
+	VFMADD231PS  Z21, Z18, Z4
+	VFMADD231PS  Z21, Z19, Z1
+	VMOVUPS      128(R10)(DI*1), Z21
+	VFMADD231PS  Z21, Z16, Z11
+	VFMADD231PS  Z21, Z17, Z8
+	VFMADD231PS  Z21, Z18, Z5
+	VFMADD231PS  Z21, Z19, Z2
+	VMOVUPS      (R10)(SI*4), Z21
+	VFMADD231PS  Z21, Z16, Z12
+	VFMADD231PS  Z21, Z17, Z9
+	VFMADD231PS  Z21, Z18, Z6
+	VFMADD231PS  Z21, Z19, Z3
+	VFMADD231PS  Z21, Z20, Z0
+	VMOVUPS      64(R10)(SI*4), Z21
+	VFMADD231PS  Z21, Z16, Z13
+	VFMADD231PS  Z21, Z17, Z10
+	VFMADD231PS  Z21, Z18, Z7
+	VFMADD231PS  Z21, Z19, Z4
+	VFMADD231PS  Z21, Z20, Z1
+	VMOVUPS      128(R10)(SI*4), Z21
+	VFMADD231PS  Z21, Z16, Z14
+	VFMADD231PS  Z21, Z17, Z11
+	VFMADD231PS  Z21, Z18, Z8
+	VFMADD231PS  Z21, Z19, Z5
+	VFMADD231PS  Z21, Z20, Z2
+	VMOVUPS      (R10)(R8*1), Z16
+	VFMADD231PS  Z16, Z17, Z12
+	VFMADD231PS  Z16, Z18, Z9
+	VFMADD231PS  Z16, Z19, Z6
+	VFMADD231PS  Z16, Z20, Z3
+	VMOVUPS      64(R10)(R8*1), Z16
+	VFMADD231PS  Z16, Z17, Z13
+	VFMADD231PS  Z16, Z18, Z10
+	VFMADD231PS  Z16, Z19, Z7
+	VFMADD231PS  Z16, Z20, Z4
+	VMOVUPS      128(R10)(R8*1), Z16
+	VFMADD231PS  Z16, Z17, Z14
+	VFMADD231PS  Z16, Z18, Z11
+	VFMADD231PS  Z16, Z19, Z8
+	VFMADD231PS  Z16, Z20, Z5
+	VMOVUPS      (R10)(DI*2), Z16
+	VFMADD231PS  Z16, Z18, Z12
+	VFMADD231PS  Z16, Z19, Z9
+	VFMADD231PS  Z16, Z20, Z6
+	VMOVUPS      64(R10)(DI*2), Z16
+	VFMADD231PS  Z16, Z18, Z13
+	VFMADD231PS  Z16, Z19, Z10
+	VFMADD231PS  Z16, Z20, Z7
+	VMOVUPS      128(R10)(DI*2), Z16
+	VFMADD231PS  Z16, Z18, Z14
+	VFMADD231PS  Z16, Z19, Z11
+	VFMADD231PS  Z16, Z20, Z8
+	VMOVUPS      (R10)(R9*1), Z16
+	VFMADD231PS  Z16, Z19, Z12
+	VFMADD231PS  Z16, Z20, Z9
+	VMOVUPS      64(R10)(R9*1), Z16
+	VFMADD231PS  Z16, Z19, Z13
+	VFMADD231PS  Z16, Z20, Z10
+	VMOVUPS      128(R10)(R9*1), Z16
+	VFMADD231PS  Z16, Z19, Z14
+	VFMADD231PS  Z16, Z20, Z11
+	VFMADD231PS  (R11), Z20, Z12
+	VFMADD231PS  64(R11), Z20, Z13
+	VFMADD231PS  128(R11), Z20, Z14
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS 128(DX), Z2, Z2
+	VADDPS (DX)(AX*1), Z3, Z3
+	VADDPS 64(DX)(AX*1), Z4, Z4
+	VADDPS 128(DX)(AX*1), Z5, Z5
+	VADDPS (DX)(AX*2), Z6, Z6
+	VADDPS 64(DX)(AX*2), Z7, Z7
+	VADDPS 128(DX)(AX*2), Z8, Z8
+	VADDPS (DX)(CX*1), Z9, Z9
+	VADDPS 64(DX)(CX*1), Z10, Z10
+	VADDPS 128(DX)(CX*1), Z11, Z11
+	VADDPS (DX)(AX*4), Z12, Z12
+	VADDPS 64(DX)(AX*4), Z13, Z13
+	VADDPS 128(DX)(AX*4), Z14, Z14
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z22, Z22, Z22
+	VCMPPS    $0x19, Z0, Z22, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z22, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z22, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z22, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z22, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z22, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z22, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z22, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z22, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z22, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z22, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z22, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z22, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z22, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z22, K1
+	VMOVUPS.Z Z14, K1, Z14
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, (DX)(AX*1)
+	VMOVUPS Z4, 64(DX)(AX*1)
+	VMOVUPS Z5, 128(DX)(AX*1)
+	VMOVUPS Z6, (DX)(AX*2)
+	VMOVUPS Z7, 64(DX)(AX*2)
+	VMOVUPS Z8, 128(DX)(AX*2)
+	VMOVUPS Z9, (DX)(CX*1)
+	VMOVUPS Z10, 64(DX)(CX*1)
+	VMOVUPS Z11, 128(DX)(CX*1)
+	VMOVUPS Z12, (DX)(AX*4)
+	VMOVUPS Z13, 64(DX)(AX*4)
+	VMOVUPS Z14, 128(DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise6x3AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise6x3AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	JMP          started
+
+zero:
+	VPXORD  Z18, Z18, Z18
+	VMOVUPS Z18, Z0
+	VMOVUPS Z18, Z1
+	VMOVUPS Z18, Z2
+	VMOVUPS Z18, Z3
+	VMOVUPS Z18, Z4
+	VMOVUPS Z18, Z5
+	VMOVUPS Z18, Z6
+	VMOVUPS Z18, Z7
+	VMOVUPS Z18, Z8
+	VMOVUPS Z18, Z9
+	VMOVUPS Z18, Z10
+	VMOVUPS Z18, Z11
+	VMOVUPS Z18, Z12
+	VMOVUPS Z18, Z13
+	VMOVUPS Z18, Z14
+	VMOVUPS Z18, Z15
+	VMOVUPS Z18, Z16
+	VMOVUPS Z18, Z17
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z19
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z20
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z21
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z22
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z23
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z19, Z0
+	VFMADD231PS  64(R10), Z19, Z1
+	VFMADD231PS  128(R10), Z19, Z2
+	VMOVUPS      (R10)(SI*1), Z24
+	VFMADD231PS  Z24, Z19, Z3
+	VFMADD231PS  Z24, Z20, Z0
+	VMOVUPS      64(R10)(SI*1), Z24
+	VFMADD231PS  Z24, Z19, Z4
+	VFMADD231PS  Z24, Z20, Z1
+	VMOVUPS      128(R10)(SI*1), Z24
+	VFMADD231PS  Z24, Z19, Z5
+	VFMADD231PS  Z24, Z20, Z2
+	VMOVUPS      (R10)(SI*2), Z24
+	VFMADD231PS  Z24, Z19, Z6
+	VFMADD231PS  Z24, Z20, Z3
+	VFMADD231PS  Z24, Z21, Z0
+	VMOVUPS      64(R10)(SI*2), Z24
+	VFMADD231PS  Z24, Z19, Z7
+	VFMADD231PS  Z24, Z20, Z4
+	VFMADD231PS  Z24, Z21, Z1
+	VMOVUPS      128(R10)(SI*2), Z24
+	VFMADD231PS  Z24, Z19, Z8
+	VFMADD231PS  Z24, Z20, Z5
+	VFMADD231PS  Z24, Z21, Z2
+	VMOVUPS      (R10)(DI*1), Z24
+	VFMADD231PS  Z24, Z19, Z9
+	VFMADD231PS  Z24, Z20, Z6
+	VFMADD231PS  Z24, Z21, Z3
+	VFMADD231PS  Z24, Z22, Z0
+	VMOVUPS      64(R10)(DI*1), Z24
+	VFMADD231PS  Z24, Z19, Z10
+	VFMADD231PS  Z24, Z20, Z7
+	VFMADD231PS  Z24, Z21, Z4
+	VFMADD231PS  Z24, Z22, Z1
+	VMOVUPS      128(R10)(DI*1), Z24
+	VFMADD231PS  Z24, Z19, Z11
+	VFMADD231PS  Z24, Z20, Z8
+	VFMADD231PS  Z24, Z21, Z5
+	VFMADD231PS  Z24, Z22, Z2
+	VMOVUPS      (R10)(SI*4), Z24
+	VFMADD231PS  Z24, Z19, Z12
+	VFMADD231PS  Z24, Z20, Z9
+	VFMADD231PS  Z24, Z21, Z6
+	VFMADD231PS  Z24, Z22, Z3
+	VFMADD231PS  Z24, Z23, Z0
+	VMOVUPS      64(R10)(SI*4), Z24
+	VFMADD231PS  Z24, Z19, Z13
+	VFMADD231PS  Z24, Z20, Z10
+	VFMADD231PS  Z24, Z21, Z7
+	VFMADD231PS  Z24, Z22, Z4
+	VFMADD231PS  Z24, Z23, Z1
+	VMOVUPS      128(R10)(SI*4), Z24
+	VFMADD231PS  Z24, Z19, Z14
+	VFMADD231PS  Z24, Z20, Z11
+	VFMADD231PS  Z24, Z21, Z8
+	VFMADD231PS  Z24, Z22, Z5
+	VFMADD231PS  Z24, Z23, Z2
+	VMOVUPS      (R10)(R8*1), Z24
+	VFMADD231PS  Z24, Z19, Z15
+	VFMADD231PS  Z24, Z20, Z12
+	VFMADD231PS  Z24, Z21, Z9
+	VFMADD231PS  Z24, Z22, Z6
+	VFMADD231PS  Z24, Z23, Z3
+	VMOVUPS      64(R10)(R8*1), Z24
+	VFMADD231PS  Z24, Z19, Z16
+	VFMADD231PS  Z24, Z20, Z13
+	VFMADD231PS  Z24, Z21, Z10
+	VFMADD231PS  Z24, Z22, Z7
+	VFMADD231PS  Z24, Z23, Z4
+	VMOVUPS      128(R10)(R8*1), Z24
+	VFMADD231PS  Z24, Z19, Z17
+	VFMADD231PS  Z24, Z20, Z14
+	VFMADD231PS  Z24, Z21, Z11
+	VFMADD231PS  Z24, Z22, Z8
+	VFMADD231PS  Z24, Z23, Z5
+	VMOVUPS      (R10)(DI*2), Z19
+	VFMADD231PS  Z19, Z20, Z15
+	VFMADD231PS  Z19, Z21, Z12
+	VFMADD231PS  Z19, Z22, Z9
+	VFMADD231PS  Z19, Z23, Z6
+	VMOVUPS      64(R10)(DI*2), Z19
+	VFMADD231PS  Z19, Z20, Z16
+	VFMADD231PS  Z19, Z21, Z13
+	VFMADD231PS  Z19, Z22, Z10
+	VFMADD231PS  Z19, Z23, Z7
+	VMOVUPS      128(R10)(DI*2), Z19
+	VFMADD231PS  Z19, Z20, Z17
+	VFMADD231PS  Z19, Z21, Z14
+	VFMADD231PS  Z19, Z22, Z11
+	VFMADD231PS  Z19, Z23, Z8
+	VMOVUPS      (R10)(R9*1), Z19
+	VFMADD231PS  Z19, Z21, Z15
+	VFMADD231PS  Z19, Z22, Z12
+	VFMADD231PS  Z19, Z23, Z9
+	VMOVUPS      64(R10)(R9*1), Z19
+	VFMADD231PS  Z19, Z21, Z16
+	VFMADD231PS  Z19, Z22, Z13
+	VFMADD231PS  Z19, Z23, Z10
+	VMOVUPS      128(R10)(R9*1), Z19
+	VFMADD231PS  Z19, Z21, Z17
+	VFMADD231PS  Z19, Z22, Z14
+	VFMADD231PS  Z19, Z23, Z11
+	VMOVUPS      (R11), Z19
+	VFMADD231PS  Z19, Z22, Z15
+	VFMADD231PS  Z19, Z23, Z12
+	VMOVUPS      64(R11), Z19
+	VFMADD231PS  Z19, Z22, Z16
+	VFMADD231PS  Z19, Z23, Z13
+	VMOVUPS      128(R11), Z19
+	VFMADD231PS  Z19, Z22, Z17
+	VFMADD231PS  Z19, Z23, Z14
+	VFMADD231PS  (R11)(SI*1), Z23, Z15
+	VFMADD231PS  64(R11)(SI*1), Z23, Z16
+	VFMADD231PS  128(R11)(SI*1), Z23, Z17
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS 64(BX), Z1, Z1
+	VADDPS 128(BX), Z2, Z2
+	VADDPS (BX)(AX*1), Z3, Z3
+	VADDPS 64(BX)(AX*1), Z4, Z4
+	VADDPS 128(BX)(AX*1), Z5, Z5
+	VADDPS (BX)(AX*2), Z6, Z6
+	VADDPS 64(BX)(AX*2), Z7, Z7
+	VADDPS 128(BX)(AX*2), Z8, Z8
+	VADDPS (BX)(CX*1), Z9, Z9
+	VADDPS 64(BX)(CX*1), Z10, Z10
+	VADDPS 128(BX)(CX*1), Z11, Z11
+	VADDPS (BX)(AX*4), Z12, Z12
+	VADDPS 64(BX)(AX*4), Z13, Z13
+	VADDPS 128(BX)(AX*4), Z14, Z14
+	VADDPS (BX)(DX*1), Z15, Z15
+	VADDPS 64(BX)(DX*1), Z16, Z16
+	VADDPS 128(BX)(DX*1), Z17, Z17
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z25, Z25, Z25
+	VCMPPS    $0x19, Z0, Z25, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z25, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z25, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z25, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z25, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z25, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z25, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z25, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z25, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z25, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z25, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z25, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z25, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z25, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z25, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z25, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z25, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z25, K1
+	VMOVUPS.Z Z17, K1, Z17
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, (BX)(AX*1)
+	VMOVUPS Z4, 64(BX)(AX*1)
+	VMOVUPS Z5, 128(BX)(AX*1)
+	VMOVUPS Z6, (BX)(AX*2)
+	VMOVUPS Z7, 64(BX)(AX*2)
+	VMOVUPS Z8, 128(BX)(AX*2)
+	VMOVUPS Z9, (BX)(CX*1)
+	VMOVUPS Z10, 64(BX)(CX*1)
+	VMOVUPS Z11, 128(BX)(CX*1)
+	VMOVUPS Z12, (BX)(AX*4)
+	VMOVUPS Z13, 64(BX)(AX*4)
+	VMOVUPS Z14, 128(BX)(AX*4)
+	VMOVUPS Z15, (BX)(DX*1)
+	VMOVUPS Z16, 64(BX)(DX*1)
+	VMOVUPS Z17, 128(BX)(DX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000006, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise7x3AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise7x3AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	JMP          started
+
+zero:
+	VPXORD  Z21, Z21, Z21
+	VMOVUPS Z21, Z0
+	VMOVUPS Z21, Z1
+	VMOVUPS Z21, Z2
+	VMOVUPS Z21, Z3
+	VMOVUPS Z21, Z4
+	VMOVUPS Z21, Z5
+	VMOVUPS Z21, Z6
+	VMOVUPS Z21, Z7
+	VMOVUPS Z21, Z8
+	VMOVUPS Z21, Z9
+	VMOVUPS Z21, Z10
+	VMOVUPS Z21, Z11
+	VMOVUPS Z21, Z12
+	VMOVUPS Z21, Z13
+	VMOVUPS Z21, Z14
+	VMOVUPS Z21, Z15
+	VMOVUPS Z21, Z16
+	VMOVUPS Z21, Z17
+	VMOVUPS Z21, Z18
+	VMOVUPS Z21, Z19
+	VMOVUPS Z21, Z20
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z22
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z23
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z24
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z25
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z26
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z22, Z0
+	VFMADD231PS  64(R10), Z22, Z1
+	VFMADD231PS  128(R10), Z22, Z2
+	VMOVUPS      (R10)(SI*1), Z27
+	VFMADD231PS  Z27, Z22, Z3
+	VFMADD231PS  Z27, Z23, Z0
+	VMOVUPS      64(R10)(SI*1), Z27
+	VFMADD231PS  Z27, Z22, Z4
+	VFMADD231PS  Z27, Z23, Z1
+	VMOVUPS      128(R10)(SI*1), Z27
+	VFMADD231PS  Z27, Z22, Z5
+	VFMADD231PS  Z27, Z23, Z2
+	VMOVUPS      (R10)(SI*2), Z27
+	VFMADD231PS  Z27, Z22, Z6
+	VFMADD231PS  Z27, Z23, Z3
+	VFMADD231PS  Z27, Z24, Z0
+	VMOVUPS      64(R10)(SI*2), Z27
+	VFMADD231PS  Z27, Z22, Z7
+	VFMADD231PS  Z27, Z23, Z4
+	VFMADD231PS  Z27, Z24, Z1
+	VMOVUPS      128(R10)(SI*2), Z27
+	VFMADD231PS  Z27, Z22, Z8
+	VFMADD231PS  Z27, Z23, Z5
+	VFMADD231PS  Z27, Z24, Z2
+	VMOVUPS      (R10)(DI*1), Z27
+	VFMADD231PS  Z27, Z22, Z9
+	VFMADD231PS  Z27, Z23, Z6
+	VFMADD231PS  Z27, Z24, Z3
+	VFMADD231PS  Z27, Z25, Z0
+	VMOVUPS      64(R10)(DI*1), Z27
+	VFMADD231PS  Z27, Z22, Z10
+	VFMADD231PS  Z27, Z23, Z7
+	VFMADD231PS  Z27, Z24, Z4
+	VFMADD231PS  Z27, Z25, Z1
+	VMOVUPS      128(R10)(DI*1), Z27
+	VFMADD231PS  Z27, Z22, Z11
+	VFMADD231PS  Z27, Z23, Z8
+	VFMADD231PS  Z27, Z24, Z5
+	VFMADD231PS  Z27, Z25, Z2
+	VMOVUPS      (R10)(SI*4), Z27
+	VFMADD231PS  Z27, Z22, Z12
+	VFMADD231PS  Z27, Z23, Z9
+	VFMADD231PS  Z27, Z24, Z6
+	VFMADD231PS  Z27, Z25, Z3
+	VFMADD231PS  Z27, Z26, Z0
+	VMOVUPS      64(R10)(SI*4), Z27
+	VFMADD231PS  Z27, Z22, Z13
+	VFMADD231PS  Z27, Z23, Z10
+	VFMADD231PS  Z27, Z24, Z7
+	VFMADD231PS  Z27, Z25, Z4
+	VFMADD231PS  Z27, Z26, Z1
+	VMOVUPS      128(R10)(SI*4), Z27
+	VFMADD231PS  Z27, Z22, Z14
+	VFMADD231PS  Z27, Z23, Z11
+	VFMADD231PS  Z27, Z24, Z8
+	VFMADD231PS  Z27, Z25, Z5
+	VFMADD231PS  Z27, Z26, Z2
+	VMOVUPS      (R10)(R8*1), Z27
+	VFMADD231PS  Z27, Z22, Z15
+	VFMADD231PS  Z27, Z23, Z12
+	VFMADD231PS  Z27, Z24, Z9
+	VFMADD231PS  Z27, Z25, Z6
+	VFMADD231PS  Z27, Z26, Z3
+	VMOVUPS      64(R10)(R8*1), Z27
+	VFMADD231PS  Z27, Z22, Z16
+	VFMADD231PS  Z27, Z23, Z13
+	VFMADD231PS  Z27, Z24, Z10
+	VFMADD231PS  Z27, Z25, Z7
+	VFMADD231PS  Z27, Z26, Z4
+	VMOVUPS      128(R10)(R8*1), Z27
+	VFMADD231PS  Z27, Z22, Z17
+	VFMADD231PS  Z27, Z23, Z14
+	VFMADD231PS  Z27, Z24, Z11
+	VFMADD231PS  Z27, Z25, Z8
+	VFMADD231PS  Z27, Z26, Z5
+	VMOVUPS      (R10)(DI*2), Z27
+	VFMADD231PS  Z27, Z22, Z18
+	VFMADD231PS  Z27, Z23, Z15
+	VFMADD231PS  Z27, Z24, Z12
+	VFMADD231PS  Z27, Z25, Z9
+	VFMADD231PS  Z27, Z26, Z6
+	VMOVUPS      64(R10)(DI*2), Z27
+	VFMADD231PS  Z27, Z22, Z19
+	VFMADD231PS  Z27, Z23, Z16
+	VFMADD231PS  Z27, Z24, Z13
+	VFMADD231PS  Z27, Z25, Z10
+	VFMADD231PS  Z27, Z26, Z7
+	VMOVUPS      128(R10)(DI*2), Z27
+	VFMADD231PS  Z27, Z22, Z20
+	VFMADD231PS  Z27, Z23, Z17
+	VFMADD231PS  Z27, Z24, Z14
+	VFMADD231PS  Z27, Z25, Z11
+	VFMADD231PS  Z27, Z26, Z8
+	VMOVUPS      (R10)(R9*1), Z22
+	VFMADD231PS  Z22, Z23, Z18
+	VFMADD231PS  Z22, Z24, Z15
+	VFMADD231PS  Z22, Z25, Z12
+	VFMADD231PS  Z22, Z26, Z9
+	VMOVUPS      64(R10)(R9*1), Z22
+	VFMADD231PS  Z22, Z23, Z19
+	VFMADD231PS  Z22, Z24, Z16
+	VFMADD231PS  Z22, Z25, Z13
+	VFMADD231PS  Z22, Z26, Z10
+	VMOVUPS      128(R10)(R9*1), Z22
+	VFMADD231PS  Z22, Z23, Z20
+	VFMADD231PS  Z22, Z24, Z17
+	VFMADD231PS  Z22, Z25, Z14
+	VFMADD231PS  Z22, Z26, Z11
+	VMOVUPS      (R11), Z22
+	VFMADD231PS  Z22, Z24, Z18
+	VFMADD231PS  Z22, Z25, Z15
+	VFMADD231PS  Z22, Z26, Z12
+	VMOVUPS      64(R11), Z22
+	VFMADD231PS  Z22, Z24, Z19
+	VFMADD231PS  Z22, Z25, Z16
+	VFMADD231PS  Z22, Z26, Z13
+	VMOVUPS      128(R11), Z22
+	VFMADD231PS  Z22, Z24, Z20
+	VFMADD231PS  Z22, Z25, Z17
+	VFMADD231PS  Z22, Z26, Z14
+	VMOVUPS      (R11)(SI*1), Z22
+	VFMADD231PS  Z22, Z25, Z18
+	VFMADD231PS  Z22, Z26, Z15
+	VMOVUPS      64(R11)(SI*1), Z22
+	VFMADD231PS  Z22, Z25, Z19
+	VFMADD231PS  Z22, Z26, Z16
+	VMOVUPS      128(R11)(SI*1), Z22
+	VFMADD231PS  Z22, Z25, Z20
+	VFMADD231PS  Z22, Z26, Z17
+	VFMADD231PS  (R11)(SI*2), Z26, Z18
+	VFMADD231PS  64(R11)(SI*2), Z26, Z19
+	VFMADD231PS  128(R11)(SI*2), Z26, Z20
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS 64(BX), Z1, Z1
+	VADDPS 128(BX), Z2, Z2
+	VADDPS (BX)(AX*1), Z3, Z3
+	VADDPS 64(BX)(AX*1), Z4, Z4
+	VADDPS 128(BX)(AX*1), Z5, Z5
+	VADDPS (BX)(AX*2), Z6, Z6
+	VADDPS 64(BX)(AX*2), Z7, Z7
+	VADDPS 128(BX)(AX*2), Z8, Z8
+	VADDPS (BX)(CX*1), Z9, Z9
+	VADDPS 64(BX)(CX*1), Z10, Z10
+	VADDPS 128(BX)(CX*1), Z11, Z11
+	VADDPS (BX)(AX*4), Z12, Z12
+	VADDPS 64(BX)(AX*4), Z13, Z13
+	VADDPS 128(BX)(AX*4), Z14, Z14
+	VADDPS (BX)(DX*1), Z15, Z15
+	VADDPS 64(BX)(DX*1), Z16, Z16
+	VADDPS 128(BX)(DX*1), Z17, Z17
+	VADDPS (BX)(CX*2), Z18, Z18
+	VADDPS 64(BX)(CX*2), Z19, Z19
+	VADDPS 128(BX)(CX*2), Z20, Z20
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z28, Z28, Z28
+	VCMPPS    $0x19, Z0, Z28, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z28, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z28, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z28, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z28, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z28, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z28, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z28, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z28, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z28, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z28, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z28, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z28, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z28, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z28, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z28, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z28, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z28, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z28, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z28, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z28, K1
+	VMOVUPS.Z Z20, K1, Z20
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, (BX)(AX*1)
+	VMOVUPS Z4, 64(BX)(AX*1)
+	VMOVUPS Z5, 128(BX)(AX*1)
+	VMOVUPS Z6, (BX)(AX*2)
+	VMOVUPS Z7, 64(BX)(AX*2)
+	VMOVUPS Z8, 128(BX)(AX*2)
+	VMOVUPS Z9, (BX)(CX*1)
+	VMOVUPS Z10, 64(BX)(CX*1)
+	VMOVUPS Z11, 128(BX)(CX*1)
+	VMOVUPS Z12, (BX)(AX*4)
+	VMOVUPS Z13, 64(BX)(AX*4)
+	VMOVUPS Z14, 128(BX)(AX*4)
+	VMOVUPS Z15, (BX)(DX*1)
+	VMOVUPS Z16, 64(BX)(DX*1)
+	VMOVUPS Z17, 128(BX)(DX*1)
+	VMOVUPS Z18, (BX)(CX*2)
+	VMOVUPS Z19, 64(BX)(CX*2)
+	VMOVUPS Z20, 128(BX)(CX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000007, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise8x3AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise8x3AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	VMOVUPS      Z0, Z22
+	VMOVUPS      Z0, Z23
+	JMP          started
+
+zero:
+	VPXORD  Z24, Z24, Z24
+	VMOVUPS Z24, Z0
+	VMOVUPS Z24, Z1
+	VMOVUPS Z24, Z2
+	VMOVUPS Z24, Z3
+	VMOVUPS Z24, Z4
+	VMOVUPS Z24, Z5
+	VMOVUPS Z24, Z6
+	VMOVUPS Z24, Z7
+	VMOVUPS Z24, Z8
+	VMOVUPS Z24, Z9
+	VMOVUPS Z24, Z10
+	VMOVUPS Z24, Z11
+	VMOVUPS Z24, Z12
+	VMOVUPS Z24, Z13
+	VMOVUPS Z24, Z14
+	VMOVUPS Z24, Z15
+	VMOVUPS Z24, Z16
+	VMOVUPS Z24, Z17
+	VMOVUPS Z24, Z18
+	VMOVUPS Z24, Z19
+	VMOVUPS Z24, Z20
+	VMOVUPS Z24, Z21
+	VMOVUPS Z24, Z22
+	VMOVUPS Z24, Z23
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z25
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z26
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z27
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z28
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z29
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z25, Z0
+	VFMADD231PS  64(R10), Z25, Z1
+	VFMADD231PS  128(R10), Z25, Z2
+	VMOVUPS      (R10)(SI*1), Z30
+	VFMADD231PS  Z30, Z25, Z3
+	VFMADD231PS  Z30, Z26, Z0
+	VMOVUPS      64(R10)(SI*1), Z30
+	VFMADD231PS  Z30, Z25, Z4
+	VFMADD231PS  Z30, Z26, Z1
+	VMOVUPS      128(R10)(SI*1), Z30
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z26, Z2
+	VMOVUPS      (R10)(SI*2), Z30
+	VFMADD231PS  Z30, Z25, Z6
+	VFMADD231PS  Z30, Z26, Z3
+	VFMADD231PS  Z30, Z27, Z0
+	VMOVUPS      64(R10)(SI*2), Z30
+	VFMADD231PS  Z30, Z25, Z7
+	VFMADD231PS  Z30, Z26, Z4
+	VFMADD231PS  Z30, Z27, Z1
+	VMOVUPS      128(R10)(SI*2), Z30
+	VFMADD231PS  Z30, Z25, Z8
+	VFMADD231PS  Z30, Z26, Z5
+	VFMADD231PS  Z30, Z27, Z2
+	VMOVUPS      (R10)(DI*1), Z30
+	VFMADD231PS  Z30, Z25, Z9
+	VFMADD231PS  Z30, Z26, Z6
+	VFMADD231PS  Z30, Z27, Z3
+	VFMADD231PS  Z30, Z28, Z0
+	VMOVUPS      64(R10)(DI*1), Z30
+	VFMADD231PS  Z30, Z25, Z10
+	VFMADD231PS  Z30, Z26, Z7
+	VFMADD231PS  Z30, Z27, Z4
+	VFMADD231PS  Z30, Z28, Z1
+	VMOVUPS      128(R10)(DI*1), Z30
+	VFMADD231PS  Z30, Z25, Z11
+	VFMADD231PS  Z30, Z26, Z8
+	VFMADD231PS  Z30, Z27, Z5
+	VFMADD231PS  Z30, Z28, Z2
+	VMOVUPS      (R10)(SI*4), Z30
+	VFMADD231PS  Z30, Z25, Z12
+	VFMADD231PS  Z30, Z26, Z9
+	VFMADD231PS  Z30, Z27, Z6
+	VFMADD231PS  Z30, Z28, Z3
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      64(R10)(SI*4), Z30
+	VFMADD231PS  Z30, Z25, Z13
+	VFMADD231PS  Z30, Z26, Z10
+	VFMADD231PS  Z30, Z27, Z7
+	VFMADD231PS  Z30, Z28, Z4
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      128(R10)(SI*4), Z30
+	VFMADD231PS  Z30, Z25, Z14
+	VFMADD231PS  Z30, Z26, Z11
+	VFMADD231PS  Z30, Z27, Z8
+	VFMADD231PS  Z30, Z28, Z5
+	VFMADD231PS  Z30, Z29, Z2
+	VMOVUPS      (R10)(R8*1), Z30
+	VFMADD231PS  Z30, Z25, Z15
+	VFMADD231PS  Z30, Z26, Z12
+	VFMADD231PS  Z30, Z27, Z9
+	VFMADD231PS  Z30, Z28, Z6
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      64(R10)(R8*1), Z30
+	VFMADD231PS  Z30, Z25, Z16
+	VFMADD231PS  Z30, Z26, Z13
+	VFMADD231PS  Z30, Z27, Z10
+	VFMADD231PS  Z30, Z28, Z7
+	VFMADD231PS  Z30, Z29, Z4
+	VMOVUPS      128(R10)(R8*1), Z30
+	VFMADD231PS  Z30, Z25, Z17
+	VFMADD231PS  Z30, Z26, Z14
+	VFMADD231PS  Z30, Z27, Z11
+	VFMADD231PS  Z30, Z28, Z8
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      (R10)(DI*2), Z30
+	VFMADD231PS  Z30, Z25, Z18
+	VFMADD231PS  Z30, Z26, Z15
+	VFMADD231PS  Z30, Z27, Z12
+	VFMADD231PS  Z30, Z28, Z9
+	VFMADD231PS  Z30, Z29, Z6
+	VMOVUPS      64(R10)(DI*2), Z30
+	VFMADD231PS  Z30, Z25, Z19
+	VFMADD231PS  Z30, Z26, Z16
+	VFMADD231PS  Z30, Z27, Z13
+	VFMADD231PS  Z30, Z28, Z10
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      128(R10)(DI*2), Z30
+	VFMADD231PS  Z30, Z25, Z20
+	VFMADD231PS  Z30, Z26, Z17
+	VFMADD231PS  Z30, Z27, Z14
+	VFMADD231PS  Z30, Z28, Z11
+	VFMADD231PS  Z30, Z29, Z8
+	VMOVUPS      (R10)(R9*1), Z30
+	VFMADD231PS  Z30, Z25, Z21
+	VFMADD231PS  Z30, Z26, Z18
+	VFMADD231PS  Z30, Z27, Z15
+	VFMADD231PS  Z30, Z28, Z12
+	VFMADD231PS  Z30, Z29, Z9
+	VMOVUPS      64(R10)(R9*1), Z30
+	VFMADD231PS  Z30, Z25, Z22
+	VFMADD231PS  Z30, Z26, Z19
+	VFMADD231PS  Z30, Z27, Z16
+	VFMADD231PS  Z30, Z28, Z13
+	VFMADD231PS  Z30, Z29, Z10
+	VMOVUPS      128(R10)(R9*1), Z30
+	VFMADD231PS  Z30, Z25, Z23
+	VFMADD231PS  Z30, Z26, Z20
+	VFMADD231PS  Z30, Z27, Z17
+	VFMADD231PS  Z30, Z28, Z14
+	VFMADD231PS  Z30, Z29, Z11
+	VMOVUPS      (R11), Z25
+	VFMADD231PS  Z25, Z26, Z21
+	VFMADD231PS  Z25, Z27, Z18
+	VFMADD231PS  Z25, Z28, Z15
+	VFMADD231PS  Z25, Z29, Z12
+	VMOVUPS      64(R11), Z25
+	VFMADD231PS  Z25, Z26, Z22
+	VFMADD231PS  Z25, Z27, Z19
+	VFMADD231PS  Z25, Z28, Z16
+	VFMADD231PS  Z25, Z29, Z13
+	VMOVUPS      128(R11), Z25
+	VFMADD231PS  Z25, Z26, Z23
+	VFMADD231PS  Z25, Z27, Z20
+	VFMADD231PS  Z25, Z28, Z17
+	VFMADD231PS  Z25, Z29, Z14
+	VMOVUPS      (R11)(SI*1), Z25
+	VFMADD231PS  Z25, Z27, Z21
+	VFMADD231PS  Z25, Z28, Z18
+	VFMADD231PS  Z25, Z29, Z15
+	VMOVUPS      64(R11)(SI*1), Z25
+	VFMADD231PS  Z25, Z27, Z22
+	VFMADD231PS  Z25, Z28, Z19
+	VFMADD231PS  Z25, Z29, Z16
+	VMOVUPS      128(R11)(SI*1), Z25
+	VFMADD231PS  Z25, Z27, Z23
+	VFMADD231PS  Z25, Z28, Z20
+	VFMADD231PS  Z25, Z29, Z17
+	VMOVUPS      (R11)(SI*2), Z25
+	VFMADD231PS  Z25, Z28, Z21
+	VFMADD231PS  Z25, Z29, Z18
+	VMOVUPS      64(R11)(SI*2), Z25
+	VFMADD231PS  Z25, Z28, Z22
+	VFMADD231PS  Z25, Z29, Z19
+	VMOVUPS      128(R11)(SI*2), Z25
+	VFMADD231PS  Z25, Z28, Z23
+	VFMADD231PS  Z25, Z29, Z20
+	VFMADD231PS  (R11)(DI*1), Z29, Z21
+	VFMADD231PS  64(R11)(DI*1), Z29, Z22
+	VFMADD231PS  128(R11)(DI*1), Z29, Z23
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	LEAQ   (CX)(AX*4), BX
+	MOVQ   res+72(FP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS (SI)(AX*1), Z3, Z3
+	VADDPS 64(SI)(AX*1), Z4, Z4
+	VADDPS 128(SI)(AX*1), Z5, Z5
+	VADDPS (SI)(AX*2), Z6, Z6
+	VADDPS 64(SI)(AX*2), Z7, Z7
+	VADDPS 128(SI)(AX*2), Z8, Z8
+	VADDPS (SI)(CX*1), Z9, Z9
+	VADDPS 64(SI)(CX*1), Z10, Z10
+	VADDPS 128(SI)(CX*1), Z11, Z11
+	VADDPS (SI)(AX*4), Z12, Z12
+	VADDPS 64(SI)(AX*4), Z13, Z13
+	VADDPS 128(SI)(AX*4), Z14, Z14
+	VADDPS (SI)(DX*1), Z15, Z15
+	VADDPS 64(SI)(DX*1), Z16, Z16
+	VADDPS 128(SI)(DX*1), Z17, Z17
+	VADDPS (SI)(CX*2), Z18, Z18
+	VADDPS 64(SI)(CX*2), Z19, Z19
+	VADDPS 128(SI)(CX*2), Z20, Z20
+	VADDPS (SI)(BX*1), Z21, Z21
+	VADDPS 64(SI)(BX*1), Z22, Z22
+	VADDPS 128(SI)(BX*1), Z23, Z23
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z31, Z31, Z31
+	VCMPPS    $0x19, Z0, Z31, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z31, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z31, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z31, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z31, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z31, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z31, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z31, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z31, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z31, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z31, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z31, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z31, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z31, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z31, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z31, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z31, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z31, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z31, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z31, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z31, K1
+	VMOVUPS.Z Z20, K1, Z20
+	VCMPPS    $0x19, Z21, Z31, K1
+	VMOVUPS.Z Z21, K1, Z21
+	VCMPPS    $0x19, Z22, Z31, K1
+	VMOVUPS.Z Z22, K1, Z22
+	VCMPPS    $0x19, Z23, Z31, K1
+	VMOVUPS.Z Z23, K1, Z23
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	LEAQ    (CX)(AX*4), BX
+	MOVQ    dst+0(FP), SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, (SI)(AX*1)
+	VMOVUPS Z4, 64(SI)(AX*1)
+	VMOVUPS Z5, 128(SI)(AX*1)
+	VMOVUPS Z6, (SI)(AX*2)
+	VMOVUPS Z7, 64(SI)(AX*2)
+	VMOVUPS Z8, 128(SI)(AX*2)
+	VMOVUPS Z9, (SI)(CX*1)
+	VMOVUPS Z10, 64(SI)(CX*1)
+	VMOVUPS Z11, 128(SI)(CX*1)
+	VMOVUPS Z12, (SI)(AX*4)
+	VMOVUPS Z13, 64(SI)(AX*4)
+	VMOVUPS Z14, 128(SI)(AX*4)
+	VMOVUPS Z15, (SI)(DX*1)
+	VMOVUPS Z16, 64(SI)(DX*1)
+	VMOVUPS Z17, 128(SI)(DX*1)
+	VMOVUPS Z18, (SI)(CX*2)
+	VMOVUPS Z19, 64(SI)(CX*2)
+	VMOVUPS Z20, 128(SI)(CX*2)
+	VMOVUPS Z21, (SI)(BX*1)
+	VMOVUPS Z22, 64(SI)(BX*1)
+	VMOVUPS Z23, 128(SI)(BX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000008, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise1x4AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise1x4AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	JMP          started
+
+zero:
+	VPXORD  Z4, Z4, Z4
+	VMOVUPS Z4, Z0
+	VMOVUPS Z4, Z1
+	VMOVUPS Z4, Z2
+	VMOVUPS Z4, Z3
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+
+tap:
+	MOVQ         8(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z5
+	MOVQ         24(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z6
+	MOVQ         40(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z7
+	MOVQ         56(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z8
+	MOVQ         72(BX), R8
+	ADDQ         DX, R8
+	VBROADCASTSS (R8), Z9
+	MOVQ         (BX), R8
+	ADDQ         CX, R8
+	VFMADD231PS  (R8), Z5, Z0
+	VFMADD231PS  64(R8), Z5, Z1
+	VFMADD231PS  128(R8), Z5, Z2
+	VFMADD231PS  192(R8), Z5, Z3
+	VFMADD231PS  (R8)(SI*1), Z6, Z0
+	VFMADD231PS  64(R8)(SI*1), Z6, Z1
+	VFMADD231PS  128(R8)(SI*1), Z6, Z2
+	VFMADD231PS  192(R8)(SI*1), Z6, Z3
+	VFMADD231PS  (R8)(SI*2), Z7, Z0
+	VFMADD231PS  64(R8)(SI*2), Z7, Z1
+	VFMADD231PS  128(R8)(SI*2), Z7, Z2
+	VFMADD231PS  192(R8)(SI*2), Z7, Z3
+	VFMADD231PS  (R8)(DI*1), Z8, Z0
+	VFMADD231PS  64(R8)(DI*1), Z8, Z1
+	VFMADD231PS  128(R8)(DI*1), Z8, Z2
+	VFMADD231PS  192(R8)(DI*1), Z8, Z3
+	VFMADD231PS  (R8)(SI*4), Z9, Z0
+	VFMADD231PS  64(R8)(SI*4), Z9, Z1
+	VFMADD231PS  128(R8)(SI*4), Z9, Z2
+	VFMADD231PS  192(R8)(SI*4), Z9, Z3
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), AX
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z10, Z10, Z10
+	VCMPPS    $0x19, Z0, Z10, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z10, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z10, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z10, K1
+	VMOVUPS.Z Z3, K1, Z3
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), AX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000001, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise2x4AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise2x4AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	JMP          started
+
+zero:
+	VPXORD  Z8, Z8, Z8
+	VMOVUPS Z8, Z0
+	VMOVUPS Z8, Z1
+	VMOVUPS Z8, Z2
+	VMOVUPS Z8, Z3
+	VMOVUPS Z8, Z4
+	VMOVUPS Z8, Z5
+	VMOVUPS Z8, Z6
+	VMOVUPS Z8, Z7
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z9
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z10
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z11
+	MOVQ         56(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z12
+	MOVQ         72(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z13
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z9, Z0
+	VFMADD231PS  64(R9), Z9, Z1
+	VFMADD231PS  128(R9), Z9, Z2
+	VFMADD231PS  192(R9), Z9, Z3
+	VMOVUPS      (R9)(SI*1), Z14
+	VFMADD231PS  Z14, Z9, Z4
+	VFMADD231PS  Z14, Z10, Z0
+	VMOVUPS      64(R9)(SI*1), Z14
+	VFMADD231PS  Z14, Z9, Z5
+	VFMADD231PS  Z14, Z10, Z1
+	VMOVUPS      128(R9)(SI*1), Z14
+	VFMADD231PS  Z14, Z9, Z6
+	VFMADD231PS  Z14, Z10, Z2
+	VMOVUPS      192(R9)(SI*1), Z14
+	VFMADD231PS  Z14, Z9, Z7
+	VFMADD231PS  Z14, Z10, Z3
+	VMOVUPS      (R9)(SI*2), Z9
+	VFMADD231PS  Z9, Z10, Z4
+	VFMADD231PS  Z9, Z11, Z0
+	VMOVUPS      64(R9)(SI*2), Z9
+	VFMADD231PS  Z9, Z10, Z5
+	VFMADD231PS  Z9, Z11, Z1
+	VMOVUPS      128(R9)(SI*2), Z9
+	VFMADD231PS  Z9, Z10, Z6
+	VFMADD231PS  Z9, Z11, Z2
+	VMOVUPS      192(R9)(SI*2), Z9
+	VFMADD231PS  Z9, Z10, Z7
+	VFMADD231PS  Z9, Z11, Z3
+	VMOVUPS      (R9)(DI*1), Z9
+	VFMADD231PS  Z9, Z11, Z4
+	VFMADD231PS  Z9, Z12, Z0
+	VMOVUPS      64(R9)(DI*1), Z9
+	VFMADD231PS  Z9, Z11, Z5
+	VFMADD231PS  Z9, Z12, Z1
+	VMOVUPS      128(R9)(DI*1), Z9
+	VFMADD231PS  Z9, Z11, Z6
+	VFMADD231PS  Z9, Z12, Z2
+	VMOVUPS      192(R9)(DI*1), Z9
+	VFMADD231PS  Z9, Z11, Z7
+	VFMADD231PS  Z9, Z12, Z3
+	VMOVUPS      (R9)(SI*4), Z9
+	VFMADD231PS  Z9, Z12, Z4
+	VFMADD231PS  Z9, Z13, Z0
+	VMOVUPS      64(R9)(SI*4), Z9
+	VFMADD231PS  Z9, Z12, Z5
+	VFMADD231PS  Z9, Z13, Z1
+	VMOVUPS      128(R9)(SI*4), Z9
+	VFMADD231PS  Z9, Z12, Z6
+	VFMADD231PS  Z9, Z13, Z2
+	VMOVUPS      192(R9)(SI*4), Z9
+	VFMADD231PS  Z9, Z12, Z7
+	VFMADD231PS  Z9, Z13, Z3
+	VFMADD231PS  (R9)(R8*1), Z13, Z4
+	VFMADD231PS  64(R9)(R8*1), Z13, Z5
+	VFMADD231PS  128(R9)(R8*1), Z13, Z6
+	VFMADD231PS  192(R9)(R8*1), Z13, Z7
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS 64(CX), Z1, Z1
+	VADDPS 128(CX), Z2, Z2
+	VADDPS 192(CX), Z3, Z3
+	VADDPS (CX)(AX*1), Z4, Z4
+	VADDPS 64(CX)(AX*1), Z5, Z5
+	VADDPS 128(CX)(AX*1), Z6, Z6
+	VADDPS 192(CX)(AX*1), Z7, Z7
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z15, Z15, Z15
+	VCMPPS    $0x19, Z0, Z15, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z15, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z15, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z15, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z15, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z15, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z15, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z15, K1
+	VMOVUPS.Z Z7, K1, Z7
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, 64(CX)
+	VMOVUPS Z2, 128(CX)
+	VMOVUPS Z3, 192(CX)
+	VMOVUPS Z4, (CX)(AX*1)
+	VMOVUPS Z5, 64(CX)(AX*1)
+	VMOVUPS Z6, 128(CX)(AX*1)
+	VMOVUPS Z7, 192(CX)(AX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000002, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise3x4AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise3x4AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	JMP          started
+
+zero:
+	VPXORD  Z12, Z12, Z12
+	VMOVUPS Z12, Z0
+	VMOVUPS Z12, Z1
+	VMOVUPS Z12, Z2
+	VMOVUPS Z12, Z3
+	VMOVUPS Z12, Z4
+	VMOVUPS Z12, Z5
+	VMOVUPS Z12, Z6
+	VMOVUPS Z12, Z7
+	VMOVUPS Z12, Z8
+	VMOVUPS Z12, Z9
+	VMOVUPS Z12, Z10
+	VMOVUPS Z12, Z11
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+
+tap:
+	MOVQ         8(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z13
+	MOVQ         24(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z14
+	MOVQ         40(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z15
+	MOVQ         56(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z16
+	MOVQ         72(BX), R9
+	ADDQ         DX, R9
+	VBROADCASTSS (R9), Z17
+	MOVQ         (BX), R9
+	ADDQ         CX, R9
+	VFMADD231PS  (R9), Z13, Z0
+	VFMADD231PS  64(R9), Z13, Z1
+	VFMADD231PS  128(R9), Z13, Z2
+	VFMADD231PS  192(R9), Z13, Z3
+	VMOVUPS      (R9)(SI*1), Z18
+	VFMADD231PS  Z18, Z13, Z4
+	VFMADD231PS  Z18, Z14, Z0
+	VMOVUPS      64(R9)(SI*1), Z18
+	VFMADD231PS  Z18, Z13, Z5
+	VFMADD231PS  Z18, Z14, Z1
+	VMOVUPS      128(R9)(SI*1), Z18
+	VFMADD231PS  Z18, Z13, Z6
+	VFMADD231PS  Z18, Z14, Z2
+	VMOVUPS      192(R9)(SI*1), Z18
+	VFMADD231PS  Z18, Z13, Z7
+	VFMADD231PS  Z18, Z14, Z3
+	VMOVUPS      (R9)(SI*2), Z18
+	VFMADD231PS  Z18, Z13, Z8
+	VFMADD231PS  Z18, Z14, Z4
+	VFMADD231PS  Z18, Z15, Z0
+	VMOVUPS      64(R9)(SI*2), Z18
+	VFMADD231PS  Z18, Z13, Z9
+	VFMADD231PS  Z18, Z14, Z5
+	VFMADD231PS  Z18, Z15, Z1
+	VMOVUPS      128(R9)(SI*2), Z18
+	VFMADD231PS  Z18, Z13, Z10
+	VFMADD231PS  Z18, Z14, Z6
+	VFMADD231PS  Z18, Z15, Z2
+	VMOVUPS      192(R9)(SI*2), Z18
+	VFMADD231PS  Z18, Z13, Z11
+	VFMADD231PS  Z18, Z14, Z7
+	VFMADD231PS  Z18, Z15, Z3
+	VMOVUPS      (R9)(DI*1), Z13
+	VFMADD231PS  Z13, Z14, Z8
+	VFMADD231PS  Z13, Z15, Z4
+	VFMADD231PS  Z13, Z16, Z0
+	VMOVUPS      64(R9)(DI*1), Z13
+	VFMADD231PS  Z13, Z14, Z9
+	VFMADD231PS  Z13, Z15, Z5
+	VFMADD231PS  Z13, Z16, Z1
+	VMOVUPS      128(R9)(DI*1), Z13
+	VFMADD231PS  Z13, Z14, Z10
+	VFMADD231PS  Z13, Z15, Z6
+	VFMADD231PS  Z13, Z16, Z2
+	VMOVUPS      192(R9)(DI*1), Z13
+	VFMADD231PS  Z13, Z14, Z11
+	VFMADD231PS  Z13, Z15, Z7
+	VFMADD231PS  Z13, Z16, Z3
+	VMOVUPS      (R9)(SI*4), Z13
+	VFMADD231PS  Z13, Z15, Z8
+	VFMADD231PS  Z13, Z16, Z4
+	VFMADD231PS  Z13, Z17, Z0
+	VMOVUPS      64(R9)(SI*4), Z13
+	VFMADD231PS  Z13, Z15, Z9
+	VFMADD231PS  Z13, Z16, Z5
+	VFMADD231PS  Z13, Z17, Z1
+	VMOVUPS      128(R9)(SI*4), Z13
+	VFMADD231PS  Z13, Z15, Z10
+	VFMADD231PS  Z13, Z16, Z6
+	VFMADD231PS  Z13, Z17, Z2
+	VMOVUPS      192(R9)(SI*4), Z13
+	VFMADD231PS  Z13, Z15, Z11
+	VFMADD231PS  Z13, Z16, Z7
+	VFMADD231PS  Z13, Z17, Z3
+	VMOVUPS      (R9)(R8*1), Z13
+	VFMADD231PS  Z13, Z16, Z8
+	VFMADD231PS  Z13, Z17, Z4
+	VMOVUPS      64(R9)(R8*1), Z13
+	VFMADD231PS  Z13, Z16, Z9
+	VFMADD231PS  Z13, Z17, Z5
+	VMOVUPS      128(R9)(R8*1), Z13
+	VFMADD231PS  Z13, Z16, Z10
+	VFMADD231PS  Z13, Z17, Z6
+	VMOVUPS      192(R9)(R8*1), Z13
+	VFMADD231PS  Z13, Z16, Z11
+	VFMADD231PS  Z13, Z17, Z7
+	VFMADD231PS  (R9)(DI*2), Z17, Z8
+	VFMADD231PS  64(R9)(DI*2), Z17, Z9
+	VFMADD231PS  128(R9)(DI*2), Z17, Z10
+	VFMADD231PS  192(R9)(DI*2), Z17, Z11
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	MOVQ   res+72(FP), CX
+	VADDPS (CX), Z0, Z0
+	VADDPS 64(CX), Z1, Z1
+	VADDPS 128(CX), Z2, Z2
+	VADDPS 192(CX), Z3, Z3
+	VADDPS (CX)(AX*1), Z4, Z4
+	VADDPS 64(CX)(AX*1), Z5, Z5
+	VADDPS 128(CX)(AX*1), Z6, Z6
+	VADDPS 192(CX)(AX*1), Z7, Z7
+	VADDPS (CX)(AX*2), Z8, Z8
+	VADDPS 64(CX)(AX*2), Z9, Z9
+	VADDPS 128(CX)(AX*2), Z10, Z10
+	VADDPS 192(CX)(AX*2), Z11, Z11
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z19, Z19, Z19
+	VCMPPS    $0x19, Z0, Z19, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z19, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z19, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z19, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z19, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z19, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z19, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z19, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z19, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z19, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z19, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z19, K1
+	VMOVUPS.Z Z11, K1, Z11
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	MOVQ    dst+0(FP), CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z1, 64(CX)
+	VMOVUPS Z2, 128(CX)
+	VMOVUPS Z3, 192(CX)
+	VMOVUPS Z4, (CX)(AX*1)
+	VMOVUPS Z5, 64(CX)(AX*1)
+	VMOVUPS Z6, 128(CX)(AX*1)
+	VMOVUPS Z7, 192(CX)(AX*1)
+	VMOVUPS Z8, (CX)(AX*2)
+	VMOVUPS Z9, 64(CX)(AX*2)
+	VMOVUPS Z10, 128(CX)(AX*2)
+	VMOVUPS Z11, 192(CX)(AX*2)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000003, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise4x4AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise4x4AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	JMP          started
+
+zero:
+	VPXORD  Z16, Z16, Z16
+	VMOVUPS Z16, Z0
+	VMOVUPS Z16, Z1
+	VMOVUPS Z16, Z2
+	VMOVUPS Z16, Z3
+	VMOVUPS Z16, Z4
+	VMOVUPS Z16, Z5
+	VMOVUPS Z16, Z6
+	VMOVUPS Z16, Z7
+	VMOVUPS Z16, Z8
+	VMOVUPS Z16, Z9
+	VMOVUPS Z16, Z10
+	VMOVUPS Z16, Z11
+	VMOVUPS Z16, Z12
+	VMOVUPS Z16, Z13
+	VMOVUPS Z16, Z14
+	VMOVUPS Z16, Z15
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z17
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z18
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z19
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z20
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z21
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	VFMADD231PS  (R10), Z17, Z0
+	VFMADD231PS  64(R10), Z17, Z1
+	VFMADD231PS  128(R10), Z17, Z2
+	VFMADD231PS  192(R10), Z17, Z3
+	VMOVUPS      (R10)(SI*1), Z22
+	VFMADD231PS  Z22, Z17, Z4
+	VFMADD231PS  Z22, Z18, Z0
+	VMOVUPS      64(R10)(SI*1), Z22
+	VFMADD231PS  Z22, Z17, Z5
+	VFMADD231PS  Z22, Z18, Z1
+	VMOVUPS      128(R10)(SI*1), Z22
+	VFMADD231PS  Z22, Z17, Z6
+	VFMADD231PS  Z22, Z18, Z2
+	VMOVUPS      192(R10)(SI*1), Z22
+	VFMADD231PS  Z22, Z17, Z7
+	VFMADD231PS  Z22, Z18, Z3
+	VMOVUPS      (R10)(SI*2), Z22
+	VFMADD231PS  Z22, Z17, Z8
+	VFMADD231PS  Z22, Z18, Z4
+	VFMADD231PS  Z22, Z19, Z0
+	VMOVUPS      64(R10)(SI*2), Z22
+	VFMADD231PS  Z22, Z17, Z9
+	VFMADD231PS  Z22, Z18, Z5
+	VFMADD231PS  Z22, Z19, Z1
+	VMOVUPS      128(R10)(SI*2), Z22
+	VFMADD231PS  Z22, Z17, Z10
+	VFMADD231PS  Z22, Z18, Z6
+	VFMADD231PS  Z22, Z19, Z2
+	VMOVUPS      192(R10)(SI*2), Z22
+	VFMADD231PS  Z22, Z17, Z11
+	VFMADD231PS  Z22, Z18, Z7
+	VFMADD231PS  Z22, Z19, Z3
+	VMOVUPS      (R10)(DI*1), Z22
+	VFMADD231PS  Z22, Z17, Z12
+	VFMADD231PS  Z22, Z18, Z8
+	VFMADD231PS  Z22, Z19, Z4
+	VFMADD231PS  Z22, Z20, Z0
+	VMOVUPS      64(R10)(DI*1), Z22
+	VFMADD231PS  Z22, Z17, Z13
+	VFMADD231PS  Z22, Z18, Z9
+	VFMADD231PS  Z22, Z19, Z5
+	VFMADD231PS  Z22, Z20, Z1
+	VMOVUPS      128(R10)(DI*1), Z22
+	VFMADD231PS  Z22, Z17, Z14
+	VFMADD231PS  Z22, Z18, Z10
+	VFMADD231PS  Z22, Z19, Z6
+	VFMADD231PS  Z22, Z20, Z2
+	VMOVUPS      192(R10)(DI*1), Z22
+	VFMADD231PS  Z22, Z17, Z15
+	VFMADD231PS  Z22, Z18, Z11
+	VFMADD231PS  Z22, Z19, Z7
+	VFMADD231PS  Z22, Z20, Z3
+	VMOVUPS      (R10)(SI*4), Z17
+	VFMADD231PS  Z17, Z18, Z12
+	VFMADD231PS  Z17, Z19, Z8
+	VFMADD231PS  Z17, Z20, Z4
+	VFMADD231PS  Z17, Z21, Z0
+	VMOVUPS      64(R10)(SI*4), Z17
+	VFMADD231PS  Z17, Z18, Z13
+	VFMADD231PS  Z17, Z19, Z9
+	VFMADD231PS  Z17, Z20, Z5
+	VFMADD231PS  Z17, Z21, Z1
+	VMOVUPS      128(R10)(SI*4), Z17
+	VFMADD231PS  Z17, Z18, Z14
+	VFMADD231PS  Z17, Z19, Z10
+	VFMADD231PS  Z17, Z20, Z6
+	VFMADD231PS  Z17, Z21, Z2
+	VMOVUPS      192(R10)(SI*4), Z17
+	VFMADD231PS  Z17, Z18, Z15
+	VFMADD231PS  Z17, Z19, Z11
+	VFMADD231PS  Z17, Z20, Z7
+	VFMADD231PS  Z17, Z21, Z3
+	VMOVUPS      (R10)(R8*1), Z17
+	VFMADD231PS  Z17, Z19, Z12
+	VFMADD231PS  Z17, Z20, Z8
+	VFMADD231PS  Z17, Z21, Z4
+	VMOVUPS      64(R10)(R8*1), Z17
+	VFMADD231PS  Z17, Z19, Z13
+	VFMADD231PS  Z17, Z20, Z9
+	VFMADD231PS  Z17, Z21, Z5
+	VMOVUPS      128(R10)(R8*1), Z17
+	VFMADD231PS  Z17, Z19, Z14
+	VFMADD231PS  Z17, Z20, Z10
+	VFMADD231PS  Z17, Z21, Z6
+	VMOVUPS      192(R10)(R8*1), Z17
+	VFMADD231PS  Z17, Z19, Z15
+	VFMADD231PS  Z17, Z20, Z11
+	VFMADD231PS  Z17, Z21, Z7
+	VMOVUPS      (R10)(DI*2), Z17
+	VFMADD231PS  Z17, Z20, Z12
+	VFMADD231PS  Z17, Z21, Z8
+	VMOVUPS      64(R10)(DI*2), Z17
+	VFMADD231PS  Z17, Z20, Z13
+	VFMADD231PS  Z17, Z21, Z9
+	VMOVUPS      128(R10)(DI*2), Z17
+	VFMADD231PS  Z17, Z20, Z14
+	VFMADD231PS  Z17, Z21, Z10
+	VMOVUPS      192(R10)(DI*2), Z17
+	VFMADD231PS  Z17, Z20, Z15
+	VFMADD231PS  Z17, Z21, Z11
+	VFMADD231PS  (R10)(R9*1), Z21, Z12
+	VFMADD231PS  64(R10)(R9*1), Z21, Z13
+	VFMADD231PS  128(R10)(R9*1), Z21, Z14
+	VFMADD231PS  192(R10)(R9*1), Z21, Z15
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS 128(DX), Z2, Z2
+	VADDPS 192(DX), Z3, Z3
+	VADDPS (DX)(AX*1), Z4, Z4
+	VADDPS 64(DX)(AX*1), Z5, Z5
+	VADDPS 128(DX)(AX*1), Z6, Z6
+	VADDPS 192(DX)(AX*1), Z7, Z7
+	VADDPS (DX)(AX*2), Z8, Z8
+	VADDPS 64(DX)(AX*2), Z9, Z9
+	VADDPS 128(DX)(AX*2), Z10, Z10
+	VADDPS 192(DX)(AX*2), Z11, Z11
+	VADDPS (DX)(CX*1), Z12, Z12
+	VADDPS 64(DX)(CX*1), Z13, Z13
+	VADDPS 128(DX)(CX*1), Z14, Z14
+	VADDPS 192(DX)(CX*1), Z15, Z15
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z23, Z23, Z23
+	VCMPPS    $0x19, Z0, Z23, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z23, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z23, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z23, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z23, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z23, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z23, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z23, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z23, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z23, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z23, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z23, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z23, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z23, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z23, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z23, K1
+	VMOVUPS.Z Z15, K1, Z15
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	VMOVUPS Z4, (DX)(AX*1)
+	VMOVUPS Z5, 64(DX)(AX*1)
+	VMOVUPS Z6, 128(DX)(AX*1)
+	VMOVUPS Z7, 192(DX)(AX*1)
+	VMOVUPS Z8, (DX)(AX*2)
+	VMOVUPS Z9, 64(DX)(AX*2)
+	VMOVUPS Z10, 128(DX)(AX*2)
+	VMOVUPS Z11, 192(DX)(AX*2)
+	VMOVUPS Z12, (DX)(CX*1)
+	VMOVUPS Z13, 64(DX)(CX*1)
+	VMOVUPS Z14, 128(DX)(CX*1)
+	VMOVUPS Z15, 192(DX)(CX*1)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000004, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise5x4AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise5x4AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	JMP          started
+
+zero:
+	VPXORD  Z20, Z20, Z20
+	VMOVUPS Z20, Z0
+	VMOVUPS Z20, Z1
+	VMOVUPS Z20, Z2
+	VMOVUPS Z20, Z3
+	VMOVUPS Z20, Z4
+	VMOVUPS Z20, Z5
+	VMOVUPS Z20, Z6
+	VMOVUPS Z20, Z7
+	VMOVUPS Z20, Z8
+	VMOVUPS Z20, Z9
+	VMOVUPS Z20, Z10
+	VMOVUPS Z20, Z11
+	VMOVUPS Z20, Z12
+	VMOVUPS Z20, Z13
+	VMOVUPS Z20, Z14
+	VMOVUPS Z20, Z15
+	VMOVUPS Z20, Z16
+	VMOVUPS Z20, Z17
+	VMOVUPS Z20, Z18
+	VMOVUPS Z20, Z19
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z21
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z22
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z23
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z24
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z25
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z21, Z0
+	VFMADD231PS  64(R10), Z21, Z1
+	VFMADD231PS  128(R10), Z21, Z2
+	VFMADD231PS  192(R10), Z21, Z3
+	VMOVUPS      (R10)(SI*1), Z26
+	VFMADD231PS  Z26, Z21, Z4
+	VFMADD231PS  Z26, Z22, Z0
+	VMOVUPS      64(R10)(SI*1), Z26
+	VFMADD231PS  Z26, Z21, Z5
+	VFMADD231PS  Z26, Z22, Z1
+	VMOVUPS      128(R10)(SI*1), Z26
+	VFMADD231PS  Z26, Z21, Z6
+	VFMADD231PS  Z26, Z22, Z2
+	VMOVUPS      192(R10)(SI*1), Z26
+	VFMADD231PS  Z26, Z21, Z7
+	VFMADD231PS  Z26, Z22, Z3
+	VMOVUPS      (R10)(SI*2), Z26
+	VFMADD231PS  Z26, Z21, Z8
+	VFMADD231PS  Z26, Z22, Z4
+	VFMADD231PS  Z26, Z23, Z0
+	VMOVUPS      64(R10)(SI*2), Z26
+	VFMADD231PS  Z26, Z21, Z9
+	VFMADD231PS  Z26, Z22, Z5
+	VFMADD231PS  Z26, Z23, Z1
+	VMOVUPS      128(R10)(SI*2), Z26
+	VFMADD231PS  Z26, Z21, Z10
+	VFMADD231PS  Z26, Z22, Z6
+	VFMADD231PS  Z26, Z23, Z2
+	VMOVUPS      192(R10)(SI*2), Z26
+	VFMADD231PS  Z26, Z21, Z11
+	VFMADD231PS  Z26, Z22, Z7
+	VFMADD231PS  Z26, Z23, Z3
+	VMOVUPS      (R10)(DI*1), Z26
+	VFMADD231PS  Z26, Z21, Z12
+	VFMADD231PS  Z26, Z22, Z8
+	VFMADD231PS  Z26, Z23, Z4
+	VFMADD231PS  Z26, Z24, Z0
+	VMOVUPS      64(R10)(DI*1), Z26
+	VFMADD231PS  Z26, Z21, Z13
+	VFMADD231PS  Z26, Z22, Z9
+	VFMADD231PS  Z26, Z23, Z5
+	VFMADD231PS  Z26, Z24, Z1
+	VMOVUPS      128(R10)(DI*1), Z26
+	VFMADD231PS  Z26, Z21, Z14
+	VFMADD231PS  Z26, Z22, Z10
+	VFMADD231PS  Z26, Z23, Z6
+	VFMADD231PS  Z26, Z24, Z2
+	VMOVUPS      192(R10)(DI*1), Z26
+	VFMADD231PS  Z26, Z21, Z15
+	VFMADD231PS  Z26, Z22, Z11
+	VFMADD231PS  Z26, Z23, Z7
+	VFMADD231PS  Z26, Z24, Z3
+	VMOVUPS      (R10)(SI*4), Z26
+	VFMADD231PS  Z26, Z21, Z16
+	VFMADD231PS  Z26, Z22, Z12
+	VFMADD231PS  Z26, Z23, Z8
+	VFMADD231PS  Z26, Z24, Z4
+	VFMADD231PS  Z26, Z25, Z0
+	VMOVUPS      64(R10)(SI*4), Z26
+	VFMADD231PS  Z26, Z21, Z17
+	VFMADD231PS  Z26, Z22, Z13
+	VFMADD231PS  Z26, Z23, Z9
+	VFMADD231PS  Z26, Z24, Z5
+	VFMADD231PS  Z26, Z25, Z1
+	VMOVUPS      128(R10)(SI*4), Z26
+	VFMADD231PS  Z26, Z21, Z18
+	VFMADD231PS  Z26, Z22, Z14
+	VFMADD231PS  Z26, Z23, Z10
+	VFMADD231PS  Z26, Z24, Z6
+	VFMADD231PS  Z26, Z25, Z2
+	VMOVUPS      192(R10)(SI*4), Z26
+	VFMADD231PS  Z26, Z21, Z19
+	VFMADD231PS  Z26, Z22, Z15
+	VFMADD231PS  Z26, Z23, Z11
+	VFMADD231PS  Z26, Z24, Z7
+	VFMADD231PS  Z26, Z25, Z3
+	VMOVUPS      (R10)(R8*1), Z21
+	VFMADD231PS  Z21, Z22, Z16
+	VFMADD231PS  Z21, Z23, Z12
+	VFMADD231PS  Z21, Z24, Z8
+	VFMADD231PS  Z21, Z25, Z4
+	VMOVUPS      64(R10)(R8*1), Z21
+	VFMADD231PS  Z21, Z22, Z17
+	VFMADD231PS  Z21, Z23, Z13
+	VFMADD231PS  Z21, Z24, Z9
+	VFMADD231PS  Z21, Z25, Z5
+	VMOVUPS      128(R10)(R8*1), Z21
+	VFMADD231PS  Z21, Z22, Z18
+	VFMADD231PS  Z21, Z23, Z14
+	VFMADD231PS  Z21, Z24, Z10
+	VFMADD231PS  Z21, Z25, Z6
+	VMOVUPS      192(R10)(R8*1), Z21
+	VFMADD231PS  Z21, Z22, Z19
+	VFMADD231PS  Z21, Z23, Z15
+	VFMADD231PS  Z21, Z24, Z11
+	VFMADD231PS  Z21, Z25, Z7
+	VMOVUPS      (R10)(DI*2), Z21
+	VFMADD231PS  Z21, Z23, Z16
+	VFMADD231PS  Z21, Z24, Z12
+	VFMADD231PS  Z21, Z25, Z8
+	VMOVUPS      64(R10)(DI*2), Z21
+	VFMADD231PS  Z21, Z23, Z17
+	VFMADD231PS  Z21, Z24, Z13
+	VFMADD231PS  Z21, Z25, Z9
+	VMOVUPS      128(R10)(DI*2), Z21
+	VFMADD231PS  Z21, Z23, Z18
+	VFMADD231PS  Z21, Z24, Z14
+	VFMADD231PS  Z21, Z25, Z10
+	VMOVUPS      192(R10)(DI*2), Z21
+	VFMADD231PS  Z21, Z23, Z19
+	VFMADD231PS  Z21, Z24, Z15
+	VFMADD231PS  Z21, Z25, Z11
+	VMOVUPS      (R10)(R9*1), Z21
+	VFMADD231PS  Z21, Z24, Z16
+	VFMADD231PS  Z21, Z25, Z12
+	VMOVUPS      64(R10)(R9*1), Z21
+	VFMADD231PS  Z21, Z24, Z17
+	VFMADD231PS  Z21, Z25, Z13
+	VMOVUPS      128(R10)(R9*1), Z21
+	VFMADD231PS  Z21, Z24, Z18
+	VFMADD231PS  Z21, Z25, Z14
+	VMOVUPS      192(R10)(R9*1), Z21
+	VFMADD231PS  Z21, Z24, Z19
+	VFMADD231PS  Z21, Z25, Z15
+	VFMADD231PS  (R11), Z25, Z16
+	VFMADD231PS  64(R11), Z25, Z17
+	VFMADD231PS  128(R11), Z25, Z18
+	VFMADD231PS  192(R11), Z25, Z19
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	MOVQ   res+72(FP), DX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	VADDPS 128(DX), Z2, Z2
+	VADDPS 192(DX), Z3, Z3
+	VADDPS (DX)(AX*1), Z4, Z4
+	VADDPS 64(DX)(AX*1), Z5, Z5
+	VADDPS 128(DX)(AX*1), Z6, Z6
+	VADDPS 192(DX)(AX*1), Z7, Z7
+	VADDPS (DX)(AX*2), Z8, Z8
+	VADDPS 64(DX)(AX*2), Z9, Z9
+	VADDPS 128(DX)(AX*2), Z10, Z10
+	VADDPS 192(DX)(AX*2), Z11, Z11
+	VADDPS (DX)(CX*1), Z12, Z12
+	VADDPS 64(DX)(CX*1), Z13, Z13
+	VADDPS 128(DX)(CX*1), Z14, Z14
+	VADDPS 192(DX)(CX*1), Z15, Z15
+	VADDPS (DX)(AX*4), Z16, Z16
+	VADDPS 64(DX)(AX*4), Z17, Z17
+	VADDPS 128(DX)(AX*4), Z18, Z18
+	VADDPS 192(DX)(AX*4), Z19, Z19
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z27, Z27, Z27
+	VCMPPS    $0x19, Z0, Z27, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z27, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z27, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z27, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z27, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z27, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z27, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z27, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z27, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z27, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z27, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z27, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z27, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z27, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z27, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z27, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z27, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z27, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z27, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z27, K1
+	VMOVUPS.Z Z19, K1, Z19
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	MOVQ    dst+0(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	VMOVUPS Z4, (DX)(AX*1)
+	VMOVUPS Z5, 64(DX)(AX*1)
+	VMOVUPS Z6, 128(DX)(AX*1)
+	VMOVUPS Z7, 192(DX)(AX*1)
+	VMOVUPS Z8, (DX)(AX*2)
+	VMOVUPS Z9, 64(DX)(AX*2)
+	VMOVUPS Z10, 128(DX)(AX*2)
+	VMOVUPS Z11, 192(DX)(AX*2)
+	VMOVUPS Z12, (DX)(CX*1)
+	VMOVUPS Z13, 64(DX)(CX*1)
+	VMOVUPS Z14, 128(DX)(CX*1)
+	VMOVUPS Z15, 192(DX)(CX*1)
+	VMOVUPS Z16, (DX)(AX*4)
+	VMOVUPS Z17, 64(DX)(AX*4)
+	VMOVUPS Z18, 128(DX)(AX*4)
+	VMOVUPS Z19, 192(DX)(AX*4)
+	MOVQ    src+8(FP), AX
+	MOVQ    srcPix+48(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, src+8(FP)
+	MOVQ    dst+0(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, dst+0(FP)
+	MOVQ    res+72(FP), AX
+	TESTQ   AX, AX
+	JZ      stepped
+	MOVQ    res+72(FP), AX
+	MOVQ    dstPix+56(FP), CX
+	IMUL3Q  $0x00000005, CX, CX
+	ADDQ    CX, AX
+	MOVQ    AX, res+72(FP)
+
+stepped:
+	MOVQ tiles+40(FP), AX
+	DECQ AX
+	JZ   end
+	MOVQ AX, tiles+40(FP)
+	JMP  tile
+
+end:
+	VZEROUPPER
+	RET
+
+// func Depthwise6x4AVX512R5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+// Requires: AVX, AVX512F
+TEXT ·Depthwise6x4AVX512R5(SB), NOSPLIT, $0-96
+	MOVQ  tiles+40(FP), AX
+	TESTQ AX, AX
+	JLE   end
+
+tile:
+	MOVQ         bias+64(FP), AX
+	TESTQ        AX, AX
+	JZ           zero
+	VBROADCASTSS (AX), Z0
+	VMOVUPS      Z0, Z1
+	VMOVUPS      Z0, Z2
+	VMOVUPS      Z0, Z3
+	VMOVUPS      Z0, Z4
+	VMOVUPS      Z0, Z5
+	VMOVUPS      Z0, Z6
+	VMOVUPS      Z0, Z7
+	VMOVUPS      Z0, Z8
+	VMOVUPS      Z0, Z9
+	VMOVUPS      Z0, Z10
+	VMOVUPS      Z0, Z11
+	VMOVUPS      Z0, Z12
+	VMOVUPS      Z0, Z13
+	VMOVUPS      Z0, Z14
+	VMOVUPS      Z0, Z15
+	VMOVUPS      Z0, Z16
+	VMOVUPS      Z0, Z17
+	VMOVUPS      Z0, Z18
+	VMOVUPS      Z0, Z19
+	VMOVUPS      Z0, Z20
+	VMOVUPS      Z0, Z21
+	VMOVUPS      Z0, Z22
+	VMOVUPS      Z0, Z23
+	JMP          started
+
+zero:
+	VPXORD  Z24, Z24, Z24
+	VMOVUPS Z24, Z0
+	VMOVUPS Z24, Z1
+	VMOVUPS Z24, Z2
+	VMOVUPS Z24, Z3
+	VMOVUPS Z24, Z4
+	VMOVUPS Z24, Z5
+	VMOVUPS Z24, Z6
+	VMOVUPS Z24, Z7
+	VMOVUPS Z24, Z8
+	VMOVUPS Z24, Z9
+	VMOVUPS Z24, Z10
+	VMOVUPS Z24, Z11
+	VMOVUPS Z24, Z12
+	VMOVUPS Z24, Z13
+	VMOVUPS Z24, Z14
+	VMOVUPS Z24, Z15
+	VMOVUPS Z24, Z16
+	VMOVUPS Z24, Z17
+	VMOVUPS Z24, Z18
+	VMOVUPS Z24, Z19
+	VMOVUPS Z24, Z20
+	VMOVUPS Z24, Z21
+	VMOVUPS Z24, Z22
+	VMOVUPS Z24, Z23
+
+started:
+	MOVQ  ntaps+32(FP), AX
+	TESTQ AX, AX
+	JLE   summed
+	MOVQ  src+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  taps+24(FP), BX
+	MOVQ  srcPix+48(FP), SI
+	LEAQ  (SI)(SI*2), DI
+	LEAQ  (SI)(SI*4), R8
+	LEAQ  (DI)(SI*4), R9
+
+tap:
+	MOVQ         8(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z25
+	MOVQ         24(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z26
+	MOVQ         40(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z27
+	MOVQ         56(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z28
+	MOVQ         72(BX), R10
+	ADDQ         DX, R10
+	VBROADCASTSS (R10), Z29
+	MOVQ         (BX), R10
+	ADDQ         CX, R10
+	LEAQ         (R10)(SI*8), R11
+	VFMADD231PS  (R10), Z25, Z0
+	VFMADD231PS  64(R10), Z25, Z1
+	VFMADD231PS  128(R10), Z25, Z2
+	VFMADD231PS  192(R10), Z25, Z3
+	VMOVUPS      (R10)(SI*1), Z30
+	VFMADD231PS  Z30, Z25, Z4
+	VFMADD231PS  Z30, Z26, Z0
+	VMOVUPS      64(R10)(SI*1), Z30
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z26, Z1
+	VMOVUPS      128(R10)(SI*1), Z30
+	VFMADD231PS  Z30, Z25, Z6
+	VFMADD231PS  Z30, Z26, Z2
+	VMOVUPS      192(R10)(SI*1), Z30
+	VFMADD231PS  Z30, Z25, Z7
+	VFMADD231PS  Z30, Z26, Z3
+	VMOVUPS      (R10)(SI*2), Z30
+	VFMADD231PS  Z30, Z25, Z8
+	VFMADD231PS  Z30, Z26, Z4
+	VFMADD231PS  Z30, Z27, Z0
+	VMOVUPS      64(R10)(SI*2), Z30
+	VFMADD231PS  Z30, Z25, Z9
+	VFMADD231PS  Z30, Z26, Z5
+	VFMADD231PS  Z30, Z27, Z1
+	VMOVUPS      128(R10)(SI*2), Z30
+	VFMADD231PS  Z30, Z25, Z10
+	VFMADD231PS  Z30, Z26, Z6
+	VFMADD231PS  Z30, Z27, Z2
+	VMOVUPS      192(R10)(SI*2), Z30
+	VFMADD231PS  Z30, Z25, Z11
+	VFMADD231PS  Z30, Z26, Z7
+	VFMADD231PS  Z30, Z27, Z3
+	VMOVUPS      (R10)(DI*1), Z30
+	VFMADD231PS  Z30, Z25, Z12
+	VFMADD231PS  Z30, Z26, Z8
+	VFMADD231PS  Z30, Z27, Z4
+	VFMADD231PS  Z30, Z28, Z0
+	VMOVUPS      64(R10)(DI*1), Z30
+	VFMADD231PS  Z30, Z25, Z13
+	VFMADD231PS  Z30, Z26, Z9
+	VFMADD231PS  Z30, Z27, Z5
+	VFMADD231PS  Z30, Z28, Z1
+	VMOVUPS      128(R10)(DI*1), Z30
+	VFMADD231PS  Z30, Z25, Z14
+	VFMADD231PS  Z30, Z26, Z10
+	VFMADD231PS  Z30, Z27, Z6
+	VFMADD231PS  Z30, Z28, Z2
+	VMOVUPS      192(R10)(DI*1), Z30
+	VFMADD231PS  Z30, Z25, Z15
+	VFMADD231PS  Z30, Z26, Z11
+	VFMADD231PS  Z30, Z27, Z7
+	VFMADD231PS  Z30, Z28, Z3
+	VMOVUPS      (R10)(SI*4), Z30
+	VFMADD231PS  Z30, Z25, Z16
+	VFMADD231PS  Z30, Z26, Z12
+	VFMADD231PS  Z30, Z27, Z8
+	VFMADD231PS  Z30, Z28, Z4
+	VFMADD231PS  Z30, Z29, Z0
+	VMOVUPS      64(R10)(SI*4), Z30
+	VFMADD231PS  Z30, Z25, Z17
+	VFMADD231PS  Z30, Z26, Z13
+	VFMADD231PS  Z30, Z27, Z9
+	VFMADD231PS  Z30, Z28, Z5
+	VFMADD231PS  Z30, Z29, Z1
+	VMOVUPS      128(R10)(SI*4), Z30
+	VFMADD231PS  Z30, Z25, Z18
+	VFMADD231PS  Z30, Z26, Z14
+	VFMADD231PS  Z30, Z27, Z10
+	VFMADD231PS  Z30, Z28, Z6
+	VFMADD231PS  Z30, Z29, Z2
+	VMOVUPS      192(R10)(SI*4), Z30
+	VFMADD231PS  Z30, Z25, Z19
+	VFMADD231PS  Z30, Z26, Z15
+	VFMADD231PS  Z30, Z27, Z11
+	VFMADD231PS  Z30, Z28, Z7
+	VFMADD231PS  Z30, Z29, Z3
+	VMOVUPS      (R10)(R8*1), Z30
+	VFMADD231PS  Z30, Z25, Z20
+	VFMADD231PS  Z30, Z26, Z16
+	VFMADD231PS  Z30, Z27, Z12
+	VFMADD231PS  Z30, Z28, Z8
+	VFMADD231PS  Z30, Z29, Z4
+	VMOVUPS      64(R10)(R8*1), Z30
+	VFMADD231PS  Z30, Z25, Z21
+	VFMADD231PS  Z30, Z26, Z17
+	VFMADD231PS  Z30, Z27, Z13
+	VFMADD231PS  Z30, Z28, Z9
+	VFMADD231PS  Z30, Z29, Z5
+	VMOVUPS      128(R10)(R8*1), Z30
+	VFMADD231PS  Z30, Z25, Z22
+	VFMADD231PS  Z30, Z26, Z18
+	VFMADD231PS  Z30, Z27, Z14
+	VFMADD231PS  Z30, Z28, Z10
+	VFMADD231PS  Z30, Z29, Z6
+	VMOVUPS      192(R10)(R8*1), Z30
+	VFMADD231PS  Z30, Z25, Z23
+	VFMADD231PS  Z30, Z26, Z19
+	VFMADD231PS  Z30, Z27, Z15
+	VFMADD231PS  Z30, Z28, Z11
+	VFMADD231PS  Z30, Z29, Z7
+	VMOVUPS      (R10)(DI*2), Z25
+	VFMADD231PS  Z25, Z26, Z20
+	VFMADD231PS  Z25, Z27, Z16
+	VFMADD231PS  Z25, Z28, Z12
+	VFMADD231PS  Z25, Z29, Z8
+	VMOVUPS      64(R10)(DI*2), Z25
+	VFMADD231PS  Z25, Z26, Z21
+	VFMADD231PS  Z25, Z27, Z17
+	VFMADD231PS  Z25, Z28, Z13
+	VFMADD231PS  Z25, Z29, Z9
+	VMOVUPS      128(R10)(DI*2), Z25
+	VFMADD231PS  Z25, Z26, Z22
+	VFMADD231PS  Z25, Z27, Z18
+	VFMADD231PS  Z25, Z28, Z14
+	VFMADD231PS  Z25, Z29, Z10
+	VMOVUPS      192(R10)(DI*2), Z25
+	VFMADD231PS  Z25, Z26, Z23
+	VFMADD231PS  Z25, Z27, Z19
+	VFMADD231PS  Z25, Z28, Z15
+	VFMADD231PS  Z25, Z29, Z11
+	VMOVUPS      (R10)(R9*1), Z25
+	VFMADD231PS  Z25, Z27, Z20
+	VFMADD231PS  Z25, Z28, Z16
+	VFMADD231PS  Z25, Z29, Z12
+	VMOVUPS      64(R10)(R9*1), Z25
+	VFMADD231PS  Z25, Z27, Z21
+	VFMADD231PS  Z25, Z28, Z17
+	VFMADD231PS  Z25, Z29, Z13
+	VMOVUPS      128(R10)(R9*1), Z25
+	VFMADD231PS  Z25, Z27, Z22
+	VFMADD231PS  Z25, Z28, Z18
+	VFMADD231PS  Z25, Z29, Z14
+	VMOVUPS      192(R10)(R9*1), Z25
+	VFMADD231PS  Z25, Z27, Z23
+	VFMADD231PS  Z25, Z28, Z19
+	VFMADD231PS  Z25, Z29, Z15
+	VMOVUPS      (R11), Z25
+	VFMADD231PS  Z25, Z28, Z20
+	VFMADD231PS  Z25, Z29, Z16
+	VMOVUPS      64(R11), Z25
+	VFMADD231PS  Z25, Z28, Z21
+	VFMADD231PS  Z25, Z29, Z17
+	VMOVUPS      128(R11), Z25
+	VFMADD231PS  Z25, Z28, Z22
+	VFMADD231PS  Z25, Z29, Z18
+	VMOVUPS      192(R11), Z25
+	VFMADD231PS  Z25, Z28, Z23
+	VFMADD231PS  Z25, Z29, Z19
+	VFMADD231PS  (R11)(SI*1), Z29, Z20
+	VFMADD231PS  64(R11)(SI*1), Z29, Z21
+	VFMADD231PS  128(R11)(SI*1), Z29, Z22
+	VFMADD231PS  192(R11)(SI*1), Z29, Z23
+	ADDQ         $0x00000050, BX
+	DECQ         AX
+	JNZ          tap
+
+summed:
+	MOVQ   res+72(FP), AX
+	TESTQ  AX, AX
+	JZ     nores
+	MOVQ   dstPix+56(FP), AX
+	LEAQ   (AX)(AX*2), CX
+	LEAQ   (AX)(AX*4), DX
+	MOVQ   res+72(FP), BX
+	VADDPS (BX), Z0, Z0
+	VADDPS 64(BX), Z1, Z1
+	VADDPS 128(BX), Z2, Z2
+	VADDPS 192(BX), Z3, Z3
+	VADDPS (BX)(AX*1), Z4, Z4
+	VADDPS 64(BX)(AX*1), Z5, Z5
+	VADDPS 128(BX)(AX*1), Z6, Z6
+	VADDPS 192(BX)(AX*1), Z7, Z7
+	VADDPS (BX)(AX*2), Z8, Z8
+	VADDPS 64(BX)(AX*2), Z9, Z9
+	VADDPS 128(BX)(AX*2), Z10, Z10
+	VADDPS 192(BX)(AX*2), Z11, Z11
+	VADDPS (BX)(CX*1), Z12, Z12
+	VADDPS 64(BX)(CX*1), Z13, Z13
+	VADDPS 128(BX)(CX*1), Z14, Z14
+	VADDPS 192(BX)(CX*1), Z15, Z15
+	VADDPS (BX)(AX*4), Z16, Z16
+	VADDPS 64(BX)(AX*4), Z17, Z17
+	VADDPS 128(BX)(AX*4), Z18, Z18
+	VADDPS 192(BX)(AX*4), Z19, Z19
+	VADDPS (BX)(DX*1), Z20, Z20
+	VADDPS 64(BX)(DX*1), Z21, Z21
+	VADDPS 128(BX)(DX*1), Z22, Z22
+	VADDPS 192(BX)(DX*1), Z23, Z23
+
+nores:
+	MOVQ      flags+80(FP), AX
+	TESTQ     $0x00000002, AX
+	JZ        store
+	VPXORD    Z31, Z31, Z31
+	VCMPPS    $0x19, Z0, Z31, K1
+	VMOVUPS.Z Z0, K1, Z0
+	VCMPPS    $0x19, Z1, Z31, K1
+	VMOVUPS.Z Z1, K1, Z1
+	VCMPPS    $0x19, Z2, Z31, K1
+	VMOVUPS.Z Z2, K1, Z2
+	VCMPPS    $0x19, Z3, Z31, K1
+	VMOVUPS.Z Z3, K1, Z3
+	VCMPPS    $0x19, Z4, Z31, K1
+	VMOVUPS.Z Z4, K1, Z4
+	VCMPPS    $0x19, Z5, Z31, K1
+	VMOVUPS.Z Z5, K1, Z5
+	VCMPPS    $0x19, Z6, Z31, K1
+	VMOVUPS.Z Z6, K1, Z6
+	VCMPPS    $0x19, Z7, Z31, K1
+	VMOVUPS.Z Z7, K1, Z7
+	VCMPPS    $0x19, Z8, Z31, K1
+	VMOVUPS.Z Z8, K1, Z8
+	VCMPPS    $0x19, Z9, Z31, K1
+	VMOVUPS.Z Z9, K1, Z9
+	VCMPPS    $0x19, Z10, Z31, K1
+	VMOVUPS.Z Z10, K1, Z10
+	VCMPPS    $0x19, Z11, Z31, K1
+	VMOVUPS.Z Z11, K1, Z11
+	VCMPPS    $0x19, Z12, Z31, K1
+	VMOVUPS.Z Z12, K1, Z12
+	VCMPPS    $0x19, Z13, Z31, K1
+	VMOVUPS.Z Z13, K1, Z13
+	VCMPPS    $0x19, Z14, Z31, K1
+	VMOVUPS.Z Z14, K1, Z14
+	VCMPPS    $0x19, Z15, Z31, K1
+	VMOVUPS.Z Z15, K1, Z15
+	VCMPPS    $0x19, Z16, Z31, K1
+	VMOVUPS.Z Z16, K1, Z16
+	VCMPPS    $0x19, Z17, Z31, K1
+	VMOVUPS.Z Z17, K1, Z17
+	VCMPPS    $0x19, Z18, Z31, K1
+	VMOVUPS.Z Z18, K1, Z18
+	VCMPPS    $0x19, Z19, Z31, K1
+	VMOVUPS.Z Z19, K1, Z19
+	VCMPPS    $0x19, Z20, Z31, K1
+	VMOVUPS.Z Z20, K1, Z20
+	VCMPPS    $0x19, Z21, Z31, K1
+	VMOVUPS.Z Z21, K1, Z21
+	VCMPPS    $0x19, Z22, Z31, K1
+	VMOVUPS.Z Z22, K1, Z22
+	VCMPPS    $0x19, Z23, Z31, K1
+	VMOVUPS.Z Z23, K1, Z23
+
+store:
+	MOVQ    dstPix+56(FP), AX
+	LEAQ    (AX)(AX*2), CX
+	LEAQ    (AX)(AX*4), DX
+	MOVQ    dst+0(FP), BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, (BX)(AX*1)
+	VMOVUPS Z5, 64(BX)(AX*1)
+	VMOVUPS Z6, 128(BX)(AX*1)
+	VMOVUPS Z7, 192(BX)(AX*1)
+	VMOVUPS Z8, (BX)(AX*2)
+	VMOVUPS Z9, 64(BX)(AX*2)
+	VMOVUPS Z10, 128(BX)(AX*2)
+	VMOVUPS Z11, 192(BX)(AX*2)
+	VMOVUPS Z12, (BX)(CX*1)
+	VMOVUPS Z13, 64(BX)(CX*1)
+	VMOVUPS Z14, 128(BX)(CX*1)
+	VMOVUPS Z15, 192(BX)(CX*1)
+	VMOVUPS Z16, (BX)(AX*4)
+	VMOVUPS Z17, 64(BX)(AX*4)
+	VMOVUPS Z18, 128(BX)(AX*4)
+	VMOVUPS Z19, 192(BX)(AX*4)
+	VMOVUPS Z20, (BX)(DX*1)
+	VMOVUPS Z21, 64(BX)(DX*1)
+	VMOVUPS Z22, 128(BX)(DX*1)
+	VMOVUPS Z23, 192(BX)(DX*1)
 	MOVQ    src+8(FP), AX
 	MOVQ    srcPix+48(FP), CX
 	IMUL3Q  $0x00000006, CX, CX

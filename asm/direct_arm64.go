@@ -2966,3 +2966,1807 @@ func Depthwise5x4NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps 
 //
 //go:noescape
 func Depthwise6x4NEONK(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x1NEONR3 computes tiles tiles of 1 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 1, l < 4, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x1NEONR3 computes tiles tiles of 2 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 1, l < 4, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x1NEONR3 computes tiles tiles of 3 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 1, l < 4, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x1NEONR3 computes tiles tiles of 4 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 1, l < 4, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x1NEONR3 computes tiles tiles of 5 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 1, l < 4, with I = j*5 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise5x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x1NEONR3 computes tiles tiles of 6 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 1, l < 4, with I = j*6 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise6x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise7x1NEONR3 computes tiles tiles of 7 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 7, o < 1, l < 4, with I = j*7 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise7x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise8x1NEONR3 computes tiles tiles of 8 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 8, o < 1, l < 4, with I = j*8 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise8x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise9x1NEONR3 computes tiles tiles of 9 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 9, o < 1, l < 4, with I = j*9 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise9x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise10x1NEONR3 computes tiles tiles of 10 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 10, o < 1, l < 4, with I = j*10 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise10x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise11x1NEONR3 computes tiles tiles of 11 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 11, o < 1, l < 4, with I = j*11 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise11x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise12x1NEONR3 computes tiles tiles of 12 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 12, o < 1, l < 4, with I = j*12 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise12x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise13x1NEONR3 computes tiles tiles of 13 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 13, o < 1, l < 4, with I = j*13 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise13x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise14x1NEONR3 computes tiles tiles of 14 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 14, o < 1, l < 4, with I = j*14 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise14x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x2NEONR3 computes tiles tiles of 1 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 2, l < 4, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x2NEONR3 computes tiles tiles of 2 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 2, l < 4, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x2NEONR3 computes tiles tiles of 3 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 2, l < 4, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x2NEONR3 computes tiles tiles of 4 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 2, l < 4, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x2NEONR3 computes tiles tiles of 5 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 2, l < 4, with I = j*5 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise5x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x2NEONR3 computes tiles tiles of 6 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 2, l < 4, with I = j*6 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise6x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise7x2NEONR3 computes tiles tiles of 7 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 7, o < 2, l < 4, with I = j*7 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise7x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise8x2NEONR3 computes tiles tiles of 8 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 8, o < 2, l < 4, with I = j*8 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise8x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise9x2NEONR3 computes tiles tiles of 9 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 9, o < 2, l < 4, with I = j*9 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise9x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise10x2NEONR3 computes tiles tiles of 10 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 10, o < 2, l < 4, with I = j*10 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise10x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise11x2NEONR3 computes tiles tiles of 11 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 11, o < 2, l < 4, with I = j*11 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise11x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise12x2NEONR3 computes tiles tiles of 12 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 12, o < 2, l < 4, with I = j*12 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise12x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise13x2NEONR3 computes tiles tiles of 13 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 13, o < 2, l < 4, with I = j*13 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise13x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise14x2NEONR3 computes tiles tiles of 14 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 14, o < 2, l < 4, with I = j*14 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise14x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x3NEONR3 computes tiles tiles of 1 x 3 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 3, l < 4, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x3NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x3NEONR3 computes tiles tiles of 2 x 3 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 3, l < 4, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x3NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x3NEONR3 computes tiles tiles of 3 x 3 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 3, l < 4, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x3NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x3NEONR3 computes tiles tiles of 4 x 3 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 3, l < 4, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x3NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x3NEONR3 computes tiles tiles of 5 x 3 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 3, l < 4, with I = j*5 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise5x3NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x3NEONR3 computes tiles tiles of 6 x 3 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 3, l < 4, with I = j*6 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise6x3NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise7x3NEONR3 computes tiles tiles of 7 x 3 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 7, o < 3, l < 4, with I = j*7 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise7x3NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise8x3NEONR3 computes tiles tiles of 8 x 3 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 8, o < 3, l < 4, with I = j*8 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise8x3NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise9x3NEONR3 computes tiles tiles of 9 x 3 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 9, o < 3, l < 4, with I = j*9 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise9x3NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x4NEONR3 computes tiles tiles of 1 x 4 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 4, l < 4, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x4NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x4NEONR3 computes tiles tiles of 2 x 4 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 4, l < 4, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x4NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x4NEONR3 computes tiles tiles of 3 x 4 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 4, l < 4, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x4NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x4NEONR3 computes tiles tiles of 4 x 4 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 4, l < 4, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x4NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x4NEONR3 computes tiles tiles of 5 x 4 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 4, l < 4, with I = j*5 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise5x4NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x4NEONR3 computes tiles tiles of 6 x 4 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 4, l < 4, with I = j*6 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise6x4NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise7x4NEONR3 computes tiles tiles of 7 x 4 vectors of 4 lanes of a depthwise
+// convolution whose filter has 3 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 7, o < 4, l < 4, with I = j*7 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*3*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 3 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise7x4NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x1NEONR5 computes tiles tiles of 1 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 1, l < 4, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x1NEONR5 computes tiles tiles of 2 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 1, l < 4, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x1NEONR5 computes tiles tiles of 3 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 1, l < 4, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x1NEONR5 computes tiles tiles of 4 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 1, l < 4, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x1NEONR5 computes tiles tiles of 5 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 1, l < 4, with I = j*5 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise5x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x1NEONR5 computes tiles tiles of 6 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 1, l < 4, with I = j*6 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise6x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise7x1NEONR5 computes tiles tiles of 7 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 7, o < 1, l < 4, with I = j*7 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise7x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise8x1NEONR5 computes tiles tiles of 8 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 8, o < 1, l < 4, with I = j*8 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise8x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise9x1NEONR5 computes tiles tiles of 9 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 9, o < 1, l < 4, with I = j*9 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise9x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise10x1NEONR5 computes tiles tiles of 10 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 10, o < 1, l < 4, with I = j*10 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise10x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise11x1NEONR5 computes tiles tiles of 11 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 11, o < 1, l < 4, with I = j*11 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise11x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise12x1NEONR5 computes tiles tiles of 12 x 1 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 12, o < 1, l < 4, with I = j*12 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise12x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x2NEONR5 computes tiles tiles of 1 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 2, l < 4, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x2NEONR5 computes tiles tiles of 2 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 2, l < 4, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x2NEONR5 computes tiles tiles of 3 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 2, l < 4, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x2NEONR5 computes tiles tiles of 4 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 2, l < 4, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x2NEONR5 computes tiles tiles of 5 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 2, l < 4, with I = j*5 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise5x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x2NEONR5 computes tiles tiles of 6 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 2, l < 4, with I = j*6 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise6x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise7x2NEONR5 computes tiles tiles of 7 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 7, o < 2, l < 4, with I = j*7 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise7x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise8x2NEONR5 computes tiles tiles of 8 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 8, o < 2, l < 4, with I = j*8 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise8x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise9x2NEONR5 computes tiles tiles of 9 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 9, o < 2, l < 4, with I = j*9 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise9x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise10x2NEONR5 computes tiles tiles of 10 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 10, o < 2, l < 4, with I = j*10 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise10x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise11x2NEONR5 computes tiles tiles of 11 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 11, o < 2, l < 4, with I = j*11 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise11x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise12x2NEONR5 computes tiles tiles of 12 x 2 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 12, o < 2, l < 4, with I = j*12 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise12x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x3NEONR5 computes tiles tiles of 1 x 3 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 3, l < 4, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x3NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x3NEONR5 computes tiles tiles of 2 x 3 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 3, l < 4, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x3NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x3NEONR5 computes tiles tiles of 3 x 3 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 3, l < 4, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x3NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x3NEONR5 computes tiles tiles of 4 x 3 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 3, l < 4, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x3NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x3NEONR5 computes tiles tiles of 5 x 3 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 3, l < 4, with I = j*5 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise5x3NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x3NEONR5 computes tiles tiles of 6 x 3 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 3, l < 4, with I = j*6 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise6x3NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise7x3NEONR5 computes tiles tiles of 7 x 3 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 7, o < 3, l < 4, with I = j*7 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise7x3NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise8x3NEONR5 computes tiles tiles of 8 x 3 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 8, o < 3, l < 4, with I = j*8 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise8x3NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise1x4NEONR5 computes tiles tiles of 1 x 4 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 1, o < 4, l < 4, with I = j*1 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise1x4NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise2x4NEONR5 computes tiles tiles of 2 x 4 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 2, o < 4, l < 4, with I = j*2 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise2x4NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise3x4NEONR5 computes tiles tiles of 3 x 4 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 3, o < 4, l < 4, with I = j*3 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise3x4NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise4x4NEONR5 computes tiles tiles of 4 x 4 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 4, o < 4, l < 4, with I = j*4 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise4x4NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise5x4NEONR5 computes tiles tiles of 5 x 4 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 5, o < 4, l < 4, with I = j*5 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise5x4NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+
+// Depthwise6x4NEONR5 computes tiles tiles of 6 x 4 vectors of 4 lanes of a depthwise
+// convolution whose filter has 5 rows at stride 1 and dilation 1 down the
+// plane, in bytes (every offset and stride; a float is 4 bytes):
+//
+//	for j < tiles, i < 6, o < 4, l < 4, with I = j*6 + i:
+//	  acc := bias[0] (0 if bias is nil)
+//	  for each tap t of taps[:2*5*ntaps] (pairs t.Src, t.W):
+//	    acc += src[t.Src + I*srcPix + o*16 + 4*l] * w[t.W]
+//	  D := I*dstPix + o*16 + 4*l
+//	  acc += res[D] unless res is nil; acc = relu(acc) with flags&2
+//	  dst[D] = acc
+//
+// where the table is ntaps columns of 5 taps each, tap r of a column
+// reading src r*srcPix bytes past the column's first (the kernel reads
+// each input row once per column and ignores the other taps' t.Src).
+// Each sum is in that order, fused (one rounding per product), and the
+// ReLU keeps NaN. The kernel reads only the addresses above. Its
+// reference and test oracle is direct.DepthwiseGeneric (mode W).
+//
+//go:noescape
+func Depthwise6x4NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)

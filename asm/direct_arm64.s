@@ -38110,3 +38110,21631 @@ stepped:
 	B tile
 end:
 	RET
+
+// func Depthwise1x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise1x1NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	B started
+zero:
+	VEOR V1.B16, V1.B16, V1.B16
+	VORR V1.B16, V1.B16, V0.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+tap:
+	MOVD 8(R3), R5
+	ADD R2, R5, R5
+	VLD1R (R5), [V1.S4]
+	MOVD 24(R3), R5
+	ADD R2, R5, R5
+	VLD1R (R5), [V2.S4]
+	MOVD 40(R3), R5
+	ADD R2, R5, R5
+	VLD1R (R5), [V3.S4]
+	MOVD (R3), R5
+	ADD R1, R5, R5
+	FMOVQ (R5), F4
+	VFMLA V4.S4, V1.S4, V0.S4
+	ADD R4<<0, R5, R6
+	FMOVQ (R6), F1
+	VFMLA V1.S4, V2.S4, V0.S4
+	ADD R4<<1, R5, R6
+	FMOVQ (R6), F1
+	VFMLA V1.S4, V3.S4, V0.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R0
+	FMOVQ (R0), F1
+	WORD $0x4e21d400 // fadd v0.4s, v0.4s, v1.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V1.B16, V1.B16, V1.B16
+	WORD $0x6e20e422 // fcmge v2.4s, v1.4s, v0.4s
+	WORD $0x6e205842 // not v2.16b, v2.16b
+	VAND V2.B16, V0.B16, V0.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R0
+	FMOVQ F0, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise2x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise2x1NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	B started
+zero:
+	VEOR V2.B16, V2.B16, V2.B16
+	VORR V2.B16, V2.B16, V0.B16
+	VORR V2.B16, V2.B16, V1.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+tap:
+	MOVD 8(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V2.S4]
+	MOVD 24(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V3.S4]
+	MOVD 40(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V4.S4]
+	MOVD (R3), R6
+	ADD R1, R6, R6
+	FMOVQ (R6), F5
+	VFMLA V5.S4, V2.S4, V0.S4
+	ADD R4<<0, R6, R7
+	FMOVQ (R7), F5
+	VFMLA V5.S4, V2.S4, V1.S4
+	VFMLA V5.S4, V3.S4, V0.S4
+	ADD R4<<1, R6, R7
+	FMOVQ (R7), F2
+	VFMLA V2.S4, V3.S4, V1.S4
+	VFMLA V2.S4, V4.S4, V0.S4
+	ADD R5<<0, R6, R7
+	FMOVQ (R7), F2
+	VFMLA V2.S4, V4.S4, V1.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
+	FMOVQ (R1), F2
+	WORD $0x4e22d400 // fadd v0.4s, v0.4s, v2.4s
+	ADD R0<<0, R1, R2
+	FMOVQ (R2), F2
+	WORD $0x4e22d421 // fadd v1.4s, v1.4s, v2.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V2.B16, V2.B16, V2.B16
+	WORD $0x6e20e443 // fcmge v3.4s, v2.4s, v0.4s
+	WORD $0x6e205863 // not v3.16b, v3.16b
+	VAND V3.B16, V0.B16, V0.B16
+	WORD $0x6e21e443 // fcmge v3.4s, v2.4s, v1.4s
+	WORD $0x6e205863 // not v3.16b, v3.16b
+	VAND V3.B16, V1.B16, V1.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R1
+	FMOVQ F0, (R1)
+	ADD R0<<0, R1, R2
+	FMOVQ F1, (R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise3x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise3x1NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	B started
+zero:
+	VEOR V3.B16, V3.B16, V3.B16
+	VORR V3.B16, V3.B16, V0.B16
+	VORR V3.B16, V3.B16, V1.B16
+	VORR V3.B16, V3.B16, V2.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+tap:
+	MOVD 8(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V3.S4]
+	MOVD 24(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V4.S4]
+	MOVD 40(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V5.S4]
+	MOVD (R3), R6
+	ADD R1, R6, R6
+	FMOVQ (R6), F6
+	VFMLA V6.S4, V3.S4, V0.S4
+	ADD R4<<0, R6, R7
+	FMOVQ (R7), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	VFMLA V6.S4, V4.S4, V0.S4
+	ADD R4<<1, R6, R7
+	FMOVQ (R7), F6
+	VFMLA V6.S4, V3.S4, V2.S4
+	VFMLA V6.S4, V4.S4, V1.S4
+	VFMLA V6.S4, V5.S4, V0.S4
+	ADD R5<<0, R6, R7
+	FMOVQ (R7), F3
+	VFMLA V3.S4, V4.S4, V2.S4
+	VFMLA V3.S4, V5.S4, V1.S4
+	ADD R4<<2, R6, R7
+	FMOVQ (R7), F3
+	VFMLA V3.S4, V5.S4, V2.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
+	FMOVQ (R1), F3
+	WORD $0x4e23d400 // fadd v0.4s, v0.4s, v3.4s
+	ADD R0<<0, R1, R2
+	FMOVQ (R2), F3
+	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
+	ADD R0<<1, R1, R2
+	FMOVQ (R2), F3
+	WORD $0x4e23d442 // fadd v2.4s, v2.4s, v3.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V3.B16, V3.B16, V3.B16
+	WORD $0x6e20e464 // fcmge v4.4s, v3.4s, v0.4s
+	WORD $0x6e205884 // not v4.16b, v4.16b
+	VAND V4.B16, V0.B16, V0.B16
+	WORD $0x6e21e464 // fcmge v4.4s, v3.4s, v1.4s
+	WORD $0x6e205884 // not v4.16b, v4.16b
+	VAND V4.B16, V1.B16, V1.B16
+	WORD $0x6e22e464 // fcmge v4.4s, v3.4s, v2.4s
+	WORD $0x6e205884 // not v4.16b, v4.16b
+	VAND V4.B16, V2.B16, V2.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R1
+	FMOVQ F0, (R1)
+	ADD R0<<0, R1, R2
+	FMOVQ F1, (R2)
+	ADD R0<<1, R1, R2
+	FMOVQ F2, (R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise4x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise4x1NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	B started
+zero:
+	VEOR V4.B16, V4.B16, V4.B16
+	VORR V4.B16, V4.B16, V0.B16
+	VORR V4.B16, V4.B16, V1.B16
+	VORR V4.B16, V4.B16, V2.B16
+	VORR V4.B16, V4.B16, V3.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+tap:
+	MOVD 8(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V4.S4]
+	MOVD 24(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V5.S4]
+	MOVD 40(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V6.S4]
+	MOVD (R3), R7
+	ADD R1, R7, R7
+	FMOVQ (R7), F7
+	VFMLA V7.S4, V4.S4, V0.S4
+	ADD R4<<0, R7, R8
+	FMOVQ (R8), F7
+	VFMLA V7.S4, V4.S4, V1.S4
+	VFMLA V7.S4, V5.S4, V0.S4
+	ADD R4<<1, R7, R8
+	FMOVQ (R8), F7
+	VFMLA V7.S4, V4.S4, V2.S4
+	VFMLA V7.S4, V5.S4, V1.S4
+	VFMLA V7.S4, V6.S4, V0.S4
+	ADD R5<<0, R7, R8
+	FMOVQ (R8), F7
+	VFMLA V7.S4, V4.S4, V3.S4
+	VFMLA V7.S4, V5.S4, V2.S4
+	VFMLA V7.S4, V6.S4, V1.S4
+	ADD R4<<2, R7, R8
+	FMOVQ (R8), F4
+	VFMLA V4.S4, V5.S4, V3.S4
+	VFMLA V4.S4, V6.S4, V2.S4
+	ADD R6<<0, R7, R8
+	FMOVQ (R8), F4
+	VFMLA V4.S4, V6.S4, V3.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD res+72(FP), R2
+	FMOVQ (R2), F4
+	WORD $0x4e24d400 // fadd v0.4s, v0.4s, v4.4s
+	ADD R0<<0, R2, R3
+	FMOVQ (R3), F4
+	WORD $0x4e24d421 // fadd v1.4s, v1.4s, v4.4s
+	ADD R0<<1, R2, R3
+	FMOVQ (R3), F4
+	WORD $0x4e24d442 // fadd v2.4s, v2.4s, v4.4s
+	ADD R1<<0, R2, R0
+	FMOVQ (R0), F4
+	WORD $0x4e24d463 // fadd v3.4s, v3.4s, v4.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V4.B16, V4.B16, V4.B16
+	WORD $0x6e20e485 // fcmge v5.4s, v4.4s, v0.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V0.B16, V0.B16
+	WORD $0x6e21e485 // fcmge v5.4s, v4.4s, v1.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V1.B16, V1.B16
+	WORD $0x6e22e485 // fcmge v5.4s, v4.4s, v2.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V2.B16, V2.B16
+	WORD $0x6e23e485 // fcmge v5.4s, v4.4s, v3.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V3.B16, V3.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD dst+0(FP), R2
+	FMOVQ F0, (R2)
+	ADD R0<<0, R2, R3
+	FMOVQ F1, (R3)
+	ADD R0<<1, R2, R3
+	FMOVQ F2, (R3)
+	ADD R1<<0, R2, R0
+	FMOVQ F3, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise5x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise5x1NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	B started
+zero:
+	VEOR V5.B16, V5.B16, V5.B16
+	VORR V5.B16, V5.B16, V0.B16
+	VORR V5.B16, V5.B16, V1.B16
+	VORR V5.B16, V5.B16, V2.B16
+	VORR V5.B16, V5.B16, V3.B16
+	VORR V5.B16, V5.B16, V4.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+tap:
+	MOVD 8(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V5.S4]
+	MOVD 24(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V6.S4]
+	MOVD 40(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V7.S4]
+	MOVD (R3), R7
+	ADD R1, R7, R7
+	FMOVQ (R7), F8
+	VFMLA V8.S4, V5.S4, V0.S4
+	ADD R4<<0, R7, R8
+	FMOVQ (R8), F8
+	VFMLA V8.S4, V5.S4, V1.S4
+	VFMLA V8.S4, V6.S4, V0.S4
+	ADD R4<<1, R7, R8
+	FMOVQ (R8), F8
+	VFMLA V8.S4, V5.S4, V2.S4
+	VFMLA V8.S4, V6.S4, V1.S4
+	VFMLA V8.S4, V7.S4, V0.S4
+	ADD R5<<0, R7, R8
+	FMOVQ (R8), F8
+	VFMLA V8.S4, V5.S4, V3.S4
+	VFMLA V8.S4, V6.S4, V2.S4
+	VFMLA V8.S4, V7.S4, V1.S4
+	ADD R4<<2, R7, R8
+	FMOVQ (R8), F8
+	VFMLA V8.S4, V5.S4, V4.S4
+	VFMLA V8.S4, V6.S4, V3.S4
+	VFMLA V8.S4, V7.S4, V2.S4
+	ADD R6<<0, R7, R8
+	FMOVQ (R8), F5
+	VFMLA V5.S4, V6.S4, V4.S4
+	VFMLA V5.S4, V7.S4, V3.S4
+	ADD R5<<1, R7, R8
+	FMOVQ (R8), F5
+	VFMLA V5.S4, V7.S4, V4.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD res+72(FP), R2
+	FMOVQ (R2), F5
+	WORD $0x4e25d400 // fadd v0.4s, v0.4s, v5.4s
+	ADD R0<<0, R2, R3
+	FMOVQ (R3), F5
+	WORD $0x4e25d421 // fadd v1.4s, v1.4s, v5.4s
+	ADD R0<<1, R2, R3
+	FMOVQ (R3), F5
+	WORD $0x4e25d442 // fadd v2.4s, v2.4s, v5.4s
+	ADD R1<<0, R2, R3
+	FMOVQ (R3), F5
+	WORD $0x4e25d463 // fadd v3.4s, v3.4s, v5.4s
+	ADD R0<<2, R2, R1
+	FMOVQ (R1), F5
+	WORD $0x4e25d484 // fadd v4.4s, v4.4s, v5.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V5.B16, V5.B16, V5.B16
+	WORD $0x6e20e4a6 // fcmge v6.4s, v5.4s, v0.4s
+	WORD $0x6e2058c6 // not v6.16b, v6.16b
+	VAND V6.B16, V0.B16, V0.B16
+	WORD $0x6e21e4a6 // fcmge v6.4s, v5.4s, v1.4s
+	WORD $0x6e2058c6 // not v6.16b, v6.16b
+	VAND V6.B16, V1.B16, V1.B16
+	WORD $0x6e22e4a6 // fcmge v6.4s, v5.4s, v2.4s
+	WORD $0x6e2058c6 // not v6.16b, v6.16b
+	VAND V6.B16, V2.B16, V2.B16
+	WORD $0x6e23e4a6 // fcmge v6.4s, v5.4s, v3.4s
+	WORD $0x6e2058c6 // not v6.16b, v6.16b
+	VAND V6.B16, V3.B16, V3.B16
+	WORD $0x6e24e4a6 // fcmge v6.4s, v5.4s, v4.4s
+	WORD $0x6e2058c6 // not v6.16b, v6.16b
+	VAND V6.B16, V4.B16, V4.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD dst+0(FP), R2
+	FMOVQ F0, (R2)
+	ADD R0<<0, R2, R3
+	FMOVQ F1, (R3)
+	ADD R0<<1, R2, R3
+	FMOVQ F2, (R3)
+	ADD R1<<0, R2, R3
+	FMOVQ F3, (R3)
+	ADD R0<<2, R2, R1
+	FMOVQ F4, (R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise6x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise6x1NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	B started
+zero:
+	VEOR V6.B16, V6.B16, V6.B16
+	VORR V6.B16, V6.B16, V0.B16
+	VORR V6.B16, V6.B16, V1.B16
+	VORR V6.B16, V6.B16, V2.B16
+	VORR V6.B16, V6.B16, V3.B16
+	VORR V6.B16, V6.B16, V4.B16
+	VORR V6.B16, V6.B16, V5.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V6.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V7.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V8.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	FMOVQ (R8), F9
+	VFMLA V9.S4, V6.S4, V0.S4
+	ADD R4<<0, R8, R9
+	FMOVQ (R9), F9
+	VFMLA V9.S4, V6.S4, V1.S4
+	VFMLA V9.S4, V7.S4, V0.S4
+	ADD R4<<1, R8, R9
+	FMOVQ (R9), F9
+	VFMLA V9.S4, V6.S4, V2.S4
+	VFMLA V9.S4, V7.S4, V1.S4
+	VFMLA V9.S4, V8.S4, V0.S4
+	ADD R5<<0, R8, R9
+	FMOVQ (R9), F9
+	VFMLA V9.S4, V6.S4, V3.S4
+	VFMLA V9.S4, V7.S4, V2.S4
+	VFMLA V9.S4, V8.S4, V1.S4
+	ADD R4<<2, R8, R9
+	FMOVQ (R9), F9
+	VFMLA V9.S4, V6.S4, V4.S4
+	VFMLA V9.S4, V7.S4, V3.S4
+	VFMLA V9.S4, V8.S4, V2.S4
+	ADD R6<<0, R8, R9
+	FMOVQ (R9), F9
+	VFMLA V9.S4, V6.S4, V5.S4
+	VFMLA V9.S4, V7.S4, V4.S4
+	VFMLA V9.S4, V8.S4, V3.S4
+	ADD R5<<1, R8, R9
+	FMOVQ (R9), F6
+	VFMLA V6.S4, V7.S4, V5.S4
+	VFMLA V6.S4, V8.S4, V4.S4
+	ADD R7<<0, R8, R9
+	FMOVQ (R9), F6
+	VFMLA V6.S4, V8.S4, V5.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD res+72(FP), R3
+	FMOVQ (R3), F6
+	WORD $0x4e26d400 // fadd v0.4s, v0.4s, v6.4s
+	ADD R0<<0, R3, R4
+	FMOVQ (R4), F6
+	WORD $0x4e26d421 // fadd v1.4s, v1.4s, v6.4s
+	ADD R0<<1, R3, R4
+	FMOVQ (R4), F6
+	WORD $0x4e26d442 // fadd v2.4s, v2.4s, v6.4s
+	ADD R1<<0, R3, R4
+	FMOVQ (R4), F6
+	WORD $0x4e26d463 // fadd v3.4s, v3.4s, v6.4s
+	ADD R0<<2, R3, R1
+	FMOVQ (R1), F6
+	WORD $0x4e26d484 // fadd v4.4s, v4.4s, v6.4s
+	ADD R2<<0, R3, R0
+	FMOVQ (R0), F6
+	WORD $0x4e26d4a5 // fadd v5.4s, v5.4s, v6.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V6.B16, V6.B16, V6.B16
+	WORD $0x6e20e4c7 // fcmge v7.4s, v6.4s, v0.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V0.B16, V0.B16
+	WORD $0x6e21e4c7 // fcmge v7.4s, v6.4s, v1.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V1.B16, V1.B16
+	WORD $0x6e22e4c7 // fcmge v7.4s, v6.4s, v2.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V2.B16, V2.B16
+	WORD $0x6e23e4c7 // fcmge v7.4s, v6.4s, v3.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V3.B16, V3.B16
+	WORD $0x6e24e4c7 // fcmge v7.4s, v6.4s, v4.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V4.B16, V4.B16
+	WORD $0x6e25e4c7 // fcmge v7.4s, v6.4s, v5.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V5.B16, V5.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD dst+0(FP), R3
+	FMOVQ F0, (R3)
+	ADD R0<<0, R3, R4
+	FMOVQ F1, (R4)
+	ADD R0<<1, R3, R4
+	FMOVQ F2, (R4)
+	ADD R1<<0, R3, R4
+	FMOVQ F3, (R4)
+	ADD R0<<2, R3, R1
+	FMOVQ F4, (R1)
+	ADD R2<<0, R3, R0
+	FMOVQ F5, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise7x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise7x1NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	B started
+zero:
+	VEOR V7.B16, V7.B16, V7.B16
+	VORR V7.B16, V7.B16, V0.B16
+	VORR V7.B16, V7.B16, V1.B16
+	VORR V7.B16, V7.B16, V2.B16
+	VORR V7.B16, V7.B16, V3.B16
+	VORR V7.B16, V7.B16, V4.B16
+	VORR V7.B16, V7.B16, V5.B16
+	VORR V7.B16, V7.B16, V6.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V7.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V8.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V9.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F10
+	VFMLA V10.S4, V7.S4, V0.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F10
+	VFMLA V10.S4, V7.S4, V1.S4
+	VFMLA V10.S4, V8.S4, V0.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F10
+	VFMLA V10.S4, V7.S4, V2.S4
+	VFMLA V10.S4, V8.S4, V1.S4
+	VFMLA V10.S4, V9.S4, V0.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F10
+	VFMLA V10.S4, V7.S4, V3.S4
+	VFMLA V10.S4, V8.S4, V2.S4
+	VFMLA V10.S4, V9.S4, V1.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F10
+	VFMLA V10.S4, V7.S4, V4.S4
+	VFMLA V10.S4, V8.S4, V3.S4
+	VFMLA V10.S4, V9.S4, V2.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F10
+	VFMLA V10.S4, V7.S4, V5.S4
+	VFMLA V10.S4, V8.S4, V4.S4
+	VFMLA V10.S4, V9.S4, V3.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F10
+	VFMLA V10.S4, V7.S4, V6.S4
+	VFMLA V10.S4, V8.S4, V5.S4
+	VFMLA V10.S4, V9.S4, V4.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F7
+	VFMLA V7.S4, V8.S4, V6.S4
+	VFMLA V7.S4, V9.S4, V5.S4
+	FMOVQ (R9), F7
+	VFMLA V7.S4, V9.S4, V6.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD res+72(FP), R3
+	FMOVQ (R3), F7
+	WORD $0x4e27d400 // fadd v0.4s, v0.4s, v7.4s
+	ADD R0<<0, R3, R4
+	FMOVQ (R4), F7
+	WORD $0x4e27d421 // fadd v1.4s, v1.4s, v7.4s
+	ADD R0<<1, R3, R4
+	FMOVQ (R4), F7
+	WORD $0x4e27d442 // fadd v2.4s, v2.4s, v7.4s
+	ADD R1<<0, R3, R4
+	FMOVQ (R4), F7
+	WORD $0x4e27d463 // fadd v3.4s, v3.4s, v7.4s
+	ADD R0<<2, R3, R4
+	FMOVQ (R4), F7
+	WORD $0x4e27d484 // fadd v4.4s, v4.4s, v7.4s
+	ADD R2<<0, R3, R0
+	FMOVQ (R0), F7
+	WORD $0x4e27d4a5 // fadd v5.4s, v5.4s, v7.4s
+	ADD R1<<1, R3, R0
+	FMOVQ (R0), F7
+	WORD $0x4e27d4c6 // fadd v6.4s, v6.4s, v7.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V7.B16, V7.B16, V7.B16
+	WORD $0x6e20e4e8 // fcmge v8.4s, v7.4s, v0.4s
+	WORD $0x6e205908 // not v8.16b, v8.16b
+	VAND V8.B16, V0.B16, V0.B16
+	WORD $0x6e21e4e8 // fcmge v8.4s, v7.4s, v1.4s
+	WORD $0x6e205908 // not v8.16b, v8.16b
+	VAND V8.B16, V1.B16, V1.B16
+	WORD $0x6e22e4e8 // fcmge v8.4s, v7.4s, v2.4s
+	WORD $0x6e205908 // not v8.16b, v8.16b
+	VAND V8.B16, V2.B16, V2.B16
+	WORD $0x6e23e4e8 // fcmge v8.4s, v7.4s, v3.4s
+	WORD $0x6e205908 // not v8.16b, v8.16b
+	VAND V8.B16, V3.B16, V3.B16
+	WORD $0x6e24e4e8 // fcmge v8.4s, v7.4s, v4.4s
+	WORD $0x6e205908 // not v8.16b, v8.16b
+	VAND V8.B16, V4.B16, V4.B16
+	WORD $0x6e25e4e8 // fcmge v8.4s, v7.4s, v5.4s
+	WORD $0x6e205908 // not v8.16b, v8.16b
+	VAND V8.B16, V5.B16, V5.B16
+	WORD $0x6e26e4e8 // fcmge v8.4s, v7.4s, v6.4s
+	WORD $0x6e205908 // not v8.16b, v8.16b
+	VAND V8.B16, V6.B16, V6.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD dst+0(FP), R3
+	FMOVQ F0, (R3)
+	ADD R0<<0, R3, R4
+	FMOVQ F1, (R4)
+	ADD R0<<1, R3, R4
+	FMOVQ F2, (R4)
+	ADD R1<<0, R3, R4
+	FMOVQ F3, (R4)
+	ADD R0<<2, R3, R4
+	FMOVQ F4, (R4)
+	ADD R2<<0, R3, R0
+	FMOVQ F5, (R0)
+	ADD R1<<1, R3, R0
+	FMOVQ F6, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise8x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise8x1NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	B started
+zero:
+	VEOR V8.B16, V8.B16, V8.B16
+	VORR V8.B16, V8.B16, V0.B16
+	VORR V8.B16, V8.B16, V1.B16
+	VORR V8.B16, V8.B16, V2.B16
+	VORR V8.B16, V8.B16, V3.B16
+	VORR V8.B16, V8.B16, V4.B16
+	VORR V8.B16, V8.B16, V5.B16
+	VORR V8.B16, V8.B16, V6.B16
+	VORR V8.B16, V8.B16, V7.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V8.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V9.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V10.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F11
+	VFMLA V11.S4, V8.S4, V0.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F11
+	VFMLA V11.S4, V8.S4, V1.S4
+	VFMLA V11.S4, V9.S4, V0.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F11
+	VFMLA V11.S4, V8.S4, V2.S4
+	VFMLA V11.S4, V9.S4, V1.S4
+	VFMLA V11.S4, V10.S4, V0.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F11
+	VFMLA V11.S4, V8.S4, V3.S4
+	VFMLA V11.S4, V9.S4, V2.S4
+	VFMLA V11.S4, V10.S4, V1.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F11
+	VFMLA V11.S4, V8.S4, V4.S4
+	VFMLA V11.S4, V9.S4, V3.S4
+	VFMLA V11.S4, V10.S4, V2.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F11
+	VFMLA V11.S4, V8.S4, V5.S4
+	VFMLA V11.S4, V9.S4, V4.S4
+	VFMLA V11.S4, V10.S4, V3.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F11
+	VFMLA V11.S4, V8.S4, V6.S4
+	VFMLA V11.S4, V9.S4, V5.S4
+	VFMLA V11.S4, V10.S4, V4.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F11
+	VFMLA V11.S4, V8.S4, V7.S4
+	VFMLA V11.S4, V9.S4, V6.S4
+	VFMLA V11.S4, V10.S4, V5.S4
+	FMOVQ (R9), F8
+	VFMLA V8.S4, V9.S4, V7.S4
+	VFMLA V8.S4, V10.S4, V6.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F8
+	VFMLA V8.S4, V10.S4, V7.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	FMOVQ (R4), F8
+	WORD $0x4e28d400 // fadd v0.4s, v0.4s, v8.4s
+	ADD R0<<0, R4, R5
+	FMOVQ (R5), F8
+	WORD $0x4e28d421 // fadd v1.4s, v1.4s, v8.4s
+	ADD R0<<1, R4, R5
+	FMOVQ (R5), F8
+	WORD $0x4e28d442 // fadd v2.4s, v2.4s, v8.4s
+	ADD R1<<0, R4, R5
+	FMOVQ (R5), F8
+	WORD $0x4e28d463 // fadd v3.4s, v3.4s, v8.4s
+	ADD R0<<2, R4, R5
+	FMOVQ (R5), F8
+	WORD $0x4e28d484 // fadd v4.4s, v4.4s, v8.4s
+	ADD R2<<0, R4, R0
+	FMOVQ (R0), F8
+	WORD $0x4e28d4a5 // fadd v5.4s, v5.4s, v8.4s
+	ADD R1<<1, R4, R0
+	FMOVQ (R0), F8
+	WORD $0x4e28d4c6 // fadd v6.4s, v6.4s, v8.4s
+	ADD R3<<0, R4, R0
+	FMOVQ (R0), F8
+	WORD $0x4e28d4e7 // fadd v7.4s, v7.4s, v8.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V8.B16, V8.B16, V8.B16
+	WORD $0x6e20e509 // fcmge v9.4s, v8.4s, v0.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V0.B16, V0.B16
+	WORD $0x6e21e509 // fcmge v9.4s, v8.4s, v1.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V1.B16, V1.B16
+	WORD $0x6e22e509 // fcmge v9.4s, v8.4s, v2.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V2.B16, V2.B16
+	WORD $0x6e23e509 // fcmge v9.4s, v8.4s, v3.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V3.B16, V3.B16
+	WORD $0x6e24e509 // fcmge v9.4s, v8.4s, v4.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V4.B16, V4.B16
+	WORD $0x6e25e509 // fcmge v9.4s, v8.4s, v5.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V5.B16, V5.B16
+	WORD $0x6e26e509 // fcmge v9.4s, v8.4s, v6.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V6.B16, V6.B16
+	WORD $0x6e27e509 // fcmge v9.4s, v8.4s, v7.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V7.B16, V7.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	FMOVQ F0, (R4)
+	ADD R0<<0, R4, R5
+	FMOVQ F1, (R5)
+	ADD R0<<1, R4, R5
+	FMOVQ F2, (R5)
+	ADD R1<<0, R4, R5
+	FMOVQ F3, (R5)
+	ADD R0<<2, R4, R5
+	FMOVQ F4, (R5)
+	ADD R2<<0, R4, R0
+	FMOVQ F5, (R0)
+	ADD R1<<1, R4, R0
+	FMOVQ F6, (R0)
+	ADD R3<<0, R4, R0
+	FMOVQ F7, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise9x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise9x1NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	B started
+zero:
+	VEOR V9.B16, V9.B16, V9.B16
+	VORR V9.B16, V9.B16, V0.B16
+	VORR V9.B16, V9.B16, V1.B16
+	VORR V9.B16, V9.B16, V2.B16
+	VORR V9.B16, V9.B16, V3.B16
+	VORR V9.B16, V9.B16, V4.B16
+	VORR V9.B16, V9.B16, V5.B16
+	VORR V9.B16, V9.B16, V6.B16
+	VORR V9.B16, V9.B16, V7.B16
+	VORR V9.B16, V9.B16, V8.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V9.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V10.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V11.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F12
+	VFMLA V12.S4, V9.S4, V0.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F12
+	VFMLA V12.S4, V9.S4, V1.S4
+	VFMLA V12.S4, V10.S4, V0.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F12
+	VFMLA V12.S4, V9.S4, V2.S4
+	VFMLA V12.S4, V10.S4, V1.S4
+	VFMLA V12.S4, V11.S4, V0.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F12
+	VFMLA V12.S4, V9.S4, V3.S4
+	VFMLA V12.S4, V10.S4, V2.S4
+	VFMLA V12.S4, V11.S4, V1.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F12
+	VFMLA V12.S4, V9.S4, V4.S4
+	VFMLA V12.S4, V10.S4, V3.S4
+	VFMLA V12.S4, V11.S4, V2.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F12
+	VFMLA V12.S4, V9.S4, V5.S4
+	VFMLA V12.S4, V10.S4, V4.S4
+	VFMLA V12.S4, V11.S4, V3.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F12
+	VFMLA V12.S4, V9.S4, V6.S4
+	VFMLA V12.S4, V10.S4, V5.S4
+	VFMLA V12.S4, V11.S4, V4.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F12
+	VFMLA V12.S4, V9.S4, V7.S4
+	VFMLA V12.S4, V10.S4, V6.S4
+	VFMLA V12.S4, V11.S4, V5.S4
+	FMOVQ (R9), F12
+	VFMLA V12.S4, V9.S4, V8.S4
+	VFMLA V12.S4, V10.S4, V7.S4
+	VFMLA V12.S4, V11.S4, V6.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F9
+	VFMLA V9.S4, V10.S4, V8.S4
+	VFMLA V9.S4, V11.S4, V7.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F9
+	VFMLA V9.S4, V11.S4, V8.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F9
+	WORD $0x4e29d400 // fadd v0.4s, v0.4s, v9.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F9
+	WORD $0x4e29d421 // fadd v1.4s, v1.4s, v9.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F9
+	WORD $0x4e29d442 // fadd v2.4s, v2.4s, v9.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F9
+	WORD $0x4e29d463 // fadd v3.4s, v3.4s, v9.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F9
+	WORD $0x4e29d484 // fadd v4.4s, v4.4s, v9.4s
+	ADD R2<<0, R4, R0
+	FMOVQ (R0), F9
+	WORD $0x4e29d4a5 // fadd v5.4s, v5.4s, v9.4s
+	ADD R1<<1, R4, R0
+	FMOVQ (R0), F9
+	WORD $0x4e29d4c6 // fadd v6.4s, v6.4s, v9.4s
+	ADD R3<<0, R4, R0
+	FMOVQ (R0), F9
+	WORD $0x4e29d4e7 // fadd v7.4s, v7.4s, v9.4s
+	FMOVQ (R5), F9
+	WORD $0x4e29d508 // fadd v8.4s, v8.4s, v9.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V9.B16, V9.B16, V9.B16
+	WORD $0x6e20e52a // fcmge v10.4s, v9.4s, v0.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V0.B16, V0.B16
+	WORD $0x6e21e52a // fcmge v10.4s, v9.4s, v1.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V1.B16, V1.B16
+	WORD $0x6e22e52a // fcmge v10.4s, v9.4s, v2.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V2.B16, V2.B16
+	WORD $0x6e23e52a // fcmge v10.4s, v9.4s, v3.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V3.B16, V3.B16
+	WORD $0x6e24e52a // fcmge v10.4s, v9.4s, v4.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V4.B16, V4.B16
+	WORD $0x6e25e52a // fcmge v10.4s, v9.4s, v5.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V5.B16, V5.B16
+	WORD $0x6e26e52a // fcmge v10.4s, v9.4s, v6.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V6.B16, V6.B16
+	WORD $0x6e27e52a // fcmge v10.4s, v9.4s, v7.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V7.B16, V7.B16
+	WORD $0x6e28e52a // fcmge v10.4s, v9.4s, v8.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V8.B16, V8.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F1, (R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F2, (R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F3, (R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F4, (R6)
+	ADD R2<<0, R4, R0
+	FMOVQ F5, (R0)
+	ADD R1<<1, R4, R0
+	FMOVQ F6, (R0)
+	ADD R3<<0, R4, R0
+	FMOVQ F7, (R0)
+	FMOVQ F8, (R5)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise10x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise10x1NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	B started
+zero:
+	VEOR V10.B16, V10.B16, V10.B16
+	VORR V10.B16, V10.B16, V0.B16
+	VORR V10.B16, V10.B16, V1.B16
+	VORR V10.B16, V10.B16, V2.B16
+	VORR V10.B16, V10.B16, V3.B16
+	VORR V10.B16, V10.B16, V4.B16
+	VORR V10.B16, V10.B16, V5.B16
+	VORR V10.B16, V10.B16, V6.B16
+	VORR V10.B16, V10.B16, V7.B16
+	VORR V10.B16, V10.B16, V8.B16
+	VORR V10.B16, V10.B16, V9.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V10.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V11.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V12.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F13
+	VFMLA V13.S4, V10.S4, V0.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F13
+	VFMLA V13.S4, V10.S4, V1.S4
+	VFMLA V13.S4, V11.S4, V0.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F13
+	VFMLA V13.S4, V10.S4, V2.S4
+	VFMLA V13.S4, V11.S4, V1.S4
+	VFMLA V13.S4, V12.S4, V0.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F13
+	VFMLA V13.S4, V10.S4, V3.S4
+	VFMLA V13.S4, V11.S4, V2.S4
+	VFMLA V13.S4, V12.S4, V1.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F13
+	VFMLA V13.S4, V10.S4, V4.S4
+	VFMLA V13.S4, V11.S4, V3.S4
+	VFMLA V13.S4, V12.S4, V2.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F13
+	VFMLA V13.S4, V10.S4, V5.S4
+	VFMLA V13.S4, V11.S4, V4.S4
+	VFMLA V13.S4, V12.S4, V3.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F13
+	VFMLA V13.S4, V10.S4, V6.S4
+	VFMLA V13.S4, V11.S4, V5.S4
+	VFMLA V13.S4, V12.S4, V4.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F13
+	VFMLA V13.S4, V10.S4, V7.S4
+	VFMLA V13.S4, V11.S4, V6.S4
+	VFMLA V13.S4, V12.S4, V5.S4
+	FMOVQ (R9), F13
+	VFMLA V13.S4, V10.S4, V8.S4
+	VFMLA V13.S4, V11.S4, V7.S4
+	VFMLA V13.S4, V12.S4, V6.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F13
+	VFMLA V13.S4, V10.S4, V9.S4
+	VFMLA V13.S4, V11.S4, V8.S4
+	VFMLA V13.S4, V12.S4, V7.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F10
+	VFMLA V10.S4, V11.S4, V9.S4
+	VFMLA V10.S4, V12.S4, V8.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F10
+	VFMLA V10.S4, V12.S4, V9.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F10
+	WORD $0x4e2ad400 // fadd v0.4s, v0.4s, v10.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F10
+	WORD $0x4e2ad421 // fadd v1.4s, v1.4s, v10.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F10
+	WORD $0x4e2ad442 // fadd v2.4s, v2.4s, v10.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F10
+	WORD $0x4e2ad463 // fadd v3.4s, v3.4s, v10.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F10
+	WORD $0x4e2ad484 // fadd v4.4s, v4.4s, v10.4s
+	ADD R2<<0, R4, R6
+	FMOVQ (R6), F10
+	WORD $0x4e2ad4a5 // fadd v5.4s, v5.4s, v10.4s
+	ADD R1<<1, R4, R2
+	FMOVQ (R2), F10
+	WORD $0x4e2ad4c6 // fadd v6.4s, v6.4s, v10.4s
+	ADD R3<<0, R4, R1
+	FMOVQ (R1), F10
+	WORD $0x4e2ad4e7 // fadd v7.4s, v7.4s, v10.4s
+	FMOVQ (R5), F10
+	WORD $0x4e2ad508 // fadd v8.4s, v8.4s, v10.4s
+	ADD R0<<0, R5, R1
+	FMOVQ (R1), F10
+	WORD $0x4e2ad529 // fadd v9.4s, v9.4s, v10.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V10.B16, V10.B16, V10.B16
+	WORD $0x6e20e54b // fcmge v11.4s, v10.4s, v0.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V0.B16, V0.B16
+	WORD $0x6e21e54b // fcmge v11.4s, v10.4s, v1.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V1.B16, V1.B16
+	WORD $0x6e22e54b // fcmge v11.4s, v10.4s, v2.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V2.B16, V2.B16
+	WORD $0x6e23e54b // fcmge v11.4s, v10.4s, v3.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V3.B16, V3.B16
+	WORD $0x6e24e54b // fcmge v11.4s, v10.4s, v4.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V4.B16, V4.B16
+	WORD $0x6e25e54b // fcmge v11.4s, v10.4s, v5.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V5.B16, V5.B16
+	WORD $0x6e26e54b // fcmge v11.4s, v10.4s, v6.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V6.B16, V6.B16
+	WORD $0x6e27e54b // fcmge v11.4s, v10.4s, v7.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V7.B16, V7.B16
+	WORD $0x6e28e54b // fcmge v11.4s, v10.4s, v8.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V8.B16, V8.B16
+	WORD $0x6e29e54b // fcmge v11.4s, v10.4s, v9.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V9.B16, V9.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F1, (R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F2, (R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F3, (R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F4, (R6)
+	ADD R2<<0, R4, R6
+	FMOVQ F5, (R6)
+	ADD R1<<1, R4, R2
+	FMOVQ F6, (R2)
+	ADD R3<<0, R4, R1
+	FMOVQ F7, (R1)
+	FMOVQ F8, (R5)
+	ADD R0<<0, R5, R1
+	FMOVQ F9, (R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise11x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise11x1NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	B started
+zero:
+	VEOR V11.B16, V11.B16, V11.B16
+	VORR V11.B16, V11.B16, V0.B16
+	VORR V11.B16, V11.B16, V1.B16
+	VORR V11.B16, V11.B16, V2.B16
+	VORR V11.B16, V11.B16, V3.B16
+	VORR V11.B16, V11.B16, V4.B16
+	VORR V11.B16, V11.B16, V5.B16
+	VORR V11.B16, V11.B16, V6.B16
+	VORR V11.B16, V11.B16, V7.B16
+	VORR V11.B16, V11.B16, V8.B16
+	VORR V11.B16, V11.B16, V9.B16
+	VORR V11.B16, V11.B16, V10.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V11.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V12.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V13.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F14
+	VFMLA V14.S4, V11.S4, V0.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F14
+	VFMLA V14.S4, V11.S4, V1.S4
+	VFMLA V14.S4, V12.S4, V0.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F14
+	VFMLA V14.S4, V11.S4, V2.S4
+	VFMLA V14.S4, V12.S4, V1.S4
+	VFMLA V14.S4, V13.S4, V0.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F14
+	VFMLA V14.S4, V11.S4, V3.S4
+	VFMLA V14.S4, V12.S4, V2.S4
+	VFMLA V14.S4, V13.S4, V1.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F14
+	VFMLA V14.S4, V11.S4, V4.S4
+	VFMLA V14.S4, V12.S4, V3.S4
+	VFMLA V14.S4, V13.S4, V2.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F14
+	VFMLA V14.S4, V11.S4, V5.S4
+	VFMLA V14.S4, V12.S4, V4.S4
+	VFMLA V14.S4, V13.S4, V3.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F14
+	VFMLA V14.S4, V11.S4, V6.S4
+	VFMLA V14.S4, V12.S4, V5.S4
+	VFMLA V14.S4, V13.S4, V4.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F14
+	VFMLA V14.S4, V11.S4, V7.S4
+	VFMLA V14.S4, V12.S4, V6.S4
+	VFMLA V14.S4, V13.S4, V5.S4
+	FMOVQ (R9), F14
+	VFMLA V14.S4, V11.S4, V8.S4
+	VFMLA V14.S4, V12.S4, V7.S4
+	VFMLA V14.S4, V13.S4, V6.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F14
+	VFMLA V14.S4, V11.S4, V9.S4
+	VFMLA V14.S4, V12.S4, V8.S4
+	VFMLA V14.S4, V13.S4, V7.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F14
+	VFMLA V14.S4, V11.S4, V10.S4
+	VFMLA V14.S4, V12.S4, V9.S4
+	VFMLA V14.S4, V13.S4, V8.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F11
+	VFMLA V11.S4, V12.S4, V10.S4
+	VFMLA V11.S4, V13.S4, V9.S4
+	ADD R4<<2, R9, R8
+	FMOVQ (R8), F11
+	VFMLA V11.S4, V13.S4, V10.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F11
+	WORD $0x4e2bd400 // fadd v0.4s, v0.4s, v11.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F11
+	WORD $0x4e2bd421 // fadd v1.4s, v1.4s, v11.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F11
+	WORD $0x4e2bd442 // fadd v2.4s, v2.4s, v11.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F11
+	WORD $0x4e2bd463 // fadd v3.4s, v3.4s, v11.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F11
+	WORD $0x4e2bd484 // fadd v4.4s, v4.4s, v11.4s
+	ADD R2<<0, R4, R6
+	FMOVQ (R6), F11
+	WORD $0x4e2bd4a5 // fadd v5.4s, v5.4s, v11.4s
+	ADD R1<<1, R4, R2
+	FMOVQ (R2), F11
+	WORD $0x4e2bd4c6 // fadd v6.4s, v6.4s, v11.4s
+	ADD R3<<0, R4, R1
+	FMOVQ (R1), F11
+	WORD $0x4e2bd4e7 // fadd v7.4s, v7.4s, v11.4s
+	FMOVQ (R5), F11
+	WORD $0x4e2bd508 // fadd v8.4s, v8.4s, v11.4s
+	ADD R0<<0, R5, R1
+	FMOVQ (R1), F11
+	WORD $0x4e2bd529 // fadd v9.4s, v9.4s, v11.4s
+	ADD R0<<1, R5, R1
+	FMOVQ (R1), F11
+	WORD $0x4e2bd54a // fadd v10.4s, v10.4s, v11.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V11.B16, V11.B16, V11.B16
+	WORD $0x6e20e56c // fcmge v12.4s, v11.4s, v0.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V0.B16, V0.B16
+	WORD $0x6e21e56c // fcmge v12.4s, v11.4s, v1.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V1.B16, V1.B16
+	WORD $0x6e22e56c // fcmge v12.4s, v11.4s, v2.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V2.B16, V2.B16
+	WORD $0x6e23e56c // fcmge v12.4s, v11.4s, v3.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V3.B16, V3.B16
+	WORD $0x6e24e56c // fcmge v12.4s, v11.4s, v4.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V4.B16, V4.B16
+	WORD $0x6e25e56c // fcmge v12.4s, v11.4s, v5.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V5.B16, V5.B16
+	WORD $0x6e26e56c // fcmge v12.4s, v11.4s, v6.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V6.B16, V6.B16
+	WORD $0x6e27e56c // fcmge v12.4s, v11.4s, v7.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V7.B16, V7.B16
+	WORD $0x6e28e56c // fcmge v12.4s, v11.4s, v8.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V8.B16, V8.B16
+	WORD $0x6e29e56c // fcmge v12.4s, v11.4s, v9.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V9.B16, V9.B16
+	WORD $0x6e2ae56c // fcmge v12.4s, v11.4s, v10.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V10.B16, V10.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F1, (R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F2, (R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F3, (R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F4, (R6)
+	ADD R2<<0, R4, R6
+	FMOVQ F5, (R6)
+	ADD R1<<1, R4, R2
+	FMOVQ F6, (R2)
+	ADD R3<<0, R4, R1
+	FMOVQ F7, (R1)
+	FMOVQ F8, (R5)
+	ADD R0<<0, R5, R1
+	FMOVQ F9, (R1)
+	ADD R0<<1, R5, R1
+	FMOVQ F10, (R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise12x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise12x1NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	B started
+zero:
+	VEOR V12.B16, V12.B16, V12.B16
+	VORR V12.B16, V12.B16, V0.B16
+	VORR V12.B16, V12.B16, V1.B16
+	VORR V12.B16, V12.B16, V2.B16
+	VORR V12.B16, V12.B16, V3.B16
+	VORR V12.B16, V12.B16, V4.B16
+	VORR V12.B16, V12.B16, V5.B16
+	VORR V12.B16, V12.B16, V6.B16
+	VORR V12.B16, V12.B16, V7.B16
+	VORR V12.B16, V12.B16, V8.B16
+	VORR V12.B16, V12.B16, V9.B16
+	VORR V12.B16, V12.B16, V10.B16
+	VORR V12.B16, V12.B16, V11.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V12.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V13.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V14.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F15
+	VFMLA V15.S4, V12.S4, V0.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V12.S4, V1.S4
+	VFMLA V15.S4, V13.S4, V0.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V12.S4, V2.S4
+	VFMLA V15.S4, V13.S4, V1.S4
+	VFMLA V15.S4, V14.S4, V0.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V12.S4, V3.S4
+	VFMLA V15.S4, V13.S4, V2.S4
+	VFMLA V15.S4, V14.S4, V1.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V12.S4, V4.S4
+	VFMLA V15.S4, V13.S4, V3.S4
+	VFMLA V15.S4, V14.S4, V2.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V12.S4, V5.S4
+	VFMLA V15.S4, V13.S4, V4.S4
+	VFMLA V15.S4, V14.S4, V3.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V12.S4, V6.S4
+	VFMLA V15.S4, V13.S4, V5.S4
+	VFMLA V15.S4, V14.S4, V4.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V12.S4, V7.S4
+	VFMLA V15.S4, V13.S4, V6.S4
+	VFMLA V15.S4, V14.S4, V5.S4
+	FMOVQ (R9), F15
+	VFMLA V15.S4, V12.S4, V8.S4
+	VFMLA V15.S4, V13.S4, V7.S4
+	VFMLA V15.S4, V14.S4, V6.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F15
+	VFMLA V15.S4, V12.S4, V9.S4
+	VFMLA V15.S4, V13.S4, V8.S4
+	VFMLA V15.S4, V14.S4, V7.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F15
+	VFMLA V15.S4, V12.S4, V10.S4
+	VFMLA V15.S4, V13.S4, V9.S4
+	VFMLA V15.S4, V14.S4, V8.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F15
+	VFMLA V15.S4, V12.S4, V11.S4
+	VFMLA V15.S4, V13.S4, V10.S4
+	VFMLA V15.S4, V14.S4, V9.S4
+	ADD R4<<2, R9, R8
+	FMOVQ (R8), F12
+	VFMLA V12.S4, V13.S4, V11.S4
+	VFMLA V12.S4, V14.S4, V10.S4
+	ADD R6<<0, R9, R8
+	FMOVQ (R8), F12
+	VFMLA V12.S4, V14.S4, V11.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F12
+	WORD $0x4e2cd400 // fadd v0.4s, v0.4s, v12.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F12
+	WORD $0x4e2cd421 // fadd v1.4s, v1.4s, v12.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F12
+	WORD $0x4e2cd442 // fadd v2.4s, v2.4s, v12.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F12
+	WORD $0x4e2cd463 // fadd v3.4s, v3.4s, v12.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F12
+	WORD $0x4e2cd484 // fadd v4.4s, v4.4s, v12.4s
+	ADD R2<<0, R4, R6
+	FMOVQ (R6), F12
+	WORD $0x4e2cd4a5 // fadd v5.4s, v5.4s, v12.4s
+	ADD R1<<1, R4, R2
+	FMOVQ (R2), F12
+	WORD $0x4e2cd4c6 // fadd v6.4s, v6.4s, v12.4s
+	ADD R3<<0, R4, R2
+	FMOVQ (R2), F12
+	WORD $0x4e2cd4e7 // fadd v7.4s, v7.4s, v12.4s
+	FMOVQ (R5), F12
+	WORD $0x4e2cd508 // fadd v8.4s, v8.4s, v12.4s
+	ADD R0<<0, R5, R2
+	FMOVQ (R2), F12
+	WORD $0x4e2cd529 // fadd v9.4s, v9.4s, v12.4s
+	ADD R0<<1, R5, R2
+	FMOVQ (R2), F12
+	WORD $0x4e2cd54a // fadd v10.4s, v10.4s, v12.4s
+	ADD R1<<0, R5, R0
+	FMOVQ (R0), F12
+	WORD $0x4e2cd56b // fadd v11.4s, v11.4s, v12.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V12.B16, V12.B16, V12.B16
+	WORD $0x6e20e58d // fcmge v13.4s, v12.4s, v0.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V0.B16, V0.B16
+	WORD $0x6e21e58d // fcmge v13.4s, v12.4s, v1.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V1.B16, V1.B16
+	WORD $0x6e22e58d // fcmge v13.4s, v12.4s, v2.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V2.B16, V2.B16
+	WORD $0x6e23e58d // fcmge v13.4s, v12.4s, v3.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V3.B16, V3.B16
+	WORD $0x6e24e58d // fcmge v13.4s, v12.4s, v4.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V4.B16, V4.B16
+	WORD $0x6e25e58d // fcmge v13.4s, v12.4s, v5.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V5.B16, V5.B16
+	WORD $0x6e26e58d // fcmge v13.4s, v12.4s, v6.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V6.B16, V6.B16
+	WORD $0x6e27e58d // fcmge v13.4s, v12.4s, v7.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V7.B16, V7.B16
+	WORD $0x6e28e58d // fcmge v13.4s, v12.4s, v8.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V8.B16, V8.B16
+	WORD $0x6e29e58d // fcmge v13.4s, v12.4s, v9.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V9.B16, V9.B16
+	WORD $0x6e2ae58d // fcmge v13.4s, v12.4s, v10.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V10.B16, V10.B16
+	WORD $0x6e2be58d // fcmge v13.4s, v12.4s, v11.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V11.B16, V11.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F1, (R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F2, (R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F3, (R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F4, (R6)
+	ADD R2<<0, R4, R6
+	FMOVQ F5, (R6)
+	ADD R1<<1, R4, R2
+	FMOVQ F6, (R2)
+	ADD R3<<0, R4, R2
+	FMOVQ F7, (R2)
+	FMOVQ F8, (R5)
+	ADD R0<<0, R5, R2
+	FMOVQ F9, (R2)
+	ADD R0<<1, R5, R2
+	FMOVQ F10, (R2)
+	ADD R1<<0, R5, R0
+	FMOVQ F11, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise13x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise13x1NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	B started
+zero:
+	VEOR V13.B16, V13.B16, V13.B16
+	VORR V13.B16, V13.B16, V0.B16
+	VORR V13.B16, V13.B16, V1.B16
+	VORR V13.B16, V13.B16, V2.B16
+	VORR V13.B16, V13.B16, V3.B16
+	VORR V13.B16, V13.B16, V4.B16
+	VORR V13.B16, V13.B16, V5.B16
+	VORR V13.B16, V13.B16, V6.B16
+	VORR V13.B16, V13.B16, V7.B16
+	VORR V13.B16, V13.B16, V8.B16
+	VORR V13.B16, V13.B16, V9.B16
+	VORR V13.B16, V13.B16, V10.B16
+	VORR V13.B16, V13.B16, V11.B16
+	VORR V13.B16, V13.B16, V12.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V13.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V14.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V15.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F16
+	VFMLA V16.S4, V13.S4, V0.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F16
+	VFMLA V16.S4, V13.S4, V1.S4
+	VFMLA V16.S4, V14.S4, V0.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F16
+	VFMLA V16.S4, V13.S4, V2.S4
+	VFMLA V16.S4, V14.S4, V1.S4
+	VFMLA V16.S4, V15.S4, V0.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F16
+	VFMLA V16.S4, V13.S4, V3.S4
+	VFMLA V16.S4, V14.S4, V2.S4
+	VFMLA V16.S4, V15.S4, V1.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F16
+	VFMLA V16.S4, V13.S4, V4.S4
+	VFMLA V16.S4, V14.S4, V3.S4
+	VFMLA V16.S4, V15.S4, V2.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F16
+	VFMLA V16.S4, V13.S4, V5.S4
+	VFMLA V16.S4, V14.S4, V4.S4
+	VFMLA V16.S4, V15.S4, V3.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F16
+	VFMLA V16.S4, V13.S4, V6.S4
+	VFMLA V16.S4, V14.S4, V5.S4
+	VFMLA V16.S4, V15.S4, V4.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F16
+	VFMLA V16.S4, V13.S4, V7.S4
+	VFMLA V16.S4, V14.S4, V6.S4
+	VFMLA V16.S4, V15.S4, V5.S4
+	FMOVQ (R9), F16
+	VFMLA V16.S4, V13.S4, V8.S4
+	VFMLA V16.S4, V14.S4, V7.S4
+	VFMLA V16.S4, V15.S4, V6.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F16
+	VFMLA V16.S4, V13.S4, V9.S4
+	VFMLA V16.S4, V14.S4, V8.S4
+	VFMLA V16.S4, V15.S4, V7.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F16
+	VFMLA V16.S4, V13.S4, V10.S4
+	VFMLA V16.S4, V14.S4, V9.S4
+	VFMLA V16.S4, V15.S4, V8.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F16
+	VFMLA V16.S4, V13.S4, V11.S4
+	VFMLA V16.S4, V14.S4, V10.S4
+	VFMLA V16.S4, V15.S4, V9.S4
+	ADD R4<<2, R9, R8
+	FMOVQ (R8), F16
+	VFMLA V16.S4, V13.S4, V12.S4
+	VFMLA V16.S4, V14.S4, V11.S4
+	VFMLA V16.S4, V15.S4, V10.S4
+	ADD R6<<0, R9, R8
+	FMOVQ (R8), F13
+	VFMLA V13.S4, V14.S4, V12.S4
+	VFMLA V13.S4, V15.S4, V11.S4
+	ADD R5<<1, R9, R8
+	FMOVQ (R8), F13
+	VFMLA V13.S4, V15.S4, V12.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F13
+	WORD $0x4e2dd400 // fadd v0.4s, v0.4s, v13.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F13
+	WORD $0x4e2dd421 // fadd v1.4s, v1.4s, v13.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F13
+	WORD $0x4e2dd442 // fadd v2.4s, v2.4s, v13.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F13
+	WORD $0x4e2dd463 // fadd v3.4s, v3.4s, v13.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F13
+	WORD $0x4e2dd484 // fadd v4.4s, v4.4s, v13.4s
+	ADD R2<<0, R4, R6
+	FMOVQ (R6), F13
+	WORD $0x4e2dd4a5 // fadd v5.4s, v5.4s, v13.4s
+	ADD R1<<1, R4, R2
+	FMOVQ (R2), F13
+	WORD $0x4e2dd4c6 // fadd v6.4s, v6.4s, v13.4s
+	ADD R3<<0, R4, R2
+	FMOVQ (R2), F13
+	WORD $0x4e2dd4e7 // fadd v7.4s, v7.4s, v13.4s
+	FMOVQ (R5), F13
+	WORD $0x4e2dd508 // fadd v8.4s, v8.4s, v13.4s
+	ADD R0<<0, R5, R2
+	FMOVQ (R2), F13
+	WORD $0x4e2dd529 // fadd v9.4s, v9.4s, v13.4s
+	ADD R0<<1, R5, R2
+	FMOVQ (R2), F13
+	WORD $0x4e2dd54a // fadd v10.4s, v10.4s, v13.4s
+	ADD R1<<0, R5, R2
+	FMOVQ (R2), F13
+	WORD $0x4e2dd56b // fadd v11.4s, v11.4s, v13.4s
+	ADD R0<<2, R5, R1
+	FMOVQ (R1), F13
+	WORD $0x4e2dd58c // fadd v12.4s, v12.4s, v13.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V13.B16, V13.B16, V13.B16
+	WORD $0x6e20e5ae // fcmge v14.4s, v13.4s, v0.4s
+	WORD $0x6e2059ce // not v14.16b, v14.16b
+	VAND V14.B16, V0.B16, V0.B16
+	WORD $0x6e21e5ae // fcmge v14.4s, v13.4s, v1.4s
+	WORD $0x6e2059ce // not v14.16b, v14.16b
+	VAND V14.B16, V1.B16, V1.B16
+	WORD $0x6e22e5ae // fcmge v14.4s, v13.4s, v2.4s
+	WORD $0x6e2059ce // not v14.16b, v14.16b
+	VAND V14.B16, V2.B16, V2.B16
+	WORD $0x6e23e5ae // fcmge v14.4s, v13.4s, v3.4s
+	WORD $0x6e2059ce // not v14.16b, v14.16b
+	VAND V14.B16, V3.B16, V3.B16
+	WORD $0x6e24e5ae // fcmge v14.4s, v13.4s, v4.4s
+	WORD $0x6e2059ce // not v14.16b, v14.16b
+	VAND V14.B16, V4.B16, V4.B16
+	WORD $0x6e25e5ae // fcmge v14.4s, v13.4s, v5.4s
+	WORD $0x6e2059ce // not v14.16b, v14.16b
+	VAND V14.B16, V5.B16, V5.B16
+	WORD $0x6e26e5ae // fcmge v14.4s, v13.4s, v6.4s
+	WORD $0x6e2059ce // not v14.16b, v14.16b
+	VAND V14.B16, V6.B16, V6.B16
+	WORD $0x6e27e5ae // fcmge v14.4s, v13.4s, v7.4s
+	WORD $0x6e2059ce // not v14.16b, v14.16b
+	VAND V14.B16, V7.B16, V7.B16
+	WORD $0x6e28e5ae // fcmge v14.4s, v13.4s, v8.4s
+	WORD $0x6e2059ce // not v14.16b, v14.16b
+	VAND V14.B16, V8.B16, V8.B16
+	WORD $0x6e29e5ae // fcmge v14.4s, v13.4s, v9.4s
+	WORD $0x6e2059ce // not v14.16b, v14.16b
+	VAND V14.B16, V9.B16, V9.B16
+	WORD $0x6e2ae5ae // fcmge v14.4s, v13.4s, v10.4s
+	WORD $0x6e2059ce // not v14.16b, v14.16b
+	VAND V14.B16, V10.B16, V10.B16
+	WORD $0x6e2be5ae // fcmge v14.4s, v13.4s, v11.4s
+	WORD $0x6e2059ce // not v14.16b, v14.16b
+	VAND V14.B16, V11.B16, V11.B16
+	WORD $0x6e2ce5ae // fcmge v14.4s, v13.4s, v12.4s
+	WORD $0x6e2059ce // not v14.16b, v14.16b
+	VAND V14.B16, V12.B16, V12.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F1, (R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F2, (R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F3, (R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F4, (R6)
+	ADD R2<<0, R4, R6
+	FMOVQ F5, (R6)
+	ADD R1<<1, R4, R2
+	FMOVQ F6, (R2)
+	ADD R3<<0, R4, R2
+	FMOVQ F7, (R2)
+	FMOVQ F8, (R5)
+	ADD R0<<0, R5, R2
+	FMOVQ F9, (R2)
+	ADD R0<<1, R5, R2
+	FMOVQ F10, (R2)
+	ADD R1<<0, R5, R2
+	FMOVQ F11, (R2)
+	ADD R0<<2, R5, R1
+	FMOVQ F12, (R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $13, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $13, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $13, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise14x1NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise14x1NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	B started
+zero:
+	VEOR V14.B16, V14.B16, V14.B16
+	VORR V14.B16, V14.B16, V0.B16
+	VORR V14.B16, V14.B16, V1.B16
+	VORR V14.B16, V14.B16, V2.B16
+	VORR V14.B16, V14.B16, V3.B16
+	VORR V14.B16, V14.B16, V4.B16
+	VORR V14.B16, V14.B16, V5.B16
+	VORR V14.B16, V14.B16, V6.B16
+	VORR V14.B16, V14.B16, V7.B16
+	VORR V14.B16, V14.B16, V8.B16
+	VORR V14.B16, V14.B16, V9.B16
+	VORR V14.B16, V14.B16, V10.B16
+	VORR V14.B16, V14.B16, V11.B16
+	VORR V14.B16, V14.B16, V12.B16
+	VORR V14.B16, V14.B16, V13.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V14.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V15.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V16.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F17
+	VFMLA V17.S4, V14.S4, V0.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V14.S4, V1.S4
+	VFMLA V17.S4, V15.S4, V0.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V14.S4, V2.S4
+	VFMLA V17.S4, V15.S4, V1.S4
+	VFMLA V17.S4, V16.S4, V0.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V14.S4, V3.S4
+	VFMLA V17.S4, V15.S4, V2.S4
+	VFMLA V17.S4, V16.S4, V1.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V14.S4, V4.S4
+	VFMLA V17.S4, V15.S4, V3.S4
+	VFMLA V17.S4, V16.S4, V2.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V14.S4, V5.S4
+	VFMLA V17.S4, V15.S4, V4.S4
+	VFMLA V17.S4, V16.S4, V3.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V14.S4, V6.S4
+	VFMLA V17.S4, V15.S4, V5.S4
+	VFMLA V17.S4, V16.S4, V4.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V14.S4, V7.S4
+	VFMLA V17.S4, V15.S4, V6.S4
+	VFMLA V17.S4, V16.S4, V5.S4
+	FMOVQ (R9), F17
+	VFMLA V17.S4, V14.S4, V8.S4
+	VFMLA V17.S4, V15.S4, V7.S4
+	VFMLA V17.S4, V16.S4, V6.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F17
+	VFMLA V17.S4, V14.S4, V9.S4
+	VFMLA V17.S4, V15.S4, V8.S4
+	VFMLA V17.S4, V16.S4, V7.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F17
+	VFMLA V17.S4, V14.S4, V10.S4
+	VFMLA V17.S4, V15.S4, V9.S4
+	VFMLA V17.S4, V16.S4, V8.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F17
+	VFMLA V17.S4, V14.S4, V11.S4
+	VFMLA V17.S4, V15.S4, V10.S4
+	VFMLA V17.S4, V16.S4, V9.S4
+	ADD R4<<2, R9, R8
+	FMOVQ (R8), F17
+	VFMLA V17.S4, V14.S4, V12.S4
+	VFMLA V17.S4, V15.S4, V11.S4
+	VFMLA V17.S4, V16.S4, V10.S4
+	ADD R6<<0, R9, R8
+	FMOVQ (R8), F17
+	VFMLA V17.S4, V14.S4, V13.S4
+	VFMLA V17.S4, V15.S4, V12.S4
+	VFMLA V17.S4, V16.S4, V11.S4
+	ADD R5<<1, R9, R8
+	FMOVQ (R8), F14
+	VFMLA V14.S4, V15.S4, V13.S4
+	VFMLA V14.S4, V16.S4, V12.S4
+	ADD R7<<0, R9, R8
+	FMOVQ (R8), F14
+	VFMLA V14.S4, V16.S4, V13.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F14
+	WORD $0x4e2ed400 // fadd v0.4s, v0.4s, v14.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F14
+	WORD $0x4e2ed421 // fadd v1.4s, v1.4s, v14.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F14
+	WORD $0x4e2ed442 // fadd v2.4s, v2.4s, v14.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F14
+	WORD $0x4e2ed463 // fadd v3.4s, v3.4s, v14.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F14
+	WORD $0x4e2ed484 // fadd v4.4s, v4.4s, v14.4s
+	ADD R2<<0, R4, R6
+	FMOVQ (R6), F14
+	WORD $0x4e2ed4a5 // fadd v5.4s, v5.4s, v14.4s
+	ADD R1<<1, R4, R6
+	FMOVQ (R6), F14
+	WORD $0x4e2ed4c6 // fadd v6.4s, v6.4s, v14.4s
+	ADD R3<<0, R4, R6
+	FMOVQ (R6), F14
+	WORD $0x4e2ed4e7 // fadd v7.4s, v7.4s, v14.4s
+	FMOVQ (R5), F14
+	WORD $0x4e2ed508 // fadd v8.4s, v8.4s, v14.4s
+	ADD R0<<0, R5, R3
+	FMOVQ (R3), F14
+	WORD $0x4e2ed529 // fadd v9.4s, v9.4s, v14.4s
+	ADD R0<<1, R5, R3
+	FMOVQ (R3), F14
+	WORD $0x4e2ed54a // fadd v10.4s, v10.4s, v14.4s
+	ADD R1<<0, R5, R3
+	FMOVQ (R3), F14
+	WORD $0x4e2ed56b // fadd v11.4s, v11.4s, v14.4s
+	ADD R0<<2, R5, R1
+	FMOVQ (R1), F14
+	WORD $0x4e2ed58c // fadd v12.4s, v12.4s, v14.4s
+	ADD R2<<0, R5, R0
+	FMOVQ (R0), F14
+	WORD $0x4e2ed5ad // fadd v13.4s, v13.4s, v14.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V14.B16, V14.B16, V14.B16
+	WORD $0x6e20e5cf // fcmge v15.4s, v14.4s, v0.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V0.B16, V0.B16
+	WORD $0x6e21e5cf // fcmge v15.4s, v14.4s, v1.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V1.B16, V1.B16
+	WORD $0x6e22e5cf // fcmge v15.4s, v14.4s, v2.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V2.B16, V2.B16
+	WORD $0x6e23e5cf // fcmge v15.4s, v14.4s, v3.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V3.B16, V3.B16
+	WORD $0x6e24e5cf // fcmge v15.4s, v14.4s, v4.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V4.B16, V4.B16
+	WORD $0x6e25e5cf // fcmge v15.4s, v14.4s, v5.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V5.B16, V5.B16
+	WORD $0x6e26e5cf // fcmge v15.4s, v14.4s, v6.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V6.B16, V6.B16
+	WORD $0x6e27e5cf // fcmge v15.4s, v14.4s, v7.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V7.B16, V7.B16
+	WORD $0x6e28e5cf // fcmge v15.4s, v14.4s, v8.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V8.B16, V8.B16
+	WORD $0x6e29e5cf // fcmge v15.4s, v14.4s, v9.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V9.B16, V9.B16
+	WORD $0x6e2ae5cf // fcmge v15.4s, v14.4s, v10.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V10.B16, V10.B16
+	WORD $0x6e2be5cf // fcmge v15.4s, v14.4s, v11.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V11.B16, V11.B16
+	WORD $0x6e2ce5cf // fcmge v15.4s, v14.4s, v12.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V12.B16, V12.B16
+	WORD $0x6e2de5cf // fcmge v15.4s, v14.4s, v13.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V13.B16, V13.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F1, (R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F2, (R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F3, (R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F4, (R6)
+	ADD R2<<0, R4, R6
+	FMOVQ F5, (R6)
+	ADD R1<<1, R4, R6
+	FMOVQ F6, (R6)
+	ADD R3<<0, R4, R6
+	FMOVQ F7, (R6)
+	FMOVQ F8, (R5)
+	ADD R0<<0, R5, R3
+	FMOVQ F9, (R3)
+	ADD R0<<1, R5, R3
+	FMOVQ F10, (R3)
+	ADD R1<<0, R5, R3
+	FMOVQ F11, (R3)
+	ADD R0<<2, R5, R1
+	FMOVQ F12, (R1)
+	ADD R2<<0, R5, R0
+	FMOVQ F13, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $14, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $14, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $14, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise1x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise1x2NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	B started
+zero:
+	VEOR V2.B16, V2.B16, V2.B16
+	VORR V2.B16, V2.B16, V0.B16
+	VORR V2.B16, V2.B16, V1.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+tap:
+	MOVD 8(R3), R5
+	ADD R2, R5, R5
+	VLD1R (R5), [V2.S4]
+	MOVD 24(R3), R5
+	ADD R2, R5, R5
+	VLD1R (R5), [V3.S4]
+	MOVD 40(R3), R5
+	ADD R2, R5, R5
+	VLD1R (R5), [V4.S4]
+	MOVD (R3), R5
+	ADD R1, R5, R5
+	FMOVQ (R5), F5
+	VFMLA V5.S4, V2.S4, V0.S4
+	FMOVQ 16(R5), F5
+	VFMLA V5.S4, V2.S4, V1.S4
+	ADD R4<<0, R5, R6
+	FMOVQ (R6), F2
+	VFMLA V2.S4, V3.S4, V0.S4
+	FMOVQ 16(R6), F2
+	VFMLA V2.S4, V3.S4, V1.S4
+	ADD R4<<1, R5, R6
+	FMOVQ (R6), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ 16(R6), F2
+	VFMLA V2.S4, V4.S4, V1.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R0
+	FMOVQ (R0), F2
+	WORD $0x4e22d400 // fadd v0.4s, v0.4s, v2.4s
+	FMOVQ 16(R0), F2
+	WORD $0x4e22d421 // fadd v1.4s, v1.4s, v2.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V2.B16, V2.B16, V2.B16
+	WORD $0x6e20e443 // fcmge v3.4s, v2.4s, v0.4s
+	WORD $0x6e205863 // not v3.16b, v3.16b
+	VAND V3.B16, V0.B16, V0.B16
+	WORD $0x6e21e443 // fcmge v3.4s, v2.4s, v1.4s
+	WORD $0x6e205863 // not v3.16b, v3.16b
+	VAND V3.B16, V1.B16, V1.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R0
+	FMOVQ F0, (R0)
+	FMOVQ F1, 16(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise2x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise2x2NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	B started
+zero:
+	VEOR V4.B16, V4.B16, V4.B16
+	VORR V4.B16, V4.B16, V0.B16
+	VORR V4.B16, V4.B16, V1.B16
+	VORR V4.B16, V4.B16, V2.B16
+	VORR V4.B16, V4.B16, V3.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+tap:
+	MOVD 8(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V4.S4]
+	MOVD 24(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V5.S4]
+	MOVD 40(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V6.S4]
+	MOVD (R3), R6
+	ADD R1, R6, R6
+	FMOVQ (R6), F7
+	VFMLA V7.S4, V4.S4, V0.S4
+	FMOVQ 16(R6), F7
+	VFMLA V7.S4, V4.S4, V1.S4
+	ADD R4<<0, R6, R7
+	FMOVQ (R7), F7
+	VFMLA V7.S4, V4.S4, V2.S4
+	VFMLA V7.S4, V5.S4, V0.S4
+	FMOVQ 16(R7), F7
+	VFMLA V7.S4, V4.S4, V3.S4
+	VFMLA V7.S4, V5.S4, V1.S4
+	ADD R4<<1, R6, R7
+	FMOVQ (R7), F4
+	VFMLA V4.S4, V5.S4, V2.S4
+	VFMLA V4.S4, V6.S4, V0.S4
+	FMOVQ 16(R7), F4
+	VFMLA V4.S4, V5.S4, V3.S4
+	VFMLA V4.S4, V6.S4, V1.S4
+	ADD R5<<0, R6, R7
+	FMOVQ (R7), F4
+	VFMLA V4.S4, V6.S4, V2.S4
+	FMOVQ 16(R7), F4
+	VFMLA V4.S4, V6.S4, V3.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
+	FMOVQ (R1), F4
+	WORD $0x4e24d400 // fadd v0.4s, v0.4s, v4.4s
+	FMOVQ 16(R1), F4
+	WORD $0x4e24d421 // fadd v1.4s, v1.4s, v4.4s
+	ADD R0<<0, R1, R2
+	FMOVQ (R2), F4
+	WORD $0x4e24d442 // fadd v2.4s, v2.4s, v4.4s
+	FMOVQ 16(R2), F4
+	WORD $0x4e24d463 // fadd v3.4s, v3.4s, v4.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V4.B16, V4.B16, V4.B16
+	WORD $0x6e20e485 // fcmge v5.4s, v4.4s, v0.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V0.B16, V0.B16
+	WORD $0x6e21e485 // fcmge v5.4s, v4.4s, v1.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V1.B16, V1.B16
+	WORD $0x6e22e485 // fcmge v5.4s, v4.4s, v2.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V2.B16, V2.B16
+	WORD $0x6e23e485 // fcmge v5.4s, v4.4s, v3.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V3.B16, V3.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R1
+	FMOVQ F0, (R1)
+	FMOVQ F1, 16(R1)
+	ADD R0<<0, R1, R2
+	FMOVQ F2, (R2)
+	FMOVQ F3, 16(R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise3x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise3x2NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	B started
+zero:
+	VEOR V6.B16, V6.B16, V6.B16
+	VORR V6.B16, V6.B16, V0.B16
+	VORR V6.B16, V6.B16, V1.B16
+	VORR V6.B16, V6.B16, V2.B16
+	VORR V6.B16, V6.B16, V3.B16
+	VORR V6.B16, V6.B16, V4.B16
+	VORR V6.B16, V6.B16, V5.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+tap:
+	MOVD 8(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V6.S4]
+	MOVD 24(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V7.S4]
+	MOVD 40(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V8.S4]
+	MOVD (R3), R6
+	ADD R1, R6, R6
+	FMOVQ (R6), F9
+	VFMLA V9.S4, V6.S4, V0.S4
+	FMOVQ 16(R6), F9
+	VFMLA V9.S4, V6.S4, V1.S4
+	ADD R4<<0, R6, R7
+	FMOVQ (R7), F9
+	VFMLA V9.S4, V6.S4, V2.S4
+	VFMLA V9.S4, V7.S4, V0.S4
+	FMOVQ 16(R7), F9
+	VFMLA V9.S4, V6.S4, V3.S4
+	VFMLA V9.S4, V7.S4, V1.S4
+	ADD R4<<1, R6, R7
+	FMOVQ (R7), F9
+	VFMLA V9.S4, V6.S4, V4.S4
+	VFMLA V9.S4, V7.S4, V2.S4
+	VFMLA V9.S4, V8.S4, V0.S4
+	FMOVQ 16(R7), F9
+	VFMLA V9.S4, V6.S4, V5.S4
+	VFMLA V9.S4, V7.S4, V3.S4
+	VFMLA V9.S4, V8.S4, V1.S4
+	ADD R5<<0, R6, R7
+	FMOVQ (R7), F6
+	VFMLA V6.S4, V7.S4, V4.S4
+	VFMLA V6.S4, V8.S4, V2.S4
+	FMOVQ 16(R7), F6
+	VFMLA V6.S4, V7.S4, V5.S4
+	VFMLA V6.S4, V8.S4, V3.S4
+	ADD R4<<2, R6, R7
+	FMOVQ (R7), F6
+	VFMLA V6.S4, V8.S4, V4.S4
+	FMOVQ 16(R7), F6
+	VFMLA V6.S4, V8.S4, V5.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
+	FMOVQ (R1), F6
+	WORD $0x4e26d400 // fadd v0.4s, v0.4s, v6.4s
+	FMOVQ 16(R1), F6
+	WORD $0x4e26d421 // fadd v1.4s, v1.4s, v6.4s
+	ADD R0<<0, R1, R2
+	FMOVQ (R2), F6
+	WORD $0x4e26d442 // fadd v2.4s, v2.4s, v6.4s
+	FMOVQ 16(R2), F6
+	WORD $0x4e26d463 // fadd v3.4s, v3.4s, v6.4s
+	ADD R0<<1, R1, R2
+	FMOVQ (R2), F6
+	WORD $0x4e26d484 // fadd v4.4s, v4.4s, v6.4s
+	FMOVQ 16(R2), F6
+	WORD $0x4e26d4a5 // fadd v5.4s, v5.4s, v6.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V6.B16, V6.B16, V6.B16
+	WORD $0x6e20e4c7 // fcmge v7.4s, v6.4s, v0.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V0.B16, V0.B16
+	WORD $0x6e21e4c7 // fcmge v7.4s, v6.4s, v1.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V1.B16, V1.B16
+	WORD $0x6e22e4c7 // fcmge v7.4s, v6.4s, v2.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V2.B16, V2.B16
+	WORD $0x6e23e4c7 // fcmge v7.4s, v6.4s, v3.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V3.B16, V3.B16
+	WORD $0x6e24e4c7 // fcmge v7.4s, v6.4s, v4.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V4.B16, V4.B16
+	WORD $0x6e25e4c7 // fcmge v7.4s, v6.4s, v5.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V5.B16, V5.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R1
+	FMOVQ F0, (R1)
+	FMOVQ F1, 16(R1)
+	ADD R0<<0, R1, R2
+	FMOVQ F2, (R2)
+	FMOVQ F3, 16(R2)
+	ADD R0<<1, R1, R2
+	FMOVQ F4, (R2)
+	FMOVQ F5, 16(R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise4x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise4x2NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	B started
+zero:
+	VEOR V8.B16, V8.B16, V8.B16
+	VORR V8.B16, V8.B16, V0.B16
+	VORR V8.B16, V8.B16, V1.B16
+	VORR V8.B16, V8.B16, V2.B16
+	VORR V8.B16, V8.B16, V3.B16
+	VORR V8.B16, V8.B16, V4.B16
+	VORR V8.B16, V8.B16, V5.B16
+	VORR V8.B16, V8.B16, V6.B16
+	VORR V8.B16, V8.B16, V7.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+tap:
+	MOVD 8(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V8.S4]
+	MOVD 24(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V9.S4]
+	MOVD 40(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V10.S4]
+	MOVD (R3), R7
+	ADD R1, R7, R7
+	FMOVQ (R7), F11
+	VFMLA V11.S4, V8.S4, V0.S4
+	FMOVQ 16(R7), F11
+	VFMLA V11.S4, V8.S4, V1.S4
+	ADD R4<<0, R7, R8
+	FMOVQ (R8), F11
+	VFMLA V11.S4, V8.S4, V2.S4
+	VFMLA V11.S4, V9.S4, V0.S4
+	FMOVQ 16(R8), F11
+	VFMLA V11.S4, V8.S4, V3.S4
+	VFMLA V11.S4, V9.S4, V1.S4
+	ADD R4<<1, R7, R8
+	FMOVQ (R8), F11
+	VFMLA V11.S4, V8.S4, V4.S4
+	VFMLA V11.S4, V9.S4, V2.S4
+	VFMLA V11.S4, V10.S4, V0.S4
+	FMOVQ 16(R8), F11
+	VFMLA V11.S4, V8.S4, V5.S4
+	VFMLA V11.S4, V9.S4, V3.S4
+	VFMLA V11.S4, V10.S4, V1.S4
+	ADD R5<<0, R7, R8
+	FMOVQ (R8), F11
+	VFMLA V11.S4, V8.S4, V6.S4
+	VFMLA V11.S4, V9.S4, V4.S4
+	VFMLA V11.S4, V10.S4, V2.S4
+	FMOVQ 16(R8), F11
+	VFMLA V11.S4, V8.S4, V7.S4
+	VFMLA V11.S4, V9.S4, V5.S4
+	VFMLA V11.S4, V10.S4, V3.S4
+	ADD R4<<2, R7, R8
+	FMOVQ (R8), F8
+	VFMLA V8.S4, V9.S4, V6.S4
+	VFMLA V8.S4, V10.S4, V4.S4
+	FMOVQ 16(R8), F8
+	VFMLA V8.S4, V9.S4, V7.S4
+	VFMLA V8.S4, V10.S4, V5.S4
+	ADD R6<<0, R7, R8
+	FMOVQ (R8), F8
+	VFMLA V8.S4, V10.S4, V6.S4
+	FMOVQ 16(R8), F8
+	VFMLA V8.S4, V10.S4, V7.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD res+72(FP), R2
+	FMOVQ (R2), F8
+	WORD $0x4e28d400 // fadd v0.4s, v0.4s, v8.4s
+	FMOVQ 16(R2), F8
+	WORD $0x4e28d421 // fadd v1.4s, v1.4s, v8.4s
+	ADD R0<<0, R2, R3
+	FMOVQ (R3), F8
+	WORD $0x4e28d442 // fadd v2.4s, v2.4s, v8.4s
+	FMOVQ 16(R3), F8
+	WORD $0x4e28d463 // fadd v3.4s, v3.4s, v8.4s
+	ADD R0<<1, R2, R3
+	FMOVQ (R3), F8
+	WORD $0x4e28d484 // fadd v4.4s, v4.4s, v8.4s
+	FMOVQ 16(R3), F8
+	WORD $0x4e28d4a5 // fadd v5.4s, v5.4s, v8.4s
+	ADD R1<<0, R2, R0
+	FMOVQ (R0), F8
+	WORD $0x4e28d4c6 // fadd v6.4s, v6.4s, v8.4s
+	FMOVQ 16(R0), F8
+	WORD $0x4e28d4e7 // fadd v7.4s, v7.4s, v8.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V8.B16, V8.B16, V8.B16
+	WORD $0x6e20e509 // fcmge v9.4s, v8.4s, v0.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V0.B16, V0.B16
+	WORD $0x6e21e509 // fcmge v9.4s, v8.4s, v1.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V1.B16, V1.B16
+	WORD $0x6e22e509 // fcmge v9.4s, v8.4s, v2.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V2.B16, V2.B16
+	WORD $0x6e23e509 // fcmge v9.4s, v8.4s, v3.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V3.B16, V3.B16
+	WORD $0x6e24e509 // fcmge v9.4s, v8.4s, v4.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V4.B16, V4.B16
+	WORD $0x6e25e509 // fcmge v9.4s, v8.4s, v5.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V5.B16, V5.B16
+	WORD $0x6e26e509 // fcmge v9.4s, v8.4s, v6.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V6.B16, V6.B16
+	WORD $0x6e27e509 // fcmge v9.4s, v8.4s, v7.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V7.B16, V7.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD dst+0(FP), R2
+	FMOVQ F0, (R2)
+	FMOVQ F1, 16(R2)
+	ADD R0<<0, R2, R3
+	FMOVQ F2, (R3)
+	FMOVQ F3, 16(R3)
+	ADD R0<<1, R2, R3
+	FMOVQ F4, (R3)
+	FMOVQ F5, 16(R3)
+	ADD R1<<0, R2, R0
+	FMOVQ F6, (R0)
+	FMOVQ F7, 16(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise5x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise5x2NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	B started
+zero:
+	VEOR V10.B16, V10.B16, V10.B16
+	VORR V10.B16, V10.B16, V0.B16
+	VORR V10.B16, V10.B16, V1.B16
+	VORR V10.B16, V10.B16, V2.B16
+	VORR V10.B16, V10.B16, V3.B16
+	VORR V10.B16, V10.B16, V4.B16
+	VORR V10.B16, V10.B16, V5.B16
+	VORR V10.B16, V10.B16, V6.B16
+	VORR V10.B16, V10.B16, V7.B16
+	VORR V10.B16, V10.B16, V8.B16
+	VORR V10.B16, V10.B16, V9.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+tap:
+	MOVD 8(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V10.S4]
+	MOVD 24(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V11.S4]
+	MOVD 40(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V12.S4]
+	MOVD (R3), R7
+	ADD R1, R7, R7
+	FMOVQ (R7), F13
+	VFMLA V13.S4, V10.S4, V0.S4
+	FMOVQ 16(R7), F13
+	VFMLA V13.S4, V10.S4, V1.S4
+	ADD R4<<0, R7, R8
+	FMOVQ (R8), F13
+	VFMLA V13.S4, V10.S4, V2.S4
+	VFMLA V13.S4, V11.S4, V0.S4
+	FMOVQ 16(R8), F13
+	VFMLA V13.S4, V10.S4, V3.S4
+	VFMLA V13.S4, V11.S4, V1.S4
+	ADD R4<<1, R7, R8
+	FMOVQ (R8), F13
+	VFMLA V13.S4, V10.S4, V4.S4
+	VFMLA V13.S4, V11.S4, V2.S4
+	VFMLA V13.S4, V12.S4, V0.S4
+	FMOVQ 16(R8), F13
+	VFMLA V13.S4, V10.S4, V5.S4
+	VFMLA V13.S4, V11.S4, V3.S4
+	VFMLA V13.S4, V12.S4, V1.S4
+	ADD R5<<0, R7, R8
+	FMOVQ (R8), F13
+	VFMLA V13.S4, V10.S4, V6.S4
+	VFMLA V13.S4, V11.S4, V4.S4
+	VFMLA V13.S4, V12.S4, V2.S4
+	FMOVQ 16(R8), F13
+	VFMLA V13.S4, V10.S4, V7.S4
+	VFMLA V13.S4, V11.S4, V5.S4
+	VFMLA V13.S4, V12.S4, V3.S4
+	ADD R4<<2, R7, R8
+	FMOVQ (R8), F13
+	VFMLA V13.S4, V10.S4, V8.S4
+	VFMLA V13.S4, V11.S4, V6.S4
+	VFMLA V13.S4, V12.S4, V4.S4
+	FMOVQ 16(R8), F13
+	VFMLA V13.S4, V10.S4, V9.S4
+	VFMLA V13.S4, V11.S4, V7.S4
+	VFMLA V13.S4, V12.S4, V5.S4
+	ADD R6<<0, R7, R8
+	FMOVQ (R8), F10
+	VFMLA V10.S4, V11.S4, V8.S4
+	VFMLA V10.S4, V12.S4, V6.S4
+	FMOVQ 16(R8), F10
+	VFMLA V10.S4, V11.S4, V9.S4
+	VFMLA V10.S4, V12.S4, V7.S4
+	ADD R5<<1, R7, R8
+	FMOVQ (R8), F10
+	VFMLA V10.S4, V12.S4, V8.S4
+	FMOVQ 16(R8), F10
+	VFMLA V10.S4, V12.S4, V9.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD res+72(FP), R2
+	FMOVQ (R2), F10
+	WORD $0x4e2ad400 // fadd v0.4s, v0.4s, v10.4s
+	FMOVQ 16(R2), F10
+	WORD $0x4e2ad421 // fadd v1.4s, v1.4s, v10.4s
+	ADD R0<<0, R2, R3
+	FMOVQ (R3), F10
+	WORD $0x4e2ad442 // fadd v2.4s, v2.4s, v10.4s
+	FMOVQ 16(R3), F10
+	WORD $0x4e2ad463 // fadd v3.4s, v3.4s, v10.4s
+	ADD R0<<1, R2, R3
+	FMOVQ (R3), F10
+	WORD $0x4e2ad484 // fadd v4.4s, v4.4s, v10.4s
+	FMOVQ 16(R3), F10
+	WORD $0x4e2ad4a5 // fadd v5.4s, v5.4s, v10.4s
+	ADD R1<<0, R2, R3
+	FMOVQ (R3), F10
+	WORD $0x4e2ad4c6 // fadd v6.4s, v6.4s, v10.4s
+	FMOVQ 16(R3), F10
+	WORD $0x4e2ad4e7 // fadd v7.4s, v7.4s, v10.4s
+	ADD R0<<2, R2, R1
+	FMOVQ (R1), F10
+	WORD $0x4e2ad508 // fadd v8.4s, v8.4s, v10.4s
+	FMOVQ 16(R1), F10
+	WORD $0x4e2ad529 // fadd v9.4s, v9.4s, v10.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V10.B16, V10.B16, V10.B16
+	WORD $0x6e20e54b // fcmge v11.4s, v10.4s, v0.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V0.B16, V0.B16
+	WORD $0x6e21e54b // fcmge v11.4s, v10.4s, v1.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V1.B16, V1.B16
+	WORD $0x6e22e54b // fcmge v11.4s, v10.4s, v2.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V2.B16, V2.B16
+	WORD $0x6e23e54b // fcmge v11.4s, v10.4s, v3.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V3.B16, V3.B16
+	WORD $0x6e24e54b // fcmge v11.4s, v10.4s, v4.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V4.B16, V4.B16
+	WORD $0x6e25e54b // fcmge v11.4s, v10.4s, v5.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V5.B16, V5.B16
+	WORD $0x6e26e54b // fcmge v11.4s, v10.4s, v6.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V6.B16, V6.B16
+	WORD $0x6e27e54b // fcmge v11.4s, v10.4s, v7.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V7.B16, V7.B16
+	WORD $0x6e28e54b // fcmge v11.4s, v10.4s, v8.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V8.B16, V8.B16
+	WORD $0x6e29e54b // fcmge v11.4s, v10.4s, v9.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V9.B16, V9.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD dst+0(FP), R2
+	FMOVQ F0, (R2)
+	FMOVQ F1, 16(R2)
+	ADD R0<<0, R2, R3
+	FMOVQ F2, (R3)
+	FMOVQ F3, 16(R3)
+	ADD R0<<1, R2, R3
+	FMOVQ F4, (R3)
+	FMOVQ F5, 16(R3)
+	ADD R1<<0, R2, R3
+	FMOVQ F6, (R3)
+	FMOVQ F7, 16(R3)
+	ADD R0<<2, R2, R1
+	FMOVQ F8, (R1)
+	FMOVQ F9, 16(R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise6x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise6x2NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	B started
+zero:
+	VEOR V12.B16, V12.B16, V12.B16
+	VORR V12.B16, V12.B16, V0.B16
+	VORR V12.B16, V12.B16, V1.B16
+	VORR V12.B16, V12.B16, V2.B16
+	VORR V12.B16, V12.B16, V3.B16
+	VORR V12.B16, V12.B16, V4.B16
+	VORR V12.B16, V12.B16, V5.B16
+	VORR V12.B16, V12.B16, V6.B16
+	VORR V12.B16, V12.B16, V7.B16
+	VORR V12.B16, V12.B16, V8.B16
+	VORR V12.B16, V12.B16, V9.B16
+	VORR V12.B16, V12.B16, V10.B16
+	VORR V12.B16, V12.B16, V11.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V12.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V13.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V14.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	FMOVQ (R8), F15
+	VFMLA V15.S4, V12.S4, V0.S4
+	FMOVQ 16(R8), F15
+	VFMLA V15.S4, V12.S4, V1.S4
+	ADD R4<<0, R8, R9
+	FMOVQ (R9), F15
+	VFMLA V15.S4, V12.S4, V2.S4
+	VFMLA V15.S4, V13.S4, V0.S4
+	FMOVQ 16(R9), F15
+	VFMLA V15.S4, V12.S4, V3.S4
+	VFMLA V15.S4, V13.S4, V1.S4
+	ADD R4<<1, R8, R9
+	FMOVQ (R9), F15
+	VFMLA V15.S4, V12.S4, V4.S4
+	VFMLA V15.S4, V13.S4, V2.S4
+	VFMLA V15.S4, V14.S4, V0.S4
+	FMOVQ 16(R9), F15
+	VFMLA V15.S4, V12.S4, V5.S4
+	VFMLA V15.S4, V13.S4, V3.S4
+	VFMLA V15.S4, V14.S4, V1.S4
+	ADD R5<<0, R8, R9
+	FMOVQ (R9), F15
+	VFMLA V15.S4, V12.S4, V6.S4
+	VFMLA V15.S4, V13.S4, V4.S4
+	VFMLA V15.S4, V14.S4, V2.S4
+	FMOVQ 16(R9), F15
+	VFMLA V15.S4, V12.S4, V7.S4
+	VFMLA V15.S4, V13.S4, V5.S4
+	VFMLA V15.S4, V14.S4, V3.S4
+	ADD R4<<2, R8, R9
+	FMOVQ (R9), F15
+	VFMLA V15.S4, V12.S4, V8.S4
+	VFMLA V15.S4, V13.S4, V6.S4
+	VFMLA V15.S4, V14.S4, V4.S4
+	FMOVQ 16(R9), F15
+	VFMLA V15.S4, V12.S4, V9.S4
+	VFMLA V15.S4, V13.S4, V7.S4
+	VFMLA V15.S4, V14.S4, V5.S4
+	ADD R6<<0, R8, R9
+	FMOVQ (R9), F15
+	VFMLA V15.S4, V12.S4, V10.S4
+	VFMLA V15.S4, V13.S4, V8.S4
+	VFMLA V15.S4, V14.S4, V6.S4
+	FMOVQ 16(R9), F15
+	VFMLA V15.S4, V12.S4, V11.S4
+	VFMLA V15.S4, V13.S4, V9.S4
+	VFMLA V15.S4, V14.S4, V7.S4
+	ADD R5<<1, R8, R9
+	FMOVQ (R9), F12
+	VFMLA V12.S4, V13.S4, V10.S4
+	VFMLA V12.S4, V14.S4, V8.S4
+	FMOVQ 16(R9), F12
+	VFMLA V12.S4, V13.S4, V11.S4
+	VFMLA V12.S4, V14.S4, V9.S4
+	ADD R7<<0, R8, R9
+	FMOVQ (R9), F12
+	VFMLA V12.S4, V14.S4, V10.S4
+	FMOVQ 16(R9), F12
+	VFMLA V12.S4, V14.S4, V11.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD res+72(FP), R3
+	FMOVQ (R3), F12
+	WORD $0x4e2cd400 // fadd v0.4s, v0.4s, v12.4s
+	FMOVQ 16(R3), F12
+	WORD $0x4e2cd421 // fadd v1.4s, v1.4s, v12.4s
+	ADD R0<<0, R3, R4
+	FMOVQ (R4), F12
+	WORD $0x4e2cd442 // fadd v2.4s, v2.4s, v12.4s
+	FMOVQ 16(R4), F12
+	WORD $0x4e2cd463 // fadd v3.4s, v3.4s, v12.4s
+	ADD R0<<1, R3, R4
+	FMOVQ (R4), F12
+	WORD $0x4e2cd484 // fadd v4.4s, v4.4s, v12.4s
+	FMOVQ 16(R4), F12
+	WORD $0x4e2cd4a5 // fadd v5.4s, v5.4s, v12.4s
+	ADD R1<<0, R3, R4
+	FMOVQ (R4), F12
+	WORD $0x4e2cd4c6 // fadd v6.4s, v6.4s, v12.4s
+	FMOVQ 16(R4), F12
+	WORD $0x4e2cd4e7 // fadd v7.4s, v7.4s, v12.4s
+	ADD R0<<2, R3, R1
+	FMOVQ (R1), F12
+	WORD $0x4e2cd508 // fadd v8.4s, v8.4s, v12.4s
+	FMOVQ 16(R1), F12
+	WORD $0x4e2cd529 // fadd v9.4s, v9.4s, v12.4s
+	ADD R2<<0, R3, R0
+	FMOVQ (R0), F12
+	WORD $0x4e2cd54a // fadd v10.4s, v10.4s, v12.4s
+	FMOVQ 16(R0), F12
+	WORD $0x4e2cd56b // fadd v11.4s, v11.4s, v12.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V12.B16, V12.B16, V12.B16
+	WORD $0x6e20e58d // fcmge v13.4s, v12.4s, v0.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V0.B16, V0.B16
+	WORD $0x6e21e58d // fcmge v13.4s, v12.4s, v1.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V1.B16, V1.B16
+	WORD $0x6e22e58d // fcmge v13.4s, v12.4s, v2.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V2.B16, V2.B16
+	WORD $0x6e23e58d // fcmge v13.4s, v12.4s, v3.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V3.B16, V3.B16
+	WORD $0x6e24e58d // fcmge v13.4s, v12.4s, v4.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V4.B16, V4.B16
+	WORD $0x6e25e58d // fcmge v13.4s, v12.4s, v5.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V5.B16, V5.B16
+	WORD $0x6e26e58d // fcmge v13.4s, v12.4s, v6.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V6.B16, V6.B16
+	WORD $0x6e27e58d // fcmge v13.4s, v12.4s, v7.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V7.B16, V7.B16
+	WORD $0x6e28e58d // fcmge v13.4s, v12.4s, v8.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V8.B16, V8.B16
+	WORD $0x6e29e58d // fcmge v13.4s, v12.4s, v9.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V9.B16, V9.B16
+	WORD $0x6e2ae58d // fcmge v13.4s, v12.4s, v10.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V10.B16, V10.B16
+	WORD $0x6e2be58d // fcmge v13.4s, v12.4s, v11.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V11.B16, V11.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD dst+0(FP), R3
+	FMOVQ F0, (R3)
+	FMOVQ F1, 16(R3)
+	ADD R0<<0, R3, R4
+	FMOVQ F2, (R4)
+	FMOVQ F3, 16(R4)
+	ADD R0<<1, R3, R4
+	FMOVQ F4, (R4)
+	FMOVQ F5, 16(R4)
+	ADD R1<<0, R3, R4
+	FMOVQ F6, (R4)
+	FMOVQ F7, 16(R4)
+	ADD R0<<2, R3, R1
+	FMOVQ F8, (R1)
+	FMOVQ F9, 16(R1)
+	ADD R2<<0, R3, R0
+	FMOVQ F10, (R0)
+	FMOVQ F11, 16(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise7x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise7x2NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	B started
+zero:
+	VEOR V14.B16, V14.B16, V14.B16
+	VORR V14.B16, V14.B16, V0.B16
+	VORR V14.B16, V14.B16, V1.B16
+	VORR V14.B16, V14.B16, V2.B16
+	VORR V14.B16, V14.B16, V3.B16
+	VORR V14.B16, V14.B16, V4.B16
+	VORR V14.B16, V14.B16, V5.B16
+	VORR V14.B16, V14.B16, V6.B16
+	VORR V14.B16, V14.B16, V7.B16
+	VORR V14.B16, V14.B16, V8.B16
+	VORR V14.B16, V14.B16, V9.B16
+	VORR V14.B16, V14.B16, V10.B16
+	VORR V14.B16, V14.B16, V11.B16
+	VORR V14.B16, V14.B16, V12.B16
+	VORR V14.B16, V14.B16, V13.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V14.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V15.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V16.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F17
+	VFMLA V17.S4, V14.S4, V0.S4
+	FMOVQ 16(R8), F17
+	VFMLA V17.S4, V14.S4, V1.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V14.S4, V2.S4
+	VFMLA V17.S4, V15.S4, V0.S4
+	FMOVQ 16(R10), F17
+	VFMLA V17.S4, V14.S4, V3.S4
+	VFMLA V17.S4, V15.S4, V1.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V14.S4, V4.S4
+	VFMLA V17.S4, V15.S4, V2.S4
+	VFMLA V17.S4, V16.S4, V0.S4
+	FMOVQ 16(R10), F17
+	VFMLA V17.S4, V14.S4, V5.S4
+	VFMLA V17.S4, V15.S4, V3.S4
+	VFMLA V17.S4, V16.S4, V1.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V14.S4, V6.S4
+	VFMLA V17.S4, V15.S4, V4.S4
+	VFMLA V17.S4, V16.S4, V2.S4
+	FMOVQ 16(R10), F17
+	VFMLA V17.S4, V14.S4, V7.S4
+	VFMLA V17.S4, V15.S4, V5.S4
+	VFMLA V17.S4, V16.S4, V3.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V14.S4, V8.S4
+	VFMLA V17.S4, V15.S4, V6.S4
+	VFMLA V17.S4, V16.S4, V4.S4
+	FMOVQ 16(R10), F17
+	VFMLA V17.S4, V14.S4, V9.S4
+	VFMLA V17.S4, V15.S4, V7.S4
+	VFMLA V17.S4, V16.S4, V5.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V14.S4, V10.S4
+	VFMLA V17.S4, V15.S4, V8.S4
+	VFMLA V17.S4, V16.S4, V6.S4
+	FMOVQ 16(R10), F17
+	VFMLA V17.S4, V14.S4, V11.S4
+	VFMLA V17.S4, V15.S4, V9.S4
+	VFMLA V17.S4, V16.S4, V7.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V14.S4, V12.S4
+	VFMLA V17.S4, V15.S4, V10.S4
+	VFMLA V17.S4, V16.S4, V8.S4
+	FMOVQ 16(R10), F17
+	VFMLA V17.S4, V14.S4, V13.S4
+	VFMLA V17.S4, V15.S4, V11.S4
+	VFMLA V17.S4, V16.S4, V9.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F14
+	VFMLA V14.S4, V15.S4, V12.S4
+	VFMLA V14.S4, V16.S4, V10.S4
+	FMOVQ 16(R10), F14
+	VFMLA V14.S4, V15.S4, V13.S4
+	VFMLA V14.S4, V16.S4, V11.S4
+	FMOVQ (R9), F14
+	VFMLA V14.S4, V16.S4, V12.S4
+	FMOVQ 16(R9), F14
+	VFMLA V14.S4, V16.S4, V13.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD res+72(FP), R3
+	FMOVQ (R3), F14
+	WORD $0x4e2ed400 // fadd v0.4s, v0.4s, v14.4s
+	FMOVQ 16(R3), F14
+	WORD $0x4e2ed421 // fadd v1.4s, v1.4s, v14.4s
+	ADD R0<<0, R3, R4
+	FMOVQ (R4), F14
+	WORD $0x4e2ed442 // fadd v2.4s, v2.4s, v14.4s
+	FMOVQ 16(R4), F14
+	WORD $0x4e2ed463 // fadd v3.4s, v3.4s, v14.4s
+	ADD R0<<1, R3, R4
+	FMOVQ (R4), F14
+	WORD $0x4e2ed484 // fadd v4.4s, v4.4s, v14.4s
+	FMOVQ 16(R4), F14
+	WORD $0x4e2ed4a5 // fadd v5.4s, v5.4s, v14.4s
+	ADD R1<<0, R3, R4
+	FMOVQ (R4), F14
+	WORD $0x4e2ed4c6 // fadd v6.4s, v6.4s, v14.4s
+	FMOVQ 16(R4), F14
+	WORD $0x4e2ed4e7 // fadd v7.4s, v7.4s, v14.4s
+	ADD R0<<2, R3, R4
+	FMOVQ (R4), F14
+	WORD $0x4e2ed508 // fadd v8.4s, v8.4s, v14.4s
+	FMOVQ 16(R4), F14
+	WORD $0x4e2ed529 // fadd v9.4s, v9.4s, v14.4s
+	ADD R2<<0, R3, R0
+	FMOVQ (R0), F14
+	WORD $0x4e2ed54a // fadd v10.4s, v10.4s, v14.4s
+	FMOVQ 16(R0), F14
+	WORD $0x4e2ed56b // fadd v11.4s, v11.4s, v14.4s
+	ADD R1<<1, R3, R0
+	FMOVQ (R0), F14
+	WORD $0x4e2ed58c // fadd v12.4s, v12.4s, v14.4s
+	FMOVQ 16(R0), F14
+	WORD $0x4e2ed5ad // fadd v13.4s, v13.4s, v14.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V14.B16, V14.B16, V14.B16
+	WORD $0x6e20e5cf // fcmge v15.4s, v14.4s, v0.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V0.B16, V0.B16
+	WORD $0x6e21e5cf // fcmge v15.4s, v14.4s, v1.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V1.B16, V1.B16
+	WORD $0x6e22e5cf // fcmge v15.4s, v14.4s, v2.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V2.B16, V2.B16
+	WORD $0x6e23e5cf // fcmge v15.4s, v14.4s, v3.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V3.B16, V3.B16
+	WORD $0x6e24e5cf // fcmge v15.4s, v14.4s, v4.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V4.B16, V4.B16
+	WORD $0x6e25e5cf // fcmge v15.4s, v14.4s, v5.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V5.B16, V5.B16
+	WORD $0x6e26e5cf // fcmge v15.4s, v14.4s, v6.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V6.B16, V6.B16
+	WORD $0x6e27e5cf // fcmge v15.4s, v14.4s, v7.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V7.B16, V7.B16
+	WORD $0x6e28e5cf // fcmge v15.4s, v14.4s, v8.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V8.B16, V8.B16
+	WORD $0x6e29e5cf // fcmge v15.4s, v14.4s, v9.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V9.B16, V9.B16
+	WORD $0x6e2ae5cf // fcmge v15.4s, v14.4s, v10.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V10.B16, V10.B16
+	WORD $0x6e2be5cf // fcmge v15.4s, v14.4s, v11.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V11.B16, V11.B16
+	WORD $0x6e2ce5cf // fcmge v15.4s, v14.4s, v12.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V12.B16, V12.B16
+	WORD $0x6e2de5cf // fcmge v15.4s, v14.4s, v13.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V13.B16, V13.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD dst+0(FP), R3
+	FMOVQ F0, (R3)
+	FMOVQ F1, 16(R3)
+	ADD R0<<0, R3, R4
+	FMOVQ F2, (R4)
+	FMOVQ F3, 16(R4)
+	ADD R0<<1, R3, R4
+	FMOVQ F4, (R4)
+	FMOVQ F5, 16(R4)
+	ADD R1<<0, R3, R4
+	FMOVQ F6, (R4)
+	FMOVQ F7, 16(R4)
+	ADD R0<<2, R3, R4
+	FMOVQ F8, (R4)
+	FMOVQ F9, 16(R4)
+	ADD R2<<0, R3, R0
+	FMOVQ F10, (R0)
+	FMOVQ F11, 16(R0)
+	ADD R1<<1, R3, R0
+	FMOVQ F12, (R0)
+	FMOVQ F13, 16(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise8x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise8x2NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	B started
+zero:
+	VEOR V16.B16, V16.B16, V16.B16
+	VORR V16.B16, V16.B16, V0.B16
+	VORR V16.B16, V16.B16, V1.B16
+	VORR V16.B16, V16.B16, V2.B16
+	VORR V16.B16, V16.B16, V3.B16
+	VORR V16.B16, V16.B16, V4.B16
+	VORR V16.B16, V16.B16, V5.B16
+	VORR V16.B16, V16.B16, V6.B16
+	VORR V16.B16, V16.B16, V7.B16
+	VORR V16.B16, V16.B16, V8.B16
+	VORR V16.B16, V16.B16, V9.B16
+	VORR V16.B16, V16.B16, V10.B16
+	VORR V16.B16, V16.B16, V11.B16
+	VORR V16.B16, V16.B16, V12.B16
+	VORR V16.B16, V16.B16, V13.B16
+	VORR V16.B16, V16.B16, V14.B16
+	VORR V16.B16, V16.B16, V15.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V16.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V17.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V18.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F19
+	VFMLA V19.S4, V16.S4, V0.S4
+	FMOVQ 16(R8), F19
+	VFMLA V19.S4, V16.S4, V1.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F19
+	VFMLA V19.S4, V16.S4, V2.S4
+	VFMLA V19.S4, V17.S4, V0.S4
+	FMOVQ 16(R10), F19
+	VFMLA V19.S4, V16.S4, V3.S4
+	VFMLA V19.S4, V17.S4, V1.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F19
+	VFMLA V19.S4, V16.S4, V4.S4
+	VFMLA V19.S4, V17.S4, V2.S4
+	VFMLA V19.S4, V18.S4, V0.S4
+	FMOVQ 16(R10), F19
+	VFMLA V19.S4, V16.S4, V5.S4
+	VFMLA V19.S4, V17.S4, V3.S4
+	VFMLA V19.S4, V18.S4, V1.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F19
+	VFMLA V19.S4, V16.S4, V6.S4
+	VFMLA V19.S4, V17.S4, V4.S4
+	VFMLA V19.S4, V18.S4, V2.S4
+	FMOVQ 16(R10), F19
+	VFMLA V19.S4, V16.S4, V7.S4
+	VFMLA V19.S4, V17.S4, V5.S4
+	VFMLA V19.S4, V18.S4, V3.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F19
+	VFMLA V19.S4, V16.S4, V8.S4
+	VFMLA V19.S4, V17.S4, V6.S4
+	VFMLA V19.S4, V18.S4, V4.S4
+	FMOVQ 16(R10), F19
+	VFMLA V19.S4, V16.S4, V9.S4
+	VFMLA V19.S4, V17.S4, V7.S4
+	VFMLA V19.S4, V18.S4, V5.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F19
+	VFMLA V19.S4, V16.S4, V10.S4
+	VFMLA V19.S4, V17.S4, V8.S4
+	VFMLA V19.S4, V18.S4, V6.S4
+	FMOVQ 16(R10), F19
+	VFMLA V19.S4, V16.S4, V11.S4
+	VFMLA V19.S4, V17.S4, V9.S4
+	VFMLA V19.S4, V18.S4, V7.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F19
+	VFMLA V19.S4, V16.S4, V12.S4
+	VFMLA V19.S4, V17.S4, V10.S4
+	VFMLA V19.S4, V18.S4, V8.S4
+	FMOVQ 16(R10), F19
+	VFMLA V19.S4, V16.S4, V13.S4
+	VFMLA V19.S4, V17.S4, V11.S4
+	VFMLA V19.S4, V18.S4, V9.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F19
+	VFMLA V19.S4, V16.S4, V14.S4
+	VFMLA V19.S4, V17.S4, V12.S4
+	VFMLA V19.S4, V18.S4, V10.S4
+	FMOVQ 16(R10), F19
+	VFMLA V19.S4, V16.S4, V15.S4
+	VFMLA V19.S4, V17.S4, V13.S4
+	VFMLA V19.S4, V18.S4, V11.S4
+	FMOVQ (R9), F16
+	VFMLA V16.S4, V17.S4, V14.S4
+	VFMLA V16.S4, V18.S4, V12.S4
+	FMOVQ 16(R9), F16
+	VFMLA V16.S4, V17.S4, V15.S4
+	VFMLA V16.S4, V18.S4, V13.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F16
+	VFMLA V16.S4, V18.S4, V14.S4
+	FMOVQ 16(R8), F16
+	VFMLA V16.S4, V18.S4, V15.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	FMOVQ (R4), F16
+	WORD $0x4e30d400 // fadd v0.4s, v0.4s, v16.4s
+	FMOVQ 16(R4), F16
+	WORD $0x4e30d421 // fadd v1.4s, v1.4s, v16.4s
+	ADD R0<<0, R4, R5
+	FMOVQ (R5), F16
+	WORD $0x4e30d442 // fadd v2.4s, v2.4s, v16.4s
+	FMOVQ 16(R5), F16
+	WORD $0x4e30d463 // fadd v3.4s, v3.4s, v16.4s
+	ADD R0<<1, R4, R5
+	FMOVQ (R5), F16
+	WORD $0x4e30d484 // fadd v4.4s, v4.4s, v16.4s
+	FMOVQ 16(R5), F16
+	WORD $0x4e30d4a5 // fadd v5.4s, v5.4s, v16.4s
+	ADD R1<<0, R4, R5
+	FMOVQ (R5), F16
+	WORD $0x4e30d4c6 // fadd v6.4s, v6.4s, v16.4s
+	FMOVQ 16(R5), F16
+	WORD $0x4e30d4e7 // fadd v7.4s, v7.4s, v16.4s
+	ADD R0<<2, R4, R5
+	FMOVQ (R5), F16
+	WORD $0x4e30d508 // fadd v8.4s, v8.4s, v16.4s
+	FMOVQ 16(R5), F16
+	WORD $0x4e30d529 // fadd v9.4s, v9.4s, v16.4s
+	ADD R2<<0, R4, R0
+	FMOVQ (R0), F16
+	WORD $0x4e30d54a // fadd v10.4s, v10.4s, v16.4s
+	FMOVQ 16(R0), F16
+	WORD $0x4e30d56b // fadd v11.4s, v11.4s, v16.4s
+	ADD R1<<1, R4, R0
+	FMOVQ (R0), F16
+	WORD $0x4e30d58c // fadd v12.4s, v12.4s, v16.4s
+	FMOVQ 16(R0), F16
+	WORD $0x4e30d5ad // fadd v13.4s, v13.4s, v16.4s
+	ADD R3<<0, R4, R0
+	FMOVQ (R0), F16
+	WORD $0x4e30d5ce // fadd v14.4s, v14.4s, v16.4s
+	FMOVQ 16(R0), F16
+	WORD $0x4e30d5ef // fadd v15.4s, v15.4s, v16.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V16.B16, V16.B16, V16.B16
+	WORD $0x6e20e611 // fcmge v17.4s, v16.4s, v0.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V0.B16, V0.B16
+	WORD $0x6e21e611 // fcmge v17.4s, v16.4s, v1.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V1.B16, V1.B16
+	WORD $0x6e22e611 // fcmge v17.4s, v16.4s, v2.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V2.B16, V2.B16
+	WORD $0x6e23e611 // fcmge v17.4s, v16.4s, v3.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V3.B16, V3.B16
+	WORD $0x6e24e611 // fcmge v17.4s, v16.4s, v4.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V4.B16, V4.B16
+	WORD $0x6e25e611 // fcmge v17.4s, v16.4s, v5.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V5.B16, V5.B16
+	WORD $0x6e26e611 // fcmge v17.4s, v16.4s, v6.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V6.B16, V6.B16
+	WORD $0x6e27e611 // fcmge v17.4s, v16.4s, v7.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V7.B16, V7.B16
+	WORD $0x6e28e611 // fcmge v17.4s, v16.4s, v8.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V8.B16, V8.B16
+	WORD $0x6e29e611 // fcmge v17.4s, v16.4s, v9.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V9.B16, V9.B16
+	WORD $0x6e2ae611 // fcmge v17.4s, v16.4s, v10.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V10.B16, V10.B16
+	WORD $0x6e2be611 // fcmge v17.4s, v16.4s, v11.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V11.B16, V11.B16
+	WORD $0x6e2ce611 // fcmge v17.4s, v16.4s, v12.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V12.B16, V12.B16
+	WORD $0x6e2de611 // fcmge v17.4s, v16.4s, v13.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V13.B16, V13.B16
+	WORD $0x6e2ee611 // fcmge v17.4s, v16.4s, v14.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V14.B16, V14.B16
+	WORD $0x6e2fe611 // fcmge v17.4s, v16.4s, v15.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V15.B16, V15.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	FMOVQ F0, (R4)
+	FMOVQ F1, 16(R4)
+	ADD R0<<0, R4, R5
+	FMOVQ F2, (R5)
+	FMOVQ F3, 16(R5)
+	ADD R0<<1, R4, R5
+	FMOVQ F4, (R5)
+	FMOVQ F5, 16(R5)
+	ADD R1<<0, R4, R5
+	FMOVQ F6, (R5)
+	FMOVQ F7, 16(R5)
+	ADD R0<<2, R4, R5
+	FMOVQ F8, (R5)
+	FMOVQ F9, 16(R5)
+	ADD R2<<0, R4, R0
+	FMOVQ F10, (R0)
+	FMOVQ F11, 16(R0)
+	ADD R1<<1, R4, R0
+	FMOVQ F12, (R0)
+	FMOVQ F13, 16(R0)
+	ADD R3<<0, R4, R0
+	FMOVQ F14, (R0)
+	FMOVQ F15, 16(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise9x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise9x2NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	B started
+zero:
+	VEOR V18.B16, V18.B16, V18.B16
+	VORR V18.B16, V18.B16, V0.B16
+	VORR V18.B16, V18.B16, V1.B16
+	VORR V18.B16, V18.B16, V2.B16
+	VORR V18.B16, V18.B16, V3.B16
+	VORR V18.B16, V18.B16, V4.B16
+	VORR V18.B16, V18.B16, V5.B16
+	VORR V18.B16, V18.B16, V6.B16
+	VORR V18.B16, V18.B16, V7.B16
+	VORR V18.B16, V18.B16, V8.B16
+	VORR V18.B16, V18.B16, V9.B16
+	VORR V18.B16, V18.B16, V10.B16
+	VORR V18.B16, V18.B16, V11.B16
+	VORR V18.B16, V18.B16, V12.B16
+	VORR V18.B16, V18.B16, V13.B16
+	VORR V18.B16, V18.B16, V14.B16
+	VORR V18.B16, V18.B16, V15.B16
+	VORR V18.B16, V18.B16, V16.B16
+	VORR V18.B16, V18.B16, V17.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V18.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V19.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V20.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F21
+	VFMLA V21.S4, V18.S4, V0.S4
+	FMOVQ 16(R8), F21
+	VFMLA V21.S4, V18.S4, V1.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F21
+	VFMLA V21.S4, V18.S4, V2.S4
+	VFMLA V21.S4, V19.S4, V0.S4
+	FMOVQ 16(R10), F21
+	VFMLA V21.S4, V18.S4, V3.S4
+	VFMLA V21.S4, V19.S4, V1.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F21
+	VFMLA V21.S4, V18.S4, V4.S4
+	VFMLA V21.S4, V19.S4, V2.S4
+	VFMLA V21.S4, V20.S4, V0.S4
+	FMOVQ 16(R10), F21
+	VFMLA V21.S4, V18.S4, V5.S4
+	VFMLA V21.S4, V19.S4, V3.S4
+	VFMLA V21.S4, V20.S4, V1.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F21
+	VFMLA V21.S4, V18.S4, V6.S4
+	VFMLA V21.S4, V19.S4, V4.S4
+	VFMLA V21.S4, V20.S4, V2.S4
+	FMOVQ 16(R10), F21
+	VFMLA V21.S4, V18.S4, V7.S4
+	VFMLA V21.S4, V19.S4, V5.S4
+	VFMLA V21.S4, V20.S4, V3.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F21
+	VFMLA V21.S4, V18.S4, V8.S4
+	VFMLA V21.S4, V19.S4, V6.S4
+	VFMLA V21.S4, V20.S4, V4.S4
+	FMOVQ 16(R10), F21
+	VFMLA V21.S4, V18.S4, V9.S4
+	VFMLA V21.S4, V19.S4, V7.S4
+	VFMLA V21.S4, V20.S4, V5.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F21
+	VFMLA V21.S4, V18.S4, V10.S4
+	VFMLA V21.S4, V19.S4, V8.S4
+	VFMLA V21.S4, V20.S4, V6.S4
+	FMOVQ 16(R10), F21
+	VFMLA V21.S4, V18.S4, V11.S4
+	VFMLA V21.S4, V19.S4, V9.S4
+	VFMLA V21.S4, V20.S4, V7.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F21
+	VFMLA V21.S4, V18.S4, V12.S4
+	VFMLA V21.S4, V19.S4, V10.S4
+	VFMLA V21.S4, V20.S4, V8.S4
+	FMOVQ 16(R10), F21
+	VFMLA V21.S4, V18.S4, V13.S4
+	VFMLA V21.S4, V19.S4, V11.S4
+	VFMLA V21.S4, V20.S4, V9.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F21
+	VFMLA V21.S4, V18.S4, V14.S4
+	VFMLA V21.S4, V19.S4, V12.S4
+	VFMLA V21.S4, V20.S4, V10.S4
+	FMOVQ 16(R10), F21
+	VFMLA V21.S4, V18.S4, V15.S4
+	VFMLA V21.S4, V19.S4, V13.S4
+	VFMLA V21.S4, V20.S4, V11.S4
+	FMOVQ (R9), F21
+	VFMLA V21.S4, V18.S4, V16.S4
+	VFMLA V21.S4, V19.S4, V14.S4
+	VFMLA V21.S4, V20.S4, V12.S4
+	FMOVQ 16(R9), F21
+	VFMLA V21.S4, V18.S4, V17.S4
+	VFMLA V21.S4, V19.S4, V15.S4
+	VFMLA V21.S4, V20.S4, V13.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F18
+	VFMLA V18.S4, V19.S4, V16.S4
+	VFMLA V18.S4, V20.S4, V14.S4
+	FMOVQ 16(R8), F18
+	VFMLA V18.S4, V19.S4, V17.S4
+	VFMLA V18.S4, V20.S4, V15.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F18
+	VFMLA V18.S4, V20.S4, V16.S4
+	FMOVQ 16(R8), F18
+	VFMLA V18.S4, V20.S4, V17.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F18
+	WORD $0x4e32d400 // fadd v0.4s, v0.4s, v18.4s
+	FMOVQ 16(R4), F18
+	WORD $0x4e32d421 // fadd v1.4s, v1.4s, v18.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F18
+	WORD $0x4e32d442 // fadd v2.4s, v2.4s, v18.4s
+	FMOVQ 16(R6), F18
+	WORD $0x4e32d463 // fadd v3.4s, v3.4s, v18.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F18
+	WORD $0x4e32d484 // fadd v4.4s, v4.4s, v18.4s
+	FMOVQ 16(R6), F18
+	WORD $0x4e32d4a5 // fadd v5.4s, v5.4s, v18.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F18
+	WORD $0x4e32d4c6 // fadd v6.4s, v6.4s, v18.4s
+	FMOVQ 16(R6), F18
+	WORD $0x4e32d4e7 // fadd v7.4s, v7.4s, v18.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F18
+	WORD $0x4e32d508 // fadd v8.4s, v8.4s, v18.4s
+	FMOVQ 16(R6), F18
+	WORD $0x4e32d529 // fadd v9.4s, v9.4s, v18.4s
+	ADD R2<<0, R4, R0
+	FMOVQ (R0), F18
+	WORD $0x4e32d54a // fadd v10.4s, v10.4s, v18.4s
+	FMOVQ 16(R0), F18
+	WORD $0x4e32d56b // fadd v11.4s, v11.4s, v18.4s
+	ADD R1<<1, R4, R0
+	FMOVQ (R0), F18
+	WORD $0x4e32d58c // fadd v12.4s, v12.4s, v18.4s
+	FMOVQ 16(R0), F18
+	WORD $0x4e32d5ad // fadd v13.4s, v13.4s, v18.4s
+	ADD R3<<0, R4, R0
+	FMOVQ (R0), F18
+	WORD $0x4e32d5ce // fadd v14.4s, v14.4s, v18.4s
+	FMOVQ 16(R0), F18
+	WORD $0x4e32d5ef // fadd v15.4s, v15.4s, v18.4s
+	FMOVQ (R5), F18
+	WORD $0x4e32d610 // fadd v16.4s, v16.4s, v18.4s
+	FMOVQ 16(R5), F18
+	WORD $0x4e32d631 // fadd v17.4s, v17.4s, v18.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V18.B16, V18.B16, V18.B16
+	WORD $0x6e20e653 // fcmge v19.4s, v18.4s, v0.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V0.B16, V0.B16
+	WORD $0x6e21e653 // fcmge v19.4s, v18.4s, v1.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V1.B16, V1.B16
+	WORD $0x6e22e653 // fcmge v19.4s, v18.4s, v2.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V2.B16, V2.B16
+	WORD $0x6e23e653 // fcmge v19.4s, v18.4s, v3.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V3.B16, V3.B16
+	WORD $0x6e24e653 // fcmge v19.4s, v18.4s, v4.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V4.B16, V4.B16
+	WORD $0x6e25e653 // fcmge v19.4s, v18.4s, v5.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V5.B16, V5.B16
+	WORD $0x6e26e653 // fcmge v19.4s, v18.4s, v6.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V6.B16, V6.B16
+	WORD $0x6e27e653 // fcmge v19.4s, v18.4s, v7.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V7.B16, V7.B16
+	WORD $0x6e28e653 // fcmge v19.4s, v18.4s, v8.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V8.B16, V8.B16
+	WORD $0x6e29e653 // fcmge v19.4s, v18.4s, v9.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V9.B16, V9.B16
+	WORD $0x6e2ae653 // fcmge v19.4s, v18.4s, v10.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V10.B16, V10.B16
+	WORD $0x6e2be653 // fcmge v19.4s, v18.4s, v11.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V11.B16, V11.B16
+	WORD $0x6e2ce653 // fcmge v19.4s, v18.4s, v12.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V12.B16, V12.B16
+	WORD $0x6e2de653 // fcmge v19.4s, v18.4s, v13.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V13.B16, V13.B16
+	WORD $0x6e2ee653 // fcmge v19.4s, v18.4s, v14.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V14.B16, V14.B16
+	WORD $0x6e2fe653 // fcmge v19.4s, v18.4s, v15.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V15.B16, V15.B16
+	WORD $0x6e30e653 // fcmge v19.4s, v18.4s, v16.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V16.B16, V16.B16
+	WORD $0x6e31e653 // fcmge v19.4s, v18.4s, v17.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V17.B16, V17.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	FMOVQ F1, 16(R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F2, (R6)
+	FMOVQ F3, 16(R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F4, (R6)
+	FMOVQ F5, 16(R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F6, (R6)
+	FMOVQ F7, 16(R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F8, (R6)
+	FMOVQ F9, 16(R6)
+	ADD R2<<0, R4, R0
+	FMOVQ F10, (R0)
+	FMOVQ F11, 16(R0)
+	ADD R1<<1, R4, R0
+	FMOVQ F12, (R0)
+	FMOVQ F13, 16(R0)
+	ADD R3<<0, R4, R0
+	FMOVQ F14, (R0)
+	FMOVQ F15, 16(R0)
+	FMOVQ F16, (R5)
+	FMOVQ F17, 16(R5)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise10x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise10x2NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	VORR V0.B16, V0.B16, V18.B16
+	VORR V0.B16, V0.B16, V19.B16
+	B started
+zero:
+	VEOR V20.B16, V20.B16, V20.B16
+	VORR V20.B16, V20.B16, V0.B16
+	VORR V20.B16, V20.B16, V1.B16
+	VORR V20.B16, V20.B16, V2.B16
+	VORR V20.B16, V20.B16, V3.B16
+	VORR V20.B16, V20.B16, V4.B16
+	VORR V20.B16, V20.B16, V5.B16
+	VORR V20.B16, V20.B16, V6.B16
+	VORR V20.B16, V20.B16, V7.B16
+	VORR V20.B16, V20.B16, V8.B16
+	VORR V20.B16, V20.B16, V9.B16
+	VORR V20.B16, V20.B16, V10.B16
+	VORR V20.B16, V20.B16, V11.B16
+	VORR V20.B16, V20.B16, V12.B16
+	VORR V20.B16, V20.B16, V13.B16
+	VORR V20.B16, V20.B16, V14.B16
+	VORR V20.B16, V20.B16, V15.B16
+	VORR V20.B16, V20.B16, V16.B16
+	VORR V20.B16, V20.B16, V17.B16
+	VORR V20.B16, V20.B16, V18.B16
+	VORR V20.B16, V20.B16, V19.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V20.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V21.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V22.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F23
+	VFMLA V23.S4, V20.S4, V0.S4
+	FMOVQ 16(R8), F23
+	VFMLA V23.S4, V20.S4, V1.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F23
+	VFMLA V23.S4, V20.S4, V2.S4
+	VFMLA V23.S4, V21.S4, V0.S4
+	FMOVQ 16(R10), F23
+	VFMLA V23.S4, V20.S4, V3.S4
+	VFMLA V23.S4, V21.S4, V1.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F23
+	VFMLA V23.S4, V20.S4, V4.S4
+	VFMLA V23.S4, V21.S4, V2.S4
+	VFMLA V23.S4, V22.S4, V0.S4
+	FMOVQ 16(R10), F23
+	VFMLA V23.S4, V20.S4, V5.S4
+	VFMLA V23.S4, V21.S4, V3.S4
+	VFMLA V23.S4, V22.S4, V1.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F23
+	VFMLA V23.S4, V20.S4, V6.S4
+	VFMLA V23.S4, V21.S4, V4.S4
+	VFMLA V23.S4, V22.S4, V2.S4
+	FMOVQ 16(R10), F23
+	VFMLA V23.S4, V20.S4, V7.S4
+	VFMLA V23.S4, V21.S4, V5.S4
+	VFMLA V23.S4, V22.S4, V3.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F23
+	VFMLA V23.S4, V20.S4, V8.S4
+	VFMLA V23.S4, V21.S4, V6.S4
+	VFMLA V23.S4, V22.S4, V4.S4
+	FMOVQ 16(R10), F23
+	VFMLA V23.S4, V20.S4, V9.S4
+	VFMLA V23.S4, V21.S4, V7.S4
+	VFMLA V23.S4, V22.S4, V5.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F23
+	VFMLA V23.S4, V20.S4, V10.S4
+	VFMLA V23.S4, V21.S4, V8.S4
+	VFMLA V23.S4, V22.S4, V6.S4
+	FMOVQ 16(R10), F23
+	VFMLA V23.S4, V20.S4, V11.S4
+	VFMLA V23.S4, V21.S4, V9.S4
+	VFMLA V23.S4, V22.S4, V7.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F23
+	VFMLA V23.S4, V20.S4, V12.S4
+	VFMLA V23.S4, V21.S4, V10.S4
+	VFMLA V23.S4, V22.S4, V8.S4
+	FMOVQ 16(R10), F23
+	VFMLA V23.S4, V20.S4, V13.S4
+	VFMLA V23.S4, V21.S4, V11.S4
+	VFMLA V23.S4, V22.S4, V9.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F23
+	VFMLA V23.S4, V20.S4, V14.S4
+	VFMLA V23.S4, V21.S4, V12.S4
+	VFMLA V23.S4, V22.S4, V10.S4
+	FMOVQ 16(R10), F23
+	VFMLA V23.S4, V20.S4, V15.S4
+	VFMLA V23.S4, V21.S4, V13.S4
+	VFMLA V23.S4, V22.S4, V11.S4
+	FMOVQ (R9), F23
+	VFMLA V23.S4, V20.S4, V16.S4
+	VFMLA V23.S4, V21.S4, V14.S4
+	VFMLA V23.S4, V22.S4, V12.S4
+	FMOVQ 16(R9), F23
+	VFMLA V23.S4, V20.S4, V17.S4
+	VFMLA V23.S4, V21.S4, V15.S4
+	VFMLA V23.S4, V22.S4, V13.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F23
+	VFMLA V23.S4, V20.S4, V18.S4
+	VFMLA V23.S4, V21.S4, V16.S4
+	VFMLA V23.S4, V22.S4, V14.S4
+	FMOVQ 16(R8), F23
+	VFMLA V23.S4, V20.S4, V19.S4
+	VFMLA V23.S4, V21.S4, V17.S4
+	VFMLA V23.S4, V22.S4, V15.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F20
+	VFMLA V20.S4, V21.S4, V18.S4
+	VFMLA V20.S4, V22.S4, V16.S4
+	FMOVQ 16(R8), F20
+	VFMLA V20.S4, V21.S4, V19.S4
+	VFMLA V20.S4, V22.S4, V17.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F20
+	VFMLA V20.S4, V22.S4, V18.S4
+	FMOVQ 16(R8), F20
+	VFMLA V20.S4, V22.S4, V19.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F20
+	WORD $0x4e34d400 // fadd v0.4s, v0.4s, v20.4s
+	FMOVQ 16(R4), F20
+	WORD $0x4e34d421 // fadd v1.4s, v1.4s, v20.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F20
+	WORD $0x4e34d442 // fadd v2.4s, v2.4s, v20.4s
+	FMOVQ 16(R6), F20
+	WORD $0x4e34d463 // fadd v3.4s, v3.4s, v20.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F20
+	WORD $0x4e34d484 // fadd v4.4s, v4.4s, v20.4s
+	FMOVQ 16(R6), F20
+	WORD $0x4e34d4a5 // fadd v5.4s, v5.4s, v20.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F20
+	WORD $0x4e34d4c6 // fadd v6.4s, v6.4s, v20.4s
+	FMOVQ 16(R6), F20
+	WORD $0x4e34d4e7 // fadd v7.4s, v7.4s, v20.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F20
+	WORD $0x4e34d508 // fadd v8.4s, v8.4s, v20.4s
+	FMOVQ 16(R6), F20
+	WORD $0x4e34d529 // fadd v9.4s, v9.4s, v20.4s
+	ADD R2<<0, R4, R6
+	FMOVQ (R6), F20
+	WORD $0x4e34d54a // fadd v10.4s, v10.4s, v20.4s
+	FMOVQ 16(R6), F20
+	WORD $0x4e34d56b // fadd v11.4s, v11.4s, v20.4s
+	ADD R1<<1, R4, R2
+	FMOVQ (R2), F20
+	WORD $0x4e34d58c // fadd v12.4s, v12.4s, v20.4s
+	FMOVQ 16(R2), F20
+	WORD $0x4e34d5ad // fadd v13.4s, v13.4s, v20.4s
+	ADD R3<<0, R4, R1
+	FMOVQ (R1), F20
+	WORD $0x4e34d5ce // fadd v14.4s, v14.4s, v20.4s
+	FMOVQ 16(R1), F20
+	WORD $0x4e34d5ef // fadd v15.4s, v15.4s, v20.4s
+	FMOVQ (R5), F20
+	WORD $0x4e34d610 // fadd v16.4s, v16.4s, v20.4s
+	FMOVQ 16(R5), F20
+	WORD $0x4e34d631 // fadd v17.4s, v17.4s, v20.4s
+	ADD R0<<0, R5, R1
+	FMOVQ (R1), F20
+	WORD $0x4e34d652 // fadd v18.4s, v18.4s, v20.4s
+	FMOVQ 16(R1), F20
+	WORD $0x4e34d673 // fadd v19.4s, v19.4s, v20.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V20.B16, V20.B16, V20.B16
+	WORD $0x6e20e695 // fcmge v21.4s, v20.4s, v0.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V0.B16, V0.B16
+	WORD $0x6e21e695 // fcmge v21.4s, v20.4s, v1.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V1.B16, V1.B16
+	WORD $0x6e22e695 // fcmge v21.4s, v20.4s, v2.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V2.B16, V2.B16
+	WORD $0x6e23e695 // fcmge v21.4s, v20.4s, v3.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V3.B16, V3.B16
+	WORD $0x6e24e695 // fcmge v21.4s, v20.4s, v4.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V4.B16, V4.B16
+	WORD $0x6e25e695 // fcmge v21.4s, v20.4s, v5.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V5.B16, V5.B16
+	WORD $0x6e26e695 // fcmge v21.4s, v20.4s, v6.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V6.B16, V6.B16
+	WORD $0x6e27e695 // fcmge v21.4s, v20.4s, v7.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V7.B16, V7.B16
+	WORD $0x6e28e695 // fcmge v21.4s, v20.4s, v8.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V8.B16, V8.B16
+	WORD $0x6e29e695 // fcmge v21.4s, v20.4s, v9.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V9.B16, V9.B16
+	WORD $0x6e2ae695 // fcmge v21.4s, v20.4s, v10.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V10.B16, V10.B16
+	WORD $0x6e2be695 // fcmge v21.4s, v20.4s, v11.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V11.B16, V11.B16
+	WORD $0x6e2ce695 // fcmge v21.4s, v20.4s, v12.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V12.B16, V12.B16
+	WORD $0x6e2de695 // fcmge v21.4s, v20.4s, v13.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V13.B16, V13.B16
+	WORD $0x6e2ee695 // fcmge v21.4s, v20.4s, v14.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V14.B16, V14.B16
+	WORD $0x6e2fe695 // fcmge v21.4s, v20.4s, v15.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V15.B16, V15.B16
+	WORD $0x6e30e695 // fcmge v21.4s, v20.4s, v16.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V16.B16, V16.B16
+	WORD $0x6e31e695 // fcmge v21.4s, v20.4s, v17.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V17.B16, V17.B16
+	WORD $0x6e32e695 // fcmge v21.4s, v20.4s, v18.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V18.B16, V18.B16
+	WORD $0x6e33e695 // fcmge v21.4s, v20.4s, v19.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V19.B16, V19.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	FMOVQ F1, 16(R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F2, (R6)
+	FMOVQ F3, 16(R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F4, (R6)
+	FMOVQ F5, 16(R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F6, (R6)
+	FMOVQ F7, 16(R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F8, (R6)
+	FMOVQ F9, 16(R6)
+	ADD R2<<0, R4, R6
+	FMOVQ F10, (R6)
+	FMOVQ F11, 16(R6)
+	ADD R1<<1, R4, R2
+	FMOVQ F12, (R2)
+	FMOVQ F13, 16(R2)
+	ADD R3<<0, R4, R1
+	FMOVQ F14, (R1)
+	FMOVQ F15, 16(R1)
+	FMOVQ F16, (R5)
+	FMOVQ F17, 16(R5)
+	ADD R0<<0, R5, R1
+	FMOVQ F18, (R1)
+	FMOVQ F19, 16(R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise11x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise11x2NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	VORR V0.B16, V0.B16, V18.B16
+	VORR V0.B16, V0.B16, V19.B16
+	VORR V0.B16, V0.B16, V20.B16
+	VORR V0.B16, V0.B16, V21.B16
+	B started
+zero:
+	VEOR V22.B16, V22.B16, V22.B16
+	VORR V22.B16, V22.B16, V0.B16
+	VORR V22.B16, V22.B16, V1.B16
+	VORR V22.B16, V22.B16, V2.B16
+	VORR V22.B16, V22.B16, V3.B16
+	VORR V22.B16, V22.B16, V4.B16
+	VORR V22.B16, V22.B16, V5.B16
+	VORR V22.B16, V22.B16, V6.B16
+	VORR V22.B16, V22.B16, V7.B16
+	VORR V22.B16, V22.B16, V8.B16
+	VORR V22.B16, V22.B16, V9.B16
+	VORR V22.B16, V22.B16, V10.B16
+	VORR V22.B16, V22.B16, V11.B16
+	VORR V22.B16, V22.B16, V12.B16
+	VORR V22.B16, V22.B16, V13.B16
+	VORR V22.B16, V22.B16, V14.B16
+	VORR V22.B16, V22.B16, V15.B16
+	VORR V22.B16, V22.B16, V16.B16
+	VORR V22.B16, V22.B16, V17.B16
+	VORR V22.B16, V22.B16, V18.B16
+	VORR V22.B16, V22.B16, V19.B16
+	VORR V22.B16, V22.B16, V20.B16
+	VORR V22.B16, V22.B16, V21.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V22.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V23.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V24.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F25
+	VFMLA V25.S4, V22.S4, V0.S4
+	FMOVQ 16(R8), F25
+	VFMLA V25.S4, V22.S4, V1.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F25
+	VFMLA V25.S4, V22.S4, V2.S4
+	VFMLA V25.S4, V23.S4, V0.S4
+	FMOVQ 16(R10), F25
+	VFMLA V25.S4, V22.S4, V3.S4
+	VFMLA V25.S4, V23.S4, V1.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F25
+	VFMLA V25.S4, V22.S4, V4.S4
+	VFMLA V25.S4, V23.S4, V2.S4
+	VFMLA V25.S4, V24.S4, V0.S4
+	FMOVQ 16(R10), F25
+	VFMLA V25.S4, V22.S4, V5.S4
+	VFMLA V25.S4, V23.S4, V3.S4
+	VFMLA V25.S4, V24.S4, V1.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F25
+	VFMLA V25.S4, V22.S4, V6.S4
+	VFMLA V25.S4, V23.S4, V4.S4
+	VFMLA V25.S4, V24.S4, V2.S4
+	FMOVQ 16(R10), F25
+	VFMLA V25.S4, V22.S4, V7.S4
+	VFMLA V25.S4, V23.S4, V5.S4
+	VFMLA V25.S4, V24.S4, V3.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F25
+	VFMLA V25.S4, V22.S4, V8.S4
+	VFMLA V25.S4, V23.S4, V6.S4
+	VFMLA V25.S4, V24.S4, V4.S4
+	FMOVQ 16(R10), F25
+	VFMLA V25.S4, V22.S4, V9.S4
+	VFMLA V25.S4, V23.S4, V7.S4
+	VFMLA V25.S4, V24.S4, V5.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F25
+	VFMLA V25.S4, V22.S4, V10.S4
+	VFMLA V25.S4, V23.S4, V8.S4
+	VFMLA V25.S4, V24.S4, V6.S4
+	FMOVQ 16(R10), F25
+	VFMLA V25.S4, V22.S4, V11.S4
+	VFMLA V25.S4, V23.S4, V9.S4
+	VFMLA V25.S4, V24.S4, V7.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F25
+	VFMLA V25.S4, V22.S4, V12.S4
+	VFMLA V25.S4, V23.S4, V10.S4
+	VFMLA V25.S4, V24.S4, V8.S4
+	FMOVQ 16(R10), F25
+	VFMLA V25.S4, V22.S4, V13.S4
+	VFMLA V25.S4, V23.S4, V11.S4
+	VFMLA V25.S4, V24.S4, V9.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F25
+	VFMLA V25.S4, V22.S4, V14.S4
+	VFMLA V25.S4, V23.S4, V12.S4
+	VFMLA V25.S4, V24.S4, V10.S4
+	FMOVQ 16(R10), F25
+	VFMLA V25.S4, V22.S4, V15.S4
+	VFMLA V25.S4, V23.S4, V13.S4
+	VFMLA V25.S4, V24.S4, V11.S4
+	FMOVQ (R9), F25
+	VFMLA V25.S4, V22.S4, V16.S4
+	VFMLA V25.S4, V23.S4, V14.S4
+	VFMLA V25.S4, V24.S4, V12.S4
+	FMOVQ 16(R9), F25
+	VFMLA V25.S4, V22.S4, V17.S4
+	VFMLA V25.S4, V23.S4, V15.S4
+	VFMLA V25.S4, V24.S4, V13.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F25
+	VFMLA V25.S4, V22.S4, V18.S4
+	VFMLA V25.S4, V23.S4, V16.S4
+	VFMLA V25.S4, V24.S4, V14.S4
+	FMOVQ 16(R8), F25
+	VFMLA V25.S4, V22.S4, V19.S4
+	VFMLA V25.S4, V23.S4, V17.S4
+	VFMLA V25.S4, V24.S4, V15.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F25
+	VFMLA V25.S4, V22.S4, V20.S4
+	VFMLA V25.S4, V23.S4, V18.S4
+	VFMLA V25.S4, V24.S4, V16.S4
+	FMOVQ 16(R8), F25
+	VFMLA V25.S4, V22.S4, V21.S4
+	VFMLA V25.S4, V23.S4, V19.S4
+	VFMLA V25.S4, V24.S4, V17.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F22
+	VFMLA V22.S4, V23.S4, V20.S4
+	VFMLA V22.S4, V24.S4, V18.S4
+	FMOVQ 16(R8), F22
+	VFMLA V22.S4, V23.S4, V21.S4
+	VFMLA V22.S4, V24.S4, V19.S4
+	ADD R4<<2, R9, R8
+	FMOVQ (R8), F22
+	VFMLA V22.S4, V24.S4, V20.S4
+	FMOVQ 16(R8), F22
+	VFMLA V22.S4, V24.S4, V21.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F22
+	WORD $0x4e36d400 // fadd v0.4s, v0.4s, v22.4s
+	FMOVQ 16(R4), F22
+	WORD $0x4e36d421 // fadd v1.4s, v1.4s, v22.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F22
+	WORD $0x4e36d442 // fadd v2.4s, v2.4s, v22.4s
+	FMOVQ 16(R6), F22
+	WORD $0x4e36d463 // fadd v3.4s, v3.4s, v22.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F22
+	WORD $0x4e36d484 // fadd v4.4s, v4.4s, v22.4s
+	FMOVQ 16(R6), F22
+	WORD $0x4e36d4a5 // fadd v5.4s, v5.4s, v22.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F22
+	WORD $0x4e36d4c6 // fadd v6.4s, v6.4s, v22.4s
+	FMOVQ 16(R6), F22
+	WORD $0x4e36d4e7 // fadd v7.4s, v7.4s, v22.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F22
+	WORD $0x4e36d508 // fadd v8.4s, v8.4s, v22.4s
+	FMOVQ 16(R6), F22
+	WORD $0x4e36d529 // fadd v9.4s, v9.4s, v22.4s
+	ADD R2<<0, R4, R6
+	FMOVQ (R6), F22
+	WORD $0x4e36d54a // fadd v10.4s, v10.4s, v22.4s
+	FMOVQ 16(R6), F22
+	WORD $0x4e36d56b // fadd v11.4s, v11.4s, v22.4s
+	ADD R1<<1, R4, R2
+	FMOVQ (R2), F22
+	WORD $0x4e36d58c // fadd v12.4s, v12.4s, v22.4s
+	FMOVQ 16(R2), F22
+	WORD $0x4e36d5ad // fadd v13.4s, v13.4s, v22.4s
+	ADD R3<<0, R4, R1
+	FMOVQ (R1), F22
+	WORD $0x4e36d5ce // fadd v14.4s, v14.4s, v22.4s
+	FMOVQ 16(R1), F22
+	WORD $0x4e36d5ef // fadd v15.4s, v15.4s, v22.4s
+	FMOVQ (R5), F22
+	WORD $0x4e36d610 // fadd v16.4s, v16.4s, v22.4s
+	FMOVQ 16(R5), F22
+	WORD $0x4e36d631 // fadd v17.4s, v17.4s, v22.4s
+	ADD R0<<0, R5, R1
+	FMOVQ (R1), F22
+	WORD $0x4e36d652 // fadd v18.4s, v18.4s, v22.4s
+	FMOVQ 16(R1), F22
+	WORD $0x4e36d673 // fadd v19.4s, v19.4s, v22.4s
+	ADD R0<<1, R5, R1
+	FMOVQ (R1), F22
+	WORD $0x4e36d694 // fadd v20.4s, v20.4s, v22.4s
+	FMOVQ 16(R1), F22
+	WORD $0x4e36d6b5 // fadd v21.4s, v21.4s, v22.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V22.B16, V22.B16, V22.B16
+	WORD $0x6e20e6d7 // fcmge v23.4s, v22.4s, v0.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V0.B16, V0.B16
+	WORD $0x6e21e6d7 // fcmge v23.4s, v22.4s, v1.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V1.B16, V1.B16
+	WORD $0x6e22e6d7 // fcmge v23.4s, v22.4s, v2.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V2.B16, V2.B16
+	WORD $0x6e23e6d7 // fcmge v23.4s, v22.4s, v3.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V3.B16, V3.B16
+	WORD $0x6e24e6d7 // fcmge v23.4s, v22.4s, v4.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V4.B16, V4.B16
+	WORD $0x6e25e6d7 // fcmge v23.4s, v22.4s, v5.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V5.B16, V5.B16
+	WORD $0x6e26e6d7 // fcmge v23.4s, v22.4s, v6.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V6.B16, V6.B16
+	WORD $0x6e27e6d7 // fcmge v23.4s, v22.4s, v7.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V7.B16, V7.B16
+	WORD $0x6e28e6d7 // fcmge v23.4s, v22.4s, v8.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V8.B16, V8.B16
+	WORD $0x6e29e6d7 // fcmge v23.4s, v22.4s, v9.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V9.B16, V9.B16
+	WORD $0x6e2ae6d7 // fcmge v23.4s, v22.4s, v10.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V10.B16, V10.B16
+	WORD $0x6e2be6d7 // fcmge v23.4s, v22.4s, v11.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V11.B16, V11.B16
+	WORD $0x6e2ce6d7 // fcmge v23.4s, v22.4s, v12.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V12.B16, V12.B16
+	WORD $0x6e2de6d7 // fcmge v23.4s, v22.4s, v13.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V13.B16, V13.B16
+	WORD $0x6e2ee6d7 // fcmge v23.4s, v22.4s, v14.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V14.B16, V14.B16
+	WORD $0x6e2fe6d7 // fcmge v23.4s, v22.4s, v15.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V15.B16, V15.B16
+	WORD $0x6e30e6d7 // fcmge v23.4s, v22.4s, v16.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V16.B16, V16.B16
+	WORD $0x6e31e6d7 // fcmge v23.4s, v22.4s, v17.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V17.B16, V17.B16
+	WORD $0x6e32e6d7 // fcmge v23.4s, v22.4s, v18.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V18.B16, V18.B16
+	WORD $0x6e33e6d7 // fcmge v23.4s, v22.4s, v19.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V19.B16, V19.B16
+	WORD $0x6e34e6d7 // fcmge v23.4s, v22.4s, v20.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V20.B16, V20.B16
+	WORD $0x6e35e6d7 // fcmge v23.4s, v22.4s, v21.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V21.B16, V21.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	FMOVQ F1, 16(R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F2, (R6)
+	FMOVQ F3, 16(R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F4, (R6)
+	FMOVQ F5, 16(R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F6, (R6)
+	FMOVQ F7, 16(R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F8, (R6)
+	FMOVQ F9, 16(R6)
+	ADD R2<<0, R4, R6
+	FMOVQ F10, (R6)
+	FMOVQ F11, 16(R6)
+	ADD R1<<1, R4, R2
+	FMOVQ F12, (R2)
+	FMOVQ F13, 16(R2)
+	ADD R3<<0, R4, R1
+	FMOVQ F14, (R1)
+	FMOVQ F15, 16(R1)
+	FMOVQ F16, (R5)
+	FMOVQ F17, 16(R5)
+	ADD R0<<0, R5, R1
+	FMOVQ F18, (R1)
+	FMOVQ F19, 16(R1)
+	ADD R0<<1, R5, R1
+	FMOVQ F20, (R1)
+	FMOVQ F21, 16(R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise12x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise12x2NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	VORR V0.B16, V0.B16, V18.B16
+	VORR V0.B16, V0.B16, V19.B16
+	VORR V0.B16, V0.B16, V20.B16
+	VORR V0.B16, V0.B16, V21.B16
+	VORR V0.B16, V0.B16, V22.B16
+	VORR V0.B16, V0.B16, V23.B16
+	B started
+zero:
+	VEOR V24.B16, V24.B16, V24.B16
+	VORR V24.B16, V24.B16, V0.B16
+	VORR V24.B16, V24.B16, V1.B16
+	VORR V24.B16, V24.B16, V2.B16
+	VORR V24.B16, V24.B16, V3.B16
+	VORR V24.B16, V24.B16, V4.B16
+	VORR V24.B16, V24.B16, V5.B16
+	VORR V24.B16, V24.B16, V6.B16
+	VORR V24.B16, V24.B16, V7.B16
+	VORR V24.B16, V24.B16, V8.B16
+	VORR V24.B16, V24.B16, V9.B16
+	VORR V24.B16, V24.B16, V10.B16
+	VORR V24.B16, V24.B16, V11.B16
+	VORR V24.B16, V24.B16, V12.B16
+	VORR V24.B16, V24.B16, V13.B16
+	VORR V24.B16, V24.B16, V14.B16
+	VORR V24.B16, V24.B16, V15.B16
+	VORR V24.B16, V24.B16, V16.B16
+	VORR V24.B16, V24.B16, V17.B16
+	VORR V24.B16, V24.B16, V18.B16
+	VORR V24.B16, V24.B16, V19.B16
+	VORR V24.B16, V24.B16, V20.B16
+	VORR V24.B16, V24.B16, V21.B16
+	VORR V24.B16, V24.B16, V22.B16
+	VORR V24.B16, V24.B16, V23.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V24.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V25.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V26.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F27
+	VFMLA V27.S4, V24.S4, V0.S4
+	FMOVQ 16(R8), F27
+	VFMLA V27.S4, V24.S4, V1.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V24.S4, V2.S4
+	VFMLA V27.S4, V25.S4, V0.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V24.S4, V3.S4
+	VFMLA V27.S4, V25.S4, V1.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V24.S4, V4.S4
+	VFMLA V27.S4, V25.S4, V2.S4
+	VFMLA V27.S4, V26.S4, V0.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V24.S4, V5.S4
+	VFMLA V27.S4, V25.S4, V3.S4
+	VFMLA V27.S4, V26.S4, V1.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V24.S4, V6.S4
+	VFMLA V27.S4, V25.S4, V4.S4
+	VFMLA V27.S4, V26.S4, V2.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V24.S4, V7.S4
+	VFMLA V27.S4, V25.S4, V5.S4
+	VFMLA V27.S4, V26.S4, V3.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V24.S4, V8.S4
+	VFMLA V27.S4, V25.S4, V6.S4
+	VFMLA V27.S4, V26.S4, V4.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V24.S4, V9.S4
+	VFMLA V27.S4, V25.S4, V7.S4
+	VFMLA V27.S4, V26.S4, V5.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V24.S4, V10.S4
+	VFMLA V27.S4, V25.S4, V8.S4
+	VFMLA V27.S4, V26.S4, V6.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V24.S4, V11.S4
+	VFMLA V27.S4, V25.S4, V9.S4
+	VFMLA V27.S4, V26.S4, V7.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V24.S4, V12.S4
+	VFMLA V27.S4, V25.S4, V10.S4
+	VFMLA V27.S4, V26.S4, V8.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V24.S4, V13.S4
+	VFMLA V27.S4, V25.S4, V11.S4
+	VFMLA V27.S4, V26.S4, V9.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V24.S4, V14.S4
+	VFMLA V27.S4, V25.S4, V12.S4
+	VFMLA V27.S4, V26.S4, V10.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V24.S4, V15.S4
+	VFMLA V27.S4, V25.S4, V13.S4
+	VFMLA V27.S4, V26.S4, V11.S4
+	FMOVQ (R9), F27
+	VFMLA V27.S4, V24.S4, V16.S4
+	VFMLA V27.S4, V25.S4, V14.S4
+	VFMLA V27.S4, V26.S4, V12.S4
+	FMOVQ 16(R9), F27
+	VFMLA V27.S4, V24.S4, V17.S4
+	VFMLA V27.S4, V25.S4, V15.S4
+	VFMLA V27.S4, V26.S4, V13.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F27
+	VFMLA V27.S4, V24.S4, V18.S4
+	VFMLA V27.S4, V25.S4, V16.S4
+	VFMLA V27.S4, V26.S4, V14.S4
+	FMOVQ 16(R8), F27
+	VFMLA V27.S4, V24.S4, V19.S4
+	VFMLA V27.S4, V25.S4, V17.S4
+	VFMLA V27.S4, V26.S4, V15.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F27
+	VFMLA V27.S4, V24.S4, V20.S4
+	VFMLA V27.S4, V25.S4, V18.S4
+	VFMLA V27.S4, V26.S4, V16.S4
+	FMOVQ 16(R8), F27
+	VFMLA V27.S4, V24.S4, V21.S4
+	VFMLA V27.S4, V25.S4, V19.S4
+	VFMLA V27.S4, V26.S4, V17.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F27
+	VFMLA V27.S4, V24.S4, V22.S4
+	VFMLA V27.S4, V25.S4, V20.S4
+	VFMLA V27.S4, V26.S4, V18.S4
+	FMOVQ 16(R8), F27
+	VFMLA V27.S4, V24.S4, V23.S4
+	VFMLA V27.S4, V25.S4, V21.S4
+	VFMLA V27.S4, V26.S4, V19.S4
+	ADD R4<<2, R9, R8
+	FMOVQ (R8), F24
+	VFMLA V24.S4, V25.S4, V22.S4
+	VFMLA V24.S4, V26.S4, V20.S4
+	FMOVQ 16(R8), F24
+	VFMLA V24.S4, V25.S4, V23.S4
+	VFMLA V24.S4, V26.S4, V21.S4
+	ADD R6<<0, R9, R8
+	FMOVQ (R8), F24
+	VFMLA V24.S4, V26.S4, V22.S4
+	FMOVQ 16(R8), F24
+	VFMLA V24.S4, V26.S4, V23.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F24
+	WORD $0x4e38d400 // fadd v0.4s, v0.4s, v24.4s
+	FMOVQ 16(R4), F24
+	WORD $0x4e38d421 // fadd v1.4s, v1.4s, v24.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F24
+	WORD $0x4e38d442 // fadd v2.4s, v2.4s, v24.4s
+	FMOVQ 16(R6), F24
+	WORD $0x4e38d463 // fadd v3.4s, v3.4s, v24.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F24
+	WORD $0x4e38d484 // fadd v4.4s, v4.4s, v24.4s
+	FMOVQ 16(R6), F24
+	WORD $0x4e38d4a5 // fadd v5.4s, v5.4s, v24.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F24
+	WORD $0x4e38d4c6 // fadd v6.4s, v6.4s, v24.4s
+	FMOVQ 16(R6), F24
+	WORD $0x4e38d4e7 // fadd v7.4s, v7.4s, v24.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F24
+	WORD $0x4e38d508 // fadd v8.4s, v8.4s, v24.4s
+	FMOVQ 16(R6), F24
+	WORD $0x4e38d529 // fadd v9.4s, v9.4s, v24.4s
+	ADD R2<<0, R4, R6
+	FMOVQ (R6), F24
+	WORD $0x4e38d54a // fadd v10.4s, v10.4s, v24.4s
+	FMOVQ 16(R6), F24
+	WORD $0x4e38d56b // fadd v11.4s, v11.4s, v24.4s
+	ADD R1<<1, R4, R2
+	FMOVQ (R2), F24
+	WORD $0x4e38d58c // fadd v12.4s, v12.4s, v24.4s
+	FMOVQ 16(R2), F24
+	WORD $0x4e38d5ad // fadd v13.4s, v13.4s, v24.4s
+	ADD R3<<0, R4, R2
+	FMOVQ (R2), F24
+	WORD $0x4e38d5ce // fadd v14.4s, v14.4s, v24.4s
+	FMOVQ 16(R2), F24
+	WORD $0x4e38d5ef // fadd v15.4s, v15.4s, v24.4s
+	FMOVQ (R5), F24
+	WORD $0x4e38d610 // fadd v16.4s, v16.4s, v24.4s
+	FMOVQ 16(R5), F24
+	WORD $0x4e38d631 // fadd v17.4s, v17.4s, v24.4s
+	ADD R0<<0, R5, R2
+	FMOVQ (R2), F24
+	WORD $0x4e38d652 // fadd v18.4s, v18.4s, v24.4s
+	FMOVQ 16(R2), F24
+	WORD $0x4e38d673 // fadd v19.4s, v19.4s, v24.4s
+	ADD R0<<1, R5, R2
+	FMOVQ (R2), F24
+	WORD $0x4e38d694 // fadd v20.4s, v20.4s, v24.4s
+	FMOVQ 16(R2), F24
+	WORD $0x4e38d6b5 // fadd v21.4s, v21.4s, v24.4s
+	ADD R1<<0, R5, R0
+	FMOVQ (R0), F24
+	WORD $0x4e38d6d6 // fadd v22.4s, v22.4s, v24.4s
+	FMOVQ 16(R0), F24
+	WORD $0x4e38d6f7 // fadd v23.4s, v23.4s, v24.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V24.B16, V24.B16, V24.B16
+	WORD $0x6e20e719 // fcmge v25.4s, v24.4s, v0.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V0.B16, V0.B16
+	WORD $0x6e21e719 // fcmge v25.4s, v24.4s, v1.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V1.B16, V1.B16
+	WORD $0x6e22e719 // fcmge v25.4s, v24.4s, v2.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V2.B16, V2.B16
+	WORD $0x6e23e719 // fcmge v25.4s, v24.4s, v3.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V3.B16, V3.B16
+	WORD $0x6e24e719 // fcmge v25.4s, v24.4s, v4.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V4.B16, V4.B16
+	WORD $0x6e25e719 // fcmge v25.4s, v24.4s, v5.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V5.B16, V5.B16
+	WORD $0x6e26e719 // fcmge v25.4s, v24.4s, v6.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V6.B16, V6.B16
+	WORD $0x6e27e719 // fcmge v25.4s, v24.4s, v7.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V7.B16, V7.B16
+	WORD $0x6e28e719 // fcmge v25.4s, v24.4s, v8.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V8.B16, V8.B16
+	WORD $0x6e29e719 // fcmge v25.4s, v24.4s, v9.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V9.B16, V9.B16
+	WORD $0x6e2ae719 // fcmge v25.4s, v24.4s, v10.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V10.B16, V10.B16
+	WORD $0x6e2be719 // fcmge v25.4s, v24.4s, v11.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V11.B16, V11.B16
+	WORD $0x6e2ce719 // fcmge v25.4s, v24.4s, v12.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V12.B16, V12.B16
+	WORD $0x6e2de719 // fcmge v25.4s, v24.4s, v13.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V13.B16, V13.B16
+	WORD $0x6e2ee719 // fcmge v25.4s, v24.4s, v14.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V14.B16, V14.B16
+	WORD $0x6e2fe719 // fcmge v25.4s, v24.4s, v15.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V15.B16, V15.B16
+	WORD $0x6e30e719 // fcmge v25.4s, v24.4s, v16.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V16.B16, V16.B16
+	WORD $0x6e31e719 // fcmge v25.4s, v24.4s, v17.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V17.B16, V17.B16
+	WORD $0x6e32e719 // fcmge v25.4s, v24.4s, v18.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V18.B16, V18.B16
+	WORD $0x6e33e719 // fcmge v25.4s, v24.4s, v19.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V19.B16, V19.B16
+	WORD $0x6e34e719 // fcmge v25.4s, v24.4s, v20.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V20.B16, V20.B16
+	WORD $0x6e35e719 // fcmge v25.4s, v24.4s, v21.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V21.B16, V21.B16
+	WORD $0x6e36e719 // fcmge v25.4s, v24.4s, v22.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V22.B16, V22.B16
+	WORD $0x6e37e719 // fcmge v25.4s, v24.4s, v23.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V23.B16, V23.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	FMOVQ F1, 16(R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F2, (R6)
+	FMOVQ F3, 16(R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F4, (R6)
+	FMOVQ F5, 16(R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F6, (R6)
+	FMOVQ F7, 16(R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F8, (R6)
+	FMOVQ F9, 16(R6)
+	ADD R2<<0, R4, R6
+	FMOVQ F10, (R6)
+	FMOVQ F11, 16(R6)
+	ADD R1<<1, R4, R2
+	FMOVQ F12, (R2)
+	FMOVQ F13, 16(R2)
+	ADD R3<<0, R4, R2
+	FMOVQ F14, (R2)
+	FMOVQ F15, 16(R2)
+	FMOVQ F16, (R5)
+	FMOVQ F17, 16(R5)
+	ADD R0<<0, R5, R2
+	FMOVQ F18, (R2)
+	FMOVQ F19, 16(R2)
+	ADD R0<<1, R5, R2
+	FMOVQ F20, (R2)
+	FMOVQ F21, 16(R2)
+	ADD R1<<0, R5, R0
+	FMOVQ F22, (R0)
+	FMOVQ F23, 16(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise13x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise13x2NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	VORR V0.B16, V0.B16, V18.B16
+	VORR V0.B16, V0.B16, V19.B16
+	VORR V0.B16, V0.B16, V20.B16
+	VORR V0.B16, V0.B16, V21.B16
+	VORR V0.B16, V0.B16, V22.B16
+	VORR V0.B16, V0.B16, V23.B16
+	VORR V0.B16, V0.B16, V24.B16
+	VORR V0.B16, V0.B16, V25.B16
+	B started
+zero:
+	VEOR V26.B16, V26.B16, V26.B16
+	VORR V26.B16, V26.B16, V0.B16
+	VORR V26.B16, V26.B16, V1.B16
+	VORR V26.B16, V26.B16, V2.B16
+	VORR V26.B16, V26.B16, V3.B16
+	VORR V26.B16, V26.B16, V4.B16
+	VORR V26.B16, V26.B16, V5.B16
+	VORR V26.B16, V26.B16, V6.B16
+	VORR V26.B16, V26.B16, V7.B16
+	VORR V26.B16, V26.B16, V8.B16
+	VORR V26.B16, V26.B16, V9.B16
+	VORR V26.B16, V26.B16, V10.B16
+	VORR V26.B16, V26.B16, V11.B16
+	VORR V26.B16, V26.B16, V12.B16
+	VORR V26.B16, V26.B16, V13.B16
+	VORR V26.B16, V26.B16, V14.B16
+	VORR V26.B16, V26.B16, V15.B16
+	VORR V26.B16, V26.B16, V16.B16
+	VORR V26.B16, V26.B16, V17.B16
+	VORR V26.B16, V26.B16, V18.B16
+	VORR V26.B16, V26.B16, V19.B16
+	VORR V26.B16, V26.B16, V20.B16
+	VORR V26.B16, V26.B16, V21.B16
+	VORR V26.B16, V26.B16, V22.B16
+	VORR V26.B16, V26.B16, V23.B16
+	VORR V26.B16, V26.B16, V24.B16
+	VORR V26.B16, V26.B16, V25.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V26.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V27.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V28.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F29
+	VFMLA V29.S4, V26.S4, V0.S4
+	FMOVQ 16(R8), F29
+	VFMLA V29.S4, V26.S4, V1.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V26.S4, V2.S4
+	VFMLA V29.S4, V27.S4, V0.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V26.S4, V3.S4
+	VFMLA V29.S4, V27.S4, V1.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V26.S4, V4.S4
+	VFMLA V29.S4, V27.S4, V2.S4
+	VFMLA V29.S4, V28.S4, V0.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V26.S4, V5.S4
+	VFMLA V29.S4, V27.S4, V3.S4
+	VFMLA V29.S4, V28.S4, V1.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V26.S4, V6.S4
+	VFMLA V29.S4, V27.S4, V4.S4
+	VFMLA V29.S4, V28.S4, V2.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V26.S4, V7.S4
+	VFMLA V29.S4, V27.S4, V5.S4
+	VFMLA V29.S4, V28.S4, V3.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V26.S4, V8.S4
+	VFMLA V29.S4, V27.S4, V6.S4
+	VFMLA V29.S4, V28.S4, V4.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V26.S4, V9.S4
+	VFMLA V29.S4, V27.S4, V7.S4
+	VFMLA V29.S4, V28.S4, V5.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V26.S4, V10.S4
+	VFMLA V29.S4, V27.S4, V8.S4
+	VFMLA V29.S4, V28.S4, V6.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V26.S4, V11.S4
+	VFMLA V29.S4, V27.S4, V9.S4
+	VFMLA V29.S4, V28.S4, V7.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V26.S4, V12.S4
+	VFMLA V29.S4, V27.S4, V10.S4
+	VFMLA V29.S4, V28.S4, V8.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V26.S4, V13.S4
+	VFMLA V29.S4, V27.S4, V11.S4
+	VFMLA V29.S4, V28.S4, V9.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V26.S4, V14.S4
+	VFMLA V29.S4, V27.S4, V12.S4
+	VFMLA V29.S4, V28.S4, V10.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V26.S4, V15.S4
+	VFMLA V29.S4, V27.S4, V13.S4
+	VFMLA V29.S4, V28.S4, V11.S4
+	FMOVQ (R9), F29
+	VFMLA V29.S4, V26.S4, V16.S4
+	VFMLA V29.S4, V27.S4, V14.S4
+	VFMLA V29.S4, V28.S4, V12.S4
+	FMOVQ 16(R9), F29
+	VFMLA V29.S4, V26.S4, V17.S4
+	VFMLA V29.S4, V27.S4, V15.S4
+	VFMLA V29.S4, V28.S4, V13.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F29
+	VFMLA V29.S4, V26.S4, V18.S4
+	VFMLA V29.S4, V27.S4, V16.S4
+	VFMLA V29.S4, V28.S4, V14.S4
+	FMOVQ 16(R8), F29
+	VFMLA V29.S4, V26.S4, V19.S4
+	VFMLA V29.S4, V27.S4, V17.S4
+	VFMLA V29.S4, V28.S4, V15.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F29
+	VFMLA V29.S4, V26.S4, V20.S4
+	VFMLA V29.S4, V27.S4, V18.S4
+	VFMLA V29.S4, V28.S4, V16.S4
+	FMOVQ 16(R8), F29
+	VFMLA V29.S4, V26.S4, V21.S4
+	VFMLA V29.S4, V27.S4, V19.S4
+	VFMLA V29.S4, V28.S4, V17.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F29
+	VFMLA V29.S4, V26.S4, V22.S4
+	VFMLA V29.S4, V27.S4, V20.S4
+	VFMLA V29.S4, V28.S4, V18.S4
+	FMOVQ 16(R8), F29
+	VFMLA V29.S4, V26.S4, V23.S4
+	VFMLA V29.S4, V27.S4, V21.S4
+	VFMLA V29.S4, V28.S4, V19.S4
+	ADD R4<<2, R9, R8
+	FMOVQ (R8), F29
+	VFMLA V29.S4, V26.S4, V24.S4
+	VFMLA V29.S4, V27.S4, V22.S4
+	VFMLA V29.S4, V28.S4, V20.S4
+	FMOVQ 16(R8), F29
+	VFMLA V29.S4, V26.S4, V25.S4
+	VFMLA V29.S4, V27.S4, V23.S4
+	VFMLA V29.S4, V28.S4, V21.S4
+	ADD R6<<0, R9, R8
+	FMOVQ (R8), F26
+	VFMLA V26.S4, V27.S4, V24.S4
+	VFMLA V26.S4, V28.S4, V22.S4
+	FMOVQ 16(R8), F26
+	VFMLA V26.S4, V27.S4, V25.S4
+	VFMLA V26.S4, V28.S4, V23.S4
+	ADD R5<<1, R9, R8
+	FMOVQ (R8), F26
+	VFMLA V26.S4, V28.S4, V24.S4
+	FMOVQ 16(R8), F26
+	VFMLA V26.S4, V28.S4, V25.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F26
+	WORD $0x4e3ad400 // fadd v0.4s, v0.4s, v26.4s
+	FMOVQ 16(R4), F26
+	WORD $0x4e3ad421 // fadd v1.4s, v1.4s, v26.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F26
+	WORD $0x4e3ad442 // fadd v2.4s, v2.4s, v26.4s
+	FMOVQ 16(R6), F26
+	WORD $0x4e3ad463 // fadd v3.4s, v3.4s, v26.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F26
+	WORD $0x4e3ad484 // fadd v4.4s, v4.4s, v26.4s
+	FMOVQ 16(R6), F26
+	WORD $0x4e3ad4a5 // fadd v5.4s, v5.4s, v26.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F26
+	WORD $0x4e3ad4c6 // fadd v6.4s, v6.4s, v26.4s
+	FMOVQ 16(R6), F26
+	WORD $0x4e3ad4e7 // fadd v7.4s, v7.4s, v26.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F26
+	WORD $0x4e3ad508 // fadd v8.4s, v8.4s, v26.4s
+	FMOVQ 16(R6), F26
+	WORD $0x4e3ad529 // fadd v9.4s, v9.4s, v26.4s
+	ADD R2<<0, R4, R6
+	FMOVQ (R6), F26
+	WORD $0x4e3ad54a // fadd v10.4s, v10.4s, v26.4s
+	FMOVQ 16(R6), F26
+	WORD $0x4e3ad56b // fadd v11.4s, v11.4s, v26.4s
+	ADD R1<<1, R4, R2
+	FMOVQ (R2), F26
+	WORD $0x4e3ad58c // fadd v12.4s, v12.4s, v26.4s
+	FMOVQ 16(R2), F26
+	WORD $0x4e3ad5ad // fadd v13.4s, v13.4s, v26.4s
+	ADD R3<<0, R4, R2
+	FMOVQ (R2), F26
+	WORD $0x4e3ad5ce // fadd v14.4s, v14.4s, v26.4s
+	FMOVQ 16(R2), F26
+	WORD $0x4e3ad5ef // fadd v15.4s, v15.4s, v26.4s
+	FMOVQ (R5), F26
+	WORD $0x4e3ad610 // fadd v16.4s, v16.4s, v26.4s
+	FMOVQ 16(R5), F26
+	WORD $0x4e3ad631 // fadd v17.4s, v17.4s, v26.4s
+	ADD R0<<0, R5, R2
+	FMOVQ (R2), F26
+	WORD $0x4e3ad652 // fadd v18.4s, v18.4s, v26.4s
+	FMOVQ 16(R2), F26
+	WORD $0x4e3ad673 // fadd v19.4s, v19.4s, v26.4s
+	ADD R0<<1, R5, R2
+	FMOVQ (R2), F26
+	WORD $0x4e3ad694 // fadd v20.4s, v20.4s, v26.4s
+	FMOVQ 16(R2), F26
+	WORD $0x4e3ad6b5 // fadd v21.4s, v21.4s, v26.4s
+	ADD R1<<0, R5, R2
+	FMOVQ (R2), F26
+	WORD $0x4e3ad6d6 // fadd v22.4s, v22.4s, v26.4s
+	FMOVQ 16(R2), F26
+	WORD $0x4e3ad6f7 // fadd v23.4s, v23.4s, v26.4s
+	ADD R0<<2, R5, R1
+	FMOVQ (R1), F26
+	WORD $0x4e3ad718 // fadd v24.4s, v24.4s, v26.4s
+	FMOVQ 16(R1), F26
+	WORD $0x4e3ad739 // fadd v25.4s, v25.4s, v26.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V26.B16, V26.B16, V26.B16
+	WORD $0x6e20e75b // fcmge v27.4s, v26.4s, v0.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V0.B16, V0.B16
+	WORD $0x6e21e75b // fcmge v27.4s, v26.4s, v1.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V1.B16, V1.B16
+	WORD $0x6e22e75b // fcmge v27.4s, v26.4s, v2.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V2.B16, V2.B16
+	WORD $0x6e23e75b // fcmge v27.4s, v26.4s, v3.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V3.B16, V3.B16
+	WORD $0x6e24e75b // fcmge v27.4s, v26.4s, v4.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V4.B16, V4.B16
+	WORD $0x6e25e75b // fcmge v27.4s, v26.4s, v5.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V5.B16, V5.B16
+	WORD $0x6e26e75b // fcmge v27.4s, v26.4s, v6.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V6.B16, V6.B16
+	WORD $0x6e27e75b // fcmge v27.4s, v26.4s, v7.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V7.B16, V7.B16
+	WORD $0x6e28e75b // fcmge v27.4s, v26.4s, v8.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V8.B16, V8.B16
+	WORD $0x6e29e75b // fcmge v27.4s, v26.4s, v9.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V9.B16, V9.B16
+	WORD $0x6e2ae75b // fcmge v27.4s, v26.4s, v10.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V10.B16, V10.B16
+	WORD $0x6e2be75b // fcmge v27.4s, v26.4s, v11.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V11.B16, V11.B16
+	WORD $0x6e2ce75b // fcmge v27.4s, v26.4s, v12.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V12.B16, V12.B16
+	WORD $0x6e2de75b // fcmge v27.4s, v26.4s, v13.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V13.B16, V13.B16
+	WORD $0x6e2ee75b // fcmge v27.4s, v26.4s, v14.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V14.B16, V14.B16
+	WORD $0x6e2fe75b // fcmge v27.4s, v26.4s, v15.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V15.B16, V15.B16
+	WORD $0x6e30e75b // fcmge v27.4s, v26.4s, v16.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V16.B16, V16.B16
+	WORD $0x6e31e75b // fcmge v27.4s, v26.4s, v17.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V17.B16, V17.B16
+	WORD $0x6e32e75b // fcmge v27.4s, v26.4s, v18.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V18.B16, V18.B16
+	WORD $0x6e33e75b // fcmge v27.4s, v26.4s, v19.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V19.B16, V19.B16
+	WORD $0x6e34e75b // fcmge v27.4s, v26.4s, v20.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V20.B16, V20.B16
+	WORD $0x6e35e75b // fcmge v27.4s, v26.4s, v21.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V21.B16, V21.B16
+	WORD $0x6e36e75b // fcmge v27.4s, v26.4s, v22.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V22.B16, V22.B16
+	WORD $0x6e37e75b // fcmge v27.4s, v26.4s, v23.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V23.B16, V23.B16
+	WORD $0x6e38e75b // fcmge v27.4s, v26.4s, v24.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V24.B16, V24.B16
+	WORD $0x6e39e75b // fcmge v27.4s, v26.4s, v25.4s
+	WORD $0x6e205b7b // not v27.16b, v27.16b
+	VAND V27.B16, V25.B16, V25.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	FMOVQ F1, 16(R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F2, (R6)
+	FMOVQ F3, 16(R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F4, (R6)
+	FMOVQ F5, 16(R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F6, (R6)
+	FMOVQ F7, 16(R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F8, (R6)
+	FMOVQ F9, 16(R6)
+	ADD R2<<0, R4, R6
+	FMOVQ F10, (R6)
+	FMOVQ F11, 16(R6)
+	ADD R1<<1, R4, R2
+	FMOVQ F12, (R2)
+	FMOVQ F13, 16(R2)
+	ADD R3<<0, R4, R2
+	FMOVQ F14, (R2)
+	FMOVQ F15, 16(R2)
+	FMOVQ F16, (R5)
+	FMOVQ F17, 16(R5)
+	ADD R0<<0, R5, R2
+	FMOVQ F18, (R2)
+	FMOVQ F19, 16(R2)
+	ADD R0<<1, R5, R2
+	FMOVQ F20, (R2)
+	FMOVQ F21, 16(R2)
+	ADD R1<<0, R5, R2
+	FMOVQ F22, (R2)
+	FMOVQ F23, 16(R2)
+	ADD R0<<2, R5, R1
+	FMOVQ F24, (R1)
+	FMOVQ F25, 16(R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $13, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $13, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $13, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise14x2NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise14x2NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	VORR V0.B16, V0.B16, V18.B16
+	VORR V0.B16, V0.B16, V19.B16
+	VORR V0.B16, V0.B16, V20.B16
+	VORR V0.B16, V0.B16, V21.B16
+	VORR V0.B16, V0.B16, V22.B16
+	VORR V0.B16, V0.B16, V23.B16
+	VORR V0.B16, V0.B16, V24.B16
+	VORR V0.B16, V0.B16, V25.B16
+	VORR V0.B16, V0.B16, V26.B16
+	VORR V0.B16, V0.B16, V27.B16
+	B started
+zero:
+	VEOR V28.B16, V28.B16, V28.B16
+	VORR V28.B16, V28.B16, V0.B16
+	VORR V28.B16, V28.B16, V1.B16
+	VORR V28.B16, V28.B16, V2.B16
+	VORR V28.B16, V28.B16, V3.B16
+	VORR V28.B16, V28.B16, V4.B16
+	VORR V28.B16, V28.B16, V5.B16
+	VORR V28.B16, V28.B16, V6.B16
+	VORR V28.B16, V28.B16, V7.B16
+	VORR V28.B16, V28.B16, V8.B16
+	VORR V28.B16, V28.B16, V9.B16
+	VORR V28.B16, V28.B16, V10.B16
+	VORR V28.B16, V28.B16, V11.B16
+	VORR V28.B16, V28.B16, V12.B16
+	VORR V28.B16, V28.B16, V13.B16
+	VORR V28.B16, V28.B16, V14.B16
+	VORR V28.B16, V28.B16, V15.B16
+	VORR V28.B16, V28.B16, V16.B16
+	VORR V28.B16, V28.B16, V17.B16
+	VORR V28.B16, V28.B16, V18.B16
+	VORR V28.B16, V28.B16, V19.B16
+	VORR V28.B16, V28.B16, V20.B16
+	VORR V28.B16, V28.B16, V21.B16
+	VORR V28.B16, V28.B16, V22.B16
+	VORR V28.B16, V28.B16, V23.B16
+	VORR V28.B16, V28.B16, V24.B16
+	VORR V28.B16, V28.B16, V25.B16
+	VORR V28.B16, V28.B16, V26.B16
+	VORR V28.B16, V28.B16, V27.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V28.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V29.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V30.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F31
+	VFMLA V31.S4, V28.S4, V0.S4
+	FMOVQ 16(R8), F31
+	VFMLA V31.S4, V28.S4, V1.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F31
+	VFMLA V31.S4, V28.S4, V2.S4
+	VFMLA V31.S4, V29.S4, V0.S4
+	FMOVQ 16(R10), F31
+	VFMLA V31.S4, V28.S4, V3.S4
+	VFMLA V31.S4, V29.S4, V1.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F31
+	VFMLA V31.S4, V28.S4, V4.S4
+	VFMLA V31.S4, V29.S4, V2.S4
+	VFMLA V31.S4, V30.S4, V0.S4
+	FMOVQ 16(R10), F31
+	VFMLA V31.S4, V28.S4, V5.S4
+	VFMLA V31.S4, V29.S4, V3.S4
+	VFMLA V31.S4, V30.S4, V1.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F31
+	VFMLA V31.S4, V28.S4, V6.S4
+	VFMLA V31.S4, V29.S4, V4.S4
+	VFMLA V31.S4, V30.S4, V2.S4
+	FMOVQ 16(R10), F31
+	VFMLA V31.S4, V28.S4, V7.S4
+	VFMLA V31.S4, V29.S4, V5.S4
+	VFMLA V31.S4, V30.S4, V3.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F31
+	VFMLA V31.S4, V28.S4, V8.S4
+	VFMLA V31.S4, V29.S4, V6.S4
+	VFMLA V31.S4, V30.S4, V4.S4
+	FMOVQ 16(R10), F31
+	VFMLA V31.S4, V28.S4, V9.S4
+	VFMLA V31.S4, V29.S4, V7.S4
+	VFMLA V31.S4, V30.S4, V5.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F31
+	VFMLA V31.S4, V28.S4, V10.S4
+	VFMLA V31.S4, V29.S4, V8.S4
+	VFMLA V31.S4, V30.S4, V6.S4
+	FMOVQ 16(R10), F31
+	VFMLA V31.S4, V28.S4, V11.S4
+	VFMLA V31.S4, V29.S4, V9.S4
+	VFMLA V31.S4, V30.S4, V7.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F31
+	VFMLA V31.S4, V28.S4, V12.S4
+	VFMLA V31.S4, V29.S4, V10.S4
+	VFMLA V31.S4, V30.S4, V8.S4
+	FMOVQ 16(R10), F31
+	VFMLA V31.S4, V28.S4, V13.S4
+	VFMLA V31.S4, V29.S4, V11.S4
+	VFMLA V31.S4, V30.S4, V9.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F31
+	VFMLA V31.S4, V28.S4, V14.S4
+	VFMLA V31.S4, V29.S4, V12.S4
+	VFMLA V31.S4, V30.S4, V10.S4
+	FMOVQ 16(R10), F31
+	VFMLA V31.S4, V28.S4, V15.S4
+	VFMLA V31.S4, V29.S4, V13.S4
+	VFMLA V31.S4, V30.S4, V11.S4
+	FMOVQ (R9), F31
+	VFMLA V31.S4, V28.S4, V16.S4
+	VFMLA V31.S4, V29.S4, V14.S4
+	VFMLA V31.S4, V30.S4, V12.S4
+	FMOVQ 16(R9), F31
+	VFMLA V31.S4, V28.S4, V17.S4
+	VFMLA V31.S4, V29.S4, V15.S4
+	VFMLA V31.S4, V30.S4, V13.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F31
+	VFMLA V31.S4, V28.S4, V18.S4
+	VFMLA V31.S4, V29.S4, V16.S4
+	VFMLA V31.S4, V30.S4, V14.S4
+	FMOVQ 16(R8), F31
+	VFMLA V31.S4, V28.S4, V19.S4
+	VFMLA V31.S4, V29.S4, V17.S4
+	VFMLA V31.S4, V30.S4, V15.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F31
+	VFMLA V31.S4, V28.S4, V20.S4
+	VFMLA V31.S4, V29.S4, V18.S4
+	VFMLA V31.S4, V30.S4, V16.S4
+	FMOVQ 16(R8), F31
+	VFMLA V31.S4, V28.S4, V21.S4
+	VFMLA V31.S4, V29.S4, V19.S4
+	VFMLA V31.S4, V30.S4, V17.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F31
+	VFMLA V31.S4, V28.S4, V22.S4
+	VFMLA V31.S4, V29.S4, V20.S4
+	VFMLA V31.S4, V30.S4, V18.S4
+	FMOVQ 16(R8), F31
+	VFMLA V31.S4, V28.S4, V23.S4
+	VFMLA V31.S4, V29.S4, V21.S4
+	VFMLA V31.S4, V30.S4, V19.S4
+	ADD R4<<2, R9, R8
+	FMOVQ (R8), F31
+	VFMLA V31.S4, V28.S4, V24.S4
+	VFMLA V31.S4, V29.S4, V22.S4
+	VFMLA V31.S4, V30.S4, V20.S4
+	FMOVQ 16(R8), F31
+	VFMLA V31.S4, V28.S4, V25.S4
+	VFMLA V31.S4, V29.S4, V23.S4
+	VFMLA V31.S4, V30.S4, V21.S4
+	ADD R6<<0, R9, R8
+	FMOVQ (R8), F31
+	VFMLA V31.S4, V28.S4, V26.S4
+	VFMLA V31.S4, V29.S4, V24.S4
+	VFMLA V31.S4, V30.S4, V22.S4
+	FMOVQ 16(R8), F31
+	VFMLA V31.S4, V28.S4, V27.S4
+	VFMLA V31.S4, V29.S4, V25.S4
+	VFMLA V31.S4, V30.S4, V23.S4
+	ADD R5<<1, R9, R8
+	FMOVQ (R8), F28
+	VFMLA V28.S4, V29.S4, V26.S4
+	VFMLA V28.S4, V30.S4, V24.S4
+	FMOVQ 16(R8), F28
+	VFMLA V28.S4, V29.S4, V27.S4
+	VFMLA V28.S4, V30.S4, V25.S4
+	ADD R7<<0, R9, R8
+	FMOVQ (R8), F28
+	VFMLA V28.S4, V30.S4, V26.S4
+	FMOVQ 16(R8), F28
+	VFMLA V28.S4, V30.S4, V27.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F28
+	WORD $0x4e3cd400 // fadd v0.4s, v0.4s, v28.4s
+	FMOVQ 16(R4), F28
+	WORD $0x4e3cd421 // fadd v1.4s, v1.4s, v28.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F28
+	WORD $0x4e3cd442 // fadd v2.4s, v2.4s, v28.4s
+	FMOVQ 16(R6), F28
+	WORD $0x4e3cd463 // fadd v3.4s, v3.4s, v28.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F28
+	WORD $0x4e3cd484 // fadd v4.4s, v4.4s, v28.4s
+	FMOVQ 16(R6), F28
+	WORD $0x4e3cd4a5 // fadd v5.4s, v5.4s, v28.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F28
+	WORD $0x4e3cd4c6 // fadd v6.4s, v6.4s, v28.4s
+	FMOVQ 16(R6), F28
+	WORD $0x4e3cd4e7 // fadd v7.4s, v7.4s, v28.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F28
+	WORD $0x4e3cd508 // fadd v8.4s, v8.4s, v28.4s
+	FMOVQ 16(R6), F28
+	WORD $0x4e3cd529 // fadd v9.4s, v9.4s, v28.4s
+	ADD R2<<0, R4, R6
+	FMOVQ (R6), F28
+	WORD $0x4e3cd54a // fadd v10.4s, v10.4s, v28.4s
+	FMOVQ 16(R6), F28
+	WORD $0x4e3cd56b // fadd v11.4s, v11.4s, v28.4s
+	ADD R1<<1, R4, R6
+	FMOVQ (R6), F28
+	WORD $0x4e3cd58c // fadd v12.4s, v12.4s, v28.4s
+	FMOVQ 16(R6), F28
+	WORD $0x4e3cd5ad // fadd v13.4s, v13.4s, v28.4s
+	ADD R3<<0, R4, R6
+	FMOVQ (R6), F28
+	WORD $0x4e3cd5ce // fadd v14.4s, v14.4s, v28.4s
+	FMOVQ 16(R6), F28
+	WORD $0x4e3cd5ef // fadd v15.4s, v15.4s, v28.4s
+	FMOVQ (R5), F28
+	WORD $0x4e3cd610 // fadd v16.4s, v16.4s, v28.4s
+	FMOVQ 16(R5), F28
+	WORD $0x4e3cd631 // fadd v17.4s, v17.4s, v28.4s
+	ADD R0<<0, R5, R3
+	FMOVQ (R3), F28
+	WORD $0x4e3cd652 // fadd v18.4s, v18.4s, v28.4s
+	FMOVQ 16(R3), F28
+	WORD $0x4e3cd673 // fadd v19.4s, v19.4s, v28.4s
+	ADD R0<<1, R5, R3
+	FMOVQ (R3), F28
+	WORD $0x4e3cd694 // fadd v20.4s, v20.4s, v28.4s
+	FMOVQ 16(R3), F28
+	WORD $0x4e3cd6b5 // fadd v21.4s, v21.4s, v28.4s
+	ADD R1<<0, R5, R3
+	FMOVQ (R3), F28
+	WORD $0x4e3cd6d6 // fadd v22.4s, v22.4s, v28.4s
+	FMOVQ 16(R3), F28
+	WORD $0x4e3cd6f7 // fadd v23.4s, v23.4s, v28.4s
+	ADD R0<<2, R5, R1
+	FMOVQ (R1), F28
+	WORD $0x4e3cd718 // fadd v24.4s, v24.4s, v28.4s
+	FMOVQ 16(R1), F28
+	WORD $0x4e3cd739 // fadd v25.4s, v25.4s, v28.4s
+	ADD R2<<0, R5, R0
+	FMOVQ (R0), F28
+	WORD $0x4e3cd75a // fadd v26.4s, v26.4s, v28.4s
+	FMOVQ 16(R0), F28
+	WORD $0x4e3cd77b // fadd v27.4s, v27.4s, v28.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V28.B16, V28.B16, V28.B16
+	WORD $0x6e20e79d // fcmge v29.4s, v28.4s, v0.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V0.B16, V0.B16
+	WORD $0x6e21e79d // fcmge v29.4s, v28.4s, v1.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V1.B16, V1.B16
+	WORD $0x6e22e79d // fcmge v29.4s, v28.4s, v2.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V2.B16, V2.B16
+	WORD $0x6e23e79d // fcmge v29.4s, v28.4s, v3.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V3.B16, V3.B16
+	WORD $0x6e24e79d // fcmge v29.4s, v28.4s, v4.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V4.B16, V4.B16
+	WORD $0x6e25e79d // fcmge v29.4s, v28.4s, v5.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V5.B16, V5.B16
+	WORD $0x6e26e79d // fcmge v29.4s, v28.4s, v6.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V6.B16, V6.B16
+	WORD $0x6e27e79d // fcmge v29.4s, v28.4s, v7.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V7.B16, V7.B16
+	WORD $0x6e28e79d // fcmge v29.4s, v28.4s, v8.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V8.B16, V8.B16
+	WORD $0x6e29e79d // fcmge v29.4s, v28.4s, v9.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V9.B16, V9.B16
+	WORD $0x6e2ae79d // fcmge v29.4s, v28.4s, v10.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V10.B16, V10.B16
+	WORD $0x6e2be79d // fcmge v29.4s, v28.4s, v11.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V11.B16, V11.B16
+	WORD $0x6e2ce79d // fcmge v29.4s, v28.4s, v12.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V12.B16, V12.B16
+	WORD $0x6e2de79d // fcmge v29.4s, v28.4s, v13.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V13.B16, V13.B16
+	WORD $0x6e2ee79d // fcmge v29.4s, v28.4s, v14.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V14.B16, V14.B16
+	WORD $0x6e2fe79d // fcmge v29.4s, v28.4s, v15.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V15.B16, V15.B16
+	WORD $0x6e30e79d // fcmge v29.4s, v28.4s, v16.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V16.B16, V16.B16
+	WORD $0x6e31e79d // fcmge v29.4s, v28.4s, v17.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V17.B16, V17.B16
+	WORD $0x6e32e79d // fcmge v29.4s, v28.4s, v18.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V18.B16, V18.B16
+	WORD $0x6e33e79d // fcmge v29.4s, v28.4s, v19.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V19.B16, V19.B16
+	WORD $0x6e34e79d // fcmge v29.4s, v28.4s, v20.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V20.B16, V20.B16
+	WORD $0x6e35e79d // fcmge v29.4s, v28.4s, v21.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V21.B16, V21.B16
+	WORD $0x6e36e79d // fcmge v29.4s, v28.4s, v22.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V22.B16, V22.B16
+	WORD $0x6e37e79d // fcmge v29.4s, v28.4s, v23.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V23.B16, V23.B16
+	WORD $0x6e38e79d // fcmge v29.4s, v28.4s, v24.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V24.B16, V24.B16
+	WORD $0x6e39e79d // fcmge v29.4s, v28.4s, v25.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V25.B16, V25.B16
+	WORD $0x6e3ae79d // fcmge v29.4s, v28.4s, v26.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V26.B16, V26.B16
+	WORD $0x6e3be79d // fcmge v29.4s, v28.4s, v27.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V27.B16, V27.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	FMOVQ F1, 16(R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F2, (R6)
+	FMOVQ F3, 16(R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F4, (R6)
+	FMOVQ F5, 16(R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F6, (R6)
+	FMOVQ F7, 16(R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F8, (R6)
+	FMOVQ F9, 16(R6)
+	ADD R2<<0, R4, R6
+	FMOVQ F10, (R6)
+	FMOVQ F11, 16(R6)
+	ADD R1<<1, R4, R6
+	FMOVQ F12, (R6)
+	FMOVQ F13, 16(R6)
+	ADD R3<<0, R4, R6
+	FMOVQ F14, (R6)
+	FMOVQ F15, 16(R6)
+	FMOVQ F16, (R5)
+	FMOVQ F17, 16(R5)
+	ADD R0<<0, R5, R3
+	FMOVQ F18, (R3)
+	FMOVQ F19, 16(R3)
+	ADD R0<<1, R5, R3
+	FMOVQ F20, (R3)
+	FMOVQ F21, 16(R3)
+	ADD R1<<0, R5, R3
+	FMOVQ F22, (R3)
+	FMOVQ F23, 16(R3)
+	ADD R0<<2, R5, R1
+	FMOVQ F24, (R1)
+	FMOVQ F25, 16(R1)
+	ADD R2<<0, R5, R0
+	FMOVQ F26, (R0)
+	FMOVQ F27, 16(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $14, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $14, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $14, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise1x3NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise1x3NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	B started
+zero:
+	VEOR V3.B16, V3.B16, V3.B16
+	VORR V3.B16, V3.B16, V0.B16
+	VORR V3.B16, V3.B16, V1.B16
+	VORR V3.B16, V3.B16, V2.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+tap:
+	MOVD 8(R3), R5
+	ADD R2, R5, R5
+	VLD1R (R5), [V3.S4]
+	MOVD 24(R3), R5
+	ADD R2, R5, R5
+	VLD1R (R5), [V4.S4]
+	MOVD 40(R3), R5
+	ADD R2, R5, R5
+	VLD1R (R5), [V5.S4]
+	MOVD (R3), R5
+	ADD R1, R5, R5
+	FMOVQ (R5), F6
+	VFMLA V6.S4, V3.S4, V0.S4
+	FMOVQ 16(R5), F6
+	VFMLA V6.S4, V3.S4, V1.S4
+	FMOVQ 32(R5), F6
+	VFMLA V6.S4, V3.S4, V2.S4
+	ADD R4<<0, R5, R6
+	FMOVQ (R6), F3
+	VFMLA V3.S4, V4.S4, V0.S4
+	FMOVQ 16(R6), F3
+	VFMLA V3.S4, V4.S4, V1.S4
+	FMOVQ 32(R6), F3
+	VFMLA V3.S4, V4.S4, V2.S4
+	ADD R4<<1, R5, R6
+	FMOVQ (R6), F3
+	VFMLA V3.S4, V5.S4, V0.S4
+	FMOVQ 16(R6), F3
+	VFMLA V3.S4, V5.S4, V1.S4
+	FMOVQ 32(R6), F3
+	VFMLA V3.S4, V5.S4, V2.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R0
+	FMOVQ (R0), F3
+	WORD $0x4e23d400 // fadd v0.4s, v0.4s, v3.4s
+	FMOVQ 16(R0), F3
+	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
+	FMOVQ 32(R0), F3
+	WORD $0x4e23d442 // fadd v2.4s, v2.4s, v3.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V3.B16, V3.B16, V3.B16
+	WORD $0x6e20e464 // fcmge v4.4s, v3.4s, v0.4s
+	WORD $0x6e205884 // not v4.16b, v4.16b
+	VAND V4.B16, V0.B16, V0.B16
+	WORD $0x6e21e464 // fcmge v4.4s, v3.4s, v1.4s
+	WORD $0x6e205884 // not v4.16b, v4.16b
+	VAND V4.B16, V1.B16, V1.B16
+	WORD $0x6e22e464 // fcmge v4.4s, v3.4s, v2.4s
+	WORD $0x6e205884 // not v4.16b, v4.16b
+	VAND V4.B16, V2.B16, V2.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R0
+	FMOVQ F0, (R0)
+	FMOVQ F1, 16(R0)
+	FMOVQ F2, 32(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise2x3NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise2x3NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	B started
+zero:
+	VEOR V6.B16, V6.B16, V6.B16
+	VORR V6.B16, V6.B16, V0.B16
+	VORR V6.B16, V6.B16, V1.B16
+	VORR V6.B16, V6.B16, V2.B16
+	VORR V6.B16, V6.B16, V3.B16
+	VORR V6.B16, V6.B16, V4.B16
+	VORR V6.B16, V6.B16, V5.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+tap:
+	MOVD 8(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V6.S4]
+	MOVD 24(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V7.S4]
+	MOVD 40(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V8.S4]
+	MOVD (R3), R6
+	ADD R1, R6, R6
+	FMOVQ (R6), F9
+	VFMLA V9.S4, V6.S4, V0.S4
+	FMOVQ 16(R6), F9
+	VFMLA V9.S4, V6.S4, V1.S4
+	FMOVQ 32(R6), F9
+	VFMLA V9.S4, V6.S4, V2.S4
+	ADD R4<<0, R6, R7
+	FMOVQ (R7), F9
+	VFMLA V9.S4, V6.S4, V3.S4
+	VFMLA V9.S4, V7.S4, V0.S4
+	FMOVQ 16(R7), F9
+	VFMLA V9.S4, V6.S4, V4.S4
+	VFMLA V9.S4, V7.S4, V1.S4
+	FMOVQ 32(R7), F9
+	VFMLA V9.S4, V6.S4, V5.S4
+	VFMLA V9.S4, V7.S4, V2.S4
+	ADD R4<<1, R6, R7
+	FMOVQ (R7), F6
+	VFMLA V6.S4, V7.S4, V3.S4
+	VFMLA V6.S4, V8.S4, V0.S4
+	FMOVQ 16(R7), F6
+	VFMLA V6.S4, V7.S4, V4.S4
+	VFMLA V6.S4, V8.S4, V1.S4
+	FMOVQ 32(R7), F6
+	VFMLA V6.S4, V7.S4, V5.S4
+	VFMLA V6.S4, V8.S4, V2.S4
+	ADD R5<<0, R6, R7
+	FMOVQ (R7), F6
+	VFMLA V6.S4, V8.S4, V3.S4
+	FMOVQ 16(R7), F6
+	VFMLA V6.S4, V8.S4, V4.S4
+	FMOVQ 32(R7), F6
+	VFMLA V6.S4, V8.S4, V5.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
+	FMOVQ (R1), F6
+	WORD $0x4e26d400 // fadd v0.4s, v0.4s, v6.4s
+	FMOVQ 16(R1), F6
+	WORD $0x4e26d421 // fadd v1.4s, v1.4s, v6.4s
+	FMOVQ 32(R1), F6
+	WORD $0x4e26d442 // fadd v2.4s, v2.4s, v6.4s
+	ADD R0<<0, R1, R2
+	FMOVQ (R2), F6
+	WORD $0x4e26d463 // fadd v3.4s, v3.4s, v6.4s
+	FMOVQ 16(R2), F6
+	WORD $0x4e26d484 // fadd v4.4s, v4.4s, v6.4s
+	FMOVQ 32(R2), F6
+	WORD $0x4e26d4a5 // fadd v5.4s, v5.4s, v6.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V6.B16, V6.B16, V6.B16
+	WORD $0x6e20e4c7 // fcmge v7.4s, v6.4s, v0.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V0.B16, V0.B16
+	WORD $0x6e21e4c7 // fcmge v7.4s, v6.4s, v1.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V1.B16, V1.B16
+	WORD $0x6e22e4c7 // fcmge v7.4s, v6.4s, v2.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V2.B16, V2.B16
+	WORD $0x6e23e4c7 // fcmge v7.4s, v6.4s, v3.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V3.B16, V3.B16
+	WORD $0x6e24e4c7 // fcmge v7.4s, v6.4s, v4.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V4.B16, V4.B16
+	WORD $0x6e25e4c7 // fcmge v7.4s, v6.4s, v5.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V5.B16, V5.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R1
+	FMOVQ F0, (R1)
+	FMOVQ F1, 16(R1)
+	FMOVQ F2, 32(R1)
+	ADD R0<<0, R1, R2
+	FMOVQ F3, (R2)
+	FMOVQ F4, 16(R2)
+	FMOVQ F5, 32(R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise3x3NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise3x3NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	B started
+zero:
+	VEOR V9.B16, V9.B16, V9.B16
+	VORR V9.B16, V9.B16, V0.B16
+	VORR V9.B16, V9.B16, V1.B16
+	VORR V9.B16, V9.B16, V2.B16
+	VORR V9.B16, V9.B16, V3.B16
+	VORR V9.B16, V9.B16, V4.B16
+	VORR V9.B16, V9.B16, V5.B16
+	VORR V9.B16, V9.B16, V6.B16
+	VORR V9.B16, V9.B16, V7.B16
+	VORR V9.B16, V9.B16, V8.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+tap:
+	MOVD 8(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V9.S4]
+	MOVD 24(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V10.S4]
+	MOVD 40(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V11.S4]
+	MOVD (R3), R6
+	ADD R1, R6, R6
+	FMOVQ (R6), F12
+	VFMLA V12.S4, V9.S4, V0.S4
+	FMOVQ 16(R6), F12
+	VFMLA V12.S4, V9.S4, V1.S4
+	FMOVQ 32(R6), F12
+	VFMLA V12.S4, V9.S4, V2.S4
+	ADD R4<<0, R6, R7
+	FMOVQ (R7), F12
+	VFMLA V12.S4, V9.S4, V3.S4
+	VFMLA V12.S4, V10.S4, V0.S4
+	FMOVQ 16(R7), F12
+	VFMLA V12.S4, V9.S4, V4.S4
+	VFMLA V12.S4, V10.S4, V1.S4
+	FMOVQ 32(R7), F12
+	VFMLA V12.S4, V9.S4, V5.S4
+	VFMLA V12.S4, V10.S4, V2.S4
+	ADD R4<<1, R6, R7
+	FMOVQ (R7), F12
+	VFMLA V12.S4, V9.S4, V6.S4
+	VFMLA V12.S4, V10.S4, V3.S4
+	VFMLA V12.S4, V11.S4, V0.S4
+	FMOVQ 16(R7), F12
+	VFMLA V12.S4, V9.S4, V7.S4
+	VFMLA V12.S4, V10.S4, V4.S4
+	VFMLA V12.S4, V11.S4, V1.S4
+	FMOVQ 32(R7), F12
+	VFMLA V12.S4, V9.S4, V8.S4
+	VFMLA V12.S4, V10.S4, V5.S4
+	VFMLA V12.S4, V11.S4, V2.S4
+	ADD R5<<0, R6, R7
+	FMOVQ (R7), F9
+	VFMLA V9.S4, V10.S4, V6.S4
+	VFMLA V9.S4, V11.S4, V3.S4
+	FMOVQ 16(R7), F9
+	VFMLA V9.S4, V10.S4, V7.S4
+	VFMLA V9.S4, V11.S4, V4.S4
+	FMOVQ 32(R7), F9
+	VFMLA V9.S4, V10.S4, V8.S4
+	VFMLA V9.S4, V11.S4, V5.S4
+	ADD R4<<2, R6, R7
+	FMOVQ (R7), F9
+	VFMLA V9.S4, V11.S4, V6.S4
+	FMOVQ 16(R7), F9
+	VFMLA V9.S4, V11.S4, V7.S4
+	FMOVQ 32(R7), F9
+	VFMLA V9.S4, V11.S4, V8.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
+	FMOVQ (R1), F9
+	WORD $0x4e29d400 // fadd v0.4s, v0.4s, v9.4s
+	FMOVQ 16(R1), F9
+	WORD $0x4e29d421 // fadd v1.4s, v1.4s, v9.4s
+	FMOVQ 32(R1), F9
+	WORD $0x4e29d442 // fadd v2.4s, v2.4s, v9.4s
+	ADD R0<<0, R1, R2
+	FMOVQ (R2), F9
+	WORD $0x4e29d463 // fadd v3.4s, v3.4s, v9.4s
+	FMOVQ 16(R2), F9
+	WORD $0x4e29d484 // fadd v4.4s, v4.4s, v9.4s
+	FMOVQ 32(R2), F9
+	WORD $0x4e29d4a5 // fadd v5.4s, v5.4s, v9.4s
+	ADD R0<<1, R1, R2
+	FMOVQ (R2), F9
+	WORD $0x4e29d4c6 // fadd v6.4s, v6.4s, v9.4s
+	FMOVQ 16(R2), F9
+	WORD $0x4e29d4e7 // fadd v7.4s, v7.4s, v9.4s
+	FMOVQ 32(R2), F9
+	WORD $0x4e29d508 // fadd v8.4s, v8.4s, v9.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V9.B16, V9.B16, V9.B16
+	WORD $0x6e20e52a // fcmge v10.4s, v9.4s, v0.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V0.B16, V0.B16
+	WORD $0x6e21e52a // fcmge v10.4s, v9.4s, v1.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V1.B16, V1.B16
+	WORD $0x6e22e52a // fcmge v10.4s, v9.4s, v2.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V2.B16, V2.B16
+	WORD $0x6e23e52a // fcmge v10.4s, v9.4s, v3.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V3.B16, V3.B16
+	WORD $0x6e24e52a // fcmge v10.4s, v9.4s, v4.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V4.B16, V4.B16
+	WORD $0x6e25e52a // fcmge v10.4s, v9.4s, v5.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V5.B16, V5.B16
+	WORD $0x6e26e52a // fcmge v10.4s, v9.4s, v6.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V6.B16, V6.B16
+	WORD $0x6e27e52a // fcmge v10.4s, v9.4s, v7.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V7.B16, V7.B16
+	WORD $0x6e28e52a // fcmge v10.4s, v9.4s, v8.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V8.B16, V8.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R1
+	FMOVQ F0, (R1)
+	FMOVQ F1, 16(R1)
+	FMOVQ F2, 32(R1)
+	ADD R0<<0, R1, R2
+	FMOVQ F3, (R2)
+	FMOVQ F4, 16(R2)
+	FMOVQ F5, 32(R2)
+	ADD R0<<1, R1, R2
+	FMOVQ F6, (R2)
+	FMOVQ F7, 16(R2)
+	FMOVQ F8, 32(R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise4x3NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise4x3NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	B started
+zero:
+	VEOR V12.B16, V12.B16, V12.B16
+	VORR V12.B16, V12.B16, V0.B16
+	VORR V12.B16, V12.B16, V1.B16
+	VORR V12.B16, V12.B16, V2.B16
+	VORR V12.B16, V12.B16, V3.B16
+	VORR V12.B16, V12.B16, V4.B16
+	VORR V12.B16, V12.B16, V5.B16
+	VORR V12.B16, V12.B16, V6.B16
+	VORR V12.B16, V12.B16, V7.B16
+	VORR V12.B16, V12.B16, V8.B16
+	VORR V12.B16, V12.B16, V9.B16
+	VORR V12.B16, V12.B16, V10.B16
+	VORR V12.B16, V12.B16, V11.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+tap:
+	MOVD 8(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V12.S4]
+	MOVD 24(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V13.S4]
+	MOVD 40(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V14.S4]
+	MOVD (R3), R7
+	ADD R1, R7, R7
+	FMOVQ (R7), F15
+	VFMLA V15.S4, V12.S4, V0.S4
+	FMOVQ 16(R7), F15
+	VFMLA V15.S4, V12.S4, V1.S4
+	FMOVQ 32(R7), F15
+	VFMLA V15.S4, V12.S4, V2.S4
+	ADD R4<<0, R7, R8
+	FMOVQ (R8), F15
+	VFMLA V15.S4, V12.S4, V3.S4
+	VFMLA V15.S4, V13.S4, V0.S4
+	FMOVQ 16(R8), F15
+	VFMLA V15.S4, V12.S4, V4.S4
+	VFMLA V15.S4, V13.S4, V1.S4
+	FMOVQ 32(R8), F15
+	VFMLA V15.S4, V12.S4, V5.S4
+	VFMLA V15.S4, V13.S4, V2.S4
+	ADD R4<<1, R7, R8
+	FMOVQ (R8), F15
+	VFMLA V15.S4, V12.S4, V6.S4
+	VFMLA V15.S4, V13.S4, V3.S4
+	VFMLA V15.S4, V14.S4, V0.S4
+	FMOVQ 16(R8), F15
+	VFMLA V15.S4, V12.S4, V7.S4
+	VFMLA V15.S4, V13.S4, V4.S4
+	VFMLA V15.S4, V14.S4, V1.S4
+	FMOVQ 32(R8), F15
+	VFMLA V15.S4, V12.S4, V8.S4
+	VFMLA V15.S4, V13.S4, V5.S4
+	VFMLA V15.S4, V14.S4, V2.S4
+	ADD R5<<0, R7, R8
+	FMOVQ (R8), F15
+	VFMLA V15.S4, V12.S4, V9.S4
+	VFMLA V15.S4, V13.S4, V6.S4
+	VFMLA V15.S4, V14.S4, V3.S4
+	FMOVQ 16(R8), F15
+	VFMLA V15.S4, V12.S4, V10.S4
+	VFMLA V15.S4, V13.S4, V7.S4
+	VFMLA V15.S4, V14.S4, V4.S4
+	FMOVQ 32(R8), F15
+	VFMLA V15.S4, V12.S4, V11.S4
+	VFMLA V15.S4, V13.S4, V8.S4
+	VFMLA V15.S4, V14.S4, V5.S4
+	ADD R4<<2, R7, R8
+	FMOVQ (R8), F12
+	VFMLA V12.S4, V13.S4, V9.S4
+	VFMLA V12.S4, V14.S4, V6.S4
+	FMOVQ 16(R8), F12
+	VFMLA V12.S4, V13.S4, V10.S4
+	VFMLA V12.S4, V14.S4, V7.S4
+	FMOVQ 32(R8), F12
+	VFMLA V12.S4, V13.S4, V11.S4
+	VFMLA V12.S4, V14.S4, V8.S4
+	ADD R6<<0, R7, R8
+	FMOVQ (R8), F12
+	VFMLA V12.S4, V14.S4, V9.S4
+	FMOVQ 16(R8), F12
+	VFMLA V12.S4, V14.S4, V10.S4
+	FMOVQ 32(R8), F12
+	VFMLA V12.S4, V14.S4, V11.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD res+72(FP), R2
+	FMOVQ (R2), F12
+	WORD $0x4e2cd400 // fadd v0.4s, v0.4s, v12.4s
+	FMOVQ 16(R2), F12
+	WORD $0x4e2cd421 // fadd v1.4s, v1.4s, v12.4s
+	FMOVQ 32(R2), F12
+	WORD $0x4e2cd442 // fadd v2.4s, v2.4s, v12.4s
+	ADD R0<<0, R2, R3
+	FMOVQ (R3), F12
+	WORD $0x4e2cd463 // fadd v3.4s, v3.4s, v12.4s
+	FMOVQ 16(R3), F12
+	WORD $0x4e2cd484 // fadd v4.4s, v4.4s, v12.4s
+	FMOVQ 32(R3), F12
+	WORD $0x4e2cd4a5 // fadd v5.4s, v5.4s, v12.4s
+	ADD R0<<1, R2, R3
+	FMOVQ (R3), F12
+	WORD $0x4e2cd4c6 // fadd v6.4s, v6.4s, v12.4s
+	FMOVQ 16(R3), F12
+	WORD $0x4e2cd4e7 // fadd v7.4s, v7.4s, v12.4s
+	FMOVQ 32(R3), F12
+	WORD $0x4e2cd508 // fadd v8.4s, v8.4s, v12.4s
+	ADD R1<<0, R2, R0
+	FMOVQ (R0), F12
+	WORD $0x4e2cd529 // fadd v9.4s, v9.4s, v12.4s
+	FMOVQ 16(R0), F12
+	WORD $0x4e2cd54a // fadd v10.4s, v10.4s, v12.4s
+	FMOVQ 32(R0), F12
+	WORD $0x4e2cd56b // fadd v11.4s, v11.4s, v12.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V12.B16, V12.B16, V12.B16
+	WORD $0x6e20e58d // fcmge v13.4s, v12.4s, v0.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V0.B16, V0.B16
+	WORD $0x6e21e58d // fcmge v13.4s, v12.4s, v1.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V1.B16, V1.B16
+	WORD $0x6e22e58d // fcmge v13.4s, v12.4s, v2.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V2.B16, V2.B16
+	WORD $0x6e23e58d // fcmge v13.4s, v12.4s, v3.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V3.B16, V3.B16
+	WORD $0x6e24e58d // fcmge v13.4s, v12.4s, v4.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V4.B16, V4.B16
+	WORD $0x6e25e58d // fcmge v13.4s, v12.4s, v5.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V5.B16, V5.B16
+	WORD $0x6e26e58d // fcmge v13.4s, v12.4s, v6.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V6.B16, V6.B16
+	WORD $0x6e27e58d // fcmge v13.4s, v12.4s, v7.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V7.B16, V7.B16
+	WORD $0x6e28e58d // fcmge v13.4s, v12.4s, v8.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V8.B16, V8.B16
+	WORD $0x6e29e58d // fcmge v13.4s, v12.4s, v9.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V9.B16, V9.B16
+	WORD $0x6e2ae58d // fcmge v13.4s, v12.4s, v10.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V10.B16, V10.B16
+	WORD $0x6e2be58d // fcmge v13.4s, v12.4s, v11.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V11.B16, V11.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD dst+0(FP), R2
+	FMOVQ F0, (R2)
+	FMOVQ F1, 16(R2)
+	FMOVQ F2, 32(R2)
+	ADD R0<<0, R2, R3
+	FMOVQ F3, (R3)
+	FMOVQ F4, 16(R3)
+	FMOVQ F5, 32(R3)
+	ADD R0<<1, R2, R3
+	FMOVQ F6, (R3)
+	FMOVQ F7, 16(R3)
+	FMOVQ F8, 32(R3)
+	ADD R1<<0, R2, R0
+	FMOVQ F9, (R0)
+	FMOVQ F10, 16(R0)
+	FMOVQ F11, 32(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise5x3NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise5x3NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	B started
+zero:
+	VEOR V15.B16, V15.B16, V15.B16
+	VORR V15.B16, V15.B16, V0.B16
+	VORR V15.B16, V15.B16, V1.B16
+	VORR V15.B16, V15.B16, V2.B16
+	VORR V15.B16, V15.B16, V3.B16
+	VORR V15.B16, V15.B16, V4.B16
+	VORR V15.B16, V15.B16, V5.B16
+	VORR V15.B16, V15.B16, V6.B16
+	VORR V15.B16, V15.B16, V7.B16
+	VORR V15.B16, V15.B16, V8.B16
+	VORR V15.B16, V15.B16, V9.B16
+	VORR V15.B16, V15.B16, V10.B16
+	VORR V15.B16, V15.B16, V11.B16
+	VORR V15.B16, V15.B16, V12.B16
+	VORR V15.B16, V15.B16, V13.B16
+	VORR V15.B16, V15.B16, V14.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+tap:
+	MOVD 8(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V15.S4]
+	MOVD 24(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V16.S4]
+	MOVD 40(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V17.S4]
+	MOVD (R3), R7
+	ADD R1, R7, R7
+	FMOVQ (R7), F18
+	VFMLA V18.S4, V15.S4, V0.S4
+	FMOVQ 16(R7), F18
+	VFMLA V18.S4, V15.S4, V1.S4
+	FMOVQ 32(R7), F18
+	VFMLA V18.S4, V15.S4, V2.S4
+	ADD R4<<0, R7, R8
+	FMOVQ (R8), F18
+	VFMLA V18.S4, V15.S4, V3.S4
+	VFMLA V18.S4, V16.S4, V0.S4
+	FMOVQ 16(R8), F18
+	VFMLA V18.S4, V15.S4, V4.S4
+	VFMLA V18.S4, V16.S4, V1.S4
+	FMOVQ 32(R8), F18
+	VFMLA V18.S4, V15.S4, V5.S4
+	VFMLA V18.S4, V16.S4, V2.S4
+	ADD R4<<1, R7, R8
+	FMOVQ (R8), F18
+	VFMLA V18.S4, V15.S4, V6.S4
+	VFMLA V18.S4, V16.S4, V3.S4
+	VFMLA V18.S4, V17.S4, V0.S4
+	FMOVQ 16(R8), F18
+	VFMLA V18.S4, V15.S4, V7.S4
+	VFMLA V18.S4, V16.S4, V4.S4
+	VFMLA V18.S4, V17.S4, V1.S4
+	FMOVQ 32(R8), F18
+	VFMLA V18.S4, V15.S4, V8.S4
+	VFMLA V18.S4, V16.S4, V5.S4
+	VFMLA V18.S4, V17.S4, V2.S4
+	ADD R5<<0, R7, R8
+	FMOVQ (R8), F18
+	VFMLA V18.S4, V15.S4, V9.S4
+	VFMLA V18.S4, V16.S4, V6.S4
+	VFMLA V18.S4, V17.S4, V3.S4
+	FMOVQ 16(R8), F18
+	VFMLA V18.S4, V15.S4, V10.S4
+	VFMLA V18.S4, V16.S4, V7.S4
+	VFMLA V18.S4, V17.S4, V4.S4
+	FMOVQ 32(R8), F18
+	VFMLA V18.S4, V15.S4, V11.S4
+	VFMLA V18.S4, V16.S4, V8.S4
+	VFMLA V18.S4, V17.S4, V5.S4
+	ADD R4<<2, R7, R8
+	FMOVQ (R8), F18
+	VFMLA V18.S4, V15.S4, V12.S4
+	VFMLA V18.S4, V16.S4, V9.S4
+	VFMLA V18.S4, V17.S4, V6.S4
+	FMOVQ 16(R8), F18
+	VFMLA V18.S4, V15.S4, V13.S4
+	VFMLA V18.S4, V16.S4, V10.S4
+	VFMLA V18.S4, V17.S4, V7.S4
+	FMOVQ 32(R8), F18
+	VFMLA V18.S4, V15.S4, V14.S4
+	VFMLA V18.S4, V16.S4, V11.S4
+	VFMLA V18.S4, V17.S4, V8.S4
+	ADD R6<<0, R7, R8
+	FMOVQ (R8), F15
+	VFMLA V15.S4, V16.S4, V12.S4
+	VFMLA V15.S4, V17.S4, V9.S4
+	FMOVQ 16(R8), F15
+	VFMLA V15.S4, V16.S4, V13.S4
+	VFMLA V15.S4, V17.S4, V10.S4
+	FMOVQ 32(R8), F15
+	VFMLA V15.S4, V16.S4, V14.S4
+	VFMLA V15.S4, V17.S4, V11.S4
+	ADD R5<<1, R7, R8
+	FMOVQ (R8), F15
+	VFMLA V15.S4, V17.S4, V12.S4
+	FMOVQ 16(R8), F15
+	VFMLA V15.S4, V17.S4, V13.S4
+	FMOVQ 32(R8), F15
+	VFMLA V15.S4, V17.S4, V14.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD res+72(FP), R2
+	FMOVQ (R2), F15
+	WORD $0x4e2fd400 // fadd v0.4s, v0.4s, v15.4s
+	FMOVQ 16(R2), F15
+	WORD $0x4e2fd421 // fadd v1.4s, v1.4s, v15.4s
+	FMOVQ 32(R2), F15
+	WORD $0x4e2fd442 // fadd v2.4s, v2.4s, v15.4s
+	ADD R0<<0, R2, R3
+	FMOVQ (R3), F15
+	WORD $0x4e2fd463 // fadd v3.4s, v3.4s, v15.4s
+	FMOVQ 16(R3), F15
+	WORD $0x4e2fd484 // fadd v4.4s, v4.4s, v15.4s
+	FMOVQ 32(R3), F15
+	WORD $0x4e2fd4a5 // fadd v5.4s, v5.4s, v15.4s
+	ADD R0<<1, R2, R3
+	FMOVQ (R3), F15
+	WORD $0x4e2fd4c6 // fadd v6.4s, v6.4s, v15.4s
+	FMOVQ 16(R3), F15
+	WORD $0x4e2fd4e7 // fadd v7.4s, v7.4s, v15.4s
+	FMOVQ 32(R3), F15
+	WORD $0x4e2fd508 // fadd v8.4s, v8.4s, v15.4s
+	ADD R1<<0, R2, R3
+	FMOVQ (R3), F15
+	WORD $0x4e2fd529 // fadd v9.4s, v9.4s, v15.4s
+	FMOVQ 16(R3), F15
+	WORD $0x4e2fd54a // fadd v10.4s, v10.4s, v15.4s
+	FMOVQ 32(R3), F15
+	WORD $0x4e2fd56b // fadd v11.4s, v11.4s, v15.4s
+	ADD R0<<2, R2, R1
+	FMOVQ (R1), F15
+	WORD $0x4e2fd58c // fadd v12.4s, v12.4s, v15.4s
+	FMOVQ 16(R1), F15
+	WORD $0x4e2fd5ad // fadd v13.4s, v13.4s, v15.4s
+	FMOVQ 32(R1), F15
+	WORD $0x4e2fd5ce // fadd v14.4s, v14.4s, v15.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V15.B16, V15.B16, V15.B16
+	WORD $0x6e20e5f0 // fcmge v16.4s, v15.4s, v0.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V0.B16, V0.B16
+	WORD $0x6e21e5f0 // fcmge v16.4s, v15.4s, v1.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V1.B16, V1.B16
+	WORD $0x6e22e5f0 // fcmge v16.4s, v15.4s, v2.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V2.B16, V2.B16
+	WORD $0x6e23e5f0 // fcmge v16.4s, v15.4s, v3.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V3.B16, V3.B16
+	WORD $0x6e24e5f0 // fcmge v16.4s, v15.4s, v4.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V4.B16, V4.B16
+	WORD $0x6e25e5f0 // fcmge v16.4s, v15.4s, v5.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V5.B16, V5.B16
+	WORD $0x6e26e5f0 // fcmge v16.4s, v15.4s, v6.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V6.B16, V6.B16
+	WORD $0x6e27e5f0 // fcmge v16.4s, v15.4s, v7.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V7.B16, V7.B16
+	WORD $0x6e28e5f0 // fcmge v16.4s, v15.4s, v8.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V8.B16, V8.B16
+	WORD $0x6e29e5f0 // fcmge v16.4s, v15.4s, v9.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V9.B16, V9.B16
+	WORD $0x6e2ae5f0 // fcmge v16.4s, v15.4s, v10.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V10.B16, V10.B16
+	WORD $0x6e2be5f0 // fcmge v16.4s, v15.4s, v11.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V11.B16, V11.B16
+	WORD $0x6e2ce5f0 // fcmge v16.4s, v15.4s, v12.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V12.B16, V12.B16
+	WORD $0x6e2de5f0 // fcmge v16.4s, v15.4s, v13.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V13.B16, V13.B16
+	WORD $0x6e2ee5f0 // fcmge v16.4s, v15.4s, v14.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V14.B16, V14.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD dst+0(FP), R2
+	FMOVQ F0, (R2)
+	FMOVQ F1, 16(R2)
+	FMOVQ F2, 32(R2)
+	ADD R0<<0, R2, R3
+	FMOVQ F3, (R3)
+	FMOVQ F4, 16(R3)
+	FMOVQ F5, 32(R3)
+	ADD R0<<1, R2, R3
+	FMOVQ F6, (R3)
+	FMOVQ F7, 16(R3)
+	FMOVQ F8, 32(R3)
+	ADD R1<<0, R2, R3
+	FMOVQ F9, (R3)
+	FMOVQ F10, 16(R3)
+	FMOVQ F11, 32(R3)
+	ADD R0<<2, R2, R1
+	FMOVQ F12, (R1)
+	FMOVQ F13, 16(R1)
+	FMOVQ F14, 32(R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise6x3NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise6x3NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	B started
+zero:
+	VEOR V18.B16, V18.B16, V18.B16
+	VORR V18.B16, V18.B16, V0.B16
+	VORR V18.B16, V18.B16, V1.B16
+	VORR V18.B16, V18.B16, V2.B16
+	VORR V18.B16, V18.B16, V3.B16
+	VORR V18.B16, V18.B16, V4.B16
+	VORR V18.B16, V18.B16, V5.B16
+	VORR V18.B16, V18.B16, V6.B16
+	VORR V18.B16, V18.B16, V7.B16
+	VORR V18.B16, V18.B16, V8.B16
+	VORR V18.B16, V18.B16, V9.B16
+	VORR V18.B16, V18.B16, V10.B16
+	VORR V18.B16, V18.B16, V11.B16
+	VORR V18.B16, V18.B16, V12.B16
+	VORR V18.B16, V18.B16, V13.B16
+	VORR V18.B16, V18.B16, V14.B16
+	VORR V18.B16, V18.B16, V15.B16
+	VORR V18.B16, V18.B16, V16.B16
+	VORR V18.B16, V18.B16, V17.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V18.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V19.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V20.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	FMOVQ (R8), F21
+	VFMLA V21.S4, V18.S4, V0.S4
+	FMOVQ 16(R8), F21
+	VFMLA V21.S4, V18.S4, V1.S4
+	FMOVQ 32(R8), F21
+	VFMLA V21.S4, V18.S4, V2.S4
+	ADD R4<<0, R8, R9
+	FMOVQ (R9), F21
+	VFMLA V21.S4, V18.S4, V3.S4
+	VFMLA V21.S4, V19.S4, V0.S4
+	FMOVQ 16(R9), F21
+	VFMLA V21.S4, V18.S4, V4.S4
+	VFMLA V21.S4, V19.S4, V1.S4
+	FMOVQ 32(R9), F21
+	VFMLA V21.S4, V18.S4, V5.S4
+	VFMLA V21.S4, V19.S4, V2.S4
+	ADD R4<<1, R8, R9
+	FMOVQ (R9), F21
+	VFMLA V21.S4, V18.S4, V6.S4
+	VFMLA V21.S4, V19.S4, V3.S4
+	VFMLA V21.S4, V20.S4, V0.S4
+	FMOVQ 16(R9), F21
+	VFMLA V21.S4, V18.S4, V7.S4
+	VFMLA V21.S4, V19.S4, V4.S4
+	VFMLA V21.S4, V20.S4, V1.S4
+	FMOVQ 32(R9), F21
+	VFMLA V21.S4, V18.S4, V8.S4
+	VFMLA V21.S4, V19.S4, V5.S4
+	VFMLA V21.S4, V20.S4, V2.S4
+	ADD R5<<0, R8, R9
+	FMOVQ (R9), F21
+	VFMLA V21.S4, V18.S4, V9.S4
+	VFMLA V21.S4, V19.S4, V6.S4
+	VFMLA V21.S4, V20.S4, V3.S4
+	FMOVQ 16(R9), F21
+	VFMLA V21.S4, V18.S4, V10.S4
+	VFMLA V21.S4, V19.S4, V7.S4
+	VFMLA V21.S4, V20.S4, V4.S4
+	FMOVQ 32(R9), F21
+	VFMLA V21.S4, V18.S4, V11.S4
+	VFMLA V21.S4, V19.S4, V8.S4
+	VFMLA V21.S4, V20.S4, V5.S4
+	ADD R4<<2, R8, R9
+	FMOVQ (R9), F21
+	VFMLA V21.S4, V18.S4, V12.S4
+	VFMLA V21.S4, V19.S4, V9.S4
+	VFMLA V21.S4, V20.S4, V6.S4
+	FMOVQ 16(R9), F21
+	VFMLA V21.S4, V18.S4, V13.S4
+	VFMLA V21.S4, V19.S4, V10.S4
+	VFMLA V21.S4, V20.S4, V7.S4
+	FMOVQ 32(R9), F21
+	VFMLA V21.S4, V18.S4, V14.S4
+	VFMLA V21.S4, V19.S4, V11.S4
+	VFMLA V21.S4, V20.S4, V8.S4
+	ADD R6<<0, R8, R9
+	FMOVQ (R9), F21
+	VFMLA V21.S4, V18.S4, V15.S4
+	VFMLA V21.S4, V19.S4, V12.S4
+	VFMLA V21.S4, V20.S4, V9.S4
+	FMOVQ 16(R9), F21
+	VFMLA V21.S4, V18.S4, V16.S4
+	VFMLA V21.S4, V19.S4, V13.S4
+	VFMLA V21.S4, V20.S4, V10.S4
+	FMOVQ 32(R9), F21
+	VFMLA V21.S4, V18.S4, V17.S4
+	VFMLA V21.S4, V19.S4, V14.S4
+	VFMLA V21.S4, V20.S4, V11.S4
+	ADD R5<<1, R8, R9
+	FMOVQ (R9), F18
+	VFMLA V18.S4, V19.S4, V15.S4
+	VFMLA V18.S4, V20.S4, V12.S4
+	FMOVQ 16(R9), F18
+	VFMLA V18.S4, V19.S4, V16.S4
+	VFMLA V18.S4, V20.S4, V13.S4
+	FMOVQ 32(R9), F18
+	VFMLA V18.S4, V19.S4, V17.S4
+	VFMLA V18.S4, V20.S4, V14.S4
+	ADD R7<<0, R8, R9
+	FMOVQ (R9), F18
+	VFMLA V18.S4, V20.S4, V15.S4
+	FMOVQ 16(R9), F18
+	VFMLA V18.S4, V20.S4, V16.S4
+	FMOVQ 32(R9), F18
+	VFMLA V18.S4, V20.S4, V17.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD res+72(FP), R3
+	FMOVQ (R3), F18
+	WORD $0x4e32d400 // fadd v0.4s, v0.4s, v18.4s
+	FMOVQ 16(R3), F18
+	WORD $0x4e32d421 // fadd v1.4s, v1.4s, v18.4s
+	FMOVQ 32(R3), F18
+	WORD $0x4e32d442 // fadd v2.4s, v2.4s, v18.4s
+	ADD R0<<0, R3, R4
+	FMOVQ (R4), F18
+	WORD $0x4e32d463 // fadd v3.4s, v3.4s, v18.4s
+	FMOVQ 16(R4), F18
+	WORD $0x4e32d484 // fadd v4.4s, v4.4s, v18.4s
+	FMOVQ 32(R4), F18
+	WORD $0x4e32d4a5 // fadd v5.4s, v5.4s, v18.4s
+	ADD R0<<1, R3, R4
+	FMOVQ (R4), F18
+	WORD $0x4e32d4c6 // fadd v6.4s, v6.4s, v18.4s
+	FMOVQ 16(R4), F18
+	WORD $0x4e32d4e7 // fadd v7.4s, v7.4s, v18.4s
+	FMOVQ 32(R4), F18
+	WORD $0x4e32d508 // fadd v8.4s, v8.4s, v18.4s
+	ADD R1<<0, R3, R4
+	FMOVQ (R4), F18
+	WORD $0x4e32d529 // fadd v9.4s, v9.4s, v18.4s
+	FMOVQ 16(R4), F18
+	WORD $0x4e32d54a // fadd v10.4s, v10.4s, v18.4s
+	FMOVQ 32(R4), F18
+	WORD $0x4e32d56b // fadd v11.4s, v11.4s, v18.4s
+	ADD R0<<2, R3, R1
+	FMOVQ (R1), F18
+	WORD $0x4e32d58c // fadd v12.4s, v12.4s, v18.4s
+	FMOVQ 16(R1), F18
+	WORD $0x4e32d5ad // fadd v13.4s, v13.4s, v18.4s
+	FMOVQ 32(R1), F18
+	WORD $0x4e32d5ce // fadd v14.4s, v14.4s, v18.4s
+	ADD R2<<0, R3, R0
+	FMOVQ (R0), F18
+	WORD $0x4e32d5ef // fadd v15.4s, v15.4s, v18.4s
+	FMOVQ 16(R0), F18
+	WORD $0x4e32d610 // fadd v16.4s, v16.4s, v18.4s
+	FMOVQ 32(R0), F18
+	WORD $0x4e32d631 // fadd v17.4s, v17.4s, v18.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V18.B16, V18.B16, V18.B16
+	WORD $0x6e20e653 // fcmge v19.4s, v18.4s, v0.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V0.B16, V0.B16
+	WORD $0x6e21e653 // fcmge v19.4s, v18.4s, v1.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V1.B16, V1.B16
+	WORD $0x6e22e653 // fcmge v19.4s, v18.4s, v2.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V2.B16, V2.B16
+	WORD $0x6e23e653 // fcmge v19.4s, v18.4s, v3.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V3.B16, V3.B16
+	WORD $0x6e24e653 // fcmge v19.4s, v18.4s, v4.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V4.B16, V4.B16
+	WORD $0x6e25e653 // fcmge v19.4s, v18.4s, v5.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V5.B16, V5.B16
+	WORD $0x6e26e653 // fcmge v19.4s, v18.4s, v6.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V6.B16, V6.B16
+	WORD $0x6e27e653 // fcmge v19.4s, v18.4s, v7.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V7.B16, V7.B16
+	WORD $0x6e28e653 // fcmge v19.4s, v18.4s, v8.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V8.B16, V8.B16
+	WORD $0x6e29e653 // fcmge v19.4s, v18.4s, v9.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V9.B16, V9.B16
+	WORD $0x6e2ae653 // fcmge v19.4s, v18.4s, v10.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V10.B16, V10.B16
+	WORD $0x6e2be653 // fcmge v19.4s, v18.4s, v11.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V11.B16, V11.B16
+	WORD $0x6e2ce653 // fcmge v19.4s, v18.4s, v12.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V12.B16, V12.B16
+	WORD $0x6e2de653 // fcmge v19.4s, v18.4s, v13.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V13.B16, V13.B16
+	WORD $0x6e2ee653 // fcmge v19.4s, v18.4s, v14.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V14.B16, V14.B16
+	WORD $0x6e2fe653 // fcmge v19.4s, v18.4s, v15.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V15.B16, V15.B16
+	WORD $0x6e30e653 // fcmge v19.4s, v18.4s, v16.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V16.B16, V16.B16
+	WORD $0x6e31e653 // fcmge v19.4s, v18.4s, v17.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V17.B16, V17.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD dst+0(FP), R3
+	FMOVQ F0, (R3)
+	FMOVQ F1, 16(R3)
+	FMOVQ F2, 32(R3)
+	ADD R0<<0, R3, R4
+	FMOVQ F3, (R4)
+	FMOVQ F4, 16(R4)
+	FMOVQ F5, 32(R4)
+	ADD R0<<1, R3, R4
+	FMOVQ F6, (R4)
+	FMOVQ F7, 16(R4)
+	FMOVQ F8, 32(R4)
+	ADD R1<<0, R3, R4
+	FMOVQ F9, (R4)
+	FMOVQ F10, 16(R4)
+	FMOVQ F11, 32(R4)
+	ADD R0<<2, R3, R1
+	FMOVQ F12, (R1)
+	FMOVQ F13, 16(R1)
+	FMOVQ F14, 32(R1)
+	ADD R2<<0, R3, R0
+	FMOVQ F15, (R0)
+	FMOVQ F16, 16(R0)
+	FMOVQ F17, 32(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise7x3NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise7x3NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	VORR V0.B16, V0.B16, V18.B16
+	VORR V0.B16, V0.B16, V19.B16
+	VORR V0.B16, V0.B16, V20.B16
+	B started
+zero:
+	VEOR V21.B16, V21.B16, V21.B16
+	VORR V21.B16, V21.B16, V0.B16
+	VORR V21.B16, V21.B16, V1.B16
+	VORR V21.B16, V21.B16, V2.B16
+	VORR V21.B16, V21.B16, V3.B16
+	VORR V21.B16, V21.B16, V4.B16
+	VORR V21.B16, V21.B16, V5.B16
+	VORR V21.B16, V21.B16, V6.B16
+	VORR V21.B16, V21.B16, V7.B16
+	VORR V21.B16, V21.B16, V8.B16
+	VORR V21.B16, V21.B16, V9.B16
+	VORR V21.B16, V21.B16, V10.B16
+	VORR V21.B16, V21.B16, V11.B16
+	VORR V21.B16, V21.B16, V12.B16
+	VORR V21.B16, V21.B16, V13.B16
+	VORR V21.B16, V21.B16, V14.B16
+	VORR V21.B16, V21.B16, V15.B16
+	VORR V21.B16, V21.B16, V16.B16
+	VORR V21.B16, V21.B16, V17.B16
+	VORR V21.B16, V21.B16, V18.B16
+	VORR V21.B16, V21.B16, V19.B16
+	VORR V21.B16, V21.B16, V20.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V21.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V22.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V23.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F24
+	VFMLA V24.S4, V21.S4, V0.S4
+	FMOVQ 16(R8), F24
+	VFMLA V24.S4, V21.S4, V1.S4
+	FMOVQ 32(R8), F24
+	VFMLA V24.S4, V21.S4, V2.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F24
+	VFMLA V24.S4, V21.S4, V3.S4
+	VFMLA V24.S4, V22.S4, V0.S4
+	FMOVQ 16(R10), F24
+	VFMLA V24.S4, V21.S4, V4.S4
+	VFMLA V24.S4, V22.S4, V1.S4
+	FMOVQ 32(R10), F24
+	VFMLA V24.S4, V21.S4, V5.S4
+	VFMLA V24.S4, V22.S4, V2.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F24
+	VFMLA V24.S4, V21.S4, V6.S4
+	VFMLA V24.S4, V22.S4, V3.S4
+	VFMLA V24.S4, V23.S4, V0.S4
+	FMOVQ 16(R10), F24
+	VFMLA V24.S4, V21.S4, V7.S4
+	VFMLA V24.S4, V22.S4, V4.S4
+	VFMLA V24.S4, V23.S4, V1.S4
+	FMOVQ 32(R10), F24
+	VFMLA V24.S4, V21.S4, V8.S4
+	VFMLA V24.S4, V22.S4, V5.S4
+	VFMLA V24.S4, V23.S4, V2.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F24
+	VFMLA V24.S4, V21.S4, V9.S4
+	VFMLA V24.S4, V22.S4, V6.S4
+	VFMLA V24.S4, V23.S4, V3.S4
+	FMOVQ 16(R10), F24
+	VFMLA V24.S4, V21.S4, V10.S4
+	VFMLA V24.S4, V22.S4, V7.S4
+	VFMLA V24.S4, V23.S4, V4.S4
+	FMOVQ 32(R10), F24
+	VFMLA V24.S4, V21.S4, V11.S4
+	VFMLA V24.S4, V22.S4, V8.S4
+	VFMLA V24.S4, V23.S4, V5.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F24
+	VFMLA V24.S4, V21.S4, V12.S4
+	VFMLA V24.S4, V22.S4, V9.S4
+	VFMLA V24.S4, V23.S4, V6.S4
+	FMOVQ 16(R10), F24
+	VFMLA V24.S4, V21.S4, V13.S4
+	VFMLA V24.S4, V22.S4, V10.S4
+	VFMLA V24.S4, V23.S4, V7.S4
+	FMOVQ 32(R10), F24
+	VFMLA V24.S4, V21.S4, V14.S4
+	VFMLA V24.S4, V22.S4, V11.S4
+	VFMLA V24.S4, V23.S4, V8.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F24
+	VFMLA V24.S4, V21.S4, V15.S4
+	VFMLA V24.S4, V22.S4, V12.S4
+	VFMLA V24.S4, V23.S4, V9.S4
+	FMOVQ 16(R10), F24
+	VFMLA V24.S4, V21.S4, V16.S4
+	VFMLA V24.S4, V22.S4, V13.S4
+	VFMLA V24.S4, V23.S4, V10.S4
+	FMOVQ 32(R10), F24
+	VFMLA V24.S4, V21.S4, V17.S4
+	VFMLA V24.S4, V22.S4, V14.S4
+	VFMLA V24.S4, V23.S4, V11.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F24
+	VFMLA V24.S4, V21.S4, V18.S4
+	VFMLA V24.S4, V22.S4, V15.S4
+	VFMLA V24.S4, V23.S4, V12.S4
+	FMOVQ 16(R10), F24
+	VFMLA V24.S4, V21.S4, V19.S4
+	VFMLA V24.S4, V22.S4, V16.S4
+	VFMLA V24.S4, V23.S4, V13.S4
+	FMOVQ 32(R10), F24
+	VFMLA V24.S4, V21.S4, V20.S4
+	VFMLA V24.S4, V22.S4, V17.S4
+	VFMLA V24.S4, V23.S4, V14.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F21
+	VFMLA V21.S4, V22.S4, V18.S4
+	VFMLA V21.S4, V23.S4, V15.S4
+	FMOVQ 16(R10), F21
+	VFMLA V21.S4, V22.S4, V19.S4
+	VFMLA V21.S4, V23.S4, V16.S4
+	FMOVQ 32(R10), F21
+	VFMLA V21.S4, V22.S4, V20.S4
+	VFMLA V21.S4, V23.S4, V17.S4
+	FMOVQ (R9), F21
+	VFMLA V21.S4, V23.S4, V18.S4
+	FMOVQ 16(R9), F21
+	VFMLA V21.S4, V23.S4, V19.S4
+	FMOVQ 32(R9), F21
+	VFMLA V21.S4, V23.S4, V20.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD res+72(FP), R3
+	FMOVQ (R3), F21
+	WORD $0x4e35d400 // fadd v0.4s, v0.4s, v21.4s
+	FMOVQ 16(R3), F21
+	WORD $0x4e35d421 // fadd v1.4s, v1.4s, v21.4s
+	FMOVQ 32(R3), F21
+	WORD $0x4e35d442 // fadd v2.4s, v2.4s, v21.4s
+	ADD R0<<0, R3, R4
+	FMOVQ (R4), F21
+	WORD $0x4e35d463 // fadd v3.4s, v3.4s, v21.4s
+	FMOVQ 16(R4), F21
+	WORD $0x4e35d484 // fadd v4.4s, v4.4s, v21.4s
+	FMOVQ 32(R4), F21
+	WORD $0x4e35d4a5 // fadd v5.4s, v5.4s, v21.4s
+	ADD R0<<1, R3, R4
+	FMOVQ (R4), F21
+	WORD $0x4e35d4c6 // fadd v6.4s, v6.4s, v21.4s
+	FMOVQ 16(R4), F21
+	WORD $0x4e35d4e7 // fadd v7.4s, v7.4s, v21.4s
+	FMOVQ 32(R4), F21
+	WORD $0x4e35d508 // fadd v8.4s, v8.4s, v21.4s
+	ADD R1<<0, R3, R4
+	FMOVQ (R4), F21
+	WORD $0x4e35d529 // fadd v9.4s, v9.4s, v21.4s
+	FMOVQ 16(R4), F21
+	WORD $0x4e35d54a // fadd v10.4s, v10.4s, v21.4s
+	FMOVQ 32(R4), F21
+	WORD $0x4e35d56b // fadd v11.4s, v11.4s, v21.4s
+	ADD R0<<2, R3, R4
+	FMOVQ (R4), F21
+	WORD $0x4e35d58c // fadd v12.4s, v12.4s, v21.4s
+	FMOVQ 16(R4), F21
+	WORD $0x4e35d5ad // fadd v13.4s, v13.4s, v21.4s
+	FMOVQ 32(R4), F21
+	WORD $0x4e35d5ce // fadd v14.4s, v14.4s, v21.4s
+	ADD R2<<0, R3, R0
+	FMOVQ (R0), F21
+	WORD $0x4e35d5ef // fadd v15.4s, v15.4s, v21.4s
+	FMOVQ 16(R0), F21
+	WORD $0x4e35d610 // fadd v16.4s, v16.4s, v21.4s
+	FMOVQ 32(R0), F21
+	WORD $0x4e35d631 // fadd v17.4s, v17.4s, v21.4s
+	ADD R1<<1, R3, R0
+	FMOVQ (R0), F21
+	WORD $0x4e35d652 // fadd v18.4s, v18.4s, v21.4s
+	FMOVQ 16(R0), F21
+	WORD $0x4e35d673 // fadd v19.4s, v19.4s, v21.4s
+	FMOVQ 32(R0), F21
+	WORD $0x4e35d694 // fadd v20.4s, v20.4s, v21.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V21.B16, V21.B16, V21.B16
+	WORD $0x6e20e6b6 // fcmge v22.4s, v21.4s, v0.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V0.B16, V0.B16
+	WORD $0x6e21e6b6 // fcmge v22.4s, v21.4s, v1.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V1.B16, V1.B16
+	WORD $0x6e22e6b6 // fcmge v22.4s, v21.4s, v2.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V2.B16, V2.B16
+	WORD $0x6e23e6b6 // fcmge v22.4s, v21.4s, v3.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V3.B16, V3.B16
+	WORD $0x6e24e6b6 // fcmge v22.4s, v21.4s, v4.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V4.B16, V4.B16
+	WORD $0x6e25e6b6 // fcmge v22.4s, v21.4s, v5.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V5.B16, V5.B16
+	WORD $0x6e26e6b6 // fcmge v22.4s, v21.4s, v6.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V6.B16, V6.B16
+	WORD $0x6e27e6b6 // fcmge v22.4s, v21.4s, v7.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V7.B16, V7.B16
+	WORD $0x6e28e6b6 // fcmge v22.4s, v21.4s, v8.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V8.B16, V8.B16
+	WORD $0x6e29e6b6 // fcmge v22.4s, v21.4s, v9.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V9.B16, V9.B16
+	WORD $0x6e2ae6b6 // fcmge v22.4s, v21.4s, v10.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V10.B16, V10.B16
+	WORD $0x6e2be6b6 // fcmge v22.4s, v21.4s, v11.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V11.B16, V11.B16
+	WORD $0x6e2ce6b6 // fcmge v22.4s, v21.4s, v12.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V12.B16, V12.B16
+	WORD $0x6e2de6b6 // fcmge v22.4s, v21.4s, v13.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V13.B16, V13.B16
+	WORD $0x6e2ee6b6 // fcmge v22.4s, v21.4s, v14.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V14.B16, V14.B16
+	WORD $0x6e2fe6b6 // fcmge v22.4s, v21.4s, v15.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V15.B16, V15.B16
+	WORD $0x6e30e6b6 // fcmge v22.4s, v21.4s, v16.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V16.B16, V16.B16
+	WORD $0x6e31e6b6 // fcmge v22.4s, v21.4s, v17.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V17.B16, V17.B16
+	WORD $0x6e32e6b6 // fcmge v22.4s, v21.4s, v18.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V18.B16, V18.B16
+	WORD $0x6e33e6b6 // fcmge v22.4s, v21.4s, v19.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V19.B16, V19.B16
+	WORD $0x6e34e6b6 // fcmge v22.4s, v21.4s, v20.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V20.B16, V20.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD dst+0(FP), R3
+	FMOVQ F0, (R3)
+	FMOVQ F1, 16(R3)
+	FMOVQ F2, 32(R3)
+	ADD R0<<0, R3, R4
+	FMOVQ F3, (R4)
+	FMOVQ F4, 16(R4)
+	FMOVQ F5, 32(R4)
+	ADD R0<<1, R3, R4
+	FMOVQ F6, (R4)
+	FMOVQ F7, 16(R4)
+	FMOVQ F8, 32(R4)
+	ADD R1<<0, R3, R4
+	FMOVQ F9, (R4)
+	FMOVQ F10, 16(R4)
+	FMOVQ F11, 32(R4)
+	ADD R0<<2, R3, R4
+	FMOVQ F12, (R4)
+	FMOVQ F13, 16(R4)
+	FMOVQ F14, 32(R4)
+	ADD R2<<0, R3, R0
+	FMOVQ F15, (R0)
+	FMOVQ F16, 16(R0)
+	FMOVQ F17, 32(R0)
+	ADD R1<<1, R3, R0
+	FMOVQ F18, (R0)
+	FMOVQ F19, 16(R0)
+	FMOVQ F20, 32(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise8x3NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise8x3NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	VORR V0.B16, V0.B16, V18.B16
+	VORR V0.B16, V0.B16, V19.B16
+	VORR V0.B16, V0.B16, V20.B16
+	VORR V0.B16, V0.B16, V21.B16
+	VORR V0.B16, V0.B16, V22.B16
+	VORR V0.B16, V0.B16, V23.B16
+	B started
+zero:
+	VEOR V24.B16, V24.B16, V24.B16
+	VORR V24.B16, V24.B16, V0.B16
+	VORR V24.B16, V24.B16, V1.B16
+	VORR V24.B16, V24.B16, V2.B16
+	VORR V24.B16, V24.B16, V3.B16
+	VORR V24.B16, V24.B16, V4.B16
+	VORR V24.B16, V24.B16, V5.B16
+	VORR V24.B16, V24.B16, V6.B16
+	VORR V24.B16, V24.B16, V7.B16
+	VORR V24.B16, V24.B16, V8.B16
+	VORR V24.B16, V24.B16, V9.B16
+	VORR V24.B16, V24.B16, V10.B16
+	VORR V24.B16, V24.B16, V11.B16
+	VORR V24.B16, V24.B16, V12.B16
+	VORR V24.B16, V24.B16, V13.B16
+	VORR V24.B16, V24.B16, V14.B16
+	VORR V24.B16, V24.B16, V15.B16
+	VORR V24.B16, V24.B16, V16.B16
+	VORR V24.B16, V24.B16, V17.B16
+	VORR V24.B16, V24.B16, V18.B16
+	VORR V24.B16, V24.B16, V19.B16
+	VORR V24.B16, V24.B16, V20.B16
+	VORR V24.B16, V24.B16, V21.B16
+	VORR V24.B16, V24.B16, V22.B16
+	VORR V24.B16, V24.B16, V23.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V24.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V25.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V26.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F27
+	VFMLA V27.S4, V24.S4, V0.S4
+	FMOVQ 16(R8), F27
+	VFMLA V27.S4, V24.S4, V1.S4
+	FMOVQ 32(R8), F27
+	VFMLA V27.S4, V24.S4, V2.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V24.S4, V3.S4
+	VFMLA V27.S4, V25.S4, V0.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V24.S4, V4.S4
+	VFMLA V27.S4, V25.S4, V1.S4
+	FMOVQ 32(R10), F27
+	VFMLA V27.S4, V24.S4, V5.S4
+	VFMLA V27.S4, V25.S4, V2.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V24.S4, V6.S4
+	VFMLA V27.S4, V25.S4, V3.S4
+	VFMLA V27.S4, V26.S4, V0.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V24.S4, V7.S4
+	VFMLA V27.S4, V25.S4, V4.S4
+	VFMLA V27.S4, V26.S4, V1.S4
+	FMOVQ 32(R10), F27
+	VFMLA V27.S4, V24.S4, V8.S4
+	VFMLA V27.S4, V25.S4, V5.S4
+	VFMLA V27.S4, V26.S4, V2.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V24.S4, V9.S4
+	VFMLA V27.S4, V25.S4, V6.S4
+	VFMLA V27.S4, V26.S4, V3.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V24.S4, V10.S4
+	VFMLA V27.S4, V25.S4, V7.S4
+	VFMLA V27.S4, V26.S4, V4.S4
+	FMOVQ 32(R10), F27
+	VFMLA V27.S4, V24.S4, V11.S4
+	VFMLA V27.S4, V25.S4, V8.S4
+	VFMLA V27.S4, V26.S4, V5.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V24.S4, V12.S4
+	VFMLA V27.S4, V25.S4, V9.S4
+	VFMLA V27.S4, V26.S4, V6.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V24.S4, V13.S4
+	VFMLA V27.S4, V25.S4, V10.S4
+	VFMLA V27.S4, V26.S4, V7.S4
+	FMOVQ 32(R10), F27
+	VFMLA V27.S4, V24.S4, V14.S4
+	VFMLA V27.S4, V25.S4, V11.S4
+	VFMLA V27.S4, V26.S4, V8.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V24.S4, V15.S4
+	VFMLA V27.S4, V25.S4, V12.S4
+	VFMLA V27.S4, V26.S4, V9.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V24.S4, V16.S4
+	VFMLA V27.S4, V25.S4, V13.S4
+	VFMLA V27.S4, V26.S4, V10.S4
+	FMOVQ 32(R10), F27
+	VFMLA V27.S4, V24.S4, V17.S4
+	VFMLA V27.S4, V25.S4, V14.S4
+	VFMLA V27.S4, V26.S4, V11.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V24.S4, V18.S4
+	VFMLA V27.S4, V25.S4, V15.S4
+	VFMLA V27.S4, V26.S4, V12.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V24.S4, V19.S4
+	VFMLA V27.S4, V25.S4, V16.S4
+	VFMLA V27.S4, V26.S4, V13.S4
+	FMOVQ 32(R10), F27
+	VFMLA V27.S4, V24.S4, V20.S4
+	VFMLA V27.S4, V25.S4, V17.S4
+	VFMLA V27.S4, V26.S4, V14.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V24.S4, V21.S4
+	VFMLA V27.S4, V25.S4, V18.S4
+	VFMLA V27.S4, V26.S4, V15.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V24.S4, V22.S4
+	VFMLA V27.S4, V25.S4, V19.S4
+	VFMLA V27.S4, V26.S4, V16.S4
+	FMOVQ 32(R10), F27
+	VFMLA V27.S4, V24.S4, V23.S4
+	VFMLA V27.S4, V25.S4, V20.S4
+	VFMLA V27.S4, V26.S4, V17.S4
+	FMOVQ (R9), F24
+	VFMLA V24.S4, V25.S4, V21.S4
+	VFMLA V24.S4, V26.S4, V18.S4
+	FMOVQ 16(R9), F24
+	VFMLA V24.S4, V25.S4, V22.S4
+	VFMLA V24.S4, V26.S4, V19.S4
+	FMOVQ 32(R9), F24
+	VFMLA V24.S4, V25.S4, V23.S4
+	VFMLA V24.S4, V26.S4, V20.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F24
+	VFMLA V24.S4, V26.S4, V21.S4
+	FMOVQ 16(R8), F24
+	VFMLA V24.S4, V26.S4, V22.S4
+	FMOVQ 32(R8), F24
+	VFMLA V24.S4, V26.S4, V23.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	FMOVQ (R4), F24
+	WORD $0x4e38d400 // fadd v0.4s, v0.4s, v24.4s
+	FMOVQ 16(R4), F24
+	WORD $0x4e38d421 // fadd v1.4s, v1.4s, v24.4s
+	FMOVQ 32(R4), F24
+	WORD $0x4e38d442 // fadd v2.4s, v2.4s, v24.4s
+	ADD R0<<0, R4, R5
+	FMOVQ (R5), F24
+	WORD $0x4e38d463 // fadd v3.4s, v3.4s, v24.4s
+	FMOVQ 16(R5), F24
+	WORD $0x4e38d484 // fadd v4.4s, v4.4s, v24.4s
+	FMOVQ 32(R5), F24
+	WORD $0x4e38d4a5 // fadd v5.4s, v5.4s, v24.4s
+	ADD R0<<1, R4, R5
+	FMOVQ (R5), F24
+	WORD $0x4e38d4c6 // fadd v6.4s, v6.4s, v24.4s
+	FMOVQ 16(R5), F24
+	WORD $0x4e38d4e7 // fadd v7.4s, v7.4s, v24.4s
+	FMOVQ 32(R5), F24
+	WORD $0x4e38d508 // fadd v8.4s, v8.4s, v24.4s
+	ADD R1<<0, R4, R5
+	FMOVQ (R5), F24
+	WORD $0x4e38d529 // fadd v9.4s, v9.4s, v24.4s
+	FMOVQ 16(R5), F24
+	WORD $0x4e38d54a // fadd v10.4s, v10.4s, v24.4s
+	FMOVQ 32(R5), F24
+	WORD $0x4e38d56b // fadd v11.4s, v11.4s, v24.4s
+	ADD R0<<2, R4, R5
+	FMOVQ (R5), F24
+	WORD $0x4e38d58c // fadd v12.4s, v12.4s, v24.4s
+	FMOVQ 16(R5), F24
+	WORD $0x4e38d5ad // fadd v13.4s, v13.4s, v24.4s
+	FMOVQ 32(R5), F24
+	WORD $0x4e38d5ce // fadd v14.4s, v14.4s, v24.4s
+	ADD R2<<0, R4, R0
+	FMOVQ (R0), F24
+	WORD $0x4e38d5ef // fadd v15.4s, v15.4s, v24.4s
+	FMOVQ 16(R0), F24
+	WORD $0x4e38d610 // fadd v16.4s, v16.4s, v24.4s
+	FMOVQ 32(R0), F24
+	WORD $0x4e38d631 // fadd v17.4s, v17.4s, v24.4s
+	ADD R1<<1, R4, R0
+	FMOVQ (R0), F24
+	WORD $0x4e38d652 // fadd v18.4s, v18.4s, v24.4s
+	FMOVQ 16(R0), F24
+	WORD $0x4e38d673 // fadd v19.4s, v19.4s, v24.4s
+	FMOVQ 32(R0), F24
+	WORD $0x4e38d694 // fadd v20.4s, v20.4s, v24.4s
+	ADD R3<<0, R4, R0
+	FMOVQ (R0), F24
+	WORD $0x4e38d6b5 // fadd v21.4s, v21.4s, v24.4s
+	FMOVQ 16(R0), F24
+	WORD $0x4e38d6d6 // fadd v22.4s, v22.4s, v24.4s
+	FMOVQ 32(R0), F24
+	WORD $0x4e38d6f7 // fadd v23.4s, v23.4s, v24.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V24.B16, V24.B16, V24.B16
+	WORD $0x6e20e719 // fcmge v25.4s, v24.4s, v0.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V0.B16, V0.B16
+	WORD $0x6e21e719 // fcmge v25.4s, v24.4s, v1.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V1.B16, V1.B16
+	WORD $0x6e22e719 // fcmge v25.4s, v24.4s, v2.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V2.B16, V2.B16
+	WORD $0x6e23e719 // fcmge v25.4s, v24.4s, v3.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V3.B16, V3.B16
+	WORD $0x6e24e719 // fcmge v25.4s, v24.4s, v4.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V4.B16, V4.B16
+	WORD $0x6e25e719 // fcmge v25.4s, v24.4s, v5.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V5.B16, V5.B16
+	WORD $0x6e26e719 // fcmge v25.4s, v24.4s, v6.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V6.B16, V6.B16
+	WORD $0x6e27e719 // fcmge v25.4s, v24.4s, v7.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V7.B16, V7.B16
+	WORD $0x6e28e719 // fcmge v25.4s, v24.4s, v8.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V8.B16, V8.B16
+	WORD $0x6e29e719 // fcmge v25.4s, v24.4s, v9.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V9.B16, V9.B16
+	WORD $0x6e2ae719 // fcmge v25.4s, v24.4s, v10.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V10.B16, V10.B16
+	WORD $0x6e2be719 // fcmge v25.4s, v24.4s, v11.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V11.B16, V11.B16
+	WORD $0x6e2ce719 // fcmge v25.4s, v24.4s, v12.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V12.B16, V12.B16
+	WORD $0x6e2de719 // fcmge v25.4s, v24.4s, v13.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V13.B16, V13.B16
+	WORD $0x6e2ee719 // fcmge v25.4s, v24.4s, v14.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V14.B16, V14.B16
+	WORD $0x6e2fe719 // fcmge v25.4s, v24.4s, v15.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V15.B16, V15.B16
+	WORD $0x6e30e719 // fcmge v25.4s, v24.4s, v16.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V16.B16, V16.B16
+	WORD $0x6e31e719 // fcmge v25.4s, v24.4s, v17.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V17.B16, V17.B16
+	WORD $0x6e32e719 // fcmge v25.4s, v24.4s, v18.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V18.B16, V18.B16
+	WORD $0x6e33e719 // fcmge v25.4s, v24.4s, v19.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V19.B16, V19.B16
+	WORD $0x6e34e719 // fcmge v25.4s, v24.4s, v20.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V20.B16, V20.B16
+	WORD $0x6e35e719 // fcmge v25.4s, v24.4s, v21.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V21.B16, V21.B16
+	WORD $0x6e36e719 // fcmge v25.4s, v24.4s, v22.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V22.B16, V22.B16
+	WORD $0x6e37e719 // fcmge v25.4s, v24.4s, v23.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V23.B16, V23.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	FMOVQ F0, (R4)
+	FMOVQ F1, 16(R4)
+	FMOVQ F2, 32(R4)
+	ADD R0<<0, R4, R5
+	FMOVQ F3, (R5)
+	FMOVQ F4, 16(R5)
+	FMOVQ F5, 32(R5)
+	ADD R0<<1, R4, R5
+	FMOVQ F6, (R5)
+	FMOVQ F7, 16(R5)
+	FMOVQ F8, 32(R5)
+	ADD R1<<0, R4, R5
+	FMOVQ F9, (R5)
+	FMOVQ F10, 16(R5)
+	FMOVQ F11, 32(R5)
+	ADD R0<<2, R4, R5
+	FMOVQ F12, (R5)
+	FMOVQ F13, 16(R5)
+	FMOVQ F14, 32(R5)
+	ADD R2<<0, R4, R0
+	FMOVQ F15, (R0)
+	FMOVQ F16, 16(R0)
+	FMOVQ F17, 32(R0)
+	ADD R1<<1, R4, R0
+	FMOVQ F18, (R0)
+	FMOVQ F19, 16(R0)
+	FMOVQ F20, 32(R0)
+	ADD R3<<0, R4, R0
+	FMOVQ F21, (R0)
+	FMOVQ F22, 16(R0)
+	FMOVQ F23, 32(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise9x3NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise9x3NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	VORR V0.B16, V0.B16, V18.B16
+	VORR V0.B16, V0.B16, V19.B16
+	VORR V0.B16, V0.B16, V20.B16
+	VORR V0.B16, V0.B16, V21.B16
+	VORR V0.B16, V0.B16, V22.B16
+	VORR V0.B16, V0.B16, V23.B16
+	VORR V0.B16, V0.B16, V24.B16
+	VORR V0.B16, V0.B16, V25.B16
+	VORR V0.B16, V0.B16, V26.B16
+	B started
+zero:
+	VEOR V27.B16, V27.B16, V27.B16
+	VORR V27.B16, V27.B16, V0.B16
+	VORR V27.B16, V27.B16, V1.B16
+	VORR V27.B16, V27.B16, V2.B16
+	VORR V27.B16, V27.B16, V3.B16
+	VORR V27.B16, V27.B16, V4.B16
+	VORR V27.B16, V27.B16, V5.B16
+	VORR V27.B16, V27.B16, V6.B16
+	VORR V27.B16, V27.B16, V7.B16
+	VORR V27.B16, V27.B16, V8.B16
+	VORR V27.B16, V27.B16, V9.B16
+	VORR V27.B16, V27.B16, V10.B16
+	VORR V27.B16, V27.B16, V11.B16
+	VORR V27.B16, V27.B16, V12.B16
+	VORR V27.B16, V27.B16, V13.B16
+	VORR V27.B16, V27.B16, V14.B16
+	VORR V27.B16, V27.B16, V15.B16
+	VORR V27.B16, V27.B16, V16.B16
+	VORR V27.B16, V27.B16, V17.B16
+	VORR V27.B16, V27.B16, V18.B16
+	VORR V27.B16, V27.B16, V19.B16
+	VORR V27.B16, V27.B16, V20.B16
+	VORR V27.B16, V27.B16, V21.B16
+	VORR V27.B16, V27.B16, V22.B16
+	VORR V27.B16, V27.B16, V23.B16
+	VORR V27.B16, V27.B16, V24.B16
+	VORR V27.B16, V27.B16, V25.B16
+	VORR V27.B16, V27.B16, V26.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V27.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V28.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V29.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F30
+	VFMLA V30.S4, V27.S4, V0.S4
+	FMOVQ 16(R8), F30
+	VFMLA V30.S4, V27.S4, V1.S4
+	FMOVQ 32(R8), F30
+	VFMLA V30.S4, V27.S4, V2.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F30
+	VFMLA V30.S4, V27.S4, V3.S4
+	VFMLA V30.S4, V28.S4, V0.S4
+	FMOVQ 16(R10), F30
+	VFMLA V30.S4, V27.S4, V4.S4
+	VFMLA V30.S4, V28.S4, V1.S4
+	FMOVQ 32(R10), F30
+	VFMLA V30.S4, V27.S4, V5.S4
+	VFMLA V30.S4, V28.S4, V2.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F30
+	VFMLA V30.S4, V27.S4, V6.S4
+	VFMLA V30.S4, V28.S4, V3.S4
+	VFMLA V30.S4, V29.S4, V0.S4
+	FMOVQ 16(R10), F30
+	VFMLA V30.S4, V27.S4, V7.S4
+	VFMLA V30.S4, V28.S4, V4.S4
+	VFMLA V30.S4, V29.S4, V1.S4
+	FMOVQ 32(R10), F30
+	VFMLA V30.S4, V27.S4, V8.S4
+	VFMLA V30.S4, V28.S4, V5.S4
+	VFMLA V30.S4, V29.S4, V2.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F30
+	VFMLA V30.S4, V27.S4, V9.S4
+	VFMLA V30.S4, V28.S4, V6.S4
+	VFMLA V30.S4, V29.S4, V3.S4
+	FMOVQ 16(R10), F30
+	VFMLA V30.S4, V27.S4, V10.S4
+	VFMLA V30.S4, V28.S4, V7.S4
+	VFMLA V30.S4, V29.S4, V4.S4
+	FMOVQ 32(R10), F30
+	VFMLA V30.S4, V27.S4, V11.S4
+	VFMLA V30.S4, V28.S4, V8.S4
+	VFMLA V30.S4, V29.S4, V5.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F30
+	VFMLA V30.S4, V27.S4, V12.S4
+	VFMLA V30.S4, V28.S4, V9.S4
+	VFMLA V30.S4, V29.S4, V6.S4
+	FMOVQ 16(R10), F30
+	VFMLA V30.S4, V27.S4, V13.S4
+	VFMLA V30.S4, V28.S4, V10.S4
+	VFMLA V30.S4, V29.S4, V7.S4
+	FMOVQ 32(R10), F30
+	VFMLA V30.S4, V27.S4, V14.S4
+	VFMLA V30.S4, V28.S4, V11.S4
+	VFMLA V30.S4, V29.S4, V8.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F30
+	VFMLA V30.S4, V27.S4, V15.S4
+	VFMLA V30.S4, V28.S4, V12.S4
+	VFMLA V30.S4, V29.S4, V9.S4
+	FMOVQ 16(R10), F30
+	VFMLA V30.S4, V27.S4, V16.S4
+	VFMLA V30.S4, V28.S4, V13.S4
+	VFMLA V30.S4, V29.S4, V10.S4
+	FMOVQ 32(R10), F30
+	VFMLA V30.S4, V27.S4, V17.S4
+	VFMLA V30.S4, V28.S4, V14.S4
+	VFMLA V30.S4, V29.S4, V11.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F30
+	VFMLA V30.S4, V27.S4, V18.S4
+	VFMLA V30.S4, V28.S4, V15.S4
+	VFMLA V30.S4, V29.S4, V12.S4
+	FMOVQ 16(R10), F30
+	VFMLA V30.S4, V27.S4, V19.S4
+	VFMLA V30.S4, V28.S4, V16.S4
+	VFMLA V30.S4, V29.S4, V13.S4
+	FMOVQ 32(R10), F30
+	VFMLA V30.S4, V27.S4, V20.S4
+	VFMLA V30.S4, V28.S4, V17.S4
+	VFMLA V30.S4, V29.S4, V14.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F30
+	VFMLA V30.S4, V27.S4, V21.S4
+	VFMLA V30.S4, V28.S4, V18.S4
+	VFMLA V30.S4, V29.S4, V15.S4
+	FMOVQ 16(R10), F30
+	VFMLA V30.S4, V27.S4, V22.S4
+	VFMLA V30.S4, V28.S4, V19.S4
+	VFMLA V30.S4, V29.S4, V16.S4
+	FMOVQ 32(R10), F30
+	VFMLA V30.S4, V27.S4, V23.S4
+	VFMLA V30.S4, V28.S4, V20.S4
+	VFMLA V30.S4, V29.S4, V17.S4
+	FMOVQ (R9), F30
+	VFMLA V30.S4, V27.S4, V24.S4
+	VFMLA V30.S4, V28.S4, V21.S4
+	VFMLA V30.S4, V29.S4, V18.S4
+	FMOVQ 16(R9), F30
+	VFMLA V30.S4, V27.S4, V25.S4
+	VFMLA V30.S4, V28.S4, V22.S4
+	VFMLA V30.S4, V29.S4, V19.S4
+	FMOVQ 32(R9), F30
+	VFMLA V30.S4, V27.S4, V26.S4
+	VFMLA V30.S4, V28.S4, V23.S4
+	VFMLA V30.S4, V29.S4, V20.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F27
+	VFMLA V27.S4, V28.S4, V24.S4
+	VFMLA V27.S4, V29.S4, V21.S4
+	FMOVQ 16(R8), F27
+	VFMLA V27.S4, V28.S4, V25.S4
+	VFMLA V27.S4, V29.S4, V22.S4
+	FMOVQ 32(R8), F27
+	VFMLA V27.S4, V28.S4, V26.S4
+	VFMLA V27.S4, V29.S4, V23.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F27
+	VFMLA V27.S4, V29.S4, V24.S4
+	FMOVQ 16(R8), F27
+	VFMLA V27.S4, V29.S4, V25.S4
+	FMOVQ 32(R8), F27
+	VFMLA V27.S4, V29.S4, V26.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F27
+	WORD $0x4e3bd400 // fadd v0.4s, v0.4s, v27.4s
+	FMOVQ 16(R4), F27
+	WORD $0x4e3bd421 // fadd v1.4s, v1.4s, v27.4s
+	FMOVQ 32(R4), F27
+	WORD $0x4e3bd442 // fadd v2.4s, v2.4s, v27.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F27
+	WORD $0x4e3bd463 // fadd v3.4s, v3.4s, v27.4s
+	FMOVQ 16(R6), F27
+	WORD $0x4e3bd484 // fadd v4.4s, v4.4s, v27.4s
+	FMOVQ 32(R6), F27
+	WORD $0x4e3bd4a5 // fadd v5.4s, v5.4s, v27.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F27
+	WORD $0x4e3bd4c6 // fadd v6.4s, v6.4s, v27.4s
+	FMOVQ 16(R6), F27
+	WORD $0x4e3bd4e7 // fadd v7.4s, v7.4s, v27.4s
+	FMOVQ 32(R6), F27
+	WORD $0x4e3bd508 // fadd v8.4s, v8.4s, v27.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F27
+	WORD $0x4e3bd529 // fadd v9.4s, v9.4s, v27.4s
+	FMOVQ 16(R6), F27
+	WORD $0x4e3bd54a // fadd v10.4s, v10.4s, v27.4s
+	FMOVQ 32(R6), F27
+	WORD $0x4e3bd56b // fadd v11.4s, v11.4s, v27.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F27
+	WORD $0x4e3bd58c // fadd v12.4s, v12.4s, v27.4s
+	FMOVQ 16(R6), F27
+	WORD $0x4e3bd5ad // fadd v13.4s, v13.4s, v27.4s
+	FMOVQ 32(R6), F27
+	WORD $0x4e3bd5ce // fadd v14.4s, v14.4s, v27.4s
+	ADD R2<<0, R4, R0
+	FMOVQ (R0), F27
+	WORD $0x4e3bd5ef // fadd v15.4s, v15.4s, v27.4s
+	FMOVQ 16(R0), F27
+	WORD $0x4e3bd610 // fadd v16.4s, v16.4s, v27.4s
+	FMOVQ 32(R0), F27
+	WORD $0x4e3bd631 // fadd v17.4s, v17.4s, v27.4s
+	ADD R1<<1, R4, R0
+	FMOVQ (R0), F27
+	WORD $0x4e3bd652 // fadd v18.4s, v18.4s, v27.4s
+	FMOVQ 16(R0), F27
+	WORD $0x4e3bd673 // fadd v19.4s, v19.4s, v27.4s
+	FMOVQ 32(R0), F27
+	WORD $0x4e3bd694 // fadd v20.4s, v20.4s, v27.4s
+	ADD R3<<0, R4, R0
+	FMOVQ (R0), F27
+	WORD $0x4e3bd6b5 // fadd v21.4s, v21.4s, v27.4s
+	FMOVQ 16(R0), F27
+	WORD $0x4e3bd6d6 // fadd v22.4s, v22.4s, v27.4s
+	FMOVQ 32(R0), F27
+	WORD $0x4e3bd6f7 // fadd v23.4s, v23.4s, v27.4s
+	FMOVQ (R5), F27
+	WORD $0x4e3bd718 // fadd v24.4s, v24.4s, v27.4s
+	FMOVQ 16(R5), F27
+	WORD $0x4e3bd739 // fadd v25.4s, v25.4s, v27.4s
+	FMOVQ 32(R5), F27
+	WORD $0x4e3bd75a // fadd v26.4s, v26.4s, v27.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V27.B16, V27.B16, V27.B16
+	WORD $0x6e20e77c // fcmge v28.4s, v27.4s, v0.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V0.B16, V0.B16
+	WORD $0x6e21e77c // fcmge v28.4s, v27.4s, v1.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V1.B16, V1.B16
+	WORD $0x6e22e77c // fcmge v28.4s, v27.4s, v2.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V2.B16, V2.B16
+	WORD $0x6e23e77c // fcmge v28.4s, v27.4s, v3.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V3.B16, V3.B16
+	WORD $0x6e24e77c // fcmge v28.4s, v27.4s, v4.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V4.B16, V4.B16
+	WORD $0x6e25e77c // fcmge v28.4s, v27.4s, v5.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V5.B16, V5.B16
+	WORD $0x6e26e77c // fcmge v28.4s, v27.4s, v6.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V6.B16, V6.B16
+	WORD $0x6e27e77c // fcmge v28.4s, v27.4s, v7.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V7.B16, V7.B16
+	WORD $0x6e28e77c // fcmge v28.4s, v27.4s, v8.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V8.B16, V8.B16
+	WORD $0x6e29e77c // fcmge v28.4s, v27.4s, v9.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V9.B16, V9.B16
+	WORD $0x6e2ae77c // fcmge v28.4s, v27.4s, v10.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V10.B16, V10.B16
+	WORD $0x6e2be77c // fcmge v28.4s, v27.4s, v11.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V11.B16, V11.B16
+	WORD $0x6e2ce77c // fcmge v28.4s, v27.4s, v12.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V12.B16, V12.B16
+	WORD $0x6e2de77c // fcmge v28.4s, v27.4s, v13.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V13.B16, V13.B16
+	WORD $0x6e2ee77c // fcmge v28.4s, v27.4s, v14.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V14.B16, V14.B16
+	WORD $0x6e2fe77c // fcmge v28.4s, v27.4s, v15.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V15.B16, V15.B16
+	WORD $0x6e30e77c // fcmge v28.4s, v27.4s, v16.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V16.B16, V16.B16
+	WORD $0x6e31e77c // fcmge v28.4s, v27.4s, v17.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V17.B16, V17.B16
+	WORD $0x6e32e77c // fcmge v28.4s, v27.4s, v18.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V18.B16, V18.B16
+	WORD $0x6e33e77c // fcmge v28.4s, v27.4s, v19.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V19.B16, V19.B16
+	WORD $0x6e34e77c // fcmge v28.4s, v27.4s, v20.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V20.B16, V20.B16
+	WORD $0x6e35e77c // fcmge v28.4s, v27.4s, v21.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V21.B16, V21.B16
+	WORD $0x6e36e77c // fcmge v28.4s, v27.4s, v22.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V22.B16, V22.B16
+	WORD $0x6e37e77c // fcmge v28.4s, v27.4s, v23.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V23.B16, V23.B16
+	WORD $0x6e38e77c // fcmge v28.4s, v27.4s, v24.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V24.B16, V24.B16
+	WORD $0x6e39e77c // fcmge v28.4s, v27.4s, v25.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V25.B16, V25.B16
+	WORD $0x6e3ae77c // fcmge v28.4s, v27.4s, v26.4s
+	WORD $0x6e205b9c // not v28.16b, v28.16b
+	VAND V28.B16, V26.B16, V26.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	FMOVQ F1, 16(R4)
+	FMOVQ F2, 32(R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F3, (R6)
+	FMOVQ F4, 16(R6)
+	FMOVQ F5, 32(R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F6, (R6)
+	FMOVQ F7, 16(R6)
+	FMOVQ F8, 32(R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F9, (R6)
+	FMOVQ F10, 16(R6)
+	FMOVQ F11, 32(R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F12, (R6)
+	FMOVQ F13, 16(R6)
+	FMOVQ F14, 32(R6)
+	ADD R2<<0, R4, R0
+	FMOVQ F15, (R0)
+	FMOVQ F16, 16(R0)
+	FMOVQ F17, 32(R0)
+	ADD R1<<1, R4, R0
+	FMOVQ F18, (R0)
+	FMOVQ F19, 16(R0)
+	FMOVQ F20, 32(R0)
+	ADD R3<<0, R4, R0
+	FMOVQ F21, (R0)
+	FMOVQ F22, 16(R0)
+	FMOVQ F23, 32(R0)
+	FMOVQ F24, (R5)
+	FMOVQ F25, 16(R5)
+	FMOVQ F26, 32(R5)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise1x4NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise1x4NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	B started
+zero:
+	VEOR V4.B16, V4.B16, V4.B16
+	VORR V4.B16, V4.B16, V0.B16
+	VORR V4.B16, V4.B16, V1.B16
+	VORR V4.B16, V4.B16, V2.B16
+	VORR V4.B16, V4.B16, V3.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+tap:
+	MOVD 8(R3), R5
+	ADD R2, R5, R5
+	VLD1R (R5), [V4.S4]
+	MOVD 24(R3), R5
+	ADD R2, R5, R5
+	VLD1R (R5), [V5.S4]
+	MOVD 40(R3), R5
+	ADD R2, R5, R5
+	VLD1R (R5), [V6.S4]
+	MOVD (R3), R5
+	ADD R1, R5, R5
+	FMOVQ (R5), F7
+	VFMLA V7.S4, V4.S4, V0.S4
+	FMOVQ 16(R5), F7
+	VFMLA V7.S4, V4.S4, V1.S4
+	FMOVQ 32(R5), F7
+	VFMLA V7.S4, V4.S4, V2.S4
+	FMOVQ 48(R5), F7
+	VFMLA V7.S4, V4.S4, V3.S4
+	ADD R4<<0, R5, R6
+	FMOVQ (R6), F4
+	VFMLA V4.S4, V5.S4, V0.S4
+	FMOVQ 16(R6), F4
+	VFMLA V4.S4, V5.S4, V1.S4
+	FMOVQ 32(R6), F4
+	VFMLA V4.S4, V5.S4, V2.S4
+	FMOVQ 48(R6), F4
+	VFMLA V4.S4, V5.S4, V3.S4
+	ADD R4<<1, R5, R6
+	FMOVQ (R6), F4
+	VFMLA V4.S4, V6.S4, V0.S4
+	FMOVQ 16(R6), F4
+	VFMLA V4.S4, V6.S4, V1.S4
+	FMOVQ 32(R6), F4
+	VFMLA V4.S4, V6.S4, V2.S4
+	FMOVQ 48(R6), F4
+	VFMLA V4.S4, V6.S4, V3.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R0
+	FMOVQ (R0), F4
+	WORD $0x4e24d400 // fadd v0.4s, v0.4s, v4.4s
+	FMOVQ 16(R0), F4
+	WORD $0x4e24d421 // fadd v1.4s, v1.4s, v4.4s
+	FMOVQ 32(R0), F4
+	WORD $0x4e24d442 // fadd v2.4s, v2.4s, v4.4s
+	FMOVQ 48(R0), F4
+	WORD $0x4e24d463 // fadd v3.4s, v3.4s, v4.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V4.B16, V4.B16, V4.B16
+	WORD $0x6e20e485 // fcmge v5.4s, v4.4s, v0.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V0.B16, V0.B16
+	WORD $0x6e21e485 // fcmge v5.4s, v4.4s, v1.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V1.B16, V1.B16
+	WORD $0x6e22e485 // fcmge v5.4s, v4.4s, v2.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V2.B16, V2.B16
+	WORD $0x6e23e485 // fcmge v5.4s, v4.4s, v3.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V3.B16, V3.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R0
+	FMOVQ F0, (R0)
+	FMOVQ F1, 16(R0)
+	FMOVQ F2, 32(R0)
+	FMOVQ F3, 48(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise2x4NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise2x4NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	B started
+zero:
+	VEOR V8.B16, V8.B16, V8.B16
+	VORR V8.B16, V8.B16, V0.B16
+	VORR V8.B16, V8.B16, V1.B16
+	VORR V8.B16, V8.B16, V2.B16
+	VORR V8.B16, V8.B16, V3.B16
+	VORR V8.B16, V8.B16, V4.B16
+	VORR V8.B16, V8.B16, V5.B16
+	VORR V8.B16, V8.B16, V6.B16
+	VORR V8.B16, V8.B16, V7.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+tap:
+	MOVD 8(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V8.S4]
+	MOVD 24(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V9.S4]
+	MOVD 40(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V10.S4]
+	MOVD (R3), R6
+	ADD R1, R6, R6
+	FMOVQ (R6), F11
+	VFMLA V11.S4, V8.S4, V0.S4
+	FMOVQ 16(R6), F11
+	VFMLA V11.S4, V8.S4, V1.S4
+	FMOVQ 32(R6), F11
+	VFMLA V11.S4, V8.S4, V2.S4
+	FMOVQ 48(R6), F11
+	VFMLA V11.S4, V8.S4, V3.S4
+	ADD R4<<0, R6, R7
+	FMOVQ (R7), F11
+	VFMLA V11.S4, V8.S4, V4.S4
+	VFMLA V11.S4, V9.S4, V0.S4
+	FMOVQ 16(R7), F11
+	VFMLA V11.S4, V8.S4, V5.S4
+	VFMLA V11.S4, V9.S4, V1.S4
+	FMOVQ 32(R7), F11
+	VFMLA V11.S4, V8.S4, V6.S4
+	VFMLA V11.S4, V9.S4, V2.S4
+	FMOVQ 48(R7), F11
+	VFMLA V11.S4, V8.S4, V7.S4
+	VFMLA V11.S4, V9.S4, V3.S4
+	ADD R4<<1, R6, R7
+	FMOVQ (R7), F8
+	VFMLA V8.S4, V9.S4, V4.S4
+	VFMLA V8.S4, V10.S4, V0.S4
+	FMOVQ 16(R7), F8
+	VFMLA V8.S4, V9.S4, V5.S4
+	VFMLA V8.S4, V10.S4, V1.S4
+	FMOVQ 32(R7), F8
+	VFMLA V8.S4, V9.S4, V6.S4
+	VFMLA V8.S4, V10.S4, V2.S4
+	FMOVQ 48(R7), F8
+	VFMLA V8.S4, V9.S4, V7.S4
+	VFMLA V8.S4, V10.S4, V3.S4
+	ADD R5<<0, R6, R7
+	FMOVQ (R7), F8
+	VFMLA V8.S4, V10.S4, V4.S4
+	FMOVQ 16(R7), F8
+	VFMLA V8.S4, V10.S4, V5.S4
+	FMOVQ 32(R7), F8
+	VFMLA V8.S4, V10.S4, V6.S4
+	FMOVQ 48(R7), F8
+	VFMLA V8.S4, V10.S4, V7.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
+	FMOVQ (R1), F8
+	WORD $0x4e28d400 // fadd v0.4s, v0.4s, v8.4s
+	FMOVQ 16(R1), F8
+	WORD $0x4e28d421 // fadd v1.4s, v1.4s, v8.4s
+	FMOVQ 32(R1), F8
+	WORD $0x4e28d442 // fadd v2.4s, v2.4s, v8.4s
+	FMOVQ 48(R1), F8
+	WORD $0x4e28d463 // fadd v3.4s, v3.4s, v8.4s
+	ADD R0<<0, R1, R2
+	FMOVQ (R2), F8
+	WORD $0x4e28d484 // fadd v4.4s, v4.4s, v8.4s
+	FMOVQ 16(R2), F8
+	WORD $0x4e28d4a5 // fadd v5.4s, v5.4s, v8.4s
+	FMOVQ 32(R2), F8
+	WORD $0x4e28d4c6 // fadd v6.4s, v6.4s, v8.4s
+	FMOVQ 48(R2), F8
+	WORD $0x4e28d4e7 // fadd v7.4s, v7.4s, v8.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V8.B16, V8.B16, V8.B16
+	WORD $0x6e20e509 // fcmge v9.4s, v8.4s, v0.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V0.B16, V0.B16
+	WORD $0x6e21e509 // fcmge v9.4s, v8.4s, v1.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V1.B16, V1.B16
+	WORD $0x6e22e509 // fcmge v9.4s, v8.4s, v2.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V2.B16, V2.B16
+	WORD $0x6e23e509 // fcmge v9.4s, v8.4s, v3.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V3.B16, V3.B16
+	WORD $0x6e24e509 // fcmge v9.4s, v8.4s, v4.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V4.B16, V4.B16
+	WORD $0x6e25e509 // fcmge v9.4s, v8.4s, v5.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V5.B16, V5.B16
+	WORD $0x6e26e509 // fcmge v9.4s, v8.4s, v6.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V6.B16, V6.B16
+	WORD $0x6e27e509 // fcmge v9.4s, v8.4s, v7.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V7.B16, V7.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R1
+	FMOVQ F0, (R1)
+	FMOVQ F1, 16(R1)
+	FMOVQ F2, 32(R1)
+	FMOVQ F3, 48(R1)
+	ADD R0<<0, R1, R2
+	FMOVQ F4, (R2)
+	FMOVQ F5, 16(R2)
+	FMOVQ F6, 32(R2)
+	FMOVQ F7, 48(R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise3x4NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise3x4NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	B started
+zero:
+	VEOR V12.B16, V12.B16, V12.B16
+	VORR V12.B16, V12.B16, V0.B16
+	VORR V12.B16, V12.B16, V1.B16
+	VORR V12.B16, V12.B16, V2.B16
+	VORR V12.B16, V12.B16, V3.B16
+	VORR V12.B16, V12.B16, V4.B16
+	VORR V12.B16, V12.B16, V5.B16
+	VORR V12.B16, V12.B16, V6.B16
+	VORR V12.B16, V12.B16, V7.B16
+	VORR V12.B16, V12.B16, V8.B16
+	VORR V12.B16, V12.B16, V9.B16
+	VORR V12.B16, V12.B16, V10.B16
+	VORR V12.B16, V12.B16, V11.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+tap:
+	MOVD 8(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V12.S4]
+	MOVD 24(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V13.S4]
+	MOVD 40(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V14.S4]
+	MOVD (R3), R6
+	ADD R1, R6, R6
+	FMOVQ (R6), F15
+	VFMLA V15.S4, V12.S4, V0.S4
+	FMOVQ 16(R6), F15
+	VFMLA V15.S4, V12.S4, V1.S4
+	FMOVQ 32(R6), F15
+	VFMLA V15.S4, V12.S4, V2.S4
+	FMOVQ 48(R6), F15
+	VFMLA V15.S4, V12.S4, V3.S4
+	ADD R4<<0, R6, R7
+	FMOVQ (R7), F15
+	VFMLA V15.S4, V12.S4, V4.S4
+	VFMLA V15.S4, V13.S4, V0.S4
+	FMOVQ 16(R7), F15
+	VFMLA V15.S4, V12.S4, V5.S4
+	VFMLA V15.S4, V13.S4, V1.S4
+	FMOVQ 32(R7), F15
+	VFMLA V15.S4, V12.S4, V6.S4
+	VFMLA V15.S4, V13.S4, V2.S4
+	FMOVQ 48(R7), F15
+	VFMLA V15.S4, V12.S4, V7.S4
+	VFMLA V15.S4, V13.S4, V3.S4
+	ADD R4<<1, R6, R7
+	FMOVQ (R7), F15
+	VFMLA V15.S4, V12.S4, V8.S4
+	VFMLA V15.S4, V13.S4, V4.S4
+	VFMLA V15.S4, V14.S4, V0.S4
+	FMOVQ 16(R7), F15
+	VFMLA V15.S4, V12.S4, V9.S4
+	VFMLA V15.S4, V13.S4, V5.S4
+	VFMLA V15.S4, V14.S4, V1.S4
+	FMOVQ 32(R7), F15
+	VFMLA V15.S4, V12.S4, V10.S4
+	VFMLA V15.S4, V13.S4, V6.S4
+	VFMLA V15.S4, V14.S4, V2.S4
+	FMOVQ 48(R7), F15
+	VFMLA V15.S4, V12.S4, V11.S4
+	VFMLA V15.S4, V13.S4, V7.S4
+	VFMLA V15.S4, V14.S4, V3.S4
+	ADD R5<<0, R6, R7
+	FMOVQ (R7), F12
+	VFMLA V12.S4, V13.S4, V8.S4
+	VFMLA V12.S4, V14.S4, V4.S4
+	FMOVQ 16(R7), F12
+	VFMLA V12.S4, V13.S4, V9.S4
+	VFMLA V12.S4, V14.S4, V5.S4
+	FMOVQ 32(R7), F12
+	VFMLA V12.S4, V13.S4, V10.S4
+	VFMLA V12.S4, V14.S4, V6.S4
+	FMOVQ 48(R7), F12
+	VFMLA V12.S4, V13.S4, V11.S4
+	VFMLA V12.S4, V14.S4, V7.S4
+	ADD R4<<2, R6, R7
+	FMOVQ (R7), F12
+	VFMLA V12.S4, V14.S4, V8.S4
+	FMOVQ 16(R7), F12
+	VFMLA V12.S4, V14.S4, V9.S4
+	FMOVQ 32(R7), F12
+	VFMLA V12.S4, V14.S4, V10.S4
+	FMOVQ 48(R7), F12
+	VFMLA V12.S4, V14.S4, V11.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
+	FMOVQ (R1), F12
+	WORD $0x4e2cd400 // fadd v0.4s, v0.4s, v12.4s
+	FMOVQ 16(R1), F12
+	WORD $0x4e2cd421 // fadd v1.4s, v1.4s, v12.4s
+	FMOVQ 32(R1), F12
+	WORD $0x4e2cd442 // fadd v2.4s, v2.4s, v12.4s
+	FMOVQ 48(R1), F12
+	WORD $0x4e2cd463 // fadd v3.4s, v3.4s, v12.4s
+	ADD R0<<0, R1, R2
+	FMOVQ (R2), F12
+	WORD $0x4e2cd484 // fadd v4.4s, v4.4s, v12.4s
+	FMOVQ 16(R2), F12
+	WORD $0x4e2cd4a5 // fadd v5.4s, v5.4s, v12.4s
+	FMOVQ 32(R2), F12
+	WORD $0x4e2cd4c6 // fadd v6.4s, v6.4s, v12.4s
+	FMOVQ 48(R2), F12
+	WORD $0x4e2cd4e7 // fadd v7.4s, v7.4s, v12.4s
+	ADD R0<<1, R1, R2
+	FMOVQ (R2), F12
+	WORD $0x4e2cd508 // fadd v8.4s, v8.4s, v12.4s
+	FMOVQ 16(R2), F12
+	WORD $0x4e2cd529 // fadd v9.4s, v9.4s, v12.4s
+	FMOVQ 32(R2), F12
+	WORD $0x4e2cd54a // fadd v10.4s, v10.4s, v12.4s
+	FMOVQ 48(R2), F12
+	WORD $0x4e2cd56b // fadd v11.4s, v11.4s, v12.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V12.B16, V12.B16, V12.B16
+	WORD $0x6e20e58d // fcmge v13.4s, v12.4s, v0.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V0.B16, V0.B16
+	WORD $0x6e21e58d // fcmge v13.4s, v12.4s, v1.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V1.B16, V1.B16
+	WORD $0x6e22e58d // fcmge v13.4s, v12.4s, v2.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V2.B16, V2.B16
+	WORD $0x6e23e58d // fcmge v13.4s, v12.4s, v3.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V3.B16, V3.B16
+	WORD $0x6e24e58d // fcmge v13.4s, v12.4s, v4.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V4.B16, V4.B16
+	WORD $0x6e25e58d // fcmge v13.4s, v12.4s, v5.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V5.B16, V5.B16
+	WORD $0x6e26e58d // fcmge v13.4s, v12.4s, v6.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V6.B16, V6.B16
+	WORD $0x6e27e58d // fcmge v13.4s, v12.4s, v7.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V7.B16, V7.B16
+	WORD $0x6e28e58d // fcmge v13.4s, v12.4s, v8.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V8.B16, V8.B16
+	WORD $0x6e29e58d // fcmge v13.4s, v12.4s, v9.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V9.B16, V9.B16
+	WORD $0x6e2ae58d // fcmge v13.4s, v12.4s, v10.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V10.B16, V10.B16
+	WORD $0x6e2be58d // fcmge v13.4s, v12.4s, v11.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V11.B16, V11.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R1
+	FMOVQ F0, (R1)
+	FMOVQ F1, 16(R1)
+	FMOVQ F2, 32(R1)
+	FMOVQ F3, 48(R1)
+	ADD R0<<0, R1, R2
+	FMOVQ F4, (R2)
+	FMOVQ F5, 16(R2)
+	FMOVQ F6, 32(R2)
+	FMOVQ F7, 48(R2)
+	ADD R0<<1, R1, R2
+	FMOVQ F8, (R2)
+	FMOVQ F9, 16(R2)
+	FMOVQ F10, 32(R2)
+	FMOVQ F11, 48(R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise4x4NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise4x4NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	B started
+zero:
+	VEOR V16.B16, V16.B16, V16.B16
+	VORR V16.B16, V16.B16, V0.B16
+	VORR V16.B16, V16.B16, V1.B16
+	VORR V16.B16, V16.B16, V2.B16
+	VORR V16.B16, V16.B16, V3.B16
+	VORR V16.B16, V16.B16, V4.B16
+	VORR V16.B16, V16.B16, V5.B16
+	VORR V16.B16, V16.B16, V6.B16
+	VORR V16.B16, V16.B16, V7.B16
+	VORR V16.B16, V16.B16, V8.B16
+	VORR V16.B16, V16.B16, V9.B16
+	VORR V16.B16, V16.B16, V10.B16
+	VORR V16.B16, V16.B16, V11.B16
+	VORR V16.B16, V16.B16, V12.B16
+	VORR V16.B16, V16.B16, V13.B16
+	VORR V16.B16, V16.B16, V14.B16
+	VORR V16.B16, V16.B16, V15.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+tap:
+	MOVD 8(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V16.S4]
+	MOVD 24(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V17.S4]
+	MOVD 40(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V18.S4]
+	MOVD (R3), R7
+	ADD R1, R7, R7
+	FMOVQ (R7), F19
+	VFMLA V19.S4, V16.S4, V0.S4
+	FMOVQ 16(R7), F19
+	VFMLA V19.S4, V16.S4, V1.S4
+	FMOVQ 32(R7), F19
+	VFMLA V19.S4, V16.S4, V2.S4
+	FMOVQ 48(R7), F19
+	VFMLA V19.S4, V16.S4, V3.S4
+	ADD R4<<0, R7, R8
+	FMOVQ (R8), F19
+	VFMLA V19.S4, V16.S4, V4.S4
+	VFMLA V19.S4, V17.S4, V0.S4
+	FMOVQ 16(R8), F19
+	VFMLA V19.S4, V16.S4, V5.S4
+	VFMLA V19.S4, V17.S4, V1.S4
+	FMOVQ 32(R8), F19
+	VFMLA V19.S4, V16.S4, V6.S4
+	VFMLA V19.S4, V17.S4, V2.S4
+	FMOVQ 48(R8), F19
+	VFMLA V19.S4, V16.S4, V7.S4
+	VFMLA V19.S4, V17.S4, V3.S4
+	ADD R4<<1, R7, R8
+	FMOVQ (R8), F19
+	VFMLA V19.S4, V16.S4, V8.S4
+	VFMLA V19.S4, V17.S4, V4.S4
+	VFMLA V19.S4, V18.S4, V0.S4
+	FMOVQ 16(R8), F19
+	VFMLA V19.S4, V16.S4, V9.S4
+	VFMLA V19.S4, V17.S4, V5.S4
+	VFMLA V19.S4, V18.S4, V1.S4
+	FMOVQ 32(R8), F19
+	VFMLA V19.S4, V16.S4, V10.S4
+	VFMLA V19.S4, V17.S4, V6.S4
+	VFMLA V19.S4, V18.S4, V2.S4
+	FMOVQ 48(R8), F19
+	VFMLA V19.S4, V16.S4, V11.S4
+	VFMLA V19.S4, V17.S4, V7.S4
+	VFMLA V19.S4, V18.S4, V3.S4
+	ADD R5<<0, R7, R8
+	FMOVQ (R8), F19
+	VFMLA V19.S4, V16.S4, V12.S4
+	VFMLA V19.S4, V17.S4, V8.S4
+	VFMLA V19.S4, V18.S4, V4.S4
+	FMOVQ 16(R8), F19
+	VFMLA V19.S4, V16.S4, V13.S4
+	VFMLA V19.S4, V17.S4, V9.S4
+	VFMLA V19.S4, V18.S4, V5.S4
+	FMOVQ 32(R8), F19
+	VFMLA V19.S4, V16.S4, V14.S4
+	VFMLA V19.S4, V17.S4, V10.S4
+	VFMLA V19.S4, V18.S4, V6.S4
+	FMOVQ 48(R8), F19
+	VFMLA V19.S4, V16.S4, V15.S4
+	VFMLA V19.S4, V17.S4, V11.S4
+	VFMLA V19.S4, V18.S4, V7.S4
+	ADD R4<<2, R7, R8
+	FMOVQ (R8), F16
+	VFMLA V16.S4, V17.S4, V12.S4
+	VFMLA V16.S4, V18.S4, V8.S4
+	FMOVQ 16(R8), F16
+	VFMLA V16.S4, V17.S4, V13.S4
+	VFMLA V16.S4, V18.S4, V9.S4
+	FMOVQ 32(R8), F16
+	VFMLA V16.S4, V17.S4, V14.S4
+	VFMLA V16.S4, V18.S4, V10.S4
+	FMOVQ 48(R8), F16
+	VFMLA V16.S4, V17.S4, V15.S4
+	VFMLA V16.S4, V18.S4, V11.S4
+	ADD R6<<0, R7, R8
+	FMOVQ (R8), F16
+	VFMLA V16.S4, V18.S4, V12.S4
+	FMOVQ 16(R8), F16
+	VFMLA V16.S4, V18.S4, V13.S4
+	FMOVQ 32(R8), F16
+	VFMLA V16.S4, V18.S4, V14.S4
+	FMOVQ 48(R8), F16
+	VFMLA V16.S4, V18.S4, V15.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD res+72(FP), R2
+	FMOVQ (R2), F16
+	WORD $0x4e30d400 // fadd v0.4s, v0.4s, v16.4s
+	FMOVQ 16(R2), F16
+	WORD $0x4e30d421 // fadd v1.4s, v1.4s, v16.4s
+	FMOVQ 32(R2), F16
+	WORD $0x4e30d442 // fadd v2.4s, v2.4s, v16.4s
+	FMOVQ 48(R2), F16
+	WORD $0x4e30d463 // fadd v3.4s, v3.4s, v16.4s
+	ADD R0<<0, R2, R3
+	FMOVQ (R3), F16
+	WORD $0x4e30d484 // fadd v4.4s, v4.4s, v16.4s
+	FMOVQ 16(R3), F16
+	WORD $0x4e30d4a5 // fadd v5.4s, v5.4s, v16.4s
+	FMOVQ 32(R3), F16
+	WORD $0x4e30d4c6 // fadd v6.4s, v6.4s, v16.4s
+	FMOVQ 48(R3), F16
+	WORD $0x4e30d4e7 // fadd v7.4s, v7.4s, v16.4s
+	ADD R0<<1, R2, R3
+	FMOVQ (R3), F16
+	WORD $0x4e30d508 // fadd v8.4s, v8.4s, v16.4s
+	FMOVQ 16(R3), F16
+	WORD $0x4e30d529 // fadd v9.4s, v9.4s, v16.4s
+	FMOVQ 32(R3), F16
+	WORD $0x4e30d54a // fadd v10.4s, v10.4s, v16.4s
+	FMOVQ 48(R3), F16
+	WORD $0x4e30d56b // fadd v11.4s, v11.4s, v16.4s
+	ADD R1<<0, R2, R0
+	FMOVQ (R0), F16
+	WORD $0x4e30d58c // fadd v12.4s, v12.4s, v16.4s
+	FMOVQ 16(R0), F16
+	WORD $0x4e30d5ad // fadd v13.4s, v13.4s, v16.4s
+	FMOVQ 32(R0), F16
+	WORD $0x4e30d5ce // fadd v14.4s, v14.4s, v16.4s
+	FMOVQ 48(R0), F16
+	WORD $0x4e30d5ef // fadd v15.4s, v15.4s, v16.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V16.B16, V16.B16, V16.B16
+	WORD $0x6e20e611 // fcmge v17.4s, v16.4s, v0.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V0.B16, V0.B16
+	WORD $0x6e21e611 // fcmge v17.4s, v16.4s, v1.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V1.B16, V1.B16
+	WORD $0x6e22e611 // fcmge v17.4s, v16.4s, v2.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V2.B16, V2.B16
+	WORD $0x6e23e611 // fcmge v17.4s, v16.4s, v3.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V3.B16, V3.B16
+	WORD $0x6e24e611 // fcmge v17.4s, v16.4s, v4.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V4.B16, V4.B16
+	WORD $0x6e25e611 // fcmge v17.4s, v16.4s, v5.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V5.B16, V5.B16
+	WORD $0x6e26e611 // fcmge v17.4s, v16.4s, v6.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V6.B16, V6.B16
+	WORD $0x6e27e611 // fcmge v17.4s, v16.4s, v7.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V7.B16, V7.B16
+	WORD $0x6e28e611 // fcmge v17.4s, v16.4s, v8.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V8.B16, V8.B16
+	WORD $0x6e29e611 // fcmge v17.4s, v16.4s, v9.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V9.B16, V9.B16
+	WORD $0x6e2ae611 // fcmge v17.4s, v16.4s, v10.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V10.B16, V10.B16
+	WORD $0x6e2be611 // fcmge v17.4s, v16.4s, v11.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V11.B16, V11.B16
+	WORD $0x6e2ce611 // fcmge v17.4s, v16.4s, v12.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V12.B16, V12.B16
+	WORD $0x6e2de611 // fcmge v17.4s, v16.4s, v13.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V13.B16, V13.B16
+	WORD $0x6e2ee611 // fcmge v17.4s, v16.4s, v14.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V14.B16, V14.B16
+	WORD $0x6e2fe611 // fcmge v17.4s, v16.4s, v15.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V15.B16, V15.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD dst+0(FP), R2
+	FMOVQ F0, (R2)
+	FMOVQ F1, 16(R2)
+	FMOVQ F2, 32(R2)
+	FMOVQ F3, 48(R2)
+	ADD R0<<0, R2, R3
+	FMOVQ F4, (R3)
+	FMOVQ F5, 16(R3)
+	FMOVQ F6, 32(R3)
+	FMOVQ F7, 48(R3)
+	ADD R0<<1, R2, R3
+	FMOVQ F8, (R3)
+	FMOVQ F9, 16(R3)
+	FMOVQ F10, 32(R3)
+	FMOVQ F11, 48(R3)
+	ADD R1<<0, R2, R0
+	FMOVQ F12, (R0)
+	FMOVQ F13, 16(R0)
+	FMOVQ F14, 32(R0)
+	FMOVQ F15, 48(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise5x4NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise5x4NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	VORR V0.B16, V0.B16, V18.B16
+	VORR V0.B16, V0.B16, V19.B16
+	B started
+zero:
+	VEOR V20.B16, V20.B16, V20.B16
+	VORR V20.B16, V20.B16, V0.B16
+	VORR V20.B16, V20.B16, V1.B16
+	VORR V20.B16, V20.B16, V2.B16
+	VORR V20.B16, V20.B16, V3.B16
+	VORR V20.B16, V20.B16, V4.B16
+	VORR V20.B16, V20.B16, V5.B16
+	VORR V20.B16, V20.B16, V6.B16
+	VORR V20.B16, V20.B16, V7.B16
+	VORR V20.B16, V20.B16, V8.B16
+	VORR V20.B16, V20.B16, V9.B16
+	VORR V20.B16, V20.B16, V10.B16
+	VORR V20.B16, V20.B16, V11.B16
+	VORR V20.B16, V20.B16, V12.B16
+	VORR V20.B16, V20.B16, V13.B16
+	VORR V20.B16, V20.B16, V14.B16
+	VORR V20.B16, V20.B16, V15.B16
+	VORR V20.B16, V20.B16, V16.B16
+	VORR V20.B16, V20.B16, V17.B16
+	VORR V20.B16, V20.B16, V18.B16
+	VORR V20.B16, V20.B16, V19.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+tap:
+	MOVD 8(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V20.S4]
+	MOVD 24(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V21.S4]
+	MOVD 40(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V22.S4]
+	MOVD (R3), R7
+	ADD R1, R7, R7
+	FMOVQ (R7), F23
+	VFMLA V23.S4, V20.S4, V0.S4
+	FMOVQ 16(R7), F23
+	VFMLA V23.S4, V20.S4, V1.S4
+	FMOVQ 32(R7), F23
+	VFMLA V23.S4, V20.S4, V2.S4
+	FMOVQ 48(R7), F23
+	VFMLA V23.S4, V20.S4, V3.S4
+	ADD R4<<0, R7, R8
+	FMOVQ (R8), F23
+	VFMLA V23.S4, V20.S4, V4.S4
+	VFMLA V23.S4, V21.S4, V0.S4
+	FMOVQ 16(R8), F23
+	VFMLA V23.S4, V20.S4, V5.S4
+	VFMLA V23.S4, V21.S4, V1.S4
+	FMOVQ 32(R8), F23
+	VFMLA V23.S4, V20.S4, V6.S4
+	VFMLA V23.S4, V21.S4, V2.S4
+	FMOVQ 48(R8), F23
+	VFMLA V23.S4, V20.S4, V7.S4
+	VFMLA V23.S4, V21.S4, V3.S4
+	ADD R4<<1, R7, R8
+	FMOVQ (R8), F23
+	VFMLA V23.S4, V20.S4, V8.S4
+	VFMLA V23.S4, V21.S4, V4.S4
+	VFMLA V23.S4, V22.S4, V0.S4
+	FMOVQ 16(R8), F23
+	VFMLA V23.S4, V20.S4, V9.S4
+	VFMLA V23.S4, V21.S4, V5.S4
+	VFMLA V23.S4, V22.S4, V1.S4
+	FMOVQ 32(R8), F23
+	VFMLA V23.S4, V20.S4, V10.S4
+	VFMLA V23.S4, V21.S4, V6.S4
+	VFMLA V23.S4, V22.S4, V2.S4
+	FMOVQ 48(R8), F23
+	VFMLA V23.S4, V20.S4, V11.S4
+	VFMLA V23.S4, V21.S4, V7.S4
+	VFMLA V23.S4, V22.S4, V3.S4
+	ADD R5<<0, R7, R8
+	FMOVQ (R8), F23
+	VFMLA V23.S4, V20.S4, V12.S4
+	VFMLA V23.S4, V21.S4, V8.S4
+	VFMLA V23.S4, V22.S4, V4.S4
+	FMOVQ 16(R8), F23
+	VFMLA V23.S4, V20.S4, V13.S4
+	VFMLA V23.S4, V21.S4, V9.S4
+	VFMLA V23.S4, V22.S4, V5.S4
+	FMOVQ 32(R8), F23
+	VFMLA V23.S4, V20.S4, V14.S4
+	VFMLA V23.S4, V21.S4, V10.S4
+	VFMLA V23.S4, V22.S4, V6.S4
+	FMOVQ 48(R8), F23
+	VFMLA V23.S4, V20.S4, V15.S4
+	VFMLA V23.S4, V21.S4, V11.S4
+	VFMLA V23.S4, V22.S4, V7.S4
+	ADD R4<<2, R7, R8
+	FMOVQ (R8), F23
+	VFMLA V23.S4, V20.S4, V16.S4
+	VFMLA V23.S4, V21.S4, V12.S4
+	VFMLA V23.S4, V22.S4, V8.S4
+	FMOVQ 16(R8), F23
+	VFMLA V23.S4, V20.S4, V17.S4
+	VFMLA V23.S4, V21.S4, V13.S4
+	VFMLA V23.S4, V22.S4, V9.S4
+	FMOVQ 32(R8), F23
+	VFMLA V23.S4, V20.S4, V18.S4
+	VFMLA V23.S4, V21.S4, V14.S4
+	VFMLA V23.S4, V22.S4, V10.S4
+	FMOVQ 48(R8), F23
+	VFMLA V23.S4, V20.S4, V19.S4
+	VFMLA V23.S4, V21.S4, V15.S4
+	VFMLA V23.S4, V22.S4, V11.S4
+	ADD R6<<0, R7, R8
+	FMOVQ (R8), F20
+	VFMLA V20.S4, V21.S4, V16.S4
+	VFMLA V20.S4, V22.S4, V12.S4
+	FMOVQ 16(R8), F20
+	VFMLA V20.S4, V21.S4, V17.S4
+	VFMLA V20.S4, V22.S4, V13.S4
+	FMOVQ 32(R8), F20
+	VFMLA V20.S4, V21.S4, V18.S4
+	VFMLA V20.S4, V22.S4, V14.S4
+	FMOVQ 48(R8), F20
+	VFMLA V20.S4, V21.S4, V19.S4
+	VFMLA V20.S4, V22.S4, V15.S4
+	ADD R5<<1, R7, R8
+	FMOVQ (R8), F20
+	VFMLA V20.S4, V22.S4, V16.S4
+	FMOVQ 16(R8), F20
+	VFMLA V20.S4, V22.S4, V17.S4
+	FMOVQ 32(R8), F20
+	VFMLA V20.S4, V22.S4, V18.S4
+	FMOVQ 48(R8), F20
+	VFMLA V20.S4, V22.S4, V19.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD res+72(FP), R2
+	FMOVQ (R2), F20
+	WORD $0x4e34d400 // fadd v0.4s, v0.4s, v20.4s
+	FMOVQ 16(R2), F20
+	WORD $0x4e34d421 // fadd v1.4s, v1.4s, v20.4s
+	FMOVQ 32(R2), F20
+	WORD $0x4e34d442 // fadd v2.4s, v2.4s, v20.4s
+	FMOVQ 48(R2), F20
+	WORD $0x4e34d463 // fadd v3.4s, v3.4s, v20.4s
+	ADD R0<<0, R2, R3
+	FMOVQ (R3), F20
+	WORD $0x4e34d484 // fadd v4.4s, v4.4s, v20.4s
+	FMOVQ 16(R3), F20
+	WORD $0x4e34d4a5 // fadd v5.4s, v5.4s, v20.4s
+	FMOVQ 32(R3), F20
+	WORD $0x4e34d4c6 // fadd v6.4s, v6.4s, v20.4s
+	FMOVQ 48(R3), F20
+	WORD $0x4e34d4e7 // fadd v7.4s, v7.4s, v20.4s
+	ADD R0<<1, R2, R3
+	FMOVQ (R3), F20
+	WORD $0x4e34d508 // fadd v8.4s, v8.4s, v20.4s
+	FMOVQ 16(R3), F20
+	WORD $0x4e34d529 // fadd v9.4s, v9.4s, v20.4s
+	FMOVQ 32(R3), F20
+	WORD $0x4e34d54a // fadd v10.4s, v10.4s, v20.4s
+	FMOVQ 48(R3), F20
+	WORD $0x4e34d56b // fadd v11.4s, v11.4s, v20.4s
+	ADD R1<<0, R2, R3
+	FMOVQ (R3), F20
+	WORD $0x4e34d58c // fadd v12.4s, v12.4s, v20.4s
+	FMOVQ 16(R3), F20
+	WORD $0x4e34d5ad // fadd v13.4s, v13.4s, v20.4s
+	FMOVQ 32(R3), F20
+	WORD $0x4e34d5ce // fadd v14.4s, v14.4s, v20.4s
+	FMOVQ 48(R3), F20
+	WORD $0x4e34d5ef // fadd v15.4s, v15.4s, v20.4s
+	ADD R0<<2, R2, R1
+	FMOVQ (R1), F20
+	WORD $0x4e34d610 // fadd v16.4s, v16.4s, v20.4s
+	FMOVQ 16(R1), F20
+	WORD $0x4e34d631 // fadd v17.4s, v17.4s, v20.4s
+	FMOVQ 32(R1), F20
+	WORD $0x4e34d652 // fadd v18.4s, v18.4s, v20.4s
+	FMOVQ 48(R1), F20
+	WORD $0x4e34d673 // fadd v19.4s, v19.4s, v20.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V20.B16, V20.B16, V20.B16
+	WORD $0x6e20e695 // fcmge v21.4s, v20.4s, v0.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V0.B16, V0.B16
+	WORD $0x6e21e695 // fcmge v21.4s, v20.4s, v1.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V1.B16, V1.B16
+	WORD $0x6e22e695 // fcmge v21.4s, v20.4s, v2.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V2.B16, V2.B16
+	WORD $0x6e23e695 // fcmge v21.4s, v20.4s, v3.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V3.B16, V3.B16
+	WORD $0x6e24e695 // fcmge v21.4s, v20.4s, v4.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V4.B16, V4.B16
+	WORD $0x6e25e695 // fcmge v21.4s, v20.4s, v5.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V5.B16, V5.B16
+	WORD $0x6e26e695 // fcmge v21.4s, v20.4s, v6.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V6.B16, V6.B16
+	WORD $0x6e27e695 // fcmge v21.4s, v20.4s, v7.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V7.B16, V7.B16
+	WORD $0x6e28e695 // fcmge v21.4s, v20.4s, v8.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V8.B16, V8.B16
+	WORD $0x6e29e695 // fcmge v21.4s, v20.4s, v9.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V9.B16, V9.B16
+	WORD $0x6e2ae695 // fcmge v21.4s, v20.4s, v10.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V10.B16, V10.B16
+	WORD $0x6e2be695 // fcmge v21.4s, v20.4s, v11.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V11.B16, V11.B16
+	WORD $0x6e2ce695 // fcmge v21.4s, v20.4s, v12.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V12.B16, V12.B16
+	WORD $0x6e2de695 // fcmge v21.4s, v20.4s, v13.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V13.B16, V13.B16
+	WORD $0x6e2ee695 // fcmge v21.4s, v20.4s, v14.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V14.B16, V14.B16
+	WORD $0x6e2fe695 // fcmge v21.4s, v20.4s, v15.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V15.B16, V15.B16
+	WORD $0x6e30e695 // fcmge v21.4s, v20.4s, v16.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V16.B16, V16.B16
+	WORD $0x6e31e695 // fcmge v21.4s, v20.4s, v17.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V17.B16, V17.B16
+	WORD $0x6e32e695 // fcmge v21.4s, v20.4s, v18.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V18.B16, V18.B16
+	WORD $0x6e33e695 // fcmge v21.4s, v20.4s, v19.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V19.B16, V19.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD dst+0(FP), R2
+	FMOVQ F0, (R2)
+	FMOVQ F1, 16(R2)
+	FMOVQ F2, 32(R2)
+	FMOVQ F3, 48(R2)
+	ADD R0<<0, R2, R3
+	FMOVQ F4, (R3)
+	FMOVQ F5, 16(R3)
+	FMOVQ F6, 32(R3)
+	FMOVQ F7, 48(R3)
+	ADD R0<<1, R2, R3
+	FMOVQ F8, (R3)
+	FMOVQ F9, 16(R3)
+	FMOVQ F10, 32(R3)
+	FMOVQ F11, 48(R3)
+	ADD R1<<0, R2, R3
+	FMOVQ F12, (R3)
+	FMOVQ F13, 16(R3)
+	FMOVQ F14, 32(R3)
+	FMOVQ F15, 48(R3)
+	ADD R0<<2, R2, R1
+	FMOVQ F16, (R1)
+	FMOVQ F17, 16(R1)
+	FMOVQ F18, 32(R1)
+	FMOVQ F19, 48(R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise6x4NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise6x4NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	VORR V0.B16, V0.B16, V18.B16
+	VORR V0.B16, V0.B16, V19.B16
+	VORR V0.B16, V0.B16, V20.B16
+	VORR V0.B16, V0.B16, V21.B16
+	VORR V0.B16, V0.B16, V22.B16
+	VORR V0.B16, V0.B16, V23.B16
+	B started
+zero:
+	VEOR V24.B16, V24.B16, V24.B16
+	VORR V24.B16, V24.B16, V0.B16
+	VORR V24.B16, V24.B16, V1.B16
+	VORR V24.B16, V24.B16, V2.B16
+	VORR V24.B16, V24.B16, V3.B16
+	VORR V24.B16, V24.B16, V4.B16
+	VORR V24.B16, V24.B16, V5.B16
+	VORR V24.B16, V24.B16, V6.B16
+	VORR V24.B16, V24.B16, V7.B16
+	VORR V24.B16, V24.B16, V8.B16
+	VORR V24.B16, V24.B16, V9.B16
+	VORR V24.B16, V24.B16, V10.B16
+	VORR V24.B16, V24.B16, V11.B16
+	VORR V24.B16, V24.B16, V12.B16
+	VORR V24.B16, V24.B16, V13.B16
+	VORR V24.B16, V24.B16, V14.B16
+	VORR V24.B16, V24.B16, V15.B16
+	VORR V24.B16, V24.B16, V16.B16
+	VORR V24.B16, V24.B16, V17.B16
+	VORR V24.B16, V24.B16, V18.B16
+	VORR V24.B16, V24.B16, V19.B16
+	VORR V24.B16, V24.B16, V20.B16
+	VORR V24.B16, V24.B16, V21.B16
+	VORR V24.B16, V24.B16, V22.B16
+	VORR V24.B16, V24.B16, V23.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V24.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V25.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V26.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	FMOVQ (R8), F27
+	VFMLA V27.S4, V24.S4, V0.S4
+	FMOVQ 16(R8), F27
+	VFMLA V27.S4, V24.S4, V1.S4
+	FMOVQ 32(R8), F27
+	VFMLA V27.S4, V24.S4, V2.S4
+	FMOVQ 48(R8), F27
+	VFMLA V27.S4, V24.S4, V3.S4
+	ADD R4<<0, R8, R9
+	FMOVQ (R9), F27
+	VFMLA V27.S4, V24.S4, V4.S4
+	VFMLA V27.S4, V25.S4, V0.S4
+	FMOVQ 16(R9), F27
+	VFMLA V27.S4, V24.S4, V5.S4
+	VFMLA V27.S4, V25.S4, V1.S4
+	FMOVQ 32(R9), F27
+	VFMLA V27.S4, V24.S4, V6.S4
+	VFMLA V27.S4, V25.S4, V2.S4
+	FMOVQ 48(R9), F27
+	VFMLA V27.S4, V24.S4, V7.S4
+	VFMLA V27.S4, V25.S4, V3.S4
+	ADD R4<<1, R8, R9
+	FMOVQ (R9), F27
+	VFMLA V27.S4, V24.S4, V8.S4
+	VFMLA V27.S4, V25.S4, V4.S4
+	VFMLA V27.S4, V26.S4, V0.S4
+	FMOVQ 16(R9), F27
+	VFMLA V27.S4, V24.S4, V9.S4
+	VFMLA V27.S4, V25.S4, V5.S4
+	VFMLA V27.S4, V26.S4, V1.S4
+	FMOVQ 32(R9), F27
+	VFMLA V27.S4, V24.S4, V10.S4
+	VFMLA V27.S4, V25.S4, V6.S4
+	VFMLA V27.S4, V26.S4, V2.S4
+	FMOVQ 48(R9), F27
+	VFMLA V27.S4, V24.S4, V11.S4
+	VFMLA V27.S4, V25.S4, V7.S4
+	VFMLA V27.S4, V26.S4, V3.S4
+	ADD R5<<0, R8, R9
+	FMOVQ (R9), F27
+	VFMLA V27.S4, V24.S4, V12.S4
+	VFMLA V27.S4, V25.S4, V8.S4
+	VFMLA V27.S4, V26.S4, V4.S4
+	FMOVQ 16(R9), F27
+	VFMLA V27.S4, V24.S4, V13.S4
+	VFMLA V27.S4, V25.S4, V9.S4
+	VFMLA V27.S4, V26.S4, V5.S4
+	FMOVQ 32(R9), F27
+	VFMLA V27.S4, V24.S4, V14.S4
+	VFMLA V27.S4, V25.S4, V10.S4
+	VFMLA V27.S4, V26.S4, V6.S4
+	FMOVQ 48(R9), F27
+	VFMLA V27.S4, V24.S4, V15.S4
+	VFMLA V27.S4, V25.S4, V11.S4
+	VFMLA V27.S4, V26.S4, V7.S4
+	ADD R4<<2, R8, R9
+	FMOVQ (R9), F27
+	VFMLA V27.S4, V24.S4, V16.S4
+	VFMLA V27.S4, V25.S4, V12.S4
+	VFMLA V27.S4, V26.S4, V8.S4
+	FMOVQ 16(R9), F27
+	VFMLA V27.S4, V24.S4, V17.S4
+	VFMLA V27.S4, V25.S4, V13.S4
+	VFMLA V27.S4, V26.S4, V9.S4
+	FMOVQ 32(R9), F27
+	VFMLA V27.S4, V24.S4, V18.S4
+	VFMLA V27.S4, V25.S4, V14.S4
+	VFMLA V27.S4, V26.S4, V10.S4
+	FMOVQ 48(R9), F27
+	VFMLA V27.S4, V24.S4, V19.S4
+	VFMLA V27.S4, V25.S4, V15.S4
+	VFMLA V27.S4, V26.S4, V11.S4
+	ADD R6<<0, R8, R9
+	FMOVQ (R9), F27
+	VFMLA V27.S4, V24.S4, V20.S4
+	VFMLA V27.S4, V25.S4, V16.S4
+	VFMLA V27.S4, V26.S4, V12.S4
+	FMOVQ 16(R9), F27
+	VFMLA V27.S4, V24.S4, V21.S4
+	VFMLA V27.S4, V25.S4, V17.S4
+	VFMLA V27.S4, V26.S4, V13.S4
+	FMOVQ 32(R9), F27
+	VFMLA V27.S4, V24.S4, V22.S4
+	VFMLA V27.S4, V25.S4, V18.S4
+	VFMLA V27.S4, V26.S4, V14.S4
+	FMOVQ 48(R9), F27
+	VFMLA V27.S4, V24.S4, V23.S4
+	VFMLA V27.S4, V25.S4, V19.S4
+	VFMLA V27.S4, V26.S4, V15.S4
+	ADD R5<<1, R8, R9
+	FMOVQ (R9), F24
+	VFMLA V24.S4, V25.S4, V20.S4
+	VFMLA V24.S4, V26.S4, V16.S4
+	FMOVQ 16(R9), F24
+	VFMLA V24.S4, V25.S4, V21.S4
+	VFMLA V24.S4, V26.S4, V17.S4
+	FMOVQ 32(R9), F24
+	VFMLA V24.S4, V25.S4, V22.S4
+	VFMLA V24.S4, V26.S4, V18.S4
+	FMOVQ 48(R9), F24
+	VFMLA V24.S4, V25.S4, V23.S4
+	VFMLA V24.S4, V26.S4, V19.S4
+	ADD R7<<0, R8, R9
+	FMOVQ (R9), F24
+	VFMLA V24.S4, V26.S4, V20.S4
+	FMOVQ 16(R9), F24
+	VFMLA V24.S4, V26.S4, V21.S4
+	FMOVQ 32(R9), F24
+	VFMLA V24.S4, V26.S4, V22.S4
+	FMOVQ 48(R9), F24
+	VFMLA V24.S4, V26.S4, V23.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD res+72(FP), R3
+	FMOVQ (R3), F24
+	WORD $0x4e38d400 // fadd v0.4s, v0.4s, v24.4s
+	FMOVQ 16(R3), F24
+	WORD $0x4e38d421 // fadd v1.4s, v1.4s, v24.4s
+	FMOVQ 32(R3), F24
+	WORD $0x4e38d442 // fadd v2.4s, v2.4s, v24.4s
+	FMOVQ 48(R3), F24
+	WORD $0x4e38d463 // fadd v3.4s, v3.4s, v24.4s
+	ADD R0<<0, R3, R4
+	FMOVQ (R4), F24
+	WORD $0x4e38d484 // fadd v4.4s, v4.4s, v24.4s
+	FMOVQ 16(R4), F24
+	WORD $0x4e38d4a5 // fadd v5.4s, v5.4s, v24.4s
+	FMOVQ 32(R4), F24
+	WORD $0x4e38d4c6 // fadd v6.4s, v6.4s, v24.4s
+	FMOVQ 48(R4), F24
+	WORD $0x4e38d4e7 // fadd v7.4s, v7.4s, v24.4s
+	ADD R0<<1, R3, R4
+	FMOVQ (R4), F24
+	WORD $0x4e38d508 // fadd v8.4s, v8.4s, v24.4s
+	FMOVQ 16(R4), F24
+	WORD $0x4e38d529 // fadd v9.4s, v9.4s, v24.4s
+	FMOVQ 32(R4), F24
+	WORD $0x4e38d54a // fadd v10.4s, v10.4s, v24.4s
+	FMOVQ 48(R4), F24
+	WORD $0x4e38d56b // fadd v11.4s, v11.4s, v24.4s
+	ADD R1<<0, R3, R4
+	FMOVQ (R4), F24
+	WORD $0x4e38d58c // fadd v12.4s, v12.4s, v24.4s
+	FMOVQ 16(R4), F24
+	WORD $0x4e38d5ad // fadd v13.4s, v13.4s, v24.4s
+	FMOVQ 32(R4), F24
+	WORD $0x4e38d5ce // fadd v14.4s, v14.4s, v24.4s
+	FMOVQ 48(R4), F24
+	WORD $0x4e38d5ef // fadd v15.4s, v15.4s, v24.4s
+	ADD R0<<2, R3, R1
+	FMOVQ (R1), F24
+	WORD $0x4e38d610 // fadd v16.4s, v16.4s, v24.4s
+	FMOVQ 16(R1), F24
+	WORD $0x4e38d631 // fadd v17.4s, v17.4s, v24.4s
+	FMOVQ 32(R1), F24
+	WORD $0x4e38d652 // fadd v18.4s, v18.4s, v24.4s
+	FMOVQ 48(R1), F24
+	WORD $0x4e38d673 // fadd v19.4s, v19.4s, v24.4s
+	ADD R2<<0, R3, R0
+	FMOVQ (R0), F24
+	WORD $0x4e38d694 // fadd v20.4s, v20.4s, v24.4s
+	FMOVQ 16(R0), F24
+	WORD $0x4e38d6b5 // fadd v21.4s, v21.4s, v24.4s
+	FMOVQ 32(R0), F24
+	WORD $0x4e38d6d6 // fadd v22.4s, v22.4s, v24.4s
+	FMOVQ 48(R0), F24
+	WORD $0x4e38d6f7 // fadd v23.4s, v23.4s, v24.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V24.B16, V24.B16, V24.B16
+	WORD $0x6e20e719 // fcmge v25.4s, v24.4s, v0.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V0.B16, V0.B16
+	WORD $0x6e21e719 // fcmge v25.4s, v24.4s, v1.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V1.B16, V1.B16
+	WORD $0x6e22e719 // fcmge v25.4s, v24.4s, v2.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V2.B16, V2.B16
+	WORD $0x6e23e719 // fcmge v25.4s, v24.4s, v3.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V3.B16, V3.B16
+	WORD $0x6e24e719 // fcmge v25.4s, v24.4s, v4.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V4.B16, V4.B16
+	WORD $0x6e25e719 // fcmge v25.4s, v24.4s, v5.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V5.B16, V5.B16
+	WORD $0x6e26e719 // fcmge v25.4s, v24.4s, v6.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V6.B16, V6.B16
+	WORD $0x6e27e719 // fcmge v25.4s, v24.4s, v7.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V7.B16, V7.B16
+	WORD $0x6e28e719 // fcmge v25.4s, v24.4s, v8.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V8.B16, V8.B16
+	WORD $0x6e29e719 // fcmge v25.4s, v24.4s, v9.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V9.B16, V9.B16
+	WORD $0x6e2ae719 // fcmge v25.4s, v24.4s, v10.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V10.B16, V10.B16
+	WORD $0x6e2be719 // fcmge v25.4s, v24.4s, v11.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V11.B16, V11.B16
+	WORD $0x6e2ce719 // fcmge v25.4s, v24.4s, v12.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V12.B16, V12.B16
+	WORD $0x6e2de719 // fcmge v25.4s, v24.4s, v13.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V13.B16, V13.B16
+	WORD $0x6e2ee719 // fcmge v25.4s, v24.4s, v14.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V14.B16, V14.B16
+	WORD $0x6e2fe719 // fcmge v25.4s, v24.4s, v15.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V15.B16, V15.B16
+	WORD $0x6e30e719 // fcmge v25.4s, v24.4s, v16.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V16.B16, V16.B16
+	WORD $0x6e31e719 // fcmge v25.4s, v24.4s, v17.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V17.B16, V17.B16
+	WORD $0x6e32e719 // fcmge v25.4s, v24.4s, v18.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V18.B16, V18.B16
+	WORD $0x6e33e719 // fcmge v25.4s, v24.4s, v19.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V19.B16, V19.B16
+	WORD $0x6e34e719 // fcmge v25.4s, v24.4s, v20.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V20.B16, V20.B16
+	WORD $0x6e35e719 // fcmge v25.4s, v24.4s, v21.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V21.B16, V21.B16
+	WORD $0x6e36e719 // fcmge v25.4s, v24.4s, v22.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V22.B16, V22.B16
+	WORD $0x6e37e719 // fcmge v25.4s, v24.4s, v23.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V23.B16, V23.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD dst+0(FP), R3
+	FMOVQ F0, (R3)
+	FMOVQ F1, 16(R3)
+	FMOVQ F2, 32(R3)
+	FMOVQ F3, 48(R3)
+	ADD R0<<0, R3, R4
+	FMOVQ F4, (R4)
+	FMOVQ F5, 16(R4)
+	FMOVQ F6, 32(R4)
+	FMOVQ F7, 48(R4)
+	ADD R0<<1, R3, R4
+	FMOVQ F8, (R4)
+	FMOVQ F9, 16(R4)
+	FMOVQ F10, 32(R4)
+	FMOVQ F11, 48(R4)
+	ADD R1<<0, R3, R4
+	FMOVQ F12, (R4)
+	FMOVQ F13, 16(R4)
+	FMOVQ F14, 32(R4)
+	FMOVQ F15, 48(R4)
+	ADD R0<<2, R3, R1
+	FMOVQ F16, (R1)
+	FMOVQ F17, 16(R1)
+	FMOVQ F18, 32(R1)
+	FMOVQ F19, 48(R1)
+	ADD R2<<0, R3, R0
+	FMOVQ F20, (R0)
+	FMOVQ F21, 16(R0)
+	FMOVQ F22, 32(R0)
+	FMOVQ F23, 48(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise7x4NEONR3(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise7x4NEONR3(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	VORR V0.B16, V0.B16, V18.B16
+	VORR V0.B16, V0.B16, V19.B16
+	VORR V0.B16, V0.B16, V20.B16
+	VORR V0.B16, V0.B16, V21.B16
+	VORR V0.B16, V0.B16, V22.B16
+	VORR V0.B16, V0.B16, V23.B16
+	VORR V0.B16, V0.B16, V24.B16
+	VORR V0.B16, V0.B16, V25.B16
+	VORR V0.B16, V0.B16, V26.B16
+	VORR V0.B16, V0.B16, V27.B16
+	B started
+zero:
+	VEOR V28.B16, V28.B16, V28.B16
+	VORR V28.B16, V28.B16, V0.B16
+	VORR V28.B16, V28.B16, V1.B16
+	VORR V28.B16, V28.B16, V2.B16
+	VORR V28.B16, V28.B16, V3.B16
+	VORR V28.B16, V28.B16, V4.B16
+	VORR V28.B16, V28.B16, V5.B16
+	VORR V28.B16, V28.B16, V6.B16
+	VORR V28.B16, V28.B16, V7.B16
+	VORR V28.B16, V28.B16, V8.B16
+	VORR V28.B16, V28.B16, V9.B16
+	VORR V28.B16, V28.B16, V10.B16
+	VORR V28.B16, V28.B16, V11.B16
+	VORR V28.B16, V28.B16, V12.B16
+	VORR V28.B16, V28.B16, V13.B16
+	VORR V28.B16, V28.B16, V14.B16
+	VORR V28.B16, V28.B16, V15.B16
+	VORR V28.B16, V28.B16, V16.B16
+	VORR V28.B16, V28.B16, V17.B16
+	VORR V28.B16, V28.B16, V18.B16
+	VORR V28.B16, V28.B16, V19.B16
+	VORR V28.B16, V28.B16, V20.B16
+	VORR V28.B16, V28.B16, V21.B16
+	VORR V28.B16, V28.B16, V22.B16
+	VORR V28.B16, V28.B16, V23.B16
+	VORR V28.B16, V28.B16, V24.B16
+	VORR V28.B16, V28.B16, V25.B16
+	VORR V28.B16, V28.B16, V26.B16
+	VORR V28.B16, V28.B16, V27.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V28.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V29.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V30.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F31
+	VFMLA V31.S4, V28.S4, V0.S4
+	FMOVQ 16(R8), F31
+	VFMLA V31.S4, V28.S4, V1.S4
+	FMOVQ 32(R8), F31
+	VFMLA V31.S4, V28.S4, V2.S4
+	FMOVQ 48(R8), F31
+	VFMLA V31.S4, V28.S4, V3.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F31
+	VFMLA V31.S4, V28.S4, V4.S4
+	VFMLA V31.S4, V29.S4, V0.S4
+	FMOVQ 16(R10), F31
+	VFMLA V31.S4, V28.S4, V5.S4
+	VFMLA V31.S4, V29.S4, V1.S4
+	FMOVQ 32(R10), F31
+	VFMLA V31.S4, V28.S4, V6.S4
+	VFMLA V31.S4, V29.S4, V2.S4
+	FMOVQ 48(R10), F31
+	VFMLA V31.S4, V28.S4, V7.S4
+	VFMLA V31.S4, V29.S4, V3.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F31
+	VFMLA V31.S4, V28.S4, V8.S4
+	VFMLA V31.S4, V29.S4, V4.S4
+	VFMLA V31.S4, V30.S4, V0.S4
+	FMOVQ 16(R10), F31
+	VFMLA V31.S4, V28.S4, V9.S4
+	VFMLA V31.S4, V29.S4, V5.S4
+	VFMLA V31.S4, V30.S4, V1.S4
+	FMOVQ 32(R10), F31
+	VFMLA V31.S4, V28.S4, V10.S4
+	VFMLA V31.S4, V29.S4, V6.S4
+	VFMLA V31.S4, V30.S4, V2.S4
+	FMOVQ 48(R10), F31
+	VFMLA V31.S4, V28.S4, V11.S4
+	VFMLA V31.S4, V29.S4, V7.S4
+	VFMLA V31.S4, V30.S4, V3.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F31
+	VFMLA V31.S4, V28.S4, V12.S4
+	VFMLA V31.S4, V29.S4, V8.S4
+	VFMLA V31.S4, V30.S4, V4.S4
+	FMOVQ 16(R10), F31
+	VFMLA V31.S4, V28.S4, V13.S4
+	VFMLA V31.S4, V29.S4, V9.S4
+	VFMLA V31.S4, V30.S4, V5.S4
+	FMOVQ 32(R10), F31
+	VFMLA V31.S4, V28.S4, V14.S4
+	VFMLA V31.S4, V29.S4, V10.S4
+	VFMLA V31.S4, V30.S4, V6.S4
+	FMOVQ 48(R10), F31
+	VFMLA V31.S4, V28.S4, V15.S4
+	VFMLA V31.S4, V29.S4, V11.S4
+	VFMLA V31.S4, V30.S4, V7.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F31
+	VFMLA V31.S4, V28.S4, V16.S4
+	VFMLA V31.S4, V29.S4, V12.S4
+	VFMLA V31.S4, V30.S4, V8.S4
+	FMOVQ 16(R10), F31
+	VFMLA V31.S4, V28.S4, V17.S4
+	VFMLA V31.S4, V29.S4, V13.S4
+	VFMLA V31.S4, V30.S4, V9.S4
+	FMOVQ 32(R10), F31
+	VFMLA V31.S4, V28.S4, V18.S4
+	VFMLA V31.S4, V29.S4, V14.S4
+	VFMLA V31.S4, V30.S4, V10.S4
+	FMOVQ 48(R10), F31
+	VFMLA V31.S4, V28.S4, V19.S4
+	VFMLA V31.S4, V29.S4, V15.S4
+	VFMLA V31.S4, V30.S4, V11.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F31
+	VFMLA V31.S4, V28.S4, V20.S4
+	VFMLA V31.S4, V29.S4, V16.S4
+	VFMLA V31.S4, V30.S4, V12.S4
+	FMOVQ 16(R10), F31
+	VFMLA V31.S4, V28.S4, V21.S4
+	VFMLA V31.S4, V29.S4, V17.S4
+	VFMLA V31.S4, V30.S4, V13.S4
+	FMOVQ 32(R10), F31
+	VFMLA V31.S4, V28.S4, V22.S4
+	VFMLA V31.S4, V29.S4, V18.S4
+	VFMLA V31.S4, V30.S4, V14.S4
+	FMOVQ 48(R10), F31
+	VFMLA V31.S4, V28.S4, V23.S4
+	VFMLA V31.S4, V29.S4, V19.S4
+	VFMLA V31.S4, V30.S4, V15.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F31
+	VFMLA V31.S4, V28.S4, V24.S4
+	VFMLA V31.S4, V29.S4, V20.S4
+	VFMLA V31.S4, V30.S4, V16.S4
+	FMOVQ 16(R10), F31
+	VFMLA V31.S4, V28.S4, V25.S4
+	VFMLA V31.S4, V29.S4, V21.S4
+	VFMLA V31.S4, V30.S4, V17.S4
+	FMOVQ 32(R10), F31
+	VFMLA V31.S4, V28.S4, V26.S4
+	VFMLA V31.S4, V29.S4, V22.S4
+	VFMLA V31.S4, V30.S4, V18.S4
+	FMOVQ 48(R10), F31
+	VFMLA V31.S4, V28.S4, V27.S4
+	VFMLA V31.S4, V29.S4, V23.S4
+	VFMLA V31.S4, V30.S4, V19.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F28
+	VFMLA V28.S4, V29.S4, V24.S4
+	VFMLA V28.S4, V30.S4, V20.S4
+	FMOVQ 16(R10), F28
+	VFMLA V28.S4, V29.S4, V25.S4
+	VFMLA V28.S4, V30.S4, V21.S4
+	FMOVQ 32(R10), F28
+	VFMLA V28.S4, V29.S4, V26.S4
+	VFMLA V28.S4, V30.S4, V22.S4
+	FMOVQ 48(R10), F28
+	VFMLA V28.S4, V29.S4, V27.S4
+	VFMLA V28.S4, V30.S4, V23.S4
+	FMOVQ (R9), F28
+	VFMLA V28.S4, V30.S4, V24.S4
+	FMOVQ 16(R9), F28
+	VFMLA V28.S4, V30.S4, V25.S4
+	FMOVQ 32(R9), F28
+	VFMLA V28.S4, V30.S4, V26.S4
+	FMOVQ 48(R9), F28
+	VFMLA V28.S4, V30.S4, V27.S4
+	ADD $48, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD res+72(FP), R3
+	FMOVQ (R3), F28
+	WORD $0x4e3cd400 // fadd v0.4s, v0.4s, v28.4s
+	FMOVQ 16(R3), F28
+	WORD $0x4e3cd421 // fadd v1.4s, v1.4s, v28.4s
+	FMOVQ 32(R3), F28
+	WORD $0x4e3cd442 // fadd v2.4s, v2.4s, v28.4s
+	FMOVQ 48(R3), F28
+	WORD $0x4e3cd463 // fadd v3.4s, v3.4s, v28.4s
+	ADD R0<<0, R3, R4
+	FMOVQ (R4), F28
+	WORD $0x4e3cd484 // fadd v4.4s, v4.4s, v28.4s
+	FMOVQ 16(R4), F28
+	WORD $0x4e3cd4a5 // fadd v5.4s, v5.4s, v28.4s
+	FMOVQ 32(R4), F28
+	WORD $0x4e3cd4c6 // fadd v6.4s, v6.4s, v28.4s
+	FMOVQ 48(R4), F28
+	WORD $0x4e3cd4e7 // fadd v7.4s, v7.4s, v28.4s
+	ADD R0<<1, R3, R4
+	FMOVQ (R4), F28
+	WORD $0x4e3cd508 // fadd v8.4s, v8.4s, v28.4s
+	FMOVQ 16(R4), F28
+	WORD $0x4e3cd529 // fadd v9.4s, v9.4s, v28.4s
+	FMOVQ 32(R4), F28
+	WORD $0x4e3cd54a // fadd v10.4s, v10.4s, v28.4s
+	FMOVQ 48(R4), F28
+	WORD $0x4e3cd56b // fadd v11.4s, v11.4s, v28.4s
+	ADD R1<<0, R3, R4
+	FMOVQ (R4), F28
+	WORD $0x4e3cd58c // fadd v12.4s, v12.4s, v28.4s
+	FMOVQ 16(R4), F28
+	WORD $0x4e3cd5ad // fadd v13.4s, v13.4s, v28.4s
+	FMOVQ 32(R4), F28
+	WORD $0x4e3cd5ce // fadd v14.4s, v14.4s, v28.4s
+	FMOVQ 48(R4), F28
+	WORD $0x4e3cd5ef // fadd v15.4s, v15.4s, v28.4s
+	ADD R0<<2, R3, R4
+	FMOVQ (R4), F28
+	WORD $0x4e3cd610 // fadd v16.4s, v16.4s, v28.4s
+	FMOVQ 16(R4), F28
+	WORD $0x4e3cd631 // fadd v17.4s, v17.4s, v28.4s
+	FMOVQ 32(R4), F28
+	WORD $0x4e3cd652 // fadd v18.4s, v18.4s, v28.4s
+	FMOVQ 48(R4), F28
+	WORD $0x4e3cd673 // fadd v19.4s, v19.4s, v28.4s
+	ADD R2<<0, R3, R0
+	FMOVQ (R0), F28
+	WORD $0x4e3cd694 // fadd v20.4s, v20.4s, v28.4s
+	FMOVQ 16(R0), F28
+	WORD $0x4e3cd6b5 // fadd v21.4s, v21.4s, v28.4s
+	FMOVQ 32(R0), F28
+	WORD $0x4e3cd6d6 // fadd v22.4s, v22.4s, v28.4s
+	FMOVQ 48(R0), F28
+	WORD $0x4e3cd6f7 // fadd v23.4s, v23.4s, v28.4s
+	ADD R1<<1, R3, R0
+	FMOVQ (R0), F28
+	WORD $0x4e3cd718 // fadd v24.4s, v24.4s, v28.4s
+	FMOVQ 16(R0), F28
+	WORD $0x4e3cd739 // fadd v25.4s, v25.4s, v28.4s
+	FMOVQ 32(R0), F28
+	WORD $0x4e3cd75a // fadd v26.4s, v26.4s, v28.4s
+	FMOVQ 48(R0), F28
+	WORD $0x4e3cd77b // fadd v27.4s, v27.4s, v28.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V28.B16, V28.B16, V28.B16
+	WORD $0x6e20e79d // fcmge v29.4s, v28.4s, v0.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V0.B16, V0.B16
+	WORD $0x6e21e79d // fcmge v29.4s, v28.4s, v1.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V1.B16, V1.B16
+	WORD $0x6e22e79d // fcmge v29.4s, v28.4s, v2.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V2.B16, V2.B16
+	WORD $0x6e23e79d // fcmge v29.4s, v28.4s, v3.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V3.B16, V3.B16
+	WORD $0x6e24e79d // fcmge v29.4s, v28.4s, v4.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V4.B16, V4.B16
+	WORD $0x6e25e79d // fcmge v29.4s, v28.4s, v5.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V5.B16, V5.B16
+	WORD $0x6e26e79d // fcmge v29.4s, v28.4s, v6.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V6.B16, V6.B16
+	WORD $0x6e27e79d // fcmge v29.4s, v28.4s, v7.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V7.B16, V7.B16
+	WORD $0x6e28e79d // fcmge v29.4s, v28.4s, v8.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V8.B16, V8.B16
+	WORD $0x6e29e79d // fcmge v29.4s, v28.4s, v9.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V9.B16, V9.B16
+	WORD $0x6e2ae79d // fcmge v29.4s, v28.4s, v10.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V10.B16, V10.B16
+	WORD $0x6e2be79d // fcmge v29.4s, v28.4s, v11.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V11.B16, V11.B16
+	WORD $0x6e2ce79d // fcmge v29.4s, v28.4s, v12.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V12.B16, V12.B16
+	WORD $0x6e2de79d // fcmge v29.4s, v28.4s, v13.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V13.B16, V13.B16
+	WORD $0x6e2ee79d // fcmge v29.4s, v28.4s, v14.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V14.B16, V14.B16
+	WORD $0x6e2fe79d // fcmge v29.4s, v28.4s, v15.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V15.B16, V15.B16
+	WORD $0x6e30e79d // fcmge v29.4s, v28.4s, v16.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V16.B16, V16.B16
+	WORD $0x6e31e79d // fcmge v29.4s, v28.4s, v17.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V17.B16, V17.B16
+	WORD $0x6e32e79d // fcmge v29.4s, v28.4s, v18.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V18.B16, V18.B16
+	WORD $0x6e33e79d // fcmge v29.4s, v28.4s, v19.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V19.B16, V19.B16
+	WORD $0x6e34e79d // fcmge v29.4s, v28.4s, v20.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V20.B16, V20.B16
+	WORD $0x6e35e79d // fcmge v29.4s, v28.4s, v21.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V21.B16, V21.B16
+	WORD $0x6e36e79d // fcmge v29.4s, v28.4s, v22.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V22.B16, V22.B16
+	WORD $0x6e37e79d // fcmge v29.4s, v28.4s, v23.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V23.B16, V23.B16
+	WORD $0x6e38e79d // fcmge v29.4s, v28.4s, v24.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V24.B16, V24.B16
+	WORD $0x6e39e79d // fcmge v29.4s, v28.4s, v25.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V25.B16, V25.B16
+	WORD $0x6e3ae79d // fcmge v29.4s, v28.4s, v26.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V26.B16, V26.B16
+	WORD $0x6e3be79d // fcmge v29.4s, v28.4s, v27.4s
+	WORD $0x6e205bbd // not v29.16b, v29.16b
+	VAND V29.B16, V27.B16, V27.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD dst+0(FP), R3
+	FMOVQ F0, (R3)
+	FMOVQ F1, 16(R3)
+	FMOVQ F2, 32(R3)
+	FMOVQ F3, 48(R3)
+	ADD R0<<0, R3, R4
+	FMOVQ F4, (R4)
+	FMOVQ F5, 16(R4)
+	FMOVQ F6, 32(R4)
+	FMOVQ F7, 48(R4)
+	ADD R0<<1, R3, R4
+	FMOVQ F8, (R4)
+	FMOVQ F9, 16(R4)
+	FMOVQ F10, 32(R4)
+	FMOVQ F11, 48(R4)
+	ADD R1<<0, R3, R4
+	FMOVQ F12, (R4)
+	FMOVQ F13, 16(R4)
+	FMOVQ F14, 32(R4)
+	FMOVQ F15, 48(R4)
+	ADD R0<<2, R3, R4
+	FMOVQ F16, (R4)
+	FMOVQ F17, 16(R4)
+	FMOVQ F18, 32(R4)
+	FMOVQ F19, 48(R4)
+	ADD R2<<0, R3, R0
+	FMOVQ F20, (R0)
+	FMOVQ F21, 16(R0)
+	FMOVQ F22, 32(R0)
+	FMOVQ F23, 48(R0)
+	ADD R1<<1, R3, R0
+	FMOVQ F24, (R0)
+	FMOVQ F25, 16(R0)
+	FMOVQ F26, 32(R0)
+	FMOVQ F27, 48(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise1x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise1x1NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	B started
+zero:
+	VEOR V1.B16, V1.B16, V1.B16
+	VORR V1.B16, V1.B16, V0.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+tap:
+	MOVD 8(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V1.S4]
+	MOVD 24(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V2.S4]
+	MOVD 40(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V3.S4]
+	MOVD 56(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V4.S4]
+	MOVD 72(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V5.S4]
+	MOVD (R3), R6
+	ADD R1, R6, R6
+	FMOVQ (R6), F6
+	VFMLA V6.S4, V1.S4, V0.S4
+	ADD R4<<0, R6, R7
+	FMOVQ (R7), F1
+	VFMLA V1.S4, V2.S4, V0.S4
+	ADD R4<<1, R6, R7
+	FMOVQ (R7), F1
+	VFMLA V1.S4, V3.S4, V0.S4
+	ADD R5<<0, R6, R7
+	FMOVQ (R7), F1
+	VFMLA V1.S4, V4.S4, V0.S4
+	ADD R4<<2, R6, R7
+	FMOVQ (R7), F1
+	VFMLA V1.S4, V5.S4, V0.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R0
+	FMOVQ (R0), F1
+	WORD $0x4e21d400 // fadd v0.4s, v0.4s, v1.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V1.B16, V1.B16, V1.B16
+	WORD $0x6e20e422 // fcmge v2.4s, v1.4s, v0.4s
+	WORD $0x6e205842 // not v2.16b, v2.16b
+	VAND V2.B16, V0.B16, V0.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R0
+	FMOVQ F0, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise2x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise2x1NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	B started
+zero:
+	VEOR V2.B16, V2.B16, V2.B16
+	VORR V2.B16, V2.B16, V0.B16
+	VORR V2.B16, V2.B16, V1.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+tap:
+	MOVD 8(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V2.S4]
+	MOVD 24(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V3.S4]
+	MOVD 40(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V4.S4]
+	MOVD 56(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V5.S4]
+	MOVD 72(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V6.S4]
+	MOVD (R3), R7
+	ADD R1, R7, R7
+	FMOVQ (R7), F7
+	VFMLA V7.S4, V2.S4, V0.S4
+	ADD R4<<0, R7, R8
+	FMOVQ (R8), F7
+	VFMLA V7.S4, V2.S4, V1.S4
+	VFMLA V7.S4, V3.S4, V0.S4
+	ADD R4<<1, R7, R8
+	FMOVQ (R8), F2
+	VFMLA V2.S4, V3.S4, V1.S4
+	VFMLA V2.S4, V4.S4, V0.S4
+	ADD R5<<0, R7, R8
+	FMOVQ (R8), F2
+	VFMLA V2.S4, V4.S4, V1.S4
+	VFMLA V2.S4, V5.S4, V0.S4
+	ADD R4<<2, R7, R8
+	FMOVQ (R8), F2
+	VFMLA V2.S4, V5.S4, V1.S4
+	VFMLA V2.S4, V6.S4, V0.S4
+	ADD R6<<0, R7, R8
+	FMOVQ (R8), F2
+	VFMLA V2.S4, V6.S4, V1.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
+	FMOVQ (R1), F2
+	WORD $0x4e22d400 // fadd v0.4s, v0.4s, v2.4s
+	ADD R0<<0, R1, R2
+	FMOVQ (R2), F2
+	WORD $0x4e22d421 // fadd v1.4s, v1.4s, v2.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V2.B16, V2.B16, V2.B16
+	WORD $0x6e20e443 // fcmge v3.4s, v2.4s, v0.4s
+	WORD $0x6e205863 // not v3.16b, v3.16b
+	VAND V3.B16, V0.B16, V0.B16
+	WORD $0x6e21e443 // fcmge v3.4s, v2.4s, v1.4s
+	WORD $0x6e205863 // not v3.16b, v3.16b
+	VAND V3.B16, V1.B16, V1.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R1
+	FMOVQ F0, (R1)
+	ADD R0<<0, R1, R2
+	FMOVQ F1, (R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise3x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise3x1NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	B started
+zero:
+	VEOR V3.B16, V3.B16, V3.B16
+	VORR V3.B16, V3.B16, V0.B16
+	VORR V3.B16, V3.B16, V1.B16
+	VORR V3.B16, V3.B16, V2.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+tap:
+	MOVD 8(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V3.S4]
+	MOVD 24(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V4.S4]
+	MOVD 40(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V5.S4]
+	MOVD 56(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V6.S4]
+	MOVD 72(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V7.S4]
+	MOVD (R3), R7
+	ADD R1, R7, R7
+	FMOVQ (R7), F8
+	VFMLA V8.S4, V3.S4, V0.S4
+	ADD R4<<0, R7, R8
+	FMOVQ (R8), F8
+	VFMLA V8.S4, V3.S4, V1.S4
+	VFMLA V8.S4, V4.S4, V0.S4
+	ADD R4<<1, R7, R8
+	FMOVQ (R8), F8
+	VFMLA V8.S4, V3.S4, V2.S4
+	VFMLA V8.S4, V4.S4, V1.S4
+	VFMLA V8.S4, V5.S4, V0.S4
+	ADD R5<<0, R7, R8
+	FMOVQ (R8), F3
+	VFMLA V3.S4, V4.S4, V2.S4
+	VFMLA V3.S4, V5.S4, V1.S4
+	VFMLA V3.S4, V6.S4, V0.S4
+	ADD R4<<2, R7, R8
+	FMOVQ (R8), F3
+	VFMLA V3.S4, V5.S4, V2.S4
+	VFMLA V3.S4, V6.S4, V1.S4
+	VFMLA V3.S4, V7.S4, V0.S4
+	ADD R6<<0, R7, R8
+	FMOVQ (R8), F3
+	VFMLA V3.S4, V6.S4, V2.S4
+	VFMLA V3.S4, V7.S4, V1.S4
+	ADD R5<<1, R7, R8
+	FMOVQ (R8), F3
+	VFMLA V3.S4, V7.S4, V2.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
+	FMOVQ (R1), F3
+	WORD $0x4e23d400 // fadd v0.4s, v0.4s, v3.4s
+	ADD R0<<0, R1, R2
+	FMOVQ (R2), F3
+	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
+	ADD R0<<1, R1, R2
+	FMOVQ (R2), F3
+	WORD $0x4e23d442 // fadd v2.4s, v2.4s, v3.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V3.B16, V3.B16, V3.B16
+	WORD $0x6e20e464 // fcmge v4.4s, v3.4s, v0.4s
+	WORD $0x6e205884 // not v4.16b, v4.16b
+	VAND V4.B16, V0.B16, V0.B16
+	WORD $0x6e21e464 // fcmge v4.4s, v3.4s, v1.4s
+	WORD $0x6e205884 // not v4.16b, v4.16b
+	VAND V4.B16, V1.B16, V1.B16
+	WORD $0x6e22e464 // fcmge v4.4s, v3.4s, v2.4s
+	WORD $0x6e205884 // not v4.16b, v4.16b
+	VAND V4.B16, V2.B16, V2.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R1
+	FMOVQ F0, (R1)
+	ADD R0<<0, R1, R2
+	FMOVQ F1, (R2)
+	ADD R0<<1, R1, R2
+	FMOVQ F2, (R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise4x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise4x1NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	B started
+zero:
+	VEOR V4.B16, V4.B16, V4.B16
+	VORR V4.B16, V4.B16, V0.B16
+	VORR V4.B16, V4.B16, V1.B16
+	VORR V4.B16, V4.B16, V2.B16
+	VORR V4.B16, V4.B16, V3.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V4.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V5.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V6.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V7.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V8.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	FMOVQ (R8), F9
+	VFMLA V9.S4, V4.S4, V0.S4
+	ADD R4<<0, R8, R9
+	FMOVQ (R9), F9
+	VFMLA V9.S4, V4.S4, V1.S4
+	VFMLA V9.S4, V5.S4, V0.S4
+	ADD R4<<1, R8, R9
+	FMOVQ (R9), F9
+	VFMLA V9.S4, V4.S4, V2.S4
+	VFMLA V9.S4, V5.S4, V1.S4
+	VFMLA V9.S4, V6.S4, V0.S4
+	ADD R5<<0, R8, R9
+	FMOVQ (R9), F9
+	VFMLA V9.S4, V4.S4, V3.S4
+	VFMLA V9.S4, V5.S4, V2.S4
+	VFMLA V9.S4, V6.S4, V1.S4
+	VFMLA V9.S4, V7.S4, V0.S4
+	ADD R4<<2, R8, R9
+	FMOVQ (R9), F4
+	VFMLA V4.S4, V5.S4, V3.S4
+	VFMLA V4.S4, V6.S4, V2.S4
+	VFMLA V4.S4, V7.S4, V1.S4
+	VFMLA V4.S4, V8.S4, V0.S4
+	ADD R6<<0, R8, R9
+	FMOVQ (R9), F4
+	VFMLA V4.S4, V6.S4, V3.S4
+	VFMLA V4.S4, V7.S4, V2.S4
+	VFMLA V4.S4, V8.S4, V1.S4
+	ADD R5<<1, R8, R9
+	FMOVQ (R9), F4
+	VFMLA V4.S4, V7.S4, V3.S4
+	VFMLA V4.S4, V8.S4, V2.S4
+	ADD R7<<0, R8, R9
+	FMOVQ (R9), F4
+	VFMLA V4.S4, V8.S4, V3.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD res+72(FP), R2
+	FMOVQ (R2), F4
+	WORD $0x4e24d400 // fadd v0.4s, v0.4s, v4.4s
+	ADD R0<<0, R2, R3
+	FMOVQ (R3), F4
+	WORD $0x4e24d421 // fadd v1.4s, v1.4s, v4.4s
+	ADD R0<<1, R2, R3
+	FMOVQ (R3), F4
+	WORD $0x4e24d442 // fadd v2.4s, v2.4s, v4.4s
+	ADD R1<<0, R2, R0
+	FMOVQ (R0), F4
+	WORD $0x4e24d463 // fadd v3.4s, v3.4s, v4.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V4.B16, V4.B16, V4.B16
+	WORD $0x6e20e485 // fcmge v5.4s, v4.4s, v0.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V0.B16, V0.B16
+	WORD $0x6e21e485 // fcmge v5.4s, v4.4s, v1.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V1.B16, V1.B16
+	WORD $0x6e22e485 // fcmge v5.4s, v4.4s, v2.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V2.B16, V2.B16
+	WORD $0x6e23e485 // fcmge v5.4s, v4.4s, v3.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V3.B16, V3.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD dst+0(FP), R2
+	FMOVQ F0, (R2)
+	ADD R0<<0, R2, R3
+	FMOVQ F1, (R3)
+	ADD R0<<1, R2, R3
+	FMOVQ F2, (R3)
+	ADD R1<<0, R2, R0
+	FMOVQ F3, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise5x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise5x1NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	B started
+zero:
+	VEOR V5.B16, V5.B16, V5.B16
+	VORR V5.B16, V5.B16, V0.B16
+	VORR V5.B16, V5.B16, V1.B16
+	VORR V5.B16, V5.B16, V2.B16
+	VORR V5.B16, V5.B16, V3.B16
+	VORR V5.B16, V5.B16, V4.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V5.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V6.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V7.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V8.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V9.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F10
+	VFMLA V10.S4, V5.S4, V0.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F10
+	VFMLA V10.S4, V5.S4, V1.S4
+	VFMLA V10.S4, V6.S4, V0.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F10
+	VFMLA V10.S4, V5.S4, V2.S4
+	VFMLA V10.S4, V6.S4, V1.S4
+	VFMLA V10.S4, V7.S4, V0.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F10
+	VFMLA V10.S4, V5.S4, V3.S4
+	VFMLA V10.S4, V6.S4, V2.S4
+	VFMLA V10.S4, V7.S4, V1.S4
+	VFMLA V10.S4, V8.S4, V0.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F10
+	VFMLA V10.S4, V5.S4, V4.S4
+	VFMLA V10.S4, V6.S4, V3.S4
+	VFMLA V10.S4, V7.S4, V2.S4
+	VFMLA V10.S4, V8.S4, V1.S4
+	VFMLA V10.S4, V9.S4, V0.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F5
+	VFMLA V5.S4, V6.S4, V4.S4
+	VFMLA V5.S4, V7.S4, V3.S4
+	VFMLA V5.S4, V8.S4, V2.S4
+	VFMLA V5.S4, V9.S4, V1.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F5
+	VFMLA V5.S4, V7.S4, V4.S4
+	VFMLA V5.S4, V8.S4, V3.S4
+	VFMLA V5.S4, V9.S4, V2.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F5
+	VFMLA V5.S4, V8.S4, V4.S4
+	VFMLA V5.S4, V9.S4, V3.S4
+	FMOVQ (R9), F5
+	VFMLA V5.S4, V9.S4, V4.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD res+72(FP), R2
+	FMOVQ (R2), F5
+	WORD $0x4e25d400 // fadd v0.4s, v0.4s, v5.4s
+	ADD R0<<0, R2, R3
+	FMOVQ (R3), F5
+	WORD $0x4e25d421 // fadd v1.4s, v1.4s, v5.4s
+	ADD R0<<1, R2, R3
+	FMOVQ (R3), F5
+	WORD $0x4e25d442 // fadd v2.4s, v2.4s, v5.4s
+	ADD R1<<0, R2, R3
+	FMOVQ (R3), F5
+	WORD $0x4e25d463 // fadd v3.4s, v3.4s, v5.4s
+	ADD R0<<2, R2, R1
+	FMOVQ (R1), F5
+	WORD $0x4e25d484 // fadd v4.4s, v4.4s, v5.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V5.B16, V5.B16, V5.B16
+	WORD $0x6e20e4a6 // fcmge v6.4s, v5.4s, v0.4s
+	WORD $0x6e2058c6 // not v6.16b, v6.16b
+	VAND V6.B16, V0.B16, V0.B16
+	WORD $0x6e21e4a6 // fcmge v6.4s, v5.4s, v1.4s
+	WORD $0x6e2058c6 // not v6.16b, v6.16b
+	VAND V6.B16, V1.B16, V1.B16
+	WORD $0x6e22e4a6 // fcmge v6.4s, v5.4s, v2.4s
+	WORD $0x6e2058c6 // not v6.16b, v6.16b
+	VAND V6.B16, V2.B16, V2.B16
+	WORD $0x6e23e4a6 // fcmge v6.4s, v5.4s, v3.4s
+	WORD $0x6e2058c6 // not v6.16b, v6.16b
+	VAND V6.B16, V3.B16, V3.B16
+	WORD $0x6e24e4a6 // fcmge v6.4s, v5.4s, v4.4s
+	WORD $0x6e2058c6 // not v6.16b, v6.16b
+	VAND V6.B16, V4.B16, V4.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD dst+0(FP), R2
+	FMOVQ F0, (R2)
+	ADD R0<<0, R2, R3
+	FMOVQ F1, (R3)
+	ADD R0<<1, R2, R3
+	FMOVQ F2, (R3)
+	ADD R1<<0, R2, R3
+	FMOVQ F3, (R3)
+	ADD R0<<2, R2, R1
+	FMOVQ F4, (R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise6x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise6x1NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	B started
+zero:
+	VEOR V6.B16, V6.B16, V6.B16
+	VORR V6.B16, V6.B16, V0.B16
+	VORR V6.B16, V6.B16, V1.B16
+	VORR V6.B16, V6.B16, V2.B16
+	VORR V6.B16, V6.B16, V3.B16
+	VORR V6.B16, V6.B16, V4.B16
+	VORR V6.B16, V6.B16, V5.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V6.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V7.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V8.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V9.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V10.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F11
+	VFMLA V11.S4, V6.S4, V0.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F11
+	VFMLA V11.S4, V6.S4, V1.S4
+	VFMLA V11.S4, V7.S4, V0.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F11
+	VFMLA V11.S4, V6.S4, V2.S4
+	VFMLA V11.S4, V7.S4, V1.S4
+	VFMLA V11.S4, V8.S4, V0.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F11
+	VFMLA V11.S4, V6.S4, V3.S4
+	VFMLA V11.S4, V7.S4, V2.S4
+	VFMLA V11.S4, V8.S4, V1.S4
+	VFMLA V11.S4, V9.S4, V0.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F11
+	VFMLA V11.S4, V6.S4, V4.S4
+	VFMLA V11.S4, V7.S4, V3.S4
+	VFMLA V11.S4, V8.S4, V2.S4
+	VFMLA V11.S4, V9.S4, V1.S4
+	VFMLA V11.S4, V10.S4, V0.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F11
+	VFMLA V11.S4, V6.S4, V5.S4
+	VFMLA V11.S4, V7.S4, V4.S4
+	VFMLA V11.S4, V8.S4, V3.S4
+	VFMLA V11.S4, V9.S4, V2.S4
+	VFMLA V11.S4, V10.S4, V1.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F6
+	VFMLA V6.S4, V7.S4, V5.S4
+	VFMLA V6.S4, V8.S4, V4.S4
+	VFMLA V6.S4, V9.S4, V3.S4
+	VFMLA V6.S4, V10.S4, V2.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F6
+	VFMLA V6.S4, V8.S4, V5.S4
+	VFMLA V6.S4, V9.S4, V4.S4
+	VFMLA V6.S4, V10.S4, V3.S4
+	FMOVQ (R9), F6
+	VFMLA V6.S4, V9.S4, V5.S4
+	VFMLA V6.S4, V10.S4, V4.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F6
+	VFMLA V6.S4, V10.S4, V5.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD res+72(FP), R3
+	FMOVQ (R3), F6
+	WORD $0x4e26d400 // fadd v0.4s, v0.4s, v6.4s
+	ADD R0<<0, R3, R4
+	FMOVQ (R4), F6
+	WORD $0x4e26d421 // fadd v1.4s, v1.4s, v6.4s
+	ADD R0<<1, R3, R4
+	FMOVQ (R4), F6
+	WORD $0x4e26d442 // fadd v2.4s, v2.4s, v6.4s
+	ADD R1<<0, R3, R4
+	FMOVQ (R4), F6
+	WORD $0x4e26d463 // fadd v3.4s, v3.4s, v6.4s
+	ADD R0<<2, R3, R1
+	FMOVQ (R1), F6
+	WORD $0x4e26d484 // fadd v4.4s, v4.4s, v6.4s
+	ADD R2<<0, R3, R0
+	FMOVQ (R0), F6
+	WORD $0x4e26d4a5 // fadd v5.4s, v5.4s, v6.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V6.B16, V6.B16, V6.B16
+	WORD $0x6e20e4c7 // fcmge v7.4s, v6.4s, v0.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V0.B16, V0.B16
+	WORD $0x6e21e4c7 // fcmge v7.4s, v6.4s, v1.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V1.B16, V1.B16
+	WORD $0x6e22e4c7 // fcmge v7.4s, v6.4s, v2.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V2.B16, V2.B16
+	WORD $0x6e23e4c7 // fcmge v7.4s, v6.4s, v3.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V3.B16, V3.B16
+	WORD $0x6e24e4c7 // fcmge v7.4s, v6.4s, v4.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V4.B16, V4.B16
+	WORD $0x6e25e4c7 // fcmge v7.4s, v6.4s, v5.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V5.B16, V5.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD dst+0(FP), R3
+	FMOVQ F0, (R3)
+	ADD R0<<0, R3, R4
+	FMOVQ F1, (R4)
+	ADD R0<<1, R3, R4
+	FMOVQ F2, (R4)
+	ADD R1<<0, R3, R4
+	FMOVQ F3, (R4)
+	ADD R0<<2, R3, R1
+	FMOVQ F4, (R1)
+	ADD R2<<0, R3, R0
+	FMOVQ F5, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise7x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise7x1NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	B started
+zero:
+	VEOR V7.B16, V7.B16, V7.B16
+	VORR V7.B16, V7.B16, V0.B16
+	VORR V7.B16, V7.B16, V1.B16
+	VORR V7.B16, V7.B16, V2.B16
+	VORR V7.B16, V7.B16, V3.B16
+	VORR V7.B16, V7.B16, V4.B16
+	VORR V7.B16, V7.B16, V5.B16
+	VORR V7.B16, V7.B16, V6.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V7.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V8.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V9.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V10.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V11.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F12
+	VFMLA V12.S4, V7.S4, V0.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F12
+	VFMLA V12.S4, V7.S4, V1.S4
+	VFMLA V12.S4, V8.S4, V0.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F12
+	VFMLA V12.S4, V7.S4, V2.S4
+	VFMLA V12.S4, V8.S4, V1.S4
+	VFMLA V12.S4, V9.S4, V0.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F12
+	VFMLA V12.S4, V7.S4, V3.S4
+	VFMLA V12.S4, V8.S4, V2.S4
+	VFMLA V12.S4, V9.S4, V1.S4
+	VFMLA V12.S4, V10.S4, V0.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F12
+	VFMLA V12.S4, V7.S4, V4.S4
+	VFMLA V12.S4, V8.S4, V3.S4
+	VFMLA V12.S4, V9.S4, V2.S4
+	VFMLA V12.S4, V10.S4, V1.S4
+	VFMLA V12.S4, V11.S4, V0.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F12
+	VFMLA V12.S4, V7.S4, V5.S4
+	VFMLA V12.S4, V8.S4, V4.S4
+	VFMLA V12.S4, V9.S4, V3.S4
+	VFMLA V12.S4, V10.S4, V2.S4
+	VFMLA V12.S4, V11.S4, V1.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F12
+	VFMLA V12.S4, V7.S4, V6.S4
+	VFMLA V12.S4, V8.S4, V5.S4
+	VFMLA V12.S4, V9.S4, V4.S4
+	VFMLA V12.S4, V10.S4, V3.S4
+	VFMLA V12.S4, V11.S4, V2.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F7
+	VFMLA V7.S4, V8.S4, V6.S4
+	VFMLA V7.S4, V9.S4, V5.S4
+	VFMLA V7.S4, V10.S4, V4.S4
+	VFMLA V7.S4, V11.S4, V3.S4
+	FMOVQ (R9), F7
+	VFMLA V7.S4, V9.S4, V6.S4
+	VFMLA V7.S4, V10.S4, V5.S4
+	VFMLA V7.S4, V11.S4, V4.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F7
+	VFMLA V7.S4, V10.S4, V6.S4
+	VFMLA V7.S4, V11.S4, V5.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F7
+	VFMLA V7.S4, V11.S4, V6.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD res+72(FP), R3
+	FMOVQ (R3), F7
+	WORD $0x4e27d400 // fadd v0.4s, v0.4s, v7.4s
+	ADD R0<<0, R3, R4
+	FMOVQ (R4), F7
+	WORD $0x4e27d421 // fadd v1.4s, v1.4s, v7.4s
+	ADD R0<<1, R3, R4
+	FMOVQ (R4), F7
+	WORD $0x4e27d442 // fadd v2.4s, v2.4s, v7.4s
+	ADD R1<<0, R3, R4
+	FMOVQ (R4), F7
+	WORD $0x4e27d463 // fadd v3.4s, v3.4s, v7.4s
+	ADD R0<<2, R3, R4
+	FMOVQ (R4), F7
+	WORD $0x4e27d484 // fadd v4.4s, v4.4s, v7.4s
+	ADD R2<<0, R3, R0
+	FMOVQ (R0), F7
+	WORD $0x4e27d4a5 // fadd v5.4s, v5.4s, v7.4s
+	ADD R1<<1, R3, R0
+	FMOVQ (R0), F7
+	WORD $0x4e27d4c6 // fadd v6.4s, v6.4s, v7.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V7.B16, V7.B16, V7.B16
+	WORD $0x6e20e4e8 // fcmge v8.4s, v7.4s, v0.4s
+	WORD $0x6e205908 // not v8.16b, v8.16b
+	VAND V8.B16, V0.B16, V0.B16
+	WORD $0x6e21e4e8 // fcmge v8.4s, v7.4s, v1.4s
+	WORD $0x6e205908 // not v8.16b, v8.16b
+	VAND V8.B16, V1.B16, V1.B16
+	WORD $0x6e22e4e8 // fcmge v8.4s, v7.4s, v2.4s
+	WORD $0x6e205908 // not v8.16b, v8.16b
+	VAND V8.B16, V2.B16, V2.B16
+	WORD $0x6e23e4e8 // fcmge v8.4s, v7.4s, v3.4s
+	WORD $0x6e205908 // not v8.16b, v8.16b
+	VAND V8.B16, V3.B16, V3.B16
+	WORD $0x6e24e4e8 // fcmge v8.4s, v7.4s, v4.4s
+	WORD $0x6e205908 // not v8.16b, v8.16b
+	VAND V8.B16, V4.B16, V4.B16
+	WORD $0x6e25e4e8 // fcmge v8.4s, v7.4s, v5.4s
+	WORD $0x6e205908 // not v8.16b, v8.16b
+	VAND V8.B16, V5.B16, V5.B16
+	WORD $0x6e26e4e8 // fcmge v8.4s, v7.4s, v6.4s
+	WORD $0x6e205908 // not v8.16b, v8.16b
+	VAND V8.B16, V6.B16, V6.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD dst+0(FP), R3
+	FMOVQ F0, (R3)
+	ADD R0<<0, R3, R4
+	FMOVQ F1, (R4)
+	ADD R0<<1, R3, R4
+	FMOVQ F2, (R4)
+	ADD R1<<0, R3, R4
+	FMOVQ F3, (R4)
+	ADD R0<<2, R3, R4
+	FMOVQ F4, (R4)
+	ADD R2<<0, R3, R0
+	FMOVQ F5, (R0)
+	ADD R1<<1, R3, R0
+	FMOVQ F6, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise8x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise8x1NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	B started
+zero:
+	VEOR V8.B16, V8.B16, V8.B16
+	VORR V8.B16, V8.B16, V0.B16
+	VORR V8.B16, V8.B16, V1.B16
+	VORR V8.B16, V8.B16, V2.B16
+	VORR V8.B16, V8.B16, V3.B16
+	VORR V8.B16, V8.B16, V4.B16
+	VORR V8.B16, V8.B16, V5.B16
+	VORR V8.B16, V8.B16, V6.B16
+	VORR V8.B16, V8.B16, V7.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V8.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V9.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V10.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V11.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V12.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F13
+	VFMLA V13.S4, V8.S4, V0.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F13
+	VFMLA V13.S4, V8.S4, V1.S4
+	VFMLA V13.S4, V9.S4, V0.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F13
+	VFMLA V13.S4, V8.S4, V2.S4
+	VFMLA V13.S4, V9.S4, V1.S4
+	VFMLA V13.S4, V10.S4, V0.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F13
+	VFMLA V13.S4, V8.S4, V3.S4
+	VFMLA V13.S4, V9.S4, V2.S4
+	VFMLA V13.S4, V10.S4, V1.S4
+	VFMLA V13.S4, V11.S4, V0.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F13
+	VFMLA V13.S4, V8.S4, V4.S4
+	VFMLA V13.S4, V9.S4, V3.S4
+	VFMLA V13.S4, V10.S4, V2.S4
+	VFMLA V13.S4, V11.S4, V1.S4
+	VFMLA V13.S4, V12.S4, V0.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F13
+	VFMLA V13.S4, V8.S4, V5.S4
+	VFMLA V13.S4, V9.S4, V4.S4
+	VFMLA V13.S4, V10.S4, V3.S4
+	VFMLA V13.S4, V11.S4, V2.S4
+	VFMLA V13.S4, V12.S4, V1.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F13
+	VFMLA V13.S4, V8.S4, V6.S4
+	VFMLA V13.S4, V9.S4, V5.S4
+	VFMLA V13.S4, V10.S4, V4.S4
+	VFMLA V13.S4, V11.S4, V3.S4
+	VFMLA V13.S4, V12.S4, V2.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F13
+	VFMLA V13.S4, V8.S4, V7.S4
+	VFMLA V13.S4, V9.S4, V6.S4
+	VFMLA V13.S4, V10.S4, V5.S4
+	VFMLA V13.S4, V11.S4, V4.S4
+	VFMLA V13.S4, V12.S4, V3.S4
+	FMOVQ (R9), F8
+	VFMLA V8.S4, V9.S4, V7.S4
+	VFMLA V8.S4, V10.S4, V6.S4
+	VFMLA V8.S4, V11.S4, V5.S4
+	VFMLA V8.S4, V12.S4, V4.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F8
+	VFMLA V8.S4, V10.S4, V7.S4
+	VFMLA V8.S4, V11.S4, V6.S4
+	VFMLA V8.S4, V12.S4, V5.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F8
+	VFMLA V8.S4, V11.S4, V7.S4
+	VFMLA V8.S4, V12.S4, V6.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F8
+	VFMLA V8.S4, V12.S4, V7.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	FMOVQ (R4), F8
+	WORD $0x4e28d400 // fadd v0.4s, v0.4s, v8.4s
+	ADD R0<<0, R4, R5
+	FMOVQ (R5), F8
+	WORD $0x4e28d421 // fadd v1.4s, v1.4s, v8.4s
+	ADD R0<<1, R4, R5
+	FMOVQ (R5), F8
+	WORD $0x4e28d442 // fadd v2.4s, v2.4s, v8.4s
+	ADD R1<<0, R4, R5
+	FMOVQ (R5), F8
+	WORD $0x4e28d463 // fadd v3.4s, v3.4s, v8.4s
+	ADD R0<<2, R4, R5
+	FMOVQ (R5), F8
+	WORD $0x4e28d484 // fadd v4.4s, v4.4s, v8.4s
+	ADD R2<<0, R4, R0
+	FMOVQ (R0), F8
+	WORD $0x4e28d4a5 // fadd v5.4s, v5.4s, v8.4s
+	ADD R1<<1, R4, R0
+	FMOVQ (R0), F8
+	WORD $0x4e28d4c6 // fadd v6.4s, v6.4s, v8.4s
+	ADD R3<<0, R4, R0
+	FMOVQ (R0), F8
+	WORD $0x4e28d4e7 // fadd v7.4s, v7.4s, v8.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V8.B16, V8.B16, V8.B16
+	WORD $0x6e20e509 // fcmge v9.4s, v8.4s, v0.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V0.B16, V0.B16
+	WORD $0x6e21e509 // fcmge v9.4s, v8.4s, v1.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V1.B16, V1.B16
+	WORD $0x6e22e509 // fcmge v9.4s, v8.4s, v2.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V2.B16, V2.B16
+	WORD $0x6e23e509 // fcmge v9.4s, v8.4s, v3.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V3.B16, V3.B16
+	WORD $0x6e24e509 // fcmge v9.4s, v8.4s, v4.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V4.B16, V4.B16
+	WORD $0x6e25e509 // fcmge v9.4s, v8.4s, v5.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V5.B16, V5.B16
+	WORD $0x6e26e509 // fcmge v9.4s, v8.4s, v6.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V6.B16, V6.B16
+	WORD $0x6e27e509 // fcmge v9.4s, v8.4s, v7.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V7.B16, V7.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	FMOVQ F0, (R4)
+	ADD R0<<0, R4, R5
+	FMOVQ F1, (R5)
+	ADD R0<<1, R4, R5
+	FMOVQ F2, (R5)
+	ADD R1<<0, R4, R5
+	FMOVQ F3, (R5)
+	ADD R0<<2, R4, R5
+	FMOVQ F4, (R5)
+	ADD R2<<0, R4, R0
+	FMOVQ F5, (R0)
+	ADD R1<<1, R4, R0
+	FMOVQ F6, (R0)
+	ADD R3<<0, R4, R0
+	FMOVQ F7, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise9x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise9x1NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	B started
+zero:
+	VEOR V9.B16, V9.B16, V9.B16
+	VORR V9.B16, V9.B16, V0.B16
+	VORR V9.B16, V9.B16, V1.B16
+	VORR V9.B16, V9.B16, V2.B16
+	VORR V9.B16, V9.B16, V3.B16
+	VORR V9.B16, V9.B16, V4.B16
+	VORR V9.B16, V9.B16, V5.B16
+	VORR V9.B16, V9.B16, V6.B16
+	VORR V9.B16, V9.B16, V7.B16
+	VORR V9.B16, V9.B16, V8.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V9.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V10.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V11.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V12.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V13.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F14
+	VFMLA V14.S4, V9.S4, V0.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F14
+	VFMLA V14.S4, V9.S4, V1.S4
+	VFMLA V14.S4, V10.S4, V0.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F14
+	VFMLA V14.S4, V9.S4, V2.S4
+	VFMLA V14.S4, V10.S4, V1.S4
+	VFMLA V14.S4, V11.S4, V0.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F14
+	VFMLA V14.S4, V9.S4, V3.S4
+	VFMLA V14.S4, V10.S4, V2.S4
+	VFMLA V14.S4, V11.S4, V1.S4
+	VFMLA V14.S4, V12.S4, V0.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F14
+	VFMLA V14.S4, V9.S4, V4.S4
+	VFMLA V14.S4, V10.S4, V3.S4
+	VFMLA V14.S4, V11.S4, V2.S4
+	VFMLA V14.S4, V12.S4, V1.S4
+	VFMLA V14.S4, V13.S4, V0.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F14
+	VFMLA V14.S4, V9.S4, V5.S4
+	VFMLA V14.S4, V10.S4, V4.S4
+	VFMLA V14.S4, V11.S4, V3.S4
+	VFMLA V14.S4, V12.S4, V2.S4
+	VFMLA V14.S4, V13.S4, V1.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F14
+	VFMLA V14.S4, V9.S4, V6.S4
+	VFMLA V14.S4, V10.S4, V5.S4
+	VFMLA V14.S4, V11.S4, V4.S4
+	VFMLA V14.S4, V12.S4, V3.S4
+	VFMLA V14.S4, V13.S4, V2.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F14
+	VFMLA V14.S4, V9.S4, V7.S4
+	VFMLA V14.S4, V10.S4, V6.S4
+	VFMLA V14.S4, V11.S4, V5.S4
+	VFMLA V14.S4, V12.S4, V4.S4
+	VFMLA V14.S4, V13.S4, V3.S4
+	FMOVQ (R9), F14
+	VFMLA V14.S4, V9.S4, V8.S4
+	VFMLA V14.S4, V10.S4, V7.S4
+	VFMLA V14.S4, V11.S4, V6.S4
+	VFMLA V14.S4, V12.S4, V5.S4
+	VFMLA V14.S4, V13.S4, V4.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F9
+	VFMLA V9.S4, V10.S4, V8.S4
+	VFMLA V9.S4, V11.S4, V7.S4
+	VFMLA V9.S4, V12.S4, V6.S4
+	VFMLA V9.S4, V13.S4, V5.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F9
+	VFMLA V9.S4, V11.S4, V8.S4
+	VFMLA V9.S4, V12.S4, V7.S4
+	VFMLA V9.S4, V13.S4, V6.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F9
+	VFMLA V9.S4, V12.S4, V8.S4
+	VFMLA V9.S4, V13.S4, V7.S4
+	ADD R4<<2, R9, R8
+	FMOVQ (R8), F9
+	VFMLA V9.S4, V13.S4, V8.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F9
+	WORD $0x4e29d400 // fadd v0.4s, v0.4s, v9.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F9
+	WORD $0x4e29d421 // fadd v1.4s, v1.4s, v9.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F9
+	WORD $0x4e29d442 // fadd v2.4s, v2.4s, v9.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F9
+	WORD $0x4e29d463 // fadd v3.4s, v3.4s, v9.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F9
+	WORD $0x4e29d484 // fadd v4.4s, v4.4s, v9.4s
+	ADD R2<<0, R4, R0
+	FMOVQ (R0), F9
+	WORD $0x4e29d4a5 // fadd v5.4s, v5.4s, v9.4s
+	ADD R1<<1, R4, R0
+	FMOVQ (R0), F9
+	WORD $0x4e29d4c6 // fadd v6.4s, v6.4s, v9.4s
+	ADD R3<<0, R4, R0
+	FMOVQ (R0), F9
+	WORD $0x4e29d4e7 // fadd v7.4s, v7.4s, v9.4s
+	FMOVQ (R5), F9
+	WORD $0x4e29d508 // fadd v8.4s, v8.4s, v9.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V9.B16, V9.B16, V9.B16
+	WORD $0x6e20e52a // fcmge v10.4s, v9.4s, v0.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V0.B16, V0.B16
+	WORD $0x6e21e52a // fcmge v10.4s, v9.4s, v1.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V1.B16, V1.B16
+	WORD $0x6e22e52a // fcmge v10.4s, v9.4s, v2.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V2.B16, V2.B16
+	WORD $0x6e23e52a // fcmge v10.4s, v9.4s, v3.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V3.B16, V3.B16
+	WORD $0x6e24e52a // fcmge v10.4s, v9.4s, v4.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V4.B16, V4.B16
+	WORD $0x6e25e52a // fcmge v10.4s, v9.4s, v5.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V5.B16, V5.B16
+	WORD $0x6e26e52a // fcmge v10.4s, v9.4s, v6.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V6.B16, V6.B16
+	WORD $0x6e27e52a // fcmge v10.4s, v9.4s, v7.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V7.B16, V7.B16
+	WORD $0x6e28e52a // fcmge v10.4s, v9.4s, v8.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V8.B16, V8.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F1, (R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F2, (R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F3, (R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F4, (R6)
+	ADD R2<<0, R4, R0
+	FMOVQ F5, (R0)
+	ADD R1<<1, R4, R0
+	FMOVQ F6, (R0)
+	ADD R3<<0, R4, R0
+	FMOVQ F7, (R0)
+	FMOVQ F8, (R5)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise10x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise10x1NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	B started
+zero:
+	VEOR V10.B16, V10.B16, V10.B16
+	VORR V10.B16, V10.B16, V0.B16
+	VORR V10.B16, V10.B16, V1.B16
+	VORR V10.B16, V10.B16, V2.B16
+	VORR V10.B16, V10.B16, V3.B16
+	VORR V10.B16, V10.B16, V4.B16
+	VORR V10.B16, V10.B16, V5.B16
+	VORR V10.B16, V10.B16, V6.B16
+	VORR V10.B16, V10.B16, V7.B16
+	VORR V10.B16, V10.B16, V8.B16
+	VORR V10.B16, V10.B16, V9.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V10.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V11.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V12.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V13.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V14.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F15
+	VFMLA V15.S4, V10.S4, V0.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V10.S4, V1.S4
+	VFMLA V15.S4, V11.S4, V0.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V10.S4, V2.S4
+	VFMLA V15.S4, V11.S4, V1.S4
+	VFMLA V15.S4, V12.S4, V0.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V10.S4, V3.S4
+	VFMLA V15.S4, V11.S4, V2.S4
+	VFMLA V15.S4, V12.S4, V1.S4
+	VFMLA V15.S4, V13.S4, V0.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V10.S4, V4.S4
+	VFMLA V15.S4, V11.S4, V3.S4
+	VFMLA V15.S4, V12.S4, V2.S4
+	VFMLA V15.S4, V13.S4, V1.S4
+	VFMLA V15.S4, V14.S4, V0.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V10.S4, V5.S4
+	VFMLA V15.S4, V11.S4, V4.S4
+	VFMLA V15.S4, V12.S4, V3.S4
+	VFMLA V15.S4, V13.S4, V2.S4
+	VFMLA V15.S4, V14.S4, V1.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V10.S4, V6.S4
+	VFMLA V15.S4, V11.S4, V5.S4
+	VFMLA V15.S4, V12.S4, V4.S4
+	VFMLA V15.S4, V13.S4, V3.S4
+	VFMLA V15.S4, V14.S4, V2.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V10.S4, V7.S4
+	VFMLA V15.S4, V11.S4, V6.S4
+	VFMLA V15.S4, V12.S4, V5.S4
+	VFMLA V15.S4, V13.S4, V4.S4
+	VFMLA V15.S4, V14.S4, V3.S4
+	FMOVQ (R9), F15
+	VFMLA V15.S4, V10.S4, V8.S4
+	VFMLA V15.S4, V11.S4, V7.S4
+	VFMLA V15.S4, V12.S4, V6.S4
+	VFMLA V15.S4, V13.S4, V5.S4
+	VFMLA V15.S4, V14.S4, V4.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F15
+	VFMLA V15.S4, V10.S4, V9.S4
+	VFMLA V15.S4, V11.S4, V8.S4
+	VFMLA V15.S4, V12.S4, V7.S4
+	VFMLA V15.S4, V13.S4, V6.S4
+	VFMLA V15.S4, V14.S4, V5.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F10
+	VFMLA V10.S4, V11.S4, V9.S4
+	VFMLA V10.S4, V12.S4, V8.S4
+	VFMLA V10.S4, V13.S4, V7.S4
+	VFMLA V10.S4, V14.S4, V6.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F10
+	VFMLA V10.S4, V12.S4, V9.S4
+	VFMLA V10.S4, V13.S4, V8.S4
+	VFMLA V10.S4, V14.S4, V7.S4
+	ADD R4<<2, R9, R8
+	FMOVQ (R8), F10
+	VFMLA V10.S4, V13.S4, V9.S4
+	VFMLA V10.S4, V14.S4, V8.S4
+	ADD R6<<0, R9, R8
+	FMOVQ (R8), F10
+	VFMLA V10.S4, V14.S4, V9.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F10
+	WORD $0x4e2ad400 // fadd v0.4s, v0.4s, v10.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F10
+	WORD $0x4e2ad421 // fadd v1.4s, v1.4s, v10.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F10
+	WORD $0x4e2ad442 // fadd v2.4s, v2.4s, v10.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F10
+	WORD $0x4e2ad463 // fadd v3.4s, v3.4s, v10.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F10
+	WORD $0x4e2ad484 // fadd v4.4s, v4.4s, v10.4s
+	ADD R2<<0, R4, R6
+	FMOVQ (R6), F10
+	WORD $0x4e2ad4a5 // fadd v5.4s, v5.4s, v10.4s
+	ADD R1<<1, R4, R2
+	FMOVQ (R2), F10
+	WORD $0x4e2ad4c6 // fadd v6.4s, v6.4s, v10.4s
+	ADD R3<<0, R4, R1
+	FMOVQ (R1), F10
+	WORD $0x4e2ad4e7 // fadd v7.4s, v7.4s, v10.4s
+	FMOVQ (R5), F10
+	WORD $0x4e2ad508 // fadd v8.4s, v8.4s, v10.4s
+	ADD R0<<0, R5, R1
+	FMOVQ (R1), F10
+	WORD $0x4e2ad529 // fadd v9.4s, v9.4s, v10.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V10.B16, V10.B16, V10.B16
+	WORD $0x6e20e54b // fcmge v11.4s, v10.4s, v0.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V0.B16, V0.B16
+	WORD $0x6e21e54b // fcmge v11.4s, v10.4s, v1.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V1.B16, V1.B16
+	WORD $0x6e22e54b // fcmge v11.4s, v10.4s, v2.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V2.B16, V2.B16
+	WORD $0x6e23e54b // fcmge v11.4s, v10.4s, v3.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V3.B16, V3.B16
+	WORD $0x6e24e54b // fcmge v11.4s, v10.4s, v4.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V4.B16, V4.B16
+	WORD $0x6e25e54b // fcmge v11.4s, v10.4s, v5.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V5.B16, V5.B16
+	WORD $0x6e26e54b // fcmge v11.4s, v10.4s, v6.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V6.B16, V6.B16
+	WORD $0x6e27e54b // fcmge v11.4s, v10.4s, v7.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V7.B16, V7.B16
+	WORD $0x6e28e54b // fcmge v11.4s, v10.4s, v8.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V8.B16, V8.B16
+	WORD $0x6e29e54b // fcmge v11.4s, v10.4s, v9.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V9.B16, V9.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F1, (R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F2, (R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F3, (R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F4, (R6)
+	ADD R2<<0, R4, R6
+	FMOVQ F5, (R6)
+	ADD R1<<1, R4, R2
+	FMOVQ F6, (R2)
+	ADD R3<<0, R4, R1
+	FMOVQ F7, (R1)
+	FMOVQ F8, (R5)
+	ADD R0<<0, R5, R1
+	FMOVQ F9, (R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise11x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise11x1NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	B started
+zero:
+	VEOR V11.B16, V11.B16, V11.B16
+	VORR V11.B16, V11.B16, V0.B16
+	VORR V11.B16, V11.B16, V1.B16
+	VORR V11.B16, V11.B16, V2.B16
+	VORR V11.B16, V11.B16, V3.B16
+	VORR V11.B16, V11.B16, V4.B16
+	VORR V11.B16, V11.B16, V5.B16
+	VORR V11.B16, V11.B16, V6.B16
+	VORR V11.B16, V11.B16, V7.B16
+	VORR V11.B16, V11.B16, V8.B16
+	VORR V11.B16, V11.B16, V9.B16
+	VORR V11.B16, V11.B16, V10.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V11.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V12.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V13.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V14.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V15.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F16
+	VFMLA V16.S4, V11.S4, V0.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F16
+	VFMLA V16.S4, V11.S4, V1.S4
+	VFMLA V16.S4, V12.S4, V0.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F16
+	VFMLA V16.S4, V11.S4, V2.S4
+	VFMLA V16.S4, V12.S4, V1.S4
+	VFMLA V16.S4, V13.S4, V0.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F16
+	VFMLA V16.S4, V11.S4, V3.S4
+	VFMLA V16.S4, V12.S4, V2.S4
+	VFMLA V16.S4, V13.S4, V1.S4
+	VFMLA V16.S4, V14.S4, V0.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F16
+	VFMLA V16.S4, V11.S4, V4.S4
+	VFMLA V16.S4, V12.S4, V3.S4
+	VFMLA V16.S4, V13.S4, V2.S4
+	VFMLA V16.S4, V14.S4, V1.S4
+	VFMLA V16.S4, V15.S4, V0.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F16
+	VFMLA V16.S4, V11.S4, V5.S4
+	VFMLA V16.S4, V12.S4, V4.S4
+	VFMLA V16.S4, V13.S4, V3.S4
+	VFMLA V16.S4, V14.S4, V2.S4
+	VFMLA V16.S4, V15.S4, V1.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F16
+	VFMLA V16.S4, V11.S4, V6.S4
+	VFMLA V16.S4, V12.S4, V5.S4
+	VFMLA V16.S4, V13.S4, V4.S4
+	VFMLA V16.S4, V14.S4, V3.S4
+	VFMLA V16.S4, V15.S4, V2.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F16
+	VFMLA V16.S4, V11.S4, V7.S4
+	VFMLA V16.S4, V12.S4, V6.S4
+	VFMLA V16.S4, V13.S4, V5.S4
+	VFMLA V16.S4, V14.S4, V4.S4
+	VFMLA V16.S4, V15.S4, V3.S4
+	FMOVQ (R9), F16
+	VFMLA V16.S4, V11.S4, V8.S4
+	VFMLA V16.S4, V12.S4, V7.S4
+	VFMLA V16.S4, V13.S4, V6.S4
+	VFMLA V16.S4, V14.S4, V5.S4
+	VFMLA V16.S4, V15.S4, V4.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F16
+	VFMLA V16.S4, V11.S4, V9.S4
+	VFMLA V16.S4, V12.S4, V8.S4
+	VFMLA V16.S4, V13.S4, V7.S4
+	VFMLA V16.S4, V14.S4, V6.S4
+	VFMLA V16.S4, V15.S4, V5.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F16
+	VFMLA V16.S4, V11.S4, V10.S4
+	VFMLA V16.S4, V12.S4, V9.S4
+	VFMLA V16.S4, V13.S4, V8.S4
+	VFMLA V16.S4, V14.S4, V7.S4
+	VFMLA V16.S4, V15.S4, V6.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F11
+	VFMLA V11.S4, V12.S4, V10.S4
+	VFMLA V11.S4, V13.S4, V9.S4
+	VFMLA V11.S4, V14.S4, V8.S4
+	VFMLA V11.S4, V15.S4, V7.S4
+	ADD R4<<2, R9, R8
+	FMOVQ (R8), F11
+	VFMLA V11.S4, V13.S4, V10.S4
+	VFMLA V11.S4, V14.S4, V9.S4
+	VFMLA V11.S4, V15.S4, V8.S4
+	ADD R6<<0, R9, R8
+	FMOVQ (R8), F11
+	VFMLA V11.S4, V14.S4, V10.S4
+	VFMLA V11.S4, V15.S4, V9.S4
+	ADD R5<<1, R9, R8
+	FMOVQ (R8), F11
+	VFMLA V11.S4, V15.S4, V10.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F11
+	WORD $0x4e2bd400 // fadd v0.4s, v0.4s, v11.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F11
+	WORD $0x4e2bd421 // fadd v1.4s, v1.4s, v11.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F11
+	WORD $0x4e2bd442 // fadd v2.4s, v2.4s, v11.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F11
+	WORD $0x4e2bd463 // fadd v3.4s, v3.4s, v11.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F11
+	WORD $0x4e2bd484 // fadd v4.4s, v4.4s, v11.4s
+	ADD R2<<0, R4, R6
+	FMOVQ (R6), F11
+	WORD $0x4e2bd4a5 // fadd v5.4s, v5.4s, v11.4s
+	ADD R1<<1, R4, R2
+	FMOVQ (R2), F11
+	WORD $0x4e2bd4c6 // fadd v6.4s, v6.4s, v11.4s
+	ADD R3<<0, R4, R1
+	FMOVQ (R1), F11
+	WORD $0x4e2bd4e7 // fadd v7.4s, v7.4s, v11.4s
+	FMOVQ (R5), F11
+	WORD $0x4e2bd508 // fadd v8.4s, v8.4s, v11.4s
+	ADD R0<<0, R5, R1
+	FMOVQ (R1), F11
+	WORD $0x4e2bd529 // fadd v9.4s, v9.4s, v11.4s
+	ADD R0<<1, R5, R1
+	FMOVQ (R1), F11
+	WORD $0x4e2bd54a // fadd v10.4s, v10.4s, v11.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V11.B16, V11.B16, V11.B16
+	WORD $0x6e20e56c // fcmge v12.4s, v11.4s, v0.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V0.B16, V0.B16
+	WORD $0x6e21e56c // fcmge v12.4s, v11.4s, v1.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V1.B16, V1.B16
+	WORD $0x6e22e56c // fcmge v12.4s, v11.4s, v2.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V2.B16, V2.B16
+	WORD $0x6e23e56c // fcmge v12.4s, v11.4s, v3.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V3.B16, V3.B16
+	WORD $0x6e24e56c // fcmge v12.4s, v11.4s, v4.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V4.B16, V4.B16
+	WORD $0x6e25e56c // fcmge v12.4s, v11.4s, v5.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V5.B16, V5.B16
+	WORD $0x6e26e56c // fcmge v12.4s, v11.4s, v6.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V6.B16, V6.B16
+	WORD $0x6e27e56c // fcmge v12.4s, v11.4s, v7.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V7.B16, V7.B16
+	WORD $0x6e28e56c // fcmge v12.4s, v11.4s, v8.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V8.B16, V8.B16
+	WORD $0x6e29e56c // fcmge v12.4s, v11.4s, v9.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V9.B16, V9.B16
+	WORD $0x6e2ae56c // fcmge v12.4s, v11.4s, v10.4s
+	WORD $0x6e20598c // not v12.16b, v12.16b
+	VAND V12.B16, V10.B16, V10.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F1, (R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F2, (R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F3, (R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F4, (R6)
+	ADD R2<<0, R4, R6
+	FMOVQ F5, (R6)
+	ADD R1<<1, R4, R2
+	FMOVQ F6, (R2)
+	ADD R3<<0, R4, R1
+	FMOVQ F7, (R1)
+	FMOVQ F8, (R5)
+	ADD R0<<0, R5, R1
+	FMOVQ F9, (R1)
+	ADD R0<<1, R5, R1
+	FMOVQ F10, (R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise12x1NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise12x1NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	B started
+zero:
+	VEOR V12.B16, V12.B16, V12.B16
+	VORR V12.B16, V12.B16, V0.B16
+	VORR V12.B16, V12.B16, V1.B16
+	VORR V12.B16, V12.B16, V2.B16
+	VORR V12.B16, V12.B16, V3.B16
+	VORR V12.B16, V12.B16, V4.B16
+	VORR V12.B16, V12.B16, V5.B16
+	VORR V12.B16, V12.B16, V6.B16
+	VORR V12.B16, V12.B16, V7.B16
+	VORR V12.B16, V12.B16, V8.B16
+	VORR V12.B16, V12.B16, V9.B16
+	VORR V12.B16, V12.B16, V10.B16
+	VORR V12.B16, V12.B16, V11.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V12.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V13.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V14.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V15.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V16.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F17
+	VFMLA V17.S4, V12.S4, V0.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V12.S4, V1.S4
+	VFMLA V17.S4, V13.S4, V0.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V12.S4, V2.S4
+	VFMLA V17.S4, V13.S4, V1.S4
+	VFMLA V17.S4, V14.S4, V0.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V12.S4, V3.S4
+	VFMLA V17.S4, V13.S4, V2.S4
+	VFMLA V17.S4, V14.S4, V1.S4
+	VFMLA V17.S4, V15.S4, V0.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V12.S4, V4.S4
+	VFMLA V17.S4, V13.S4, V3.S4
+	VFMLA V17.S4, V14.S4, V2.S4
+	VFMLA V17.S4, V15.S4, V1.S4
+	VFMLA V17.S4, V16.S4, V0.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V12.S4, V5.S4
+	VFMLA V17.S4, V13.S4, V4.S4
+	VFMLA V17.S4, V14.S4, V3.S4
+	VFMLA V17.S4, V15.S4, V2.S4
+	VFMLA V17.S4, V16.S4, V1.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V12.S4, V6.S4
+	VFMLA V17.S4, V13.S4, V5.S4
+	VFMLA V17.S4, V14.S4, V4.S4
+	VFMLA V17.S4, V15.S4, V3.S4
+	VFMLA V17.S4, V16.S4, V2.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V12.S4, V7.S4
+	VFMLA V17.S4, V13.S4, V6.S4
+	VFMLA V17.S4, V14.S4, V5.S4
+	VFMLA V17.S4, V15.S4, V4.S4
+	VFMLA V17.S4, V16.S4, V3.S4
+	FMOVQ (R9), F17
+	VFMLA V17.S4, V12.S4, V8.S4
+	VFMLA V17.S4, V13.S4, V7.S4
+	VFMLA V17.S4, V14.S4, V6.S4
+	VFMLA V17.S4, V15.S4, V5.S4
+	VFMLA V17.S4, V16.S4, V4.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F17
+	VFMLA V17.S4, V12.S4, V9.S4
+	VFMLA V17.S4, V13.S4, V8.S4
+	VFMLA V17.S4, V14.S4, V7.S4
+	VFMLA V17.S4, V15.S4, V6.S4
+	VFMLA V17.S4, V16.S4, V5.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F17
+	VFMLA V17.S4, V12.S4, V10.S4
+	VFMLA V17.S4, V13.S4, V9.S4
+	VFMLA V17.S4, V14.S4, V8.S4
+	VFMLA V17.S4, V15.S4, V7.S4
+	VFMLA V17.S4, V16.S4, V6.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F17
+	VFMLA V17.S4, V12.S4, V11.S4
+	VFMLA V17.S4, V13.S4, V10.S4
+	VFMLA V17.S4, V14.S4, V9.S4
+	VFMLA V17.S4, V15.S4, V8.S4
+	VFMLA V17.S4, V16.S4, V7.S4
+	ADD R4<<2, R9, R8
+	FMOVQ (R8), F12
+	VFMLA V12.S4, V13.S4, V11.S4
+	VFMLA V12.S4, V14.S4, V10.S4
+	VFMLA V12.S4, V15.S4, V9.S4
+	VFMLA V12.S4, V16.S4, V8.S4
+	ADD R6<<0, R9, R8
+	FMOVQ (R8), F12
+	VFMLA V12.S4, V14.S4, V11.S4
+	VFMLA V12.S4, V15.S4, V10.S4
+	VFMLA V12.S4, V16.S4, V9.S4
+	ADD R5<<1, R9, R8
+	FMOVQ (R8), F12
+	VFMLA V12.S4, V15.S4, V11.S4
+	VFMLA V12.S4, V16.S4, V10.S4
+	ADD R7<<0, R9, R8
+	FMOVQ (R8), F12
+	VFMLA V12.S4, V16.S4, V11.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F12
+	WORD $0x4e2cd400 // fadd v0.4s, v0.4s, v12.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F12
+	WORD $0x4e2cd421 // fadd v1.4s, v1.4s, v12.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F12
+	WORD $0x4e2cd442 // fadd v2.4s, v2.4s, v12.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F12
+	WORD $0x4e2cd463 // fadd v3.4s, v3.4s, v12.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F12
+	WORD $0x4e2cd484 // fadd v4.4s, v4.4s, v12.4s
+	ADD R2<<0, R4, R6
+	FMOVQ (R6), F12
+	WORD $0x4e2cd4a5 // fadd v5.4s, v5.4s, v12.4s
+	ADD R1<<1, R4, R2
+	FMOVQ (R2), F12
+	WORD $0x4e2cd4c6 // fadd v6.4s, v6.4s, v12.4s
+	ADD R3<<0, R4, R2
+	FMOVQ (R2), F12
+	WORD $0x4e2cd4e7 // fadd v7.4s, v7.4s, v12.4s
+	FMOVQ (R5), F12
+	WORD $0x4e2cd508 // fadd v8.4s, v8.4s, v12.4s
+	ADD R0<<0, R5, R2
+	FMOVQ (R2), F12
+	WORD $0x4e2cd529 // fadd v9.4s, v9.4s, v12.4s
+	ADD R0<<1, R5, R2
+	FMOVQ (R2), F12
+	WORD $0x4e2cd54a // fadd v10.4s, v10.4s, v12.4s
+	ADD R1<<0, R5, R0
+	FMOVQ (R0), F12
+	WORD $0x4e2cd56b // fadd v11.4s, v11.4s, v12.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V12.B16, V12.B16, V12.B16
+	WORD $0x6e20e58d // fcmge v13.4s, v12.4s, v0.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V0.B16, V0.B16
+	WORD $0x6e21e58d // fcmge v13.4s, v12.4s, v1.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V1.B16, V1.B16
+	WORD $0x6e22e58d // fcmge v13.4s, v12.4s, v2.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V2.B16, V2.B16
+	WORD $0x6e23e58d // fcmge v13.4s, v12.4s, v3.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V3.B16, V3.B16
+	WORD $0x6e24e58d // fcmge v13.4s, v12.4s, v4.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V4.B16, V4.B16
+	WORD $0x6e25e58d // fcmge v13.4s, v12.4s, v5.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V5.B16, V5.B16
+	WORD $0x6e26e58d // fcmge v13.4s, v12.4s, v6.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V6.B16, V6.B16
+	WORD $0x6e27e58d // fcmge v13.4s, v12.4s, v7.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V7.B16, V7.B16
+	WORD $0x6e28e58d // fcmge v13.4s, v12.4s, v8.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V8.B16, V8.B16
+	WORD $0x6e29e58d // fcmge v13.4s, v12.4s, v9.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V9.B16, V9.B16
+	WORD $0x6e2ae58d // fcmge v13.4s, v12.4s, v10.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V10.B16, V10.B16
+	WORD $0x6e2be58d // fcmge v13.4s, v12.4s, v11.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V11.B16, V11.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F1, (R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F2, (R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F3, (R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F4, (R6)
+	ADD R2<<0, R4, R6
+	FMOVQ F5, (R6)
+	ADD R1<<1, R4, R2
+	FMOVQ F6, (R2)
+	ADD R3<<0, R4, R2
+	FMOVQ F7, (R2)
+	FMOVQ F8, (R5)
+	ADD R0<<0, R5, R2
+	FMOVQ F9, (R2)
+	ADD R0<<1, R5, R2
+	FMOVQ F10, (R2)
+	ADD R1<<0, R5, R0
+	FMOVQ F11, (R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise1x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise1x2NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	B started
+zero:
+	VEOR V2.B16, V2.B16, V2.B16
+	VORR V2.B16, V2.B16, V0.B16
+	VORR V2.B16, V2.B16, V1.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+tap:
+	MOVD 8(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V2.S4]
+	MOVD 24(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V3.S4]
+	MOVD 40(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V4.S4]
+	MOVD 56(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V5.S4]
+	MOVD 72(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V6.S4]
+	MOVD (R3), R6
+	ADD R1, R6, R6
+	FMOVQ (R6), F7
+	VFMLA V7.S4, V2.S4, V0.S4
+	FMOVQ 16(R6), F7
+	VFMLA V7.S4, V2.S4, V1.S4
+	ADD R4<<0, R6, R7
+	FMOVQ (R7), F2
+	VFMLA V2.S4, V3.S4, V0.S4
+	FMOVQ 16(R7), F2
+	VFMLA V2.S4, V3.S4, V1.S4
+	ADD R4<<1, R6, R7
+	FMOVQ (R7), F2
+	VFMLA V2.S4, V4.S4, V0.S4
+	FMOVQ 16(R7), F2
+	VFMLA V2.S4, V4.S4, V1.S4
+	ADD R5<<0, R6, R7
+	FMOVQ (R7), F2
+	VFMLA V2.S4, V5.S4, V0.S4
+	FMOVQ 16(R7), F2
+	VFMLA V2.S4, V5.S4, V1.S4
+	ADD R4<<2, R6, R7
+	FMOVQ (R7), F2
+	VFMLA V2.S4, V6.S4, V0.S4
+	FMOVQ 16(R7), F2
+	VFMLA V2.S4, V6.S4, V1.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R0
+	FMOVQ (R0), F2
+	WORD $0x4e22d400 // fadd v0.4s, v0.4s, v2.4s
+	FMOVQ 16(R0), F2
+	WORD $0x4e22d421 // fadd v1.4s, v1.4s, v2.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V2.B16, V2.B16, V2.B16
+	WORD $0x6e20e443 // fcmge v3.4s, v2.4s, v0.4s
+	WORD $0x6e205863 // not v3.16b, v3.16b
+	VAND V3.B16, V0.B16, V0.B16
+	WORD $0x6e21e443 // fcmge v3.4s, v2.4s, v1.4s
+	WORD $0x6e205863 // not v3.16b, v3.16b
+	VAND V3.B16, V1.B16, V1.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R0
+	FMOVQ F0, (R0)
+	FMOVQ F1, 16(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise2x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise2x2NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	B started
+zero:
+	VEOR V4.B16, V4.B16, V4.B16
+	VORR V4.B16, V4.B16, V0.B16
+	VORR V4.B16, V4.B16, V1.B16
+	VORR V4.B16, V4.B16, V2.B16
+	VORR V4.B16, V4.B16, V3.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+tap:
+	MOVD 8(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V4.S4]
+	MOVD 24(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V5.S4]
+	MOVD 40(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V6.S4]
+	MOVD 56(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V7.S4]
+	MOVD 72(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V8.S4]
+	MOVD (R3), R7
+	ADD R1, R7, R7
+	FMOVQ (R7), F9
+	VFMLA V9.S4, V4.S4, V0.S4
+	FMOVQ 16(R7), F9
+	VFMLA V9.S4, V4.S4, V1.S4
+	ADD R4<<0, R7, R8
+	FMOVQ (R8), F9
+	VFMLA V9.S4, V4.S4, V2.S4
+	VFMLA V9.S4, V5.S4, V0.S4
+	FMOVQ 16(R8), F9
+	VFMLA V9.S4, V4.S4, V3.S4
+	VFMLA V9.S4, V5.S4, V1.S4
+	ADD R4<<1, R7, R8
+	FMOVQ (R8), F4
+	VFMLA V4.S4, V5.S4, V2.S4
+	VFMLA V4.S4, V6.S4, V0.S4
+	FMOVQ 16(R8), F4
+	VFMLA V4.S4, V5.S4, V3.S4
+	VFMLA V4.S4, V6.S4, V1.S4
+	ADD R5<<0, R7, R8
+	FMOVQ (R8), F4
+	VFMLA V4.S4, V6.S4, V2.S4
+	VFMLA V4.S4, V7.S4, V0.S4
+	FMOVQ 16(R8), F4
+	VFMLA V4.S4, V6.S4, V3.S4
+	VFMLA V4.S4, V7.S4, V1.S4
+	ADD R4<<2, R7, R8
+	FMOVQ (R8), F4
+	VFMLA V4.S4, V7.S4, V2.S4
+	VFMLA V4.S4, V8.S4, V0.S4
+	FMOVQ 16(R8), F4
+	VFMLA V4.S4, V7.S4, V3.S4
+	VFMLA V4.S4, V8.S4, V1.S4
+	ADD R6<<0, R7, R8
+	FMOVQ (R8), F4
+	VFMLA V4.S4, V8.S4, V2.S4
+	FMOVQ 16(R8), F4
+	VFMLA V4.S4, V8.S4, V3.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
+	FMOVQ (R1), F4
+	WORD $0x4e24d400 // fadd v0.4s, v0.4s, v4.4s
+	FMOVQ 16(R1), F4
+	WORD $0x4e24d421 // fadd v1.4s, v1.4s, v4.4s
+	ADD R0<<0, R1, R2
+	FMOVQ (R2), F4
+	WORD $0x4e24d442 // fadd v2.4s, v2.4s, v4.4s
+	FMOVQ 16(R2), F4
+	WORD $0x4e24d463 // fadd v3.4s, v3.4s, v4.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V4.B16, V4.B16, V4.B16
+	WORD $0x6e20e485 // fcmge v5.4s, v4.4s, v0.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V0.B16, V0.B16
+	WORD $0x6e21e485 // fcmge v5.4s, v4.4s, v1.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V1.B16, V1.B16
+	WORD $0x6e22e485 // fcmge v5.4s, v4.4s, v2.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V2.B16, V2.B16
+	WORD $0x6e23e485 // fcmge v5.4s, v4.4s, v3.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V3.B16, V3.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R1
+	FMOVQ F0, (R1)
+	FMOVQ F1, 16(R1)
+	ADD R0<<0, R1, R2
+	FMOVQ F2, (R2)
+	FMOVQ F3, 16(R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise3x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise3x2NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	B started
+zero:
+	VEOR V6.B16, V6.B16, V6.B16
+	VORR V6.B16, V6.B16, V0.B16
+	VORR V6.B16, V6.B16, V1.B16
+	VORR V6.B16, V6.B16, V2.B16
+	VORR V6.B16, V6.B16, V3.B16
+	VORR V6.B16, V6.B16, V4.B16
+	VORR V6.B16, V6.B16, V5.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+tap:
+	MOVD 8(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V6.S4]
+	MOVD 24(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V7.S4]
+	MOVD 40(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V8.S4]
+	MOVD 56(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V9.S4]
+	MOVD 72(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V10.S4]
+	MOVD (R3), R7
+	ADD R1, R7, R7
+	FMOVQ (R7), F11
+	VFMLA V11.S4, V6.S4, V0.S4
+	FMOVQ 16(R7), F11
+	VFMLA V11.S4, V6.S4, V1.S4
+	ADD R4<<0, R7, R8
+	FMOVQ (R8), F11
+	VFMLA V11.S4, V6.S4, V2.S4
+	VFMLA V11.S4, V7.S4, V0.S4
+	FMOVQ 16(R8), F11
+	VFMLA V11.S4, V6.S4, V3.S4
+	VFMLA V11.S4, V7.S4, V1.S4
+	ADD R4<<1, R7, R8
+	FMOVQ (R8), F11
+	VFMLA V11.S4, V6.S4, V4.S4
+	VFMLA V11.S4, V7.S4, V2.S4
+	VFMLA V11.S4, V8.S4, V0.S4
+	FMOVQ 16(R8), F11
+	VFMLA V11.S4, V6.S4, V5.S4
+	VFMLA V11.S4, V7.S4, V3.S4
+	VFMLA V11.S4, V8.S4, V1.S4
+	ADD R5<<0, R7, R8
+	FMOVQ (R8), F6
+	VFMLA V6.S4, V7.S4, V4.S4
+	VFMLA V6.S4, V8.S4, V2.S4
+	VFMLA V6.S4, V9.S4, V0.S4
+	FMOVQ 16(R8), F6
+	VFMLA V6.S4, V7.S4, V5.S4
+	VFMLA V6.S4, V8.S4, V3.S4
+	VFMLA V6.S4, V9.S4, V1.S4
+	ADD R4<<2, R7, R8
+	FMOVQ (R8), F6
+	VFMLA V6.S4, V8.S4, V4.S4
+	VFMLA V6.S4, V9.S4, V2.S4
+	VFMLA V6.S4, V10.S4, V0.S4
+	FMOVQ 16(R8), F6
+	VFMLA V6.S4, V8.S4, V5.S4
+	VFMLA V6.S4, V9.S4, V3.S4
+	VFMLA V6.S4, V10.S4, V1.S4
+	ADD R6<<0, R7, R8
+	FMOVQ (R8), F6
+	VFMLA V6.S4, V9.S4, V4.S4
+	VFMLA V6.S4, V10.S4, V2.S4
+	FMOVQ 16(R8), F6
+	VFMLA V6.S4, V9.S4, V5.S4
+	VFMLA V6.S4, V10.S4, V3.S4
+	ADD R5<<1, R7, R8
+	FMOVQ (R8), F6
+	VFMLA V6.S4, V10.S4, V4.S4
+	FMOVQ 16(R8), F6
+	VFMLA V6.S4, V10.S4, V5.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
+	FMOVQ (R1), F6
+	WORD $0x4e26d400 // fadd v0.4s, v0.4s, v6.4s
+	FMOVQ 16(R1), F6
+	WORD $0x4e26d421 // fadd v1.4s, v1.4s, v6.4s
+	ADD R0<<0, R1, R2
+	FMOVQ (R2), F6
+	WORD $0x4e26d442 // fadd v2.4s, v2.4s, v6.4s
+	FMOVQ 16(R2), F6
+	WORD $0x4e26d463 // fadd v3.4s, v3.4s, v6.4s
+	ADD R0<<1, R1, R2
+	FMOVQ (R2), F6
+	WORD $0x4e26d484 // fadd v4.4s, v4.4s, v6.4s
+	FMOVQ 16(R2), F6
+	WORD $0x4e26d4a5 // fadd v5.4s, v5.4s, v6.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V6.B16, V6.B16, V6.B16
+	WORD $0x6e20e4c7 // fcmge v7.4s, v6.4s, v0.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V0.B16, V0.B16
+	WORD $0x6e21e4c7 // fcmge v7.4s, v6.4s, v1.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V1.B16, V1.B16
+	WORD $0x6e22e4c7 // fcmge v7.4s, v6.4s, v2.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V2.B16, V2.B16
+	WORD $0x6e23e4c7 // fcmge v7.4s, v6.4s, v3.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V3.B16, V3.B16
+	WORD $0x6e24e4c7 // fcmge v7.4s, v6.4s, v4.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V4.B16, V4.B16
+	WORD $0x6e25e4c7 // fcmge v7.4s, v6.4s, v5.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V5.B16, V5.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R1
+	FMOVQ F0, (R1)
+	FMOVQ F1, 16(R1)
+	ADD R0<<0, R1, R2
+	FMOVQ F2, (R2)
+	FMOVQ F3, 16(R2)
+	ADD R0<<1, R1, R2
+	FMOVQ F4, (R2)
+	FMOVQ F5, 16(R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise4x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise4x2NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	B started
+zero:
+	VEOR V8.B16, V8.B16, V8.B16
+	VORR V8.B16, V8.B16, V0.B16
+	VORR V8.B16, V8.B16, V1.B16
+	VORR V8.B16, V8.B16, V2.B16
+	VORR V8.B16, V8.B16, V3.B16
+	VORR V8.B16, V8.B16, V4.B16
+	VORR V8.B16, V8.B16, V5.B16
+	VORR V8.B16, V8.B16, V6.B16
+	VORR V8.B16, V8.B16, V7.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V8.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V9.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V10.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V11.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V12.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	FMOVQ (R8), F13
+	VFMLA V13.S4, V8.S4, V0.S4
+	FMOVQ 16(R8), F13
+	VFMLA V13.S4, V8.S4, V1.S4
+	ADD R4<<0, R8, R9
+	FMOVQ (R9), F13
+	VFMLA V13.S4, V8.S4, V2.S4
+	VFMLA V13.S4, V9.S4, V0.S4
+	FMOVQ 16(R9), F13
+	VFMLA V13.S4, V8.S4, V3.S4
+	VFMLA V13.S4, V9.S4, V1.S4
+	ADD R4<<1, R8, R9
+	FMOVQ (R9), F13
+	VFMLA V13.S4, V8.S4, V4.S4
+	VFMLA V13.S4, V9.S4, V2.S4
+	VFMLA V13.S4, V10.S4, V0.S4
+	FMOVQ 16(R9), F13
+	VFMLA V13.S4, V8.S4, V5.S4
+	VFMLA V13.S4, V9.S4, V3.S4
+	VFMLA V13.S4, V10.S4, V1.S4
+	ADD R5<<0, R8, R9
+	FMOVQ (R9), F13
+	VFMLA V13.S4, V8.S4, V6.S4
+	VFMLA V13.S4, V9.S4, V4.S4
+	VFMLA V13.S4, V10.S4, V2.S4
+	VFMLA V13.S4, V11.S4, V0.S4
+	FMOVQ 16(R9), F13
+	VFMLA V13.S4, V8.S4, V7.S4
+	VFMLA V13.S4, V9.S4, V5.S4
+	VFMLA V13.S4, V10.S4, V3.S4
+	VFMLA V13.S4, V11.S4, V1.S4
+	ADD R4<<2, R8, R9
+	FMOVQ (R9), F8
+	VFMLA V8.S4, V9.S4, V6.S4
+	VFMLA V8.S4, V10.S4, V4.S4
+	VFMLA V8.S4, V11.S4, V2.S4
+	VFMLA V8.S4, V12.S4, V0.S4
+	FMOVQ 16(R9), F8
+	VFMLA V8.S4, V9.S4, V7.S4
+	VFMLA V8.S4, V10.S4, V5.S4
+	VFMLA V8.S4, V11.S4, V3.S4
+	VFMLA V8.S4, V12.S4, V1.S4
+	ADD R6<<0, R8, R9
+	FMOVQ (R9), F8
+	VFMLA V8.S4, V10.S4, V6.S4
+	VFMLA V8.S4, V11.S4, V4.S4
+	VFMLA V8.S4, V12.S4, V2.S4
+	FMOVQ 16(R9), F8
+	VFMLA V8.S4, V10.S4, V7.S4
+	VFMLA V8.S4, V11.S4, V5.S4
+	VFMLA V8.S4, V12.S4, V3.S4
+	ADD R5<<1, R8, R9
+	FMOVQ (R9), F8
+	VFMLA V8.S4, V11.S4, V6.S4
+	VFMLA V8.S4, V12.S4, V4.S4
+	FMOVQ 16(R9), F8
+	VFMLA V8.S4, V11.S4, V7.S4
+	VFMLA V8.S4, V12.S4, V5.S4
+	ADD R7<<0, R8, R9
+	FMOVQ (R9), F8
+	VFMLA V8.S4, V12.S4, V6.S4
+	FMOVQ 16(R9), F8
+	VFMLA V8.S4, V12.S4, V7.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD res+72(FP), R2
+	FMOVQ (R2), F8
+	WORD $0x4e28d400 // fadd v0.4s, v0.4s, v8.4s
+	FMOVQ 16(R2), F8
+	WORD $0x4e28d421 // fadd v1.4s, v1.4s, v8.4s
+	ADD R0<<0, R2, R3
+	FMOVQ (R3), F8
+	WORD $0x4e28d442 // fadd v2.4s, v2.4s, v8.4s
+	FMOVQ 16(R3), F8
+	WORD $0x4e28d463 // fadd v3.4s, v3.4s, v8.4s
+	ADD R0<<1, R2, R3
+	FMOVQ (R3), F8
+	WORD $0x4e28d484 // fadd v4.4s, v4.4s, v8.4s
+	FMOVQ 16(R3), F8
+	WORD $0x4e28d4a5 // fadd v5.4s, v5.4s, v8.4s
+	ADD R1<<0, R2, R0
+	FMOVQ (R0), F8
+	WORD $0x4e28d4c6 // fadd v6.4s, v6.4s, v8.4s
+	FMOVQ 16(R0), F8
+	WORD $0x4e28d4e7 // fadd v7.4s, v7.4s, v8.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V8.B16, V8.B16, V8.B16
+	WORD $0x6e20e509 // fcmge v9.4s, v8.4s, v0.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V0.B16, V0.B16
+	WORD $0x6e21e509 // fcmge v9.4s, v8.4s, v1.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V1.B16, V1.B16
+	WORD $0x6e22e509 // fcmge v9.4s, v8.4s, v2.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V2.B16, V2.B16
+	WORD $0x6e23e509 // fcmge v9.4s, v8.4s, v3.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V3.B16, V3.B16
+	WORD $0x6e24e509 // fcmge v9.4s, v8.4s, v4.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V4.B16, V4.B16
+	WORD $0x6e25e509 // fcmge v9.4s, v8.4s, v5.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V5.B16, V5.B16
+	WORD $0x6e26e509 // fcmge v9.4s, v8.4s, v6.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V6.B16, V6.B16
+	WORD $0x6e27e509 // fcmge v9.4s, v8.4s, v7.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V7.B16, V7.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD dst+0(FP), R2
+	FMOVQ F0, (R2)
+	FMOVQ F1, 16(R2)
+	ADD R0<<0, R2, R3
+	FMOVQ F2, (R3)
+	FMOVQ F3, 16(R3)
+	ADD R0<<1, R2, R3
+	FMOVQ F4, (R3)
+	FMOVQ F5, 16(R3)
+	ADD R1<<0, R2, R0
+	FMOVQ F6, (R0)
+	FMOVQ F7, 16(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise5x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise5x2NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	B started
+zero:
+	VEOR V10.B16, V10.B16, V10.B16
+	VORR V10.B16, V10.B16, V0.B16
+	VORR V10.B16, V10.B16, V1.B16
+	VORR V10.B16, V10.B16, V2.B16
+	VORR V10.B16, V10.B16, V3.B16
+	VORR V10.B16, V10.B16, V4.B16
+	VORR V10.B16, V10.B16, V5.B16
+	VORR V10.B16, V10.B16, V6.B16
+	VORR V10.B16, V10.B16, V7.B16
+	VORR V10.B16, V10.B16, V8.B16
+	VORR V10.B16, V10.B16, V9.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V10.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V11.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V12.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V13.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V14.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F15
+	VFMLA V15.S4, V10.S4, V0.S4
+	FMOVQ 16(R8), F15
+	VFMLA V15.S4, V10.S4, V1.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V10.S4, V2.S4
+	VFMLA V15.S4, V11.S4, V0.S4
+	FMOVQ 16(R10), F15
+	VFMLA V15.S4, V10.S4, V3.S4
+	VFMLA V15.S4, V11.S4, V1.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V10.S4, V4.S4
+	VFMLA V15.S4, V11.S4, V2.S4
+	VFMLA V15.S4, V12.S4, V0.S4
+	FMOVQ 16(R10), F15
+	VFMLA V15.S4, V10.S4, V5.S4
+	VFMLA V15.S4, V11.S4, V3.S4
+	VFMLA V15.S4, V12.S4, V1.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V10.S4, V6.S4
+	VFMLA V15.S4, V11.S4, V4.S4
+	VFMLA V15.S4, V12.S4, V2.S4
+	VFMLA V15.S4, V13.S4, V0.S4
+	FMOVQ 16(R10), F15
+	VFMLA V15.S4, V10.S4, V7.S4
+	VFMLA V15.S4, V11.S4, V5.S4
+	VFMLA V15.S4, V12.S4, V3.S4
+	VFMLA V15.S4, V13.S4, V1.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V10.S4, V8.S4
+	VFMLA V15.S4, V11.S4, V6.S4
+	VFMLA V15.S4, V12.S4, V4.S4
+	VFMLA V15.S4, V13.S4, V2.S4
+	VFMLA V15.S4, V14.S4, V0.S4
+	FMOVQ 16(R10), F15
+	VFMLA V15.S4, V10.S4, V9.S4
+	VFMLA V15.S4, V11.S4, V7.S4
+	VFMLA V15.S4, V12.S4, V5.S4
+	VFMLA V15.S4, V13.S4, V3.S4
+	VFMLA V15.S4, V14.S4, V1.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F10
+	VFMLA V10.S4, V11.S4, V8.S4
+	VFMLA V10.S4, V12.S4, V6.S4
+	VFMLA V10.S4, V13.S4, V4.S4
+	VFMLA V10.S4, V14.S4, V2.S4
+	FMOVQ 16(R10), F10
+	VFMLA V10.S4, V11.S4, V9.S4
+	VFMLA V10.S4, V12.S4, V7.S4
+	VFMLA V10.S4, V13.S4, V5.S4
+	VFMLA V10.S4, V14.S4, V3.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F10
+	VFMLA V10.S4, V12.S4, V8.S4
+	VFMLA V10.S4, V13.S4, V6.S4
+	VFMLA V10.S4, V14.S4, V4.S4
+	FMOVQ 16(R10), F10
+	VFMLA V10.S4, V12.S4, V9.S4
+	VFMLA V10.S4, V13.S4, V7.S4
+	VFMLA V10.S4, V14.S4, V5.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F10
+	VFMLA V10.S4, V13.S4, V8.S4
+	VFMLA V10.S4, V14.S4, V6.S4
+	FMOVQ 16(R10), F10
+	VFMLA V10.S4, V13.S4, V9.S4
+	VFMLA V10.S4, V14.S4, V7.S4
+	FMOVQ (R9), F10
+	VFMLA V10.S4, V14.S4, V8.S4
+	FMOVQ 16(R9), F10
+	VFMLA V10.S4, V14.S4, V9.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD res+72(FP), R2
+	FMOVQ (R2), F10
+	WORD $0x4e2ad400 // fadd v0.4s, v0.4s, v10.4s
+	FMOVQ 16(R2), F10
+	WORD $0x4e2ad421 // fadd v1.4s, v1.4s, v10.4s
+	ADD R0<<0, R2, R3
+	FMOVQ (R3), F10
+	WORD $0x4e2ad442 // fadd v2.4s, v2.4s, v10.4s
+	FMOVQ 16(R3), F10
+	WORD $0x4e2ad463 // fadd v3.4s, v3.4s, v10.4s
+	ADD R0<<1, R2, R3
+	FMOVQ (R3), F10
+	WORD $0x4e2ad484 // fadd v4.4s, v4.4s, v10.4s
+	FMOVQ 16(R3), F10
+	WORD $0x4e2ad4a5 // fadd v5.4s, v5.4s, v10.4s
+	ADD R1<<0, R2, R3
+	FMOVQ (R3), F10
+	WORD $0x4e2ad4c6 // fadd v6.4s, v6.4s, v10.4s
+	FMOVQ 16(R3), F10
+	WORD $0x4e2ad4e7 // fadd v7.4s, v7.4s, v10.4s
+	ADD R0<<2, R2, R1
+	FMOVQ (R1), F10
+	WORD $0x4e2ad508 // fadd v8.4s, v8.4s, v10.4s
+	FMOVQ 16(R1), F10
+	WORD $0x4e2ad529 // fadd v9.4s, v9.4s, v10.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V10.B16, V10.B16, V10.B16
+	WORD $0x6e20e54b // fcmge v11.4s, v10.4s, v0.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V0.B16, V0.B16
+	WORD $0x6e21e54b // fcmge v11.4s, v10.4s, v1.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V1.B16, V1.B16
+	WORD $0x6e22e54b // fcmge v11.4s, v10.4s, v2.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V2.B16, V2.B16
+	WORD $0x6e23e54b // fcmge v11.4s, v10.4s, v3.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V3.B16, V3.B16
+	WORD $0x6e24e54b // fcmge v11.4s, v10.4s, v4.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V4.B16, V4.B16
+	WORD $0x6e25e54b // fcmge v11.4s, v10.4s, v5.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V5.B16, V5.B16
+	WORD $0x6e26e54b // fcmge v11.4s, v10.4s, v6.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V6.B16, V6.B16
+	WORD $0x6e27e54b // fcmge v11.4s, v10.4s, v7.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V7.B16, V7.B16
+	WORD $0x6e28e54b // fcmge v11.4s, v10.4s, v8.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V8.B16, V8.B16
+	WORD $0x6e29e54b // fcmge v11.4s, v10.4s, v9.4s
+	WORD $0x6e20596b // not v11.16b, v11.16b
+	VAND V11.B16, V9.B16, V9.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD dst+0(FP), R2
+	FMOVQ F0, (R2)
+	FMOVQ F1, 16(R2)
+	ADD R0<<0, R2, R3
+	FMOVQ F2, (R3)
+	FMOVQ F3, 16(R3)
+	ADD R0<<1, R2, R3
+	FMOVQ F4, (R3)
+	FMOVQ F5, 16(R3)
+	ADD R1<<0, R2, R3
+	FMOVQ F6, (R3)
+	FMOVQ F7, 16(R3)
+	ADD R0<<2, R2, R1
+	FMOVQ F8, (R1)
+	FMOVQ F9, 16(R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise6x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise6x2NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	B started
+zero:
+	VEOR V12.B16, V12.B16, V12.B16
+	VORR V12.B16, V12.B16, V0.B16
+	VORR V12.B16, V12.B16, V1.B16
+	VORR V12.B16, V12.B16, V2.B16
+	VORR V12.B16, V12.B16, V3.B16
+	VORR V12.B16, V12.B16, V4.B16
+	VORR V12.B16, V12.B16, V5.B16
+	VORR V12.B16, V12.B16, V6.B16
+	VORR V12.B16, V12.B16, V7.B16
+	VORR V12.B16, V12.B16, V8.B16
+	VORR V12.B16, V12.B16, V9.B16
+	VORR V12.B16, V12.B16, V10.B16
+	VORR V12.B16, V12.B16, V11.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V12.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V13.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V14.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V15.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V16.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F17
+	VFMLA V17.S4, V12.S4, V0.S4
+	FMOVQ 16(R8), F17
+	VFMLA V17.S4, V12.S4, V1.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V12.S4, V2.S4
+	VFMLA V17.S4, V13.S4, V0.S4
+	FMOVQ 16(R10), F17
+	VFMLA V17.S4, V12.S4, V3.S4
+	VFMLA V17.S4, V13.S4, V1.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V12.S4, V4.S4
+	VFMLA V17.S4, V13.S4, V2.S4
+	VFMLA V17.S4, V14.S4, V0.S4
+	FMOVQ 16(R10), F17
+	VFMLA V17.S4, V12.S4, V5.S4
+	VFMLA V17.S4, V13.S4, V3.S4
+	VFMLA V17.S4, V14.S4, V1.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V12.S4, V6.S4
+	VFMLA V17.S4, V13.S4, V4.S4
+	VFMLA V17.S4, V14.S4, V2.S4
+	VFMLA V17.S4, V15.S4, V0.S4
+	FMOVQ 16(R10), F17
+	VFMLA V17.S4, V12.S4, V7.S4
+	VFMLA V17.S4, V13.S4, V5.S4
+	VFMLA V17.S4, V14.S4, V3.S4
+	VFMLA V17.S4, V15.S4, V1.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V12.S4, V8.S4
+	VFMLA V17.S4, V13.S4, V6.S4
+	VFMLA V17.S4, V14.S4, V4.S4
+	VFMLA V17.S4, V15.S4, V2.S4
+	VFMLA V17.S4, V16.S4, V0.S4
+	FMOVQ 16(R10), F17
+	VFMLA V17.S4, V12.S4, V9.S4
+	VFMLA V17.S4, V13.S4, V7.S4
+	VFMLA V17.S4, V14.S4, V5.S4
+	VFMLA V17.S4, V15.S4, V3.S4
+	VFMLA V17.S4, V16.S4, V1.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F17
+	VFMLA V17.S4, V12.S4, V10.S4
+	VFMLA V17.S4, V13.S4, V8.S4
+	VFMLA V17.S4, V14.S4, V6.S4
+	VFMLA V17.S4, V15.S4, V4.S4
+	VFMLA V17.S4, V16.S4, V2.S4
+	FMOVQ 16(R10), F17
+	VFMLA V17.S4, V12.S4, V11.S4
+	VFMLA V17.S4, V13.S4, V9.S4
+	VFMLA V17.S4, V14.S4, V7.S4
+	VFMLA V17.S4, V15.S4, V5.S4
+	VFMLA V17.S4, V16.S4, V3.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F12
+	VFMLA V12.S4, V13.S4, V10.S4
+	VFMLA V12.S4, V14.S4, V8.S4
+	VFMLA V12.S4, V15.S4, V6.S4
+	VFMLA V12.S4, V16.S4, V4.S4
+	FMOVQ 16(R10), F12
+	VFMLA V12.S4, V13.S4, V11.S4
+	VFMLA V12.S4, V14.S4, V9.S4
+	VFMLA V12.S4, V15.S4, V7.S4
+	VFMLA V12.S4, V16.S4, V5.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F12
+	VFMLA V12.S4, V14.S4, V10.S4
+	VFMLA V12.S4, V15.S4, V8.S4
+	VFMLA V12.S4, V16.S4, V6.S4
+	FMOVQ 16(R10), F12
+	VFMLA V12.S4, V14.S4, V11.S4
+	VFMLA V12.S4, V15.S4, V9.S4
+	VFMLA V12.S4, V16.S4, V7.S4
+	FMOVQ (R9), F12
+	VFMLA V12.S4, V15.S4, V10.S4
+	VFMLA V12.S4, V16.S4, V8.S4
+	FMOVQ 16(R9), F12
+	VFMLA V12.S4, V15.S4, V11.S4
+	VFMLA V12.S4, V16.S4, V9.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F12
+	VFMLA V12.S4, V16.S4, V10.S4
+	FMOVQ 16(R8), F12
+	VFMLA V12.S4, V16.S4, V11.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD res+72(FP), R3
+	FMOVQ (R3), F12
+	WORD $0x4e2cd400 // fadd v0.4s, v0.4s, v12.4s
+	FMOVQ 16(R3), F12
+	WORD $0x4e2cd421 // fadd v1.4s, v1.4s, v12.4s
+	ADD R0<<0, R3, R4
+	FMOVQ (R4), F12
+	WORD $0x4e2cd442 // fadd v2.4s, v2.4s, v12.4s
+	FMOVQ 16(R4), F12
+	WORD $0x4e2cd463 // fadd v3.4s, v3.4s, v12.4s
+	ADD R0<<1, R3, R4
+	FMOVQ (R4), F12
+	WORD $0x4e2cd484 // fadd v4.4s, v4.4s, v12.4s
+	FMOVQ 16(R4), F12
+	WORD $0x4e2cd4a5 // fadd v5.4s, v5.4s, v12.4s
+	ADD R1<<0, R3, R4
+	FMOVQ (R4), F12
+	WORD $0x4e2cd4c6 // fadd v6.4s, v6.4s, v12.4s
+	FMOVQ 16(R4), F12
+	WORD $0x4e2cd4e7 // fadd v7.4s, v7.4s, v12.4s
+	ADD R0<<2, R3, R1
+	FMOVQ (R1), F12
+	WORD $0x4e2cd508 // fadd v8.4s, v8.4s, v12.4s
+	FMOVQ 16(R1), F12
+	WORD $0x4e2cd529 // fadd v9.4s, v9.4s, v12.4s
+	ADD R2<<0, R3, R0
+	FMOVQ (R0), F12
+	WORD $0x4e2cd54a // fadd v10.4s, v10.4s, v12.4s
+	FMOVQ 16(R0), F12
+	WORD $0x4e2cd56b // fadd v11.4s, v11.4s, v12.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V12.B16, V12.B16, V12.B16
+	WORD $0x6e20e58d // fcmge v13.4s, v12.4s, v0.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V0.B16, V0.B16
+	WORD $0x6e21e58d // fcmge v13.4s, v12.4s, v1.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V1.B16, V1.B16
+	WORD $0x6e22e58d // fcmge v13.4s, v12.4s, v2.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V2.B16, V2.B16
+	WORD $0x6e23e58d // fcmge v13.4s, v12.4s, v3.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V3.B16, V3.B16
+	WORD $0x6e24e58d // fcmge v13.4s, v12.4s, v4.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V4.B16, V4.B16
+	WORD $0x6e25e58d // fcmge v13.4s, v12.4s, v5.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V5.B16, V5.B16
+	WORD $0x6e26e58d // fcmge v13.4s, v12.4s, v6.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V6.B16, V6.B16
+	WORD $0x6e27e58d // fcmge v13.4s, v12.4s, v7.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V7.B16, V7.B16
+	WORD $0x6e28e58d // fcmge v13.4s, v12.4s, v8.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V8.B16, V8.B16
+	WORD $0x6e29e58d // fcmge v13.4s, v12.4s, v9.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V9.B16, V9.B16
+	WORD $0x6e2ae58d // fcmge v13.4s, v12.4s, v10.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V10.B16, V10.B16
+	WORD $0x6e2be58d // fcmge v13.4s, v12.4s, v11.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V11.B16, V11.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD dst+0(FP), R3
+	FMOVQ F0, (R3)
+	FMOVQ F1, 16(R3)
+	ADD R0<<0, R3, R4
+	FMOVQ F2, (R4)
+	FMOVQ F3, 16(R4)
+	ADD R0<<1, R3, R4
+	FMOVQ F4, (R4)
+	FMOVQ F5, 16(R4)
+	ADD R1<<0, R3, R4
+	FMOVQ F6, (R4)
+	FMOVQ F7, 16(R4)
+	ADD R0<<2, R3, R1
+	FMOVQ F8, (R1)
+	FMOVQ F9, 16(R1)
+	ADD R2<<0, R3, R0
+	FMOVQ F10, (R0)
+	FMOVQ F11, 16(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise7x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise7x2NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	B started
+zero:
+	VEOR V14.B16, V14.B16, V14.B16
+	VORR V14.B16, V14.B16, V0.B16
+	VORR V14.B16, V14.B16, V1.B16
+	VORR V14.B16, V14.B16, V2.B16
+	VORR V14.B16, V14.B16, V3.B16
+	VORR V14.B16, V14.B16, V4.B16
+	VORR V14.B16, V14.B16, V5.B16
+	VORR V14.B16, V14.B16, V6.B16
+	VORR V14.B16, V14.B16, V7.B16
+	VORR V14.B16, V14.B16, V8.B16
+	VORR V14.B16, V14.B16, V9.B16
+	VORR V14.B16, V14.B16, V10.B16
+	VORR V14.B16, V14.B16, V11.B16
+	VORR V14.B16, V14.B16, V12.B16
+	VORR V14.B16, V14.B16, V13.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V14.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V15.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V16.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V17.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V18.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F19
+	VFMLA V19.S4, V14.S4, V0.S4
+	FMOVQ 16(R8), F19
+	VFMLA V19.S4, V14.S4, V1.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F19
+	VFMLA V19.S4, V14.S4, V2.S4
+	VFMLA V19.S4, V15.S4, V0.S4
+	FMOVQ 16(R10), F19
+	VFMLA V19.S4, V14.S4, V3.S4
+	VFMLA V19.S4, V15.S4, V1.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F19
+	VFMLA V19.S4, V14.S4, V4.S4
+	VFMLA V19.S4, V15.S4, V2.S4
+	VFMLA V19.S4, V16.S4, V0.S4
+	FMOVQ 16(R10), F19
+	VFMLA V19.S4, V14.S4, V5.S4
+	VFMLA V19.S4, V15.S4, V3.S4
+	VFMLA V19.S4, V16.S4, V1.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F19
+	VFMLA V19.S4, V14.S4, V6.S4
+	VFMLA V19.S4, V15.S4, V4.S4
+	VFMLA V19.S4, V16.S4, V2.S4
+	VFMLA V19.S4, V17.S4, V0.S4
+	FMOVQ 16(R10), F19
+	VFMLA V19.S4, V14.S4, V7.S4
+	VFMLA V19.S4, V15.S4, V5.S4
+	VFMLA V19.S4, V16.S4, V3.S4
+	VFMLA V19.S4, V17.S4, V1.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F19
+	VFMLA V19.S4, V14.S4, V8.S4
+	VFMLA V19.S4, V15.S4, V6.S4
+	VFMLA V19.S4, V16.S4, V4.S4
+	VFMLA V19.S4, V17.S4, V2.S4
+	VFMLA V19.S4, V18.S4, V0.S4
+	FMOVQ 16(R10), F19
+	VFMLA V19.S4, V14.S4, V9.S4
+	VFMLA V19.S4, V15.S4, V7.S4
+	VFMLA V19.S4, V16.S4, V5.S4
+	VFMLA V19.S4, V17.S4, V3.S4
+	VFMLA V19.S4, V18.S4, V1.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F19
+	VFMLA V19.S4, V14.S4, V10.S4
+	VFMLA V19.S4, V15.S4, V8.S4
+	VFMLA V19.S4, V16.S4, V6.S4
+	VFMLA V19.S4, V17.S4, V4.S4
+	VFMLA V19.S4, V18.S4, V2.S4
+	FMOVQ 16(R10), F19
+	VFMLA V19.S4, V14.S4, V11.S4
+	VFMLA V19.S4, V15.S4, V9.S4
+	VFMLA V19.S4, V16.S4, V7.S4
+	VFMLA V19.S4, V17.S4, V5.S4
+	VFMLA V19.S4, V18.S4, V3.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F19
+	VFMLA V19.S4, V14.S4, V12.S4
+	VFMLA V19.S4, V15.S4, V10.S4
+	VFMLA V19.S4, V16.S4, V8.S4
+	VFMLA V19.S4, V17.S4, V6.S4
+	VFMLA V19.S4, V18.S4, V4.S4
+	FMOVQ 16(R10), F19
+	VFMLA V19.S4, V14.S4, V13.S4
+	VFMLA V19.S4, V15.S4, V11.S4
+	VFMLA V19.S4, V16.S4, V9.S4
+	VFMLA V19.S4, V17.S4, V7.S4
+	VFMLA V19.S4, V18.S4, V5.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F14
+	VFMLA V14.S4, V15.S4, V12.S4
+	VFMLA V14.S4, V16.S4, V10.S4
+	VFMLA V14.S4, V17.S4, V8.S4
+	VFMLA V14.S4, V18.S4, V6.S4
+	FMOVQ 16(R10), F14
+	VFMLA V14.S4, V15.S4, V13.S4
+	VFMLA V14.S4, V16.S4, V11.S4
+	VFMLA V14.S4, V17.S4, V9.S4
+	VFMLA V14.S4, V18.S4, V7.S4
+	FMOVQ (R9), F14
+	VFMLA V14.S4, V16.S4, V12.S4
+	VFMLA V14.S4, V17.S4, V10.S4
+	VFMLA V14.S4, V18.S4, V8.S4
+	FMOVQ 16(R9), F14
+	VFMLA V14.S4, V16.S4, V13.S4
+	VFMLA V14.S4, V17.S4, V11.S4
+	VFMLA V14.S4, V18.S4, V9.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F14
+	VFMLA V14.S4, V17.S4, V12.S4
+	VFMLA V14.S4, V18.S4, V10.S4
+	FMOVQ 16(R8), F14
+	VFMLA V14.S4, V17.S4, V13.S4
+	VFMLA V14.S4, V18.S4, V11.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F14
+	VFMLA V14.S4, V18.S4, V12.S4
+	FMOVQ 16(R8), F14
+	VFMLA V14.S4, V18.S4, V13.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD res+72(FP), R3
+	FMOVQ (R3), F14
+	WORD $0x4e2ed400 // fadd v0.4s, v0.4s, v14.4s
+	FMOVQ 16(R3), F14
+	WORD $0x4e2ed421 // fadd v1.4s, v1.4s, v14.4s
+	ADD R0<<0, R3, R4
+	FMOVQ (R4), F14
+	WORD $0x4e2ed442 // fadd v2.4s, v2.4s, v14.4s
+	FMOVQ 16(R4), F14
+	WORD $0x4e2ed463 // fadd v3.4s, v3.4s, v14.4s
+	ADD R0<<1, R3, R4
+	FMOVQ (R4), F14
+	WORD $0x4e2ed484 // fadd v4.4s, v4.4s, v14.4s
+	FMOVQ 16(R4), F14
+	WORD $0x4e2ed4a5 // fadd v5.4s, v5.4s, v14.4s
+	ADD R1<<0, R3, R4
+	FMOVQ (R4), F14
+	WORD $0x4e2ed4c6 // fadd v6.4s, v6.4s, v14.4s
+	FMOVQ 16(R4), F14
+	WORD $0x4e2ed4e7 // fadd v7.4s, v7.4s, v14.4s
+	ADD R0<<2, R3, R4
+	FMOVQ (R4), F14
+	WORD $0x4e2ed508 // fadd v8.4s, v8.4s, v14.4s
+	FMOVQ 16(R4), F14
+	WORD $0x4e2ed529 // fadd v9.4s, v9.4s, v14.4s
+	ADD R2<<0, R3, R0
+	FMOVQ (R0), F14
+	WORD $0x4e2ed54a // fadd v10.4s, v10.4s, v14.4s
+	FMOVQ 16(R0), F14
+	WORD $0x4e2ed56b // fadd v11.4s, v11.4s, v14.4s
+	ADD R1<<1, R3, R0
+	FMOVQ (R0), F14
+	WORD $0x4e2ed58c // fadd v12.4s, v12.4s, v14.4s
+	FMOVQ 16(R0), F14
+	WORD $0x4e2ed5ad // fadd v13.4s, v13.4s, v14.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V14.B16, V14.B16, V14.B16
+	WORD $0x6e20e5cf // fcmge v15.4s, v14.4s, v0.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V0.B16, V0.B16
+	WORD $0x6e21e5cf // fcmge v15.4s, v14.4s, v1.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V1.B16, V1.B16
+	WORD $0x6e22e5cf // fcmge v15.4s, v14.4s, v2.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V2.B16, V2.B16
+	WORD $0x6e23e5cf // fcmge v15.4s, v14.4s, v3.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V3.B16, V3.B16
+	WORD $0x6e24e5cf // fcmge v15.4s, v14.4s, v4.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V4.B16, V4.B16
+	WORD $0x6e25e5cf // fcmge v15.4s, v14.4s, v5.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V5.B16, V5.B16
+	WORD $0x6e26e5cf // fcmge v15.4s, v14.4s, v6.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V6.B16, V6.B16
+	WORD $0x6e27e5cf // fcmge v15.4s, v14.4s, v7.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V7.B16, V7.B16
+	WORD $0x6e28e5cf // fcmge v15.4s, v14.4s, v8.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V8.B16, V8.B16
+	WORD $0x6e29e5cf // fcmge v15.4s, v14.4s, v9.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V9.B16, V9.B16
+	WORD $0x6e2ae5cf // fcmge v15.4s, v14.4s, v10.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V10.B16, V10.B16
+	WORD $0x6e2be5cf // fcmge v15.4s, v14.4s, v11.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V11.B16, V11.B16
+	WORD $0x6e2ce5cf // fcmge v15.4s, v14.4s, v12.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V12.B16, V12.B16
+	WORD $0x6e2de5cf // fcmge v15.4s, v14.4s, v13.4s
+	WORD $0x6e2059ef // not v15.16b, v15.16b
+	VAND V15.B16, V13.B16, V13.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD dst+0(FP), R3
+	FMOVQ F0, (R3)
+	FMOVQ F1, 16(R3)
+	ADD R0<<0, R3, R4
+	FMOVQ F2, (R4)
+	FMOVQ F3, 16(R4)
+	ADD R0<<1, R3, R4
+	FMOVQ F4, (R4)
+	FMOVQ F5, 16(R4)
+	ADD R1<<0, R3, R4
+	FMOVQ F6, (R4)
+	FMOVQ F7, 16(R4)
+	ADD R0<<2, R3, R4
+	FMOVQ F8, (R4)
+	FMOVQ F9, 16(R4)
+	ADD R2<<0, R3, R0
+	FMOVQ F10, (R0)
+	FMOVQ F11, 16(R0)
+	ADD R1<<1, R3, R0
+	FMOVQ F12, (R0)
+	FMOVQ F13, 16(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise8x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise8x2NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	B started
+zero:
+	VEOR V16.B16, V16.B16, V16.B16
+	VORR V16.B16, V16.B16, V0.B16
+	VORR V16.B16, V16.B16, V1.B16
+	VORR V16.B16, V16.B16, V2.B16
+	VORR V16.B16, V16.B16, V3.B16
+	VORR V16.B16, V16.B16, V4.B16
+	VORR V16.B16, V16.B16, V5.B16
+	VORR V16.B16, V16.B16, V6.B16
+	VORR V16.B16, V16.B16, V7.B16
+	VORR V16.B16, V16.B16, V8.B16
+	VORR V16.B16, V16.B16, V9.B16
+	VORR V16.B16, V16.B16, V10.B16
+	VORR V16.B16, V16.B16, V11.B16
+	VORR V16.B16, V16.B16, V12.B16
+	VORR V16.B16, V16.B16, V13.B16
+	VORR V16.B16, V16.B16, V14.B16
+	VORR V16.B16, V16.B16, V15.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V16.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V17.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V18.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V19.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V20.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F21
+	VFMLA V21.S4, V16.S4, V0.S4
+	FMOVQ 16(R8), F21
+	VFMLA V21.S4, V16.S4, V1.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F21
+	VFMLA V21.S4, V16.S4, V2.S4
+	VFMLA V21.S4, V17.S4, V0.S4
+	FMOVQ 16(R10), F21
+	VFMLA V21.S4, V16.S4, V3.S4
+	VFMLA V21.S4, V17.S4, V1.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F21
+	VFMLA V21.S4, V16.S4, V4.S4
+	VFMLA V21.S4, V17.S4, V2.S4
+	VFMLA V21.S4, V18.S4, V0.S4
+	FMOVQ 16(R10), F21
+	VFMLA V21.S4, V16.S4, V5.S4
+	VFMLA V21.S4, V17.S4, V3.S4
+	VFMLA V21.S4, V18.S4, V1.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F21
+	VFMLA V21.S4, V16.S4, V6.S4
+	VFMLA V21.S4, V17.S4, V4.S4
+	VFMLA V21.S4, V18.S4, V2.S4
+	VFMLA V21.S4, V19.S4, V0.S4
+	FMOVQ 16(R10), F21
+	VFMLA V21.S4, V16.S4, V7.S4
+	VFMLA V21.S4, V17.S4, V5.S4
+	VFMLA V21.S4, V18.S4, V3.S4
+	VFMLA V21.S4, V19.S4, V1.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F21
+	VFMLA V21.S4, V16.S4, V8.S4
+	VFMLA V21.S4, V17.S4, V6.S4
+	VFMLA V21.S4, V18.S4, V4.S4
+	VFMLA V21.S4, V19.S4, V2.S4
+	VFMLA V21.S4, V20.S4, V0.S4
+	FMOVQ 16(R10), F21
+	VFMLA V21.S4, V16.S4, V9.S4
+	VFMLA V21.S4, V17.S4, V7.S4
+	VFMLA V21.S4, V18.S4, V5.S4
+	VFMLA V21.S4, V19.S4, V3.S4
+	VFMLA V21.S4, V20.S4, V1.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F21
+	VFMLA V21.S4, V16.S4, V10.S4
+	VFMLA V21.S4, V17.S4, V8.S4
+	VFMLA V21.S4, V18.S4, V6.S4
+	VFMLA V21.S4, V19.S4, V4.S4
+	VFMLA V21.S4, V20.S4, V2.S4
+	FMOVQ 16(R10), F21
+	VFMLA V21.S4, V16.S4, V11.S4
+	VFMLA V21.S4, V17.S4, V9.S4
+	VFMLA V21.S4, V18.S4, V7.S4
+	VFMLA V21.S4, V19.S4, V5.S4
+	VFMLA V21.S4, V20.S4, V3.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F21
+	VFMLA V21.S4, V16.S4, V12.S4
+	VFMLA V21.S4, V17.S4, V10.S4
+	VFMLA V21.S4, V18.S4, V8.S4
+	VFMLA V21.S4, V19.S4, V6.S4
+	VFMLA V21.S4, V20.S4, V4.S4
+	FMOVQ 16(R10), F21
+	VFMLA V21.S4, V16.S4, V13.S4
+	VFMLA V21.S4, V17.S4, V11.S4
+	VFMLA V21.S4, V18.S4, V9.S4
+	VFMLA V21.S4, V19.S4, V7.S4
+	VFMLA V21.S4, V20.S4, V5.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F21
+	VFMLA V21.S4, V16.S4, V14.S4
+	VFMLA V21.S4, V17.S4, V12.S4
+	VFMLA V21.S4, V18.S4, V10.S4
+	VFMLA V21.S4, V19.S4, V8.S4
+	VFMLA V21.S4, V20.S4, V6.S4
+	FMOVQ 16(R10), F21
+	VFMLA V21.S4, V16.S4, V15.S4
+	VFMLA V21.S4, V17.S4, V13.S4
+	VFMLA V21.S4, V18.S4, V11.S4
+	VFMLA V21.S4, V19.S4, V9.S4
+	VFMLA V21.S4, V20.S4, V7.S4
+	FMOVQ (R9), F16
+	VFMLA V16.S4, V17.S4, V14.S4
+	VFMLA V16.S4, V18.S4, V12.S4
+	VFMLA V16.S4, V19.S4, V10.S4
+	VFMLA V16.S4, V20.S4, V8.S4
+	FMOVQ 16(R9), F16
+	VFMLA V16.S4, V17.S4, V15.S4
+	VFMLA V16.S4, V18.S4, V13.S4
+	VFMLA V16.S4, V19.S4, V11.S4
+	VFMLA V16.S4, V20.S4, V9.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F16
+	VFMLA V16.S4, V18.S4, V14.S4
+	VFMLA V16.S4, V19.S4, V12.S4
+	VFMLA V16.S4, V20.S4, V10.S4
+	FMOVQ 16(R8), F16
+	VFMLA V16.S4, V18.S4, V15.S4
+	VFMLA V16.S4, V19.S4, V13.S4
+	VFMLA V16.S4, V20.S4, V11.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F16
+	VFMLA V16.S4, V19.S4, V14.S4
+	VFMLA V16.S4, V20.S4, V12.S4
+	FMOVQ 16(R8), F16
+	VFMLA V16.S4, V19.S4, V15.S4
+	VFMLA V16.S4, V20.S4, V13.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F16
+	VFMLA V16.S4, V20.S4, V14.S4
+	FMOVQ 16(R8), F16
+	VFMLA V16.S4, V20.S4, V15.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	FMOVQ (R4), F16
+	WORD $0x4e30d400 // fadd v0.4s, v0.4s, v16.4s
+	FMOVQ 16(R4), F16
+	WORD $0x4e30d421 // fadd v1.4s, v1.4s, v16.4s
+	ADD R0<<0, R4, R5
+	FMOVQ (R5), F16
+	WORD $0x4e30d442 // fadd v2.4s, v2.4s, v16.4s
+	FMOVQ 16(R5), F16
+	WORD $0x4e30d463 // fadd v3.4s, v3.4s, v16.4s
+	ADD R0<<1, R4, R5
+	FMOVQ (R5), F16
+	WORD $0x4e30d484 // fadd v4.4s, v4.4s, v16.4s
+	FMOVQ 16(R5), F16
+	WORD $0x4e30d4a5 // fadd v5.4s, v5.4s, v16.4s
+	ADD R1<<0, R4, R5
+	FMOVQ (R5), F16
+	WORD $0x4e30d4c6 // fadd v6.4s, v6.4s, v16.4s
+	FMOVQ 16(R5), F16
+	WORD $0x4e30d4e7 // fadd v7.4s, v7.4s, v16.4s
+	ADD R0<<2, R4, R5
+	FMOVQ (R5), F16
+	WORD $0x4e30d508 // fadd v8.4s, v8.4s, v16.4s
+	FMOVQ 16(R5), F16
+	WORD $0x4e30d529 // fadd v9.4s, v9.4s, v16.4s
+	ADD R2<<0, R4, R0
+	FMOVQ (R0), F16
+	WORD $0x4e30d54a // fadd v10.4s, v10.4s, v16.4s
+	FMOVQ 16(R0), F16
+	WORD $0x4e30d56b // fadd v11.4s, v11.4s, v16.4s
+	ADD R1<<1, R4, R0
+	FMOVQ (R0), F16
+	WORD $0x4e30d58c // fadd v12.4s, v12.4s, v16.4s
+	FMOVQ 16(R0), F16
+	WORD $0x4e30d5ad // fadd v13.4s, v13.4s, v16.4s
+	ADD R3<<0, R4, R0
+	FMOVQ (R0), F16
+	WORD $0x4e30d5ce // fadd v14.4s, v14.4s, v16.4s
+	FMOVQ 16(R0), F16
+	WORD $0x4e30d5ef // fadd v15.4s, v15.4s, v16.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V16.B16, V16.B16, V16.B16
+	WORD $0x6e20e611 // fcmge v17.4s, v16.4s, v0.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V0.B16, V0.B16
+	WORD $0x6e21e611 // fcmge v17.4s, v16.4s, v1.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V1.B16, V1.B16
+	WORD $0x6e22e611 // fcmge v17.4s, v16.4s, v2.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V2.B16, V2.B16
+	WORD $0x6e23e611 // fcmge v17.4s, v16.4s, v3.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V3.B16, V3.B16
+	WORD $0x6e24e611 // fcmge v17.4s, v16.4s, v4.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V4.B16, V4.B16
+	WORD $0x6e25e611 // fcmge v17.4s, v16.4s, v5.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V5.B16, V5.B16
+	WORD $0x6e26e611 // fcmge v17.4s, v16.4s, v6.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V6.B16, V6.B16
+	WORD $0x6e27e611 // fcmge v17.4s, v16.4s, v7.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V7.B16, V7.B16
+	WORD $0x6e28e611 // fcmge v17.4s, v16.4s, v8.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V8.B16, V8.B16
+	WORD $0x6e29e611 // fcmge v17.4s, v16.4s, v9.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V9.B16, V9.B16
+	WORD $0x6e2ae611 // fcmge v17.4s, v16.4s, v10.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V10.B16, V10.B16
+	WORD $0x6e2be611 // fcmge v17.4s, v16.4s, v11.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V11.B16, V11.B16
+	WORD $0x6e2ce611 // fcmge v17.4s, v16.4s, v12.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V12.B16, V12.B16
+	WORD $0x6e2de611 // fcmge v17.4s, v16.4s, v13.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V13.B16, V13.B16
+	WORD $0x6e2ee611 // fcmge v17.4s, v16.4s, v14.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V14.B16, V14.B16
+	WORD $0x6e2fe611 // fcmge v17.4s, v16.4s, v15.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V15.B16, V15.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	FMOVQ F0, (R4)
+	FMOVQ F1, 16(R4)
+	ADD R0<<0, R4, R5
+	FMOVQ F2, (R5)
+	FMOVQ F3, 16(R5)
+	ADD R0<<1, R4, R5
+	FMOVQ F4, (R5)
+	FMOVQ F5, 16(R5)
+	ADD R1<<0, R4, R5
+	FMOVQ F6, (R5)
+	FMOVQ F7, 16(R5)
+	ADD R0<<2, R4, R5
+	FMOVQ F8, (R5)
+	FMOVQ F9, 16(R5)
+	ADD R2<<0, R4, R0
+	FMOVQ F10, (R0)
+	FMOVQ F11, 16(R0)
+	ADD R1<<1, R4, R0
+	FMOVQ F12, (R0)
+	FMOVQ F13, 16(R0)
+	ADD R3<<0, R4, R0
+	FMOVQ F14, (R0)
+	FMOVQ F15, 16(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise9x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise9x2NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	B started
+zero:
+	VEOR V18.B16, V18.B16, V18.B16
+	VORR V18.B16, V18.B16, V0.B16
+	VORR V18.B16, V18.B16, V1.B16
+	VORR V18.B16, V18.B16, V2.B16
+	VORR V18.B16, V18.B16, V3.B16
+	VORR V18.B16, V18.B16, V4.B16
+	VORR V18.B16, V18.B16, V5.B16
+	VORR V18.B16, V18.B16, V6.B16
+	VORR V18.B16, V18.B16, V7.B16
+	VORR V18.B16, V18.B16, V8.B16
+	VORR V18.B16, V18.B16, V9.B16
+	VORR V18.B16, V18.B16, V10.B16
+	VORR V18.B16, V18.B16, V11.B16
+	VORR V18.B16, V18.B16, V12.B16
+	VORR V18.B16, V18.B16, V13.B16
+	VORR V18.B16, V18.B16, V14.B16
+	VORR V18.B16, V18.B16, V15.B16
+	VORR V18.B16, V18.B16, V16.B16
+	VORR V18.B16, V18.B16, V17.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V18.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V19.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V20.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V21.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V22.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F23
+	VFMLA V23.S4, V18.S4, V0.S4
+	FMOVQ 16(R8), F23
+	VFMLA V23.S4, V18.S4, V1.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F23
+	VFMLA V23.S4, V18.S4, V2.S4
+	VFMLA V23.S4, V19.S4, V0.S4
+	FMOVQ 16(R10), F23
+	VFMLA V23.S4, V18.S4, V3.S4
+	VFMLA V23.S4, V19.S4, V1.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F23
+	VFMLA V23.S4, V18.S4, V4.S4
+	VFMLA V23.S4, V19.S4, V2.S4
+	VFMLA V23.S4, V20.S4, V0.S4
+	FMOVQ 16(R10), F23
+	VFMLA V23.S4, V18.S4, V5.S4
+	VFMLA V23.S4, V19.S4, V3.S4
+	VFMLA V23.S4, V20.S4, V1.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F23
+	VFMLA V23.S4, V18.S4, V6.S4
+	VFMLA V23.S4, V19.S4, V4.S4
+	VFMLA V23.S4, V20.S4, V2.S4
+	VFMLA V23.S4, V21.S4, V0.S4
+	FMOVQ 16(R10), F23
+	VFMLA V23.S4, V18.S4, V7.S4
+	VFMLA V23.S4, V19.S4, V5.S4
+	VFMLA V23.S4, V20.S4, V3.S4
+	VFMLA V23.S4, V21.S4, V1.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F23
+	VFMLA V23.S4, V18.S4, V8.S4
+	VFMLA V23.S4, V19.S4, V6.S4
+	VFMLA V23.S4, V20.S4, V4.S4
+	VFMLA V23.S4, V21.S4, V2.S4
+	VFMLA V23.S4, V22.S4, V0.S4
+	FMOVQ 16(R10), F23
+	VFMLA V23.S4, V18.S4, V9.S4
+	VFMLA V23.S4, V19.S4, V7.S4
+	VFMLA V23.S4, V20.S4, V5.S4
+	VFMLA V23.S4, V21.S4, V3.S4
+	VFMLA V23.S4, V22.S4, V1.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F23
+	VFMLA V23.S4, V18.S4, V10.S4
+	VFMLA V23.S4, V19.S4, V8.S4
+	VFMLA V23.S4, V20.S4, V6.S4
+	VFMLA V23.S4, V21.S4, V4.S4
+	VFMLA V23.S4, V22.S4, V2.S4
+	FMOVQ 16(R10), F23
+	VFMLA V23.S4, V18.S4, V11.S4
+	VFMLA V23.S4, V19.S4, V9.S4
+	VFMLA V23.S4, V20.S4, V7.S4
+	VFMLA V23.S4, V21.S4, V5.S4
+	VFMLA V23.S4, V22.S4, V3.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F23
+	VFMLA V23.S4, V18.S4, V12.S4
+	VFMLA V23.S4, V19.S4, V10.S4
+	VFMLA V23.S4, V20.S4, V8.S4
+	VFMLA V23.S4, V21.S4, V6.S4
+	VFMLA V23.S4, V22.S4, V4.S4
+	FMOVQ 16(R10), F23
+	VFMLA V23.S4, V18.S4, V13.S4
+	VFMLA V23.S4, V19.S4, V11.S4
+	VFMLA V23.S4, V20.S4, V9.S4
+	VFMLA V23.S4, V21.S4, V7.S4
+	VFMLA V23.S4, V22.S4, V5.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F23
+	VFMLA V23.S4, V18.S4, V14.S4
+	VFMLA V23.S4, V19.S4, V12.S4
+	VFMLA V23.S4, V20.S4, V10.S4
+	VFMLA V23.S4, V21.S4, V8.S4
+	VFMLA V23.S4, V22.S4, V6.S4
+	FMOVQ 16(R10), F23
+	VFMLA V23.S4, V18.S4, V15.S4
+	VFMLA V23.S4, V19.S4, V13.S4
+	VFMLA V23.S4, V20.S4, V11.S4
+	VFMLA V23.S4, V21.S4, V9.S4
+	VFMLA V23.S4, V22.S4, V7.S4
+	FMOVQ (R9), F23
+	VFMLA V23.S4, V18.S4, V16.S4
+	VFMLA V23.S4, V19.S4, V14.S4
+	VFMLA V23.S4, V20.S4, V12.S4
+	VFMLA V23.S4, V21.S4, V10.S4
+	VFMLA V23.S4, V22.S4, V8.S4
+	FMOVQ 16(R9), F23
+	VFMLA V23.S4, V18.S4, V17.S4
+	VFMLA V23.S4, V19.S4, V15.S4
+	VFMLA V23.S4, V20.S4, V13.S4
+	VFMLA V23.S4, V21.S4, V11.S4
+	VFMLA V23.S4, V22.S4, V9.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F18
+	VFMLA V18.S4, V19.S4, V16.S4
+	VFMLA V18.S4, V20.S4, V14.S4
+	VFMLA V18.S4, V21.S4, V12.S4
+	VFMLA V18.S4, V22.S4, V10.S4
+	FMOVQ 16(R8), F18
+	VFMLA V18.S4, V19.S4, V17.S4
+	VFMLA V18.S4, V20.S4, V15.S4
+	VFMLA V18.S4, V21.S4, V13.S4
+	VFMLA V18.S4, V22.S4, V11.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F18
+	VFMLA V18.S4, V20.S4, V16.S4
+	VFMLA V18.S4, V21.S4, V14.S4
+	VFMLA V18.S4, V22.S4, V12.S4
+	FMOVQ 16(R8), F18
+	VFMLA V18.S4, V20.S4, V17.S4
+	VFMLA V18.S4, V21.S4, V15.S4
+	VFMLA V18.S4, V22.S4, V13.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F18
+	VFMLA V18.S4, V21.S4, V16.S4
+	VFMLA V18.S4, V22.S4, V14.S4
+	FMOVQ 16(R8), F18
+	VFMLA V18.S4, V21.S4, V17.S4
+	VFMLA V18.S4, V22.S4, V15.S4
+	ADD R4<<2, R9, R8
+	FMOVQ (R8), F18
+	VFMLA V18.S4, V22.S4, V16.S4
+	FMOVQ 16(R8), F18
+	VFMLA V18.S4, V22.S4, V17.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F18
+	WORD $0x4e32d400 // fadd v0.4s, v0.4s, v18.4s
+	FMOVQ 16(R4), F18
+	WORD $0x4e32d421 // fadd v1.4s, v1.4s, v18.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F18
+	WORD $0x4e32d442 // fadd v2.4s, v2.4s, v18.4s
+	FMOVQ 16(R6), F18
+	WORD $0x4e32d463 // fadd v3.4s, v3.4s, v18.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F18
+	WORD $0x4e32d484 // fadd v4.4s, v4.4s, v18.4s
+	FMOVQ 16(R6), F18
+	WORD $0x4e32d4a5 // fadd v5.4s, v5.4s, v18.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F18
+	WORD $0x4e32d4c6 // fadd v6.4s, v6.4s, v18.4s
+	FMOVQ 16(R6), F18
+	WORD $0x4e32d4e7 // fadd v7.4s, v7.4s, v18.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F18
+	WORD $0x4e32d508 // fadd v8.4s, v8.4s, v18.4s
+	FMOVQ 16(R6), F18
+	WORD $0x4e32d529 // fadd v9.4s, v9.4s, v18.4s
+	ADD R2<<0, R4, R0
+	FMOVQ (R0), F18
+	WORD $0x4e32d54a // fadd v10.4s, v10.4s, v18.4s
+	FMOVQ 16(R0), F18
+	WORD $0x4e32d56b // fadd v11.4s, v11.4s, v18.4s
+	ADD R1<<1, R4, R0
+	FMOVQ (R0), F18
+	WORD $0x4e32d58c // fadd v12.4s, v12.4s, v18.4s
+	FMOVQ 16(R0), F18
+	WORD $0x4e32d5ad // fadd v13.4s, v13.4s, v18.4s
+	ADD R3<<0, R4, R0
+	FMOVQ (R0), F18
+	WORD $0x4e32d5ce // fadd v14.4s, v14.4s, v18.4s
+	FMOVQ 16(R0), F18
+	WORD $0x4e32d5ef // fadd v15.4s, v15.4s, v18.4s
+	FMOVQ (R5), F18
+	WORD $0x4e32d610 // fadd v16.4s, v16.4s, v18.4s
+	FMOVQ 16(R5), F18
+	WORD $0x4e32d631 // fadd v17.4s, v17.4s, v18.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V18.B16, V18.B16, V18.B16
+	WORD $0x6e20e653 // fcmge v19.4s, v18.4s, v0.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V0.B16, V0.B16
+	WORD $0x6e21e653 // fcmge v19.4s, v18.4s, v1.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V1.B16, V1.B16
+	WORD $0x6e22e653 // fcmge v19.4s, v18.4s, v2.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V2.B16, V2.B16
+	WORD $0x6e23e653 // fcmge v19.4s, v18.4s, v3.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V3.B16, V3.B16
+	WORD $0x6e24e653 // fcmge v19.4s, v18.4s, v4.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V4.B16, V4.B16
+	WORD $0x6e25e653 // fcmge v19.4s, v18.4s, v5.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V5.B16, V5.B16
+	WORD $0x6e26e653 // fcmge v19.4s, v18.4s, v6.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V6.B16, V6.B16
+	WORD $0x6e27e653 // fcmge v19.4s, v18.4s, v7.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V7.B16, V7.B16
+	WORD $0x6e28e653 // fcmge v19.4s, v18.4s, v8.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V8.B16, V8.B16
+	WORD $0x6e29e653 // fcmge v19.4s, v18.4s, v9.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V9.B16, V9.B16
+	WORD $0x6e2ae653 // fcmge v19.4s, v18.4s, v10.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V10.B16, V10.B16
+	WORD $0x6e2be653 // fcmge v19.4s, v18.4s, v11.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V11.B16, V11.B16
+	WORD $0x6e2ce653 // fcmge v19.4s, v18.4s, v12.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V12.B16, V12.B16
+	WORD $0x6e2de653 // fcmge v19.4s, v18.4s, v13.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V13.B16, V13.B16
+	WORD $0x6e2ee653 // fcmge v19.4s, v18.4s, v14.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V14.B16, V14.B16
+	WORD $0x6e2fe653 // fcmge v19.4s, v18.4s, v15.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V15.B16, V15.B16
+	WORD $0x6e30e653 // fcmge v19.4s, v18.4s, v16.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V16.B16, V16.B16
+	WORD $0x6e31e653 // fcmge v19.4s, v18.4s, v17.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V17.B16, V17.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	FMOVQ F1, 16(R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F2, (R6)
+	FMOVQ F3, 16(R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F4, (R6)
+	FMOVQ F5, 16(R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F6, (R6)
+	FMOVQ F7, 16(R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F8, (R6)
+	FMOVQ F9, 16(R6)
+	ADD R2<<0, R4, R0
+	FMOVQ F10, (R0)
+	FMOVQ F11, 16(R0)
+	ADD R1<<1, R4, R0
+	FMOVQ F12, (R0)
+	FMOVQ F13, 16(R0)
+	ADD R3<<0, R4, R0
+	FMOVQ F14, (R0)
+	FMOVQ F15, 16(R0)
+	FMOVQ F16, (R5)
+	FMOVQ F17, 16(R5)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $9, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise10x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise10x2NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	VORR V0.B16, V0.B16, V18.B16
+	VORR V0.B16, V0.B16, V19.B16
+	B started
+zero:
+	VEOR V20.B16, V20.B16, V20.B16
+	VORR V20.B16, V20.B16, V0.B16
+	VORR V20.B16, V20.B16, V1.B16
+	VORR V20.B16, V20.B16, V2.B16
+	VORR V20.B16, V20.B16, V3.B16
+	VORR V20.B16, V20.B16, V4.B16
+	VORR V20.B16, V20.B16, V5.B16
+	VORR V20.B16, V20.B16, V6.B16
+	VORR V20.B16, V20.B16, V7.B16
+	VORR V20.B16, V20.B16, V8.B16
+	VORR V20.B16, V20.B16, V9.B16
+	VORR V20.B16, V20.B16, V10.B16
+	VORR V20.B16, V20.B16, V11.B16
+	VORR V20.B16, V20.B16, V12.B16
+	VORR V20.B16, V20.B16, V13.B16
+	VORR V20.B16, V20.B16, V14.B16
+	VORR V20.B16, V20.B16, V15.B16
+	VORR V20.B16, V20.B16, V16.B16
+	VORR V20.B16, V20.B16, V17.B16
+	VORR V20.B16, V20.B16, V18.B16
+	VORR V20.B16, V20.B16, V19.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V20.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V21.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V22.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V23.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V24.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F25
+	VFMLA V25.S4, V20.S4, V0.S4
+	FMOVQ 16(R8), F25
+	VFMLA V25.S4, V20.S4, V1.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F25
+	VFMLA V25.S4, V20.S4, V2.S4
+	VFMLA V25.S4, V21.S4, V0.S4
+	FMOVQ 16(R10), F25
+	VFMLA V25.S4, V20.S4, V3.S4
+	VFMLA V25.S4, V21.S4, V1.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F25
+	VFMLA V25.S4, V20.S4, V4.S4
+	VFMLA V25.S4, V21.S4, V2.S4
+	VFMLA V25.S4, V22.S4, V0.S4
+	FMOVQ 16(R10), F25
+	VFMLA V25.S4, V20.S4, V5.S4
+	VFMLA V25.S4, V21.S4, V3.S4
+	VFMLA V25.S4, V22.S4, V1.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F25
+	VFMLA V25.S4, V20.S4, V6.S4
+	VFMLA V25.S4, V21.S4, V4.S4
+	VFMLA V25.S4, V22.S4, V2.S4
+	VFMLA V25.S4, V23.S4, V0.S4
+	FMOVQ 16(R10), F25
+	VFMLA V25.S4, V20.S4, V7.S4
+	VFMLA V25.S4, V21.S4, V5.S4
+	VFMLA V25.S4, V22.S4, V3.S4
+	VFMLA V25.S4, V23.S4, V1.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F25
+	VFMLA V25.S4, V20.S4, V8.S4
+	VFMLA V25.S4, V21.S4, V6.S4
+	VFMLA V25.S4, V22.S4, V4.S4
+	VFMLA V25.S4, V23.S4, V2.S4
+	VFMLA V25.S4, V24.S4, V0.S4
+	FMOVQ 16(R10), F25
+	VFMLA V25.S4, V20.S4, V9.S4
+	VFMLA V25.S4, V21.S4, V7.S4
+	VFMLA V25.S4, V22.S4, V5.S4
+	VFMLA V25.S4, V23.S4, V3.S4
+	VFMLA V25.S4, V24.S4, V1.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F25
+	VFMLA V25.S4, V20.S4, V10.S4
+	VFMLA V25.S4, V21.S4, V8.S4
+	VFMLA V25.S4, V22.S4, V6.S4
+	VFMLA V25.S4, V23.S4, V4.S4
+	VFMLA V25.S4, V24.S4, V2.S4
+	FMOVQ 16(R10), F25
+	VFMLA V25.S4, V20.S4, V11.S4
+	VFMLA V25.S4, V21.S4, V9.S4
+	VFMLA V25.S4, V22.S4, V7.S4
+	VFMLA V25.S4, V23.S4, V5.S4
+	VFMLA V25.S4, V24.S4, V3.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F25
+	VFMLA V25.S4, V20.S4, V12.S4
+	VFMLA V25.S4, V21.S4, V10.S4
+	VFMLA V25.S4, V22.S4, V8.S4
+	VFMLA V25.S4, V23.S4, V6.S4
+	VFMLA V25.S4, V24.S4, V4.S4
+	FMOVQ 16(R10), F25
+	VFMLA V25.S4, V20.S4, V13.S4
+	VFMLA V25.S4, V21.S4, V11.S4
+	VFMLA V25.S4, V22.S4, V9.S4
+	VFMLA V25.S4, V23.S4, V7.S4
+	VFMLA V25.S4, V24.S4, V5.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F25
+	VFMLA V25.S4, V20.S4, V14.S4
+	VFMLA V25.S4, V21.S4, V12.S4
+	VFMLA V25.S4, V22.S4, V10.S4
+	VFMLA V25.S4, V23.S4, V8.S4
+	VFMLA V25.S4, V24.S4, V6.S4
+	FMOVQ 16(R10), F25
+	VFMLA V25.S4, V20.S4, V15.S4
+	VFMLA V25.S4, V21.S4, V13.S4
+	VFMLA V25.S4, V22.S4, V11.S4
+	VFMLA V25.S4, V23.S4, V9.S4
+	VFMLA V25.S4, V24.S4, V7.S4
+	FMOVQ (R9), F25
+	VFMLA V25.S4, V20.S4, V16.S4
+	VFMLA V25.S4, V21.S4, V14.S4
+	VFMLA V25.S4, V22.S4, V12.S4
+	VFMLA V25.S4, V23.S4, V10.S4
+	VFMLA V25.S4, V24.S4, V8.S4
+	FMOVQ 16(R9), F25
+	VFMLA V25.S4, V20.S4, V17.S4
+	VFMLA V25.S4, V21.S4, V15.S4
+	VFMLA V25.S4, V22.S4, V13.S4
+	VFMLA V25.S4, V23.S4, V11.S4
+	VFMLA V25.S4, V24.S4, V9.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F25
+	VFMLA V25.S4, V20.S4, V18.S4
+	VFMLA V25.S4, V21.S4, V16.S4
+	VFMLA V25.S4, V22.S4, V14.S4
+	VFMLA V25.S4, V23.S4, V12.S4
+	VFMLA V25.S4, V24.S4, V10.S4
+	FMOVQ 16(R8), F25
+	VFMLA V25.S4, V20.S4, V19.S4
+	VFMLA V25.S4, V21.S4, V17.S4
+	VFMLA V25.S4, V22.S4, V15.S4
+	VFMLA V25.S4, V23.S4, V13.S4
+	VFMLA V25.S4, V24.S4, V11.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F20
+	VFMLA V20.S4, V21.S4, V18.S4
+	VFMLA V20.S4, V22.S4, V16.S4
+	VFMLA V20.S4, V23.S4, V14.S4
+	VFMLA V20.S4, V24.S4, V12.S4
+	FMOVQ 16(R8), F20
+	VFMLA V20.S4, V21.S4, V19.S4
+	VFMLA V20.S4, V22.S4, V17.S4
+	VFMLA V20.S4, V23.S4, V15.S4
+	VFMLA V20.S4, V24.S4, V13.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F20
+	VFMLA V20.S4, V22.S4, V18.S4
+	VFMLA V20.S4, V23.S4, V16.S4
+	VFMLA V20.S4, V24.S4, V14.S4
+	FMOVQ 16(R8), F20
+	VFMLA V20.S4, V22.S4, V19.S4
+	VFMLA V20.S4, V23.S4, V17.S4
+	VFMLA V20.S4, V24.S4, V15.S4
+	ADD R4<<2, R9, R8
+	FMOVQ (R8), F20
+	VFMLA V20.S4, V23.S4, V18.S4
+	VFMLA V20.S4, V24.S4, V16.S4
+	FMOVQ 16(R8), F20
+	VFMLA V20.S4, V23.S4, V19.S4
+	VFMLA V20.S4, V24.S4, V17.S4
+	ADD R6<<0, R9, R8
+	FMOVQ (R8), F20
+	VFMLA V20.S4, V24.S4, V18.S4
+	FMOVQ 16(R8), F20
+	VFMLA V20.S4, V24.S4, V19.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F20
+	WORD $0x4e34d400 // fadd v0.4s, v0.4s, v20.4s
+	FMOVQ 16(R4), F20
+	WORD $0x4e34d421 // fadd v1.4s, v1.4s, v20.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F20
+	WORD $0x4e34d442 // fadd v2.4s, v2.4s, v20.4s
+	FMOVQ 16(R6), F20
+	WORD $0x4e34d463 // fadd v3.4s, v3.4s, v20.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F20
+	WORD $0x4e34d484 // fadd v4.4s, v4.4s, v20.4s
+	FMOVQ 16(R6), F20
+	WORD $0x4e34d4a5 // fadd v5.4s, v5.4s, v20.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F20
+	WORD $0x4e34d4c6 // fadd v6.4s, v6.4s, v20.4s
+	FMOVQ 16(R6), F20
+	WORD $0x4e34d4e7 // fadd v7.4s, v7.4s, v20.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F20
+	WORD $0x4e34d508 // fadd v8.4s, v8.4s, v20.4s
+	FMOVQ 16(R6), F20
+	WORD $0x4e34d529 // fadd v9.4s, v9.4s, v20.4s
+	ADD R2<<0, R4, R6
+	FMOVQ (R6), F20
+	WORD $0x4e34d54a // fadd v10.4s, v10.4s, v20.4s
+	FMOVQ 16(R6), F20
+	WORD $0x4e34d56b // fadd v11.4s, v11.4s, v20.4s
+	ADD R1<<1, R4, R2
+	FMOVQ (R2), F20
+	WORD $0x4e34d58c // fadd v12.4s, v12.4s, v20.4s
+	FMOVQ 16(R2), F20
+	WORD $0x4e34d5ad // fadd v13.4s, v13.4s, v20.4s
+	ADD R3<<0, R4, R1
+	FMOVQ (R1), F20
+	WORD $0x4e34d5ce // fadd v14.4s, v14.4s, v20.4s
+	FMOVQ 16(R1), F20
+	WORD $0x4e34d5ef // fadd v15.4s, v15.4s, v20.4s
+	FMOVQ (R5), F20
+	WORD $0x4e34d610 // fadd v16.4s, v16.4s, v20.4s
+	FMOVQ 16(R5), F20
+	WORD $0x4e34d631 // fadd v17.4s, v17.4s, v20.4s
+	ADD R0<<0, R5, R1
+	FMOVQ (R1), F20
+	WORD $0x4e34d652 // fadd v18.4s, v18.4s, v20.4s
+	FMOVQ 16(R1), F20
+	WORD $0x4e34d673 // fadd v19.4s, v19.4s, v20.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V20.B16, V20.B16, V20.B16
+	WORD $0x6e20e695 // fcmge v21.4s, v20.4s, v0.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V0.B16, V0.B16
+	WORD $0x6e21e695 // fcmge v21.4s, v20.4s, v1.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V1.B16, V1.B16
+	WORD $0x6e22e695 // fcmge v21.4s, v20.4s, v2.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V2.B16, V2.B16
+	WORD $0x6e23e695 // fcmge v21.4s, v20.4s, v3.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V3.B16, V3.B16
+	WORD $0x6e24e695 // fcmge v21.4s, v20.4s, v4.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V4.B16, V4.B16
+	WORD $0x6e25e695 // fcmge v21.4s, v20.4s, v5.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V5.B16, V5.B16
+	WORD $0x6e26e695 // fcmge v21.4s, v20.4s, v6.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V6.B16, V6.B16
+	WORD $0x6e27e695 // fcmge v21.4s, v20.4s, v7.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V7.B16, V7.B16
+	WORD $0x6e28e695 // fcmge v21.4s, v20.4s, v8.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V8.B16, V8.B16
+	WORD $0x6e29e695 // fcmge v21.4s, v20.4s, v9.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V9.B16, V9.B16
+	WORD $0x6e2ae695 // fcmge v21.4s, v20.4s, v10.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V10.B16, V10.B16
+	WORD $0x6e2be695 // fcmge v21.4s, v20.4s, v11.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V11.B16, V11.B16
+	WORD $0x6e2ce695 // fcmge v21.4s, v20.4s, v12.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V12.B16, V12.B16
+	WORD $0x6e2de695 // fcmge v21.4s, v20.4s, v13.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V13.B16, V13.B16
+	WORD $0x6e2ee695 // fcmge v21.4s, v20.4s, v14.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V14.B16, V14.B16
+	WORD $0x6e2fe695 // fcmge v21.4s, v20.4s, v15.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V15.B16, V15.B16
+	WORD $0x6e30e695 // fcmge v21.4s, v20.4s, v16.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V16.B16, V16.B16
+	WORD $0x6e31e695 // fcmge v21.4s, v20.4s, v17.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V17.B16, V17.B16
+	WORD $0x6e32e695 // fcmge v21.4s, v20.4s, v18.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V18.B16, V18.B16
+	WORD $0x6e33e695 // fcmge v21.4s, v20.4s, v19.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V19.B16, V19.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	FMOVQ F1, 16(R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F2, (R6)
+	FMOVQ F3, 16(R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F4, (R6)
+	FMOVQ F5, 16(R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F6, (R6)
+	FMOVQ F7, 16(R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F8, (R6)
+	FMOVQ F9, 16(R6)
+	ADD R2<<0, R4, R6
+	FMOVQ F10, (R6)
+	FMOVQ F11, 16(R6)
+	ADD R1<<1, R4, R2
+	FMOVQ F12, (R2)
+	FMOVQ F13, 16(R2)
+	ADD R3<<0, R4, R1
+	FMOVQ F14, (R1)
+	FMOVQ F15, 16(R1)
+	FMOVQ F16, (R5)
+	FMOVQ F17, 16(R5)
+	ADD R0<<0, R5, R1
+	FMOVQ F18, (R1)
+	FMOVQ F19, 16(R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $10, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise11x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise11x2NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	VORR V0.B16, V0.B16, V18.B16
+	VORR V0.B16, V0.B16, V19.B16
+	VORR V0.B16, V0.B16, V20.B16
+	VORR V0.B16, V0.B16, V21.B16
+	B started
+zero:
+	VEOR V22.B16, V22.B16, V22.B16
+	VORR V22.B16, V22.B16, V0.B16
+	VORR V22.B16, V22.B16, V1.B16
+	VORR V22.B16, V22.B16, V2.B16
+	VORR V22.B16, V22.B16, V3.B16
+	VORR V22.B16, V22.B16, V4.B16
+	VORR V22.B16, V22.B16, V5.B16
+	VORR V22.B16, V22.B16, V6.B16
+	VORR V22.B16, V22.B16, V7.B16
+	VORR V22.B16, V22.B16, V8.B16
+	VORR V22.B16, V22.B16, V9.B16
+	VORR V22.B16, V22.B16, V10.B16
+	VORR V22.B16, V22.B16, V11.B16
+	VORR V22.B16, V22.B16, V12.B16
+	VORR V22.B16, V22.B16, V13.B16
+	VORR V22.B16, V22.B16, V14.B16
+	VORR V22.B16, V22.B16, V15.B16
+	VORR V22.B16, V22.B16, V16.B16
+	VORR V22.B16, V22.B16, V17.B16
+	VORR V22.B16, V22.B16, V18.B16
+	VORR V22.B16, V22.B16, V19.B16
+	VORR V22.B16, V22.B16, V20.B16
+	VORR V22.B16, V22.B16, V21.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V22.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V23.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V24.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V25.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V26.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F27
+	VFMLA V27.S4, V22.S4, V0.S4
+	FMOVQ 16(R8), F27
+	VFMLA V27.S4, V22.S4, V1.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V22.S4, V2.S4
+	VFMLA V27.S4, V23.S4, V0.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V22.S4, V3.S4
+	VFMLA V27.S4, V23.S4, V1.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V22.S4, V4.S4
+	VFMLA V27.S4, V23.S4, V2.S4
+	VFMLA V27.S4, V24.S4, V0.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V22.S4, V5.S4
+	VFMLA V27.S4, V23.S4, V3.S4
+	VFMLA V27.S4, V24.S4, V1.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V22.S4, V6.S4
+	VFMLA V27.S4, V23.S4, V4.S4
+	VFMLA V27.S4, V24.S4, V2.S4
+	VFMLA V27.S4, V25.S4, V0.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V22.S4, V7.S4
+	VFMLA V27.S4, V23.S4, V5.S4
+	VFMLA V27.S4, V24.S4, V3.S4
+	VFMLA V27.S4, V25.S4, V1.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V22.S4, V8.S4
+	VFMLA V27.S4, V23.S4, V6.S4
+	VFMLA V27.S4, V24.S4, V4.S4
+	VFMLA V27.S4, V25.S4, V2.S4
+	VFMLA V27.S4, V26.S4, V0.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V22.S4, V9.S4
+	VFMLA V27.S4, V23.S4, V7.S4
+	VFMLA V27.S4, V24.S4, V5.S4
+	VFMLA V27.S4, V25.S4, V3.S4
+	VFMLA V27.S4, V26.S4, V1.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V22.S4, V10.S4
+	VFMLA V27.S4, V23.S4, V8.S4
+	VFMLA V27.S4, V24.S4, V6.S4
+	VFMLA V27.S4, V25.S4, V4.S4
+	VFMLA V27.S4, V26.S4, V2.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V22.S4, V11.S4
+	VFMLA V27.S4, V23.S4, V9.S4
+	VFMLA V27.S4, V24.S4, V7.S4
+	VFMLA V27.S4, V25.S4, V5.S4
+	VFMLA V27.S4, V26.S4, V3.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V22.S4, V12.S4
+	VFMLA V27.S4, V23.S4, V10.S4
+	VFMLA V27.S4, V24.S4, V8.S4
+	VFMLA V27.S4, V25.S4, V6.S4
+	VFMLA V27.S4, V26.S4, V4.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V22.S4, V13.S4
+	VFMLA V27.S4, V23.S4, V11.S4
+	VFMLA V27.S4, V24.S4, V9.S4
+	VFMLA V27.S4, V25.S4, V7.S4
+	VFMLA V27.S4, V26.S4, V5.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F27
+	VFMLA V27.S4, V22.S4, V14.S4
+	VFMLA V27.S4, V23.S4, V12.S4
+	VFMLA V27.S4, V24.S4, V10.S4
+	VFMLA V27.S4, V25.S4, V8.S4
+	VFMLA V27.S4, V26.S4, V6.S4
+	FMOVQ 16(R10), F27
+	VFMLA V27.S4, V22.S4, V15.S4
+	VFMLA V27.S4, V23.S4, V13.S4
+	VFMLA V27.S4, V24.S4, V11.S4
+	VFMLA V27.S4, V25.S4, V9.S4
+	VFMLA V27.S4, V26.S4, V7.S4
+	FMOVQ (R9), F27
+	VFMLA V27.S4, V22.S4, V16.S4
+	VFMLA V27.S4, V23.S4, V14.S4
+	VFMLA V27.S4, V24.S4, V12.S4
+	VFMLA V27.S4, V25.S4, V10.S4
+	VFMLA V27.S4, V26.S4, V8.S4
+	FMOVQ 16(R9), F27
+	VFMLA V27.S4, V22.S4, V17.S4
+	VFMLA V27.S4, V23.S4, V15.S4
+	VFMLA V27.S4, V24.S4, V13.S4
+	VFMLA V27.S4, V25.S4, V11.S4
+	VFMLA V27.S4, V26.S4, V9.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F27
+	VFMLA V27.S4, V22.S4, V18.S4
+	VFMLA V27.S4, V23.S4, V16.S4
+	VFMLA V27.S4, V24.S4, V14.S4
+	VFMLA V27.S4, V25.S4, V12.S4
+	VFMLA V27.S4, V26.S4, V10.S4
+	FMOVQ 16(R8), F27
+	VFMLA V27.S4, V22.S4, V19.S4
+	VFMLA V27.S4, V23.S4, V17.S4
+	VFMLA V27.S4, V24.S4, V15.S4
+	VFMLA V27.S4, V25.S4, V13.S4
+	VFMLA V27.S4, V26.S4, V11.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F27
+	VFMLA V27.S4, V22.S4, V20.S4
+	VFMLA V27.S4, V23.S4, V18.S4
+	VFMLA V27.S4, V24.S4, V16.S4
+	VFMLA V27.S4, V25.S4, V14.S4
+	VFMLA V27.S4, V26.S4, V12.S4
+	FMOVQ 16(R8), F27
+	VFMLA V27.S4, V22.S4, V21.S4
+	VFMLA V27.S4, V23.S4, V19.S4
+	VFMLA V27.S4, V24.S4, V17.S4
+	VFMLA V27.S4, V25.S4, V15.S4
+	VFMLA V27.S4, V26.S4, V13.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F22
+	VFMLA V22.S4, V23.S4, V20.S4
+	VFMLA V22.S4, V24.S4, V18.S4
+	VFMLA V22.S4, V25.S4, V16.S4
+	VFMLA V22.S4, V26.S4, V14.S4
+	FMOVQ 16(R8), F22
+	VFMLA V22.S4, V23.S4, V21.S4
+	VFMLA V22.S4, V24.S4, V19.S4
+	VFMLA V22.S4, V25.S4, V17.S4
+	VFMLA V22.S4, V26.S4, V15.S4
+	ADD R4<<2, R9, R8
+	FMOVQ (R8), F22
+	VFMLA V22.S4, V24.S4, V20.S4
+	VFMLA V22.S4, V25.S4, V18.S4
+	VFMLA V22.S4, V26.S4, V16.S4
+	FMOVQ 16(R8), F22
+	VFMLA V22.S4, V24.S4, V21.S4
+	VFMLA V22.S4, V25.S4, V19.S4
+	VFMLA V22.S4, V26.S4, V17.S4
+	ADD R6<<0, R9, R8
+	FMOVQ (R8), F22
+	VFMLA V22.S4, V25.S4, V20.S4
+	VFMLA V22.S4, V26.S4, V18.S4
+	FMOVQ 16(R8), F22
+	VFMLA V22.S4, V25.S4, V21.S4
+	VFMLA V22.S4, V26.S4, V19.S4
+	ADD R5<<1, R9, R8
+	FMOVQ (R8), F22
+	VFMLA V22.S4, V26.S4, V20.S4
+	FMOVQ 16(R8), F22
+	VFMLA V22.S4, V26.S4, V21.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F22
+	WORD $0x4e36d400 // fadd v0.4s, v0.4s, v22.4s
+	FMOVQ 16(R4), F22
+	WORD $0x4e36d421 // fadd v1.4s, v1.4s, v22.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F22
+	WORD $0x4e36d442 // fadd v2.4s, v2.4s, v22.4s
+	FMOVQ 16(R6), F22
+	WORD $0x4e36d463 // fadd v3.4s, v3.4s, v22.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F22
+	WORD $0x4e36d484 // fadd v4.4s, v4.4s, v22.4s
+	FMOVQ 16(R6), F22
+	WORD $0x4e36d4a5 // fadd v5.4s, v5.4s, v22.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F22
+	WORD $0x4e36d4c6 // fadd v6.4s, v6.4s, v22.4s
+	FMOVQ 16(R6), F22
+	WORD $0x4e36d4e7 // fadd v7.4s, v7.4s, v22.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F22
+	WORD $0x4e36d508 // fadd v8.4s, v8.4s, v22.4s
+	FMOVQ 16(R6), F22
+	WORD $0x4e36d529 // fadd v9.4s, v9.4s, v22.4s
+	ADD R2<<0, R4, R6
+	FMOVQ (R6), F22
+	WORD $0x4e36d54a // fadd v10.4s, v10.4s, v22.4s
+	FMOVQ 16(R6), F22
+	WORD $0x4e36d56b // fadd v11.4s, v11.4s, v22.4s
+	ADD R1<<1, R4, R2
+	FMOVQ (R2), F22
+	WORD $0x4e36d58c // fadd v12.4s, v12.4s, v22.4s
+	FMOVQ 16(R2), F22
+	WORD $0x4e36d5ad // fadd v13.4s, v13.4s, v22.4s
+	ADD R3<<0, R4, R1
+	FMOVQ (R1), F22
+	WORD $0x4e36d5ce // fadd v14.4s, v14.4s, v22.4s
+	FMOVQ 16(R1), F22
+	WORD $0x4e36d5ef // fadd v15.4s, v15.4s, v22.4s
+	FMOVQ (R5), F22
+	WORD $0x4e36d610 // fadd v16.4s, v16.4s, v22.4s
+	FMOVQ 16(R5), F22
+	WORD $0x4e36d631 // fadd v17.4s, v17.4s, v22.4s
+	ADD R0<<0, R5, R1
+	FMOVQ (R1), F22
+	WORD $0x4e36d652 // fadd v18.4s, v18.4s, v22.4s
+	FMOVQ 16(R1), F22
+	WORD $0x4e36d673 // fadd v19.4s, v19.4s, v22.4s
+	ADD R0<<1, R5, R1
+	FMOVQ (R1), F22
+	WORD $0x4e36d694 // fadd v20.4s, v20.4s, v22.4s
+	FMOVQ 16(R1), F22
+	WORD $0x4e36d6b5 // fadd v21.4s, v21.4s, v22.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V22.B16, V22.B16, V22.B16
+	WORD $0x6e20e6d7 // fcmge v23.4s, v22.4s, v0.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V0.B16, V0.B16
+	WORD $0x6e21e6d7 // fcmge v23.4s, v22.4s, v1.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V1.B16, V1.B16
+	WORD $0x6e22e6d7 // fcmge v23.4s, v22.4s, v2.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V2.B16, V2.B16
+	WORD $0x6e23e6d7 // fcmge v23.4s, v22.4s, v3.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V3.B16, V3.B16
+	WORD $0x6e24e6d7 // fcmge v23.4s, v22.4s, v4.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V4.B16, V4.B16
+	WORD $0x6e25e6d7 // fcmge v23.4s, v22.4s, v5.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V5.B16, V5.B16
+	WORD $0x6e26e6d7 // fcmge v23.4s, v22.4s, v6.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V6.B16, V6.B16
+	WORD $0x6e27e6d7 // fcmge v23.4s, v22.4s, v7.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V7.B16, V7.B16
+	WORD $0x6e28e6d7 // fcmge v23.4s, v22.4s, v8.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V8.B16, V8.B16
+	WORD $0x6e29e6d7 // fcmge v23.4s, v22.4s, v9.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V9.B16, V9.B16
+	WORD $0x6e2ae6d7 // fcmge v23.4s, v22.4s, v10.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V10.B16, V10.B16
+	WORD $0x6e2be6d7 // fcmge v23.4s, v22.4s, v11.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V11.B16, V11.B16
+	WORD $0x6e2ce6d7 // fcmge v23.4s, v22.4s, v12.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V12.B16, V12.B16
+	WORD $0x6e2de6d7 // fcmge v23.4s, v22.4s, v13.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V13.B16, V13.B16
+	WORD $0x6e2ee6d7 // fcmge v23.4s, v22.4s, v14.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V14.B16, V14.B16
+	WORD $0x6e2fe6d7 // fcmge v23.4s, v22.4s, v15.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V15.B16, V15.B16
+	WORD $0x6e30e6d7 // fcmge v23.4s, v22.4s, v16.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V16.B16, V16.B16
+	WORD $0x6e31e6d7 // fcmge v23.4s, v22.4s, v17.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V17.B16, V17.B16
+	WORD $0x6e32e6d7 // fcmge v23.4s, v22.4s, v18.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V18.B16, V18.B16
+	WORD $0x6e33e6d7 // fcmge v23.4s, v22.4s, v19.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V19.B16, V19.B16
+	WORD $0x6e34e6d7 // fcmge v23.4s, v22.4s, v20.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V20.B16, V20.B16
+	WORD $0x6e35e6d7 // fcmge v23.4s, v22.4s, v21.4s
+	WORD $0x6e205af7 // not v23.16b, v23.16b
+	VAND V23.B16, V21.B16, V21.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	FMOVQ F1, 16(R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F2, (R6)
+	FMOVQ F3, 16(R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F4, (R6)
+	FMOVQ F5, 16(R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F6, (R6)
+	FMOVQ F7, 16(R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F8, (R6)
+	FMOVQ F9, 16(R6)
+	ADD R2<<0, R4, R6
+	FMOVQ F10, (R6)
+	FMOVQ F11, 16(R6)
+	ADD R1<<1, R4, R2
+	FMOVQ F12, (R2)
+	FMOVQ F13, 16(R2)
+	ADD R3<<0, R4, R1
+	FMOVQ F14, (R1)
+	FMOVQ F15, 16(R1)
+	FMOVQ F16, (R5)
+	FMOVQ F17, 16(R5)
+	ADD R0<<0, R5, R1
+	FMOVQ F18, (R1)
+	FMOVQ F19, 16(R1)
+	ADD R0<<1, R5, R1
+	FMOVQ F20, (R1)
+	FMOVQ F21, 16(R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $11, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise12x2NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise12x2NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	VORR V0.B16, V0.B16, V18.B16
+	VORR V0.B16, V0.B16, V19.B16
+	VORR V0.B16, V0.B16, V20.B16
+	VORR V0.B16, V0.B16, V21.B16
+	VORR V0.B16, V0.B16, V22.B16
+	VORR V0.B16, V0.B16, V23.B16
+	B started
+zero:
+	VEOR V24.B16, V24.B16, V24.B16
+	VORR V24.B16, V24.B16, V0.B16
+	VORR V24.B16, V24.B16, V1.B16
+	VORR V24.B16, V24.B16, V2.B16
+	VORR V24.B16, V24.B16, V3.B16
+	VORR V24.B16, V24.B16, V4.B16
+	VORR V24.B16, V24.B16, V5.B16
+	VORR V24.B16, V24.B16, V6.B16
+	VORR V24.B16, V24.B16, V7.B16
+	VORR V24.B16, V24.B16, V8.B16
+	VORR V24.B16, V24.B16, V9.B16
+	VORR V24.B16, V24.B16, V10.B16
+	VORR V24.B16, V24.B16, V11.B16
+	VORR V24.B16, V24.B16, V12.B16
+	VORR V24.B16, V24.B16, V13.B16
+	VORR V24.B16, V24.B16, V14.B16
+	VORR V24.B16, V24.B16, V15.B16
+	VORR V24.B16, V24.B16, V16.B16
+	VORR V24.B16, V24.B16, V17.B16
+	VORR V24.B16, V24.B16, V18.B16
+	VORR V24.B16, V24.B16, V19.B16
+	VORR V24.B16, V24.B16, V20.B16
+	VORR V24.B16, V24.B16, V21.B16
+	VORR V24.B16, V24.B16, V22.B16
+	VORR V24.B16, V24.B16, V23.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V24.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V25.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V26.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V27.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V28.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F29
+	VFMLA V29.S4, V24.S4, V0.S4
+	FMOVQ 16(R8), F29
+	VFMLA V29.S4, V24.S4, V1.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V24.S4, V2.S4
+	VFMLA V29.S4, V25.S4, V0.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V24.S4, V3.S4
+	VFMLA V29.S4, V25.S4, V1.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V24.S4, V4.S4
+	VFMLA V29.S4, V25.S4, V2.S4
+	VFMLA V29.S4, V26.S4, V0.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V24.S4, V5.S4
+	VFMLA V29.S4, V25.S4, V3.S4
+	VFMLA V29.S4, V26.S4, V1.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V24.S4, V6.S4
+	VFMLA V29.S4, V25.S4, V4.S4
+	VFMLA V29.S4, V26.S4, V2.S4
+	VFMLA V29.S4, V27.S4, V0.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V24.S4, V7.S4
+	VFMLA V29.S4, V25.S4, V5.S4
+	VFMLA V29.S4, V26.S4, V3.S4
+	VFMLA V29.S4, V27.S4, V1.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V24.S4, V8.S4
+	VFMLA V29.S4, V25.S4, V6.S4
+	VFMLA V29.S4, V26.S4, V4.S4
+	VFMLA V29.S4, V27.S4, V2.S4
+	VFMLA V29.S4, V28.S4, V0.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V24.S4, V9.S4
+	VFMLA V29.S4, V25.S4, V7.S4
+	VFMLA V29.S4, V26.S4, V5.S4
+	VFMLA V29.S4, V27.S4, V3.S4
+	VFMLA V29.S4, V28.S4, V1.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V24.S4, V10.S4
+	VFMLA V29.S4, V25.S4, V8.S4
+	VFMLA V29.S4, V26.S4, V6.S4
+	VFMLA V29.S4, V27.S4, V4.S4
+	VFMLA V29.S4, V28.S4, V2.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V24.S4, V11.S4
+	VFMLA V29.S4, V25.S4, V9.S4
+	VFMLA V29.S4, V26.S4, V7.S4
+	VFMLA V29.S4, V27.S4, V5.S4
+	VFMLA V29.S4, V28.S4, V3.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V24.S4, V12.S4
+	VFMLA V29.S4, V25.S4, V10.S4
+	VFMLA V29.S4, V26.S4, V8.S4
+	VFMLA V29.S4, V27.S4, V6.S4
+	VFMLA V29.S4, V28.S4, V4.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V24.S4, V13.S4
+	VFMLA V29.S4, V25.S4, V11.S4
+	VFMLA V29.S4, V26.S4, V9.S4
+	VFMLA V29.S4, V27.S4, V7.S4
+	VFMLA V29.S4, V28.S4, V5.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V24.S4, V14.S4
+	VFMLA V29.S4, V25.S4, V12.S4
+	VFMLA V29.S4, V26.S4, V10.S4
+	VFMLA V29.S4, V27.S4, V8.S4
+	VFMLA V29.S4, V28.S4, V6.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V24.S4, V15.S4
+	VFMLA V29.S4, V25.S4, V13.S4
+	VFMLA V29.S4, V26.S4, V11.S4
+	VFMLA V29.S4, V27.S4, V9.S4
+	VFMLA V29.S4, V28.S4, V7.S4
+	FMOVQ (R9), F29
+	VFMLA V29.S4, V24.S4, V16.S4
+	VFMLA V29.S4, V25.S4, V14.S4
+	VFMLA V29.S4, V26.S4, V12.S4
+	VFMLA V29.S4, V27.S4, V10.S4
+	VFMLA V29.S4, V28.S4, V8.S4
+	FMOVQ 16(R9), F29
+	VFMLA V29.S4, V24.S4, V17.S4
+	VFMLA V29.S4, V25.S4, V15.S4
+	VFMLA V29.S4, V26.S4, V13.S4
+	VFMLA V29.S4, V27.S4, V11.S4
+	VFMLA V29.S4, V28.S4, V9.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F29
+	VFMLA V29.S4, V24.S4, V18.S4
+	VFMLA V29.S4, V25.S4, V16.S4
+	VFMLA V29.S4, V26.S4, V14.S4
+	VFMLA V29.S4, V27.S4, V12.S4
+	VFMLA V29.S4, V28.S4, V10.S4
+	FMOVQ 16(R8), F29
+	VFMLA V29.S4, V24.S4, V19.S4
+	VFMLA V29.S4, V25.S4, V17.S4
+	VFMLA V29.S4, V26.S4, V15.S4
+	VFMLA V29.S4, V27.S4, V13.S4
+	VFMLA V29.S4, V28.S4, V11.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F29
+	VFMLA V29.S4, V24.S4, V20.S4
+	VFMLA V29.S4, V25.S4, V18.S4
+	VFMLA V29.S4, V26.S4, V16.S4
+	VFMLA V29.S4, V27.S4, V14.S4
+	VFMLA V29.S4, V28.S4, V12.S4
+	FMOVQ 16(R8), F29
+	VFMLA V29.S4, V24.S4, V21.S4
+	VFMLA V29.S4, V25.S4, V19.S4
+	VFMLA V29.S4, V26.S4, V17.S4
+	VFMLA V29.S4, V27.S4, V15.S4
+	VFMLA V29.S4, V28.S4, V13.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F29
+	VFMLA V29.S4, V24.S4, V22.S4
+	VFMLA V29.S4, V25.S4, V20.S4
+	VFMLA V29.S4, V26.S4, V18.S4
+	VFMLA V29.S4, V27.S4, V16.S4
+	VFMLA V29.S4, V28.S4, V14.S4
+	FMOVQ 16(R8), F29
+	VFMLA V29.S4, V24.S4, V23.S4
+	VFMLA V29.S4, V25.S4, V21.S4
+	VFMLA V29.S4, V26.S4, V19.S4
+	VFMLA V29.S4, V27.S4, V17.S4
+	VFMLA V29.S4, V28.S4, V15.S4
+	ADD R4<<2, R9, R8
+	FMOVQ (R8), F24
+	VFMLA V24.S4, V25.S4, V22.S4
+	VFMLA V24.S4, V26.S4, V20.S4
+	VFMLA V24.S4, V27.S4, V18.S4
+	VFMLA V24.S4, V28.S4, V16.S4
+	FMOVQ 16(R8), F24
+	VFMLA V24.S4, V25.S4, V23.S4
+	VFMLA V24.S4, V26.S4, V21.S4
+	VFMLA V24.S4, V27.S4, V19.S4
+	VFMLA V24.S4, V28.S4, V17.S4
+	ADD R6<<0, R9, R8
+	FMOVQ (R8), F24
+	VFMLA V24.S4, V26.S4, V22.S4
+	VFMLA V24.S4, V27.S4, V20.S4
+	VFMLA V24.S4, V28.S4, V18.S4
+	FMOVQ 16(R8), F24
+	VFMLA V24.S4, V26.S4, V23.S4
+	VFMLA V24.S4, V27.S4, V21.S4
+	VFMLA V24.S4, V28.S4, V19.S4
+	ADD R5<<1, R9, R8
+	FMOVQ (R8), F24
+	VFMLA V24.S4, V27.S4, V22.S4
+	VFMLA V24.S4, V28.S4, V20.S4
+	FMOVQ 16(R8), F24
+	VFMLA V24.S4, V27.S4, V23.S4
+	VFMLA V24.S4, V28.S4, V21.S4
+	ADD R7<<0, R9, R8
+	FMOVQ (R8), F24
+	VFMLA V24.S4, V28.S4, V22.S4
+	FMOVQ 16(R8), F24
+	VFMLA V24.S4, V28.S4, V23.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ (R4), F24
+	WORD $0x4e38d400 // fadd v0.4s, v0.4s, v24.4s
+	FMOVQ 16(R4), F24
+	WORD $0x4e38d421 // fadd v1.4s, v1.4s, v24.4s
+	ADD R0<<0, R4, R6
+	FMOVQ (R6), F24
+	WORD $0x4e38d442 // fadd v2.4s, v2.4s, v24.4s
+	FMOVQ 16(R6), F24
+	WORD $0x4e38d463 // fadd v3.4s, v3.4s, v24.4s
+	ADD R0<<1, R4, R6
+	FMOVQ (R6), F24
+	WORD $0x4e38d484 // fadd v4.4s, v4.4s, v24.4s
+	FMOVQ 16(R6), F24
+	WORD $0x4e38d4a5 // fadd v5.4s, v5.4s, v24.4s
+	ADD R1<<0, R4, R6
+	FMOVQ (R6), F24
+	WORD $0x4e38d4c6 // fadd v6.4s, v6.4s, v24.4s
+	FMOVQ 16(R6), F24
+	WORD $0x4e38d4e7 // fadd v7.4s, v7.4s, v24.4s
+	ADD R0<<2, R4, R6
+	FMOVQ (R6), F24
+	WORD $0x4e38d508 // fadd v8.4s, v8.4s, v24.4s
+	FMOVQ 16(R6), F24
+	WORD $0x4e38d529 // fadd v9.4s, v9.4s, v24.4s
+	ADD R2<<0, R4, R6
+	FMOVQ (R6), F24
+	WORD $0x4e38d54a // fadd v10.4s, v10.4s, v24.4s
+	FMOVQ 16(R6), F24
+	WORD $0x4e38d56b // fadd v11.4s, v11.4s, v24.4s
+	ADD R1<<1, R4, R2
+	FMOVQ (R2), F24
+	WORD $0x4e38d58c // fadd v12.4s, v12.4s, v24.4s
+	FMOVQ 16(R2), F24
+	WORD $0x4e38d5ad // fadd v13.4s, v13.4s, v24.4s
+	ADD R3<<0, R4, R2
+	FMOVQ (R2), F24
+	WORD $0x4e38d5ce // fadd v14.4s, v14.4s, v24.4s
+	FMOVQ 16(R2), F24
+	WORD $0x4e38d5ef // fadd v15.4s, v15.4s, v24.4s
+	FMOVQ (R5), F24
+	WORD $0x4e38d610 // fadd v16.4s, v16.4s, v24.4s
+	FMOVQ 16(R5), F24
+	WORD $0x4e38d631 // fadd v17.4s, v17.4s, v24.4s
+	ADD R0<<0, R5, R2
+	FMOVQ (R2), F24
+	WORD $0x4e38d652 // fadd v18.4s, v18.4s, v24.4s
+	FMOVQ 16(R2), F24
+	WORD $0x4e38d673 // fadd v19.4s, v19.4s, v24.4s
+	ADD R0<<1, R5, R2
+	FMOVQ (R2), F24
+	WORD $0x4e38d694 // fadd v20.4s, v20.4s, v24.4s
+	FMOVQ 16(R2), F24
+	WORD $0x4e38d6b5 // fadd v21.4s, v21.4s, v24.4s
+	ADD R1<<0, R5, R0
+	FMOVQ (R0), F24
+	WORD $0x4e38d6d6 // fadd v22.4s, v22.4s, v24.4s
+	FMOVQ 16(R0), F24
+	WORD $0x4e38d6f7 // fadd v23.4s, v23.4s, v24.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V24.B16, V24.B16, V24.B16
+	WORD $0x6e20e719 // fcmge v25.4s, v24.4s, v0.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V0.B16, V0.B16
+	WORD $0x6e21e719 // fcmge v25.4s, v24.4s, v1.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V1.B16, V1.B16
+	WORD $0x6e22e719 // fcmge v25.4s, v24.4s, v2.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V2.B16, V2.B16
+	WORD $0x6e23e719 // fcmge v25.4s, v24.4s, v3.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V3.B16, V3.B16
+	WORD $0x6e24e719 // fcmge v25.4s, v24.4s, v4.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V4.B16, V4.B16
+	WORD $0x6e25e719 // fcmge v25.4s, v24.4s, v5.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V5.B16, V5.B16
+	WORD $0x6e26e719 // fcmge v25.4s, v24.4s, v6.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V6.B16, V6.B16
+	WORD $0x6e27e719 // fcmge v25.4s, v24.4s, v7.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V7.B16, V7.B16
+	WORD $0x6e28e719 // fcmge v25.4s, v24.4s, v8.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V8.B16, V8.B16
+	WORD $0x6e29e719 // fcmge v25.4s, v24.4s, v9.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V9.B16, V9.B16
+	WORD $0x6e2ae719 // fcmge v25.4s, v24.4s, v10.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V10.B16, V10.B16
+	WORD $0x6e2be719 // fcmge v25.4s, v24.4s, v11.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V11.B16, V11.B16
+	WORD $0x6e2ce719 // fcmge v25.4s, v24.4s, v12.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V12.B16, V12.B16
+	WORD $0x6e2de719 // fcmge v25.4s, v24.4s, v13.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V13.B16, V13.B16
+	WORD $0x6e2ee719 // fcmge v25.4s, v24.4s, v14.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V14.B16, V14.B16
+	WORD $0x6e2fe719 // fcmge v25.4s, v24.4s, v15.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V15.B16, V15.B16
+	WORD $0x6e30e719 // fcmge v25.4s, v24.4s, v16.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V16.B16, V16.B16
+	WORD $0x6e31e719 // fcmge v25.4s, v24.4s, v17.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V17.B16, V17.B16
+	WORD $0x6e32e719 // fcmge v25.4s, v24.4s, v18.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V18.B16, V18.B16
+	WORD $0x6e33e719 // fcmge v25.4s, v24.4s, v19.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V19.B16, V19.B16
+	WORD $0x6e34e719 // fcmge v25.4s, v24.4s, v20.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V20.B16, V20.B16
+	WORD $0x6e35e719 // fcmge v25.4s, v24.4s, v21.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V21.B16, V21.B16
+	WORD $0x6e36e719 // fcmge v25.4s, v24.4s, v22.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V22.B16, V22.B16
+	WORD $0x6e37e719 // fcmge v25.4s, v24.4s, v23.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V23.B16, V23.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	ADD R0<<3, R4, R5
+	FMOVQ F0, (R4)
+	FMOVQ F1, 16(R4)
+	ADD R0<<0, R4, R6
+	FMOVQ F2, (R6)
+	FMOVQ F3, 16(R6)
+	ADD R0<<1, R4, R6
+	FMOVQ F4, (R6)
+	FMOVQ F5, 16(R6)
+	ADD R1<<0, R4, R6
+	FMOVQ F6, (R6)
+	FMOVQ F7, 16(R6)
+	ADD R0<<2, R4, R6
+	FMOVQ F8, (R6)
+	FMOVQ F9, 16(R6)
+	ADD R2<<0, R4, R6
+	FMOVQ F10, (R6)
+	FMOVQ F11, 16(R6)
+	ADD R1<<1, R4, R2
+	FMOVQ F12, (R2)
+	FMOVQ F13, 16(R2)
+	ADD R3<<0, R4, R2
+	FMOVQ F14, (R2)
+	FMOVQ F15, 16(R2)
+	FMOVQ F16, (R5)
+	FMOVQ F17, 16(R5)
+	ADD R0<<0, R5, R2
+	FMOVQ F18, (R2)
+	FMOVQ F19, 16(R2)
+	ADD R0<<1, R5, R2
+	FMOVQ F20, (R2)
+	FMOVQ F21, 16(R2)
+	ADD R1<<0, R5, R0
+	FMOVQ F22, (R0)
+	FMOVQ F23, 16(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $12, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise1x3NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise1x3NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	B started
+zero:
+	VEOR V3.B16, V3.B16, V3.B16
+	VORR V3.B16, V3.B16, V0.B16
+	VORR V3.B16, V3.B16, V1.B16
+	VORR V3.B16, V3.B16, V2.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+tap:
+	MOVD 8(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V3.S4]
+	MOVD 24(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V4.S4]
+	MOVD 40(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V5.S4]
+	MOVD 56(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V6.S4]
+	MOVD 72(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V7.S4]
+	MOVD (R3), R6
+	ADD R1, R6, R6
+	FMOVQ (R6), F8
+	VFMLA V8.S4, V3.S4, V0.S4
+	FMOVQ 16(R6), F8
+	VFMLA V8.S4, V3.S4, V1.S4
+	FMOVQ 32(R6), F8
+	VFMLA V8.S4, V3.S4, V2.S4
+	ADD R4<<0, R6, R7
+	FMOVQ (R7), F3
+	VFMLA V3.S4, V4.S4, V0.S4
+	FMOVQ 16(R7), F3
+	VFMLA V3.S4, V4.S4, V1.S4
+	FMOVQ 32(R7), F3
+	VFMLA V3.S4, V4.S4, V2.S4
+	ADD R4<<1, R6, R7
+	FMOVQ (R7), F3
+	VFMLA V3.S4, V5.S4, V0.S4
+	FMOVQ 16(R7), F3
+	VFMLA V3.S4, V5.S4, V1.S4
+	FMOVQ 32(R7), F3
+	VFMLA V3.S4, V5.S4, V2.S4
+	ADD R5<<0, R6, R7
+	FMOVQ (R7), F3
+	VFMLA V3.S4, V6.S4, V0.S4
+	FMOVQ 16(R7), F3
+	VFMLA V3.S4, V6.S4, V1.S4
+	FMOVQ 32(R7), F3
+	VFMLA V3.S4, V6.S4, V2.S4
+	ADD R4<<2, R6, R7
+	FMOVQ (R7), F3
+	VFMLA V3.S4, V7.S4, V0.S4
+	FMOVQ 16(R7), F3
+	VFMLA V3.S4, V7.S4, V1.S4
+	FMOVQ 32(R7), F3
+	VFMLA V3.S4, V7.S4, V2.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R0
+	FMOVQ (R0), F3
+	WORD $0x4e23d400 // fadd v0.4s, v0.4s, v3.4s
+	FMOVQ 16(R0), F3
+	WORD $0x4e23d421 // fadd v1.4s, v1.4s, v3.4s
+	FMOVQ 32(R0), F3
+	WORD $0x4e23d442 // fadd v2.4s, v2.4s, v3.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V3.B16, V3.B16, V3.B16
+	WORD $0x6e20e464 // fcmge v4.4s, v3.4s, v0.4s
+	WORD $0x6e205884 // not v4.16b, v4.16b
+	VAND V4.B16, V0.B16, V0.B16
+	WORD $0x6e21e464 // fcmge v4.4s, v3.4s, v1.4s
+	WORD $0x6e205884 // not v4.16b, v4.16b
+	VAND V4.B16, V1.B16, V1.B16
+	WORD $0x6e22e464 // fcmge v4.4s, v3.4s, v2.4s
+	WORD $0x6e205884 // not v4.16b, v4.16b
+	VAND V4.B16, V2.B16, V2.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R0
+	FMOVQ F0, (R0)
+	FMOVQ F1, 16(R0)
+	FMOVQ F2, 32(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise2x3NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise2x3NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	B started
+zero:
+	VEOR V6.B16, V6.B16, V6.B16
+	VORR V6.B16, V6.B16, V0.B16
+	VORR V6.B16, V6.B16, V1.B16
+	VORR V6.B16, V6.B16, V2.B16
+	VORR V6.B16, V6.B16, V3.B16
+	VORR V6.B16, V6.B16, V4.B16
+	VORR V6.B16, V6.B16, V5.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+tap:
+	MOVD 8(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V6.S4]
+	MOVD 24(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V7.S4]
+	MOVD 40(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V8.S4]
+	MOVD 56(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V9.S4]
+	MOVD 72(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V10.S4]
+	MOVD (R3), R7
+	ADD R1, R7, R7
+	FMOVQ (R7), F11
+	VFMLA V11.S4, V6.S4, V0.S4
+	FMOVQ 16(R7), F11
+	VFMLA V11.S4, V6.S4, V1.S4
+	FMOVQ 32(R7), F11
+	VFMLA V11.S4, V6.S4, V2.S4
+	ADD R4<<0, R7, R8
+	FMOVQ (R8), F11
+	VFMLA V11.S4, V6.S4, V3.S4
+	VFMLA V11.S4, V7.S4, V0.S4
+	FMOVQ 16(R8), F11
+	VFMLA V11.S4, V6.S4, V4.S4
+	VFMLA V11.S4, V7.S4, V1.S4
+	FMOVQ 32(R8), F11
+	VFMLA V11.S4, V6.S4, V5.S4
+	VFMLA V11.S4, V7.S4, V2.S4
+	ADD R4<<1, R7, R8
+	FMOVQ (R8), F6
+	VFMLA V6.S4, V7.S4, V3.S4
+	VFMLA V6.S4, V8.S4, V0.S4
+	FMOVQ 16(R8), F6
+	VFMLA V6.S4, V7.S4, V4.S4
+	VFMLA V6.S4, V8.S4, V1.S4
+	FMOVQ 32(R8), F6
+	VFMLA V6.S4, V7.S4, V5.S4
+	VFMLA V6.S4, V8.S4, V2.S4
+	ADD R5<<0, R7, R8
+	FMOVQ (R8), F6
+	VFMLA V6.S4, V8.S4, V3.S4
+	VFMLA V6.S4, V9.S4, V0.S4
+	FMOVQ 16(R8), F6
+	VFMLA V6.S4, V8.S4, V4.S4
+	VFMLA V6.S4, V9.S4, V1.S4
+	FMOVQ 32(R8), F6
+	VFMLA V6.S4, V8.S4, V5.S4
+	VFMLA V6.S4, V9.S4, V2.S4
+	ADD R4<<2, R7, R8
+	FMOVQ (R8), F6
+	VFMLA V6.S4, V9.S4, V3.S4
+	VFMLA V6.S4, V10.S4, V0.S4
+	FMOVQ 16(R8), F6
+	VFMLA V6.S4, V9.S4, V4.S4
+	VFMLA V6.S4, V10.S4, V1.S4
+	FMOVQ 32(R8), F6
+	VFMLA V6.S4, V9.S4, V5.S4
+	VFMLA V6.S4, V10.S4, V2.S4
+	ADD R6<<0, R7, R8
+	FMOVQ (R8), F6
+	VFMLA V6.S4, V10.S4, V3.S4
+	FMOVQ 16(R8), F6
+	VFMLA V6.S4, V10.S4, V4.S4
+	FMOVQ 32(R8), F6
+	VFMLA V6.S4, V10.S4, V5.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
+	FMOVQ (R1), F6
+	WORD $0x4e26d400 // fadd v0.4s, v0.4s, v6.4s
+	FMOVQ 16(R1), F6
+	WORD $0x4e26d421 // fadd v1.4s, v1.4s, v6.4s
+	FMOVQ 32(R1), F6
+	WORD $0x4e26d442 // fadd v2.4s, v2.4s, v6.4s
+	ADD R0<<0, R1, R2
+	FMOVQ (R2), F6
+	WORD $0x4e26d463 // fadd v3.4s, v3.4s, v6.4s
+	FMOVQ 16(R2), F6
+	WORD $0x4e26d484 // fadd v4.4s, v4.4s, v6.4s
+	FMOVQ 32(R2), F6
+	WORD $0x4e26d4a5 // fadd v5.4s, v5.4s, v6.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V6.B16, V6.B16, V6.B16
+	WORD $0x6e20e4c7 // fcmge v7.4s, v6.4s, v0.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V0.B16, V0.B16
+	WORD $0x6e21e4c7 // fcmge v7.4s, v6.4s, v1.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V1.B16, V1.B16
+	WORD $0x6e22e4c7 // fcmge v7.4s, v6.4s, v2.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V2.B16, V2.B16
+	WORD $0x6e23e4c7 // fcmge v7.4s, v6.4s, v3.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V3.B16, V3.B16
+	WORD $0x6e24e4c7 // fcmge v7.4s, v6.4s, v4.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V4.B16, V4.B16
+	WORD $0x6e25e4c7 // fcmge v7.4s, v6.4s, v5.4s
+	WORD $0x6e2058e7 // not v7.16b, v7.16b
+	VAND V7.B16, V5.B16, V5.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R1
+	FMOVQ F0, (R1)
+	FMOVQ F1, 16(R1)
+	FMOVQ F2, 32(R1)
+	ADD R0<<0, R1, R2
+	FMOVQ F3, (R2)
+	FMOVQ F4, 16(R2)
+	FMOVQ F5, 32(R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise3x3NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise3x3NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	B started
+zero:
+	VEOR V9.B16, V9.B16, V9.B16
+	VORR V9.B16, V9.B16, V0.B16
+	VORR V9.B16, V9.B16, V1.B16
+	VORR V9.B16, V9.B16, V2.B16
+	VORR V9.B16, V9.B16, V3.B16
+	VORR V9.B16, V9.B16, V4.B16
+	VORR V9.B16, V9.B16, V5.B16
+	VORR V9.B16, V9.B16, V6.B16
+	VORR V9.B16, V9.B16, V7.B16
+	VORR V9.B16, V9.B16, V8.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+tap:
+	MOVD 8(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V9.S4]
+	MOVD 24(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V10.S4]
+	MOVD 40(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V11.S4]
+	MOVD 56(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V12.S4]
+	MOVD 72(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V13.S4]
+	MOVD (R3), R7
+	ADD R1, R7, R7
+	FMOVQ (R7), F14
+	VFMLA V14.S4, V9.S4, V0.S4
+	FMOVQ 16(R7), F14
+	VFMLA V14.S4, V9.S4, V1.S4
+	FMOVQ 32(R7), F14
+	VFMLA V14.S4, V9.S4, V2.S4
+	ADD R4<<0, R7, R8
+	FMOVQ (R8), F14
+	VFMLA V14.S4, V9.S4, V3.S4
+	VFMLA V14.S4, V10.S4, V0.S4
+	FMOVQ 16(R8), F14
+	VFMLA V14.S4, V9.S4, V4.S4
+	VFMLA V14.S4, V10.S4, V1.S4
+	FMOVQ 32(R8), F14
+	VFMLA V14.S4, V9.S4, V5.S4
+	VFMLA V14.S4, V10.S4, V2.S4
+	ADD R4<<1, R7, R8
+	FMOVQ (R8), F14
+	VFMLA V14.S4, V9.S4, V6.S4
+	VFMLA V14.S4, V10.S4, V3.S4
+	VFMLA V14.S4, V11.S4, V0.S4
+	FMOVQ 16(R8), F14
+	VFMLA V14.S4, V9.S4, V7.S4
+	VFMLA V14.S4, V10.S4, V4.S4
+	VFMLA V14.S4, V11.S4, V1.S4
+	FMOVQ 32(R8), F14
+	VFMLA V14.S4, V9.S4, V8.S4
+	VFMLA V14.S4, V10.S4, V5.S4
+	VFMLA V14.S4, V11.S4, V2.S4
+	ADD R5<<0, R7, R8
+	FMOVQ (R8), F9
+	VFMLA V9.S4, V10.S4, V6.S4
+	VFMLA V9.S4, V11.S4, V3.S4
+	VFMLA V9.S4, V12.S4, V0.S4
+	FMOVQ 16(R8), F9
+	VFMLA V9.S4, V10.S4, V7.S4
+	VFMLA V9.S4, V11.S4, V4.S4
+	VFMLA V9.S4, V12.S4, V1.S4
+	FMOVQ 32(R8), F9
+	VFMLA V9.S4, V10.S4, V8.S4
+	VFMLA V9.S4, V11.S4, V5.S4
+	VFMLA V9.S4, V12.S4, V2.S4
+	ADD R4<<2, R7, R8
+	FMOVQ (R8), F9
+	VFMLA V9.S4, V11.S4, V6.S4
+	VFMLA V9.S4, V12.S4, V3.S4
+	VFMLA V9.S4, V13.S4, V0.S4
+	FMOVQ 16(R8), F9
+	VFMLA V9.S4, V11.S4, V7.S4
+	VFMLA V9.S4, V12.S4, V4.S4
+	VFMLA V9.S4, V13.S4, V1.S4
+	FMOVQ 32(R8), F9
+	VFMLA V9.S4, V11.S4, V8.S4
+	VFMLA V9.S4, V12.S4, V5.S4
+	VFMLA V9.S4, V13.S4, V2.S4
+	ADD R6<<0, R7, R8
+	FMOVQ (R8), F9
+	VFMLA V9.S4, V12.S4, V6.S4
+	VFMLA V9.S4, V13.S4, V3.S4
+	FMOVQ 16(R8), F9
+	VFMLA V9.S4, V12.S4, V7.S4
+	VFMLA V9.S4, V13.S4, V4.S4
+	FMOVQ 32(R8), F9
+	VFMLA V9.S4, V12.S4, V8.S4
+	VFMLA V9.S4, V13.S4, V5.S4
+	ADD R5<<1, R7, R8
+	FMOVQ (R8), F9
+	VFMLA V9.S4, V13.S4, V6.S4
+	FMOVQ 16(R8), F9
+	VFMLA V9.S4, V13.S4, V7.S4
+	FMOVQ 32(R8), F9
+	VFMLA V9.S4, V13.S4, V8.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
+	FMOVQ (R1), F9
+	WORD $0x4e29d400 // fadd v0.4s, v0.4s, v9.4s
+	FMOVQ 16(R1), F9
+	WORD $0x4e29d421 // fadd v1.4s, v1.4s, v9.4s
+	FMOVQ 32(R1), F9
+	WORD $0x4e29d442 // fadd v2.4s, v2.4s, v9.4s
+	ADD R0<<0, R1, R2
+	FMOVQ (R2), F9
+	WORD $0x4e29d463 // fadd v3.4s, v3.4s, v9.4s
+	FMOVQ 16(R2), F9
+	WORD $0x4e29d484 // fadd v4.4s, v4.4s, v9.4s
+	FMOVQ 32(R2), F9
+	WORD $0x4e29d4a5 // fadd v5.4s, v5.4s, v9.4s
+	ADD R0<<1, R1, R2
+	FMOVQ (R2), F9
+	WORD $0x4e29d4c6 // fadd v6.4s, v6.4s, v9.4s
+	FMOVQ 16(R2), F9
+	WORD $0x4e29d4e7 // fadd v7.4s, v7.4s, v9.4s
+	FMOVQ 32(R2), F9
+	WORD $0x4e29d508 // fadd v8.4s, v8.4s, v9.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V9.B16, V9.B16, V9.B16
+	WORD $0x6e20e52a // fcmge v10.4s, v9.4s, v0.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V0.B16, V0.B16
+	WORD $0x6e21e52a // fcmge v10.4s, v9.4s, v1.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V1.B16, V1.B16
+	WORD $0x6e22e52a // fcmge v10.4s, v9.4s, v2.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V2.B16, V2.B16
+	WORD $0x6e23e52a // fcmge v10.4s, v9.4s, v3.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V3.B16, V3.B16
+	WORD $0x6e24e52a // fcmge v10.4s, v9.4s, v4.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V4.B16, V4.B16
+	WORD $0x6e25e52a // fcmge v10.4s, v9.4s, v5.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V5.B16, V5.B16
+	WORD $0x6e26e52a // fcmge v10.4s, v9.4s, v6.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V6.B16, V6.B16
+	WORD $0x6e27e52a // fcmge v10.4s, v9.4s, v7.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V7.B16, V7.B16
+	WORD $0x6e28e52a // fcmge v10.4s, v9.4s, v8.4s
+	WORD $0x6e20594a // not v10.16b, v10.16b
+	VAND V10.B16, V8.B16, V8.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R1
+	FMOVQ F0, (R1)
+	FMOVQ F1, 16(R1)
+	FMOVQ F2, 32(R1)
+	ADD R0<<0, R1, R2
+	FMOVQ F3, (R2)
+	FMOVQ F4, 16(R2)
+	FMOVQ F5, 32(R2)
+	ADD R0<<1, R1, R2
+	FMOVQ F6, (R2)
+	FMOVQ F7, 16(R2)
+	FMOVQ F8, 32(R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise4x3NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise4x3NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	B started
+zero:
+	VEOR V12.B16, V12.B16, V12.B16
+	VORR V12.B16, V12.B16, V0.B16
+	VORR V12.B16, V12.B16, V1.B16
+	VORR V12.B16, V12.B16, V2.B16
+	VORR V12.B16, V12.B16, V3.B16
+	VORR V12.B16, V12.B16, V4.B16
+	VORR V12.B16, V12.B16, V5.B16
+	VORR V12.B16, V12.B16, V6.B16
+	VORR V12.B16, V12.B16, V7.B16
+	VORR V12.B16, V12.B16, V8.B16
+	VORR V12.B16, V12.B16, V9.B16
+	VORR V12.B16, V12.B16, V10.B16
+	VORR V12.B16, V12.B16, V11.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V12.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V13.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V14.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V15.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V16.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	FMOVQ (R8), F17
+	VFMLA V17.S4, V12.S4, V0.S4
+	FMOVQ 16(R8), F17
+	VFMLA V17.S4, V12.S4, V1.S4
+	FMOVQ 32(R8), F17
+	VFMLA V17.S4, V12.S4, V2.S4
+	ADD R4<<0, R8, R9
+	FMOVQ (R9), F17
+	VFMLA V17.S4, V12.S4, V3.S4
+	VFMLA V17.S4, V13.S4, V0.S4
+	FMOVQ 16(R9), F17
+	VFMLA V17.S4, V12.S4, V4.S4
+	VFMLA V17.S4, V13.S4, V1.S4
+	FMOVQ 32(R9), F17
+	VFMLA V17.S4, V12.S4, V5.S4
+	VFMLA V17.S4, V13.S4, V2.S4
+	ADD R4<<1, R8, R9
+	FMOVQ (R9), F17
+	VFMLA V17.S4, V12.S4, V6.S4
+	VFMLA V17.S4, V13.S4, V3.S4
+	VFMLA V17.S4, V14.S4, V0.S4
+	FMOVQ 16(R9), F17
+	VFMLA V17.S4, V12.S4, V7.S4
+	VFMLA V17.S4, V13.S4, V4.S4
+	VFMLA V17.S4, V14.S4, V1.S4
+	FMOVQ 32(R9), F17
+	VFMLA V17.S4, V12.S4, V8.S4
+	VFMLA V17.S4, V13.S4, V5.S4
+	VFMLA V17.S4, V14.S4, V2.S4
+	ADD R5<<0, R8, R9
+	FMOVQ (R9), F17
+	VFMLA V17.S4, V12.S4, V9.S4
+	VFMLA V17.S4, V13.S4, V6.S4
+	VFMLA V17.S4, V14.S4, V3.S4
+	VFMLA V17.S4, V15.S4, V0.S4
+	FMOVQ 16(R9), F17
+	VFMLA V17.S4, V12.S4, V10.S4
+	VFMLA V17.S4, V13.S4, V7.S4
+	VFMLA V17.S4, V14.S4, V4.S4
+	VFMLA V17.S4, V15.S4, V1.S4
+	FMOVQ 32(R9), F17
+	VFMLA V17.S4, V12.S4, V11.S4
+	VFMLA V17.S4, V13.S4, V8.S4
+	VFMLA V17.S4, V14.S4, V5.S4
+	VFMLA V17.S4, V15.S4, V2.S4
+	ADD R4<<2, R8, R9
+	FMOVQ (R9), F12
+	VFMLA V12.S4, V13.S4, V9.S4
+	VFMLA V12.S4, V14.S4, V6.S4
+	VFMLA V12.S4, V15.S4, V3.S4
+	VFMLA V12.S4, V16.S4, V0.S4
+	FMOVQ 16(R9), F12
+	VFMLA V12.S4, V13.S4, V10.S4
+	VFMLA V12.S4, V14.S4, V7.S4
+	VFMLA V12.S4, V15.S4, V4.S4
+	VFMLA V12.S4, V16.S4, V1.S4
+	FMOVQ 32(R9), F12
+	VFMLA V12.S4, V13.S4, V11.S4
+	VFMLA V12.S4, V14.S4, V8.S4
+	VFMLA V12.S4, V15.S4, V5.S4
+	VFMLA V12.S4, V16.S4, V2.S4
+	ADD R6<<0, R8, R9
+	FMOVQ (R9), F12
+	VFMLA V12.S4, V14.S4, V9.S4
+	VFMLA V12.S4, V15.S4, V6.S4
+	VFMLA V12.S4, V16.S4, V3.S4
+	FMOVQ 16(R9), F12
+	VFMLA V12.S4, V14.S4, V10.S4
+	VFMLA V12.S4, V15.S4, V7.S4
+	VFMLA V12.S4, V16.S4, V4.S4
+	FMOVQ 32(R9), F12
+	VFMLA V12.S4, V14.S4, V11.S4
+	VFMLA V12.S4, V15.S4, V8.S4
+	VFMLA V12.S4, V16.S4, V5.S4
+	ADD R5<<1, R8, R9
+	FMOVQ (R9), F12
+	VFMLA V12.S4, V15.S4, V9.S4
+	VFMLA V12.S4, V16.S4, V6.S4
+	FMOVQ 16(R9), F12
+	VFMLA V12.S4, V15.S4, V10.S4
+	VFMLA V12.S4, V16.S4, V7.S4
+	FMOVQ 32(R9), F12
+	VFMLA V12.S4, V15.S4, V11.S4
+	VFMLA V12.S4, V16.S4, V8.S4
+	ADD R7<<0, R8, R9
+	FMOVQ (R9), F12
+	VFMLA V12.S4, V16.S4, V9.S4
+	FMOVQ 16(R9), F12
+	VFMLA V12.S4, V16.S4, V10.S4
+	FMOVQ 32(R9), F12
+	VFMLA V12.S4, V16.S4, V11.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD res+72(FP), R2
+	FMOVQ (R2), F12
+	WORD $0x4e2cd400 // fadd v0.4s, v0.4s, v12.4s
+	FMOVQ 16(R2), F12
+	WORD $0x4e2cd421 // fadd v1.4s, v1.4s, v12.4s
+	FMOVQ 32(R2), F12
+	WORD $0x4e2cd442 // fadd v2.4s, v2.4s, v12.4s
+	ADD R0<<0, R2, R3
+	FMOVQ (R3), F12
+	WORD $0x4e2cd463 // fadd v3.4s, v3.4s, v12.4s
+	FMOVQ 16(R3), F12
+	WORD $0x4e2cd484 // fadd v4.4s, v4.4s, v12.4s
+	FMOVQ 32(R3), F12
+	WORD $0x4e2cd4a5 // fadd v5.4s, v5.4s, v12.4s
+	ADD R0<<1, R2, R3
+	FMOVQ (R3), F12
+	WORD $0x4e2cd4c6 // fadd v6.4s, v6.4s, v12.4s
+	FMOVQ 16(R3), F12
+	WORD $0x4e2cd4e7 // fadd v7.4s, v7.4s, v12.4s
+	FMOVQ 32(R3), F12
+	WORD $0x4e2cd508 // fadd v8.4s, v8.4s, v12.4s
+	ADD R1<<0, R2, R0
+	FMOVQ (R0), F12
+	WORD $0x4e2cd529 // fadd v9.4s, v9.4s, v12.4s
+	FMOVQ 16(R0), F12
+	WORD $0x4e2cd54a // fadd v10.4s, v10.4s, v12.4s
+	FMOVQ 32(R0), F12
+	WORD $0x4e2cd56b // fadd v11.4s, v11.4s, v12.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V12.B16, V12.B16, V12.B16
+	WORD $0x6e20e58d // fcmge v13.4s, v12.4s, v0.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V0.B16, V0.B16
+	WORD $0x6e21e58d // fcmge v13.4s, v12.4s, v1.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V1.B16, V1.B16
+	WORD $0x6e22e58d // fcmge v13.4s, v12.4s, v2.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V2.B16, V2.B16
+	WORD $0x6e23e58d // fcmge v13.4s, v12.4s, v3.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V3.B16, V3.B16
+	WORD $0x6e24e58d // fcmge v13.4s, v12.4s, v4.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V4.B16, V4.B16
+	WORD $0x6e25e58d // fcmge v13.4s, v12.4s, v5.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V5.B16, V5.B16
+	WORD $0x6e26e58d // fcmge v13.4s, v12.4s, v6.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V6.B16, V6.B16
+	WORD $0x6e27e58d // fcmge v13.4s, v12.4s, v7.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V7.B16, V7.B16
+	WORD $0x6e28e58d // fcmge v13.4s, v12.4s, v8.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V8.B16, V8.B16
+	WORD $0x6e29e58d // fcmge v13.4s, v12.4s, v9.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V9.B16, V9.B16
+	WORD $0x6e2ae58d // fcmge v13.4s, v12.4s, v10.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V10.B16, V10.B16
+	WORD $0x6e2be58d // fcmge v13.4s, v12.4s, v11.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V11.B16, V11.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD dst+0(FP), R2
+	FMOVQ F0, (R2)
+	FMOVQ F1, 16(R2)
+	FMOVQ F2, 32(R2)
+	ADD R0<<0, R2, R3
+	FMOVQ F3, (R3)
+	FMOVQ F4, 16(R3)
+	FMOVQ F5, 32(R3)
+	ADD R0<<1, R2, R3
+	FMOVQ F6, (R3)
+	FMOVQ F7, 16(R3)
+	FMOVQ F8, 32(R3)
+	ADD R1<<0, R2, R0
+	FMOVQ F9, (R0)
+	FMOVQ F10, 16(R0)
+	FMOVQ F11, 32(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise5x3NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise5x3NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	B started
+zero:
+	VEOR V15.B16, V15.B16, V15.B16
+	VORR V15.B16, V15.B16, V0.B16
+	VORR V15.B16, V15.B16, V1.B16
+	VORR V15.B16, V15.B16, V2.B16
+	VORR V15.B16, V15.B16, V3.B16
+	VORR V15.B16, V15.B16, V4.B16
+	VORR V15.B16, V15.B16, V5.B16
+	VORR V15.B16, V15.B16, V6.B16
+	VORR V15.B16, V15.B16, V7.B16
+	VORR V15.B16, V15.B16, V8.B16
+	VORR V15.B16, V15.B16, V9.B16
+	VORR V15.B16, V15.B16, V10.B16
+	VORR V15.B16, V15.B16, V11.B16
+	VORR V15.B16, V15.B16, V12.B16
+	VORR V15.B16, V15.B16, V13.B16
+	VORR V15.B16, V15.B16, V14.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V15.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V16.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V17.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V18.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V19.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F20
+	VFMLA V20.S4, V15.S4, V0.S4
+	FMOVQ 16(R8), F20
+	VFMLA V20.S4, V15.S4, V1.S4
+	FMOVQ 32(R8), F20
+	VFMLA V20.S4, V15.S4, V2.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F20
+	VFMLA V20.S4, V15.S4, V3.S4
+	VFMLA V20.S4, V16.S4, V0.S4
+	FMOVQ 16(R10), F20
+	VFMLA V20.S4, V15.S4, V4.S4
+	VFMLA V20.S4, V16.S4, V1.S4
+	FMOVQ 32(R10), F20
+	VFMLA V20.S4, V15.S4, V5.S4
+	VFMLA V20.S4, V16.S4, V2.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F20
+	VFMLA V20.S4, V15.S4, V6.S4
+	VFMLA V20.S4, V16.S4, V3.S4
+	VFMLA V20.S4, V17.S4, V0.S4
+	FMOVQ 16(R10), F20
+	VFMLA V20.S4, V15.S4, V7.S4
+	VFMLA V20.S4, V16.S4, V4.S4
+	VFMLA V20.S4, V17.S4, V1.S4
+	FMOVQ 32(R10), F20
+	VFMLA V20.S4, V15.S4, V8.S4
+	VFMLA V20.S4, V16.S4, V5.S4
+	VFMLA V20.S4, V17.S4, V2.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F20
+	VFMLA V20.S4, V15.S4, V9.S4
+	VFMLA V20.S4, V16.S4, V6.S4
+	VFMLA V20.S4, V17.S4, V3.S4
+	VFMLA V20.S4, V18.S4, V0.S4
+	FMOVQ 16(R10), F20
+	VFMLA V20.S4, V15.S4, V10.S4
+	VFMLA V20.S4, V16.S4, V7.S4
+	VFMLA V20.S4, V17.S4, V4.S4
+	VFMLA V20.S4, V18.S4, V1.S4
+	FMOVQ 32(R10), F20
+	VFMLA V20.S4, V15.S4, V11.S4
+	VFMLA V20.S4, V16.S4, V8.S4
+	VFMLA V20.S4, V17.S4, V5.S4
+	VFMLA V20.S4, V18.S4, V2.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F20
+	VFMLA V20.S4, V15.S4, V12.S4
+	VFMLA V20.S4, V16.S4, V9.S4
+	VFMLA V20.S4, V17.S4, V6.S4
+	VFMLA V20.S4, V18.S4, V3.S4
+	VFMLA V20.S4, V19.S4, V0.S4
+	FMOVQ 16(R10), F20
+	VFMLA V20.S4, V15.S4, V13.S4
+	VFMLA V20.S4, V16.S4, V10.S4
+	VFMLA V20.S4, V17.S4, V7.S4
+	VFMLA V20.S4, V18.S4, V4.S4
+	VFMLA V20.S4, V19.S4, V1.S4
+	FMOVQ 32(R10), F20
+	VFMLA V20.S4, V15.S4, V14.S4
+	VFMLA V20.S4, V16.S4, V11.S4
+	VFMLA V20.S4, V17.S4, V8.S4
+	VFMLA V20.S4, V18.S4, V5.S4
+	VFMLA V20.S4, V19.S4, V2.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V16.S4, V12.S4
+	VFMLA V15.S4, V17.S4, V9.S4
+	VFMLA V15.S4, V18.S4, V6.S4
+	VFMLA V15.S4, V19.S4, V3.S4
+	FMOVQ 16(R10), F15
+	VFMLA V15.S4, V16.S4, V13.S4
+	VFMLA V15.S4, V17.S4, V10.S4
+	VFMLA V15.S4, V18.S4, V7.S4
+	VFMLA V15.S4, V19.S4, V4.S4
+	FMOVQ 32(R10), F15
+	VFMLA V15.S4, V16.S4, V14.S4
+	VFMLA V15.S4, V17.S4, V11.S4
+	VFMLA V15.S4, V18.S4, V8.S4
+	VFMLA V15.S4, V19.S4, V5.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V17.S4, V12.S4
+	VFMLA V15.S4, V18.S4, V9.S4
+	VFMLA V15.S4, V19.S4, V6.S4
+	FMOVQ 16(R10), F15
+	VFMLA V15.S4, V17.S4, V13.S4
+	VFMLA V15.S4, V18.S4, V10.S4
+	VFMLA V15.S4, V19.S4, V7.S4
+	FMOVQ 32(R10), F15
+	VFMLA V15.S4, V17.S4, V14.S4
+	VFMLA V15.S4, V18.S4, V11.S4
+	VFMLA V15.S4, V19.S4, V8.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F15
+	VFMLA V15.S4, V18.S4, V12.S4
+	VFMLA V15.S4, V19.S4, V9.S4
+	FMOVQ 16(R10), F15
+	VFMLA V15.S4, V18.S4, V13.S4
+	VFMLA V15.S4, V19.S4, V10.S4
+	FMOVQ 32(R10), F15
+	VFMLA V15.S4, V18.S4, V14.S4
+	VFMLA V15.S4, V19.S4, V11.S4
+	FMOVQ (R9), F15
+	VFMLA V15.S4, V19.S4, V12.S4
+	FMOVQ 16(R9), F15
+	VFMLA V15.S4, V19.S4, V13.S4
+	FMOVQ 32(R9), F15
+	VFMLA V15.S4, V19.S4, V14.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD res+72(FP), R2
+	FMOVQ (R2), F15
+	WORD $0x4e2fd400 // fadd v0.4s, v0.4s, v15.4s
+	FMOVQ 16(R2), F15
+	WORD $0x4e2fd421 // fadd v1.4s, v1.4s, v15.4s
+	FMOVQ 32(R2), F15
+	WORD $0x4e2fd442 // fadd v2.4s, v2.4s, v15.4s
+	ADD R0<<0, R2, R3
+	FMOVQ (R3), F15
+	WORD $0x4e2fd463 // fadd v3.4s, v3.4s, v15.4s
+	FMOVQ 16(R3), F15
+	WORD $0x4e2fd484 // fadd v4.4s, v4.4s, v15.4s
+	FMOVQ 32(R3), F15
+	WORD $0x4e2fd4a5 // fadd v5.4s, v5.4s, v15.4s
+	ADD R0<<1, R2, R3
+	FMOVQ (R3), F15
+	WORD $0x4e2fd4c6 // fadd v6.4s, v6.4s, v15.4s
+	FMOVQ 16(R3), F15
+	WORD $0x4e2fd4e7 // fadd v7.4s, v7.4s, v15.4s
+	FMOVQ 32(R3), F15
+	WORD $0x4e2fd508 // fadd v8.4s, v8.4s, v15.4s
+	ADD R1<<0, R2, R3
+	FMOVQ (R3), F15
+	WORD $0x4e2fd529 // fadd v9.4s, v9.4s, v15.4s
+	FMOVQ 16(R3), F15
+	WORD $0x4e2fd54a // fadd v10.4s, v10.4s, v15.4s
+	FMOVQ 32(R3), F15
+	WORD $0x4e2fd56b // fadd v11.4s, v11.4s, v15.4s
+	ADD R0<<2, R2, R1
+	FMOVQ (R1), F15
+	WORD $0x4e2fd58c // fadd v12.4s, v12.4s, v15.4s
+	FMOVQ 16(R1), F15
+	WORD $0x4e2fd5ad // fadd v13.4s, v13.4s, v15.4s
+	FMOVQ 32(R1), F15
+	WORD $0x4e2fd5ce // fadd v14.4s, v14.4s, v15.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V15.B16, V15.B16, V15.B16
+	WORD $0x6e20e5f0 // fcmge v16.4s, v15.4s, v0.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V0.B16, V0.B16
+	WORD $0x6e21e5f0 // fcmge v16.4s, v15.4s, v1.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V1.B16, V1.B16
+	WORD $0x6e22e5f0 // fcmge v16.4s, v15.4s, v2.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V2.B16, V2.B16
+	WORD $0x6e23e5f0 // fcmge v16.4s, v15.4s, v3.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V3.B16, V3.B16
+	WORD $0x6e24e5f0 // fcmge v16.4s, v15.4s, v4.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V4.B16, V4.B16
+	WORD $0x6e25e5f0 // fcmge v16.4s, v15.4s, v5.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V5.B16, V5.B16
+	WORD $0x6e26e5f0 // fcmge v16.4s, v15.4s, v6.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V6.B16, V6.B16
+	WORD $0x6e27e5f0 // fcmge v16.4s, v15.4s, v7.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V7.B16, V7.B16
+	WORD $0x6e28e5f0 // fcmge v16.4s, v15.4s, v8.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V8.B16, V8.B16
+	WORD $0x6e29e5f0 // fcmge v16.4s, v15.4s, v9.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V9.B16, V9.B16
+	WORD $0x6e2ae5f0 // fcmge v16.4s, v15.4s, v10.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V10.B16, V10.B16
+	WORD $0x6e2be5f0 // fcmge v16.4s, v15.4s, v11.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V11.B16, V11.B16
+	WORD $0x6e2ce5f0 // fcmge v16.4s, v15.4s, v12.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V12.B16, V12.B16
+	WORD $0x6e2de5f0 // fcmge v16.4s, v15.4s, v13.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V13.B16, V13.B16
+	WORD $0x6e2ee5f0 // fcmge v16.4s, v15.4s, v14.4s
+	WORD $0x6e205a10 // not v16.16b, v16.16b
+	VAND V16.B16, V14.B16, V14.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD dst+0(FP), R2
+	FMOVQ F0, (R2)
+	FMOVQ F1, 16(R2)
+	FMOVQ F2, 32(R2)
+	ADD R0<<0, R2, R3
+	FMOVQ F3, (R3)
+	FMOVQ F4, 16(R3)
+	FMOVQ F5, 32(R3)
+	ADD R0<<1, R2, R3
+	FMOVQ F6, (R3)
+	FMOVQ F7, 16(R3)
+	FMOVQ F8, 32(R3)
+	ADD R1<<0, R2, R3
+	FMOVQ F9, (R3)
+	FMOVQ F10, 16(R3)
+	FMOVQ F11, 32(R3)
+	ADD R0<<2, R2, R1
+	FMOVQ F12, (R1)
+	FMOVQ F13, 16(R1)
+	FMOVQ F14, 32(R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise6x3NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise6x3NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	B started
+zero:
+	VEOR V18.B16, V18.B16, V18.B16
+	VORR V18.B16, V18.B16, V0.B16
+	VORR V18.B16, V18.B16, V1.B16
+	VORR V18.B16, V18.B16, V2.B16
+	VORR V18.B16, V18.B16, V3.B16
+	VORR V18.B16, V18.B16, V4.B16
+	VORR V18.B16, V18.B16, V5.B16
+	VORR V18.B16, V18.B16, V6.B16
+	VORR V18.B16, V18.B16, V7.B16
+	VORR V18.B16, V18.B16, V8.B16
+	VORR V18.B16, V18.B16, V9.B16
+	VORR V18.B16, V18.B16, V10.B16
+	VORR V18.B16, V18.B16, V11.B16
+	VORR V18.B16, V18.B16, V12.B16
+	VORR V18.B16, V18.B16, V13.B16
+	VORR V18.B16, V18.B16, V14.B16
+	VORR V18.B16, V18.B16, V15.B16
+	VORR V18.B16, V18.B16, V16.B16
+	VORR V18.B16, V18.B16, V17.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V18.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V19.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V20.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V21.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V22.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F23
+	VFMLA V23.S4, V18.S4, V0.S4
+	FMOVQ 16(R8), F23
+	VFMLA V23.S4, V18.S4, V1.S4
+	FMOVQ 32(R8), F23
+	VFMLA V23.S4, V18.S4, V2.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F23
+	VFMLA V23.S4, V18.S4, V3.S4
+	VFMLA V23.S4, V19.S4, V0.S4
+	FMOVQ 16(R10), F23
+	VFMLA V23.S4, V18.S4, V4.S4
+	VFMLA V23.S4, V19.S4, V1.S4
+	FMOVQ 32(R10), F23
+	VFMLA V23.S4, V18.S4, V5.S4
+	VFMLA V23.S4, V19.S4, V2.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F23
+	VFMLA V23.S4, V18.S4, V6.S4
+	VFMLA V23.S4, V19.S4, V3.S4
+	VFMLA V23.S4, V20.S4, V0.S4
+	FMOVQ 16(R10), F23
+	VFMLA V23.S4, V18.S4, V7.S4
+	VFMLA V23.S4, V19.S4, V4.S4
+	VFMLA V23.S4, V20.S4, V1.S4
+	FMOVQ 32(R10), F23
+	VFMLA V23.S4, V18.S4, V8.S4
+	VFMLA V23.S4, V19.S4, V5.S4
+	VFMLA V23.S4, V20.S4, V2.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F23
+	VFMLA V23.S4, V18.S4, V9.S4
+	VFMLA V23.S4, V19.S4, V6.S4
+	VFMLA V23.S4, V20.S4, V3.S4
+	VFMLA V23.S4, V21.S4, V0.S4
+	FMOVQ 16(R10), F23
+	VFMLA V23.S4, V18.S4, V10.S4
+	VFMLA V23.S4, V19.S4, V7.S4
+	VFMLA V23.S4, V20.S4, V4.S4
+	VFMLA V23.S4, V21.S4, V1.S4
+	FMOVQ 32(R10), F23
+	VFMLA V23.S4, V18.S4, V11.S4
+	VFMLA V23.S4, V19.S4, V8.S4
+	VFMLA V23.S4, V20.S4, V5.S4
+	VFMLA V23.S4, V21.S4, V2.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F23
+	VFMLA V23.S4, V18.S4, V12.S4
+	VFMLA V23.S4, V19.S4, V9.S4
+	VFMLA V23.S4, V20.S4, V6.S4
+	VFMLA V23.S4, V21.S4, V3.S4
+	VFMLA V23.S4, V22.S4, V0.S4
+	FMOVQ 16(R10), F23
+	VFMLA V23.S4, V18.S4, V13.S4
+	VFMLA V23.S4, V19.S4, V10.S4
+	VFMLA V23.S4, V20.S4, V7.S4
+	VFMLA V23.S4, V21.S4, V4.S4
+	VFMLA V23.S4, V22.S4, V1.S4
+	FMOVQ 32(R10), F23
+	VFMLA V23.S4, V18.S4, V14.S4
+	VFMLA V23.S4, V19.S4, V11.S4
+	VFMLA V23.S4, V20.S4, V8.S4
+	VFMLA V23.S4, V21.S4, V5.S4
+	VFMLA V23.S4, V22.S4, V2.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F23
+	VFMLA V23.S4, V18.S4, V15.S4
+	VFMLA V23.S4, V19.S4, V12.S4
+	VFMLA V23.S4, V20.S4, V9.S4
+	VFMLA V23.S4, V21.S4, V6.S4
+	VFMLA V23.S4, V22.S4, V3.S4
+	FMOVQ 16(R10), F23
+	VFMLA V23.S4, V18.S4, V16.S4
+	VFMLA V23.S4, V19.S4, V13.S4
+	VFMLA V23.S4, V20.S4, V10.S4
+	VFMLA V23.S4, V21.S4, V7.S4
+	VFMLA V23.S4, V22.S4, V4.S4
+	FMOVQ 32(R10), F23
+	VFMLA V23.S4, V18.S4, V17.S4
+	VFMLA V23.S4, V19.S4, V14.S4
+	VFMLA V23.S4, V20.S4, V11.S4
+	VFMLA V23.S4, V21.S4, V8.S4
+	VFMLA V23.S4, V22.S4, V5.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F18
+	VFMLA V18.S4, V19.S4, V15.S4
+	VFMLA V18.S4, V20.S4, V12.S4
+	VFMLA V18.S4, V21.S4, V9.S4
+	VFMLA V18.S4, V22.S4, V6.S4
+	FMOVQ 16(R10), F18
+	VFMLA V18.S4, V19.S4, V16.S4
+	VFMLA V18.S4, V20.S4, V13.S4
+	VFMLA V18.S4, V21.S4, V10.S4
+	VFMLA V18.S4, V22.S4, V7.S4
+	FMOVQ 32(R10), F18
+	VFMLA V18.S4, V19.S4, V17.S4
+	VFMLA V18.S4, V20.S4, V14.S4
+	VFMLA V18.S4, V21.S4, V11.S4
+	VFMLA V18.S4, V22.S4, V8.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F18
+	VFMLA V18.S4, V20.S4, V15.S4
+	VFMLA V18.S4, V21.S4, V12.S4
+	VFMLA V18.S4, V22.S4, V9.S4
+	FMOVQ 16(R10), F18
+	VFMLA V18.S4, V20.S4, V16.S4
+	VFMLA V18.S4, V21.S4, V13.S4
+	VFMLA V18.S4, V22.S4, V10.S4
+	FMOVQ 32(R10), F18
+	VFMLA V18.S4, V20.S4, V17.S4
+	VFMLA V18.S4, V21.S4, V14.S4
+	VFMLA V18.S4, V22.S4, V11.S4
+	FMOVQ (R9), F18
+	VFMLA V18.S4, V21.S4, V15.S4
+	VFMLA V18.S4, V22.S4, V12.S4
+	FMOVQ 16(R9), F18
+	VFMLA V18.S4, V21.S4, V16.S4
+	VFMLA V18.S4, V22.S4, V13.S4
+	FMOVQ 32(R9), F18
+	VFMLA V18.S4, V21.S4, V17.S4
+	VFMLA V18.S4, V22.S4, V14.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F18
+	VFMLA V18.S4, V22.S4, V15.S4
+	FMOVQ 16(R8), F18
+	VFMLA V18.S4, V22.S4, V16.S4
+	FMOVQ 32(R8), F18
+	VFMLA V18.S4, V22.S4, V17.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD res+72(FP), R3
+	FMOVQ (R3), F18
+	WORD $0x4e32d400 // fadd v0.4s, v0.4s, v18.4s
+	FMOVQ 16(R3), F18
+	WORD $0x4e32d421 // fadd v1.4s, v1.4s, v18.4s
+	FMOVQ 32(R3), F18
+	WORD $0x4e32d442 // fadd v2.4s, v2.4s, v18.4s
+	ADD R0<<0, R3, R4
+	FMOVQ (R4), F18
+	WORD $0x4e32d463 // fadd v3.4s, v3.4s, v18.4s
+	FMOVQ 16(R4), F18
+	WORD $0x4e32d484 // fadd v4.4s, v4.4s, v18.4s
+	FMOVQ 32(R4), F18
+	WORD $0x4e32d4a5 // fadd v5.4s, v5.4s, v18.4s
+	ADD R0<<1, R3, R4
+	FMOVQ (R4), F18
+	WORD $0x4e32d4c6 // fadd v6.4s, v6.4s, v18.4s
+	FMOVQ 16(R4), F18
+	WORD $0x4e32d4e7 // fadd v7.4s, v7.4s, v18.4s
+	FMOVQ 32(R4), F18
+	WORD $0x4e32d508 // fadd v8.4s, v8.4s, v18.4s
+	ADD R1<<0, R3, R4
+	FMOVQ (R4), F18
+	WORD $0x4e32d529 // fadd v9.4s, v9.4s, v18.4s
+	FMOVQ 16(R4), F18
+	WORD $0x4e32d54a // fadd v10.4s, v10.4s, v18.4s
+	FMOVQ 32(R4), F18
+	WORD $0x4e32d56b // fadd v11.4s, v11.4s, v18.4s
+	ADD R0<<2, R3, R1
+	FMOVQ (R1), F18
+	WORD $0x4e32d58c // fadd v12.4s, v12.4s, v18.4s
+	FMOVQ 16(R1), F18
+	WORD $0x4e32d5ad // fadd v13.4s, v13.4s, v18.4s
+	FMOVQ 32(R1), F18
+	WORD $0x4e32d5ce // fadd v14.4s, v14.4s, v18.4s
+	ADD R2<<0, R3, R0
+	FMOVQ (R0), F18
+	WORD $0x4e32d5ef // fadd v15.4s, v15.4s, v18.4s
+	FMOVQ 16(R0), F18
+	WORD $0x4e32d610 // fadd v16.4s, v16.4s, v18.4s
+	FMOVQ 32(R0), F18
+	WORD $0x4e32d631 // fadd v17.4s, v17.4s, v18.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V18.B16, V18.B16, V18.B16
+	WORD $0x6e20e653 // fcmge v19.4s, v18.4s, v0.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V0.B16, V0.B16
+	WORD $0x6e21e653 // fcmge v19.4s, v18.4s, v1.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V1.B16, V1.B16
+	WORD $0x6e22e653 // fcmge v19.4s, v18.4s, v2.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V2.B16, V2.B16
+	WORD $0x6e23e653 // fcmge v19.4s, v18.4s, v3.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V3.B16, V3.B16
+	WORD $0x6e24e653 // fcmge v19.4s, v18.4s, v4.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V4.B16, V4.B16
+	WORD $0x6e25e653 // fcmge v19.4s, v18.4s, v5.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V5.B16, V5.B16
+	WORD $0x6e26e653 // fcmge v19.4s, v18.4s, v6.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V6.B16, V6.B16
+	WORD $0x6e27e653 // fcmge v19.4s, v18.4s, v7.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V7.B16, V7.B16
+	WORD $0x6e28e653 // fcmge v19.4s, v18.4s, v8.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V8.B16, V8.B16
+	WORD $0x6e29e653 // fcmge v19.4s, v18.4s, v9.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V9.B16, V9.B16
+	WORD $0x6e2ae653 // fcmge v19.4s, v18.4s, v10.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V10.B16, V10.B16
+	WORD $0x6e2be653 // fcmge v19.4s, v18.4s, v11.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V11.B16, V11.B16
+	WORD $0x6e2ce653 // fcmge v19.4s, v18.4s, v12.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V12.B16, V12.B16
+	WORD $0x6e2de653 // fcmge v19.4s, v18.4s, v13.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V13.B16, V13.B16
+	WORD $0x6e2ee653 // fcmge v19.4s, v18.4s, v14.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V14.B16, V14.B16
+	WORD $0x6e2fe653 // fcmge v19.4s, v18.4s, v15.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V15.B16, V15.B16
+	WORD $0x6e30e653 // fcmge v19.4s, v18.4s, v16.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V16.B16, V16.B16
+	WORD $0x6e31e653 // fcmge v19.4s, v18.4s, v17.4s
+	WORD $0x6e205a73 // not v19.16b, v19.16b
+	VAND V19.B16, V17.B16, V17.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD dst+0(FP), R3
+	FMOVQ F0, (R3)
+	FMOVQ F1, 16(R3)
+	FMOVQ F2, 32(R3)
+	ADD R0<<0, R3, R4
+	FMOVQ F3, (R4)
+	FMOVQ F4, 16(R4)
+	FMOVQ F5, 32(R4)
+	ADD R0<<1, R3, R4
+	FMOVQ F6, (R4)
+	FMOVQ F7, 16(R4)
+	FMOVQ F8, 32(R4)
+	ADD R1<<0, R3, R4
+	FMOVQ F9, (R4)
+	FMOVQ F10, 16(R4)
+	FMOVQ F11, 32(R4)
+	ADD R0<<2, R3, R1
+	FMOVQ F12, (R1)
+	FMOVQ F13, 16(R1)
+	FMOVQ F14, 32(R1)
+	ADD R2<<0, R3, R0
+	FMOVQ F15, (R0)
+	FMOVQ F16, 16(R0)
+	FMOVQ F17, 32(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise7x3NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise7x3NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	VORR V0.B16, V0.B16, V18.B16
+	VORR V0.B16, V0.B16, V19.B16
+	VORR V0.B16, V0.B16, V20.B16
+	B started
+zero:
+	VEOR V21.B16, V21.B16, V21.B16
+	VORR V21.B16, V21.B16, V0.B16
+	VORR V21.B16, V21.B16, V1.B16
+	VORR V21.B16, V21.B16, V2.B16
+	VORR V21.B16, V21.B16, V3.B16
+	VORR V21.B16, V21.B16, V4.B16
+	VORR V21.B16, V21.B16, V5.B16
+	VORR V21.B16, V21.B16, V6.B16
+	VORR V21.B16, V21.B16, V7.B16
+	VORR V21.B16, V21.B16, V8.B16
+	VORR V21.B16, V21.B16, V9.B16
+	VORR V21.B16, V21.B16, V10.B16
+	VORR V21.B16, V21.B16, V11.B16
+	VORR V21.B16, V21.B16, V12.B16
+	VORR V21.B16, V21.B16, V13.B16
+	VORR V21.B16, V21.B16, V14.B16
+	VORR V21.B16, V21.B16, V15.B16
+	VORR V21.B16, V21.B16, V16.B16
+	VORR V21.B16, V21.B16, V17.B16
+	VORR V21.B16, V21.B16, V18.B16
+	VORR V21.B16, V21.B16, V19.B16
+	VORR V21.B16, V21.B16, V20.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V21.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V22.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V23.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V24.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V25.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F26
+	VFMLA V26.S4, V21.S4, V0.S4
+	FMOVQ 16(R8), F26
+	VFMLA V26.S4, V21.S4, V1.S4
+	FMOVQ 32(R8), F26
+	VFMLA V26.S4, V21.S4, V2.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F26
+	VFMLA V26.S4, V21.S4, V3.S4
+	VFMLA V26.S4, V22.S4, V0.S4
+	FMOVQ 16(R10), F26
+	VFMLA V26.S4, V21.S4, V4.S4
+	VFMLA V26.S4, V22.S4, V1.S4
+	FMOVQ 32(R10), F26
+	VFMLA V26.S4, V21.S4, V5.S4
+	VFMLA V26.S4, V22.S4, V2.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F26
+	VFMLA V26.S4, V21.S4, V6.S4
+	VFMLA V26.S4, V22.S4, V3.S4
+	VFMLA V26.S4, V23.S4, V0.S4
+	FMOVQ 16(R10), F26
+	VFMLA V26.S4, V21.S4, V7.S4
+	VFMLA V26.S4, V22.S4, V4.S4
+	VFMLA V26.S4, V23.S4, V1.S4
+	FMOVQ 32(R10), F26
+	VFMLA V26.S4, V21.S4, V8.S4
+	VFMLA V26.S4, V22.S4, V5.S4
+	VFMLA V26.S4, V23.S4, V2.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F26
+	VFMLA V26.S4, V21.S4, V9.S4
+	VFMLA V26.S4, V22.S4, V6.S4
+	VFMLA V26.S4, V23.S4, V3.S4
+	VFMLA V26.S4, V24.S4, V0.S4
+	FMOVQ 16(R10), F26
+	VFMLA V26.S4, V21.S4, V10.S4
+	VFMLA V26.S4, V22.S4, V7.S4
+	VFMLA V26.S4, V23.S4, V4.S4
+	VFMLA V26.S4, V24.S4, V1.S4
+	FMOVQ 32(R10), F26
+	VFMLA V26.S4, V21.S4, V11.S4
+	VFMLA V26.S4, V22.S4, V8.S4
+	VFMLA V26.S4, V23.S4, V5.S4
+	VFMLA V26.S4, V24.S4, V2.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F26
+	VFMLA V26.S4, V21.S4, V12.S4
+	VFMLA V26.S4, V22.S4, V9.S4
+	VFMLA V26.S4, V23.S4, V6.S4
+	VFMLA V26.S4, V24.S4, V3.S4
+	VFMLA V26.S4, V25.S4, V0.S4
+	FMOVQ 16(R10), F26
+	VFMLA V26.S4, V21.S4, V13.S4
+	VFMLA V26.S4, V22.S4, V10.S4
+	VFMLA V26.S4, V23.S4, V7.S4
+	VFMLA V26.S4, V24.S4, V4.S4
+	VFMLA V26.S4, V25.S4, V1.S4
+	FMOVQ 32(R10), F26
+	VFMLA V26.S4, V21.S4, V14.S4
+	VFMLA V26.S4, V22.S4, V11.S4
+	VFMLA V26.S4, V23.S4, V8.S4
+	VFMLA V26.S4, V24.S4, V5.S4
+	VFMLA V26.S4, V25.S4, V2.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F26
+	VFMLA V26.S4, V21.S4, V15.S4
+	VFMLA V26.S4, V22.S4, V12.S4
+	VFMLA V26.S4, V23.S4, V9.S4
+	VFMLA V26.S4, V24.S4, V6.S4
+	VFMLA V26.S4, V25.S4, V3.S4
+	FMOVQ 16(R10), F26
+	VFMLA V26.S4, V21.S4, V16.S4
+	VFMLA V26.S4, V22.S4, V13.S4
+	VFMLA V26.S4, V23.S4, V10.S4
+	VFMLA V26.S4, V24.S4, V7.S4
+	VFMLA V26.S4, V25.S4, V4.S4
+	FMOVQ 32(R10), F26
+	VFMLA V26.S4, V21.S4, V17.S4
+	VFMLA V26.S4, V22.S4, V14.S4
+	VFMLA V26.S4, V23.S4, V11.S4
+	VFMLA V26.S4, V24.S4, V8.S4
+	VFMLA V26.S4, V25.S4, V5.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F26
+	VFMLA V26.S4, V21.S4, V18.S4
+	VFMLA V26.S4, V22.S4, V15.S4
+	VFMLA V26.S4, V23.S4, V12.S4
+	VFMLA V26.S4, V24.S4, V9.S4
+	VFMLA V26.S4, V25.S4, V6.S4
+	FMOVQ 16(R10), F26
+	VFMLA V26.S4, V21.S4, V19.S4
+	VFMLA V26.S4, V22.S4, V16.S4
+	VFMLA V26.S4, V23.S4, V13.S4
+	VFMLA V26.S4, V24.S4, V10.S4
+	VFMLA V26.S4, V25.S4, V7.S4
+	FMOVQ 32(R10), F26
+	VFMLA V26.S4, V21.S4, V20.S4
+	VFMLA V26.S4, V22.S4, V17.S4
+	VFMLA V26.S4, V23.S4, V14.S4
+	VFMLA V26.S4, V24.S4, V11.S4
+	VFMLA V26.S4, V25.S4, V8.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F21
+	VFMLA V21.S4, V22.S4, V18.S4
+	VFMLA V21.S4, V23.S4, V15.S4
+	VFMLA V21.S4, V24.S4, V12.S4
+	VFMLA V21.S4, V25.S4, V9.S4
+	FMOVQ 16(R10), F21
+	VFMLA V21.S4, V22.S4, V19.S4
+	VFMLA V21.S4, V23.S4, V16.S4
+	VFMLA V21.S4, V24.S4, V13.S4
+	VFMLA V21.S4, V25.S4, V10.S4
+	FMOVQ 32(R10), F21
+	VFMLA V21.S4, V22.S4, V20.S4
+	VFMLA V21.S4, V23.S4, V17.S4
+	VFMLA V21.S4, V24.S4, V14.S4
+	VFMLA V21.S4, V25.S4, V11.S4
+	FMOVQ (R9), F21
+	VFMLA V21.S4, V23.S4, V18.S4
+	VFMLA V21.S4, V24.S4, V15.S4
+	VFMLA V21.S4, V25.S4, V12.S4
+	FMOVQ 16(R9), F21
+	VFMLA V21.S4, V23.S4, V19.S4
+	VFMLA V21.S4, V24.S4, V16.S4
+	VFMLA V21.S4, V25.S4, V13.S4
+	FMOVQ 32(R9), F21
+	VFMLA V21.S4, V23.S4, V20.S4
+	VFMLA V21.S4, V24.S4, V17.S4
+	VFMLA V21.S4, V25.S4, V14.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F21
+	VFMLA V21.S4, V24.S4, V18.S4
+	VFMLA V21.S4, V25.S4, V15.S4
+	FMOVQ 16(R8), F21
+	VFMLA V21.S4, V24.S4, V19.S4
+	VFMLA V21.S4, V25.S4, V16.S4
+	FMOVQ 32(R8), F21
+	VFMLA V21.S4, V24.S4, V20.S4
+	VFMLA V21.S4, V25.S4, V17.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F21
+	VFMLA V21.S4, V25.S4, V18.S4
+	FMOVQ 16(R8), F21
+	VFMLA V21.S4, V25.S4, V19.S4
+	FMOVQ 32(R8), F21
+	VFMLA V21.S4, V25.S4, V20.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD res+72(FP), R3
+	FMOVQ (R3), F21
+	WORD $0x4e35d400 // fadd v0.4s, v0.4s, v21.4s
+	FMOVQ 16(R3), F21
+	WORD $0x4e35d421 // fadd v1.4s, v1.4s, v21.4s
+	FMOVQ 32(R3), F21
+	WORD $0x4e35d442 // fadd v2.4s, v2.4s, v21.4s
+	ADD R0<<0, R3, R4
+	FMOVQ (R4), F21
+	WORD $0x4e35d463 // fadd v3.4s, v3.4s, v21.4s
+	FMOVQ 16(R4), F21
+	WORD $0x4e35d484 // fadd v4.4s, v4.4s, v21.4s
+	FMOVQ 32(R4), F21
+	WORD $0x4e35d4a5 // fadd v5.4s, v5.4s, v21.4s
+	ADD R0<<1, R3, R4
+	FMOVQ (R4), F21
+	WORD $0x4e35d4c6 // fadd v6.4s, v6.4s, v21.4s
+	FMOVQ 16(R4), F21
+	WORD $0x4e35d4e7 // fadd v7.4s, v7.4s, v21.4s
+	FMOVQ 32(R4), F21
+	WORD $0x4e35d508 // fadd v8.4s, v8.4s, v21.4s
+	ADD R1<<0, R3, R4
+	FMOVQ (R4), F21
+	WORD $0x4e35d529 // fadd v9.4s, v9.4s, v21.4s
+	FMOVQ 16(R4), F21
+	WORD $0x4e35d54a // fadd v10.4s, v10.4s, v21.4s
+	FMOVQ 32(R4), F21
+	WORD $0x4e35d56b // fadd v11.4s, v11.4s, v21.4s
+	ADD R0<<2, R3, R4
+	FMOVQ (R4), F21
+	WORD $0x4e35d58c // fadd v12.4s, v12.4s, v21.4s
+	FMOVQ 16(R4), F21
+	WORD $0x4e35d5ad // fadd v13.4s, v13.4s, v21.4s
+	FMOVQ 32(R4), F21
+	WORD $0x4e35d5ce // fadd v14.4s, v14.4s, v21.4s
+	ADD R2<<0, R3, R0
+	FMOVQ (R0), F21
+	WORD $0x4e35d5ef // fadd v15.4s, v15.4s, v21.4s
+	FMOVQ 16(R0), F21
+	WORD $0x4e35d610 // fadd v16.4s, v16.4s, v21.4s
+	FMOVQ 32(R0), F21
+	WORD $0x4e35d631 // fadd v17.4s, v17.4s, v21.4s
+	ADD R1<<1, R3, R0
+	FMOVQ (R0), F21
+	WORD $0x4e35d652 // fadd v18.4s, v18.4s, v21.4s
+	FMOVQ 16(R0), F21
+	WORD $0x4e35d673 // fadd v19.4s, v19.4s, v21.4s
+	FMOVQ 32(R0), F21
+	WORD $0x4e35d694 // fadd v20.4s, v20.4s, v21.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V21.B16, V21.B16, V21.B16
+	WORD $0x6e20e6b6 // fcmge v22.4s, v21.4s, v0.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V0.B16, V0.B16
+	WORD $0x6e21e6b6 // fcmge v22.4s, v21.4s, v1.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V1.B16, V1.B16
+	WORD $0x6e22e6b6 // fcmge v22.4s, v21.4s, v2.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V2.B16, V2.B16
+	WORD $0x6e23e6b6 // fcmge v22.4s, v21.4s, v3.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V3.B16, V3.B16
+	WORD $0x6e24e6b6 // fcmge v22.4s, v21.4s, v4.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V4.B16, V4.B16
+	WORD $0x6e25e6b6 // fcmge v22.4s, v21.4s, v5.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V5.B16, V5.B16
+	WORD $0x6e26e6b6 // fcmge v22.4s, v21.4s, v6.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V6.B16, V6.B16
+	WORD $0x6e27e6b6 // fcmge v22.4s, v21.4s, v7.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V7.B16, V7.B16
+	WORD $0x6e28e6b6 // fcmge v22.4s, v21.4s, v8.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V8.B16, V8.B16
+	WORD $0x6e29e6b6 // fcmge v22.4s, v21.4s, v9.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V9.B16, V9.B16
+	WORD $0x6e2ae6b6 // fcmge v22.4s, v21.4s, v10.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V10.B16, V10.B16
+	WORD $0x6e2be6b6 // fcmge v22.4s, v21.4s, v11.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V11.B16, V11.B16
+	WORD $0x6e2ce6b6 // fcmge v22.4s, v21.4s, v12.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V12.B16, V12.B16
+	WORD $0x6e2de6b6 // fcmge v22.4s, v21.4s, v13.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V13.B16, V13.B16
+	WORD $0x6e2ee6b6 // fcmge v22.4s, v21.4s, v14.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V14.B16, V14.B16
+	WORD $0x6e2fe6b6 // fcmge v22.4s, v21.4s, v15.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V15.B16, V15.B16
+	WORD $0x6e30e6b6 // fcmge v22.4s, v21.4s, v16.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V16.B16, V16.B16
+	WORD $0x6e31e6b6 // fcmge v22.4s, v21.4s, v17.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V17.B16, V17.B16
+	WORD $0x6e32e6b6 // fcmge v22.4s, v21.4s, v18.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V18.B16, V18.B16
+	WORD $0x6e33e6b6 // fcmge v22.4s, v21.4s, v19.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V19.B16, V19.B16
+	WORD $0x6e34e6b6 // fcmge v22.4s, v21.4s, v20.4s
+	WORD $0x6e205ad6 // not v22.16b, v22.16b
+	VAND V22.B16, V20.B16, V20.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD dst+0(FP), R3
+	FMOVQ F0, (R3)
+	FMOVQ F1, 16(R3)
+	FMOVQ F2, 32(R3)
+	ADD R0<<0, R3, R4
+	FMOVQ F3, (R4)
+	FMOVQ F4, 16(R4)
+	FMOVQ F5, 32(R4)
+	ADD R0<<1, R3, R4
+	FMOVQ F6, (R4)
+	FMOVQ F7, 16(R4)
+	FMOVQ F8, 32(R4)
+	ADD R1<<0, R3, R4
+	FMOVQ F9, (R4)
+	FMOVQ F10, 16(R4)
+	FMOVQ F11, 32(R4)
+	ADD R0<<2, R3, R4
+	FMOVQ F12, (R4)
+	FMOVQ F13, 16(R4)
+	FMOVQ F14, 32(R4)
+	ADD R2<<0, R3, R0
+	FMOVQ F15, (R0)
+	FMOVQ F16, 16(R0)
+	FMOVQ F17, 32(R0)
+	ADD R1<<1, R3, R0
+	FMOVQ F18, (R0)
+	FMOVQ F19, 16(R0)
+	FMOVQ F20, 32(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $7, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise8x3NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise8x3NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	VORR V0.B16, V0.B16, V18.B16
+	VORR V0.B16, V0.B16, V19.B16
+	VORR V0.B16, V0.B16, V20.B16
+	VORR V0.B16, V0.B16, V21.B16
+	VORR V0.B16, V0.B16, V22.B16
+	VORR V0.B16, V0.B16, V23.B16
+	B started
+zero:
+	VEOR V24.B16, V24.B16, V24.B16
+	VORR V24.B16, V24.B16, V0.B16
+	VORR V24.B16, V24.B16, V1.B16
+	VORR V24.B16, V24.B16, V2.B16
+	VORR V24.B16, V24.B16, V3.B16
+	VORR V24.B16, V24.B16, V4.B16
+	VORR V24.B16, V24.B16, V5.B16
+	VORR V24.B16, V24.B16, V6.B16
+	VORR V24.B16, V24.B16, V7.B16
+	VORR V24.B16, V24.B16, V8.B16
+	VORR V24.B16, V24.B16, V9.B16
+	VORR V24.B16, V24.B16, V10.B16
+	VORR V24.B16, V24.B16, V11.B16
+	VORR V24.B16, V24.B16, V12.B16
+	VORR V24.B16, V24.B16, V13.B16
+	VORR V24.B16, V24.B16, V14.B16
+	VORR V24.B16, V24.B16, V15.B16
+	VORR V24.B16, V24.B16, V16.B16
+	VORR V24.B16, V24.B16, V17.B16
+	VORR V24.B16, V24.B16, V18.B16
+	VORR V24.B16, V24.B16, V19.B16
+	VORR V24.B16, V24.B16, V20.B16
+	VORR V24.B16, V24.B16, V21.B16
+	VORR V24.B16, V24.B16, V22.B16
+	VORR V24.B16, V24.B16, V23.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V24.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V25.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V26.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V27.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V28.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F29
+	VFMLA V29.S4, V24.S4, V0.S4
+	FMOVQ 16(R8), F29
+	VFMLA V29.S4, V24.S4, V1.S4
+	FMOVQ 32(R8), F29
+	VFMLA V29.S4, V24.S4, V2.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V24.S4, V3.S4
+	VFMLA V29.S4, V25.S4, V0.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V24.S4, V4.S4
+	VFMLA V29.S4, V25.S4, V1.S4
+	FMOVQ 32(R10), F29
+	VFMLA V29.S4, V24.S4, V5.S4
+	VFMLA V29.S4, V25.S4, V2.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V24.S4, V6.S4
+	VFMLA V29.S4, V25.S4, V3.S4
+	VFMLA V29.S4, V26.S4, V0.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V24.S4, V7.S4
+	VFMLA V29.S4, V25.S4, V4.S4
+	VFMLA V29.S4, V26.S4, V1.S4
+	FMOVQ 32(R10), F29
+	VFMLA V29.S4, V24.S4, V8.S4
+	VFMLA V29.S4, V25.S4, V5.S4
+	VFMLA V29.S4, V26.S4, V2.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V24.S4, V9.S4
+	VFMLA V29.S4, V25.S4, V6.S4
+	VFMLA V29.S4, V26.S4, V3.S4
+	VFMLA V29.S4, V27.S4, V0.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V24.S4, V10.S4
+	VFMLA V29.S4, V25.S4, V7.S4
+	VFMLA V29.S4, V26.S4, V4.S4
+	VFMLA V29.S4, V27.S4, V1.S4
+	FMOVQ 32(R10), F29
+	VFMLA V29.S4, V24.S4, V11.S4
+	VFMLA V29.S4, V25.S4, V8.S4
+	VFMLA V29.S4, V26.S4, V5.S4
+	VFMLA V29.S4, V27.S4, V2.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V24.S4, V12.S4
+	VFMLA V29.S4, V25.S4, V9.S4
+	VFMLA V29.S4, V26.S4, V6.S4
+	VFMLA V29.S4, V27.S4, V3.S4
+	VFMLA V29.S4, V28.S4, V0.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V24.S4, V13.S4
+	VFMLA V29.S4, V25.S4, V10.S4
+	VFMLA V29.S4, V26.S4, V7.S4
+	VFMLA V29.S4, V27.S4, V4.S4
+	VFMLA V29.S4, V28.S4, V1.S4
+	FMOVQ 32(R10), F29
+	VFMLA V29.S4, V24.S4, V14.S4
+	VFMLA V29.S4, V25.S4, V11.S4
+	VFMLA V29.S4, V26.S4, V8.S4
+	VFMLA V29.S4, V27.S4, V5.S4
+	VFMLA V29.S4, V28.S4, V2.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V24.S4, V15.S4
+	VFMLA V29.S4, V25.S4, V12.S4
+	VFMLA V29.S4, V26.S4, V9.S4
+	VFMLA V29.S4, V27.S4, V6.S4
+	VFMLA V29.S4, V28.S4, V3.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V24.S4, V16.S4
+	VFMLA V29.S4, V25.S4, V13.S4
+	VFMLA V29.S4, V26.S4, V10.S4
+	VFMLA V29.S4, V27.S4, V7.S4
+	VFMLA V29.S4, V28.S4, V4.S4
+	FMOVQ 32(R10), F29
+	VFMLA V29.S4, V24.S4, V17.S4
+	VFMLA V29.S4, V25.S4, V14.S4
+	VFMLA V29.S4, V26.S4, V11.S4
+	VFMLA V29.S4, V27.S4, V8.S4
+	VFMLA V29.S4, V28.S4, V5.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V24.S4, V18.S4
+	VFMLA V29.S4, V25.S4, V15.S4
+	VFMLA V29.S4, V26.S4, V12.S4
+	VFMLA V29.S4, V27.S4, V9.S4
+	VFMLA V29.S4, V28.S4, V6.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V24.S4, V19.S4
+	VFMLA V29.S4, V25.S4, V16.S4
+	VFMLA V29.S4, V26.S4, V13.S4
+	VFMLA V29.S4, V27.S4, V10.S4
+	VFMLA V29.S4, V28.S4, V7.S4
+	FMOVQ 32(R10), F29
+	VFMLA V29.S4, V24.S4, V20.S4
+	VFMLA V29.S4, V25.S4, V17.S4
+	VFMLA V29.S4, V26.S4, V14.S4
+	VFMLA V29.S4, V27.S4, V11.S4
+	VFMLA V29.S4, V28.S4, V8.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V24.S4, V21.S4
+	VFMLA V29.S4, V25.S4, V18.S4
+	VFMLA V29.S4, V26.S4, V15.S4
+	VFMLA V29.S4, V27.S4, V12.S4
+	VFMLA V29.S4, V28.S4, V9.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V24.S4, V22.S4
+	VFMLA V29.S4, V25.S4, V19.S4
+	VFMLA V29.S4, V26.S4, V16.S4
+	VFMLA V29.S4, V27.S4, V13.S4
+	VFMLA V29.S4, V28.S4, V10.S4
+	FMOVQ 32(R10), F29
+	VFMLA V29.S4, V24.S4, V23.S4
+	VFMLA V29.S4, V25.S4, V20.S4
+	VFMLA V29.S4, V26.S4, V17.S4
+	VFMLA V29.S4, V27.S4, V14.S4
+	VFMLA V29.S4, V28.S4, V11.S4
+	FMOVQ (R9), F24
+	VFMLA V24.S4, V25.S4, V21.S4
+	VFMLA V24.S4, V26.S4, V18.S4
+	VFMLA V24.S4, V27.S4, V15.S4
+	VFMLA V24.S4, V28.S4, V12.S4
+	FMOVQ 16(R9), F24
+	VFMLA V24.S4, V25.S4, V22.S4
+	VFMLA V24.S4, V26.S4, V19.S4
+	VFMLA V24.S4, V27.S4, V16.S4
+	VFMLA V24.S4, V28.S4, V13.S4
+	FMOVQ 32(R9), F24
+	VFMLA V24.S4, V25.S4, V23.S4
+	VFMLA V24.S4, V26.S4, V20.S4
+	VFMLA V24.S4, V27.S4, V17.S4
+	VFMLA V24.S4, V28.S4, V14.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F24
+	VFMLA V24.S4, V26.S4, V21.S4
+	VFMLA V24.S4, V27.S4, V18.S4
+	VFMLA V24.S4, V28.S4, V15.S4
+	FMOVQ 16(R8), F24
+	VFMLA V24.S4, V26.S4, V22.S4
+	VFMLA V24.S4, V27.S4, V19.S4
+	VFMLA V24.S4, V28.S4, V16.S4
+	FMOVQ 32(R8), F24
+	VFMLA V24.S4, V26.S4, V23.S4
+	VFMLA V24.S4, V27.S4, V20.S4
+	VFMLA V24.S4, V28.S4, V17.S4
+	ADD R4<<1, R9, R8
+	FMOVQ (R8), F24
+	VFMLA V24.S4, V27.S4, V21.S4
+	VFMLA V24.S4, V28.S4, V18.S4
+	FMOVQ 16(R8), F24
+	VFMLA V24.S4, V27.S4, V22.S4
+	VFMLA V24.S4, V28.S4, V19.S4
+	FMOVQ 32(R8), F24
+	VFMLA V24.S4, V27.S4, V23.S4
+	VFMLA V24.S4, V28.S4, V20.S4
+	ADD R5<<0, R9, R8
+	FMOVQ (R8), F24
+	VFMLA V24.S4, V28.S4, V21.S4
+	FMOVQ 16(R8), F24
+	VFMLA V24.S4, V28.S4, V22.S4
+	FMOVQ 32(R8), F24
+	VFMLA V24.S4, V28.S4, V23.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD res+72(FP), R4
+	FMOVQ (R4), F24
+	WORD $0x4e38d400 // fadd v0.4s, v0.4s, v24.4s
+	FMOVQ 16(R4), F24
+	WORD $0x4e38d421 // fadd v1.4s, v1.4s, v24.4s
+	FMOVQ 32(R4), F24
+	WORD $0x4e38d442 // fadd v2.4s, v2.4s, v24.4s
+	ADD R0<<0, R4, R5
+	FMOVQ (R5), F24
+	WORD $0x4e38d463 // fadd v3.4s, v3.4s, v24.4s
+	FMOVQ 16(R5), F24
+	WORD $0x4e38d484 // fadd v4.4s, v4.4s, v24.4s
+	FMOVQ 32(R5), F24
+	WORD $0x4e38d4a5 // fadd v5.4s, v5.4s, v24.4s
+	ADD R0<<1, R4, R5
+	FMOVQ (R5), F24
+	WORD $0x4e38d4c6 // fadd v6.4s, v6.4s, v24.4s
+	FMOVQ 16(R5), F24
+	WORD $0x4e38d4e7 // fadd v7.4s, v7.4s, v24.4s
+	FMOVQ 32(R5), F24
+	WORD $0x4e38d508 // fadd v8.4s, v8.4s, v24.4s
+	ADD R1<<0, R4, R5
+	FMOVQ (R5), F24
+	WORD $0x4e38d529 // fadd v9.4s, v9.4s, v24.4s
+	FMOVQ 16(R5), F24
+	WORD $0x4e38d54a // fadd v10.4s, v10.4s, v24.4s
+	FMOVQ 32(R5), F24
+	WORD $0x4e38d56b // fadd v11.4s, v11.4s, v24.4s
+	ADD R0<<2, R4, R5
+	FMOVQ (R5), F24
+	WORD $0x4e38d58c // fadd v12.4s, v12.4s, v24.4s
+	FMOVQ 16(R5), F24
+	WORD $0x4e38d5ad // fadd v13.4s, v13.4s, v24.4s
+	FMOVQ 32(R5), F24
+	WORD $0x4e38d5ce // fadd v14.4s, v14.4s, v24.4s
+	ADD R2<<0, R4, R0
+	FMOVQ (R0), F24
+	WORD $0x4e38d5ef // fadd v15.4s, v15.4s, v24.4s
+	FMOVQ 16(R0), F24
+	WORD $0x4e38d610 // fadd v16.4s, v16.4s, v24.4s
+	FMOVQ 32(R0), F24
+	WORD $0x4e38d631 // fadd v17.4s, v17.4s, v24.4s
+	ADD R1<<1, R4, R0
+	FMOVQ (R0), F24
+	WORD $0x4e38d652 // fadd v18.4s, v18.4s, v24.4s
+	FMOVQ 16(R0), F24
+	WORD $0x4e38d673 // fadd v19.4s, v19.4s, v24.4s
+	FMOVQ 32(R0), F24
+	WORD $0x4e38d694 // fadd v20.4s, v20.4s, v24.4s
+	ADD R3<<0, R4, R0
+	FMOVQ (R0), F24
+	WORD $0x4e38d6b5 // fadd v21.4s, v21.4s, v24.4s
+	FMOVQ 16(R0), F24
+	WORD $0x4e38d6d6 // fadd v22.4s, v22.4s, v24.4s
+	FMOVQ 32(R0), F24
+	WORD $0x4e38d6f7 // fadd v23.4s, v23.4s, v24.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V24.B16, V24.B16, V24.B16
+	WORD $0x6e20e719 // fcmge v25.4s, v24.4s, v0.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V0.B16, V0.B16
+	WORD $0x6e21e719 // fcmge v25.4s, v24.4s, v1.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V1.B16, V1.B16
+	WORD $0x6e22e719 // fcmge v25.4s, v24.4s, v2.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V2.B16, V2.B16
+	WORD $0x6e23e719 // fcmge v25.4s, v24.4s, v3.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V3.B16, V3.B16
+	WORD $0x6e24e719 // fcmge v25.4s, v24.4s, v4.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V4.B16, V4.B16
+	WORD $0x6e25e719 // fcmge v25.4s, v24.4s, v5.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V5.B16, V5.B16
+	WORD $0x6e26e719 // fcmge v25.4s, v24.4s, v6.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V6.B16, V6.B16
+	WORD $0x6e27e719 // fcmge v25.4s, v24.4s, v7.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V7.B16, V7.B16
+	WORD $0x6e28e719 // fcmge v25.4s, v24.4s, v8.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V8.B16, V8.B16
+	WORD $0x6e29e719 // fcmge v25.4s, v24.4s, v9.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V9.B16, V9.B16
+	WORD $0x6e2ae719 // fcmge v25.4s, v24.4s, v10.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V10.B16, V10.B16
+	WORD $0x6e2be719 // fcmge v25.4s, v24.4s, v11.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V11.B16, V11.B16
+	WORD $0x6e2ce719 // fcmge v25.4s, v24.4s, v12.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V12.B16, V12.B16
+	WORD $0x6e2de719 // fcmge v25.4s, v24.4s, v13.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V13.B16, V13.B16
+	WORD $0x6e2ee719 // fcmge v25.4s, v24.4s, v14.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V14.B16, V14.B16
+	WORD $0x6e2fe719 // fcmge v25.4s, v24.4s, v15.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V15.B16, V15.B16
+	WORD $0x6e30e719 // fcmge v25.4s, v24.4s, v16.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V16.B16, V16.B16
+	WORD $0x6e31e719 // fcmge v25.4s, v24.4s, v17.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V17.B16, V17.B16
+	WORD $0x6e32e719 // fcmge v25.4s, v24.4s, v18.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V18.B16, V18.B16
+	WORD $0x6e33e719 // fcmge v25.4s, v24.4s, v19.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V19.B16, V19.B16
+	WORD $0x6e34e719 // fcmge v25.4s, v24.4s, v20.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V20.B16, V20.B16
+	WORD $0x6e35e719 // fcmge v25.4s, v24.4s, v21.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V21.B16, V21.B16
+	WORD $0x6e36e719 // fcmge v25.4s, v24.4s, v22.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V22.B16, V22.B16
+	WORD $0x6e37e719 // fcmge v25.4s, v24.4s, v23.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V23.B16, V23.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	ADD R0<<2, R1, R3
+	MOVD dst+0(FP), R4
+	FMOVQ F0, (R4)
+	FMOVQ F1, 16(R4)
+	FMOVQ F2, 32(R4)
+	ADD R0<<0, R4, R5
+	FMOVQ F3, (R5)
+	FMOVQ F4, 16(R5)
+	FMOVQ F5, 32(R5)
+	ADD R0<<1, R4, R5
+	FMOVQ F6, (R5)
+	FMOVQ F7, 16(R5)
+	FMOVQ F8, 32(R5)
+	ADD R1<<0, R4, R5
+	FMOVQ F9, (R5)
+	FMOVQ F10, 16(R5)
+	FMOVQ F11, 32(R5)
+	ADD R0<<2, R4, R5
+	FMOVQ F12, (R5)
+	FMOVQ F13, 16(R5)
+	FMOVQ F14, 32(R5)
+	ADD R2<<0, R4, R0
+	FMOVQ F15, (R0)
+	FMOVQ F16, 16(R0)
+	FMOVQ F17, 32(R0)
+	ADD R1<<1, R4, R0
+	FMOVQ F18, (R0)
+	FMOVQ F19, 16(R0)
+	FMOVQ F20, 32(R0)
+	ADD R3<<0, R4, R0
+	FMOVQ F21, (R0)
+	FMOVQ F22, 16(R0)
+	FMOVQ F23, 32(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $8, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise1x4NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise1x4NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	B started
+zero:
+	VEOR V4.B16, V4.B16, V4.B16
+	VORR V4.B16, V4.B16, V0.B16
+	VORR V4.B16, V4.B16, V1.B16
+	VORR V4.B16, V4.B16, V2.B16
+	VORR V4.B16, V4.B16, V3.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+tap:
+	MOVD 8(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V4.S4]
+	MOVD 24(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V5.S4]
+	MOVD 40(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V6.S4]
+	MOVD 56(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V7.S4]
+	MOVD 72(R3), R6
+	ADD R2, R6, R6
+	VLD1R (R6), [V8.S4]
+	MOVD (R3), R6
+	ADD R1, R6, R6
+	FMOVQ (R6), F9
+	VFMLA V9.S4, V4.S4, V0.S4
+	FMOVQ 16(R6), F9
+	VFMLA V9.S4, V4.S4, V1.S4
+	FMOVQ 32(R6), F9
+	VFMLA V9.S4, V4.S4, V2.S4
+	FMOVQ 48(R6), F9
+	VFMLA V9.S4, V4.S4, V3.S4
+	ADD R4<<0, R6, R7
+	FMOVQ (R7), F4
+	VFMLA V4.S4, V5.S4, V0.S4
+	FMOVQ 16(R7), F4
+	VFMLA V4.S4, V5.S4, V1.S4
+	FMOVQ 32(R7), F4
+	VFMLA V4.S4, V5.S4, V2.S4
+	FMOVQ 48(R7), F4
+	VFMLA V4.S4, V5.S4, V3.S4
+	ADD R4<<1, R6, R7
+	FMOVQ (R7), F4
+	VFMLA V4.S4, V6.S4, V0.S4
+	FMOVQ 16(R7), F4
+	VFMLA V4.S4, V6.S4, V1.S4
+	FMOVQ 32(R7), F4
+	VFMLA V4.S4, V6.S4, V2.S4
+	FMOVQ 48(R7), F4
+	VFMLA V4.S4, V6.S4, V3.S4
+	ADD R5<<0, R6, R7
+	FMOVQ (R7), F4
+	VFMLA V4.S4, V7.S4, V0.S4
+	FMOVQ 16(R7), F4
+	VFMLA V4.S4, V7.S4, V1.S4
+	FMOVQ 32(R7), F4
+	VFMLA V4.S4, V7.S4, V2.S4
+	FMOVQ 48(R7), F4
+	VFMLA V4.S4, V7.S4, V3.S4
+	ADD R4<<2, R6, R7
+	FMOVQ (R7), F4
+	VFMLA V4.S4, V8.S4, V0.S4
+	FMOVQ 16(R7), F4
+	VFMLA V4.S4, V8.S4, V1.S4
+	FMOVQ 32(R7), F4
+	VFMLA V4.S4, V8.S4, V2.S4
+	FMOVQ 48(R7), F4
+	VFMLA V4.S4, V8.S4, V3.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R0
+	FMOVQ (R0), F4
+	WORD $0x4e24d400 // fadd v0.4s, v0.4s, v4.4s
+	FMOVQ 16(R0), F4
+	WORD $0x4e24d421 // fadd v1.4s, v1.4s, v4.4s
+	FMOVQ 32(R0), F4
+	WORD $0x4e24d442 // fadd v2.4s, v2.4s, v4.4s
+	FMOVQ 48(R0), F4
+	WORD $0x4e24d463 // fadd v3.4s, v3.4s, v4.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V4.B16, V4.B16, V4.B16
+	WORD $0x6e20e485 // fcmge v5.4s, v4.4s, v0.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V0.B16, V0.B16
+	WORD $0x6e21e485 // fcmge v5.4s, v4.4s, v1.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V1.B16, V1.B16
+	WORD $0x6e22e485 // fcmge v5.4s, v4.4s, v2.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V2.B16, V2.B16
+	WORD $0x6e23e485 // fcmge v5.4s, v4.4s, v3.4s
+	WORD $0x6e2058a5 // not v5.16b, v5.16b
+	VAND V5.B16, V3.B16, V3.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R0
+	FMOVQ F0, (R0)
+	FMOVQ F1, 16(R0)
+	FMOVQ F2, 32(R0)
+	FMOVQ F3, 48(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $1, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise2x4NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise2x4NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	B started
+zero:
+	VEOR V8.B16, V8.B16, V8.B16
+	VORR V8.B16, V8.B16, V0.B16
+	VORR V8.B16, V8.B16, V1.B16
+	VORR V8.B16, V8.B16, V2.B16
+	VORR V8.B16, V8.B16, V3.B16
+	VORR V8.B16, V8.B16, V4.B16
+	VORR V8.B16, V8.B16, V5.B16
+	VORR V8.B16, V8.B16, V6.B16
+	VORR V8.B16, V8.B16, V7.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+tap:
+	MOVD 8(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V8.S4]
+	MOVD 24(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V9.S4]
+	MOVD 40(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V10.S4]
+	MOVD 56(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V11.S4]
+	MOVD 72(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V12.S4]
+	MOVD (R3), R7
+	ADD R1, R7, R7
+	FMOVQ (R7), F13
+	VFMLA V13.S4, V8.S4, V0.S4
+	FMOVQ 16(R7), F13
+	VFMLA V13.S4, V8.S4, V1.S4
+	FMOVQ 32(R7), F13
+	VFMLA V13.S4, V8.S4, V2.S4
+	FMOVQ 48(R7), F13
+	VFMLA V13.S4, V8.S4, V3.S4
+	ADD R4<<0, R7, R8
+	FMOVQ (R8), F13
+	VFMLA V13.S4, V8.S4, V4.S4
+	VFMLA V13.S4, V9.S4, V0.S4
+	FMOVQ 16(R8), F13
+	VFMLA V13.S4, V8.S4, V5.S4
+	VFMLA V13.S4, V9.S4, V1.S4
+	FMOVQ 32(R8), F13
+	VFMLA V13.S4, V8.S4, V6.S4
+	VFMLA V13.S4, V9.S4, V2.S4
+	FMOVQ 48(R8), F13
+	VFMLA V13.S4, V8.S4, V7.S4
+	VFMLA V13.S4, V9.S4, V3.S4
+	ADD R4<<1, R7, R8
+	FMOVQ (R8), F8
+	VFMLA V8.S4, V9.S4, V4.S4
+	VFMLA V8.S4, V10.S4, V0.S4
+	FMOVQ 16(R8), F8
+	VFMLA V8.S4, V9.S4, V5.S4
+	VFMLA V8.S4, V10.S4, V1.S4
+	FMOVQ 32(R8), F8
+	VFMLA V8.S4, V9.S4, V6.S4
+	VFMLA V8.S4, V10.S4, V2.S4
+	FMOVQ 48(R8), F8
+	VFMLA V8.S4, V9.S4, V7.S4
+	VFMLA V8.S4, V10.S4, V3.S4
+	ADD R5<<0, R7, R8
+	FMOVQ (R8), F8
+	VFMLA V8.S4, V10.S4, V4.S4
+	VFMLA V8.S4, V11.S4, V0.S4
+	FMOVQ 16(R8), F8
+	VFMLA V8.S4, V10.S4, V5.S4
+	VFMLA V8.S4, V11.S4, V1.S4
+	FMOVQ 32(R8), F8
+	VFMLA V8.S4, V10.S4, V6.S4
+	VFMLA V8.S4, V11.S4, V2.S4
+	FMOVQ 48(R8), F8
+	VFMLA V8.S4, V10.S4, V7.S4
+	VFMLA V8.S4, V11.S4, V3.S4
+	ADD R4<<2, R7, R8
+	FMOVQ (R8), F8
+	VFMLA V8.S4, V11.S4, V4.S4
+	VFMLA V8.S4, V12.S4, V0.S4
+	FMOVQ 16(R8), F8
+	VFMLA V8.S4, V11.S4, V5.S4
+	VFMLA V8.S4, V12.S4, V1.S4
+	FMOVQ 32(R8), F8
+	VFMLA V8.S4, V11.S4, V6.S4
+	VFMLA V8.S4, V12.S4, V2.S4
+	FMOVQ 48(R8), F8
+	VFMLA V8.S4, V11.S4, V7.S4
+	VFMLA V8.S4, V12.S4, V3.S4
+	ADD R6<<0, R7, R8
+	FMOVQ (R8), F8
+	VFMLA V8.S4, V12.S4, V4.S4
+	FMOVQ 16(R8), F8
+	VFMLA V8.S4, V12.S4, V5.S4
+	FMOVQ 32(R8), F8
+	VFMLA V8.S4, V12.S4, V6.S4
+	FMOVQ 48(R8), F8
+	VFMLA V8.S4, V12.S4, V7.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
+	FMOVQ (R1), F8
+	WORD $0x4e28d400 // fadd v0.4s, v0.4s, v8.4s
+	FMOVQ 16(R1), F8
+	WORD $0x4e28d421 // fadd v1.4s, v1.4s, v8.4s
+	FMOVQ 32(R1), F8
+	WORD $0x4e28d442 // fadd v2.4s, v2.4s, v8.4s
+	FMOVQ 48(R1), F8
+	WORD $0x4e28d463 // fadd v3.4s, v3.4s, v8.4s
+	ADD R0<<0, R1, R2
+	FMOVQ (R2), F8
+	WORD $0x4e28d484 // fadd v4.4s, v4.4s, v8.4s
+	FMOVQ 16(R2), F8
+	WORD $0x4e28d4a5 // fadd v5.4s, v5.4s, v8.4s
+	FMOVQ 32(R2), F8
+	WORD $0x4e28d4c6 // fadd v6.4s, v6.4s, v8.4s
+	FMOVQ 48(R2), F8
+	WORD $0x4e28d4e7 // fadd v7.4s, v7.4s, v8.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V8.B16, V8.B16, V8.B16
+	WORD $0x6e20e509 // fcmge v9.4s, v8.4s, v0.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V0.B16, V0.B16
+	WORD $0x6e21e509 // fcmge v9.4s, v8.4s, v1.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V1.B16, V1.B16
+	WORD $0x6e22e509 // fcmge v9.4s, v8.4s, v2.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V2.B16, V2.B16
+	WORD $0x6e23e509 // fcmge v9.4s, v8.4s, v3.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V3.B16, V3.B16
+	WORD $0x6e24e509 // fcmge v9.4s, v8.4s, v4.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V4.B16, V4.B16
+	WORD $0x6e25e509 // fcmge v9.4s, v8.4s, v5.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V5.B16, V5.B16
+	WORD $0x6e26e509 // fcmge v9.4s, v8.4s, v6.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V6.B16, V6.B16
+	WORD $0x6e27e509 // fcmge v9.4s, v8.4s, v7.4s
+	WORD $0x6e205929 // not v9.16b, v9.16b
+	VAND V9.B16, V7.B16, V7.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R1
+	FMOVQ F0, (R1)
+	FMOVQ F1, 16(R1)
+	FMOVQ F2, 32(R1)
+	FMOVQ F3, 48(R1)
+	ADD R0<<0, R1, R2
+	FMOVQ F4, (R2)
+	FMOVQ F5, 16(R2)
+	FMOVQ F6, 32(R2)
+	FMOVQ F7, 48(R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $2, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise3x4NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise3x4NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	B started
+zero:
+	VEOR V12.B16, V12.B16, V12.B16
+	VORR V12.B16, V12.B16, V0.B16
+	VORR V12.B16, V12.B16, V1.B16
+	VORR V12.B16, V12.B16, V2.B16
+	VORR V12.B16, V12.B16, V3.B16
+	VORR V12.B16, V12.B16, V4.B16
+	VORR V12.B16, V12.B16, V5.B16
+	VORR V12.B16, V12.B16, V6.B16
+	VORR V12.B16, V12.B16, V7.B16
+	VORR V12.B16, V12.B16, V8.B16
+	VORR V12.B16, V12.B16, V9.B16
+	VORR V12.B16, V12.B16, V10.B16
+	VORR V12.B16, V12.B16, V11.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+tap:
+	MOVD 8(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V12.S4]
+	MOVD 24(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V13.S4]
+	MOVD 40(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V14.S4]
+	MOVD 56(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V15.S4]
+	MOVD 72(R3), R7
+	ADD R2, R7, R7
+	VLD1R (R7), [V16.S4]
+	MOVD (R3), R7
+	ADD R1, R7, R7
+	FMOVQ (R7), F17
+	VFMLA V17.S4, V12.S4, V0.S4
+	FMOVQ 16(R7), F17
+	VFMLA V17.S4, V12.S4, V1.S4
+	FMOVQ 32(R7), F17
+	VFMLA V17.S4, V12.S4, V2.S4
+	FMOVQ 48(R7), F17
+	VFMLA V17.S4, V12.S4, V3.S4
+	ADD R4<<0, R7, R8
+	FMOVQ (R8), F17
+	VFMLA V17.S4, V12.S4, V4.S4
+	VFMLA V17.S4, V13.S4, V0.S4
+	FMOVQ 16(R8), F17
+	VFMLA V17.S4, V12.S4, V5.S4
+	VFMLA V17.S4, V13.S4, V1.S4
+	FMOVQ 32(R8), F17
+	VFMLA V17.S4, V12.S4, V6.S4
+	VFMLA V17.S4, V13.S4, V2.S4
+	FMOVQ 48(R8), F17
+	VFMLA V17.S4, V12.S4, V7.S4
+	VFMLA V17.S4, V13.S4, V3.S4
+	ADD R4<<1, R7, R8
+	FMOVQ (R8), F17
+	VFMLA V17.S4, V12.S4, V8.S4
+	VFMLA V17.S4, V13.S4, V4.S4
+	VFMLA V17.S4, V14.S4, V0.S4
+	FMOVQ 16(R8), F17
+	VFMLA V17.S4, V12.S4, V9.S4
+	VFMLA V17.S4, V13.S4, V5.S4
+	VFMLA V17.S4, V14.S4, V1.S4
+	FMOVQ 32(R8), F17
+	VFMLA V17.S4, V12.S4, V10.S4
+	VFMLA V17.S4, V13.S4, V6.S4
+	VFMLA V17.S4, V14.S4, V2.S4
+	FMOVQ 48(R8), F17
+	VFMLA V17.S4, V12.S4, V11.S4
+	VFMLA V17.S4, V13.S4, V7.S4
+	VFMLA V17.S4, V14.S4, V3.S4
+	ADD R5<<0, R7, R8
+	FMOVQ (R8), F12
+	VFMLA V12.S4, V13.S4, V8.S4
+	VFMLA V12.S4, V14.S4, V4.S4
+	VFMLA V12.S4, V15.S4, V0.S4
+	FMOVQ 16(R8), F12
+	VFMLA V12.S4, V13.S4, V9.S4
+	VFMLA V12.S4, V14.S4, V5.S4
+	VFMLA V12.S4, V15.S4, V1.S4
+	FMOVQ 32(R8), F12
+	VFMLA V12.S4, V13.S4, V10.S4
+	VFMLA V12.S4, V14.S4, V6.S4
+	VFMLA V12.S4, V15.S4, V2.S4
+	FMOVQ 48(R8), F12
+	VFMLA V12.S4, V13.S4, V11.S4
+	VFMLA V12.S4, V14.S4, V7.S4
+	VFMLA V12.S4, V15.S4, V3.S4
+	ADD R4<<2, R7, R8
+	FMOVQ (R8), F12
+	VFMLA V12.S4, V14.S4, V8.S4
+	VFMLA V12.S4, V15.S4, V4.S4
+	VFMLA V12.S4, V16.S4, V0.S4
+	FMOVQ 16(R8), F12
+	VFMLA V12.S4, V14.S4, V9.S4
+	VFMLA V12.S4, V15.S4, V5.S4
+	VFMLA V12.S4, V16.S4, V1.S4
+	FMOVQ 32(R8), F12
+	VFMLA V12.S4, V14.S4, V10.S4
+	VFMLA V12.S4, V15.S4, V6.S4
+	VFMLA V12.S4, V16.S4, V2.S4
+	FMOVQ 48(R8), F12
+	VFMLA V12.S4, V14.S4, V11.S4
+	VFMLA V12.S4, V15.S4, V7.S4
+	VFMLA V12.S4, V16.S4, V3.S4
+	ADD R6<<0, R7, R8
+	FMOVQ (R8), F12
+	VFMLA V12.S4, V15.S4, V8.S4
+	VFMLA V12.S4, V16.S4, V4.S4
+	FMOVQ 16(R8), F12
+	VFMLA V12.S4, V15.S4, V9.S4
+	VFMLA V12.S4, V16.S4, V5.S4
+	FMOVQ 32(R8), F12
+	VFMLA V12.S4, V15.S4, V10.S4
+	VFMLA V12.S4, V16.S4, V6.S4
+	FMOVQ 48(R8), F12
+	VFMLA V12.S4, V15.S4, V11.S4
+	VFMLA V12.S4, V16.S4, V7.S4
+	ADD R5<<1, R7, R8
+	FMOVQ (R8), F12
+	VFMLA V12.S4, V16.S4, V8.S4
+	FMOVQ 16(R8), F12
+	VFMLA V12.S4, V16.S4, V9.S4
+	FMOVQ 32(R8), F12
+	VFMLA V12.S4, V16.S4, V10.S4
+	FMOVQ 48(R8), F12
+	VFMLA V12.S4, V16.S4, V11.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	MOVD res+72(FP), R1
+	FMOVQ (R1), F12
+	WORD $0x4e2cd400 // fadd v0.4s, v0.4s, v12.4s
+	FMOVQ 16(R1), F12
+	WORD $0x4e2cd421 // fadd v1.4s, v1.4s, v12.4s
+	FMOVQ 32(R1), F12
+	WORD $0x4e2cd442 // fadd v2.4s, v2.4s, v12.4s
+	FMOVQ 48(R1), F12
+	WORD $0x4e2cd463 // fadd v3.4s, v3.4s, v12.4s
+	ADD R0<<0, R1, R2
+	FMOVQ (R2), F12
+	WORD $0x4e2cd484 // fadd v4.4s, v4.4s, v12.4s
+	FMOVQ 16(R2), F12
+	WORD $0x4e2cd4a5 // fadd v5.4s, v5.4s, v12.4s
+	FMOVQ 32(R2), F12
+	WORD $0x4e2cd4c6 // fadd v6.4s, v6.4s, v12.4s
+	FMOVQ 48(R2), F12
+	WORD $0x4e2cd4e7 // fadd v7.4s, v7.4s, v12.4s
+	ADD R0<<1, R1, R2
+	FMOVQ (R2), F12
+	WORD $0x4e2cd508 // fadd v8.4s, v8.4s, v12.4s
+	FMOVQ 16(R2), F12
+	WORD $0x4e2cd529 // fadd v9.4s, v9.4s, v12.4s
+	FMOVQ 32(R2), F12
+	WORD $0x4e2cd54a // fadd v10.4s, v10.4s, v12.4s
+	FMOVQ 48(R2), F12
+	WORD $0x4e2cd56b // fadd v11.4s, v11.4s, v12.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V12.B16, V12.B16, V12.B16
+	WORD $0x6e20e58d // fcmge v13.4s, v12.4s, v0.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V0.B16, V0.B16
+	WORD $0x6e21e58d // fcmge v13.4s, v12.4s, v1.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V1.B16, V1.B16
+	WORD $0x6e22e58d // fcmge v13.4s, v12.4s, v2.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V2.B16, V2.B16
+	WORD $0x6e23e58d // fcmge v13.4s, v12.4s, v3.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V3.B16, V3.B16
+	WORD $0x6e24e58d // fcmge v13.4s, v12.4s, v4.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V4.B16, V4.B16
+	WORD $0x6e25e58d // fcmge v13.4s, v12.4s, v5.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V5.B16, V5.B16
+	WORD $0x6e26e58d // fcmge v13.4s, v12.4s, v6.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V6.B16, V6.B16
+	WORD $0x6e27e58d // fcmge v13.4s, v12.4s, v7.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V7.B16, V7.B16
+	WORD $0x6e28e58d // fcmge v13.4s, v12.4s, v8.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V8.B16, V8.B16
+	WORD $0x6e29e58d // fcmge v13.4s, v12.4s, v9.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V9.B16, V9.B16
+	WORD $0x6e2ae58d // fcmge v13.4s, v12.4s, v10.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V10.B16, V10.B16
+	WORD $0x6e2be58d // fcmge v13.4s, v12.4s, v11.4s
+	WORD $0x6e2059ad // not v13.16b, v13.16b
+	VAND V13.B16, V11.B16, V11.B16
+store:
+	MOVD dstPix+56(FP), R0
+	MOVD dst+0(FP), R1
+	FMOVQ F0, (R1)
+	FMOVQ F1, 16(R1)
+	FMOVQ F2, 32(R1)
+	FMOVQ F3, 48(R1)
+	ADD R0<<0, R1, R2
+	FMOVQ F4, (R2)
+	FMOVQ F5, 16(R2)
+	FMOVQ F6, 32(R2)
+	FMOVQ F7, 48(R2)
+	ADD R0<<1, R1, R2
+	FMOVQ F8, (R2)
+	FMOVQ F9, 16(R2)
+	FMOVQ F10, 32(R2)
+	FMOVQ F11, 48(R2)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $3, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise4x4NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise4x4NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	B started
+zero:
+	VEOR V16.B16, V16.B16, V16.B16
+	VORR V16.B16, V16.B16, V0.B16
+	VORR V16.B16, V16.B16, V1.B16
+	VORR V16.B16, V16.B16, V2.B16
+	VORR V16.B16, V16.B16, V3.B16
+	VORR V16.B16, V16.B16, V4.B16
+	VORR V16.B16, V16.B16, V5.B16
+	VORR V16.B16, V16.B16, V6.B16
+	VORR V16.B16, V16.B16, V7.B16
+	VORR V16.B16, V16.B16, V8.B16
+	VORR V16.B16, V16.B16, V9.B16
+	VORR V16.B16, V16.B16, V10.B16
+	VORR V16.B16, V16.B16, V11.B16
+	VORR V16.B16, V16.B16, V12.B16
+	VORR V16.B16, V16.B16, V13.B16
+	VORR V16.B16, V16.B16, V14.B16
+	VORR V16.B16, V16.B16, V15.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V16.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V17.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V18.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V19.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V20.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	FMOVQ (R8), F21
+	VFMLA V21.S4, V16.S4, V0.S4
+	FMOVQ 16(R8), F21
+	VFMLA V21.S4, V16.S4, V1.S4
+	FMOVQ 32(R8), F21
+	VFMLA V21.S4, V16.S4, V2.S4
+	FMOVQ 48(R8), F21
+	VFMLA V21.S4, V16.S4, V3.S4
+	ADD R4<<0, R8, R9
+	FMOVQ (R9), F21
+	VFMLA V21.S4, V16.S4, V4.S4
+	VFMLA V21.S4, V17.S4, V0.S4
+	FMOVQ 16(R9), F21
+	VFMLA V21.S4, V16.S4, V5.S4
+	VFMLA V21.S4, V17.S4, V1.S4
+	FMOVQ 32(R9), F21
+	VFMLA V21.S4, V16.S4, V6.S4
+	VFMLA V21.S4, V17.S4, V2.S4
+	FMOVQ 48(R9), F21
+	VFMLA V21.S4, V16.S4, V7.S4
+	VFMLA V21.S4, V17.S4, V3.S4
+	ADD R4<<1, R8, R9
+	FMOVQ (R9), F21
+	VFMLA V21.S4, V16.S4, V8.S4
+	VFMLA V21.S4, V17.S4, V4.S4
+	VFMLA V21.S4, V18.S4, V0.S4
+	FMOVQ 16(R9), F21
+	VFMLA V21.S4, V16.S4, V9.S4
+	VFMLA V21.S4, V17.S4, V5.S4
+	VFMLA V21.S4, V18.S4, V1.S4
+	FMOVQ 32(R9), F21
+	VFMLA V21.S4, V16.S4, V10.S4
+	VFMLA V21.S4, V17.S4, V6.S4
+	VFMLA V21.S4, V18.S4, V2.S4
+	FMOVQ 48(R9), F21
+	VFMLA V21.S4, V16.S4, V11.S4
+	VFMLA V21.S4, V17.S4, V7.S4
+	VFMLA V21.S4, V18.S4, V3.S4
+	ADD R5<<0, R8, R9
+	FMOVQ (R9), F21
+	VFMLA V21.S4, V16.S4, V12.S4
+	VFMLA V21.S4, V17.S4, V8.S4
+	VFMLA V21.S4, V18.S4, V4.S4
+	VFMLA V21.S4, V19.S4, V0.S4
+	FMOVQ 16(R9), F21
+	VFMLA V21.S4, V16.S4, V13.S4
+	VFMLA V21.S4, V17.S4, V9.S4
+	VFMLA V21.S4, V18.S4, V5.S4
+	VFMLA V21.S4, V19.S4, V1.S4
+	FMOVQ 32(R9), F21
+	VFMLA V21.S4, V16.S4, V14.S4
+	VFMLA V21.S4, V17.S4, V10.S4
+	VFMLA V21.S4, V18.S4, V6.S4
+	VFMLA V21.S4, V19.S4, V2.S4
+	FMOVQ 48(R9), F21
+	VFMLA V21.S4, V16.S4, V15.S4
+	VFMLA V21.S4, V17.S4, V11.S4
+	VFMLA V21.S4, V18.S4, V7.S4
+	VFMLA V21.S4, V19.S4, V3.S4
+	ADD R4<<2, R8, R9
+	FMOVQ (R9), F16
+	VFMLA V16.S4, V17.S4, V12.S4
+	VFMLA V16.S4, V18.S4, V8.S4
+	VFMLA V16.S4, V19.S4, V4.S4
+	VFMLA V16.S4, V20.S4, V0.S4
+	FMOVQ 16(R9), F16
+	VFMLA V16.S4, V17.S4, V13.S4
+	VFMLA V16.S4, V18.S4, V9.S4
+	VFMLA V16.S4, V19.S4, V5.S4
+	VFMLA V16.S4, V20.S4, V1.S4
+	FMOVQ 32(R9), F16
+	VFMLA V16.S4, V17.S4, V14.S4
+	VFMLA V16.S4, V18.S4, V10.S4
+	VFMLA V16.S4, V19.S4, V6.S4
+	VFMLA V16.S4, V20.S4, V2.S4
+	FMOVQ 48(R9), F16
+	VFMLA V16.S4, V17.S4, V15.S4
+	VFMLA V16.S4, V18.S4, V11.S4
+	VFMLA V16.S4, V19.S4, V7.S4
+	VFMLA V16.S4, V20.S4, V3.S4
+	ADD R6<<0, R8, R9
+	FMOVQ (R9), F16
+	VFMLA V16.S4, V18.S4, V12.S4
+	VFMLA V16.S4, V19.S4, V8.S4
+	VFMLA V16.S4, V20.S4, V4.S4
+	FMOVQ 16(R9), F16
+	VFMLA V16.S4, V18.S4, V13.S4
+	VFMLA V16.S4, V19.S4, V9.S4
+	VFMLA V16.S4, V20.S4, V5.S4
+	FMOVQ 32(R9), F16
+	VFMLA V16.S4, V18.S4, V14.S4
+	VFMLA V16.S4, V19.S4, V10.S4
+	VFMLA V16.S4, V20.S4, V6.S4
+	FMOVQ 48(R9), F16
+	VFMLA V16.S4, V18.S4, V15.S4
+	VFMLA V16.S4, V19.S4, V11.S4
+	VFMLA V16.S4, V20.S4, V7.S4
+	ADD R5<<1, R8, R9
+	FMOVQ (R9), F16
+	VFMLA V16.S4, V19.S4, V12.S4
+	VFMLA V16.S4, V20.S4, V8.S4
+	FMOVQ 16(R9), F16
+	VFMLA V16.S4, V19.S4, V13.S4
+	VFMLA V16.S4, V20.S4, V9.S4
+	FMOVQ 32(R9), F16
+	VFMLA V16.S4, V19.S4, V14.S4
+	VFMLA V16.S4, V20.S4, V10.S4
+	FMOVQ 48(R9), F16
+	VFMLA V16.S4, V19.S4, V15.S4
+	VFMLA V16.S4, V20.S4, V11.S4
+	ADD R7<<0, R8, R9
+	FMOVQ (R9), F16
+	VFMLA V16.S4, V20.S4, V12.S4
+	FMOVQ 16(R9), F16
+	VFMLA V16.S4, V20.S4, V13.S4
+	FMOVQ 32(R9), F16
+	VFMLA V16.S4, V20.S4, V14.S4
+	FMOVQ 48(R9), F16
+	VFMLA V16.S4, V20.S4, V15.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD res+72(FP), R2
+	FMOVQ (R2), F16
+	WORD $0x4e30d400 // fadd v0.4s, v0.4s, v16.4s
+	FMOVQ 16(R2), F16
+	WORD $0x4e30d421 // fadd v1.4s, v1.4s, v16.4s
+	FMOVQ 32(R2), F16
+	WORD $0x4e30d442 // fadd v2.4s, v2.4s, v16.4s
+	FMOVQ 48(R2), F16
+	WORD $0x4e30d463 // fadd v3.4s, v3.4s, v16.4s
+	ADD R0<<0, R2, R3
+	FMOVQ (R3), F16
+	WORD $0x4e30d484 // fadd v4.4s, v4.4s, v16.4s
+	FMOVQ 16(R3), F16
+	WORD $0x4e30d4a5 // fadd v5.4s, v5.4s, v16.4s
+	FMOVQ 32(R3), F16
+	WORD $0x4e30d4c6 // fadd v6.4s, v6.4s, v16.4s
+	FMOVQ 48(R3), F16
+	WORD $0x4e30d4e7 // fadd v7.4s, v7.4s, v16.4s
+	ADD R0<<1, R2, R3
+	FMOVQ (R3), F16
+	WORD $0x4e30d508 // fadd v8.4s, v8.4s, v16.4s
+	FMOVQ 16(R3), F16
+	WORD $0x4e30d529 // fadd v9.4s, v9.4s, v16.4s
+	FMOVQ 32(R3), F16
+	WORD $0x4e30d54a // fadd v10.4s, v10.4s, v16.4s
+	FMOVQ 48(R3), F16
+	WORD $0x4e30d56b // fadd v11.4s, v11.4s, v16.4s
+	ADD R1<<0, R2, R0
+	FMOVQ (R0), F16
+	WORD $0x4e30d58c // fadd v12.4s, v12.4s, v16.4s
+	FMOVQ 16(R0), F16
+	WORD $0x4e30d5ad // fadd v13.4s, v13.4s, v16.4s
+	FMOVQ 32(R0), F16
+	WORD $0x4e30d5ce // fadd v14.4s, v14.4s, v16.4s
+	FMOVQ 48(R0), F16
+	WORD $0x4e30d5ef // fadd v15.4s, v15.4s, v16.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V16.B16, V16.B16, V16.B16
+	WORD $0x6e20e611 // fcmge v17.4s, v16.4s, v0.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V0.B16, V0.B16
+	WORD $0x6e21e611 // fcmge v17.4s, v16.4s, v1.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V1.B16, V1.B16
+	WORD $0x6e22e611 // fcmge v17.4s, v16.4s, v2.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V2.B16, V2.B16
+	WORD $0x6e23e611 // fcmge v17.4s, v16.4s, v3.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V3.B16, V3.B16
+	WORD $0x6e24e611 // fcmge v17.4s, v16.4s, v4.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V4.B16, V4.B16
+	WORD $0x6e25e611 // fcmge v17.4s, v16.4s, v5.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V5.B16, V5.B16
+	WORD $0x6e26e611 // fcmge v17.4s, v16.4s, v6.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V6.B16, V6.B16
+	WORD $0x6e27e611 // fcmge v17.4s, v16.4s, v7.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V7.B16, V7.B16
+	WORD $0x6e28e611 // fcmge v17.4s, v16.4s, v8.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V8.B16, V8.B16
+	WORD $0x6e29e611 // fcmge v17.4s, v16.4s, v9.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V9.B16, V9.B16
+	WORD $0x6e2ae611 // fcmge v17.4s, v16.4s, v10.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V10.B16, V10.B16
+	WORD $0x6e2be611 // fcmge v17.4s, v16.4s, v11.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V11.B16, V11.B16
+	WORD $0x6e2ce611 // fcmge v17.4s, v16.4s, v12.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V12.B16, V12.B16
+	WORD $0x6e2de611 // fcmge v17.4s, v16.4s, v13.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V13.B16, V13.B16
+	WORD $0x6e2ee611 // fcmge v17.4s, v16.4s, v14.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V14.B16, V14.B16
+	WORD $0x6e2fe611 // fcmge v17.4s, v16.4s, v15.4s
+	WORD $0x6e205a31 // not v17.16b, v17.16b
+	VAND V17.B16, V15.B16, V15.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD dst+0(FP), R2
+	FMOVQ F0, (R2)
+	FMOVQ F1, 16(R2)
+	FMOVQ F2, 32(R2)
+	FMOVQ F3, 48(R2)
+	ADD R0<<0, R2, R3
+	FMOVQ F4, (R3)
+	FMOVQ F5, 16(R3)
+	FMOVQ F6, 32(R3)
+	FMOVQ F7, 48(R3)
+	ADD R0<<1, R2, R3
+	FMOVQ F8, (R3)
+	FMOVQ F9, 16(R3)
+	FMOVQ F10, 32(R3)
+	FMOVQ F11, 48(R3)
+	ADD R1<<0, R2, R0
+	FMOVQ F12, (R0)
+	FMOVQ F13, 16(R0)
+	FMOVQ F14, 32(R0)
+	FMOVQ F15, 48(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $4, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise5x4NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise5x4NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	VORR V0.B16, V0.B16, V18.B16
+	VORR V0.B16, V0.B16, V19.B16
+	B started
+zero:
+	VEOR V20.B16, V20.B16, V20.B16
+	VORR V20.B16, V20.B16, V0.B16
+	VORR V20.B16, V20.B16, V1.B16
+	VORR V20.B16, V20.B16, V2.B16
+	VORR V20.B16, V20.B16, V3.B16
+	VORR V20.B16, V20.B16, V4.B16
+	VORR V20.B16, V20.B16, V5.B16
+	VORR V20.B16, V20.B16, V6.B16
+	VORR V20.B16, V20.B16, V7.B16
+	VORR V20.B16, V20.B16, V8.B16
+	VORR V20.B16, V20.B16, V9.B16
+	VORR V20.B16, V20.B16, V10.B16
+	VORR V20.B16, V20.B16, V11.B16
+	VORR V20.B16, V20.B16, V12.B16
+	VORR V20.B16, V20.B16, V13.B16
+	VORR V20.B16, V20.B16, V14.B16
+	VORR V20.B16, V20.B16, V15.B16
+	VORR V20.B16, V20.B16, V16.B16
+	VORR V20.B16, V20.B16, V17.B16
+	VORR V20.B16, V20.B16, V18.B16
+	VORR V20.B16, V20.B16, V19.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V20.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V21.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V22.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V23.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V24.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F25
+	VFMLA V25.S4, V20.S4, V0.S4
+	FMOVQ 16(R8), F25
+	VFMLA V25.S4, V20.S4, V1.S4
+	FMOVQ 32(R8), F25
+	VFMLA V25.S4, V20.S4, V2.S4
+	FMOVQ 48(R8), F25
+	VFMLA V25.S4, V20.S4, V3.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F25
+	VFMLA V25.S4, V20.S4, V4.S4
+	VFMLA V25.S4, V21.S4, V0.S4
+	FMOVQ 16(R10), F25
+	VFMLA V25.S4, V20.S4, V5.S4
+	VFMLA V25.S4, V21.S4, V1.S4
+	FMOVQ 32(R10), F25
+	VFMLA V25.S4, V20.S4, V6.S4
+	VFMLA V25.S4, V21.S4, V2.S4
+	FMOVQ 48(R10), F25
+	VFMLA V25.S4, V20.S4, V7.S4
+	VFMLA V25.S4, V21.S4, V3.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F25
+	VFMLA V25.S4, V20.S4, V8.S4
+	VFMLA V25.S4, V21.S4, V4.S4
+	VFMLA V25.S4, V22.S4, V0.S4
+	FMOVQ 16(R10), F25
+	VFMLA V25.S4, V20.S4, V9.S4
+	VFMLA V25.S4, V21.S4, V5.S4
+	VFMLA V25.S4, V22.S4, V1.S4
+	FMOVQ 32(R10), F25
+	VFMLA V25.S4, V20.S4, V10.S4
+	VFMLA V25.S4, V21.S4, V6.S4
+	VFMLA V25.S4, V22.S4, V2.S4
+	FMOVQ 48(R10), F25
+	VFMLA V25.S4, V20.S4, V11.S4
+	VFMLA V25.S4, V21.S4, V7.S4
+	VFMLA V25.S4, V22.S4, V3.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F25
+	VFMLA V25.S4, V20.S4, V12.S4
+	VFMLA V25.S4, V21.S4, V8.S4
+	VFMLA V25.S4, V22.S4, V4.S4
+	VFMLA V25.S4, V23.S4, V0.S4
+	FMOVQ 16(R10), F25
+	VFMLA V25.S4, V20.S4, V13.S4
+	VFMLA V25.S4, V21.S4, V9.S4
+	VFMLA V25.S4, V22.S4, V5.S4
+	VFMLA V25.S4, V23.S4, V1.S4
+	FMOVQ 32(R10), F25
+	VFMLA V25.S4, V20.S4, V14.S4
+	VFMLA V25.S4, V21.S4, V10.S4
+	VFMLA V25.S4, V22.S4, V6.S4
+	VFMLA V25.S4, V23.S4, V2.S4
+	FMOVQ 48(R10), F25
+	VFMLA V25.S4, V20.S4, V15.S4
+	VFMLA V25.S4, V21.S4, V11.S4
+	VFMLA V25.S4, V22.S4, V7.S4
+	VFMLA V25.S4, V23.S4, V3.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F25
+	VFMLA V25.S4, V20.S4, V16.S4
+	VFMLA V25.S4, V21.S4, V12.S4
+	VFMLA V25.S4, V22.S4, V8.S4
+	VFMLA V25.S4, V23.S4, V4.S4
+	VFMLA V25.S4, V24.S4, V0.S4
+	FMOVQ 16(R10), F25
+	VFMLA V25.S4, V20.S4, V17.S4
+	VFMLA V25.S4, V21.S4, V13.S4
+	VFMLA V25.S4, V22.S4, V9.S4
+	VFMLA V25.S4, V23.S4, V5.S4
+	VFMLA V25.S4, V24.S4, V1.S4
+	FMOVQ 32(R10), F25
+	VFMLA V25.S4, V20.S4, V18.S4
+	VFMLA V25.S4, V21.S4, V14.S4
+	VFMLA V25.S4, V22.S4, V10.S4
+	VFMLA V25.S4, V23.S4, V6.S4
+	VFMLA V25.S4, V24.S4, V2.S4
+	FMOVQ 48(R10), F25
+	VFMLA V25.S4, V20.S4, V19.S4
+	VFMLA V25.S4, V21.S4, V15.S4
+	VFMLA V25.S4, V22.S4, V11.S4
+	VFMLA V25.S4, V23.S4, V7.S4
+	VFMLA V25.S4, V24.S4, V3.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F20
+	VFMLA V20.S4, V21.S4, V16.S4
+	VFMLA V20.S4, V22.S4, V12.S4
+	VFMLA V20.S4, V23.S4, V8.S4
+	VFMLA V20.S4, V24.S4, V4.S4
+	FMOVQ 16(R10), F20
+	VFMLA V20.S4, V21.S4, V17.S4
+	VFMLA V20.S4, V22.S4, V13.S4
+	VFMLA V20.S4, V23.S4, V9.S4
+	VFMLA V20.S4, V24.S4, V5.S4
+	FMOVQ 32(R10), F20
+	VFMLA V20.S4, V21.S4, V18.S4
+	VFMLA V20.S4, V22.S4, V14.S4
+	VFMLA V20.S4, V23.S4, V10.S4
+	VFMLA V20.S4, V24.S4, V6.S4
+	FMOVQ 48(R10), F20
+	VFMLA V20.S4, V21.S4, V19.S4
+	VFMLA V20.S4, V22.S4, V15.S4
+	VFMLA V20.S4, V23.S4, V11.S4
+	VFMLA V20.S4, V24.S4, V7.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F20
+	VFMLA V20.S4, V22.S4, V16.S4
+	VFMLA V20.S4, V23.S4, V12.S4
+	VFMLA V20.S4, V24.S4, V8.S4
+	FMOVQ 16(R10), F20
+	VFMLA V20.S4, V22.S4, V17.S4
+	VFMLA V20.S4, V23.S4, V13.S4
+	VFMLA V20.S4, V24.S4, V9.S4
+	FMOVQ 32(R10), F20
+	VFMLA V20.S4, V22.S4, V18.S4
+	VFMLA V20.S4, V23.S4, V14.S4
+	VFMLA V20.S4, V24.S4, V10.S4
+	FMOVQ 48(R10), F20
+	VFMLA V20.S4, V22.S4, V19.S4
+	VFMLA V20.S4, V23.S4, V15.S4
+	VFMLA V20.S4, V24.S4, V11.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F20
+	VFMLA V20.S4, V23.S4, V16.S4
+	VFMLA V20.S4, V24.S4, V12.S4
+	FMOVQ 16(R10), F20
+	VFMLA V20.S4, V23.S4, V17.S4
+	VFMLA V20.S4, V24.S4, V13.S4
+	FMOVQ 32(R10), F20
+	VFMLA V20.S4, V23.S4, V18.S4
+	VFMLA V20.S4, V24.S4, V14.S4
+	FMOVQ 48(R10), F20
+	VFMLA V20.S4, V23.S4, V19.S4
+	VFMLA V20.S4, V24.S4, V15.S4
+	FMOVQ (R9), F20
+	VFMLA V20.S4, V24.S4, V16.S4
+	FMOVQ 16(R9), F20
+	VFMLA V20.S4, V24.S4, V17.S4
+	FMOVQ 32(R9), F20
+	VFMLA V20.S4, V24.S4, V18.S4
+	FMOVQ 48(R9), F20
+	VFMLA V20.S4, V24.S4, V19.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD res+72(FP), R2
+	FMOVQ (R2), F20
+	WORD $0x4e34d400 // fadd v0.4s, v0.4s, v20.4s
+	FMOVQ 16(R2), F20
+	WORD $0x4e34d421 // fadd v1.4s, v1.4s, v20.4s
+	FMOVQ 32(R2), F20
+	WORD $0x4e34d442 // fadd v2.4s, v2.4s, v20.4s
+	FMOVQ 48(R2), F20
+	WORD $0x4e34d463 // fadd v3.4s, v3.4s, v20.4s
+	ADD R0<<0, R2, R3
+	FMOVQ (R3), F20
+	WORD $0x4e34d484 // fadd v4.4s, v4.4s, v20.4s
+	FMOVQ 16(R3), F20
+	WORD $0x4e34d4a5 // fadd v5.4s, v5.4s, v20.4s
+	FMOVQ 32(R3), F20
+	WORD $0x4e34d4c6 // fadd v6.4s, v6.4s, v20.4s
+	FMOVQ 48(R3), F20
+	WORD $0x4e34d4e7 // fadd v7.4s, v7.4s, v20.4s
+	ADD R0<<1, R2, R3
+	FMOVQ (R3), F20
+	WORD $0x4e34d508 // fadd v8.4s, v8.4s, v20.4s
+	FMOVQ 16(R3), F20
+	WORD $0x4e34d529 // fadd v9.4s, v9.4s, v20.4s
+	FMOVQ 32(R3), F20
+	WORD $0x4e34d54a // fadd v10.4s, v10.4s, v20.4s
+	FMOVQ 48(R3), F20
+	WORD $0x4e34d56b // fadd v11.4s, v11.4s, v20.4s
+	ADD R1<<0, R2, R3
+	FMOVQ (R3), F20
+	WORD $0x4e34d58c // fadd v12.4s, v12.4s, v20.4s
+	FMOVQ 16(R3), F20
+	WORD $0x4e34d5ad // fadd v13.4s, v13.4s, v20.4s
+	FMOVQ 32(R3), F20
+	WORD $0x4e34d5ce // fadd v14.4s, v14.4s, v20.4s
+	FMOVQ 48(R3), F20
+	WORD $0x4e34d5ef // fadd v15.4s, v15.4s, v20.4s
+	ADD R0<<2, R2, R1
+	FMOVQ (R1), F20
+	WORD $0x4e34d610 // fadd v16.4s, v16.4s, v20.4s
+	FMOVQ 16(R1), F20
+	WORD $0x4e34d631 // fadd v17.4s, v17.4s, v20.4s
+	FMOVQ 32(R1), F20
+	WORD $0x4e34d652 // fadd v18.4s, v18.4s, v20.4s
+	FMOVQ 48(R1), F20
+	WORD $0x4e34d673 // fadd v19.4s, v19.4s, v20.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V20.B16, V20.B16, V20.B16
+	WORD $0x6e20e695 // fcmge v21.4s, v20.4s, v0.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V0.B16, V0.B16
+	WORD $0x6e21e695 // fcmge v21.4s, v20.4s, v1.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V1.B16, V1.B16
+	WORD $0x6e22e695 // fcmge v21.4s, v20.4s, v2.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V2.B16, V2.B16
+	WORD $0x6e23e695 // fcmge v21.4s, v20.4s, v3.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V3.B16, V3.B16
+	WORD $0x6e24e695 // fcmge v21.4s, v20.4s, v4.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V4.B16, V4.B16
+	WORD $0x6e25e695 // fcmge v21.4s, v20.4s, v5.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V5.B16, V5.B16
+	WORD $0x6e26e695 // fcmge v21.4s, v20.4s, v6.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V6.B16, V6.B16
+	WORD $0x6e27e695 // fcmge v21.4s, v20.4s, v7.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V7.B16, V7.B16
+	WORD $0x6e28e695 // fcmge v21.4s, v20.4s, v8.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V8.B16, V8.B16
+	WORD $0x6e29e695 // fcmge v21.4s, v20.4s, v9.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V9.B16, V9.B16
+	WORD $0x6e2ae695 // fcmge v21.4s, v20.4s, v10.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V10.B16, V10.B16
+	WORD $0x6e2be695 // fcmge v21.4s, v20.4s, v11.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V11.B16, V11.B16
+	WORD $0x6e2ce695 // fcmge v21.4s, v20.4s, v12.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V12.B16, V12.B16
+	WORD $0x6e2de695 // fcmge v21.4s, v20.4s, v13.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V13.B16, V13.B16
+	WORD $0x6e2ee695 // fcmge v21.4s, v20.4s, v14.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V14.B16, V14.B16
+	WORD $0x6e2fe695 // fcmge v21.4s, v20.4s, v15.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V15.B16, V15.B16
+	WORD $0x6e30e695 // fcmge v21.4s, v20.4s, v16.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V16.B16, V16.B16
+	WORD $0x6e31e695 // fcmge v21.4s, v20.4s, v17.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V17.B16, V17.B16
+	WORD $0x6e32e695 // fcmge v21.4s, v20.4s, v18.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V18.B16, V18.B16
+	WORD $0x6e33e695 // fcmge v21.4s, v20.4s, v19.4s
+	WORD $0x6e205ab5 // not v21.16b, v21.16b
+	VAND V21.B16, V19.B16, V19.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	MOVD dst+0(FP), R2
+	FMOVQ F0, (R2)
+	FMOVQ F1, 16(R2)
+	FMOVQ F2, 32(R2)
+	FMOVQ F3, 48(R2)
+	ADD R0<<0, R2, R3
+	FMOVQ F4, (R3)
+	FMOVQ F5, 16(R3)
+	FMOVQ F6, 32(R3)
+	FMOVQ F7, 48(R3)
+	ADD R0<<1, R2, R3
+	FMOVQ F8, (R3)
+	FMOVQ F9, 16(R3)
+	FMOVQ F10, 32(R3)
+	FMOVQ F11, 48(R3)
+	ADD R1<<0, R2, R3
+	FMOVQ F12, (R3)
+	FMOVQ F13, 16(R3)
+	FMOVQ F14, 32(R3)
+	FMOVQ F15, 48(R3)
+	ADD R0<<2, R2, R1
+	FMOVQ F16, (R1)
+	FMOVQ F17, 16(R1)
+	FMOVQ F18, 32(R1)
+	FMOVQ F19, 48(R1)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $5, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET
+
+// func Depthwise6x4NEONR5(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
+TEXT ·Depthwise6x4NEONR5(SB), NOSPLIT, $0-96
+	MOVD tiles+40(FP), R0
+	CMP $0, R0
+	BLE end
+tile:
+	MOVD bias+64(FP), R0
+	CBZ R0, zero
+	VLD1R (R0), [V0.S4]
+	VORR V0.B16, V0.B16, V1.B16
+	VORR V0.B16, V0.B16, V2.B16
+	VORR V0.B16, V0.B16, V3.B16
+	VORR V0.B16, V0.B16, V4.B16
+	VORR V0.B16, V0.B16, V5.B16
+	VORR V0.B16, V0.B16, V6.B16
+	VORR V0.B16, V0.B16, V7.B16
+	VORR V0.B16, V0.B16, V8.B16
+	VORR V0.B16, V0.B16, V9.B16
+	VORR V0.B16, V0.B16, V10.B16
+	VORR V0.B16, V0.B16, V11.B16
+	VORR V0.B16, V0.B16, V12.B16
+	VORR V0.B16, V0.B16, V13.B16
+	VORR V0.B16, V0.B16, V14.B16
+	VORR V0.B16, V0.B16, V15.B16
+	VORR V0.B16, V0.B16, V16.B16
+	VORR V0.B16, V0.B16, V17.B16
+	VORR V0.B16, V0.B16, V18.B16
+	VORR V0.B16, V0.B16, V19.B16
+	VORR V0.B16, V0.B16, V20.B16
+	VORR V0.B16, V0.B16, V21.B16
+	VORR V0.B16, V0.B16, V22.B16
+	VORR V0.B16, V0.B16, V23.B16
+	B started
+zero:
+	VEOR V24.B16, V24.B16, V24.B16
+	VORR V24.B16, V24.B16, V0.B16
+	VORR V24.B16, V24.B16, V1.B16
+	VORR V24.B16, V24.B16, V2.B16
+	VORR V24.B16, V24.B16, V3.B16
+	VORR V24.B16, V24.B16, V4.B16
+	VORR V24.B16, V24.B16, V5.B16
+	VORR V24.B16, V24.B16, V6.B16
+	VORR V24.B16, V24.B16, V7.B16
+	VORR V24.B16, V24.B16, V8.B16
+	VORR V24.B16, V24.B16, V9.B16
+	VORR V24.B16, V24.B16, V10.B16
+	VORR V24.B16, V24.B16, V11.B16
+	VORR V24.B16, V24.B16, V12.B16
+	VORR V24.B16, V24.B16, V13.B16
+	VORR V24.B16, V24.B16, V14.B16
+	VORR V24.B16, V24.B16, V15.B16
+	VORR V24.B16, V24.B16, V16.B16
+	VORR V24.B16, V24.B16, V17.B16
+	VORR V24.B16, V24.B16, V18.B16
+	VORR V24.B16, V24.B16, V19.B16
+	VORR V24.B16, V24.B16, V20.B16
+	VORR V24.B16, V24.B16, V21.B16
+	VORR V24.B16, V24.B16, V22.B16
+	VORR V24.B16, V24.B16, V23.B16
+started:
+	MOVD ntaps+32(FP), R0
+	CMP $0, R0
+	BLE summed
+	MOVD src+8(FP), R1
+	MOVD w+16(FP), R2
+	MOVD taps+24(FP), R3
+	MOVD srcPix+48(FP), R4
+	ADD R4<<1, R4, R5
+	ADD R4<<2, R4, R6
+	ADD R4<<2, R5, R7
+tap:
+	MOVD 8(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V24.S4]
+	MOVD 24(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V25.S4]
+	MOVD 40(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V26.S4]
+	MOVD 56(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V27.S4]
+	MOVD 72(R3), R8
+	ADD R2, R8, R8
+	VLD1R (R8), [V28.S4]
+	MOVD (R3), R8
+	ADD R1, R8, R8
+	ADD R4<<3, R8, R9
+	FMOVQ (R8), F29
+	VFMLA V29.S4, V24.S4, V0.S4
+	FMOVQ 16(R8), F29
+	VFMLA V29.S4, V24.S4, V1.S4
+	FMOVQ 32(R8), F29
+	VFMLA V29.S4, V24.S4, V2.S4
+	FMOVQ 48(R8), F29
+	VFMLA V29.S4, V24.S4, V3.S4
+	ADD R4<<0, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V24.S4, V4.S4
+	VFMLA V29.S4, V25.S4, V0.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V24.S4, V5.S4
+	VFMLA V29.S4, V25.S4, V1.S4
+	FMOVQ 32(R10), F29
+	VFMLA V29.S4, V24.S4, V6.S4
+	VFMLA V29.S4, V25.S4, V2.S4
+	FMOVQ 48(R10), F29
+	VFMLA V29.S4, V24.S4, V7.S4
+	VFMLA V29.S4, V25.S4, V3.S4
+	ADD R4<<1, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V24.S4, V8.S4
+	VFMLA V29.S4, V25.S4, V4.S4
+	VFMLA V29.S4, V26.S4, V0.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V24.S4, V9.S4
+	VFMLA V29.S4, V25.S4, V5.S4
+	VFMLA V29.S4, V26.S4, V1.S4
+	FMOVQ 32(R10), F29
+	VFMLA V29.S4, V24.S4, V10.S4
+	VFMLA V29.S4, V25.S4, V6.S4
+	VFMLA V29.S4, V26.S4, V2.S4
+	FMOVQ 48(R10), F29
+	VFMLA V29.S4, V24.S4, V11.S4
+	VFMLA V29.S4, V25.S4, V7.S4
+	VFMLA V29.S4, V26.S4, V3.S4
+	ADD R5<<0, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V24.S4, V12.S4
+	VFMLA V29.S4, V25.S4, V8.S4
+	VFMLA V29.S4, V26.S4, V4.S4
+	VFMLA V29.S4, V27.S4, V0.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V24.S4, V13.S4
+	VFMLA V29.S4, V25.S4, V9.S4
+	VFMLA V29.S4, V26.S4, V5.S4
+	VFMLA V29.S4, V27.S4, V1.S4
+	FMOVQ 32(R10), F29
+	VFMLA V29.S4, V24.S4, V14.S4
+	VFMLA V29.S4, V25.S4, V10.S4
+	VFMLA V29.S4, V26.S4, V6.S4
+	VFMLA V29.S4, V27.S4, V2.S4
+	FMOVQ 48(R10), F29
+	VFMLA V29.S4, V24.S4, V15.S4
+	VFMLA V29.S4, V25.S4, V11.S4
+	VFMLA V29.S4, V26.S4, V7.S4
+	VFMLA V29.S4, V27.S4, V3.S4
+	ADD R4<<2, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V24.S4, V16.S4
+	VFMLA V29.S4, V25.S4, V12.S4
+	VFMLA V29.S4, V26.S4, V8.S4
+	VFMLA V29.S4, V27.S4, V4.S4
+	VFMLA V29.S4, V28.S4, V0.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V24.S4, V17.S4
+	VFMLA V29.S4, V25.S4, V13.S4
+	VFMLA V29.S4, V26.S4, V9.S4
+	VFMLA V29.S4, V27.S4, V5.S4
+	VFMLA V29.S4, V28.S4, V1.S4
+	FMOVQ 32(R10), F29
+	VFMLA V29.S4, V24.S4, V18.S4
+	VFMLA V29.S4, V25.S4, V14.S4
+	VFMLA V29.S4, V26.S4, V10.S4
+	VFMLA V29.S4, V27.S4, V6.S4
+	VFMLA V29.S4, V28.S4, V2.S4
+	FMOVQ 48(R10), F29
+	VFMLA V29.S4, V24.S4, V19.S4
+	VFMLA V29.S4, V25.S4, V15.S4
+	VFMLA V29.S4, V26.S4, V11.S4
+	VFMLA V29.S4, V27.S4, V7.S4
+	VFMLA V29.S4, V28.S4, V3.S4
+	ADD R6<<0, R8, R10
+	FMOVQ (R10), F29
+	VFMLA V29.S4, V24.S4, V20.S4
+	VFMLA V29.S4, V25.S4, V16.S4
+	VFMLA V29.S4, V26.S4, V12.S4
+	VFMLA V29.S4, V27.S4, V8.S4
+	VFMLA V29.S4, V28.S4, V4.S4
+	FMOVQ 16(R10), F29
+	VFMLA V29.S4, V24.S4, V21.S4
+	VFMLA V29.S4, V25.S4, V17.S4
+	VFMLA V29.S4, V26.S4, V13.S4
+	VFMLA V29.S4, V27.S4, V9.S4
+	VFMLA V29.S4, V28.S4, V5.S4
+	FMOVQ 32(R10), F29
+	VFMLA V29.S4, V24.S4, V22.S4
+	VFMLA V29.S4, V25.S4, V18.S4
+	VFMLA V29.S4, V26.S4, V14.S4
+	VFMLA V29.S4, V27.S4, V10.S4
+	VFMLA V29.S4, V28.S4, V6.S4
+	FMOVQ 48(R10), F29
+	VFMLA V29.S4, V24.S4, V23.S4
+	VFMLA V29.S4, V25.S4, V19.S4
+	VFMLA V29.S4, V26.S4, V15.S4
+	VFMLA V29.S4, V27.S4, V11.S4
+	VFMLA V29.S4, V28.S4, V7.S4
+	ADD R5<<1, R8, R10
+	FMOVQ (R10), F24
+	VFMLA V24.S4, V25.S4, V20.S4
+	VFMLA V24.S4, V26.S4, V16.S4
+	VFMLA V24.S4, V27.S4, V12.S4
+	VFMLA V24.S4, V28.S4, V8.S4
+	FMOVQ 16(R10), F24
+	VFMLA V24.S4, V25.S4, V21.S4
+	VFMLA V24.S4, V26.S4, V17.S4
+	VFMLA V24.S4, V27.S4, V13.S4
+	VFMLA V24.S4, V28.S4, V9.S4
+	FMOVQ 32(R10), F24
+	VFMLA V24.S4, V25.S4, V22.S4
+	VFMLA V24.S4, V26.S4, V18.S4
+	VFMLA V24.S4, V27.S4, V14.S4
+	VFMLA V24.S4, V28.S4, V10.S4
+	FMOVQ 48(R10), F24
+	VFMLA V24.S4, V25.S4, V23.S4
+	VFMLA V24.S4, V26.S4, V19.S4
+	VFMLA V24.S4, V27.S4, V15.S4
+	VFMLA V24.S4, V28.S4, V11.S4
+	ADD R7<<0, R8, R10
+	FMOVQ (R10), F24
+	VFMLA V24.S4, V26.S4, V20.S4
+	VFMLA V24.S4, V27.S4, V16.S4
+	VFMLA V24.S4, V28.S4, V12.S4
+	FMOVQ 16(R10), F24
+	VFMLA V24.S4, V26.S4, V21.S4
+	VFMLA V24.S4, V27.S4, V17.S4
+	VFMLA V24.S4, V28.S4, V13.S4
+	FMOVQ 32(R10), F24
+	VFMLA V24.S4, V26.S4, V22.S4
+	VFMLA V24.S4, V27.S4, V18.S4
+	VFMLA V24.S4, V28.S4, V14.S4
+	FMOVQ 48(R10), F24
+	VFMLA V24.S4, V26.S4, V23.S4
+	VFMLA V24.S4, V27.S4, V19.S4
+	VFMLA V24.S4, V28.S4, V15.S4
+	FMOVQ (R9), F24
+	VFMLA V24.S4, V27.S4, V20.S4
+	VFMLA V24.S4, V28.S4, V16.S4
+	FMOVQ 16(R9), F24
+	VFMLA V24.S4, V27.S4, V21.S4
+	VFMLA V24.S4, V28.S4, V17.S4
+	FMOVQ 32(R9), F24
+	VFMLA V24.S4, V27.S4, V22.S4
+	VFMLA V24.S4, V28.S4, V18.S4
+	FMOVQ 48(R9), F24
+	VFMLA V24.S4, V27.S4, V23.S4
+	VFMLA V24.S4, V28.S4, V19.S4
+	ADD R4<<0, R9, R8
+	FMOVQ (R8), F24
+	VFMLA V24.S4, V28.S4, V20.S4
+	FMOVQ 16(R8), F24
+	VFMLA V24.S4, V28.S4, V21.S4
+	FMOVQ 32(R8), F24
+	VFMLA V24.S4, V28.S4, V22.S4
+	FMOVQ 48(R8), F24
+	VFMLA V24.S4, V28.S4, V23.S4
+	ADD $80, R3, R3
+	SUBS $1, R0, R0
+	BNE tap
+summed:
+	MOVD res+72(FP), R0
+	CBZ R0, nores
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD res+72(FP), R3
+	FMOVQ (R3), F24
+	WORD $0x4e38d400 // fadd v0.4s, v0.4s, v24.4s
+	FMOVQ 16(R3), F24
+	WORD $0x4e38d421 // fadd v1.4s, v1.4s, v24.4s
+	FMOVQ 32(R3), F24
+	WORD $0x4e38d442 // fadd v2.4s, v2.4s, v24.4s
+	FMOVQ 48(R3), F24
+	WORD $0x4e38d463 // fadd v3.4s, v3.4s, v24.4s
+	ADD R0<<0, R3, R4
+	FMOVQ (R4), F24
+	WORD $0x4e38d484 // fadd v4.4s, v4.4s, v24.4s
+	FMOVQ 16(R4), F24
+	WORD $0x4e38d4a5 // fadd v5.4s, v5.4s, v24.4s
+	FMOVQ 32(R4), F24
+	WORD $0x4e38d4c6 // fadd v6.4s, v6.4s, v24.4s
+	FMOVQ 48(R4), F24
+	WORD $0x4e38d4e7 // fadd v7.4s, v7.4s, v24.4s
+	ADD R0<<1, R3, R4
+	FMOVQ (R4), F24
+	WORD $0x4e38d508 // fadd v8.4s, v8.4s, v24.4s
+	FMOVQ 16(R4), F24
+	WORD $0x4e38d529 // fadd v9.4s, v9.4s, v24.4s
+	FMOVQ 32(R4), F24
+	WORD $0x4e38d54a // fadd v10.4s, v10.4s, v24.4s
+	FMOVQ 48(R4), F24
+	WORD $0x4e38d56b // fadd v11.4s, v11.4s, v24.4s
+	ADD R1<<0, R3, R4
+	FMOVQ (R4), F24
+	WORD $0x4e38d58c // fadd v12.4s, v12.4s, v24.4s
+	FMOVQ 16(R4), F24
+	WORD $0x4e38d5ad // fadd v13.4s, v13.4s, v24.4s
+	FMOVQ 32(R4), F24
+	WORD $0x4e38d5ce // fadd v14.4s, v14.4s, v24.4s
+	FMOVQ 48(R4), F24
+	WORD $0x4e38d5ef // fadd v15.4s, v15.4s, v24.4s
+	ADD R0<<2, R3, R1
+	FMOVQ (R1), F24
+	WORD $0x4e38d610 // fadd v16.4s, v16.4s, v24.4s
+	FMOVQ 16(R1), F24
+	WORD $0x4e38d631 // fadd v17.4s, v17.4s, v24.4s
+	FMOVQ 32(R1), F24
+	WORD $0x4e38d652 // fadd v18.4s, v18.4s, v24.4s
+	FMOVQ 48(R1), F24
+	WORD $0x4e38d673 // fadd v19.4s, v19.4s, v24.4s
+	ADD R2<<0, R3, R0
+	FMOVQ (R0), F24
+	WORD $0x4e38d694 // fadd v20.4s, v20.4s, v24.4s
+	FMOVQ 16(R0), F24
+	WORD $0x4e38d6b5 // fadd v21.4s, v21.4s, v24.4s
+	FMOVQ 32(R0), F24
+	WORD $0x4e38d6d6 // fadd v22.4s, v22.4s, v24.4s
+	FMOVQ 48(R0), F24
+	WORD $0x4e38d6f7 // fadd v23.4s, v23.4s, v24.4s
+nores:
+	MOVD flags+80(FP), R0
+	TST $2, R0
+	BEQ store
+	VEOR V24.B16, V24.B16, V24.B16
+	WORD $0x6e20e719 // fcmge v25.4s, v24.4s, v0.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V0.B16, V0.B16
+	WORD $0x6e21e719 // fcmge v25.4s, v24.4s, v1.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V1.B16, V1.B16
+	WORD $0x6e22e719 // fcmge v25.4s, v24.4s, v2.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V2.B16, V2.B16
+	WORD $0x6e23e719 // fcmge v25.4s, v24.4s, v3.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V3.B16, V3.B16
+	WORD $0x6e24e719 // fcmge v25.4s, v24.4s, v4.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V4.B16, V4.B16
+	WORD $0x6e25e719 // fcmge v25.4s, v24.4s, v5.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V5.B16, V5.B16
+	WORD $0x6e26e719 // fcmge v25.4s, v24.4s, v6.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V6.B16, V6.B16
+	WORD $0x6e27e719 // fcmge v25.4s, v24.4s, v7.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V7.B16, V7.B16
+	WORD $0x6e28e719 // fcmge v25.4s, v24.4s, v8.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V8.B16, V8.B16
+	WORD $0x6e29e719 // fcmge v25.4s, v24.4s, v9.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V9.B16, V9.B16
+	WORD $0x6e2ae719 // fcmge v25.4s, v24.4s, v10.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V10.B16, V10.B16
+	WORD $0x6e2be719 // fcmge v25.4s, v24.4s, v11.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V11.B16, V11.B16
+	WORD $0x6e2ce719 // fcmge v25.4s, v24.4s, v12.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V12.B16, V12.B16
+	WORD $0x6e2de719 // fcmge v25.4s, v24.4s, v13.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V13.B16, V13.B16
+	WORD $0x6e2ee719 // fcmge v25.4s, v24.4s, v14.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V14.B16, V14.B16
+	WORD $0x6e2fe719 // fcmge v25.4s, v24.4s, v15.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V15.B16, V15.B16
+	WORD $0x6e30e719 // fcmge v25.4s, v24.4s, v16.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V16.B16, V16.B16
+	WORD $0x6e31e719 // fcmge v25.4s, v24.4s, v17.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V17.B16, V17.B16
+	WORD $0x6e32e719 // fcmge v25.4s, v24.4s, v18.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V18.B16, V18.B16
+	WORD $0x6e33e719 // fcmge v25.4s, v24.4s, v19.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V19.B16, V19.B16
+	WORD $0x6e34e719 // fcmge v25.4s, v24.4s, v20.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V20.B16, V20.B16
+	WORD $0x6e35e719 // fcmge v25.4s, v24.4s, v21.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V21.B16, V21.B16
+	WORD $0x6e36e719 // fcmge v25.4s, v24.4s, v22.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V22.B16, V22.B16
+	WORD $0x6e37e719 // fcmge v25.4s, v24.4s, v23.4s
+	WORD $0x6e205b39 // not v25.16b, v25.16b
+	VAND V25.B16, V23.B16, V23.B16
+store:
+	MOVD dstPix+56(FP), R0
+	ADD R0<<1, R0, R1
+	ADD R0<<2, R0, R2
+	MOVD dst+0(FP), R3
+	FMOVQ F0, (R3)
+	FMOVQ F1, 16(R3)
+	FMOVQ F2, 32(R3)
+	FMOVQ F3, 48(R3)
+	ADD R0<<0, R3, R4
+	FMOVQ F4, (R4)
+	FMOVQ F5, 16(R4)
+	FMOVQ F6, 32(R4)
+	FMOVQ F7, 48(R4)
+	ADD R0<<1, R3, R4
+	FMOVQ F8, (R4)
+	FMOVQ F9, 16(R4)
+	FMOVQ F10, 32(R4)
+	FMOVQ F11, 48(R4)
+	ADD R1<<0, R3, R4
+	FMOVQ F12, (R4)
+	FMOVQ F13, 16(R4)
+	FMOVQ F14, 32(R4)
+	FMOVQ F15, 48(R4)
+	ADD R0<<2, R3, R1
+	FMOVQ F16, (R1)
+	FMOVQ F17, 16(R1)
+	FMOVQ F18, 32(R1)
+	FMOVQ F19, 48(R1)
+	ADD R2<<0, R3, R0
+	FMOVQ F20, (R0)
+	FMOVQ F21, 16(R0)
+	FMOVQ F22, 32(R0)
+	FMOVQ F23, 48(R0)
+	MOVD src+8(FP), R0
+	MOVD srcPix+48(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, src+8(FP)
+	MOVD dst+0(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, dst+0(FP)
+	MOVD res+72(FP), R0
+	CBZ R0, stepped
+	MOVD res+72(FP), R0
+	MOVD dstPix+56(FP), R1
+	MOVD $6, R3
+	MUL R3, R1, R2
+	ADD R2, R0, R0
+	MOVD R0, res+72(FP)
+stepped:
+	MOVD tiles+40(FP), R0
+	SUBS $1, R0, R0
+	BEQ end
+	MOVD R0, tiles+40(FP)
+	B tile
+end:
+	RET

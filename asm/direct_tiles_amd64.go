@@ -178,9 +178,9 @@ var DirectUnpacks = []DirectUnpack{
 }
 
 // DepthwiseFamilies lists every generated depthwise-convolution family:
-// Kernels[u-1] computes a tile of u pixels (mode 'C') or rows ('W').
+// Kernels[u-1] computes a tile of u pixels (mode 'C') or rows (the others).
 var DepthwiseFamilies = []DepthwiseFamily{
-	{ISA: "AVX2", Lanes: 8, Mode: 'C', U: 12, B: 1, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "AVX2", Lanes: 8, Mode: 'C', KH: 0, U: 12, B: 1, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x1AVX2C", Func: Depthwise1x1AVX2C},
 		{Name: "Depthwise2x1AVX2C", Func: Depthwise2x1AVX2C},
 		{Name: "Depthwise3x1AVX2C", Func: Depthwise3x1AVX2C},
@@ -194,7 +194,7 @@ var DepthwiseFamilies = []DepthwiseFamily{
 		{Name: "Depthwise11x1AVX2C", Func: Depthwise11x1AVX2C},
 		{Name: "Depthwise12x1AVX2C", Func: Depthwise12x1AVX2C},
 	}},
-	{ISA: "AVX2", Lanes: 8, Mode: 'W', U: 12, B: 1, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "AVX2", Lanes: 8, Mode: 'W', KH: 0, U: 12, B: 1, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x1AVX2W", Func: Depthwise1x1AVX2W},
 		{Name: "Depthwise2x1AVX2W", Func: Depthwise2x1AVX2W},
 		{Name: "Depthwise3x1AVX2W", Func: Depthwise3x1AVX2W},
@@ -208,7 +208,7 @@ var DepthwiseFamilies = []DepthwiseFamily{
 		{Name: "Depthwise11x1AVX2W", Func: Depthwise11x1AVX2W},
 		{Name: "Depthwise12x1AVX2W", Func: Depthwise12x1AVX2W},
 	}},
-	{ISA: "AVX2", Lanes: 8, Mode: 'W', U: 6, B: 2, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "AVX2", Lanes: 8, Mode: 'W', KH: 0, U: 6, B: 2, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x2AVX2W", Func: Depthwise1x2AVX2W},
 		{Name: "Depthwise2x2AVX2W", Func: Depthwise2x2AVX2W},
 		{Name: "Depthwise3x2AVX2W", Func: Depthwise3x2AVX2W},
@@ -216,34 +216,95 @@ var DepthwiseFamilies = []DepthwiseFamily{
 		{Name: "Depthwise5x2AVX2W", Func: Depthwise5x2AVX2W},
 		{Name: "Depthwise6x2AVX2W", Func: Depthwise6x2AVX2W},
 	}},
-	{ISA: "AVX2", Lanes: 8, Mode: 'W', U: 4, B: 3, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "AVX2", Lanes: 8, Mode: 'W', KH: 0, U: 4, B: 3, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x3AVX2W", Func: Depthwise1x3AVX2W},
 		{Name: "Depthwise2x3AVX2W", Func: Depthwise2x3AVX2W},
 		{Name: "Depthwise3x3AVX2W", Func: Depthwise3x3AVX2W},
 		{Name: "Depthwise4x3AVX2W", Func: Depthwise4x3AVX2W},
 	}},
-	{ISA: "AVX2", Lanes: 8, Mode: 'W', U: 3, B: 4, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "AVX2", Lanes: 8, Mode: 'W', KH: 0, U: 3, B: 4, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x4AVX2W", Func: Depthwise1x4AVX2W},
 		{Name: "Depthwise2x4AVX2W", Func: Depthwise2x4AVX2W},
 		{Name: "Depthwise3x4AVX2W", Func: Depthwise3x4AVX2W},
 	}},
-	{ISA: "AVX2", Lanes: 8, Mode: 'K', U: 5, B: 2, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "AVX2", Lanes: 8, Mode: 'K', KH: 0, U: 5, B: 2, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x2AVX2K", Func: Depthwise1x2AVX2K},
 		{Name: "Depthwise2x2AVX2K", Func: Depthwise2x2AVX2K},
 		{Name: "Depthwise3x2AVX2K", Func: Depthwise3x2AVX2K},
 		{Name: "Depthwise4x2AVX2K", Func: Depthwise4x2AVX2K},
 		{Name: "Depthwise5x2AVX2K", Func: Depthwise5x2AVX2K},
 	}},
-	{ISA: "AVX2", Lanes: 8, Mode: 'K', U: 3, B: 3, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "AVX2", Lanes: 8, Mode: 'K', KH: 0, U: 3, B: 3, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x3AVX2K", Func: Depthwise1x3AVX2K},
 		{Name: "Depthwise2x3AVX2K", Func: Depthwise2x3AVX2K},
 		{Name: "Depthwise3x3AVX2K", Func: Depthwise3x3AVX2K},
 	}},
-	{ISA: "AVX2", Lanes: 8, Mode: 'K', U: 2, B: 4, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "AVX2", Lanes: 8, Mode: 'K', KH: 0, U: 2, B: 4, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x4AVX2K", Func: Depthwise1x4AVX2K},
 		{Name: "Depthwise2x4AVX2K", Func: Depthwise2x4AVX2K},
 	}},
-	{ISA: "AVX512", Lanes: 16, Mode: 'C', U: 14, B: 1, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "AVX2", Lanes: 8, Mode: 'R', KH: 3, U: 12, B: 1, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x1AVX2R3", Func: Depthwise1x1AVX2R3},
+		{Name: "Depthwise2x1AVX2R3", Func: Depthwise2x1AVX2R3},
+		{Name: "Depthwise3x1AVX2R3", Func: Depthwise3x1AVX2R3},
+		{Name: "Depthwise4x1AVX2R3", Func: Depthwise4x1AVX2R3},
+		{Name: "Depthwise5x1AVX2R3", Func: Depthwise5x1AVX2R3},
+		{Name: "Depthwise6x1AVX2R3", Func: Depthwise6x1AVX2R3},
+		{Name: "Depthwise7x1AVX2R3", Func: Depthwise7x1AVX2R3},
+		{Name: "Depthwise8x1AVX2R3", Func: Depthwise8x1AVX2R3},
+		{Name: "Depthwise9x1AVX2R3", Func: Depthwise9x1AVX2R3},
+		{Name: "Depthwise10x1AVX2R3", Func: Depthwise10x1AVX2R3},
+		{Name: "Depthwise11x1AVX2R3", Func: Depthwise11x1AVX2R3},
+		{Name: "Depthwise12x1AVX2R3", Func: Depthwise12x1AVX2R3},
+	}},
+	{ISA: "AVX2", Lanes: 8, Mode: 'R', KH: 3, U: 6, B: 2, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x2AVX2R3", Func: Depthwise1x2AVX2R3},
+		{Name: "Depthwise2x2AVX2R3", Func: Depthwise2x2AVX2R3},
+		{Name: "Depthwise3x2AVX2R3", Func: Depthwise3x2AVX2R3},
+		{Name: "Depthwise4x2AVX2R3", Func: Depthwise4x2AVX2R3},
+		{Name: "Depthwise5x2AVX2R3", Func: Depthwise5x2AVX2R3},
+		{Name: "Depthwise6x2AVX2R3", Func: Depthwise6x2AVX2R3},
+	}},
+	{ISA: "AVX2", Lanes: 8, Mode: 'R', KH: 3, U: 4, B: 3, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x3AVX2R3", Func: Depthwise1x3AVX2R3},
+		{Name: "Depthwise2x3AVX2R3", Func: Depthwise2x3AVX2R3},
+		{Name: "Depthwise3x3AVX2R3", Func: Depthwise3x3AVX2R3},
+		{Name: "Depthwise4x3AVX2R3", Func: Depthwise4x3AVX2R3},
+	}},
+	{ISA: "AVX2", Lanes: 8, Mode: 'R', KH: 3, U: 3, B: 4, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x4AVX2R3", Func: Depthwise1x4AVX2R3},
+		{Name: "Depthwise2x4AVX2R3", Func: Depthwise2x4AVX2R3},
+		{Name: "Depthwise3x4AVX2R3", Func: Depthwise3x4AVX2R3},
+	}},
+	{ISA: "AVX2", Lanes: 8, Mode: 'R', KH: 5, U: 10, B: 1, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x1AVX2R5", Func: Depthwise1x1AVX2R5},
+		{Name: "Depthwise2x1AVX2R5", Func: Depthwise2x1AVX2R5},
+		{Name: "Depthwise3x1AVX2R5", Func: Depthwise3x1AVX2R5},
+		{Name: "Depthwise4x1AVX2R5", Func: Depthwise4x1AVX2R5},
+		{Name: "Depthwise5x1AVX2R5", Func: Depthwise5x1AVX2R5},
+		{Name: "Depthwise6x1AVX2R5", Func: Depthwise6x1AVX2R5},
+		{Name: "Depthwise7x1AVX2R5", Func: Depthwise7x1AVX2R5},
+		{Name: "Depthwise8x1AVX2R5", Func: Depthwise8x1AVX2R5},
+		{Name: "Depthwise9x1AVX2R5", Func: Depthwise9x1AVX2R5},
+		{Name: "Depthwise10x1AVX2R5", Func: Depthwise10x1AVX2R5},
+	}},
+	{ISA: "AVX2", Lanes: 8, Mode: 'R', KH: 5, U: 5, B: 2, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x2AVX2R5", Func: Depthwise1x2AVX2R5},
+		{Name: "Depthwise2x2AVX2R5", Func: Depthwise2x2AVX2R5},
+		{Name: "Depthwise3x2AVX2R5", Func: Depthwise3x2AVX2R5},
+		{Name: "Depthwise4x2AVX2R5", Func: Depthwise4x2AVX2R5},
+		{Name: "Depthwise5x2AVX2R5", Func: Depthwise5x2AVX2R5},
+	}},
+	{ISA: "AVX2", Lanes: 8, Mode: 'R', KH: 5, U: 3, B: 3, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x3AVX2R5", Func: Depthwise1x3AVX2R5},
+		{Name: "Depthwise2x3AVX2R5", Func: Depthwise2x3AVX2R5},
+		{Name: "Depthwise3x3AVX2R5", Func: Depthwise3x3AVX2R5},
+	}},
+	{ISA: "AVX2", Lanes: 8, Mode: 'R', KH: 5, U: 2, B: 4, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x4AVX2R5", Func: Depthwise1x4AVX2R5},
+		{Name: "Depthwise2x4AVX2R5", Func: Depthwise2x4AVX2R5},
+	}},
+	{ISA: "AVX512", Lanes: 16, Mode: 'C', KH: 0, U: 14, B: 1, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x1AVX512C", Func: Depthwise1x1AVX512C},
 		{Name: "Depthwise2x1AVX512C", Func: Depthwise2x1AVX512C},
 		{Name: "Depthwise3x1AVX512C", Func: Depthwise3x1AVX512C},
@@ -259,7 +320,7 @@ var DepthwiseFamilies = []DepthwiseFamily{
 		{Name: "Depthwise13x1AVX512C", Func: Depthwise13x1AVX512C},
 		{Name: "Depthwise14x1AVX512C", Func: Depthwise14x1AVX512C},
 	}},
-	{ISA: "AVX512", Lanes: 16, Mode: 'W', U: 14, B: 1, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "AVX512", Lanes: 16, Mode: 'W', KH: 0, U: 14, B: 1, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x1AVX512W", Func: Depthwise1x1AVX512W},
 		{Name: "Depthwise2x1AVX512W", Func: Depthwise2x1AVX512W},
 		{Name: "Depthwise3x1AVX512W", Func: Depthwise3x1AVX512W},
@@ -275,7 +336,7 @@ var DepthwiseFamilies = []DepthwiseFamily{
 		{Name: "Depthwise13x1AVX512W", Func: Depthwise13x1AVX512W},
 		{Name: "Depthwise14x1AVX512W", Func: Depthwise14x1AVX512W},
 	}},
-	{ISA: "AVX512", Lanes: 16, Mode: 'W', U: 14, B: 2, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "AVX512", Lanes: 16, Mode: 'W', KH: 0, U: 14, B: 2, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x2AVX512W", Func: Depthwise1x2AVX512W},
 		{Name: "Depthwise2x2AVX512W", Func: Depthwise2x2AVX512W},
 		{Name: "Depthwise3x2AVX512W", Func: Depthwise3x2AVX512W},
@@ -291,7 +352,7 @@ var DepthwiseFamilies = []DepthwiseFamily{
 		{Name: "Depthwise13x2AVX512W", Func: Depthwise13x2AVX512W},
 		{Name: "Depthwise14x2AVX512W", Func: Depthwise14x2AVX512W},
 	}},
-	{ISA: "AVX512", Lanes: 16, Mode: 'W', U: 9, B: 3, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "AVX512", Lanes: 16, Mode: 'W', KH: 0, U: 9, B: 3, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x3AVX512W", Func: Depthwise1x3AVX512W},
 		{Name: "Depthwise2x3AVX512W", Func: Depthwise2x3AVX512W},
 		{Name: "Depthwise3x3AVX512W", Func: Depthwise3x3AVX512W},
@@ -302,7 +363,7 @@ var DepthwiseFamilies = []DepthwiseFamily{
 		{Name: "Depthwise8x3AVX512W", Func: Depthwise8x3AVX512W},
 		{Name: "Depthwise9x3AVX512W", Func: Depthwise9x3AVX512W},
 	}},
-	{ISA: "AVX512", Lanes: 16, Mode: 'W', U: 7, B: 4, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "AVX512", Lanes: 16, Mode: 'W', KH: 0, U: 7, B: 4, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x4AVX512W", Func: Depthwise1x4AVX512W},
 		{Name: "Depthwise2x4AVX512W", Func: Depthwise2x4AVX512W},
 		{Name: "Depthwise3x4AVX512W", Func: Depthwise3x4AVX512W},
@@ -311,7 +372,7 @@ var DepthwiseFamilies = []DepthwiseFamily{
 		{Name: "Depthwise6x4AVX512W", Func: Depthwise6x4AVX512W},
 		{Name: "Depthwise7x4AVX512W", Func: Depthwise7x4AVX512W},
 	}},
-	{ISA: "AVX512", Lanes: 16, Mode: 'K', U: 13, B: 2, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "AVX512", Lanes: 16, Mode: 'K', KH: 0, U: 13, B: 2, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x2AVX512K", Func: Depthwise1x2AVX512K},
 		{Name: "Depthwise2x2AVX512K", Func: Depthwise2x2AVX512K},
 		{Name: "Depthwise3x2AVX512K", Func: Depthwise3x2AVX512K},
@@ -326,7 +387,7 @@ var DepthwiseFamilies = []DepthwiseFamily{
 		{Name: "Depthwise12x2AVX512K", Func: Depthwise12x2AVX512K},
 		{Name: "Depthwise13x2AVX512K", Func: Depthwise13x2AVX512K},
 	}},
-	{ISA: "AVX512", Lanes: 16, Mode: 'K', U: 8, B: 3, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "AVX512", Lanes: 16, Mode: 'K', KH: 0, U: 8, B: 3, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x3AVX512K", Func: Depthwise1x3AVX512K},
 		{Name: "Depthwise2x3AVX512K", Func: Depthwise2x3AVX512K},
 		{Name: "Depthwise3x3AVX512K", Func: Depthwise3x3AVX512K},
@@ -336,12 +397,107 @@ var DepthwiseFamilies = []DepthwiseFamily{
 		{Name: "Depthwise7x3AVX512K", Func: Depthwise7x3AVX512K},
 		{Name: "Depthwise8x3AVX512K", Func: Depthwise8x3AVX512K},
 	}},
-	{ISA: "AVX512", Lanes: 16, Mode: 'K', U: 6, B: 4, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "AVX512", Lanes: 16, Mode: 'K', KH: 0, U: 6, B: 4, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x4AVX512K", Func: Depthwise1x4AVX512K},
 		{Name: "Depthwise2x4AVX512K", Func: Depthwise2x4AVX512K},
 		{Name: "Depthwise3x4AVX512K", Func: Depthwise3x4AVX512K},
 		{Name: "Depthwise4x4AVX512K", Func: Depthwise4x4AVX512K},
 		{Name: "Depthwise5x4AVX512K", Func: Depthwise5x4AVX512K},
 		{Name: "Depthwise6x4AVX512K", Func: Depthwise6x4AVX512K},
+	}},
+	{ISA: "AVX512", Lanes: 16, Mode: 'R', KH: 3, U: 14, B: 1, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x1AVX512R3", Func: Depthwise1x1AVX512R3},
+		{Name: "Depthwise2x1AVX512R3", Func: Depthwise2x1AVX512R3},
+		{Name: "Depthwise3x1AVX512R3", Func: Depthwise3x1AVX512R3},
+		{Name: "Depthwise4x1AVX512R3", Func: Depthwise4x1AVX512R3},
+		{Name: "Depthwise5x1AVX512R3", Func: Depthwise5x1AVX512R3},
+		{Name: "Depthwise6x1AVX512R3", Func: Depthwise6x1AVX512R3},
+		{Name: "Depthwise7x1AVX512R3", Func: Depthwise7x1AVX512R3},
+		{Name: "Depthwise8x1AVX512R3", Func: Depthwise8x1AVX512R3},
+		{Name: "Depthwise9x1AVX512R3", Func: Depthwise9x1AVX512R3},
+		{Name: "Depthwise10x1AVX512R3", Func: Depthwise10x1AVX512R3},
+		{Name: "Depthwise11x1AVX512R3", Func: Depthwise11x1AVX512R3},
+		{Name: "Depthwise12x1AVX512R3", Func: Depthwise12x1AVX512R3},
+		{Name: "Depthwise13x1AVX512R3", Func: Depthwise13x1AVX512R3},
+		{Name: "Depthwise14x1AVX512R3", Func: Depthwise14x1AVX512R3},
+	}},
+	{ISA: "AVX512", Lanes: 16, Mode: 'R', KH: 3, U: 13, B: 2, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x2AVX512R3", Func: Depthwise1x2AVX512R3},
+		{Name: "Depthwise2x2AVX512R3", Func: Depthwise2x2AVX512R3},
+		{Name: "Depthwise3x2AVX512R3", Func: Depthwise3x2AVX512R3},
+		{Name: "Depthwise4x2AVX512R3", Func: Depthwise4x2AVX512R3},
+		{Name: "Depthwise5x2AVX512R3", Func: Depthwise5x2AVX512R3},
+		{Name: "Depthwise6x2AVX512R3", Func: Depthwise6x2AVX512R3},
+		{Name: "Depthwise7x2AVX512R3", Func: Depthwise7x2AVX512R3},
+		{Name: "Depthwise8x2AVX512R3", Func: Depthwise8x2AVX512R3},
+		{Name: "Depthwise9x2AVX512R3", Func: Depthwise9x2AVX512R3},
+		{Name: "Depthwise10x2AVX512R3", Func: Depthwise10x2AVX512R3},
+		{Name: "Depthwise11x2AVX512R3", Func: Depthwise11x2AVX512R3},
+		{Name: "Depthwise12x2AVX512R3", Func: Depthwise12x2AVX512R3},
+		{Name: "Depthwise13x2AVX512R3", Func: Depthwise13x2AVX512R3},
+	}},
+	{ISA: "AVX512", Lanes: 16, Mode: 'R', KH: 3, U: 8, B: 3, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x3AVX512R3", Func: Depthwise1x3AVX512R3},
+		{Name: "Depthwise2x3AVX512R3", Func: Depthwise2x3AVX512R3},
+		{Name: "Depthwise3x3AVX512R3", Func: Depthwise3x3AVX512R3},
+		{Name: "Depthwise4x3AVX512R3", Func: Depthwise4x3AVX512R3},
+		{Name: "Depthwise5x3AVX512R3", Func: Depthwise5x3AVX512R3},
+		{Name: "Depthwise6x3AVX512R3", Func: Depthwise6x3AVX512R3},
+		{Name: "Depthwise7x3AVX512R3", Func: Depthwise7x3AVX512R3},
+		{Name: "Depthwise8x3AVX512R3", Func: Depthwise8x3AVX512R3},
+	}},
+	{ISA: "AVX512", Lanes: 16, Mode: 'R', KH: 3, U: 6, B: 4, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x4AVX512R3", Func: Depthwise1x4AVX512R3},
+		{Name: "Depthwise2x4AVX512R3", Func: Depthwise2x4AVX512R3},
+		{Name: "Depthwise3x4AVX512R3", Func: Depthwise3x4AVX512R3},
+		{Name: "Depthwise4x4AVX512R3", Func: Depthwise4x4AVX512R3},
+		{Name: "Depthwise5x4AVX512R3", Func: Depthwise5x4AVX512R3},
+		{Name: "Depthwise6x4AVX512R3", Func: Depthwise6x4AVX512R3},
+	}},
+	{ISA: "AVX512", Lanes: 16, Mode: 'R', KH: 5, U: 12, B: 1, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x1AVX512R5", Func: Depthwise1x1AVX512R5},
+		{Name: "Depthwise2x1AVX512R5", Func: Depthwise2x1AVX512R5},
+		{Name: "Depthwise3x1AVX512R5", Func: Depthwise3x1AVX512R5},
+		{Name: "Depthwise4x1AVX512R5", Func: Depthwise4x1AVX512R5},
+		{Name: "Depthwise5x1AVX512R5", Func: Depthwise5x1AVX512R5},
+		{Name: "Depthwise6x1AVX512R5", Func: Depthwise6x1AVX512R5},
+		{Name: "Depthwise7x1AVX512R5", Func: Depthwise7x1AVX512R5},
+		{Name: "Depthwise8x1AVX512R5", Func: Depthwise8x1AVX512R5},
+		{Name: "Depthwise9x1AVX512R5", Func: Depthwise9x1AVX512R5},
+		{Name: "Depthwise10x1AVX512R5", Func: Depthwise10x1AVX512R5},
+		{Name: "Depthwise11x1AVX512R5", Func: Depthwise11x1AVX512R5},
+		{Name: "Depthwise12x1AVX512R5", Func: Depthwise12x1AVX512R5},
+	}},
+	{ISA: "AVX512", Lanes: 16, Mode: 'R', KH: 5, U: 12, B: 2, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x2AVX512R5", Func: Depthwise1x2AVX512R5},
+		{Name: "Depthwise2x2AVX512R5", Func: Depthwise2x2AVX512R5},
+		{Name: "Depthwise3x2AVX512R5", Func: Depthwise3x2AVX512R5},
+		{Name: "Depthwise4x2AVX512R5", Func: Depthwise4x2AVX512R5},
+		{Name: "Depthwise5x2AVX512R5", Func: Depthwise5x2AVX512R5},
+		{Name: "Depthwise6x2AVX512R5", Func: Depthwise6x2AVX512R5},
+		{Name: "Depthwise7x2AVX512R5", Func: Depthwise7x2AVX512R5},
+		{Name: "Depthwise8x2AVX512R5", Func: Depthwise8x2AVX512R5},
+		{Name: "Depthwise9x2AVX512R5", Func: Depthwise9x2AVX512R5},
+		{Name: "Depthwise10x2AVX512R5", Func: Depthwise10x2AVX512R5},
+		{Name: "Depthwise11x2AVX512R5", Func: Depthwise11x2AVX512R5},
+		{Name: "Depthwise12x2AVX512R5", Func: Depthwise12x2AVX512R5},
+	}},
+	{ISA: "AVX512", Lanes: 16, Mode: 'R', KH: 5, U: 8, B: 3, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x3AVX512R5", Func: Depthwise1x3AVX512R5},
+		{Name: "Depthwise2x3AVX512R5", Func: Depthwise2x3AVX512R5},
+		{Name: "Depthwise3x3AVX512R5", Func: Depthwise3x3AVX512R5},
+		{Name: "Depthwise4x3AVX512R5", Func: Depthwise4x3AVX512R5},
+		{Name: "Depthwise5x3AVX512R5", Func: Depthwise5x3AVX512R5},
+		{Name: "Depthwise6x3AVX512R5", Func: Depthwise6x3AVX512R5},
+		{Name: "Depthwise7x3AVX512R5", Func: Depthwise7x3AVX512R5},
+		{Name: "Depthwise8x3AVX512R5", Func: Depthwise8x3AVX512R5},
+	}},
+	{ISA: "AVX512", Lanes: 16, Mode: 'R', KH: 5, U: 6, B: 4, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x4AVX512R5", Func: Depthwise1x4AVX512R5},
+		{Name: "Depthwise2x4AVX512R5", Func: Depthwise2x4AVX512R5},
+		{Name: "Depthwise3x4AVX512R5", Func: Depthwise3x4AVX512R5},
+		{Name: "Depthwise4x4AVX512R5", Func: Depthwise4x4AVX512R5},
+		{Name: "Depthwise5x4AVX512R5", Func: Depthwise5x4AVX512R5},
+		{Name: "Depthwise6x4AVX512R5", Func: Depthwise6x4AVX512R5},
 	}},
 }

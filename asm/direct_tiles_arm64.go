@@ -110,9 +110,9 @@ var DirectUnpacks = []DirectUnpack{
 }
 
 // DepthwiseFamilies lists every generated depthwise-convolution family:
-// Kernels[u-1] computes a tile of u pixels (mode 'C') or rows ('W').
+// Kernels[u-1] computes a tile of u pixels (mode 'C') or rows (the others).
 var DepthwiseFamilies = []DepthwiseFamily{
-	{ISA: "NEON", Lanes: 4, Mode: 'C', U: 14, B: 1, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "NEON", Lanes: 4, Mode: 'C', KH: 0, U: 14, B: 1, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x1NEONC", Func: Depthwise1x1NEONC},
 		{Name: "Depthwise2x1NEONC", Func: Depthwise2x1NEONC},
 		{Name: "Depthwise3x1NEONC", Func: Depthwise3x1NEONC},
@@ -128,7 +128,7 @@ var DepthwiseFamilies = []DepthwiseFamily{
 		{Name: "Depthwise13x1NEONC", Func: Depthwise13x1NEONC},
 		{Name: "Depthwise14x1NEONC", Func: Depthwise14x1NEONC},
 	}},
-	{ISA: "NEON", Lanes: 4, Mode: 'W', U: 14, B: 1, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "NEON", Lanes: 4, Mode: 'W', KH: 0, U: 14, B: 1, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x1NEONW", Func: Depthwise1x1NEONW},
 		{Name: "Depthwise2x1NEONW", Func: Depthwise2x1NEONW},
 		{Name: "Depthwise3x1NEONW", Func: Depthwise3x1NEONW},
@@ -144,7 +144,7 @@ var DepthwiseFamilies = []DepthwiseFamily{
 		{Name: "Depthwise13x1NEONW", Func: Depthwise13x1NEONW},
 		{Name: "Depthwise14x1NEONW", Func: Depthwise14x1NEONW},
 	}},
-	{ISA: "NEON", Lanes: 4, Mode: 'W', U: 14, B: 2, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "NEON", Lanes: 4, Mode: 'W', KH: 0, U: 14, B: 2, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x2NEONW", Func: Depthwise1x2NEONW},
 		{Name: "Depthwise2x2NEONW", Func: Depthwise2x2NEONW},
 		{Name: "Depthwise3x2NEONW", Func: Depthwise3x2NEONW},
@@ -160,7 +160,7 @@ var DepthwiseFamilies = []DepthwiseFamily{
 		{Name: "Depthwise13x2NEONW", Func: Depthwise13x2NEONW},
 		{Name: "Depthwise14x2NEONW", Func: Depthwise14x2NEONW},
 	}},
-	{ISA: "NEON", Lanes: 4, Mode: 'W', U: 9, B: 3, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "NEON", Lanes: 4, Mode: 'W', KH: 0, U: 9, B: 3, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x3NEONW", Func: Depthwise1x3NEONW},
 		{Name: "Depthwise2x3NEONW", Func: Depthwise2x3NEONW},
 		{Name: "Depthwise3x3NEONW", Func: Depthwise3x3NEONW},
@@ -171,7 +171,7 @@ var DepthwiseFamilies = []DepthwiseFamily{
 		{Name: "Depthwise8x3NEONW", Func: Depthwise8x3NEONW},
 		{Name: "Depthwise9x3NEONW", Func: Depthwise9x3NEONW},
 	}},
-	{ISA: "NEON", Lanes: 4, Mode: 'W', U: 7, B: 4, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "NEON", Lanes: 4, Mode: 'W', KH: 0, U: 7, B: 4, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x4NEONW", Func: Depthwise1x4NEONW},
 		{Name: "Depthwise2x4NEONW", Func: Depthwise2x4NEONW},
 		{Name: "Depthwise3x4NEONW", Func: Depthwise3x4NEONW},
@@ -180,7 +180,7 @@ var DepthwiseFamilies = []DepthwiseFamily{
 		{Name: "Depthwise6x4NEONW", Func: Depthwise6x4NEONW},
 		{Name: "Depthwise7x4NEONW", Func: Depthwise7x4NEONW},
 	}},
-	{ISA: "NEON", Lanes: 4, Mode: 'K', U: 13, B: 2, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "NEON", Lanes: 4, Mode: 'K', KH: 0, U: 13, B: 2, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x2NEONK", Func: Depthwise1x2NEONK},
 		{Name: "Depthwise2x2NEONK", Func: Depthwise2x2NEONK},
 		{Name: "Depthwise3x2NEONK", Func: Depthwise3x2NEONK},
@@ -195,7 +195,7 @@ var DepthwiseFamilies = []DepthwiseFamily{
 		{Name: "Depthwise12x2NEONK", Func: Depthwise12x2NEONK},
 		{Name: "Depthwise13x2NEONK", Func: Depthwise13x2NEONK},
 	}},
-	{ISA: "NEON", Lanes: 4, Mode: 'K', U: 8, B: 3, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "NEON", Lanes: 4, Mode: 'K', KH: 0, U: 8, B: 3, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x3NEONK", Func: Depthwise1x3NEONK},
 		{Name: "Depthwise2x3NEONK", Func: Depthwise2x3NEONK},
 		{Name: "Depthwise3x3NEONK", Func: Depthwise3x3NEONK},
@@ -205,12 +205,110 @@ var DepthwiseFamilies = []DepthwiseFamily{
 		{Name: "Depthwise7x3NEONK", Func: Depthwise7x3NEONK},
 		{Name: "Depthwise8x3NEONK", Func: Depthwise8x3NEONK},
 	}},
-	{ISA: "NEON", Lanes: 4, Mode: 'K', U: 6, B: 4, Kernels: []Kernel[DepthwiseFunc]{
+	{ISA: "NEON", Lanes: 4, Mode: 'K', KH: 0, U: 6, B: 4, Kernels: []Kernel[DepthwiseFunc]{
 		{Name: "Depthwise1x4NEONK", Func: Depthwise1x4NEONK},
 		{Name: "Depthwise2x4NEONK", Func: Depthwise2x4NEONK},
 		{Name: "Depthwise3x4NEONK", Func: Depthwise3x4NEONK},
 		{Name: "Depthwise4x4NEONK", Func: Depthwise4x4NEONK},
 		{Name: "Depthwise5x4NEONK", Func: Depthwise5x4NEONK},
 		{Name: "Depthwise6x4NEONK", Func: Depthwise6x4NEONK},
+	}},
+	{ISA: "NEON", Lanes: 4, Mode: 'R', KH: 3, U: 14, B: 1, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x1NEONR3", Func: Depthwise1x1NEONR3},
+		{Name: "Depthwise2x1NEONR3", Func: Depthwise2x1NEONR3},
+		{Name: "Depthwise3x1NEONR3", Func: Depthwise3x1NEONR3},
+		{Name: "Depthwise4x1NEONR3", Func: Depthwise4x1NEONR3},
+		{Name: "Depthwise5x1NEONR3", Func: Depthwise5x1NEONR3},
+		{Name: "Depthwise6x1NEONR3", Func: Depthwise6x1NEONR3},
+		{Name: "Depthwise7x1NEONR3", Func: Depthwise7x1NEONR3},
+		{Name: "Depthwise8x1NEONR3", Func: Depthwise8x1NEONR3},
+		{Name: "Depthwise9x1NEONR3", Func: Depthwise9x1NEONR3},
+		{Name: "Depthwise10x1NEONR3", Func: Depthwise10x1NEONR3},
+		{Name: "Depthwise11x1NEONR3", Func: Depthwise11x1NEONR3},
+		{Name: "Depthwise12x1NEONR3", Func: Depthwise12x1NEONR3},
+		{Name: "Depthwise13x1NEONR3", Func: Depthwise13x1NEONR3},
+		{Name: "Depthwise14x1NEONR3", Func: Depthwise14x1NEONR3},
+	}},
+	{ISA: "NEON", Lanes: 4, Mode: 'R', KH: 3, U: 14, B: 2, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x2NEONR3", Func: Depthwise1x2NEONR3},
+		{Name: "Depthwise2x2NEONR3", Func: Depthwise2x2NEONR3},
+		{Name: "Depthwise3x2NEONR3", Func: Depthwise3x2NEONR3},
+		{Name: "Depthwise4x2NEONR3", Func: Depthwise4x2NEONR3},
+		{Name: "Depthwise5x2NEONR3", Func: Depthwise5x2NEONR3},
+		{Name: "Depthwise6x2NEONR3", Func: Depthwise6x2NEONR3},
+		{Name: "Depthwise7x2NEONR3", Func: Depthwise7x2NEONR3},
+		{Name: "Depthwise8x2NEONR3", Func: Depthwise8x2NEONR3},
+		{Name: "Depthwise9x2NEONR3", Func: Depthwise9x2NEONR3},
+		{Name: "Depthwise10x2NEONR3", Func: Depthwise10x2NEONR3},
+		{Name: "Depthwise11x2NEONR3", Func: Depthwise11x2NEONR3},
+		{Name: "Depthwise12x2NEONR3", Func: Depthwise12x2NEONR3},
+		{Name: "Depthwise13x2NEONR3", Func: Depthwise13x2NEONR3},
+		{Name: "Depthwise14x2NEONR3", Func: Depthwise14x2NEONR3},
+	}},
+	{ISA: "NEON", Lanes: 4, Mode: 'R', KH: 3, U: 9, B: 3, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x3NEONR3", Func: Depthwise1x3NEONR3},
+		{Name: "Depthwise2x3NEONR3", Func: Depthwise2x3NEONR3},
+		{Name: "Depthwise3x3NEONR3", Func: Depthwise3x3NEONR3},
+		{Name: "Depthwise4x3NEONR3", Func: Depthwise4x3NEONR3},
+		{Name: "Depthwise5x3NEONR3", Func: Depthwise5x3NEONR3},
+		{Name: "Depthwise6x3NEONR3", Func: Depthwise6x3NEONR3},
+		{Name: "Depthwise7x3NEONR3", Func: Depthwise7x3NEONR3},
+		{Name: "Depthwise8x3NEONR3", Func: Depthwise8x3NEONR3},
+		{Name: "Depthwise9x3NEONR3", Func: Depthwise9x3NEONR3},
+	}},
+	{ISA: "NEON", Lanes: 4, Mode: 'R', KH: 3, U: 7, B: 4, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x4NEONR3", Func: Depthwise1x4NEONR3},
+		{Name: "Depthwise2x4NEONR3", Func: Depthwise2x4NEONR3},
+		{Name: "Depthwise3x4NEONR3", Func: Depthwise3x4NEONR3},
+		{Name: "Depthwise4x4NEONR3", Func: Depthwise4x4NEONR3},
+		{Name: "Depthwise5x4NEONR3", Func: Depthwise5x4NEONR3},
+		{Name: "Depthwise6x4NEONR3", Func: Depthwise6x4NEONR3},
+		{Name: "Depthwise7x4NEONR3", Func: Depthwise7x4NEONR3},
+	}},
+	{ISA: "NEON", Lanes: 4, Mode: 'R', KH: 5, U: 12, B: 1, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x1NEONR5", Func: Depthwise1x1NEONR5},
+		{Name: "Depthwise2x1NEONR5", Func: Depthwise2x1NEONR5},
+		{Name: "Depthwise3x1NEONR5", Func: Depthwise3x1NEONR5},
+		{Name: "Depthwise4x1NEONR5", Func: Depthwise4x1NEONR5},
+		{Name: "Depthwise5x1NEONR5", Func: Depthwise5x1NEONR5},
+		{Name: "Depthwise6x1NEONR5", Func: Depthwise6x1NEONR5},
+		{Name: "Depthwise7x1NEONR5", Func: Depthwise7x1NEONR5},
+		{Name: "Depthwise8x1NEONR5", Func: Depthwise8x1NEONR5},
+		{Name: "Depthwise9x1NEONR5", Func: Depthwise9x1NEONR5},
+		{Name: "Depthwise10x1NEONR5", Func: Depthwise10x1NEONR5},
+		{Name: "Depthwise11x1NEONR5", Func: Depthwise11x1NEONR5},
+		{Name: "Depthwise12x1NEONR5", Func: Depthwise12x1NEONR5},
+	}},
+	{ISA: "NEON", Lanes: 4, Mode: 'R', KH: 5, U: 12, B: 2, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x2NEONR5", Func: Depthwise1x2NEONR5},
+		{Name: "Depthwise2x2NEONR5", Func: Depthwise2x2NEONR5},
+		{Name: "Depthwise3x2NEONR5", Func: Depthwise3x2NEONR5},
+		{Name: "Depthwise4x2NEONR5", Func: Depthwise4x2NEONR5},
+		{Name: "Depthwise5x2NEONR5", Func: Depthwise5x2NEONR5},
+		{Name: "Depthwise6x2NEONR5", Func: Depthwise6x2NEONR5},
+		{Name: "Depthwise7x2NEONR5", Func: Depthwise7x2NEONR5},
+		{Name: "Depthwise8x2NEONR5", Func: Depthwise8x2NEONR5},
+		{Name: "Depthwise9x2NEONR5", Func: Depthwise9x2NEONR5},
+		{Name: "Depthwise10x2NEONR5", Func: Depthwise10x2NEONR5},
+		{Name: "Depthwise11x2NEONR5", Func: Depthwise11x2NEONR5},
+		{Name: "Depthwise12x2NEONR5", Func: Depthwise12x2NEONR5},
+	}},
+	{ISA: "NEON", Lanes: 4, Mode: 'R', KH: 5, U: 8, B: 3, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x3NEONR5", Func: Depthwise1x3NEONR5},
+		{Name: "Depthwise2x3NEONR5", Func: Depthwise2x3NEONR5},
+		{Name: "Depthwise3x3NEONR5", Func: Depthwise3x3NEONR5},
+		{Name: "Depthwise4x3NEONR5", Func: Depthwise4x3NEONR5},
+		{Name: "Depthwise5x3NEONR5", Func: Depthwise5x3NEONR5},
+		{Name: "Depthwise6x3NEONR5", Func: Depthwise6x3NEONR5},
+		{Name: "Depthwise7x3NEONR5", Func: Depthwise7x3NEONR5},
+		{Name: "Depthwise8x3NEONR5", Func: Depthwise8x3NEONR5},
+	}},
+	{ISA: "NEON", Lanes: 4, Mode: 'R', KH: 5, U: 6, B: 4, Kernels: []Kernel[DepthwiseFunc]{
+		{Name: "Depthwise1x4NEONR5", Func: Depthwise1x4NEONR5},
+		{Name: "Depthwise2x4NEONR5", Func: Depthwise2x4NEONR5},
+		{Name: "Depthwise3x4NEONR5", Func: Depthwise3x4NEONR5},
+		{Name: "Depthwise4x4NEONR5", Func: Depthwise4x4NEONR5},
+		{Name: "Depthwise5x4NEONR5", Func: Depthwise5x4NEONR5},
+		{Name: "Depthwise6x4NEONR5", Func: Depthwise6x4NEONR5},
 	}},
 }

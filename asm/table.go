@@ -177,8 +177,12 @@ type DepthwiseFamily struct {
 	// one channel's row, one weight per tap broadcast; U rows of B
 	// vectors) or 'K' (as W, one vector per row, for B output channels
 	// whose planes are chStride bytes apart and whose weights of a tap
-	// are contiguous).
+	// are contiguous), or 'R' (as W, for a filter of KH rows at stride 1
+	// and dilation 1 down the plane: the taps come as columns of KH, and
+	// each input row's vector is loaded once for the output rows it
+	// serves).
 	Mode    byte
+	KH      int // mode R's filter height (0 in the other modes)
 	U, B    int
 	Kernels []Kernel[DepthwiseFunc]
 }

@@ -60,10 +60,14 @@ type dwLayout struct {
 	L       int
 	chunks  []dwChunk
 	tailFam *direct.DWFamily // B = 1: the columns past the whole vectors
-	tailAt  int              // the first of those columns (tail: ow - tailAt of them)
-	last    *dwChunk         // the vector ending with the row (nil: none)
-	taps    *direct.Taps
-	offs    []int // per tap: its offset in the copy, in floats
+	// kh is the filter height of the Rows kernels that sweep the rows
+	// (0: the Width kernels do); with them the tap table lists the
+	// filter's columns (see rowsHeight).
+	kh     int
+	tailAt int      // the first of those columns (tail: ow - tailAt of them)
+	last   *dwChunk // the vector ending with the row (nil: none)
+	taps   *direct.Taps
+	offs   []int // per tap: its offset in the copy, in floats
 	// The copy: padded dims padDims; the last dim split into sw phases
 	// of wq floats; pitch[i] floats per index of dim i < Dims-1.
 	padDims     []int
@@ -96,15 +100,22 @@ func newDWLayout(s *Shape, threads int) *dwLayout {
 	d := s.Dims
 	ow := s.Out[d-1]
 	nv := ow / l.L
+	mode := direct.Width
+	if l.kh = rowsHeight(s, fs); l.kh > 0 {
+		mode = direct.Rows
+	}
 	for v := 0; v < nv; {
-		f := direct.PickDW(fs, direct.Width, nv-v)
+		f := direct.PickRows(fs, mode, l.kh, nv-v)
 		l.chunks = append(l.chunks, dwChunk{col: v * l.L, f: f})
 		v += f.B
 	}
-	l.tailFam = direct.PickDW(fs, direct.Width, 1)
+	l.tailFam = direct.PickRows(fs, mode, l.kh, 1)
 	l.tailAt = nv * l.L
 	if l.tailAt < ow && nv > 0 {
 		l.last = &dwChunk{col: ow - l.L, f: l.tailFam}
+		if f := narrowerLast(mode, l.kh, ow-l.tailAt, l.L); f != nil {
+			l.last = &dwChunk{col: ow - f.Lanes, f: f}
+		}
 	}
 	l.rows, l.outer = 1, 1
 	if d >= 2 {
@@ -143,11 +154,75 @@ func (l *dwLayout) layCopy() {
 	l.offs = l.tapOffsets()
 	tab := make([]int, 0, 2*s.CPerG*len(l.offs))
 	for c := 0; c < s.CPerG; c++ {
-		for t, off := range l.offs {
-			tab = append(tab, 4*(c*l.planeLen+off), 4*(c*len(l.offs)+t))
+		for _, t := range l.tapOrder() {
+			tab = append(tab, 4*(c*l.planeLen+l.offs[t]), 4*(c*len(l.offs)+t))
 		}
 	}
 	l.taps = direct.NewTaps(tab)
+}
+
+// narrowerLast returns the family that computes a row's last rest
+// columns (past its whole vectors of lanes) with the least work, where it
+// is not the path's own: the B = 1 family of mode m (and height kh) of a
+// generated path below the bound one whose vectors are narrower than
+// lanes but still cover rest (AVX2's 8 lanes under AVX-512, for
+// mobilenet's 56-float rows); nil if none. Its sums are those of the
+// bound path's vector ending with the row, lane for lane, bit for bit.
+func narrowerLast(m direct.Mode, kh, rest, lanes int) *direct.DWFamily {
+	var best *direct.DWFamily
+	for _, isa := range kernels.Available() {
+		if isa == kernels.Generic || isa >= kernels.Current() {
+			continue
+		}
+		fs := direct.DWFamilies(isa)
+		f := direct.PickRows(fs, m, kh, 1)
+		if f == nil || f.Source != "asm" || f.Lanes >= lanes || f.Lanes < rest {
+			continue
+		}
+		if best == nil || f.Lanes < best.Lanes {
+			best = f
+		}
+	}
+	return best
+}
+
+// rowsHeight is the filter height of s's Rows families (those of fs),
+// where they apply: a 2D or 3D filter whose rows (dim Dims-2) step by 1
+// at stride 1; else 0.
+func rowsHeight(s *Shape, fs []*direct.DWFamily) int {
+	d := s.Dims
+	if d < 2 || s.Stride[d-2] != 1 || s.Dilation[d-2] != 1 {
+		return 0
+	}
+	kh := s.Kernel[d-2]
+	if direct.PickRows(fs, direct.Rows, kh, 1) == nil {
+		return 0
+	}
+	return kh
+}
+
+// tapOrder lists the filter's taps (their indices in the weights' order)
+// as the kernels take them: in that order, or for the Rows kernels column
+// by column, each column's kh taps from the top (the taps of the outer
+// dims, before the rows, still in order).
+func (l *dwLayout) tapOrder() []int {
+	n := len(l.offs)
+	order := make([]int, 0, n)
+	if l.kh == 0 {
+		for t := range n {
+			order = append(order, t)
+		}
+		return order
+	}
+	kw := l.s.Kernel[l.s.Dims-1]
+	for o := 0; o < n; o += l.kh * kw {
+		for x := range kw {
+			for r := range l.kh {
+				order = append(order, o+r*kw+x)
+			}
+		}
+	}
+	return order
 }
 
 // tapOffsets is each tap's offset in the copy, in floats, in the
@@ -202,8 +277,9 @@ func (l *dwLayout) bytes() int64 {
 	return 4 * (int64(l.threads)*int64(l.copyLen+l.tailLen()) + int64(l.s.WLen))
 }
 
-// cycles models a forward pass: per tap one FMA per vector (its input a
-// load: two a cycle), a call per tile, and the copy at about four floats
+// cycles models a forward pass: per tap one FMA per vector (two a cycle,
+// bound by the loads of the Width kernels' inputs or by the FMA ports of
+// the Rows kernels'), a call per tile, and the copy at about four floats
 // a cycle.
 func (l *dwLayout) cycles() float64 {
 	if l.blocks != nil {
@@ -330,10 +406,11 @@ func rowRunsOf(srcRows []int, w int) []rowRun {
 type dwEngine struct {
 	*dwLayout
 	team   *workers.Team
-	copies [][]float32 // per team member
-	tails  [][]float32 // per team member
-	args   []*direct.DWArgs
-	wp     []float32 // PackWeights' weights
+	copies [][]float32      // per team member
+	tails  [][]float32      // per team member
+	args   []*direct.DWArgs // per team member, for the output-channel blocks
+	sweeps [2]dwSweeps      // without and with the ReLU
+	wp     []float32        // PackWeights' weights
 	packed bool
 	call   dwFwdCall
 }
@@ -352,6 +429,7 @@ func newDWEngine(l *dwLayout, threads int) *dwEngine {
 		e.tails = append(e.tails, make([]float32, l.tailLen()))
 		e.args = append(e.args, &new(paddedDWArgs).DWArgs)
 	}
+	e.laySweeps()
 	return e
 }
 
@@ -434,16 +512,16 @@ func (e *dwEngine) plane(part int, c *dwFwdCall, n, k int) {
 	if c.b != nil {
 		bias = c.b[k : k+1]
 	}
-	a := e.args[part]
-	*a = direct.DWArgs{Taps: e.taps, SrcPix: 4 * e.rowStep, DstPix: 4 * ow}
+	relu := 0
 	if c.ep != nil {
 		if c.ep.ReLU {
-			a.Flags = direct.ReLU
+			relu = 1
 		}
 		if c.ep.Residual != nil {
 			res = c.ep.Residual[at:][:s.OutLen]
 		}
 	}
+	sw := &e.sweeps[relu]
 	cp := e.copies[part]
 	// The vector ending with the row recomputes columns, so it needs a
 	// residual apart from y (else they would add it twice).
@@ -454,21 +532,48 @@ func (e *dwEngine) plane(part int, c *dwFwdCall, n, k int) {
 	for o := 0; o < e.outer; o++ {
 		src0 := e.outerOffset(o)
 		dst0 := o * e.rows * ow
-		run := func(ch *dwChunk) {
+		run := func(ch *dwChunk, sweep *direct.DWSweep) {
 			var rt []float32
 			if res != nil {
 				rt = res[dst0+ch.col:]
 			}
-			ch.f.Rows(e.rows, y[dst0+ch.col:], cp[src0+ch.col:], w, a, bias, rt)
+			sweep.Run(y[dst0+ch.col:], cp[src0+ch.col:], w, bias, rt)
 		}
 		for i := range e.chunks {
-			run(&e.chunks[i])
+			run(&e.chunks[i], sw.chunks[i])
 		}
 		switch {
 		case last != nil:
-			run(last)
+			run(last, sw.last)
 		case e.tailAt < ow:
-			e.tail(part, a, y, cp, w, bias, res, src0, dst0)
+			e.tail(part, &sw.args, y, cp, w, bias, res, src0, dst0)
+		}
+	}
+}
+
+// dwSweeps are the checked calls of a plane's row chunks, and their
+// arguments, for one value of the ReLU flag.
+type dwSweeps struct {
+	args   direct.DWArgs
+	chunks []*direct.DWSweep // per chunk
+	last   *direct.DWSweep   // the vector ending with the row (nil: none)
+}
+
+// laySweeps checks the kernel calls of a plane once, without and with
+// the ReLU.
+func (e *dwEngine) laySweeps() {
+	ow := e.s.Out[e.s.Dims-1]
+	for relu := range e.sweeps {
+		sw := &e.sweeps[relu]
+		sw.args = direct.DWArgs{Taps: e.taps, SrcPix: 4 * e.rowStep, DstPix: 4 * ow}
+		if relu == 1 {
+			sw.args.Flags = direct.ReLU
+		}
+		for _, ch := range e.chunks {
+			sw.chunks = append(sw.chunks, ch.f.Sweep(e.rows, &sw.args))
+		}
+		if e.last != nil {
+			sw.last = e.last.f.Sweep(e.rows, &sw.args)
 		}
 	}
 }

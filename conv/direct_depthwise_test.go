@@ -2,6 +2,7 @@ package conv
 
 import (
 	"fmt"
+	"github.com/convkit/convkit/direct"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -109,6 +110,18 @@ func TestDirectDepthwise(t *testing.T) {
 						seen[fmt.Sprintf("last vector %v", l.last != nil)] = true
 						seen[fmt.Sprintf("scratch tail %v", l.last == nil && l.tailAt < s.Out[s.Dims-1])] = true
 						seen[fmt.Sprintf("channel blocks %v", l.blocks != nil)] = true
+						seen[fmt.Sprintf("rows kernels %v", l.kh > 0)] = true
+						for _, ch := range l.chunks {
+							if want := map[bool]direct.Mode{true: direct.Rows, false: direct.Width}[l.kh > 0]; ch.f.Mode != want || ch.f.KH != l.kh {
+								t.Errorf("chunk family %s, want mode %c of height %d", ch.f.Name(), want, l.kh)
+							}
+						}
+						if l.last != nil && l.last.f.Lanes < L {
+							seen["narrower last vector"] = true
+							if l.last.f.Source != "asm" {
+								t.Errorf("narrower last vector %s: not generated", l.last.f.Name())
+							}
+						}
 						ow := s.Out[s.Dims-1]
 						for _, blk := range l.blocks {
 							if blk.f == nil {
@@ -145,7 +158,11 @@ func TestDirectDepthwise(t *testing.T) {
 			"last vector true", "scratch tail true", "scratch tail false", "whole vectors true", "whole vectors false", "multiplier true", "multiplier false", "groups true", "groups false",
 			"input planes per group > 1: true", "input planes per group > 1: false",
 			"channel blocks true", "channel blocks false", "block of 2", "block of 3", "block of 4", "a channel left after the blocks",
-			"blocks: whole vectors true", "blocks: whole vectors false", "blocks: last vector true", "blocks: scratch tail true")
+			"blocks: whole vectors true", "blocks: whole vectors false", "blocks: last vector true", "blocks: scratch tail true",
+			"rows kernels true", "rows kernels false")
+		if isa == kernels.AVX512 && kernels.Supported(kernels.AVX2) {
+			requireSeen(t, seen, "avx512: AVX2's vectors for the last columns", "narrower last vector")
+		}
 	})
 }
 

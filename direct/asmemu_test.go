@@ -65,12 +65,19 @@ func TestTileFamiliesInterpreted(t *testing.T) {
 // call of rows rows being tiles tiles of rows/tiles.
 func dwInterpreted(p *asmemu.Program, g *asm.DepthwiseFamily, tiles int) dwRunner {
 	return func(t *testing.T, rows int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
-		_, err := p.Call(g.Kernels[rows/tiles-1].Name, dst, src, w, tapArg(a.Taps), a.Taps.Len(), tiles, a.SrcPix, a.DstPix, bias, res, a.Flags, a.ChStride)
+		n := a.Taps.Len()
+		if g.Mode == byte(Rows) {
+			n /= g.KH // the kernel counts columns
+		}
+		_, err := p.Call(g.Kernels[rows/tiles-1].Name, dst, src, w, tapArg(a.Taps), n, tiles, a.SrcPix, a.DstPix, bias, res, a.Flags, a.ChStride)
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
 }
+
+// asmKind is generated family g's dwKind.
+func asmKind(g *asm.DepthwiseFamily) dwKind { return dwKind{g.Lanes, Mode(g.Mode), g.KH, g.B} }
 
 // TestDWFamiliesInterpreted runs every generated amd64 depthwise kernel
 // through the interpreter against the twin.
@@ -80,7 +87,7 @@ func TestDWFamiliesInterpreted(t *testing.T) {
 		g := &asm.DepthwiseFamilies[i]
 		t.Run(g.Kernels[0].Name, func(t *testing.T) {
 			before := p.Stats().Calls
-			checkDWFamily(t, g.Lanes, Mode(g.Mode), g.U, g.B, dwInterpreted(p, g, 1))
+			checkDWFamily(t, asmKind(g), g.U, dwInterpreted(p, g, 1))
 			assertInterpreted(t, p, before)
 		})
 	}
@@ -96,7 +103,7 @@ func TestDWTilesInterpreted(t *testing.T) {
 		r := rand.New(rand.NewPCG(uint64(g.U), uint64(g.B)+3))
 		before := p.Stats().Calls
 		for u := 1; u <= g.U; u++ {
-			c := newDWCase(r, g.Lanes, Mode(g.Mode), g.B, 2*u)
+			c := newDWCase(r, asmKind(g), 2*u)
 			want := c.run(t, func(t *testing.T, rows int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
 				DepthwiseGeneric(g.Lanes, Mode(g.Mode), rows, g.B, dst, src, w, a, bias, res)
 			})

@@ -23,6 +23,13 @@ const (
 	// that read the same input (their planes ChStride bytes apart, a tap's
 	// B weights contiguous): each input vector is loaded once for B FMAs.
 	OutChannels Mode = 'K'
+	// Rows: as Width, for a filter of KH rows at stride 1 and dilation 1
+	// down the plane: the tap table is columns of KH taps, top row first,
+	// each tap's input SrcPix bytes past the one above it (see
+	// DWFamily.Tile), so that the kernel loads each input row's vector
+	// once for the up to KH output rows it serves, where Width loads it
+	// once per FMA.
+	Rows Mode = 'R'
 )
 
 // DWArgs are a depthwise call's table and byte strides.
@@ -42,6 +49,7 @@ type DWFamily struct {
 	ISA    kernels.ISA
 	Lanes  int
 	Mode   Mode
+	KH     int // mode Rows' filter height (0 in the other modes)
 	U, B   int
 	asm    []dwFunc // nil: the Go twin
 	Source string   // "asm" or "go"
@@ -50,8 +58,15 @@ type DWFamily struct {
 // dwFunc is the generated kernels' signature (asm.DepthwiseFunc).
 type dwFunc = func(dst *float32, src *float32, w *float32, taps *int, ntaps int, tiles int, srcPix int, dstPix int, bias *float32, res *float32, flags int, chStride int)
 
-// Name is the family's part of its kernels' names: 9x3AVX512W.
-func (f *DWFamily) Name() string { return fmt.Sprintf("%dx%d%s%c", f.U, f.B, f.ISA, f.Mode) }
+// Name is the family's part of its kernels' names: 9x3AVX512W, or with
+// mode Rows' filter height 8x3AVX512R3.
+func (f *DWFamily) Name() string {
+	n := fmt.Sprintf("%dx%d%s%c", f.U, f.B, f.ISA, f.Mode)
+	if f.Mode == Rows {
+		n += fmt.Sprint(f.KH)
+	}
+	return n
+}
 
 // WFloats is the floats of one tap's weights (and of the bias): a vector
 // (Channels), one (Width) or one per output channel (OutChannels).
@@ -72,14 +87,17 @@ func (f *DWFamily) WFloats() int {
 //	for i < u, o < B, l < L:
 //	  acc := bias[l] (Channels), bias[0] (Width) or bias[o] (OutChannels); 0 if bias is nil
 //	  for each tap t of the table:
-//	    acc += src[t.Src + i*SrcPix + o*V + 4*l] * w[t.W + 4*l] (Channels) or w[t.W] (Width)
+//	    acc += src[t.Src + i*SrcPix + o*V + 4*l] * w[t.W + 4*l] (Channels) or w[t.W] (Width, Rows)
 //	    acc += src[t.Src + i*SrcPix + 4*l] * w[t.W + 4*o] (OutChannels)
 //	  D := i*DstPix + o*V + 4*l (OutChannels: i*DstPix + o*ChStride + 4*l)
 //	  acc += res[D] unless res is nil; acc = relu(acc) with ReLU
 //	  dst[D] = acc
 //
-// Each sum is in that order with fused multiply-adds. Tile panics, before
-// any kernel runs, if an access would fall outside its slice.
+// Each sum is in that order with fused multiply-adds. In mode Rows the
+// table must be columns of KH taps whose inputs step down by SrcPix:
+// tap c*KH+r's Src is tap c*KH's plus r*SrcPix. Tile panics, before any
+// kernel runs, if an access would fall outside its slice or a Rows table
+// is not so.
 func (f *DWFamily) Tile(u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
 	if u < 1 || u > f.U {
 		panic(fmt.Sprintf("direct: depthwise %s: tile of %d, want 1..%d", f.Name(), u, f.U))
@@ -96,6 +114,11 @@ func (f *DWFamily) Rows(rows int, dst, src, w []float32, a *DWArgs, bias, res []
 		return
 	}
 	f.check(rows, dst, src, w, a, bias, res)
+	f.rows(rows, dst, src, w, a, bias, res)
+}
+
+// rows is Rows on checked arguments.
+func (f *DWFamily) rows(rows int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
 	tiles, rest := rows/f.U, rows%f.U
 	if tiles > 0 {
 		f.call(f.U, tiles, dst, src, w, a, bias, res)
@@ -128,15 +151,31 @@ func (f *DWFamily) call(u, tiles int, dst, src, w []float32, a *DWArgs, bias, re
 	if res != nil {
 		r0 = &res[0]
 	}
-	if a.Taps.Len() > 0 {
+	n := a.Taps.Len()
+	if n > 0 {
 		tp = &a.Taps.offs[0]
 	}
-	f.asm[u-1](&dst[0], &src[0], &w[0], tp, a.Taps.Len(), tiles, a.SrcPix, a.DstPix, b0, r0, a.Flags, a.ChStride)
+	if f.Mode == Rows {
+		n /= f.KH // the kernel counts columns
+	}
+	f.asm[u-1](&dst[0], &src[0], &w[0], tp, n, tiles, a.SrcPix, a.DstPix, b0, r0, a.Flags, a.ChStride)
 }
 
 // check panics unless every access of a call of u rows lies inside its
 // slice.
 func (f *DWFamily) check(u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
+	e := f.extents(u, a)
+	e.fits(f, dst, src, w, bias, res)
+}
+
+// dwExtents is the floats that each slice of a call must hold (src and
+// w: 0 where the table is empty, so they are not read).
+type dwExtents struct{ dst, src, w, bias int }
+
+// extents checks a call of u rows with arguments a, whatever its slices,
+// and returns the floats they must hold. It panics on a malformed a or
+// where an extent overflows.
+func (f *DWFamily) extents(u int, a *DWArgs) dwExtents {
 	if a.Taps == nil || a.Flags&^ReLU != 0 {
 		panic(fmt.Sprintf("direct: depthwise %s: a call without a tap table, or flags %#x (only ReLU)", f.Name(), a.Flags))
 	}
@@ -145,12 +184,16 @@ func (f *DWFamily) check(u int, dst, src, w []float32, a *DWArgs, bias, res []fl
 			panic(fmt.Sprintf("direct: depthwise %s: stride %d in %+v: want >= 0, whole floats", f.Name(), st, *a))
 		}
 	}
+	if f.Mode == Rows {
+		f.checkColumns(a)
+	}
 	vb := 4 * f.Lanes
-	need := func(what string, s []float32, terms ...int) {
+	floats := func(what string, terms ...int) int {
 		end, ok := sumOfProducts(terms...)
-		if !ok || end > 4*len(s) {
-			panic(fmt.Sprintf("direct: depthwise %s: %s needs %d bytes (overflow: %v), has %d floats", f.Name(), what, end, !ok, len(s)))
+		if !ok {
+			panic(fmt.Sprintf("direct: depthwise %s: the extent of %s overflows (strides %+v)", f.Name(), what, *a))
 		}
+		return (end + 3) / 4
 	}
 	// A tile's outputs: B vectors per row, or (OutChannels) one vector in
 	// each of B planes ChStride bytes apart; its inputs: the row's B
@@ -159,27 +202,85 @@ func (f *DWFamily) check(u int, dst, src, w []float32, a *DWArgs, bias, res []fl
 	if f.Mode == OutChannels {
 		planes, across, along = f.B-1, 1, 1
 	}
-	for _, o := range []struct {
-		name string
-		s    []float32
-	}{{"dst", dst}, {"res", res}} {
-		if o.s != nil || o.name == "dst" {
-			need(o.name, o.s, u-1, a.DstPix, planes, a.ChStride, across, vb)
-		}
+	e := dwExtents{
+		dst:  floats("dst", u-1, a.DstPix, planes, a.ChStride, across, vb),
+		bias: f.WFloats(),
 	}
-	if bias != nil {
-		need("bias", bias, 1, 4*f.WFloats())
+	if a.Taps.Len() > 0 {
+		e.src = floats("src", 1, a.Taps.maxSrc, u-1, a.SrcPix, along, vb)
+		e.w = floats("w", 1, a.Taps.maxW, 1, 4*f.WFloats())
 	}
-	if a.Taps.Len() == 0 {
+	return e
+}
+
+// fits panics unless the slices of a call hold e's floats (res as dst;
+// bias and res may be nil).
+func (e *dwExtents) fits(f *DWFamily, dst, src, w, bias, res []float32) {
+	short := func(what string, s []float32, need int) {
+		panic(fmt.Sprintf("direct: depthwise %s: %s needs %d floats, has %d", f.Name(), what, need, len(s)))
+	}
+	switch {
+	case len(dst) < e.dst:
+		short("dst", dst, e.dst)
+	case res != nil && len(res) < e.dst:
+		short("res", res, e.dst)
+	case bias != nil && len(bias) < e.bias:
+		short("bias", bias, e.bias)
+	case len(src) < e.src:
+		short("src", src, e.src)
+	case len(w) < e.w:
+		short("w", w, e.w)
+	}
+}
+
+// DWSweep is a call of Rows whose arguments are checked once, for sweeps
+// that repeat it over many planes: the same rows, family and DWArgs, on
+// other slices. Run checks only the slices' lengths.
+type DWSweep struct {
+	f    *DWFamily
+	rows int
+	a    DWArgs
+	e    dwExtents
+}
+
+// Sweep returns Rows(rows, ..., a, ...) checked once; a is copied. It
+// panics as Rows does on a malformed a.
+func (f *DWFamily) Sweep(rows int, a *DWArgs) *DWSweep {
+	return &DWSweep{f: f, rows: rows, a: *a, e: f.extents(max(rows, 1), a)}
+}
+
+// Run is Rows of the sweep's rows and arguments on these slices: it
+// panics, before any kernel runs, unless they hold what the call reads
+// and writes.
+func (s *DWSweep) Run(dst, src, w, bias, res []float32) {
+	if s.rows <= 0 {
 		return
 	}
-	need("src", src, 1, a.Taps.maxSrc, u-1, a.SrcPix, along, vb)
-	need("w", w, 1, a.Taps.maxW, 1, 4*f.WFloats())
+	s.e.fits(s.f, dst, src, w, bias, res)
+	s.f.rows(s.rows, dst, src, w, &s.a, bias, res)
+}
+
+// checkColumns panics unless a's table is columns of f.KH taps whose
+// inputs step down by a.SrcPix (mode Rows).
+func (f *DWFamily) checkColumns(a *DWArgs) {
+	n := a.Taps.Len()
+	if n%f.KH != 0 {
+		panic(fmt.Sprintf("direct: depthwise %s: %d taps, not columns of %d", f.Name(), n, f.KH))
+	}
+	for c := 0; c < n; c += f.KH {
+		top, _ := a.Taps.At(c)
+		for r := 1; r < f.KH; r++ {
+			if src, _ := a.Taps.At(c + r); src != top+r*a.SrcPix {
+				panic(fmt.Sprintf("direct: depthwise %s: tap %d reads byte %d, want %d: %d rows of %d bytes below tap %d's", f.Name(), c+r, src, top+r*a.SrcPix, r, a.SrcPix, c))
+			}
+		}
+	}
 }
 
 // DepthwiseGeneric is the Go twin of the generated depthwise kernels (the
 // contract is DWFamily.Tile's, for u x b vectors of lanes lanes in mode
-// m) and their test oracle, bit for bit.
+// m) and their test oracle, bit for bit. Mode Rows sums as Width does
+// (its table's columns only let the kernels load less).
 func DepthwiseGeneric(lanes int, m Mode, u, b int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
 	for i := 0; i < u; i++ {
 		for o := 0; o < b; o++ {
@@ -235,12 +336,16 @@ func DWFamilies(isa kernels.ISA) []*DWFamily {
 	return dwTwins
 }
 
-// PickDW returns the family of fs in mode m with the most vectors up to
-// b, or nil.
-func PickDW(fs []*DWFamily, m Mode, b int) *DWFamily {
+// PickDW returns the family of fs in mode m (not Rows) with the most
+// vectors up to b, or nil.
+func PickDW(fs []*DWFamily, m Mode, b int) *DWFamily { return PickRows(fs, m, 0, b) }
+
+// PickRows returns the family of fs in mode m for filter height kh (0
+// outside mode Rows) with the most vectors up to b, or nil.
+func PickRows(fs []*DWFamily, m Mode, kh, b int) *DWFamily {
 	var best *DWFamily
 	for _, f := range fs {
-		if f.Mode == m && f.B <= b && (best == nil || f.B > best.B) {
+		if f.Mode == m && f.KH == kh && f.B <= b && (best == nil || f.B > best.B) {
 			best = f
 		}
 	}
@@ -255,6 +360,11 @@ var dwTwins = func() []*DWFamily {
 	}
 	for b := 4; b >= 2; b-- {
 		fs = append(fs, &DWFamily{ISA: kernels.Generic, Lanes: twinLanes, Mode: OutChannels, U: 8, B: b, Source: "go"})
+	}
+	for _, kh := range []int{3, 5} { // as the generator's heights, so that every path lays tables out alike
+		for b := 4; b >= 1; b-- {
+			fs = append(fs, &DWFamily{ISA: kernels.Generic, Lanes: twinLanes, Mode: Rows, KH: kh, U: 8, B: b, Source: "go"})
+		}
 	}
 	return fs
 }()

@@ -19,9 +19,23 @@ type dwCase struct {
 	da DWArgs
 }
 
-// newDWCase draws a call of u x nb vectors of lanes lanes in mode m:
-// rows (pixels) loose or tight, taps anywhere, the operands at random.
-func newDWCase(r *rand.Rand, lanes int, m Mode, nb, u int) *dwCase {
+// dwKind is what a depthwise family's calls look like: lanes per
+// vector, mode, mode Rows' filter height (else 0) and vectors per row.
+type dwKind struct {
+	lanes  int
+	m      Mode
+	kh, nb int
+}
+
+// kindOf is f's dwKind.
+func kindOf(f *DWFamily) dwKind { return dwKind{f.Lanes, f.Mode, f.KH, f.B} }
+
+// newDWCase draws a call of u x k.nb vectors of k.lanes lanes in mode
+// k.m: rows (pixels) loose or tight, taps anywhere (mode Rows: columns of
+// k.kh taps, each SrcPix below the one above, the columns anywhere), the
+// operands at random.
+func newDWCase(r *rand.Rand, k dwKind, u int) *dwCase {
+	lanes, m, nb := k.lanes, k.m, k.nb
 	c := &dwCase{}
 	c.u = u
 	vb := 4 * lanes
@@ -39,7 +53,7 @@ func newDWCase(r *rand.Rand, lanes int, m Mode, nb, u int) *dwCase {
 	c.dstLen = ((u-1)*a.DstPix + nb*vb) / 4
 	wf := lanes
 	switch m {
-	case Width:
+	case Width, Rows:
 		wf = 1
 	case OutChannels:
 		// The output channels' planes: one after another (loose or
@@ -53,8 +67,19 @@ func newDWCase(r *rand.Rand, lanes int, m Mode, nb, u int) *dwCase {
 	}
 	var offs []int
 	maxSrc, maxW := 0, 0
+	if m == Rows {
+		ntaps = k.kh * r.IntN(4)
+	}
+	top := 0 // mode Rows: the input of the column's first tap
 	for t := 0; t < ntaps; t++ {
-		offs = append(offs, 4*r.IntN(3*lanes+1), 4*(t*wf+r.IntN(3)))
+		src := 4 * r.IntN(3*lanes+1)
+		if m == Rows {
+			if t%k.kh == 0 {
+				top = src
+			}
+			src = top + t%k.kh*a.SrcPix
+		}
+		offs = append(offs, src, 4*(t*wf+r.IntN(3)))
 		maxSrc, maxW = max(maxSrc, offs[2*t]), max(maxW, offs[2*t+1])
 	}
 	a.Taps = NewTaps(offs)
@@ -92,13 +117,13 @@ func (c *dwCase) run(t *testing.T, k dwRunner) []float32 {
 
 // checkDWFamily runs every kernel of a depthwise family on random calls
 // against the twin, bit for bit.
-func checkDWFamily(t *testing.T, lanes int, m Mode, maxU, nb int, k dwRunner) {
-	r := rand.New(rand.NewPCG(uint64(lanes*1000+int(m)*10+nb), uint64(maxU)))
+func checkDWFamily(t *testing.T, kd dwKind, maxU int, k dwRunner) {
+	r := rand.New(rand.NewPCG(uint64(kd.lanes*1000+int(kd.m)*10+kd.nb+100000*kd.kh), uint64(maxU)))
 	for u := 1; u <= maxU; u++ {
 		for trial := 0; trial < 6; trial++ {
-			c := newDWCase(r, lanes, m, nb, u)
+			c := newDWCase(r, kd, u)
 			want := c.run(t, func(t *testing.T, u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
-				DepthwiseGeneric(lanes, m, u, nb, dst, src, w, a, bias, res)
+				DepthwiseGeneric(kd.lanes, kd.m, u, kd.nb, dst, src, w, a, bias, res)
 			})
 			got := c.run(t, k)
 			sameBits(t, c.name, got, want)
@@ -113,7 +138,7 @@ func TestDWFamilies(t *testing.T) {
 	for _, isa := range kernels.Available() {
 		for _, f := range DWFamilies(isa) {
 			t.Run(isa.String()+"/"+f.Name(), func(t *testing.T) {
-				checkDWFamily(t, f.Lanes, f.Mode, f.U, f.B, func(t *testing.T, u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
+				checkDWFamily(t, kindOf(f), f.U, func(t *testing.T, u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
 					f.Tile(u, dst, src, w, a, bias, res)
 				})
 			})
@@ -131,12 +156,16 @@ func TestDWTwinMatchesSum(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 5))
 	for trial := 0; trial < 200; trial++ {
 		lanes, nb := []int{4, 8, 16}[r.IntN(3)], 1+r.IntN(4)
-		m := []Mode{Channels, Width, OutChannels}[r.IntN(3)]
+		m := []Mode{Channels, Width, OutChannels, Rows}[r.IntN(4)]
 		if m == OutChannels && nb == 1 {
 			nb = 2
 		}
+		kh := 0
+		if m == Rows {
+			kh = 1 + r.IntN(5)
+		}
 		u := 1 + r.IntN(8)
-		c := newDWCase(r, lanes, m, nb, u)
+		c := newDWCase(r, dwKind{lanes, m, kh, nb}, u)
 		got := c.run(t, func(t *testing.T, u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
 			DepthwiseGeneric(lanes, m, u, nb, dst, src, w, a, bias, res)
 		})
@@ -196,29 +225,56 @@ func TestDWTwinMatchesSum(t *testing.T) {
 func TestDWChecks(t *testing.T) {
 	for _, f := range DWFamilies(kernels.Current()) {
 		vb := 4 * f.Lanes
+		pix := f.B * vb // SrcPix, but in mode OutChannels
+		if f.Mode == OutChannels {
+			pix = vb
+		}
+		// column is a table of one tap (mode Rows: one column) from
+		// input byte src and weight byte w.
+		column := func(src, w int) *Taps {
+			offs := []int{src, w}
+			for r := 1; r < f.KH; r++ {
+				offs = append(offs, src+r*pix, w)
+			}
+			return NewTaps(offs)
+		}
+		rows := f.U + max(f.KH, 1) - 1 // the input rows of a tile
 		ok := func() (dst, src, w []float32, a *DWArgs) {
-			a = &DWArgs{Taps: NewTaps([]int{0, 0}), SrcPix: f.B * vb, DstPix: f.B * vb}
-			srcLen := f.U * f.B * f.Lanes
+			a = &DWArgs{Taps: column(0, 0), SrcPix: pix, DstPix: f.B * vb}
+			srcLen := rows * f.B * f.Lanes
 			if f.Mode == OutChannels { // one input vector per row; B planes of U rows
-				a.SrcPix, a.DstPix, a.ChStride, srcLen = vb, vb, f.U*vb, f.U*f.Lanes
+				a.DstPix, a.ChStride, srcLen = vb, f.U*vb, f.U*f.Lanes
 			}
 			return make([]float32, f.U*f.B*f.Lanes), make([]float32, srcLen), make([]float32, f.WFloats()), a
 		}
 		dst, src, w, a := ok()
 		f.Tile(f.U, dst, src, w, a, nil, nil) // fits exactly
-		for name, spoil := range map[string]func(dst, src, w *[]float32, a *DWArgs) int{
+		spoils := map[string]func(dst, src, w *[]float32, a *DWArgs) int{
 			"short src":  func(_, src, _ *[]float32, _ *DWArgs) int { *src = (*src)[:len(*src)-1]; return f.U },
 			"short w":    func(_, _, w *[]float32, _ *DWArgs) int { *w = (*w)[:len(*w)-1]; return f.U },
 			"short dst":  func(dst, _, _ *[]float32, _ *DWArgs) int { *dst = (*dst)[:len(*dst)-1]; return f.U },
-			"far tap":    func(_, _, _ *[]float32, a *DWArgs) int { a.Taps = NewTaps([]int{4, 0}); return f.U },
-			"far weight": func(_, _, _ *[]float32, a *DWArgs) int { a.Taps = NewTaps([]int{0, 4}); return f.U },
+			"far tap":    func(_, _, _ *[]float32, a *DWArgs) int { a.Taps = column(4, 0); return f.U },
+			"far weight": func(_, _, _ *[]float32, a *DWArgs) int { a.Taps = column(0, 4); return f.U },
 			"no table":   func(_, _, _ *[]float32, a *DWArgs) int { a.Taps = nil; return f.U },
 			"wide tile":  func(_, _, _ *[]float32, _ *DWArgs) int { return f.U + 1 },
 			"wide dst":   func(_, _, _ *[]float32, a *DWArgs) int { a.DstPix = 1 << 62; return f.U },
 			"odd stride": func(_, _, _ *[]float32, a *DWArgs) int { a.SrcPix = 6; return f.U },
 			"odd planes": func(_, _, _ *[]float32, a *DWArgs) int { a.ChStride = -4; return f.U },
 			"flags":      func(_, _, _ *[]float32, a *DWArgs) int { a.Flags = Accumulate; return f.U },
-		} {
+		}
+		if f.Mode == Rows {
+			spoils["short column"] = func(_, _, _ *[]float32, a *DWArgs) int {
+				a.Taps = NewTaps(a.Taps.Offsets()[:2*(f.KH-1)])
+				return f.U
+			}
+			spoils["skewed column"] = func(_, _, _ *[]float32, a *DWArgs) int {
+				offs := append([]int(nil), a.Taps.Offsets()...)
+				offs[2] -= 4 // the second tap a float left of the row below the first
+				a.Taps = NewTaps(offs)
+				return f.U
+			}
+		}
+		for name, spoil := range spoils {
 			dst, src, w, a := ok()
 			func() {
 				defer func() {
@@ -228,6 +284,19 @@ func TestDWChecks(t *testing.T) {
 				}()
 				u := spoil(&dst, &src, &w, a)
 				f.Tile(u, dst, src, w, a, nil, nil)
+			}()
+			dst, src, w, a = ok()
+			func() { // a sweep checks the same, its arguments when made
+				defer func() {
+					if recover() == nil {
+						t.Errorf("%s %s: no panic from a sweep", f.Name(), name)
+					}
+				}()
+				u := spoil(&dst, &src, &w, a)
+				if u > f.U { // a sweep may span any rows; a tile may not
+					panic("a tile too wide")
+				}
+				f.Sweep(u, a).Run(dst, src, w, nil, nil)
 			}()
 		}
 	}
@@ -244,7 +313,7 @@ func TestDWRows(t *testing.T) {
 				if rows < 1 {
 					continue
 				}
-				c := newDWCase(r, f.Lanes, f.Mode, f.B, rows)
+				c := newDWCase(r, kindOf(f), rows)
 				want := c.run(t, func(t *testing.T, u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
 					DepthwiseGeneric(f.Lanes, f.Mode, u, f.B, dst, src, w, a, bias, res)
 				})
@@ -252,6 +321,10 @@ func TestDWRows(t *testing.T) {
 					f.Rows(u, dst, src, w, a, bias, res)
 				})
 				sameBits(t, fmt.Sprintf("%s/%s rows=%d %s", isa, f.Name(), rows, c.name), got, want)
+				swept := c.run(t, func(t *testing.T, u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
+					f.Sweep(u, a).Run(dst, src, w, bias, res)
+				})
+				sameBits(t, fmt.Sprintf("%s/%s sweep rows=%d %s", isa, f.Name(), rows, c.name), swept, want)
 				c.free()
 			}
 		}

@@ -37,16 +37,19 @@ var generatedDW = func() map[kernels.ISA][]*DWFamily {
 		if err != nil {
 			panic("direct: the generated table names an unknown ISA: " + err.Error())
 		}
-		f := &DWFamily{ISA: isa, Lanes: g.Lanes, Mode: Mode(g.Mode), U: g.U, B: g.B, Source: "asm"}
+		f := &DWFamily{ISA: isa, Lanes: g.Lanes, Mode: Mode(g.Mode), KH: g.KH, U: g.U, B: g.B, Source: "asm"}
 		for _, k := range g.Kernels {
 			f.asm = append(f.asm, k.Func)
 		}
 		out[isa] = append(out[isa], f)
 	}
-	for _, fs := range out { // widest B first within each mode
+	for _, fs := range out { // widest B first within each mode (and height)
 		slices.SortStableFunc(fs, func(a, b *DWFamily) int {
 			if a.Mode != b.Mode {
 				return int(a.Mode) - int(b.Mode)
+			}
+			if a.KH != b.KH {
+				return a.KH - b.KH
 			}
 			return b.B - a.B
 		})

@@ -25,15 +25,73 @@ import (
 //     B weights, broadcast once each, times one input vector per row,
 //     loaded once and used B times. The output channels' planes are
 //     chStride bytes apart, the tap's B weights contiguous.
+//   - R (rows): as W, for a filter of KH rows at stride 1 and dilation 1
+//     down the plane (KH a kernel parameter): the table lists each column
+//     of the filter as KH taps, top row first, input rows srcPix apart.
+//     The kernel walks the U+KH-1 input rows of a tile once per column,
+//     loading each row's vector once for the (up to KH) output rows it
+//     serves, against the column's KH weights held in registers.
 //
 // Either way the accumulators of a U x B tile stay in registers over the
 // tap table. In modes C and W each FMA takes its input vector straight
-// from memory (one load per FMA: the load ports, not the FMA ports, bound
-// them, and memory bounds a depthwise convolution); mode K loads an input
-// once for B FMAs, so the FMA ports bound it.
+// from memory: one load per FMA, nearly all of them unaligned, so the
+// load ports bound them (mobilenet_dw3x3_c256's W kernels ran at half the
+// FMA peak on Zen 4, where a line-crossing 512-bit load takes two load
+// slots). Mode K loads an input once for B FMAs and mode R once for up to
+// KH, so the FMA ports bound them.
 
 // dwModes are the depthwise modes, in emission order.
-var dwModes = []byte{'C', 'W', 'K'}
+var dwModes = []byte{'C', 'W', 'K', 'R'}
+
+// dwRowHeights are the filter heights of mode R: the depthwise filters of
+// MobileNets and EfficientNets (3x3, 5x5).
+var dwRowHeights = []int{3, 5}
+
+// maxRowsR is the most input rows of a mode-R tile (U+KH-1): what the
+// pixel addressing reaches from two bases (see pixels).
+const maxRowsR = 16
+
+// dwFamilyKey is one family of depthwise kernels: mode, filter height
+// (mode R, else 0), rows U and vectors B.
+type dwFamilyKey struct {
+	mode     byte
+	kh, u, b int
+}
+
+// dwFamilies lists the depthwise families of an ISA in emission order.
+func dwFamilies(isa kw.ISA) []dwFamilyKey {
+	var out []dwFamilyKey
+	for _, mode := range dwModes {
+		if mode == 'R' {
+			for _, kh := range dwRowHeights {
+				for _, sh := range dwRowShapes(isa, kh) {
+					out = append(out, dwFamilyKey{mode, kh, sh[0], sh[1]})
+				}
+			}
+			continue
+		}
+		for _, sh := range dwShapes(isa, mode) {
+			out = append(out, dwFamilyKey{mode, 0, sh[0], sh[1]})
+		}
+	}
+	return out
+}
+
+// dwRowShapes lists the mode-R families of filter height kh as (U, B):
+// the accumulators beside the column's kh weights and the input vector,
+// the input rows within maxRowsR; the epilogue's spare registers reuse
+// the weights' once the columns are done. Tiles of one row reuse
+// nothing.
+func dwRowShapes(isa kw.ISA, kh int) [][2]int {
+	free := isa.Regs - kh - 1 - avoSlack(isa)
+	var out [][2]int
+	for b := 1; b <= maxB; b++ {
+		if u := min(free/b, maxRowsR-kh+1); u >= 2 {
+			out = append(out, [2]int{u, b})
+		}
+	}
+	return out
+}
 
 // dwSpare is the vector registers a depthwise kernel keeps beside its
 // accumulators and weight: the residual's vector, ReLU's zero and mask.
@@ -62,9 +120,14 @@ func dwShapes(isa kw.ISA, mode byte) [][2]int {
 }
 
 // dwName is the exported name of a depthwise kernel:
-// Depthwise9x3AVX512W.
-func dwName(isa string, mode byte, u, b int) string {
-	return fmt.Sprintf("Depthwise%dx%d%s%c", u, b, isa, mode)
+// Depthwise9x3AVX512W, or in mode R with its filter height
+// Depthwise9x3AVX512R3.
+func dwName(isa string, key dwFamilyKey, u int) string {
+	n := fmt.Sprintf("Depthwise%dx%d%s%c", u, key.b, isa, key.mode)
+	if key.mode == 'R' {
+		n += fmt.Sprint(key.kh)
+	}
+	return n
 }
 
 // dwSignature is every depthwise kernel's Go type (asm.DepthwiseFunc).
@@ -72,10 +135,15 @@ const dwSignature = "func(dst *float32, src *float32, w *float32, taps *int, nta
 
 // genDepthwise emits every depthwise kernel of f's ISA.
 func genDepthwise(f *kw.Func) {
-	for _, mode := range dwModes {
-		for _, sh := range dwShapes(f.ISA, mode) {
-			for u := 1; u <= sh[0]; u++ {
-				genDWKernel(f, mode, u, sh[1])
+	if dwSpare > dwRowHeights[0]+1 {
+		panic("gen/direct: mode R's epilogue needs more spare registers than its columns free")
+	}
+	for _, key := range dwFamilies(f.ISA) {
+		for u := 1; u <= key.u; u++ {
+			if key.mode == 'R' {
+				genDWRowsKernel(f, key, u)
+			} else {
+				genDWKernel(f, key, u)
 			}
 		}
 	}
@@ -86,19 +154,17 @@ func genDepthwise(f *kw.Func) {
 func dwTable(isas []kw.ISA) string {
 	var b strings.Builder
 	b.WriteString("// DepthwiseFamilies lists every generated depthwise-convolution family:\n")
-	b.WriteString("// Kernels[u-1] computes a tile of u pixels (mode 'C') or rows ('W').\n")
+	b.WriteString("// Kernels[u-1] computes a tile of u pixels (mode 'C') or rows (the others).\n")
 	b.WriteString("var DepthwiseFamilies = []DepthwiseFamily{\n")
 	for _, isa := range isas {
-		for _, mode := range dwModes {
-			for _, sh := range dwShapes(isa, mode) {
-				fmt.Fprintf(&b, "{ISA: %q, Lanes: %d, Mode: '%c', U: %d, B: %d, Kernels: []Kernel[DepthwiseFunc]{\n",
-					isa.Name, isa.Lanes, mode, sh[0], sh[1])
-				for u := 1; u <= sh[0]; u++ {
-					n := dwName(isa.Name, mode, u, sh[1])
-					fmt.Fprintf(&b, "{Name: %q, Func: %s},\n", n, n)
-				}
-				b.WriteString("}},\n")
+		for _, key := range dwFamilies(isa) {
+			fmt.Fprintf(&b, "{ISA: %q, Lanes: %d, Mode: '%c', KH: %d, U: %d, B: %d, Kernels: []Kernel[DepthwiseFunc]{\n",
+				isa.Name, isa.Lanes, key.mode, key.kh, key.u, key.b)
+			for u := 1; u <= key.u; u++ {
+				n := dwName(isa.Name, key, u)
+				fmt.Fprintf(&b, "{Name: %q, Func: %s},\n", n, n)
 			}
+			b.WriteString("}},\n")
 		}
 	}
 	b.WriteString("}\n")
@@ -106,8 +172,9 @@ func dwTable(isas []kw.ISA) string {
 }
 
 // genDWKernel emits one depthwise kernel of u x b vectors.
-func genDWKernel(f *kw.Func, mode byte, u, b int) {
-	name := dwName(f.ISA.Name, mode, u, b)
+func genDWKernel(f *kw.Func, key dwFamilyKey, u int) {
+	mode, b := key.mode, key.b
+	name := dwName(f.ISA.Name, key, u)
 	L := f.ISA.Lanes
 	vb := f.ISA.VBytes()
 	wt, bs, in, out := "w[t.W + 4*l]", "bias[l]", fmt.Sprintf("o*%d + ", vb), fmt.Sprintf("o*%d", vb)
@@ -305,4 +372,110 @@ func (k *kernel) dwFinish(mode byte) {
 	}
 	f.Label("store")
 	each("dst", func(i, o int, m kw.Mem) { f.StoreVec(k.accs[i][o], m) })
+}
+
+// avoSlack is the vector registers a mode-R kernel leaves unused on
+// AVX-512: Avo's colouring allocator fails to fit these kernels into 31
+// or 32 of its registers (it fills AVX2's 16; kw's own allocator, NEON's,
+// fills 32).
+func avoSlack(isa kw.ISA) int {
+	if isa.Name == kw.AVX512.Name {
+		return 2
+	}
+	return 0
+}
+
+// genDWRowsKernel emits one mode-R kernel of u rows x key.b vectors for a
+// filter of key.kh rows.
+func genDWRowsKernel(f *kw.Func, key dwFamilyKey, u int) {
+	name := dwName(f.ISA.Name, key, u)
+	L, kh, b := f.ISA.Lanes, key.kh, key.b
+	vb := f.ISA.VBytes()
+	f.Function(name, dwSignature,
+		fmt.Sprintf("%s computes tiles tiles of %d x %d vectors of %d lanes of a depthwise", name, u, b, L),
+		fmt.Sprintf("convolution whose filter has %d rows at stride 1 and dilation 1 down the", kh),
+		"plane, in bytes (every offset and stride; a float is 4 bytes):",
+		"",
+		fmt.Sprintf("\tfor j < tiles, i < %d, o < %d, l < %d, with I = j*%d + i:", u, b, L, u),
+		"\t  acc := bias[0] (0 if bias is nil)",
+		fmt.Sprintf("\t  for each tap t of taps[:2*%d*ntaps] (pairs t.Src, t.W):", kh),
+		fmt.Sprintf("\t    acc += src[t.Src + I*srcPix + o*%d + 4*l] * w[t.W]", vb),
+		fmt.Sprintf("\t  D := I*dstPix + o*%d + 4*l", vb),
+		"\t  acc += res[D] unless res is nil; acc = relu(acc) with flags&2",
+		"\t  dst[D] = acc",
+		"",
+		fmt.Sprintf("where the table is ntaps columns of %d taps each, tap r of a column", kh),
+		"reading src r*srcPix bytes past the column's first (the kernel reads",
+		"each input row once per column and ignores the other taps' t.Src).",
+		"Each sum is in that order, fused (one rounding per product), and the",
+		"ReLU keeps NaN. The kernel reads only the addresses above. Its",
+		"reference and test oracle is direct.DepthwiseGeneric (mode W).")
+	k := &kernel{f: f, u: u, b: b, vb: vb}
+	k.accs = make([][]kw.V, u)
+	for i := range k.accs {
+		k.accs[i] = make([]kw.V, b)
+		for o := range k.accs[i] {
+			k.accs[i][o] = f.Vec()
+		}
+	}
+	f.JumpIfNotPositive(f.Int("tiles"), "end")
+	f.Label("tile")
+	k.dwStart('R')
+	k.dwColumns(kh)
+	k.dwFinish('R')
+	k.dwNextTile()
+	f.Label("end")
+	f.Ret()
+}
+
+// dwColumns emits mode R's loop over the table's columns: the column's
+// weights into registers, then each of the tile's input rows once, its
+// vectors FMA'd into every output row that the row serves (output row i
+// takes input row i+r with the column's weight r). An input row that
+// serves one output row goes straight from memory into its FMA.
+func (k *kernel) dwColumns(kh int) {
+	f := k.f
+	n := f.Int("ntaps")
+	f.JumpIfNotPositive(n, "summed")
+	src, w := f.Int("src"), f.Int("w")
+	t := f.Int("taps")
+	rows := k.u + kh - 1
+	px := strideRegs(f, f.Int("srcPix"), rows)
+	wv := make([]kw.V, kh)
+	for r := range wv {
+		wv[r] = f.Vec()
+	}
+	f.Label("tap")
+	for r, v := range wv {
+		q := f.LoadGP(kw.Mem{Base: t, Disp: 16*r + 8})
+		f.AddGP(q, w)
+		f.Broadcast(kw.Mem{Base: q}, v)
+	}
+	p := f.LoadGP(kw.Mem{Base: t})
+	f.AddGP(p, src)
+	px.at(p)
+	for j := 0; j < rows; j++ {
+		var served []int // the weights r whose output row j-r is in the tile
+		for r := range wv {
+			if i := j - r; i >= 0 && i < k.u {
+				served = append(served, r)
+			}
+		}
+		for o := 0; o < k.b; o++ {
+			m := px.mem(j, o*k.vb)
+			if len(served) == 1 {
+				r := served[0]
+				f.FMA(k.accs[j-r][o], wv[r], m)
+				continue
+			}
+			in := f.Vec()
+			f.LoadVec(m, in)
+			for _, r := range served {
+				f.FMA(k.accs[j-r][o], wv[r], in)
+			}
+		}
+	}
+	f.AddImm(t, 16*kh)
+	f.DecJumpNonZero(n, "tap")
+	f.Label("summed")
 }

@@ -100,7 +100,7 @@ func testUnpack(t *testing.T, p *Program, name string) {
 }
 
 // dwName parses a depthwise kernel's name: tile, vectors, ISA, mode.
-var dwName = regexp.MustCompile(`^Depthwise(\d+)x(\d+)(AVX2|AVX512)([CWK])$`)
+var dwName = regexp.MustCompile(`^Depthwise(\d+)x(\d+)(AVX2|AVX512)([CWK]|R(\d))$`)
 
 // testDepthwise runs a depthwise kernel on one tile and two, with and
 // without each optional operand and the flag, against
@@ -111,9 +111,10 @@ func testDepthwise(t *testing.T, p *Program, name string) {
 	b, _ := strconv.Atoi(m[2])
 	lanes := map[string]int{"AVX2": 8, "AVX512": 16}[m[3]]
 	mode := direct.Mode(m[4][0])
+	kh, _ := strconv.Atoi(m[5]) // mode Rows' filter height
 	wf := lanes
 	switch mode {
-	case direct.Width:
+	case direct.Width, direct.Rows:
 		wf = 1
 	case direct.OutChannels:
 		wf = b // a tap's weights of the b channels; their rows interleaved in dst
@@ -132,10 +133,20 @@ func testDepthwise(t *testing.T, p *Program, name string) {
 		rows := tiles * u
 		a := direct.DWArgs{SrcPix: b*vb + 8, DstPix: b * vb, Flags: variant & direct.ReLU,
 			Taps: direct.NewTaps([]int{0, 0, 4, 4 * wf, 12 + vb, 8 * wf})}
+		ntaps, nw := a.Taps.Len(), 3*wf
 		if mode == direct.OutChannels {
 			a.ChStride = vb
 		}
-		src, w := rnd((12+vb+(rows-1)*a.SrcPix+b*vb)/4), rnd(3*wf)
+		if mode == direct.Rows { // two columns of kh taps, their own weights each
+			var offs []int
+			for c, top := range []int{4, 12 + vb} {
+				for i := 0; i < kh; i++ {
+					offs = append(offs, top+i*a.SrcPix, 4*(c*kh+i))
+				}
+			}
+			a.Taps, ntaps, nw = direct.NewTaps(offs), 2, 2*kh
+		}
+		src, w := rnd((12+vb+(rows-1+kh)*a.SrcPix+b*vb)/4), rnd(nw)
 		dst0 := rnd(rows * b * lanes)
 		var bias, res []float32
 		if variant&1 == 0 {
@@ -153,7 +164,7 @@ func testDepthwise(t *testing.T, p *Program, name string) {
 			direct.DepthwiseGeneric(lanes, mode, u, b, want[j*u*a.DstPix/4:], src[j*u*a.SrcPix/4:], w, &a, bias, rt)
 		}
 		args, _ := call(t, p, name, func() ([]any, []Region) {
-			return []any{append([]float32(nil), dst0...), src, w, a.Taps.Offsets(), a.Taps.Len(), tiles, a.SrcPix, a.DstPix, bias, res, a.Flags, a.ChStride}, nil
+			return []any{append([]float32(nil), dst0...), src, w, a.Taps.Offsets(), ntaps, tiles, a.SrcPix, a.DstPix, bias, res, a.Flags, a.ChStride}, nil
 		})
 		got := args[0].([]float32)
 		for i := range want {
