@@ -280,6 +280,33 @@ func TestRunConvEngine(t *testing.T) {
 	}
 }
 
+// TestRunConvMemmove: a depthwise shape's forward rows come with a
+// memmove of the same bytes per thread count, and every timed row has its
+// GB/s.
+func TestRunConvMemmove(t *testing.T) {
+	s := ConvShape{Name: "dw", N: 1, C: 4, K: 4, Spatial: []int{9, 9}, Filter: []int{3, 3}, Stride: 1, Pad: 1, Dilation: 1, Groups: 4}
+	if !s.Depthwise() || s.Bytes() != 4*(4*81+4*81+4*9) {
+		t.Fatalf("depthwise %v, bytes %v", s.Depthwise(), s.Bytes())
+	}
+	rows := RunConv([]ConvShape{s}, ConvOptions{Algos: []string{"auto"}, Passes: []Pass{Fwd, BwdData}, Threads: []int{1, 2}, Timing: fast, Peaks: fastPeaks(), Engine: &fakeEngine{}})
+	var moves int
+	for _, r := range rows {
+		if strings.HasPrefix(r.Algo, "memmove:") {
+			moves++
+			if r.Pass != "fwd" || r.Algo != fmt.Sprintf("memmove:%.0fB", s.Bytes()/2) || !(r.GBps > 0) || !math.IsNaN(r.GFLOPS) || r.Status != StatusOK {
+				t.Errorf("memmove row %+v", r)
+			}
+			continue
+		}
+		if r.Status == StatusOK && !(math.Abs(r.GBps/r.GFLOPS-s.Bytes()/s.FLOPs()) < 1e-9*r.GBps/r.GFLOPS) {
+			t.Errorf("row %+v: gbps %v for gflops %v", r, r.GBps, r.GFLOPS)
+		}
+	}
+	if moves != 2 {
+		t.Errorf("%d memmove rows, want one per thread count", moves)
+	}
+}
+
 func sampleReport() *Report {
 	ok := newResult("gemm", "sq")
 	ok.ISA, ok.Threads, ok.Runs, ok.MedianMs, ok.GFLOPS, ok.PctPeak, ok.MaxRelErr, ok.VsGonum, ok.Status = "avx2", 1, 5, 1.5, 100.25, 50, 1.5e-7, 8, StatusOK
@@ -301,8 +328,8 @@ func TestWriteTSV(t *testing.T) {
 	want := "name\tisa\tthreads\truns\tmedian_ms\tgflops\tpct_peak\tmax_rel_err\tvs_gonum\tstatus\n" +
 		"sq\tavx2\t1\t5\t1.5000\t100.25\t50.0\t1.50e-07\t8.00\tok\n" +
 		"\n" +
-		"name\tpass\tlayout\talgo\tisa\tthreads\truns\tmedian_ms\tgflops\tpct_peak\tstatus\n" +
-		"cv\tfwd\tnchw\tauto\tavx2\t2\t\t\t\t\tnot implemented: conv engine (algo auto)\n"
+		"name\tpass\tlayout\talgo\tisa\tthreads\truns\tmedian_ms\tgflops\tpct_peak\tgbps\tstatus\n" +
+		"cv\tfwd\tnchw\tauto\tavx2\t2\t\t\t\t\t\tnot implemented: conv engine (algo auto)\n"
 	if b.String() != want {
 		t.Errorf("tsv:\n%s\nwant:\n%s", b.String(), want)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/convkit/convkit/gemm"
@@ -243,6 +244,11 @@ func RunConv(shapes []ConvShape, opt ConvOptions) []Result {
 					}
 				}
 			}
+			if pass == Fwd && s.Depthwise() {
+				for _, t := range opt.Threads {
+					out, keys = append(out, memmoveRow(s, t, opt)), append(keys, peakKey{kernels.Current(), t})
+				}
+			}
 			if pass == Fwd && opt.LoweredGEMM && s.N == 1 && s.Groups == 1 && !s.Transposed {
 				for _, t := range opt.Threads {
 					for _, isa := range opt.ISAs {
@@ -296,6 +302,7 @@ func runConvRow(r *Result, s ConvShape, work ConvWorkload, opt ConvOptions, isa 
 	}
 	r.MedianMs = float64(med) / float64(time.Millisecond)
 	r.GFLOPS = s.FLOPs() / med.Seconds() / 1e9
+	r.GBps = s.Bytes() / med.Seconds() / 1e9
 	r.Status = StatusOK
 	if opt.Verify {
 		var e float64
@@ -329,6 +336,35 @@ func statusOf(err error) string {
 		return "not implemented: " + err.Error()
 	}
 	return "error: " + err.Error()
+}
+
+// memmoveRow times Go's copy (the runtime's memmove) of s.Bytes()/2
+// bytes into another buffer, the bytes split among threads goroutines:
+// the same traffic as a pass of s, the yardstick of a memory-bound one.
+// Its gbps counts the bytes read and written; it has no FLOPs.
+func memmoveRow(s ConvShape, threads int, opt ConvOptions) Result {
+	r := newResult("conv", s.Name)
+	n := int(s.Bytes() / 8) // floats: read n, write n
+	r.Pass, r.Layout, r.Algo, r.ISA, r.Threads = string(Fwd), s.Layout, fmt.Sprintf("memmove:%dB", 4*n), "go", threads
+	src, dst := make([]float32, n), make([]float32, n)
+	prng.Fill(src, 3)
+	per := (n + threads - 1) / threads
+	var wg sync.WaitGroup
+	med, runs, err := opt.Timing.Measure(func() error {
+		for lo := 0; lo < n; lo += per {
+			hi := min(n, lo+per)
+			wg.Go(func() { copy(dst[lo:hi], src[lo:hi]) })
+		}
+		wg.Wait()
+		return nil
+	})
+	if err != nil {
+		r.Status = statusOf(err)
+		return r
+	}
+	r.Runs, r.MedianMs = runs, float64(med)/float64(time.Millisecond)
+	r.GBps, r.Status = 8*float64(n)/med.Seconds()/1e9, StatusOK
+	return r
 }
 
 // loweredGEMMRow times convkit's SGEMM on the GEMM of s's im2col forward

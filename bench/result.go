@@ -31,6 +31,10 @@ type Result struct {
 	// (peers: the best ISA's), the higher of the probes taken just before
 	// and just after the rows of its shape (see PeakMeter).
 	PctPeak float64
+	// GBps (conv) is the pass's least memory traffic over the median
+	// time: its operands read once and its result written once (see
+	// ConvShape.Bytes), in GB/s; for a memmove row, the bytes it moves.
+	GBps float64
 	// MaxRelErr is max|y-ref| / max|ref| against a float64 reference.
 	MaxRelErr float64
 	// VsGonum (gemm) is GFLOPS / gonum's GFLOPS on the same shape and
@@ -47,7 +51,7 @@ const StatusOK = "ok"
 // newResult returns a row with every number unmeasured.
 func newResult(kind, name string) Result {
 	nan := math.NaN()
-	return Result{Kind: kind, Name: name, MedianMs: nan, GFLOPS: nan, PctPeak: nan, MaxRelErr: nan, VsGonum: nan}
+	return Result{Kind: kind, Name: name, MedianMs: nan, GFLOPS: nan, PctPeak: nan, GBps: nan, MaxRelErr: nan, VsGonum: nan}
 }
 
 // Report is the output of one bench command: the peaks it measured and
@@ -72,7 +76,7 @@ func GemmColumns() []string {
 
 // ConvColumns: see GemmColumns.
 func ConvColumns(verify bool) []string {
-	c := []string{"name", "pass", "layout", "algo", "isa", "threads", "runs", "median_ms", "gflops", "pct_peak"}
+	c := []string{"name", "pass", "layout", "algo", "isa", "threads", "runs", "median_ms", "gflops", "pct_peak", "gbps"}
 	if verify {
 		c = append(c, "max_rel_err")
 	}
@@ -105,6 +109,8 @@ func (r Result) field(col string) string {
 		return num(r.GFLOPS, 'f', 2)
 	case "pct_peak":
 		return num(r.PctPeak, 'f', 1)
+	case "gbps":
+		return num(r.GBps, 'f', 1)
 	case "max_rel_err":
 		return num(r.MaxRelErr, 'e', 2)
 	case "vs_gonum":
@@ -137,6 +143,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		MedianMs  *float64 `json:"median_ms"`
 		GFLOPS    *float64 `json:"gflops"`
 		PctPeak   *float64 `json:"pct_peak"`
+		GBps      *float64 `json:"gbps,omitempty"`
 		MaxRelErr *float64 `json:"max_rel_err"`
 		VsGonum   *float64 `json:"vs_gonum,omitempty"`
 		Status    string   `json:"status"`
@@ -148,7 +155,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		return &v
 	}
 	return json.Marshal(row{r.Kind, r.Name, r.Pass, r.Algo, r.ISA, r.Threads, r.Runs, r.FLOPs,
-		p(r.MedianMs), p(r.GFLOPS), p(r.PctPeak), p(r.MaxRelErr), p(r.VsGonum), r.Status})
+		p(r.MedianMs), p(r.GFLOPS), p(r.PctPeak), p(r.GBps), p(r.MaxRelErr), p(r.VsGonum), r.Status})
 }
 
 // Formats accepted by Report.Write.

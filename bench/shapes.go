@@ -97,6 +97,26 @@ func (s ConvShape) FLOPs() float64 {
 	return f * float64(s.K) * float64(s.C/s.Groups) * float64(prod(s.OutSpatial()))
 }
 
+// Bytes is the least memory traffic of one pass, in bytes: each float32
+// operand read once and the result written once, whatever the algorithm.
+// Every pass moves the same three tensors (forward: reads x and w, writes
+// y; backward-data: dy and w, dx; backward-filter: x and dy, dw). Against
+// it a memory-bound pass (a depthwise one) is measured in GB/s, beside a
+// memmove of the same bytes.
+func (s ConvShape) Bytes() float64 {
+	x := float64(s.N * s.C * prod(s.Spatial))
+	y := float64(s.N * s.K * prod(s.OutSpatial()))
+	w := float64(s.K * (s.C / s.Groups) * prod(s.Filter))
+	if s.Transposed { // weights C x K/groups: the same count
+		w = float64(s.C * (s.K / s.Groups) * prod(s.Filter))
+	}
+	return 4 * (x + y + w)
+}
+
+// Depthwise reports whether s is a depthwise convolution (a group per
+// input channel, more than one).
+func (s ConvShape) Depthwise() bool { return s.Groups > 1 && s.Groups == s.C }
+
 // String describes the problem in one line, e.g.
 // "N=1 C=3 224x224 K=64 f=7x7 s=2 p=3 d=1 g=1 -> 112x112".
 func (s ConvShape) String() string {

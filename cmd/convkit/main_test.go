@@ -128,7 +128,7 @@ func TestBenchConv(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", st, out, errs)
 	}
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	if lines[0] != "name\tpass\tlayout\talgo\tisa\tthreads\truns\tmedian_ms\tgflops\tpct_peak\tmax_rel_err\tstatus" {
+	if lines[0] != "name\tpass\tlayout\talgo\tisa\tthreads\truns\tmedian_ms\tgflops\tpct_peak\tgbps\tmax_rel_err\tstatus" {
 		t.Errorf("header %q", lines[0])
 	}
 	if len(lines) != 1+3*3*2 {
