@@ -194,6 +194,21 @@ func DotShifts3AVX2(x []float32, y []float32, step int, sums []float32)
 //go:noescape
 func DotShifts5AVX2(x []float32, y []float32, step int, sums []float32)
 
+// DotGrid3AVX2 is VecKernels.DotGrid3 for AVX2+FMA (8 lanes).
+// Its reference and test oracle is kernels.DotGrid3Generic:
+//
+//	for a := 0; a < 3; a++ { // len(x) >= n + 2*xstep, len(y) >= n + 2*ystep, len(sums) >= 9
+//		for b := 0; b < 3; b++ {
+//			for i := 0; i < n; i++ {
+//				sums[3*a+b] += x[a*xstep+i] * y[b*ystep+i] // fused, in Lanes interleaved partial sums
+//			}
+//		}
+//	}
+//	(sums[t] is set, not added to: it starts from 0.)
+//
+//go:noescape
+func DotGrid3AVX2(x []float32, y []float32, n int, xstep int, ystep int, sums []float32)
+
 // CopyRowsAVX2 is VecKernels.CopyRows for AVX2+FMA (8 lanes).
 // Its reference and test oracle is kernels.CopyRowsGeneric:
 //
@@ -397,6 +412,21 @@ func DotShifts3AVX512(x []float32, y []float32, step int, sums []float32)
 //
 //go:noescape
 func DotShifts5AVX512(x []float32, y []float32, step int, sums []float32)
+
+// DotGrid3AVX512 is VecKernels.DotGrid3 for AVX-512F (16 lanes, opmask tails).
+// Its reference and test oracle is kernels.DotGrid3Generic:
+//
+//	for a := 0; a < 3; a++ { // len(x) >= n + 2*xstep, len(y) >= n + 2*ystep, len(sums) >= 9
+//		for b := 0; b < 3; b++ {
+//			for i := 0; i < n; i++ {
+//				sums[3*a+b] += x[a*xstep+i] * y[b*ystep+i] // fused, in Lanes interleaved partial sums
+//			}
+//		}
+//	}
+//	(sums[t] is set, not added to: it starts from 0.)
+//
+//go:noescape
+func DotGrid3AVX512(x []float32, y []float32, n int, xstep int, ystep int, sums []float32)
 
 // CopyRowsAVX512 is VecKernels.CopyRows for AVX-512F (16 lanes, opmask tails).
 // Its reference and test oracle is kernels.CopyRowsGeneric:

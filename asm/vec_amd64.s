@@ -1729,6 +1729,176 @@ done:
 	VZEROUPPER
 	RET
 
+// func DotGrid3AVX2(x []float32, y []float32, n int, xstep int, ystep int, sums []float32)
+// Requires: AVX, FMA3
+TEXT ·DotGrid3AVX2(SB), NOSPLIT, $0-96
+	MOVQ   x_base+0(FP), AX
+	MOVQ   y_base+24(FP), CX
+	MOVQ   xstep+56(FP), DX
+	MOVQ   ystep+64(FP), BX
+	LEAQ   (AX)(DX*4), SI
+	LEAQ   (CX)(BX*4), DI
+	LEAQ   (SI)(DX*4), DX
+	LEAQ   (DI)(BX*4), BX
+	MOVQ   n+48(FP), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+
+	// Main loop: 1 vectors (8 elements) per iteration.
+unrolled:
+	CMPQ        R8, $0x00000008
+	JL          single
+	VMOVUPS     (AX), Y9
+	VMOVUPS     (SI), Y10
+	VMOVUPS     (DX), Y11
+	VMOVUPS     (CX), Y12
+	VFMADD231PS Y12, Y9, Y0
+	VFMADD231PS Y12, Y10, Y3
+	VFMADD231PS Y12, Y11, Y6
+	VMOVUPS     (DI), Y12
+	VFMADD231PS Y12, Y9, Y1
+	VFMADD231PS Y12, Y10, Y4
+	VFMADD231PS Y12, Y11, Y7
+	VMOVUPS     (BX), Y12
+	VFMADD231PS Y12, Y9, Y2
+	VFMADD231PS Y12, Y10, Y5
+	VFMADD231PS Y12, Y11, Y8
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, SI
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, BX
+	SUBQ        $0x00000008, R8
+	JMP         unrolled
+
+single:
+	// One vector at a time.
+	CMPQ        R8, $0x00000008
+	JL          tail
+	VMOVUPS     (AX), Y9
+	VMOVUPS     (SI), Y10
+	VMOVUPS     (DX), Y11
+	VMOVUPS     (CX), Y12
+	VFMADD231PS Y12, Y9, Y0
+	VFMADD231PS Y12, Y10, Y3
+	VFMADD231PS Y12, Y11, Y6
+	VMOVUPS     (DI), Y12
+	VFMADD231PS Y12, Y9, Y1
+	VFMADD231PS Y12, Y10, Y4
+	VFMADD231PS Y12, Y11, Y7
+	VMOVUPS     (BX), Y12
+	VFMADD231PS Y12, Y9, Y2
+	VFMADD231PS Y12, Y10, Y5
+	VFMADD231PS Y12, Y11, Y8
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, SI
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, BX
+	SUBQ        $0x00000008, R8
+	JMP         single
+
+tail:
+	// The last 0..7 elements, masked: nothing outside the slices is touched.
+	TESTQ       R8, R8
+	JZ          done
+	LEAQ        tailmask<>+0(SB), R9
+	SHLQ        $0x02, R8
+	NEGQ        R8
+	VMOVDQU     32(R9)(R8*1), Y9
+	VMASKMOVPS  (AX), Y9, Y10
+	VMASKMOVPS  (SI), Y9, Y11
+	VMASKMOVPS  (DX), Y9, Y12
+	VMASKMOVPS  (CX), Y9, Y13
+	VFMADD231PS Y13, Y10, Y0
+	VFMADD231PS Y13, Y11, Y3
+	VFMADD231PS Y13, Y12, Y6
+	VMASKMOVPS  (DI), Y9, Y13
+	VFMADD231PS Y13, Y10, Y1
+	VFMADD231PS Y13, Y11, Y4
+	VFMADD231PS Y13, Y12, Y7
+	VMASKMOVPS  (BX), Y9, Y9
+	VFMADD231PS Y9, Y10, Y2
+	VFMADD231PS Y9, Y11, Y5
+	VFMADD231PS Y9, Y12, Y8
+
+done:
+	MOVQ         sums_base+72(FP), AX
+	VEXTRACTF128 $0x01, Y0, X9
+	VADDPS       X0, X9, X9
+	VMOVHLPS     X9, X9, X0
+	VADDPS       X0, X9, X9
+	VMOVSHDUP    X9, X0
+	VADDPS       X0, X9, X9
+	VMOVSS       X9, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 8(AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 12(AX)
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X4, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 16(AX)
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X5, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 20(AX)
+	VEXTRACTF128 $0x01, Y6, X0
+	VADDPS       X6, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 24(AX)
+	VEXTRACTF128 $0x01, Y7, X0
+	VADDPS       X7, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 28(AX)
+	VEXTRACTF128 $0x01, Y8, X0
+	VADDPS       X8, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, 32(AX)
+	VZEROUPPER
+	RET
+
 // func CopyRowsAVX2(dst []float32, src []float32, rows int, w int, dstPitch int, srcPitch int)
 // Requires: AVX
 TEXT ·CopyRowsAVX2(SB), NOSPLIT, $0-80
@@ -3572,6 +3742,193 @@ done:
 	VMOVSHDUP     X1, X0
 	VADDPS        X0, X1, X1
 	VMOVSS        X1, 16(AX)
+	VZEROUPPER
+	RET
+
+// func DotGrid3AVX512(x []float32, y []float32, n int, xstep int, ystep int, sums []float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·DotGrid3AVX512(SB), NOSPLIT, $0-96
+	MOVQ   x_base+0(FP), AX
+	MOVQ   y_base+24(FP), CX
+	MOVQ   xstep+56(FP), DX
+	MOVQ   ystep+64(FP), BX
+	LEAQ   (AX)(DX*4), SI
+	LEAQ   (CX)(BX*4), DI
+	LEAQ   (SI)(DX*4), DX
+	LEAQ   (DI)(BX*4), BX
+	MOVQ   n+48(FP), R8
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+
+	// Main loop: 1 vectors (16 elements) per iteration.
+unrolled:
+	CMPQ        R8, $0x00000010
+	JL          single
+	VMOVUPS     (AX), Z9
+	VMOVUPS     (SI), Z10
+	VMOVUPS     (DX), Z11
+	VMOVUPS     (CX), Z12
+	VFMADD231PS Z12, Z9, Z0
+	VFMADD231PS Z12, Z10, Z3
+	VFMADD231PS Z12, Z11, Z6
+	VMOVUPS     (DI), Z12
+	VFMADD231PS Z12, Z9, Z1
+	VFMADD231PS Z12, Z10, Z4
+	VFMADD231PS Z12, Z11, Z7
+	VMOVUPS     (BX), Z12
+	VFMADD231PS Z12, Z9, Z2
+	VFMADD231PS Z12, Z10, Z5
+	VFMADD231PS Z12, Z11, Z8
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000010, R8
+	JMP         unrolled
+
+single:
+	// One vector at a time.
+	CMPQ        R8, $0x00000010
+	JL          tail
+	VMOVUPS     (AX), Z9
+	VMOVUPS     (SI), Z10
+	VMOVUPS     (DX), Z11
+	VMOVUPS     (CX), Z12
+	VFMADD231PS Z12, Z9, Z0
+	VFMADD231PS Z12, Z10, Z3
+	VFMADD231PS Z12, Z11, Z6
+	VMOVUPS     (DI), Z12
+	VFMADD231PS Z12, Z9, Z1
+	VFMADD231PS Z12, Z10, Z4
+	VFMADD231PS Z12, Z11, Z7
+	VMOVUPS     (BX), Z12
+	VFMADD231PS Z12, Z9, Z2
+	VFMADD231PS Z12, Z10, Z5
+	VFMADD231PS Z12, Z11, Z8
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000010, R8
+	JMP         single
+
+tail:
+	// The last 0..15 elements, masked: nothing outside the slices is touched.
+	TESTQ       R8, R8
+	JZ          done
+	MOVL        $0x0000ffff, R9
+	BZHIL       R8, R9, R8
+	KMOVW       R8, K1
+	VMOVUPS.Z   (AX), K1, Z9
+	VMOVUPS.Z   (SI), K1, Z10
+	VMOVUPS.Z   (DX), K1, Z11
+	VMOVUPS.Z   (CX), K1, Z12
+	VFMADD231PS Z12, Z9, Z0
+	VFMADD231PS Z12, Z10, Z3
+	VFMADD231PS Z12, Z11, Z6
+	VMOVUPS.Z   (DI), K1, Z12
+	VFMADD231PS Z12, Z9, Z1
+	VFMADD231PS Z12, Z10, Z4
+	VFMADD231PS Z12, Z11, Z7
+	VMOVUPS.Z   (BX), K1, Z12
+	VFMADD231PS Z12, Z9, Z2
+	VFMADD231PS Z12, Z10, Z5
+	VFMADD231PS Z12, Z11, Z8
+
+done:
+	MOVQ          sums_base+72(FP), AX
+	VEXTRACTF64X4 $0x01, Z0, Y9
+	VADDPS        Y0, Y9, Y9
+	VEXTRACTF128  $0x01, Y9, X0
+	VADDPS        X9, X0, X0
+	VMOVHLPS      X0, X0, X9
+	VADDPS        X9, X0, X0
+	VMOVSHDUP     X0, X9
+	VADDPS        X9, X0, X0
+	VMOVSS        X0, (AX)
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 4(AX)
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 8(AX)
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPS        Y3, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 12(AX)
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VADDPS        Y4, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 16(AX)
+	VEXTRACTF64X4 $0x01, Z5, Y0
+	VADDPS        Y5, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 20(AX)
+	VEXTRACTF64X4 $0x01, Z6, Y0
+	VADDPS        Y6, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 24(AX)
+	VEXTRACTF64X4 $0x01, Z7, Y0
+	VADDPS        Y7, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 28(AX)
+	VEXTRACTF64X4 $0x01, Z8, Y0
+	VADDPS        Y8, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSS        X1, 32(AX)
 	VZEROUPPER
 	RET
 

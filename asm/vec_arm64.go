@@ -194,6 +194,21 @@ func DotShifts3NEON(x []float32, y []float32, step int, sums []float32)
 //go:noescape
 func DotShifts5NEON(x []float32, y []float32, step int, sums []float32)
 
+// DotGrid3NEON is VecKernels.DotGrid3 for NEON (4 lanes).
+// Its reference and test oracle is kernels.DotGrid3Generic:
+//
+//	for a := 0; a < 3; a++ { // len(x) >= n + 2*xstep, len(y) >= n + 2*ystep, len(sums) >= 9
+//		for b := 0; b < 3; b++ {
+//			for i := 0; i < n; i++ {
+//				sums[3*a+b] += x[a*xstep+i] * y[b*ystep+i] // fused, in Lanes interleaved partial sums
+//			}
+//		}
+//	}
+//	(sums[t] is set, not added to: it starts from 0.)
+//
+//go:noescape
+func DotGrid3NEON(x []float32, y []float32, n int, xstep int, ystep int, sums []float32)
+
 // CopyRowsNEON is VecKernels.CopyRows for NEON (4 lanes).
 // Its reference and test oracle is kernels.CopyRowsGeneric:
 //

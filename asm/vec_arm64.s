@@ -1337,6 +1337,147 @@ done:
 	FMOVS F1, 16(R0)
 	RET
 
+// func DotGrid3NEON(x []float32, y []float32, n int, xstep int, ystep int, sums []float32)
+TEXT ·DotGrid3NEON(SB), NOSPLIT, $0-96
+	MOVD x_base+0(FP), R0
+	MOVD y_base+24(FP), R1
+	MOVD xstep+56(FP), R2
+	MOVD ystep+64(FP), R3
+	ADD R2<<2, R0, R4
+	ADD R3<<2, R1, R5
+	ADD R2<<2, R4, R6
+	ADD R3<<2, R5, R2
+	MOVD n+48(FP), R3
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	// Main loop: 1 vectors (4 elements) per iteration.
+unrolled:
+	CMP $4, R3
+	BLT single
+	FMOVQ (R0), F9
+	FMOVQ (R4), F10
+	FMOVQ (R6), F11
+	FMOVQ (R1), F12
+	VFMLA V12.S4, V9.S4, V0.S4
+	VFMLA V12.S4, V10.S4, V3.S4
+	VFMLA V12.S4, V11.S4, V6.S4
+	FMOVQ (R5), F12
+	VFMLA V12.S4, V9.S4, V1.S4
+	VFMLA V12.S4, V10.S4, V4.S4
+	VFMLA V12.S4, V11.S4, V7.S4
+	FMOVQ (R2), F12
+	VFMLA V12.S4, V9.S4, V2.S4
+	VFMLA V12.S4, V10.S4, V5.S4
+	VFMLA V12.S4, V11.S4, V8.S4
+	ADD $16, R0, R0
+	ADD $16, R4, R4
+	ADD $16, R6, R6
+	ADD $16, R1, R1
+	ADD $16, R5, R5
+	ADD $16, R2, R2
+	SUB $4, R3, R3
+	B unrolled
+single:
+	// One vector at a time.
+	CMP $4, R3
+	BLT tail
+	FMOVQ (R0), F9
+	FMOVQ (R4), F10
+	FMOVQ (R6), F11
+	FMOVQ (R1), F12
+	VFMLA V12.S4, V9.S4, V0.S4
+	VFMLA V12.S4, V10.S4, V3.S4
+	VFMLA V12.S4, V11.S4, V6.S4
+	FMOVQ (R5), F12
+	VFMLA V12.S4, V9.S4, V1.S4
+	VFMLA V12.S4, V10.S4, V4.S4
+	VFMLA V12.S4, V11.S4, V7.S4
+	FMOVQ (R2), F12
+	VFMLA V12.S4, V9.S4, V2.S4
+	VFMLA V12.S4, V10.S4, V5.S4
+	VFMLA V12.S4, V11.S4, V8.S4
+	ADD $16, R0, R0
+	ADD $16, R4, R4
+	ADD $16, R6, R6
+	ADD $16, R1, R1
+	ADD $16, R5, R5
+	ADD $16, R2, R2
+	SUB $4, R3, R3
+	B single
+tail:
+	// The last 0..3 elements, one at a time in lane 0.
+	CMP $1, R3
+	BLT done
+	FMOVS (R0), F9
+	FMOVS (R4), F10
+	FMOVS (R6), F11
+	FMOVS (R1), F12
+	VFMLA V12.S4, V9.S4, V0.S4
+	VFMLA V12.S4, V10.S4, V3.S4
+	VFMLA V12.S4, V11.S4, V6.S4
+	FMOVS (R5), F12
+	VFMLA V12.S4, V9.S4, V1.S4
+	VFMLA V12.S4, V10.S4, V4.S4
+	VFMLA V12.S4, V11.S4, V7.S4
+	FMOVS (R2), F12
+	VFMLA V12.S4, V9.S4, V2.S4
+	VFMLA V12.S4, V10.S4, V5.S4
+	VFMLA V12.S4, V11.S4, V8.S4
+	ADD $4, R0, R0
+	ADD $4, R4, R4
+	ADD $4, R6, R6
+	ADD $4, R1, R1
+	ADD $4, R5, R5
+	ADD $4, R2, R2
+	SUB $1, R3, R3
+	B tail
+done:
+	MOVD sums_base+72(FP), R0
+	VEXT $8, V0.B16, V0.B16, V9.B16
+	WORD $0x4e29d409 // fadd v9.4s, v0.4s, v9.4s
+	WORD $0x7e30d920 // faddp s0, v9.2s
+	FMOVS F0, (R0)
+	VEXT $8, V1.B16, V1.B16, V0.B16
+	WORD $0x4e20d420 // fadd v0.4s, v1.4s, v0.4s
+	WORD $0x7e30d801 // faddp s1, v0.2s
+	FMOVS F1, 4(R0)
+	VEXT $8, V2.B16, V2.B16, V0.B16
+	WORD $0x4e20d440 // fadd v0.4s, v2.4s, v0.4s
+	WORD $0x7e30d801 // faddp s1, v0.2s
+	FMOVS F1, 8(R0)
+	VEXT $8, V3.B16, V3.B16, V0.B16
+	WORD $0x4e20d460 // fadd v0.4s, v3.4s, v0.4s
+	WORD $0x7e30d801 // faddp s1, v0.2s
+	FMOVS F1, 12(R0)
+	VEXT $8, V4.B16, V4.B16, V0.B16
+	WORD $0x4e20d480 // fadd v0.4s, v4.4s, v0.4s
+	WORD $0x7e30d801 // faddp s1, v0.2s
+	FMOVS F1, 16(R0)
+	VEXT $8, V5.B16, V5.B16, V0.B16
+	WORD $0x4e20d4a0 // fadd v0.4s, v5.4s, v0.4s
+	WORD $0x7e30d801 // faddp s1, v0.2s
+	FMOVS F1, 20(R0)
+	VEXT $8, V6.B16, V6.B16, V0.B16
+	WORD $0x4e20d4c0 // fadd v0.4s, v6.4s, v0.4s
+	WORD $0x7e30d801 // faddp s1, v0.2s
+	FMOVS F1, 24(R0)
+	VEXT $8, V7.B16, V7.B16, V0.B16
+	WORD $0x4e20d4e0 // fadd v0.4s, v7.4s, v0.4s
+	WORD $0x7e30d801 // faddp s1, v0.2s
+	FMOVS F1, 28(R0)
+	VEXT $8, V8.B16, V8.B16, V0.B16
+	WORD $0x4e20d500 // fadd v0.4s, v8.4s, v0.4s
+	WORD $0x7e30d801 // faddp s1, v0.2s
+	FMOVS F1, 32(R0)
+	RET
+
 // func CopyRowsNEON(dst []float32, src []float32, rows int, w int, dstPitch int, srcPitch int)
 TEXT ·CopyRowsNEON(SB), NOSPLIT, $0-80
 	MOVD dst_base+0(FP), R0

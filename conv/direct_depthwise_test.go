@@ -238,15 +238,17 @@ func TestDirectDepthwiseFilterInf(t *testing.T) {
 // and an Inf in image 1 that one tap alone meets stays Inf.
 func TestDirectDepthwiseFilterRows(t *testing.T) {
 	cases := []struct {
-		p     Problem
-		shift bool
+		p           Problem
+		shift, grid bool
 	}{
-		{Problem{N: 2, C: 3, K: 3, Groups: 3, In: []int{9, 21}, Kernel: []int{3, 3}, Padding: Pad(1, 1)}, true},
-		{Problem{N: 1, C: 2, K: 2, Groups: 2, In: []int{11, 19}, Kernel: []int{5, 5}, Padding: Pad(2, 2)}, true},
-		{Problem{N: 1, C: 2, K: 2, Groups: 2, In: []int{13, 23}, Kernel: []int{3, 3}, Dilation: []int{2, 3}, Padding: Pad(2, 3)}, true},
-		{Problem{N: 1, C: 2, K: 2, Groups: 2, In: []int{5, 6, 17}, Kernel: []int{3, 3, 5}, Padding: Pad(1, 1, 2)}, true},
-		{Problem{N: 1, C: 2, K: 2, Groups: 2, In: []int{7, 18}, Kernel: []int{2, 4}, Padding: Pad(1, 1)}, true},
-		{Problem{N: 1, C: 2, K: 2, Groups: 2, In: []int{9, 20}, Kernel: []int{3, 3}, Stride: []int{1, 2}, Padding: Pad(1, 1)}, false},
+		{Problem{N: 2, C: 3, K: 3, Groups: 3, In: []int{9, 21}, Kernel: []int{3, 3}, Padding: Pad(1, 1)}, true, true},
+		{Problem{N: 1, C: 2, K: 2, Groups: 2, In: []int{11, 19}, Kernel: []int{5, 5}, Padding: Pad(2, 2)}, true, false},
+		{Problem{N: 1, C: 2, K: 2, Groups: 2, In: []int{13, 23}, Kernel: []int{3, 3}, Dilation: []int{2, 3}, Padding: Pad(2, 3)}, true, true},
+		{Problem{N: 1, C: 2, K: 2, Groups: 2, In: []int{5, 6, 17}, Kernel: []int{3, 3, 5}, Padding: Pad(1, 1, 2)}, true, false},
+		{Problem{N: 1, C: 2, K: 2, Groups: 2, In: []int{7, 18}, Kernel: []int{2, 4}, Padding: Pad(1, 1)}, true, false},
+		{Problem{N: 1, C: 2, K: 2, Groups: 2, In: []int{9, 20}, Kernel: []int{3, 3}, Stride: []int{1, 2}, Padding: Pad(1, 1)}, false, false},
+		{Problem{N: 2, C: 2, K: 2, Groups: 2, In: []int{11, 20}, Kernel: []int{3, 3}, Stride: []int{2, 1}, Padding: Pad(1, 1)}, true, true},
+		{Problem{N: 1, C: 2, K: 2, Groups: 2, In: []int{3, 6, 17}, Kernel: []int{1, 3, 3}, Padding: Pad(0, 1, 1)}, true, false},
 	}
 	for i, c := range cases {
 		opt := Options{Algorithm: "direct", Passes: PassSet(PassBackwardFilter), Threads: 1}
@@ -254,8 +256,9 @@ func TestDirectDepthwiseFilterRows(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f := newDWFilter(s, 1); (f.shift > 0) != c.shift {
-			t.Errorf("case %d: shift %d, want evenly spaced taps: %v", i, f.shift, c.shift)
+		f := newDWFilter(s, 1)
+		if (f.shift > 0) != c.shift || (f.grid > 0) != c.grid {
+			t.Errorf("case %d: shift %d, grid %d, want evenly spaced taps: %v, DotGrid3: %v", i, f.shift, f.grid, c.shift, c.grid)
 		}
 		checkPlan(t, c.p, opt)
 	}
@@ -271,6 +274,27 @@ func TestDirectDepthwiseFilterRows(t *testing.T) {
 	got := filterGradLikeIm2col(t, p, x, dy)
 	if !math.IsNaN(float64(got[0])) || !math.IsInf(float64(got[5]), 0) || math.IsInf(float64(got[3]), 0) || math.IsNaN(float64(got[3])) {
 		t.Fatalf("dW = %v: want channel 0 NaN, channel 1's tap 2 alone infinite", got)
+	}
+	// DotGrid3's zeros meet an infinite input at a row's end and a NaN
+	// in the first row: the planes go row by row, as PyTorch sums them.
+	p = Problem{N: 2, C: 2, K: 2, Groups: 2, In: []int{6, 9}, Kernel: []int{3, 3}, Padding: Pad(1, 1)}
+	if s, err = p.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	if f := newDWFilter(s, 1); f.grid == 0 {
+		t.Fatal("no DotGrid3 for the 3x3 filter")
+	}
+	x, dy = randF32(r, s.XLen), randF32(r, s.YLen)
+	x[s.C*s.InSize+s.InSize+8] = float32(math.Inf(1)) // image 1, channel 1, row 0, the last column
+	x[3] = float32(math.NaN())                        // image 0, channel 0, row 0
+	got = filterGradLikeIm2col(t, p, x, dy)
+	for tap, v := range got {
+		// Channel 0's NaN meets the filter's top two rows; channel 1's
+		// infinity their last two columns.
+		nan, inf := tap < 6, tap >= 9 && tap%3 > 0 && tap < 9+6
+		if math.IsNaN(float64(v)) != nan || math.IsInf(float64(v), 0) != inf {
+			t.Fatalf("dW = %v: tap %d, want NaN %v, infinite %v", got, tap, nan, inf)
+		}
 	}
 }
 

@@ -64,6 +64,9 @@ func emuTable(t *testing.T, p *asmemu.Program, isa ISA, suffix string) *Table {
 			Interleave2:  func(dst, even, odd []float32) { call("Interleave2", dst, even, odd) },
 			DotShifts3:   func(x, y []float32, step int, sums []float32) { call("DotShifts3", x, y, step, sums) },
 			DotShifts5:   func(x, y []float32, step int, sums []float32) { call("DotShifts5", x, y, step, sums) },
+			DotGrid3: func(x, y []float32, n, xs, ys int, sums []float32) {
+				call("DotGrid3", x, y, n, xs, ys, sums)
+			},
 			CopyRows: func(dst, src []float32, rows, w, dp, sp int) {
 				call("CopyRows", dst, src, rows, w, dp, sp)
 			},

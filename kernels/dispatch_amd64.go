@@ -43,6 +43,7 @@ func amd64Table(i ISA) Table {
 			Interleave2:      asm.Interleave2AVX2,
 			DotShifts3:       asm.DotShifts3AVX2,
 			DotShifts5:       asm.DotShifts5AVX2,
+			DotGrid3:         asm.DotGrid3AVX2,
 			CopyRows:         asm.CopyRowsAVX2,
 		}
 		t.Peak = asm.FmaPeakAVX2
@@ -63,6 +64,7 @@ func amd64Table(i ISA) Table {
 			Interleave2:      asm.Interleave2AVX512,
 			DotShifts3:       asm.DotShifts3AVX512,
 			DotShifts5:       asm.DotShifts5AVX512,
+			DotGrid3:         asm.DotGrid3AVX512,
 			CopyRows:         asm.CopyRowsAVX512,
 		}
 		t.Peak = asm.FmaPeakAVX512

@@ -19,7 +19,7 @@ func TestAsmBound(t *testing.T) {
 			"Vec.Add": asm.AddAVX2, "Vec.Relu": asm.ReluAVX2, "Vec.ReluBackward": asm.ReluBackwardAVX2,
 			"Vec.Max": asm.MaxAVX2, "Vec.Sum": asm.SumAVX2, "Peak": asm.FmaPeakAVX2,
 			"Vec.Gather2": asm.Gather2AVX2, "Vec.ScatterAdd2": asm.ScatterAdd2AVX2, "Vec.Interleave2": asm.Interleave2AVX2,
-			"Vec.DotShifts3": asm.DotShifts3AVX2, "Vec.DotShifts5": asm.DotShifts5AVX2, "Vec.CopyRows": asm.CopyRowsAVX2,
+			"Vec.DotShifts3": asm.DotShifts3AVX2, "Vec.DotShifts5": asm.DotShifts5AVX2, "Vec.DotGrid3": asm.DotGrid3AVX2, "Vec.CopyRows": asm.CopyRowsAVX2,
 			"Vec.MaxPool2": asm.MaxPool2AVX2, "Vec.MaxPool2Backward": asm.MaxPool2BackwardAVX2,
 		},
 		AVX512: {
@@ -27,7 +27,7 @@ func TestAsmBound(t *testing.T) {
 			"Vec.Add": asm.AddAVX512, "Vec.Relu": asm.ReluAVX512, "Vec.ReluBackward": asm.ReluBackwardAVX512,
 			"Vec.Max": asm.MaxAVX512, "Vec.Sum": asm.SumAVX512, "Peak": asm.FmaPeakAVX512,
 			"Vec.Gather2": asm.Gather2AVX512, "Vec.ScatterAdd2": asm.ScatterAdd2AVX512, "Vec.Interleave2": asm.Interleave2AVX512,
-			"Vec.DotShifts3": asm.DotShifts3AVX512, "Vec.DotShifts5": asm.DotShifts5AVX512, "Vec.CopyRows": asm.CopyRowsAVX512,
+			"Vec.DotShifts3": asm.DotShifts3AVX512, "Vec.DotShifts5": asm.DotShifts5AVX512, "Vec.DotGrid3": asm.DotGrid3AVX512, "Vec.CopyRows": asm.CopyRowsAVX512,
 			"Vec.MaxPool2": asm.MaxPool2AVX512, "Vec.MaxPool2Backward": asm.MaxPool2BackwardAVX512,
 		},
 	}

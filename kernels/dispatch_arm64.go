@@ -26,6 +26,7 @@ var neon = Table{
 		Interleave2:      asm.Interleave2NEON,
 		DotShifts3:       asm.DotShifts3NEON,
 		DotShifts5:       asm.DotShifts5NEON,
+		DotGrid3:         asm.DotGrid3NEON,
 		CopyRows:         asm.CopyRowsNEON,
 	},
 	// The default family's Micro in the generated table (gemm_asm.go):

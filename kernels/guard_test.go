@@ -39,6 +39,10 @@ var guardKernels = []struct {
 		func(n int) []int { return []int{n, n + 2*7, 3} }},
 	{"DotShifts5", []string{"x", "y", "sums"}, func(v *VecKernels, a [][]float32) { v.DotShifts5(a[0], a[1], 7, a[2]) },
 		func(n int) []int { return []int{n, n + 4*7, 5} }},
+	// DotGrid3 on n/3 floats, x's windows 5 apart, y's n/3: both end
+	// their last window's n/3 floats in.
+	{"DotGrid3", []string{"x", "y", "sums"}, func(v *VecKernels, a [][]float32) { n := len(a[1]) / 3; v.DotGrid3(a[0], a[1], n, 5, n, a[2]) },
+		func(n int) []int { m := n / 3; return []int{m + 2*5, 3 * m, 9} }},
 	// CopyRows: 3 rows of n/3, dst's 2 floats apart, src's back to back.
 	{"CopyRows", []string{"dst", "src"}, func(v *VecKernels, a [][]float32) { w := len(a[1]) / 3; v.CopyRows(a[0], a[1], 3, w, w+2, w) },
 		func(n int) []int { w := n / 3; return []int{2*(w+2) + w, 3 * w} }},

@@ -54,6 +54,7 @@ func TestNEONIsBound(t *testing.T) {
 	same("Vec.Interleave2", b.Vec.Interleave2, asm.Interleave2NEON)
 	same("Vec.DotShifts3", b.Vec.DotShifts3, asm.DotShifts3NEON)
 	same("Vec.DotShifts5", b.Vec.DotShifts5, asm.DotShifts5NEON)
+	same("Vec.DotGrid3", b.Vec.DotGrid3, asm.DotGrid3NEON)
 	same("Vec.CopyRows", b.Vec.CopyRows, asm.CopyRowsNEON)
 	same("Peak", b.Peak, asm.FmaPeakNEON)
 	same("Gemm.Micro", b.Gemm.Micro, asm.SgemmMicro8x12NEON)

@@ -171,6 +171,9 @@ func TestVecStride2Checked(t *testing.T) {
 		{"DotShifts short y", "kernels.DotShifts: len(y) = 12, need at least 13", func() { DotShifts(make([]float32, 5), make([]float32, 12), 4, make([]float32, 3)) }},
 		{"CopyRows short src", "kernels.CopyRows: len(src) = 10, need at least 11", func() { CopyRows(make([]float32, 20), make([]float32, 10), 2, 3, 9, 8) }},
 		{"CopyRows rows", "kernels.CopyRows: rows = -1", func() { CopyRows(nil, nil, -1, 3, 9, 8) }},
+		{"DotGrid3 short y", "kernels.DotGrid3: len(y) = 12, need at least 13", func() { DotGrid3(make([]float32, 9), make([]float32, 12), 5, 2, 4, make([]float32, 9)) }},
+		{"DotGrid3 short sums", "kernels.DotGrid3: len(sums) = 8, need at least 9", func() { DotGrid3(make([]float32, 9), make([]float32, 13), 5, 2, 4, make([]float32, 8)) }},
+		{"DotGrid3 step", "kernels.DotGrid3: n = 5, xstep = -1, ystep = 4: need all >= 0", func() { DotGrid3(make([]float32, 9), make([]float32, 13), 5, -1, 4, make([]float32, 9)) }},
 		{"DotShifts step", "kernels.DotShifts: step = -1, need >= 0", func() { DotShifts(make([]float32, 5), make([]float32, 12), -1, make([]float32, 3)) }},
 	} {
 		func() {

@@ -58,6 +58,12 @@ type VecKernels struct {
 	// DotShifts5 is DotShifts3 for t < 5: len(y) >= len(x)+4*step,
 	// len(sums) >= 5.
 	DotShifts5 func(x, y []float32, step int, sums []float32)
+	// DotGrid3 sets sums[3*a+b] = sum x[a*xstep+i]*y[b*ystep+i] over
+	// i < n, for a, b < 3: the dot products of three windows of x with
+	// three of y, in one pass (a depthwise 3x3 filter gradient). n,
+	// xstep, ystep >= 0; len(x) >= n+2*xstep, len(y) >= n+2*ystep,
+	// len(sums) >= 9.
+	DotGrid3 func(x, y []float32, n, xstep, ystep int, sums []float32)
 	// CopyRows copies rows rows of w floats: dst[r*dstPitch+i] =
 	// src[r*srcPitch+i] for r < rows, i < w. rows, w >= 0; dst and src
 	// hold (rows-1)*pitch+w floats when rows*w > 0, and do not overlap.
@@ -126,6 +132,7 @@ var generic = Table{
 		Interleave2:  Interleave2Generic,
 		DotShifts3:   DotShifts3Generic,
 		DotShifts5:   DotShifts5Generic,
+		DotGrid3:     DotGrid3Generic,
 		CopyRows:     CopyRowsGeneric,
 
 		MaxPool2:         MaxPool2Generic,

@@ -150,6 +150,38 @@ func DotShifts(x, y []float32, step int, sums []float32) {
 	}
 }
 
+// DotGrid3 sets sums[3*a+b] to the dot product of x[a*xstep:][:n] with
+// y[b*ystep:][:n], for a, b < 3, in one pass over the windows (a
+// depthwise 3x3 filter gradient: x is dy's plane, its windows rows of the
+// input's copy apart, y the copy, its windows columns apart): each
+// window's vectors are loaded once for 3 FMAs. It panics unless n, xstep
+// and ystep are >= 0, x and y hold their windows and len(sums) >= 9.
+func DotGrid3(x, y []float32, n, xstep, ystep int, sums []float32) {
+	if n < 0 || xstep < 0 || ystep < 0 {
+		panic(fmt.Sprintf("kernels.DotGrid3: n = %d, xstep = %d, ystep = %d: need all >= 0", n, xstep, ystep))
+	}
+	needLen("DotGrid3", "sums", len(sums), 9)
+	if n == 0 {
+		clear(sums[:9])
+		return
+	}
+	for _, w := range []struct {
+		name string
+		len  int
+		step int
+	}{{"x", len(x), xstep}, {"y", len(y), ystep}} {
+		span, ok := shape.Mul(2, w.step)
+		if ok {
+			span, ok = shape.Add(span, n)
+		}
+		if !ok {
+			panic(fmt.Sprintf("kernels.DotGrid3: %s: n = %d and 3 windows %d apart overflow int", w.name, n, w.step))
+		}
+		needLen("DotGrid3", w.name, w.len, span)
+	}
+	Bound().Vec.DotGrid3(x, y, n, xstep, ystep, sums)
+}
+
 // CopyRows copies rows rows of w floats from src, srcPitch floats apart,
 // to dst, dstPitch floats apart, in one call (a padded copy's rows, where
 // a copy per row of tens of floats costs more in calls than in moves).

@@ -122,6 +122,15 @@ func DotShifts5Generic(x, y []float32, step int, sums []float32) {
 	dotShiftsGeneric(x, y, step, sums[:5])
 }
 
+// DotGrid3Generic is the reference for VecKernels.DotGrid3.
+func DotGrid3Generic(x, y []float32, n, xstep, ystep int, sums []float32) {
+	for a := 0; a < 3; a++ {
+		for b := 0; b < 3; b++ {
+			sums[3*a+b] = DotGeneric(x[a*xstep:][:n], y[b*ystep:][:n])
+		}
+	}
+}
+
 // dotShiftsGeneric sets sums[t] to the dot product of x with y[t*step:].
 func dotShiftsGeneric(x, y []float32, step int, sums []float32) {
 	for t := range sums {

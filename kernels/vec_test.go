@@ -160,6 +160,39 @@ func TestVecDotShifts(t *testing.T) {
 	}
 }
 
+// TestVecDotGrid3 checks DotGrid3 against float64 dot products of each
+// pair of windows, at steps 0, 1 and apart (x's a row of 23 floats, y's
+// a column), on sizes around the vector tails; that it sets the 9 sums
+// and leaves the rest alone; and the checked wrapper on n = 0.
+func TestVecDotGrid3(t *testing.T) {
+	eachISA(t, func(t *testing.T, tab *Table) {
+		r := rand.New(rand.NewPCG(23, 23))
+		for _, st := range [][2]int{{0, 0}, {1, 1}, {23, 1}, {23, 2}, {5, 40}} {
+			for _, n := range vecSizes {
+				x, y := randVec(r, n+2*st[0]), randVec(r, n+2*st[1])
+				sums := make([]float32, 10)
+				for i := range sums {
+					sums[i] = 9
+				}
+				tab.Vec.DotGrid3(x, y, n, st[0], st[1], sums)
+				for a := 0; a < 3; a++ {
+					checkShiftedDots(t, fmt.Sprintf("DotGrid3 n=%d steps=%v x window %d", n, st, a), sums[3*a:3*a+3], x[a*st[0]:][:n], y, st[1])
+				}
+				if sums[9] != 9 {
+					t.Errorf("DotGrid3 n=%d: sums[9] = %v, want it left at 9", n, sums[9])
+				}
+			}
+		}
+	})
+	sums := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9}
+	DotGrid3(nil, nil, 0, 3, 4, sums)
+	for i, v := range sums {
+		if v != 0 {
+			t.Errorf("DotGrid3 of n = 0: sums[%d] = %v, want 0", i, v)
+		}
+	}
+}
+
 // checkShiftedDots checks sums[w] against the float64 dot of x and
 // y[w*step:].
 func checkShiftedDots(t *testing.T, what string, sums, x, y []float32, step int) {

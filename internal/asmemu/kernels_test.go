@@ -254,7 +254,7 @@ func near(got, want float32, bound float64) bool {
 // tiny covers the absolute error of results that underflow.
 const tiny = 0x1p-126
 
-var vecName = regexp.MustCompile(`^(Axpy|Dot|Scale|Add|Relu|ReluBackward|Max|Sum|Gather2|ScatterAdd2|Interleave2|MaxPool2|MaxPool2Backward|DotShifts3|DotShifts5|CopyRows|FmaPeak)(AVX2|AVX512)$`)
+var vecName = regexp.MustCompile(`^(Axpy|Dot|Scale|Add|Relu|ReluBackward|Max|Sum|Gather2|ScatterAdd2|Interleave2|MaxPool2|MaxPool2Backward|DotShifts3|DotShifts5|DotGrid3|CopyRows|FmaPeak)(AVX2|AVX512)$`)
 
 // vecSizes cover empty, the tail alone, every tail length around the
 // vector and unrolled-loop sizes of both ISAs, and primes.
@@ -344,6 +344,8 @@ func testVector(t *testing.T, p *Program, name string) {
 				testPool2(t, p, name, op, label, seed, n, kind)
 			case "CopyRows":
 				testCopyRows(t, p, name, label, seed, n, kind)
+			case "DotGrid3":
+				testDotGrid3(t, p, name, label, seed, n, kind)
 			case "DotShifts3", "DotShifts5":
 				testDotShifts(t, p, name, label, seed, n, kind, int(op[len(op)-1]-'0'))
 			case "Max":
@@ -458,6 +460,31 @@ func testDotShifts(t *testing.T, p *Program, name, label string, seed uint64, n,
 				mag += math.Abs(float64(x[i]) * float64(y[w*step+i]))
 			}
 			reduction(t, fmt.Sprintf("%s step=%d window %d", label, step, w), got[w], kernels.DotGeneric(x, y[w*step:]), 2*Gamma(n+1)*mag)
+		}
+	}
+}
+
+// testDotGrid3 checks DotGrid3 against the twin's dots (within the
+// reduction bound) at window steps of 0, 1 and apart.
+func testDotGrid3(t *testing.T, p *Program, name, label string, seed uint64, n, kind int) {
+	for _, st := range [][2]int{{0, 0}, {1, 1}, {19, 2}} {
+		mk := func() ([]any, []Region) {
+			r := rand.New(rand.NewPCG(seed, 12))
+			return []any{floats(r, n+2*st[0], kind), floats(r, n+2*st[1], kind), n, st[0], st[1], make([]float32, 9)}, nil
+		}
+		args, _ := call(t, p, name, mk)
+		in, _ := mk()
+		x, y := in[0].([]float32), in[1].([]float32)
+		got := args[5].([]float32)
+		for a := 0; a < 3; a++ {
+			for b := 0; b < 3; b++ {
+				xa, yb := x[a*st[0]:][:n], y[b*st[1]:][:n]
+				var mag float64
+				for i := range xa {
+					mag += math.Abs(float64(xa[i]) * float64(yb[i]))
+				}
+				reduction(t, fmt.Sprintf("%s steps=%v sum %d", label, st, 3*a+b), got[3*a+b], kernels.DotGeneric(xa, yb), 2*Gamma(n+1)*mag)
+			}
 		}
 	}
 }

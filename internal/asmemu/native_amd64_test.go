@@ -37,6 +37,7 @@ var natives = func() map[string]any {
 		"MaxPool2BackwardAVX2":   asm.MaxPool2BackwardAVX2,
 		"FmaPeakAVX2":            asm.FmaPeakAVX2,
 		"DotShifts3AVX2":         asm.DotShifts3AVX2,
+		"DotGrid3AVX2":           asm.DotGrid3AVX2,
 		"DotShifts5AVX2":         asm.DotShifts5AVX2,
 		"CopyRowsAVX2":           asm.CopyRowsAVX2,
 		"AxpyAVX512":             asm.AxpyAVX512,
@@ -54,6 +55,7 @@ var natives = func() map[string]any {
 		"MaxPool2BackwardAVX512": asm.MaxPool2BackwardAVX512,
 		"FmaPeakAVX512":          asm.FmaPeakAVX512,
 		"DotShifts3AVX512":       asm.DotShifts3AVX512,
+		"DotGrid3AVX512":         asm.DotGrid3AVX512,
 		"DotShifts5AVX512":       asm.DotShifts5AVX512,
 		"CopyRowsAVX512":         asm.CopyRowsAVX512,
 	}
