@@ -237,9 +237,11 @@ func (l *dcLayout) cycles() float64 {
 type dcEngine struct {
 	*dcLayout
 	team   *workers.Team
-	copies [][]float32 // per team member: a block's padded plane
-	rowBuf [][]float32 // per team member: a row of the last, partial block
-	args   []*direct.DWArgs
+	copies [][]float32      // per team member: a block's padded plane
+	rowBuf [][]float32      // per team member: a row of the last, partial block
+	args   []*direct.DWArgs // per team member, for the copied blocks
+	// sweeps are the in-place form's checked calls: [ReLU][table][run].
+	sweeps [2][][]*direct.DWSweep
 	wp     []float32 // [block][tap][L]
 	bias   []float32 // [block][L]
 	packed bool
@@ -262,7 +264,29 @@ func newDCEngine(l *dcLayout, threads int) *dcEngine {
 		e.rowBuf = append(e.rowBuf, make([]float32, s.Out[s.Dims-1]*l.L))
 		e.args = append(e.args, &new(paddedDWArgs).DWArgs)
 	}
+	e.laySweeps()
 	return e
+}
+
+// laySweeps checks the in-place form's kernel calls once: per ReLU flag,
+// tap table and run of the row (a mobilenet row is 3 runs of 16 channel
+// blocks: 48 calls, whose checks took a third of the kernels' time).
+func (e *dcEngine) laySweeps() {
+	s := e.s
+	d := s.Dims
+	for relu := range e.sweeps {
+		a := direct.DWArgs{SrcPix: 4 * s.C * s.Stride[d-1], DstPix: 4 * s.C}
+		if relu == 1 {
+			a.Flags = direct.ReLU
+		}
+		e.sweeps[relu] = make([][]*direct.DWSweep, len(e.tables))
+		for t, tab := range e.tables {
+			a.Taps = tab
+			for _, run := range e.runs {
+				e.sweeps[relu][t] = append(e.sweeps[relu][t], e.fam.Sweep(run.n, &a))
+			}
+		}
+	}
 }
 
 // pack transposes w ([C][taps]) into blocks of tap vectors, the channels
@@ -444,10 +468,9 @@ func (e *dcEngine) rowInPlace(part int, c *dcCall, n, r int) {
 	d := s.Dims
 	L := e.L
 	ow := s.Out[d-1]
-	a := e.args[part]
-	*a = direct.DWArgs{SrcPix: 4 * s.C * s.Stride[d-1], DstPix: 4 * s.C}
+	relu := 0
 	if c.ep != nil && c.ep.ReLU {
-		a.Flags = direct.ReLU
+		relu = 1
 	}
 	// The row's first valid input pixel along the outer dims and its
 	// class there.
@@ -460,12 +483,13 @@ func (e *dcEngine) rowInPlace(part int, c *dcCall, n, r int) {
 		cls += e.cls[i][o] * e.radix[i]
 	}
 	row := (n*s.OutLen + r*ow) * s.C
-	for _, run := range e.runs {
+	for ri, run := range e.runs {
 		x := run.x0*s.Stride[d-1] - s.PadBefore[d-1] + e.k0[d-1][run.x0]*s.Dilation[d-1]
-		a.Taps = e.tables[cls+run.cls*e.radix[d-1]]
+		t := cls + run.cls*e.radix[d-1]
+		sweep := e.sweeps[relu][t][ri]
 		for blk := 0; blk < s.C/L; blk++ {
 			src := c.x // no tap lands in the input: not read, the outputs are the bias
-			if a.Taps.Len() > 0 {
+			if e.tables[t].Len() > 0 {
 				src = c.x[(n*s.InSize+pix+x)*s.C+blk*L:]
 			}
 			var bias, rt []float32
@@ -476,7 +500,7 @@ func (e *dcEngine) rowInPlace(part int, c *dcCall, n, r int) {
 			if c.ep != nil && c.ep.Residual != nil {
 				rt = c.ep.Residual[at:]
 			}
-			e.fam.Rows(run.n, c.y[at:], src, e.wp[blk*s.KernelSize*L:][:s.KernelSize*L], a, bias, rt)
+			sweep.Run(c.y[at:], src, e.wp[blk*s.KernelSize*L:][:s.KernelSize*L], bias, rt)
 		}
 	}
 }
