@@ -12,15 +12,20 @@ import (
 // channels each read few input planes (depthwise ones: groups = C, any
 // number of output channels per group; a single input channel; few
 // output channels per group, see byWidth) on channel planes, vectorized
-// along each plane's rows (direct's Width kernels), so that an NCHW
+// along each plane's rows (direct's Width kernels; for 3x3 and 5x5
+// filters at row stride and dilation 1 the Rows kernels, on a
+// column-major tap table), so that an NCHW
 // caller pays no reorder. A group of input planes at a time, each thread
 // copies them into a buffer of its own that stays in cache: padded by
 // the padding mode, and split by the stride along the row into stride
 // phases (padded column j at phase j%stride, index j/stride), so that
 // every tap reads contiguous vectors at any stride. The kernels then
 // sweep an output plane, the tap table running over every input plane of
-// the group: U rows x B vectors per call, the row's last columns (past
-// its whole vectors) through a scratch tile.
+// the group: U rows x B vectors per call, each plane's calls checked
+// once (DWSweep); the row's last columns (past its whole vectors) by a
+// vector ending with the row (AVX2's 8 lanes under AVX-512 where they
+// cover them: narrowerLast), or through a scratch tile in rows narrower
+// than a vector.
 //
 // Backward-filter takes the same copies, one input plane at a time (see
 // dwFilter), and sums db from dy's planes in the same sweep; the images'
@@ -65,7 +70,7 @@ type dwLayout struct {
 	// filter's columns (see rowsHeight).
 	kh     int
 	tailAt int      // the first of those columns (tail: ow - tailAt of them)
-	last   *dwChunk // the vector ending with the row (nil: none)
+	last   *dwChunk // the vector ending with the row, maybe narrower than L (nil: none)
 	taps   *direct.Taps
 	offs   []int // per tap: its offset in the copy, in floats
 	// The copy: padded dims padDims; the last dim split into sw phases
@@ -153,8 +158,9 @@ func (l *dwLayout) layCopy() {
 	l.layRows()
 	l.offs = l.tapOffsets()
 	tab := make([]int, 0, 2*s.CPerG*len(l.offs))
+	order := l.tapOrder()
 	for c := 0; c < s.CPerG; c++ {
-		for _, t := range l.tapOrder() {
+		for _, t := range order {
 			tab = append(tab, 4*(c*l.planeLen+l.offs[t]), 4*(c*len(l.offs)+t))
 		}
 	}
@@ -171,8 +177,8 @@ func (l *dwLayout) layCopy() {
 func narrowerLast(m direct.Mode, kh, rest, lanes int) *direct.DWFamily {
 	var best *direct.DWFamily
 	for _, isa := range kernels.Available() {
-		if isa == kernels.Generic || isa >= kernels.Current() {
-			continue
+		if isa == kernels.Generic || isa == kernels.Current() {
+			continue // the Go twins; the bound path's own
 		}
 		fs := direct.DWFamilies(isa)
 		f := direct.PickRows(fs, m, kh, 1)

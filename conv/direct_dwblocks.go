@@ -8,9 +8,9 @@ import "github.com/convkit/convkit/direct"
 // backward-data pass with few channels), the kernels of mode OutChannels
 // compute B of them at once: each input vector of the copy is loaded once
 // for B FMAs, where the Width kernels load it once per FMA (they are
-// bound by the load ports; these by the FMA ports). A row is swept one
-// vector at a time, the vector ending with the row covering its tail as
-// in Width mode.
+// bound by the load ports; these, as the Rows kernels, by the FMA
+// ports). A row is swept one vector at a time, the vector ending with the
+// row covering its tail as the plane sweeps do.
 
 // dwBlock is a block of B output channels of a group, from channel k0 of
 // the group, with its family and its tap table (whose weight offsets
@@ -23,7 +23,7 @@ type dwBlock struct {
 
 // layBlocks splits a group's output channels into blocks of the widest
 // OutChannels families (none below two channels: a last single channel
-// runs on the Width kernels), or leaves none where there are no such
+// runs on the plane sweep's Width or Rows kernels), or leaves none where there are no such
 // families or a group has one output channel.
 func (l *dwLayout) layBlocks(fs []*direct.DWFamily) {
 	s := l.s

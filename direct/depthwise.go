@@ -43,8 +43,8 @@ type DWArgs struct {
 	ChStride int
 }
 
-// DWFamily is the depthwise kernels of one ISA, mode and width B:
-// Kernel(u) for every u in 1..U.
+// DWFamily is the depthwise kernels of one ISA, mode (and Rows height)
+// and width B: Kernel(u) for every u in 1..U.
 type DWFamily struct {
 	ISA    kernels.ISA
 	Lanes  int
@@ -85,7 +85,7 @@ func (f *DWFamily) WFloats() int {
 // bytes), with L = f.Lanes and V = 4*L:
 //
 //	for i < u, o < B, l < L:
-//	  acc := bias[l] (Channels), bias[0] (Width) or bias[o] (OutChannels); 0 if bias is nil
+//	  acc := bias[l] (Channels), bias[0] (Width, Rows) or bias[o] (OutChannels); 0 if bias is nil
 //	  for each tap t of the table:
 //	    acc += src[t.Src + i*SrcPix + o*V + 4*l] * w[t.W + 4*l] (Channels) or w[t.W] (Width, Rows)
 //	    acc += src[t.Src + i*SrcPix + 4*l] * w[t.W + 4*o] (OutChannels)
@@ -327,8 +327,8 @@ func DepthwiseGeneric(lanes int, m Mode, u, b int, dst, src, w []float32, a *DWA
 }
 
 // DWFamilies returns the depthwise families of path isa, widest B first
-// within each mode: the generated kernels where this host runs the path,
-// else Go-twin families of twinLanes lanes.
+// within each mode and height: the generated kernels where this host
+// runs the path, else Go-twin families of twinLanes lanes.
 func DWFamilies(isa kernels.ISA) []*DWFamily {
 	if fs := generatedDW[isa]; len(fs) > 0 && kernels.Supported(isa) {
 		return fs

@@ -21,6 +21,8 @@
 // The depthwise kernels (DWFamily) have no sum over channels: their
 // vectors hold a channel block of one pixel (mode Channels, a weight
 // vector per tap) or neighbouring pixels of one channel's row (mode
-// Width, a tap's one weight broadcast), U x B of them in registers over
-// a tap table.
+// Width, a tap's one weight broadcast; mode OutChannels, B output
+// channels' weights for one input vector; mode Rows, a filter column's
+// KH weights, each input row loaded once), U x B of them in registers
+// over a tap table.
 package direct

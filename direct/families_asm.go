@@ -29,7 +29,7 @@ var generated = func() map[kernels.ISA][]*Family {
 }()
 
 // generatedDW holds the generated depthwise families of each path
-// (asm.DepthwiseFamilies), widest B first within each mode.
+// (asm.DepthwiseFamilies), widest B first within each mode and height.
 var generatedDW = func() map[kernels.ISA][]*DWFamily {
 	out := map[kernels.ISA][]*DWFamily{}
 	for _, g := range asm.DepthwiseFamilies {

@@ -14,7 +14,10 @@
 // environment before the program starts, or call Use (at start-up or in
 // tests: it rebinds the whole process, safely but globally). Asking
 // for a path the CPU cannot run is an error (Use) or a panic at start-up
-// naming the variable (CONVKIT_ISA), never a SIGILL.
+// naming the variable (CONVKIT_ISA), never a SIGILL. A forced path may
+// still borrow a narrower path's kernels where the host runs them (conv's
+// depthwise rows end in AVX2's 8 lanes under AVX-512); forcing generic
+// runs Go alone.
 //
 // Table entries are raw kernels: they trust their preconditions (documented
 // on each field) so that hot loops pay nothing for checks. The exported

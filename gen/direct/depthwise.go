@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/convkit/convkit/gen/kw"
@@ -135,7 +136,7 @@ const dwSignature = "func(dst *float32, src *float32, w *float32, taps *int, nta
 
 // genDepthwise emits every depthwise kernel of f's ISA.
 func genDepthwise(f *kw.Func) {
-	if dwSpare > dwRowHeights[0]+1 {
+	if dwSpare > slices.Min(dwRowHeights)+1 {
 		panic("gen/direct: mode R's epilogue needs more spare registers than its columns free")
 	}
 	for _, key := range dwFamilies(f.ISA) {
