@@ -1120,11 +1120,11 @@ rowsdone:
 // func DotShifts3NEON(x []float32, y []float32, step int, sums []float32)
 TEXT ·DotShifts3NEON(SB), NOSPLIT, $0-80
 	MOVD x_base+0(FP), R0
-	MOVD step+48(FP), R1
-	MOVD y_base+24(FP), R2
-	ADD R1<<2, R2, R3
-	ADD R1<<2, R3, R4
-	MOVD x_len+8(FP), R1
+	MOVD y_base+24(FP), R1
+	MOVD step+48(FP), R2
+	ADD R2<<2, R1, R3
+	ADD R2<<2, R3, R4
+	MOVD x_len+8(FP), R2
 	VEOR V0.B16, V0.B16, V0.B16
 	VEOR V1.B16, V1.B16, V1.B16
 	VEOR V2.B16, V2.B16, V2.B16
@@ -1133,61 +1133,61 @@ TEXT ·DotShifts3NEON(SB), NOSPLIT, $0-80
 	VEOR V5.B16, V5.B16, V5.B16
 	// Main loop: 2 vectors (8 elements) per iteration.
 unrolled:
-	CMP $8, R1
+	CMP $8, R2
 	BLT single
 	FMOVQ (R0), F6
-	FMOVQ (R2), F7
+	FMOVQ (R1), F7
 	VFMLA V7.S4, V6.S4, V0.S4
 	FMOVQ (R3), F7
 	VFMLA V7.S4, V6.S4, V2.S4
 	FMOVQ (R4), F7
 	VFMLA V7.S4, V6.S4, V4.S4
 	FMOVQ 16(R0), F6
-	FMOVQ 16(R2), F7
+	FMOVQ 16(R1), F7
 	VFMLA V7.S4, V6.S4, V1.S4
 	FMOVQ 16(R3), F7
 	VFMLA V7.S4, V6.S4, V3.S4
 	FMOVQ 16(R4), F7
 	VFMLA V7.S4, V6.S4, V5.S4
 	ADD $32, R0, R0
-	ADD $32, R2, R2
+	ADD $32, R1, R1
 	ADD $32, R3, R3
 	ADD $32, R4, R4
-	SUB $8, R1, R1
+	SUB $8, R2, R2
 	B unrolled
 single:
 	// One vector at a time.
-	CMP $4, R1
+	CMP $4, R2
 	BLT tail
 	FMOVQ (R0), F6
-	FMOVQ (R2), F7
+	FMOVQ (R1), F7
 	VFMLA V7.S4, V6.S4, V0.S4
 	FMOVQ (R3), F7
 	VFMLA V7.S4, V6.S4, V2.S4
 	FMOVQ (R4), F7
 	VFMLA V7.S4, V6.S4, V4.S4
 	ADD $16, R0, R0
-	ADD $16, R2, R2
+	ADD $16, R1, R1
 	ADD $16, R3, R3
 	ADD $16, R4, R4
-	SUB $4, R1, R1
+	SUB $4, R2, R2
 	B single
 tail:
 	// The last 0..3 elements, one at a time in lane 0.
-	CMP $1, R1
+	CMP $1, R2
 	BLT done
 	FMOVS (R0), F6
-	FMOVS (R2), F7
+	FMOVS (R1), F7
 	VFMLA V7.S4, V6.S4, V0.S4
 	FMOVS (R3), F7
 	VFMLA V7.S4, V6.S4, V2.S4
 	FMOVS (R4), F7
 	VFMLA V7.S4, V6.S4, V4.S4
 	ADD $4, R0, R0
-	ADD $4, R2, R2
+	ADD $4, R1, R1
 	ADD $4, R3, R3
 	ADD $4, R4, R4
-	SUB $1, R1, R1
+	SUB $1, R2, R2
 	B tail
 done:
 	MOVD sums_base+56(FP), R0
@@ -1211,13 +1211,13 @@ done:
 // func DotShifts5NEON(x []float32, y []float32, step int, sums []float32)
 TEXT ·DotShifts5NEON(SB), NOSPLIT, $0-80
 	MOVD x_base+0(FP), R0
-	MOVD step+48(FP), R1
-	MOVD y_base+24(FP), R2
-	ADD R1<<2, R2, R3
-	ADD R1<<2, R3, R4
-	ADD R1<<2, R4, R5
-	ADD R1<<2, R5, R6
-	MOVD x_len+8(FP), R1
+	MOVD y_base+24(FP), R1
+	MOVD step+48(FP), R2
+	ADD R2<<2, R1, R3
+	ADD R2<<2, R3, R4
+	ADD R2<<2, R4, R5
+	ADD R2<<2, R5, R6
+	MOVD x_len+8(FP), R2
 	VEOR V0.B16, V0.B16, V0.B16
 	VEOR V1.B16, V1.B16, V1.B16
 	VEOR V2.B16, V2.B16, V2.B16
@@ -1230,10 +1230,10 @@ TEXT ·DotShifts5NEON(SB), NOSPLIT, $0-80
 	VEOR V9.B16, V9.B16, V9.B16
 	// Main loop: 2 vectors (8 elements) per iteration.
 unrolled:
-	CMP $8, R1
+	CMP $8, R2
 	BLT single
 	FMOVQ (R0), F10
-	FMOVQ (R2), F11
+	FMOVQ (R1), F11
 	VFMLA V11.S4, V10.S4, V0.S4
 	FMOVQ (R3), F11
 	VFMLA V11.S4, V10.S4, V2.S4
@@ -1244,7 +1244,7 @@ unrolled:
 	FMOVQ (R6), F11
 	VFMLA V11.S4, V10.S4, V8.S4
 	FMOVQ 16(R0), F10
-	FMOVQ 16(R2), F11
+	FMOVQ 16(R1), F11
 	VFMLA V11.S4, V10.S4, V1.S4
 	FMOVQ 16(R3), F11
 	VFMLA V11.S4, V10.S4, V3.S4
@@ -1255,19 +1255,19 @@ unrolled:
 	FMOVQ 16(R6), F11
 	VFMLA V11.S4, V10.S4, V9.S4
 	ADD $32, R0, R0
-	ADD $32, R2, R2
+	ADD $32, R1, R1
 	ADD $32, R3, R3
 	ADD $32, R4, R4
 	ADD $32, R5, R5
 	ADD $32, R6, R6
-	SUB $8, R1, R1
+	SUB $8, R2, R2
 	B unrolled
 single:
 	// One vector at a time.
-	CMP $4, R1
+	CMP $4, R2
 	BLT tail
 	FMOVQ (R0), F10
-	FMOVQ (R2), F11
+	FMOVQ (R1), F11
 	VFMLA V11.S4, V10.S4, V0.S4
 	FMOVQ (R3), F11
 	VFMLA V11.S4, V10.S4, V2.S4
@@ -1278,19 +1278,19 @@ single:
 	FMOVQ (R6), F11
 	VFMLA V11.S4, V10.S4, V8.S4
 	ADD $16, R0, R0
-	ADD $16, R2, R2
+	ADD $16, R1, R1
 	ADD $16, R3, R3
 	ADD $16, R4, R4
 	ADD $16, R5, R5
 	ADD $16, R6, R6
-	SUB $4, R1, R1
+	SUB $4, R2, R2
 	B single
 tail:
 	// The last 0..3 elements, one at a time in lane 0.
-	CMP $1, R1
+	CMP $1, R2
 	BLT done
 	FMOVS (R0), F10
-	FMOVS (R2), F11
+	FMOVS (R1), F11
 	VFMLA V11.S4, V10.S4, V0.S4
 	FMOVS (R3), F11
 	VFMLA V11.S4, V10.S4, V2.S4
@@ -1301,12 +1301,12 @@ tail:
 	FMOVS (R6), F11
 	VFMLA V11.S4, V10.S4, V8.S4
 	ADD $4, R0, R0
-	ADD $4, R2, R2
+	ADD $4, R1, R1
 	ADD $4, R3, R3
 	ADD $4, R4, R4
 	ADD $4, R5, R5
 	ADD $4, R6, R6
-	SUB $1, R1, R1
+	SUB $1, R2, R2
 	B tail
 done:
 	MOVD sums_base+56(FP), R0
@@ -1340,14 +1340,14 @@ done:
 // func DotGrid3NEON(x []float32, y []float32, n int, xstep int, ystep int, sums []float32)
 TEXT ·DotGrid3NEON(SB), NOSPLIT, $0-96
 	MOVD x_base+0(FP), R0
+	MOVD xstep+56(FP), R1
+	ADD R1<<2, R0, R2
+	ADD R1<<2, R2, R3
 	MOVD y_base+24(FP), R1
-	MOVD xstep+56(FP), R2
-	MOVD ystep+64(FP), R3
-	ADD R2<<2, R0, R4
-	ADD R3<<2, R1, R5
-	ADD R2<<2, R4, R6
-	ADD R3<<2, R5, R2
-	MOVD n+48(FP), R3
+	MOVD ystep+64(FP), R4
+	ADD R4<<2, R1, R5
+	ADD R4<<2, R5, R6
+	MOVD n+48(FP), R4
 	VEOR V0.B16, V0.B16, V0.B16
 	VEOR V1.B16, V1.B16, V1.B16
 	VEOR V2.B16, V2.B16, V2.B16
@@ -1359,11 +1359,11 @@ TEXT ·DotGrid3NEON(SB), NOSPLIT, $0-96
 	VEOR V8.B16, V8.B16, V8.B16
 	// Main loop: 1 vectors (4 elements) per iteration.
 unrolled:
-	CMP $4, R3
+	CMP $4, R4
 	BLT single
 	FMOVQ (R0), F9
-	FMOVQ (R4), F10
-	FMOVQ (R6), F11
+	FMOVQ (R2), F10
+	FMOVQ (R3), F11
 	FMOVQ (R1), F12
 	VFMLA V12.S4, V9.S4, V0.S4
 	VFMLA V12.S4, V10.S4, V3.S4
@@ -1372,25 +1372,25 @@ unrolled:
 	VFMLA V12.S4, V9.S4, V1.S4
 	VFMLA V12.S4, V10.S4, V4.S4
 	VFMLA V12.S4, V11.S4, V7.S4
-	FMOVQ (R2), F12
+	FMOVQ (R6), F12
 	VFMLA V12.S4, V9.S4, V2.S4
 	VFMLA V12.S4, V10.S4, V5.S4
 	VFMLA V12.S4, V11.S4, V8.S4
 	ADD $16, R0, R0
-	ADD $16, R4, R4
-	ADD $16, R6, R6
+	ADD $16, R2, R2
+	ADD $16, R3, R3
 	ADD $16, R1, R1
 	ADD $16, R5, R5
-	ADD $16, R2, R2
-	SUB $4, R3, R3
+	ADD $16, R6, R6
+	SUB $4, R4, R4
 	B unrolled
 single:
 	// One vector at a time.
-	CMP $4, R3
+	CMP $4, R4
 	BLT tail
 	FMOVQ (R0), F9
-	FMOVQ (R4), F10
-	FMOVQ (R6), F11
+	FMOVQ (R2), F10
+	FMOVQ (R3), F11
 	FMOVQ (R1), F12
 	VFMLA V12.S4, V9.S4, V0.S4
 	VFMLA V12.S4, V10.S4, V3.S4
@@ -1399,25 +1399,25 @@ single:
 	VFMLA V12.S4, V9.S4, V1.S4
 	VFMLA V12.S4, V10.S4, V4.S4
 	VFMLA V12.S4, V11.S4, V7.S4
-	FMOVQ (R2), F12
+	FMOVQ (R6), F12
 	VFMLA V12.S4, V9.S4, V2.S4
 	VFMLA V12.S4, V10.S4, V5.S4
 	VFMLA V12.S4, V11.S4, V8.S4
 	ADD $16, R0, R0
-	ADD $16, R4, R4
-	ADD $16, R6, R6
+	ADD $16, R2, R2
+	ADD $16, R3, R3
 	ADD $16, R1, R1
 	ADD $16, R5, R5
-	ADD $16, R2, R2
-	SUB $4, R3, R3
+	ADD $16, R6, R6
+	SUB $4, R4, R4
 	B single
 tail:
 	// The last 0..3 elements, one at a time in lane 0.
-	CMP $1, R3
+	CMP $1, R4
 	BLT done
 	FMOVS (R0), F9
-	FMOVS (R4), F10
-	FMOVS (R6), F11
+	FMOVS (R2), F10
+	FMOVS (R3), F11
 	FMOVS (R1), F12
 	VFMLA V12.S4, V9.S4, V0.S4
 	VFMLA V12.S4, V10.S4, V3.S4
@@ -1426,17 +1426,17 @@ tail:
 	VFMLA V12.S4, V9.S4, V1.S4
 	VFMLA V12.S4, V10.S4, V4.S4
 	VFMLA V12.S4, V11.S4, V7.S4
-	FMOVS (R2), F12
+	FMOVS (R6), F12
 	VFMLA V12.S4, V9.S4, V2.S4
 	VFMLA V12.S4, V10.S4, V5.S4
 	VFMLA V12.S4, V11.S4, V8.S4
 	ADD $4, R0, R0
-	ADD $4, R4, R4
-	ADD $4, R6, R6
+	ADD $4, R2, R2
+	ADD $4, R3, R3
 	ADD $4, R1, R1
 	ADD $4, R5, R5
-	ADD $4, R2, R2
-	SUB $1, R3, R3
+	ADD $4, R6, R6
+	SUB $1, R4, R4
 	B tail
 done:
 	MOVD sums_base+72(FP), R0

@@ -106,10 +106,7 @@ func (s ConvShape) FLOPs() float64 {
 func (s ConvShape) Bytes() float64 {
 	x := float64(s.N * s.C * prod(s.Spatial))
 	y := float64(s.N * s.K * prod(s.OutSpatial()))
-	w := float64(s.K * (s.C / s.Groups) * prod(s.Filter))
-	if s.Transposed { // weights C x K/groups: the same count
-		w = float64(s.C * (s.K / s.Groups) * prod(s.Filter))
-	}
+	w := float64(s.K * (s.C / s.Groups) * prod(s.Filter)) // transposed: C x K/groups, the same count
 	return 4 * (x + y + w)
 }
 

@@ -214,16 +214,10 @@ func rowsHeight(s *Shape, fs []*direct.DWFamily) int {
 func (l *dwLayout) tapOrder() []int {
 	n := len(l.offs)
 	order := make([]int, 0, n)
-	if l.kh == 0 {
-		for t := range n {
-			order = append(order, t)
-		}
-		return order
-	}
-	kw := l.s.Kernel[l.s.Dims-1]
-	for o := 0; o < n; o += l.kh * kw {
+	kh, kw := max(l.kh, 1), l.s.Kernel[l.s.Dims-1] // columns of 1: the weights' order
+	for o := 0; o < n; o += kh * kw {
 		for x := range kw {
-			for r := range l.kh {
+			for r := range kh {
 				order = append(order, o+r*kw+x)
 			}
 		}
@@ -713,11 +707,7 @@ func (l *dwLayout) gridStep() int {
 	if len(l.offs) != 9 || s.Kernel[s.Dims-1] != 3 || l.outer != 1 || evenShift(l.offs, 3) == 0 {
 		return 0
 	}
-	step := l.offs[3] - l.offs[0]
-	if step <= 0 || l.offs[6]-l.offs[3] != step {
-		return 0
-	}
-	return step
+	return evenShift([]int{l.offs[0], l.offs[3], l.offs[6]}, 3) // the first column, as a row
 }
 
 // dyRowsLen is the floats of dy's plane at the copy's row pitch (with

@@ -275,29 +275,26 @@ func TestDWChecks(t *testing.T) {
 			}
 		}
 		for name, spoil := range spoils {
-			dst, src, w, a := ok()
-			func() {
-				defer func() {
-					if recover() == nil {
-						t.Errorf("%s %s: no panic", f.Name(), name)
+			calls := map[string]func(u int, dst, src, w []float32, a *DWArgs){
+				"tile": func(u int, dst, src, w []float32, a *DWArgs) { f.Tile(u, dst, src, w, a, nil, nil) },
+				"sweep": func(u int, dst, src, w []float32, a *DWArgs) { // checked when made
+					if u > f.U { // a sweep may span any rows; a tile may not
+						panic("a tile too wide")
 					}
+					f.Sweep(u, a).Run(dst, src, w, nil, nil)
+				},
+			}
+			for via, call := range calls {
+				dst, src, w, a := ok()
+				func() {
+					defer func() {
+						if recover() == nil {
+							t.Errorf("%s %s: no panic from a %s", f.Name(), name, via)
+						}
+					}()
+					call(spoil(&dst, &src, &w, a), dst, src, w, a)
 				}()
-				u := spoil(&dst, &src, &w, a)
-				f.Tile(u, dst, src, w, a, nil, nil)
-			}()
-			dst, src, w, a = ok()
-			func() { // a sweep checks the same, its arguments when made
-				defer func() {
-					if recover() == nil {
-						t.Errorf("%s %s: no panic from a sweep", f.Name(), name)
-					}
-				}()
-				u := spoil(&dst, &src, &w, a)
-				if u > f.U { // a sweep may span any rows; a tile may not
-					panic("a tile too wide")
-				}
-				f.Sweep(u, a).Run(dst, src, w, nil, nil)
-			}()
+			}
 		}
 	}
 }

@@ -129,14 +129,7 @@ func DotShifts(x, y []float32, step int, sums []float32) {
 	if len(sums) == 0 {
 		return
 	}
-	span, ok := shape.Mul(len(sums)-1, step)
-	if ok {
-		span, ok = shape.Add(span, len(x))
-	}
-	if !ok {
-		panic(fmt.Sprintf("kernels.DotShifts: len(x) = %d, %d windows %d apart overflow int", len(x), len(sums), step))
-	}
-	needLen("DotShifts", "y", len(y), span)
+	needWindows("DotShifts", "y", len(y), len(x), len(sums), step)
 	v := &Bound().Vec
 	switch len(sums) {
 	case 3:
@@ -165,21 +158,23 @@ func DotGrid3(x, y []float32, n, xstep, ystep int, sums []float32) {
 		clear(sums[:9])
 		return
 	}
-	for _, w := range []struct {
-		name string
-		len  int
-		step int
-	}{{"x", len(x), xstep}, {"y", len(y), ystep}} {
-		span, ok := shape.Mul(2, w.step)
-		if ok {
-			span, ok = shape.Add(span, n)
-		}
-		if !ok {
-			panic(fmt.Sprintf("kernels.DotGrid3: %s: n = %d and 3 windows %d apart overflow int", w.name, n, w.step))
-		}
-		needLen("DotGrid3", w.name, w.len, span)
-	}
+	needWindows("DotGrid3", "x", len(x), n, 3, xstep)
+	needWindows("DotGrid3", "y", len(y), n, 3, ystep)
 	Bound().Vec.DotGrid3(x, y, n, xstep, ystep, sums)
+}
+
+// needWindows panics unless a slice of have floats holds windows windows
+// (>= 1) of n floats, step floats apart: (windows-1)*step + n of them,
+// an overflow of int included.
+func needWindows(fn, name string, have, n, windows, step int) {
+	span, ok := shape.Mul(windows-1, step)
+	if ok {
+		span, ok = shape.Add(span, n)
+	}
+	if !ok {
+		panic(fmt.Sprintf("kernels.%s: %s: %d windows of %d floats, %d apart, overflow int", fn, name, windows, n, step))
+	}
+	needLen(fn, name, have, span)
 }
 
 // CopyRows copies rows rows of w floats from src, srcPitch floats apart,

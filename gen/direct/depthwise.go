@@ -200,7 +200,14 @@ func genDWKernel(f *kw.Func, key dwFamilyKey, u int) {
 		"Each sum is in that order, fused (one rounding per product), and the",
 		"ReLU keeps NaN. The kernel reads only the addresses above. Its",
 		"reference and test oracle is direct.DepthwiseGeneric.")
-	k := &kernel{f: f, u: u, b: b, vb: vb}
+	dwTiles(f, mode, u, b, func(k *kernel) { k.dwTaps(mode) })
+}
+
+// dwTiles emits a depthwise kernel's body: its u x b accumulators and
+// its loop over the tiles, each started (bias or zero), summed by sum,
+// finished (residual, ReLU, store) and stepped past.
+func dwTiles(f *kw.Func, mode byte, u, b int, sum func(k *kernel)) {
+	k := &kernel{f: f, u: u, b: b, vb: f.ISA.VBytes()}
 	k.accs = make([][]kw.V, u)
 	for i := range k.accs {
 		k.accs[i] = make([]kw.V, b)
@@ -211,7 +218,7 @@ func genDWKernel(f *kw.Func, key dwFamilyKey, u int) {
 	f.JumpIfNotPositive(f.Int("tiles"), "end")
 	f.Label("tile")
 	k.dwStart(mode)
-	k.dwTaps(mode)
+	sum(k)
 	k.dwFinish(mode)
 	k.dwNextTile()
 	f.Label("end")
@@ -411,22 +418,7 @@ func genDWRowsKernel(f *kw.Func, key dwFamilyKey, u int) {
 		"Each sum is in that order, fused (one rounding per product), and the",
 		"ReLU keeps NaN. The kernel reads only the addresses above. Its",
 		"reference and test oracle is direct.DepthwiseGeneric (mode W).")
-	k := &kernel{f: f, u: u, b: b, vb: vb}
-	k.accs = make([][]kw.V, u)
-	for i := range k.accs {
-		k.accs[i] = make([]kw.V, b)
-		for o := range k.accs[i] {
-			k.accs[i][o] = f.Vec()
-		}
-	}
-	f.JumpIfNotPositive(f.Int("tiles"), "end")
-	f.Label("tile")
-	k.dwStart('R')
-	k.dwColumns(kh)
-	k.dwFinish('R')
-	k.dwNextTile()
-	f.Label("end")
-	f.Ret()
+	dwTiles(f, 'R', u, b, func(k *kernel) { k.dwColumns(kh) })
 }
 
 // dwColumns emits mode R's loop over the table's columns: the column's

@@ -241,18 +241,9 @@ func dotShifts(f *kw.Func, taps int) {
 		"}",
 		"(sums[t] is set, not added to: it starts from 0.)")
 	x := f.Ptr("x")
-	step := f.Int("step")
-	ys := []kw.G{f.Ptr("y")}
-	for t := 1; t < taps; t++ {
-		y := f.GP()
-		f.Lea(kw.Mem{Base: ys[t-1], Index: step, Scale: 4}, y)
-		ys = append(ys, y)
-	}
+	ys := windows(f, f.Ptr("y"), f.Int("step"), taps)
 	n := f.Len("x")
-	acc := make([][]kw.V, taps)
-	for t := range acc {
-		acc[t] = f.Zeros(unroll)
-	}
+	acc := zeroSums(f, taps, unroll)
 	f.Loop(n, append([]kw.G{x}, ys...), unroll, func(s kw.Step) {
 		for j := 0; j < s.Count; j++ {
 			v := f.Vec()
@@ -262,11 +253,38 @@ func dotShifts(f *kw.Func, taps int) {
 			}
 		}
 	})
+	storeSums(f, acc)
+	f.Ret()
+}
+
+// windows returns pointers to n windows of floats, step floats apart,
+// the first at base.
+func windows(f *kw.Func, base, step kw.G, n int) []kw.G {
+	ws := []kw.G{base}
+	for t := 1; t < n; t++ {
+		w := f.GP()
+		f.Lea(kw.Mem{Base: ws[t-1], Index: step, Scale: 4}, w)
+		ws = append(ws, w)
+	}
+	return ws
+}
+
+// zeroSums returns n sums, each unroll zeroed partial-sum vectors.
+func zeroSums(f *kw.Func, n, unroll int) [][]kw.V {
+	acc := make([][]kw.V, n)
+	for t := range acc {
+		acc[t] = f.Zeros(unroll)
+	}
+	return acc
+}
+
+// storeSums reduces each sum's partial vectors to one float32, stored at
+// sums[t].
+func storeSums(f *kw.Func, acc [][]kw.V) {
 	sums := f.Ptr("sums")
 	for t := range acc {
 		f.StoreScalar(f.Reduce(kw.Add, f.Fold(kw.Add, acc[t])), kw.Mem{Base: sums, Disp: 4 * t})
 	}
-	f.Ret()
 }
 
 // dotGrid3 emits DotGrid3: the 9 dot products of three windows of x
@@ -285,19 +303,10 @@ func dotGrid3(f *kw.Func) {
 		"	}",
 		"}",
 		"(sums[t] is set, not added to: it starts from 0.)")
-	xs, ys := []kw.G{f.Ptr("x")}, []kw.G{f.Ptr("y")}
-	xstep, ystep := f.Int("xstep"), f.Int("ystep")
-	for t := 1; t < 3; t++ {
-		x, y := f.GP(), f.GP()
-		f.Lea(kw.Mem{Base: xs[t-1], Index: xstep, Scale: 4}, x)
-		f.Lea(kw.Mem{Base: ys[t-1], Index: ystep, Scale: 4}, y)
-		xs, ys = append(xs, x), append(ys, y)
-	}
+	xs := windows(f, f.Ptr("x"), f.Int("xstep"), 3)
+	ys := windows(f, f.Ptr("y"), f.Int("ystep"), 3)
 	n := f.Int("n")
-	acc := make([][]kw.V, 9)
-	for t := range acc {
-		acc[t] = f.Zeros(1)
-	}
+	acc := zeroSums(f, 9, 1)
 	f.Loop(n, append(xs, ys...), 1, func(s kw.Step) {
 		for j := 0; j < s.Count; j++ {
 			xv := make([]kw.V, 3)
@@ -314,10 +323,7 @@ func dotGrid3(f *kw.Func) {
 			}
 		}
 	})
-	sums := f.Ptr("sums")
-	for t := range acc {
-		f.StoreScalar(f.Reduce(kw.Add, f.Fold(kw.Add, acc[t])), kw.Mem{Base: sums, Disp: 4 * t})
-	}
+	storeSums(f, acc)
 	f.Ret()
 }
 
