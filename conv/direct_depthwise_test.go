@@ -77,6 +77,9 @@ func TestDirectDepthwise(t *testing.T) {
 		fixed := []Problem{ // a channel left after the blocks of 4, and a multiplier of 5
 			{N: 2, C: 1, K: 5, In: []int{9, 2*L + 3}, Kernel: []int{3, 3}, Padding: Pad(1, 1), Bias: true},
 			{N: 1, C: 2, K: 10, Groups: 2, In: []int{5, L - 1}, Kernel: []int{3, 2}},
+			// backward-data: a "full" convolution of few channels, its
+			// edge rows' tables without the padding rows' taps (bands)
+			{N: 2, C: 3, K: 8, In: []int{10, L - 2}, Kernel: []int{5, 5}, Bias: true},
 		}
 		for i := 0; i < 50+len(fixed); i++ {
 			var p Problem
@@ -132,6 +135,8 @@ func TestDirectDepthwise(t *testing.T) {
 								t.Errorf("block family %s on path %s", blk.f.Name(), isa)
 							}
 							seen[fmt.Sprintf("block of %d", blk.f.B)] = true
+							seen[fmt.Sprintf("blocks: bands %v", len(blk.bands) > 1)] = true
+							checkBands(t, l, &blk)
 							seen[fmt.Sprintf("blocks: whole vectors %v", ow >= L)] = true
 							seen[fmt.Sprintf("blocks: last vector %v", ow > L && ow%L != 0)] = true
 							seen[fmt.Sprintf("blocks: scratch tail %v", ow < L)] = true
@@ -159,11 +164,39 @@ func TestDirectDepthwise(t *testing.T) {
 			"input planes per group > 1: true", "input planes per group > 1: false",
 			"channel blocks true", "channel blocks false", "block of 2", "block of 3", "block of 4", "a channel left after the blocks",
 			"blocks: whole vectors true", "blocks: whole vectors false", "blocks: last vector true", "blocks: scratch tail true",
+			"blocks: bands true", "blocks: bands false",
 			"rows kernels true", "rows kernels false")
 		if isa == kernels.AVX512 && kernels.Supported(kernels.AVX2) {
 			requireSeen(t, seen, "avx512: AVX2's vectors for the last columns", "narrower last vector")
 		}
 	})
+}
+
+// checkBands checks that a block's bands cover its rows in order, each
+// table a subset of the block's whole one.
+func checkBands(t *testing.T, l *dwLayout, blk *dwBlock) {
+	t.Helper()
+	at := 0
+	whole := map[[2]int]bool{}
+	offs := blk.taps.Offsets()
+	for i := 0; i < len(offs); i += 2 {
+		whole[[2]int{offs[i], offs[i+1]}] = true
+	}
+	for _, bd := range blk.bands {
+		if bd.r0 != at || bd.r1 <= bd.r0 {
+			t.Fatalf("bands %+v: do not cover rows 0..%d in order", blk.bands, l.rows)
+		}
+		at = bd.r1
+		o := bd.taps.Offsets()
+		for i := 0; i < len(o); i += 2 {
+			if !whole[[2]int{o[i], o[i+1]}] {
+				t.Fatalf("band %d..%d: tap %v not in the block's table", bd.r0, bd.r1, o[i:i+2])
+			}
+		}
+	}
+	if at != l.rows {
+		t.Fatalf("bands end at row %d of %d", at, l.rows)
+	}
 }
 
 // TestDirectDepthwiseDeterministic checks the width and channel engines'

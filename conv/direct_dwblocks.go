@@ -16,9 +16,21 @@ import "github.com/convkit/convkit/direct"
 // the group, with its family and its tap table (whose weight offsets
 // step over the block's B weights of each tap).
 type dwBlock struct {
-	k0   int
-	f    *direct.DWFamily
-	taps *direct.Taps
+	k0    int
+	f     *direct.DWFamily
+	taps  *direct.Taps
+	bands []dwBand // the output rows in runs of one table each (see layBands)
+}
+
+// dwBand is a run of output rows r0..r1-1 and a block's tap table for
+// them: its whole table, or where the rows' filter rows meet zero
+// padding rows, the table without those taps. A small plane padded for a
+// "full" convolution spends much of its sum there: lenet_5x5_c6's
+// backward-data, 14 rows from 10 padded by 4 with a filter of 5, meets
+// padding on 29% of its filter rows.
+type dwBand struct {
+	r0, r1 int
+	taps   *direct.Taps
 }
 
 // layBlocks splits a group's output channels into blocks of the widest
@@ -43,6 +55,107 @@ func (l *dwLayout) layBlocks(fs []*direct.DWFamily) {
 		l.blocks = append(l.blocks, dwBlock{k0: k, f: f, taps: byB[f.B]})
 		k += f.B
 	}
+	l.layBands()
+}
+
+// layBands cuts the output rows of each block into dwBands: one of all
+// the rows, or with zero padding runs of the rows whose filter rows meet
+// the same padding rows, each with its own table.
+func (l *dwLayout) layBands() {
+	s := l.s
+	d := s.Dims
+	masks := l.rowMasks()
+	for i := range l.blocks {
+		blk := &l.blocks[i]
+		if blk.f == nil {
+			continue
+		}
+		if masks == nil {
+			blk.bands = []dwBand{{r0: 0, r1: l.rows, taps: blk.taps}}
+			continue
+		}
+		byMask := map[uint64]*direct.Taps{}
+		all := uint64(1)<<s.Kernel[d-2] - 1
+		for r0 := 0; r0 < l.rows; {
+			// A band: the rows of one mask, or up to a tile of edge rows
+			// whose masks nest, under the widest of them (a tile of U rows
+			// sums faster than U tiles of one, a few zeros' taps more).
+			r1, m := r0+1, masks[r0]
+			for r1 < l.rows && (masks[r1] == m || (m != all && masks[r1] != all && r1-r0 < blk.f.U && nested(m, masks[r1]))) {
+				m |= masks[r1]
+				r1++
+			}
+			if byMask[m] == nil {
+				byMask[m] = l.bandTaps(blk.f.B, m, s.Kernel[d-2], s.Kernel[d-1])
+			}
+			blk.bands = append(blk.bands, dwBand{r0: r0, r1: r1, taps: byMask[m]})
+			r0 = r1
+		}
+		whole := []dwBand{{r0: 0, r1: l.rows, taps: blk.taps}}
+		if bandCycles(blk.f, blk.bands) >= bandCycles(blk.f, whole) {
+			blk.bands = whole // the saved taps pay less than the calls
+		}
+	}
+}
+
+// bandCycles models a column of a block's vectors over bands: per tile
+// of u rows and tap, max(u*B/2 FMA cycles, (u+B)/2 load cycles, the FMA
+// chain), plus tileCall per tile, as directLayout.cycles.
+func bandCycles(f *direct.DWFamily, bands []dwBand) float64 {
+	var c float64
+	b := float64(f.B)
+	for _, bd := range bands {
+		for r := bd.r0; r < bd.r1; r += f.U {
+			u := float64(min(f.U, bd.r1-r))
+			c += max(u*b/2, (u+b)/2, fmaChain)*float64(bd.taps.Len()) + tileCall
+		}
+	}
+	return c
+}
+
+// nested reports whether one of the masks a and b holds the other.
+func nested(a, b uint64) bool { return a&b == a || a&b == b }
+
+// rowMasks is, per output row, the filter rows (bits) that meet input
+// rows, where zero padding rows meet some; nil where none do (or the
+// padding is not zeros, whose rows hold values).
+func (l *dwLayout) rowMasks() []uint64 {
+	s := l.s
+	d := s.Dims
+	if d < 2 || s.PaddingMode != Zeros || s.Kernel[d-2] > 64 {
+		return nil
+	}
+	h, sh, dh, pt, kh := s.In[d-2], s.Stride[d-2], s.Dilation[d-2], s.PadBefore[d-2], s.Kernel[d-2]
+	all := uint64(1)<<kh - 1
+	masks := make([]uint64, l.rows)
+	some := false
+	for i := range masks {
+		for r := 0; r < kh; r++ {
+			if ir := i*sh + r*dh - pt; ir >= 0 && ir < h {
+				masks[i] |= 1 << r
+			}
+		}
+		some = some || masks[i] != all
+	}
+	if !some {
+		return nil
+	}
+	return masks
+}
+
+// bandTaps is blockTaps(b) without the taps of the filter rows outside
+// mask m (a tap's row is its index in the weights' order, over kw, modulo
+// kh).
+func (l *dwLayout) bandTaps(b int, m uint64, kh, kw int) *direct.Taps {
+	src := l.taps.Offsets()
+	var offs []int
+	for i := 0; i < len(src); i += 2 {
+		t := src[i+1] / 4 % l.s.KernelSize
+		if m&(1<<(t/kw%kh)) != 0 {
+			offs = append(offs, src[i], src[i+1]*b)
+		}
+	}
+	return direct.NewTaps(offs)
 }
 
 // blockTaps is the tap table of blocks of b channels: the copy offsets of
@@ -90,14 +203,33 @@ func (l *dwLayout) blockCycles() float64 {
 	vecs := rowsOut * cols
 	var calls float64
 	for _, blk := range l.blocks {
-		u := l.tailFam.U
+		tiles := ceilDiv(l.rows, l.tailFam.U)
 		if blk.f != nil {
-			u = blk.f.U
+			tiles = 0
+			for _, bd := range blk.bands {
+				tiles += ceilDiv(bd.r1-bd.r0, blk.f.U)
+			}
 		}
-		calls += float64(s.N*s.Groups*l.outer) * cols * float64(ceilDiv(l.rows, u))
+		calls += float64(s.N*s.Groups*l.outer) * cols * float64(tiles)
 	}
 	copies := float64(s.N*s.C) * float64(l.planeLen) / 4
-	return vecs*float64(s.CPerG*s.KernelSize)/2 + calls*tileCall + copies
+	return vecs*l.bandTapsPerRow()/2 + calls*tileCall + copies
+}
+
+// bandTapsPerRow is the taps an output row of the blocks sums, on
+// average over their bands.
+func (l *dwLayout) bandTapsPerRow() float64 {
+	for _, blk := range l.blocks {
+		if blk.f == nil {
+			continue
+		}
+		n := 0
+		for _, bd := range blk.bands {
+			n += (bd.r1 - bd.r0) * bd.taps.Len()
+		}
+		return float64(n) / float64(l.rows)
+	}
+	return float64(l.s.CPerG * l.s.KernelSize)
 }
 
 // blockItems is the forward pass's work items: per image, group and
@@ -121,14 +253,15 @@ func (e *dwEngine) runBlocks(part, lo, hi int) {
 			e.plane(part, c, ng/s.Groups, k)
 			continue
 		}
-		e.blockPlanes(part, c, ng/s.Groups, k, blk)
+		e.blockPlanes(part, c, ng/s.Groups, k, bi)
 	}
 }
 
 // blockPlanes computes the B output planes of block blk, from channel k of
 // image n, from the copy: per outer slice, the row's vectors one column
 // at a time (U rows per kernel call), the last ending with the row.
-func (e *dwEngine) blockPlanes(part int, c *dwFwdCall, n, k int, blk *dwBlock) {
+func (e *dwEngine) blockPlanes(part int, c *dwFwdCall, n, k, bi int) {
+	blk := &e.blocks[bi]
 	s := e.s
 	ow := s.Out[s.Dims-1]
 	b := blk.f.B
@@ -158,11 +291,15 @@ func (e *dwEngine) blockPlanes(part int, c *dwFwdCall, n, k int, blk *dwBlock) {
 	for o := 0; o < e.outer; o++ {
 		src0, dst0 := e.outerOffset(o), o*e.rows*ow
 		run := func(col int) {
-			var rt []float32
-			if res != nil {
-				rt = res[dst0+col:]
+			for _, bd := range blk.bands {
+				a.Taps = bd.taps
+				at := dst0 + bd.r0*ow + col
+				var rt []float32
+				if res != nil {
+					rt = res[at:]
+				}
+				blk.f.Rows(bd.r1-bd.r0, y[at:], cp[src0+bd.r0*e.rowStep+col:], w, a, bias, rt)
 			}
-			blk.f.Rows(e.rows, y[dst0+col:], cp[src0+col:], w, a, bias, rt)
 		}
 		for v := 0; v < nv; v++ {
 			run(v * e.L)
@@ -171,7 +308,7 @@ func (e *dwEngine) blockPlanes(part int, c *dwFwdCall, n, k int, blk *dwBlock) {
 		case lastCol >= 0:
 			run(lastCol)
 		case nv*e.L < ow:
-			e.blockTail(part, blk, a, y, cp, w, bias, res, src0, dst0, nv*e.L)
+			e.blockTail(part, bi, a, y, cp, w, bias, res, src0, dst0, nv*e.L)
 		}
 	}
 }
@@ -179,26 +316,36 @@ func (e *dwEngine) blockPlanes(part int, c *dwFwdCall, n, k int, blk *dwBlock) {
 // blockTail computes a block's columns from col on (fewer than a vector),
 // U rows at a time into the scratch tile (its B planes U vectors apart),
 // and moves them out with the residual and ReLU applied as the kernels do.
-func (e *dwEngine) blockTail(part int, blk *dwBlock, a *direct.DWArgs, y, cp, w, bias, res []float32, src0, dst0, col int) {
+func (e *dwEngine) blockTail(part, bi int, a *direct.DWArgs, y, cp, w, bias, res []float32, src0, dst0, col int) {
 	s := e.s
 	ow := s.Out[s.Dims-1]
+	blk := &e.blocks[bi]
 	f := blk.f
 	buf := e.tails[part]
-	ta := direct.DWArgs{Taps: a.Taps, SrcPix: a.SrcPix, DstPix: 4 * e.L, ChStride: 4 * e.L * f.U}
+	ta := direct.DWArgs{SrcPix: a.SrcPix, DstPix: 4 * e.L, ChStride: 4 * e.L * f.U}
 	relu := a.Flags&direct.ReLU != 0
 	n := ow - col
-	for r := 0; r < e.rows; r += f.U {
-		u := min(f.U, e.rows-r)
-		f.Tile(u, buf, cp[src0+r*e.rowStep+col:], w, &ta, bias, nil)
-		for o := 0; o < f.B; o++ {
-			for i := 0; i < u; i++ {
-				row := o*s.OutLen + dst0 + (r+i)*ow + col
-				var rs []float32
-				if res != nil {
-					rs = res[row:][:n]
-				}
-				finishRun(y[row:][:n], buf[(o*f.U+i)*e.L:][:n], rs, relu)
+	for _, bd := range blk.bands {
+		ta.Taps = bd.taps
+		for r := bd.r0; r < bd.r1; r += f.U {
+			e.blockTailTile(f, &ta, min(f.U, bd.r1-r), r, buf, y, cp, w, bias, res, src0, dst0, col, n, relu)
+		}
+	}
+}
+
+// blockTailTile is one of blockTail's tiles: u rows from row r.
+func (e *dwEngine) blockTailTile(f *direct.DWFamily, ta *direct.DWArgs, u, r int, buf, y, cp, w, bias, res []float32, src0, dst0, col, n int, relu bool) {
+	s := e.s
+	ow := s.Out[s.Dims-1]
+	f.Tile(u, buf, cp[src0+r*e.rowStep+col:], w, ta, bias, nil)
+	for o := 0; o < f.B; o++ {
+		for i := 0; i < u; i++ {
+			row := o*s.OutLen + dst0 + (r+i)*ow + col
+			var rs []float32
+			if res != nil {
+				rs = res[row:][:n]
 			}
+			finishRun(y[row:][:n], buf[(o*f.U+i)*e.L:][:n], rs, relu)
 		}
 	}
 }
