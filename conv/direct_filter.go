@@ -39,7 +39,9 @@ type directFilter struct {
 	unb   [][]float32          // per team member: a block of dW for accumulate (nil: none yet)
 	tap   []int                // per filter tap: its x offset in bytes
 	tr    []*direct.Transposer // per team member, for rows of a whole plane
-	args  []*direct.Args
+	// calls are the tiles' calls checked once: per chunk, output-channel
+	// group and tile of input channels (a whole one of uc, and the last).
+	calls [][][2]*direct.TileCall
 	call  dwCall
 }
 
@@ -146,7 +148,6 @@ func newDirectFilter(s *Shape, threads int) *directFilter {
 	}
 	f.dwb = make([]float32, sh.dwFloats)
 	f.positions()
-	f.args = newArgs(in.team.Size())
 	for range in.team.Size() {
 		f.tr = append(f.tr, direct.NewTransposer(kernels.Current(), sh.l.L, s.OutLen))
 		f.unb = append(f.unb, make([]float32, sh.l.L*s.CPerG*s.KernelSize))
@@ -180,6 +181,27 @@ func (f *directFilter) positions() {
 		f.pos = append(f.pos, direct.NewTaps(offs[2*p0:2*min(s.OutLen, p0+f.chunk)]))
 	}
 	f.tap = l.tapOffsets()
+	f.prepareCalls()
+}
+
+// prepareCalls checks the tiles' calls once (see calls).
+func (f *directFilter) prepareCalls() {
+	s := f.s
+	L := f.in.L
+	T := s.KernelSize
+	f.calls = make([][][2]*direct.TileCall, len(f.pos))
+	for ch, pos := range f.pos {
+		a := direct.Args{Taps: pos, ICB: 1, SrcPix: f.in.srcICB, DstPix: 4 * T * L, DstOCB: 4 * s.CPerG * T * L}
+		for _, og := range f.ogs {
+			fam := f.fams[og.b-1]
+			var byU [2]*direct.TileCall
+			byU[0] = fam.Prepare(min(f.uc, s.CPerG), &a)
+			if rest := s.CPerG % f.uc; rest > 0 && s.CPerG > f.uc {
+				byU[1] = fam.Prepare(rest, &a)
+			}
+			f.calls[ch] = append(f.calls[ch], byU)
+		}
+	}
 }
 
 // backwardFilter computes dW from x and dy; with accumulate it adds it.
@@ -226,7 +248,7 @@ func (f *directFilter) Run(part int) {
 		for n := 0; n < f.s.N; n++ {
 			for ch := range f.pos {
 				for i := lo; i < hi; i++ {
-					f.tile(part, c, i, n, ch)
+					f.tile(c, i, n, ch)
 				}
 			}
 		}
@@ -273,31 +295,29 @@ func (f *directFilter) blockDy(part int, dy []float32, n, blk int) {
 // tile sums chunk ch of image n into item i: conv group g, filter tap t,
 // output-channel group og and a tile of input channels (the first chunk
 // starts the sums, the others add to them).
-func (f *directFilter) tile(part int, c *dwCall, i, n, ch int) {
+func (f *directFilter) tile(c *dwCall, i, n, ch int) {
 	s := f.s
 	e := f.in
 	L := e.L
 	tiles := ceilDiv(s.CPerG, f.uc)
 	ct := i % tiles
 	i /= tiles
-	og := f.ogs[i%len(f.ogs)]
+	ogi := i % len(f.ogs)
+	og := f.ogs[ogi]
 	i /= len(f.ogs)
 	t, g := i%s.KernelSize, i/s.KernelSize
-	fam := f.fams[og.b-1]
 	c0 := ct * f.uc
-	u := min(f.uc, s.CPerG-c0)
-	T := s.KernelSize
-	a := f.args[part]
-	*a = direct.Args{Taps: f.pos[ch], ICB: 1, SrcPix: e.srcICB, DstPix: 4 * T * L, DstOCB: 4 * s.CPerG * T * L}
-	if n > 0 || ch > 0 {
-		a.Flags = direct.Accumulate
+	call := f.calls[ch][ogi][0]
+	if c0 > 0 && s.CPerG-c0 < f.uc { // the last, narrower tile of input channels
+		call = f.calls[ch][ogi][1]
 	}
+	T := s.KernelSize
 	// The chunk's table holds its positions' offsets from the image's
 	// first: the bases are the image's.
 	src := c.x[(n*4*e.srcImage+g*e.srcGroup+c0*e.srcICB+f.tap[t])/4:]
 	dy := c.dy[n*s.OutLen*f.kpad+(g*f.kb+og.ob0)*L:]
 	dst := f.dwb[((g*f.kb+og.ob0)*s.CPerG*T+c0*T+t)*L:]
-	fam.Tile(u, dst, src, dy, a, nil, nil)
+	call.Run(dst, src, dy, n > 0 || ch > 0)
 }
 
 // unblock moves block ob of conv group g of dW out of its buffer into

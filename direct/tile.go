@@ -220,6 +220,21 @@ func (f *Family) check(u int, dst, src, w []float32, a *Args, bias, res []float3
 
 // checkSpan is check's reach of u pixels (any count).
 func (f *Family) checkSpan(u int, dst, src, w []float32, a *Args, bias, res []float32) {
+	r := f.reach(u, a)
+	r.fits(f, dst, src, w, res)
+	if bias != nil && f.B*f.Lanes > len(bias) {
+		panic(fmt.Sprintf("direct: %s: bias needs %d floats, has %d", f.Name(), f.B*f.Lanes, len(bias)))
+	}
+}
+
+// tileReach is the floats each slice of a call must hold (res as dst;
+// src and w 0 where the table is empty: they are not read).
+type tileReach struct{ dst, src, w int }
+
+// reach checks a call of u pixels with arguments a, whatever its slices,
+// and returns what they must hold: it panics on a negative count or
+// stride, a stride of part of a float, or a reach that overflows.
+func (f *Family) reach(u int, a *Args) tileReach {
 	if a.Taps == nil || a.ICB < 1 {
 		panic(fmt.Sprintf("direct: %s: a call without a tap table, or %d channel groups", f.Name(), a.ICB))
 	}
@@ -229,24 +244,74 @@ func (f *Family) checkSpan(u int, dst, src, w []float32, a *Args, bias, res []fl
 		}
 	}
 	vb := f.Lanes * 4
-	need := func(what string, s []float32, terms ...int) {
+	floats := func(what string, terms ...int) int {
 		end, ok := sumOfProducts(terms...)
-		if !ok || end > 4*len(s) {
-			panic(fmt.Sprintf("direct: %s: %s needs %d bytes (overflow: %v), has %d floats", f.Name(), what, end, !ok, len(s)))
+		if !ok {
+			panic(fmt.Sprintf("direct: %s: the reach of %s overflows (%+v)", f.Name(), what, *a))
 		}
+		return (end + 3) / 4
 	}
-	need("dst", dst, u-1, a.DstPix, f.B-1, a.DstOCB, 1, vb)
-	if res != nil {
-		need("res", res, u-1, a.DstPix, f.B-1, a.DstOCB, 1, vb)
+	r := tileReach{dst: floats("dst", u-1, a.DstPix, f.B-1, a.DstOCB, 1, vb)}
+	if a.Taps.Len() > 0 {
+		r.src = floats("src", a.ICB-1, a.SrcICB, 1, a.Taps.maxSrc, u-1, a.SrcPix, 4, f.Cin)
+		r.w = floats("w", a.ICB-1, a.WICB, 1, a.Taps.maxW, 1, f.WBytes())
 	}
-	if bias != nil {
-		need("bias", bias, f.B, vb)
+	return r
+}
+
+// fits panics unless the slices hold r's floats (res, when not nil, as
+// dst).
+func (r *tileReach) fits(f *Family, dst, src, w, res []float32) {
+	short := func(what string, s []float32, need int) {
+		panic(fmt.Sprintf("direct: %s: %s needs %d floats, has %d", f.Name(), what, need, len(s)))
 	}
-	if a.Taps.Len() == 0 {
-		return
+	switch {
+	case len(dst) < r.dst:
+		short("dst", dst, r.dst)
+	case res != nil && len(res) < r.dst:
+		short("res", res, r.dst)
+	case len(src) < r.src:
+		short("src", src, r.src)
+	case len(w) < r.w:
+		short("w", w, r.w)
 	}
-	need("src", src, a.ICB-1, a.SrcICB, 1, a.Taps.maxSrc, u-1, a.SrcPix, 4, f.Cin)
-	need("w", w, a.ICB-1, a.WICB, 1, a.Taps.maxW, 1, f.WBytes())
+}
+
+// TileCall is a Tile call of u pixels whose arguments are checked once,
+// for calls that repeat it on other slices: the same family, u and Args
+// (but its Accumulate flag, which Run sets), without bias or residual.
+// Run checks only the slices' lengths: a check per call had taken a fifth
+// of lenet_5x5_c6's backward-filter, whose tiles are a few taps each.
+type TileCall struct {
+	f *Family
+	u int
+	a [2]Args // without and with Accumulate
+	r tileReach
+}
+
+// Prepare returns Tile(u, ..., a, nil, nil) checked once; a is copied. It
+// panics as Tile does on a malformed a.
+func (f *Family) Prepare(u int, a *Args) *TileCall {
+	if u < 1 || u > f.U {
+		panic(fmt.Sprintf("direct: %s: tile of %d pixels, want 1..%d", f.Name(), u, f.U))
+	}
+	c := &TileCall{f: f, u: u, r: f.reach(u, a)}
+	c.a[0], c.a[1] = *a, *a
+	c.a[0].Flags &^= Accumulate
+	c.a[1].Flags |= Accumulate
+	return c
+}
+
+// Run is the call on these slices, starting from dst where accumulate is
+// set: it panics, before the kernel runs, unless they hold what the call
+// reads and writes.
+func (c *TileCall) Run(dst, src, w []float32, accumulate bool) {
+	c.r.fits(c.f, dst, src, w, nil)
+	a := &c.a[0]
+	if accumulate {
+		a = &c.a[1]
+	}
+	c.f.run(c.u, dst, src, w, a, nil, nil)
 }
 
 // sumOfProducts is shape.SumOfProducts: the reach of an access.

@@ -251,16 +251,50 @@ func TestTileChecks(t *testing.T) {
 		"odd stride": func(_, _, _ *[]float32, a *Args) int { a.SrcPix = 6; return f.U },
 		"neg stride": func(_, _, _ *[]float32, a *Args) int { a.DstOCB = -4; return f.U },
 	} {
-		dst, src, w, a := ok()
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", name)
-				}
+		calls := map[string]func(u int, dst, src, w []float32, a *Args){
+			"tile":     func(u int, dst, src, w []float32, a *Args) { f.Tile(u, dst, src, w, a, nil, nil) },
+			"prepared": func(u int, dst, src, w []float32, a *Args) { f.Prepare(u, a).Run(dst, src, w, false) }, // checked when made
+		}
+		for via, call := range calls {
+			dst, src, w, a := ok()
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Errorf("%s: no panic from a %s call", name, via)
+					}
+				}()
+				u := spoil(&dst, &src, &w, a) // a bad table panics here
+				call(u, dst, src, w, a)
 			}()
-			u := spoil(&dst, &src, &w, a) // a bad table panics here
-			f.Tile(u, dst, src, w, a, nil, nil)
-		}()
+		}
+	}
+}
+
+// TestTileCall checks a prepared call against Tile on random calls of
+// every family of the bound path, with and without Accumulate whatever
+// the Args' own flag, bit for bit.
+func TestTileCall(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, f := range Families(kernels.Current()) {
+		for u := 1; u <= f.U; u++ {
+			c := newTileCase(r, f.Lanes, f.Cin, f.B, u)
+			c.bias, c.res = nil, nil
+			for _, acc := range []bool{false, true} {
+				want := c.run(t, func(t *testing.T, u int, dst, src, w []float32, a *Args, _, _ []float32) {
+					b := *a
+					b.Flags &^= Accumulate
+					if acc {
+						b.Flags |= Accumulate
+					}
+					f.Tile(u, dst, src, w, &b, nil, nil)
+				})
+				got := c.run(t, func(t *testing.T, u int, dst, src, w []float32, a *Args, _, _ []float32) {
+					f.Prepare(u, a).Run(dst, src, w, acc)
+				})
+				sameBits(t, fmt.Sprintf("%s u=%d accumulate=%v %s", f.Name(), u, acc, c.name), got, want)
+			}
+			c.free()
+		}
 	}
 }
 
