@@ -197,6 +197,30 @@ func checkBands(t *testing.T, l *dwLayout, blk *dwBlock) {
 	if at != l.rows {
 		t.Fatalf("bands end at row %d of %d", at, l.rows)
 	}
+	masks := l.rowMasks()
+	if masks == nil && len(blk.bands) != 1 {
+		t.Fatalf("%d bands where no row meets zero padding rows (padding %v)", len(blk.bands), l.s.PaddingMode)
+	}
+	if masks == nil {
+		return
+	}
+	s := l.s
+	kh, kw := s.Kernel[s.Dims-2], s.Kernel[s.Dims-1]
+	for _, bd := range blk.bands { // every row's own taps are in its band's table
+		in := map[[2]int]bool{}
+		o := bd.taps.Offsets()
+		for i := 0; i < len(o); i += 2 {
+			in[[2]int{o[i], o[i+1]}] = true
+		}
+		for r := bd.r0; r < bd.r1; r++ {
+			for i := 0; i < len(offs); i += 2 {
+				fr := offs[i+1] / 4 / blk.f.B % s.KernelSize / kw % kh
+				if masks[r]&(1<<fr) != 0 && !in[[2]int{offs[i], offs[i+1]}] {
+					t.Fatalf("row %d: tap %v of filter row %d missing from its band's table", r, offs[i:i+2], fr)
+				}
+			}
+		}
+	}
 }
 
 // TestDirectDepthwiseDeterministic checks the width and channel engines'

@@ -13,8 +13,8 @@ import "github.com/convkit/convkit/direct"
 // row covering its tail as the plane sweeps do.
 
 // dwBlock is a block of B output channels of a group, from channel k0 of
-// the group, with its family and its tap table (whose weight offsets
-// step over the block's B weights of each tap).
+// the group, with its family, its tap table (whose weight offsets step
+// over the block's B weights of each tap) and its bands of rows.
 type dwBlock struct {
 	k0    int
 	f     *direct.DWFamily
@@ -257,9 +257,10 @@ func (e *dwEngine) runBlocks(part, lo, hi int) {
 	}
 }
 
-// blockPlanes computes the B output planes of block blk, from channel k of
+// blockPlanes computes the B output planes of block bi, from channel k of
 // image n, from the copy: per outer slice, the row's vectors one column
-// at a time (U rows per kernel call), the last ending with the row.
+// at a time, each down the block's bands (U rows per kernel call), the
+// last ending with the row.
 func (e *dwEngine) blockPlanes(part int, c *dwFwdCall, n, k, bi int) {
 	blk := &e.blocks[bi]
 	s := e.s

@@ -133,8 +133,9 @@ func (sh filterShape) cycles(s *Shape) float64 {
 	return perStep*float64(s.N*s.OutLen)*float64(s.KernelSize*s.Groups) + calls*tileCall
 }
 
-// tileCall is the cycles of a tile call beyond its steps: the checked
-// call, the accumulators loaded and stored. A guess of the right size;
+// tileCall is the cycles of a tile call beyond its steps: the call and
+// its check (a prepared one's of the slices only), the accumulators
+// loaded and stored. A guess of the right size;
 // it matters only where the steps are few (resnet_3x3_c512's 49
 // positions: direct's backward-filter ran at 0.42x im2col's).
 const tileCall = 200

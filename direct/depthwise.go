@@ -237,16 +237,20 @@ func (e *dwExtents) fits(f *DWFamily, dst, src, w, bias, res []float32) {
 // that repeat it over many planes: the same rows, family and DWArgs, on
 // other slices. Run checks only the slices' lengths.
 type DWSweep struct {
-	f    *DWFamily
+	f    DWFamily // copies: overwriting the caller's values cannot change what was checked
+	taps Taps
 	rows int
-	a    DWArgs
+	a    DWArgs // its Taps: &taps
 	e    dwExtents
 }
 
-// Sweep returns Rows(rows, ..., a, ...) checked once; a is copied. It
-// panics as Rows does on a malformed a.
+// Sweep returns Rows(rows, ..., a, ...) checked once; a, its table and f
+// are copied. It panics as Rows does on a malformed a.
 func (f *DWFamily) Sweep(rows int, a *DWArgs) *DWSweep {
-	return &DWSweep{f: f, rows: rows, a: *a, e: f.extents(max(rows, 1), a)}
+	s := &DWSweep{f: *f, rows: rows, a: *a, e: f.extents(max(rows, 1), a)}
+	s.taps = *a.Taps
+	s.a.Taps = &s.taps
+	return s
 }
 
 // Run is Rows of the sweep's rows and arguments on these slices: it
@@ -256,7 +260,7 @@ func (s *DWSweep) Run(dst, src, w, bias, res []float32) {
 	if s.rows <= 0 {
 		return
 	}
-	s.e.fits(s.f, dst, src, w, bias, res)
+	s.e.fits(&s.f, dst, src, w, bias, res)
 	s.f.rows(s.rows, dst, src, w, &s.a, bias, res)
 }
 

@@ -32,9 +32,11 @@ const (
 )
 
 // Taps is a table of filter taps: per tap, the byte offsets of its input
-// from the tile's first input and of its weights in the weight block. It
-// is immutable, so its largest offsets are known once (Family.Tile checks
-// a call's reach without a pass over the table).
+// from the tile's first input and of its weights in the weight block. No
+// method changes it, so its largest offsets are known once (Family.Tile
+// checks a call's reach without a pass over the table); a call checked
+// once (TileCall, DWSweep) keeps a copy of its own, since a caller may
+// still overwrite the value a *Taps points at.
 type Taps struct {
 	offs         []int // pairs
 	maxSrc, maxW int
@@ -283,20 +285,22 @@ func (r *tileReach) fits(f *Family, dst, src, w, res []float32) {
 // Run checks only the slices' lengths: a check per call had taken a fifth
 // of lenet_5x5_c6's backward-filter, whose tiles are a few taps each.
 type TileCall struct {
-	f *Family
-	u int
-	a [2]Args // without and with Accumulate
-	r tileReach
+	f    Family // copies: overwriting the caller's values cannot change what was checked
+	taps Taps
+	u    int
+	a    [2]Args // without and with Accumulate; their Taps: &taps
+	r    tileReach
 }
 
-// Prepare returns Tile(u, ..., a, nil, nil) checked once; a is copied. It
-// panics as Tile does on a malformed a.
+// Prepare returns Tile(u, ..., a, nil, nil) checked once; a, its table
+// and f are copied. It panics as Tile does on a malformed a.
 func (f *Family) Prepare(u int, a *Args) *TileCall {
 	if u < 1 || u > f.U {
 		panic(fmt.Sprintf("direct: %s: tile of %d pixels, want 1..%d", f.Name(), u, f.U))
 	}
-	c := &TileCall{f: f, u: u, r: f.reach(u, a)}
+	c := &TileCall{f: *f, taps: *a.Taps, u: u, r: f.reach(u, a)}
 	c.a[0], c.a[1] = *a, *a
+	c.a[0].Taps, c.a[1].Taps = &c.taps, &c.taps
 	c.a[0].Flags &^= Accumulate
 	c.a[1].Flags |= Accumulate
 	return c
@@ -306,7 +310,7 @@ func (f *Family) Prepare(u int, a *Args) *TileCall {
 // set: it panics, before the kernel runs, unless they hold what the call
 // reads and writes.
 func (c *TileCall) Run(dst, src, w []float32, accumulate bool) {
-	c.r.fits(c.f, dst, src, w, nil)
+	c.r.fits(&c.f, dst, src, w, nil)
 	a := &c.a[0]
 	if accumulate {
 		a = &c.a[1]

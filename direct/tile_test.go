@@ -402,3 +402,32 @@ func mustPanic(t *testing.T, what string, fn func()) {
 	}()
 	fn()
 }
+
+// TestPreparedCallsKeepTheirArgs: overwriting the table a prepared call
+// (TileCall, DWSweep) was made from leaves the call as it was checked,
+// where a far table would otherwise take its kernel past the slices.
+func TestPreparedCallsKeepTheirArgs(t *testing.T) {
+	f := Families(kernels.Current())[0]
+	vb := 4 * f.Lanes
+	taps := NewTaps([]int{0, 0})
+	a := &Args{Taps: taps, ICB: 1, SrcPix: 4 * f.Cin, DstPix: vb, DstOCB: vb * f.U}
+	dst, src, w := make([]float32, f.U*f.Lanes*f.B), make([]float32, f.U*f.Cin), make([]float32, f.WBytes()/4)
+	for i := range src {
+		src[i] = float32(i + 1)
+	}
+	for i := range w {
+		w[i] = 1
+	}
+	call := f.Prepare(f.U, a)
+	sw := DWFamilies(kernels.Current())[0]
+	da := &DWArgs{Taps: NewTaps([]int{0, 0}), SrcPix: sw.B * 4 * sw.Lanes, DstPix: sw.B * 4 * sw.Lanes}
+	sweep := sw.Sweep(1, da)
+	*taps = *NewTaps([]int{4 << 20, 0}) // far past src
+	*da.Taps = *NewTaps([]int{4 << 20, 0})
+	call.Run(dst, src, w, false)
+	want := make([]float32, len(dst))
+	f.Tile(f.U, want, src, w, &Args{Taps: NewTaps([]int{0, 0}), ICB: 1, SrcPix: 4 * f.Cin, DstPix: vb, DstOCB: vb * f.U}, nil, nil)
+	sameBits(t, "prepared tile after its table was overwritten", dst, want)
+	ds := make([]float32, sw.B*sw.Lanes)
+	sweep.Run(ds, make([]float32, sw.B*sw.Lanes), make([]float32, sw.WFloats()), nil, nil)
+}
