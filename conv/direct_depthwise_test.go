@@ -79,7 +79,7 @@ func TestDirectDepthwise(t *testing.T) {
 			{N: 1, C: 2, K: 10, Groups: 2, In: []int{5, L - 1}, Kernel: []int{3, 2}},
 			// backward-data: a "full" convolution of few channels, its
 			// edge rows' tables without the padding rows' taps (bands)
-			{N: 2, C: 3, K: 8, In: []int{10, L - 2}, Kernel: []int{5, 5}, Bias: true},
+			{N: 2, C: 3, K: 8, In: []int{10, L + 3}, Kernel: []int{5, 5}, Bias: true},
 		}
 		for i := 0; i < 50+len(fixed); i++ {
 			var p Problem
