@@ -35,8 +35,8 @@ type dwBand struct {
 
 // layBlocks splits a group's output channels into blocks of the widest
 // OutChannels families (none below two channels: a last single channel
-// runs on the plane sweep's Width or Rows kernels), or leaves none where there are no such
-// families or a group has one output channel.
+// runs on the plane sweep's Width or Rows kernels), or leaves none where
+// there are no such families or a group has one output channel.
 func (l *dwLayout) layBlocks(fs []*direct.DWFamily) {
 	s := l.s
 	if s.KPerG < 2 || direct.PickDW(fs, direct.OutChannels, s.KPerG) == nil {
@@ -70,10 +70,11 @@ func (l *dwLayout) layBands() {
 		if blk.f == nil {
 			continue
 		}
-		if masks == nil {
-			blk.bands = []dwBand{{r0: 0, r1: l.rows, taps: blk.taps}}
+		whole := []dwBand{{r0: 0, r1: l.rows, taps: blk.taps}}
+		if blk.bands = whole; masks == nil {
 			continue
 		}
+		var bands []dwBand
 		byMask := map[uint64]*direct.Taps{}
 		all := uint64(1)<<s.Kernel[d-2] - 1
 		for r0 := 0; r0 < l.rows; {
@@ -88,12 +89,11 @@ func (l *dwLayout) layBands() {
 			if byMask[m] == nil {
 				byMask[m] = l.bandTaps(blk.f.B, m, s.Kernel[d-2], s.Kernel[d-1])
 			}
-			blk.bands = append(blk.bands, dwBand{r0: r0, r1: r1, taps: byMask[m]})
+			bands = append(bands, dwBand{r0: r0, r1: r1, taps: byMask[m]})
 			r0 = r1
 		}
-		whole := []dwBand{{r0: 0, r1: l.rows, taps: blk.taps}}
-		if bandCycles(blk.f, blk.bands) >= bandCycles(blk.f, whole) {
-			blk.bands = whole // the saved taps pay less than the calls
+		if bandCycles(blk.f, bands) < bandCycles(blk.f, whole) { // else the saved taps pay less than the calls
+			blk.bands = bands
 		}
 	}
 }

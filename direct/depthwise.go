@@ -165,17 +165,13 @@ func (f *DWFamily) call(u, tiles int, dst, src, w []float32, a *DWArgs, bias, re
 // slice.
 func (f *DWFamily) check(u int, dst, src, w []float32, a *DWArgs, bias, res []float32) {
 	e := f.extents(u, a)
-	e.fits(f, dst, src, w, bias, res)
+	e.fits("depthwise ", f, dst, src, w, bias, res)
 }
-
-// dwExtents is the floats that each slice of a call must hold (src and
-// w: 0 where the table is empty, so they are not read).
-type dwExtents struct{ dst, src, w, bias int }
 
 // extents checks a call of u rows with arguments a, whatever its slices,
 // and returns the floats they must hold. It panics on a malformed a or
 // where an extent overflows.
-func (f *DWFamily) extents(u int, a *DWArgs) dwExtents {
+func (f *DWFamily) extents(u int, a *DWArgs) callReach {
 	if a.Taps == nil || a.Flags&^ReLU != 0 {
 		panic(fmt.Sprintf("direct: depthwise %s: a call without a tap table, or flags %#x (only ReLU)", f.Name(), a.Flags))
 	}
@@ -202,7 +198,7 @@ func (f *DWFamily) extents(u int, a *DWArgs) dwExtents {
 	if f.Mode == OutChannels {
 		planes, across, along = f.B-1, 1, 1
 	}
-	e := dwExtents{
+	e := callReach{
 		dst:  floats("dst", u-1, a.DstPix, planes, a.ChStride, across, vb),
 		bias: f.WFloats(),
 	}
@@ -213,26 +209,6 @@ func (f *DWFamily) extents(u int, a *DWArgs) dwExtents {
 	return e
 }
 
-// fits panics unless the slices of a call hold e's floats (res as dst;
-// bias and res may be nil).
-func (e *dwExtents) fits(f *DWFamily, dst, src, w, bias, res []float32) {
-	short := func(what string, s []float32, need int) {
-		panic(fmt.Sprintf("direct: depthwise %s: %s needs %d floats, has %d", f.Name(), what, need, len(s)))
-	}
-	switch {
-	case len(dst) < e.dst:
-		short("dst", dst, e.dst)
-	case res != nil && len(res) < e.dst:
-		short("res", res, e.dst)
-	case bias != nil && len(bias) < e.bias:
-		short("bias", bias, e.bias)
-	case len(src) < e.src:
-		short("src", src, e.src)
-	case len(w) < e.w:
-		short("w", w, e.w)
-	}
-}
-
 // DWSweep is a call of Rows whose arguments are checked once, for sweeps
 // that repeat it over many planes: the same rows, family and DWArgs, on
 // other slices. Run checks only the slices' lengths.
@@ -241,7 +217,7 @@ type DWSweep struct {
 	taps Taps
 	rows int
 	a    DWArgs // its Taps: &taps
-	e    dwExtents
+	e    callReach
 }
 
 // Sweep returns Rows(rows, ..., a, ...) checked once; a, its table and f
@@ -260,7 +236,7 @@ func (s *DWSweep) Run(dst, src, w, bias, res []float32) {
 	if s.rows <= 0 {
 		return
 	}
-	s.e.fits(&s.f, dst, src, w, bias, res)
+	s.e.fits("depthwise ", &s.f, dst, src, w, bias, res)
 	s.f.rows(s.rows, dst, src, w, &s.a, bias, res)
 }
 

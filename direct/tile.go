@@ -222,21 +222,14 @@ func (f *Family) check(u int, dst, src, w []float32, a *Args, bias, res []float3
 
 // checkSpan is check's reach of u pixels (any count).
 func (f *Family) checkSpan(u int, dst, src, w []float32, a *Args, bias, res []float32) {
-	r := f.reach(u, a)
-	r.fits(f, dst, src, w, res)
-	if bias != nil && f.B*f.Lanes > len(bias) {
-		panic(fmt.Sprintf("direct: %s: bias needs %d floats, has %d", f.Name(), f.B*f.Lanes, len(bias)))
-	}
+	r := f.extents(u, a)
+	r.fits("", f, dst, src, w, bias, res)
 }
 
-// tileReach is the floats each slice of a call must hold (res as dst;
-// src and w 0 where the table is empty: they are not read).
-type tileReach struct{ dst, src, w int }
-
-// reach checks a call of u pixels with arguments a, whatever its slices,
+// extents checks a call of u pixels with arguments a, whatever its slices,
 // and returns what they must hold: it panics on a negative count or
 // stride, a stride of part of a float, or a reach that overflows.
-func (f *Family) reach(u int, a *Args) tileReach {
+func (f *Family) extents(u int, a *Args) callReach {
 	if a.Taps == nil || a.ICB < 1 {
 		panic(fmt.Sprintf("direct: %s: a call without a tap table, or %d channel groups", f.Name(), a.ICB))
 	}
@@ -253,30 +246,12 @@ func (f *Family) reach(u int, a *Args) tileReach {
 		}
 		return (end + 3) / 4
 	}
-	r := tileReach{dst: floats("dst", u-1, a.DstPix, f.B-1, a.DstOCB, 1, vb)}
+	r := callReach{dst: floats("dst", u-1, a.DstPix, f.B-1, a.DstOCB, 1, vb), bias: f.B * f.Lanes}
 	if a.Taps.Len() > 0 {
 		r.src = floats("src", a.ICB-1, a.SrcICB, 1, a.Taps.maxSrc, u-1, a.SrcPix, 4, f.Cin)
 		r.w = floats("w", a.ICB-1, a.WICB, 1, a.Taps.maxW, 1, f.WBytes())
 	}
 	return r
-}
-
-// fits panics unless the slices hold r's floats (res, when not nil, as
-// dst).
-func (r *tileReach) fits(f *Family, dst, src, w, res []float32) {
-	short := func(what string, s []float32, need int) {
-		panic(fmt.Sprintf("direct: %s: %s needs %d floats, has %d", f.Name(), what, need, len(s)))
-	}
-	switch {
-	case len(dst) < r.dst:
-		short("dst", dst, r.dst)
-	case res != nil && len(res) < r.dst:
-		short("res", res, r.dst)
-	case len(src) < r.src:
-		short("src", src, r.src)
-	case len(w) < r.w:
-		short("w", w, r.w)
-	}
 }
 
 // TileCall is a Tile call of u pixels whose arguments are checked once,
@@ -289,7 +264,7 @@ type TileCall struct {
 	taps Taps
 	u    int
 	a    [2]Args // without and with Accumulate; their Taps: &taps
-	r    tileReach
+	r    callReach
 }
 
 // Prepare returns Tile(u, ..., a, nil, nil) checked once; a, its table
@@ -298,7 +273,7 @@ func (f *Family) Prepare(u int, a *Args) *TileCall {
 	if u < 1 || u > f.U {
 		panic(fmt.Sprintf("direct: %s: tile of %d pixels, want 1..%d", f.Name(), u, f.U))
 	}
-	c := &TileCall{f: *f, taps: *a.Taps, u: u, r: f.reach(u, a)}
+	c := &TileCall{f: *f, taps: *a.Taps, u: u, r: f.extents(u, a)}
 	c.a[0], c.a[1] = *a, *a
 	c.a[0].Taps, c.a[1].Taps = &c.taps, &c.taps
 	c.a[0].Flags &^= Accumulate
@@ -310,7 +285,7 @@ func (f *Family) Prepare(u int, a *Args) *TileCall {
 // set: it panics, before the kernel runs, unless they hold what the call
 // reads and writes.
 func (c *TileCall) Run(dst, src, w []float32, accumulate bool) {
-	c.r.fits(&c.f, dst, src, w, nil)
+	c.r.fits("", &c.f, dst, src, w, nil, nil)
 	a := &c.a[0]
 	if accumulate {
 		a = &c.a[1]
